@@ -1,0 +1,201 @@
+"""Loading stage: find the fields of each slide and decode them to 8-bit RGB arrays.
+
+Only this module and :mod:`smearscan.outputs` touch the file system. Every failure to read a
+field is an :class:`ImageLoadError` whose message names the file and the problem in one line,
+so that the CLI can print it and a batch can record it and go on.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"})
+
+#: Largest field decoded by default (pixels). A 2560x1920 camera frame is 4.9 Mpx; 50 Mpx
+#: (~150 MB as RGB, a few hundred MB while segmenting) keeps a 2-core lab PC responsive.
+DEFAULT_MAX_PIXELS = 50_000_000
+
+
+class ImageLoadError(Exception):
+    """A field could not be read; ``str(error)`` is a one-line message naming the file."""
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One slide: a name and the image files (fields) that belong to it.
+
+    ``root`` is the folder that ``fields`` are relative to (the file's own folder for a
+    single-image slide), so that ``field.relative_to(root)`` is the ``image`` column.
+    """
+
+    name: str
+    root: Path
+    fields: tuple[Path, ...]
+
+
+def is_image_path(path: Path) -> bool:
+    """True when ``path`` has one of the image suffixes smearscan reads."""
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _image_files_below(folder: Path) -> list[Path]:
+    # os.walk does not follow symlinked folders, so a symlink loop cannot recurse forever.
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=None):
+        dirnames.sort()
+        found.extend(Path(dirpath) / f for f in sorted(filenames) if is_image_path(Path(f)))
+    return found
+
+
+def _direct_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if is_image_path(p) and not p.is_dir())
+
+
+def find_slides(paths: list[Path]) -> list[Slide]:
+    """Group input paths into slides.
+
+    An image file is a slide of one field named after its stem; a folder holding images is one
+    slide named after the folder (images in its sub-folders belong to it too); a folder holding
+    only sub-folders is one slide per sub-folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        A path does not exist (message names it).
+    """
+    slides: list[Slide] = []
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        if path.is_file():
+            slides.append(Slide(path.stem, path.parent, (path,)))
+        elif _direct_images(path):
+            slides.append(Slide(path.resolve().name, path, tuple(_image_files_below(path))))
+        else:
+            for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink()):
+                slides.append(Slide(sub.name, sub, tuple(_image_files_below(sub))))
+    return slides
+
+
+def _to_uint8(array: np.ndarray) -> np.ndarray:
+    """Scale an integer or float image to uint8, keeping the ratios between channels."""
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == bool:
+        return array.astype(np.uint8) * 255
+    is_float = np.issubdtype(array.dtype, np.floating)
+    array = np.nan_to_num(array.astype(np.float64))
+    if is_float and array.max(initial=0) <= 1.0:
+        top = 1.0
+    else:
+        # A 12-bit camera writes 0..4095 into a 16-bit file: scale by the field's own range.
+        top = max(float(array.max(initial=0)), 1.0)
+    return np.clip(np.rint(array * (255.0 / top)), 0, 255).astype(np.uint8)
+
+
+def _to_rgb(array: np.ndarray, path: Path) -> np.ndarray:
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ImageLoadError(f"{path}: unsupported image shape {array.shape}")
+    if array.shape[2] == 4:
+        # Transparent areas become white slide background, the colour of an empty field.
+        rgb = array[:, :, :3].astype(np.float32)
+        alpha = array[:, :, 3:].astype(np.float32) / 255.0
+        array = np.rint(rgb * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(array)
+
+
+def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
+    if width < 1 or height < 1:
+        raise ImageLoadError(f"{path}: empty image ({width}x{height} px)")
+    if width * height > max_pixels:
+        raise ImageLoadError(
+            f"{path}: image is {width}x{height} px ({width * height / 1e6:.0f} Mpx), over the "
+            f"{max_pixels / 1e6:.0f} Mpx limit; crop or downscale it, or raise --max-pixels"
+        )
+
+
+def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        shape = page.shape
+        height, width = shape[0], shape[1]
+        if page.samplesperpixel > 1 and len(shape) == 3 and shape[0] == page.samplesperpixel:
+            height, width = shape[1], shape[2]
+        _check_size(path, width, height, max_pixels)
+        array = page.asarray()
+    if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
+        array = np.moveaxis(array, 0, -1)
+    return array
+
+
+def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
+    with Image.open(path) as image:
+        _check_size(path, image.width, image.height, max_pixels)
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("P", "PA", "LA", "CMYK", "YCbCr", "HSV", "LAB", "1"):
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        return np.asarray(image)
+
+
+def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode one smear field to an 8-bit RGB array.
+
+    Accepts JPEG, PNG, TIFF (8 or 16 bit, incl. multi-sample), BMP; grayscale, RGB, RGBA
+    (composited on white) and palette images; the EXIF orientation is applied.
+
+    Parameters
+    ----------
+    path : Path
+        The image file.
+    max_pixels : int, keyword-only
+        Refuse images with more pixels than this (checked from the header, before decoding).
+
+    Returns
+    -------
+    (H, W, 3) uint8 ndarray
+
+    Raises
+    ------
+    ImageLoadError
+        One line naming the file and the problem: empty, truncated, not an image, too large,
+        unreadable.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise ImageLoadError(f"{path}: cannot read ({error.strerror or error})") from None
+    if size == 0:
+        raise ImageLoadError(f"{path}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if path.suffix.lower() in (".tif", ".tiff"):
+                array = _read_tiff(path, max_pixels)
+            else:
+                array = _read_with_pillow(path, max_pixels)
+    except ImageLoadError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{path}: not an image file (unrecognised content)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageLoadError(f"{path}: image dimensions are implausibly large") from None
+    except tifffile.TiffFileError as error:
+        raise ImageLoadError(f"{path}: not a readable TIFF ({error})") from None
+    except PermissionError:
+        raise ImageLoadError(f"{path}: permission denied") from None
+    except (OSError, SyntaxError, ValueError, IndexError, MemoryError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if "truncated" in reason.lower():
+            reason = "truncated or partly written file"
+        raise ImageLoadError(f"{path}: cannot decode image ({reason})") from None
+    return _to_rgb(_to_uint8(array), path)
