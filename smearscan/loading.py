@@ -16,6 +16,8 @@ import numpy as np
 import tifffile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from smearscan.errors import SmearscanError
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"})
 
 #: Largest field decoded by default (pixels). A 2560x1920 camera frame is 4.9 Mpx; 50 Mpx
@@ -23,7 +25,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"})
 DEFAULT_MAX_PIXELS = 50_000_000
 
 
-class ImageLoadError(Exception):
+class ImageLoadError(SmearscanError):
     """A field could not be read; ``str(error)`` is a one-line message naming the file."""
 
 

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.feature import peak_local_max
+from skimage.measure import regionprops_table
 from skimage.segmentation import watershed
 
 #: Mean diameter of a normal red cell on a dried smear, um (Bain, Blood Cells, 5th ed.).
@@ -23,6 +24,20 @@ NORMAL_RBC_DIAMETER_UM = 7.5
 #: Objects smaller than this fraction of a normal red cell's diameter are noise, not cells
 #: (platelets are ~2-3 um, i.e. >= 0.25 of an RBC, and are kept).
 _MIN_DIAMETER_FRACTION = 0.15
+
+
+# Geometry of a field in units of its red-cell diameter d, tuned on the Chula *train* split
+# (scripts/evaluate_segmentation.py): seeds closer than 0.25 d are one cell (overlapping
+# cells' centres are >= ~0.5 d apart); the distance map is smoothed by d/40; rims are closed
+# with radius d/8; a pallor covers at most 0.6 of a cell's area; closing wedges under 0.15 of
+# that, open to the background, are gaps between cells, not pallor.
+_SEED_SPACING = 0.25
+_SMOOTHING = 1 / 40
+_CLOSING = 1 / 8
+_MAX_PALLOR_AREA = 0.6
+_WEDGE = 0.15
+#: Re-segment when the measured cell size differs from the first guess by more than this.
+_RESEGMENT_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -68,12 +83,29 @@ def foreground_mask(rgb: np.ndarray) -> np.ndarray:
     return absorbance > threshold
 
 
-def _filled(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Close small gaps in cell rims, then fill enclosed holes (central pallor)."""
-    if radius > 0:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-        mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
-    return ndi.binary_fill_holes(mask)
+def _filled(mask: np.ndarray, radius: int, max_hole_px: float) -> np.ndarray:
+    """Fill the holes that look like central pallor.
+
+    Rims are first closed with ``radius`` so that a pallor open on one side still counts as a
+    hole. Of what the closing and filling add, the thin wedges it puts between touching cells
+    (small, and open to the background) are dropped again so that the watershed still sees the
+    necks; pallor (enclosed, or large) is kept. Holes larger than ``max_hole_px`` are
+    background enclosed by a ring of cells and stay open.
+    """
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
+    filled = ndi.binary_fill_holes(closed)
+    added, count = ndi.label(filled & ~mask)
+    if count == 0:
+        return mask
+    props = regionprops_table(added, properties=("area",))
+    outside = cv2.dilate((~filled).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    open_to_background = np.zeros(count + 1, dtype=bool)
+    open_to_background[np.unique(added[outside])] = True
+    area = np.concatenate([[0], props["area"]])
+    keep = (area <= max_hole_px) & (~open_to_background | (area >= _WEDGE * max_hole_px))
+    keep[0] = False
+    return mask | keep[added]
 
 
 def _distance(mask: np.ndarray) -> np.ndarray:
@@ -107,10 +139,8 @@ def estimate_rbc_diameter_px(mask: np.ndarray) -> float:
 
 def _split_touching(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
     distance = _distance(mask)
-    # Seeds closer than ~0.4 of a cell diameter are the same cell (oval or dented cells have
-    # flat distance ridges); real neighbours' centres are about one diameter apart.
-    min_distance = max(2, int(round(0.4 * rbc_diameter_px)))
-    smooth = cv2.GaussianBlur(distance, (0, 0), max(1.0, rbc_diameter_px / 20))
+    min_distance = max(2, int(round(_SEED_SPACING * rbc_diameter_px)))
+    smooth = cv2.GaussianBlur(distance, (0, 0), max(1.0, rbc_diameter_px * _SMOOTHING))
     components, _ = ndi.label(mask)
     peaks = peak_local_max(
         smooth,
@@ -159,20 +189,39 @@ def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Seg
         pixel size, ``pixel_size_um = nan``.
     """
     raw = foreground_mask(rgb)
-    # Rim gaps are closed with a radius that does not depend on the scale yet (2 px): the
-    # scale is measured on this mask, then a scale-aware closing is applied.
-    mask = _filled(raw, 2)
-    if pixel_size_um is None:
-        rbc_diameter_px = estimate_rbc_diameter_px(mask)
-        pixel_size = NORMAL_RBC_DIAMETER_UM / rbc_diameter_px
+    estimated = pixel_size_um is None
+    if estimated:
+        # A first guess from the blobs, then the median size of the cells it separates.
+        rbc_diameter_px = estimate_rbc_diameter_px(_filled(raw, 2, 0.05 * raw.size))
+        if not np.isfinite(rbc_diameter_px):
+            return Segmentation(np.zeros(rgb.shape[:2], np.int32), float("nan"), True,
+                                rbc_diameter_px)
+        labels = _labelled(raw, rbc_diameter_px)
+        refined = median_cell_diameter_px(labels, rbc_diameter_px)
+        if abs(refined - rbc_diameter_px) > _RESEGMENT_TOLERANCE * rbc_diameter_px:
+            rbc_diameter_px = refined
+            labels = _labelled(raw, rbc_diameter_px)
     else:
         rbc_diameter_px = NORMAL_RBC_DIAMETER_UM / pixel_size_um
-        pixel_size = pixel_size_um
-    if not np.isfinite(rbc_diameter_px):
-        return Segmentation(np.zeros(rgb.shape[:2], np.int32), pixel_size, pixel_size_um is None,
-                            rbc_diameter_px)
-    mask = _filled(raw, max(2, int(round(rbc_diameter_px / 12))))
+        labels = _labelled(raw, rbc_diameter_px)
+    return Segmentation(labels, NORMAL_RBC_DIAMETER_UM / rbc_diameter_px if estimated
+                        else pixel_size_um, estimated, rbc_diameter_px)
+
+
+def _labelled(raw: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
+    mask = _filled(raw, max(2, int(round(rbc_diameter_px * _CLOSING))),
+                   _MAX_PALLOR_AREA * np.pi * (rbc_diameter_px / 2) ** 2)
     labels = _split_touching(mask, rbc_diameter_px)
     min_area = np.pi * (_MIN_DIAMETER_FRACTION * rbc_diameter_px / 2) ** 2
-    return Segmentation(_relabelled(labels, min_area), pixel_size, pixel_size_um is None,
-                        rbc_diameter_px)
+    return _relabelled(labels, min_area)
+
+
+def median_cell_diameter_px(labels: np.ndarray, rbc_diameter_px: float) -> float:
+    """Median equivalent diameter (px) of the objects that are red-cell sized.
+
+    Objects under half or over twice the expected diameter ``rbc_diameter_px`` (platelets,
+    debris, white cells, clumps) are left out; returns ``rbc_diameter_px`` when none is left.
+    """
+    diameters = np.sqrt(4 / np.pi * np.bincount(labels.ravel())[1:])
+    sized = diameters[(diameters > 0.5 * rbc_diameter_px) & (diameters < 2 * rbc_diameter_px)]
+    return float(np.median(sized)) if sized.size else rbc_diameter_px

@@ -1,0 +1,262 @@
+"""Slide runs: group fields into slides, analyse them, write and resume the output folder.
+
+Output layout (``DIR`` is ``--out``)::
+
+    DIR/cells.csv, DIR/summary.json, DIR/errors.csv      merged over all slides
+    DIR/slides/<slide>/cells.csv, slide.json              one slide, written when it completes
+    DIR/masks/<slide>/<image stem>.png                    with --save-masks
+    DIR/overlays/<slide>/<image stem>.png                 with --overlay
+
+``slide.json`` is written last and records a fingerprint of the inputs (path, size, mtime of
+every field) and of the settings: a re-run with the same ``--out`` skips a slide whose
+``slide.json`` matches, and redoes it otherwise. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from smearscan import __version__
+from smearscan.loading import DEFAULT_MAX_PIXELS, Slide
+from smearscan.outputs import columns_csv_text, csv_text, write_json_atomic, write_text_atomic
+from smearscan.pipeline import FieldResult, FieldTask, analyse_field, map_fields
+
+ERROR_HEADER = ("slide", "image", "error")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Settings of a run that change its results (they enter the resume fingerprint)."""
+
+    pixel_size_um: float | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    model_path: Path | None = None
+    classify: bool = True
+    save_masks: bool = False
+    overlay: bool = False
+    population: str = "adult"
+
+
+@dataclass
+class SlideOutcome:
+    """One analysed (or resumed) slide."""
+
+    name: str
+    summary: dict
+    cells_csv: str
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
+    resumed: bool = False
+
+
+def unique_slide_names(slides: list[Slide]) -> list[Slide]:
+    """Rename slides whose names repeat (two folders ``a/s1`` and ``b/s1``) to ``s1-2``..."""
+    seen: dict[str, int] = {}
+    renamed = []
+    for slide in slides:
+        seen[slide.name] = seen.get(slide.name, 0) + 1
+        name = slide.name if seen[slide.name] == 1 else f"{slide.name}-{seen[slide.name]}"
+        renamed.append(Slide(name, slide.root, slide.fields))
+    return renamed
+
+
+def _image_name(slide: Slide, path: Path) -> str:
+    return path.relative_to(slide.root).as_posix()
+
+
+def _fingerprint(slide: Slide, options: RunOptions) -> dict:
+    files = []
+    for path in slide.fields:
+        try:
+            stat = path.stat()
+            files.append([_image_name(slide, path), stat.st_size, stat.st_mtime_ns])
+        except OSError:
+            files.append([_image_name(slide, path), -1, -1])
+    settings = {k: str(v) for k, v in asdict(options).items()}
+    return {"version": __version__, "settings": settings, "files": files}
+
+
+def _field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[FieldTask]:
+    tasks = []
+    for path in slide.fields:
+        image = _image_name(slide, path)
+        stem = Path(image).with_suffix("").as_posix()
+        tasks.append(FieldTask(
+            slide=slide.name, path=path, image=image, pixel_size_um=options.pixel_size_um,
+            max_pixels=options.max_pixels, model_path=options.model_path,
+            classify=options.classify,
+            mask_path=out / "masks" / slide.name / f"{stem}.png"
+            if out and options.save_masks else None,
+            overlay_path=out / "overlays" / slide.name / f"{stem}.png"
+            if out and options.overlay else None,
+        ))
+    return tasks
+
+
+def _slide_columns(slide: str, results: list[FieldResult]) -> dict[str, np.ndarray]:
+    good = [r for r in results if r.error is None and r.count]
+    if not good:
+        return {"slide": np.array([], dtype=object), "image": np.array([], dtype=object)}
+    names = list(good[0].cells)
+    columns = {
+        "slide": np.concatenate([np.full(r.count, slide, dtype=object) for r in good]),
+        "image": np.concatenate([np.full(r.count, r.image, dtype=object) for r in good]),
+    }
+    for name in names:
+        columns[name] = np.concatenate([r.cells[name] for r in good])
+    return columns
+
+
+def _class_counts(cells: dict[str, np.ndarray]) -> dict[str, int]:
+    if "class" not in cells:
+        return {}
+    whole = ~cells["border"].astype(bool)
+    names, counts = np.unique(cells["class"][whole], return_counts=True)
+    return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+
+
+def _field_summary(result: FieldResult) -> dict:
+    if result.error is not None:
+        return {"image": result.image, "error": result.error}
+    border = result.cells["border"].astype(bool) if result.count else np.zeros(0, bool)
+    return {
+        "image": result.image, "width": result.width, "height": result.height,
+        "objects": result.count, "border_objects": int(border.sum()),
+        "pixel_size_um": result.pixel_size_um,
+        "pixel_size_estimated": result.pixel_size_estimated,
+        "counts": _class_counts(result.cells) if result.count else {},
+    }
+
+
+def _slide_summary(slide: Slide, results: list[FieldResult], columns: dict[str, np.ndarray],
+                   options: RunOptions) -> dict:
+    good = [r for r in results if r.error is None]
+    sizes = [r.pixel_size_um for r in good if np.isfinite(r.pixel_size_um)]
+    summary = {
+        "fields": len(results), "fields_failed": len(results) - len(good),
+        "objects": int(sum(r.count for r in good)),
+        "pixel_size_um": float(np.median(sizes)) if sizes else None,
+        "pixel_size_estimated": any(r.pixel_size_estimated for r in good),
+        "counts": _class_counts(columns) if "class" in columns else {},
+        "per_field": [_field_summary(r) for r in results],
+    }
+    if "class" in columns:
+        summary |= _slide_statistics(columns, options)
+    return summary
+
+
+def _slide_statistics(columns: dict[str, np.ndarray], options: RunOptions) -> dict:
+    from smearscan.pipeline import cached_model
+    from smearscan.slide_stats import slide_result
+
+    model = cached_model(options.model_path)
+    return slide_result(label=columns["class"], morphology=columns["morphology"],
+                        border=columns["border"].astype(bool), operating=model.operating,
+                        population=options.population).to_dict()
+
+
+def _finish_slide(slide: Slide, results: list[FieldResult], out: Path | None,
+                  options: RunOptions) -> SlideOutcome:
+    columns = _slide_columns(slide.name, results)
+    summary = _slide_summary(slide, results, columns, options)
+    errors = [(slide.name, r.image, r.error) for r in results if r.error is not None]
+    if not slide.fields:
+        errors.append((slide.name, "", f"{slide.root}: no image files in this folder"))
+    outcome = SlideOutcome(slide.name, summary, columns_csv_text(columns), errors)
+    if out is not None:
+        folder = out / "slides" / slide.name
+        write_text_atomic(folder / "cells.csv", outcome.cells_csv)
+        write_json_atomic(folder / "slide.json", {
+            "fingerprint": _fingerprint(slide, options), "summary": summary,
+            "errors": [list(e) for e in errors],
+        })
+    return outcome
+
+
+def _resumed(slide: Slide, out: Path | None, options: RunOptions) -> SlideOutcome | None:
+    if out is None:
+        return None
+    folder = out / "slides" / slide.name
+    try:
+        record = json.loads((folder / "slide.json").read_text(encoding="utf-8"))
+        cells_csv = (folder / "cells.csv").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    if record.get("fingerprint") != json.loads(json.dumps(_fingerprint(slide, options))):
+        return None
+    errors = [tuple(e) for e in record.get("errors", [])]
+    return SlideOutcome(slide.name, record["summary"], cells_csv, errors, resumed=True)
+
+
+def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
+                   jobs: int = 1, progress: bool = True) -> list[SlideOutcome]:
+    """Analyse every slide (resuming finished ones from ``out``) and write the merged outputs.
+
+    Fields of all slides stream through :func:`~smearscan.pipeline.map_fields` in one pass, so
+    ``jobs`` workers stay busy across slide boundaries; a slide is written as soon as its last
+    field is back.
+    """
+    slides = unique_slide_names(slides)
+    outcomes: dict[str, SlideOutcome] = {}
+    pending = []
+    for slide in slides:
+        resumed = _resumed(slide, out, options)
+        if resumed is None:
+            pending.append(slide)
+        else:
+            outcomes[slide.name] = resumed
+    for slide, results in _grouped(pending, out, options, jobs, progress):
+        outcomes[slide.name] = _finish_slide(slide, results, out, options)
+    ordered = [outcomes[s.name] for s in slides]
+    if out is not None:
+        write_merged_outputs(out, ordered, options)
+    return ordered
+
+
+def _grouped(slides: list[Slide], out: Path | None, options: RunOptions, jobs: int,
+             progress: bool) -> Iterator[tuple[Slide, list[FieldResult]]]:
+    tasks = [task for slide in slides for task in _field_tasks(slide, out, options)]
+    bar = tqdm(total=len(tasks), unit="field", disable=not progress, file=sys.stderr,
+               desc=f"{len(slides)} slide(s)")
+    results = map_fields(analyse_field, tasks, jobs=jobs)
+    with bar:
+        for done, slide in enumerate(slides, start=1):
+            slide_results = []
+            for _ in slide.fields:
+                slide_results.append(next(results))
+                bar.update()
+            bar.set_postfix_str(f"slides done {done}/{len(slides)}")
+            yield slide, slide_results
+
+
+def write_merged_outputs(out: Path, outcomes: list[SlideOutcome], options: RunOptions) -> None:
+    """Write ``cells.csv``, ``summary.json`` and ``errors.csv`` over all slides."""
+    header, bodies = None, []
+    for outcome in outcomes:
+        first, _, body = outcome.cells_csv.partition("\n")
+        if body:
+            header = header or first
+            bodies.append(body)
+    write_text_atomic(out / "cells.csv", (header or "slide,image,cell_id") + "\n" + "".join(bodies))
+    errors = [e for o in outcomes for e in o.errors]
+    write_text_atomic(out / "errors.csv", csv_text(ERROR_HEADER, errors))
+    write_json_atomic(out / "summary.json", {
+        "smearscan_version": __version__,
+        "model": _model_summary(options),
+        "slides": {o.name: o.summary for o in outcomes},
+    })
+
+
+def _model_summary(options: RunOptions) -> dict | None:
+    if not options.classify:
+        return None
+    from smearscan.pipeline import cached_model
+
+    model = cached_model(options.model_path)
+    return {"version": model.version, "operating": model.operating}

@@ -1,0 +1,132 @@
+"""Command line: parse arguments, call the library, map outcomes to exit codes.
+
+Exit codes: 0 all done; 2 usage error, bad option value, or a single input that cannot be
+read; 3 a folder run finished but some files failed (listed in errors.csv); 4 an output could
+not be written or the model could not be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILURE = 0, 2, 3, 4
+
+_DESCRIPTION = """\
+Count schistocytes and other cells on Wright/Giemsa blood smear fields.
+
+  smearscan image.png                 analyse one field, print a summary
+  smearscan slide/ --out results/     one folder of fields = one slide
+  smearscan slides/ --out results/    a folder of slide folders = one slide each
+
+Other commands (each has its own --help):
+  smearscan verdict    MAHA verdict from a schistocyte % and lab values
+  smearscan train      train the cell classifier on the public datasets
+  smearscan evaluate   evaluate a classifier on a held-out split
+"""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def analysis_parser() -> argparse.ArgumentParser:
+    """Parser of the analysis command ``smearscan PATH...``."""
+    parser = argparse.ArgumentParser(
+        prog="smearscan", description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                        help="image files (JPEG, PNG, TIFF, BMP) or folders of them")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="write cells.csv, summary.json, errors.csv (and per-slide files) "
+                             "here; re-running with the same DIR resumes")
+    parser.add_argument("--pixel-size", type=_positive_float, metavar="UM",
+                        help="pixel size in um/px; default: estimated from the median red "
+                             "cell (7.5 um), and the output says it was estimated")
+    parser.add_argument("--save-masks", action="store_true",
+                        help="write 16-bit label images to DIR/masks/<slide>/")
+    parser.add_argument("--overlay", action="store_true",
+                        help="write fields with outlines coloured by class to DIR/overlays/")
+    parser.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                        help="worker processes (default 1; use the number of cores)")
+    parser.add_argument("--population", choices=("adult", "neonate", "preterm"),
+                        default="adult",
+                        help="sets the schistocyte reference limit: <=1%% adults and term "
+                             "neonates, <=5%% preterm infants (ICSH 2021)")
+    parser.add_argument("--model", type=Path, metavar="FILE",
+                        help="classifier file (default: the shipped models/default.pt)")
+    parser.add_argument("--no-classify", action="store_true",
+                        help="segment and measure only (no classifier)")
+    parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
+                        help="refuse images larger than N pixels (default 50,000,000)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _run_analysis(args: argparse.Namespace) -> int:
+    from smearscan.batch import RunOptions, analyse_slides
+    from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides
+    from smearscan.report import field_table, slide_table
+
+    slides = find_slides(args.paths)
+    options = RunOptions(
+        pixel_size_um=args.pixel_size, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+        model_path=args.model, classify=not args.no_classify, save_masks=args.save_masks,
+        overlay=args.overlay, population=args.population)
+    outcomes = analyse_slides(slides, out=args.out, options=options, jobs=args.jobs,
+                              progress=not args.quiet and sys.stderr.isatty())
+    print(field_table(outcomes) if args.out is None else slide_table(outcomes))
+    errors = [error for outcome in outcomes for error in outcome.errors]
+    for _, _, message in errors:
+        print(f"smearscan: {message}", file=sys.stderr)
+    if errors and args.out is not None:
+        print(f"smearscan: {len(errors)} file(s) failed; see {args.out / 'errors.csv'}",
+              file=sys.stderr)
+    single_image = len(args.paths) == 1 and args.paths[0].is_file()
+    if errors:
+        return EXIT_USAGE if single_image else EXIT_PARTIAL
+    return EXIT_OK
+
+
+SUBCOMMANDS: dict = {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``smearscan`` console script; returns the exit code."""
+    from smearscan.errors import SmearscanError
+
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[argv[0]](argv[1:])
+        return _run_analysis(analysis_parser().parse_args(argv))
+    except FileNotFoundError as error:
+        print(f"smearscan: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except SmearscanError as error:
+        print(f"smearscan: {error}", file=sys.stderr)
+        return getattr(error, "exit_code", EXIT_FAILURE)
+    except KeyboardInterrupt:
+        print("smearscan: interrupted; re-run with the same --out to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

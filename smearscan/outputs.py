@@ -1,0 +1,115 @@
+"""Writing results: every file is written to a temporary name beside it, then renamed.
+
+A killed run therefore leaves either the previous complete file or none, never half of one;
+temporary files carry a ``.part`` suffix and are ignored (and overwritten) by the next run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from smearscan.errors import SmearscanError
+
+
+class OutputError(SmearscanError):
+    """An output could not be written; the message names the path and the reason."""
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Write JSON (indented, UTF-8, NaN written as null) atomically."""
+    write_text_atomic(path, json.dumps(_jsonable(data), indent=2, ensure_ascii=False) + "\n")
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "" if not np.isfinite(value) else f"{value:.6g}"
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    return str(value)
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV text with a header; floats with 6 significant digits, booleans as true/false."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell_text(v) for v in row])
+    return buffer.getvalue()
+
+
+def columns_csv_text(columns: Mapping[str, np.ndarray | Sequence[object]]) -> str:
+    """CSV text of a table given as equal-length columns."""
+    names = list(columns)
+    return csv_text(names, zip(*(columns[n] for n in names), strict=True))
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a CSV file written by :func:`csv_text`."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    """PNG encoding of a uint8 RGB image or a label image (saved as 16-bit grayscale)."""
+    if array.ndim == 2:
+        if array.max(initial=0) > np.iinfo(np.uint16).max:
+            raise OutputError("label image has more than 65535 objects: cannot save as 16-bit")
+        image = Image.fromarray(array.astype(np.uint16))
+    else:
+        image = Image.fromarray(array.astype(np.uint8))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_png_atomic(path: Path, array: np.ndarray) -> None:
+    """Write an RGB image or a 16-bit label image as PNG, atomically."""
+    write_bytes_atomic(path, png_bytes(array))

@@ -1,0 +1,155 @@
+"""Per-field work and the one executor seam that maps it over worker processes.
+
+:func:`analyse_field` runs loading -> segmentation -> features -> classification for one field
+and returns a plain :class:`FieldResult`; it never raises for a bad input, it records the error.
+:func:`map_fields` is the only place that knows about processes: a distributed engine (Dask,
+Ray) can replace it without touching any stage.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from skimage.segmentation import find_boundaries
+
+from smearscan.features import cell_table
+from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
+from smearscan.outputs import write_png_atomic
+from smearscan.segmentation import segment_field
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Outline colours of the overlay, by class (unclassified objects are green).
+CLASS_COLOURS = {
+    "rbc": (0, 200, 0),
+    "schistocyte": (255, 0, 0),
+    "nrbc": (255, 0, 255),
+    "wbc": (0, 0, 255),
+    "immature_granulocyte": (0, 200, 255),
+    "platelet": (255, 160, 0),
+    "other": (128, 128, 128),
+}
+
+
+@dataclass(frozen=True)
+class FieldTask:
+    """What a worker needs to analyse one field; plain and picklable."""
+
+    slide: str
+    path: Path
+    image: str
+    pixel_size_um: float | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    model_path: Path | None = None
+    classify: bool = True
+    mask_path: Path | None = None
+    overlay_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class FieldResult:
+    """The cells of one field, or the reason it has none."""
+
+    slide: str
+    image: str
+    path: Path
+    cells: dict[str, np.ndarray] = field(default_factory=dict)
+    width: int = 0
+    height: int = 0
+    pixel_size_um: float = float("nan")
+    pixel_size_estimated: bool = False
+    error: str | None = None
+
+    @property
+    def count(self) -> int:
+        """Number of objects found."""
+        return len(self.cells.get("cell_id", ()))
+
+
+@lru_cache(maxsize=2)
+def cached_model(model_path: Path | None):
+    """The classifier at ``model_path`` (the shipped default when None), loaded once per process."""
+    from smearscan.classification import load_model
+
+    return load_model(model_path)
+
+
+def classified_columns(
+    rgb: np.ndarray, labels: np.ndarray, cells: dict[str, np.ndarray], *,
+    pixel_size_um: float, model_path: Path | None,
+) -> dict[str, np.ndarray]:
+    """The ``class``, ``morphology`` and ``p_<class>`` columns of the cells of one field."""
+    from smearscan.classification import cell_crops, classify
+
+    model = cached_model(model_path)
+    calls = classify(model, cell_crops(rgb, labels, cells, pixel_size_um=pixel_size_um))
+    columns = {"class": calls.label, "morphology": calls.morphology}
+    for index, name in enumerate(model.classes):
+        columns[f"p_{name}"] = calls.probabilities[:, index]
+    return columns
+
+
+def overlay_image(rgb: np.ndarray, labels: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
+    """The field with each object's outline drawn in its class colour."""
+    out = rgb.copy()
+    edges = find_boundaries(labels, mode="inner")
+    if classes is None:
+        out[edges] = CLASS_COLOURS["rbc"]
+        return out
+    palette = np.array([(0, 0, 0)] + [CLASS_COLOURS.get(c, (128, 128, 128)) for c in classes],
+                       dtype=np.uint8)
+    out[edges] = palette[labels[edges]]
+    return out
+
+
+def analyse_field(task: FieldTask) -> FieldResult:
+    """Load, segment, measure and classify one field; errors are returned, not raised."""
+    try:
+        rgb = read_field(task.path, max_pixels=task.max_pixels)
+    except ImageLoadError as error:
+        return FieldResult(task.slide, task.image, task.path, error=str(error))
+    seg = segment_field(rgb, pixel_size_um=task.pixel_size_um)
+    cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
+    if task.classify and len(cells["cell_id"]):
+        cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
+                                    model_path=task.model_path)
+    if task.mask_path is not None:
+        write_png_atomic(task.mask_path, seg.labels)
+    if task.overlay_path is not None:
+        write_png_atomic(task.overlay_path, overlay_image(rgb, seg.labels, cells.get("class")))
+    return FieldResult(task.slide, task.image, task.path, cells, rgb.shape[1], rgb.shape[0],
+                       seg.pixel_size_um, seg.pixel_size_estimated)
+
+
+def _worker_init() -> None:
+    # Each worker is one core's worth of work: nested BLAS/torch threads would oversubscribe.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def map_fields(work: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1) -> Iterator[R]:
+    """Apply ``work`` to every task, in order, over ``jobs`` worker processes.
+
+    This is the executor seam: results come back in task order whatever the engine, so callers
+    can stream them. ``jobs=1`` runs in this process (no pickling, easy debugging).
+    """
+    if jobs <= 1:
+        yield from map(work, tasks)
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init) as pool:
+        yield from pool.map(work, tasks, chunksize=1)
