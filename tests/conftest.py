@@ -1,0 +1,26 @@
+"""Shared fixtures: synthetic smear fields and the shared datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from synthetic import grid_centres, synthetic_field
+
+SHARED_DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+
+
+@pytest.fixture
+def field_png(tmp_path) -> Path:
+    """A 240x320 PNG with 12 separate discs of radius 18 px, none touching the border."""
+    path = tmp_path / "field.png"
+    Image.fromarray(synthetic_field(grid_centres())).save(path)
+    return path
+
+
+@pytest.fixture
+def shared_datasets() -> Path:
+    if not SHARED_DATASETS.exists():
+        pytest.skip("../shared/datasets is not beside the project")
+    return SHARED_DATASETS

@@ -1,0 +1,107 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from synthetic import grid_centres, synthetic_field
+
+from smearscan.cli import main
+from smearscan.outputs import read_csv_rows
+
+
+def run(*args):
+    return main([*map(str, args), "--no-classify", "--quiet"])
+
+
+def test_single_image_prints_a_table(field_png, capsys):
+    assert run(field_png) == 0
+    out = capsys.readouterr().out
+    assert "field.png" in out and "12" in out
+
+
+def test_outputs_agree_with_masks(field_png, tmp_path):
+    out = tmp_path / "out"
+    assert run(field_png, "--out", out, "--save-masks", "--overlay", "--pixel-size", "0.21") == 0
+    rows = read_csv_rows(out / "cells.csv")
+    assert list(rows[0])[:9] == ["slide", "image", "cell_id", "x", "y", "area_px", "area_um2",
+                                 "diameter_um", "border"]
+    mask = np.asarray(Image.open(out / "masks" / "field" / "field.png"))
+    assert mask.dtype == np.uint16 or mask.dtype == np.int32
+    assert len(rows) == mask.max() == 12
+    for row in rows:
+        cell_id = int(row["cell_id"])
+        x, y = round(float(row["x"])), round(float(row["y"]))
+        assert mask[y, x] == cell_id  # centroid inside its own mask
+        assert int(row["area_px"]) == (mask == cell_id).sum()
+        assert float(row["area_um2"]) == pytest.approx(int(row["area_px"]) * 0.21**2, rel=1e-4)
+    summary = json.loads((out / "summary.json").read_text())
+    slide = summary["slides"]["field"]
+    assert slide["objects"] == 12 and slide["pixel_size_um"] == 0.21
+    assert not slide["pixel_size_estimated"]
+    assert (out / "overlays" / "field" / "field.png").exists()
+    assert (out / "errors.csv").read_text().strip() == "slide,image,error"
+
+
+def test_unreadable_single_image_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    assert run(bad) == 2
+    err = capsys.readouterr().err
+    assert "bad.png" in err and "not an image" in err and "Traceback" not in err
+
+
+def test_missing_path_exits_2(tmp_path, capsys):
+    assert run(tmp_path / "nothing.png") == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_bad_option_value_exits_2(field_png, capsys):
+    with pytest.raises(SystemExit) as info:
+        run(field_png, "--pixel-size", "-1")
+    assert info.value.code == 2
+    assert "positive" in capsys.readouterr().err
+
+
+def test_folder_with_a_bad_file_exits_3_and_lists_it(tmp_path):
+    slides = tmp_path / "slides"
+    for name in ("s1/a.png", "s1/b.png", "s2/c.png"):
+        path = slides / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(synthetic_field(grid_centres(rows=2, cols=2))).save(path)
+    (slides / "s2" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    out = tmp_path / "out"
+    assert run(slides, "--out", out) == 3
+    errors = read_csv_rows(out / "errors.csv")
+    assert [(e["slide"], e["image"]) for e in errors] == [("s2", "broken.jpg")]
+    rows = read_csv_rows(out / "cells.csv")
+    assert {r["slide"] for r in rows} == {"s1", "s2"} and len(rows) == 12
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["slides"]["s2"]["fields_failed"] == 1
+
+
+def test_rerun_resumes_and_gives_identical_outputs(tmp_path):
+    slide = tmp_path / "s1"
+    slide.mkdir()
+    for i in range(2):
+        Image.fromarray(synthetic_field(grid_centres(), seed=i)).save(slide / f"f{i}.png")
+    out = tmp_path / "out"
+    assert run(slide, "--out", out) == 0
+    first = (out / "cells.csv").read_text(), (out / "summary.json").read_text()
+    assert run(slide, "--out", out) == 0
+    assert ((out / "cells.csv").read_text(), (out / "summary.json").read_text()) == first
+    # A changed input invalidates the slide: it is analysed again.
+    Image.fromarray(synthetic_field(grid_centres(rows=1, cols=2))).save(slide / "f1.png")
+    assert run(slide, "--out", out) == 0
+    assert len(read_csv_rows(out / "cells.csv")) == 12 + 2
+
+
+def test_help_is_instant_and_mentions_subcommands():
+    result = subprocess.run([sys.executable, "-m", "smearscan.cli", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "--pixel-size" in result.stdout and "verdict" in result.stdout
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, smearscan.cli; print('torch' in sys.modules)"],
+        capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+from synthetic import grid_centres, synthetic_field
+
+from smearscan.features import cell_table
+from smearscan.segmentation import estimate_rbc_diameter_px, foreground_mask, segment_field
+
+
+def test_separate_discs_are_one_object_each_with_pallor_filled():
+    centres = grid_centres()
+    seg = segment_field(synthetic_field(centres), pixel_size_um=7.5 / 36)
+    assert seg.count == len(centres)
+    for x, y in centres:  # the pale centre belongs to its cell
+        assert seg.labels[y, x] > 0
+    assert len({seg.labels[y, x] for x, y in centres}) == len(centres)
+
+
+@pytest.mark.parametrize("radius", [14, 20, 40])
+def test_scale_is_estimated_from_the_cells(radius):
+    spacing = int(radius * 3)
+    centres = grid_centres(rows=3, cols=3, spacing=spacing, offset=radius + 10)
+    size = radius * 2 + 20 + 2 * spacing
+    seg = segment_field(synthetic_field(centres, radius=radius, shape=(size, size)))
+    assert seg.pixel_size_estimated
+    assert seg.rbc_diameter_px == pytest.approx(2 * radius, rel=0.1)
+    assert seg.pixel_size_um == pytest.approx(7.5 / (2 * radius), rel=0.1)
+    assert seg.count == 9
+
+
+def test_touching_cells_are_split():
+    centres = [(60, 60), (90, 60), (150, 120), (176, 135), (200, 120)]
+    seg = segment_field(synthetic_field(centres, radius=18), pixel_size_um=7.5 / 36)
+    ids = {seg.labels[y, x] for x, y in centres}
+    assert 0 not in ids and len(ids) == len(centres)
+
+
+def test_border_cells_are_flagged():
+    centres = [(5, 100), (160, 120), (318, 60)]
+    rgb = synthetic_field(centres)
+    seg = segment_field(rgb, pixel_size_um=7.5 / 36)
+    cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
+    border = dict(zip(cells["cell_id"], cells["border"], strict=True))
+    assert border[seg.labels[100, 5]] and border[seg.labels[60, 317]]
+    assert not border[seg.labels[120, 160]]
+
+
+def test_empty_field_has_no_objects():
+    white = np.full((120, 160, 3), 235, np.uint8)
+    assert not foreground_mask(white).any()
+    seg = segment_field(white)
+    assert seg.count == 0 and np.isnan(seg.pixel_size_um)
+    black = np.zeros((120, 160, 3), np.uint8)
+    assert segment_field(black).count == 0
+    assert np.isnan(estimate_rbc_diameter_px(np.zeros((10, 10), bool)))
+
+
+def test_morphometrics_of_a_disc():
+    rgb = synthetic_field([(100, 100)], radius=20, shape=(200, 200), pallor=False)
+    seg = segment_field(rgb, pixel_size_um=0.2)
+    cells = cell_table(seg.labels, rgb, pixel_size_um=0.2)
+    assert cells["diameter_um"][0] == pytest.approx(40 * 0.2, rel=0.05)
+    assert cells["area_um2"][0] == pytest.approx(np.pi * 4.0**2, rel=0.1)
+    assert cells["circularity"][0] > 0.85 and cells["eccentricity"][0] < 0.3
+    assert cells["x"][0] == pytest.approx(100, abs=1) and cells["y"][0] == pytest.approx(100, abs=1)
+    assert cells["mean_r"][0] == pytest.approx(190, abs=5)
+
+
+def test_real_chula_field_recall(shared_datasets):
+    from smearscan.datasets import chula_fields
+    from smearscan.loading import read_field
+    from smearscan.metrics import match_points
+
+    field = chula_fields(shared_datasets / "chula-rbc-12")[0]
+    seg = segment_field(read_field(field.image))
+    assert seg.pixel_size_um == pytest.approx(0.20, rel=0.15)
+    match = match_points(seg.labels, np.array([p[:2] for p in field.points]))
+    assert match.matched / match.points >= 0.95
