@@ -21,7 +21,9 @@ def border_flags(bbox_rows: tuple[np.ndarray, ...], shape: tuple[int, int]) -> n
     return (min_row == 0) | (min_col == 0) | (max_row == shape[0]) | (max_col == shape[1])
 
 
-def cell_table(labels: np.ndarray, rgb: np.ndarray, *, pixel_size_um: float) -> dict[str, np.ndarray]:
+def cell_table(
+    labels: np.ndarray, rgb: np.ndarray, *, pixel_size_um: float
+) -> dict[str, np.ndarray]:
     """Morphometrics of every object of a label image.
 
     Parameters

@@ -94,11 +94,10 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
         return array.astype(np.uint8) * 255
     is_float = np.issubdtype(array.dtype, np.floating)
     array = np.nan_to_num(array.astype(np.float64))
-    if is_float and array.max(initial=0) <= 1.0:
-        top = 1.0
-    else:
-        # A 12-bit camera writes 0..4095 into a 16-bit file: scale by the field's own range.
-        top = max(float(array.max(initial=0)), 1.0)
+    # Floats in 0..1 are already normalised; integers (a 12-bit camera writes 0..4095 into a
+    # 16-bit file) are scaled by the field's own maximum.
+    peak = float(array.max(initial=0))
+    top = 1.0 if is_float and peak <= 1.0 else max(peak, 1.0)
     return np.clip(np.rint(array * (255.0 / top)), 0, 255).astype(np.uint8)
 
 

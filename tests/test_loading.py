@@ -2,10 +2,9 @@ import numpy as np
 import pytest
 import tifffile
 from PIL import Image
+from synthetic import synthetic_field
 
 from smearscan.loading import ImageLoadError, find_slides, read_field
-
-from synthetic import synthetic_field
 
 
 @pytest.fixture
@@ -64,7 +63,7 @@ def test_16_bit_tiff_is_scaled_keeping_contrast(tmp_path, rgb, bits):
 
 def test_16_bit_grayscale_png(tmp_path, rgb):
     path = tmp_path / "g16.png"
-    Image.fromarray((rgb[:, :, 1].astype(np.uint16) * 257)).save(path)
+    Image.fromarray(rgb[:, :, 1].astype(np.uint16) * 257).save(path)
     out = read_field(path)
     assert out.shape == rgb.shape and abs(int(out.max()) - 255) <= 1
 

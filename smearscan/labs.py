@@ -1,0 +1,398 @@
+"""Laboratory values for the verdict: parse, convert to one unit per key, reject the implausible.
+
+A lab value is a number in the key's default unit (see :data:`LAB_KEYS`) or a string
+``"<number> <unit>"`` in one of the key's accepted units, converted on input (CLINICAL.md,
+"Units"). Unicode micro signs (``µ``, ``μ``) read as ``u``; ``×`` as ``x``; ``⁹``/``³`` as digits;
+case and spaces in the unit do not matter. A value of ``None``, ``""`` or ``"NA"`` is missing.
+
+Nothing is guessed: an unknown key (with the closest known key suggested), a negative or
+non-numeric value, an unknown unit, a decimal comma or thousands separator, or a value outside
+the key's plausible range (usually a unit mix-up, such as haemoglobin 70 "g/dL" that was g/L)
+raises :class:`LabValueError` with a one-line message naming the key, the value and the problem.
+
+Plausible ranges are wide physiological limits chosen for this tool (not published cut-offs);
+their job is to catch unit mix-ups, so they stop short of values that are only a unit away
+(platelets and WBC stop at 2000 and 500 x10^9/L so that a count per uL is not read as x10^9/L).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["LAB_KEYS", "LabKey", "LabValueError", "Labs", "parse_labs", "read_labs_file"]
+
+
+class LabValueError(ValueError):
+    """An unusable lab value or file; ``str(error)`` is one line naming key, value and problem."""
+
+
+@dataclass(frozen=True)
+class LabKey:
+    """How one lab key is read.
+
+    Attributes
+    ----------
+    kind : str
+        ``"number"``, ``"posneg"`` (``"positive"``/``"negative"``), ``"bool"`` or ``"drug"``
+        (a drug name, or a yes/no answer).
+    unit : str
+        Default unit of a number: bare numbers are read in it and values are stored in it.
+    units : Mapping[str, float]
+        Accepted units and the factor that converts each to ``unit``.
+    plausible : tuple of float, optional
+        Inclusive range, in ``unit``, outside which a number is rejected as impossible.
+    meaning : str
+        What the key is, for help texts.
+    """
+
+    kind: str
+    unit: str = ""
+    units: Mapping[str, float] = field(default_factory=dict)
+    plausible: tuple[float, float] | None = None
+    meaning: str = ""
+
+
+def _number(unit: str, units: Mapping[str, float], plausible: tuple[float, float],
+            meaning: str) -> LabKey:
+    return LabKey("number", unit, {unit: 1.0, **units}, plausible, meaning)
+
+
+# Counts: x10^9/L = x10^3/uL = G/L; per uL (= per mm3) / 1000 (CLINICAL.md, "Units").
+_COUNT_UNITS = {"10^9/L": 1.0, "G/L": 1.0, "x10^3/uL": 1.0, "10^3/uL": 1.0, "K/uL": 1.0,
+                "/uL": 0.001, "/mm3": 0.001}
+# D-dimer: only its ratio to the ULN is used; units with an optional FEU/DDU basis.
+_D_DIMER_UNITS = {f"{unit}{basis}": factor
+                  for unit, factor in {"ug/L": 1.0, "mg/L": 1000.0, "ug/mL": 1000.0}.items()
+                  for basis in ("", " FEU", " DDU")}
+_D_DIMER_UNITS.update({"ng/mL FEU": 1.0, "ng/mL DDU": 1.0})
+# Vitamin B12: 1 pg/mL = 0.738 pmol/L.
+_B12_UNITS = {"ng/L": 1.0, "pmol/L": 1 / 0.738}
+_BOOL = LabKey("bool")
+
+#: Every lab key, in the order of :class:`Labs`: kind, default unit, accepted units
+#: (factor to the default unit), plausible range and meaning.
+LAB_KEYS: dict[str, LabKey] = {
+    "hemoglobin": _number("g/dL", {"g/L": 0.1, "mmol/L": 1.611}, (1.0, 25.0), "haemoglobin"),
+    "platelets": _number("x10^9/L", _COUNT_UNITS, (0.0, 2000.0), "platelet count"),
+    "wbc": _number("x10^9/L", _COUNT_UNITS, (0.0, 500.0), "white-cell count"),
+    "mcv": _number("fL", {}, (40.0, 160.0), "mean corpuscular volume"),
+    "reticulocytes": _number("%", {}, (0.0, 100.0), "reticulocytes, % of red cells"),
+    "ldh": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (1.0, 100000.0),
+                   "lactate dehydrogenase"),
+    "ldh_uln": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (50.0, 2000.0),
+                       "upper limit of normal of the lab's LDH assay"),
+    "haptoglobin": _number("g/L", {"mg/dL": 0.01}, (0.0, 10.0), "haptoglobin"),
+    "indirect_bilirubin": _number("mg/dL", {"umol/L": 1 / 17.1}, (0.0, 50.0),
+                                  "indirect (unconjugated) bilirubin"),
+    "dat": LabKey("posneg", meaning="direct antiglobulin (Coombs) test"),
+    "creatinine": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 25.0), "serum creatinine"),
+    "pt_prolongation_s": _number("s", {"sec": 1.0, "seconds": 1.0}, (-5.0, 120.0),
+                                 "prothrombin time minus the local control, seconds "
+                                 "(may be slightly negative)"),
+    "inr": _number("", {}, (0.5, 20.0), "international normalised ratio"),
+    "fibrinogen": _number("g/L", {"mg/dL": 0.01}, (0.0, 15.0), "fibrinogen"),
+    "d_dimer": _number("ng/mL", _D_DIMER_UNITS, (0.0, 1e6),
+                       "D-dimer; bare numbers must be in the same unit as d_dimer_uln"),
+    "d_dimer_uln": _number("ng/mL", _D_DIMER_UNITS, (0.01, 1e5),
+                           "upper limit of normal of the lab's D-dimer assay"),
+    "adamts13": _number("%", {"IU/dL": 1.0, "IU/mL": 100.0}, (0.0, 200.0),
+                        "ADAMTS13 activity"),
+    "ana": LabKey("posneg", meaning="antinuclear antibodies"),
+    "vitamin_b12": _number("pg/mL", _B12_UNITS, (10.0, 50000.0), "serum vitamin B12"),
+    "vitamin_b12_uln": _number("pg/mL", _B12_UNITS, (100.0, 5000.0),
+                               "upper limit of normal of the lab's vitamin B12 assay"),
+    "active_cancer": LabKey("bool", meaning="active cancer (treated within the past year)"),
+    "cancer_history": LabKey("bool", meaning="cancer in the history (survivor); not active"),
+    "transplant": LabKey("bool", meaning="solid-organ or stem-cell transplant"),
+    "sepsis": LabKey("bool", meaning="sepsis (an underlying disorder for DIC)"),
+    "pregnancy": LabKey("bool", meaning="pregnant or post partum"),
+    "mechanical_valve": LabKey("bool", meaning="mechanical heart valve"),
+    "malignant_hypertension": LabKey("bool", meaning="malignant (hypertensive emergency) "
+                                                     "hypertension"),
+    "drug_exposure": LabKey("drug", meaning="a drug known to cause TMA (name it), or yes/no"),
+}
+
+
+@dataclass(frozen=True)
+class Labs:
+    """Lab values in the default units of :data:`LAB_KEYS`; ``None`` is missing."""
+
+    hemoglobin: float | None = None
+    platelets: float | None = None
+    wbc: float | None = None
+    mcv: float | None = None
+    reticulocytes: float | None = None
+    ldh: float | None = None
+    ldh_uln: float | None = None
+    haptoglobin: float | None = None
+    indirect_bilirubin: float | None = None
+    dat: str | None = None
+    creatinine: float | None = None
+    pt_prolongation_s: float | None = None
+    inr: float | None = None
+    fibrinogen: float | None = None
+    d_dimer: float | None = None
+    d_dimer_uln: float | None = None
+    adamts13: float | None = None
+    ana: str | None = None
+    vitamin_b12: float | None = None
+    vitamin_b12_uln: float | None = None
+    active_cancer: bool | None = None
+    cancer_history: bool | None = None
+    transplant: bool | None = None
+    sepsis: bool | None = None
+    pregnancy: bool | None = None
+    mechanical_valve: bool | None = None
+    malignant_hypertension: bool | None = None
+    drug_exposure: bool | str | None = None
+
+
+_MISSING_TEXT = frozenset({"", "na", "n/a"})
+_TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
+_FALSE_TEXT = frozenset({"false", "no", "n", "0"})
+_POSNEG_TEXT = {"positive": "positive", "pos": "positive", "negative": "negative",
+                "neg": "negative"}
+_NUMBER_TEXT = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*")
+_UNIT_SPELLING = str.maketrans({"µ": "u", "μ": "u", "×": "x", "⁹": "9", "³": "3", "^": None,
+                                " ": None})
+
+
+def _unit_key(unit: str) -> str:
+    return unit.translate(_UNIT_SPELLING).lower()
+
+
+def _fail(source: str, key: str, raw: object, problem: str) -> LabValueError:
+    return LabValueError(f"{source}: {key} = {raw!r}: {problem}")
+
+
+def _is_missing(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip().lower() in _MISSING_TEXT)
+
+
+def _split_number(key: str, raw: object, spec: LabKey, source: str) -> tuple[float, str]:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise _fail(source, key, raw, f"expected a number in {spec.unit or 'no unit'}")
+    if not isinstance(raw, str):
+        return float(raw), spec.unit
+    if "," in raw:
+        raise _fail(source, key, raw, "use a decimal point and no thousands separator")
+    match = _NUMBER_TEXT.fullmatch(raw)
+    if match is None:
+        expected = f"<number> {spec.unit}".strip()
+        raise _fail(source, key, raw, f"not a number (expected '{expected}')")
+    return float(match[1]), match[2] or spec.unit
+
+
+def _unit_hint(value: float, spec: LabKey) -> str:
+    low, high = spec.plausible
+    for unit, factor in spec.units.items():
+        if factor != 1.0 and low <= value * factor <= high:
+            return f" (was it in {unit}?)"
+    return ""
+
+
+def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
+    value, unit = _split_number(key, raw, spec, source)
+    if not math.isfinite(value):
+        raise _fail(source, key, raw, "not a finite number")
+    factors = {_unit_key(name): factor for name, factor in spec.units.items()}
+    if _unit_key(unit) not in factors:
+        accepted = ", ".join(name or "(no unit)" for name in spec.units)
+        raise _fail(source, key, raw, f"unknown unit {unit!r}; accepted: {accepted}")
+    low, high = spec.plausible
+    if value < 0 and low >= 0:
+        raise _fail(source, key, raw, "negative")
+    converted = round(value * factors[_unit_key(unit)], 6)
+    if not low <= converted <= high:
+        raise _fail(source, key, raw,
+                    f"{converted:g} {spec.unit} is outside the plausible range "
+                    f"{low:g}-{high:g} {spec.unit}{_unit_hint(value, spec)}")
+    return converted
+
+
+def _parse_bool(key: str, raw: object, source: str) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower() if isinstance(raw, str | int) else None
+    if text in _TRUE_TEXT:
+        return True
+    if text in _FALSE_TEXT:
+        return False
+    raise _fail(source, key, raw, "expected true/false (or yes/no, 1/0)")
+
+
+def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
+    if _is_missing(raw):
+        return None
+    if spec.kind == "number":
+        return _parse_number(key, raw, spec, source)
+    if spec.kind == "bool":
+        return _parse_bool(key, raw, source)
+    if spec.kind == "posneg":
+        text = raw.strip().lower() if isinstance(raw, str) else None
+        if text not in _POSNEG_TEXT:
+            raise _fail(source, key, raw, "expected 'positive' or 'negative'")
+        return _POSNEG_TEXT[text]
+    # drug: a yes/no answer, or the name of the drug.
+    if isinstance(raw, bool) or (isinstance(raw, str) and
+                                 raw.strip().lower() in _TRUE_TEXT | _FALSE_TEXT):
+        return _parse_bool(key, raw, source)
+    if not isinstance(raw, str):
+        raise _fail(source, key, raw, "expected a drug name or true/false")
+    return raw.strip()
+
+
+def _unknown_key_message(key: object, source: str) -> str:
+    close = difflib.get_close_matches(str(key), LAB_KEYS, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(LAB_KEYS)}"
+    return f"{source}: unknown lab key {key!r}; {hint}"
+
+
+def _d_dimer_basis(raw: object) -> str | None:
+    text = raw.upper() if isinstance(raw, str) else ""
+    return next((basis for basis in ("FEU", "DDU") if basis in text), None)
+
+
+def _has_unit(raw: object) -> bool:
+    return isinstance(raw, str) and re.search(r"[^\d\s.eE+-]", raw) is not None
+
+
+# A D-dimer more than 1000x its ULN is not seen clinically; it means mg vs ng (x1000).
+_MAX_D_DIMER_RATIO = 1000.0
+
+
+def _check_d_dimer(mapping: Mapping[str, object], labs: Labs, source: str) -> None:
+    if labs.d_dimer is None or labs.d_dimer_uln is None:
+        return
+    raw, raw_uln = mapping["d_dimer"], mapping["d_dimer_uln"]
+    if _has_unit(raw) != _has_unit(raw_uln):
+        raise _fail(source, "d_dimer", raw,
+                    f"give d_dimer and d_dimer_uln ({raw_uln!r}) both with units or both bare")
+    bases = {_d_dimer_basis(raw), _d_dimer_basis(raw_uln)} - {None}
+    if len(bases) > 1:
+        raise _fail(source, "d_dimer", raw,
+                    f"FEU and DDU differ about 2x; d_dimer_uln is {raw_uln!r}")
+    if labs.d_dimer / labs.d_dimer_uln > _MAX_D_DIMER_RATIO:
+        raise _fail(source, "d_dimer", raw,
+                    f"more than {_MAX_D_DIMER_RATIO:g}x d_dimer_uln ({raw_uln!r}): "
+                    "are both in the same unit?")
+
+
+def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
+    """Read lab values given as a mapping of key to value.
+
+    Parameters
+    ----------
+    mapping : Mapping[str, object]
+        Keys from :data:`LAB_KEYS`. Numbers are in the key's default unit or strings
+        ``"<number> <unit>"``; ``dat``/``ana`` are ``"positive"``/``"negative"``; booleans are
+        ``True``/``False`` or ``true/false/yes/no/1/0`` strings; ``drug_exposure`` is a drug name
+        or a boolean. ``None``, ``""`` and ``"NA"`` are missing.
+    source : str, optional
+        Where the values came from, used as the start of error messages.
+
+    Returns
+    -------
+    Labs
+        The values converted to the default units.
+
+    Raises
+    ------
+    LabValueError
+        An unknown key, or a value that is not readable or not plausible.
+
+    Examples
+    --------
+    >>> parse_labs({"hemoglobin": "75.5 g/L", "platelets": "82000 /uL"}).hemoglobin
+    7.55
+    """
+    values = {}
+    for key, raw in mapping.items():
+        if key not in LAB_KEYS:
+            raise LabValueError(_unknown_key_message(key, source))
+        values[key] = _parse_value(key, raw, LAB_KEYS[key], source)
+    labs = Labs(**values)
+    _check_d_dimer(mapping, labs, source)
+    return labs
+
+
+def _labs_from_json(text: str, path: Path) -> dict[str, Labs]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LabValueError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise LabValueError(f"{path}: expected a JSON object of lab values")
+    nested = [isinstance(value, dict) for value in data.values()]
+    if data and all(nested):
+        return {slide: parse_labs(values, source=f"{path} slide {slide!r}")
+                for slide, values in data.items()}
+    if any(nested):
+        raise LabValueError(f"{path}: mixes lab values and per-slide objects at the top level")
+    return {"": parse_labs(data, source=str(path))}
+
+
+def _labs_from_csv(text: str, path: Path) -> dict[str, Labs]:
+    reader = csv.DictReader(io.StringIO(text))
+    names = reader.fieldnames or []
+    if "slide" not in names or len(set(names)) != len(names):
+        raise LabValueError(f"{path}: a lab CSV needs one 'slide' column and no repeated columns")
+    result: dict[str, Labs] = {}
+    try:
+        for row in reader:
+            source = f"{path} line {reader.line_num}"
+            if None in row:
+                raise LabValueError(f"{source}: more cells than column names")
+            slide = (row.pop("slide") or "").strip()
+            if not slide or slide in result:
+                raise LabValueError(f"{source}: slide name {slide!r} is empty or repeated")
+            result[slide] = parse_labs(row, source=f"{source} (slide {slide!r})")
+    except csv.Error as exc:
+        raise LabValueError(f"{path}: not a readable CSV: {exc}") from exc
+    if not result:
+        raise LabValueError(f"{path}: no data rows")
+    return result
+
+
+def read_labs_file(path: str | os.PathLike[str]) -> dict[str, Labs]:
+    """Read a lab file: JSON (``.json``) or CSV (``.csv``).
+
+    A JSON object of lab values gives ``{"": Labs}``; a JSON object of such objects keyed by
+    slide name gives one :class:`Labs` per slide. A CSV has a ``slide`` column and one column
+    per lab key, one row per slide; empty cells are missing.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The lab file.
+
+    Returns
+    -------
+    dict[str, Labs]
+        Lab values by slide name (``""`` for a file that is not per slide).
+
+    Raises
+    ------
+    LabValueError
+        The file cannot be read or parsed, or holds an invalid value (message names the file).
+    """
+    path = Path(path)
+    if path.suffix.lower() not in {".json", ".csv"}:
+        raise LabValueError(f"{path}: a lab file must be .json or .csv")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabValueError(f"{path}: cannot read lab file: {exc}") from exc
+    if path.suffix.lower() == ".json":
+        return _labs_from_json(text, path)
+    return _labs_from_csv(text, path)
+

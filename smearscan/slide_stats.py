@@ -1,0 +1,639 @@
+"""Slide statistics: schistocyte percentage, NRBCs, immature granulocytes, morphology profile.
+
+Pure functions on per-cell columns (one entry per segmented object over all fields of a slide).
+Objects cut by the image edge (``border``) are never counted.
+
+Rules and where they come from
+------------------------------
+ICSH 2021 (Zini G, et al. "2021 update of the 2012 ICSH recommendations for identification,
+diagnostic value, and quantitation of schistocytes." Int J Lab Hematol 2021;43(6):1264-1271):
+
+- at least 1,000 red cells are counted (:data:`REQUIRED_RBC`);
+- the schistocyte percentage is over whole red cells including schistocytes, not over NRBCs,
+  white cells, platelets or debris;
+- reference limit <= 1% in adults and term neonates, <= 5% in preterm infants
+  (:data:`LIMIT_PERCENT`); > 1% in an adult suggests thrombotic microangiopathy (TMA);
+- the percentage is specific only when schistocytes are the main abnormality.
+
+This tool's own rules (ICSH gives no number for them):
+
+- the threshold call uses the raw Wilson 95% interval, as a manual count would; the estimate
+  corrected for the classifier's error (Rogan-Gladen) is reported beside it, not used for the call;
+- "less specific": some other poikilocyte form is more frequent than schistocytes and makes up
+  more than :data:`DOMINANT_POIKILOCYTE_PERCENT` % of red cells;
+- leukoerythroblastic picture: a class is "seen" when its count exceeds the 99th percentile
+  (:data:`FALSE_POSITIVE_QUANTILE`) of the false positives expected from the classifier's
+  false-positive rate; no call with fewer than :data:`MIN_WBC` white cells.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import binom
+
+__all__ = [
+    "DOMINANT_POIKILOCYTE_PERCENT",
+    "FALSE_POSITIVE_QUANTILE",
+    "LABELS",
+    "LIMIT_PERCENT",
+    "MIN_WBC",
+    "OTHER_POIKILOCYTES",
+    "REQUIRED_RBC",
+    "Z95",
+    "Leukoerythroblastic",
+    "NrbcCount",
+    "Proportion",
+    "SchistocyteCount",
+    "SlideResult",
+    "rogan_gladen",
+    "slide_result",
+    "wilson_interval",
+]
+
+Z95 = 1.959964
+"""Standard normal 97.5th percentile, for two-sided 95% intervals."""
+
+LABELS = ("rbc", "schistocyte", "nrbc", "wbc", "immature_granulocyte", "platelet", "other")
+"""Classifier labels this module accepts; ``other`` is debris and is never counted."""
+
+REQUIRED_RBC = 1000
+"""Red cells to count before a schistocyte percentage is called (ICSH 2021)."""
+
+LIMIT_PERCENT = {"adult": 1.0, "neonate": 1.0, "preterm": 5.0}
+"""Upper reference limit of schistocytes, % of red cells; ``neonate`` is a term neonate
+(ICSH 2021)."""
+
+POPULATION_NAMES = {"adult": "adults", "neonate": "term neonates", "preterm": "preterm infants"}
+
+OTHER_POIKILOCYTES = (
+    "teardrop", "spherocyte", "target", "elliptocyte", "ovalocyte", "stomatocyte", "burr",
+)
+"""Chula morphologies of the other poikilocytoses that make a schistocyte count less specific
+(ICSH 2021 names thalassaemia, megaloblastic anaemia, membrane disorders and myelofibrosis)."""
+
+DOMINANT_POIKILOCYTE_PERCENT = 5
+"""A form above this % of red cells and more frequent than schistocytes makes the schistocyte %
+less specific (this tool's rule: ICSH 2021 gives no number)."""
+
+MIN_WBC = 20
+"""White cells needed for a leukoerythroblastic call (this tool's rule). A differential is
+normally 100 cells; below 20 one cell is >= 5% and a count of zero immature granulocytes still
+allows about 16% (Wilson upper bound for 0 of 20)."""
+
+FALSE_POSITIVE_QUANTILE = 0.99
+"""A class is seen only when its count exceeds this quantile of the binomial number of false
+positives expected from the classifier's false-positive rate (this tool's rule)."""
+
+RED_LABELS = ("rbc", "schistocyte")
+WHITE_LABELS = ("wbc", "immature_granulocyte")
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """A count over a denominator with its Wilson 95% interval.
+
+    Attributes
+    ----------
+    count : int
+        Cells with the finding.
+    denominator : int
+        Cells counted.
+    percent : float or None
+        ``100 * count / denominator``; None when nothing was counted.
+    ci95 : tuple of float
+        Wilson 95% interval, in percent (0-100).
+    """
+
+    count: int
+    denominator: int
+    percent: float | None
+    ci95: tuple[float, float]
+
+    @classmethod
+    def of(cls, count: int, denominator: int) -> Proportion:
+        """Build the proportion ``count / denominator`` with its Wilson interval."""
+        low, high = wilson_interval(count, denominator)
+        percent = 100 * count / denominator if denominator else None
+        return cls(count, denominator, percent, (100 * low, 100 * high))
+
+
+@dataclass(frozen=True)
+class SchistocyteCount:
+    """Schistocyte percentage of a slide and its call against the ICSH 2021 limit.
+
+    Attributes
+    ----------
+    proportion : Proportion
+        Schistocytes over whole red cells (``rbc`` + ``schistocyte``), raw.
+    corrected_percent : float or None
+        Rogan-Gladen estimate, % (None without operating characteristics).
+    corrected_ci95 : tuple of float or None
+        The Wilson bounds put through the same correction, %; carries the count uncertainty only,
+        not the uncertainty of the sensitivity and false-positive rate themselves.
+    correction : str
+        How the correction was made, or why it was not.
+    sufficient : bool
+        At least :data:`REQUIRED_RBC` red cells were counted.
+    message : str
+        The count against the requirement.
+    limit_percent : float
+        Upper reference limit for ``population``, %.
+    population : str
+        ``"adult"``, ``"neonate"`` (term) or ``"preterm"``.
+    call : str
+        ``"above"``, ``"below"``, ``"borderline"`` or ``"insufficient"``.
+    sentence : str
+        The line a report prints.
+    less_specific : bool
+        Other poikilocytes are abundant, so the percentage is not specific for TMA.
+    less_specific_reason : str or None
+        Which forms, with their percentages.
+    """
+
+    proportion: Proportion
+    corrected_percent: float | None
+    corrected_ci95: tuple[float, float] | None
+    correction: str
+    sufficient: bool
+    message: str
+    limit_percent: float
+    population: str
+    call: str
+    sentence: str
+    less_specific: bool
+    less_specific_reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``"schistocytes"`` block of :meth:`SlideResult.to_dict`."""
+        return {
+            "count": self.proportion.count,
+            "rbc_counted": self.proportion.denominator,
+            "percent": _rounded(self.proportion.percent),
+            "ci95": _rounded_pair(self.proportion.ci95),
+            "corrected_percent": _rounded(self.corrected_percent),
+            "corrected_ci95": _rounded_pair(self.corrected_ci95),
+            "correction": self.correction,
+            "sufficient": self.sufficient,
+            "required": REQUIRED_RBC,
+            "message": self.message,
+            "limit_percent": self.limit_percent,
+            "population": self.population,
+            "call": self.call,
+            "sentence": self.sentence,
+            "less_specific": self.less_specific,
+            "less_specific_reason": self.less_specific_reason,
+        }
+
+
+@dataclass(frozen=True)
+class NrbcCount:
+    """Nucleated red cells, as a rate per 100 white cells or per 1000 red cells.
+
+    NRBCs are in neither denominator, so a rate is a ratio of two counts: its interval is the
+    Wilson interval of the NRBC share ``k / (k + n)`` turned into ``scale * share / (1 - share)``.
+
+    Attributes
+    ----------
+    count : int
+        NRBCs counted.
+    per_100_wbc : float or None
+        NRBCs per 100 white cells (``wbc`` + ``immature_granulocyte``); None without white cells.
+    per_1000_rbc : float or None
+        NRBCs per 1000 whole red cells; None without red cells.
+    ci95 : tuple of float or None
+        95% interval of the rate named by ``basis``.
+    denominator : int
+        White cells for ``"per 100 WBC"``, red cells for ``"per 1000 RBC"``.
+    basis : str
+        ``"per 100 WBC"`` when white cells were seen, else ``"per 1000 RBC"``.
+    """
+
+    count: int
+    per_100_wbc: float | None
+    per_1000_rbc: float | None
+    ci95: tuple[float, float] | None
+    denominator: int
+    basis: str
+
+    @property
+    def present(self) -> bool:
+        """Any NRBC was counted."""
+        return self.count > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``"nrbc"`` block of :meth:`SlideResult.to_dict`."""
+        return {"count": self.count, "present": self.present,
+                "per_100_wbc": _rounded(self.per_100_wbc),
+                "per_1000_rbc": _rounded(self.per_1000_rbc),
+                "ci95": _rounded_pair(self.ci95), "denominator": self.denominator,
+                "basis": self.basis}
+
+
+@dataclass(frozen=True)
+class Leukoerythroblastic:
+    """Whether NRBCs and immature granulocytes are both seen beyond classifier error.
+
+    Attributes
+    ----------
+    finding : str
+        ``"present"`` (both), ``"possible"`` (one), ``"absent"`` (neither) or ``"insufficient"``
+        (fewer than :data:`MIN_WBC` white cells).
+    rule : str
+        The rule, in words.
+    reasons : tuple of str
+        One line per class (and the shortfall of white cells, if any).
+    """
+
+    finding: str
+    rule: str
+    reasons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``"leukoerythroblastic"`` block of :meth:`SlideResult.to_dict`."""
+        return {"finding": self.finding, "rule": self.rule, "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class SlideResult:
+    """Everything the verdict needs from one slide.
+
+    Attributes
+    ----------
+    schistocytes : SchistocyteCount
+    nrbc : NrbcCount
+    immature_granulocytes : Proportion
+        Immature granulocytes over white cells (``wbc`` + ``immature_granulocyte``).
+    leukoerythroblastic : Leukoerythroblastic
+    teardrops : Proportion
+        Teardrop cells over whole red cells.
+    profile : Mapping[str, Proportion]
+        Each morphology seen among whole red cells, over whole red cells, sorted by name.
+    counts : Mapping[str, int]
+        Non-border objects per label (``rbc`` is the label alone, without schistocytes), and
+        ``border``: objects cut by the image edge.
+    """
+
+    schistocytes: SchistocyteCount
+    nrbc: NrbcCount
+    immature_granulocytes: Proportion
+    leukoerythroblastic: Leukoerythroblastic
+    teardrops: Proportion
+    profile: Mapping[str, Proportion]
+    counts: Mapping[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict read by the verdict module; percents 0-100, rounded to 4 decimals."""
+        return {
+            "schistocytes": self.schistocytes.to_dict(),
+            "nrbc": self.nrbc.to_dict(),
+            "immature_granulocytes": {
+                "count": self.immature_granulocytes.count,
+                "wbc_counted": self.immature_granulocytes.denominator,
+                "percent": _rounded(self.immature_granulocytes.percent),
+                "ci95": _rounded_pair(self.immature_granulocytes.ci95),
+            },
+            "leukoerythroblastic": self.leukoerythroblastic.to_dict(),
+            "morphology": {
+                "teardrop_percent": _rounded(self.teardrops.percent),
+                "teardrop_ci95": _rounded_pair(self.teardrops.ci95),
+                "profile": {name: {"count": p.count, "percent": _rounded(p.percent)}
+                            for name, p in self.profile.items()},
+            },
+            "counts": dict(self.counts),
+        }
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion.
+
+    Parameters
+    ----------
+    k : int
+        Successes, ``0 <= k <= n``.
+    n : int
+        Trials; ``n == 0`` gives ``(0.0, 1.0)``.
+    z : float, optional
+        Standard normal quantile; the default gives a two-sided 95% interval.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` as fractions in [0, 1]; exactly 0 when ``k == 0`` and 1 when ``k == n``.
+
+    Examples
+    --------
+    >>> [round(b, 4) for b in wilson_interval(0, 10)]
+    [0.0, 0.2775]
+    """
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    shrink = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / shrink
+    half = z / shrink * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return low, high
+
+
+def rogan_gladen(p: float, sensitivity: float, false_positive_rate: float) -> float:
+    """True prevalence from an observed one, corrected for the classifier's error.
+
+    ``(p + spec - 1) / (sens + spec - 1)`` with ``spec = 1 - false_positive_rate``, clipped to
+    [0, 1] (Rogan WJ, Gladen B. Am J Epidemiol 1978;107(1):71-76).
+
+    Parameters
+    ----------
+    p : float
+        Observed proportion, 0-1.
+    sensitivity : float
+        Classifier sensitivity, in (0, 1].
+    false_positive_rate : float
+        Classifier false-positive rate (1 - specificity), in [0, 1).
+
+    Returns
+    -------
+    float
+        Corrected proportion, 0-1.
+
+    Examples
+    --------
+    >>> round(rogan_gladen(0.05, 0.9, 0.01), 5)
+    0.04494
+    """
+    if not 0 <= false_positive_rate < sensitivity <= 1:
+        raise ValueError(
+            f"need 0 <= false-positive rate < sensitivity <= 1, "
+            f"got {false_positive_rate} and {sensitivity}"
+        )
+    youden = sensitivity - false_positive_rate
+    return min(1.0, max(0.0, (p - false_positive_rate) / youden))
+
+
+def slide_result(
+    *,
+    label: np.ndarray,
+    morphology: np.ndarray,
+    border: np.ndarray,
+    operating: Mapping[str, Mapping[str, float]] | None = None,
+    population: str = "adult",
+) -> SlideResult:
+    """Slide statistics from the per-cell columns of all fields of one slide.
+
+    Parameters
+    ----------
+    label : (N,) str ndarray
+        Classifier label per object, one of :data:`LABELS`.
+    morphology : (N,) str ndarray
+        Chula morphology per red cell (``normal``, ``teardrop``, ...); ``""`` for other objects.
+    border : (N,) bool ndarray
+        Object cut by the image edge; such objects are never counted.
+    operating : Mapping, optional
+        Classifier operating characteristics per class, e.g.
+        ``{"schistocyte": {"sensitivity": 0.85, "false_positive_rate": 0.002}, ...}``; a class
+        left out is not corrected, and the result says so.
+    population : {"adult", "neonate", "preterm"}
+        Sets the reference limit (ICSH 2021); ``neonate`` is a term neonate.
+
+    Returns
+    -------
+    SlideResult
+    """
+    if population not in LIMIT_PERCENT:
+        raise ValueError(f"population must be one of {sorted(LIMIT_PERCENT)}, got {population!r}")
+    label, morphology, border = _columns(label, morphology, border)
+    counts = _counts(label, border)
+    operating = operating or {}
+    n_rbc = sum(counts[name] for name in RED_LABELS)
+    n_wbc = sum(counts[name] for name in WHITE_LABELS)
+    profile = _profile(morphology[np.isin(label, RED_LABELS) & ~border], n_rbc)
+    nrbc_candidates = n_rbc + n_wbc + counts["nrbc"]
+    return SlideResult(
+        schistocytes=_schistocytes(counts["schistocyte"], n_rbc, profile,
+                                   operating.get("schistocyte"), population),
+        nrbc=_nrbc(counts["nrbc"], n_wbc, n_rbc),
+        immature_granulocytes=Proportion.of(counts["immature_granulocyte"], n_wbc),
+        leukoerythroblastic=_leukoerythroblastic(
+            counts["nrbc"], nrbc_candidates, counts["immature_granulocyte"], n_wbc, operating
+        ),
+        teardrops=profile.get("teardrop", Proportion.of(0, n_rbc)),
+        profile=profile,
+        counts=counts,
+    )
+
+
+def _columns(
+    label: np.ndarray, morphology: np.ndarray, border: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three columns as 1-D str, str and bool arrays of one length; unknown labels raise."""
+    label = np.asarray(label).astype(str).ravel()
+    morphology = np.asarray(morphology).astype(str).ravel()
+    border = np.asarray(border, dtype=bool).ravel()
+    if not label.size == morphology.size == border.size:
+        raise ValueError(
+            f"label, morphology and border differ in length: "
+            f"{label.size}, {morphology.size}, {border.size}"
+        )
+    unknown = sorted(set(np.unique(label)) - set(LABELS))
+    if unknown:
+        raise ValueError(f"unknown labels {unknown}; expected {list(LABELS)}")
+    return label, morphology, border
+
+
+def _counts(label: np.ndarray, border: np.ndarray) -> dict[str, int]:
+    """Non-border objects per label (``other`` left out) and the number of border objects."""
+    inside = label[~border]
+    counts = {name: int(np.count_nonzero(inside == name)) for name in LABELS if name != "other"}
+    counts["border"] = int(np.count_nonzero(border))
+    return counts
+
+
+def _profile(red_morphology: np.ndarray, n_rbc: int) -> dict[str, Proportion]:
+    """Each non-empty morphology among whole red cells, as a proportion of them."""
+    seen = Counter(str(m) for m in red_morphology if m)
+    return {name: Proportion.of(seen[name], n_rbc) for name in sorted(seen)}
+
+
+def _schistocytes(
+    k: int,
+    n: int,
+    profile: Mapping[str, Proportion],
+    operating: Mapping[str, float] | None,
+    population: str,
+) -> SchistocyteCount:
+    """Schistocyte percentage, its correction, the call and the report sentence."""
+    raw = Proportion.of(k, n)
+    corrected, corrected_ci, correction = _corrected(raw, operating)
+    sufficient = n >= REQUIRED_RBC
+    limit = LIMIT_PERCENT[population]
+    call = _threshold_call(raw.ci95, limit) if sufficient else "insufficient"
+    reason = _less_specific_reason(k, profile)
+    message = (f"counted {n} red cells; at least {REQUIRED_RBC} required (ICSH 2021)" if sufficient
+               else f"counted {n} of the {REQUIRED_RBC} required; add fields")
+    return SchistocyteCount(
+        proportion=raw,
+        corrected_percent=corrected,
+        corrected_ci95=corrected_ci,
+        correction=correction,
+        sufficient=sufficient,
+        message=message,
+        limit_percent=limit,
+        population=population,
+        call=call,
+        sentence=_sentence(raw, call, limit, population, message, reason),
+        less_specific=reason is not None,
+        less_specific_reason=reason,
+    )
+
+
+def _corrected(
+    raw: Proportion, operating: Mapping[str, float] | None
+) -> tuple[float | None, tuple[float, float] | None, str]:
+    """Rogan-Gladen estimate and bounds in %, and how they were made (or why not)."""
+    if operating is None:
+        return None, None, "none: the model gives no operating characteristics for schistocyte"
+    if raw.percent is None:
+        return None, None, "none: no red cells counted"
+    sens = operating["sensitivity"]
+    fpr = operating["false_positive_rate"]
+    low, high = (100 * rogan_gladen(b / 100, sens, fpr) for b in raw.ci95)
+    text = (f"Rogan-Gladen with sensitivity {sens:g}, false-positive rate {fpr:g} (validation)"
+            "; interval from the count only, not from the uncertainty of these rates")
+    return 100 * rogan_gladen(raw.percent / 100, sens, fpr), (low, high), text
+
+
+def _threshold_call(ci95: tuple[float, float], limit: float) -> str:
+    """``above`` / ``below`` / ``borderline`` of an interval (%) against a limit where
+    ``<= limit`` is normal (ICSH 2021)."""
+    low, high = ci95
+    if low > limit:
+        return "above"
+    if high <= limit:
+        return "below"
+    return "borderline"
+
+
+def _less_specific_reason(k: int, profile: Mapping[str, Proportion]) -> str | None:
+    """Why the schistocyte % is less specific, or None (rule: :data:`DOMINANT_POIKILOCYTE_PERCENT`).
+
+    A form qualifies when it outnumbers schistocytes and exceeds the percentage of red cells;
+    compared in integers so that the boundary is exact.
+    """
+    forms = [
+        f"{name} {profile[name].percent:.1f}% ({profile[name].count})"
+        for name in OTHER_POIKILOCYTES
+        if name in profile
+        and profile[name].count > k
+        and 100 * profile[name].count > DOMINANT_POIKILOCYTE_PERCENT * profile[name].denominator
+    ]
+    if not forms:
+        return None
+    return (f"other poikilocytes outnumber schistocytes ({k}): {', '.join(forms)} of red cells; "
+            "ICSH 2021: the schistocyte % is specific only when they are the main abnormality")
+
+
+def _sentence(
+    raw: Proportion, call: str, limit: float, population: str, message: str, reason: str | None
+) -> str:
+    """The report line, e.g. ``Schistocytes 8.5% (95% CI 7.0-10.2%) of 1,250 red cells: ...``."""
+    if raw.percent is None:
+        return f"Schistocytes: no red cells counted; {message}."
+    low, high = raw.ci95
+    digits = 1 if low >= 1 else 2
+    head = (f"Schistocytes {raw.percent:.{digits}f}% (95% CI {low:.{digits}f}-{high:.{digits}f}%)"
+            f" of {raw.denominator:,} red cells")
+    against = f"the {limit:g}% ICSH limit for {POPULATION_NAMES[population]}"
+    verdict = {
+        "above": f"above {against}",
+        "below": f"within {against}",
+        "borderline": f"the interval includes {against}; count more cells to decide",
+        "insufficient": f"no call; {message}",
+    }[call]
+    if call == "above" and population == "adult" and reason is None:
+        verdict += "; suggests thrombotic microangiopathy in the right clinical context"
+    tail = f" Less specific: {reason}." if reason else ""
+    return f"{head}: {verdict}.{tail}"
+
+
+def _nrbc(k: int, n_wbc: int, n_rbc: int) -> NrbcCount:
+    """NRBC rates per 100 white cells and per 1000 red cells; the basis is white cells if any."""
+    per_wbc, wbc_ci = _rate(k, n_wbc, 100)
+    per_rbc, rbc_ci = _rate(k, n_rbc, 1000)
+    if n_wbc:
+        return NrbcCount(k, per_wbc, per_rbc, wbc_ci, n_wbc, "per 100 WBC")
+    return NrbcCount(k, per_wbc, per_rbc, rbc_ci, n_rbc, "per 1000 RBC")
+
+
+def _rate(k: int, n: int, scale: int) -> tuple[float | None, tuple[float, float] | None]:
+    """``scale * k / n`` and its 95% interval from the Wilson interval of ``k / (k + n)``."""
+    if n == 0:
+        return None, None
+    low, high = wilson_interval(k, k + n)
+    return scale * k / n, (scale * low / (1 - low), scale * high / (1 - high))
+
+
+def _leukoerythroblastic(
+    k_nrbc: int,
+    n_nrbc: int,
+    k_ig: int,
+    n_wbc: int,
+    operating: Mapping[str, Mapping[str, float]],
+) -> Leukoerythroblastic:
+    """NRBCs and immature granulocytes each tested against the classifier's false positives.
+
+    NRBC false positives can come from any red or white cell, so their denominator is every
+    non-border object labelled rbc, schistocyte, nrbc, wbc or immature_granulocyte; immature
+    granulocyte false positives come from white cells, so theirs is the white-cell count.
+    """
+    nrbc_seen, nrbc_reason = _seen_beyond_error("NRBC", k_nrbc, n_nrbc, operating.get("nrbc"))
+    ig_seen, ig_reason = _seen_beyond_error(
+        "immature granulocyte", k_ig, n_wbc, operating.get("immature_granulocyte")
+    )
+    reasons = (nrbc_reason, ig_reason)
+    if n_wbc < MIN_WBC:
+        finding = "insufficient"
+        reasons = (f"saw {n_wbc} white cells; at least {MIN_WBC} needed", *reasons)
+    else:
+        finding = {2: "present", 1: "possible", 0: "absent"}[nrbc_seen + ig_seen]
+    rule = (
+        "present when both NRBCs and immature granulocytes are seen, possible when one is, "
+        "absent when neither; a class is seen when its count exceeds the "
+        f"{FALSE_POSITIVE_QUANTILE:.0%} binomial bound of false positives expected from the "
+        f"classifier's false-positive rate (any count when the rate is unknown); insufficient "
+        f"below {MIN_WBC} white cells (this tool's rule)"
+    )
+    return Leukoerythroblastic(finding, rule, reasons)
+
+
+def _seen_beyond_error(
+    name: str, k: int, n: int, operating: Mapping[str, float] | None
+) -> tuple[bool, str]:
+    """Whether ``k`` exceeds the :data:`FALSE_POSITIVE_QUANTILE` bound of false positives among
+    ``n`` cells, with a one-line reason."""
+    if operating is None:
+        return k > 0, f"{name}: {k} seen; no false-positive rate known, so no correction"
+    fpr = operating["false_positive_rate"]
+    bound = int(binom.ppf(FALSE_POSITIVE_QUANTILE, n, fpr))
+    seen = k > bound
+    return seen, (
+        f"{name}: {k} seen among {n} cells; false-positive rate {fpr:g} explains up to {bound} "
+        f"({FALSE_POSITIVE_QUANTILE:.0%} bound): {'seen' if seen else 'not seen'}"
+    )
+
+
+def _rounded(x: float | None) -> float | None:
+    """``x`` rounded to 4 decimals, None kept."""
+    return None if x is None else round(x, 4)
+
+
+def _rounded_pair(pair: tuple[float, float] | None) -> list[float] | None:
+    """A (low, high) pair as a JSON list rounded to 4 decimals, None kept."""
+    return None if pair is None else [round(pair[0], 4), round(pair[1], 4)]

@@ -1,0 +1,187 @@
+"""Tests for smearscan.labs: units, parsing, every error path, JSON and CSV files."""
+
+import json
+from dataclasses import fields
+
+import pytest
+
+from smearscan.labs import LAB_KEYS, Labs, LabValueError, parse_labs, read_labs_file
+
+
+def test_lab_keys_match_labs_fields():
+    assert tuple(LAB_KEYS) == tuple(f.name for f in fields(Labs))
+
+
+def test_every_number_key_has_a_default_unit_and_range():
+    for key, spec in LAB_KEYS.items():
+        if spec.kind == "number":
+            assert spec.units[spec.unit] == 1.0, key
+            assert spec.plausible[0] < spec.plausible[1], key
+
+
+def test_bare_numbers_are_in_the_default_unit():
+    labs = parse_labs({"hemoglobin": 7.55, "platelets": 82, "mcv": 104, "inr": "1.17"})
+    assert (labs.hemoglobin, labs.platelets, labs.mcv, labs.inr) == (7.55, 82.0, 104.0, 1.17)
+    assert labs.ldh is None
+
+
+@pytest.mark.parametrize(("key", "text", "expected"), [
+    ("hemoglobin", "75.5 g/L", 7.55),
+    ("hemoglobin", "7.55 g/dL", 7.55),
+    ("hemoglobin", "4.69 mmol/L", 4.69 * 1.611),
+    ("creatinine", "56.6 umol/L", 56.6 / 88.4),
+    ("creatinine", "56.6 µmol/L", 56.6 / 88.4),  # micro sign U+00B5
+    ("creatinine", "56.6 μmol/L", 56.6 / 88.4),  # Greek mu U+03BC
+    ("creatinine", "0.64 mg/dL", 0.64),
+    ("indirect_bilirubin", "72 umol/L", 72 / 17.1),
+    ("indirect_bilirubin", "4.21 mg/dl", 4.21),
+    ("platelets", "82000 /uL", 82.0),
+    ("platelets", "82000/µL", 82.0),
+    ("platelets", "82 G/L", 82.0),
+    ("platelets", "82 x10^3/uL", 82.0),
+    ("platelets", "82 ×10⁹/L", 82.0),
+    ("platelets", "82 x 10^9/L", 82.0),
+    ("wbc", "4100 /uL", 4.1),
+    ("wbc", "4.1 10^9/L", 4.1),
+    ("fibrinogen", "80 mg/dL", 0.8),
+    ("haptoglobin", "25 mg/dL", 0.25),
+    ("vitamin_b12", "1107 pmol/L", 1500.0),
+    ("vitamin_b12", "291 pg/mL", 291.0),
+    ("ldh", "41.3 ukat/L", 2478.0),
+    ("adamts13", "0.6 IU/mL", 60.0),
+    ("adamts13", "60 IU/dL", 60.0),
+    ("reticulocytes", "18.81%", 18.81),
+    ("pt_prolongation_s", "7 s", 7.0),
+])
+def test_units_are_converted_to_the_default_unit(key, text, expected):
+    assert getattr(parse_labs({key: text}), key) == pytest.approx(expected, rel=1e-5)
+
+
+def test_d_dimer_units_convert_both_to_one_unit():
+    labs = parse_labs({"d_dimer": "5 mg/L FEU", "d_dimer_uln": "500 ng/mL FEU"})
+    assert labs.d_dimer / labs.d_dimer_uln == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (True, True), (False, False), ("true", True), ("FALSE", False), ("yes", True), ("no", False),
+    ("1", True), ("0", False), (1, True), (0, False),
+])
+def test_booleans(text, expected):
+    assert parse_labs({"active_cancer": text}).active_cancer is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("positive", "positive"), ("Negative", "negative"), ("pos", "positive"), ("neg", "negative"),
+])
+def test_positive_negative(text, expected):
+    assert parse_labs({"dat": text, "ana": text}).dat == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("gemcitabine", "gemcitabine"), ("yes", True), (False, False),
+])
+def test_drug_exposure_is_a_name_or_a_boolean(raw, expected):
+    assert parse_labs({"drug_exposure": raw}).drug_exposure == expected
+
+
+@pytest.mark.parametrize("raw", [None, "", "  ", "NA", "n/a"])
+def test_missing_values(raw):
+    assert parse_labs({"hemoglobin": raw, "dat": raw, "transplant": raw}) == Labs()
+
+
+@pytest.mark.parametrize(("mapping", "words"), [
+    ({"hemoglobn": 7}, ["hemoglobn", "did you mean 'hemoglobin'"]),
+    ({"Platelets": 80}, ["Platelets", "did you mean 'platelets'"]),
+    ({"xyzzy": 1}, ["xyzzy", "known keys"]),
+    ({"hemoglobin": -1}, ["hemoglobin", "-1", "negative"]),
+    ({"creatinine": "-0.5 mg/dL"}, ["creatinine", "negative"]),
+    ({"hemoglobin": "low"}, ["hemoglobin", "'low'", "not a number"]),
+    ({"hemoglobin": True}, ["hemoglobin", "expected a number"]),
+    ({"hemoglobin": [7]}, ["hemoglobin", "expected a number"]),
+    ({"hemoglobin": float("nan")}, ["hemoglobin", "not a finite number"]),
+    ({"hemoglobin": "7.5 mg"}, ["hemoglobin", "unknown unit 'mg'", "g/L"]),
+    ({"platelets": "82,000"}, ["platelets", "decimal point"]),
+    ({"hemoglobin": 70}, ["hemoglobin", "70", "plausible", "g/L"]),
+    ({"hemoglobin": "70 g/dL"}, ["hemoglobin", "plausible", "g/L"]),
+    ({"platelets": 82000}, ["platelets", "82000", "plausible", "/uL"]),
+    ({"wbc": 4100}, ["wbc", "plausible", "/uL"]),
+    ({"creatinine": 56.6}, ["creatinine", "plausible", "umol/L"]),
+    ({"reticulocytes": 101}, ["reticulocytes", "101", "plausible"]),
+    ({"haptoglobin": 82}, ["haptoglobin", "mg/dL"]),
+    ({"dat": "maybe"}, ["dat", "'maybe'", "positive"]),
+    ({"ana": True}, ["ana", "positive"]),
+    ({"active_cancer": "perhaps"}, ["active_cancer", "true/false"]),
+    ({"transplant": 2}, ["transplant", "true/false"]),
+    ({"drug_exposure": 3}, ["drug_exposure", "drug name"]),
+    ({"d_dimer": "5 mg/L", "d_dimer_uln": 500}, ["d_dimer", "both with units or both bare"]),
+    ({"d_dimer": "5 mg/L FEU", "d_dimer_uln": "0.25 mg/L DDU"}, ["d_dimer", "FEU and DDU"]),
+    ({"d_dimer": 1500, "d_dimer_uln": 0.5}, ["d_dimer", "same unit"]),
+])
+def test_invalid_values_raise_one_line_errors_naming_key_value_problem(mapping, words):
+    with pytest.raises(LabValueError) as caught:
+        parse_labs(mapping, source="case.json")
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("case.json: ")
+    for word in words:
+        assert word in message
+
+
+def test_lab_value_error_is_a_value_error():
+    assert issubclass(LabValueError, ValueError)
+
+
+def test_pt_prolongation_may_be_slightly_negative():
+    assert parse_labs({"pt_prolongation_s": -0.5}).pt_prolongation_s == -0.5
+
+
+def test_json_file_of_one_patient(tmp_path):
+    path = tmp_path / "labs.json"
+    path.write_text(json.dumps({"hemoglobin": "75.5 g/L", "dat": "negative", "ldh": None}))
+    assert read_labs_file(path) == {"": Labs(hemoglobin=7.55, dat="negative")}
+
+
+def test_json_file_keyed_by_slide(tmp_path):
+    path = tmp_path / "labs.json"
+    path.write_text(json.dumps({"A": {"platelets": 12}, "B": {"platelets": "92000 /uL"}}))
+    assert read_labs_file(str(path)) == {"A": Labs(platelets=12.0), "B": Labs(platelets=92.0)}
+
+
+def test_csv_file_round_trip(tmp_path):
+    path = tmp_path / "labs.csv"
+    path.write_text("slide,hemoglobin,platelets,active_cancer,dat,adamts13\n"
+                    "S1,7.55,82,yes,negative,60\n"
+                    "S2,125 g/L,,no,,\n", encoding="utf-8")
+    assert read_labs_file(path) == {
+        "S1": Labs(hemoglobin=7.55, platelets=82.0, active_cancer=True, dat="negative",
+                   adamts13=60.0),
+        "S2": Labs(hemoglobin=12.5, active_cancer=False),
+    }
+
+
+@pytest.mark.parametrize(("name", "text", "words"), [
+    ("labs.json", "{not json", ["labs.json", "not valid JSON"]),
+    ("labs.json", "[1, 2]", ["labs.json", "JSON object"]),
+    ("labs.json", '{"A": {"platelets": 1}, "platelets": 2}', ["mixes"]),
+    ("labs.json", '{"A": {"platelts": 1}}', ["slide 'A'", "did you mean 'platelets'"]),
+    ("labs.csv", "hemoglobin\n7\n", ["labs.csv", "'slide' column"]),
+    ("labs.csv", "slide,slide\nA,B\n", ["labs.csv", "repeated"]),
+    ("labs.csv", "slide,hemoglobin\nA,7\nA,8\n", ["line 3", "repeated"]),
+    ("labs.csv", "slide,hemoglobin\n,7\n", ["line 2", "empty"]),
+    ("labs.csv", "slide,hemoglobin\nA,7,8\n", ["line 2", "more cells"]),
+    ("labs.csv", "slide,hemoglobin\n", ["no data rows"]),
+    ("labs.csv", "slide,hemoglobin\nA,70\n", ["line 2", "slide 'A'", "hemoglobin", "g/L"]),
+    ("labs.csv", "slide,hemoglobn\nA,7\n", ["did you mean 'hemoglobin'"]),
+    ("labs.txt", "hemoglobin=7", ["labs.txt", ".json or .csv"]),
+])
+def test_invalid_files_name_the_file(tmp_path, name, text, words):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(path)
+    for word in [str(tmp_path), *words]:
+        assert word in str(caught.value)
+
+
+def test_missing_file_is_a_lab_value_error(tmp_path):
+    with pytest.raises(LabValueError, match="cannot read"):
+        read_labs_file(tmp_path / "absent.json")

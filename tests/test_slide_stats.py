@@ -1,0 +1,285 @@
+"""Tests for smearscan.slide_stats against hand-computed values."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from smearscan.slide_stats import (
+    _threshold_call,
+    rogan_gladen,
+    slide_result,
+    wilson_interval,
+)
+
+Z = 1.959964
+OPERATING = {
+    "schistocyte": {"threshold": 0.93, "sensitivity": 0.85, "false_positive_rate": 0.002},
+    "nrbc": {"threshold": 0.9, "sensitivity": 0.9, "false_positive_rate": 0.002},
+    "immature_granulocyte": {"threshold": 0.9, "sensitivity": 0.8, "false_positive_rate": 0.002},
+}
+
+
+def wilson_by_roots(k, n):
+    """Wilson bounds as the roots of (n + z^2) p^2 - (2k + z^2) p + k^2 / n = 0."""
+    a, b, c = n + Z * Z, -(2 * k + Z * Z), k * k / n
+    root = math.sqrt(b * b - 4 * a * c)
+    return (-b - root) / (2 * a), (-b + root) / (2 * a)
+
+
+def cells(*groups):
+    """Columns from ``(label, morphology, count[, border])`` groups."""
+    label, morphology, border = [], [], []
+    for label_, morphology_, count, *edge in groups:
+        label += [label_] * count
+        morphology += [morphology_] * count
+        border += [bool(edge and edge[0])] * count
+    return {"label": np.array(label), "morphology": np.array(morphology),
+            "border": np.array(border, dtype=bool)}
+
+
+def red(normal, schistocytes, *extra):
+    """``normal`` rbc cells and ``schistocytes``, plus extra groups."""
+    return cells(("rbc", "normal", normal), ("schistocyte", "", schistocytes), *extra)
+
+
+# Wilson interval ---------------------------------------------------------------------------
+
+
+def test_wilson_matches_closed_formula_for_10_of_1000():
+    low, high = wilson_interval(10, 1000)
+    assert (low, high) == pytest.approx(wilson_by_roots(10, 1000), abs=1e-12)
+    assert 100 * low == pytest.approx(0.5441, abs=1e-4)
+    assert 100 * high == pytest.approx(1.8309, abs=1e-4)
+
+
+def test_wilson_published_value_for_0_of_10():
+    assert wilson_interval(0, 10) == (0.0, pytest.approx(0.2775, abs=1e-4))
+
+
+def test_wilson_ends_are_exact_and_empty_count_is_uninformative():
+    assert wilson_interval(10, 10)[1] == 1.0
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        wilson_interval(11, 10)
+
+
+# Rogan-Gladen ------------------------------------------------------------------------------
+
+
+def test_rogan_gladen_hand_value():
+    expected = (0.05 + 0.99 - 1) / (0.9 + 0.99 - 1)
+    assert rogan_gladen(0.05, 0.9, 0.01) == pytest.approx(expected)
+    assert expected == pytest.approx(0.04494, abs=1e-5)
+
+
+def test_rogan_gladen_clips_to_zero_and_one():
+    assert rogan_gladen(0.005, 0.9, 0.01) == 0.0
+    assert rogan_gladen(0.95, 0.9, 0.01) == 1.0
+
+
+def test_rogan_gladen_rejects_uninformative_classifier():
+    with pytest.raises(ValueError):
+        rogan_gladen(0.1, 0.5, 0.5)
+
+
+def test_corrected_estimate_and_interval_use_the_same_transform():
+    s = slide_result(**red(1144, 106), operating=OPERATING).to_dict()["schistocytes"]
+    low, high = wilson_interval(106, 1250)
+    youden = 0.85 - 0.002
+    assert s["corrected_percent"] == pytest.approx(100 * (106 / 1250 - 0.002) / youden, abs=1e-4)
+    assert s["corrected_ci95"] == pytest.approx(
+        [100 * (low - 0.002) / youden, 100 * (high - 0.002) / youden], abs=1e-4
+    )
+    assert s["correction"].startswith(
+        "Rogan-Gladen with sensitivity 0.85, false-positive rate 0.002 (validation)"
+    )
+
+
+def test_missing_operating_characteristics_say_so():
+    s = slide_result(**red(990, 10)).to_dict()["schistocytes"]
+    assert s["corrected_percent"] is None and s["corrected_ci95"] is None
+    assert s["correction"].startswith("none")
+
+
+# Count requirement and threshold calls ----------------------------------------------------
+
+
+def test_999_red_cells_are_insufficient_and_1000_are_enough():
+    s = slide_result(**red(979, 20)).schistocytes
+    assert (s.sufficient, s.call) == (False, "insufficient")
+    assert s.message == "counted 999 of the 1000 required; add fields"
+    assert "no call" in s.sentence
+    assert slide_result(**red(980, 20)).schistocytes.sufficient
+
+
+def test_above_in_adult_with_report_sentence():
+    s = slide_result(**red(1144, 106)).schistocytes
+    assert s.call == "above"
+    assert s.proportion.percent == pytest.approx(8.48)
+    assert s.sentence == (
+        "Schistocytes 8.5% (95% CI 7.1-10.2%) of 1,250 red cells: above the 1% ICSH limit for "
+        "adults; suggests thrombotic microangiopathy in the right clinical context."
+    )
+
+
+def test_below_and_borderline_in_adult():
+    assert slide_result(**red(998, 2)).schistocytes.call == "below"  # upper 0.73%
+    assert slide_result(**red(990, 10)).schistocytes.call == "borderline"  # 0.54-1.83%
+
+
+def test_preterm_limit_is_5_percent():
+    three_percent = red(970, 30)  # 95% CI 2.11-4.26%
+    assert slide_result(**three_percent).schistocytes.call == "above"
+    preterm = slide_result(**three_percent, population="preterm").schistocytes
+    assert (preterm.call, preterm.limit_percent) == ("below", 5.0)
+    assert "within the 5% ICSH limit for preterm infants" in preterm.sentence
+    assert slide_result(**red(950, 50), population="preterm").schistocytes.call == "borderline"
+    assert slide_result(**red(900, 100), population="preterm").schistocytes.call == "above"
+    assert slide_result(**red(970, 30), population="neonate").schistocytes.limit_percent == 1.0
+
+
+def test_call_boundaries_where_at_the_limit_is_normal():
+    assert _threshold_call((0.5, 1.0), 1.0) == "below"
+    assert _threshold_call((1.0, 2.0), 1.0) == "borderline"
+    assert _threshold_call((1.0001, 2.0), 1.0) == "above"
+
+
+def test_unknown_population_and_label_raise():
+    with pytest.raises(ValueError, match="population"):
+        slide_result(**red(10, 0), population="child")
+    with pytest.raises(ValueError, match="unknown labels"):
+        slide_result(**cells(("RBC", "normal", 3)))
+
+
+# Counting ----------------------------------------------------------------------------------
+
+
+def test_border_cells_and_non_red_objects_are_not_counted():
+    data = red(
+        990, 10,
+        ("schistocyte", "", 50, True), ("rbc", "normal", 40, True),
+        ("nrbc", "", 5), ("wbc", "", 7), ("platelet", "", 30), ("other", "", 4),
+    )
+    result = slide_result(**data).to_dict()
+    assert result["schistocytes"]["count"] == 10
+    assert result["schistocytes"]["rbc_counted"] == 1000
+    assert result["counts"] == {"rbc": 990, "schistocyte": 10, "nrbc": 5, "wbc": 7,
+                                "immature_granulocyte": 0, "platelet": 30, "border": 90}
+
+
+def test_morphology_profile_and_teardrops():
+    data = cells(("rbc", "normal", 900), ("rbc", "teardrop", 80), ("schistocyte", "", 20))
+    morphology = slide_result(**data).to_dict()["morphology"]
+    assert morphology["profile"] == {"normal": {"count": 900, "percent": 90.0},
+                                     "teardrop": {"count": 80, "percent": 8.0}}
+    assert morphology["teardrop_percent"] == 8.0
+    assert morphology["teardrop_ci95"] == pytest.approx(
+        [100 * b for b in wilson_by_roots(80, 1000)], abs=1e-4
+    )
+
+
+# Less-specific rule --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("teardrops", "schistocytes", "less_specific"),
+    [(50, 20, False), (51, 20, True), (51, 51, False), (52, 51, True)],
+)
+def test_less_specific_needs_more_than_schistocytes_and_over_5_percent(
+    teardrops, schistocytes, less_specific
+):
+    data = red(1000 - teardrops - schistocytes, schistocytes, ("rbc", "teardrop", teardrops))
+    s = slide_result(**data).schistocytes
+    assert s.less_specific is less_specific
+    assert (s.less_specific_reason is not None) is less_specific
+
+
+def test_less_specific_ignores_non_poikilocytes_and_drops_the_tma_suggestion():
+    assert not slide_result(**red(400, 100, ("rbc", "microcyte", 500))).schistocytes.less_specific
+    s = slide_result(**red(700, 100, ("rbc", "target", 200))).schistocytes
+    assert s.call == "above" and s.less_specific
+    assert "target 20.0% (200)" in s.less_specific_reason
+    assert "thrombotic microangiopathy" not in s.sentence
+    assert "Less specific" in s.sentence
+
+
+# NRBC and immature granulocytes ---------------------------------------------------------
+
+
+def test_nrbc_per_100_wbc_when_white_cells_were_seen():
+    nrbc = slide_result(**red(990, 10, ("nrbc", "", 12), ("wbc", "", 40))).nrbc
+    assert (nrbc.basis, nrbc.denominator, nrbc.present) == ("per 100 WBC", 40, True)
+    assert nrbc.per_100_wbc == pytest.approx(30.0)
+    assert nrbc.per_1000_rbc == pytest.approx(12.0)
+    low, high = wilson_by_roots(12, 52)
+    assert nrbc.ci95 == pytest.approx((100 * low / (1 - low), 100 * high / (1 - high)))
+
+
+def test_nrbc_per_1000_rbc_without_white_cells():
+    nrbc = slide_result(**red(990, 10, ("nrbc", "", 5))).to_dict()["nrbc"]
+    assert (nrbc["basis"], nrbc["denominator"], nrbc["per_100_wbc"]) == ("per 1000 RBC", 1000, None)
+    assert nrbc["per_1000_rbc"] == 5.0
+    assert not slide_result(**red(990, 10)).nrbc.present
+
+
+def test_immature_granulocytes_over_all_white_cells():
+    data = red(990, 10, ("wbc", "", 90), ("immature_granulocyte", "", 10))
+    ig = slide_result(**data).to_dict()["immature_granulocytes"]
+    assert (ig["count"], ig["wbc_counted"], ig["percent"]) == (10, 100, 10.0)
+    assert ig["ci95"] == pytest.approx([100 * b for b in wilson_by_roots(10, 100)], abs=1e-4)
+
+
+# Leukoerythroblastic picture ---------------------------------------------------------------
+# With 1000 red cells, 100 white cells and k NRBCs, the NRBC denominator is 1100 + k; at a
+# false-positive rate of 0.002, binom.ppf(0.99, 1106, 0.002) = 6 and
+# binom.ppf(0.99, 100, 0.002) = 2.
+
+
+@pytest.mark.parametrize(
+    ("nrbc", "ig", "finding"),
+    [(7, 3, "present"), (6, 3, "possible"), (7, 2, "possible"), (6, 2, "absent")],
+)
+def test_leukoerythroblastic_against_classifier_false_positives(nrbc, ig, finding):
+    data = red(990, 10, ("nrbc", "", nrbc), ("wbc", "", 100 - ig), ("immature_granulocyte", "", ig))
+    result = slide_result(**data, operating=OPERATING).leukoerythroblastic
+    assert result.finding == finding
+    assert len(result.reasons) == 2
+
+
+def test_leukoerythroblastic_insufficient_below_20_white_cells():
+    data = red(990, 10, ("nrbc", "", 50), ("wbc", "", 14), ("immature_granulocyte", "", 5))
+    result = slide_result(**data, operating=OPERATING).leukoerythroblastic
+    assert result.finding == "insufficient"
+    assert result.reasons[0] == "saw 19 white cells; at least 20 needed"
+    enough = red(990, 10, ("nrbc", "", 50), ("wbc", "", 15), ("immature_granulocyte", "", 5))
+    assert slide_result(**enough, operating=OPERATING).leukoerythroblastic.finding == "present"
+
+
+def test_leukoerythroblastic_without_rates_counts_any_cell():
+    data = red(990, 10, ("nrbc", "", 1), ("wbc", "", 99), ("immature_granulocyte", "", 1))
+    result = slide_result(**data).leukoerythroblastic
+    assert result.finding == "present"
+    assert all("no false-positive rate known" in reason for reason in result.reasons)
+
+
+# Output shape ------------------------------------------------------------------------------
+
+
+def test_to_dict_has_the_shape_the_verdict_reads_and_is_json():
+    data = red(990, 10, ("nrbc", "", 3), ("wbc", "", 50), ("rbc", "teardrop", 5))
+    result = slide_result(**data, operating=OPERATING).to_dict()
+    json.dumps(result, allow_nan=False)
+    assert list(result) == ["schistocytes", "nrbc", "immature_granulocytes",
+                            "leukoerythroblastic", "morphology", "counts"]
+    assert list(result["schistocytes"]) == [
+        "count", "rbc_counted", "percent", "ci95", "corrected_percent", "corrected_ci95",
+        "correction", "sufficient", "required", "message", "limit_percent", "population",
+        "call", "sentence", "less_specific", "less_specific_reason",
+    ]
+    assert list(result["nrbc"]) == ["count", "present", "per_100_wbc", "per_1000_rbc", "ci95",
+                                    "denominator", "basis"]
+    assert list(result["immature_granulocytes"]) == ["count", "wbc_counted", "percent", "ci95"]
+    assert list(result["leukoerythroblastic"]) == ["finding", "rule", "reasons"]
+    assert list(result["morphology"]) == ["teardrop_percent", "teardrop_ci95", "profile"]
