@@ -105,7 +105,99 @@ def _run_analysis(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-SUBCOMMANDS: dict = {}
+def _percent(text: str) -> float:
+    value = _positive_float(text) if text.strip() not in ("0", "0.0") else 0.0
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (0-100)")
+    return value
+
+
+def verdict_parser() -> argparse.ArgumentParser:
+    """Parser of ``smearscan verdict``; one option per lab key, generated from the key table."""
+    from smearscan.labs import LAB_KEYS
+
+    parser = argparse.ArgumentParser(
+        prog="smearscan verdict",
+        description="MAHA verdict and differential (decision support: a clinician decides) "
+                    "from a schistocyte result and lab values. A value is a number in the "
+                    "default unit shown, or '<number> <unit>', e.g. --hemoglobin '75 g/L'.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--schistocytes", type=_percent, metavar="PCT",
+                        help="schistocytes as %% of red cells (from a manual or other count)")
+    source.add_argument("--summary", type=Path, metavar="FILE",
+                        help="summary.json of a smearscan run (with --slide)")
+    parser.add_argument("--slide", help="slide name in --summary (and row of a per-slide --labs)")
+    parser.add_argument("--rbc-counted", type=_positive_int, metavar="N",
+                        help="red cells behind --schistocytes (checks the 1000-cell rule)")
+    parser.add_argument("--nrbc", action="store_true", help="nucleated red cells were seen")
+    parser.add_argument("--labs", type=Path, metavar="FILE",
+                        help="lab values: a JSON object, or CSV with a 'slide' column")
+    parser.add_argument("--json", action="store_true", help="print JSON for programs")
+    labs = parser.add_argument_group("lab values (override --labs)")
+    for key, spec in LAB_KEYS.items():
+        unit = f" [{spec.unit}]" if spec.unit else ""
+        labs.add_argument(f"--{key.replace('_', '-')}", dest=f"lab_{key}", metavar="VALUE",
+                          help=f"{spec.meaning}{unit}".replace("%", "%%"))
+    return parser
+
+
+def _run_verdict(argv: list[str]) -> int:
+    import json
+
+    from smearscan.labs import (
+        Labs,
+        LabValueError,
+        labs_for_slide,
+        parse_labs,
+        read_labs_file,
+        with_overrides,
+    )
+    from smearscan.verdict import (
+        SlideNotFoundError,
+        SmearFindings,
+        assess,
+        format_text,
+        smear_findings_from_summary,
+    )
+
+    args = verdict_parser().parse_args(argv)
+    try:
+        if args.summary is not None:
+            smear = smear_findings_from_summary(_read_json(args.summary), _slide_name(args))
+        else:
+            smear = SmearFindings(schistocyte_percent=args.schistocytes,
+                                  rbc_counted=args.rbc_counted, nrbc_present=args.nrbc or None)
+        labs = Labs() if args.labs is None else labs_for_slide(
+            read_labs_file(args.labs), args.slide, source=str(args.labs))
+        given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v}
+        labs = with_overrides(labs, parse_labs(given, source="command line"))
+    except (LabValueError, SlideNotFoundError, ValueError) as error:
+        print(f"smearscan verdict: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    verdict = assess(smear, labs)
+    print(json.dumps(verdict.to_dict(), indent=2) if args.json else format_text(verdict))
+    return EXIT_OK
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a readable summary.json ({error})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a smearscan summary.json")
+    return data
+
+
+def _slide_name(args: argparse.Namespace) -> str:
+    if args.slide is None:
+        raise ValueError("--summary needs --slide NAME")
+    return args.slide
+
+
+SUBCOMMANDS = {"verdict": _run_verdict}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,10 +25,11 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-__all__ = ["LAB_KEYS", "LabKey", "LabValueError", "Labs", "parse_labs", "read_labs_file"]
+__all__ = ["LAB_KEYS", "LabKey", "LabValueError", "Labs", "labs_for_slide", "parse_labs",
+           "read_labs_file", "with_overrides"]
 
 
 class LabValueError(ValueError):
@@ -396,3 +397,25 @@ def read_labs_file(path: str | os.PathLike[str]) -> dict[str, Labs]:
         return _labs_from_json(text, path)
     return _labs_from_csv(text, path)
 
+
+
+def labs_for_slide(by_slide: Mapping[str, Labs], slide: str | None, *, source: str) -> Labs:
+    """The lab values that apply to ``slide`` in a file read by :func:`read_labs_file`.
+
+    A file that is not per slide applies to every slide; a per-slide file must name it.
+    """
+    if "" in by_slide:
+        return by_slide[""]
+    if slide is None:
+        raise LabValueError(f"{source}: the lab file is per slide; name the slide with --slide")
+    if slide not in by_slide:
+        names = ", ".join(sorted(by_slide))
+        raise LabValueError(f"{source}: no lab values for slide {slide!r} (has: {names})")
+    return by_slide[slide]
+
+
+def with_overrides(labs: Labs, overrides: Labs) -> Labs:
+    """``labs`` with every value that ``overrides`` gives replaced (command line over file)."""
+    given = {f.name: getattr(overrides, f.name) for f in fields(overrides)
+             if getattr(overrides, f.name) is not None}
+    return replace(labs, **given)

@@ -105,3 +105,48 @@ def test_help_is_instant_and_mentions_subcommands():
         [sys.executable, "-c", "import sys, smearscan.cli; print('torch' in sys.modules)"],
         capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "False"
+
+
+def test_verdict_worked_case_json(capsys):
+    code = main(["verdict", "--schistocytes", "8.5", "--rbc-counted", "1200", "--nrbc",
+                 "--hemoglobin", "75.5 g/L", "--platelets", "82", "--ldh", "2477",
+                 "--ldh-uln", "225", "--haptoglobin", "0", "--reticulocytes", "18.8",
+                 "--dat", "negative", "--adamts13", "60", "--creatinine", "56.6 umol/L",
+                 "--inr", "1.17", "--active-cancer", "yes", "--json"])
+    assert code == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["maha"] == "likely"
+    causes = {c["cause"]: c["assessment"] for c in verdict["differential"]}
+    assert causes["cancer-associated"] == "suspected"
+    assert causes["ttp"] == causes["hus"] == "unlikely"
+
+
+def test_verdict_from_summary_and_per_slide_labs(tmp_path, capsys):
+    summary = {"slides": {"s1": {"schistocytes": {"percent": 0.3, "ci95": [0.1, 0.7],
+                                                  "rbc_counted": 600}}}}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    (tmp_path / "labs.csv").write_text("slide,hemoglobin,platelets\ns1,13.5,250\n")
+    code = main(["verdict", "--summary", str(tmp_path / "summary.json"), "--slide", "s1",
+                 "--labs", str(tmp_path / "labs.csv"), "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["maha"] == "insufficient data"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--schistocytes", "5", "--hemoglobin", "abc"], "hemoglobin"),
+        (["--schistocytes", "5", "--platelets", "-3"], "platelets"),
+        (["--summary", "missing.json", "--slide", "x"], "missing.json"),
+    ],
+)
+def test_verdict_bad_values_exit_2_with_one_line(args, message, capsys):
+    assert main(["verdict", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_verdict_unknown_lab_key_in_file(tmp_path, capsys):
+    (tmp_path / "labs.json").write_text(json.dumps({"hemoglobn": 7}))
+    assert main(["verdict", "--schistocytes", "5", "--labs", str(tmp_path / "labs.json")]) == 2
+    assert "hemoglobin" in capsys.readouterr().err  # the closest key is suggested
