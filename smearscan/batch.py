@@ -26,7 +26,9 @@ from tqdm import tqdm
 from smearscan import __version__
 from smearscan.loading import DEFAULT_MAX_PIXELS, Slide
 from smearscan.outputs import columns_csv_text, csv_text, write_json_atomic, write_text_atomic
-from smearscan.pipeline import FieldResult, FieldTask, analyse_field, map_fields
+from smearscan.labs import read_labs_file
+from smearscan.pipeline import FieldResult, FieldTask, analyse_field, cached_model, map_fields
+from smearscan.report import slide_report_html
 
 ERROR_HEADER = ("slide", "image", "error")
 
@@ -42,6 +44,7 @@ class RunOptions:
     save_masks: bool = False
     overlay: bool = False
     population: str = "adult"
+    labs_path: Path | None = None
 
 
 @dataclass
@@ -95,6 +98,7 @@ def _field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[Fi
             if out and options.save_masks else None,
             overlay_path=out / "overlays" / slide.name / f"{stem}.png"
             if out and options.overlay else None,
+            review=out is not None,
         ))
     return tasks
 
@@ -152,19 +156,33 @@ def _slide_summary(slide: Slide, results: list[FieldResult], columns: dict[str, 
 
 
 def _slide_statistics(columns: dict[str, np.ndarray], options: RunOptions) -> dict:
-    from smearscan.pipeline import cached_model
     from smearscan.slide_stats import slide_result
 
     model = cached_model(options.model_path)
     return slide_result(label=columns["class"], morphology=columns["morphology"],
-                        border=columns["border"].astype(bool), operating=model.operating,
+                        border=columns["border"].astype(bool),
+                        operating=_operating_points(model),
                         population=options.population).to_dict()
 
 
+def _verdict(name: str, summary: dict, labs: dict | None) -> tuple[dict, str] | None:
+    """The MAHA verdict of a slide when lab values were given for it."""
+    if labs is None or ("" not in labs and name not in labs) or "schistocytes" not in summary:
+        return None
+    from smearscan.verdict import assess, format_text, smear_findings_from_summary
+
+    verdict = assess(smear_findings_from_summary({"slides": {name: summary}}, name),
+                     labs.get(name, labs.get("")))
+    return verdict.to_dict(), format_text(verdict)
+
+
 def _finish_slide(slide: Slide, results: list[FieldResult], out: Path | None,
-                  options: RunOptions) -> SlideOutcome:
+                  options: RunOptions, labs: dict | None) -> SlideOutcome:
     columns = _slide_columns(slide.name, results)
     summary = _slide_summary(slide, results, columns, options)
+    verdict = _verdict(slide.name, summary, labs)
+    if verdict is not None:
+        summary["verdict"] = verdict[0]
     errors = [(slide.name, r.image, r.error) for r in results if r.error is not None]
     if not slide.fields:
         errors.append((slide.name, "", f"{slide.root}: no image files in this folder"))
@@ -172,6 +190,9 @@ def _finish_slide(slide: Slide, results: list[FieldResult], out: Path | None,
     if out is not None:
         folder = out / "slides" / slide.name
         write_text_atomic(folder / "cells.csv", outcome.cells_csv)
+        write_text_atomic(folder / "report.html", slide_report_html(
+            slide.name, summary, results, model_version=_model_version(options),
+            verdict_text=verdict[1] if verdict else None))
         write_json_atomic(folder / "slide.json", {
             "fingerprint": _fingerprint(slide, options), "summary": summary,
             "errors": [list(e) for e in errors],
@@ -211,8 +232,9 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
             pending.append(slide)
         else:
             outcomes[slide.name] = resumed
+    labs = read_labs_file(options.labs_path) if options.labs_path else None
     for slide, results in _grouped(pending, out, options, jobs, progress):
-        outcomes[slide.name] = _finish_slide(slide, results, out, options)
+        outcomes[slide.name] = _finish_slide(slide, results, out, options, labs)
     ordered = [outcomes[s.name] for s in slides]
     if out is not None:
         write_merged_outputs(out, ordered, options)
@@ -256,7 +278,13 @@ def write_merged_outputs(out: Path, outcomes: list[SlideOutcome], options: RunOp
 def _model_summary(options: RunOptions) -> dict | None:
     if not options.classify:
         return None
-    from smearscan.pipeline import cached_model
-
     model = cached_model(options.model_path)
-    return {"version": model.version, "operating": model.operating}
+    return {"version": model.version, "operating_points": _operating_points(model)}
+
+
+def _model_version(options: RunOptions) -> str | None:
+    return cached_model(options.model_path).version if options.classify else None
+
+
+def _operating_points(model) -> dict:
+    return model.metadata["operating_points"]

@@ -70,6 +70,9 @@ def analysis_parser() -> argparse.ArgumentParser:
                         default="adult",
                         help="sets the schistocyte reference limit: <=1%% adults and term "
                              "neonates, <=5%% preterm infants (ICSH 2021)")
+    parser.add_argument("--labs", type=Path, metavar="FILE",
+                        help="lab values (JSON, or CSV with a 'slide' column) for a MAHA "
+                             "verdict section in each slide's report; see 'smearscan verdict'")
     parser.add_argument("--model", type=Path, metavar="FILE",
                         help="classifier file (default: the shipped models/default.pt)")
     parser.add_argument("--no-classify", action="store_true",
@@ -89,7 +92,7 @@ def _run_analysis(args: argparse.Namespace) -> int:
     options = RunOptions(
         pixel_size_um=args.pixel_size, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         model_path=args.model, classify=not args.no_classify, save_masks=args.save_masks,
-        overlay=args.overlay, population=args.population)
+        overlay=args.overlay, population=args.population, labs_path=args.labs)
     outcomes = analyse_slides(slides, out=args.out, options=options, jobs=args.jobs,
                               progress=not args.quiet and sys.stderr.isatty())
     print(field_table(outcomes) if args.out is None else slide_table(outcomes))
@@ -203,6 +206,7 @@ SUBCOMMANDS = {"verdict": _run_verdict}
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``smearscan`` console script; returns the exit code."""
     from smearscan.errors import SmearscanError
+    from smearscan.labs import LabValueError
 
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -210,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
             return SUBCOMMANDS[argv[0]](argv[1:])
         return _run_analysis(analysis_parser().parse_args(argv))
     except FileNotFoundError as error:
+        print(f"smearscan: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except LabValueError as error:
         print(f"smearscan: {error}", file=sys.stderr)
         return EXIT_USAGE
     except SmearscanError as error:

@@ -17,12 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+import cv2
 import numpy as np
 from skimage.segmentation import find_boundaries
 
 from smearscan.features import cell_table
 from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
-from smearscan.outputs import write_png_atomic
+from smearscan.outputs import png_bytes, write_png_atomic
 from smearscan.segmentation import segment_field
 
 T = TypeVar("T")
@@ -53,6 +54,18 @@ class FieldTask:
     classify: bool = True
     mask_path: Path | None = None
     overlay_path: Path | None = None
+    review: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewCell:
+    """A cell shown to the technologist for confirmation: its call and a small PNG crop."""
+
+    image: str
+    cell_id: int
+    label: str
+    probability: float
+    png: bytes
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,8 @@ class FieldResult:
     pixel_size_um: float = float("nan")
     pixel_size_estimated: bool = False
     error: str | None = None
+    thumbnail: bytes | None = None
+    review_cells: tuple[ReviewCell, ...] = ()
 
     @property
     def count(self) -> int:
@@ -124,10 +139,52 @@ def analyse_field(task: FieldTask) -> FieldResult:
                                     model_path=task.model_path)
     if task.mask_path is not None:
         write_png_atomic(task.mask_path, seg.labels)
+    overlay = None
+    if task.overlay_path is not None or task.review:
+        overlay = overlay_image(rgb, seg.labels, cells.get("class"))
     if task.overlay_path is not None:
-        write_png_atomic(task.overlay_path, overlay_image(rgb, seg.labels, cells.get("class")))
-    return FieldResult(task.slide, task.image, task.path, cells, rgb.shape[1], rgb.shape[0],
-                       seg.pixel_size_um, seg.pixel_size_estimated)
+        write_png_atomic(task.overlay_path, overlay)
+    return FieldResult(
+        task.slide, task.image, task.path, cells, rgb.shape[1], rgb.shape[0],
+        seg.pixel_size_um, seg.pixel_size_estimated,
+        thumbnail=png_bytes(thumbnail(overlay)) if task.review else None,
+        review_cells=review_cells(task.image, overlay, cells) if task.review else (),
+    )
+
+
+#: Classes whose every call goes to the review gallery of the report.
+REVIEW_CLASSES = ("schistocyte", "nrbc", "immature_granulocyte")
+_THUMBNAIL_WIDTH = 480
+_REVIEW_SIZE = 96
+
+
+def thumbnail(rgb: np.ndarray, *, width: int = _THUMBNAIL_WIDTH) -> np.ndarray:
+    """The field scaled to ``width`` pixels wide (never enlarged)."""
+    scale = min(1.0, width / rgb.shape[1])
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def review_cells(image: str, overlay: np.ndarray, cells: dict[str, np.ndarray]
+                 ) -> tuple[ReviewCell, ...]:
+    """Crops (outline drawn) of the cells called one of :data:`REVIEW_CLASSES`."""
+    if "class" not in cells:
+        return ()
+    picked = []
+    for i in np.flatnonzero(np.isin(cells["class"], REVIEW_CLASSES) & ~cells["border"]):
+        label = str(cells["class"][i])
+        # Twice the cell's diameter keeps its neighbours in view for comparison.
+        half = max(8, int(cells["diameter_um"][i] / _pixel_size(cells, i)))
+        x, y = int(round(cells["x"][i])), int(round(cells["y"][i]))
+        crop = overlay[max(0, y - half):y + half, max(0, x - half):x + half]
+        crop = cv2.resize(crop, (_REVIEW_SIZE, _REVIEW_SIZE), interpolation=cv2.INTER_AREA)
+        picked.append(ReviewCell(image, int(cells["cell_id"][i]), label,
+                                 float(cells[f"p_{label}"][i]), png_bytes(crop)))
+    return tuple(picked)
+
+
+def _pixel_size(cells: dict[str, np.ndarray], i: int) -> float:
+    return float(np.sqrt(cells["area_um2"][i] / cells["area_px"][i]))
 
 
 def _worker_init() -> None:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from smearscan.batch import SlideOutcome
+import jinja2
+
+from smearscan import __version__
+from smearscan.pipeline import CLASS_COLOURS, REVIEW_CLASSES, FieldResult
+
+if TYPE_CHECKING:
+    from smearscan.batch import SlideOutcome
 
 _FIELD_COLUMNS = ("slide", "image", "objects", "whole", "rbc", "schisto", "nrbc", "wbc",
                   "platelet", "um/px")
@@ -58,3 +66,39 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
                      "resumed" if outcome.resumed else ""])
     return _table(("slide", "fields", "failed", "RBCs", "schistocytes % (95% CI)", "call", ""),
                   rows)
+
+
+def _b64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode("ascii") if data else None
+
+
+def _gallery(results: list[FieldResult]) -> list[dict]:
+    cells = [c for r in results for c in r.review_cells]
+    groups = []
+    for label in REVIEW_CLASSES:
+        members = sorted((c for c in cells if c.label == label), key=lambda c: -c.probability)
+        if members:
+            groups.append({"label": label, "cells": [
+                {"image": c.image, "cell_id": c.cell_id, "probability": c.probability,
+                 "png": _b64(c.png)} for c in members]})
+    return groups
+
+
+def slide_report_html(name: str, summary: dict, results: list[FieldResult], *,
+                      model_version: str | None, verdict_text: str | None = None) -> str:
+    """The self-contained HTML report of one slide (images embedded, no network needed)."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("smearscan", "templates"), autoescape=True)
+    size = summary.get("pixel_size_um")
+    morphology = summary.get("morphology") or {}
+    return environment.get_template("report.html").render(
+        name=name, summary=summary, version=__version__, model_version=model_version or "none",
+        pixel_size=_pixel_size_text(size, summary.get("pixel_size_estimated", False)) + " um/px",
+        schisto=summary.get("schistocytes"), nrbc=summary.get("nrbc"),
+        leuko=summary.get("leukoerythroblastic"), immature=summary.get("immature_granulocytes"),
+        counts=sorted(summary.get("counts", {}).items()),
+        profile=sorted((morphology.get("profile") or {}).items(), key=lambda kv: -kv[1]["count"]),
+        gallery=_gallery(results), verdict=verdict_text, legend=list(CLASS_COLOURS.items()),
+        fields=[{"image": r.image, "objects": r.count, "error": r.error,
+                 "thumbnail": _b64(r.thumbnail)} for r in results],
+    )
