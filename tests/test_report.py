@@ -1,0 +1,60 @@
+import base64
+import io
+import re
+
+import numpy as np
+from PIL import Image
+
+from smearscan.outputs import png_bytes
+from smearscan.pipeline import FieldResult, ReviewCell, review_cells, thumbnail
+from smearscan.report import slide_report_html
+from smearscan.slide_stats import slide_result
+
+
+def _png(value):
+    return png_bytes(np.full((8, 8, 3), value, np.uint8))
+
+
+def _summary():
+    labels = np.array(["rbc"] * 1180 + ["schistocyte"] * 20 + ["nrbc"] * 2 + ["wbc"] * 3)
+    stats = slide_result(label=labels, morphology=np.array(["normal"] * len(labels)),
+                         border=np.zeros(len(labels), bool)).to_dict()
+    return {"fields": 1, "fields_failed": 0, "objects": len(labels), "pixel_size_um": 0.2,
+            "pixel_size_estimated": True,
+            "counts": {"rbc": 1180, "schistocyte": 20, "nrbc": 2, "wbc": 3}} | stats
+
+
+def test_report_has_counts_call_and_every_review_cell():
+    cells = (ReviewCell("a.png", 3, "schistocyte", 0.71, _png(10)),
+             ReviewCell("a.png", 9, "schistocyte", 0.98, _png(20)),
+             ReviewCell("a.png", 5, "nrbc", 0.90, _png(30)))
+    result = FieldResult("s", "a.png", None, thumbnail=_png(40), review_cells=cells)
+    html = slide_report_html("s", _summary(), [result], model_version="test-1")
+    assert "1180" in html and "schistocyte" in html and "test-1" in html
+    assert "above the 1% ICSH limit" in html or "borderline" in html
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == 4  # three review cells and one field thumbnail
+    for data in images:
+        assert Image.open(io.BytesIO(base64.b64decode(data))).format == "PNG"
+    # Most probable first within the schistocyte gallery.
+    assert html.index("a.png #9") < html.index("a.png #3")
+    assert "http://" not in html and "https://" not in html  # opens from disk, no network
+
+
+def test_review_cells_pick_target_classes_and_skip_border():
+    overlay = np.zeros((100, 100, 3), np.uint8)
+    cells = {"class": np.array(["rbc", "schistocyte", "nrbc", "schistocyte"]),
+             "border": np.array([False, False, False, True]),
+             "cell_id": np.array([1, 2, 3, 4]), "x": np.array([10.0, 50, 80, 1]),
+             "y": np.array([10.0, 50, 20, 1]), "diameter_um": np.full(4, 7.5),
+             "area_um2": np.full(4, 44.0), "area_px": np.full(4, 1100),
+             "p_schistocyte": np.array([0.1, 0.8, 0.0, 0.9]),
+             "p_nrbc": np.array([0.0, 0.1, 0.95, 0.0])}
+    picked = review_cells("f.png", overlay, cells)
+    assert [(c.cell_id, c.label) for c in picked] == [(2, "schistocyte"), (3, "nrbc")]
+    assert picked[1].probability == 0.95
+
+
+def test_thumbnail_is_never_enlarged():
+    assert thumbnail(np.zeros((100, 200, 3), np.uint8)).shape == (100, 200, 3)
+    assert thumbnail(np.zeros((960, 1280, 3), np.uint8)).shape == (360, 480, 3)
