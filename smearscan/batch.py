@@ -24,9 +24,9 @@ import numpy as np
 from tqdm import tqdm
 
 from smearscan import __version__
+from smearscan.labs import read_labs_file
 from smearscan.loading import DEFAULT_MAX_PIXELS, Slide
 from smearscan.outputs import columns_csv_text, csv_text, write_json_atomic, write_text_atomic
-from smearscan.labs import read_labs_file
 from smearscan.pipeline import FieldResult, FieldTask, analyse_field, cached_model, map_fields
 from smearscan.report import slide_report_html
 
