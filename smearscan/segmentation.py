@@ -14,8 +14,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.feature import peak_local_max
-from skimage.measure import regionprops_table
 from skimage.segmentation import watershed
 
 #: Mean diameter of a normal red cell on a dried smear, um (Bain, Blood Cells, 5th ed.).
@@ -98,11 +96,11 @@ def _filled(mask: np.ndarray, radius: int, max_hole_px: float) -> np.ndarray:
     added, count = ndi.label(filled & ~mask)
     if count == 0:
         return mask
-    props = regionprops_table(added, properties=("area",))
+    area = np.bincount(added.ravel())
+    area[0] = 0
     outside = cv2.dilate((~filled).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     open_to_background = np.zeros(count + 1, dtype=bool)
     open_to_background[np.unique(added[outside])] = True
-    area = np.concatenate([[0], props["area"]])
     keep = (area <= max_hole_px) & (~open_to_background | (area >= _WEDGE * max_hole_px))
     keep[0] = False
     return mask | keep[added]
@@ -137,18 +135,30 @@ def estimate_rbc_diameter_px(mask: np.ndarray) -> float:
     return float(2 * median_radius)
 
 
+def _local_maxima(image: np.ndarray, min_distance: int, threshold: float) -> np.ndarray:
+    """(K, 2) row, col of the maxima of ``image`` over squares of half-side ``min_distance``.
+
+    A plateau of equal maxima gives one point (its first pixel). OpenCV's dilation makes this
+    several times faster than ``skimage.feature.peak_local_max`` at the same result for
+    smoothed distance maps.
+    """
+    kernel = cv2.getStructuringElement(
+        cv2.MORPH_RECT, (2 * min_distance + 1, 2 * min_distance + 1))
+    is_peak = (image >= cv2.dilate(image, kernel)) & (image > threshold)
+    plateaus, count = ndi.label(is_peak)
+    if count == 0:
+        return np.zeros((0, 2), dtype=np.intp)
+    firsts = ndi.minimum_position(np.arange(plateaus.size).reshape(plateaus.shape), plateaus,
+                                  np.arange(1, count + 1))
+    return np.array(firsts, dtype=np.intp).reshape(-1, 2)
+
+
 def _split_touching(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
     distance = _distance(mask)
     min_distance = max(2, int(round(_SEED_SPACING * rbc_diameter_px)))
     smooth = cv2.GaussianBlur(distance, (0, 0), max(1.0, rbc_diameter_px * _SMOOTHING))
     components, _ = ndi.label(mask)
-    peaks = peak_local_max(
-        smooth,
-        min_distance=min_distance,
-        threshold_abs=0.12 * rbc_diameter_px,
-        labels=components,
-        exclude_border=False,
-    )
+    peaks = _local_maxima(smooth, min_distance, 0.12 * rbc_diameter_px)
     markers = np.zeros(mask.shape, dtype=np.int32)
     markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
     # Components too thin to hold a seed (platelets, fragments) keep their own label.
