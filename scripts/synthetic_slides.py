@@ -1,0 +1,151 @@
+"""Synthetic slides from held-out Chula fields: does the reported schistocyte % hold the truth?
+
+Usage: python scripts/synthetic_slides.py [--shared ../shared] [--split test] [--slides 12]
+                                          [--out results/synthetic_slides]
+
+Chula labels are not exhaustive, so the truth is known only for labelled cells: each synthetic
+slide is a set of held-out fields, and both the truth and smearscan's count are taken over the
+labelled, whole (non-border) objects of those fields. Fields are drawn so that the slides span
+low to high schistocyte prevalence, each with at least 1000 labelled red cells. The script prints
+a markdown table (truth, reported % with its Wilson interval, corrected % with its interval,
+whether each interval holds the truth) and writes a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+import numpy as np
+
+from smearscan.datasets import chula_fields, split_fields
+from smearscan.features import cell_table
+from smearscan.loading import read_field
+from smearscan.pipeline import cached_model, classified_columns
+from smearscan.segmentation import segment_field
+from smearscan.slide_stats import slide_result
+
+
+def labelled_calls(field, *, model_path: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """(truth is schistocyte, predicted class) for the labelled whole objects of a field."""
+    rgb = read_field(field.image)
+    seg = segment_field(rgb, pixel_size_um=field.pixel_size_um)
+    cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
+    calls = classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
+                               model_path=model_path)["class"]
+    truth, predicted, seen = [], [], set()
+    for x, y, name in field.points:
+        r, c = int(round(y)), int(round(x))
+        if not (0 <= r < seg.labels.shape[0] and 0 <= c < seg.labels.shape[1]):
+            continue
+        i = int(seg.labels[r, c]) - 1
+        if i < 0 or cells["border"][i] or i in seen:
+            continue
+        seen.add(i)
+        truth.append(name == "schistocyte")
+        predicted.append(calls[i])
+    return np.array(truth, bool), np.array(predicted, dtype=str)
+
+
+def synthetic_slides(per_field: list[tuple[np.ndarray, np.ndarray]], *, slides: int,
+                     seed: int) -> list[list[int]]:
+    """Field index sets with >= 1000 labelled cells, from low to high prevalence."""
+    order = sorted(range(len(per_field)), key=lambda i: per_field[i][0].mean()
+                   if len(per_field[i][0]) else 0)
+    rng = random.Random(seed)
+    groups = []
+    for k in range(slides):
+        # Each slide draws mostly from one prevalence band, so the slides span the range.
+        centre = int(k / max(slides - 1, 1) * (len(order) - 1))
+        band = order[max(0, centre - len(order) // 4): centre + len(order) // 4 + 1]
+        rng.shuffle(band)
+        chosen, cells = [], 0
+        for i in band + [j for j in order if j not in band]:
+            if cells >= 1000:
+                break
+            chosen.append(i)
+            cells += int(np.isin(per_field[i][1], ("rbc", "schistocyte")).sum())
+        groups.append(chosen)
+    return groups
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=Path(__file__).parents[1] / "../shared")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--slides", type=int, default=12)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("results/synthetic_slides"))
+    args = parser.parse_args()
+    fields = split_fields(chula_fields(args.shared / "datasets" / "chula-rbc-12"))[args.split]
+    per_field = [labelled_calls(f, model_path=args.model) for f in fields]
+    operating = cached_model(args.model).metadata["operating_points"]
+    rows = []
+    for group in synthetic_slides(per_field, slides=args.slides, seed=args.seed):
+        truth = np.concatenate([per_field[i][0] for i in group])
+        predicted = np.concatenate([per_field[i][1] for i in group])
+        counted = np.isin(predicted, ("rbc", "schistocyte"))
+        result = slide_result(label=predicted, morphology=np.full(len(predicted), "normal"),
+                              border=np.zeros(len(predicted), bool), operating=operating)
+        s = result.to_dict()["schistocytes"]
+        rows.append({"fields": len(group), "cells": int(counted.sum()),
+                     "truth": 100 * truth.mean(), **s})
+    print_table(rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    plot(rows, args.out / "synthetic_slides.png")
+    print(f"\nfigure: {args.out / 'synthetic_slides.png'}")
+
+
+def _holds(low: float, high: float, value: float) -> str:
+    return "yes" if low <= value <= high else "no"
+
+
+def print_table(rows: list[dict]) -> None:
+    print("| slide | fields | RBCs | truth % | reported % (95% CI) | holds | corrected % (95% CI)"
+          " | holds | call |")
+    print("|---:|---:|---:|---:|---|---|---|---|---|")
+    for k, r in enumerate(rows, 1):
+        lo, hi = r["ci95"]
+        clo, chi = r["corrected_ci95"] or (float("nan"), float("nan"))
+        print(f"| {k} | {r['fields']} | {r['cells']} | {r['truth']:.2f} | {r['percent']:.2f} "
+              f"({lo:.2f}-{hi:.2f}) | {_holds(lo, hi, r['truth'])} | "
+              f"{r['corrected_percent']:.2f} ({clo:.2f}-{chi:.2f}) | "
+              f"{_holds(clo, chi, r['truth'])} | {r['call']} |")
+    held = sum(r["ci95"][0] <= r["truth"] <= r["ci95"][1] for r in rows)
+    corrected = sum(r["corrected_ci95"][0] <= r["truth"] <= r["corrected_ci95"][1] for r in rows)
+    print(f"\nreported interval holds the truth in {held}/{len(rows)} slides; "
+          f"corrected interval in {corrected}/{len(rows)}")
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    truth = np.array([r["truth"] for r in rows])
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for key, colour, shift, name in (("percent", "tab:blue", -0.03, "reported (Wilson 95%)"),
+                                     ("corrected_percent", "tab:red", 0.03,
+                                      "corrected (Rogan-Gladen)")):
+        ci = "ci95" if key == "percent" else "corrected_ci95"
+        value = np.array([r[key] for r in rows])
+        low = value - np.array([r[ci][0] for r in rows])
+        high = np.array([r[ci][1] for r in rows]) - value
+        ax.errorbar(truth * (1 + shift), value, yerr=[low, high], fmt="o", color=colour,
+                    capsize=3, label=name)
+    top = max(truth.max(), max(r["ci95"][1] for r in rows)) * 1.1
+    ax.plot([0, top], [0, top], "k--", lw=1, label="identity")
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("labelled truth: schistocytes % of labelled RBCs")
+    ax.set_ylabel("smearscan: schistocytes %")
+    ax.set_title("Synthetic slides from held-out Chula fields")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()
