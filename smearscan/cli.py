@@ -133,6 +133,9 @@ def verdict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rbc-counted", type=_positive_int, metavar="N",
                         help="red cells behind --schistocytes (checks the 1000-cell rule)")
     parser.add_argument("--nrbc", action="store_true", help="nucleated red cells were seen")
+    parser.add_argument("--population", choices=("adult", "neonate", "preterm"),
+                        default="adult", help="reference limit for --schistocytes: 1%% "
+                        "adults and term neonates, 5%% preterm infants (ICSH 2021)")
     parser.add_argument("--labs", type=Path, metavar="FILE",
                         help="lab values: a JSON object, or CSV with a 'slide' column")
     parser.add_argument("--json", action="store_true", help="print JSON for programs")
@@ -155,6 +158,7 @@ def _run_verdict(argv: list[str]) -> int:
         read_labs_file,
         with_overrides,
     )
+    from smearscan.slide_stats import LIMIT_PERCENT
     from smearscan.verdict import (
         SlideNotFoundError,
         SmearFindings,
@@ -169,7 +173,8 @@ def _run_verdict(argv: list[str]) -> int:
             smear = smear_findings_from_summary(_read_json(args.summary), _slide_name(args))
         else:
             smear = SmearFindings(schistocyte_percent=args.schistocytes,
-                                  rbc_counted=args.rbc_counted, nrbc_present=args.nrbc or None)
+                                  rbc_counted=args.rbc_counted, nrbc_present=args.nrbc or None,
+                                  limit_percent=LIMIT_PERCENT[args.population])
         labs = Labs() if args.labs is None else labs_for_slide(
             read_labs_file(args.labs), args.slide, source=str(args.labs))
         given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v}

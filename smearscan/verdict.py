@@ -136,6 +136,9 @@ class SmearFindings:
         Teardrop cells (dacrocytes) as % of red cells.
     other_poikilocytes_abundant : bool, optional
         Other severe poikilocytosis, which makes the schistocyte % less specific (ICSH 2021).
+    limit_percent : float
+        Reference limit for the patient: 1% adults and term neonates, 5% preterm infants
+        (ICSH 2021).
     """
 
     schistocyte_percent: float | None = None
@@ -145,6 +148,7 @@ class SmearFindings:
     leukoerythroblastic: str | None = None
     teardrop_percent: float | None = None
     other_poikilocytes_abundant: bool | None = None
+    limit_percent: float = SCHISTOCYTE_LIMIT
 
     def __post_init__(self) -> None:
         for name in ("schistocyte_percent", "teardrop_percent"):
@@ -191,6 +195,7 @@ def smear_findings_from_summary(summary: Mapping[str, Any], slide: str) -> Smear
         leukoerythroblastic=_section(entry, "leukoerythroblastic").get("finding"),
         teardrop_percent=_section(entry, "morphology").get("teardrop_percent"),
         other_poikilocytes_abundant=schistocytes.get("less_specific"),
+        limit_percent=schistocytes.get("limit_percent", SCHISTOCYTE_LIMIT),
     )
 
 
@@ -372,9 +377,9 @@ def _smear_call(smear: SmearFindings) -> str:
     if smear.rbc_counted is not None and smear.rbc_counted < MIN_RBC_COUNTED:
         return "insufficient"
     low, high = smear.ci95 if smear.ci95 is not None else (percent, percent)
-    if percent > SCHISTOCYTE_LIMIT and low > SCHISTOCYTE_LIMIT:
+    if percent > smear.limit_percent and low > smear.limit_percent:
         return "raised"
-    if percent <= SCHISTOCYTE_LIMIT and high <= SCHISTOCYTE_LIMIT:
+    if percent <= smear.limit_percent and high <= smear.limit_percent:
         return "normal"
     return "borderline"
 
@@ -433,17 +438,17 @@ def _smear_finding(smear_call: str, haemolysis: str, smear: SmearFindings) -> tu
     value = _smear_text(smear)
     if smear_call == "raised":
         return True, Finding(f"schistocytes and their 95% interval above the {ICSH} limit of "
-                             f"{SCHISTOCYTE_LIMIT:g}%", value)
+                             f"{smear.limit_percent:g}%", value)
     if smear_call == "borderline":
-        above = smear.schistocyte_percent > SCHISTOCYTE_LIMIT
-        return above, Finding(f"schistocyte 95% interval spans the {SCHISTOCYTE_LIMIT:g}% limit "
+        above = smear.schistocyte_percent > smear.limit_percent
+        return above, Finding(f"schistocyte 95% interval spans the {smear.limit_percent:g}% limit "
                               f"({ICSH}): borderline", value)
     if haemolysis in ("present", "equivocal"):
-        return False, Finding(f"schistocytes not above {SCHISTOCYTE_LIMIT:g}% although "
+        return False, Finding(f"schistocytes not above {smear.limit_percent:g}% although "
                               "haemolysis markers are raised: MAHA unlikely by smear; look for "
                               "other causes of haemolysis (DAT for immune haemolysis, G6PD and "
                               "membrane disorders, infection, drugs)", value)
-    return False, Finding(f"schistocytes not above the {ICSH} limit of {SCHISTOCYTE_LIMIT:g}%",
+    return False, Finding(f"schistocytes not above the {ICSH} limit of {smear.limit_percent:g}%",
                           value)
 
 

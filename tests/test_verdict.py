@@ -424,3 +424,16 @@ def test_format_text_for_people():
                   "Marrow infiltration: suspected", "advice: bone-marrow examination",
                   "transplant: PLASMIC item"):
         assert words in text
+
+
+def test_preterm_limit_is_used_for_the_smear_call():
+    from smearscan.labs import Labs
+    from smearscan.verdict import SmearFindings, assess
+
+    adult = assess(SmearFindings(schistocyte_percent=3.0, ci95=(2.2, 4.0), rbc_counted=2000),
+                   Labs())
+    preterm = assess(SmearFindings(schistocyte_percent=3.0, ci95=(2.2, 4.0), rbc_counted=2000,
+                                   limit_percent=5.0), Labs())
+    assert adult.to_dict()["findings"]["for"]
+    assert not preterm.to_dict()["findings"]["for"]
+    assert any("5%" in f["finding"] for f in preterm.to_dict()["findings"]["against"])
