@@ -287,4 +287,17 @@ def _model_version(options: RunOptions) -> str | None:
 
 
 def _operating_points(model) -> dict:
-    return model.metadata["operating_points"]
+    """Each target class's threshold with its validation sensitivity and false-positive rate.
+
+    The false-positive rate is the one over all validation negatives of the class (``chula``
+    labelled cells for schistocytes, ``all`` objects for the others): the rate at which the
+    slide's other objects turn into false calls.
+    """
+    points = {}
+    for name, point in model.metadata["operating_points"].items():
+        rates = point["val_false_positive_rate"]
+        points[name] = {"threshold": point["threshold"],
+                        "sensitivity": point["val_sensitivity"],
+                        "false_positive_rate": rates.get("chula", rates.get("all")),
+                        "false_positive_rates": rates}
+    return points

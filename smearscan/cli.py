@@ -296,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     except SmearscanError as error:
         print(f"smearscan: {error}", file=sys.stderr)
         return getattr(error, "exit_code", EXIT_FAILURE)
+    except MemoryError:
+        print("smearscan: out of memory; lower --max-pixels or --jobs", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("smearscan: interrupted; re-run with the same --out to resume", file=sys.stderr)
         return 130
