@@ -8,7 +8,10 @@ so that the CLI can print it and a batch can record it and go on.
 from __future__ import annotations
 
 import os
+import stat
 import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +22,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from smearscan.errors import SmearscanError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"})
+
+#: First bytes of a classic or BigTIFF file, either byte order. The reader is chosen by content,
+#: not by suffix, so that a PNG saved as ``.tif`` (or a TIFF saved as ``.png``) still reads.
+_TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+
+#: Formats Pillow may decode. Anything else (EPS would start Ghostscript, for one) is "not an
+#: image", whatever its suffix.
+_PILLOW_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "DIB", "GIF", "WEBP")
 
 #: Largest field decoded by default (pixels). A 2560x1920 camera frame is 4.9 Mpx; 50 Mpx
 #: (~150 MB as RGB, a few hundred MB while segmenting) keeps a 2-core lab PC responsive.
@@ -47,11 +58,11 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def _image_files_below(folder: Path) -> list[Path]:
+def _image_files_below(folder: Path, skip: frozenset[Path]) -> list[Path]:
     # os.walk does not follow symlinked folders, so a symlink loop cannot recurse forever.
     found = []
     for dirpath, dirnames, filenames in os.walk(folder, onerror=None):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if (Path(dirpath) / d).resolve() not in skip)
         found.extend(Path(dirpath) / f for f in sorted(filenames) if is_image_path(Path(f)))
     return found
 
@@ -60,29 +71,46 @@ def _direct_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if is_image_path(p) and not p.is_dir())
 
 
-def find_slides(paths: list[Path]) -> list[Slide]:
+def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slide]:
     """Group input paths into slides.
 
     An image file is a slide of one field named after its stem; a folder holding images is one
     slide named after the folder (images in its sub-folders belong to it too); a folder holding
-    only sub-folders is one slide per sub-folder.
+    only sub-folders is one slide per sub-folder. A folder with no images at all is a slide with
+    no fields, so that the run reports it instead of skipping it silently.
+
+    Parameters
+    ----------
+    paths : list of Path
+        Image files and folders.
+    exclude : iterable of Path, keyword-only
+        Folders whose contents are never fields, e.g. the output folder when it lies inside
+        an input folder (its masks and overlays are PNGs).
 
     Raises
     ------
     FileNotFoundError
         A path does not exist (message names it).
     """
+    skip = frozenset(Path(p).resolve() for p in exclude)
     slides: list[Slide] = []
     for path in paths:
         if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder")
-        if path.is_file():
+            problem = ("cannot read (symbolic link to nothing, or a loop)" if path.is_symlink()
+                       else "no such file or folder")
+            raise FileNotFoundError(f"{path}: {problem}")
+        if not path.is_dir():
+            # A file, or something that is not one (a pipe, a device): read_field says which.
             slides.append(Slide(path.stem, path.parent, (path,)))
         elif _direct_images(path):
-            slides.append(Slide(path.resolve().name, path, tuple(_image_files_below(path))))
+            slides.append(Slide(path.resolve().name, path, tuple(_image_files_below(path, skip))))
         else:
-            for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink()):
-                slides.append(Slide(sub.name, sub, tuple(_image_files_below(sub))))
+            subs = sorted(p for p in path.iterdir()
+                          if p.is_dir() and not p.is_symlink() and p.resolve() not in skip)
+            if not subs:
+                slides.append(Slide(path.resolve().name, path, ()))
+            for sub in subs:
+                slides.append(Slide(sub.name, sub, tuple(_image_files_below(sub, skip))))
     return slides
 
 
@@ -119,9 +147,14 @@ def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
         raise ImageLoadError(f"{path}: empty image ({width}x{height} px)")
     if width * height > max_pixels:
         raise ImageLoadError(
-            f"{path}: image is {width}x{height} px ({width * height / 1e6:.0f} Mpx), over the "
-            f"{max_pixels / 1e6:.0f} Mpx limit; crop or downscale it, or raise --max-pixels"
+            f"{path}: image is {width}x{height} px ({width * height / 1e6:.3g} Mpx), over the "
+            f"{max_pixels / 1e6:.3g} Mpx limit; crop or downscale it, or raise --max-pixels"
         )
+
+
+def _is_tiff(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(4) in _TIFF_MAGIC
 
 
 def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
@@ -132,14 +165,30 @@ def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
         if page.samplesperpixel > 1 and len(shape) == 3 and shape[0] == page.samplesperpixel:
             height, width = shape[1], shape[2]
         _check_size(path, width, height, max_pixels)
+        # LZW and JPEG need the optional imagecodecs package in tifffile; Pillow has them.
+        if page.compression not in tifffile.TIFF.DECOMPRESSORS:
+            return _read_with_pillow(path, max_pixels)
         array = page.asarray()
     if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
         array = np.moveaxis(array, 0, -1)
     return array
 
 
+@contextmanager
+def _pillow_size_limit_lifted() -> Iterator[None]:
+    # Pillow refuses images over its own MAX_IMAGE_PIXELS (89 Mpx) when opening them, with a
+    # vaguer message and whatever --max-pixels says; _check_size is the one limit instead,
+    # and it is just as early (from the header, before decoding).
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
 def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
-    with Image.open(path) as image:
+    with _pillow_size_limit_lifted(), Image.open(path, formats=_PILLOW_FORMATS) as image:
         _check_size(path, image.width, image.height, max_pixels)
         image = ImageOps.exif_transpose(image)
         if image.mode in ("P", "PA", "LA", "CMYK", "YCbCr", "HSV", "LAB", "1"):
@@ -172,15 +221,17 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except OSError as error:
         raise ImageLoadError(f"{path}: cannot read ({error.strerror or error})") from None
-    if size == 0:
+    if not stat.S_ISREG(status.st_mode):
+        raise ImageLoadError(f"{path}: not a regular file")
+    if status.st_size == 0:
         raise ImageLoadError(f"{path}: empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if path.suffix.lower() in (".tif", ".tiff"):
+            if _is_tiff(path):
                 array = _read_tiff(path, max_pixels)
             else:
                 array = _read_with_pillow(path, max_pixels)
@@ -199,4 +250,6 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         if "truncated" in reason.lower():
             reason = "truncated or partly written file"
         raise ImageLoadError(f"{path}: cannot decode image ({reason})") from None
+    if array.dtype.kind not in "biuf":
+        raise ImageLoadError(f"{path}: unsupported pixel type {array.dtype}")
     return _to_rgb(_to_uint8(array), path)

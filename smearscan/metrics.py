@@ -44,3 +44,79 @@ def match_points(labels: np.ndarray, xy: np.ndarray) -> PointMatch:
     hit = hit[hit > 0]
     _, counts = np.unique(hit, return_counts=True)
     return PointMatch(int(inside.sum()), int(hit.size), int(counts[counts > 1].sum()))
+
+
+def threshold_at_false_positive_rate(negative_scores: np.ndarray, rate: float) -> float:
+    """Lowest score threshold that calls at most ``rate`` of the negatives positive.
+
+    An object is called positive when its score is ``>= threshold``. With ``n`` negatives at
+    most ``floor(rate * n)`` of them reach the returned threshold (ties can only lower that).
+
+    Parameters
+    ----------
+    negative_scores : (N,) float ndarray
+        Scores of the negatives (higher = more positive).
+    rate : float
+        Allowed false-positive rate, ``1 - specificity``.
+
+    Returns
+    -------
+    float
+        ``-inf`` when there are no negatives.
+    """
+    scores = np.sort(np.asarray(negative_scores))[::-1]
+    if scores.size == 0:
+        return float("-inf")
+    allowed = int(np.floor(rate * scores.size + 1e-9))
+    if allowed >= scores.size:
+        return float("-inf")
+    # The next value up in the scores' own precision, so that comparing float32 scores with
+    # the (float) threshold cannot round it back onto the score.
+    return float(np.nextafter(scores[allowed], np.inf))
+
+
+def sensitivity_at_specificity(
+    scores: np.ndarray, positive: np.ndarray, specificity: float
+) -> dict[str, float]:
+    """Sensitivity reached at a specificity, with the threshold found on the same scores.
+
+    Parameters
+    ----------
+    scores : (N,) float ndarray
+    positive : (N,) bool ndarray
+        True for positives; the rest are negatives.
+    specificity : float
+        Required specificity (e.g. 0.998).
+
+    Returns
+    -------
+    dict
+        ``threshold``, ``sensitivity``, ``specificity`` (reached), ``positives``, ``negatives``.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    threshold = threshold_at_false_positive_rate(scores[~positive], 1.0 - specificity)
+    return rates_at_threshold(scores, positive, threshold)
+
+
+def rates_at_threshold(scores: np.ndarray, positive: np.ndarray,
+                       threshold: float) -> dict[str, float]:
+    """Sensitivity and specificity of calling ``scores >= threshold`` positive.
+
+    Returns
+    -------
+    dict
+        ``threshold``, ``sensitivity``, ``specificity``, ``positives``, ``negatives``
+        (rates are ``nan`` when their denominator is 0).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    called = scores >= threshold
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    return {
+        "threshold": float(threshold),
+        "sensitivity": float(called[positive].mean()) if n_pos else float("nan"),
+        "specificity": float(1 - called[~positive].mean()) if n_neg else float("nan"),
+        "positives": n_pos,
+        "negatives": n_neg,
+    }

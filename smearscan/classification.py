@@ -1,0 +1,422 @@
+"""Classification stage: one small CNN calls every segmented object and, for red cells, its shape.
+
+Each object becomes a crop at one physical scale (by default 64 x 64 px at 0.25 um/px, a
+16 um window that holds a white cell), so that a cell looks the same whichever microscope took
+it. A crop has 4 channels: the optical density of R, G and B relative to the field's own
+background (``ln(I0 / I)``, which removes the illumination and most of the camera's white
+balance) and a mask of the target object, so that the network knows which of touching cells is
+meant.
+
+The network has two heads: :data:`CLASSES` for every object and :data:`MORPHOLOGY_CLASSES` (the
+Chula RBC-12 shapes) for red cells. Weights, class lists, crop geometry, normalisation and the
+operating thresholds chosen on validation data travel together in one model file
+(:func:`save_model`, :func:`load_model`).
+
+torch is imported by this module; the CLI imports it only for the commands that classify.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from smearscan.errors import SmearscanError
+
+#: Object classes of the main head.
+CLASSES = ("rbc", "schistocyte", "nrbc", "wbc", "immature_granulocyte", "platelet")
+#: Red-cell shapes of the morphology head (Chula RBC-12 without schistocyte, uncategorised).
+MORPHOLOGY_CLASSES = (
+    "normal", "macrocyte", "microcyte", "spherocyte", "target", "stomatocyte", "ovalocyte",
+    "teardrop", "burr", "hypochromia", "elliptocyte",
+)
+#: Classes called by their own operating threshold, in this order of precedence for ties.
+TARGET_CLASSES = ("schistocyte", "nrbc", "immature_granulocyte")
+
+#: Crop side (px) and scale (um/px) of the shipped model.
+CROP_SIZE = 64
+CROP_SCALE_UM = 0.25
+#: Percentile of each channel taken as the field's background (bright slide) level.
+BACKGROUND_PERCENTILE = 95.0
+#: Optical densities are clipped to this (ln units): darker pixels carry no more information.
+MAX_DENSITY = 3.0
+
+FORMAT_VERSION = 1
+DEFAULT_ARCHITECTURE = {"widths": (16, 32, 64, 96), "dropout": 0.2}
+
+
+class ModelLoadError(SmearscanError):
+    """A model file could not be used; ``str(error)`` is one line naming the file and problem."""
+
+    exit_code = 4
+
+
+# ----------------------------------------------------------------------------- crops
+
+
+def field_density(rgb: np.ndarray) -> np.ndarray:
+    """Optical density of each channel relative to the field's background.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 ndarray
+
+    Returns
+    -------
+    (H, W, 3) float32 ndarray
+        ``ln(I0 / I)`` clipped to ``[0, MAX_DENSITY]``, where ``I0`` is the channel's
+        :data:`BACKGROUND_PERCENTILE` percentile (0 on the slide background).
+    """
+    out = np.empty(rgb.shape, dtype=np.float32)
+    levels = np.arange(256, dtype=np.float32)
+    for channel in range(3):
+        background = max(float(np.percentile(rgb[:, :, channel], BACKGROUND_PERCENTILE)), 1.0)
+        table = np.clip(np.log(background / np.maximum(levels, 0.5)), 0, MAX_DENSITY)
+        out[:, :, channel] = table.astype(np.float32)[rgb[:, :, channel]]
+    return out
+
+
+def _window(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """``image[y0:y1, x0:x1]`` padded with zeros where the window leaves the image."""
+    height, width = image.shape[:2]
+    out = np.zeros((y1 - y0, x1 - x0) + image.shape[2:], dtype=image.dtype)
+    sy0, sx0, sy1, sx1 = max(y0, 0), max(x0, 0), min(y1, height), min(x1, width)
+    if sy1 > sy0 and sx1 > sx0:
+        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
+    return out
+
+
+def cell_crops(
+    rgb: np.ndarray, labels: np.ndarray, cells: dict[str, np.ndarray], *, pixel_size_um: float,
+    size: int = CROP_SIZE, scale_um: float = CROP_SCALE_UM,
+) -> np.ndarray:
+    """Crops of objects centred on their centroids, resampled to one physical scale.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 ndarray
+        The field.
+    labels : (H, W) int ndarray
+        Objects 1..N, 0 background.
+    cells : dict with ``cell_id``, ``x``, ``y`` : (M,) ndarrays
+        The objects to crop and their centroids in pixels (e.g. from
+        :func:`smearscan.features.cell_table`).
+    pixel_size_um : float, keyword-only
+        The field's pixel size, um/px.
+    size : int, keyword-only
+        Crop side, px.
+    scale_um : float, keyword-only
+        Crop pixel size, um/px; the crop covers ``size * scale_um`` um.
+
+    Returns
+    -------
+    (M, 4, size, size) float32 ndarray
+        Channels 0-2 the optical density (:func:`field_density`), channel 3 the object's mask
+        (0..1, soft at the edge). Outside the field the crop is 0 (background).
+    """
+    density = field_density(rgb)
+    step = scale_um / pixel_size_um  # field pixels per crop pixel
+    half = int(math.ceil((size / 2 + 2) * step)) + 1
+    sigma = 0.4 * step if step > 1.2 else 0.0  # anti-aliasing before a downsampling
+    out = np.empty((len(cells["cell_id"]), 4, size, size), dtype=np.float32)
+    centre = (size - 1) / 2
+    for i, (cell_id, x, y) in enumerate(zip(cells["cell_id"], cells["x"], cells["y"],
+                                            strict=True)):
+        x0, y0 = int(round(x)) - half, int(round(y)) - half
+        box = (x0, y0, x0 + 2 * half + 1, y0 + 2 * half + 1)
+        stack = np.dstack([_window(density, *box), (_window(labels, *box) == cell_id)
+                           .astype(np.float32)])
+        if sigma:
+            stack = cv2.GaussianBlur(stack, (0, 0), sigma)
+        # Crop pixel (u, v) samples field point (x + (u - centre) * step, y + (v - centre) * step).
+        matrix = np.array([[step, 0, x - x0 - centre * step], [0, step, y - y0 - centre * step]])
+        warped = cv2.warpAffine(stack, matrix, (size, size),
+                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        out[i] = warped.transpose(2, 0, 1)
+    return out
+
+
+# ----------------------------------------------------------------------------- network
+
+
+def _block(inputs: int, outputs: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(inputs, outputs, 3, stride=stride, padding=1, bias=False),
+                         nn.BatchNorm2d(outputs), nn.ReLU(inplace=True))
+
+
+class CellNet(nn.Module):
+    """Small CNN with a class head and a red-cell morphology head.
+
+    A strided first convolution, then one convolution per scale with 2x2 max pooling between
+    them, global average pooling and two linear heads.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Channels at each scale.
+    dropout : float
+        Dropout before the heads.
+    classes, morphology_classes : int
+        Outputs of each head.
+    """
+
+    def __init__(self, *, widths: tuple[int, ...], dropout: float, classes: int,
+                 morphology_classes: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [_block(4, widths[0], stride=2)]
+        for inputs, outputs in zip(widths[:-1], widths[1:], strict=True):
+            layers += [_block(inputs, outputs), nn.MaxPool2d(2)]
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                      nn.Dropout(dropout))
+        self.classes = nn.Linear(widths[-1], classes)
+        self.morphology = nn.Linear(widths[-1], morphology_classes)
+
+    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class and morphology logits, each (N, classes), of (N, 4, S, S) crops."""
+        embedding = self.features(crops)
+        return self.classes(embedding), self.morphology(embedding)
+
+
+def build_network(architecture: dict[str, Any], *, classes: int = len(CLASSES),
+                  morphology_classes: int = len(MORPHOLOGY_CLASSES)) -> CellNet:
+    """A fresh :class:`CellNet` from an architecture dict (``widths``, ``dropout``)."""
+    return CellNet(widths=tuple(architecture["widths"]), dropout=float(architecture["dropout"]),
+                   classes=classes, morphology_classes=morphology_classes)
+
+
+# ----------------------------------------------------------------------------- model file
+
+
+@dataclass(frozen=True)
+class CellClassifier:
+    """A loaded model: the network in eval mode and everything needed to use it.
+
+    Attributes
+    ----------
+    network : CellNet
+    classes, morphology_classes : tuple of str
+    crop_size : int
+        Crop side, px.
+    crop_scale_um : float
+        Crop pixel size, um/px.
+    thresholds : dict of str to float
+        Operating threshold on the probability of each of :data:`TARGET_CLASSES`.
+    metadata : dict
+        The whole model file except the weights (versions, metrics, training config).
+    """
+
+    network: CellNet
+    classes: tuple[str, ...]
+    morphology_classes: tuple[str, ...]
+    crop_size: int
+    crop_scale_um: float
+    thresholds: dict[str, float]
+    metadata: dict[str, Any] = field(repr=False)
+
+    @property
+    def version(self) -> str:
+        """The ``model_version`` string, e.g. ``"cnn-2026.11-1"``."""
+        return str(self.metadata["model_version"])
+
+
+_REQUIRED_KEYS = ("format_version", "model_version", "classes", "morphology_classes",
+                  "crop_size", "crop_scale_um", "normalisation", "architecture",
+                  "operating_points", "state_dict")
+
+
+def save_model(path: Path, network: CellNet, metadata: dict[str, Any]) -> Path:
+    """Write one self-describing model file.
+
+    Parameters
+    ----------
+    path : Path
+        Destination (parent folders are created); written atomically.
+    network : CellNet
+    metadata : dict
+        Plain data (str, numbers, lists, dicts): at least ``model_version``,
+        ``architecture`` and ``operating_points`` (``{class: {"threshold": float, ...}}``);
+        the class lists, crop geometry, normalisation and format version are added here.
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = {
+        "format_version": FORMAT_VERSION,
+        "classes": list(CLASSES),
+        "morphology_classes": list(MORPHOLOGY_CLASSES),
+        "crop_size": CROP_SIZE,
+        "crop_scale_um": CROP_SCALE_UM,
+        "normalisation": {"kind": "optical_density", "background_percentile":
+                          BACKGROUND_PERCENTILE, "max_density": MAX_DENSITY},
+        **metadata,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in network.state_dict().items()},
+    }
+    partial = path.with_name(path.name + ".partial")
+    torch.save(content, partial)
+    partial.replace(path)
+    return path
+
+
+def default_model_path() -> Path:
+    """The shipped weights: package resource ``smearscan.models/default.pt``."""
+    try:
+        return Path(str(resources.files("smearscan.models") / "default.pt"))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[1] / "models" / "default.pt"
+
+
+def _read_model_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - any unpickling failure means a bad file
+        # torch's own message is several sentences about pickling; the user needs the file.
+        raise ModelLoadError(f"{path}: not a readable model file (corrupt, truncated or not a "
+                             "smearscan model)") from None
+    if not isinstance(content, dict):
+        raise ModelLoadError(f"{path}: not a smearscan model file (no metadata)")
+    if content.get("format_version") != FORMAT_VERSION:
+        raise ModelLoadError(f"{path}: unknown model format version "
+                             f"{content.get('format_version')!r} (expected {FORMAT_VERSION})")
+    missing = [key for key in _REQUIRED_KEYS if key not in content]
+    if missing:
+        raise ModelLoadError(f"{path}: model file lacks {', '.join(missing)}")
+    return content
+
+
+def load_model(path: Path | None = None) -> CellClassifier:
+    """Load a model file (``weights_only``), by default the shipped one.
+
+    Raises
+    ------
+    ModelLoadError
+        Missing, corrupt or incompatible file: one line naming the file and the problem.
+    """
+    path = Path(path) if path is not None else default_model_path()
+    content = _read_model_file(path)
+    network = build_network(content["architecture"], classes=len(content["classes"]),
+                            morphology_classes=len(content["morphology_classes"]))
+    try:
+        network.load_state_dict(content["state_dict"])
+    except RuntimeError as error:
+        reason = str(error).splitlines()[0]
+        raise ModelLoadError(f"{path}: weights do not fit the architecture ({reason})") from None
+    network.eval().to(memory_format=torch.channels_last)
+    metadata = {k: v for k, v in content.items() if k != "state_dict"}
+    thresholds = {name: float(point["threshold"])
+                  for name, point in content["operating_points"].items()}
+    return CellClassifier(network, tuple(content["classes"]), tuple(content["morphology_classes"]),
+                          int(content["crop_size"]), float(content["crop_scale_um"]), thresholds,
+                          metadata)
+
+
+# ----------------------------------------------------------------------------- inference
+
+
+@dataclass(frozen=True)
+class ClassCalls:
+    """Calls for N objects.
+
+    Attributes
+    ----------
+    probabilities : (N, len(classes)) float32 ndarray
+        Softmax over the model's ``classes``; rows sum to 1.
+    morphology_probabilities : (N, len(morphology_classes)) float32 ndarray
+        Softmax over the red-cell shapes (meaningful for ``rbc`` and ``schistocyte`` only).
+    label : (N,) str ndarray
+        The call, see :func:`call_labels`.
+    morphology : (N,) str ndarray
+        Most probable red-cell shape.
+    """
+
+    probabilities: np.ndarray
+    morphology_probabilities: np.ndarray
+    label: np.ndarray
+    morphology: np.ndarray
+
+
+def call_labels(probabilities: np.ndarray, classes: tuple[str, ...],
+                thresholds: dict[str, float]) -> np.ndarray:
+    """The call of each object from its class probabilities.
+
+    A target class (``schistocyte``, ``nrbc``, ``immature_granulocyte``) is called when its
+    probability reaches its operating threshold; when several do, the one with the highest
+    probability wins. Otherwise the call is the most probable of the other classes.
+
+    Parameters
+    ----------
+    probabilities : (N, len(classes)) float ndarray
+    classes : tuple of str
+    thresholds : dict of str to float
+        Operating threshold of each target class (a class without one is an ordinary class).
+
+    Returns
+    -------
+    (N,) str ndarray
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    targets = np.array([c in thresholds for c in classes])
+    limit = np.array([thresholds.get(c, np.inf) for c in classes])
+    rest = np.where(targets, -np.inf, probabilities)
+    label = np.argmax(rest, axis=1)
+    reached = np.where(targets & (probabilities >= limit), probabilities, -np.inf)
+    any_reached = np.isfinite(reached).any(axis=1)
+    label[any_reached] = np.argmax(reached[any_reached], axis=1)
+    return np.asarray(classes, dtype=object)[label].astype(str)
+
+
+def predict_probabilities(model: CellClassifier, crops: np.ndarray, *,
+                          batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax outputs of both heads for (N, 4, S, S) crops, as float32 arrays."""
+    classes, shapes = [], []
+    with torch.inference_mode():
+        for start in range(0, len(crops), batch_size):
+            batch = torch.from_numpy(np.ascontiguousarray(crops[start:start + batch_size],
+                                                          dtype=np.float32))
+            batch = batch.contiguous(memory_format=torch.channels_last)
+            logits, morphology = model.network(batch)
+            classes.append(torch.softmax(logits, 1).numpy())
+            shapes.append(torch.softmax(morphology, 1).numpy())
+    if not classes:
+        return (np.zeros((0, len(model.classes)), np.float32),
+                np.zeros((0, len(model.morphology_classes)), np.float32))
+    return np.concatenate(classes), np.concatenate(shapes)
+
+
+def classify(model: CellClassifier, crops: np.ndarray, *, batch_size: int = 256) -> ClassCalls:
+    """Classify objects from their crops.
+
+    Parameters
+    ----------
+    model : CellClassifier
+        From :func:`load_model`.
+    crops : (N, 4, S, S) float32 ndarray
+        From :func:`cell_crops` with the model's ``crop_size`` and ``crop_scale_um``.
+    batch_size : int, keyword-only
+
+    Returns
+    -------
+    ClassCalls
+        Labels follow :func:`call_labels` with the model's operating thresholds.
+    """
+    expected = (4, model.crop_size, model.crop_size)
+    if crops.ndim != 4 or crops.shape[1:] != expected:
+        raise ValueError(f"crops must be (N, {expected[0]}, {expected[1]}, {expected[2]}), "
+                         f"got {crops.shape}")
+    probabilities, morphology = predict_probabilities(model, crops, batch_size=batch_size)
+    label = call_labels(probabilities, model.classes, model.thresholds)
+    shape = np.asarray(model.morphology_classes, dtype=object)[
+        np.argmax(morphology, axis=1)].astype(str) if len(crops) else np.zeros(0, dtype=str)
+    return ClassCalls(probabilities, morphology, label, shape)

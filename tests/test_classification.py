@@ -1,0 +1,206 @@
+"""Tests of the classification stage: crops, model file I/O, inference, the shipped model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from skimage.draw import disk
+
+from smearscan.classification import (
+    CLASSES,
+    DEFAULT_ARCHITECTURE,
+    MORPHOLOGY_CLASSES,
+    ModelLoadError,
+    build_network,
+    call_labels,
+    cell_crops,
+    classify,
+    default_model_path,
+    load_model,
+    save_model,
+)
+
+DATASETS = Path(__file__).parents[1] / ".." / "shared" / "datasets"
+_POINTS = {"schistocyte": {"threshold": 0.5}, "nrbc": {"threshold": 0.5},
+           "immature_granulocyte": {"threshold": 0.5}}
+
+
+def _disc_field(diameter_um: float, pixel_size_um: float) -> tuple[np.ndarray, np.ndarray]:
+    """A pink disc on a white field, and its label image."""
+    shape = (200, 240)
+    labels = np.zeros(shape, np.int32)
+    labels[disk((100, 120), diameter_um / pixel_size_um / 2, shape=shape)] = 1
+    rgb = np.full(shape + (3,), 235, np.uint8)
+    rgb[labels == 1] = (200, 120, 150)
+    return rgb, labels
+
+
+@pytest.mark.parametrize("pixel_size_um", [0.1, 0.2])
+def test_crop_mask_has_the_physical_size_of_the_object(pixel_size_um):
+    rgb, labels = _disc_field(7.5, pixel_size_um)
+    cells = {"cell_id": np.array([1]), "x": np.array([120.0]), "y": np.array([100.0])}
+    crops = cell_crops(rgb, labels, cells, pixel_size_um=pixel_size_um)
+    assert crops.shape == (1, 4, 64, 64) and crops.dtype == np.float32
+    area_um2 = crops[0, 3].sum() * 0.25**2
+    assert area_um2 == pytest.approx(np.pi * 7.5**2 / 4, rel=0.05)
+    # Centred: the mask's centroid is the crop centre.
+    rows, cols = np.nonzero(crops[0, 3] > 0.5)
+    assert rows.mean() == pytest.approx(31.5, abs=0.5) and cols.mean() == pytest.approx(31.5,
+                                                                                        abs=0.5)
+    # Background has zero optical density, the stained disc a positive one.
+    assert crops[0, :3, 0, 0].max() == pytest.approx(0.0, abs=1e-6)
+    assert crops[0, 1, 32, 32] > 0.5
+
+
+def test_crop_near_the_border_is_padded_with_background():
+    rgb, labels = _disc_field(7.5, 0.2)
+    cells = {"cell_id": np.array([1]), "x": np.array([2.0]), "y": np.array([2.0])}
+    crops = cell_crops(rgb, labels, cells, pixel_size_um=0.2)
+    assert np.isfinite(crops).all() and crops[0, :, :5, :5].max() == 0
+
+
+def test_no_cells_gives_no_crops():
+    rgb, labels = _disc_field(7.5, 0.2)
+    empty = {"cell_id": np.zeros(0, int), "x": np.zeros(0), "y": np.zeros(0)}
+    assert cell_crops(rgb, labels, empty, pixel_size_um=0.2).shape == (0, 4, 64, 64)
+
+
+def _tiny_model_file(path: Path) -> Path:
+    torch.manual_seed(0)
+    network = build_network(DEFAULT_ARCHITECTURE)
+    return save_model(path, network, {"model_version": "test-1", "architecture": {
+        "widths": list(DEFAULT_ARCHITECTURE["widths"]), "dropout": 0.2},
+        "operating_points": _POINTS})
+
+
+def test_model_file_round_trip(tmp_path):
+    path = _tiny_model_file(tmp_path / "m.pt")
+    model = load_model(path)
+    assert model.classes == CLASSES and model.morphology_classes == MORPHOLOGY_CLASSES
+    assert model.version == "test-1" and model.crop_size == 64 and model.crop_scale_um == 0.25
+    assert model.thresholds == {"schistocyte": 0.5, "nrbc": 0.5, "immature_granulocyte": 0.5}
+    crops = np.random.default_rng(0).random((5, 4, 64, 64), dtype=np.float32)
+    first = classify(model, crops).probabilities
+    assert np.allclose(first, classify(load_model(path), crops).probabilities)
+
+
+def test_missing_model_file_is_a_one_line_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="no such model file") as error:
+        load_model(tmp_path / "absent.pt")
+    assert "\n" not in str(error.value) and "absent.pt" in str(error.value)
+
+
+def test_corrupt_model_file_is_a_one_line_error(tmp_path):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(b"not a torch file at all")
+    with pytest.raises(ModelLoadError, match="bad.pt: not a readable model file") as error:
+        load_model(path)
+    assert "\n" not in str(error.value)
+
+
+def test_truncated_model_file_is_an_error(tmp_path):
+    path = _tiny_model_file(tmp_path / "m.pt")
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(ModelLoadError, match="m.pt"):
+        load_model(path)
+
+
+def test_unknown_format_version_is_refused(tmp_path):
+    path = _tiny_model_file(tmp_path / "m.pt")
+    content = torch.load(path, weights_only=True)
+    content["format_version"] = 99
+    torch.save(content, path)
+    with pytest.raises(ModelLoadError, match="unknown model format version 99"):
+        load_model(path)
+
+
+def test_bare_state_dict_is_refused(tmp_path):
+    path = tmp_path / "bare.pt"
+    torch.save(build_network(DEFAULT_ARCHITECTURE).state_dict(), path)
+    with pytest.raises(ModelLoadError, match="bare.pt"):
+        load_model(path)
+
+
+def test_classify_shapes_and_probabilities(tmp_path):
+    model = load_model(_tiny_model_file(tmp_path / "m.pt"))
+    crops = np.random.default_rng(1).random((300, 4, 64, 64), dtype=np.float32)
+    calls = classify(model, crops, batch_size=128)
+    assert calls.probabilities.shape == (300, len(CLASSES))
+    assert calls.morphology_probabilities.shape == (300, len(MORPHOLOGY_CLASSES))
+    assert np.allclose(calls.probabilities.sum(1), 1, atol=1e-5)
+    assert np.allclose(calls.morphology_probabilities.sum(1), 1, atol=1e-5)
+    assert set(calls.label) <= set(CLASSES) and set(calls.morphology) <= set(MORPHOLOGY_CLASSES)
+    assert classify(model, crops[:0]).label.shape == (0,)
+    with pytest.raises(ValueError, match="crops must be"):
+        classify(model, crops[:, :3])
+
+
+def test_call_rule_thresholds_targets_then_argmax_of_the_rest():
+    classes = ("rbc", "schistocyte", "nrbc", "wbc")
+    probabilities = np.array([
+        [0.70, 0.30, 0.00, 0.00],  # schistocyte over its threshold 0.2 beats a likelier rbc
+        [0.85, 0.10, 0.05, 0.00],  # no target reaches its threshold: argmax of the rest
+        [0.10, 0.40, 0.50, 0.00],  # both targets reach theirs: the more probable wins
+        [0.00, 0.00, 0.45, 0.55],  # nrbc under its threshold 0.6 -> wbc
+    ])
+    thresholds = {"schistocyte": 0.2, "nrbc": 0.6}
+    thresholds_low = {"schistocyte": 0.2, "nrbc": 0.4}
+    assert list(call_labels(probabilities, classes, thresholds)) == [
+        "schistocyte", "rbc", "schistocyte", "wbc"]
+    assert call_labels(probabilities, classes, thresholds_low)[2] == "nrbc"
+
+
+def _real_crops(fields, name: str) -> np.ndarray:
+    """Crops of the objects labelled ``name`` in ``fields`` (segmented at the declared scale)."""
+    from smearscan.features import cell_table
+    from smearscan.loading import read_field
+    from smearscan.segmentation import segment_field
+    from smearscan.training import objects_at_points
+
+    crops = []
+    for field in fields:
+        xy = np.array([(x, y) for x, y, label in field.points if label == name]).reshape(-1, 2)
+        if not len(xy):
+            continue
+        rgb = read_field(field.image)
+        labels = segment_field(rgb, pixel_size_um=field.pixel_size_um).labels
+        table = cell_table(labels, rgb, pixel_size_um=field.pixel_size_um)
+        rows = objects_at_points(labels, table, xy, max_distance_px=np.inf)
+        cells = {k: table[k][rows] for k in ("cell_id", "x", "y")}
+        crops.append(cell_crops(rgb, labels, cells, pixel_size_um=field.pixel_size_um))
+    return np.concatenate(crops)
+
+
+@pytest.mark.slow
+def test_shipped_model_calls_real_schistocytes_and_erythroblasts():
+    if not DATASETS.is_dir():
+        pytest.skip("shared datasets not available")
+    from smearscan.datasets import chula_fields, pbc_fields, split_fields
+
+    model = load_model()
+    assert model.version.startswith("cnn-")
+    chula = split_fields(chula_fields(DATASETS / "chula-rbc-12"))["test"]
+    with_fragments = [f for f in chula if any(p[2] == "schistocyte" for p in f.points)][:6]
+    schistocytes = classify(model, _real_crops(with_fragments, "schistocyte"))
+    normal = classify(model, _real_crops(with_fragments, "normal"))
+    # Pinned on the shipped model: it calls 11 of these 25 schistocytes (test sensitivity at
+    # the operating threshold is 0.67) and none of the 106 normal cells of the same fields.
+    assert np.mean(schistocytes.label == "schistocyte") >= 0.3
+    assert schistocytes.probabilities[:, 1].mean() > 10 * normal.probabilities[:, 1].mean()
+    assert np.mean(normal.label == "schistocyte") <= 0.02
+    erythroblasts = [f for f in split_fields(pbc_fields(DATASETS / "pbc"))["test"]
+                     if f.points[0][2] == "erythroblast"][:10]
+    assert np.mean(classify(model, _real_crops(erythroblasts, "erythroblast")).label
+                   == "nrbc") >= 0.9
+
+
+def test_shipped_model_is_small_and_self_describing():
+    path = default_model_path()
+    assert path.stat().st_size < 1024**2
+    model = load_model()
+    assert model.metadata["format_version"] == 1
+    assert set(model.thresholds) == {"schistocyte", "nrbc", "immature_granulocyte"}
+    assert "test_metrics" in model.metadata and "val_metrics" in model.metadata

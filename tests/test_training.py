@@ -1,0 +1,95 @@
+"""Tests of the training module: label mapping, matching, thresholds, a smoke train + evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from smearscan.classification import CLASSES, load_model
+from smearscan.metrics import sensitivity_at_specificity, threshold_at_false_positive_rate
+from smearscan.training import (
+    augmented,
+    class_of,
+    evaluate_model,
+    morphology_of,
+    objects_at_points,
+    train_model,
+)
+
+SHARED = Path(__file__).parents[1] / ".." / "shared"
+
+
+def test_label_mapping():
+    assert class_of("chula", "schistocyte") == "schistocyte"
+    assert class_of("chula", "uncategorised") == "rbc"
+    assert class_of("chula", "teardrop") == "rbc"
+    assert class_of("bccd", "Platelets") == "platelet"
+    assert class_of("pbc", "erythroblast") == "nrbc"
+    assert class_of("pbc", "ig") == "immature_granulocyte"
+    assert class_of("pbc", "lymphocyte") == "wbc"
+    assert morphology_of("chula", "teardrop") >= 0
+    assert morphology_of("chula", "schistocyte") == -1
+    assert morphology_of("chula", "uncategorised") == -1
+    assert morphology_of("bccd", "RBC") == -1
+
+
+def test_points_take_the_object_under_them_else_the_nearest_close_one():
+    labels = np.zeros((20, 40), np.int32)
+    labels[2:8, 2:8] = 1
+    labels[2:8, 30:36] = 2
+    table = {"cell_id": np.array([1, 2]), "x": np.array([4.5, 32.5]), "y": np.array([4.5, 4.5])}
+    xy = np.array([[5.0, 5.0], [10.0, 5.0], [20.0, 15.0]])
+    assert list(objects_at_points(labels, table, xy, max_distance_px=6)) == [0, 0, -1]
+    assert list(objects_at_points(labels, table, xy, max_distance_px=np.inf)) == [0, 0, 1]
+
+
+def test_threshold_keeps_the_false_positive_rate():
+    negatives = np.linspace(0, 1, 1000)
+    threshold = threshold_at_false_positive_rate(negatives, 0.002)
+    assert np.sum(negatives >= threshold) <= 2
+    assert np.sum(negatives >= np.nextafter(negatives[-3], -np.inf)) == 3
+    scores = np.concatenate([negatives, [0.5, 0.9995, 1.5]])
+    positive = np.arange(len(scores)) >= 1000
+    reached = sensitivity_at_specificity(scores, positive, 0.998)
+    assert reached["specificity"] >= 0.998
+    assert reached["sensitivity"] == pytest.approx(2 / 3)
+
+
+def test_augmentation_shapes_and_mask_range():
+    generator = torch.Generator().manual_seed(0)
+    batch = torch.zeros(6, 4, 80, 80)
+    batch[:, :, 30:50, 30:50] = 1
+    out = augmented(batch, 64, generator)
+    assert out.shape == (6, 4, 64, 64)
+    assert float(out[:, 3].min()) >= 0 and float(out[:, 3].max()) <= 1
+    # The object stays centred and keeps about its size (scale jitter is at most 10%).
+    area = out[:, 3].sum(dim=(1, 2))
+    assert torch.all((area > 400 * 0.75) & (area < 400 * 1.3))
+
+
+@pytest.mark.slow
+def test_smoke_training_and_evaluation(tmp_path):
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip("shared datasets not available")
+    model_path = train_model(shared=SHARED, out=tmp_path / "tiny.pt", epochs=1, limit=3,
+                             cache=tmp_path / "cache", progress=False)
+    model = load_model(model_path)
+    assert model.classes == CLASSES
+    assert set(model.thresholds) == {"schistocyte", "nrbc", "immature_granulocyte"}
+    assert model.metadata["training"]["limit"] == 3
+    metrics = evaluate_model(model=model_path, shared=SHARED, split="test",
+                             out_dir=tmp_path / "eval", cache=tmp_path / "cache", limit=3)
+    written = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert written["split"] == "test" and written["objects"] == metrics["objects"] > 0
+    for key in ("per_class", "confusion", "schistocyte", "nrbc", "immature_granulocyte",
+                "morphology", "baseline"):
+        assert key in written
+    assert "at_specificity" in written["schistocyte"]
+    assert "lymphocyte" in written["nrbc"]["called_fraction_by_source"]
+    assert "neutrophils_called_ig" in written["immature_granulocyte"]
+    assert (tmp_path / "eval" / "confusion.png").is_file()
+    assert (tmp_path / "eval" / "roc_schistocyte.png").is_file()
