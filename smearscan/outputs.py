@@ -106,7 +106,9 @@ def png_bytes(array: np.ndarray) -> bytes:
     else:
         image = Image.fromarray(array.astype(np.uint8))
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    # Level 1 is ~4x faster than the default 6 at ~15% larger files: thumbnails and masks
+    # are written for every field.
+    image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
