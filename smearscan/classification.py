@@ -223,7 +223,7 @@ class CellClassifier:
 
     @property
     def version(self) -> str:
-        """The ``model_version`` string, e.g. ``"cnn-2026.11-1"``."""
+        """The ``model_version`` string, e.g. ``"cnn-2026.11-2"``."""
         return str(self.metadata["model_version"])
 
 
