@@ -81,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     fields = split_fields(chula_fields(args.shared / "datasets" / "chula-rbc-12"))[args.split]
     per_field = [labelled_calls(f, model_path=args.model) for f in fields]
-    operating = cached_model(args.model).metadata["operating_points"]
+    operating = cached_model(args.model).operating
     rows = []
     for group in synthetic_slides(per_field, slides=args.slides, seed=args.seed):
         truth = np.concatenate([per_field[i][0] for i in group])

@@ -161,7 +161,7 @@ def _slide_statistics(columns: dict[str, np.ndarray], options: RunOptions) -> di
     model = cached_model(options.model_path)
     return slide_result(label=columns["class"], morphology=columns["morphology"],
                         border=columns["border"].astype(bool),
-                        operating=_operating_points(model),
+                        operating=model.operating,
                         population=options.population).to_dict()
 
 
@@ -279,25 +279,8 @@ def _model_summary(options: RunOptions) -> dict | None:
     if not options.classify:
         return None
     model = cached_model(options.model_path)
-    return {"version": model.version, "operating_points": _operating_points(model)}
+    return {"version": model.version, "operating_points": model.operating}
 
 
 def _model_version(options: RunOptions) -> str | None:
     return cached_model(options.model_path).version if options.classify else None
-
-
-def _operating_points(model) -> dict:
-    """Each target class's threshold with its validation sensitivity and false-positive rate.
-
-    The false-positive rate is the one over all validation negatives of the class (``chula``
-    labelled cells for schistocytes, ``all`` objects for the others): the rate at which the
-    slide's other objects turn into false calls.
-    """
-    points = {}
-    for name, point in model.metadata["operating_points"].items():
-        rates = point["val_false_positive_rate"]
-        points[name] = {"threshold": point["threshold"],
-                        "sensitivity": point["val_sensitivity"],
-                        "false_positive_rate": rates.get("chula", rates.get("all")),
-                        "false_positive_rates": rates}
-    return points

@@ -222,6 +222,24 @@ class CellClassifier:
     metadata: dict[str, Any] = field(repr=False)
 
     @property
+    def operating(self) -> dict[str, dict[str, Any]]:
+        """Each target class's threshold with its validation sensitivity and false-positive rate.
+
+        The false-positive rate is the one over all validation negatives of the class
+        (labelled Chula cells for schistocytes, all labelled objects for the others): the rate
+        at which a slide's other objects turn into false calls. ``false_positive_rates`` keeps
+        the rate of every negative group of the class's rule.
+        """
+        points = {}
+        for name, point in self.metadata["operating_points"].items():
+            rates = point["val_false_positive_rate"]
+            points[name] = {"threshold": point["threshold"],
+                            "sensitivity": point["val_sensitivity"],
+                            "false_positive_rate": rates.get("chula", rates.get("all")),
+                            "false_positive_rates": rates}
+        return points
+
+    @property
     def version(self) -> str:
         """The ``model_version`` string, e.g. ``"cnn-2026.11-2"``."""
         return str(self.metadata["model_version"])

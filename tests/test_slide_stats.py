@@ -283,3 +283,21 @@ def test_to_dict_has_the_shape_the_verdict_reads_and_is_json():
     assert list(result["immature_granulocytes"]) == ["count", "wbc_counted", "percent", "ci95"]
     assert list(result["leukoerythroblastic"]) == ["finding", "rule", "reasons"]
     assert list(result["morphology"]) == ["teardrop_percent", "teardrop_ci95", "profile"]
+
+
+def test_call_uses_the_corrected_interval_when_the_model_gives_its_error_rates():
+    label = np.array(["schistocyte"] * 4 + ["rbc"] * 1996)
+    morphology = np.array(["normal"] * len(label))
+    border = np.zeros(len(label), bool)
+    raw = slide_result(label=label, morphology=morphology, border=border).to_dict()
+    assert raw["schistocytes"]["call"] == "below"  # raw upper bound 0.51% <= 1%
+    operating = {"schistocyte": {"threshold": 0.5, "sensitivity": 0.3,
+                                 "false_positive_rate": 0.002}}
+    corrected = slide_result(label=label, morphology=morphology, border=border,
+                             operating=operating).to_dict()["schistocytes"]
+    low, high = wilson_interval(4, 2000)
+    expected_high = 100 * rogan_gladen(high, 0.3, 0.002)
+    assert corrected["corrected_ci95"][1] == pytest.approx(expected_high, abs=1e-3)
+    assert expected_high > 1.0  # so the corrected interval spans the limit
+    assert corrected["call"] == "borderline"
+    assert "corrected for the classifier's sensitivity" in corrected["sentence"]
