@@ -216,6 +216,10 @@ class NrbcCount:
         White cells for ``"per 100 WBC"``, red cells for ``"per 1000 RBC"``.
     basis : str
         ``"per 100 WBC"`` when white cells were seen, else ``"per 1000 RBC"``.
+    present : bool
+        More NRBCs than the classifier's own false-positive rate explains (the 99% binomial
+        bound, as for the leukoerythroblastic finding); any NRBC when the rate is unknown. One
+        false call among thousands of cells must not flag a slide.
     """
 
     count: int
@@ -224,11 +228,7 @@ class NrbcCount:
     ci95: tuple[float, float] | None
     denominator: int
     basis: str
-
-    @property
-    def present(self) -> bool:
-        """Any NRBC was counted."""
-        return self.count > 0
+    present: bool
 
     def to_dict(self) -> dict[str, Any]:
         """The ``"nrbc"`` block of :meth:`SlideResult.to_dict`."""
@@ -423,7 +423,8 @@ def slide_result(
     return SlideResult(
         schistocytes=_schistocytes(counts["schistocyte"], n_rbc, profile,
                                    operating.get("schistocyte"), population),
-        nrbc=_nrbc(counts["nrbc"], n_wbc, n_rbc),
+        nrbc=_nrbc(counts["nrbc"], n_wbc, n_rbc, _seen_beyond_error(
+            "NRBC", counts["nrbc"], nrbc_candidates, operating.get("nrbc"))[0]),
         immature_granulocytes=Proportion.of(counts["immature_granulocyte"], n_wbc),
         leukoerythroblastic=_leukoerythroblastic(
             counts["nrbc"], nrbc_candidates, counts["immature_granulocyte"], n_wbc, operating
@@ -573,13 +574,13 @@ def _sentence(
     return f"{head}: {verdict}.{tail}"
 
 
-def _nrbc(k: int, n_wbc: int, n_rbc: int) -> NrbcCount:
+def _nrbc(k: int, n_wbc: int, n_rbc: int, present: bool) -> NrbcCount:
     """NRBC rates per 100 white cells and per 1000 red cells; the basis is white cells if any."""
     per_wbc, wbc_ci = _rate(k, n_wbc, 100)
     per_rbc, rbc_ci = _rate(k, n_rbc, 1000)
     if n_wbc:
-        return NrbcCount(k, per_wbc, per_rbc, wbc_ci, n_wbc, "per 100 WBC")
-    return NrbcCount(k, per_wbc, per_rbc, rbc_ci, n_rbc, "per 1000 RBC")
+        return NrbcCount(k, per_wbc, per_rbc, wbc_ci, n_wbc, "per 100 WBC", present)
+    return NrbcCount(k, per_wbc, per_rbc, rbc_ci, n_rbc, "per 1000 RBC", present)
 
 
 def _rate(k: int, n: int, scale: int) -> tuple[float | None, tuple[float, float] | None]:

@@ -301,3 +301,16 @@ def test_call_uses_the_corrected_interval_when_the_model_gives_its_error_rates()
     assert expected_high > 1.0  # so the corrected interval spans the limit
     assert corrected["call"] == "borderline"
     assert "corrected for the classifier's sensitivity" in corrected["sentence"]
+
+
+def test_nrbc_present_only_beyond_the_classifiers_false_positives():
+    label = np.array(["nrbc"] * 2 + ["rbc"] * 2000)
+    args = {"label": label, "morphology": np.array([""] * 2 + ["normal"] * 2000),
+            "border": np.zeros(len(label), bool)}
+    assert slide_result(**args).nrbc.present  # no rate known: any NRBC counts
+    operating = {"nrbc": {"threshold": 0.1, "sensitivity": 0.99, "false_positive_rate": 0.002}}
+    # 2002 candidates x 0.002 -> the 99% binomial bound is above 2: not present.
+    assert not slide_result(**args, operating=operating).nrbc.present
+    many = np.array(["nrbc"] * 20 + ["rbc"] * 2000)
+    assert slide_result(label=many, morphology=np.array([""] * 20 + ["normal"] * 2000),
+                        border=np.zeros(len(many), bool), operating=operating).nrbc.present
