@@ -59,12 +59,19 @@ class SlideOutcome:
 
 
 def unique_slide_names(slides: list[Slide]) -> list[Slide]:
-    """Rename slides whose names repeat (two folders ``a/s1`` and ``b/s1``) to ``s1-2``..."""
-    seen: dict[str, int] = {}
+    """Rename slides whose names repeat (two folders ``a/s1`` and ``b/s1``) to ``s1-2``...
+
+    A new name never takes one that another slide already has.
+    """
+    taken = {slide.name for slide in slides}
+    used: set[str] = set()
     renamed = []
     for slide in slides:
-        seen[slide.name] = seen.get(slide.name, 0) + 1
-        name = slide.name if seen[slide.name] == 1 else f"{slide.name}-{seen[slide.name]}"
+        name, suffix = slide.name, 1
+        while name in used or (name != slide.name and name in taken):
+            suffix += 1
+            name = f"{slide.name}-{suffix}"
+        used.add(name)
         renamed.append(Slide(name, slide.root, slide.fields))
     return renamed
 
@@ -85,15 +92,22 @@ def _fingerprint(slide: Slide, options: RunOptions) -> dict:
     return {"version": __version__, "settings": settings, "files": files}
 
 
+def _output_stems(slide: Slide) -> list[str]:
+    """Per field, the name of its mask/overlay PNG: the image's path without suffix, or with it
+    when two fields of the slide share a stem (``a.jpg`` and ``a.png``)."""
+    images = [_image_name(slide, path) for path in slide.fields]
+    stems = [Path(image).with_suffix("").as_posix() for image in images]
+    return [image if stems.count(stem) > 1 else stem for image, stem in zip(images, stems,
+                                                                             strict=True)]
+
+
 def _field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[FieldTask]:
     tasks = []
-    for path in slide.fields:
-        image = _image_name(slide, path)
-        stem = Path(image).with_suffix("").as_posix()
+    for path, stem in zip(slide.fields, _output_stems(slide), strict=True):
         tasks.append(FieldTask(
-            slide=slide.name, path=path, image=image, pixel_size_um=options.pixel_size_um,
-            max_pixels=options.max_pixels, model_path=options.model_path,
-            classify=options.classify,
+            slide=slide.name, path=path, image=_image_name(slide, path),
+            pixel_size_um=options.pixel_size_um, max_pixels=options.max_pixels,
+            model_path=options.model_path, classify=options.classify,
             mask_path=out / "masks" / slide.name / f"{stem}.png"
             if out and options.save_masks else None,
             overlay_path=out / "overlays" / slide.name / f"{stem}.png"
@@ -224,6 +238,9 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     field is back.
     """
     slides = unique_slide_names(slides)
+    if options.classify:
+        # Fail on a bad model before any work, even for a run with no cells to classify.
+        cached_model(options.model_path)
     outcomes: dict[str, SlideOutcome] = {}
     pending = []
     for slide in slides:

@@ -88,7 +88,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
     from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides
     from smearscan.report import field_table, slide_table
 
-    slides = find_slides(args.paths)
+    # Results written inside an input folder must not become fields of the next run.
+    slides = find_slides(args.paths, exclude=[args.out] if args.out else [])
     options = RunOptions(
         pixel_size_um=args.pixel_size, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         model_path=args.model, classify=not args.no_classify, save_masks=args.save_masks,
@@ -102,7 +103,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
     if errors and args.out is not None:
         print(f"smearscan: {len(errors)} file(s) failed; see {args.out / 'errors.csv'}",
               file=sys.stderr)
-    single_image = len(args.paths) == 1 and args.paths[0].is_file()
+    # Not is_file(): a pipe or device given as the one input is a single image too.
+    single_image = len(args.paths) == 1 and not args.paths[0].is_dir()
     if errors:
         return EXIT_USAGE if single_image else EXIT_PARTIAL
     return EXIT_OK

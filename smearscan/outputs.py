@@ -44,8 +44,12 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 text atomically."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+    """Write UTF-8 text atomically.
+
+    File names that are not valid UTF-8 (undecodable bytes, which Python keeps as surrogate
+    escapes) are written back as their original bytes rather than failing the run.
+    """
+    write_bytes_atomic(path, text.encode("utf-8", errors="surrogateescape"))
 
 
 def write_json_atomic(path: Path, data: object) -> None:
@@ -93,7 +97,7 @@ def columns_csv_text(columns: Mapping[str, np.ndarray | Sequence[object]]) -> st
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
     """Rows of a CSV file written by :func:`csv_text`."""
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
         return list(csv.DictReader(handle))
 
 

@@ -8,8 +8,10 @@ Ray) can replace it without touching any stage.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -198,7 +200,24 @@ def _pixel_size(cells: dict[str, np.ndarray], i: int) -> float:
     return float(np.sqrt(cells["area_um2"][i] / cells["area_px"][i]))
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when its parent dies (a SIGKILLed run leaves no orphans).
+
+    Workers are spawned, so their parent is the main process. Elsewhere than Linux this is a
+    no-op.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _worker_init() -> None:
+    _die_with_parent()
     # Each worker is one core's worth of work: nested BLAS/torch threads would oversubscribe.
     os.environ["OMP_NUM_THREADS"] = "1"
     try:
@@ -218,6 +237,8 @@ def map_fields(work: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1) -> 
     if jobs <= 1:
         yield from map(work, tasks)
         return
-    context = multiprocessing.get_context("forkserver")
+    # Spawned workers are children of this process (so they die with it, see _die_with_parent)
+    # and start clean, without the torch/OpenMP state of a forked parent.
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init) as pool:
         yield from pool.map(work, tasks, chunksize=1)

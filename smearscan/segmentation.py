@@ -119,7 +119,8 @@ def estimate_rbc_diameter_px(mask: np.ndarray) -> float:
     mask.
     """
     labels, count = ndi.label(mask)
-    if count == 0:
+    if count == 0 or mask.all():
+        # Without any background there is no cell edge to measure from.
         return float("nan")
     distance = _distance(mask)
     index = np.arange(1, count + 1)

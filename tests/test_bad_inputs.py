@@ -1,0 +1,371 @@
+"""Bad inputs (issue 7): each one gives a one-line message naming the file and the right exit
+code, never a traceback; in a folder run the other fields still complete and ``errors.csv``
+lists the bad ones. Every file is made here; none is shipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+from synthetic import grid_centres, synthetic_field
+
+from smearscan.cli import main
+from smearscan.loading import ImageLoadError, find_slides, read_field
+from smearscan.outputs import read_csv_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+HUGE = (20000, 15000)  # 300 Mpx: refused by the default --max-pixels (50 Mpx)
+
+
+def run(*args) -> int:
+    return main([*map(str, args), "--no-classify", "--quiet"])
+
+
+def _field(**kwargs) -> np.ndarray:
+    return synthetic_field(grid_centres(rows=2, cols=3), **kwargs)
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A valid PNG header declaring ``width x height`` RGB, with no pixel data (< 100 bytes)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+                     + _chunk(b"IDAT", zlib.compress(b"")) + _chunk(b"IEND", b""))
+    return path
+
+
+def tiff_header_only(path: Path, width: int, height: int) -> Path:
+    """A deflate-compressed RGB TIFF declaring ``width x height`` whose one strip is a few bytes.
+
+    Tiny on disk, and decoding it would fail: a reader that reports the size limit has checked
+    the header first.
+    """
+    strip = zlib.compress(b"\0" * 64)
+    tags = [(256, 4, width), (257, 4, height), (258, 3, None), (259, 3, 8), (262, 3, 2),
+            (273, 4, None), (277, 3, 3), (278, 4, height), (279, 4, len(strip)), (284, 3, 1)]
+    bits_at = 8 + 2 + 12 * len(tags) + 4
+    strip_at = bits_at + 6
+    out = bytearray(b"II*\0" + struct.pack("<IH", 8, len(tags)))
+    for tag, kind, value in tags:
+        count = 3 if tag == 258 else 1
+        value = {258: bits_at, 273: strip_at}.get(tag, value)
+        field = struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack(
+            "<I", value)
+        out += struct.pack("<HHI", tag, kind, count) + field
+    out += struct.pack("<I", 0) + struct.pack("<HHH", 8, 8, 8) + strip
+    path.write_bytes(bytes(out))
+    return path
+
+
+def _truncated_jpeg(path: Path) -> None:
+    Image.fromarray(_field()).save(path, quality=90)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _symlink_loop(path: Path) -> None:
+    path.symlink_to(path.name)  # a.png -> a.png
+
+
+def _fifo(path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this platform")
+    os.mkfifo(path)
+
+
+# name -> (how to make it, fragment of the message). Each is refused with exit 2 on its own and
+# listed in errors.csv in a folder run.
+BAD = {
+    "zero.png": (lambda p: p.write_bytes(b""), "empty file"),
+    "truncated.jpg": (_truncated_jpeg, "truncated"),
+    "text.png": (lambda p: p.write_text("id,value\n1,2\n"), "not an image"),
+    "page.jpg": (lambda p: p.write_text("<!DOCTYPE html><html><body>Not found</body></html>"),
+                 "not an image"),
+    "postscript.png": (lambda p: p.write_text("%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 9 9\n"),
+                       "not an image"),
+    "huge.png": (lambda p: png_header_only(p, *HUGE), "--max-pixels"),
+    "huge.tif": (lambda p: tiff_header_only(p, *HUGE), "--max-pixels"),
+    "two channels.tif": (lambda p: tifffile.imwrite(p, np.zeros((20, 30, 2), np.uint8),
+                                                    planarconfig="contig"), "unsupported"),
+    "loop.png": (_symlink_loop, "cannot read"),
+    "dangling.png": (lambda p: p.symlink_to("nowhere.png"), "cannot read"),
+    "pipe.png": (_fifo, "not a regular file"),
+}
+
+
+def _rgba(path: Path) -> None:
+    rgb = _field()
+    Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])).save(path)
+
+
+# name -> (how to make it, objects expected or None for "some"). All are read and analysed.
+GOOD = {
+    "gray.png": (lambda p: Image.fromarray(_field()[:, :, 1]).save(p), 6),
+    "rgba.png": (_rgba, 6),
+    "palette.png": (lambda p: Image.fromarray(_field()).convert(
+        "P", palette=Image.Palette.ADAPTIVE, colors=64).save(p), 6),
+    "sixteen bit.tif": (lambda p: tifffile.imwrite(p, _field().astype(np.uint16) * 257,
+                                                   photometric="rgb"), 6),
+    "lzw.tif": (lambda p: Image.fromarray(_field()).save(p, compression="tiff_lzw"), 6),
+    "png named.tif": (lambda p: Image.fromarray(_field()).save(p, format="PNG"), 6),
+    "one pixel.png": (lambda p: Image.fromarray(_field()[:1, :1]).save(p), 0),
+    "ten pixels.png": (lambda p: Image.fromarray(_field()[:10, :10]).save(p), 0),
+    "white.png": (lambda p: Image.fromarray(np.full((240, 320, 3), 255, np.uint8)).save(p), 0),
+    "black.png": (lambda p: Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(p), 0),
+    # Only specks far smaller than a red cell at the given scale: nothing RBC-like.
+    "specks.png": (lambda p: Image.fromarray(synthetic_field(
+        grid_centres(rows=3, cols=4), radius=2.0, pallor=False)).save(p), None),
+}
+
+
+def make(folder: Path, name: str, table: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    table[name][0](path)
+    return path
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and lines[0].startswith("smearscan: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_single_file_exits_2_with_one_line(tmp_path, capsys, name):
+    path = make(tmp_path / "in dir é", name, BAD)
+    assert run(path) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert str(path) in line and BAD[name][1] in line
+
+
+@pytest.mark.parametrize("name", list(GOOD))
+def test_odd_but_valid_single_file_is_analysed(tmp_path, capsys, name):
+    path = make(tmp_path, name, GOOD)
+    assert run(path, "--pixel-size", "0.2") == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    row = next(line for line in out.splitlines() if name in line)
+    objects = GOOD[name][1]
+    if objects is not None:
+        assert row.split(name, 1)[1].split()[0] == str(objects)
+
+
+def test_huge_image_is_refused_from_its_header_with_the_limit_named(tmp_path):
+    for path in (png_header_only(tmp_path / "h.png", *HUGE),
+                 tiff_header_only(tmp_path / "h.tif", *HUGE)):
+        assert path.stat().st_size < 1000
+        with pytest.raises(ImageLoadError) as info:
+            read_field(path)
+        assert "20000x15000 px (300 Mpx), over the 50 Mpx limit" in str(info.value)
+        # A raised limit is still a limit, reported as such (not as Pillow's "bomb").
+        with pytest.raises(ImageLoadError, match="over the 100 Mpx limit"):
+            read_field(path, max_pixels=100_000_000)
+
+
+def test_raised_max_pixels_beyond_pillows_own_limit_is_honoured(tmp_path):
+    # 90 Mpx is over Pillow's 89 Mpx bomb warning: with --max-pixels above it, the file gets as
+    # far as decoding (and fails there: it has no pixel data).
+    path = png_header_only(tmp_path / "big.png", 10000, 9000)
+    with pytest.raises(ImageLoadError, match="truncated"):
+        read_field(path, max_pixels=100_000_000)
+
+
+def test_small_max_pixels_message_gives_real_numbers(field_png, capsys):
+    assert run(field_png, "--max-pixels", "50000") == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "320x240 px (0.0768 Mpx), over the 0.05 Mpx limit" in line
+
+
+def test_unreadable_file(tmp_path, capsys):
+    path = tmp_path / "locked.png"
+    Image.fromarray(_field()).save(path)
+    path.chmod(0)
+    try:
+        try:
+            path.open("rb").close()
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("chmod 000 does not stop this user reading (root?)")
+        assert run(path) == 2
+        line = _one_line(capsys.readouterr().err)
+        assert str(path) in line and "permission denied" in line
+    finally:
+        path.chmod(0o644)
+
+
+def _slides_tree(root: Path) -> dict[tuple[str, str], str]:
+    """A folder of slide folders with every kind of bad input; returns the expected errors."""
+    expected = {}
+    for name in BAD:
+        path = make(root / "mixed", name, BAD)
+        expected[("mixed", name)] = str(path)
+    for name in GOOD:
+        make(root / "mixed", name, GOOD)
+    Image.fromarray(_field(seed=1)).save(root / "mixed" / "good.png")
+    (root / "mixed" / "sub").mkdir()
+    (root / "mixed" / "sub" / "up").symlink_to("../..", target_is_directory=True)  # dir loop
+    (root / "empty").mkdir()
+    (root / "empty" / "notes.txt").write_text("no images here")
+    expected[("empty", "")] = str(root / "empty")
+    accents = root / "Präparat 1 ü"
+    accents.mkdir()
+    Image.fromarray(_field(seed=2)).save(accents / "feld 1 é.png")
+    _truncated_jpeg(accents / "kaputt ß.jpg")
+    expected[(accents.name, "kaputt ß.jpg")] = str(accents / "kaputt ß.jpg")
+    for slide in ("s1", "s2"):  # the same file name in two slides
+        (root / slide).mkdir()
+        Image.fromarray(_field(seed=3)).save(root / slide / "a.png")
+    return expected
+
+
+def _check_tree_outputs(out: Path, expected: dict[tuple[str, str], str]) -> None:
+    errors = read_csv_rows(out / "errors.csv")
+    assert {(e["slide"], e["image"]) for e in errors} == set(expected)
+    for e in errors:
+        assert expected[(e["slide"], e["image"])] in e["error"] and "\n" not in e["error"]
+    rows = read_csv_rows(out / "cells.csv")
+    per_slide = {s: sum(r["slide"] == s for r in rows) for s in ("s1", "s2", "Präparat 1 ü")}
+    assert per_slide == {"s1": 6, "s2": 6, "Präparat 1 ü": 6}
+    assert {r["image"] for r in rows if r["slide"] == "s1"} == {"a.png"}
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    mixed = {f["image"]: f for f in summary["slides"]["mixed"]["per_field"]}
+    assert set(mixed) == set(BAD) | set(GOOD) | {"good.png"}  # the loop added nothing
+    for name, (_, objects) in GOOD.items():
+        assert "error" not in mixed[name]
+        if objects is not None:
+            assert mixed[name]["objects"] == objects, name
+    assert mixed["good.png"]["objects"] == 6
+    assert summary["slides"]["mixed"]["fields_failed"] == len(BAD)
+    assert summary["slides"]["empty"]["fields"] == 0
+
+
+def test_folder_run_lists_every_bad_input_and_finishes_the_rest(tmp_path, capsys):
+    expected = _slides_tree(tmp_path / "slides")
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out, "--pixel-size", "0.2") == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert all(line.startswith("smearscan: ") for line in lines)
+    assert len(lines) == len(expected) + 1 and f"{len(expected)} file(s) failed" in lines[-1]
+    _check_tree_outputs(out, expected)
+
+
+def test_folder_run_in_a_subprocess_with_two_workers(tmp_path):
+    expected = _slides_tree(tmp_path / "slides")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run(
+        [sys.executable, "-m", "smearscan.cli", str(tmp_path / "slides"), "--out", str(out),
+         "--no-classify", "--quiet", "--pixel-size", "0.2", "--jobs", "2"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert all(line.startswith("smearscan: ") for line in result.stderr.splitlines()), \
+        result.stderr
+    _check_tree_outputs(out, expected)
+
+
+def test_folder_with_no_images_is_reported_not_skipped(tmp_path, capsys):
+    empty = tmp_path / "nothing here"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("no fields")
+    out = tmp_path / "out"
+    assert run(empty, "--out", out) == 3
+    assert "no image files" in capsys.readouterr().err
+    assert [(e["slide"], e["image"]) for e in read_csv_rows(out / "errors.csv")] == [
+        ("nothing here", "")]
+
+
+def test_symlink_loop_given_directly(tmp_path, capsys):
+    loop = tmp_path / "loop.png"
+    _symlink_loop(loop)
+    assert run(loop) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert str(loop) in line
+
+
+def test_a_pipe_is_not_opened(tmp_path):
+    pipe = tmp_path / "pipe.png"
+    _fifo(pipe)  # opening it for reading would block forever
+    with pytest.raises(ImageLoadError, match="not a regular file"):
+        read_field(pipe)
+
+
+def test_find_slides_can_exclude_the_output_folder(tmp_path):
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    Image.fromarray(_field()).save(slide / "f.png")
+    masks = slide / "out" / "masks" / "slide"
+    masks.mkdir(parents=True)
+    Image.fromarray(_field()).save(masks / "f.png")
+    assert len(find_slides([slide])[0].fields) == 2
+    assert [p.name for p in find_slides([slide], exclude=[slide / "out"])[0].fields] == ["f.png"]
+
+
+def test_out_folder_inside_the_input_folder_is_not_read_back(tmp_path):
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    Image.fromarray(_field()).save(slide / "f.png")
+    for _ in range(2):
+        assert run(slide, "--out", slide / "results", "--save-masks") == 0
+    summary = json.loads((slide / "results" / "summary.json").read_text())
+    assert summary["slides"]["slide"]["fields"] == 1
+
+
+def test_same_stem_two_formats_keep_two_masks(tmp_path):
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    Image.fromarray(_field()).save(slide / "a.png")
+    Image.fromarray(synthetic_field(grid_centres(rows=1, cols=2))).save(slide / "a.jpg")
+    out = tmp_path / "out"
+    assert run(slide, "--out", out, "--save-masks") == 0
+    assert len(list((out / "masks" / "slide").iterdir())) == 2
+
+
+def test_file_name_that_is_not_utf8(tmp_path, capsys):
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    try:
+        path = Path(os.fsdecode(bytes(slide) + b"/f\xe9ld.png"))
+        Image.fromarray(_field()).save(path)
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    assert run(slide, "--out", tmp_path / "out") == 0
+    rows = read_csv_rows(tmp_path / "out" / "cells.csv")
+    assert len(rows) == 6
+
+
+def test_inverted_field_gives_no_warning(tmp_path, recwarn):
+    path = tmp_path / "inverted.png"
+    Image.fromarray(255 - _field()).save(path)
+    assert run(path) == 0
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_renamed_slide_does_not_collide_with_an_existing_name(tmp_path):
+    for parent, slide, seed in (("a", "s1", 1), ("b", "s1", 2), ("c", "s1-2", 3)):
+        (tmp_path / parent / slide).mkdir(parents=True)
+        Image.fromarray(_field(seed=seed)).save(tmp_path / parent / slide / f"f{seed}.png")
+    out = tmp_path / "out"
+    assert run(tmp_path / "a", tmp_path / "b", tmp_path / "c", "--out", out) == 0
+    rows = read_csv_rows(out / "cells.csv")
+    assert len(rows) == 18 and {r["image"] for r in rows} == {"f1.png", "f2.png", "f3.png"}
+    assert len(json.loads((out / "summary.json").read_text())["slides"]) == 3

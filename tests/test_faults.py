@@ -1,0 +1,247 @@
+"""Faults during a run (issue 7): a killed batch resumes to the same bytes as an uninterrupted
+one, and an unwritable output or an unloadable model is a one-line error with exit code 4.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from synthetic import grid_centres, synthetic_field
+
+from smearscan.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SLIDES, FIELDS = 6, 5
+
+
+def run(*args) -> int:
+    return main([*map(str, args), "--no-classify", "--quiet"])
+
+
+def _env() -> dict[str, str]:
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def _command(slides: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "smearscan.cli", str(slides), "--out", str(out),
+            "--no-classify", "--quiet", "--save-masks"]
+
+
+@pytest.fixture(scope="module")
+def slides(tmp_path_factory) -> Path:
+    """6 slide folders x 5 synthetic 640x480 fields (48 discs each, shifted per slide)."""
+    root = tmp_path_factory.mktemp("faults") / "slides"
+    bases = [np.tile(synthetic_field(grid_centres(), seed=i), (2, 2, 1)) for i in range(FIELDS)]
+    for s in range(SLIDES):
+        folder = root / f"s{s}"
+        folder.mkdir(parents=True)
+        for f, base in enumerate(bases):
+            Image.fromarray(np.roll(base, 7 * s, axis=1)).save(folder / f"field {f}.png")
+    return root
+
+
+def _assert_complete(path: Path) -> None:
+    """Fail if ``path`` is a truncated output file."""
+    if path.suffix == ".json":
+        json.loads(path.read_text(encoding="utf-8"))
+    elif path.suffix == ".csv":
+        text = path.read_text(encoding="utf-8")
+        assert text.endswith("\n"), path
+        rows = list(csv.reader(text.splitlines()))
+        assert all(len(row) == len(rows[0]) for row in rows), path
+    elif path.suffix == ".png":
+        with Image.open(path) as image:
+            image.load()
+    elif path.suffix == ".html":
+        assert path.read_text(encoding="utf-8").rstrip().endswith("</html>"), path
+
+
+def _compared(out: Path) -> dict[str, bytes]:
+    names = ["cells.csv", "summary.json", "errors.csv"]
+    names += [p.relative_to(out).as_posix() for p in sorted((out / "slides").glob("*/*"))
+              if p.name in ("cells.csv", "slide.json")]
+    names += [p.relative_to(out).as_posix() for p in sorted((out / "masks").rglob("*.png"))]
+    return {name: (out / name).read_bytes() for name in names}
+
+
+def test_sigkill_mid_batch_then_resume_gives_identical_outputs(slides, tmp_path):
+    out = tmp_path / "killed"
+    first = out / "slides" / "s0" / "slide.json"
+    process = subprocess.Popen(_command(slides, out), env=_env(), cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not first.exists():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "first slide never finished"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    assert not (out / "summary.json").exists(), "the run finished before it could be killed"
+
+    # Nothing half-written: every file but the .part temporaries is complete.
+    for path in out.rglob("*"):
+        if path.is_file() and not path.name.endswith(".part"):
+            _assert_complete(path)
+    for record in (out / "slides").glob("*/slide.json"):
+        assert (record.parent / "cells.csv").is_file()
+
+    resumed = subprocess.run(_command(slides, out), env=_env(), cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Traceback" not in resumed.stderr
+    assert "resumed" in next(line for line in resumed.stdout.splitlines()
+                             if line.startswith("s0 "))
+
+    clean = tmp_path / "clean"
+    whole = subprocess.run(_command(slides, clean), env=_env(), cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert whole.returncode == 0, whole.stderr
+    expected = _compared(clean)
+    assert len(expected) == 3 + 2 * SLIDES + SLIDES * FIELDS
+    assert _compared(out) == expected
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Ids of live processes whose command line contains ``text``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:
+            pass
+    return pids
+
+
+def test_sigkill_with_workers_leaves_no_orphans(slides, tmp_path):
+    if not Path("/proc/self/cmdline").exists():
+        pytest.skip("needs /proc")
+    out = tmp_path / "out"
+    process = subprocess.Popen([*_command(slides, out), "--jobs", "2"], env=_env(),
+                               cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (out / "slides" / "s0" / "slide.json").exists() and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    # The workers run with this test's folder on their command line.
+    deadline = time.monotonic() + 5
+    while _processes_mentioning(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    orphans = _processes_mentioning(str(tmp_path))
+    for pid in orphans:
+        os.kill(pid, signal.SIGKILL)
+    assert not orphans
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("smearscan: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("inside", ["file", "under a file"])
+def test_out_that_cannot_be_a_folder_exits_4(field_png, tmp_path, capsys, inside):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a regular file")
+    out = blocker if inside == "file" else blocker / "results"
+    assert run(field_png, "--out", out) == 4
+    line = _one_line(capsys.readouterr().err)
+    assert str(out) in line and "cannot write" in line
+
+
+def test_out_that_cannot_be_a_folder_exits_4_in_a_subprocess(field_png, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a regular file")
+    result = subprocess.run(
+        [sys.executable, "-m", "smearscan.cli", str(field_png.parent), "--out",
+         str(blocker / "out"), "--no-classify", "--quiet"],
+        env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 4
+    assert str(blocker / "out") in _one_line(result.stderr)
+
+
+def test_full_disk_exits_4_and_leaves_no_temporaries(field_png, tmp_path, capsys, monkeypatch):
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    out = tmp_path / "out"
+    assert run(field_png, "--out", out) == 4
+    line = _one_line(capsys.readouterr().err)
+    assert str(out) in line and "No space left on device" in line
+    assert not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_read_only_out_folder_exits_4(field_png, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        try:
+            (out / "probe").write_text("")
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("a read-only folder does not stop this user writing (root?)")
+        assert run(field_png, "--out", out) == 4
+        assert str(out) in _one_line(capsys.readouterr().err)
+    finally:
+        out.chmod(0o755)
+
+
+def _garbage(path: Path) -> Path:
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    return path
+
+
+def _truncated_model(path: Path) -> Path:
+    from smearscan.classification import DEFAULT_ARCHITECTURE, build_network, save_model
+
+    save_model(path, build_network(DEFAULT_ARCHITECTURE),
+               {"model_version": "test", "architecture": DEFAULT_ARCHITECTURE,
+                "operating_points": {}})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "missing"])
+def test_unloadable_model_exits_4_naming_it(field_png, tmp_path, capsys, kind, jobs):
+    pytest.importorskip("smearscan.classification", reason="classifier not yet integrated")
+    model = tmp_path / f"{kind} model.pt"
+    if kind == "garbage":
+        _garbage(model)
+    elif kind == "truncated":
+        _truncated_model(model)
+    code = main([str(field_png), "--model", str(model), "--quiet", "--jobs", jobs])
+    assert code == 4
+    line = _one_line(capsys.readouterr().err)
+    assert str(model) in line
+
+
+def test_unloadable_model_is_an_error_even_without_cells(tmp_path, capsys):
+    pytest.importorskip("smearscan.classification", reason="classifier not yet integrated")
+    white = tmp_path / "white.png"
+    Image.fromarray(np.full((60, 80, 3), 255, np.uint8)).save(white)
+    model = _garbage(tmp_path / "bad.pt")
+    assert main([str(white), "--model", str(model), "--quiet"]) == 4
+    assert str(model) in _one_line(capsys.readouterr().err)
