@@ -226,7 +226,6 @@ def _truncated_model(path: Path) -> Path:
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("kind", ["garbage", "truncated", "missing"])
 def test_unloadable_model_exits_4_naming_it(field_png, tmp_path, capsys, kind, jobs):
-    pytest.importorskip("smearscan.classification", reason="classifier not yet integrated")
     model = tmp_path / f"{kind} model.pt"
     if kind == "garbage":
         _garbage(model)
@@ -239,7 +238,6 @@ def test_unloadable_model_exits_4_naming_it(field_png, tmp_path, capsys, kind, j
 
 
 def test_unloadable_model_is_an_error_even_without_cells(tmp_path, capsys):
-    pytest.importorskip("smearscan.classification", reason="classifier not yet integrated")
     white = tmp_path / "white.png"
     Image.fromarray(np.full((60, 80, 3), 255, np.uint8)).save(white)
     model = _garbage(tmp_path / "bad.pt")
