@@ -8,6 +8,7 @@ not be written or the model could not be loaded.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -111,8 +112,11 @@ def _run_analysis(args: argparse.Namespace) -> int:
 
 
 def _percent(text: str) -> float:
-    value = _positive_float(text) if text.strip() not in ("0", "0.0") else 0.0
-    if value > 100:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100:  # also rejects nan
         raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (0-100)")
     return value
 
@@ -301,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("smearscan: out of memory; lower --max-pixels or --jobs", file=sys.stderr)
         return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) left; Python's docs recommend silencing the final flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("smearscan: interrupted; re-run with the same --out to resume", file=sys.stderr)
         return 130
