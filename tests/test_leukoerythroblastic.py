@@ -1,0 +1,52 @@
+"""Issue 9 acceptance: synthetic slides of PBC validation crops, classified by the shipped model."""
+
+import random
+
+import numpy as np
+import pytest
+
+from smearscan.datasets import pbc_fields, split_fields
+from smearscan.pipeline import FieldTask, analyse_field, cached_model
+from smearscan.slide_stats import slide_result
+
+MATURE = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil")
+
+
+def _slide(fields) -> dict:
+    """Slide statistics over every object of the crops (centre cells and the RBCs around)."""
+    labels, morphology, border = [], [], []
+    for field in fields:
+        cells = analyse_field(FieldTask("pbc", field.image, field.image.name,
+                                        pixel_size_um=field.pixel_size_um)).cells
+        labels.append(cells["class"])
+        morphology.append(cells["morphology"])
+        border.append(cells["border"])
+    return slide_result(label=np.concatenate(labels), morphology=np.concatenate(morphology),
+                        border=np.concatenate(border),
+                        operating=cached_model(None).operating).to_dict()
+
+
+@pytest.fixture
+def val_crops(shared_datasets):
+    by_class: dict[str, list] = {}
+    for field in split_fields(pbc_fields(shared_datasets / "pbc"))["val"]:
+        by_class.setdefault(field.points[0][2], []).append(field)
+    return by_class
+
+
+@pytest.mark.slow
+def test_erythroblasts_and_immature_granulocytes_among_leukocytes_are_present(val_crops):
+    rng = random.Random(0)
+    mature = [f for name in MATURE for f in rng.sample(val_crops[name], 8)]
+    picked = mature + rng.sample(val_crops["erythroblast"], 5) + rng.sample(val_crops["ig"], 5)
+    result = _slide(picked)
+    assert result["leukoerythroblastic"]["finding"] == "present", result["leukoerythroblastic"]
+
+
+@pytest.mark.slow
+def test_mature_leukocytes_only_are_not_present(val_crops):
+    rng = random.Random(1)
+    result = _slide([f for name in MATURE for f in rng.sample(val_crops[name], 10)])
+    assert result["leukoerythroblastic"]["finding"] in ("absent", "possible"), \
+        result["leukoerythroblastic"]
+    assert result["leukoerythroblastic"]["finding"] != "present"
