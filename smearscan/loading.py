@@ -216,8 +216,9 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     Raises
     ------
     ImageLoadError
-        One line naming the file and the problem: empty, truncated, not an image, too large,
-        unreadable.
+        One line naming the file and the problem: empty, truncated, not an image (the content
+        decides, not the suffix), too large, unreadable, not a regular file (a pipe, a device),
+        an unsupported pixel type.
     """
     path = Path(path)
     try:

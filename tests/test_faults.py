@@ -115,20 +115,41 @@ def test_sigkill_mid_batch_then_resume_gives_identical_outputs(slides, tmp_path)
     assert _compared(out) == expected
 
 
-def _processes_mentioning(text: str) -> list[int]:
-    """Ids of live processes whose command line contains ``text``."""
-    pids = []
+def _processes() -> dict[int, tuple[int, str, str]]:
+    """Every process: id -> (parent id, state, start time), from /proc."""
+    table = {}
     for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes():
-                pids.append(int(entry.name))
-        except OSError:
-            pass
-    return pids
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        table[int(entry.name)] = (int(fields[1]), fields[0], fields[19])
+    return table
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Live descendants of ``pid``: id -> start time (which tells a reused id apart)."""
+    table = _processes()
+    found, todo = {}, [pid]
+    while todo:
+        parent = todo.pop()
+        for child, (ppid, _, start) in table.items():
+            if ppid == parent and child not in found:
+                found[child] = start
+                todo.append(child)
+    return found
+
+
+def _alive(processes: dict[int, str]) -> list[int]:
+    table = _processes()
+    return [pid for pid, start in processes.items()
+            if pid in table and table[pid][2] == start and table[pid][1] != "Z"]
 
 
 def test_sigkill_with_workers_leaves_no_orphans(slides, tmp_path):
-    if not Path("/proc/self/cmdline").exists():
+    if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc")
     out = tmp_path / "out"
     process = subprocess.Popen([*_command(slides, out), "--jobs", "2"], env=_env(),
@@ -138,13 +159,14 @@ def test_sigkill_with_workers_leaves_no_orphans(slides, tmp_path):
     while not (out / "slides" / "s0" / "slide.json").exists() and process.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.005)
+    workers = _descendants(process.pid)  # the workers (and a forkserver, if any)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    # The workers run with this test's folder on their command line.
+    assert len(workers) >= 2, "the run had no worker processes to orphan"
     deadline = time.monotonic() + 5
-    while _processes_mentioning(str(tmp_path)) and time.monotonic() < deadline:
+    while _alive(workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    orphans = _processes_mentioning(str(tmp_path))
+    orphans = _alive(workers)
     for pid in orphans:
         os.kill(pid, signal.SIGKILL)
     assert not orphans
