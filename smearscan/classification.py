@@ -395,16 +395,17 @@ def call_labels(probabilities: np.ndarray, classes: tuple[str, ...],
     return np.asarray(classes, dtype=object)[label].astype(str)
 
 
-_PAD_ROWS = 64
+_PAD_ROWS = 32
 
 
 def _padded(batch: np.ndarray, batch_size: int) -> np.ndarray:
-    """``batch`` padded with zero crops to a multiple of 64 rows (at most ``batch_size``).
+    """``batch`` padded with zero crops to a multiple of 32 rows (at most ``batch_size``).
 
     oneDNN caches kernels per input shape: one field after another with 117, 131, 140...
     objects would grow the process by ~20 MB per new shape (4.8 GiB over the sizes 1..256,
-    scripts/benchmark.py). Four padded shapes keep memory flat for ~1.2x the compute of a
-    typical 640x480 field (136 objects -> 192 rows).
+    scripts/benchmark.py). With the default batch of 32 every batch has one shape, which keeps
+    memory flat for ~1.2x the compute of a typical 640x480 field (136 objects -> 160 rows);
+    on this CPU batches of 32 run as fast per crop as larger ones.
     """
     rows = min(batch_size, -(-len(batch) // _PAD_ROWS) * _PAD_ROWS)
     if rows <= len(batch):
@@ -413,7 +414,7 @@ def _padded(batch: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 def predict_probabilities(model: CellClassifier, crops: np.ndarray, *,
-                          batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+                          batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """Softmax outputs of both heads for (N, 4, S, S) crops, as float32 arrays."""
     classes, shapes = [], []
     with torch.inference_mode():
@@ -430,7 +431,7 @@ def predict_probabilities(model: CellClassifier, crops: np.ndarray, *,
     return np.concatenate(classes), np.concatenate(shapes)
 
 
-def classify(model: CellClassifier, crops: np.ndarray, *, batch_size: int = 256) -> ClassCalls:
+def classify(model: CellClassifier, crops: np.ndarray, *, batch_size: int = 32) -> ClassCalls:
     """Classify objects from their crops.
 
     Parameters
