@@ -41,10 +41,12 @@ def field_table(outcomes: list[SlideOutcome]) -> str:
                 rows.append([outcome.name, f["image"], "failed", "", "", "", "", "", "", ""])
                 continue
             counts = f["counts"]
+            # Unclassified runs have no counts at all: show "-", not a misleading 0.
+            missing = 0 if outcome.summary.get("counts") else "-"
             rows.append([
                 outcome.name, f["image"], f["objects"], f["objects"] - f["border_objects"],
-                counts.get("rbc", "-"), counts.get("schistocyte", "-"), counts.get("nrbc", "-"),
-                counts.get("wbc", "-"), counts.get("platelet", "-"),
+                *(counts.get(name, missing)
+                  for name in ("rbc", "schistocyte", "nrbc", "wbc", "platelet")),
                 _pixel_size_text(f["pixel_size_um"], f["pixel_size_estimated"]),
             ])
     return _table(_FIELD_COLUMNS, rows)
