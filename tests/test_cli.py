@@ -150,3 +150,21 @@ def test_verdict_unknown_lab_key_in_file(tmp_path, capsys):
     (tmp_path / "labs.json").write_text(json.dumps({"hemoglobn": 7}))
     assert main(["verdict", "--schistocytes", "5", "--labs", str(tmp_path / "labs.json")]) == 2
     assert "hemoglobin" in capsys.readouterr().err  # the closest key is suggested
+
+
+def test_main_run_with_labs_adds_a_verdict_to_summary_and_report(field_png, tmp_path):
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"hemoglobin": 7.5, "platelets": 80, "dat": "negative"}))
+    out = tmp_path / "out"
+    assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 0
+    verdict = json.loads((out / "summary.json").read_text())["slides"]["field"]["verdict"]
+    assert verdict["maha"] == "insufficient data"  # 12 cells: under the 1000-cell rule
+    assert "MAHA verdict" in (out / "slides" / "field" / "report.html").read_text()
+
+
+def test_main_run_with_a_bad_labs_file_exits_2(field_png, tmp_path, capsys):
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"hemoglobin": "seven"}))
+    assert main([str(field_png), "--out", str(tmp_path / "out"), "--labs", str(labs),
+                 "--no-classify", "--quiet"]) == 2
+    assert "hemoglobin" in capsys.readouterr().err
