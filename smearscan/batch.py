@@ -89,7 +89,22 @@ def _fingerprint(slide: Slide, options: RunOptions) -> dict:
         except OSError:
             files.append([_image_name(slide, path), -1, -1])
     settings = {k: str(v) for k, v in asdict(options).items()}
+    # Results depend on the model and lab values themselves, not only on their paths: a new
+    # shipped model or an edited labs file must redo the slide.
+    settings["model"] = cached_model(options.model_path).version if options.classify else None
+    settings["model_file"] = _file_stamp(options.model_path)
+    settings["labs_file"] = _file_stamp(options.labs_path)
     return {"version": __version__, "settings": settings, "files": files}
+
+
+def _file_stamp(path: Path | None) -> list[int] | None:
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 def _output_stems(slide: Slide) -> list[str]:

@@ -94,8 +94,14 @@ class FieldResult:
 @lru_cache(maxsize=2)
 def cached_model(model_path: Path | None):
     """The classifier at ``model_path`` (the shipped default when None), loaded once per process."""
+    import torch
+
     from smearscan.classification import load_model
 
+    # Per-field batches are small: one thread is faster than two fighting a busy machine,
+    # unless the user chose otherwise.
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)
     return load_model(model_path)
 
 
@@ -207,8 +213,10 @@ def _die_with_parent() -> None:
     no-op.
     """
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
+        return
+    if not hasattr(libc, "prctl"):
         return
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -219,13 +227,8 @@ _PR_SET_PDEATHSIG = 1
 def _worker_init() -> None:
     _die_with_parent()
     # Each worker is one core's worth of work: nested BLAS/torch threads would oversubscribe.
+    # torch reads this when (and only if) a worker loads the classifier.
     os.environ["OMP_NUM_THREADS"] = "1"
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
 
 
 def map_fields(work: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1) -> Iterator[R]:

@@ -34,6 +34,9 @@ _SMOOTHING = 1 / 40
 _CLOSING = 1 / 8
 _MAX_PALLOR_AREA = 0.6
 _WEDGE = 0.15
+#: Red-cell diameters (px) from which a scale may be estimated: 7.5 um at 0.5 um/px (a x200
+#: field) to 7.5 um at 0.03 um/px. Outside it the field shows no red cells to measure.
+_PLAUSIBLE_DIAMETER_PX = (15.0, 250.0)
 #: Re-segment when the measured cell size differs from the first guess by more than this.
 _RESEGMENT_TOLERANCE = 0.1
 
@@ -205,7 +208,8 @@ def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Seg
     if estimated:
         # A first guess from the blobs, then the median size of the cells it separates.
         rbc_diameter_px = estimate_rbc_diameter_px(_filled(raw, 2, 0.05 * raw.size))
-        if not np.isfinite(rbc_diameter_px):
+        if not _PLAUSIBLE_DIAMETER_PX[0] <= rbc_diameter_px <= _PLAUSIBLE_DIAMETER_PX[1]:
+            # nan, or specks / one huge blob: no red cells to take the scale from.
             return Segmentation(np.zeros(rgb.shape[:2], np.int32), float("nan"), True,
                                 rbc_diameter_px)
         labels = _labelled(raw, rbc_diameter_px)

@@ -168,3 +168,23 @@ def test_main_run_with_a_bad_labs_file_exits_2(field_png, tmp_path, capsys):
     assert main([str(field_png), "--out", str(tmp_path / "out"), "--labs", str(labs),
                  "--no-classify", "--quiet"]) == 2
     assert "hemoglobin" in capsys.readouterr().err
+
+
+def test_edited_labs_file_redoes_the_slide_on_resume(field_png, tmp_path):
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"hemoglobin": 7.5}))
+    out = tmp_path / "out"
+    assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 0
+    labs.write_text(json.dumps({"hemoglobin": 7.5, "dat": "positive"}))
+    assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 0
+    verdict = json.loads((out / "summary.json").read_text())["slides"]["field"]["verdict"]
+    assert "dat" not in " ".join(verdict["missing"])  # the new value was used
+
+
+def test_field_without_red_cells_gets_no_estimated_scale():
+    from smearscan.segmentation import segment_field
+
+    specks = np.full((200, 200, 3), 230, np.uint8)
+    specks[::40, ::40] = 60  # isolated dark pixels, no cell-sized objects
+    seg = segment_field(specks)
+    assert seg.count == 0 and np.isnan(seg.pixel_size_um)
