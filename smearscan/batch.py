@@ -81,13 +81,8 @@ def _image_name(slide: Slide, path: Path) -> str:
 
 
 def _fingerprint(slide: Slide, options: RunOptions) -> dict:
-    files = []
-    for path in slide.fields:
-        try:
-            stat = path.stat()
-            files.append([_image_name(slide, path), stat.st_size, stat.st_mtime_ns])
-        except OSError:
-            files.append([_image_name(slide, path), -1, -1])
+    files = [[_image_name(slide, path), *(_file_stamp(path) or [-1, -1])]
+             for path in slide.fields]
     settings = {k: str(v) for k, v in asdict(options).items()}
     # Results depend on the model and lab values themselves, not only on their paths: a new
     # shipped model or an edited labs file must redo the slide.
