@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,14 @@ from tqdm import tqdm
 from smearscan import __version__
 from smearscan.labs import read_labs_file
 from smearscan.loading import DEFAULT_MAX_PIXELS, Slide
-from smearscan.outputs import columns_csv_text, csv_text, write_json_atomic, write_text_atomic
+from smearscan.outputs import (
+    check_writable_folder,
+    columns_csv_text,
+    csv_text,
+    remove_stale_temporaries,
+    write_json_atomic,
+    write_text_atomic,
+)
 from smearscan.pipeline import FieldResult, FieldTask, analyse_field, cached_model, map_fields
 from smearscan.report import slide_report_html
 
@@ -72,7 +79,7 @@ def unique_slide_names(slides: list[Slide]) -> list[Slide]:
             suffix += 1
             name = f"{slide.name}-{suffix}"
         used.add(name)
-        renamed.append(Slide(name, slide.root, slide.fields))
+        renamed.append(replace(slide, name=name))
     return renamed
 
 
@@ -89,7 +96,9 @@ def _fingerprint(slide: Slide, options: RunOptions) -> dict:
     settings["model"] = cached_model(options.model_path).version if options.classify else None
     settings["model_file"] = _file_stamp(options.model_path)
     settings["labs_file"] = _file_stamp(options.labs_path)
-    return {"version": __version__, "settings": settings, "files": files}
+    # A folder that was unreadable and is now readable but empty must not resume the old error.
+    return {"version": __version__, "settings": settings, "files": files,
+            "problems": list(slide.problems)}
 
 
 def _file_stamp(path: Path | None) -> list[int] | None:
@@ -208,8 +217,7 @@ def _finish_slide(slide: Slide, results: list[FieldResult], out: Path | None,
     if verdict is not None:
         summary["verdict"] = verdict[0]
     errors = [(slide.name, r.image, r.error) for r in results if r.error is not None]
-    if not slide.fields:
-        errors.append((slide.name, "", f"{slide.root}: no image files in this folder"))
+    errors += [(slide.name, "", problem) for problem in slide.problems]
     outcome = SlideOutcome(slide.name, summary, columns_csv_text(columns), errors)
     if out is not None:
         folder = out / "slides" / slide.name
@@ -248,6 +256,10 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     field is back.
     """
     slides = unique_slide_names(slides)
+    if out is not None:
+        # An unwritable --out must fail now, not after hours of analysis.
+        check_writable_folder(out)
+        remove_stale_temporaries(out)
     if options.classify:
         # Fail on a bad model before any work, even for a run with no cells to classify.
         cached_model(options.model_path)

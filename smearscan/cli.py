@@ -1,8 +1,9 @@
 """Command line: parse arguments, call the library, map outcomes to exit codes.
 
-Exit codes: 0 all done; 2 usage error, bad option value, or a single input that cannot be
-read; 3 a folder run finished but some files failed (listed in errors.csv); 4 an output could
-not be written or the model could not be loaded.
+Exit codes: 0 all done; 2 usage error, bad option value, an --out folder that cannot be
+created or written, or a single input that cannot be read; 3 a folder run finished but some
+files failed (listed in errors.csv); 4 an output could not be written during the run or the
+model could not be loaded.
 """
 
 from __future__ import annotations

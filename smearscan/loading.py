@@ -46,11 +46,14 @@ class Slide:
 
     ``root`` is the folder that ``fields`` are relative to (the file's own folder for a
     single-image slide), so that ``field.relative_to(root)`` is the ``image`` column.
+    ``problems`` are one-line messages about the slide's folders (no images, unreadable, a
+    symlink loop), reported by the run like unreadable fields.
     """
 
     name: str
     root: Path
     fields: tuple[Path, ...]
+    problems: tuple[str, ...] = ()
 
 
 def is_image_path(path: Path) -> bool:
@@ -58,17 +61,41 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def _image_files_below(folder: Path, skip: frozenset[Path]) -> list[Path]:
+def _folder_slide(name: str, folder: Path, skip: frozenset[Path]) -> Slide:
     # os.walk does not follow symlinked folders, so a symlink loop cannot recurse forever.
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=None):
+    found: list[Path] = []
+    problems: list[str] = []
+
+    def unreadable(error: OSError) -> None:
+        problems.append(f"{error.filename}: cannot read this folder ({error.strerror or error})")
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if (Path(dirpath) / d).resolve() not in skip)
         found.extend(Path(dirpath) / f for f in sorted(filenames) if is_image_path(Path(f)))
-    return found
+    if not found and not problems:
+        problems.append(f"{folder}: no image files in this folder")
+    return Slide(name, folder, tuple(found), tuple(problems))
 
 
-def _direct_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if is_image_path(p) and not p.is_dir())
+def _sub_folder_slide(sub: Path, skip: frozenset[Path]) -> Slide:
+    # A symlinked sub-folder is the folder it points to, named after the link; one pointing
+    # at a folder that contains it would read the whole tree again as one more slide.
+    target = sub.resolve()
+    if sub.parent.resolve().is_relative_to(target):
+        return Slide(sub.name, sub, (), (
+            f"{sub}: symbolic link to {target}, a folder that contains it (a loop); skipped",))
+    return _folder_slide(sub.name, sub, skip)
+
+
+def _slides_in_folder(folder: Path, skip: frozenset[Path]) -> list[Slide]:
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        entries = []  # _folder_slide reports why the folder cannot be listed
+    subs = [p for p in entries if p.is_dir() and p.resolve() not in skip]
+    if not subs or any(is_image_path(p) and not p.is_dir() for p in entries):
+        return [_folder_slide(folder.resolve().name, folder, skip)]
+    return [_sub_folder_slide(sub, skip) for sub in subs]
 
 
 def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slide]:
@@ -76,8 +103,9 @@ def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slid
 
     An image file is a slide of one field named after its stem; a folder holding images is one
     slide named after the folder (images in its sub-folders belong to it too); a folder holding
-    only sub-folders is one slide per sub-folder. A folder with no images at all is a slide with
-    no fields, so that the run reports it instead of skipping it silently.
+    only sub-folders is one slide per sub-folder, a symlinked one included. A folder with no
+    images at all, or one that cannot be read, is a slide with no fields and a problem, so that
+    the run reports it instead of skipping it silently.
 
     Parameters
     ----------
@@ -99,18 +127,11 @@ def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slid
             problem = ("cannot read (symbolic link to nothing, or a loop)" if path.is_symlink()
                        else "no such file or folder")
             raise FileNotFoundError(f"{path}: {problem}")
-        if not path.is_dir():
+        if path.is_dir():
+            slides.extend(_slides_in_folder(path, skip))
+        else:
             # A file, or something that is not one (a pipe, a device): read_field says which.
             slides.append(Slide(path.stem, path.parent, (path,)))
-        elif _direct_images(path):
-            slides.append(Slide(path.resolve().name, path, tuple(_image_files_below(path, skip))))
-        else:
-            subs = sorted(p for p in path.iterdir()
-                          if p.is_dir() and not p.is_symlink() and p.resolve() not in skip)
-            if not subs:
-                slides.append(Slide(path.resolve().name, path, ()))
-            for sub in subs:
-                slides.append(Slide(sub.name, sub, tuple(_image_files_below(sub, skip))))
     return slides
 
 

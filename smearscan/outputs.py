@@ -1,7 +1,7 @@
 """Writing results: every file is written to a temporary name beside it, then renamed.
 
 A killed run therefore leaves either the previous complete file or none, never half of one;
-temporary files carry a ``.part`` suffix and are ignored (and overwritten) by the next run.
+temporary files are named ``.NAME.XXXX.part`` and the next run with the same folder removes them.
 """
 
 from __future__ import annotations
@@ -24,12 +24,56 @@ class OutputError(SmearscanError):
     """An output could not be written; the message names the path and the reason."""
 
 
+class OutputFolderError(OutputError):
+    """The output folder cannot be created or written: a usage error, found before any work."""
+
+    exit_code = 2
+
+
+def check_writable_folder(folder: Path) -> None:
+    """Create ``folder`` if needed and check that a file can be created in it.
+
+    Raises
+    ------
+    OutputFolderError
+        One line naming the folder and the reason given by the OS.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # Named like a temporary, so that a run killed right here leaves nothing the next
+        # run does not remove.
+        fd, probe = _temporary_file(folder, "probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise OutputFolderError(
+            f"{folder}: cannot write to this output folder ({error.strerror or error})") from None
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete the ``.NAME.XXXX.part`` files that a killed run left anywhere in ``folder``."""
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            path = Path(dirpath) / name
+            if not (name.startswith(".") and name.endswith(".part")) or path.is_symlink():
+                continue
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as error:
+                raise OutputError(f"{path}: cannot remove this temporary file of an earlier "
+                                  f"run ({error.strerror or error})") from None
+
+
+def _temporary_file(folder: Path, name: str) -> tuple[int, str]:
+    return tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        fd, tmp = _temporary_file(path.parent, path.name)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

@@ -5,6 +5,7 @@ lists the bad ones. Every file is made here; none is shipped.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import struct
@@ -292,6 +293,69 @@ def test_folder_with_no_images_is_reported_not_skipped(tmp_path, capsys):
     assert "no image files" in capsys.readouterr().err
     assert [(e["slide"], e["image"]) for e in read_csv_rows(out / "errors.csv")] == [
         ("nothing here", "")]
+
+
+def _slide_folders(root: Path, *names: str) -> None:
+    for seed, name in enumerate(names):
+        (root / name).mkdir(parents=True)
+        Image.fromarray(_field(seed=seed)).save(root / name / f"f{seed}.png")
+
+
+def test_symlinked_slide_folder_is_that_folder_named_after_the_link(tmp_path):
+    _slide_folders(tmp_path / "slides", "s1")
+    _slide_folders(tmp_path / "elsewhere", "real")
+    (tmp_path / "slides" / "linked").symlink_to(tmp_path / "elsewhere" / "real")
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out) == 0
+    rows = read_csv_rows(out / "cells.csv")
+    assert {(r["slide"], r["image"]) for r in rows} == {("linked", "f0.png"), ("s1", "f0.png")}
+    assert len(rows) == 12
+
+
+@pytest.mark.parametrize("target", [".", ".."])
+def test_symlink_loop_among_slide_folders_is_one_error(tmp_path, capsys, target):
+    _slide_folders(tmp_path / "slides", "s1")
+    loop = tmp_path / "slides" / "back"
+    loop.symlink_to(target, target_is_directory=True)
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.splitlines()) == 2  # the loop, "1 file(s) failed"
+    errors = read_csv_rows(out / "errors.csv")
+    assert [(e["slide"], e["image"]) for e in errors] == [("back", "")]
+    assert str(loop) in errors[0]["error"] and "loop" in errors[0]["error"]
+    assert {r["slide"] for r in read_csv_rows(out / "cells.csv")} == {"s1"}
+
+
+def _unlistable(monkeypatch, folder: Path) -> None:
+    """Listing ``folder`` fails as it does without read permission (which root ignores)."""
+    def refusing(listing):
+        def listed(path="."):
+            if Path(path) == folder:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return listing(path)
+        return listed
+
+    monkeypatch.setattr(os, "scandir", refusing(os.scandir))
+    monkeypatch.setattr(os, "listdir", refusing(os.listdir))
+
+
+@pytest.mark.parametrize(("locked", "slide", "images"), [
+    ("slides/s2", "s2", {"f0.png", "part2/f0.png"}),
+    ("slides/s1/part2", "s1", {"f0.png", "f1.png"}),
+    ("slides", "slides", set()),
+])
+def test_unreadable_folder_is_reported_with_the_reason(tmp_path, monkeypatch, locked, slide,
+                                                       images):
+    _slide_folders(tmp_path / "slides", "s1", "s2")
+    _slide_folders(tmp_path / "slides" / "s1", "part2")
+    _unlistable(monkeypatch, tmp_path / locked)
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out) == 3
+    errors = read_csv_rows(out / "errors.csv")
+    assert [(e["slide"], e["image"]) for e in errors] == [(slide, "")]
+    assert errors[0]["error"] == f"{tmp_path / locked}: cannot read this folder (Permission denied)"
+    assert {r["image"] for r in read_csv_rows(out / "cells.csv")} == images
 
 
 def test_symlink_loop_given_directly(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """Faults during a run (issue 7): a killed batch resumes to the same bytes as an uninterrupted
-one, and an unwritable output or an unloadable model is a one-line error with exit code 4.
+one and leaves no temporaries; an --out that cannot be written is a one-line error with exit
+code 2 before any analysis; an output failing mid-run or an unloadable model exits 4.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
+from smearscan import batch
 from smearscan.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +107,7 @@ def test_sigkill_mid_batch_then_resume_gives_identical_outputs(slides, tmp_path)
     assert "Traceback" not in resumed.stderr
     assert "resumed" in next(line for line in resumed.stdout.splitlines()
                              if line.startswith("s0 "))
+    assert not list(out.rglob("*.part"))
 
     clean = tmp_path / "clean"
     whole = subprocess.run(_command(slides, clean), env=_env(), cwd=tmp_path,
@@ -179,24 +182,49 @@ def _one_line(err: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("inside", ["file", "under a file"])
-def test_out_that_cannot_be_a_folder_exits_4(field_png, tmp_path, capsys, inside):
+def test_rerun_removes_stale_temporaries_and_nothing_else(field_png, tmp_path):
+    out = tmp_path / "out"
+    stale = [out / ".cells.csv.k2x9q7ab.part", out / "slides" / "field" / ".slide.json.1a2b.part",
+             out / "masks" / "field" / ".field.png.zz_3.part"]
+    kept = [out / "notes.part", out / ".hidden", out / "slides" / "field" / "mine.txt",
+            out / ".folder.part" / "inside.txt"]
+    for path in stale + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("left by someone")
+    assert run(field_png, "--out", out, "--save-masks") == 0
+    assert not [p for p in stale if p.exists()]
+    assert [p.read_text() for p in kept] == ["left by someone"] * len(kept)
+    assert not [p for p in out.rglob(".*.part") if p.is_file()]
+
+
+def _refuse_analysis(monkeypatch) -> None:
+    def analyse(*args, **kwargs):
+        raise AssertionError("fields were analysed before --out was checked")
+
+    monkeypatch.setattr(batch, "map_fields", analyse)
+
+
+@pytest.mark.parametrize(("inside", "reason"),
+                         [("file", "File exists"), ("under a file", "Not a directory")])
+def test_out_that_cannot_be_a_folder_exits_2_before_any_analysis(field_png, tmp_path, capsys,
+                                                                 monkeypatch, inside, reason):
     blocker = tmp_path / "blocker"
     blocker.write_text("a regular file")
     out = blocker if inside == "file" else blocker / "results"
-    assert run(field_png, "--out", out) == 4
+    _refuse_analysis(monkeypatch)
+    assert run(field_png, "--out", out) == 2
     line = _one_line(capsys.readouterr().err)
-    assert str(out) in line and "cannot write" in line
+    assert str(out) in line and "cannot write" in line and reason in line
 
 
-def test_out_that_cannot_be_a_folder_exits_4_in_a_subprocess(field_png, tmp_path):
+def test_out_that_cannot_be_a_folder_exits_2_in_a_subprocess(field_png, tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("a regular file")
     result = subprocess.run(
         [sys.executable, "-m", "smearscan.cli", str(field_png.parent), "--out",
          str(blocker / "out"), "--no-classify", "--quiet"],
         env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 4
+    assert result.returncode == 2
     assert str(blocker / "out") in _one_line(result.stderr)
 
 
@@ -212,19 +240,17 @@ def test_full_disk_exits_4_and_leaves_no_temporaries(field_png, tmp_path, capsys
     assert not [p for p in out.rglob("*") if p.is_file()]
 
 
-def test_read_only_out_folder_exits_4(field_png, tmp_path, capsys):
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+def test_read_only_out_folder_exits_2_before_any_analysis(field_png, tmp_path, capsys,
+                                                          monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
-    out.chmod(0o555)
+    out.chmod(0o500)
+    _refuse_analysis(monkeypatch)
     try:
-        try:
-            (out / "probe").write_text("")
-        except PermissionError:
-            pass
-        else:
-            pytest.skip("a read-only folder does not stop this user writing (root?)")
-        assert run(field_png, "--out", out) == 4
-        assert str(out) in _one_line(capsys.readouterr().err)
+        assert run(field_png, "--out", out) == 2
+        line = _one_line(capsys.readouterr().err)
+        assert str(out) in line and "Permission denied" in line
     finally:
         out.chmod(0o755)
 
