@@ -50,6 +50,12 @@ MAX_DENSITY = 3.0
 
 FORMAT_VERSION = 1
 DEFAULT_ARCHITECTURE = {"widths": (16, 32, 64, 96), "dropout": 0.2}
+#: Objects whose most probable target class has a probability in [low, high) are re-scored as
+#: the mean over the 8 rotations and flips of their crop. A cell has no preferred orientation,
+#: so the average is a better estimate where the call is in doubt; on the val split this lifted
+#: schistocyte sensitivity at specificity 0.998 and immature-granulocyte sensitivity, while only
+#: ~3.5% of objects fall in the band (objects outside it keep their call whatever the average).
+SYMMETRY_BAND = (0.2, 0.9)
 
 
 class ModelLoadError(SmearscanError):
@@ -209,6 +215,9 @@ class CellClassifier:
         Crop pixel size, um/px.
     thresholds : dict of str to float
         Operating threshold on the probability of each of :data:`TARGET_CLASSES`.
+    symmetry_band : (float, float) or None
+        See :data:`SYMMETRY_BAND`; None for model files made before it (their thresholds were
+        chosen on single-view probabilities).
     metadata : dict
         The whole model file except the weights (versions, metrics, training config).
     """
@@ -219,6 +228,7 @@ class CellClassifier:
     crop_size: int
     crop_scale_um: float
     thresholds: dict[str, float]
+    symmetry_band: tuple[float, float] | None
     metadata: dict[str, Any] = field(repr=False)
 
     @property
@@ -335,9 +345,10 @@ def load_model(path: Path | None = None) -> CellClassifier:
     metadata = {k: v for k, v in content.items() if k != "state_dict"}
     thresholds = {name: float(point["threshold"])
                   for name, point in content["operating_points"].items()}
+    band = content.get("inference", {}).get("symmetry_band")
     return CellClassifier(network, tuple(content["classes"]), tuple(content["morphology_classes"]),
                           int(content["crop_size"]), float(content["crop_scale_um"]), thresholds,
-                          metadata)
+                          tuple(band) if band is not None else None, metadata)
 
 
 # ----------------------------------------------------------------------------- inference
@@ -413,9 +424,9 @@ def _padded(batch: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate([batch, np.zeros((rows - len(batch), *batch.shape[1:]), batch.dtype)])
 
 
-def predict_probabilities(model: CellClassifier, crops: np.ndarray, *,
-                          batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """Softmax outputs of both heads for (N, 4, S, S) crops, as float32 arrays."""
+def _network_outputs(model: CellClassifier, crops: np.ndarray,
+                     batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax outputs of both heads for one view of each crop."""
     classes, shapes = [], []
     with torch.inference_mode():
         for start in range(0, len(crops), batch_size):
@@ -429,6 +440,47 @@ def predict_probabilities(model: CellClassifier, crops: np.ndarray, *,
         return (np.zeros((0, len(model.classes)), np.float32),
                 np.zeros((0, len(model.morphology_classes)), np.float32))
     return np.concatenate(classes), np.concatenate(shapes)
+
+
+def symmetric_views(crops: np.ndarray) -> np.ndarray:
+    """The 7 other rotations and flips of (N, C, S, S) crops, stacked view by view (7N rows)."""
+    views = []
+    for quarter_turns in range(4):
+        turned = np.rot90(crops, quarter_turns, axes=(2, 3))
+        views += [turned[..., ::-1]] if quarter_turns == 0 else [turned, turned[..., ::-1]]
+    return np.concatenate(views)
+
+
+def _in_symmetry_band(model: CellClassifier, probabilities: np.ndarray) -> np.ndarray:
+    targets = [model.classes.index(c) for c in TARGET_CLASSES if c in model.classes]
+    top = probabilities[:, targets].max(axis=1)
+    low, high = model.symmetry_band
+    return np.flatnonzero((top >= low) & (top < high))
+
+
+def _mean_over_views(single: np.ndarray, views: np.ndarray) -> np.ndarray:
+    """Row-wise mean of ``single`` and its other views (stacked view after view)."""
+    stacked = views.reshape(-1, *single.shape)
+    return (single + stacked.sum(axis=0)) / (len(stacked) + 1)
+
+
+def predict_probabilities(model: CellClassifier, crops: np.ndarray, *,
+                          batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax outputs of both heads for (N, 4, S, S) crops, as float32 arrays.
+
+    Objects in the model's ``symmetry_band`` get the mean over the 8 symmetric views of their
+    crop (:data:`SYMMETRY_BAND`).
+    """
+    classes, shapes = _network_outputs(model, crops, batch_size)
+    if model.symmetry_band is None or not len(crops):
+        return classes, shapes
+    unsure = _in_symmetry_band(model, classes)
+    if len(unsure):
+        view_classes, view_shapes = _network_outputs(model, symmetric_views(crops[unsure]),
+                                                     batch_size)
+        classes[unsure] = _mean_over_views(classes[unsure], view_classes)
+        shapes[unsure] = _mean_over_views(shapes[unsure], view_shapes)
+    return classes, shapes
 
 
 def classify(model: CellClassifier, crops: np.ndarray, *, batch_size: int = 32) -> ClassCalls:

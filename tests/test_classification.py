@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,9 @@ from smearscan.classification import (
     classify,
     default_model_path,
     load_model,
+    predict_probabilities,
     save_model,
+    symmetric_views,
 )
 
 DATASETS = Path(__file__).parents[1] / ".." / "shared" / "datasets"
@@ -85,6 +88,37 @@ def test_model_file_round_trip(tmp_path):
     crops = np.random.default_rng(0).random((5, 4, 64, 64), dtype=np.float32)
     first = classify(model, crops).probabilities
     assert np.allclose(first, classify(load_model(path), crops).probabilities)
+
+
+def test_symmetric_views_are_the_seven_other_symmetries_of_the_square():
+    crop = np.random.default_rng(2).random((1, 4, 8, 8), dtype=np.float32)
+    views = symmetric_views(crop)
+    assert views.shape == (7, 4, 8, 8)
+    group = [crop[0].tobytes()] + [v.tobytes() for v in views]
+    assert len(set(group)) == 8
+    # Closed under a quarter turn: turning the crop permutes its 8 views.
+    turned = np.rot90(crop, 1, axes=(2, 3)).copy()
+    assert set(group) == {turned[0].tobytes()} | {v.tobytes() for v in symmetric_views(turned)}
+
+
+def _with_band(model, band):
+    return dataclasses.replace(model, symmetry_band=band)
+
+
+def test_objects_in_the_symmetry_band_are_scored_the_same_in_any_orientation(tmp_path):
+    model = load_model(_tiny_model_file(tmp_path / "m.pt"))
+    assert model.symmetry_band is None  # a file without "inference" keeps single views
+    crops = np.random.default_rng(3).random((6, 4, 64, 64), dtype=np.float32)
+    turned = np.rot90(crops, 1, axes=(2, 3)).copy()
+    everything = _with_band(model, (0.0, 1.1))
+    averaged, shapes = predict_probabilities(everything, crops)
+    assert np.allclose(averaged, predict_probabilities(everything, turned)[0], atol=1e-5)
+    assert np.allclose(shapes, predict_probabilities(everything, turned)[1], atol=1e-5)
+    single = predict_probabilities(model, crops)[0]
+    assert not np.allclose(single, predict_probabilities(model, turned)[0], atol=1e-5)
+    # Outside the band nothing changes.
+    nothing = _with_band(model, (2.0, 3.0))
+    assert np.array_equal(predict_probabilities(nothing, crops)[0], single)
 
 
 def test_missing_model_file_is_a_one_line_error(tmp_path):

@@ -12,11 +12,14 @@ import torch
 from smearscan.classification import CLASSES, load_model
 from smearscan.metrics import sensitivity_at_specificity, threshold_at_false_positive_rate
 from smearscan.training import (
+    MIN_THRESHOLD,
+    CropSet,
     augmented,
     class_of,
     evaluate_model,
     morphology_of,
     objects_at_points,
+    operating_points,
     train_model,
 )
 
@@ -57,6 +60,35 @@ def test_threshold_keeps_the_false_positive_rate():
     reached = sensitivity_at_specificity(scores, positive, 0.998)
     assert reached["specificity"] >= 0.998
     assert reached["sensitivity"] == pytest.approx(2 / 3)
+
+
+def _crop_set(sources: list[tuple[str, str]]) -> CropSet:
+    n = len(sources)
+    return CropSet(crops=np.zeros((n, 4, 2, 2), np.float16), label=np.zeros(n, np.int64),
+                   morphology=np.full(n, -1), source=np.array([s for _, s in sources]),
+                   dataset=np.array([d for d, _ in sources]), split=np.full(n, "val"),
+                   features=np.zeros((n, 1), np.float32))
+
+
+def test_operating_threshold_follows_the_rule_but_never_drops_below_even_odds():
+    sources = ([("chula", "normal")] * 1000 + [("chula", "schistocyte")] * 20
+               + [("pbc", "erythroblast")] * 20 + [("pbc", "lymphocyte")] * 100)
+    data = _crop_set(sources)
+    probabilities = np.zeros((len(sources), len(CLASSES)))
+    rng = np.random.default_rng(0)
+    chula_normal = np.arange(1000)
+    # Schistocyte scores of normal cells spread to 0.9: the 0.002 rule sets the threshold.
+    probabilities[chula_normal, 1] = np.linspace(0, 0.9, 1000)
+    probabilities[1000:1020, 1] = 0.95
+    # NRBC scores of every negative are tiny: the rule alone would pick a threshold near 0.
+    probabilities[:, 2] = rng.uniform(0, 0.01, len(sources))
+    probabilities[1020:1040, 2] = rng.uniform(0.3, 1.0, 20)
+    points = operating_points(probabilities, data)
+    assert np.sum(probabilities[chula_normal, 1] >= points["schistocyte"]["threshold"]) == 2
+    assert points["schistocyte"]["threshold"] > MIN_THRESHOLD
+    assert points["nrbc"]["threshold"] == MIN_THRESHOLD
+    called = probabilities[1020:1040, 2] >= MIN_THRESHOLD
+    assert points["nrbc"]["val_sensitivity"] == pytest.approx(called.mean())
 
 
 def test_augmentation_shapes_and_mask_range():
