@@ -19,6 +19,7 @@ from smearscan.classification import (
     cell_crops,
     classify,
     default_model_path,
+    inference_network,
     load_model,
     save_model,
 )
@@ -85,6 +86,23 @@ def test_model_file_round_trip(tmp_path):
     crops = np.random.default_rng(0).random((5, 4, 64, 64), dtype=np.float32)
     first = classify(model, crops).probabilities
     assert np.allclose(first, classify(load_model(path), crops).probabilities)
+
+
+def test_folding_batch_norm_keeps_the_network_function():
+    torch.manual_seed(1)
+    network = build_network(DEFAULT_ARCHITECTURE)
+    # Non-trivial running statistics, as after training.
+    for module in network.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    network.eval()
+    crops = torch.rand(8, 4, 64, 64)
+    fused = inference_network(network)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    with torch.inference_mode():
+        for expected, got in zip(network(crops), fused(crops), strict=True):
+            assert torch.allclose(expected, got, atol=1e-5)
 
 
 def test_missing_model_file_is_a_one_line_error(tmp_path):
