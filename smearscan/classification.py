@@ -17,6 +17,7 @@ torch is imported by this module; the CLI imports it only for the commands that 
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,8 +28,10 @@ import cv2
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from smearscan.errors import SmearscanError
+from smearscan.segmentation import uint8_percentile
 
 #: Object classes of the main head.
 CLASSES = ("rbc", "schistocyte", "nrbc", "wbc", "immature_granulocyte", "platelet")
@@ -80,13 +83,13 @@ def field_density(rgb: np.ndarray) -> np.ndarray:
         ``ln(I0 / I)`` clipped to ``[0, MAX_DENSITY]``, where ``I0`` is the channel's
         :data:`BACKGROUND_PERCENTILE` percentile (0 on the slide background).
     """
-    out = np.empty(rgb.shape, dtype=np.float32)
     levels = np.arange(256, dtype=np.float32)
+    tables = np.empty((1, 256, 3), dtype=np.float32)
     for channel in range(3):
-        background = max(float(np.percentile(rgb[:, :, channel], BACKGROUND_PERCENTILE)), 1.0)
-        table = np.clip(np.log(background / np.maximum(levels, 0.5)), 0, MAX_DENSITY)
-        out[:, :, channel] = table.astype(np.float32)[rgb[:, :, channel]]
-    return out
+        background = max(uint8_percentile(rgb[:, :, channel], BACKGROUND_PERCENTILE), 1.0)
+        tables[0, :, channel] = np.clip(np.log(background / np.maximum(levels, 0.5)), 0,
+                                        MAX_DENSITY)
+    return cv2.LUT(np.ascontiguousarray(rgb), tables)
 
 
 def _window(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
@@ -127,27 +130,37 @@ def cell_crops(
         Channels 0-2 the optical density (:func:`field_density`), channel 3 the object's mask
         (0..1, soft at the edge). Outside the field the crop is 0 (background).
     """
-    density = field_density(rgb)
     step = scale_um / pixel_size_um  # field pixels per crop pixel
     half = int(math.ceil((size / 2 + 2) * step)) + 1
     sigma = 0.4 * step if step > 1.2 else 0.0  # anti-aliasing before a downsampling
+    # Zero density (slide background) all round, blurred once for the whole field rather than
+    # once per cell window: windows overlap, and the field is ~4x smaller than their sum.
+    density = cv2.copyMakeBorder(field_density(rgb), half, half, half, half,
+                                 cv2.BORDER_CONSTANT, value=0)
+    if sigma:
+        density = cv2.GaussianBlur(density, (0, 0), sigma)
     out = np.empty((len(cells["cell_id"]), 4, size, size), dtype=np.float32)
     centre = (size - 1) / 2
     for i, (cell_id, x, y) in enumerate(zip(cells["cell_id"], cells["x"], cells["y"],
                                             strict=True)):
         x0, y0 = int(round(x)) - half, int(round(y)) - half
-        box = (x0, y0, x0 + 2 * half + 1, y0 + 2 * half + 1)
-        stack = np.dstack([_window(density, *box), (_window(labels, *box) == cell_id)
-                           .astype(np.float32)])
+        mask = (_window(labels, x0, y0, x0 + 2 * half + 1, y0 + 2 * half + 1) == cell_id
+                ).astype(np.float32)
         if sigma:
-            stack = cv2.GaussianBlur(stack, (0, 0), sigma)
+            mask = cv2.GaussianBlur(mask, (0, 0), sigma)
         # Crop pixel (u, v) samples field point (x + (u - centre) * step, y + (v - centre) * step).
-        matrix = np.array([[step, 0, x - x0 - centre * step], [0, step, y - y0 - centre * step]])
-        warped = cv2.warpAffine(stack, matrix, (size, size),
-                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        out[i] = warped.transpose(2, 0, 1)
+        matrix = np.array([[step, 0, x - centre * step], [0, step, y - centre * step]])
+        out[i, 3] = _resampled(mask, matrix - [[0, 0, x0], [0, 0, y0]], size)
+        # The padded field's origin lies `half` pixels before the image's.
+        out[i, :3] = _resampled(density, matrix + [[0, 0, half], [0, 0, half]], size
+                                ).transpose(2, 0, 1)
     return out
+
+
+def _resampled(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    """``size`` x ``size`` bilinear samples of ``image`` at ``matrix @ (u, v, 1)``, 0 outside."""
+    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR |
+                          cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 # ----------------------------------------------------------------------------- network
@@ -189,6 +202,19 @@ class CellNet(nn.Module):
         """Class and morphology logits, each (N, classes), of (N, 4, S, S) crops."""
         embedding = self.features(crops)
         return self.classes(embedding), self.morphology(embedding)
+
+
+def inference_network(network: CellNet) -> CellNet:
+    """A copy of ``network`` in eval mode with each batch norm folded into its convolution.
+
+    The same function up to float rounding, ~15% faster on the CPU.
+    """
+    fused = copy.deepcopy(network).eval()
+    for block in fused.features:
+        if isinstance(block, nn.Sequential) and isinstance(block[1], nn.BatchNorm2d):
+            block[0] = fuse_conv_bn_eval(block[0], block[1])
+            block[1] = nn.Identity()
+    return fused.to(memory_format=torch.channels_last)
 
 
 def build_network(architecture: dict[str, Any], *, classes: int = len(CLASSES),
@@ -341,7 +367,7 @@ def load_model(path: Path | None = None) -> CellClassifier:
     except RuntimeError as error:
         reason = str(error).splitlines()[0]
         raise ModelLoadError(f"{path}: weights do not fit the architecture ({reason})") from None
-    network.eval().to(memory_format=torch.channels_last)
+    network = inference_network(network)
     metadata = {k: v for k, v in content.items() if k != "state_dict"}
     thresholds = {name: float(point["threshold"])
                   for name, point in content["operating_points"].items()}

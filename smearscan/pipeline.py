@@ -24,7 +24,7 @@ import numpy as np
 
 from smearscan.features import cell_table
 from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
-from smearscan.outputs import png_bytes, write_png_atomic
+from smearscan.outputs import jpeg_bytes, write_png_atomic
 from smearscan.segmentation import segment_field
 
 T = TypeVar("T")
@@ -60,13 +60,13 @@ class FieldTask:
 
 @dataclass(frozen=True)
 class ReviewCell:
-    """A cell shown to the technologist for confirmation: its call and a small PNG crop."""
+    """A cell shown to the technologist for confirmation: its call and a small JPEG crop."""
 
     image: str
     cell_id: int
     label: str
     probability: float
-    png: bytes
+    jpeg: bytes
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def analyse_field(task: FieldTask) -> FieldResult:
     return FieldResult(
         task.slide, task.image, task.path, cells, rgb.shape[1], rgb.shape[0],
         seg.pixel_size_um, seg.pixel_size_estimated,
-        thumbnail=png_bytes(thumbnail(overlay)) if task.review else None,
+        thumbnail=jpeg_bytes(thumbnail(overlay)) if task.review else None,
         review_cells=review_cells(task.image, overlay, cells) if task.review else (),
     )
 
@@ -198,7 +198,7 @@ def review_cells(image: str, overlay: np.ndarray, cells: dict[str, np.ndarray]
         crop = overlay[max(0, y - half):y + half, max(0, x - half):x + half]
         crop = cv2.resize(crop, (_REVIEW_SIZE, _REVIEW_SIZE), interpolation=cv2.INTER_AREA)
         picked.append(ReviewCell(image, int(cells["cell_id"][i]), label,
-                                 float(cells[f"p_{label}"][i]), png_bytes(crop)))
+                                 float(cells[f"p_{label}"][i]), jpeg_bytes(crop)))
     return tuple(picked)
 
 
@@ -206,11 +206,11 @@ def _pixel_size(cells: dict[str, np.ndarray], i: int) -> float:
     return float(np.sqrt(cells["area_um2"][i] / cells["area_px"][i]))
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Ask Linux to kill this worker when its parent dies (a SIGKILLed run leaves no orphans).
 
-    Workers are spawned, so their parent is the main process. Elsewhere than Linux this is a
-    no-op.
+    Workers are spawned, so their parent is the main process (pid ``parent``). Elsewhere than
+    Linux this is a no-op.
     """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -219,13 +219,16 @@ def _die_with_parent() -> None:
     if not hasattr(libc, "prctl"):
         return
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        # The parent died while this worker was starting: no signal will ever come.
+        os._exit(1)
 
 
 _PR_SET_PDEATHSIG = 1
 
 
-def _worker_init() -> None:
-    _die_with_parent()
+def _worker_init(parent: int) -> None:
+    _die_with_parent(parent)
     # Each worker is one core's worth of work: nested BLAS/torch threads would oversubscribe.
     # torch reads this when (and only if) a worker loads the classifier.
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -243,5 +246,6 @@ def map_fields(work: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1) -> 
     # Spawned workers are children of this process (so they die with it, see _die_with_parent)
     # and start clean, without the torch/OpenMP state of a forked parent.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
+                             initargs=(os.getpid(),)) as pool:
         yield from pool.map(work, tasks, chunksize=1)

@@ -82,7 +82,7 @@ def _gallery(results: list[FieldResult]) -> list[dict]:
         if members:
             groups.append({"label": label, "cells": [
                 {"image": c.image, "cell_id": c.cell_id, "probability": c.probability,
-                 "png": _b64(c.png)} for c in members]})
+                 "jpeg": _b64(c.jpeg)} for c in members]})
     return groups
 
 

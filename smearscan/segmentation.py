@@ -68,6 +68,23 @@ class Segmentation:
         return int(self.labels.max(initial=0))
 
 
+def uint8_percentile(image: np.ndarray, q: float) -> float:
+    """``np.percentile(image, q)`` (linear method, same value) of a uint8 image, from its histogram.
+
+    ~4x faster than numpy's partition on a 640x480 channel.
+    """
+    cumulative = np.cumsum(np.bincount(image.ravel(), minlength=256))
+    rank = (image.size - 1) * (q / 100)
+    below = int(np.floor(rank))
+    fraction = rank - below
+    low, high = np.searchsorted(cumulative, [below, min(below + 1, image.size - 1)],
+                                side="right").astype(np.float64)
+    # numpy's interpolation, term for term, so that the result is identical to the last bit.
+    if fraction >= 0.5:
+        return float(high - (high - low) * (1 - fraction))
+    return float(low + (high - low) * fraction)
+
+
 def foreground_mask(rgb: np.ndarray) -> np.ndarray:
     """Boolean mask of stained material (cells, nuclei, platelets), pallor not yet filled.
 
@@ -76,7 +93,7 @@ def foreground_mask(rgb: np.ndarray) -> np.ndarray:
     between that level and the stained pixels, floored so that an empty field stays empty.
     """
     green = cv2.GaussianBlur(rgb[:, :, 1], (3, 3), 0)
-    background = float(np.percentile(green, 95))
+    background = uint8_percentile(green, 95)
     absorbance = np.clip(background - green.astype(np.float32), 0, 255).astype(np.uint8)
     otsu, _ = cv2.threshold(absorbance, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # A field with no cells has only noise: never call less than ~6% green absorbance stained.
@@ -95,7 +112,7 @@ def _filled(mask: np.ndarray, radius: int, max_hole_px: float) -> np.ndarray:
     """
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
-    filled = ndi.binary_fill_holes(closed)
+    filled = holes_filled(closed)
     added, count = ndi.label(filled & ~mask)
     if count == 0:
         return mask
@@ -107,6 +124,17 @@ def _filled(mask: np.ndarray, radius: int, max_hole_px: float) -> np.ndarray:
     keep = (area <= max_hole_px) & (~open_to_background | (area >= _WEDGE * max_hole_px))
     keep[0] = False
     return mask | keep[added]
+
+
+def holes_filled(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every background region that does not reach the image edge set.
+
+    Same result as ``ndi.binary_fill_holes`` (4-connected background); OpenCV's flood fill
+    from a padded corner is ~7x faster.
+    """
+    outside = np.pad(mask, 1).astype(np.uint8)
+    cv2.floodFill(outside, None, (0, 0), 2, flags=4)
+    return outside[1:-1, 1:-1] != 2
 
 
 def _distance(mask: np.ndarray) -> np.ndarray:
@@ -125,10 +153,12 @@ def estimate_rbc_diameter_px(mask: np.ndarray) -> float:
     if count == 0 or mask.all():
         # Without any background there is no cell edge to measure from.
         return float("nan")
-    distance = _distance(mask)
-    index = np.arange(1, count + 1)
-    radii = ndi.maximum(distance, labels, index)
-    areas = ndi.sum_labels(np.ones_like(distance), labels, index)
+    inside = labels.ravel() > 0
+    component = labels.ravel()[inside]
+    # np.maximum.at is ~10x faster than ndi.maximum, which sorts all pixels by label.
+    radii = np.zeros(count + 1, np.float32)
+    np.maximum.at(radii, component, _distance(mask).ravel()[inside])
+    radii, areas = radii[1:], np.bincount(component, minlength=count + 1)[1:]
     keep = radii >= 2
     if not keep.any():
         return float("nan")
@@ -150,30 +180,37 @@ def _local_maxima(image: np.ndarray, min_distance: int, threshold: float) -> np.
     kernel = cv2.getStructuringElement(
         cv2.MORPH_RECT, (2 * min_distance + 1, 2 * min_distance + 1))
     is_peak = (image >= cv2.dilate(image, kernel)) & (image > threshold)
-    plateaus, count = ndi.label(is_peak)
-    if count == 0:
-        return np.zeros((0, 2), dtype=np.intp)
-    firsts = ndi.minimum_position(np.arange(plateaus.size).reshape(plateaus.shape), plateaus,
-                                  np.arange(1, count + 1))
-    return np.array(firsts, dtype=np.intp).reshape(-1, 2)
+    plateaus, _ = ndi.label(is_peak)
+    pixels = np.flatnonzero(plateaus)
+    # Flat indices run in raster order: a plateau's first index is its first pixel.
+    _, first = np.unique(plateaus.ravel()[pixels], return_index=True)
+    return np.column_stack(np.unravel_index(pixels[first], image.shape)).astype(np.intp)
 
 
 def _split_touching(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
     distance = _distance(mask)
     min_distance = max(2, int(round(_SEED_SPACING * rbc_diameter_px)))
     smooth = cv2.GaussianBlur(distance, (0, 0), max(1.0, rbc_diameter_px * _SMOOTHING))
-    components, _ = ndi.label(mask)
+    components, count = ndi.label(mask)
     peaks = _local_maxima(smooth, min_distance, 0.12 * rbc_diameter_px)
-    markers = np.zeros(mask.shape, dtype=np.int32)
-    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-    # Components too thin to hold a seed (platelets, fragments) keep their own label.
-    unseeded = np.ones(components.max() + 1, dtype=bool)
-    unseeded[components[tuple(peaks.T)]] = False
+    seeded = components[tuple(peaks.T)]
+    # A component with one seed or none is one object (platelets and fragments may be too thin
+    # to hold a seed): only components with several seeds need the watershed.
+    label_of = np.zeros(count + 1, dtype=np.int32)
+    label_of[seeded] = np.arange(1, len(peaks) + 1)
+    seeds = np.bincount(seeded, minlength=count + 1)
+    unseeded = seeds == 0
     unseeded[0] = False
-    lookup = np.zeros(len(unseeded), dtype=np.int32)
-    lookup[unseeded] = np.arange(len(peaks) + 1, len(peaks) + 1 + int(unseeded.sum()))
-    markers = np.where(markers > 0, markers, lookup[components])
-    return watershed(-smooth, markers, mask=mask).astype(np.int32)
+    label_of[unseeded] = np.arange(len(peaks) + 1, len(peaks) + 1 + int(unseeded.sum()))
+    shared = seeds >= 2
+    shared[0] = False
+    labels = label_of[components]
+    if shared.any():
+        markers = np.zeros(mask.shape, dtype=np.int32)
+        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+        split = shared[components]
+        labels[split] = watershed(-smooth, markers, mask=split)[split]
+    return labels
 
 
 def _relabelled(labels: np.ndarray, min_area_px: float) -> np.ndarray:

@@ -46,6 +46,7 @@ from smearscan.classification import (
     call_labels,
     cell_crops,
     field_density,
+    inference_network,
     load_model,
     predict_probabilities,
     save_model,
@@ -675,9 +676,9 @@ def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
     train = data.subset(data.split == "train")
     network = fit_network(train, epochs=epochs, seed=seed, progress=progress,
                           steps_per_epoch=2 if limit else None)
-    network.to(memory_format=torch.channels_last)
-    model = classification.CellClassifier(network, CLASSES, MORPHOLOGY_CLASSES, CROP_SIZE,
-                                          CROP_SCALE_UM, {}, SYMMETRY_BAND, {})
+    model = classification.CellClassifier(inference_network(network), CLASSES,
+                                          MORPHOLOGY_CLASSES, CROP_SIZE, CROP_SCALE_UM, {},
+                                          SYMMETRY_BAND, {})
     results = {}
     for split in ("val", "test"):
         part = data.subset(data.split == split)

@@ -20,6 +20,7 @@ from smearscan.classification import (
     cell_crops,
     classify,
     default_model_path,
+    inference_network,
     load_model,
     predict_probabilities,
     save_model,
@@ -119,6 +120,23 @@ def test_objects_in_the_symmetry_band_are_scored_the_same_in_any_orientation(tmp
     # Outside the band nothing changes.
     nothing = _with_band(model, (2.0, 3.0))
     assert np.array_equal(predict_probabilities(nothing, crops)[0], single)
+
+
+def test_folding_batch_norm_keeps_the_network_function():
+    torch.manual_seed(1)
+    network = build_network(DEFAULT_ARCHITECTURE)
+    # Non-trivial running statistics, as after training.
+    for module in network.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    network.eval()
+    crops = torch.rand(8, 4, 64, 64)
+    fused = inference_network(network)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    with torch.inference_mode():
+        for expected, got in zip(network(crops), fused(crops), strict=True):
+            assert torch.allclose(expected, got, atol=1e-5)
 
 
 def test_missing_model_file_is_a_one_line_error(tmp_path):

@@ -291,3 +291,16 @@ def test_unloadable_model_is_an_error_even_without_cells(tmp_path, capsys):
     model = _garbage(tmp_path / "bad.pt")
     assert main([str(white), "--model", str(model), "--quiet"]) == 4
     assert str(model) in _one_line(capsys.readouterr().err)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="parent-death signal is Linux only")
+def test_worker_whose_parent_died_during_start_up_exits():
+    """A worker that finds itself re-parented after asking for the death signal stops at once."""
+    code = ("import os, sys; from smearscan.pipeline import _die_with_parent; "
+            "_die_with_parent(int(sys.argv[1])); print('alive')")
+    ours = subprocess.run([sys.executable, "-c", code, str(os.getpid())], capture_output=True,
+                          text=True, timeout=60)
+    orphan = subprocess.run([sys.executable, "-c", code, "1"], capture_output=True, text=True,
+                            timeout=60)
+    assert ours.returncode == 0 and ours.stdout.strip() == "alive"
+    assert orphan.returncode == 1 and orphan.stdout == ""

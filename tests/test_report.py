@@ -5,14 +5,14 @@ import re
 import numpy as np
 from PIL import Image
 
-from smearscan.outputs import png_bytes
+from smearscan.outputs import jpeg_bytes
 from smearscan.pipeline import FieldResult, ReviewCell, review_cells, thumbnail
 from smearscan.report import slide_report_html
 from smearscan.slide_stats import slide_result
 
 
-def _png(value):
-    return png_bytes(np.full((8, 8, 3), value, np.uint8))
+def _jpeg(value):
+    return jpeg_bytes(np.full((8, 8, 3), value, np.uint8))
 
 
 def _summary():
@@ -25,17 +25,17 @@ def _summary():
 
 
 def test_report_has_counts_call_and_every_review_cell():
-    cells = (ReviewCell("a.png", 3, "schistocyte", 0.71, _png(10)),
-             ReviewCell("a.png", 9, "schistocyte", 0.98, _png(20)),
-             ReviewCell("a.png", 5, "nrbc", 0.90, _png(30)))
-    result = FieldResult("s", "a.png", None, thumbnail=_png(40), review_cells=cells)
+    cells = (ReviewCell("a.png", 3, "schistocyte", 0.71, _jpeg(10)),
+             ReviewCell("a.png", 9, "schistocyte", 0.98, _jpeg(20)),
+             ReviewCell("a.png", 5, "nrbc", 0.90, _jpeg(30)))
+    result = FieldResult("s", "a.png", None, thumbnail=_jpeg(40), review_cells=cells)
     html = slide_report_html("s", _summary(), [result], model_version="test-1")
     assert "1180" in html and "schistocyte" in html and "test-1" in html
     assert "above the 1% ICSH limit" in html or "borderline" in html
-    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    images = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', html)
     assert len(images) == 4  # three review cells and one field thumbnail
     for data in images:
-        assert Image.open(io.BytesIO(base64.b64decode(data))).format == "PNG"
+        assert Image.open(io.BytesIO(base64.b64decode(data))).format == "JPEG"
     # Most probable first within the schistocyte gallery.
     assert html.index("a.png #9") < html.index("a.png #3")
     assert "http://" not in html and "https://" not in html  # opens from disk, no network

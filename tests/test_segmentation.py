@@ -3,7 +3,13 @@ import pytest
 from synthetic import grid_centres, synthetic_field
 
 from smearscan.features import cell_table
-from smearscan.segmentation import estimate_rbc_diameter_px, foreground_mask, segment_field
+from smearscan.segmentation import (
+    estimate_rbc_diameter_px,
+    foreground_mask,
+    holes_filled,
+    segment_field,
+    uint8_percentile,
+)
 
 
 def test_separate_discs_are_one_object_each_with_pallor_filled():
@@ -75,3 +81,21 @@ def test_real_chula_field_recall(shared_datasets):
     assert seg.pixel_size_um == pytest.approx(0.20, rel=0.15)
     match = match_points(seg.labels, np.array([p[:2] for p in field.points]))
     assert match.matched / match.points >= 0.95
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_uint8_percentile_equals_numpy(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        shape = tuple(rng.integers(1, 40, size=2))
+        image = rng.integers(0, rng.integers(1, 257), size=shape).astype(np.uint8)
+        for q in (0.0, 5.0, 50.0, 95.0, 99.9, 100.0):
+            assert uint8_percentile(image, q) == np.percentile(image, q)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_holes_filled_equals_scipy(seed):
+    from scipy import ndimage as ndi
+
+    mask = np.random.default_rng(seed).random((60, 80)) < 0.55
+    assert np.array_equal(holes_filled(mask), ndi.binary_fill_holes(mask))
