@@ -229,7 +229,8 @@ def stage_times(paths: list[Path], model, model_path: Path | None, tmp: Path,
     """Median seconds per field of each stage; returns them by stage name."""
     from smearscan.features import cell_table
     from smearscan.loading import read_field
-    from smearscan.pipeline import overlay_image, png_bytes, review_cells, thumbnail
+    from smearscan.outputs import jpeg_bytes
+    from smearscan.pipeline import overlay_image, review_cells, thumbnail
     from smearscan.segmentation import segment_field
 
     times: dict[str, list[float]] = {stage: [] for stage in STAGES}
@@ -257,7 +258,7 @@ def stage_times(paths: list[Path], model, model_path: Path | None, tmp: Path,
 
         def review(rgb=rgb, seg=seg, cells=cells, name=path.name):
             overlay = overlay_image(rgb, seg.labels, cells.get("class"))
-            return png_bytes(thumbnail(overlay)), review_cells(name, overlay, cells)
+            return jpeg_bytes(thumbnail(overlay)), review_cells(name, overlay, cells)
 
         times["review images"].append(_timed(review)[0])
     aggregate, writing, note = slide_stage_times(paths, model is not None, model_path, tmp)
@@ -313,8 +314,8 @@ def slide_stage_times(paths: list[Path], classify: bool, model_path: Path | None
                 slide, r, None, o, None))
             both, outcome = _timed(lambda o=options, r=results, out=out: batch._finish_slide(
                 slide, r, out, o, None))
-            merged, _ = _timed(lambda o=options, out=out, c=outcome: batch.write_merged_outputs(
-                out, [c], o))
+            merged, _ = _timed(lambda out=out, c=outcome: batch.write_merged_outputs(
+                out, [c]))
         except Exception as error:  # noqa: BLE001 - report it and carry on
             reason = str(error).splitlines()[0][:160] if str(error) else ""
             note += (f" Aggregate and writing {'with' if mode else 'without'} the classifier "

@@ -14,6 +14,7 @@ every field) and of the settings: a re-run with the same ``--out`` skips a slide
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from smearscan import __version__
+from smearscan import __version__, default_model_path
 from smearscan.labs import read_labs_file
 from smearscan.loading import DEFAULT_MAX_PIXELS, Slide
 from smearscan.outputs import (
@@ -34,7 +35,14 @@ from smearscan.outputs import (
     write_json_atomic,
     write_text_atomic,
 )
-from smearscan.pipeline import FieldResult, FieldTask, analyse_field, cached_model, map_fields
+from smearscan.pipeline import (
+    FieldResult,
+    FieldTask,
+    ModelInfo,
+    analyse_field,
+    cached_model,
+    map_fields,
+)
 from smearscan.report import slide_report_html
 
 ERROR_HEADER = ("slide", "image", "error")
@@ -63,6 +71,7 @@ class SlideOutcome:
     cells_csv: str
     errors: list[tuple[str, str, str]] = field(default_factory=list)
     resumed: bool = False
+    model: dict | None = None
 
 
 def unique_slide_names(slides: list[Slide]) -> list[Slide]:
@@ -93,8 +102,8 @@ def _fingerprint(slide: Slide, options: RunOptions) -> dict:
     settings = {k: str(v) for k, v in asdict(options).items()}
     # Results depend on the model and lab values themselves, not only on their paths: a new
     # shipped model or an edited labs file must redo the slide.
-    settings["model"] = cached_model(options.model_path).version if options.classify else None
-    settings["model_file"] = _file_stamp(options.model_path)
+    settings["model"] = _file_digest(options.model_path or default_model_path()
+                                     ) if options.classify else None
     settings["labs_file"] = _file_stamp(options.labs_path)
     # A folder that was unreadable and is now readable but empty must not resume the old error.
     return {"version": __version__, "settings": settings, "files": files,
@@ -109,6 +118,14 @@ def _file_stamp(path: Path | None) -> list[int] | None:
     except OSError:
         return None
     return [stat.st_size, stat.st_mtime_ns]
+
+
+def _file_digest(path: Path) -> str | None:
+    """SHA-256 of a file's content (a few ms for a model file; no torch needed)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _output_stems(slide: Slide) -> list[str]:
@@ -172,7 +189,7 @@ def _field_summary(result: FieldResult) -> dict:
 
 
 def _slide_summary(slide: Slide, results: list[FieldResult], columns: dict[str, np.ndarray],
-                   options: RunOptions) -> dict:
+                   options: RunOptions, model: ModelInfo | None) -> dict:
     good = [r for r in results if r.error is None]
     sizes = [r.pixel_size_um for r in good if np.isfinite(r.pixel_size_um)]
     summary = {
@@ -184,18 +201,23 @@ def _slide_summary(slide: Slide, results: list[FieldResult], columns: dict[str, 
         "per_field": [_field_summary(r) for r in results],
     }
     if "class" in columns:
-        summary |= _slide_statistics(columns, options)
+        summary |= _slide_statistics(columns, options, model)
     return summary
 
 
-def _slide_statistics(columns: dict[str, np.ndarray], options: RunOptions) -> dict:
+def _slide_statistics(columns: dict[str, np.ndarray], options: RunOptions,
+                      model: ModelInfo | None) -> dict:
     from smearscan.slide_stats import slide_result
 
-    model = cached_model(options.model_path)
     return slide_result(label=columns["class"], morphology=columns["morphology"],
                         border=columns["border"].astype(bool),
-                        operating=model.operating,
+                        operating=model.operating if model is not None else None,
                         population=options.population).to_dict()
+
+
+def _model_of(results: list[FieldResult]) -> ModelInfo | None:
+    """The classifier that made a slide's calls (every classified field carries it)."""
+    return next((r.model for r in results if r.model is not None), None)
 
 
 def _verdict(name: str, summary: dict, labs: dict | None) -> tuple[dict, str] | None:
@@ -212,22 +234,26 @@ def _verdict(name: str, summary: dict, labs: dict | None) -> tuple[dict, str] | 
 def _finish_slide(slide: Slide, results: list[FieldResult], out: Path | None,
                   options: RunOptions, labs: dict | None) -> SlideOutcome:
     columns = _slide_columns(slide.name, results)
-    summary = _slide_summary(slide, results, columns, options)
+    model = _model_of(results)
+    summary = _slide_summary(slide, results, columns, options, model)
     verdict = _verdict(slide.name, summary, labs)
     if verdict is not None:
         summary["verdict"] = verdict[0]
     errors = [(slide.name, r.image, r.error) for r in results if r.error is not None]
     errors += [(slide.name, "", problem) for problem in slide.problems]
-    outcome = SlideOutcome(slide.name, summary, columns_csv_text(columns), errors)
+    model_summary = ({"version": model.version, "operating_points": model.operating}
+                     if model is not None else None)
+    outcome = SlideOutcome(slide.name, summary, columns_csv_text(columns), errors,
+                           model=model_summary)
     if out is not None:
         folder = out / "slides" / slide.name
         write_text_atomic(folder / "cells.csv", outcome.cells_csv)
         write_text_atomic(folder / "report.html", slide_report_html(
-            slide.name, summary, results, model_version=_model_version(options),
+            slide.name, summary, results, model_version=model.version if model else None,
             verdict_text=verdict[1] if verdict else None))
         write_json_atomic(folder / "slide.json", {
             "fingerprint": _fingerprint(slide, options), "summary": summary,
-            "errors": [list(e) for e in errors],
+            "errors": [list(e) for e in errors], "model": model_summary,
         })
     return outcome
 
@@ -244,7 +270,8 @@ def _resumed(slide: Slide, out: Path | None, options: RunOptions) -> SlideOutcom
     if record.get("fingerprint") != json.loads(json.dumps(_fingerprint(slide, options))):
         return None
     errors = [tuple(e) for e in record.get("errors", [])]
-    return SlideOutcome(slide.name, record["summary"], cells_csv, errors, resumed=True)
+    return SlideOutcome(slide.name, record["summary"], cells_csv, errors, resumed=True,
+                        model=record.get("model"))
 
 
 def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
@@ -260,8 +287,10 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
         # An unwritable --out must fail now, not after hours of analysis.
         check_writable_folder(out)
         remove_stale_temporaries(out)
-    if options.classify:
-        # Fail on a bad model before any work, even for a run with no cells to classify.
+    if options.classify and jobs <= 1:
+        # This process classifies: fail on a bad model before any work. Workers load it
+        # themselves (and fail on their first field), so that with --jobs N this process never
+        # spends the seconds torch takes to import.
         cached_model(options.model_path)
     outcomes: dict[str, SlideOutcome] = {}
     pending = []
@@ -276,7 +305,7 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
         outcomes[slide.name] = _finish_slide(slide, results, out, options, labs)
     ordered = [outcomes[s.name] for s in slides]
     if out is not None:
-        write_merged_outputs(out, ordered, options)
+        write_merged_outputs(out, ordered)
     return ordered
 
 
@@ -296,7 +325,7 @@ def _grouped(slides: list[Slide], out: Path | None, options: RunOptions, jobs: i
             yield slide, slide_results
 
 
-def write_merged_outputs(out: Path, outcomes: list[SlideOutcome], options: RunOptions) -> None:
+def write_merged_outputs(out: Path, outcomes: list[SlideOutcome]) -> None:
     """Write ``cells.csv``, ``summary.json`` and ``errors.csv`` over all slides."""
     header, bodies = None, []
     for outcome in outcomes:
@@ -309,17 +338,6 @@ def write_merged_outputs(out: Path, outcomes: list[SlideOutcome], options: RunOp
     write_text_atomic(out / "errors.csv", csv_text(ERROR_HEADER, errors))
     write_json_atomic(out / "summary.json", {
         "smearscan_version": __version__,
-        "model": _model_summary(options),
+        "model": next((o.model for o in outcomes if o.model is not None), None),
         "slides": {o.name: o.summary for o in outcomes},
     })
-
-
-def _model_summary(options: RunOptions) -> dict | None:
-    if not options.classify:
-        return None
-    model = cached_model(options.model_path)
-    return {"version": model.version, "operating_points": model.operating}
-
-
-def _model_version(options: RunOptions) -> str | None:
-    return cached_model(options.model_path).version if options.classify else None

@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from smearscan import default_model_path
 from smearscan.errors import SmearscanError
 from smearscan.segmentation import uint8_percentile
 
@@ -320,14 +320,6 @@ def save_model(path: Path, network: CellNet, metadata: dict[str, Any]) -> Path:
     torch.save(content, partial)
     partial.replace(path)
     return path
-
-
-def default_model_path() -> Path:
-    """The shipped weights: package resource ``smearscan.models/default.pt``."""
-    try:
-        return Path(str(resources.files("smearscan.models") / "default.pt"))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[1] / "models" / "default.pt"
 
 
 def _read_model_file(path: Path) -> dict[str, Any]:

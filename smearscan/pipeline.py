@@ -70,6 +70,18 @@ class ReviewCell:
 
 
 @dataclass(frozen=True)
+class ModelInfo:
+    """What the slide statistics and the outputs need of the classifier that made the calls.
+
+    It travels with each field's result, so that the main process of a run with worker
+    processes never has to import torch and load the model itself.
+    """
+
+    version: str
+    operating: dict
+
+
+@dataclass(frozen=True)
 class FieldResult:
     """The cells of one field, or the reason it has none."""
 
@@ -84,6 +96,7 @@ class FieldResult:
     error: str | None = None
     thumbnail: bytes | None = None
     review_cells: tuple[ReviewCell, ...] = ()
+    model: ModelInfo | None = None
 
     @property
     def count(self) -> int:
@@ -151,9 +164,11 @@ def analyse_field(task: FieldTask) -> FieldResult:
         rgb = read_field(task.path, max_pixels=task.max_pixels)
     except ImageLoadError as error:
         return FieldResult(task.slide, task.image, task.path, error=str(error))
+    # Loaded even for a field without cells, so that a bad model file fails the first field.
+    model = cached_model(task.model_path) if task.classify else None
     seg = segment_field(rgb, pixel_size_um=task.pixel_size_um)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
-    if task.classify and len(cells["cell_id"]):
+    if model is not None and len(cells["cell_id"]):
         cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
                                     model_path=task.model_path)
     if task.mask_path is not None:
@@ -168,6 +183,7 @@ def analyse_field(task: FieldTask) -> FieldResult:
         seg.pixel_size_um, seg.pixel_size_estimated,
         thumbnail=jpeg_bytes(thumbnail(overlay)) if task.review else None,
         review_cells=review_cells(task.image, overlay, cells) if task.review else (),
+        model=ModelInfo(model.version, model.operating) if model is not None else None,
     )
 
 
@@ -246,6 +262,11 @@ def map_fields(work: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1) -> 
     # Spawned workers are children of this process (so they die with it, see _die_with_parent)
     # and start clean, without the torch/OpenMP state of a forked parent.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
-                             initargs=(os.getpid(),)) as pool:
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
+                               initargs=(os.getpid(),))
+    try:
         yield from pool.map(work, tasks, chunksize=1)
+    finally:
+        # A caller that stops early (an error such as a bad model, Ctrl-C) must not wait for
+        # the fields still queued.
+        pool.shutdown(cancel_futures=True)

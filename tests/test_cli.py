@@ -188,3 +188,27 @@ def test_field_without_red_cells_gets_no_estimated_scale():
     specks[::40, ::40] = 60  # isolated dark pixels, no cell-sized objects
     seg = segment_field(specks)
     assert seg.count == 0 and np.isnan(seg.pixel_size_um)
+
+
+def test_worker_run_keeps_torch_out_of_the_main_process(tmp_path):
+    """With --jobs 2 the workers classify; the main process never pays for importing torch,
+    yet the slide statistics and summary.json name the model that made the calls."""
+    slide = tmp_path / "s1"
+    slide.mkdir()
+    for i in range(2):
+        Image.fromarray(synthetic_field(grid_centres(), seed=i)).save(slide / f"f{i}.png")
+    out = tmp_path / "out"
+    code = ("import sys; from smearscan.cli import main; code = main(sys.argv[1:]); "
+            "print('torch' in sys.modules); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", code, str(slide), "--out", str(out),
+                           "--jobs", "2", "--quiet"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"]["version"].startswith("cnn-")
+    assert "schistocyte" in summary["model"]["operating_points"]
+    assert summary["slides"]["s1"]["schistocytes"]["corrected_ci95"] is not None
+    # The same run in one process gives the same summary.
+    assert main([str(slide), "--out", str(tmp_path / "one"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "one" / "summary.json").read_text()) == summary

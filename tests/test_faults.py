@@ -304,3 +304,20 @@ def test_worker_whose_parent_died_during_start_up_exits():
                             timeout=60)
     assert ours.returncode == 0 and ours.stdout.strip() == "alive"
     assert orphan.returncode == 1 and orphan.stdout == ""
+
+
+def test_resume_fingerprint_follows_the_model_file_content(tmp_path):
+    """A replaced model file redoes the slides even with the same size and modification time."""
+    from smearscan.batch import RunOptions, _fingerprint
+    from smearscan.loading import Slide
+
+    model = tmp_path / "m.pt"
+    model.write_bytes(b"weights A")
+    stamp = model.stat().st_mtime_ns
+    slide = Slide("s", tmp_path, ())
+    first = _fingerprint(slide, RunOptions(model_path=model))
+    model.write_bytes(b"weights B")
+    os.utime(model, ns=(stamp, stamp))
+    assert _fingerprint(slide, RunOptions(model_path=model)) != first
+    assert _fingerprint(slide, RunOptions(model_path=model, classify=False))["settings"][
+        "model"] is None
