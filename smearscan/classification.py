@@ -263,8 +263,9 @@ class CellClassifier:
 
         The false-positive rate is the one over all validation negatives of the class
         (labelled Chula cells for schistocytes, all labelled objects for the others): the rate
-        at which a slide's other objects turn into false calls. ``false_positive_rates`` keeps
-        the rate of every negative group of the class's rule.
+        at which a slide's other objects turn into false calls; ``validation_negatives`` says
+        how many cells it rests on. ``false_positive_rates`` keeps the rate of every negative
+        group of the class's rule.
         """
         points = {}
         for name, point in self.metadata["operating_points"].items():
@@ -273,7 +274,15 @@ class CellClassifier:
                             "sensitivity": point["val_sensitivity"],
                             "false_positive_rate": rates.get("chula", rates.get("all")),
                             "false_positive_rates": rates}
+            negatives = self._validation_negatives(name)
+            if negatives:
+                points[name]["validation_negatives"] = negatives
         return points
+
+    def _validation_negatives(self, name: str) -> int | None:
+        """How many validation negatives the class's ``false_positive_rate`` was measured on."""
+        curve = self.metadata.get("val_metrics", {}).get(name, {}).get("at_specificity", {})
+        return next((int(point["negatives"]) for point in curve.values()), None)
 
     @property
     def version(self) -> str:

@@ -126,18 +126,33 @@ def _cell_text(value: object) -> str:
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """CSV text with a header; floats with 6 significant digits, booleans as true/false."""
+    return _csv(header, ([_cell_text(v) for v in row] for row in rows))
+
+
+def _column_text(values: np.ndarray | Sequence[object]) -> list[str]:
+    """:func:`_cell_text` of a whole column, one type test per column instead of per cell."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        return ["" if v != v or v in (np.inf, -np.inf) else f"{v:.6g}" for v in array.tolist()]
+    if array.dtype.kind == "b":
+        return ["true" if v else "false" for v in array.tolist()]
+    if array.dtype.kind in "iu":
+        return [str(v) for v in array.tolist()]
+    return [_cell_text(v) for v in array.tolist()]
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell_text(v) for v in row])
+    writer.writerows(rows)
     return buffer.getvalue()
 
 
 def columns_csv_text(columns: Mapping[str, np.ndarray | Sequence[object]]) -> str:
-    """CSV text of a table given as equal-length columns."""
+    """CSV text of a table given as equal-length columns (as :func:`csv_text` writes it)."""
     names = list(columns)
-    return csv_text(names, zip(*(columns[n] for n in names), strict=True))
+    return _csv(names, zip(*(_column_text(columns[n]) for n in names), strict=True))
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:

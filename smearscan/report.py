@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import jinja2
@@ -86,14 +87,20 @@ def _gallery(results: list[FieldResult]) -> list[dict]:
     return groups
 
 
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    # Compiling the template takes longer than rendering it: once per process.
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("smearscan", "templates"), autoescape=True)
+    return environment.get_template("report.html")
+
+
 def slide_report_html(name: str, summary: dict, results: list[FieldResult], *,
                       model_version: str | None, verdict_text: str | None = None) -> str:
     """The self-contained HTML report of one slide (images embedded, no network needed)."""
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("smearscan", "templates"), autoescape=True)
     size = summary.get("pixel_size_um")
     morphology = summary.get("morphology") or {}
-    return environment.get_template("report.html").render(
+    return _template().render(
         name=name, summary=summary, version=__version__, model_version=model_version or "none",
         pixel_size=_pixel_size_text(size, summary.get("pixel_size_estimated", False)) + " um/px",
         schisto=summary.get("schistocytes"), nrbc=summary.get("nrbc"),

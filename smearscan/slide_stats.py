@@ -632,10 +632,17 @@ def _seen_beyond_error(
     if operating is None:
         return k > 0, f"{name}: {k} seen; no false-positive rate known, so no correction"
     fpr = operating["false_positive_rate"]
+    negatives = operating.get("validation_negatives")
+    rate_text = f"false-positive rate {fpr:g}"
+    if negatives:
+        # A validation rate of 0 of 4,067 is not a rate of 0: take its Wilson 95% upper bound,
+        # so that a single call is not a finding merely because validation saw no false one.
+        fpr = wilson_interval(round(fpr * negatives), negatives)[1]
+        rate_text += f" ({fpr:.2g} at the 95% upper bound over {negatives} validation negatives)"
     bound = int(binom.ppf(FALSE_POSITIVE_QUANTILE, n, fpr))
     seen = k > bound
     return seen, (
-        f"{name}: {k} seen among {n} cells; false-positive rate {fpr:g} explains up to {bound} "
+        f"{name}: {k} seen among {n} cells; {rate_text} explains up to {bound} "
         f"({FALSE_POSITIVE_QUANTILE:.0%} bound): {'seen' if seen else 'not seen'}"
     )
 

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import binom
 
 from smearscan.slide_stats import (
     _threshold_call,
@@ -314,3 +315,25 @@ def test_nrbc_present_only_beyond_the_classifiers_false_positives():
     many = np.array(["nrbc"] * 20 + ["rbc"] * 2000)
     assert slide_result(label=many, morphology=np.array([""] * 20 + ["normal"] * 2000),
                         border=np.zeros(len(many), bool), operating=operating).nrbc.present
+
+
+def test_a_validation_rate_of_zero_is_taken_at_its_upper_bound():
+    """0 false calls among 4,000 validation negatives is not a rate of 0: NRBC calls among 2,001
+    cells are a finding only beyond what the rate's Wilson 95% upper bound (~0.00096) explains
+    at the 99% binomial bound (6 calls)."""
+    zero = {"nrbc": {"threshold": 0.5, "sensitivity": 0.95, "false_positive_rate": 0.0,
+                     "validation_negatives": 4000}}
+    upper = wilson_interval(0, 4000)[1]
+    assert upper == pytest.approx(0.00096, abs=1e-5)
+    explained = int(binom.ppf(0.99, 2001, upper))
+    assert explained == 6
+
+    def present(k: int, operating: dict) -> bool:
+        label = np.array(["nrbc"] * k + ["rbc"] * (2001 - k))
+        return slide_result(label=label, morphology=np.array(["normal"] * len(label)),
+                            border=np.zeros(len(label), bool), operating=operating).nrbc.present
+
+    assert not present(1, zero) and not present(explained, zero) and present(explained + 1, zero)
+    # Without the count of negatives the rate is taken as it is: one call is a finding.
+    bare = {"nrbc": {"threshold": 0.5, "sensitivity": 0.95, "false_positive_rate": 0.0}}
+    assert present(1, bare)
