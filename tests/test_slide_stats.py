@@ -9,6 +9,7 @@ from scipy.stats import binom
 
 from smearscan.slide_stats import (
     _threshold_call,
+    binomial_quantile,
     rogan_gladen,
     slide_result,
     wilson_interval,
@@ -337,3 +338,12 @@ def test_a_validation_rate_of_zero_is_taken_at_its_upper_bound():
     # Without the count of negatives the rate is taken as it is: one call is a finding.
     bare = {"nrbc": {"threshold": 0.5, "sensitivity": 0.95, "false_positive_rate": 0.0}}
     assert present(1, bare)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 150, 2001, 40_000])
+@pytest.mark.parametrize("p", [0.0, 1e-5, 0.00096, 0.002, 0.05, 0.5, 1.0])
+def test_binomial_quantile_equals_scipy_stats(n, p):
+    # Upper quantiles, as used; at q = 0.5 with p = 0.5 the cdf ties q to the last bit and the
+    # two libraries round differently.
+    for q in (0.9, 0.99, 0.999):
+        assert binomial_quantile(q, n, p) == int(binom.ppf(q, n, p))
