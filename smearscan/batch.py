@@ -314,7 +314,10 @@ def _grouped(slides: list[Slide], out: Path | None, options: RunOptions, jobs: i
     tasks = [task for slide in slides for task in _field_tasks(slide, out, options)]
     bar = tqdm(total=len(tasks), unit="field", disable=not progress, file=sys.stderr,
                desc=f"{len(slides)} slide(s)")
-    results = map_fields(analyse_field, tasks, jobs=jobs)
+    # The classifier's modules (torch) are what a worker takes longest to import.
+    preload = ("smearscan.pipeline", "smearscan.classification") if options.classify else (
+        "smearscan.pipeline",)
+    results = map_fields(analyse_field, tasks, jobs=jobs, preload=preload)
     with bar:
         for done, slide in enumerate(slides, start=1):
             slide_results = []

@@ -293,19 +293,6 @@ def test_unloadable_model_is_an_error_even_without_cells(tmp_path, capsys):
     assert str(model) in _one_line(capsys.readouterr().err)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="parent-death signal is Linux only")
-def test_worker_whose_parent_died_during_start_up_exits():
-    """A worker that finds itself re-parented after asking for the death signal stops at once."""
-    code = ("import os, sys; from smearscan.pipeline import _die_with_parent; "
-            "_die_with_parent(int(sys.argv[1])); print('alive')")
-    ours = subprocess.run([sys.executable, "-c", code, str(os.getpid())], capture_output=True,
-                          text=True, timeout=60)
-    orphan = subprocess.run([sys.executable, "-c", code, "1"], capture_output=True, text=True,
-                            timeout=60)
-    assert ours.returncode == 0 and ours.stdout.strip() == "alive"
-    assert orphan.returncode == 1 and orphan.stdout == ""
-
-
 def test_resume_fingerprint_follows_the_model_file_content(tmp_path):
     """A replaced model file redoes the slides even with the same size and modification time."""
     from smearscan.batch import RunOptions, _fingerprint
