@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
+from smearscan.errors import SmearscanError
 from smearscan.features import cell_table
 from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
 from smearscan.outputs import jpeg_bytes, write_png_atomic
@@ -41,6 +43,12 @@ CLASS_COLOURS = {
     "platelet": (255, 160, 0),
     "other": (128, 128, 128),
 }
+
+
+class WorkerDiedError(SmearscanError):
+    """A worker process was killed mid-run; the CLI exits 4 and a re-run resumes."""
+
+    exit_code = 4
 
 
 @dataclass(frozen=True)
@@ -269,6 +277,10 @@ def map_fields(work: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1,
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init)
     try:
         yield from pool.map(work, tasks, chunksize=1)
+    except BrokenProcessPool:
+        raise WorkerDiedError("a worker process died (killed, or out of memory?) before its "
+                              "field was done; finished slides are kept: run the same command "
+                              "again to resume, with fewer --jobs if memory is short") from None
     finally:
         # A caller that stops early (an error such as a bad model, Ctrl-C) must not wait for
         # the fields still queued.

@@ -308,3 +308,17 @@ def test_resume_fingerprint_follows_the_model_file_content(tmp_path):
     assert _fingerprint(slide, RunOptions(model_path=model)) != first
     assert _fingerprint(slide, RunOptions(model_path=model, classify=False))["settings"][
         "model"] is None
+
+
+def _die(task: int) -> int:
+    if task == 3:
+        os._exit(9)  # as the OOM killer would end a worker
+    return task
+
+
+def test_a_worker_that_dies_is_a_one_line_error_with_exit_4():
+    from smearscan.pipeline import WorkerDiedError, map_fields
+
+    with pytest.raises(WorkerDiedError, match="run the same command again") as error:
+        list(map_fields(_die, range(8), jobs=2))
+    assert error.value.exit_code == 4 and "\n" not in str(error.value)
