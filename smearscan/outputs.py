@@ -65,6 +65,13 @@ def remove_stale_temporaries(folder: Path) -> None:
                                   f"run ({error.strerror or error})") from None
 
 
+def _file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0666 less the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _temporary_file(folder: Path, name: str) -> tuple[int, str]:
     return tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
 
@@ -77,6 +84,9 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         fd, tmp = _temporary_file(path.parent, path.name)
         try:
             with os.fdopen(fd, "wb") as handle:
+                # mkstemp makes private (0600) files: results must be readable like any file
+                # the user writes, e.g. by colleagues on a lab share.
+                os.fchmod(handle.fileno(), _file_mode())
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -322,3 +322,18 @@ def test_a_worker_that_dies_is_a_one_line_error_with_exit_4():
     with pytest.raises(WorkerDiedError, match="run the same command again") as error:
         list(map_fields(_die, range(8), jobs=2))
     assert error.value.exit_code == 4 and "\n" not in str(error.value)
+
+
+def test_outputs_get_the_mode_of_ordinary_files(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); results must follow the umask instead."""
+    from smearscan.outputs import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "a.csv", "x\n")
+        os.umask(0o077)
+        write_text_atomic(tmp_path / "b.csv", "x\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.csv").stat().st_mode & 0o777 == 0o600
