@@ -66,8 +66,9 @@ def analysis_parser() -> argparse.ArgumentParser:
                         help="write 16-bit label images to DIR/masks/<slide>/")
     parser.add_argument("--overlay", action="store_true",
                         help="write fields with outlines coloured by class to DIR/overlays/")
-    parser.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                        help="worker processes (default 1; use the number of cores)")
+    parser.add_argument("--jobs", type=_positive_int, metavar="N",
+                        help="worker processes (default: one per core, at most 4, for runs of "
+                             "20 fields or more; otherwise 1)")
     parser.add_argument("--population", choices=("adult", "neonate", "preterm"),
                         default="adult",
                         help="sets the schistocyte reference limit: <=1%% adults and term "
@@ -88,6 +89,7 @@ def analysis_parser() -> argparse.ArgumentParser:
 def _run_analysis(args: argparse.Namespace) -> int:
     from smearscan.batch import RunOptions, analyse_slides
     from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides
+    from smearscan.pipeline import default_jobs
     from smearscan.report import field_table, slide_table
 
     # Results written inside an input folder must not become fields of the next run.
@@ -96,7 +98,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
         pixel_size_um=args.pixel_size, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         model_path=args.model, classify=not args.no_classify, save_masks=args.save_masks,
         overlay=args.overlay, population=args.population, labs_path=args.labs)
-    outcomes = analyse_slides(slides, out=args.out, options=options, jobs=args.jobs,
+    jobs = args.jobs or default_jobs(sum(len(slide.fields) for slide in slides))
+    outcomes = analyse_slides(slides, out=args.out, options=options, jobs=jobs,
                               progress=not args.quiet and sys.stderr.isatty())
     print(field_table(outcomes) if args.out is None else slide_table(outcomes))
     errors = [error for outcome in outcomes for error in outcome.errors]

@@ -257,6 +257,21 @@ def _worker_init() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
+#: Below this many fields a run is over before worker processes would pay for their start-up.
+_FIELDS_FOR_WORKERS = 20
+#: Each classifying worker holds ~0.8 GiB: more than 4 would crowd a lab PC's memory.
+_MAX_DEFAULT_JOBS = 4
+
+
+def default_jobs(fields: int) -> int:
+    """Worker processes for a run of ``fields`` fields when the user did not say: one per
+    available core (at most 4) for 20 fields or more, else 1 (no workers)."""
+    if fields < _FIELDS_FOR_WORKERS:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, _MAX_DEFAULT_JOBS))
+
+
 def map_fields(work: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1,
                preload: Sequence[str] = ()) -> Iterator[R]:
     """Apply ``work`` to every task, in order, over ``jobs`` worker processes.

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -212,3 +213,11 @@ def test_worker_run_keeps_torch_out_of_the_main_process(tmp_path):
     # The same run in one process gives the same summary.
     assert main([str(slide), "--out", str(tmp_path / "one"), "--quiet"]) == 0
     assert json.loads((tmp_path / "one" / "summary.json").read_text()) == summary
+
+
+def test_default_jobs_use_the_cores_only_for_runs_worth_it():
+    from smearscan.pipeline import default_jobs
+
+    assert default_jobs(1) == 1 and default_jobs(19) == 1
+    assert 1 <= default_jobs(20) <= 4
+    assert default_jobs(20) == min(len(os.sched_getaffinity(0)), 4)
