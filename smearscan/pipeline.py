@@ -272,6 +272,17 @@ def default_jobs(fields: int) -> int:
     return max(1, min(cores or 1, _MAX_DEFAULT_JOBS))
 
 
+def _worker_context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
+    """Workers fork from a fork server where there is one (Linux, macOS): a clean
+    single-threaded process, without this process's threads or state, that has imported
+    ``preload`` once; spawned workers (Windows) would each import torch, ~1.4 s of CPU apiece."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
+    return context
+
+
 def map_fields(work: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1,
                preload: Sequence[str] = ()) -> Iterator[R]:
     """Apply ``work`` to every task, in order, over ``jobs`` worker processes.
@@ -284,12 +295,8 @@ def map_fields(work: Callable[[T], R], tasks: Iterable[T], *, jobs: int = 1,
     if jobs <= 1:
         yield from map(work, tasks)
         return
-    # Workers fork from a fork server: a clean single-threaded process, without this process's
-    # threads or state, that has imported `preload` once. Each spawned worker would import
-    # torch itself, ~1.4 s of CPU apiece.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(preload))
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init)
+    pool = ProcessPoolExecutor(jobs, mp_context=_worker_context(preload),
+                               initializer=_worker_init)
     try:
         yield from pool.map(work, tasks, chunksize=1)
     except BrokenProcessPool:

@@ -337,3 +337,13 @@ def test_outputs_get_the_mode_of_ordinary_files(tmp_path):
         os.umask(old)
     assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "b.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_workers_are_spawned_where_there_is_no_fork_server(monkeypatch):
+    """Windows has no fork server: the same seam spawns its workers and keeps task order."""
+    import multiprocessing
+
+    from smearscan.pipeline import map_fields
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert list(map_fields(_die, [0, 1, 2, 4, 5], jobs=2)) == [0, 1, 2, 4, 5]
