@@ -33,7 +33,7 @@ def labelled_calls(field, *, model_path: Path | None) -> tuple[np.ndarray, np.nd
     seg = segment_field(rgb, pixel_size_um=field.pixel_size_um)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     calls = classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
-                               model_path=model_path)["class"]
+                               model=cached_model(model_path))["class"]
     truth, predicted, seen = [], [], set()
     for x, y, name in field.points:
         r, c = int(round(y)), int(round(x))

@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import cv2
 import numpy as np
@@ -29,6 +29,9 @@ from smearscan.features import cell_table
 from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
 from smearscan.outputs import jpeg_bytes, write_png_atomic
 from smearscan.segmentation import segment_field
+
+if TYPE_CHECKING:  # torch is imported only where a field is classified
+    from smearscan.classification import CellClassifier
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -129,13 +132,14 @@ def cached_model(model_path: Path | None):
 
 def classified_columns(
     rgb: np.ndarray, labels: np.ndarray, cells: dict[str, np.ndarray], *,
-    pixel_size_um: float, model_path: Path | None,
+    pixel_size_um: float, model: CellClassifier,
 ) -> dict[str, np.ndarray]:
     """The ``class``, ``morphology`` and ``p_<class>`` columns of the cells of one field."""
     from smearscan.classification import cell_crops, classify
 
-    model = cached_model(model_path)
-    calls = classify(model, cell_crops(rgb, labels, cells, pixel_size_um=pixel_size_um))
+    crops = cell_crops(rgb, labels, cells, pixel_size_um=pixel_size_um, size=model.crop_size,
+                       scale_um=model.crop_scale_um)
+    calls = classify(model, crops)
     columns = {"class": calls.label, "morphology": calls.morphology}
     for index, name in enumerate(model.classes):
         columns[f"p_{name}"] = calls.probabilities[:, index]
@@ -179,7 +183,7 @@ def analyse_field(task: FieldTask) -> FieldResult:
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     if model is not None and len(cells["cell_id"]):
         cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
-                                    model_path=task.model_path)
+                                    model=model)
     if task.mask_path is not None:
         write_png_atomic(task.mask_path, seg.labels)
     overlay = None
