@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -126,11 +127,20 @@ def _jsonable(value: object) -> object:
     return value
 
 
+def _float_text(value: float) -> str:
+    """6 significant digits; empty for nan and infinities."""
+    return f"{value:.6g}" if math.isfinite(value) else ""
+
+
+def _bool_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def _cell_text(value: object) -> str:
     if isinstance(value, (float, np.floating)):
-        return "" if not np.isfinite(value) else f"{value:.6g}"
+        return _float_text(float(value))
     if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
+        return _bool_text(bool(value))
     return str(value)
 
 
@@ -139,16 +149,14 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return _csv(header, ([_cell_text(v) for v in row] for row in rows))
 
 
+#: The text of a typed column's values, chosen once per column rather than tested per cell.
+_TEXT_BY_KIND = {"f": _float_text, "b": _bool_text, "i": str, "u": str}
+
+
 def _column_text(values: np.ndarray | Sequence[object]) -> list[str]:
-    """:func:`_cell_text` of a whole column, one type test per column instead of per cell."""
+    """:func:`_cell_text` of each value of a column."""
     array = np.asarray(values)
-    if array.dtype.kind == "f":
-        return ["" if v != v or v in (np.inf, -np.inf) else f"{v:.6g}" for v in array.tolist()]
-    if array.dtype.kind == "b":
-        return ["true" if v else "false" for v in array.tolist()]
-    if array.dtype.kind in "iu":
-        return [str(v) for v in array.tolist()]
-    return [_cell_text(v) for v in array.tolist()]
+    return list(map(_TEXT_BY_KIND.get(array.dtype.kind, _cell_text), array.tolist()))
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
