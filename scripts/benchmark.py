@@ -309,11 +309,11 @@ def slide_stage_times(paths: list[Path], classify: bool, model_path: Path | None
         try:
             options = batch.RunOptions(model_path=model_path, classify=mode)
             results = [analyse_field(task) for task in batch._field_tasks(slide, out, options)]
-            batch._finish_slide(slide, results, None, options, None)  # warm-up: imports, caches
+            batch._finish_slide(slide, results, None, options, None, None)  # warm-up
             aggregate, _ = _timed(lambda o=options, r=results: batch._finish_slide(
-                slide, r, None, o, None))
+                slide, r, None, o, None, None))
             both, outcome = _timed(lambda o=options, r=results, out=out: batch._finish_slide(
-                slide, r, out, o, None))
+                slide, r, out, o, None, batch._fingerprint(slide, o)))
             merged, _ = _timed(lambda out=out, c=outcome: batch.write_merged_outputs(
                 out, [c]))
         except Exception as error:  # noqa: BLE001 - report it and carry on

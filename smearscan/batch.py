@@ -232,7 +232,10 @@ def _verdict(name: str, summary: dict, labs: dict | None) -> tuple[dict, str] | 
 
 
 def _finish_slide(slide: Slide, results: list[FieldResult], out: Path | None,
-                  options: RunOptions, labs: dict | None) -> SlideOutcome:
+                  options: RunOptions, labs: dict | None, fingerprint: dict | None
+                  ) -> SlideOutcome:
+    """Statistics, verdict and outputs of an analysed slide; with ``out``, ``slide.json``
+    records ``fingerprint``, the state of the inputs when the run began."""
     columns = _slide_columns(slide.name, results)
     model = _model_of(results)
     summary = _slide_summary(slide, results, columns, options, model)
@@ -252,22 +255,20 @@ def _finish_slide(slide: Slide, results: list[FieldResult], out: Path | None,
             slide.name, summary, results, model_version=model.version if model else None,
             verdict_text=verdict[1] if verdict else None))
         write_json_atomic(folder / "slide.json", {
-            "fingerprint": _fingerprint(slide, options), "summary": summary,
+            "fingerprint": fingerprint, "summary": summary,
             "errors": [list(e) for e in errors], "model": model_summary,
         })
     return outcome
 
 
-def _resumed(slide: Slide, out: Path | None, options: RunOptions) -> SlideOutcome | None:
-    if out is None:
-        return None
+def _resumed(slide: Slide, out: Path, fingerprint: dict) -> SlideOutcome | None:
     folder = out / "slides" / slide.name
     try:
         record = json.loads((folder / "slide.json").read_text(encoding="utf-8"))
         cells_csv = (folder / "cells.csv").read_text(encoding="utf-8")
     except (OSError, ValueError):
         return None
-    if record.get("fingerprint") != json.loads(json.dumps(_fingerprint(slide, options))):
+    if record.get("fingerprint") != json.loads(json.dumps(fingerprint)):
         return None
     errors = [tuple(e) for e in record.get("errors", [])]
     return SlideOutcome(slide.name, record["summary"], cells_csv, errors, resumed=True,
@@ -292,17 +293,20 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
         # themselves (and fail on their first field), so that with --jobs N this process never
         # spends the seconds torch takes to import.
         cached_model(options.model_path)
+    # Taken once, before any field is read: a file changed during the run redoes its slide.
+    fingerprints = {s.name: _fingerprint(s, options) for s in slides} if out is not None else {}
     outcomes: dict[str, SlideOutcome] = {}
     pending = []
     for slide in slides:
-        resumed = _resumed(slide, out, options)
+        resumed = _resumed(slide, out, fingerprints[slide.name]) if out is not None else None
         if resumed is None:
             pending.append(slide)
         else:
             outcomes[slide.name] = resumed
     labs = read_labs_file(options.labs_path) if options.labs_path else None
     for slide, results in _grouped(pending, out, options, jobs, progress):
-        outcomes[slide.name] = _finish_slide(slide, results, out, options, labs)
+        outcomes[slide.name] = _finish_slide(slide, results, out, options, labs,
+                                             fingerprints.get(slide.name))
     ordered = [outcomes[s.name] for s in slides]
     if out is not None:
         write_merged_outputs(out, ordered)
