@@ -99,3 +99,38 @@ def test_holes_filled_equals_scipy(seed):
 
     mask = np.random.default_rng(seed).random((60, 80)) < 0.55
     assert np.array_equal(holes_filled(mask), ndi.binary_fill_holes(mask))
+
+
+def _oval_field(*, area_cells: float, axis_ratio: float, nucleus: bool = False) -> np.ndarray:
+    """One pink oval of ``area_cells`` normal-cell areas (d = 36 px), optionally nucleated."""
+    import cv2
+    from synthetic import CELL
+
+    rgb = synthetic_field([], shape=(200, 240))
+    minor = 18 * np.sqrt(area_cells / axis_ratio)
+    axes = (int(round(minor * axis_ratio)), int(round(minor)))
+    cv2.ellipse(rgb, (120, 100), axes, 20, 0, 360, CELL, -1)
+    if nucleus:  # purple chromatin: absorbs red as well as green
+        cv2.ellipse(rgb, (120, 100), (axes[0] // 2, axes[1] // 2), 20, 0, 360, (100, 80, 170), -1)
+    return rgb
+
+
+def test_overlapping_cells_without_a_neck_are_split_by_area():
+    # Two overlapping cells can form an oval with one distance maximum: no second seed.
+    seg = segment_field(_oval_field(area_cells=2.0, axis_ratio=1.6), pixel_size_um=7.5 / 36)
+    assert seg.count == 2
+    areas = np.bincount(seg.labels.ravel())[1:]
+    assert areas.min() > 0.4 * areas.sum()
+
+
+@pytest.mark.parametrize(("area_cells", "axis_ratio"), [(1.0, 1.8), (1.3, 1.6), (2.5, 1.05)])
+def test_single_oval_and_round_cells_are_not_split(area_cells, axis_ratio):
+    # An elliptocyte (one cell's area) or a large round cell is one cell, however elongated.
+    field = _oval_field(area_cells=area_cells, axis_ratio=axis_ratio)
+    assert segment_field(field, pixel_size_um=7.5 / 36).count == 1
+
+
+def test_nucleated_cells_are_never_split_by_area():
+    seg = segment_field(_oval_field(area_cells=2.0, axis_ratio=1.6, nucleus=True),
+                        pixel_size_um=7.5 / 36)
+    assert seg.count == 1
