@@ -134,3 +134,28 @@ def test_nucleated_cells_are_never_split_by_area():
     seg = segment_field(_oval_field(area_cells=2.0, axis_ratio=1.6, nucleus=True),
                         pixel_size_um=7.5 / 36)
     assert seg.count == 1
+
+
+def test_pale_cells_redder_than_the_background_are_found():
+    # Strong cells set the field's Otsu threshold; a pale cell absorbs too little green to pass
+    # it but is clearly redder than the grey background.
+    import cv2
+
+    rgb = synthetic_field(grid_centres(rows=2, cols=3), shape=(200, 260))
+    cv2.circle(rgb, (200, 160), 18, (206, 198, 200), -1)
+    seg = segment_field(rgb, pixel_size_um=7.5 / 36)
+    label = seg.labels[160, 200]
+    assert label > 0
+    assert np.sum(seg.labels == label) == pytest.approx(np.pi * 18**2, rel=0.25)
+
+
+def test_an_open_rim_is_filled_like_an_enclosed_pallor():
+    import cv2
+    from synthetic import CELL
+
+    rgb = synthetic_field([], shape=(160, 160))
+    cv2.circle(rgb, (80, 80), 14, CELL, 10)  # a rim from r = 9 to 19 px
+    # A mouth 14 px wide (0.39 d): wider than the pallor closing bridges.
+    cv2.rectangle(rgb, (73, 55), (87, 74), (200, 215, 210), -1)
+    seg = segment_field(rgb, pixel_size_um=7.5 / 36)
+    assert seg.count == 1 and seg.labels[80, 80] > 0
