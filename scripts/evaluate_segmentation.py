@@ -3,7 +3,10 @@
 Usage: python scripts/evaluate_segmentation.py [--shared ../shared] [--split val] [--known-scale]
 
 Prints, per dataset and label class, the fraction of labelled points inside a detected object
-(recall) and the fraction of matched points whose object holds another labelled point (merges).
+(recall), the fraction of matched points whose object holds another labelled point (merges) and,
+as a check on over-splitting, the fraction of matched points whose object is smaller than
+0.6 of a normal red cell at the declared pixel size (cut). Cut is meaningful for whole-cell
+classes (normal, target, ovalocyte...); fragments, microcytes and platelets are small anyway.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ import numpy as np
 from smearscan.datasets import bccd_fields, chula_fields, split_fields
 from smearscan.loading import read_field
 from smearscan.metrics import match_points
-from smearscan.segmentation import segment_field
+from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
+
+#: An object under this fraction of a normal red cell's area holds part of a cell at most.
+_CUT_AREA = 0.6
 
 
 def evaluate(fields, *, known_scale: bool) -> dict[str, list[int]]:
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     diameters = []
     for field in fields:
         seg = segment_field(read_field(field.image),
@@ -31,22 +37,35 @@ def evaluate(fields, *, known_scale: bool) -> dict[str, list[int]]:
         for x, y, label in field.points:
             by_class[label].append((x, y))
             by_class["all"].append((x, y))
+        cell_area = np.pi * (NORMAL_RBC_DIAMETER_UM / field.pixel_size_um / 2) ** 2
+        area = np.bincount(seg.labels.ravel())
         for label, xy in by_class.items():
             m = match_points(seg.labels, np.array(xy))
-            for i, v in enumerate((m.points, m.matched, m.merged)):
+            for i, v in enumerate((m.points, m.matched, m.merged, _cut(seg.labels, xy, area,
+                                                                      cell_area))):
                 totals[label][i] += v
     totals["_diameter_px_median"] = [float(np.median(diameters))]
     return totals
 
 
+def _cut(labels: np.ndarray, xy: list, area: np.ndarray, cell_area: float) -> int:
+    """Points inside an object smaller than ``_CUT_AREA`` of a normal cell's area."""
+    col, row = np.rint(np.array(xy, dtype=float)).astype(int).T
+    inside = (row >= 0) & (row < labels.shape[0]) & (col >= 0) & (col < labels.shape[1])
+    hit = labels[row[inside], col[inside]]
+    hit = hit[hit > 0]
+    return int(np.sum(area[hit] < _CUT_AREA * cell_area))
+
+
 def print_table(name: str, totals: dict[str, list[int]]) -> None:
     print(f"\n### {name} (median estimated RBC diameter "
           f"{totals.pop('_diameter_px_median')[0]:.1f} px)\n")
-    print("| class | points | recall | merged |")
-    print("|---|---:|---:|---:|")
+    print("| class | points | recall | merged | cut |")
+    print("|---|---:|---:|---:|---:|")
     for label in sorted(totals, key=lambda k: (k != "all", k)):
-        n, matched, merged = totals[label]
-        print(f"| {label} | {n} | {matched / max(n, 1):.4f} | {merged / max(matched, 1):.4f} |")
+        n, matched, merged, cut = totals[label]
+        print(f"| {label} | {n} | {matched / max(n, 1):.4f} | {merged / max(matched, 1):.4f} "
+              f"| {cut / max(matched, 1):.4f} |")
 
 
 def main() -> None:

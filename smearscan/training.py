@@ -64,7 +64,7 @@ from smearscan.metrics import rates_at_threshold, sensitivity_at_specificity
 from smearscan.metrics import threshold_at_false_positive_rate as _threshold_at
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 
-MODEL_VERSION = "cnn-2026.11-4"
+MODEL_VERSION = "cnn-2026.11-5"
 #: Extra crop pixels on each side kept for rotations and scale jitter during training.
 MARGIN = 8
 CACHE_VERSION = 2

@@ -101,8 +101,9 @@ def test_holes_filled_equals_scipy(seed):
     assert np.array_equal(holes_filled(mask), ndi.binary_fill_holes(mask))
 
 
-def _oval_field(*, area_cells: float, axis_ratio: float, nucleus: bool = False) -> np.ndarray:
-    """One pink oval of ``area_cells`` normal-cell areas (d = 36 px), optionally nucleated."""
+def _oval_field(*, area_cells: float, axis_ratio: float, nucleus=None) -> np.ndarray:
+    """One pink oval of ``area_cells`` normal-cell areas (d = 36 px), with a nucleus of colour
+    ``nucleus`` (RGB) if given."""
     import cv2
     from synthetic import CELL
 
@@ -110,8 +111,8 @@ def _oval_field(*, area_cells: float, axis_ratio: float, nucleus: bool = False) 
     minor = 18 * np.sqrt(area_cells / axis_ratio)
     axes = (int(round(minor * axis_ratio)), int(round(minor)))
     cv2.ellipse(rgb, (120, 100), axes, 20, 0, 360, CELL, -1)
-    if nucleus:  # purple chromatin: absorbs red as well as green
-        cv2.ellipse(rgb, (120, 100), (axes[0] // 2, axes[1] // 2), 20, 0, 360, (100, 80, 170), -1)
+    if nucleus is not None:
+        cv2.ellipse(rgb, (120, 100), (axes[0] // 2, axes[1] // 2), 20, 0, 360, nucleus, -1)
     return rgb
 
 
@@ -130,8 +131,11 @@ def test_single_oval_and_round_cells_are_not_split(area_cells, axis_ratio):
     assert segment_field(field, pixel_size_um=7.5 / 36).count == 1
 
 
-def test_nucleated_cells_are_never_split_by_area():
-    seg = segment_field(_oval_field(area_cells=2.0, axis_ratio=1.6, nucleus=True),
+# Dark purple chromatin (PBC-like) and the pale violet of BCCD's white cells, which absorbs
+# little red: both let blue through.
+@pytest.mark.parametrize("nucleus", [(100, 80, 170), (150, 125, 205)])
+def test_nucleated_cells_are_never_split_by_area(nucleus):
+    seg = segment_field(_oval_field(area_cells=2.0, axis_ratio=1.6, nucleus=nucleus),
                         pixel_size_um=7.5 / 36)
     assert seg.count == 1
 
