@@ -103,9 +103,15 @@ class Segmentation:
 def uint8_percentile(image: np.ndarray, q: float) -> float:
     """``np.percentile(image, q)`` (linear method, same value) of a uint8 image, from its histogram.
 
-    ~4x faster than numpy's partition on a 640x480 channel.
+    ~4x faster than numpy's partition on a 640x480 channel, and OpenCV's histogram reads a
+    channel of an RGB image in place (~3x faster than bincount, which copies it). Its float32
+    counts are exact below 2**24 pixels; larger images are counted by numpy.
     """
-    cumulative = np.cumsum(np.bincount(image.ravel(), minlength=256))
+    if image.ndim == 2 and image.size < 2**24:
+        counts = cv2.calcHist([image], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    else:
+        counts = np.bincount(image.ravel(), minlength=256)
+    cumulative = np.cumsum(counts)
     rank = (image.size - 1) * (q / 100)
     below = int(np.floor(rank))
     fraction = rank - below
@@ -220,7 +226,7 @@ def _filled(mask: np.ndarray, radius: int, max_hole_px: float,
     area[0] = 0
     outside = cv2.dilate((~filled).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     open_to_background = np.zeros(count + 1, dtype=bool)
-    open_to_background[np.unique(added[outside])] = True
+    open_to_background[added[outside]] = True
     keep = (area <= max_hole_px) & (~open_to_background | (area >= _WEDGE * max_hole_px))
     keep[0] = False
     return mask | keep[added]
@@ -341,10 +347,13 @@ def _clumps_split(labels: np.ndarray, rgb: np.ndarray, rbc_diameter_px: float) -
         if centres is None:
             continue
         nearest = np.argmin(((pixels[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+        if np.bincount(nearest, minlength=len(centres)).min() == 0:
+            continue  # a centre left without pixels: the object is not that many cells
         window = labels[box]
         window[inside] = np.where(nearest == 0, label, next_label + nearest - 1)
         next_label += len(centres) - 1
-    return _relabelled(labels, 1)
+    # New cells take the next free labels, so the labels stay 1..N.
+    return labels
 
 
 def _nuclear_stain(pixels: np.ndarray, background: np.ndarray) -> np.ndarray:
