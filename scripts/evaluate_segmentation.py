@@ -19,7 +19,7 @@ import numpy as np
 
 from smearscan.datasets import bccd_fields, chula_fields, split_fields
 from smearscan.loading import read_field
-from smearscan.metrics import match_points
+from smearscan.metrics import labels_under_points, match_points
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 
 #: An object under this fraction of a normal red cell's area holds part of a cell at most.
@@ -50,9 +50,7 @@ def evaluate(fields, *, known_scale: bool) -> dict[str, list[int]]:
 
 def _cut(labels: np.ndarray, xy: list, area: np.ndarray, cell_area: float) -> int:
     """Points inside an object smaller than ``_CUT_AREA`` of a normal cell's area."""
-    col, row = np.rint(np.array(xy, dtype=float)).astype(int).T
-    inside = (row >= 0) & (row < labels.shape[0]) & (col >= 0) & (col < labels.shape[1])
-    hit = labels[row[inside], col[inside]]
+    hit = labels_under_points(labels, xy)
     hit = hit[hit > 0]
     return int(np.sum(area[hit] < _CUT_AREA * cell_area))
 

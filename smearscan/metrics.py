@@ -36,14 +36,22 @@ def match_points(labels: np.ndarray, xy: np.ndarray) -> PointMatch:
     xy : (N, 2) float ndarray
         Point coordinates (x, y) in pixels.
     """
+    under = labels_under_points(labels, xy)
+    hit = under[under > 0]
+    _, counts = np.unique(hit, return_counts=True)
+    return PointMatch(int(under.size), int(hit.size), int(counts[counts > 1].sum()))
+
+
+def labels_under_points(labels: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Label value (0 for background) under each point (x, y) that lies inside the image.
+
+    Points are rounded to the nearest pixel; points outside the image are left out.
+    """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     col = np.rint(xy[:, 0]).astype(int)
     row = np.rint(xy[:, 1]).astype(int)
     inside = (row >= 0) & (row < labels.shape[0]) & (col >= 0) & (col < labels.shape[1])
-    hit = labels[row[inside], col[inside]]
-    hit = hit[hit > 0]
-    _, counts = np.unique(hit, return_counts=True)
-    return PointMatch(int(inside.sum()), int(hit.size), int(counts[counts > 1].sum()))
+    return labels[row[inside], col[inside]]
 
 
 def threshold_at_false_positive_rate(negative_scores: np.ndarray, rate: float) -> float:

@@ -157,20 +157,25 @@ def pale_stain(rgb: np.ndarray, stained: np.ndarray) -> np.ndarray:
     return ((redness - level) > _PALE_SIGMAS * sigma) & ~stained
 
 
-def _with_pale(raw: np.ndarray, pale: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
+def _disc(radius: int) -> np.ndarray:
+    """Elliptical structuring element of the given radius (px)."""
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _with_pale(raw: np.ndarray, pale: np.ndarray, closing: int,
+               rbc_diameter_px: float) -> np.ndarray:
     """``raw`` plus the pale stain that is thick enough and does not fill a neck between cells.
 
     Pale pixels where closing ``raw`` would bridge (gaps and necks between touching cells) are
-    left to ``_filled``, which keeps necks open; the rest is opened (see ``_PALE_OPENING``).
+    left to ``_filled``, which keeps necks open (its rim closing has radius ``closing``); the
+    rest is opened (see ``_PALE_OPENING``).
     """
     pale = pale.astype(np.uint8)
-    closing = max(2, int(round(rbc_diameter_px * _CLOSING)))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * closing + 1, 2 * closing + 1))
-    bridged = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool) & ~raw
+    bridged = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_CLOSE,
+                               _disc(closing)).astype(bool) & ~raw
     pale[bridged] = 0
     radius = max(_PALE_OPENING_MIN_PX, int(round(_PALE_OPENING * rbc_diameter_px)))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return raw | cv2.morphologyEx(pale, cv2.MORPH_OPEN, kernel).astype(bool)
+    return raw | cv2.morphologyEx(pale, cv2.MORPH_OPEN, _disc(radius)).astype(bool)
 
 
 def _mouths_closed(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
@@ -214,8 +219,7 @@ def _filled(mask: np.ndarray, radius: int, max_hole_px: float,
     still sees the necks; pallor (enclosed, or large) is kept. Holes larger than ``max_hole_px`` are
     background enclosed by a ring of cells and stay open.
     """
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
+    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, _disc(radius)).astype(bool)
     if rbc_diameter_px is not None:
         closed = _mouths_closed(closed, rbc_diameter_px)
     filled = holes_filled(closed)
@@ -440,8 +444,8 @@ def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Seg
 
 
 def _labelled(raw: np.ndarray, pale: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
-    mask = _filled(_with_pale(raw, pale, rbc_diameter_px),
-                   max(2, int(round(rbc_diameter_px * _CLOSING))),
+    closing = max(2, int(round(rbc_diameter_px * _CLOSING)))
+    mask = _filled(_with_pale(raw, pale, closing, rbc_diameter_px), closing,
                    _MAX_PALLOR_AREA * np.pi * (rbc_diameter_px / 2) ** 2, rbc_diameter_px)
     labels = _split_touching(mask, rbc_diameter_px)
     min_area = np.pi * (_MIN_DIAMETER_FRACTION * rbc_diameter_px / 2) ** 2
