@@ -516,7 +516,7 @@ def operating_points(probabilities: np.ndarray, data: CropSet) -> dict[str, dict
             "min_threshold": MIN_THRESHOLD,
             "val_sensitivity": reached["sensitivity"],
             "val_false_positive_rate": {
-                group: float(np.mean(scores[groups[group] & ~positive] >= threshold))
+                group: _share(scores >= threshold, groups[group] & ~positive)
                 for group, _ in pairs},
         }
     return points
@@ -537,8 +537,13 @@ def _binary_metrics(scores: np.ndarray, positive: np.ndarray) -> dict[str, Any]:
     }
 
 
+def _share(hit: np.ndarray, mask: np.ndarray) -> float | None:
+    """Fraction of ``hit`` among the ``mask`` rows; None (JSON-safe, unlike NaN) if none."""
+    return float(np.mean(hit[mask])) if mask.any() else None
+
+
 def _called_fraction(called: np.ndarray, name: str, mask: np.ndarray) -> float | None:
-    return float(np.mean(called[mask] == name)) if mask.any() else None
+    return _share(called == name, mask)
 
 
 def _per_class(called: np.ndarray, truth: np.ndarray) -> dict[str, dict[str, float]]:

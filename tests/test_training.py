@@ -89,6 +89,9 @@ def test_operating_threshold_follows_the_rule_but_never_drops_below_even_odds():
     assert points["nrbc"]["threshold"] == MIN_THRESHOLD
     called = probabilities[1020:1040, 2] >= MIN_THRESHOLD
     assert points["nrbc"]["val_sensitivity"] == pytest.approx(called.mean())
+    # No BCCD white cell in this set: its rate is unknown, not NaN (which JSON cannot hold).
+    assert points["nrbc"]["val_false_positive_rate"]["bccd_wbc"] is None
+    assert points["nrbc"]["val_false_positive_rate"]["pbc_leukocytes"] == 0.0
 
 
 def test_augmentation_shapes_and_mask_range():
