@@ -64,7 +64,7 @@ from smearscan.metrics import rates_at_threshold, sensitivity_at_specificity
 from smearscan.metrics import threshold_at_false_positive_rate as _threshold_at
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 
-MODEL_VERSION = "cnn-2026.11-5"
+MODEL_VERSION = "cnn-2026.11-6"
 #: Extra crop pixels on each side kept for rotations and scale jitter during training.
 MARGIN = 8
 CACHE_VERSION = 2
@@ -76,6 +76,9 @@ MORPHOLOGY_LOSS_WEIGHT = 0.5
 #: Sampling weight of a label group is count**-SAMPLING_POWER (0 natural, 1 balanced).
 SAMPLING_POWER = 0.5
 SPECIFICITIES = (0.99, 0.995, 0.998)
+#: The schistocyte target (specificity, sensitivity) of issue 4, marked on its ROC plot: at 1%
+#: prevalence a false-call rate above ~0.2% of red cells would swamp the true count.
+SCHISTOCYTE_TARGET = (0.998, 0.90)
 #: Morphometric columns of the baseline.
 FEATURES = ("area_um2", "diameter_um", "circularity", "eccentricity", "solidity", "mean_r",
             "mean_g", "mean_b")
@@ -733,6 +736,11 @@ def _plot_curves(name: str, scores: np.ndarray, positive: np.ndarray,
             else:
                 precision, recall, _ = precision_recall_curve(positive, values)
                 axis.plot(recall, precision, label=label)
+        if kind == "roc" and name == "schistocyte":
+            specificity, sensitivity = SCHISTOCYTE_TARGET
+            axis.axvline(1 - specificity, color="grey", linestyle=":", linewidth=1)
+            axis.plot([1 - specificity], [sensitivity], "k*", markersize=9,
+                      label=f"target: {sensitivity:.2f} at specificity {specificity}")
         if kind == "roc":
             axis.set(xscale="log", xlim=(1e-4, 1), xlabel="false-positive rate (log)",
                      ylabel="sensitivity", title=f"{name}: ROC")

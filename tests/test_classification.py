@@ -72,12 +72,11 @@ def test_no_cells_gives_no_crops():
     assert cell_crops(rgb, labels, empty, pixel_size_um=0.2).shape == (0, 4, 64, 64)
 
 
-def _tiny_model_file(path: Path) -> Path:
+def _tiny_model_file(path: Path, architecture: dict = DEFAULT_ARCHITECTURE) -> Path:
     torch.manual_seed(0)
-    network = build_network(DEFAULT_ARCHITECTURE)
+    network = build_network(architecture)
     return save_model(path, network, {"model_version": "test-1", "architecture": {
-        "widths": list(DEFAULT_ARCHITECTURE["widths"]), "dropout": 0.2},
-        "operating_points": _POINTS})
+        **architecture, "widths": list(architecture["widths"])}, "operating_points": _POINTS})
 
 
 def test_model_file_round_trip(tmp_path):
@@ -89,6 +88,16 @@ def test_model_file_round_trip(tmp_path):
     crops = np.random.default_rng(0).random((5, 4, 64, 64), dtype=np.float32)
     first = classify(model, crops).probabilities
     assert np.allclose(first, classify(load_model(path), crops).probabilities)
+
+
+def test_model_files_without_a_depth_hold_the_one_convolution_network(tmp_path):
+    # cnn-2026.11-5 and earlier files record only widths and dropout.
+    old = _tiny_model_file(tmp_path / "old.pt", {"widths": (16, 32, 64, 96), "dropout": 0.2})
+    convolutions = sum(isinstance(m, torch.nn.Conv2d) for m in load_model(old).network.modules())
+    assert convolutions == 4
+    deeper = sum(isinstance(m, torch.nn.Conv2d)
+                 for m in load_model(_tiny_model_file(tmp_path / "new.pt")).network.modules())
+    assert deeper == 1 + 3 * DEFAULT_ARCHITECTURE["depth"]
 
 
 def test_symmetric_views_are_the_seven_other_symmetries_of_the_square():
