@@ -52,11 +52,12 @@ BACKGROUND_PERCENTILE = 95.0
 MAX_DENSITY = 3.0
 
 FORMAT_VERSION = 1
-#: Two convolutions per scale: against one (cnn-2026.11-5, same recipe), schistocyte
-#: sensitivity at specificity 0.998 rose from 0.56 to 0.69 (val) and 0.64 to 0.74 (test), ROC
-#: AUC from 0.988 to 0.993 (val); a first convolution then pooling (cheaper than one per scale)
-#: did not lift the AUC. The cost is ~2x network time per crop (models/README.md).
-DEFAULT_ARCHITECTURE = {"widths": (16, 32, 64, 96), "dropout": 0.2, "depth": 2}
+#: Narrower at full resolution and two convolutions at the two coarser scales: against one
+#: convolution per scale at widths 16/32/64/96 (cnn-2026.11-5, same recipe and crops),
+#: schistocyte sensitivity at specificity 0.998 rose from 0.56 to 0.69 (val) and 0.64 to 0.68
+#: (test) at about the same network time per crop; two convolutions at every scale did as well
+#: at twice the time (models/README.md).
+DEFAULT_ARCHITECTURE = {"widths": (16, 24, 48, 96), "dropout": 0.2, "depth": (1, 2, 2)}
 #: Objects whose most probable target class has a probability in [low, high) are re-scored as
 #: the mean over the 8 rotations and flips of their crop. A cell has no preferred orientation,
 #: so the average is a better estimate where the call is in doubt; on the val split this lifted
@@ -178,9 +179,8 @@ def _block(inputs: int, outputs: int, stride: int = 1) -> nn.Sequential:
 class CellNet(nn.Module):
     """Small CNN with a class head and a red-cell morphology head.
 
-    A strided first convolution (optionally followed by 2x2 max pooling, the stem), then
-    ``depth`` convolutions per scale with 2x2 max pooling between scales, global average
-    pooling and two linear heads.
+    A strided first convolution, then ``depth`` convolutions at each further scale with 2x2
+    max pooling after each scale, global average pooling and two linear heads.
 
     Parameters
     ----------
@@ -190,20 +190,18 @@ class CellNet(nn.Module):
         Dropout before the heads.
     classes, morphology_classes : int
         Outputs of each head.
-    depth : int
-        Convolutions per scale after the first.
-    stem_pool : bool
-        Pool right after the strided first convolution.
+    depth : sequence of int
+        Convolutions at each scale after the first (``len(widths) - 1`` values).
     """
 
     def __init__(self, *, widths: tuple[int, ...], dropout: float, classes: int,
-                 morphology_classes: int, depth: int = 1, stem_pool: bool = False) -> None:
+                 morphology_classes: int, depth: tuple[int, ...] | None = None) -> None:
         super().__init__()
         layers: list[nn.Module] = [_block(4, widths[0], stride=2)]
-        layers += [nn.MaxPool2d(2)] if stem_pool else []
-        for inputs, outputs in zip(widths[:-1], widths[1:], strict=True):
+        depth = depth or (1,) * (len(widths) - 1)
+        for inputs, outputs, count in zip(widths[:-1], widths[1:], depth, strict=True):
             layers += [_block(inputs, outputs)]
-            layers += [_block(outputs, outputs) for _ in range(depth - 1)]
+            layers += [_block(outputs, outputs) for _ in range(count - 1)]
             layers += [nn.MaxPool2d(2)]
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                                       nn.Dropout(dropout))
@@ -232,11 +230,11 @@ def inference_network(network: CellNet) -> CellNet:
 def build_network(architecture: dict[str, Any], *, classes: int = len(CLASSES),
                   morphology_classes: int = len(MORPHOLOGY_CLASSES)) -> CellNet:
     """A fresh :class:`CellNet` from an architecture dict (``widths``, ``dropout`` and
-    optionally ``depth``, ``stem_pool``: files without them hold the one-convolution net)."""
+    optionally ``depth``: files without it hold one convolution per scale)."""
+    depth = architecture.get("depth")
     return CellNet(widths=tuple(architecture["widths"]), dropout=float(architecture["dropout"]),
                    classes=classes, morphology_classes=morphology_classes,
-                   depth=int(architecture.get("depth", 1)),
-                   stem_pool=bool(architecture.get("stem_pool", False)))
+                   depth=tuple(int(d) for d in depth) if depth else None)
 
 
 # ----------------------------------------------------------------------------- model file

@@ -64,7 +64,7 @@ from smearscan.metrics import rates_at_threshold, sensitivity_at_specificity
 from smearscan.metrics import threshold_at_false_positive_rate as _threshold_at
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 
-MODEL_VERSION = "cnn-2026.11-6"
+MODEL_VERSION = "cnn-2026.11-7"
 #: Extra crop pixels on each side kept for rotations and scale jitter during training.
 MARGIN = 8
 CACHE_VERSION = 2
@@ -96,14 +96,17 @@ _READERS = {"chula": (chula_fields, "chula-rbc-12"), "bccd": (bccd_fields, "bccd
 
 #: Source name of the Chula platelets found by :func:`mined_platelets` (weak labels).
 MINED_PLATELET = "mined_platelet"
-#: An unlabelled Chula object is a platelet when it is smaller than this (um; platelets are
-#: 2-3 um, intact red cells ~7.5 um) and at least this fraction of its pixels absorb more red
-#: than green light (azure-stained granules are purple; eosin-stained haemoglobin absorbs green
-#: most). Measured on the Chula train split: 99% of labelled schistocytes have a purple fraction
-#: <= 0.07, BCCD platelets a median of 0.14 and up to 1.
+#: An unlabelled, whole Chula object is a platelet when it is smaller than this (um; platelets
+#: are 2-3 um, intact red cells ~7.5 um) and its stain is the granules' azure, not haemoglobin:
+#: either at least _PLATELET_MIN_PURPLE of its pixels absorb more red than green light, or its
+#: mean blue optical density is under _PLATELET_MAX_BLUE_GREEN of its green (haemoglobin also
+#: absorbs blue). Measured on 150 Chula train fields: labelled schistocytes have blue/green
+#: >= 0.52 (5th percentile; 0 of 221 under 0.45, none purple), other labelled red cells 0.1%
+#: under 0.45; of the small unlabelled objects 40% are under 0.45 and 10% purple. The purple
+#: rule alone (cnn-2026.11-2 to -6) left most platelets to be called fragments on whole fields.
 _PLATELET_MAX_DIAMETER_UM = 4.0
 _PLATELET_MIN_PURPLE = 0.3
-
+_PLATELET_MAX_BLUE_GREEN = 0.45
 
 def class_of(dataset: str, name: str) -> str:
     """Main class of a dataset label (see the module docstring)."""
@@ -221,22 +224,35 @@ def _labelled_objects(field: LabeledField, dataset: str, labels: np.ndarray,
 def purple_fraction(rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Per object, the fraction of its pixels whose red optical density exceeds the green."""
     density = field_density(rgb)
-    purple = (density[..., 0] > density[..., 1]).astype(np.float64)
+    return _object_means(labels, (density[..., 0] > density[..., 1]).astype(np.float64))
+
+
+def blue_green_ratio(rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per object, its mean blue optical density over its mean green optical density."""
+    density = field_density(rgb)
+    green = _object_means(labels, density[..., 1])
+    return _object_means(labels, density[..., 2]) / np.maximum(green, 1e-6)
+
+
+def _object_means(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` over each object 1..N."""
     count = int(labels.max(initial=0))
     size = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    return np.bincount(labels.ravel(), purple.ravel(), minlength=count + 1)[1:] / \
-        np.maximum(size, 1)
+    total = np.bincount(labels.ravel(), values.ravel().astype(np.float64), minlength=count + 1)
+    return total[1:] / np.maximum(size, 1)
 
 
 def mined_platelets(rgb: np.ndarray, labels: np.ndarray, table: dict[str, np.ndarray],
                     labelled_rows: np.ndarray) -> np.ndarray:
-    """Rows of unlabelled, whole, small purple objects: the platelets Chula never labels.
+    """Rows of unlabelled, whole, small, azure-stained objects: the platelets Chula never labels.
 
     Chula labels red cells only, so without these the classifier never sees a platelet stained
     and photographed as in Chula and calls them fragments.
     """
-    candidate = (table["diameter_um"] < _PLATELET_MAX_DIAMETER_UM) & ~table["border"]
-    candidate &= purple_fraction(rgb, labels) >= _PLATELET_MIN_PURPLE
+    objects = table["cell_id"] - 1
+    azure = (purple_fraction(rgb, labels)[objects] >= _PLATELET_MIN_PURPLE) | \
+        (blue_green_ratio(rgb, labels)[objects] < _PLATELET_MAX_BLUE_GREEN)
+    candidate = (table["diameter_um"] < _PLATELET_MAX_DIAMETER_UM) & ~table["border"] & azure
     candidate[labelled_rows] = False
     return np.flatnonzero(candidate)
 
@@ -297,9 +313,12 @@ def _cache_key(limit: int | None) -> str:
     """Changes whenever the segmentation, the crop code or the crop geometry changes."""
     digest = hashlib.sha1(Path(segmentation.__file__).read_bytes())
     for function in (classification.field_density, classification._window,
-                     classification.cell_crops):
+                     classification.cell_crops, field_samples, mined_platelets,
+                     purple_fraction, blue_green_ratio):
         digest.update(inspect.getsource(function).encode())
-    digest.update(f"{CACHE_VERSION}-{CROP_SIZE}-{CROP_SCALE_UM}-{MARGIN}-{limit}".encode())
+    digest.update(f"{CACHE_VERSION}-{CROP_SIZE}-{CROP_SCALE_UM}-{MARGIN}-{limit}-"
+                  f"{_PLATELET_MAX_DIAMETER_UM}-{_PLATELET_MIN_PURPLE}-"
+                  f"{_PLATELET_MAX_BLUE_GREEN}".encode())
     return digest.hexdigest()[:12]
 
 

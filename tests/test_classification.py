@@ -76,7 +76,8 @@ def _tiny_model_file(path: Path, architecture: dict = DEFAULT_ARCHITECTURE) -> P
     torch.manual_seed(0)
     network = build_network(architecture)
     return save_model(path, network, {"model_version": "test-1", "architecture": {
-        **architecture, "widths": list(architecture["widths"])}, "operating_points": _POINTS})
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in architecture.items()}, "operating_points": _POINTS})
 
 
 def test_model_file_round_trip(tmp_path):
@@ -97,7 +98,7 @@ def test_model_files_without_a_depth_hold_the_one_convolution_network(tmp_path):
     assert convolutions == 4
     deeper = sum(isinstance(m, torch.nn.Conv2d)
                  for m in load_model(_tiny_model_file(tmp_path / "new.pt")).network.modules())
-    assert deeper == 1 + 3 * DEFAULT_ARCHITECTURE["depth"]
+    assert deeper == 1 + sum(DEFAULT_ARCHITECTURE["depth"])
 
 
 def test_symmetric_views_are_the_seven_other_symmetries_of_the_square():

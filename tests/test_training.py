@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from smearscan.classification import CLASSES, load_model
+from smearscan.features import cell_table
 from smearscan.metrics import sensitivity_at_specificity, threshold_at_false_positive_rate
 from smearscan.training import (
     MIN_THRESHOLD,
@@ -17,6 +18,7 @@ from smearscan.training import (
     augmented,
     class_of,
     evaluate_model,
+    mined_platelets,
     morphology_of,
     objects_at_points,
     operating_points,
@@ -128,3 +130,22 @@ def test_smoke_training_and_evaluation(tmp_path):
     assert "neutrophils_called_ig" in written["immature_granulocyte"]
     assert (tmp_path / "eval" / "confusion.png").is_file()
     assert (tmp_path / "eval" / "roc_schistocyte.png").is_file()
+
+
+def test_mined_platelets_are_small_azure_objects_whatever_their_red():
+    background, haemoglobin = (200, 215, 210), (190, 120, 140)
+    violet, purple = (150, 120, 190), (120, 150, 170)  # blue/green density 0.17; red above green
+    rgb = np.empty((120, 200, 3), np.uint8)
+    rgb[:] = background
+    labels = np.zeros(rgb.shape[:2], np.int32)
+    rows, cols = np.mgrid[:120, :200]
+    discs = [((30, 30), 6, haemoglobin), ((30, 70), 6, violet), ((30, 110), 6, purple),
+             ((80, 60), 18, violet), ((80, 150), 6, violet)]
+    for value, ((y, x), radius, colour) in enumerate(discs, 1):
+        inside = np.hypot(rows - y, cols - x) <= radius
+        rgb[inside], labels[inside] = colour, value
+    table = cell_table(labels, rgb, pixel_size_um=0.2)
+    # The small pink fragment and the large violet cell are not platelets; the last small
+    # violet object is labelled (a labelled cell is never mined).
+    mined = mined_platelets(rgb, labels, table, labelled_rows=np.array([4]))
+    assert sorted(table["cell_id"][mined]) == [2, 3]
