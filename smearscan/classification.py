@@ -52,11 +52,11 @@ BACKGROUND_PERCENTILE = 95.0
 MAX_DENSITY = 3.0
 
 FORMAT_VERSION = 1
-#: Narrower at full resolution and two convolutions at the two coarser scales: against one
-#: convolution per scale at widths 16/32/64/96 (cnn-2026.11-5, same recipe and crops),
-#: schistocyte sensitivity at specificity 0.998 rose from 0.56 to 0.69 (val) and 0.64 to 0.68
-#: (test) at about the same network time per crop; two convolutions at every scale did as well
-#: at twice the time (models/README.md).
+#: Narrower at full resolution and two convolutions at the two coarser scales. In a comparison
+#: of variants trained on the same crops (models/README.md, "Why this network"), this lifted
+#: schistocyte sensitivity at specificity 0.998 from 0.56 to 0.69 (val) and 0.64 to 0.68 (test)
+#: over one convolution per scale at 16/32/64/96 (cnn-2026.11-5), at about the same network
+#: time per crop; two convolutions at every scale did as well at 2.3x the time.
 DEFAULT_ARCHITECTURE = {"widths": (16, 24, 48, 96), "dropout": 0.2, "depth": (1, 2, 2)}
 #: Objects whose most probable target class has a probability in [low, high) are re-scored as
 #: the mean over the 8 rotations and flips of their crop. A cell has no preferred orientation,

@@ -108,6 +108,7 @@ _PLATELET_MAX_DIAMETER_UM = 4.0
 _PLATELET_MIN_PURPLE = 0.3
 _PLATELET_MAX_BLUE_GREEN = 0.45
 
+
 def class_of(dataset: str, name: str) -> str:
     """Main class of a dataset label (see the module docstring)."""
     if name == MINED_PLATELET:
@@ -310,7 +311,8 @@ def field_jobs(datasets: Path, *, limit: int | None = None) -> list[tuple[Labele
 
 
 def _cache_key(limit: int | None) -> str:
-    """Changes whenever the segmentation, the crop code or the crop geometry changes."""
+    """Changes whenever the segmentation, the crop code, the crop geometry or the platelet rule
+    changes."""
     digest = hashlib.sha1(Path(segmentation.__file__).read_bytes())
     for function in (classification.field_density, classification._window,
                      classification.cell_crops, field_samples, mined_platelets,
