@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from smearscan.classification import cell_crops, classify, load_model
+from smearscan.classification import load_model
 from smearscan.datasets import chula_fields, split_fields
 from smearscan.features import cell_table
 from smearscan.loading import read_field
+from smearscan.pipeline import classified_columns
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 from smearscan.training import objects_at_points
 
@@ -52,10 +53,9 @@ def schistocyte_calls(fields: list, model) -> tuple[Counter, Counter]:
         rgb = read_field(field.image)
         labels = segment_field(rgb, pixel_size_um=field.pixel_size_um).labels
         table = cell_table(labels, rgb, pixel_size_um=field.pixel_size_um)
-        crops = cell_crops(rgb, labels, table, pixel_size_um=field.pixel_size_um,
-                           size=model.crop_size, scale_um=model.crop_scale_um)
-        labels_called = classify(model, crops).label
-        for kind, call in zip(object_kinds(field, labels, table), labels_called, strict=True):
+        calls = classified_columns(rgb, labels, table, pixel_size_um=field.pixel_size_um,
+                                   model=model)["class"]
+        for kind, call in zip(object_kinds(field, labels, table), calls, strict=True):
             total[kind] += 1
             called[kind] += call == "schistocyte"
     return called, total

@@ -27,6 +27,7 @@ import numpy as np
 
 from smearscan.datasets import LabeledField, chula_fields, split_fields
 from smearscan.loading import read_field
+from smearscan.metrics import labels_at_points
 from smearscan.segmentation import segment_field
 from smearscan.slide_stats import wilson_interval
 
@@ -47,25 +48,16 @@ def registered_shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None
     return (dx, dy) if correlation >= _MIN_CORRELATION else None
 
 
-def same_cells(a: LabeledField, b: LabeledField,
+def same_cells(a: LabeledField, rgb_a: np.ndarray, b: LabeledField,
                shift: tuple[float, float]) -> list[tuple[str, str]]:
-    """Label pairs of the cells labelled once in ``a`` and once in ``b`` (shifted onto ``a``)."""
-    labels = segment_field(read_field(a.image), pixel_size_um=a.pixel_size_um).labels
-    under_a = _objects_under(labels, [(x, y) for x, y, _ in a.points])
-    under_b = _objects_under(labels, [(x + shift[0], y + shift[1]) for x, y, _ in b.points])
+    """Label pairs of the cells labelled once in ``a`` (image ``rgb_a``) and once in ``b``
+    (points shifted onto ``a``)."""
+    labels = segment_field(rgb_a, pixel_size_um=a.pixel_size_um).labels
+    under_a = labels_at_points(labels, [(x, y) for x, y, _ in a.points])
+    under_b = labels_at_points(labels, [(x + shift[0], y + shift[1]) for x, y, _ in b.points])
     once_a, once_b = _labelled_once(under_a), _labelled_once(under_b)
     return [(a.points[once_a[obj]][2], b.points[once_b[obj]][2])
             for obj in once_a.keys() & once_b.keys()]
-
-
-def _objects_under(labels: np.ndarray, xy: list) -> np.ndarray:
-    """Object under each point, 0 for background or outside the image."""
-    xy = np.array(xy, dtype=float).reshape(-1, 2)
-    col, row = np.rint(xy[:, 0]).astype(int), np.rint(xy[:, 1]).astype(int)
-    inside = (row >= 0) & (row < labels.shape[0]) & (col >= 0) & (col < labels.shape[1])
-    out = np.zeros(len(xy), dtype=np.int64)
-    out[inside] = labels[row[inside], col[inside]]
-    return out
 
 
 def _labelled_once(objects: np.ndarray) -> dict[int, int]:
@@ -84,10 +76,11 @@ def labelled_twice(fields: list[LabeledField]) -> tuple[list[tuple[str, str]], i
     for members in by_group.values():
         for a, b in itertools.combinations(members, 2):
             tried += 1
-            shift = registered_shift(read_field(a.image), read_field(b.image))
+            rgb_a = read_field(a.image)
+            shift = registered_shift(rgb_a, read_field(b.image))
             if shift is not None:
                 registered += 1
-                pairs += same_cells(a, b, shift)
+                pairs += same_cells(a, rgb_a, b, shift)
     return pairs, tried, registered
 
 

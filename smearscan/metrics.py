@@ -47,11 +47,25 @@ def labels_under_points(labels: np.ndarray, xy: np.ndarray) -> np.ndarray:
 
     Points are rounded to the nearest pixel; points outside the image are left out.
     """
+    row, col, inside = _pixels(labels, xy)
+    return labels[row[inside], col[inside]]
+
+
+def labels_at_points(labels: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Label value under each point (x, y), one per point: 0 for background or outside."""
+    row, col, inside = _pixels(labels, xy)
+    out = np.zeros(len(row), dtype=labels.dtype)
+    out[inside] = labels[row[inside], col[inside]]
+    return out
+
+
+def _pixels(labels: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest pixel (row, col) of each point (x, y), and whether it lies inside ``labels``."""
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     col = np.rint(xy[:, 0]).astype(int)
     row = np.rint(xy[:, 1]).astype(int)
     inside = (row >= 0) & (row < labels.shape[0]) & (col >= 0) & (col < labels.shape[1])
-    return labels[row[inside], col[inside]]
+    return row, col, inside
 
 
 def threshold_at_false_positive_rate(negative_scores: np.ndarray, rate: float) -> float:

@@ -222,15 +222,16 @@ def _labelled_objects(field: LabeledField, dataset: str, labels: np.ndarray,
     return np.array(kept, dtype=np.int64), [named[row] for row in kept]
 
 
-def purple_fraction(rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per object, the fraction of its pixels whose red optical density exceeds the green."""
-    density = field_density(rgb)
+def purple_fraction(density: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per object, the fraction of its pixels whose red optical density exceeds the green.
+
+    ``density`` is the field's :func:`~smearscan.classification.field_density`.
+    """
     return _object_means(labels, (density[..., 0] > density[..., 1]).astype(np.float64))
 
 
-def blue_green_ratio(rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def blue_green_ratio(density: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Per object, its mean blue optical density over its mean green optical density."""
-    density = field_density(rgb)
     green = _object_means(labels, density[..., 1])
     return _object_means(labels, density[..., 2]) / np.maximum(green, 1e-6)
 
@@ -251,8 +252,9 @@ def mined_platelets(rgb: np.ndarray, labels: np.ndarray, table: dict[str, np.nda
     and photographed as in Chula and calls them fragments.
     """
     objects = table["cell_id"] - 1
-    azure = (purple_fraction(rgb, labels)[objects] >= _PLATELET_MIN_PURPLE) | \
-        (blue_green_ratio(rgb, labels)[objects] < _PLATELET_MAX_BLUE_GREEN)
+    density = field_density(rgb)
+    azure = (purple_fraction(density, labels)[objects] >= _PLATELET_MIN_PURPLE) | \
+        (blue_green_ratio(density, labels)[objects] < _PLATELET_MAX_BLUE_GREEN)
     candidate = (table["diameter_um"] < _PLATELET_MAX_DIAMETER_UM) & ~table["border"] & azure
     candidate[labelled_rows] = False
     return np.flatnonzero(candidate)
@@ -737,7 +739,9 @@ def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
 
 
 def _plot_curves(name: str, scores: np.ndarray, positive: np.ndarray,
-                 baseline: np.ndarray | None, out_dir: Path) -> None:
+                 baseline: np.ndarray | None, out_dir: Path,
+                 target: tuple[float, float] | None = None) -> None:
+    """ROC and precision-recall PNGs; ``target`` (specificity, sensitivity) is marked on the ROC."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -757,8 +761,8 @@ def _plot_curves(name: str, scores: np.ndarray, positive: np.ndarray,
             else:
                 precision, recall, _ = precision_recall_curve(positive, values)
                 axis.plot(recall, precision, label=label)
-        if kind == "roc" and name == "schistocyte":
-            specificity, sensitivity = SCHISTOCYTE_TARGET
+        if kind == "roc" and target is not None:
+            specificity, sensitivity = target
             axis.axvline(1 - specificity, color="grey", linestyle=":", linewidth=1)
             axis.plot([1 - specificity], [sensitivity], "k*", markersize=9,
                       label=f"target: {sensitivity:.2f} at specificity {specificity}")
@@ -837,7 +841,7 @@ def evaluate_model(*, model: Path | None, shared: Path, split: str = "test", out
     groups = _groups(part)
     chula = groups["chula"]
     _plot_curves("schistocyte", _scores(probabilities, "schistocyte")[chula],
-                 groups["schistocyte"][chula], baseline_scores, out_dir)
+                 groups["schistocyte"][chula], baseline_scores, out_dir, SCHISTOCYTE_TARGET)
     _plot_curves("nrbc", _scores(probabilities, "nrbc"), groups["nrbc"], None, out_dir)
     _plot_confusion(metrics["confusion"], out_dir)
     return metrics
