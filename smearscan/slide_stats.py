@@ -13,7 +13,26 @@ diagnostic value, and quantitation of schistocytes." Int J Lab Hematol 2021;43(6
   white cells, platelets or debris;
 - reference limit <= 1% in adults and term neonates, <= 5% in preterm infants
   (:data:`LIMIT_PERCENT`); > 1% in an adult suggests thrombotic microangiopathy (TMA);
-- the percentage is specific only when schistocytes are the main abnormality.
+- the percentage is specific only when schistocytes are the main abnormality: with other severe
+  poikilocytosis it is not specific for TMA ("less specific", below).
+
+ICSH 2015 (Palmer L, et al. "ICSH recommendations for the standardization of nomenclature and
+grading of peripheral blood cell morphological features." Int J Lab Hematol 2015;37(3):287-303,
+doi:10.1111/ijlh.12327) grades each red-cell shape by its % of red cells; for the shapes of
+:data:`OTHER_POIKILOCYTES` (dacrocytes, spherocytes, target cells, elliptocytes, ovalocytes,
+stomatocytes, echinocytes/burr cells) the grade table (:data:`POIKILOCYTE_GRADES`) is
+
+====== ==============
+grade  % of red cells
+====== ==============
+1+     5-20
+2+     21-50
+3+     > 50
+====== ==============
+
+(schistocytes have their own, lower bands there and are not graded here). "Less specific": some
+other poikilocyte is graded 2+ or 3+, the grades ICSH 2015 counts as moderate or marked.
+Schistocytes are never counted inside another shape, and each shape is over all whole red cells.
 
 This tool's own rules (ICSH gives no number for them):
 
@@ -23,8 +42,13 @@ This tool's own rules (ICSH gives no number for them):
   true percentage (scripts/synthetic_slides.py: on held-out Chula slides the raw interval held
   the labelled truth in 1 of 10, the corrected one in 9 of 10), and a missed MAHA is the costly
   error. Both are reported;
-- "less specific": some other poikilocyte form is more frequent than schistocytes and makes up
-  more than :data:`DOMINANT_POIKILOCYTE_PERCENT` % of red cells;
+- "less specific" needs the grade beyond counting error: the lower bound of the shape's Wilson
+  95% interval is above the floor of :data:`LESS_SPECIFIC_GRADE` (20%), so that a few cells of
+  a small count never flag a normal smear. A flag drops the report's "suggests TMA" and
+  the verdict's "likely", so it must not fire on chance;
+- NRBC rates over fewer than :data:`MIN_WBC` white cells (per 100 WBC) or fewer than
+  :data:`REQUIRED_RBC` red cells (per 1000 RBC, without white cells) are marked unreliable (no
+  published minimum was found);
 - leukoerythroblastic picture: a class is "seen" when its count exceeds the 99th percentile
   (:data:`FALSE_POSITIVE_QUANTILE`) of the false positives expected from the classifier's
   false-positive rate; no call with fewer than :data:`MIN_WBC` white cells.
@@ -42,16 +66,18 @@ import numpy as np
 from scipy.special import bdtr, bdtrik
 
 __all__ = [
-    "DOMINANT_POIKILOCYTE_PERCENT",
     "FALSE_POSITIVE_QUANTILE",
     "LABELS",
+    "LESS_SPECIFIC_GRADE",
     "LIMIT_PERCENT",
     "MIN_WBC",
     "OTHER_POIKILOCYTES",
+    "POIKILOCYTE_GRADES",
     "REQUIRED_RBC",
     "Z95",
     "Leukoerythroblastic",
     "NrbcCount",
+    "PoikilocyteGrade",
     "Proportion",
     "SchistocyteCount",
     "SlideResult",
@@ -81,9 +107,15 @@ OTHER_POIKILOCYTES = (
 """Chula morphologies of the other poikilocytoses that make a schistocyte count less specific
 (ICSH 2021 names thalassaemia, megaloblastic anaemia, membrane disorders and myelofibrosis)."""
 
-DOMINANT_POIKILOCYTE_PERCENT = 5
-"""A form above this % of red cells and more frequent than schistocytes makes the schistocyte %
-less specific (this tool's rule: ICSH 2021 gives no number)."""
+POIKILOCYTE_GRADES = {"1+": 5, "2+": 20, "3+": 50}
+"""ICSH 2015 grades of the :data:`OTHER_POIKILOCYTES` by % of red cells: 1+ 5-20%, 2+ 21-50%,
+3+ > 50% (Palmer L, et al. Int J Lab Hematol 2015;37:287-303). Each value is the floor of its
+band: the bands are whole percentages, so 1+ starts at 5% itself and 2+ and 3+ start above 20%
+and 50%."""
+
+LESS_SPECIFIC_GRADE = "2+"
+"""The lowest grade of another poikilocyte that makes the schistocyte % less specific (ICSH 2021
+with the ICSH 2015 grades: moderate or marked poikilocytosis)."""
 
 MIN_WBC = 20
 """White cells needed for a leukoerythroblastic call (this tool's rule). A differential is
@@ -128,6 +160,38 @@ class Proportion:
 
 
 @dataclass(frozen=True)
+class PoikilocyteGrade:
+    """One other poikilocyte of a slide, graded as ICSH 2015 grades it.
+
+    Attributes
+    ----------
+    shape : str
+        Chula morphology name, one of :data:`OTHER_POIKILOCYTES`.
+    proportion : Proportion
+        Cells of this shape (schistocytes never included) over whole red cells.
+    grade : str or None
+        ``"1+"``, ``"2+"`` or ``"3+"`` (:data:`POIKILOCYTE_GRADES`) of the percentage; None
+        below 5%.
+    """
+
+    shape: str
+    proportion: Proportion
+    grade: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """One entry of ``"less_specific_forms"``."""
+        return {"shape": self.shape, "grade": self.grade, "count": self.proportion.count,
+                "percent": _rounded(self.proportion.percent),
+                "ci95": _rounded_pair(self.proportion.ci95)}
+
+    def text(self) -> str:
+        """E.g. ``elliptocyte 3+: 381 of 402 red cells, 94.8% (95% CI 92.2-96.5%)``."""
+        p = self.proportion
+        return (f"{self.shape} {self.grade}: {p.count:,} of {p.denominator:,} red cells, "
+                f"{p.percent:.1f}% (95% CI {p.ci95[0]:.1f}-{p.ci95[1]:.1f}%)")
+
+
+@dataclass(frozen=True)
 class SchistocyteCount:
     """Schistocyte percentage of a slide and its call against the ICSH 2021 limit.
 
@@ -155,9 +219,12 @@ class SchistocyteCount:
     sentence : str
         The line a report prints.
     less_specific : bool
-        Other poikilocytes are abundant, so the percentage is not specific for TMA.
+        Another poikilocyte is graded :data:`LESS_SPECIFIC_GRADE` or more beyond counting error,
+        so the percentage is not specific for TMA.
     less_specific_reason : str or None
-        Which forms, with their percentages.
+        Which forms, with their counts, intervals and grades.
+    less_specific_forms : tuple of PoikilocyteGrade
+        Those forms, most frequent first; empty when the flag is down.
     """
 
     proportion: Proportion
@@ -172,6 +239,7 @@ class SchistocyteCount:
     sentence: str
     less_specific: bool
     less_specific_reason: str | None
+    less_specific_forms: tuple[PoikilocyteGrade, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The ``"schistocytes"`` block of :meth:`SlideResult.to_dict`."""
@@ -192,6 +260,8 @@ class SchistocyteCount:
             "sentence": self.sentence,
             "less_specific": self.less_specific,
             "less_specific_reason": self.less_specific_reason,
+            "less_specific_forms": [form.to_dict() for form in self.less_specific_forms],
+            **_call_basis_dict(self),
         }
 
 
@@ -220,6 +290,13 @@ class NrbcCount:
         More NRBCs than the classifier's own false-positive rate explains (the 99% binomial
         bound, as for the leukoerythroblastic finding); any NRBC when the rate is unknown. One
         false call among thousands of cells must not flag a slide.
+    reliable : bool
+        The rate rests on at least :data:`MIN_WBC` white cells (or, without white cells, on at
+        least :data:`REQUIRED_RBC` red cells); this tool's rule, no published minimum found.
+    sentence : str
+        The line a report prints: the count, the rate, whether it is reliable and whether the
+        NRBCs are present beyond the classifier's false calls, so that a rate is never shown
+        without what it means.
     """
 
     count: int
@@ -229,6 +306,8 @@ class NrbcCount:
     denominator: int
     basis: str
     present: bool
+    reliable: bool
+    sentence: str
 
     def to_dict(self) -> dict[str, Any]:
         """The ``"nrbc"`` block of :meth:`SlideResult.to_dict`."""
@@ -236,7 +315,7 @@ class NrbcCount:
                 "per_100_wbc": _rounded(self.per_100_wbc),
                 "per_1000_rbc": _rounded(self.per_1000_rbc),
                 "ci95": _rounded_pair(self.ci95), "denominator": self.denominator,
-                "basis": self.basis}
+                "basis": self.basis, "reliable": self.reliable, "sentence": self.sentence}
 
 
 @dataclass(frozen=True)
@@ -418,13 +497,13 @@ def slide_result(
     operating = operating or {}
     n_rbc = sum(counts[name] for name in RED_LABELS)
     n_wbc = sum(counts[name] for name in WHITE_LABELS)
-    profile = _profile(morphology[np.isin(label, RED_LABELS) & ~border], n_rbc)
+    profile = _profile(morphology[(label == "rbc") & ~border], counts["schistocyte"], n_rbc)
     nrbc_candidates = n_rbc + n_wbc + counts["nrbc"]
     return SlideResult(
         schistocytes=_schistocytes(counts["schistocyte"], n_rbc, profile,
                                    operating.get("schistocyte"), population),
         nrbc=_nrbc(counts["nrbc"], n_wbc, n_rbc, _seen_beyond_error(
-            "NRBC", counts["nrbc"], nrbc_candidates, operating.get("nrbc"))[0]),
+            "NRBC", counts["nrbc"], nrbc_candidates, operating.get("nrbc"))),
         immature_granulocytes=Proportion.of(counts["immature_granulocyte"], n_wbc),
         leukoerythroblastic=_leukoerythroblastic(
             counts["nrbc"], nrbc_candidates, counts["immature_granulocyte"], n_wbc, operating
@@ -461,10 +540,40 @@ def _counts(label: np.ndarray, border: np.ndarray) -> dict[str, int]:
     return counts
 
 
-def _profile(red_morphology: np.ndarray, n_rbc: int) -> dict[str, Proportion]:
-    """Each non-empty morphology among whole red cells, as a proportion of them."""
-    seen = Counter(str(m) for m in red_morphology if m)
+def _profile(rbc_morphology: np.ndarray, k_schistocytes: int,
+             n_rbc: int) -> dict[str, Proportion]:
+    """Each shape seen among whole red cells (schistocytes as ``schistocyte``, never inside
+    another shape), as a proportion of all whole red cells.
+
+    The morphology head gives every object a shape, schistocytes included (a fragment often
+    reads as a teardrop): counting those inside the other shapes would let the fragments
+    themselves make the schistocyte % "less specific".
+    """
+    seen = Counter(str(m) for m in rbc_morphology if m)
+    if k_schistocytes:
+        seen["schistocyte"] = k_schistocytes
     return {name: Proportion.of(seen[name], n_rbc) for name in sorted(seen)}
+
+
+def poikilocyte_grade(proportion: Proportion) -> str | None:
+    """ICSH 2015 grade (:data:`POIKILOCYTE_GRADES`) of an other poikilocyte's proportion.
+
+    Compared in integers so that the band edges are exact: 5% is 1+, 20% is 1+, just above 20%
+    is 2+, just above 50% is 3+; None below 5% or without red cells.
+
+    Examples
+    --------
+    >>> [poikilocyte_grade(Proportion.of(k, 100)) for k in (4, 5, 20, 21, 50, 51)]
+    [None, '1+', '1+', '2+', '2+', '3+']
+    """
+    k, n = proportion.count, proportion.denominator
+    if n and 100 * k > POIKILOCYTE_GRADES["3+"] * n:
+        return "3+"
+    if n and 100 * k > POIKILOCYTE_GRADES["2+"] * n:
+        return "2+"
+    if n and 100 * k >= POIKILOCYTE_GRADES["1+"] * n:
+        return "1+"
+    return None
 
 
 def _schistocytes(
@@ -479,9 +588,10 @@ def _schistocytes(
     corrected, corrected_ci, correction = _corrected(raw, operating)
     sufficient = n >= REQUIRED_RBC
     limit = LIMIT_PERCENT[population]
-    basis = corrected_ci if corrected_ci is not None else raw.ci95
+    basis = _call_basis(raw, corrected, corrected_ci)[2]
     call = _threshold_call(basis, limit) if sufficient else "insufficient"
-    reason = _less_specific_reason(k, profile)
+    forms = _less_specific_forms(profile)
+    reason = _less_specific_reason(forms)
     message = (f"counted {n} red cells; at least {REQUIRED_RBC} required (ICSH 2021)" if sufficient
                else f"counted {n} of the {REQUIRED_RBC} required; add fields")
     return SchistocyteCount(
@@ -498,6 +608,7 @@ def _schistocytes(
                            reason),
         less_specific=reason is not None,
         less_specific_reason=reason,
+        less_specific_forms=forms,
     )
 
 
@@ -517,6 +628,24 @@ def _corrected(
     return 100 * rogan_gladen(raw.percent / 100, sens, fpr), (low, high), text
 
 
+def _call_basis(
+    raw: Proportion, corrected: float | None, corrected_ci: tuple[float, float] | None
+) -> tuple[str, float | None, tuple[float, float]]:
+    """What the threshold call rests on: ``("corrected", %, interval)`` when there is a
+    corrected interval, else ``("raw", %, Wilson interval)``."""
+    if corrected_ci is not None:
+        return "corrected", corrected, corrected_ci
+    return "raw", raw.percent, raw.ci95
+
+
+def _call_basis_dict(count: SchistocyteCount) -> dict[str, Any]:
+    """``call_basis``, ``call_percent`` and ``call_ci95`` of a count, for its ``to_dict``."""
+    name, percent, ci95 = _call_basis(count.proportion, count.corrected_percent,
+                                      count.corrected_ci95)
+    return {"call_basis": name, "call_percent": _rounded(percent),
+            "call_ci95": _rounded_pair(ci95)}
+
+
 def _threshold_call(ci95: tuple[float, float], limit: float) -> str:
     """``above`` / ``below`` / ``borderline`` of an interval (%) against a limit where
     ``<= limit`` is normal (ICSH 2021)."""
@@ -528,23 +657,31 @@ def _threshold_call(ci95: tuple[float, float], limit: float) -> str:
     return "borderline"
 
 
-def _less_specific_reason(k: int, profile: Mapping[str, Proportion]) -> str | None:
-    """Why the schistocyte % is less specific, or None (rule: :data:`DOMINANT_POIKILOCYTE_PERCENT`).
+def _less_specific_forms(profile: Mapping[str, Proportion]) -> tuple[PoikilocyteGrade, ...]:
+    """The other poikilocytes graded :data:`LESS_SPECIFIC_GRADE` or more beyond counting error,
+    most frequent first.
 
-    A form qualifies when it outnumbers schistocytes and exceeds the percentage of red cells;
-    compared in integers so that the boundary is exact.
+    ICSH 2015 grades the observed percentage; this tool also asks the lower bound of its Wilson
+    95% interval to lie above the 1+ band, so that a handful of cells in a small count (or the
+    classifier's scatter of shapes on a normal smear) does not flag the slide.
     """
-    forms = [
-        f"{name} {profile[name].percent:.1f}% ({profile[name].count})"
-        for name in OTHER_POIKILOCYTES
-        if name in profile
-        and profile[name].count > k
-        and 100 * profile[name].count > DOMINANT_POIKILOCYTE_PERCENT * profile[name].denominator
-    ]
+    floor = POIKILOCYTE_GRADES[LESS_SPECIFIC_GRADE] / 100
+    graded = [PoikilocyteGrade(name, profile[name], poikilocyte_grade(profile[name]))
+              for name in OTHER_POIKILOCYTES if name in profile]
+    flagged = [g for g in graded if wilson_interval(g.proportion.count,
+                                                    g.proportion.denominator)[0] > floor]
+    return tuple(sorted(flagged, key=lambda g: (-g.proportion.count, g.shape)))
+
+
+def _less_specific_reason(forms: tuple[PoikilocyteGrade, ...]) -> str | None:
+    """Why the schistocyte % is less specific, or None when ``forms`` is empty."""
     if not forms:
         return None
-    return (f"other poikilocytes outnumber schistocytes ({k}): {', '.join(forms)} of red cells; "
-            "ICSH 2021: the schistocyte % is specific only when they are the main abnormality")
+    return (f"{'; '.join(form.text() for form in forms)} (graded as ICSH 2015; flagged at "
+            f"{LESS_SPECIFIC_GRADE} or more with the whole 95% interval above 20%, the interval "
+            "being this tool's rule). ICSH 2021: "
+            "the schistocyte % is specific for TMA only when schistocytes are the main "
+            "abnormality")
 
 
 def _sentence(
@@ -574,13 +711,36 @@ def _sentence(
     return f"{head}: {verdict}.{tail}"
 
 
-def _nrbc(k: int, n_wbc: int, n_rbc: int, present: bool) -> NrbcCount:
-    """NRBC rates per 100 white cells and per 1000 red cells; the basis is white cells if any."""
+def _nrbc(k: int, n_wbc: int, n_rbc: int, seen: tuple[bool, str]) -> NrbcCount:
+    """NRBC rates per 100 white cells and per 1000 red cells; the basis is white cells if any.
+
+    ``seen`` is :func:`_seen_beyond_error`'s answer for the NRBCs.
+    """
     per_wbc, wbc_ci = _rate(k, n_wbc, 100)
     per_rbc, rbc_ci = _rate(k, n_rbc, 1000)
     if n_wbc:
-        return NrbcCount(k, per_wbc, per_rbc, wbc_ci, n_wbc, "per 100 WBC", present)
-    return NrbcCount(k, per_wbc, per_rbc, rbc_ci, n_rbc, "per 1000 RBC", present)
+        rate, ci, n, basis, cells, needed = per_wbc, wbc_ci, n_wbc, "per 100 WBC", "white", MIN_WBC
+    else:
+        rate, ci, n, basis, cells, needed = (per_rbc, rbc_ci, n_rbc, "per 1000 RBC", "red",
+                                             REQUIRED_RBC)
+    present, reason = seen
+    reliable = n >= needed
+    if rate is None or ci is None:
+        rate_text = "no white or red cells to give a rate"
+    else:
+        rate_text = (f"{rate:.1f} {basis} (95% CI {ci[0]:.1f}-{ci[1]:.1f}) over {n:,} {cells} "
+                     "cells")
+        if not reliable:
+            rate_text += (f": unreliable, fewer than {needed:,} {cells} cells "
+                          "(this tool's rule)")
+    if k == 0:
+        finding = "none seen"
+    elif present:
+        finding = f"present beyond the classifier's false calls ({reason})"
+    else:
+        finding = f"not present: no more than the classifier's false calls explain ({reason})"
+    sentence = f"NRBCs {k}, {rate_text}; {finding}."
+    return NrbcCount(k, per_wbc, per_rbc, ci, n, basis, present, reliable, sentence)
 
 
 def _rate(k: int, n: int, scale: int) -> tuple[float | None, tuple[float, float] | None]:

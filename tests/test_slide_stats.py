@@ -8,8 +8,12 @@ import pytest
 from scipy.stats import binom
 
 from smearscan.slide_stats import (
+    MIN_WBC,
+    OTHER_POIKILOCYTES,
+    Proportion,
     _threshold_call,
     binomial_quantile,
+    poikilocyte_grade,
     rogan_gladen,
     slide_result,
     wilson_interval,
@@ -175,6 +179,7 @@ def test_morphology_profile_and_teardrops():
     data = cells(("rbc", "normal", 900), ("rbc", "teardrop", 80), ("schistocyte", "", 20))
     morphology = slide_result(**data).to_dict()["morphology"]
     assert morphology["profile"] == {"normal": {"count": 900, "percent": 90.0},
+                                     "schistocyte": {"count": 20, "percent": 2.0},
                                      "teardrop": {"count": 80, "percent": 8.0}}
     assert morphology["teardrop_percent"] == 8.0
     assert morphology["teardrop_ci95"] == pytest.approx(
@@ -182,29 +187,103 @@ def test_morphology_profile_and_teardrops():
     )
 
 
-# Less-specific rule --------------------------------------------------------------------------
+def test_schistocytes_are_not_counted_inside_other_shapes():
+    """The morphology head gives a schistocyte a shape too (often teardrop): 148 "teardrops" of
+    which 27 are schistocytes are 121 teardrops and 27 schistocytes."""
+    data = cells(("rbc", "normal", 852), ("rbc", "teardrop", 121),
+                 ("schistocyte", "teardrop", 27))
+    result = slide_result(**data).to_dict()
+    profile = result["morphology"]["profile"]
+    assert profile["teardrop"] == {"count": 121, "percent": 12.1}
+    assert profile["schistocyte"] == {"count": 27, "percent": 2.7}
+    assert result["morphology"]["teardrop_percent"] == 12.1
+    assert sum(v["count"] for v in profile.values()) == result["schistocytes"]["rbc_counted"]
+
+
+# Less-specific rule (ICSH 2021 with the ICSH 2015 grades) ---------------------------------
 
 
 @pytest.mark.parametrize(
-    ("teardrops", "schistocytes", "less_specific"),
-    [(50, 20, False), (51, 20, True), (51, 51, False), (52, 51, True)],
+    ("count", "grade"),
+    [(0, None), (4, None), (5, "1+"), (20, "1+"), (21, "2+"), (50, "2+"), (51, "3+"),
+     (100, "3+")],
 )
-def test_less_specific_needs_more_than_schistocytes_and_over_5_percent(
-    teardrops, schistocytes, less_specific
-):
-    data = red(1000 - teardrops - schistocytes, schistocytes, ("rbc", "teardrop", teardrops))
+def test_icsh_2015_grade_bands_of_100_red_cells(count, grade):
+    assert poikilocyte_grade(Proportion.of(count, 100)) == grade
+
+
+def test_icsh_2015_grade_edges_are_exact_between_whole_percents():
+    """200 of 1000 is 20% (1+); 201 of 1000 is above the 1+ band (2+); 501 is above 50%."""
+    assert [poikilocyte_grade(Proportion.of(k, 1000)) for k in (49, 50, 200, 201, 500, 501)] == [
+        None, "1+", "1+", "2+", "2+", "3+"]
+    assert poikilocyte_grade(Proportion.of(0, 0)) is None
+
+
+# The flag needs the Wilson lower bound above 20%: with 1000 red cells that is 225 cells
+# (lower bound 20.02%) and not 224 (19.92%), although both are graded 2+.
+@pytest.mark.parametrize(("shape", "count", "flagged"),
+                         [(s, k, k == 225) for s in OTHER_POIKILOCYTES for k in (224, 225)])
+def test_less_specific_at_2_plus_beyond_counting_error(shape, count, flagged):
+    s = slide_result(**red(1000 - count, 0, (("rbc", shape, count)))).schistocytes
+    assert s.less_specific is flagged
+    assert [f.shape for f in s.less_specific_forms] == ([shape] if flagged else [])
+
+
+def test_less_specific_bound_with_a_small_count():
+    """28 of 100 (2+, lower bound 20.1%) flags; 27 of 100 (2+, lower bound 19.3%) does not."""
+    assert slide_result(**red(72, 0, ("rbc", "target", 28))).schistocytes.less_specific
+    assert not slide_result(**red(73, 0, ("rbc", "target", 27))).schistocytes.less_specific
+
+
+def test_a_normal_smear_with_every_other_shape_at_1_plus_is_not_flagged():
+    """Seven shapes at 10% each (1+) and 30% normal: poikilocytosis, but none graded 2+."""
+    data = red(300, 0, *(("rbc", shape, 100) for shape in OTHER_POIKILOCYTES))
     s = slide_result(**data).schistocytes
-    assert s.less_specific is less_specific
-    assert (s.less_specific_reason is not None) is less_specific
+    assert (s.less_specific, s.less_specific_reason, s.less_specific_forms) == (False, None, ())
 
 
-def test_less_specific_ignores_non_poikilocytes_and_drops_the_tma_suggestion():
-    assert not slide_result(**red(400, 100, ("rbc", "microcyte", 500))).schistocytes.less_specific
-    s = slide_result(**red(700, 100, ("rbc", "target", 200))).schistocytes
+def test_size_and_colour_classes_are_not_poikilocytes():
+    """Macrocytes, microcytes and hypochromic cells are graded apart in ICSH 2015: 500 of 1000
+    macrocytes do not make the schistocyte % less specific."""
+    for shape in ("macrocyte", "microcyte", "hypochromia"):
+        assert not slide_result(**red(490, 10, ("rbc", shape, 500))).schistocytes.less_specific
+
+
+def test_schistocytes_never_make_their_own_count_less_specific():
+    """300 schistocytes that the shape head reads as teardrops are not teardrops."""
+    s = slide_result(**red(700, 0, ("schistocyte", "teardrop", 300))).schistocytes
+    assert s.call == "above" and not s.less_specific
+    assert "suggests thrombotic microangiopathy" in s.sentence
+
+
+def test_synthetic_elliptocytosis_slide_is_flagged_with_count_interval_and_grade():
+    """A hereditary elliptocytosis slide: 620 elliptocytes, 40 ovalocytes, 330 normal and
+    10 schistocytes of 1000 red cells."""
+    data = red(330, 10, ("rbc", "elliptocyte", 620), ("rbc", "ovalocyte", 40))
+    result = slide_result(**data).to_dict()["schistocytes"]
+    low, high = (100 * b for b in wilson_by_roots(620, 1000))
+    assert result["less_specific"] is True
+    assert result["less_specific_forms"] == [{
+        "shape": "elliptocyte", "grade": "3+", "count": 620, "percent": 62.0,
+        "ci95": [round(low, 4), round(high, 4)]}]
+    assert result["less_specific_reason"] == (
+        f"elliptocyte 3+: 620 of 1,000 red cells, 62.0% (95% CI {low:.1f}-{high:.1f}%) "
+        "(graded as ICSH 2015; flagged at 2+ or more with the whole 95% interval above 20%, "
+        "the interval being this tool's rule). ICSH 2021: the schistocyte % is specific for "
+        "TMA only when schistocytes are the main abnormality")
+    assert result["call"] == "borderline"  # 1.0% (0.54-1.83%) of 1000
+
+
+def test_less_specific_lists_every_flagged_form_most_frequent_first_and_drops_tma():
+    s = slide_result(**red(380, 20, ("rbc", "target", 250), ("rbc", "spherocyte", 350))
+                     ).schistocytes
     assert s.call == "above" and s.less_specific
-    assert "target 20.0% (200)" in s.less_specific_reason
+    assert [(f.shape, f.grade, f.proportion.count) for f in s.less_specific_forms] == [
+        ("spherocyte", "2+", 350), ("target", "2+", 250)]
+    assert s.less_specific_reason.startswith("spherocyte 2+: 350 of 1,000 red cells, 35.0% ")
+    assert "; target 2+: 250 of 1,000 red cells, 25.0% " in s.less_specific_reason
     assert "thrombotic microangiopathy" not in s.sentence
-    assert "Less specific" in s.sentence
+    assert s.sentence.endswith(f" Less specific: {s.less_specific_reason}.")
 
 
 # NRBC and immature granulocytes ---------------------------------------------------------
@@ -224,6 +303,46 @@ def test_nrbc_per_1000_rbc_without_white_cells():
     assert (nrbc["basis"], nrbc["denominator"], nrbc["per_100_wbc"]) == ("per 1000 RBC", 1000, None)
     assert nrbc["per_1000_rbc"] == 5.0
     assert not slide_result(**red(990, 10)).nrbc.present
+
+
+@pytest.mark.parametrize(("wbc", "reliable"), [(MIN_WBC - 1, False), (MIN_WBC, True)])
+def test_nrbc_rate_over_fewer_than_20_white_cells_is_unreliable(wbc, reliable):
+    nrbc = slide_result(**red(990, 10, ("nrbc", "", 4), ("wbc", "", wbc))).nrbc
+    assert (nrbc.basis, nrbc.denominator, nrbc.reliable) == ("per 100 WBC", wbc, reliable)
+    assert ("unreliable, fewer than 20 white cells (this tool's rule)" in nrbc.sentence) is (
+        not reliable)
+
+
+@pytest.mark.parametrize(("rbc", "reliable"), [(999, False), (1000, True)])
+def test_nrbc_rate_per_1000_red_cells_needs_1000_red_cells(rbc, reliable):
+    nrbc = slide_result(**red(rbc, 0, ("nrbc", "", 3))).nrbc
+    assert (nrbc.basis, nrbc.denominator, nrbc.reliable) == ("per 1000 RBC", rbc, reliable)
+
+
+def test_nrbc_sentence_never_shows_a_rate_without_what_it_means():
+    """2 NRBCs over 7 white cells read "28.6 per 100 WBC" beside "present: false": the sentence
+    says the rate is unreliable and within the classifier's false calls."""
+    data = red(1200, 0, ("nrbc", "", 2), ("wbc", "", 7))
+    nrbc = slide_result(**data, operating=OPERATING).nrbc
+    low, high = wilson_by_roots(2, 9)
+    assert (nrbc.present, nrbc.reliable) == (False, False)
+    assert nrbc.per_100_wbc == pytest.approx(200 / 7)
+    bound = binomial_quantile(0.99, 1209, 0.002)
+    assert nrbc.sentence == (
+        f"NRBCs 2, 28.6 per 100 WBC (95% CI {100 * low / (1 - low):.1f}-"
+        f"{100 * high / (1 - high):.1f}) over 7 white cells: unreliable, fewer than 20 white "
+        "cells (this tool's rule); not present: no more than the classifier's false calls "
+        f"explain (NRBC: 2 seen among 1209 cells; false-positive rate 0.002 explains up to "
+        f"{bound} (99% bound): not seen).")
+    present = slide_result(**red(990, 10, ("nrbc", "", 12), ("wbc", "", 40)),
+                           operating=OPERATING).nrbc
+    assert present.present and present.reliable
+    assert present.sentence.startswith("NRBCs 12, 30.0 per 100 WBC (95% CI ")
+    assert "over 40 white cells; present beyond the classifier's false calls (" in (
+        present.sentence)
+    # Wilson upper bound of 0 of 40: z^2 / (40 + z^2) = 0.0876, i.e. 9.6 per 100 WBC.
+    assert slide_result(**red(990, 10, ("wbc", "", 40))).nrbc.sentence == (
+        "NRBCs 0, 0.0 per 100 WBC (95% CI 0.0-9.6) over 40 white cells; none seen.")
 
 
 def test_immature_granulocytes_over_all_white_cells():
@@ -278,10 +397,11 @@ def test_to_dict_has_the_shape_the_verdict_reads_and_is_json():
     assert list(result["schistocytes"]) == [
         "count", "rbc_counted", "percent", "ci95", "corrected_percent", "corrected_ci95",
         "correction", "sufficient", "required", "message", "limit_percent", "population",
-        "call", "sentence", "less_specific", "less_specific_reason",
+        "call", "sentence", "less_specific", "less_specific_reason", "less_specific_forms",
+        "call_basis", "call_percent", "call_ci95",
     ]
     assert list(result["nrbc"]) == ["count", "present", "per_100_wbc", "per_1000_rbc", "ci95",
-                                    "denominator", "basis"]
+                                    "denominator", "basis", "reliable", "sentence"]
     assert list(result["immature_granulocytes"]) == ["count", "wbc_counted", "percent", "ci95"]
     assert list(result["leukoerythroblastic"]) == ["finding", "rule", "reasons"]
     assert list(result["morphology"]) == ["teardrop_percent", "teardrop_ci95", "profile"]

@@ -1,0 +1,107 @@
+"""On which slides does the "less specific" flag fire, and why?
+
+Usage: python scripts/less_specific_slides.py [--shared ../shared] [--work /tmp/less_specific]
+
+Slides analysed end to end (segmentation, classifier, slide statistics), each at the pixel size
+the datasets README gives for its source:
+
+- the two bundled sample fields (``datasets/samples/``), one slide each;
+- a BCCD slide: the 72 fields of BCCD's own test list (normal donors' smears);
+- held-out Chula slides: the fields of the Chula test split (never trained on), grouped by the
+  class most labelled in each field, one slide per class with at least 3 fields. The group named
+  ``elliptocyte`` is the hereditary elliptocytosis slide; ``normal`` is the normal one.
+
+Prints a markdown table: red cells counted, schistocyte %, whether the flag fired and its reason,
+and the most frequent other shape. Slide folders are symlinks under ``--work``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+from smearscan.batch import RunOptions, analyse_slides
+from smearscan.datasets import chula_fields, split_fields
+from smearscan.loading import find_slides
+
+ROOT = Path(__file__).resolve().parents[1]
+#: um/px to declare per source (``../shared/datasets/README.md``).
+PIXEL_SIZE = {"chula": 0.2, "bccd": 0.073}
+MIN_FIELDS = 3
+
+
+def linked_slide(folder: Path, images: list[Path]) -> Path:
+    """A slide folder of symlinks to ``images`` (rebuilt each run)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    for image in images:
+        (folder / image.name).symlink_to(image.resolve())
+    return folder
+
+
+def chula_slides(shared: Path, work: Path) -> list[Path]:
+    """Test-split Chula fields grouped by their most labelled class."""
+    test = split_fields(chula_fields(shared / "datasets" / "chula-rbc-12"))["test"]
+    groups: dict[str, list[Path]] = {}
+    for field in test:
+        if field.points:
+            top = Counter(name for _, _, name in field.points).most_common(1)[0][0]
+            groups.setdefault(top, []).append(field.image)
+    return [linked_slide(work / "chula" / f"chula-test-{name}", sorted(images))
+            for name, images in sorted(groups.items()) if len(images) >= MIN_FIELDS]
+
+
+def bccd_slide(shared: Path, work: Path) -> Path:
+    """BCCD's test list as one slide."""
+    root = shared / "datasets" / "bccd"
+    names = (root / "ImageSets" / "Main" / "test.txt").read_text().split()
+    return linked_slide(work / "bccd" / "bccd-test",
+                        [root / "JPEGImages" / f"{name}.jpg" for name in names])
+
+
+def rows(paths: list[Path], pixel_size: float | None, out: Path) -> list[list[str]]:
+    """One table row per slide of ``paths``."""
+    outcomes = analyse_slides(find_slides(paths), out=out, progress=False,
+                              options=RunOptions(pixel_size_um=pixel_size))
+    table = []
+    for outcome in outcomes:
+        s = outcome.summary["schistocytes"]
+        profile = outcome.summary["morphology"]["profile"]
+        other = max(((n, v) for n, v in profile.items() if n not in ("normal", "schistocyte")),
+                    key=lambda kv: kv[1]["count"], default=None)
+        table.append([
+            outcome.name, str(outcome.summary["fields"]), str(s["rbc_counted"]),
+            f"{s['percent']:.2f}" if s["percent"] is not None else "-",
+            "yes" if s["less_specific"] else "no",
+            f"{other[0]} {other[1]['percent']:.1f}%" if other else "-",
+            s["less_specific_reason"] or "",
+        ])
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=ROOT / ".." / "shared")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/less_specific"))
+    args = parser.parse_args()
+    samples = sorted((ROOT / "datasets" / "samples").glob("*.jpg"))
+    table = rows([p for p in samples if p.name.startswith("chula")], PIXEL_SIZE["chula"],
+                 args.work / "out-sample-chula")
+    table += rows([p for p in samples if p.name.startswith("bccd")], PIXEL_SIZE["bccd"],
+                  args.work / "out-sample-bccd")
+    table += rows([bccd_slide(args.shared, args.work)], PIXEL_SIZE["bccd"],
+                  args.work / "out-bccd")
+    table += rows(chula_slides(args.shared, args.work), PIXEL_SIZE["chula"],
+                  args.work / "out-chula")
+    header = ["slide", "fields", "RBCs", "schisto %", "less specific", "top other shape",
+              "reason"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in table:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
