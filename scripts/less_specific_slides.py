@@ -1,9 +1,11 @@
 """On which slides does the "less specific" flag fire, and why?
 
 Usage: python scripts/less_specific_slides.py [--shared ../shared] [--work /tmp/less_specific]
+                                             [--estimated]
 
 Slides analysed end to end (segmentation, classifier, slide statistics), each at the pixel size
-the datasets README gives for its source:
+the datasets README gives for its source (with ``--estimated``: at the pixel size smearscan
+estimates, as a run without ``--pixel-size``):
 
 - the two bundled sample fields (``datasets/samples/``), one slide each;
 - a BCCD slide: the 72 fields of BCCD's own test list (normal donors' smears);
@@ -11,8 +13,9 @@ the datasets README gives for its source:
   class most labelled in each field, one slide per class with at least 3 fields. The group named
   ``elliptocyte`` is the hereditary elliptocytosis slide; ``normal`` is the normal one.
 
-Prints a markdown table: red cells counted, schistocyte %, whether the flag fired and its reason,
-and the most frequent other shape. Slide folders are symlinks under ``--work``.
+Prints a markdown table: red cells counted, schistocyte %, whether the flag fired and on which
+shapes (or, from a version without ``less_specific_forms``, its reason), and the most frequent
+other poikilocyte. Slide folders are symlinks under ``--work``.
 """
 
 from __future__ import annotations
@@ -22,12 +25,11 @@ from collections import Counter
 from pathlib import Path
 
 from smearscan.batch import RunOptions, analyse_slides
-from smearscan.datasets import chula_fields, split_fields
+from smearscan.datasets import PIXEL_SIZE_UM, chula_fields, split_fields
 from smearscan.loading import find_slides
+from smearscan.slide_stats import OTHER_POIKILOCYTES
 
 ROOT = Path(__file__).resolve().parents[1]
-#: um/px to declare per source (``../shared/datasets/README.md``).
-PIXEL_SIZE = {"chula": 0.2, "bccd": 0.073}
 MIN_FIELDS = 3
 
 
@@ -69,34 +71,43 @@ def rows(paths: list[Path], pixel_size: float | None, out: Path) -> list[list[st
     for outcome in outcomes:
         s = outcome.summary["schistocytes"]
         profile = outcome.summary["morphology"]["profile"]
-        other = max(((n, v) for n, v in profile.items() if n not in ("normal", "schistocyte")),
+        other = max(((n, v) for n, v in profile.items() if n in OTHER_POIKILOCYTES),
                     key=lambda kv: kv[1]["count"], default=None)
         table.append([
             outcome.name, str(outcome.summary["fields"]), str(s["rbc_counted"]),
             f"{s['percent']:.2f}" if s["percent"] is not None else "-",
             "yes" if s["less_specific"] else "no",
-            f"{other[0]} {other[1]['percent']:.1f}%" if other else "-",
-            s["less_specific_reason"] or "",
+            _flagged(s),
+            f"{other[0]} {other[1]['count']} ({other[1]['percent']:.1f}%)" if other else "-",
         ])
     return table
+
+
+def _flagged(schistocytes: dict) -> str:
+    """The flagged shapes with grade, count and interval; an older version's reason as is."""
+    if "less_specific_forms" not in schistocytes:
+        return schistocytes["less_specific_reason"] or ""
+    return "; ".join(f"{f['shape']} {f['grade']} {f['count']} ({f['ci95'][0]:.1f}-"
+                     f"{f['ci95'][1]:.1f}%)" for f in schistocytes["less_specific_forms"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT / ".." / "shared")
     parser.add_argument("--work", type=Path, default=Path("/tmp/less_specific"))
+    parser.add_argument("--estimated", action="store_true",
+                        help="let smearscan estimate the pixel size instead of declaring it")
     args = parser.parse_args()
+    size = {name: None if args.estimated else um for name, um in PIXEL_SIZE_UM.items()}
     samples = sorted((ROOT / "datasets" / "samples").glob("*.jpg"))
-    table = rows([p for p in samples if p.name.startswith("chula")], PIXEL_SIZE["chula"],
+    table = rows([p for p in samples if p.name.startswith("chula")], size["chula"],
                  args.work / "out-sample-chula")
-    table += rows([p for p in samples if p.name.startswith("bccd")], PIXEL_SIZE["bccd"],
+    table += rows([p for p in samples if p.name.startswith("bccd")], size["bccd"],
                   args.work / "out-sample-bccd")
-    table += rows([bccd_slide(args.shared, args.work)], PIXEL_SIZE["bccd"],
-                  args.work / "out-bccd")
-    table += rows(chula_slides(args.shared, args.work), PIXEL_SIZE["chula"],
-                  args.work / "out-chula")
-    header = ["slide", "fields", "RBCs", "schisto %", "less specific", "top other shape",
-              "reason"]
+    table += rows([bccd_slide(args.shared, args.work)], size["bccd"], args.work / "out-bccd")
+    table += rows(chula_slides(args.shared, args.work), size["chula"], args.work / "out-chula")
+    header = ["slide", "fields", "RBCs", "schisto %", "less specific",
+              "flagged (grade, count, 95% CI)", "top other poikilocyte (% of RBCs)"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in table:

@@ -72,6 +72,7 @@ class SlideOutcome:
     errors: list[tuple[str, str, str]] = field(default_factory=list)
     resumed: bool = False
     model: dict | None = None
+    report: Path | None = None
 
 
 def unique_slide_names(slides: list[Slide]) -> list[Slide]:
@@ -251,7 +252,8 @@ def _finish_slide(slide: Slide, results: list[FieldResult], out: Path | None,
     if out is not None:
         folder = out / "slides" / slide.name
         write_text_atomic(folder / "cells.csv", outcome.cells_csv)
-        write_text_atomic(folder / "report.html", slide_report_html(
+        outcome.report = folder / "report.html"
+        write_text_atomic(outcome.report, slide_report_html(
             slide.name, summary, results, model_version=model.version if model else None,
             verdict_text=verdict[1] if verdict else None))
         write_json_atomic(folder / "slide.json", {
@@ -271,8 +273,9 @@ def _resumed(slide: Slide, out: Path, fingerprint: dict) -> SlideOutcome | None:
     if record.get("fingerprint") != json.loads(json.dumps(fingerprint)):
         return None
     errors = [tuple(e) for e in record.get("errors", [])]
+    report = folder / "report.html"
     return SlideOutcome(slide.name, record["summary"], cells_csv, errors, resumed=True,
-                        model=record.get("model"))
+                        model=record.get("model"), report=report if report.exists() else None)
 
 
 def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,

@@ -54,21 +54,54 @@ def field_table(outcomes: list[SlideOutcome]) -> str:
 
 
 def slide_table(outcomes: list[SlideOutcome]) -> str:
-    """One line per slide: fields, RBCs counted, schistocyte % with its interval and call."""
+    """One line per slide: the call the report makes, the schistocyte % and 95% interval it
+    rests on (corrected when the model gives its error rates), the less-specific flag, NRBCs
+    and the path of the slide's report.html."""
     rows = []
     for outcome in outcomes:
         s = outcome.summary
         schisto = s.get("schistocytes")
-        if schisto:
-            low, high = schisto["ci95"]
-            result = (f"{schisto['percent']:.2f}% ({low:.2f}-{high:.2f})", schisto["call"])
-            rbcs = schisto["rbc_counted"]
-        else:
-            result, rbcs = ("-", "-"), "-"
-        rows.append([outcome.name, s["fields"], s["fields_failed"], rbcs, *result,
-                     "resumed" if outcome.resumed else ""])
-    return _table(("slide", "fields", "failed", "RBCs", "schistocytes % (95% CI)", "call", ""),
-                  rows)
+        rows.append([
+            outcome.name, s["fields"], s["fields_failed"],
+            schisto["rbc_counted"] if schisto else "-",
+            schisto["call"] if schisto else "-",
+            _call_basis_text(schisto) if schisto else "-",
+            _less_specific_text(schisto) if schisto else "-",
+            _nrbc_text(s["nrbc"]) if s.get("nrbc") else "-",
+            str(outcome.report) if outcome.report else "-",
+            "resumed" if outcome.resumed else "",
+        ])
+    return _table(("slide", "fields", "failed", "RBCs", "call", "schistocytes % (95% CI)",
+                   "less specific", "NRBC", "report", ""), rows)
+
+
+def _call_basis_text(schisto: dict) -> str:
+    """The % and interval the call rests on, and whether they are corrected or raw."""
+    if schisto.get("call_percent") is None:
+        return "-"
+    low, high = schisto["call_ci95"]
+    return f"{schisto['call_percent']:.2f} ({low:.2f}-{high:.2f}) {schisto['call_basis']}"
+
+
+def _less_specific_text(schisto: dict) -> str:
+    """``no``, or ``yes:`` and each flagged shape with its ICSH 2015 grade and %."""
+    if not schisto.get("less_specific"):
+        return "no"
+    forms = schisto.get("less_specific_forms") or []
+    return "yes: " + ", ".join(f"{f['shape']} {f['grade']} {f['percent']:.1f}%" for f in forms)
+
+
+def _nrbc_text(nrbc: dict) -> str:
+    """NRBC count with its finding, and the rate only beside what it means."""
+    if not nrbc["count"]:
+        return "0"
+    if not nrbc["present"]:
+        return f"{nrbc['count']} within false calls"
+    rate = nrbc["per_100_wbc"] if nrbc["per_100_wbc"] is not None else nrbc["per_1000_rbc"]
+    text = f"{nrbc['count']} present, {rate:.1f} {nrbc['basis']}"
+    if not nrbc.get("reliable", True):
+        text += f" (over {nrbc['denominator']}: unreliable)"
+    return text
 
 
 def _b64(data: bytes | None) -> str | None:

@@ -356,7 +356,9 @@ class SlideResult:
     teardrops : Proportion
         Teardrop cells over whole red cells.
     profile : Mapping[str, Proportion]
-        Each morphology seen among whole red cells, over whole red cells, sorted by name.
+        Each shape seen among whole red cells, over whole red cells, sorted by name;
+        schistocytes are ``schistocyte`` and in no other shape. In :meth:`to_dict` each shape of
+        :data:`OTHER_POIKILOCYTES` carries its ICSH 2015 grade.
     counts : Mapping[str, int]
         Non-border objects per label (``rbc`` is the label alone, without schistocytes), and
         ``border``: objects cut by the image edge.
@@ -385,7 +387,10 @@ class SlideResult:
             "morphology": {
                 "teardrop_percent": _rounded(self.teardrops.percent),
                 "teardrop_ci95": _rounded_pair(self.teardrops.ci95),
-                "profile": {name: {"count": p.count, "percent": _rounded(p.percent)}
+                "profile": {name: {"count": p.count, "percent": _rounded(p.percent),
+                                   "ci95": _rounded_pair(p.ci95),
+                                   "grade": poikilocyte_grade(p)
+                                   if name in OTHER_POIKILOCYTES else None}
                             for name, p in self.profile.items()},
             },
             "counts": dict(self.counts),
@@ -705,8 +710,12 @@ def _sentence(
         "borderline": f"the interval includes {against}; count more cells to decide",
         "insufficient": f"no call; {message}",
     }[call]
-    if call == "above" and population == "adult" and reason is None:
-        verdict += "; suggests thrombotic microangiopathy in the right clinical context"
+    if call == "above" and population == "adult":
+        # A flag must not hide a possible TTP: the classifier reads missed fragments as
+        # teardrops, so a schistocyte-rich slide can raise it (scripts/less_specific_slides.py).
+        verdict += ("; suggests thrombotic microangiopathy in the right clinical context"
+                    if reason is None else "; thrombotic microangiopathy is still possible, but "
+                    "the % is less specific for it (below)")
     tail = f" Less specific: {reason}." if reason else ""
     return f"{head}: {verdict}.{tail}"
 

@@ -178,9 +178,14 @@ def test_border_cells_and_non_red_objects_are_not_counted():
 def test_morphology_profile_and_teardrops():
     data = cells(("rbc", "normal", 900), ("rbc", "teardrop", 80), ("schistocyte", "", 20))
     morphology = slide_result(**data).to_dict()["morphology"]
-    assert morphology["profile"] == {"normal": {"count": 900, "percent": 90.0},
-                                     "schistocyte": {"count": 20, "percent": 2.0},
-                                     "teardrop": {"count": 80, "percent": 8.0}}
+
+    def interval(k):
+        return [round(100 * b, 4) for b in wilson_interval(k, 1000)]
+
+    assert morphology["profile"] == {
+        "normal": {"count": 900, "percent": 90.0, "ci95": interval(900), "grade": None},
+        "schistocyte": {"count": 20, "percent": 2.0, "ci95": interval(20), "grade": None},
+        "teardrop": {"count": 80, "percent": 8.0, "ci95": interval(80), "grade": "1+"}}
     assert morphology["teardrop_percent"] == 8.0
     assert morphology["teardrop_ci95"] == pytest.approx(
         [100 * b for b in wilson_by_roots(80, 1000)], abs=1e-4
@@ -194,8 +199,8 @@ def test_schistocytes_are_not_counted_inside_other_shapes():
                  ("schistocyte", "teardrop", 27))
     result = slide_result(**data).to_dict()
     profile = result["morphology"]["profile"]
-    assert profile["teardrop"] == {"count": 121, "percent": 12.1}
-    assert profile["schistocyte"] == {"count": 27, "percent": 2.7}
+    assert (profile["teardrop"]["count"], profile["teardrop"]["percent"]) == (121, 12.1)
+    assert (profile["schistocyte"]["count"], profile["schistocyte"]["percent"]) == (27, 2.7)
     assert result["morphology"]["teardrop_percent"] == 12.1
     assert sum(v["count"] for v in profile.values()) == result["schistocytes"]["rbc_counted"]
 
@@ -282,7 +287,10 @@ def test_less_specific_lists_every_flagged_form_most_frequent_first_and_drops_tm
         ("spherocyte", "2+", 350), ("target", "2+", 250)]
     assert s.less_specific_reason.startswith("spherocyte 2+: 350 of 1,000 red cells, 35.0% ")
     assert "; target 2+: 250 of 1,000 red cells, 25.0% " in s.less_specific_reason
-    assert "thrombotic microangiopathy" not in s.sentence
+    assert "suggests thrombotic microangiopathy" not in s.sentence
+    assert ("above the 1% ICSH limit for adults; thrombotic microangiopathy is still possible, "
+            "but the % is less specific for it (below). Less specific: spherocyte 2+") in (
+        s.sentence)
     assert s.sentence.endswith(f" Less specific: {s.less_specific_reason}.")
 
 
