@@ -31,7 +31,7 @@ grade  % of red cells
 ====== ==============
 
 (schistocytes have their own, lower bands there and are not graded here). "Less specific": some
-other poikilocyte is graded 2+ or 3+, the grades ICSH 2015 counts as moderate or marked.
+other poikilocyte is graded 2+ or 3+ (:data:`LESS_SPECIFIC_GRADE`).
 Schistocytes are never counted inside another shape, and each shape is over all whole red cells.
 
 This tool's own rules (ICSH gives no number for them):
@@ -44,8 +44,8 @@ This tool's own rules (ICSH gives no number for them):
   error. Both are reported;
 - "less specific" needs the grade beyond counting error: the lower bound of the shape's Wilson
   95% interval is above the floor of :data:`LESS_SPECIFIC_GRADE` (20%), so that a few cells of
-  a small count never flag a normal smear. A flag drops the report's "suggests TMA" and
-  the verdict's "likely", so it must not fire on chance;
+  a small count never flag a normal smear. A flag qualifies the report's TMA suggestion and
+  keeps the verdict from "likely", so it must not fire on chance;
 - NRBC rates over fewer than :data:`MIN_WBC` white cells (per 100 WBC) or fewer than
   :data:`REQUIRED_RBC` red cells (per 1000 RBC, without white cells) are marked unreliable (no
   published minimum was found);
@@ -114,8 +114,9 @@ band: the bands are whole percentages, so 1+ starts at 5% itself and 2+ and 3+ s
 and 50%."""
 
 LESS_SPECIFIC_GRADE = "2+"
-"""The lowest grade of another poikilocyte that makes the schistocyte % less specific (ICSH 2021
-with the ICSH 2015 grades: moderate or marked poikilocytosis)."""
+"""The lowest grade of another poikilocyte that makes the schistocyte % less specific: ICSH 2021's
+"other severe poikilocytosis" read on the ICSH 2015 scale, where 1+ (5-20%) is the lowest grade
+and 2+ the first above it."""
 
 MIN_WBC = 20
 """White cells needed for a leukoerythroblastic call (this tool's rule). A differential is
