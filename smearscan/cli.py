@@ -125,15 +125,39 @@ def _percent(text: str) -> float:
     return value
 
 
+_VERDICT_DESCRIPTION = """\
+MAHA verdict and ranked differential (decision support: a clinician decides) from a
+schistocyte result and lab values. When TTP is possible or worse, the urgent action line of the
+ISTH 2020 guidelines is printed first.
+
+Lab values: a number with its unit, e.g. --hemoglobin '75 g/L', --platelets '82000 /uL', is
+always read in that unit. A bare number is read in the default unit shown in [brackets], but a
+bare number that is also a plausible result in another common unit of that key is refused
+(exit code 2) with a one-line error naming the key and the units it could be; give the unit.
+Bare numbers refused:
+%s
+"""
+
+
+def _ambiguity_lines() -> str:
+    from smearscan.labs import LAB_KEYS
+
+    lines = []
+    for key, spec in LAB_KEYS.items():
+        if spec.ambiguous:
+            ranges = "; ".join(f"{low:g}-{high:g} (could be {unit})"
+                               for unit, (low, high) in spec.ambiguous.items())
+            lines.append(f"  --{key.replace('_', '-')}: {ranges}")
+    return "\n".join(lines) + "\n  (zero is zero in every unit and is never refused)"
+
+
 def verdict_parser() -> argparse.ArgumentParser:
     """Parser of ``smearscan verdict``; one option per lab key, generated from the key table."""
     from smearscan.labs import LAB_KEYS
 
     parser = argparse.ArgumentParser(
-        prog="smearscan verdict",
-        description="MAHA verdict and differential (decision support: a clinician decides) "
-                    "from a schistocyte result and lab values. A value is a number in the "
-                    "default unit shown, or '<number> <unit>', e.g. --hemoglobin '75 g/L'.")
+        prog="smearscan verdict", description=_VERDICT_DESCRIPTION % _ambiguity_lines(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--schistocytes", type=_percent, metavar="PCT",
                         help="schistocytes as %% of red cells (from a manual or other count)")
@@ -141,8 +165,12 @@ def verdict_parser() -> argparse.ArgumentParser:
                         help="summary.json of a smearscan run (with --slide)")
     parser.add_argument("--slide", help="slide name in --summary (and row of a per-slide --labs)")
     parser.add_argument("--rbc-counted", type=_positive_int, metavar="N",
-                        help="red cells behind --schistocytes (checks the 1000-cell rule)")
+                        help="red cells behind --schistocytes (checks the 1000-cell rule and "
+                             "gives the percentage its 95%% interval)")
     parser.add_argument("--nrbc", action="store_true", help="nucleated red cells were seen")
+    parser.add_argument("--leukoerythroblastic", choices=("present", "possible", "absent"),
+                        help="leukoerythroblastic picture on the smear (NRBCs and immature "
+                             "granulocytes), from a manual review")
     parser.add_argument("--population", choices=("adult", "neonate", "preterm"),
                         default="adult", help="reference limit for --schistocytes: 1%% "
                         "adults and term neonates, 5%% preterm infants (ICSH 2021)")
@@ -160,41 +188,35 @@ def verdict_parser() -> argparse.ArgumentParser:
 def _run_verdict(argv: list[str]) -> int:
     import json
 
-    from smearscan.labs import (
-        Labs,
-        LabValueError,
-        labs_for_slide,
-        parse_labs,
-        read_labs_file,
-        with_overrides,
-    )
-    from smearscan.slide_stats import LIMIT_PERCENT
-    from smearscan.verdict import (
-        SlideNotFoundError,
-        SmearFindings,
-        assess,
-        format_text,
-        smear_findings_from_summary,
-    )
+    from smearscan.labs import LabValueError
+    from smearscan.verdict import SlideNotFoundError, assess, format_text
 
     args = verdict_parser().parse_args(argv)
     try:
-        if args.summary is not None:
-            smear = smear_findings_from_summary(_read_json(args.summary), _slide_name(args))
-        else:
-            smear = SmearFindings(schistocyte_percent=args.schistocytes,
-                                  rbc_counted=args.rbc_counted, nrbc_present=args.nrbc or None,
-                                  limit_percent=LIMIT_PERCENT[args.population])
-        labs = Labs() if args.labs is None else labs_for_slide(
-            read_labs_file(args.labs), args.slide, source=str(args.labs))
-        given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v}
-        labs = with_overrides(labs, parse_labs(given, source="command line"))
+        smear, labs = _verdict_inputs(args)
     except (LabValueError, SlideNotFoundError, ValueError) as error:
         print(f"smearscan verdict: {error}", file=sys.stderr)
         return EXIT_USAGE
     verdict = assess(smear, labs)
     print(json.dumps(verdict.to_dict(), indent=2) if args.json else format_text(verdict))
     return EXIT_OK
+
+
+def _verdict_inputs(args: argparse.Namespace) -> tuple:
+    """The smear findings and lab values of ``smearscan verdict``'s arguments."""
+    from smearscan.labs import Labs, labs_for_slide, parse_labs, read_labs_file, with_overrides
+    from smearscan.verdict import SmearFindings, smear_findings_from_summary
+
+    if args.summary is not None:
+        smear = smear_findings_from_summary(_read_json(args.summary), _slide_name(args))
+    else:
+        smear = SmearFindings.from_percentage(
+            args.schistocytes, rbc_counted=args.rbc_counted, population=args.population,
+            nrbc_present=args.nrbc or None, leukoerythroblastic=args.leukoerythroblastic)
+    labs = Labs() if args.labs is None else labs_for_slide(
+        read_labs_file(args.labs), args.slide, source=str(args.labs))
+    given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v}
+    return smear, with_overrides(labs, parse_labs(given, source="command line"))
 
 
 def _read_json(path: Path) -> dict:

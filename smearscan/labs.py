@@ -10,8 +10,14 @@ non-numeric value, an unknown unit, a decimal comma or thousands separator, or a
 the key's plausible range (usually a unit mix-up, such as haemoglobin 70 "g/dL" that was g/L)
 raises :class:`LabValueError` with a one-line message naming the key, the value and the problem.
 
-Plausible ranges are wide physiological limits chosen for this tool (not published cut-offs);
-their job is to catch unit mix-ups, so they stop short of values that are only a unit away
+A bare number (no unit) is read in the default unit, except where it is also a plausible result
+in another common unit of the key (:attr:`LabKey.ambiguous`, e.g. ADAMTS13 0.6: 0.6% or
+0.6 IU/mL = 60%; haptoglobin 8: 8 g/L or 8 mg/dL): then it is refused, naming the key and the
+units it could be, and the unit must be given. A value with a unit is always read in that unit.
+Zero is never ambiguous (it is zero in every unit).
+
+Plausible ranges and ambiguous ranges are this tool's rules (not published cut-offs); their job is
+to catch unit mix-ups, so the plausible ranges stop short of values that are only a unit away
 (platelets and WBC stop at 2000 and 500 x10^9/L so that a count per uL is not read as x10^9/L).
 """
 
@@ -28,8 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-__all__ = ["LAB_KEYS", "LabKey", "LabValueError", "Labs", "labs_for_slide", "parse_labs",
-           "read_labs_file", "with_overrides"]
+__all__ = ["LAB_KEYS", "LabKey", "LabValueError", "Labs", "ambiguous_units", "labs_for_slide",
+           "parse_labs", "read_labs_file", "with_overrides"]
 
 
 class LabValueError(ValueError):
@@ -43,8 +49,8 @@ class LabKey:
     Attributes
     ----------
     kind : str
-        ``"number"``, ``"posneg"`` (``"positive"``/``"negative"``), ``"bool"`` or ``"drug"``
-        (a drug name, or a yes/no answer).
+        ``"number"``, ``"posneg"`` (``"positive"``/``"negative"``), ``"bool"``, ``"choice"``
+        (one of :attr:`choices`) or ``"named"`` (a name, such as a drug's, or a yes/no answer).
     unit : str
         Default unit of a number: bare numbers are read in it and values are stored in it.
     units : Mapping[str, float]
@@ -53,6 +59,11 @@ class LabKey:
         Inclusive range, in ``unit``, outside which a number is rejected as impossible.
     meaning : str
         What the key is, for help texts.
+    ambiguous : Mapping[str, tuple of float]
+        For another common unit of the key, the inclusive range of bare numbers that are a
+        plausible result in that unit too; such a bare number is refused (this tool's rule).
+    choices : tuple of str
+        The accepted words of a ``"choice"`` key.
     """
 
     kind: str
@@ -60,11 +71,13 @@ class LabKey:
     units: Mapping[str, float] = field(default_factory=dict)
     plausible: tuple[float, float] | None = None
     meaning: str = ""
+    ambiguous: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    choices: tuple[str, ...] = ()
 
 
 def _number(unit: str, units: Mapping[str, float], plausible: tuple[float, float],
-            meaning: str) -> LabKey:
-    return LabKey("number", unit, {unit: 1.0, **units}, plausible, meaning)
+            meaning: str, ambiguous: Mapping[str, tuple[float, float]] | None = None) -> LabKey:
+    return LabKey("number", unit, {unit: 1.0, **units}, plausible, meaning, ambiguous or {})
 
 
 # Counts: x10^9/L = x10^3/uL = G/L; per uL (= per mm3) / 1000 (CLINICAL.md, "Units").
@@ -75,58 +88,108 @@ _D_DIMER_UNITS = {f"{unit}{basis}": factor
                   for unit, factor in {"ug/L": 1.0, "mg/L": 1000.0, "ug/mL": 1000.0}.items()
                   for basis in ("", " FEU", " DDU")}
 _D_DIMER_UNITS.update({"ng/mL FEU": 1.0, "ng/mL DDU": 1.0})
-# Vitamin B12: 1 pg/mL = 0.738 pmol/L.
+# Vitamin B12: 1 pg/mL = 0.738 pmol/L. Folate: 1 ng/mL = 2.266 nmol/L.
 _B12_UNITS = {"ng/L": 1.0, "pmol/L": 1 / 0.738}
-_BOOL = LabKey("bool")
+_FOLATE_UNITS = {"ug/L": 1.0, "nmol/L": 1 / 2.266}
+
+# Bare numbers refused because they are plausible results in a second common unit (this tool's
+# rule; the ranges are the bare numbers, inclusive, whose reading in that unit is plausible too):
+# - haemoglobin: 0-15.5 mmol/L is 0-25 g/dL and 10-25 g/L is 1-2.5 g/dL, so every bare number
+#   of the plausible range 1-25 g/dL has a second reading;
+_HB_AMBIGUOUS = {"mmol/L": (0.0, 15.5), "g/L": (10.0, 25.0)}
+# - platelets: 1000-2000 is a severe thrombocytopenia per uL (1-2 x10^9/L, the lowest counts
+#   analysers report) or an extreme thrombocytosis in x10^9/L;
+# - WBC: 100-500 is an aplastic count per uL (0.1-0.5 x10^9/L) or hyperleukocytosis in x10^9/L;
+# - LDH: 0-400 ukat/L is 0-24,000 U/L, all seen in haemolysis, and 0-400 U/L spans the normal
+#   range;
+# - haptoglobin: g/L results (0-10) and mg/dL results below 10 (undetectable) overlap;
+# - indirect bilirubin: 0-50 umol/L is 0-2.9 mg/dL, inside the plausible mg/dL range;
+# - creatinine: 10-25 umol/L (0.11-0.28 mg/dL, very low muscle mass) or 10-25 mg/dL (kidney
+#   failure); below 10 a bare number is not a umol/L result;
+# - fibrinogen: 10-15 mg/dL (0.10-0.15 g/L, severe consumption) or 10-15 g/L;
+# - ADAMTS13: 0-2 IU/mL (or a fraction of normal) is 0-200%, and 0-2% is severe deficiency;
+# - vitamin B12 and folate: pg/mL and pmol/L (ng/mL and nmol/L) results overlap everywhere.
+_LDH_AMBIGUOUS = {"ukat/L": (0.0, 400.0)}
+_HAPTOGLOBIN_AMBIGUOUS = {"mg/dL": (0.0, 10.0)}
+_B12_AMBIGUOUS = {"pmol/L": (0.0, 50000.0)}
+_FOLATE_AMBIGUOUS = {"nmol/L": (0.0, 100.0)}
 
 #: Every lab key, in the order of :class:`Labs`: kind, default unit, accepted units
 #: (factor to the default unit), plausible range and meaning.
 LAB_KEYS: dict[str, LabKey] = {
-    "hemoglobin": _number("g/dL", {"g/L": 0.1, "mmol/L": 1.611}, (1.0, 25.0), "haemoglobin"),
-    "platelets": _number("x10^9/L", _COUNT_UNITS, (0.0, 2000.0), "platelet count"),
-    "wbc": _number("x10^9/L", _COUNT_UNITS, (0.0, 500.0), "white-cell count"),
+    "sex": LabKey("choice", meaning="sex, for the WHO anaemia limit", choices=("female", "male")),
+    "hemoglobin": _number("g/dL", {"g/L": 0.1, "mmol/L": 1.611}, (1.0, 25.0), "haemoglobin",
+                          _HB_AMBIGUOUS),
+    "platelets": _number("x10^9/L", _COUNT_UNITS, (0.0, 2000.0), "platelet count",
+                         {"/uL": (1000.0, 2000.0)}),
+    "wbc": _number("x10^9/L", _COUNT_UNITS, (0.0, 500.0), "white-cell count",
+                   {"/uL": (100.0, 500.0)}),
     "mcv": _number("fL", {}, (40.0, 160.0), "mean corpuscular volume"),
     "reticulocytes": _number("%", {}, (0.0, 100.0), "reticulocytes, % of red cells"),
     "ldh": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (1.0, 100000.0),
-                   "lactate dehydrogenase"),
+                   "lactate dehydrogenase", _LDH_AMBIGUOUS),
     "ldh_uln": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (50.0, 2000.0),
                        "upper limit of normal of the lab's LDH assay"),
-    "haptoglobin": _number("g/L", {"mg/dL": 0.01}, (0.0, 10.0), "haptoglobin"),
+    "haptoglobin": _number("g/L", {"mg/dL": 0.01}, (0.0, 10.0), "haptoglobin",
+                           _HAPTOGLOBIN_AMBIGUOUS),
+    "haptoglobin_lln": _number("g/L", {"mg/dL": 0.01}, (0.05, 10.0),
+                               "lower limit of normal of the lab's haptoglobin assay",
+                               _HAPTOGLOBIN_AMBIGUOUS),
     "indirect_bilirubin": _number("mg/dL", {"umol/L": 1 / 17.1}, (0.0, 50.0),
-                                  "indirect (unconjugated) bilirubin"),
+                                  "indirect (unconjugated) bilirubin", {"umol/L": (0.0, 50.0)}),
     "dat": LabKey("posneg", meaning="direct antiglobulin (Coombs) test"),
-    "creatinine": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 25.0), "serum creatinine"),
+    "creatinine": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 25.0), "serum creatinine",
+                          {"umol/L": (10.0, 25.0)}),
     "pt_prolongation_s": _number("s", {"sec": 1.0, "seconds": 1.0}, (-5.0, 120.0),
                                  "prothrombin time minus the local control, seconds "
                                  "(may be slightly negative)"),
     "inr": _number("", {}, (0.5, 20.0), "international normalised ratio"),
-    "fibrinogen": _number("g/L", {"mg/dL": 0.01}, (0.0, 15.0), "fibrinogen"),
+    "fibrinogen": _number("g/L", {"mg/dL": 0.01}, (0.0, 15.0), "fibrinogen",
+                          {"mg/dL": (10.0, 15.0)}),
     "d_dimer": _number("ng/mL", _D_DIMER_UNITS, (0.0, 1e6),
                        "D-dimer; bare numbers must be in the same unit as d_dimer_uln"),
     "d_dimer_uln": _number("ng/mL", _D_DIMER_UNITS, (0.01, 1e5),
                            "upper limit of normal of the lab's D-dimer assay"),
     "adamts13": _number("%", {"IU/dL": 1.0, "IU/mL": 100.0}, (0.0, 200.0),
-                        "ADAMTS13 activity"),
+                        "ADAMTS13 activity (IU/mL is also a fraction of normal)",
+                        {"IU/mL": (0.0, 2.0)}),
     "ana": LabKey("posneg", meaning="antinuclear antibodies"),
-    "vitamin_b12": _number("pg/mL", _B12_UNITS, (10.0, 50000.0), "serum vitamin B12"),
+    "vitamin_b12": _number("pg/mL", _B12_UNITS, (10.0, 50000.0), "serum vitamin B12",
+                           _B12_AMBIGUOUS),
     "vitamin_b12_uln": _number("pg/mL", _B12_UNITS, (100.0, 5000.0),
-                               "upper limit of normal of the lab's vitamin B12 assay"),
+                               "upper limit of normal of the lab's vitamin B12 assay",
+                               _B12_AMBIGUOUS),
+    "folate": _number("ng/mL", _FOLATE_UNITS, (0.1, 100.0), "serum folate", _FOLATE_AMBIGUOUS),
     "active_cancer": LabKey("bool", meaning="active cancer (treated within the past year)"),
+    "metastatic_cancer": LabKey("bool", meaning="cancer with distant metastases (bone, liver, "
+                                                "...); counts as active cancer"),
     "cancer_history": LabKey("bool", meaning="cancer in the history (survivor); not active"),
     "transplant": LabKey("bool", meaning="solid-organ or stem-cell transplant"),
     "sepsis": LabKey("bool", meaning="sepsis (an underlying disorder for DIC)"),
+    "trauma": LabKey("bool", meaning="major trauma (an underlying disorder for DIC)"),
     "pregnancy": LabKey("bool", meaning="pregnant or post partum"),
+    "obstetric_complication": LabKey("named", meaning="obstetric complication (HELLP, placental "
+                                                      "abruption, amniotic-fluid embolism; name "
+                                                      "it), or yes/no"),
     "mechanical_valve": LabKey("bool", meaning="mechanical heart valve"),
     "malignant_hypertension": LabKey("bool", meaning="malignant (hypertensive emergency) "
                                                      "hypertension"),
-    "drug_exposure": LabKey("drug", meaning="a drug known to cause TMA (name it), or yes/no"),
+    "drug_exposure": LabKey("named", meaning="a drug known to cause TMA (name it), or yes/no"),
 }
 
 
 @dataclass(frozen=True)
 class Labs:
-    """Lab values in the default units of :data:`LAB_KEYS`; ``None`` is missing."""
+    """Lab values in the default units of :data:`LAB_KEYS`; ``None`` is missing.
 
+    Raises
+    ------
+    LabValueError
+        ``metastatic_cancer`` is true while ``active_cancer`` is false (a metastatic cancer is
+        an active one).
+    """
+
+    sex: str | None = None
     hemoglobin: float | None = None
     platelets: float | None = None
     wbc: float | None = None
@@ -135,6 +198,7 @@ class Labs:
     ldh: float | None = None
     ldh_uln: float | None = None
     haptoglobin: float | None = None
+    haptoglobin_lln: float | None = None
     indirect_bilirubin: float | None = None
     dat: str | None = None
     creatinine: float | None = None
@@ -147,14 +211,28 @@ class Labs:
     ana: str | None = None
     vitamin_b12: float | None = None
     vitamin_b12_uln: float | None = None
+    folate: float | None = None
     active_cancer: bool | None = None
+    metastatic_cancer: bool | None = None
     cancer_history: bool | None = None
     transplant: bool | None = None
     sepsis: bool | None = None
+    trauma: bool | None = None
     pregnancy: bool | None = None
+    obstetric_complication: bool | str | None = None
     mechanical_valve: bool | None = None
     malignant_hypertension: bool | None = None
     drug_exposure: bool | str | None = None
+
+    def __post_init__(self) -> None:
+        if self.metastatic_cancer and self.active_cancer is False:
+            raise LabValueError("labs: metastatic_cancer = True but active_cancer = False: a "
+                                "metastatic cancer is an active one; correct one of them")
+
+    @property
+    def cancer_active(self) -> bool | None:
+        """Active cancer, counting a metastatic one; ``None`` when neither is recorded."""
+        return True if self.metastatic_cancer else self.active_cancer
 
 
 _MISSING_TEXT = frozenset({"", "na", "n/a"})
@@ -179,18 +257,19 @@ def _is_missing(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip().lower() in _MISSING_TEXT)
 
 
-def _split_number(key: str, raw: object, spec: LabKey, source: str) -> tuple[float, str]:
+def _split_number(key: str, raw: object, spec: LabKey, source: str) -> tuple[float, str | None]:
+    """The number and its unit (``None`` for a bare number)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise _fail(source, key, raw, f"expected a number in {spec.unit or 'no unit'}")
     if not isinstance(raw, str):
-        return float(raw), spec.unit
+        return float(raw), None
     if "," in raw:
         raise _fail(source, key, raw, "use a decimal point and no thousands separator")
     match = _NUMBER_TEXT.fullmatch(raw)
     if match is None:
         expected = f"<number> {spec.unit}".strip()
         raise _fail(source, key, raw, f"not a number (expected '{expected}')")
-    return float(match[1]), match[2] or spec.unit
+    return float(match[1]), match[2] or None
 
 
 def _unit_hint(value: float, spec: LabKey) -> str:
@@ -201,10 +280,37 @@ def _unit_hint(value: float, spec: LabKey) -> str:
     return ""
 
 
+def ambiguous_units(key: str, value: float) -> list[str]:
+    """The other common units in which the bare number ``value`` of ``key`` is a plausible
+    result too (empty when a bare number is unambiguous; zero is zero in every unit)."""
+    spec = LAB_KEYS[key]
+    return [unit for unit, (low, high) in spec.ambiguous.items()
+            if value != 0 and low <= value <= high]
+
+
+def _with_unit(value: float, unit: str) -> str:
+    return f"{value:.4g}{unit}" if unit in ("", "%") else f"{value:.4g} {unit}"
+
+
+def _refuse_ambiguous(key: str, raw: object, value: float, spec: LabKey, source: str) -> None:
+    others = ambiguous_units(key, value)
+    if not others:
+        return
+    readings = [_with_unit(value, spec.unit), *(
+        f"{_with_unit(value, unit)} (= {_with_unit(value * spec.units[unit], spec.unit)})"
+        for unit in others)]
+    examples = " or ".join(f"'{value:g} {unit}'" for unit in (spec.unit, *others))
+    raise _fail(source, key, raw, f"a bare number could be {' or '.join(readings)}; give the "
+                f"unit, e.g. {examples}")
+
+
 def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
     value, unit = _split_number(key, raw, spec, source)
     if not math.isfinite(value):
         raise _fail(source, key, raw, "not a finite number")
+    if unit is None:
+        _refuse_ambiguous(key, raw, value, spec, source)
+        unit = spec.unit
     factors = {_unit_key(name): factor for name, factor in spec.units.items()}
     if _unit_key(unit) not in factors:
         accepted = ", ".join(name or "(no unit)" for name in spec.units)
@@ -243,12 +349,17 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
         if text not in _POSNEG_TEXT:
             raise _fail(source, key, raw, "expected 'positive' or 'negative'")
         return _POSNEG_TEXT[text]
-    # drug: a yes/no answer, or the name of the drug.
+    if spec.kind == "choice":
+        text = raw.strip().lower() if isinstance(raw, str) else None
+        if text not in spec.choices:
+            raise _fail(source, key, raw, f"expected one of {', '.join(spec.choices)}")
+        return text
+    # named: a yes/no answer, or the name (of the drug, of the complication).
     if isinstance(raw, bool) or (isinstance(raw, str) and
                                  raw.strip().lower() in _TRUE_TEXT | _FALSE_TEXT):
         return _parse_bool(key, raw, source)
     if not isinstance(raw, str):
-        raise _fail(source, key, raw, "expected a drug name or true/false")
+        raise _fail(source, key, raw, "expected a name or true/false")
     return raw.strip()
 
 

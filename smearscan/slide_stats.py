@@ -59,7 +59,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -81,6 +81,7 @@ __all__ = [
     "Proportion",
     "SchistocyteCount",
     "SlideResult",
+    "percentage_call",
     "rogan_gladen",
     "slide_result",
     "wilson_interval",
@@ -158,6 +159,12 @@ class Proportion:
         low, high = wilson_interval(count, denominator)
         percent = 100 * count / denominator if denominator else None
         return cls(count, denominator, percent, (100 * low, 100 * high))
+
+    @classmethod
+    def from_dict(cls, count: int, denominator: int) -> Proportion:
+        """The proportion a summary records as ``count`` over ``denominator`` (its percent and
+        interval are recomputed, not re-read rounded)."""
+        return cls.of(int(count), int(denominator))
 
 
 @dataclass(frozen=True)
@@ -265,6 +272,23 @@ class SchistocyteCount:
             **_call_basis_dict(self),
         }
 
+    def call_interval(self) -> tuple[str, float | None, tuple[float, float]]:
+        """What the call rests on: ``("corrected" or "raw", percent, 95% interval)``."""
+        return _call_basis(self.proportion, self.corrected_percent, self.corrected_ci95)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SchistocyteCount:
+        """Rebuild the count from its :meth:`to_dict` block (``summary.json``)."""
+        n_rbc = data["rbc_counted"]
+        forms = tuple(PoikilocyteGrade(form["shape"], Proportion.from_dict(form["count"], n_rbc),
+                                       form["grade"]) for form in data["less_specific_forms"])
+        names = {f.name for f in fields(cls)} - {"proportion", "less_specific_forms"}
+        pairs = {"ci95", "corrected_ci95"}
+        return cls(proportion=Proportion.from_dict(data["count"], n_rbc),
+                   less_specific_forms=forms,
+                   **{name: _pair(data[name]) if name in pairs else data[name]
+                      for name in names})
+
 
 @dataclass(frozen=True)
 class NrbcCount:
@@ -318,6 +342,12 @@ class NrbcCount:
                 "ci95": _rounded_pair(self.ci95), "denominator": self.denominator,
                 "basis": self.basis, "reliable": self.reliable, "sentence": self.sentence}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NrbcCount:
+        """Rebuild the count from its :meth:`to_dict` block."""
+        return cls(**{f.name: _pair(data[f.name]) if f.name == "ci95" else data[f.name]
+                      for f in fields(cls)})
+
 
 @dataclass(frozen=True)
 class Leukoerythroblastic:
@@ -341,6 +371,11 @@ class Leukoerythroblastic:
     def to_dict(self) -> dict[str, Any]:
         """The ``"leukoerythroblastic"`` block of :meth:`SlideResult.to_dict`."""
         return {"finding": self.finding, "rule": self.rule, "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Leukoerythroblastic:
+        """Rebuild the finding from its :meth:`to_dict` block."""
+        return cls(data["finding"], data["rule"], tuple(data["reasons"]))
 
 
 @dataclass(frozen=True)
@@ -396,6 +431,36 @@ class SlideResult:
             },
             "counts": dict(self.counts),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SlideResult:
+        """Rebuild the typed result from :meth:`to_dict` output (a slide of ``summary.json``).
+
+        Raises
+        ------
+        ValueError
+            A block or key of :meth:`to_dict` is missing or malformed; the message names it.
+        """
+        try:
+            schistocytes = SchistocyteCount.from_dict(data["schistocytes"])
+            n_rbc = schistocytes.proportion.denominator
+            profile = {name: Proportion.from_dict(entry["count"], n_rbc)
+                       for name, entry in data["morphology"]["profile"].items()}
+            immature = data["immature_granulocytes"]
+            return cls(
+                schistocytes=schistocytes,
+                nrbc=NrbcCount.from_dict(data["nrbc"]),
+                immature_granulocytes=Proportion.from_dict(immature["count"],
+                                                           immature["wbc_counted"]),
+                leukoerythroblastic=Leukoerythroblastic.from_dict(data["leukoerythroblastic"]),
+                teardrops=profile.get("teardrop", Proportion.of(0, n_rbc)),
+                profile=profile,
+                counts=dict(data["counts"]),
+            )
+        except KeyError as error:
+            raise ValueError(f"not a smearscan slide result: no {error.args[0]!r}") from None
+        except (TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"not a smearscan slide result: {error}") from None
 
 
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -663,6 +728,44 @@ def _threshold_call(ci95: tuple[float, float], limit: float) -> str:
     return "borderline"
 
 
+def percentage_call(
+    percent: float, *, rbc_counted: int | None = None, population: str = "adult"
+) -> tuple[str, tuple[float, float] | None]:
+    """The ICSH call of a schistocyte percentage counted elsewhere (a manual count).
+
+    With ``rbc_counted`` the call rests on the Wilson 95% interval of the count (no classifier,
+    so no correction) and is ``insufficient`` below :data:`REQUIRED_RBC`; without it there is no
+    interval and the percentage itself is compared with the limit.
+
+    Parameters
+    ----------
+    percent : float
+        Schistocytes, % of red cells (0-100).
+    rbc_counted : int, optional
+        Red cells counted.
+    population : {"adult", "neonate", "preterm"}
+        Sets the reference limit (ICSH 2021).
+
+    Returns
+    -------
+    tuple
+        The call (``above``, ``below``, ``borderline`` or ``insufficient``) and the 95% interval
+        in % (``None`` without ``rbc_counted``).
+
+    Examples
+    --------
+    >>> percentage_call(1.3, rbc_counted=2000)[0]
+    'borderline'
+    """
+    limit = LIMIT_PERCENT[population]
+    if rbc_counted is None:
+        return _threshold_call((percent, percent), limit), None
+    ci95 = Proportion.of(round(percent * rbc_counted / 100), rbc_counted).ci95
+    if rbc_counted < REQUIRED_RBC:
+        return "insufficient", ci95
+    return _threshold_call(ci95, limit), ci95
+
+
 def _less_specific_forms(profile: Mapping[str, Proportion]) -> tuple[PoikilocyteGrade, ...]:
     """The other poikilocytes graded :data:`LESS_SPECIFIC_GRADE` or more beyond counting error,
     most frequent first.
@@ -836,6 +939,11 @@ def binomial_quantile(q: float, n: int, p: float) -> int:
 def _rounded(x: float | None) -> float | None:
     """``x`` rounded to 4 decimals, None kept."""
     return None if x is None else round(x, 4)
+
+
+def _pair(values: list[float] | None) -> tuple[float, float] | None:
+    """A JSON ``[low, high]`` back as a tuple, None kept."""
+    return None if values is None else (float(values[0]), float(values[1]))
 
 
 def _rounded_pair(pair: tuple[float, float] | None) -> list[float] | None:

@@ -1,0 +1,150 @@
+"""The verdict of one slide: the MAHA call, findings, scores, ranked differential, marrow."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from smearscan.labs import Labs
+from smearscan.verdict.differential import ACTIVE, URGENT_TTP, Cause, differential
+from smearscan.verdict.findings import (
+    Finding,
+    SmearFindings,
+    lab_findings,
+    lab_picture,
+    maha_call,
+    smear_finding,
+    smear_missing,
+)
+from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
+from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
+from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH, anaemia_limit
+
+__all__ = ["DISCLAIMER", "Verdict", "assess"]
+
+DISCLAIMER = "Decision support only: a clinician decides."
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The reasoned verdict for one slide; :meth:`to_dict` is the JSON contract.
+
+    ``urgent`` is :data:`~smearscan.verdict.differential.URGENT_TTP` whenever TTP is possible,
+    suspected or likely, else ``None``; every output prints it first.
+    """
+
+    urgent: str | None
+    maha: str
+    findings_for: tuple[Finding, ...]
+    findings_against: tuple[Finding, ...]
+    missing: tuple[str, ...]
+    plasmic: Score
+    isth_dic: Score
+    french: Score
+    differential: tuple[Cause, ...]
+    marrow: MarrowAssessment
+    disclaimer: str = DISCLAIMER
+
+    def cause(self, name: str) -> Cause:
+        """The differential entry of ``name`` (``ttp``, ``hus``, ...)."""
+        return next(cause for cause in self.differential if cause.cause == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict as JSON-ready data; ``urgent`` is the first key."""
+        return {
+            "urgent": self.urgent,
+            "maha": self.maha,
+            "findings": {"for": [f.to_dict() for f in self.findings_for],
+                         "against": [f.to_dict() for f in self.findings_against]},
+            "missing": list(self.missing),
+            "scores": {"plasmic": self.plasmic.to_dict(), "isth_dic": self.isth_dic.to_dict(),
+                       "french": self.french.to_dict()},
+            "differential": [cause.to_dict() for cause in self.differential],
+            "marrow": self.marrow.to_dict(),
+            "disclaimer": self.disclaimer,
+        }
+
+
+# What each missing lab is needed for; the work-up keys only while MAHA is not unlikely.
+_BASIC_PURPOSES: Mapping[str, str] = {
+    "hemoglobin": "anaemia", "platelets": "thrombocytopenia; PLASMIC and ISTH items",
+    "ldh": "haemolysis (with ldh_uln)", "haptoglobin": "haemolysis; PLASMIC item",
+    "reticulocytes": "haemolysis; PLASMIC item", "indirect_bilirubin": "haemolysis; PLASMIC item",
+    "dat": "immune vs non-immune haemolysis", "wbc": "cytopenias (marrow)",
+}
+_WORKUP_PURPOSES: Mapping[str, str] = {
+    "mcv": "PLASMIC item", "inr": "PLASMIC item",
+    "creatinine": "PLASMIC item; kidney injury (HUS)", "active_cancer": "PLASMIC item",
+    "transplant": "PLASMIC item", "pt_prolongation_s": "ISTH item (seconds over control)",
+    "fibrinogen": "ISTH item", "d_dimer": "ISTH item (with d_dimer_uln)",
+}
+
+
+def _missing(labs: Labs, purposes: Mapping[str, str]) -> list[str]:
+    return [f"{key}: {purpose}" for key, purpose in purposes.items()
+            if getattr(labs, "cancer_active" if key == "active_cancer" else key) is None]
+
+
+def _missing_all(maha: str, smear: SmearFindings, labs: Labs, ttp: Cause) -> tuple[str, ...]:
+    missing = [*smear_missing(smear), *_missing(labs, _BASIC_PURPOSES)]
+    if labs.adamts13 is None and (ttp.assessment in ACTIVE or maha in ("likely", "possible")):
+        missing.insert(0, "adamts13: ADAMTS13 activity, drawn before plasma exchange or any "
+                          "blood product (TTP when < 10%)")
+    if maha != "unlikely":
+        missing += _missing(labs, _WORKUP_PURPOSES)
+    if labs.ldh is not None and labs.ldh_uln is None:
+        missing.append("ldh_uln: LDH is judged against the lab's upper limit of normal")
+    if labs.haptoglobin is not None and labs.haptoglobin_lln is None:
+        missing.append("haptoglobin_lln: the lab's lower limit (this tool's default 0.3 g/L "
+                       "is used without it)")
+    if labs.d_dimer is not None and labs.d_dimer_uln is None:
+        missing.append("d_dimer_uln: the ISTH item is D-dimer as a multiple of its ULN")
+    if labs.vitamin_b12 is not None and labs.vitamin_b12_uln is None:
+        missing.append("vitamin_b12_uln: B12 is judged against the lab's upper limit of normal")
+    hemoglobin = labs.hemoglobin
+    if (hemoglobin is not None and labs.sex is None and not labs.pregnancy
+            and anaemia_limit(labs)[0] <= hemoglobin < HEMOGLOBIN_LOW["male"]):
+        missing.append(f"sex: Hb {hemoglobin:g} g/dL is anaemia in a man (WHO: < "
+                       f"{HEMOGLOBIN_LOW['male']:g} g/dL) but not in a woman (< "
+                       f"{HEMOGLOBIN_LOW['female']:g} g/dL)")
+    return tuple(missing)
+
+
+def assess(smear: SmearFindings, labs: Labs) -> Verdict:
+    """Give the MAHA verdict, scores, ranked differential and marrow section for one slide.
+
+    Parameters
+    ----------
+    smear : SmearFindings
+        What the smear showed, with the schistocyte call of :mod:`smearscan.slide_stats`.
+    labs : Labs
+        Lab values (see :func:`smearscan.labs.parse_labs`).
+
+    Returns
+    -------
+    Verdict
+        Every statement carries the findings behind it and the rule (standard or this tool's)
+        that judged it; the rules are listed in :data:`smearscan.verdict.values.RULES`.
+    """
+    picture = lab_picture(labs)
+    maha = maha_call(smear, labs, picture)
+    found, against = lab_findings(labs, picture)
+    smear_line = smear_finding(smear, maha)
+    if smear_line is not None:
+        (found if smear_line[0] else against).insert(0, smear_line[1])
+    if smear.other_poikilocytes_abundant:
+        against.append(Finding("other poikilocytes abundant: the schistocyte % is less "
+                               "specific for TMA", "yes", f"standard: {ICSH}"))
+    plasmic, isth = plasmic_score(labs), isth_dic_score(labs)
+    causes = differential(maha, labs, picture, plasmic, isth, nrbc_present=smear.nrbc_present,
+                          leukoerythroblastic=smear.leukoerythroblastic)
+    ttp = next(cause for cause in causes if cause.cause == "ttp")
+    return Verdict(
+        urgent=URGENT_TTP if ttp.assessment in ACTIVE else None,
+        maha=maha, findings_for=tuple(found), findings_against=tuple(against),
+        missing=_missing_all(maha, smear, labs, ttp), plasmic=plasmic, isth_dic=isth,
+        french=french_score(labs), differential=causes,
+        marrow=marrow_assessment(maha, labs, nrbc_present=smear.nrbc_present,
+                                 leukoerythroblastic=smear.leukoerythroblastic,
+                                 teardrop_percent=smear.teardrop_percent))

@@ -1,0 +1,397 @@
+"""The differential: each cause with its assessment, urgency, action and reasons, ranked.
+
+Ranking (:func:`ranked`): causes that are ``likely``, ``suspected`` or ``possible`` come first,
+by urgency (``emergency``, ``urgent``, ``routine``) and then likelihood; then the causes that
+could not be assessed; then the unlikely ones. Suspected TTP is an emergency whatever its
+likelihood: :data:`URGENT_TTP` is the action line every output prints first when TTP is
+possible or worse (ISTH 2020). Rules and sources are in :mod:`smearscan.verdict.values`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from smearscan.labs import Labs
+from smearscan.verdict.findings import INSUFFICIENT, LabPicture
+from smearscan.verdict.scores import Score, dic_underlying
+from smearscan.verdict.values import (
+    ADAMTS13_NEGATIVE,
+    ADAMTS13_SEVERE,
+    B12_DEFICIENT,
+    BSH_COBALAMIN,
+    DRUG_TMA,
+    FOLATE_DEFICIENT,
+    HUS_CREATININE,
+    ISTH_OVERT_DIC,
+    ISTH_TTP,
+    MACROCYTOSIS_MCV,
+    PLASMIC_HIGH,
+    PLASMIC_INTERMEDIATE,
+    PLATELETS_LOW,
+    RETICULOCYTES_RAISED,
+    SEED_000,
+    show,
+)
+
+__all__ = ["ACTIVE", "Cause", "URGENT_TTP", "differential", "ranked"]
+
+ACTIVE = ("likely", "suspected", "possible")
+"""Assessments that keep a cause in play; ``not assessed`` and ``unlikely`` rank after them."""
+
+LIKELIHOOD = (*ACTIVE, "not assessed", "unlikely")
+URGENCY = ("emergency", "urgent", "routine")
+
+URGENT_TTP = (
+    "URGENT - TTP possible: a medical emergency. Refer to haematology now; draw a sample for "
+    "ADAMTS13 activity before any plasma or blood product; plasma exchange and corticosteroids "
+    "are usually started on clinical suspicion, before the ADAMTS13 result; consider "
+    "caplacizumab; do not transfuse platelets unless there is life-threatening bleeding "
+    f"({ISTH_TTP}).")
+"""The action line printed first in every output where TTP is possible or worse."""
+
+MARROW_ADVICE = "bone-marrow examination (aspirate and trephine biopsy)"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One cause in the differential.
+
+    Attributes
+    ----------
+    cause : str
+        ``ttp``, ``hus``, ``dic``, ``drug-induced``, ``cancer-associated``, ...
+    assessment : str
+        ``likely``, ``suspected``, ``possible``, ``not assessed`` or ``unlikely``.
+    urgency : str
+        ``emergency``, ``urgent`` or ``routine``: how fast the action is needed if the cause
+        is in play.
+    action : str
+        What to do about it (``""`` when unlikely).
+    reasons : tuple of str
+        The findings behind the assessment.
+    """
+
+    cause: str
+    assessment: str
+    urgency: str
+    action: str
+    reasons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"cause", "assessment", "urgency", "action", "reasons"}``."""
+        return {"cause": self.cause, "assessment": self.assessment, "urgency": self.urgency,
+                "action": self.action, "reasons": list(self.reasons)}
+
+
+def _cause(name: str, assessment: str, urgency: str, action: str,
+           reasons: Iterable[str]) -> Cause:
+    return Cause(name, assessment, urgency, action if assessment in ACTIVE else "",
+                 tuple(reasons))
+
+
+def ranked(causes: Iterable[Cause]) -> tuple[Cause, ...]:
+    """Causes in play first, then not assessed, then unlikely; within each, by urgency, then
+    likelihood; the order given breaks ties."""
+    def key(cause: Cause) -> tuple[int, int, int]:
+        group = 0 if cause.assessment in ACTIVE else LIKELIHOOD.index(cause.assessment)
+        return group, URGENCY.index(cause.urgency), LIKELIHOOD.index(cause.assessment)
+    return tuple(sorted(causes, key=key))
+
+
+def _cap(assessment: str, maha: str) -> tuple[str, tuple[str, ...]]:
+    """Without a ``likely`` MAHA, a cause that needs MAHA is at most ``possible``."""
+    if maha != "likely" and assessment in ("likely", "suspected"):
+        return "possible", (f"MAHA not established (MAHA: {maha})",)
+    return assessment, ()
+
+
+def _adamts13_text(adamts13: float) -> str:
+    return f"ADAMTS13 {adamts13:g}%"
+
+
+# --- TTP ---------------------------------------------------------------------------------------
+
+def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score
+                    ) -> tuple[str, list[str]]:
+    score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
+    send = "ADAMTS13 not measured: send it now (before plasma exchange or transfusion)"
+    if picture.thrombocytopenia is False:
+        return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
+                            f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
+    if not plasmic.measured:
+        return "not assessed", ["no PLASMIC item given", send]
+    if plasmic.minimum >= PLASMIC_HIGH:
+        return "suspected", [score, send]
+    if plasmic.maximum < PLASMIC_INTERMEDIATE:
+        return "unlikely", [score, send]
+    constellation = maha in ("likely", "possible") or (
+        picture.haemolysis == "present" and picture.thrombocytopenia)
+    if constellation:
+        return "possible", [score, send]
+    if maha == INSUFFICIENT and picture.haemolysis == "unknown":
+        return "not assessed", [score, "haemolysis and the smear not known", send]
+    return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
+
+
+def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score) -> Cause:
+    """ADAMTS13 < 10% -> likely with thrombocytopenia or haemolysis (else possible); 10-20% ->
+    possible (ISTH 2020 grey zone); > 20% -> unlikely; unknown -> by PLASMIC and the picture,
+    never by the schistocyte count alone."""
+    adamts13 = labs.adamts13
+    if adamts13 is None:
+        assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic)
+    elif adamts13 < ADAMTS13_SEVERE:
+        picture_seen = picture.thrombocytopenia or picture.haemolysis in ("present", "equivocal")
+        assessment = "likely" if picture_seen else "possible"
+        reasons = [f"{_adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: severe deficiency "
+                   f"({ISTH_TTP})", "next: ADAMTS13 inhibitor or anti-ADAMTS13 IgG"]
+        if not picture_seen:
+            reasons.append("no thrombocytopenia or haemolysis shown: remission or a relapse "
+                           "to come; repeat the counts")
+    elif adamts13 <= ADAMTS13_NEGATIVE:
+        assessment = "possible"
+        reasons = [f"{_adamts13_text(adamts13)}: {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% "
+                   f"grey zone, clinical judgement ({ISTH_TTP})"]
+    else:
+        assessment = "unlikely"
+        reasons = [f"{_adamts13_text(adamts13)} > {ADAMTS13_NEGATIVE:g}%: a negative result, "
+                   f"consider other diagnoses ({ISTH_TTP})"]
+    return _cause("ttp", assessment, "emergency", URGENT_TTP, reasons)
+
+
+# --- HUS ---------------------------------------------------------------------------------------
+
+def _hus(maha: str, labs: Labs) -> Cause:
+    """Creatinine >= 2.0 mg/dL (this tool's rule) with MAHA and ADAMTS13 not severely low ->
+    suspected (possible while ADAMTS13 is unknown or MAHA is not likely)."""
+    action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
+              "atypical HUS; nephrology; manage as TTP until ADAMTS13 is back")
+    creatinine, adamts13 = labs.creatinine, labs.adamts13
+    if maha == "unlikely":
+        return _cause("hus", "unlikely", "urgent", action, ("MAHA unlikely",))
+    if creatinine is None:
+        return _cause("hus", "not assessed", "urgent", action, ("creatinine not given",))
+    shown = show("creatinine", creatinine)
+    if creatinine < HUS_CREATININE:
+        return _cause("hus", "unlikely", "urgent", action, (
+            f"creatinine {shown} < {HUS_CREATININE:g} mg/dL: no acute kidney injury pattern "
+            "(this tool's rule)",))
+    if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
+        return _cause("hus", "unlikely", "urgent", action, (
+            f"{_adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: renal involvement of TTP",))
+    reasons = [f"creatinine {shown} >= {HUS_CREATININE:g} mg/dL: acute kidney injury pattern "
+               "(this tool's rule)"]
+    if adamts13 is None:
+        return _cause("hus", "possible", "urgent", action,
+                      (*reasons, "ADAMTS13 not measured: TTP not excluded"))
+    assessment, capped = _cap("suspected", maha)
+    return _cause("hus", assessment, "urgent", action,
+                  (*reasons, f"{_adamts13_text(adamts13)} not severely low", *capped))
+
+
+# --- DIC ---------------------------------------------------------------------------------------
+
+def _dic(labs: Labs, isth: Score) -> Cause:
+    """ISTH >= 5 -> likely with a recorded underlying disorder (suspected without one); < 5
+    whatever the missing items -> unlikely; no PT seconds, D-dimer or fibrinogen -> not
+    assessed (an INR is not converted); otherwise possible."""
+    action = ("treat the underlying disorder; repeat the ISTH score; blood products for "
+              "bleeding or procedures")
+    score = f"ISTH {isth.total_text()}: {isth.risk}"
+    underlying = dic_underlying(labs)
+    if isth.minimum >= ISTH_OVERT_DIC:
+        if underlying:
+            return _cause("dic", "likely", "urgent", action,
+                          (score, f"underlying disorder: {', '.join(underlying)}"))
+        return _cause("dic", "suspected", "urgent", action,
+                      (score, "no underlying disorder recorded; the score is valid only with one"))
+    if isth.maximum < ISTH_OVERT_DIC:
+        return _cause("dic", "unlikely", "urgent", action, (score,))
+    if all(item.points is None for item in isth.items[1:]):
+        inr = (f"; INR {show('inr', labs.inr)} is not converted to PT seconds (1.3-1.49 can be "
+               "3-6 s, one point)" if labs.inr is not None else "")
+        return _cause("dic", "not assessed", "urgent", action, (
+            score, f"no PT prolongation in seconds, D-dimer or fibrinogen given{inr}"))
+    return _cause("dic", "possible", "urgent", action, (score, "measure the missing ISTH items"))
+
+
+# --- drug-induced, cancer-associated, megaloblastic, others ------------------------------------
+
+def _drug_name(labs: Labs) -> str:
+    drug = labs.drug_exposure
+    return drug if isinstance(drug, str) else "the suspected drug"
+
+
+def _drug_induced(maha: str, labs: Labs) -> Cause | None:
+    """A recorded drug: MAHA likely -> suspected; possible or not established -> possible;
+    unlikely -> unlikely (Al-Nouri 2015)."""
+    if not labs.drug_exposure:
+        return None
+    drug = _drug_name(labs)
+    action = (f"stop {drug} now and do not re-expose ({DRUG_TMA}); report it as an adverse "
+              "drug reaction")
+    reasons = [f"drug exposure recorded: {drug} (drugs associated with TMA include "
+               "gemcitabine, mitomycin C, calcineurin inhibitors, VEGF inhibitors, quinine)"]
+    if maha == "unlikely":
+        return _cause("drug-induced", "unlikely", "urgent", action, (*reasons, "MAHA unlikely"))
+    if labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE:
+        reasons.append(f"{_adamts13_text(labs.adamts13)}: an immune TTP, which some drugs "
+                       "trigger (e.g. ticlopidine)")
+        return _cause("drug-induced", "possible", "urgent", action, reasons)
+    assessment = "suspected" if maha == "likely" else "possible"
+    return _cause("drug-induced", assessment, "urgent", action,
+                  (*reasons, f"MAHA {maha}"))
+
+
+def _cancer_hints(smear_hints: list[str], labs: Labs) -> Cause:
+    """Without a known active cancer: marrow hints or a past cancer make one possible."""
+    action = (f"look for an occult or relapsed cancer; {MARROW_ADVICE}; send ADAMTS13 to "
+              "exclude TTP")
+    hints = [*smear_hints, *(["history of cancer: relapse"] if labs.cancer_history else [])]
+    if hints:
+        return _cause("cancer-associated", "possible", "routine", action,
+                      (*hints, "no known active cancer"))
+    if labs.cancer_active is None:
+        return _cause("cancer-associated", "not assessed", "routine", action,
+                      ("active_cancer not recorded",))
+    return _cause("cancer-associated", "unlikely", "routine", action, ("no known active cancer",))
+
+
+def _cancer_associated(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
+                       smear_hints: list[str]) -> Cause:
+    """Known active cancer, DAT-negative MAHA, ADAMTS13 not severely low and no overt DIC ->
+    suspected, else possible; 'plasma exchange is usually ineffective' only once ADAMTS13 is
+    above 20% and no drug is suspected instead (CLINICAL.md, seed 000)."""
+    adamts13 = labs.adamts13
+    if maha == "unlikely":
+        return _cause("cancer-associated", "unlikely", "routine", "",
+                      ("MAHA unlikely (see the marrow section for infiltration)",))
+    if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
+        return _cause("cancer-associated", "unlikely", "routine", "", (
+            f"{_adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}% points to TTP",))
+    if not labs.cancer_active:
+        return _cancer_hints(smear_hints, labs)
+    reasons, against = ["known active cancer"], []
+    if labs.dat == "positive":
+        against.append("DAT positive: immune haemolysis instead")
+    elif labs.dat == "negative":
+        reasons.append("DAT-negative haemolysis")
+    if adamts13 is None:
+        reasons.append("ADAMTS13 not measured: TTP not excluded")
+    elif adamts13 <= ADAMTS13_NEGATIVE:
+        against.append(f"{_adamts13_text(adamts13)}: TTP grey zone, not excluded")
+    else:
+        reasons.append(f"{_adamts13_text(adamts13)} > {ADAMTS13_NEGATIVE:g}%: TTP excluded")
+    if dic.assessment == "likely":
+        against.append("overt DIC: may itself explain the picture")
+    else:
+        reasons.append(f"no overt DIC shown (DIC {dic.assessment})")
+    drug_in_play = drug is not None and drug.assessment in ACTIVE
+    if drug_in_play:
+        against.append(f"{_drug_name(labs)} can itself cause TMA: stop it first")
+    assessment, capped = _cap("possible" if against else "suspected", maha)
+    action = f"{MARROW_ADVICE}; oncology review"
+    if adamts13 is not None and adamts13 > ADAMTS13_NEGATIVE and not drug_in_play:
+        action += ("; plasma exchange is usually ineffective here: treating the cancer is what "
+                   f"helps ({SEED_000})")
+    return _cause("cancer-associated", assessment, "routine", action,
+                  (*reasons, *smear_hints, *against, *capped))
+
+
+def _deficiency(labs: Labs) -> tuple[bool | None, list[str]]:
+    """(B12 or folate deficient?, their values); ``None`` when neither is measured."""
+    tests = [(key, value, cut) for key, value, cut in (
+        ("vitamin_b12", labs.vitamin_b12, B12_DEFICIENT),
+        ("folate", labs.folate, FOLATE_DEFICIENT)) if value is not None]
+    if not tests:
+        return None, []
+    low = [f"{key.replace('_', ' ')} {show(key, value)} < {cut:g} ({BSH_COBALAMIN})"
+           for key, value, cut in tests if value < cut]
+    normal = [f"{key.replace('_', ' ')} {show(key, value)} not deficient"
+              for key, value, cut in tests if value >= cut]
+    if low:
+        return True, low
+    return (False if len(tests) == 2 else None), normal
+
+
+def _megaloblastic(maha: str, labs: Labs, picture: LabPicture) -> Cause | None:
+    """Megaloblastic pseudo-TMA (severe B12/folate deficiency mimics TTP): listed in a
+    haemolytic picture with macrocytosis or a measured deficiency. Reticulocytes raised ->
+    unlikely; macrocytosis with reticulocytes not raised and a deficiency -> suspected; a
+    deficiency or the pattern alone -> possible; B12 and folate both normal -> unlikely."""
+    in_play = maha in ("likely", "possible") or picture.haemolysis == "present"
+    macrocytic = labs.mcv is not None and labs.mcv > MACROCYTOSIS_MCV
+    deficient, values = _deficiency(labs)
+    if not in_play or not (macrocytic or deficient):
+        return None
+    action = ("send B12 and folate (before any transfusion); replacing the vitamin corrects "
+              "it and plasma exchange does not; keep TTP in mind until ADAMTS13 is back")
+    reasons = [f"MCV {show('mcv', labs.mcv)}" + (f" > {MACROCYTOSIS_MCV:g} fL" if macrocytic
+                                                 else ""), *values]
+    reticulocytes = labs.reticulocytes
+    if reticulocytes is not None and reticulocytes > RETICULOCYTES_RAISED:
+        return _cause("megaloblastic", "unlikely", "urgent", action, (
+            *reasons, f"reticulocytes {show('reticulocytes', reticulocytes)} raised: the "
+            "marrow is responding"))
+    if deficient is False:
+        return _cause("megaloblastic", "unlikely", "urgent", action, reasons)
+    retic_low = reticulocytes is not None
+    if retic_low:
+        reasons.append(f"reticulocytes {show('reticulocytes', reticulocytes)} not raised "
+                       "despite haemolysis")
+    if deficient and macrocytic and retic_low:
+        return _cause("megaloblastic", "suspected", "urgent", action, reasons)
+    if deficient is None:
+        reasons.append("B12 and folate not both measured")
+    return _cause("megaloblastic", "possible", "urgent", action, reasons)
+
+
+_RECORDED_CAUSES = (
+    ("malignant-hypertension", "malignant_hypertension", "urgent",
+     "malignant hypertension recorded: hypertensive TMA",
+     "control blood pressure; re-assess the TMA once it is controlled"),
+    ("pregnancy", "pregnancy", "urgent",
+     "pregnancy recorded: pre-eclampsia/HELLP, and pregnancy-triggered TTP or complement-"
+     "mediated TMA", "urgent obstetric review (delivery for HELLP or pre-eclampsia); send "
+     "ADAMTS13 for pregnancy-triggered TTP"),
+    ("mechanical", "mechanical_valve", "routine",
+     "mechanical heart valve recorded: valve haemolysis", "echocardiography for valve "
+     "function"),
+)
+
+
+def _recorded_causes(maha: str, labs: Labs) -> list[Cause]:
+    """A line for each cause the labs record: ``possible``, or ``unlikely`` without MAHA."""
+    causes = []
+    for name, key, urgency, reason, action in _RECORDED_CAUSES:
+        if getattr(labs, key):
+            unlikely = maha == "unlikely"
+            causes.append(_cause(name, "unlikely" if unlikely else "possible", urgency, action,
+                                 (reason, *(["MAHA unlikely"] if unlikely else []))))
+    return causes
+
+
+def _smear_hints(nrbc_present: bool | None, leukoerythroblastic: str | None) -> list[str]:
+    hints = []
+    if nrbc_present:
+        hints.append("nucleated red cells on the smear")
+    if leukoerythroblastic in ("present", "possible"):
+        hints.append(f"leukoerythroblastic picture on the smear: {leukoerythroblastic}")
+    return hints
+
+
+def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, isth: Score, *,
+                 nrbc_present: bool | None, leukoerythroblastic: str | None
+                 ) -> tuple[Cause, ...]:
+    """Every cause, assessed and :func:`ranked`."""
+    dic = _dic(labs, isth)
+    drug = _drug_induced(maha, labs)
+    hints = _smear_hints(nrbc_present, leukoerythroblastic)
+    causes = [_ttp(maha, labs, picture, plasmic), _hus(maha, labs), dic,
+              *([drug] if drug else []),
+              _cancer_associated(maha, labs, dic, drug, hints),
+              *([m] if (m := _megaloblastic(maha, labs, picture)) else []),
+              *_recorded_causes(maha, labs)]
+    return ranked(causes)

@@ -1,0 +1,352 @@
+"""What the smear and the labs show: the smear findings, haemolysis, and the MAHA call.
+
+The schistocyte call (above / below / borderline / insufficient the ICSH limit) is made by
+:mod:`smearscan.slide_stats` and taken here as given: :class:`SmearFindings` is built from the
+typed :class:`~smearscan.slide_stats.SlideResult` or from
+:func:`~smearscan.slide_stats.percentage_call` for a count made elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from smearscan.labs import Labs
+from smearscan.slide_stats import LIMIT_PERCENT, REQUIRED_RBC, SlideResult, percentage_call
+from smearscan.verdict.values import (
+    ANAEMIA_RULE,
+    ANAEMIA_UNKNOWN_SEX_RULE,
+    BILIRUBIN_RULE,
+    HAEMOLYSIS_MARKERS,
+    HAPTOGLOBIN_LAB_RULE,
+    HAPTOGLOBIN_LOW,
+    HAPTOGLOBIN_RULE,
+    ICSH,
+    INDIRECT_BILIRUBIN_ULN,
+    LDH_RULE,
+    MAHA_RULE,
+    PLATELET_RULE,
+    PLATELETS_LOW,
+    RETICULOCYTE_RULE,
+    RETICULOCYTES_RAISED,
+    SCHISTOCYTE_RULE,
+    Rule,
+    anaemia_limit,
+    show,
+)
+
+__all__ = ["Finding", "LabPicture", "SlideNotFoundError", "SmearFindings", "lab_picture",
+           "maha_call", "smear_findings_from_summary"]
+
+INSUFFICIENT = "insufficient data"
+CALLS = ("above", "below", "borderline", "insufficient")
+LEUKOERYTHROBLASTIC_VALUES = ("present", "possible", "absent", "insufficient")
+
+
+class SlideNotFoundError(KeyError):
+    """The slide is not in the summary; the message lists the slides that are."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class SmearFindings:
+    """What the smear showed, as used by the verdict (``None`` is not known).
+
+    Build it with :meth:`from_slide_result` or :meth:`from_percentage`, which take the
+    schistocyte call from :mod:`smearscan.slide_stats`.
+
+    Attributes
+    ----------
+    schistocyte_percent : float, optional
+        Schistocytes as % of red cells counted.
+    call : str, optional
+        The ICSH call of :mod:`smearscan.slide_stats`: ``above``, ``below``, ``borderline`` or
+        ``insufficient``; required with a percentage.
+    ci95 : tuple of float, optional
+        The 95% interval the call rests on, (low, high) in %; ``None`` for a bare percentage.
+    interval : str
+        What ``ci95`` is (corrected for the classifier, or of a manual count), or why none.
+    rbc_counted : int, optional
+        Red cells counted; ``None`` when the percentage was given bare.
+    nrbc_present : bool, optional
+        Nucleated red cells seen.
+    leukoerythroblastic : str, optional
+        ``'present'``, ``'possible'``, ``'absent'`` or ``'insufficient'``.
+    teardrop_percent : float, optional
+        Teardrop cells (dacrocytes) as % of red cells.
+    other_poikilocytes_abundant : bool, optional
+        Other severe poikilocytosis, which makes the schistocyte % less specific (ICSH 2021).
+    limit_percent : float
+        The ICSH reference limit used for the call, %.
+    """
+
+    schistocyte_percent: float | None = None
+    call: str | None = None
+    ci95: tuple[float, float] | None = None
+    interval: str = "none"
+    rbc_counted: int | None = None
+    nrbc_present: bool | None = None
+    leukoerythroblastic: str | None = None
+    teardrop_percent: float | None = None
+    other_poikilocytes_abundant: bool | None = None
+    limit_percent: float = LIMIT_PERCENT["adult"]
+
+    def __post_init__(self) -> None:
+        for name in ("schistocyte_percent", "teardrop_percent"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 100:
+                raise ValueError(f"{name} = {value!r}: not a percentage (0-100)")
+        if (self.schistocyte_percent is None) != (self.call is None):
+            raise ValueError("a schistocyte percentage and its call (smearscan.slide_stats) "
+                             "come together")
+        if self.call not in (None, *CALLS):
+            raise ValueError(f"call = {self.call!r}: expected one of {', '.join(CALLS)}")
+        if self.ci95 is not None and not (len(self.ci95) == 2 and self.ci95[0] <= self.ci95[1]):
+            raise ValueError(f"ci95 = {self.ci95!r}: expected (low, high) with low <= high")
+        if self.rbc_counted is not None and self.rbc_counted < 0:
+            raise ValueError(f"rbc_counted = {self.rbc_counted!r}: negative")
+        if self.leukoerythroblastic not in (None, *LEUKOERYTHROBLASTIC_VALUES):
+            raise ValueError(f"leukoerythroblastic = {self.leukoerythroblastic!r}: expected one "
+                             f"of {', '.join(LEUKOERYTHROBLASTIC_VALUES)}")
+
+    @classmethod
+    def from_slide_result(cls, result: SlideResult) -> SmearFindings:
+        """The findings of a slide analysed by smearscan, with the slide's own call."""
+        count = result.schistocytes
+        basis, _, ci95 = count.call_interval()
+        interval = {"corrected": "corrected for the classifier's sensitivity (Rogan-Gladen)",
+                    "raw": "Wilson, of the classifier's count"}[basis]
+        return cls(
+            schistocyte_percent=count.proportion.percent,
+            call=count.call if count.proportion.percent is not None else None,
+            ci95=ci95,
+            interval=interval,
+            rbc_counted=count.proportion.denominator,
+            nrbc_present=result.nrbc.present,
+            leukoerythroblastic=result.leukoerythroblastic.finding,
+            teardrop_percent=result.teardrops.percent,
+            other_poikilocytes_abundant=count.less_specific,
+            limit_percent=count.limit_percent,
+        )
+
+    @classmethod
+    def from_percentage(cls, percent: float, *, rbc_counted: int | None = None,
+                        population: str = "adult", nrbc_present: bool | None = None,
+                        leukoerythroblastic: str | None = None) -> SmearFindings:
+        """The findings of a schistocyte percentage counted elsewhere (a manual count)."""
+        call, ci95 = percentage_call(percent, rbc_counted=rbc_counted, population=population)
+        return cls(schistocyte_percent=percent, call=call, ci95=ci95,
+                   interval="none: no red-cell count given" if ci95 is None
+                   else "Wilson, of the count given",
+                   rbc_counted=rbc_counted, nrbc_present=nrbc_present,
+                   leukoerythroblastic=leukoerythroblastic,
+                   limit_percent=LIMIT_PERCENT[population])
+
+    def text(self) -> str:
+        """``"8.5% (95% CI 7-10.2%, ...); red cells counted: 1200"``."""
+        text = f"{self.schistocyte_percent:.3g}%"
+        if self.ci95 is not None:
+            text += f" (95% CI {self.ci95[0]:.3g}-{self.ci95[1]:.3g}%, {self.interval})"
+        else:
+            text += " (no interval: no red-cell count given)"
+        counted = "not given" if self.rbc_counted is None else str(self.rbc_counted)
+        return f"{text}; red cells counted: {counted}"
+
+
+def smear_findings_from_summary(summary: Mapping[str, Any], slide: str) -> SmearFindings:
+    """One slide's :class:`SmearFindings` from a ``summary.json`` mapping.
+
+    The slide's entry is rebuilt as a typed :class:`~smearscan.slide_stats.SlideResult`
+    (:meth:`SlideResult.from_dict`), so its schistocyte call is the one the slide made.
+
+    Raises
+    ------
+    SlideNotFoundError
+        ``slide`` is not in ``summary["slides"]`` (a :class:`KeyError`; lists the slides).
+    ValueError
+        The slide's entry is not a smearscan slide result (names what is missing).
+    """
+    slides = summary.get("slides") or {}
+    if slide not in slides:
+        names = ", ".join(repr(name) for name in slides) or "none"
+        raise SlideNotFoundError(f"slide {slide!r} is not in the summary; slides: {names}")
+    try:
+        result = SlideResult.from_dict(slides[slide])
+    except ValueError as error:
+        raise ValueError(f"slide {slide!r}: {error}") from None
+    return SmearFindings.from_slide_result(result)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding for or against MAHA, the value it rests on and the rule that judged it."""
+
+    finding: str
+    value: str
+    rule: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"finding", "value", "rule"}``."""
+        return {"finding": self.finding, "value": self.value, "rule": self.rule}
+
+
+def _finding(finding: str, value: str, rule: Rule) -> Finding:
+    return Finding(finding, value, rule.label)
+
+
+@dataclass(frozen=True)
+class LabPicture:
+    """The laboratory picture the causes are judged on.
+
+    Attributes
+    ----------
+    markers : tuple of (bool, Finding)
+        Each measured haemolysis marker: raised?, and its finding.
+    haemolysis : str
+        ``present`` (>= 2 raised), ``equivocal`` (1), ``absent`` (0 of >= 2), else ``unknown``.
+    thrombocytopenia : bool or None
+        Platelets below the limit; ``None`` when not measured.
+    anaemia : bool or None
+        Haemoglobin below the WHO limit for the patient; ``None`` when not measured.
+    """
+
+    markers: tuple[tuple[bool, Finding], ...]
+    haemolysis: str
+    thrombocytopenia: bool | None
+    anaemia: bool | None
+
+
+def _ldh_marker(labs: Labs) -> tuple[bool, Finding] | None:
+    if labs.ldh is None or labs.ldh_uln is None:
+        return None
+    raised = labs.ldh > labs.ldh_uln
+    return raised, _finding(f"LDH {'above' if raised else 'within'} the lab's upper limit",
+                            f"{show('ldh', labs.ldh)} (ULN {show('ldh_uln', labs.ldh_uln)})",
+                            LDH_RULE)
+
+
+def _haptoglobin_marker(labs: Labs) -> tuple[bool, Finding] | None:
+    if labs.haptoglobin is None:
+        return None
+    own = labs.haptoglobin_lln is not None
+    limit = labs.haptoglobin_lln if own else HAPTOGLOBIN_LOW
+    low = labs.haptoglobin < limit
+    return low, _finding(f"haptoglobin {'low' if low else 'not low'} (< {limit:g} g/L)",
+                         show("haptoglobin", labs.haptoglobin),
+                         HAPTOGLOBIN_LAB_RULE if own else HAPTOGLOBIN_RULE)
+
+
+def _raised_marker(key: str, value: float | None, cut: float, unit: str,
+                   rule: Rule) -> tuple[bool, Finding] | None:
+    if value is None:
+        return None
+    raised = value > cut
+    name = key.replace("_", " ")
+    return raised, _finding(f"{name} {'raised' if raised else 'not raised'} (> {cut:g}{unit})",
+                            show(key, value), rule)
+
+
+def _haemolysis(markers: tuple[tuple[bool, Finding], ...]) -> str:
+    raised = sum(flag for flag, _ in markers)
+    if raised >= HAEMOLYSIS_MARKERS:
+        return "present"
+    if raised:
+        return "equivocal"
+    return "absent" if len(markers) >= HAEMOLYSIS_MARKERS else "unknown"
+
+
+def lab_picture(labs: Labs) -> LabPicture:
+    """Haemolysis markers and call, thrombocytopenia and anaemia (rules in :mod:`.values`)."""
+    markers = tuple(marker for marker in (
+        _ldh_marker(labs), _haptoglobin_marker(labs),
+        _raised_marker("reticulocytes", labs.reticulocytes, RETICULOCYTES_RAISED, "%",
+                       RETICULOCYTE_RULE),
+        _raised_marker("indirect_bilirubin", labs.indirect_bilirubin, INDIRECT_BILIRUBIN_ULN,
+                       " mg/dL", BILIRUBIN_RULE),
+    ) if marker is not None)
+    platelets_low = None if labs.platelets is None else labs.platelets < PLATELETS_LOW
+    anaemic = None if labs.hemoglobin is None else labs.hemoglobin < anaemia_limit(labs)[0]
+    return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic)
+
+
+def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture) -> str:
+    """``likely``, ``possible``, ``unlikely`` or ``insufficient data`` (:data:`MAHA_RULE`).
+
+    A schistocyte count at or under the limit never makes MAHA unlikely while haemolysis is
+    present with thrombocytopenia and a DAT that is not positive: schistocytes can be scant
+    early in TTP, and the classifier misses a share of them (ISTH 2020 treats MAHA as a
+    laboratory constellation).
+    """
+    call = smear.call
+    if call in (None, "insufficient"):
+        return INSUFFICIENT
+    if call == "above":
+        full = (picture.haemolysis == "present" and labs.dat == "negative"
+                and not smear.other_poikilocytes_abundant)
+        return "likely" if full else "possible"
+    if call == "borderline":
+        return "unlikely" if picture.haemolysis == "absent" else "possible"
+    constellation = (picture.haemolysis == "present" and picture.thrombocytopenia
+                     and labs.dat != "positive")
+    return "possible" if constellation else "unlikely"
+
+
+def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | None:
+    """(for MAHA?, finding) for a smear with a call, else ``None``."""
+    if smear.call in (None, "insufficient"):
+        return None
+    limit, value = smear.limit_percent, smear.text()
+    if smear.call == "above":
+        return True, _finding(f"schistocytes above the {limit:g}% limit", value, SCHISTOCYTE_RULE)
+    if smear.call == "borderline":
+        return True, _finding(f"schistocyte interval spans the {limit:g}% limit: borderline",
+                              value, SCHISTOCYTE_RULE)
+    if maha == "possible":
+        return False, _finding(
+            f"schistocytes not above {limit:g}%, but haemolysis with thrombocytopenia: a low "
+            "count lowers confidence and does not exclude MAHA or TTP (scant early in TTP; "
+            "the classifier misses some); review the smear by eye", value, MAHA_RULE)
+    return False, _finding(f"schistocytes not above the {limit:g}% limit", value,
+                           SCHISTOCYTE_RULE)
+
+
+def lab_findings(labs: Labs, picture: LabPicture) -> tuple[list[Finding], list[Finding]]:
+    """Findings for and against MAHA from haemolysis markers, DAT (a negative DAT counts only
+    when haemolysis is not ruled out), platelets and haemoglobin."""
+    found: list[Finding] = []
+    against: list[Finding] = []
+    for raised, finding in picture.markers:
+        (found if raised else against).append(finding)
+    if labs.dat == "positive" or (labs.dat == "negative" and picture.haemolysis != "absent"):
+        negative = labs.dat == "negative"
+        (found if negative else against).append(Finding(
+            "DAT negative: non-immune haemolysis" if negative
+            else "DAT positive: immune haemolysis to consider", labs.dat))
+    if picture.thrombocytopenia is not None:
+        (found if picture.thrombocytopenia else against).append(_finding(
+            f"thrombocytopenia (< {PLATELETS_LOW:g} x10^9/L)" if picture.thrombocytopenia
+            else "no thrombocytopenia", show("platelets", labs.platelets), PLATELET_RULE))
+    if picture.anaemia is not None:
+        limit, whom = anaemia_limit(labs)
+        rule = ANAEMIA_RULE if labs.sex or labs.pregnancy else ANAEMIA_UNKNOWN_SEX_RULE
+        (found if picture.anaemia else against).append(_finding(
+            f"anaemia (Hb < {limit:g} g/dL, {whom})" if picture.anaemia else
+            f"no anaemia (Hb >= {limit:g} g/dL, {whom})", show("hemoglobin", labs.hemoglobin),
+            rule))
+    return found, against
+
+
+def smear_missing(smear: SmearFindings) -> list[str]:
+    """What is missing about the smear, with why it matters."""
+    if smear.call is None:
+        return ["schistocyte_percent: the smear is one marker of MAHA"]
+    if smear.call == "insufficient":
+        return [f"rbc_counted: only {smear.rbc_counted} red cells counted; count at least "
+                f"{REQUIRED_RBC} ({ICSH}) before the smear can be interpreted"]
+    if smear.rbc_counted is None:
+        return [f"rbc_counted: not given, so the {ICSH} minimum of {REQUIRED_RBC} counted red "
+                "cells cannot be checked and the percentage has no interval"]
+    return []

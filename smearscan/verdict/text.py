@@ -1,0 +1,67 @@
+"""The verdict as plain text for people: the urgent TTP action first, then the evidence."""
+
+from __future__ import annotations
+
+from smearscan.verdict.assessment import Verdict
+from smearscan.verdict.marrow import MarrowAssessment
+from smearscan.verdict.scores import Score
+
+__all__ = ["format_text"]
+
+
+def _score_lines(name: str, score: Score) -> list[str]:
+    lines = [f"  {name}: {score.total_text()} -> {score.risk}", f"    source: {score.source}"]
+    for item in score.items:
+        points = "missing" if item.points is None else str(item.points)
+        lines.append(f"    {item.item}: {item.value} -> {points}")
+    lines.extend(f"    note: {note}" for note in score.notes)
+    return lines
+
+
+def _differential_lines(verdict: Verdict) -> list[str]:
+    lines = ["Differential (in play first, by urgency then likelihood):"]
+    for rank, cause in enumerate(verdict.differential, start=1):
+        lines.append(f"  {rank}. {cause.cause}: {cause.assessment} ({cause.urgency})")
+        if cause.action:
+            lines.append(f"     action: {cause.action}")
+        lines += [f"     - {reason}" for reason in cause.reasons]
+    return lines
+
+
+def _marrow_lines(marrow: MarrowAssessment) -> list[str]:
+    lines = [f"Marrow infiltration: {marrow.marrow_infiltration}"]
+    if marrow.considered:
+        lines.append(f"    consider: {'; '.join(marrow.considered)}")
+    lines += [f"    - {reason}" for reason in marrow.reasons]
+    lines += [f"    not assessed: {item}" for item in marrow.not_assessed]
+    lines += [f"    work-up: {step}" for step in marrow.workup]
+    return lines
+
+
+def _finding_lines(sign: str, findings: tuple) -> list[str]:
+    lines = []
+    for f in findings:
+        rule = f" [{f.rule}]" if f.rule else ""
+        lines.append(f"  {sign} {f.finding}: {f.value}{rule}")
+    return lines or ["  (none)"]
+
+
+def format_text(verdict: Verdict) -> str:
+    """The verdict as plain text: the urgent TTP action (when TTP is possible or worse), the
+    MAHA headline, findings with the rule behind each, scores item by item, the ranked
+    differential with actions, the marrow section, what to measure next, the disclaimer."""
+    lines = [verdict.urgent] if verdict.urgent else []
+    lines += [f"MAHA: {verdict.maha}", "Findings for:"]
+    lines += _finding_lines("+", verdict.findings_for)
+    lines.append("Findings against:")
+    lines += _finding_lines("-", verdict.findings_against)
+    lines.append("Scores:")
+    lines += _score_lines("PLASMIC", verdict.plasmic)
+    lines += _score_lines("ISTH overt DIC", verdict.isth_dic)
+    lines += _score_lines("French TMA", verdict.french)
+    lines += _differential_lines(verdict)
+    lines += _marrow_lines(verdict.marrow)
+    lines.append("Missing / measure next:")
+    lines += [f"  - {item}" for item in verdict.missing] or ["  (nothing)"]
+    lines.append(verdict.disclaimer)
+    return "\n".join(lines)

@@ -1,0 +1,263 @@
+"""Every cut-off the verdict applies, with its source, and lab values as text.
+
+This module owns the verdict's thresholds: each is a constant here and a :class:`Rule` in
+:data:`RULES`, which says whether it is a published standard (with the citation) or this tool's
+own rule (with why). The README's rule table is :func:`rules_markdown`. The schistocyte call and
+its ICSH constants are not here: :mod:`smearscan.slide_stats` owns them and the verdict takes the
+call as given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smearscan.labs import LAB_KEYS, Labs
+from smearscan.slide_stats import LIMIT_PERCENT, REQUIRED_RBC
+
+__all__ = ["RULES", "Rule", "anaemia_limit", "creatinine_umol", "d_dimer_ratio", "rules_markdown",
+           "show"]
+
+# --- sources ------------------------------------------------------------------------------------
+
+ICSH = "ICSH 2021 (Zini G, et al. Int J Lab Hematol 2021;43:1264-1271)"
+PLASMIC = "PLASMIC score (Bendapudi PK, et al. Lancet Haematol 2017;4(4):e157-e164)"
+ISTH_DIC = ("ISTH overt DIC score, 2025 update (Iba T, et al. J Thromb Haemost "
+            "2025;23(7):2356-2362)")
+FRENCH = "French TMA score (Coppo P, et al. PLoS One 2010;5(4):e10208)"
+ISTH_TTP = ("ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb Haemost 2020;18:2486-2495 "
+            "and 2496-2502)")
+WHO_ANAEMIA = ("WHO 2011 (Haemoglobin concentrations for the diagnosis of anaemia, "
+               "WHO/NMH/NHD/MNM/11.1)")
+BSH_COBALAMIN = "BSH 2014 (Devalia V, et al. Br J Haematol 2014;166:496-513)"
+DRUG_TMA = "Al-Nouri ZL, et al. Blood 2015;125:616-618"
+SEED_000 = "seed 000 (cancer-associated MAHA in breast cancer; CLINICAL.md)"
+SEED_002 = "seed 002 (bone-marrow metastasis of breast cancer; CLINICAL.md)"
+SEED_003 = "seed 003 (cytopenias with high B12 in a breast-cancer survivor; CLINICAL.md)"
+
+# --- cut-offs -----------------------------------------------------------------------------------
+
+PLASMIC_PLATELETS = 30.0  # x10^9/L, point when below
+PLASMIC_RETICULOCYTES = 2.5  # %, haemolysis when above
+PLASMIC_INDIRECT_BILIRUBIN = 2.0  # mg/dL, haemolysis when above
+PLASMIC_MCV = 90.0  # fL, point when below
+PLASMIC_INR = 1.5  # point when below
+PLASMIC_CREATININE = 2.0  # mg/dL, point when below
+PLASMIC_HIGH = 6  # total at or above: high risk
+PLASMIC_INTERMEDIATE = 5
+HAPTOGLOBIN_UNDETECTABLE = 0.1  # g/L, the usual detection limit of immunoturbidimetric assays
+
+ISTH_OVERT_DIC = 5  # total at or above: compatible with overt DIC
+ISTH_FIBRINOGEN = 1.0  # g/L, point when below
+
+FRENCH_PLATELETS = 30.0  # x10^9/L, criterion when at or below
+FRENCH_CREATININE_UMOL = 200.0  # umol/L (2.26 mg/dL), criterion when at or below
+UMOL_PER_MG_DL_CREATININE = 88.4  # CLINICAL.md, "Units"
+
+ADAMTS13_SEVERE = 10.0  # %, below: severe deficiency, supports TTP (ISTH 2020)
+ADAMTS13_NEGATIVE = 20.0  # %, above: a negative result, consider other diagnoses (ISTH 2020)
+
+HAPTOGLOBIN_LOW = 0.3  # g/L, used only when the lab's own lower limit is not given
+INDIRECT_BILIRUBIN_ULN = 1.0  # mg/dL
+RETICULOCYTES_RAISED = PLASMIC_RETICULOCYTES  # %
+HAEMOLYSIS_MARKERS = 2  # raised markers for "haemolysis present"
+PLATELETS_LOW = 150.0  # x10^9/L
+WBC_LOW = 4.0  # x10^9/L
+HEMOGLOBIN_LOW = {"male": 13.0, "female": 12.0, "pregnancy": 11.0}  # g/dL, WHO 2011
+HEMOGLOBIN_LOW_UNKNOWN_SEX = 12.0  # g/dL, the women's limit when sex is not given
+HUS_CREATININE = PLASMIC_CREATININE  # mg/dL
+
+MACROCYTOSIS_MCV = 100.0  # fL, above: macrocytosis
+B12_DEFICIENT = 200.0  # pg/mL (148 pmol/L), below: deficiency
+FOLATE_DEFICIENT = 3.0  # ng/mL (7 nmol/L), below: deficiency
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule the verdict applies.
+
+    Attributes
+    ----------
+    topic : str
+        What the rule decides.
+    value : str
+        The cut-off or criterion, in words.
+    kind : str
+        ``"standard"`` (a published standard), ``"lab"`` (the laboratory's own reference
+        limit, given with the values) or ``"tool"`` (this tool's own rule).
+    source : str
+        The citation of a standard, or where the rule comes from and why.
+    """
+
+    topic: str
+    value: str
+    kind: str
+    source: str
+
+    @property
+    def label(self) -> str:
+        """``"standard: <citation>"``, ``"lab's limit: ..."`` or ``"this tool's rule: <why>"``."""
+        return f"{_KIND_LABELS[self.kind]}: {self.source}"
+
+
+_KIND_LABELS = {"standard": "standard", "lab": "lab's own limit", "tool": "this tool's rule"}
+
+
+def _rule(topic: str, value: str, source: str, *, standard: bool = True) -> Rule:
+    return Rule(topic, value, "standard" if standard else "tool", source)
+
+
+ADULT_LIMIT = LIMIT_PERCENT["adult"]
+
+SCHISTOCYTE_RULE = _rule(
+    "schistocyte call", f"> {ADULT_LIMIT:g}% of >= {REQUIRED_RBC} red cells (adults, term "
+    f"neonates; {LIMIT_PERCENT['preterm']:g}% preterm), made by smearscan.slide_stats on the "
+    "classifier-corrected interval; taken as given", ICSH)
+LDH_RULE = Rule("LDH raised", "above the lab's own upper limit of normal (ldh_uln)", "lab",
+                "the lab's reference interval; LDH is not judged without it")
+HAPTOGLOBIN_LAB_RULE = Rule("haptoglobin low", "below the lab's own lower limit "
+                            "(haptoglobin_lln)", "lab", "the lab's reference interval")
+HAPTOGLOBIN_RULE = _rule(
+    "haptoglobin low, no lab limit given", f"< {HAPTOGLOBIN_LOW:g} g/L", "a common lower "
+    "reference limit (Mayo Clinic Laboratories 30-200 mg/dL), used only when the lab's own is "
+    "not given", standard=False)
+RETICULOCYTE_RULE = _rule("reticulocytes raised", f"> {RETICULOCYTES_RAISED:g}%",
+                          f"the haemolysis criterion of the {PLASMIC}")
+BILIRUBIN_RULE = _rule("indirect bilirubin raised", f"> {INDIRECT_BILIRUBIN_ULN:g} mg/dL",
+                       "a common upper reference limit (seed 000's laboratory: 0.2-1 mg/dL)",
+                       standard=False)
+HAEMOLYSIS_RULE = _rule(
+    "haemolysis present", f">= {HAEMOLYSIS_MARKERS} raised markers of LDH, haptoglobin, "
+    "reticulocytes, indirect bilirubin", "LDH alone is raised by any tissue damage (marrow or "
+    "liver metastases, seed 002)", standard=False)
+PLATELET_RULE = _rule("thrombocytopenia", f"platelets < {PLATELETS_LOW:g} x10^9/L",
+                      "a common lower reference limit (seed 000's laboratory: 150-450)",
+                      standard=False)
+WBC_RULE = _rule("leukopenia", f"WBC < {WBC_LOW:g} x10^9/L",
+                 "a common lower reference limit (seed 000's laboratory: 4-11)", standard=False)
+ANAEMIA_RULE = _rule(
+    "anaemia", "Hb < 13 g/dL men, < 12 g/dL non-pregnant women, < 11 g/dL in pregnancy",
+    WHO_ANAEMIA)
+ANAEMIA_UNKNOWN_SEX_RULE = _rule(
+    "anaemia, sex not given", f"Hb < {HEMOGLOBIN_LOW_UNKNOWN_SEX:g} g/dL; Hb 12-13 g/dL is "
+    "listed as needing the sex", "the WHO limit for women, so that no woman is called "
+    "anaemic wrongly; a man at 12-13 g/dL is flagged instead", standard=False)
+MAHA_RULE = _rule(
+    "MAHA", "schistocytes above the limit + haemolysis present + DAT negative -> likely; above "
+    "otherwise, or interval spanning the limit -> possible; at or under the limit with "
+    "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
+    "else unlikely", f"MAHA is a laboratory constellation in which schistocytes are one marker "
+    f"({ISTH_TTP}; {ICSH})", standard=False)
+PLASMIC_RULE = _rule(
+    "PLASMIC", f"1 point each: platelets < {PLASMIC_PLATELETS:g}; haemolysis (reticulocytes > "
+    f"{PLASMIC_RETICULOCYTES:g}%, undetectable haptoglobin, indirect bilirubin > "
+    f"{PLASMIC_INDIRECT_BILIRUBIN:g} mg/dL); no active cancer; no transplant; MCV < "
+    f"{PLASMIC_MCV:g} fL; INR < {PLASMIC_INR:g}; creatinine < {PLASMIC_CREATININE:g} mg/dL. "
+    "0-4 low, 5 intermediate, 6-7 high", PLASMIC)
+UNDETECTABLE_RULE = _rule(
+    "haptoglobin undetectable (PLASMIC)", f"< {HAPTOGLOBIN_UNDETECTABLE:g} g/L",
+    "the usual detection limit of immunoturbidimetric assays", standard=False)
+ISTH_DIC_RULE = _rule(
+    "ISTH overt DIC", "platelets >= 100/50-<100/<50 -> 0/1/2; D-dimer x ULN <= 3/>3-<=7/>7 -> "
+    "0/2/3; PT prolongation < 3/3-<6/>=6 s -> 0/1/2; fibrinogen >= 1.0/<1.0 g/L -> 0/1; total "
+    f">= {ISTH_OVERT_DIC} overt DIC, only with an underlying disorder (sepsis, cancer, trauma, "
+    "obstetric complication)", ISTH_DIC)
+INR_RULE = _rule(
+    "INR without PT seconds", "not converted to PT seconds (INR 1.3-1.49 can be 3-6 s, one "
+    "point); DIC is not assessed without PT seconds, D-dimer and fibrinogen",
+    f"{ISTH_DIC}: the item is PT prolongation over the local control")
+FRENCH_RULE = _rule(
+    "French TMA score", f"platelets <= {FRENCH_PLATELETS:g} x10^9/L and creatinine <= "
+    f"{FRENCH_CREATININE_UMOL:g} umol/L, 1 point each (0, 1 or 2); positive ANA an adjunct; "
+    "derived in idiopathic TMA", FRENCH)
+ADAMTS13_RULE = _rule(
+    "ADAMTS13", f"< {ADAMTS13_SEVERE:g}%: severe deficiency, supports TTP; "
+    f"{ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}%: clinical judgement; > {ADAMTS13_NEGATIVE:g}%: "
+    "a negative result, consider other diagnoses", ISTH_TTP)
+TTP_RULE = _rule(
+    "TTP without ADAMTS13", f"PLASMIC >= {PLASMIC_HIGH} -> suspected; a range reaching "
+    f"{PLASMIC_INTERMEDIATE} with the MAHA picture -> possible; <= 4 -> unlikely; never "
+    "decided by the schistocyte count alone", f"{ISTH_TTP}; {PLASMIC}", standard=False)
+URGENT_RULE = _rule(
+    "urgent TTP action", "printed first whenever TTP is possible, suspected or likely: urgent "
+    "haematology; plasma exchange and corticosteroids on suspicion, before ADAMTS13 (sample "
+    "drawn first); consider caplacizumab; no platelet transfusion unless life-threatening "
+    "bleeding", ISTH_TTP)
+HUS_RULE = _rule("HUS", f"creatinine >= {HUS_CREATININE:g} mg/dL with MAHA and ADAMTS13 not "
+                 "severely low", "the level at which PLASMIC stops scoring its renal point",
+                 standard=False)
+CANCER_RULE = _rule(
+    "cancer-associated MAHA", "active cancer, DAT-negative MAHA, no severe ADAMTS13 deficiency, "
+    f"no overt DIC; 'plasma exchange usually ineffective' only with ADAMTS13 > "
+    f"{ADAMTS13_NEGATIVE:g}%", SEED_000, standard=False)
+DRUG_RULE = _rule("drug-induced TMA", "a recorded drug with MAHA likely -> suspected; action: "
+                  "stop the suspected drug", DRUG_TMA)
+MEGALOBLASTIC_RULE = _rule(
+    "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "
+    f"(<= {RETICULOCYTES_RAISED:g}%) in a haemolytic picture; B12 < {B12_DEFICIENT:g} pg/mL "
+    f"(148 pmol/L) or folate < {FOLATE_DEFICIENT:g} ng/mL (7 nmol/L) -> suspected",
+    f"deficiency cut-offs: {BSH_COBALAMIN}; the pattern: CLINICAL.md (pseudo-TMA of B12 "
+    "deficiency)", standard=False)
+MARROW_RULE = _rule(
+    "marrow infiltration", "leukoerythroblastic picture with cancer or an unexplained cytopenia "
+    "-> suspected; a cytopenia with metastatic cancer, or a cytopenia with B12 above its ULN "
+    "and cancer (active or past) -> possible (with MDS / therapy-related myeloid neoplasm "
+    "named beside it); not assessed when its inputs are missing", f"{SEED_002}; {SEED_003}",
+    standard=False)
+AMBIGUOUS_RULE = _rule(
+    "bare lab numbers", "refused (exit 2) where plausible in two common units of the key",
+    "smearscan.labs: a silent unit guess can reverse a call", standard=False)
+
+RULES: tuple[Rule, ...] = (
+    SCHISTOCYTE_RULE, MAHA_RULE, LDH_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
+    RETICULOCYTE_RULE, BILIRUBIN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE, ANAEMIA_RULE,
+    ANAEMIA_UNKNOWN_SEX_RULE,
+    PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
+    TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,
+    AMBIGUOUS_RULE,
+)
+"""Every rule the verdict applies, in the order of the README table."""
+
+
+def rules_markdown() -> str:
+    """The README table of :data:`RULES`: rule, value, standard or tool rule, source."""
+    kinds = {"standard": "standard", "lab": "lab's own limit", "tool": "tool rule"}
+    lines = ["| rule | value | standard or tool rule | source |", "|---|---|---|---|"]
+    lines += [f"| {r.topic} | {r.value} | {kinds[r.kind]} | {r.source} |" for r in RULES]
+    return "\n".join(lines)
+
+
+# --- values as text and derived values --------------------------------------------------------
+
+def show(key: str, value: object) -> str:
+    """A lab value with its unit, e.g. ``"82 x10^9/L"``; ``"missing"`` for ``None``."""
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    unit = LAB_KEYS[key].unit
+    return f"{value:g}{unit}" if unit in ("", "%") else f"{value:g} {unit}"
+
+
+def d_dimer_ratio(labs: Labs) -> float | None:
+    """D-dimer as a multiple of its ULN, or ``None``."""
+    if labs.d_dimer is None or labs.d_dimer_uln is None:
+        return None
+    return round(labs.d_dimer / labs.d_dimer_uln, 6)
+
+
+def creatinine_umol(labs: Labs) -> float | None:
+    """Creatinine in umol/L, or ``None``."""
+    if labs.creatinine is None:
+        return None
+    return round(labs.creatinine * UMOL_PER_MG_DL_CREATININE, 1)
+
+
+def anaemia_limit(labs: Labs) -> tuple[float, str]:
+    """The WHO 2011 haemoglobin limit (g/dL) for this patient and whom it is for."""
+    if labs.pregnancy:
+        return HEMOGLOBIN_LOW["pregnancy"], "pregnancy"
+    if labs.sex is not None:
+        return HEMOGLOBIN_LOW[labs.sex], "men" if labs.sex == "male" else "women"
+    return HEMOGLOBIN_LOW_UNKNOWN_SEX, "women; sex not given"
