@@ -20,9 +20,9 @@ def test_every_number_key_has_a_default_unit_and_range():
 
 
 def test_bare_numbers_are_in_the_default_unit():
-    labs = parse_labs({"hemoglobin": 7.55, "platelets": 82, "mcv": 104, "inr": "1.17"})
-    assert (labs.hemoglobin, labs.platelets, labs.mcv, labs.inr) == (7.55, 82.0, 104.0, 1.17)
-    assert labs.ldh is None
+    labs = parse_labs({"ldh": 2477, "platelets": 82, "mcv": 104, "inr": "1.17"})
+    assert (labs.ldh, labs.platelets, labs.mcv, labs.inr) == (2477.0, 82.0, 104.0, 1.17)
+    assert labs.hemoglobin is None
 
 
 @pytest.mark.parametrize(("key", "text", "expected"), [
@@ -112,7 +112,8 @@ def test_missing_values(raw):
     ({"ana": True}, ["ana", "positive"]),
     ({"active_cancer": "perhaps"}, ["active_cancer", "true/false"]),
     ({"transplant": 2}, ["transplant", "true/false"]),
-    ({"drug_exposure": 3}, ["drug_exposure", "drug name"]),
+    ({"drug_exposure": 3}, ["drug_exposure", "a name or true/false"]),
+    ({"sex": "f"}, ["sex", "'f'", "female, male"]),
     ({"d_dimer": "5 mg/L", "d_dimer_uln": 500}, ["d_dimer", "both with units or both bare"]),
     ({"d_dimer": "5 mg/L FEU", "d_dimer_uln": "0.25 mg/L DDU"}, ["d_dimer", "FEU and DDU"]),
     ({"d_dimer": 1500, "d_dimer_uln": 0.5}, ["d_dimer", "same unit"]),
@@ -149,7 +150,7 @@ def test_json_file_keyed_by_slide(tmp_path):
 def test_csv_file_round_trip(tmp_path):
     path = tmp_path / "labs.csv"
     path.write_text("slide,hemoglobin,platelets,active_cancer,dat,adamts13\n"
-                    "S1,7.55,82,yes,negative,60\n"
+                    "S1,7.55 g/dL,82,yes,negative,60\n"
                     "S2,125 g/L,,no,,\n", encoding="utf-8")
     assert read_labs_file(path) == {
         "S1": Labs(hemoglobin=7.55, platelets=82.0, active_cancer=True, dat="negative",
@@ -165,7 +166,7 @@ def test_csv_file_round_trip(tmp_path):
     ("labs.json", '{"A": {"platelts": 1}}', ["slide 'A'", "did you mean 'platelets'"]),
     ("labs.csv", "hemoglobin\n7\n", ["labs.csv", "'slide' column"]),
     ("labs.csv", "slide,slide\nA,B\n", ["labs.csv", "repeated"]),
-    ("labs.csv", "slide,hemoglobin\nA,7\nA,8\n", ["line 3", "repeated"]),
+    ("labs.csv", "slide,platelets\nA,7\nA,8\n", ["line 3", "repeated"]),
     ("labs.csv", "slide,hemoglobin\n,7\n", ["line 2", "empty"]),
     ("labs.csv", "slide,hemoglobin\nA,7,8\n", ["line 2", "more cells"]),
     ("labs.csv", "slide,hemoglobin\n", ["no data rows"]),
@@ -185,3 +186,99 @@ def test_invalid_files_name_the_file(tmp_path, name, text, words):
 def test_missing_file_is_a_lab_value_error(tmp_path):
     with pytest.raises(LabValueError, match="cannot read"):
         read_labs_file(tmp_path / "absent.json")
+
+
+# --- bare numbers that two common units could mean are refused (issue 15, point 3) ----------
+
+@pytest.mark.parametrize(("key", "value", "units"), [
+    ("adamts13", "0.6", ["0.6%", "0.6 IU/mL (= 60%)"]),
+    ("adamts13", 2, ["2%", "2 IU/mL (= 200%)"]),
+    ("haptoglobin", 8, ["8 g/L", "8 mg/dL (= 0.08 g/L)"]),
+    ("haptoglobin", "0.01", ["0.01 g/L", "0.01 mg/dL"]),
+    ("haptoglobin", 10, ["10 g/L", "10 mg/dL"]),
+    ("haptoglobin_lln", "0.3", ["0.3 g/L", "0.3 mg/dL"]),
+    ("hemoglobin", "7.5", ["7.5 g/dL", "7.5 mmol/L (= 12.08 g/dL)"]),
+    ("hemoglobin", "15.5", ["15.5 g/dL", "15.5 mmol/L", "15.5 g/L"]),
+    ("hemoglobin", "25", ["25 g/dL", "25 g/L (= 2.5 g/dL)"]),
+    ("platelets", 1000, ["1000 x10^9/L", "1000 /uL (= 1 x10^9/L)"]),
+    ("platelets", "2000", ["2000 x10^9/L", "2000 /uL"]),
+    ("wbc", 100, ["100 x10^9/L", "100 /uL (= 0.1 x10^9/L)"]),
+    ("wbc", 500, ["500 x10^9/L", "500 /uL"]),
+    ("ldh", 180, ["180 U/L", "180 ukat/L (= 1.08e+04 U/L)"]),
+    ("ldh", 400, ["400 U/L", "400 ukat/L"]),
+    ("indirect_bilirubin", "4.21", ["4.21 mg/dL", "4.21 umol/L (= 0.2462 mg/dL)"]),
+    ("creatinine", 10, ["10 mg/dL", "10 umol/L"]),
+    ("creatinine", 25, ["25 mg/dL", "25 umol/L"]),
+    ("fibrinogen", 10, ["10 g/L", "10 mg/dL (= 0.1 g/L)"]),
+    ("fibrinogen", 15, ["15 g/L", "15 mg/dL"]),
+    ("vitamin_b12", 291, ["291 pg/mL", "291 pmol/L"]),
+    ("vitamin_b12_uln", 771, ["771 pg/mL", "771 pmol/L"]),
+    ("folate", "5", ["5 ng/mL", "5 nmol/L"]),
+])
+def test_ambiguous_bare_numbers_are_refused_naming_key_and_units(key, value, units):
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({key: value}, source="command line")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"command line: {key} = {value!r}: a bare number could be ")
+    for unit in units:
+        assert unit in message
+    assert "give the unit" in message
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("adamts13", 0, 0.0), ("adamts13", 2.1, 2.1), ("adamts13", 60, 60.0),
+    ("haptoglobin", 0, 0.0), ("indirect_bilirubin", 0, 0.0),
+    ("platelets", 999, 999.0), ("platelets", 82, 82.0),
+    ("wbc", 99.9, 99.9), ("wbc", 10.81, 10.81),
+    ("ldh", 400.5, 400.5), ("ldh", 2477, 2477.0),
+    ("creatinine", 9.9, 9.9), ("creatinine", 0.64, 0.64),
+    ("fibrinogen", 9.9, 9.9), ("fibrinogen", 0.8, 0.8),
+])
+def test_bare_numbers_outside_the_ambiguous_ranges_are_read_in_the_default_unit(key, value,
+                                                                                 expected):
+    assert getattr(parse_labs({key: value}), key) == expected
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("hemoglobin", 25.1), ("platelets", 2001), ("wbc", 501), ("haptoglobin", 10.5),
+    ("creatinine", 25.1), ("fibrinogen", 15.1),
+])
+def test_bare_numbers_just_above_an_ambiguous_range_are_implausible_not_ambiguous(key, value):
+    with pytest.raises(LabValueError, match="plausible range"):
+        parse_labs({key: value})
+
+
+@pytest.mark.parametrize(("key", "text", "expected"), [
+    ("adamts13", "0.6 IU/mL", 60.0), ("adamts13", "0.6 %", 0.6), ("haptoglobin", "8 mg/dL", 0.08),
+    ("haptoglobin", "8 g/L", 8.0), ("hemoglobin", "7.5 mmol/L", 7.5 * 1.611),
+    ("platelets", "1500 /uL", 1.5), ("platelets", "1500 x10^9/L", 1500.0),
+    ("ldh", "180 U/L", 180.0), ("ldh", "3 ukat/L", 180.0), ("folate", "6.8 nmol/L", 6.8 / 2.266),
+])
+def test_a_value_with_a_unit_is_always_accepted(key, text, expected):
+    assert getattr(parse_labs({key: text}), key) == pytest.approx(expected, rel=1e-4)
+
+
+def test_every_ambiguous_range_names_an_accepted_unit():
+    for key, spec in LAB_KEYS.items():
+        for unit, (low, high) in spec.ambiguous.items():
+            assert unit in spec.units and spec.units[unit] != 1.0, key
+            assert low <= high, key
+
+
+def test_metastatic_cancer_is_active_and_contradictions_are_refused():
+    assert parse_labs({"metastatic_cancer": "yes"}).cancer_active is True
+    assert parse_labs({"active_cancer": "no"}).cancer_active is False
+    assert Labs().cancer_active is None
+    with pytest.raises(LabValueError, match="a metastatic cancer is an active one"):
+        parse_labs({"metastatic_cancer": "yes", "active_cancer": "no"})
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("female", "female"), (" Male ", "male")])
+def test_sex(raw, expected):
+    assert parse_labs({"sex": raw}).sex == expected
+
+
+def test_obstetric_complication_is_a_name_or_a_boolean():
+    assert parse_labs({"obstetric_complication": "HELLP"}).obstetric_complication == "HELLP"
+    assert parse_labs({"obstetric_complication": "no"}).obstetric_complication is False
