@@ -123,10 +123,13 @@ def test_verdict_worked_case_json(capsys):
 
 
 def test_verdict_from_summary_and_per_slide_labs(tmp_path, capsys):
-    summary = {"slides": {"s1": {"schistocytes": {"percent": 0.3, "ci95": [0.1, 0.7],
-                                                  "rbc_counted": 600}}}}
+    from smearscan.slide_stats import slide_result
+
+    labels = np.array(["schistocyte"] * 2 + ["rbc"] * 598)  # 600 red cells: too few
+    result = slide_result(label=labels, morphology=np.full(600, ""), border=np.zeros(600, bool))
+    summary = {"slides": {"s1": result.to_dict()}}
     (tmp_path / "summary.json").write_text(json.dumps(summary))
-    (tmp_path / "labs.csv").write_text("slide,hemoglobin,platelets\ns1,13.5,250\n")
+    (tmp_path / "labs.csv").write_text("slide,hemoglobin,platelets\ns1,13.5 g/dL,250\n")
     code = main(["verdict", "--summary", str(tmp_path / "summary.json"), "--slide", "s1",
                  "--labs", str(tmp_path / "labs.csv"), "--json"])
     assert code == 0
@@ -155,7 +158,7 @@ def test_verdict_unknown_lab_key_in_file(tmp_path, capsys):
 
 def test_main_run_with_labs_adds_a_verdict_to_summary_and_report(field_png, tmp_path):
     labs = tmp_path / "labs.json"
-    labs.write_text(json.dumps({"hemoglobin": 7.5, "platelets": 80, "dat": "negative"}))
+    labs.write_text(json.dumps({"hemoglobin": "7.5 g/dL", "platelets": 80, "dat": "negative"}))
     out = tmp_path / "out"
     assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 0
     verdict = json.loads((out / "summary.json").read_text())["slides"]["field"]["verdict"]
@@ -173,10 +176,10 @@ def test_main_run_with_a_bad_labs_file_exits_2(field_png, tmp_path, capsys):
 
 def test_edited_labs_file_redoes_the_slide_on_resume(field_png, tmp_path):
     labs = tmp_path / "labs.json"
-    labs.write_text(json.dumps({"hemoglobin": 7.5}))
+    labs.write_text(json.dumps({"hemoglobin": "7.5 g/dL"}))
     out = tmp_path / "out"
     assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 0
-    labs.write_text(json.dumps({"hemoglobin": 7.5, "dat": "positive"}))
+    labs.write_text(json.dumps({"hemoglobin": "7.5 g/dL", "dat": "positive"}))
     assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 0
     verdict = json.loads((out / "summary.json").read_text())["slides"]["field"]["verdict"]
     assert "dat" not in " ".join(verdict["missing"])  # the new value was used

@@ -1,0 +1,110 @@
+"""`smearscan verdict` on the command line: ambiguous bare values exit 2 with one line, the
+urgent TTP line comes first in text and JSON, and a summary.json is read as the typed result."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from smearscan.cli import main, verdict_parser
+from smearscan.slide_stats import slide_result
+
+CLASSIC_TTP = ["--platelets", "10", "--hemoglobin", "8.1 g/dL", "--ldh", "1100", "--ldh-uln",
+               "225", "--haptoglobin", "0", "--reticulocytes", "4.5", "--indirect-bilirubin",
+               "2.5 mg/dL", "--dat", "negative", "--active-cancer", "no", "--transplant", "no",
+               "--mcv", "88", "--inr", "1.1", "--creatinine", "1.0 mg/dL"]
+
+
+@pytest.mark.parametrize(("key", "value", "units"), [
+    ("adamts13", "0.6", ("%", "IU/mL")), ("haptoglobin", "8", ("g/L", "mg/dL")),
+    ("hemoglobin", "7.5", ("g/dL", "mmol/L")), ("creatinine", "20", ("mg/dL", "umol/L")),
+    ("indirect-bilirubin", "4.21", ("mg/dL", "umol/L")), ("ldh", "300", ("U/L", "ukat/L")),
+    ("platelets", "1500", ("x10^9/L", "/uL")),
+])
+def test_every_ambiguous_bare_value_exits_2_with_one_line(key, value, units, capsys):
+    assert main(["verdict", "--schistocytes", "2", f"--{key}", value]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert captured.out == "" and "\n" not in err and "Traceback" not in err
+    assert err.startswith(f"smearscan verdict: command line: {key.replace('-', '_')} = "
+                          f"'{value}': a bare number could be ")
+    for unit in units:
+        assert unit in err
+
+
+def test_ambiguous_bare_value_in_a_lab_file_exits_2_naming_the_file(tmp_path, capsys):
+    path = tmp_path / "labs.json"
+    path.write_text(json.dumps({"adamts13": 0.6}))
+    assert main(["verdict", "--schistocytes", "2", "--labs", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: adamts13 = 0.6: a bare number could be 0.6% or 0.6 IU/mL (= 60%)" in err
+
+
+def test_help_says_which_bare_values_are_refused():
+    text = verdict_parser().format_help()
+    assert "is refused\n(exit code 2)" in text
+    assert "--adamts13: 0-2 (could be IU/mL)" in text
+    assert "--haptoglobin: 0-10 (could be mg/dL)" in text
+    assert "--platelets: 1000-2000 (could be /uL)" in text
+
+
+def test_classic_ttp_with_a_low_count_starts_with_the_urgent_line(capsys):
+    args = ["verdict", "--schistocytes", "0.5", "--rbc-counted", "2000", *CLASSIC_TTP]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("URGENT - TTP possible: a medical emergency.")
+    assert "MAHA: possible" in text and "1. ttp: suspected (emergency)" in text
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data)[0] == "urgent" and data["urgent"].startswith("URGENT - TTP possible")
+    assert [c["cause"] for c in data["differential"]][0] == "ttp"
+
+
+def test_seed_000_worked_case_json(capsys):
+    code = main(["verdict", "--schistocytes", "8.5", "--rbc-counted", "1200", "--nrbc",
+                 "--hemoglobin", "75.5 g/L", "--sex", "female", "--platelets", "82", "--ldh",
+                 "2477", "--ldh-uln", "225", "--haptoglobin", "0", "--reticulocytes", "18.81",
+                 "--dat", "negative", "--adamts13", "60", "--creatinine", "56.6 umol/L",
+                 "--inr", "1.17", "--metastatic-cancer", "yes", "--json"])
+    assert code == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert (verdict["urgent"], verdict["maha"]) == (None, "likely")
+    assert [(c["cause"], c["assessment"]) for c in verdict["differential"]][:3] == [
+        ("cancer-associated", "suspected"), ("dic", "not assessed"), ("ttp", "unlikely")]
+
+
+def test_summary_is_read_as_the_typed_slide_result(tmp_path, capsys):
+    labels = np.array(["schistocyte"] * 26 + ["rbc"] * 1974 + ["wbc"] * 25)
+    result = slide_result(label=labels, morphology=np.full(labels.size, ""),
+                          border=np.zeros(labels.size, bool),
+                          operating={"schistocyte": {"sensitivity": 0.6,
+                                                     "false_positive_rate": 0.002}})
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"slides": {"S1": result.to_dict()}}))
+    assert main(["verdict", "--summary", str(path), "--slide", "S1", "--json"]) == 0
+    finding = json.loads(capsys.readouterr().out)["findings"]["for"][0]
+    assert finding["finding"] == "schistocytes above the 1% limit"  # the slide's own call
+
+
+def test_summary_without_a_slide_result_exits_2(tmp_path, capsys):
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"slides": {"S1": {"schistocytes": {"percent": 0.3}}}}))
+    assert main(["verdict", "--summary", str(path), "--slide", "S1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "smearscan verdict: slide 'S1': not a smearscan slide result: no 'count'"
+
+
+def test_manual_leukoerythroblastic_input_reaches_the_marrow_section(capsys):
+    assert main(["verdict", "--schistocytes", "0.2", "--rbc-counted", "2000",
+                 "--leukoerythroblastic", "present", "--wbc", "2.5", "--active-cancer", "yes",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["marrow"]["marrow_infiltration"] == "suspected"
+
+
+def test_verdict_subprocess_exit_code_for_an_ambiguous_value():
+    result = subprocess.run([sys.executable, "-m", "smearscan.cli", "verdict", "--schistocytes",
+                             "2", "--adamts13", "0.6"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "adamts13" in result.stderr
