@@ -589,7 +589,7 @@ def test_unknown_slide_lists_the_slides():
 
 def test_a_summary_entry_that_is_not_a_slide_result_is_a_value_error():
     summary = {"slides": {"S2": {"schistocytes": {"percent": 0.3}}}}
-    with pytest.raises(ValueError, match="slide 'S2': not a smearscan slide result: no 'count'"):
+    with pytest.raises(ValueError, match="slide 'S2': not a smearscan slide result: no 'rbc_counted'"):
         smear_findings_from_summary(summary, "S2")
 
 

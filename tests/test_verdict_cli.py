@@ -93,7 +93,7 @@ def test_summary_without_a_slide_result_exits_2(tmp_path, capsys):
     path.write_text(json.dumps({"slides": {"S1": {"schistocytes": {"percent": 0.3}}}}))
     assert main(["verdict", "--summary", str(path), "--slide", "S1"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "smearscan verdict: slide 'S1': not a smearscan slide result: no 'count'"
+    assert err == "smearscan verdict: slide 'S1': not a smearscan slide result: no 'rbc_counted'"
 
 
 def test_manual_leukoerythroblastic_input_reaches_the_marrow_section(capsys):
