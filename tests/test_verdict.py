@@ -589,7 +589,8 @@ def test_unknown_slide_lists_the_slides():
 
 def test_a_summary_entry_that_is_not_a_slide_result_is_a_value_error():
     summary = {"slides": {"S2": {"schistocytes": {"percent": 0.3}}}}
-    with pytest.raises(ValueError, match="slide 'S2': not a smearscan slide result: no 'rbc_counted'"):
+    message = "slide 'S2': not a smearscan slide result: no 'rbc_counted'"
+    with pytest.raises(ValueError, match=message):
         smear_findings_from_summary(summary, "S2")
 
 
@@ -631,3 +632,15 @@ def test_format_text_for_people():
                   "Marrow infiltration: suspected", "work-up: bone-marrow aspirate and trephine",
                   "transplant: PLASMIC item"):
         assert words in text
+
+
+def test_the_less_specific_flag_of_the_slide_is_shown_with_its_reason():
+    labels = np.array(["schistocyte"] * 40 + ["rbc"] * 1960 + ["wbc"] * 25)
+    morphology = np.array([""] * 40 + ["elliptocyte"] * 1000 + ["normal"] * 960 + [""] * 25)
+    result = slide_result(label=labels, morphology=morphology, border=np.zeros(labels.size, bool))
+    assert result.schistocytes.less_specific
+    verdict = assess(SmearFindings.from_slide_result(result), parse_labs(HAEMOLYSIS))
+    assert verdict.maha == "possible"
+    flag = verdict.findings_against[-1]
+    assert flag.finding.startswith("other poikilocytes abundant")
+    assert flag.value == result.schistocytes.less_specific_reason

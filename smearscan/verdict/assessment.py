@@ -135,7 +135,8 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         (found if smear_line[0] else against).insert(0, smear_line[1])
     if smear.other_poikilocytes_abundant:
         against.append(Finding("other poikilocytes abundant: the schistocyte % is less "
-                               "specific for TMA", "yes", f"standard: {ICSH}"))
+                               "specific for TMA", smear.less_specific_reason or "yes",
+                               f"standard: {ICSH}"))
     plasmic, isth = plasmic_score(labs), isth_dic_score(labs)
     causes = differential(maha, labs, picture, plasmic, isth, nrbc_present=smear.nrbc_present,
                           leukoerythroblastic=smear.leukoerythroblastic)

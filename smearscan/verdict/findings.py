@@ -79,6 +79,8 @@ class SmearFindings:
         Teardrop cells (dacrocytes) as % of red cells.
     other_poikilocytes_abundant : bool, optional
         Other severe poikilocytosis, which makes the schistocyte % less specific (ICSH 2021).
+    less_specific_reason : str, optional
+        The slide statistics' reason for the flag (which forms, graded as ICSH 2015).
     limit_percent : float
         The ICSH reference limit used for the call, %.
     """
@@ -92,6 +94,7 @@ class SmearFindings:
     leukoerythroblastic: str | None = None
     teardrop_percent: float | None = None
     other_poikilocytes_abundant: bool | None = None
+    less_specific_reason: str | None = None
     limit_percent: float = LIMIT_PERCENT["adult"]
 
     def __post_init__(self) -> None:
@@ -129,6 +132,7 @@ class SmearFindings:
             leukoerythroblastic=result.leukoerythroblastic.finding,
             teardrop_percent=result.teardrops.percent,
             other_poikilocytes_abundant=count.less_specific,
+            less_specific_reason=count.less_specific_reason,
             limit_percent=count.limit_percent,
         )
 
