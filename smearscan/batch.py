@@ -6,6 +6,7 @@ Output layout (``DIR`` is ``--out``)::
     DIR/slides/<slide>/cells.csv, slide.json              one slide, written when it completes
     DIR/masks/<slide>/<image stem>.png                    with --save-masks
     DIR/overlays/<slide>/<image stem>.png                 with --overlay
+    DIR/slides/<slide>/review.json                        written by ``smearscan review``
 
 ``slide.json`` is written last and records a fingerprint of the inputs (path, size, mtime of
 every field) and of the settings: a re-run with the same ``--out`` skips a slide whose
@@ -44,6 +45,7 @@ from smearscan.pipeline import (
     map_fields,
 )
 from smearscan.report import slide_report_html
+from smearscan.review.store import reviewed_outcome
 
 ERROR_HEADER = ("slide", "image", "error")
 
@@ -257,6 +259,9 @@ def _finish_slide(slide: Slide, results: list[FieldResult], out: Path | None,
             slide.name, summary, results, model_version=model.version if model else None,
             verdict_text=verdict[1] if verdict else None))
         write_json_atomic(folder / "slide.json", {
+            # Where the fields are, for the review app's field views (not in the fingerprint:
+            # the same fields read through another path are the same inputs).
+            "root": str(slide.root.absolute()),
             "fingerprint": fingerprint, "summary": summary,
             "errors": [list(e) for e in errors], "model": model_summary,
         })
@@ -312,6 +317,9 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
                                              fingerprints.get(slide.name))
     ordered = [outcomes[s.name] for s in slides]
     if out is not None:
+        # A technologist's review (smearscan review) is kept while the slide's inputs are
+        # unchanged and flagged when they changed.
+        ordered = [reviewed_outcome(o, out, fingerprints[o.name]) for o in ordered]
         write_merged_outputs(out, ordered)
     return ordered
 

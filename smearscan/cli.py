@@ -26,6 +26,8 @@ Other commands (each has its own --help):
   smearscan verdict    MAHA verdict from a schistocyte % and lab values
   smearscan train      train the cell classifier on the public datasets
   smearscan evaluate   evaluate a classifier on a held-out split
+  smearscan review     confirm or reclassify cells of a results folder in the browser
+  smearscan export-corrections   reviewed cells as training labels
 """
 
 
@@ -263,6 +265,9 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--epochs", type=_positive_int, metavar="N",
                         help="training epochs (default: the documented recipe)")
+    parser.add_argument("--extra-labels", type=Path, metavar="CSV",
+                        help="reviewed cells from 'smearscan export-corrections', added to "
+                             "the training split")
     return parser
 
 
@@ -288,7 +293,7 @@ def _run_train(argv: list[str]) -> int:
 
     path = train_model(shared=args.shared, out=args.out, seed=args.seed,
                        epochs=args.epochs or EPOCHS, limit=args.limit, cache=args.cache,
-                       progress=sys.stderr.isatty())
+                       progress=sys.stderr.isatty(), extra_labels=args.extra_labels)
     print(f"wrote {path}")
     return EXIT_OK
 
@@ -306,7 +311,53 @@ def _run_evaluate(argv: list[str]) -> int:
     return EXIT_OK
 
 
-SUBCOMMANDS = {"verdict": _run_verdict, "train": _run_train, "evaluate": _run_evaluate}
+def review_parser() -> argparse.ArgumentParser:
+    """Parser of ``smearscan review``."""
+    parser = argparse.ArgumentParser(
+        prog="smearscan review",
+        description="Review a results folder in the browser: confirm or reclassify every "
+                    "flagged cell (the counts and the call are recomputed as you go), check "
+                    "the near misses, and sign each slide off. Corrections are saved in "
+                    "DIR/slides/<slide>/review.json; summary.json and cells.csv carry them.")
+    parser.add_argument("out", type=Path, metavar="DIR", help="a folder written by --out")
+    parser.add_argument("--port", type=_positive_int, default=8765, help="default 8765")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this computer only)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    return parser
+
+
+def _run_review(argv: list[str]) -> int:
+    args = review_parser().parse_args(argv)
+    from smearscan.review.app import serve
+
+    serve(args.out, host=args.host, port=args.port, open_browser=not args.no_browser)
+    return EXIT_OK
+
+
+def export_corrections_parser() -> argparse.ArgumentParser:
+    """Parser of ``smearscan export-corrections``."""
+    parser = argparse.ArgumentParser(
+        prog="smearscan export-corrections",
+        description="Write the reviewed cells of every signed-off slide as labelled training "
+                    "data (image path, x, y, class, ...), for 'smearscan train --extra-labels'.")
+    parser.add_argument("out", type=Path, metavar="DIR", help="a reviewed results folder")
+    parser.add_argument("--out", dest="csv", type=Path, required=True, metavar="CSV",
+                        help="the CSV file to write, e.g. corrections.csv")
+    return parser
+
+
+def _run_export_corrections(argv: list[str]) -> int:
+    args = export_corrections_parser().parse_args(argv)
+    from smearscan.review.corrections import export_corrections
+
+    rows = export_corrections(args.out, args.csv)
+    print(f"wrote {args.csv}: {rows} reviewed cell(s)")
+    return EXIT_OK
+
+
+SUBCOMMANDS = {"verdict": _run_verdict, "train": _run_train, "evaluate": _run_evaluate,
+               "review": _run_review, "export-corrections": _run_export_corrections}
 
 
 def main(argv: list[str] | None = None) -> int:

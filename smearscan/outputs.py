@@ -110,14 +110,16 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_json_atomic(path: Path, data: object) -> None:
     """Write JSON (indented, UTF-8, NaN written as null) atomically."""
-    write_text_atomic(path, json.dumps(_jsonable(data), indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(path, json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n")
 
 
-def _jsonable(value: object) -> object:
+def jsonable(value: object) -> object:
+    """``value`` with numpy scalars as Python numbers, NaN and infinities as None, paths as
+    text: what :func:`json.dumps` accepts."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):

@@ -221,14 +221,25 @@ def review_cells(image: str, overlay: np.ndarray, cells: dict[str, np.ndarray]
     picked = []
     for i in np.flatnonzero(np.isin(cells["class"], REVIEW_CLASSES) & ~cells["border"]):
         label = str(cells["class"][i])
-        # Twice the cell's diameter keeps its neighbours in view for comparison.
-        half = max(8, int(cells["diameter_um"][i] / _pixel_size(cells, i)))
-        x, y = int(round(cells["x"][i])), int(round(cells["y"][i]))
-        crop = overlay[max(0, y - half):y + half, max(0, x - half):x + half]
-        crop = cv2.resize(crop, (_REVIEW_SIZE, _REVIEW_SIZE), interpolation=cv2.INTER_AREA)
+        crop = review_size(overlay[review_window(cells, i)])
         picked.append(ReviewCell(image, int(cells["cell_id"][i]), label,
                                  float(cells[f"p_{label}"][i]), jpeg_bytes(crop)))
     return tuple(picked)
+
+
+def review_window(cells: dict[str, np.ndarray], i: int) -> tuple[slice, slice]:
+    """The (rows, columns) of the square around cell ``i`` that a review crop shows.
+
+    Twice the cell's diameter keeps its neighbours in view for comparison.
+    """
+    half = max(8, int(cells["diameter_um"][i] / _pixel_size(cells, i)))
+    x, y = int(round(cells["x"][i])), int(round(cells["y"][i]))
+    return slice(max(0, y - half), y + half), slice(max(0, x - half), x + half)
+
+
+def review_size(crop: np.ndarray) -> np.ndarray:
+    """A review crop scaled to the gallery's tile size."""
+    return cv2.resize(crop, (_REVIEW_SIZE, _REVIEW_SIZE), interpolation=cv2.INTER_AREA)
 
 
 def _pixel_size(cells: dict[str, np.ndarray], i: int) -> float:

@@ -24,7 +24,7 @@ import math
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
@@ -109,10 +109,17 @@ _PLATELET_MIN_PURPLE = 0.3
 _PLATELET_MAX_BLUE_GREEN = 0.45
 
 
+#: Dataset name of the cells a technologist reviewed (``smearscan train --extra-labels``):
+#: their label is already one of CLASSES.
+REVIEWED = "review"
+
+
 def class_of(dataset: str, name: str) -> str:
     """Main class of a dataset label (see the module docstring)."""
     if name == MINED_PLATELET:
         return "platelet"
+    if dataset == REVIEWED:
+        return name
     if dataset == "chula":
         return "schistocyte" if name == "schistocyte" else "rbc"
     return _CLASS_OF[dataset][name]
@@ -370,6 +377,27 @@ def labelled_crops(shared: Path, *, cache: Path | None = None, limit: int | None
     np.savez(partial, **{name: getattr(data, name) for name in CropSet.__dataclass_fields__})
     partial.replace(path)
     return data
+
+
+def reviewed_crops(path: Path) -> CropSet:
+    """Training crops of the reviewed cells in a ``corrections.csv``; cells reviewed as
+    ``other`` (debris, not a class of the network) are left out."""
+    from smearscan.review.corrections import read_corrections
+    from smearscan.review.store import ReviewError
+
+    fields = [replace(f, points=tuple(p for p in f.points if p[2] in CLASSES))
+              for f in read_corrections(path)]
+    parts = [field_samples((f, REVIEWED, "train")) for f in fields if f.points]
+    if not parts:
+        raise ReviewError(f"{path}: no reviewed cell of a trainable class ({', '.join(CLASSES)})")
+    return CropSet(**{name: np.concatenate([p[name] for p in parts])
+                      for name in CropSet.__dataclass_fields__})
+
+
+def joined(first: CropSet, second: CropSet) -> CropSet:
+    """The rows of both crop sets."""
+    return CropSet(**{name: np.concatenate([getattr(first, name), getattr(second, name)])
+                      for name in CropSet.__dataclass_fields__})
 
 
 # ----------------------------------------------------------------------------- training
@@ -676,7 +704,7 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
                 limit: int | None = None, cache: Path | None = None,
-                progress: bool = True) -> Path:
+                progress: bool = True, extra_labels: Path | None = None) -> Path:
     """Train the classifier, choose thresholds on val, measure test, write the model file.
 
     Parameters
@@ -695,6 +723,10 @@ def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
         Crop cache folder (default ``~/.cache/smearscan``).
     progress : bool, keyword-only
         Report progress on stderr.
+    extra_labels : Path or None, keyword-only
+        A ``corrections.csv`` (``smearscan export-corrections``): its reviewed cells join the
+        training split only, so that validation and test stay the public datasets' held-out
+        fields.
 
     Returns
     -------
@@ -704,6 +736,8 @@ def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
     torch.set_num_threads(min(torch.get_num_threads(), 2))
     start = time.monotonic()
     data = labelled_crops(shared, cache=cache, limit=limit, progress=progress)
+    if extra_labels is not None:
+        data = joined(data, reviewed_crops(extra_labels))
     train = data.subset(data.split == "train")
     network = fit_network(train, epochs=epochs, seed=seed, progress=progress,
                           steps_per_epoch=2 if limit else None)
@@ -731,6 +765,7 @@ def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
                      "learning_rate": LEARNING_RATE, "weight_decay": WEIGHT_DECAY,
                      "sampling_power": SAMPLING_POWER, "limit": limit,
                      "data": "chula-rbc-12, bccd, pbc; split_fields seed 0 (0.7/0.15/0.15)",
+                     "extra_labels": str(extra_labels) if extra_labels else None,
                      "objects": counts, "wall_time_s": round(time.monotonic() - start, 1)},
         "val_metrics": summaries["val"],
         "test_metrics": summaries["test"],

@@ -1,0 +1,242 @@
+"""The review web app: a Starlette application over one results folder, served by uvicorn.
+
+Safety: it binds to 127.0.0.1 unless told otherwise; only requests whose Host is this server's
+are answered (no DNS rebinding); every write carries the per-run token embedded in the page,
+in a header no other site can set without a CORS preflight, which this app never grants;
+slide, image and cell names from URLs are looked up in the results, never joined into paths.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import webbrowser
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from smearscan import __version__
+from smearscan.outputs import jsonable
+from smearscan.pipeline import CLASS_COLOURS, REVIEW_CLASSES
+from smearscan.review import images
+from smearscan.review.store import (
+    ConflictError,
+    NotFoundError,
+    ResultsFolder,
+    ReviewError,
+    galleries,
+    gallery_on_demand,
+)
+from smearscan.slide_stats import LABELS, OTHER_POIKILOCYTES
+
+TOKEN_HEADER = "X-Review-Token"
+#: Keys that set a class, by position in LABELS (1-7) and by letter.
+KEYS = dict(zip(LABELS, ("r", "s", "n", "w", "i", "p", "o"), strict=True))
+_SHAPES = ("normal", *OTHER_POIKILOCYTES, "macrocyte", "microcyte", "hypochromia")
+
+
+class ServerError(ReviewError):
+    """The server cannot start (port in use, bad host): a usage error."""
+
+
+def _json(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(jsonable(data), status_code=status)
+
+
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("smearscan.review", "templates"),
+                              autoescape=True)
+
+
+def _cell_json(folder: ResultsFolder, slide: str, rows: np.ndarray,
+               labels: np.ndarray) -> list[dict]:
+    cells = folder.records[slide].cells
+    return [{"image": str(cells.image[r]), "cell_id": int(cells.cell_id[r]),
+             "model_class": str(cells.label[r]), "class": str(labels[r]),
+             "morphology": str(cells.morphology[r]),
+             "x": round(float(cells.x[r]), 1), "y": round(float(cells.y[r]), 1),
+             "p_schistocyte": round(float(cells.probability["schistocyte"][r]), 4)}
+            for r in rows]
+
+
+def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
+               token: str | None = None) -> Starlette:
+    """The review app over results folder ``out``.
+
+    Parameters
+    ----------
+    out : Path
+        A folder written by ``smearscan ... --out``.
+    hosts : tuple of str, keyword-only
+        Host names the app answers to (the Host header, without port).
+    token : str, optional
+        The write token (a new random one by default); the page embeds it.
+
+    Raises
+    ------
+    ReviewError
+        ``out`` is not a readable results folder.
+    """
+    folder = ResultsFolder(out)
+    token = token or secrets.token_urlsafe(24)
+
+    def page(name: str, **context: Any) -> HTMLResponse:
+        html = _templates().get_template(name).render(
+            token=token, version=__version__, out=str(folder.out), **context)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    async def body(request: Request) -> dict:
+        if not secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), token):
+            raise ReviewForbidden("missing or wrong review token: writes come only from the "
+                                  "review page of this server")
+        try:
+            data = await request.json()
+        except ValueError:
+            raise ReviewError("the request body is not JSON") from None
+        if not isinstance(data, dict):
+            raise ReviewError("the request body must be a JSON object")
+        return data
+
+    def index(request: Request) -> HTMLResponse:
+        return page("index.html", slides=slide_list())
+
+    def slide_page(request: Request) -> HTMLResponse:
+        slide = folder.record(request.path_params["slide"]).name
+        return page("review.html", slide=slide, labels=LABELS, keys=KEYS,
+                    colours={k: "#{:02x}{:02x}{:02x}".format(*v)
+                             for k, v in CLASS_COLOURS.items()},
+                    review_classes=REVIEW_CLASSES, shapes=_SHAPES)
+
+    def slide_list() -> list[dict]:
+        listed = []
+        for name in folder.records:
+            state = folder.slide_state(name)
+            schisto = (state["review"] or {}).get("schistocytes") or {}
+            listed.append({"slide": name, "status": state["status"],
+                           "classified": folder.records[name].cells is not None,
+                           "schistocyte_percent": schisto.get("percent"),
+                           "call": schisto.get("call")})
+        return listed
+
+    def api_slides(request: Request) -> JSONResponse:
+        return _json({"slides": slide_list()})
+
+    def api_slide(request: Request) -> JSONResponse:
+        slide = request.path_params["slide"]
+        state = folder.slide_state(slide)
+        if folder.records[slide].cells is not None:
+            labels = folder.labels(slide)
+            shown = galleries(folder.records[slide].cells, labels)
+            state["galleries"] = {k: _cell_json(folder, slide, rows, labels)
+                                  for k, rows in shown.items()}
+        return _json(state)
+
+    def api_cells(request: Request) -> JSONResponse:
+        slide = request.path_params["slide"]
+        _, cells = folder.classified(slide)
+        labels = folder.labels(slide)
+        label, shape = request.query_params.get("class"), request.query_params.get("morphology")
+        if (label is None) == (shape is None):
+            raise ReviewError("give one of ?class=NAME or ?morphology=NAME")
+        rows = gallery_on_demand(cells, labels, label=label, morphology=shape)
+        return _json({"cells": _cell_json(folder, slide, rows, labels)})
+
+    async def api_set_class(request: Request) -> JSONResponse:
+        data = await body(request)
+        p = request.path_params
+        if "class" not in data:
+            raise ReviewError('the body must be {"class": NAME}')
+        return _json(folder.set_class(p["slide"], p["image"], p["cell_id"], data["class"]))
+
+    async def api_undo(request: Request) -> JSONResponse:
+        await body(request)
+        return _json(folder.undo(request.path_params["slide"]))
+
+    async def api_signoff(request: Request) -> JSONResponse:
+        data = await body(request)
+        return _json(folder.sign_off(request.path_params["slide"], data.get("reviewer")))
+
+    async def api_reopen(request: Request) -> JSONResponse:
+        data = await body(request)
+        return _json(folder.reopen(request.path_params["slide"], data.get("reviewer")))
+
+    def picture(render):
+        def endpoint(request: Request) -> Response:
+            p = request.path_params
+            record, cells = folder.classified(p["slide"])
+            row = folder.row(p["slide"], p["image"], p["cell_id"])
+            data = render(p["image"], record.fields[p["image"]], cells, row,
+                          folder.labels(p["slide"]))
+            return Response(data, media_type="image/jpeg",
+                            headers={"Cache-Control": "no-store"})
+        return endpoint
+
+    cell = "/api/slides/{slide}/cells/{image:path}/{cell_id:int}"
+    routes = [
+        Route("/", index),
+        Route("/slides/{slide}", slide_page),
+        Route("/api/slides", api_slides),
+        Route("/api/slides/{slide}", api_slide),
+        Route("/api/slides/{slide}/cells", api_cells),
+        Route(cell + "/crop.jpg", picture(images.crop_jpeg)),
+        Route(cell + "/field.jpg", picture(images.field_jpeg)),
+        Route(cell, api_set_class, methods=["PUT"]),
+        Route("/api/slides/{slide}/undo", api_undo, methods=["POST"]),
+        Route("/api/slides/{slide}/signoff", api_signoff, methods=["POST"]),
+        Route("/api/slides/{slide}/reopen", api_reopen, methods=["POST"]),
+    ]
+
+    async def review_error(request: Request, error: ReviewError) -> JSONResponse:
+        return _json({"error": str(error)}, status=error.status)
+
+    async def not_found(request: Request, error: Exception) -> JSONResponse:
+        return _json({"error": f"no such page or resource: {request.url.path}"}, status=404)
+
+    return Starlette(routes=routes,
+                     exception_handlers={ReviewError: review_error, 404: not_found},
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
+
+
+class ReviewForbidden(ReviewError):
+    """A write without the page's token."""
+
+    status = 403
+
+
+def _check_free(host: str, port: int) -> None:
+    """Fail now, in one line, when the address cannot be bound."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        raise ServerError(f"cannot listen on {host}:{port} ({error.strerror or error}); "
+                          "choose another --port") from None
+
+
+def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,
+          open_browser: bool = True) -> None:
+    """Serve the review app over ``out`` until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    app = create_app(out, hosts=tuple({host, "127.0.0.1", "localhost"}))
+    _check_free(host, port)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    print(f"smearscan review: {out} at {url} (Ctrl-C to stop)", flush=True)
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+__all__ = ["TOKEN_HEADER", "ConflictError", "NotFoundError", "ServerError", "create_app",
+           "serve"]

@@ -1,0 +1,96 @@
+"""Signed-off reviews as labelled training data: ``corrections.csv`` written and read.
+
+One row per reviewed cell of every signed-off slide: the cells whose class the reviewer changed
+(``source`` = ``corrected``) and the cells of the flagged and near-miss galleries the reviewer
+saw and left (``confirmed``). Slides in progress or whose inputs changed give no rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from pathlib import Path
+
+from smearscan.datasets import LabeledField
+from smearscan.outputs import csv_text, write_text_atomic
+from smearscan.review.store import ResultsFolder, ReviewError, reviewed_labels
+from smearscan.slide_stats import LABELS
+
+HEADER = ("image_path", "x", "y", "class", "pixel_size_um", "slide", "image", "cell_id",
+          "model_class", "source", "reviewer", "signed_at")
+
+
+def correction_rows(out: Path) -> list[tuple]:
+    """The rows of ``corrections.csv`` for the signed-off slides of results folder ``out``."""
+    folder = ResultsFolder(out)
+    rows = []
+    for slide, record in folder.records.items():
+        review = folder.current_review(slide)
+        if record.cells is None or review is None or review.signoff is None:
+            continue
+        cells = record.cells
+        labels = reviewed_labels(cells, review)
+        confirmed = {cells.row_of[c] for c in review.confirmed if c in cells.row_of}
+        changed = {int(r) for r in (labels != cells.label).nonzero()[0]}
+        sizes = {f["image"]: f.get("pixel_size_um") for f in record.summary["per_field"]}
+        for row in sorted(changed | confirmed):
+            image = str(cells.image[row])
+            source = record.fields[image].path
+            if source is None:
+                raise ReviewError(f"slide {slide!r}: the run did not record where its fields "
+                                  "are; re-run the batch analysis with this version")
+            rows.append((str(source), cells.x[row], cells.y[row], labels[row], sizes[image],
+                         slide, image, int(cells.cell_id[row]), cells.label[row],
+                         "corrected" if row in changed else "confirmed",
+                         review.signoff.reviewer, review.signoff.time))
+    return rows
+
+
+def export_corrections(out: Path, path: Path) -> int:
+    """Write ``corrections.csv`` of results folder ``out`` to ``path``; returns the row count."""
+    rows = correction_rows(out)
+    write_text_atomic(path, csv_text(HEADER, rows))
+    return len(rows)
+
+
+def _number(text: str, path: Path, line: int, name: str, *, positive: bool = False) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        kind = "a positive" if positive else "a non-negative"
+        raise ReviewError(f"{path}, line {line}: {name} {text!r} is not {kind} number")
+    return value
+
+
+def read_corrections(path: Path) -> list[LabeledField]:
+    """The fields of a ``corrections.csv`` with their reviewed cells as labelled points.
+
+    Raises
+    ------
+    ReviewError
+        An unreadable file, a missing column, a bad number or an unknown class, with its line.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in ("image_path", "x", "y", "class", "pixel_size_um")
+                       if c not in (reader.fieldnames or ())]
+            if missing:
+                raise ReviewError(f"{path}: not a corrections file (no column "
+                                  f"{', '.join(missing)})")
+            points: dict[str, list] = defaultdict(list)
+            sizes: dict[str, float] = {}
+            for line, row in enumerate(reader, start=2):
+                if row["class"] not in LABELS:
+                    raise ReviewError(f"{path}, line {line}: unknown class {row['class']!r}")
+                x, y = (_number(row[k], path, line, k) for k in ("x", "y"))
+                sizes[row["image_path"]] = _number(row["pixel_size_um"], path, line,
+                                                   "pixel_size_um", positive=True)
+                points[row["image_path"]].append((x, y, row["class"]))
+    except OSError as error:
+        raise ReviewError(f"{path}: cannot read ({error.strerror or error})") from None
+    return [LabeledField(Path(image), sizes[image], tuple(found), f"review:{image}")
+            for image, found in points.items()]

@@ -1,0 +1,89 @@
+"""Pictures of the review: a cell's crop and its whole field, outlined in the reviewed classes.
+
+The batch run keeps no label images by default, so a field is segmented again, as the run did
+(same image, same pixel size); its object count is checked against the run's record, so that a
+field changed since the run is refused rather than outlined wrongly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from smearscan.loading import ImageLoadError, read_field
+from smearscan.outputs import jpeg_bytes
+from smearscan.pipeline import inner_boundaries, overlay_image, review_size, review_window
+from smearscan.review.store import Cells, ConflictError, FieldSource
+from smearscan.segmentation import segment_field
+
+#: Outline and label colour of the cell a field view is opened for (none of the class colours).
+_MARK = (255, 255, 0)
+
+
+@lru_cache(maxsize=8)
+def _segmented(path: Path, pixel_size_um: float | None) -> tuple[np.ndarray, np.ndarray]:
+    rgb = read_field(path)
+    return rgb, segment_field(rgb, pixel_size_um=pixel_size_um).labels
+
+
+def segmented_field(image: str, source: FieldSource) -> tuple[np.ndarray, np.ndarray]:
+    """The field's RGB image and label image (label = ``cell_id``), as the run made them.
+
+    Raises
+    ------
+    ConflictError
+        The image is unknown to the run's record, unreadable, or segments differently now.
+    """
+    if source.path is None:
+        raise ConflictError(f"{image}: the run did not record where its fields are; re-run "
+                            "the batch analysis with this version of smearscan")
+    try:
+        rgb, labels = _segmented(source.path, source.pixel_size_um)
+    except (ImageLoadError, OSError) as error:
+        raise ConflictError(f"{source.path}: cannot read this field now ({error})") from None
+    found = int(labels.max(initial=0))
+    if found != source.objects:
+        raise ConflictError(f"{source.path}: the field changed since the run ({found} objects "
+                            f"now, {source.objects} then); re-run the batch analysis")
+    return rgb, labels
+
+
+def _label_classes(cells: Cells, rows: np.ndarray, labels: np.ndarray,
+                   classes: np.ndarray) -> np.ndarray:
+    """The class of each label 1..N of one field, from its cells' rows."""
+    by_label = np.full(int(labels.max(initial=0)), "other", dtype=object)
+    by_label[cells.cell_id[rows] - 1] = classes[rows]
+    return by_label
+
+
+def crop_jpeg(image: str, source: FieldSource, cells: Cells, row: int,
+              classes: np.ndarray) -> bytes:
+    """The gallery tile of cell ``row``: the report's crop, outlined in the reviewed classes."""
+    rgb, labels = segmented_field(image, source)
+    rows, columns = cells.field_columns(image)
+    window = review_window(columns, int(np.flatnonzero(rows == row)[0]))
+    outlined = overlay_image(rgb[window], labels[window],
+                             _label_classes(cells, rows, labels, classes))
+    return jpeg_bytes(review_size(outlined))
+
+
+def field_jpeg(image: str, source: FieldSource, cells: Cells, row: int,
+               classes: np.ndarray) -> bytes:
+    """The whole field at full resolution, every outline in its reviewed class, the cell of
+    ``row`` outlined thickly and its ``cell_id`` written beside it."""
+    rgb, labels = segmented_field(image, source)
+    rows, _ = cells.field_columns(image)
+    out = overlay_image(rgb, labels, _label_classes(cells, rows, labels, classes))
+    cell_id = int(cells.cell_id[row])
+    edge = cv2.dilate(inner_boundaries(labels == cell_id).astype(np.uint8), np.ones((3, 3)))
+    out[edge.astype(bool)] = _MARK
+    x, y = int(round(cells.x[row])), int(round(cells.y[row]))
+    radius = int(cells.diameter_um[row] / np.sqrt(cells.area_um2[row] / cells.area_px[row]) / 2)
+    origin = (min(max(0, x + radius + 2), out.shape[1] - 40), max(14, y - radius))
+    cv2.putText(out, f"#{cell_id}", origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3,
+                cv2.LINE_AA)
+    cv2.putText(out, f"#{cell_id}", origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5, _MARK, 1, cv2.LINE_AA)
+    return jpeg_bytes(out)

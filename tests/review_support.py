@@ -1,0 +1,79 @@
+"""Results folders and a self-stopping server for the review app's tests.
+
+The bundled sample fields have no schistocyte call at the shipped model's operating threshold,
+so the results are made by the real batch analysis with a copy of the shipped model whose
+schistocyte threshold is lowered to 0.16: the most schistocyte-like cells of ``chula-1.jpg``
+(p 0.207 and 0.171) and of ``bccd-00000.jpg`` (p 0.48) are then called. Ten copies of
+``chula-1.jpg`` and one of ``bccd-00000.jpg`` make a slide of 1,087 whole cells with 21 calls,
+the size of a real review; a synthetic field of 12 pale discs is a slide with no call.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+import uvicorn
+from PIL import Image
+from synthetic import grid_centres, synthetic_field
+
+from smearscan import default_model_path
+from smearscan.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
+THRESHOLD = 0.16
+COPIES = 10
+
+
+def lowered_model(path: Path) -> Path:
+    """The shipped model with its schistocyte operating threshold at :data:`THRESHOLD`."""
+    content = torch.load(default_model_path(), map_location="cpu", weights_only=True)
+    content["operating_points"]["schistocyte"]["threshold"] = THRESHOLD
+    torch.save(content, path)
+    return path
+
+
+def slide_folders(root: Path, copies: int = COPIES) -> Path:
+    """``root/slides/{positive,negative}``: the sample fields and a synthetic one."""
+    positive, negative = root / "slides" / "positive", root / "slides" / "negative"
+    positive.mkdir(parents=True)
+    negative.mkdir(parents=True)
+    for n in range(copies):
+        shutil.copy(SAMPLES / "chula-1.jpg", positive / f"chula-1-{n:02d}.jpg")
+    shutil.copy(SAMPLES / "bccd-00000.jpg", positive / "bccd-00000.jpg")
+    Image.fromarray(synthetic_field(grid_centres())).save(negative / "discs.png")
+    return root / "slides"
+
+
+def analysed(root: Path, copies: int = COPIES) -> Path:
+    """``root/results``: the batch analysis of :func:`slide_folders` with the lowered model."""
+    model = lowered_model(root / "model.pt")
+    out = root / "results"
+    code = main([str(slide_folders(root, copies)), "--out", str(out), "--model", str(model),
+                 "--quiet", "--jobs", "1"])
+    assert code == 0
+    return out
+
+
+@contextmanager
+def running(app) -> Iterator[str]:
+    """Serve ``app`` on a free port of 127.0.0.1 in a thread; stops when the block ends."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "review server did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

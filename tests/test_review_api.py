@@ -1,0 +1,397 @@
+"""The review app's JSON API on a real batch run's results, served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+from review_support import analysed, running
+
+from smearscan.cli import main
+from smearscan.outputs import read_csv_rows
+from smearscan.review.app import TOKEN_HEADER, create_app
+from smearscan.review.corrections import read_corrections
+from smearscan.review.store import REVIEW_FILE
+from smearscan.slide_stats import slide_result
+
+TOKEN = "test-token"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """The batch analysis of the test slides, once for the module (copied by each test)."""
+    return analysed(tmp_path_factory.mktemp("review-api"))
+
+
+@pytest.fixture
+def out(results, tmp_path):
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy)
+    return copy
+
+
+@pytest.fixture
+def api(out):
+    with running(create_app(out, token=TOKEN)) as url:
+        yield Client(url)
+
+
+class Client:
+    """A few lines of urllib: status and JSON of each request."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def request(self, method: str, path: str, body: object = None, *, token: str | None = TOKEN,
+                raw: bytes | None = None, headers: dict | None = None) -> tuple[int, object]:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None
+                                            else None)
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers=headers or {})
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token is not None:
+            request.add_header(TOKEN_HEADER, token)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, content, kind = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            status, content, kind = error.code, error.read(), error.headers
+        if kind.get_content_type() == "application/json":
+            return status, json.loads(content)
+        return status, content
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def put_class(self, slide, image, cell_id, label, **kw):
+        return self.request("PUT", f"/api/slides/{slide}/cells/{image}/{cell_id}",
+                            {"class": label}, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body if body is not None else {}, **kw)
+
+
+def _cells(out, slide="positive"):
+    return read_csv_rows(out / "slides" / slide / "cells.csv")
+
+
+def _called(out, label="schistocyte", slide="positive"):
+    return [r for r in _cells(out, slide) if r["class"] == label and r["border"] == "false"]
+
+
+def _expected(out, changes: dict, slide="positive") -> dict:
+    """The batch statistics of the slide's cells with some classes changed, computed here."""
+    rows = _cells(out, slide)
+    label = np.array([changes.get((r["image"], int(r["cell_id"])), r["class"]) for r in rows])
+    model = json.loads((out / "slides" / slide / "slide.json").read_text())["model"]
+    return slide_result(label=label, morphology=np.array([r["morphology"] for r in rows]),
+                        border=np.array([r["border"] == "true" for r in rows]),
+                        operating=model["operating_points"]).to_dict()
+
+
+def _reviewed_classes(out, slide="positive"):
+    return {(r["image"], int(r["cell_id"])): r["reviewed_class"]
+            for r in read_csv_rows(out / "cells.csv") if r["slide"] == slide}
+
+
+def _model_classes(out, slide="positive"):
+    return {(r["image"], int(r["cell_id"])): r["class"] for r in _cells(out, slide)}
+
+
+def _merged(out):
+    return json.loads((out / "summary.json").read_text())["slides"]
+
+
+def test_slides_lists_every_slide_with_the_model_result(api):
+    status, body = api.get("/api/slides")
+    assert status == 200
+    assert body["slides"] == [
+        {"slide": "negative", "status": "not reviewed", "classified": True,
+         "schistocyte_percent": 0.0, "call": "insufficient"},
+        {"slide": "positive", "status": "not reviewed", "classified": True,
+         "schistocyte_percent": 2.0448, "call": "above"}]
+
+
+def test_slide_has_galleries_of_every_call_and_near_misses(api, out):
+    status, body = api.get("/api/slides/positive")
+    assert status == 200
+    assert body["review"]["schistocytes"] == body["summary"]["schistocytes"]
+    called = _called(out)
+    assert len(called) == 21
+    shown = body["galleries"]["schistocyte"]
+    assert {(c["image"], c["cell_id"]) for c in shown} == {
+        (r["image"], int(r["cell_id"])) for r in called}
+    probabilities = [c["p_schistocyte"] for c in shown]
+    assert probabilities == sorted(probabilities, reverse=True)
+    near = body["galleries"]["near_miss"]
+    assert len(near) == 24 and all(c["model_class"] != "schistocyte" for c in near)
+    # The most schistocyte-like of the cells not called: none left out scores higher.
+    rest = [float(r["p_schistocyte"]) for r in _cells(out)
+            if r["class"] != "schistocyte" and r["border"] == "false"]
+    assert near[-1]["p_schistocyte"] == pytest.approx(sorted(rest)[-24], abs=1e-4)
+
+
+def test_near_misses_on_a_slide_without_calls(api):
+    status, body = api.get("/api/slides/negative")
+    assert status == 200 and body["summary"]["schistocytes"]["count"] == 0
+    assert body["galleries"]["schistocyte"] == []
+    assert len(body["galleries"]["near_miss"]) == 12  # every whole cell of the field
+
+
+def test_reclassify_recomputes_with_the_batch_statistics_and_persists(api, out):
+    cell = _called(out)[0]
+    image, cell_id = cell["image"], int(cell["cell_id"])
+    status, body = api.put_class("positive", image, cell_id, "rbc")
+    assert status == 200
+    expected = _expected(out, {(image, cell_id): "rbc"})
+    assert body["review"]["schistocytes"] == expected["schistocytes"]
+    assert body["review"]["schistocytes"]["count"] == 20
+    assert body["review"]["schistocytes"]["percent"] == round(100 * 20 / 1027, 4)
+    assert body["summary"]["schistocytes"]["count"] == 21  # the model result is unchanged
+    assert body["status"] == "in progress" and body["review"]["changed_cells"] == 1
+    review = json.loads((out / "slides" / "positive" / REVIEW_FILE).read_text())
+    [correction] = review["corrections"]
+    assert (correction["image"], correction["cell_id"], correction["old"],
+            correction["new"]) == (image, cell_id, "schistocyte", "rbc")
+    assert correction["time"].endswith("+00:00")
+    merged = _merged(out)["positive"]
+    assert merged["schistocytes"]["count"] == 21
+    assert merged["review"]["status"] == "in progress"
+    assert merged["review"]["schistocytes"] == expected["schistocytes"]
+    # Not signed off: no reviewed class is released in cells.csv yet.
+    assert {r["reviewed_class"] for r in read_csv_rows(out / "cells.csv")} == {""}
+
+
+def test_undo_takes_back_the_last_correction(api, out):
+    first, second = _called(out)[:2]
+    api.put_class("positive", first["image"], int(first["cell_id"]), "rbc")
+    api.put_class("positive", second["image"], int(second["cell_id"]), "other")
+    status, body = api.post("/api/slides/positive/undo")
+    assert status == 200 and body["review"]["schistocytes"]["count"] == 20
+    status, body = api.post("/api/slides/positive/undo")
+    assert body["review"]["schistocytes"] == body["summary"]["schistocytes"]
+    assert [(c["new"], c["undoes"]) for c in body["corrections"]] == [
+        ("rbc", None), ("other", None), ("schistocyte", 1), ("schistocyte", 0)]
+    status, body = api.post("/api/slides/positive/undo")
+    assert status == 409 and body["error"] == "nothing to undo on slide 'positive'"
+
+
+def test_sign_off_records_counts_and_makes_the_slide_read_only(api, out):
+    cell = _called(out)[0]
+    key = (cell["image"], int(cell["cell_id"]))
+    api.put_class("positive", *key, "rbc")
+    status, body = api.post("/api/slides/positive/signoff", {"reviewer": "  A. Tech "})
+    assert status == 200 and body["status"] == "signed off"
+    signoff = body["signoff"]
+    assert signoff["reviewer"] == "A. Tech" and signoff["corrections"] == 1
+    assert signoff["counts_before"]["schistocyte"] == 21
+    assert signoff["counts_after"]["schistocyte"] == 20
+    assert signoff["schistocyte_percent_before"] == 2.0448
+    assert signoff["schistocyte_percent_after"] == round(100 * 20 / 1027, 4)
+    status, body = api.put_class("positive", *key, "schistocyte")
+    assert status == 409
+    assert body["error"] == "slide 'positive' is signed off by A. Tech; re-open it to change it"
+    assert api.post("/api/slides/positive/undo")[0] == 409
+    block = _merged(out)["positive"]["review"]
+    assert (block["status"], block["reviewer"], block["time"]) == (
+        "signed off", "A. Tech", signoff["time"])
+    assert _reviewed_classes(out) == _model_classes(out) | {key: "rbc"}
+    assert {r["reviewed_class"] for r in read_csv_rows(out / "cells.csv")
+            if r["slide"] == "negative"} == {""}
+    # Re-opening is recorded and allows changes again.
+    status, body = api.post("/api/slides/positive/reopen", {"reviewer": "B. Senior"})
+    assert status == 200 and body["signoff"] is None
+    assert [(e["event"], e["reviewer"]) for e in body["history"]] == [
+        ("signed off", "A. Tech"), ("reopened", "B. Senior")]
+    assert api.put_class("positive", *key, "schistocyte")[0] == 200
+    assert _merged(out)["positive"]["review"]["reopened"] == 1
+
+
+def test_bad_requests_get_a_status_and_a_message(api, out):
+    cell = _called(out)[0]
+    image, cell_id = cell["image"], int(cell["cell_id"])
+    cases = [
+        (api.put_class("nowhere", image, cell_id, "rbc"), 404, "no slide 'nowhere' in"),
+        (api.put_class("positive", "missing.jpg", 1, "rbc"), 404,
+         "no cell 1 in image 'missing.jpg' of slide 'positive'"),
+        (api.put_class("positive", image, 99999, "rbc"), 404,
+         f"no cell 99999 in image '{image}' of slide 'positive'"),
+        (api.put_class("positive", image, cell_id, "blast"), 400,
+         "unknown class 'blast'; expected one of rbc, schistocyte, nrbc, wbc, "
+         "immature_granulocyte, platelet, other"),
+        (api.request("PUT", f"/api/slides/positive/cells/{image}/{cell_id}", {"kind": "rbc"}),
+         400, 'the body must be {"class": NAME}'),
+        (api.request("PUT", f"/api/slides/positive/cells/{image}/{cell_id}", raw=b"rbc"), 400,
+         "the request body is not JSON"),
+        (api.post("/api/slides/positive/signoff", {"reviewer": " "}), 400,
+         "a reviewer name is required"),
+        (api.post("/api/slides/positive/reopen", {"reviewer": "A"}), 409,
+         "slide 'positive' is not signed off"),
+        (api.get("/api/slides/positive/cells"), 400, "give one of ?class=NAME or ?morphology=NAME"),
+        (api.get("/api/slides/positive/cells?class=blast"), 400, "unknown class 'blast'"),
+        (api.get("/api/slides/nowhere"), 404, "no slide 'nowhere' in"),
+    ]
+    for (status, body), expected_status, message in cases:
+        assert status == expected_status, body
+        assert body["error"].startswith(message)
+    assert not (out / "slides" / "positive" / REVIEW_FILE).exists()
+
+
+def test_writes_need_the_page_token(api, out):
+    cell = _called(out)[0]
+    for token in (None, "wrong"):
+        status, body = api.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc",
+                                     token=token)
+        assert status == 403
+        assert body["error"].startswith("missing or wrong review token")
+        assert api.post("/api/slides/positive/signoff", {"reviewer": "X"}, token=token)[0] == 403
+    assert not (out / "slides" / "positive" / REVIEW_FILE).exists()
+    status, page = api.get("/slides/positive", token=None)
+    assert status == 200 and f'<meta name="review-token" content="{TOKEN}">' in page.decode()
+
+
+def test_other_hosts_are_refused(api):
+    # A page on another site whose name resolves to 127.0.0.1 (DNS rebinding) is not served.
+    status, body = api.get("/api/slides", headers={"Host": "evil.example"})
+    assert status == 400 and body == b"Invalid host header"
+
+
+def test_path_traversal_is_looked_up_and_refused(api, out):
+    secret = out.parent / "secret.txt"
+    secret.write_text("not for the browser")
+    attempts = [
+        "/api/slides/..%2F..%2Fsecret.txt",
+        "/api/slides/%2E%2E/cells/%2E%2E%2F%2E%2E%2Fsecret.txt/1/crop.jpg",
+        "/api/slides/positive/cells/..%2F..%2F..%2Fsecret.txt/1/crop.jpg",
+        "/api/slides/positive/cells/%2E%2E/%2E%2E/%2E%2E/secret.txt/1/field.jpg",
+        "/api/slides/positive/cells/..%2Fslide.json/1/crop.jpg",
+    ]
+    for path in attempts:
+        status, body = api.get(path)
+        assert status == 404, path
+        assert body["error"].startswith(("no cell 1 in image", "no slide", "no such page")), body
+    status, body = api.request(
+        "PUT", "/api/slides/positive/cells/..%2F..%2F..%2Fsecret.txt/1", {"class": "rbc"})
+    assert status == 404
+    assert secret.read_text() == "not for the browser"
+
+
+def test_on_demand_galleries(api, out):
+    status, body = api.get("/api/slides/positive/cells?class=platelet")
+    platelets = [r for r in _called(out, "platelet")]
+    assert status == 200 and len(body["cells"]) == len(platelets) == 60
+    status, body = api.get("/api/slides/positive/cells?morphology=teardrop")
+    teardrops = [r for r in _cells(out) if r["border"] == "false" and
+                 r["class"] in ("rbc", "schistocyte") and r["morphology"] == "teardrop"]
+    assert len(body["cells"]) == len(teardrops) > 0
+
+
+def test_crop_and_field_pictures(api, out, results):
+    cell = _called(out)[0]
+    base = f"/api/slides/positive/cells/{cell['image']}/{cell['cell_id']}"
+    status, crop = api.get(base + "/crop.jpg")
+    assert status == 200 and Image.open(io.BytesIO(crop)).size == (96, 96)
+    status, field = api.get(base + "/field.jpg")
+    picture = np.asarray(Image.open(io.BytesIO(field)))
+    assert picture.shape == np.asarray(Image.open(results.parent / "slides" / "positive" /
+                                                  cell["image"]).convert("RGB")).shape
+    # The cell is outlined in yellow around its centre.
+    x, y = round(float(cell["x"])), round(float(cell["y"]))
+    around = picture[max(0, y - 40):y + 40, max(0, x - 40):x + 40].astype(int)
+    yellow = (around[..., 0] > 200) & (around[..., 1] > 200) & (around[..., 2] < 80)
+    assert yellow.sum() > 30
+
+
+def _rerun(out):
+    return main([str(out.parent / "slides"), "--out", str(out), "--model",
+                 str(out.parent / "model.pt"), "--quiet", "--jobs", "1"])
+
+
+def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)  # inputs, model and results: their own copies
+    out = work / "results"
+    assert _rerun(out) == 0
+    with running(create_app(out, token=TOKEN)) as url:
+        api = Client(url)
+        cell = _called(out)[0]
+        api.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc")
+        api.post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
+    before = _merged(out)["positive"]["review"]
+    assert _rerun(out) == 0
+    after = _merged(out)
+    assert after["positive"]["review"] == before and before["status"] == "signed off"
+    assert "review" not in after["negative"]
+    assert _reviewed_classes(out) == _model_classes(out) | {
+        (cell["image"], int(cell["cell_id"])): "rbc"}
+    # A field replaced: the app refuses to outline it, and a re-run analyses the slide again
+    # and flags its review instead of applying it.
+    blank = "chula-1-09.jpg"
+    Image.fromarray(np.full((480, 640, 3), 230, np.uint8)).save(
+        work / "slides" / "positive" / blank, format="JPEG")
+    on_blank = next(r for r in _cells(out) if r["image"] == blank)
+    with running(create_app(out, token=TOKEN)) as url:
+        status, body = Client(url).get(
+            f"/api/slides/positive/cells/{blank}/{on_blank['cell_id']}/field.jpg")
+    assert status == 409
+    assert body["error"] == (f"{work / 'slides' / 'positive' / blank}: the field changed since "
+                             "the run (0 objects now, 138 then); re-run the batch analysis")
+    assert _rerun(out) == 0
+    block = _merged(out)["positive"]["review"]
+    assert block["status"] == "inputs changed" and block["reviewer"] == "A. Tech"
+    assert "schistocytes" not in block
+    assert {r["reviewed_class"] for r in read_csv_rows(out / "cells.csv")} == {""}
+    with running(create_app(out, token=TOKEN)) as url:
+        api = Client(url)
+        status, body = api.get("/api/slides/positive")
+        assert body["status"] == "inputs changed" and body["signoff"] is None
+        status, body = api.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc")
+        assert status == 200 and body["status"] == "in progress"
+    review = json.loads((out / "slides" / "positive" / REVIEW_FILE).read_text())
+    assert len(review["corrections"]) == 1
+    assert review["previous"][0]["signoff"]["reviewer"] == "A. Tech"
+
+
+def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
+    called = _called(out)
+    api.put_class("positive", called[0]["image"], int(called[0]["cell_id"]), "rbc")
+    path = tmp_path / "corrections.csv"
+    assert main(["export-corrections", str(out), "--out", str(path)]) == 0
+    assert capsys.readouterr().out == f"wrote {path}: 0 reviewed cell(s)\n"  # not signed off
+    api.post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
+    assert main(["export-corrections", str(out), "--out", str(path)]) == 0
+    rows = list(csv.DictReader(path.open()))
+    corrected = [r for r in rows if r["source"] == "corrected"]
+    assert [(r["image"], r["cell_id"], r["model_class"], r["class"]) for r in corrected] == [
+        (called[0]["image"], called[0]["cell_id"], "schistocyte", "rbc")]
+    # Every cell of the flagged and near-miss galleries was seen: 21 calls and 24 near misses.
+    assert len(rows) == 45 and {r["reviewer"] for r in rows} == {"A. Tech"}
+    assert capsys.readouterr().out == f"wrote {path}: 45 reviewed cell(s)\n"
+    fields = read_corrections(path)
+    points = {(f.image.name, x, y, label) for f in fields for x, y, label in f.points}
+    assert len(points) == 45
+    assert all(f.image.is_file() and f.pixel_size_um > 0 for f in fields)
+
+
+def test_bad_corrections_files(tmp_path, capsys):
+    path = tmp_path / "c.csv"
+    path.write_text("image_path,x,y,class,pixel_size_um\na.jpg,1,2,blast,0.2\n")
+    with pytest.raises(Exception, match=r"c.csv, line 2: unknown class 'blast'"):
+        read_corrections(path)
+    path.write_text("image_path,x,y,class,pixel_size_um\na.jpg,1,-2,rbc,0.2\n")
+    with pytest.raises(Exception, match=r"line 2: y '-2' is not a non-negative number"):
+        read_corrections(path)
+    path.write_text("image,x\n")
+    with pytest.raises(Exception, match=r"not a corrections file \(no column image_path, y"):
+        read_corrections(path)
+    assert main(["export-corrections", str(tmp_path / "none"), "--out", str(path)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"smearscan: {tmp_path / 'none'}: not a smearscan results folder")
