@@ -735,9 +735,11 @@ def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
     """
     torch.set_num_threads(min(torch.get_num_threads(), 2))
     start = time.monotonic()
+    # A bad corrections file fails before the minutes of crop extraction.
+    extra = reviewed_crops(extra_labels) if extra_labels is not None else None
     data = labelled_crops(shared, cache=cache, limit=limit, progress=progress)
-    if extra_labels is not None:
-        data = joined(data, reviewed_crops(extra_labels))
+    if extra is not None:
+        data = joined(data, extra)
     train = data.subset(data.split == "train")
     network = fit_network(train, epochs=epochs, seed=seed, progress=progress,
                           steps_per_epoch=2 if limit else None)

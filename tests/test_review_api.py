@@ -6,20 +6,28 @@ import csv
 import io
 import json
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
+from collections import Counter
 
 import numpy as np
 import pytest
 from PIL import Image
 from review_support import analysed, running
 
-from smearscan.cli import main
+from smearscan.classification import CLASSES, CROP_SIZE
+from smearscan.cli import main, train_parser
 from smearscan.outputs import read_csv_rows
 from smearscan.review.app import TOKEN_HEADER, create_app
-from smearscan.review.corrections import read_corrections
+from smearscan.review.corrections import export_corrections, read_corrections
 from smearscan.review.store import REVIEW_FILE
 from smearscan.slide_stats import slide_result
+from smearscan.training import MARGIN, reviewed_crops
 
 TOKEN = "test-token"
 
@@ -395,3 +403,59 @@ def test_bad_corrections_files(tmp_path, capsys):
     assert main(["export-corrections", str(tmp_path / "none"), "--out", str(path)]) == 2
     assert capsys.readouterr().err.startswith(
         f"smearscan: {tmp_path / 'none'}: not a smearscan results folder")
+
+
+def test_review_command_serves_until_interrupted(results, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "smearscan.cli", "review", str(results),
+                               "--no-browser", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body = Client(f"http://127.0.0.1:{port}").get("/api/slides")
+                break
+            except urllib.error.URLError:
+                assert time.monotonic() < deadline and server.poll() is None, server.stderr.read()
+                time.sleep(0.2)
+        assert status == 200 and len(body["slides"]) == 2
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert out.startswith(f"smearscan review: {results} at http://127.0.0.1:{port}/")
+
+
+def test_review_command_bad_folder_or_busy_port(results, tmp_path, capsys):
+    assert main(["review", str(tmp_path), "--no-browser"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"smearscan: {tmp_path}: not a smearscan results folder (no readable summary.json")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["review", str(results), "--no-browser", "--port", str(port)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"smearscan: cannot listen on 127.0.0.1:{port} (Address already in use)")
+
+
+def test_reviewed_cells_become_training_crops(api, out, tmp_path):
+    called = _called(out)
+    api.put_class("positive", called[0]["image"], int(called[0]["cell_id"]), "rbc")
+    api.put_class("positive", called[1]["image"], int(called[1]["cell_id"]), "other")
+    api.post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
+    path = tmp_path / "corrections.csv"
+    export_corrections(out, path)
+    rows = list(csv.DictReader(path.open()))
+    crops = reviewed_crops(path)
+    # Debris ("other") is no class of the network: every other reviewed cell is one crop.
+    trainable = [r["class"] for r in rows if r["class"] != "other"]
+    assert len(rows) == 45 and len(trainable) == 44
+    assert Counter(CLASSES[i] for i in crops.label) == Counter(trainable)
+    assert set(crops.split) == {"train"} and set(crops.dataset) == {"review"}
+    assert crops.crops.shape[1:] == (4, CROP_SIZE + 2 * MARGIN, CROP_SIZE + 2 * MARGIN)
+    assert train_parser().parse_args(["--out", "m.pt", "--extra-labels", str(path)]
+                                     ).extra_labels == path

@@ -8,6 +8,7 @@ slide, image and cell names from URLs are looked up in the results, never joined
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import threading
@@ -220,8 +221,9 @@ def _check_free(host: str, port: int) -> None:
         with socket.create_server((host, port)):
             pass
     except OSError as error:
-        raise ServerError(f"cannot listen on {host}:{port} ({error.strerror or error}); "
-                          "choose another --port") from None
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise ServerError(f"cannot listen on {host}:{port} ({reason}); choose another --port"
+                          ) from None
 
 
 def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,

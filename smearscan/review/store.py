@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from smearscan.errors import SmearscanError
-from smearscan.outputs import csv_text, read_csv_rows, write_json_atomic
+from smearscan.outputs import read_csv_rows, write_json_atomic
 from smearscan.pipeline import REVIEW_CLASSES
 from smearscan.slide_stats import LABELS, slide_result
 
@@ -334,23 +334,29 @@ def _with_reviewed_class(cells_csv: str, reviewed: np.ndarray | None) -> str:
         return cells_csv
     keep = [i for i, name in enumerate(header) if name != REVIEWED_CLASS]
     values = reviewed if reviewed is not None else [""] * len(body)
-    return csv_text([header[i] for i in keep] + [REVIEWED_CLASS],
-                    ([row[i] for i in keep] + [v] for row, v in zip(body, values, strict=True)))
+    # The cells are text already: written back as csv_text writes them, without re-formatting.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([header[i] for i in keep] + [REVIEWED_CLASS])
+    writer.writerows([row[i] for i in keep] + [v] for row, v in zip(body, values, strict=True))
+    return buffer.getvalue()
 
 
-def reviewed_outcome(outcome: SlideOutcome, out: Path, fingerprint: Any) -> SlideOutcome:
+def reviewed_outcome(outcome: SlideOutcome, out: Path, fingerprint: Any, *,
+                     cells: Cells | None = None) -> SlideOutcome:
     """A batch outcome with its review: the ``review`` block and the ``reviewed_class`` column.
 
     The review in ``out/slides/<slide>/review.json`` applies when it was made on inputs with
-    ``fingerprint``; otherwise the block flags it and the column stays empty.
+    ``fingerprint``; otherwise the block flags it and the column stays empty. ``cells`` are the
+    outcome's cells when the caller has them already (else read from its CSV text).
     """
     folder = out / "slides" / outcome.name
     review = read_review(folder)
+    if cells is None and review is not None and \
+            "class" in outcome.cells_csv.partition("\n")[0].split(","):
+        cells = Cells.from_rows(list(csv.DictReader(io.StringIO(outcome.cells_csv))))
     record = SlideRecord(outcome.name, fingerprint, outcome.summary, outcome.model,
-                         outcome.errors, outcome.cells_csv, None, {})
-    if "class" in outcome.cells_csv.partition("\n")[0].split(",") and review is not None:
-        record = replace(record, cells=Cells.from_rows(
-            list(csv.DictReader(io.StringIO(outcome.cells_csv)))))
+                         outcome.errors, outcome.cells_csv, cells, {})
     block = review_block(record, review)
     signed = review_status(record, review) == "signed off"
     reviewed = reviewed_labels(record.cells, review) if signed else None
@@ -565,7 +571,7 @@ class ResultsFolder:
         record = self.records[slide]
         outcome = SlideOutcome(slide, record.summary, record.cells_csv,
                                [tuple(e) for e in record.errors], model=record.model)
-        return reviewed_outcome(outcome, self.out, record.fingerprint)
+        return reviewed_outcome(outcome, self.out, record.fingerprint, cells=record.cells)
 
 
 def _undoable(review: Review) -> int | None:

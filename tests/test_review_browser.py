@@ -1,0 +1,202 @@
+"""The review page in a real headless browser: Playwright driving Debian's chromium.
+
+Playwright cannot download its own browsers here, so the system's ``/usr/bin/chromium`` is
+launched through ``executable_path`` (``.ci/run`` installs it with apt-get when missing).
+
+``SMEARSCAN_UPDATE_DOCS=1`` copies the screenshot of the review page to ``docs/review.png``;
+``SMEARSCAN_REVIEW_TIMINGS=FILE`` writes the walkthrough's timings (seconds) there as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from review_support import analysed, running
+
+from smearscan.review.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="playwright is not installed (pip install playwright)")
+if not CHROMIUM.is_file():
+    pytest.skip("no /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    return analysed(tmp_path_factory.mktemp("review-browser"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def url(results, tmp_path):
+    out = tmp_path / "results"
+    shutil.copytree(results, out)
+    with running(create_app(out)) as address:
+        yield address
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _open(page, url: str, slide: str) -> float:
+    """Open a slide's page; seconds until its galleries and headline are shown."""
+    start = time.perf_counter()
+    page.goto(f"{url}/slides/{slide}")
+    page.wait_for_selector("body[data-ready=true]")
+    return time.perf_counter() - start
+
+
+def _text(page, selector: str) -> str:
+    return page.inner_text(selector).strip()
+
+
+def _press(page, key: str, selector: str, expected: str) -> float:
+    """Press a key; seconds until ``selector`` shows ``expected``."""
+    start = time.perf_counter()
+    page.keyboard.press(key)
+    page.wait_for_function("([s, t]) => document.querySelector(s).textContent.trim() === t",
+                           arg=[selector, expected])
+    return time.perf_counter() - start
+
+
+def _images_in_view_loaded(page) -> None:
+    page.wait_for_function("""Array.from(document.images)
+        .filter(i => i.getBoundingClientRect().top < innerHeight && i.offsetParent !== null)
+        .every(i => i.complete && i.naturalWidth > 0)""")
+
+
+def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
+    _open(page, url, "positive")
+    assert (_text(page, "#count"), _text(page, "#rbc"), _text(page, "#percent"),
+            _text(page, "#call")) == ("21", "1027", "2.04%", "above")
+    first = page.locator(".tile.selected")
+    assert first.get_attribute("data-model") == "schistocyte"
+    _press(page, "r", "#count", "20")
+    assert _text(page, "#percent") == "1.95%"  # 20 of 1,027 red cells
+    assert _text(page, "#changed") == "1"
+    assert first.locator("select").input_value() == "rbc"
+    assert "changed" in first.get_attribute("class")
+    _images_in_view_loaded(page)
+    shot = tmp_path / "review.png"
+    page.screenshot(path=str(shot))
+    if os.environ.get("SMEARSCAN_UPDATE_DOCS") == "1":
+        shutil.copy(shot, DOCS / "review.png")
+    _press(page, "u", "#count", "21")
+    assert _text(page, "#percent") == "2.04%"
+    assert first.locator("select").input_value() == "schistocyte"
+    _press(page, "s", "#count", "21")  # already a schistocyte: nothing changes
+    _press(page, "1", "#count", "20")  # 1 = rbc
+    page.fill("#reviewer", "A. Tech")
+    page.click("#signoff")
+    page.wait_for_selector("#signed-banner:not([hidden])")
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    banner = _text(page, "#signed-text")
+    assert banner.startswith("Signed off by A. Tech at ")
+    assert banner.endswith("schistocytes 2.04% before review, 1.95% after; 1 cell(s) changed.")
+    assert (_text(page, "#count"), _text(page, "#status")) == ("20", "(signed off)")
+    assert page.locator(".tile select:disabled").count() == page.locator(".tile").count()
+    page.keyboard.press("s")
+    page.wait_for_selector("#message.error")
+    assert _text(page, "#message") == "This slide is signed off: re-open it to change it."
+    assert _text(page, "#count") == "20"
+
+
+def test_arrow_keys_move_and_the_mouse_reclassifies(page, url):
+    _open(page, url, "positive")
+    tiles = page.locator(".tile")
+    page.keyboard.press("ArrowRight")
+    assert "selected" in tiles.nth(1).get_attribute("class")
+    top = tiles.nth(1).bounding_box()["y"]
+    page.keyboard.press("ArrowDown")
+    below = page.locator(".tile.selected").bounding_box()["y"]
+    assert below > top
+    page.keyboard.press("ArrowUp")
+    assert page.locator(".tile.selected").bounding_box()["y"] == top
+    tiles.nth(2).locator("select").select_option("platelet")
+    page.wait_for_function("document.querySelector('#count').textContent === '20'")
+    assert "selected" in tiles.nth(2).get_attribute("class")
+
+
+def test_near_miss_gallery_on_a_slide_without_calls(page, url):
+    _open(page, url, "negative")
+    assert (_text(page, "#count"), _text(page, "#percent")) == ("0", "0.00%")
+    assert page.locator('[data-gallery="schistocyte"] .tile').count() == 0
+    near = page.locator('[data-gallery="near_miss"] .tile')
+    assert near.count() == 12 and _text(page, '[data-count="near_miss"]') == "12"
+    _images_in_view_loaded(page)
+    widths = near.locator("img").evaluate_all("images => images.map(i => i.naturalWidth)")
+    assert widths == [96] * 12
+
+
+def test_a_click_shows_the_whole_field_with_the_cell(page, url):
+    _open(page, url, "positive")
+    tile = page.locator('[data-gallery="schistocyte"] .tile').nth(3)
+    cell_id, image = tile.get_attribute("data-cell-id"), tile.get_attribute("data-image")
+    tile.locator("img").click()
+    page.wait_for_selector("#field-view[open]")
+    page.wait_for_function("document.querySelector('#field-image').naturalWidth > 0")
+    size = page.eval_on_selector("#field-image", "i => [i.naturalWidth, i.naturalHeight]")
+    assert size == [640, 480]  # full resolution
+    assert _text(page, "#field-title") == f"{image}, cell #{cell_id} (outlined in yellow)"
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#field-view:not([open])", state="attached")
+    page.keyboard.press("Enter")  # the keyboard opens it too
+    page.wait_for_selector("#field-view[open]")
+
+
+def test_a_gallery_on_demand(page, url):
+    _open(page, url, "positive")
+    page.select_option("#gallery-choice", "class=platelet")
+    page.wait_for_function(
+        "document.querySelectorAll('[data-gallery=\"on_demand\"] .tile').length === 60")
+
+
+def test_walkthrough_of_a_1000_cell_slide(page, url):
+    """A technologist's pass: every flagged and near-miss cell visited with the arrow keys,
+    two calls corrected, the slide signed off. Timings are recorded, not asserted."""
+    timings = {"open_s": _open(page, url, "positive")}
+    tiles = page.locator(".tile").count()
+    assert tiles == 21 + 24
+    moves, sets = [], []
+    for step in range(tiles - 1):
+        start = time.perf_counter()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("n => document.querySelectorAll('.tile')[n].classList"
+                               ".contains('selected')", arg=step + 1)
+        moves.append(time.perf_counter() - start)
+        if step in (4, 9):  # two of the 21 calls, in the schistocyte gallery
+            sets.append(_press(page, "r", "#count", str(20 - len(sets))))
+    start = time.perf_counter()
+    page.fill("#reviewer", "A. Tech")
+    page.click("#signoff")
+    page.wait_for_selector("#signed-banner:not([hidden])")
+    timings |= {"tiles": tiles, "move_mean_s": sum(moves) / len(moves),
+                "move_max_s": max(moves), "reclassify_s": sets,
+                "sign_off_s": time.perf_counter() - start}
+    assert _text(page, "#count") == "19"
+    print(json.dumps(timings))
+    if os.environ.get("SMEARSCAN_REVIEW_TIMINGS"):
+        Path(os.environ["SMEARSCAN_REVIEW_TIMINGS"]).write_text(json.dumps(timings, indent=2))
