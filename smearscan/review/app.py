@@ -8,6 +8,7 @@ slide, image and cell names from URLs are looked up in the results, never joined
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -38,12 +39,11 @@ from smearscan.review.store import (
     galleries,
     gallery_on_demand,
 )
-from smearscan.slide_stats import LABELS, OTHER_POIKILOCYTES
+from smearscan.slide_stats import LABELS
 
 TOKEN_HEADER = "X-Review-Token"
 #: Keys that set a class, by position in LABELS (1-7) and by letter.
 KEYS = dict(zip(LABELS, ("r", "s", "n", "w", "i", "p", "o"), strict=True))
-_SHAPES = ("normal", *OTHER_POIKILOCYTES, "macrocyte", "microcyte", "hypochromia")
 
 
 class ServerError(ReviewError):
@@ -113,11 +113,13 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
         return page("index.html", slides=slide_list())
 
     def slide_page(request: Request) -> HTMLResponse:
-        slide = folder.record(request.path_params["slide"]).name
-        return page("review.html", slide=slide, labels=LABELS, keys=KEYS,
+        slide, cells = folder.classified(request.path_params["slide"])
+        red = np.isin(folder.labels(slide.name), ("rbc", "schistocyte"))
+        return page("review.html", slide=slide.name, labels=LABELS, keys=KEYS,
                     colours={k: "#{:02x}{:02x}{:02x}".format(*v)
                              for k, v in CLASS_COLOURS.items()},
-                    review_classes=REVIEW_CLASSES, shapes=_SHAPES)
+                    review_classes=REVIEW_CLASSES,
+                    shapes=sorted(set(cells.morphology[red]) - {""}))
 
     def slide_list() -> list[dict]:
         listed = []
@@ -226,12 +228,25 @@ def _check_free(host: str, port: int) -> None:
                           ) from None
 
 
+def _host_names(host: str) -> tuple[str, ...]:
+    """The names a request may address the server by: this computer's loopback names, the
+    listening address, and, when listening on every interface, the computer's own names."""
+    names = {host, "127.0.0.1", "localhost"}
+    if host in ("0.0.0.0", "::"):
+        own = socket.gethostname()
+        names |= {own, socket.getfqdn()}
+        # A name without an address: requests by name still work.
+        with contextlib.suppress(OSError):
+            names.add(socket.gethostbyname(own))
+    return tuple(sorted(names))
+
+
 def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,
           open_browser: bool = True) -> None:
     """Serve the review app over ``out`` until interrupted (Ctrl-C)."""
     import uvicorn
 
-    app = create_app(out, hosts=tuple({host, "127.0.0.1", "localhost"}))
+    app = create_app(out, hosts=_host_names(host))
     _check_free(host, port)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     print(f"smearscan review: {out} at {url} (Ctrl-C to stop)", flush=True)

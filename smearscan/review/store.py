@@ -178,7 +178,7 @@ def read_slide_record(folder: Path) -> SlideRecord:
     except (OSError, ValueError) as error:
         raise ReviewError(f"{folder}: not a finished slide of a smearscan run "
                           f"({getattr(error, 'strerror', None) or error})") from None
-    classified = bool(rows) and "class" in rows[0]
+    classified = "class" in next(csv.reader(io.StringIO(cells_csv)), [])
     return SlideRecord(folder.name, record.get("fingerprint"), record["summary"],
                        record.get("model"), record.get("errors", []), cells_csv,
                        Cells.from_rows(rows) if classified else None, _fields(record))
