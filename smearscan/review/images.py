@@ -24,7 +24,10 @@ _MARK = (255, 255, 0)
 
 
 @lru_cache(maxsize=8)
-def _segmented(path: Path, pixel_size_um: float | None) -> tuple[np.ndarray, np.ndarray]:
+def _segmented(path: Path, pixel_size_um: float | None,
+               stamp: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``stamp`` (size, mtime) is part of the key: a file changed while the app runs is read
+    again."""
     rgb = read_field(path)
     return rgb, segment_field(rgb, pixel_size_um=pixel_size_um).labels
 
@@ -41,7 +44,9 @@ def segmented_field(image: str, source: FieldSource) -> tuple[np.ndarray, np.nda
         raise ConflictError(f"{image}: the run did not record where its fields are; re-run "
                             "the batch analysis with this version of smearscan")
     try:
-        rgb, labels = _segmented(source.path, source.pixel_size_um)
+        stat = source.path.stat()
+        rgb, labels = _segmented(source.path, source.pixel_size_um,
+                                 (stat.st_size, stat.st_mtime_ns))
     except (ImageLoadError, OSError) as error:
         raise ConflictError(f"{source.path}: cannot read this field now ({error})") from None
     found = int(labels.max(initial=0))

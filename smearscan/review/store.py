@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from smearscan.errors import SmearscanError
-from smearscan.outputs import read_csv_rows, write_json_atomic
+from smearscan.outputs import write_json_atomic
 from smearscan.pipeline import REVIEW_CLASSES
 from smearscan.slide_stats import LABELS, slide_result
 
@@ -143,10 +143,12 @@ class SlideRecord:
 
     @property
     def population(self) -> str:
+        """The population whose reference limit the run used."""
         return (self.summary.get("schistocytes") or {}).get("population", "adult")
 
     @property
     def operating(self) -> dict | None:
+        """The classifier's operating characteristics the run used (None unclassified)."""
         return (self.model or {}).get("operating_points")
 
 
@@ -174,14 +176,19 @@ def read_slide_record(folder: Path) -> SlideRecord:
         record = json.loads((folder / "slide.json").read_text(encoding="utf-8"))
         cells_csv = (folder / "cells.csv").read_text(encoding="utf-8",
                                                      errors="surrogateescape")
-        rows = read_csv_rows(folder / "cells.csv")
-    except (OSError, ValueError) as error:
+        summary = record["summary"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
         raise ReviewError(f"{folder}: not a finished slide of a smearscan run "
                           f"({getattr(error, 'strerror', None) or error})") from None
-    classified = "class" in next(csv.reader(io.StringIO(cells_csv)), [])
-    return SlideRecord(folder.name, record.get("fingerprint"), record["summary"],
-                       record.get("model"), record.get("errors", []), cells_csv,
-                       Cells.from_rows(rows) if classified else None, _fields(record))
+    return SlideRecord(folder.name, record.get("fingerprint"), summary, record.get("model"),
+                       record.get("errors", []), cells_csv, read_slide_cells(cells_csv),
+                       _fields(record))
+
+
+def read_slide_cells(cells_csv: str) -> Cells | None:
+    """The cells of a slide's ``cells.csv`` text; None when the run did not classify them."""
+    reader = csv.DictReader(io.StringIO(cells_csv))
+    return Cells.from_rows(list(reader)) if "class" in (reader.fieldnames or ()) else None
 
 
 # ----------------------------------------------------------------------------- review.json
@@ -240,6 +247,7 @@ class Review:
     previous: tuple[dict, ...] = ()
 
     def to_json(self) -> dict:
+        """The content of ``review.json`` (without the slide name)."""
         return {"fingerprint": self.fingerprint,
                 "corrections": [asdict(c) for c in self.corrections],
                 "signoff": asdict(self.signoff) if self.signoff else None,
@@ -249,6 +257,7 @@ class Review:
 
     @classmethod
     def from_json(cls, data: dict) -> Review:
+        """The review read back from :meth:`to_json`'s form."""
         signoff = data.get("signoff")
         return cls(data["fingerprint"],
                    tuple(Correction(**c) for c in data.get("corrections", [])),
@@ -352,9 +361,8 @@ def reviewed_outcome(outcome: SlideOutcome, out: Path, fingerprint: Any, *,
     """
     folder = out / "slides" / outcome.name
     review = read_review(folder)
-    if cells is None and review is not None and \
-            "class" in outcome.cells_csv.partition("\n")[0].split(","):
-        cells = Cells.from_rows(list(csv.DictReader(io.StringIO(outcome.cells_csv))))
+    if cells is None and review is not None:
+        cells = read_slide_cells(outcome.cells_csv)
     record = SlideRecord(outcome.name, fingerprint, outcome.summary, outcome.model,
                          outcome.errors, outcome.cells_csv, cells, {})
     block = review_block(record, review)
@@ -446,6 +454,7 @@ class ResultsFolder:
         return self.records[slide]
 
     def classified(self, slide: str) -> tuple[SlideRecord, Cells]:
+        """The record and cells of a slide that can be reviewed (409 when not classified)."""
         record = self.record(slide)
         if record.cells is None:
             raise ConflictError(f"slide {slide!r} was not classified: nothing to review")
@@ -457,7 +466,8 @@ class ResultsFolder:
         return review if review and review.applies_to(self.records[slide].fingerprint) else None
 
     def labels(self, slide: str) -> np.ndarray:
-        record, cells = self.classified(slide)
+        """Each cell's class after the slide's current review."""
+        _, cells = self.classified(slide)
         return reviewed_labels(cells, self.current_review(slide))
 
     def row(self, slide: str, image: str, cell_id: int) -> int:
