@@ -1,7 +1,10 @@
 """Benchmark smearscan against the speed and memory targets of issue 7; prints a markdown report.
 
 Usage: PYTHONPATH=. python scripts/benchmark.py [--quick] [--out FILE.md] [--model FILE]
-       [--data DIR] [--jobs-fields N] [--memory-fields N N] [--only PART...]
+       [--data DIR] [--jobs-fields N] [--memory-fields N N] [--slide-lengths N N]
+       [--only PART...]
+
+``--only bounds`` alone measures the memory bounds of issue 17 (~15 minutes on 2 cores).
 
 The full run takes ~12 minutes on 2 cores; ``--quick`` ~1.5 minutes. It also reports how much
 CPU other processes took meanwhile (from /proc/stat): on a busy machine the times mean little.
@@ -19,7 +22,10 @@ Measures, on real Chula RBC-12 fields (640x480 JPEG, ``../shared/datasets``):
   fields (Chula fields repeated through symlinks, slides of 50 fields), with and without the
   classifier, and of the classifier alone over 256 batches of one size vs of 256 sizes;
 * the wall time of a 200-field run with ``--jobs 1`` and ``--jobs 2`` (and of a 1-field run, the
-  start-up of a real run: imports and model).
+  start-up of a real run: imports and model);
+* memory bounds (``bounds``): the peak RSS of one 47 Mpx field (tiled Chula fields) and of a
+  blank 7070x7070 PNG, per pixel over a 640x480 field's peak; and the main process's peak RSS
+  and the report's size for one slide of 250 and of 2,000 fields.
 
 Threads: every measurement is per core unless it says otherwise. This process runs torch and
 OpenCV with one thread, and the CLI runs get ``OMP_NUM_THREADS=MKL_NUM_THREADS=
@@ -69,10 +75,11 @@ class Counts:
     jobs_fields: int
     slide_fields: int
     batch_shapes: int
+    slide_lengths: tuple[int, int]
 
 
-FULL = Counts(40, (20, 8, 4), 2.0, 5, (250, 1000), 200, 50, 256)
-QUICK = Counts(5, (3, 2, 1), 0.3, 3, (20, 40), 20, 10, 16)
+FULL = Counts(40, (20, 8, 4), 2.0, 5, (250, 1000), 200, 50, 256, (250, 2000))
+QUICK = Counts(5, (3, 2, 1), 0.3, 3, (20, 40), 20, 10, 16, (20, 60))
 
 
 @dataclass
@@ -294,7 +301,8 @@ def slide_stage_times(paths: list[Path], classify: bool, model_path: Path | None
     Uses the batch module's slide functions; when they fail with the classifier, measures them
     without it and says so.
     """
-    from smearscan import batch
+    from smearscan.batch import RunOptions, resume, summary
+    from smearscan.batch import run as batch
     from smearscan.loading import Slide
     from smearscan.pipeline import analyse_field
 
@@ -307,15 +315,15 @@ def slide_stage_times(paths: list[Path], classify: bool, model_path: Path | None
     for mode in dict.fromkeys([classify, False]):
         out = tmp / f"stage-out-{mode}"
         try:
-            options = batch.RunOptions(model_path=model_path, classify=mode)
+            options = RunOptions(model_path=model_path, classify=mode)
             results = [analyse_field(task) for task in batch._field_tasks(slide, out, options)]
-            batch._finish_slide(slide, results, None, options, None, None)  # warm-up
+            batch._finish_slide(slide, iter(results), None, options, None, None)  # warm-up
             aggregate, _ = _timed(lambda o=options, r=results: batch._finish_slide(
-                slide, r, None, o, None, None))
+                slide, iter(r), None, o, None, None))
             both, outcome = _timed(lambda o=options, r=results, out=out: batch._finish_slide(
-                slide, r, out, o, None, batch._fingerprint(slide, o)))
-            merged, _ = _timed(lambda out=out, c=outcome: batch.write_merged_outputs(
-                out, [c]))
+                slide, iter(r), out, o, None, resume.fingerprint(slide, o)))
+            merged, _ = _timed(lambda out=out, c=outcome: summary.write_merged_outputs(
+                out, [c], []))
         except Exception as error:  # noqa: BLE001 - report it and carry on
             reason = str(error).splitlines()[0][:160] if str(error) else ""
             note += (f" Aggregate and writing {'with' if mode else 'without'} the classifier "
@@ -644,8 +652,104 @@ def part_jobs(ctx: Context) -> None:
         ("fields", "mode", "--jobs", "exit", "wall, s", "s/field", "error"), rows)
 
 
+#: Pixels of the large field of the memory bounds (issue 17: 47 Mpx).
+LARGE_FIELD = (5940, 7920)
+#: Peak memory per pixel of one field that the README promises (issue 17: aim <= 150).
+BYTES_PER_PIXEL_TARGET = 150
+#: A report's size whatever the slide's length: 3 classes x 100 embedded 96 px crops (~6 KB
+#: each in base64) and 48 linked pictures.
+REPORT_BYTES_TARGET = 3 * 2**20
+
+
+def large_field(sources: list[Path], path: Path, shape: tuple[int, int]) -> Path:
+    """A field of ``shape`` pixels tiled from Chula fields (real cells at the real scale)."""
+    from smearscan.loading import read_field
+
+    tiles = [read_field(p) for p in sources[:16]]
+    tile = np.vstack([np.hstack(tiles[r * 4:(r + 1) * 4]) for r in range(4)])
+    reps = (-(-shape[0] // tile.shape[0]), -(-shape[1] // tile.shape[1]), 1)
+    Image.fromarray(np.tile(tile, reps)[:shape[0], :shape[1]]).save(path, quality=95)
+    return path
+
+
+def field_peak(path: Path, classify: bool, model: Path | None, cwd: Path
+               ) -> tuple[int, int, str]:
+    """(exit code, peak RSS bytes, last error line) of ``smearscan FIELD`` (no --out, 1 job)."""
+    command = [sys.executable, "-m", "smearscan.cli", str(path), "--quiet", "--jobs", "1",
+               "--max-pixels", "60000000"]
+    if not classify:
+        command.append("--no-classify")
+    elif model is not None:
+        command += ["--model", str(model)]
+    _, code, rss, last = run_child(command, cwd, memory=True)
+    return code, rss, last
+
+
+def part_bounds(ctx: Context) -> None:
+    """Issue 17: peak memory of one large field (per pixel, over a small field's baseline) and
+    of the main process over one long slide, with the size of its report."""
+    tmp = ctx.tmp / "bounds"
+    tmp.mkdir()
+    small = ctx.fields[0]
+    big = large_field(ctx.fields * 16, tmp / "large.jpg", LARGE_FIELD)
+    blank = tmp / "blank.png"
+    Image.fromarray(np.full((7070, 7070, 3), 255, np.uint8)).save(blank)
+    rows = []
+    for mode in ctx.modes:
+        log(f"field peaks, {_label(mode)}")
+        base_code, base, _ = field_peak(small, mode, ctx.args.model, tmp)
+        for path, pixels, what in ((big, LARGE_FIELD[0] * LARGE_FIELD[1], "Chula tiles, JPEG"),
+                                   (blank, 7070 * 7070, "blank, PNG")):
+            code, rss, last = field_peak(path, mode, ctx.args.model, tmp)
+            per_pixel = (rss - base) / pixels if code == 0 and base_code == 0 else None
+            rows.append((f"{pixels / 1e6:.1f} Mpx", what, _label(mode), code,
+                         f"{rss / 2**20:,.0f}", f"{base / 2**20:,.0f}",
+                         f"{per_pixel:.0f}" if per_pixel is not None else "-",
+                         last[:100] if code else ""))
+            if path is big:
+                ctx.report.target(f"peak memory per pixel, {pixels / 1e6:.0f} Mpx field, "
+                                  f"{_label(mode)}", f"{per_pixel or 0:.0f} B/px "
+                                  f"({rss / GIB:.2f} GiB)",
+                                  f"<= {BYTES_PER_PIXEL_TARGET} B/px",
+                                  per_pixel is not None and per_pixel <= BYTES_PER_PIXEL_TARGET)
+    ctx.report.section(
+        "Peak memory of one field (`smearscan FIELD --jobs 1`; per pixel = (peak - peak of "
+        "one 640x480 field) / pixels)",
+        ("field", "content", "mode", "exit", "peak RSS, MiB", "640x480 peak, MiB", "B/px",
+         "error"), rows)
+    slide_rows = []
+    for mode in ctx.modes:
+        peaks = {}
+        for n in ctx.counts.slide_lengths:
+            log(f"one slide of {n} fields, {_label(mode)}")
+            slides = slides_folder(tmp / f"slide{n}-{mode}" / "slides",
+                                   chula_fields(ctx.args.data, n), n, n)
+            out = tmp / f"slide{n}-{mode}" / "out"
+            wall, code, rss, last = cli_run(slides, out, classify=mode, jobs=1,
+                                            model=ctx.args.model)
+            report = next(out.glob("slides/*/report.html"), None)
+            size = report.stat().st_size if report else 0
+            peaks[n] = (rss, size) if code == 0 else None
+            slide_rows.append((n, _label(mode), code, f"{rss / 2**20:,.0f}",
+                               f"{size / 1024:,.0f}", f"{wall:.0f}", last[:100] if code else ""))
+            shutil.rmtree(tmp / f"slide{n}-{mode}", ignore_errors=True)
+        short, long = ctx.counts.slide_lengths
+        if peaks.get(short) and peaks.get(long):
+            (a, ra), (b, rb) = peaks[short], peaks[long]
+            ctx.report.target(f"main process, one {long}-field slide, {_label(mode)}",
+                              f"{b / GIB:.2f} GiB ({short} fields: {a / GIB:.2f} GiB), report "
+                              f"{rb / 1024:,.0f} KiB ({ra / 1024:,.0f} KiB)",
+                              f"flat; report <= {REPORT_BYTES_TARGET / 2**20:.0f} MiB",
+                              b <= a * 1.15 + 50 * 2**20 and max(ra, rb) <= REPORT_BYTES_TARGET)
+    ctx.report.section(
+        "One long slide (`--out`, `--jobs 1`; peak RSS = `ru_maxrss` of the CLI process)",
+        ("fields", "mode", "exit", "peak RSS, MiB", "report.html, KiB", "wall, s", "error"),
+        slide_rows)
+
+
 PARTS = {"stages": part_stages, "classifier": part_classifier, "e2e": part_e2e,
-         "startup": part_startup, "memory": part_memory, "jobs": part_jobs}
+         "startup": part_startup, "memory": part_memory, "jobs": part_jobs,
+         "bounds": part_bounds}
 
 
 def benchmark(args: argparse.Namespace) -> Report:
@@ -654,6 +758,8 @@ def benchmark(args: argparse.Namespace) -> Report:
         counts = Counts(**{**counts.__dict__, "memory_fields": tuple(args.memory_fields)})
     if args.jobs_fields:
         counts = Counts(**{**counts.__dict__, "jobs_fields": args.jobs_fields})
+    if args.slide_lengths:
+        counts = Counts(**{**counts.__dict__, "slide_lengths": tuple(args.slide_lengths)})
     report = Report()
     single_threaded()
     model, why = load_classifier(args.model)
@@ -714,6 +820,9 @@ def main() -> None:
                         help="fields of the two memory runs (default 250 1000)")
     parser.add_argument("--jobs-fields", type=int, metavar="N",
                         help="fields of the --jobs 1 / --jobs 2 runs (default 200)")
+    parser.add_argument("--slide-lengths", type=int, nargs=2, metavar=("SHORT", "LONG"),
+                        help="fields of the two one-slide runs of --only bounds "
+                             "(default 250 2000)")
     parser.add_argument("--only", nargs="+", choices=list(PARTS), metavar="PART",
                         help=f"run only these parts: {', '.join(PARTS)}")
     args = parser.parse_args()

@@ -361,7 +361,68 @@ def _read_model_file(path: Path) -> dict[str, Any]:
     missing = [key for key in _REQUIRED_KEYS if key not in content]
     if missing:
         raise ModelLoadError(f"{path}: model file lacks {', '.join(missing)}")
+    problem = metadata_problem(content)
+    if problem:
+        raise ModelLoadError(f"{path}: invalid model metadata: {problem}")
     return content
+
+
+def _positive_number(value: object) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)
+
+
+def _probability(value: object) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and 0 <= value <= 1)
+
+
+def metadata_problem(content: dict[str, Any]) -> str | None:
+    """What is wrong with a model file's metadata, in a few words; None when it is usable.
+
+    The class lists must be this code's (a renamed or reordered class would silently count
+    nothing, or the wrong cells); crop geometry positive; the architecture the dict that
+    :func:`build_network` reads; each operating threshold a probability.
+    """
+    classes = content["classes"]
+    if not isinstance(classes, (list, tuple)) or list(classes) != list(CLASSES):
+        return f"classes {classes!r:.80} are not {list(CLASSES)}"
+    if not isinstance(content["morphology_classes"], (list, tuple)) or list(
+            content["morphology_classes"]) != list(MORPHOLOGY_CLASSES):
+        return f"morphology_classes {content['morphology_classes']!r:.80} are not this version's"
+    size = content["crop_size"]
+    if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 1024:
+        return f"crop_size {size!r:.40} is not a whole number of pixels (8-1024)"
+    if not _positive_number(content["crop_scale_um"]):
+        return f"crop_scale_um {content['crop_scale_um']!r:.40} is not a positive number"
+    architecture = content["architecture"]
+    if not isinstance(architecture, dict) or not isinstance(architecture.get("widths"),
+                                                            (list, tuple)):
+        return f"architecture {architecture!r:.80} is not {{'widths': [...], 'dropout': ...}}"
+    widths, depth = architecture["widths"], architecture.get("depth")
+    if len(widths) < 2 or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0
+                                  for w in widths):
+        return f"architecture widths {widths!r:.60} are not positive whole numbers"
+    if not _probability(architecture.get("dropout")):
+        return f"architecture dropout {architecture.get('dropout')!r:.40} is not in 0-1"
+    if depth is not None and (not isinstance(depth, (list, tuple)) or len(depth) != len(
+            widths) - 1 or not all(isinstance(d, int) and d >= 1 for d in depth)):
+        return f"architecture depth {depth!r:.60} does not fit widths {widths!r:.60}"
+    points = content["operating_points"]
+    if not isinstance(points, dict):
+        return "operating_points is not a mapping of class to threshold"
+    for name, point in points.items():
+        if name not in TARGET_CLASSES:
+            return f"operating point for {name!r:.40}, not one of {list(TARGET_CLASSES)}"
+        if not isinstance(point, dict) or not _probability(point.get("threshold")):
+            threshold = point.get("threshold") if isinstance(point, dict) else point
+            return f"{name} threshold {threshold!r:.40} is not a probability (0-1)"
+    band = content.get("inference", {}).get("symmetry_band") if isinstance(
+        content.get("inference", {}), dict) else "?"
+    if band is not None and not (isinstance(band, (list, tuple)) and len(band) == 2
+                                 and all(_probability(b) for b in band) and band[0] <= band[1]):
+        return f"symmetry_band {band!r:.40} is not a pair of probabilities"
+    return None
 
 
 def load_model(path: Path | None = None) -> CellClassifier:

@@ -70,7 +70,8 @@ def analysis_parser() -> argparse.ArgumentParser:
                         help="write fields with outlines coloured by class to DIR/overlays/")
     parser.add_argument("--jobs", type=_positive_int, metavar="N",
                         help="worker processes (default: one per core, at most 4, for runs of "
-                             "20 fields or more; otherwise 1)")
+                             "20 fields or more, and only as many as the largest field fits "
+                             "in the free memory; otherwise 1)")
     parser.add_argument("--population", choices=("adult", "neonate", "preterm"),
                         default="adult",
                         help="sets the schistocyte reference limit: <=1%% adults and term "
@@ -84,12 +85,17 @@ def analysis_parser() -> argparse.ArgumentParser:
                         help="segment and measure only (no classifier)")
     parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
                         help="refuse images larger than N pixels (default 50,000,000)")
+    parser.add_argument("--force", action="store_true",
+                        help="write into an existing non-empty --out folder that smearscan did "
+                             "not make (by default refused, to protect other files)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
 def _run_analysis(args: argparse.Namespace) -> int:
     from smearscan.batch import RunOptions, analyse_slides
+    from smearscan.batch.run import jobs_within_memory
+    from smearscan.errors import printable
     from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides
     from smearscan.pipeline import default_jobs
     from smearscan.report import field_table, slide_table
@@ -100,13 +106,14 @@ def _run_analysis(args: argparse.Namespace) -> int:
         pixel_size_um=args.pixel_size, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         model_path=args.model, classify=not args.no_classify, save_masks=args.save_masks,
         overlay=args.overlay, population=args.population, labs_path=args.labs)
-    jobs = args.jobs or default_jobs(sum(len(slide.fields) for slide in slides))
+    jobs = args.jobs or jobs_within_memory(default_jobs(sum(len(s.fields) for s in slides)),
+                                           slides, classify=options.classify)
     outcomes = analyse_slides(slides, out=args.out, options=options, jobs=jobs,
-                              progress=not args.quiet and sys.stderr.isatty())
+                              progress=not args.quiet and sys.stderr.isatty(), force=args.force)
     print(field_table(outcomes) if args.out is None else slide_table(outcomes))
     errors = [error for outcome in outcomes for error in outcome.errors]
     for _, _, message in errors:
-        print(f"smearscan: {message}", file=sys.stderr)
+        print(f"smearscan: {printable(message)}", file=sys.stderr)
     if errors and args.out is not None:
         print(f"smearscan: {len(errors)} file(s) failed; see {args.out / 'errors.csv'}",
               file=sys.stderr)
@@ -190,6 +197,7 @@ def verdict_parser() -> argparse.ArgumentParser:
 def _run_verdict(argv: list[str]) -> int:
     import json
 
+    from smearscan.errors import printable
     from smearscan.labs import LabValueError
     from smearscan.verdict import SlideNotFoundError, assess, format_text
 
@@ -197,7 +205,7 @@ def _run_verdict(argv: list[str]) -> int:
     try:
         smear, labs = _verdict_inputs(args)
     except (LabValueError, SlideNotFoundError, ValueError) as error:
-        print(f"smearscan verdict: {error}", file=sys.stderr)
+        print(f"smearscan verdict: {printable(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     verdict = assess(smear, labs)
     print(json.dumps(verdict.to_dict(), indent=2) if args.json else format_text(verdict))
@@ -222,15 +230,9 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
 
 
 def _read_json(path: Path) -> dict:
-    import json
+    from smearscan.batch.summary import read_summary_file
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not a readable summary.json ({error})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a smearscan summary.json")
-    return data
+    return read_summary_file(path)
 
 
 def _slide_name(args: argparse.Namespace) -> str:
@@ -362,7 +364,7 @@ SUBCOMMANDS = {"verdict": _run_verdict, "train": _run_train, "evaluate": _run_ev
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``smearscan`` console script; returns the exit code."""
-    from smearscan.errors import SmearscanError
+    from smearscan.errors import SmearscanError, printable
     from smearscan.labs import LabValueError
 
     argv = sys.argv[1:] if argv is None else argv
@@ -371,10 +373,10 @@ def main(argv: list[str] | None = None) -> int:
             return SUBCOMMANDS[argv[0]](argv[1:])
         return _run_analysis(analysis_parser().parse_args(argv))
     except FileNotFoundError as error:
-        print(f"smearscan: {error}", file=sys.stderr)
+        print(f"smearscan: {printable(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except LabValueError as error:
-        print(f"smearscan: {error}", file=sys.stderr)
+        print(f"smearscan: {printable(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except SmearscanError as error:
         print(f"smearscan: {error}", file=sys.stderr)

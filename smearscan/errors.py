@@ -1,5 +1,34 @@
 """The errors smearscan reports to a user: each message is one line naming the file or value."""
 
+from __future__ import annotations
+
+import unicodedata
+
+#: Characters a terminal acts on or that break a line: C0/C1 controls (ESC starts a terminal
+#: sequence that can overwrite the result line), line/paragraph separators, lone surrogates
+#: (undecodable bytes of a file name) and the bidirectional overrides that reorder text.
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written as a Python escape (``\\x1b``, ``\\n``).
+
+    For anything shown on a terminal or recorded as a one-line message: a file name may hold
+    any character but a newline or an escape sequence.
+    """
+    return "".join(
+        c.encode("unicode_escape", errors="backslashreplace").decode("ascii")
+        if c in _BIDI_CONTROLS or unicodedata.category(c) in _ESCAPED_CATEGORIES else c
+        for c in text)
+
 
 class SmearscanError(Exception):
-    """Base of the errors the CLI prints as ``smearscan: <message>`` without a traceback."""
+    """Base of the errors the CLI prints as ``smearscan: <message>`` without a traceback.
+
+    ``str(error)`` is always one printable line (:func:`printable`), whatever file name it
+    quotes.
+    """
+
+    def __str__(self) -> str:
+        return printable(super().__str__())

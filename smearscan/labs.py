@@ -442,6 +442,8 @@ def _labs_from_json(text: str, path: Path) -> dict[str, Labs]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LabValueError(f"{path}: not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise LabValueError(f"{path}: not a lab file (JSON nested too deeply)") from None
     if not isinstance(data, dict):
         raise LabValueError(f"{path}: expected a JSON object of lab values")
     nested = [isinstance(value, dict) for value in data.values()]
@@ -500,6 +502,8 @@ def read_labs_file(path: str | os.PathLike[str]) -> dict[str, Labs]:
     path = Path(path)
     if path.suffix.lower() not in {".json", ".csv"}:
         raise LabValueError(f"{path}: a lab file must be .json or .csv")
+    if path.exists() and not path.is_file():  # a pipe would block, a device never end
+        raise LabValueError(f"{path}: not a regular file; cannot be a lab file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

@@ -10,16 +10,17 @@ from __future__ import annotations
 import os
 import stat
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import simplejpeg
 import tifffile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from smearscan.errors import SmearscanError
+from smearscan.errors import SmearscanError, printable
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"})
 
@@ -34,6 +35,18 @@ _PILLOW_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "DIB", "GIF", "WEBP")
 #: Largest field decoded by default (pixels). A 2560x1920 camera frame is 4.9 Mpx; 50 Mpx
 #: (~150 MB as RGB, a few hundred MB while segmenting) keeps a 2-core lab PC responsive.
 DEFAULT_MAX_PIXELS = 50_000_000
+
+#: A file in every smearscan output folder (see :func:`smearscan.outputs.claim_output_folder`):
+#: input scanning never descends into a folder holding one, so that masks and overlays are
+#: never read back as fields.
+OUTPUT_MARKER = ".smearscan-output"
+#: What smearscan writes below an output folder; skipped when that folder is also an input.
+OUTPUT_SUBFOLDERS = frozenset({"slides", "masks", "overlays"})
+
+#: libjpeg's messages for damaged entropy-coded data. libjpeg "recovers" from them by filling
+#: the rest of the image with grey or decoding garbage, which Pillow accepts silently.
+_CORRUPT_JPEG_MESSAGES = ("corrupt jpeg data", "premature end", "huffman", "bogus",
+                          "inconsistent progression")
 
 
 class ImageLoadError(SmearscanError):
@@ -54,6 +67,12 @@ class Slide:
     root: Path
     fields: tuple[Path, ...]
     problems: tuple[str, ...] = ()
+    source: Path | None = None
+
+    @property
+    def origin(self) -> Path:
+        """The input path this slide came from: its folder, or its file for a one-field slide."""
+        return self.source if self.source is not None else self.root
 
 
 def is_image_path(path: Path) -> bool:
@@ -61,38 +80,118 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def _folder_slide(name: str, folder: Path, skip: frozenset[Path]) -> Slide:
-    # os.walk does not follow symlinked folders, so a symlink loop cannot recurse forever.
+def special_file_reason(path: Path) -> str | None:
+    """Why ``path`` must not be opened for reading, or None for a regular file.
+
+    A pipe would block the run forever and a device (``/dev/zero``) never ends; both are
+    refused before anything is read. A missing file is left to the reader's own message.
+    """
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket")
+    return f"not a regular file ({kind})"
+
+
+def is_output_folder(folder: Path) -> bool:
+    """True for a folder that smearscan writes results into (it holds :data:`OUTPUT_MARKER`)."""
+    return (Path(folder) / OUTPUT_MARKER).is_file()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder: compared instead of resolved paths, which cost a system call
+    per path component (quadratic in a deep tree)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def walk_folder(folder: Path, *, skip: frozenset[tuple[int, int]] = frozenset(),
+                onerror: Callable[[OSError], None] | None = None
+                ) -> Iterator[tuple[Path, list[str]]]:
+    """Every folder below ``folder`` (itself first) with its sorted file names, depth first.
+
+    Iterative, so that a tree nested thousands of levels deep cannot exhaust Python's
+    recursion limit; symlinked folders are not followed (a loop cannot recurse forever).
+    Folders in ``skip`` (:func:`_identity` of each) and smearscan output folders (see
+    :func:`is_output_folder`) are not entered; when ``folder`` itself is an output folder,
+    only the sub-folders smearscan writes are left out.
+    """
+    pending = [Path(folder)]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as entries:
+                listed = sorted(entries, key=lambda e: e.name)
+        except OSError as error:
+            if onerror is not None:
+                onerror(error)
+            continue
+        ours = is_output_folder(current)
+        files, subs = [], []
+        for entry in listed:
+            if not _is_folder(entry):
+                files.append(entry.name)
+            elif not entry.is_symlink() and not (ours and entry.name in OUTPUT_SUBFOLDERS) \
+                    and not _skipped(Path(entry.path), skip, nested=True):
+                subs.append(Path(entry.path))
+        yield current, files
+        pending.extend(reversed(subs))
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    # A symlink to a folder is a folder (never a field), though it is not entered.
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _skipped(folder: Path, skip: frozenset[tuple[int, int]], *, nested: bool) -> bool:
+    """A folder never scanned: an excluded one, or (below the input) an output folder."""
+    return _identity(folder) in skip or (nested and is_output_folder(folder))
+
+
+def _folder_slide(name: str, folder: Path, skip: frozenset[tuple[int, int]]) -> Slide:
     found: list[Path] = []
     problems: list[str] = []
 
     def unreadable(error: OSError) -> None:
-        problems.append(f"{error.filename}: cannot read this folder ({error.strerror or error})")
+        problems.append(printable(
+            f"{error.filename}: cannot read this folder ({error.strerror or error})"))
 
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
-        dirnames[:] = sorted(d for d in dirnames if (Path(dirpath) / d).resolve() not in skip)
-        found.extend(Path(dirpath) / f for f in sorted(filenames) if is_image_path(Path(f)))
+    for dirpath, filenames in walk_folder(folder, skip=skip, onerror=unreadable):
+        found.extend(dirpath / f for f in filenames if is_image_path(Path(f)))
     if not found and not problems:
-        problems.append(f"{folder}: no image files in this folder")
-    return Slide(name, folder, tuple(found), tuple(problems))
+        problems.append(printable(f"{folder}: no image files in this folder"))
+    return Slide(name, folder, tuple(found), tuple(problems), source=folder)
 
 
-def _sub_folder_slide(sub: Path, skip: frozenset[Path]) -> Slide:
+def _sub_folder_slide(sub: Path, skip: frozenset[tuple[int, int]]) -> Slide:
     # A symlinked sub-folder is the folder it points to, named after the link; one pointing
     # at a folder that contains it would read the whole tree again as one more slide.
     target = sub.resolve()
     if sub.parent.resolve().is_relative_to(target):
-        return Slide(sub.name, sub, (), (
-            f"{sub}: symbolic link to {target}, a folder that contains it (a loop); skipped",))
+        return Slide(sub.name, sub, (), (printable(
+            f"{sub}: symbolic link to {target}, a folder that contains it (a loop); skipped"),),
+            source=sub)
     return _folder_slide(sub.name, sub, skip)
 
 
-def _slides_in_folder(folder: Path, skip: frozenset[Path]) -> list[Slide]:
+def _slides_in_folder(folder: Path, skip: frozenset[tuple[int, int]]) -> list[Slide]:
     try:
         entries = sorted(folder.iterdir())
     except OSError:
         entries = []  # _folder_slide reports why the folder cannot be listed
-    subs = [p for p in entries if p.is_dir() and p.resolve() not in skip]
+    ours = is_output_folder(folder)
+    subs = [p for p in entries if p.is_dir() and not _skipped(p, skip, nested=True)
+            and not (ours and p.name in OUTPUT_SUBFOLDERS)]
     if not subs or any(is_image_path(p) and not p.is_dir() for p in entries):
         return [_folder_slide(folder.resolve().name, folder, skip)]
     return [_sub_folder_slide(sub, skip) for sub in subs]
@@ -120,7 +219,7 @@ def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slid
     FileNotFoundError
         A path does not exist (message names it).
     """
-    skip = frozenset(Path(p).resolve() for p in exclude)
+    skip = frozenset(filter(None, map(_identity, exclude)))
     slides: list[Slide] = []
     for path in paths:
         if not path.exists():
@@ -131,7 +230,7 @@ def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slid
             slides.extend(_slides_in_folder(path, skip))
         else:
             # A file, or something that is not one (a pipe, a device): read_field says which.
-            slides.append(Slide(path.stem, path.parent, (path,)))
+            slides.append(Slide(path.stem, path.parent, (path,), source=path))
     return slides
 
 
@@ -208,13 +307,56 @@ def _pillow_size_limit_lifted() -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = limit
 
 
+def _check_jpeg_data(path: Path) -> None:
+    """Refuse a JPEG whose compressed data libjpeg finds damaged.
+
+    Pillow drops libjpeg's warnings and returns whatever was decoded: flipped bytes give
+    plausible-looking garbage and a header claiming more pixels than the data holds gives
+    grey fill, both then counted as cells. JPEG has no checksum, so this is the decoder's own
+    judgement: ``simplejpeg`` (libjpeg-turbo) in strict mode turns those warnings into errors.
+    The data is decoded at 1/8 scale (every coefficient is still read) to keep it cheap.
+    """
+    data = path.read_bytes()
+    try:
+        colorspace = simplejpeg.decode_jpeg_header(data)[2]
+        simplejpeg.decode_jpeg(data, colorspace={"Gray": "GRAY", "CMYK": "CMYK", "YCCK": "CMYK"}
+                               .get(colorspace, "RGB"), min_height=1, min_width=1, strict=True)
+    except ValueError as error:
+        reason = str(error).splitlines()[0] if str(error) else ""
+        # Other refusals (a 12-bit or arithmetic-coded file turbojpeg cannot decode) are left to
+        # Pillow, which reads those or fails with its own message.
+        if "premature end of jpeg file" in reason.lower():
+            raise ImageLoadError(f"{path}: cannot decode image (truncated or partly written "
+                                 "file)") from None
+        if any(message in reason.lower() for message in _CORRUPT_JPEG_MESSAGES):
+            raise ImageLoadError(f"{path}: corrupt JPEG data ({reason}); the field is refused, "
+                                 "not counted") from None
+
+
 def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
     with _pillow_size_limit_lifted(), Image.open(path, formats=_PILLOW_FORMATS) as image:
         _check_size(path, image.width, image.height, max_pixels)
+        if image.format == "JPEG":
+            _check_jpeg_data(path)
         image = ImageOps.exif_transpose(image)
         if image.mode in ("P", "PA", "LA", "CMYK", "YCbCr", "HSV", "LAB", "1"):
             image = image.convert("RGBA" if "transparency" in image.info else "RGB")
         return np.asarray(image)
+
+
+def field_pixels(path: Path) -> int | None:
+    """Width x height from the file's header (nothing decoded); None when it cannot be read."""
+    if special_file_reason(path) is not None:
+        return None
+    try:
+        if _is_tiff(path):
+            with tifffile.TiffFile(path) as tif:
+                shape = tif.pages[0].shape
+                return int(np.prod(shape[:2] if shape[-1] <= 4 else shape[-2:]))
+        with _pillow_size_limit_lifted(), Image.open(path, formats=_PILLOW_FORMATS) as image:
+            return image.width * image.height
+    except Exception:  # noqa: BLE001 - read_field reports why later; here it only counts
+        return None
 
 
 def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -247,7 +389,7 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     except OSError as error:
         raise ImageLoadError(f"{path}: cannot read ({error.strerror or error})") from None
     if not stat.S_ISREG(status.st_mode):
-        raise ImageLoadError(f"{path}: not a regular file")
+        raise ImageLoadError(f"{path}: {special_file_reason(path) or 'not a regular file'}")
     if status.st_size == 0:
         raise ImageLoadError(f"{path}: empty file (0 bytes)")
     try:

@@ -1,7 +1,12 @@
 """Writing results: every file is written to a temporary name beside it, then renamed.
 
 A killed run therefore leaves either the previous complete file or none, never half of one;
-temporary files are named ``.NAME.XXXX.part`` and the next run with the same folder removes them.
+temporary files are named ``.NAME.XXXXXXXX.smearscan-part`` and the next run with the same
+folder removes them (only those, and only in the folders smearscan writes).
+
+An output folder is smearscan's once it holds the marker file
+:data:`~smearscan.loading.OUTPUT_MARKER`; :func:`claim_output_folder` refuses a non-empty folder
+without it and takes the folder's lock for the run.
 """
 
 from __future__ import annotations
@@ -12,14 +17,29 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import cv2
+import filelock
 import numpy as np
 from PIL import Image
 
 from smearscan.errors import SmearscanError
+from smearscan.loading import OUTPUT_MARKER, OUTPUT_SUBFOLDERS, walk_folder
+
+#: Suffix of every temporary file smearscan writes (no other program's files end so).
+TEMPORARY_SUFFIX = ".smearscan-part"
+#: The lock file of an output folder, held for the whole run (an OS lock: a killed run's lock
+#: is released by the kernel, so a stale lock file is recovered by the next run).
+LOCK_NAME = ".smearscan.lock"
+_MARKER_TEXT = ("This folder holds smearscan results. smearscan writes into a folder holding "
+                "this file and refuses other non-empty folders unless --force is given.\n")
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"),
+#: and the apostrophe itself so that the escaping can be undone exactly (read_csv_rows).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 class OutputError(SmearscanError):
@@ -52,18 +72,80 @@ def check_writable_folder(folder: Path) -> None:
             f"{folder}: cannot write to this output folder ({error.strerror or error})") from None
 
 
+@contextmanager
+def claim_output_folder(folder: Path, *, force: bool = False) -> Iterator[None]:
+    """Hold ``folder`` as this run's output folder: checked, marked, locked, cleaned.
+
+    The folder is created if needed and must be writable; a non-empty folder without the
+    marker file is someone else's and refused unless ``force``; the lock keeps a second run
+    out until this one ends; temporaries left by a killed run are then removed.
+
+    Raises
+    ------
+    OutputFolderError
+        One line naming the folder: cannot be written, not smearscan's, or in use by another
+        run (exit code 2, before any analysis).
+    """
+    folder = Path(folder)
+    check_writable_folder(folder)
+    marker = folder / OUTPUT_MARKER
+    if not force and not marker.is_file() and _has_entries(folder):
+        raise OutputFolderError(
+            f"{folder}: this folder is not empty and was not made by smearscan (no "
+            f"{OUTPUT_MARKER} file); choose a new or empty --out, or add --force to write "
+            "into it anyway")
+    lock = filelock.FileLock(folder / LOCK_NAME, timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise OutputFolderError(
+            f"{folder}: another smearscan run is writing to this output folder (it holds "
+            f"{LOCK_NAME}); wait for it to finish or choose another --out") from None
+    except OSError as error:
+        raise OutputFolderError(f"{folder}: cannot lock this output folder "
+                                f"({error.strerror or error})") from None
+    try:
+        if not marker.is_file():
+            write_text_atomic(marker, _MARKER_TEXT)
+        remove_stale_temporaries(folder)
+        yield
+    finally:
+        lock.release()
+
+
+def _has_entries(folder: Path) -> bool:
+    """True when ``folder`` holds anything but what a run that died before marking it left
+    (its lock file, its temporaries)."""
+    with os.scandir(folder) as entries:
+        return any(e.name != LOCK_NAME and not e.name.endswith(TEMPORARY_SUFFIX)
+                   for e in entries)
+
+
 def remove_stale_temporaries(folder: Path) -> None:
-    """Delete the ``.NAME.XXXX.part`` files that a killed run left anywhere in ``folder``."""
-    for dirpath, _, filenames in os.walk(folder):
-        for name in filenames:
-            path = Path(dirpath) / name
-            if not (name.startswith(".") and name.endswith(".part")) or path.is_symlink():
-                continue
-            try:
-                path.unlink(missing_ok=True)
-            except OSError as error:
-                raise OutputError(f"{path}: cannot remove this temporary file of an earlier "
-                                  f"run ({error.strerror or error})") from None
+    """Delete the temporaries (``.NAME.XXXXXXXX.smearscan-part``) a killed run left.
+
+    Only in the output folder itself and the sub-folders smearscan writes; any other file,
+    whatever its name, is left alone.
+    """
+    places = [(folder, False)] + [(folder / sub, True) for sub in sorted(OUTPUT_SUBFOLDERS)]
+    for place, below in places:
+        if not place.is_dir() or place.is_symlink():
+            continue
+        listed = walk_folder(place) if below else [(place, sorted(os.listdir(place)))]
+        for dirpath, filenames in listed:
+            for name in filenames:
+                if name.startswith(".") and name.endswith(TEMPORARY_SUFFIX):
+                    _remove_temporary(dirpath / name)
+
+
+def _remove_temporary(path: Path) -> None:
+    if path.is_symlink() or not path.is_file():
+        return
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot remove this temporary file of an earlier "
+                          f"run ({error.strerror or error})") from None
 
 
 def _file_mode() -> int:
@@ -74,7 +156,7 @@ def _file_mode() -> int:
 
 
 def _temporary_file(folder: Path, name: str) -> tuple[int, str]:
-    return tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    return tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=TEMPORARY_SUFFIX)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -99,6 +181,32 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
 
 
+@contextmanager
+def atomic_text_file(path: Path) -> Iterator[TextIO]:
+    """A text file (UTF-8, file names' undecodable bytes kept) written in pieces, then renamed
+    into place as :func:`write_bytes_atomic` does: for outputs too large to build in memory."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _temporary_file(path.parent, path.name)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape",
+                       newline="") as handle:
+            os.fchmod(handle.fileno(), _file_mode())
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write UTF-8 text atomically.
 
@@ -114,8 +222,8 @@ def write_json_atomic(path: Path, data: object) -> None:
 
 
 def jsonable(value: object) -> object:
-    """``value`` with numpy scalars as Python numbers, NaN and infinities as None, paths as
-    text: what :func:`json.dumps` accepts."""
+    """``value`` as plain JSON data: numpy scalars as Python numbers, NaN and infinities as
+    None, paths as strings."""
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -138,16 +246,29 @@ def _bool_text(value: bool) -> str:
     return "true" if value else "false"
 
 
+def spreadsheet_safe(text: str) -> str:
+    """``text`` with ``'`` put before it when it starts with ``= + - @``, TAB, CR or ``'``.
+
+    A spreadsheet opening the CSV would otherwise run a file name such as ``=HYPERLINK(...)``
+    as a formula (OWASP, "CSV Injection"). Numbers are never text cells, so a negative value
+    keeps its sign; :func:`read_csv_rows` removes the apostrophe again.
+    """
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def _cell_text(value: object) -> str:
     if isinstance(value, (float, np.floating)):
         return _float_text(float(value))
     if isinstance(value, (bool, np.bool_)):
         return _bool_text(bool(value))
-    return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    return spreadsheet_safe(str(value))
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """CSV text with a header; floats with 6 significant digits, booleans as true/false."""
+    """CSV text with a header; floats with 6 significant digits, booleans as true/false, text
+    made safe for spreadsheets (:func:`spreadsheet_safe`)."""
     return _csv(header, ([_cell_text(v) for v in row] for row in rows))
 
 
@@ -176,9 +297,16 @@ def columns_csv_text(columns: Mapping[str, np.ndarray | Sequence[object]]) -> st
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of a CSV file written by :func:`csv_text`."""
+    """Rows of a CSV file written by :func:`csv_text`, text cells as they were given."""
     with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
-        return list(csv.DictReader(handle))
+        return [{key: _unescaped(value) for key, value in row.items()}
+                for row in csv.DictReader(handle)]
+
+
+def _unescaped(text: str | None) -> str | None:
+    if isinstance(text, str) and text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
+        return text[1:]
+    return text
 
 
 def png_bytes(array: np.ndarray) -> bytes:

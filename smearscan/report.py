@@ -10,17 +10,20 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from smearscan import __version__
-from smearscan.pipeline import CLASS_COLOURS, REVIEW_CLASSES, FieldResult
+from smearscan.errors import printable
+from smearscan.pipeline import CLASS_COLOURS
 
 if TYPE_CHECKING:
     from smearscan.batch import SlideOutcome
+    from smearscan.batch.summary import ReportParts
 
 _FIELD_COLUMNS = ("slide", "image", "objects", "whole", "rbc", "schisto", "nrbc", "wbc",
                   "platelet", "um/px")
 
 
 def _table(header: Sequence[str], rows: list[Sequence[object]]) -> str:
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    # Names come from file names, which may hold terminal escape sequences or newlines.
+    cells = [[str(c) for c in header]] + [[printable(str(c)) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
              for row in cells]
@@ -98,6 +101,8 @@ def _nrbc_text(nrbc: dict) -> str:
     if not nrbc["present"]:
         return f"{nrbc['count']} within false calls"
     rate = nrbc["per_100_wbc"] if nrbc["per_100_wbc"] is not None else nrbc["per_1000_rbc"]
+    if rate is None:  # no whole red or white cell to give a rate over
+        return f"{nrbc['count']} present"
     text = f"{nrbc['count']} present, {rate:.1f} {nrbc['basis']}"
     if not nrbc.get("reliable", True):
         text += f" (over {nrbc['denominator']}: unreliable)"
@@ -108,16 +113,11 @@ def _b64(data: bytes | None) -> str | None:
     return base64.b64encode(data).decode("ascii") if data else None
 
 
-def _gallery(results: list[FieldResult]) -> list[dict]:
-    cells = [c for r in results for c in r.review_cells]
-    groups = []
-    for label in REVIEW_CLASSES:
-        members = sorted((c for c in cells if c.label == label), key=lambda c: -c.probability)
-        if members:
-            groups.append({"label": label, "cells": [
-                {"image": c.image, "cell_id": c.cell_id, "probability": c.probability,
-                 "jpeg": _b64(c.jpeg)} for c in members]})
-    return groups
+def _gallery(parts: ReportParts) -> list[dict]:
+    return [{"label": group["label"], "total": group["total"], "hidden": group["hidden"],
+             "cells": [{"image": c.image, "cell_id": c.cell_id, "probability": c.probability,
+                        "jpeg": _b64(c.jpeg)} for c in group["cells"]]}
+            for group in parts.gallery]
 
 
 @lru_cache(maxsize=1)
@@ -128,9 +128,14 @@ def _template() -> jinja2.Template:
     return environment.get_template("report.html")
 
 
-def slide_report_html(name: str, summary: dict, results: list[FieldResult], *,
+def slide_report_html(name: str, summary: dict, parts: ReportParts, *,
                       model_version: str | None, verdict_text: str | None = None) -> str:
-    """The self-contained HTML report of one slide (images embedded, no network needed)."""
+    """The HTML report of one slide; opens from disk, no network needed.
+
+    Review crops are embedded; field pictures are JPEG files beside the report (``parts``
+    says which), so that its size does not grow with the slide: both are capped, with a line
+    saying how many more there are.
+    """
     size = summary.get("pixel_size_um")
     morphology = summary.get("morphology") or {}
     return _template().render(
@@ -140,7 +145,6 @@ def slide_report_html(name: str, summary: dict, results: list[FieldResult], *,
         leuko=summary.get("leukoerythroblastic"), immature=summary.get("immature_granulocytes"),
         counts=sorted(summary.get("counts", {}).items()),
         profile=sorted((morphology.get("profile") or {}).items(), key=lambda kv: -kv[1]["count"]),
-        gallery=_gallery(results), verdict=verdict_text, legend=list(CLASS_COLOURS.items()),
-        fields=[{"image": r.image, "objects": r.count, "error": r.error,
-                 "thumbnail": _b64(r.thumbnail)} for r in results],
+        gallery=_gallery(parts), verdict=verdict_text, legend=list(CLASS_COLOURS.items()),
+        fields=parts.fields, fields_hidden=parts.fields_hidden,
     )

@@ -433,3 +433,254 @@ def test_renamed_slide_does_not_collide_with_an_existing_name(tmp_path):
     rows = read_csv_rows(out / "cells.csv")
     assert len(rows) == 18 and {r["image"] for r in rows} == {"f1.png", "f2.png", "f3.png"}
     assert len(json.loads((out / "summary.json").read_text())["slides"]) == 3
+
+
+# ----------------------------------------------------------------------------- issue 17
+
+
+def test_out_equal_to_the_input_folder_does_not_read_its_own_outputs(tmp_path):
+    """Class 2: 2 fields stay 2 fields on the second run (not 6 with masks and overlays)."""
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    for seed in range(2):
+        Image.fromarray(_field(seed=seed)).save(slide / f"f{seed}.png")
+    for _ in range(2):
+        assert run(slide, "--out", slide, "--force", "--save-masks", "--overlay") == 0
+        summary = json.loads((slide / "summary.json").read_text())
+        assert summary["slides"]["slide"]["fields"] == 2
+
+
+def test_an_old_output_folder_inside_the_input_is_never_scanned(tmp_path):
+    """Class 2: results of a run with another --out, left inside the input, are not fields."""
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    Image.fromarray(_field()).save(slide / "f.png")
+    assert run(slide, "--out", slide / "old results", "--save-masks", "--overlay") == 0
+    assert run(slide, "--out", tmp_path / "new", "--save-masks") == 0
+    summary = json.loads((tmp_path / "new" / "summary.json").read_text())
+    assert [f["image"] for f in summary["slides"]["slide"]["per_field"]] == ["f.png"]
+
+
+@pytest.mark.parametrize(("labels", "nrbc"), [
+    (["platelet", "platelet", "rbc"], "0"),
+    (["nrbc", "nrbc", "rbc"], "2 present"),  # NRBCs seen, no rate to give them
+])
+def test_slide_without_whole_red_or_white_cells_is_reported_not_crashed(labels, nrbc):
+    """Class 3: the report and the slide table of a slide with objects but no whole RBC/WBC
+    (TypeError from the template, and every later run of the folder died at that slide)."""
+    from smearscan.batch import SlideOutcome
+    from smearscan.batch.summary import ReportParts
+    from smearscan.report import slide_report_html, slide_table
+    from smearscan.slide_stats import slide_result
+
+    stats = slide_result(label=np.array(labels), morphology=np.array(["", "", "normal"]),
+                         border=np.array([False, False, True])).to_dict()
+    summary = {"fields": 1, "fields_failed": 0, "objects": 3, "pixel_size_um": 0.2,
+               "pixel_size_estimated": False} | stats
+    html = slide_report_html("s", summary, ReportParts(), model_version="m")
+    assert "no white or red cells to give a rate" in html
+    assert "counted 0 of the 1000 required" in html
+    table = slide_table([SlideOutcome("s", summary)])
+    assert " ".join(table.splitlines()[1].split()) == f"s 1 0 0 insufficient - no {nrbc} -"
+
+
+def test_folder_nested_1200_levels_deep_is_read_without_recursion(tmp_path):
+    """Class 3: os.walk recursed once per level (RecursionError near 1,000)."""
+    deep = tmp_path / "top"
+    levels = [deep / ("d/" * n) for n in range(1, 1201)]
+    for level in [deep, *levels]:
+        level.mkdir()
+    Image.fromarray(_field()).save(levels[-1] / "f.png")
+    try:
+        (slide,) = find_slides([deep])
+        assert [p.relative_to(deep).as_posix() for p in slide.fields] == ["d/" * 1200 + "f.png"]
+    finally:
+        # pytest's own clean-up of old temporary folders recurses too: leave nothing so deep.
+        (levels[-1] / "f.png").unlink()
+        for level in reversed(levels):
+            level.rmdir()
+
+
+def test_deeply_nested_labs_json_is_a_one_line_error(field_png, tmp_path, capsys):
+    """Class 3: json.loads raised RecursionError."""
+    labs = tmp_path / "labs.json"
+    labs.write_text('{"a": ' * 100000 + "1" + "}" * 100000)
+    assert run(field_png, "--labs", labs) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert str(labs) in line and "nested too deeply" in line
+
+
+def _model_with(path: Path, **changes) -> Path:
+    from smearscan.classification import DEFAULT_ARCHITECTURE, build_network, save_model
+
+    metadata = {"model_version": "test", "architecture": DEFAULT_ARCHITECTURE,
+                "operating_points": {"schistocyte": {"threshold": 0.5}}}
+    save_model(path, build_network(DEFAULT_ARCHITECTURE), metadata | changes)
+    return path
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"architecture": "cnn"}, "architecture 'cnn' is not"),
+    ({"operating_points": {"schistocyte": {"threshold": "abc"}}},
+     "schistocyte threshold 'abc' is not a probability"),
+    ({"operating_points": {"schistocyte": {"threshold": float("nan")}}},
+     "schistocyte threshold nan is not a probability"),
+    ({"crop_scale_um": 0}, "crop_scale_um 0 is not a positive number"),
+    ({"classes": ["rbc", "schisto", "nrbc", "wbc", "immature_granulocyte", "platelet"]},
+     "classes ['rbc', 'schisto'"),
+    ({"operating_points": {"schisto": {"threshold": 0.5}}}, "operating point for 'schisto'"),
+])
+def test_malformed_model_metadata_is_one_line_with_exit_4(field_png, tmp_path, capsys,
+                                                          changes, message):
+    """Class 3: AttributeError/ValueError or silently zero calls before."""
+    model = _model_with(tmp_path / "bad model.pt", **changes)
+    assert main([str(field_png), "--model", str(model), "--quiet"]) == 4
+    line = _one_line(capsys.readouterr().err)
+    assert str(model) in line and "invalid model metadata" in line and message in line
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_model_that_is_a_device_or_a_pipe_is_refused_before_reading(field_png, tmp_path,
+                                                                    capsys, jobs):
+    """Class 3: --model /dev/zero read until memory ran out; a FIFO hung."""
+    pipe = tmp_path / "model.pt"
+    _fifo(pipe)
+    for model, kind in ((Path("/dev/zero"), "a device"), (pipe, "a named pipe")):
+        assert main([str(field_png), "--model", str(model), "--quiet", "--jobs", jobs,
+                     "--out", str(tmp_path / f"out{jobs}")]) == 4
+        line = _one_line(capsys.readouterr().err)
+        assert line == f"smearscan: {model}: not a regular file ({kind}); cannot be a model file"
+
+
+def test_labs_file_that_is_a_pipe_is_refused(field_png, tmp_path, capsys):
+    pipe = tmp_path / "labs.json"
+    _fifo(pipe)
+    assert run(field_png, "--labs", pipe) == 2
+    assert "not a regular file" in _one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("text", [
+    "{not json", "[1, 2]", '{"slides": []}', '{"slides": {"s": "x"}}',
+    '{"slides": {"s": {"schistocytes": 3}}}',
+    '{"slides": {"s": {"schistocytes": {"percent": "abc"}}}}',
+    '{"slides": {"s": {"schistocytes": {"ci95": 5}}}}',
+    '{"slides": {"s": {"nrbc": {"present": "yes"}}}}',
+])
+def test_verdict_on_a_malformed_summary_is_one_line_with_exit_2(tmp_path, capsys, text):
+    """Class 3: 7 of these 8 raised."""
+    path = tmp_path / "summary.json"
+    path.write_text(text)
+    assert main(["verdict", "--summary", str(path), "--slide", "s"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert str(path) in err
+
+
+def test_image_named_dots_stays_inside_its_slide_folder(tmp_path):
+    """Class 5: ``...jpg`` became slide ``..``: report at the output root, mask = overlay."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    Image.fromarray(_field()).save(inputs / "...jpg", format="JPEG")
+    out = tmp_path / "out"
+    assert run(inputs / "...jpg", "--out", out, "--save-masks", "--overlay") == 0
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == [".smearscan-output", ".smearscan.lock", "cells.csv", "errors.csv",
+                     "masks/_../_...png", "overlays/_../_...png", "slides/_../cells.csv",
+                     "slides/_../fields/_...jpg", "slides/_../report.html",
+                     "slides/_../slide.json", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["sources"] == {"_..": "../in/...jpg"}
+
+
+def test_same_stem_three_ways_keeps_three_masks(tmp_path):
+    """Class 5: x.jpg, x.png and x.jpg.bmp overwrote each other's masks."""
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    for name, seed in (("x.jpg", 1), ("x.png", 2), ("x.jpg.bmp", 3)):
+        Image.fromarray(_field(seed=seed)).save(slide / name)
+    out = tmp_path / "out"
+    assert run(slide, "--out", out, "--save-masks") == 0
+    assert sorted(p.name for p in (out / "masks" / "slide").iterdir()) == [
+        "x.jpg.bmp.png", "x.jpg.png", "x.png.png"]
+
+
+def test_names_that_spreadsheets_run_as_formulas_are_escaped(tmp_path):
+    """Class 5: names starting with = + - @ went verbatim into cells.csv/errors.csv."""
+    slide = tmp_path / "=HYPERLINK(1)"
+    slide.mkdir()
+    for name in ("+cmd.png", "-x.png", "@sum.png"):
+        Image.fromarray(_field()).save(slide / name)
+    (slide / "=bad.png").write_bytes(b"")
+    out = tmp_path / "out"
+    assert run(slide, "--out", out) == 3
+    lines = (out / "cells.csv").read_text().splitlines()[1:]
+    assert {line.split(",")[:2][1] for line in lines} == {"'+cmd.png", "'-x.png", "'@sum.png"}
+    assert all(line.startswith("'=HYPERLINK(1),") for line in lines)
+    (error_line,) = (out / "errors.csv").read_text().splitlines()[1:]
+    assert error_line.startswith("'=HYPERLINK(1),'=bad.png,")
+    # Read back, the names are the real ones.
+    rows = read_csv_rows(out / "cells.csv")
+    assert {r["image"] for r in rows} == {"+cmd.png", "-x.png", "@sum.png"}
+    assert read_csv_rows(out / "errors.csv")[0]["image"] == "=bad.png"
+
+
+def test_control_characters_in_names_never_reach_the_terminal(tmp_path, capsys):
+    """Class 5: an ESC sequence could overwrite the result line; a newline split the error."""
+    slide = tmp_path / "slide\x1b[1A"
+    slide.mkdir()
+    Image.fromarray(_field()).save(slide / "ok\x1b[2K.png")
+    (slide / "bad\nname.png").write_bytes(b"")
+    out = tmp_path / "out"
+    assert run(slide, "--out", out) == 3
+    printed = capsys.readouterr()
+    assert "\x1b" not in printed.out + printed.err
+    errors = printed.err.strip().splitlines()
+    assert len(errors) == 2 and "bad\\nname.png: empty file" in errors[0]
+    assert read_csv_rows(out / "errors.csv")[0]["error"].endswith("bad\\nname.png: empty file "
+                                                                   "(0 bytes)")
+    assert main([str(slide / "bad\nname.png"), "--quiet", "--no-classify"]) == 2
+    assert "bad\\nname.png" in _one_line(capsys.readouterr().err)
+
+
+def _jpeg_data(path: Path) -> tuple[bytearray, int]:
+    Image.fromarray(_field()).save(path, format="JPEG", quality=90)
+    data = bytearray(path.read_bytes())
+    sos = data.index(b"\xff\xda")
+    return data, sos + 2 + int.from_bytes(data[sos + 2:sos + 4], "big")
+
+
+def _flipped_jpeg(path: Path) -> Path:
+    data, start = _jpeg_data(path)
+    for i in np.random.default_rng(0).choice(np.arange(start + 50, len(data) - 10), 20,
+                                             replace=False):
+        data[i] ^= 0x01  # one bit each: Pillow decodes the result without a word
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _oversized_header_jpeg(path: Path) -> Path:
+    data, _ = _jpeg_data(path)
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = (6000).to_bytes(2, "big") + (8000).to_bytes(2, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("damage", [_flipped_jpeg, _oversized_header_jpeg])
+def test_corrupt_jpeg_data_refuses_the_field(tmp_path, capsys, damage):
+    """Class 6: Pillow decoded these (garbage, grey fill) and they were counted."""
+    path = damage(tmp_path / "field.jpg")
+    with Image.open(path) as image:
+        image.load()  # what the loader used to accept silently
+    assert run(path) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith(f"smearscan: {path}: corrupt JPEG data (Corrupt JPEG data: ")
+    assert line.endswith("the field is refused, not counted")
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    path.rename(slide / "bad.jpg")
+    Image.fromarray(_field()).save(slide / "good.jpg", format="JPEG", quality=90)
+    assert run(slide, "--out", tmp_path / "out") == 3
+    (error,) = read_csv_rows(tmp_path / "out" / "errors.csv")
+    assert error["image"] == "bad.jpg" and "corrupt JPEG data" in error["error"]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["slides"]["slide"]["fields_failed"] == 1

@@ -20,8 +20,9 @@ import pytest
 from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
-from smearscan import batch
+from smearscan.batch import run as batch_run
 from smearscan.cli import main
+from smearscan.outputs import LOCK_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 SLIDES, FIELDS = 6, 5
@@ -183,25 +184,29 @@ def _one_line(err: str) -> str:
 
 
 def test_rerun_removes_stale_temporaries_and_nothing_else(field_png, tmp_path):
+    """Issue 17 class 4: only smearscan's own temporaries, in the folders it writes, go."""
     out = tmp_path / "out"
-    stale = [out / ".cells.csv.k2x9q7ab.part", out / "slides" / "field" / ".slide.json.1a2b.part",
-             out / "masks" / "field" / ".field.png.zz_3.part"]
+    assert run(field_png, "--out", out, "--save-masks") == 0
+    stale = [out / ".cells.csv.k2x9q7ab.smearscan-part",
+             out / "slides" / "field" / ".slide.json.1a2b_x9z.smearscan-part",
+             out / "masks" / "field" / ".field.png.zz_3abcd.smearscan-part"]
     kept = [out / "notes.part", out / ".hidden", out / "slides" / "field" / "mine.txt",
-            out / ".folder.part" / "inside.txt"]
+            out / ".folder.part" / "inside.txt", out / ".cells.csv.k2x9q7ab.part",
+            out / "Documents" / "deep" / ".thesis.docx.part",
+            out / "Documents" / "deep" / ".thesis.docx.k2x9q7ab.smearscan-part"]
     for path in stale + kept:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("left by someone")
     assert run(field_png, "--out", out, "--save-masks") == 0
     assert not [p for p in stale if p.exists()]
     assert [p.read_text() for p in kept] == ["left by someone"] * len(kept)
-    assert not [p for p in out.rglob(".*.part") if p.is_file()]
 
 
 def _refuse_analysis(monkeypatch) -> None:
     def analyse(*args, **kwargs):
         raise AssertionError("fields were analysed before --out was checked")
 
-    monkeypatch.setattr(batch, "map_fields", analyse)
+    monkeypatch.setattr(batch_run, "map_fields", analyse)
 
 
 @pytest.mark.parametrize(("inside", "reason"),
@@ -237,7 +242,7 @@ def test_full_disk_exits_4_and_leaves_no_temporaries(field_png, tmp_path, capsys
     assert run(field_png, "--out", out) == 4
     line = _one_line(capsys.readouterr().err)
     assert str(out) in line and "No space left on device" in line
-    assert not [p for p in out.rglob("*") if p.is_file()]
+    assert [p.name for p in out.rglob("*") if p.is_file()] == [LOCK_NAME]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
@@ -295,7 +300,8 @@ def test_unloadable_model_is_an_error_even_without_cells(tmp_path, capsys):
 
 def test_resume_fingerprint_follows_the_model_file_content(tmp_path):
     """A replaced model file redoes the slides even with the same size and modification time."""
-    from smearscan.batch import RunOptions, _fingerprint
+    from smearscan.batch import RunOptions
+    from smearscan.batch.resume import fingerprint as _fingerprint
     from smearscan.loading import Slide
 
     model = tmp_path / "m.pt"
@@ -347,3 +353,179 @@ def test_workers_are_spawned_where_there_is_no_fork_server(monkeypatch):
 
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     assert list(map_fields(_die, [0, 1, 2, 4, 5], jobs=2)) == [0, 1, 2, 4, 5]
+
+
+# ----------------------------------------------------------------------------- issue 17
+
+
+def _bmp_field(path: Path, cells: int, *, stamp: int | None = None) -> Path:
+    """A 240x320 BMP (its size depends only on its dimensions) with ``cells`` discs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(synthetic_field(grid_centres()[:cells])).save(path)
+    if stamp is not None:
+        os.utime(path, ns=(stamp, stamp))
+    return path
+
+
+STAMP = 1_700_000_000 * 10**9
+
+
+def _summary(out: Path) -> dict:
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def _resumed_lines(capsys) -> list[str]:
+    return [line.split()[0] for line in capsys.readouterr().out.splitlines()
+            if line.rstrip().endswith("resumed")]
+
+
+def test_another_patients_slide_with_equal_names_sizes_and_mtimes_is_analysed(tmp_path,
+                                                                               capsys):
+    """Class 1: patientA/slide01 then patientB/slide01 into one --out."""
+    a = _bmp_field(tmp_path / "patientA" / "slide01" / "f.bmp", 12, stamp=STAMP)
+    b = _bmp_field(tmp_path / "patientB" / "slide01" / "f.bmp", 5, stamp=STAMP)
+    assert a.stat().st_size == b.stat().st_size
+    out = tmp_path / "out"
+    assert run(a.parent, "--out", out) == 0
+    assert run(b.parent, "--out", out) == 0
+    assert _resumed_lines(capsys) == []
+    summary = _summary(out)
+    (other,) = set(summary["slides"]) - {"slide01"}
+    assert other.startswith("slide01-")
+    assert summary["slides"]["slide01"]["objects"] == 12
+    assert summary["slides"][other]["objects"] == 5
+    # Recorded relative to the output folder: results moved with their inputs still know them.
+    assert summary["sources"] == {"slide01": "../patientA/slide01",
+                                  other: "../patientB/slide01"}
+    # Re-running patient A keeps its own folder and resumes it.
+    assert run(a.parent, "--out", out) == 0
+    assert _resumed_lines(capsys) == ["slide01"]
+
+
+def test_field_edited_in_place_with_its_mtime_restored_is_redone(tmp_path, capsys):
+    """Class 1 and the resume acceptance point: content decides, not size and mtime; the
+    result equals a clean run over the edited inputs, byte for byte."""
+    slides = tmp_path / "slides"
+    for s in range(2):
+        for f in range(2):
+            _bmp_field(slides / f"s{s}" / f"f{f}.bmp", 12, stamp=STAMP)
+    out = tmp_path / "out"
+    assert run(slides, "--out", out, "--save-masks") == 0
+    edited = _bmp_field(slides / "s0" / "f1.bmp", 7, stamp=STAMP)
+    assert edited.stat().st_mtime_ns == STAMP
+    capsys.readouterr()
+    assert run(slides, "--out", out, "--save-masks") == 0
+    assert _resumed_lines(capsys) == ["s1"]
+    assert _summary(out)["slides"]["s0"]["objects"] == 19
+    clean = tmp_path / "clean"
+    assert run(slides, "--out", clean, "--save-masks") == 0
+    assert _compared(out) == _compared(clean)
+
+
+def test_tampered_slide_json_is_not_believed(field_png, tmp_path, capsys):
+    """Class 1: an edited summary in slide.json (0.1% instead of 7.6%) is not resumed."""
+    out = tmp_path / "out"
+    assert run(field_png.parent, "--out", out, "--save-masks") == 0
+    expected = _compared(out)
+    record = out / "slides" / field_png.parent.name / "slide.json"
+    record.write_text(record.read_text().replace('"objects": 12', '"objects": 1'))
+    capsys.readouterr()
+    assert run(field_png.parent, "--out", out, "--save-masks") == 0
+    assert _resumed_lines(capsys) == []
+    assert _compared(out) == expected
+
+
+def test_a_deleted_mask_redoes_its_slide(field_png, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(field_png.parent, "--out", out, "--save-masks") == 0
+    (mask,) = (out / "masks").rglob("*.png")
+    mask.unlink()
+    capsys.readouterr()
+    assert run(field_png.parent, "--out", out, "--save-masks") == 0
+    assert _resumed_lines(capsys) == [] and mask.is_file()
+
+
+def test_foreign_non_empty_out_is_refused_unless_forced(field_png, tmp_path, capsys, monkeypatch):
+    """Class 4: a folder smearscan did not make keeps its files."""
+    out = tmp_path / "Documents"
+    (out / "deep").mkdir(parents=True)
+    foreign = {out / "cells.csv": "my own table\n", out / "summary.json": "{}\n",
+               out / "deep" / ".thesis.docx.part": "chapter 1\n"}
+    for path, text in foreign.items():
+        path.write_text(text)
+    with monkeypatch.context() as patch:
+        _refuse_analysis(patch)
+        assert run(field_png, "--out", out) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert str(out) in line and "not made by smearscan" in line and "--force" in line
+    assert all(path.read_text() == text for path, text in foreign.items())
+    assert run(field_png, "--out", out, "--force") == 0
+    assert (out / ".smearscan-output").is_file()
+    assert (out / "deep" / ".thesis.docx.part").read_text() == "chapter 1\n"
+    assert run(field_png, "--out", out) == 0  # marked now: no --force needed
+
+
+def test_second_concurrent_run_is_refused_and_the_first_completes(slides, tmp_path):
+    """Class 4: one run at a time; the second gets one line and exit 2, the first is intact
+    (it used to lose its temporaries to the second and die with exit 4)."""
+    out = tmp_path / "out"
+    first = subprocess.Popen(_command(slides, out), env=_env(), cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "slides" / "s0" / "slide.json").exists():
+        assert first.poll() is None, first.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    first.send_signal(signal.SIGSTOP)  # still mid-run, however busy the machine is
+    try:
+        assert not (out / "summary.json").exists(), "the first run finished too soon"
+        second = subprocess.run(_command(slides, out), env=_env(), cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    first.stderr.close()
+    assert second.returncode == 2
+    line = _one_line(second.stderr)
+    assert "another smearscan run" in line and str(out) in line
+    assert len(_summary(out)["slides"]) == SLIDES
+    assert not list(out.rglob("*.smearscan-part"))
+
+
+def test_lock_of_a_killed_run_is_recovered(field_png, tmp_path):
+    """Class 4: the OS releases a dead process's lock; the lock file left behind is no bar."""
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import filelock, sys; lock = filelock.FileLock(sys.argv[1]); "
+         "lock.acquire(); print('held', flush=True); sys.stdin.read()",
+         str(out / LOCK_NAME)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    assert run(field_png, "--out", out) == 2
+    holder.kill()
+    holder.wait(timeout=30)
+    holder.stdout.close()
+    holder.stdin.close()
+    assert (out / LOCK_NAME).exists()
+    assert run(field_png, "--out", out) == 0
+
+
+def test_sequential_runs_over_different_slides_merge_every_slide(tmp_path):
+    """Class 4: the merged outputs reflect every completed slide in the folder."""
+    for name, cells in (("s1", 12), ("s2", 5), ("s3", 3)):
+        _bmp_field(tmp_path / "in" / name / "f.bmp", cells)
+    out = tmp_path / "out"
+    assert run(tmp_path / "in" / "s1", tmp_path / "in" / "s2", "--out", out) == 0
+    assert run(tmp_path / "in" / "s3", "--out", out) == 0
+    assert {s: v["objects"] for s, v in _summary(out)["slides"].items()} == {
+        "s1": 12, "s2": 5, "s3": 3}
+    rows = list(csv.DictReader((out / "cells.csv").read_text().splitlines()))
+    assert {s: sum(r["slide"] == s for r in rows) for s in ("s1", "s2", "s3")} == {
+        "s1": 12, "s2": 5, "s3": 3}
+    # A slide whose files were edited by hand is left out of the merge, with a reason.
+    (out / "slides" / "s2" / "cells.csv").write_text("slide,image\n")
+    assert run(tmp_path / "in" / "s3", "--out", out) == 0  # this run's own slide is fine
+    assert set(_summary(out)["slides"]) == {"s1", "s3"}
+    errors = list(csv.DictReader((out / "errors.csv").read_text().splitlines()))
+    assert [(e["slide"], "changed after smearscan wrote them" in e["error"])
+            for e in errors] == [("s2", True)]

@@ -5,6 +5,7 @@ import re
 import numpy as np
 from PIL import Image
 
+from smearscan.batch.summary import SlideBuilder
 from smearscan.outputs import jpeg_bytes
 from smearscan.pipeline import FieldResult, ReviewCell, review_cells, thumbnail
 from smearscan.report import slide_report_html
@@ -24,18 +25,23 @@ def _summary():
             "counts": {"rbc": 1180, "schistocyte": 20, "nrbc": 2, "wbc": 3}} | stats
 
 
-def test_report_has_counts_call_and_every_review_cell():
+def test_report_has_counts_call_and_every_review_cell(tmp_path):
     cells = (ReviewCell("a.png", 3, "schistocyte", 0.71, _jpeg(10)),
              ReviewCell("a.png", 9, "schistocyte", 0.98, _jpeg(20)),
              ReviewCell("a.png", 5, "nrbc", 0.90, _jpeg(30)))
     result = FieldResult("s", "a.png", None, thumbnail=_jpeg(40), review_cells=cells)
-    html = slide_report_html("s", _summary(), [result], model_version="test-1")
+    builder = SlideBuilder("s", None, tmp_path)
+    builder.add(result, "a")
+    html = slide_report_html("s", _summary(), builder.report_parts(), model_version="test-1")
     assert "1180" in html and "schistocyte" in html and "test-1" in html
     assert "above the 1% ICSH limit" in html or "borderline" in html
     images = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', html)
-    assert len(images) == 4  # three review cells and one field thumbnail
+    assert len(images) == 3  # the three review cells, embedded
     for data in images:
         assert Image.open(io.BytesIO(base64.b64decode(data))).format == "JPEG"
+    # The field picture is a file beside the report, linked.
+    assert re.findall(r'<img alt="a.png" src="([^"]+)"', html) == ["fields/a.jpg"]
+    assert (tmp_path / "fields" / "a.jpg").read_bytes() == _jpeg(40)
     # Most probable first within the schistocyte gallery.
     assert html.index("a.png #9") < html.index("a.png #3")
     assert "http://" not in html and "https://" not in html  # opens from disk, no network

@@ -1,0 +1,117 @@
+"""Output names: one folder per input slide, one file name per field, none able to escape.
+
+A slide's name is its folder below ``DIR/slides`` (and ``masks``, ``overlays``) and its key in
+the merged outputs. It comes from the input's name, made safe (no separators, no ``..``, no
+control characters), and is unique per input path within an output folder: an input whose
+name is already taken, in this run or by a slide an earlier run wrote, gets a suffix derived
+from its path (stable: the same input always gets the same name). ``slide.json`` and
+``summary.json`` record which input each name stands for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import unicodedata
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from smearscan.loading import Slide
+
+#: Longest slide name kept (bytes of UTF-8): room for the suffix within a 255-byte file name.
+_MAX_NAME_BYTES = 200
+
+
+def safe_name(name: str) -> str:
+    """``name`` as a single, harmless path component.
+
+    Separators and control characters become ``_``; a name of dots only (``..`` comes from an
+    image named ``...jpg``) or an empty one gets a leading ``_``; over-long names are cut.
+    """
+    cleaned = "".join("_" if c in "/\\" or unicodedata.category(c) in ("Cc", "Cs") else c
+                      for c in name)
+    if not cleaned.strip("."):
+        cleaned = "_" + cleaned
+    return cleaned.encode("utf-8")[:_MAX_NAME_BYTES].decode("utf-8", errors="ignore")
+
+
+def source_of(slide: Slide, out: Path | None = None) -> str:
+    """The input path a slide stands for, relative to the output folder ``out`` when given
+    (absolute otherwise, or on another drive): results copied or moved together with their
+    inputs still know them. Symlinks are kept: a linked slide folder is named after the link."""
+    source = os.path.abspath(slide.origin)
+    if out is None:
+        return source
+    try:
+        return Path(os.path.relpath(source, os.path.abspath(out))).as_posix()
+    except ValueError:  # Windows: another drive
+        return source
+
+
+def _suffixed(name: str, source: str) -> str:
+    return f"{name}-{hashlib.sha256(os.fsencode(source)).hexdigest()[:8]}"
+
+
+def named_slides(slides: list[Slide], recorded: dict[str, str], out: Path | None = None
+                 ) -> list[Slide]:
+    """``slides`` renamed to their output names.
+
+    Parameters
+    ----------
+    slides : list of Slide
+    recorded : dict of str to str
+        Output folder name -> input path, of the slides an earlier run finished in the folder.
+    out : Path or None
+        The output folder (input paths are recorded relative to it).
+
+    Returns
+    -------
+    list of Slide
+        Same order; names safe and unique, an input keeping the name it had before.
+    """
+    by_source = {source: name for name, source in recorded.items()}
+    taken = dict(recorded)
+    wanted = {safe_name(slide.name) for slide in slides}
+    named = []
+    for slide in slides:
+        source = source_of(slide, out)
+        name = by_source.get(source)
+        if name is None or taken.get(name) not in (None, source) or name in _this_run(named):
+            name = _free_name(safe_name(slide.name), source, taken, wanted, _this_run(named))
+        taken[name] = source
+        named.append(replace(slide, name=name))
+    return named
+
+
+def _this_run(named: list[Slide]) -> set[str]:
+    return {slide.name for slide in named}
+
+
+def _free_name(base: str, source: str, taken: dict[str, str], wanted: set[str],
+               used: set[str]) -> str:
+    """``base`` if no other input holds it, else ``base-<hash of the path>`` (then ``-2``...)."""
+    if base not in used and taken.get(base) in (None, source):
+        return base
+    name, count = _suffixed(base, source), 1
+    while name in used or name in wanted or taken.get(name) not in (None, source):
+        count += 1
+        name = f"{_suffixed(base, source)}-{count}"
+    return name
+
+
+def field_stems(images: list[str]) -> list[str]:
+    """Per field (its path relative to the slide), the name of its mask/overlay/thumbnail.
+
+    The image's path without its suffix, or with it where that would clash (``x.jpg`` and
+    ``x.png``; ``x.jpg.bmp`` and ``x.jpg``); a component of dots only gets a leading ``_``.
+    """
+    stems = [Path(image).with_suffix("").as_posix() for image in images]
+    while True:
+        clashes = {stem for stem, count in Counter(stems).items() if count > 1}
+        if not clashes:
+            break
+        stems = [image if stem in clashes else stem
+                 for image, stem in zip(images, stems, strict=True)]
+    return ["/".join(part if part.strip(".") else "_" + part for part in stem.split("/"))
+            for stem in stems]

@@ -1,0 +1,42 @@
+"""What a slide run is given (:class:`RunOptions`) and gives back (:class:`SlideOutcome`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smearscan.loading import DEFAULT_MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Settings of a run that change its results (they enter the resume fingerprint)."""
+
+    pixel_size_um: float | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    model_path: Path | None = None
+    classify: bool = True
+    save_masks: bool = False
+    overlay: bool = False
+    population: str = "adult"
+    labs_path: Path | None = None
+
+
+@dataclass
+class SlideOutcome:
+    """One analysed (or resumed) slide.
+
+    ``name`` is also its folder below ``DIR/slides/`` and its key in ``summary.json``;
+    ``source`` the input path it came from ("" when not known). A run leaves ``cells_csv``
+    None: the cells are on disk (``DIR/slides/<name>/cells.csv``), so that its memory does not
+    grow with its slides; a caller holding a slide's CSV text (the review app) gives it here.
+    """
+
+    name: str
+    summary: dict
+    cells_csv: str | None = None
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
+    resumed: bool = False
+    model: dict | None = None
+    report: Path | None = None
+    source: str = ""

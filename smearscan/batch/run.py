@@ -1,0 +1,260 @@
+"""Orchestration of a slide run: claim the output folder, resume what can be, stream the rest
+through the executor, write each slide when its last field is back, merge the folder."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from smearscan import default_model_path
+from smearscan.batch.naming import field_stems, named_slides, source_of
+from smearscan.batch.outcome import RunOptions, SlideOutcome
+from smearscan.batch.resume import (
+    RECORD_NAME,
+    fingerprint,
+    outcome_of,
+    outputs_digests,
+    read_record,
+    recorded_sources,
+    resumed_outcome,
+    sealed,
+)
+from smearscan.batch.summary import SlideBuilder, write_merged_outputs, write_slide_cells
+from smearscan.errors import SmearscanError
+from smearscan.labs import LabValueError, read_labs_file
+from smearscan.loading import Slide, field_pixels, special_file_reason
+from smearscan.outputs import claim_output_folder, write_json_atomic, write_text_atomic
+from smearscan.pipeline import FieldResult, FieldTask, analyse_field, cached_model, map_fields
+from smearscan.report import slide_report_html
+
+
+class ModelFileError(SmearscanError):
+    """The model path is not a file that can be read (a pipe, a device): exit 4, as for any
+    model that cannot be loaded, but found before anything is read from it."""
+
+    exit_code = 4
+
+
+def _image_name(slide: Slide, path: Path) -> str:
+    return path.relative_to(slide.root).as_posix()
+
+
+def _field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[FieldTask]:
+    images = [_image_name(slide, path) for path in slide.fields]
+    tasks = []
+    for path, image, stem in zip(slide.fields, images, field_stems(images), strict=True):
+        tasks.append(FieldTask(
+            slide=slide.name, path=path, image=image,
+            pixel_size_um=options.pixel_size_um, max_pixels=options.max_pixels,
+            model_path=options.model_path, classify=options.classify,
+            mask_path=out / "masks" / slide.name / f"{stem}.png"
+            if out and options.save_masks else None,
+            overlay_path=out / "overlays" / slide.name / f"{stem}.png"
+            if out and options.overlay else None,
+            review=out is not None,
+        ))
+    return tasks
+
+
+def _verdict(name: str, summary: dict, labs: dict | None) -> tuple[dict, str] | None:
+    """The MAHA verdict of a slide when lab values were given for it."""
+    if labs is None or ("" not in labs and name not in labs) or "schistocytes" not in summary:
+        return None
+    from smearscan.verdict import assess, format_text, smear_findings_from_summary
+
+    verdict = assess(smear_findings_from_summary({"slides": {name: summary}}, name),
+                     labs.get(name, labs.get("")))
+    return verdict.to_dict(), format_text(verdict)
+
+
+def _finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
+                  options: RunOptions, labs: dict | None, expected: dict | None
+                  ) -> SlideOutcome:
+    """Take a slide's results as they come, then its statistics, verdict and outputs; with
+    ``out``, ``slide.json`` (written last) records ``expected``, the fingerprint of the inputs
+    when the run began, and the digest of every file the slide wrote."""
+    tasks = _field_tasks(slide, out, options)
+    stems = field_stems([task.image for task in tasks])
+    folder = out / "slides" / slide.name if out is not None else None
+    with write_slide_cells(folder) or nullcontext() as cells:
+        builder = SlideBuilder(slide.name, cells, folder)
+        for stem, result in zip(stems, results, strict=True):
+            builder.add(result, stem)
+        builder.finish_cells()
+    summary = builder.summary(options.population)
+    verdict = _verdict(slide.name, summary, labs)
+    if verdict is not None:
+        summary["verdict"] = verdict[0]
+    errors = builder.errors + [(slide.name, "", problem) for problem in slide.problems]
+    model = builder.model
+    model_summary = ({"version": model.version, "operating_points": model.operating}
+                     if model is not None else None)
+    outcome = SlideOutcome(slide.name, summary, errors=errors, model=model_summary,
+                           source=source_of(slide, out))
+    if folder is not None:
+        outcome.report = folder / "report.html"
+        write_text_atomic(outcome.report, slide_report_html(
+            slide.name, summary, builder.report_parts(),
+            model_version=model.version if model else None,
+            verdict_text=verdict[1] if verdict else None))
+        written = [folder / "cells.csv", folder / "report.html", *builder.written]
+        written += [p for t in tasks for p in (t.mask_path, t.overlay_path)
+                    if p is not None and p.is_file()]
+        write_json_atomic(folder / RECORD_NAME, sealed({
+            # Where the fields are, for the review app's field views (not in the fingerprint:
+            # the same fields read through another path are the same inputs).
+            "root": str(slide.root.absolute()),
+            "fingerprint": expected, "summary": summary, "errors": [list(e) for e in errors],
+            "model": model_summary, "outputs": outputs_digests(out, written)}))
+    return outcome
+
+
+#: Peak memory of one field beyond a worker's own, per pixel (scripts/benchmark.py --only
+#: bounds: a 47 Mpx field measured ~BPP bytes/pixel; rounded up). A rule of this tool's own.
+FIELD_BYTES_PER_PIXEL = 60
+#: A worker's memory before any field: with the classifier (torch, model) and without.
+_WORKER_BYTES = {True: 800 * 2**20, False: 150 * 2**20}
+
+
+def _available_memory() -> int | None:
+    """Bytes the system can give without swapping (Linux ``MemAvailable``), else None."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def jobs_within_memory(jobs: int, slides: list[Slide], *, classify: bool) -> int:
+    """``jobs``, lowered so that as many workers each holding the largest field fit in the
+    available memory (at least 1). For the default ``--jobs``: a chosen number is kept."""
+    available = _available_memory()
+    if jobs <= 1 or available is None:
+        return jobs
+    largest = max((field_pixels(path) or 0 for slide in slides for path in slide.fields),
+                  default=0)
+    per_worker = _WORKER_BYTES[classify] + largest * FIELD_BYTES_PER_PIXEL
+    return max(1, min(jobs, available // per_worker))
+
+
+def _check_option_files(options: RunOptions) -> None:
+    """Refuse a model or lab file that is a pipe or device before anything reads it."""
+    if options.classify:
+        model = options.model_path or default_model_path()
+        reason = special_file_reason(model)
+        if reason:
+            raise ModelFileError(f"{model}: {reason}; cannot be a model file")
+    if options.labs_path is not None:
+        reason = special_file_reason(options.labs_path)
+        if reason:
+            raise LabValueError(f"{options.labs_path}: {reason}; cannot be a lab file")
+
+
+def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
+                   jobs: int = 1, progress: bool = True, force: bool = False
+                   ) -> list[SlideOutcome]:
+    """Analyse every slide (resuming finished ones from ``out``) and write the merged outputs.
+
+    Fields of all slides stream through :func:`~smearscan.pipeline.map_fields` in one pass, so
+    ``jobs`` workers stay busy across slide boundaries; a slide is written as soon as its last
+    field is back. With ``out`` the folder is claimed for the run
+    (:func:`~smearscan.outputs.claim_output_folder`; ``force`` writes into a non-empty folder
+    that smearscan did not make) and the merged outputs cover every slide it holds.
+
+    Returns
+    -------
+    list of SlideOutcome
+        This run's slides, in the order given.
+    """
+    _check_option_files(options)
+    with claim_output_folder(out, force=force) if out is not None else nullcontext():
+        return _analyse(slides, out, options, jobs, progress)
+
+
+def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, jobs: int,
+             progress: bool) -> list[SlideOutcome]:
+    slides = named_slides(slides, recorded_sources(out) if out is not None else {}, out)
+    if options.classify and jobs <= 1:
+        # This process classifies: fail on a bad model before any work. Workers load it
+        # themselves (and fail on their first field), so that with --jobs N this process never
+        # spends the seconds torch takes to import.
+        cached_model(options.model_path)
+    # Taken once, before any field is read: a file changed during the run redoes its slide.
+    expected = {s.name: fingerprint(s, options, out) for s in slides} if out is not None else {}
+    outcomes: dict[str, SlideOutcome] = {}
+    pending = []
+    for slide in slides:
+        resumed = resumed_outcome(slide, out, expected[slide.name]) if out else None
+        if resumed is None:
+            pending.append(slide)
+        else:
+            outcomes[slide.name] = resumed
+    labs = read_labs_file(options.labs_path) if options.labs_path else None
+    for slide, results in _grouped(pending, out, options, jobs, progress):
+        outcomes[slide.name] = _finish_slide(slide, results, out, options, labs,
+                                             expected.get(slide.name))
+    if out is not None:
+        _merge_folder(out, outcomes, expected)
+    return [outcomes[s.name] for s in slides]
+
+
+def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[str, dict]
+                  ) -> None:
+    """Merged outputs over this run's slides and every other intact slide in ``out``, each
+    with its technologist's review where there is one."""
+    everything = {name: (outcome, expected[name]) for name, outcome in outcomes.items()}
+    problems = []
+    for name in recorded_sources(out):
+        if name in everything:
+            continue
+        record = read_record(out, name)
+        if record is None:
+            problems.append((name, "", f"{out / 'slides' / name}: its files changed after "
+                             "smearscan wrote them; left out of the merged outputs (run its "
+                             "input again to redo it)"))
+        else:
+            everything[name] = (outcome_of(out, name, record, resumed=True),
+                                record["fingerprint"])
+    write_merged_outputs(out, [_reviewed(out, outcome, fingerprint)
+                               for outcome, fingerprint in everything.values()], problems)
+
+
+def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict) -> SlideOutcome:
+    """The outcome with its review (``smearscan review``): kept while the slide's inputs are
+    unchanged, flagged when they changed. Only a reviewed slide's cells are read into memory."""
+    from smearscan.review.store import read_review, reviewed_outcome
+
+    folder = out / "slides" / outcome.name
+    if read_review(folder) is None:
+        return outcome
+    cells = (folder / "cells.csv").read_text(encoding="utf-8", errors="surrogateescape")
+    return reviewed_outcome(replace(outcome, cells_csv=cells), out, fingerprint)
+
+
+def _grouped(slides: list[Slide], out: Path | None, options: RunOptions, jobs: int,
+             progress: bool) -> Iterator[tuple[Slide, Iterator[FieldResult]]]:
+    """Each slide with an iterator over its fields' results, to be used up before the next."""
+    tasks = [task for slide in slides for task in _field_tasks(slide, out, options)]
+    bar = tqdm(total=len(tasks), unit="field", disable=not progress, file=sys.stderr,
+               desc=f"{len(slides)} slide(s)")
+    # The classifier's modules (torch) are what a worker takes longest to import.
+    preload = ("smearscan.pipeline", "smearscan.classification") if options.classify else (
+        "smearscan.pipeline",)
+    results = map_fields(analyse_field, tasks, jobs=jobs, preload=preload)
+
+    def fields_of(slide: Slide) -> Iterator[FieldResult]:
+        for _ in slide.fields:
+            yield next(results)
+            bar.update()
+
+    with bar:
+        for done, slide in enumerate(slides, start=1):
+            yield slide, fields_of(slide)
+            bar.set_postfix_str(f"slides done {done}/{len(slides)}")

@@ -1,0 +1,370 @@
+"""A slide's summary and files, built as its fields stream in; the folder's merged outputs.
+
+Memory stays flat over a long slide: each field's cells go to the slide's ``cells.csv`` as they
+arrive and only three small columns (class, shape, border; one byte per cell) are kept for the
+slide statistics; the report keeps at most :data:`GALLERY_LIMIT` review cells per class and
+:data:`THUMBNAIL_LIMIT` field pictures, saying how many more there are.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import io
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import quote
+
+import numpy as np
+
+from smearscan import __version__
+from smearscan.batch.outcome import SlideOutcome
+from smearscan.batch.resume import recorded_sources
+from smearscan.outputs import (
+    atomic_text_file,
+    columns_csv_text,
+    csv_text,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
+from smearscan.pipeline import REVIEW_CLASSES, FieldResult, ModelInfo, ReviewCell
+from smearscan.review.store import REVIEWED_CLASS
+
+ERROR_HEADER = ("slide", "image", "error")
+#: Review cells shown per class in a slide's report (most probable first); the rest are counted
+#: ("N more") and are all in cells.csv. A rule of this tool, to keep the report openable.
+GALLERY_LIMIT = 100
+#: Field pictures shown in a slide's report, each a JPEG file beside it; the rest are counted.
+THUMBNAIL_LIMIT = 48
+_EMPTY_CELLS_CSV = "slide,image\n"
+
+
+class _Codes:
+    """A str column kept as one byte per value (few distinct values: classes, shapes)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.parts: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray) -> None:
+        names, inverse = np.unique(np.asarray(values).astype(str), return_inverse=True)
+        lookup = np.array([self._code(str(name)) for name in names], dtype=np.uint8)
+        self.parts.append(lookup[inverse.ravel()])
+
+    def _code(self, name: str) -> int:
+        if name not in self.names:
+            self.names.append(name)
+        return self.names.index(name)
+
+    def values(self) -> np.ndarray:
+        codes = np.concatenate(self.parts) if self.parts else np.zeros(0, np.uint8)
+        return np.asarray(self.names or [""])[codes]
+
+
+def class_counts(labels: np.ndarray, border: np.ndarray) -> dict[str, int]:
+    """Whole (not border) objects per class, classes in sorted order."""
+    names, counts = np.unique(labels[~border], return_counts=True)
+    return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+
+
+def field_summary(result: FieldResult) -> dict:
+    """One field's entry in ``per_field``."""
+    if result.error is not None:
+        return {"image": result.image, "error": result.error}
+    border = result.cells["border"].astype(bool) if result.count else np.zeros(0, bool)
+    return {
+        "image": result.image, "width": result.width, "height": result.height,
+        "objects": result.count, "border_objects": int(border.sum()),
+        "pixel_size_um": result.pixel_size_um,
+        "pixel_size_estimated": result.pixel_size_estimated,
+        "counts": class_counts(result.cells["class"], border)
+        if result.count and "class" in result.cells else {},
+    }
+
+
+@dataclass
+class ReportParts:
+    """What the HTML report shows beyond the summary: bounded gallery and field pictures."""
+
+    gallery: list[dict] = field(default_factory=list)
+    fields: list[dict] = field(default_factory=list)
+    fields_hidden: int = 0
+
+
+class SlideBuilder:
+    """Takes a slide's field results one at a time and keeps only what its outputs need.
+
+    Parameters
+    ----------
+    name : str
+        The slide's output name.
+    cells : text file or None
+        Where the slide's ``cells.csv`` is written as fields arrive (None: not written).
+    folder : Path or None
+        The slide's output folder, for the field pictures the report links to (None: no
+        pictures are written).
+    """
+
+    def __init__(self, name: str, cells: TextIO | None, folder: Path | None) -> None:
+        self.name, self.cells, self.folder = name, cells, folder
+        self.header: str | None = None
+        self.per_field: list[dict] = []
+        self.errors: list[tuple[str, str, str]] = []
+        self.labels, self.shapes = _Codes(), _Codes()
+        self.border: list[np.ndarray] = []
+        self.objects, self.sizes, self.estimated = 0, [], False
+        self.model: ModelInfo | None = None
+        self.gallery: dict[str, list[tuple[float, int, ReviewCell]]] = {}
+        self.called: dict[str, int] = {}
+        self.report = ReportParts()
+        self.written: list[Path] = []
+
+    def add(self, result: FieldResult, stem: str) -> None:
+        """Take one field's result (``stem``: its output name, for its picture)."""
+        self.per_field.append(field_summary(result))
+        self._picture(result, stem)
+        if result.error is not None:
+            self.errors.append((self.name, result.image, result.error))
+            return
+        self.model = self.model or result.model
+        if math.isfinite(result.pixel_size_um):
+            self.sizes.append(result.pixel_size_um)
+        self.estimated |= result.pixel_size_estimated
+        for cell in result.review_cells:
+            self._review(cell)
+        if not result.count:
+            return
+        self.objects += result.count
+        self._write_cells(result)
+        if "class" in result.cells:
+            self.labels.add(result.cells["class"])
+            self.shapes.add(result.cells["morphology"])
+            self.border.append(result.cells["border"].astype(bool))
+
+    def _write_cells(self, result: FieldResult) -> None:
+        if self.cells is None:
+            return
+        text = columns_csv_text({
+            "slide": np.full(result.count, self.name, dtype=object),
+            "image": np.full(result.count, result.image, dtype=object), **result.cells})
+        header, _, body = text.partition("\n")
+        if self.header is None:
+            self.header = header
+            self.cells.write(header + "\n")
+        self.cells.write(body)
+
+    def _review(self, cell: ReviewCell) -> None:
+        heap = self.gallery.setdefault(cell.label, [])
+        self.called[cell.label] = self.called.get(cell.label, 0) + 1
+        # Ties keep arrival order: the earlier cell is the "larger" one (-order).
+        entry = (cell.probability, -self.called[cell.label], cell)
+        if len(heap) < GALLERY_LIMIT:
+            heapq.heappush(heap, entry)
+        elif entry[:2] > heap[0][:2]:
+            heapq.heapreplace(heap, entry)
+
+    def _picture(self, result: FieldResult, stem: str) -> None:
+        if len(self.report.fields) >= THUMBNAIL_LIMIT:
+            self.report.fields_hidden += 1
+            return
+        picture = None
+        if result.thumbnail and self.folder is not None:
+            path = self.folder / "fields" / f"{stem}.jpg"
+            write_bytes_atomic(path, result.thumbnail)
+            self.written.append(path)
+            # A link: '#', '?' or '%' in a file name must not end or change the URL.
+            picture = quote(os.fsencode(path.relative_to(self.folder).as_posix()))
+        self.report.fields.append({"image": result.image, "objects": result.count,
+                                   "error": result.error, "picture": picture})
+
+    def finish_cells(self) -> None:
+        """Close ``cells.csv``: a slide without cells gets the header only."""
+        if self.cells is not None and self.header is None:
+            self.cells.write(_EMPTY_CELLS_CSV)
+
+    def report_parts(self) -> ReportParts:
+        """The bounded gallery (most probable first) and field pictures."""
+        self.report.gallery = []
+        for label in REVIEW_CLASSES:
+            members = sorted(self.gallery.get(label, []), reverse=True)
+            if members:
+                self.report.gallery.append({
+                    "label": label, "total": self.called[label],
+                    "hidden": self.called[label] - len(members),
+                    "cells": [entry[2] for entry in members]})
+        return self.report
+
+    def summary(self, population: str) -> dict:
+        """The slide's entry in ``summary.json`` (statistics when the cells were classified)."""
+        failed = sum("error" in f for f in self.per_field)
+        summary = {
+            "fields": len(self.per_field), "fields_failed": failed, "objects": self.objects,
+            "pixel_size_um": float(np.median(self.sizes)) if self.sizes else None,
+            "pixel_size_estimated": self.estimated, "counts": {},
+            "per_field": self.per_field,
+        }
+        if self.labels.parts:
+            labels, border = self.labels.values(), np.concatenate(self.border)
+            summary["counts"] = class_counts(labels, border)
+            summary |= _statistics(labels, self.shapes.values(), border, self.model,
+                                   population)
+        return summary
+
+
+def _statistics(labels: np.ndarray, shapes: np.ndarray, border: np.ndarray,
+                model: ModelInfo | None, population: str) -> dict:
+    from smearscan.slide_stats import slide_result
+
+    return slide_result(label=labels, morphology=shapes, border=border,
+                        operating=model.operating if model is not None else None,
+                        population=population).to_dict()
+
+
+def write_slide_cells(folder: Path | None):
+    """The slide's ``cells.csv`` as an atomically written file, or None without an output."""
+    return atomic_text_file(folder / "cells.csv") if folder is not None else None
+
+
+# ----------------------------------------------------------------------------- merged outputs
+
+
+def write_merged_outputs(out: Path, outcomes: list[SlideOutcome],
+                         problems: Sequence[tuple[str, str, str]] = ()) -> None:
+    """Write ``cells.csv``, ``summary.json`` and ``errors.csv`` over ``outcomes`` (every slide
+    the folder holds, in name order), plus ``problems`` about the folder itself.
+
+    An outcome's cells are its ``cells_csv`` text when it has one, else its slide's
+    ``cells.csv``, streamed from disk.
+    """
+    outcomes = sorted(outcomes, key=lambda o: o.name)
+    _write_merged_cells(out, outcomes)
+    errors = [e for o in outcomes for e in o.errors] + list(problems)
+    write_text_atomic(out / "errors.csv", csv_text(ERROR_HEADER, errors))
+    recorded = recorded_sources(out) if any(not o.source for o in outcomes) else {}
+    write_json_atomic(out / "summary.json", {
+        "smearscan_version": __version__,
+        "model": next((o.model for o in outcomes if o.model is not None), None),
+        "sources": {o.name: o.source or recorded.get(o.name) for o in outcomes},
+        "slides": {o.name: o.summary for o in outcomes},
+    })
+
+
+def _write_merged_cells(out: Path, outcomes: list[SlideOutcome]) -> None:
+    """The slides' cells one after another. Slides written with other columns (an earlier run
+    without the classifier) are aligned to the widest header; classified cells always have
+    the ``reviewed_class`` column (empty until ``smearscan review`` signs the slide off)."""
+    headers = [_header(_cells_text(out, o)) for o in outcomes]
+    columns: list[str] = []
+    for header in headers:
+        columns += [c for c in header if c not in columns]
+    if "class" in columns and REVIEWED_CLASS not in columns:
+        columns.append(REVIEWED_CLASS)
+    columns = columns or ["slide", "image", "cell_id"]
+    with atomic_text_file(out / "cells.csv") as merged:
+        merged.write(",".join(columns) + "\n")
+        for outcome, header in zip(outcomes, headers, strict=True):
+            if header:
+                with _cells_text(out, outcome) as handle:
+                    _copy_rows(handle, header, columns, merged)
+
+
+def _cells_text(out: Path, outcome: SlideOutcome) -> TextIO:
+    if outcome.cells_csv is not None:
+        return io.StringIO(outcome.cells_csv, newline="")
+    return open(out / "slides" / outcome.name / "cells.csv", newline="", encoding="utf-8",
+                errors="surrogateescape")
+
+
+def _header(handle: TextIO) -> list[str]:
+    with handle:
+        header = next(csv.reader(handle), [])
+    return header if header != _EMPTY_CELLS_CSV.strip().split(",") else []
+
+
+def _copy_rows(handle: TextIO, header: list[str], columns: list[str], merged: TextIO) -> None:
+    handle.readline()
+    if header == columns:
+        for block in iter(lambda: handle.read(1 << 20), ""):
+            merged.write(block)
+        return
+    writer = csv.writer(merged, lineterminator="\n")
+    for row in csv.DictReader(handle, fieldnames=header):
+        writer.writerow([row.get(c, "") for c in columns])
+
+
+# ----------------------------------------------------------------------------- reading back
+
+
+class SummaryFileError(ValueError):
+    """A ``summary.json`` that is not one smearscan wrote; one line naming the file and key."""
+
+
+#: Per slide, the sections the verdict reads and the type of each value in them.
+_SLIDE_SECTIONS = {
+    "schistocytes": {"percent": "number", "ci95": "interval", "rbc_counted": "count",
+                     "less_specific": "bool", "limit_percent": "number"},
+    "nrbc": {"present": "bool"},
+    "leukoerythroblastic": {"finding": "text"},
+    "morphology": {"teardrop_percent": "number"},
+}
+
+
+def read_summary_file(path: Path) -> dict:
+    """Read a ``summary.json`` and check the parts a MAHA verdict reads.
+
+    Raises
+    ------
+    SummaryFileError
+        One line naming the file and the first key whose value is missing or of the wrong
+        type (a ``ValueError``: the CLI's usage error, exit 2).
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SummaryFileError(f"{path}: not a readable summary.json ({reason})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("slides"), dict):
+        raise SummaryFileError(f"{path}: not a smearscan summary.json (no \"slides\" object)")
+    for name, slide in data["slides"].items():
+        _check_slide(path, name, slide)
+    return data
+
+
+def _check_slide(path: Path, name: str, slide: object) -> None:
+    where = f"{path}: slide {name!r}"
+    if not isinstance(slide, dict):
+        raise SummaryFileError(f"{where} is not an object")
+    for section, keys in _SLIDE_SECTIONS.items():
+        values = slide.get(section)
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            raise SummaryFileError(f"{where}: {section} is not an object")
+        for key, kind in keys.items():
+            if values.get(key) is not None and not _is_kind(values[key], kind):
+                raise SummaryFileError(f"{where}: {section}.{key} is not {_KIND_TEXT[kind]} "
+                                       f"({values[key]!r:.40})")
+
+
+_KIND_TEXT = {"number": "a finite number", "interval": "a pair of numbers [low, high]",
+              "count": "a whole number >= 0", "bool": "true or false", "text": "text"}
+
+
+def _is_kind(value: object, kind: str) -> bool:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "number":
+        return number and math.isfinite(value)
+    if kind == "interval":
+        return (isinstance(value, list) and len(value) == 2
+                and all(_is_kind(v, "number") for v in value) and value[0] <= value[1])
+    if kind == "count":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if kind == "bool":
+        return isinstance(value, bool)
+    return isinstance(value, str)
