@@ -114,8 +114,9 @@ def _finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None
     return outcome
 
 
-#: Peak memory of one field beyond a worker's own, per pixel (scripts/benchmark.py --only
-#: bounds: a 47 Mpx field measured ~BPP bytes/pixel; rounded up). A rule of this tool's own.
+#: Peak memory of one field beyond a worker's own, per pixel: ``scripts/benchmark.py --only
+#: bounds`` measured 47-49 bytes/pixel for a 47 Mpx field of cells (25-28 for a blank one);
+#: rounded up for a margin. A rule of this tool's own.
 FIELD_BYTES_PER_PIXEL = 60
 #: A worker's memory before any field: with the classifier (torch, model) and without.
 _WORKER_BYTES = {True: 800 * 2**20, False: 150 * 2**20}
