@@ -1,69 +1,163 @@
 """Segmentation against the point labels of Chula RBC-12 and the box centres of BCCD.
 
-Usage: python scripts/evaluate_segmentation.py [--shared ../shared] [--split val] [--known-scale]
+Usage::
 
-Prints, per dataset and label class, the fraction of labelled points inside a detected object
-(recall), the fraction of matched points whose object holds another labelled point (merges) and,
-as a check on over-splitting, the fraction of matched points whose object is smaller than
-0.6 of a normal red cell at the declared pixel size (cut). Cut is meaningful for whole-cell
-classes (normal, target, ovalocyte...); fragments, microcytes and platelets are small anyway.
+    python scripts/evaluate_segmentation.py [--shared ../shared] [--split val] [--known-scale]
+    python scripts/evaluate_segmentation.py --invariance 24 [--split val] [--no-classify]
+
+The first form prints, per dataset and label class, the fraction of labelled points inside a
+detected object (recall), the fraction of matched points whose object holds another labelled
+point (merged), the fraction of matched points whose object borders another object within
+0.2 red-cell diameters of the point (cut: a labelled cell centre should lie about half a
+diameter from any line that separates it from a neighbour, so a line through it cuts the cell
+in two; meaningful for whole-cell classes such as macrocyte, elliptocyte, normal), the
+fraction whose object is under 0.6 of a normal cell's area (small), and the segmentation
+time per field.
+
+The second form resamples each of N fields by 1.5x and 2x (pixel size divided accordingly),
+segments both, and prints the share of whole (not border) objects of each that have an
+object of intersection-over-union >= 0.5 in the other; with the shipped classifier it also
+prints the net change in schistocyte calls and the calls that differ on matched objects, per
+1000 red cells.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from collections import defaultdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from smearscan.datasets import bccd_fields, chula_fields, split_fields
+from smearscan.features import border_flags
 from smearscan.loading import read_field
-from smearscan.metrics import labels_under_points, match_points
+from smearscan.metrics import labels_under_points, match_points, matched_objects
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 
 #: An object under this fraction of a normal red cell's area holds part of a cell at most.
-_CUT_AREA = 0.6
+_SMALL_AREA = 0.6
+#: A line to another object closer than this fraction of a cell diameter runs through the cell.
+_CUT_DISTANCE = 0.2
+_SCALES = (1.5, 2.0)
 
 
-def evaluate(fields, *, known_scale: bool) -> dict[str, list[int]]:
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    diameters = []
+def evaluate(fields, *, known_scale: bool) -> dict[str, list[float]]:
+    """Per class: points, matched, merged, cut, small; plus the median diameter and ms/field."""
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    diameters, seconds = [], 0.0
     for field in fields:
-        seg = segment_field(read_field(field.image),
-                            pixel_size_um=field.pixel_size_um if known_scale else None)
+        rgb = read_field(field.image)
+        start = time.perf_counter()
+        seg = segment_field(rgb, pixel_size_um=field.pixel_size_um if known_scale else None)
+        seconds += time.perf_counter() - start
         diameters.append(seg.rbc_diameter_px)
         by_class = defaultdict(list)
         for x, y, label in field.points:
             by_class[label].append((x, y))
             by_class["all"].append((x, y))
-        cell_area = np.pi * (NORMAL_RBC_DIAMETER_UM / field.pixel_size_um / 2) ** 2
+        diameter = NORMAL_RBC_DIAMETER_UM / field.pixel_size_um
         area = np.bincount(seg.labels.ravel())
+        near_line = _near_other_object(seg.labels, _CUT_DISTANCE * diameter)
         for label, xy in by_class.items():
             m = match_points(seg.labels, np.array(xy))
-            for i, v in enumerate((m.points, m.matched, m.merged, _cut(seg.labels, xy, area,
-                                                                      cell_area))):
+            hit = labels_under_points(seg.labels, xy)
+            inside = hit > 0
+            cut = int(labels_under_points(near_line, xy)[inside].sum())
+            small = int(np.sum(area[hit[inside]] < _SMALL_AREA * np.pi * (diameter / 2) ** 2))
+            for i, v in enumerate((m.points, m.matched, m.merged, cut, small)):
                 totals[label][i] += v
     totals["_diameter_px_median"] = [float(np.median(diameters))]
+    totals["_ms_per_field"] = [1000 * seconds / max(len(fields), 1)]
     return totals
 
 
-def _cut(labels: np.ndarray, xy: list, area: np.ndarray, cell_area: float) -> int:
-    """Points inside an object smaller than ``_CUT_AREA`` of a normal cell's area."""
-    hit = labels_under_points(labels, xy)
-    hit = hit[hit > 0]
-    return int(np.sum(area[hit] < _CUT_AREA * cell_area))
+def _near_other_object(labels: np.ndarray, radius: float) -> np.ndarray:
+    """Object pixels within ``radius`` px of a pixel of another object that touches them."""
+    values = labels.astype(np.float32)
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    shared = (labels > 0) & ((cv2.dilate(values, cross) != values)
+                             | (cv2.erode(values, cross) != values))
+    # Pixels on a line between two objects, not on an object's edge with the background.
+    shared &= cv2.erode(values, cross) > 0
+    far = cv2.distanceTransform((~shared).astype(np.uint8), cv2.DIST_L2, 5)
+    return ((far <= radius) & (labels > 0)).astype(np.uint8)
 
 
-def print_table(name: str, totals: dict[str, list[int]]) -> None:
+def print_table(name: str, totals: dict[str, list[float]]) -> None:
     print(f"\n### {name} (median estimated RBC diameter "
-          f"{totals.pop('_diameter_px_median')[0]:.1f} px)\n")
-    print("| class | points | recall | merged | cut |")
-    print("|---|---:|---:|---:|---:|")
+          f"{totals.pop('_diameter_px_median')[0]:.1f} px, segmentation "
+          f"{totals.pop('_ms_per_field')[0]:.1f} ms/field)\n")
+    print("| class | points | recall | merged | cut | small |")
+    print("|---|---:|---:|---:|---:|---:|")
     for label in sorted(totals, key=lambda k: (k != "all", k)):
-        n, matched, merged, cut = totals[label]
+        n, matched, merged, cut, small = totals[label]
         print(f"| {label} | {n} | {matched / max(n, 1):.4f} | {merged / max(matched, 1):.4f} "
-              f"| {cut / max(matched, 1):.4f} |")
+              f"| {cut / max(matched, 1):.4f} | {small / max(matched, 1):.4f} |")
+
+
+def resampled(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """The field resampled by ``scale`` (bicubic, as a camera of finer pixels would see it)."""
+    size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+
+
+def invariance(fields, *, classify: bool) -> None:
+    """Print the object and schistocyte-call agreement between scales (see module docstring)."""
+    model = None
+    if classify:
+        from smearscan.pipeline import cached_model
+        model = cached_model(None)
+    rows = defaultdict(lambda: np.zeros(7))
+    for field in fields:
+        rgb = read_field(field.image)
+        base = _analysed(rgb, field.pixel_size_um, model)
+        for scale in _SCALES:
+            big = _analysed(resampled(rgb, scale), field.pixel_size_um / scale, model)
+            back = cv2.resize(big[0], rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+            a_to_b, b_to_a = matched_objects(base[0], back)
+            whole_a, whole_b = ~base[1], ~big[1]
+            row = rows[scale]
+            row[0] += whole_a.sum()
+            row[1] += np.count_nonzero(a_to_b[1:][whole_a])
+            row[2] += whole_b.sum()
+            row[3] += np.count_nonzero(b_to_a[1:][whole_b])
+            if model is not None:
+                red_a, schisto_a = base[2], base[3]
+                schisto_b = big[3]
+                row[4] += np.count_nonzero(red_a & whole_a)
+                row[5] += (np.count_nonzero(schisto_b & whole_b)
+                           - np.count_nonzero(schisto_a & whole_a))
+                pairs = np.flatnonzero(a_to_b[1:] > 0)
+                differ = schisto_a[pairs] != schisto_b[a_to_b[1:][pairs] - 1]
+                row[6] += np.count_nonzero(differ & whole_a[pairs])
+    print(f"\n### Invariance under resampling, {len(fields)} fields, declared pixel size\n")
+    print("| scale | objects 1x | matched | objects sx | matched | red cells 1x "
+          "| net schistocyte change /1000 RBC | differing calls /1000 RBC |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for scale, (na, ma, nb, mb, red, net, differ) in rows.items():
+        calls = (f"{1000 * net / max(red, 1):+.2f} | {1000 * differ / max(red, 1):.2f}"
+                 if model is not None else "- | -")
+        print(f"| {scale:g} | {na:.0f} | {ma / max(na, 1):.4f} | {nb:.0f} | {mb / max(nb, 1):.4f} "
+              f"| {red:.0f} | {calls} |")
+
+
+def _analysed(rgb: np.ndarray, pixel_size_um: float, model):
+    """Labels, border flags, red-cell and schistocyte flags (None without a model) per object."""
+    seg = segment_field(rgb, pixel_size_um=pixel_size_um)
+    border = border_flags(seg.labels, seg.count)
+    if model is None or seg.count == 0:
+        return seg.labels, border, None, None
+    from smearscan.features import cell_table
+    from smearscan.pipeline import classified_columns
+
+    cells = cell_table(seg.labels, rgb, pixel_size_um=pixel_size_um)
+    label = classified_columns(rgb, seg.labels, cells, pixel_size_um=pixel_size_um,
+                               model=model)["class"]
+    schisto = label == "schistocyte"
+    return seg.labels, border, schisto | (label == "rbc"), schisto
 
 
 def main() -> None:
@@ -72,15 +166,24 @@ def main() -> None:
     parser.add_argument("--split", default="val", help="train, val, test or all (Chula)")
     parser.add_argument("--known-scale", action="store_true",
                         help="give the declared pixel size instead of estimating it")
+    parser.add_argument("--no-bccd", action="store_true", help="Chula only")
+    parser.add_argument("--invariance", type=int, metavar="N",
+                        help="measure invariance under resampling on the first N fields")
+    parser.add_argument("--no-classify", action="store_true",
+                        help="with --invariance: compare objects only")
     args = parser.parse_args()
     data = args.shared / "datasets"
     chula = chula_fields(data / "chula-rbc-12")
     if args.split != "all":
         chula = split_fields(chula)[args.split]
+    if args.invariance:
+        invariance(chula[:args.invariance], classify=not args.no_classify)
+        return
     print_table(f"Chula RBC-12, {args.split} split, {len(chula)} fields",
                 evaluate(chula, known_scale=args.known_scale))
-    bccd = bccd_fields(data / "bccd")
-    print_table(f"BCCD, {len(bccd)} fields", evaluate(bccd, known_scale=args.known_scale))
+    if not args.no_bccd:
+        bccd = bccd_fields(data / "bccd")
+        print_table(f"BCCD, {len(bccd)} fields", evaluate(bccd, known_scale=args.known_scale))
 
 
 if __name__ == "__main__":

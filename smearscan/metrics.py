@@ -42,6 +42,39 @@ def match_points(labels: np.ndarray, xy: np.ndarray) -> PointMatch:
     return PointMatch(int(under.size), int(hit.size), int(counts[counts > 1].sum()))
 
 
+def matched_objects(a: np.ndarray, b: np.ndarray, *, min_iou: float = 0.5
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The object of ``b`` that is the same as each object of ``a``, and vice versa.
+
+    Two objects are the same when their intersection over union reaches ``min_iou``; above
+    0.5 an object can match at most one other.
+
+    Parameters
+    ----------
+    a, b : (H, W) int ndarray
+        Label images of one field, 0 background, objects 1..N.
+    min_iou : float, keyword-only
+        Least intersection over union of the same object.
+
+    Returns
+    -------
+    a_to_b : (max(a) + 1,) int ndarray
+        For each label of ``a`` (index 0 the background) its label in ``b``, 0 for none.
+    b_to_a : (max(b) + 1,) int ndarray
+        The same from ``b`` to ``a``.
+    """
+    na, nb = int(a.max(initial=0)), int(b.max(initial=0))
+    pair = a.astype(np.int64) * (nb + 1) + b
+    joint = np.bincount(pair.ravel(), minlength=(na + 1) * (nb + 1)).reshape(na + 1, nb + 1)
+    union = joint.sum(1)[:, None] + joint.sum(0)[None, :] - joint
+    iou = joint / np.maximum(union, 1)
+    iou[0, :] = 0
+    iou[:, 0] = 0
+    a_to_b = np.where(iou.max(1) >= min_iou, iou.argmax(1), 0)
+    b_to_a = np.where(iou.max(0) >= min_iou, iou.argmax(0), 0)
+    return a_to_b, b_to_a
+
+
 def labels_under_points(labels: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Label value (0 for background) under each point (x, y) that lies inside the image.
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
-from scipy.cluster.vq import ClusterError, kmeans2
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from skimage.segmentation import watershed
 
 #: Mean diameter of a normal red cell on a dried smear, um (Bain, Blood Cells, 5th ed.).
@@ -52,20 +53,36 @@ _PALE_OPENING_MIN_PX = 2
 _MOUTH_DEPTH = 0.25
 _MOUTH_WIDTH = 0.8
 _MOUTH_DEPTH_PER_WIDTH = 0.6
-# Overlapping red cells whose union has a single distance maximum (a peanut or an oval) hold
-# no second seed. An object of at least 1.5 normal-cell areas that is also elongated (axis
-# ratio >= 1.15, which a round white cell or macrocyte is not) and has no nucleus is split
-# into as many cells as its area holds. On the Chula train split this cut labelled points
-# sharing an object from 2.8% to 0.7%, while whole-cell labels (normal, target, oval...) in an
-# object under 0.6 of a cell's area went from 1.43% to 1.62% (scripts/evaluate_segmentation.py
-# and an ad-hoc count); a single elliptocyte has one cell's area and is never split.
-_CLUMP_AREA = 1.5
-_CLUMP_ELONGATION = 1.15
-#: A nucleus: green optical density over 0.2 and blue density under 0.4 of the green one (see
-#: _nuclear_stain); an object with more than 15% such pixels is never split by area.
-_NUCLEAR_GREEN_OD = 0.2
-_NUCLEAR_BLUE_PER_GREEN = 0.4
-_MAX_NUCLEAR_FRACTION = 0.15
+#: Two seeds of one component are two cells only where the shape narrows between them: the
+#: highest point of the (smoothed) distance map on the line between their regions (the
+#: saddle) is below this fraction of the lower of their two peaks. Two overlapping discs
+#: whose centres are D apart have peaks r and a saddle sqrt(r^2 - (D/2)^2): they split when
+#: D >= 0.87 r, i.e. at up to ~55% overlap of diameters; an ellipse, a teardrop's tail, a
+#: macrocyte's or a ring's irregular rim give spurious maxima whose saddle is within a few
+#: percent of the peak, and stay one cell. A ratio, so it does not depend on the scale. Area
+#: is never a reason to split (macrocytes and macro-ovalocytes are single cells).
+_NECK_RATIO = 0.95
+#: Overlapping cells whose union holds one distance maximum (or two without a neck) still
+#: show two cusps where their outlines cross. An object is cut along the chord between two
+#: concavities (convexity defects) each at least 0.08 d deep when the chord lies inside it,
+#: leaves two parts of at least 0.35 of a normal cell's area each, and is shorter than 0.85 of
+#: the smaller part's equivalent diameter (a neck). Two discs of diameter d overlapping by 30%
+#: of it: cusps 0.14 d deep, chord 0.71 d, parts 0.89 d: cut. A round, oval or elliptical cell
+#: has no such concavities; a teardrop's tail and a helmet cell's horns leave a part far under
+#: 0.35 of a cell; a burr cell's spicule gaps across its middle give a chord longer than its
+#: halves are wide.
+_CUSP_DEPTH = 0.05
+_MIN_PART = 0.35
+_CHORD_PER_PART = 0.85
+#: An enclosed hole up to this many normal-cell areas is the pallor of a ghost (a pale cell
+#: whose thin rim alone absorbs) when the rim and hole together are at most
+#: :data:`_GHOST_AREA` cell areas: a ring of several cells enclosing background is larger.
+_GHOST_HOLE = 1.5
+_GHOST_AREA = 2.0
+#: Pale fragments absorb too little green to pass the field's Otsu threshold on more than a
+#: sliver: stained pixels grow into pixels above this fraction of the threshold that touch
+#: them (hysteresis).
+_WEAK_THRESHOLD = 0.5
 #: Red-cell diameters (px) from which a scale may be estimated: 7.5 um at 0.5 um/px (a x200
 #: field) to 7.5 um at 0.03 um/px. Outside it the field shows no red cells to measure.
 _PLAUSIBLE_DIAMETER_PX = (15.0, 250.0)
@@ -136,7 +153,26 @@ def foreground_mask(rgb: np.ndarray) -> np.ndarray:
     otsu, _ = cv2.threshold(absorbance, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # A field with no cells has only noise: never call less than ~6% green absorbance stained.
     threshold = max(otsu, 0.06 * max(background, 1.0))
-    return absorbance > threshold
+    return _with_faint_objects(absorbance > threshold,
+                               absorbance > _WEAK_THRESHOLD * threshold)
+
+
+def _with_faint_objects(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
+    """``strong`` plus the whole extent of the mostly faint objects it touches.
+
+    A connected region of ``weak`` that holds some ``strong`` pixels, but fewer than half of
+    its own, is a pale fragment or a ghost cell whose darkest sliver alone passed the
+    threshold: all of it is kept. Well-stained cells (mostly strong) keep their strong outline,
+    so that their faint halos do not bridge the gaps between touching cells.
+    """
+    count, regions = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return strong
+    total = np.bincount(regions.ravel(), minlength=count)
+    stained = np.bincount(regions[strong], minlength=count)
+    faint = (stained > 0) & (2 * stained < total)
+    faint[0] = False
+    return strong | faint[regions]
 
 
 def pale_stain(rgb: np.ndarray, stained: np.ndarray) -> np.ndarray:
@@ -209,15 +245,17 @@ def _mouths_closed(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
 
 
 def _filled(mask: np.ndarray, radius: int, max_hole_px: float,
-            rbc_diameter_px: float | None = None) -> np.ndarray:
+            rbc_diameter_px: float | None = None, cell_area_px: float | None = None
+            ) -> np.ndarray:
     """Fill the holes that look like central pallor.
 
     Rims are first closed with ``radius`` so that a pallor open on one side still counts as a
     hole; given ``rbc_diameter_px``, wider mouths of open rims are closed too
     (``_mouths_closed``). Of what the closing and filling add, the thin wedges it puts between
     touching cells (small, and open to the background) are dropped again so that the watershed
-    still sees the necks; pallor (enclosed, or large) is kept. Holes larger than ``max_hole_px`` are
-    background enclosed by a ring of cells and stay open.
+    still sees the necks; pallor (enclosed, or large) is kept. Holes larger than ``max_hole_px``
+    are background enclosed by a ring of cells and stay open, unless ``cell_area_px`` is given
+    and the hole is a ghost cell's (see :data:`_GHOST_HOLE`).
     """
     closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, _disc(radius)).astype(bool)
     if rbc_diameter_px is not None:
@@ -232,8 +270,22 @@ def _filled(mask: np.ndarray, radius: int, max_hole_px: float,
     open_to_background = np.zeros(count + 1, dtype=bool)
     open_to_background[added[outside]] = True
     keep = (area <= max_hole_px) & (~open_to_background | (area >= _WEDGE * max_hole_px))
+    if cell_area_px is not None:
+        keep |= ~open_to_background & _ghost_holes(added, area, filled, cell_area_px)
     keep[0] = False
     return mask | keep[added]
+
+
+def _ghost_holes(added: np.ndarray, area: np.ndarray, filled: np.ndarray,
+                 cell_area_px: float) -> np.ndarray:
+    """Per region of ``added``: at most :data:`_GHOST_HOLE` cells' area, inside a filled object
+    of at most :data:`_GHOST_AREA` cells' area."""
+    objects, _ = ndi.label(filled)
+    object_area = np.bincount(objects.ravel())
+    # Each added region lies inside one filled object: any of its pixels names it.
+    owner = np.zeros(len(area), dtype=np.int64)
+    owner[added.ravel()] = objects.ravel()
+    return (area <= _GHOST_HOLE * cell_area_px) & (object_area[owner] <= _GHOST_AREA * cell_area_px)
 
 
 def holes_filled(mask: np.ndarray) -> np.ndarray:
@@ -320,75 +372,107 @@ def _split_touching(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
         markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
         split = shared[components]
         labels[split] = watershed(-smooth, markers, mask=split)[split]
+        labels = _merged_without_neck(labels, smooth)
     return labels
 
 
-def _clumps_split(labels: np.ndarray, rgb: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
-    """Split each elongated, unnucleated object of several cells' area into that many cells.
+def _merged_without_neck(labels: np.ndarray, smooth: np.ndarray) -> np.ndarray:
+    """``labels`` with touching regions merged where no neck separates them.
 
-    The cells' centres are k-means centres of the object's pixels, started evenly along its
-    major axis; each pixel goes to the nearest centre, which cuts two overlapping cells of
-    equal size along their chord. Objects with a nucleus are white cells or NRBCs, whose
-    lobes and cytoplasm must stay one object.
+    Two regions are merged when their saddle (the highest point of ``smooth``, the distance
+    map, along the line they share) reaches :data:`_NECK_RATIO` of the lower of their peaks.
     """
-    cell_area = np.pi * (rbc_diameter_px / 2) ** 2
-    areas = np.bincount(labels.ravel())
-    areas[0] = 0
-    clumps = np.flatnonzero(areas >= _CLUMP_AREA * cell_area)
-    if clumps.size == 0:
+    count = int(labels.max()) + 1
+    pairs, saddles = [], []
+    for a, b, da, db in ((labels[:, :-1], labels[:, 1:], smooth[:, :-1], smooth[:, 1:]),
+                         (labels[:-1], labels[1:], smooth[:-1], smooth[1:])):
+        line = (a != b) & (a > 0) & (b > 0)
+        low, high = np.minimum(a[line], b[line]), np.maximum(a[line], b[line])
+        pairs.append(low.astype(np.int64) * count + high)
+        saddles.append(np.minimum(da[line], db[line]))
+    pair, saddle = np.concatenate(pairs), np.concatenate(saddles)
+    if pair.size == 0:
         return labels
+    keys, index = np.unique(pair, return_inverse=True)
+    highest = np.zeros(len(keys), np.float32)
+    np.maximum.at(highest, index, saddle)
+    peak = np.zeros(count, np.float32)
+    np.maximum.at(peak, labels.ravel(), smooth.ravel())
+    low, high = np.divmod(keys, count)
+    merge = highest >= _NECK_RATIO * np.minimum(peak[low], peak[high])
+    if not merge.any():
+        return labels
+    graph = coo_matrix((np.ones(int(merge.sum())), (low[merge], high[merge])),
+                       shape=(count, count))
+    _, component = connected_components(graph, directed=False)
+    lookup = (component + 1).astype(np.int32)
+    lookup[0] = 0
+    return lookup[labels]
+
+
+def _cut_at_cusps(labels: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
+    """``labels`` with each object that shows two overlapping cells cut in two (see
+    :data:`_CUSP_DEPTH`); a part that still shows two cells is cut again."""
+    cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     labels = labels.copy()
-    next_label = len(areas)
     boxes = ndi.find_objects(labels)
-    background = np.array([uint8_percentile(rgb[:, :, c], 95) for c in range(3)])
-    for label in clumps:
-        box = boxes[label - 1]
-        inside = labels[box] == label
-        if _nuclear_stain(rgb[box][inside], background).mean() > _MAX_NUCLEAR_FRACTION:
+    large = np.flatnonzero(np.bincount(labels.ravel()) >= 2 * _MIN_PART * cell_area)
+    # A part lies inside its parent's box.
+    pending = [(int(label), boxes[label - 1]) for label in large if label > 0]
+    next_label = len(boxes) + 1
+    while pending:
+        label, box = pending.pop()
+        part = _cusp_cut(labels[box] == label, rbc_diameter_px, cell_area)
+        if part is None:
             continue
-        pixels = np.argwhere(inside).astype(np.float64)
-        centres = _cell_centres(pixels, max(2, round(areas[label] / cell_area)))
-        if centres is None:
-            continue
-        nearest = np.argmin(((pixels[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
-        if np.bincount(nearest, minlength=len(centres)).min() == 0:
-            continue  # a centre left without pixels: the object is not that many cells
-        window = labels[box]
-        window[inside] = np.where(nearest == 0, label, next_label + nearest - 1)
-        next_label += len(centres) - 1
-    # New cells take the next free labels, so the labels stay 1..N.
+        labels[box][part] = next_label
+        pending += [(label, box), (next_label, box)]
+        next_label += 1
     return labels
 
 
-def _nuclear_stain(pixels: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """Which of (N, 3) RGB ``pixels`` are stained like a nucleus, given the background's RGB.
-
-    Haemoglobin (eosin) absorbs blue light about as much as green; chromatin stained by azure
-    and methylene blue absorbs green and lets blue through. Optical density ratios blue/green
-    measured at labelled centres (median, 10th-90th percentile): red cells 0.61 (0.50-0.73)
-    Chula normal, 1.06 (0.68-1.50) BCCD; nuclei 0.06 (-0.08-0.29) BCCD white cells, 0.26-0.36
-    (0.22-0.50) PBC erythroblasts and leukocytes.
-    """
-    density = np.log(np.maximum(background, 1) / np.maximum(pixels, 1).astype(np.float32))
-    green, blue = density[:, 1], density[:, 2]
-    return (green > _NUCLEAR_GREEN_OD) & (blue < _NUCLEAR_BLUE_PER_GREEN * green)
-
-
-def _cell_centres(pixels: np.ndarray, count: int) -> np.ndarray | None:
-    """``count`` k-means centres of (N, 2) pixel coordinates, or None for a round object (or
-    one whose pixels do not form ``count`` groups)."""
-    mean = pixels.mean(axis=0)
-    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(pixels, rowvar=False))
-    if eigenvalues[1] < _CLUMP_ELONGATION ** 2 * max(eigenvalues[0], 1e-9):
+def _cusp_cut(inside: np.ndarray, rbc_diameter_px: float, cell_area: float
+              ) -> np.ndarray | None:
+    """The pixels of one side of the best cut of a binary object between two cusps, or None
+    when its shape shows one cell."""
+    padded = np.pad(inside, 1).astype(np.uint8)
+    contours, _ = cv2.findContours(padded, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    contour = max(contours, key=len)
+    if len(contour) < 8:
         return None
-    half_length = 2 * np.sqrt(eigenvalues[1])
-    offsets = np.linspace(-1, 1, count)[:, None] * (half_length * (count - 1) / count)
-    start = mean + offsets * eigenvectors[:, 1]
+    hull = cv2.convexHull(contour, returnPoints=False)
     try:
-        centres, _ = kmeans2(pixels, start, iter=10, minit="matrix", missing="raise")
-    except ClusterError:
+        defects = cv2.convexityDefects(contour, np.sort(hull, axis=0))
+    except cv2.error:  # self-intersecting contours of 1-px-wide parts
         return None
-    return centres
+    if defects is None:
+        return None
+    defects = defects.reshape(-1, 4)
+    deep = defects[defects[:, 3] / 256.0 >= _CUSP_DEPTH * rbc_diameter_px, 2]
+    best, best_ratio = None, _CHORD_PER_PART
+    for i in range(len(deep)):
+        for j in range(i + 1, len(deep)):
+            p, q = contour[deep[i], 0], contour[deep[j], 0]
+            cut = padded.copy()
+            cv2.line(cut, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 0, 1)
+            parts, count = ndi.label(cut)
+            if count != 2:
+                continue
+            areas = np.bincount(parts.ravel())[1:]
+            if areas.min() < _MIN_PART * cell_area:
+                continue
+            ratio = float(np.hypot(*(p - q))) / _narrower_width(parts, p - q)
+            if ratio < best_ratio:
+                best, best_ratio = parts[1:-1, 1:-1] == 2, ratio
+    return best
+
+
+def _narrower_width(parts: np.ndarray, direction: np.ndarray) -> float:
+    """The smaller of the widths (px) of parts 1 and 2 of ``parts`` along ``direction``."""
+    rows, cols = np.nonzero(parts)
+    along = (cols * float(direction[0]) + rows * float(direction[1])) / np.hypot(*direction)
+    part = parts[rows, cols]
+    return min(float(np.ptp(along[part == k])) + 1 for k in (1, 2))
 
 
 def _relabelled(labels: np.ndarray, min_area_px: float) -> np.ndarray:
@@ -436,18 +520,16 @@ def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Seg
     else:
         rbc_diameter_px = NORMAL_RBC_DIAMETER_UM / pixel_size_um
         labels = _labelled(raw, pale, rbc_diameter_px)
-    # Clumps are split last, so that their halves do not shrink the cell size they are
-    # measured against.
-    labels = _clumps_split(labels, rgb, rbc_diameter_px)
     return Segmentation(labels, NORMAL_RBC_DIAMETER_UM / rbc_diameter_px if estimated
                         else pixel_size_um, estimated, rbc_diameter_px)
 
 
 def _labelled(raw: np.ndarray, pale: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
     closing = max(2, int(round(rbc_diameter_px * _CLOSING)))
+    cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     mask = _filled(_with_pale(raw, pale, closing, rbc_diameter_px), closing,
-                   _MAX_PALLOR_AREA * np.pi * (rbc_diameter_px / 2) ** 2, rbc_diameter_px)
-    labels = _split_touching(mask, rbc_diameter_px)
+                   _MAX_PALLOR_AREA * cell_area, rbc_diameter_px, cell_area)
+    labels = _cut_at_cusps(_split_touching(mask, rbc_diameter_px), rbc_diameter_px)
     min_area = np.pi * (_MIN_DIAMETER_FRACTION * rbc_diameter_px / 2) ** 2
     return _relabelled(labels, min_area)
 
