@@ -62,8 +62,12 @@ def analysis_parser() -> argparse.ArgumentParser:
                         help="write cells.csv, summary.json, errors.csv (and per-slide files) "
                              "here; re-running with the same DIR resumes")
     parser.add_argument("--pixel-size", type=_positive_float, metavar="UM",
-                        help="pixel size in um/px; default: estimated from the median red "
-                             "cell (7.5 um), and the output says it was estimated")
+                        help="pixel size in um/px (0.03-0.5); default: estimated from the "
+                             "median red cell (7.5 um), and the output says it was estimated; "
+                             "refused when the first field of a slide estimates a size more "
+                             "than 1.5x off. Macrocytes and microcytes are reported only with it")
+    parser.add_argument("--trust-pixel-size", action="store_true",
+                        help="use --pixel-size even where the fields' own estimate disagrees")
     parser.add_argument("--save-masks", action="store_true",
                         help="write 16-bit label images to DIR/masks/<slide>/")
     parser.add_argument("--overlay", action="store_true",
@@ -102,6 +106,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
 
     # Results written inside an input folder must not become fields of the next run.
     slides = find_slides(args.paths, exclude=[args.out] if args.out else [])
+    if args.pixel_size is not None:
+        _check_pixel_size(slides, args)
     options = RunOptions(
         pixel_size_um=args.pixel_size, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         model_path=args.model, classify=not args.no_classify, save_masks=args.save_masks,
@@ -122,6 +128,25 @@ def _run_analysis(args: argparse.Namespace) -> int:
     if errors:
         return EXIT_USAGE if single_image else EXIT_PARTIAL
     return EXIT_OK
+
+
+def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
+    """Refuse (PixelSizeError) a --pixel-size out of range, or one that the first readable
+    field of a slide contradicts, unless --trust-pixel-size."""
+    from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
+    from smearscan.segmentation import check_pixel_size
+
+    check_pixel_size(args.pixel_size)
+    if args.trust_pixel_size:
+        return
+    for slide in slides:
+        for path in slide.fields:
+            try:
+                rgb = read_field(path, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS)
+            except ImageLoadError:
+                continue  # the run reports it
+            check_pixel_size(args.pixel_size, rgb, source=str(path))
+            break
 
 
 def _percent(text: str) -> float:

@@ -145,6 +145,7 @@ def slide_report_html(name: str, summary: dict, parts: ReportParts, *,
         leuko=summary.get("leukoerythroblastic"), immature=summary.get("immature_granulocytes"),
         counts=sorted(summary.get("counts", {}).items()),
         profile=sorted((morphology.get("profile") or {}).items(), key=lambda kv: -kv[1]["count"]),
+        sizes_note=morphology.get("sizes_note"),
         gallery=_gallery(parts), verdict=verdict_text, legend=list(CLASS_COLOURS.items()),
         fields=parts.fields, fields_hidden=parts.fields_hidden,
     )

@@ -6,6 +6,9 @@ background. The foreground is what absorbs clearly more green light than the bac
 the background (pale cells); central pallor, enclosed or open on one side, is filled; touching
 cells are split by a watershed on the distance transform, with seeds spaced by the field's own
 red-cell size so that one setting works from ~35 px (x1000, small sensor) to ~110 px cells.
+An object is split only where its shape shows two cells (a neck between two distance maxima,
+or two cusps where overlapping outlines cross), never for its area: macrocytes, elliptocytes
+and teardrops stay whole. Every length is a fraction of the red-cell diameter d.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from scipy import ndimage as ndi
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.segmentation import watershed
+
+from smearscan.errors import SmearscanError
 
 #: Mean diameter of a normal red cell on a dried smear, um (Bain, Blood Cells, 5th ed.).
 NORMAL_RBC_DIAMETER_UM = 7.5
@@ -88,6 +93,65 @@ _WEAK_THRESHOLD = 0.5
 _PLAUSIBLE_DIAMETER_PX = (15.0, 250.0)
 #: Re-segment when the measured cell size differs from the first guess by more than this.
 _RESEGMENT_TOLERANCE = 0.1
+
+PIXEL_SIZE_RANGE_UM = (NORMAL_RBC_DIAMETER_UM / _PLAUSIBLE_DIAMETER_PX[1],
+                       NORMAL_RBC_DIAMETER_UM / _PLAUSIBLE_DIAMETER_PX[0])
+"""Pixel sizes accepted from the user, 0.03-0.5 um/px (this tool's rule): those at which a
+7.5 um red cell spans the 15-250 px this segmentation works with. Camera pixels of 2.2-6.5 um
+behind x20-x100 objectives and 0.5-1.5x camera adapters give ~0.015-0.65 um/px; smear fields
+for cell morphology are taken at x40-x100 (~0.02-0.3 um/px; the public datasets here: 0.07-0.2).
+A value outside is a unit or typing error (nm or mm for um, a magnification) or a field too
+coarse to see a fragment's shape."""
+
+MAX_SCALE_DISAGREEMENT = 1.5
+"""A declared pixel size is refused when it differs from the field's own estimate (median red
+cell taken as 7.5 um) by more than this factor (this tool's rule). Real median red-cell
+diameters lie within ~6-9.5 um even in marked micro- or macrocytosis (MCV ~60-130 fl), a
+factor under ~1.3 either way; 1.5 is wrong calibration or a wrong objective."""
+
+
+class PixelSizeError(SmearscanError):
+    """A declared pixel size outside :data:`PIXEL_SIZE_RANGE_UM`, or far from the field's own
+    estimate; the CLI exits 2."""
+
+    exit_code = 2
+
+
+def check_pixel_size(pixel_size_um: float, rgb: np.ndarray | None = None, *,
+                     source: str = "") -> None:
+    """Refuse a declared pixel size that is implausible, or that the field contradicts.
+
+    Parameters
+    ----------
+    pixel_size_um : float
+        Declared pixel size, um/px.
+    rgb : (H, W, 3) uint8 ndarray, optional
+        A field to compare with; without one only the range is checked. A field without red
+        cells to measure is not compared.
+    source : str, keyword-only
+        The field's name, for the message.
+
+    Raises
+    ------
+    PixelSizeError
+        With a one-line message giving the value(s) and the rule.
+    """
+    low, high = PIXEL_SIZE_RANGE_UM
+    if not low <= pixel_size_um <= high:
+        raise PixelSizeError(
+            f"--pixel-size {pixel_size_um:g} um/px is outside {low:g}-{high:g} um/px, the range "
+            f"in which a 7.5 um red cell spans {_PLAUSIBLE_DIAMETER_PX[0]:g}-"
+            f"{_PLAUSIBLE_DIAMETER_PX[1]:g} px (this tool's rule); give the size in um per pixel")
+    if rgb is None:
+        return
+    estimate = segment_field(rgb).pixel_size_um
+    if not np.isfinite(estimate):
+        return
+    if max(estimate / pixel_size_um, pixel_size_um / estimate) > MAX_SCALE_DISAGREEMENT:
+        raise PixelSizeError(
+            f"--pixel-size {pixel_size_um:g} um/px disagrees with {estimate:.3g} um/px estimated "
+            f"from {source or 'the field'} (median red cell taken as 7.5 um) by more than "
+            f"{MAX_SCALE_DISAGREEMENT:g}x; check the calibration, or add --trust-pixel-size")
 
 
 @dataclass(frozen=True)

