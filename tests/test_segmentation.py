@@ -189,11 +189,7 @@ def test_a_faint_fragment_is_found_whole():
     assert label > 0 and label == seg.labels[165, 192]
 
 
-@pytest.mark.parametrize("scale", [
-    pytest.param(1.5, marks=pytest.mark.xfail(
-        strict=True, reason="issue #16 not met yet: cuts between cusps are not stable under "
-                            "resampling (0.93 of objects the same at 1.5x on 24 val fields)")),
-    2.0])
+@pytest.mark.parametrize("scale", [1.5, 2.0])
 def test_real_fields_resampled_give_the_same_objects(shared_datasets, scale):
     import cv2
 
