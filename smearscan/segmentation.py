@@ -69,15 +69,16 @@ _MOUTH_DEPTH_PER_WIDTH = 0.6
 _NECK_RATIO = 0.95
 #: Overlapping cells whose union holds one distance maximum (or two without a neck) still
 #: show two cusps where their outlines cross. An object is cut along the chord between two
-#: concavities (convexity defects of its outline smoothed by 0.04 d) each at least 0.07 d
-#: deep, when the chord leaves two parts of at least 0.35 of a normal cell's area each and is
-#: shorter than 0.95 of the narrower part's width along it (a neck). Two discs of diameter d
-#: overlapping by 30% of it: cusps 0.14 d deep, chord 0.71 d, parts 1.0 d wide: cut. A round,
-#: oval or elliptical cell has no such concavities; a teardrop's tail and a helmet cell's
-#: horns leave a part far under 0.35 of a cell. Chosen on the Chula train split (first 60
-#: fields and 30 with macrocyte labels): labelled points sharing an object 5.3% -> 3.6%
-#: against 1.0% with the former area split, cut lines near labelled points 4.1% -> 3.0%.
-_CUSP_DEPTH = 0.07
+#: concavities (convexity defects of its outline smoothed by 0.04 d), each at least 0.07 d and
+#: together at least 0.14 d deep, when the chord leaves two parts of at least 0.35 of a normal
+#: cell's area each (and crumbs under 0.05) and is shorter than 0.95 of the narrower part's
+#: width along it (a neck). Two discs of diameter d overlapping by 30% of it: cusps 0.14 d
+#: deep, chord 0.71 d, parts 1.0 d wide: cut. A round, oval or elliptical cell has no such
+#: concavities; a teardrop's tail and a helmet cell's horns leave a part far under 0.35 of a
+#: cell. Chosen on the Chula train split (first 60 fields and 30 with macrocyte labels).
+_SHALLOWEST_CUSP = 0.07
+_CUSP_DEPTH = 0.14
+_CRUMB = 0.05
 _MIN_PART = 0.35
 _CHORD_PER_PART = 0.95
 _OUTLINE_SMOOTHING = 0.04
@@ -532,23 +533,39 @@ def _cusp_cut(inside: np.ndarray, rbc_diameter_px: float, cell_area: float
     if defects is None:
         return None
     defects = defects.reshape(-1, 4)
-    deep = defects[defects[:, 3] / 256.0 >= _CUSP_DEPTH * rbc_diameter_px, 2]
+    depth = defects[:, 3] / 256.0 / rbc_diameter_px
+    far, depth = defects[depth >= _SHALLOWEST_CUSP, 2], depth[depth >= _SHALLOWEST_CUSP]
     best, best_ratio = None, _CHORD_PER_PART
-    for i in range(len(deep)):
-        for j in range(i + 1, len(deep)):
-            p, q = contour[deep[i], 0], contour[deep[j], 0]
+    for i in range(len(far)):
+        for j in range(i + 1, len(far)):
+            if depth[i] + depth[j] < _CUSP_DEPTH:
+                continue
+            p, q = contour[far[i], 0], contour[far[j], 0]
             cut = padded.copy()
             cv2.line(cut, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 0, 1)
-            parts, count = ndi.label(cut)
-            if count != 2:
-                continue
-            areas = np.bincount(parts.ravel())[1:]
-            if areas.min() < _MIN_PART * cell_area:
+            parts = _two_parts(cut, cell_area)
+            if parts is None:
                 continue
             ratio = float(np.hypot(*(p - q))) / _narrower_width(parts, p - q)
             if ratio < best_ratio:
                 best, best_ratio = parts[1:-1, 1:-1] == 2, ratio
     return best
+
+
+def _two_parts(mask: np.ndarray, cell_area: float) -> np.ndarray | None:
+    """Labels 1 and 2 for the two largest parts of a cut object, 0 elsewhere (crumbs the line
+    cut off stay with the object), or None unless both are cell parts and nothing else is."""
+    parts, count = ndi.label(mask)
+    if count < 2:
+        return None
+    areas = np.bincount(parts.ravel())
+    areas[0] = 0
+    first, second, *rest = np.argsort(areas)[::-1]
+    if areas[second] < _MIN_PART * cell_area or (rest and areas[rest[0]] >= _CRUMB * cell_area):
+        return None
+    lookup = np.zeros(len(areas), np.int32)
+    lookup[first], lookup[second] = 1, 2
+    return lookup[parts]
 
 
 def _narrower_width(parts: np.ndarray, direction: np.ndarray) -> float:
