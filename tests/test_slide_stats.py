@@ -489,7 +489,7 @@ def test_size_morphologies_are_left_out_when_sizes_are_relative():
     assert declared.profile["microcyte"].count == 15
     assert declared.sizes_note is None
     relative = slide_result(**columns, sizes_relative=True)
-    assert set(relative.profile) == {"normal", "teardrop"}
+    assert set(relative.profile) == {"normal", "schistocyte", "teardrop"}
     assert relative.profile["teardrop"].count == 5
     assert relative.schistocytes.proportion.denominator == 1000
     assert relative.to_dict()["morphology"]["sizes_note"].startswith("macrocytes and microcytes")
