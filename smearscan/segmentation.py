@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.cluster.vq import ClusterError, kmeans2
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.segmentation import watershed
@@ -82,6 +83,21 @@ _CRUMB = 0.05
 _MIN_PART = 0.35
 _CHORD_PER_PART = 0.95
 _OUTLINE_SMOOTHING = 0.04
+#: Overlapping cells with one deep cusp but a shallow second one (a heavy overlap): an
+#: unnucleated object of at least 1.5 normal cells' area that is elongated (axis ratio >= 1.15)
+#: AND shows a concavity at least 0.1 d deep is split into as many cells as its area holds.
+#: Area alone never splits: a macrocyte or macro-ovalocyte is convex. On the Chula train
+#: subset above: labelled points sharing an object 3.65% -> 1.8%, labelled macrocytes cut 2 of
+#: 159 either way (both where uneven background joined the cell).
+_CLUMP_AREA = 1.5
+_CLUMP_ELONGATION = 1.15
+_CLUMP_CUSP = 0.1
+#: A nucleus: green optical density over 0.2 and blue density under 0.4 of the green one (see
+#: _nuclear_stain); an object with more than 15% such pixels is a white cell or an NRBC, whose
+#: lobes and cytoplasm are never cut between cusps.
+_NUCLEAR_GREEN_OD = 0.2
+_NUCLEAR_BLUE_PER_GREEN = 0.4
+_MAX_NUCLEAR_FRACTION = 0.15
 #: An enclosed hole up to this many normal-cell areas is the pallor of a ghost (a pale cell
 #: whose thin rim alone absorbs) when the rim and hole together are at most
 #: :data:`_GHOST_AREA` cell areas: a ring of several cells enclosing background is larger.
@@ -491,37 +507,49 @@ def _merged_without_neck(labels: np.ndarray, smooth: np.ndarray) -> np.ndarray:
     return lookup[labels]
 
 
-def _cut_at_cusps(labels: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
-    """``labels`` with each object that shows two overlapping cells cut in two (see
+def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
+    """``labels`` with each unnucleated object that shows two overlapping cells cut in two (see
     :data:`_CUSP_DEPTH`); a part that still shows two cells is cut again."""
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     labels = labels.copy()
     boxes = ndi.find_objects(labels)
-    large = np.flatnonzero(np.bincount(labels.ravel()) >= 2 * _MIN_PART * cell_area)
+    area = np.bincount(labels.ravel())
+    background = np.array([uint8_percentile(rgb[:, :, c], 95) for c in range(3)])
+    nuclear = np.bincount(labels.ravel(), weights=_nuclear_stain(rgb.reshape(-1, 3), background),
+                          minlength=len(area))
+    large = np.flatnonzero((area >= 2 * _MIN_PART * cell_area)
+                           & (nuclear <= _MAX_NUCLEAR_FRACTION * area))
     # A part lies inside its parent's box.
     pending = [(int(label), boxes[label - 1]) for label in large if label > 0]
     next_label = len(boxes) + 1
     while pending:
         label, box = pending.pop()
-        part = _cusp_cut(labels[box] == label, rbc_diameter_px, cell_area)
-        if part is None:
+        inside = labels[box] == label
+        part = _cusp_cut(inside, rbc_diameter_px, cell_area)
+        if part is not None:
+            labels[box][part] = next_label
+            pending += [(label, box), (next_label, box)]
+            next_label += 1
             continue
-        labels[box][part] = next_label
-        pending += [(label, box), (next_label, box)]
-        next_label += 1
+        parts = _clump_parts(inside, rbc_diameter_px, cell_area)
+        if parts is not None:
+            window = labels[box]
+            window[parts > 1] = next_label + parts[parts > 1] - 2
+            next_label += int(parts.max()) - 1
     return labels
 
 
-def _cusp_cut(inside: np.ndarray, rbc_diameter_px: float, cell_area: float
-              ) -> np.ndarray | None:
-    """The pixels of one side of the best cut of a binary object between two cusps, or None
-    when its shape shows one cell."""
-    padded = np.pad(inside, 1).astype(np.uint8)
+def _cusps(inside: np.ndarray, rbc_diameter_px: float
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Outline (K, 1, 2) of a binary object padded by 1 px, and the contour indices and depths
+    (in d) of its concavities at least :data:`_SHALLOWEST_CUSP` deep; None for a speck."""
     # Outline details under ~0.04 d are pixel noise, and would change with the magnification.
     outline = (cv2.GaussianBlur(np.pad(inside, 4).astype(np.float32), (0, 0),
                                 _OUTLINE_SMOOTHING * rbc_diameter_px)[3:-3, 3:-3] > 0.5
                ).astype(np.uint8)
     contours, _ = cv2.findContours(outline, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return None
     contour = max(contours, key=len)
     if len(contour) < 8:
         return None
@@ -531,10 +559,21 @@ def _cusp_cut(inside: np.ndarray, rbc_diameter_px: float, cell_area: float
     except cv2.error:  # self-intersecting contours of 1-px-wide parts
         return None
     if defects is None:
-        return None
+        return contour, np.zeros(0, np.intp), np.zeros(0)
     defects = defects.reshape(-1, 4)
     depth = defects[:, 3] / 256.0 / rbc_diameter_px
-    far, depth = defects[depth >= _SHALLOWEST_CUSP, 2], depth[depth >= _SHALLOWEST_CUSP]
+    return contour, defects[depth >= _SHALLOWEST_CUSP, 2], depth[depth >= _SHALLOWEST_CUSP]
+
+
+def _cusp_cut(inside: np.ndarray, rbc_diameter_px: float, cell_area: float
+              ) -> np.ndarray | None:
+    """The pixels of one side of the best cut of a binary object between two cusps, or None
+    when its shape shows one cell (or overlapping cells without a neck)."""
+    found = _cusps(inside, rbc_diameter_px)
+    if found is None:
+        return None
+    contour, far, depth = found
+    padded = np.pad(inside, 1).astype(np.uint8)
     best, best_ratio = None, _CHORD_PER_PART
     for i in range(len(far)):
         for j in range(i + 1, len(far)):
@@ -552,6 +591,50 @@ def _cusp_cut(inside: np.ndarray, rbc_diameter_px: float, cell_area: float
     return best
 
 
+def _clump_parts(inside: np.ndarray, rbc_diameter_px: float, cell_area: float
+                 ) -> np.ndarray | None:
+    """Parts 1..k (0 outside) of an elongated object of k >= 2 cells' area that shows a cusp,
+    or None (see :data:`_CLUMP_AREA`).
+
+    The cells' centres are k-means centres of the object's pixels, started evenly along its
+    major axis; each pixel goes to the nearest centre, which cuts two overlapping cells of
+    equal size along their chord.
+    """
+    area = int(inside.sum())
+    if area < _CLUMP_AREA * cell_area:
+        return None
+    found = _cusps(inside, rbc_diameter_px)
+    if found is None or not (found[2] >= _CLUMP_CUSP).any():
+        return None
+    pixels = np.argwhere(inside).astype(np.float64)
+    centres = _cell_centres(pixels, max(2, round(area / cell_area)))
+    if centres is None:
+        return None
+    nearest = np.argmin(((pixels[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+    if np.bincount(nearest, minlength=len(centres)).min() == 0:
+        return None  # a centre left without pixels: the object is not that many cells
+    parts = np.zeros(inside.shape, np.int32)
+    parts[inside] = nearest + 1
+    return parts
+
+
+def _cell_centres(pixels: np.ndarray, count: int) -> np.ndarray | None:
+    """``count`` k-means centres of (N, 2) pixel coordinates, or None for a round object (or
+    one whose pixels do not form ``count`` groups)."""
+    mean = pixels.mean(axis=0)
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(pixels, rowvar=False))
+    if eigenvalues[1] < _CLUMP_ELONGATION ** 2 * max(eigenvalues[0], 1e-9):
+        return None
+    half_length = 2 * np.sqrt(eigenvalues[1])
+    offsets = np.linspace(-1, 1, count)[:, None] * (half_length * (count - 1) / count)
+    start = mean + offsets * eigenvectors[:, 1]
+    try:
+        centres, _ = kmeans2(pixels, start, iter=10, minit="matrix", missing="raise")
+    except ClusterError:
+        return None
+    return centres
+
+
 def _two_parts(mask: np.ndarray, cell_area: float) -> np.ndarray | None:
     """Labels 1 and 2 for the two largest parts of a cut object, 0 elsewhere (crumbs the line
     cut off stay with the object), or None unless both are cell parts and nothing else is."""
@@ -566,6 +649,20 @@ def _two_parts(mask: np.ndarray, cell_area: float) -> np.ndarray | None:
     lookup = np.zeros(len(areas), np.int32)
     lookup[first], lookup[second] = 1, 2
     return lookup[parts]
+
+
+def _nuclear_stain(pixels: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Which of (N, 3) RGB ``pixels`` are stained like a nucleus, given the background's RGB.
+
+    Haemoglobin (eosin) absorbs blue light about as much as green; chromatin stained by azure
+    and methylene blue absorbs green and lets blue through. Optical density ratios blue/green
+    measured at labelled centres (median, 10th-90th percentile): red cells 0.61 (0.50-0.73)
+    Chula normal, 1.06 (0.68-1.50) BCCD; nuclei 0.06 (-0.08-0.29) BCCD white cells, 0.26-0.36
+    (0.22-0.50) PBC erythroblasts and leukocytes.
+    """
+    density = np.log(np.maximum(background, 1) / np.maximum(pixels, 1).astype(np.float32))
+    green, blue = density[:, 1], density[:, 2]
+    return (green > _NUCLEAR_GREEN_OD) & (blue < _NUCLEAR_BLUE_PER_GREEN * green)
 
 
 def _narrower_width(parts: np.ndarray, direction: np.ndarray) -> float:
@@ -639,7 +736,7 @@ def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
         factor = size[0] / width
     diameter = rbc_diameter_px * factor
     raw = foreground_mask(canonical, max_faint_px=_MAX_FAINT * np.pi * (diameter / 2) ** 2)
-    labels = _labelled(raw, pale_stain(canonical, raw), diameter)
+    labels = _labelled(canonical, raw, pale_stain(canonical, raw), diameter)
     median = median_cell_diameter_px(labels, rbc_diameter_px * factor) / factor
     if factor != 1.0:
         # Nearest-neighbour keeps labels whole; an object smaller than a pixel of a
@@ -649,12 +746,13 @@ def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
     return labels, median
 
 
-def _labelled(raw: np.ndarray, pale: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
+def _labelled(rgb: np.ndarray, raw: np.ndarray, pale: np.ndarray, rbc_diameter_px: float
+              ) -> np.ndarray:
     closing = max(2, int(round(rbc_diameter_px * _CLOSING)))
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     mask = _filled(_with_pale(raw, pale, closing, rbc_diameter_px), closing,
                    _MAX_PALLOR_AREA * cell_area, rbc_diameter_px, cell_area)
-    labels = _cut_at_cusps(_split_touching(mask, rbc_diameter_px), rbc_diameter_px)
+    labels = _cut_at_cusps(_split_touching(mask, rbc_diameter_px), rgb, rbc_diameter_px)
     min_area = np.pi * (_MIN_DIAMETER_FRACTION * rbc_diameter_px / 2) ** 2
     return _relabelled(labels, min_area)
 
