@@ -369,7 +369,7 @@ def _filled(mask: np.ndarray, radius: int, max_hole_px: float,
     open_to_background = np.zeros(count + 1, dtype=bool)
     open_to_background[added[outside]] = True
     keep = (area <= max_hole_px) & (~open_to_background | (area >= _WEDGE * max_hole_px))
-    if cell_area_px is not None:
+    if cell_area_px is not None and np.any(~open_to_background & ~keep & (area > 0)):
         keep |= ~open_to_background & _ghost_holes(added, area, filled, cell_area_px)
     keep[0] = False
     return mask | keep[added]
@@ -515,12 +515,8 @@ def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, rbc_diameter_px: float) -
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     labels = labels.copy()
     boxes = ndi.find_objects(labels)
-    area = np.bincount(labels.ravel())
+    large = np.flatnonzero(np.bincount(labels.ravel()) >= 2 * _MIN_PART * cell_area)
     background = np.array([uint8_percentile(rgb[:, :, c], 95) for c in range(3)])
-    nuclear = np.bincount(labels.ravel(), weights=_nuclear_stain(rgb.reshape(-1, 3), background),
-                          minlength=len(area))
-    large = np.flatnonzero((area >= 2 * _MIN_PART * cell_area)
-                           & (nuclear <= _MAX_NUCLEAR_FRACTION * area))
     # A part lies inside its parent's box.
     pending = [(int(label), boxes[label - 1]) for label in large if label > 0]
     next_label = len(boxes) + 1
@@ -528,13 +524,14 @@ def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, rbc_diameter_px: float) -
         label, box = pending.pop()
         inside = labels[box] == label
         part = _cusp_cut(inside, rbc_diameter_px, cell_area)
+        parts = None if part is not None else _clump_parts(inside, rbc_diameter_px, cell_area)
+        if (part is None and parts is None) or _nucleated(rgb[box][inside], background):
+            continue
         if part is not None:
             labels[box][part] = next_label
             pending += [(label, box), (next_label, box)]
             next_label += 1
-            continue
-        parts = _clump_parts(inside, rbc_diameter_px, cell_area)
-        if parts is not None:
+        else:
             window = labels[box]
             window[parts > 1] = next_label + parts[parts > 1] - 2
             next_label += int(parts.max()) - 1
@@ -664,6 +661,12 @@ def _two_parts(mask: np.ndarray, cell_area: float) -> np.ndarray | None:
     lookup = np.zeros(len(areas), np.int32)
     lookup[first], lookup[second] = 1, 2
     return lookup[parts]
+
+
+def _nucleated(pixels: np.ndarray, background: np.ndarray) -> bool:
+    """Whether more than :data:`_MAX_NUCLEAR_FRACTION` of an object's (N, 3) RGB pixels are
+    stained like a nucleus."""
+    return bool(_nuclear_stain(pixels, background).mean() > _MAX_NUCLEAR_FRACTION)
 
 
 def _nuclear_stain(pixels: np.ndarray, background: np.ndarray) -> np.ndarray:
