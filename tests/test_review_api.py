@@ -125,7 +125,7 @@ def test_slides_lists_every_slide_with_the_model_result(api):
         {"slide": "negative", "status": "not reviewed", "classified": True,
          "schistocyte_percent": 0.0, "call": "insufficient"},
         {"slide": "positive", "status": "not reviewed", "classified": True,
-         "schistocyte_percent": 2.0448, "call": "above"}]
+         "schistocyte_percent": 2.1435, "call": "above"}]
 
 
 def test_slide_has_galleries_of_every_call_and_near_misses(api, out):
@@ -133,7 +133,7 @@ def test_slide_has_galleries_of_every_call_and_near_misses(api, out):
     assert status == 200
     assert body["review"]["schistocytes"] == body["summary"]["schistocytes"]
     called = _called(out)
-    assert len(called) == 21
+    assert len(called) == 23
     shown = body["galleries"]["schistocyte"]
     assert {(c["image"], c["cell_id"]) for c in shown} == {
         (r["image"], int(r["cell_id"])) for r in called}
@@ -161,9 +161,9 @@ def test_reclassify_recomputes_with_the_batch_statistics_and_persists(api, out):
     assert status == 200
     expected = _expected(out, {(image, cell_id): "rbc"})
     assert body["review"]["schistocytes"] == expected["schistocytes"]
-    assert body["review"]["schistocytes"]["count"] == 20
-    assert body["review"]["schistocytes"]["percent"] == round(100 * 20 / 1027, 4)
-    assert body["summary"]["schistocytes"]["count"] == 21  # the model result is unchanged
+    assert body["review"]["schistocytes"]["count"] == 22
+    assert body["review"]["schistocytes"]["percent"] == round(100 * 22 / 1073, 4)
+    assert body["summary"]["schistocytes"]["count"] == 23  # the model result is unchanged
     assert body["status"] == "in progress" and body["review"]["changed_cells"] == 1
     review = json.loads((out / "slides" / "positive" / REVIEW_FILE).read_text())
     [correction] = review["corrections"]
@@ -171,7 +171,7 @@ def test_reclassify_recomputes_with_the_batch_statistics_and_persists(api, out):
             correction["new"]) == (image, cell_id, "schistocyte", "rbc")
     assert correction["time"].endswith("+00:00")
     merged = _merged(out)["positive"]
-    assert merged["schistocytes"]["count"] == 21
+    assert merged["schistocytes"]["count"] == 23
     assert merged["review"]["status"] == "in progress"
     assert merged["review"]["schistocytes"] == expected["schistocytes"]
     # Not signed off: no reviewed class is released in cells.csv yet.
@@ -183,7 +183,7 @@ def test_undo_takes_back_the_last_correction(api, out):
     api.put_class("positive", first["image"], int(first["cell_id"]), "rbc")
     api.put_class("positive", second["image"], int(second["cell_id"]), "other")
     status, body = api.post("/api/slides/positive/undo")
-    assert status == 200 and body["review"]["schistocytes"]["count"] == 20
+    assert status == 200 and body["review"]["schistocytes"]["count"] == 22
     status, body = api.post("/api/slides/positive/undo")
     assert body["review"]["schistocytes"] == body["summary"]["schistocytes"]
     assert [(c["new"], c["undoes"]) for c in body["corrections"]] == [
@@ -200,10 +200,10 @@ def test_sign_off_records_counts_and_makes_the_slide_read_only(api, out):
     assert status == 200 and body["status"] == "signed off"
     signoff = body["signoff"]
     assert signoff["reviewer"] == "A. Tech" and signoff["corrections"] == 1
-    assert signoff["counts_before"]["schistocyte"] == 21
-    assert signoff["counts_after"]["schistocyte"] == 20
-    assert signoff["schistocyte_percent_before"] == 2.0448
-    assert signoff["schistocyte_percent_after"] == round(100 * 20 / 1027, 4)
+    assert signoff["counts_before"]["schistocyte"] == 23
+    assert signoff["counts_after"]["schistocyte"] == 22
+    assert signoff["schistocyte_percent_before"] == 2.1435
+    assert signoff["schistocyte_percent_after"] == round(100 * 22 / 1073, 4)
     status, body = api.put_class("positive", *key, "schistocyte")
     assert status == 409
     assert body["error"] == "slide 'positive' is signed off by A. Tech; re-open it to change it"
@@ -295,7 +295,7 @@ def test_path_traversal_is_looked_up_and_refused(api, out):
 def test_on_demand_galleries(api, out):
     status, body = api.get("/api/slides/positive/cells?class=platelet")
     platelets = [r for r in _called(out, "platelet")]
-    assert status == 200 and len(body["cells"]) == len(platelets) == 60
+    assert status == 200 and len(body["cells"]) == len(platelets) == 66
     status, body = api.get("/api/slides/positive/cells?morphology=teardrop")
     teardrops = [r for r in _cells(out) if r["border"] == "false" and
                  r["class"] in ("rbc", "schistocyte") and r["morphology"] == "teardrop"]
@@ -351,7 +351,7 @@ def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
             f"/api/slides/positive/cells/{blank}/{on_blank['cell_id']}/field.jpg")
     assert status == 409
     assert body["error"] == (f"{work / 'slides' / 'positive' / blank}: the field changed since "
-                             "the run (0 objects now, 138 then); re-run the batch analysis")
+                             "the run (0 objects now, 133 then); re-run the batch analysis")
     assert _rerun(out) == 0
     block = _merged(out)["positive"]["review"]
     assert block["status"] == "inputs changed" and block["reviewer"] == "A. Tech"
@@ -380,12 +380,12 @@ def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     corrected = [r for r in rows if r["source"] == "corrected"]
     assert [(r["image"], r["cell_id"], r["model_class"], r["class"]) for r in corrected] == [
         (called[0]["image"], called[0]["cell_id"], "schistocyte", "rbc")]
-    # Every cell of the flagged and near-miss galleries was seen: 21 calls and 24 near misses.
-    assert len(rows) == 45 and {r["reviewer"] for r in rows} == {"A. Tech"}
-    assert capsys.readouterr().out == f"wrote {path}: 45 reviewed cell(s)\n"
+    # Every cell of the flagged and near-miss galleries was seen: 23 calls and 24 near misses.
+    assert len(rows) == 47 and {r["reviewer"] for r in rows} == {"A. Tech"}
+    assert capsys.readouterr().out == f"wrote {path}: 47 reviewed cell(s)\n"
     fields = read_corrections(path)
     points = {(f.image.name, x, y, label) for f in fields for x, y, label in f.points}
-    assert len(points) == 45
+    assert len(points) == 47
     assert all(f.image.is_file() and f.pixel_size_um > 0 for f in fields)
 
 
@@ -453,7 +453,7 @@ def test_reviewed_cells_become_training_crops(api, out, tmp_path):
     crops = reviewed_crops(path)
     # Debris ("other") is no class of the network: every other reviewed cell is one crop.
     trainable = [r["class"] for r in rows if r["class"] != "other"]
-    assert len(rows) == 45 and len(trainable) == 44
+    assert len(rows) == 47 and len(trainable) == 46
     assert Counter(CLASSES[i] for i in crops.label) == Counter(trainable)
     assert set(crops.split) == {"train"} and set(crops.dataset) == {"review"}
     assert crops.crops.shape[1:] == (4, CROP_SIZE + 2 * MARGIN, CROP_SIZE + 2 * MARGIN)

@@ -90,11 +90,11 @@ def _images_in_view_loaded(page) -> None:
 def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
     _open(page, url, "positive")
     assert (_text(page, "#count"), _text(page, "#rbc"), _text(page, "#percent"),
-            _text(page, "#call")) == ("21", "1027", "2.04%", "above")
+            _text(page, "#call")) == ("23", "1073", "2.14%", "above")
     first = page.locator(".tile.selected")
     assert first.get_attribute("data-model") == "schistocyte"
-    _press(page, "r", "#count", "20")
-    assert _text(page, "#percent") == "1.95%"  # 20 of 1,027 red cells
+    _press(page, "r", "#count", "22")
+    assert _text(page, "#percent") == "2.05%"  # 22 of 1,073 red cells
     assert _text(page, "#changed") == "1"
     assert first.locator("select").input_value() == "rbc"
     assert "changed" in first.get_attribute("class")
@@ -103,11 +103,11 @@ def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
     page.screenshot(path=str(shot))
     if os.environ.get("SMEARSCAN_UPDATE_DOCS") == "1":
         shutil.copy(shot, DOCS / "review.png")
-    _press(page, "u", "#count", "21")
-    assert _text(page, "#percent") == "2.04%"
+    _press(page, "u", "#count", "23")
+    assert _text(page, "#percent") == "2.14%"
     assert first.locator("select").input_value() == "schistocyte"
-    _press(page, "s", "#count", "21")  # already a schistocyte: nothing changes
-    _press(page, "1", "#count", "20")  # 1 = rbc
+    _press(page, "s", "#count", "23")  # already a schistocyte: nothing changes
+    _press(page, "1", "#count", "22")  # 1 = rbc
     page.fill("#reviewer", "A. Tech")
     page.click("#signoff")
     page.wait_for_selector("#signed-banner:not([hidden])")
@@ -115,13 +115,13 @@ def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
     page.wait_for_selector("body[data-ready=true]")
     banner = _text(page, "#signed-text")
     assert banner.startswith("Signed off by A. Tech at ")
-    assert banner.endswith("schistocytes 2.04% before review, 1.95% after; 1 cell(s) changed.")
-    assert (_text(page, "#count"), _text(page, "#status")) == ("20", "(signed off)")
+    assert banner.endswith("schistocytes 2.14% before review, 2.05% after; 1 cell(s) changed.")
+    assert (_text(page, "#count"), _text(page, "#status")) == ("22", "(signed off)")
     assert page.locator(".tile select:disabled").count() == page.locator(".tile").count()
     page.keyboard.press("s")
     page.wait_for_selector("#message.error")
     assert _text(page, "#message") == "This slide is signed off: re-open it to change it."
-    assert _text(page, "#count") == "20"
+    assert _text(page, "#count") == "22"
 
 
 def test_arrow_keys_move_and_the_mouse_reclassifies(page, url):
@@ -136,7 +136,7 @@ def test_arrow_keys_move_and_the_mouse_reclassifies(page, url):
     page.keyboard.press("ArrowUp")
     assert page.locator(".tile.selected").bounding_box()["y"] == top
     tiles.nth(2).locator("select").select_option("platelet")
-    page.wait_for_function("document.querySelector('#count').textContent === '20'")
+    page.wait_for_function("document.querySelector('#count').textContent === '22'")
     assert "selected" in tiles.nth(2).get_attribute("class")
 
 
@@ -171,7 +171,7 @@ def test_a_gallery_on_demand(page, url):
     _open(page, url, "positive")
     page.select_option("#gallery-choice", "class=platelet")
     page.wait_for_function(
-        "document.querySelectorAll('[data-gallery=\"on_demand\"] .tile').length === 60")
+        "document.querySelectorAll('[data-gallery=\"on_demand\"] .tile').length === 66")
 
 
 def test_walkthrough_of_a_1000_cell_slide(page, url):
@@ -179,7 +179,7 @@ def test_walkthrough_of_a_1000_cell_slide(page, url):
     two calls corrected, the slide signed off. Timings are recorded, not asserted."""
     timings = {"open_s": _open(page, url, "positive")}
     tiles = page.locator(".tile").count()
-    assert tiles == 21 + 24
+    assert tiles == 23 + 24
     moves, sets = [], []
     for step in range(tiles - 1):
         start = time.perf_counter()
@@ -187,8 +187,8 @@ def test_walkthrough_of_a_1000_cell_slide(page, url):
         page.wait_for_function("n => document.querySelectorAll('.tile')[n].classList"
                                ".contains('selected')", arg=step + 1)
         moves.append(time.perf_counter() - start)
-        if step in (4, 9):  # two of the 21 calls, in the schistocyte gallery
-            sets.append(_press(page, "r", "#count", str(20 - len(sets))))
+        if step in (4, 9):  # two of the 23 calls, in the schistocyte gallery
+            sets.append(_press(page, "r", "#count", str(22 - len(sets))))
     start = time.perf_counter()
     page.fill("#reviewer", "A. Tech")
     page.click("#signoff")
@@ -196,7 +196,7 @@ def test_walkthrough_of_a_1000_cell_slide(page, url):
     timings |= {"tiles": tiles, "move_mean_s": sum(moves) / len(moves),
                 "move_max_s": max(moves), "reclassify_s": sets,
                 "sign_off_s": time.perf_counter() - start}
-    assert _text(page, "#count") == "19"
+    assert _text(page, "#count") == "21"
     print(json.dumps(timings))
     if os.environ.get("SMEARSCAN_REVIEW_TIMINGS"):
         Path(os.environ["SMEARSCAN_REVIEW_TIMINGS"]).write_text(json.dumps(timings, indent=2))
