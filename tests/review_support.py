@@ -10,6 +10,7 @@ the size of a real review; a synthetic field of 12 pale discs is a slide with no
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
+import onnx
 import uvicorn
 from PIL import Image
 from synthetic import grid_centres, synthetic_field
@@ -31,10 +32,13 @@ COPIES = 10
 
 
 def lowered_model(path: Path) -> Path:
-    """The shipped model with its schistocyte operating threshold at :data:`THRESHOLD`."""
-    content = torch.load(default_model_path(), map_location="cpu", weights_only=True)
-    content["operating_points"]["schistocyte"]["threshold"] = THRESHOLD
-    torch.save(content, path)
+    """The shipped model with its schistocyte operating threshold at :data:`THRESHOLD`
+    (an ``.onnx`` file: its metadata properties hold JSON)."""
+    model = onnx.load(default_model_path())
+    props = {p.key: json.loads(p.value) for p in model.metadata_props}
+    props["operating_points"]["schistocyte"]["threshold"] = THRESHOLD
+    onnx.helper.set_model_props(model, {k: json.dumps(v) for k, v in props.items()})
+    onnx.save(model, path)
     return path
 
 
@@ -52,7 +56,7 @@ def slide_folders(root: Path, copies: int = COPIES) -> Path:
 
 def analysed(root: Path, copies: int = COPIES) -> Path:
     """``root/results``: the batch analysis of :func:`slide_folders` with the lowered model."""
-    model = lowered_model(root / "model.pt")
+    model = lowered_model(root / "model.onnx")
     out = root / "results"
     code = main([str(slide_folders(root, copies)), "--out", str(out), "--model", str(model),
                  "--quiet", "--jobs", "1"])
