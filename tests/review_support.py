@@ -10,7 +10,6 @@ the size of a real review; a synthetic field of 12 pale discs is a slide with no
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 import time
@@ -18,12 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import onnx
 import uvicorn
+from model_files import model_with, shipped_metadata
 from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
-from smearscan import default_model_path
 from smearscan.cli import main
 
 SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
@@ -32,14 +30,10 @@ COPIES = 10
 
 
 def lowered_model(path: Path) -> Path:
-    """The shipped model with its schistocyte operating threshold at :data:`THRESHOLD`
-    (an ``.onnx`` file: its metadata properties hold JSON)."""
-    model = onnx.load(default_model_path())
-    props = {p.key: json.loads(p.value) for p in model.metadata_props}
-    props["operating_points"]["schistocyte"]["threshold"] = THRESHOLD
-    onnx.helper.set_model_props(model, {k: json.dumps(v) for k, v in props.items()})
-    onnx.save(model, path)
-    return path
+    """The shipped model with its schistocyte operating threshold at :data:`THRESHOLD`."""
+    points = shipped_metadata()["operating_points"]
+    points["schistocyte"]["threshold"] = THRESHOLD
+    return model_with(path, operating_points=points)
 
 
 def slide_folders(root: Path, copies: int = COPIES) -> Path:
