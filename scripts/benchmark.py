@@ -2,7 +2,7 @@
 
 Usage: PYTHONPATH=. python scripts/benchmark.py [--quick] [--out FILE.md] [--model FILE]
        [--data DIR] [--jobs-fields N] [--memory-fields N N] [--slide-lengths N N]
-       [--only PART...]
+       [--before DIR] [--only PART...]
 
 ``--only bounds`` alone measures the memory bounds of issue 17 (~15 minutes on 2 cores).
 
@@ -26,12 +26,18 @@ Measures, on real Chula RBC-12 fields (640x480 JPEG, ``../shared/datasets``):
 * memory bounds (``bounds``): the peak RSS of one 47 Mpx field (tiled Chula fields) and of a
   blank 7070x7070 PNG, per pixel over a 640x480 field's peak; and the main process's peak RSS
   and the report's size for one slide of 250 and of 2,000 fields.
+* ``runtimes``: the network alone under ONNX Runtime (graph optimisation all/basic/disable) and
+  torch (when installed), 1 and 2 threads, batch sizes 1, 32, 256; what the symmetry views cost
+  and how many calls they change;
+* ``before``: with ``--before DIR`` (a checkout of older code, e.g. ``git worktree add
+  /tmp/before main``), the classified per-field end-to-end time and the one-field CLI wall time
+  (start-up included) of that code and of this one, alternated in rounds in the same run.
 
-Threads: every measurement is per core unless it says otherwise. This process runs torch and
-OpenCV with one thread, and the CLI runs get ``OMP_NUM_THREADS=MKL_NUM_THREADS=
+Threads: every measurement is per core unless it says otherwise. This process runs the network
+(ONNX Runtime) and OpenCV with one thread, and the CLI runs get ``OMP_NUM_THREADS=MKL_NUM_THREADS=
 OPENBLAS_NUM_THREADS=OPENCV_FOR_THREADS_NUM=1``, so that ``--jobs 1`` is one core and ``--jobs N``
 is N cores (smearscan's workers set one thread each themselves). The classifier is also timed
-with torch using all cores. The classifier parts are skipped, with a note, when
+with all cores. The classifier parts are skipped, with a note, when
 ``smearscan.classification`` or the model cannot be loaded.
 """
 
@@ -225,6 +231,19 @@ def slides_folder(root: Path, sources: list[Path], fields: int, per_slide: int) 
 # ----------------------------------------------------------------------------- in process
 
 
+def _rate(work: Callable[[], object], items: int, seconds: float) -> float:
+    """Items per second of ``work`` (``items`` per call), after one warm-up call, over at least
+    ``seconds`` and two calls."""
+    work()
+    done, start = 0, time.perf_counter()
+    while True:
+        work()
+        done += items
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and done >= 2 * items:
+            return done / elapsed
+
+
 def _timed(work: Callable[[], object]) -> tuple[float, object]:
     start = time.perf_counter()
     value = work()
@@ -335,29 +354,19 @@ def slide_stage_times(paths: list[Path], classify: bool, model_path: Path | None
     return None, None, note.strip()
 
 
-def classifier_throughput(model, crops: np.ndarray, seconds: float, report: Report
-                          ) -> dict[tuple[int, int], float]:
+def classifier_throughput(model_path: Path | None, crops: np.ndarray, seconds: float,
+                          report: Report) -> dict[tuple[int, int], float]:
     """Crops per second of ``classify`` alone, by (batch size, threads)."""
-    import torch
-
-    from smearscan.classification import classify
+    from smearscan.classification import classify, load_model
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     rates = {}
     for threads in sorted({1, cores}):
-        torch.set_num_threads(threads)
+        model = load_model(model_path, threads=threads)
         for batch in BATCH_SIZES:
             x = np.ascontiguousarray(np.resize(crops, (batch, *crops.shape[1:])))
-            classify(model, x, batch_size=batch)  # warm-up
-            done, start = 0, time.perf_counter()
-            while True:
-                classify(model, x, batch_size=batch)
-                done += batch
-                elapsed = time.perf_counter() - start
-                if elapsed >= seconds and done >= 2 * batch:
-                    break
-            rates[(batch, threads)] = done / elapsed
-    torch.set_num_threads(1)
+            rates[(batch, threads)] = _rate(lambda x=x, b=batch, m=model: classify(
+                m, x, batch_size=b), batch, seconds)
     threads_list = sorted({t for _, t in rates})
     report.section(
         "Classifier alone (`classify`: network and calls, crops made beforehand), crops/s",
@@ -468,10 +477,8 @@ def startup(repeats: int, cwd: Path, report: Report) -> float:
 _BATCHES = """
 import sys
 import numpy as np
-import torch
-torch.set_num_threads(1)
 from smearscan.classification import classify, load_model
-model = load_model(None if sys.argv[1] == "-" else sys.argv[1])
+model = load_model(None if sys.argv[1] == "-" else sys.argv[1], threads=1)
 sizes = [int(v) for v in sys.argv[2:]]
 side = model.crop_size
 crops = np.random.default_rng(0).random((max(sizes), 4, side, side), dtype=np.float32)
@@ -520,6 +527,270 @@ def cli_run(slides: Path, out: Path, *, classify: bool, jobs: int, model: Path |
     return run_child(command, slides.parent, memory=True)
 
 
+# ----------------------------------------------------------------------------- runtimes (issue 19)
+
+#: Batch sizes of the runtime comparison: one crop, the per-field batch, a large batch.
+RUNTIME_BATCHES = (1, 32, 256)
+
+
+def network_runners(model_path: Path | None) -> dict[str, Callable[[int], object]]:
+    """By name, a maker of the network at a thread count: ONNX Runtime at three graph
+    optimisation levels, and torch (the folded network analysis ran before issue 19, unpadded)
+    when torch is installed."""
+    from smearscan import default_model_path
+    from smearscan.classification import OnnxNetwork, onnx_session
+
+    onnx = model_path or default_model_path()
+    runners: dict[str, Callable[[int], object]] = {
+        f"ONNX Runtime, optimisation {level}":
+            lambda threads, level=level: OnnxNetwork(onnx_session(onnx, threads=threads,
+                                                                  optimisation=level))
+        for level in ("all", "basic", "disable")}
+    try:
+        import torch
+
+        from smearscan.network import TorchNetwork, load_network
+    except ImportError:
+        return runners
+
+    def torch_network(threads: int) -> object:
+        torch.set_num_threads(threads)
+        return TorchNetwork(load_network(onnx.with_suffix(".pt"))[0], pad_rows=1)
+
+    runners["torch 2 (oneDNN, batch norm folded, channels-last)"] = torch_network
+    return runners
+
+
+def runtime_throughput(model_path: Path | None, crops: np.ndarray, seconds: float,
+                       report: Report) -> dict[tuple[str, int, int], float]:
+    """Crops per second of the network alone (one view, softmax outputs), by (runner, batch,
+    threads)."""
+    rates = {}
+    for name, make in network_runners(model_path).items():
+        batches = RUNTIME_BATCHES if "optimisation all" in name or "torch" in name else (32,)
+        for threads in (1, 2):
+            network = make(threads)
+            for batch in batches:
+                x = np.ascontiguousarray(np.resize(crops, (batch, *crops.shape[1:])))
+                rates[(name, batch, threads)] = _rate(lambda n=network, x=x: n(x), batch,
+                                                      seconds)
+    single_threaded()
+    report.section("Network alone by runtime (one view per crop, softmax outputs), crops/s",
+                   ("runtime", "batch", "1 thread", "2 threads"),
+                   [(name, batch, f"{rates[(name, batch, 1)]:,.0f}",
+                     f"{rates[(name, batch, 2)]:,.0f}")
+                    for name, batch in dict.fromkeys((n, b) for n, b, _ in rates)])
+    return rates
+
+
+def symmetry_cost(model, crops: np.ndarray, seconds: float, report: Report) -> None:
+    """What the symmetry views cost and change on real crops (calls with and without them)."""
+    import dataclasses
+
+    from smearscan.classification import classify, predict_probabilities
+
+    single = dataclasses.replace(model, symmetry_band=None)
+    probabilities = predict_probabilities(single, crops)[0]
+    targets = [model.classes.index(c) for c in model.thresholds]
+    top = probabilities[:, targets].max(axis=1)
+    low, high = model.symmetry_band
+    in_band = int(((top >= low) & (top < high)).sum())
+    changed = int((classify(model, crops).label != classify(single, crops).label).sum())
+    with_views = _rate(lambda: classify(model, crops), len(crops), seconds)
+    without = _rate(lambda: classify(single, crops), len(crops), seconds)
+    report.section(
+        f"Symmetry views ({len(crops)} real crops of Chula fields, 1 thread)",
+        ("measure", "value"),
+        [("objects in the band [low, high) re-scored over 8 views",
+          f"{in_band} ({100 * in_band / len(crops):.1f}%)"),
+         ("calls the views change", f"{changed} ({100 * changed / len(crops):.2f}%)"),
+         ("classify with views, crops/s", f"{with_views:,.0f}"),
+         ("classify without views, crops/s", f"{without:,.0f}")])
+
+
+def int8_network(model_path: Path | None, calibration: np.ndarray, folder: Path):
+    """ONNX Runtime's static int8 quantisation of the model (QDQ, weights per channel),
+    calibrated on ``calibration`` crops; one thread."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from smearscan import default_model_path
+    from smearscan.classification import OnnxNetwork, onnx_session
+
+    class Crops(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter([{"crops": calibration[i:i + 32]}
+                                 for i in range(0, len(calibration), 32)])
+
+        def get_next(self) -> dict | None:
+            return next(self.batches, None)
+
+    prepared, quantised = folder / "prepared.onnx", folder / "int8.onnx"
+    quant_pre_process(str(model_path or default_model_path()), str(prepared))
+    quantize_static(str(prepared), str(quantised), Crops(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    per_channel=True)
+    return OnnxNetwork(onnx_session(quantised, threads=1))
+
+
+def int8_comparison(ctx: Context, crops: np.ndarray) -> None:
+    """Speed and calls of the int8 network against the float one, on crops it was not
+    calibrated on (calibration on the first half)."""
+    from smearscan.classification import call_labels
+
+    half = len(crops) // 2
+    quantised = int8_network(ctx.args.model, crops[:half], ctx.tmp)
+    held_out = crops[half:]
+    float_probabilities = ctx.model.network(held_out)[0]
+    int8_probabilities = quantised(held_out)[0]
+    calls = [call_labels(p, ctx.model.classes, ctx.model.thresholds)
+             for p in (float_probabilities, int8_probabilities)]
+    changed = int((calls[0] != calls[1]).sum())
+    seconds = ctx.counts.classifier_seconds
+    batch = np.ascontiguousarray(np.resize(crops, (32, *crops.shape[1:])))
+    rates = [_rate(lambda n=n: n(batch), 32, seconds) for n in (ctx.model.network, quantised)]
+    ctx.report.section(
+        f"int8 static quantisation (ONNX Runtime, calibrated on {half} real crops, compared on "
+        f"{len(held_out)} others; batch 32, 1 thread)", ("measure", "float32", "int8"),
+        [("crops/s", f"{rates[0]:,.0f}", f"{rates[1]:,.0f}"),
+         ("calls that differ from float32", "",
+          f"{changed} ({100 * changed / len(held_out):.1f}%)"),
+         ("max abs probability difference", "",
+          f"{np.abs(float_probabilities - int8_probabilities).max():.3f}")])
+
+
+def part_runtimes(ctx: Context) -> None:
+    if ctx.model is None:
+        ctx.report.notes.append("Runtime comparison skipped: no model.")
+        return
+    crops = real_crops(ctx.fields, ctx.model)
+    rates = runtime_throughput(ctx.args.model, crops, ctx.counts.classifier_seconds,
+                               ctx.report)
+    torch_rates = {k: v for k, v in rates.items() if k[0].startswith("torch") and k[2] == 1}
+    ort = rates[("ONNX Runtime, optimisation all", 32, 1)]
+    if torch_rates:
+        before = next(v for (_, b, _), v in torch_rates.items() if b == 32)
+        ctx.report.target("network, batch 32, 1 core: ONNX Runtime vs torch",
+                          f"{ort:,.0f} vs {before:,.0f} crops/s ({ort / before:.2f}x)",
+                          "faster", ort > before)
+    log("symmetry views")
+    symmetry_cost(ctx.model, crops, ctx.counts.classifier_seconds, ctx.report)
+    log("int8 quantisation")
+    int8_comparison(ctx, crops)
+
+
+#: Median wall and CPU seconds per field of ``analyse_field`` (classified, no output folder) over
+#: the fields given after the model path, after one warm-up field; run in a child per code tree.
+_FIELD_TIMES = """
+import statistics, sys, time
+from pathlib import Path
+import cv2
+cv2.setNumThreads(1)
+from smearscan.pipeline import FieldTask, analyse_field
+model = Path(sys.argv[1])
+tasks = [FieldTask(slide="b", path=Path(p), image=Path(p).name, model_path=model)
+         for p in sys.argv[2:]]
+analyse_field(tasks[0])
+walls, cpus = [], []
+for task in tasks:
+    wall, cpu = time.perf_counter(), time.process_time()
+    analyse_field(task)
+    walls.append(time.perf_counter() - wall)
+    cpus.append(time.process_time() - cpu)
+print(statistics.median(walls), statistics.median(cpus))
+"""
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_env(tree: Path) -> dict[str, str]:
+    """The environment of a child that runs the smearscan of ``tree``, on one core."""
+    env = child_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), os.environ.get("PYTHONPATH", "")])
+    return env
+
+
+def tree_model(tree: Path) -> Path:
+    """The shipped model of a code tree: default.onnx where there is one, else default.pt."""
+    onnx = tree / "models" / "default.onnx"
+    return onnx if onnx.is_file() else tree / "models" / "default.pt"
+
+
+def before_after(before: Path, fields: list[Path], rounds: int, repeats: int, report: Report
+                 ) -> dict[str, dict[str, float]]:
+    """Per-field seconds and one-field CLI seconds of ``before`` and of this tree, alternated in
+    ``rounds`` so that both meet the same machine load. CPU seconds (the process's, or the
+    CLI child's user + system) are reported beside wall seconds: on a shared machine they
+    are the steadier measure of the work. Returns medians by measure, then by tree."""
+    trees = {"before": before.resolve(), "after": ROOT}
+    samples: dict[str, dict[str, list[float]]] = {
+        measure: {name: [] for name in trees}
+        for measure in ("e2e wall", "e2e cpu", "cli wall", "cli cpu")}
+    for _ in range(rounds):
+        for name, tree in trees.items():
+            done = subprocess.run(
+                [sys.executable, "-c", _FIELD_TIMES, str(tree_model(tree)), *map(str, fields)],
+                cwd=tree, env=tree_env(tree), capture_output=True, text=True, check=True)
+            wall, cpu = map(float, done.stdout.split()[-2:])
+            samples["e2e wall"][name].append(wall)
+            samples["e2e cpu"][name].append(cpu)
+            for _ in range(repeats):
+                start, cpu = time.perf_counter(), _children_cpu()
+                subprocess.run([sys.executable, "-m", "smearscan.cli", str(fields[0]),
+                                "--quiet", "--model", str(tree_model(tree))], cwd=tree,
+                               env=tree_env(tree), capture_output=True, check=True)
+                samples["cli wall"][name].append(time.perf_counter() - start)
+                samples["cli cpu"][name].append(_children_cpu() - cpu)
+    medians = {measure: {name: statistics.median(values) for name, values in by_tree.items()}
+               for measure, by_tree in samples.items()}
+    labels = {
+        "e2e wall": f"end to end in process, wall s/field (median of {len(fields) - 1} fields "
+                    "per round, median over rounds)",
+        "e2e cpu": "end to end in process, CPU s/field (same runs)",
+        "cli wall": f"one-field CLI, start-up included, wall s (median of {rounds * repeats})",
+        "cli cpu": "one-field CLI, start-up included, CPU s (same runs)"}
+    rows = [(labels[m], f"{v['before']:.3f}", f"{v['after']:.3f}",
+             f"{v['after'] / v['before']:.2f}") for m, v in medians.items()]
+    rows.append(("per-round e2e wall, s/field",
+                 " ".join(f"{v:.3f}" for v in samples["e2e wall"]["before"]),
+                 " ".join(f"{v:.3f}" for v in samples["e2e wall"]["after"]), ""))
+    report.section(
+        f"Before/after (`--before {before}`): classified 640x480 Chula fields, one core, "
+        f"{rounds} alternated rounds", ("measure", "before", "after", "after / before"), rows)
+    return medians
+
+
+def part_before(ctx: Context) -> None:
+    if ctx.args.before is None:
+        ctx.report.notes.append("Before/after skipped: give `--before DIR`, a checkout of the "
+                                "old code (e.g. `git worktree add /tmp/before main`).")
+        return
+    fields = ctx.fields[:ctx.counts.e2e_fields[0] + 1]
+    rounds = 2 if ctx.args.quick else 3
+    medians = before_after(ctx.args.before, fields, rounds, ctx.counts.startup_repeats,
+                           ctx.report)
+    for kind in ("wall", "cpu"):
+        before, after = medians[f"e2e {kind}"]["before"], medians[f"e2e {kind}"]["after"]
+        ctx.report.target(f"end to end, classified 640x480 field, 1 core, {kind}: after / "
+                          "before", f"{after:.3f} / {before:.3f} s = {after / before:.2f}x",
+                          "<= 0.5x", after / before <= 0.5)
+    for kind in ("wall", "cpu"):
+        cli = medians[f"cli {kind}"]
+        ctx.report.target(f"one-field CLI, start-up included, {kind}",
+                          f"{cli['after']:.2f} s (before {cli['before']:.2f} s)", "<= 0.8 s",
+                          cli["after"] <= 0.8)
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -551,7 +822,7 @@ def part_classifier(ctx: Context) -> None:
     if ctx.model is None:
         ctx.report.target("classifier, batch 256", "skipped", ">= 2,000 crops/s", None)
         return
-    rates = classifier_throughput(ctx.model, real_crops(ctx.fields, ctx.model),
+    rates = classifier_throughput(ctx.args.model, real_crops(ctx.fields, ctx.model),
                                   ctx.counts.classifier_seconds, ctx.report)
     rate = rates[(256, 1)]
     ctx.report.target("classifier, batch 256, 1 core", f"{rate:,.0f} crops/s",
@@ -749,7 +1020,7 @@ def part_bounds(ctx: Context) -> None:
 
 PARTS = {"stages": part_stages, "classifier": part_classifier, "e2e": part_e2e,
          "startup": part_startup, "memory": part_memory, "jobs": part_jobs,
-         "bounds": part_bounds}
+         "bounds": part_bounds, "runtimes": part_runtimes, "before": part_before}
 
 
 def benchmark(args: argparse.Namespace) -> Report:
@@ -797,7 +1068,7 @@ def markdown(report: Report, machine_rows: list[tuple[str, str]], args: argparse
     for title, body in report.sections:
         lines += ["", f"## {title}", "", *body]
     notes = [*report.notes,
-             "Threads: this process runs torch and OpenCV with 1 thread; CLI runs get "
+             "Threads: this process runs the network and OpenCV with 1 thread; CLI runs get "
              + ", ".join(f"`{v}=1`" for v in THREAD_VARIABLES)
              + " so that `--jobs 1` is one core (the workers of `--jobs N` set 1 thread "
              "themselves).",
@@ -823,6 +1094,9 @@ def main() -> None:
     parser.add_argument("--slide-lengths", type=int, nargs=2, metavar=("SHORT", "LONG"),
                         help="fields of the two one-slide runs of --only bounds "
                              "(default 250 2000)")
+    parser.add_argument("--before", type=Path, metavar="DIR",
+                        help="a checkout of the old code to time beside this one (part "
+                             "'before'), e.g. from `git worktree add /tmp/before main`")
     parser.add_argument("--only", nargs="+", choices=list(PARTS), metavar="PART",
                         help=f"run only these parts: {', '.join(PARTS)}")
     args = parser.parse_args()

@@ -1,10 +1,18 @@
 """smearscan: schistocyte counting on Wright/Giemsa blood smear fields.
 
+The Python API (:mod:`smearscan.api`)::
+
+    import smearscan
+    field = smearscan.analyse_image("field.png")     # per-cell table and field summary
+    slide = smearscan.analyse_slide("slide01/")       # pooled slide statistics
+    model = smearscan.load_model()                    # the shipped classifier
+
 The package is one module per pipeline stage, data flowing one way:
 
 ``loading`` -> ``segmentation`` -> ``features`` -> ``classification`` -> ``slide_stats``
 -> ``verdict`` -> ``report``; ``pipeline`` maps the per-field work over worker processes and
-``outputs`` writes results atomically; ``cli`` only parses arguments.
+``outputs`` writes results atomically; ``cli`` only parses arguments. ``network`` (torch) and
+``training`` are for training only.
 """
 
 from importlib import resources
@@ -12,13 +20,30 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
+#: Imported on first use, so that ``import smearscan`` (and the CLI's start-up) stays light.
+_API = ("analyse_image", "analyse_slide", "load_model", "FieldAnalysis", "SlideAnalysis")
+__all__ = ["__version__", "default_model_path", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from smearscan import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'smearscan' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
+
 
 def default_model_path() -> Path:
-    """The shipped classifier weights: package resource ``smearscan.models/default.pt``.
+    """The shipped classifier: package resource ``smearscan.models/default.onnx``.
 
-    Here rather than in ``classification`` so that finding the file does not import torch.
+    Its training file ``default.pt`` (torch) lies beside it. Here rather than in
+    ``classification`` so that finding the file imports nothing heavy.
     """
     try:
-        return Path(str(resources.files("smearscan.models") / "default.pt"))
+        return Path(str(resources.files("smearscan.models") / "default.onnx"))
     except ModuleNotFoundError:  # a source checkout run with PYTHONPATH
-        return Path(__file__).resolve().parents[1] / "models" / "default.pt"
+        return Path(__file__).resolve().parents[1] / "models" / "default.onnx"

@@ -9,25 +9,28 @@ meant.
 
 The network has two heads: :data:`CLASSES` for every object and :data:`MORPHOLOGY_CLASSES` (the
 Chula RBC-12 shapes) for red cells. Weights, class lists, crop geometry, normalisation and the
-operating thresholds chosen on validation data travel together in one model file
-(:func:`save_model`, :func:`load_model`).
+operating thresholds chosen on validation data travel together in one model file; analysis
+reads its crop geometry and normalisation from the file, not from this module's constants
+(which are what a newly trained model is given).
 
-torch is imported by this module; the CLI imports it only for the commands that classify.
+This module never imports torch: the shipped model is an ONNX file (``models/default.onnx``)
+run with ONNX Runtime, its metadata in the file's metadata properties (each a JSON value).
+The torch network, its ``.pt`` training file and the ONNX export live in
+:mod:`smearscan.network` (``pip install "smearscan[train]"``); :func:`load_model` hands a
+``.pt`` file to it.
 """
 
 from __future__ import annotations
 
-import copy
+import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from smearscan import default_model_path
 from smearscan.errors import SmearscanError
@@ -52,12 +55,6 @@ BACKGROUND_PERCENTILE = 95.0
 MAX_DENSITY = 3.0
 
 FORMAT_VERSION = 1
-#: Narrower at full resolution and two convolutions at the two coarser scales. In a comparison
-#: of variants trained on the same crops (models/README.md, "Why this network"), this lifted
-#: schistocyte sensitivity at specificity 0.998 from 0.56 to 0.69 (val) and 0.64 to 0.68 (test)
-#: over one convolution per scale at 16/32/64/96 (cnn-2026.11-5), at about the same network
-#: time per crop; two convolutions at every scale did as well at 2.3x the time.
-DEFAULT_ARCHITECTURE = {"widths": (16, 24, 48, 96), "dropout": 0.2, "depth": (1, 2, 2)}
 #: Objects whose most probable target class has a probability in [low, high) are re-scored as
 #: the mean over the 8 rotations and flips of their crop. A cell has no preferred orientation,
 #: so the average is a better estimate where the call is in doubt; on the val split this lifted
@@ -75,25 +72,53 @@ class ModelLoadError(SmearscanError):
 # ----------------------------------------------------------------------------- crops
 
 
-def field_density(rgb: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class Normalisation:
+    """How a crop's pixel values are made: optical density against the field's background.
+
+    Attributes
+    ----------
+    background_percentile : float
+        Percentile of each channel taken as the background level ``I0``.
+    max_density : float
+        Densities are clipped to this, ln units.
+    """
+
+    background_percentile: float = BACKGROUND_PERCENTILE
+    max_density: float = MAX_DENSITY
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``normalisation`` entry of a model file."""
+        return {"kind": "optical_density", "background_percentile": self.background_percentile,
+                "max_density": self.max_density}
+
+
+DEFAULT_NORMALISATION = Normalisation()
+
+
+def field_density(rgb: np.ndarray,
+                  normalisation: Normalisation = DEFAULT_NORMALISATION) -> np.ndarray:
     """Optical density of each channel relative to the field's background.
 
     Parameters
     ----------
     rgb : (H, W, 3) uint8 ndarray
+    normalisation : Normalisation
+        The model's (by default that of a newly trained model).
 
     Returns
     -------
     (H, W, 3) float32 ndarray
-        ``ln(I0 / I)`` clipped to ``[0, MAX_DENSITY]``, where ``I0`` is the channel's
-        :data:`BACKGROUND_PERCENTILE` percentile (0 on the slide background).
+        ``ln(I0 / I)`` clipped to ``[0, max_density]``, where ``I0`` is the channel's
+        ``background_percentile`` percentile (0 on the slide background).
     """
     levels = np.arange(256, dtype=np.float32)
     tables = np.empty((1, 256, 3), dtype=np.float32)
     for channel in range(3):
-        background = max(uint8_percentile(rgb[:, :, channel], BACKGROUND_PERCENTILE), 1.0)
+        background = max(uint8_percentile(rgb[:, :, channel],
+                                          normalisation.background_percentile), 1.0)
         tables[0, :, channel] = np.clip(np.log(background / np.maximum(levels, 0.5)), 0,
-                                        MAX_DENSITY)
+                                        normalisation.max_density)
     return cv2.LUT(np.ascontiguousarray(rgb), tables)
 
 
@@ -110,6 +135,7 @@ def _window(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray
 def cell_crops(
     rgb: np.ndarray, labels: np.ndarray, cells: dict[str, np.ndarray], *, pixel_size_um: float,
     size: int = CROP_SIZE, scale_um: float = CROP_SCALE_UM,
+    normalisation: Normalisation = DEFAULT_NORMALISATION,
 ) -> np.ndarray:
     """Crops of objects centred on their centroids, resampled to one physical scale.
 
@@ -128,6 +154,8 @@ def cell_crops(
         Crop side, px.
     scale_um : float, keyword-only
         Crop pixel size, um/px; the crop covers ``size * scale_um`` um.
+    normalisation : Normalisation, keyword-only
+        How densities are made (:func:`field_density`).
 
     Returns
     -------
@@ -140,7 +168,7 @@ def cell_crops(
     sigma = 0.4 * step if step > 1.2 else 0.0  # anti-aliasing before a downsampling
     # Zero density (slide background) all round, blurred once for the whole field rather than
     # once per cell window: windows overlap, and the field is ~4x smaller than their sum.
-    density = cv2.copyMakeBorder(field_density(rgb), half, half, half, half,
+    density = cv2.copyMakeBorder(field_density(rgb, normalisation), half, half, half, half,
                                  cv2.BORDER_CONSTANT, value=0)
     if sigma:
         density = cv2.GaussianBlur(density, (0, 0), sigma)
@@ -168,85 +196,27 @@ def _resampled(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
                           cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
-# ----------------------------------------------------------------------------- network
-
-
-def _block(inputs: int, outputs: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(inputs, outputs, 3, stride=stride, padding=1, bias=False),
-                         nn.BatchNorm2d(outputs), nn.ReLU(inplace=True))
-
-
-class CellNet(nn.Module):
-    """Small CNN with a class head and a red-cell morphology head.
-
-    A strided first convolution, then ``depth`` convolutions at each further scale with 2x2
-    max pooling after each scale, global average pooling and two linear heads.
-
-    Parameters
-    ----------
-    widths : sequence of int
-        Channels at each scale.
-    dropout : float
-        Dropout before the heads.
-    classes, morphology_classes : int
-        Outputs of each head.
-    depth : sequence of int
-        Convolutions at each scale after the first (``len(widths) - 1`` values).
-    """
-
-    def __init__(self, *, widths: tuple[int, ...], dropout: float, classes: int,
-                 morphology_classes: int, depth: tuple[int, ...] | None = None) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [_block(4, widths[0], stride=2)]
-        depth = depth or (1,) * (len(widths) - 1)
-        for inputs, outputs, count in zip(widths[:-1], widths[1:], depth, strict=True):
-            layers += [_block(inputs, outputs)]
-            layers += [_block(outputs, outputs) for _ in range(count - 1)]
-            layers += [nn.MaxPool2d(2)]
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                      nn.Dropout(dropout))
-        self.classes = nn.Linear(widths[-1], classes)
-        self.morphology = nn.Linear(widths[-1], morphology_classes)
-
-    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class and morphology logits, each (N, classes), of (N, 4, S, S) crops."""
-        embedding = self.features(crops)
-        return self.classes(embedding), self.morphology(embedding)
-
-
-def inference_network(network: CellNet) -> CellNet:
-    """A copy of ``network`` in eval mode with each batch norm folded into its convolution.
-
-    The same function up to float rounding, ~15% faster on the CPU.
-    """
-    fused = copy.deepcopy(network).eval()
-    for block in fused.features:
-        if isinstance(block, nn.Sequential) and isinstance(block[1], nn.BatchNorm2d):
-            block[0] = fuse_conv_bn_eval(block[0], block[1])
-            block[1] = nn.Identity()
-    return fused.to(memory_format=torch.channels_last)
-
-
-def build_network(architecture: dict[str, Any], *, classes: int = len(CLASSES),
-                  morphology_classes: int = len(MORPHOLOGY_CLASSES)) -> CellNet:
-    """A fresh :class:`CellNet` from an architecture dict (``widths``, ``dropout`` and
-    optionally ``depth``: files without it hold one convolution per scale)."""
-    depth = architecture.get("depth")
-    return CellNet(widths=tuple(architecture["widths"]), dropout=float(architecture["dropout"]),
-                   classes=classes, morphology_classes=morphology_classes,
-                   depth=tuple(int(d) for d in depth) if depth else None)
-
-
 # ----------------------------------------------------------------------------- model file
+
+
+class Network(Protocol):
+    """The network of a loaded model: softmax outputs of both heads for a batch of crops.
+
+    ``network(crops)`` with (N, 4, S, S) float32 crops returns the (N, classes) and
+    (N, morphology classes) float32 probabilities.
+    """
+
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
 class CellClassifier:
-    """A loaded model: the network in eval mode and everything needed to use it.
+    """A loaded model: its network and everything needed to use it.
 
     Attributes
     ----------
-    network : CellNet
+    network : Network
+        ONNX Runtime (:class:`OnnxNetwork`) for analysis, torch while training.
     classes, morphology_classes : tuple of str
     crop_size : int
         Crop side, px.
@@ -259,9 +229,11 @@ class CellClassifier:
         chosen on single-view probabilities).
     metadata : dict
         The whole model file except the weights (versions, metrics, training config).
+    normalisation : Normalisation
+        How crops are made from the field.
     """
 
-    network: CellNet
+    network: Network
     classes: tuple[str, ...]
     morphology_classes: tuple[str, ...]
     crop_size: int
@@ -269,6 +241,31 @@ class CellClassifier:
     thresholds: dict[str, float]
     symmetry_band: tuple[float, float] | None
     metadata: dict[str, Any] = field(repr=False)
+    normalisation: Normalisation = DEFAULT_NORMALISATION
+
+    @classmethod
+    def from_metadata(cls, network: Network, metadata: dict[str, Any]) -> CellClassifier:
+        """The model of a file's checked metadata (:func:`checked_metadata`) and its network."""
+        band = metadata.get("inference", {}).get("symmetry_band")
+        normalisation = metadata["normalisation"]
+        return cls(network, tuple(metadata["classes"]), tuple(metadata["morphology_classes"]),
+                   int(metadata["crop_size"]), float(metadata["crop_scale_um"]),
+                   {name: float(point["threshold"])
+                    for name, point in metadata["operating_points"].items()},
+                   tuple(band) if band is not None else None, metadata,
+                   Normalisation(float(normalisation["background_percentile"]),
+                                 float(normalisation["max_density"])))
+
+    def crops(self, rgb: np.ndarray, labels: np.ndarray, cells: dict[str, np.ndarray], *,
+              pixel_size_um: float) -> np.ndarray:
+        """:func:`cell_crops` with this model's crop geometry and normalisation.
+
+        Returns
+        -------
+        (M, 4, crop_size, crop_size) float32 ndarray
+        """
+        return cell_crops(rgb, labels, cells, pixel_size_um=pixel_size_um, size=self.crop_size,
+                          scale_um=self.crop_scale_um, normalisation=self.normalisation)
 
     @property
     def operating(self) -> dict[str, dict[str, Any]]:
@@ -303,64 +300,45 @@ class CellClassifier:
         return str(self.metadata["model_version"])
 
 
-_REQUIRED_KEYS = ("format_version", "model_version", "classes", "morphology_classes",
-                  "crop_size", "crop_scale_um", "normalisation", "architecture",
-                  "operating_points", "state_dict")
+#: Metadata every model file carries (a ``.pt`` file also its ``state_dict``).
+REQUIRED_METADATA = ("format_version", "model_version", "classes", "morphology_classes",
+                     "crop_size", "crop_scale_um", "normalisation", "architecture",
+                     "operating_points")
 
 
-def save_model(path: Path, network: CellNet, metadata: dict[str, Any]) -> Path:
-    """Write one self-describing model file.
+def model_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A new model file's metadata: ``metadata`` (at least ``model_version``, ``architecture``
+    and ``operating_points``) with this version's class lists, crop geometry, normalisation and
+    format version added."""
+    return {"format_version": FORMAT_VERSION, "classes": list(CLASSES),
+            "morphology_classes": list(MORPHOLOGY_CLASSES), "crop_size": CROP_SIZE,
+            "crop_scale_um": CROP_SCALE_UM, "normalisation": DEFAULT_NORMALISATION.to_dict(),
+            **metadata}
 
-    Parameters
-    ----------
-    path : Path
-        Destination (parent folders are created); written atomically.
-    network : CellNet
-    metadata : dict
-        Plain data (str, numbers, lists, dicts): at least ``model_version``,
-        ``architecture`` and ``operating_points`` (``{class: {"threshold": float, ...}}``);
-        the class lists, crop geometry, normalisation and format version are added here.
 
-    Returns
-    -------
-    Path
+def checked_metadata(path: Path, content: object, required: tuple[str, ...] = REQUIRED_METADATA
+                     ) -> dict[str, Any]:
+    """``content`` if it is the metadata of a model file this version can use.
+
+    Raises
+    ------
+    ModelLoadError
+        Not a dict, another format version, a missing key, an unknown normalisation or a
+        value this version cannot use (:func:`metadata_problem`).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    content = {
-        "format_version": FORMAT_VERSION,
-        "classes": list(CLASSES),
-        "morphology_classes": list(MORPHOLOGY_CLASSES),
-        "crop_size": CROP_SIZE,
-        "crop_scale_um": CROP_SCALE_UM,
-        "normalisation": {"kind": "optical_density", "background_percentile":
-                          BACKGROUND_PERCENTILE, "max_density": MAX_DENSITY},
-        **metadata,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in network.state_dict().items()},
-    }
-    partial = path.with_name(path.name + ".partial")
-    torch.save(content, partial)
-    partial.replace(path)
-    return path
-
-
-def _read_model_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such model file")
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - any unpickling failure means a bad file
-        # torch's own message is several sentences about pickling; the user needs the file.
-        raise ModelLoadError(f"{path}: not a readable model file (corrupt, truncated or not a "
-                             "smearscan model)") from None
     if not isinstance(content, dict):
         raise ModelLoadError(f"{path}: not a smearscan model file (no metadata)")
     if content.get("format_version") != FORMAT_VERSION:
         raise ModelLoadError(f"{path}: unknown model format version "
                              f"{content.get('format_version')!r} (expected {FORMAT_VERSION})")
-    missing = [key for key in _REQUIRED_KEYS if key not in content]
+    missing = [key for key in required if key not in content]
     if missing:
         raise ModelLoadError(f"{path}: model file lacks {', '.join(missing)}")
+    kind = content["normalisation"].get("kind") if isinstance(content["normalisation"],
+                                                              dict) else None
+    if kind != "optical_density":
+        raise ModelLoadError(f"{path}: unknown crop normalisation {kind!r} "
+                             "(expected 'optical_density')")
     problem = metadata_problem(content)
     if problem:
         raise ModelLoadError(f"{path}: invalid model metadata: {problem}")
@@ -382,7 +360,7 @@ def metadata_problem(content: dict[str, Any]) -> str | None:
 
     The class lists must be this code's (a renamed or reordered class would silently count
     nothing, or the wrong cells); crop geometry positive; the architecture the dict that
-    :func:`build_network` reads; each operating threshold a probability.
+    :func:`smearscan.network.build_network` reads; each operating threshold a probability.
     """
     classes = content["classes"]
     if not isinstance(classes, (list, tuple)) or list(classes) != list(CLASSES):
@@ -425,8 +403,75 @@ def metadata_problem(content: dict[str, Any]) -> str | None:
     return None
 
 
-def load_model(path: Path | None = None) -> CellClassifier:
-    """Load a model file (``weights_only``), by default the shipped one.
+def default_threads() -> int:
+    """Threads of the network: ``OMP_NUM_THREADS`` when set, else 1.
+
+    A field's few hundred crops are classified faster by one thread than by two fighting a
+    busy machine; worker processes are the way to use more cores.
+    """
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
+class OnnxNetwork:
+    """An ONNX Runtime session of the exported network (CPU); see :class:`Network`.
+
+    Parameters
+    ----------
+    session : onnxruntime.InferenceSession
+        Input ``crops`` (N, 4, S, S); outputs ``probabilities`` and
+        ``morphology_probabilities``.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        classes, shapes = self.session.run(
+            ["probabilities", "morphology_probabilities"],
+            {"crops": np.ascontiguousarray(crops, dtype=np.float32)})
+        return classes, shapes
+
+
+def onnx_session(source: Path | bytes, *, threads: int = 1, optimisation: str = "all") -> Any:
+    """An ONNX Runtime CPU session of a model file or its bytes.
+
+    ``optimisation`` is ONNX Runtime's graph optimisation level (``disable``, ``basic``,
+    ``extended``, ``all``); ``all`` folds each batch norm into its convolution and fuses the
+    activations.
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    levels = onnxruntime.GraphOptimizationLevel
+    options.graph_optimization_level = {
+        "disable": levels.ORT_DISABLE_ALL, "basic": levels.ORT_ENABLE_BASIC,
+        "extended": levels.ORT_ENABLE_EXTENDED, "all": levels.ORT_ENABLE_ALL}[optimisation]
+    # Idle threads would spin between the small per-field batches, taking a core from the
+    # other workers.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    source = str(source) if isinstance(source, Path) else source
+    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def load_model(path: Path | None = None, *, threads: int | None = None) -> CellClassifier:
+    """Load a model file, by default the shipped ``models/default.onnx``.
+
+    Parameters
+    ----------
+    path : Path or None
+        An ``.onnx`` file (run with ONNX Runtime) or a ``.pt`` training file (run with torch:
+        needs the ``train`` extra).
+    threads : int or None, keyword-only
+        Threads of the network; default :func:`default_threads`.
+
+    Returns
+    -------
+    CellClassifier
 
     Raises
     ------
@@ -434,22 +479,50 @@ def load_model(path: Path | None = None) -> CellClassifier:
         Missing, corrupt or incompatible file: one line naming the file and the problem.
     """
     path = Path(path) if path is not None else default_model_path()
-    content = _read_model_file(path)
-    network = build_network(content["architecture"], classes=len(content["classes"]),
-                            morphology_classes=len(content["morphology_classes"]))
+    threads = threads or default_threads()
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    if path.suffix == ".pt":
+        try:
+            from smearscan.network import load_torch_model
+        except ImportError as error:
+            raise ModelLoadError(f"{path}: a torch model file needs torch ({error}); use its "
+                                 ".onnx export or install the train extra") from None
+        return load_torch_model(path, threads=threads)
+    return _onnx_model(path, threads)
+
+
+def _onnx_model(path: Path, threads: int) -> CellClassifier:
     try:
-        network.load_state_dict(content["state_dict"])
-    except RuntimeError as error:
-        reason = str(error).splitlines()[0]
-        raise ModelLoadError(f"{path}: weights do not fit the architecture ({reason})") from None
-    network = inference_network(network)
-    metadata = {k: v for k, v in content.items() if k != "state_dict"}
-    thresholds = {name: float(point["threshold"])
-                  for name, point in content["operating_points"].items()}
-    band = content.get("inference", {}).get("symmetry_band")
-    return CellClassifier(network, tuple(content["classes"]), tuple(content["morphology_classes"]),
-                          int(content["crop_size"]), float(content["crop_scale_um"]), thresholds,
-                          tuple(band) if band is not None else None, metadata)
+        session = onnx_session(path, threads=threads)
+    except Exception:  # noqa: BLE001 - ONNX Runtime raises several types, all multi-line
+        raise ModelLoadError(f"{path}: not a readable model file (corrupt, truncated or not an "
+                             "ONNX model)") from None
+    try:
+        metadata = {key: json.loads(value) for key, value in
+                    session.get_modelmeta().custom_metadata_map.items()}
+    except ValueError:
+        raise ModelLoadError(f"{path}: model metadata is not JSON") from None
+    metadata = checked_metadata(path, metadata or None)
+    model = CellClassifier.from_metadata(OnnxNetwork(session), metadata)
+    _check_signature(path, session, model)
+    return model
+
+
+def _check_signature(path: Path, session: Any, model: CellClassifier) -> None:
+    """The graph's input and outputs fit the metadata's crop size and class lists."""
+    inputs = {i.name: i.shape for i in session.get_inputs()}
+    outputs = {o.name: o.shape for o in session.get_outputs()}
+    expected = {"probabilities": len(model.classes),
+                "morphology_probabilities": len(model.morphology_classes)}
+    crop = inputs.get("crops")
+    if crop is None or list(crop[1:]) != [4, model.crop_size, model.crop_size]:
+        raise ModelLoadError(f"{path}: the network's input {crop} does not take the "
+                             f"(N, 4, {model.crop_size}, {model.crop_size}) crops of its metadata")
+    for name, count in expected.items():
+        if name not in outputs or outputs[name][-1] != count:
+            raise ModelLoadError(f"{path}: the network's output {name!r} does not have the "
+                                 f"{count} classes of its metadata")
 
 
 # ----------------------------------------------------------------------------- inference
@@ -507,36 +580,15 @@ def call_labels(probabilities: np.ndarray, classes: tuple[str, ...],
     return np.asarray(classes, dtype=object)[label].astype(str)
 
 
-_PAD_ROWS = 32
-
-
-def _padded(batch: np.ndarray, batch_size: int) -> np.ndarray:
-    """``batch`` padded with zero crops to a multiple of 32 rows (at most ``batch_size``).
-
-    oneDNN caches kernels per input shape: one field after another with 117, 131, 140...
-    objects would grow the process by ~20 MB per new shape (4.8 GiB over the sizes 1..256,
-    scripts/benchmark.py). With the default batch of 32 every batch has one shape, which keeps
-    memory flat for ~1.2x the compute of a typical 640x480 field (136 objects -> 160 rows);
-    on this CPU batches of 32 run as fast per crop as larger ones.
-    """
-    rows = min(batch_size, -(-len(batch) // _PAD_ROWS) * _PAD_ROWS)
-    if rows <= len(batch):
-        return batch
-    return np.concatenate([batch, np.zeros((rows - len(batch), *batch.shape[1:]), batch.dtype)])
-
-
 def _network_outputs(model: CellClassifier, crops: np.ndarray,
                      batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Softmax outputs of both heads for one view of each crop."""
     classes, shapes = [], []
-    with torch.inference_mode():
-        for start in range(0, len(crops), batch_size):
-            chunk = np.ascontiguousarray(crops[start:start + batch_size], dtype=np.float32)
-            batch = torch.from_numpy(_padded(chunk, batch_size))
-            batch = batch.contiguous(memory_format=torch.channels_last)
-            logits, morphology = model.network(batch)
-            classes.append(torch.softmax(logits[:len(chunk)], 1).numpy())
-            shapes.append(torch.softmax(morphology[:len(chunk)], 1).numpy())
+    for start in range(0, len(crops), batch_size):
+        chunk = np.ascontiguousarray(crops[start:start + batch_size], dtype=np.float32)
+        probabilities, morphology = model.network(chunk)
+        classes.append(probabilities)
+        shapes.append(morphology)
     if not classes:
         return (np.zeros((0, len(model.classes)), np.float32),
                 np.zeros((0, len(model.morphology_classes)), np.float32))
@@ -592,8 +644,10 @@ def classify(model: CellClassifier, crops: np.ndarray, *, batch_size: int = 32) 
     model : CellClassifier
         From :func:`load_model`.
     crops : (N, 4, S, S) float32 ndarray
-        From :func:`cell_crops` with the model's ``crop_size`` and ``crop_scale_um``.
+        From :meth:`CellClassifier.crops` (:func:`cell_crops` with the model's geometry and
+        normalisation).
     batch_size : int, keyword-only
+        Crops per network call.
 
     Returns
     -------

@@ -24,8 +24,8 @@ Count schistocytes and other cells on Wright/Giemsa blood smear fields.
 
 Other commands (each has its own --help):
   smearscan verdict    MAHA verdict from a schistocyte % and lab values
-  smearscan train      train the cell classifier on the public datasets
-  smearscan evaluate   evaluate a classifier on a held-out split
+  smearscan train      train the cell classifier on the public datasets (train extra)
+  smearscan evaluate   evaluate a classifier on a held-out split (train extra)
   smearscan review     confirm or reclassify cells of a results folder in the browser
   smearscan export-corrections   reviewed cells as training labels
 """
@@ -53,9 +53,12 @@ def _positive_int(text: str) -> int:
 
 def analysis_parser() -> argparse.ArgumentParser:
     """Parser of the analysis command ``smearscan PATH...``."""
+    from smearscan import __version__
+
     parser = argparse.ArgumentParser(
         prog="smearscan", description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"smearscan {__version__}")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                         help="image files (JPEG, PNG, TIFF, BMP) or folders of them")
     parser.add_argument("--out", type=Path, metavar="DIR",
@@ -84,7 +87,8 @@ def analysis_parser() -> argparse.ArgumentParser:
                         help="lab values (JSON, or CSV with a 'slide' column) for a MAHA "
                              "verdict section in each slide's report; see 'smearscan verdict'")
     parser.add_argument("--model", type=Path, metavar="FILE",
-                        help="classifier file (default: the shipped models/default.pt)")
+                        help="classifier file: .onnx, or a .pt training file (needs the train "
+                             "extra); default: the shipped models/default.onnx")
     parser.add_argument("--no-classify", action="store_true",
                         help="segment and measure only (no classifier)")
     parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
@@ -92,7 +96,9 @@ def analysis_parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true",
                         help="write into an existing non-empty --out folder that smearscan did "
                              "not make (by default refused, to protect other files)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress (a bar on a terminal, else one line per finished "
+                             "slide on stderr)")
     return parser
 
 
@@ -114,8 +120,11 @@ def _run_analysis(args: argparse.Namespace) -> int:
         overlay=args.overlay, population=args.population, labs_path=args.labs)
     jobs = args.jobs or jobs_within_memory(default_jobs(sum(len(s.fields) for s in slides)),
                                            slides, classify=options.classify)
-    outcomes = analyse_slides(slides, out=args.out, options=options, jobs=jobs,
-                              progress=not args.quiet and sys.stderr.isatty(), force=args.force)
+    terminal = sys.stderr.isatty()
+    outcomes = analyse_slides(
+        slides, out=args.out, options=options, jobs=jobs, force=args.force,
+        progress=not args.quiet and terminal,
+        on_slide=_slide_line(len(slides)) if not args.quiet and not terminal else None)
     print(field_table(outcomes) if args.out is None else slide_table(outcomes))
     errors = [error for outcome in outcomes for error in outcome.errors]
     for _, _, message in errors:
@@ -147,6 +156,23 @@ def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
                 continue  # the run reports it
             check_pixel_size(args.pixel_size, rgb, source=str(path))
             break
+
+
+def _slide_line(total: int):
+    """A callback printing one line per finished slide on stderr (progress in a log file)."""
+    done = 0
+
+    def report(outcome) -> None:
+        nonlocal done
+        done += 1
+        summary = outcome.summary
+        failed = f", {summary['fields_failed']} failed" if summary.get("fields_failed") else ""
+        resumed = ", resumed" if outcome.resumed else ""
+        print(f"smearscan: slide {done}/{total} done: {outcome.name} ({summary['fields']} "
+              f"field(s), {summary['objects']} objects{failed}{resumed})", file=sys.stderr,
+              flush=True)
+
+    return report
 
 
 def _percent(text: str) -> float:
@@ -279,16 +305,43 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use only a few fields per dataset (smoke runs)")
 
 
+def _pt_path(text: str) -> Path:
+    if not text.endswith(".pt"):
+        raise argparse.ArgumentTypeError(f"{text!r} must end in .pt (the .onnx export is "
+                                         "written beside it)")
+    return Path(text)
+
+
+#: Top-level modules of the ``train`` extra (pyproject.toml).
+_TRAIN_EXTRA = ("torch", "torchvision", "onnx", "onnxscript", "sklearn", "matplotlib")
+
+
+def _training_module():
+    """:mod:`smearscan.training`; a usage error (exit 2) when the train extra is missing."""
+    from smearscan.errors import MissingExtraError
+
+    try:
+        from smearscan import training
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in _TRAIN_EXTRA:
+            raise
+        raise MissingExtraError(f"training and evaluation need {error.name}, which the lean "
+                                'install leaves out: pip install -e ".[train]"') from None
+    return training
+
+
 def train_parser() -> argparse.ArgumentParser:
     """Parser of ``smearscan train``."""
     parser = argparse.ArgumentParser(
         prog="smearscan train",
         description="Train the cell classifier from scratch on the public datasets (train "
                     "split), choose operating thresholds on the val split, measure the test "
-                    "split, and write one self-describing model file.")
+                    "split, and write the model: a .pt training file and its .onnx export "
+                    "beside it (what analysis runs), both self-describing.")
     _data_arguments(parser)
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE",
-                        help="model file to write, e.g. models/default.pt")
+    parser.add_argument("--out", type=_pt_path, required=True, metavar="FILE.pt",
+                        help="model file to write, e.g. models/default.pt (and "
+                             "models/default.onnx)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--epochs", type=_positive_int, metavar="N",
                         help="training epochs (default: the documented recipe)")
@@ -307,7 +360,8 @@ def evaluate_parser() -> argparse.ArgumentParser:
                     "specificity 0.99/0.995/0.998 (metrics.json and PNG figures).")
     _data_arguments(parser)
     parser.add_argument("--model", type=Path, metavar="FILE",
-                        help="model file (default: the shipped models/default.pt)")
+                        help="model file, .onnx or .pt (default: the shipped "
+                             "models/default.onnx)")
     parser.add_argument("--split", choices=("val", "test", "train"), default="test")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="folder for metrics.json and the figures")
@@ -316,12 +370,12 @@ def evaluate_parser() -> argparse.ArgumentParser:
 
 def _run_train(argv: list[str]) -> int:
     args = train_parser().parse_args(argv)
-    from smearscan.training import EPOCHS, train_model
-
-    path = train_model(shared=args.shared, out=args.out, seed=args.seed,
-                       epochs=args.epochs or EPOCHS, limit=args.limit, cache=args.cache,
-                       progress=sys.stderr.isatty(), extra_labels=args.extra_labels)
-    print(f"wrote {path}")
+    training = _training_module()
+    path = training.train_model(shared=args.shared, out=args.out, seed=args.seed,
+                                epochs=args.epochs or training.EPOCHS, limit=args.limit,
+                                cache=args.cache, progress=sys.stderr.isatty(),
+                                extra_labels=args.extra_labels)
+    print(f"wrote {path} and {path.with_suffix('.onnx')}")
     return EXIT_OK
 
 
@@ -329,10 +383,9 @@ def _run_evaluate(argv: list[str]) -> int:
     import json
 
     args = evaluate_parser().parse_args(argv)
-    from smearscan.training import evaluate_model
-
-    metrics = evaluate_model(model=args.model, shared=args.shared, split=args.split,
-                             out_dir=args.out, cache=args.cache, limit=args.limit)
+    metrics = _training_module().evaluate_model(
+        model=args.model, shared=args.shared, split=args.split, out_dir=args.out,
+        cache=args.cache, limit=args.limit)
     print(json.dumps(metrics.get("summary", metrics), indent=2)[:4000])
     print(f"wrote {args.out / 'metrics.json'}")
     return EXIT_OK

@@ -32,3 +32,9 @@ class SmearscanError(Exception):
 
     def __str__(self) -> str:
         return printable(super().__str__())
+
+
+class MissingExtraError(SmearscanError):
+    """A command needs an optional extra (``train``) that is not installed."""
+
+    exit_code = 2

@@ -28,9 +28,9 @@ from smearscan.errors import SmearscanError
 from smearscan.features import cell_table
 from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
 from smearscan.outputs import jpeg_bytes, write_png_atomic
-from smearscan.segmentation import segment_field
+from smearscan.segmentation import Segmentation, segment_field
 
-if TYPE_CHECKING:  # torch is imported only where a field is classified
+if TYPE_CHECKING:  # ONNX Runtime is imported only where a field is classified
     from smearscan.classification import CellClassifier
 
 T = TypeVar("T")
@@ -86,7 +86,7 @@ class ModelInfo:
     """What the slide statistics and the outputs need of the classifier that made the calls.
 
     It travels with each field's result, so that the main process of a run with worker
-    processes never has to import torch and load the model itself.
+    processes never has to load the model itself.
     """
 
     version: str
@@ -118,15 +118,10 @@ class FieldResult:
 
 @lru_cache(maxsize=2)
 def cached_model(model_path: Path | None):
-    """The classifier at ``model_path`` (the shipped default when None), loaded once per process."""
-    import torch
-
+    """The classifier at ``model_path`` (the shipped default when None), loaded once per process
+    with :func:`~smearscan.classification.default_threads` threads."""
     from smearscan.classification import load_model
 
-    # Per-field batches are small: one thread is faster than two fighting a busy machine,
-    # unless the user chose otherwise.
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)
     return load_model(model_path)
 
 
@@ -135,15 +130,31 @@ def classified_columns(
     pixel_size_um: float, model: CellClassifier,
 ) -> dict[str, np.ndarray]:
     """The ``class``, ``morphology`` and ``p_<class>`` columns of the cells of one field."""
-    from smearscan.classification import cell_crops, classify
+    from smearscan.classification import classify
 
-    crops = cell_crops(rgb, labels, cells, pixel_size_um=pixel_size_um, size=model.crop_size,
-                       scale_um=model.crop_scale_um)
-    calls = classify(model, crops)
+    calls = classify(model, model.crops(rgb, labels, cells, pixel_size_um=pixel_size_um))
     columns = {"class": calls.label, "morphology": calls.morphology}
     for index, name in enumerate(model.classes):
         columns[f"p_{name}"] = calls.probabilities[:, index]
     return columns
+
+
+def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
+                model: CellClassifier | None) -> tuple[Segmentation, dict[str, np.ndarray]]:
+    """Segment, measure and (with a model) classify the objects of one field.
+
+    Returns
+    -------
+    Segmentation
+    dict of str to (N,) ndarray
+        The per-object columns of ``cells.csv`` from ``cell_id`` on.
+    """
+    seg = segment_field(rgb, pixel_size_um=pixel_size_um)
+    cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
+    if model is not None and len(cells["cell_id"]):
+        cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
+                                    model=model)
+    return seg, cells
 
 
 def inner_boundaries(labels: np.ndarray) -> np.ndarray:
@@ -179,11 +190,7 @@ def analyse_field(task: FieldTask) -> FieldResult:
         return FieldResult(task.slide, task.image, task.path, error=str(error))
     # Loaded even for a field without cells, so that a bad model file fails the first field.
     model = cached_model(task.model_path) if task.classify else None
-    seg = segment_field(rgb, pixel_size_um=task.pixel_size_um)
-    cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
-    if model is not None and len(cells["cell_id"]):
-        cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
-                                    model=model)
+    seg, cells = field_cells(rgb, pixel_size_um=task.pixel_size_um, model=model)
     if task.mask_path is not None:
         write_png_atomic(task.mask_path, seg.labels)
     overlay = None
@@ -266,9 +273,9 @@ def _exit_with_main_process() -> None:
 
 def _worker_init() -> None:
     _exit_with_main_process()
-    # Each worker is one core's worth of work: nested BLAS/torch threads would oversubscribe.
-    os.environ["OMP_NUM_THREADS"] = "1"  # for a torch imported from here on
-    if "torch" in sys.modules:  # imported by the fork server already
+    # Each worker is one core's worth of work: nested BLAS/network threads would oversubscribe.
+    os.environ["OMP_NUM_THREADS"] = "1"  # read by the model loaded from here on
+    if "torch" in sys.modules:  # a .pt model, imported by the fork server already
         sys.modules["torch"].set_num_threads(1)
 
 
@@ -290,7 +297,7 @@ def default_jobs(fields: int) -> int:
 def _worker_context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
     """Workers fork from a fork server where there is one (Linux, macOS): a clean
     single-threaded process, without this process's threads or state, that has imported
-    ``preload`` once; spawned workers (Windows) would each import torch, ~1.4 s of CPU apiece."""
+    ``preload`` once; spawned workers (Windows) would each import them again."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")

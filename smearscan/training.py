@@ -1,7 +1,7 @@
 """Training and evaluation of the cell classifier on the public datasets.
 
 Crops of the labelled objects of Chula RBC-12, BCCD and PBC are cut around the *segmented*
-objects (as the pipeline sees them) and cached; a :class:`~smearscan.classification.CellNet`
+objects (as the pipeline sees them) and cached; a :class:`~smearscan.network.CellNet`
 is trained on the train split with augmentations; the operating threshold of each target class
 is chosen on the val split; test metrics are reported and never used for a choice.
 
@@ -39,17 +39,13 @@ from smearscan.classification import (
     CLASSES,
     CROP_SCALE_UM,
     CROP_SIZE,
-    DEFAULT_ARCHITECTURE,
     MORPHOLOGY_CLASSES,
     SYMMETRY_BAND,
-    build_network,
     call_labels,
     cell_crops,
     field_density,
-    inference_network,
     load_model,
     predict_probabilities,
-    save_model,
 )
 from smearscan.datasets import (
     LabeledField,
@@ -62,6 +58,7 @@ from smearscan.features import cell_table
 from smearscan.loading import read_field
 from smearscan.metrics import rates_at_threshold, sensitivity_at_specificity
 from smearscan.metrics import threshold_at_false_positive_rate as _threshold_at
+from smearscan.network import DEFAULT_ARCHITECTURE, TorchNetwork, build_network, save_model
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 
 MODEL_VERSION = "cnn-2026.11-7"
@@ -469,7 +466,7 @@ def _loss(network: torch.nn.Module, crops: torch.Tensor, label: torch.Tensor,
 
 def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True,
                 steps_per_epoch: int | None = None) -> torch.nn.Module:
-    """Train a fresh :class:`~smearscan.classification.CellNet` on crops.
+    """Train a fresh :class:`~smearscan.network.CellNet` on crops.
 
     Rebalanced sampling (:func:`_sample_weights`), AdamW with a one-cycle
     learning rate, cross-entropy on the class head plus ``MORPHOLOGY_LOSS_WEIGHT`` times the
@@ -743,7 +740,7 @@ def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
     train = data.subset(data.split == "train")
     network = fit_network(train, epochs=epochs, seed=seed, progress=progress,
                           steps_per_epoch=2 if limit else None)
-    model = classification.CellClassifier(inference_network(network), CLASSES,
+    model = classification.CellClassifier(TorchNetwork(network), CLASSES,
                                           MORPHOLOGY_CLASSES, CROP_SIZE, CROP_SCALE_UM, {},
                                           SYMMETRY_BAND, {})
     results = {}
@@ -860,7 +857,7 @@ def evaluate_model(*, model: Path | None, shared: Path, split: str = "test", out
         (:func:`morphometric_baseline`), ``model_version`` and ``split``.
     """
     torch.set_num_threads(min(torch.get_num_threads(), 2))
-    loaded = load_model(model)
+    loaded = load_model(model, threads=torch.get_num_threads())
     if (loaded.crop_size, loaded.crop_scale_um) != (CROP_SIZE, CROP_SCALE_UM):
         raise ValueError(f"model crops {loaded.crop_size} px at {loaded.crop_scale_um} um/px; "
                          f"this version extracts {CROP_SIZE} px at {CROP_SCALE_UM} um/px")

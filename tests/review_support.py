@@ -17,12 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
 import uvicorn
+from model_files import model_with, shipped_metadata
 from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
-from smearscan import default_model_path
 from smearscan.cli import main
 
 SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
@@ -32,10 +31,9 @@ COPIES = 11
 
 def lowered_model(path: Path) -> Path:
     """The shipped model with its schistocyte operating threshold at :data:`THRESHOLD`."""
-    content = torch.load(default_model_path(), map_location="cpu", weights_only=True)
-    content["operating_points"]["schistocyte"]["threshold"] = THRESHOLD
-    torch.save(content, path)
-    return path
+    points = shipped_metadata()["operating_points"]
+    points["schistocyte"]["threshold"] = THRESHOLD
+    return model_with(path, operating_points=points)
 
 
 def slide_folders(root: Path, copies: int = COPIES) -> Path:
@@ -52,7 +50,7 @@ def slide_folders(root: Path, copies: int = COPIES) -> Path:
 
 def analysed(root: Path, copies: int = COPIES) -> Path:
     """``root/results``: the batch analysis of :func:`slide_folders` with the lowered model."""
-    model = lowered_model(root / "model.pt")
+    model = lowered_model(root / "model.onnx")
     out = root / "results"
     code = main([str(slide_folders(root, copies)), "--out", str(out), "--model", str(model),
                  "--quiet", "--jobs", "1"])

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from model_files import model_with
 from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
@@ -510,15 +511,6 @@ def test_deeply_nested_labs_json_is_a_one_line_error(field_png, tmp_path, capsys
     assert str(labs) in line and "nested too deeply" in line
 
 
-def _model_with(path: Path, **changes) -> Path:
-    from smearscan.classification import DEFAULT_ARCHITECTURE, build_network, save_model
-
-    metadata = {"model_version": "test", "architecture": DEFAULT_ARCHITECTURE,
-                "operating_points": {"schistocyte": {"threshold": 0.5}}}
-    save_model(path, build_network(DEFAULT_ARCHITECTURE), metadata | changes)
-    return path
-
-
 @pytest.mark.parametrize(("changes", "message"), [
     ({"architecture": "cnn"}, "architecture 'cnn' is not"),
     ({"operating_points": {"schistocyte": {"threshold": "abc"}}},
@@ -533,7 +525,7 @@ def _model_with(path: Path, **changes) -> Path:
 def test_malformed_model_metadata_is_one_line_with_exit_4(field_png, tmp_path, capsys,
                                                           changes, message):
     """Class 3: AttributeError/ValueError or silently zero calls before."""
-    model = _model_with(tmp_path / "bad model.pt", **changes)
+    model = model_with(tmp_path / "bad model.onnx", **changes)
     assert main([str(field_png), "--model", str(model), "--quiet"]) == 4
     line = _one_line(capsys.readouterr().err)
     assert str(model) in line and "invalid model metadata" in line and message in line

@@ -1,35 +1,32 @@
-"""Tests of the classification stage: crops, model file I/O, inference, the shipped model."""
+"""Tests of the classification stage without torch: crops, the ONNX model, inference."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from skimage.draw import disk
 
 from smearscan.classification import (
     CLASSES,
-    DEFAULT_ARCHITECTURE,
     MORPHOLOGY_CLASSES,
+    CellClassifier,
     ModelLoadError,
-    build_network,
+    Normalisation,
     call_labels,
     cell_crops,
     classify,
     default_model_path,
-    inference_network,
     load_model,
     predict_probabilities,
-    save_model,
     symmetric_views,
 )
 
 DATASETS = Path(__file__).parents[1] / ".." / "shared" / "datasets"
-_POINTS = {"schistocyte": {"threshold": 0.5}, "nrbc": {"threshold": 0.5},
-           "immature_granulocyte": {"threshold": 0.5}}
 
 
 def _disc_field(diameter_um: float, pixel_size_um: float) -> tuple[np.ndarray, np.ndarray]:
@@ -72,35 +69,6 @@ def test_no_cells_gives_no_crops():
     assert cell_crops(rgb, labels, empty, pixel_size_um=0.2).shape == (0, 4, 64, 64)
 
 
-def _tiny_model_file(path: Path, architecture: dict = DEFAULT_ARCHITECTURE) -> Path:
-    torch.manual_seed(0)
-    network = build_network(architecture)
-    return save_model(path, network, {"model_version": "test-1", "architecture": {
-        key: list(value) if isinstance(value, tuple) else value
-        for key, value in architecture.items()}, "operating_points": _POINTS})
-
-
-def test_model_file_round_trip(tmp_path):
-    path = _tiny_model_file(tmp_path / "m.pt")
-    model = load_model(path)
-    assert model.classes == CLASSES and model.morphology_classes == MORPHOLOGY_CLASSES
-    assert model.version == "test-1" and model.crop_size == 64 and model.crop_scale_um == 0.25
-    assert model.thresholds == {"schistocyte": 0.5, "nrbc": 0.5, "immature_granulocyte": 0.5}
-    crops = np.random.default_rng(0).random((5, 4, 64, 64), dtype=np.float32)
-    first = classify(model, crops).probabilities
-    assert np.allclose(first, classify(load_model(path), crops).probabilities)
-
-
-def test_model_files_without_a_depth_hold_the_one_convolution_network(tmp_path):
-    # cnn-2026.11-5 and earlier files record only widths and dropout.
-    old = _tiny_model_file(tmp_path / "old.pt", {"widths": (16, 32, 64, 96), "dropout": 0.2})
-    convolutions = sum(isinstance(m, torch.nn.Conv2d) for m in load_model(old).network.modules())
-    assert convolutions == 4
-    deeper = sum(isinstance(m, torch.nn.Conv2d)
-                 for m in load_model(_tiny_model_file(tmp_path / "new.pt")).network.modules())
-    assert deeper == 1 + sum(DEFAULT_ARCHITECTURE["depth"])
-
-
 def test_symmetric_views_are_the_seven_other_symmetries_of_the_square():
     crop = np.random.default_rng(2).random((1, 4, 8, 8), dtype=np.float32)
     views = symmetric_views(crop)
@@ -116,9 +84,8 @@ def _with_band(model, band):
     return dataclasses.replace(model, symmetry_band=band)
 
 
-def test_objects_in_the_symmetry_band_are_scored_the_same_in_any_orientation(tmp_path):
-    model = load_model(_tiny_model_file(tmp_path / "m.pt"))
-    assert model.symmetry_band is None  # a file without "inference" keeps single views
+def test_objects_in_the_symmetry_band_are_scored_the_same_in_any_orientation():
+    model = _with_band(load_model(), None)  # as a file without "inference": single views
     crops = np.random.default_rng(3).random((6, 4, 64, 64), dtype=np.float32)
     turned = np.rot90(crops, 1, axes=(2, 3)).copy()
     everything = _with_band(model, (0.0, 1.1))
@@ -130,74 +97,6 @@ def test_objects_in_the_symmetry_band_are_scored_the_same_in_any_orientation(tmp
     # Outside the band nothing changes.
     nothing = _with_band(model, (2.0, 3.0))
     assert np.array_equal(predict_probabilities(nothing, crops)[0], single)
-
-
-def test_folding_batch_norm_keeps_the_network_function():
-    torch.manual_seed(1)
-    network = build_network(DEFAULT_ARCHITECTURE)
-    # Non-trivial running statistics, as after training.
-    for module in network.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-1, 1)
-            module.running_var.uniform_(0.5, 2)
-    network.eval()
-    crops = torch.rand(8, 4, 64, 64)
-    fused = inference_network(network)
-    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
-    with torch.inference_mode():
-        for expected, got in zip(network(crops), fused(crops), strict=True):
-            assert torch.allclose(expected, got, atol=1e-5)
-
-
-def test_missing_model_file_is_a_one_line_error(tmp_path):
-    with pytest.raises(ModelLoadError, match="no such model file") as error:
-        load_model(tmp_path / "absent.pt")
-    assert "\n" not in str(error.value) and "absent.pt" in str(error.value)
-
-
-def test_corrupt_model_file_is_a_one_line_error(tmp_path):
-    path = tmp_path / "bad.pt"
-    path.write_bytes(b"not a torch file at all")
-    with pytest.raises(ModelLoadError, match="bad.pt: not a readable model file") as error:
-        load_model(path)
-    assert "\n" not in str(error.value)
-
-
-def test_truncated_model_file_is_an_error(tmp_path):
-    path = _tiny_model_file(tmp_path / "m.pt")
-    path.write_bytes(path.read_bytes()[:2000])
-    with pytest.raises(ModelLoadError, match="m.pt"):
-        load_model(path)
-
-
-def test_unknown_format_version_is_refused(tmp_path):
-    path = _tiny_model_file(tmp_path / "m.pt")
-    content = torch.load(path, weights_only=True)
-    content["format_version"] = 99
-    torch.save(content, path)
-    with pytest.raises(ModelLoadError, match="unknown model format version 99"):
-        load_model(path)
-
-
-def test_bare_state_dict_is_refused(tmp_path):
-    path = tmp_path / "bare.pt"
-    torch.save(build_network(DEFAULT_ARCHITECTURE).state_dict(), path)
-    with pytest.raises(ModelLoadError, match="bare.pt"):
-        load_model(path)
-
-
-def test_classify_shapes_and_probabilities(tmp_path):
-    model = load_model(_tiny_model_file(tmp_path / "m.pt"))
-    crops = np.random.default_rng(1).random((300, 4, 64, 64), dtype=np.float32)
-    calls = classify(model, crops, batch_size=128)
-    assert calls.probabilities.shape == (300, len(CLASSES))
-    assert calls.morphology_probabilities.shape == (300, len(MORPHOLOGY_CLASSES))
-    assert np.allclose(calls.probabilities.sum(1), 1, atol=1e-5)
-    assert np.allclose(calls.morphology_probabilities.sum(1), 1, atol=1e-5)
-    assert set(calls.label) <= set(CLASSES) and set(calls.morphology) <= set(MORPHOLOGY_CLASSES)
-    assert classify(model, crops[:0]).label.shape == (0,)
-    with pytest.raises(ValueError, match="crops must be"):
-        classify(model, crops[:, :3])
 
 
 def test_call_rule_thresholds_targets_then_argmax_of_the_rest():
@@ -220,6 +119,7 @@ def _real_crops(fields, name: str) -> np.ndarray:
     from smearscan.features import cell_table
     from smearscan.loading import read_field
     from smearscan.segmentation import segment_field
+    pytest.importorskip("torch")  # the point matching lives in the training module
     from smearscan.training import objects_at_points
 
     crops = []
@@ -261,8 +161,85 @@ def test_shipped_model_calls_real_schistocytes_and_erythroblasts():
 
 def test_shipped_model_is_small_and_self_describing():
     path = default_model_path()
-    assert path.stat().st_size < 1024**2
+    assert path.name == "default.onnx" and path.stat().st_size < 1024**2
     model = load_model()
     assert model.metadata["format_version"] == 1
     assert set(model.thresholds) == {"schistocyte", "nrbc", "immature_granulocyte"}
     assert "test_metrics" in model.metadata and "val_metrics" in model.metadata
+    assert (model.crop_size, model.crop_scale_um) == (64, 0.25)
+    assert model.normalisation == Normalisation(95.0, 3.0)
+    assert model.operating["schistocyte"]["threshold"] == model.thresholds["schistocyte"]
+
+
+def test_missing_model_file_is_a_one_line_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="no such model file") as error:
+        load_model(tmp_path / "absent.onnx")
+    assert "\n" not in str(error.value) and "absent.onnx" in str(error.value)
+
+
+@pytest.mark.parametrize("content", [b"not an onnx file at all", None])
+def test_corrupt_or_truncated_onnx_file_is_a_one_line_error(tmp_path, content):
+    path = tmp_path / "bad.onnx"
+    shipped = default_model_path().read_bytes()
+    path.write_bytes(content if content is not None else shipped[:len(shipped) // 2])
+    with pytest.raises(ModelLoadError, match="bad.onnx: not a readable model file") as error:
+        load_model(path)
+    assert "\n" not in str(error.value)
+
+
+def test_pt_file_without_torch_is_a_one_line_error(tmp_path, monkeypatch):
+    path = tmp_path / "m.pt"
+    path.write_bytes(b"weights")
+    monkeypatch.setitem(sys.modules, "smearscan.network", None)  # as when torch is missing
+    with pytest.raises(ModelLoadError, match=r"m.pt: a torch model file needs torch .*\.onnx"):
+        load_model(path)
+
+
+def _metadata() -> dict:
+    return dict(load_model().metadata)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"format_version": 99}, "unknown model format version 99"),
+    ({"normalisation": {"kind": "z-score"}}, "unknown crop normalisation 'z-score'"),
+    ({"classes": None}, "model file lacks classes"),
+])
+def test_incompatible_metadata_is_refused(change, message):
+    from smearscan.classification import checked_metadata
+
+    metadata = {k: v for k, v in (_metadata() | change).items() if v is not None}
+    with pytest.raises(ModelLoadError, match=f"m.onnx: {message}"):
+        checked_metadata(Path("m.onnx"), json.loads(json.dumps(metadata)))
+
+
+def test_crops_follow_the_models_geometry_and_normalisation():
+    """The model's crop size, scale and normalisation come from its file, not from constants."""
+    rgb, labels = _disc_field(7.5, 0.2)
+    cells = {"cell_id": np.array([1]), "x": np.array([120.0]), "y": np.array([100.0])}
+    metadata = _metadata() | {"crop_size": 32, "crop_scale_um": 0.5,
+                              "normalisation": {"kind": "optical_density",
+                                                "background_percentile": 95.0,
+                                                "max_density": 0.25}}
+    model = CellClassifier.from_metadata(load_model().network, metadata)
+    crops = model.crops(rgb, labels, cells, pixel_size_um=0.2)
+    assert crops.shape == (1, 4, 32, 32)
+    assert crops[0, :3].max() == pytest.approx(0.25)  # clipped at the file's max_density
+    # The mask covers the disc at 0.5 um/px: pi * 3.75^2 um^2 / 0.25 um^2 per pixel.
+    assert crops[0, 3].sum() * 0.5**2 == pytest.approx(np.pi * 7.5**2 / 4, rel=0.06)
+
+
+def test_classify_shapes_and_probabilities():
+    model = load_model()
+    crops = np.random.default_rng(1).random((300, 4, 64, 64), dtype=np.float32)
+    calls = classify(model, crops, batch_size=128)
+    assert calls.probabilities.shape == (300, len(CLASSES))
+    assert calls.morphology_probabilities.shape == (300, len(MORPHOLOGY_CLASSES))
+    assert np.allclose(calls.probabilities.sum(1), 1, atol=1e-5)
+    assert np.allclose(calls.morphology_probabilities.sum(1), 1, atol=1e-5)
+    assert set(calls.label) <= set(CLASSES) and set(calls.morphology) <= set(MORPHOLOGY_CLASSES)
+    # Batching does not change a probability.
+    assert np.allclose(classify(model, crops, batch_size=7).probabilities, calls.probabilities,
+                       atol=1e-6)
+    assert classify(model, crops[:0]).label.shape == (0,)
+    with pytest.raises(ValueError, match="crops must be"):
+        classify(model, crops[:, :3])

@@ -266,12 +266,9 @@ def _garbage(path: Path) -> Path:
 
 
 def _truncated_model(path: Path) -> Path:
-    from smearscan.classification import DEFAULT_ARCHITECTURE, build_network, save_model
+    from smearscan import default_model_path
 
-    save_model(path, build_network(DEFAULT_ARCHITECTURE),
-               {"model_version": "test", "architecture": DEFAULT_ARCHITECTURE,
-                "operating_points": {}})
-    data = path.read_bytes()
+    data = default_model_path().read_bytes()
     path.write_bytes(data[: len(data) // 2])
     return path
 
@@ -279,7 +276,7 @@ def _truncated_model(path: Path) -> Path:
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("kind", ["garbage", "truncated", "missing"])
 def test_unloadable_model_exits_4_naming_it(field_png, tmp_path, capsys, kind, jobs):
-    model = tmp_path / f"{kind} model.pt"
+    model = tmp_path / f"{kind} model.onnx"
     if kind == "garbage":
         _garbage(model)
     elif kind == "truncated":

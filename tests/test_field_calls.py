@@ -6,7 +6,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+# The script matches labels to objects with smearscan.training (the train extra).
+pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from field_calls import KINDS, object_kinds  # noqa: E402
 

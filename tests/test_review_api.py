@@ -27,7 +27,6 @@ from smearscan.review.app import TOKEN_HEADER, create_app
 from smearscan.review.corrections import export_corrections, read_corrections
 from smearscan.review.store import REVIEW_FILE
 from smearscan.slide_stats import slide_result
-from smearscan.training import MARGIN, reviewed_crops
 
 TOKEN = "test-token"
 
@@ -320,7 +319,7 @@ def test_crop_and_field_pictures(api, out, results):
 
 def _rerun(out):
     return main([str(out.parent / "slides"), "--out", str(out), "--model",
-                 str(out.parent / "model.pt"), "--quiet", "--jobs", "1"])
+                 str(out.parent / "model.onnx"), "--quiet", "--jobs", "1"])
 
 
 def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
@@ -443,6 +442,9 @@ def test_review_command_bad_folder_or_busy_port(results, tmp_path, capsys):
 
 
 def test_reviewed_cells_become_training_crops(api, out, tmp_path):
+    pytest.importorskip("torch")  # training needs the train extra
+    from smearscan.training import MARGIN, reviewed_crops
+
     called = _called(out)
     api.put_class("positive", called[0]["image"], int(called[0]["cell_id"]), "rbc")
     api.put_class("positive", called[1]["image"], int(called[1]["cell_id"]), "other")

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from smearscan.classification import CLASSES, load_model
 from smearscan.features import cell_table
 from smearscan.metrics import sensitivity_at_specificity, threshold_at_false_positive_rate
-from smearscan.training import (
+
+torch = pytest.importorskip("torch")  # the train extra
+
+from smearscan.training import (  # noqa: E402
     MIN_THRESHOLD,
     CropSet,
     augmented,

@@ -4,7 +4,7 @@ through the executor, write each slide when its last field is back, merge the fo
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -159,7 +159,8 @@ def _check_option_files(options: RunOptions) -> None:
 
 
 def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
-                   jobs: int = 1, progress: bool = True, force: bool = False
+                   jobs: int = 1, progress: bool = True, force: bool = False,
+                   on_slide: Callable[[SlideOutcome], None] | None = None
                    ) -> list[SlideOutcome]:
     """Analyse every slide (resuming finished ones from ``out``) and write the merged outputs.
 
@@ -168,6 +169,8 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     field is back. With ``out`` the folder is claimed for the run
     (:func:`~smearscan.outputs.claim_output_folder`; ``force`` writes into a non-empty folder
     that smearscan did not make) and the merged outputs cover every slide it holds.
+    ``progress`` shows a bar on stderr; ``on_slide`` is called with each slide of the run as it
+    is finished (resumed slides first).
 
     Returns
     -------
@@ -176,16 +179,20 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     """
     _check_option_files(options)
     with claim_output_folder(out, force=force) if out is not None else nullcontext():
-        return _analyse(slides, out, options, jobs, progress)
+        return _analyse(slides, out, options, jobs, progress, on_slide or _ignored)
+
+
+def _ignored(outcome: SlideOutcome) -> None:
+    """No per-slide callback."""
 
 
 def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, jobs: int,
-             progress: bool) -> list[SlideOutcome]:
+             progress: bool, on_slide: Callable[[SlideOutcome], None]) -> list[SlideOutcome]:
     slides = named_slides(slides, recorded_sources(out) if out is not None else {}, out)
     if options.classify and jobs <= 1:
         # This process classifies: fail on a bad model before any work. Workers load it
         # themselves (and fail on their first field), so that with --jobs N this process never
-        # spends the seconds torch takes to import.
+        # loads a model it does not use.
         cached_model(options.model_path)
     # Taken once, before any field is read: a file changed during the run redoes its slide.
     expected = {s.name: fingerprint(s, options, out) for s in slides} if out is not None else {}
@@ -197,10 +204,12 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, jobs: i
             pending.append(slide)
         else:
             outcomes[slide.name] = resumed
+            on_slide(resumed)
     labs = read_labs_file(options.labs_path) if options.labs_path else None
     for slide, results in _grouped(pending, out, options, jobs, progress):
         outcomes[slide.name] = _finish_slide(slide, results, out, options, labs,
                                              expected.get(slide.name))
+        on_slide(outcomes[slide.name])
     if out is not None:
         _merge_folder(out, outcomes, expected)
     return [outcomes[s.name] for s in slides]
@@ -245,7 +254,7 @@ def _grouped(slides: list[Slide], out: Path | None, options: RunOptions, jobs: i
     tasks = [task for slide in slides for task in _field_tasks(slide, out, options)]
     bar = tqdm(total=len(tasks), unit="field", disable=not progress, file=sys.stderr,
                desc=f"{len(slides)} slide(s)")
-    # The classifier's modules (torch) are what a worker takes longest to import.
+    # The classifier's modules (ONNX Runtime) are what a worker takes longest to import.
     preload = ("smearscan.pipeline", "smearscan.classification") if options.classify else (
         "smearscan.pipeline",)
     results = map_fields(analyse_field, tasks, jobs=jobs, preload=preload)

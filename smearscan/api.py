@@ -1,0 +1,202 @@
+"""The Python API: analyse a field or a slide in one call.
+
+::
+
+    import smearscan
+    field = smearscan.analyse_image("field.png")
+    slide = smearscan.analyse_slide(["f1.png", "f2.png"])
+
+The same stages as the ``smearscan`` command, in this process, without output files; errors
+are raised (:class:`~smearscan.errors.SmearscanError`, one line naming the file), not recorded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from smearscan.batch.summary import field_summary
+from smearscan.classification import CellClassifier, load_model
+from smearscan.loading import Slide, find_slides, read_field
+from smearscan.pipeline import FieldResult, ModelInfo, cached_model, field_cells
+from smearscan.slide_stats import SlideResult, slide_result
+
+__all__ = ["FieldAnalysis", "SlideAnalysis", "analyse_image", "analyse_slide", "load_model"]
+
+
+@dataclass(frozen=True)
+class FieldAnalysis:
+    """The analysis of one field.
+
+    Attributes
+    ----------
+    cells : dict of str to (N,) ndarray
+        One entry per column of ``cells.csv``, in its order: ``slide``, ``image``, ``cell_id``,
+        ``x``, ``y`` (centroid, px), ``area_px``, ``area_um2``, ``diameter_um``, ``border``,
+        ..., ``class``, ``morphology``, ``p_<class>`` (probabilities 0-1).
+        ``pandas.DataFrame(field.cells)`` makes it a table.
+    summary : dict
+        The field's ``per_field`` entry of ``summary.json``: ``image``, ``width``, ``height``
+        (px), ``objects``, ``border_objects``, ``pixel_size_um`` (um/px),
+        ``pixel_size_estimated``, ``counts`` (whole objects per class).
+    labels : (H, W) int32 ndarray
+        The objects' mask: 0 background, else the object's ``cell_id``.
+    model_version : str or None
+        The classifier that made the calls; None without one.
+    """
+
+    cells: dict[str, np.ndarray]
+    summary: dict
+    labels: np.ndarray
+    model_version: str | None
+
+
+@dataclass(frozen=True)
+class SlideAnalysis:
+    """The analysis of one slide (its fields pooled).
+
+    Attributes
+    ----------
+    name : str
+    fields : tuple of FieldAnalysis
+    cells : dict of str to (N,) ndarray
+        All fields' cells, columns as in :attr:`FieldAnalysis.cells`.
+    result : SlideResult
+        Counts, schistocyte percentage of red cells with its Wilson 95% interval and the call
+        against the reference limit, NRBCs, immature granulocytes, leukoerythroblastic
+        finding, morphology profile.
+    """
+
+    name: str
+    fields: tuple[FieldAnalysis, ...]
+    cells: dict[str, np.ndarray]
+    result: SlideResult
+
+
+def _model(model: CellClassifier | str | os.PathLike | None) -> CellClassifier:
+    if isinstance(model, CellClassifier):
+        return model
+    return cached_model(Path(model) if model is not None else None)
+
+
+def _rgb_array(rgb: np.ndarray) -> np.ndarray:
+    array = np.asarray(rgb)
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise ValueError(f"an image array must be (H, W, 3) uint8 RGB, got {array.shape} "
+                         f"{array.dtype}")
+    return array
+
+
+def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: float | None = None,
+                  model: CellClassifier | str | os.PathLike | None = None) -> FieldAnalysis:
+    """Segment, measure and classify every object of one field.
+
+    Parameters
+    ----------
+    path_or_rgb : str, path or (H, W, 3) uint8 ndarray
+        An image file (JPEG, PNG, TIFF, BMP; any mode, EXIF orientation honoured) or an RGB
+        array.
+    pixel_size_um : float, optional
+        Pixel size, um/px. Without it the scale is estimated from the field's median red cell
+        (taken as 7.5 um) and ``summary["pixel_size_estimated"]`` is True.
+    model : CellClassifier, str or path, optional
+        From :func:`load_model`, or a model file; default the shipped classifier.
+
+    Returns
+    -------
+    FieldAnalysis
+
+    Raises
+    ------
+    smearscan.loading.ImageLoadError
+        The file cannot be read as an image (one line naming it).
+    smearscan.classification.ModelLoadError
+        The model file cannot be used.
+    ValueError
+        An array that is not (H, W, 3) uint8.
+    """
+    if isinstance(path_or_rgb, np.ndarray):
+        rgb, path, slide, image = _rgb_array(path_or_rgb), Path(), "", ""
+    else:
+        path = Path(path_or_rgb)
+        rgb, slide, image = read_field(path), path.stem, path.name
+    return _field_analysis(rgb, path, slide, image, pixel_size_um, _model(model))
+
+
+def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
+                    pixel_size_um: float | None, model: CellClassifier) -> FieldAnalysis:
+    seg, cells = field_cells(rgb, pixel_size_um=pixel_size_um, model=model)
+    result = FieldResult(slide, image, path, cells, rgb.shape[1], rgb.shape[0],
+                         seg.pixel_size_um, seg.pixel_size_estimated,
+                         model=ModelInfo(model.version, model.operating))
+    if "class" not in cells:  # no objects: the classifier's columns, empty
+        cells = cells | {"class": np.zeros(0, str), "morphology": np.zeros(0, str)} | {
+            f"p_{name}": np.zeros(0, np.float32) for name in model.classes}
+    columns = {"slide": np.full(result.count, slide, dtype=object),
+               "image": np.full(result.count, image, dtype=object), **cells}
+    return FieldAnalysis(columns, field_summary(result), seg.labels, model.version)
+
+
+def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
+                  pixel_size_um: float | None = None,
+                  model: CellClassifier | str | os.PathLike | None = None,
+                  population: str = "adult") -> SlideAnalysis:
+    """Analyse the fields of one slide and pool them into the slide statistics.
+
+    Parameters
+    ----------
+    paths : folder, or iterable of image files
+        A folder of fields (sub-folders included) is one slide named after it; a list of
+        files is one slide named after their common folder.
+    pixel_size_um : float, optional, keyword-only
+        As for :func:`analyse_image`.
+    model : CellClassifier, str or path, optional, keyword-only
+        As for :func:`analyse_image`.
+    population : {"adult", "neonate", "preterm"}, keyword-only
+        Sets the schistocyte reference limit: <= 1% adults and term neonates, <= 5% preterm
+        infants (ICSH 2021).
+
+    Returns
+    -------
+    SlideAnalysis
+
+    Raises
+    ------
+    FileNotFoundError, smearscan.loading.ImageLoadError, smearscan.classification.ModelLoadError
+        A missing path, an unreadable image or model (one line naming it).
+    ValueError
+        No fields, or a folder of several slides.
+    """
+    slide = _slide(paths)
+    loaded = _model(model)
+    fields = tuple(_field_analysis(read_field(path), path, slide.name,
+                                   path.relative_to(slide.root).as_posix(), pixel_size_um, loaded)
+                   for path in slide.fields)
+    cells = {name: np.concatenate([field.cells[name] for field in fields])
+             for name in fields[0].cells}
+    result = slide_result(label=cells["class"], morphology=cells["morphology"],
+                          border=cells["border"].astype(bool), operating=loaded.operating,
+                          population=population)
+    return SlideAnalysis(slide.name, fields, cells, result)
+
+
+def _slide(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Slide:
+    if isinstance(paths, str | os.PathLike):
+        slides = find_slides([Path(paths)])
+        if len(slides) != 1:
+            raise ValueError(f"{paths}: holds {len(slides)} slides (sub-folders); give one")
+        if not slides[0].fields:
+            raise ValueError(f"{paths}: {'; '.join(slides[0].problems) or 'no image files'}")
+        return slides[0]
+    files = tuple(Path(p) for p in paths)
+    if not files:
+        raise ValueError("no image files given")
+    for path in files:
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file")
+    root = Path(os.path.commonpath([p.resolve().parent for p in files]))
+    return Slide(root.name, root, tuple(p.resolve() for p in files))

@@ -1,0 +1,147 @@
+"""Tests of the Python API, the README's examples, --version, python -m and progress lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from synthetic import grid_centres, synthetic_field
+
+import smearscan
+from smearscan.cli import main
+from smearscan.loading import ImageLoadError, read_field
+from smearscan.outputs import read_csv_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "datasets" / "samples" / "chula-1.jpg"
+
+
+def test_analyse_image_gives_the_cells_csv_table_and_the_field_summary(tmp_path):
+    field = smearscan.analyse_image(SAMPLE)
+    assert main([str(SAMPLE), "--out", str(tmp_path), "--quiet"]) == 0
+    rows = read_csv_rows(tmp_path / "cells.csv")
+    # The columns of cells.csv, in its order, but the one the review app fills.
+    assert list(field.cells) == [c for c in rows[0] if c != "reviewed_class"]
+    assert len(field.cells["cell_id"]) == len(rows) == 138
+    assert [str(c) for c in field.cells["class"]] == [row["class"] for row in rows]
+    assert set(field.cells["slide"]) == {"chula-1"} and set(field.cells["image"]) == {SAMPLE.name}
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert field.summary == summary["slides"]["chula-1"]["per_field"][0]
+    assert field.model_version == summary["model"]["version"]
+    assert field.labels.shape == (480, 640) and field.labels.max() == field.cells["cell_id"].max()
+
+
+def test_analyse_image_takes_an_rgb_array_and_a_pixel_size():
+    rgb = read_field(SAMPLE)
+    from_path = smearscan.analyse_image(SAMPLE, pixel_size_um=0.2)
+    from_array = smearscan.analyse_image(rgb, 0.2, model=smearscan.load_model())
+    assert from_array.summary["pixel_size_um"] == 0.2
+    assert from_array.summary["pixel_size_estimated"] is False
+    for name in ("cell_id", "area_um2", "class", "p_schistocyte"):
+        assert np.array_equal(from_array.cells[name], from_path.cells[name])
+    assert set(from_array.cells["image"]) == {""}
+
+
+def test_analyse_image_errors_name_the_input(tmp_path):
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8 RGB, got \(4, 4\) float64"):
+        smearscan.analyse_image(np.zeros((4, 4)))
+    with pytest.raises(ImageLoadError, match="absent.png"):
+        smearscan.analyse_image(tmp_path / "absent.png")
+
+
+def test_analyse_slide_pools_the_fields_as_the_cli_does(tmp_path):
+    slide = tmp_path / "s1"
+    slide.mkdir()
+    for i in range(3):
+        Image.fromarray(synthetic_field(grid_centres(), seed=i)).save(slide / f"f{i}.png")
+    result = smearscan.analyse_slide(slide)
+    assert result.name == "s1" and len(result.fields) == 3
+    assert len(result.cells["cell_id"]) == 36
+    assert main([str(slide), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    written = json.loads((tmp_path / "out" / "summary.json").read_text())["slides"]["s1"]
+    assert result.result.to_dict()["schistocytes"] == written["schistocytes"]
+    assert result.result.counts == written["counts"]
+    # A list of files is the same slide.
+    listed = smearscan.analyse_slide(sorted(slide.iterdir()))
+    assert listed.name == "s1" and listed.result == result.result
+
+
+def test_analyse_slide_refuses_an_empty_folder(tmp_path):
+    with pytest.raises(ValueError, match="no image"):
+        smearscan.analyse_slide(tmp_path)
+
+
+def _readme_python_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_python_examples_run():
+    blocks = _readme_python_blocks()
+    assert blocks, "the README has no python examples"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for block in blocks:
+        done = subprocess.run([sys.executable, "-c", block], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{block}\n{done.stderr}"
+
+
+def test_analysing_a_field_never_imports_torch():
+    code = ("import sys, smearscan; smearscan.analyse_image(sys.argv[1]); "
+            "print(sorted(m for m in ('torch', 'torchvision', 'sklearn', 'matplotlib') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, str(SAMPLE)], capture_output=True,
+                          text=True, timeout=300, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_version_and_python_dash_m(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"smearscan {smearscan.__version__}\n"
+    done = subprocess.run([sys.executable, "-m", "smearscan", "--version"], capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout == f"smearscan {smearscan.__version__}\n"
+
+
+def test_progress_is_one_line_per_finished_slide_when_stderr_is_not_a_terminal(tmp_path):
+    slides = tmp_path / "slides"
+    for name in ("a", "b"):
+        (slides / name).mkdir(parents=True)
+        Image.fromarray(synthetic_field(grid_centres())).save(slides / name / "f.png")
+    command = [sys.executable, "-m", "smearscan", str(slides), "--out", str(tmp_path / "out"),
+               "--no-classify"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    assert done.stderr.splitlines() == [
+        "smearscan: slide 1/2 done: a (1 field(s), 12 objects)",
+        "smearscan: slide 2/2 done: b (1 field(s), 12 objects)"]
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    assert again.stderr.splitlines()[0].endswith("(1 field(s), 12 objects, resumed)")
+    quiet = subprocess.run([*command, "--quiet"], capture_output=True, text=True, timeout=120,
+                           check=True)
+    assert quiet.stderr == ""
+
+
+def test_training_without_the_train_extra_is_a_usage_error(tmp_path):
+    code = ("import sys; sys.modules['torch'] = None; from smearscan.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "evaluate", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == ("smearscan: training and evaluation need torch, which the lean "
+                           'install leaves out: pip install -e ".[train]"\n')
+
+
+def test_train_writes_a_pt_file_and_refuses_another_suffix(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--out", str(tmp_path / "model.onnx")])
+    assert exit_.value.code == 2
+    assert "must end in .pt (the .onnx export is written beside it)" in capsys.readouterr().err
