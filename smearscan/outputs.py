@@ -94,20 +94,33 @@ def claim_output_folder(folder: Path, *, force: bool = False) -> Iterator[None]:
             f"{folder}: this folder is not empty and was not made by smearscan (no "
             f"{OUTPUT_MARKER} file); choose a new or empty --out, or add --force to write "
             "into it anyway")
-    lock = filelock.FileLock(folder / LOCK_NAME, timeout=0)
+    with folder_lock(folder):
+        if not marker.is_file():
+            write_text_atomic(marker, _MARKER_TEXT)
+        remove_stale_temporaries(folder)
+        yield
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold the output folder's lock: one writer at a time (a batch run or a review session).
+
+    Raises
+    ------
+    OutputFolderError
+        One line naming the folder when another run or review holds it, or it cannot be locked.
+    """
+    lock = filelock.FileLock(Path(folder) / LOCK_NAME, timeout=0)
     try:
         lock.acquire()
     except filelock.Timeout:
         raise OutputFolderError(
-            f"{folder}: another smearscan run is writing to this output folder (it holds "
-            f"{LOCK_NAME}); wait for it to finish or choose another --out") from None
+            f"{folder}: another smearscan run or review is writing to this output folder (it "
+            f"holds {LOCK_NAME}); wait for it to finish or choose another --out") from None
     except OSError as error:
         raise OutputFolderError(f"{folder}: cannot lock this output folder "
                                 f"({error.strerror or error})") from None
     try:
-        if not marker.is_file():
-            write_text_atomic(marker, _MARKER_TEXT)
-        remove_stale_temporaries(folder)
         yield
     finally:
         lock.release()

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -404,7 +405,7 @@ def test_bad_corrections_files(tmp_path, capsys):
         f"smearscan: {tmp_path / 'none'}: not a smearscan results folder")
 
 
-def test_review_command_serves_until_interrupted(results, tmp_path):
+def test_review_command_serves_until_interrupted(results, tmp_path, capsys):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -421,6 +422,13 @@ def test_review_command_serves_until_interrupted(results, tmp_path):
                 assert time.monotonic() < deadline and server.poll() is None, server.stderr.read()
                 time.sleep(0.2)
         assert status == 200 and len(body["slides"]) == 2
+        # The review holds the folder: a batch run into it waits its turn instead of
+        # rewriting the merged outputs under the reviewer.
+        sample = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
+        assert main([str(sample), "--out", str(results), "--quiet"]) == 2
+        assert capsys.readouterr().err == (
+            f"smearscan: {results}: another smearscan run or review is writing to this output "
+            "folder (it holds .smearscan.lock); wait for it to finish or choose another --out\n")
     finally:
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=30)

@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from smearscan import __version__
-from smearscan.outputs import jsonable
+from smearscan.outputs import folder_lock, jsonable
 from smearscan.pipeline import CLASS_COLOURS, REVIEW_CLASSES
 from smearscan.review import images
 from smearscan.review.store import (
@@ -249,10 +249,12 @@ def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,
     app = create_app(out, hosts=_host_names(host))
     _check_free(host, port)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
-    print(f"smearscan review: {out} at {url} (Ctrl-C to stop)", flush=True)
-    if open_browser:
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # The review rewrites the merged outputs: a batch run into the same folder must wait.
+    with folder_lock(out):
+        print(f"smearscan review: {out} at {url} (Ctrl-C to stop)", flush=True)
+        if open_browser:
+            threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+        uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 __all__ = ["TOKEN_HEADER", "ConflictError", "NotFoundError", "ServerError", "create_app",
