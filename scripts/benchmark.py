@@ -32,6 +32,9 @@ Measures, on real Chula RBC-12 fields (640x480 JPEG, ``../shared/datasets``):
 * ``before``: with ``--before DIR`` (a checkout of older code, e.g. ``git worktree add
   /tmp/before main``), the classified per-field end-to-end time and the one-field CLI wall time
   (start-up included) of that code and of this one, alternated in rounds in the same run.
+* with the ``distributed`` extra, the same 200 fields on ``--scheduler local:2`` against
+  ``--jobs 2`` and ``local:1``, the CLI process's own peak memory over 200 and 50 fields, and what
+  a 1,000-slide archive would take.
 
 Threads: every measurement is per core unless it says otherwise. This process runs the network
 (ONNX Runtime) and OpenCV with one thread, and the CLI runs get ``OMP_NUM_THREADS=MKL_NUM_THREADS=
@@ -44,6 +47,7 @@ with all cores. The classifier parts are skipped, with a note, when
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
@@ -256,7 +260,7 @@ def stage_times(paths: list[Path], model, model_path: Path | None, tmp: Path,
     from smearscan.features import cell_table
     from smearscan.loading import read_field
     from smearscan.outputs import jpeg_bytes
-    from smearscan.pipeline import overlay_image, review_cells, thumbnail
+    from smearscan.render import overlay_image, review_cells, thumbnail
     from smearscan.segmentation import segment_field
 
     times: dict[str, list[float]] = {stage: [] for stage in STAGES}
@@ -335,11 +339,11 @@ def slide_stage_times(paths: list[Path], classify: bool, model_path: Path | None
         out = tmp / f"stage-out-{mode}"
         try:
             options = RunOptions(model_path=model_path, classify=mode)
-            results = [analyse_field(task) for task in batch._field_tasks(slide, out, options)]
-            batch._finish_slide(slide, iter(results), None, options, None, None)  # warm-up
-            aggregate, _ = _timed(lambda o=options, r=results: batch._finish_slide(
+            results = [analyse_field(task) for task in batch.field_tasks(slide, out, options)]
+            batch.finish_slide(slide, iter(results), None, options, None, None)  # warm-up
+            aggregate, _ = _timed(lambda o=options, r=results: batch.finish_slide(
                 slide, iter(r), None, o, None, None))
-            both, outcome = _timed(lambda o=options, r=results, out=out: batch._finish_slide(
+            both, outcome = _timed(lambda o=options, r=results, out=out: batch.finish_slide(
                 slide, iter(r), out, o, None, resume.fingerprint(slide, o)))
             merged, _ = _timed(lambda out=out, c=outcome: summary.write_merged_outputs(
                 out, [c], []))
@@ -397,7 +401,8 @@ def real_crops(paths: list[Path], model, limit: int = 1024) -> np.ndarray:
 def end_to_end(sets: dict[str, tuple[list[Path], str]], model_path: Path | None,
                classify: bool, report_rows: list[tuple]) -> dict[str, float]:
     """Seconds per field of ``analyse_field`` (no output folder) for each size."""
-    from smearscan.pipeline import FieldTask, analyse_field
+    from smearscan.pipeline import analyse_field
+    from smearscan.results import FieldTask
 
     result = {}
     for size, (paths, how) in sets.items():
@@ -691,7 +696,11 @@ import statistics, sys, time
 from pathlib import Path
 import cv2
 cv2.setNumThreads(1)
-from smearscan.pipeline import FieldTask, analyse_field
+from smearscan.pipeline import analyse_field
+try:
+    from smearscan.results import FieldTask
+except ImportError:  # code from before issue 20's module split
+    from smearscan.pipeline import FieldTask
 model = Path(sys.argv[1])
 tasks = [FieldTask(slide="b", path=Path(p), image=Path(p).name, model_path=model)
          for p in sys.argv[2:]]
@@ -1018,9 +1027,150 @@ def part_bounds(ctx: Context) -> None:
         slide_rows)
 
 
+def _main_process_run(command: list[str], cwd: Path) -> tuple[float, int, int, float, str]:
+    """(wall seconds, exit code, peak RSS of the command's own process in bytes or 0, CPU
+    seconds of its process tree, last line of stderr).
+
+    Sampled every 0.1 s: the RSS from /proc, so that a Dask run's workers (its children) are not
+    counted, unlike ``ru_maxrss``; the CPU time with psutil (Dask's dependency) as the last
+    user + system seconds seen of every process of the tree, workers included (a process that
+    ends between samples loses at most its last 0.1 s).
+    """
+    import psutil
+
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, cwd=cwd, env=child_env(), stderr=err,
+                                 stdout=subprocess.DEVNULL)
+        peak, cpu = 0, {}
+        while child.poll() is None:
+            peak = max(peak, _rss(child.pid))
+            cpu |= _tree_cpu(psutil, child.pid)
+            time.sleep(0.1)
+        wall = time.perf_counter() - start
+        err.seek(0)
+        lines = err.read().decode(errors="replace").strip().splitlines()
+    return wall, child.returncode, peak, sum(cpu.values()), lines[-1] if lines else ""
+
+
+def _tree_cpu(psutil, pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) so far of ``pid`` and its descendants, by process id."""
+    seen = {}
+    try:
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                seen[process.pid] = times.user + times.system
+    except psutil.Error:
+        pass
+    return seen
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+#: Fields per slide assumed by the archive extrapolation (the benchmark's slides of 50 fields).
+ARCHIVE_SLIDES = 1000
+
+
+def part_dask(ctx: Context) -> None:
+    """``--scheduler local:N`` against ``--jobs N`` on the same fields (issue 20)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        ctx.report.notes.append("Dask part skipped: `pip install -e '.[distributed]'`.")
+        return
+    n, per_slide = ctx.counts.jobs_fields, ctx.counts.slide_fields
+    small = max(1, n // 4)
+    folders = {count: slides_folder(ctx.tmp / "dask" / f"slides{count}",
+                                    chula_fields(ctx.args.data, count), count, per_slide)
+               for count in (1, small, n)}
+    executors = ("--jobs 2", "--scheduler local:2", "--scheduler local:1")
+    runs = [(name, count) for count in (1, n) for name in executors]
+    runs.append(("--scheduler local:2", small))
+    repeats = ctx.args.dask_repeats
+    walls: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
+    peaks: dict[tuple[str, int], int] = dict.fromkeys(runs, 0)
+    cpus: dict[tuple[str, int], list[float]] = {run: [] for run in runs}
+    failures = []
+    # Round-robin, so that a burst of load from other processes hits every executor alike.
+    for repeat in range(repeats):
+        for name, count in runs:
+            log(f"folder run {repeat + 1}/{repeats}: {count} field(s), classified, {name}")
+            out = ctx.tmp / "dask" / "out"
+            command = [sys.executable, "-m", "smearscan.cli", str(folders[count]), "--out",
+                       str(out), "--quiet", *name.split()]
+            if ctx.args.model is not None:
+                command += ["--model", str(ctx.args.model)]
+            wall, code, rss, cpu, last = _main_process_run(command, ctx.tmp)
+            shutil.rmtree(out, ignore_errors=True)
+            if code != 0:
+                failures.append(f"{name}, {count} fields: exit {code}: {last[:120]}")
+                continue
+            walls[(name, count)].append(wall)
+            cpus[(name, count)].append(cpu)
+            peaks[(name, count)] = max(peaks[(name, count)], rss)
+    rows = [(count, name, len(walls[(name, count)]),
+             " / ".join(f"{w:.1f}" for w in walls[(name, count)]) or "failed",
+             f"{min(walls[(name, count)]):.1f}" if walls[(name, count)] else "",
+             f"{statistics.median(cpus[(name, count)]):.1f}" if cpus[(name, count)] else "",
+             f"{peaks[(name, count)] / 2**20:,.0f}") for name, count in runs]
+    ctx.report.section(
+        f"Dask (wall time of whole CLI runs with `--out`, classified, slides of {per_slide} "
+        f"fields, {repeats} round(s) taken in turn; the 1-field runs are the start-up; RSS = the "
+        "CLI process alone, sampled every 0.1 s)",
+        ("fields", "executor", "runs", "wall, s (each run)", "best wall, s",
+         "CPU s, process tree (median)", "main-process peak RSS, MiB"), rows)
+    ctx.report.notes += [f"Dask run failed: {f}" for f in failures]
+    walls = {run: min(values) if values else None for run, values in walls.items()}
+    cpu = {run: statistics.median(values) if values else None for run, values in cpus.items()}
+    marginal = [f"{name} {(cpu[(name, n)] - cpu[(name, 1)]) / (n - 1):.3f}"
+                for name in executors if cpu[(name, n)] and cpu[(name, 1)]]
+    ctx.report.notes.append(
+        "CPU seconds per field after start-up, whole process tree ((CPU of the "
+        f"{n}-field run - CPU of the 1-field run) / {n - 1}; load-independent, unlike the "
+        f"walls): {', '.join(marginal)}.")
+    local2, jobs2, local1 = (walls[(k, n)] for k in ("--scheduler local:2", "--jobs 2",
+                                                     "--scheduler local:1"))
+    if local2 and jobs2:
+        ctx.report.target(f"`--scheduler local:2` vs `--jobs 2`, {n} fields",
+                          f"{100 * (local2 / jobs2 - 1):+.0f}% wall", "<= +10%",
+                          local2 <= 1.10 * jobs2)
+    if local2 and local1:
+        ctx.report.target(f"`--scheduler local:2` vs `local:1`, {n} fields",
+                          f"{local1 / local2:.2f}x", ">= 1.7x", local1 / local2 >= 1.7)
+    a, b = peaks[("--scheduler local:2", small)], peaks[("--scheduler local:2", n)]  # 0: failed
+    if a and b:
+        ctx.report.target(f"main-process memory, `local:2`, {n} vs {small} fields",
+                          f"{b / 2**20:,.0f} MiB vs {a / 2**20:,.0f} MiB", "flat",
+                          b <= a * 1.15 + 50 * 2**20)
+    one, many = cpu[("--scheduler local:2", 1)], cpu[("--scheduler local:2", n)]
+    if one and many:
+        # CPU, not wall: the machine's other load inflates walls, not the work a field takes.
+        worker_seconds = (many - one) / (n - 1)
+        fields = ARCHIVE_SLIDES * per_slide
+        hours = fields * worker_seconds / 3600
+        ctx.report.notes.append(
+            f"Archive extrapolation: {ARCHIVE_SLIDES:,} slides x {per_slide} fields = "
+            f"{fields:,} fields at the measured {worker_seconds:.3f} CPU seconds per field of a "
+            f"`local:2` run (workers, scheduler and the writing client together) is {hours:.1f} "
+            f"core-hours: {hours / 16:.2f} h on 16 single-threaded workers, {hours / 64:.2f} h "
+            "on 64, plus each worker's start-up (the 1-field runs), if the shared file system "
+            "keeps up.")
+
+
 PARTS = {"stages": part_stages, "classifier": part_classifier, "e2e": part_e2e,
          "startup": part_startup, "memory": part_memory, "jobs": part_jobs,
-         "bounds": part_bounds, "runtimes": part_runtimes, "before": part_before}
+         "bounds": part_bounds, "runtimes": part_runtimes, "before": part_before,
+         "dask": part_dask}
 
 
 def benchmark(args: argparse.Namespace) -> Report:
@@ -1097,6 +1247,8 @@ def main() -> None:
     parser.add_argument("--before", type=Path, metavar="DIR",
                         help="a checkout of the old code to time beside this one (part "
                              "'before'), e.g. from `git worktree add /tmp/before main`")
+    parser.add_argument("--dask-repeats", type=int, default=3, metavar="N",
+                        help="rounds of the Dask part's runs, best wall taken (default 3)")
     parser.add_argument("--only", nargs="+", choices=list(PARTS), metavar="PART",
                         help=f"run only these parts: {', '.join(PARTS)}")
     args = parser.parse_args()

@@ -10,9 +10,11 @@ The Python API (:mod:`smearscan.api`)::
 The package is one module per pipeline stage, data flowing one way:
 
 ``loading`` -> ``segmentation`` -> ``features`` -> ``classification`` -> ``slide_stats``
--> ``verdict`` -> ``report``; ``pipeline`` maps the per-field work over worker processes and
-``outputs`` writes results atomically; ``cli`` only parses arguments. ``network`` (torch) and
-``training`` are for training only.
+-> ``verdict`` -> ``report``. ``pipeline`` is the per-field work, ``render`` its pictures,
+``results`` the dataclasses passed between stages, ``classes`` the class names; ``executor``
+maps the per-field work over local processes or a Dask cluster; ``batch`` groups fields into
+slides and writes them through ``outputs`` (atomic writes); ``cli`` only parses arguments.
+``network`` (torch) and ``training`` are for training only.
 """
 
 from importlib import resources

@@ -33,18 +33,9 @@ import cv2
 import numpy as np
 
 from smearscan import default_model_path
+from smearscan.classes import CLASSES, MORPHOLOGY_CLASSES, TARGET_CLASSES
 from smearscan.errors import SmearscanError
 from smearscan.segmentation import uint8_percentile
-
-#: Object classes of the main head.
-CLASSES = ("rbc", "schistocyte", "nrbc", "wbc", "immature_granulocyte", "platelet")
-#: Red-cell shapes of the morphology head (Chula RBC-12 without schistocyte, uncategorised).
-MORPHOLOGY_CLASSES = (
-    "normal", "macrocyte", "microcyte", "spherocyte", "target", "stomatocyte", "ovalocyte",
-    "teardrop", "burr", "hypochromia", "elliptocyte",
-)
-#: Classes called by their own operating threshold, in this order of precedence for ties.
-TARGET_CLASSES = ("schistocyte", "nrbc", "immature_granulocyte")
 
 #: Crop side (px) and scale (um/px) of the shipped model.
 CROP_SIZE = 64

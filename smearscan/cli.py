@@ -79,6 +79,11 @@ def analysis_parser() -> argparse.ArgumentParser:
                         help="worker processes (default: one per core, at most 4, for runs of "
                              "20 fields or more, and only as many as the largest field fits "
                              "in the free memory; otherwise 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the fields on a Dask cluster: tcp://HOST:PORT (a running "
+                             "scheduler; every worker must see the input paths) or local:N "
+                             "(N local worker processes); needs smearscan[distributed]. "
+                             "Outputs are written by this process only")
     parser.add_argument("--population", choices=("adult", "neonate", "preterm"),
                         default="adult",
                         help="sets the schistocyte reference limit: <=1%% adults and term "
@@ -106,9 +111,15 @@ def _run_analysis(args: argparse.Namespace) -> int:
     from smearscan.batch import RunOptions, analyse_slides
     from smearscan.batch.run import jobs_within_memory
     from smearscan.errors import printable
+    from smearscan.executor import default_jobs, executor_for, parse_scheduler
     from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides
-    from smearscan.pipeline import default_jobs
     from smearscan.report import field_table, slide_table
+
+    if args.scheduler is not None:
+        if args.jobs is not None:
+            raise _UsageError("--jobs and --scheduler exclude each other: the cluster's "
+                              "workers do the work")
+        parse_scheduler(args.scheduler)  # a bad value fails before any input is read
 
     # Results written inside an input folder must not become fields of the next run.
     slides = find_slides(args.paths, exclude=[args.out] if args.out else [])
@@ -121,10 +132,11 @@ def _run_analysis(args: argparse.Namespace) -> int:
     jobs = args.jobs or jobs_within_memory(default_jobs(sum(len(s.fields) for s in slides)),
                                            slides, classify=options.classify)
     terminal = sys.stderr.isatty()
-    outcomes = analyse_slides(
-        slides, out=args.out, options=options, jobs=jobs, force=args.force,
-        progress=not args.quiet and terminal,
-        on_slide=_slide_line(len(slides)) if not args.quiet and not terminal else None)
+    with executor_for(jobs=jobs, scheduler=args.scheduler) as executor:
+        outcomes = analyse_slides(
+            slides, out=args.out, options=options, executor=executor, force=args.force,
+            progress=not args.quiet and terminal,
+            on_slide=_slide_line(len(slides)) if not args.quiet and not terminal else None)
     print(field_table(outcomes) if args.out is None else slide_table(outcomes))
     errors = [error for outcome in outcomes for error in outcome.errors]
     for _, _, message in errors:
@@ -173,6 +185,10 @@ def _slide_line(total: int):
               flush=True)
 
     return report
+
+
+class _UsageError(Exception):
+    """Options that cannot go together (exit 2)."""
 
 
 def _percent(text: str) -> float:
@@ -453,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"smearscan: {printable(str(error))}", file=sys.stderr)
         return EXIT_USAGE
-    except LabValueError as error:
+    except (LabValueError, _UsageError) as error:
         print(f"smearscan: {printable(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except SmearscanError as error:

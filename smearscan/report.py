@@ -11,7 +11,7 @@ import jinja2
 
 from smearscan import __version__
 from smearscan.errors import printable
-from smearscan.pipeline import CLASS_COLOURS
+from smearscan.render import CLASS_COLOURS
 
 if TYPE_CHECKING:
     from smearscan.batch import SlideOutcome

@@ -65,6 +65,8 @@ from typing import Any
 import numpy as np
 from scipy.special import bdtr, bdtrik
 
+from smearscan.classes import LABELS
+
 __all__ = [
     "FALSE_POSITIVE_QUANTILE",
     "LABELS",
@@ -92,8 +94,6 @@ __all__ = [
 Z95 = 1.959964
 """Standard normal 97.5th percentile, for two-sided 95% intervals."""
 
-LABELS = ("rbc", "schistocyte", "nrbc", "wbc", "immature_granulocyte", "platelet", "other")
-"""Classifier labels this module accepts; ``other`` is debris and is never counted."""
 
 REQUIRED_RBC = 1000
 """Red cells to count before a schistocyte percentage is called (ICSH 2021)."""

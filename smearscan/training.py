@@ -25,7 +25,6 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,7 @@ from smearscan.datasets import (
     pbc_fields,
     split_fields,
 )
+from smearscan.executor import LocalPool, in_task_order
 from smearscan.features import cell_table
 from smearscan.loading import read_field
 from smearscan.metrics import rates_at_threshold, sensitivity_at_specificity
@@ -361,12 +361,13 @@ def labelled_crops(shared: Path, *, cache: Path | None = None, limit: int | None
     jobs = field_jobs(Path(shared) / "datasets", limit=limit)
     parts = []
     start = time.monotonic()
-    with Pool(workers) as pool:
-        for done, part in enumerate(pool.imap(field_samples, jobs, chunksize=4), 1):
-            parts.append(part)
-            if progress and (done % 250 == 0 or done == len(jobs)):
-                print(f"crops: {done}/{len(jobs)} fields, {time.monotonic() - start:.0f} s",
-                      file=sys.stderr, flush=True)
+    samples = in_task_order(LocalPool(workers), field_samples, jobs,
+                            preload=("smearscan.training",))
+    for done, part in enumerate(samples, 1):
+        parts.append(part)
+        if progress and (done % 250 == 0 or done == len(jobs)):
+            print(f"crops: {done}/{len(jobs)} fields, {time.monotonic() - start:.0f} s",
+                  file=sys.stderr, flush=True)
     data = CropSet(**{name: np.concatenate([p[name] for p in parts])
                       for name in CropSet.__dataclass_fields__})
     cache.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 BACKGROUND = (200, 215, 210)
 CELL = (190, 120, 140)
@@ -25,3 +26,15 @@ def synthetic_field(centres, *, radius=18.0, shape=(240, 320), pallor=True, seed
 
 def grid_centres(rows=3, cols=4, spacing=60, offset=50):
     return [(offset + c * spacing, offset + r * spacing) for r in range(rows) for c in range(cols)]
+
+
+def slide_folders(root, slides: int, fields: int):
+    """``slides`` folders ``s0``, ``s1``... of ``fields`` 640x480 PNGs ``field 0.png``...:
+    2x2 tiles of 12-disc fields (48 discs), shifted 7 px per slide so that slides differ."""
+    bases = [np.tile(synthetic_field(grid_centres(), seed=i), (2, 2, 1)) for i in range(fields)]
+    for s in range(slides):
+        folder = root / f"s{s}"
+        folder.mkdir(parents=True)
+        for f, base in enumerate(bases):
+            Image.fromarray(np.roll(base, 7 * s, axis=1)).save(folder / f"field {f}.png")
+    return root

@@ -23,8 +23,8 @@ from smearscan.batch.summary import (
 )
 from smearscan.loading import Slide
 from smearscan.outputs import jpeg_bytes, read_csv_rows
-from smearscan.pipeline import FieldResult, ReviewCell
 from smearscan.report import slide_report_html
+from smearscan.results import FieldResult, ReviewCell
 
 
 @pytest.mark.parametrize(("name", "safe"), [

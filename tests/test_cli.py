@@ -219,7 +219,7 @@ def test_worker_run_keeps_torch_out_of_the_main_process(tmp_path):
 
 
 def test_default_jobs_use_the_cores_only_for_runs_worth_it():
-    from smearscan.pipeline import default_jobs
+    from smearscan.executor import default_jobs
 
     assert default_jobs(1) == 1 and default_jobs(19) == 1
     assert 1 <= default_jobs(20) <= 4

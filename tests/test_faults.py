@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from synthetic import grid_centres, synthetic_field
+from synthetic import grid_centres, slide_folders, synthetic_field
 
 from smearscan.batch import run as batch_run
 from smearscan.cli import main
@@ -45,14 +45,7 @@ def _command(slides: Path, out: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def slides(tmp_path_factory) -> Path:
     """6 slide folders x 5 synthetic 640x480 fields (48 discs each, shifted per slide)."""
-    root = tmp_path_factory.mktemp("faults") / "slides"
-    bases = [np.tile(synthetic_field(grid_centres(), seed=i), (2, 2, 1)) for i in range(FIELDS)]
-    for s in range(SLIDES):
-        folder = root / f"s{s}"
-        folder.mkdir(parents=True)
-        for f, base in enumerate(bases):
-            Image.fromarray(np.roll(base, 7 * s, axis=1)).save(folder / f"field {f}.png")
-    return root
+    return slide_folders(tmp_path_factory.mktemp("faults") / "slides", SLIDES, FIELDS)
 
 
 def _assert_complete(path: Path) -> None:
@@ -206,7 +199,7 @@ def _refuse_analysis(monkeypatch) -> None:
     def analyse(*args, **kwargs):
         raise AssertionError("fields were analysed before --out was checked")
 
-    monkeypatch.setattr(batch_run, "map_fields", analyse)
+    monkeypatch.setattr(batch_run, "analyse_field", analyse)
 
 
 @pytest.mark.parametrize(("inside", "reason"),
@@ -320,10 +313,10 @@ def _die(task: int) -> int:
 
 
 def test_a_worker_that_dies_is_a_one_line_error_with_exit_4():
-    from smearscan.pipeline import WorkerDiedError, map_fields
+    from smearscan.executor import LocalPool, WorkerDiedError
 
     with pytest.raises(WorkerDiedError, match="run the same command again") as error:
-        list(map_fields(_die, range(8), jobs=2))
+        list(LocalPool(2).map_unordered(_die, range(8)))
     assert error.value.exit_code == 4 and "\n" not in str(error.value)
 
 
@@ -343,13 +336,14 @@ def test_outputs_get_the_mode_of_ordinary_files(tmp_path):
 
 
 def test_workers_are_spawned_where_there_is_no_fork_server(monkeypatch):
-    """Windows has no fork server: the same seam spawns its workers and keeps task order."""
+    """Windows has no fork server: the same seam spawns its workers, and results go back in
+    task order through in_task_order."""
     import multiprocessing
 
-    from smearscan.pipeline import map_fields
+    from smearscan.executor import LocalPool, in_task_order
 
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
-    assert list(map_fields(_die, [0, 1, 2, 4, 5], jobs=2)) == [0, 1, 2, 4, 5]
+    assert list(in_task_order(LocalPool(2), _die, [0, 1, 2, 4, 5])) == [0, 1, 2, 4, 5]
 
 
 # ----------------------------------------------------------------------------- issue 17

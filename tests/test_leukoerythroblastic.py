@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from smearscan.datasets import pbc_fields, split_fields
-from smearscan.pipeline import FieldTask, analyse_field, cached_model
+from smearscan.pipeline import analyse_field, cached_model
+from smearscan.results import FieldTask
 from smearscan.slide_stats import slide_result
 
 MATURE = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil")

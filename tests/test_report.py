@@ -7,8 +7,9 @@ from PIL import Image
 
 from smearscan.batch.summary import SlideBuilder
 from smearscan.outputs import jpeg_bytes
-from smearscan.pipeline import FieldResult, ReviewCell, review_cells, thumbnail
+from smearscan.render import review_cells, thumbnail
 from smearscan.report import slide_report_html
+from smearscan.results import FieldResult, ReviewCell
 from smearscan.slide_stats import slide_result
 
 

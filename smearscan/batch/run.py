@@ -26,11 +26,18 @@ from smearscan.batch.resume import (
 )
 from smearscan.batch.summary import SlideBuilder, write_merged_outputs, write_slide_cells
 from smearscan.errors import SmearscanError
+from smearscan.executor import Executor, LocalPool
 from smearscan.labs import LabValueError, read_labs_file
 from smearscan.loading import Slide, field_pixels, special_file_reason
-from smearscan.outputs import claim_output_folder, write_json_atomic, write_text_atomic
-from smearscan.pipeline import FieldResult, FieldTask, analyse_field, cached_model, map_fields
+from smearscan.outputs import (
+    claim_output_folder,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
+from smearscan.pipeline import analyse_field, cached_model
 from smearscan.report import slide_report_html
+from smearscan.results import FieldResult, FieldTask
 
 
 class ModelFileError(SmearscanError):
@@ -44,21 +51,31 @@ def _image_name(slide: Slide, path: Path) -> str:
     return path.relative_to(slide.root).as_posix()
 
 
-def _field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[FieldTask]:
-    images = [_image_name(slide, path) for path in slide.fields]
-    tasks = []
-    for path, image, stem in zip(slide.fields, images, field_stems(images), strict=True):
-        tasks.append(FieldTask(
-            slide=slide.name, path=path, image=image,
-            pixel_size_um=options.pixel_size_um, max_pixels=options.max_pixels,
-            model_path=options.model_path, classify=options.classify,
-            mask_path=out / "masks" / slide.name / f"{stem}.png"
-            if out and options.save_masks else None,
-            overlay_path=out / "overlays" / slide.name / f"{stem}.png"
-            if out and options.overlay else None,
-            review=out is not None,
-        ))
-    return tasks
+def field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[FieldTask]:
+    """The tasks of a slide's fields; with ``out``, they ask for the images the run writes."""
+    return [FieldTask(slide=slide.name, path=path, image=_image_name(slide, path),
+                      pixel_size_um=options.pixel_size_um, max_pixels=options.max_pixels,
+                      model_path=options.model_path, classify=options.classify,
+                      mask=out is not None and options.save_masks,
+                      overlay=out is not None and options.overlay, review=out is not None)
+            for path in slide.fields]
+
+
+def _image_paths(slide: Slide, out: Path, stem: str) -> tuple[Path, Path]:
+    """Where a field's mask and overlay go."""
+    return (out / "masks" / slide.name / f"{stem}.png",
+            out / "overlays" / slide.name / f"{stem}.png")
+
+
+def _written_images(result: FieldResult, paths: tuple[Path, Path]) -> FieldResult:
+    """``result`` without its mask and overlay, once this process wrote them to ``paths``
+    (workers never write)."""
+    if result.mask_png is None and result.overlay_png is None:
+        return result
+    for data, path in zip((result.mask_png, result.overlay_png), paths, strict=True):
+        if data is not None:
+            write_bytes_atomic(path, data)
+    return replace(result, mask_png=None, overlay_png=None)
 
 
 def _verdict(name: str, summary: dict, labs: dict | None) -> tuple[dict, str] | None:
@@ -72,19 +89,21 @@ def _verdict(name: str, summary: dict, labs: dict | None) -> tuple[dict, str] | 
     return verdict.to_dict(), format_text(verdict)
 
 
-def _finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
-                  options: RunOptions, labs: dict | None, expected: dict | None
-                  ) -> SlideOutcome:
+def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
+                 options: RunOptions, labs: dict | None, expected: dict | None
+                 ) -> SlideOutcome:
     """Take a slide's results as they come, then its statistics, verdict and outputs; with
     ``out``, ``slide.json`` (written last) records ``expected``, the fingerprint of the inputs
     when the run began, and the digest of every file the slide wrote."""
-    tasks = _field_tasks(slide, out, options)
+    tasks = field_tasks(slide, out, options)
     stems = field_stems([task.image for task in tasks])
     folder = out / "slides" / slide.name if out is not None else None
+    images = [_image_paths(slide, out, stem) for stem in stems] if out is not None else []
     with write_slide_cells(folder) or nullcontext() as cells:
         builder = SlideBuilder(slide.name, cells, folder)
-        for stem, result in zip(stems, results, strict=True):
-            builder.add(result, stem)
+        for stem, result, paths in zip(stems, results, images or [None] * len(stems),
+                                       strict=True):
+            builder.add(_written_images(result, paths) if paths else result, stem)
         builder.finish_cells()
     summary = builder.summary(options.population)
     verdict = _verdict(slide.name, summary, labs)
@@ -92,8 +111,7 @@ def _finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None
         summary["verdict"] = verdict[0]
     errors = builder.errors + [(slide.name, "", problem) for problem in slide.problems]
     model = builder.model
-    model_summary = ({"version": model.version, "operating_points": model.operating}
-                     if model is not None else None)
+    model_summary = model.to_dict() if model is not None else None
     outcome = SlideOutcome(slide.name, summary, errors=errors, model=model_summary,
                            source=source_of(slide, out))
     if folder is not None:
@@ -103,8 +121,9 @@ def _finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None
             model_version=model.version if model else None,
             verdict_text=verdict[1] if verdict else None))
         written = [folder / "cells.csv", folder / "report.html", *builder.written]
-        written += [p for t in tasks for p in (t.mask_path, t.overlay_path)
-                    if p is not None and p.is_file()]
+        written += [p for t, paths in zip(tasks, images, strict=True)
+                    for p, wanted in zip(paths, (t.mask, t.overlay), strict=True)
+                    if wanted and p.is_file()]
         write_json_atomic(folder / RECORD_NAME, sealed({
             # Where the fields are, for the review app's field views (not in the fingerprint:
             # the same fields read through another path are the same inputs).
@@ -159,18 +178,20 @@ def _check_option_files(options: RunOptions) -> None:
 
 
 def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
-                   jobs: int = 1, progress: bool = True, force: bool = False,
-                   on_slide: Callable[[SlideOutcome], None] | None = None
+                   executor: Executor | None = None, progress: bool = True,
+                   force: bool = False, on_slide: Callable[[SlideOutcome], None] | None = None
                    ) -> list[SlideOutcome]:
     """Analyse every slide (resuming finished ones from ``out``) and write the merged outputs.
 
-    Fields of all slides stream through :func:`~smearscan.pipeline.map_fields` in one pass, so
-    ``jobs`` workers stay busy across slide boundaries; a slide is written as soon as its last
-    field is back. With ``out`` the folder is claimed for the run
-    (:func:`~smearscan.outputs.claim_output_folder`; ``force`` writes into a non-empty folder
-    that smearscan did not make) and the merged outputs cover every slide it holds.
-    ``progress`` shows a bar on stderr; ``on_slide`` is called with each slide of the run as it
-    is finished (resumed slides first).
+    Fields of all slides stream through ``executor`` (default: this process alone,
+    :class:`~smearscan.executor.LocalPool`; Dask: :class:`~smearscan.executor.DaskExecutor`)
+    in one pass, so its workers stay busy across slide boundaries. Results are matched to their
+    field by key, ``(slide, image)``, whatever order they come back in; a slide is written as
+    soon as its last field is back, by this process only. With ``out`` the folder is claimed
+    for the run (:func:`~smearscan.outputs.claim_output_folder`; ``force`` writes into a
+    non-empty folder that smearscan did not make) and the merged outputs cover every slide it
+    holds. ``progress`` shows a bar on stderr; ``on_slide`` is called with each slide of the run
+    as it is finished (resumed slides first).
 
     Returns
     -------
@@ -179,19 +200,20 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     """
     _check_option_files(options)
     with claim_output_folder(out, force=force) if out is not None else nullcontext():
-        return _analyse(slides, out, options, jobs, progress, on_slide or _ignored)
+        return _analyse(slides, out, options, executor or LocalPool(1), progress,
+                        on_slide or _ignored)
 
 
 def _ignored(outcome: SlideOutcome) -> None:
     """No per-slide callback."""
 
 
-def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, jobs: int,
+def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executor: Executor,
              progress: bool, on_slide: Callable[[SlideOutcome], None]) -> list[SlideOutcome]:
     slides = named_slides(slides, recorded_sources(out) if out is not None else {}, out)
-    if options.classify and jobs <= 1:
+    if options.classify and executor.in_process:
         # This process classifies: fail on a bad model before any work. Workers load it
-        # themselves (and fail on their first field), so that with --jobs N this process never
+        # themselves (and fail on their first field), so that with workers this process never
         # loads a model it does not use.
         cached_model(options.model_path)
     # Taken once, before any field is read: a file changed during the run redoes its slide.
@@ -206,9 +228,9 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, jobs: i
             outcomes[slide.name] = resumed
             on_slide(resumed)
     labs = read_labs_file(options.labs_path) if options.labs_path else None
-    for slide, results in _grouped(pending, out, options, jobs, progress):
-        outcomes[slide.name] = _finish_slide(slide, results, out, options, labs,
-                                             expected.get(slide.name))
+    for slide, results in _grouped(pending, out, options, executor, progress):
+        outcomes[slide.name] = finish_slide(slide, results, out, options, labs,
+                                            expected.get(slide.name))
         on_slide(outcomes[slide.name])
     if out is not None:
         _merge_folder(out, outcomes, expected)
@@ -248,21 +270,28 @@ def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict) -> SlideOutco
     return reviewed_outcome(replace(outcome, cells_csv=cells), out, fingerprint)
 
 
-def _grouped(slides: list[Slide], out: Path | None, options: RunOptions, jobs: int,
+def _grouped(slides: list[Slide], out: Path | None, options: RunOptions, executor: Executor,
              progress: bool) -> Iterator[tuple[Slide, Iterator[FieldResult]]]:
-    """Each slide with an iterator over its fields' results, to be used up before the next."""
-    tasks = [task for slide in slides for task in _field_tasks(slide, out, options)]
-    bar = tqdm(total=len(tasks), unit="field", disable=not progress, file=sys.stderr,
-               desc=f"{len(slides)} slide(s)")
+    """Each slide with an iterator over its fields' results in field order, to be used up before
+    the next. Results that come back early wait, matched by their key, until their turn: an
+    engine's order is never taken for the fields' order."""
+    tasks = {slide.name: field_tasks(slide, out, options) for slide in slides}
+    bar = tqdm(total=sum(map(len, tasks.values())), unit="field", disable=not progress,
+               file=sys.stderr, desc=f"{len(slides)} slide(s)")
     # The classifier's modules (ONNX Runtime) are what a worker takes longest to import.
     preload = ("smearscan.pipeline", "smearscan.classification") if options.classify else (
         "smearscan.pipeline",)
-    results = map_fields(analyse_field, tasks, jobs=jobs, preload=preload)
+    results = executor.map_unordered(
+        analyse_field, (task for slide in slides for task in tasks[slide.name]), preload=preload)
+    early: dict[tuple[str, str], FieldResult] = {}
 
     def fields_of(slide: Slide) -> Iterator[FieldResult]:
-        for _ in slide.fields:
-            yield next(results)
-            bar.update()
+        for task in tasks[slide.name]:
+            while task.key not in early:
+                result = next(results)
+                early[result.key] = result
+                bar.update()
+            yield early.pop(task.key)
 
     with bar:
         for done, slide in enumerate(slides, start=1):

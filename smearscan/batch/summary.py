@@ -33,7 +33,8 @@ from smearscan.outputs import (
     write_json_atomic,
     write_text_atomic,
 )
-from smearscan.pipeline import REVIEW_CLASSES, FieldResult, ModelInfo, ReviewCell
+from smearscan.render import REVIEW_CLASSES
+from smearscan.results import FieldResult, ModelInfo, ReviewCell
 from smearscan.review.store import REVIEWED_CLASS
 
 ERROR_HEADER = ("slide", "image", "error")

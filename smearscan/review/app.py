@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from smearscan import __version__
 from smearscan.outputs import folder_lock, jsonable
-from smearscan.pipeline import CLASS_COLOURS, REVIEW_CLASSES
+from smearscan.render import CLASS_COLOURS, REVIEW_CLASSES
 from smearscan.review import images
 from smearscan.review.store import (
     ConflictError,

@@ -29,7 +29,7 @@ import numpy as np
 
 from smearscan.errors import SmearscanError
 from smearscan.outputs import write_json_atomic
-from smearscan.pipeline import REVIEW_CLASSES
+from smearscan.render import REVIEW_CLASSES
 from smearscan.slide_stats import LABELS, slide_result
 
 if TYPE_CHECKING:

@@ -1,0 +1,378 @@
+"""Executors: the one place that knows fields may run in other processes or on other machines.
+
+An executor maps a picklable function over tasks and yields the results **as they finish**, in
+no promised order: a caller matches each result to its task by the result's own key
+(:func:`in_task_order` does it by position). Two implementations:
+
+* :class:`LocalPool`: worker processes on this machine (``--jobs N``), or this process alone;
+* :class:`DaskExecutor`: the workers of a Dask cluster (``--scheduler``), from the optional
+  ``distributed`` extra. Workers only read inputs; the caller writes every output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from itertools import islice
+from typing import Any, Protocol, TypeVar
+
+from smearscan.errors import SmearscanError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class WorkerDiedError(SmearscanError):
+    """A worker process was killed mid-run; the CLI exits 4 and a re-run resumes."""
+
+    exit_code = 4
+
+
+class ClusterError(SmearscanError):
+    """The Dask cluster cannot be reached or went away; the CLI exits 4 and a re-run resumes."""
+
+    exit_code = 4
+
+
+class SchedulerValueError(SmearscanError):
+    """A ``--scheduler`` value that is neither ``tcp://HOST:PORT`` nor ``local:N`` (exit 2)."""
+
+    exit_code = 2
+
+
+class Executor(Protocol):
+    """What :func:`smearscan.batch.analyse_slides` and training need of an engine."""
+
+    #: The work runs in the calling process (it may load what the work needs up front).
+    in_process: bool
+
+    def map_unordered(self, work: Callable[[T], R], tasks: Iterable[T], *,
+                      preload: Sequence[str] = ()) -> Iterator[R]:
+        """Apply ``work`` to every task; yield each result as it finishes, in any order.
+
+        ``preload`` names modules the workers will need; an engine may import them once for
+        all workers or ignore them. Stopping the iteration early cancels what is queued.
+        """
+
+
+def _indexed(work: Callable[[T], R], item: tuple[int, T]) -> tuple[int, R]:
+    return item[0], work(item[1])
+
+
+def in_task_order(executor: Executor, work: Callable[[T], R], tasks: Iterable[T], *,
+                  preload: Sequence[str] = ()) -> Iterator[R]:
+    """``work`` over ``tasks`` through ``executor``, yielded in task order (results that finish
+    early wait for those before them)."""
+    waiting: dict[int, R] = {}
+    following = 0
+    for index, result in executor.map_unordered(partial(_indexed, work), enumerate(tasks),
+                                                preload=preload):
+        waiting[index] = result
+        while following in waiting:
+            yield waiting.pop(following)
+            following += 1
+
+
+# ----------------------------------------------------------------------------- local processes
+
+
+def _exit_with_main_process() -> None:
+    """Exit this worker as soon as the process that started the pool dies.
+
+    A SIGKILLed run then leaves no orphans, whatever the start method: a daemon thread waits on
+    the main process's sentinel (``multiprocessing.parent_process``), which becomes ready when
+    it dies.
+    """
+    main = multiprocessing.parent_process()
+    if main is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([main.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="smearscan-main-watch", daemon=True).start()
+
+
+def _worker_init() -> None:
+    _exit_with_main_process()
+    # Each worker is one core's worth of work: nested BLAS/network threads would oversubscribe.
+    os.environ["OMP_NUM_THREADS"] = "1"  # read by the model loaded from here on
+    if "torch" in sys.modules:  # a .pt model, imported by the fork server already
+        sys.modules["torch"].set_num_threads(1)
+
+
+#: Below this many fields a run is over before worker processes would pay for their start-up.
+_FIELDS_FOR_WORKERS = 20
+#: Each classifying worker holds ~0.8 GiB: more than 4 would crowd a lab PC's memory.
+_MAX_DEFAULT_JOBS = 4
+
+
+def default_jobs(fields: int) -> int:
+    """Worker processes for a run of ``fields`` fields when the user did not say: one per
+    available core (at most 4) for 20 fields or more, else 1 (no workers)."""
+    if fields < _FIELDS_FOR_WORKERS:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, _MAX_DEFAULT_JOBS))
+
+
+def _worker_context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
+    """Workers fork from a fork server where there is one (Linux, macOS): a clean
+    single-threaded process, without this process's threads or state, that has imported
+    ``preload`` once; spawned workers (Windows) would each import them again."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
+    return context
+
+
+#: Tasks queued per worker: enough to keep each busy, few enough that results never pile up.
+_QUEUED_PER_WORKER = 4
+
+
+class LocalPool:
+    """``jobs`` worker processes on this machine; ``jobs=1`` runs in this process (no pickling,
+    easy debugging). A pool lives for one :meth:`map_unordered` call."""
+
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = jobs
+
+    @property
+    def in_process(self) -> bool:
+        """The work runs in this process (the caller may load what it needs up front)."""
+        return self.jobs <= 1
+
+    def __enter__(self) -> LocalPool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Nothing to close: a pool lives for one :meth:`map_unordered` call."""
+
+    def map_unordered(self, work: Callable[[T], R], tasks: Iterable[T], *,
+                      preload: Sequence[str] = ()) -> Iterator[R]:
+        """See :meth:`Executor.map_unordered`; in this process, results come in task order."""
+        if self.jobs <= 1:
+            yield from map(work, tasks)
+            return
+        pool = ProcessPoolExecutor(self.jobs, mp_context=_worker_context(preload),
+                                   initializer=_worker_init)
+        try:
+            yield from _windowed(pool, work, iter(tasks), self.jobs * _QUEUED_PER_WORKER)
+        except BrokenProcessPool:
+            raise WorkerDiedError(
+                "a worker process died (killed, or out of memory?) before its field was done; "
+                "finished slides are kept: run the same command again to resume, with fewer "
+                "--jobs if memory is short") from None
+        finally:
+            # A caller that stops early (an error such as a bad model, Ctrl-C) must not wait for
+            # the fields still queued.
+            pool.shutdown(cancel_futures=True)
+
+
+def _windowed(pool: ProcessPoolExecutor, work: Callable[[T], R], tasks: Iterator[T],
+              window: int) -> Iterator[R]:
+    running: set[Future] = {pool.submit(work, task) for task in islice(tasks, window)}
+    while running:
+        done, running = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield future.result()
+            running |= {pool.submit(work, task) for task in islice(tasks, 1)}
+
+
+# ----------------------------------------------------------------------------- Dask
+
+_INSTALL_HINT = 'pip install "smearscan[distributed]"'
+
+
+def parse_scheduler(text: str) -> tuple[str, int | None]:
+    """``("tcp://HOST:PORT", None)`` or ``("local", N)`` from a ``--scheduler`` value."""
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if count.isdigit() and int(count) >= 1:
+            return "local", int(count)
+    elif text.startswith("tcp://") and text.rpartition(":")[2].isdigit():
+        return text, None
+    raise SchedulerValueError(f"--scheduler {text!r}: expected tcp://HOST:PORT (a running Dask "
+                              "scheduler) or local:N (N local workers)")
+
+
+def _quiet_dask_logs() -> None:
+    """Dask logs every lost worker and connection with a traceback: the run reports its own
+    one-line error instead. Set before workers start, so that they inherit it."""
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name.split(".")[0] == "distributed":
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+#: Seconds to wait for a scheduler to answer before saying it cannot be reached.
+_CONNECT_SECONDS = 20
+
+
+class DaskExecutor:
+    """The workers of a Dask cluster: an existing one (``tcp://HOST:PORT``) or a
+    ``LocalCluster`` of ``local_workers`` single-threaded worker processes on 127.0.0.1.
+
+    A context manager: entering connects (and starts the local cluster), leaving closes what it
+    started. Each task reads its own inputs on a worker; its result comes back here. A worker
+    that dies is replaced by Dask and its tasks run again elsewhere; a cluster that goes away
+    raises :class:`ClusterError`.
+    """
+
+    in_process = False
+
+    def __init__(self, address: str | None = None, *, local_workers: int | None = None) -> None:
+        if (address is None) == (local_workers is None):
+            raise ValueError("give a scheduler address or a number of local workers")
+        self.address, self.local_workers = address, local_workers
+        self.client: Any = None
+        self._cluster: Any = None
+
+    @classmethod
+    def from_scheduler(cls, text: str) -> DaskExecutor:
+        """The executor for a ``--scheduler`` value (see :func:`parse_scheduler`)."""
+        address, workers = parse_scheduler(text)
+        return cls(local_workers=workers) if address == "local" else cls(address)
+
+    @property
+    def where(self) -> str:
+        """The cluster, in words."""
+        return self.address or f"local:{self.local_workers}"
+
+    def __enter__(self) -> DaskExecutor:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ClusterError(f"--scheduler needs Dask: {_INSTALL_HINT}") from None
+        _quiet_dask_logs()
+        try:
+            if self.local_workers is not None:
+                self._cluster = _local_cluster(self.local_workers)
+                self.client = Client(self._cluster)
+            else:
+                self.client = Client(self.address, timeout=_CONNECT_SECONDS)
+        except (OSError, TimeoutError) as error:
+            self.__exit__()
+            raise ClusterError(f"cannot reach the Dask scheduler at {self.where}: "
+                               f"{_one_line(error)}") from None
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for part in (self.client, self._cluster):
+            if part is not None:
+                # A cluster that is gone cannot be closed.
+                with contextlib.suppress(Exception):
+                    part.close()
+        self.client = self._cluster = None
+
+    def workers(self) -> int:
+        """Threads of the cluster's workers now (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def map_unordered(self, work: Callable[[T], R], tasks: Iterable[T], *,
+                      preload: Sequence[str] = ()) -> Iterator[R]:
+        """See :meth:`Executor.map_unordered`; ``preload`` is ignored (workers import on their
+        first task and keep modules and model for the next)."""
+        from distributed import as_completed
+
+        tasks = iter(tasks)
+        # pure=False: a re-run must read the files again, never reuse a cluster's cached result.
+        submit = partial(self.client.submit, work, pure=False)
+        running = None
+        try:
+            window = max(32, self.workers() * _QUEUED_PER_WORKER)
+            running = as_completed([submit(task) for task in islice(tasks, window)])
+            for future in running:
+                result = self._result(future)
+                for task in islice(tasks, 1):
+                    running.add(submit(task))
+                yield result
+        except _TaskError as failed:
+            raise failed.args[0] from None
+        except (OSError, TimeoutError) as error:
+            raise self._gone(_one_line(error)) from None
+        finally:
+            if running is not None:
+                self._cancel(list(running.futures))
+
+    def _result(self, future: Any) -> Any:
+        """The task's result; its own exception when it raised one."""
+        from distributed.scheduler import KilledWorker
+
+        if future.status == "error":
+            error = future.exception()
+            if isinstance(error, KilledWorker):
+                raise WorkerDiedError("a field killed every Dask worker that tried it (out of "
+                                      "memory?); finished slides are kept: run the same "
+                                      "command again to resume")
+            raise _TaskError(error)
+        if future.status != "finished":  # cancelled or lost with the scheduler
+            raise self._gone(f"field {future.status}")
+        result = future.result()
+        future.release()
+        return result
+
+    def _gone(self, why: str) -> ClusterError:
+        return ClusterError(f"the Dask cluster at {self.where} went away ({why}); finished "
+                            "slides are kept: run the same command again to resume")
+
+    def _cancel(self, futures: list) -> None:
+        """Drop what is still queued (a caller that stopped early must not leave work behind)."""
+        if not futures:
+            return
+        with contextlib.suppress(Exception):  # nothing to cancel on a cluster that is gone
+            self.client.cancel(futures)
+
+
+class _TaskError(Exception):
+    """Carries a task's own exception past the handler of cluster failures."""
+
+
+#: What local Dask workers import once, in the fork server they start from: the per-field work
+#: and the classifier (its runtime, CPU that each spawned worker would spend again).
+_LOCAL_PRELOAD = ("smearscan.pipeline", "smearscan.classification")
+
+
+def _local_cluster(workers: int) -> Any:
+    """A ``LocalCluster`` of ``workers`` single-threaded worker processes on 127.0.0.1."""
+    import dask
+    from distributed import LocalCluster
+
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc return memory
+    # after every large array: a field took ~35% longer (0.37 -> 0.50 s on this project's
+    # benchmark machine). A field's arrays are short-lived and of similar sizes: keep glibc's own
+    # adaptive threshold.
+    settings = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        settings["distributed.worker.multiprocessing-method"] = "forkserver"
+    with dask.config.set(settings):
+        if "forkserver" in settings.values():
+            from distributed.utils import get_mp_context
+
+            # Applies when the fork server starts, i.e. unless an earlier pool of this process
+            # started it (then workers import on their first field).
+            get_mp_context().set_forkserver_preload(["distributed", *_LOCAL_PRELOAD])
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            host="127.0.0.1", dashboard_address=None,
+                            silence_logs=logging.CRITICAL)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def executor_for(*, jobs: int, scheduler: str | None) -> LocalPool | DaskExecutor:
+    """The executor of a run: ``--scheduler`` when given, else ``jobs`` local processes."""
+    return LocalPool(jobs) if scheduler is None else DaskExecutor.from_scheduler(scheduler)

@@ -1,0 +1,206 @@
+"""The executor seam (issue 20): results are matched to their slide by key, whatever order an
+engine returns them in, and a Dask cluster gives the same outputs as one process.
+
+The Dask tests start clusters on 127.0.0.1 only and close them themselves; they are skipped
+when the optional extra ``smearscan[distributed]`` is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from synthetic import slide_folders
+
+from smearscan.batch import RunOptions, analyse_slides
+from smearscan.cli import main
+from smearscan.executor import LocalPool, in_task_order, parse_scheduler
+from smearscan.loading import find_slides
+
+SLIDES, FIELDS = 2, 5
+
+
+@pytest.fixture(scope="module")
+def slides(tmp_path_factory) -> Path:
+    """2 slide folders x 5 synthetic 480x640 fields (48 discs each, shifted per slide)."""
+    return slide_folders(tmp_path_factory.mktemp("executor") / "slides", SLIDES, FIELDS)
+
+
+OPTIONS = RunOptions(save_masks=True, overlay=True)
+CLI_OPTIONS = ("--save-masks", "--overlay", "--quiet")
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    """Every file of an output folder (cells.csv, summary.json, masks, reports...), by path."""
+    return {p.relative_to(out).as_posix(): p.read_bytes()
+            for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def reference(slides, tmp_path_factory) -> dict[str, bytes]:
+    """The outputs of ``--jobs 1``: this process alone, fields in order."""
+    out = tmp_path_factory.mktemp("reference") / "out"
+    assert main([str(slides), "--out", str(out), "--jobs", "1", *CLI_OPTIONS]) == 0
+    outputs = _outputs(out)
+    assert {"cells.csv", "summary.json", "errors.csv", "masks/s1/field 4.png",
+            "slides/s0/slide.json"} <= set(outputs)
+    return outputs
+
+
+class Reversed:
+    """An engine that returns every result in the reverse of the order it was given."""
+
+    in_process = True
+
+    def map_unordered(self, work: Callable, tasks: Iterable, *,
+                      preload: Sequence[str] = ()) -> Iterator:
+        return reversed([work(task) for task in tasks])
+
+
+def test_an_executor_returning_results_in_reverse_gives_identical_outputs(
+        slides, reference, tmp_path):
+    out = tmp_path / "out"
+    analyse_slides(find_slides([slides]), out=out, options=OPTIONS, executor=Reversed(),
+                   progress=False)
+    assert _outputs(out) == reference
+
+
+def _square_or_die(task: int) -> int:
+    if task < 0:
+        os._exit(9)
+    return task * task
+
+
+def test_in_task_order_puts_results_back_in_order():
+    assert list(in_task_order(Reversed(), _square_or_die, range(6))) == [0, 1, 4, 9, 16, 25]
+    assert list(in_task_order(LocalPool(2), _square_or_die, range(9))) == [
+        i * i for i in range(9)]
+
+
+@pytest.mark.parametrize(("text", "parsed"), [
+    ("local:2", ("local", 2)), ("tcp://10.0.0.5:8786", ("tcp://10.0.0.5:8786", None))])
+def test_scheduler_values(text, parsed):
+    assert parse_scheduler(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["local:0", "local:", "local:two", "10.0.0.5:8786",
+                                  "tcp://host", "http://host:8786"])
+def test_a_bad_scheduler_is_a_one_line_usage_error(text, tmp_path, capsys):
+    image = tmp_path / "missing.png"  # never read: the option fails first
+    assert main([str(image), "--scheduler", text, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and repr(text) in err and "tcp://HOST:PORT" in err
+
+
+def test_jobs_and_scheduler_exclude_each_other(field_png, capsys):
+    assert main([str(field_png), "--jobs", "2", "--scheduler", "local:2", "--quiet"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- Dask
+
+distributed = pytest.importorskip(
+    "distributed", reason="Dask is not installed: pip install -e '.[distributed]'")
+
+from smearscan.executor import ClusterError, DaskExecutor  # noqa: E402
+
+#: No Dask test may hang a test run: each is stopped after this many seconds.
+DASK_TEST_SECONDS = 180
+
+
+@pytest.fixture
+def bounded():
+    """Fail the test (instead of hanging) if it runs past :data:`DASK_TEST_SECONDS`."""
+    def stop(*_):
+        raise TimeoutError(f"Dask test ran past {DASK_TEST_SECONDS} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(DASK_TEST_SECONDS)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.slow
+def test_a_local_cluster_gives_the_outputs_of_jobs_1(slides, reference, tmp_path, bounded):
+    out = tmp_path / "out"
+    assert main([str(slides), "--out", str(out), "--scheduler", "local:2", *CLI_OPTIONS]) == 0
+    assert _outputs(out) == reference
+
+
+class KillingOneWorker:
+    """Dask workers; after the first result, SIGKILLs a worker that still has fields to do."""
+
+    def __init__(self, dask: DaskExecutor) -> None:
+        self.dask, self.in_process, self.killed = dask, False, None
+
+    def map_unordered(self, work, tasks, *, preload=()):
+        results = self.dask.map_unordered(work, tasks, preload=preload)
+        yield next(results)
+        client = self.dask.client
+        busy = [address for address, keys in client.processing().items() if keys]
+        pids = client.run(os.getpid, workers=busy[:1])
+        (self.killed,) = pids.values()
+        os.kill(self.killed, signal.SIGKILL)
+        yield from results
+
+
+@pytest.mark.slow
+def test_killing_one_of_two_workers_mid_run_still_gives_identical_outputs(
+        slides, reference, tmp_path, bounded):
+    out = tmp_path / "out"
+    with DaskExecutor(local_workers=2) as dask:
+        addresses = [dask.client.scheduler.address, *dask.client.scheduler_info()["workers"]]
+        assert all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
+        killer = KillingOneWorker(dask)
+        analyse_slides(find_slides([slides]), out=out, options=OPTIONS, executor=killer,
+                       progress=False)
+        assert killer.killed is not None
+        assert killer.killed not in dask.client.run(os.getpid).values()
+    assert _outputs(out) == reference
+
+
+class LosingTheCluster:
+    """Dask workers; after the first result, the whole cluster shuts down."""
+
+    def __init__(self, dask: DaskExecutor, cluster) -> None:
+        self.dask, self.cluster, self.in_process = dask, cluster, False
+
+    def map_unordered(self, work, tasks, *, preload=()):
+        results = self.dask.map_unordered(work, tasks, preload=preload)
+        yield next(results)
+        self.cluster.close()
+        yield from results
+
+
+@pytest.mark.slow
+def test_a_cluster_that_goes_away_is_one_line_and_a_rerun_resumes(
+        slides, reference, tmp_path, bounded):
+    from distributed import LocalCluster
+
+    out = tmp_path / "out"
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                           protocol="tcp", host="127.0.0.1", dashboard_address=None)
+    with DaskExecutor(cluster.scheduler_address) as dask, \
+            pytest.raises(ClusterError, match="went away") as error:
+        analyse_slides(find_slides([slides]), out=out, options=OPTIONS,
+                       executor=LosingTheCluster(dask, cluster), progress=False)
+    message = str(error.value)
+    assert error.value.exit_code == 4 and "\n" not in message
+    assert cluster.scheduler_address in message and "run the same command again" in message
+    assert main([str(slides), "--out", str(out), "--jobs", "1", *CLI_OPTIONS]) == 0
+    assert _outputs(out) == reference
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_4(field_png, capsys, monkeypatch,
+                                                         bounded):
+    from smearscan import executor
+
+    monkeypatch.setattr(executor, "_CONNECT_SECONDS", 1)
+    # Port 9 (discard) on loopback: nothing listens there in a test environment.
+    assert main([str(field_png), "--scheduler", "tcp://127.0.0.1:9", "--quiet"]) == 4
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
