@@ -7,17 +7,13 @@ outputs (:mod:`smearscan.batch`) turns a slide's field results into its outputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from smearscan.loading import DEFAULT_MAX_PIXELS
-
-if TYPE_CHECKING:  # scipy is imported only where slide statistics are computed
-    pass
 
 
 @dataclass(frozen=True)
@@ -70,11 +66,6 @@ class ModelInfo:
     def to_dict(self) -> dict[str, Any]:
         """The ``"model"`` entry of ``summary.json`` and ``slide.json``."""
         return {"version": self.version, "operating_points": self.operating}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ModelInfo:
-        """Inverse of :meth:`to_dict`."""
-        return cls(data["version"], data["operating_points"])
 
 
 @dataclass(frozen=True)
