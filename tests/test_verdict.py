@@ -86,11 +86,17 @@ def test_point_1_the_smear_alone_never_decides_ttp_even_without_a_smear():
     ("present", 149, "negative", "possible"), ("present", 150, "negative", "unlikely"),
     ("present", 149, None, "possible"), ("present", 149, "positive", "unlikely"),
     ("equivocal", 149, "negative", "unlikely"), ("absent", 149, "negative", "unlikely"),
+    # Haemolysis not measured, or one raised marker alone: MAHA cannot be excluded yet.
+    ("unmeasured", 149, None, "insufficient data"), ("unmeasured", 150, None, "unlikely"),
+    ("unmeasured", None, None, "insufficient data"),
+    ("unmeasured", 149, "positive", "unlikely"),
+    ("one raised", 149, None, "insufficient data"), ("one raised", 150, None, "unlikely"),
 ])
 def test_maha_call_at_or_under_the_limit(haemolysis, platelets, dat, expected):
     markers = {"present": {"haptoglobin": 0, "reticulocytes": 6},
                "equivocal": {"haptoglobin": 0, "reticulocytes": 1},
-               "absent": {"haptoglobin": "1 g/L", "reticulocytes": 1}}[haemolysis]
+               "absent": {"haptoglobin": "1 g/L", "reticulocytes": 1},
+               "unmeasured": {}, "one raised": {"haptoglobin": 0}}[haemolysis]
     labs = parse_labs({**markers, "platelets": platelets, "dat": dat})
     assert assess(below(), labs).maha == expected
 
@@ -644,3 +650,15 @@ def test_the_less_specific_flag_of_the_slide_is_shown_with_its_reason():
     flag = verdict.findings_against[-1]
     assert flag.finding.startswith("other poikilocytes abundant")
     assert flag.value == result.schistocytes.less_specific_reason
+
+
+def test_severe_thrombocytopenia_without_haemolysis_markers_is_not_ttp_unlikely():
+    """Platelets 10 and a bare 0.6% with no LDH, haptoglobin or reticulocytes: PLASMIC could
+    still be 7, so TTP is "not assessed" with the haemolysis markers and ADAMTS13 to send now,
+    never "unlikely" (an output that could delay the emergency)."""
+    verdict = assess(SmearFindings.from_percentage(0.6), parse_labs({"platelets": 10}))
+    assert verdict.maha == "insufficient data"
+    ttp = next(cause for cause in verdict.differential if cause.cause == "ttp")
+    assert ttp.assessment == "not assessed"
+    assert any("measure LDH, haptoglobin and reticulocytes now" in r for r in ttp.reasons)
+    assert any(r.startswith("ADAMTS13 not measured: send it now") for r in ttp.reasons)

@@ -130,8 +130,10 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score
         picture.haemolysis == "present" and picture.thrombocytopenia)
     if constellation:
         return "possible", [score, send]
-    if maha == INSUFFICIENT and picture.haemolysis == "unknown":
-        return "not assessed", [score, "haemolysis and the smear not known", send]
+    if maha == INSUFFICIENT:
+        # PLASMIC could still reach 5-7: without a haemolysis picture TTP is not excluded.
+        return "not assessed", [score, "haemolysis not shown or excluded: measure LDH, "
+                                "haptoglobin and reticulocytes now", send]
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
 
 

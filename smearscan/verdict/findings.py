@@ -295,7 +295,16 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture) -> str:
         return "unlikely" if picture.haemolysis == "absent" else "possible"
     constellation = (picture.haemolysis == "present" and picture.thrombocytopenia
                      and labs.dat != "positive")
-    return "possible" if constellation else "unlikely"
+    if constellation:
+        return "possible"
+    # A low count cannot exclude MAHA while the platelets are low or unknown and haemolysis
+    # is not measured, or rests on one raised marker alone: the picture is not known yet,
+    # which is not "unlikely".
+    incomplete = picture.haemolysis == "unknown" or (
+        picture.haemolysis == "equivocal" and len(picture.markers) < HAEMOLYSIS_MARKERS)
+    undecided = (incomplete and picture.thrombocytopenia is not False
+                 and labs.dat != "positive")
+    return INSUFFICIENT if undecided else "unlikely"
 
 
 def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | None:

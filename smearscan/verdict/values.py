@@ -145,6 +145,8 @@ MAHA_RULE = _rule(
     "MAHA", "schistocytes above the limit + haemolysis present + DAT negative -> likely; above "
     "otherwise, or interval spanning the limit -> possible; at or under the limit with "
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
+    "with haemolysis not measured or one raised marker alone, platelets low or unknown -> "
+    "insufficient data; "
     "else unlikely", f"MAHA is a laboratory constellation in which schistocytes are one marker "
     f"({ISTH_TTP}; {ICSH})", standard=False)
 PLASMIC_RULE = _rule(
