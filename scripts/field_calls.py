@@ -26,7 +26,7 @@ from smearscan.features import cell_table
 from smearscan.loading import read_field
 from smearscan.pipeline import classified_columns
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
-from smearscan.training import objects_at_points
+from smearscan.training.crops import objects_at_points
 
 _SMALL_UM = 4.0
 KINDS = ("labelled schistocyte", "labelled other", f"unlabelled < {_SMALL_UM:g} um",

@@ -2,6 +2,8 @@
 
 Usage: python scripts/synthetic_slides.py [--shared ../shared] [--split test] [--slides 12]
                                           [--out results/synthetic_slides]
+       python scripts/synthetic_slides.py --oof results/cross_validation/oof.npz
+                                          [--slides-per-fold 2]
 
 Chula labels are not exhaustive, so the truth is known only for labelled cells: each synthetic
 slide is a set of held-out fields, and both the truth and smearscan's count are taken over the
@@ -9,6 +11,13 @@ labelled, whole (non-border) objects of those fields. Fields are drawn so that t
 low to high schistocyte prevalence, each with at least 1000 labelled red cells. The script prints
 a markdown table (truth, reported % with its Wilson interval, corrected % with its interval,
 whether each interval holds the truth) and writes a figure.
+
+With ``--oof`` (the out-of-fold scores of ``scripts/cross_validate.py``) the slides are built
+from each fold's fields, scored by the model that never saw that fold; each fold is read with
+the operating point (threshold, sensitivity, false-call rate and their standard errors) chosen
+on the *other* folds only, as a new lab's slides are read with a point measured elsewhere. The
+truth then also holds the labelled cells the segmentation missed (a real schistocyte that is
+never counted), and the table names each slide's fold and that fold's own sensitivity.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from smearscan.loading import read_field
 from smearscan.pipeline import cached_model, classified_columns
 from smearscan.segmentation import segment_field
 from smearscan.slide_stats import slide_result
+from smearscan.training.operating import OutOfFold, out_of_fold_point
 
 
 def labelled_calls(field, *, model_path: Path | None) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +80,44 @@ def synthetic_slides(per_field: list[tuple[np.ndarray, np.ndarray]], *, slides: 
     return groups
 
 
+def fold_slides(oof: OutOfFold, *, per_fold: int, seed: int) -> list[dict]:
+    """Rows of slides built from each fold's fields, read with the other folds' operating point.
+    """
+    rows = []
+    for fold in np.unique(oof.fold):
+        others = oof.fold != fold
+        point = out_of_fold_point(oof.score[others], oof.positive[others], oof.group[others],
+                                  oof.fold[others], seed=seed)
+        mine = oof.fold == fold
+        called = oof.score >= point["threshold"]
+        own = (called & mine & oof.positive).sum() / max((mine & oof.positive).sum(), 1)
+        operating = {"schistocyte": {key: point[key] for key in (
+            "sensitivity", "false_positive_rate", "sensitivity_se", "false_positive_rate_se",
+            "estimate")}}
+        per_field = []
+        for field in np.unique(oof.field[mine]):
+            at = mine & (oof.field == field)
+            found = at & ~oof.missed
+            per_field.append((oof.positive[at], np.where(called[found], "schistocyte", "rbc")))
+        for group in synthetic_slides(per_field, slides=per_fold, seed=seed + int(fold)):
+            rows.append({"fold": int(fold) + 1, "fold_sensitivity": float(own),
+                         "sensitivity_used": point["sensitivity"],
+                         **_slide_row(per_field, group, operating)})
+    return rows
+
+
+def _slide_row(per_field: list[tuple[np.ndarray, np.ndarray]], group: list[int],
+               operating: dict | None) -> dict:
+    """Truth, counts and the schistocyte block of one synthetic slide."""
+    truth = np.concatenate([per_field[i][0] for i in group])
+    predicted = np.concatenate([per_field[i][1] for i in group])
+    counted = np.isin(predicted, ("rbc", "schistocyte"))
+    result = slide_result(label=predicted, morphology=np.full(len(predicted), "normal"),
+                          border=np.zeros(len(predicted), bool), operating=operating)
+    return {"fields": len(group), "cells": int(counted.sum()), "truth": 100 * truth.mean(),
+            **result.to_dict()["schistocytes"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).parents[1] / "../shared")
@@ -78,20 +126,18 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("results/synthetic_slides"))
+    parser.add_argument("--oof", type=Path, help="out-of-fold scores (scripts/cross_validate.py)")
+    parser.add_argument("--slides-per-fold", type=int, default=2)
     args = parser.parse_args()
-    fields = split_fields(chula_fields(args.shared / "datasets" / "chula-rbc-12"))[args.split]
-    per_field = [labelled_calls(f, model_path=args.model) for f in fields]
-    operating = cached_model(args.model).operating
-    rows = []
-    for group in synthetic_slides(per_field, slides=args.slides, seed=args.seed):
-        truth = np.concatenate([per_field[i][0] for i in group])
-        predicted = np.concatenate([per_field[i][1] for i in group])
-        counted = np.isin(predicted, ("rbc", "schistocyte"))
-        result = slide_result(label=predicted, morphology=np.full(len(predicted), "normal"),
-                              border=np.zeros(len(predicted), bool), operating=operating)
-        s = result.to_dict()["schistocytes"]
-        rows.append({"fields": len(group), "cells": int(counted.sum()),
-                     "truth": 100 * truth.mean(), **s})
+    if args.oof:
+        rows = fold_slides(OutOfFold.load(args.oof), per_fold=args.slides_per_fold,
+                           seed=args.seed)
+    else:
+        fields = split_fields(chula_fields(args.shared / "datasets" / "chula-rbc-12"))[args.split]
+        per_field = [labelled_calls(f, model_path=args.model) for f in fields]
+        operating = cached_model(args.model).operating
+        rows = [_slide_row(per_field, group, operating)
+                for group in synthetic_slides(per_field, slides=args.slides, seed=args.seed)]
     print_table(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     plot(rows, args.out / "synthetic_slides.png")
@@ -103,13 +149,17 @@ def _holds(low: float, high: float, value: float) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| slide | fields | RBCs | truth % | reported % (95% CI) | holds | corrected % (95% CI)"
+    folds = "fold" in rows[0]
+    print(("| slide | fold (its sensitivity / used) " if folds else "| slide ")
+          + "| fields | RBCs | truth % | reported % (95% CI) | holds | corrected % (95% CI)"
           " | holds | call |")
-    print("|---:|---:|---:|---:|---|---|---|---|---|")
+    print("|---:" + ("|---" if folds else "") + "|---:|---:|---:|---|---|---|---|---|")
     for k, r in enumerate(rows, 1):
         lo, hi = r["ci95"]
         clo, chi = r["corrected_ci95"] or (float("nan"), float("nan"))
-        print(f"| {k} | {r['fields']} | {r['cells']} | {r['truth']:.2f} | {r['percent']:.2f} "
+        fold = (f" {r['fold']} ({r['fold_sensitivity']:.3f} / {r['sensitivity_used']:.3f}) |"
+                if folds else "")
+        print(f"| {k} |{fold} {r['fields']} | {r['cells']} | {r['truth']:.2f} | {r['percent']:.2f} "
               f"({lo:.2f}-{hi:.2f}) | {_holds(lo, hi, r['truth'])} | "
               f"{r['corrected_percent']:.2f} ({clo:.2f}-{chi:.2f}) | "
               f"{_holds(clo, chi, r['truth'])} | {r['call']} |")

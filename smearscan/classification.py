@@ -266,10 +266,14 @@ class CellClassifier:
         (labelled Chula cells for schistocytes, all labelled objects for the others): the rate
         at which a slide's other objects turn into false calls; ``validation_negatives`` says
         how many cells it rests on. ``false_positive_rates`` keeps the rate of every negative
-        group of the class's rule.
+        group of the class's rule. A point estimated out of fold (``estimate`` in the file, from
+        ``scripts/cross_validate.py``) gives its own rates and their standard errors.
         """
         points = {}
         for name, point in self.metadata["operating_points"].items():
+            if "estimate" in point:
+                points[name] = _estimated_point(point)
+                continue
             rates = point["val_false_positive_rate"]
             points[name] = {"threshold": point["threshold"],
                             "sensitivity": point["val_sensitivity"],
@@ -289,6 +293,15 @@ class CellClassifier:
     def version(self) -> str:
         """The ``model_version`` string, e.g. ``"cnn-2026.11-2"``."""
         return str(self.metadata["model_version"])
+
+
+def _estimated_point(point: dict[str, Any]) -> dict[str, Any]:
+    """The :attr:`CellClassifier.operating` entry of an end-to-end operating point."""
+    return {"threshold": point["threshold"], "sensitivity": point["sensitivity"],
+            "false_positive_rate": point["false_positive_rate"],
+            "sensitivity_se": point["sensitivity_se"],
+            "false_positive_rate_se": point["false_positive_rate_se"],
+            "estimate": point["estimate"], "validation_negatives": point["negatives"]}
 
 
 #: Metadata every model file carries (a ``.pt`` file also its ``state_dict``).

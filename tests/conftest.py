@@ -24,3 +24,9 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.exists():
         pytest.skip("../shared/datasets is not beside the project")
     return SHARED_DATASETS
+
+
+@pytest.fixture(scope="session")
+def smoke_cache(tmp_path_factory) -> Path:
+    """A crop cache shared by the training smoke tests (limit 3: a few fields per dataset)."""
+    return tmp_path_factory.mktemp("smoke-cache")

@@ -71,7 +71,7 @@ def _crop_set(sources: list[tuple[str, str]]) -> CropSet:
     return CropSet(crops=np.zeros((n, 4, 2, 2), np.float16), label=np.zeros(n, np.int64),
                    morphology=np.full(n, -1), source=np.array([s for _, s in sources]),
                    dataset=np.array([d for d, _ in sources]), split=np.full(n, "val"),
-                   features=np.zeros((n, 1), np.float32))
+                   features=np.zeros((n, 1), np.float32), group=np.full(n, "g"))
 
 
 def test_operating_threshold_follows_the_rule_but_never_drops_below_even_odds():
@@ -111,17 +111,17 @@ def test_augmentation_shapes_and_mask_range():
 
 
 @pytest.mark.slow
-def test_smoke_training_and_evaluation(tmp_path):
+def test_smoke_training_and_evaluation(tmp_path, smoke_cache):
     if not (SHARED / "datasets").is_dir():
         pytest.skip("shared datasets not available")
     model_path = train_model(shared=SHARED, out=tmp_path / "tiny.pt", epochs=1, limit=3,
-                             cache=tmp_path / "cache", progress=False)
+                             cache=smoke_cache, progress=False)
     model = load_model(model_path)
     assert model.classes == CLASSES
     assert set(model.thresholds) == {"schistocyte", "nrbc", "immature_granulocyte"}
     assert model.metadata["training"]["limit"] == 3
     metrics = evaluate_model(model=model_path, shared=SHARED, split="test",
-                             out_dir=tmp_path / "eval", cache=tmp_path / "cache", limit=3)
+                             out_dir=tmp_path / "eval", cache=smoke_cache, limit=3)
     written = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert written["split"] == "test" and written["objects"] == metrics["objects"] > 0
     for key in ("per_class", "confusion", "schistocyte", "nrbc", "immature_granulocyte",

@@ -1,0 +1,132 @@
+"""Out-of-fold, end-to-end schistocyte operating point; optionally train the shipped model.
+
+Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epochs 12]
+           [--size-jitter 0.905 1.105] [--label-smoothing 0] [--out DIR] [--final MODEL]
+           [--compare OOF.npz ...]
+
+Runs :func:`smearscan.training.crossval.cross_validate` (k models, whole Chula overlap groups
+held out, labelled points scored on the segmented object under them, segmentation misses at 0),
+writes ``oof.npz`` and ``operating_point.json`` to ``--out``, and prints the operating point
+(threshold chosen on the out-of-fold scores, sensitivity and false-call rate with 95% bootstrap
+intervals over overlap groups, per-fold spread, ROC AUC). With ``--final`` it also trains, alongside
+the folds, one model on all of Chula with the same recipe and epochs, and writes it with that
+operating point.
+``--compare`` prints the same table for earlier runs' ``oof.npz`` files. The crop cache
+(``~/.cache/smearscan``) is reused; a full run on 2 cores: see models/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from smearscan.classification import load_model
+from smearscan.training.crops import labelled_crops
+from smearscan.training.crossval import FOLDS, cross_validate, held_out_scores
+from smearscan.training.fit import DEFAULT_RECIPE, Recipe
+from smearscan.training.operating import OutOfFold, out_of_fold_point
+from smearscan.training.train import all_chula_trains, with_operating_point, write_model
+
+
+def point_of(oof: OutOfFold) -> dict:
+    """The operating point of out-of-fold scores."""
+    return out_of_fold_point(oof.score, oof.positive, oof.group, oof.fold)
+
+
+def print_point(name: str, oof: OutOfFold, point: dict) -> None:
+    """One markdown row per fold and a pooled row."""
+    print(f"\n{name}: threshold {point['threshold']:.4f}, {point['positives']} schistocytes "
+          f"({int(oof.missed[oof.positive].sum())} missed by segmentation), "
+          f"{point['negatives']} other labelled cells\n")
+    print("| fold | schistocytes | others | sensitivity | false-call rate | ROC AUC |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for fold in point["folds"]:
+        auc = f"{fold['roc_auc']:.4f}" if fold["roc_auc"] is not None else "-"
+        print(f"| {fold['fold'] + 1} | {fold['positives']} | {fold['negatives']} | "
+              f"{fold['sensitivity']:.3f} | {100 * fold['false_positive_rate']:.2f}% | {auc} |")
+    s_lo, s_hi = point["sensitivity_ci95"]
+    f_lo, f_hi = point["false_positive_rate_ci95"]
+    print(f"| pooled | {point['positives']} | {point['negatives']} | "
+          f"{point['sensitivity']:.3f} ({s_lo:.3f}-{s_hi:.3f}) | "
+          f"{100 * point['false_positive_rate']:.2f}% ({100 * f_lo:.2f}-{100 * f_hi:.2f}%) | "
+          f"{point['roc_auc']:.4f} |")
+
+
+def held_out(args: argparse.Namespace) -> None:
+    """Score a split-trained model end to end on its val and test fields at its own threshold,
+    and optionally write a copy of it with that operating point."""
+    model = load_model(args.held_out_model)
+    oof = held_out_scores(model, shared=args.shared, cache=args.cache, limit=args.limit)
+    args.out.mkdir(parents=True, exist_ok=True)
+    oof.save(args.out / "held_out.npz")
+    point = out_of_fold_point(oof.score, oof.positive, oof.group, oof.fold,
+                              threshold=model.thresholds["schistocyte"])
+    point["estimate"] = ("held out (Chula val and test fields, never trained on), end to end "
+                         "(segmentation misses score 0)")
+    (args.out / "operating_point.json").write_text(json.dumps(point, indent=2) + "\n")
+    print_point(f"{model.version} on its val (1) and test (2) fields", oof, point)
+    if args.write:
+        with_operating_point(args.held_out_model, point, out=args.write,
+                             version=args.version or model.version)
+        print(f"\nmodel: {args.write}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument("--folds", type=int, default=FOLDS)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size-jitter", type=float, nargs=2, default=DEFAULT_RECIPE.size_jitter)
+    parser.add_argument("--label-smoothing", type=float, default=DEFAULT_RECIPE.label_smoothing)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="folds trained at once (one thread each, shared crops)")
+    parser.add_argument("--limit", type=int, help="smoke test: few fields, 2 batches per epoch")
+    parser.add_argument("--cache", type=Path, help="crop cache (default ~/.cache/smearscan)")
+    parser.add_argument("--out", type=Path, default=Path("results/cross_validation"))
+    parser.add_argument("--final", type=Path, help="then train this model file on all folds")
+    parser.add_argument("--compare", type=Path, nargs="*", default=[])
+    parser.add_argument("--held-out-model", type=Path,
+                        help="score this model (trained on the Chula train split) on the val "
+                             "and test fields at its own threshold, then stop")
+    parser.add_argument("--write", type=Path, metavar="MODEL",
+                        help="with --held-out-model: write a copy of it carrying that point")
+    parser.add_argument("--version", help="model_version of the --write copy")
+    args = parser.parse_args()
+    if args.held_out_model:
+        held_out(args)
+        return
+    for path in args.compare:
+        oof = OutOfFold.load(path)
+        print_point(str(path), oof, point_of(oof))
+    if args.compare:
+        return
+    recipe = Recipe(tuple(args.size_jitter), args.label_smoothing)
+    start = time.monotonic()
+    oof, network = cross_validate(shared=args.shared, k=args.folds, epochs=args.epochs,
+                                  seed=args.seed, recipe=recipe, cache=args.cache,
+                                  limit=args.limit, workers=args.workers,
+                                  final=args.final is not None)
+    args.out.mkdir(parents=True, exist_ok=True)
+    oof.save(args.out / "oof.npz")
+    point = point_of(oof)
+    point["recipe"] = {"folds": args.folds, "epochs": args.epochs, "seed": args.seed,
+                       "size_jitter": list(recipe.size_jitter),
+                       "label_smoothing": recipe.label_smoothing,
+                       "wall_time_s": round(time.monotonic() - start, 1)}
+    (args.out / "operating_point.json").write_text(json.dumps(point, indent=2) + "\n")
+    print_point(f"{args.folds}-fold, {args.epochs} epochs, size x{recipe.size_jitter[0]:g}-"
+                f"{recipe.size_jitter[1]:g}, label smoothing {recipe.label_smoothing:g}",
+                oof, point)
+    if args.final:
+        data = all_chula_trains(labelled_crops(args.shared, cache=args.cache, limit=args.limit))
+        write_model(network, data, out=args.final, seed=args.seed, epochs=args.epochs,
+                    limit=args.limit, recipe=recipe, out_of_fold=point,
+                    wall_time_s=time.monotonic() - start)
+        print(f"\nmodel: {args.final}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""K-fold cross-validation over the Chula overlap groups, scored end to end.
+
+Every labelled Chula field falls in one of ``k`` folds, whole overlap groups
+(``duplicate_fields.txt`` and ``overlapping_fields.txt``) on one side, stratified so that each
+fold holds about as many labelled schistocytes. The model of fold ``f`` trains on the Chula
+crops of the other folds plus the BCCD and PBC train splits, and scores the labelled points of
+fold ``f`` as a slide would: the point takes the schistocyte probability of the segmented object
+under it (:class:`~smearscan.training.crops.PointSet`), a point in no object (a segmentation
+miss) scores 0, and a point on an object cut by the field edge is left out (never counted).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from smearscan.classification import (
+    CLASSES,
+    CROP_SCALE_UM,
+    CROP_SIZE,
+    MORPHOLOGY_CLASSES,
+    SYMMETRY_BAND,
+    CellClassifier,
+    predict_probabilities,
+)
+from smearscan.datasets import chula_fields, split_fields
+from smearscan.network import TorchNetwork
+from smearscan.training.crops import CropSet, PointSet, labelled_crops, labelled_points
+from smearscan.training.fit import DEFAULT_RECIPE, Recipe, fit_network
+from smearscan.training.operating import OutOfFold
+
+FOLDS = 5
+
+
+def group_folds(points: PointSet, k: int = FOLDS, *, seed: int = 0) -> dict[str, int]:
+    """Fold of each overlap group, stratified by labelled schistocytes
+    (``sklearn.model_selection.StratifiedGroupKFold``)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    folds = {}
+    positive = points.name == "schistocyte"
+    for fold, (_, held) in enumerate(splitter.split(positive, positive, points.group)):
+        folds.update({str(g): fold for g in np.unique(points.group[held])})
+    return folds
+
+
+def training_rows(data: CropSet, folds: dict[str, int], held_out: int | None) -> np.ndarray:
+    """Rows a fold's model trains on: Chula crops outside fold ``held_out`` (all Chula for
+    None) and the BCCD and PBC train splits."""
+    chula = data.dataset == "chula"
+    # A field without labelled points has no fold: it is never scored, so it always trains.
+    fold = np.array([folds.get(str(g), -1) for g in data.group], dtype=int)
+    held = fold == held_out if held_out is not None else np.zeros(len(fold), dtype=bool)
+    return (chula & ~held) | (~chula & (data.split == "train"))
+
+
+def network_model(network: torch.nn.Module) -> CellClassifier:
+    """An in-memory classifier of a freshly fitted network (thresholds unset)."""
+    return CellClassifier(TorchNetwork(network), CLASSES, MORPHOLOGY_CLASSES, CROP_SIZE,
+                          CROP_SCALE_UM, {}, SYMMETRY_BAND, {})
+
+
+def end_to_end_scores(model: CellClassifier, points: PointSet) -> np.ndarray:
+    """Schistocyte probability of each point's object as the pipeline computes it; 0 when the
+    point lies in no object."""
+    probabilities, _ = predict_probabilities(model, points.crops.astype(np.float32),
+                                             batch_size=256)
+    objects = probabilities[:, CLASSES.index("schistocyte")]
+    return np.where(points.object >= 0, objects[np.maximum(points.object, 0)], 0.0)
+
+
+def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
+                   recipe: Recipe = DEFAULT_RECIPE, cache: Path | None = None,
+                   limit: int | None = None, progress: bool = True, workers: int = 1,
+                   final: bool = False) -> tuple[OutOfFold, torch.nn.Module | None]:
+    """Out-of-fold end-to-end schistocyte scores of ``k`` models trained with ``recipe``.
+
+    Parameters
+    ----------
+    shared : Path
+        Folder holding ``datasets/``.
+    k : int, keyword-only
+        Folds.
+    epochs, seed, recipe : keyword-only
+        As for :func:`~smearscan.training.fit.fit_network` (every fold uses ``seed``).
+    cache, limit, progress : keyword-only
+        As for :func:`~smearscan.training.crops.labelled_crops`; with ``limit`` 2 batches per
+        epoch (smoke test).
+    workers : int, keyword-only
+        Folds trained at once, one thread each, in forked processes that share the crops.
+    final : bool, keyword-only
+        Also train, alongside the folds, the network of the model to ship: the same recipe
+        on every Chula field and the BCCD and PBC train splits.
+
+    Returns
+    -------
+    OutOfFold, and the final network (None unless ``final``).
+    """
+    global _FOLD_JOB
+    data = labelled_crops(shared, cache=cache, limit=limit, progress=progress)
+    points = labelled_points(shared, cache=cache, limit=limit, progress=progress)
+    folds = group_folds(points, k, seed=seed)
+    points = points.subset(~points.border)
+    point_fold = np.array([folds[str(g)] for g in points.group])
+    _FOLD_JOB = (data, points, folds, point_fold, epochs, seed, recipe,
+                 2 if limit else None)
+    start = time.monotonic()
+    jobs = list(range(k)) + ([None] if final else [])
+    if workers > 1:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(min(workers, len(jobs))) as pool:
+            results = pool.imap_unordered(_fold_scores, jobs)
+            score, network = _gathered(results, point_fold, progress, start)
+    else:
+        torch.set_num_threads(min(torch.get_num_threads(), 2))
+        score, network = _gathered(map(_fold_scores, jobs), point_fold, progress, start)
+    _FOLD_JOB = None
+    return OutOfFold(score, points.name == "schistocyte", points.object < 0, point_fold,
+                     points.group, points.field), network
+
+
+#: What :func:`_fold_scores` works on, set by :func:`cross_validate` before forking so that the
+#: workers share the crops instead of receiving copies.
+_FOLD_JOB: tuple | None = None
+
+
+def _fold_scores(fold: int | None) -> tuple[int | None, np.ndarray | torch.nn.Module]:
+    """Train fold ``fold``'s model and score its held-out points; for None the final network
+    (worker)."""
+    data, points, folds, point_fold, epochs, seed, recipe, steps = _FOLD_JOB
+    if multiprocessing.parent_process() is not None:
+        torch.set_num_threads(1)
+    network = fit_network(data, epochs=epochs, seed=seed, progress=False, recipe=recipe,
+                          steps_per_epoch=steps,
+                          rows=np.flatnonzero(training_rows(data, folds, fold)))
+    if fold is None:
+        return None, network
+    return fold, end_to_end_scores(network_model(network), points.subset(point_fold == fold))
+
+
+def _gathered(results, point_fold: np.ndarray, progress: bool,
+              start: float) -> tuple[np.ndarray, torch.nn.Module | None]:
+    """The scores of all folds and the final network from ``(fold, result)`` pairs."""
+    score, network = np.zeros(len(point_fold)), None
+    for fold, result in results:
+        if fold is None:
+            network = result
+        else:
+            score[point_fold == fold] = result
+        if progress:
+            done = "final network" if fold is None else f"fold {fold + 1}: {len(result)} points"
+            print(f"{done}, {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+    return score, network
+
+
+def held_out_scores(model: CellClassifier, *, shared: Path, cache: Path | None = None,
+                    limit: int | None = None) -> OutOfFold:
+    """End-to-end scores of a model trained on the Chula train split (``smearscan train``) on
+    the labelled points of the val (fold 0) and test (fold 1) fields it never saw."""
+    points = labelled_points(shared, cache=cache, limit=limit, progress=False)
+    points = points.subset(~points.border)
+    split_of = {field.group: split for split, fields in split_fields(
+        chula_fields(Path(shared) / "datasets" / "chula-rbc-12")).items() for field in fields}
+    split = np.array([split_of[str(g)] for g in points.group])
+    points = points.subset(split != "train")
+    score = end_to_end_scores(model, points)
+    return OutOfFold(score, points.name == "schistocyte", points.object < 0,
+                     (split[split != "train"] == "test").astype(int), points.group,
+                     points.field)

@@ -1,0 +1,163 @@
+"""Fitting a fresh :class:`~smearscan.network.CellNet` on cached crops."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.functional import gaussian_blur
+
+from smearscan.classification import CROP_SIZE
+from smearscan.network import DEFAULT_ARCHITECTURE, build_network
+from smearscan.training.crops import CropSet
+
+EPOCHS = 40
+BATCH_SIZE = 128
+LEARNING_RATE = 3e-3
+WEIGHT_DECAY = 1e-4
+MORPHOLOGY_LOSS_WEIGHT = 0.5
+#: Sampling weight of a label group is count**-SAMPLING_POWER (0 natural, 1 balanced).
+SAMPLING_POWER = 0.5
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The choices of a training run that cross-validation compares.
+
+    Attributes
+    ----------
+    size_jitter : (float, float)
+        Range of the factor on a cell's apparent size (log-uniform): (0.905, 1.105) is the
+        +-10% of ``cnn-2026.11-7``; (0.6, 1.5) mimics a wrongly declared or estimated pixel size
+        and other magnifications.
+    label_smoothing : float
+        Cross-entropy label smoothing of the class head (0: plain cross-entropy); a guard
+        against the noisy schistocyte/other boundary of the Chula labels.
+    """
+
+    size_jitter: tuple[float, float] = (math.exp(-0.1), math.exp(0.1))
+    label_smoothing: float = 0.0
+
+
+#: The recipe of ``cnn-2026.11-7``.
+DEFAULT_RECIPE = Recipe()
+
+
+def augmented(batch: torch.Tensor, size: int, generator: torch.Generator, *,
+              size_jitter: tuple[float, float] = Recipe.size_jitter) -> torch.Tensor:
+    """Randomly rotated, flipped, scaled, stain-jittered and blurred central crops.
+
+    Parameters
+    ----------
+    batch : (B, 4, S + 2 MARGIN, S + 2 MARGIN) float tensor
+    size : int
+        Output side S.
+    generator : torch.Generator
+    size_jitter : (float, float), keyword-only
+        Range of the factor on the apparent size (log-uniform).
+
+    Returns
+    -------
+    (B, 4, S, S) float tensor
+        Any rotation angle, a random flip, the size jitter, shift up to 1 px; optical densities
+        multiplied by a global (x0.75-1.3) and per-channel (x0.85-1.15) gain; half the batch
+        blurred (sigma 0.3-1.2 px, focus).
+    """
+    n = batch.shape[0]
+
+    def uniform(low: float, high: float, *shape: int) -> torch.Tensor:
+        return low + (high - low) * torch.rand(*shape, generator=generator)
+
+    angle = uniform(0, 2 * math.pi, n)
+    # The grid samples ``scale`` of the input's extent: a larger region shows a smaller cell.
+    smallest, largest = size_jitter
+    scale = torch.exp(uniform(-math.log(largest), -math.log(smallest), n)) * size / batch.shape[-1]
+    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = torch.cos(angle) * scale * flip
+    theta[:, 0, 1] = -torch.sin(angle) * scale
+    theta[:, 1, 0] = torch.sin(angle) * scale * flip
+    theta[:, 1, 1] = torch.cos(angle) * scale
+    theta[:, :, 2] = uniform(-1, 1, n, 2) * 2 / batch.shape[-1]
+    grid = F.affine_grid(theta, [n, 4, size, size], align_corners=False)
+    out = F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    gain = torch.exp(uniform(-0.29, 0.26, n, 1, 1, 1) + uniform(-0.16, 0.14, n, 3, 1, 1))
+    density = out[:, :3] * gain
+    blurred = torch.rand(n, generator=generator) < 0.5
+    if blurred.any():
+        sigma = float(uniform(0.3, 1.2, 1))
+        density[blurred] = gaussian_blur(density[blurred], [5, 5], [sigma, sigma])
+    return torch.cat([density, out[:, 3:]], dim=1).contiguous(memory_format=torch.channels_last)
+
+
+def _sample_weights(dataset: np.ndarray, source: np.ndarray) -> torch.Tensor:
+    """Weight ``count ** -SAMPLING_POWER`` of each object's (dataset, own label) group.
+
+    Rebalancing by the datasets' own labels rather than by class also lifts the rare red-cell
+    shapes that look most like fragments (teardrops, microcytes) against normal cells.
+    """
+    _, group, counts = np.unique(np.char.add(dataset, source), return_inverse=True,
+                                 return_counts=True)
+    return torch.from_numpy(counts[group].astype(float) ** -SAMPLING_POWER)
+
+
+def _loss(network: torch.nn.Module, crops: torch.Tensor, label: torch.Tensor,
+          morphology: torch.Tensor, label_smoothing: float) -> torch.Tensor:
+    logits, shape_logits = network(crops)
+    loss = F.cross_entropy(logits, label, label_smoothing=label_smoothing)
+    shaped = morphology >= 0
+    if shaped.any():
+        loss = loss + MORPHOLOGY_LOSS_WEIGHT * F.cross_entropy(shape_logits[shaped],
+                                                               morphology[shaped])
+    return loss
+
+
+def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True,
+                steps_per_epoch: int | None = None, recipe: Recipe = DEFAULT_RECIPE,
+                rows: np.ndarray | None = None) -> torch.nn.Module:
+    """Train a fresh :class:`~smearscan.network.CellNet` on crops.
+
+    Rebalanced sampling (:func:`_sample_weights`), AdamW with a one-cycle
+    learning rate, cross-entropy on the class head plus ``MORPHOLOGY_LOSS_WEIGHT`` times the
+    morphology cross-entropy on the Chula shapes; every batch through :func:`augmented`;
+    size jitter and label smoothing from ``recipe``. ``rows`` (indices) restricts training to
+    those rows without copying the crops (cross-validation folds share one copy).
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    network = build_network(DEFAULT_ARCHITECTURE).to(memory_format=torch.channels_last)
+    rows = torch.from_numpy(np.arange(len(train.label)) if rows is None else np.asarray(rows))
+    crops = torch.from_numpy(train.crops)
+    label = torch.from_numpy(train.label)
+    morphology = torch.from_numpy(train.morphology)
+    weights = _sample_weights(train.dataset[rows.numpy()], train.source[rows.numpy()])
+    steps = steps_per_epoch or max(1, len(rows) // BATCH_SIZE)
+    optimiser = torch.optim.AdamW(network.parameters(), lr=LEARNING_RATE,
+                                  weight_decay=WEIGHT_DECAY)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, LEARNING_RATE,
+                                                   total_steps=epochs * steps)
+    start = time.monotonic()
+    for epoch in range(epochs):
+        network.train()
+        total = 0.0
+        for _ in range(steps):
+            index = rows[torch.multinomial(weights, BATCH_SIZE, replacement=True,
+                                           generator=generator)]
+            batch = augmented(crops[index].float(), CROP_SIZE, generator,
+                              size_jitter=recipe.size_jitter)
+            loss = _loss(network, batch, label[index], morphology[index],
+                         recipe.label_smoothing)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item()
+        if progress:
+            print(f"epoch {epoch + 1}/{epochs}: loss {total / steps:.4f}, "
+                  f"{time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+    return network.eval()

@@ -1,0 +1,127 @@
+"""Tests of the out-of-fold operating point, its cross-validation and the corrected interval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")  # the train extra
+
+from smearscan.classification import load_model  # noqa: E402
+from smearscan.training.crops import CropSet, PointSet, labelled_points  # noqa: E402
+from smearscan.training.crossval import cross_validate, group_folds, training_rows  # noqa: E402
+from smearscan.training.evaluation import evaluate_model  # noqa: E402
+from smearscan.training.operating import MIN_THRESHOLD, out_of_fold_point  # noqa: E402
+from smearscan.training.train import train_model  # noqa: E402
+
+SHARED = Path(__file__).parents[1] / ".." / "shared"
+
+
+def _scored_points() -> tuple[np.ndarray, ...]:
+    """1000 negatives scored 0..0.9 and 20 positives (15 at 0.95, 5 missed at 0), in 10 groups;
+    fold = group % 2."""
+    score = np.concatenate([np.linspace(0, 0.9, 1000), np.full(15, 0.95), np.zeros(5)])
+    positive = np.arange(1020) >= 1000
+    group_id = np.concatenate([np.arange(1000) % 10, np.arange(20) % 10])
+    return score, positive, group_id.astype(str), group_id % 2
+
+
+def test_out_of_fold_point_follows_the_false_call_rule_and_counts_misses():
+    score, positive, group, fold = _scored_points()
+    point = out_of_fold_point(score, positive, group, fold)
+    # At most 2 of 1000 negatives (0.2%) reach the threshold: the two highest.
+    assert np.sum(score[~positive] >= point["threshold"]) == 2
+    assert point["threshold"] > MIN_THRESHOLD
+    assert point["false_positive_rate"] == pytest.approx(0.002)
+    assert point["sensitivity"] == pytest.approx(0.75)  # the 5 misses are never called
+    # 15 positives above every negative; 5 at 0 tie with one negative and lose to 999.
+    assert point["roc_auc"] == pytest.approx((15 * 1000 + 5 * 0.5) / 20000)
+    assert (point["positives"], point["negatives"]) == (20, 1000)
+    low, high = point["sensitivity_ci95"]
+    assert 0 <= low <= point["sensitivity"] <= high <= 1 and high - low > 0
+    assert point["sensitivity_se"] > 0
+    # Positives 0..9 of the 15 high ones and the misses fall by group: fold 0 holds groups
+    # 0, 2, 4, 6, 8 -> 8 high positives and 2 misses of its 10.
+    first = point["folds"][0]
+    assert (first["positives"], first["negatives"]) == (10, 500)
+    assert first["sensitivity"] == pytest.approx(8 / 10)
+    assert point["fold_range"]["sensitivity"] == [pytest.approx(0.7), pytest.approx(0.8)]
+
+
+def test_out_of_fold_point_at_a_given_threshold_measures_without_choosing():
+    score, positive, group, fold = _scored_points()
+    point = out_of_fold_point(score, positive, group, fold, threshold=0.9)
+    assert point["threshold"] == 0.9
+    assert point["false_positive_rate"] == pytest.approx(1 / 1000)  # only the score 0.9
+
+
+def test_bootstrap_interval_is_reproducible_and_narrows_with_more_groups():
+    score, positive, group, fold = _scored_points()
+    first = out_of_fold_point(score, positive, group, fold, seed=3)
+    assert out_of_fold_point(score, positive, group, fold, seed=3) == first
+    one_group = out_of_fold_point(score, positive, np.full(len(score), "g"), fold)
+    assert one_group["sensitivity_ci95"] == [pytest.approx(0.75), pytest.approx(0.75)]
+
+
+def test_point_subset_keeps_only_the_crops_of_its_objects():
+    crops = np.arange(3, dtype=np.float16).reshape(3, 1, 1, 1) * np.ones((3, 4, 2, 2))
+    points = PointSet(crops.astype(np.float16), np.array([2, -1, 0, 2]),
+                      np.zeros(4, bool), np.array(["a", "b", "c", "d"]),
+                      np.array(["f1", "f1", "f2", "f2"]), np.array(["g1", "g1", "g2", "g2"]))
+    part = points.subset(np.array([True, True, False, True]))
+    assert list(part.object) == [0, -1, 0]
+    assert part.crops.shape[0] == 1 and float(part.crops[0, 0, 0, 0]) == 2.0
+    assert list(part.name) == ["a", "b", "d"]
+
+
+def test_folds_keep_groups_whole_and_training_rows_leave_the_fold_out():
+    group = np.repeat([f"g{i}" for i in range(10)], 5)
+    name = np.where(np.arange(50) % 7 == 0, "schistocyte", "normal")
+    points = PointSet(np.zeros((0, 4, 2, 2), np.float16), np.full(50, -1), np.zeros(50, bool),
+                      name, group, group)
+    folds = group_folds(points, 2)
+    assert set(folds) == set(group) and set(folds.values()) == {0, 1}
+    rows = 6
+    data = CropSet(crops=np.zeros((rows, 4, 2, 2), np.float16), label=np.zeros(rows, np.int64),
+                   morphology=np.full(rows, -1), source=np.full(rows, "normal"),
+                   dataset=np.array(["chula", "chula", "chula", "pbc", "pbc", "bccd"]),
+                   split=np.array(["test", "train", "val", "train", "val", "train"]),
+                   features=np.zeros((rows, 1), np.float32),
+                   group=np.array(["g0", "g1", "unlabelled", "p", "q", "b"]))
+    held = folds["g0"]
+    kept = training_rows(data, folds, held)
+    # g0's crops leave with its fold, g1's stay unless it shares the fold; a field without
+    # labelled points always trains; other datasets train on their train split only.
+    assert list(kept) == [False, folds["g1"] != held, True, True, False, True]
+    assert list(training_rows(data, folds, None)) == [True, True, True, True, False, True]
+
+
+@pytest.mark.slow
+def test_smoke_cross_validation_and_final_model(tmp_path, smoke_cache):
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip("shared datasets not available")
+    oof, network = cross_validate(shared=SHARED, k=2, epochs=1, limit=3, cache=smoke_cache,
+                                  progress=False, final=True)
+    assert isinstance(network, torch.nn.Module)
+    points = labelled_points(SHARED, cache=smoke_cache, limit=3, progress=False)
+    assert len(oof.score) == int((~points.border).sum()) > 0
+    assert np.all((oof.score >= 0) & (oof.score <= 1))
+    assert np.all(oof.score[oof.missed] == 0)
+    # No overlap group is scored by two folds.
+    for g in np.unique(oof.group):
+        assert len(np.unique(oof.fold[oof.group == g])) == 1
+    point = {"threshold": 0.7, "sensitivity": 0.6, "false_positive_rate": 0.003,
+             "sensitivity_se": 0.04, "false_positive_rate_se": 0.001, "negatives": 900,
+             "estimate": "out-of-fold, end to end (segmentation misses score 0)"}
+    model = load_model(train_model(shared=SHARED, out=tmp_path / "cv.pt", epochs=1, limit=3,
+                                   cache=smoke_cache, progress=False, out_of_fold=point))
+    assert model.thresholds["schistocyte"] == 0.7
+    assert model.operating["schistocyte"]["sensitivity_se"] == 0.04
+    assert model.metadata["training"]["data"].startswith("all of chula-rbc-12")
+    # Its Chula crops are training data: evaluate leaves them out and says why.
+    metrics = evaluate_model(model=tmp_path / "cv.pt", shared=SHARED, split="test",
+                             out_dir=tmp_path / "eval", cache=smoke_cache, limit=3)
+    assert metrics["chula"].startswith("left out")
+    assert metrics["schistocyte"]["positives"] == 0 and metrics["nrbc"]["positives"] > 0
