@@ -43,7 +43,7 @@ This tool's own rules (ICSH gives no number for them):
   their standard errors (:func:`rogan_gladen_interval`). The raw count of a classifier with
   sensitivity ~0.7 underestimates the true percentage (scripts/synthetic_slides.py --oof: on
   held-out Chula slides read with an operating point measured on other fields, the raw interval
-  held the labelled truth in 5 of 10, the corrected one in 10 of 10), and a missed MAHA is the
+  held the labelled truth in 4 of 10, the corrected one in 10 of 10), and a missed MAHA is the
   costly error. Both are reported;
 - "less specific" needs the grade beyond counting error: the lower bound of the shape's Wilson
   95% interval is above the floor of :data:`LESS_SPECIFIC_GRADE` (20%), so that a few cells of
