@@ -696,11 +696,9 @@ import statistics, sys, time
 from pathlib import Path
 import cv2
 cv2.setNumThreads(1)
-from smearscan.pipeline import analyse_field
-try:
-    from smearscan.results import FieldTask
-except ImportError:  # code from before issue 20's module split
-    from smearscan.pipeline import FieldTask
+# pipeline names FieldTask in both trees (defined there before issue 20, imported after); a
+# try of smearscan.results would find this tree's module through its editable install.
+from smearscan.pipeline import FieldTask, analyse_field
 model = Path(sys.argv[1])
 tasks = [FieldTask(slide="b", path=Path(p), image=Path(p).name, model_path=model)
          for p in sys.argv[2:]]
