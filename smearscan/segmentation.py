@@ -111,6 +111,13 @@ _GHOST_AREA = 2.0
 #: faint regions are uneven background).
 _WEAK_THRESHOLD = 0.5
 _MAX_FAINT = 1.5
+#: The strong threshold stops ~1-3 px inside a cell's or fragment's visible edge, where the
+#: stain fades into the background (labelled schistocyte centres 1-3 px outside the fragment
+#: found). Objects under 0.6 of a normal cell's area (fragments, platelets) take in the weak
+#: or pale stain touching them up to 0.05 d out (2 px at the canonical scale). Cells keep the
+#: threshold's edge, on which their sizes (um) were calibrated.
+_RIM = 0.05
+_RIM_MAX_AREA = 0.6
 #: Red-cell diameters (px) from which a scale may be estimated: 7.5 um at 0.5 um/px (a x200
 #: field) to 7.5 um at 0.03 um/px. Outside it the field shows no red cells to measure.
 _PLAUSIBLE_DIAMETER_PX = (15.0, 250.0)
@@ -243,16 +250,22 @@ def foreground_mask(rgb: np.ndarray, *, max_faint_px: float = 0) -> np.ndarray:
     Faint objects up to ``max_faint_px`` pixels are added whole (see
     :func:`_with_faint_objects`).
     """
+    strong, weak = _stained(rgb)
+    if not max_faint_px:
+        return strong
+    return _with_faint_objects(strong, weak, max_faint_px)
+
+
+def _stained(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels that absorb green light above the field's threshold (strong), and above
+    :data:`_WEAK_THRESHOLD` of it (weak; see :func:`foreground_mask`)."""
     green = cv2.GaussianBlur(rgb[:, :, 1], (3, 3), 0)
     background = uint8_percentile(green, 95)
     absorbance = np.clip(background - green.astype(np.float32), 0, 255).astype(np.uint8)
     otsu, _ = cv2.threshold(absorbance, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # A field with no cells has only noise: never call less than ~6% green absorbance stained.
     threshold = max(otsu, 0.06 * max(background, 1.0))
-    strong = absorbance > threshold
-    if not max_faint_px:
-        return strong
-    return _with_faint_objects(strong, absorbance > _WEAK_THRESHOLD * threshold, max_faint_px)
+    return absorbance > threshold, absorbance > _WEAK_THRESHOLD * threshold
 
 
 def _with_faint_objects(strong: np.ndarray, weak: np.ndarray, max_px: float) -> np.ndarray:
@@ -753,9 +766,13 @@ def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
                                else cv2.INTER_LINEAR)
         factor = size[0] / width
     diameter = rbc_diameter_px * factor
-    raw = foreground_mask(canonical, max_faint_px=_MAX_FAINT * np.pi * (diameter / 2) ** 2)
-    labels = _labelled(canonical, raw, pale_stain(canonical, raw), diameter)
+    strong, weak = _stained(canonical)
+    raw = _with_faint_objects(strong, weak, _MAX_FAINT * np.pi * (diameter / 2) ** 2)
+    pale = pale_stain(canonical, raw)
+    labels = _labelled(canonical, raw, pale, diameter)
+    # Measured before the rims are grown: the scale estimate stays that of the stained cells.
     median = median_cell_diameter_px(labels, rbc_diameter_px * factor) / factor
+    labels = _rims_grown(labels, weak | pale, diameter)
     if factor != 1.0:
         # Nearest-neighbour keeps labels whole; an object smaller than a pixel of a
         # downsampled field may vanish, so the labels are renumbered.
@@ -773,6 +790,39 @@ def _labelled(rgb: np.ndarray, raw: np.ndarray, pale: np.ndarray, rbc_diameter_p
     labels = _cut_at_cusps(_split_touching(mask, rbc_diameter_px), rgb, rbc_diameter_px)
     min_area = np.pi * (_MIN_DIAMETER_FRACTION * rbc_diameter_px / 2) ** 2
     return _relabelled(labels, min_area)
+
+
+def _rims_grown(labels: np.ndarray, weak: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
+    """``labels`` with its small objects grown by up to :data:`_RIM` d into the ``weak``
+    stain that touches them.
+
+    Each step gives an unlabelled weak pixel the label of its labelled 8-neighbours; a pixel
+    between two objects stays background, so that objects neither merge nor gain a shared
+    edge they did not have.
+    """
+    steps = max(1, int(round(_RIM * rbc_diameter_px)))
+    grow = weak & (labels == 0)
+    area = np.bincount(labels.ravel())
+    small = area < _RIM_MAX_AREA * np.pi * (rbc_diameter_px / 2) ** 2
+    small[0] = False
+    # Only small objects grow; larger ones stay as they are, but block the growth of others.
+    values = np.where(small[labels], labels, 0).astype(np.float32)  # exact below 2**24
+    grow &= cv2.dilate((labels > 0).astype(np.uint8) & ~small[labels].astype(np.uint8),
+                       np.ones((3, 3), np.uint8)) == 0
+    square = np.ones((3, 3), np.uint8)
+    for _ in range(steps):
+        highest = cv2.dilate(values, square)
+        reached = grow & (highest > 0)
+        if not reached.any():
+            break
+        lowest = cv2.erode(np.where(values > 0, values, np.float32(np.inf)), square)
+        values[reached & (lowest == highest)] = highest[reached & (lowest == highest)]
+        grow &= ~reached
+    # Fronts of two objects that reached neighbouring pixels in the same step are cut back.
+    nonzero = np.where(values > 0, values, np.float32(np.inf))
+    meeting = (cv2.dilate(values, square) != cv2.erode(nonzero, square)) & (values > 0)
+    values[meeting & (labels == 0)] = 0
+    return np.where(labels > 0, labels, values.astype(np.int32))
 
 
 def median_cell_diameter_px(labels: np.ndarray, rbc_diameter_px: float) -> float:
