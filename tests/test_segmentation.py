@@ -134,6 +134,52 @@ def test_elliptocytes_are_one_cell(axis_ratio, angle):
     assert segment_field(field, pixel_size_um=7.5 / 36).count == 1
 
 
+@pytest.mark.parametrize("waist", [1, 2])
+@pytest.mark.parametrize("axis_ratio", [2.5, 3.0])
+def test_an_elliptocyte_with_a_waist_is_one_cell(axis_ratio, waist):
+    # A long elliptocyte pinched by 1-2 px on each side (of a ~20 px width): its halves are
+    # each half a cell's area and its outline nearly convex, so the waist is no neck.
+    import cv2
+    from synthetic import BACKGROUND
+
+    field = _oval_field(area_cells=1.0, axis_ratio=axis_ratio, angle=0)
+    half_width = 18 / np.sqrt(axis_ratio)
+    for side in (-1, 1):
+        centre = (140, int(round(120 + side * (half_width + 8 - waist))))
+        cv2.circle(field, centre, 8, BACKGROUND, -1)
+    assert segment_field(field, pixel_size_um=7.5 / 36).count == 1
+
+
+def test_two_small_round_cells_overlapping_are_two():
+    # Two spherocytes (0.6 of a cell's area each) overlapping by a third of their diameter:
+    # short, so their union is not taken for one elliptocyte.
+    from synthetic import synthetic_field as field
+
+    radius = 18 * np.sqrt(0.6)
+    centres = [(120, 120), (120 + int(round(1.33 * radius)), 120)]
+    seg = segment_field(field(centres, radius=radius, shape=(240, 280), pallor=False),
+                        pixel_size_um=7.5 / 36)
+    assert seg.count == 2
+
+
+def test_a_fragment_takes_in_its_faint_rim_and_a_cell_does_not():
+    # Stain fading to under the threshold around the fragment's edge (green absorbance ~0.7 of
+    # the threshold) is the fragment's; a whole cell keeps the threshold's edge.
+    import cv2
+    from synthetic import CELL
+
+    rgb = synthetic_field([], shape=(240, 280))
+    faint = (195, 180, 186)
+    for cell, fragment, colour in (((21, 21), (13, 7), faint), ((18, 18), (10, 4), CELL)):
+        cv2.ellipse(rgb, (80, 120), cell, 0, 0, 360, colour, -1)
+        cv2.ellipse(rgb, (200, 120), fragment, 0, 0, 360, colour, -1)
+    seg = segment_field(rgb, pixel_size_um=7.5 / 36)
+    assert seg.count == 2
+    fragment = seg.labels[120, 200]
+    assert fragment > 0 and seg.labels[120, 211] == fragment and seg.labels[126, 200] == fragment
+    assert seg.labels[120, 80] > 0 and seg.labels[120, 80 + 20] == 0
+
+
 @pytest.mark.parametrize("tail", [50, 70])
 def test_a_teardrop_is_one_cell(tail):
     import cv2
