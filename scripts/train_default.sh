@@ -16,7 +16,7 @@ EVALUATION="${2:-../smearscan-evaluation}"
 mkdir -p "$EVALUATION"
 smearscan train --shared "$SHARED" --out "$EVALUATION/split-trained.pt" --seed 0 --epochs 40
 python scripts/cross_validate.py --shared "$SHARED" --held-out-model "$EVALUATION/split-trained.pt" \
-    --out "$EVALUATION/held_out" --write models/default.pt --version cnn-2026.12-1
+    --out "$EVALUATION/held_out" --write models/default.pt --version cnn-2026.12-2
 for split in test val; do
     smearscan evaluate --shared "$SHARED" --model models/default.pt --split "$split" \
         --out "$EVALUATION/$split"
