@@ -27,7 +27,7 @@ from pathlib import Path
 from smearscan.batch import RunOptions, analyse_slides
 from smearscan.datasets import PIXEL_SIZE_UM, chula_fields, split_fields
 from smearscan.loading import find_slides
-from smearscan.slide_stats import OTHER_POIKILOCYTES
+from smearscan.slide_stats import OTHER_POIKILOCYTES, SchistocyteCount
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN_FIELDS = 3
@@ -69,26 +69,24 @@ def rows(paths: list[Path], pixel_size: float | None, out: Path) -> list[list[st
                               options=RunOptions(pixel_size_um=pixel_size))
     table = []
     for outcome in outcomes:
-        s = outcome.summary["schistocytes"]
-        profile = outcome.summary["morphology"]["profile"]
-        other = max(((n, v) for n, v in profile.items() if n in OTHER_POIKILOCYTES),
-                    key=lambda kv: kv[1]["count"], default=None)
+        statistics = outcome.summary.statistics
+        s = statistics.schistocytes
+        other = max(((n, p) for n, p in statistics.profile.items() if n in OTHER_POIKILOCYTES),
+                    key=lambda kv: kv[1].count, default=None)
         table.append([
-            outcome.name, str(outcome.summary["fields"]), str(s["rbc_counted"]),
-            f"{s['percent']:.2f}" if s["percent"] is not None else "-",
-            "yes" if s["less_specific"] else "no",
+            outcome.name, str(len(outcome.summary.fields)), str(s.proportion.denominator),
+            f"{s.proportion.percent:.2f}" if s.proportion.percent is not None else "-",
+            "yes" if s.less_specific else "no",
             _flagged(s),
-            f"{other[0]} {other[1]['count']} ({other[1]['percent']:.1f}%)" if other else "-",
+            f"{other[0]} {other[1].count} ({other[1].percent:.1f}%)" if other else "-",
         ])
     return table
 
 
-def _flagged(schistocytes: dict) -> str:
-    """The flagged shapes with grade, count and interval; an older version's reason as is."""
-    if "less_specific_forms" not in schistocytes:
-        return schistocytes["less_specific_reason"] or ""
-    return "; ".join(f"{f['shape']} {f['grade']} {f['count']} ({f['ci95'][0]:.1f}-"
-                     f"{f['ci95'][1]:.1f}%)" for f in schistocytes["less_specific_forms"])
+def _flagged(schistocytes: SchistocyteCount) -> str:
+    """The flagged shapes with grade, count and interval."""
+    return "; ".join(f"{f.shape} {f.grade} {f.proportion.count} ({f.proportion.ci95[0]:.1f}-"
+                     f"{f.proportion.ci95[1]:.1f}%)" for f in schistocytes.less_specific_forms)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
 from smearscan.loading import Slide, find_slides, read_field
 from smearscan.pipeline import FieldResult, ModelInfo, cached_model, field_cells
+from smearscan.results import FieldSummary
 from smearscan.slide_stats import SlideResult, slide_result
 
 __all__ = ["FieldAnalysis", "SlideAnalysis", "analyse_image", "analyse_slide", "load_model"]
@@ -39,10 +40,11 @@ class FieldAnalysis:
         ``x``, ``y`` (centroid, px), ``area_px``, ``area_um2``, ``diameter_um``, ``border``,
         ..., ``class``, ``morphology``, ``p_<class>`` (probabilities 0-1).
         ``pandas.DataFrame(field.cells)`` makes it a table.
-    summary : dict
-        The field's ``per_field`` entry of ``summary.json``: ``image``, ``width``, ``height``
-        (px), ``objects``, ``border_objects``, ``pixel_size_um`` (um/px),
-        ``pixel_size_estimated``, ``counts`` (whole objects per class).
+    summary : FieldSummary
+        The field as ``summary.json`` records it (its ``per_field`` entry is
+        ``summary.to_dict()``): ``image``, ``width``, ``height`` (px), ``objects``,
+        ``border_objects``, ``pixel_size_um`` (um/px), ``pixel_size_estimated``, ``counts``
+        (whole objects per class).
     labels : (H, W) int32 ndarray
         The objects' mask: 0 background, else the object's ``cell_id``.
     model_version : str or None
@@ -50,7 +52,7 @@ class FieldAnalysis:
     """
 
     cells: dict[str, np.ndarray]
-    summary: dict
+    summary: FieldSummary
     labels: np.ndarray
     model_version: str | None
 
@@ -102,7 +104,7 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
         array.
     pixel_size_um : float, optional
         Pixel size, um/px. Without it the scale is estimated from the field's median red cell
-        (taken as 7.5 um) and ``summary["pixel_size_estimated"]`` is True.
+        (taken as 7.5 um) and ``summary.pixel_size_estimated`` is True.
     model : CellClassifier, str or path, optional
         From :func:`load_model`, or a model file; default the shipped classifier.
 

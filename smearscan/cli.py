@@ -178,10 +178,10 @@ def _slide_line(total: int):
         nonlocal done
         done += 1
         summary = outcome.summary
-        failed = f", {summary['fields_failed']} failed" if summary.get("fields_failed") else ""
+        failed = f", {summary.fields_failed} failed" if summary.fields_failed else ""
         resumed = ", resumed" if outcome.resumed else ""
-        print(f"smearscan: slide {done}/{total} done: {outcome.name} ({summary['fields']} "
-              f"field(s), {summary['objects']} objects{failed}{resumed})", file=sys.stderr,
+        print(f"smearscan: slide {done}/{total} done: {outcome.name} ({len(summary.fields)} "
+              f"field(s), {summary.objects} objects{failed}{resumed})", file=sys.stderr,
               flush=True)
 
     return report

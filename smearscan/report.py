@@ -16,6 +16,8 @@ from smearscan.render import CLASS_COLOURS
 if TYPE_CHECKING:
     from smearscan.batch import SlideOutcome
     from smearscan.batch.summary import ReportParts
+    from smearscan.results import SlideSummary
+    from smearscan.slide_stats import NrbcCount, SchistocyteCount
 
 _FIELD_COLUMNS = ("slide", "image", "objects", "whole", "rbc", "schisto", "nrbc", "wbc",
                   "platelet", "um/px")
@@ -40,18 +42,17 @@ def field_table(outcomes: list[SlideOutcome]) -> str:
     """One line per field: object counts by class and the pixel size used."""
     rows = []
     for outcome in outcomes:
-        for f in outcome.summary["per_field"]:
-            if "error" in f:
-                rows.append([outcome.name, f["image"], "failed", "", "", "", "", "", "", ""])
+        # Unclassified runs have no counts at all: show "-", not a misleading 0.
+        missing = 0 if outcome.summary.counts else "-"
+        for f in outcome.summary.fields:
+            if f.error is not None:
+                rows.append([outcome.name, f.image, "failed", "", "", "", "", "", "", ""])
                 continue
-            counts = f["counts"]
-            # Unclassified runs have no counts at all: show "-", not a misleading 0.
-            missing = 0 if outcome.summary.get("counts") else "-"
             rows.append([
-                outcome.name, f["image"], f["objects"], f["objects"] - f["border_objects"],
-                *(counts.get(name, missing)
+                outcome.name, f.image, f.objects, f.objects - f.border_objects,
+                *(f.counts.get(name, missing)
                   for name in ("rbc", "schistocyte", "nrbc", "wbc", "platelet")),
-                _pixel_size_text(f["pixel_size_um"], f["pixel_size_estimated"]),
+                _pixel_size_text(f.pixel_size_um, f.pixel_size_estimated),
             ])
     return _table(_FIELD_COLUMNS, rows)
 
@@ -63,14 +64,14 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
     rows = []
     for outcome in outcomes:
         s = outcome.summary
-        schisto = s.get("schistocytes")
+        stats = s.statistics
         rows.append([
-            outcome.name, s["fields"], s["fields_failed"],
-            schisto["rbc_counted"] if schisto else "-",
-            schisto["call"] if schisto else "-",
-            _call_basis_text(schisto) if schisto else "-",
-            _less_specific_text(schisto) if schisto else "-",
-            _nrbc_text(s["nrbc"]) if s.get("nrbc") else "-",
+            outcome.name, len(s.fields), s.fields_failed,
+            stats.schistocytes.proportion.denominator if stats else "-",
+            stats.schistocytes.call if stats else "-",
+            _call_basis_text(stats.schistocytes) if stats else "-",
+            _less_specific_text(stats.schistocytes) if stats else "-",
+            _nrbc_text(stats.nrbc) if stats else "-",
             str(outcome.report) if outcome.report else "-",
             "resumed" if outcome.resumed else "",
         ])
@@ -78,34 +79,34 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
                    "less specific", "NRBC", "report", ""), rows)
 
 
-def _call_basis_text(schisto: dict) -> str:
+def _call_basis_text(schisto: SchistocyteCount) -> str:
     """The % and interval the call rests on, and whether they are corrected or raw."""
-    if schisto.get("call_percent") is None:
+    basis, percent, (low, high) = schisto.call_interval()
+    if percent is None:
         return "-"
-    low, high = schisto["call_ci95"]
-    return f"{schisto['call_percent']:.2f} ({low:.2f}-{high:.2f}) {schisto['call_basis']}"
+    return f"{percent:.2f} ({low:.2f}-{high:.2f}) {basis}"
 
 
-def _less_specific_text(schisto: dict) -> str:
+def _less_specific_text(schisto: SchistocyteCount) -> str:
     """``no``, or ``yes:`` and each flagged shape with its ICSH 2015 grade and %."""
-    if not schisto.get("less_specific"):
+    if not schisto.less_specific:
         return "no"
-    forms = schisto.get("less_specific_forms") or []
-    return "yes: " + ", ".join(f"{f['shape']} {f['grade']} {f['percent']:.1f}%" for f in forms)
+    return "yes: " + ", ".join(f"{f.shape} {f.grade} {f.proportion.percent:.1f}%"
+                               for f in schisto.less_specific_forms)
 
 
-def _nrbc_text(nrbc: dict) -> str:
+def _nrbc_text(nrbc: NrbcCount) -> str:
     """NRBC count with its finding, and the rate only beside what it means."""
-    if not nrbc["count"]:
+    if not nrbc.count:
         return "0"
-    if not nrbc["present"]:
-        return f"{nrbc['count']} within false calls"
-    rate = nrbc["per_100_wbc"] if nrbc["per_100_wbc"] is not None else nrbc["per_1000_rbc"]
+    if not nrbc.present:
+        return f"{nrbc.count} within false calls"
+    rate = nrbc.per_100_wbc if nrbc.per_100_wbc is not None else nrbc.per_1000_rbc
     if rate is None:  # no whole red or white cell to give a rate over
-        return f"{nrbc['count']} present"
-    text = f"{nrbc['count']} present, {rate:.1f} {nrbc['basis']}"
-    if not nrbc.get("reliable", True):
-        text += f" (over {nrbc['denominator']}: unreliable)"
+        return f"{nrbc.count} present"
+    text = f"{nrbc.count} present, {rate:.1f} {nrbc.basis}"
+    if not nrbc.reliable:
+        text += f" (over {nrbc.denominator}: unreliable)"
     return text
 
 
@@ -128,22 +129,25 @@ def _template() -> jinja2.Template:
     return environment.get_template("report.html")
 
 
-def slide_report_html(name: str, summary: dict, parts: ReportParts, *,
+def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
                       model_version: str | None, verdict_text: str | None = None) -> str:
     """The HTML report of one slide; opens from disk, no network needed.
 
     Review crops are embedded; field pictures are JPEG files beside the report (``parts``
     says which), so that its size does not grow with the slide: both are capped, with a line
-    saying how many more there are.
+    saying how many more there are. The figures shown are those ``summary.json`` records
+    (:meth:`SlideSummary.to_dict`: percents rounded as there), so that the two never differ.
     """
-    size = summary.get("pixel_size_um")
-    morphology = summary.get("morphology") or {}
+    recorded = summary.to_dict()
+    morphology = recorded.get("morphology") or {}
     return _template().render(
-        name=name, summary=summary, version=__version__, model_version=model_version or "none",
-        pixel_size=_pixel_size_text(size, summary.get("pixel_size_estimated", False)) + " um/px",
-        schisto=summary.get("schistocytes"), nrbc=summary.get("nrbc"),
-        leuko=summary.get("leukoerythroblastic"), immature=summary.get("immature_granulocytes"),
-        counts=sorted(summary.get("counts", {}).items()),
+        name=name, summary=recorded, version=__version__, model_version=model_version or "none",
+        pixel_size=_pixel_size_text(summary.pixel_size_um, summary.pixel_size_estimated)
+        + " um/px",
+        schisto=recorded.get("schistocytes"), nrbc=recorded.get("nrbc"),
+        leuko=recorded.get("leukoerythroblastic"),
+        immature=recorded.get("immature_granulocytes"),
+        counts=sorted(summary.counts.items()),
         profile=sorted((morphology.get("profile") or {}).items(), key=lambda kv: -kv[1]["count"]),
         sizes_note=morphology.get("sizes_note"),
         gallery=_gallery(parts), verdict=verdict_text, legend=list(CLASS_COLOURS.items()),

@@ -2,11 +2,14 @@
 
 Plain, picklable dataclasses and nothing else: a worker (a local process, a Dask worker)
 receives a :class:`FieldTask` and returns a :class:`FieldResult`; the process that writes the
-outputs (:mod:`smearscan.batch`) turns a slide's field results into its outputs.
+outputs (:mod:`smearscan.batch`) turns a slide's field results into its
+:class:`SlideSummary`, whose :meth:`~SlideSummary.to_dict` and :meth:`~SlideSummary.from_dict`
+are the one place the schema of a slide in ``summary.json`` (and ``slide.json``) is written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from smearscan.loading import DEFAULT_MAX_PIXELS
+from smearscan.slide_stats import SlideResult
 
 
 @dataclass(frozen=True)
@@ -100,3 +104,124 @@ class FieldResult:
     def count(self) -> int:
         """Number of objects found."""
         return len(self.cells.get("cell_id", ()))
+
+
+@dataclass(frozen=True)
+class FieldSummary:
+    """One field of a slide as ``summary.json`` records it (its ``per_field`` entry).
+
+    A field that failed has its ``image`` and ``error`` only. ``counts`` are the whole (not
+    border) objects per class, classes in sorted order; empty when the cells were not
+    classified. ``pixel_size_um`` is None when the field had none.
+    """
+
+    image: str
+    error: str | None = None
+    width: int = 0
+    height: int = 0
+    objects: int = 0
+    border_objects: int = 0
+    pixel_size_um: float | None = None
+    pixel_size_estimated: bool = False
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The field's entry in ``per_field``."""
+        if self.error is not None:
+            return {"image": self.image, "error": self.error}
+        return {"image": self.image, "width": self.width, "height": self.height,
+                "objects": self.objects, "border_objects": self.border_objects,
+                "pixel_size_um": self.pixel_size_um,
+                "pixel_size_estimated": self.pixel_size_estimated, "counts": dict(self.counts)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FieldSummary:
+        """The field a ``per_field`` entry records (:meth:`to_dict` output)."""
+        if "error" in data:
+            return cls(str(data["image"]), error=str(data["error"]))
+        return cls(image=str(data["image"]), width=int(data["width"]),
+                   height=int(data["height"]), objects=int(data["objects"]),
+                   border_objects=int(data["border_objects"]),
+                   pixel_size_um=data["pixel_size_um"],
+                   pixel_size_estimated=bool(data["pixel_size_estimated"]),
+                   counts={str(k): int(v) for k, v in data["counts"].items()})
+
+
+@dataclass(frozen=True)
+class SlideSummary:
+    """One slide as ``summary.json`` records it: its fields, and its statistics when its cells
+    were classified.
+
+    Attributes
+    ----------
+    fields : tuple of FieldSummary
+        Every field, in the slide's order (failed ones included).
+    objects : int
+        Objects found over the slide.
+    pixel_size_um : float or None
+        Median pixel size of the fields that had one.
+    pixel_size_estimated : bool
+        Some field's pixel size was estimated from its red cells.
+    statistics : SlideResult or None
+        The slide statistics; None when no cell was classified.
+    verdict : mapping or None
+        The MAHA verdict block (:meth:`smearscan.verdict.Verdict.to_dict`) when lab values were
+        given; written as its owner made it.
+    review : mapping or None
+        The review block (:func:`smearscan.review.store.review_block`) once the slide was
+        reviewed; written as its owner made it.
+    """
+
+    fields: tuple[FieldSummary, ...]
+    objects: int
+    pixel_size_um: float | None
+    pixel_size_estimated: bool
+    statistics: SlideResult | None = None
+    verdict: Mapping[str, Any] | None = None
+    review: Mapping[str, Any] | None = None
+
+    @property
+    def fields_failed(self) -> int:
+        """Fields that gave no result."""
+        return sum(f.error is not None for f in self.fields)
+
+    @property
+    def counts(self) -> Mapping[str, int]:
+        """Whole objects per class and ``border`` (:attr:`SlideResult.counts`); empty when not
+        classified."""
+        return self.statistics.counts if self.statistics is not None else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The slide's entry in ``summary.json`` (and the ``summary`` of its ``slide.json``)."""
+        data = {"fields": len(self.fields), "fields_failed": self.fields_failed,
+                "objects": self.objects, "pixel_size_um": self.pixel_size_um,
+                "pixel_size_estimated": self.pixel_size_estimated, "counts": {},
+                "per_field": [f.to_dict() for f in self.fields]}
+        if self.statistics is not None:
+            data |= self.statistics.to_dict()
+        if self.verdict is not None:
+            data["verdict"] = self.verdict
+        if self.review is not None:
+            data["review"] = self.review
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SlideSummary:
+        """The slide a ``summary.json`` entry records (:meth:`to_dict` output).
+
+        Raises
+        ------
+        ValueError
+            A key is missing or malformed; the message names it.
+        """
+        try:
+            return cls(fields=tuple(FieldSummary.from_dict(f) for f in data["per_field"]),
+                       objects=int(data["objects"]), pixel_size_um=data["pixel_size_um"],
+                       pixel_size_estimated=bool(data["pixel_size_estimated"]),
+                       statistics=SlideResult.from_dict(data) if "schistocytes" in data
+                       else None,
+                       verdict=data.get("verdict"), review=data.get("review"))
+        except KeyError as error:
+            raise ValueError(f"not a smearscan slide summary: no {error.args[0]!r}") from None
+        except (TypeError, AttributeError) as error:
+            raise ValueError(f"not a smearscan slide summary: {error}") from None

@@ -477,6 +477,7 @@ class SlideResult:
                 teardrops=profile.get("teardrop", Proportion.of(0, n_rbc)),
                 profile=profile,
                 counts=dict(data["counts"]),
+                sizes_note=data["morphology"]["sizes_note"],
             )
         except KeyError as error:
             raise ValueError(f"not a smearscan slide result: no {error.args[0]!r}") from None

@@ -33,7 +33,7 @@ def test_analyse_image_gives_the_cells_csv_table_and_the_field_summary(tmp_path)
     assert [str(c) for c in field.cells["class"]] == [row["class"] for row in rows]
     assert set(field.cells["slide"]) == {"chula-1"} and set(field.cells["image"]) == {SAMPLE.name}
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert field.summary == summary["slides"]["chula-1"]["per_field"][0]
+    assert field.summary.to_dict() == summary["slides"]["chula-1"]["per_field"][0]
     assert field.model_version == summary["model"]["version"]
     assert field.labels.shape == (480, 640) and field.labels.max() == field.cells["cell_id"].max()
 
@@ -42,8 +42,8 @@ def test_analyse_image_takes_an_rgb_array_and_a_pixel_size():
     rgb = read_field(SAMPLE)
     from_path = smearscan.analyse_image(SAMPLE, pixel_size_um=0.2)
     from_array = smearscan.analyse_image(rgb, 0.2, model=smearscan.load_model())
-    assert from_array.summary["pixel_size_um"] == 0.2
-    assert from_array.summary["pixel_size_estimated"] is False
+    assert from_array.summary.pixel_size_um == 0.2
+    assert from_array.summary.pixel_size_estimated is False
     for name in ("cell_id", "area_um2", "class", "p_schistocyte"):
         assert np.array_equal(from_array.cells[name], from_path.cells[name])
     assert set(from_array.cells["image"]) == {""}

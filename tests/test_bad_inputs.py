@@ -472,12 +472,12 @@ def test_slide_without_whole_red_or_white_cells_is_reported_not_crashed(labels, 
     from smearscan.batch import SlideOutcome
     from smearscan.batch.summary import ReportParts
     from smearscan.report import slide_report_html, slide_table
+    from smearscan.results import FieldSummary, SlideSummary
     from smearscan.slide_stats import slide_result
 
     stats = slide_result(label=np.array(labels), morphology=np.array(["", "", "normal"]),
-                         border=np.array([False, False, True])).to_dict()
-    summary = {"fields": 1, "fields_failed": 0, "objects": 3, "pixel_size_um": 0.2,
-               "pixel_size_estimated": False} | stats
+                         border=np.array([False, False, True]))
+    summary = SlideSummary((FieldSummary("f.png", objects=3),), 3, 0.2, False, statistics=stats)
     html = slide_report_html("s", summary, ReportParts(), model_version="m")
     assert "no white or red cells to give a rate" in html
     assert "counted 0 of the 1000 required" in html

@@ -24,7 +24,7 @@ from smearscan.batch.summary import (
 from smearscan.loading import Slide
 from smearscan.outputs import jpeg_bytes, read_csv_rows
 from smearscan.report import slide_report_html
-from smearscan.results import FieldResult, ReviewCell
+from smearscan.results import FieldResult, FieldSummary, ReviewCell, SlideSummary
 
 
 @pytest.mark.parametrize(("name", "safe"), [
@@ -120,13 +120,14 @@ def test_builder_streams_cells_and_counts_whole_objects(tmp_path):
         ("=s", "d.png", "1", "rbc"), ("=s", "d.png", "2", "schistocyte")]
     assert (tmp_path / "cells.csv").read_text().splitlines()[1].startswith("'=s,a.png,1,")
     summary = builder.summary("adult")
-    assert (summary["fields"], summary["fields_failed"], summary["objects"]) == (4, 1, 5)
-    assert summary["pixel_size_um"] == 0.25
-    assert summary["counts"]["rbc"] == 1 and summary["counts"]["wbc"] == 1
-    assert summary["counts"]["schistocyte"] == 1 and summary["counts"]["border"] == 2
-    assert summary["schistocytes"]["rbc_counted"] == 2
+    assert (len(summary.fields), summary.fields_failed, summary.objects) == (4, 1, 5)
+    assert summary.pixel_size_um == 0.25
+    assert summary.counts["rbc"] == 1 and summary.counts["wbc"] == 1
+    assert summary.counts["schistocyte"] == 1 and summary.counts["border"] == 2
+    assert summary.statistics.schistocytes.proportion.denominator == 2
     assert builder.errors == [("=s", "b.png", "b.png: broken")]
-    assert [f["image"] for f in summary["per_field"]] == ["a.png", "b.png", "c.png", "d.png"]
+    assert [f.image for f in summary.fields] == ["a.png", "b.png", "c.png", "d.png"]
+    assert summary.fields[1] == FieldSummary("b.png", error="b.png: broken")
 
 
 def test_builder_without_cells_writes_the_header_only(tmp_path):
@@ -135,7 +136,7 @@ def test_builder_without_cells_writes_the_header_only(tmp_path):
         builder.add(FieldResult("s", "a.png", Path("a.png"), {}, 10, 10, 0.2), "a")
         builder.finish_cells()
     assert (tmp_path / "cells.csv").read_text() == "slide,image\n"
-    assert builder.summary("adult")["counts"] == {}
+    assert builder.summary("adult").counts == {}
 
 
 def test_report_gallery_and_pictures_are_capped_with_a_count_of_the_rest(tmp_path):
@@ -155,20 +156,21 @@ def test_report_gallery_and_pictures_are_capped_with_a_count_of_the_rest(tmp_pat
     probabilities = [c.probability for c in group["cells"]]
     assert probabilities == sorted(probabilities, reverse=True)
     assert probabilities[-1] == (fields * 5 - GALLERY_LIMIT) / (fields * 5)  # the top 100
-    html = slide_report_html("s", {"fields": fields, "fields_failed": 0}, parts,
-                             model_version="m")
+    summary = SlideSummary(tuple(FieldSummary(f"f{i}.png") for i in range(fields)), 0, None,
+                           False)
+    html = slide_report_html("s", summary, parts, model_version="m")
     assert html.count("data:image/jpeg;base64,") == GALLERY_LIMIT
     assert html.count('src="fields/') == THUMBNAIL_LIMIT
     assert f"{fields * 5 - GALLERY_LIMIT} more schistocyte call(s) not shown" in html
     assert "7 more field(s) not shown" in html
 
 
-def _outcome(out: Path, name: str, csv_text: str, **summary) -> SlideOutcome:
+def _outcome(out: Path, name: str, csv_text: str, objects: int) -> SlideOutcome:
     folder = out / "slides" / name
     folder.mkdir(parents=True)
     (folder / "cells.csv").write_text(csv_text)
-    return SlideOutcome(name, summary, errors=[(name, "x.png", "x.png: broken")],
-                        source=f"/in/{name}")
+    return SlideOutcome(name, SlideSummary((), objects, None, False),
+                        errors=[(name, "x.png", "x.png: broken")], source=f"/in/{name}")
 
 
 def test_merged_outputs_cover_every_slide_and_align_columns(tmp_path):

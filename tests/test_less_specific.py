@@ -14,15 +14,16 @@ from synthetic import BACKGROUND, CELL, PALLOR
 from smearscan.batch import RunOptions, analyse_slides
 from smearscan.datasets import PIXEL_SIZE_UM, chula_fields, split_fields
 from smearscan.loading import find_slides
+from smearscan.slide_stats import SchistocyteCount
 
 SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
 
 
-def schistocytes(paths: list[Path], pixel_size: float) -> list[dict]:
-    """The ``schistocytes`` block of each slide of ``paths``."""
+def schistocytes(paths: list[Path], pixel_size: float) -> list[SchistocyteCount]:
+    """The schistocyte count of each slide of ``paths``."""
     outcomes = analyse_slides(find_slides(paths), out=None, progress=False,
                               options=RunOptions(pixel_size_um=pixel_size))
-    return [outcome.summary["schistocytes"] for outcome in outcomes]
+    return [outcome.summary.statistics.schistocytes for outcome in outcomes]
 
 
 def linked(folder: Path, images: list[Path]) -> Path:
@@ -57,7 +58,7 @@ def test_bundled_sample_fields_are_not_flagged():
     chula = schistocytes([SAMPLES / "chula-1.jpg"], PIXEL_SIZE_UM["chula"])
     bccd = schistocytes([SAMPLES / "bccd-00000.jpg"], PIXEL_SIZE_UM["bccd"])
     for result in chula + bccd:
-        assert (result["less_specific"], result["less_specific_forms"]) == (False, [])
+        assert (result.less_specific, result.less_specific_forms) == (False, ())
 
 
 def test_a_bccd_slide_is_not_flagged(shared_datasets, tmp_path):
@@ -66,8 +67,8 @@ def test_a_bccd_slide_is_not_flagged(shared_datasets, tmp_path):
     names = (root / "ImageSets" / "Main" / "test.txt").read_text().split()
     slide = linked(tmp_path / "bccd", [root / "JPEGImages" / f"{n}.jpg" for n in names])
     [result] = schistocytes([slide], PIXEL_SIZE_UM["bccd"])
-    assert result["rbc_counted"] > 500
-    assert (result["less_specific"], result["less_specific_forms"]) == (False, [])
+    assert result.proportion.denominator > 500
+    assert (result.less_specific, result.less_specific_forms) == (False, ())
 
 
 def test_a_held_out_elliptocytosis_slide_is_flagged_elliptocyte_3_plus(shared_datasets,
@@ -79,9 +80,9 @@ def test_a_held_out_elliptocytosis_slide_is_flagged_elliptocyte_3_plus(shared_da
     assert len(fields) == 7
     [result] = schistocytes([linked(tmp_path / "elliptocytosis", fields)],
                             PIXEL_SIZE_UM["chula"])
-    assert [(f["shape"], f["grade"]) for f in result["less_specific_forms"]] == [
+    assert [(f.shape, f.grade) for f in result.less_specific_forms] == [
         ("elliptocyte", "3+")]
-    assert result["less_specific"] is True
+    assert result.less_specific is True
 
 
 def test_synthetic_elliptocytosis_slide_is_flagged_and_round_cells_are_not(tmp_path):
@@ -94,14 +95,14 @@ def test_synthetic_elliptocytosis_slide_is_flagged_and_round_cells_are_not(tmp_p
         for k in range(3):
             Image.fromarray(elliptical_cells(20 + k, ratio)).save(folder / f"f{k}.png")
         [results[name]] = schistocytes([folder], PIXEL_SIZE_UM["chula"])
-    assert results["elliptocytes"]["less_specific"] is True
-    assert results["elliptocytes"]["less_specific_forms"][0]["shape"] == "elliptocyte"
-    assert (results["round"]["less_specific"], results["round"]["less_specific_forms"]) == (
-        False, [])
+    assert results["elliptocytes"].less_specific is True
+    assert results["elliptocytes"].less_specific_forms[0].shape == "elliptocyte"
+    assert (results["round"].less_specific, results["round"].less_specific_forms) == (
+        False, ())
 
 
 @pytest.mark.parametrize("name", ["chula-1.jpg", "bccd-00000.jpg"])
 def test_sample_fields_are_not_flagged_at_the_estimated_pixel_size(name):
     """As a lab runs ``smearscan datasets/samples/<field>`` without --pixel-size."""
     [result] = schistocytes([SAMPLES / name], None)
-    assert (result["less_specific"], result["less_specific_forms"]) == (False, [])
+    assert (result.less_specific, result.less_specific_forms) == (False, ())

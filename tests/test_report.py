@@ -9,7 +9,7 @@ from smearscan.batch.summary import SlideBuilder
 from smearscan.outputs import jpeg_bytes
 from smearscan.render import review_cells, thumbnail
 from smearscan.report import slide_report_html
-from smearscan.results import FieldResult, ReviewCell
+from smearscan.results import FieldResult, FieldSummary, ReviewCell, SlideSummary
 from smearscan.slide_stats import slide_result
 
 
@@ -20,10 +20,9 @@ def _jpeg(value):
 def _summary():
     labels = np.array(["rbc"] * 1180 + ["schistocyte"] * 20 + ["nrbc"] * 2 + ["wbc"] * 3)
     stats = slide_result(label=labels, morphology=np.array(["normal"] * len(labels)),
-                         border=np.zeros(len(labels), bool)).to_dict()
-    return {"fields": 1, "fields_failed": 0, "objects": len(labels), "pixel_size_um": 0.2,
-            "pixel_size_estimated": True,
-            "counts": {"rbc": 1180, "schistocyte": 20, "nrbc": 2, "wbc": 3}} | stats
+                         border=np.zeros(len(labels), bool))
+    return SlideSummary((FieldSummary("a.png", objects=len(labels)),), len(labels), 0.2, True,
+                        statistics=stats)
 
 
 def test_report_has_counts_call_and_every_review_cell(tmp_path):

@@ -24,6 +24,7 @@ from review_support import analysed, running
 from smearscan.classification import CLASSES, CROP_SIZE
 from smearscan.cli import main, train_parser
 from smearscan.outputs import read_csv_rows
+from smearscan.results import SlideSummary
 from smearscan.review.app import TOKEN_HEADER, create_app
 from smearscan.review.corrections import export_corrections, read_corrections
 from smearscan.review.store import REVIEW_FILE
@@ -174,6 +175,8 @@ def test_reclassify_recomputes_with_the_batch_statistics_and_persists(api, out):
     assert merged["schistocytes"]["count"] == 23
     assert merged["review"]["status"] == "in progress"
     assert merged["review"]["schistocytes"] == expected["schistocytes"]
+    # The typed summary carries the review block through (summary.json's schema, one owner).
+    assert json.dumps(SlideSummary.from_dict(merged).to_dict()) == json.dumps(merged)
     # Not signed off: no reviewed class is released in cells.csv yet.
     assert {r["reviewed_class"] for r in read_csv_rows(out / "cells.csv")} == {""}
 

@@ -12,19 +12,21 @@ import numpy as np
 from smearscan.batch import SlideOutcome
 from smearscan.cli import main
 from smearscan.report import slide_table
+from smearscan.results import FieldSummary, SlideSummary
 from smearscan.slide_stats import slide_result
 
 OPERATING = {"schistocyte": {"sensitivity": 0.6, "false_positive_rate": 0.002},
              "nrbc": {"sensitivity": 0.9, "false_positive_rate": 0.002}}
 
 
-def summary(groups, operating=None) -> dict:
-    """A slide summary from ``(label, morphology, count)`` groups."""
+def summary(groups, operating=None) -> SlideSummary:
+    """A slide summary of three fields from ``(label, morphology, count)`` groups."""
     label = np.array([g[0] for g in groups for _ in range(g[2])])
     morphology = np.array([g[1] for g in groups for _ in range(g[2])])
     stats = slide_result(label=label, morphology=morphology, border=np.zeros(len(label), bool),
-                         operating=operating).to_dict()
-    return {"fields": 3, "fields_failed": 0} | stats
+                         operating=operating)
+    fields = tuple(FieldSummary(f"f{i}.png") for i in range(3))
+    return SlideSummary(fields, len(label), 0.2, False, statistics=stats)
 
 
 def cells_of(table: str) -> list[list[str]]:
@@ -37,7 +39,7 @@ def test_table_prints_the_call_its_basis_the_flag_nrbc_and_the_report():
                               ("schistocyte", "teardrop", 80), ("nrbc", "", 2),
                               ("wbc", "", 7)], OPERATING)
     nrbc_slide = summary([("rbc", "normal", 1000), ("nrbc", "", 12), ("wbc", "", 10)])
-    unclassified = {"fields": 1, "fields_failed": 1}
+    unclassified = SlideSummary((FieldSummary("f.png", error="f.png: broken"),), 0, None, False)
     outcomes = [
         SlideOutcome("ell", elliptocytosis, "", report=Path("out/slides/ell/report.html")),
         SlideOutcome("nrbc", nrbc_slide, "", resumed=True,
@@ -47,12 +49,12 @@ def test_table_prints_the_call_its_basis_the_flag_nrbc_and_the_report():
     rows = cells_of(slide_table(outcomes))
     assert rows[0] == ["slide", "fields", "failed", "RBCs", "call", "schistocytes % (95% CI)",
                        "less specific", "NRBC", "report"]
-    s = elliptocytosis["schistocytes"]
-    low, high = s["corrected_ci95"]
-    assert s["call"] == "above" and low > 1
+    s = elliptocytosis.statistics.schistocytes
+    low, high = s.corrected_ci95
+    assert s.call == "above" and low > 1
     assert rows[1] == [
         "ell", "3", "0", "1000", "above",
-        f"{s['corrected_percent']:.2f} ({low:.2f}-{high:.2f}) corrected",
+        f"{s.corrected_percent:.2f} ({low:.2f}-{high:.2f}) corrected",
         "yes: elliptocyte 3+ 62.0%", "2 within false calls", "out/slides/ell/report.html"]
     # No operating characteristics: the raw Wilson interval is what the call rests on.
     assert rows[2] == ["nrbc", "3", "0", "1000", "below", "0.00 (0.00-0.38) raw", "no",

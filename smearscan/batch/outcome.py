@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smearscan.loading import DEFAULT_MAX_PIXELS
+from smearscan.results import SlideSummary
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class SlideOutcome:
     """
 
     name: str
-    summary: dict
+    summary: SlideSummary
     cells_csv: str | None = None
     errors: list[tuple[str, str, str]] = field(default_factory=list)
     resumed: bool = False

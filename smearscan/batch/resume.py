@@ -27,6 +27,7 @@ from smearscan.batch.naming import source_of
 from smearscan.batch.outcome import RunOptions, SlideOutcome
 from smearscan.loading import Slide, special_file_reason
 from smearscan.outputs import jsonable
+from smearscan.results import SlideSummary
 
 RECORD_NAME = "slide.json"
 _CHUNK = 1 << 20
@@ -116,10 +117,16 @@ def recorded_sources(out: Path) -> dict[str, str]:
 
 
 def outcome_of(out: Path, name: str, record: dict, *, resumed: bool) -> SlideOutcome:
-    """The :class:`SlideOutcome` a verified record stands for."""
+    """The :class:`SlideOutcome` a verified record stands for.
+
+    Raises
+    ------
+    ValueError
+        The record's summary is not one this version reads (names what is missing).
+    """
     report = out / "slides" / name / "report.html"
-    return SlideOutcome(name, record["summary"], errors=[tuple(e) for e in record.get("errors",
-                                                                                     [])],
+    return SlideOutcome(name, SlideSummary.from_dict(record["summary"]),
+                        errors=[tuple(e) for e in record.get("errors", [])],
                         resumed=resumed, model=record.get("model"),
                         report=report if report.is_file() else None,
                         source=record["fingerprint"]["source"])
@@ -130,4 +137,7 @@ def resumed_outcome(slide: Slide, out: Path, expected: dict) -> SlideOutcome | N
     record = read_record(out, slide.name)
     if record is None or record.get("fingerprint") != json.loads(json.dumps(expected)):
         return None
-    return outcome_of(out, slide.name, record, resumed=True)
+    try:
+        return outcome_of(out, slide.name, record, resumed=True)
+    except ValueError:  # a summary this version cannot read: the slide is redone
+        return None

@@ -37,7 +37,7 @@ from smearscan.outputs import (
 )
 from smearscan.pipeline import analyse_field, cached_model
 from smearscan.report import slide_report_html
-from smearscan.results import FieldResult, FieldTask
+from smearscan.results import FieldResult, FieldTask, SlideSummary
 
 
 class ModelFileError(SmearscanError):
@@ -78,13 +78,13 @@ def _written_images(result: FieldResult, paths: tuple[Path, Path]) -> FieldResul
     return replace(result, mask_png=None, overlay_png=None)
 
 
-def _verdict(name: str, summary: dict, labs: dict | None) -> tuple[dict, str] | None:
+def _verdict(name: str, summary: SlideSummary, labs: dict | None) -> tuple[dict, str] | None:
     """The MAHA verdict of a slide when lab values were given for it."""
-    if labs is None or ("" not in labs and name not in labs) or "schistocytes" not in summary:
+    if labs is None or ("" not in labs and name not in labs) or summary.statistics is None:
         return None
-    from smearscan.verdict import assess, format_text, smear_findings_from_summary
+    from smearscan.verdict import SmearFindings, assess, format_text
 
-    verdict = assess(smear_findings_from_summary({"slides": {name: summary}}, name),
+    verdict = assess(SmearFindings.from_slide_result(summary.statistics),
                      labs.get(name, labs.get("")))
     return verdict.to_dict(), format_text(verdict)
 
@@ -108,7 +108,7 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     summary = builder.summary(options.population)
     verdict = _verdict(slide.name, summary, labs)
     if verdict is not None:
-        summary["verdict"] = verdict[0]
+        summary = replace(summary, verdict=verdict[0])
     errors = builder.errors + [(slide.name, "", problem) for problem in slide.problems]
     model = builder.model
     model_summary = model.to_dict() if model is not None else None
@@ -128,7 +128,8 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
             # Where the fields are, for the review app's field views (not in the fingerprint:
             # the same fields read through another path are the same inputs).
             "root": str(slide.root.absolute()),
-            "fingerprint": expected, "summary": summary, "errors": [list(e) for e in errors],
+            "fingerprint": expected, "summary": summary.to_dict(),
+            "errors": [list(e) for e in errors],
             "model": model_summary, "outputs": outputs_digests(out, written)}))
     return outcome
 
@@ -251,9 +252,13 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
             problems.append((name, "", f"{out / 'slides' / name}: its files changed after "
                              "smearscan wrote them; left out of the merged outputs (run its "
                              "input again to redo it)"))
-        else:
+            continue
+        try:
             everything[name] = (outcome_of(out, name, record, resumed=True),
                                 record["fingerprint"])
+        except ValueError as error:
+            problems.append((name, "", f"{out / 'slides' / name}: {error}; left out of the "
+                             "merged outputs (run its input again to redo it)"))
     write_merged_outputs(out, [_reviewed(out, outcome, fingerprint)
                                for outcome, fingerprint in everything.values()], problems)
 

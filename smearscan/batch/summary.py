@@ -34,8 +34,9 @@ from smearscan.outputs import (
     write_text_atomic,
 )
 from smearscan.render import REVIEW_CLASSES
-from smearscan.results import FieldResult, ModelInfo, ReviewCell
+from smearscan.results import FieldResult, FieldSummary, ModelInfo, ReviewCell, SlideSummary
 from smearscan.review.store import REVIEWED_CLASS
+from smearscan.slide_stats import SlideResult, slide_result
 
 ERROR_HEADER = ("slide", "image", "error")
 #: Review cells shown per class in a slide's report (most probable first); the rest are counted
@@ -74,19 +75,17 @@ def class_counts(labels: np.ndarray, border: np.ndarray) -> dict[str, int]:
     return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
 
 
-def field_summary(result: FieldResult) -> dict:
+def field_summary(result: FieldResult) -> FieldSummary:
     """One field's entry in ``per_field``."""
     if result.error is not None:
-        return {"image": result.image, "error": result.error}
+        return FieldSummary(result.image, error=result.error)
     border = result.cells["border"].astype(bool) if result.count else np.zeros(0, bool)
-    return {
-        "image": result.image, "width": result.width, "height": result.height,
-        "objects": result.count, "border_objects": int(border.sum()),
-        "pixel_size_um": result.pixel_size_um,
-        "pixel_size_estimated": result.pixel_size_estimated,
-        "counts": class_counts(result.cells["class"], border)
-        if result.count and "class" in result.cells else {},
-    }
+    return FieldSummary(
+        image=result.image, width=result.width, height=result.height, objects=result.count,
+        border_objects=int(border.sum()), pixel_size_um=result.pixel_size_um,
+        pixel_size_estimated=result.pixel_size_estimated,
+        counts=class_counts(result.cells["class"], border)
+        if result.count and "class" in result.cells else {})
 
 
 @dataclass
@@ -115,7 +114,7 @@ class SlideBuilder:
     def __init__(self, name: str, cells: TextIO | None, folder: Path | None) -> None:
         self.name, self.cells, self.folder = name, cells, folder
         self.header: str | None = None
-        self.per_field: list[dict] = []
+        self.per_field: list[FieldSummary] = []
         self.errors: list[tuple[str, str, str]] = []
         self.labels, self.shapes = _Codes(), _Codes()
         self.border: list[np.ndarray] = []
@@ -201,30 +200,25 @@ class SlideBuilder:
                     "cells": [entry[2] for entry in members]})
         return self.report
 
-    def summary(self, population: str) -> dict:
-        """The slide's entry in ``summary.json`` (statistics when the cells were classified)."""
-        failed = sum("error" in f for f in self.per_field)
-        summary = {
-            "fields": len(self.per_field), "fields_failed": failed, "objects": self.objects,
-            "pixel_size_um": float(np.median(self.sizes)) if self.sizes else None,
-            "pixel_size_estimated": self.estimated, "counts": {},
-            "per_field": self.per_field,
-        }
+    def summary(self, population: str) -> SlideSummary:
+        """The slide's summary (statistics when the cells were classified)."""
+        statistics = None
         if self.labels.parts:
-            labels, border = self.labels.values(), np.concatenate(self.border)
-            summary["counts"] = class_counts(labels, border)
-            summary |= _statistics(labels, self.shapes.values(), border, self.model,
-                                   population, sizes_relative=self.estimated)
-        return summary
+            statistics = _statistics(self.labels.values(), self.shapes.values(),
+                                     np.concatenate(self.border), self.model, population,
+                                     sizes_relative=self.estimated)
+        return SlideSummary(
+            fields=tuple(self.per_field), objects=self.objects,
+            pixel_size_um=float(np.median(self.sizes)) if self.sizes else None,
+            pixel_size_estimated=self.estimated, statistics=statistics)
 
 
 def _statistics(labels: np.ndarray, shapes: np.ndarray, border: np.ndarray,
-                model: ModelInfo | None, population: str, *, sizes_relative: bool) -> dict:
-    from smearscan.slide_stats import slide_result
-
+                model: ModelInfo | None, population: str, *, sizes_relative: bool
+                ) -> SlideResult:
     return slide_result(label=labels, morphology=shapes, border=border,
                         operating=model.operating if model is not None else None,
-                        population=population, sizes_relative=sizes_relative).to_dict()
+                        population=population, sizes_relative=sizes_relative)
 
 
 def write_slide_cells(folder: Path | None):
@@ -252,7 +246,7 @@ def write_merged_outputs(out: Path, outcomes: list[SlideOutcome],
         "smearscan_version": __version__,
         "model": next((o.model for o in outcomes if o.model is not None), None),
         "sources": {o.name: o.source or recorded.get(o.name) for o in outcomes},
-        "slides": {o.name: o.summary for o in outcomes},
+        "slides": {o.name: o.summary.to_dict() for o in outcomes},
     })
 
 

@@ -33,7 +33,7 @@ def correction_rows(out: Path) -> list[tuple]:
         labels = reviewed_labels(cells, review)
         confirmed = {cells.row_of[c] for c in review.confirmed if c in cells.row_of}
         changed = {int(r) for r in (labels != cells.label).nonzero()[0]}
-        sizes = {f["image"]: f.get("pixel_size_um") for f in record.summary["per_field"]}
+        sizes = {f.image: f.pixel_size_um for f in record.summary.fields}
         for row in sorted(changed | confirmed):
             image = str(cells.image[row])
             source = record.fields[image].path

@@ -30,6 +30,7 @@ import numpy as np
 from smearscan.errors import SmearscanError
 from smearscan.outputs import write_json_atomic
 from smearscan.render import REVIEW_CLASSES
+from smearscan.results import SlideSummary
 from smearscan.slide_stats import LABELS, slide_result
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ class SlideRecord:
 
     name: str
     fingerprint: Any
-    summary: dict
+    summary: SlideSummary
     model: dict | None
     errors: list
     cells_csv: str
@@ -144,7 +145,8 @@ class SlideRecord:
     @property
     def population(self) -> str:
         """The population whose reference limit the run used."""
-        return (self.summary.get("schistocytes") or {}).get("population", "adult")
+        statistics = self.summary.statistics
+        return statistics.schistocytes.population if statistics is not None else "adult"
 
     @property
     def operating(self) -> dict | None:
@@ -152,16 +154,11 @@ class SlideRecord:
         return (self.model or {}).get("operating_points")
 
 
-def _fields(record: dict) -> dict[str, FieldSource]:
+def _fields(record: dict, summary: SlideSummary) -> dict[str, FieldSource]:
     root = Path(record["root"]) if record.get("root") else None
-    sources = {}
-    for f in record["summary"].get("per_field", []):
-        if "error" in f:
-            continue
-        size = None if f.get("pixel_size_estimated") else f.get("pixel_size_um")
-        sources[f["image"]] = FieldSource(root / f["image"] if root else None, size,
-                                          int(f["objects"]))
-    return sources
+    return {f.image: FieldSource(root / f.image if root else None,
+                                 None if f.pixel_size_estimated else f.pixel_size_um, f.objects)
+            for f in summary.fields if f.error is None}
 
 
 def read_slide_record(folder: Path) -> SlideRecord:
@@ -176,13 +173,13 @@ def read_slide_record(folder: Path) -> SlideRecord:
         record = json.loads((folder / "slide.json").read_text(encoding="utf-8"))
         cells_csv = (folder / "cells.csv").read_text(encoding="utf-8",
                                                      errors="surrogateescape")
-        summary = record["summary"]
+        summary = SlideSummary.from_dict(record["summary"])
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ReviewError(f"{folder}: not a finished slide of a smearscan run "
                           f"({getattr(error, 'strerror', None) or error})") from None
     return SlideRecord(folder.name, record.get("fingerprint"), summary, record.get("model"),
                        record.get("errors", []), cells_csv, read_slide_cells(cells_csv),
-                       _fields(record))
+                       _fields(record, summary))
 
 
 def read_slide_cells(cells_csv: str) -> Cells | None:
@@ -307,7 +304,7 @@ def recomputed(record: SlideRecord, labels: np.ndarray) -> dict:
     cells = record.cells
     return slide_result(label=labels, morphology=cells.morphology, border=cells.border,
                         operating=record.operating, population=record.population,
-                        sizes_relative=bool(record.summary.get("pixel_size_estimated"))
+                        sizes_relative=record.summary.pixel_size_estimated
                         ).to_dict()
 
 
@@ -370,10 +367,7 @@ def reviewed_outcome(outcome: SlideOutcome, out: Path, fingerprint: Any, *,
     block = review_block(record, review)
     signed = review_status(record, review) == "signed off"
     reviewed = reviewed_labels(record.cells, review) if signed else None
-    summary = {k: v for k, v in outcome.summary.items() if k != "review"}
-    if block is not None:
-        summary["review"] = block
-    return replace(outcome, summary=summary,
+    return replace(outcome, summary=replace(outcome.summary, review=block),
                    cells_csv=_with_reviewed_class(outcome.cells_csv, reviewed))
 
 
@@ -485,7 +479,7 @@ class ResultsFolder:
         record = self.record(slide)
         review = self.reviews[slide]
         current = self.current_review(slide)
-        state = {"slide": slide, "summary": {k: v for k, v in record.summary.items()
+        state = {"slide": slide, "summary": {k: v for k, v in record.summary.to_dict().items()
                                              if k != "per_field"},
                  "review": review_block(record, review),
                  "status": review_status(record, review) or "not reviewed",
