@@ -100,6 +100,27 @@ def test_jobs_and_scheduler_exclude_each_other(field_png, capsys):
     assert "exclude each other" in capsys.readouterr().err
 
 
+def test_batches_keep_every_task_in_order_and_shrink_towards_the_end():
+    from smearscan.executor import FIELDS_PER_TASK, batched_tasks
+
+    assert FIELDS_PER_TASK == 8
+    batches = list(batched_tasks(iter(range(100)), workers=2))
+    assert [task for batch in batches for task in batch] == list(range(100))
+    # 32 read ahead; once fewer are left, ceil(left / 4) each: 28 -> 7, 21 -> 6, 15 -> 4, ...
+    assert [len(b) for b in batches] == [8] * 9 + [7, 6, 4, 3, 2, 2, 1, 1, 1, 1]
+    assert [len(b) for b in batched_tasks(iter(range(10)), workers=2)] == [3, 2, 2, 1, 1, 1]
+    assert list(batched_tasks(iter(()), workers=4)) == []
+
+
+def test_batches_read_only_a_bounded_number_of_tasks_ahead():
+    from smearscan.executor import batched_tasks
+
+    tasks = iter(range(10**6))
+    first = next(batched_tasks(tasks, workers=3))
+    assert first == list(range(8))
+    assert next(tasks) == 2 * 3 * 8  # the rest of the run is not read
+
+
 # ----------------------------------------------------------------------------- Dask
 
 distributed = pytest.importorskip(
