@@ -419,7 +419,8 @@ def _local_cluster(workers: int) -> Any:
             # started it (then workers import on their first field).
             get_mp_context().set_forkserver_preload(["distributed", *_LOCAL_PRELOAD])
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                            host="127.0.0.1", dashboard_address=None,
+                            # Dashboard on a free loopback port: a fixed 8787 may be taken.
+                            host="127.0.0.1", dashboard_address="127.0.0.1:0",
                             silence_logs=logging.CRITICAL)
 
 

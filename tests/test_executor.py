@@ -204,7 +204,7 @@ def test_a_cluster_that_goes_away_is_one_line_and_a_rerun_resumes(
 
     out = tmp_path / "out"
     cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                           protocol="tcp", host="127.0.0.1", dashboard_address=None)
+                           protocol="tcp", host="127.0.0.1", dashboard_address="127.0.0.1:0")
     with DaskExecutor(cluster.scheduler_address) as dask, \
             pytest.raises(ClusterError, match="went away") as error:
         analyse_slides(find_slides([slides]), out=out, options=OPTIONS,
