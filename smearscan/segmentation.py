@@ -792,8 +792,16 @@ def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Seg
     Segmentation
         Label image and the scale used. An empty field gives zero objects and, without a given
         pixel size, ``pixel_size_um = nan``.
+
+    Raises
+    ------
+    PixelSizeError
+        A given pixel size outside :data:`PIXEL_SIZE_RANGE_UM`: every caller (the CLI, the
+        Python API, training) gets the same refusal, not a confident count at a wrong scale.
     """
     estimated = pixel_size_um is None
+    if not estimated:
+        check_pixel_size(pixel_size_um)
     if estimated:
         # A first guess from the blobs, then the median size of the cells it separates.
         raw = foreground_mask(rgb)

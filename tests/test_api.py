@@ -145,3 +145,12 @@ def test_train_writes_a_pt_file_and_refuses_another_suffix(tmp_path, capsys):
         main(["train", "--out", str(tmp_path / "model.onnx")])
     assert exit_.value.code == 2
     assert "must end in .pt (the .onnx export is written beside it)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("pixel_size", [2, 10, 50, 1e-6])
+def test_analyse_image_refuses_an_implausible_pixel_size_as_the_cli_does(pixel_size):
+    from smearscan.segmentation import PixelSizeError
+
+    with pytest.raises(PixelSizeError, match=rf"^--pixel-size {pixel_size:g} um/px is outside "
+                                             r"0\.03-0\.5 um/px"):
+        smearscan.analyse_image(SAMPLE, pixel_size_um=pixel_size)
