@@ -2,7 +2,7 @@
 
 Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epochs 12]
            [--size-jitter 0.905 1.105] [--label-smoothing 0] [--out DIR] [--final MODEL]
-           [--compare OOF.npz ...]
+           [--compare OOF.npz ...] [--paired NEW.npz OLD.npz]
 
 Runs :func:`smearscan.training.crossval.cross_validate` (k models, whole Chula overlap groups
 held out, labelled points scored on the segmented object under them, segmentation misses at 0),
@@ -11,8 +11,9 @@ writes ``oof.npz`` and ``operating_point.json`` to ``--out``, and prints the ope
 intervals over overlap groups, per-fold spread, ROC AUC). With ``--final`` it also trains, alongside
 the folds, one model on all of Chula with the same recipe and epochs, and writes it with that
 operating point.
-``--compare`` prints the same table for earlier runs' ``oof.npz`` files. The crop cache
-(``~/.cache/smearscan``) is reused; a full run on 2 cores: see models/README.md.
+``--compare`` prints the same table for earlier runs' ``oof.npz`` files; ``--paired`` compares two
+score files (e.g. out-of-fold against ``--held-out-model``'s) on the points both scored. The
+crop cache (``~/.cache/smearscan``) is reused; a full run on 2 cores: see models/README.md.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from smearscan.classification import load_model
 from smearscan.training.crops import labelled_crops
 from smearscan.training.crossval import FOLDS, cross_validate, held_out_scores
 from smearscan.training.fit import DEFAULT_RECIPE, Recipe
-from smearscan.training.operating import OutOfFold, out_of_fold_point
+from smearscan.training.operating import OutOfFold, out_of_fold_point, paired_auc
 from smearscan.training.train import all_chula_trains, with_operating_point, write_model
 
 
@@ -52,6 +53,17 @@ def print_point(name: str, oof: OutOfFold, point: dict) -> None:
           f"{point['sensitivity']:.3f} ({s_lo:.3f}-{s_hi:.3f}) | "
           f"{100 * point['false_positive_rate']:.2f}% ({100 * f_lo:.2f}-{100 * f_hi:.2f}%) | "
           f"{point['roc_auc']:.4f} |")
+
+
+def print_paired(new: Path, old: Path) -> None:
+    """One markdown row: both models' end-to-end ROC AUC on the points both scored."""
+    result = paired_auc(OutOfFold.load(new), OutOfFold.load(old))
+    low, high = result["difference_ci95"]
+    print(f"{result['points']} labelled points ({result['positives']} schistocytes) of "
+          f"{result['fields']} fields scored in both\n")
+    print(f"| ROC AUC {new} | ROC AUC {old} | difference (95% CI) |\n|---:|---:|---|")
+    print(f"| {result['roc_auc_new']:.4f} | {result['roc_auc_old']:.4f} | "
+          f"{result['difference']:+.4f} ({low:+.4f} to {high:+.4f}) |")
 
 
 def held_out(args: argparse.Namespace) -> None:
@@ -88,6 +100,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/cross_validation"))
     parser.add_argument("--final", type=Path, help="then train this model file on all folds")
     parser.add_argument("--compare", type=Path, nargs="*", default=[])
+    parser.add_argument("--paired", type=Path, nargs=2, metavar=("NEW.npz", "OLD.npz"),
+                        help="ROC AUC of two score files on the points both scored, with a "
+                             "group-bootstrap interval of the difference, then stop")
     parser.add_argument("--held-out-model", type=Path,
                         help="score this model (trained on the Chula train split) on the val "
                              "and test fields at its own threshold, then stop")
@@ -97,6 +112,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.held_out_model:
         held_out(args)
+        return
+    if args.paired:
+        print_paired(*args.paired)
         return
     for path in args.compare:
         oof = OutOfFold.load(path)

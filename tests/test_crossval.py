@@ -13,7 +13,12 @@ from smearscan.classification import load_model  # noqa: E402
 from smearscan.training.crops import CropSet, PointSet, labelled_points  # noqa: E402
 from smearscan.training.crossval import cross_validate, group_folds, training_rows  # noqa: E402
 from smearscan.training.evaluation import evaluate_model  # noqa: E402
-from smearscan.training.operating import MIN_THRESHOLD, out_of_fold_point  # noqa: E402
+from smearscan.training.operating import (  # noqa: E402
+    MIN_THRESHOLD,
+    OutOfFold,
+    out_of_fold_point,
+    paired_auc,
+)
 from smearscan.training.train import train_model  # noqa: E402
 
 SHARED = Path(__file__).parents[1] / ".." / "shared"
@@ -63,6 +68,37 @@ def test_bootstrap_interval_is_reproducible_and_narrows_with_more_groups():
     assert out_of_fold_point(score, positive, group, fold, seed=3) == first
     one_group = out_of_fold_point(score, positive, np.full(len(score), "g"), fold)
     assert one_group["sensitivity_ci95"] == [pytest.approx(0.75), pytest.approx(0.75)]
+
+
+def _out_of_fold(score: np.ndarray, positive: np.ndarray, group: np.ndarray,
+                 order: np.ndarray) -> OutOfFold:
+    """Scores of points 0..P-1 (field = group), rows in ``order``."""
+    return OutOfFold(score[order], positive[order], np.zeros(len(order), bool),
+                     np.zeros(len(order), int), group[order], group[order])
+
+
+def test_paired_auc_matches_points_by_field_and_rank_and_resamples_both_together():
+    score, positive, group, _ = _scored_points()
+    # The old model scores the 15 high positives at 0.85, below the negatives over 0.85.
+    old = np.where(positive & (score > 0), 0.85, score)
+    within_field = np.argsort(group, kind="stable")  # same rank within each field, rows moved
+    result = paired_auc(_out_of_fold(score, positive, group, within_field),
+                        _out_of_fold(old, positive, group, np.arange(len(score))))
+    assert (result["points"], result["positives"], result["fields"]) == (1020, 20, 10)
+    assert result["roc_auc_new"] == pytest.approx((15 * 1000 + 5 * 0.5) / 20000)
+    # Those 15 now lose to every negative above 0.85.
+    above = int(np.sum(score[~positive] > 0.85))
+    assert result["roc_auc_old"] == pytest.approx((15 * (1000 - above) + 5 * 0.5) / 20000)
+    low, high = result["difference_ci95"]
+    assert 0 < low <= result["difference"] <= high
+
+
+def test_paired_auc_refuses_files_of_different_extractions():
+    score, positive, group, _ = _scored_points()
+    shuffled = np.random.default_rng(0).permutation(len(score))
+    with pytest.raises(ValueError, match="label the same points differently"):
+        paired_auc(_out_of_fold(score, positive, group, np.arange(len(score))),
+                   _out_of_fold(score, positive, group, shuffled))
 
 
 def test_point_subset_keeps_only_the_crops_of_its_objects():
