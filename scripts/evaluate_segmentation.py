@@ -4,6 +4,7 @@ Usage::
 
     python scripts/evaluate_segmentation.py [--shared ../shared] [--split val] [--known-scale]
     python scripts/evaluate_segmentation.py --invariance 24 [--split val] [--no-classify]
+    python scripts/evaluate_segmentation.py --cut-gallery elliptocyte cuts.png [--split test]
 
 The first form prints, per dataset and label class, the fraction of labelled points inside a
 detected object (recall), the fraction of matched points whose object holds another labelled
@@ -19,6 +20,10 @@ segments both, and prints the share of whole (not border) objects of each that h
 object of intersection-over-union >= 0.5 in the other; with the shipped classifier it also
 prints the net change in schistocyte calls and the calls that differ on matched objects, per
 1000 red cells.
+
+The third form draws, for each labelled point of one class counted as cut, a 32 um tile of
+the field with the object outlines (green), that point (red) and every other labelled point
+(blue), so that one can see whether a single cell was cut or two cells were labelled once.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from smearscan.datasets import bccd_fields, chula_fields, split_fields
 from smearscan.features import border_flags
 from smearscan.loading import read_field
 from smearscan.metrics import labels_under_points, match_points, matched_objects
+from smearscan.render import inner_boundaries
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 
 #: An object under this fraction of a normal red cell's area holds part of a cell at most.
@@ -84,6 +90,45 @@ def _near_other_object(labels: np.ndarray, radius: float) -> np.ndarray:
     shared &= cv2.erode(values, cross) > 0
     far = cv2.distanceTransform((~shared).astype(np.uint8), cv2.DIST_L2, 5)
     return ((far <= radius) & (labels > 0)).astype(np.uint8)
+
+
+def cut_points(field, label: str, labels: np.ndarray) -> list[tuple[float, float]]:
+    """The labelled points of class ``label`` that the cut rule of :func:`evaluate` counts."""
+    xy = [(x, y) for x, y, name in field.points if name == label]
+    if not xy:
+        return []
+    diameter = NORMAL_RBC_DIAMETER_UM / field.pixel_size_um
+    near_line = _near_other_object(labels, _CUT_DISTANCE * diameter)
+    cut = (labels_under_points(labels, xy) > 0) & (labels_under_points(near_line, xy) > 0)
+    return [point for point, is_cut in zip(xy, cut, strict=True) if is_cut]
+
+
+def cut_gallery(fields, label: str, out: Path) -> int:
+    """Write the tiles of the cut points of class ``label`` (see module docstring) to ``out``;
+    returns their number."""
+    tiles = []
+    for field in fields:
+        rgb = read_field(field.image)
+        labels = segment_field(rgb).labels
+        points = cut_points(field, label, labels)
+        if not points:
+            continue
+        drawn = rgb.copy()
+        drawn[inner_boundaries(labels)] = (0, 200, 0)
+        for x, y, _ in field.points:
+            cv2.circle(drawn, (round(x), round(y)), 3, (0, 0, 255), -1)
+        half = round(2 * NORMAL_RBC_DIAMETER_UM / field.pixel_size_um)
+        padded = cv2.copyMakeBorder(drawn, half, half, half, half, cv2.BORDER_CONSTANT)
+        for x, y in points:
+            tile = padded[round(y):round(y) + 2 * half, round(x):round(x) + 2 * half].copy()
+            cv2.circle(tile, (half, half), 3, (255, 0, 0), -1)
+            tiles.append(cv2.resize(tile, (160, 160), interpolation=cv2.INTER_AREA))
+    count = len(tiles)
+    if tiles:
+        tiles += [np.zeros_like(tiles[0])] * (-count % 5)
+        rows = [np.hstack(tiles[i:i + 5]) for i in range(0, len(tiles), 5)]
+        cv2.imwrite(str(out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    return count
 
 
 def print_table(name: str, totals: dict[str, list[float]]) -> None:
@@ -171,11 +216,17 @@ def main() -> None:
                         help="measure invariance under resampling on the first N fields")
     parser.add_argument("--no-classify", action="store_true",
                         help="with --invariance: compare objects only")
+    parser.add_argument("--cut-gallery", nargs=2, metavar=("CLASS", "PNG"),
+                        help="draw the labelled points of CLASS counted as cut, then stop")
     args = parser.parse_args()
     data = args.shared / "datasets"
     chula = chula_fields(data / "chula-rbc-12")
     if args.split != "all":
         chula = split_fields(chula)[args.split]
+    if args.cut_gallery:
+        label, out = args.cut_gallery
+        print(f"{cut_gallery(chula, label, Path(out))} {label} points counted as cut: {out}")
+        return
     if args.invariance:
         invariance(chula[:args.invariance], classify=not args.no_classify)
         return
