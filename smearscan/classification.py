@@ -113,16 +113,6 @@ def field_density(rgb: np.ndarray,
     return cv2.LUT(np.ascontiguousarray(rgb), tables)
 
 
-def _window(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
-    """``image[y0:y1, x0:x1]`` padded with zeros where the window leaves the image."""
-    height, width = image.shape[:2]
-    out = np.zeros((y1 - y0, x1 - x0) + image.shape[2:], dtype=image.dtype)
-    sy0, sx0, sy1, sx1 = max(y0, 0), max(x0, 0), min(y1, height), min(x1, width)
-    if sy1 > sy0 and sx1 > sx0:
-        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
-    return out
-
-
 def cell_crops(
     rgb: np.ndarray, labels: np.ndarray, cells: dict[str, np.ndarray], *, pixel_size_um: float,
     size: int = CROP_SIZE, scale_um: float = CROP_SCALE_UM,
@@ -138,7 +128,7 @@ def cell_crops(
         Objects 1..N, 0 background.
     cells : dict with ``cell_id``, ``x``, ``y`` : (M,) ndarrays
         The objects to crop and their centroids in pixels (e.g. from
-        :func:`smearscan.features.cell_table`).
+        :func:`smearscan.features.cell_table`), inside the field.
     pixel_size_um : float, keyword-only
         The field's pixel size, um/px.
     size : int, keyword-only
@@ -153,38 +143,60 @@ def cell_crops(
     (M, 4, size, size) float32 ndarray
         Channels 0-2 the optical density (:func:`field_density`), channel 3 the object's mask
         (0..1, soft at the edge). Outside the field the crop is 0 (background).
+
+    Raises
+    ------
+    ValueError
+        A centroid outside the field.
     """
+    height, width = labels.shape
+    column, row = np.round(cells["x"]), np.round(cells["y"])
+    if np.any((column < 0) | (column >= width) | (row < 0) | (row >= height)):
+        raise ValueError(f"cell centroids must lie inside the {width}x{height} field")
     step = scale_um / pixel_size_um  # field pixels per crop pixel
     half = int(math.ceil((size / 2 + 2) * step)) + 1
     sigma = 0.4 * step if step > 1.2 else 0.0  # anti-aliasing before a downsampling
     # Zero density (slide background) all round, blurred once for the whole field rather than
-    # once per cell window: windows overlap, and the field is ~4x smaller than their sum.
-    density = cv2.copyMakeBorder(field_density(rgb, normalisation), half, half, half, half,
-                                 cv2.BORDER_CONSTANT, value=0)
+    # once per cell window: windows overlap, and the field is ~4x smaller than their sum. The
+    # labels get the same zero border, so that every cell's window is a view of them.
+    density = _bordered(field_density(rgb, normalisation), half)
     if sigma:
         density = cv2.GaussianBlur(density, (0, 0), sigma)
+    labels = _bordered(labels.astype(np.int32, copy=False), half)
     out = np.empty((len(cells["cell_id"]), 4, size, size), dtype=np.float32)
+    # The warps write into these arrays in place; the densities are moved to channels 0-2 in
+    # one copy at the end.
+    densities = np.empty((len(out), size, size, 3), dtype=np.float32)
     centre = (size - 1) / 2
-    for i, (cell_id, x, y) in enumerate(zip(cells["cell_id"], cells["x"], cells["y"],
-                                            strict=True)):
-        x0, y0 = int(round(x)) - half, int(round(y)) - half
-        mask = (_window(labels, x0, y0, x0 + 2 * half + 1, y0 + 2 * half + 1) == cell_id
-                ).astype(np.float32)
+    side = 2 * half + 1
+    # Crop pixel (u, v) samples field point (x + (u - centre) * step, y + (v - centre) * step),
+    # i.e. bordered field point (that + half) and window point (that - (round(x) - half)).
+    matrix = np.array([[step, 0.0, 0.0], [0.0, step, 0.0]])
+    for i, (cell_id, x, y) in enumerate(zip(cells["cell_id"].tolist(), cells["x"].tolist(),
+                                            cells["y"].tolist(), strict=True)):
+        left, top = round(x), round(y)  # the window's corner in the bordered labels
+        mask = (labels[top:top + side, left:left + side] == cell_id).astype(np.float32)
         if sigma:
             mask = cv2.GaussianBlur(mask, (0, 0), sigma)
-        # Crop pixel (u, v) samples field point (x + (u - centre) * step, y + (v - centre) * step).
-        matrix = np.array([[step, 0, x - centre * step], [0, step, y - centre * step]])
-        out[i, 3] = _resampled(mask, matrix - [[0, 0, x0], [0, 0, y0]], size)
-        # The padded field's origin lies `half` pixels before the image's.
-        out[i, :3] = _resampled(density, matrix + [[0, 0, half], [0, 0, half]], size
-                                ).transpose(2, 0, 1)
+        origin_x, origin_y = x - centre * step, y - centre * step
+        matrix[:, 2] = origin_x - (left - half), origin_y - (top - half)
+        _resample(mask, matrix, out[i, 3])
+        matrix[:, 2] = origin_x + half, origin_y + half
+        _resample(density, matrix, densities[i])
+    out[:, :3] = densities.transpose(0, 3, 1, 2)
     return out
 
 
-def _resampled(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
-    """``size`` x ``size`` bilinear samples of ``image`` at ``matrix @ (u, v, 1)``, 0 outside."""
-    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR |
-                          cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+def _bordered(image: np.ndarray, width: int) -> np.ndarray:
+    """``image`` with ``width`` zero pixels added on every side."""
+    return cv2.copyMakeBorder(image, width, width, width, width, cv2.BORDER_CONSTANT, value=0)
+
+
+def _resample(image: np.ndarray, matrix: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out`` (a C-contiguous S x S array) with bilinear samples of ``image`` at
+    ``matrix @ (u, v, 1)``, 0 outside."""
+    cv2.warpAffine(image, matrix, out.shape[1::-1], out, cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                   cv2.BORDER_CONSTANT, 0)
 
 
 # ----------------------------------------------------------------------------- model file

@@ -64,7 +64,9 @@ def _contour_measures(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.nd
     for index, window in enumerate(ndi.find_objects(labels, max_label=count)):
         if window is None:
             continue
-        mask = np.pad(labels[window] == index + 1, 1).astype(np.uint8)
+        # OpenCV's border copy is ~10x faster than np.pad on these small windows.
+        mask = cv2.copyMakeBorder((labels[window] == index + 1).view(np.uint8), 1, 1, 1, 1,
+                                  cv2.BORDER_CONSTANT, value=0)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         points = np.concatenate(contours)
         perimeter[index] = sum(cv2.arcLength(c, True) for c in contours)

@@ -389,7 +389,7 @@ def _filled(mask: np.ndarray, radius: int, max_hole_px: float,
     if rbc_diameter_px is not None:
         closed = _mouths_closed(closed, rbc_diameter_px)
     filled = holes_filled(closed)
-    added, count = ndi.label(filled & ~mask)
+    added, count = _regions(filled & ~mask)
     if count == 0:
         return mask
     area = np.bincount(added.ravel())
@@ -408,12 +408,23 @@ def _ghost_holes(added: np.ndarray, area: np.ndarray, filled: np.ndarray,
                  cell_area_px: float) -> np.ndarray:
     """Per region of ``added``: at most :data:`_GHOST_HOLE` cells' area, inside a filled object
     of at most :data:`_GHOST_AREA` cells' area."""
-    objects, _ = ndi.label(filled)
+    objects, _ = _regions(filled)
     object_area = np.bincount(objects.ravel())
     # Each added region lies inside one filled object: any of its pixels names it.
     owner = np.zeros(len(area), dtype=np.int64)
     owner[added.ravel()] = objects.ravel()
     return (area <= _GHOST_HOLE * cell_area_px) & (object_area[owner] <= _GHOST_AREA * cell_area_px)
+
+
+def _regions(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """4-connected regions of a boolean mask numbered 1..count (0 outside), and count.
+
+    OpenCV's labelling, ~2x faster than ``ndi.label``; for callers that use the regions' sizes
+    and extents only (its numbering is not ``ndi.label``'s raster order of first pixels).
+    """
+    count, regions = cv2.connectedComponents(np.ascontiguousarray(mask).view(np.uint8),
+                                             connectivity=4, ltype=cv2.CV_32S)
+    return regions, count - 1
 
 
 def holes_filled(mask: np.ndarray) -> np.ndarray:
@@ -439,7 +450,7 @@ def estimate_rbc_diameter_px(mask: np.ndarray) -> float:
     red cells, which make up most of the stained area of a smear. Returns ``nan`` for an empty
     mask.
     """
-    labels, count = ndi.label(mask)
+    labels, count = _regions(mask)
     if count == 0 or mask.all():
         # Without any background there is no cell edge to measure from.
         return float("nan")

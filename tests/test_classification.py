@@ -63,6 +63,23 @@ def test_crop_near_the_border_is_padded_with_background():
     assert np.isfinite(crops).all() and crops[0, :, :5, :5].max() == 0
 
 
+@pytest.mark.parametrize(("x", "y"), [(-0.6, 50.0), (50.0, -0.6), (239.5, 50.0),
+                                    (50.0, 199.6)])
+def test_a_centroid_outside_the_field_is_refused(x, y):
+    rgb, labels = _disc_field(7.5, 0.2)
+    cells = {"cell_id": np.array([1, 1]), "x": np.array([0.0, x]), "y": np.array([0.0, y])}
+    with pytest.raises(ValueError, match="inside the 240x200 field"):
+        cell_crops(rgb, labels, cells, pixel_size_um=0.2)
+
+
+def test_centroids_on_the_field_edges_are_cropped():
+    rgb, labels = _disc_field(7.5, 0.2)
+    cells = {"cell_id": np.array([1, 1]), "x": np.array([-0.5, 239.4]),
+             "y": np.array([199.4, -0.5])}
+    crops = cell_crops(rgb, labels, cells, pixel_size_um=0.2)
+    assert crops.shape == (2, 4, 64, 64) and crops[:, 3].max() == 0
+
+
 def test_no_cells_gives_no_crops():
     rgb, labels = _disc_field(7.5, 0.2)
     empty = {"cell_id": np.zeros(0, int), "x": np.zeros(0), "y": np.zeros(0)}

@@ -310,9 +310,9 @@ def _cache_key(limit: int | None) -> str:
     """Changes whenever the segmentation, the crop code, the crop geometry or the platelet rule
     changes."""
     digest = hashlib.sha1(Path(segmentation.__file__).read_bytes())
-    for function in (classification.field_density, classification._window,
-                     classification.cell_crops, field_samples, _point_samples, mined_platelets,
-                     purple_fraction, blue_green_ratio):
+    for function in (classification.field_density, classification.cell_crops,
+                     classification._bordered, classification._resample, field_samples,
+                     _point_samples, mined_platelets, purple_fraction, blue_green_ratio):
         digest.update(inspect.getsource(function).encode())
     digest.update(f"{CACHE_VERSION}-{CROP_SIZE}-{CROP_SCALE_UM}-{MARGIN}-{limit}-"
                   f"{_PLATELET_MAX_DIAMETER_UM}-{_PLATELET_MIN_PURPLE}-"
