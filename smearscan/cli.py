@@ -458,8 +458,7 @@ SUBCOMMANDS = {"verdict": _run_verdict, "train": _run_train, "evaluate": _run_ev
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``smearscan`` console script; returns the exit code."""
-    from smearscan.errors import SmearscanError, printable
-    from smearscan.labs import LabValueError
+    from smearscan.errors import LabValueError, SmearscanError, printable
 
     argv = sys.argv[1:] if argv is None else argv
     try:

@@ -34,6 +34,13 @@ class SmearscanError(Exception):
         return printable(super().__str__())
 
 
+class LabValueError(ValueError):
+    """An unusable lab value or file; ``str(error)`` is one line naming key, value and problem.
+
+    Here rather than in :mod:`smearscan.labs`, which re-exports it, so that an analysis without
+    lab values does not import the lab tables to catch it."""
+
+
 class MissingExtraError(SmearscanError):
     """A command needs an optional extra (``train``) that is not installed."""
 

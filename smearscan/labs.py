@@ -34,12 +34,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from smearscan.errors import LabValueError
+
 __all__ = ["LAB_KEYS", "LabKey", "LabValueError", "Labs", "ambiguous_units", "labs_for_slide",
            "parse_labs", "read_labs_file", "with_overrides"]
-
-
-class LabValueError(ValueError):
-    """An unusable lab value or file; ``str(error)`` is one line naming key, value and problem."""
 
 
 @dataclass(frozen=True)

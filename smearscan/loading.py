@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import simplejpeg
-import tifffile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from smearscan.errors import SmearscanError, printable
@@ -278,17 +277,22 @@ def _is_tiff(path: Path) -> bool:
 
 
 def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
-    with tifffile.TiffFile(path) as tif:
-        page = tif.pages[0]
-        shape = page.shape
-        height, width = shape[0], shape[1]
-        if page.samplesperpixel > 1 and len(shape) == 3 and shape[0] == page.samplesperpixel:
-            height, width = shape[1], shape[2]
-        _check_size(path, width, height, max_pixels)
-        # LZW and JPEG need the optional imagecodecs package in tifffile; Pillow has them.
-        if page.compression not in tifffile.TIFF.DECOMPRESSORS:
-            return _read_with_pillow(path, max_pixels)
-        array = page.asarray()
+    import tifffile  # imported by the first TIFF field: ~10 ms of every start-up otherwise
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            shape = page.shape
+            height, width = shape[0], shape[1]
+            if page.samplesperpixel > 1 and len(shape) == 3 and shape[0] == page.samplesperpixel:
+                height, width = shape[1], shape[2]
+            _check_size(path, width, height, max_pixels)
+            # LZW and JPEG need the optional imagecodecs package in tifffile; Pillow has them.
+            if page.compression not in tifffile.TIFF.DECOMPRESSORS:
+                return _read_with_pillow(path, max_pixels)
+            array = page.asarray()
+    except tifffile.TiffFileError as error:
+        raise ImageLoadError(f"{path}: not a readable TIFF ({error})") from None
     if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
         array = np.moveaxis(array, 0, -1)
     return array
@@ -350,6 +354,8 @@ def field_pixels(path: Path) -> int | None:
         return None
     try:
         if _is_tiff(path):
+            import tifffile
+
             with tifffile.TiffFile(path) as tif:
                 shape = tif.pages[0].shape
                 return int(np.prod(shape[:2] if shape[-1] <= 4 else shape[-2:]))
@@ -405,8 +411,6 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         raise ImageLoadError(f"{path}: not an image file (unrecognised content)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageLoadError(f"{path}: image dimensions are implausibly large") from None
-    except tifffile.TiffFileError as error:
-        raise ImageLoadError(f"{path}: not a readable TIFF ({error})") from None
     except PermissionError:
         raise ImageLoadError(f"{path}: permission denied") from None
     except (OSError, SyntaxError, ValueError, IndexError, MemoryError) as error:

@@ -25,9 +25,8 @@ from smearscan.batch.resume import (
     sealed,
 )
 from smearscan.batch.summary import SlideBuilder, write_merged_outputs, write_slide_cells
-from smearscan.errors import SmearscanError
+from smearscan.errors import LabValueError, SmearscanError
 from smearscan.executor import Executor, LocalPool
-from smearscan.labs import LabValueError, read_labs_file
 from smearscan.loading import Slide, field_pixels, special_file_reason
 from smearscan.outputs import (
     claim_output_folder,
@@ -228,7 +227,11 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         else:
             outcomes[slide.name] = resumed
             on_slide(resumed)
-    labs = read_labs_file(options.labs_path) if options.labs_path else None
+    labs = None
+    if options.labs_path:
+        from smearscan.labs import read_labs_file  # only runs with lab values need the tables
+
+        labs = read_labs_file(options.labs_path)
     for slide, results in _grouped(pending, out, options, executor, progress):
         outcomes[slide.name] = finish_slide(slide, results, out, options, labs,
                                             expected.get(slide.name))
