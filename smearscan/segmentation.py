@@ -294,7 +294,7 @@ def _with_faint_objects(strong: np.ndarray, weak: np.ndarray, max_px: float) -> 
     stained = np.bincount(regions[strong], minlength=count)
     faint = (stained > 0) & (2 * stained < total) & (total <= max_px)
     faint[0] = False
-    return strong | faint[regions]
+    return strong | np.take(faint, regions)
 
 
 def pale_stain(rgb: np.ndarray, stained: np.ndarray) -> np.ndarray:
@@ -401,7 +401,7 @@ def _filled(mask: np.ndarray, radius: int, max_hole_px: float,
     if cell_area_px is not None and np.any(~open_to_background & ~keep & (area > 0)):
         keep |= ~open_to_background & _ghost_holes(added, area, filled, cell_area_px)
     keep[0] = False
-    return mask | keep[added]
+    return mask | np.take(keep, added)
 
 
 def _ghost_holes(added: np.ndarray, area: np.ndarray, filled: np.ndarray,
@@ -505,11 +505,11 @@ def _split_touching(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
     label_of[unseeded] = np.arange(len(peaks) + 1, len(peaks) + 1 + int(unseeded.sum()))
     shared = seeds >= 2
     shared[0] = False
-    labels = label_of[components]
+    labels = np.take(label_of, components)
     if shared.any():
         markers = np.zeros(mask.shape, dtype=np.int32)
         markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-        split = shared[components]
+        split = np.take(shared, components)
         labels[split] = watershed(-smooth, markers, mask=split)[split]
         labels = _merged_without_neck(labels, smooth)
     return labels
@@ -546,7 +546,7 @@ def _merged_without_neck(labels: np.ndarray, smooth: np.ndarray) -> np.ndarray:
     _, component = connected_components(graph, directed=False)
     lookup = (component + 1).astype(np.int32)
     lookup[0] = 0
-    return lookup[labels]
+    return np.take(lookup, labels)
 
 
 def _touching_pairs(labels: np.ndarray) -> np.ndarray:
@@ -584,7 +584,7 @@ def _halves_merged(labels: np.ndarray, cell_area: float) -> np.ndarray:
     _, component = connected_components(graph, directed=False)
     lookup = (component + 1).astype(np.int32)
     lookup[0] = 0
-    return lookup[labels]
+    return np.take(lookup, labels)
 
 
 def _elongation(mask: np.ndarray) -> float:
@@ -778,13 +778,17 @@ def _narrower_width(parts: np.ndarray, direction: np.ndarray) -> float:
 
 
 def _relabelled(labels: np.ndarray, min_area_px: float) -> np.ndarray:
-    """Drop objects under ``min_area_px`` and renumber the rest 1..N in raster order."""
+    """Drop objects under ``min_area_px`` and renumber the rest 1..N in raster order.
+
+    Here and elsewhere a per-label table is applied to a label image with ``np.take``, ~2x
+    faster than indexing the table with the image (same result).
+    """
     counts = np.bincount(labels.ravel())
     keep = counts >= min_area_px
     keep[0] = False
     lookup = np.zeros(len(counts), dtype=np.int32)
     lookup[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    return lookup[labels]
+    return np.take(lookup, labels)
 
 
 def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Segmentation:
@@ -888,8 +892,9 @@ def _rims_grown(labels: np.ndarray, weak: np.ndarray, rbc_diameter_px: float) ->
     small = area < _RIM_MAX_AREA * np.pi * (rbc_diameter_px / 2) ** 2
     small[0] = False
     # Only small objects grow; larger ones stay as they are, but block the growth of others.
-    values = np.where(small[labels], labels, 0).astype(np.float32)  # exact below 2**24
-    grow &= cv2.dilate((labels > 0).astype(np.uint8) & ~small[labels].astype(np.uint8),
+    in_small = np.take(small, labels)
+    values = np.where(in_small, labels, 0).astype(np.float32)  # exact below 2**24
+    grow &= cv2.dilate((labels > 0).astype(np.uint8) & ~in_small.astype(np.uint8),
                        np.ones((3, 3), np.uint8)) == 0
     square = np.ones((3, 3), np.uint8)
     for _ in range(steps):
