@@ -419,8 +419,8 @@ def _ghost_holes(added: np.ndarray, area: np.ndarray, filled: np.ndarray,
 def _regions(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """4-connected regions of a boolean mask numbered 1..count (0 outside), and count.
 
-    OpenCV's labelling, ~2x faster than ``ndi.label``; for callers that use the regions' sizes
-    and extents only (its numbering is not ``ndi.label``'s raster order of first pixels).
+    OpenCV's labelling, ~2x faster than ``ndi.label``; for callers whose results do not depend
+    on the numbering (which need not be ``ndi.label``'s raster order of first pixels).
     """
     count, regions = cv2.connectedComponents(np.ascontiguousarray(mask).view(np.uint8),
                                              connectivity=4, ltype=cv2.CV_32S)
@@ -481,11 +481,12 @@ def _local_maxima(image: np.ndarray, min_distance: int, threshold: float) -> np.
     kernel = cv2.getStructuringElement(
         cv2.MORPH_RECT, (2 * min_distance + 1, 2 * min_distance + 1))
     is_peak = (image >= cv2.dilate(image, kernel)) & (image > threshold)
-    plateaus, _ = ndi.label(is_peak)
-    pixels = np.flatnonzero(plateaus)
-    # Flat indices run in raster order: a plateau's first index is its first pixel.
+    plateaus, _ = _regions(is_peak)
+    pixels = np.flatnonzero(is_peak)
+    # Flat indices run in raster order: a plateau's first index is its first pixel, and the
+    # points are in the raster order of those pixels, whatever the plateaus' numbering.
     _, first = np.unique(plateaus.ravel()[pixels], return_index=True)
-    return np.column_stack(np.unravel_index(pixels[first], image.shape)).astype(np.intp)
+    return np.column_stack(np.unravel_index(np.sort(pixels[first]), image.shape)).astype(np.intp)
 
 
 def _split_touching(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
@@ -609,8 +610,12 @@ def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, rbc_diameter_px: float) -
     while pending:
         label, box = pending.pop()
         inside = labels[box] == label
-        part = _cusp_cut(inside, rbc_diameter_px, cell_area)
-        parts = None if part is not None else _clump_parts(inside, rbc_diameter_px, cell_area)
+        found = _cusps(inside, rbc_diameter_px)
+        if found is None:
+            continue
+        part = _cusp_cut(inside, found, cell_area)
+        parts = (None if part is not None
+                 else _clump_parts(inside, found, rbc_diameter_px, cell_area))
         if (part is None and parts is None) or _nucleated(rgb[box][inside], background):
             continue
         if part is not None:
@@ -650,36 +655,35 @@ def _cusps(inside: np.ndarray, rbc_diameter_px: float
     return contour, defects[depth >= _SHALLOWEST_CUSP, 2], depth[depth >= _SHALLOWEST_CUSP]
 
 
-def _cusp_cut(inside: np.ndarray, rbc_diameter_px: float, cell_area: float
-              ) -> np.ndarray | None:
-    """The pixels of one side of the best cut of a binary object between two cusps, or None
-    when its shape shows one cell (or overlapping cells without a neck)."""
-    found = _cusps(inside, rbc_diameter_px)
-    if found is None:
-        return None
+def _cusp_cut(inside: np.ndarray, found: tuple[np.ndarray, np.ndarray, np.ndarray],
+              cell_area: float) -> np.ndarray | None:
+    """The pixels of one side of the best cut of a binary object between two of its cusps
+    (``found`` by :func:`_cusps`), or None when its shape shows one cell (or overlapping cells
+    without a neck)."""
     contour, far, depth = found
+    pairs = [(i, j) for i in range(len(far)) for j in range(i + 1, len(far))
+             if depth[i] + depth[j] >= _CUSP_DEPTH]
+    if not pairs:  # most objects: nothing to cut, nothing to pad
+        return None
     padded = _padded(inside.astype(np.uint8), 1)
     best, best_ratio = None, _CHORD_PER_PART
-    for i in range(len(far)):
-        for j in range(i + 1, len(far)):
-            if depth[i] + depth[j] < _CUSP_DEPTH:
-                continue
-            p, q = contour[far[i], 0], contour[far[j], 0]
-            cut = padded.copy()
-            cv2.line(cut, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 0, 1)
-            parts = _two_parts(cut, cell_area)
-            if parts is None:
-                continue
-            ratio = float(np.hypot(*(p - q))) / _narrower_width(parts, p - q)
-            if ratio < best_ratio:
-                best, best_ratio = parts[1:-1, 1:-1] == 2, ratio
+    for i, j in pairs:
+        p, q = contour[far[i], 0], contour[far[j], 0]
+        cut = padded.copy()
+        cv2.line(cut, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 0, 1)
+        parts = _two_parts(cut, cell_area)
+        if parts is None:
+            continue
+        ratio = float(np.hypot(*(p - q))) / _narrower_width(parts, p - q)
+        if ratio < best_ratio:
+            best, best_ratio = parts[1:-1, 1:-1] == 2, ratio
     return best
 
 
-def _clump_parts(inside: np.ndarray, rbc_diameter_px: float, cell_area: float
-                 ) -> np.ndarray | None:
-    """Parts 1..k (0 outside) of an elongated object of k >= 2 cells' area that shows a cusp,
-    or None (see :data:`_CLUMP_AREA`).
+def _clump_parts(inside: np.ndarray, found: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 rbc_diameter_px: float, cell_area: float) -> np.ndarray | None:
+    """Parts 1..k (0 outside) of an elongated object of k >= 2 cells' area that shows a cusp
+    among those ``found`` by :func:`_cusps`, or None (see :data:`_CLUMP_AREA`).
 
     The cells' centres are k-means centres of the object's pixels, started evenly along its
     major axis; each pixel goes to the nearest centre, which cuts two overlapping cells of
@@ -688,8 +692,7 @@ def _clump_parts(inside: np.ndarray, rbc_diameter_px: float, cell_area: float
     area = int(inside.sum())
     if area < _CLUMP_AREA * cell_area:
         return None
-    found = _cusps(inside, rbc_diameter_px)
-    if found is None or not (found[2] >= _CLUMP_CUSP).any():
+    if not (found[2] >= _CLUMP_CUSP).any():
         return None
     pixels = np.argwhere(inside).astype(np.float64)
     centres = _cell_centres(pixels, max(2, round(area / cell_area)))
