@@ -39,12 +39,13 @@ This tool's own rules (ICSH gives no number for them):
 - the threshold call uses the interval of the estimate corrected for the classifier's own error
   (Rogan-Gladen) when the model gives its operating characteristics, else the raw Wilson 95%
   interval. The correction uses the model's end-to-end sensitivity and false-positive rate
-  (measured on whole held-out fields, segmentation misses included) and its interval carries
-  their standard errors (:func:`rogan_gladen_interval`). The raw count of a classifier with
-  sensitivity ~0.7 underestimates the true percentage (scripts/synthetic_slides.py --oof: on
-  held-out Chula slides read with an operating point measured on other fields, the raw interval
-  held the labelled truth in 4 of 10, the corrected one in 10 of 10), and a missed MAHA is the
-  costly error. Both are reported;
+  (out of fold, on whole fields, segmentation misses included) and its interval carries their
+  standard errors of prediction for new fields (the pooled error and the spread between folds;
+  :func:`smearscan.training.operating.out_of_fold_point`, :func:`rogan_gladen_interval`). The
+  raw count of a classifier with sensitivity ~0.6 underestimates the true percentage
+  (scripts/synthetic_slides.py --oof: on 20 Chula slides, each read with the operating point
+  of the folds that did not hold it, the raw interval held the labelled truth in 7 of 20, the
+  corrected one in 18 of 20), and a missed MAHA is the costly error. Both are reported;
 - "less specific" needs the grade beyond counting error: the lower bound of the shape's Wilson
   95% interval is above the floor of :data:`LESS_SPECIFIC_GRADE` (20%), so that a few cells of
   a small count never flag a normal smear. A flag qualifies the report's TMA suggestion and
@@ -733,9 +734,9 @@ def _corrected(
     source = operating.get("estimate", "validation")
     text = f"Rogan-Gladen with sensitivity {sens:g}, false-positive rate {fpr:g} ({source})"
     if sens_se or fpr_se:
-        text += (f"; the interval also carries their uncertainty (standard errors {sens_se:.2g} "
-                 f"and {fpr_se:.2g}; delta method, combined with the count's Wilson interval "
-                 "by MOVER)")
+        text += (f"; the interval also carries their uncertainty for new fields (standard "
+                 f"errors {sens_se:.2g} and {fpr_se:.2g}; delta method, combined with the "
+                 "count's Wilson interval by MOVER)")
     else:
         text += "; interval from the count only, not from the uncertainty of these rates"
     return 100 * rogan_gladen(raw.count / raw.denominator, sens, fpr), (100 * low, 100 * high), \

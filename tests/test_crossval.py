@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from smearscan.training.evaluation import evaluate_model  # noqa: E402
 from smearscan.training.operating import (  # noqa: E402
     MIN_THRESHOLD,
     OutOfFold,
+    between_fold_variance,
     out_of_fold_point,
     paired_auc,
 )
@@ -68,6 +70,36 @@ def test_bootstrap_interval_is_reproducible_and_narrows_with_more_groups():
     assert out_of_fold_point(score, positive, group, fold, seed=3) == first
     one_group = out_of_fold_point(score, positive, np.full(len(score), "g"), fold)
     assert one_group["sensitivity_ci95"] == [pytest.approx(0.75), pytest.approx(0.75)]
+
+
+def test_between_fold_variance_is_zero_within_binomial_noise_and_dersimonian_laird_beyond():
+    assert between_fold_variance([0.6, 0.6, 0.6], [150, 150, 150]) == 0.0
+    assert between_fold_variance([0.7], [150]) == 0.0
+    # Two folds of 100 at 0.5 and 0.7: smoothed rates 0.5 and 0.698, weights 100 / (p (1 - p)).
+    w = np.array([100 / (0.5 * 0.5), 100 / ((70.5 / 101) * (1 - 70.5 / 101))])
+    mean = (w[0] * 0.5 + w[1] * 0.7) / w.sum()
+    q = w[0] * (0.5 - mean) ** 2 + w[1] * (0.7 - mean) ** 2
+    expected = (q - 1) / (w.sum() - (w ** 2).sum() / w.sum())
+    assert expected > 0
+    assert between_fold_variance([0.5, 0.7], [100, 100]) == pytest.approx(expected)
+    # A fold without a false call keeps a finite weight.
+    assert np.isfinite(between_fold_variance([0.0, 0.004], [3000, 3000]))
+
+
+def test_prediction_standard_error_adds_the_spread_between_folds():
+    score, positive, group, fold = _scored_points()
+    point = out_of_fold_point(score, positive, group, fold)
+    tau = point["between_fold_sd"]["sensitivity"]
+    # Folds at 0.8 and 0.7 with 10 positives each are within binomial noise: tau = 0.
+    assert tau == 0.0
+    assert point["sensitivity_se"] == pytest.approx(point["sensitivity_se_pooled"])
+    spread = np.where(positive & (group.astype(int) % 2 == 1) & (score > 0), 0.1, score)
+    wide = out_of_fold_point(spread, positive, group, fold, threshold=point["threshold"])
+    tau = wide["between_fold_sd"]["sensitivity"]
+    # Fold 0 finds 8 of 10, fold 1 none of its 10: far beyond binomial noise.
+    assert (wide["folds"][0]["sensitivity"], wide["folds"][1]["sensitivity"]) == (0.8, 0.0)
+    assert tau > 0.3
+    assert wide["sensitivity_se"] == pytest.approx(math.hypot(wide["sensitivity_se_pooled"], tau))
 
 
 def _out_of_fold(score: np.ndarray, positive: np.ndarray, group: np.ndarray,
