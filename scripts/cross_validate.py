@@ -23,12 +23,19 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from smearscan.classification import load_model
 from smearscan.training.crops import labelled_crops
 from smearscan.training.crossval import FOLDS, cross_validate, held_out_scores
 from smearscan.training.fit import DEFAULT_RECIPE, Recipe
 from smearscan.training.operating import OutOfFold, out_of_fold_point, paired_auc
-from smearscan.training.train import all_chula_trains, with_operating_point, write_model
+from smearscan.training.train import (
+    all_chula_trains,
+    with_operating_point,
+    write_fold_model,
+    write_model,
+)
 
 
 def point_of(oof: OutOfFold) -> dict:
@@ -85,6 +92,17 @@ def held_out(args: argparse.Namespace) -> None:
         print(f"\nmodel: {args.write}")
 
 
+def save_folds(networks: dict, oof: OutOfFold, point: dict, args: argparse.Namespace,
+               recipe: Recipe) -> None:
+    """Write each fold's model to ``--save-folds`` with the fields it never saw."""
+    for fold, network in sorted(networks.items()):
+        fields = [str(f) for f in np.unique(oof.field[oof.fold == fold])]
+        path = write_fold_model(network, out=args.save_folds / f"fold-{fold + 1}.pt", fold=fold,
+                                fields=fields, point=point, seed=args.seed, epochs=args.epochs,
+                                recipe=recipe)
+        print(f"fold model: {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
@@ -99,6 +117,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="crop cache (default ~/.cache/smearscan)")
     parser.add_argument("--out", type=Path, default=Path("results/cross_validation"))
     parser.add_argument("--final", type=Path, help="then train this model file on all folds")
+    parser.add_argument("--save-folds", type=Path, metavar="DIR",
+                        help="also write each fold's model (fold-K.pt/.onnx) for analyses on "
+                             "the fields it never saw")
     parser.add_argument("--compare", type=Path, nargs="*", default=[])
     parser.add_argument("--paired", type=Path, nargs=2, metavar=("NEW.npz", "OLD.npz"),
                         help="ROC AUC of two score files on the points both scored, with a "
@@ -123,10 +144,11 @@ def main() -> None:
         return
     recipe = Recipe(tuple(args.size_jitter), args.label_smoothing)
     start = time.monotonic()
-    oof, network = cross_validate(shared=args.shared, k=args.folds, epochs=args.epochs,
-                                  seed=args.seed, recipe=recipe, cache=args.cache,
-                                  limit=args.limit, workers=args.workers,
-                                  final=args.final is not None)
+    oof, network, fold_networks = cross_validate(shared=args.shared, k=args.folds,
+                                                 epochs=args.epochs, seed=args.seed,
+                                                 recipe=recipe, cache=args.cache,
+                                                 limit=args.limit, workers=args.workers,
+                                                 final=args.final is not None)
     args.out.mkdir(parents=True, exist_ok=True)
     oof.save(args.out / "oof.npz")
     point = point_of(oof)
@@ -138,6 +160,8 @@ def main() -> None:
     print_point(f"{args.folds}-fold, {args.epochs} epochs, size x{recipe.size_jitter[0]:g}-"
                 f"{recipe.size_jitter[1]:g}, label smoothing {recipe.label_smoothing:g}",
                 oof, point)
+    if args.save_folds:
+        save_folds(fold_networks, oof, point, args, recipe)
     if args.final:
         data = all_chula_trains(labelled_crops(args.shared, cache=args.cache, limit=args.limit))
         write_model(network, data, out=args.final, seed=args.seed, epochs=args.epochs,

@@ -170,9 +170,11 @@ def test_folds_keep_groups_whole_and_training_rows_leave_the_fold_out():
 def test_smoke_cross_validation_and_final_model(tmp_path, smoke_cache):
     if not (SHARED / "datasets").is_dir():
         pytest.skip("shared datasets not available")
-    oof, network = cross_validate(shared=SHARED, k=2, epochs=1, limit=3, cache=smoke_cache,
-                                  progress=False, final=True)
+    oof, network, folds = cross_validate(shared=SHARED, k=2, epochs=1, limit=3,
+                                         cache=smoke_cache, progress=False, final=True)
     assert isinstance(network, torch.nn.Module)
+    assert sorted(folds) == [0, 1] and all(isinstance(n, torch.nn.Module) for n in folds.values())
+    assert folds[0] is not network and folds[0] is not folds[1]
     points = labelled_points(SHARED, cache=smoke_cache, limit=3, progress=False)
     assert len(oof.score) == int((~points.border).sum()) > 0
     assert np.all((oof.score >= 0) & (oof.score <= 1))

@@ -78,7 +78,8 @@ def end_to_end_scores(model: CellClassifier, points: PointSet) -> np.ndarray:
 def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
                    recipe: Recipe = DEFAULT_RECIPE, cache: Path | None = None,
                    limit: int | None = None, progress: bool = True, workers: int = 1,
-                   final: bool = False) -> tuple[OutOfFold, torch.nn.Module | None]:
+                   final: bool = False
+                   ) -> tuple[OutOfFold, torch.nn.Module | None, dict[int, torch.nn.Module]]:
     """Out-of-fold end-to-end schistocyte scores of ``k`` models trained with ``recipe``.
 
     Parameters
@@ -100,7 +101,9 @@ def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
 
     Returns
     -------
-    OutOfFold, and the final network (None unless ``final``).
+    OutOfFold, the final network (None unless ``final``), and each fold's network by fold
+    (0-based): the models that scored the out-of-fold points, for analyses that need a model
+    that never saw a field (invariance, other inference settings).
     """
     global _FOLD_JOB
     data = labelled_crops(shared, cache=cache, limit=limit, progress=progress)
@@ -116,13 +119,14 @@ def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
         context = multiprocessing.get_context("fork")
         with context.Pool(min(workers, len(jobs))) as pool:
             results = pool.imap_unordered(_fold_scores, jobs)
-            score, network = _gathered(results, point_fold, progress, start)
+            score, network, fold_networks = _gathered(results, point_fold, progress, start)
     else:
         torch.set_num_threads(min(torch.get_num_threads(), 2))
-        score, network = _gathered(map(_fold_scores, jobs), point_fold, progress, start)
+        score, network, fold_networks = _gathered(map(_fold_scores, jobs), point_fold,
+                                                  progress, start)
     _FOLD_JOB = None
     return OutOfFold(score, points.name == "schistocyte", points.object < 0, point_fold,
-                     points.group, points.field), network
+                     points.group, points.field), network, fold_networks
 
 
 #: What :func:`_fold_scores` works on, set by :func:`cross_validate` before forking so that the
@@ -130,9 +134,10 @@ def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
 _FOLD_JOB: tuple | None = None
 
 
-def _fold_scores(fold: int | None) -> tuple[int | None, np.ndarray | torch.nn.Module]:
+def _fold_scores(fold: int | None
+                 ) -> tuple[int | None, tuple[np.ndarray | None, torch.nn.Module]]:
     """Train fold ``fold``'s model and score its held-out points; for None the final network
-    (worker)."""
+    (worker). Returns the fold and (its scores, its network)."""
     data, points, folds, point_fold, epochs, seed, recipe, steps = _FOLD_JOB
     if multiprocessing.parent_process() is not None:
         torch.set_num_threads(1)
@@ -140,23 +145,26 @@ def _fold_scores(fold: int | None) -> tuple[int | None, np.ndarray | torch.nn.Mo
                           steps_per_epoch=steps,
                           rows=np.flatnonzero(training_rows(data, folds, fold)))
     if fold is None:
-        return None, network
-    return fold, end_to_end_scores(network_model(network), points.subset(point_fold == fold))
+        return None, (None, network)
+    return fold, (end_to_end_scores(network_model(network), points.subset(point_fold == fold)),
+                  network)
 
 
-def _gathered(results, point_fold: np.ndarray, progress: bool,
-              start: float) -> tuple[np.ndarray, torch.nn.Module | None]:
-    """The scores of all folds and the final network from ``(fold, result)`` pairs."""
-    score, network = np.zeros(len(point_fold)), None
-    for fold, result in results:
+def _gathered(results, point_fold: np.ndarray, progress: bool, start: float
+              ) -> tuple[np.ndarray, torch.nn.Module | None, dict[int, torch.nn.Module]]:
+    """The scores of all folds, the final network and the fold networks from
+    ``(fold, (scores, network))`` pairs."""
+    score, final, networks = np.zeros(len(point_fold)), None, {}
+    for fold, (scores, network) in results:
         if fold is None:
-            network = result
+            final = network
         else:
-            score[point_fold == fold] = result
+            score[point_fold == fold] = scores
+            networks[fold] = network
         if progress:
-            done = "final network" if fold is None else f"fold {fold + 1}: {len(result)} points"
+            done = "final network" if fold is None else f"fold {fold + 1}: {len(scores)} points"
             print(f"{done}, {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
-    return score, network
+    return score, final, networks
 
 
 def held_out_scores(model: CellClassifier, *, shared: Path, cache: Path | None = None,

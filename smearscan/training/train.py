@@ -31,7 +31,7 @@ from smearscan.training.fit import (
     fit_network,
 )
 from smearscan.training.labels import ALL_CHULA
-from smearscan.training.operating import operating_points
+from smearscan.training.operating import MIN_THRESHOLD, OPERATING_RULES, operating_points
 
 MODEL_VERSION = "cnn-2026.12-3"
 
@@ -147,6 +147,30 @@ def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int
                      "objects": counts, "wall_time_s": round(wall_time_s, 1)},
         "val_metrics": summaries["val"],
         "test_metrics": summaries["test"],
+    }
+    return save_model(out, network, metadata)
+
+
+def write_fold_model(network: torch.nn.Module, *, out: Path, fold: int, fields: list[str],
+                     point: dict[str, Any], seed: int, epochs: int, recipe: Recipe) -> Path:
+    """Write one fold's network of a cross-validation, for analyses on the fields it never saw.
+
+    It carries the pooled out-of-fold schistocyte point (the threshold the shipped model uses)
+    and, under ``training``, the fold and its held-out Chula fields; it has no NRBC or
+    immature-granulocyte threshold (none was chosen for it), so it is not a model to ship.
+    """
+    rule = OPERATING_RULES["schistocyte"][1]
+    metadata = {
+        "model_version": f"{MODEL_VERSION}-fold-{fold + 1}",
+        "architecture": {k: list(v) if isinstance(v, tuple) else v
+                         for k, v in DEFAULT_ARCHITECTURE.items()},
+        "operating_points": {"schistocyte": {**point, "rule": {g: r for g, r in rule},
+                                             "min_threshold": MIN_THRESHOLD}},
+        "inference": {"symmetry_band": list(SYMMETRY_BAND)},
+        "training": {"seed": seed, "epochs": epochs, "fold": fold + 1,
+                     "held_out_fields": sorted(fields),
+                     "size_jitter": list(recipe.size_jitter),
+                     "label_smoothing": recipe.label_smoothing},
     }
     return save_model(out, network, metadata)
 
