@@ -5,6 +5,7 @@ Usage::
     python scripts/evaluate_segmentation.py [--shared ../shared] [--split val] [--known-scale]
     python scripts/evaluate_segmentation.py --invariance 24 [--split val] [--no-classify]
     python scripts/evaluate_segmentation.py --cut-gallery elliptocyte cuts.png [--split test]
+    python scripts/evaluate_segmentation.py --fold-models cv/folds/fold-*.onnx
 
 The first form prints, per dataset and label class, the fraction of labelled points inside a
 detected object (recall), the fraction of matched points whose object holds another labelled
@@ -19,7 +20,8 @@ The second form resamples each of N fields by 1.5x and 2x (pixel size divided ac
 segments both, and prints the share of whole (not border) objects of each that have an
 object of intersection-over-union >= 0.5 in the other; with the shipped classifier it also
 prints the net change in schistocyte calls and the calls that differ on matched objects, per
-1000 red cells.
+1000 red cells. ``--fold-models`` does the same with each fold model of a cross-validation on
+the Chula fields it never saw (every labelled field once).
 
 The third form draws, for each labelled point of one class counted as cut, a 32 um tile of
 the field with the object outlines (green), that point (red) and every other labelled point
@@ -149,44 +151,62 @@ def resampled(rgb: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
 
 
-def invariance(fields, *, classify: bool) -> None:
-    """Print the object and schistocyte-call agreement between scales (see module docstring)."""
-    model = None
-    if classify:
-        from smearscan.pipeline import cached_model
-        model = cached_model(None)
+def invariance(jobs: list[tuple[list, object]]) -> None:
+    """Print the object and schistocyte-call agreement between scales (see module docstring)
+    over ``(fields, model)`` jobs (model None: objects only), summed."""
     rows = defaultdict(lambda: np.zeros(7))
-    for field in fields:
-        rgb = read_field(field.image)
-        base = _analysed(rgb, field.pixel_size_um, model)
-        for scale in _SCALES:
-            big = _analysed(resampled(rgb, scale), field.pixel_size_um / scale, model)
-            back = cv2.resize(big[0], rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST)
-            a_to_b, b_to_a = matched_objects(base[0], back)
-            whole_a, whole_b = ~base[1], ~big[1]
-            row = rows[scale]
-            row[0] += whole_a.sum()
-            row[1] += np.count_nonzero(a_to_b[1:][whole_a])
-            row[2] += whole_b.sum()
-            row[3] += np.count_nonzero(b_to_a[1:][whole_b])
-            if model is not None:
-                red_a, schisto_a = base[2], base[3]
-                schisto_b = big[3]
-                row[4] += np.count_nonzero(red_a & whole_a)
-                row[5] += (np.count_nonzero(schisto_b & whole_b)
-                           - np.count_nonzero(schisto_a & whole_a))
-                pairs = np.flatnonzero(a_to_b[1:] > 0)
-                differ = schisto_a[pairs] != schisto_b[a_to_b[1:][pairs] - 1]
-                row[6] += np.count_nonzero(differ & whole_a[pairs])
-    print(f"\n### Invariance under resampling, {len(fields)} fields, declared pixel size\n")
+    for fields, model in jobs:
+        for field in fields:
+            _add_field(rows, field, model)
+    classified = any(model is not None for _, model in jobs)
+    print(f"\n### Invariance under resampling, {sum(len(f) for f, _ in jobs)} fields, declared "
+          "pixel size\n")
     print("| scale | objects 1x | matched | objects sx | matched | red cells 1x "
           "| net schistocyte change /1000 RBC | differing calls /1000 RBC |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for scale, (na, ma, nb, mb, red, net, differ) in rows.items():
         calls = (f"{1000 * net / max(red, 1):+.2f} | {1000 * differ / max(red, 1):.2f}"
-                 if model is not None else "- | -")
+                 if classified else "- | -")
         print(f"| {scale:g} | {na:.0f} | {ma / max(na, 1):.4f} | {nb:.0f} | {mb / max(nb, 1):.4f} "
               f"| {red:.0f} | {calls} |")
+
+
+def _add_field(rows: dict, field, model) -> None:
+    """Add one field's counts at each scale to ``rows``."""
+    rgb = read_field(field.image)
+    base = _analysed(rgb, field.pixel_size_um, model)
+    for scale in _SCALES:
+        big = _analysed(resampled(rgb, scale), field.pixel_size_um / scale, model)
+        back = cv2.resize(big[0], rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+        a_to_b, b_to_a = matched_objects(base[0], back)
+        whole_a, whole_b = ~base[1], ~big[1]
+        row = rows[scale]
+        row[0] += whole_a.sum()
+        row[1] += np.count_nonzero(a_to_b[1:][whole_a])
+        row[2] += whole_b.sum()
+        row[3] += np.count_nonzero(b_to_a[1:][whole_b])
+        if model is not None:
+            red_a, schisto_a = base[2], base[3]
+            schisto_b = big[3]
+            row[4] += np.count_nonzero(red_a & whole_a)
+            row[5] += (np.count_nonzero(schisto_b & whole_b)
+                       - np.count_nonzero(schisto_a & whole_a))
+            pairs = np.flatnonzero(a_to_b[1:] > 0)
+            differ = schisto_a[pairs] != schisto_b[a_to_b[1:][pairs] - 1]
+            row[6] += np.count_nonzero(differ & whole_a[pairs])
+
+
+def held_out_jobs(paths: list[Path], chula: list) -> list[tuple[list, object]]:
+    """Each fold model (``scripts/cross_validate.py --save-folds``) with the Chula fields it
+    never saw, from its metadata."""
+    from smearscan.classification import load_model
+
+    jobs = []
+    for path in paths:
+        model = load_model(path)
+        names = set(model.metadata["training"]["held_out_fields"])
+        jobs.append(([field for field in chula if field.image.name in names], model))
+    return jobs
 
 
 def _analysed(rgb: np.ndarray, pixel_size_um: float, model):
@@ -216,6 +236,9 @@ def main() -> None:
                         help="measure invariance under resampling on the first N fields")
     parser.add_argument("--no-classify", action="store_true",
                         help="with --invariance: compare objects only")
+    parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL",
+                        help="invariance of each fold model of scripts/cross_validate.py "
+                             "--save-folds on the Chula fields it never saw, summed")
     parser.add_argument("--cut-gallery", nargs=2, metavar=("CLASS", "PNG"),
                         help="draw the labelled points of CLASS counted as cut, then stop")
     args = parser.parse_args()
@@ -227,8 +250,15 @@ def main() -> None:
         label, out = args.cut_gallery
         print(f"{cut_gallery(chula, label, Path(out))} {label} points counted as cut: {out}")
         return
+    if args.fold_models:
+        invariance(held_out_jobs(args.fold_models, chula_fields(data / "chula-rbc-12")))
+        return
     if args.invariance:
-        invariance(chula[:args.invariance], classify=not args.no_classify)
+        model = None
+        if not args.no_classify:
+            from smearscan.pipeline import cached_model
+            model = cached_model(None)
+        invariance([(chula[:args.invariance], model)])
         return
     print_table(f"Chula RBC-12, {args.split} split, {len(chula)} fields",
                 evaluate(chula, known_scale=args.known_scale))
