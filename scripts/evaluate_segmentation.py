@@ -73,7 +73,7 @@ def evaluate(fields, *, known_scale: bool) -> dict[str, list[float]]:
             m = match_points(seg.labels, np.array(xy))
             hit = labels_under_points(seg.labels, xy)
             inside = hit > 0
-            cut = int(labels_under_points(near_line, xy)[inside].sum())
+            cut = int(_is_cut(seg.labels, near_line, xy).sum())
             small = int(np.sum(area[hit[inside]] < _SMALL_AREA * np.pi * (diameter / 2) ** 2))
             for i, v in enumerate((m.points, m.matched, m.merged, cut, small)):
                 totals[label][i] += v
@@ -94,24 +94,30 @@ def _near_other_object(labels: np.ndarray, radius: float) -> np.ndarray:
     return ((far <= radius) & (labels > 0)).astype(np.uint8)
 
 
+def _is_cut(labels: np.ndarray, near_line: np.ndarray, xy: list) -> np.ndarray:
+    """Per point: inside an object and within the cut distance of a line to another object
+    (``near_line`` from :func:`_near_other_object`)."""
+    return (labels_under_points(labels, xy) > 0) & (labels_under_points(near_line, xy) > 0)
+
+
 def cut_points(field, label: str, labels: np.ndarray) -> list[tuple[float, float]]:
     """The labelled points of class ``label`` that the cut rule of :func:`evaluate` counts."""
     xy = [(x, y) for x, y, name in field.points if name == label]
     if not xy:
         return []
     diameter = NORMAL_RBC_DIAMETER_UM / field.pixel_size_um
-    near_line = _near_other_object(labels, _CUT_DISTANCE * diameter)
-    cut = (labels_under_points(labels, xy) > 0) & (labels_under_points(near_line, xy) > 0)
+    cut = _is_cut(labels, _near_other_object(labels, _CUT_DISTANCE * diameter), xy)
     return [point for point, is_cut in zip(xy, cut, strict=True) if is_cut]
 
 
-def cut_gallery(fields, label: str, out: Path) -> int:
-    """Write the tiles of the cut points of class ``label`` (see module docstring) to ``out``;
-    returns their number."""
+def cut_gallery(fields, label: str, out: Path, *, known_scale: bool) -> int:
+    """Write the tiles of the cut points of class ``label`` (see module docstring) to ``out``,
+    segmenting as :func:`evaluate` does; returns their number."""
     tiles = []
     for field in fields:
         rgb = read_field(field.image)
-        labels = segment_field(rgb).labels
+        labels = segment_field(
+            rgb, pixel_size_um=field.pixel_size_um if known_scale else None).labels
         points = cut_points(field, label, labels)
         if not points:
             continue
@@ -248,7 +254,8 @@ def main() -> None:
         chula = split_fields(chula)[args.split]
     if args.cut_gallery:
         label, out = args.cut_gallery
-        print(f"{cut_gallery(chula, label, Path(out))} {label} points counted as cut: {out}")
+        count = cut_gallery(chula, label, Path(out), known_scale=args.known_scale)
+        print(f"{count} {label} points counted as cut: {out}")
         return
     if args.fold_models:
         invariance(held_out_jobs(args.fold_models, chula_fields(data / "chula-rbc-12")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,15 +73,19 @@ def operating_points(probabilities: np.ndarray, data: CropSet) -> dict[str, dict
         threshold = min(max(threshold, MIN_THRESHOLD), 1.0)
         reached = rates_at_threshold(scores[groups["all"]], positive, threshold)
         points[name] = {
-            "threshold": threshold,
-            "rule": {group: rate for group, rate in pairs},
-            "min_threshold": MIN_THRESHOLD,
+            **with_rule({"threshold": threshold}, name),
             "val_sensitivity": reached["sensitivity"],
             "val_false_positive_rate": {
                 group: _share(scores >= threshold, groups[group] & ~positive)
                 for group, _ in pairs},
         }
     return points
+
+
+def with_rule(point: dict[str, Any], name: str) -> dict[str, Any]:
+    """``point`` with the rule that chose class ``name``'s threshold (:data:`OPERATING_RULES`)
+    and the :data:`MIN_THRESHOLD` floor, as a model file records them."""
+    return {**point, "rule": dict(OPERATING_RULES[name][1]), "min_threshold": MIN_THRESHOLD}
 
 
 def _share(hit: np.ndarray, mask: np.ndarray) -> float | None:
@@ -255,13 +260,20 @@ def _rates(called: np.ndarray, positive: np.ndarray, weight: np.ndarray) -> tupl
 def _group_bootstrap(called: np.ndarray, positive: np.ndarray, group: np.ndarray,
                      seed: int) -> np.ndarray:
     """(BOOTSTRAP_SAMPLES, 2) sensitivities and false-call rates over resampled groups."""
+    out = np.empty((BOOTSTRAP_SAMPLES, 2))
+    for b, weight in enumerate(_group_resamples(group, seed)):
+        out[b] = _rates(called, positive, weight.astype(float))
+    return out
+
+
+def _group_resamples(group: np.ndarray, seed: int) -> Iterator[np.ndarray]:
+    """:data:`BOOTSTRAP_SAMPLES` bootstrap resamples of whole groups, each as the number of
+    times every row is drawn (the rows of a group are drawn together)."""
     names, member = np.unique(group, return_inverse=True)
     rng = np.random.default_rng(seed)
-    out = np.empty((BOOTSTRAP_SAMPLES, 2))
-    for b in range(BOOTSTRAP_SAMPLES):
+    for _ in range(BOOTSTRAP_SAMPLES):
         times = np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))
-        out[b] = _rates(called, positive, times[member].astype(float))
-    return out
+        yield times[member]
 
 
 def paired_auc(new: OutOfFold, old: OutOfFold, *, seed: int = 0) -> dict[str, Any]:
@@ -286,12 +298,8 @@ def paired_auc(new: OutOfFold, old: OutOfFold, *, seed: int = 0) -> dict[str, An
     if not np.array_equal(positive, old.positive[j]):
         raise ValueError("the two files label the same points differently")
     scores = (new.score[i], old.score[j])
-    names, member = np.unique(new.group[i], return_inverse=True)
-    rng = np.random.default_rng(seed)
     differences = []
-    for _ in range(BOOTSTRAP_SAMPLES):
-        weight = np.bincount(rng.integers(0, len(names), len(names)),
-                             minlength=len(names))[member]
+    for weight in _group_resamples(new.group[i], seed):
         if 0 < (weight * positive).sum() < weight.sum():
             differences.append(roc_auc_score(positive, scores[0], sample_weight=weight)
                                - roc_auc_score(positive, scores[1], sample_weight=weight))

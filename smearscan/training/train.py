@@ -31,7 +31,7 @@ from smearscan.training.fit import (
     fit_network,
 )
 from smearscan.training.labels import ALL_CHULA
-from smearscan.training.operating import MIN_THRESHOLD, OPERATING_RULES, operating_points
+from smearscan.training.operating import operating_points, with_rule
 
 MODEL_VERSION = "cnn-2026.12-3"
 
@@ -121,8 +121,7 @@ def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int
         results[split] = (part, *predict_probabilities(model, part.centre(CROP_SIZE)))
     points = operating_points(results["val"][1], results["val"][0])
     if out_of_fold is not None:
-        points["schistocyte"] = {**out_of_fold, "rule": points["schistocyte"]["rule"],
-                                 "min_threshold": points["schistocyte"]["min_threshold"]}
+        points["schistocyte"] = with_rule(out_of_fold, "schistocyte")
     thresholds = {name: point["threshold"] for name, point in points.items()}
     summaries = {split: _summary(classification_metrics(probs, shapes, part, thresholds))
                  for split, (part, probs, shapes) in results.items()}
@@ -131,8 +130,7 @@ def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int
             strict=True)).items()} for split in ("train", "val", "test")}
     metadata = {
         "model_version": MODEL_VERSION,
-        "architecture": {k: list(v) if isinstance(v, tuple) else v
-                         for k, v in DEFAULT_ARCHITECTURE.items()},
+        "architecture": _architecture(),
         "operating_points": points,
         "inference": {"symmetry_band": list(SYMMETRY_BAND)},
         "training": {"seed": seed, "epochs": epochs, "batch_size": BATCH_SIZE,
@@ -159,13 +157,10 @@ def write_fold_model(network: torch.nn.Module, *, out: Path, fold: int, fields: 
     and, under ``training``, the fold and its held-out Chula fields; it has no NRBC or
     immature-granulocyte threshold (none was chosen for it), so it is not a model to ship.
     """
-    rule = OPERATING_RULES["schistocyte"][1]
     metadata = {
         "model_version": f"{MODEL_VERSION}-fold-{fold + 1}",
-        "architecture": {k: list(v) if isinstance(v, tuple) else v
-                         for k, v in DEFAULT_ARCHITECTURE.items()},
-        "operating_points": {"schistocyte": {**point, "rule": {g: r for g, r in rule},
-                                             "min_threshold": MIN_THRESHOLD}},
+        "architecture": _architecture(),
+        "operating_points": {"schistocyte": with_rule(point, "schistocyte")},
         "inference": {"symmetry_band": list(SYMMETRY_BAND)},
         "training": {"seed": seed, "epochs": epochs, "fold": fold + 1,
                      "held_out_fields": sorted(fields),
@@ -173,6 +168,11 @@ def write_fold_model(network: torch.nn.Module, *, out: Path, fold: int, fields: 
                      "label_smoothing": recipe.label_smoothing},
     }
     return save_model(out, network, metadata)
+
+
+def _architecture() -> dict[str, Any]:
+    """:data:`DEFAULT_ARCHITECTURE` as plain data (lists, not tuples) for a model file."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in DEFAULT_ARCHITECTURE.items()}
 
 
 def with_operating_point(model: Path, point: dict[str, Any], *, out: Path,
