@@ -2,7 +2,7 @@
 
 Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epochs 12]
            [--size-jitter 0.905 1.105] [--label-smoothing 0] [--out DIR] [--final MODEL]
-           [--compare OOF.npz ...] [--paired NEW.npz OLD.npz]
+           [--compare OOF.npz ...] [--paired NEW.npz OLD.npz] [--run-scores RUN]
 
 Runs :func:`smearscan.training.crossval.cross_validate` (k models, whole Chula overlap groups
 held out, labelled points scored on the segmented object under them, segmentation misses at 0),
@@ -12,7 +12,10 @@ intervals over overlap groups, per-fold spread, ROC AUC). With ``--final`` it al
 the folds, one model on all of Chula with the same recipe and epochs, and writes it with that
 operating point.
 ``--compare`` prints the same table for earlier runs' ``oof.npz`` files; ``--paired`` compares two
-score files (e.g. out-of-fold against ``--held-out-model``'s) on the points both scored. The
+score files (e.g. out-of-fold against ``--held-out-model``'s) on the points both scored.
+``--run-scores RUN`` reads the scores that a ``smearscan --save-masks --out RUN`` analysis of the
+Chula val and test fields gave those points, so that a whole pipeline of any version (its own
+segmentation and model) can be paired with today's. The
 crop cache (``~/.cache/smearscan``) is reused; a full run on 2 cores: see models/README.md.
 """
 
@@ -27,7 +30,7 @@ import numpy as np
 
 from smearscan.classification import load_model
 from smearscan.training.crops import labelled_crops
-from smearscan.training.crossval import FOLDS, cross_validate, held_out_scores
+from smearscan.training.crossval import FOLDS, cross_validate, held_out_scores, run_scores
 from smearscan.training.fit import DEFAULT_RECIPE, Recipe
 from smearscan.training.operating import OutOfFold, out_of_fold_point, paired_auc
 from smearscan.training.train import (
@@ -92,6 +95,16 @@ def held_out(args: argparse.Namespace) -> None:
         print(f"\nmodel: {args.write}")
 
 
+def scores_of_run(args: argparse.Namespace) -> None:
+    """Write the end-to-end scores of another run's outputs on the val and test points."""
+    oof = run_scores(args.run_scores, shared=args.shared, cache=args.cache, limit=args.limit)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = oof.save(args.out / "held_out.npz")
+    positive = oof.positive
+    print(f"{args.run_scores}: {len(positive)} labelled points ({positive.sum()} schistocytes, "
+          f"{int(oof.missed[positive].sum())} in no object of the run): {path}")
+
+
 def save_folds(networks: dict, oof: OutOfFold, point: dict, args: argparse.Namespace,
                recipe: Recipe) -> None:
     """Write each fold's model to ``--save-folds`` with the fields it never saw."""
@@ -130,9 +143,16 @@ def main() -> None:
     parser.add_argument("--write", type=Path, metavar="MODEL",
                         help="with --held-out-model: write a copy of it carrying that point")
     parser.add_argument("--version", help="model_version of the --write copy")
+    parser.add_argument("--run-scores", type=Path, metavar="RUN",
+                        help="write to --out the scores that a smearscan --save-masks --out RUN "
+                             "analysis of the val and test fields gave their labelled points, "
+                             "then stop")
     args = parser.parse_args()
     if args.held_out_model:
         held_out(args)
+        return
+    if args.run_scores:
+        scores_of_run(args)
         return
     if args.paired:
         print_paired(*args.paired)

@@ -195,3 +195,26 @@ def test_smoke_cross_validation_and_final_model(tmp_path, smoke_cache):
                              out_dir=tmp_path / "eval", cache=smoke_cache, limit=3)
     assert metrics["chula"].startswith("left out")
     assert metrics["schistocyte"]["positives"] == 0 and metrics["nrbc"]["positives"] > 0
+
+
+def test_run_scores_read_back_a_runs_outputs_as_the_in_process_end_to_end_scores(
+        tmp_path, smoke_cache):
+    """A whole pipeline is compared through its outputs: the scores read back from a
+    ``--save-masks`` run of the val and test fields are those the same model gives in process
+    (up to the float16 crops of the cache), and the same points are segmentation misses."""
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip("shared datasets not available")
+    from smearscan.cli import main
+    from smearscan.training.crossval import held_out_scores, run_scores
+
+    expected = held_out_scores(load_model(None), shared=SHARED, cache=smoke_cache, limit=3)
+    images = SHARED / "datasets" / "chula-rbc-12" / "Dataset"
+    paths = [str(images / str(name)) for name in np.unique(expected.field)]
+    assert paths
+    assert main([*paths, "--pixel-size", "0.2", "--save-masks", "--out", str(tmp_path / "run"),
+                 "--quiet"]) == 0
+    scores = run_scores(tmp_path / "run", shared=SHARED, cache=smoke_cache, limit=3)
+    for name in ("positive", "missed", "fold", "group", "field"):
+        assert np.array_equal(getattr(scores, name), getattr(expected, name)), name
+    assert np.abs(scores.score - expected.score).max() < 0.01
+    assert scores.positive.sum() > 0 and np.all(scores.score[scores.missed] == 0)

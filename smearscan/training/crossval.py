@@ -16,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
+from smearscan.batch.naming import field_stems
 from smearscan.classification import (
     CLASSES,
     CROP_SCALE_UM,
@@ -29,7 +31,9 @@ from smearscan.classification import (
     predict_probabilities,
 )
 from smearscan.datasets import chula_fields, split_fields
+from smearscan.metrics import labels_at_points
 from smearscan.network import TorchNetwork
+from smearscan.outputs import read_csv_rows
 from smearscan.training.crops import CropSet, PointSet, labelled_crops, labelled_points
 from smearscan.training.fit import DEFAULT_RECIPE, Recipe, fit_network
 from smearscan.training.operating import OutOfFold
@@ -167,17 +171,78 @@ def _gathered(results, point_fold: np.ndarray, progress: bool, start: float
     return score, final, networks
 
 
+def held_out_points(shared: Path, *, cache: Path | None = None, limit: int | None = None
+                    ) -> tuple[PointSet, np.ndarray, np.ndarray]:
+    """The counted labelled points of the Chula val and test fields (the points of
+    :func:`held_out_scores`), their fold (val 0, test 1) and their line in their field's label
+    file."""
+    points = labelled_points(shared, cache=cache, limit=limit, progress=False)
+    line = np.zeros(len(points.field), dtype=np.int64)
+    for name in np.unique(points.field):
+        line[points.field == name] = np.arange(np.count_nonzero(points.field == name))
+    split_of = {field.group: split for split, fields in split_fields(
+        chula_fields(Path(shared) / "datasets" / "chula-rbc-12")).items() for field in fields}
+    split = np.array([split_of[str(g)] for g in points.group])
+    keep = ~points.border & (split != "train")
+    return points.subset(keep), (split[keep] == "test").astype(int), line[keep]
+
+
 def held_out_scores(model: CellClassifier, *, shared: Path, cache: Path | None = None,
                     limit: int | None = None) -> OutOfFold:
     """End-to-end scores of a model trained on the Chula train split (``smearscan train``) on
     the labelled points of the val (fold 0) and test (fold 1) fields it never saw."""
-    points = labelled_points(shared, cache=cache, limit=limit, progress=False)
-    points = points.subset(~points.border)
-    split_of = {field.group: split for split, fields in split_fields(
-        chula_fields(Path(shared) / "datasets" / "chula-rbc-12")).items() for field in fields}
-    split = np.array([split_of[str(g)] for g in points.group])
-    points = points.subset(split != "train")
+    points, fold, _ = held_out_points(shared, cache=cache, limit=limit)
     score = end_to_end_scores(model, points)
-    return OutOfFold(score, points.name == "schistocyte", points.object < 0,
-                     (split[split != "train"] == "test").astype(int), points.group,
+    return OutOfFold(score, points.name == "schistocyte", points.object < 0, fold, points.group,
                      points.field)
+
+
+def run_scores(run: Path, *, shared: Path, cache: Path | None = None,
+               limit: int | None = None) -> OutOfFold:
+    """End-to-end scores that a ``smearscan --save-masks --out RUN`` analysis of the Chula val
+    and test fields gave the points of :func:`held_out_scores`.
+
+    Each point takes the ``p_schistocyte`` of the run's object under it (``RUN/cells.csv``,
+    ``RUN/masks``), 0 when it lies in none. The run may come from any version of smearscan
+    (another segmentation, another model), so that whole pipelines are compared on the same
+    points.
+
+    Raises
+    ------
+    ValueError
+        A val or test field is not in the run.
+    """
+    points, fold, line = held_out_points(shared, cache=cache, limit=limit)
+    fields = {f.image.name: f for f in chula_fields(Path(shared) / "datasets" / "chula-rbc-12")}
+    analysed = _run_fields(Path(run))
+    score = np.zeros(len(line))
+    missed = np.zeros(len(line), dtype=bool)
+    for name in np.unique(points.field):
+        if name not in analysed:
+            raise ValueError(f"{run}: field {name} was not analysed (or has no mask)")
+        mask, probability = analysed[name]
+        rows = points.field == name
+        xy = np.array([(x, y) for x, y, _ in fields[name].points], dtype=float)[line[rows]]
+        labels = cv2.imread(str(mask), cv2.IMREAD_UNCHANGED)
+        if labels is None:
+            raise ValueError(f"{mask}: missing or unreadable mask")
+        under = labels_at_points(labels, xy)
+        score[rows] = probability[under]
+        missed[rows] = under == 0
+    return OutOfFold(score, points.name == "schistocyte", missed, fold, points.group,
+                     points.field)
+
+
+def _run_fields(run: Path) -> dict[str, tuple[Path, np.ndarray]]:
+    """Image name -> (its mask in ``run``, ``p_schistocyte`` by cell id, 0 for background)."""
+    by_slide: dict[str, dict[str, dict[int, float]]] = {}
+    for row in read_csv_rows(run / "cells.csv"):
+        cells = by_slide.setdefault(row["slide"], {}).setdefault(row["image"], {})
+        cells[int(row["cell_id"])] = float(row["p_schistocyte"])
+    fields = {}
+    for slide, images in by_slide.items():
+        for image, stem in zip(images, field_stems(list(images)), strict=True):
+            probability = np.zeros(max(images[image]) + 1)
+            probability[list(images[image])] = list(images[image].values())
+            fields[Path(image).name] = (run / "masks" / slide / f"{stem}.png", probability)
+    return fields
