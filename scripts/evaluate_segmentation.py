@@ -12,7 +12,10 @@ detected object (recall), the fraction of matched points whose object holds anot
 point (merged), the fraction of matched points whose object borders another object within
 0.2 red-cell diameters of the point (cut: a labelled cell centre should lie about half a
 diameter from any line that separates it from a neighbour, so a line through it cuts the cell
-in two; meaningful for whole-cell classes such as macrocyte, elliptocyte, normal), the
+in two; meaningful for whole-cell classes such as macrocyte, elliptocyte, normal), of those
+the fraction in pieces (the point's object and the largest object across the line together
+no larger than 1.5 normal cells: one cell cut in two, where two whole cells split where they
+touch are larger; an upper bound's refinement for normal-sized cells, not for macrocytes), the
 fraction whose object is under 0.6 of a normal cell's area (small), and the segmentation
 time per field.
 
@@ -49,12 +52,15 @@ from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 _SMALL_AREA = 0.6
 #: A line to another object closer than this fraction of a cell diameter runs through the cell.
 _CUT_DISTANCE = 0.2
+#: A cut point's object and its largest neighbour across the line holding at most this many
+#: normal cells' area together are pieces of one cell; two whole cells hold about twice that.
+_PIECES_AREA = 1.5
 _SCALES = (1.5, 2.0)
 
 
 def evaluate(fields, *, known_scale: bool) -> dict[str, list[float]]:
     """Per class: points, matched, merged, cut, small; plus the median diameter and ms/field."""
-    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     diameters, seconds = [], 0.0
     for field in fields:
         rgb = read_field(field.image)
@@ -67,15 +73,18 @@ def evaluate(fields, *, known_scale: bool) -> dict[str, list[float]]:
             by_class[label].append((x, y))
             by_class["all"].append((x, y))
         diameter = NORMAL_RBC_DIAMETER_UM / field.pixel_size_um
+        cell_area = np.pi * (diameter / 2) ** 2
         area = np.bincount(seg.labels.ravel())
         near_line = _near_other_object(seg.labels, _CUT_DISTANCE * diameter)
         for label, xy in by_class.items():
             m = match_points(seg.labels, np.array(xy))
             hit = labels_under_points(seg.labels, xy)
             inside = hit > 0
-            cut = int(_is_cut(seg.labels, near_line, xy).sum())
-            small = int(np.sum(area[hit[inside]] < _SMALL_AREA * np.pi * (diameter / 2) ** 2))
-            for i, v in enumerate((m.points, m.matched, m.merged, cut, small)):
+            is_cut = _is_cut(seg.labels, near_line, xy)
+            pieces = int(_in_pieces(seg.labels, area, hit[is_cut], _PIECES_AREA * cell_area).sum())
+            small = int(np.sum(area[hit[inside]] < _SMALL_AREA * cell_area))
+            for i, v in enumerate((m.points, m.matched, m.merged, int(is_cut.sum()), pieces,
+                                   small)):
                 totals[label][i] += v
     totals["_diameter_px_median"] = [float(np.median(diameters))]
     totals["_ms_per_field"] = [1000 * seconds / max(len(fields), 1)]
@@ -98,6 +107,20 @@ def _is_cut(labels: np.ndarray, near_line: np.ndarray, xy: list) -> np.ndarray:
     """Per point: inside an object and within the cut distance of a line to another object
     (``near_line`` from :func:`_near_other_object`)."""
     return (labels_under_points(labels, xy) > 0) & (labels_under_points(near_line, xy) > 0)
+
+
+def _in_pieces(labels: np.ndarray, area: np.ndarray, objects: np.ndarray,
+               max_area: float) -> np.ndarray:
+    """Per object (of cut points): it and the largest object touching it hold at most
+    ``max_area`` px together (``area``: pixels per label)."""
+    pieces = np.zeros(len(objects), dtype=bool)
+    for i, label in enumerate(objects):
+        mask = (labels == label).astype(np.uint8)
+        ring = cv2.dilate(mask, np.ones((3, 3), np.uint8)).astype(bool) & (mask == 0)
+        neighbours = np.unique(labels[ring & (labels > 0)])
+        largest = area[neighbours].max(initial=0)
+        pieces[i] = area[label] + largest <= max_area
+    return pieces
 
 
 def cut_points(field, label: str, labels: np.ndarray) -> list[tuple[float, float]]:
@@ -143,12 +166,13 @@ def print_table(name: str, totals: dict[str, list[float]]) -> None:
     print(f"\n### {name} (median estimated RBC diameter "
           f"{totals.pop('_diameter_px_median')[0]:.1f} px, segmentation "
           f"{totals.pop('_ms_per_field')[0]:.1f} ms/field)\n")
-    print("| class | points | recall | merged | cut | small |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| class | points | recall | merged | cut | in pieces | small |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for label in sorted(totals, key=lambda k: (k != "all", k)):
-        n, matched, merged, cut, small = totals[label]
+        n, matched, merged, cut, pieces, small = totals[label]
         print(f"| {label} | {n} | {matched / max(n, 1):.4f} | {merged / max(matched, 1):.4f} "
-              f"| {cut / max(matched, 1):.4f} | {small / max(matched, 1):.4f} |")
+              f"| {cut / max(matched, 1):.4f} ({cut:.0f}) | {pieces / max(matched, 1):.4f} "
+              f"({pieces:.0f}) | {small / max(matched, 1):.4f} |")
 
 
 def resampled(rgb: np.ndarray, scale: float) -> np.ndarray:
