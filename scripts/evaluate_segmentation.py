@@ -5,7 +5,7 @@ Usage::
     python scripts/evaluate_segmentation.py [--shared ../shared] [--split val] [--known-scale]
     python scripts/evaluate_segmentation.py --invariance 24 [--split val] [--no-classify]
     python scripts/evaluate_segmentation.py --cut-gallery elliptocyte cuts.png [--split test]
-    python scripts/evaluate_segmentation.py --fold-models cv/folds/fold-*.onnx
+    python scripts/evaluate_segmentation.py --fold-models cv/folds/fold-*.onnx [--carry-labels]
 
 The first form prints, per dataset and label class, the fraction of labelled points inside a
 detected object (recall), the fraction of matched points whose object holds another labelled
@@ -24,7 +24,9 @@ segments both, and prints the share of whole (not border) objects of each that h
 object of intersection-over-union >= 0.5 in the other; with the shipped classifier it also
 prints the net change in schistocyte calls and the calls that differ on matched objects, per
 1000 red cells. ``--fold-models`` does the same with each fold model of a cross-validation on
-the Chula fields it never saw (every labelled field once).
+the Chula fields it never saw (every labelled field once). ``--carry-labels`` gives the
+resampled field the 1x objects instead of segmenting it again: the calls that still differ come
+from the image alone, the rest from the segmentation.
 
 The third form draws, for each labelled point of one class counted as cut, a 32 um tile of
 the field with the object outlines (green), that point (red) and every other labelled point
@@ -181,13 +183,15 @@ def resampled(rgb: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
 
 
-def invariance(jobs: list[tuple[list, object]]) -> None:
+def invariance(jobs: list[tuple[list, object]], *, carry_labels: bool = False) -> None:
     """Print the object and schistocyte-call agreement between scales (see module docstring)
-    over ``(fields, model)`` jobs (model None: objects only), summed."""
+    over ``(fields, model)`` jobs (model None: objects only), summed. With ``carry_labels`` the
+    resampled field keeps the 1x objects (resampled) instead of being segmented again, so that
+    differing calls come from the image alone."""
     rows = defaultdict(lambda: np.zeros(7))
     for fields, model in jobs:
         for field in fields:
-            _add_field(rows, field, model)
+            _add_field(rows, field, model, carry_labels=carry_labels)
     classified = any(model is not None for _, model in jobs)
     print(f"\n### Invariance under resampling, {sum(len(f) for f, _ in jobs)} fields, declared "
           "pixel size\n")
@@ -201,12 +205,15 @@ def invariance(jobs: list[tuple[list, object]]) -> None:
               f"| {red:.0f} | {calls} |")
 
 
-def _add_field(rows: dict, field, model) -> None:
+def _add_field(rows: dict, field, model, *, carry_labels: bool = False) -> None:
     """Add one field's counts at each scale to ``rows``."""
     rgb = read_field(field.image)
     base = _analysed(rgb, field.pixel_size_um, model)
     for scale in _SCALES:
-        big = _analysed(resampled(rgb, scale), field.pixel_size_um / scale, model)
+        image = resampled(rgb, scale)
+        carried = cv2.resize(base[0], image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+        big = _analysed(image, field.pixel_size_um / scale, model,
+                        labels=carried if carry_labels else None)
         back = cv2.resize(big[0], rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST)
         a_to_b, b_to_a = matched_objects(base[0], back)
         whole_a, whole_b = ~base[1], ~big[1]
@@ -239,20 +246,24 @@ def held_out_jobs(paths: list[Path], chula: list) -> list[tuple[list, object]]:
     return jobs
 
 
-def _analysed(rgb: np.ndarray, pixel_size_um: float, model):
-    """Labels, border flags, red-cell and schistocyte flags (None without a model) per object."""
-    seg = segment_field(rgb, pixel_size_um=pixel_size_um)
-    border = border_flags(seg.labels, seg.count)
-    if model is None or seg.count == 0:
-        return seg.labels, border, None, None
+def _analysed(rgb: np.ndarray, pixel_size_um: float, model, *,
+              labels: np.ndarray | None = None):
+    """Labels, border flags, red-cell and schistocyte flags (None without a model) per object;
+    ``labels`` given: those objects instead of the field's segmentation."""
+    if labels is None:
+        labels = segment_field(rgb, pixel_size_um=pixel_size_um).labels
+    count = int(labels.max(initial=0))
+    border = border_flags(labels, count)
+    if model is None or count == 0:
+        return labels, border, None, None
     from smearscan.features import cell_table
     from smearscan.pipeline import classified_columns
 
-    cells = cell_table(seg.labels, rgb, pixel_size_um=pixel_size_um)
-    label = classified_columns(rgb, seg.labels, cells, pixel_size_um=pixel_size_um,
+    cells = cell_table(labels, rgb, pixel_size_um=pixel_size_um)
+    label = classified_columns(rgb, labels, cells, pixel_size_um=pixel_size_um,
                                model=model)["class"]
     schisto = label == "schistocyte"
-    return seg.labels, border, schisto | (label == "rbc"), schisto
+    return labels, border, schisto | (label == "rbc"), schisto
 
 
 def main() -> None:
@@ -269,6 +280,9 @@ def main() -> None:
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL",
                         help="invariance of each fold model of scripts/cross_validate.py "
                              "--save-folds on the Chula fields it never saw, summed")
+    parser.add_argument("--carry-labels", action="store_true",
+                        help="with --fold-models or --invariance: the resampled field keeps the "
+                             "1x objects, so that differing calls come from the image alone")
     parser.add_argument("--cut-gallery", nargs=2, metavar=("CLASS", "PNG"),
                         help="draw the labelled points of CLASS counted as cut, then stop")
     args = parser.parse_args()
@@ -282,14 +296,15 @@ def main() -> None:
         print(f"{count} {label} points counted as cut: {out}")
         return
     if args.fold_models:
-        invariance(held_out_jobs(args.fold_models, chula_fields(data / "chula-rbc-12")))
+        invariance(held_out_jobs(args.fold_models, chula_fields(data / "chula-rbc-12")),
+                   carry_labels=args.carry_labels)
         return
     if args.invariance:
         model = None
         if not args.no_classify:
             from smearscan.pipeline import cached_model
             model = cached_model(None)
-        invariance([(chula[:args.invariance], model)])
+        invariance([(chula[:args.invariance], model)], carry_labels=args.carry_labels)
         return
     print_table(f"Chula RBC-12, {args.split} split, {len(chula)} fields",
                 evaluate(chula, known_scale=args.known_scale))
