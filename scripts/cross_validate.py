@@ -97,7 +97,10 @@ def held_out(args: argparse.Namespace) -> None:
 
 def scores_of_run(args: argparse.Namespace) -> None:
     """Write the end-to-end scores of another run's outputs on the val and test points."""
-    oof = run_scores(args.run_scores, shared=args.shared, cache=args.cache, limit=args.limit)
+    try:
+        oof = run_scores(args.run_scores, shared=args.shared, cache=args.cache, limit=args.limit)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"cross_validate.py: {error}") from None
     args.out.mkdir(parents=True, exist_ok=True)
     path = oof.save(args.out / "held_out.npz")
     positive = oof.positive
