@@ -3,6 +3,7 @@
 Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epochs 12]
            [--size-jitter 0.905 1.105] [--label-smoothing 0] [--out DIR] [--final MODEL]
            [--compare OOF.npz ...] [--paired NEW.npz OLD.npz] [--run-scores RUN]
+           [--rescore FOLD_MODEL ...]
 
 Runs :func:`smearscan.training.crossval.cross_validate` (k models, whole Chula overlap groups
 held out, labelled points scored on the segmented object under them, segmentation misses at 0),
@@ -15,7 +16,9 @@ operating point.
 score files (e.g. out-of-fold against ``--held-out-model``'s) on the points both scored.
 ``--run-scores RUN`` reads the scores that a ``smearscan --save-masks --out RUN`` analysis of the
 Chula val and test fields gave those points, so that a whole pipeline of any version (its own
-segmentation and model) can be paired with today's. The
+segmentation and model) can be paired with today's. ``--rescore DIR/fold-*.onnx`` scores the
+out-of-fold points again with the fold models of ``--save-folds`` under today's segmentation and
+inference, and writes and prints that operating point, without retraining. The
 crop cache (``~/.cache/smearscan``) is reused; a full run on 2 cores: see models/README.md.
 """
 
@@ -30,7 +33,13 @@ import numpy as np
 
 from smearscan.classification import load_model
 from smearscan.training.crops import labelled_crops
-from smearscan.training.crossval import FOLDS, cross_validate, held_out_scores, run_scores
+from smearscan.training.crossval import (
+    FOLDS,
+    cross_validate,
+    fold_model_scores,
+    held_out_scores,
+    run_scores,
+)
 from smearscan.training.fit import DEFAULT_RECIPE, Recipe
 from smearscan.training.operating import OutOfFold, out_of_fold_point, paired_auc
 from smearscan.training.train import (
@@ -108,6 +117,20 @@ def scores_of_run(args: argparse.Namespace) -> None:
           f"{int(oof.missed[positive].sum())} in no object of the run): {path}")
 
 
+def rescored(args: argparse.Namespace) -> None:
+    """Write and print the out-of-fold point of the saved fold models under today's code."""
+    try:
+        models = [load_model(path) for path in args.rescore]
+        oof = fold_model_scores(models, shared=args.shared, cache=args.cache, limit=args.limit)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"cross_validate.py: {error}") from None
+    args.out.mkdir(parents=True, exist_ok=True)
+    oof.save(args.out / "oof.npz")
+    point = point_of(oof)
+    (args.out / "operating_point.json").write_text(json.dumps(point, indent=2) + "\n")
+    print_point(f"{len(models)} fold models, scored again", oof, point)
+
+
 def save_folds(networks: dict, oof: OutOfFold, point: dict, args: argparse.Namespace,
                recipe: Recipe) -> None:
     """Write each fold's model to ``--save-folds`` with the fields it never saw."""
@@ -146,6 +169,9 @@ def main() -> None:
     parser.add_argument("--write", type=Path, metavar="MODEL",
                         help="with --held-out-model: write a copy of it carrying that point")
     parser.add_argument("--version", help="model_version of the --write copy")
+    parser.add_argument("--rescore", type=Path, nargs="+", metavar="FOLD_MODEL",
+                        help="score the out-of-fold points again with these --save-folds "
+                             "models under today's segmentation and inference, then stop")
     parser.add_argument("--run-scores", type=Path, metavar="RUN",
                         help="write to --out the scores that a smearscan --save-masks --out RUN "
                              "analysis of the val and test fields gave their labelled points, "
@@ -156,6 +182,9 @@ def main() -> None:
         return
     if args.run_scores:
         scores_of_run(args)
+        return
+    if args.rescore:
+        rescored(args)
         return
     if args.paired:
         print_paired(*args.paired)

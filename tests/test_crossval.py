@@ -12,8 +12,14 @@ torch = pytest.importorskip("torch")  # the train extra
 
 from smearscan.classification import load_model  # noqa: E402
 from smearscan.training.crops import CropSet, PointSet, labelled_points  # noqa: E402
-from smearscan.training.crossval import cross_validate, group_folds, training_rows  # noqa: E402
+from smearscan.training.crossval import (  # noqa: E402
+    cross_validate,
+    fold_model_scores,
+    group_folds,
+    training_rows,
+)
 from smearscan.training.evaluation import evaluate_model  # noqa: E402
+from smearscan.training.fit import DEFAULT_RECIPE  # noqa: E402
 from smearscan.training.operating import (  # noqa: E402
     MIN_THRESHOLD,
     OutOfFold,
@@ -21,7 +27,7 @@ from smearscan.training.operating import (  # noqa: E402
     out_of_fold_point,
     paired_auc,
 )
-from smearscan.training.train import train_model  # noqa: E402
+from smearscan.training.train import train_model, write_fold_model  # noqa: E402
 
 SHARED = Path(__file__).parents[1] / ".." / "shared"
 
@@ -182,6 +188,17 @@ def test_smoke_cross_validation_and_final_model(tmp_path, smoke_cache):
     # No overlap group is scored by two folds.
     for g in np.unique(oof.group):
         assert len(np.unique(oof.fold[oof.group == g])) == 1
+    # The saved fold models score the same points again to the same out-of-fold scores.
+    saved = [load_model(write_fold_model(
+        network, out=tmp_path / f"fold-{fold + 1}.pt", fold=fold,
+        fields=[str(f) for f in np.unique(oof.field[oof.fold == fold])],
+        point={"threshold": 0.5}, seed=0, epochs=1, recipe=DEFAULT_RECIPE))
+        for fold, network in folds.items()]
+    again = fold_model_scores(saved, shared=SHARED, cache=smoke_cache, limit=3)
+    assert np.array_equal(again.fold, oof.fold) and np.array_equal(again.field, oof.field)
+    assert np.abs(again.score - oof.score).max() < 1e-5
+    with pytest.raises(ValueError, match="held out by no fold model"):
+        fold_model_scores(saved[:1], shared=SHARED, cache=smoke_cache, limit=3)
     point = {"threshold": 0.7, "sensitivity": 0.6, "false_positive_rate": 0.003,
              "sensitivity_se": 0.04, "false_positive_rate_se": 0.001, "negatives": 900,
              "estimate": "out-of-fold, end to end (segmentation misses score 0)"}

@@ -171,6 +171,38 @@ def _gathered(results, point_fold: np.ndarray, progress: bool, start: float
     return score, final, networks
 
 
+def fold_model_scores(models: list[CellClassifier], *, shared: Path,
+                      cache: Path | None = None, limit: int | None = None) -> OutOfFold:
+    """Out-of-fold end-to-end scores measured again with the saved fold models of a
+    cross-validation (``--save-folds``), under today's segmentation and inference.
+
+    Each counted labelled point is scored by the model whose held-out fields
+    (``training.held_out_fields`` in its file) hold it, so a change of segmentation or inference
+    gets its out-of-fold figures without retraining.
+
+    Raises
+    ------
+    ValueError
+        A field with counted points that no model held out (models of another run or data).
+    """
+    points = labelled_points(shared, cache=cache, limit=limit, progress=False)
+    points = points.subset(~points.border)
+    fold = np.full(len(points.field), -1)
+    for model in models:
+        training = model.metadata["training"]
+        fold[np.isin(points.field, training["held_out_fields"])] = training["fold"] - 1
+    if (fold < 0).any():
+        unheld = np.unique(points.field[fold < 0])
+        raise ValueError(f"{len(unheld)} labelled fields (e.g. {unheld[0]}) are held out by no "
+                         "fold model")
+    score = np.zeros(len(fold))
+    for model in models:
+        rows = fold == model.metadata["training"]["fold"] - 1
+        score[rows] = end_to_end_scores(model, points.subset(rows))
+    return OutOfFold(score, points.name == "schistocyte", points.object < 0, fold, points.group,
+                     points.field)
+
+
 def held_out_points(shared: Path, *, cache: Path | None = None, limit: int | None = None
                     ) -> tuple[PointSet, np.ndarray, np.ndarray]:
     """The counted labelled points of the Chula val and test fields (the points of
