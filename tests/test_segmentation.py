@@ -150,6 +150,37 @@ def test_an_elliptocyte_with_a_waist_is_one_cell(axis_ratio, waist):
     assert segment_field(field, pixel_size_um=7.5 / 36).count == 1
 
 
+@pytest.mark.parametrize("waist", [3])
+@pytest.mark.parametrize("axis_ratio", [3.2, 3.6])
+def test_a_long_elliptocyte_with_a_deeper_waist_is_one_cell(axis_ratio, waist):
+    # Pinched by 3 px on each side (of a ~19 px width): the outline is no longer nearly
+    # convex, but the line between the halves would run across most of the cell's width.
+    import cv2
+    from synthetic import BACKGROUND
+
+    field = _oval_field(area_cells=1.0, axis_ratio=axis_ratio, angle=0)
+    half_width = 18 / np.sqrt(axis_ratio)
+    for side in (-1, 1):
+        centre = (140, int(round(120 + side * (half_width + 8 - waist))))
+        cv2.circle(field, centre, 8, BACKGROUND, -1)
+    assert segment_field(field, pixel_size_um=7.5 / 36).count == 1
+
+
+@pytest.mark.parametrize("axis_ratio", [1.6, 2.0])
+def test_two_small_oval_cells_end_to_end_are_two(axis_ratio):
+    # Two small ovals (0.45 of a cell's area each) touching end to end: a long union, but the
+    # line between them is much narrower than either cell, a neck and not a waist.
+    import cv2
+    from synthetic import CELL
+
+    rgb = synthetic_field([], shape=(240, 280))
+    minor = 18 * np.sqrt(0.45 / axis_ratio)
+    major = int(round(minor * axis_ratio))
+    for x in (140 - major, 140 + major):
+        cv2.ellipse(rgb, (x, 120), (major, int(round(minor))), 0, 0, 360, CELL, -1)
+    assert segment_field(rgb, pixel_size_um=7.5 / 36).count == 2
+
+
 def test_two_small_round_cells_overlapping_are_two():
     # Two spherocytes (0.6 of a cell's area each) overlapping by a third of their diameter:
     # short, so their union is not taken for one elliptocyte.
