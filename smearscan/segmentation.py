@@ -601,38 +601,36 @@ def _one_cell(labels: np.ndarray, low: int, high: int) -> bool:
     union = np.isin(labels, (low, high)).astype(np.uint8)
     contours, _ = cv2.findContours(union, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     solidity = union.sum() / max(cv2.contourArea(cv2.convexHull(np.concatenate(contours))), 1)
-    elongation = _elongation(union)
+    major, minor = _axis_moments(union)
+    elongation = float(np.sqrt(major / max(minor, 1e-9)))  # of the ellipse with these moments
     if solidity >= _HALF_SOLIDITY and elongation >= _HALF_ELONGATION:
         return True
+    width = 4 * np.sqrt(max(minor, 0.0) / (2 * union.sum()))  # that ellipse's minor axis, px
     return (solidity >= _WAIST_SOLIDITY and elongation >= _WAIST_ELONGATION
-            and _line_length(labels, low, high) >= _WAIST_CUT * _minor_axis(union))
+            and _line_length(labels, low, high) >= _WAIST_CUT * width)
 
 
 def _line_length(labels: np.ndarray, low: int, high: int) -> float:
     """Length (px) of the line where parts ``low`` and ``high`` touch: the extent of its pixels
     along their main direction."""
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-    near = [cv2.dilate((labels == label).astype(np.uint8), cross) > 0 for label in (high, low)]
-    rows, columns = np.nonzero(((labels == low) & near[0]) | ((labels == high) & near[1]))
+    first, second = labels == low, labels == high
+    touching = ((first & (cv2.dilate(second.astype(np.uint8), cross) > 0))
+                | (second & (cv2.dilate(first.astype(np.uint8), cross) > 0)))
+    rows, columns = np.nonzero(touching)
     if len(rows) < 2:
         return float(len(rows))
     spread = np.linalg.eigvalsh(np.cov(np.stack([columns, rows]).astype(float)))[-1]
     return float(np.sqrt(12 * max(spread, 0.0)) + 1)  # a uniform segment's length from its variance
 
 
-def _minor_axis(mask: np.ndarray) -> float:
-    """Minor axis (px) of the ellipse with the moments of ``mask``."""
-    moments = cv2.moments(mask, binaryImage=True)
-    a, b, c = (moments[k] / moments["m00"] for k in ("mu20", "mu02", "mu11"))
-    return float(4 * np.sqrt(max((a + b - np.sqrt((a - b) ** 2 + 4 * c**2)) / 2, 0.0)))
-
-
-def _elongation(mask: np.ndarray) -> float:
-    """Ratio of the major to the minor axis of the ellipse with the moments of ``mask``."""
+def _axis_moments(mask: np.ndarray) -> tuple[float, float]:
+    """Second central moments of ``mask`` (px^2 summed over its pixels, times 2) along its
+    major and minor axes: ``mu20 + mu02 +- sqrt((mu20 - mu02)^2 + 4 mu11^2)``."""
     moments = cv2.moments(mask, binaryImage=True)
     a, b, c = moments["mu20"], moments["mu02"], moments["mu11"]
     root = np.sqrt((a - b) ** 2 + 4 * c**2)
-    return float(np.sqrt((a + b + root) / max(a + b - root, 1e-9)))
+    return float(a + b + root), float(a + b - root)
 
 
 def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
