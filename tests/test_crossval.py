@@ -26,6 +26,7 @@ from smearscan.training.operating import (  # noqa: E402
     between_fold_variance,
     out_of_fold_point,
     paired_auc,
+    rank_in_field,
 )
 from smearscan.training.train import train_model, write_fold_model  # noqa: E402
 
@@ -129,6 +130,12 @@ def test_paired_auc_matches_points_by_field_and_rank_and_resamples_both_together
     assert result["roc_auc_old"] == pytest.approx((15 * (1000 - above) + 5 * 0.5) / 20000)
     low, high = result["difference_ci95"]
     assert 0 < low <= result["difference"] <= high
+
+
+def test_rank_in_field_counts_each_fields_rows_in_order():
+    field = np.array(["b", "a", "b", "c", "a", "b"])
+    assert rank_in_field(field).tolist() == [0, 0, 1, 0, 1, 2]
+    assert rank_in_field(np.array([], dtype=str)).tolist() == []
 
 
 def test_paired_auc_refuses_files_of_different_extractions():

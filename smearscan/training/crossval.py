@@ -36,7 +36,7 @@ from smearscan.network import TorchNetwork
 from smearscan.outputs import read_csv_rows
 from smearscan.training.crops import CropSet, PointSet, labelled_crops, labelled_points
 from smearscan.training.fit import DEFAULT_RECIPE, Recipe, fit_network
-from smearscan.training.operating import OutOfFold
+from smearscan.training.operating import OutOfFold, rank_in_field
 
 FOLDS = 5
 
@@ -209,9 +209,7 @@ def held_out_points(shared: Path, *, cache: Path | None = None, limit: int | Non
     :func:`held_out_scores`), their fold (val 0, test 1) and their line in their field's label
     file."""
     points = labelled_points(shared, cache=cache, limit=limit, progress=False)
-    line = np.zeros(len(points.field), dtype=np.int64)
-    for name in np.unique(points.field):
-        line[points.field == name] = np.arange(np.count_nonzero(points.field == name))
+    line = rank_in_field(points.field)
     split_of = {field.group: split for split, fields in split_fields(
         chula_fields(Path(shared) / "datasets" / "chula-rbc-12")).items() for field in fields}
     split = np.array([split_of[str(g)] for g in points.group])

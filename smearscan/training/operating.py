@@ -312,10 +312,15 @@ def paired_auc(new: OutOfFold, old: OutOfFold, *, seed: int = 0) -> dict[str, An
 
 def _point_index(scores: OutOfFold) -> dict[tuple[str, int], int]:
     """(field, rank of the point within its field) -> row."""
-    seen: dict[str, int] = {}
-    index = {}
-    for row, field in enumerate(scores.field):
-        rank = seen.get(field, 0)
-        seen[field] = rank + 1
-        index[(str(field), rank)] = row
-    return index
+    return {(str(field), int(rank)): row for row, (field, rank)
+            in enumerate(zip(scores.field, rank_in_field(scores.field), strict=True))}
+
+
+def rank_in_field(field: np.ndarray) -> np.ndarray:
+    """Each row's rank among the rows of the same field, in row order (0, 1, ... per field)."""
+    order = np.argsort(field, kind="stable")
+    ordered = field[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    rank = np.empty(len(field), dtype=np.int64)
+    rank[order] = np.arange(len(field)) - np.repeat(starts, np.diff(np.r_[starts, len(field)]))
+    return rank
