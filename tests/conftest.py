@@ -28,5 +28,16 @@ def shared_datasets() -> Path:
 
 @pytest.fixture(scope="session")
 def smoke_cache(tmp_path_factory) -> Path:
-    """A crop cache shared by the training smoke tests (limit 3: a few fields per dataset)."""
-    return tmp_path_factory.mktemp("smoke-cache")
+    """A crop cache shared by the training smoke tests (limit 3: a few fields per dataset).
+
+    It starts with a stale file of the same family, which the extraction must delete, and one
+    of the full-dataset family, which it must keep (``test_stale_crop_caches_are_removed``).
+    """
+    cache = tmp_path_factory.mktemp("smoke-cache")
+    for name in STALE_SMOKE_CACHE, OTHER_FAMILY_CACHE:
+        (cache / name).write_bytes(b"old")
+    return cache
+
+
+STALE_SMOKE_CACHE = "crops-limit3-000000000000.npz"
+OTHER_FAMILY_CACHE = "crops-000000000000.npz"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import OTHER_FAMILY_CACHE, STALE_SMOKE_CACHE
 
 from smearscan.classification import CLASSES, load_model
 from smearscan.features import cell_table
@@ -20,6 +22,7 @@ from smearscan.training import (  # noqa: E402
     augmented,
     class_of,
     evaluate_model,
+    labelled_crops,
     mined_platelets,
     morphology_of,
     objects_at_points,
@@ -132,6 +135,19 @@ def test_smoke_training_and_evaluation(tmp_path, smoke_cache):
     assert "neutrophils_called_ig" in written["immature_granulocyte"]
     assert (tmp_path / "eval" / "confusion.png").is_file()
     assert (tmp_path / "eval" / "roc_schistocyte.png").is_file()
+
+
+@pytest.mark.slow
+def test_stale_crop_caches_are_removed(smoke_cache):
+    """Each code change writes a new ~2 GB cache file; the one it replaces is deleted, a cache
+    of another limit is kept."""
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip("shared datasets not available")
+    labelled_crops(SHARED, cache=smoke_cache, limit=3, progress=False)
+    names = {p.name for p in smoke_cache.iterdir()}
+    assert OTHER_FAMILY_CACHE in names and STALE_SMOKE_CACHE not in names
+    (current,) = names - {OTHER_FAMILY_CACHE}
+    assert re.fullmatch(r"crops-limit3-[0-9a-f]{12}\.npz", current)
 
 
 def test_mined_platelets_are_small_azure_objects_whatever_their_red():

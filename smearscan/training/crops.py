@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import math
+import re
 import sys
 import time
 from collections import Counter
@@ -381,7 +382,8 @@ def _extracted(shared: Path, cache: Path | None, limit: int | None, progress: bo
                workers: int) -> Path:
     """The cache file of crops and points, extracted first when absent."""
     cache = Path(cache) if cache is not None else default_cache()
-    path = cache / f"crops-{_cache_key(limit)}.npz"
+    family = "crops" if limit is None else f"crops-limit{limit}"
+    path = cache / f"{family}-{_cache_key(limit)}.npz"
     if path.exists():
         return path
     jobs = field_jobs(Path(shared) / "datasets", limit=limit)
@@ -409,4 +411,14 @@ def _extracted(shared: Path, cache: Path | None, limit: int | None, progress: bo
     partial = path.with_name(path.stem + ".partial.npz")
     np.savez(partial, **columns)
     partial.replace(path)
+    _remove_stale(cache, family, keep=path)
     return path
+
+
+def _remove_stale(cache: Path, family: str, *, keep: Path) -> None:
+    """Delete the cache files of ``family`` other than ``keep``: each code change writes a new
+    file of ~2 GB (the full datasets), and the old ones can never be read again."""
+    stale = re.compile(rf"{re.escape(family)}-[0-9a-f]{{12}}(\.partial)?\.npz")
+    for old in cache.iterdir():
+        if old != keep and stale.fullmatch(old.name):
+            old.unlink(missing_ok=True)
