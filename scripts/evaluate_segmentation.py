@@ -23,7 +23,8 @@ The second form resamples each of N fields by 1.5x and 2x (pixel size divided ac
 segments both, and prints the share of whole (not border) objects of each that have an
 object of intersection-over-union >= 0.5 in the other; with the shipped classifier it also
 prints the net change in schistocyte calls and the calls that differ on matched objects, per
-1000 red cells. ``--fold-models`` does the same with each fold model of a cross-validation on
+1000 red cells, and how many of those are borderline (both schistocyte probabilities within 0.1
+of the threshold). ``--fold-models`` does the same with each fold model of a cross-validation on
 the Chula fields it never saw (every labelled field once). ``--carry-labels`` gives the
 resampled field the 1x objects instead of segmenting it again: the calls that still differ come
 from the image alone, the rest from the segmentation.
@@ -58,6 +59,9 @@ _CUT_DISTANCE = 0.2
 #: normal cells' area together are pieces of one cell; two whole cells hold about twice that.
 _PIECES_AREA = 1.5
 _SCALES = (1.5, 2.0)
+#: A differing call whose two schistocyte probabilities both lie within this of the threshold
+#: is a borderline cell tipped over by a small change, not a cell seen differently.
+_NEAR_THRESHOLD = 0.1
 
 
 def evaluate(fields, *, known_scale: bool) -> dict[str, list[float]]:
@@ -188,7 +192,7 @@ def invariance(jobs: list[tuple[list, object]], *, carry_labels: bool = False) -
     over ``(fields, model)`` jobs (model None: objects only), summed. With ``carry_labels`` the
     resampled field keeps the 1x objects (resampled) instead of being segmented again, so that
     differing calls come from the image alone."""
-    rows = defaultdict(lambda: np.zeros(7))
+    rows = defaultdict(lambda: np.zeros(8))
     for fields, model in jobs:
         for field in fields:
             _add_field(rows, field, model, carry_labels=carry_labels)
@@ -196,11 +200,12 @@ def invariance(jobs: list[tuple[list, object]], *, carry_labels: bool = False) -
     print(f"\n### Invariance under resampling, {sum(len(f) for f, _ in jobs)} fields, declared "
           "pixel size\n")
     print("| scale | objects 1x | matched | objects sx | matched | red cells 1x "
-          "| net schistocyte change /1000 RBC | differing calls /1000 RBC |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for scale, (na, ma, nb, mb, red, net, differ) in rows.items():
-        calls = (f"{1000 * net / max(red, 1):+.2f} | {1000 * differ / max(red, 1):.2f}"
-                 if classified else "- | -")
+          "| net schistocyte change /1000 RBC | differing calls /1000 RBC "
+          f"| of which both p within {_NEAR_THRESHOLD:g} of the threshold |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for scale, (na, ma, nb, mb, red, net, differ, near) in rows.items():
+        calls = (f"{1000 * net / max(red, 1):+.2f} | {1000 * differ / max(red, 1):.2f} "
+                 f"| {near:.0f} of {differ:.0f}" if classified else "- | - | -")
         print(f"| {scale:g} | {na:.0f} | {ma / max(na, 1):.4f} | {nb:.0f} | {mb / max(nb, 1):.4f} "
               f"| {red:.0f} | {calls} |")
 
@@ -223,14 +228,19 @@ def _add_field(rows: dict, field, model, *, carry_labels: bool = False) -> None:
         row[2] += whole_b.sum()
         row[3] += np.count_nonzero(b_to_a[1:][whole_b])
         if model is not None:
-            red_a, schisto_a = base[2], base[3]
-            schisto_b = big[3]
+            red_a, schisto_a, p_a = base[2:]
+            schisto_b, p_b = big[3:]
             row[4] += np.count_nonzero(red_a & whole_a)
             row[5] += (np.count_nonzero(schisto_b & whole_b)
                        - np.count_nonzero(schisto_a & whole_a))
             pairs = np.flatnonzero(a_to_b[1:] > 0)
-            differ = schisto_a[pairs] != schisto_b[a_to_b[1:][pairs] - 1]
-            row[6] += np.count_nonzero(differ & whole_a[pairs])
+            other = a_to_b[1:][pairs] - 1
+            differ = (schisto_a[pairs] != schisto_b[other]) & whole_a[pairs]
+            row[6] += np.count_nonzero(differ)
+            threshold = model.thresholds["schistocyte"]
+            near = ((np.abs(p_a[pairs] - threshold) <= _NEAR_THRESHOLD)
+                    & (np.abs(p_b[other] - threshold) <= _NEAR_THRESHOLD))
+            row[7] += np.count_nonzero(differ & near)
 
 
 def held_out_jobs(paths: list[Path], chula: list) -> list[tuple[list, object]]:
@@ -248,22 +258,23 @@ def held_out_jobs(paths: list[Path], chula: list) -> list[tuple[list, object]]:
 
 def _analysed(rgb: np.ndarray, pixel_size_um: float, model, *,
               labels: np.ndarray | None = None):
-    """Labels, border flags, red-cell and schistocyte flags (None without a model) per object;
-    ``labels`` given: those objects instead of the field's segmentation."""
+    """Labels, border flags, red-cell and schistocyte flags and schistocyte probabilities
+    (None without a model) per object; ``labels`` given: those objects instead of the field's
+    segmentation."""
     if labels is None:
         labels = segment_field(rgb, pixel_size_um=pixel_size_um).labels
     count = int(labels.max(initial=0))
     border = border_flags(labels, count)
     if model is None or count == 0:
-        return labels, border, None, None
+        return labels, border, None, None, None
     from smearscan.features import cell_table
     from smearscan.pipeline import classified_columns
 
     cells = cell_table(labels, rgb, pixel_size_um=pixel_size_um)
-    label = classified_columns(rgb, labels, cells, pixel_size_um=pixel_size_um,
-                               model=model)["class"]
-    schisto = label == "schistocyte"
-    return labels, border, schisto | (label == "rbc"), schisto
+    columns = classified_columns(rgb, labels, cells, pixel_size_um=pixel_size_um, model=model)
+    schisto = columns["class"] == "schistocyte"
+    return (labels, border, schisto | (columns["class"] == "rbc"), schisto,
+            columns["p_schistocyte"])
 
 
 def main() -> None:
