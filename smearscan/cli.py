@@ -210,6 +210,9 @@ Lab values: a number with its unit, e.g. --hemoglobin '75 g/L', --platelets '820
 always read in that unit. A bare number is read in the default unit shown in [brackets], but a
 bare number that is also a plausible result in another common unit of that key is refused
 (exit code 2) with a one-line error naming the key and the units it could be; give the unit.
+A result reported as a bound, e.g. --haptoglobin '<0.1 g/L' or --adamts13 '<5 %%', is read
+as such; where the verdict would differ within its range (ADAMTS13 '<20 %%' spans the 10%%
+cut-off) it is refused (exit code 2): give the measured value.
 Bare numbers refused:
 %s
 """
@@ -271,10 +274,10 @@ def _run_verdict(argv: list[str]) -> int:
     args = verdict_parser().parse_args(argv)
     try:
         smear, labs = _verdict_inputs(args)
+        verdict = assess(smear, labs)
     except (LabValueError, SlideNotFoundError, ValueError) as error:
         print(f"smearscan verdict: {printable(str(error))}", file=sys.stderr)
         return EXIT_USAGE
-    verdict = assess(smear, labs)
     print(json.dumps(verdict.to_dict(), indent=2) if args.json else format_text(verdict))
     return EXIT_OK
 

@@ -16,6 +16,12 @@ in another common unit of the key (:attr:`LabKey.ambiguous`, e.g. ADAMTS13 0.6: 
 units it could be, and the unit must be given. A value with a unit is always read in that unit.
 Zero is never ambiguous (it is zero in every unit).
 
+A result the lab reports only as a bound, ``"<0.1 g/L"`` (under the assay's range: an
+undetectable haptoglobin, ADAMTS13 "<5%") or ``">20 mg/L"`` (over it), is a :class:`Bound`. It
+is read just inside the bound, so that a cut-off at the bound itself is judged right (ADAMTS13
+"<10%" is a severe deficiency), and :func:`smearscan.verdict.assess` refuses it where the verdict
+would differ somewhere in the range it stands for (ADAMTS13 "<20%" spans the 10% cut-off).
+
 Plausible ranges and ambiguous ranges are this tool's rules (not published cut-offs); their job is
 to catch unit mix-ups, so the plausible ranges stop short of values that are only a unit away
 (platelets and WBC stop at 2000 and 500 x10^9/L so that a count per uL is not read as x10^9/L).
@@ -36,8 +42,8 @@ from pathlib import Path
 
 from smearscan.errors import LabValueError
 
-__all__ = ["LAB_KEYS", "LabKey", "LabValueError", "Labs", "ambiguous_units", "labs_for_slide",
-           "parse_labs", "read_labs_file", "with_overrides"]
+__all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
+           "labs_for_slide", "parse_labs", "read_labs_file", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -238,7 +244,8 @@ _TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
 _FALSE_TEXT = frozenset({"false", "no", "n", "0"})
 _POSNEG_TEXT = {"positive": "positive", "pos": "positive", "negative": "negative",
                 "neg": "negative"}
-_NUMBER_TEXT = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*")
+_NUMBER_TEXT = re.compile(
+    r"\s*([<>]?)\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*")
 _UNIT_SPELLING = str.maketrans({"µ": "u", "μ": "u", "×": "x", "⁹": "9", "³": "3", "^": None,
                                 " ": None})
 
@@ -255,19 +262,22 @@ def _is_missing(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip().lower() in _MISSING_TEXT)
 
 
-def _split_number(key: str, raw: object, spec: LabKey, source: str) -> tuple[float, str | None]:
-    """The number and its unit (``None`` for a bare number)."""
+def _split_number(key: str, raw: object, spec: LabKey, source: str
+                  ) -> tuple[str, float, str | None]:
+    """The bound's sign (``"<"``, ``">"`` or ``""`` for a measured value), the number and its
+    unit (``None`` for a bare number)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise _fail(source, key, raw, f"expected a number in {spec.unit or 'no unit'}")
     if not isinstance(raw, str):
-        return float(raw), None
+        return "", float(raw), None
     if "," in raw:
         raise _fail(source, key, raw, "use a decimal point and no thousands separator")
     match = _NUMBER_TEXT.fullmatch(raw)
     if match is None:
         expected = f"<number> {spec.unit}".strip()
-        raise _fail(source, key, raw, f"not a number (expected '{expected}')")
-    return float(match[1]), match[2] or None
+        raise _fail(source, key, raw, f"not a number (expected '{expected}', or a bound such as "
+                                      f"'<0.1 {spec.unit}')".replace(" )", ")"))
+    return match[1], float(match[2]), match[3] or None
 
 
 def _unit_hint(value: float, spec: LabKey) -> str:
@@ -302,8 +312,59 @@ def _refuse_ambiguous(key: str, raw: object, value: float, spec: LabKey, source:
                 f"unit, e.g. {examples}")
 
 
+class Bound(float):
+    """A result reported only as a bound: ``<limit`` (under the assay's range) or ``>limit``.
+
+    As a number it lies just inside the bound (``limit * (1 -/+ 1e-9)``), so that a rule with a
+    cut-off at ``limit`` reads it on the right side; it formats as ``"<limit"`` (or
+    ``">limit"``) wherever a value is shown. :meth:`stand_ins` are values across the range it
+    stands for, on which :func:`smearscan.verdict.assess` checks that the verdict is the same.
+
+    Parameters
+    ----------
+    sign : {"<", ">"}
+    limit : float
+        The bound, in the key's default unit.
+    plausible : (float, float)
+        The key's plausible range: the far end of the range a bound stands for.
+    """
+
+    sign: str
+    limit: float
+    plausible: tuple[float, float]
+
+    def __new__(cls, sign: str, limit: float, plausible: tuple[float, float]) -> Bound:
+        bound = super().__new__(cls, limit * (1 - 1e-9 if sign == "<" else 1 + 1e-9))
+        bound.sign, bound.limit, bound.plausible = sign, limit, plausible
+        return bound
+
+    def __reduce__(self) -> tuple:
+        return Bound, (self.sign, self.limit, self.plausible)
+
+    def __format__(self, spec: str) -> str:
+        return self.sign + format(self.limit, spec)
+
+    def __repr__(self) -> str:
+        return f"{self.sign}{self.limit!r}"
+
+    __str__ = __repr__
+
+    def stand_ins(self, count: int = 40) -> list[float]:
+        """Values spread over the range the bound stands for, evenly and geometrically (a
+        cut-off in a band narrower than 1/``count`` of the range on both scales is missed)."""
+        low, high = (self.plausible[0], self.limit) if self.sign == "<" else (
+            self.limit, self.plausible[1])
+        values = [low + (high - low) * i / count for i in range(count + 1)]
+        if low > 0 or high > 0:
+            start = low if low > 0 else high * 1e-3
+            values += [start * (high / start) ** (i / count) for i in range(count + 1)]
+        # Three significant digits: a refusal names a value one can read.
+        values = {float(f"{v:.3g}") for v in values}
+        return sorted({v for v in values if low <= v <= high and v != self.limit} | {float(self)})
+
+
 def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
-    value, unit = _split_number(key, raw, spec, source)
+    sign, value, unit = _split_number(key, raw, spec, source)
     if not math.isfinite(value):
         raise _fail(source, key, raw, "not a finite number")
     if unit is None:
@@ -321,7 +382,11 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
         raise _fail(source, key, raw,
                     f"{converted:g} {spec.unit} is outside the plausible range "
                     f"{low:g}-{high:g} {spec.unit}{_unit_hint(value, spec)}")
-    return converted
+    if not sign:
+        return converted
+    if converted == (low if sign == "<" else high):
+        raise _fail(source, key, raw, f"no plausible value is {sign}{converted:g} {spec.unit}")
+    return Bound(sign, converted, (low, high))
 
 
 def _parse_bool(key: str, raw: object, source: str) -> bool:
@@ -373,7 +438,7 @@ def _d_dimer_basis(raw: object) -> str | None:
 
 
 def _has_unit(raw: object) -> bool:
-    return isinstance(raw, str) and re.search(r"[^\d\s.eE+-]", raw) is not None
+    return isinstance(raw, str) and re.search(r"[^\d\s.eE+-]", raw.lstrip(" <>")) is not None
 
 
 # A D-dimer more than 1000x its ULN is not seen clinically; it means mg vs ng (x1000).

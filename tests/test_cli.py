@@ -166,6 +166,28 @@ def test_main_run_with_labs_adds_a_verdict_to_summary_and_report(field_png, tmp_
     assert "MAHA verdict" in (out / "slides" / "field" / "report.html").read_text()
 
 
+def test_verdict_with_a_bound_that_spans_a_cut_off_exits_2_in_one_line(capsys):
+    assert main(["verdict", "--schistocytes", "5", "--platelets", "10",
+                 "--adamts13", "<20 %"]) == 2
+    assert capsys.readouterr().err == (
+        "smearscan verdict: adamts13 = '<20%': the verdict differs within that range (at 0% and "
+        "just under 20%); give the measured value\n")
+
+
+def test_main_run_with_a_bound_that_spans_a_cut_off_keeps_the_count_and_records_why(
+        field_png, tmp_path):
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"platelets": 10, "adamts13": "<20 %"}))
+    out = tmp_path / "out"
+    # A problem with the one image given is exit 2, as for a bad image.
+    assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
+    slide = json.loads((out / "summary.json").read_text())["slides"]["field"]
+    assert "verdict" not in slide and slide["schistocytes"]["rbc_counted"] == 12
+    assert (out / "errors.csv").read_text().splitlines()[1:] == [
+        "field,,no verdict: adamts13 = '<20%': the verdict differs within that range (at 0% and "
+        "just under 20%); give the measured value"]
+
+
 def test_main_run_with_a_bad_labs_file_exits_2(field_png, tmp_path, capsys):
     labs = tmp_path / "labs.json"
     labs.write_text(json.dumps({"hemoglobin": "seven"}))

@@ -5,7 +5,7 @@ from dataclasses import fields
 
 import pytest
 
-from smearscan.labs import LAB_KEYS, Labs, LabValueError, parse_labs, read_labs_file
+from smearscan.labs import LAB_KEYS, Bound, Labs, LabValueError, parse_labs, read_labs_file
 
 
 def test_lab_keys_match_labs_fields():
@@ -282,3 +282,44 @@ def test_sex(raw, expected):
 def test_obstetric_complication_is_a_name_or_a_boolean():
     assert parse_labs({"obstetric_complication": "HELLP"}).obstetric_complication == "HELLP"
     assert parse_labs({"obstetric_complication": "no"}).obstetric_complication is False
+
+
+# --- results reported as a bound -----------------------------------------------------------------
+
+@pytest.mark.parametrize(("key", "text", "sign", "limit"), [
+    ("haptoglobin", "<0.1 g/L", "<", 0.1),
+    ("haptoglobin", "< 10 mg/dL", "<", 0.1),  # converted like a measured value
+    ("adamts13", "<5 %", "<", 5.0),
+    ("d_dimer", ">20 mg/L", ">", 20000.0),  # in ng/mL, the default unit
+])
+def test_a_bound_is_read_just_inside_it_and_shown_as_given(key, text, sign, limit):
+    value = getattr(parse_labs({key: text}), key)
+    assert isinstance(value, Bound) and (value.sign, value.limit) == (sign, limit)
+    assert (value < limit) if sign == "<" else (value > limit)
+    assert value == pytest.approx(limit, rel=1e-8)
+    assert f"{value:g}" == f"{sign}{limit:g}"
+
+
+def test_a_bound_stands_for_its_range_up_to_the_plausible_end():
+    under, over = parse_labs({"adamts13": "<10 %"}).adamts13, parse_labs(
+        {"d_dimer": ">20 mg/L"}).d_dimer
+    low, high = LAB_KEYS["d_dimer"].plausible
+    assert min(under.stand_ins()) == LAB_KEYS["adamts13"].plausible[0] == 0
+    assert max(under.stand_ins()) == float(under) < 10
+    assert min(over.stand_ins()) == float(over) > 20000 and max(over.stand_ins()) == high
+
+
+@pytest.mark.parametrize(("mapping", "words"), [
+    ({"haptoglobin": "<0.1"}, "give the unit"),  # a bare bound is as ambiguous as a number
+    ({"adamts13": "<0 %"}, "no plausible value is <0"),
+    ({"adamts13": "<=5 %"}, "not a number"),
+])
+def test_unreadable_bounds_are_refused(mapping, words):
+    with pytest.raises(LabValueError, match=words):
+        parse_labs(mapping)
+
+
+def test_d_dimer_bound_and_a_bare_uln_need_units_alike():
+    with pytest.raises(LabValueError, match="both with units or both bare"):
+        parse_labs({"d_dimer": ">20 mg/L", "d_dimer_uln": "0.5"})
+    assert parse_labs({"d_dimer": ">2000", "d_dimer_uln": "500"}).d_dimer.limit == 2000

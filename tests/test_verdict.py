@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smearscan.labs import Labs, parse_labs
+from smearscan.labs import Labs, LabValueError, parse_labs
 from smearscan.slide_stats import slide_result
 from smearscan.verdict import (
     URGENT_TTP,
@@ -143,6 +143,48 @@ def test_adamts13_cut_offs_of_isth_2020(adamts13, ttp, urgent):
     assert verdict.cause("ttp").assessment == ttp
     assert (verdict.urgent == URGENT_TTP) is urgent
     assert format_text(verdict).startswith("URGENT") is urgent
+
+
+@pytest.mark.parametrize(("bound", "same_as"), [("<10 %", 9.9), ("<5 %", 0), (">20 %", 20.1)])
+def test_an_adamts13_bound_on_one_side_of_every_cut_off_is_read_as_a_value_there(bound, same_as):
+    """An assay's "<10%" is a severe deficiency (ISTH 2020), as a measured 9.9% is."""
+    read = assess(smear(), parse_labs({**CLASSIC_TTP, "adamts13": bound}))
+    measured = assess(smear(), parse_labs({**CLASSIC_TTP, "adamts13": same_as}))
+    assert read.cause("ttp") == dataclasses.replace(
+        measured.cause("ttp"), reasons=tuple(r.replace(f"ADAMTS13 {same_as:g}%",
+                                                       f"ADAMTS13 {bound.replace(' ', '')}")
+                                             for r in measured.cause("ttp").reasons))
+    assert read.urgent == measured.urgent
+
+
+@pytest.mark.parametrize(("key", "bound", "message"), [
+    # spans the 10% cut-off of severe deficiency
+    ("adamts13", "<20 %", "adamts13 = '<20%': the verdict differs within that range (at 0% and "
+                          "just under 20%); give the measured value"),
+    # spans 0.3 g/L (low) and 0.1 g/L (undetectable)
+    ("haptoglobin", "<0.5 g/L", "haptoglobin = '<0.5 g/L': the verdict differs within that range "
+                                "(at 0 g/L and just under 0.5 g/L); give the measured value"),
+    # spans 30 x10^9/L (PLASMIC, French score)
+    ("platelets", "<100 G/L", "platelets = '<100 x10^9/L': the verdict differs within that range "
+                              "(at 0 x10^9/L and just under 100 x10^9/L); give the measured value"),
+    ("adamts13", ">5 %", "adamts13 = '>5%': the verdict differs within that range (at 10.5% and "
+                         "just over 5%); give the measured value"),
+])
+def test_a_bound_that_spans_a_cut_off_is_refused_naming_the_key(key, bound, message):
+    with pytest.raises(LabValueError) as error:
+        assess(smear(), parse_labs({**CLASSIC_TTP, key: bound}))
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(("haptoglobin", "points"), [("<0.1 g/L", 1), ("0.1 g/L", 0)])
+def test_an_undetectable_haptoglobin_reported_as_under_the_limit_scores_plasmic(haptoglobin,
+                                                                                  points):
+    """PLASMIC's item is an undetectable haptoglobin: "<0.1 g/L" is one, a measured 0.1 is not
+    (reticulocytes and bilirubin measured and not qualifying)."""
+    labs = parse_labs({**CLASSIC_TTP, "haptoglobin": haptoglobin, "reticulocytes": 1.0,
+                       "indirect_bilirubin": "0.5 mg/dL"})
+    item = assess(smear(), labs).plasmic.items[1]
+    assert item.points == points
 
 
 def test_severe_deficiency_without_thrombocytopenia_or_haemolysis_is_possible():

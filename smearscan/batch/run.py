@@ -105,10 +105,15 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
             builder.add(_written_images(result, paths) if paths else result, stem)
         builder.finish_cells()
     summary = builder.summary(options.population)
-    verdict = _verdict(slide.name, summary, labs)
+    problems = list(slide.problems)
+    try:
+        verdict = _verdict(slide.name, summary, labs)
+    except LabValueError as error:  # a bound the verdict cannot use: the count still stands
+        verdict = None
+        problems.append(f"no verdict: {error}")
     if verdict is not None:
         summary = replace(summary, verdict=verdict[0])
-    errors = builder.errors + [(slide.name, "", problem) for problem in slide.problems]
+    errors = builder.errors + [(slide.name, "", problem) for problem in problems]
     model = builder.model
     model_summary = model.to_dict() if model is not None else None
     outcome = SlideOutcome(slide.name, summary, errors=errors, model=model_summary,

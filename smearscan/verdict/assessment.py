@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from smearscan.labs import Labs
+from smearscan.labs import Bound, Labs, LabValueError
 from smearscan.verdict.differential import ACTIVE, URGENT_TTP, Cause, differential
 from smearscan.verdict.findings import (
     Finding,
@@ -19,7 +19,7 @@ from smearscan.verdict.findings import (
 )
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
-from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH, anaemia_limit
+from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH, anaemia_limit, show
 
 __all__ = ["DISCLAIMER", "Verdict", "assess"]
 
@@ -126,7 +126,47 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
     Verdict
         Every statement carries the findings behind it and the rule (standard or this tool's)
         that judged it; the rules are listed in :data:`smearscan.verdict.values.RULES`.
+
+    Raises
+    ------
+    LabValueError
+        A value reported as a bound (:class:`~smearscan.labs.Bound`, e.g. ADAMTS13 "<20%")
+        over whose range a decision of the verdict changes (TTP's assessment, a score, a
+        finding...): the measured value is needed. Each bound is varied alone.
     """
+    verdict = _assessed(smear, labs)
+    for spec in fields(labs):
+        bound = getattr(labs, spec.name)
+        if isinstance(bound, Bound):
+            _check_bound(smear, labs, spec.name, bound, _decisions(verdict))
+    return verdict
+
+
+def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
+                 decisions: tuple) -> None:
+    for value in bound.stand_ins():
+        if _decisions(_assessed(smear, replace(labs, **{key: value}))) != decisions:
+            inside = "under" if bound.sign == "<" else "over"
+            raise LabValueError(
+                f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
+                f"{show(key, value)} and just {inside} {show(key, bound.limit)}); give the "
+                "measured value")
+
+
+def _decisions(verdict: Verdict) -> tuple:
+    """What a verdict decides, without the values it shows."""
+    scores = (verdict.plasmic, verdict.isth_dic, verdict.french)
+    return (verdict.urgent, verdict.maha,
+            tuple(finding.finding for finding in verdict.findings_for),
+            tuple(finding.finding for finding in verdict.findings_against),
+            tuple(line.split(":")[0] for line in verdict.missing),
+            tuple((s.minimum, s.maximum, s.risk) for s in scores),
+            tuple((c.cause, c.assessment, c.urgency) for c in verdict.differential),
+            verdict.marrow.marrow_infiltration)
+
+
+def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
+    """The verdict of :func:`assess`, with every value read as it stands."""
     picture = lab_picture(labs)
     maha = maha_call(smear, labs, picture)
     found, against = lab_findings(labs, picture)

@@ -208,6 +208,11 @@ MARROW_RULE = _rule(
 AMBIGUOUS_RULE = _rule(
     "bare lab numbers", "refused (exit 2) where plausible in two common units of the key",
     "smearscan.labs: a silent unit guess can reverse a call", standard=False)
+BOUND_RULE = _rule(
+    "lab results given as a bound ('<0.1 g/L', '>20 mg/L')",
+    "read just inside the bound; refused (exit 2) where the verdict differs within its range",
+    "smearscan.verdict.assess: the bound itself, or any one value under it, can land on the "
+    "wrong side of a cut-off", standard=False)
 
 RULES: tuple[Rule, ...] = (
     SCHISTOCYTE_RULE, MAHA_RULE, LDH_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
@@ -215,7 +220,7 @@ RULES: tuple[Rule, ...] = (
     ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
     TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,
-    AMBIGUOUS_RULE,
+    AMBIGUOUS_RULE, BOUND_RULE,
 )
 """Every rule the verdict applies, in the order of the README table."""
 
