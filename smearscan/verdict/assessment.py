@@ -161,8 +161,8 @@ def _decisions(verdict: Verdict) -> tuple:
             tuple(finding.finding for finding in verdict.findings_against),
             tuple(line.split(":")[0] for line in verdict.missing),
             tuple((s.minimum, s.maximum, s.risk) for s in scores),
-            tuple((c.cause, c.assessment, c.urgency) for c in verdict.differential),
-            verdict.marrow.marrow_infiltration)
+            tuple((c.cause, c.assessment, c.urgency, c.action) for c in verdict.differential),
+            verdict.marrow.marrow_infiltration, verdict.marrow.considered, verdict.marrow.workup)
 
 
 def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
