@@ -21,6 +21,7 @@ import numpy as np
 
 from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
+from smearscan.errors import ColourlessFieldError
 from smearscan.loading import Slide, find_slides, read_field
 from smearscan.pipeline import FieldResult, ModelInfo, cached_model, field_cells
 from smearscan.results import FieldSummary
@@ -118,6 +119,8 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
         The file cannot be read as an image (one line naming it).
     smearscan.classification.ModelLoadError
         The model file cannot be used.
+    smearscan.errors.ColourlessFieldError
+        A grayscale image: the classifier needs the stain's colour.
     ValueError
         An array that is not (H, W, 3) uint8.
     """
@@ -131,7 +134,12 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
 
 def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
                     pixel_size_um: float | None, model: CellClassifier) -> FieldAnalysis:
-    seg, cells = field_cells(rgb, pixel_size_um=pixel_size_um, model=model)
+    try:
+        seg, cells = field_cells(rgb, pixel_size_um=pixel_size_um, model=model)
+    except ColourlessFieldError as error:
+        if image:  # a file: its name leads the message, as for an unreadable one
+            raise ColourlessFieldError(f"{path}: {error}") from None
+        raise
     result = FieldResult(slide, image, path, cells, rgb.shape[1], rgb.shape[0],
                          seg.pixel_size_um, seg.pixel_size_estimated,
                          model=ModelInfo(model.version, model.operating))
@@ -170,6 +178,8 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     ------
     FileNotFoundError, smearscan.loading.ImageLoadError, smearscan.classification.ModelLoadError
         A missing path, an unreadable image or model (one line naming it).
+    smearscan.errors.ColourlessFieldError
+        A grayscale field (one line naming it).
     ValueError
         No fields, or a folder of several slides.
     """

@@ -34,7 +34,7 @@ import numpy as np
 
 from smearscan import default_model_path
 from smearscan.classes import CLASSES, MORPHOLOGY_CLASSES, TARGET_CLASSES
-from smearscan.errors import SmearscanError
+from smearscan.errors import ColourlessFieldError, SmearscanError
 from smearscan.segmentation import uint8_percentile
 
 #: Crop side (px) and scale (um/px) of the shipped model.
@@ -44,6 +44,13 @@ CROP_SCALE_UM = 0.25
 BACKGROUND_PERCENTILE = 95.0
 #: Optical densities are clipped to this (ln units): darker pixels carry no more information.
 MAX_DENSITY = 3.0
+
+#: A field whose colour spread (:func:`colour_spread`) is under this many levels carries no
+#: stain colour and is not classified (this tool's rule). Grey images stored as RGB have 0;
+#: the palest of 557 Chula fields has 13, BCCD fields 79 and more, PBC crops 57 and more. On
+#: grey copies of 12 PBC erythroblast and 8 BCCD fields, the 20 NRBC and 5 white-cell calls of
+#: the colour fields all became red cells or platelets: a confident wrong count.
+MIN_COLOUR_SPREAD = 6.0
 
 FORMAT_VERSION = 1
 #: Objects whose most probable target class has a probability in [low, high) are re-scored as
@@ -111,6 +118,25 @@ def field_density(rgb: np.ndarray,
         tables[0, :, channel] = np.clip(np.log(background / np.maximum(levels, 0.5)), 0,
                                         normalisation.max_density)
     return cv2.LUT(np.ascontiguousarray(rgb), tables)
+
+
+def colour_spread(rgb: np.ndarray) -> float:
+    """99th percentile over the field of each pixel's largest minus smallest channel (0-255):
+    0 for a grey image, tens of levels for a Wright/Giemsa stain."""
+    spread = rgb.max(axis=2) - rgb.min(axis=2)  # uint8: max >= min, no wrap-around
+    return float(np.percentile(spread, 99))
+
+
+def require_stain_colour(rgb: np.ndarray) -> None:
+    """Raise :class:`~smearscan.errors.ColourlessFieldError` for a field without stain colour
+    (:data:`MIN_COLOUR_SPREAD`)."""
+    spread = colour_spread(rgb)
+    if spread < MIN_COLOUR_SPREAD:
+        raise ColourlessFieldError(
+            f"a grayscale image (colour spread {spread:g} of 255 levels, under "
+            f"{MIN_COLOUR_SPREAD:g}, this tool's rule): the classifier needs the stain's colour "
+            "to tell white cells, NRBCs and platelets from red cells; --no-classify segments "
+            "and measures only")
 
 
 def cell_crops(

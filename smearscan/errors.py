@@ -41,6 +41,11 @@ class LabValueError(ValueError):
     lab values does not import the lab tables to catch it."""
 
 
+class ColourlessFieldError(SmearscanError):
+    """A field without stain colour (a grayscale image) given to the classifier, which tells
+    white cells, NRBCs and platelets from red cells by the stain's colour."""
+
+
 class MissingExtraError(SmearscanError):
     """A command needs an optional extra (``train``) that is not installed."""
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from smearscan.errors import ColourlessFieldError
 from smearscan.features import cell_table
 from smearscan.loading import ImageLoadError, read_field
 from smearscan.outputs import jpeg_bytes, png_bytes
@@ -39,9 +40,16 @@ def classified_columns(
     rgb: np.ndarray, labels: np.ndarray, cells: dict[str, np.ndarray], *,
     pixel_size_um: float, model: CellClassifier,
 ) -> dict[str, np.ndarray]:
-    """The ``class``, ``morphology`` and ``p_<class>`` columns of the cells of one field."""
-    from smearscan.classification import classify
+    """The ``class``, ``morphology`` and ``p_<class>`` columns of the cells of one field.
 
+    Raises
+    ------
+    ColourlessFieldError
+        A grayscale field (:func:`~smearscan.classification.require_stain_colour`).
+    """
+    from smearscan.classification import classify, require_stain_colour
+
+    require_stain_colour(rgb)
     calls = classify(model, model.crops(rgb, labels, cells, pixel_size_um=pixel_size_um))
     columns = {"class": calls.label, "morphology": calls.morphology}
     for index, name in enumerate(model.classes):
@@ -75,7 +83,10 @@ def analyse_field(task: FieldTask) -> FieldResult:
         return FieldResult(task.slide, task.image, task.path, error=str(error))
     # Loaded even for a field without cells, so that a bad model file fails the first field.
     model = cached_model(task.model_path) if task.classify else None
-    seg, cells = field_cells(rgb, pixel_size_um=task.pixel_size_um, model=model)
+    try:
+        seg, cells = field_cells(rgb, pixel_size_um=task.pixel_size_um, model=model)
+    except ColourlessFieldError as error:
+        return FieldResult(task.slide, task.image, task.path, error=f"{task.path}: {error}")
     overlay = None
     if task.overlay or task.review:
         overlay = overlay_image(rgb, seg.labels, cells.get("class"))

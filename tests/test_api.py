@@ -15,7 +15,9 @@ from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
 import smearscan
+from smearscan.classification import MIN_COLOUR_SPREAD, colour_spread, require_stain_colour
 from smearscan.cli import main
+from smearscan.errors import ColourlessFieldError
 from smearscan.loading import ImageLoadError, read_field
 from smearscan.outputs import read_csv_rows
 
@@ -154,3 +156,49 @@ def test_analyse_image_refuses_an_implausible_pixel_size_as_the_cli_does(pixel_s
     with pytest.raises(PixelSizeError, match=rf"^--pixel-size {pixel_size:g} um/px is outside "
                                              r"0\.03-0\.5 um/px"):
         smearscan.analyse_image(SAMPLE, pixel_size_um=pixel_size)
+
+
+GREY_MESSAGE = ("a grayscale image (colour spread 0 of 255 levels, under 6, this tool's rule): "
+                "the classifier needs the stain's colour to tell white cells, NRBCs and platelets "
+                "from red cells; --no-classify segments and measures only")
+
+
+def test_a_grayscale_field_is_never_classified(tmp_path, capsys):
+    """A grey copy of the sample field: refused with one line naming it (exit 2 alone; in a
+    slide the field fails and is recorded); segmented and measured with --no-classify."""
+    grey = tmp_path / "grey.png"
+    Image.open(SAMPLE).convert("L").save(grey)
+    with pytest.raises(ColourlessFieldError) as error:
+        smearscan.analyse_image(grey)
+    assert str(error.value) == f"{grey}: {GREY_MESSAGE}"
+    with pytest.raises(ColourlessFieldError) as error:
+        smearscan.analyse_image(read_field(grey))
+    assert str(error.value) == GREY_MESSAGE
+    assert main([str(grey), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"smearscan: {grey}: {GREY_MESSAGE}\n"
+    assert main([str(grey), "--no-classify", "--quiet"]) == 0
+    (tmp_path / "slide").mkdir()
+    grey.rename(tmp_path / "slide" / grey.name)
+    Image.open(SAMPLE).save(tmp_path / "slide" / "colour.png")
+    assert main([str(tmp_path / "slide"), "--out", str(tmp_path / "out"), "--quiet"]) == 3
+    assert read_csv_rows(tmp_path / "out" / "errors.csv") == [
+        {"slide": "slide", "image": "grey.png",
+         "error": f"{tmp_path / 'slide' / 'grey.png'}: {GREY_MESSAGE}"}]
+
+
+@pytest.mark.parametrize(("spread", "refused"), [(5, True), (6, False)])
+def test_colour_spread_boundary(spread, refused):
+    """MIN_COLOUR_SPREAD = 6 levels: a grey field tinted by 5 levels is still grey."""
+    grey = np.minimum(read_field(SAMPLE).mean(axis=2), 240).astype(np.uint8)
+    rgb = np.dstack([grey + np.uint8(spread), grey, grey])
+    assert colour_spread(rgb) == spread
+    if refused:
+        with pytest.raises(ColourlessFieldError, match=f"colour spread {spread} of 255"):
+            require_stain_colour(rgb)
+    else:
+        require_stain_colour(rgb)
+
+
+def test_every_bundled_sample_field_has_stain_colour():
+    for path in sorted((ROOT / "datasets" / "samples").glob("*.jpg")):
+        assert colour_spread(read_field(path)) >= MIN_COLOUR_SPREAD, path.name
