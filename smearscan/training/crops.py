@@ -417,7 +417,8 @@ def _extracted(shared: Path, cache: Path | None, limit: int | None, progress: bo
 
 def _remove_stale(cache: Path, family: str, *, keep: Path) -> None:
     """Delete the cache files of ``family`` other than ``keep``: each code change writes a new
-    file of ~2 GB (the full datasets), and the old ones can never be read again."""
+    file of ~2 GB (the full datasets), and the old ones are read only by the code that wrote
+    them."""
     stale = re.compile(rf"{re.escape(family)}-[0-9a-f]{{12}}(\.partial)?\.npz")
     for old in cache.iterdir():
         if old != keep and stale.fullmatch(old.name):
