@@ -11,7 +11,7 @@ CPU other processes took meanwhile (from /proc/stat): on a busy machine the time
 
 Measures, on real Chula RBC-12 fields (640x480 JPEG, ``../shared/datasets``):
 
-* time per stage of one field (decode, segment, features, crop, classify, review images,
+* time per stage of one field (decode, segment, features, focus, crop, classify, review images,
   aggregate, writing), in this process;
 * classifier throughput alone at batch sizes 1, 32, 256, 1024 (1 thread and all cores);
 * end-to-end seconds per field at 640x480, 1280x960 (2x2 tiles of four fields: same
@@ -67,8 +67,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHULA = ROOT.parent / "shared" / "datasets" / "chula-rbc-12" / "Dataset"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "OPENCV_FOR_THREADS_NUM")
-STAGES = ("decode", "segment", "features", "crop", "classify", "review images", "aggregate",
-          "writing")
+STAGES = ("decode", "segment", "features", "focus", "crop", "classify", "review images",
+          "aggregate", "writing")
 BATCH_SIZES = (1, 32, 256, 1024)
 GIB = 1024**3
 
@@ -258,6 +258,7 @@ def stage_times(paths: list[Path], model, model_path: Path | None, tmp: Path,
                 report: Report) -> dict[str, float]:
     """Median seconds per field of each stage; returns them by stage name."""
     from smearscan.features import cell_table
+    from smearscan.focus import edge_width_um
     from smearscan.loading import read_field
     from smearscan.outputs import jpeg_bytes
     from smearscan.render import overlay_image, review_cells, thumbnail
@@ -273,6 +274,8 @@ def stage_times(paths: list[Path], model, model_path: Path | None, tmp: Path,
         t, cells = _timed(lambda rgb=rgb, seg=seg: cell_table(
             seg.labels, rgb, pixel_size_um=seg.pixel_size_um))
         times["features"].append(t)
+        times["focus"].append(_timed(lambda rgb=rgb, seg=seg: edge_width_um(
+            rgb, seg.labels, pixel_size_um=seg.pixel_size_um))[0])
         objects.append(len(cells["cell_id"]))
         if model is not None and len(cells["cell_id"]):
             from smearscan.classification import cell_crops, classify

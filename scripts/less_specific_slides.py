@@ -14,8 +14,9 @@ estimates, as a run without ``--pixel-size``):
   ``elliptocyte`` is the hereditary elliptocytosis slide; ``normal`` is the normal one.
 
 Prints a markdown table: red cells counted, schistocyte %, whether the flag fired and on which
-shapes (or, from a version without ``less_specific_forms``, its reason), and the most frequent
-other poikilocyte. Slide folders are symlinks under ``--work``.
+shapes (or, from a version without ``less_specific_forms``, its reason), the most frequent
+other poikilocyte, and the slide's focus (median red-cell edge width; ``soft`` over
+``smearscan.slide_stats.SOFT_EDGE_WIDTH_UM``). Slide folders are symlinks under ``--work``.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def rows(paths: list[Path], pixel_size: float | None, out: Path) -> list[list[st
             "yes" if s.less_specific else "no",
             _flagged(s),
             f"{other[0]} {other[1].count} ({other[1].percent:.1f}%)" if other else "-",
+            "-" if s.edge_width_um is None
+            else f"{'soft' if s.soft_focus else 'ok'} {s.edge_width_um:.2f} um",
         ])
     return table
 
@@ -105,7 +108,7 @@ def main() -> None:
     table += rows([bccd_slide(args.shared, args.work)], size["bccd"], args.work / "out-bccd")
     table += rows(chula_slides(args.shared, args.work), size["chula"], args.work / "out-chula")
     header = ["slide", "fields", "RBCs", "schisto %", "less specific",
-              "flagged (grade, count, 95% CI)", "top other poikilocyte (% of RBCs)"]
+              "flagged (grade, count, 95% CI)", "top other poikilocyte (% of RBCs)", "focus"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in table:

@@ -22,6 +22,7 @@ import numpy as np
 from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
 from smearscan.errors import ColourlessFieldError
+from smearscan.focus import edge_width_um
 from smearscan.loading import Slide, find_slides, read_field
 from smearscan.pipeline import FieldResult, ModelInfo, cached_model, field_cells
 from smearscan.results import FieldSummary
@@ -44,8 +45,9 @@ class FieldAnalysis:
     summary : FieldSummary
         The field as ``summary.json`` records it (its ``per_field`` entry is
         ``summary.to_dict()``): ``image``, ``width``, ``height`` (px), ``objects``,
-        ``border_objects``, ``pixel_size_um`` (um/px), ``pixel_size_estimated``, ``counts``
-        (whole objects per class).
+        ``border_objects``, ``pixel_size_um`` (um/px), ``pixel_size_estimated``,
+        ``edge_width_um`` (focus: the red cells' edge width, um; None when not measurable),
+        ``counts`` (whole objects per class).
     labels : (H, W) int32 ndarray
         The objects' mask: 0 background, else the object's ``cell_id``.
     model_version : str or None
@@ -70,8 +72,9 @@ class SlideAnalysis:
         All fields' cells, columns as in :attr:`FieldAnalysis.cells`.
     result : SlideResult
         Counts, schistocyte percentage of red cells with its Wilson 95% interval and the call
-        against the reference limit, NRBCs, immature granulocytes, leukoerythroblastic
-        finding, morphology profile.
+        against the reference limit (none within the limit for a slide out of focus), NRBCs,
+        immature granulocytes, leukoerythroblastic finding, morphology profile (macrocytes and
+        microcytes only when ``pixel_size_um`` was given).
     """
 
     name: str
@@ -142,7 +145,9 @@ def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
         raise
     result = FieldResult(slide, image, path, cells, rgb.shape[1], rgb.shape[0],
                          seg.pixel_size_um, seg.pixel_size_estimated,
-                         model=ModelInfo(model.version, model.operating))
+                         model=ModelInfo(model.version, model.operating),
+                         edge_width_um=edge_width_um(rgb, seg.labels,
+                                                     pixel_size_um=seg.pixel_size_um))
     if "class" not in cells:  # no objects: the classifier's columns, empty
         cells = cells | {"class": np.zeros(0, str), "morphology": np.zeros(0, str)} | {
             f"p_{name}": np.zeros(0, np.float32) for name in model.classes}
@@ -192,7 +197,9 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
              for name in fields[0].cells}
     result = slide_result(label=cells["class"], morphology=cells["morphology"],
                           border=cells["border"].astype(bool), operating=loaded.operating,
-                          population=population)
+                          population=population,
+                          sizes_relative=any(f.summary.pixel_size_estimated for f in fields),
+                          edge_widths_um=[f.summary.edge_width_um for f in fields])
     return SlideAnalysis(slide.name, fields, cells, result)
 
 

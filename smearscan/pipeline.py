@@ -16,6 +16,7 @@ import numpy as np
 
 from smearscan.errors import ColourlessFieldError
 from smearscan.features import cell_table
+from smearscan.focus import edge_width_um
 from smearscan.loading import ImageLoadError, read_field
 from smearscan.outputs import jpeg_bytes, png_bytes
 from smearscan.render import overlay_image, review_cells, thumbnail
@@ -98,4 +99,5 @@ def analyse_field(task: FieldTask) -> FieldResult:
         model=ModelInfo(model.version, model.operating) if model is not None else None,
         mask_png=png_bytes(seg.labels) if task.mask else None,
         overlay_png=png_bytes(overlay) if task.overlay else None,
+        edge_width_um=edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um),
     )

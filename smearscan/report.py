@@ -12,6 +12,7 @@ import jinja2
 from smearscan import __version__
 from smearscan.errors import printable
 from smearscan.render import CLASS_COLOURS
+from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
 if TYPE_CHECKING:
     from smearscan.batch import SlideOutcome
@@ -59,8 +60,8 @@ def field_table(outcomes: list[SlideOutcome]) -> str:
 
 def slide_table(outcomes: list[SlideOutcome]) -> str:
     """One line per slide: the call the report makes, the schistocyte % and 95% interval it
-    rests on (corrected when the model gives its error rates), the less-specific flag, NRBCs
-    and the path of the slide's report.html."""
+    rests on (corrected when the model gives its error rates), the less-specific flag, the
+    focus (median red-cell edge width), NRBCs and the path of the slide's report.html."""
     rows = []
     for outcome in outcomes:
         s = outcome.summary
@@ -71,12 +72,13 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
             stats.schistocytes.call if stats else "-",
             _call_basis_text(stats.schistocytes) if stats else "-",
             _less_specific_text(stats.schistocytes) if stats else "-",
+            _focus_text(stats.schistocytes) if stats else "-",
             _nrbc_text(stats.nrbc) if stats else "-",
             str(outcome.report) if outcome.report else "-",
             "resumed" if outcome.resumed else "",
         ])
     return _table(("slide", "fields", "failed", "RBCs", "call", "schistocytes % (95% CI)",
-                   "less specific", "NRBC", "report", ""), rows)
+                   "less specific", "focus", "NRBC", "report", ""), rows)
 
 
 def _call_basis_text(schisto: SchistocyteCount) -> str:
@@ -93,6 +95,13 @@ def _less_specific_text(schisto: SchistocyteCount) -> str:
         return "no"
     return "yes: " + ", ".join(f"{f.shape} {f.grade} {f.proportion.percent:.1f}%"
                                for f in schisto.less_specific_forms)
+
+
+def _focus_text(schisto: SchistocyteCount) -> str:
+    """The slide's median red-cell edge width, marked ``soft`` when out of focus."""
+    if schisto.edge_width_um is None:
+        return "-"
+    return f"{'soft' if schisto.soft_focus else 'ok'} {schisto.edge_width_um:.2f} um"
 
 
 def _nrbc_text(nrbc: NrbcCount) -> str:
@@ -152,4 +161,5 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         sizes_note=morphology.get("sizes_note"),
         gallery=_gallery(parts), verdict=verdict_text, legend=list(CLASS_COLOURS.items()),
         fields=parts.fields, fields_hidden=parts.fields_hidden,
+        soft_edge_width=f"{SOFT_EDGE_WIDTH_UM:.1f}",
     )

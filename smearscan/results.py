@@ -94,6 +94,7 @@ class FieldResult:
     model: ModelInfo | None = None
     mask_png: bytes | None = None
     overlay_png: bytes | None = None
+    edge_width_um: float = float("nan")
 
     @property
     def key(self) -> tuple[str, str]:
@@ -112,7 +113,8 @@ class FieldSummary:
 
     A field that failed has its ``image`` and ``error`` only. ``counts`` are the whole (not
     border) objects per class, classes in sorted order; empty when the cells were not
-    classified. ``pixel_size_um`` is None when the field had none.
+    classified. ``pixel_size_um`` is None when the field had none; ``edge_width_um`` (its
+    focus, :func:`smearscan.focus.edge_width_um`) None when it could not be measured.
     """
 
     image: str
@@ -124,6 +126,7 @@ class FieldSummary:
     pixel_size_um: float | None = None
     pixel_size_estimated: bool = False
     counts: Mapping[str, int] = field(default_factory=dict)
+    edge_width_um: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The field's entry in ``per_field``."""
@@ -132,7 +135,8 @@ class FieldSummary:
         return {"image": self.image, "width": self.width, "height": self.height,
                 "objects": self.objects, "border_objects": self.border_objects,
                 "pixel_size_um": self.pixel_size_um,
-                "pixel_size_estimated": self.pixel_size_estimated, "counts": dict(self.counts)}
+                "pixel_size_estimated": self.pixel_size_estimated,
+                "edge_width_um": self.edge_width_um, "counts": dict(self.counts)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldSummary:
@@ -144,7 +148,8 @@ class FieldSummary:
                    border_objects=int(data["border_objects"]),
                    pixel_size_um=data["pixel_size_um"],
                    pixel_size_estimated=bool(data["pixel_size_estimated"]),
-                   counts={str(k): int(v) for k, v in data["counts"].items()})
+                   counts={str(k): int(v) for k, v in data["counts"].items()},
+                   edge_width_um=data.get("edge_width_um"))  # none before 0.2
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ This tool's own rules (ICSH gives no number for them):
   95% interval is above the floor of :data:`LESS_SPECIFIC_GRADE` (20%), so that a few cells of
   a small count never flag a normal smear. A flag qualifies the report's TMA suggestion and
   keeps the verdict from "likely", so it must not fire on chance;
+- a slide out of focus (:data:`SOFT_EDGE_WIDTH_UM`, measured by :mod:`smearscan.focus`) gets
+  no "within the limit" call: defocus hides schistocytes, so a low count is not reassuring. A
+  count above the limit stands (defocus lowers it, and lowered the false calls too);
 - NRBC rates over fewer than :data:`MIN_WBC` white cells (per 100 WBC) or fewer than
   :data:`REQUIRED_RBC` red cells (per 1000 RBC, without white cells) are marked unreliable (no
   published minimum was found);
@@ -62,7 +65,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -82,6 +85,7 @@ __all__ = [
     "RELATIVE_SIZES_NOTE",
     "REQUIRED_RBC",
     "SIZE_MORPHOLOGIES",
+    "SOFT_EDGE_WIDTH_UM",
     "Z95",
     "Leukoerythroblastic",
     "NrbcCount",
@@ -135,6 +139,17 @@ normalises macrocytosis and microcytosis away."""
 RELATIVE_SIZES_NOTE = ("macrocytes and microcytes not reported: the pixel size was estimated "
                        "from the cells themselves (median red cell taken as 7.5 um), so sizes "
                        "are relative to this slide; give --pixel-size to report them")
+
+SOFT_EDGE_WIDTH_UM = 1.0
+"""Median red-cell edge width (um, :func:`smearscan.focus.edge_width_um`) over a slide's fields
+above which the slide is out of focus for schistocyte counting: this tool's rule, no published
+standard gives one. On the held-out Chula fields of each cross-validation fold (555 fields, 772
+labelled schistocytes; ``scripts/focus_study.py --fold-models``), Gaussian blurs of 0.2, 0.3 and
+0.4 um took the out-of-fold sensitivity at the shipped threshold from 0.63 to 0.61, 0.53 and
+0.40 (false-call rate 0.20% -> 0.06%) and the fields' median edge width from 0.68 to 0.86, 1.02
+and 1.20 um. Every third Chula field (186, at 0.2 um/px; ``scripts/focus_study.py``): unblurred
+0.51-0.99 um, blurred by 0.4 um 1.06-1.44 um. The limit lets slides through that lose up to
+~15% of the sensitivity the correction assumes, and stops those that lose more."""
 
 MIN_WBC = 20
 """White cells needed for a leukoerythroblastic call (this tool's rule). A differential is
@@ -251,6 +266,12 @@ class SchistocyteCount:
         Which forms, with their counts, intervals and grades.
     less_specific_forms : tuple of PoikilocyteGrade
         Those forms, most frequent first; empty when the flag is down.
+    edge_width_um : float or None
+        Median red-cell edge width over the slide's fields (:mod:`smearscan.focus`); None when
+        no field had one.
+    soft_focus : bool
+        ``edge_width_um`` is over :data:`SOFT_EDGE_WIDTH_UM`: a count within the limit gets no
+        call (``insufficient``) and the sentence says why.
     """
 
     proportion: Proportion
@@ -266,6 +287,13 @@ class SchistocyteCount:
     less_specific: bool
     less_specific_reason: str | None
     less_specific_forms: tuple[PoikilocyteGrade, ...] = ()
+    edge_width_um: float | None = None
+    soft_focus: bool = False
+
+    @property
+    def focus_note(self) -> str | None:
+        """Why the slide is out of focus, or None when it is not."""
+        return _focus_note(self.edge_width_um) if self.soft_focus else None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``"schistocytes"`` block of :meth:`SlideResult.to_dict`."""
@@ -287,6 +315,9 @@ class SchistocyteCount:
             "less_specific": self.less_specific,
             "less_specific_reason": self.less_specific_reason,
             "less_specific_forms": [form.to_dict() for form in self.less_specific_forms],
+            "edge_width_um": _rounded(self.edge_width_um),
+            "soft_focus": self.soft_focus,
+            "focus_note": self.focus_note,
             **_call_basis_dict(self),
         }
 
@@ -300,10 +331,13 @@ class SchistocyteCount:
         n_rbc = data["rbc_counted"]
         forms = tuple(PoikilocyteGrade(form["shape"], Proportion.from_dict(form["count"], n_rbc),
                                        form["grade"]) for form in data["less_specific_forms"])
-        names = {f.name for f in fields(cls)} - {"proportion", "less_specific_forms"}
+        # Focus was added in 0.2: an older summary has none.
+        focus = {"edge_width_um": data.get("edge_width_um"),
+                 "soft_focus": bool(data.get("soft_focus", False))}
+        names = {f.name for f in fields(cls)} - {"proportion", "less_specific_forms", *focus}
         pairs = {"ci95", "corrected_ci95"}
         return cls(proportion=Proportion.from_dict(data["count"], n_rbc),
-                   less_specific_forms=forms,
+                   less_specific_forms=forms, **focus,
                    **{name: _pair(data[name]) if name in pairs else data[name]
                       for name in names})
 
@@ -563,6 +597,7 @@ def slide_result(
     operating: Mapping[str, Mapping[str, float]] | None = None,
     population: str = "adult",
     sizes_relative: bool = False,
+    edge_widths_um: Sequence[float | None] = (),
 ) -> SlideResult:
     """Slide statistics from the per-cell columns of all fields of one slide.
 
@@ -583,6 +618,10 @@ def slide_result(
     sizes_relative : bool
         The pixel size was estimated from the cells: :data:`SIZE_MORPHOLOGIES` are left out of
         the profile and ``sizes_note`` says why.
+    edge_widths_um : sequence of float or None
+        Each field's red-cell edge width, um (:func:`smearscan.focus.edge_width_um`; None or nan
+        where it could not be measured). Their median over :data:`SOFT_EDGE_WIDTH_UM`: a count
+        within the limit gets no call.
 
     Returns
     -------
@@ -601,7 +640,8 @@ def slide_result(
     nrbc_candidates = n_rbc + n_wbc + counts["nrbc"]
     return SlideResult(
         schistocytes=_schistocytes(counts["schistocyte"], n_rbc, profile,
-                                   operating.get("schistocyte"), population),
+                                   operating.get("schistocyte"), population,
+                                   _median_width(edge_widths_um)),
         nrbc=_nrbc(counts["nrbc"], n_wbc, n_rbc, _seen_beyond_error(
             "NRBC", counts["nrbc"], nrbc_candidates, operating.get("nrbc"))),
         immature_granulocytes=Proportion.of(counts["immature_granulocyte"], n_wbc),
@@ -683,6 +723,7 @@ def _schistocytes(
     profile: Mapping[str, Proportion],
     operating: Mapping[str, float] | None,
     population: str,
+    edge_width_um: float | None,
 ) -> SchistocyteCount:
     """Schistocyte percentage, its correction, the call and the report sentence."""
     raw = Proportion.of(k, n)
@@ -691,6 +732,9 @@ def _schistocytes(
     limit = LIMIT_PERCENT[population]
     basis = _call_basis(raw, corrected, corrected_ci)[2]
     call = _threshold_call(basis, limit) if sufficient else "insufficient"
+    soft = edge_width_um is not None and edge_width_um > SOFT_EDGE_WIDTH_UM
+    if soft and call == "below":  # defocus hides schistocytes: a low count reassures no one
+        call = "insufficient"
     forms = _less_specific_forms(profile)
     reason = _less_specific_reason(forms)
     message = (f"counted {n} red cells; at least {REQUIRED_RBC} required (ICSH 2021)" if sufficient
@@ -705,12 +749,30 @@ def _schistocytes(
         limit_percent=limit,
         population=population,
         call=call,
-        sentence=_sentence(raw, corrected, corrected_ci, call, limit, population, message,
-                           reason),
+        sentence=_sentence(raw, corrected, corrected_ci, call, limit, population,
+                           message,
+                           reason, _focus_note(edge_width_um) if soft else None),
         less_specific=reason is not None,
         less_specific_reason=reason,
         less_specific_forms=forms,
+        edge_width_um=edge_width_um,
+        soft_focus=soft,
     )
+
+
+def _median_width(widths: Sequence[float | None]) -> float | None:
+    """Median of the measured edge widths (um), None when there is none."""
+    measured = [w for w in widths if w is not None and math.isfinite(w)]
+    return float(np.median(measured)) if measured else None
+
+
+def _focus_note(edge_width_um: float | None) -> str:
+    """Why a slide of this median edge width is out of focus (:data:`SOFT_EDGE_WIDTH_UM`)."""
+    return (f"fields out of focus: red-cell edges {edge_width_um:.2f} um wide (median over the "
+            f"fields; over {SOFT_EDGE_WIDTH_UM:.1f} um is soft, this tool's rule). Defocus hides "
+            "schistocytes (on Chula fields blurred by 0.4 um the classifier found 0.40 of them "
+            "instead of 0.63), so a count within the limit is not reassuring; photograph the "
+            "fields in focus")
 
 
 def _corrected(
@@ -903,6 +965,7 @@ def _less_specific_reason(forms: tuple[PoikilocyteGrade, ...]) -> str | None:
 def _sentence(
     raw: Proportion, corrected: float | None, corrected_ci: tuple[float, float] | None,
     call: str, limit: float, population: str, message: str, reason: str | None,
+    focus: str | None = None,
 ) -> str:
     """The report line, e.g. ``Schistocytes 8.5% (95% CI 7.0-10.2%) of 1,250 red cells: ...``."""
     if raw.percent is None:
@@ -919,7 +982,8 @@ def _sentence(
         "above": f"above {against}",
         "below": f"within {against}",
         "borderline": f"the interval includes {against}; count more cells to decide",
-        "insufficient": f"no call; {message}",
+        "insufficient": f"no call; {message}" if focus is None or raw.denominator < REQUIRED_RBC
+        else f"no call: {focus}",
     }[call]
     if call == "above" and population == "adult":
         # A flag must not hide a possible TTP: the classifier reads missed fragments as
@@ -928,6 +992,8 @@ def _sentence(
                     if reason is None else "; thrombotic microangiopathy is still possible, but "
                     "the % is less specific for it (below)")
     tail = f" Less specific: {reason}." if reason else ""
+    if focus is not None and not verdict.endswith(focus):
+        tail += f" {focus[0].upper()}{focus[1:]}."
     return f"{head}: {verdict}.{tail}"
 
 

@@ -100,10 +100,12 @@ def _expected(out, changes: dict, slide="positive") -> dict:
     """The batch statistics of the slide's cells with some classes changed, computed here."""
     rows = _cells(out, slide)
     label = np.array([changes.get((r["image"], int(r["cell_id"])), r["class"]) for r in rows])
-    model = json.loads((out / "slides" / slide / "slide.json").read_text())["model"]
+    recorded = json.loads((out / "slides" / slide / "slide.json").read_text())
+    widths = [f["edge_width_um"] for f in recorded["summary"]["per_field"]]
     return slide_result(label=label, morphology=np.array([r["morphology"] for r in rows]),
                         border=np.array([r["border"] == "true" for r in rows]),
-                        operating=model["operating_points"]).to_dict()
+                        operating=recorded["model"]["operating_points"],
+                        edge_widths_um=widths).to_dict()
 
 
 def _reviewed_classes(out, slide="positive"):

@@ -36,7 +36,7 @@ from smearscan.outputs import (
 from smearscan.render import REVIEW_CLASSES
 from smearscan.results import FieldResult, FieldSummary, ModelInfo, ReviewCell, SlideSummary
 from smearscan.review.store import REVIEWED_CLASS
-from smearscan.slide_stats import SlideResult, slide_result
+from smearscan.slide_stats import slide_result
 
 ERROR_HEADER = ("slide", "image", "error")
 #: Review cells shown per class in a slide's report (most probable first); the rest are counted
@@ -85,7 +85,9 @@ def field_summary(result: FieldResult) -> FieldSummary:
         border_objects=int(border.sum()), pixel_size_um=result.pixel_size_um,
         pixel_size_estimated=result.pixel_size_estimated,
         counts=class_counts(result.cells["class"], border)
-        if result.count and "class" in result.cells else {})
+        if result.count and "class" in result.cells else {},
+        edge_width_um=round(result.edge_width_um, 4) if math.isfinite(result.edge_width_um)
+        else None)
 
 
 @dataclass
@@ -204,21 +206,16 @@ class SlideBuilder:
         """The slide's summary (statistics when the cells were classified)."""
         statistics = None
         if self.labels.parts:
-            statistics = _statistics(self.labels.values(), self.shapes.values(),
-                                     np.concatenate(self.border), self.model, population,
-                                     sizes_relative=self.estimated)
+            statistics = slide_result(
+                label=self.labels.values(), morphology=self.shapes.values(),
+                border=np.concatenate(self.border),
+                operating=self.model.operating if self.model is not None else None,
+                population=population, sizes_relative=self.estimated,
+                edge_widths_um=[f.edge_width_um for f in self.per_field])
         return SlideSummary(
             fields=tuple(self.per_field), objects=self.objects,
             pixel_size_um=float(np.median(self.sizes)) if self.sizes else None,
             pixel_size_estimated=self.estimated, statistics=statistics)
-
-
-def _statistics(labels: np.ndarray, shapes: np.ndarray, border: np.ndarray,
-                model: ModelInfo | None, population: str, *, sizes_relative: bool
-                ) -> SlideResult:
-    return slide_result(label=labels, morphology=shapes, border=border,
-                        operating=model.operating if model is not None else None,
-                        population=population, sizes_relative=sizes_relative)
 
 
 def write_slide_cells(folder: Path | None):

@@ -304,7 +304,8 @@ def recomputed(record: SlideRecord, labels: np.ndarray) -> dict:
     cells = record.cells
     return slide_result(label=labels, morphology=cells.morphology, border=cells.border,
                         operating=record.operating, population=record.population,
-                        sizes_relative=record.summary.pixel_size_estimated
+                        sizes_relative=record.summary.pixel_size_estimated,
+                        edge_widths_um=[f.edge_width_um for f in record.summary.fields]
                         ).to_dict()
 
 

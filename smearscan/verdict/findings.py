@@ -83,6 +83,9 @@ class SmearFindings:
         The slide statistics' reason for the flag (which forms, graded as ICSH 2015).
     limit_percent : float
         The ICSH reference limit used for the call, %.
+    focus_note : str, optional
+        The slide statistics' reason the fields are out of focus (a count within the limit then
+        has no call).
     """
 
     schistocyte_percent: float | None = None
@@ -96,6 +99,7 @@ class SmearFindings:
     other_poikilocytes_abundant: bool | None = None
     less_specific_reason: str | None = None
     limit_percent: float = LIMIT_PERCENT["adult"]
+    focus_note: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("schistocyte_percent", "teardrop_percent"):
@@ -134,6 +138,7 @@ class SmearFindings:
             other_poikilocytes_abundant=count.less_specific,
             less_specific_reason=count.less_specific_reason,
             limit_percent=count.limit_percent,
+            focus_note=count.focus_note,
         )
 
     @classmethod
@@ -356,6 +361,9 @@ def smear_missing(smear: SmearFindings) -> list[str]:
     """What is missing about the smear, with why it matters."""
     if smear.call is None:
         return ["schistocyte_percent: the smear is one marker of MAHA"]
+    if smear.call == "insufficient" and smear.focus_note is not None and (
+            smear.rbc_counted is None or smear.rbc_counted >= REQUIRED_RBC):
+        return [f"schistocyte_percent: {smear.focus_note}"]
     if smear.call == "insufficient":
         return [f"rbc_counted: only {smear.rbc_counted} red cells counted; count at least "
                 f"{REQUIRED_RBC} ({ICSH}) before the smear can be interpreted"]

@@ -1,0 +1,100 @@
+"""Focus stage: how wide a field's red-cell edges are, in micrometres.
+
+The measure is the red cells' optical density (green channel, against the field's background)
+over the steepest density gradient at their outlines: a blurred edge is wider. It is in um, so
+the same field at another magnification measures about the same (Chula fields resampled by 1.5x
+and 2x: median ratios 0.91 and 0.88; BCCD, finer pixels: 0.98 and 0.97). What width makes a
+slide too soft to count is decided in :mod:`smearscan.slide_stats`
+(:data:`~smearscan.slide_stats.SOFT_EDGE_WIDTH_UM`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from smearscan.features import border_flags
+from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, uint8_percentile
+
+__all__ = ["edge_width_um"]
+
+_SMOOTHING_UM = 0.14
+"""Gaussian smoothing before the gradient, against pixel noise."""
+_SEARCH_UM = 0.4
+"""How far from an outline pixel its steepest gradient is looked for (the outline is a
+threshold's, not the edge's centre)."""
+_MIN_EDGE_PIXELS = 50
+"""Fewer outline pixels of red-cell sized objects give no width."""
+
+
+def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) -> float:
+    """Median width (um) of the edges of the whole, red-cell sized objects of a field.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 ndarray
+        The field.
+    labels : (H, W) int ndarray
+        Its objects 1..N, 0 background (:func:`smearscan.segmentation.segment_field`).
+    pixel_size_um : float
+        The field's pixel size, um/px.
+
+    Returns
+    -------
+    float
+        Cell density (75th percentile inside the cells, less the background's median) over the
+        median steepest gradient at their outlines, in um; nan when the field has fewer than
+        :data:`_MIN_EDGE_PIXELS` outline pixels of whole objects of 0.5-1.5 normal red-cell
+        areas (:data:`~smearscan.segmentation.NORMAL_RBC_DIAMETER_UM`), no contrast, or no
+        pixel size (an empty field).
+    """
+    if not pixel_size_um > 0:  # nan: no red cells to take the scale from
+        return math.nan
+    cells = _red_cell_sized(labels, pixel_size_um)
+    if not cells.any():
+        return math.nan
+    outline = cells & (cv2.erode(cells.view(np.uint8), np.ones((3, 3), np.uint8)) == 0)
+    if np.count_nonzero(outline) < _MIN_EDGE_PIXELS:
+        return math.nan
+    density = _green_density(rgb, _SMOOTHING_UM / pixel_size_um)
+    reach = max(1, round(_SEARCH_UM / pixel_size_um))
+    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    inner = cv2.erode(cells.view(np.uint8), kernel).view(bool)
+    steepest = cv2.dilate(_gradient(density), kernel)
+    background = labels == 0
+    if not (inner.any() and background.any()):
+        return math.nan
+    contrast = float(np.percentile(density[inner], 75) - np.median(density[background]))
+    slope = float(np.median(steepest[outline]))
+    if not (contrast > 0 and slope > 0):
+        return math.nan
+    return float(contrast / slope * pixel_size_um)
+
+
+def _red_cell_sized(labels: np.ndarray, pixel_size_um: float) -> np.ndarray:
+    """Mask of the whole objects of 0.5-1.5 normal red-cell areas."""
+    count = int(labels.max(initial=0))
+    area = np.bincount(labels.ravel(), minlength=count + 1)
+    cell_area = math.pi * (NORMAL_RBC_DIAMETER_UM / pixel_size_um / 2) ** 2
+    keep = (area > 0.5 * cell_area) & (area < 1.5 * cell_area)
+    keep[0] = False
+    keep[1:] &= ~border_flags(labels, count)
+    return np.take(keep, labels)
+
+
+def _green_density(rgb: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Smoothed green optical density ``ln(I0 / I)``, ``I0`` the field's 95th percentile."""
+    green = np.ascontiguousarray(rgb[:, :, 1])
+    background = max(uint8_percentile(green, 95), 1.0)
+    table = np.log(background / np.maximum(np.arange(256, dtype=np.float32), 1.0))
+    density = cv2.LUT(green, table.astype(np.float32))
+    return cv2.GaussianBlur(density, (0, 0), sigma_px)
+
+
+def _gradient(image: np.ndarray) -> np.ndarray:
+    """Gradient magnitude per pixel (Sobel, scaled to units per pixel)."""
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
+    return cv2.magnitude(gx, gy)

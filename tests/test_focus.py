@@ -1,0 +1,184 @@
+"""Focus: the red-cell edge width of a field (smearscan.focus) and the slide rule on it
+(smearscan.slide_stats.SOFT_EDGE_WIDTH_UM): a slide out of focus gets no reassuring call."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from smearscan.cli import main
+from smearscan.focus import edge_width_um
+from smearscan.labs import parse_labs
+from smearscan.loading import read_field
+from smearscan.segmentation import segment_field
+from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM, SchistocyteCount, slide_result
+from smearscan.verdict import SmearFindings, assess
+from smearscan.verdict.findings import INSUFFICIENT
+
+SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
+SAMPLE_PIXEL_UM = 0.2  # Chula's declared pixel size (../shared/datasets/README.md)
+
+
+def discs(blur_um: float, pixel_um: float = 0.1) -> np.ndarray:
+    """A 60x60 um field of 16 uniform 7.5 um red cells, blurred by a Gaussian of ``blur_um``."""
+    side = round(60 / pixel_um)
+    green = np.full((side, side), 235, np.float32)
+    for i in range(4):
+        for j in range(4):
+            centre = (round((i + 0.5) * side / 4), round((j + 0.5) * side / 4))
+            cv2.circle(green, centre, round(3.75 / pixel_um), 135, -1)
+    if blur_um:
+        green = cv2.GaussianBlur(green, (0, 0), blur_um / pixel_um)
+    green = green.round().astype(np.uint8)
+    red = np.where(green < 200, 200, 235).astype(np.uint8)
+    return np.dstack([red, green, np.full_like(green, 230)])
+
+
+def width(rgb: np.ndarray, pixel_um: float) -> float:
+    return edge_width_um(rgb, segment_field(rgb, pixel_size_um=pixel_um).labels,
+                         pixel_size_um=pixel_um)
+
+
+@pytest.mark.parametrize("blur_um", [0.2, 0.4])
+def test_a_gaussian_edge_measures_its_width(blur_um):
+    # A step blurred by sigma has density contrast / steepest slope = sqrt(2 pi) sigma; the
+    # measure's own smoothing (0.14 um) adds in quadrature.
+    expected = math.sqrt(2 * math.pi) * math.hypot(blur_um, 0.14)
+    assert width(discs(blur_um), 0.1) == pytest.approx(expected, rel=0.05)
+
+
+def test_the_sample_field_is_in_focus_and_its_blurred_copy_is_not():
+    rgb = read_field(SAMPLE)
+    sharp = width(rgb, SAMPLE_PIXEL_UM)
+    assert sharp == pytest.approx(0.660, abs=0.001)
+    assert sharp < SOFT_EDGE_WIDTH_UM
+    blurred = cv2.GaussianBlur(rgb, (0, 0), 0.4 / SAMPLE_PIXEL_UM)
+    assert width(blurred, SAMPLE_PIXEL_UM) > SOFT_EDGE_WIDTH_UM
+
+
+@pytest.mark.parametrize("scale", [1.5, 2.0])
+def test_the_width_is_in_micrometres_at_any_magnification(scale):
+    rgb = read_field(SAMPLE)
+    bigger = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    # Chula's 0.2 um pixels undersample the edge a little: finer pixels read ~10% narrower.
+    assert width(bigger, SAMPLE_PIXEL_UM / scale) == pytest.approx(
+        width(rgb, SAMPLE_PIXEL_UM), rel=0.15)
+
+
+def test_no_red_cells_or_no_scale_give_no_width():
+    empty = np.full((200, 200, 3), 235, np.uint8)
+    assert math.isnan(width(empty, 0.2))
+    rgb = read_field(SAMPLE)
+    labels = segment_field(rgb, pixel_size_um=SAMPLE_PIXEL_UM).labels
+    assert math.isnan(edge_width_um(rgb, labels, pixel_size_um=math.nan))
+
+
+# --- the slide rule ---------------------------------------------------------------------------
+
+OPERATING = {"schistocyte": {"sensitivity": 0.6, "false_positive_rate": 0.002}}
+
+
+def count(k: int, n: int, widths) -> SchistocyteCount:
+    label = np.array(["schistocyte"] * k + ["rbc"] * (n - k))
+    return slide_result(label=label, morphology=np.full(n, ""), border=np.zeros(n, bool),
+                        operating=OPERATING, edge_widths_um=widths).schistocytes
+
+
+@pytest.mark.parametrize(("widths", "soft", "call"), [
+    ((), False, "below"),
+    ((None, math.nan), False, "below"),
+    ((SOFT_EDGE_WIDTH_UM,), False, "below"),  # at the limit is in focus
+    ((SOFT_EDGE_WIDTH_UM + 1e-9,), True, "insufficient"),
+    ((0.6, 1.2, 1.3, None), True, "insufficient"),  # median of the measured fields: 1.2
+    ((0.6, 0.7, 1.3), False, "below"),  # one soft field does not make a soft slide
+])
+def test_a_count_within_the_limit_has_no_call_when_the_slide_is_out_of_focus(widths, soft, call):
+    s = count(1, 2000, widths)
+    assert (s.soft_focus, s.call) == (soft, call)
+    if soft:
+        assert s.sentence.endswith(f"no call: {s.focus_note}.")
+        assert s.focus_note.startswith(f"fields out of focus: red-cell edges "
+                                       f"{s.edge_width_um:.2f} um wide")
+        assert "this tool's rule" in s.focus_note
+    else:
+        assert s.focus_note is None and "out of focus" not in s.sentence
+
+
+def test_a_count_above_the_limit_stands_out_of_focus_and_says_so():
+    # Defocus lowers the count: above the limit stays above.
+    s = count(40, 1000, (1.2,))
+    assert (s.call, s.soft_focus) == ("above", True)
+    assert s.sentence.endswith(f" {s.focus_note[0].upper()}{s.focus_note[1:]}.")
+    borderline = count(10, 1000, (1.2,))
+    assert borderline.call == "borderline"
+
+
+def test_too_few_red_cells_out_of_focus_name_both():
+    s = count(1, 500, (1.2,))
+    assert (s.call, s.sufficient) == ("insufficient", False)
+    assert "no call; counted 500 of the 1000 required; add fields." in s.sentence
+    assert s.sentence.endswith(f" {s.focus_note[0].upper()}{s.focus_note[1:]}.")
+
+
+def test_focus_survives_summary_json_and_an_older_summary_has_none():
+    s = count(1, 2000, (1.2,))
+    data = json.loads(json.dumps(s.to_dict()))
+    assert (data["edge_width_um"], data["soft_focus"]) == (1.2, True)
+    assert data["focus_note"] == s.focus_note
+    rebuilt = SchistocyteCount.from_dict(data)
+    assert (rebuilt.edge_width_um, rebuilt.soft_focus, rebuilt.focus_note, rebuilt.call) == (
+        1.2, True, s.focus_note, "insufficient")
+    for key in ("edge_width_um", "soft_focus", "focus_note"):
+        del data[key]
+    older = SchistocyteCount.from_dict(data)
+    assert (older.edge_width_um, older.soft_focus, older.focus_note) == (None, False, None)
+
+
+# --- the verdict ------------------------------------------------------------------------------
+
+NO_HAEMOLYSIS = {"platelets": 250, "hemoglobin": "14 g/dL", "sex": "female", "ldh": "180 U/L",
+                 "ldh_uln": 225, "haptoglobin": "1.2 g/L", "reticulocytes": 1.0,
+                 "indirect_bilirubin": "0.5 mg/dL", "dat": "negative"}
+
+
+def test_a_soft_slide_never_makes_maha_unlikely_and_says_why():
+    labs = parse_labs(NO_HAEMOLYSIS)
+    sharp = assess(SmearFindings.from_slide_result(_slide((0.7,))), labs)
+    assert sharp.maha == "unlikely"
+    findings = SmearFindings.from_slide_result(_slide((1.2,)))
+    soft = assess(findings, labs)
+    assert soft.maha == INSUFFICIENT
+    assert f"schistocyte_percent: {findings.focus_note}" in soft.missing
+
+
+def _slide(widths):
+    label = np.array(["schistocyte"] + ["rbc"] * 1999 + ["wbc"] * 25)
+    return slide_result(label=label, morphology=np.full(label.size, ""),
+                        border=np.zeros(label.size, bool), operating=OPERATING,
+                        edge_widths_um=widths)
+
+
+# --- the command ------------------------------------------------------------------------------
+
+def test_a_blurred_field_is_reported_soft_in_the_table_the_summary_and_the_report(tmp_path,
+                                                                                  capsys):
+    slide = tmp_path / "blurred"
+    slide.mkdir()
+    rgb = cv2.GaussianBlur(read_field(SAMPLE), (0, 0), 0.4 / SAMPLE_PIXEL_UM)
+    cv2.imwrite(str(slide / "field.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--pixel-size", "0.2", "--quiet"]) == 0
+    header, row = (line.split() for line in capsys.readouterr().out.splitlines()[:2])
+    field = json.loads((out / "summary.json").read_text())["slides"]["blurred"]
+    width = field["per_field"][0]["edge_width_um"]
+    assert width > SOFT_EDGE_WIDTH_UM
+    assert field["schistocytes"]["soft_focus"] is True
+    assert field["schistocytes"]["edge_width_um"] == round(width, 4)
+    assert "focus" in header and f"{width:.2f}" in row and "soft" in row
+    report = (out / "slides" / "blurred" / "report.html").read_text()
+    assert "<b>Out of focus:</b> fields out of focus: red-cell edges" in report
