@@ -144,10 +144,10 @@ SOFT_EDGE_WIDTH_UM = 1.0
 """Median red-cell edge width (um, :func:`smearscan.focus.edge_width_um`) over a slide's fields
 above which the slide is out of focus for schistocyte counting: this tool's rule, no published
 standard gives one. On the held-out Chula fields of each cross-validation fold (555 fields, 772
-labelled schistocytes; ``scripts/focus_study.py --fold-models``), Gaussian blurs of 0.2, 0.3 and
+labelled schistocytes; ``scripts/image_quality.py --fold-models``), Gaussian blurs of 0.2, 0.3 and
 0.4 um took the out-of-fold sensitivity at the shipped threshold from 0.63 to 0.61, 0.53 and
 0.40 (false-call rate 0.20% -> 0.06%) and the fields' median edge width from 0.68 to 0.86, 1.02
-and 1.20 um. Every third Chula field (186, at 0.2 um/px; ``scripts/focus_study.py``): unblurred
+and 1.20 um. Every third Chula field (186, at 0.2 um/px; ``scripts/image_quality.py``): unblurred
 0.51-0.99 um, blurred by 0.4 um 1.06-1.44 um. The limit lets slides through that lose up to
 ~15% of the sensitivity the correction assumes, and stops those that lose more."""
 
@@ -737,6 +737,10 @@ def _schistocytes(
         call = "insufficient"
     forms = _less_specific_forms(profile)
     reason = _less_specific_reason(forms)
+    if reason is not None and soft:
+        # A blur of 0.4 um read 42% of a normal slide's red cells as spherocytes (no pallor).
+        reason += ("; the fields are out of focus, which makes red cells read as spherocytes: "
+                   "confirm the shapes by eye")
     message = (f"counted {n} red cells; at least {REQUIRED_RBC} required (ICSH 2021)" if sufficient
                else f"counted {n} of the {REQUIRED_RBC} required; add fields")
     return SchistocyteCount(

@@ -118,6 +118,21 @@ def test_a_count_above_the_limit_stands_out_of_focus_and_says_so():
     assert borderline.call == "borderline"
 
 
+def test_a_less_specific_flag_out_of_focus_asks_for_the_shapes_to_be_checked():
+    # Defocus erases central pallor: 12 Chula fields blurred by 0.4 um read 42% spherocytes.
+    def spherocytic(widths):
+        label = np.array(["rbc"] * 1000)
+        shapes = np.array(["spherocyte"] * 400 + ["normal"] * 600)
+        return slide_result(label=label, morphology=shapes, border=np.zeros(1000, bool),
+                            edge_widths_um=widths).schistocytes
+
+    soft, sharp = spherocytic((1.2,)), spherocytic((0.7,))
+    assert soft.less_specific and sharp.less_specific
+    caveat = ("; the fields are out of focus, which makes red cells read as spherocytes: "
+              "confirm the shapes by eye")
+    assert soft.less_specific_reason == sharp.less_specific_reason + caveat
+
+
 def test_too_few_red_cells_out_of_focus_name_both():
     s = count(1, 500, (1.2,))
     assert (s.call, s.sufficient) == ("insufficient", False)
@@ -156,8 +171,17 @@ def test_a_soft_slide_never_makes_maha_unlikely_and_says_why():
     assert f"schistocyte_percent: {findings.focus_note}" in soft.missing
 
 
-def _slide(widths):
-    label = np.array(["schistocyte"] + ["rbc"] * 1999 + ["wbc"] * 25)
+def test_a_soft_slide_above_the_limit_is_a_finding_for_maha_that_may_be_low():
+    labs = parse_labs({**NO_HAEMOLYSIS, "platelets": 20})
+    verdict = assess(SmearFindings.from_slide_result(_slide((1.2,), schistocytes=60)), labs)
+    first = verdict.findings_for[0]
+    assert first.finding == "schistocytes above the 1% limit"
+    assert "red cells counted: 2000; fields out of focus: the count may be low" in first.value
+
+
+def _slide(widths, schistocytes=1):
+    label = np.array(["schistocyte"] * schistocytes + ["rbc"] * (2000 - schistocytes)
+                     + ["wbc"] * 25)
     return slide_result(label=label, morphology=np.full(label.size, ""),
                         border=np.zeros(label.size, bool), operating=OPERATING,
                         edge_widths_um=widths)

@@ -155,14 +155,16 @@ class SmearFindings:
                    limit_percent=LIMIT_PERCENT[population])
 
     def text(self) -> str:
-        """``"8.5% (95% CI 7-10.2%, ...); red cells counted: 1200"``."""
+        """``"8.5% (95% CI 7-10.2%, ...); red cells counted: 1200"`` (and whether the fields
+        were out of focus)."""
         text = f"{self.schistocyte_percent:.3g}%"
         if self.ci95 is not None:
             text += f" (95% CI {self.ci95[0]:.3g}-{self.ci95[1]:.3g}%, {self.interval})"
         else:
             text += " (no interval: no red-cell count given)"
         counted = "not given" if self.rbc_counted is None else str(self.rbc_counted)
-        return f"{text}; red cells counted: {counted}"
+        soft = "; fields out of focus: the count may be low" if self.focus_note else ""
+        return f"{text}; red cells counted: {counted}{soft}"
 
 
 def smear_findings_from_summary(summary: Mapping[str, Any], slide: str) -> SmearFindings:

@@ -1,26 +1,30 @@
-"""Red-cell edge widths (smearscan.focus) of sharp and blurred fields, and what blur does to the
-schistocyte count: the measurements behind smearscan.slide_stats.SOFT_EDGE_WIDTH_UM.
+"""Red-cell edge widths (smearscan.focus) of sharp and blurred fields, and what blur and JPEG
+recompression do to the schistocyte count: the measurements behind
+smearscan.slide_stats.SOFT_EDGE_WIDTH_UM.
 
 Usage:
-    python scripts/focus_study.py [--shared ../shared] [--step 3]
-    python scripts/focus_study.py --fold-models DIR/folds/fold-*.onnx
+    python scripts/image_quality.py [--shared ../shared] [--step 3]
+    python scripts/image_quality.py --fold-models DIR/folds/fold-*.onnx [--jpeg]
 
 The first form prints the edge-width percentiles of every ``--step``-th Chula, BCCD and PBC
 field, as given and blurred by a Gaussian of 0.2 and 0.4 um, the Chula and BCCD ones also
 resampled by 1.5x and 2x (pixel size divided accordingly). The second scores each fold model of
 ``scripts/cross_validate.py --save-folds`` on the Chula fields it never saw, blurred by 0, 0.2,
-0.3 and 0.4 um: labelled points take the object under them (a miss scores 0), called at the
-model's own schistocyte threshold; it prints sensitivity, false-call rate and the median edge
-width of those fields.
+0.3 and 0.4 um (with ``--jpeg``: re-saved as JPEG at quality 95, 85, 75 and 60; Chula's own
+files are JPEG at quality ~95): labelled points take the object under them (a miss scores 0),
+called at the model's own schistocyte threshold; it prints sensitivity, false-call rate and the
+median edge width of those fields.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from smearscan.datasets import bccd_fields, chula_fields, pbc_fields
 from smearscan.focus import edge_width_um
@@ -30,6 +34,7 @@ from smearscan.segmentation import segment_field
 
 BLURS_UM = (0.0, 0.2, 0.4)
 FOLD_BLURS_UM = (0.0, 0.2, 0.3, 0.4)  # 0.3 um: edges near SOFT_EDGE_WIDTH_UM
+JPEG_QUALITIES = (95, 85, 75, 60)
 SCALES = (1.0, 1.5, 2.0)
 
 
@@ -41,6 +46,13 @@ def changed(rgb: np.ndarray, pixel_size_um: float, blur_um: float, scale: float 
     if scale != 1.0:
         rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     return rgb, pixel_size_um / scale
+
+
+def recompressed(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """The field saved as JPEG at ``quality`` (Pillow, 4:2:0) and read back."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
+    return np.asarray(Image.open(buffer).convert("RGB"))
 
 
 def width_table(name: str, fields, scales: tuple[float, ...]) -> None:
@@ -64,13 +76,16 @@ def width_table(name: str, fields, scales: tuple[float, ...]) -> None:
               f"| {np.count_nonzero(measured > 1.0)} |")
 
 
-def blur_table(paths: list[Path], shared: Path) -> None:
-    """Out-of-fold sensitivity and false-call rate of fold models on blurred held-out fields."""
+def fold_table(paths: list[Path], shared: Path, *, jpeg: bool) -> None:
+    """Out-of-fold sensitivity and false-call rate of fold models on held-out fields, blurred
+    (or, with ``jpeg``, recompressed)."""
     from smearscan.classification import load_model
     from smearscan.pipeline import field_cells
 
     chula = {f.image.name: f for f in chula_fields(shared / "datasets" / "chula-rbc-12")}
-    rows = {blur: ([], [], []) for blur in FOLD_BLURS_UM}
+    changes = ([f"JPEG {q}" for q in JPEG_QUALITIES] if jpeg
+               else [f"blur {b:g} um" for b in FOLD_BLURS_UM])
+    rows = {change: ([], [], []) for change in changes}
     for path in paths:
         model = load_model(path)
         threshold = model.thresholds["schistocyte"]
@@ -78,8 +93,11 @@ def blur_table(paths: list[Path], shared: Path) -> None:
             field = chula[name]
             xy = [(x, y) for x, y, _ in field.points]
             positive = np.array([label == "schistocyte" for *_, label in field.points], bool)
-            for blur, (called, truth, widths) in rows.items():
-                image, size = changed(read_field(field.image), field.pixel_size_um, blur)
+            rgb, size = read_field(field.image), field.pixel_size_um
+            for change, (called, truth, widths) in rows.items():
+                value = float(change.split()[1])
+                image = (recompressed(rgb, int(value)) if jpeg
+                         else changed(rgb, size, value)[0])
                 seg, cells = field_cells(image, pixel_size_um=size, model=model)
                 widths.append(edge_width_um(image, seg.labels, pixel_size_um=size))
                 call = np.zeros(int(seg.labels.max()) + 1, bool)
@@ -91,12 +109,12 @@ def blur_table(paths: list[Path], shared: Path) -> None:
                 counted = (under == 0) | ~border[under]  # a miss counts; a cut-off cell does not
                 called.append(call[under][counted])
                 truth.append(positive[counted])
-    print(f"\n### Schistocytes on blurred held-out Chula fields, {len(paths)} fold models\n")
-    print("| blur (um) | schistocytes | sensitivity | false-call rate | median edge width (um) |")
-    print("|---:|---:|---:|---:|---:|")
-    for blur, (called, truth, widths) in rows.items():
+    print(f"\n### Schistocytes on changed held-out Chula fields, {len(paths)} fold models\n")
+    print("| fields | schistocytes | sensitivity | false-call rate | median edge width (um) |")
+    print("|---|---:|---:|---:|---:|")
+    for change, (called, truth, widths) in rows.items():
         c, t = np.concatenate(called), np.concatenate(truth)
-        print(f"| {blur:g} | {t.sum()} | {c[t].mean():.3f} | {100 * c[~t].mean():.2f}% "
+        print(f"| {change} | {t.sum()} | {c[t].mean():.3f} | {100 * c[~t].mean():.2f}% "
               f"| {np.nanmedian(widths):.2f} |")
 
 
@@ -105,9 +123,11 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--step", type=int, default=3, help="every STEP-th field")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL")
+    parser.add_argument("--jpeg", action="store_true",
+                        help="with --fold-models: JPEG recompression instead of blur")
     args = parser.parse_args()
     if args.fold_models:
-        blur_table(args.fold_models, args.shared)
+        fold_table(args.fold_models, args.shared, jpeg=args.jpeg)
         return
     data = args.shared / "datasets"
     width_table("Chula", chula_fields(data / "chula-rbc-12")[::args.step], SCALES)
