@@ -104,6 +104,19 @@ def test_a_recorded_summary_this_version_cannot_read_is_redone(tmp_path):
     assert (out / "summary.json").read_bytes() == merged
 
 
+def test_slides_analysed_by_another_smearscan_version_are_redone(tmp_path, monkeypatch):
+    """An upgrade can add checks (0.2.0: the focus of each field): a folder analysed by the
+    previous version is analysed again, not resumed without them."""
+    root, out = _slides(tmp_path), tmp_path / "out"
+    with monkeypatch.context() as patch:
+        patch.setattr("smearscan.batch.resume.__version__", "0.1.0")
+        analyse_slides(find_slides([root]), out=out, progress=False, options=RunOptions())
+    again = analyse_slides(find_slides([root]), out=out, progress=False, options=RunOptions())
+    assert [(o.name, o.resumed) for o in again] == [("bccd", False), ("chula", False)]
+    last = analyse_slides(find_slides([root]), out=out, progress=False, options=RunOptions())
+    assert [(o.name, o.resumed) for o in last] == [("bccd", True), ("chula", True)]
+
+
 def test_a_slide_left_in_the_folder_with_an_unreadable_summary_is_named_in_errors(tmp_path):
     root, out = _slides(tmp_path), tmp_path / "out"
     analyse_slides(find_slides([root]), out=out, progress=False,
