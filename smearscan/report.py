@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from smearscan.slide_stats import NrbcCount, SchistocyteCount
 
 _FIELD_COLUMNS = ("slide", "image", "objects", "whole", "rbc", "schisto", "nrbc", "wbc",
-                  "platelet", "um/px")
+                  "platelet", "um/px", "edge um")
 
 
 def _table(header: Sequence[str], rows: list[Sequence[object]]) -> str:
@@ -40,20 +40,23 @@ def _pixel_size_text(size: float | None, estimated: bool) -> str:
 
 
 def field_table(outcomes: list[SlideOutcome]) -> str:
-    """One line per field: object counts by class and the pixel size used."""
+    """One line per field: object counts by class, the pixel size used and the red cells' edge
+    width (focus; a slide is soft over :data:`~smearscan.slide_stats.SOFT_EDGE_WIDTH_UM` on
+    median)."""
     rows = []
     for outcome in outcomes:
         # Unclassified runs have no counts at all: show "-", not a misleading 0.
         missing = 0 if outcome.summary.counts else "-"
         for f in outcome.summary.fields:
             if f.error is not None:
-                rows.append([outcome.name, f.image, "failed", "", "", "", "", "", "", ""])
+                rows.append([outcome.name, f.image, "failed", "", "", "", "", "", "", "", ""])
                 continue
             rows.append([
                 outcome.name, f.image, f.objects, f.objects - f.border_objects,
                 *(f.counts.get(name, missing)
                   for name in ("rbc", "schistocyte", "nrbc", "wbc", "platelet")),
                 _pixel_size_text(f.pixel_size_um, f.pixel_size_estimated),
+                "-" if f.edge_width_um is None else f"{f.edge_width_um:.2f}",
             ])
     return _table(_FIELD_COLUMNS, rows)
 
