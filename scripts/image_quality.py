@@ -1,25 +1,27 @@
-"""Red-cell edge widths (smearscan.focus) of sharp and blurred fields, and what blur and JPEG
-recompression do to the schistocyte count: the measurements behind
+"""Red-cell edge widths (smearscan.focus) of sharp and blurred fields, and what blur, JPEG
+recompression and coarse pixels do to the schistocyte count: the measurements behind
 smearscan.slide_stats.SOFT_EDGE_WIDTH_UM.
 
 Usage:
     python scripts/image_quality.py [--shared ../shared] [--step 3]
-    python scripts/image_quality.py --fold-models DIR/folds/fold-*.onnx [--jpeg]
+    python scripts/image_quality.py --fold-models DIR/folds/fold-*.onnx [--change blur|jpeg|coarse]
 
 The first form prints the edge-width percentiles of every ``--step``-th Chula, BCCD and PBC
 field, as given and blurred by a Gaussian of 0.2 and 0.4 um, the Chula and BCCD ones also
 resampled by 1.5x and 2x (pixel size divided accordingly). The second scores each fold model of
 ``scripts/cross_validate.py --save-folds`` on the Chula fields it never saw, blurred by 0, 0.2,
-0.3 and 0.4 um (with ``--jpeg``: re-saved as JPEG at quality 95, 85, 75 and 60; Chula's own
-files are JPEG at quality ~95): labelled points take the object under them (a miss scores 0),
-called at the model's own schistocyte threshold; it prints sensitivity, false-call rate and the
-median edge width of those fields.
+0.3 and 0.4 um (``--change jpeg``: re-saved as JPEG at quality 95, 85, 75 and 60, where Chula's
+own files are JPEG at quality ~95; ``--change coarse``: downsampled to 0.25, 0.3 and 0.4 um
+pixels, as a lower magnification would see them). Labelled points take the object under them (a
+miss scores 0), called at the model's own schistocyte threshold; it prints sensitivity,
+false-call rate and the median edge width of those fields.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -31,20 +33,24 @@ from smearscan.focus import edge_width_um
 from smearscan.loading import read_field
 from smearscan.metrics import labels_under_points
 from smearscan.segmentation import segment_field
+from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
 BLURS_UM = (0.0, 0.2, 0.4)
 FOLD_BLURS_UM = (0.0, 0.2, 0.3, 0.4)  # 0.3 um: edges near SOFT_EDGE_WIDTH_UM
 JPEG_QUALITIES = (95, 85, 75, 60)
+COARSE_FACTORS = (1.25, 1.5, 2.0)  # Chula's 0.2 um pixels made 0.25, 0.3 and 0.4 um
 SCALES = (1.0, 1.5, 2.0)
 
 
 def changed(rgb: np.ndarray, pixel_size_um: float, blur_um: float, scale: float = 1.0
             ) -> tuple[np.ndarray, float]:
-    """The field blurred by ``blur_um``, then resampled by ``scale`` (bicubic); its pixel size."""
+    """The field blurred by ``blur_um``, then resampled by ``scale`` (bicubic up, area down);
+    its pixel size."""
     if blur_um:
         rgb = cv2.GaussianBlur(rgb, (0, 0), blur_um / pixel_size_um)
     if scale != 1.0:
-        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale,
+                         interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
     return rgb, pixel_size_um / scale
 
 
@@ -67,39 +73,54 @@ def width_table(name: str, fields, scales: tuple[float, ...]) -> None:
                 widths.setdefault((blur, scale), []).append(
                     edge_width_um(image, labels, pixel_size_um=size))
     print(f"\n### {name}: red-cell edge width (um), {len(fields)} fields\n")
-    print("| blur (um) | scale | fields measured | 0% | 5% | 50% | 95% | 100% | over 1.0 um |")
+    print("| blur (um) | scale | fields measured | 0% | 5% | 50% | 95% | 100% "
+          f"| over {SOFT_EDGE_WIDTH_UM:g} um |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for (blur, scale), values in widths.items():
         measured = np.array([v for v in values if np.isfinite(v)])
         cuts = " | ".join(f"{q:.2f}" for q in np.percentile(measured, [0, 5, 50, 95, 100]))
         print(f"| {blur:g} | {scale:g} | {measured.size} | {cuts} "
-              f"| {np.count_nonzero(measured > 1.0)} |")
+              f"| {np.count_nonzero(measured > SOFT_EDGE_WIDTH_UM)} |")
 
 
-def fold_table(paths: list[Path], shared: Path, *, jpeg: bool) -> None:
-    """Out-of-fold sensitivity and false-call rate of fold models on held-out fields, blurred
-    (or, with ``jpeg``, recompressed)."""
+Change = Callable[[np.ndarray, float], tuple[np.ndarray, float]]
+
+
+def changes(kind: str) -> dict[str, Change]:
+    """The named changes of ``--change``: each maps (field, pixel size) to (image, pixel size)."""
+    if kind == "jpeg":
+        return {f"JPEG {q}": lambda rgb, size, q=q: (recompressed(rgb, q), size)
+                for q in JPEG_QUALITIES}
+    if kind == "coarse":
+        return {f"pixels x{f:g}": lambda rgb, size, f=f: changed(rgb, size, 0.0, 1 / f)
+                for f in (1.0, *COARSE_FACTORS)}
+    return {f"blur {b:g} um": lambda rgb, size, b=b: changed(rgb, size, b)
+            for b in FOLD_BLURS_UM}
+
+
+def fold_table(paths: list[Path], shared: Path, kind: str) -> None:
+    """Out-of-fold sensitivity and false-call rate of fold models on held-out fields changed
+    as :func:`changes` ``kind`` says."""
     from smearscan.classification import load_model
     from smearscan.pipeline import field_cells
 
     chula = {f.image.name: f for f in chula_fields(shared / "datasets" / "chula-rbc-12")}
-    changes = ([f"JPEG {q}" for q in JPEG_QUALITIES] if jpeg
-               else [f"blur {b:g} um" for b in FOLD_BLURS_UM])
-    rows = {change: ([], [], []) for change in changes}
+    made = changes(kind)
+    rows = {name: ([], [], []) for name in made}
     for path in paths:
         model = load_model(path)
         threshold = model.thresholds["schistocyte"]
         for name in model.metadata["training"]["held_out_fields"]:
             field = chula[name]
-            xy = [(x, y) for x, y, _ in field.points]
             positive = np.array([label == "schistocyte" for *_, label in field.points], bool)
             rgb, size = read_field(field.image), field.pixel_size_um
-            for change, (called, truth, widths) in rows.items():
-                value = float(change.split()[1])
-                image = (recompressed(rgb, int(value)) if jpeg
-                         else changed(rgb, size, value)[0])
-                seg, cells = field_cells(image, pixel_size_um=size, model=model)
-                widths.append(edge_width_um(image, seg.labels, pixel_size_um=size))
+            for name, (called, truth, widths) in rows.items():
+                image, image_size = made[name](rgb, size)
+                seg, cells = field_cells(image, pixel_size_um=image_size, model=model)
+                widths.append(edge_width_um(image, seg.labels, pixel_size_um=image_size))
+                ratio = size / image_size  # image pixels per field pixel
+                xy = [((x + 0.5) * ratio - 0.5, (y + 0.5) * ratio - 0.5)
+                      for x, y, _ in field.points]
                 call = np.zeros(int(seg.labels.max()) + 1, bool)
                 border = np.zeros_like(call)
                 if len(cells["cell_id"]):
@@ -112,9 +133,9 @@ def fold_table(paths: list[Path], shared: Path, *, jpeg: bool) -> None:
     print(f"\n### Schistocytes on changed held-out Chula fields, {len(paths)} fold models\n")
     print("| fields | schistocytes | sensitivity | false-call rate | median edge width (um) |")
     print("|---|---:|---:|---:|---:|")
-    for change, (called, truth, widths) in rows.items():
+    for name, (called, truth, widths) in rows.items():
         c, t = np.concatenate(called), np.concatenate(truth)
-        print(f"| {change} | {t.sum()} | {c[t].mean():.3f} | {100 * c[~t].mean():.2f}% "
+        print(f"| {name} | {t.sum()} | {c[t].mean():.3f} | {100 * c[~t].mean():.2f}% "
               f"| {np.nanmedian(widths):.2f} |")
 
 
@@ -123,11 +144,11 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--step", type=int, default=3, help="every STEP-th field")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL")
-    parser.add_argument("--jpeg", action="store_true",
-                        help="with --fold-models: JPEG recompression instead of blur")
+    parser.add_argument("--change", choices=("blur", "jpeg", "coarse"), default="blur",
+                        help="with --fold-models: what is done to the held-out fields")
     args = parser.parse_args()
     if args.fold_models:
-        fold_table(args.fold_models, args.shared, jpeg=args.jpeg)
+        fold_table(args.fold_models, args.shared, args.change)
         return
     data = args.shared / "datasets"
     width_table("Chula", chula_fields(data / "chula-rbc-12")[::args.step], SCALES)

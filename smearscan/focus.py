@@ -1,10 +1,12 @@
 """Focus stage: how wide a field's red-cell edges are, in micrometres.
 
-The measure is the red cells' optical density (green channel, against the field's background)
-over the steepest density gradient at their outlines: a blurred edge is wider. It is in um, so
-the same field at another magnification measures about the same (Chula fields resampled by 1.5x
-and 2x: median ratios 0.91 and 0.88; BCCD, finer pixels: 0.98 and 0.97). What width makes a
-slide too soft to count is decided in :mod:`smearscan.slide_stats`
+The measure starts from the red cells' optical density (green channel, against the field's
+background) over the steepest density gradient at their outlines: a blurred edge is wider. For
+an edge blurred by a Gaussian of sigma that ratio is sqrt(2 pi) times the combined sigma of the
+blur, of this measure's own smoothing and of the pixel grid (with the Sobel kernel's smoothing);
+the last two are taken out, so that the width is the edge's own, in um, whatever the pixel size:
+a sharp field imaged through coarser pixels is not called soft. What width makes a slide too
+soft to count is decided in :mod:`smearscan.slide_stats`
 (:data:`~smearscan.slide_stats.SOFT_EDGE_WIDTH_UM`).
 """
 
@@ -27,6 +29,9 @@ _SEARCH_UM = 0.4
 threshold's, not the edge's centre)."""
 _MIN_EDGE_PIXELS = 50
 """Fewer outline pixels of red-cell sized objects give no width."""
+_GRID_SIGMA_PX = 0.64
+"""The sigma (px) the pixel grid and the 3x3 Sobel add to an edge: measured on synthetic
+Gaussian edges (blur 0-0.4 um) at 0.05-0.4 um/px, 0.59-0.69 px (tests/test_focus.py)."""
 
 
 def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) -> float:
@@ -45,7 +50,9 @@ def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) 
     -------
     float
         Cell density (75th percentile inside the cells, less the background's median) over the
-        median steepest gradient at their outlines, in um; nan when the field has fewer than
+        median steepest gradient at their outlines, in um, less (in quadrature) the width that
+        the smoothing and the pixel grid give a perfectly sharp edge (0 at most); nan when the
+        field has fewer than
         :data:`_MIN_EDGE_PIXELS` outline pixels of whole objects of 0.5-1.5 normal red-cell
         areas (:data:`~smearscan.segmentation.NORMAL_RBC_DIAMETER_UM`), no contrast, or no
         pixel size (an empty field).
@@ -70,7 +77,9 @@ def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) 
     slope = float(np.median(steepest[outline]))
     if not (contrast > 0 and slope > 0):
         return math.nan
-    return float(contrast / slope * pixel_size_um)
+    measured = contrast / slope * pixel_size_um
+    own = 2 * math.pi * (_SMOOTHING_UM ** 2 + (_GRID_SIGMA_PX * pixel_size_um) ** 2)
+    return math.sqrt(max(measured ** 2 - own, 0.0))
 
 
 def _red_cell_sized(labels: np.ndarray, pixel_size_um: float) -> np.ndarray:

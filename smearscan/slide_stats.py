@@ -140,16 +140,18 @@ RELATIVE_SIZES_NOTE = ("macrocytes and microcytes not reported: the pixel size w
                        "from the cells themselves (median red cell taken as 7.5 um), so sizes "
                        "are relative to this slide; give --pixel-size to report them")
 
-SOFT_EDGE_WIDTH_UM = 1.0
+SOFT_EDGE_WIDTH_UM = 0.9
 """Median red-cell edge width (um, :func:`smearscan.focus.edge_width_um`) over a slide's fields
 above which the slide is out of focus for schistocyte counting: this tool's rule, no published
 standard gives one. On the held-out Chula fields of each cross-validation fold (555 fields, 772
 labelled schistocytes; ``scripts/image_quality.py --fold-models``), Gaussian blurs of 0.2, 0.3 and
 0.4 um took the out-of-fold sensitivity at the shipped threshold from 0.63 to 0.61, 0.53 and
-0.40 (false-call rate 0.20% -> 0.06%) and the fields' median edge width from 0.68 to 0.86, 1.02
-and 1.20 um. Every third Chula field (186, at 0.2 um/px; ``scripts/image_quality.py``): unblurred
-0.51-0.99 um, blurred by 0.4 um 1.06-1.44 um. The limit lets slides through that lose up to
-~15% of the sensitivity the correction assumes, and stops those that lose more."""
+0.40 (false-call rate 0.20% -> 0.06%) and the fields' median edge width from 0.48 to 0.72, 0.91
+and 1.10 um; coarser pixels (0.25-0.4 um) changed neither the sensitivity (0.63-0.64) nor the
+width much (0.54-0.58 um; ``--change coarse``). Every third Chula field (186, at 0.2 um/px;
+``scripts/image_quality.py``): unblurred 0.20-0.86 um, blurred by 0.4 um 0.95-1.36 um. The
+limit lets slides through that lose up to ~15% of the sensitivity the correction assumes, and
+stops those that lose more."""
 
 MIN_WBC = 20
 """White cells needed for a leukoerythroblastic call (this tool's rule). A differential is
