@@ -4,7 +4,7 @@ smearscan.slide_stats.SOFT_EDGE_WIDTH_UM.
 
 Usage:
     python scripts/image_quality.py [--shared ../shared] [--step 3]
-    python scripts/image_quality.py --fold-models DIR/folds/fold-*.onnx [--change blur|jpeg|coarse]
+    python scripts/image_quality.py --fold-models DIR/folds/fold-*.onnx [--change KIND]
 
 The first form prints the edge-width percentiles of every ``--step``-th Chula, BCCD and PBC
 field, as given and blurred by a Gaussian of 0.2 and 0.4 um, the Chula and BCCD ones also
@@ -12,9 +12,10 @@ resampled by 1.5x and 2x (pixel size divided accordingly). The second scores eac
 ``scripts/cross_validate.py --save-folds`` on the Chula fields it never saw, blurred by 0, 0.2,
 0.3 and 0.4 um (``--change jpeg``: re-saved as JPEG at quality 95, 85, 75 and 60, where Chula's
 own files are JPEG at quality ~95; ``--change coarse``: downsampled to 0.25, 0.3 and 0.4 um
-pixels, as a lower magnification would see them). Labelled points take the object under them (a
-miss scores 0), called at the model's own schistocyte threshold; it prints sensitivity,
-false-call rate and the median edge width of those fields.
+pixels, as a lower magnification would see them; ``--change stain``: every optical density
+scaled by 0.6, 0.8, 1.25 and 1.5, a paler or darker stain). Labelled points take the object
+under them (a miss scores 0), called at the model's own schistocyte threshold; it prints
+sensitivity, false-call rate and the median edge width of those fields.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ BLURS_UM = (0.0, 0.2, 0.4)
 FOLD_BLURS_UM = (0.0, 0.2, 0.3, 0.4)  # 0.3 um: edges near SOFT_EDGE_WIDTH_UM
 JPEG_QUALITIES = (95, 85, 75, 60)
 COARSE_FACTORS = (1.25, 1.5, 2.0)  # Chula's 0.2 um pixels made 0.25, 0.3 and 0.4 um
+STAIN_FACTORS = (0.6, 0.8, 1.25, 1.5)
 SCALES = (1.0, 1.5, 2.0)
 
 
@@ -83,6 +85,14 @@ def width_table(name: str, fields, scales: tuple[float, ...]) -> None:
               f"| {np.count_nonzero(measured > SOFT_EDGE_WIDTH_UM)} |")
 
 
+def restained(rgb: np.ndarray, factor: float) -> np.ndarray:
+    """Every channel's optical density against its background (99th percentile) times
+    ``factor``: a paler (< 1) or darker (> 1) stain of the same field."""
+    background = np.percentile(rgb.reshape(-1, 3), 99, axis=0).clip(1, 255)
+    ratio = np.clip(rgb / background, 1 / 255, 1.0)
+    return np.clip(background * ratio ** factor, 0, 255).round().astype(np.uint8)
+
+
 Change = Callable[[np.ndarray, float], tuple[np.ndarray, float]]
 
 
@@ -91,6 +101,9 @@ def changes(kind: str) -> dict[str, Change]:
     if kind == "jpeg":
         return {f"JPEG {q}": lambda rgb, size, q=q: (recompressed(rgb, q), size)
                 for q in JPEG_QUALITIES}
+    if kind == "stain":
+        return {f"stain density x{f:g}": lambda rgb, size, f=f: (restained(rgb, f), size)
+                for f in STAIN_FACTORS}
     if kind == "coarse":
         return {f"pixels x{f:g}": lambda rgb, size, f=f: changed(rgb, size, 0.0, 1 / f)
                 for f in (1.0, *COARSE_FACTORS)}
@@ -144,7 +157,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--step", type=int, default=3, help="every STEP-th field")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL")
-    parser.add_argument("--change", choices=("blur", "jpeg", "coarse"), default="blur",
+    parser.add_argument("--change", choices=("blur", "jpeg", "coarse", "stain"), default="blur",
                         help="with --fold-models: what is done to the held-out fields")
     args = parser.parse_args()
     if args.fold_models:
