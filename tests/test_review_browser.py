@@ -15,9 +15,12 @@ import shutil
 import time
 from pathlib import Path
 
+import cv2
 import pytest
-from review_support import analysed, running
+from review_support import SAMPLES, analysed, running
 
+from smearscan.cli import main
+from smearscan.loading import read_field
 from smearscan.review.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -165,6 +168,25 @@ def test_a_click_shows_the_whole_field_with_the_cell(page, url):
     page.wait_for_selector("#field-view:not([open])", state="attached")
     page.keyboard.press("Enter")  # the keyboard opens it too
     page.wait_for_selector("#field-view[open]")
+
+
+def test_an_out_of_focus_slide_says_so_beside_its_call(page, url, tmp_path):
+    _open(page, url, "positive")
+    assert page.is_hidden("#soft-focus")
+    slide = tmp_path / "slides" / "soft"
+    slide.mkdir(parents=True)
+    blurred = cv2.GaussianBlur(read_field(SAMPLES / "chula-1.jpg"), (0, 0), 2.0)  # 0.4 um
+    cv2.imwrite(str(slide / "field.png"), cv2.cvtColor(blurred, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "soft-results"
+    assert main([str(tmp_path / "slides"), "--out", str(out), "--pixel-size", "0.2",
+                 "--quiet"]) == 0
+    note = json.loads((out / "summary.json").read_text())["slides"]["soft"]["schistocytes"][
+        "focus_note"]
+    with running(create_app(out)) as address:
+        _open(page, address, "soft")
+        assert page.is_visible("#soft-focus") and _text(page, "#soft-focus") == "out of focus"
+        assert page.get_attribute("#soft-focus", "title") == note
+        assert note.startswith("fields out of focus: red-cell edges")
 
 
 def test_a_gallery_on_demand(page, url):
