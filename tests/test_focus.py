@@ -230,3 +230,5 @@ def test_a_blurred_field_is_reported_soft_in_the_table_the_summary_and_the_repor
     assert "focus" in header and f"{width:.2f}" in row and "soft" in row
     report = (out / "slides" / "blurred" / "report.html").read_text()
     assert "<b>Out of focus:</b> fields out of focus: red-cell edges" in report
+    assert f"field.png: {field['per_field'][0]['objects']} objects, red-cell edges {width:.2f} um" \
+        in report

@@ -129,8 +129,9 @@ class SlideBuilder:
 
     def add(self, result: FieldResult, stem: str) -> None:
         """Take one field's result (``stem``: its output name, for its picture)."""
-        self.per_field.append(field_summary(result))
-        self._picture(result, stem)
+        summary = field_summary(result)
+        self.per_field.append(summary)
+        self._picture(result, stem, summary)
         if result.error is not None:
             self.errors.append((self.name, result.image, result.error))
             return
@@ -171,7 +172,7 @@ class SlideBuilder:
         elif entry[:2] > heap[0][:2]:
             heapq.heapreplace(heap, entry)
 
-    def _picture(self, result: FieldResult, stem: str) -> None:
+    def _picture(self, result: FieldResult, stem: str, summary: FieldSummary) -> None:
         if len(self.report.fields) >= THUMBNAIL_LIMIT:
             self.report.fields_hidden += 1
             return
@@ -183,7 +184,8 @@ class SlideBuilder:
             # A link: '#', '?' or '%' in a file name must not end or change the URL.
             picture = quote(os.fsencode(path.relative_to(self.folder).as_posix()))
         self.report.fields.append({"image": result.image, "objects": result.count,
-                                   "error": result.error, "picture": picture})
+                                   "error": result.error, "picture": picture,
+                                   "edge_width_um": summary.edge_width_um})
 
     def finish_cells(self) -> None:
         """Close ``cells.csv``: a slide without cells gets the header only."""
