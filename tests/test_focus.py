@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import cv2
@@ -232,3 +233,38 @@ def test_a_blurred_field_is_reported_soft_in_the_table_the_summary_and_the_repor
     assert "<b>Out of focus:</b> fields out of focus: red-cell edges" in report
     assert f"field.png: {field['per_field'][0]['objects']} objects, red-cell edges {width:.2f} um" \
         in report
+
+
+# --- scripts/image_quality.py: the changes it measures -----------------------------------------
+
+def _image_quality():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import image_quality
+
+    return image_quality
+
+
+@pytest.mark.parametrize("factor", [0.6, 1.5])
+def test_a_restained_field_has_its_optical_densities_scaled(factor):
+    rgb = read_field(SAMPLE)
+    background = np.percentile(rgb.reshape(-1, 3), 99, axis=0)
+    restained = _image_quality().restained(rgb, factor)
+    cells = (rgb < background - 40).all(axis=2)  # well inside the stain, away from rounding
+    density = np.log(background / rgb[cells])
+    assert np.log(background / restained[cells]) == pytest.approx(factor * density, abs=0.02)
+
+
+def test_each_change_keeps_the_field_and_says_its_pixel_size():
+    rgb = read_field(SAMPLE)
+    for kind, names in [("blur", ["blur 0 um", "blur 0.2 um", "blur 0.3 um", "blur 0.4 um"]),
+                        ("coarse", ["pixels x1", "pixels x1.25", "pixels x1.5", "pixels x2"]),
+                        ("jpeg", ["JPEG 95", "JPEG 85", "JPEG 75", "JPEG 60"]),
+                        ("stain", ["stain density x0.6", "stain density x0.8",
+                                   "stain density x1.25", "stain density x1.5"])]:
+        made = _image_quality().changes(kind)
+        assert list(made) == names
+        for change in made.values():
+            image, size = change(rgb, 0.2)
+            factor = size / 0.2  # coarser pixels: fewer of them
+            assert image.dtype == np.uint8
+            assert image.shape == (round(480 / factor), round(640 / factor), 3)
