@@ -35,7 +35,7 @@ Gaussian edges (blur 0-0.4 um) at 0.05-0.4 um/px, 0.59-0.69 px (tests/test_focus
 
 
 def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) -> float:
-    """Median width (um) of the edges of the whole, red-cell sized objects of a field.
+    """Width (um) of the edges of the whole, red-cell sized objects of a field.
 
     Parameters
     ----------
@@ -51,11 +51,10 @@ def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) 
     float
         Cell density (75th percentile inside the cells, less the background's median) over the
         median steepest gradient at their outlines, in um, less (in quadrature) the width that
-        the smoothing and the pixel grid give a perfectly sharp edge (0 at most); nan when the
-        field has fewer than
-        :data:`_MIN_EDGE_PIXELS` outline pixels of whole objects of 0.5-1.5 normal red-cell
-        areas (:data:`~smearscan.segmentation.NORMAL_RBC_DIAMETER_UM`), no contrast, or no
-        pixel size (an empty field).
+        the smoothing and the pixel grid give a perfectly sharp edge (0 at least); nan when the
+        field has fewer than :data:`_MIN_EDGE_PIXELS` outline pixels of whole objects of 0.5-1.5
+        normal red-cell areas (:data:`~smearscan.segmentation.NORMAL_RBC_DIAMETER_UM`), no
+        contrast, or no pixel size (an empty field).
     """
     if not pixel_size_um > 0:  # nan: no red cells to take the scale from
         return math.nan
