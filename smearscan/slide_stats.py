@@ -270,10 +270,8 @@ class SchistocyteCount:
         Those forms, most frequent first; empty when the flag is down.
     edge_width_um : float or None
         Median red-cell edge width over the slide's fields (:mod:`smearscan.focus`); None when
-        no field had one.
-    soft_focus : bool
-        ``edge_width_um`` is over :data:`SOFT_EDGE_WIDTH_UM`: a count within the limit gets no
-        call (``insufficient``) and the sentence says why.
+        no field had one. Over :data:`SOFT_EDGE_WIDTH_UM` (:attr:`soft_focus`) a count within
+        the limit gets no call (``insufficient``) and the sentence says why.
     """
 
     proportion: Proportion
@@ -290,7 +288,11 @@ class SchistocyteCount:
     less_specific_reason: str | None
     less_specific_forms: tuple[PoikilocyteGrade, ...] = ()
     edge_width_um: float | None = None
-    soft_focus: bool = False
+
+    @property
+    def soft_focus(self) -> bool:
+        """The slide is out of focus (:data:`SOFT_EDGE_WIDTH_UM`)."""
+        return _out_of_focus(self.edge_width_um)
 
     @property
     def focus_note(self) -> str | None:
@@ -333,13 +335,12 @@ class SchistocyteCount:
         n_rbc = data["rbc_counted"]
         forms = tuple(PoikilocyteGrade(form["shape"], Proportion.from_dict(form["count"], n_rbc),
                                        form["grade"]) for form in data["less_specific_forms"])
-        # Focus was added in 0.2: an older summary has none.
-        focus = {"edge_width_um": data.get("edge_width_um"),
-                 "soft_focus": bool(data.get("soft_focus", False))}
-        names = {f.name for f in fields(cls)} - {"proportion", "less_specific_forms", *focus}
+        names = {f.name for f in fields(cls)} - {"proportion", "less_specific_forms",
+                                                 "edge_width_um"}
         pairs = {"ci95", "corrected_ci95"}
         return cls(proportion=Proportion.from_dict(data["count"], n_rbc),
-                   less_specific_forms=forms, **focus,
+                   less_specific_forms=forms,
+                   edge_width_um=data.get("edge_width_um"),  # none before 0.2
                    **{name: _pair(data[name]) if name in pairs else data[name]
                       for name in names})
 
@@ -734,7 +735,7 @@ def _schistocytes(
     limit = LIMIT_PERCENT[population]
     basis = _call_basis(raw, corrected, corrected_ci)[2]
     call = _threshold_call(basis, limit) if sufficient else "insufficient"
-    soft = edge_width_um is not None and edge_width_um > SOFT_EDGE_WIDTH_UM
+    soft = _out_of_focus(edge_width_um)
     if soft and call == "below":  # defocus hides schistocytes: a low count reassures no one
         call = "insufficient"
     forms = _less_specific_forms(profile)
@@ -755,14 +756,12 @@ def _schistocytes(
         limit_percent=limit,
         population=population,
         call=call,
-        sentence=_sentence(raw, corrected, corrected_ci, call, limit, population,
-                           message,
+        sentence=_sentence(raw, corrected, corrected_ci, call, limit, population, message,
                            reason, _focus_note(edge_width_um) if soft else None),
         less_specific=reason is not None,
         less_specific_reason=reason,
         less_specific_forms=forms,
         edge_width_um=edge_width_um,
-        soft_focus=soft,
     )
 
 
@@ -770,6 +769,11 @@ def _median_width(widths: Sequence[float | None]) -> float | None:
     """Median of the measured edge widths (um), None when there is none."""
     measured = [w for w in widths if w is not None and math.isfinite(w)]
     return float(np.median(measured)) if measured else None
+
+
+def _out_of_focus(edge_width_um: float | None) -> bool:
+    """A median edge width over :data:`SOFT_EDGE_WIDTH_UM`."""
+    return edge_width_um is not None and edge_width_um > SOFT_EDGE_WIDTH_UM
 
 
 def _focus_note(edge_width_um: float | None) -> str:
@@ -984,12 +988,13 @@ def _sentence(
         head += (f", {corrected:.{digits}f}% ({corrected_ci[0]:.{digits}f}-"
                  f"{corrected_ci[1]:.{digits}f}%) corrected for the classifier's sensitivity")
     against = f"the {limit:g}% ICSH limit for {POPULATION_NAMES[population]}"
+    # Enough red cells but no call: the focus took it away, and the verdict says why.
+    no_call_for_focus = call == "insufficient" and raw.denominator >= REQUIRED_RBC
     verdict = {
         "above": f"above {against}",
         "below": f"within {against}",
         "borderline": f"the interval includes {against}; count more cells to decide",
-        "insufficient": f"no call; {message}" if focus is None or raw.denominator < REQUIRED_RBC
-        else f"no call: {focus}",
+        "insufficient": f"no call: {focus}" if no_call_for_focus else f"no call; {message}",
     }[call]
     if call == "above" and population == "adult":
         # A flag must not hide a possible TTP: the classifier reads missed fragments as
@@ -998,7 +1003,7 @@ def _sentence(
                     if reason is None else "; thrombotic microangiopathy is still possible, but "
                     "the % is less specific for it (below)")
     tail = f" Less specific: {reason}." if reason else ""
-    if focus is not None and not verdict.endswith(focus):
+    if focus is not None and not no_call_for_focus:
         tail += f" {focus[0].upper()}{focus[1:]}."
     return f"{head}: {verdict}.{tail}"
 
