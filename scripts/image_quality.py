@@ -129,8 +129,9 @@ def fold_table(paths: list[Path], shared: Path, kind: str) -> None:
             rgb, size = read_field(field.image), field.pixel_size_um
             for name, (called, truth, widths) in rows.items():
                 image, image_size = made[name](rgb, size)
-                seg, cells = field_cells(image, pixel_size_um=image_size, model=model)
-                widths.append(edge_width_um(image, seg.labels, pixel_size_um=image_size))
+                measured = field_cells(image, pixel_size_um=image_size, model=model)
+                seg, cells = measured.segmentation, measured.cells
+                widths.append(measured.edge_width_um)
                 ratio = size / image_size  # image pixels per field pixel
                 xy = [((x + 0.5) * ratio - 0.5, (y + 0.5) * ratio - 0.5)
                       for x, y, _ in field.points]

@@ -22,11 +22,10 @@ import numpy as np
 from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
 from smearscan.errors import ColourlessFieldError
-from smearscan.focus import edge_width_um
 from smearscan.loading import Slide, find_slides, read_field
 from smearscan.pipeline import FieldResult, ModelInfo, cached_model, field_cells
-from smearscan.results import FieldSummary
-from smearscan.slide_stats import SlideResult, slide_result
+from smearscan.results import FieldSummary, slide_statistics
+from smearscan.slide_stats import SlideResult
 
 __all__ = ["FieldAnalysis", "SlideAnalysis", "analyse_image", "analyse_slide", "load_model"]
 
@@ -138,16 +137,16 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
 def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
                     pixel_size_um: float | None, model: CellClassifier) -> FieldAnalysis:
     try:
-        seg, cells = field_cells(rgb, pixel_size_um=pixel_size_um, model=model)
+        measured = field_cells(rgb, pixel_size_um=pixel_size_um, model=model)
     except ColourlessFieldError as error:
         if image:  # a file: its name leads the message, as for an unreadable one
             raise ColourlessFieldError(f"{path}: {error}") from None
         raise
+    seg, cells = measured.segmentation, measured.cells
     result = FieldResult(slide, image, path, cells, rgb.shape[1], rgb.shape[0],
                          seg.pixel_size_um, seg.pixel_size_estimated,
                          model=ModelInfo(model.version, model.operating),
-                         edge_width_um=edge_width_um(rgb, seg.labels,
-                                                     pixel_size_um=seg.pixel_size_um))
+                         edge_width_um=measured.edge_width_um)
     if "class" not in cells:  # no objects: the classifier's columns, empty
         cells = cells | {"class": np.zeros(0, str), "morphology": np.zeros(0, str)} | {
             f"p_{name}": np.zeros(0, np.float32) for name in model.classes}
@@ -195,11 +194,10 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
                    for path in slide.fields)
     cells = {name: np.concatenate([field.cells[name] for field in fields])
              for name in fields[0].cells}
-    result = slide_result(label=cells["class"], morphology=cells["morphology"],
-                          border=cells["border"].astype(bool), operating=loaded.operating,
-                          population=population,
-                          sizes_relative=any(f.summary.pixel_size_estimated for f in fields),
-                          edge_widths_um=[f.summary.edge_width_um for f in fields])
+    result = slide_statistics([f.summary for f in fields], label=cells["class"],
+                              morphology=cells["morphology"],
+                              border=cells["border"].astype(bool), operating=loaded.operating,
+                              population=population)
     return SlideAnalysis(slide.name, fields, cells, result)
 
 

@@ -110,14 +110,28 @@ def field_density(rgb: np.ndarray,
         ``ln(I0 / I)`` clipped to ``[0, max_density]``, where ``I0`` is the channel's
         ``background_percentile`` percentile (0 on the slide background).
     """
+    tables = np.stack([density_table(rgb[:, :, channel], normalisation)
+                       for channel in range(3)], axis=-1)
+    return cv2.LUT(np.ascontiguousarray(rgb), tables[np.newaxis])
+
+
+def density_table(channel: np.ndarray,
+                  normalisation: Normalisation = DEFAULT_NORMALISATION) -> np.ndarray:
+    """The optical density of each level 0-255 of one channel (:func:`field_density`).
+
+    Parameters
+    ----------
+    channel : (H, W) uint8 ndarray
+        One channel of a field, for its background level.
+    normalisation : Normalisation
+
+    Returns
+    -------
+    (256,) float32 ndarray
+    """
+    background = max(uint8_percentile(channel, normalisation.background_percentile), 1.0)
     levels = np.arange(256, dtype=np.float32)
-    tables = np.empty((1, 256, 3), dtype=np.float32)
-    for channel in range(3):
-        background = max(uint8_percentile(rgb[:, :, channel],
-                                          normalisation.background_percentile), 1.0)
-        tables[0, :, channel] = np.clip(np.log(background / np.maximum(levels, 0.5)), 0,
-                                        normalisation.max_density)
-    return cv2.LUT(np.ascontiguousarray(rgb), tables)
+    return np.clip(np.log(background / np.maximum(levels, 0.5)), 0, normalisation.max_density)
 
 
 def colour_spread(rgb: np.ndarray) -> float:

@@ -17,8 +17,9 @@ import math
 import cv2
 import numpy as np
 
+from smearscan.classification import density_table
 from smearscan.features import border_flags
-from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, uint8_percentile
+from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM
 
 __all__ = ["edge_width_um"]
 
@@ -93,12 +94,10 @@ def _red_cell_sized(labels: np.ndarray, pixel_size_um: float) -> np.ndarray:
 
 
 def _green_density(rgb: np.ndarray, sigma_px: float) -> np.ndarray:
-    """Smoothed green optical density ``ln(I0 / I)``, ``I0`` the field's 95th percentile."""
+    """The green channel of the classifier's optical density
+    (:func:`~smearscan.classification.field_density`), smoothed."""
     green = np.ascontiguousarray(rgb[:, :, 1])
-    background = max(uint8_percentile(green, 95), 1.0)
-    table = np.log(background / np.maximum(np.arange(256, dtype=np.float32), 1.0))
-    density = cv2.LUT(green, table.astype(np.float32))
-    return cv2.GaussianBlur(density, (0, 0), sigma_px)
+    return cv2.GaussianBlur(cv2.LUT(green, density_table(green)), (0, 0), sigma_px)
 
 
 def _gradient(image: np.ndarray) -> np.ndarray:

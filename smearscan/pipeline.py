@@ -8,6 +8,7 @@ and never writes a file, so that it can run in any process of any machine that s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,22 +59,37 @@ def classified_columns(
     return columns
 
 
-def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
-                model: CellClassifier | None) -> tuple[Segmentation, dict[str, np.ndarray]]:
-    """Segment, measure and (with a model) classify the objects of one field.
+@dataclass(frozen=True)
+class MeasuredField:
+    """What one field's image gives: its objects, their columns and its focus.
 
-    Returns
-    -------
-    Segmentation
-    dict of str to (N,) ndarray
+    Attributes
+    ----------
+    segmentation : Segmentation
+        The objects and the scale used.
+    cells : dict of str to (N,) ndarray
         The per-object columns of ``cells.csv`` from ``cell_id`` on.
+    edge_width_um : float
+        The red cells' edge width (:func:`~smearscan.focus.edge_width_um`), nan when it
+        cannot be measured.
     """
+
+    segmentation: Segmentation
+    cells: dict[str, np.ndarray]
+    edge_width_um: float
+
+
+def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
+                model: CellClassifier | None) -> MeasuredField:
+    """Segment, measure and (with a model) classify the objects of one field, and measure
+    its focus."""
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     if model is not None and len(cells["cell_id"]):
         cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
                                     model=model)
-    return seg, cells
+    return MeasuredField(seg, cells,
+                         edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um))
 
 
 def analyse_field(task: FieldTask) -> FieldResult:
@@ -85,9 +101,10 @@ def analyse_field(task: FieldTask) -> FieldResult:
     # Loaded even for a field without cells, so that a bad model file fails the first field.
     model = cached_model(task.model_path) if task.classify else None
     try:
-        seg, cells = field_cells(rgb, pixel_size_um=task.pixel_size_um, model=model)
+        measured = field_cells(rgb, pixel_size_um=task.pixel_size_um, model=model)
     except ColourlessFieldError as error:
         return FieldResult(task.slide, task.image, task.path, error=f"{task.path}: {error}")
+    seg, cells = measured.segmentation, measured.cells
     overlay = None
     if task.overlay or task.review:
         overlay = overlay_image(rgb, seg.labels, cells.get("class"))
@@ -99,5 +116,5 @@ def analyse_field(task: FieldTask) -> FieldResult:
         model=ModelInfo(model.version, model.operating) if model is not None else None,
         mask_png=png_bytes(seg.labels) if task.mask else None,
         overlay_png=png_bytes(overlay) if task.overlay else None,
-        edge_width_um=edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um),
+        edge_width_um=measured.edge_width_um,
     )

@@ -9,7 +9,7 @@ are the one place the schema of a slide in ``summary.json`` (and ``slide.json``)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from smearscan.loading import DEFAULT_MAX_PIXELS
-from smearscan.slide_stats import SlideResult
+from smearscan.slide_stats import SlideResult, slide_result
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,19 @@ class FieldSummary:
                    pixel_size_estimated=bool(data["pixel_size_estimated"]),
                    counts={str(k): int(v) for k, v in data["counts"].items()},
                    edge_width_um=data.get("edge_width_um"))  # none before 0.2
+
+
+def slide_statistics(fields: Sequence[FieldSummary], *, label: np.ndarray,
+                     morphology: np.ndarray, border: np.ndarray,
+                     operating: Mapping[str, Mapping[str, float]] | None,
+                     population: str) -> SlideResult:
+    """:func:`~smearscan.slide_stats.slide_result` of a slide's pooled cell columns, with the
+    scale and focus its ``fields`` record: sizes are relative when any field's pixel size was
+    estimated, and the focus is that of the fields' edge widths."""
+    return slide_result(label=label, morphology=morphology, border=border, operating=operating,
+                        population=population,
+                        sizes_relative=any(f.pixel_size_estimated for f in fields),
+                        edge_widths_um=[f.edge_width_um for f in fields])
 
 
 @dataclass(frozen=True)

@@ -166,8 +166,8 @@ def test_torch_and_onnx_runtime_make_the_same_calls_on_the_sample_fields(sample)
 
     rgb = read_field(SAMPLES / sample)
     pt = load_model(default_model_path().with_suffix(".pt"))
-    _, by_torch = field_cells(rgb, pixel_size_um=None, model=pt)
-    _, by_onnx = field_cells(rgb, pixel_size_um=None, model=load_model())
+    by_torch = field_cells(rgb, pixel_size_um=None, model=pt).cells
+    by_onnx = field_cells(rgb, pixel_size_um=None, model=load_model()).cells
     assert len(by_onnx["cell_id"]) >= 15  # 133 objects on chula-1, 15 on bccd-00000
     assert list(by_onnx["class"]) == list(by_torch["class"])
     assert list(by_onnx["morphology"]) == list(by_torch["morphology"])

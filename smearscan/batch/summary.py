@@ -34,9 +34,15 @@ from smearscan.outputs import (
     write_text_atomic,
 )
 from smearscan.render import REVIEW_CLASSES
-from smearscan.results import FieldResult, FieldSummary, ModelInfo, ReviewCell, SlideSummary
+from smearscan.results import (
+    FieldResult,
+    FieldSummary,
+    ModelInfo,
+    ReviewCell,
+    SlideSummary,
+    slide_statistics,
+)
 from smearscan.review.store import REVIEWED_CLASS
-from smearscan.slide_stats import slide_result
 
 ERROR_HEADER = ("slide", "image", "error")
 #: Review cells shown per class in a slide's report (most probable first); the rest are counted
@@ -208,12 +214,11 @@ class SlideBuilder:
         """The slide's summary (statistics when the cells were classified)."""
         statistics = None
         if self.labels.parts:
-            statistics = slide_result(
-                label=self.labels.values(), morphology=self.shapes.values(),
+            statistics = slide_statistics(
+                self.per_field, label=self.labels.values(), morphology=self.shapes.values(),
                 border=np.concatenate(self.border),
                 operating=self.model.operating if self.model is not None else None,
-                population=population, sizes_relative=self.estimated,
-                edge_widths_um=[f.edge_width_um for f in self.per_field])
+                population=population)
         return SlideSummary(
             fields=tuple(self.per_field), objects=self.objects,
             pixel_size_um=float(np.median(self.sizes)) if self.sizes else None,

@@ -30,8 +30,8 @@ import numpy as np
 from smearscan.errors import SmearscanError
 from smearscan.outputs import write_json_atomic
 from smearscan.render import REVIEW_CLASSES
-from smearscan.results import SlideSummary
-from smearscan.slide_stats import LABELS, slide_result
+from smearscan.results import SlideSummary, slide_statistics
+from smearscan.slide_stats import LABELS
 
 if TYPE_CHECKING:
     from smearscan.batch import SlideOutcome
@@ -300,13 +300,12 @@ def reviewed_labels(cells: Cells, review: Review | None) -> np.ndarray:
 
 
 def recomputed(record: SlideRecord, labels: np.ndarray) -> dict:
-    """The slide statistics of ``labels``: the batch run's own :func:`slide_result`."""
+    """The slide statistics of ``labels``, made as the batch run makes them
+    (:func:`~smearscan.results.slide_statistics`)."""
     cells = record.cells
-    return slide_result(label=labels, morphology=cells.morphology, border=cells.border,
-                        operating=record.operating, population=record.population,
-                        sizes_relative=record.summary.pixel_size_estimated,
-                        edge_widths_um=[f.edge_width_um for f in record.summary.fields]
-                        ).to_dict()
+    return slide_statistics(record.summary.fields, label=labels, morphology=cells.morphology,
+                            border=cells.border, operating=record.operating,
+                            population=record.population).to_dict()
 
 
 def review_status(record: SlideRecord, review: Review | None) -> str | None:
