@@ -17,7 +17,7 @@ from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 if TYPE_CHECKING:
     from smearscan.batch import SlideOutcome
     from smearscan.batch.summary import ReportParts
-    from smearscan.results import SlideSummary
+    from smearscan.results import FieldSummary, SlideSummary
     from smearscan.slide_stats import NrbcCount, SchistocyteCount
 
 _FIELD_COLUMNS = ("slide", "image", "objects", "whole", "rbc", "schisto", "nrbc", "wbc",
@@ -41,8 +41,7 @@ def _pixel_size_text(size: float | None, estimated: bool) -> str:
 
 def field_table(outcomes: list[SlideOutcome]) -> str:
     """One line per field: object counts by class, the pixel size used and the red cells' edge
-    width (focus; a slide is soft over :data:`~smearscan.slide_stats.SOFT_EDGE_WIDTH_UM` on
-    median)."""
+    width (focus), marked ``soft`` over :data:`~smearscan.slide_stats.SOFT_EDGE_WIDTH_UM`."""
     rows = []
     for outcome in outcomes:
         # Unclassified runs have no counts at all: show "-", not a misleading 0.
@@ -56,7 +55,7 @@ def field_table(outcomes: list[SlideOutcome]) -> str:
                 *(f.counts.get(name, missing)
                   for name in ("rbc", "schistocyte", "nrbc", "wbc", "platelet")),
                 _pixel_size_text(f.pixel_size_um, f.pixel_size_estimated),
-                "-" if f.edge_width_um is None else f"{f.edge_width_um:.2f}",
+                _field_focus_text(f),
             ])
     return _table(_FIELD_COLUMNS, rows)
 
@@ -75,7 +74,7 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
             stats.schistocytes.call if stats else "-",
             _call_basis_text(stats.schistocytes) if stats else "-",
             _less_specific_text(stats.schistocytes) if stats else "-",
-            _focus_text(stats.schistocytes) if stats else "-",
+            _focus_text(s) if stats else "-",
             _nrbc_text(stats.nrbc) if stats else "-",
             str(outcome.report) if outcome.report else "-",
             "resumed" if outcome.resumed else "",
@@ -100,11 +99,23 @@ def _less_specific_text(schisto: SchistocyteCount) -> str:
                                for f in schisto.less_specific_forms)
 
 
-def _focus_text(schisto: SchistocyteCount) -> str:
-    """The slide's median red-cell edge width, marked ``soft`` when out of focus."""
+def _focus_text(summary: SlideSummary) -> str:
+    """The slide's median red-cell edge width, marked ``soft`` when out of focus, and how many
+    of its fields are soft on their own."""
+    schisto = summary.statistics.schistocytes
     if schisto.edge_width_um is None:
         return "-"
-    return f"{'soft' if schisto.soft_focus else 'ok'} {schisto.edge_width_um:.2f} um"
+    text = f"{'soft' if schisto.soft_focus else 'ok'} {schisto.edge_width_um:.2f} um"
+    if summary.soft_fields and not schisto.soft_focus:
+        text += f", {len(summary.soft_fields)} field(s) soft"
+    return text
+
+
+def _field_focus_text(field: FieldSummary) -> str:
+    """A field's red-cell edge width, marked ``soft`` when it is out of focus on its own."""
+    if field.edge_width_um is None:
+        return "-"
+    return f"{field.edge_width_um:.2f}" + (" soft" if field.soft_focus else "")
 
 
 def _nrbc_text(nrbc: NrbcCount) -> str:
@@ -164,5 +175,5 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         sizes_note=morphology.get("sizes_note"),
         gallery=_gallery(parts), verdict=verdict_text, legend=list(CLASS_COLOURS.items()),
         fields=parts.fields, fields_hidden=parts.fields_hidden,
-        soft_edge_width=f"{SOFT_EDGE_WIDTH_UM:.1f}",
+        soft_edge_width=f"{SOFT_EDGE_WIDTH_UM:.1f}", soft_fields=summary.soft_fields,
     )

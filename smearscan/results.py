@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from smearscan.loading import DEFAULT_MAX_PIXELS
-from smearscan.slide_stats import SlideResult, slide_result
+from smearscan.slide_stats import SlideResult, out_of_focus, slide_result
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,13 @@ class FieldSummary:
     counts: Mapping[str, int] = field(default_factory=dict)
     edge_width_um: float | None = None
 
+    @property
+    def soft_focus(self) -> bool:
+        """The field is out of focus on its own
+        (:func:`~smearscan.slide_stats.out_of_focus`): its schistocytes may be missed even when
+        the slide's median is sharp."""
+        return out_of_focus(self.edge_width_um)
+
     def to_dict(self) -> dict[str, Any]:
         """The field's entry in ``per_field``."""
         if self.error is not None:
@@ -136,7 +143,8 @@ class FieldSummary:
                 "objects": self.objects, "border_objects": self.border_objects,
                 "pixel_size_um": self.pixel_size_um,
                 "pixel_size_estimated": self.pixel_size_estimated,
-                "edge_width_um": self.edge_width_um, "counts": dict(self.counts)}
+                "edge_width_um": self.edge_width_um, "soft_focus": self.soft_focus,
+                "counts": dict(self.counts)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldSummary:
@@ -202,6 +210,11 @@ class SlideSummary:
     def fields_failed(self) -> int:
         """Fields that gave no result."""
         return sum(f.error is not None for f in self.fields)
+
+    @property
+    def soft_fields(self) -> tuple[str, ...]:
+        """The fields out of focus on their own (:attr:`FieldSummary.soft_focus`)."""
+        return tuple(f.image for f in self.fields if f.soft_focus)
 
     @property
     def counts(self) -> Mapping[str, int]:

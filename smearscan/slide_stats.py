@@ -149,7 +149,7 @@ labelled schistocytes; ``scripts/image_quality.py --fold-models``), Gaussian blu
 0.40 (false-call rate 0.20% -> 0.06%) and the fields' median edge width from 0.48 to 0.72, 0.91
 and 1.10 um; coarser pixels (0.25-0.4 um) changed neither the sensitivity (0.63-0.64) nor the
 width much (0.54-0.58 um; ``--change coarse``). Every third Chula field (186, at 0.2 um/px;
-``scripts/image_quality.py``): unblurred 0.20-0.86 um, blurred by 0.4 um 0.95-1.36 um. The
+``scripts/image_quality.py``): unblurred 0.21-0.86 um, blurred by 0.4 um 0.95-1.36 um. The
 limit lets slides through that lose up to ~15% of the sensitivity the correction assumes, and
 stops those that lose more."""
 
@@ -292,7 +292,7 @@ class SchistocyteCount:
     @property
     def soft_focus(self) -> bool:
         """The slide is out of focus (:data:`SOFT_EDGE_WIDTH_UM`)."""
-        return _out_of_focus(self.edge_width_um)
+        return out_of_focus(self.edge_width_um)
 
     @property
     def focus_note(self) -> str | None:
@@ -735,7 +735,7 @@ def _schistocytes(
     limit = LIMIT_PERCENT[population]
     basis = _call_basis(raw, corrected, corrected_ci)[2]
     call = _threshold_call(basis, limit) if sufficient else "insufficient"
-    soft = _out_of_focus(edge_width_um)
+    soft = out_of_focus(edge_width_um)
     if soft and call == "below":  # defocus hides schistocytes: a low count reassures no one
         call = "insufficient"
     forms = _less_specific_forms(profile)
@@ -771,8 +771,9 @@ def _median_width(widths: Sequence[float | None]) -> float | None:
     return float(np.median(measured)) if measured else None
 
 
-def _out_of_focus(edge_width_um: float | None) -> bool:
-    """A median edge width over :data:`SOFT_EDGE_WIDTH_UM`."""
+def out_of_focus(edge_width_um: float | None) -> bool:
+    """An edge width over :data:`SOFT_EDGE_WIDTH_UM`: a slide's median (which decides its call)
+    or one field's (which marks the field to photograph again, this tool's rule)."""
     return edge_width_um is not None and edge_width_um > SOFT_EDGE_WIDTH_UM
 
 

@@ -16,6 +16,7 @@ from smearscan.cli import main
 from smearscan.focus import edge_width_um
 from smearscan.labs import parse_labs
 from smearscan.loading import read_field
+from smearscan.results import FieldSummary, SlideSummary
 from smearscan.segmentation import segment_field
 from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM, SchistocyteCount, slide_result
 from smearscan.verdict import SmearFindings, assess
@@ -210,8 +211,9 @@ def test_the_field_table_shows_each_fields_edge_width(tmp_path, capsys):
     header, *rows = (line.split() for line in capsys.readouterr().out.splitlines())
     assert header[-3:] == ["um/px", "edge", "um"]
     sharp = width(read_field(SAMPLE), SAMPLE_PIXEL_UM)
-    assert {row[1]: row[-1] for row in rows} == {
-        "chula-1.jpg": f"{sharp:.2f}", "blurred.png": f"{width(rgb, SAMPLE_PIXEL_UM):.2f}"}
+    assert {row[1]: row[10:] for row in rows} == {
+        "chula-1.jpg": [f"{sharp:.2f}"],
+        "blurred.png": [f"{width(rgb, SAMPLE_PIXEL_UM):.2f}", "soft"]}
 
 
 def test_a_blurred_field_is_reported_soft_in_the_table_the_summary_and_the_report(tmp_path,
@@ -233,6 +235,48 @@ def test_a_blurred_field_is_reported_soft_in_the_table_the_summary_and_the_repor
     assert "<b>Out of focus:</b> fields out of focus: red-cell edges" in report
     assert f"field.png: {field['per_field'][0]['objects']} objects, red-cell edges {width:.2f} um" \
         in report
+
+
+def test_a_soft_field_in_a_sharp_slide_is_named_without_changing_the_call(tmp_path, capsys):
+    slide = tmp_path / "mixed"
+    slide.mkdir()
+    rgb = read_field(SAMPLE)
+    blurred = cv2.GaussianBlur(rgb, (0, 0), 0.4 / SAMPLE_PIXEL_UM)
+    for name, image in (("a.png", rgb), ("b.png", rgb[::-1]), ("c-blurred.png", blurred)):
+        cv2.imwrite(str(slide / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--pixel-size", "0.2", "--quiet"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    recorded = json.loads((out / "summary.json").read_text())["slides"]["mixed"]
+    soft = {f["image"]: f["soft_focus"] for f in recorded["per_field"]}
+    assert soft == {"a.png": False, "b.png": False, "c-blurred.png": True}
+    median = recorded["schistocytes"]["edge_width_um"]
+    assert median <= SOFT_EDGE_WIDTH_UM and recorded["schistocytes"]["soft_focus"] is False
+    assert f"ok {median:.2f} um, 1 field(s) soft" in table[1]
+    report = (out / "slides" / "mixed" / "report.html").read_text()
+    assert ("<b>1 of 3 field(s) out of focus on their own</b> (red-cell edges over 0.9 um, this "
+            "tool's rule): c-blurred.png.") in report
+    assert report.count("<b>out of focus</b>") == 1
+
+
+@pytest.mark.parametrize(("image", "soft"), [
+    ("00065", True), ("00087", True), ("00091", True), ("00282", False), ("00390", False)])
+def test_real_bccd_fields_out_of_focus_read_over_the_limit(shared_datasets, image, soft):
+    # Real defocus, not a simulated blur: the first three are visibly soft (no sharp outline,
+    # nuclei smeared), the last two crisp. BCCD's pixel size: ../shared/datasets/README.md.
+    rgb = read_field(shared_datasets / "bccd" / "JPEGImages" / f"BloodImage_{image}.jpg")
+    assert (width(rgb, 0.073) > SOFT_EDGE_WIDTH_UM) is soft
+
+
+@pytest.mark.parametrize(("edge", "soft"), [
+    (None, False), (0.5, False), (SOFT_EDGE_WIDTH_UM, False), (SOFT_EDGE_WIDTH_UM + 1e-9, True)])
+def test_a_field_is_soft_on_its_own_over_the_limit(edge, soft):
+    field = FieldSummary("f.png", objects=10, edge_width_um=edge)
+    assert field.soft_focus is soft
+    assert field.to_dict()["soft_focus"] is soft
+    summary = SlideSummary(fields=(field, FieldSummary("g.png", error="unreadable")),
+                           objects=10, pixel_size_um=0.2, pixel_size_estimated=False)
+    assert summary.soft_fields == (("f.png",) if soft else ())
 
 
 # --- scripts/image_quality.py: the changes it measures -----------------------------------------

@@ -191,7 +191,8 @@ class SlideBuilder:
             picture = quote(os.fsencode(path.relative_to(self.folder).as_posix()))
         self.report.fields.append({"image": result.image, "objects": result.count,
                                    "error": result.error, "picture": picture,
-                                   "edge_width_um": summary.edge_width_um})
+                                   "edge_width_um": summary.edge_width_um,
+                                   "soft_focus": summary.soft_focus})
 
     def finish_cells(self) -> None:
         """Close ``cells.csv``: a slide without cells gets the header only."""
