@@ -777,6 +777,11 @@ def out_of_focus(edge_width_um: float | None) -> bool:
     return edge_width_um is not None and edge_width_um > SOFT_EDGE_WIDTH_UM
 
 
+SOFT_FIELD_NOTE = (f"this field is out of focus (red-cell edges over {SOFT_EDGE_WIDTH_UM:.1f} um, "
+                   "this tool's rule): its schistocytes may be missed; photograph it again")
+"""What a reviewer is told about a field out of focus on its own (:func:`out_of_focus`)."""
+
+
 def _focus_note(edge_width_um: float | None) -> str:
     """Why a slide of this median edge width is out of focus (:data:`SOFT_EDGE_WIDTH_UM`)."""
     return (f"fields out of focus: red-cell edges {edge_width_um:.2f} um wide (median over the "

@@ -135,6 +135,7 @@ def test_slide_has_galleries_of_every_call_and_near_misses(api, out):
     status, body = api.get("/api/slides/positive")
     assert status == 200
     assert body["review"]["schistocytes"] == body["summary"]["schistocytes"]
+    assert body["soft_fields"] == []  # sharp fields (a soft one: test_review_browser.py)
     called = _called(out)
     assert len(called) == 23
     shown = body["galleries"]["schistocyte"]

@@ -187,6 +187,14 @@ def test_an_out_of_focus_slide_says_so_beside_its_call(page, url, tmp_path):
         assert page.is_visible("#soft-focus") and _text(page, "#soft-focus") == "out of focus"
         assert page.get_attribute("#soft-focus", "title") == note
         assert note.startswith("fields out of focus: red-cell edges")
+        tile = page.locator(".tile").first
+        cell_id = tile.get_attribute("data-cell-id")
+        tile.locator("img").click()
+        page.wait_for_selector("#field-view[open]")
+        assert _text(page, "#field-title") == (
+            f"field.png, cell #{cell_id} (outlined in yellow): this field is out of focus "
+            "(red-cell edges over 0.9 um, this tool's rule): its schistocytes may be missed; "
+            "photograph it again")
 
 
 def test_a_gallery_on_demand(page, url):

@@ -31,7 +31,7 @@ from smearscan.errors import SmearscanError
 from smearscan.outputs import write_json_atomic
 from smearscan.render import REVIEW_CLASSES
 from smearscan.results import SlideSummary, slide_statistics
-from smearscan.slide_stats import LABELS
+from smearscan.slide_stats import LABELS, SOFT_FIELD_NOTE
 
 if TYPE_CHECKING:
     from smearscan.batch import SlideOutcome
@@ -475,7 +475,8 @@ class ResultsFolder:
         return row
 
     def slide_state(self, slide: str) -> dict:
-        """The model result, the review block and the review's state, for the API."""
+        """The model result, the review block and the review's state, for the API, with the
+        fields out of focus on their own (``soft_fields``) and what to say about them."""
         record = self.record(slide)
         review = self.reviews[slide]
         current = self.current_review(slide)
@@ -486,7 +487,9 @@ class ResultsFolder:
                  "signoff": asdict(current.signoff) if current and current.signoff else None,
                  "history": list(current.history) if current else [],
                  "corrections": [asdict(c) for c in current.corrections] if current else [],
-                 "undoable": _undoable(current) is not None if current else False}
+                 "undoable": _undoable(current) is not None if current else False,
+                 "soft_fields": list(record.summary.soft_fields),
+                 "soft_field_note": SOFT_FIELD_NOTE}
         if state["review"] is None and record.cells is not None:
             # Never reviewed: the reviewed figures are the model's until a correction.
             state["review"] = {"status": "not reviewed", "changed_cells": 0,
