@@ -31,6 +31,38 @@ Other commands (each has its own --help):
 """
 
 
+def _epilog() -> str:
+    """How to read the slide table, and the exit codes; the limits come from their owners."""
+    from smearscan.slide_stats import (
+        LESS_SPECIFIC_GRADE,
+        LIMIT_PERCENT,
+        REQUIRED_RBC,
+        SOFT_EDGE_WIDTH_UM,
+    )
+
+    limit, grade, soft = LIMIT_PERCENT["adult"], LESS_SPECIFIC_GRADE, SOFT_EDGE_WIDTH_UM
+    return f"""\
+Reading the slide table (printed with --out; README "Outputs"):
+  call            the 95% interval against the ICSH 2021 limit (over {limit:g}% of red
+                  cells is significant in adults): above (all of it over), below (all
+                  of it within), borderline (it spans the limit); or insufficient:
+                  fewer than {REQUIRED_RBC} red cells, or a count within the limit from
+                  fields out of focus (it would reassure no one)
+  schistocytes %  the % and 95% interval the call rests on, "corrected" for the
+                  classifier's own error when the model gives its rates
+  less specific   another poikilocyte at ICSH 2015 grade {grade} or more beyond counting
+                  error: the % is then not specific for thrombotic microangiopathy
+  focus           median red-cell edge width; soft over {soft:g} um (this tool's rule),
+                  and how many single fields are soft (photograph them again)
+  report          the slide's report.html: the call, the cells behind it, each field
+
+Exit codes: 0 all done; 2 usage error or bad input, one line says which (checked
+before any work); 3 a folder run finished but some files failed (listed in DIR/errors.csv);
+4 an output could not be written or the model could not be loaded; 130 interrupted.
+A re-run with the same --out resumes where a run stopped.
+"""
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -56,7 +88,7 @@ def analysis_parser() -> argparse.ArgumentParser:
     from smearscan import __version__
 
     parser = argparse.ArgumentParser(
-        prog="smearscan", description=_DESCRIPTION,
+        prog="smearscan", description=_DESCRIPTION, epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"smearscan {__version__}")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",

@@ -108,6 +108,21 @@ def test_help_is_instant_and_mentions_subcommands():
     assert loaded.stdout.strip() == "False"
 
 
+def test_help_explains_the_slide_table_and_exit_codes_with_the_rules_in_force(capsys):
+    from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # as one line, whatever the wrapping
+    assert ("insufficient: fewer than 1000 red cells, or a count within the limit from fields "
+            "out of focus") in text
+    assert f"median red-cell edge width; soft over {SOFT_EDGE_WIDTH_UM:g} um (this tool's rule)" \
+        in text
+    assert "over 1% of red cells is significant in adults" in text
+    assert "3 a folder run finished but some files failed (listed in DIR/errors.csv)" in text
+
+
 def test_verdict_worked_case_json(capsys):
     code = main(["verdict", "--schistocytes", "8.5", "--rbc-counted", "1200", "--nrbc",
                  "--hemoglobin", "75.5 g/L", "--platelets", "82", "--ldh", "2477",
