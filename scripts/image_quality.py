@@ -13,9 +13,10 @@ resampled by 1.5x and 2x (pixel size divided accordingly). The second scores eac
 0.3 and 0.4 um (``--change jpeg``: re-saved as JPEG at quality 95, 85, 75 and 60, where Chula's
 own files are JPEG at quality ~95; ``--change coarse``: downsampled to 0.25, 0.3 and 0.4 um
 pixels, as a lower magnification would see them; ``--change stain``: every optical density
-scaled by 0.6, 0.8, 1.25 and 1.5, a paler or darker stain). Labelled points take the object
-under them (a miss scores 0), called at the model's own schistocyte threshold; it prints
-sensitivity, false-call rate and the median edge width of those fields.
+scaled by 0.6, 0.8, 1.25 and 1.5, a paler or darker stain; ``--change vignette``: uneven
+illumination, the corners at 0.85, 0.7 and 0.55 of the centre's brightness). Labelled points
+take the object under them (a miss scores 0), called at the model's own schistocyte threshold;
+it prints sensitivity, false-call rate and the median edge width of those fields.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ FOLD_BLURS_UM = (0.0, 0.2, 0.3, 0.4)  # 0.3 um: edges near SOFT_EDGE_WIDTH_UM
 JPEG_QUALITIES = (95, 85, 75, 60)
 COARSE_FACTORS = (1.25, 1.5, 2.0)  # Chula's 0.2 um pixels made 0.25, 0.3 and 0.4 um
 STAIN_FACTORS = (0.6, 0.8, 1.25, 1.5)
+VIGNETTE_CORNERS = (1.0, 0.85, 0.7, 0.55)  # brightness left in the corners
 SCALES = (1.0, 1.5, 2.0)
 
 
@@ -93,6 +95,16 @@ def restained(rgb: np.ndarray, factor: float) -> np.ndarray:
     return np.clip(background * ratio ** factor, 0, 255).round().astype(np.uint8)
 
 
+def vignetted(rgb: np.ndarray, corner: float) -> np.ndarray:
+    """The field under uneven illumination: brightness falling with the square of the distance
+    from the centre to ``corner`` times its value in the corners (a microscope's vignetting)."""
+    height, width = rgb.shape[:2]
+    y, x = np.mgrid[:height, :width]
+    r2 = (((x - (width - 1) / 2) / width) ** 2 + ((y - (height - 1) / 2) / height) ** 2) * 2
+    gain = 1 - (1 - corner) * r2
+    return np.clip(rgb * gain[..., None], 0, 255).round().astype(np.uint8)
+
+
 Change = Callable[[np.ndarray, float], tuple[np.ndarray, float]]
 
 
@@ -104,6 +116,9 @@ def changes(kind: str) -> dict[str, Change]:
     if kind == "stain":
         return {f"stain density x{f:g}": lambda rgb, size, f=f: (restained(rgb, f), size)
                 for f in STAIN_FACTORS}
+    if kind == "vignette":
+        return {f"corners x{c:g}": lambda rgb, size, c=c: (vignetted(rgb, c), size)
+                for c in VIGNETTE_CORNERS}
     if kind == "coarse":
         return {f"pixels x{f:g}": lambda rgb, size, f=f: changed(rgb, size, 0.0, 1 / f)
                 for f in (1.0, *COARSE_FACTORS)}
@@ -158,7 +173,8 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--step", type=int, default=3, help="every STEP-th field")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL")
-    parser.add_argument("--change", choices=("blur", "jpeg", "coarse", "stain"), default="blur",
+    parser.add_argument("--change", choices=("blur", "jpeg", "coarse", "stain", "vignette"),
+                        default="blur",
                         help="with --fold-models: what is done to the held-out fields")
     args = parser.parse_args()
     if args.fold_models:

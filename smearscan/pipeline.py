@@ -1,4 +1,4 @@
-"""Per-field work: loading -> segmentation -> features -> classification for one field.
+"""Per-field work: loading -> illumination -> segmentation -> features -> classification.
 
 :func:`analyse_field` takes a :class:`~smearscan.results.FieldTask` and returns a
 :class:`~smearscan.results.FieldResult`; it never raises for a bad input (it records the error)
@@ -18,6 +18,7 @@ import numpy as np
 from smearscan.errors import ColourlessFieldError
 from smearscan.features import cell_table
 from smearscan.focus import edge_width_um
+from smearscan.illumination import evenly_lit
 from smearscan.loading import ImageLoadError, read_field
 from smearscan.outputs import jpeg_bytes, png_bytes
 from smearscan.render import overlay_image, review_cells, thumbnail
@@ -61,7 +62,7 @@ def classified_columns(
 
 @dataclass(frozen=True)
 class MeasuredField:
-    """What one field's image gives: its objects, their columns and its focus.
+    """What one field's image gives: its objects, their columns, its focus and its light.
 
     Attributes
     ----------
@@ -72,24 +73,34 @@ class MeasuredField:
     edge_width_um : float
         The red cells' edge width (:func:`~smearscan.focus.edge_width_um`), nan when it
         cannot be measured.
+    light_falloff : float
+        Darkest over brightest background light (:mod:`smearscan.illumination`), nan when it
+        cannot be measured.
+    evened : bool
+        The field was evened before it was analysed.
     """
 
     segmentation: Segmentation
     cells: dict[str, np.ndarray]
     edge_width_um: float
+    light_falloff: float
+    evened: bool
 
 
 def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                 model: CellClassifier | None) -> MeasuredField:
-    """Segment, measure and (with a model) classify the objects of one field, and measure
-    its focus."""
+    """Even the field's light when it is uneven, then segment, measure and (with a model)
+    classify its objects, and measure its focus."""
+    lit = evenly_lit(rgb)
+    rgb = lit.rgb
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     if model is not None and len(cells["cell_id"]):
         cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
                                     model=model)
     return MeasuredField(seg, cells,
-                         edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um))
+                         edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um),
+                         lit.falloff, lit.evened)
 
 
 def analyse_field(task: FieldTask) -> FieldResult:
@@ -116,5 +127,6 @@ def analyse_field(task: FieldTask) -> FieldResult:
         model=ModelInfo(model.version, model.operating) if model is not None else None,
         mask_png=png_bytes(seg.labels) if task.mask else None,
         overlay_png=png_bytes(overlay) if task.overlay else None,
-        edge_width_um=measured.edge_width_um,
+        edge_width_um=measured.edge_width_um, light_falloff=measured.light_falloff,
+        evened=measured.evened,
     )

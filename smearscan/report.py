@@ -11,6 +11,7 @@ import jinja2
 
 from smearscan import __version__
 from smearscan.errors import printable
+from smearscan.illumination import UNEVEN_FALLOFF
 from smearscan.render import CLASS_COLOURS
 from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
@@ -176,4 +177,5 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         gallery=_gallery(parts), verdict=verdict_text, legend=list(CLASS_COLOURS.items()),
         fields=parts.fields, fields_hidden=parts.fields_hidden,
         soft_edge_width=f"{SOFT_EDGE_WIDTH_UM:.1f}", soft_fields=summary.soft_fields,
+        uneven_falloff=f"{UNEVEN_FALLOFF:g}",
     )

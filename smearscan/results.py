@@ -95,6 +95,8 @@ class FieldResult:
     mask_png: bytes | None = None
     overlay_png: bytes | None = None
     edge_width_um: float = float("nan")
+    light_falloff: float = float("nan")
+    evened: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -114,7 +116,9 @@ class FieldSummary:
     A field that failed has its ``image`` and ``error`` only. ``counts`` are the whole (not
     border) objects per class, classes in sorted order; empty when the cells were not
     classified. ``pixel_size_um`` is None when the field had none; ``edge_width_um`` (its
-    focus, :func:`smearscan.focus.edge_width_um`) None when it could not be measured.
+    focus, :func:`smearscan.focus.edge_width_um`) and ``light_falloff`` (how evenly it was lit,
+    :mod:`smearscan.illumination`) None when they could not be measured; ``evened`` True when
+    the field was evened before it was analysed.
     """
 
     image: str
@@ -127,6 +131,8 @@ class FieldSummary:
     pixel_size_estimated: bool = False
     counts: Mapping[str, int] = field(default_factory=dict)
     edge_width_um: float | None = None
+    light_falloff: float | None = None
+    evened: bool = False
 
     @property
     def soft_focus(self) -> bool:
@@ -144,6 +150,7 @@ class FieldSummary:
                 "pixel_size_um": self.pixel_size_um,
                 "pixel_size_estimated": self.pixel_size_estimated,
                 "edge_width_um": self.edge_width_um, "soft_focus": self.soft_focus,
+                "light_falloff": self.light_falloff, "evened": self.evened,
                 "counts": dict(self.counts)}
 
     @classmethod
@@ -157,7 +164,9 @@ class FieldSummary:
                    pixel_size_um=data["pixel_size_um"],
                    pixel_size_estimated=bool(data["pixel_size_estimated"]),
                    counts={str(k): int(v) for k, v in data["counts"].items()},
-                   edge_width_um=data.get("edge_width_um"))  # none before 0.2
+                   edge_width_um=data.get("edge_width_um"),  # none before 0.2
+                   light_falloff=data.get("light_falloff"),  # none before 0.3
+                   evened=bool(data.get("evened", False)))
 
 
 def slide_statistics(fields: Sequence[FieldSummary], *, label: np.ndarray,

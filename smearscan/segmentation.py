@@ -182,8 +182,9 @@ def check_pixel_size(pixel_size_um: float, rgb: np.ndarray | None = None, *,
     pixel_size_um : float
         Declared pixel size, um/px.
     rgb : (H, W, 3) uint8 ndarray, optional
-        A field to compare with; without one only the range is checked. A field without red
-        cells to measure is not compared.
+        A field to compare with, as analysis sees it (:func:`smearscan.illumination.evenly_lit`);
+        without one only the range is checked. A field without red cells to measure is not
+        compared.
     source : str, keyword-only
         The field's name, for the message.
 

@@ -92,8 +92,13 @@ def field_summary(result: FieldResult) -> FieldSummary:
         pixel_size_estimated=result.pixel_size_estimated,
         counts=class_counts(result.cells["class"], border)
         if result.count and "class" in result.cells else {},
-        edge_width_um=round(result.edge_width_um, 4) if math.isfinite(result.edge_width_um)
-        else None)
+        edge_width_um=_rounded(result.edge_width_um),
+        light_falloff=_rounded(result.light_falloff), evened=result.evened)
+
+
+def _rounded(value: float) -> float | None:
+    """A measure as ``summary.json`` records it: 4 decimals, None when not measured (nan)."""
+    return round(value, 4) if math.isfinite(value) else None
 
 
 @dataclass
@@ -192,7 +197,9 @@ class SlideBuilder:
         self.report.fields.append({"image": result.image, "objects": result.count,
                                    "error": result.error, "picture": picture,
                                    "edge_width_um": summary.edge_width_um,
-                                   "soft_focus": summary.soft_focus})
+                                   "soft_focus": summary.soft_focus,
+                                   "light_falloff": summary.light_falloff,
+                                   "evened": summary.evened})
 
     def finish_cells(self) -> None:
         """Close ``cells.csv``: a slide without cells gets the header only."""

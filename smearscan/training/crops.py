@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smearscan import classification, segmentation
+from smearscan import classification, illumination, segmentation
 from smearscan.classification import CLASSES, CROP_SCALE_UM, CROP_SIZE, cell_crops, field_density
 from smearscan.datasets import LabeledField, bccd_fields, chula_fields, pbc_fields, split_fields
 from smearscan.executor import LocalPool, in_task_order
@@ -233,7 +233,7 @@ def mined_platelets(rgb: np.ndarray, labels: np.ndarray, table: dict[str, np.nda
 def field_samples(job: tuple[LabeledField, str, str]) -> dict[str, np.ndarray]:
     """Segment one field and cut the crops of its labelled objects (worker of a pool)."""
     field, dataset, split = job
-    rgb = read_field(field.image)
+    rgb = illumination.evenly_lit(read_field(field.image)).rgb  # as analysis sees it
     labels = segment_field(rgb, pixel_size_um=field.pixel_size_um).labels
     table = cell_table(labels, rgb, pixel_size_um=field.pixel_size_um)
     rows, names = _labelled_objects(field, dataset, labels, table)
@@ -308,9 +308,10 @@ def field_jobs(datasets: Path, *, limit: int | None = None) -> list[tuple[Labele
 
 
 def _cache_key(limit: int | None) -> str:
-    """Changes whenever the segmentation, the crop code, the crop geometry or the platelet rule
-    changes."""
+    """Changes whenever the illumination or segmentation stage, the crop code, the crop geometry
+    or the platelet rule changes."""
     digest = hashlib.sha1(Path(segmentation.__file__).read_bytes())
+    digest.update(Path(illumination.__file__).read_bytes())
     for function in (classification.field_density, classification.cell_crops,
                      classification._bordered, classification._resample, field_samples,
                      _point_samples, mined_platelets, purple_fraction, blue_green_ratio):

@@ -1,0 +1,195 @@
+"""Illumination stage: a field lit much more unevenly than the training fields is evened first.
+
+A smear's background (plasma on glass) is equally bright everywhere; a lamp or condenser that is
+not centred, or an objective's vignetting, darkens the corners instead. The segmentation's
+threshold and the classifier's optical densities are taken against the field's one background
+level, so in a dark corner every cell reads denser than it is. Measured on the held-out Chula
+fields of the cross-validation (``scripts/image_quality.py --fold-models ... --change
+vignette``), corners darkened to 0.85 / 0.7 / 0.55 of the centre took the schistocyte
+sensitivity from 0.63 to 0.52 / 0.42 / 0.36 without anything in the output showing it.
+
+The field's light is read from its background: the 95th percentile of each channel in each of a
+grid of tiles, with a quadratic surface fitted to the tiles that are not covered by cells (they
+read darker than the surface and are dropped, a few rounds). Its falloff is the darkest point of
+the green surface over the brightest. A field whose falloff is under :data:`UNEVEN_FALLOFF` is
+divided by its surfaces (each channel by its own, for a coloured falloff) before anything else
+sees it; the others are analysed as they are, like the fields the classifier was trained on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from smearscan.segmentation import uint8_percentile
+
+__all__ = ["UNEVEN_FALLOFF", "LitField", "evenly_lit"]
+
+UNEVEN_FALLOFF = 0.85
+"""A field whose background is darkest at under this fraction of its brightest (green) is evened
+before it is analysed: this tool's rule. The Chula training fields read 0.84-0.98 (median 0.935;
+13 of 557 under 0.85) and BCCD's 0.79-0.91 (median 0.87). Evening every field instead would have
+changed the shipped operating point (ad hoc, 5 fold models on their held-out fields: sensitivity
+0.632 against 0.626, false-call rate 0.22% against 0.20%), so fields within the training range
+are left as they are."""
+
+_TILES_ACROSS = 8
+"""Tiles along the field's longer side (a 640x480 field: 8 x 6 tiles of 80 px)."""
+_BACKGROUND_PERCENTILE = 95.0
+_MIN_TILES = 12
+"""Fewer background tiles (twice the surface's six terms) give no measure."""
+_DARK_TILE = 0.02
+"""A tile this far below the surface (fraction of the background level), or 3 robust standard
+deviations if more, is taken as covered by cells and left out of the next fit."""
+_ROUNDS = 4
+_PIXEL_ROUNDS = 2
+_PIXEL_STEP = 4
+"""The background fit of an uneven field reads every 4th pixel of every 4th row."""
+_BACKGROUND_SHARE = 0.9
+_MIN_GAIN = 0.25
+"""No pixel is brightened more than 4x."""
+_MIN_TILE_PX = 4
+"""Fields under ``_TILES_ACROSS * _MIN_TILE_PX`` px a side are not measured."""
+_SAMPLES = 17
+"""The surfaces are evaluated on a grid of this many points across, corners included, and
+resized to the field (a quadratic is smooth enough for bilinear interpolation)."""
+
+
+@dataclass(frozen=True)
+class LitField:
+    """A field as the analysis sees it, and how it was lit.
+
+    Attributes
+    ----------
+    rgb : (H, W, 3) uint8 ndarray
+        The field, evened when :attr:`evened`, else the input itself.
+    falloff : float
+        Darkest over brightest background light (green), 0-1; nan when the field shows too
+        little background to tell.
+    evened : bool
+        The field was divided by its light (:data:`UNEVEN_FALLOFF`).
+    """
+
+    rgb: np.ndarray
+    falloff: float
+    evened: bool
+
+
+def evenly_lit(rgb: np.ndarray) -> LitField:
+    """The field, evened when it is lit more unevenly than :data:`UNEVEN_FALLOFF` allows.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 ndarray
+
+    Returns
+    -------
+    LitField
+    """
+    fit = _tile_fit(rgb)
+    light = None if fit is None else _light(fit, rgb.shape)
+    if light is None:
+        return LitField(rgb, math.nan, False)
+    if light[:, :, 1].min() >= UNEVEN_FALLOFF:
+        return LitField(rgb, float(light[:, :, 1].min()), False)
+    # A tile's brightest pixels lie on its brighter side, so the tiles read a steep falloff as
+    # shallower than it is (0.63 for 0.55): the light of an uneven field is fitted again to its
+    # background pixels themselves.
+    for _ in range(_PIXEL_ROUNDS):
+        fit = _background_fit(rgb, fit)
+    light = _light(fit, rgb.shape)
+    if light is None:
+        return LitField(rgb, math.nan, False)
+    gain = _gain(fit, rgb.shape)
+    evened = np.clip(rgb / np.maximum(gain, _MIN_GAIN), 0, 255).round().astype(np.uint8)
+    return LitField(evened, float(light[:, :, 1].min()), True)
+
+
+def _gain(fit: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The light of ``fit`` relative to its brightest at every pixel of a field of ``shape``
+    ((H, W, 3) float32): evaluated on every :data:`_PIXEL_STEP`-th pixel centre (as OpenCV's
+    resize places them) and resized."""
+    height, width = shape[:2]
+    rows, columns = -(-height // _PIXEL_STEP), -(-width // _PIXEL_STEP)
+    y, x = np.meshgrid((np.arange(rows) + 0.5) / rows - 0.5, (np.arange(columns) + 0.5) / columns
+                       - 0.5, indexing="ij")
+    surface = (_quadratic_terms(x.ravel(), y.ravel()) @ fit).reshape(rows, columns, 3)
+    surface = (surface / surface.max(axis=(0, 1))).astype(np.float32)
+    return cv2.resize(surface, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _tile_fit(rgb: np.ndarray) -> np.ndarray | None:
+    """Quadratic coefficients ((6, 3), one column per channel) of the light fitted to the tiles
+    that show background, or None when too few do (or the field is too small to tile)."""
+    if min(rgb.shape[:2]) < _TILES_ACROSS * _MIN_TILE_PX:
+        return None
+    centres, levels = _tile_backgrounds(rgb)
+    peak = levels.max(axis=0)
+    if not (peak >= 1).all():  # a black field: no light to measure
+        return None
+    terms = _quadratic_terms(centres[:, 0], centres[:, 1])
+    keep = np.ones(len(levels), bool)
+    for _ in range(_ROUNDS):
+        if keep.sum() < _MIN_TILES:
+            return None
+        coefficients = np.linalg.lstsq(terms[keep], levels[keep], rcond=None)[0]
+        residual = (levels - terms @ coefficients) / peak
+        spread = 1.4826 * np.median(np.abs(residual[keep] - np.median(residual[keep], axis=0)),
+                                    axis=0)
+        keep = np.all(residual > -np.maximum(3 * spread, _DARK_TILE), axis=1)
+    return coefficients
+
+
+def _background_fit(rgb: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """``fit`` fitted again to the background pixels it implies: every :data:`_PIXEL_STEP`-th
+    pixel whose green is over :data:`_BACKGROUND_SHARE` of the light there (cells absorb more;
+    tests/synthetic.py's cells 0.56 and their pallor 0.79 of the background)."""
+    height, width = rgb.shape[:2]
+    y, x = np.mgrid[0:height:_PIXEL_STEP, 0:width:_PIXEL_STEP]
+    terms = _quadratic_terms(((x + 0.5) / width - 0.5).ravel(), ((y + 0.5) / height - 0.5).ravel())
+    values = rgb[0:height:_PIXEL_STEP, 0:width:_PIXEL_STEP].reshape(-1, 3).astype(np.float64)
+    background = values[:, 1] > _BACKGROUND_SHARE * (terms @ fit[:, 1])
+    if background.sum() < _MIN_TILES * 10:
+        return fit
+    return np.linalg.lstsq(terms[background], values[background], rcond=None)[0]
+
+
+def _light(fit: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Each channel's light relative to its brightest, on a :data:`_SAMPLES` grid over a field
+    of ``shape`` ((rows, columns, 3) float32, corners included); None when not positive."""
+    height, width = shape[:2]
+    rows = max(2, round(_SAMPLES * height / max(height, width)))
+    columns = max(2, round(_SAMPLES * width / max(height, width)))
+    y, x = np.meshgrid(np.linspace(-0.5, 0.5, rows), np.linspace(-0.5, 0.5, columns),
+                       indexing="ij")
+    surface = (_quadratic_terms(x.ravel(), y.ravel()) @ fit).reshape(rows, columns, 3)
+    brightest = surface.max(axis=(0, 1))
+    if not (brightest > 0).all():
+        return None
+    return np.clip(surface / brightest, 0, 1).astype(np.float32)
+
+
+def _tile_backgrounds(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tile centres ((N, 2) x, y in -0.5..0.5 of the field) and each tile's background level
+    per channel ((N, 3), the :data:`_BACKGROUND_PERCENTILE` percentile)."""
+    height, width = rgb.shape[:2]
+    across = max(2, round(_TILES_ACROSS * width / max(height, width)))
+    down = max(2, round(_TILES_ACROSS * height / max(height, width)))
+    xs = np.linspace(0, width, across + 1).round().astype(int)
+    ys = np.linspace(0, height, down + 1).round().astype(int)
+    centres, levels = [], []
+    for top, bottom in zip(ys[:-1], ys[1:], strict=True):
+        for left, right in zip(xs[:-1], xs[1:], strict=True):
+            tile = rgb[top:bottom, left:right]
+            levels.append([uint8_percentile(tile[:, :, c], _BACKGROUND_PERCENTILE)
+                           for c in range(3)])
+            centres.append(((left + right) / 2 / width - 0.5, (top + bottom) / 2 / height - 0.5))
+    return np.array(centres), np.array(levels)
+
+
+def _quadratic_terms(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The six terms of a quadratic surface at points (x, y)."""
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)

@@ -1,0 +1,113 @@
+"""Uneven light (smearscan.illumination): a field lit much more unevenly than the training fields
+is evened before it is analysed; the others are analysed as they are."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from synthetic import grid_centres, synthetic_field
+
+from smearscan import illumination
+from smearscan.cli import main
+from smearscan.illumination import UNEVEN_FALLOFF, evenly_lit
+from smearscan.loading import read_field
+
+SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
+
+
+def lit(rgb: np.ndarray, corner: float) -> np.ndarray:
+    """``rgb`` under a light falling with the squared distance from the centre to ``corner`` of
+    it in the corners (as ``scripts/image_quality.py --change vignette``)."""
+    height, width = rgb.shape[:2]
+    y, x = np.mgrid[:height, :width]
+    r2 = (((x - (width - 1) / 2) / width) ** 2 + ((y - (height - 1) / 2) / height) ** 2) * 2
+    gain = 1 - (1 - corner) * r2
+    return np.clip(rgb * gain[..., None], 0, 255).round().astype(np.uint8)
+
+
+def field() -> np.ndarray:
+    """An evenly lit 480x640 field of 48 separate red cells."""
+    return synthetic_field(grid_centres(rows=6, cols=8, spacing=76, offset=50), shape=(480, 640))
+
+
+@pytest.mark.parametrize("corner", [0.8, 0.7, 0.55])
+def test_a_field_lit_unevenly_reads_its_falloff_and_is_evened(corner):
+    even = field()
+    result = evenly_lit(lit(even, corner))
+    assert result.falloff == pytest.approx(corner, abs=0.01)
+    assert result.evened
+    background = even[:, :, 1] > 190  # green: background 215, cells 120-170 (tests/synthetic.py)
+    error = np.abs(result.rgb.astype(int) - even.astype(int))[background]
+    assert np.percentile(error, 99) <= 2  # levels of 255
+    assert evenly_lit(result.rgb).falloff >= 0.99
+
+
+@pytest.mark.parametrize("corner", [1.0, 0.9, 0.87])
+def test_a_field_lit_within_the_training_range_is_analysed_as_it_is(corner):
+    rgb = lit(field(), corner)
+    result = evenly_lit(rgb)
+    assert result.falloff == pytest.approx(corner, abs=0.02)
+    assert result.evened is False and result.rgb is rgb
+
+
+def test_the_sample_field_is_analysed_as_it_is():
+    rgb = read_field(SAMPLE)
+    result = evenly_lit(rgb)
+    assert UNEVEN_FALLOFF < result.falloff < 1 and result.rgb is rgb
+
+
+@pytest.mark.parametrize(("darkest", "evened"), [
+    (UNEVEN_FALLOFF, False), (UNEVEN_FALLOFF - 1e-6, True)])
+def test_the_rule_at_its_boundary(monkeypatch, darkest, evened):
+    light = np.ones((13, 17, 3), np.float32)
+    light[0, 0] = darkest
+    monkeypatch.setattr(illumination, "_light", lambda fit, shape: light)
+    rgb = field()
+    result = evenly_lit(rgb)
+    assert (result.falloff, result.evened) == (pytest.approx(darkest), evened)
+    assert (result.rgb is rgb) is not evened
+
+
+@pytest.mark.parametrize(("image", "falloff"), [
+    (np.full((480, 640, 3), 255, np.uint8), 1.0),  # all background: evenly lit
+    (np.zeros((480, 640, 3), np.uint8), math.nan),  # no light at all
+    (np.full((20, 30, 3), 200, np.uint8), math.nan),  # too small to tile
+])
+def test_no_light_to_measure_means_no_evening(image, falloff):
+    result = evenly_lit(image)
+    assert result.evened is False and result.rgb is image
+    assert (math.isnan(result.falloff) if math.isnan(falloff) else result.falloff == falloff)
+
+
+def test_an_unevenly_lit_field_is_counted_like_the_evenly_lit_one(tmp_path, capsys):
+    rgb = read_field(SAMPLE)
+    for name, image in (("even", rgb), ("dark-corners", lit(rgb, 0.6))):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "field.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "even"), str(tmp_path / "dark-corners"), "--out", str(out),
+                 "--pixel-size", "0.2", "--quiet"]) == 0
+    capsys.readouterr()
+    slides = json.loads((out / "summary.json").read_text())["slides"]
+    even, dark = (slides[name]["per_field"][0] for name in ("even", "dark-corners"))
+    assert (even["evened"], dark["evened"]) == (False, True)
+    assert even["light_falloff"] > UNEVEN_FALLOFF > dark["light_falloff"]
+    assert abs(dark["counts"]["rbc"] - even["counts"]["rbc"]) <= 3
+    assert dark["counts"].get("schistocyte", 0) == even["counts"].get("schistocyte", 0) == 0
+    report = (out / "slides" / "dark-corners" / "report.html").read_text()
+    assert (f"<b>lit unevenly</b> (darkest background {dark['light_falloff']:.2f} of the "
+            f"brightest, under {UNEVEN_FALLOFF:g}): evened before analysis") in report
+
+
+def test_the_python_api_evens_as_the_command_does():
+    import smearscan
+
+    dark = smearscan.analyse_image(lit(read_field(SAMPLE), 0.6), pixel_size_um=0.2).summary
+    even = smearscan.analyse_image(read_field(SAMPLE), pixel_size_um=0.2).summary
+    assert (dark.evened, even.evened) == (True, False)
+    assert dark.light_falloff < UNEVEN_FALLOFF < even.light_falloff
