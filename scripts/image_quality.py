@@ -14,7 +14,8 @@ resampled by 1.5x and 2x (pixel size divided accordingly). The second scores eac
 own files are JPEG at quality ~95; ``--change coarse``: downsampled to 0.25, 0.3 and 0.4 um
 pixels, as a lower magnification would see them; ``--change stain``: every optical density
 scaled by 0.6, 0.8, 1.25 and 1.5, a paler or darker stain; ``--change vignette``: uneven
-illumination, the corners at 0.85, 0.7 and 0.55 of the centre's brightness). Labelled points
+illumination, the corners at 0.85, 0.7 and 0.55 of the centre's brightness; ``--change noise``:
+Gaussian noise of 3, 6 and 10 levels added to every pixel). Labelled points
 take the object under them (a miss scores 0), called at the model's own schistocyte threshold;
 it prints sensitivity, false-call rate and the median edge width of those fields.
 """
@@ -43,6 +44,7 @@ JPEG_QUALITIES = (95, 85, 75, 60)
 COARSE_FACTORS = (1.25, 1.5, 2.0)  # Chula's 0.2 um pixels made 0.25, 0.3 and 0.4 um
 STAIN_FACTORS = (0.6, 0.8, 1.25, 1.5)
 VIGNETTE_CORNERS = (1.0, 0.85, 0.7, 0.55)  # brightness left in the corners
+NOISE_SIGMAS = (3.0, 6.0, 10.0)  # levels of 255, per pixel and channel
 SCALES = (1.0, 1.5, 2.0)
 
 
@@ -105,6 +107,13 @@ def vignetted(rgb: np.ndarray, corner: float) -> np.ndarray:
     return np.clip(rgb * gain[..., None], 0, 255).round().astype(np.uint8)
 
 
+def noisy(rgb: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    """The field with Gaussian noise of ``sigma`` levels added to every pixel and channel (a
+    camera at a high gain or a short exposure)."""
+    noise = np.random.default_rng(seed).normal(0.0, sigma, rgb.shape)
+    return np.clip(rgb + noise, 0, 255).round().astype(np.uint8)
+
+
 Change = Callable[[np.ndarray, float], tuple[np.ndarray, float]]
 
 
@@ -116,6 +125,9 @@ def changes(kind: str) -> dict[str, Change]:
     if kind == "stain":
         return {f"stain density x{f:g}": lambda rgb, size, f=f: (restained(rgb, f), size)
                 for f in STAIN_FACTORS}
+    if kind == "noise":
+        return {f"noise {n:g} levels": lambda rgb, size, n=n: (noisy(rgb, n), size)
+                for n in NOISE_SIGMAS}
     if kind == "vignette":
         return {f"corners x{c:g}": lambda rgb, size, c=c: (vignetted(rgb, c), size)
                 for c in VIGNETTE_CORNERS}
@@ -173,7 +185,8 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--step", type=int, default=3, help="every STEP-th field")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL")
-    parser.add_argument("--change", choices=("blur", "jpeg", "coarse", "stain", "vignette"),
+    parser.add_argument("--change", choices=("blur", "jpeg", "coarse", "stain", "vignette",
+                                                "noise"),
                         default="blur",
                         help="with --fold-models: what is done to the held-out fields")
     args = parser.parse_args()

@@ -288,6 +288,19 @@ def _image_quality():
     return image_quality
 
 
+@pytest.mark.parametrize("corner", [0.85, 0.55])
+def test_a_vignetted_field_keeps_its_centre_and_darkens_its_corners(corner):
+    rgb = read_field(SAMPLE)
+    dark = _image_quality().vignetted(rgb, corner).astype(float)
+    assert np.abs(dark[239:241, 319:321] - rgb[239:241, 319:321]).max() <= 1
+    assert dark[0, 0] == pytest.approx(corner * rgb[0, 0], abs=1.0)
+
+
+def test_noise_has_the_sigma_it_is_given():
+    rgb = np.full((480, 640, 3), 128, np.uint8)
+    assert _image_quality().noisy(rgb, 6.0).std() == pytest.approx(6.0, rel=0.02)
+
+
 @pytest.mark.parametrize("factor", [0.6, 1.5])
 def test_a_restained_field_has_its_optical_densities_scaled(factor):
     rgb = read_field(SAMPLE)
@@ -304,7 +317,10 @@ def test_each_change_keeps_the_field_and_says_its_pixel_size():
                         ("coarse", ["pixels x1", "pixels x1.25", "pixels x1.5", "pixels x2"]),
                         ("jpeg", ["JPEG 95", "JPEG 85", "JPEG 75", "JPEG 60"]),
                         ("stain", ["stain density x0.6", "stain density x0.8",
-                                   "stain density x1.25", "stain density x1.5"])]:
+                                   "stain density x1.25", "stain density x1.5"]),
+                        ("vignette", ["corners x1", "corners x0.85", "corners x0.7",
+                                      "corners x0.55"]),
+                        ("noise", ["noise 3 levels", "noise 6 levels", "noise 10 levels"])]:
         made = _image_quality().changes(kind)
         assert list(made) == names
         for change in made.values():
