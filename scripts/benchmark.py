@@ -67,8 +67,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHULA = ROOT.parent / "shared" / "datasets" / "chula-rbc-12" / "Dataset"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "OPENCV_FOR_THREADS_NUM")
-STAGES = ("decode", "light", "segment", "features", "focus", "crop", "classify", "review images",
-          "aggregate", "writing")
+STAGES = ("decode", "light and noise", "segment", "features", "focus", "crop", "classify",
+          "review images", "aggregate", "writing")
 BATCH_SIZES = (1, 32, 256, 1024)
 GIB = 1024**3
 
@@ -259,9 +259,9 @@ def stage_times(paths: list[Path], model, model_path: Path | None, tmp: Path,
     """Median seconds per field of each stage; returns them by stage name."""
     from smearscan.features import cell_table
     from smearscan.focus import edge_width_um
-    from smearscan.illumination import evenly_lit
     from smearscan.loading import read_field
     from smearscan.outputs import jpeg_bytes
+    from smearscan.pipeline import conditioned
     from smearscan.render import overlay_image, review_cells, thumbnail
     from smearscan.segmentation import segment_field
 
@@ -270,9 +270,8 @@ def stage_times(paths: list[Path], model, model_path: Path | None, tmp: Path,
     for path in paths:
         t, rgb = _timed(lambda p=path: read_field(p))
         times["decode"].append(t)
-        t, lit = _timed(lambda rgb=rgb: evenly_lit(rgb))
-        times["light"].append(t)
-        rgb = lit.rgb
+        t, (rgb, _) = _timed(lambda rgb=rgb: conditioned(rgb))
+        times["light and noise"].append(t)
         t, seg = _timed(lambda rgb=rgb: segment_field(rgb))
         times["segment"].append(t)
         t, cells = _timed(lambda rgb=rgb, seg=seg: cell_table(

@@ -46,9 +46,9 @@ import numpy as np
 
 from smearscan.datasets import bccd_fields, chula_fields, split_fields
 from smearscan.features import border_flags
-from smearscan.illumination import evenly_lit
 from smearscan.loading import read_field
 from smearscan.metrics import labels_under_points, match_points, matched_objects
+from smearscan.pipeline import conditioned
 from smearscan.render import inner_boundaries
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 
@@ -70,7 +70,7 @@ def evaluate(fields, *, known_scale: bool) -> dict[str, list[float]]:
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     diameters, seconds = [], 0.0
     for field in fields:
-        rgb = evenly_lit(read_field(field.image)).rgb  # as analysis sees it
+        rgb = conditioned(read_field(field.image))[0]  # as analysis sees it
         start = time.perf_counter()
         seg = segment_field(rgb, pixel_size_um=field.pixel_size_um if known_scale else None)
         seconds += time.perf_counter() - start
@@ -145,7 +145,7 @@ def cut_gallery(fields, label: str, out: Path, *, known_scale: bool) -> int:
     segmenting as :func:`evaluate` does; returns their number."""
     tiles = []
     for field in fields:
-        rgb = evenly_lit(read_field(field.image)).rgb  # as analysis sees it
+        rgb = conditioned(read_field(field.image))[0]  # as analysis sees it
         labels = segment_field(
             rgb, pixel_size_um=field.pixel_size_um if known_scale else None).labels
         points = cut_points(field, label, labels)
@@ -213,7 +213,7 @@ def invariance(jobs: list[tuple[list, object]], *, carry_labels: bool = False) -
 
 def _add_field(rows: dict, field, model, *, carry_labels: bool = False) -> None:
     """Add one field's counts at each scale to ``rows``."""
-    rgb = evenly_lit(read_field(field.image)).rgb  # as analysis sees it
+    rgb = conditioned(read_field(field.image))[0]  # as analysis sees it
     base = _analysed(rgb, field.pixel_size_um, model)
     for scale in _SCALES:
         image = resampled(rgb, scale)

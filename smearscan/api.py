@@ -48,6 +48,8 @@ class FieldAnalysis:
         ``edge_width_um`` (focus: the red cells' edge width, um; None when not measurable),
         ``light_falloff`` (darkest over brightest background light; None when not measurable),
         ``evened`` (the field was evened before analysis, :mod:`smearscan.illumination`),
+        ``noise_levels`` (its noise, levels of 255) and ``smoothed_px`` (the Gaussian it was
+        smoothed by before analysis, :mod:`smearscan.noise`; 0 when it was not),
         ``counts`` (whole objects per class).
     labels : (H, W) int32 ndarray
         The objects' mask: 0 background, else the object's ``cell_id``.
@@ -148,8 +150,7 @@ def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
     result = FieldResult(slide, image, path, cells, rgb.shape[1], rgb.shape[0],
                          seg.pixel_size_um, seg.pixel_size_estimated,
                          model=ModelInfo(model.version, model.operating),
-                         edge_width_um=measured.edge_width_um,
-                         light_falloff=measured.light_falloff, evened=measured.evened)
+                         edge_width_um=measured.edge_width_um, condition=measured.condition)
     if "class" not in cells:  # no objects: the classifier's columns, empty
         cells = cells | {"class": np.zeros(0, str), "morphology": np.zeros(0, str)} | {
             f"p_{name}": np.zeros(0, np.float32) for name in model.classes}

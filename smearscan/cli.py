@@ -186,8 +186,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
 def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
     """Refuse (PixelSizeError) a --pixel-size out of range, or one that the first readable
     field of a slide contradicts, unless --trust-pixel-size."""
-    from smearscan.illumination import evenly_lit
     from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
+    from smearscan.pipeline import conditioned
     from smearscan.segmentation import check_pixel_size
 
     check_pixel_size(args.pixel_size)
@@ -199,8 +199,8 @@ def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
                 rgb = read_field(path, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS)
             except ImageLoadError:
                 continue  # the run reports it
-            # Evened as analysis sees it: in a dark corner cells merge and read larger.
-            check_pixel_size(args.pixel_size, evenly_lit(rgb).rgb, source=str(path))
+            # As analysis sees it: in a dark corner cells merge and read larger.
+            check_pixel_size(args.pixel_size, conditioned(rgb)[0], source=str(path))
             break
 
 

@@ -1,4 +1,4 @@
-"""Per-field work: loading -> illumination -> segmentation -> features -> classification.
+"""Per-field work: loading -> light and noise -> segmentation -> features -> classification.
 
 :func:`analyse_field` takes a :class:`~smearscan.results.FieldTask` and returns a
 :class:`~smearscan.results.FieldResult`; it never raises for a bad input (it records the error)
@@ -20,9 +20,10 @@ from smearscan.features import cell_table
 from smearscan.focus import edge_width_um
 from smearscan.illumination import evenly_lit
 from smearscan.loading import ImageLoadError, read_field
+from smearscan.noise import quietened
 from smearscan.outputs import jpeg_bytes, png_bytes
 from smearscan.render import overlay_image, review_cells, thumbnail
-from smearscan.results import FieldResult, FieldTask, ModelInfo
+from smearscan.results import Condition, FieldResult, FieldTask, ModelInfo
 from smearscan.segmentation import Segmentation, segment_field
 
 if TYPE_CHECKING:  # ONNX Runtime is imported only where a field is classified
@@ -62,7 +63,7 @@ def classified_columns(
 
 @dataclass(frozen=True)
 class MeasuredField:
-    """What one field's image gives: its objects, their columns, its focus and its light.
+    """What one field's image gives: its objects, their columns, its focus and its condition.
 
     Attributes
     ----------
@@ -73,26 +74,29 @@ class MeasuredField:
     edge_width_um : float
         The red cells' edge width (:func:`~smearscan.focus.edge_width_um`), nan when it
         cannot be measured.
-    light_falloff : float
-        Darkest over brightest background light (:mod:`smearscan.illumination`), nan when it
-        cannot be measured.
-    evened : bool
-        The field was evened before it was analysed.
+    condition : Condition
+        How the field was lit and how noisy it was, and what was done about it.
     """
 
     segmentation: Segmentation
     cells: dict[str, np.ndarray]
     edge_width_um: float
-    light_falloff: float
-    evened: bool
+    condition: Condition
+
+
+def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
+    """The field as the analysis sees it: evened when it is lit much more unevenly than the
+    training fields, then smoothed when it is much noisier; and how it was."""
+    lit = evenly_lit(rgb)
+    quiet = quietened(lit.rgb)
+    return quiet.rgb, Condition(lit.falloff, lit.evened, quiet.noise_levels, quiet.smoothed_px)
 
 
 def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                 model: CellClassifier | None) -> MeasuredField:
-    """Even the field's light when it is uneven, then segment, measure and (with a model)
+    """Condition the field (:func:`conditioned`), then segment, measure and (with a model)
     classify its objects, and measure its focus."""
-    lit = evenly_lit(rgb)
-    rgb = lit.rgb
+    rgb, condition = conditioned(rgb)
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     if model is not None and len(cells["cell_id"]):
@@ -100,7 +104,7 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                                     model=model)
     return MeasuredField(seg, cells,
                          edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um),
-                         lit.falloff, lit.evened)
+                         condition)
 
 
 def analyse_field(task: FieldTask) -> FieldResult:
@@ -127,6 +131,5 @@ def analyse_field(task: FieldTask) -> FieldResult:
         model=ModelInfo(model.version, model.operating) if model is not None else None,
         mask_png=png_bytes(seg.labels) if task.mask else None,
         overlay_png=png_bytes(overlay) if task.overlay else None,
-        edge_width_um=measured.edge_width_um, light_falloff=measured.light_falloff,
-        evened=measured.evened,
+        edge_width_um=measured.edge_width_um, condition=measured.condition,
     )

@@ -12,6 +12,7 @@ import jinja2
 from smearscan import __version__
 from smearscan.errors import printable
 from smearscan.illumination import UNEVEN_FALLOFF
+from smearscan.noise import NOISY_LEVELS
 from smearscan.render import CLASS_COLOURS
 from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
@@ -177,5 +178,5 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         gallery=_gallery(parts), verdict=verdict_text, legend=list(CLASS_COLOURS.items()),
         fields=parts.fields, fields_hidden=parts.fields_hidden,
         soft_edge_width=f"{SOFT_EDGE_WIDTH_UM:.1f}", soft_fields=summary.soft_fields,
-        uneven_falloff=f"{UNEVEN_FALLOFF:g}",
+        uneven_falloff=f"{UNEVEN_FALLOFF:g}", noisy_levels=f"{NOISY_LEVELS:g}",
     )

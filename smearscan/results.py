@@ -73,6 +73,29 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """How a field came from the microscope, and what was done before it was analysed.
+
+    Attributes
+    ----------
+    light_falloff : float
+        Darkest over brightest background light (:mod:`smearscan.illumination`); nan when it
+        cannot be measured.
+    evened : bool
+        The field was divided by its light.
+    noise_levels : float
+        Its noise, levels of 255 (:mod:`smearscan.noise`); nan when it cannot be measured.
+    smoothed_px : float
+        The sigma (px) of the Gaussian it was then smoothed by; 0 when it was not.
+    """
+
+    light_falloff: float = float("nan")
+    evened: bool = False
+    noise_levels: float = float("nan")
+    smoothed_px: float = 0.0
+
+
+@dataclass(frozen=True)
 class FieldResult:
     """The cells of one field, or the reason it has none.
 
@@ -95,8 +118,7 @@ class FieldResult:
     mask_png: bytes | None = None
     overlay_png: bytes | None = None
     edge_width_um: float = float("nan")
-    light_falloff: float = float("nan")
-    evened: bool = False
+    condition: Condition = Condition()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -116,9 +138,9 @@ class FieldSummary:
     A field that failed has its ``image`` and ``error`` only. ``counts`` are the whole (not
     border) objects per class, classes in sorted order; empty when the cells were not
     classified. ``pixel_size_um`` is None when the field had none; ``edge_width_um`` (its
-    focus, :func:`smearscan.focus.edge_width_um`) and ``light_falloff`` (how evenly it was lit,
-    :mod:`smearscan.illumination`) None when they could not be measured; ``evened`` True when
-    the field was evened before it was analysed.
+    focus, :func:`smearscan.focus.edge_width_um`), ``light_falloff`` and ``noise_levels`` (its
+    :class:`Condition`) None when they could not be measured; ``evened`` and ``smoothed_px``
+    say what was done to it before it was analysed.
     """
 
     image: str
@@ -133,6 +155,8 @@ class FieldSummary:
     edge_width_um: float | None = None
     light_falloff: float | None = None
     evened: bool = False
+    noise_levels: float | None = None
+    smoothed_px: float = 0.0
 
     @property
     def soft_focus(self) -> bool:
@@ -151,6 +175,7 @@ class FieldSummary:
                 "pixel_size_estimated": self.pixel_size_estimated,
                 "edge_width_um": self.edge_width_um, "soft_focus": self.soft_focus,
                 "light_falloff": self.light_falloff, "evened": self.evened,
+                "noise_levels": self.noise_levels, "smoothed_px": self.smoothed_px,
                 "counts": dict(self.counts)}
 
     @classmethod
@@ -166,7 +191,9 @@ class FieldSummary:
                    counts={str(k): int(v) for k, v in data["counts"].items()},
                    edge_width_um=data.get("edge_width_um"),  # none before 0.2
                    light_falloff=data.get("light_falloff"),  # none before 0.3
-                   evened=bool(data.get("evened", False)))
+                   evened=bool(data.get("evened", False)),
+                   noise_levels=data.get("noise_levels"),
+                   smoothed_px=float(data.get("smoothed_px", 0.0)))
 
 
 def slide_statistics(fields: Sequence[FieldSummary], *, label: np.ndarray,

@@ -182,7 +182,7 @@ def check_pixel_size(pixel_size_um: float, rgb: np.ndarray | None = None, *,
     pixel_size_um : float
         Declared pixel size, um/px.
     rgb : (H, W, 3) uint8 ndarray, optional
-        A field to compare with, as analysis sees it (:func:`smearscan.illumination.evenly_lit`);
+        A field to compare with, as analysis sees it (:func:`smearscan.pipeline.conditioned`);
         without one only the range is checked. A field without red cells to measure is not
         compared.
     source : str, keyword-only

@@ -93,7 +93,9 @@ def field_summary(result: FieldResult) -> FieldSummary:
         counts=class_counts(result.cells["class"], border)
         if result.count and "class" in result.cells else {},
         edge_width_um=_rounded(result.edge_width_um),
-        light_falloff=_rounded(result.light_falloff), evened=result.evened)
+        light_falloff=_rounded(result.condition.light_falloff), evened=result.condition.evened,
+        noise_levels=_rounded(result.condition.noise_levels),
+        smoothed_px=round(result.condition.smoothed_px, 4))
 
 
 def _rounded(value: float) -> float | None:
@@ -199,7 +201,9 @@ class SlideBuilder:
                                    "edge_width_um": summary.edge_width_um,
                                    "soft_focus": summary.soft_focus,
                                    "light_falloff": summary.light_falloff,
-                                   "evened": summary.evened})
+                                   "evened": summary.evened,
+                                   "noise_levels": summary.noise_levels,
+                                   "smoothed_px": summary.smoothed_px})
 
     def finish_cells(self) -> None:
         """Close ``cells.csv``: a slide without cells gets the header only."""

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from smearscan import classification, illumination, segmentation
+from smearscan import classification, illumination, noise, segmentation
 from smearscan.classification import CLASSES, CROP_SCALE_UM, CROP_SIZE, cell_crops, field_density
 from smearscan.datasets import LabeledField, bccd_fields, chula_fields, pbc_fields, split_fields
 from smearscan.executor import LocalPool, in_task_order
 from smearscan.features import cell_table
 from smearscan.loading import read_field
 from smearscan.metrics import labels_at_points
+from smearscan.pipeline import conditioned
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 from smearscan.training.labels import MINED_PLATELET, REVIEWED, class_of, morphology_of
 
@@ -233,7 +234,7 @@ def mined_platelets(rgb: np.ndarray, labels: np.ndarray, table: dict[str, np.nda
 def field_samples(job: tuple[LabeledField, str, str]) -> dict[str, np.ndarray]:
     """Segment one field and cut the crops of its labelled objects (worker of a pool)."""
     field, dataset, split = job
-    rgb = illumination.evenly_lit(read_field(field.image)).rgb  # as analysis sees it
+    rgb = conditioned(read_field(field.image))[0]  # as analysis sees it
     labels = segment_field(rgb, pixel_size_um=field.pixel_size_um).labels
     table = cell_table(labels, rgb, pixel_size_um=field.pixel_size_um)
     rows, names = _labelled_objects(field, dataset, labels, table)
@@ -308,10 +309,12 @@ def field_jobs(datasets: Path, *, limit: int | None = None) -> list[tuple[Labele
 
 
 def _cache_key(limit: int | None) -> str:
-    """Changes whenever the illumination or segmentation stage, the crop code, the crop geometry
-    or the platelet rule changes."""
+    """Changes whenever the light, noise or segmentation stage, the crop code, the crop
+    geometry or the platelet rule changes."""
     digest = hashlib.sha1(Path(segmentation.__file__).read_bytes())
-    digest.update(Path(illumination.__file__).read_bytes())
+    for module in (illumination, noise):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(inspect.getsource(conditioned).encode())
     for function in (classification.field_density, classification.cell_crops,
                      classification._bordered, classification._resample, field_samples,
                      _point_samples, mined_platelets, purple_fraction, blue_green_ratio):

@@ -1,0 +1,94 @@
+"""Noise (smearscan.noise): a field much noisier than the training fields is smoothed before it
+is analysed; the others are analysed as they are."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from synthetic import grid_centres, synthetic_field
+
+from smearscan import noise
+from smearscan.cli import main
+from smearscan.loading import read_field
+from smearscan.noise import NOISY_LEVELS, RESIDUAL_LEVELS, noise_levels, quietened
+
+SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
+
+
+def noisy(rgb: np.ndarray, sigma: float, seed: int = 1) -> np.ndarray:
+    """``rgb`` with Gaussian noise of ``sigma`` levels (as ``image_quality.py --change noise``)."""
+    added = rgb + np.random.default_rng(seed).normal(0.0, sigma, rgb.shape)
+    return np.clip(added, 0, 255).round().astype(np.uint8)
+
+
+def quiet_field() -> np.ndarray:
+    """A 480x640 field of 48 red cells without noise."""
+    field = synthetic_field(grid_centres(rows=6, cols=8, spacing=76, offset=50), shape=(480, 640))
+    return cv2.GaussianBlur(field, (0, 0), 3.0)  # tests/synthetic.py's own noise taken out
+
+
+@pytest.mark.parametrize("sigma", [2.0, 5.0, 10.0])
+def test_the_noise_of_a_field_is_measured_on_its_background(sigma):
+    assert noise_levels(noisy(quiet_field(), sigma)) == pytest.approx(sigma, rel=0.05)
+
+
+@pytest.mark.parametrize("sample", ["chula-1.jpg", "bccd-00000.jpg"])
+def test_the_sample_fields_are_quiet_and_analysed_as_they_are(sample):
+    rgb = read_field(SAMPLES / sample)
+    quiet = quietened(rgb)
+    assert quiet.noise_levels < 1.0 and quiet.smoothed_px == 0.0 and quiet.rgb is rgb
+
+
+@pytest.mark.parametrize(("measured", "smoothed"), [
+    (NOISY_LEVELS, False), (NOISY_LEVELS + 1e-9, True)])
+def test_the_rule_at_its_boundary(monkeypatch, measured, smoothed):
+    monkeypatch.setattr(noise, "noise_levels", lambda rgb: measured)
+    rgb = quiet_field()
+    quiet = quietened(rgb)
+    assert (quiet.smoothed_px > 0) is smoothed and (quiet.rgb is rgb) is not smoothed
+    if smoothed:
+        assert quiet.smoothed_px == pytest.approx(measured / (2 * math.sqrt(math.pi) * 2.0))
+
+
+@pytest.mark.parametrize("sigma", [6.0, 10.0])
+def test_a_noisy_field_is_left_with_about_the_residual_noise(sigma):
+    flat = np.full((480, 640, 3), 210, np.uint8)
+    quiet = quietened(noisy(flat, sigma))
+    assert quiet.noise_levels == pytest.approx(sigma, rel=0.05)
+    left = quiet.rgb[20:-20, 20:-20].astype(float).std()
+    assert left == pytest.approx(RESIDUAL_LEVELS, abs=0.3)
+
+
+@pytest.mark.parametrize("image", [
+    np.zeros((480, 640, 3), np.uint8),  # no background
+    np.full((20, 30, 3), 200, np.uint8),  # too small to hold 1000 background pixels
+])
+def test_no_background_means_no_measure_and_no_smoothing(image):
+    quiet = quietened(image)
+    assert math.isnan(quiet.noise_levels) and quiet.smoothed_px == 0.0 and quiet.rgb is image
+
+
+def test_a_noisy_field_is_counted_like_the_quiet_one(tmp_path, capsys):
+    rgb = read_field(SAMPLES / "chula-1.jpg")
+    for name, image in (("quiet", rgb), ("noisy", noisy(rgb, 8.0))):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "field.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "quiet"), str(tmp_path / "noisy"), "--out", str(out),
+                 "--pixel-size", "0.2", "--quiet"]) == 0
+    capsys.readouterr()
+    slides = json.loads((out / "summary.json").read_text())["slides"]
+    quiet, loud = (slides[name]["per_field"][0] for name in ("quiet", "noisy"))
+    assert quiet["smoothed_px"] == 0.0 and quiet["noise_levels"] < NOISY_LEVELS
+    assert loud["noise_levels"] == pytest.approx(8.0, rel=0.05)
+    assert loud["smoothed_px"] == pytest.approx(loud["noise_levels"] / (4 * math.sqrt(math.pi)),
+                                                abs=1e-4)
+    assert abs(loud["counts"]["rbc"] - quiet["counts"]["rbc"]) <= 3
+    report = (out / "slides" / "noisy" / "report.html").read_text()
+    assert (f"<b>noisy</b> ({loud['noise_levels']:.1f} levels of 255, over {NOISY_LEVELS:g}): "
+            f"smoothed by {loud['smoothed_px']:.2f} px before analysis") in report
