@@ -38,3 +38,22 @@ def slide_folders(root, slides: int, fields: int):
         for f, base in enumerate(bases):
             Image.fromarray(np.roll(base, 7 * s, axis=1)).save(folder / f"field {f}.png")
     return root
+
+
+def analysed_slides(root, fields: dict, *options: str) -> dict:
+    """``smearscan`` on one slide per entry of ``fields`` (slide name: RGB field, written as
+    ``root/<name>/field.png``) with ``--out root/out`` and ``options``; the ``slides`` of its
+    summary.json."""
+    import json
+
+    import cv2
+
+    from smearscan.cli import main
+
+    for name, rgb in fields.items():
+        (root / name).mkdir()
+        cv2.imwrite(str(root / name / "field.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    out = root / "out"
+    assert main([*(str(root / name) for name in fields), "--out", str(out), "--quiet",
+                 *options]) == 0
+    return json.loads((out / "summary.json").read_text())["slides"]

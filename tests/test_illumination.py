@@ -3,17 +3,14 @@ is evened before it is analysed; the others are analysed as they are."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
-from synthetic import grid_centres, synthetic_field
+from synthetic import analysed_slides, grid_centres, synthetic_field
 
 from smearscan import illumination
-from smearscan.cli import main
 from smearscan.illumination import UNEVEN_FALLOFF, evenly_lit
 from smearscan.loading import read_field
 
@@ -86,14 +83,9 @@ def test_no_light_to_measure_means_no_evening(image, falloff):
 
 def test_an_unevenly_lit_field_is_counted_like_the_evenly_lit_one(tmp_path, capsys):
     rgb = read_field(SAMPLE)
-    for name, image in (("even", rgb), ("dark-corners", lit(rgb, 0.6))):
-        (tmp_path / name).mkdir()
-        cv2.imwrite(str(tmp_path / name / "field.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    slides = analysed_slides(tmp_path, {"even": rgb, "dark-corners": lit(rgb, 0.6)},
+                             "--pixel-size", "0.2")
     out = tmp_path / "out"
-    assert main([str(tmp_path / "even"), str(tmp_path / "dark-corners"), "--out", str(out),
-                 "--pixel-size", "0.2", "--quiet"]) == 0
-    capsys.readouterr()
-    slides = json.loads((out / "summary.json").read_text())["slides"]
     even, dark = (slides[name]["per_field"][0] for name in ("even", "dark-corners"))
     assert (even["evened"], dark["evened"]) == (False, True)
     assert even["light_falloff"] > UNEVEN_FALLOFF > dark["light_falloff"]

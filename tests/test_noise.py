@@ -3,17 +3,15 @@ is analysed; the others are analysed as they are."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from synthetic import grid_centres, synthetic_field
+from synthetic import analysed_slides, grid_centres, synthetic_field
 
 from smearscan import noise
-from smearscan.cli import main
 from smearscan.loading import read_field
 from smearscan.noise import NOISY_LEVELS, RESIDUAL_LEVELS, noise_levels, quietened
 
@@ -75,14 +73,9 @@ def test_no_background_means_no_measure_and_no_smoothing(image):
 
 def test_a_noisy_field_is_counted_like_the_quiet_one(tmp_path, capsys):
     rgb = read_field(SAMPLES / "chula-1.jpg")
-    for name, image in (("quiet", rgb), ("noisy", noisy(rgb, 8.0))):
-        (tmp_path / name).mkdir()
-        cv2.imwrite(str(tmp_path / name / "field.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    slides = analysed_slides(tmp_path, {"quiet": rgb, "noisy": noisy(rgb, 8.0)},
+                             "--pixel-size", "0.2")
     out = tmp_path / "out"
-    assert main([str(tmp_path / "quiet"), str(tmp_path / "noisy"), "--out", str(out),
-                 "--pixel-size", "0.2", "--quiet"]) == 0
-    capsys.readouterr()
-    slides = json.loads((out / "summary.json").read_text())["slides"]
     quiet, loud = (slides[name]["per_field"][0] for name in ("quiet", "noisy"))
     assert quiet["smoothed_px"] == 0.0 and quiet["noise_levels"] < NOISY_LEVELS
     assert loud["noise_levels"] == pytest.approx(8.0, rel=0.05)
