@@ -119,18 +119,13 @@ Change = Callable[[np.ndarray, float], tuple[np.ndarray, float]]
 
 def changes(kind: str) -> dict[str, Change]:
     """The named changes of ``--change``: each maps (field, pixel size) to (image, pixel size)."""
-    if kind == "jpeg":
-        return {f"JPEG {q}": lambda rgb, size, q=q: (recompressed(rgb, q), size)
-                for q in JPEG_QUALITIES}
-    if kind == "stain":
-        return {f"stain density x{f:g}": lambda rgb, size, f=f: (restained(rgb, f), size)
-                for f in STAIN_FACTORS}
-    if kind == "noise":
-        return {f"noise {n:g} levels": lambda rgb, size, n=n: (noisy(rgb, n), size)
-                for n in NOISE_SIGMAS}
-    if kind == "vignette":
-        return {f"corners x{c:g}": lambda rgb, size, c=c: (vignetted(rgb, c), size)
-                for c in VIGNETTE_CORNERS}
+    same_size = {"jpeg": ("JPEG {:g}", recompressed, JPEG_QUALITIES),
+                 "stain": ("stain density x{:g}", restained, STAIN_FACTORS),
+                 "noise": ("noise {:g} levels", noisy, NOISE_SIGMAS),
+                 "vignette": ("corners x{:g}", vignetted, VIGNETTE_CORNERS)}
+    if kind in same_size:
+        label, change, values = same_size[kind]
+        return {label.format(v): lambda rgb, size, v=v: (change(rgb, v), size) for v in values}
     if kind == "coarse":
         return {f"pixels x{f:g}": lambda rgb, size, f=f: changed(rgb, size, 0.0, 1 / f)
                 for f in (1.0, *COARSE_FACTORS)}
