@@ -179,4 +179,5 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         fields=parts.fields, fields_hidden=parts.fields_hidden,
         soft_edge_width=f"{SOFT_EDGE_WIDTH_UM:.1f}", soft_fields=summary.soft_fields,
         uneven_falloff=f"{UNEVEN_FALLOFF:g}", noisy_levels=f"{NOISY_LEVELS:g}",
+        evened_fields=summary.evened_fields, smoothed_fields=summary.smoothed_fields,
     )

@@ -253,6 +253,16 @@ class SlideSummary:
         return tuple(f.image for f in self.fields if f.soft_focus)
 
     @property
+    def evened_fields(self) -> tuple[str, ...]:
+        """The fields lit so unevenly that they were evened before analysis."""
+        return tuple(f.image for f in self.fields if f.evened)
+
+    @property
+    def smoothed_fields(self) -> tuple[str, ...]:
+        """The fields so noisy that they were smoothed before analysis."""
+        return tuple(f.image for f in self.fields if f.smoothed_px)
+
+    @property
     def counts(self) -> Mapping[str, int]:
         """Whole objects per class and ``border`` (:attr:`SlideResult.counts`); empty when not
         classified."""

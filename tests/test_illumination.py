@@ -94,6 +94,9 @@ def test_an_unevenly_lit_field_is_counted_like_the_evenly_lit_one(tmp_path, caps
     report = (out / "slides" / "dark-corners" / "report.html").read_text()
     assert (f"<b>lit unevenly</b> (darkest background {dark['light_falloff']:.2f} of the "
             f"brightest, under {UNEVEN_FALLOFF:g}): evened before analysis") in report
+    assert ("<b>1 of 1 field(s) lit unevenly</b> (darkest background under 0.85 of the brightest, "
+            "this tool's rule): field.png. They were evened before analysis") in report
+    assert "lit unevenly</b> (" not in (out / "slides" / "even" / "report.html").read_text()
 
 
 def test_the_python_api_evens_as_the_command_does():

@@ -85,3 +85,6 @@ def test_a_noisy_field_is_counted_like_the_quiet_one(tmp_path, capsys):
     report = (out / "slides" / "noisy" / "report.html").read_text()
     assert (f"<b>noisy</b> ({loud['noise_levels']:.1f} levels of 255, over {NOISY_LEVELS:g}): "
             f"smoothed by {loud['smoothed_px']:.2f} px before analysis") in report
+    assert ("<b>1 of 1 field(s) noisy</b> (over 2.5 levels of 255, this tool's rule): field.png. "
+            "They were smoothed before analysis") in report
+    assert "field(s) noisy</b>" not in (out / "slides" / "quiet" / "report.html").read_text()
