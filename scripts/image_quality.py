@@ -15,9 +15,11 @@ own files are JPEG at quality ~95; ``--change coarse``: downsampled to 0.25, 0.3
 pixels, as a lower magnification would see them; ``--change stain``: every optical density
 scaled by 0.6, 0.8, 1.25 and 1.5, a paler or darker stain; ``--change vignette``: uneven
 illumination, the corners at 0.85, 0.7 and 0.55 of the centre's brightness; ``--change noise``:
-Gaussian noise of 3, 6 and 10 levels added to every pixel). Labelled points
+Gaussian noise of 3, 6 and 10 levels added to every pixel; ``--change exposure``: 0.5, 0.75,
+1.25, 1.5 and 2 times the light, clipped at 255). Labelled points
 take the object under them (a miss scores 0), called at the model's own schistocyte threshold;
-it prints sensitivity, false-call rate and the median edge width of those fields.
+it prints sensitivity, false-call rate and the median edge width of the fields analysed, and how
+many were refused (overexposed or grey: they count towards no slide).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ COARSE_FACTORS = (1.25, 1.5, 2.0)  # Chula's 0.2 um pixels made 0.25, 0.3 and 0.
 STAIN_FACTORS = (0.6, 0.8, 1.25, 1.5)
 VIGNETTE_CORNERS = (1.0, 0.85, 0.7, 0.55)  # brightness left in the corners
 NOISE_SIGMAS = (3.0, 6.0, 10.0)  # levels of 255, per pixel and channel
+EXPOSURES = (0.5, 0.75, 1.25, 1.5, 2.0)  # times the light; Chula backgrounds clip from ~x1.1
 SCALES = (1.0, 1.5, 2.0)
 
 
@@ -114,6 +117,12 @@ def noisy(rgb: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
     return np.clip(rgb + noise, 0, 255).round().astype(np.uint8)
 
 
+def exposed(rgb: np.ndarray, factor: float) -> np.ndarray:
+    """The field taken with ``factor`` times the light or exposure, clipped at 255 (Chula's
+    backgrounds, 140-234 levels of green, saturate from about x1.1)."""
+    return np.clip(rgb * factor, 0, 255).round().astype(np.uint8)
+
+
 Change = Callable[[np.ndarray, float], tuple[np.ndarray, float]]
 
 
@@ -122,7 +131,8 @@ def changes(kind: str) -> dict[str, Change]:
     same_size = {"jpeg": ("JPEG {:g}", recompressed, JPEG_QUALITIES),
                  "stain": ("stain density x{:g}", restained, STAIN_FACTORS),
                  "noise": ("noise {:g} levels", noisy, NOISE_SIGMAS),
-                 "vignette": ("corners x{:g}", vignetted, VIGNETTE_CORNERS)}
+                 "vignette": ("corners x{:g}", vignetted, VIGNETTE_CORNERS),
+                 "exposure": ("exposure x{:g}", exposed, EXPOSURES)}
     if kind in same_size:
         label, change, values = same_size[kind]
         return {label.format(v): lambda rgb, size, v=v: (change(rgb, v), size) for v in values}
@@ -137,11 +147,12 @@ def fold_table(paths: list[Path], shared: Path, kind: str) -> None:
     """Out-of-fold sensitivity and false-call rate of fold models on held-out fields changed
     as :func:`changes` ``kind`` says."""
     from smearscan.classification import load_model
+    from smearscan.errors import UnusableFieldError
     from smearscan.pipeline import field_cells
 
     chula = {f.image.name: f for f in chula_fields(shared / "datasets" / "chula-rbc-12")}
     made = changes(kind)
-    rows = {name: ([], [], []) for name in made}
+    rows = {name: ([], [], [], []) for name in made}
     for path in paths:
         model = load_model(path)
         threshold = model.thresholds["schistocyte"]
@@ -149,9 +160,13 @@ def fold_table(paths: list[Path], shared: Path, kind: str) -> None:
             field = chula[name]
             positive = np.array([label == "schistocyte" for *_, label in field.points], bool)
             rgb, size = read_field(field.image), field.pixel_size_um
-            for name, (called, truth, widths) in rows.items():
+            for name, (called, truth, widths, refused) in rows.items():
                 image, image_size = made[name](rgb, size)
-                measured = field_cells(image, pixel_size_um=image_size, model=model)
+                try:
+                    measured = field_cells(image, pixel_size_um=image_size, model=model)
+                except UnusableFieldError:  # refused: it counts towards no slide
+                    refused.append(name)
+                    continue
                 seg, cells = measured.segmentation, measured.cells
                 widths.append(measured.edge_width_um)
                 ratio = size / image_size  # image pixels per field pixel
@@ -167,12 +182,16 @@ def fold_table(paths: list[Path], shared: Path, kind: str) -> None:
                 called.append(call[under][counted])
                 truth.append(positive[counted])
     print(f"\n### Schistocytes on changed held-out Chula fields, {len(paths)} fold models\n")
-    print("| fields | schistocytes | sensitivity | false-call rate | median edge width (um) |")
-    print("|---|---:|---:|---:|---:|")
-    for name, (called, truth, widths) in rows.items():
+    print("| fields | schistocytes | sensitivity | false-call rate | median edge width (um) "
+          "| fields refused (overexposed, grey) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, (called, truth, widths, refused) in rows.items():
+        if not called:  # every field refused
+            print(f"| {name} | 0 | - | - | - | {len(refused)} |")
+            continue
         c, t = np.concatenate(called), np.concatenate(truth)
         print(f"| {name} | {t.sum()} | {c[t].mean():.3f} | {100 * c[~t].mean():.2f}% "
-              f"| {np.nanmedian(widths):.2f} |")
+              f"| {np.nanmedian(widths):.2f} | {len(refused)} |")
 
 
 def main() -> None:
@@ -181,7 +200,7 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=3, help="every STEP-th field")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL")
     parser.add_argument("--change", choices=("blur", "jpeg", "coarse", "stain", "vignette",
-                                                "noise"),
+                                                "noise", "exposure"),
                         default="blur",
                         help="with --fold-models: what is done to the held-out fields")
     args = parser.parse_args()

@@ -21,7 +21,7 @@ import numpy as np
 
 from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
-from smearscan.errors import ColourlessFieldError
+from smearscan.errors import UnusableFieldError
 from smearscan.loading import Slide, find_slides, read_field
 from smearscan.pipeline import FieldResult, ModelInfo, cached_model, field_cells
 from smearscan.results import FieldSummary, slide_statistics
@@ -125,8 +125,9 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
         The file cannot be read as an image (one line naming it).
     smearscan.classification.ModelLoadError
         The model file cannot be used.
-    smearscan.errors.ColourlessFieldError
-        A grayscale image: the classifier needs the stain's colour.
+    smearscan.errors.UnusableFieldError
+        A grayscale image (``ColourlessFieldError``: the classifier needs the stain's colour)
+        or an overexposed one (``OverexposedFieldError``).
     ValueError
         An array that is not (H, W, 3) uint8.
     """
@@ -142,9 +143,9 @@ def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
                     pixel_size_um: float | None, model: CellClassifier) -> FieldAnalysis:
     try:
         measured = field_cells(rgb, pixel_size_um=pixel_size_um, model=model)
-    except ColourlessFieldError as error:
+    except UnusableFieldError as error:
         if image:  # a file: its name leads the message, as for an unreadable one
-            raise ColourlessFieldError(f"{path}: {error}") from None
+            raise type(error)(f"{path}: {error}") from None
         raise
     seg, cells = measured.segmentation, measured.cells
     result = FieldResult(slide, image, path, cells, rgb.shape[1], rgb.shape[0],
@@ -186,8 +187,8 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     ------
     FileNotFoundError, smearscan.loading.ImageLoadError, smearscan.classification.ModelLoadError
         A missing path, an unreadable image or model (one line naming it).
-    smearscan.errors.ColourlessFieldError
-        A grayscale field (one line naming it).
+    smearscan.errors.UnusableFieldError
+        A grayscale or overexposed field (one line naming it).
     ValueError
         No fields, or a folder of several slides.
     """

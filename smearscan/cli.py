@@ -184,8 +184,10 @@ def _run_analysis(args: argparse.Namespace) -> int:
 
 
 def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
-    """Refuse (PixelSizeError) a --pixel-size out of range, or one that the first readable
-    field of a slide contradicts, unless --trust-pixel-size."""
+    """Refuse (PixelSizeError) a --pixel-size out of range, or one that the first usable
+    (readable, not overexposed) field of a slide contradicts, unless --trust-pixel-size."""
+    from smearscan.errors import OverexposedFieldError
+    from smearscan.illumination import require_exposure
     from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
     from smearscan.pipeline import conditioned
     from smearscan.segmentation import check_pixel_size
@@ -197,7 +199,8 @@ def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
         for path in slide.fields:
             try:
                 rgb = read_field(path, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS)
-            except ImageLoadError:
+                require_exposure(rgb)
+            except (ImageLoadError, OverexposedFieldError):
                 continue  # the run reports it
             # As analysis sees it: in a dark corner cells merge and read larger.
             check_pixel_size(args.pixel_size, conditioned(rgb)[0], source=str(path))

@@ -41,9 +41,19 @@ class LabValueError(ValueError):
     lab values does not import the lab tables to catch it."""
 
 
-class ColourlessFieldError(SmearscanError):
+class UnusableFieldError(SmearscanError):
+    """A field that cannot be counted as it is: a batch records it as failed and goes on."""
+
+
+class ColourlessFieldError(UnusableFieldError):
     """A field without stain colour (a grayscale image) given to the classifier, which tells
     white cells, NRBCs and platelets from red cells by the stain's colour."""
+
+
+class OverexposedFieldError(UnusableFieldError):
+    """A field whose background is clipped white in the stain's channels
+    (:func:`smearscan.illumination.require_exposure`): pale cell edges and pale fragments are
+    lost with it."""
 
 
 class MissingExtraError(SmearscanError):

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from smearscan.errors import ColourlessFieldError
+from smearscan.errors import UnusableFieldError
 from smearscan.features import cell_table
 from smearscan.focus import edge_width_um
-from smearscan.illumination import evenly_lit
+from smearscan.illumination import evenly_lit, require_exposure
 from smearscan.loading import ImageLoadError, read_field
 from smearscan.noise import quietened
 from smearscan.outputs import jpeg_bytes, png_bytes
@@ -94,8 +94,16 @@ def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
 
 def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                 model: CellClassifier | None) -> MeasuredField:
-    """Condition the field (:func:`conditioned`), then segment, measure and (with a model)
-    classify its objects, and measure its focus."""
+    """Refuse an overexposed field, condition it (:func:`conditioned`), then segment, measure
+    and (with a model) classify its objects, and measure its focus.
+
+    Raises
+    ------
+    UnusableFieldError
+        Overexposed (:func:`~smearscan.illumination.require_exposure`), or grayscale when
+        classified (:func:`~smearscan.classification.require_stain_colour`).
+    """
+    require_exposure(rgb)
     rgb, condition = conditioned(rgb)
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
@@ -117,7 +125,7 @@ def analyse_field(task: FieldTask) -> FieldResult:
     model = cached_model(task.model_path) if task.classify else None
     try:
         measured = field_cells(rgb, pixel_size_um=task.pixel_size_um, model=model)
-    except ColourlessFieldError as error:
+    except UnusableFieldError as error:
         return FieldResult(task.slide, task.image, task.path, error=f"{task.path}: {error}")
     seg, cells = measured.segmentation, measured.cells
     overlay = None

@@ -105,6 +105,9 @@ BAD = {
     "loop.png": (_symlink_loop, "cannot read"),
     "dangling.png": (lambda p: p.symlink_to("nowhere.png"), "cannot read"),
     "pipe.png": (_fifo, "not a regular file"),
+    # All white: overexposed (or blank); a count of 0 from it would reassure no one.
+    "white.png": (lambda p: Image.fromarray(np.full((240, 320, 3), 255, np.uint8)).save(p),
+                  "overexposed: 100% of its pixels are white"),
 }
 
 
@@ -125,7 +128,6 @@ GOOD = {
     "png named.tif": (lambda p: Image.fromarray(_field()).save(p, format="PNG"), 6),
     "one pixel.png": (lambda p: Image.fromarray(_field()[:1, :1]).save(p), 0),
     "ten pixels.png": (lambda p: Image.fromarray(_field()[:10, :10]).save(p), 0),
-    "white.png": (lambda p: Image.fromarray(np.full((240, 320, 3), 255, np.uint8)).save(p), 0),
     "black.png": (lambda p: Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(p), 0),
     # Only specks far smaller than a red cell at the given scale: nothing RBC-like.
     "specks.png": (lambda p: Image.fromarray(synthetic_field(

@@ -320,7 +320,9 @@ def test_each_change_keeps_the_field_and_says_its_pixel_size():
                                    "stain density x1.25", "stain density x1.5"]),
                         ("vignette", ["corners x1", "corners x0.85", "corners x0.7",
                                       "corners x0.55"]),
-                        ("noise", ["noise 3 levels", "noise 6 levels", "noise 10 levels"])]:
+                        ("noise", ["noise 3 levels", "noise 6 levels", "noise 10 levels"]),
+                        ("exposure", ["exposure x0.5", "exposure x0.75", "exposure x1.25",
+                                      "exposure x1.5", "exposure x2"])]:
         made = _image_quality().changes(kind)
         assert list(made) == names
         for change in made.values():

@@ -1,17 +1,24 @@
-"""Uneven light (smearscan.illumination): a field lit much more unevenly than the training fields
-is evened before it is analysed; the others are analysed as they are."""
+"""Light (smearscan.illumination): a field lit much more unevenly than the training fields is
+evened before it is analysed, the others are analysed as they are; an overexposed field is
+refused."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from synthetic import analysed_slides, grid_centres, synthetic_field
 
 from smearscan import illumination
-from smearscan.illumination import UNEVEN_FALLOFF, evenly_lit
+from smearscan.cli import main
+from smearscan.errors import OverexposedFieldError
+from smearscan.illumination import UNEVEN_FALLOFF, evenly_lit, require_exposure
 from smearscan.loading import read_field
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
@@ -106,3 +113,52 @@ def test_the_python_api_evens_as_the_command_does():
     even = smearscan.analyse_image(read_field(SAMPLE), pixel_size_um=0.2).summary
     assert (dark.evened, even.evened) == (True, False)
     assert dark.light_falloff < UNEVEN_FALLOFF < even.light_falloff
+
+
+# --- overexposure --------------------------------------------------------------------------------
+
+def test_the_sample_field_is_not_overexposed():
+    require_exposure(read_field(SAMPLE))  # no error
+
+
+def test_an_overexposed_field_is_refused_with_the_share_and_the_fix():
+    rgb = np.clip(read_field(SAMPLE) * 2.5, 0, 255).round().astype(np.uint8)
+    with pytest.raises(OverexposedFieldError, match=(
+            r"^overexposed: 99% of its pixels are white \(255\) in green or blue, over 5% \(this "
+            r"tool's rule\); .* take it with less light or a shorter exposure$")):
+        require_exposure(rgb)
+
+
+@pytest.mark.parametrize(("clipped", "refused"), [(0.05, False), (0.05 + 1 / 307200, True)])
+def test_the_exposure_rule_at_its_boundary(clipped, refused):
+    rgb = np.full((480, 640, 3), 180, np.uint8)
+    rgb.reshape(-1, 3)[:round(clipped * rgb.shape[0] * rgb.shape[1]), 2] = 255  # blue clipped
+    if refused:
+        with pytest.raises(OverexposedFieldError):
+            require_exposure(rgb)
+    else:
+        require_exposure(rgb)
+
+
+def test_a_background_clipped_in_red_only_is_not_overexposed():
+    # As PBC's CellaVision images: the red channel clips, green and blue carry the stain.
+    rgb = read_field(SAMPLE).copy()
+    rgb[:, :, 0] = 255
+    require_exposure(rgb)
+
+
+def test_an_overexposed_field_fails_alone_and_the_slide_counts_the_rest(tmp_path, capsys):
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    rgb = read_field(SAMPLE)
+    for name, image in (("good.png", rgb),
+                        ("bright.png", np.clip(rgb * 2.5, 0, 255).round().astype(np.uint8))):
+        cv2.imwrite(str(slide / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--pixel-size", "0.2", "--quiet"]) == 3
+    capsys.readouterr()
+    header, *errors = csv.reader(io.StringIO((out / "errors.csv").read_text()))
+    assert len(errors) == 1 and errors[0][:2] == ["slide", "bright.png"]
+    assert errors[0][2].startswith(f"{slide / 'bright.png'}: overexposed: 99% of its pixels")
+    recorded = json.loads((out / "summary.json").read_text())["slides"]["slide"]
+    assert recorded["fields_failed"] == 1 and recorded["schistocytes"]["rbc_counted"] == 97
