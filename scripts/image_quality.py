@@ -16,7 +16,8 @@ pixels, as a lower magnification would see them; ``--change stain``: every optic
 scaled by 0.6, 0.8, 1.25 and 1.5, a paler or darker stain; ``--change vignette``: uneven
 illumination, the corners at 0.85, 0.7 and 0.55 of the centre's brightness; ``--change noise``:
 Gaussian noise of 3, 6 and 10 levels added to every pixel; ``--change exposure``: 0.5, 0.75,
-1.25, 1.5 and 2 times the light, clipped at 255). Labelled points
+1.25, 1.5 and 2 times the light, clipped at 255; ``--change tint``: each channel times its own
+gain, from a tungsten lamp's yellow to a cool cast). Labelled points
 take the object under them (a miss scores 0), called at the model's own schistocyte threshold;
 it prints sensitivity, false-call rate and the median edge width of the fields analysed, and how
 many were refused (overexposed or grey: they count towards no slide).
@@ -48,6 +49,7 @@ STAIN_FACTORS = (0.6, 0.8, 1.25, 1.5)
 VIGNETTE_CORNERS = (1.0, 0.85, 0.7, 0.55)  # brightness left in the corners
 NOISE_SIGMAS = (3.0, 6.0, 10.0)  # levels of 255, per pixel and channel
 EXPOSURES = (0.5, 0.75, 1.25, 1.5, 2.0)  # times the light; Chula backgrounds clip from ~x1.1
+TINTS = ((1.0, 0.85, 0.6), (1.0, 0.9, 0.8), (0.8, 0.9, 1.0))  # RGB gains: tungsten to cool
 SCALES = (1.0, 1.5, 2.0)
 
 
@@ -123,6 +125,12 @@ def exposed(rgb: np.ndarray, factor: float) -> np.ndarray:
     return np.clip(rgb * factor, 0, 255).round().astype(np.uint8)
 
 
+def tinted(rgb: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
+    """The field under a coloured light: each channel times its gain (a tungsten lamp without a
+    daylight filter gives less blue)."""
+    return np.clip(rgb * np.asarray(gains), 0, 255).round().astype(np.uint8)
+
+
 Change = Callable[[np.ndarray, float], tuple[np.ndarray, float]]
 
 
@@ -132,7 +140,8 @@ def changes(kind: str) -> dict[str, Change]:
                  "stain": ("stain density x{:g}", restained, STAIN_FACTORS),
                  "noise": ("noise {:g} levels", noisy, NOISE_SIGMAS),
                  "vignette": ("corners x{:g}", vignetted, VIGNETTE_CORNERS),
-                 "exposure": ("exposure x{:g}", exposed, EXPOSURES)}
+                 "exposure": ("exposure x{:g}", exposed, EXPOSURES),
+                 "tint": ("tint R/G/B x{0[0]:g}/{0[1]:g}/{0[2]:g}", tinted, TINTS)}
     if kind in same_size:
         label, change, values = same_size[kind]
         return {label.format(v): lambda rgb, size, v=v: (change(rgb, v), size) for v in values}
@@ -200,7 +209,7 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=3, help="every STEP-th field")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL")
     parser.add_argument("--change", choices=("blur", "jpeg", "coarse", "stain", "vignette",
-                                                "noise", "exposure"),
+                                                "noise", "exposure", "tint"),
                         default="blur",
                         help="with --fold-models: what is done to the held-out fields")
     args = parser.parse_args()

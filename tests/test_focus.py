@@ -322,7 +322,9 @@ def test_each_change_keeps_the_field_and_says_its_pixel_size():
                                       "corners x0.55"]),
                         ("noise", ["noise 3 levels", "noise 6 levels", "noise 10 levels"]),
                         ("exposure", ["exposure x0.5", "exposure x0.75", "exposure x1.25",
-                                      "exposure x1.5", "exposure x2"])]:
+                                      "exposure x1.5", "exposure x2"]),
+                        ("tint", ["tint R/G/B x1/0.85/0.6", "tint R/G/B x1/0.9/0.8",
+                                  "tint R/G/B x0.8/0.9/1"])]:
         made = _image_quality().changes(kind)
         assert list(made) == names
         for change in made.values():
