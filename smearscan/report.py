@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from smearscan.slide_stats import NrbcCount, SchistocyteCount
 
 _FIELD_COLUMNS = ("slide", "image", "objects", "whole", "rbc", "schisto", "nrbc", "wbc",
-                  "platelet", "um/px", "edge um")
+                  "platelet", "um/px", "edge um", "prepared")
 
 
 def _table(header: Sequence[str], rows: list[Sequence[object]]) -> str:
@@ -42,15 +42,16 @@ def _pixel_size_text(size: float | None, estimated: bool) -> str:
 
 
 def field_table(outcomes: list[SlideOutcome]) -> str:
-    """One line per field: object counts by class, the pixel size used and the red cells' edge
-    width (focus), marked ``soft`` over :data:`~smearscan.slide_stats.SOFT_EDGE_WIDTH_UM`."""
+    """One line per field: object counts by class, the pixel size used, the red cells' edge
+    width (focus), marked ``soft`` over :data:`~smearscan.slide_stats.SOFT_EDGE_WIDTH_UM`, and
+    what was done to the field before it was analysed (evened light, smoothed noise)."""
     rows = []
     for outcome in outcomes:
         # Unclassified runs have no counts at all: show "-", not a misleading 0.
         missing = 0 if outcome.summary.counts else "-"
         for f in outcome.summary.fields:
             if f.error is not None:
-                rows.append([outcome.name, f.image, "failed", "", "", "", "", "", "", "", ""])
+                rows.append([outcome.name, f.image, "failed", "", "", "", "", "", "", "", "", ""])
                 continue
             rows.append([
                 outcome.name, f.image, f.objects, f.objects - f.border_objects,
@@ -58,6 +59,7 @@ def field_table(outcomes: list[SlideOutcome]) -> str:
                   for name in ("rbc", "schistocyte", "nrbc", "wbc", "platelet")),
                 _pixel_size_text(f.pixel_size_um, f.pixel_size_estimated),
                 _field_focus_text(f),
+                _prepared_text(f),
             ])
     return _table(_FIELD_COLUMNS, rows)
 
@@ -111,6 +113,13 @@ def _focus_text(summary: SlideSummary) -> str:
     if summary.soft_fields and not schisto.soft_focus:
         text += f", {len(summary.soft_fields)} field(s) soft"
     return text
+
+
+def _prepared_text(field: FieldSummary) -> str:
+    """``evened 0.64`` (its light's falloff) and ``smoothed 6.8`` (its noise, levels), or ``-``."""
+    done = ([f"evened {field.light_falloff:.2f}"] if field.evened else []) + (
+        [f"smoothed {field.noise_levels:.1f}"] if field.smoothed_px else [])
+    return ", ".join(done) or "-"
 
 
 def _field_focus_text(field: FieldSummary) -> str:

@@ -209,11 +209,11 @@ def test_the_field_table_shows_each_fields_edge_width(tmp_path, capsys):
     cv2.imwrite(str(blurred), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     assert main([str(SAMPLE), str(blurred), "--pixel-size", "0.2", "--quiet"]) == 0
     header, *rows = (line.split() for line in capsys.readouterr().out.splitlines())
-    assert header[-3:] == ["um/px", "edge", "um"]
+    assert header[-4:] == ["um/px", "edge", "um", "prepared"]
     sharp = width(read_field(SAMPLE), SAMPLE_PIXEL_UM)
     assert {row[1]: row[10:] for row in rows} == {
-        "chula-1.jpg": [f"{sharp:.2f}"],
-        "blurred.png": [f"{width(rgb, SAMPLE_PIXEL_UM):.2f}", "soft"]}
+        "chula-1.jpg": [f"{sharp:.2f}", "-"],
+        "blurred.png": [f"{width(rgb, SAMPLE_PIXEL_UM):.2f}", "soft", "-"]}
 
 
 def test_a_blurred_field_is_reported_soft_in_the_table_the_summary_and_the_report(tmp_path,

@@ -4,6 +4,7 @@ is analysed; the others are analysed as they are."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import cv2
@@ -12,6 +13,7 @@ import pytest
 from synthetic import analysed_slides, grid_centres, synthetic_field
 
 from smearscan import noise
+from smearscan.cli import main
 from smearscan.loading import read_field
 from smearscan.noise import NOISY_LEVELS, RESIDUAL_LEVELS, noise_levels, quietened
 
@@ -88,3 +90,24 @@ def test_a_noisy_field_is_counted_like_the_quiet_one(tmp_path, capsys):
     assert ("<b>1 of 1 field(s) noisy</b> (over 2.5 levels of 255, this tool's rule): field.png. "
             "They were smoothed before analysis") in report
     assert "field(s) noisy</b>" not in (out / "slides" / "quiet" / "report.html").read_text()
+
+
+def test_the_field_table_says_what_was_done_to_each_field(tmp_path, capsys):
+    rgb = read_field(SAMPLES / "chula-1.jpg")
+    dark = np.clip(rgb * _falling_light(rgb.shape, 0.6)[..., None], 0, 255).round()
+    for name, image in (("as-given.png", rgb), ("noisy.png", noisy(rgb, 8.0)),
+                        ("both.png", noisy(dark.astype(np.uint8), 8.0))):
+        cv2.imwrite(str(tmp_path / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    names = ("as-given.png", "noisy.png", "both.png")
+    assert main([str(tmp_path / n) for n in names] + ["--pixel-size", "0.2", "--quiet"]) == 0
+    lines = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert lines["as-given.png"].endswith(" -")
+    assert re.search(r" smoothed 8\.\d$", lines["noisy.png"])
+    assert re.search(r" evened 0\.\d\d, smoothed \d+\.\d$", lines["both.png"])
+
+
+def _falling_light(shape: tuple[int, ...], corner: float) -> np.ndarray:
+    height, width = shape[:2]
+    y, x = np.mgrid[:height, :width]
+    r2 = (((x - (width - 1) / 2) / width) ** 2 + ((y - (height - 1) / 2) / height) ** 2) * 2
+    return 1 - (1 - corner) * r2
