@@ -67,8 +67,7 @@ _MIN_GAIN = 0.25
 _MIN_TILE_PX = 4
 """Fields under ``_TILES_ACROSS * _MIN_TILE_PX`` px a side are not measured."""
 _SAMPLES = 17
-"""The surfaces are evaluated on a grid of this many points across, corners included, and
-resized to the field (a quadratic is smooth enough for bilinear interpolation)."""
+"""The falloff is read on a grid of this many points across the field, corners included."""
 
 
 @dataclass(frozen=True)
@@ -120,22 +119,22 @@ def evenly_lit(rgb: np.ndarray) -> LitField:
     LitField
     """
     fit = _tile_fit(rgb)
-    light = None if fit is None else _light(fit, rgb.shape)
-    if light is None:
+    falloff = None if fit is None else _falloff(fit, rgb.shape)
+    if falloff is None:
         return LitField(rgb, math.nan, False)
-    if light[:, :, 1].min() >= UNEVEN_FALLOFF:
-        return LitField(rgb, float(light[:, :, 1].min()), False)
+    if falloff >= UNEVEN_FALLOFF:
+        return LitField(rgb, falloff, False)
     # A tile's brightest pixels lie on its brighter side, so the tiles read a steep falloff as
     # shallower than it is (0.63 for 0.55): the light of an uneven field is fitted again to its
     # background pixels themselves.
     for _ in range(_PIXEL_ROUNDS):
         fit = _background_fit(rgb, fit)
-    light = _light(fit, rgb.shape)
-    if light is None:
+    falloff = _falloff(fit, rgb.shape)
+    if falloff is None:
         return LitField(rgb, math.nan, False)
     gain = _gain(fit, rgb.shape)
     evened = np.clip(rgb / np.maximum(gain, _MIN_GAIN), 0, 255).round().astype(np.uint8)
-    return LitField(evened, float(light[:, :, 1].min()), True)
+    return LitField(evened, falloff, True)
 
 
 def _gain(fit: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -144,9 +143,8 @@ def _gain(fit: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     resize places them) and resized."""
     height, width = shape[:2]
     rows, columns = -(-height // _PIXEL_STEP), -(-width // _PIXEL_STEP)
-    y, x = np.meshgrid((np.arange(rows) + 0.5) / rows - 0.5, (np.arange(columns) + 0.5) / columns
-                       - 0.5, indexing="ij")
-    surface = (_quadratic_terms(x.ravel(), y.ravel()) @ fit).reshape(rows, columns, 3)
+    surface = _surface(fit, (np.arange(rows) + 0.5) / rows - 0.5,
+                       (np.arange(columns) + 0.5) / columns - 0.5)
     surface = (surface / surface.max(axis=(0, 1))).astype(np.float32)
     return cv2.resize(surface, (width, height), interpolation=cv2.INTER_LINEAR)
 
@@ -187,19 +185,25 @@ def _background_fit(rgb: np.ndarray, fit: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(terms[background], values[background], rcond=None)[0]
 
 
-def _light(fit: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
-    """Each channel's light relative to its brightest, on a :data:`_SAMPLES` grid over a field
-    of ``shape`` ((rows, columns, 3) float32, corners included); None when not positive."""
+def _falloff(fit: np.ndarray, shape: tuple[int, ...]) -> float | None:
+    """Darkest over brightest green light of ``fit`` on a :data:`_SAMPLES` grid over a field of
+    ``shape`` (corners included); None when some channel's light is nowhere positive."""
     height, width = shape[:2]
     rows = max(2, round(_SAMPLES * height / max(height, width)))
     columns = max(2, round(_SAMPLES * width / max(height, width)))
-    y, x = np.meshgrid(np.linspace(-0.5, 0.5, rows), np.linspace(-0.5, 0.5, columns),
-                       indexing="ij")
-    surface = (_quadratic_terms(x.ravel(), y.ravel()) @ fit).reshape(rows, columns, 3)
+    surface = _surface(fit, np.linspace(-0.5, 0.5, rows), np.linspace(-0.5, 0.5, columns))
     brightest = surface.max(axis=(0, 1))
     if not (brightest > 0).all():
         return None
-    return np.clip(surface / brightest, 0, 1).astype(np.float32)
+    return float(np.clip(surface[:, :, 1] / brightest[1], 0, 1).astype(np.float32).min())
+
+
+def _surface(fit: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The quadratic lights of ``fit`` ((6, 3)) on the grid of rows ``y`` and columns ``x``
+    (in -0.5..0.5 of the field): (len(y), len(x), 3)."""
+    rows, columns = np.meshgrid(y, x, indexing="ij")
+    terms = _quadratic_terms(columns.ravel(), rows.ravel())
+    return (terms @ fit).reshape(len(y), len(x), 3)
 
 
 def _tile_backgrounds(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -68,9 +68,7 @@ def test_the_sample_field_is_analysed_as_it_is():
 @pytest.mark.parametrize(("darkest", "evened"), [
     (UNEVEN_FALLOFF, False), (UNEVEN_FALLOFF - 1e-6, True)])
 def test_the_rule_at_its_boundary(monkeypatch, darkest, evened):
-    light = np.ones((13, 17, 3), np.float32)
-    light[0, 0] = darkest
-    monkeypatch.setattr(illumination, "_light", lambda fit, shape: light)
+    monkeypatch.setattr(illumination, "_falloff", lambda fit, shape: darkest)
     rgb = field()
     result = evenly_lit(rgb)
     assert (result.falloff, result.evened) == (pytest.approx(darkest), evened)
