@@ -196,14 +196,8 @@ class SlideBuilder:
             self.written.append(path)
             # A link: '#', '?' or '%' in a file name must not end or change the URL.
             picture = quote(os.fsencode(path.relative_to(self.folder).as_posix()))
-        self.report.fields.append({"image": result.image, "objects": result.count,
-                                   "error": result.error, "picture": picture,
-                                   "edge_width_um": summary.edge_width_um,
-                                   "soft_focus": summary.soft_focus,
-                                   "light_falloff": summary.light_falloff,
-                                   "evened": summary.evened,
-                                   "noise_levels": summary.noise_levels,
-                                   "smoothed_px": summary.smoothed_px})
+        # The field's summary.json entry, so that the caption shows what the summary records.
+        self.report.fields.append({**summary.to_dict(), "picture": picture})
 
     def finish_cells(self) -> None:
         """Close ``cells.csv``: a slide without cells gets the header only."""
