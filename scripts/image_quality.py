@@ -17,7 +17,10 @@ scaled by 0.6, 0.8, 1.25 and 1.5, a paler or darker stain; ``--change vignette``
 illumination, the corners at 0.85, 0.7 and 0.55 of the centre's brightness; ``--change noise``:
 Gaussian noise of 3, 6 and 10 levels added to every pixel; ``--change exposure``: 0.5, 0.75,
 1.25, 1.5 and 2 times the light, clipped at 255; ``--change tint``: each channel times its own
-gain, from a tungsten lamp's yellow to a cool cast). Labelled points
+gain, from a tungsten lamp's yellow to a cool cast; ``--change camera``: noise of 3, 6 and 10
+levels added to the raw pixels of a colour camera's sensor, which the camera then interpolates
+to RGB and saves as JPEG at quality 90, so that the noise reaches the file spread over
+neighbouring pixels and partly smoothed away). Labelled points
 take the object under them (a miss scores 0), called at the model's own schistocyte threshold;
 it prints sensitivity, false-call rate and the median edge width of the fields analysed, and how
 many were refused (overexposed or grey: they count towards no slide).
@@ -48,6 +51,7 @@ COARSE_FACTORS = (1.25, 1.5, 2.0)  # Chula's 0.2 um pixels made 0.25, 0.3 and 0.
 STAIN_FACTORS = (0.6, 0.8, 1.25, 1.5)
 VIGNETTE_CORNERS = (1.0, 0.85, 0.7, 0.55)  # brightness left in the corners
 NOISE_SIGMAS = (3.0, 6.0, 10.0)  # levels of 255, per pixel and channel
+CAMERA_JPEG_QUALITY = 90
 EXPOSURES = (0.5, 0.75, 1.25, 1.5, 2.0)  # times the light; Chula backgrounds clip from ~x1.1
 TINTS = ((1.0, 0.85, 0.6), (1.0, 0.9, 0.8), (0.8, 0.9, 1.0))  # RGB gains: tungsten to cool
 SCALES = (1.0, 1.5, 2.0)
@@ -119,6 +123,20 @@ def noisy(rgb: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
     return np.clip(rgb + noise, 0, 255).round().astype(np.uint8)
 
 
+def camera_noisy(rgb: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    """The field as a colour camera with sensor noise of ``sigma`` levels would save it: one
+    colour per pixel in an RGGB Bayer pattern, the noise added there, the other two colours
+    interpolated from the neighbours (OpenCV's bilinear demosaicing), then saved as JPEG at
+    :data:`CAMERA_JPEG_QUALITY`."""
+    raw = np.empty(rgb.shape[:2], np.float64)
+    for row, column, channel in ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 2)):
+        raw[row::2, column::2] = rgb[row::2, column::2, channel]
+    raw += np.random.default_rng(seed).normal(0.0, sigma, raw.shape)
+    sensor = np.clip(raw, 0, 255).round().astype(np.uint8)
+    # OpenCV names Bayer patterns from the second row and column: its "BG" is an RGGB sensor.
+    return recompressed(cv2.cvtColor(sensor, cv2.COLOR_BayerBG2RGB), CAMERA_JPEG_QUALITY)
+
+
 def exposed(rgb: np.ndarray, factor: float) -> np.ndarray:
     """The field taken with ``factor`` times the light or exposure, clipped at 255 (Chula's
     backgrounds, 140-234 levels of green, saturate from about x1.1)."""
@@ -139,6 +157,7 @@ def changes(kind: str) -> dict[str, Change]:
     same_size = {"jpeg": ("JPEG {:g}", recompressed, JPEG_QUALITIES),
                  "stain": ("stain density x{:g}", restained, STAIN_FACTORS),
                  "noise": ("noise {:g} levels", noisy, NOISE_SIGMAS),
+                 "camera": ("sensor noise {:g} levels, JPEG", camera_noisy, NOISE_SIGMAS),
                  "vignette": ("corners x{:g}", vignetted, VIGNETTE_CORNERS),
                  "exposure": ("exposure x{:g}", exposed, EXPOSURES),
                  "tint": ("tint R/G/B x{0[0]:g}/{0[1]:g}/{0[2]:g}", tinted, TINTS)}
@@ -209,7 +228,7 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=3, help="every STEP-th field")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL")
     parser.add_argument("--change", choices=("blur", "jpeg", "coarse", "stain", "vignette",
-                                                "noise", "exposure", "tint"),
+                                                "noise", "exposure", "tint", "camera"),
                         default="blur",
                         help="with --fold-models: what is done to the held-out fields")
     args = parser.parse_args()

@@ -1,18 +1,24 @@
 """Noise stage: a field much noisier than the training fields is smoothed first.
 
 A camera at a high gain or a short exposure adds noise to every pixel. The classifier learnt from
-quiet fields (as measured here: all 557 Chula fields 0.4-1.3 levels of 255, BCCD 0.28-0.39, every
-20th PBC image 0.15-0.32), and noise costs it schistocytes: on the held-out Chula fields of the
-cross-validation (``scripts/image_quality.py --fold-models ... --change noise``) Gaussian noise
-of 3 / 6 / 10 levels took the sensitivity from 0.63 to 0.61 / 0.49 / 0.31, and it makes edges
-read sharper, hiding defocus. Smoothed by this stage, the same fields give 0.63 / 0.62 / 0.56,
-and their edges read 0.50 / 0.63 / 0.84 um wide, so that the focus check sees what the
-classifier sees.
+quiet fields (as measured here: all 557 Chula fields 1.2-2.6 levels of 255, mostly the
+background's own texture; BCCD 0.8-1.0, every 20th PBC image 0.6-1.3), and noise costs it
+schistocytes: on the held-out Chula fields of the cross-validation
+(``scripts/image_quality.py --fold-models ... --change noise``) Gaussian noise of 3 / 6 / 10
+levels took the sensitivity from 0.63 to 0.61 / 0.49 / 0.31, and it makes edges read sharper,
+hiding defocus. Smoothed by this stage, the same fields give 0.63 / 0.62 / 0.56, and their edges
+read 0.50 / 0.63 / 0.84 um wide, so that the focus check sees what the classifier sees. A colour
+camera's noise reaches the file spread over neighbouring pixels (each pixel's two missing colours
+are interpolated from its neighbours, and JPEG smooths the finest detail): sensor noise of 6 / 10
+levels so saved (``--change camera``) took the sensitivity to 0.58 / 0.43 while reading only
+0.9 / 1.6 levels pixel by pixel, so the noise is read over 2x2 blocks of pixels, where it reads
+3.4 / 5.6; smoothed, those fields give 0.59 / 0.52.
 
 The noise is measured in the green channel over the field's background, where the image should
-be flat: the mean absolute response to the Laplacian-like kernel of Immerkaer (1996, "Fast noise
-variance estimation", Computer Vision and Image Understanding 64:300-302), taken about its
-median. A field over :data:`NOISY_LEVELS` is smoothed by the Gaussian that leaves about
+be flat, on the means of 2x2 blocks of pixels: the mean absolute response to the Laplacian-like
+kernel of Immerkaer (1996, "Fast noise variance estimation", Computer Vision and Image
+Understanding 64:300-302), taken about its median, given as the white noise per pixel that reads
+the same. A field over :data:`NOISY_LEVELS` is smoothed by the Gaussian that leaves about
 :data:`RESIDUAL_LEVELS` of white noise; quieter fields are analysed as they are.
 """
 
@@ -24,14 +30,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from smearscan.segmentation import uint8_percentile
-
 __all__ = ["NOISY_LEVELS", "RESIDUAL_LEVELS", "QuietField", "noise_levels", "quietened"]
 
-NOISY_LEVELS = 2.5
+NOISY_LEVELS = 3.0
 """A field whose noise is over this many levels of 255 is smoothed: this tool's rule, over the
-noisiest training field (Chula, 1.3; so no Chula, BCCD or PBC field is smoothed) and under where
-the loss shows (3 levels: 0.63 -> 0.61)."""
+noisiest training field (Chula, 2.6; so no Chula, BCCD or PBC field is smoothed) and under where
+the loss shows (white noise of 3 levels, which reads 3.3-3.8: 0.63 -> 0.61; a camera's sensor
+noise of 6 levels, which reads 3.3-3.5: 0.63 -> 0.58)."""
 RESIDUAL_LEVELS = 2.0
 """The white noise a smoothed field is left with (levels of 255)."""
 
@@ -39,8 +44,12 @@ _KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 """Immerkaer's kernel: blind to a field's smooth shading, white noise of sigma gives responses of
 sigma times 6 (the root of the sum of its squared weights)."""
 _BACKGROUND_SHARE = 0.9
-"""Background: pixels whose smoothed green is over this share of the field's bright level."""
-_MIN_BACKGROUND_PX = 1000
+"""Background: blocks whose smoothed green is over this share of the field's bright level."""
+_MIN_BACKGROUND_BLOCKS = 250
+_BLOCK = 2
+"""The noise is read over blocks of 2x2 pixels: a colour camera interpolates each pixel's two
+missing colours from its neighbours, and JPEG smooths the finest detail, so that its noise is
+shared by neighbouring pixels and reads several times too low pixel by pixel."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,8 @@ def quietened(rgb: np.ndarray) -> QuietField:
 
 
 def noise_levels(rgb: np.ndarray) -> float:
-    """The white-noise sigma of a field's green channel over its background, levels of 255.
+    """The noise of a field's green channel over its background: the sigma of the white noise
+    per pixel that reads the same over 2x2 blocks of pixels, levels of 255.
 
     Parameters
     ----------
@@ -91,16 +101,27 @@ def noise_levels(rgb: np.ndarray) -> float:
     Returns
     -------
     float
-        nan when fewer than 1000 background pixels lie away from the cells.
+        nan when fewer than 250 blocks of background lie away from the cells.
     """
-    green = np.ascontiguousarray(rgb[:, :, 1])
-    smooth = cv2.GaussianBlur(green, (0, 0), 2.0)
-    background = smooth > _BACKGROUND_SHARE * uint8_percentile(smooth, 95)
-    # Away from the cells' edges, which the kernel answers to.
-    background = cv2.erode(background.view(np.uint8), np.ones((5, 5), np.uint8)).view(bool)
-    if np.count_nonzero(background) < _MIN_BACKGROUND_PX:
+    if rgb.shape[0] * rgb.shape[1] < _MIN_BACKGROUND_BLOCKS * _BLOCK**2:
         return math.nan
-    response = cv2.filter2D(green.astype(np.float32), -1, _KERNEL,
-                            borderType=cv2.BORDER_REFLECT)[background]
-    # The mean absolute deviation of a Gaussian is sigma sqrt(2 / pi).
-    return float(math.sqrt(math.pi / 2) * np.mean(np.abs(response - np.median(response))) / 6)
+    green = _block_means(rgb[:, :, 1])
+    smooth = cv2.GaussianBlur(green, (0, 0), 1.0)
+    background = smooth > _BACKGROUND_SHARE * np.percentile(smooth, 95)
+    # Away from the cells' edges, which the kernel answers to.
+    background = cv2.erode(background.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    if np.count_nonzero(background) < _MIN_BACKGROUND_BLOCKS:
+        return math.nan
+    response = cv2.filter2D(green, -1, _KERNEL, borderType=cv2.BORDER_REFLECT)[background]
+    # The mean absolute deviation of a Gaussian is sigma sqrt(2 / pi); a block's mean holds
+    # white noise at 1 / _BLOCK of a pixel's.
+    spread = np.mean(np.abs(response - np.median(response)))
+    return float(_BLOCK * math.sqrt(math.pi / 2) * spread / 6)
+
+
+def _block_means(channel: np.ndarray) -> np.ndarray:
+    """The float32 mean of each :data:`_BLOCK` x :data:`_BLOCK` block of ``channel`` (a last
+    odd row or column dropped)."""
+    height, width = (n // _BLOCK for n in channel.shape)
+    blocks = channel[:height * _BLOCK, :width * _BLOCK].astype(np.float32)
+    return cv2.resize(blocks, (width, height), interpolation=cv2.INTER_AREA)

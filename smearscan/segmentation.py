@@ -520,9 +520,14 @@ def _split_touching(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
     if shared.any():
         markers = np.zeros(mask.shape, dtype=np.int32)
         markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-        split = np.take(shared, components)
-        # One pass instead of two boolean-mask gathers: the watershed is 0 outside ``split``.
-        np.copyto(labels, watershed(-smooth, markers, mask=split), where=split)
+        boxes = ndi.find_objects(components)
+        # One watershed per component in its own box: a call costs ~5 ms of set-up over a
+        # whole 640x480 field however few pixels it floods, ~0.2 ms over a cell's box.
+        for component in np.flatnonzero(shared):
+            box = boxes[component - 1]
+            inside = components[box] == component
+            labels[box][inside] = watershed(-smooth[box], np.where(inside, markers[box], 0),
+                                            mask=inside)[inside]
         labels = _merged_without_neck(labels, smooth)
     return labels
 

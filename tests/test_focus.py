@@ -301,6 +301,17 @@ def test_noise_has_the_sigma_it_is_given():
     assert _image_quality().noisy(rgb, 6.0).std() == pytest.approx(6.0, rel=0.02)
 
 
+def test_a_cameras_noise_is_interpolated_between_neighbours():
+    rgb = np.full((480, 640, 3), (200, 120, 60), np.uint8)
+    saved = _image_quality().camera_noisy(rgb, 6.0).astype(float)
+    # The colours survive the mosaic and JPEG; interpolation and JPEG leave less than the sensor's
+    # noise in each pixel, shared with its neighbours.
+    assert saved.reshape(-1, 3).mean(axis=0) == pytest.approx((200, 120, 60), abs=1.0)
+    green = saved[8:-8, 8:-8, 1]
+    assert 1.0 < green.std() < 6.0
+    assert np.corrcoef(green[:, :-1].ravel(), green[:, 1:].ravel())[0, 1] > 0.3
+
+
 @pytest.mark.parametrize("factor", [0.6, 1.5])
 def test_a_restained_field_has_its_optical_densities_scaled(factor):
     rgb = read_field(SAMPLE)
@@ -324,7 +335,9 @@ def test_each_change_keeps_the_field_and_says_its_pixel_size():
                         ("exposure", ["exposure x0.5", "exposure x0.75", "exposure x1.25",
                                       "exposure x1.5", "exposure x2"]),
                         ("tint", ["tint R/G/B x1/0.85/0.6", "tint R/G/B x1/0.9/0.8",
-                                  "tint R/G/B x0.8/0.9/1"])]:
+                                  "tint R/G/B x0.8/0.9/1"]),
+                        ("camera", ["sensor noise 3 levels, JPEG", "sensor noise 6 levels, JPEG",
+                                    "sensor noise 10 levels, JPEG"])]:
         made = _image_quality().changes(kind)
         assert list(made) == names
         for change in made.values():
