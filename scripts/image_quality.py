@@ -20,10 +20,11 @@ Gaussian noise of 3, 6 and 10 levels added to every pixel; ``--change exposure``
 gain, from a tungsten lamp's yellow to a cool cast; ``--change camera``: noise of 3, 6 and 10
 levels added to the raw pixels of a colour camera's sensor, which the camera then interpolates
 to RGB and saves as JPEG at quality 90, so that the noise reaches the file spread over
-neighbouring pixels and partly smoothed away). Labelled points
-take the object under them (a miss scores 0), called at the model's own schistocyte threshold;
-it prints sensitivity, false-call rate and the median edge width of the fields analysed, and how
-many were refused (overexposed or grey: they count towards no slide).
+neighbouring pixels and partly smoothed away; ``--change hue``: each channel's optical density
+scaled by its own factor, another stain's hue, bluer, less blue, redder or less red).
+Labelled points take the object under them (a miss scores 0), called at the model's own
+schistocyte threshold; it prints sensitivity, false-call rate and the median edge width of the
+fields analysed, and how many were refused (overexposed or grey: they count towards no slide).
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ NOISE_SIGMAS = (3.0, 6.0, 10.0)  # levels of 255, per pixel and channel
 CAMERA_JPEG_QUALITY = 90
 EXPOSURES = (0.5, 0.75, 1.25, 1.5, 2.0)  # times the light; Chula backgrounds clip from ~x1.1
 TINTS = ((1.0, 0.85, 0.6), (1.0, 0.9, 0.8), (0.8, 0.9, 1.0))  # RGB gains: tungsten to cool
+# Optical density gains per channel (R, G, B): another stain's hue. Red cells' blue/green density
+# ratio is ~0.6 on Chula and ~1.1 on BCCD (smearscan.segmentation._nuclear_stain).
+HUES = ((1.0, 1.0, 1.5), (1.0, 1.0, 0.7), (1.4, 1.0, 1.0), (0.7, 1.0, 1.0))
 SCALES = (1.0, 1.5, 2.0)
 
 
@@ -98,9 +102,10 @@ def width_table(name: str, fields, scales: tuple[float, ...]) -> None:
               f"| {np.count_nonzero(measured > SOFT_EDGE_WIDTH_UM)} |")
 
 
-def restained(rgb: np.ndarray, factor: float) -> np.ndarray:
+def restained(rgb: np.ndarray, factor: float | np.ndarray) -> np.ndarray:
     """Every channel's optical density against its background (99th percentile) times
-    ``factor``: a paler (< 1) or darker (> 1) stain of the same field."""
+    ``factor``: a paler (< 1) or darker (> 1) stain of the same field, or with one factor per
+    channel (R, G, B), a stain of another hue."""
     background = np.percentile(rgb.reshape(-1, 3), 99, axis=0).clip(1, 255)
     ratio = np.clip(rgb / background, 1 / 255, 1.0)
     return np.clip(background * ratio ** factor, 0, 255).round().astype(np.uint8)
@@ -160,7 +165,9 @@ def changes(kind: str) -> dict[str, Change]:
                  "camera": ("sensor noise {:g} levels, JPEG", camera_noisy, NOISE_SIGMAS),
                  "vignette": ("corners x{:g}", vignetted, VIGNETTE_CORNERS),
                  "exposure": ("exposure x{:g}", exposed, EXPOSURES),
-                 "tint": ("tint R/G/B x{0[0]:g}/{0[1]:g}/{0[2]:g}", tinted, TINTS)}
+                 "tint": ("tint R/G/B x{0[0]:g}/{0[1]:g}/{0[2]:g}", tinted, TINTS),
+                 "hue": ("stain density R/G/B x{0[0]:g}/{0[1]:g}/{0[2]:g}",
+                         lambda rgb, gains: restained(rgb, np.asarray(gains)), HUES)}
     if kind in same_size:
         label, change, values = same_size[kind]
         return {label.format(v): lambda rgb, size, v=v: (change(rgb, v), size) for v in values}
@@ -228,7 +235,7 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=3, help="every STEP-th field")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL")
     parser.add_argument("--change", choices=("blur", "jpeg", "coarse", "stain", "vignette",
-                                                "noise", "exposure", "tint", "camera"),
+                                                "noise", "exposure", "tint", "camera", "hue"),
                         default="blur",
                         help="with --fold-models: what is done to the held-out fields")
     args = parser.parse_args()

@@ -312,14 +312,15 @@ def test_a_cameras_noise_is_interpolated_between_neighbours():
     assert np.corrcoef(green[:, :-1].ravel(), green[:, 1:].ravel())[0, 1] > 0.3
 
 
-@pytest.mark.parametrize("factor", [0.6, 1.5])
+@pytest.mark.parametrize("factor", [0.6, 1.5, (1.0, 1.0, 1.5), (1.4, 1.0, 1.0)])
 def test_a_restained_field_has_its_optical_densities_scaled(factor):
     rgb = read_field(SAMPLE)
     background = np.percentile(rgb.reshape(-1, 3), 99, axis=0)
-    restained = _image_quality().restained(rgb, factor)
+    restained = _image_quality().restained(rgb, np.asarray(factor))
     cells = (rgb < background - 40).all(axis=2)  # well inside the stain, away from rounding
     density = np.log(background / rgb[cells])
-    assert np.log(background / restained[cells]) == pytest.approx(factor * density, abs=0.02)
+    assert np.log(background / restained[cells]) == pytest.approx(np.asarray(factor) * density,
+                                                                  abs=0.02)
 
 
 def test_each_change_keeps_the_field_and_says_its_pixel_size():
@@ -337,7 +338,9 @@ def test_each_change_keeps_the_field_and_says_its_pixel_size():
                         ("tint", ["tint R/G/B x1/0.85/0.6", "tint R/G/B x1/0.9/0.8",
                                   "tint R/G/B x0.8/0.9/1"]),
                         ("camera", ["sensor noise 3 levels, JPEG", "sensor noise 6 levels, JPEG",
-                                    "sensor noise 10 levels, JPEG"])]:
+                                    "sensor noise 10 levels, JPEG"]),
+                        ("hue", ["stain density R/G/B x1/1/1.5", "stain density R/G/B x1/1/0.7",
+                                 "stain density R/G/B x1.4/1/1", "stain density R/G/B x0.7/1/1"])]:
         made = _image_quality().changes(kind)
         assert list(made) == names
         for change in made.values():
