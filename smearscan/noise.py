@@ -6,8 +6,8 @@ background's own texture; BCCD 0.8-1.0, every 20th PBC image 0.6-1.3), and noise
 schistocytes: on the held-out Chula fields of the cross-validation
 (``scripts/image_quality.py --fold-models ... --change noise``) Gaussian noise of 3 / 6 / 10
 levels took the sensitivity from 0.63 to 0.61 / 0.49 / 0.31, and it makes edges read sharper,
-hiding defocus. Smoothed by this stage, the same fields give 0.63 / 0.62 / 0.56, and their edges
-read 0.50 / 0.63 / 0.84 um wide, so that the focus check sees what the classifier sees. A colour
+hiding defocus. Smoothed by this stage, the same fields give 0.63 / 0.62 / 0.55, and their edges
+read 0.51 / 0.64 / 0.85 um wide, so that the focus check sees what the classifier sees. A colour
 camera's noise reaches the file spread over neighbouring pixels (each pixel's two missing colours
 are interpolated from its neighbours, and JPEG smooths the finest detail): sensor noise of 6 / 10
 levels so saved (``--change camera``) took the sensitivity to 0.58 / 0.43 while reading only
