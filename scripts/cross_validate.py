@@ -1,7 +1,8 @@
 """Out-of-fold, end-to-end schistocyte operating point; optionally train the shipped model.
 
 Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epochs 12]
-           [--size-jitter 0.905 1.105] [--label-smoothing 0] [--out DIR] [--final MODEL]
+           [--size-jitter 0.905 1.105] [--label-smoothing 0] [--channel-gain 0.852 1.15]
+           [--out DIR] [--final MODEL]
            [--compare OOF.npz ...] [--paired NEW.npz OLD.npz] [--run-scores RUN]
            [--rescore FOLD_MODEL ...]
 
@@ -150,6 +151,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size-jitter", type=float, nargs=2, default=DEFAULT_RECIPE.size_jitter)
     parser.add_argument("--label-smoothing", type=float, default=DEFAULT_RECIPE.label_smoothing)
+    parser.add_argument("--channel-gain", type=float, nargs=2,
+                        default=DEFAULT_RECIPE.channel_gain, metavar=("LOW", "HIGH"),
+                        help="range of the factor on each colour channel's density (stain hue)")
     parser.add_argument("--workers", type=int, default=1,
                         help="folds trained at once (one thread each, shared crops)")
     parser.add_argument("--limit", type=int, help="smoke test: few fields, 2 batches per epoch")
@@ -194,7 +198,7 @@ def main() -> None:
         print_point(str(path), oof, point_of(oof))
     if args.compare:
         return
-    recipe = Recipe(tuple(args.size_jitter), args.label_smoothing)
+    recipe = Recipe(tuple(args.size_jitter), args.label_smoothing, tuple(args.channel_gain))
     start = time.monotonic()
     oof, network, fold_networks = cross_validate(shared=args.shared, k=args.folds,
                                                  epochs=args.epochs, seed=args.seed,
@@ -205,12 +209,11 @@ def main() -> None:
     oof.save(args.out / "oof.npz")
     point = point_of(oof)
     point["recipe"] = {"folds": args.folds, "epochs": args.epochs, "seed": args.seed,
-                       "size_jitter": list(recipe.size_jitter),
-                       "label_smoothing": recipe.label_smoothing,
-                       "wall_time_s": round(time.monotonic() - start, 1)}
+                       **recipe.as_metadata(), "wall_time_s": round(time.monotonic() - start, 1)}
     (args.out / "operating_point.json").write_text(json.dumps(point, indent=2) + "\n")
     print_point(f"{args.folds}-fold, {args.epochs} epochs, size x{recipe.size_jitter[0]:g}-"
-                f"{recipe.size_jitter[1]:g}, label smoothing {recipe.label_smoothing:g}",
+                f"{recipe.size_jitter[1]:g}, label smoothing {recipe.label_smoothing:g}, channel "
+                f"x{recipe.channel_gain[0]:.3g}-{recipe.channel_gain[1]:.3g}",
                 oof, point)
     if args.save_folds:
         save_folds(fold_networks, oof, point, args, recipe)

@@ -6,6 +6,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,10 +39,21 @@ class Recipe:
     label_smoothing : float
         Cross-entropy label smoothing of the class head (0: plain cross-entropy); a guard
         against the noisy schistocyte/other boundary of the Chula labels.
+    channel_gain : (float, float)
+        Range of the factor on each colour channel's optical density (log-uniform, one per
+        channel): another stain's hue. The default x0.85-1.15 is that of every shipped model;
+        a stain whose blue or red density differs by half again from Chula's costs up to 15% of
+        the schistocyte sensitivity (``scripts/image_quality.py --change hue``).
     """
 
     size_jitter: tuple[float, float] = (math.exp(-0.1), math.exp(0.1))
     label_smoothing: float = 0.0
+    channel_gain: tuple[float, float] = (math.exp(-0.16), math.exp(0.14))
+
+    def as_metadata(self) -> dict[str, Any]:
+        """The recipe as a model file's or a cross-validation's ``training`` entries."""
+        return {"size_jitter": list(self.size_jitter), "label_smoothing": self.label_smoothing,
+                "channel_gain": list(self.channel_gain)}
 
 
 #: The recipe of ``cnn-2026.11-7``.
@@ -49,7 +61,8 @@ DEFAULT_RECIPE = Recipe()
 
 
 def augmented(batch: torch.Tensor, size: int, generator: torch.Generator, *,
-              size_jitter: tuple[float, float] = Recipe.size_jitter) -> torch.Tensor:
+              size_jitter: tuple[float, float] = Recipe.size_jitter,
+              channel_gain: tuple[float, float] = Recipe.channel_gain) -> torch.Tensor:
     """Randomly rotated, flipped, scaled, stain-jittered and blurred central crops.
 
     Parameters
@@ -60,13 +73,15 @@ def augmented(batch: torch.Tensor, size: int, generator: torch.Generator, *,
     generator : torch.Generator
     size_jitter : (float, float), keyword-only
         Range of the factor on the apparent size (log-uniform).
+    channel_gain : (float, float), keyword-only
+        Range of the factor on each channel's optical density (log-uniform).
 
     Returns
     -------
     (B, 4, S, S) float tensor
         Any rotation angle, a random flip, the size jitter, shift up to 1 px; optical densities
-        multiplied by a global (x0.75-1.3) and per-channel (x0.85-1.15) gain; half the batch
-        blurred (sigma 0.3-1.2 px, focus).
+        multiplied by a global (x0.75-1.3) and a per-channel gain (``channel_gain``); half the
+        batch blurred (sigma 0.3-1.2 px, focus).
     """
     n = batch.shape[0]
 
@@ -86,7 +101,8 @@ def augmented(batch: torch.Tensor, size: int, generator: torch.Generator, *,
     theta[:, :, 2] = uniform(-1, 1, n, 2) * 2 / batch.shape[-1]
     grid = F.affine_grid(theta, [n, 4, size, size], align_corners=False)
     out = F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    gain = torch.exp(uniform(-0.29, 0.26, n, 1, 1, 1) + uniform(-0.16, 0.14, n, 3, 1, 1))
+    lowest, highest = (math.log(g) for g in channel_gain)
+    gain = torch.exp(uniform(-0.29, 0.26, n, 1, 1, 1) + uniform(lowest, highest, n, 3, 1, 1))
     density = out[:, :3] * gain
     blurred = torch.rand(n, generator=generator) < 0.5
     if blurred.any():
@@ -149,7 +165,7 @@ def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True
             index = rows[torch.multinomial(weights, BATCH_SIZE, replacement=True,
                                            generator=generator)]
             batch = augmented(crops[index].float(), CROP_SIZE, generator,
-                              size_jitter=recipe.size_jitter)
+                              size_jitter=recipe.size_jitter, channel_gain=recipe.channel_gain)
             loss = _loss(network, batch, label[index], morphology[index],
                          recipe.label_smoothing)
             optimiser.zero_grad()

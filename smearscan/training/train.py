@@ -136,8 +136,7 @@ def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int
         "training": {"seed": seed, "epochs": epochs, "batch_size": BATCH_SIZE,
                      "learning_rate": LEARNING_RATE, "weight_decay": WEIGHT_DECAY,
                      "sampling_power": SAMPLING_POWER, "limit": limit,
-                     "size_jitter": list(recipe.size_jitter),
-                     "label_smoothing": recipe.label_smoothing,
+                     **recipe.as_metadata(),
                      "data": "chula-rbc-12, bccd, pbc; split_fields seed 0 (0.7/0.15/0.15)"
                      if out_of_fold is None else f"{ALL_CHULA}; bccd and pbc train split "
                      "(split_fields seed 0, 0.7/0.15/0.15)",
@@ -163,9 +162,7 @@ def write_fold_model(network: torch.nn.Module, *, out: Path, fold: int, fields: 
         "operating_points": {"schistocyte": with_rule(point, "schistocyte")},
         "inference": {"symmetry_band": list(SYMMETRY_BAND)},
         "training": {"seed": seed, "epochs": epochs, "fold": fold + 1,
-                     "held_out_fields": sorted(fields),
-                     "size_jitter": list(recipe.size_jitter),
-                     "label_smoothing": recipe.label_smoothing},
+                     "held_out_fields": sorted(fields), **recipe.as_metadata()},
     }
     return save_model(out, network, metadata)
 
