@@ -103,7 +103,8 @@ def noise_levels(rgb: np.ndarray) -> float:
     float
         nan when fewer than 250 blocks of background lie away from the cells.
     """
-    if rgb.shape[0] * rgb.shape[1] < _MIN_BACKGROUND_BLOCKS * _BLOCK**2:
+    height, width = (n // _BLOCK for n in rgb.shape[:2])
+    if height * width < _MIN_BACKGROUND_BLOCKS:
         return math.nan
     green = _block_means(rgb[:, :, 1])
     smooth = cv2.GaussianBlur(green, (0, 0), 1.0)

@@ -128,6 +128,10 @@ GOOD = {
     "png named.tif": (lambda p: Image.fromarray(_field()).save(p, format="PNG"), 6),
     "one pixel.png": (lambda p: Image.fromarray(_field()[:1, :1]).save(p), 0),
     "ten pixels.png": (lambda p: Image.fromarray(_field()[:10, :10]).save(p), 0),
+    # Strips one pixel wide but long enough to be measured: no 2x2 block of pixels.
+    "one row.png": (lambda p: Image.fromarray(np.tile(_field()[:1], (1, 4, 1))).save(p), 0),
+    "one column.png": (lambda p: Image.fromarray(np.tile(_field()[:, :1], (5, 1, 1))).save(p),
+                       0),
     "black.png": (lambda p: Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(p), 0),
     # Only specks far smaller than a red cell at the given scale: nothing RBC-like.
     "specks.png": (lambda p: Image.fromarray(synthetic_field(

@@ -87,7 +87,9 @@ def test_a_noisy_field_is_left_with_about_the_residual_noise(sigma):
 
 @pytest.mark.parametrize("image", [
     np.zeros((480, 640, 3), np.uint8),  # no background
-    np.full((20, 30, 3), 200, np.uint8),  # too small to hold 1000 background pixels
+    np.full((20, 30, 3), 200, np.uint8),  # too small to hold 250 blocks of background
+    np.full((1, 2000, 3), 200, np.uint8),  # a strip one pixel high: no 2x2 block at all
+    np.full((2000, 1, 3), 200, np.uint8),
 ])
 def test_no_background_means_no_measure_and_no_smoothing(image):
     quiet = quietened(image)
