@@ -904,7 +904,7 @@ def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
     # Measured before the rims are grown: the scale estimate stays that of the stained cells.
     median = median_cell_diameter_px(labels, rbc_diameter_px * factor) / factor
     labels = _rims_grown(labels, weak | pale, diameter)
-    if factor != 1.0:
+    if labels.shape != (height, width):  # a strip's width may round back to itself
         # Nearest-neighbour keeps labels whole; an object smaller than a pixel of a
         # downsampled field may vanish, so the labels are renumbered.
         labels = _relabelled(cv2.resize(labels, (width, height),

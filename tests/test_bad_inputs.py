@@ -132,6 +132,10 @@ GOOD = {
     "one row.png": (lambda p: Image.fromarray(np.tile(_field()[:1], (1, 4, 1))).save(p), 0),
     "one column.png": (lambda p: Image.fromarray(np.tile(_field()[:, :1], (5, 1, 1))).save(p),
                        0),
+    # Two pixels wide, through a column of cells: the width is the same at the segmentation's
+    # scale, the height is not.
+    "two columns.png": (lambda p: Image.fromarray(np.tile(_field()[:, 49:51], (8, 1, 1))).save(p),
+                        None),
     "black.png": (lambda p: Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(p), 0),
     # Only specks far smaller than a red cell at the given scale: nothing RBC-like.
     "specks.png": (lambda p: Image.fromarray(synthetic_field(
