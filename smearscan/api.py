@@ -94,9 +94,9 @@ def _model(model: CellClassifier | str | os.PathLike | None) -> CellClassifier:
 
 def _rgb_array(rgb: np.ndarray) -> np.ndarray:
     array = np.asarray(rgb)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        raise ValueError(f"an image array must be (H, W, 3) uint8 RGB, got {array.shape} "
-                         f"{array.dtype}")
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8 or not array.size:
+        raise ValueError(f"an image array must be (H, W, 3) uint8 RGB with at least one pixel, "
+                         f"got {array.shape} {array.dtype}")
     return array
 
 

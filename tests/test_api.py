@@ -52,8 +52,11 @@ def test_analyse_image_takes_an_rgb_array_and_a_pixel_size():
 
 
 def test_analyse_image_errors_name_the_input(tmp_path):
-    with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8 RGB, got \(4, 4\) float64"):
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8 RGB with at least one pixel, got "
+                                         r"\(4, 4\) float64"):
         smearscan.analyse_image(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match=r"at least one pixel, got \(0, 0, 3\) uint8"):
+        smearscan.analyse_image(np.zeros((0, 0, 3), np.uint8))
     with pytest.raises(ImageLoadError, match="absent.png"):
         smearscan.analyse_image(tmp_path / "absent.png")
 
