@@ -379,9 +379,10 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
         raise _fail(source, key, raw, "negative")
     converted = round(value * factors[_unit_key(unit)], 6)
     if not low <= converted <= high:
+        unit = f" {spec.unit}" if spec.unit else ""  # INR has none
         raise _fail(source, key, raw,
-                    f"{converted:g} {spec.unit} is outside the plausible range "
-                    f"{low:g}-{high:g} {spec.unit}{_unit_hint(value, spec)}")
+                    f"{converted:g}{unit} is outside the plausible range "
+                    f"{low:g}-{high:g}{unit}{_unit_hint(value, spec)}")
     if not sign:
         return converted
     if converted == (low if sign == "<" else high):

@@ -249,6 +249,15 @@ def test_bare_numbers_just_above_an_ambiguous_range_are_implausible_not_ambiguou
         parse_labs({key: value})
 
 
+@pytest.mark.parametrize(("labs", "message"), [
+    ({"inr": 0.4}, "inr = 0.4: 0.4 is outside the plausible range 0.5-20$"),
+    ({"hemoglobin": "900 g/L"}, "900 g/L'?: 90 g/dL is outside the plausible range 1-25 g/dL$"),
+])
+def test_an_implausible_value_is_named_with_its_range_in_its_unit(labs, message):
+    with pytest.raises(LabValueError, match=message):
+        parse_labs(labs)
+
+
 @pytest.mark.parametrize(("key", "text", "expected"), [
     ("adamts13", "0.6 IU/mL", 60.0), ("adamts13", "0.6 %", 0.6), ("haptoglobin", "8 mg/dL", 0.08),
     ("haptoglobin", "8 g/L", 8.0), ("hemoglobin", "7.5 mmol/L", 7.5 * 1.611),
