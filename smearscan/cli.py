@@ -249,7 +249,8 @@ bare number that is also a plausible result in another common unit of that key i
 (exit code 2) with a one-line error naming the key and the units it could be; give the unit.
 A result reported as a bound, e.g. --haptoglobin '<0.1 g/L' or --adamts13 '<5 %%', is read
 as such; where the verdict would differ within its range (ADAMTS13 '<20 %%' spans the 10%%
-cut-off) it is refused (exit code 2): give the measured value.
+cut-off) it is refused (exit code 2): give the measured value. A lab value given twice on the
+command line is refused too (exit code 2): give the one result the verdict should use.
 Bare numbers refused:
 %s
 """
@@ -265,6 +266,19 @@ def _ambiguity_lines() -> str:
                                for unit, (low, high) in spec.ambiguous.items())
             lines.append(f"  --{key.replace('_', '-')}: {ranges}")
     return "\n".join(lines) + "\n  (zero is zero in every unit and is never refused)"
+
+
+class _Once(argparse.Action):
+    """Store an option's value, refusing a second one: two results for one lab value (a typo, or
+    two draws) must not be settled silently by taking the last."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        earlier = getattr(namespace, self.dest)
+        if earlier is not None:
+            parser.error(f"{option_string} given twice ({earlier!r} and {values!r}): give the one "
+                         "result the verdict should use")
+        setattr(namespace, self.dest, values)
 
 
 def verdict_parser() -> argparse.ArgumentParser:
@@ -297,7 +311,7 @@ def verdict_parser() -> argparse.ArgumentParser:
     for key, spec in LAB_KEYS.items():
         unit = f" [{spec.unit}]" if spec.unit else ""
         labs.add_argument(f"--{key.replace('_', '-')}", dest=f"lab_{key}", metavar="VALUE",
-                          help=f"{spec.meaning}{unit}".replace("%", "%%"))
+                          action=_Once, help=f"{spec.meaning}{unit}".replace("%", "%%"))
     return parser
 
 

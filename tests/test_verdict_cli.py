@@ -34,6 +34,15 @@ def test_every_ambiguous_bare_value_exits_2_with_one_line(key, value, units, cap
         assert unit in err
 
 
+def test_a_lab_value_given_twice_exits_2_naming_both(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verdict", "--schistocytes", "2", "--platelets", "20", "--platelets", "200"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == ("smearscan verdict: error: --platelets given twice ('20' and '200'): give the "
+                   "one result the verdict should use")
+
+
 def test_ambiguous_bare_value_in_a_lab_file_exits_2_naming_the_file(tmp_path, capsys):
     path = tmp_path / "labs.json"
     path.write_text(json.dumps({"adamts13": 0.6}))
