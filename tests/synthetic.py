@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
@@ -57,3 +60,14 @@ def analysed_slides(root, fields: dict, *options: str) -> dict:
     assert main([*(str(root / name) for name in fields), "--out", str(out), "--quiet",
                  *options]) == 0
     return json.loads((out / "summary.json").read_text())["slides"]
+
+
+def image_quality():
+    """``scripts/image_quality.py``, whose changes (vignette, noise, camera noise, stain...) are
+    the microscope conditions the tests make too."""
+    scripts = str(Path(__file__).resolve().parents[1] / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    import image_quality as module
+
+    return module

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from synthetic import image_quality
 
 from smearscan.cli import main
 from smearscan.focus import edge_width_um
@@ -281,29 +281,22 @@ def test_a_field_is_soft_on_its_own_over_the_limit(edge, soft):
 
 # --- scripts/image_quality.py: the changes it measures -----------------------------------------
 
-def _image_quality():
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    import image_quality
-
-    return image_quality
-
-
 @pytest.mark.parametrize("corner", [0.85, 0.55])
 def test_a_vignetted_field_keeps_its_centre_and_darkens_its_corners(corner):
     rgb = read_field(SAMPLE)
-    dark = _image_quality().vignetted(rgb, corner).astype(float)
+    dark = image_quality().vignetted(rgb, corner).astype(float)
     assert np.abs(dark[239:241, 319:321] - rgb[239:241, 319:321]).max() <= 1
     assert dark[0, 0] == pytest.approx(corner * rgb[0, 0], abs=1.0)
 
 
 def test_noise_has_the_sigma_it_is_given():
     rgb = np.full((480, 640, 3), 128, np.uint8)
-    assert _image_quality().noisy(rgb, 6.0).std() == pytest.approx(6.0, rel=0.02)
+    assert image_quality().noisy(rgb, 6.0).std() == pytest.approx(6.0, rel=0.02)
 
 
 def test_a_cameras_noise_is_interpolated_between_neighbours():
     rgb = np.full((480, 640, 3), (200, 120, 60), np.uint8)
-    saved = _image_quality().camera_noisy(rgb, 6.0).astype(float)
+    saved = image_quality().camera_noisy(rgb, 6.0).astype(float)
     # The colours survive the mosaic and JPEG; interpolation and JPEG leave less than the sensor's
     # noise in each pixel, shared with its neighbours.
     assert saved.reshape(-1, 3).mean(axis=0) == pytest.approx((200, 120, 60), abs=1.0)
@@ -316,7 +309,7 @@ def test_a_cameras_noise_is_interpolated_between_neighbours():
 def test_a_restained_field_has_its_optical_densities_scaled(factor):
     rgb = read_field(SAMPLE)
     background = np.percentile(rgb.reshape(-1, 3), 99, axis=0)
-    restained = _image_quality().restained(rgb, np.asarray(factor))
+    restained = image_quality().restained(rgb, np.asarray(factor))
     cells = (rgb < background - 40).all(axis=2)  # well inside the stain, away from rounding
     density = np.log(background / rgb[cells])
     assert np.log(background / restained[cells]) == pytest.approx(np.asarray(factor) * density,
@@ -341,7 +334,7 @@ def test_each_change_keeps_the_field_and_says_its_pixel_size():
                                     "sensor noise 10 levels, JPEG"]),
                         ("hue", ["stain density R/G/B x1/1/1.5", "stain density R/G/B x1/1/0.7",
                                  "stain density R/G/B x1.4/1/1", "stain density R/G/B x0.7/1/1"])]:
-        made = _image_quality().changes(kind)
+        made = image_quality().changes(kind)
         assert list(made) == names
         for change in made.values():
             image, size = change(rgb, 0.2)

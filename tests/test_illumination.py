@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from synthetic import analysed_slides, grid_centres, synthetic_field
+from synthetic import analysed_slides, grid_centres, image_quality, synthetic_field
 
 from smearscan import illumination
 from smearscan.cli import main
@@ -26,12 +26,8 @@ SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1
 
 def lit(rgb: np.ndarray, corner: float) -> np.ndarray:
     """``rgb`` under a light falling with the squared distance from the centre to ``corner`` of
-    it in the corners (as ``scripts/image_quality.py --change vignette``)."""
-    height, width = rgb.shape[:2]
-    y, x = np.mgrid[:height, :width]
-    r2 = (((x - (width - 1) / 2) / width) ** 2 + ((y - (height - 1) / 2) / height) ** 2) * 2
-    gain = 1 - (1 - corner) * r2
-    return np.clip(rgb * gain[..., None], 0, 255).round().astype(np.uint8)
+    it in the corners (``scripts/image_quality.py --change vignette``)."""
+    return image_quality().vignetted(rgb, corner)
 
 
 def field() -> np.ndarray:

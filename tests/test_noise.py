@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from synthetic import analysed_slides, grid_centres, synthetic_field
+from synthetic import analysed_slides, grid_centres, image_quality, synthetic_field
 
 from smearscan import noise
 from smearscan.cli import main
@@ -21,10 +20,10 @@ from smearscan.noise import NOISY_LEVELS, RESIDUAL_LEVELS, noise_levels, quieten
 SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
 
 
-def noisy(rgb: np.ndarray, sigma: float, seed: int = 1) -> np.ndarray:
-    """``rgb`` with Gaussian noise of ``sigma`` levels (as ``image_quality.py --change noise``)."""
-    added = rgb + np.random.default_rng(seed).normal(0.0, sigma, rgb.shape)
-    return np.clip(added, 0, 255).round().astype(np.uint8)
+def noisy(rgb: np.ndarray, sigma: float) -> np.ndarray:
+    """``rgb`` with Gaussian noise of ``sigma`` levels (``image_quality.py --change noise``), the
+    seed these tests were written with."""
+    return image_quality().noisy(rgb, sigma, seed=1)
 
 
 def quiet_field() -> np.ndarray:
@@ -52,7 +51,7 @@ def test_a_cameras_noise_is_read_over_blocks_of_pixels(sigma, low, high, smoothe
     """Sensor noise interpolated by the camera and saved as JPEG reads 0.5 / 0.9 / 1.6 levels
     pixel by pixel on Chula fields; over 2x2 blocks it reads as on every 4th Chula field (the
     ranges here): the 6 and 10 levels that cost schistocytes are smoothed, 3 is not."""
-    quiet = quietened(_image_quality().camera_noisy(read_field(SAMPLES / "chula-1.jpg"), sigma))
+    quiet = quietened(image_quality().camera_noisy(read_field(SAMPLES / "chula-1.jpg"), sigma))
     assert low < quiet.noise_levels < high
     assert (quiet.smoothed_px > 0) is smoothed
 
@@ -119,9 +118,9 @@ def test_a_noisy_field_is_counted_like_the_quiet_one(tmp_path, capsys):
 
 def test_the_field_table_says_what_was_done_to_each_field(tmp_path, capsys):
     rgb = read_field(SAMPLES / "chula-1.jpg")
-    dark = np.clip(rgb * _falling_light(rgb.shape, 0.6)[..., None], 0, 255).round()
+    dark = image_quality().vignetted(rgb, 0.6)
     for name, image in (("as-given.png", rgb), ("noisy.png", noisy(rgb, 8.0)),
-                        ("both.png", noisy(dark.astype(np.uint8), 8.0))):
+                        ("both.png", noisy(dark, 8.0))):
         cv2.imwrite(str(tmp_path / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     names = ("as-given.png", "noisy.png", "both.png")
     assert main([str(tmp_path / n) for n in names] + ["--pixel-size", "0.2", "--quiet"]) == 0
@@ -130,16 +129,3 @@ def test_the_field_table_says_what_was_done_to_each_field(tmp_path, capsys):
     assert re.search(r" smoothed 8\.\d$", lines["noisy.png"])
     assert re.search(r" evened 0\.\d\d, smoothed \d+\.\d$", lines["both.png"])
 
-
-def _image_quality():
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    import image_quality
-
-    return image_quality
-
-
-def _falling_light(shape: tuple[int, ...], corner: float) -> np.ndarray:
-    height, width = shape[:2]
-    y, x = np.mgrid[:height, :width]
-    r2 = (((x - (width - 1) / 2) / width) ** 2 + ((y - (height - 1) / 2) / height) ** 2) * 2
-    return 1 - (1 - corner) * r2
