@@ -102,13 +102,13 @@ def width_table(name: str, fields, scales: tuple[float, ...]) -> None:
               f"| {np.count_nonzero(measured > SOFT_EDGE_WIDTH_UM)} |")
 
 
-def restained(rgb: np.ndarray, factor: float | np.ndarray) -> np.ndarray:
+def restained(rgb: np.ndarray, factor: float | tuple[float, float, float]) -> np.ndarray:
     """Every channel's optical density against its background (99th percentile) times
     ``factor``: a paler (< 1) or darker (> 1) stain of the same field, or with one factor per
     channel (R, G, B), a stain of another hue."""
     background = np.percentile(rgb.reshape(-1, 3), 99, axis=0).clip(1, 255)
     ratio = np.clip(rgb / background, 1 / 255, 1.0)
-    return np.clip(background * ratio ** factor, 0, 255).round().astype(np.uint8)
+    return np.clip(background * ratio ** np.asarray(factor), 0, 255).round().astype(np.uint8)
 
 
 def vignetted(rgb: np.ndarray, corner: float) -> np.ndarray:
@@ -166,8 +166,7 @@ def changes(kind: str) -> dict[str, Change]:
                  "vignette": ("corners x{:g}", vignetted, VIGNETTE_CORNERS),
                  "exposure": ("exposure x{:g}", exposed, EXPOSURES),
                  "tint": ("tint R/G/B x{0[0]:g}/{0[1]:g}/{0[2]:g}", tinted, TINTS),
-                 "hue": ("stain density R/G/B x{0[0]:g}/{0[1]:g}/{0[2]:g}",
-                         lambda rgb, gains: restained(rgb, np.asarray(gains)), HUES)}
+                 "hue": ("stain density R/G/B x{0[0]:g}/{0[1]:g}/{0[2]:g}", restained, HUES)}
     if kind in same_size:
         label, change, values = same_size[kind]
         return {label.format(v): lambda rgb, size, v=v: (change(rgb, v), size) for v in values}

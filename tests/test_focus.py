@@ -309,7 +309,7 @@ def test_a_cameras_noise_is_interpolated_between_neighbours():
 def test_a_restained_field_has_its_optical_densities_scaled(factor):
     rgb = read_field(SAMPLE)
     background = np.percentile(rgb.reshape(-1, 3), 99, axis=0)
-    restained = image_quality().restained(rgb, np.asarray(factor))
+    restained = image_quality().restained(rgb, factor)
     cells = (rgb < background - 40).all(axis=2)  # well inside the stain, away from rounding
     density = np.log(background / rgb[cells])
     assert np.log(background / restained[cells]) == pytest.approx(np.asarray(factor) * density,
