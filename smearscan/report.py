@@ -12,7 +12,7 @@ import jinja2
 from smearscan import __version__
 from smearscan.errors import printable
 from smearscan.illumination import UNEVEN_FALLOFF
-from smearscan.noise import NOISY_LEVELS
+from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
 from smearscan.render import CLASS_COLOURS
 from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
@@ -188,5 +188,6 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         fields=parts.fields, fields_hidden=parts.fields_hidden,
         soft_edge_width=f"{SOFT_EDGE_WIDTH_UM:.1f}", soft_fields=summary.soft_fields,
         uneven_falloff=f"{UNEVEN_FALLOFF:g}", noisy_levels=f"{NOISY_LEVELS:g}",
+        smoothed_note=SMOOTHED_NOTE,
         evened_fields=summary.evened_fields, smoothed_fields=summary.smoothed_fields,
     )
