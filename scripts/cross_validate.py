@@ -2,6 +2,7 @@
 
 Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epochs 12]
            [--size-jitter 0.905 1.105] [--label-smoothing 0] [--channel-gain 0.852 1.15]
+           [--chula-channel-gain LOW HIGH]
            [--out DIR] [--final MODEL]
            [--compare OOF.npz ...] [--paired NEW.npz OLD.npz] [--run-scores RUN]
            [--rescore FOLD_MODEL ...]
@@ -154,6 +155,9 @@ def main() -> None:
     parser.add_argument("--channel-gain", type=float, nargs=2,
                         default=DEFAULT_RECIPE.channel_gain, metavar=("LOW", "HIGH"),
                         help="range of the factor on each colour channel's density (stain hue)")
+    parser.add_argument("--chula-channel-gain", type=float, nargs=2,
+                        default=DEFAULT_RECIPE.chula_channel_gain, metavar=("LOW", "HIGH"),
+                        help="the same range for Chula crops only (default: --channel-gain)")
     parser.add_argument("--workers", type=int, default=1,
                         help="folds trained at once (one thread each, shared crops)")
     parser.add_argument("--limit", type=int, help="smoke test: few fields, 2 batches per epoch")
@@ -198,7 +202,8 @@ def main() -> None:
         print_point(str(path), oof, point_of(oof))
     if args.compare:
         return
-    recipe = Recipe(tuple(args.size_jitter), args.label_smoothing, tuple(args.channel_gain))
+    recipe = Recipe(tuple(args.size_jitter), args.label_smoothing, tuple(args.channel_gain),
+                    tuple(args.chula_channel_gain) if args.chula_channel_gain else None)
     start = time.monotonic()
     oof, network, fold_networks = cross_validate(shared=args.shared, k=args.folds,
                                                  epochs=args.epochs, seed=args.seed,
@@ -213,7 +218,9 @@ def main() -> None:
     (args.out / "operating_point.json").write_text(json.dumps(point, indent=2) + "\n")
     print_point(f"{args.folds}-fold, {args.epochs} epochs, size x{recipe.size_jitter[0]:g}-"
                 f"{recipe.size_jitter[1]:g}, label smoothing {recipe.label_smoothing:g}, channel "
-                f"x{recipe.channel_gain[0]:.3g}-{recipe.channel_gain[1]:.3g}",
+                f"x{recipe.channel_gain[0]:.3g}-{recipe.channel_gain[1]:.3g}"
+                + (f" (Chula x{recipe.chula_channel_gain[0]:.3g}-"
+                   f"{recipe.chula_channel_gain[1]:.3g})" if recipe.chula_channel_gain else ""),
                 oof, point)
     if args.save_folds:
         save_folds(fold_networks, oof, point, args, recipe)

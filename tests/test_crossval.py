@@ -19,7 +19,7 @@ from smearscan.training.crossval import (  # noqa: E402
     training_rows,
 )
 from smearscan.training.evaluation import evaluate_model  # noqa: E402
-from smearscan.training.fit import DEFAULT_RECIPE  # noqa: E402
+from smearscan.training.fit import DEFAULT_RECIPE, Recipe  # noqa: E402
 from smearscan.training.operating import (  # noqa: E402
     MIN_THRESHOLD,
     OutOfFold,
@@ -210,8 +210,10 @@ def test_smoke_cross_validation_and_final_model(tmp_path, smoke_cache):
              "sensitivity_se": 0.04, "false_positive_rate_se": 0.001, "negatives": 900,
              "estimate": "out-of-fold, end to end (segmentation misses score 0)"}
     model = load_model(train_model(shared=SHARED, out=tmp_path / "cv.pt", epochs=1, limit=3,
-                                   cache=smoke_cache, progress=False, out_of_fold=point))
+                                   cache=smoke_cache, progress=False, out_of_fold=point,
+                                   recipe=Recipe(chula_channel_gain=(0.67, 1.49))))
     assert model.thresholds["schistocyte"] == 0.7
+    assert model.metadata["training"]["chula_channel_gain"] == [0.67, 1.49]
     assert model.operating["schistocyte"]["sensitivity_se"] == 0.04
     assert model.metadata["training"]["data"].startswith("all of chula-rbc-12")
     # Its Chula crops are training data: evaluate leaves them out and says why.

@@ -104,7 +104,7 @@ def test_operating_threshold_follows_the_rule_but_never_drops_below_even_odds():
 @pytest.mark.parametrize(("gain", "spread"), [((1.0, 1.0), False), ((0.5, 2.0), True)])
 def test_augmentation_varies_the_stain_hue_by_the_channel_gain(gain, spread):
     """Equal densities in all three channels stay equal without a per-channel gain; with a
-    x0.5-2 gain some channel pairs differ by more than the default's x0.85-1.15 allows."""
+    x0.5-2 gain some channel pairs differ by more than a x0.85-1.15 gain allows."""
     batch = torch.zeros(32, 4, 80, 80)
     batch[:, :, 30:50, 30:50] = 1
     out = augmented(batch, 64, torch.Generator().manual_seed(0), channel_gain=gain)
@@ -114,6 +114,20 @@ def test_augmentation_varies_the_stain_hue_by_the_channel_gain(gain, spread):
         assert float(ratio.max()) > 1.15 / 0.85 and float(ratio.min()) < 0.85 / 1.15
     else:
         assert torch.allclose(ratio, torch.ones_like(ratio), atol=1e-6)
+
+
+def test_augmentation_gives_the_chosen_crops_their_own_channel_gain():
+    """The crops of ``other_gain`` keep equal densities under a gain of x1 while the others,
+    under x0.5-2, spread: the Chula-only hue jitter of ``Recipe.chula_channel_gain``."""
+    batch = torch.zeros(32, 4, 80, 80)
+    batch[:, :, 30:50, 30:50] = 1
+    chosen = torch.arange(32) % 2 == 0
+    out = augmented(batch, 64, torch.Generator().manual_seed(0), channel_gain=(0.5, 2.0),
+                    other_gain=(chosen, (1.0, 1.0)))
+    centre = out[:, :3, 28:36, 28:36].mean(dim=(2, 3))
+    ratio = centre[:, 0] / centre[:, 2]
+    assert torch.allclose(ratio[chosen], torch.ones(16), atol=1e-6)
+    assert float(ratio[~chosen].max()) > 1.15 / 0.85 and float(ratio[~chosen].min()) < 0.85 / 1.15
 
 
 def test_augmentation_shapes_and_mask_range():

@@ -44,16 +44,24 @@ class Recipe:
         channel): another stain's hue. The default x0.85-1.15 is that of every shipped model;
         a stain whose blue or red density differs by half again from Chula's costs up to 15% of
         the schistocyte sensitivity (``scripts/image_quality.py --change hue``).
+    chula_channel_gain : (float, float) or None
+        The same range for Chula crops only (None: ``channel_gain``). Chula holds every
+        schistocyte label, all from one stain; a range as wide as x0.67-1.49 on every crop
+        took the immature-granulocyte sensitivity (PBC) from 0.91 to 0.51 on its test split,
+        since granules and cytoplasm are told apart by their colour (model card).
     """
 
     size_jitter: tuple[float, float] = (math.exp(-0.1), math.exp(0.1))
     label_smoothing: float = 0.0
     channel_gain: tuple[float, float] = (math.exp(-0.16), math.exp(0.14))
+    chula_channel_gain: tuple[float, float] | None = None
 
     def as_metadata(self) -> dict[str, Any]:
         """The recipe as a model file's or a cross-validation's ``training`` entries."""
         return {"size_jitter": list(self.size_jitter), "label_smoothing": self.label_smoothing,
-                "channel_gain": list(self.channel_gain)}
+                "channel_gain": list(self.channel_gain),
+                "chula_channel_gain": (list(self.chula_channel_gain)
+                                       if self.chula_channel_gain else None)}
 
 
 #: The recipe of ``cnn-2026.11-7``.
@@ -62,7 +70,9 @@ DEFAULT_RECIPE = Recipe()
 
 def augmented(batch: torch.Tensor, size: int, generator: torch.Generator, *,
               size_jitter: tuple[float, float] = Recipe.size_jitter,
-              channel_gain: tuple[float, float] = Recipe.channel_gain) -> torch.Tensor:
+              channel_gain: tuple[float, float] = Recipe.channel_gain,
+              other_gain: tuple[torch.Tensor, tuple[float, float]] | None = None
+              ) -> torch.Tensor:
     """Randomly rotated, flipped, scaled, stain-jittered and blurred central crops.
 
     Parameters
@@ -75,6 +85,8 @@ def augmented(batch: torch.Tensor, size: int, generator: torch.Generator, *,
         Range of the factor on the apparent size (log-uniform).
     channel_gain : (float, float), keyword-only
         Range of the factor on each channel's optical density (log-uniform).
+    other_gain : (B bool tensor, (float, float)) or None, keyword-only
+        Crops that take their per-channel factor from another range instead.
 
     Returns
     -------
@@ -102,7 +114,14 @@ def augmented(batch: torch.Tensor, size: int, generator: torch.Generator, *,
     grid = F.affine_grid(theta, [n, 4, size, size], align_corners=False)
     out = F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     lowest, highest = (math.log(g) for g in channel_gain)
-    gain = torch.exp(uniform(-0.29, 0.26, n, 1, 1, 1) + uniform(lowest, highest, n, 3, 1, 1))
+    overall = uniform(-0.29, 0.26, n, 1, 1, 1)
+    per_channel = uniform(lowest, highest, n, 3, 1, 1)
+    if other_gain is not None:
+        # Drawn only when asked for, so that a recipe without it keeps its random stream.
+        rows, (low, high) = other_gain
+        other = uniform(math.log(low), math.log(high), n, 3, 1, 1)
+        per_channel = torch.where(rows.view(n, 1, 1, 1), other, per_channel)
+    gain = torch.exp(overall + per_channel)
     density = out[:, :3] * gain
     blurred = torch.rand(n, generator=generator) < 0.5
     if blurred.any():
@@ -149,6 +168,7 @@ def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True
     network = build_network(DEFAULT_ARCHITECTURE).to(memory_format=torch.channels_last)
     rows = torch.from_numpy(np.arange(len(train.label)) if rows is None else np.asarray(rows))
     crops = torch.from_numpy(train.crops)
+    chula = torch.from_numpy(train.dataset == "chula")
     label = torch.from_numpy(train.label)
     morphology = torch.from_numpy(train.morphology)
     weights = _sample_weights(train.dataset[rows.numpy()], train.source[rows.numpy()])
@@ -164,8 +184,11 @@ def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True
         for _ in range(steps):
             index = rows[torch.multinomial(weights, BATCH_SIZE, replacement=True,
                                            generator=generator)]
+            other_gain = ((chula[index], recipe.chula_channel_gain)
+                          if recipe.chula_channel_gain else None)
             batch = augmented(crops[index].float(), CROP_SIZE, generator,
-                              size_jitter=recipe.size_jitter, channel_gain=recipe.channel_gain)
+                              size_jitter=recipe.size_jitter, channel_gain=recipe.channel_gain,
+                              other_gain=other_gain)
             loss = _loss(network, batch, label[index], morphology[index],
                          recipe.label_smoothing)
             optimiser.zero_grad()
