@@ -128,7 +128,7 @@ def test_slides_lists_every_slide_with_the_model_result(api):
         {"slide": "negative", "status": "not reviewed", "classified": True,
          "schistocyte_percent": 0.0, "call": "insufficient"},
         {"slide": "positive", "status": "not reviewed", "classified": True,
-         "schistocyte_percent": 2.1435, "call": "above"}]
+         "schistocyte_percent": 2.0503, "call": "above"}]
 
 
 def test_slide_has_galleries_of_every_call_and_near_misses(api, out):
@@ -137,7 +137,7 @@ def test_slide_has_galleries_of_every_call_and_near_misses(api, out):
     assert body["review"]["schistocytes"] == body["summary"]["schistocytes"]
     assert body["soft_fields"] == []  # sharp fields (a soft one: test_review_browser.py)
     called = _called(out)
-    assert len(called) == 23
+    assert len(called) == 22
     shown = body["galleries"]["schistocyte"]
     assert {(c["image"], c["cell_id"]) for c in shown} == {
         (r["image"], int(r["cell_id"])) for r in called}
@@ -165,9 +165,9 @@ def test_reclassify_recomputes_with_the_batch_statistics_and_persists(api, out):
     assert status == 200
     expected = _expected(out, {(image, cell_id): "rbc"})
     assert body["review"]["schistocytes"] == expected["schistocytes"]
-    assert body["review"]["schistocytes"]["count"] == 22
-    assert body["review"]["schistocytes"]["percent"] == round(100 * 22 / 1073, 4)
-    assert body["summary"]["schistocytes"]["count"] == 23  # the model result is unchanged
+    assert body["review"]["schistocytes"]["count"] == 21
+    assert body["review"]["schistocytes"]["percent"] == round(100 * 21 / 1073, 4)
+    assert body["summary"]["schistocytes"]["count"] == 22  # the model result is unchanged
     assert body["status"] == "in progress" and body["review"]["changed_cells"] == 1
     review = json.loads((out / "slides" / "positive" / REVIEW_FILE).read_text())
     [correction] = review["corrections"]
@@ -175,7 +175,7 @@ def test_reclassify_recomputes_with_the_batch_statistics_and_persists(api, out):
             correction["new"]) == (image, cell_id, "schistocyte", "rbc")
     assert correction["time"].endswith("+00:00")
     merged = _merged(out)["positive"]
-    assert merged["schistocytes"]["count"] == 23
+    assert merged["schistocytes"]["count"] == 22
     assert merged["review"]["status"] == "in progress"
     assert merged["review"]["schistocytes"] == expected["schistocytes"]
     # The typed summary carries the review block through (summary.json's schema, one owner).
@@ -189,7 +189,7 @@ def test_undo_takes_back_the_last_correction(api, out):
     api.put_class("positive", first["image"], int(first["cell_id"]), "rbc")
     api.put_class("positive", second["image"], int(second["cell_id"]), "other")
     status, body = api.post("/api/slides/positive/undo")
-    assert status == 200 and body["review"]["schistocytes"]["count"] == 22
+    assert status == 200 and body["review"]["schistocytes"]["count"] == 21
     status, body = api.post("/api/slides/positive/undo")
     assert body["review"]["schistocytes"] == body["summary"]["schistocytes"]
     assert [(c["new"], c["undoes"]) for c in body["corrections"]] == [
@@ -206,10 +206,10 @@ def test_sign_off_records_counts_and_makes_the_slide_read_only(api, out):
     assert status == 200 and body["status"] == "signed off"
     signoff = body["signoff"]
     assert signoff["reviewer"] == "A. Tech" and signoff["corrections"] == 1
-    assert signoff["counts_before"]["schistocyte"] == 23
-    assert signoff["counts_after"]["schistocyte"] == 22
-    assert signoff["schistocyte_percent_before"] == 2.1435
-    assert signoff["schistocyte_percent_after"] == round(100 * 22 / 1073, 4)
+    assert signoff["counts_before"]["schistocyte"] == 22
+    assert signoff["counts_after"]["schistocyte"] == 21
+    assert signoff["schistocyte_percent_before"] == 2.0503
+    assert signoff["schistocyte_percent_after"] == round(100 * 21 / 1073, 4)
     status, body = api.put_class("positive", *key, "schistocyte")
     assert status == 409
     assert body["error"] == "slide 'positive' is signed off by A. Tech; re-open it to change it"
@@ -386,12 +386,12 @@ def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     corrected = [r for r in rows if r["source"] == "corrected"]
     assert [(r["image"], r["cell_id"], r["model_class"], r["class"]) for r in corrected] == [
         (called[0]["image"], called[0]["cell_id"], "schistocyte", "rbc")]
-    # Every cell of the flagged and near-miss galleries was seen: 23 calls and 24 near misses.
-    assert len(rows) == 47 and {r["reviewer"] for r in rows} == {"A. Tech"}
-    assert capsys.readouterr().out == f"wrote {path}: 47 reviewed cell(s)\n"
+    # Every cell of the flagged and near-miss galleries was seen: 22 calls and 24 near misses.
+    assert len(rows) == 46 and {r["reviewer"] for r in rows} == {"A. Tech"}
+    assert capsys.readouterr().out == f"wrote {path}: 46 reviewed cell(s)\n"
     fields = read_corrections(path)
     points = {(f.image.name, x, y, label) for f in fields for x, y, label in f.points}
-    assert len(points) == 47
+    assert len(points) == 46
     assert all(f.image.is_file() and f.pixel_size_um > 0 for f in fields)
 
 
@@ -469,7 +469,7 @@ def test_reviewed_cells_become_training_crops(api, out, tmp_path):
     crops = reviewed_crops(path)
     # Debris ("other") is no class of the network: every other reviewed cell is one crop.
     trainable = [r["class"] for r in rows if r["class"] != "other"]
-    assert len(rows) == 47 and len(trainable) == 46
+    assert len(rows) == 46 and len(trainable) == 45
     assert Counter(CLASSES[i] for i in crops.label) == Counter(trainable)
     assert set(crops.split) == {"train"} and set(crops.dataset) == {"review"}
     assert crops.crops.shape[1:] == (4, CROP_SIZE + 2 * MARGIN, CROP_SIZE + 2 * MARGIN)

@@ -41,14 +41,15 @@ class Recipe:
         against the noisy schistocyte/other boundary of the Chula labels.
     channel_gain : (float, float)
         Range of the factor on each colour channel's optical density (log-uniform, one per
-        channel): another stain's hue. The default x0.85-1.15 is that of every shipped model;
-        a stain whose blue or red density differs by half again from Chula's costs up to 15% of
-        the schistocyte sensitivity (``scripts/image_quality.py --change hue``).
+        channel): another stain's hue. The default x0.85-1.15 is that of every model up to
+        ``cnn-2026.12-3``, whose sensitivity a stain whose blue or red density differs by half
+        again from Chula's cost up to 15% (``scripts/image_quality.py --change hue``).
     chula_channel_gain : (float, float) or None
-        The same range for Chula crops only (None: ``channel_gain``). Chula holds every
-        schistocyte label, all from one stain; a range as wide as x0.67-1.49 on every crop
-        took the immature-granulocyte sensitivity (PBC) from 0.91 to 0.51 on its test split,
-        since granules and cytoplasm are told apart by their colour (model card).
+        The same range for Chula crops only (None: ``channel_gain``); ``cnn-2026.12-4`` trained
+        with x0.67-1.49, which keeps the loss to 5%. Chula holds every schistocyte label, all
+        from one stain; a range as wide on every crop took the immature-granulocyte sensitivity
+        (PBC) from 0.91 to 0.51 on its test split, since granules and cytoplasm are told apart
+        by their colour (model card).
     """
 
     size_jitter: tuple[float, float] = (math.exp(-0.1), math.exp(0.1))

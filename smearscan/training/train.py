@@ -33,7 +33,7 @@ from smearscan.training.fit import (
 from smearscan.training.labels import ALL_CHULA
 from smearscan.training.operating import operating_points, with_rule
 
-MODEL_VERSION = "cnn-2026.12-3"
+MODEL_VERSION = "cnn-2026.12-4"
 
 
 def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
