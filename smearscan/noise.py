@@ -37,14 +37,16 @@ NOISY_LEVELS = 3.0
 """A field whose noise is over this many levels of 255 is smoothed: this tool's rule, over the
 noisiest training field (Chula, 2.6; so no Chula, BCCD or PBC field is smoothed) and under where
 the loss shows (white noise of 3 levels, which reads 3.3-3.8: 0.63 -> 0.61; a camera's sensor
-noise of 6 levels, which reads 3.3-3.5: 0.63 -> 0.58)."""
+noise of 6 levels, which reads 3.3-3.5: 0.63 -> 0.58; ``cnn-2026.12-3``'s fold models)."""
 RESIDUAL_LEVELS = 2.0
 """The white noise a smoothed field is left with (levels of 255)."""
-SMOOTHED_NOTE = ("gives back only part of the schistocytes noise hides (a colour camera's noise of "
-                 "10 levels: held-out sensitivity 0.52 smoothed, 0.43 not, 0.63 without noise), "
+SMOOTHED_NOTE = ("gives back little of the schistocytes noise hides (a colour camera's noise of "
+                 "10 levels: held-out sensitivity 0.54 smoothed, 0.53 not, 0.62 without noise), "
                  "so the schistocyte % may read low")
-"""What smoothing does for a slide's count, as its report says it (``--change camera``, module
-docstring)."""
+"""What smoothing does for a slide's count, as its report says it: the fold models of
+``cnn-2026.12-4`` on their held-out Chula fields (``scripts/image_quality.py --change camera``;
+"not" with this module's smoothing switched off). ``cnn-2026.12-3``'s read 0.52 smoothed and 0.43
+not: the shipped model's hue jitter made it hold better under noise, so smoothing matters less."""
 
 _KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 """Immerkaer's kernel: blind to a field's smooth shading, white noise of sigma gives responses of

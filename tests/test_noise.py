@@ -110,7 +110,7 @@ def test_a_noisy_field_is_counted_like_the_quiet_one(tmp_path, capsys):
     assert (f"<b>noisy</b> ({loud['noise_levels']:.1f} levels of 255, over {NOISY_LEVELS:g}): "
             f"smoothed by {loud['smoothed_px']:.2f} px before analysis") in report
     assert ("<b>1 of 1 field(s) noisy</b> (over 3 levels of 255, this tool's rule): field.png. "
-            "They were smoothed before analysis, which gives back only part of the schistocytes "
+            "They were smoothed before analysis, which gives back little of the schistocytes "
             "noise hides") in report
     assert "so the schistocyte % may read low; a lower camera gain or a longer exposure" in report
     assert "field(s) noisy</b>" not in (out / "slides" / "quiet" / "report.html").read_text()
