@@ -151,7 +151,8 @@ and 1.10 um; coarser pixels (0.25-0.4 um) changed neither the sensitivity (0.63-
 width much (0.54-0.58 um; ``--change coarse``). Every third Chula field (186, at 0.2 um/px;
 ``scripts/image_quality.py``): unblurred 0.21-0.86 um, blurred by 0.4 um 0.95-1.36 um. The
 limit lets slides through that lose up to ~15% of the sensitivity the correction assumes, and
-stops those that lose more."""
+stops those that lose more. (Those are ``cnn-2026.12-3``'s fold models; ``cnn-2026.12-4``'s read
+0.62, 0.58, 0.50 and 0.38: up to ~19% lost within the limit.)"""
 
 MIN_WBC = 20
 """White cells needed for a leukoerythroblastic call (this tool's rule). A differential is
