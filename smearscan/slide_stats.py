@@ -787,8 +787,8 @@ def _focus_note(edge_width_um: float | None) -> str:
     """Why a slide of this median edge width is out of focus (:data:`SOFT_EDGE_WIDTH_UM`)."""
     return (f"fields out of focus: red-cell edges {edge_width_um:.2f} um wide (median over the "
             f"fields; over {SOFT_EDGE_WIDTH_UM:.1f} um is soft, this tool's rule). Defocus hides "
-            "schistocytes (on Chula fields blurred by 0.4 um the classifier found 0.40 of them "
-            "instead of 0.63), so a count within the limit is not reassuring; photograph the "
+            "schistocytes (on Chula fields blurred by 0.4 um the classifier found 0.38 of them "
+            "instead of 0.62), so a count within the limit is not reassuring; photograph the "
             "fields in focus")
 
 
