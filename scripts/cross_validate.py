@@ -2,7 +2,7 @@
 
 Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epochs 12]
            [--size-jitter 0.905 1.105] [--label-smoothing 0] [--channel-gain 0.852 1.15]
-           [--chula-channel-gain LOW HIGH]
+           [--chula-channel-gain LOW HIGH] [--mask-edge-jitter PX]
            [--out DIR] [--final MODEL]
            [--compare OOF.npz ...] [--paired NEW.npz OLD.npz] [--run-scores RUN]
            [--rescore FOLD_MODEL ...]
@@ -158,6 +158,10 @@ def main() -> None:
     parser.add_argument("--chula-channel-gain", type=float, nargs=2,
                         default=DEFAULT_RECIPE.chula_channel_gain, metavar=("LOW", "HIGH"),
                         help="the same range for Chula crops only (default: --channel-gain)")
+    parser.add_argument("--mask-edge-jitter", type=float,
+                        default=DEFAULT_RECIPE.mask_edge_jitter, metavar="PX",
+                        help="move the object mask's edge in or out by up to PX crop pixels "
+                             "(0-1)")
     parser.add_argument("--workers", type=int, default=1,
                         help="folds trained at once (one thread each, shared crops)")
     parser.add_argument("--limit", type=int, help="smoke test: few fields, 2 batches per epoch")
@@ -203,7 +207,8 @@ def main() -> None:
     if args.compare:
         return
     recipe = Recipe(tuple(args.size_jitter), args.label_smoothing, tuple(args.channel_gain),
-                    tuple(args.chula_channel_gain) if args.chula_channel_gain else None)
+                    tuple(args.chula_channel_gain) if args.chula_channel_gain else None,
+                    args.mask_edge_jitter)
     start = time.monotonic()
     oof, network, fold_networks = cross_validate(shared=args.shared, k=args.folds,
                                                  epochs=args.epochs, seed=args.seed,
@@ -220,7 +225,9 @@ def main() -> None:
                 f"{recipe.size_jitter[1]:g}, label smoothing {recipe.label_smoothing:g}, channel "
                 f"x{recipe.channel_gain[0]:.3g}-{recipe.channel_gain[1]:.3g}"
                 + (f" (Chula x{recipe.chula_channel_gain[0]:.3g}-"
-                   f"{recipe.chula_channel_gain[1]:.3g})" if recipe.chula_channel_gain else ""),
+                   f"{recipe.chula_channel_gain[1]:.3g})" if recipe.chula_channel_gain else "")
+                + (f", mask edge +-{recipe.mask_edge_jitter:g} px" if recipe.mask_edge_jitter
+                   else ""),
                 oof, point)
     if args.save_folds:
         save_folds(fold_networks, oof, point, args, recipe)

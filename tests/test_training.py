@@ -130,6 +130,55 @@ def test_augmentation_gives_the_chosen_crops_their_own_channel_gain():
     assert float(ratio[~chosen].max()) > 1.15 / 0.85 and float(ratio[~chosen].min()) < 0.85 / 1.15
 
 
+@pytest.mark.parametrize(("move", "side"), [(1.0, 12), (-1.0, 8), (0.0, 10)])
+def test_mask_edge_moves_by_whole_pixels(move, side):
+    """A 10 x 10 mask grows or shrinks by one pixel all round at a move of +-1."""
+    from smearscan.training.fit import _edge_moved
+
+    mask = torch.zeros(1, 1, 20, 20)
+    mask[..., 5:15, 5:15] = 1
+    moved = _edge_moved(mask, torch.full((1, 1, 1, 1), move))
+    expected = torch.zeros(1, 1, 20, 20)
+    start = 10 - side // 2
+    expected[..., start:start + side, start:start + side] = 1
+    assert torch.equal(moved, expected)
+
+
+def test_mask_edge_moves_by_a_fraction_of_a_pixel():
+    """Half a pixel out: the 44 pixels of the new ring at 0.5, the 100 inside at 1."""
+    from smearscan.training.fit import _edge_moved
+
+    mask = torch.zeros(1, 1, 20, 20)
+    mask[..., 5:15, 5:15] = 1
+    moved = _edge_moved(mask, torch.full((1, 1, 1, 1), 0.5))
+    assert float(moved.sum()) == 122.0 and int((moved == 0.5).sum()) == 44
+
+
+def test_augmentation_jitters_the_mask_edge_and_nothing_else():
+    """With ``mask_edge_jitter`` the densities are those of the same seed without it (the
+    extra draws come last); the masks grow in some crops and shrink in others, by at most one
+    pixel ring."""
+    batch = torch.zeros(32, 4, 80, 80)
+    batch[:, :, 30:50, 30:50] = 1
+    plain = augmented(batch, 64, torch.Generator().manual_seed(0))
+    jittered = augmented(batch, 64, torch.Generator().manual_seed(0), mask_edge_jitter=1.0)
+    assert torch.equal(plain[:, :3], jittered[:, :3])
+    change = jittered[:, 3].sum(dim=(1, 2)) - plain[:, 3].sum(dim=(1, 2))
+    # One 3 x 3 filter step round a rotated, at most 10% larger 20 x 20 square: sqrt(2) px
+    # across an edge at 45 degrees, plus the corners.
+    ring = 4 * 22.1 * 2**0.5 + 4 * 2
+    assert float(change.max()) > 0 > float(change.min())
+    assert float(change.abs().max()) < ring
+
+
+@pytest.mark.parametrize("jitter", [-0.1, 1.5])
+def test_recipe_refuses_a_mask_edge_jitter_outside_one_pixel(jitter):
+    from smearscan.training.fit import Recipe
+
+    with pytest.raises(ValueError, match="mask_edge_jitter must lie in 0-1"):
+        Recipe(mask_edge_jitter=jitter)
+
+
 def test_augmentation_shapes_and_mask_range():
     generator = torch.Generator().manual_seed(0)
     batch = torch.zeros(6, 4, 80, 80)
