@@ -56,7 +56,9 @@ class Recipe:
         segmentation draws a cell's outline a pixel differently at another magnification or
         focus; a network that reads the mask's exact edge changes its call with it (ad hoc, a
         fold model of ``cnn-2026.12-4``: 5-7 schistocyte calls per 1000 red cells change when
-        every outline moves by one pixel of a Chula field).
+        every outline moves by one pixel of a Chula field). A jitter of 1 halved that but not the
+        calls that change when a field is resampled, and was not shipped (model card, "A mask
+        whose edge moves").
     """
 
     size_jitter: tuple[float, float] = (math.exp(-0.1), math.exp(0.1))
