@@ -4,6 +4,7 @@ Usage::
 
     python scripts/evaluate_segmentation.py [--shared ../shared] [--split val] [--known-scale]
     python scripts/evaluate_segmentation.py --invariance 24 [--split val] [--no-classify]
+                                            [--invariance-bccd]
     python scripts/evaluate_segmentation.py --cut-gallery elliptocyte cuts.png [--split test]
     python scripts/evaluate_segmentation.py --fold-models cv/folds/fold-*.onnx [--carry-labels]
 
@@ -24,7 +25,8 @@ segments both, and prints the share of whole (not border) objects of each that h
 object of intersection-over-union >= 0.5 in the other; with the shipped classifier it also
 prints the net change in schistocyte calls and the calls that differ on matched objects, per
 1000 red cells, and how many of those are borderline (both schistocyte probabilities within 0.1
-of the threshold). ``--fold-models`` does the same with each fold model of a cross-validation on
+of the threshold). ``--invariance-bccd`` does it on the BCCD fields of ``--split``.
+``--fold-models`` does the same with each fold model of a cross-validation on
 the Chula fields it never saw (every labelled field once). ``--carry-labels`` gives the
 resampled field the 1x objects instead of segmenting it again: the calls that still differ come
 from the image alone, the rest from the segmentation.
@@ -289,6 +291,9 @@ def main() -> None:
                         help="measure invariance under resampling on the first N fields")
     parser.add_argument("--no-classify", action="store_true",
                         help="with --invariance: compare objects only")
+    parser.add_argument("--invariance-bccd", action="store_true",
+                        help="with --invariance: the BCCD fields of --split instead of Chula's "
+                             "(the shipped model trained on BCCD's train split only)")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL",
                         help="invariance of each fold model of scripts/cross_validate.py "
                              "--save-folds on the Chula fields it never saw, summed")
@@ -316,7 +321,12 @@ def main() -> None:
         if not args.no_classify:
             from smearscan.pipeline import cached_model
             model = cached_model(None)
-        invariance([(chula[:args.invariance], model)], carry_labels=args.carry_labels)
+        fields = chula
+        if args.invariance_bccd:
+            fields = bccd_fields(data / "bccd")
+            if args.split != "all":
+                fields = split_fields(fields)[args.split]
+        invariance([(fields[:args.invariance], model)], carry_labels=args.carry_labels)
         return
     print_table(f"Chula RBC-12, {args.split} split, {len(chula)} fields",
                 evaluate(chula, known_scale=args.known_scale))
