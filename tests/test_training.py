@@ -245,3 +245,16 @@ def test_mined_platelets_are_small_azure_objects_whatever_their_red():
     # violet object is labelled (a labelled cell is never mined).
     mined = mined_platelets(rgb, labels, table, labelled_rows=np.array([4]))
     assert sorted(table["cell_id"][mined]) == [2, 3]
+
+
+def test_the_default_recipe_is_the_shipped_models():
+    """``smearscan train`` and ``scripts/train_default.sh`` train with the recipe recorded in
+    the shipped model file (a file from before ``mask_edge_jitter`` trained without it), for as
+    many epochs and from the same seed."""
+    from smearscan.training.fit import DEFAULT_RECIPE, EPOCHS
+
+    training = load_model(None).metadata["training"]
+    recorded = {**training, "mask_edge_jitter": training.get("mask_edge_jitter") or 0.0}
+    assert {key: recorded[key] for key in DEFAULT_RECIPE.as_metadata()} == \
+        DEFAULT_RECIPE.as_metadata()
+    assert (training["epochs"], training["seed"]) == (EPOCHS, 0)
