@@ -25,8 +25,11 @@ segments both, and prints the share of whole (not border) objects of each that h
 object of intersection-over-union >= 0.5 in the other; with the shipped classifier it also
 prints the net change in schistocyte calls and the calls that differ on matched objects, per
 1000 red cells, and how many of those are borderline (both schistocyte probabilities within 0.1
-of the threshold). ``--invariance-bccd`` does it on the BCCD fields of ``--split``.
-``--fold-models`` does the same with each fold model of a cross-validation on
+of the threshold); and the two factors of the differing calls: matched red cells whose
+probability lies within 0.05 of the threshold (per 1000; divided by 0.1, the cells per unit of
+probability there) and the mean change of probability of those within 0.1. Their product
+approximates the differing calls per 1000 red cells. ``--invariance-bccd`` does it on the BCCD
+fields of ``--split``. ``--fold-models`` does the same with each fold model of a cross-validation on
 the Chula fields it never saw (every labelled field once). ``--carry-labels`` gives the
 resampled field the 1x objects instead of segmenting it again: the calls that still differ come
 from the image alone, the rest from the segmentation.
@@ -195,7 +198,7 @@ def invariance(jobs: list[tuple[list, object]], *, carry_labels: bool = False) -
     over ``(fields, model)`` jobs (model None: objects only), summed. With ``carry_labels`` the
     resampled field keeps the 1x objects (resampled) instead of being segmented again, so that
     differing calls come from the image alone."""
-    rows = defaultdict(lambda: np.zeros(8))
+    rows = defaultdict(lambda: np.zeros(11))
     for fields, model in jobs:
         for field in fields:
             _add_field(rows, field, model, carry_labels=carry_labels)
@@ -204,11 +207,14 @@ def invariance(jobs: list[tuple[list, object]], *, carry_labels: bool = False) -
           "pixel size\n")
     print("| scale | objects 1x | matched | objects sx | matched | red cells 1x "
           "| net schistocyte change /1000 RBC | differing calls /1000 RBC "
-          f"| of which both p within {_NEAR_THRESHOLD:g} of the threshold |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for scale, (na, ma, nb, mb, red, net, differ, near) in rows.items():
+          f"| of which both p within {_NEAR_THRESHOLD:g} of the threshold "
+          f"| matched red cells within {_NEAR_THRESHOLD / 2:g} of it /1000 RBC "
+          f"| their mean change of p (within {_NEAR_THRESHOLD:g}) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for scale, (na, ma, nb, mb, red, net, differ, near, close, change, counted) in rows.items():
         calls = (f"{1000 * net / max(red, 1):+.2f} | {1000 * differ / max(red, 1):.2f} "
-                 f"| {near:.0f} of {differ:.0f}" if classified else "- | - | -")
+                 f"| {near:.0f} of {differ:.0f} | {1000 * close / max(red, 1):.2f} "
+                 f"| {change / max(counted, 1):.3f}" if classified else "- | - | - | - | -")
         print(f"| {scale:g} | {na:.0f} | {ma / max(na, 1):.4f} | {nb:.0f} | {mb / max(nb, 1):.4f} "
               f"| {red:.0f} | {calls} |")
 
@@ -244,6 +250,14 @@ def _add_field(rows: dict, field, model, *, carry_labels: bool = False) -> None:
             near = ((np.abs(p_a[pairs] - threshold) <= _NEAR_THRESHOLD)
                     & (np.abs(p_b[other] - threshold) <= _NEAR_THRESHOLD))
             row[7] += np.count_nonzero(differ & near)
+            # Differing calls ~ (red cells per unit of p at the threshold) x (mean change of p
+            # there): the two factors, over matched whole red cells.
+            red = red_a[pairs] & whole_a[pairs]
+            offset = np.abs(p_a[pairs] - threshold)
+            row[8] += np.count_nonzero(red & (offset <= _NEAR_THRESHOLD / 2))
+            within = red & (offset <= _NEAR_THRESHOLD)
+            row[9] += np.abs(p_b[other] - p_a[pairs])[within].sum()
+            row[10] += np.count_nonzero(within)
 
 
 def held_out_jobs(paths: list[Path], chula: list) -> list[tuple[list, object]]:
