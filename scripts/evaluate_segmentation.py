@@ -250,14 +250,21 @@ def _add_field(rows: dict, field, model, *, carry_labels: bool = False) -> None:
             near = ((np.abs(p_a[pairs] - threshold) <= _NEAR_THRESHOLD)
                     & (np.abs(p_b[other] - threshold) <= _NEAR_THRESHOLD))
             row[7] += np.count_nonzero(differ & near)
-            # Differing calls ~ (red cells per unit of p at the threshold) x (mean change of p
-            # there): the two factors, over matched whole red cells.
-            red = red_a[pairs] & whole_a[pairs]
-            offset = np.abs(p_a[pairs] - threshold)
-            row[8] += np.count_nonzero(red & (offset <= _NEAR_THRESHOLD / 2))
-            within = red & (offset <= _NEAR_THRESHOLD)
-            row[9] += np.abs(p_b[other] - p_a[pairs])[within].sum()
-            row[10] += np.count_nonzero(within)
+            row[8:] += near_threshold(p_a[pairs], p_b[other], red_a[pairs] & whole_a[pairs],
+                                      threshold)
+
+
+def near_threshold(p_a: np.ndarray, p_b: np.ndarray, red: np.ndarray,
+                   threshold: float) -> np.ndarray:
+    """The two factors of the calls that differ between two scorings of the same objects
+    (differing calls ~ red cells per unit of probability at the threshold x mean change of
+    probability there): of the ``red`` objects, how many lie within half of
+    :data:`_NEAR_THRESHOLD` of ``threshold`` in ``p_a``, the summed change ``|p_b - p_a|`` of
+    those within :data:`_NEAR_THRESHOLD`, and their number."""
+    offset = np.abs(p_a - threshold)
+    within = red & (offset <= _NEAR_THRESHOLD)
+    return np.array([np.count_nonzero(red & (offset <= _NEAR_THRESHOLD / 2)),
+                     np.abs(p_b - p_a)[within].sum(), np.count_nonzero(within)])
 
 
 def held_out_jobs(paths: list[Path], chula: list) -> list[tuple[list, object]]:
