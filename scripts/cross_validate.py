@@ -206,9 +206,12 @@ def main() -> None:
         print_point(str(path), oof, point_of(oof))
     if args.compare:
         return
-    recipe = Recipe(tuple(args.size_jitter), args.label_smoothing, tuple(args.channel_gain),
-                    tuple(args.chula_channel_gain) if args.chula_channel_gain else None,
-                    args.mask_edge_jitter)
+    try:
+        recipe = Recipe(tuple(args.size_jitter), args.label_smoothing, tuple(args.channel_gain),
+                        tuple(args.chula_channel_gain) if args.chula_channel_gain else None,
+                        args.mask_edge_jitter)
+    except ValueError as error:
+        parser.error(str(error))
     start = time.monotonic()
     oof, network, fold_networks = cross_validate(shared=args.shared, k=args.folds,
                                                  epochs=args.epochs, seed=args.seed,

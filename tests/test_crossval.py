@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -244,3 +246,16 @@ def test_run_scores_read_back_a_runs_outputs_as_the_in_process_end_to_end_scores
         assert np.array_equal(getattr(scores, name), getattr(expected, name)), name
     assert np.abs(scores.score - expected.score).max() < 0.01
     assert scores.positive.sum() > 0 and np.all(scores.score[scores.missed] == 0)
+
+
+@pytest.mark.parametrize("jitter", ["2", "-0.5"])
+def test_cross_validation_refuses_a_mask_edge_jitter_outside_one_pixel(jitter):
+    """One line naming the value, exit code 2, before any crop is read."""
+    script = Path(__file__).parents[1] / "scripts" / "cross_validate.py"
+    done = subprocess.run([sys.executable, str(script), "--mask-edge-jitter", jitter],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        f"cross_validate.py: error: mask_edge_jitter must lie in 0-1 crop pixels, not "
+        f"{float(jitter):g}")
+    assert "Traceback" not in done.stderr
