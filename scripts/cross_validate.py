@@ -207,9 +207,12 @@ def main() -> None:
     if args.compare:
         return
     try:
-        recipe = Recipe(tuple(args.size_jitter), args.label_smoothing, tuple(args.channel_gain),
-                        tuple(args.chula_channel_gain) if args.chula_channel_gain else None,
-                        args.mask_edge_jitter)
+        recipe = Recipe(size_jitter=tuple(args.size_jitter),
+                        label_smoothing=args.label_smoothing,
+                        channel_gain=tuple(args.channel_gain),
+                        chula_channel_gain=(tuple(args.chula_channel_gain)
+                                            if args.chula_channel_gain else None),
+                        mask_edge_jitter=args.mask_edge_jitter)
     except ValueError as error:
         parser.error(str(error))
     start = time.monotonic()
