@@ -85,7 +85,10 @@ def test_point_1_the_smear_alone_never_decides_ttp_even_without_a_smear():
 @pytest.mark.parametrize(("haemolysis", "platelets", "dat", "expected"), [
     ("present", 149, "negative", "possible"), ("present", 150, "negative", "unlikely"),
     ("present", 149, None, "possible"), ("present", 149, "positive", "unlikely"),
-    ("equivocal", 149, "negative", "unlikely"), ("absent", 149, "negative", "unlikely"),
+    # One raised marker of two measured (undetectable haptoglobin before the reticulocytes
+    # rise, as in early TTP) is not enough to call MAHA unlikely while platelets are low.
+    ("equivocal", 149, "negative", "insufficient data"),
+    ("equivocal", 150, "negative", "unlikely"), ("absent", 149, "negative", "unlikely"),
     # Haemolysis not measured, or one raised marker alone: MAHA cannot be excluded yet.
     ("unmeasured", 149, None, "insufficient data"), ("unmeasured", 150, None, "unlikely"),
     ("unmeasured", None, None, "insufficient data"),
@@ -110,7 +113,11 @@ def test_maha_call_at_or_under_the_limit(haemolysis, platelets, dat, expected):
     ("borderline", {}, {}, "possible"),
     ("borderline", {"ldh": "200 U/L", "haptoglobin": "1.0 g/L", "reticulocytes": 1.0,
                     "indirect_bilirubin": "0.5 mg/dL"}, {}, "unlikely"),
-    ("insufficient", {}, {}, "insufficient data"),
+    # Too few red cells: no ICSH call, but a count whose whole interval lies above the limit
+    # is evidence of schistocytes (this tool's rule); one spanning the limit is not.
+    ("insufficient", {}, {}, "possible"),
+    ("insufficient", {}, {"ci95": (1.0, 10.2)}, "insufficient data"),
+    ("insufficient", {}, {"ci95": (0.5, 3.0)}, "insufficient data"),
 ])
 def test_maha_call_above_and_borderline(call, more_labs, more_smear, expected):
     verdict = assess(smear(call, **more_smear), parse_labs({**HAEMOLYSIS, **more_labs}))
@@ -530,7 +537,11 @@ def test_readme_lists_every_rule_the_verdict_applies():
     ({}, 7, "suspected"),
     ({"mcv": 95}, 6, "suspected"),
     ({"mcv": 95, "inr": 1.6}, 5, "possible"),
-    ({"mcv": 95, "inr": 1.6, "transplant": True}, 4, "unlikely"),
+    # PLASMIC 4 (low) but the French score 2 of 2 (platelets <= 30, creatinine <= 200 umol/L):
+    # the safer score stands (this tool's rule).
+    ({"mcv": 95, "inr": 1.6, "transplant": True}, 4, "possible"),
+    ({"mcv": 95, "inr": 1.6, "transplant": True, "platelets": 31}, 3, "unlikely"),
+    ({"mcv": 95, "inr": 1.6, "transplant": True, "creatinine": "2.27 mg/dL"}, 3, "unlikely"),
     ({"platelets": 150}, 6, "unlikely"),
 ])
 def test_ttp_without_adamts13_follows_plasmic_and_the_picture(change, plasmic, expected):
@@ -613,9 +624,28 @@ def test_seed_000_before_adamts13_is_back_keeps_ttp_open():
 
 
 def test_too_few_red_cells_is_insufficient_data():
-    verdict = assess(SmearFindings.from_percentage(5.0, rbc_counted=600), parse_labs(SEED_000))
+    findings = SmearFindings.from_percentage(1.5, rbc_counted=600)  # 9 of 600
+    assert findings.call == "insufficient" and findings.ci95[0] < 1.0 < findings.ci95[1]
+    verdict = assess(findings, parse_labs(SEED_000))
     assert verdict.maha == "insufficient data"
-    assert any("600" in m and "1000" in m for m in verdict.missing)
+    assert any("600" in m and "1000" in m and "before the smear can be interpreted" in m
+               for m in verdict.missing)
+
+
+def test_a_short_count_clearly_above_the_limit_is_not_set_aside():
+    # 40 of 500 red cells (8%, Wilson 95% CI 5.9-10.7%) with platelets 12: too few cells for
+    # an ICSH call, but no count of 1000 could bring it under 1%. The bare 8% gives the urgent
+    # line; counting the cells must not take it away.
+    labs = parse_labs({"platelets": 12})
+    short = assess(SmearFindings.from_percentage(8.0, rbc_counted=500), labs)
+    bare = assess(SmearFindings.from_percentage(8.0), labs)
+    assert (short.maha, bare.maha) == ("possible", "possible")
+    assert short.urgent == bare.urgent == URGENT_TTP
+    assert short.findings_for[0].finding.startswith(
+        "schistocytes above the 1% limit on a short count (under the 1000 red cells")
+    assert short.missing[0].startswith("adamts13:")
+    assert any(m.startswith("rbc_counted: only 500 red cells counted") and "already above" in m
+               for m in short.missing)
 
 
 def test_leukoerythroblastic_maha_without_known_cancer_suggests_an_occult_one():
@@ -704,3 +734,80 @@ def test_severe_thrombocytopenia_without_haemolysis_markers_is_not_ttp_unlikely(
     assert ttp.assessment == "not assessed"
     assert any("measure LDH, haptoglobin and reticulocytes now" in r for r in ttp.reasons)
     assert any(r.startswith("ADAMTS13 not measured: send it now") for r in ttp.reasons)
+
+
+# --- a QA pass as a haematologist (2026-12-01): outputs that dropped the urgent TTP line -------
+
+# Early TTP: platelets 12 and an undetectable haptoglobin, the reticulocytes not yet raised, the
+# LDH without its lab's limit (so not judged), schistocytes 0.5% of 2000. PLASMIC 5-7 (cancer
+# and transplant not given), French score 2 of 2.
+EARLY_TTP = {"hemoglobin": "8.9 g/dL", "sex": "female", "platelets": 12, "mcv": 85,
+             "ldh": "1200 U/L", "haptoglobin": 0, "reticulocytes": 1.2, "dat": "negative",
+             "creatinine": "0.9 mg/dL", "inr": 1.0}
+
+
+def test_early_ttp_with_one_raised_marker_keeps_the_urgent_line():
+    verdict = assess(SmearFindings.from_percentage(0.5, rbc_counted=2000), parse_labs(EARLY_TTP))
+    assert verdict.maha == "insufficient data"
+    assert (verdict.plasmic.minimum, verdict.plasmic.maximum) == (5, 7)
+    assert verdict.cause("ttp").assessment == "possible"
+    assert verdict.urgent == URGENT_TTP
+    assert verdict.missing[0].startswith("adamts13:")
+
+
+def test_early_ttp_without_thrombocytopenia_is_not_ttp():
+    verdict = assess(SmearFindings.from_percentage(0.5, rbc_counted=2000),
+                     parse_labs({**EARLY_TTP, "platelets": 150}))
+    assert verdict.maha == "unlikely" and verdict.urgent is None
+
+
+def test_low_plasmic_with_the_french_score_at_two_keeps_ttp_possible_with_its_reason():
+    # Active cancer, MCV 92 and INR 1.5 take PLASMIC to 4 (low); platelets 12 and creatinine
+    # 1.1 mg/dL meet both French criteria (Coppo 2010).
+    labs = parse_labs({**CLASSIC_TTP, "platelets": 12, "active_cancer": True, "mcv": 92,
+                       "inr": 1.5, "creatinine": "1.1 mg/dL"})
+    verdict = assess(smear(), labs)
+    assert (verdict.plasmic.total, verdict.french.total) == (4, 2)
+    ttp = verdict.cause("ttp")
+    assert ttp.assessment == "possible" and verdict.urgent == URGENT_TTP
+    assert ttp.reasons[1].startswith("French TMA score 2: severe ADAMTS13 deficiency predicted")
+    assert "this tool's rule: the safer score stands" in ttp.reasons[1]
+
+
+def test_cancer_associated_waits_for_adamts13_to_be_more_than_possible():
+    labs = {**SEED_000, "adamts13": None}
+    cancer = assess(smear(), parse_labs(labs)).cause("cancer-associated")
+    assert cancer.assessment == "possible"
+    assert "ADAMTS13 not measured: TTP must be excluded first (see TTP)" in cancer.reasons
+    assert assess(smear(), parse_labs(SEED_000)).cause("cancer-associated").assessment == \
+        "suspected"
+
+
+@pytest.mark.parametrize(("drug", "known"), [
+    (True, True), ("gemcitabine", True), ("Gemcitabine 1000 mg/m2", True), ("quinine", True),
+    ("cyclosporine", True), ("letrozole", False), ("tamoxifen", False),
+])
+def test_only_a_drug_of_the_tools_list_is_called_a_cause(drug, known):
+    from smearscan.verdict.differential import known_tma_drug
+
+    assert known_tma_drug(drug) is known
+
+
+def test_an_unlisted_drug_is_checked_not_stopped_and_leaves_the_cancer_suspected():
+    # Seed 000 with the patient's letrozole recorded: stopping a cancer treatment that is not
+    # the cause is the harm the seed warns of.
+    verdict = assess(smear(), parse_labs({**SEED_000, "drug_exposure": "letrozole"}))
+    drug, cancer = verdict.cause("drug-induced"), verdict.cause("cancer-associated")
+    assert drug.assessment == "possible"
+    assert drug.action.startswith("check whether letrozole is a reported cause of TMA")
+    assert "stop letrozole now" not in drug.action
+    assert cancer.assessment == "suspected"
+    assert "treating the cancer is what helps" in cancer.action
+    assert order(verdict)[0] == ("cancer-associated", "suspected")
+
+
+def test_an_obstetric_complication_alone_brings_pregnancy_into_the_differential():
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 60, "obstetric_complication": "HELLP"})
+    pregnancy = assess(smear(), labs).cause("pregnancy")
+    assert pregnancy.assessment == "possible"
+    assert pregnancy.action.startswith("urgent obstetric review")

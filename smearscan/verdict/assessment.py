@@ -177,15 +177,16 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
         against.append(Finding("other poikilocytes abundant: the schistocyte % is less "
                                "specific for TMA", smear.less_specific_reason or "yes",
                                f"standard: {ICSH}"))
-    plasmic, isth = plasmic_score(labs), isth_dic_score(labs)
-    causes = differential(maha, labs, picture, plasmic, isth, nrbc_present=smear.nrbc_present,
+    plasmic, isth, french = plasmic_score(labs), isth_dic_score(labs), french_score(labs)
+    causes = differential(maha, labs, picture, plasmic, isth, french,
+                          nrbc_present=smear.nrbc_present,
                           leukoerythroblastic=smear.leukoerythroblastic)
     ttp = next(cause for cause in causes if cause.cause == "ttp")
     return Verdict(
         urgent=URGENT_TTP if ttp.assessment in ACTIVE else None,
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),
         missing=_missing_all(maha, smear, labs, ttp), plasmic=plasmic, isth_dic=isth,
-        french=french_score(labs), differential=causes,
+        french=french, differential=causes,
         marrow=marrow_assessment(maha, labs, nrbc_present=smear.nrbc_present,
                                  leukoerythroblastic=smear.leukoerythroblastic,
                                  teardrop_percent=smear.teardrop_percent))

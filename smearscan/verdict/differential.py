@@ -22,7 +22,10 @@ from smearscan.verdict.values import (
     B12_DEFICIENT,
     BSH_COBALAMIN,
     DRUG_TMA,
+    DRUGS_CAUSING_TMA,
     FOLATE_DEFICIENT,
+    FRENCH,
+    FRENCH_BOTH,
     HUS_CREATININE,
     ISTH_OVERT_DIC,
     ISTH_TTP,
@@ -35,7 +38,7 @@ from smearscan.verdict.values import (
     show,
 )
 
-__all__ = ["ACTIVE", "Cause", "URGENT_TTP", "differential", "ranked"]
+__all__ = ["ACTIVE", "Cause", "URGENT_TTP", "differential", "known_tma_drug", "ranked"]
 
 ACTIVE = ("likely", "suspected", "possible")
 """Assessments that keep a cause in play; ``not assessed`` and ``unlikely`` rank after them."""
@@ -113,8 +116,8 @@ def _adamts13_text(adamts13: float) -> str:
 
 # --- TTP ---------------------------------------------------------------------------------------
 
-def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score
-                    ) -> tuple[str, list[str]]:
+def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
+                    french: Score) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
     send = "ADAMTS13 not measured: send it now (before plasma exchange or transfusion)"
     if picture.thrombocytopenia is False:
@@ -124,10 +127,17 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score
         return "not assessed", ["no PLASMIC item given", send]
     if plasmic.minimum >= PLASMIC_HIGH:
         return "suspected", [score, send]
-    if plasmic.maximum < PLASMIC_INTERMEDIATE:
-        return "unlikely", [score, send]
+    # One raised haemolysis marker with low platelets is already the picture: early TTP can
+    # show an undetectable haptoglobin before the reticulocytes or the schistocytes rise.
     constellation = maha in ("likely", "possible") or (
-        picture.haemolysis == "present" and picture.thrombocytopenia)
+        picture.haemolysis in ("present", "equivocal") and picture.thrombocytopenia)
+    if plasmic.maximum < PLASMIC_INTERMEDIATE:
+        if constellation and french.maximum >= FRENCH_BOTH:
+            # The two published scores disagree: the safer one stands until ADAMTS13 is back.
+            return "possible", [score, f"French TMA score {french.total_text()}: {french.risk} "
+                                f"({FRENCH}): TTP not excluded (this tool's rule: the safer "
+                                "score stands)", send]
+        return "unlikely", [score, send]
     if constellation:
         return "possible", [score, send]
     if maha == INSUFFICIENT:
@@ -137,13 +147,13 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
 
 
-def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score) -> Cause:
+def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score) -> Cause:
     """ADAMTS13 < 10% -> likely with thrombocytopenia or haemolysis (else possible); 10-20% ->
-    possible (ISTH 2020 grey zone); > 20% -> unlikely; unknown -> by PLASMIC and the picture,
-    never by the schistocyte count alone."""
+    possible (ISTH 2020 grey zone); > 20% -> unlikely; unknown -> by PLASMIC (and the French
+    score where PLASMIC is low) and the picture, never by the schistocyte count alone."""
     adamts13 = labs.adamts13
     if adamts13 is None:
-        assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic)
+        assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french)
     elif adamts13 < ADAMTS13_SEVERE:
         picture_seen = picture.thrombocytopenia or picture.haemolysis in ("present", "equivocal")
         assessment = "likely" if picture_seen else "possible"
@@ -226,25 +236,45 @@ def _drug_name(labs: Labs) -> str:
     return drug if isinstance(drug, str) else "the suspected drug"
 
 
+def known_tma_drug(drug: bool | str) -> bool:
+    """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_CAUSING_TMA` (any
+    spelling that contains its generic name), or is ``True`` (the key asks for a drug known to
+    cause TMA)."""
+    if drug is True:
+        return True
+    name = str(drug).lower()
+    return any(known in name for known in DRUGS_CAUSING_TMA)
+
+
 def _drug_induced(maha: str, labs: Labs) -> Cause | None:
-    """A recorded drug: MAHA likely -> suspected; possible or not established -> possible;
-    unlikely -> unlikely (Al-Nouri 2015)."""
+    """A recorded drug of :data:`DRUGS_CAUSING_TMA`: MAHA likely -> suspected; possible or not
+    established -> possible; unlikely -> unlikely (Al-Nouri 2015). Another drug name is at
+    most possible, with advice to check it rather than to stop it: stopping a drug that is not
+    the cause (a cancer treatment, seed 000) does harm."""
     if not labs.drug_exposure:
         return None
     drug = _drug_name(labs)
-    action = (f"stop {drug} now and do not re-expose ({DRUG_TMA}); report it as an adverse "
-              "drug reaction")
-    reasons = [f"drug exposure recorded: {drug} (drugs associated with TMA include "
-               "gemcitabine, mitomycin C, calcineurin inhibitors, VEGF inhibitors, quinine)"]
+    known = known_tma_drug(labs.drug_exposure)
+    if known:
+        action = (f"stop {drug} now and do not re-expose ({DRUG_TMA}); report it as an "
+                  "adverse drug reaction")
+        reasons = [f"drug exposure recorded: {drug} (drugs associated with TMA include "
+                   "gemcitabine, mitomycin C, calcineurin inhibitors, VEGF inhibitors, quinine)"]
+    else:
+        action = (f"check whether {drug} is a reported cause of TMA ({DRUG_TMA}) before "
+                  "stopping it (a cancer treatment only with the oncologist)")
+        reasons = [f"drug exposure recorded: {drug}, which is not among the drugs this tool "
+                   "lists as causing TMA (the list is not exhaustive)"]
+    # Stopping a listed drug is urgent; checking another one is a routine review.
+    urgency = "urgent" if known else "routine"
     if maha == "unlikely":
-        return _cause("drug-induced", "unlikely", "urgent", action, (*reasons, "MAHA unlikely"))
+        return _cause("drug-induced", "unlikely", urgency, action, (*reasons, "MAHA unlikely"))
     if labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE:
         reasons.append(f"{_adamts13_text(labs.adamts13)}: an immune TTP, which some drugs "
                        "trigger (e.g. ticlopidine)")
-        return _cause("drug-induced", "possible", "urgent", action, reasons)
-    assessment = "suspected" if maha == "likely" else "possible"
-    return _cause("drug-induced", assessment, "urgent", action,
-                  (*reasons, f"MAHA {maha}"))
+        return _cause("drug-induced", "possible", urgency, action, reasons)
+    assessment = "suspected" if maha == "likely" and known else "possible"
+    return _cause("drug-induced", assessment, urgency, action, (*reasons, f"MAHA {maha}"))
 
 
 def _cancer_hints(smear_hints: list[str], labs: Labs) -> Cause:
@@ -281,7 +311,7 @@ def _cancer_associated(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
     elif labs.dat == "negative":
         reasons.append("DAT-negative haemolysis")
     if adamts13 is None:
-        reasons.append("ADAMTS13 not measured: TTP not excluded")
+        against.append("ADAMTS13 not measured: TTP must be excluded first (see TTP)")
     elif adamts13 <= ADAMTS13_NEGATIVE:
         against.append(f"{_adamts13_text(adamts13)}: TTP grey zone, not excluded")
     else:
@@ -290,7 +320,8 @@ def _cancer_associated(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
         against.append("overt DIC: may itself explain the picture")
     else:
         reasons.append(f"no overt DIC shown (DIC {dic.assessment})")
-    drug_in_play = drug is not None and drug.assessment in ACTIVE
+    drug_in_play = (drug is not None and drug.assessment in ACTIVE
+                    and known_tma_drug(labs.drug_exposure))
     if drug_in_play:
         against.append(f"{_drug_name(labs)} can itself cause TMA: stop it first")
     assessment, capped = _cap("possible" if against else "suspected", maha)
@@ -351,14 +382,14 @@ def _megaloblastic(maha: str, labs: Labs, picture: LabPicture) -> Cause | None:
 
 
 _RECORDED_CAUSES = (
-    ("malignant-hypertension", "malignant_hypertension", "urgent",
+    ("malignant-hypertension", ("malignant_hypertension",), "urgent",
      "malignant hypertension recorded: hypertensive TMA",
      "control blood pressure; re-assess the TMA once it is controlled"),
-    ("pregnancy", "pregnancy", "urgent",
-     "pregnancy recorded: pre-eclampsia/HELLP, and pregnancy-triggered TTP or complement-"
-     "mediated TMA", "urgent obstetric review (delivery for HELLP or pre-eclampsia); send "
-     "ADAMTS13 for pregnancy-triggered TTP"),
-    ("mechanical", "mechanical_valve", "routine",
+    ("pregnancy", ("pregnancy", "obstetric_complication"), "urgent",
+     "pregnancy or an obstetric complication recorded: pre-eclampsia/HELLP, and pregnancy-"
+     "triggered TTP or complement-mediated TMA", "urgent obstetric review (delivery for HELLP "
+     "or pre-eclampsia); send ADAMTS13 for pregnancy-triggered TTP"),
+    ("mechanical", ("mechanical_valve",), "routine",
      "mechanical heart valve recorded: valve haemolysis", "echocardiography for valve "
      "function"),
 )
@@ -367,8 +398,8 @@ _RECORDED_CAUSES = (
 def _recorded_causes(maha: str, labs: Labs) -> list[Cause]:
     """A line for each cause the labs record: ``possible``, or ``unlikely`` without MAHA."""
     causes = []
-    for name, key, urgency, reason, action in _RECORDED_CAUSES:
-        if getattr(labs, key):
+    for name, keys, urgency, reason, action in _RECORDED_CAUSES:
+        if any(getattr(labs, key) for key in keys):
             unlikely = maha == "unlikely"
             causes.append(_cause(name, "unlikely" if unlikely else "possible", urgency, action,
                                  (reason, *(["MAHA unlikely"] if unlikely else []))))
@@ -384,14 +415,14 @@ def _smear_hints(nrbc_present: bool | None, leukoerythroblastic: str | None) -> 
     return hints
 
 
-def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, isth: Score, *,
-                 nrbc_present: bool | None, leukoerythroblastic: str | None
+def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, isth: Score,
+                 french: Score, *, nrbc_present: bool | None, leukoerythroblastic: str | None
                  ) -> tuple[Cause, ...]:
     """Every cause, assessed and :func:`ranked`."""
     dic = _dic(labs, isth)
     drug = _drug_induced(maha, labs)
     hints = _smear_hints(nrbc_present, leukoerythroblastic)
-    causes = [_ttp(maha, labs, picture, plasmic), _hus(maha, labs), dic,
+    causes = [_ttp(maha, labs, picture, plasmic, french), _hus(maha, labs), dic,
               *([drug] if drug else []),
               _cancer_associated(maha, labs, dic, drug, hints),
               *([m] if (m := _megaloblastic(maha, labs, picture)) else []),

@@ -37,7 +37,7 @@ from smearscan.verdict.values import (
 )
 
 __all__ = ["Finding", "LabPicture", "SlideNotFoundError", "SmearFindings", "lab_picture",
-           "maha_call", "smear_findings_from_summary"]
+           "maha_call", "short_count_above", "smear_findings_from_summary"]
 
 INSUFFICIENT = "insufficient data"
 CALLS = ("above", "below", "borderline", "insufficient")
@@ -292,6 +292,8 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture) -> str:
     laboratory constellation).
     """
     call = smear.call
+    if short_count_above(smear):
+        return "possible"
     if call in (None, "insufficient"):
         return INSUFFICIENT
     if call == "above":
@@ -305,20 +307,38 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture) -> str:
     if constellation:
         return "possible"
     # A low count cannot exclude MAHA while the platelets are low or unknown and haemolysis
-    # is not measured, or rests on one raised marker alone: the picture is not known yet,
-    # which is not "unlikely".
-    incomplete = picture.haemolysis == "unknown" or (
-        picture.haemolysis == "equivocal" and len(picture.markers) < HAEMOLYSIS_MARKERS)
-    undecided = (incomplete and picture.thrombocytopenia is not False
-                 and labs.dat != "positive")
+    # is not measured, or rests on one raised marker alone (however many others are normal:
+    # early TTP can show an undetectable haptoglobin before the reticulocytes rise): the
+    # picture is not known yet, which is not "unlikely".
+    undecided = (picture.haemolysis in ("unknown", "equivocal")
+                 and picture.thrombocytopenia is not False and labs.dat != "positive")
     return INSUFFICIENT if undecided else "unlikely"
+
+
+def short_count_above(smear: SmearFindings) -> bool:
+    """Whether too few red cells were counted for an ICSH call but the count's whole 95%
+    interval lies above the limit.
+
+    ICSH 2021 asks for 1,000 red cells so that a count can be read, above all as normal; it
+    does not ask to set aside a count that is unmistakably raised (40 of 500 is 8%, 95% CI
+    about 6-11%). Such a count is evidence of schistocytes that should not wait for more
+    cells (this tool's rule, :data:`~smearscan.verdict.values.MAHA_RULE`).
+    """
+    return (smear.call == "insufficient" and smear.ci95 is not None
+            and smear.ci95[0] > smear.limit_percent)
 
 
 def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | None:
     """(for MAHA?, finding) for a smear with a call, else ``None``."""
+    limit = smear.limit_percent
+    if short_count_above(smear):
+        return True, _finding(
+            f"schistocytes above the {limit:g}% limit on a short count (under the "
+            f"{REQUIRED_RBC} red cells {ICSH} asks for): count more cells, but do not wait "
+            "for them to act", smear.text(), MAHA_RULE)
     if smear.call in (None, "insufficient"):
         return None
-    limit, value = smear.limit_percent, smear.text()
+    value = smear.text()
     if smear.call == "above":
         return True, _finding(f"schistocytes above the {limit:g}% limit", value, SCHISTOCYTE_RULE)
     if smear.call == "borderline":
@@ -366,6 +386,9 @@ def smear_missing(smear: SmearFindings) -> list[str]:
     if smear.call == "insufficient" and smear.focus_note is not None and (
             smear.rbc_counted is None or smear.rbc_counted >= REQUIRED_RBC):
         return [f"schistocyte_percent: {smear.focus_note}"]
+    if short_count_above(smear):
+        return [f"rbc_counted: only {smear.rbc_counted} red cells counted; count at least "
+                f"{REQUIRED_RBC} ({ICSH}) to complete a count that is already above the limit"]
     if smear.call == "insufficient":
         return [f"rbc_counted: only {smear.rbc_counted} red cells counted; count at least "
                 f"{REQUIRED_RBC} ({ICSH}) before the smear can be interpreted"]

@@ -30,9 +30,23 @@ WHO_ANAEMIA = ("WHO 2011 (Haemoglobin concentrations for the diagnosis of anaemi
                "WHO/NMH/NHD/MNM/11.1)")
 BSH_COBALAMIN = "BSH 2014 (Devalia V, et al. Br J Haematol 2014;166:496-513)"
 DRUG_TMA = "Al-Nouri ZL, et al. Blood 2015;125:616-618"
+DRUG_TMA_REGISTRY = "Reese JA, et al. Am J Hematol 2015;90:406-410"
 SEED_000 = "seed 000 (cancer-associated MAHA in breast cancer; CLINICAL.md)"
 SEED_002 = "seed 002 (bone-marrow metastasis of breast cancer; CLINICAL.md)"
 SEED_003 = "seed 003 (cytopenias with high B12 in a breast-cancer survivor; CLINICAL.md)"
+
+#: Drugs with reported evidence of causing TMA, by generic name (lower case), matched inside the
+#: recorded name: this tool's list, not exhaustive. Quinine, ciclosporin and tacrolimus were
+#: most of the reports with definite evidence (Al-Nouri 2015); gemcitabine, pentostatin,
+#: oxaliplatin, quinine and vancomycin were definite in the Oklahoma and Wisconsin series
+#: (Reese 2015); mitomycin C, VEGF inhibitors (bevacizumab, sunitinib), interferon and the
+#: thienopyridines are named in the same reviews. A name outside the list is not called a cause:
+#: it may be the patient's cancer treatment (seed 000).
+DRUGS_CAUSING_TMA = (
+    "quinine", "ciclosporin", "cyclosporin", "tacrolimus", "gemcitabine", "mitomycin",
+    "pentostatin", "oxaliplatin", "vancomycin", "bevacizumab", "sunitinib", "interferon",
+    "ticlopidine", "clopidogrel",
+)
 
 # --- cut-offs -----------------------------------------------------------------------------------
 
@@ -51,6 +65,7 @@ ISTH_FIBRINOGEN = 1.0  # g/L, point when below
 
 FRENCH_PLATELETS = 30.0  # x10^9/L, criterion when at or below
 FRENCH_CREATININE_UMOL = 200.0  # umol/L (2.26 mg/dL), criterion when at or below
+FRENCH_BOTH = 2  # both criteria: the highest probability of severe ADAMTS13 deficiency
 UMOL_PER_MG_DL_CREATININE = 88.4  # CLINICAL.md, "Units"
 
 ADAMTS13_SEVERE = 10.0  # %, below: severe deficiency, supports TTP (ISTH 2020)
@@ -150,7 +165,8 @@ ANAEMIA_UNKNOWN_SEX_RULE = _rule(
     "anaemic wrongly; a man at 12-13 g/dL is flagged instead", standard=False)
 MAHA_RULE = _rule(
     "MAHA", "schistocytes above the limit + haemolysis present + DAT negative -> likely; above "
-    "otherwise, or interval spanning the limit -> possible; at or under the limit with "
+    "otherwise, interval spanning the limit, or fewer than 1000 red cells counted with the "
+    "whole interval above the limit -> possible; at or under the limit with "
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
     "with haemolysis not measured or one raised marker alone, platelets low or unknown -> "
     "insufficient data; "
@@ -184,8 +200,11 @@ ADAMTS13_RULE = _rule(
     "a negative result, consider other diagnoses", ISTH_TTP)
 TTP_RULE = _rule(
     "TTP without ADAMTS13", f"PLASMIC >= {PLASMIC_HIGH} -> suspected; a range reaching "
-    f"{PLASMIC_INTERMEDIATE} with the MAHA picture -> possible; <= 4 -> unlikely; never "
-    "decided by the schistocyte count alone", f"{ISTH_TTP}; {PLASMIC}", standard=False)
+    f"{PLASMIC_INTERMEDIATE} with the MAHA picture (or thrombocytopenia with one raised "
+    "haemolysis marker) -> possible; <= 4 -> unlikely, unless the French TMA score can reach "
+    "2 of 2 with that picture -> possible (the safer of the two scores stands); never "
+    "decided by the schistocyte count alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
+    standard=False)
 URGENT_RULE = _rule(
     "urgent TTP action", "printed first whenever TTP is possible, suspected or likely: urgent "
     "haematology; plasma exchange and corticosteroids on suspicion, before ADAMTS13 (sample "
@@ -198,8 +217,10 @@ CANCER_RULE = _rule(
     "cancer-associated MAHA", "active cancer, DAT-negative MAHA, no severe ADAMTS13 deficiency, "
     f"no overt DIC; 'plasma exchange usually ineffective' only with ADAMTS13 > "
     f"{ADAMTS13_NEGATIVE:g}%", SEED_000, standard=False)
-DRUG_RULE = _rule("drug-induced TMA", "a recorded drug with MAHA likely -> suspected; action: "
-                  "stop the suspected drug", DRUG_TMA)
+DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with MAHA likely -> "
+                  "suspected, action: stop the drug; another drug name -> at most possible, "
+                  "action: check it before stopping it", f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}",
+                  standard=False)
 MEGALOBLASTIC_RULE = _rule(
     "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "
     f"(<= {RETICULOCYTES_RAISED:g}%) in a haemolytic picture; B12 < {B12_DEFICIENT:g} pg/mL "
