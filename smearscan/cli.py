@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILURE = 0, 2, 3, 4
@@ -63,6 +65,14 @@ A re-run with the same --out resumes where a run stopped.
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (the README's promise), not the usage."""
+
+    def error(self, message: str) -> None:
+        """Print ``<prog>: error: <message> (see <prog> --help)`` and exit 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -87,7 +97,7 @@ def analysis_parser() -> argparse.ArgumentParser:
     """Parser of the analysis command ``smearscan PATH...``."""
     from smearscan import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="smearscan", description=_DESCRIPTION, epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"smearscan {__version__}")
@@ -228,14 +238,40 @@ class _UsageError(Exception):
     """Options that cannot go together (exit 2)."""
 
 
-def _percent(text: str) -> float:
+def _percent(text: str) -> Decimal:
+    """A percentage as written: its decimals are the precision :func:`_counted_percent` checks."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0 <= value <= 100:  # also rejects nan
         raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (0-100)")
-    return value
+    return Decimal(text)
+
+
+def _counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
+    """``percent``, checked against ``rbc_counted``: a percentage of N counted red cells is
+    100 k / N for a whole number k of cells (this tool's rule).
+
+    It is accepted when some whole k gives 100 k / N within half a unit of the last decimal
+    written (8.3 of 1200 is 100 cells, 8.33%; at an exact half either rounding is accepted).
+
+    Raises
+    ------
+    ValueError
+        No whole number of cells gives ``percent`` (0.99 of 1000 would be 9.9 cells).
+    """
+    if rbc_counted is None:
+        return float(percent)
+    cells = Fraction(percent) * rbc_counted / 100
+    nearest = round(cells)
+    half_unit = Fraction(1, 2) * Fraction(10) ** min(percent.as_tuple().exponent, 0)
+    if abs(Fraction(100 * nearest, rbc_counted) - Fraction(percent)) > half_unit:
+        raise ValueError(f"--schistocytes {percent} of --rbc-counted {rbc_counted} is "
+                         f"{float(cells):g} cells, not a whole number ({nearest} of "
+                         f"{rbc_counted} is {100 * nearest / rbc_counted:.4g}%): give the "
+                         "percentage of the count (this tool's rule)")
+    return float(percent)
 
 
 _VERDICT_DESCRIPTION = """\
@@ -249,8 +285,12 @@ bare number that is also a plausible result in another common unit of that key i
 (exit code 2) with a one-line error naming the key and the units it could be; give the unit.
 A result reported as a bound, e.g. --haptoglobin '<0.1 g/L' or --adamts13 '<5 %%', is read
 as such; where the verdict would differ within its range (ADAMTS13 '<20 %%' spans the 10%%
-cut-off) it is refused (exit code 2): give the measured value. A lab value given twice on the
-command line is refused too (exit code 2): give the one result the verdict should use.
+cut-off) it is refused (exit code 2): give the measured value. An option given twice (a lab
+value, --schistocytes, --rbc-counted, --labs, ...), or a key given twice in one object of a
+JSON lab file, is refused too (exit code 2): keep the one the verdict should use.
+Reticulocytes: give a SI fraction with its unit, --reticulocytes '0.021 fraction' (= 2.1%%). A
+value over 50%% is refused (this tool's rule: a bare 85 is probably an absolute count), and so
+is a count in x10^9/L: it needs the red-cell count to become a %%.
 Bare numbers refused:
 %s
 """
@@ -270,14 +310,15 @@ def _ambiguity_lines() -> str:
 
 class _Once(argparse.Action):
     """Store an option's value, refusing a second one: two results for one lab value (a typo, or
-    two draws) must not be settled silently by taking the last."""
+    two draws), two counts or two files must not be settled silently by taking the last. The
+    option's default must be ``None``."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: object, option_string: str | None = None) -> None:
         earlier = getattr(namespace, self.dest)
         if earlier is not None:
-            parser.error(f"{option_string} given twice ({earlier!r} and {values!r}): give the one "
-                         "result the verdict should use")
+            parser.error(f"{option_string} given twice ({str(earlier)!r} and {str(values)!r}): "
+                         "keep the one the verdict should use")
         setattr(namespace, self.dest, values)
 
 
@@ -285,26 +326,30 @@ def verdict_parser() -> argparse.ArgumentParser:
     """Parser of ``smearscan verdict``; one option per lab key, generated from the key table."""
     from smearscan.labs import LAB_KEYS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="smearscan verdict", description=_VERDICT_DESCRIPTION % _ambiguity_lines(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--schistocytes", type=_percent, metavar="PCT",
-                        help="schistocytes as %% of red cells (from a manual or other count)")
-    source.add_argument("--summary", type=Path, metavar="FILE",
+    source.add_argument("--schistocytes", type=_percent, metavar="PCT", action=_Once,
+                        help="schistocytes as %% of red cells (from a manual or other count); "
+                             "with --rbc-counted it must be a whole number of cells at the "
+                             "decimals written (this tool's rule)")
+    source.add_argument("--summary", type=Path, metavar="FILE", action=_Once,
                         help="summary.json of a smearscan run (with --slide)")
-    parser.add_argument("--slide", help="slide name in --summary (and row of a per-slide --labs)")
-    parser.add_argument("--rbc-counted", type=_positive_int, metavar="N",
+    parser.add_argument("--slide", action=_Once,
+                        help="slide name in --summary (and row of a per-slide --labs)")
+    parser.add_argument("--rbc-counted", type=_positive_int, metavar="N", action=_Once,
                         help="red cells behind --schistocytes (checks the 1000-cell rule and "
                              "gives the percentage its 95%% interval)")
     parser.add_argument("--nrbc", action="store_true", help="nucleated red cells were seen")
     parser.add_argument("--leukoerythroblastic", choices=("present", "possible", "absent"),
+                        action=_Once,
                         help="leukoerythroblastic picture on the smear (NRBCs and immature "
                              "granulocytes), from a manual review")
-    parser.add_argument("--population", choices=("adult", "neonate", "preterm"),
-                        default="adult", help="reference limit for --schistocytes: 1%% "
-                        "adults and term neonates, 5%% preterm infants (ICSH 2021)")
-    parser.add_argument("--labs", type=Path, metavar="FILE",
+    parser.add_argument("--population", choices=("adult", "neonate", "preterm"), action=_Once,
+                        help="reference limit for --schistocytes: 1%% adults (the default) and "
+                             "term neonates, 5%% preterm infants (ICSH 2021)")
+    parser.add_argument("--labs", type=Path, metavar="FILE", action=_Once,
                         help="lab values: a JSON object, or CSV with a 'slide' column")
     parser.add_argument("--json", action="store_true", help="print JSON for programs")
     labs = parser.add_argument_group("lab values (override --labs)")
@@ -342,8 +387,9 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
         smear = smear_findings_from_summary(_read_json(args.summary), _slide_name(args))
     else:
         smear = SmearFindings.from_percentage(
-            args.schistocytes, rbc_counted=args.rbc_counted, population=args.population,
-            nrbc_present=args.nrbc or None, leukoerythroblastic=args.leukoerythroblastic)
+            _counted_percent(args.schistocytes, args.rbc_counted), rbc_counted=args.rbc_counted,
+            population=args.population or "adult", nrbc_present=args.nrbc or None,
+            leukoerythroblastic=args.leukoerythroblastic)
     labs = Labs() if args.labs is None else labs_for_slide(
         read_labs_file(args.labs), args.slide, source=str(args.labs))
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v}
@@ -402,7 +448,7 @@ def _training_module():
 
 def train_parser() -> argparse.ArgumentParser:
     """Parser of ``smearscan train``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="smearscan train",
         description="Train the cell classifier from scratch on the public datasets (train "
                     "split), choose operating thresholds on the val split, measure the test "
@@ -423,7 +469,7 @@ def train_parser() -> argparse.ArgumentParser:
 
 def evaluate_parser() -> argparse.ArgumentParser:
     """Parser of ``smearscan evaluate``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="smearscan evaluate",
         description="Evaluate a classifier on a held-out split: per-class precision/recall/F1, "
                     "confusion matrix, ROC and precision-recall curves, sensitivity at "
@@ -463,7 +509,7 @@ def _run_evaluate(argv: list[str]) -> int:
 
 def review_parser() -> argparse.ArgumentParser:
     """Parser of ``smearscan review``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="smearscan review",
         description="Review a results folder in the browser: confirm or reclassify every "
                     "flagged cell (the counts and the call are recomputed as you go), check "
@@ -487,7 +533,7 @@ def _run_review(argv: list[str]) -> int:
 
 def export_corrections_parser() -> argparse.ArgumentParser:
     """Parser of ``smearscan export-corrections``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="smearscan export-corrections",
         description="Write the reviewed cells of every signed-off slide as labelled training "
                     "data (image path, x, y, class, ...), for 'smearscan train --extra-labels'.")

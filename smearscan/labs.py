@@ -3,7 +3,9 @@
 A lab value is a number in the key's default unit (see :data:`LAB_KEYS`) or a string
 ``"<number> <unit>"`` in one of the key's accepted units, converted on input (CLINICAL.md,
 "Units"). Unicode micro signs (``µ``, ``μ``) read as ``u``; ``×`` as ``x``; ``⁹``/``³`` as digits;
-case and spaces in the unit do not matter. A value of ``None``, ``""`` or ``"NA"`` is missing.
+case and spaces in the unit do not matter. A value of ``None``, ``""``, ``"NA"``, ``"n/a"``,
+``"-"``, ``"unknown"`` or ``"not known"`` is missing (not recorded); for a yes/no or named key
+(``drug_exposure``, ``obstetric_complication``) ``"none"`` and ``"nil"`` mean no, as ``"no"`` does.
 
 Nothing is guessed: an unknown key (with the closest known key suggested), a negative or
 non-numeric value, an unknown unit, a decimal comma or thousands separator, or a value outside
@@ -36,7 +38,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -68,6 +70,9 @@ class LabKey:
         plausible result in that unit too; such a bare number is refused (this tool's rule).
     choices : tuple of str
         The accepted words of a ``"choice"`` key.
+    refused_units : Mapping[str, str]
+        Units of another quantity reported under the key's name, which cannot be converted to
+        ``unit`` (a reticulocyte count in x10^9/L), each with why and what to give instead.
     """
 
     kind: str
@@ -77,11 +82,14 @@ class LabKey:
     meaning: str = ""
     ambiguous: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     choices: tuple[str, ...] = ()
+    refused_units: Mapping[str, str] = field(default_factory=dict)
 
 
 def _number(unit: str, units: Mapping[str, float], plausible: tuple[float, float],
-            meaning: str, ambiguous: Mapping[str, tuple[float, float]] | None = None) -> LabKey:
-    return LabKey("number", unit, {unit: 1.0, **units}, plausible, meaning, ambiguous or {})
+            meaning: str, ambiguous: Mapping[str, tuple[float, float]] | None = None, *,
+            refused_units: Mapping[str, str] | None = None) -> LabKey:
+    return LabKey("number", unit, {unit: 1.0, **units}, plausible, meaning, ambiguous or {},
+                  refused_units=refused_units or {})
 
 
 # Counts: x10^9/L = x10^3/uL = G/L; per uL (= per mm3) / 1000 (CLINICAL.md, "Units").
@@ -95,6 +103,16 @@ _D_DIMER_UNITS.update({"ng/mL FEU": 1.0, "ng/mL DDU": 1.0})
 # Vitamin B12: 1 pg/mL = 0.738 pmol/L. Folate: 1 ng/mL = 2.266 nmol/L.
 _B12_UNITS = {"ng/L": 1.0, "pmol/L": 1 / 0.738}
 _FOLATE_UNITS = {"ug/L": 1.0, "nmol/L": 1 / 2.266}
+# Reticulocytes: % of red cells; SI reports give them as a number fraction of red cells
+# (0.015 = 1.5%), and analysers also as an absolute count in x10^9/L. A count becomes a % only
+# with the red-cell count, which no lab key holds, so it is refused. The plausible range stops
+# at 50% (this tool's rule): even brisk haemolysis rarely passes 30%, while absolute counts
+# (x10^9/L) are mostly over 50, so a larger bare number is refused as probably a count. A count
+# under 50 cannot be told from a % by the number alone and is read as a %.
+_RETICULOCYTE_UNITS = {"fraction": 100.0}
+_RETICULOCYTE_COUNT = ("an absolute count, which needs the red-cell count to become a %: give "
+                       "the % of red cells, e.g. '2.1 %', or the fraction, e.g. '0.021 fraction'")
+_RETICULOCYTE_COUNT_UNITS = {unit: _RETICULOCYTE_COUNT for unit in ("x10^9/L", *_COUNT_UNITS)}
 
 # Bare numbers refused because they are plausible results in a second common unit (this tool's
 # rule; the ranges are the bare numbers, inclusive, whose reading in that unit is plausible too):
@@ -112,11 +130,14 @@ _HB_AMBIGUOUS = {"mmol/L": (0.0, 15.5), "g/L": (10.0, 25.0)}
 #   failure); below 10 a bare number is not a umol/L result;
 # - fibrinogen: 10-15 mg/dL (0.10-0.15 g/L, severe consumption) or 10-15 g/L;
 # - ADAMTS13: 0-2 IU/mL (or a fraction of normal) is 0-200%, and 0-2% is severe deficiency;
+# - reticulocytes: a fraction of 0-0.5 is 0-50% (the plausible range), and 0-0.5% is a
+#   reticulocytopenia (aplasia), so 0.06 could be 0.06% or 6%;
 # - vitamin B12 and folate: pg/mL and pmol/L (ng/mL and nmol/L) results overlap everywhere.
 _LDH_AMBIGUOUS = {"ukat/L": (0.0, 400.0)}
 _HAPTOGLOBIN_AMBIGUOUS = {"mg/dL": (0.0, 10.0)}
 _B12_AMBIGUOUS = {"pmol/L": (0.0, 50000.0)}
 _FOLATE_AMBIGUOUS = {"nmol/L": (0.0, 100.0)}
+_RETICULOCYTE_AMBIGUOUS = {"fraction": (0.0, 0.5)}
 
 #: Every lab key, in the order of :class:`Labs`: kind, default unit, accepted units
 #: (factor to the default unit), plausible range and meaning.
@@ -129,7 +150,10 @@ LAB_KEYS: dict[str, LabKey] = {
     "wbc": _number("x10^9/L", _COUNT_UNITS, (0.0, 500.0), "white-cell count",
                    {"/uL": (100.0, 500.0)}),
     "mcv": _number("fL", {}, (40.0, 160.0), "mean corpuscular volume"),
-    "reticulocytes": _number("%", {}, (0.0, 100.0), "reticulocytes, % of red cells"),
+    "reticulocytes": _number("%", _RETICULOCYTE_UNITS, (0.0, 50.0),
+                             "reticulocytes, % of red cells (or '0.021 fraction'; an absolute "
+                             "count is refused)", _RETICULOCYTE_AMBIGUOUS,
+                             refused_units=_RETICULOCYTE_COUNT_UNITS),
     "ldh": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (1.0, 100000.0),
                    "lactate dehydrogenase", _LDH_AMBIGUOUS),
     "ldh_uln": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (50.0, 2000.0),
@@ -174,11 +198,13 @@ LAB_KEYS: dict[str, LabKey] = {
     "pregnancy": LabKey("bool", meaning="pregnant or post partum"),
     "obstetric_complication": LabKey("named", meaning="obstetric complication (HELLP, placental "
                                                       "abruption, amniotic-fluid embolism; name "
-                                                      "it), or yes/no"),
+                                                      "it), or yes/no (none/nil: no; unknown: "
+                                                      "not recorded)"),
     "mechanical_valve": LabKey("bool", meaning="mechanical heart valve"),
     "malignant_hypertension": LabKey("bool", meaning="malignant (hypertensive emergency) "
                                                      "hypertension"),
-    "drug_exposure": LabKey("named", meaning="a drug known to cause TMA (name it), or yes/no"),
+    "drug_exposure": LabKey("named", meaning="a drug known to cause TMA (name it), or yes/no "
+                                             "(none/nil: no; unknown: not recorded)"),
 }
 
 
@@ -190,7 +216,7 @@ class Labs:
     ------
     LabValueError
         ``metastatic_cancer`` is true while ``active_cancer`` is false (a metastatic cancer is
-        an active one).
+        an active one), or ``pregnancy`` is true while ``sex`` is male.
     """
 
     sex: str | None = None
@@ -232,6 +258,9 @@ class Labs:
         if self.metastatic_cancer and self.active_cancer is False:
             raise LabValueError("labs: metastatic_cancer = True but active_cancer = False: a "
                                 "metastatic cancer is an active one; correct one of them")
+        if self.pregnancy and self.sex == "male":
+            raise LabValueError("labs: pregnancy = True but sex = 'male': the anaemia limit and "
+                                "the pregnancy causes depend on both; correct one of them")
 
     @property
     def cancer_active(self) -> bool | None:
@@ -239,9 +268,11 @@ class Labs:
         return True if self.metastatic_cancer else self.active_cancer
 
 
-_MISSING_TEXT = frozenset({"", "na", "n/a"})
+# "unknown" is not recorded, not "no": a drug or complication nobody asked about is not absent.
+_MISSING_TEXT = frozenset({"", "na", "n/a", "-", "unknown", "not known"})
 _TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
-_FALSE_TEXT = frozenset({"false", "no", "n", "0"})
+# "none"/"nil" answer a named key (which drug? none): read as no, never as a drug's name.
+_FALSE_TEXT = frozenset({"false", "no", "n", "0", "none", "nil"})
 _POSNEG_TEXT = {"positive": "positive", "pos": "positive", "negative": "negative",
                 "neg": "negative"}
 _NUMBER_TEXT = re.compile(
@@ -250,12 +281,22 @@ _UNIT_SPELLING = str.maketrans({"µ": "u", "μ": "u", "×": "x", "⁹": "9", "³
                                 " ": None})
 
 
+# Longer raw values are cut in messages: a 400-digit number in full is no longer readable.
+_SHOWN_CHARACTERS = 60
+
+
 def _unit_key(unit: str) -> str:
     return unit.translate(_UNIT_SPELLING).lower()
 
 
+def _shown(raw: object) -> str:
+    """``raw`` as a message names it: its repr, cut to :data:`_SHOWN_CHARACTERS`."""
+    text = repr(raw)
+    return text if len(text) <= _SHOWN_CHARACTERS else f"{text[:_SHOWN_CHARACTERS - 3]}..."
+
+
 def _fail(source: str, key: str, raw: object, problem: str) -> LabValueError:
-    return LabValueError(f"{source}: {key} = {raw!r}: {problem}")
+    return LabValueError(f"{source}: {key} = {_shown(raw)}: {problem}")
 
 
 def _is_missing(raw: object) -> bool:
@@ -269,7 +310,10 @@ def _split_number(key: str, raw: object, spec: LabKey, source: str
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise _fail(source, key, raw, f"expected a number in {spec.unit or 'no unit'}")
     if not isinstance(raw, str):
-        return "", float(raw), None
+        try:
+            return "", float(raw), None
+        except OverflowError:  # a JSON integer beyond float's range (a string gives inf)
+            raise _fail(source, key, raw, "not a finite number (too large)") from None
     if "," in raw:
         raise _fail(source, key, raw, "use a decimal point and no thousands separator")
     match = _NUMBER_TEXT.fullmatch(raw)
@@ -285,6 +329,9 @@ def _unit_hint(value: float, spec: LabKey) -> str:
     for unit, factor in spec.units.items():
         if factor != 1.0 and low <= value * factor <= high:
             return f" (was it in {unit}?)"
+    if value > high and spec.refused_units:  # a count is larger than a % of it
+        unit, reason = next(iter(spec.refused_units.items()))
+        return f" (was it in {unit}? that is {reason})"
     return ""
 
 
@@ -363,6 +410,18 @@ class Bound(float):
         return sorted({v for v in values if low <= v <= high and v != self.limit} | {float(self)})
 
 
+def _unit_factor(key: str, raw: object, unit: str, spec: LabKey, source: str) -> float:
+    """The factor from ``unit`` to the key's default unit; a refused or unknown unit raises."""
+    factors = {_unit_key(name): factor for name, factor in spec.units.items()}
+    refused = {_unit_key(name): reason for name, reason in spec.refused_units.items()}
+    if _unit_key(unit) in refused:
+        raise _fail(source, key, raw, f"{unit} is {refused[_unit_key(unit)]}")
+    if _unit_key(unit) not in factors:
+        accepted = ", ".join(name or "(no unit)" for name in spec.units)
+        raise _fail(source, key, raw, f"unknown unit {unit!r}; accepted: {accepted}")
+    return factors[_unit_key(unit)]
+
+
 def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
     sign, value, unit = _split_number(key, raw, spec, source)
     if not math.isfinite(value):
@@ -370,14 +429,11 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
     if unit is None:
         _refuse_ambiguous(key, raw, value, spec, source)
         unit = spec.unit
-    factors = {_unit_key(name): factor for name, factor in spec.units.items()}
-    if _unit_key(unit) not in factors:
-        accepted = ", ".join(name or "(no unit)" for name in spec.units)
-        raise _fail(source, key, raw, f"unknown unit {unit!r}; accepted: {accepted}")
+    factor = _unit_factor(key, raw, unit, spec, source)
     low, high = spec.plausible
     if value < 0 and low >= 0:
         raise _fail(source, key, raw, "negative")
-    converted = round(value * factors[_unit_key(unit)], 6)
+    converted = round(value * factor, 6)
     if not low <= converted <= high:
         unit = f" {spec.unit}" if spec.unit else ""  # INR has none
         raise _fail(source, key, raw,
@@ -471,8 +527,9 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
     mapping : Mapping[str, object]
         Keys from :data:`LAB_KEYS`. Numbers are in the key's default unit or strings
         ``"<number> <unit>"``; ``dat``/``ana`` are ``"positive"``/``"negative"``; booleans are
-        ``True``/``False`` or ``true/false/yes/no/1/0`` strings; ``drug_exposure`` is a drug name
-        or a boolean. ``None``, ``""`` and ``"NA"`` are missing.
+        ``True``/``False`` or ``true/false/yes/no/1/0`` strings; ``drug_exposure`` and
+        ``obstetric_complication`` are a name or a boolean (``"none"``/``"nil"``: false).
+        ``None``, ``""``, ``"NA"``, ``"-"``, ``"unknown"`` and ``"not known"`` are missing.
     source : str, optional
         Where the values came from, used as the start of error messages.
 
@@ -501,11 +558,31 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
     return labs
 
 
+def _object_without_repeats(path: Path) -> Callable[[list[tuple[str, object]]], dict]:
+    """A ``json`` object hook refusing a key given twice in one object (a lab key, or a slide
+    name): ``json`` would keep the last silently, and a pasted line would flip the verdict."""
+
+    def build(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        data: dict[str, object] = {}
+        for key, value in pairs:
+            if key in data:
+                raise LabValueError(f"{path}: {key!r} given twice ({_shown(data[key])} and "
+                                    f"{_shown(value)}): keep the one the verdict should use")
+            data[key] = value
+        return data
+
+    return build
+
+
 def _labs_from_json(text: str, path: Path) -> dict[str, Labs]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_object_without_repeats(path))
     except json.JSONDecodeError as exc:
         raise LabValueError(f"{path}: not valid JSON: {exc}") from exc
+    except LabValueError:
+        raise
+    except ValueError:  # int() refuses over 4300 digits (Python's guard against slow parsing)
+        raise LabValueError(f"{path}: a number too long to be a lab value") from None
     except RecursionError:
         raise LabValueError(f"{path}: not a lab file (JSON nested too deeply)") from None
     if not isinstance(data, dict):

@@ -5,7 +5,15 @@ from dataclasses import fields
 
 import pytest
 
-from smearscan.labs import LAB_KEYS, Bound, Labs, LabValueError, parse_labs, read_labs_file
+from smearscan.labs import (
+    LAB_KEYS,
+    Bound,
+    Labs,
+    LabValueError,
+    parse_labs,
+    read_labs_file,
+    with_overrides,
+)
 
 
 def test_lab_keys_match_labs_fields():
@@ -332,3 +340,121 @@ def test_d_dimer_bound_and_a_bare_uln_need_units_alike():
     with pytest.raises(LabValueError, match="both with units or both bare"):
         parse_labs({"d_dimer": ">20 mg/L", "d_dimer_uln": "0.5"})
     assert parse_labs({"d_dimer": ">2000", "d_dimer_uln": "500"}).d_dimer.limit == 2000
+
+
+# --- reticulocytes: %, SI fraction, absolute count (QA D3) --------------------------------------
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (0, 0.0), (0.51, 0.51), (1.2, 1.2), (6, 6.0), ("18.81", 18.81), (50, 50.0),
+])
+def test_bare_reticulocytes_plausible_only_as_a_percentage_are_read_as_one(value, expected):
+    assert parse_labs({"reticulocytes": value}).reticulocytes == expected
+
+
+@pytest.mark.parametrize(("value", "as_fraction"), [
+    (0.001, "0.1%"), (0.06, "6%"), ("0.3", "30%"), (0.5, "50%"),
+])
+def test_bare_reticulocytes_plausible_as_a_fraction_too_are_refused(value, as_fraction):
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"reticulocytes": value}, source="command line")
+    assert str(caught.value) == (
+        f"command line: reticulocytes = {value!r}: a bare number could be {float(value):g}% or "
+        f"{float(value):g} fraction (= {as_fraction}); give the unit, e.g. '{float(value):g} %' "
+        f"or '{float(value):g} fraction'")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("6 %", 6.0), ("0.06 fraction", 6.0), ("0.06 Fraction", 6.0), ("0.5 fraction", 50.0),
+    ("50 %", 50.0), ("0.5 %", 0.5),
+])
+def test_reticulocytes_with_a_unit_are_read_in_it(text, expected):
+    assert parse_labs({"reticulocytes": text}).reticulocytes == pytest.approx(expected, rel=1e-9)
+
+
+_COUNT_REFUSED = ("an absolute count, which needs the red-cell count to become a %: give the % of "
+                  "red cells, e.g. '2.1 %', or the fraction, e.g. '0.021 fraction'")
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    (50.01, "50.01 % is outside the plausible range 0-50 % (was it in x10^9/L? that is "
+            f"{_COUNT_REFUSED})"),
+    (85, f"85 % is outside the plausible range 0-50 % (was it in x10^9/L? that is "
+         f"{_COUNT_REFUSED})"),
+    ("50.1 %", "50.1 % is outside the plausible range 0-50 % (was it in x10^9/L? that is "
+               f"{_COUNT_REFUSED})"),
+    ("0.51 fraction", "51 % is outside the plausible range 0-50 %"),
+    ("85 x10^9/L", f"x10^9/L is {_COUNT_REFUSED}"),
+    ("85 G/L", f"G/L is {_COUNT_REFUSED}"),
+    ("85000 /uL", f"/uL is {_COUNT_REFUSED}"),
+])
+def test_reticulocytes_over_50_percent_or_as_an_absolute_count_are_refused(raw, message):
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"reticulocytes": raw}, source="labs.json")
+    assert str(caught.value) == f"labs.json: reticulocytes = {raw!r}: {message}"
+
+
+# --- a key given twice in a JSON lab file (QA D4) ------------------------------------------------
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"platelets": 12, "platelets": 212}', "'platelets' given twice (12 and 212)"),
+    ('{"S1": {"platelets": 12}, "S1": {"platelets": 250}}',
+     "'S1' given twice ({'platelets': 12} and {'platelets': 250})"),
+    ('{"S1": {"mcv": 80, "mcv": 80}}', "'mcv' given twice (80 and 80)"),
+])
+def test_a_key_given_twice_in_a_json_object_is_refused_naming_it(tmp_path, text, message):
+    path = tmp_path / "labs.json"
+    path.write_text(text)
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(path)
+    assert str(caught.value) == f"{path}: {message}: keep the one the verdict should use"
+
+
+# --- numbers too large for a float (QA D6) ------------------------------------------------------
+
+def test_a_json_integer_beyond_float_range_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "labs.json"
+    path.write_text('{"platelets": 1' + "0" * 400 + "}")
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(path)
+    assert str(caught.value) == (f"{path}: platelets = 1{'0' * 56}...: not a finite number "
+                                 "(too large)")
+
+
+def test_a_json_integer_beyond_pythons_digit_limit_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "labs.json"
+    path.write_text('{"platelets": 1' + "0" * 5000 + "}")
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(path)
+    assert str(caught.value) == f"{path}: a number too long to be a lab value"
+
+
+# --- "none" and "unknown" in named and yes/no keys (QA D7) --------------------------------------
+
+@pytest.mark.parametrize("key", ["drug_exposure", "obstetric_complication"])
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("none", False), (" None ", False), ("nil", False), ("NIL", False), ("no", False),
+    ("unknown", None), ("Not known", None), ("-", None), ("", None), ("n/a", None),
+])
+def test_none_means_no_and_unknown_means_not_recorded(key, raw, expected):
+    assert getattr(parse_labs({key: raw}), key) is expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("none", False), ("unknown", None), ("-", None)])
+def test_yes_no_keys_read_none_and_unknown_alike(raw, expected):
+    assert parse_labs({"transplant": raw}).transplant is expected
+
+
+# --- contradictions (QA D10) --------------------------------------------------------------------
+
+def test_pregnancy_in_a_male_patient_is_refused():
+    assert parse_labs({"sex": "female", "pregnancy": True}).pregnancy is True
+    assert parse_labs({"sex": "male", "pregnancy": False}).pregnancy is False
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"sex": "male", "pregnancy": "yes"})
+    assert str(caught.value) == ("labs: pregnancy = True but sex = 'male': the anaemia limit and "
+                                 "the pregnancy causes depend on both; correct one of them")
+
+
+def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
+    with pytest.raises(LabValueError, match="pregnancy = True but sex = 'male'"):
+        with_overrides(parse_labs({"sex": "male"}), parse_labs({"pregnancy": "yes"}))

@@ -446,6 +446,8 @@ def test_point_9_the_verdict_takes_the_slide_call_as_given():
     assert raw_low < 1.0  # the raw interval alone would have been borderline
     findings = SmearFindings.from_slide_result(result)
     assert (findings.call, findings.ci95) == ("above", result.schistocytes.corrected_ci95)
+    # The percentage shown beside that interval is its own estimate, not the raw 1.3%.
+    assert findings.schistocyte_percent == result.schistocytes.corrected_percent != 1.3
     verdict = assess(findings, parse_labs(HAEMOLYSIS))
     assert verdict.findings_for[0].finding == "schistocytes above the 1% limit"
     assert "corrected for the classifier's sensitivity" in verdict.findings_for[0].value
@@ -456,8 +458,11 @@ def test_point_9_summary_json_is_rebuilt_as_the_typed_slide_result():
     summary = json.loads(json.dumps({"slides": {"S1": result.to_dict()}}))
     rebuilt = smear_findings_from_summary(summary, "S1")
     direct = SmearFindings.from_slide_result(result)
-    assert rebuilt.ci95 == pytest.approx(direct.ci95, abs=1e-4)  # summary.json rounds to 1e-4
-    assert rebuilt == dataclasses.replace(direct, ci95=rebuilt.ci95)
+    # summary.json rounds to 1e-4
+    assert rebuilt.ci95 == pytest.approx(direct.ci95, abs=1e-4)
+    assert rebuilt.schistocyte_percent == pytest.approx(direct.schistocyte_percent, abs=1e-4)
+    assert rebuilt == dataclasses.replace(direct, ci95=rebuilt.ci95,
+                                          schistocyte_percent=rebuilt.schistocyte_percent)
     assert (rebuilt.call, rebuilt.rbc_counted, rebuilt.leukoerythroblastic) == (
         "above", 2000, "absent")
 

@@ -15,6 +15,8 @@ CLASSIC_TTP = ["--platelets", "10", "--hemoglobin", "8.1 g/dL", "--ldh", "1100",
                "225", "--haptoglobin", "0", "--reticulocytes", "4.5", "--indirect-bilirubin",
                "2.5 mg/dL", "--dat", "negative", "--active-cancer", "no", "--transplant", "no",
                "--mcv", "88", "--inr", "1.1", "--creatinine", "1.0 mg/dL"]
+CLASSIC_TTP_JSON = json.dumps({CLASSIC_TTP[i][2:].replace("-", "_"): CLASSIC_TTP[i + 1]
+                               for i in range(0, len(CLASSIC_TTP), 2)})
 
 
 @pytest.mark.parametrize(("key", "value", "units"), [
@@ -34,13 +36,109 @@ def test_every_ambiguous_bare_value_exits_2_with_one_line(key, value, units, cap
         assert unit in err
 
 
-def test_a_lab_value_given_twice_exits_2_naming_both(capsys):
+@pytest.mark.parametrize(("option", "first", "second"), [
+    ("--platelets", "20", "200"), ("--schistocytes", "8", "0.5"), ("--rbc-counted", "1000", "500"),
+    ("--labs", "a.json", "b.json"), ("--slide", "S1", "S2"), ("--population", "adult", "preterm"),
+    ("--leukoerythroblastic", "present", "absent"),
+])
+def test_an_option_given_twice_exits_2_naming_both_in_one_line(option, first, second, capsys):
+    args = [] if option == "--schistocytes" else ["--schistocytes", "2"]
     with pytest.raises(SystemExit) as exit_info:
-        main(["verdict", "--schistocytes", "2", "--platelets", "20", "--platelets", "200"])
+        main(["verdict", *args, option, first, option, second])
     assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err == ("smearscan verdict: error: --platelets given twice ('20' and '200'): give the "
-                   "one result the verdict should use")
+    assert capsys.readouterr().err == (
+        f"smearscan verdict: error: {option} given twice ('{first}' and '{second}'): keep the one "
+        "the verdict should use (see smearscan verdict --help)\n")
+
+
+def test_a_summary_given_twice_exits_2_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verdict", "--summary", "a.json", "--summary", "b.json", "--slide", "S1"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        "smearscan verdict: error: --summary given twice ('a.json' and 'b.json'): keep the one "
+        "the verdict should use (see smearscan verdict --help)\n")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["verdict", "--schistocytes", "abc"],
+     "smearscan verdict: error: argument --schistocytes: 'abc' is not a number"),
+    (["verdict", "--schistocytes", "-1"],
+     "smearscan verdict: error: argument --schistocytes: '-1' is not a percentage (0-100)"),
+    (["verdict", "--schistocytes", "nan"],
+     "smearscan verdict: error: argument --schistocytes: 'nan' is not a percentage (0-100)"),
+    (["verdict", "--schistocytes", "150"],
+     "smearscan verdict: error: argument --schistocytes: '150' is not a percentage (0-100)"),
+    (["verdict", "--schistocytes", "5", "--rbc-counted", "0"],
+     "smearscan verdict: error: argument --rbc-counted: '0' must be at least 1"),
+    (["verdict"], "smearscan verdict: error: one of the arguments --schistocytes --summary is "
+                  "required"),
+    (["train"], "smearscan train: error: the following arguments are required: --out"),
+    (["evaluate", "--out", "x", "--split", "q"],
+     "smearscan evaluate: error: argument --split: invalid choice: 'q' (choose from 'val', "
+     "'test', 'train')"),
+    (["review"], "smearscan review: error: the following arguments are required: DIR"),
+    (["export-corrections"], "smearscan export-corrections: error: the following arguments are "
+                             "required: DIR, --out"),
+    ([], "smearscan: error: the following arguments are required: PATH"),
+])
+def test_command_line_errors_are_one_line_pointing_to_help(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    prog = message.split(": error:")[0]
+    assert capsys.readouterr().err == f"{message} (see {prog} --help)\n"
+
+
+@pytest.mark.parametrize(("percent", "counted"), [
+    ("8.3", 1200), ("8.33", 1200), ("8.5", 1200), ("0.5", 2000), ("4", 1000), ("1.0", 1000),
+    ("12", 8), ("13", 8), ("12.5", 8),  # 1 of 8 is 12.5%: either rounding of the half
+])
+def test_a_percentage_of_a_whole_number_of_cells_is_accepted(percent, counted, capsys):
+    assert main(["verdict", "--schistocytes", percent, "--rbc-counted", str(counted)]) == 0
+    assert f": {float(percent):g}% (95% CI " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("percent", "counted", "cells", "nearest"), [
+    ("0.99", 1000, "9.9", "10 of 1000 is 1%"), ("1.01", 1000, "10.1", "10 of 1000 is 1%"),
+    ("8.34", 1200, "100.08", "100 of 1200 is 8.333%"),
+    ("8.32", 1200, "99.84", "100 of 1200 is 8.333%"),
+    ("12.6", 8, "1.008", "1 of 8 is 12.5%"),
+])
+def test_a_percentage_of_no_whole_number_of_cells_exits_2_in_one_line(percent, counted, cells,
+                                                                     nearest, capsys):
+    assert main(["verdict", "--schistocytes", percent, "--rbc-counted", str(counted)]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan verdict: --schistocytes {percent} of --rbc-counted {counted} is {cells} cells, "
+        f"not a whole number ({nearest}): give the percentage of the count (this tool's rule)\n")
+
+
+def test_a_bare_reticulocyte_fraction_exits_2_and_the_unit_is_accepted(capsys):
+    assert main(["verdict", "--schistocytes", "4", "--reticulocytes", "0.06"]) == 2
+    assert capsys.readouterr().err == (
+        "smearscan verdict: command line: reticulocytes = '0.06': a bare number could be 0.06% or "
+        "0.06 fraction (= 6%); give the unit, e.g. '0.06 %' or '0.06 fraction'\n")
+    assert main(["verdict", "--schistocytes", "4", "--reticulocytes", "0.06 fraction",
+                 "--json"]) == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]["for"]
+    assert any(f["finding"].startswith("reticulocytes raised") and "6%" in f["value"]
+               for f in findings)
+
+
+@pytest.mark.parametrize(("word", "same_as"), [
+    ("none", "no"), ("nil", "no"), ("unknown", None), ("-", None),
+])
+def test_drug_exposure_none_is_no_and_unknown_is_not_recorded(word, same_as, tmp_path, capsys):
+    def verdict(drug: str | None) -> str:
+        path = tmp_path / "labs.json"
+        labs = {**json.loads(CLASSIC_TTP_JSON), **({} if drug is None else {"drug_exposure": drug})}
+        path.write_text(json.dumps(labs))
+        assert main(["verdict", "--schistocytes", "5", "--rbc-counted", "1000", "--labs",
+                     str(path)]) == 0
+        return capsys.readouterr().out
+
+    text = verdict(word)
+    assert text == verdict(same_as) and f"stop {word}" not in text
 
 
 def test_ambiguous_bare_value_in_a_lab_file_exits_2_naming_the_file(tmp_path, capsys):

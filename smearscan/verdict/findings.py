@@ -123,12 +123,13 @@ class SmearFindings:
     def from_slide_result(cls, result: SlideResult) -> SmearFindings:
         """The findings of a slide analysed by smearscan, with the slide's own call."""
         count = result.schistocytes
-        basis, _, ci95 = count.call_interval()
+        # The percentage and its interval on one basis: the ones the slide's call rests on.
+        basis, percent, ci95 = count.call_interval()
         interval = {"corrected": "corrected for the classifier's sensitivity (Rogan-Gladen)",
                     "raw": "Wilson, of the classifier's count"}[basis]
         return cls(
-            schistocyte_percent=count.proportion.percent,
-            call=count.call if count.proportion.percent is not None else None,
+            schistocyte_percent=percent,
+            call=count.call if percent is not None else None,
             ci95=ci95,
             interval=interval,
             rbc_counted=count.proportion.denominator,
