@@ -23,8 +23,9 @@ from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
 from smearscan.errors import UnusableFieldError
 from smearscan.loading import Slide, find_slides, read_field
-from smearscan.pipeline import FieldResult, ModelInfo, cached_model, field_cells
+from smearscan.pipeline import FieldResult, ModelInfo, cached_model, conditioned, field_cells
 from smearscan.results import FieldSummary, slide_statistics
+from smearscan.segmentation import check_pixel_size
 from smearscan.slide_stats import SlideResult
 
 __all__ = ["FieldAnalysis", "SlideAnalysis", "analyse_image", "analyse_slide", "load_model"]
@@ -101,7 +102,8 @@ def _rgb_array(rgb: np.ndarray) -> np.ndarray:
 
 
 def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: float | None = None,
-                  model: CellClassifier | str | os.PathLike | None = None) -> FieldAnalysis:
+                  model: CellClassifier | str | os.PathLike | None = None, *,
+                  trust_pixel_size: bool = False) -> FieldAnalysis:
     """Segment, measure and classify every object of one field.
 
     Parameters
@@ -111,9 +113,13 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
         array.
     pixel_size_um : float, optional
         Pixel size, um/px. Without it the scale is estimated from the field's median red cell
-        (taken as 7.5 um) and ``summary.pixel_size_estimated`` is True.
+        (taken as 7.5 um) and ``summary.pixel_size_estimated`` is True. A pixel size outside
+        the plausible range, or more than 1.5x from the field's own estimate, is refused as
+        the CLI's ``--pixel-size`` is (a wrong unit gives a confident wrong count).
     model : CellClassifier, str or path, optional
         From :func:`load_model`, or a model file; default the shipped classifier.
+    trust_pixel_size : bool, keyword-only
+        Use ``pixel_size_um`` even where the field's estimate disagrees (``--trust-pixel-size``).
 
     Returns
     -------
@@ -128,6 +134,8 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     smearscan.errors.UnusableFieldError
         A grayscale image (``ColourlessFieldError``: the classifier needs the stain's colour)
         or an overexposed one (``OverexposedFieldError``).
+    smearscan.segmentation.PixelSizeError
+        ``pixel_size_um`` implausible, or contradicted by the field (one line with both).
     ValueError
         An array that is not (H, W, 3) uint8.
     """
@@ -136,7 +144,18 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     else:
         path = Path(path_or_rgb)
         rgb, slide, image = read_field(path), path.stem, path.name
+    if pixel_size_um is not None:
+        _check_scale(rgb, pixel_size_um, image or "the array", trust=trust_pixel_size)
     return _field_analysis(rgb, path, slide, image, pixel_size_um, _model(model))
+
+
+def _check_scale(rgb: np.ndarray, pixel_size_um: object, source: str, *, trust: bool) -> None:
+    """:func:`~smearscan.segmentation.check_pixel_size`: the range, and unless ``trust`` the
+    field's own estimate (of the field as analysis sees it). A pixel size that is not a number
+    is a TypeError naming it (a string would fail deep in the segmentation)."""
+    if isinstance(pixel_size_um, bool) or not isinstance(pixel_size_um, int | float):
+        raise TypeError(f"pixel_size_um = {pixel_size_um!r}: expected a number (um/px)")
+    check_pixel_size(pixel_size_um, None if trust else conditioned(rgb)[0], source=source)
 
 
 def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
@@ -163,7 +182,7 @@ def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
 def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
                   pixel_size_um: float | None = None,
                   model: CellClassifier | str | os.PathLike | None = None,
-                  population: str = "adult") -> SlideAnalysis:
+                  population: str = "adult", trust_pixel_size: bool = False) -> SlideAnalysis:
     """Analyse the fields of one slide and pool them into the slide statistics.
 
     Parameters
@@ -178,6 +197,8 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     population : {"adult", "neonate", "preterm"}, keyword-only
         Sets the schistocyte reference limit: <= 1% adults and term neonates, <= 5% preterm
         infants (ICSH 2021).
+    trust_pixel_size : bool, keyword-only
+        As for :func:`analyse_image`; the first field is the one compared, as in the CLI.
 
     Returns
     -------
@@ -194,6 +215,9 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     """
     slide = _slide(paths)
     loaded = _model(model)
+    if pixel_size_um is not None:
+        _check_scale(read_field(slide.fields[0]), pixel_size_um, slide.fields[0].name,
+                     trust=trust_pixel_size)
     fields = tuple(_field_analysis(read_field(path), path, slide.name,
                                    path.relative_to(slide.root).as_posix(), pixel_size_um, loaded)
                    for path in slide.fields)

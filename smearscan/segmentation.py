@@ -208,7 +208,8 @@ def check_pixel_size(pixel_size_um: float, rgb: np.ndarray | None = None, *,
         raise PixelSizeError(
             f"--pixel-size {pixel_size_um:g} um/px disagrees with {estimate:.3g} um/px estimated "
             f"from {source or 'the field'} (median red cell taken as 7.5 um) by more than "
-            f"{MAX_SCALE_DISAGREEMENT:g}x; check the calibration, or add --trust-pixel-size")
+            f"{MAX_SCALE_DISAGREEMENT:g}x; check the calibration, or add --trust-pixel-size "
+            "(trust_pixel_size=True in Python)")
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,31 @@ def test_analyse_image_refuses_an_implausible_pixel_size_as_the_cli_does(pixel_s
         smearscan.analyse_image(SAMPLE, pixel_size_um=pixel_size)
 
 
+def test_the_api_refuses_a_pixel_size_the_field_contradicts_as_the_cli_does(tmp_path):
+    # chula-1 reads 0.209 um/px from its red cells; 0.07 is 3x off (a wrong unit or objective).
+    from smearscan.segmentation import PixelSizeError
+
+    message = (r"^--pixel-size 0\.07 um/px disagrees with 0\.209 um/px estimated from "
+               r"chula-1\.jpg .* by more than 1\.5x")
+    with pytest.raises(PixelSizeError, match=message):
+        smearscan.analyse_image(SAMPLE, pixel_size_um=0.07)
+    slide = tmp_path / "s1"
+    slide.mkdir()
+    (slide / SAMPLE.name).symlink_to(SAMPLE)
+    with pytest.raises(PixelSizeError, match=message):
+        smearscan.analyse_slide(slide, pixel_size_um=0.07)
+    trusted = smearscan.analyse_image(SAMPLE, pixel_size_um=0.07, trust_pixel_size=True)
+    assert trusted.summary.pixel_size_um == 0.07
+    assert smearscan.analyse_slide(slide, pixel_size_um=0.07, trust_pixel_size=True
+                                   ).fields[0].summary.pixel_size_um == 0.07
+
+
+@pytest.mark.parametrize("pixel_size", ["0.2", True])
+def test_a_pixel_size_that_is_not_a_number_is_refused_naming_it(pixel_size):
+    with pytest.raises(TypeError, match=rf"^pixel_size_um = {pixel_size!r}: expected a number"):
+        smearscan.analyse_image(SAMPLE, pixel_size_um=pixel_size, trust_pixel_size=True)
+
+
 GREY_MESSAGE = ("a grayscale image (colour spread 0 of 255 levels, under 6, this tool's rule): "
                 "the classifier needs the stain's colour to tell white cells, NRBCs and platelets "
                 "from red cells; --no-classify segments and measures only")
