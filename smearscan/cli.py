@@ -3,19 +3,26 @@
 Exit codes: 0 all done; 2 usage error, bad option value, an --out folder that cannot be
 created or written, or a single input that cannot be read; 3 a folder run finished but some
 files failed (listed in errors.csv); 4 an output could not be written during the run or the
-model could not be loaded.
+model could not be loaded; 130 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import TextIO
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILURE = 0, 2, 3, 4
+#: 128 + the signal's number, as a shell reports a process that the signal ended.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM
 
 _DESCRIPTION = """\
 Count schistocytes and other cells on Wright/Giemsa blood smear fields.
@@ -60,8 +67,8 @@ Reading the slide table (printed with --out; README "Outputs"):
 
 Exit codes: 0 all done; 2 usage error or bad input, one line says which (checked
 before any work); 3 a folder run finished but some files failed (listed in DIR/errors.csv);
-4 an output could not be written or the model could not be loaded; 130 interrupted.
-A re-run with the same --out resumes where a run stopped.
+4 an output could not be written or the model could not be loaded; 130 interrupted
+(Ctrl-C); 143 terminated (SIGTERM). A re-run with the same --out resumes where a run stopped.
 """
 
 
@@ -83,6 +90,35 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _path(text: str) -> Path:
+    """A path argument; an empty one (an unset shell variable) is refused: as a Path it
+    would be the current folder."""
+    if not text:
+        raise argparse.ArgumentTypeError("'': empty path")
+    return Path(text)
+
+
+def _output_folder(text: str) -> Path:
+    """An --out folder: an existing folder, or nothing yet (created by the run)."""
+    from smearscan.loading import not_a_folder_reason
+
+    path = _path(text)
+    reason = not_a_folder_reason(path)
+    if reason is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} is {reason}")
+    return path
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1-65535")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -101,9 +137,10 @@ def analysis_parser() -> argparse.ArgumentParser:
         prog="smearscan", description=_DESCRIPTION, epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"smearscan {__version__}")
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                        help="image files (JPEG, PNG, TIFF, BMP) or folders of them")
-    parser.add_argument("--out", type=Path, metavar="DIR",
+    parser.add_argument("paths", nargs="+", type=_path, metavar="PATH",
+                        help="image files (JPEG, PNG, TIFF, BMP) or folders of them; an "
+                             "input given twice (p1 ./p1, overlapping globs) is analysed once")
+    parser.add_argument("--out", type=_output_folder, metavar="DIR",
                         help="write cells.csv, summary.json, errors.csv (and per-slide files) "
                              "here; re-running with the same DIR resumes")
     parser.add_argument("--pixel-size", type=_positive_float, metavar="UM",
@@ -130,10 +167,10 @@ def analysis_parser() -> argparse.ArgumentParser:
                         default="adult",
                         help="sets the schistocyte reference limit: <=1%% adults and term "
                              "neonates, <=5%% preterm infants (ICSH 2021)")
-    parser.add_argument("--labs", type=Path, metavar="FILE",
+    parser.add_argument("--labs", type=_path, metavar="FILE",
                         help="lab values (JSON, or CSV with a 'slide' column) for a MAHA "
                              "verdict section in each slide's report; see 'smearscan verdict'")
-    parser.add_argument("--model", type=Path, metavar="FILE",
+    parser.add_argument("--model", type=_path, metavar="FILE",
                         help="classifier file: .onnx, or a .pt training file (needs the train "
                              "extra); default: the shipped models/default.onnx")
     parser.add_argument("--no-classify", action="store_true",
@@ -149,12 +186,33 @@ def analysis_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Options that only act on the --out folder, and why: without --out they would be ignored
+#: silently.
+_NEED_OUT = {"save_masks": "--save-masks needs --out DIR, where the masks are written",
+             "overlay": "--overlay needs --out DIR, where the overlays are written",
+             "labs": "--labs needs --out DIR, where each slide's report gives the verdict",
+             "force": "--force needs --out DIR: it lets a run write into a folder that "
+                      "smearscan did not make"}
+
+
+def _analysis_args(argv: list[str]) -> argparse.Namespace:
+    """The arguments of ``smearscan PATH...``; an option that needs --out is a usage error
+    without it."""
+    parser = analysis_parser()
+    args = parser.parse_args(argv)
+    if args.out is None:
+        for dest, message in _NEED_OUT.items():
+            if getattr(args, dest):
+                parser.error(message)
+    return args
+
+
 def _run_analysis(args: argparse.Namespace) -> int:
     from smearscan.batch import RunOptions, analyse_slides
     from smearscan.batch.run import jobs_within_memory
     from smearscan.errors import printable
     from smearscan.executor import default_jobs, executor_for, parse_scheduler
-    from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides
+    from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides, without_repeats
     from smearscan.report import field_table, slide_table
 
     if args.scheduler is not None:
@@ -164,7 +222,10 @@ def _run_analysis(args: argparse.Namespace) -> int:
         parse_scheduler(args.scheduler)  # a bad value fails before any input is read
 
     # Results written inside an input folder must not become fields of the next run.
-    slides = find_slides(args.paths, exclude=[args.out] if args.out else [])
+    slides, repeats = without_repeats(
+        find_slides(args.paths, exclude=[args.out] if args.out else []))
+    for repeat, kept in repeats:
+        _say(printable(f"smearscan: {_repeat_note(repeat.origin, kept.origin)}"))
     if args.pixel_size is not None:
         _check_pixel_size(slides, args)
     options = RunOptions(
@@ -174,18 +235,19 @@ def _run_analysis(args: argparse.Namespace) -> int:
     jobs = args.jobs or jobs_within_memory(default_jobs(sum(len(s.fields) for s in slides)),
                                            slides, classify=options.classify)
     terminal = sys.stderr.isatty()
+    left_out: list[tuple[str, str, str]] = []  # slides of --out left out of the merge
     with executor_for(jobs=jobs, scheduler=args.scheduler) as executor:
         outcomes = analyse_slides(
             slides, out=args.out, options=options, executor=executor, force=args.force,
             progress=not args.quiet and terminal,
-            on_slide=_slide_line(len(slides)) if not args.quiet and not terminal else None)
-    print(field_table(outcomes) if args.out is None else slide_table(outcomes))
-    errors = [error for outcome in outcomes for error in outcome.errors]
+            on_slide=_slide_line(len(slides)) if not args.quiet and not terminal else None,
+            on_left_out=left_out.append)
+    _say(field_table(outcomes) if args.out is None else slide_table(outcomes), sys.stdout)
+    errors = [error for outcome in outcomes for error in outcome.errors] + left_out
     for _, _, message in errors:
-        print(f"smearscan: {printable(message)}", file=sys.stderr)
+        _say(f"smearscan: {printable(message)}")
     if errors and args.out is not None:
-        print(f"smearscan: {len(errors)} file(s) failed; see {args.out / 'errors.csv'}",
-              file=sys.stderr)
+        _say(f"smearscan: {len(errors)} file(s) failed; see {args.out / 'errors.csv'}")
     # Not is_file(): a pipe or device given as the one input is a single image too.
     single_image = len(args.paths) == 1 and not args.paths[0].is_dir()
     if errors:
@@ -193,10 +255,18 @@ def _run_analysis(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _repeat_note(repeat: Path, kept: Path) -> str:
+    """The note on an input given twice (``p1 ./p1`` are one Path), or under another name."""
+    if repeat == kept:
+        return f"{repeat}: given twice; analysed once"
+    return f"{repeat}: the same input as {kept}; analysed once"
+
+
 def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
     """Refuse (PixelSizeError) a --pixel-size out of range, or one that the first usable
-    (readable, not overexposed) field of a slide contradicts, unless --trust-pixel-size."""
-    from smearscan.errors import OverexposedFieldError
+    (readable, neither blank nor overexposed) field of a slide contradicts, unless
+    --trust-pixel-size."""
+    from smearscan.errors import UnusableFieldError
     from smearscan.illumination import require_exposure
     from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
     from smearscan.pipeline import conditioned
@@ -210,7 +280,7 @@ def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
             try:
                 rgb = read_field(path, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS)
                 require_exposure(rgb)
-            except (ImageLoadError, OverexposedFieldError):
+            except (ImageLoadError, UnusableFieldError):
                 continue  # the run reports it
             # As analysis sees it: in a dark corner cells merge and read larger.
             check_pixel_size(args.pixel_size, conditioned(rgb)[0], source=str(path))
@@ -227,11 +297,30 @@ def _slide_line(total: int):
         summary = outcome.summary
         failed = f", {summary.fields_failed} failed" if summary.fields_failed else ""
         resumed = ", resumed" if outcome.resumed else ""
-        print(f"smearscan: slide {done}/{total} done: {outcome.name} ({len(summary.fields)} "
-              f"field(s), {summary.objects} objects{failed}{resumed})", file=sys.stderr,
-              flush=True)
+        _say(f"smearscan: slide {done}/{total} done: {outcome.name} ({len(summary.fields)} "
+             f"field(s), {summary.objects} objects{failed}{resumed})")
 
     return report
+
+
+def _say(line: str, stream: TextIO | None = None) -> None:
+    """Print ``line`` on ``stream`` (default stderr) at once. Once its reader has gone (a closed
+    pipe: ``| head -1``), stop writing to it and carry on: a run's outputs matter more than
+    its progress lines, and its exit code still tells how it went."""
+    stream = sys.stderr if stream is None else stream
+    try:
+        print(line, file=stream, flush=True)
+    except BrokenPipeError:
+        _silence(stream)
+
+
+def _silence(stream: TextIO) -> None:
+    """Point ``stream``'s file descriptor at the null device (the Python docs' recipe for a
+    closed pipe): what is still buffered, and every later write, goes nowhere instead of
+    raising again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 class _UsageError(Exception):
@@ -334,7 +423,7 @@ def verdict_parser() -> argparse.ArgumentParser:
                         help="schistocytes as %% of red cells (from a manual or other count); "
                              "with --rbc-counted it must be a whole number of cells at the "
                              "decimals written (this tool's rule)")
-    source.add_argument("--summary", type=Path, metavar="FILE", action=_Once,
+    source.add_argument("--summary", type=_path, metavar="FILE", action=_Once,
                         help="summary.json of a smearscan run (with --slide)")
     parser.add_argument("--slide", action=_Once,
                         help="slide name in --summary (and row of a per-slide --labs)")
@@ -349,7 +438,7 @@ def verdict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--population", choices=("adult", "neonate", "preterm"), action=_Once,
                         help="reference limit for --schistocytes: 1%% adults (the default) and "
                              "term neonates, 5%% preterm infants (ICSH 2021)")
-    parser.add_argument("--labs", type=Path, metavar="FILE", action=_Once,
+    parser.add_argument("--labs", type=_path, metavar="FILE", action=_Once,
                         help="lab values: a JSON object, or CSV with a 'slide' column")
     parser.add_argument("--json", action="store_true", help="print JSON for programs")
     labs = parser.add_argument_group("lab values (override --labs)")
@@ -372,9 +461,10 @@ def _run_verdict(argv: list[str]) -> int:
         smear, labs = _verdict_inputs(args)
         verdict = assess(smear, labs)
     except (LabValueError, SlideNotFoundError, ValueError) as error:
-        print(f"smearscan verdict: {printable(str(error))}", file=sys.stderr)
+        _say(f"smearscan verdict: {printable(str(error))}")
         return EXIT_USAGE
-    print(json.dumps(verdict.to_dict(), indent=2) if args.json else format_text(verdict))
+    _say(json.dumps(verdict.to_dict(), indent=2) if args.json else format_text(verdict),
+         sys.stdout)
     return EXIT_OK
 
 
@@ -412,10 +502,10 @@ _DEFAULT_SHARED = Path("../shared")
 
 
 def _data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--shared", type=Path, default=_DEFAULT_SHARED, metavar="DIR",
+    parser.add_argument("--shared", type=_path, default=_DEFAULT_SHARED, metavar="DIR",
                         help="folder holding datasets/ (Chula RBC-12, BCCD, PBC); "
                              "default ../shared")
-    parser.add_argument("--cache", type=Path, metavar="DIR",
+    parser.add_argument("--cache", type=_path, metavar="DIR",
                         help="where extracted crops are cached (default ~/.cache/smearscan)")
     parser.add_argument("--limit", type=_positive_int, metavar="N",
                         help="use only a few fields per dataset (smoke runs)")
@@ -461,7 +551,7 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--epochs", type=_positive_int, metavar="N",
                         help="training epochs (default: the documented recipe)")
-    parser.add_argument("--extra-labels", type=Path, metavar="CSV",
+    parser.add_argument("--extra-labels", type=_path, metavar="CSV",
                         help="reviewed cells from 'smearscan export-corrections', added to "
                              "the training split")
     return parser
@@ -475,11 +565,11 @@ def evaluate_parser() -> argparse.ArgumentParser:
                     "confusion matrix, ROC and precision-recall curves, sensitivity at "
                     "specificity 0.99/0.995/0.998 (metrics.json and PNG figures).")
     _data_arguments(parser)
-    parser.add_argument("--model", type=Path, metavar="FILE",
+    parser.add_argument("--model", type=_path, metavar="FILE",
                         help="model file, .onnx or .pt (default: the shipped "
                              "models/default.onnx)")
     parser.add_argument("--split", choices=("val", "test", "train"), default="test")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+    parser.add_argument("--out", type=_path, required=True, metavar="DIR",
                         help="folder for metrics.json and the figures")
     return parser
 
@@ -491,7 +581,7 @@ def _run_train(argv: list[str]) -> int:
                                 epochs=args.epochs or training.EPOCHS, limit=args.limit,
                                 cache=args.cache, progress=sys.stderr.isatty(),
                                 extra_labels=args.extra_labels)
-    print(f"wrote {path} and {path.with_suffix('.onnx')}")
+    _say(f"wrote {path} and {path.with_suffix('.onnx')}", sys.stdout)
     return EXIT_OK
 
 
@@ -502,8 +592,8 @@ def _run_evaluate(argv: list[str]) -> int:
     metrics = _training_module().evaluate_model(
         model=args.model, shared=args.shared, split=args.split, out_dir=args.out,
         cache=args.cache, limit=args.limit)
-    print(json.dumps(metrics.get("summary", metrics), indent=2)[:4000])
-    print(f"wrote {args.out / 'metrics.json'}")
+    _say(json.dumps(metrics.get("summary", metrics), indent=2)[:4000], sys.stdout)
+    _say(f"wrote {args.out / 'metrics.json'}", sys.stdout)
     return EXIT_OK
 
 
@@ -515,8 +605,8 @@ def review_parser() -> argparse.ArgumentParser:
                     "flagged cell (the counts and the call are recomputed as you go), check "
                     "the near misses, and sign each slide off. Corrections are saved in "
                     "DIR/slides/<slide>/review.json; summary.json and cells.csv carry them.")
-    parser.add_argument("out", type=Path, metavar="DIR", help="a folder written by --out")
-    parser.add_argument("--port", type=_positive_int, default=8765, help="default 8765")
+    parser.add_argument("out", type=_path, metavar="DIR", help="a folder written by --out")
+    parser.add_argument("--port", type=_port, default=8765, help="1-65535, default 8765")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this computer only)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
@@ -537,8 +627,8 @@ def export_corrections_parser() -> argparse.ArgumentParser:
         prog="smearscan export-corrections",
         description="Write the reviewed cells of every signed-off slide as labelled training "
                     "data (image path, x, y, class, ...), for 'smearscan train --extra-labels'.")
-    parser.add_argument("out", type=Path, metavar="DIR", help="a reviewed results folder")
-    parser.add_argument("--out", dest="csv", type=Path, required=True, metavar="CSV",
+    parser.add_argument("out", type=_path, metavar="DIR", help="a reviewed results folder")
+    parser.add_argument("--out", dest="csv", type=_path, required=True, metavar="CSV",
                         help="the CSV file to write, e.g. corrections.csv")
     return parser
 
@@ -548,7 +638,7 @@ def _run_export_corrections(argv: list[str]) -> int:
     from smearscan.review.corrections import export_corrections
 
     rows = export_corrections(args.out, args.csv)
-    print(f"wrote {args.csv}: {rows} reviewed cell(s)")
+    _say(f"wrote {args.csv}: {rows} reviewed cell(s)", sys.stdout)
     return EXIT_OK
 
 
@@ -558,32 +648,69 @@ SUBCOMMANDS = {"verdict": _run_verdict, "train": _run_train, "evaluate": _run_ev
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``smearscan`` console script; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    with _sigterm_as_interrupt():
+        return _exit_code(argv)
+
+
+def _exit_code(argv: list[str]) -> int:
+    """Run the command of ``argv``; each failure it may meet as its one line and exit code."""
     from smearscan.errors import LabValueError, SmearscanError, printable
 
-    argv = sys.argv[1:] if argv is None else argv
     try:
         if argv and argv[0] in SUBCOMMANDS:
             return SUBCOMMANDS[argv[0]](argv[1:])
-        return _run_analysis(analysis_parser().parse_args(argv))
+        return _run_analysis(_analysis_args(argv))
     except FileNotFoundError as error:
-        print(f"smearscan: {printable(str(error))}", file=sys.stderr)
+        _say(f"smearscan: {printable(str(error))}")
         return EXIT_USAGE
     except (LabValueError, _UsageError) as error:
-        print(f"smearscan: {printable(str(error))}", file=sys.stderr)
+        _say(f"smearscan: {printable(str(error))}")
         return EXIT_USAGE
     except SmearscanError as error:
-        print(f"smearscan: {error}", file=sys.stderr)
+        _say(f"smearscan: {error}")
         return getattr(error, "exit_code", EXIT_FAILURE)
     except MemoryError:
-        print("smearscan: out of memory; lower --max-pixels or --jobs", file=sys.stderr)
+        _say("smearscan: out of memory; lower --max-pixels or --jobs")
         return EXIT_FAILURE
     except BrokenPipeError:
-        # The reader (e.g. `| head`) left; Python's docs recommend silencing the final flush.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        # A write of a library's own (the review server's address line): its reader left
+        # before the command could do its work.
+        _silence(sys.stdout)
+        _silence(sys.stderr)
+        return EXIT_FAILURE
+    except _Terminated:
+        _say("smearscan: terminated; re-run with the same --out to resume")
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print("smearscan: interrupted; re-run with the same --out to resume", file=sys.stderr)
-        return 130
+        _say("smearscan: interrupted; re-run with the same --out to resume")
+        return EXIT_INTERRUPTED
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that the run unwinds the same way:
+    workers shut down, temporaries and semaphores removed, one line said."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, ``timeout``, a job scheduler) raises :class:`_Terminated` meanwhile.
+
+    By default it ends the process on the spot: no message, and the resource tracker warns
+    about the worker pool's semaphores. Only the main thread may set signal handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

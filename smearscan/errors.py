@@ -56,6 +56,11 @@ class OverexposedFieldError(UnusableFieldError):
     lost with it."""
 
 
+class BlankFieldError(UnusableFieldError):
+    """A field with nothing to analyse: too dark (lamp off, lens cap) or without contrast (a
+    uniform image) (:func:`smearscan.illumination.require_exposure`)."""
+
+
 class MissingExtraError(SmearscanError):
     """A command needs an optional extra (``train``) that is not installed."""
 

@@ -15,7 +15,9 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.forkserver
 import os
+import signal
 import sys
 import threading
 from collections import deque
@@ -135,7 +137,30 @@ def _worker_context(preload: Sequence[str]) -> multiprocessing.context.BaseConte
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(preload))
+    _start_fork_server()
     return context
+
+
+def _start_fork_server() -> None:
+    """Start the fork server, unless it runs already, with SIGINT ignored.
+
+    A terminal's Ctrl-C goes to the whole process group: the fork server (importing its
+    preload) and every worker would each print a KeyboardInterrupt traceback. An ignored signal
+    stays ignored across exec and fork, so the fork server and each worker forked from it
+    ignore Ctrl-C, and this process, which gets it too, shuts them down. Only the main thread
+    may set signal handlers; elsewhere the pool starts the server as it would.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    # Blocked meanwhile, so that a Ctrl-C at this very moment reaches this process afterwards
+    # instead of being discarded as ignored.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 #: Tasks queued per worker: enough to keep each busy, few enough that results never pile up.
@@ -183,12 +208,47 @@ class LocalPool:
 
 def _windowed(pool: ProcessPoolExecutor, work: Callable[[T], R], tasks: Iterator[T],
               window: int) -> Iterator[R]:
-    running: set[Future] = {pool.submit(work, task) for task in islice(tasks, window)}
+    def submitted(count: int) -> set[Future]:
+        # A submit may start a worker: never cut short (see _stops_held).
+        with _stops_held():
+            return {pool.submit(work, task) for task in islice(tasks, count)}
+
+    running = submitted(window)
     while running:
         done, running = wait(running, return_when=FIRST_COMPLETED)
         for future in done:
             yield future.result()
-            running |= {pool.submit(work, task) for task in islice(tasks, 1)}
+            running |= submitted(1)
+
+
+#: Signals that stop a run (Ctrl-C; ``kill``, ``timeout``, a job scheduler).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _stops_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back until the block is done, then deliver them.
+
+    Starting a worker takes a second or two (the fork server imports the work's modules first)
+    and is not atomic: cut short, the worker would start after this process has gone and fail,
+    with a traceback, on the semaphores this process removed on its way out. Only the main
+    thread may set signal handlers; elsewhere nothing is held.
+    """
+    # A handler not set from Python (None) could not be put back.
+    handlers = {number: signal.getsignal(number) for number in _STOP_SIGNALS}
+    if threading.current_thread() is not threading.main_thread() or None in handlers.values():
+        yield
+        return
+    held: list[int] = []
+    for number in handlers:
+        signal.signal(number, lambda number, _: held.append(number))
+    try:
+        yield
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(held):
+            signal.raise_signal(number)
 
 
 # ----------------------------------------------------------------------------- Dask
@@ -258,15 +318,21 @@ class DaskExecutor:
             raise ClusterError(f"--scheduler needs Dask: {_INSTALL_HINT}") from None
         _quiet_dask_logs()
         try:
-            if self.local_workers is not None:
-                self._cluster = _local_cluster(self.local_workers)
-                self.client = Client(self._cluster)
-            else:
-                self.client = Client(self.address, timeout=_CONNECT_SECONDS)
+            # Cut short, a local cluster would be left half-started, for Dask's exit handler
+            # to fail on; held signals are delivered below, where it can be closed.
+            with _stops_held():
+                if self.local_workers is not None:
+                    self._cluster = _local_cluster(self.local_workers)
+                    self.client = Client(self._cluster)
+                else:
+                    self.client = Client(self.address, timeout=_CONNECT_SECONDS)
         except (OSError, TimeoutError) as error:
             self.__exit__()
             raise ClusterError(f"cannot reach the Dask scheduler at {self.where}: "
                                f"{_one_line(error)}") from None
+        except BaseException:
+            self.__exit__()  # a with statement closes only what entered
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -418,6 +484,7 @@ def _local_cluster(workers: int) -> Any:
             # Applies when the fork server starts, i.e. unless an earlier pool of this process
             # started it (then workers import on their first field).
             get_mp_context().set_forkserver_preload(["distributed", *_LOCAL_PRELOAD])
+            _start_fork_server()  # here: the cluster would start it from its event loop thread
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                             # Dashboard on a free loopback port: a fixed 8787 may be taken.
                             host="127.0.0.1", dashboard_address="127.0.0.1:0",

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from smearscan.errors import OverexposedFieldError
+from smearscan.errors import BlankFieldError, OverexposedFieldError
 from smearscan.segmentation import uint8_percentile
 
-__all__ = ["OVEREXPOSED_SHARE", "UNEVEN_FALLOFF", "LitField", "evenly_lit", "require_exposure"]
+__all__ = ["BLANK_CONTRAST", "DARK_BACKGROUND", "OVEREXPOSED_SHARE", "UNEVEN_FALLOFF", "LitField",
+           "evenly_lit", "require_exposure"]
 
 OVEREXPOSED_SHARE = 0.05
 """A field with more than this share of its pixels at 255 in green or blue is refused as
@@ -40,6 +41,17 @@ give 0.416, as the same fields do unchanged (0.418); at 1.25 times, 31 are refus
 give 0.622. The training fields never come near it: at most 0.08% of a Chula field's pixels are at
 255 in green or blue (all 557), 0.01% of a BCCD field's (all 364), 0.5% of a PBC image's (every
 5th of 3,220; PBC clips in red, up to 42% of its pixels, which this rule leaves alone)."""
+
+DARK_BACKGROUND = 20
+"""A field whose brightest 5% (the 95th percentile of green, the slide background) stays under
+this level of 255 is refused as too dark to analyse: this tool's rule, for a lamp left off or a
+lens cap. The darkest training field reaches 130 (Chula, all 557; BCCD 193, all 364; PBC 223,
+every 20th image); a field taken at a quarter of the light (~55) is still analysed."""
+
+BLANK_CONTRAST = 8
+"""A field whose green channel spans fewer levels than this between its 1st and 99th
+percentiles is refused as blank (a uniform image holds no cell): this tool's rule. The flattest
+training field spans 31 (Chula; BCCD 80, PBC 103)."""
 
 UNEVEN_FALLOFF = 0.85
 """A field whose background is darkest at under this fraction of its brightest (green) is evened
@@ -91,12 +103,15 @@ class LitField:
 
 
 def require_exposure(rgb: np.ndarray) -> None:
-    """Refuse an overexposed field (:data:`OVEREXPOSED_SHARE`).
+    """Refuse a field overexposed (:data:`OVEREXPOSED_SHARE`), too dark
+    (:data:`DARK_BACKGROUND`) or blank (:data:`BLANK_CONTRAST`) to analyse.
 
     Raises
     ------
     OverexposedFieldError
         With the share of clipped pixels and what to do at the microscope.
+    BlankFieldError
+        With the level measured and the rule.
     """
     clipped = cv2.max(rgb[:, :, 1], rgb[:, :, 2]) == 255
     share = float(np.count_nonzero(clipped)) / max(clipped.size, 1)
@@ -105,6 +120,17 @@ def require_exposure(rgb: np.ndarray) -> None:
             f"overexposed: {share:.0%} of its pixels are white (255) in green or blue, over "
             f"{OVEREXPOSED_SHARE:.0%} (this tool's rule); pale cell edges and pale fragments are "
             "lost with the background: take it with less light or a shorter exposure")
+    green = np.ascontiguousarray(rgb[:, :, 1])
+    background = uint8_percentile(green, 95)
+    if background < DARK_BACKGROUND:
+        raise BlankFieldError(
+            f"too dark: the 95th percentile of its green levels is {background:g} of 255, under "
+            f"{DARK_BACKGROUND} (this tool's rule); is the lamp on and the lens uncovered?")
+    spread = uint8_percentile(green, 99) - uint8_percentile(green, 1)
+    if spread < BLANK_CONTRAST:
+        raise BlankFieldError(
+            f"blank: its green levels span {spread:g} of 255 (1st-99th percentile), under "
+            f"{BLANK_CONTRAST} (this tool's rule): no cell to analyse")
 
 
 def evenly_lit(rgb: np.ndarray) -> LitField:

@@ -7,6 +7,7 @@ so that the CLI can print it and a batch can record it and go on.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import warnings
@@ -79,6 +80,13 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+def _kind(mode: int) -> str:
+    """What a file system entry of ``mode`` is, in words."""
+    return ("a file" if stat.S_ISREG(mode) else "a named pipe" if stat.S_ISFIFO(mode)
+            else "a folder" if stat.S_ISDIR(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket")
+
+
 def special_file_reason(path: Path) -> str | None:
     """Why ``path`` must not be opened for reading, or None for a regular file.
 
@@ -91,9 +99,26 @@ def special_file_reason(path: Path) -> str | None:
         return None
     if stat.S_ISREG(mode):
         return None
-    kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
-            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket")
-    return f"not a regular file ({kind})"
+    return f"not a regular file ({_kind(mode)})"
+
+
+def not_a_folder_reason(path: Path) -> str | None:
+    """Why ``path`` cannot be a folder to write into, or None when it can (a folder, or
+    nothing yet).
+
+    A file, a symbolic link to nothing and a symbolic link loop would all make ``mkdir`` say
+    only "File exists".
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        if not path.is_symlink():
+            return None  # nothing there yet, or a parent that is not a folder: mkdir says which
+        if error.errno == errno.ELOOP:
+            return "a symbolic link loop, not a folder"
+        return f"a broken symbolic link to {printable(os.readlink(path))}, not a folder"
+    return None if stat.S_ISDIR(mode) else f"{_kind(mode)}, not a folder"
 
 
 def is_output_folder(folder: Path) -> bool:
@@ -102,8 +127,8 @@ def is_output_folder(folder: Path) -> bool:
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of a folder: compared instead of resolved paths, which cost a system call
-    per path component (quadratic in a deep tree)."""
+    """(device, inode) of a file or folder: compared instead of resolved paths, which cost a
+    system call per path component (quadratic in a deep tree)."""
     try:
         status = os.stat(path)
     except OSError:
@@ -231,6 +256,28 @@ def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slid
             # A file, or something that is not one (a pipe, a device): read_field says which.
             slides.append(Slide(path.stem, path.parent, (path,), source=path))
     return slides
+
+
+def without_repeats(slides: list[Slide]) -> tuple[list[Slide], list[tuple[Slide, Slide]]]:
+    """``slides`` with each input folder or file once, the first given kept; and each slide
+    left out, with the one it repeats.
+
+    The same input given twice (``p1 ./p1``, overlapping shell globs, a symbolic link beside
+    its target) would be analysed as two slides and its cells counted twice in the merged
+    outputs. Inputs are compared by :func:`_identity`, so different spellings of a path match.
+    """
+    kept: list[Slide] = []
+    first: dict[tuple[int, int], Slide] = {}
+    repeats: list[tuple[Slide, Slide]] = []
+    for slide in slides:
+        identity = _identity(slide.origin)
+        if identity in first:
+            repeats.append((slide, first[identity]))
+            continue
+        if identity is not None:
+            first[identity] = slide
+        kept.append(slide)
+    return kept, repeats
 
 
 def _to_uint8(array: np.ndarray) -> np.ndarray:

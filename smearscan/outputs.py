@@ -2,7 +2,8 @@
 
 A killed run therefore leaves either the previous complete file or none, never half of one;
 temporary files are named ``.NAME.XXXXXXXX.smearscan-part`` and the next run with the same
-folder removes them (only those, and only in the folders smearscan writes).
+folder removes them (only those, and only in the folders smearscan writes). Files an earlier
+analysis wrote that the current one does not are removed by :func:`remove_unlisted_files`.
 
 An output folder is smearscan's once it holds the marker file
 :data:`~smearscan.loading.OUTPUT_MARKER`; :func:`claim_output_folder` refuses a non-empty folder
@@ -17,8 +18,8 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TextIO
 
@@ -28,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from smearscan.errors import SmearscanError
-from smearscan.loading import OUTPUT_MARKER, OUTPUT_SUBFOLDERS, walk_folder
+from smearscan.loading import OUTPUT_MARKER, OUTPUT_SUBFOLDERS, is_output_folder, walk_folder
 
 #: Suffix of every temporary file smearscan writes (no other program's files end so).
 TEMPORARY_SUFFIX = ".smearscan-part"
@@ -159,6 +160,50 @@ def _remove_temporary(path: Path) -> None:
     except OSError as error:
         raise OutputError(f"{path}: cannot remove this temporary file of an earlier "
                           f"run ({error.strerror or error})") from None
+
+
+def remove_unlisted_files(out: Path, folder: Path, listed: Collection[str]) -> None:
+    """Delete every file below ``folder`` whose path relative to the output folder ``out`` is
+    not in ``listed``, then the folders this leaves empty: what an earlier analysis wrote
+    there and the current one did not (the mask of a field since removed, an overlay no
+    longer asked for), which would no longer match the results.
+
+    Only in a smearscan output folder (``out`` holds the marker), never through a symlink
+    (nothing is done when ``folder`` or a folder between it and ``out`` is one; symlinked
+    folders below it are neither entered nor removed) and never in another output folder.
+
+    Raises
+    ------
+    OutputError
+        A file that cannot be removed, named.
+    """
+    if (not is_output_folder(out) or _through_symlink(out, folder) or not folder.is_dir()
+            or is_output_folder(folder)):
+        return
+    walked = list(walk_folder(folder))
+    for dirpath, names in walked:
+        for name in names:
+            if (dirpath / name).relative_to(out).as_posix() not in listed:
+                _remove_unlisted(dirpath / name)
+    for dirpath, _ in reversed(walked):
+        # Not empty (listed files, a symlinked or an output folder) or not removable: either
+        # way an empty folder is no stale result.
+        with suppress(OSError):
+            dirpath.rmdir()
+
+
+def _through_symlink(out: Path, folder: Path) -> bool:
+    """True when ``folder`` or a folder between it and ``out`` is a symlink."""
+    parts = folder.relative_to(out).parts
+    return any(out.joinpath(*parts[:end]).is_symlink() for end in range(1, len(parts) + 1))
+
+
+def _remove_unlisted(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot remove this file of an earlier analysis, which no "
+                          f"longer matches the results ({error.strerror or error})") from None
 
 
 def _file_mode() -> int:

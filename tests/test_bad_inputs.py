@@ -108,6 +108,11 @@ BAD = {
     # All white: overexposed (or blank); a count of 0 from it would reassure no one.
     "white.png": (lambda p: Image.fromarray(np.full((240, 320, 3), 255, np.uint8)).save(p),
                   "overexposed: 100% of its pixels are white"),
+    # A lens cap, and one pixel of background: no field to count (they were fields of 0 cells).
+    "black.png": (lambda p: Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(p),
+                  "too dark: the 95th percentile of its green levels is 0 of 255"),
+    "one pixel.png": (lambda p: Image.fromarray(_field()[:1, :1]).save(p),
+                      "blank: its green levels span 0 of 255"),
 }
 
 
@@ -126,7 +131,6 @@ GOOD = {
                                                    photometric="rgb"), 6),
     "lzw.tif": (lambda p: Image.fromarray(_field()).save(p, compression="tiff_lzw"), 6),
     "png named.tif": (lambda p: Image.fromarray(_field()).save(p, format="PNG"), 6),
-    "one pixel.png": (lambda p: Image.fromarray(_field()[:1, :1]).save(p), 0),
     "ten pixels.png": (lambda p: Image.fromarray(_field()[:10, :10]).save(p), 0),
     # Strips one pixel wide but long enough to be measured: no 2x2 block of pixels.
     "one row.png": (lambda p: Image.fromarray(np.tile(_field()[:1], (1, 4, 1))).save(p), 0),
@@ -136,7 +140,6 @@ GOOD = {
     # scale, the height is not.
     "two columns.png": (lambda p: Image.fromarray(np.tile(_field()[:, 49:51], (8, 1, 1))).save(p),
                         None),
-    "black.png": (lambda p: Image.fromarray(np.zeros((240, 320, 3), np.uint8)).save(p), 0),
     # Only specks far smaller than a red cell at the given scale: nothing RBC-like.
     "specks.png": (lambda p: Image.fromarray(synthetic_field(
         grid_centres(rows=3, cols=4), radius=2.0, pallor=False)).save(p), None),
@@ -516,7 +519,7 @@ def test_deeply_nested_labs_json_is_a_one_line_error(field_png, tmp_path, capsys
     """Class 3: json.loads raised RecursionError."""
     labs = tmp_path / "labs.json"
     labs.write_text('{"a": ' * 100000 + "1" + "}" * 100000)
-    assert run(field_png, "--labs", labs) == 2
+    assert run(field_png, "--out", tmp_path / "out", "--labs", labs) == 2
     line = _one_line(capsys.readouterr().err)
     assert str(labs) in line and "nested too deeply" in line
 
@@ -557,7 +560,7 @@ def test_model_that_is_a_device_or_a_pipe_is_refused_before_reading(field_png, t
 def test_labs_file_that_is_a_pipe_is_refused(field_png, tmp_path, capsys):
     pipe = tmp_path / "labs.json"
     _fifo(pipe)
-    assert run(field_png, "--labs", pipe) == 2
+    assert run(field_png, "--out", tmp_path / "out", "--labs", pipe) == 2
     assert "not a regular file" in _one_line(capsys.readouterr().err)
 
 

@@ -17,7 +17,7 @@ from synthetic import analysed_slides, grid_centres, image_quality, synthetic_fi
 
 from smearscan import illumination
 from smearscan.cli import main
-from smearscan.errors import OverexposedFieldError
+from smearscan.errors import BlankFieldError, OverexposedFieldError
 from smearscan.illumination import UNEVEN_FALLOFF, evenly_lit, require_exposure
 from smearscan.loading import read_field
 
@@ -115,6 +115,36 @@ def test_the_sample_field_is_not_overexposed():
     require_exposure(read_field(SAMPLE))  # no error
 
 
+def test_a_quarter_of_the_light_is_still_analysed():
+    require_exposure((read_field(SAMPLE) * 0.25).round().astype(np.uint8))  # no error
+
+
+@pytest.mark.parametrize(("level", "refused"), [(19, True), (20, False)])
+def test_a_dark_field_is_refused_at_the_rule_boundary(level, refused):
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    rgb[::2] = level  # half the pixels at the level: the 95th percentile is the level
+    if refused:
+        with pytest.raises(BlankFieldError, match=(
+                r"^too dark: the 95th percentile of its green levels is 19 of 255, under 20 "
+                r"\(this tool's rule\); is the lamp on and the lens uncovered\?$")):
+            require_exposure(rgb)
+    else:
+        require_exposure(rgb)
+
+
+@pytest.mark.parametrize(("spread", "refused"), [(7, True), (8, False)])
+def test_a_blank_field_is_refused_at_the_rule_boundary(spread, refused):
+    rgb = np.full((480, 640, 3), 180, np.uint8)
+    rgb[::2, :, 1] = 180 + spread  # green spans `spread` levels
+    if refused:
+        with pytest.raises(BlankFieldError, match=(
+                r"^blank: its green levels span 7 of 255 \(1st-99th percentile\), under 8 "
+                r"\(this tool's rule\): no cell to analyse$")):
+            require_exposure(rgb)
+    else:
+        require_exposure(rgb)
+
+
 def test_an_overexposed_field_is_refused_with_the_share_and_the_fix():
     rgb = np.clip(read_field(SAMPLE) * 2.5, 0, 255).round().astype(np.uint8)
     with pytest.raises(OverexposedFieldError, match=(
@@ -126,6 +156,7 @@ def test_an_overexposed_field_is_refused_with_the_share_and_the_fix():
 @pytest.mark.parametrize(("clipped", "refused"), [(0.05, False), (0.05 + 1 / 307200, True)])
 def test_the_exposure_rule_at_its_boundary(clipped, refused):
     rgb = np.full((480, 640, 3), 180, np.uint8)
+    rgb[:, :, 1] = np.linspace(120, 200, 640).round()  # green with contrast: not a blank field
     rgb.reshape(-1, 3)[:round(clipped * rgb.shape[0] * rgb.shape[1]), 2] = 255  # blue clipped
     if refused:
         with pytest.raises(OverexposedFieldError):
@@ -156,3 +187,20 @@ def test_an_overexposed_field_fails_alone_and_the_slide_counts_the_rest(tmp_path
     assert errors[0][2].startswith(f"{slide / 'bright.png'}: overexposed: 99% of its pixels")
     recorded = json.loads((out / "summary.json").read_text())["slides"]["slide"]
     assert recorded["fields_failed"] == 1 and recorded["schistocytes"]["rbc_counted"] == 97
+
+
+def test_black_and_uniform_fields_fail_alone_and_are_listed(tmp_path, capsys):
+    # A lens cap, and a uniform image: each was a field of 0 objects, exit 0.
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    cv2.imwrite(str(slide / "good.png"), cv2.cvtColor(read_field(SAMPLE), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(slide / "black.png"), np.zeros((480, 640, 3), np.uint8))
+    cv2.imwrite(str(slide / "grey.png"), np.full((480, 640, 3), 128, np.uint8))
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--quiet", "--no-classify"]) == 3
+    capsys.readouterr()
+    header, *errors = csv.reader(io.StringIO((out / "errors.csv").read_text()))
+    assert sorted((row[1], row[2].split(": ", 1)[1].split(":")[0]) for row in errors) == [
+        ("black.png", "too dark"), ("grey.png", "blank")]
+    recorded = json.loads((out / "summary.json").read_text())["slides"]["slide"]
+    assert (recorded["fields"], recorded["fields_failed"]) == (3, 2)

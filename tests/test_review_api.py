@@ -349,8 +349,10 @@ def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
     # A field replaced: the app refuses to outline it, and a re-run analyses the slide again
     # and flags its review instead of applying it.
     blank = "chula-1-09.jpg"
-    Image.fromarray(np.full((480, 640, 3), 230, np.uint8)).save(
-        work / "slides" / "positive" / blank, format="JPEG")
+    # Cell-free but not blank (a uniform image is refused as blank, not analysed).
+    cell_free = np.repeat(np.linspace(200, 230, 640).round().astype(np.uint8)[None, :, None],
+                          480, axis=0).repeat(3, axis=2)
+    Image.fromarray(cell_free).save(work / "slides" / "positive" / blank, format="JPEG")
     on_blank = next(r for r in _cells(out) if r["image"] == blank)
     with running(create_app(out, token=TOKEN)) as url:
         status, body = Client(url).get(

@@ -31,6 +31,9 @@ class SlideOutcome:
     ``source`` the input path it came from ("" when not known). A run leaves ``cells_csv``
     None: the cells are on disk (``DIR/slides/<name>/cells.csv``), so that its memory does not
     grow with its slides; a caller holding a slide's CSV text (the review app) gives it here.
+    ``errors`` are ``(slide, image, error)``: the slide's failed fields and problems.
+    ``outputs``: the files the slide wrote, relative to ``DIR``, as its ``slide.json`` lists
+    them (empty without an output folder).
     """
 
     name: str
@@ -41,3 +44,4 @@ class SlideOutcome:
     model: dict | None = None
     report: Path | None = None
     source: str = ""
+    outputs: tuple[str, ...] = ()

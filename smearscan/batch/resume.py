@@ -129,7 +129,7 @@ def outcome_of(out: Path, name: str, record: dict, *, resumed: bool) -> SlideOut
                         errors=[tuple(e) for e in record.get("errors", [])],
                         resumed=resumed, model=record.get("model"),
                         report=report if report.is_file() else None,
-                        source=record["fingerprint"]["source"])
+                        source=record["fingerprint"]["source"], outputs=tuple(record["outputs"]))
 
 
 def resumed_outcome(slide: Slide, out: Path, expected: dict) -> SlideOutcome | None:

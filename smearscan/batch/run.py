@@ -24,12 +24,18 @@ from smearscan.batch.resume import (
     resumed_outcome,
     sealed,
 )
-from smearscan.batch.summary import SlideBuilder, write_merged_outputs, write_slide_cells
+from smearscan.batch.summary import (
+    FIELD_PICTURES,
+    SlideBuilder,
+    write_merged_outputs,
+    write_slide_cells,
+)
 from smearscan.errors import LabValueError, SmearscanError
 from smearscan.executor import Executor, LocalPool
 from smearscan.loading import Slide, field_pixels, special_file_reason
 from smearscan.outputs import (
     claim_output_folder,
+    remove_unlisted_files,
     write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
@@ -60,21 +66,28 @@ def field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[Fie
             for path in slide.fields]
 
 
+def _picture_folders(out: Path, name: str) -> tuple[Path, Path, Path]:
+    """The folders holding one slide's pictures only: masks, overlays, report pictures."""
+    return (out / "masks" / name, out / "overlays" / name,
+            out / "slides" / name / FIELD_PICTURES)
+
+
 def _image_paths(slide: Slide, out: Path, stem: str) -> tuple[Path, Path]:
     """Where a field's mask and overlay go."""
-    return (out / "masks" / slide.name / f"{stem}.png",
-            out / "overlays" / slide.name / f"{stem}.png")
+    masks, overlays, _ = _picture_folders(out, slide.name)
+    return masks / f"{stem}.png", overlays / f"{stem}.png"
 
 
-def _written_images(result: FieldResult, paths: tuple[Path, Path]) -> FieldResult:
+def _written_images(result: FieldResult, paths: tuple[Path, Path]
+                    ) -> tuple[FieldResult, list[Path]]:
     """``result`` without its mask and overlay, once this process wrote them to ``paths``
-    (workers never write)."""
-    if result.mask_png is None and result.overlay_png is None:
-        return result
+    (workers never write), and the paths written."""
+    written = []
     for data, path in zip((result.mask_png, result.overlay_png), paths, strict=True):
         if data is not None:
             write_bytes_atomic(path, data)
-    return replace(result, mask_png=None, overlay_png=None)
+            written.append(path)
+    return replace(result, mask_png=None, overlay_png=None), written
 
 
 def _verdict(name: str, summary: SlideSummary, labs: dict | None) -> tuple[dict, str] | None:
@@ -94,15 +107,16 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     """Take a slide's results as they come, then its statistics, verdict and outputs; with
     ``out``, ``slide.json`` (written last) records ``expected``, the fingerprint of the inputs
     when the run began, and the digest of every file the slide wrote."""
-    tasks = field_tasks(slide, out, options)
-    stems = field_stems([task.image for task in tasks])
+    stems = field_stems([_image_name(slide, path) for path in slide.fields])
     folder = out / "slides" / slide.name if out is not None else None
-    images = [_image_paths(slide, out, stem) for stem in stems] if out is not None else []
+    images: list[Path] = []  # masks and overlays written, in field order
     with write_slide_cells(folder) or nullcontext() as cells:
         builder = SlideBuilder(slide.name, cells, folder)
-        for stem, result, paths in zip(stems, results, images or [None] * len(stems),
-                                       strict=True):
-            builder.add(_written_images(result, paths) if paths else result, stem)
+        for stem, result in zip(stems, results, strict=True):
+            if out is not None:
+                result, saved = _written_images(result, _image_paths(slide, out, stem))
+                images += saved
+            builder.add(result, stem)
         builder.finish_cells()
     summary = builder.summary(options.population)
     problems = list(slide.problems)
@@ -124,18 +138,28 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
             slide.name, summary, builder.report_parts(),
             model_version=model.version if model else None,
             verdict_text=verdict[1] if verdict else None))
-        written = [folder / "cells.csv", folder / "report.html", *builder.written]
-        written += [p for t, paths in zip(tasks, images, strict=True)
-                    for p, wanted in zip(paths, (t.mask, t.overlay), strict=True)
-                    if wanted and p.is_file()]
+        # Only what this analysis wrote: a file an earlier one left is stale, not an output.
+        outputs = outputs_digests(out, [folder / "cells.csv", folder / "report.html",
+                                        *builder.written, *images])
+        outcome.outputs = tuple(outputs)
         write_json_atomic(folder / RECORD_NAME, sealed({
             # Where the fields are, for the review app's field views (not in the fingerprint:
             # the same fields read through another path are the same inputs).
             "root": str(slide.root.absolute()),
             "fingerprint": expected, "summary": summary.to_dict(),
             "errors": [list(e) for e in errors],
-            "model": model_summary, "outputs": outputs_digests(out, written)}))
+            "model": model_summary, "outputs": outputs}))
     return outcome
+
+
+def remove_stale_pictures(out: Path, outcome: SlideOutcome) -> None:
+    """Remove from the slide's mask, overlay and report-picture folders every file its
+    ``slide.json`` does not list: left by an earlier analysis (a field since removed, an
+    option no longer given) or by a run killed while redoing the slide. Called once
+    ``slide.json`` is written and whenever the slide is resumed, so that what a killed run
+    left is removed by the next."""
+    for folder in _picture_folders(out, outcome.name):
+        remove_unlisted_files(out, folder, frozenset(outcome.outputs))
 
 
 #: Peak memory of one field beyond a worker's own, per pixel: ``scripts/benchmark.py --only
@@ -184,7 +208,8 @@ def _check_option_files(options: RunOptions) -> None:
 
 def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
                    executor: Executor | None = None, progress: bool = True,
-                   force: bool = False, on_slide: Callable[[SlideOutcome], None] | None = None
+                   force: bool = False, on_slide: Callable[[SlideOutcome], None] | None = None,
+                   on_left_out: Callable[[tuple[str, str, str]], None] | None = None
                    ) -> list[SlideOutcome]:
     """Analyse every slide (resuming finished ones from ``out``) and write the merged outputs.
 
@@ -196,7 +221,9 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     for the run (:func:`~smearscan.outputs.claim_output_folder`; ``force`` writes into a
     non-empty folder that smearscan did not make) and the merged outputs cover every slide it
     holds. ``progress`` shows a bar on stderr; ``on_slide`` is called with each slide of the run
-    as it is finished (resumed slides first).
+    as it is finished (resumed slides first), ``on_left_out`` with ``(slide, "", reason)`` for
+    each slide of ``out`` left out of the merged outputs (its files changed by hand; also in
+    ``errors.csv``).
 
     Returns
     -------
@@ -206,15 +233,16 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     _check_option_files(options)
     with claim_output_folder(out, force=force) if out is not None else nullcontext():
         return _analyse(slides, out, options, executor or LocalPool(1), progress,
-                        on_slide or _ignored)
+                        on_slide or _ignored, on_left_out or _ignored)
 
 
-def _ignored(outcome: SlideOutcome) -> None:
-    """No per-slide callback."""
+def _ignored(item: object) -> None:
+    """No callback."""
 
 
 def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executor: Executor,
-             progress: bool, on_slide: Callable[[SlideOutcome], None]) -> list[SlideOutcome]:
+             progress: bool, on_slide: Callable[[SlideOutcome], None],
+             on_left_out: Callable[[tuple[str, str, str]], None]) -> list[SlideOutcome]:
     slides = named_slides(slides, recorded_sources(out) if out is not None else {}, out)
     if options.classify and executor.in_process:
         # This process classifies: fail on a bad model before any work. Workers load it
@@ -230,6 +258,7 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         if resumed is None:
             pending.append(slide)
         else:
+            remove_stale_pictures(out, resumed)
             outcomes[slide.name] = resumed
             on_slide(resumed)
     labs = None
@@ -240,16 +269,20 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
     for slide, results in _grouped(pending, out, options, executor, progress):
         outcomes[slide.name] = finish_slide(slide, results, out, options, labs,
                                             expected.get(slide.name))
+        if out is not None:
+            remove_stale_pictures(out, outcomes[slide.name])
         on_slide(outcomes[slide.name])
     if out is not None:
-        _merge_folder(out, outcomes, expected)
+        for problem in _merge_folder(out, outcomes, expected):
+            on_left_out(problem)
     return [outcomes[s.name] for s in slides]
 
 
 def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[str, dict]
-                  ) -> None:
+                  ) -> list[tuple[str, str, str]]:
     """Merged outputs over this run's slides and every other intact slide in ``out``, each
-    with its technologist's review where there is one."""
+    with its technologist's review where there is one; returns the slides left out
+    (``(slide, "", reason)``, also in ``errors.csv``)."""
     everything = {name: (outcome, expected[name]) for name, outcome in outcomes.items()}
     problems = []
     for name in recorded_sources(out):
@@ -269,6 +302,7 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
                              "merged outputs (run its input again to redo it)"))
     write_merged_outputs(out, [_reviewed(out, outcome, fingerprint)
                                for outcome, fingerprint in everything.values()], problems)
+    return problems
 
 
 def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict) -> SlideOutcome:

@@ -51,6 +51,8 @@ GALLERY_LIMIT = 100
 #: Field pictures shown in a slide's report, each a JPEG file beside it; the rest are counted.
 THUMBNAIL_LIMIT = 48
 _EMPTY_CELLS_CSV = "slide,image\n"
+#: The folder beside a slide's report holding its field pictures.
+FIELD_PICTURES = "fields"
 
 
 class _Codes:
@@ -191,7 +193,7 @@ class SlideBuilder:
             return
         picture = None
         if result.thumbnail and self.folder is not None:
-            path = self.folder / "fields" / f"{stem}.jpg"
+            path = self.folder / FIELD_PICTURES / f"{stem}.jpg"
             write_bytes_atomic(path, result.thumbnail)
             self.written.append(path)
             # A link: '#', '?' or '%' in a file name must not end or change the URL.

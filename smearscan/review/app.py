@@ -220,6 +220,13 @@ class ReviewForbidden(ReviewError):
 def _check_free(host: str, port: int) -> None:
     """Fail now, in one line, when the address cannot be bound."""
     try:
+        # Resolved first: create_server reports a name that does not resolve as a bind error.
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise ServerError(f"cannot listen on {host}:{port}: the host cannot be resolved "
+                          f"({error.strerror}); give --host an address or name of this "
+                          "computer") from None
+    try:
         with socket.create_server((host, port)):
             pass
     except OSError as error:

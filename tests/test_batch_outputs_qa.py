@@ -1,0 +1,197 @@
+"""Output-folder defects of a QA pass (report sections 2 and 11): files an earlier analysis of a
+slide wrote and the current one does not are removed; a slide left out of the merged outputs
+is reported on stderr with exit 3."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from synthetic import grid_centres, synthetic_field
+
+from smearscan.batch import RunOptions, analyse_slides
+from smearscan.batch import run as batch_run
+from smearscan.cli import main
+from smearscan.loading import OUTPUT_MARKER, find_slides
+from smearscan.outputs import remove_unlisted_files
+
+PICTURES = ("masks/s", "overlays/s", "slides/s/fields")
+LEFT_OUT = ("its files changed after smearscan wrote them; left out of the merged outputs "
+            "(run its input again to redo it)")
+
+
+def run(*args) -> int:
+    return main([*map(str, args), "--no-classify", "--quiet"])
+
+
+def _slide(root: Path, fields: int = 2, name: str = "s") -> Path:
+    """A slide folder of ``fields`` synthetic PNGs ``f0.png``... (12 discs each)."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    for f in range(fields):
+        Image.fromarray(synthetic_field(grid_centres(), seed=f)).save(folder / f"f{f}.png")
+    return folder
+
+
+def _files(out: Path, *folders: str) -> set[str]:
+    """Every file below ``folders`` of ``out``, relative to ``out``."""
+    return {p.relative_to(out).as_posix() for folder in folders
+            for p in (out / folder).rglob("*") if not p.is_dir()}
+
+
+def _record(out: Path, name: str = "s") -> dict:
+    return json.loads((out / "slides" / name / "slide.json").read_text(encoding="utf-8"))
+
+
+def _stats(out: Path) -> dict[str, tuple[int, int]]:
+    """(inode, modification time) of every file of slide ``s``."""
+    return {name: ((out / name).stat().st_ino, (out / name).stat().st_mtime_ns)
+            for name in _files(out, "masks/s", "overlays/s", "slides/s")}
+
+
+def _listed_only(out: Path) -> None:
+    """The slide's picture folders hold exactly what its slide.json lists."""
+    listed = {p for p in _record(out)["outputs"] if p.startswith(PICTURES)}
+    assert _files(out, *PICTURES) == listed
+
+
+@pytest.mark.parametrize(("option", "folder"), [("--save-masks", "masks"),
+                                                 ("--overlay", "overlays")])
+def test_pictures_no_longer_asked_for_are_removed(tmp_path, option, folder):
+    slide, out = _slide(tmp_path / "in"), tmp_path / "out"
+    assert run(slide, "--out", out, option) == 0
+    assert _files(out, f"{folder}/s") == {f"{folder}/s/f0.png", f"{folder}/s/f1.png"}
+    assert run(slide, "--out", out) == 0
+    assert not (out / folder / "s").exists()
+    assert _files(out, "slides/s/fields") == {"slides/s/fields/f0.jpg", "slides/s/fields/f1.jpg"}
+    _listed_only(out)
+
+
+def test_a_removed_field_leaves_no_mask_overlay_or_picture(tmp_path):
+    slide, out = _slide(tmp_path / "in", fields=3), tmp_path / "out"
+    assert run(slide, "--out", out, "--save-masks", "--overlay") == 0
+    (slide / "f1.png").unlink()
+    assert run(slide, "--out", out, "--save-masks", "--overlay") == 0
+    assert _files(out, *PICTURES) == {
+        "masks/s/f0.png", "masks/s/f2.png", "overlays/s/f0.png", "overlays/s/f2.png",
+        "slides/s/fields/f0.jpg", "slides/s/fields/f2.jpg"}
+    _listed_only(out)
+
+
+def test_a_field_that_now_fails_keeps_no_mask_and_is_not_listed(tmp_path):
+    """A mask left from an earlier analysis was once recorded as written by this one."""
+    slide, out = _slide(tmp_path / "in"), tmp_path / "out"
+    assert run(slide, "--out", out, "--save-masks") == 0
+    (slide / "f1.png").write_bytes(b"not an image")
+    assert run(slide, "--out", out, "--save-masks") == 3
+    assert _files(out, "masks/s") == {"masks/s/f0.png"}
+    _listed_only(out)
+
+
+def test_a_resumed_slide_keeps_its_files_and_loses_unlisted_ones(tmp_path, capsys):
+    """Unlisted files in a resumed slide's folders are what a run killed while redoing it left
+    (here: a mask of a field since removed)."""
+    slide, out = _slide(tmp_path / "in"), tmp_path / "out"
+    assert run(slide, "--out", out, "--save-masks", "--overlay") == 0
+    before = _stats(out)
+    (out / "masks" / "s" / "gone.png").write_bytes(b"stale")
+    (out / "slides" / "s" / "fields" / "sub").mkdir()
+    (out / "slides" / "s" / "fields" / "sub" / "gone.jpg").write_bytes(b"stale")
+    capsys.readouterr()
+    assert run(slide, "--out", out, "--save-masks", "--overlay") == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()
+            if line.rstrip().endswith("resumed")] == ["s"]
+    assert _stats(out) == before
+    assert not (out / "slides" / "s" / "fields" / "sub").exists()
+
+
+def test_a_run_killed_before_removing_stale_files_resumes_cleanly(tmp_path, monkeypatch):
+    """Killed between the new slide.json and the removal: the next run resumes the slide and
+    removes the masks of the earlier analysis."""
+    slide, out = _slide(tmp_path / "in"), tmp_path / "out"
+    options = RunOptions(classify=False)
+    analyse_slides(find_slides([slide]), out=out, progress=False,
+                   options=RunOptions(classify=False, save_masks=True))
+
+    def killed(*args) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(batch_run, "remove_unlisted_files", killed)
+        with pytest.raises(KeyboardInterrupt):
+            analyse_slides(find_slides([slide]), out=out, progress=False, options=options)
+    assert len(_files(out, "masks/s")) == 2
+    (again,) = analyse_slides(find_slides([slide]), out=out, progress=False, options=options)
+    assert again.resumed and not (out / "masks" / "s").exists()
+    _listed_only(out)
+
+
+def test_only_the_slides_own_picture_folders_are_cleaned(tmp_path):
+    """Another slide's masks, a file beside the slide folders, a symlinked folder and the
+    files it leads to stay."""
+    root, out = tmp_path / "in", tmp_path / "out"
+    slide, other = _slide(root), _slide(root, fields=1, name="t")
+    assert run(slide, other, "--out", out, "--save-masks") == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.png").write_bytes(b"mine")
+    (out / "masks" / "s" / "linked").symlink_to(elsewhere)
+    (out / "masks" / "notes.txt").write_text("mine")
+    assert run(slide, "--out", out) == 0
+    assert _files(out, "masks") == {"masks/notes.txt", "masks/t/f0.png"}
+    assert (out / "masks" / "s" / "linked").is_symlink()
+    assert os.listdir(elsewhere) == ["keep.png"]
+
+
+def test_a_symlinked_slide_folder_is_not_cleaned(tmp_path):
+    slide, out = _slide(tmp_path / "in"), tmp_path / "out"
+    assert run(slide, "--out", out) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.png").write_bytes(b"mine")
+    (out / "masks").mkdir()
+    (out / "masks" / "s").symlink_to(elsewhere)
+    assert run(slide, "--out", out, "--overlay") == 0
+    assert os.listdir(elsewhere) == ["keep.png"]
+
+
+def test_nothing_is_removed_outside_a_smearscan_output_folder(tmp_path):
+    (tmp_path / "masks" / "s").mkdir(parents=True)
+    (tmp_path / "masks" / "s" / "a.png").write_bytes(b"x")
+    remove_unlisted_files(tmp_path, tmp_path / "masks" / "s", ())
+    assert (tmp_path / "masks" / "s" / "a.png").is_file()
+    (tmp_path / OUTPUT_MARKER).write_text("")
+    remove_unlisted_files(tmp_path, tmp_path / "masks" / "s", ())
+    assert not (tmp_path / "masks" / "s").exists()
+
+
+def test_a_slide_left_out_of_the_merge_is_reported_with_exit_3(tmp_path, capsys):
+    root, out = tmp_path / "in", tmp_path / "out"
+    first, second = _slide(root, name="a"), _slide(root, name="b")
+    assert run(first, second, "--out", out) == 0
+    cells = out / "slides" / "a" / "cells.csv"
+    cells.write_text(cells.read_text().replace("\n", "\n ", 1))
+    capsys.readouterr()
+    assert run(second, "--out", out) == 3
+    assert f"smearscan: {out / 'slides' / 'a'}: {LEFT_OUT}\n" in capsys.readouterr().err
+    assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["b"]
+    with open(out / "errors.csv", newline="") as handle:
+        assert list(csv.reader(handle)) == [["slide", "image", "error"],
+                                            ["a", "", f"{out / 'slides' / 'a'}: {LEFT_OUT}"]]
+
+
+def test_the_slides_left_out_of_the_merge_are_reported_to_the_caller(tmp_path):
+    root, out = tmp_path / "in", tmp_path / "out"
+    slides = [_slide(root, fields=1, name=name) for name in ("a", "b", "c")]
+    options = RunOptions(classify=False)
+    analyse_slides(find_slides(slides), out=out, progress=False, options=options)
+    (out / "slides" / "a" / "report.html").write_text("edited")
+    left_out = []
+    outcomes = analyse_slides(find_slides(slides[1:]), out=out, progress=False,
+                              options=options, on_left_out=left_out.append)
+    assert left_out == [("a", "", f"{out / 'slides' / 'a'}: {LEFT_OUT}")]
+    assert [o.errors for o in outcomes] == [[], []]

@@ -1,0 +1,200 @@
+"""Command-line robustness (QA pass on the CLI): a closed pipe, SIGTERM and Ctrl-C do not cut a
+run short or print tracebacks; bad paths, ports and option combinations are one-line usage
+errors (exit 2) before any work; an input given twice is analysed once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from synthetic import slide_folders
+
+from smearscan import executor
+from smearscan.cli import main
+from smearscan.executor import LocalPool
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _command(*args: object) -> list[str]:
+    return [sys.executable, "-m", "smearscan.cli", *map(str, args), "--no-classify"]
+
+
+def _env() -> dict[str, str]:
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def _exit_code(*args: object) -> int:
+    """``smearscan args...`` in this process; its exit code, a parser's included."""
+    try:
+        return main(list(map(str, args)))
+    except SystemExit as stop:
+        return stop.code
+
+
+def _usage_error(capsys) -> str:
+    """The one line a usage error printed (exit code checked by the caller)."""
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err, err
+    return err.rstrip("\n")
+
+
+# ----------------------------------------------------------------------------- a closed pipe
+
+
+@pytest.mark.parametrize("reads_first_line", [True, False], ids=["head-1", "closed-at-once"])
+def test_a_closed_pipe_does_not_stop_the_run(tmp_path, reads_first_line):
+    """``smearscan slides/ --out X 2>&1 | head -1``: the reader goes after one line, or none;
+    the run still analyses every slide, writes every merged output and exits 3 for its bad
+    file."""
+    slides = slide_folders(tmp_path / "slides", 3, 1)
+    (slides / "s2" / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    process = subprocess.Popen(_command(slides, "--out", out), env=_env(), cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if reads_first_line:
+        assert process.stdout.readline().startswith(b"smearscan: slide 1/3 done: s0 ")
+    process.stdout.close()
+    assert process.wait(timeout=120) == 3
+    summary = json.loads((out / "summary.json").read_text())
+    assert sorted(summary["slides"]) == ["s0", "s1", "s2"]
+    assert (out / "cells.csv").is_file()
+    assert "broken.png" in (out / "errors.csv").read_text()
+
+
+# ----------------------------------------------------------------------------- signals
+
+
+def test_sigterm_mid_run_is_one_line_and_exit_143(tmp_path):
+    """``timeout`` (and a job scheduler) sends SIGTERM to the whole process group: the run
+    stops as after Ctrl-C, in one line, without the resource tracker's semaphore warnings, and
+    a re-run resumes."""
+    slides = slide_folders(tmp_path / "slides", 8, 3)
+    out = tmp_path / "out"
+    process = subprocess.Popen(_command(slides, "--out", out, "--jobs", "2"), env=_env(),
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    first = process.stderr.readline()
+    assert first.startswith("smearscan: slide 1/8 done: "), first + process.stderr.read()
+    os.killpg(process.pid, signal.SIGTERM)
+    out_text, rest = process.communicate(timeout=60)
+    assert process.returncode == 143, rest
+    lines = [line for line in rest.splitlines() if " done: " not in line]
+    assert lines == ["smearscan: terminated; re-run with the same --out to resume"], rest
+    assert out_text == ""
+    assert not (out / "summary.json").exists(), "the run finished before SIGTERM"
+    resumed = subprocess.run(_command(slides, "--out", out, "--quiet"), env=_env(),
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed" in next(line for line in resumed.stdout.splitlines()
+                             if line.startswith("s0 "))
+
+
+def test_pool_workers_ignore_sigint():
+    """A terminal's Ctrl-C goes to every process of the group: the workers (and the fork
+    server they come from) ignore it, and this process shuts them down."""
+    with LocalPool(2) as pool:
+        handlers = list(pool.map_unordered(signal.getsignal, [signal.SIGINT] * 4))
+    assert handlers == [signal.SIG_IGN] * 4
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_ctrl_c_while_a_worker_starts_is_delivered_once_it_has_started():
+    """Starting a worker is not cut short (it would fail on this process's semaphores after
+    this process has gone, with a traceback); the interrupt comes right after."""
+    finished = False
+    with pytest.raises(KeyboardInterrupt), executor._stops_held():
+        signal.raise_signal(signal.SIGINT)
+        finished = True
+    assert finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# ----------------------------------------------------------------------------- usage errors
+
+
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # analysing "." would find nothing here: exit 3, not 2
+    assert _exit_code("", "--out", tmp_path / "out") == 2
+    assert _usage_error(capsys) == (
+        "smearscan: error: argument PATH: '': empty path (see smearscan --help)")
+    assert _exit_code(tmp_path, "--out", "") == 2
+    assert _usage_error(capsys) == (
+        "smearscan: error: argument --out: '': empty path (see smearscan --help)")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--save-masks"], "--save-masks needs --out DIR, where the masks are written"),
+    (["--overlay"], "--overlay needs --out DIR, where the overlays are written"),
+    (["--labs", "labs.json"],
+     "--labs needs --out DIR, where each slide's report gives the verdict"),
+    (["--force"], "--force needs --out DIR: it lets a run write into a folder that smearscan "
+                  "did not make"),
+])
+def test_an_option_that_writes_into_out_needs_out(field_png, capsys, option, message):
+    assert _exit_code(field_png, *option, "--no-classify") == 2
+    assert _usage_error(capsys) == f"smearscan: error: {message} (see smearscan --help)"
+
+
+@pytest.mark.parametrize("kind, problem", [
+    ("file", "a file, not a folder"),
+    ("dangling", "a broken symbolic link to nowhere, not a folder"),
+    ("loop", "a symbolic link loop, not a folder"),
+])
+def test_an_out_that_cannot_be_a_folder_says_what_it_is(field_png, tmp_path, capsys, kind,
+                                                       problem):
+    out = tmp_path / "out"
+    if kind == "file":
+        out.write_text("notes")
+    else:
+        out.symlink_to("nowhere" if kind == "dangling" else "out")
+    assert _exit_code(field_png, "--out", out, "--no-classify") == 2
+    assert _usage_error(capsys) == (
+        f"smearscan: error: argument --out: {str(out)!r} is {problem} (see smearscan --help)")
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "0", "-1"])
+def test_a_review_port_outside_1_65535_is_a_usage_error(tmp_path, capsys, port):
+    assert _exit_code("review", tmp_path, "--no-browser", "--port", port) == 2
+    assert _usage_error(capsys) == (f"smearscan review: error: argument --port: {port!r} must "
+                                    "be 1-65535 (see smearscan review --help)")
+
+
+def test_a_review_host_that_does_not_resolve_says_so(field_png, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([str(field_png), "--out", str(out), "--no-classify", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["review", str(out), "--no-browser", "--host", "nosuch.invalid"]) == 2
+    line = _usage_error(capsys)
+    assert line.startswith("smearscan: cannot listen on nosuch.invalid:8765: the host cannot "
+                           "be resolved (")
+    assert line.endswith("); give --host an address or name of this computer")
+
+
+# ----------------------------------------------------------------------------- repeated inputs
+
+
+@pytest.mark.parametrize("spelling", ["same", "symlink"])
+def test_an_input_given_twice_is_analysed_once_with_a_note(tmp_path, capsys, spelling):
+    slides = slide_folders(tmp_path / "slides", 1, 2)
+    first = slides / "s0"
+    again = first
+    if spelling == "symlink":
+        again = tmp_path / "again"
+        again.symlink_to(first)
+    out = tmp_path / "out"
+    assert main([str(first), str(again), "--out", str(out), "--no-classify", "--quiet"]) == 0
+    stdout, err = capsys.readouterr()
+    note = (f"{first}: given twice" if spelling == "same"
+            else f"{again}: the same input as {first}")
+    assert err == f"smearscan: {note}; analysed once\n"
+    assert [line.split()[0] for line in stdout.splitlines()[1:]] == ["s0"]
+    assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["s0"]
