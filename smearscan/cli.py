@@ -498,11 +498,21 @@ def _slide_name(args: argparse.Namespace) -> str:
     return args.slide
 
 
-_DEFAULT_SHARED = Path("../shared")
+_DEFAULT_SHARED = "../shared"  # a string, so that argparse checks it as a given one
+
+
+def _shared_folder(text: str) -> Path:
+    """A --shared folder: one holding datasets/ (a crop cache would otherwise let a wrong
+    folder train on data it does not hold)."""
+    path = _path(text)
+    if not (path / "datasets").is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} holds no datasets/ folder (Chula RBC-12, "
+                                         "BCCD, PBC)")
+    return path
 
 
 def _data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--shared", type=_path, default=_DEFAULT_SHARED, metavar="DIR",
+    parser.add_argument("--shared", type=_shared_folder, default=_DEFAULT_SHARED, metavar="DIR",
                         help="folder holding datasets/ (Chula RBC-12, BCCD, PBC); "
                              "default ../shared")
     parser.add_argument("--cache", type=_path, metavar="DIR",

@@ -198,3 +198,11 @@ def test_an_input_given_twice_is_analysed_once_with_a_note(tmp_path, capsys, spe
     assert err == f"smearscan: {note}; analysed once\n"
     assert [line.split()[0] for line in stdout.splitlines()[1:]] == ["s0"]
     assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["s0"]
+
+
+def test_a_shared_folder_without_datasets_is_a_usage_error(tmp_path, capsys):
+    # With a crop cache present, training went ahead on a --shared that holds nothing.
+    assert _exit_code("train", "--out", tmp_path / "m.pt", "--shared", tmp_path) == 2
+    assert _usage_error(capsys) == (f"smearscan train: error: argument --shared: "
+                                    f"'{tmp_path}' holds no datasets/ folder (Chula RBC-12, "
+                                    "BCCD, PBC) (see smearscan train --help)")
