@@ -109,24 +109,25 @@ def _output_folder(text: str) -> Path:
     return path
 
 
-def _port(text: str) -> int:
+def _whole_number(text: str, low: int, high: int | None = None) -> int:
+    """``text`` as an integer from ``low`` (to ``high``), or an argparse type error saying so."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1-65535")
+    if high is None and value < low:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}")
+    if high is not None and not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} must be {low}-{high}")
     return value
+
+
+def _port(text: str) -> int:
+    return _whole_number(text, 1, 65535)
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+    return _whole_number(text, 1)
 
 
 def analysis_parser() -> argparse.ArgumentParser:
