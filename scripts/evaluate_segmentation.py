@@ -7,6 +7,7 @@ Usage::
                                             [--invariance-bccd]
     python scripts/evaluate_segmentation.py --cut-gallery elliptocyte cuts.png [--split test]
     python scripts/evaluate_segmentation.py --fold-models cv/folds/fold-*.onnx [--carry-labels]
+    python scripts/evaluate_segmentation.py --fold-models cv/folds/fold-*.onnx --shift-floor 0.5
 
 The first form prints, per dataset and label class, the fraction of labelled points inside a
 detected object (recall), the fraction of matched points whose object holds another labelled
@@ -32,7 +33,10 @@ approximates the differing calls per 1000 red cells. ``--invariance-bccd`` does 
 fields of ``--split``. ``--fold-models`` does the same with each fold model of a cross-validation on
 the Chula fields it never saw (every labelled field once). ``--carry-labels`` gives the
 resampled field the 1x objects instead of segmenting it again: the calls that still differ come
-from the image alone, the rest from the segmentation.
+from the image alone, the rest from the segmentation. ``--shift-floor PX...`` measures instead,
+at the field's own scale with the same objects, the calls that differ when every crop centre
+moves by PX field pixels along both axes: the classifier's own sensitivity to where a crop
+falls, which any resampling also moves (the floor under the differing calls above).
 
 The third form draws, for each labelled point of one class counted as cut, a 32 um tile of
 the field with the object outlines (green), that point (red) and every other labelled point
@@ -267,6 +271,60 @@ def near_threshold(p_a: np.ndarray, p_b: np.ndarray, red: np.ndarray,
                      np.abs(p_b - p_a)[within].sum(), np.count_nonzero(within)])
 
 
+def shift_floor(jobs: list[tuple[list, object]], shifts: list[float]) -> None:
+    """Print, per crop shift, the schistocyte calls that differ from the unshifted ones over
+    ``(fields, model)`` jobs (see module docstring), with the same columns as
+    :func:`invariance`."""
+    rows = {shift: np.zeros(7) for shift in shifts}
+    for fields, model in jobs:
+        for field in fields:
+            rgb = conditioned(read_field(field.image))[0]  # as analysis sees it
+            for shift in shifts:
+                rows[shift] += shifted_calls(rgb, field.pixel_size_um, model, shift)
+    print(f"\n### Calls under a crop shift, {sum(len(f) for f, _ in jobs)} fields, same scale "
+          "and objects\n")
+    print("| shift (px, both axes) | red cells | net schistocyte change /1000 RBC "
+          "| differing calls /1000 RBC "
+          f"| of which both p within {_NEAR_THRESHOLD:g} of the threshold "
+          f"| red cells within {_NEAR_THRESHOLD / 2:g} of it /1000 RBC "
+          f"| their mean change of p (within {_NEAR_THRESHOLD:g}) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for shift, (red, net, differ, near, close, change, counted) in rows.items():
+        print(f"| {shift:g} | {red:.0f} | {1000 * net / max(red, 1):+.2f} "
+              f"| {1000 * differ / max(red, 1):.2f} | {near:.0f} of {differ:.0f} "
+              f"| {1000 * close / max(red, 1):.2f} | {change / max(counted, 1):.3f} |")
+
+
+def shifted_calls(rgb: np.ndarray, pixel_size_um: float, model, shift: float) -> np.ndarray:
+    """One field's (whole red cells, net schistocyte change, differing calls, of which
+    borderline, and the :func:`near_threshold` factors) when every crop centre moves by
+    ``shift`` pixels along both axes, with the same objects."""
+    from smearscan.features import cell_table
+    from smearscan.pipeline import classified_columns
+
+    labels = segment_field(rgb, pixel_size_um=pixel_size_um).labels
+    count = int(labels.max(initial=0))
+    if count == 0:
+        return np.zeros(7)
+    cells = cell_table(labels, rgb, pixel_size_um=pixel_size_um)
+    height, width = labels.shape
+    moved = {**cells, "x": np.clip(cells["x"] + shift, 0, width - 1),
+             "y": np.clip(cells["y"] + shift, 0, height - 1)}
+    a, b = (classified_columns(rgb, labels, table, pixel_size_um=pixel_size_um, model=model)
+            for table in (cells, moved))
+    whole = ~border_flags(labels, count)[cells["cell_id"] - 1]
+    schisto_a, schisto_b = a["class"] == "schistocyte", b["class"] == "schistocyte"
+    red = (schisto_a | (a["class"] == "rbc")) & whole
+    threshold = model.thresholds["schistocyte"]
+    differ = (schisto_a != schisto_b) & red
+    near = ((np.abs(a["p_schistocyte"] - threshold) <= _NEAR_THRESHOLD)
+            & (np.abs(b["p_schistocyte"] - threshold) <= _NEAR_THRESHOLD))
+    return np.array([np.count_nonzero(red),
+                     np.count_nonzero(schisto_b & red) - np.count_nonzero(schisto_a & red),
+                     np.count_nonzero(differ), np.count_nonzero(differ & near),
+                     *near_threshold(a["p_schistocyte"], b["p_schistocyte"], red, threshold)])
+
+
 def held_out_jobs(paths: list[Path], chula: list) -> list[tuple[list, object]]:
     """Each fold model (``scripts/cross_validate.py --save-folds``) with the Chula fields it
     never saw, from its metadata."""
@@ -321,6 +379,9 @@ def main() -> None:
     parser.add_argument("--carry-labels", action="store_true",
                         help="with --fold-models or --invariance: the resampled field keeps the "
                              "1x objects, so that differing calls come from the image alone")
+    parser.add_argument("--shift-floor", type=float, nargs="+", metavar="PX",
+                        help="with --fold-models: the calls that differ when every crop centre "
+                             "moves by PX pixels along both axes, same scale and objects")
     parser.add_argument("--cut-gallery", nargs=2, metavar=("CLASS", "PNG"),
                         help="draw the labelled points of CLASS counted as cut, then stop")
     args = parser.parse_args()
@@ -334,8 +395,11 @@ def main() -> None:
         print(f"{count} {label} points counted as cut: {out}")
         return
     if args.fold_models:
-        invariance(held_out_jobs(args.fold_models, chula_fields(data / "chula-rbc-12")),
-                   carry_labels=args.carry_labels)
+        jobs = held_out_jobs(args.fold_models, chula_fields(data / "chula-rbc-12"))
+        if args.shift_floor:
+            shift_floor(jobs, args.shift_floor)
+        else:
+            invariance(jobs, carry_labels=args.carry_labels)
         return
     if args.invariance:
         model = None

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from evaluate_segmentation import near_threshold  # noqa: E402
+from evaluate_segmentation import near_threshold, shifted_calls  # noqa: E402
 
 
 def test_near_threshold_counts_red_cells_close_to_it_and_their_change():
@@ -26,3 +26,15 @@ def test_near_threshold_counts_red_cells_close_to_it_and_their_change():
 def test_near_threshold_of_no_red_cell_is_zero():
     assert near_threshold(np.array([0.7]), np.array([0.1]), np.array([False]), 0.7).tolist() == \
         [0, 0, 0]
+
+
+def test_a_crop_that_does_not_move_changes_nothing_and_the_cells_counted_stay():
+    from smearscan.loading import read_field
+    from smearscan.pipeline import cached_model, conditioned
+
+    rgb = conditioned(read_field(Path(__file__).resolve().parents[1] / "datasets" / "samples"
+                                 / "chula-1.jpg"))[0]
+    model = cached_model(None)
+    # 97 whole red cells; none within 0.1 of the threshold on this field.
+    assert shifted_calls(rgb, 0.2, model, 0.0).tolist() == [97, 0, 0, 0, 0, 0, 0]
+    assert shifted_calls(rgb, 0.2, model, 0.5)[0] == 97
