@@ -3,7 +3,7 @@
 A killed run therefore leaves either the previous complete file or none, never half of one;
 temporary files are named ``.NAME.XXXXXXXX.smearscan-part`` and the next run with the same
 folder removes them (only those, and only in the folders smearscan writes). Files an earlier
-analysis wrote that the current one does not are removed by :func:`remove_unlisted_files`.
+analysis wrote that the current one does not are removed by :func:`remove_superseded`.
 
 An output folder is smearscan's once it holds the marker file
 :data:`~smearscan.loading.OUTPUT_MARKER`; :func:`claim_output_folder` refuses a non-empty folder
@@ -18,8 +18,8 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -162,34 +162,41 @@ def _remove_temporary(path: Path) -> None:
                           f"run ({error.strerror or error})") from None
 
 
-def remove_unlisted_files(out: Path, folder: Path, listed: Collection[str]) -> None:
-    """Delete every file below ``folder`` whose path relative to the output folder ``out`` is
-    not in ``listed``, then the folders this leaves empty: what an earlier analysis wrote
-    there and the current one did not (the mask of a field since removed, an overlay no
-    longer asked for), which would no longer match the results.
+def remove_superseded(out: Path, relatives: Iterable[str]) -> None:
+    """Delete files an earlier analysis wrote into the output folder ``out`` and the current one
+    did not (``relatives``, relative to ``out``, as its ``slide.json`` listed them), then the
+    folders this leaves empty: a mask of a field since removed, an overlay no longer asked for,
+    which would no longer match the results.
 
-    Only in a smearscan output folder (``out`` holds the marker), never through a symlink
-    (nothing is done when ``folder`` or a folder between it and ``out`` is one; symlinked
-    folders below it are neither entered nor removed) and never in another output folder.
+    A file no record of smearscan's listed (a person's) is never touched; nothing is done
+    outside a smearscan output folder, through a symlink, or outside ``out``.
 
     Raises
     ------
     OutputError
         A file that cannot be removed, named.
     """
-    if (not is_output_folder(out) or _through_symlink(out, folder) or not folder.is_dir()
-            or is_output_folder(folder)):
+    if not is_output_folder(out):
         return
-    walked = list(walk_folder(folder))
-    for dirpath, names in walked:
-        for name in names:
-            if (dirpath / name).relative_to(out).as_posix() not in listed:
-                _remove_unlisted(dirpath / name)
-    for dirpath, _ in reversed(walked):
-        # Not empty (listed files, a symlinked or an output folder) or not removable: either
-        # way an empty folder is no stale result.
-        with suppress(OSError):
-            dirpath.rmdir()
+    for relative in relatives:
+        parts = Path(relative).parts
+        if not parts or Path(relative).is_absolute() or ".." in parts:
+            continue
+        path = out.joinpath(*parts)
+        if _through_symlink(out, path.parent) or path.is_dir():
+            continue
+        _remove_unlisted(path)
+        _remove_empty_folders(out, path.parent)
+
+
+def _remove_empty_folders(out: Path, folder: Path) -> None:
+    """Remove ``folder`` and its parents below ``out`` while they are empty."""
+    while folder != out and out in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone): an empty folder is no stale result anyway
+            return
+        folder = folder.parent
 
 
 def _through_symlink(out: Path, folder: Path) -> bool:

@@ -1,6 +1,7 @@
 """Output-folder defects of a QA pass (report sections 2 and 11): files an earlier analysis of a
-slide wrote and the current one does not are removed; a slide left out of the merged outputs
-is reported on stderr with exit 3."""
+slide wrote and the current one does not are removed (and nothing else: a review found that
+the first fix removed a person's files); a slide left out of the merged outputs is reported on
+stderr with exit 3."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from smearscan.batch import RunOptions, analyse_slides
 from smearscan.batch import run as batch_run
 from smearscan.cli import main
 from smearscan.loading import OUTPUT_MARKER, find_slides
-from smearscan.outputs import remove_unlisted_files
+from smearscan.outputs import remove_superseded
 
 PICTURES = ("masks/s", "overlays/s", "slides/s/fields")
 LEFT_OUT = ("its files changed after smearscan wrote them; left out of the merged outputs "
@@ -92,26 +93,39 @@ def test_a_field_that_now_fails_keeps_no_mask_and_is_not_listed(tmp_path):
     _listed_only(out)
 
 
-def test_a_resumed_slide_keeps_its_files_and_loses_unlisted_ones(tmp_path, capsys):
-    """Unlisted files in a resumed slide's folders are what a run killed while redoing it left
-    (here: a mask of a field since removed)."""
+def test_files_no_record_lists_are_never_removed(tmp_path, capsys):
+    """A person's files in a slide's folders stay, whether the slide is resumed or redone."""
     slide, out = _slide(tmp_path / "in"), tmp_path / "out"
     assert run(slide, "--out", out, "--save-masks", "--overlay") == 0
     before = _stats(out)
-    (out / "masks" / "s" / "gone.png").write_bytes(b"stale")
+    (out / "masks" / "s" / "mine.png").write_bytes(b"a person's")
     (out / "slides" / "s" / "fields" / "sub").mkdir()
-    (out / "slides" / "s" / "fields" / "sub" / "gone.jpg").write_bytes(b"stale")
+    (out / "slides" / "s" / "fields" / "sub" / "mine.jpg").write_bytes(b"a person's")
+    mine = {"masks/s/mine.png", "slides/s/fields/sub/mine.jpg"}
     capsys.readouterr()
     assert run(slide, "--out", out, "--save-masks", "--overlay") == 0
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()
             if line.rstrip().endswith("resumed")] == ["s"]
-    assert _stats(out) == before
-    assert not (out / "slides" / "s" / "fields" / "sub").exists()
+    after = _stats(out)
+    assert set(after) == set(before) | mine
+    assert {name: after[name] for name in before} == before
+    assert run(slide, "--out", out, "--pixel-size", "0.2") == 0  # redone, no pictures asked
+    assert _files(out, *PICTURES) == mine | {"slides/s/fields/f0.jpg", "slides/s/fields/f1.jpg"}
 
 
-def test_a_run_killed_before_removing_stale_files_resumes_cleanly(tmp_path, monkeypatch):
+def test_a_force_run_over_a_project_folder_keeps_its_ground_truth(tmp_path):
+    slide, project = _slide(tmp_path / "in"), tmp_path / "project"
+    (project / "masks" / "s").mkdir(parents=True)
+    (project / "masks" / "s" / "f0_groundtruth.png").write_bytes(b"hand-drawn")
+    assert run(slide, "--out", project, "--force", "--save-masks") == 0
+    assert run(slide, "--out", project) == 0
+    assert _files(project, "masks") == {"masks/s/f0_groundtruth.png"}
+
+
+def test_a_run_killed_before_removing_superseded_files_leaves_them_to_the_next(tmp_path,
+                                                                               monkeypatch):
     """Killed between the new slide.json and the removal: the next run resumes the slide and
-    removes the masks of the earlier analysis."""
+    removes the masks of the earlier analysis, which the new record lists as superseded."""
     slide, out = _slide(tmp_path / "in"), tmp_path / "out"
     options = RunOptions(classify=False)
     analyse_slides(find_slides([slide]), out=out, progress=False,
@@ -121,9 +135,10 @@ def test_a_run_killed_before_removing_stale_files_resumes_cleanly(tmp_path, monk
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(batch_run, "remove_unlisted_files", killed)
+        patch.setattr(batch_run, "remove_superseded", killed)
         with pytest.raises(KeyboardInterrupt):
             analyse_slides(find_slides([slide]), out=out, progress=False, options=options)
+    assert _record(out)["superseded"] == ["masks/s/f0.png", "masks/s/f1.png"]
     assert len(_files(out, "masks/s")) == 2
     (again,) = analyse_slides(find_slides([slide]), out=out, progress=False, options=options)
     assert again.resumed and not (out / "masks" / "s").exists()
@@ -159,14 +174,18 @@ def test_a_symlinked_slide_folder_is_not_cleaned(tmp_path):
     assert os.listdir(elsewhere) == ["keep.png"]
 
 
-def test_nothing_is_removed_outside_a_smearscan_output_folder(tmp_path):
-    (tmp_path / "masks" / "s").mkdir(parents=True)
-    (tmp_path / "masks" / "s" / "a.png").write_bytes(b"x")
-    remove_unlisted_files(tmp_path, tmp_path / "masks" / "s", ())
-    assert (tmp_path / "masks" / "s" / "a.png").is_file()
-    (tmp_path / OUTPUT_MARKER).write_text("")
-    remove_unlisted_files(tmp_path, tmp_path / "masks" / "s", ())
-    assert not (tmp_path / "masks" / "s").exists()
+def test_nothing_is_removed_outside_a_smearscan_output_folder_or_above_it(tmp_path):
+    out = tmp_path / "out"
+    (out / "masks" / "s").mkdir(parents=True)
+    (out / "masks" / "s" / "a.png").write_bytes(b"x")
+    (tmp_path / "beside.png").write_bytes(b"x")
+    remove_superseded(out, ["masks/s/a.png"])
+    assert (out / "masks" / "s" / "a.png").is_file()
+    (out / OUTPUT_MARKER).write_text("")
+    remove_superseded(out, ["../beside.png", str(tmp_path / "beside.png")])
+    assert (tmp_path / "beside.png").is_file()
+    remove_superseded(out, ["masks/s/a.png"])
+    assert not (out / "masks").exists() and (out / OUTPUT_MARKER).is_file()
 
 
 def test_a_slide_left_out_of_the_merge_is_reported_with_exit_3(tmp_path, capsys):

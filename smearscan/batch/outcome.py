@@ -32,8 +32,8 @@ class SlideOutcome:
     None: the cells are on disk (``DIR/slides/<name>/cells.csv``), so that its memory does not
     grow with its slides; a caller holding a slide's CSV text (the review app) gives it here.
     ``errors`` are ``(slide, image, error)``: the slide's failed fields and problems.
-    ``outputs``: the files the slide wrote, relative to ``DIR``, as its ``slide.json`` lists
-    them (empty without an output folder).
+    ``superseded``: files (relative to ``DIR``) an earlier analysis of the slide wrote and
+    this one did not, to be removed (listed in ``slide.json`` until they are).
     """
 
     name: str
@@ -44,4 +44,4 @@ class SlideOutcome:
     model: dict | None = None
     report: Path | None = None
     source: str = ""
-    outputs: tuple[str, ...] = ()
+    superseded: tuple[str, ...] = ()

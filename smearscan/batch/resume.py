@@ -99,6 +99,19 @@ def read_record(out: Path, name: str) -> dict | None:
     return record
 
 
+def earlier_outputs(out: Path, name: str) -> frozenset[str]:
+    """The files (relative to ``out``) the slide's sealed ``slide.json`` says an earlier
+    analysis wrote: its outputs and what it had superseded but maybe not yet removed. Empty
+    without a record, or with one whose seal is broken (then nothing in it is trusted)."""
+    try:
+        record = json.loads((out / "slides" / name / RECORD_NAME).read_text(encoding="utf-8"))
+        if record.get("record_sha256") != record_digest(record):
+            return frozenset()
+        return frozenset(record["outputs"]) | frozenset(record.get("superseded", ()))
+    except (OSError, ValueError, RecursionError, AttributeError, KeyError, TypeError):
+        return frozenset()
+
+
 def recorded_sources(out: Path) -> dict[str, str]:
     """Slide name -> input path, of every slide folder in ``out`` with a readable record."""
     sources = {}
@@ -129,7 +142,8 @@ def outcome_of(out: Path, name: str, record: dict, *, resumed: bool) -> SlideOut
                         errors=[tuple(e) for e in record.get("errors", [])],
                         resumed=resumed, model=record.get("model"),
                         report=report if report.is_file() else None,
-                        source=record["fingerprint"]["source"], outputs=tuple(record["outputs"]))
+                        source=record["fingerprint"]["source"],
+                        superseded=tuple(record.get("superseded", ())))
 
 
 def resumed_outcome(slide: Slide, out: Path, expected: dict) -> SlideOutcome | None:

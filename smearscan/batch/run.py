@@ -16,6 +16,7 @@ from smearscan.batch.naming import field_stems, named_slides, source_of
 from smearscan.batch.outcome import RunOptions, SlideOutcome
 from smearscan.batch.resume import (
     RECORD_NAME,
+    earlier_outputs,
     fingerprint,
     outcome_of,
     outputs_digests,
@@ -24,18 +25,13 @@ from smearscan.batch.resume import (
     resumed_outcome,
     sealed,
 )
-from smearscan.batch.summary import (
-    FIELD_PICTURES,
-    SlideBuilder,
-    write_merged_outputs,
-    write_slide_cells,
-)
+from smearscan.batch.summary import SlideBuilder, write_merged_outputs, write_slide_cells
 from smearscan.errors import LabValueError, SmearscanError
 from smearscan.executor import Executor, LocalPool
 from smearscan.loading import Slide, field_pixels, special_file_reason
 from smearscan.outputs import (
     claim_output_folder,
-    remove_unlisted_files,
+    remove_superseded,
     write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
@@ -66,16 +62,15 @@ def field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[Fie
             for path in slide.fields]
 
 
-def _picture_folders(out: Path, name: str) -> tuple[Path, Path, Path]:
-    """The folders holding one slide's pictures only: masks, overlays, report pictures."""
-    return (out / "masks" / name, out / "overlays" / name,
-            out / "slides" / name / FIELD_PICTURES)
+def _slide_folders(name: str) -> tuple[str, str, str]:
+    """The folders (relative to DIR) that hold one slide's files only."""
+    return f"masks/{name}/", f"overlays/{name}/", f"slides/{name}/"
 
 
 def _image_paths(slide: Slide, out: Path, stem: str) -> tuple[Path, Path]:
     """Where a field's mask and overlay go."""
-    masks, overlays, _ = _picture_folders(out, slide.name)
-    return masks / f"{stem}.png", overlays / f"{stem}.png"
+    return (out / "masks" / slide.name / f"{stem}.png",
+            out / "overlays" / slide.name / f"{stem}.png")
 
 
 def _written_images(result: FieldResult, paths: tuple[Path, Path]
@@ -106,7 +101,9 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
                  ) -> SlideOutcome:
     """Take a slide's results as they come, then its statistics, verdict and outputs; with
     ``out``, ``slide.json`` (written last) records ``expected``, the fingerprint of the inputs
-    when the run began, and the digest of every file the slide wrote."""
+    when the run began, the digest of every file the slide wrote, and the files an earlier
+    analysis of it wrote that this one did not (``superseded``, removed once it is written)."""
+    earlier = earlier_outputs(out, slide.name) if out is not None else frozenset()
     stems = field_stems([_image_name(slide, path) for path in slide.fields])
     folder = out / "slides" / slide.name if out is not None else None
     images: list[Path] = []  # masks and overlays written, in field order
@@ -141,25 +138,19 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
         # Only what this analysis wrote: a file an earlier one left is stale, not an output.
         outputs = outputs_digests(out, [folder / "cells.csv", folder / "report.html",
                                         *builder.written, *images])
-        outcome.outputs = tuple(outputs)
+        # Recorded before removal, so that a run killed in between leaves them to the next.
+        outcome.superseded = tuple(sorted(
+            name for name in earlier - set(outputs) if name.startswith(_slide_folders(
+                slide.name)) and name != f"slides/{slide.name}/{RECORD_NAME}"))
         write_json_atomic(folder / RECORD_NAME, sealed({
             # Where the fields are, for the review app's field views (not in the fingerprint:
             # the same fields read through another path are the same inputs).
             "root": str(slide.root.absolute()),
             "fingerprint": expected, "summary": summary.to_dict(),
             "errors": [list(e) for e in errors],
-            "model": model_summary, "outputs": outputs}))
+            "model": model_summary, "outputs": outputs,
+            "superseded": list(outcome.superseded)}))
     return outcome
-
-
-def remove_stale_pictures(out: Path, outcome: SlideOutcome) -> None:
-    """Remove from the slide's mask, overlay and report-picture folders every file its
-    ``slide.json`` does not list: left by an earlier analysis (a field since removed, an
-    option no longer given) or by a run killed while redoing the slide. Called once
-    ``slide.json`` is written and whenever the slide is resumed, so that what a killed run
-    left is removed by the next."""
-    for folder in _picture_folders(out, outcome.name):
-        remove_unlisted_files(out, folder, frozenset(outcome.outputs))
 
 
 #: Peak memory of one field beyond a worker's own, per pixel: ``scripts/benchmark.py --only
@@ -258,7 +249,7 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         if resumed is None:
             pending.append(slide)
         else:
-            remove_stale_pictures(out, resumed)
+            remove_superseded(out, resumed.superseded)  # a run killed before it did
             outcomes[slide.name] = resumed
             on_slide(resumed)
     labs = None
@@ -270,7 +261,7 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         outcomes[slide.name] = finish_slide(slide, results, out, options, labs,
                                             expected.get(slide.name))
         if out is not None:
-            remove_stale_pictures(out, outcomes[slide.name])
+            remove_superseded(out, outcomes[slide.name].superseded)
         on_slide(outcomes[slide.name])
     if out is not None:
         for problem in _merge_folder(out, outcomes, expected):
