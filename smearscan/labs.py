@@ -216,7 +216,8 @@ class Labs:
     ------
     LabValueError
         ``metastatic_cancer`` is true while ``active_cancer`` is false (a metastatic cancer is
-        an active one), or ``pregnancy`` is true while ``sex`` is male.
+        an active one), or ``pregnancy`` or ``obstetric_complication`` is given while ``sex`` is
+        male.
     """
 
     sex: str | None = None
@@ -258,9 +259,11 @@ class Labs:
         if self.metastatic_cancer and self.active_cancer is False:
             raise LabValueError("labs: metastatic_cancer = True but active_cancer = False: a "
                                 "metastatic cancer is an active one; correct one of them")
-        if self.pregnancy and self.sex == "male":
-            raise LabValueError("labs: pregnancy = True but sex = 'male': the anaemia limit and "
-                                "the pregnancy causes depend on both; correct one of them")
+        for key in ("pregnancy", "obstetric_complication"):
+            if getattr(self, key) and self.sex == "male":
+                raise LabValueError(f"labs: {key} = {getattr(self, key)!r} but sex = 'male': the "
+                                    "anaemia limit and the pregnancy causes depend on both; "
+                                    "correct one of them")
 
     @property
     def cancer_active(self) -> bool | None:

@@ -455,6 +455,14 @@ def test_pregnancy_in_a_male_patient_is_refused():
                                  "the pregnancy causes depend on both; correct one of them")
 
 
+def test_an_obstetric_complication_in_a_male_patient_is_refused():
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"sex": "male", "obstetric_complication": "HELLP"})
+    assert str(caught.value) == ("labs: obstetric_complication = 'HELLP' but sex = 'male': the "
+                                 "anaemia limit and the pregnancy causes depend on both; correct "
+                                 "one of them")
+
+
 def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
     with pytest.raises(LabValueError, match="pregnancy = True but sex = 'male'"):
         with_overrides(parse_labs({"sex": "male"}), parse_labs({"pregnancy": "yes"}))

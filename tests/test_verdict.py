@@ -113,11 +113,13 @@ def test_maha_call_at_or_under_the_limit(haemolysis, platelets, dat, expected):
     ("borderline", {}, {}, "possible"),
     ("borderline", {"ldh": "200 U/L", "haptoglobin": "1.0 g/L", "reticulocytes": 1.0,
                     "indirect_bilirubin": "0.5 mg/dL"}, {}, "unlikely"),
-    # Too few red cells: no ICSH call, but a count whose whole interval lies above the limit
-    # is evidence of schistocytes (this tool's rule); one spanning the limit is not.
-    ("insufficient", {}, {}, "possible"),
-    ("insufficient", {}, {"ci95": (1.0, 10.2)}, "insufficient data"),
-    ("insufficient", {}, {"ci95": (0.5, 3.0)}, "insufficient data"),
+    # Too few red cells: no ICSH call, but a count is read as its interval says, never as
+    # normal (this tool's rule): wholly above or spanning the limit -> possible; wholly at or
+    # under it -> insufficient data. Enough cells (out of focus) -> insufficient data.
+    ("insufficient", {}, {"rbc_counted": 500}, "possible"),
+    ("insufficient", {}, {"rbc_counted": 500, "ci95": (1.0, 10.2)}, "possible"),
+    ("insufficient", {}, {"rbc_counted": 500, "ci95": (0.0, 1.0)}, "insufficient data"),
+    ("insufficient", {}, {"rbc_counted": 1200}, "insufficient data"),
 ])
 def test_maha_call_above_and_borderline(call, more_labs, more_smear, expected):
     verdict = assess(smear(call, **more_smear), parse_labs({**HAEMOLYSIS, **more_labs}))
@@ -542,11 +544,13 @@ def test_readme_lists_every_rule_the_verdict_applies():
     ({}, 7, "suspected"),
     ({"mcv": 95}, 6, "suspected"),
     ({"mcv": 95, "inr": 1.6}, 5, "possible"),
-    # PLASMIC 4 (low) but the French score 2 of 2 (platelets <= 30, creatinine <= 200 umol/L):
-    # the safer score stands (this tool's rule).
-    ({"mcv": 95, "inr": 1.6, "transplant": True}, 4, "possible"),
-    ({"mcv": 95, "inr": 1.6, "transplant": True, "platelets": 31}, 3, "unlikely"),
-    ({"mcv": 95, "inr": 1.6, "transplant": True, "creatinine": "2.27 mg/dL"}, 3, "unlikely"),
+    # PLASMIC 4 (low) but the French score 2 of 2 (platelets <= 30, creatinine <= 200 umol/L)
+    # where it was derived (idiopathic TMA): the safer score stands (this tool's rule); with a
+    # transplant, where it is not validated, or at 1 of 2, PLASMIC stands.
+    ({"mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL"}, 4, "possible"),
+    ({"mcv": 95, "inr": 1.6, "transplant": True}, 4, "unlikely"),
+    ({"mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL", "platelets": 31}, 3, "unlikely"),
+    ({"mcv": 95, "inr": 1.6, "creatinine": "2.27 mg/dL"}, 4, "unlikely"),
     ({"platelets": 150}, 6, "unlikely"),
 ])
 def test_ttp_without_adamts13_follows_plasmic_and_the_picture(change, plasmic, expected):
@@ -629,8 +633,8 @@ def test_seed_000_before_adamts13_is_back_keeps_ttp_open():
 
 
 def test_too_few_red_cells_is_insufficient_data():
-    findings = SmearFindings.from_percentage(1.5, rbc_counted=600)  # 9 of 600
-    assert findings.call == "insufficient" and findings.ci95[0] < 1.0 < findings.ci95[1]
+    findings = SmearFindings.from_percentage(0.0, rbc_counted=600)  # 0 of 600
+    assert findings.call == "insufficient" and findings.ci95[1] < 1.0
     verdict = assess(findings, parse_labs(SEED_000))
     assert verdict.maha == "insufficient data"
     assert any("600" in m and "1000" in m and "before the smear can be interpreted" in m
@@ -649,8 +653,20 @@ def test_a_short_count_clearly_above_the_limit_is_not_set_aside():
     assert short.findings_for[0].finding.startswith(
         "schistocytes above the 1% limit on a short count (under the 1000 red cells")
     assert short.missing[0].startswith("adamts13:")
-    assert any(m.startswith("rbc_counted: only 500 red cells counted") and "already above" in m
-               for m in short.missing)
+    assert any(m.startswith("rbc_counted: only 500 red cells counted") and
+               "may already be above the limit" in m for m in short.missing)
+
+
+def test_a_short_count_that_may_be_above_the_limit_is_read_as_borderline():
+    # 16 of 999 (1.6%, 95% CI 0.99-2.6%): 1.6% of 1000 is borderline with the urgent line; one
+    # cell fewer must not take it away.
+    labs = parse_labs({"platelets": 12})
+    short = assess(SmearFindings.from_percentage(1.6016, rbc_counted=999), labs)
+    full = assess(SmearFindings.from_percentage(1.6, rbc_counted=1000), labs)
+    assert (short.maha, full.maha) == ("possible", "possible")
+    assert short.urgent == full.urgent == URGENT_TTP
+    assert short.findings_for[0].finding.startswith(
+        "schistocytes with an interval spanning the 1% limit on a short count")
 
 
 def test_leukoerythroblastic_maha_without_known_cancer_suggests_an_occult_one():
@@ -767,16 +783,58 @@ def test_early_ttp_without_thrombocytopenia_is_not_ttp():
 
 
 def test_low_plasmic_with_the_french_score_at_two_keeps_ttp_possible_with_its_reason():
-    # Active cancer, MCV 92 and INR 1.5 take PLASMIC to 4 (low); platelets 12 and creatinine
-    # 1.1 mg/dL meet both French criteria (Coppo 2010).
-    labs = parse_labs({**CLASSIC_TTP, "platelets": 12, "active_cancer": True, "mcv": 92,
-                       "inr": 1.5, "creatinine": "1.1 mg/dL"})
-    verdict = assess(smear(), labs)
+    # MCV 95, INR 1.6 and creatinine 2.1 mg/dL take PLASMIC to 4 (low); platelets 12 and
+    # creatinine 186 umol/L meet both French criteria (Coppo 2010), in idiopathic TMA.
+    labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL"}
+    verdict = assess(smear(), parse_labs(labs))
     assert (verdict.plasmic.total, verdict.french.total) == (4, 2)
     ttp = verdict.cause("ttp")
     assert ttp.assessment == "possible" and verdict.urgent == URGENT_TTP
     assert ttp.reasons[1].startswith("French TMA score 2: severe ADAMTS13 deficiency predicted")
     assert "this tool's rule: the safer score stands" in ttp.reasons[1]
+
+
+@pytest.mark.parametrize(("context", "named"), [
+    ({"active_cancer": True}, "active cancer"), ({"sepsis": True}, "sepsis"),
+    ({"drug_exposure": "gemcitabine"}, "a drug"), ({"transplant": True}, "transplant")])
+def test_where_the_french_score_is_not_validated_plasmic_stands_and_says_why(context, named):
+    labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
+            **context}
+    verdict = assess(smear(), parse_labs(labs))
+    assert verdict.plasmic.maximum <= 4 and verdict.french.total == 2
+    ttp = verdict.cause("ttp")
+    assert ttp.assessment == "unlikely" and verdict.urgent is None
+    assert ttp.reasons[1].endswith(f"but it is not validated with {named}: PLASMIC stands")
+
+
+def test_isolated_itp_with_plasmic_six_is_not_ttp():
+    # Platelets 8, no haemolysis (haptoglobin, reticulocytes, bilirubin normal), schistocytes
+    # 0.2%: PLASMIC scores 6, but it is for thrombocytopenia with MAHA.
+    labs = parse_labs({**NORMAL_LABS, "platelets": 8, "mcv": 88, "inr": 1.0,
+                       "creatinine": "0.8 mg/dL", "active_cancer": False, "transplant": False})
+    verdict = assess(below(), labs)
+    assert verdict.maha == "unlikely" and verdict.plasmic.total == 6
+    assert verdict.cause("ttp").assessment == "unlikely" and verdict.urgent is None
+
+
+def test_one_raised_marker_against_two_normal_ones_is_not_a_maha_picture():
+    # Seed 002-like: platelets 92, LDH 254 (ULN 222) with a normal haptoglobin, reticulocytes
+    # and bilirubin, schistocytes 0.2%: no urgent line (it was a false alarm).
+    labs = parse_labs({"platelets": 92, "ldh": "254 U/L", "ldh_uln": 222, "haptoglobin": "1.4 g/L",
+                       "reticulocytes": 0.6, "indirect_bilirubin": "0.5 mg/dL",
+                       "metastatic_cancer": True})
+    verdict = assess(below(), labs)
+    assert verdict.maha == "unlikely" and verdict.urgent is None
+
+
+def test_florid_haemolysis_with_platelets_not_given_keeps_the_urgent_line():
+    labs = parse_labs({"ldh": 1300, "ldh_uln": 225, "haptoglobin": 0, "reticulocytes": 5.0,
+                       "dat": "negative", "mcv": 85, "inr": 1.0, "creatinine": "0.9 mg/dL"})
+    verdict = assess(below(), labs)
+    assert verdict.maha == "insufficient data"
+    ttp = verdict.cause("ttp")
+    assert ttp.assessment == "possible" and verdict.urgent == URGENT_TTP
+    assert "haemolysis present; platelets not given: count them now" in ttp.reasons
 
 
 def test_cancer_associated_waits_for_adamts13_to_be_more_than_possible():
@@ -790,7 +848,9 @@ def test_cancer_associated_waits_for_adamts13_to_be_more_than_possible():
 
 @pytest.mark.parametrize(("drug", "known"), [
     (True, True), ("gemcitabine", True), ("Gemcitabine 1000 mg/m2", True), ("quinine", True),
-    ("cyclosporine", True), ("letrozole", False), ("tamoxifen", False),
+    ("cyclosporine", True), ("Gemzar", True), ("gemcitabin", True), ("FOLFOX", True),
+    ("tonic water", True), ("Avastin", True), ("aflibercept", True), ("Prograf", True),
+    ("letrozole", False), ("tamoxifen", False),
 ])
 def test_only_a_drug_of_the_tools_list_is_called_a_cause(drug, known):
     from smearscan.verdict.differential import known_tma_drug
@@ -816,3 +876,15 @@ def test_an_obstetric_complication_alone_brings_pregnancy_into_the_differential(
     pregnancy = assess(smear(), labs).cause("pregnancy")
     assert pregnancy.assessment == "possible"
     assert pregnancy.action.startswith("urgent obstetric review")
+
+
+def test_the_hus_action_manages_as_ttp_only_while_ttp_is_in_play():
+    kidney = {**HAEMOLYSIS, "platelets": 20, "creatinine": "3.0 mg/dL", "active_cancer": False,
+              "transplant": False, "mcv": 85, "inr": 1.6}
+    in_play = assess(smear(), parse_labs(kidney))  # PLASMIC 5 with MAHA likely: possible
+    excluded = assess(smear(), parse_labs({**kidney, "adamts13": 60}))
+    assert in_play.cause("ttp").assessment == "possible"
+    assert in_play.cause("hus").action.endswith("; nephrology; manage as TTP until ADAMTS13 "
+                                                "is back")
+    assert excluded.cause("ttp").assessment == "unlikely"
+    assert excluded.cause("hus").action.endswith("; nephrology")

@@ -30,8 +30,10 @@ from smearscan.verdict.values import (
     ISTH_OVERT_DIC,
     ISTH_TTP,
     MACROCYTOSIS_MCV,
+    PLASMIC,
     PLASMIC_HIGH,
     PLASMIC_INTERMEDIATE,
+    PLASMIC_PLATELETS,
     PLATELETS_LOW,
     RETICULOCYTES_RAISED,
     SEED_000,
@@ -116,6 +118,15 @@ def _adamts13_text(adamts13: float) -> str:
 
 # --- TTP ---------------------------------------------------------------------------------------
 
+def _french_applies(labs: Labs) -> str | None:
+    """None where the French score was derived (idiopathic TMA), else the context in which it
+    is not validated (Coppo 2010; the score's own note)."""
+    contexts = [*dic_underlying(labs), *(["transplant"] if labs.transplant else []),
+                *(["a drug"] if labs.drug_exposure else []),
+                *(["pregnancy"] if labs.pregnancy else [])]
+    return ", ".join(contexts) or None
+
+
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
                     french: Score) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
@@ -123,28 +134,65 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     if picture.thrombocytopenia is False:
         return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
                             f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
+    if maha == "unlikely":
+        # Not a low count alone (that never makes MAHA unlikely with haemolysis and low
+        # platelets): no haemolysis, or an immune one. PLASMIC is for thrombocytopenia with
+        # MAHA; an isolated ITP scores 6 on it.
+        return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
+                                   f"MAHA ({PLASMIC})", send]
     if not plasmic.measured:
         return "not assessed", ["no PLASMIC item given", send]
     if plasmic.minimum >= PLASMIC_HIGH:
         return "suspected", [score, send]
-    # One raised haemolysis marker with low platelets is already the picture: early TTP can
-    # show an undetectable haptoglobin before the reticulocytes or the schistocytes rise.
-    constellation = maha in ("likely", "possible") or (
-        picture.haemolysis in ("present", "equivocal") and picture.thrombocytopenia)
+    picture_reasons = _ttp_picture(maha, labs, picture)
     if plasmic.maximum < PLASMIC_INTERMEDIATE:
-        if constellation and french.maximum >= FRENCH_BOTH:
-            # The two published scores disagree: the safer one stands until ADAMTS13 is back.
-            return "possible", [score, f"French TMA score {french.total_text()}: {french.risk} "
-                                f"({FRENCH}): TTP not excluded (this tool's rule: the safer "
-                                "score stands)", send]
-        return "unlikely", [score, send]
-    if constellation:
-        return "possible", [score, send]
+        return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score, send)
+    if picture_reasons is not None:
+        return "possible", [score, *picture_reasons, send]
     if maha == INSUFFICIENT:
-        # PLASMIC could still reach 5-7: without a haemolysis picture TTP is not excluded.
+        # PLASMIC could still reach 5-7: with the picture incomplete TTP is not excluded.
         return "not assessed", [score, "haemolysis not shown or excluded: measure LDH, "
                                 "haptoglobin and reticulocytes now", send]
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
+
+
+def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None:
+    """The reasons the picture suggests TTP without ADAMTS13, or None: MAHA likely or possible;
+    haemolysis with platelets low or unknown (DAT not positive); or, before the rest of the
+    picture, one raised haemolysis marker with platelets under 30 (early TTP can show an
+    undetectable haptoglobin before the reticulocytes or schistocytes rise; this tool's rule)."""
+    if maha in ("likely", "possible"):
+        return []
+    if (picture.haemolysis == "present" and picture.thrombocytopenia is not False
+            and labs.dat != "positive"):
+        return ["haemolysis present; platelets " + ("low" if picture.thrombocytopenia
+                                                    else "not given: count them now")]
+    platelets = labs.platelets
+    if picture.haemolysis == "equivocal" and platelets is not None and \
+            platelets < PLASMIC_PLATELETS:
+        return [f"platelets {show('platelets', platelets)} < {PLASMIC_PLATELETS:g} x10^9/L with "
+                "a raised haemolysis marker: TTP cannot wait for the rest of the picture "
+                "(this tool's rule)"]
+    return None
+
+
+def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, score: str,
+                     send: str) -> tuple[str, list[str]]:
+    """PLASMIC 0-4: unlikely, unless the French score, where it applies, can reach 2 of 2 (the
+    safer of two published scores stands until ADAMTS13 is back; this tool's rule)."""
+    if french.maximum < FRENCH_BOTH:
+        return "unlikely", [score, send]
+    french_text = f"French TMA score {french.total_text()}: {french.risk} ({FRENCH})"
+    context = _french_applies(labs)
+    if context is not None:
+        return "unlikely", [score, f"{french_text}, but it is not validated with {context}: "
+                                   "PLASMIC stands", send]
+    if picture_seen:
+        return "possible", [score, f"{french_text}: TTP not excluded (this tool's rule: the "
+                                   "safer score stands)", send]
+    if maha == INSUFFICIENT:
+        return "not assessed", [score, f"{french_text}: measure the MAHA picture now", send]
+    return "unlikely", [score, send]
 
 
 def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score) -> Cause:
@@ -175,11 +223,15 @@ def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Sco
 
 # --- HUS ---------------------------------------------------------------------------------------
 
-def _hus(maha: str, labs: Labs) -> Cause:
+def _hus(maha: str, labs: Labs, ttp: Cause) -> Cause:
     """Creatinine >= 2.0 mg/dL (this tool's rule) with MAHA and ADAMTS13 not severely low ->
     suspected (possible while ADAMTS13 is unknown or MAHA is not likely)."""
     action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
-              "atypical HUS; nephrology; manage as TTP until ADAMTS13 is back")
+              "atypical HUS; nephrology")
+    if ttp.assessment in ACTIVE:
+        action += "; manage as TTP until ADAMTS13 is back"
+    elif labs.adamts13 is None:
+        action += "; send ADAMTS13"
     creatinine, adamts13 = labs.creatinine, labs.adamts13
     if maha == "unlikely":
         return _cause("hus", "unlikely", "urgent", action, ("MAHA unlikely",))
@@ -243,7 +295,8 @@ def known_tma_drug(drug: bool | str) -> bool:
     if drug is True:
         return True
     name = str(drug).lower()
-    return any(known in name for known in DRUGS_CAUSING_TMA)
+    return any(fragment in name for fragments in DRUGS_CAUSING_TMA.values()
+               for fragment in fragments)
 
 
 def _drug_induced(maha: str, labs: Labs) -> Cause | None:
@@ -258,8 +311,8 @@ def _drug_induced(maha: str, labs: Labs) -> Cause | None:
     if known:
         action = (f"stop {drug} now and do not re-expose ({DRUG_TMA}); report it as an "
                   "adverse drug reaction")
-        reasons = [f"drug exposure recorded: {drug} (drugs associated with TMA include "
-                   "gemcitabine, mitomycin C, calcineurin inhibitors, VEGF inhibitors, quinine)"]
+        reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
+                   f"cause TMA: {', '.join(DRUGS_CAUSING_TMA)})"]
     else:
         action = (f"check whether {drug} is a reported cause of TMA ({DRUG_TMA}) before "
                   "stopping it (a cancer treatment only with the oncologist)")
@@ -422,7 +475,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     dic = _dic(labs, isth)
     drug = _drug_induced(maha, labs)
     hints = _smear_hints(nrbc_present, leukoerythroblastic)
-    causes = [_ttp(maha, labs, picture, plasmic, french), _hus(maha, labs), dic,
+    ttp = _ttp(maha, labs, picture, plasmic, french)
+    causes = [ttp, _hus(maha, labs, ttp), dic,
               *([drug] if drug else []),
               _cancer_associated(maha, labs, dic, drug, hints),
               *([m] if (m := _megaloblastic(maha, labs, picture)) else []),

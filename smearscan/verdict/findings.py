@@ -37,7 +37,7 @@ from smearscan.verdict.values import (
 )
 
 __all__ = ["Finding", "LabPicture", "SlideNotFoundError", "SmearFindings", "lab_picture",
-           "maha_call", "short_count_above", "smear_findings_from_summary"]
+           "maha_call", "short_count_call", "smear_findings_from_summary"]
 
 INSUFFICIENT = "insufficient data"
 CALLS = ("above", "below", "borderline", "insufficient")
@@ -292,9 +292,10 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture) -> str:
     early in TTP, and the classifier misses a share of them (ISTH 2020 treats MAHA as a
     laboratory constellation).
     """
-    call = smear.call
-    if short_count_above(smear):
-        return "possible"
+    short = short_count_call(smear)
+    if short == "above":
+        return "possible"  # not "likely": ICSH asks for 1000 cells
+    call = short or smear.call
     if call in (None, "insufficient"):
         return INSUFFICIENT
     if call == "above":
@@ -308,33 +309,44 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture) -> str:
     if constellation:
         return "possible"
     # A low count cannot exclude MAHA while the platelets are low or unknown and haemolysis
-    # is not measured, or rests on one raised marker alone (however many others are normal:
-    # early TTP can show an undetectable haptoglobin before the reticulocytes rise): the
+    # is present, not measured, or one raised marker that fewer than two normal ones contradict
+    # (early TTP can show an undetectable haptoglobin before the reticulocytes rise; an LDH
+    # alone with a normal haptoglobin, reticulocytes and bilirubin is another story): the
     # picture is not known yet, which is not "unlikely".
-    undecided = (picture.haemolysis in ("unknown", "equivocal")
-                 and picture.thrombocytopenia is not False and labs.dat != "positive")
+    normal = sum(not raised for raised, _ in picture.markers)
+    incomplete = picture.haemolysis in ("unknown", "present") or (
+        picture.haemolysis == "equivocal" and normal < HAEMOLYSIS_MARKERS)
+    undecided = (incomplete and picture.thrombocytopenia is not False
+                 and labs.dat != "positive")
     return INSUFFICIENT if undecided else "unlikely"
 
 
-def short_count_above(smear: SmearFindings) -> bool:
-    """Whether too few red cells were counted for an ICSH call but the count's whole 95%
-    interval lies above the limit.
+def short_count_call(smear: SmearFindings) -> str | None:
+    """``above`` or ``borderline`` for a count of fewer red cells than an ICSH call needs whose
+    95% interval lies above the limit or spans it; else None.
 
     ICSH 2021 asks for 1,000 red cells so that a count can be read, above all as normal; it
-    does not ask to set aside a count that is unmistakably raised (40 of 500 is 8%, 95% CI
-    about 6-11%). Such a count is evidence of schistocytes that should not wait for more
-    cells (this tool's rule, :data:`~smearscan.verdict.values.MAHA_RULE`).
+    does not ask to set aside a count that is raised (40 of 500 is 8%, 95% CI about 6-11%) or
+    may be (16 of 999). Such a count is read as its interval says, never as normal (this tool's
+    rule, :data:`~smearscan.verdict.values.MAHA_RULE`).
     """
-    return (smear.call == "insufficient" and smear.ci95 is not None
-            and smear.ci95[0] > smear.limit_percent)
+    if (smear.call != "insufficient" or smear.ci95 is None or smear.rbc_counted is None
+            or smear.rbc_counted >= REQUIRED_RBC):
+        return None
+    low, high = smear.ci95
+    if low > smear.limit_percent:
+        return "above"
+    return "borderline" if high > smear.limit_percent else None
 
 
 def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | None:
     """(for MAHA?, finding) for a smear with a call, else ``None``."""
     limit = smear.limit_percent
-    if short_count_above(smear):
+    short = short_count_call(smear)
+    if short is not None:
+        what = "above" if short == "above" else "with an interval spanning"
         return True, _finding(
-            f"schistocytes above the {limit:g}% limit on a short count (under the "
+            f"schistocytes {what} the {limit:g}% limit on a short count (under the "
             f"{REQUIRED_RBC} red cells {ICSH} asks for): count more cells, but do not wait "
             "for them to act", smear.text(), MAHA_RULE)
     if smear.call in (None, "insufficient"):
@@ -387,9 +399,10 @@ def smear_missing(smear: SmearFindings) -> list[str]:
     if smear.call == "insufficient" and smear.focus_note is not None and (
             smear.rbc_counted is None or smear.rbc_counted >= REQUIRED_RBC):
         return [f"schistocyte_percent: {smear.focus_note}"]
-    if short_count_above(smear):
+    if short_count_call(smear) is not None:
         return [f"rbc_counted: only {smear.rbc_counted} red cells counted; count at least "
-                f"{REQUIRED_RBC} ({ICSH}) to complete a count that is already above the limit"]
+                f"{REQUIRED_RBC} ({ICSH}) to complete a count that may already be above the "
+                "limit"]
     if smear.call == "insufficient":
         return [f"rbc_counted: only {smear.rbc_counted} red cells counted; count at least "
                 f"{REQUIRED_RBC} ({ICSH}) before the smear can be interpreted"]

@@ -35,18 +35,32 @@ SEED_000 = "seed 000 (cancer-associated MAHA in breast cancer; CLINICAL.md)"
 SEED_002 = "seed 002 (bone-marrow metastasis of breast cancer; CLINICAL.md)"
 SEED_003 = "seed 003 (cytopenias with high B12 in a breast-cancer survivor; CLINICAL.md)"
 
-#: Drugs with reported evidence of causing TMA, by generic name (lower case), matched inside the
-#: recorded name: this tool's list, not exhaustive. Quinine, ciclosporin and tacrolimus were
-#: most of the reports with definite evidence (Al-Nouri 2015); gemcitabine, pentostatin,
-#: oxaliplatin, quinine and vancomycin were definite in the Oklahoma and Wisconsin series
-#: (Reese 2015); mitomycin C, VEGF inhibitors (bevacizumab, sunitinib), interferon and the
-#: thienopyridines are named in the same reviews. A name outside the list is not called a cause:
-#: it may be the patient's cancer treatment (seed 000).
-DRUGS_CAUSING_TMA = (
-    "quinine", "ciclosporin", "cyclosporin", "tacrolimus", "gemcitabine", "mitomycin",
-    "pentostatin", "oxaliplatin", "vancomycin", "bevacizumab", "sunitinib", "interferon",
-    "ticlopidine", "clopidogrel",
-)
+#: Drugs with reported evidence of causing TMA: generic name -> fragments matched inside the
+#: recorded name (lower case: the generic name's stem, so that spellings such as "gemcitabin"
+#: match, brand names and regimens that contain the drug). This tool's list, not exhaustive.
+#: Quinine, ciclosporin and tacrolimus were most of the reports with definite evidence
+#: (Al-Nouri 2015); gemcitabine, pentostatin, oxaliplatin, quinine and vancomycin were definite
+#: in the Oklahoma and Wisconsin series (Reese 2015); mitomycin C, VEGF inhibitors, interferon,
+#: carfilzomib and the thienopyridines are named in the same reviews. A name outside the list is
+#: not called a cause: it may be the patient's cancer treatment (seed 000).
+DRUGS_CAUSING_TMA: dict[str, tuple[str, ...]] = {
+    "quinine": ("quinin", "qualaquin", "tonic water"),
+    "ciclosporin": ("ciclospor", "cyclospor", "neoral", "sandimmun"),
+    "tacrolimus": ("tacrolim", "prograf", "advagraf", "envarsus"),
+    "gemcitabine": ("gemcitab", "gemzar"),
+    "mitomycin C": ("mitomycin", "mutamycin"),
+    "oxaliplatin": ("oxaliplat", "eloxatin", "folfox", "folfirinox", "xelox", "capox"),
+    "pentostatin": ("pentostat", "nipent"),
+    "vancomycin": ("vancomyc", "vancocin"),
+    "bevacizumab": ("bevacizu", "avastin"),
+    "VEGF tyrosine-kinase inhibitors": ("sunitinib", "sutent", "sorafenib", "nexavar",
+                                        "pazopanib", "votrient"),
+    "other VEGF inhibitors": ("aflibercept", "zaltrap", "ramucirumab", "cyramza"),
+    "interferon": ("interferon",),
+    "carfilzomib": ("carfilzomib", "kyprolis"),
+    "ticlopidine": ("ticlopid", "ticlid"),
+    "clopidogrel": ("clopidog", "plavix"),
+}
 
 # --- cut-offs -----------------------------------------------------------------------------------
 
@@ -166,10 +180,10 @@ ANAEMIA_UNKNOWN_SEX_RULE = _rule(
 MAHA_RULE = _rule(
     "MAHA", "schistocytes above the limit + haemolysis present + DAT negative -> likely; above "
     "otherwise, interval spanning the limit, or fewer than 1000 red cells counted with the "
-    "whole interval above the limit -> possible; at or under the limit with "
+    "interval above or spanning the limit -> possible; at or under the limit with "
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
-    "with haemolysis not measured or one raised marker alone, platelets low or unknown -> "
-    "insufficient data; "
+    "with haemolysis present, not measured, or one raised marker with fewer than two normal "
+    "ones, platelets low or unknown -> insufficient data; "
     "else unlikely", f"MAHA is a laboratory constellation in which schistocytes are one marker "
     f"({ISTH_TTP}; {ICSH})", standard=False)
 PLASMIC_RULE = _rule(
@@ -200,10 +214,12 @@ ADAMTS13_RULE = _rule(
     "a negative result, consider other diagnoses", ISTH_TTP)
 TTP_RULE = _rule(
     "TTP without ADAMTS13", f"PLASMIC >= {PLASMIC_HIGH} -> suspected; a range reaching "
-    f"{PLASMIC_INTERMEDIATE} with the MAHA picture (or thrombocytopenia with one raised "
-    "haemolysis marker) -> possible; <= 4 -> unlikely, unless the French TMA score can reach "
-    "2 of 2 with that picture -> possible (the safer of the two scores stands); never "
-    "decided by the schistocyte count alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
+    f"{PLASMIC_INTERMEDIATE} with the MAHA picture (haemolysis with platelets low or unknown, "
+    "or platelets < 30 with one raised haemolysis marker) -> possible; <= 4 -> unlikely, "
+    "unless the French TMA score, where it applies (idiopathic TMA), can reach 2 of 2 with "
+    "that picture -> possible (the safer of the two scores stands); MAHA unlikely -> unlikely "
+    "(PLASMIC is for thrombocytopenia with MAHA); never decided by the schistocyte count "
+    "alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
     standard=False)
 URGENT_RULE = _rule(
     "urgent TTP action", "printed first whenever TTP is possible, suspected or likely: urgent "
