@@ -807,6 +807,16 @@ def test_where_the_french_score_is_not_validated_plasmic_stands_and_says_why(con
     assert ttp.reasons[1].endswith(f"but it is not validated with {named}: PLASMIC stands")
 
 
+def test_adamts13_is_asked_for_while_maha_is_undecided_with_low_platelets():
+    # Active cancer, MCV 95, INR 1.6: PLASMIC stays low whatever the haemolysis; platelets 12
+    # with haemolysis not measured: ADAMTS13 is still to be sent.
+    labs = parse_labs({"platelets": 12, "active_cancer": True, "mcv": 95, "inr": 1.6,
+                       "creatinine": "0.9 mg/dL", "transplant": False})
+    verdict = assess(below(), labs)
+    assert (verdict.maha, verdict.cause("ttp").assessment) == ("insufficient data", "unlikely")
+    assert verdict.missing[0].startswith("adamts13:")
+
+
 def test_isolated_itp_with_plasmic_six_is_not_ttp():
     # Platelets 8, no haemolysis (haptoglobin, reticulocytes, bilirubin normal), schistocytes
     # 0.2%: PLASMIC scores 6, but it is for thrombocytopenia with MAHA.

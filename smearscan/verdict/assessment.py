@@ -9,7 +9,9 @@ from typing import Any
 from smearscan.labs import Bound, Labs, LabValueError
 from smearscan.verdict.differential import ACTIVE, URGENT_TTP, Cause, differential
 from smearscan.verdict.findings import (
+    INSUFFICIENT,
     Finding,
+    LabPicture,
     SmearFindings,
     lab_findings,
     lab_picture,
@@ -86,9 +88,12 @@ def _missing(labs: Labs, purposes: Mapping[str, str]) -> list[str]:
             if getattr(labs, "cancer_active" if key == "active_cancer" else key) is None]
 
 
-def _missing_all(maha: str, smear: SmearFindings, labs: Labs, ttp: Cause) -> tuple[str, ...]:
+def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPicture,
+                 ttp: Cause) -> tuple[str, ...]:
     missing = [*smear_missing(smear), *_missing(labs, _BASIC_PURPOSES)]
-    if labs.adamts13 is None and (ttp.assessment in ACTIVE or maha in ("likely", "possible")):
+    low_platelets_undecided = maha == INSUFFICIENT and picture.thrombocytopenia
+    if labs.adamts13 is None and (ttp.assessment in ACTIVE or maha in ("likely", "possible")
+                                  or low_platelets_undecided):
         missing.insert(0, "adamts13: ADAMTS13 activity, drawn before plasma exchange or any "
                           "blood product (TTP when < 10%)")
     if maha != "unlikely":
@@ -185,7 +190,7 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
     return Verdict(
         urgent=URGENT_TTP if ttp.assessment in ACTIVE else None,
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),
-        missing=_missing_all(maha, smear, labs, ttp), plasmic=plasmic, isth_dic=isth,
+        missing=_missing_all(maha, smear, labs, picture, ttp), plasmic=plasmic, isth_dic=isth,
         french=french, differential=causes,
         marrow=marrow_assessment(maha, labs, nrbc_present=smear.nrbc_present,
                                  leukoerythroblastic=smear.leukoerythroblastic,
