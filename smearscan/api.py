@@ -12,6 +12,7 @@ are raised (:class:`~smearscan.errors.SmearscanError`, one line naming the file)
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,7 +24,13 @@ from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
 from smearscan.errors import UnusableFieldError
 from smearscan.loading import Slide, find_slides, read_field
-from smearscan.pipeline import FieldResult, ModelInfo, cached_model, conditioned, field_cells
+from smearscan.pipeline import (
+    FieldResult,
+    ModelInfo,
+    cached_model,
+    check_declared_pixel_size,
+    field_cells,
+)
 from smearscan.results import FieldSummary, slide_statistics
 from smearscan.segmentation import check_pixel_size
 from smearscan.slide_stats import SlideResult
@@ -145,17 +152,22 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
         path = Path(path_or_rgb)
         rgb, slide, image = read_field(path), path.stem, path.name
     if pixel_size_um is not None:
-        _check_scale(rgb, pixel_size_um, image or "the array", trust=trust_pixel_size)
+        _check_scale([path if image else rgb], pixel_size_um, trust=trust_pixel_size)
     return _field_analysis(rgb, path, slide, image, pixel_size_um, _model(model))
 
 
-def _check_scale(rgb: np.ndarray, pixel_size_um: object, source: str, *, trust: bool) -> None:
-    """:func:`~smearscan.segmentation.check_pixel_size`: the range, and unless ``trust`` the
-    field's own estimate (of the field as analysis sees it). A pixel size that is not a number
-    is a TypeError naming it (a string would fail deep in the segmentation)."""
-    if isinstance(pixel_size_um, bool) or not isinstance(pixel_size_um, int | float):
+def _check_scale(fields: Iterable[Path | np.ndarray], pixel_size_um: object, *,
+                 trust: bool) -> None:
+    """The range of a declared pixel size, and unless ``trust`` the first usable field's own
+    estimate (:func:`~smearscan.pipeline.check_declared_pixel_size`, as the CLI). A pixel size
+    that is not a real number is a TypeError naming it (a string would fail deep in the
+    segmentation)."""
+    if isinstance(pixel_size_um, bool) or not isinstance(pixel_size_um, numbers.Real):
         raise TypeError(f"pixel_size_um = {pixel_size_um!r}: expected a number (um/px)")
-    check_pixel_size(pixel_size_um, None if trust else conditioned(rgb)[0], source=source)
+    if trust:
+        check_pixel_size(float(pixel_size_um))
+    else:
+        check_declared_pixel_size(float(pixel_size_um), fields)
 
 
 def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
@@ -216,8 +228,7 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     slide = _slide(paths)
     loaded = _model(model)
     if pixel_size_um is not None:
-        _check_scale(read_field(slide.fields[0]), pixel_size_um, slide.fields[0].name,
-                     trust=trust_pixel_size)
+        _check_scale(slide.fields, pixel_size_um, trust=trust_pixel_size)
     fields = tuple(_field_analysis(read_field(path), path, slide.name,
                                    path.relative_to(slide.root).as_posix(), pixel_size_um, loaded)
                    for path in slide.fields)

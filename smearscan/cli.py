@@ -244,16 +244,18 @@ def _run_analysis(args: argparse.Namespace) -> int:
             on_slide=_slide_line(len(slides)) if not args.quiet and not terminal else None,
             on_left_out=left_out.append)
     _say(field_table(outcomes) if args.out is None else slide_table(outcomes), sys.stdout)
-    errors = [error for outcome in outcomes for error in outcome.errors] + left_out
-    for _, _, message in errors:
+    failed = [error for outcome in outcomes for error in outcome.errors]
+    for _, _, message in failed + left_out:
         _say(f"smearscan: {printable(message)}")
-    if errors and args.out is not None:
-        _say(f"smearscan: {len(errors)} file(s) failed; see {args.out / 'errors.csv'}")
+    if (failed or left_out) and args.out is not None:
+        counts = [f"{len(failed)} file(s) failed"] if failed else []
+        counts += [f"{len(left_out)} slide(s) left out of the merged outputs"] if left_out else []
+        _say(f"smearscan: {', '.join(counts)}; see {args.out / 'errors.csv'}")
     # Not is_file(): a pipe or device given as the one input is a single image too.
     single_image = len(args.paths) == 1 and not args.paths[0].is_dir()
-    if errors:
-        return EXIT_USAGE if single_image else EXIT_PARTIAL
-    return EXIT_OK
+    if failed and single_image:
+        return EXIT_USAGE  # the one input could not be read
+    return EXIT_PARTIAL if failed or left_out else EXIT_OK
 
 
 def _repeat_note(repeat: Path, kept: Path) -> str:
@@ -264,28 +266,16 @@ def _repeat_note(repeat: Path, kept: Path) -> str:
 
 
 def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
-    """Refuse (PixelSizeError) a --pixel-size out of range, or one that the first usable
-    (readable, neither blank nor overexposed) field of a slide contradicts, unless
-    --trust-pixel-size."""
-    from smearscan.errors import UnusableFieldError
-    from smearscan.illumination import require_exposure
-    from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
-    from smearscan.pipeline import conditioned
+    """Refuse (PixelSizeError) a --pixel-size out of range, or one that the first usable field
+    of a slide contradicts, unless --trust-pixel-size."""
+    from smearscan.pipeline import check_declared_pixel_size
     from smearscan.segmentation import check_pixel_size
 
-    check_pixel_size(args.pixel_size)
     if args.trust_pixel_size:
+        check_pixel_size(args.pixel_size)
         return
     for slide in slides:
-        for path in slide.fields:
-            try:
-                rgb = read_field(path, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS)
-                require_exposure(rgb)
-            except (ImageLoadError, UnusableFieldError):
-                continue  # the run reports it
-            # As analysis sees it: in a dark corner cells merge and read larger.
-            check_pixel_size(args.pixel_size, conditioned(rgb)[0], source=str(path))
-            break
+        check_declared_pixel_size(args.pixel_size, slide.fields, max_pixels=args.max_pixels)
 
 
 def _slide_line(total: int):
@@ -339,6 +329,10 @@ def _percent(text: str) -> Decimal:
     return Decimal(text)
 
 
+#: Decimals of a percentage that the whole-number check reads; more are rounded first.
+_PERCENT_DECIMALS = 6
+
+
 def _counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
     """``percent``, checked against ``rbc_counted``: a percentage of N counted red cells is
     100 k / N for a whole number k of cells (this tool's rule).
@@ -353,6 +347,8 @@ def _counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
     """
     if rbc_counted is None:
         return float(percent)
+    if percent.as_tuple().exponent < -_PERCENT_DECIMALS:  # 1e-30000000 would take minutes
+        percent = round(percent, _PERCENT_DECIMALS)
     cells = Fraction(percent) * rbc_counted / 100
     nearest = round(cells)
     half_unit = Fraction(1, 2) * Fraction(10) ** min(percent.as_tuple().exponent, 0)

@@ -8,6 +8,7 @@ and never writes a file, so that it can run in any process of any machine that s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,12 +20,12 @@ from smearscan.errors import UnusableFieldError
 from smearscan.features import cell_table
 from smearscan.focus import edge_width_um
 from smearscan.illumination import evenly_lit, require_exposure
-from smearscan.loading import ImageLoadError, read_field
+from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
 from smearscan.noise import quietened
 from smearscan.outputs import jpeg_bytes, png_bytes
 from smearscan.render import overlay_image, review_cells, thumbnail
 from smearscan.results import Condition, FieldResult, FieldTask, ModelInfo
-from smearscan.segmentation import Segmentation, segment_field
+from smearscan.segmentation import Segmentation, check_pixel_size, segment_field
 
 if TYPE_CHECKING:  # ONNX Runtime is imported only where a field is classified
     from smearscan.classification import CellClassifier
@@ -113,6 +114,32 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     return MeasuredField(seg, cells,
                          edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um),
                          condition)
+
+
+def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.ndarray], *,
+                              max_pixels: int | None = None) -> None:
+    """Refuse a declared pixel size out of range, or one that the first usable field (readable,
+    neither blank nor overexposed) of ``fields`` (paths, or RGB arrays) contradicts as analysis
+    sees it (:func:`~smearscan.segmentation.check_pixel_size`); unusable fields are skipped,
+    their analysis reports them.
+
+    Raises
+    ------
+    smearscan.segmentation.PixelSizeError
+        One line with both values and the rule.
+    """
+    check_pixel_size(pixel_size_um)
+    for field in fields:
+        try:
+            rgb = field if isinstance(field, np.ndarray) else read_field(
+                field, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+            require_exposure(rgb)
+        except (ImageLoadError, UnusableFieldError):
+            continue
+        # As analysis sees it: in a dark corner cells merge and read larger.
+        source = "the array" if isinstance(field, np.ndarray) else str(field)
+        check_pixel_size(pixel_size_um, conditioned(rgb)[0], source=source)
+        return
 
 
 def analyse_field(task: FieldTask) -> FieldResult:

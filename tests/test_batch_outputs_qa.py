@@ -214,3 +214,14 @@ def test_the_slides_left_out_of_the_merge_are_reported_to_the_caller(tmp_path):
                               options=options, on_left_out=left_out.append)
     assert left_out == [("a", "", f"{out / 'slides' / 'a'}: {LEFT_OUT}")]
     assert [o.errors for o in outcomes] == [[], []]
+
+
+def test_a_single_image_run_with_a_slide_left_out_exits_3_not_2(tmp_path, capsys):
+    root, out = tmp_path / "in", tmp_path / "out"
+    first, second = _slide(root, name="a"), _slide(root, name="b")
+    assert run(first, "--out", out) == 0
+    (out / "slides" / "a" / "report.html").write_text("edited")
+    capsys.readouterr()
+    assert run(second / "f0.png", "--out", out) == 3  # the one image was read: no usage error
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"smearscan: 1 slide(s) left out of the merged outputs; see {out / 'errors.csv'}")

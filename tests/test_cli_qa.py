@@ -76,13 +76,14 @@ def test_sigterm_mid_run_is_one_line_and_exit_143(tmp_path):
     """``timeout`` (and a job scheduler) sends SIGTERM to the whole process group: the run
     stops as after Ctrl-C, in one line, without the resource tracker's semaphore warnings, and
     a re-run resumes."""
-    slides = slide_folders(tmp_path / "slides", 8, 3)
+    # Enough slides that the run is still going when the signal comes, on a busy machine too.
+    slides = slide_folders(tmp_path / "slides", 24, 3)
     out = tmp_path / "out"
     process = subprocess.Popen(_command(slides, "--out", out, "--jobs", "2"), env=_env(),
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
     first = process.stderr.readline()
-    assert first.startswith("smearscan: slide 1/8 done: "), first + process.stderr.read()
+    assert first.startswith("smearscan: slide 1/24 done: "), first + process.stderr.read()
     os.killpg(process.pid, signal.SIGTERM)
     out_text, rest = process.communicate(timeout=60)
     assert process.returncode == 143, rest

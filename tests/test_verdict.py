@@ -119,6 +119,9 @@ def test_maha_call_at_or_under_the_limit(haemolysis, platelets, dat, expected):
     ("insufficient", {}, {"rbc_counted": 500}, "possible"),
     ("insufficient", {}, {"rbc_counted": 500, "ci95": (1.0, 10.2)}, "possible"),
     ("insufficient", {}, {"rbc_counted": 500, "ci95": (0.0, 1.0)}, "insufficient data"),
+    # 0.33% (2 of 600, 95% CI 0.09-1.2%) spans the limit but lies under it: says nothing.
+    ("insufficient", {}, {"rbc_counted": 600, "percent": 0.33, "ci95": (0.09, 1.2)},
+     "insufficient data"),
     ("insufficient", {}, {"rbc_counted": 1200}, "insufficient data"),
 ])
 def test_maha_call_above_and_borderline(call, more_labs, more_smear, expected):

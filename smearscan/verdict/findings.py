@@ -322,21 +322,24 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture) -> str:
 
 
 def short_count_call(smear: SmearFindings) -> str | None:
-    """``above`` or ``borderline`` for a count of fewer red cells than an ICSH call needs whose
-    95% interval lies above the limit or spans it; else None.
+    """``above`` for a count of fewer red cells than an ICSH call needs whose 95% interval lies
+    above the limit, ``borderline`` for one whose percentage is above the limit and whose
+    interval spans it; else None.
 
     ICSH 2021 asks for 1,000 red cells so that a count can be read, above all as normal; it
     does not ask to set aside a count that is raised (40 of 500 is 8%, 95% CI about 6-11%) or
-    may be (16 of 999). Such a count is read as its interval says, never as normal (this tool's
-    rule, :data:`~smearscan.verdict.values.MAHA_RULE`).
+    probably is (16 of 999, 1.6%). Such a count is read as its interval says, never as normal;
+    one at or under the limit stays insufficient (0 of 12 spans 1% too, and says nothing)
+    (this tool's rule, :data:`~smearscan.verdict.values.MAHA_RULE`).
     """
     if (smear.call != "insufficient" or smear.ci95 is None or smear.rbc_counted is None
             or smear.rbc_counted >= REQUIRED_RBC):
         return None
     low, high = smear.ci95
-    if low > smear.limit_percent:
+    limit = smear.limit_percent
+    if low > limit:
         return "above"
-    return "borderline" if high > smear.limit_percent else None
+    return "borderline" if smear.schistocyte_percent > limit and high > limit else None
 
 
 def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | None:

@@ -180,7 +180,8 @@ ANAEMIA_UNKNOWN_SEX_RULE = _rule(
 MAHA_RULE = _rule(
     "MAHA", "schistocytes above the limit + haemolysis present + DAT negative -> likely; above "
     "otherwise, interval spanning the limit, or fewer than 1000 red cells counted with the "
-    "interval above or spanning the limit -> possible; at or under the limit with "
+    "interval above the limit (or the % above it and the interval spanning it) -> possible; "
+    "at or under the limit with "
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
     "with haemolysis present, not measured, or one raised marker with fewer than two normal "
     "ones, platelets low or unknown -> insufficient data; "
