@@ -139,8 +139,9 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     smearscan.classification.ModelLoadError
         The model file cannot be used.
     smearscan.errors.UnusableFieldError
-        A grayscale image (``ColourlessFieldError``: the classifier needs the stain's colour)
-        or an overexposed one (``OverexposedFieldError``).
+        A grayscale image (``ColourlessFieldError``: the classifier needs the stain's colour),
+        an overexposed one (``OverexposedFieldError``), or a too dark or blank one
+        (``BlankFieldError``).
     smearscan.segmentation.PixelSizeError
         ``pixel_size_um`` implausible, or contradicted by the field (one line with both).
     ValueError
@@ -221,7 +222,9 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     FileNotFoundError, smearscan.loading.ImageLoadError, smearscan.classification.ModelLoadError
         A missing path, an unreadable image or model (one line naming it).
     smearscan.errors.UnusableFieldError
-        A grayscale or overexposed field (one line naming it).
+        A grayscale, overexposed, too dark or blank field (one line naming it).
+    smearscan.segmentation.PixelSizeError, TypeError
+        As for :func:`analyse_image`.
     ValueError
         No fields, or a folder of several slides.
     """

@@ -2,8 +2,9 @@
 
 Exit codes: 0 all done; 2 usage error, bad option value, an --out folder that cannot be
 created or written, or a single input that cannot be read; 3 a folder run finished but some
-files failed (listed in errors.csv); 4 an output could not be written during the run or the
-model could not be loaded; 130 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM).
+files failed, or a slide of --out was left out of the merged outputs (listed in errors.csv);
+4 an output could not be written during the run or the model could not be loaded; 130
+interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations

@@ -318,14 +318,15 @@ class DaskExecutor:
             raise ClusterError(f"--scheduler needs Dask: {_INSTALL_HINT}") from None
         _quiet_dask_logs()
         try:
-            # Cut short, a local cluster would be left half-started, for Dask's exit handler
-            # to fail on; held signals are delivered below, where it can be closed.
-            with _stops_held():
-                if self.local_workers is not None:
+            if self.local_workers is not None:
+                # Cut short, a local cluster would be left half-started, for Dask's exit
+                # handler to fail on; held signals are delivered below, where it can be
+                # closed. A remote connection is not held: it may wait for its timeout.
+                with _stops_held():
                     self._cluster = _local_cluster(self.local_workers)
                     self.client = Client(self._cluster)
-                else:
-                    self.client = Client(self.address, timeout=_CONNECT_SECONDS)
+            else:
+                self.client = Client(self.address, timeout=_CONNECT_SECONDS)
         except (OSError, TimeoutError) as error:
             self.__exit__()
             raise ClusterError(f"cannot reach the Dask scheduler at {self.where}: "

@@ -101,8 +101,8 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     Raises
     ------
     UnusableFieldError
-        Overexposed (:func:`~smearscan.illumination.require_exposure`), or grayscale when
-        classified (:func:`~smearscan.classification.require_stain_colour`).
+        Overexposed, too dark or blank (:func:`~smearscan.illumination.require_exposure`), or
+        grayscale when classified (:func:`~smearscan.classification.require_stain_colour`).
     """
     require_exposure(rgb)
     rgb, condition = conditioned(rgb)
