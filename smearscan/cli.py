@@ -141,7 +141,8 @@ def analysis_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"smearscan {__version__}")
     parser.add_argument("paths", nargs="+", type=_path, metavar="PATH",
                         help="image files (JPEG, PNG, TIFF, BMP) or folders of them; an "
-                             "input given twice (p1 ./p1, overlapping globs) is analysed once")
+                             "input given twice (p1 ./p1, a symlink beside its target) is "
+                             "analysed once")
     parser.add_argument("--out", type=_output_folder, metavar="DIR",
                         help="write cells.csv, summary.json, errors.csv (and per-slide files) "
                              "here; re-running with the same DIR resumes")
