@@ -134,6 +134,7 @@ def _positive_int(text: str) -> int:
 def analysis_parser() -> argparse.ArgumentParser:
     """Parser of the analysis command ``smearscan PATH...``."""
     from smearscan import __version__
+    from smearscan.slide_stats import LIMIT_PERCENT
 
     parser = _Parser(
         prog="smearscan", description=_DESCRIPTION, epilog=_epilog(),
@@ -166,8 +167,7 @@ def analysis_parser() -> argparse.ArgumentParser:
                              "scheduler; every worker must see the input paths) or local:N "
                              "(N local worker processes); needs smearscan[distributed]. "
                              "Outputs are written by this process only")
-    parser.add_argument("--population", choices=("adult", "neonate", "preterm"),
-                        default="adult",
+    parser.add_argument("--population", choices=tuple(LIMIT_PERCENT), default="adult",
                         help="sets the schistocyte reference limit: <=1%% adults and term "
                              "neonates, <=5%% preterm infants (ICSH 2021)")
     parser.add_argument("--labs", type=_path, metavar="FILE",
@@ -413,6 +413,7 @@ class _Once(argparse.Action):
 def verdict_parser() -> argparse.ArgumentParser:
     """Parser of ``smearscan verdict``; one option per lab key, generated from the key table."""
     from smearscan.labs import LAB_KEYS
+    from smearscan.slide_stats import LIMIT_PERCENT
 
     parser = _Parser(
         prog="smearscan verdict", description=_VERDICT_DESCRIPTION % _ambiguity_lines(),
@@ -434,7 +435,7 @@ def verdict_parser() -> argparse.ArgumentParser:
                         action=_Once,
                         help="leukoerythroblastic picture on the smear (NRBCs and immature "
                              "granulocytes), from a manual review")
-    parser.add_argument("--population", choices=("adult", "neonate", "preterm"), action=_Once,
+    parser.add_argument("--population", choices=tuple(LIMIT_PERCENT), action=_Once,
                         help="reference limit for --schistocytes: 1%% adults (the default) and "
                              "term neonates, 5%% preterm infants (ICSH 2021)")
     parser.add_argument("--labs", type=_path, metavar="FILE", action=_Once,

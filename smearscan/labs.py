@@ -483,7 +483,14 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
         return _parse_bool(key, raw, source)
     if not isinstance(raw, str):
         raise _fail(source, key, raw, "expected a name or true/false")
+    if _NEGATION.match(raw.strip()):
+        # "no gemcitabine" read as a name would be called the cause: ask which answer it is.
+        raise _fail(source, key, raw, "a negation: give false (none), or the name alone")
     return raw.strip()
+
+
+#: A named answer that starts by denying itself ("no gemcitabine", "not known to", "never").
+_NEGATION = re.compile(r"(no|not|never|without|denies|nil)\b", re.IGNORECASE)
 
 
 def _unknown_key_message(key: object, source: str) -> str:

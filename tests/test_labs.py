@@ -466,3 +466,17 @@ def test_an_obstetric_complication_in_a_male_patient_is_refused():
 def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
     with pytest.raises(LabValueError, match="pregnancy = True but sex = 'male'"):
         with_overrides(parse_labs({"sex": "male"}), parse_labs({"pregnancy": "yes"}))
+
+
+@pytest.mark.parametrize("answer", ["no gemcitabine", "Not on quinine", "never had HELLP",
+                                    "without tacrolimus", "denies drugs"])
+def test_a_named_answer_that_negates_itself_is_refused(answer):
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"drug_exposure": answer})
+    assert str(caught.value) == (f"labs: drug_exposure = {answer!r}: a negation: give false "
+                                 "(none), or the name alone")
+
+
+@pytest.mark.parametrize("name", ["nivolumab", "notalizumab-like", "Noxafil"])
+def test_a_name_that_only_starts_with_the_letters_of_a_negation_is_kept(name):
+    assert parse_labs({"drug_exposure": name}).drug_exposure == name
