@@ -2,7 +2,8 @@
 
 Exit codes: 0 all done; 2 usage error, bad option value, an --out folder that cannot be
 created or written, or a single input that cannot be read; 3 a folder run finished but some
-files failed, or a slide of --out was left out of the merged outputs (listed in errors.csv);
+files failed, or the --out folder had a problem (a slide left out of the merged outputs, a
+review that could not be read; listed in errors.csv);
 4 an output could not be written during the run or the model could not be loaded; 130
 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM).
 """
@@ -238,26 +239,27 @@ def _run_analysis(args: argparse.Namespace) -> int:
     jobs = args.jobs or jobs_within_memory(default_jobs(sum(len(s.fields) for s in slides)),
                                            slides, classify=options.classify)
     terminal = sys.stderr.isatty()
-    left_out: list[tuple[str, str, str]] = []  # slides of --out left out of the merge
+    folder_problems: list[tuple[str, str, str]] = []  # slides left out, reviews unreadable
     with executor_for(jobs=jobs, scheduler=args.scheduler) as executor:
         outcomes = analyse_slides(
             slides, out=args.out, options=options, executor=executor, force=args.force,
             progress=not args.quiet and terminal,
             on_slide=_slide_line(len(slides)) if not args.quiet and not terminal else None,
-            on_left_out=left_out.append)
+            on_folder_problem=folder_problems.append)
     _say(field_table(outcomes) if args.out is None else slide_table(outcomes), sys.stdout)
     failed = [error for outcome in outcomes for error in outcome.errors]
-    for _, _, message in failed + left_out:
+    for _, _, message in failed + folder_problems:
         _say(f"smearscan: {printable(message)}")
-    if (failed or left_out) and args.out is not None:
+    if (failed or folder_problems) and args.out is not None:
         counts = [f"{len(failed)} file(s) failed"] if failed else []
-        counts += [f"{len(left_out)} slide(s) left out of the merged outputs"] if left_out else []
+        counts += ([f"{len(folder_problems)} problem(s) in the output folder"]
+                   if folder_problems else [])
         _say(f"smearscan: {', '.join(counts)}; see {args.out / 'errors.csv'}")
     # Not is_file(): a pipe or device given as the one input is a single image too.
     single_image = len(args.paths) == 1 and not args.paths[0].is_dir()
     if failed and single_image:
         return EXIT_USAGE  # the one input could not be read
-    return EXIT_PARTIAL if failed or left_out else EXIT_OK
+    return EXIT_PARTIAL if failed or folder_problems else EXIT_OK
 
 
 def _repeat_note(repeat: Path, kept: Path) -> str:

@@ -211,7 +211,7 @@ def test_the_slides_left_out_of_the_merge_are_reported_to_the_caller(tmp_path):
     (out / "slides" / "a" / "report.html").write_text("edited")
     left_out = []
     outcomes = analyse_slides(find_slides(slides[1:]), out=out, progress=False,
-                              options=options, on_left_out=left_out.append)
+                              options=options, on_folder_problem=left_out.append)
     assert left_out == [("a", "", f"{out / 'slides' / 'a'}: {LEFT_OUT}")]
     assert [o.errors for o in outcomes] == [[], []]
 
@@ -224,4 +224,18 @@ def test_a_single_image_run_with_a_slide_left_out_exits_3_not_2(tmp_path, capsys
     capsys.readouterr()
     assert run(second / "f0.png", "--out", out) == 3  # the one image was read: no usage error
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"smearscan: 1 slide(s) left out of the merged outputs; see {out / 'errors.csv'}")
+        f"smearscan: 1 problem(s) in the output folder; see {out / 'errors.csv'}")
+
+
+def test_an_unreadable_review_is_reported_and_the_slide_merged_without_it(tmp_path, capsys):
+    # A review.json that is a list raised a traceback and stopped every later run.
+    slide, out = _slide(tmp_path / "in"), tmp_path / "out"
+    assert run(slide, "--out", out) == 0
+    review = out / "slides" / "s" / "review.json"
+    review.write_text("[1, 2]")
+    capsys.readouterr()
+    assert run(slide, "--out", out) == 3
+    err = capsys.readouterr().err
+    assert f"smearscan: {review}: not a smearscan review file (a JSON list, not an object); " \
+           "merged without its review\n" in err
+    assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["s"]

@@ -282,3 +282,19 @@ def test_a_pixel_size_the_field_contradicts_is_refused_unless_trusted(shared_dat
     assert "--pixel-size 0.1 um/px disagrees with 0.209 um/px estimated from" in lines[0]
     assert run(field, "--pixel-size", "0.1", "--trust-pixel-size") == 0
     assert run(field, "--pixel-size", "0.2") == 0
+
+
+def test_the_report_opens_with_the_urgent_ttp_line_when_ttp_is_possible(field_png, tmp_path):
+    # A QA pass found it only inside the verdict section, after the galleries.
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"platelets": 12, "haptoglobin": 0, "ldh": 1200, "ldh_uln": 250,
+                                "reticulocytes": 4.5, "dat": "negative", "mcv": 88, "inr": 1.1,
+                                "creatinine": "1.0 mg/dL", "active_cancer": False,
+                                "transplant": False}))
+    out = tmp_path / "out"
+    assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 0
+    html = (out / "slides" / "field" / "report.html").read_text()
+    urgent = json.loads((out / "summary.json").read_text())["slides"]["field"]["verdict"]["urgent"]
+    assert urgent.startswith("URGENT - TTP possible")
+    banner = html.index('<p class="headline above" role="alert"><b>URGENT - TTP possible')
+    assert html.index('<p class="headline') == banner < html.index("<h2>")  # before all else

@@ -477,3 +477,18 @@ def test_reviewed_cells_become_training_crops(api, out, tmp_path):
     assert crops.crops.shape[1:] == (4, CROP_SIZE + 2 * MARGIN, CROP_SIZE + 2 * MARGIN)
     assert train_parser().parse_args(["--out", "m.pt", "--extra-labels", str(path)]
                                      ).extra_labels == path
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    ([1, 2], "not a smearscan review file (a JSON list, not an object)"),
+    ({"fingerprint": None, "corrections": [{"image": "a.jpg", "cell_id": 1, "old": "rbc",
+                                            "new": "banana", "time": "t"}]},
+     "not a smearscan review file (a correction to an unknown class: 'banana')"),
+])
+def test_a_malformed_review_file_is_one_line_not_a_traceback(content, problem, tmp_path):
+    from smearscan.review.store import ReviewError, read_review
+
+    (tmp_path / REVIEW_FILE).write_text(json.dumps(content))
+    with pytest.raises(ReviewError) as caught:
+        read_review(tmp_path)
+    assert str(caught.value) == f"{tmp_path / REVIEW_FILE}: {problem}"

@@ -200,7 +200,7 @@ def _check_option_files(options: RunOptions) -> None:
 def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
                    executor: Executor | None = None, progress: bool = True,
                    force: bool = False, on_slide: Callable[[SlideOutcome], None] | None = None,
-                   on_left_out: Callable[[tuple[str, str, str]], None] | None = None
+                   on_folder_problem: Callable[[tuple[str, str, str]], None] | None = None
                    ) -> list[SlideOutcome]:
     """Analyse every slide (resuming finished ones from ``out``) and write the merged outputs.
 
@@ -212,9 +212,9 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     for the run (:func:`~smearscan.outputs.claim_output_folder`; ``force`` writes into a
     non-empty folder that smearscan did not make) and the merged outputs cover every slide it
     holds. ``progress`` shows a bar on stderr; ``on_slide`` is called with each slide of the run
-    as it is finished (resumed slides first), ``on_left_out`` with ``(slide, "", reason)`` for
-    each slide of ``out`` left out of the merged outputs (its files changed by hand; also in
-    ``errors.csv``).
+    as it is finished (resumed slides first), ``on_folder_problem`` with ``(slide, "", reason)`` for
+    each problem of ``out`` found when merging: a slide left out of the merged outputs (its
+    files changed by hand), a review that could not be read (also in ``errors.csv``).
 
     Returns
     -------
@@ -224,7 +224,7 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     _check_option_files(options)
     with claim_output_folder(out, force=force) if out is not None else nullcontext():
         return _analyse(slides, out, options, executor or LocalPool(1), progress,
-                        on_slide or _ignored, on_left_out or _ignored)
+                        on_slide or _ignored, on_folder_problem or _ignored)
 
 
 def _ignored(item: object) -> None:
@@ -233,7 +233,7 @@ def _ignored(item: object) -> None:
 
 def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executor: Executor,
              progress: bool, on_slide: Callable[[SlideOutcome], None],
-             on_left_out: Callable[[tuple[str, str, str]], None]) -> list[SlideOutcome]:
+             on_folder_problem: Callable[[tuple[str, str, str]], None]) -> list[SlideOutcome]:
     slides = named_slides(slides, recorded_sources(out) if out is not None else {}, out)
     if options.classify and executor.in_process:
         # This process classifies: fail on a bad model before any work. Workers load it
@@ -265,15 +265,16 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         on_slide(outcomes[slide.name])
     if out is not None:
         for problem in _merge_folder(out, outcomes, expected):
-            on_left_out(problem)
+            on_folder_problem(problem)
     return [outcomes[s.name] for s in slides]
 
 
 def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[str, dict]
                   ) -> list[tuple[str, str, str]]:
     """Merged outputs over this run's slides and every other intact slide in ``out``, each
-    with its technologist's review where there is one; returns the slides left out
-    (``(slide, "", reason)``, also in ``errors.csv``)."""
+    with its technologist's review where there is one; returns the problems found
+    (``(slide, "", reason)``: a slide left out, a review that could not be read; also in
+    ``errors.csv``)."""
     everything = {name: (outcome, expected[name]) for name, outcome in outcomes.items()}
     problems = []
     for name in recorded_sources(out):
@@ -291,18 +292,26 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
         except ValueError as error:
             problems.append((name, "", f"{out / 'slides' / name}: {error}; left out of the "
                              "merged outputs (run its input again to redo it)"))
-    write_merged_outputs(out, [_reviewed(out, outcome, fingerprint)
+    write_merged_outputs(out, [_reviewed(out, outcome, fingerprint, problems)
                                for outcome, fingerprint in everything.values()], problems)
     return problems
 
 
-def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict) -> SlideOutcome:
+def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
+              problems: list[tuple[str, str, str]]) -> SlideOutcome:
     """The outcome with its review (``smearscan review``): kept while the slide's inputs are
-    unchanged, flagged when they changed. Only a reviewed slide's cells are read into memory."""
-    from smearscan.review.store import read_review, reviewed_outcome
+    unchanged, flagged when they changed. Only a reviewed slide's cells are read into memory.
+    An unreadable ``review.json`` is added to ``problems`` and the slide merged without it: one
+    damaged file must not stop every other slide's outputs."""
+    from smearscan.review.store import ReviewError, read_review, reviewed_outcome
 
     folder = out / "slides" / outcome.name
-    if read_review(folder) is None:
+    try:
+        review = read_review(folder)
+    except ReviewError as error:
+        problems.append((outcome.name, "", f"{error}; merged without its review"))
+        return outcome
+    if review is None:
         return outcome
     cells = (folder / "cells.csv").read_text(encoding="utf-8", errors="surrogateescape")
     return reviewed_outcome(replace(outcome, cells_csv=cells), out, fingerprint)

@@ -254,10 +254,21 @@ class Review:
 
     @classmethod
     def from_json(cls, data: dict) -> Review:
-        """The review read back from :meth:`to_json`'s form."""
+        """The review read back from :meth:`to_json`'s form.
+
+        Raises
+        ------
+        ValueError, TypeError, KeyError
+            Not that form (a correction to a class smearscan does not know included).
+        """
+        if not isinstance(data, dict):
+            raise TypeError(f"a JSON {type(data).__name__}, not an object")
         signoff = data.get("signoff")
-        return cls(data["fingerprint"],
-                   tuple(Correction(**c) for c in data.get("corrections", [])),
+        corrections = tuple(Correction(**c) for c in data.get("corrections", []))
+        unknown = sorted({c.new for c in corrections} - set(LABELS))
+        if unknown:
+            raise ValueError(f"a correction to an unknown class: {', '.join(map(repr, unknown))}")
+        return cls(data["fingerprint"], corrections,
                    SignOff(**signoff) if signoff else None,
                    tuple(data.get("history", [])),
                    tuple((str(i), int(c)) for i, c in data.get("confirmed", [])),

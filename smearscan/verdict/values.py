@@ -178,9 +178,10 @@ ANAEMIA_UNKNOWN_SEX_RULE = _rule(
     "listed as needing the sex", "the WHO limit for women, so that no woman is called "
     "anaemic wrongly; a man at 12-13 g/dL is flagged instead", standard=False)
 MAHA_RULE = _rule(
-    "MAHA", "schistocytes above the limit + haemolysis present + DAT negative -> likely; above "
-    "otherwise, interval spanning the limit, or fewer than 1000 red cells counted with the "
-    "interval above the limit (or the % above it and the interval spanning it) -> possible; "
+    "MAHA", "schistocytes above the limit + haemolysis present + DAT negative, the count not "
+    "flagged less specific -> likely; above otherwise, interval spanning the limit, or fewer "
+    "than 1000 red cells counted with the interval above the limit (or the % above it and the "
+    "interval spanning it) -> possible; "
     "at or under the limit with "
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
     "with haemolysis present, not measured, or one raised marker with fewer than two normal "
