@@ -492,3 +492,21 @@ def test_a_malformed_review_file_is_one_line_not_a_traceback(content, problem, t
     with pytest.raises(ReviewError) as caught:
         read_review(tmp_path)
     assert str(caught.value) == f"{tmp_path / REVIEW_FILE}: {problem}"
+
+
+def test_a_review_still_applies_when_only_the_lab_values_change(results, tmp_path):
+    # An ADAMTS13 result that comes back changes the verdict, not one cell: the sign-off stays.
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    out = work / "results"
+    labs = work / "labs.json"
+    labs.write_text(json.dumps({"platelets": 12}))
+    command = [str(work / "slides"), "--out", str(out), "--model", str(work / "model.onnx"),
+               "--quiet", "--jobs", "1", "--labs", str(labs)]
+    assert main(command) == 0
+    with running(create_app(out, token=TOKEN)) as url:
+        Client(url).post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
+    labs.write_text(json.dumps({"platelets": 12, "adamts13": "5 %"}))
+    assert main(command) == 0
+    review = _merged(out)["positive"]["review"]
+    assert (review["status"], review["reviewer"]) == ("signed off", "A. Tech")

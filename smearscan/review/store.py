@@ -275,8 +275,22 @@ class Review:
                    tuple(data.get("previous", [])))
 
     def applies_to(self, fingerprint: Any) -> bool:
-        """Whether this review was made on inputs with this fingerprint."""
-        return self.fingerprint == json.loads(json.dumps(fingerprint))
+        """Whether this review was made on the same cells: inputs with this fingerprint, the
+        lab values aside (an ADAMTS13 result that comes back changes the verdict, not one
+        cell's class)."""
+        return _cell_inputs(self.fingerprint) == _cell_inputs(json.loads(json.dumps(fingerprint)))
+
+
+#: Settings of a run's fingerprint that change no cell's class.
+_NOT_CELL_SETTINGS = ("labs_path", "labs_file")
+
+
+def _cell_inputs(fingerprint: Any) -> Any:
+    """A fingerprint without :data:`_NOT_CELL_SETTINGS`."""
+    if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("settings"), dict):
+        return fingerprint
+    settings = {k: v for k, v in fingerprint["settings"].items() if k not in _NOT_CELL_SETTINGS}
+    return fingerprint | {"settings": settings}
 
 
 def read_review(folder: Path) -> Review | None:
