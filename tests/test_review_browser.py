@@ -230,3 +230,23 @@ def test_walkthrough_of_a_1000_cell_slide(page, url):
     print(json.dumps(timings))
     if os.environ.get("SMEARSCAN_REVIEW_TIMINGS"):
         Path(os.environ["SMEARSCAN_REVIEW_TIMINGS"]).write_text(json.dumps(timings, indent=2))
+
+
+def test_a_review_that_no_longer_applies_shows_the_model_result_and_says_why(page, results,
+                                                                             tmp_path):
+    # A review made on other inputs (a field since removed): the page broke on a missing
+    # reviewed block and never showed the banner.
+    out = tmp_path / "results"
+    shutil.copytree(results, out)
+    (out / "slides" / "positive" / "review.json").write_text(json.dumps(
+        {"fingerprint": {"files": "other inputs"}, "corrections": [], "signoff": None,
+         "history": [], "confirmed": [], "previous": []}))
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    with running(create_app(out)) as address:
+        _open(page, address, "positive")
+        assert errors == []
+        assert page.is_visible("#stale-banner")
+        model = json.loads((out / "summary.json").read_text())["slides"]["positive"][
+            "schistocytes"]
+        assert _text(page, "#count") == str(model["count"])
