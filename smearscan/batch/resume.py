@@ -79,8 +79,9 @@ def outputs_digests(out: Path, paths: list[Path]) -> dict[str, str | None]:
     return {path.relative_to(out).as_posix(): content_digest(path) for path in paths}
 
 
-def read_record(out: Path, name: str) -> dict | None:
-    """The slide's ``slide.json`` if it and every file it lists are intact, else None."""
+def _sealed_record(out: Path, name: str) -> dict | None:
+    """The slide's ``slide.json`` if its own seal holds (the files it lists unchecked), else
+    None."""
     try:
         record = json.loads((out / "slides" / name / RECORD_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
@@ -91,7 +92,13 @@ def read_record(out: Path, name: str) -> dict | None:
         intact = record.get("record_sha256") == record_digest(record)
     except (TypeError, ValueError):
         return None
-    if not intact:
+    return record if intact else None
+
+
+def read_record(out: Path, name: str) -> dict | None:
+    """The slide's ``slide.json`` if it and every file it lists are intact, else None."""
+    record = _sealed_record(out, name)
+    if record is None:
         return None
     for relative, digest in record["outputs"].items():
         if content_digest(out / relative) != digest:
@@ -103,13 +110,13 @@ def earlier_outputs(out: Path, name: str) -> frozenset[str]:
     """The files (relative to ``out``) the slide's sealed ``slide.json`` says an earlier
     analysis wrote: its outputs and what it had superseded but maybe not yet removed. Empty
     without a record, or with one whose seal is broken (then nothing in it is trusted)."""
-    try:
-        record = json.loads((out / "slides" / name / RECORD_NAME).read_text(encoding="utf-8"))
-        if record.get("record_sha256") != record_digest(record):
-            return frozenset()
-        return frozenset(record["outputs"]) | frozenset(record.get("superseded", ()))
-    except (OSError, ValueError, RecursionError, AttributeError, KeyError, TypeError):
+    record = _sealed_record(out, name)
+    if record is None:
         return frozenset()
+    superseded = record.get("superseded", ())
+    if not isinstance(superseded, list):
+        return frozenset(record["outputs"])
+    return frozenset(record["outputs"]) | frozenset(map(str, superseded))
 
 
 def recorded_sources(out: Path) -> dict[str, str]:
