@@ -32,7 +32,6 @@ from smearscan.pipeline import (
     field_cells,
 )
 from smearscan.results import FieldSummary, slide_statistics
-from smearscan.segmentation import check_pixel_size
 from smearscan.slide_stats import SlideResult
 
 __all__ = ["FieldAnalysis", "SlideAnalysis", "analyse_image", "analyse_slide", "load_model"]
@@ -165,10 +164,7 @@ def _check_scale(fields: Iterable[Path | np.ndarray], pixel_size_um: object, *,
     segmentation)."""
     if isinstance(pixel_size_um, bool) or not isinstance(pixel_size_um, numbers.Real):
         raise TypeError(f"pixel_size_um = {pixel_size_um!r}: expected a number (um/px)")
-    if trust:
-        check_pixel_size(float(pixel_size_um))
-    else:
-        check_declared_pixel_size(float(pixel_size_um), fields)
+    check_declared_pixel_size(float(pixel_size_um), fields, trust=trust)
 
 
 def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,

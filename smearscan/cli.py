@@ -275,11 +275,10 @@ def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
     from smearscan.pipeline import check_declared_pixel_size
     from smearscan.segmentation import check_pixel_size
 
-    if args.trust_pixel_size:
-        check_pixel_size(args.pixel_size)
-        return
+    check_pixel_size(args.pixel_size)  # also when no slide has a field
     for slide in slides:
-        check_declared_pixel_size(args.pixel_size, slide.fields, max_pixels=args.max_pixels)
+        check_declared_pixel_size(args.pixel_size, slide.fields, trust=args.trust_pixel_size,
+                                  max_pixels=args.max_pixels)
 
 
 def _slide_line(total: int):

@@ -117,11 +117,12 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
 
 
 def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.ndarray], *,
-                              max_pixels: int | None = None) -> None:
-    """Refuse a declared pixel size out of range, or one that the first usable field (readable,
-    neither blank nor overexposed) of ``fields`` (paths, or RGB arrays) contradicts as analysis
-    sees it (:func:`~smearscan.segmentation.check_pixel_size`); unusable fields are skipped,
-    their analysis reports them.
+                              trust: bool = False, max_pixels: int | None = None) -> None:
+    """Refuse a declared pixel size out of range, or, unless ``trust`` (``--trust-pixel-size``),
+    one that the first usable field (readable, neither blank nor overexposed) of ``fields``
+    (paths, or RGB arrays) contradicts as analysis sees it
+    (:func:`~smearscan.segmentation.check_pixel_size`); unusable fields are skipped, their
+    analysis reports them.
 
     Raises
     ------
@@ -129,6 +130,8 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.n
         One line with both values and the rule.
     """
     check_pixel_size(pixel_size_um)
+    if trust:
+        return
     for field in fields:
         try:
             rgb = field if isinstance(field, np.ndarray) else read_field(
