@@ -185,7 +185,7 @@ def remove_superseded(out: Path, relatives: Iterable[str]) -> None:
         path = out.joinpath(*parts)
         if _through_symlink(out, path.parent) or path.is_dir():
             continue
-        _remove_unlisted(path)
+        _remove_superseded_file(path)
         _remove_empty_folders(out, path.parent)
 
 
@@ -205,7 +205,7 @@ def _through_symlink(out: Path, folder: Path) -> bool:
     return any(out.joinpath(*parts[:end]).is_symlink() for end in range(1, len(parts) + 1))
 
 
-def _remove_unlisted(path: Path) -> None:
+def _remove_superseded_file(path: Path) -> None:
     try:
         path.unlink(missing_ok=True)
     except OSError as error:

@@ -15,7 +15,7 @@ from typing import Any
 
 from smearscan.labs import Labs
 from smearscan.verdict.findings import INSUFFICIENT, LabPicture
-from smearscan.verdict.scores import Score, dic_underlying
+from smearscan.verdict.scores import Score, dic_underlying, french_unvalidated_context
 from smearscan.verdict.values import (
     ADAMTS13_NEGATIVE,
     ADAMTS13_SEVERE,
@@ -118,15 +118,6 @@ def _adamts13_text(adamts13: float) -> str:
 
 # --- TTP ---------------------------------------------------------------------------------------
 
-def _french_applies(labs: Labs) -> str | None:
-    """None where the French score was derived (idiopathic TMA), else the context in which it
-    is not validated (Coppo 2010; the score's own note)."""
-    contexts = [*dic_underlying(labs), *(["transplant"] if labs.transplant else []),
-                *(["a drug"] if labs.drug_exposure else []),
-                *(["pregnancy"] if labs.pregnancy else [])]
-    return ", ".join(contexts) or None
-
-
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
                     french: Score) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
@@ -183,7 +174,7 @@ def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, s
     if french.maximum < FRENCH_BOTH:
         return "unlikely", [score, send]
     french_text = f"French TMA score {french.total_text()}: {french.risk} ({FRENCH})"
-    context = _french_applies(labs)
+    context = french_unvalidated_context(labs)
     if context is not None:
         return "unlikely", [score, f"{french_text}, but it is not validated with {context}: "
                                    "PLASMIC stands", send]

@@ -232,6 +232,15 @@ def _french_risk(points: int) -> str:
             2: "severe ADAMTS13 deficiency predicted (2 of 2 criteria)"}[points]
 
 
+def french_unvalidated_context(labs: Labs) -> str | None:
+    """The recorded context in which the French score is not validated (it was derived in
+    idiopathic TMA: Coppo 2010; the score's own note), or None where it applies."""
+    contexts = [*dic_underlying(labs), *(["transplant"] if labs.transplant else []),
+                *(["a drug"] if labs.drug_exposure else []),
+                *(["pregnancy"] if labs.pregnancy else [])]
+    return ", ".join(contexts) or None
+
+
 def french_score(labs: Labs) -> Score:
     """French TMA score (Coppo 2010): platelets <= 30 x10^9/L and creatinine <= 200 umol/L,
     one point each, graded 0, 1 or 2 criteria; a positive ANA adds to the prediction but is
