@@ -248,14 +248,22 @@ def _add_field(rows: dict, field, model, *, carry_labels: bool = False) -> None:
                        - np.count_nonzero(schisto_a & whole_a))
             pairs = np.flatnonzero(a_to_b[1:] > 0)
             other = a_to_b[1:][pairs] - 1
-            differ = (schisto_a[pairs] != schisto_b[other]) & whole_a[pairs]
-            row[6] += np.count_nonzero(differ)
-            threshold = model.thresholds["schistocyte"]
-            near = ((np.abs(p_a[pairs] - threshold) <= _NEAR_THRESHOLD)
-                    & (np.abs(p_b[other] - threshold) <= _NEAR_THRESHOLD))
-            row[7] += np.count_nonzero(differ & near)
-            row[8:] += near_threshold(p_a[pairs], p_b[other], red_a[pairs] & whole_a[pairs],
-                                      threshold)
+            row[6:] += changed_calls(schisto_a[pairs], schisto_b[other], p_a[pairs],
+                                     p_b[other], whole_a[pairs], red_a[pairs] & whole_a[pairs],
+                                     model.thresholds["schistocyte"])
+
+
+def changed_calls(schisto_a: np.ndarray, schisto_b: np.ndarray, p_a: np.ndarray,
+                  p_b: np.ndarray, counted: np.ndarray, red: np.ndarray,
+                  threshold: float) -> np.ndarray:
+    """Between two scorings of the same objects: the ``counted`` objects whose schistocyte call
+    differs, of which borderline (both probabilities within :data:`_NEAR_THRESHOLD` of
+    ``threshold``), and the :func:`near_threshold` factors over the ``red`` objects."""
+    differ = (schisto_a != schisto_b) & counted
+    near = ((np.abs(p_a - threshold) <= _NEAR_THRESHOLD)
+            & (np.abs(p_b - threshold) <= _NEAR_THRESHOLD))
+    return np.array([np.count_nonzero(differ), np.count_nonzero(differ & near),
+                     *near_threshold(p_a, p_b, red, threshold)])
 
 
 def near_threshold(p_a: np.ndarray, p_b: np.ndarray, red: np.ndarray,
@@ -315,14 +323,10 @@ def shifted_calls(rgb: np.ndarray, pixel_size_um: float, model, shift: float) ->
     whole = ~border_flags(labels, count)[cells["cell_id"] - 1]
     schisto_a, schisto_b = a["class"] == "schistocyte", b["class"] == "schistocyte"
     red = (schisto_a | (a["class"] == "rbc")) & whole
-    threshold = model.thresholds["schistocyte"]
-    differ = (schisto_a != schisto_b) & red
-    near = ((np.abs(a["p_schistocyte"] - threshold) <= _NEAR_THRESHOLD)
-            & (np.abs(b["p_schistocyte"] - threshold) <= _NEAR_THRESHOLD))
     return np.array([np.count_nonzero(red),
                      np.count_nonzero(schisto_b & red) - np.count_nonzero(schisto_a & red),
-                     np.count_nonzero(differ), np.count_nonzero(differ & near),
-                     *near_threshold(a["p_schistocyte"], b["p_schistocyte"], red, threshold)])
+                     *changed_calls(schisto_a, schisto_b, a["p_schistocyte"], b["p_schistocyte"],
+                                    red, red, model.thresholds["schistocyte"])])
 
 
 def held_out_jobs(paths: list[Path], chula: list) -> list[tuple[list, object]]:
