@@ -41,6 +41,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from smearscan.errors import LabValueError
 
@@ -269,6 +270,32 @@ class Labs:
     def cancer_active(self) -> bool | None:
         """Active cancer, counting a metastatic one; ``None`` when neither is recorded."""
         return True if self.metastatic_cancer else self.active_cancer
+
+    def to_dict(self) -> dict[str, Any]:
+        """The values given, in their default units, as JSON-ready data (a bound as
+        ``{"bound": "<", "limit": 20.0}``); read back by :meth:`from_dict`."""
+        given = {f.name: getattr(self, f.name) for f in fields(self)
+                 if getattr(self, f.name) is not None}
+        return {key: {"bound": value.sign, "limit": value.limit} if isinstance(value, Bound)
+                else value for key, value in given.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Labs:
+        """The lab values :meth:`to_dict` recorded (already checked and converted once).
+
+        Raises
+        ------
+        ValueError
+            ``data`` is not such a record; the message names the key.
+        """
+        values = {}
+        for key, value in data.items():
+            if key not in LAB_KEYS:
+                raise ValueError(f"not a lab value: {key!r}")
+            if isinstance(value, Mapping):
+                value = Bound(value["bound"], value["limit"], LAB_KEYS[key].plausible)
+            values[key] = value
+        return cls(**values)
 
 
 # "unknown" is not recorded, not "no": a drug or complication nobody asked about is not absent.

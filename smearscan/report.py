@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from smearscan import __version__
-from smearscan.errors import printable
+from smearscan.errors import LabValueError, printable
 from smearscan.illumination import UNEVEN_FALLOFF
 from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
 from smearscan.render import CLASS_COLOURS
@@ -67,11 +67,12 @@ def field_table(outcomes: list[SlideOutcome]) -> str:
 def slide_table(outcomes: list[SlideOutcome]) -> str:
     """One line per slide: the call the report makes, the schistocyte % and 95% interval it
     rests on (corrected when the model gives its error rates), the less-specific flag, the
-    focus (median red-cell edge width), NRBCs and the path of the slide's report.html."""
+    focus (median red-cell edge width), NRBCs and the path of the slide's report.html; a
+    signed-off slide's reviewed figures, marked so."""
     rows = []
     for outcome in outcomes:
         s = outcome.summary
-        stats = s.statistics
+        stats = s.reported_statistics
         rows.append([
             outcome.name, len(s.fields), s.fields_failed,
             stats.schistocytes.proportion.denominator if stats else "-",
@@ -81,7 +82,9 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
             _focus_text(s) if stats else "-",
             _nrbc_text(stats.nrbc) if stats else "-",
             str(outcome.report) if outcome.report else "-",
-            "resumed" if outcome.resumed else "",
+            ", ".join(note for note, shown in (("resumed", outcome.resumed),
+                                               ("signed off", s.signed_off is not None))
+                      if shown),
         ])
     return _table(("slide", "fields", "failed", "RBCs", "call", "schistocytes % (95% CI)",
                    "less specific", "focus", "NRBC", "report", ""), rows)
@@ -163,28 +166,49 @@ def _template() -> jinja2.Template:
     return environment.get_template("report.html")
 
 
+def _verdict_text(summary: SlideSummary) -> str | None:
+    """The slide's MAHA verdict as text (:func:`smearscan.verdict.slide_verdict`), or why there
+    is none although lab values were given."""
+    if summary.labs is None:
+        return None
+    from smearscan.verdict import format_text, slide_verdict
+
+    try:
+        verdict = slide_verdict(summary)
+    except LabValueError as error:
+        return f"No verdict: {error}"
+    return format_text(verdict) if verdict is not None else None
+
+
 def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
-                      model_version: str | None, verdict_text: str | None = None) -> str:
+                      model_version: str | None) -> str:
     """The HTML report of one slide; opens from disk, no network needed.
 
     Review crops are embedded; field pictures are JPEG files beside the report (``parts``
     says which), so that its size does not grow with the slide: both are capped, with a line
     saying how many more there are. The figures shown are those ``summary.json`` records
-    (:meth:`SlideSummary.to_dict`: percents rounded as there), so that the two never differ.
+    (:meth:`SlideSummary.to_dict`: percents rounded as there), so that the two never differ:
+    once the slide is signed off, the reviewed ones (:attr:`SlideSummary.reported_statistics`)
+    with the classifier's call beside them.
     """
     recorded = summary.to_dict()
+    signed = summary.signed_off
+    if signed is not None:
+        recorded |= {key: value for key, value in signed.items() if key != "status"}
     morphology = recorded.get("morphology") or {}
+    model_call = summary.statistics.schistocytes.sentence if signed is not None else None
     return _template().render(
         name=name, summary=recorded, version=__version__, model_version=model_version or "none",
+        signed=signed, model_call=model_call,
         pixel_size=_pixel_size_text(summary.pixel_size_um, summary.pixel_size_estimated)
         + " um/px",
         schisto=recorded.get("schistocytes"), nrbc=recorded.get("nrbc"),
         leuko=recorded.get("leukoerythroblastic"),
         immature=recorded.get("immature_granulocytes"),
-        counts=sorted(summary.counts.items()),
+        counts=sorted(recorded["counts"].items()),
         profile=sorted((morphology.get("profile") or {}).items(), key=lambda kv: -kv[1]["count"]),
         sizes_note=morphology.get("sizes_note"),
-        gallery=_gallery(parts), verdict=verdict_text, legend=list(CLASS_COLOURS.items()),
+        gallery=_gallery(parts), verdict=_verdict_text(summary), legend=list(CLASS_COLOURS.items()),
         fields=parts.fields, fields_hidden=parts.fields_hidden,
         soft_edge_width=f"{SOFT_EDGE_WIDTH_UM:.1f}", soft_fields=summary.soft_fields,
         uneven_falloff=f"{UNEVEN_FALLOFF:g}", noisy_levels=f"{NOISY_LEVELS:g}",

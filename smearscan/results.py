@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from smearscan.loading import DEFAULT_MAX_PIXELS
 from smearscan.slide_stats import SlideResult, out_of_focus, slide_result
+
+if TYPE_CHECKING:  # an analysis without lab values does not import the lab tables
+    from smearscan.labs import Labs
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,12 @@ def slide_statistics(fields: Sequence[FieldSummary], *, label: np.ndarray,
                         edge_widths_um=[f.edge_width_um for f in fields])
 
 
+def signed_off(review: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """A slide's review block (``summary.json``) when it is signed off and still applies: its
+    count is then the slide's count (:attr:`SlideSummary.reported_statistics`)."""
+    return review if review is not None and review.get("status") == "signed off" else None
+
+
 @dataclass(frozen=True)
 class SlideSummary:
     """One slide as ``summary.json`` records it: its fields, and its statistics when its cells
@@ -232,6 +241,9 @@ class SlideSummary:
     review : mapping or None
         The review block (:func:`smearscan.review.store.review_block`) once the slide was
         reviewed; written as its owner made it.
+    labs : Labs or None
+        The lab values the verdict was given, so that a signed-off review can be judged on the
+        same values (:func:`smearscan.verdict.slide_verdict`).
     """
 
     fields: tuple[FieldSummary, ...]
@@ -241,6 +253,22 @@ class SlideSummary:
     statistics: SlideResult | None = None
     verdict: Mapping[str, Any] | None = None
     review: Mapping[str, Any] | None = None
+    labs: Labs | None = None
+
+    @property
+    def signed_off(self) -> Mapping[str, Any] | None:
+        """The review block when a technologist signed the slide off and it still applies."""
+        return signed_off(self.review)
+
+    @property
+    def reported_statistics(self) -> SlideResult | None:
+        """The statistics the slide's outputs report: a signed-off review's, over the model's.
+
+        This tool's rule: once a technologist has checked the cells and signed the slide off,
+        the reviewed count is the slide's count (the model's stays in ``summary.json``).
+        """
+        signed = self.signed_off
+        return SlideResult.from_dict(signed) if signed is not None else self.statistics
 
     @property
     def fields_failed(self) -> int:
@@ -280,6 +308,8 @@ class SlideSummary:
             data["verdict"] = self.verdict
         if self.review is not None:
             data["review"] = self.review
+        if self.labs is not None:
+            data["labs"] = self.labs.to_dict()
         return data
 
     @classmethod
@@ -297,8 +327,18 @@ class SlideSummary:
                        pixel_size_estimated=bool(data["pixel_size_estimated"]),
                        statistics=SlideResult.from_dict(data) if "schistocytes" in data
                        else None,
-                       verdict=data.get("verdict"), review=data.get("review"))
+                       verdict=data.get("verdict"), review=data.get("review"),
+                       labs=_recorded_labs(data.get("labs")))
         except KeyError as error:
             raise ValueError(f"not a smearscan slide summary: no {error.args[0]!r}") from None
         except (TypeError, AttributeError) as error:
             raise ValueError(f"not a smearscan slide summary: {error}") from None
+
+
+def _recorded_labs(data: Mapping[str, Any] | None) -> Labs | None:
+    """The lab values a summary recorded (:meth:`Labs.to_dict`), None when none were given."""
+    if data is None:
+        return None
+    from smearscan.labs import Labs
+
+    return Labs.from_dict(data)

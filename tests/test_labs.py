@@ -480,3 +480,25 @@ def test_a_named_answer_that_negates_itself_is_refused(answer):
 @pytest.mark.parametrize("name", ["nivolumab", "notalizumab-like", "Noxafil"])
 def test_a_name_that_only_starts_with_the_letters_of_a_negation_is_kept(name):
     assert parse_labs({"drug_exposure": name}).drug_exposure == name
+
+
+def test_lab_values_recorded_in_a_summary_read_back_the_same():
+    # summary.json keeps the values a verdict was given, so that a signed-off review can be
+    # judged on them: a bound stays a bound, a name a name, a fraction its % in the default unit.
+    labs = parse_labs({"hemoglobin": "7.5 g/dL", "platelets": "12000 /uL", "adamts13": "<5 %",
+                       "reticulocytes": "0.06 fraction", "drug_exposure": "Gemzar",
+                       "sepsis": "no", "sex": "female", "dat": "negative"})
+    recorded = json.loads(json.dumps(labs.to_dict()))
+    assert recorded == {"sex": "female", "hemoglobin": 7.5, "platelets": 12.0,
+                        "reticulocytes": 6.0, "dat": "negative",
+                        "adamts13": {"bound": "<", "limit": 5.0}, "sepsis": False,
+                        "drug_exposure": "Gemzar"}
+    back = Labs.from_dict(recorded)
+    assert back == labs
+    assert isinstance(back.adamts13, Bound) and f"{back.adamts13:g}" == "<5"
+    assert back.adamts13.stand_ins() == labs.adamts13.stand_ins()
+
+
+def test_a_recorded_lab_record_with_an_unknown_key_is_refused():
+    with pytest.raises(ValueError, match="not a lab value: 'platelet'"):
+        Labs.from_dict({"platelet": 12.0})

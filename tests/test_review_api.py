@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import signal
 import socket
@@ -21,6 +22,7 @@ import pytest
 from PIL import Image
 from review_support import analysed, running
 
+from smearscan.batch.resume import read_record
 from smearscan.classification import CLASSES, CROP_SIZE
 from smearscan.cli import main, train_parser
 from smearscan.outputs import read_csv_rows
@@ -510,3 +512,110 @@ def test_a_review_still_applies_when_only_the_lab_values_change(results, tmp_pat
     assert main(command) == 0
     review = _merged(out)["positive"]["review"]
     assert (review["status"], review["reviewer"]) == ("signed off", "A. Tech")
+
+
+#: Platelets low, haemolysis markers normal: the model's count (above the limit) leaves MAHA
+#: possible with the urgent TTP line; a count at the limit makes MAHA unlikely.
+_NORMAL_HAEMOLYSIS = {"platelets": 60, "ldh": "200 U/L", "ldh_uln": "250 U/L",
+                      "haptoglobin": "1.0 g/L", "haptoglobin_lln": "0.3 g/L",
+                      "reticulocytes": "1 %"}
+
+
+def _run_with_labs(results, tmp_path, labs: dict) -> tuple[list[str], Path]:
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    (work / "labs.json").write_text(json.dumps(labs))
+    command = [str(work / "slides"), "--out", str(work / "results"), "--model",
+               str(work / "model.onnx"), "--quiet", "--jobs", "1", "--labs",
+               str(work / "labs.json")]
+    assert main(command) == 0
+    return command, work / "results"
+
+
+def _sign_off_without(out: Path, wrong: int, reviewer: str = "A. Tech") -> None:
+    """The technologist re-classes ``wrong`` of the slide's schistocyte calls as red cells."""
+    with running(create_app(out, token=TOKEN)) as url:
+        client = Client(url)
+        for cell in _called(out)[:wrong]:
+            assert client.put_class("positive", cell["image"], int(cell["cell_id"]),
+                                    "rbc")[0] == 200
+        assert client.post("/api/slides/positive/signoff", {"reviewer": reviewer})[0] == 200
+
+
+def _headlines(html: str) -> list[str]:
+    return re.findall(r'<p class="headline ([a-z]+)"', html)
+
+
+def test_a_signed_off_review_is_the_count_of_the_verdict_report_and_table(results, tmp_path,
+                                                                          capsys):
+    # 19 of the 22 calls are not schistocytes: the slide the technologist signs is at the limit.
+    command, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
+    model = _merged(out)["positive"]
+    assert (model["schistocytes"]["call"], model["verdict"]["maha"]) == ("above", "possible")
+    assert model["verdict"]["urgent"] is not None
+    _sign_off_without(out, 19)
+    slide = _merged(out)["positive"]
+    review = slide["review"]
+    assert (review["schistocytes"]["count"], review["schistocytes"]["call"]) == (3, "borderline")
+    assert (review["verdict"]["maha"], review["verdict"]["urgent"]) == ("unlikely", None)
+    assert slide["verdict"] == model["verdict"]  # the model's stays beside it
+    smear = review["verdict"]["findings"]["for"][0]
+    assert smear["finding"] == "schistocyte interval spans the 1% limit: borderline"
+    assert smear["value"] == ("0.136% (95% CI 0-1.07%, corrected for the classifier's "
+                              "sensitivity (Rogan-Gladen)); red cells counted: 1073; cells "
+                              "reviewed and signed off by A. Tech")
+    html = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
+    assert _headlines(html) == ["reviewed", "borderline"]
+    assert "signed off by A. Tech" in html and 'role="alert"' not in html
+    assert html.count(review["schistocytes"]["sentence"].replace("'", "&#39;")) == 1
+    assert "The classifier's own call was: " + model["schistocytes"]["sentence"].replace(
+        "'", "&#39;") in html
+    assert "the calls above were reviewed and signed off by A. Tech; a clinician decides" in html
+    assert "MAHA: unlikely" in html and "MAHA: possible" not in html
+    assert "<h2>Review: schistocyte (3), most probable first</h2>" in html
+    # The verdict command on the summary judges the signed-off count too.
+    capsys.readouterr()
+    assert main(["verdict", "--summary", str(out / "summary.json"), "--slide", "positive",
+                 "--labs", str(out.parent / "labs.json")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("MAHA: unlikely\n")
+    assert "cells reviewed and signed off by A. Tech" in printed
+    # The report was re-issued in its record: the next run resumes the slide and says so.
+    assert main(command[:-5] + ["--labs", command[-1]]) == 0  # not --quiet: the table
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["positive"].split()[4] == "borderline"
+    assert rows["positive"].endswith("resumed, signed off")
+
+
+def test_reopening_gives_the_report_back_to_the_classifier_count(results, tmp_path):
+    _, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
+    first = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
+    _sign_off_without(out, 19)
+    with running(create_app(out, token=TOKEN)) as url:
+        assert Client(url).post("/api/slides/positive/reopen", {"reviewer": "B. Senior"}
+                                )[0] == 200
+    html = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
+    assert _headlines(html) == _headlines(first) == ["above", "above"]  # urgent line, count
+    assert 'role="alert"' in html and "MAHA: possible" in html
+    assert "<b>Review in progress</b>: the figures below are the classifier" in html
+    slide = SlideSummary.from_dict(_merged(out)["positive"])
+    assert (slide.signed_off, slide.review["status"]) == (None, "in progress")
+    assert "verdict" not in slide.review and slide.verdict["maha"] == "possible"
+    assert slide.reported_statistics == slide.statistics
+
+
+def test_a_signed_off_slide_analysed_again_keeps_its_reviewed_report(results, tmp_path):
+    # An ADAMTS13 result comes back: the slide is analysed again, the sign-off still applies,
+    # and its report shows the reviewed count with the new verdict.
+    command, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
+    _sign_off_without(out, 19)
+    (out.parent / "labs.json").write_text(json.dumps(_NORMAL_HAEMOLYSIS | {"adamts13": "70 %"}))
+    assert main(command) == 0
+    slide = _merged(out)["positive"]
+    assert slide["review"]["status"] == "signed off"
+    assert slide["labs"]["adamts13"] == 70.0
+    html = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
+    assert _headlines(html) == ["reviewed", "borderline"]
+    assert "     - ADAMTS13 70% &gt; 20%: a negative result, consider other diagnoses" in html
+    assert "cells reviewed and signed off by A. Tech" in html
+    assert read_record(out, "positive") is not None

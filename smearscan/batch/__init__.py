@@ -13,7 +13,8 @@ Output layout (``DIR`` is ``--out``)::
 The modules: :mod:`~smearscan.batch.run` orchestrates a run, :mod:`~smearscan.batch.naming`
 gives slides and fields their output names, :mod:`~smearscan.batch.resume` fingerprints inputs
 and verifies finished slides, :mod:`~smearscan.batch.summary` builds a slide's summary and
-files as its fields stream in and merges the folder's outputs.
+files as its fields stream in and merges the folder's outputs, :mod:`~smearscan.batch.reissue`
+writes a slide's report again on its signed-off review.
 """
 
 from smearscan.batch.outcome import RunOptions, SlideOutcome

@@ -26,7 +26,7 @@ from smearscan import __version__, default_model_path
 from smearscan.batch.naming import source_of
 from smearscan.batch.outcome import RunOptions, SlideOutcome
 from smearscan.loading import Slide, special_file_reason
-from smearscan.outputs import jsonable
+from smearscan.outputs import jsonable, write_json_atomic
 from smearscan.results import SlideSummary
 
 RECORD_NAME = "slide.json"
@@ -104,6 +104,19 @@ def read_record(out: Path, name: str) -> dict | None:
         if content_digest(out / relative) != digest:
             return None
     return record
+
+
+def reseal_output(out: Path, name: str, path: Path) -> None:
+    """Record in the slide's ``slide.json`` the new digest of its output ``path``, rewritten
+    since the run (the report, at sign-off). A record that is already broken stays so: the
+    next run redoes the slide either way."""
+    record = _sealed_record(out, name)
+    relative = path.relative_to(out).as_posix()
+    if record is None or relative not in record["outputs"]:
+        return
+    record = {key: value for key, value in record.items() if key != "record_sha256"}
+    record["outputs"][relative] = content_digest(path)
+    write_json_atomic(out / "slides" / name / RECORD_NAME, sealed(record))
 
 
 def earlier_outputs(out: Path, name: str) -> frozenset[str]:

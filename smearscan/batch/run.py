@@ -85,15 +85,15 @@ def _written_images(result: FieldResult, paths: tuple[Path, Path]
     return replace(result, mask_png=None, overlay_png=None), written
 
 
-def _verdict(name: str, summary: SlideSummary, labs: dict | None) -> tuple[dict, str] | None:
-    """The MAHA verdict of a slide when lab values were given for it."""
+def _with_verdict(name: str, summary: SlideSummary, labs: dict | None) -> SlideSummary:
+    """The summary with the MAHA verdict and the lab values it was given, when lab values were
+    given for the slide."""
     if labs is None or ("" not in labs and name not in labs) or summary.statistics is None:
-        return None
-    from smearscan.verdict import SmearFindings, assess, format_text
+        return summary
+    from smearscan.verdict import slide_verdict
 
-    verdict = assess(SmearFindings.from_slide_result(summary.statistics),
-                     labs.get(name, labs.get("")))
-    return verdict.to_dict(), format_text(verdict)
+    summary = replace(summary, labs=labs.get(name, labs.get("")))
+    return replace(summary, verdict=slide_verdict(summary).to_dict())
 
 
 def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
@@ -118,12 +118,9 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     summary = builder.summary(options.population)
     problems = list(slide.problems)
     try:
-        verdict = _verdict(slide.name, summary, labs)
+        summary = _with_verdict(slide.name, summary, labs)
     except LabValueError as error:  # a bound the verdict cannot use: the count still stands
-        verdict = None
         problems.append(f"no verdict: {error}")
-    if verdict is not None:
-        summary = replace(summary, verdict=verdict[0])
     errors = builder.errors + [(slide.name, "", problem) for problem in problems]
     model = builder.model
     model_summary = model.to_dict() if model is not None else None
@@ -133,8 +130,7 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
         outcome.report = folder / "report.html"
         write_text_atomic(outcome.report, slide_report_html(
             slide.name, summary, builder.report_parts(),
-            model_version=model.version if model else None,
-            verdict_text=verdict[1] if verdict else None))
+            model_version=model.version if model else None))
         # Only what this analysis wrote: a file an earlier one left is stale, not an output.
         outputs = outputs_digests(out, [folder / "cells.csv", folder / "report.html",
                                         *builder.written, *images])
@@ -272,7 +268,8 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
 def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[str, dict]
                   ) -> list[tuple[str, str, str]]:
     """Merged outputs over this run's slides and every other intact slide in ``out``, each
-    with its technologist's review where there is one; returns the problems found
+    with its technologist's review where there is one (also given to ``outcomes``, whose
+    slides the run reports); returns the problems found
     (``(slide, "", reason)``: a slide left out, a review that could not be read; also in
     ``errors.csv``)."""
     everything = {name: (outcome, expected[name]) for name, outcome in outcomes.items()}
@@ -292,15 +289,20 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
         except ValueError as error:
             problems.append((name, "", f"{out / 'slides' / name}: {error}; left out of the "
                              "merged outputs (run its input again to redo it)"))
-    write_merged_outputs(out, [_reviewed(out, outcome, fingerprint, problems)
-                               for outcome, fingerprint in everything.values()], problems)
+    merged = [_reviewed(out, outcome, fingerprint, problems)
+              for outcome, fingerprint in everything.values()]
+    write_merged_outputs(out, merged, problems)
+    for outcome in merged:  # the run's own slides are reported with their reviews too
+        if outcome.name in outcomes:
+            outcomes[outcome.name].summary = outcome.summary
     return problems
 
 
 def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
               problems: list[tuple[str, str, str]]) -> SlideOutcome:
     """The outcome with its review (``smearscan review``): kept while the slide's inputs are
-    unchanged, flagged when they changed. Only a reviewed slide's cells are read into memory.
+    unchanged, flagged when they changed; a signed-off slide analysed again gets its report
+    issued again on the reviewed cells. Only a reviewed slide's cells are read into memory.
     An unreadable ``review.json`` is added to ``problems`` and the slide merged without it: one
     damaged file must not stop every other slide's outputs."""
     from smearscan.review.store import ReviewError, read_review, reviewed_outcome
@@ -314,7 +316,17 @@ def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
     if review is None:
         return outcome
     cells = (folder / "cells.csv").read_text(encoding="utf-8", errors="surrogateescape")
-    return reviewed_outcome(replace(outcome, cells_csv=cells), out, fingerprint)
+    reviewed = reviewed_outcome(replace(outcome, cells_csv=cells), out, fingerprint)
+    if reviewed.summary.signed_off is not None and not outcome.resumed:
+        # Analysed again (new lab values): its report was written on the model's calls.
+        from smearscan.batch.reissue import reissue_signed_report
+
+        try:
+            reissue_signed_report(out, outcome.name, reviewed.summary, review)
+        except ReviewError as error:
+            problems.append((outcome.name, "", f"{error}; its report.html shows the "
+                             "classifier's calls, not the signed-off review"))
+    return reviewed
 
 
 def _grouped(slides: list[Slide], out: Path | None, options: RunOptions, executor: Executor,

@@ -193,13 +193,10 @@ class SlideBuilder:
             return
         picture = None
         if result.thumbnail and self.folder is not None:
-            path = self.folder / FIELD_PICTURES / f"{stem}.jpg"
+            path, picture = field_picture(self.folder, stem)
             write_bytes_atomic(path, result.thumbnail)
             self.written.append(path)
-            # A link: '#', '?' or '%' in a file name must not end or change the URL.
-            picture = quote(os.fsencode(path.relative_to(self.folder).as_posix()))
-        # The field's summary.json entry, so that the caption shows what the summary records.
-        self.report.fields.append({**summary.to_dict(), "picture": picture})
+        self.report.fields.append(report_field(summary, picture))
 
     def finish_cells(self) -> None:
         """Close ``cells.csv``: a slide without cells gets the header only."""
@@ -208,14 +205,10 @@ class SlideBuilder:
 
     def report_parts(self) -> ReportParts:
         """The bounded gallery (most probable first) and field pictures."""
-        self.report.gallery = []
-        for label in REVIEW_CLASSES:
-            members = sorted(self.gallery.get(label, []), reverse=True)
-            if members:
-                self.report.gallery.append({
-                    "label": label, "total": self.called[label],
-                    "hidden": self.called[label] - len(members),
-                    "cells": [entry[2] for entry in members]})
+        self.report.gallery = [
+            gallery_group(label, self.called[label],
+                          [entry[2] for entry in sorted(self.gallery[label], reverse=True)])
+            for label in REVIEW_CLASSES if self.gallery.get(label)]
         return self.report
 
     def summary(self, population: str) -> SlideSummary:
@@ -231,6 +224,25 @@ class SlideBuilder:
             fields=tuple(self.per_field), objects=self.objects,
             pixel_size_um=float(np.median(self.sizes)) if self.sizes else None,
             pixel_size_estimated=self.estimated, statistics=statistics)
+
+
+def field_picture(folder: Path, stem: str) -> tuple[Path, str]:
+    """Where the report's picture of the field ``stem`` is, and the report's link to it."""
+    path = folder / FIELD_PICTURES / f"{stem}.jpg"
+    # A link: '#', '?' or '%' in a file name must not end or change the URL.
+    return path, quote(os.fsencode(path.relative_to(folder).as_posix()))
+
+
+def report_field(summary: FieldSummary, picture: str | None) -> dict:
+    """A field of the report: its ``summary.json`` entry, so that the caption shows what the
+    summary records, and the link to its picture (None: no picture)."""
+    return {**summary.to_dict(), "picture": picture}
+
+
+def gallery_group(label: str, total: int, shown: list[ReviewCell]) -> dict:
+    """A gallery of the report: the ``shown`` cells (most probable first) of ``total`` called
+    ``label``."""
+    return {"label": label, "total": total, "hidden": total - len(shown), "cells": shown}
 
 
 def write_slide_cells(folder: Path | None):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from smearscan.errors import SmearscanError
+from smearscan.errors import LabValueError, SmearscanError
 from smearscan.outputs import write_json_atomic
 from smearscan.render import REVIEW_CLASSES
 from smearscan.results import SlideSummary, slide_statistics
@@ -35,6 +35,7 @@ from smearscan.slide_stats import LABELS, SOFT_FIELD_NOTE
 
 if TYPE_CHECKING:
     from smearscan.batch import SlideOutcome
+    from smearscan.batch.summary import ReportParts
 
 REVIEW_FILE = "review.json"
 #: Cells in the near-miss gallery: the most schistocyte-like of those not called schistocyte
@@ -355,8 +356,22 @@ def review_block(record: SlideRecord, review: Review | None) -> dict | None:
         return block | {"message": "the fields or settings changed after this review: it no "
                                    "longer applies; review the slide again"}
     labels = reviewed_labels(record.cells, review)
-    return block | {"changed_cells": int(np.count_nonzero(labels != record.cells.label))
-                    } | recomputed(record, labels)
+    block |= {"changed_cells": int(np.count_nonzero(labels != record.cells.label))
+              } | recomputed(record, labels)
+    if status == "signed off" and record.summary.labs is not None:
+        block["verdict"] = _reviewed_verdict(record.summary, block)
+    return block
+
+
+def _reviewed_verdict(summary: SlideSummary, block: dict) -> dict | None:
+    """The verdict on the signed-off count (``block``) with the slide's lab values; None when
+    a value given as a bound leaves it open (the report says why)."""
+    from smearscan.verdict import slide_verdict
+
+    try:
+        return slide_verdict(replace(summary, review=block)).to_dict()
+    except LabValueError:
+        return None
 
 
 def _with_reviewed_class(cells_csv: str, reviewed: np.ndarray | None) -> str:
@@ -552,6 +567,7 @@ class ResultsFolder:
             record, cells = self.classified(slide)
             review = self._writable(slide)
             labels = reviewed_labels(cells, review)
+            parts = self._report_parts(record, labels)
             before, after = recomputed(record, cells.label), recomputed(record, labels)
             shown = np.unique(np.concatenate(list(galleries(cells, labels).values())))
             signoff = SignOff(reviewer, now(), before["counts"], after["counts"],
@@ -563,6 +579,7 @@ class ResultsFolder:
                 history=(*review.history, {"event": "signed off", "reviewer": reviewer,
                                            "time": signoff.time}),
                 confirmed=tuple((str(cells.image[r]), int(cells.cell_id[r])) for r in shown)))
+            self._reissue(record, parts)
             return self.slide_state(slide)
 
     def reopen(self, slide: str, reviewer: object) -> dict:
@@ -572,8 +589,11 @@ class ResultsFolder:
             review = self.current_review(slide)
             if review is None or review.signoff is None:
                 raise ConflictError(f"slide {slide!r} is not signed off")
+            record, cells = self.classified(slide)
+            parts = self._report_parts(record, cells.label)
             self._save(slide, replace(review, signoff=None, history=(
                 *review.history, {"event": "reopened", "reviewer": reviewer, "time": now()})))
+            self._reissue(record, parts)
             return self.slide_state(slide)
 
     def _writable(self, slide: str) -> Review:
@@ -597,6 +617,19 @@ class ResultsFolder:
         from smearscan.batch import write_merged_outputs
 
         write_merged_outputs(self.out, list(self._outcomes.values()))
+
+    def _report_parts(self, record: SlideRecord, labels: np.ndarray) -> ReportParts:
+        """The galleries (in ``labels``) and pictures of the slide's report; cut before the
+        review changes, so that a field that cannot be read leaves the review as it was."""
+        from smearscan.batch.reissue import report_parts
+
+        return report_parts(self.out / "slides" / record.name, record, labels)
+
+    def _reissue(self, record: SlideRecord, parts: ReportParts) -> None:
+        """The slide's ``report.html`` on its review as it now stands (signed off or not)."""
+        from smearscan.batch.reissue import write_slide_report
+
+        write_slide_report(self.out, record, self._outcomes[record.name].summary, parts)
 
     def _outcome(self, slide: str) -> SlideOutcome:
         """The slide as the batch run's merged outputs take it, with its review."""

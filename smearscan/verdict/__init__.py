@@ -19,7 +19,7 @@ Modules, one owner each:
 * :mod:`.text` - the verdict as text for people.
 """
 
-from smearscan.verdict.assessment import DISCLAIMER, Verdict, assess
+from smearscan.verdict.assessment import DISCLAIMER, Verdict, assess, slide_verdict
 from smearscan.verdict.differential import URGENT_TTP, Cause
 from smearscan.verdict.findings import (
     Finding,
@@ -51,5 +51,6 @@ __all__ = [
     "isth_dic_score",
     "plasmic_score",
     "rules_markdown",
+    "slide_verdict",
     "smear_findings_from_summary",
 ]

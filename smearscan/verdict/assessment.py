@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smearscan.labs import Bound, Labs, LabValueError
 from smearscan.verdict.differential import ACTIVE, URGENT_TTP, Cause, differential
@@ -22,6 +22,9 @@ from smearscan.verdict.findings import (
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
 from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH, anaemia_limit, show
+
+if TYPE_CHECKING:
+    from smearscan.results import SlideSummary
 
 __all__ = ["DISCLAIMER", "Verdict", "assess"]
 
@@ -145,6 +148,25 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         if isinstance(bound, Bound):
             _check_bound(smear, labs, spec.name, bound, _decisions(verdict))
     return verdict
+
+
+def slide_verdict(summary: SlideSummary) -> Verdict | None:
+    """The verdict of a slide smearscan analysed: its lab values against the count it reports
+    (:attr:`~smearscan.results.SlideSummary.reported_statistics`: a signed-off review's, naming
+    the reviewer, else the classifier's). None without lab values or classified cells.
+
+    Raises
+    ------
+    LabValueError
+        A value given as a bound that the verdict cannot use (see :func:`assess`).
+    """
+    statistics = summary.reported_statistics
+    if summary.labs is None or statistics is None:
+        return None
+    signed = summary.signed_off
+    smear = SmearFindings.from_slide_result(
+        statistics, reviewed_by=signed.get("reviewer") if signed is not None else None)
+    return assess(smear, summary.labs)
 
 
 def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,

@@ -86,6 +86,8 @@ class SmearFindings:
     focus_note : str, optional
         The slide statistics' reason the fields are out of focus (a count within the limit then
         has no call).
+    reviewed_by : str, optional
+        Who checked the cells and signed the slide off, when the count is a reviewed one.
     """
 
     schistocyte_percent: float | None = None
@@ -100,6 +102,7 @@ class SmearFindings:
     less_specific_reason: str | None = None
     limit_percent: float = LIMIT_PERCENT["adult"]
     focus_note: str | None = None
+    reviewed_by: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("schistocyte_percent", "teardrop_percent"):
@@ -120,8 +123,10 @@ class SmearFindings:
                              f"of {', '.join(LEUKOERYTHROBLASTIC_VALUES)}")
 
     @classmethod
-    def from_slide_result(cls, result: SlideResult) -> SmearFindings:
-        """The findings of a slide analysed by smearscan, with the slide's own call."""
+    def from_slide_result(cls, result: SlideResult, *,
+                          reviewed_by: str | None = None) -> SmearFindings:
+        """The findings of a slide analysed by smearscan, with the slide's own call
+        (``reviewed_by``: who signed off the reviewed cells ``result`` counts)."""
         count = result.schistocytes
         # The percentage and its interval on one basis: the ones the slide's call rests on.
         basis, percent, ci95 = count.call_interval()
@@ -140,6 +145,7 @@ class SmearFindings:
             less_specific_reason=count.less_specific_reason,
             limit_percent=count.limit_percent,
             focus_note=count.focus_note,
+            reviewed_by=reviewed_by,
         )
 
     @classmethod
@@ -165,14 +171,18 @@ class SmearFindings:
             text += " (no interval: no red-cell count given)"
         counted = "not given" if self.rbc_counted is None else str(self.rbc_counted)
         soft = "; fields out of focus: the count may be low" if self.focus_note else ""
-        return f"{text}; red cells counted: {counted}{soft}"
+        reviewed = (f"; cells reviewed and signed off by {self.reviewed_by}"
+                    if self.reviewed_by else "")
+        return f"{text}; red cells counted: {counted}{soft}{reviewed}"
 
 
 def smear_findings_from_summary(summary: Mapping[str, Any], slide: str) -> SmearFindings:
     """One slide's :class:`SmearFindings` from a ``summary.json`` mapping.
 
     The slide's entry is rebuilt as a typed :class:`~smearscan.slide_stats.SlideResult`
-    (:meth:`SlideResult.from_dict`), so its schistocyte call is the one the slide made.
+    (:meth:`SlideResult.from_dict`), so its schistocyte call is the one the slide made; once a
+    technologist signed the slide off, the reviewed count's
+    (:func:`smearscan.results.signed_off`).
 
     Raises
     ------
@@ -185,11 +195,16 @@ def smear_findings_from_summary(summary: Mapping[str, Any], slide: str) -> Smear
     if slide not in slides:
         names = ", ".join(repr(name) for name in slides) or "none"
         raise SlideNotFoundError(f"slide {slide!r} is not in the summary; slides: {names}")
+    from smearscan.results import signed_off
+
+    entry = slides[slide]
+    review = signed_off(entry.get("review"))
     try:
-        result = SlideResult.from_dict(slides[slide])
+        result = SlideResult.from_dict(review if review is not None else entry)
     except ValueError as error:
         raise ValueError(f"slide {slide!r}: {error}") from None
-    return SmearFindings.from_slide_result(result)
+    return SmearFindings.from_slide_result(
+        result, reviewed_by=review.get("reviewer") if review is not None else None)
 
 
 @dataclass(frozen=True)
