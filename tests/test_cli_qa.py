@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from synthetic import slide_folders
 
-from smearscan import executor
 from smearscan.cli import main
 from smearscan.executor import LocalPool
+from smearscan.executor.processes import stops_held
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,7 +111,7 @@ def test_a_ctrl_c_while_a_worker_starts_is_delivered_once_it_has_started():
     """Starting a worker is not cut short (it would fail on this process's semaphores after
     this process has gone, with a traceback); the interrupt comes right after."""
     finished = False
-    with pytest.raises(KeyboardInterrupt), executor._stops_held():
+    with pytest.raises(KeyboardInterrupt), stops_held():
         signal.raise_signal(signal.SIGINT)
         finished = True
     assert finished

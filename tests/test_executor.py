@@ -218,9 +218,9 @@ def test_a_cluster_that_goes_away_is_one_line_and_a_rerun_resumes(
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_4(field_png, capsys, monkeypatch,
                                                          bounded):
-    from smearscan import executor
+    from smearscan.executor import cluster
 
-    monkeypatch.setattr(executor, "_CONNECT_SECONDS", 1)
+    monkeypatch.setattr(cluster, "_CONNECT_SECONDS", 1)
     # Port 9 (discard) on loopback: nothing listens there in a test environment.
     assert main([str(field_png), "--scheduler", "tcp://127.0.0.1:9", "--quiet"]) == 4
     err = capsys.readouterr().err.strip()

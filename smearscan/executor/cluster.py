@@ -1,257 +1,25 @@
-"""Executors: the one place that knows fields may run in other processes or on other machines.
-
-An executor maps a picklable function over tasks and yields the results **as they finish**, in
-no promised order: a caller matches each result to its task by the result's own key
-(:func:`in_task_order` does it by position). Two implementations:
-
-* :class:`LocalPool`: worker processes on this machine (``--jobs N``), or this process alone;
-* :class:`DaskExecutor`: the workers of a Dask cluster (``--scheduler``), from the optional
-  ``distributed`` extra. Workers only read inputs; the caller writes every output.
-"""
+"""The workers of a Dask cluster (``--scheduler``), from the optional ``distributed`` extra."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import multiprocessing
-import multiprocessing.connection
-import multiprocessing.forkserver
 import os
-import signal
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from itertools import islice
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from smearscan.errors import SmearscanError
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-class WorkerDiedError(SmearscanError):
-    """A worker process was killed mid-run; the CLI exits 4 and a re-run resumes."""
-
-    exit_code = 4
-
-
-class ClusterError(SmearscanError):
-    """The Dask cluster cannot be reached or went away; the CLI exits 4 and a re-run resumes."""
-
-    exit_code = 4
-
-
-class SchedulerValueError(SmearscanError):
-    """A ``--scheduler`` value that is neither ``tcp://HOST:PORT`` nor ``local:N`` (exit 2)."""
-
-    exit_code = 2
-
-
-class Executor(Protocol):
-    """What :func:`smearscan.batch.analyse_slides` and training need of an engine."""
-
-    #: The work runs in the calling process (it may load what the work needs up front).
-    in_process: bool
-
-    def map_unordered(self, work: Callable[[T], R], tasks: Iterable[T], *,
-                      preload: Sequence[str] = ()) -> Iterator[R]:
-        """Apply ``work`` to every task; yield each result as it finishes, in any order.
-
-        ``preload`` names modules the workers will need; an engine may import them once for
-        all workers or ignore them. Stopping the iteration early cancels what is queued.
-        """
-
-
-def _indexed(work: Callable[[T], R], item: tuple[int, T]) -> tuple[int, R]:
-    return item[0], work(item[1])
-
-
-def in_task_order(executor: Executor, work: Callable[[T], R], tasks: Iterable[T], *,
-                  preload: Sequence[str] = ()) -> Iterator[R]:
-    """``work`` over ``tasks`` through ``executor``, yielded in task order (results that finish
-    early wait for those before them)."""
-    waiting: dict[int, R] = {}
-    following = 0
-    for index, result in executor.map_unordered(partial(_indexed, work), enumerate(tasks),
-                                                preload=preload):
-        waiting[index] = result
-        while following in waiting:
-            yield waiting.pop(following)
-            following += 1
-
-
-# ----------------------------------------------------------------------------- local processes
-
-
-def _exit_with_main_process() -> None:
-    """Exit this worker as soon as the process that started the pool dies.
-
-    A SIGKILLed run then leaves no orphans, whatever the start method: a daemon thread waits on
-    the main process's sentinel (``multiprocessing.parent_process``), which becomes ready when
-    it dies.
-    """
-    main = multiprocessing.parent_process()
-    if main is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([main.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="smearscan-main-watch", daemon=True).start()
-
-
-def _worker_init() -> None:
-    _exit_with_main_process()
-    # Each worker is one core's worth of work: nested BLAS/network threads would oversubscribe.
-    os.environ["OMP_NUM_THREADS"] = "1"  # read by the model loaded from here on
-    if "torch" in sys.modules:  # a .pt model, imported by the fork server already
-        sys.modules["torch"].set_num_threads(1)
-
-
-#: Below this many fields a run is over before worker processes would pay for their start-up.
-_FIELDS_FOR_WORKERS = 20
-#: Each classifying worker holds ~0.8 GiB: more than 4 would crowd a lab PC's memory.
-_MAX_DEFAULT_JOBS = 4
-
-
-def default_jobs(fields: int) -> int:
-    """Worker processes for a run of ``fields`` fields when the user did not say: one per
-    available core (at most 4) for 20 fields or more, else 1 (no workers)."""
-    if fields < _FIELDS_FOR_WORKERS:
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, _MAX_DEFAULT_JOBS))
-
-
-def _worker_context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
-    """Workers fork from a fork server where there is one (Linux, macOS): a clean
-    single-threaded process, without this process's threads or state, that has imported
-    ``preload`` once; spawned workers (Windows) would each import them again."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(preload))
-    _start_fork_server()
-    return context
-
-
-def _start_fork_server() -> None:
-    """Start the fork server, unless it runs already, with SIGINT ignored.
-
-    A terminal's Ctrl-C goes to the whole process group: the fork server (importing its
-    preload) and every worker would each print a KeyboardInterrupt traceback. An ignored signal
-    stays ignored across exec and fork, so the fork server and each worker forked from it
-    ignore Ctrl-C, and this process, which gets it too, shuts them down. Only the main thread
-    may set signal handlers; elsewhere the pool starts the server as it would.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return
-    # Blocked meanwhile, so that a Ctrl-C at this very moment reaches this process afterwards
-    # instead of being discarded as ignored.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        multiprocessing.forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-
-#: Tasks queued per worker: enough to keep each busy, few enough that results never pile up.
-_QUEUED_PER_WORKER = 4
-
-
-class LocalPool:
-    """``jobs`` worker processes on this machine; ``jobs=1`` runs in this process (no pickling,
-    easy debugging). A pool lives for one :meth:`map_unordered` call."""
-
-    def __init__(self, jobs: int = 1) -> None:
-        self.jobs = jobs
-
-    @property
-    def in_process(self) -> bool:
-        """The work runs in this process (the caller may load what it needs up front)."""
-        return self.jobs <= 1
-
-    def __enter__(self) -> LocalPool:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        """Nothing to close: a pool lives for one :meth:`map_unordered` call."""
-
-    def map_unordered(self, work: Callable[[T], R], tasks: Iterable[T], *,
-                      preload: Sequence[str] = ()) -> Iterator[R]:
-        """See :meth:`Executor.map_unordered`; in this process, results come in task order."""
-        if self.jobs <= 1:
-            yield from map(work, tasks)
-            return
-        pool = ProcessPoolExecutor(self.jobs, mp_context=_worker_context(preload),
-                                   initializer=_worker_init)
-        try:
-            yield from _windowed(pool, work, iter(tasks), self.jobs * _QUEUED_PER_WORKER)
-        except BrokenProcessPool:
-            raise WorkerDiedError(
-                "a worker process died (killed, or out of memory?) before its field was done; "
-                "finished slides are kept: run the same command again to resume, with fewer "
-                "--jobs if memory is short") from None
-        finally:
-            # A caller that stops early (an error such as a bad model, Ctrl-C) must not wait for
-            # the fields still queued.
-            pool.shutdown(cancel_futures=True)
-
-
-def _windowed(pool: ProcessPoolExecutor, work: Callable[[T], R], tasks: Iterator[T],
-              window: int) -> Iterator[R]:
-    def submitted(count: int) -> set[Future]:
-        # A submit may start a worker: never cut short (see _stops_held).
-        with _stops_held():
-            return {pool.submit(work, task) for task in islice(tasks, count)}
-
-    running = submitted(window)
-    while running:
-        done, running = wait(running, return_when=FIRST_COMPLETED)
-        for future in done:
-            yield future.result()
-            running |= submitted(1)
-
-
-#: Signals that stop a run (Ctrl-C; ``kill``, ``timeout``, a job scheduler).
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-@contextlib.contextmanager
-def _stops_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back until the block is done, then deliver them.
-
-    Starting a worker takes a second or two (the fork server imports the work's modules first)
-    and is not atomic: cut short, the worker would start after this process has gone and fail,
-    with a traceback, on the semaphores this process removed on its way out. Only the main
-    thread may set signal handlers; elsewhere nothing is held.
-    """
-    # A handler not set from Python (None) could not be put back.
-    handlers = {number: signal.getsignal(number) for number in _STOP_SIGNALS}
-    if threading.current_thread() is not threading.main_thread() or None in handlers.values():
-        yield
-        return
-    held: list[int] = []
-    for number in handlers:
-        signal.signal(number, lambda number, _: held.append(number))
-    try:
-        yield
-    finally:
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
-        for number in dict.fromkeys(held):
-            signal.raise_signal(number)
-
-
-# ----------------------------------------------------------------------------- Dask
+from smearscan.executor.processes import QUEUED_PER_WORKER, start_fork_server, stops_held
+from smearscan.executor.protocol import (
+    ClusterError,
+    R,
+    SchedulerValueError,
+    T,
+    WorkerDiedError,
+)
 
 _INSTALL_HINT = 'pip install "smearscan[distributed]"'
 
@@ -322,7 +90,7 @@ class DaskExecutor:
                 # Cut short, a local cluster would be left half-started, for Dask's exit
                 # handler to fail on; held signals are delivered below, where it can be
                 # closed. A remote connection is not held: it may wait for its timeout.
-                with _stops_held():
+                with stops_held():
                     self._cluster = _local_cluster(self.local_workers)
                     self.client = Client(self._cluster)
             else:
@@ -365,7 +133,7 @@ class DaskExecutor:
         try:
             workers = self.workers()
             batches = batched_tasks(iter(tasks), workers)
-            window = max(32, workers * _QUEUED_PER_WORKER)  # fields in flight
+            window = max(32, workers * QUEUED_PER_WORKER)  # fields in flight
             in_flight: dict[Any, int] = {}
 
             def fill() -> None:
@@ -485,7 +253,7 @@ def _local_cluster(workers: int) -> Any:
             # Applies when the fork server starts, i.e. unless an earlier pool of this process
             # started it (then workers import on their first field).
             get_mp_context().set_forkserver_preload(["distributed", *_LOCAL_PRELOAD])
-            _start_fork_server()  # here: the cluster would start it from its event loop thread
+            start_fork_server()  # here: the cluster would start it from its event loop thread
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                             # Dashboard on a free loopback port: a fixed 8787 may be taken.
                             host="127.0.0.1", dashboard_address="127.0.0.1:0",
@@ -495,8 +263,3 @@ def _local_cluster(workers: int) -> Any:
 def _one_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
-
-
-def executor_for(*, jobs: int, scheduler: str | None) -> LocalPool | DaskExecutor:
-    """The executor of a run: ``--scheduler`` when given, else ``jobs`` local processes."""
-    return LocalPool(jobs) if scheduler is None else DaskExecutor.from_scheduler(scheduler)
