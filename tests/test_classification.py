@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from skimage.draw import disk
 
+from smearscan import default_model_path
 from smearscan.classification import (
     CLASSES,
     MORPHOLOGY_CLASSES,
@@ -20,7 +21,6 @@ from smearscan.classification import (
     call_labels,
     cell_crops,
     classify,
-    default_model_path,
     load_model,
     predict_probabilities,
     symmetric_views,

@@ -2,7 +2,7 @@
 
 Crops of the labelled objects of Chula RBC-12, BCCD and PBC are cut around the segmented
 objects and cached (:mod:`.crops`, labels mapped by :mod:`.labels`); a
-:class:`~smearscan.classification.CellNet` is fitted with augmentations (:mod:`.fit`); the
+:class:`~smearscan.network.CellNet` is fitted with augmentations (:mod:`.fit`); the
 operating threshold of each target class is chosen by :mod:`.operating`; :mod:`.evaluation`
 measures a model file on labelled crops; :mod:`.train` writes the model file.
 """

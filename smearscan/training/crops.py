@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from smearscan import classification, illumination, noise, segmentation
+from smearscan import illumination, noise, segmentation
 from smearscan.classification import CLASSES, CROP_SCALE_UM, CROP_SIZE, cell_crops, field_density
+from smearscan.classification import crops as inference_crops
 from smearscan.datasets import LabeledField, bccd_fields, chula_fields, pbc_fields, split_fields
 from smearscan.executor import LocalPool, in_task_order
 from smearscan.features import cell_table
@@ -312,12 +313,11 @@ def _cache_key(limit: int | None) -> str:
     """Changes whenever the light, noise or segmentation stage, the crop code, the crop
     geometry or the platelet rule changes."""
     digest = hashlib.sha1(Path(segmentation.__file__).read_bytes())
-    for module in (illumination, noise):
+    for module in (illumination, noise, inference_crops):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(inspect.getsource(conditioned).encode())
-    for function in (classification.field_density, classification.cell_crops,
-                     classification._bordered, classification._resample, field_samples,
-                     _point_samples, mined_platelets, purple_fraction, blue_green_ratio):
+    for function in (field_samples, _point_samples, mined_platelets, purple_fraction,
+                     blue_green_ratio):
         digest.update(inspect.getsource(function).encode())
     digest.update(f"{CACHE_VERSION}-{CROP_SIZE}-{CROP_SCALE_UM}-{MARGIN}-{limit}-"
                   f"{_PLATELET_MAX_DIAMETER_UM}-{_PLATELET_MIN_PURPLE}-"

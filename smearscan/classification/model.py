@@ -1,17 +1,9 @@
-"""Classification stage: one small CNN calls every segmented object and, for red cells, its shape.
+"""The model file: a loaded :class:`CellClassifier`, its metadata checked, its ONNX network.
 
-Each object becomes a crop at one physical scale (by default 64 x 64 px at 0.25 um/px, a
-16 um window that holds a white cell), so that a cell looks the same whichever microscope took
-it. A crop has 4 channels: the optical density of R, G and B relative to the field's own
-background (``ln(I0 / I)``, which removes the illumination and most of the camera's white
-balance) and a mask of the target object, so that the network knows which of touching cells is
-meant.
-
-The network has two heads: :data:`CLASSES` for every object and :data:`MORPHOLOGY_CLASSES` (the
-Chula RBC-12 shapes) for red cells. Weights, class lists, crop geometry, normalisation and the
-operating thresholds chosen on validation data travel together in one model file; analysis
-reads its crop geometry and normalisation from the file, not from this module's constants
-(which are what a newly trained model is given).
+Weights, class lists, crop geometry, normalisation and the operating thresholds chosen on
+validation data travel together in one model file; analysis reads its crop geometry and
+normalisation from the file, not from :mod:`.crops`' constants (which are what a newly trained
+model is given).
 
 This module never imports torch: the shipped model is an ONNX file (``models/default.onnx``)
 run with ONNX Runtime, its metadata in the file's metadata properties (each a JSON value).
@@ -29,28 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import cv2
 import numpy as np
 
 from smearscan import default_model_path
 from smearscan.classes import CLASSES, MORPHOLOGY_CLASSES, TARGET_CLASSES
-from smearscan.errors import ColourlessFieldError, SmearscanError
-from smearscan.segmentation import uint8_percentile
-
-#: Crop side (px) and scale (um/px) of the shipped model.
-CROP_SIZE = 64
-CROP_SCALE_UM = 0.25
-#: Percentile of each channel taken as the field's background (bright slide) level.
-BACKGROUND_PERCENTILE = 95.0
-#: Optical densities are clipped to this (ln units): darker pixels carry no more information.
-MAX_DENSITY = 3.0
-
-#: A field whose colour spread (:func:`colour_spread`) is under this many levels carries no
-#: stain colour and is not classified (this tool's rule). Grey images stored as RGB have 0;
-#: the palest of 557 Chula fields has 13, BCCD fields 79 and more, PBC crops 57 and more. On
-#: grey copies of 12 PBC erythroblast and 8 BCCD fields, the 20 NRBC and 5 white-cell calls of
-#: the colour fields all became red cells or platelets: a confident wrong count.
-MIN_COLOUR_SPREAD = 6.0
+from smearscan.classification.crops import (
+    CROP_SCALE_UM,
+    CROP_SIZE,
+    DEFAULT_NORMALISATION,
+    Normalisation,
+    cell_crops,
+)
+from smearscan.errors import SmearscanError
 
 FORMAT_VERSION = 1
 #: Objects whose most probable target class has a probability in [low, high) are re-scored as
@@ -65,184 +47,6 @@ class ModelLoadError(SmearscanError):
     """A model file could not be used; ``str(error)`` is one line naming the file and problem."""
 
     exit_code = 4
-
-
-# ----------------------------------------------------------------------------- crops
-
-
-@dataclass(frozen=True)
-class Normalisation:
-    """How a crop's pixel values are made: optical density against the field's background.
-
-    Attributes
-    ----------
-    background_percentile : float
-        Percentile of each channel taken as the background level ``I0``.
-    max_density : float
-        Densities are clipped to this, ln units.
-    """
-
-    background_percentile: float = BACKGROUND_PERCENTILE
-    max_density: float = MAX_DENSITY
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``normalisation`` entry of a model file."""
-        return {"kind": "optical_density", "background_percentile": self.background_percentile,
-                "max_density": self.max_density}
-
-
-DEFAULT_NORMALISATION = Normalisation()
-
-
-def field_density(rgb: np.ndarray,
-                  normalisation: Normalisation = DEFAULT_NORMALISATION) -> np.ndarray:
-    """Optical density of each channel relative to the field's background.
-
-    Parameters
-    ----------
-    rgb : (H, W, 3) uint8 ndarray
-    normalisation : Normalisation
-        The model's (by default that of a newly trained model).
-
-    Returns
-    -------
-    (H, W, 3) float32 ndarray
-        ``ln(I0 / I)`` clipped to ``[0, max_density]``, where ``I0`` is the channel's
-        ``background_percentile`` percentile (0 on the slide background).
-    """
-    tables = np.stack([density_table(rgb[:, :, channel], normalisation)
-                       for channel in range(3)], axis=-1)
-    return cv2.LUT(np.ascontiguousarray(rgb), tables[np.newaxis])
-
-
-def density_table(channel: np.ndarray,
-                  normalisation: Normalisation = DEFAULT_NORMALISATION) -> np.ndarray:
-    """The optical density of each level 0-255 of one channel (:func:`field_density`).
-
-    Parameters
-    ----------
-    channel : (H, W) uint8 ndarray
-        One channel of a field, for its background level.
-    normalisation : Normalisation
-
-    Returns
-    -------
-    (256,) float32 ndarray
-    """
-    background = max(uint8_percentile(channel, normalisation.background_percentile), 1.0)
-    levels = np.arange(256, dtype=np.float32)
-    return np.clip(np.log(background / np.maximum(levels, 0.5)), 0, normalisation.max_density)
-
-
-def colour_spread(rgb: np.ndarray) -> float:
-    """99th percentile over the field of each pixel's largest minus smallest channel (0-255):
-    0 for a grey image, tens of levels for a Wright/Giemsa stain."""
-    # OpenCV per channel and the histogram percentile: ~0.2 ms on a 640x480 field, where
-    # numpy's reductions over the colour axis and np.percentile took ~11 ms.
-    red, green, blue = cv2.split(np.ascontiguousarray(rgb))
-    spread = cv2.subtract(cv2.max(cv2.max(red, green), blue), cv2.min(cv2.min(red, green), blue))
-    return uint8_percentile(spread, 99)
-
-
-def require_stain_colour(rgb: np.ndarray) -> None:
-    """Raise :class:`~smearscan.errors.ColourlessFieldError` for a field without stain colour
-    (:data:`MIN_COLOUR_SPREAD`)."""
-    spread = colour_spread(rgb)
-    if spread < MIN_COLOUR_SPREAD:
-        raise ColourlessFieldError(
-            f"a grayscale image (colour spread {spread:g} of 255 levels, under "
-            f"{MIN_COLOUR_SPREAD:g}, this tool's rule): the classifier needs the stain's colour "
-            "to tell white cells, NRBCs and platelets from red cells; --no-classify segments "
-            "and measures only")
-
-
-def cell_crops(
-    rgb: np.ndarray, labels: np.ndarray, cells: dict[str, np.ndarray], *, pixel_size_um: float,
-    size: int = CROP_SIZE, scale_um: float = CROP_SCALE_UM,
-    normalisation: Normalisation = DEFAULT_NORMALISATION,
-) -> np.ndarray:
-    """Crops of objects centred on their centroids, resampled to one physical scale.
-
-    Parameters
-    ----------
-    rgb : (H, W, 3) uint8 ndarray
-        The field.
-    labels : (H, W) int ndarray
-        Objects 1..N, 0 background.
-    cells : dict with ``cell_id``, ``x``, ``y`` : (M,) ndarrays
-        The objects to crop and their centroids in pixels (e.g. from
-        :func:`smearscan.features.cell_table`), inside the field.
-    pixel_size_um : float, keyword-only
-        The field's pixel size, um/px.
-    size : int, keyword-only
-        Crop side, px.
-    scale_um : float, keyword-only
-        Crop pixel size, um/px; the crop covers ``size * scale_um`` um.
-    normalisation : Normalisation, keyword-only
-        How densities are made (:func:`field_density`).
-
-    Returns
-    -------
-    (M, 4, size, size) float32 ndarray
-        Channels 0-2 the optical density (:func:`field_density`), channel 3 the object's mask
-        (0..1, soft at the edge). Outside the field the crop is 0 (background).
-
-    Raises
-    ------
-    ValueError
-        A centroid outside the field.
-    """
-    height, width = labels.shape
-    column, row = np.round(cells["x"]), np.round(cells["y"])
-    if np.any((column < 0) | (column >= width) | (row < 0) | (row >= height)):
-        raise ValueError(f"cell centroids must lie inside the {width}x{height} field")
-    step = scale_um / pixel_size_um  # field pixels per crop pixel
-    half = int(math.ceil((size / 2 + 2) * step)) + 1
-    sigma = 0.4 * step if step > 1.2 else 0.0  # anti-aliasing before a downsampling
-    # Zero density (slide background) all round, blurred once for the whole field rather than
-    # once per cell window: windows overlap, and the field is ~4x smaller than their sum. The
-    # labels get the same zero border, so that every cell's window is a view of them.
-    density = _bordered(field_density(rgb, normalisation), half)
-    if sigma:
-        density = cv2.GaussianBlur(density, (0, 0), sigma)
-    labels = _bordered(labels.astype(np.int32, copy=False), half)
-    out = np.empty((len(cells["cell_id"]), 4, size, size), dtype=np.float32)
-    # The warps write into these arrays in place; the densities are moved to channels 0-2 in
-    # one copy at the end.
-    densities = np.empty((len(out), size, size, 3), dtype=np.float32)
-    centre = (size - 1) / 2
-    side = 2 * half + 1
-    # Crop pixel (u, v) samples field point (x + (u - centre) * step, y + (v - centre) * step),
-    # i.e. bordered field point (that + half) and window point (that - (round(x) - half)).
-    matrix = np.array([[step, 0.0, 0.0], [0.0, step, 0.0]])
-    for i, (cell_id, x, y) in enumerate(zip(cells["cell_id"].tolist(), cells["x"].tolist(),
-                                            cells["y"].tolist(), strict=True)):
-        left, top = round(x), round(y)  # the window's corner in the bordered labels
-        mask = (labels[top:top + side, left:left + side] == cell_id).astype(np.float32)
-        if sigma:
-            mask = cv2.GaussianBlur(mask, (0, 0), sigma)
-        origin_x, origin_y = x - centre * step, y - centre * step
-        matrix[:, 2] = origin_x - (left - half), origin_y - (top - half)
-        _resample(mask, matrix, out[i, 3])
-        matrix[:, 2] = origin_x + half, origin_y + half
-        _resample(density, matrix, densities[i])
-    out[:, :3] = densities.transpose(0, 3, 1, 2)
-    return out
-
-
-def _bordered(image: np.ndarray, width: int) -> np.ndarray:
-    """``image`` with ``width`` zero pixels added on every side."""
-    return cv2.copyMakeBorder(image, width, width, width, width, cv2.BORDER_CONSTANT, value=0)
-
-
-def _resample(image: np.ndarray, matrix: np.ndarray, out: np.ndarray) -> None:
-    """Fill ``out`` (a C-contiguous S x S array) with bilinear samples of ``image`` at
-    ``matrix @ (u, v, 1)``, 0 outside."""
-    cv2.warpAffine(image, matrix, out.shape[1::-1], out, cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                   cv2.BORDER_CONSTANT, 0)
-
-
-# ----------------------------------------------------------------------------- model file
 
 
 class Network(Protocol):
@@ -582,143 +386,3 @@ def _check_signature(path: Path, session: Any, model: CellClassifier) -> None:
         if name not in outputs or outputs[name][-1] != count:
             raise ModelLoadError(f"{path}: the network's output {name!r} does not have the "
                                  f"{count} classes of its metadata")
-
-
-# ----------------------------------------------------------------------------- inference
-
-
-@dataclass(frozen=True)
-class ClassCalls:
-    """Calls for N objects.
-
-    Attributes
-    ----------
-    probabilities : (N, len(classes)) float32 ndarray
-        Softmax over the model's ``classes``; rows sum to 1.
-    morphology_probabilities : (N, len(morphology_classes)) float32 ndarray
-        Softmax over the red-cell shapes (meaningful for ``rbc`` and ``schistocyte`` only).
-    label : (N,) str ndarray
-        The call, see :func:`call_labels`.
-    morphology : (N,) str ndarray
-        Most probable red-cell shape.
-    """
-
-    probabilities: np.ndarray
-    morphology_probabilities: np.ndarray
-    label: np.ndarray
-    morphology: np.ndarray
-
-
-def call_labels(probabilities: np.ndarray, classes: tuple[str, ...],
-                thresholds: dict[str, float]) -> np.ndarray:
-    """The call of each object from its class probabilities.
-
-    A target class (``schistocyte``, ``nrbc``, ``immature_granulocyte``) is called when its
-    probability reaches its operating threshold; when several do, the one with the highest
-    probability wins. Otherwise the call is the most probable of the other classes.
-
-    Parameters
-    ----------
-    probabilities : (N, len(classes)) float ndarray
-    classes : tuple of str
-    thresholds : dict of str to float
-        Operating threshold of each target class (a class without one is an ordinary class).
-
-    Returns
-    -------
-    (N,) str ndarray
-    """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    targets = np.array([c in thresholds for c in classes])
-    limit = np.array([thresholds.get(c, np.inf) for c in classes])
-    rest = np.where(targets, -np.inf, probabilities)
-    label = np.argmax(rest, axis=1)
-    reached = np.where(targets & (probabilities >= limit), probabilities, -np.inf)
-    any_reached = np.isfinite(reached).any(axis=1)
-    label[any_reached] = np.argmax(reached[any_reached], axis=1)
-    return np.asarray(classes, dtype=object)[label].astype(str)
-
-
-def _network_outputs(model: CellClassifier, crops: np.ndarray,
-                     batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Softmax outputs of both heads for one view of each crop."""
-    classes, shapes = [], []
-    for start in range(0, len(crops), batch_size):
-        chunk = np.ascontiguousarray(crops[start:start + batch_size], dtype=np.float32)
-        probabilities, morphology = model.network(chunk)
-        classes.append(probabilities)
-        shapes.append(morphology)
-    if not classes:
-        return (np.zeros((0, len(model.classes)), np.float32),
-                np.zeros((0, len(model.morphology_classes)), np.float32))
-    return np.concatenate(classes), np.concatenate(shapes)
-
-
-def symmetric_views(crops: np.ndarray) -> np.ndarray:
-    """The 7 other rotations and flips of (N, C, S, S) crops, stacked view by view (7N rows)."""
-    views = []
-    for quarter_turns in range(4):
-        turned = np.rot90(crops, quarter_turns, axes=(2, 3))
-        views += [turned[..., ::-1]] if quarter_turns == 0 else [turned, turned[..., ::-1]]
-    return np.concatenate(views)
-
-
-def _in_symmetry_band(model: CellClassifier, probabilities: np.ndarray) -> np.ndarray:
-    targets = [model.classes.index(c) for c in TARGET_CLASSES if c in model.classes]
-    top = probabilities[:, targets].max(axis=1)
-    low, high = model.symmetry_band
-    return np.flatnonzero((top >= low) & (top < high))
-
-
-def _mean_over_views(single: np.ndarray, views: np.ndarray) -> np.ndarray:
-    """Row-wise mean of ``single`` and its other views (stacked view after view)."""
-    stacked = views.reshape(-1, *single.shape)
-    return (single + stacked.sum(axis=0)) / (len(stacked) + 1)
-
-
-def predict_probabilities(model: CellClassifier, crops: np.ndarray, *,
-                          batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """Softmax outputs of both heads for (N, 4, S, S) crops, as float32 arrays.
-
-    Objects in the model's ``symmetry_band`` get the mean over the 8 symmetric views of their
-    crop (:data:`SYMMETRY_BAND`).
-    """
-    classes, shapes = _network_outputs(model, crops, batch_size)
-    if model.symmetry_band is None or not len(crops):
-        return classes, shapes
-    unsure = _in_symmetry_band(model, classes)
-    if len(unsure):
-        view_classes, view_shapes = _network_outputs(model, symmetric_views(crops[unsure]),
-                                                     batch_size)
-        classes[unsure] = _mean_over_views(classes[unsure], view_classes)
-        shapes[unsure] = _mean_over_views(shapes[unsure], view_shapes)
-    return classes, shapes
-
-
-def classify(model: CellClassifier, crops: np.ndarray, *, batch_size: int = 32) -> ClassCalls:
-    """Classify objects from their crops.
-
-    Parameters
-    ----------
-    model : CellClassifier
-        From :func:`load_model`.
-    crops : (N, 4, S, S) float32 ndarray
-        From :meth:`CellClassifier.crops` (:func:`cell_crops` with the model's geometry and
-        normalisation).
-    batch_size : int, keyword-only
-        Crops per network call.
-
-    Returns
-    -------
-    ClassCalls
-        Labels follow :func:`call_labels` with the model's operating thresholds.
-    """
-    expected = (4, model.crop_size, model.crop_size)
-    if crops.ndim != 4 or crops.shape[1:] != expected:
-        raise ValueError(f"crops must be (N, {expected[0]}, {expected[1]}, {expected[2]}), "
-                         f"got {crops.shape}")
-    probabilities, morphology = predict_probabilities(model, crops, batch_size=batch_size)
-    label = call_labels(probabilities, model.classes, model.thresholds)
-    shape = np.asarray(model.morphology_classes, dtype=object)[
-        np.argmax(morphology, axis=1)].astype(str) if len(crops) else np.zeros(0, dtype=str)
-    return ClassCalls(probabilities, morphology, label, shape)
