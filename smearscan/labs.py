@@ -132,13 +132,16 @@ _HB_AMBIGUOUS = {"mmol/L": (0.0, 15.5), "g/L": (10.0, 25.0)}
 # - fibrinogen: 10-15 mg/dL (0.10-0.15 g/L, severe consumption) or 10-15 g/L;
 # - ADAMTS13: 0-2 IU/mL (or a fraction of normal) is 0-200%, and 0-2% is severe deficiency;
 # - reticulocytes: a fraction of 0-0.5 is 0-50% (the plausible range), and 0-0.5% is a
-#   reticulocytopenia (aplasia), so 0.06 could be 0.06% or 6%;
+#   reticulocytopenia (aplasia), so 0.06 could be 0.06% or 6%; 10-50 is a marked
+#   reticulocytosis in % or a low-to-normal absolute count in x10^9/L (reference interval about
+#   25-100 x10^9/L), which cannot become a % (read as one, a normal count would pass for
+#   haemolysis and raise PLASMIC);
 # - vitamin B12 and folate: pg/mL and pmol/L (ng/mL and nmol/L) results overlap everywhere.
 _LDH_AMBIGUOUS = {"ukat/L": (0.0, 400.0)}
 _HAPTOGLOBIN_AMBIGUOUS = {"mg/dL": (0.0, 10.0)}
 _B12_AMBIGUOUS = {"pmol/L": (0.0, 50000.0)}
 _FOLATE_AMBIGUOUS = {"nmol/L": (0.0, 100.0)}
-_RETICULOCYTE_AMBIGUOUS = {"fraction": (0.0, 0.5)}
+_RETICULOCYTE_AMBIGUOUS = {"fraction": (0.0, 0.5), "x10^9/L": (10.0, 50.0)}
 
 #: Every lab key, in the order of :class:`Labs`: kind, default unit, accepted units
 #: (factor to the default unit), plausible range and meaning.
@@ -382,9 +385,11 @@ def _refuse_ambiguous(key: str, raw: object, value: float, spec: LabKey, source:
     if not others:
         return
     readings = [_with_unit(value, spec.unit), *(
+        f"{_with_unit(value, unit)} (an absolute count)" if unit in spec.refused_units else
         f"{_with_unit(value, unit)} (= {_with_unit(value * spec.units[unit], spec.unit)})"
         for unit in others)]
-    examples = " or ".join(f"'{value:g} {unit}'" for unit in (spec.unit, *others))
+    examples = " or ".join(f"'{value:g} {unit}'" for unit in (spec.unit, *others)
+                           if unit not in spec.refused_units)
     raise _fail(source, key, raw, f"a bare number could be {' or '.join(readings)}; give the "
                 f"unit, e.g. {examples}")
 

@@ -126,7 +126,7 @@ def test_help_explains_the_slide_table_and_exit_codes_with_the_rules_in_force(ca
 def test_verdict_worked_case_json(capsys):
     code = main(["verdict", "--schistocytes", "8.5", "--rbc-counted", "1200", "--nrbc",
                  "--hemoglobin", "75.5 g/L", "--platelets", "82", "--ldh", "2477",
-                 "--ldh-uln", "225", "--haptoglobin", "0", "--reticulocytes", "18.8",
+                 "--ldh-uln", "225", "--haptoglobin", "0", "--reticulocytes", "18.8 %",
                  "--dat", "negative", "--adamts13", "60", "--creatinine", "56.6 umol/L",
                  "--inr", "1.17", "--active-cancer", "yes", "--json"])
     assert code == 0

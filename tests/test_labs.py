@@ -279,7 +279,9 @@ def test_a_value_with_a_unit_is_always_accepted(key, text, expected):
 def test_every_ambiguous_range_names_an_accepted_unit():
     for key, spec in LAB_KEYS.items():
         for unit, (low, high) in spec.ambiguous.items():
-            assert unit in spec.units and spec.units[unit] != 1.0, key
+            # A second reading is a unit converted to the key's, or one refused with a reason.
+            assert (unit in spec.units and spec.units[unit] != 1.0
+                    or unit in spec.refused_units), key
             assert low <= high, key
 
 
@@ -345,10 +347,21 @@ def test_d_dimer_bound_and_a_bare_uln_need_units_alike():
 # --- reticulocytes: %, SI fraction, absolute count (QA D3) --------------------------------------
 
 @pytest.mark.parametrize(("value", "expected"), [
-    (0, 0.0), (0.51, 0.51), (1.2, 1.2), (6, 6.0), ("18.81", 18.81), (50, 50.0),
+    (0, 0.0), (0.51, 0.51), (1.2, 1.2), (6, 6.0), ("9.99", 9.99),
 ])
 def test_bare_reticulocytes_plausible_only_as_a_percentage_are_read_as_one(value, expected):
     assert parse_labs({"reticulocytes": value}).reticulocytes == expected
+
+
+@pytest.mark.parametrize("value", [10, "18.81", 45, 50])
+def test_bare_reticulocytes_plausible_as_an_absolute_count_too_are_refused(value):
+    # 45 x10^9/L is a normal count; read as 45% it would pass for haemolysis (PLASMIC +1).
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"reticulocytes": value}, source="command line")
+    assert str(caught.value) == (
+        f"command line: reticulocytes = {value!r}: a bare number could be {float(value):g}% or "
+        f"{float(value):g} x10^9/L (an absolute count); give the unit, e.g. "
+        f"'{float(value):g} %'")
 
 
 @pytest.mark.parametrize(("value", "as_fraction"), [

@@ -24,7 +24,7 @@ from smearscan.verdict.differential import Cause, ranked
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
-HAEMOLYSIS = {"ldh": 2477, "ldh_uln": 225, "haptoglobin": 0, "reticulocytes": 18.81,
+HAEMOLYSIS = {"ldh": 2477, "ldh_uln": 225, "haptoglobin": 0, "reticulocytes": "18.81 %",
               "indirect_bilirubin": "4.21 mg/dL", "dat": "negative"}
 NORMAL_LABS = {"hemoglobin": "14.0 g/dL", "sex": "female", "wbc": 7.0, "platelets": 250,
                "ldh": "180 U/L", "ldh_uln": 225, "haptoglobin": "1.2 g/L", "reticulocytes": 1.0,

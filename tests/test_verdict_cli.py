@@ -172,7 +172,7 @@ def test_classic_ttp_with_a_low_count_starts_with_the_urgent_line(capsys):
 def test_seed_000_worked_case_json(capsys):
     code = main(["verdict", "--schistocytes", "8.5", "--rbc-counted", "1200", "--nrbc",
                  "--hemoglobin", "75.5 g/L", "--sex", "female", "--platelets", "82", "--ldh",
-                 "2477", "--ldh-uln", "225", "--haptoglobin", "0", "--reticulocytes", "18.81",
+                 "2477", "--ldh-uln", "225", "--haptoglobin", "0", "--reticulocytes", "18.81 %",
                  "--dat", "negative", "--adamts13", "60", "--creatinine", "56.6 umol/L",
                  "--inr", "1.17", "--metastatic-cancer", "yes", "--json"])
     assert code == 0
