@@ -301,11 +301,26 @@ def _to_rgb(array: np.ndarray, path: Path) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] not in (3, 4):
         raise ImageLoadError(f"{path}: unsupported image shape {array.shape}")
     if array.shape[2] == 4:
-        # Transparent areas become white slide background, the colour of an empty field.
-        rgb = array[:, :, :3].astype(np.float32)
-        alpha = array[:, :, 3:].astype(np.float32) / 255.0
-        array = np.rint(rgb * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+        _require_opaque(array[:, :, 3], path)
+        array = array[:, :, :3]
     return np.ascontiguousarray(array)
+
+
+def _require_opaque(alpha: np.ndarray, path: Path) -> None:
+    """Refuse a field with any transparent or see-through pixel (``alpha`` under 255).
+
+    A transparent area holds no picture. Filled with white it reads as clipped background and
+    the field is refused as overexposed; filled with any colour it cuts the cells along its
+    edge into shapes that read as fragments, and unlike cells cut by the image edge they are
+    not known to be cut. An exported PNG whose alpha channel is opaque throughout is its RGB
+    image.
+    """
+    see_through = int(np.count_nonzero(alpha < 255))
+    if see_through:
+        raise ImageLoadError(
+            f"{path}: {see_through:,} of its {alpha.size:,} pixels are transparent (alpha "
+            "channel), which cuts the cells at their edge into fragment-like shapes: save the "
+            "field without transparency (as JPEG, or PNG without alpha)")
 
 
 def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
@@ -328,6 +343,12 @@ def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
 
     try:
         with tifffile.TiffFile(path) as tif:
+            # Reading page 1 alone would drop the others silently; reduced-resolution pages
+            # (thumbnails, pyramid levels) are the same field.
+            pages = sum(not page.is_reduced for page in tif.pages)
+            if pages > 1:
+                raise ImageLoadError(f"{path}: this TIFF has {pages} pages; smearscan reads one "
+                                     "field per file: save each page as its own file")
             page = tif.pages[0]
             shape = page.shape
             height, width = shape[0], shape[1]
@@ -415,8 +436,8 @@ def field_pixels(path: Path) -> int | None:
 def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode one smear field to an 8-bit RGB array.
 
-    Accepts JPEG, PNG, TIFF (8 or 16 bit, incl. multi-sample), BMP; grayscale, RGB, RGBA
-    (composited on white) and palette images; the EXIF orientation is applied.
+    Accepts JPEG, PNG, TIFF (8 or 16 bit, incl. multi-sample; one page), BMP; grayscale, RGB,
+    palette and fully opaque RGBA images; the EXIF orientation is applied.
 
     Parameters
     ----------
@@ -434,7 +455,7 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     ImageLoadError
         One line naming the file and the problem: empty, truncated, not an image (the content
         decides, not the suffix), too large, unreadable, not a regular file (a pipe, a device),
-        an unsupported pixel type.
+        an unsupported pixel type, a TIFF of several pages, a transparent pixel.
     """
     path = Path(path)
     try:

@@ -77,7 +77,7 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
             outcome.name, len(s.fields), s.fields_failed,
             stats.schistocytes.proportion.denominator if stats else "-",
             stats.schistocytes.call if stats else "-",
-            _call_basis_text(stats.schistocytes) if stats else "-",
+            call_basis_text(stats.schistocytes) if stats else "-",
             _less_specific_text(stats.schistocytes) if stats else "-",
             _focus_text(s) if stats else "-",
             _nrbc_text(stats.nrbc) if stats else "-",
@@ -90,8 +90,9 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
                    "less specific", "focus", "NRBC", "report", ""), rows)
 
 
-def _call_basis_text(schisto: SchistocyteCount) -> str:
-    """The % and interval the call rests on, and whether they are corrected or raw."""
+def call_basis_text(schisto: SchistocyteCount) -> str:
+    """The % and interval the call rests on, and whether they are corrected or raw, e.g.
+    ``3.02 (1.76-5.18) corrected``; ``-`` without red cells."""
     basis, percent, (low, high) = schisto.call_interval()
     if percent is None:
         return "-"
@@ -145,6 +146,27 @@ def _nrbc_text(nrbc: NrbcCount) -> str:
     if not nrbc.reliable:
         text += f" (over {nrbc.denominator}: unreliable)"
     return text
+
+
+def _relative_luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0-255 channels), 0 (black) to 1 (white)."""
+    linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
+              for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _legend_text_colour(background: tuple[int, int, int]) -> str:
+    """Black or white, whichever reads better on ``background`` (higher WCAG contrast ratio)."""
+    luminance = _relative_luminance(background)
+    # Contrast ratio is (lighter + 0.05) / (darker + 0.05); black is 0, white is 1.
+    on_black = (luminance + 0.05) / 0.05
+    on_white = 1.05 / (luminance + 0.05)
+    return "#000" if on_black >= on_white else "#fff"
+
+
+def _legend() -> list[tuple[str, tuple[int, int, int], str]]:
+    """Each class with its overlay colour and the text colour to write its name in."""
+    return [(name, colour, _legend_text_colour(colour)) for name, colour in CLASS_COLOURS.items()]
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -208,7 +230,7 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         counts=sorted(recorded["counts"].items()),
         profile=sorted((morphology.get("profile") or {}).items(), key=lambda kv: -kv[1]["count"]),
         sizes_note=morphology.get("sizes_note"),
-        gallery=_gallery(parts), verdict=_verdict_text(summary), legend=list(CLASS_COLOURS.items()),
+        gallery=_gallery(parts), verdict=_verdict_text(summary), legend=_legend(),
         fields=parts.fields, fields_hidden=parts.fields_hidden,
         soft_edge_width=f"{SOFT_EDGE_WIDTH_UM:.1f}", soft_fields=summary.soft_fields,
         uneven_falloff=f"{UNEVEN_FALLOFF:g}", noisy_levels=f"{NOISY_LEVELS:g}",

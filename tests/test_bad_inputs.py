@@ -113,12 +113,21 @@ BAD = {
                   "too dark: the 95th percentile of its green levels is 0 of 255"),
     "one pixel.png": (lambda p: Image.fromarray(_field()[:1, :1]).save(p),
                       "blank: its green levels span 0 of 255"),
+    # A stack: only its first page was read, the second dropped silently.
+    "two pages.tif": (lambda p: Image.fromarray(_field()).save(
+        p, save_all=True, append_images=[Image.fromarray(_field(seed=1))]),
+        "this TIFF has 2 pages; smearscan reads one field per file"),
+    # A fifth of the field transparent: it was refused as "overexposed".
+    "transparent.png": (lambda p: _rgba(p, transparent_columns=64),
+                        "15,360 of its 76,800 pixels are transparent"),
 }
 
 
-def _rgba(path: Path) -> None:
+def _rgba(path: Path, transparent_columns: int = 0) -> None:
     rgb = _field()
-    Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])).save(path)
+    rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+    rgba[:, :transparent_columns] = 0  # (0, 0, 0, 0), as an image editor leaves it
+    Image.fromarray(rgba).save(path)
 
 
 # name -> (how to make it, objects expected or None for "some"). All are read and analysed.

@@ -1,10 +1,16 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tifffile
 from PIL import Image
 from synthetic import synthetic_field
 
+from smearscan.api import analyse_image
+from smearscan.cli import main
 from smearscan.loading import ImageLoadError, find_slides, read_field
+
+SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
 
 
 @pytest.fixture
@@ -30,14 +36,64 @@ def test_grayscale_becomes_three_equal_channels(tmp_path, rgb):
     assert (out[:, :, 0] == rgb[:, :, 1]).all() and (out[:, :, 2] == rgb[:, :, 1]).all()
 
 
-def test_rgba_transparent_pixels_become_white(tmp_path, rgb):
+@pytest.mark.parametrize("fill", [0, 255])
+def test_rgba_with_transparent_pixels_is_refused(tmp_path, rgb, fill):
     rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+    rgba[:10, :10] = fill
     rgba[:10, :10, 3] = 0
+    rgba[50, 50, 3] = 254  # see-through, not opaque
     path = tmp_path / "a.png"
     Image.fromarray(rgba).save(path)
-    out = read_field(path)
-    assert (out[:10, :10] == 255).all()
-    assert (out[50:60, 50:60] == rgb[50:60, 50:60]).all()
+    with pytest.raises(ImageLoadError) as error:
+        read_field(path)
+    assert str(error.value) == (
+        f"{path}: 101 of its 24,000 pixels are transparent (alpha channel), which cuts the "
+        "cells at their edge into fragment-like shapes: save the field without transparency "
+        "(as JPEG, or PNG without alpha)")
+
+
+def test_partly_transparent_png_is_refused_not_called_overexposed(tmp_path, capsys):
+    rgb = np.asarray(Image.open(SAMPLES / "chula-1.jpg").convert("RGB"))
+    rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+    rgba[:, :128] = 0  # a transparent band, (0, 0, 0, 0), a fifth of the field
+    path = tmp_path / "band.png"
+    Image.fromarray(rgba).save(path)
+    assert main([str(path), "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan: {path}: 61,440 of its 307,200 pixels are transparent (alpha channel), "
+        "which cuts the cells at their edge into fragment-like shapes: save the field without "
+        "transparency (as JPEG, or PNG without alpha)\n")
+
+
+def test_opaque_rgba_png_gives_the_cells_of_the_rgb_image(tmp_path):
+    rgb = np.asarray(Image.open(SAMPLES / "chula-1.jpg").convert("RGB"))
+    opaque = tmp_path / "opaque.png"
+    Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])).save(opaque)
+    assert Image.open(opaque).mode == "RGBA"
+    assert np.array_equal(read_field(opaque), read_field(SAMPLES / "chula-1.jpg"))
+    direct, via_rgba = analyse_image(SAMPLES / "chula-1.jpg"), analyse_image(opaque)
+    assert direct.summary.objects > 0 and via_rgba.summary.counts == direct.summary.counts
+    assert via_rgba.cells.keys() == direct.cells.keys()
+    for name in direct.cells.keys() - {"slide", "image"}:  # named after the file
+        assert np.array_equal(via_rgba.cells[name], direct.cells[name]), name
+
+
+def test_multi_page_tiff_is_refused_naming_its_pages(tmp_path, rgb):
+    path = tmp_path / "stack.tif"
+    Image.fromarray(rgb).save(path, save_all=True,
+                              append_images=[Image.fromarray(rgb[::-1]), Image.fromarray(rgb)])
+    with pytest.raises(ImageLoadError) as error:
+        read_field(path)
+    assert str(error.value) == (f"{path}: this TIFF has 3 pages; smearscan reads one field per "
+                                "file: save each page as its own file")
+
+
+def test_tiff_with_a_thumbnail_page_is_one_field(tmp_path, rgb):
+    path = tmp_path / "thumb.tif"
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(rgb, photometric="rgb")
+        tif.write(rgb[::4, ::4], photometric="rgb", subfiletype=1)  # reduced resolution
+    assert np.array_equal(read_field(path), rgb)
 
 
 def test_palette_png(tmp_path, rgb):

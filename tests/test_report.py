@@ -7,7 +7,7 @@ from PIL import Image
 
 from smearscan.batch.summary import SlideBuilder
 from smearscan.outputs import jpeg_bytes
-from smearscan.render import review_cells, thumbnail
+from smearscan.render import CLASS_COLOURS, review_cells, thumbnail
 from smearscan.report import slide_report_html
 from smearscan.results import FieldResult, FieldSummary, ReviewCell, SlideSummary
 from smearscan.slide_stats import slide_result
@@ -17,8 +17,8 @@ def _jpeg(value):
     return jpeg_bytes(np.full((8, 8, 3), value, np.uint8))
 
 
-def _summary():
-    labels = np.array(["rbc"] * 1180 + ["schistocyte"] * 20 + ["nrbc"] * 2 + ["wbc"] * 3)
+def _summary(rbc=1180):
+    labels = np.array(["rbc"] * rbc + ["schistocyte"] * 20 + ["nrbc"] * 2 + ["wbc"] * 3)
     stats = slide_result(label=labels, morphology=np.array(["normal"] * len(labels)),
                          border=np.zeros(len(labels), bool))
     return SlideSummary((FieldSummary("a.png", objects=len(labels)),), len(labels), 0.2, True,
@@ -45,6 +45,53 @@ def test_report_has_counts_call_and_every_review_cell(tmp_path):
     # Most probable first within the schistocyte gallery.
     assert html.index("a.png #9") < html.index("a.png #3")
     assert "http://" not in html and "https://" not in html  # opens from disk, no network
+
+
+def _html(tmp_path, summary):
+    builder = SlideBuilder("s", None, tmp_path)
+    builder.add(FieldResult("s", "a.png", None, thumbnail=_jpeg(40)), "a")
+    return slide_report_html("s", summary, builder.report_parts(), model_version="test-1")
+
+
+def _luminance(rgb):
+    linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
+              for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _hex_rgb(text):
+    text = text.lstrip("#")
+    if len(text) == 3:
+        text = "".join(c * 2 for c in text)
+    return tuple(int(text[i:i + 2], 16) for i in (0, 2, 4))
+
+
+def test_legend_text_is_readable_on_every_class_colour(tmp_path):
+    html = _html(tmp_path, _summary())
+    legend = re.search(r'<p class="legend">(.*?)</p>', html).group(1)
+    spans = re.findall(r'<span style="([^"]*)">([^<]+)</span>', legend)
+    assert [name for _, name in spans] == list(CLASS_COLOURS)
+    # The text colour is the span's own, else the stylesheet's rule for legend spans.
+    sheet = re.search(r"\.legend span \{([^}]*)\}", html).group(1)
+    for style, name in spans:
+        background = tuple(int(v) for v in
+                           re.search(r"background: rgb\((\d+), (\d+), (\d+)\)", style).groups())
+        assert background == CLASS_COLOURS[name]
+        colour = re.search(r"(?:^|;)\s*color: (#[0-9a-fA-F]+)", style) or re.search(
+            r"(?:^|;)\s*color: (#[0-9a-fA-F]+)", sheet)
+        lighter, darker = sorted((_luminance(background), _luminance(_hex_rgb(colour.group(1)))),
+                                 reverse=True)
+        assert (lighter + 0.05) / (darker + 0.05) >= 4.5, name
+
+
+def test_short_count_message_is_printed_once(tmp_path):
+    summary = _summary(rbc=180)
+    schisto = summary.statistics.schistocytes
+    assert schisto.message == "counted 200 of the 1000 required; add fields"
+    html = _html(tmp_path, summary)
+    assert html.count(schisto.message) == 1
+    assert f'<p class="headline insufficient">{schisto.sentence}</p>' in html
+    assert "no call; counted 200 of the 1000 required" in schisto.sentence
 
 
 def test_review_cells_pick_target_classes_and_skip_border():

@@ -25,7 +25,7 @@ from review_support import analysed, running
 from smearscan.batch.resume import read_record
 from smearscan.classification import CLASSES, CROP_SIZE
 from smearscan.cli import main, train_parser
-from smearscan.outputs import read_csv_rows
+from smearscan.outputs import LOCK_NAME, claim_output_folder, read_csv_rows
 from smearscan.results import SlideSummary
 from smearscan.review.app import TOKEN_HEADER, create_app
 from smearscan.review.corrections import export_corrections, read_corrections
@@ -123,14 +123,25 @@ def _merged(out):
     return json.loads((out / "summary.json").read_text())["slides"]
 
 
-def test_slides_lists_every_slide_with_the_model_result(api):
+def test_slides_lists_every_slide_with_the_model_result(api, out):
     status, body = api.get("/api/slides")
     assert status == 200
+    # The % the call rests on, as the terminal table and the report give it: the lowered
+    # model has error rates, so corrected (the raw % of the positive slide is 2.0503).
     assert body["slides"] == [
         {"slide": "negative", "status": "not reviewed", "classified": True,
-         "schistocyte_percent": 0.0, "call": "insufficient"},
+         "schistocyte_percent": 0.0, "schistocyte_ci95": [0.0, 40.7389],
+         "call_basis": "corrected", "schistocytes": "0.00 (0.00-40.74) corrected",
+         "call": "insufficient"},
         {"slide": "positive", "status": "not reviewed", "classified": True,
-         "schistocyte_percent": 2.0503, "call": "above"}]
+         "schistocyte_percent": 3.0173, "schistocyte_ci95": [1.7585, 5.1844],
+         "call_basis": "corrected", "schistocytes": "3.02 (1.76-5.18) corrected",
+         "call": "above"}]
+    assert _merged(out)["positive"]["schistocytes"]["corrected_percent"] == 3.0173
+    status, page = api.get("/")
+    assert status == 200
+    assert re.findall(r"<td>([^<]*corrected)</td><td>(\w+)</td>", page.decode()) == [
+        ("0.00 (0.00-40.74) corrected", "insufficient"), ("3.02 (1.76-5.18) corrected", "above")]
 
 
 def test_slide_has_galleries_of_every_call_and_near_misses(api, out):
@@ -457,6 +468,20 @@ def test_review_command_bad_folder_or_busy_port(results, tmp_path, capsys):
         assert main(["review", str(results), "--no-browser", "--port", str(port)]) == 2
     assert capsys.readouterr().err.startswith(
         f"smearscan: cannot listen on 127.0.0.1:{port} (Address already in use)")
+
+
+def test_review_command_during_the_folders_first_run_says_it_is_in_use(tmp_path, capsys):
+    out = tmp_path / "results"
+    # A first run holds the folder from the start and writes summary.json last.
+    with claim_output_folder(out):
+        assert main(["review", str(out), "--no-browser"]) == 2
+        assert capsys.readouterr().err == (
+            f"smearscan: {out}: another smearscan run or review is writing to this output "
+            f"folder (it holds {LOCK_NAME}); wait for it to finish or choose another --out\n")
+    # The run died before writing it: the folder is free and no results folder.
+    assert main(["review", str(out), "--no-browser"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"smearscan: {out}: not a smearscan results folder (no readable summary.json")
 
 
 def test_reviewed_cells_become_training_crops(api, out, tmp_path):

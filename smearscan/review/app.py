@@ -28,8 +28,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from smearscan import __version__
-from smearscan.outputs import folder_lock, jsonable
+from smearscan.outputs import LOCK_NAME, folder_lock, jsonable
 from smearscan.render import CLASS_COLOURS, REVIEW_CLASSES
+from smearscan.report import call_basis_text
 from smearscan.review import images
 from smearscan.review.store import (
     ConflictError,
@@ -39,7 +40,7 @@ from smearscan.review.store import (
     galleries,
     gallery_on_demand,
 )
-from smearscan.slide_stats import LABELS
+from smearscan.slide_stats import LABELS, SchistocyteCount
 
 TOKEN_HEADER = "X-Review-Token"
 #: Keys that set a class, by position in LABELS (1-7) and by letter.
@@ -69,6 +70,19 @@ def _cell_json(folder: ResultsFolder, slide: str, rows: np.ndarray,
              "x": round(float(cells.x[r]), 1), "y": round(float(cells.y[r]), 1),
              "p_schistocyte": round(float(cells.probability["schistocyte"][r]), 4)}
             for r in rows]
+
+
+def _call_figures(schisto: dict | None) -> dict:
+    """The call of a ``schistocytes`` block and the % and 95% interval it rests on (corrected
+    when the model gives its error rates), as the terminal table shows them; each None
+    without a block."""
+    if schisto is None:
+        return {"schistocyte_percent": None, "schistocyte_ci95": None, "call_basis": None,
+                "schistocytes": None, "call": None}
+    return {"schistocyte_percent": schisto["call_percent"],
+            "schistocyte_ci95": schisto["call_ci95"], "call_basis": schisto["call_basis"],
+            "schistocytes": call_basis_text(SchistocyteCount.from_dict(schisto)),
+            "call": schisto["call"]}
 
 
 def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
@@ -125,11 +139,10 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
         listed = []
         for name in folder.records:
             state = folder.slide_state(name)
-            schisto = (state["review"] or {}).get("schistocytes") or {}
+            schisto = (state["review"] or {}).get("schistocytes")
             listed.append({"slide": name, "status": state["status"],
                            "classified": folder.records[name].cells is not None,
-                           "schistocyte_percent": schisto.get("percent"),
-                           "call": schisto.get("call")})
+                           **_call_figures(schisto)})
         return listed
 
     def api_slides(request: Request) -> JSONResponse:
@@ -248,12 +261,35 @@ def _host_names(host: str) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def _app_unless_in_use(out: Path, *, hosts: tuple[str, ...]) -> Starlette:
+    """:func:`create_app` over ``out``; when ``out`` cannot be read while a run holds its lock,
+    the lock's one line: a folder's first run writes ``summary.json`` last, and until then the
+    folder is in use, not "not a results folder".
+
+    Raises
+    ------
+    OutputFolderError
+        A run holds ``out``'s lock and ``out`` is not yet a readable results folder.
+    ReviewError
+        ``out`` is not a readable results folder.
+    """
+    try:
+        return create_app(out, hosts=hosts)
+    except ReviewError:
+        # Only a folder a run has locked holds the lock file: asking no other folder for its
+        # lock leaves no file in a folder given by mistake.
+        if (Path(out) / LOCK_NAME).is_file():
+            with folder_lock(out):
+                pass
+        raise
+
+
 def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,
           open_browser: bool = True) -> None:
     """Serve the review app over ``out`` until interrupted (Ctrl-C)."""
     import uvicorn
 
-    app = create_app(out, hosts=_host_names(host))
+    app = _app_unless_in_use(out, hosts=_host_names(host))
     _check_free(host, port)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     # The review rewrites the merged outputs: a batch run into the same folder must wait.
