@@ -239,7 +239,7 @@ class SlideSummary:
         The MAHA verdict block (:meth:`smearscan.verdict.Verdict.to_dict`) when lab values were
         given; written as its owner made it.
     review : mapping or None
-        The review block (:func:`smearscan.review.store.review_block`) once the slide was
+        The review block (:func:`smearscan.review.reviews.review_block`) once the slide was
         reviewed; written as its owner made it.
     labs : Labs or None
         The lab values the verdict was given, so that a signed-off review can be judged on the

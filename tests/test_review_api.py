@@ -29,7 +29,7 @@ from smearscan.outputs import LOCK_NAME, claim_output_folder, read_csv_rows
 from smearscan.results import SlideSummary
 from smearscan.review.app import TOKEN_HEADER, create_app
 from smearscan.review.corrections import export_corrections, read_corrections
-from smearscan.review.store import REVIEW_FILE
+from smearscan.review.reviews import REVIEW_FILE
 from smearscan.slide_stats import slide_result
 
 TOKEN = "test-token"
@@ -513,7 +513,8 @@ def test_reviewed_cells_become_training_crops(api, out, tmp_path):
      "not a smearscan review file (a correction to an unknown class: 'banana')"),
 ])
 def test_a_malformed_review_file_is_one_line_not_a_traceback(content, problem, tmp_path):
-    from smearscan.review.store import ReviewError, read_review
+    from smearscan.review.records import ReviewError
+    from smearscan.review.reviews import read_review
 
     (tmp_path / REVIEW_FILE).write_text(json.dumps(content))
     with pytest.raises(ReviewError) as caught:

@@ -30,7 +30,8 @@ from smearscan.render import REVIEW_CLASSES
 from smearscan.report import slide_report_html
 from smearscan.results import ReviewCell, SlideSummary
 from smearscan.review.images import crop_jpeg
-from smearscan.review.store import Review, SlideRecord, read_slide_record, reviewed_labels
+from smearscan.review.records import SlideRecord, read_slide_record
+from smearscan.review.reviews import Review, reviewed_labels
 
 __all__ = ["reissue_signed_report", "report_parts", "write_slide_report"]
 

@@ -305,7 +305,8 @@ def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
     issued again on the reviewed cells. Only a reviewed slide's cells are read into memory.
     An unreadable ``review.json`` is added to ``problems`` and the slide merged without it: one
     damaged file must not stop every other slide's outputs."""
-    from smearscan.review.store import ReviewError, read_review, reviewed_outcome
+    from smearscan.review.records import ReviewError
+    from smearscan.review.reviews import read_review, reviewed_outcome
 
     folder = out / "slides" / outcome.name
     try:

@@ -42,7 +42,7 @@ from smearscan.results import (
     SlideSummary,
     slide_statistics,
 )
-from smearscan.review.store import REVIEWED_CLASS
+from smearscan.review.reviews import REVIEWED_CLASS
 
 ERROR_HEADER = ("slide", "image", "error")
 #: Review cells shown per class in a slide's report (most probable first); the rest are counted

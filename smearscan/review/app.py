@@ -32,14 +32,9 @@ from smearscan.outputs import LOCK_NAME, folder_lock, jsonable
 from smearscan.render import CLASS_COLOURS, REVIEW_CLASSES
 from smearscan.report import call_basis_text
 from smearscan.review import images
-from smearscan.review.store import (
-    ConflictError,
-    NotFoundError,
-    ResultsFolder,
-    ReviewError,
-    galleries,
-    gallery_on_demand,
-)
+from smearscan.review.folder import ResultsFolder
+from smearscan.review.galleries import galleries, gallery_on_demand
+from smearscan.review.records import ConflictError, NotFoundError, ReviewError
 from smearscan.slide_stats import LABELS, SchistocyteCount
 
 TOKEN_HEADER = "X-Review-Token"

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from smearscan.datasets import LabeledField
 from smearscan.outputs import csv_text, write_text_atomic
-from smearscan.review.store import ResultsFolder, ReviewError, reviewed_labels
+from smearscan.review.folder import ResultsFolder
+from smearscan.review.records import ReviewError
+from smearscan.review.reviews import reviewed_labels
 from smearscan.slide_stats import LABELS
 
 HEADER = ("image_path", "x", "y", "class", "pixel_size_um", "slide", "image", "cell_id",

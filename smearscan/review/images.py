@@ -16,7 +16,7 @@ import numpy as np
 from smearscan.loading import ImageLoadError, read_field
 from smearscan.outputs import jpeg_bytes
 from smearscan.render import inner_boundaries, overlay_image, review_size, review_window
-from smearscan.review.store import Cells, ConflictError, FieldSource
+from smearscan.review.records import Cells, ConflictError, FieldSource
 from smearscan.segmentation import segment_field
 
 #: Outline and label colour of the cell a field view is opened for (none of the class colours).

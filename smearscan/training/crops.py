@@ -356,7 +356,7 @@ def reviewed_crops(path: Path) -> CropSet:
     """Training crops of the reviewed cells in a ``corrections.csv``; cells reviewed as
     ``other`` (debris, not a class of the network) are left out."""
     from smearscan.review.corrections import read_corrections
-    from smearscan.review.store import ReviewError
+    from smearscan.review.records import ReviewError
 
     fields = [replace(f, points=tuple(p for p in f.points if p[2] in CLASSES))
               for f in read_corrections(path)]

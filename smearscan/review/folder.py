@@ -1,0 +1,241 @@
+"""A results folder open for review: every slide's record and review, and each change written
+at once (``review.json``, then the merged outputs and, at sign-off, the slide's report)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from smearscan.outputs import write_json_atomic
+from smearscan.review.galleries import galleries, known_class
+from smearscan.review.records import (
+    Cells,
+    ConflictError,
+    NotFoundError,
+    ReviewError,
+    SlideRecord,
+    read_slide_record,
+)
+from smearscan.review.reviews import (
+    REVIEW_FILE,
+    Correction,
+    Review,
+    SignOff,
+    now,
+    read_review,
+    recomputed,
+    review_block,
+    review_status,
+    reviewed_labels,
+    reviewed_outcome,
+)
+from smearscan.slide_stats import SOFT_FIELD_NOTE
+
+if TYPE_CHECKING:
+    from smearscan.batch import SlideOutcome
+    from smearscan.batch.summary import ReportParts
+
+_MAX_NAME = 100
+
+
+def _reviewer(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ReviewError("a reviewer name is required")
+    name = name.strip()
+    if len(name) > _MAX_NAME or re.search(r"[\x00-\x1f\x7f]", name):
+        raise ReviewError(f"reviewer name must be at most {_MAX_NAME} printable characters")
+    return name
+
+
+class ResultsFolder:
+    """A results folder open for review: every slide's record and review, and the writes.
+
+    Every change writes ``review.json`` and then the merged outputs, each atomically; a lock
+    keeps concurrent requests from interleaving.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        try:
+            merged = json.loads((self.out / "summary.json").read_text(encoding="utf-8"))
+            names = list(merged["slides"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ReviewError(f"{self.out}: not a smearscan results folder (no readable "
+                              f"summary.json: {getattr(error, 'strerror', None) or error})"
+                              ) from None
+        self.records = {name: read_slide_record(self.out / "slides" / name) for name in names}
+        self.reviews = {name: read_review(self.out / "slides" / name) for name in names}
+        self._outcomes = {name: self._outcome(name) for name in names}
+        self._lock = threading.Lock()
+
+    def record(self, slide: str) -> SlideRecord:
+        """The record of a slide named in the results (never a path built from ``slide``)."""
+        if slide not in self.records:
+            raise NotFoundError(f"no slide {slide!r} in {self.out}")
+        return self.records[slide]
+
+    def classified(self, slide: str) -> tuple[SlideRecord, Cells]:
+        """The record and cells of a slide that can be reviewed (409 when not classified)."""
+        record = self.record(slide)
+        if record.cells is None:
+            raise ConflictError(f"slide {slide!r} was not classified: nothing to review")
+        return record, record.cells
+
+    def current_review(self, slide: str) -> Review | None:
+        """The slide's review when it applies to the recorded inputs, else None."""
+        review = self.reviews[self.record(slide).name]
+        return review if review and review.applies_to(self.records[slide].fingerprint) else None
+
+    def labels(self, slide: str) -> np.ndarray:
+        """Each cell's class after the slide's current review."""
+        _, cells = self.classified(slide)
+        return reviewed_labels(cells, self.current_review(slide))
+
+    def row(self, slide: str, image: str, cell_id: int) -> int:
+        """Row of a cell named in a request, looked up among the slide's cells."""
+        _, cells = self.classified(slide)
+        row = cells.row_of.get((image, cell_id))
+        if row is None:
+            raise NotFoundError(f"no cell {cell_id} in image {image!r} of slide {slide!r}")
+        return row
+
+    def slide_state(self, slide: str) -> dict:
+        """The model result, the review block and the review's state, for the API, with the
+        fields out of focus on their own (``soft_fields``) and what to say about them."""
+        record = self.record(slide)
+        review = self.reviews[slide]
+        current = self.current_review(slide)
+        state = {"slide": slide, "summary": {k: v for k, v in record.summary.to_dict().items()
+                                             if k != "per_field"},
+                 "review": review_block(record, review),
+                 "status": review_status(record, review) or "not reviewed",
+                 "signoff": asdict(current.signoff) if current and current.signoff else None,
+                 "history": list(current.history) if current else [],
+                 "corrections": [asdict(c) for c in current.corrections] if current else [],
+                 "undoable": _undoable(current) is not None if current else False,
+                 "soft_fields": list(record.summary.soft_fields),
+                 "soft_field_note": SOFT_FIELD_NOTE}
+        if state["review"] is None and record.cells is not None:
+            # Never reviewed: the reviewed figures are the model's until a correction.
+            state["review"] = {"status": "not reviewed", "changed_cells": 0,
+                               **recomputed(record, record.cells.label)}
+        return state
+
+    def set_class(self, slide: str, image: str, cell_id: int, new: object) -> dict:
+        """Give one cell a class; returns :meth:`slide_state`."""
+        new = known_class(new)
+        with self._lock:
+            row = self.row(slide, image, cell_id)
+            review = self._writable(slide)
+            old = str(self.labels(slide)[row])
+            if old != new:
+                self._save(slide, replace(review, corrections=(
+                    *review.corrections, Correction(image, cell_id, old, new, now()))))
+            return self.slide_state(slide)
+
+    def undo(self, slide: str) -> dict:
+        """Take back the last correction not yet taken back; returns :meth:`slide_state`."""
+        with self._lock:
+            review = self._writable(slide)
+            index = _undoable(review)
+            if index is None:
+                raise ConflictError(f"nothing to undo on slide {slide!r}")
+            last = review.corrections[index]
+            self._save(slide, replace(review, corrections=(*review.corrections, Correction(
+                last.image, last.cell_id, last.new, last.old, now(), undoes=index))))
+            return self.slide_state(slide)
+
+    def sign_off(self, slide: str, reviewer: object) -> dict:
+        """Sign the slide off: it becomes read-only until re-opened."""
+        reviewer = _reviewer(reviewer)
+        with self._lock:
+            record, cells = self.classified(slide)
+            review = self._writable(slide)
+            labels = reviewed_labels(cells, review)
+            parts = self._report_parts(record, labels)
+            before, after = recomputed(record, cells.label), recomputed(record, labels)
+            shown = np.unique(np.concatenate(list(galleries(cells, labels).values())))
+            signoff = SignOff(reviewer, now(), before["counts"], after["counts"],
+                              before["schistocytes"]["percent"],
+                              after["schistocytes"]["percent"],
+                              int(np.count_nonzero(labels != cells.label)))
+            self._save(slide, replace(
+                review, signoff=signoff,
+                history=(*review.history, {"event": "signed off", "reviewer": reviewer,
+                                           "time": signoff.time}),
+                confirmed=tuple((str(cells.image[r]), int(cells.cell_id[r])) for r in shown)))
+            self._reissue(record, parts)
+            return self.slide_state(slide)
+
+    def reopen(self, slide: str, reviewer: object) -> dict:
+        """Re-open a signed-off slide for changes; recorded in the history."""
+        reviewer = _reviewer(reviewer)
+        with self._lock:
+            review = self.current_review(slide)
+            if review is None or review.signoff is None:
+                raise ConflictError(f"slide {slide!r} is not signed off")
+            record, cells = self.classified(slide)
+            parts = self._report_parts(record, cells.label)
+            self._save(slide, replace(review, signoff=None, history=(
+                *review.history, {"event": "reopened", "reviewer": reviewer, "time": now()})))
+            self._reissue(record, parts)
+            return self.slide_state(slide)
+
+    def _writable(self, slide: str) -> Review:
+        """The review to change: the current one, or a new one (keeping a stale one's record)."""
+        record, _ = self.classified(slide)
+        current = self.current_review(slide)
+        if current is not None:
+            if current.signoff is not None:
+                raise ConflictError(f"slide {slide!r} is signed off by "
+                                    f"{current.signoff.reviewer}; re-open it to change it")
+            return current
+        stale = self.reviews[slide]
+        return Review(json.loads(json.dumps(record.fingerprint)),
+                      previous=((stale.to_json(), *stale.previous) if stale else ()))
+
+    def _save(self, slide: str, review: Review) -> None:
+        write_json_atomic(self.out / "slides" / slide / REVIEW_FILE,
+                          {"slide": slide} | review.to_json())
+        self.reviews[slide] = review
+        self._outcomes[slide] = self._outcome(slide)
+        from smearscan.batch import write_merged_outputs
+
+        write_merged_outputs(self.out, list(self._outcomes.values()))
+
+    def _report_parts(self, record: SlideRecord, labels: np.ndarray) -> ReportParts:
+        """The galleries (in ``labels``) and pictures of the slide's report; cut before the
+        review changes, so that a field that cannot be read leaves the review as it was."""
+        from smearscan.batch.reissue import report_parts
+
+        return report_parts(self.out / "slides" / record.name, record, labels)
+
+    def _reissue(self, record: SlideRecord, parts: ReportParts) -> None:
+        """The slide's ``report.html`` on its review as it now stands (signed off or not)."""
+        from smearscan.batch.reissue import write_slide_report
+
+        write_slide_report(self.out, record, self._outcomes[record.name].summary, parts)
+
+    def _outcome(self, slide: str) -> SlideOutcome:
+        """The slide as the batch run's merged outputs take it, with its review."""
+        from smearscan.batch import SlideOutcome
+
+        record = self.records[slide]
+        outcome = SlideOutcome(slide, record.summary, record.cells_csv,
+                               [tuple(e) for e in record.errors], model=record.model)
+        return reviewed_outcome(outcome, self.out, record.fingerprint, cells=record.cells)
+
+
+def _undoable(review: Review) -> int | None:
+    """Index of the last correction that neither takes back another nor was taken back."""
+    undone = {c.undoes for c in review.corrections if c.undoes is not None}
+    for index in range(len(review.corrections) - 1, -1, -1):
+        if review.corrections[index].undoes is None and index not in undone:
+            return index
+    return None

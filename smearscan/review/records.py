@@ -1,0 +1,151 @@
+"""What the batch run recorded of a slide (``slide.json`` and its ``cells.csv``), as the review
+reads it, and the errors a review request meets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from smearscan.errors import SmearscanError
+from smearscan.render import REVIEW_CLASSES
+from smearscan.results import SlideSummary
+
+
+class ReviewError(SmearscanError):
+    """A review request that cannot be met; ``status`` is the HTTP status the app answers."""
+
+    status = 400
+    exit_code = 2
+
+
+class NotFoundError(ReviewError):
+    """An unknown slide, image or cell."""
+
+    status = 404
+
+
+class ConflictError(ReviewError):
+    """A request the slide's state forbids (signed off, not classified, field changed)."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The classified cells of one slide, in the row order of its ``cells.csv``."""
+
+    image: np.ndarray
+    cell_id: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    diameter_um: np.ndarray
+    area_um2: np.ndarray
+    area_px: np.ndarray
+    border: np.ndarray
+    label: np.ndarray
+    morphology: np.ndarray
+    probability: Mapping[str, np.ndarray]
+    row_of: Mapping[tuple[str, int], int] = field(repr=False)
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, str]]) -> Cells:
+        """Typed columns of ``cells.csv`` rows (as :func:`~smearscan.outputs.read_csv_rows`)."""
+        def column(name: str, kind: type) -> np.ndarray:
+            return np.array([kind(r[name]) if r[name] != "" else np.nan for r in rows]
+                            if kind is float else [kind(r[name]) for r in rows])
+
+        image = np.array([r["image"] for r in rows], dtype=object)
+        cell_id = column("cell_id", int).astype(np.int64)
+        return cls(
+            image=image, cell_id=cell_id, x=column("x", float), y=column("y", float),
+            diameter_um=column("diameter_um", float), area_um2=column("area_um2", float),
+            area_px=column("area_px", float),
+            border=np.array([r["border"] == "true" for r in rows], dtype=bool),
+            label=np.array([r["class"] for r in rows], dtype=object),
+            morphology=np.array([r["morphology"] for r in rows], dtype=object),
+            probability={name: column(f"p_{name}", float) for name in REVIEW_CLASSES},
+            row_of={(str(i), int(c)): n for n, (i, c) in enumerate(zip(image, cell_id,
+                                                                        strict=True))},
+        )
+
+    def field_columns(self, image: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Rows of one field and the columns a review crop needs
+        (:func:`smearscan.pipeline.review_window`)."""
+        rows = np.flatnonzero(self.image == image)
+        return rows, {"x": self.x[rows], "y": self.y[rows], "diameter_um": self.diameter_um[rows],
+                      "area_um2": self.area_um2[rows], "area_px": self.area_px[rows]}
+
+
+@dataclass(frozen=True)
+class FieldSource:
+    """Where a field's image is and how the run segmented it."""
+
+    path: Path | None
+    pixel_size_um: float | None
+    objects: int
+
+
+@dataclass(frozen=True)
+class SlideRecord:
+    """What the batch run recorded of one slide (``slide.json`` and its ``cells.csv``)."""
+
+    name: str
+    fingerprint: Any
+    summary: SlideSummary
+    model: dict | None
+    errors: list
+    cells_csv: str
+    cells: Cells | None
+    fields: Mapping[str, FieldSource]
+
+    @property
+    def population(self) -> str:
+        """The population whose reference limit the run used."""
+        statistics = self.summary.statistics
+        return statistics.schistocytes.population if statistics is not None else "adult"
+
+    @property
+    def operating(self) -> dict | None:
+        """The classifier's operating characteristics the run used (None unclassified)."""
+        return (self.model or {}).get("operating_points")
+
+
+def _fields(record: dict, summary: SlideSummary) -> dict[str, FieldSource]:
+    root = Path(record["root"]) if record.get("root") else None
+    return {f.image: FieldSource(root / f.image if root else None,
+                                 None if f.pixel_size_estimated else f.pixel_size_um, f.objects)
+            for f in summary.fields if f.error is None}
+
+
+def read_slide_record(folder: Path) -> SlideRecord:
+    """The batch run's record of the slide in ``folder`` (``DIR/slides/<slide>``).
+
+    Raises
+    ------
+    ReviewError
+        A missing or unreadable ``slide.json`` or ``cells.csv``, named.
+    """
+    try:
+        record = json.loads((folder / "slide.json").read_text(encoding="utf-8"))
+        cells_csv = (folder / "cells.csv").read_text(encoding="utf-8",
+                                                     errors="surrogateescape")
+        summary = SlideSummary.from_dict(record["summary"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ReviewError(f"{folder}: not a finished slide of a smearscan run "
+                          f"({getattr(error, 'strerror', None) or error})") from None
+    return SlideRecord(folder.name, record.get("fingerprint"), summary, record.get("model"),
+                       record.get("errors", []), cells_csv, read_slide_cells(cells_csv),
+                       _fields(record, summary))
+
+
+def read_slide_cells(cells_csv: str) -> Cells | None:
+    """The cells of a slide's ``cells.csv`` text; None when the run did not classify them."""
+    reader = csv.DictReader(io.StringIO(cells_csv))
+    return Cells.from_rows(list(reader)) if "class" in (reader.fieldnames or ()) else None

@@ -1,0 +1,250 @@
+"""``DIR/slides/<slide>/review.json``: a slide's corrections, sign-off and history, and what they
+change in the merged outputs (the ``review`` block of ``summary.json``, with the verdict on a
+signed-off count, and the ``reviewed_class`` column of ``cells.csv``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from smearscan.errors import LabValueError
+from smearscan.results import SlideSummary, slide_statistics
+from smearscan.review.records import Cells, ReviewError, SlideRecord, read_slide_cells
+from smearscan.slide_stats import LABELS
+
+if TYPE_CHECKING:
+    from smearscan.batch import SlideOutcome
+
+REVIEW_FILE = "review.json"
+REVIEWED_CLASS = "reviewed_class"
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One change of a cell's class; ``undoes`` is the index of the correction it takes back."""
+
+    image: str
+    cell_id: int
+    old: str
+    new: str
+    time: str
+    undoes: int | None = None
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """The reviewer's release of a slide, with what the review changed."""
+
+    reviewer: str
+    time: str
+    counts_before: dict[str, int]
+    counts_after: dict[str, int]
+    schistocyte_percent_before: float | None
+    schistocyte_percent_after: float | None
+    corrections: int
+
+
+@dataclass(frozen=True)
+class Review:
+    """The content of ``review.json``.
+
+    Attributes
+    ----------
+    fingerprint
+        The slide's resume fingerprint when the review began.
+    corrections : tuple of Correction
+        In the order they were made; an undo is a correction too.
+    signoff : SignOff or None
+    history : tuple of dict
+        ``{"event": "signed off" | "reopened", "reviewer", "time"}``, in order.
+    confirmed : tuple of (str, int)
+        The cells of the flagged and near-miss galleries at the last sign-off: checked by the
+        reviewer whether changed or not.
+    previous : tuple of dict
+        Earlier reviews of this slide whose inputs have since changed, verbatim.
+    """
+
+    fingerprint: Any
+    corrections: tuple[Correction, ...] = ()
+    signoff: SignOff | None = None
+    history: tuple[dict, ...] = ()
+    confirmed: tuple[tuple[str, int], ...] = ()
+    previous: tuple[dict, ...] = ()
+
+    def to_json(self) -> dict:
+        """The content of ``review.json`` (without the slide name)."""
+        return {"fingerprint": self.fingerprint,
+                "corrections": [asdict(c) for c in self.corrections],
+                "signoff": asdict(self.signoff) if self.signoff else None,
+                "history": list(self.history),
+                "confirmed": [list(c) for c in self.confirmed],
+                "previous": list(self.previous)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Review:
+        """The review read back from :meth:`to_json`'s form.
+
+        Raises
+        ------
+        ValueError, TypeError, KeyError
+            Not that form (a correction to a class smearscan does not know included).
+        """
+        if not isinstance(data, dict):
+            raise TypeError(f"a JSON {type(data).__name__}, not an object")
+        signoff = data.get("signoff")
+        corrections = tuple(Correction(**c) for c in data.get("corrections", []))
+        unknown = sorted({c.new for c in corrections} - set(LABELS))
+        if unknown:
+            raise ValueError(f"a correction to an unknown class: {', '.join(map(repr, unknown))}")
+        return cls(data["fingerprint"], corrections,
+                   SignOff(**signoff) if signoff else None,
+                   tuple(data.get("history", [])),
+                   tuple((str(i), int(c)) for i, c in data.get("confirmed", [])),
+                   tuple(data.get("previous", [])))
+
+    def applies_to(self, fingerprint: Any) -> bool:
+        """Whether this review was made on the same cells: inputs with this fingerprint, the
+        lab values aside (an ADAMTS13 result that comes back changes the verdict, not one
+        cell's class)."""
+        return _cell_inputs(self.fingerprint) == _cell_inputs(json.loads(json.dumps(fingerprint)))
+
+
+#: Settings of a run's fingerprint that change no cell's class.
+_NOT_CELL_SETTINGS = ("labs_path", "labs_file")
+
+
+def _cell_inputs(fingerprint: Any) -> Any:
+    """A fingerprint without :data:`_NOT_CELL_SETTINGS`."""
+    if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("settings"), dict):
+        return fingerprint
+    settings = {k: v for k, v in fingerprint["settings"].items() if k not in _NOT_CELL_SETTINGS}
+    return fingerprint | {"settings": settings}
+
+
+def read_review(folder: Path) -> Review | None:
+    """The review in ``folder/review.json``, None when there is none.
+
+    Raises
+    ------
+    ReviewError
+        The file exists but is not a review, named.
+    """
+    path = folder / REVIEW_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ReviewError(f"{path}: cannot read ({error.strerror or error})") from None
+    try:
+        return Review.from_json(json.loads(text))
+    except (ValueError, TypeError, KeyError) as error:
+        raise ReviewError(f"{path}: not a smearscan review file ({error})") from None
+
+
+def reviewed_labels(cells: Cells, review: Review | None) -> np.ndarray:
+    """Each cell's class after the review's corrections (the model's call where none)."""
+    labels = cells.label.copy()
+    for c in review.corrections if review else ():
+        row = cells.row_of.get((c.image, c.cell_id))
+        if row is not None:
+            labels[row] = c.new
+    return labels
+
+
+def recomputed(record: SlideRecord, labels: np.ndarray) -> dict:
+    """The slide statistics of ``labels``, made as the batch run makes them
+    (:func:`~smearscan.results.slide_statistics`)."""
+    cells = record.cells
+    return slide_statistics(record.summary.fields, label=labels, morphology=cells.morphology,
+                            border=cells.border, operating=record.operating,
+                            population=record.population).to_dict()
+
+
+def review_status(record: SlideRecord, review: Review | None) -> str | None:
+    """``"signed off"``, ``"in progress"``, ``"inputs changed"`` or None (never reviewed)."""
+    if review is None:
+        return None
+    if not review.applies_to(record.fingerprint):
+        return "inputs changed"
+    return "signed off" if review.signoff else "in progress"
+
+
+def review_block(record: SlideRecord, review: Review | None) -> dict | None:
+    """The ``review`` block of the slide in ``summary.json``; None when never reviewed."""
+    status = review_status(record, review)
+    if status is None or record.cells is None:
+        return None
+    signoff = review.signoff
+    block = {"status": status, "reviewer": signoff.reviewer if signoff else None,
+             "time": signoff.time if signoff else None,
+             "reopened": sum(e["event"] == "reopened" for e in review.history)}
+    if status == "inputs changed":
+        return block | {"message": "the fields or settings changed after this review: it no "
+                                   "longer applies; review the slide again"}
+    labels = reviewed_labels(record.cells, review)
+    block |= {"changed_cells": int(np.count_nonzero(labels != record.cells.label))
+              } | recomputed(record, labels)
+    if status == "signed off" and record.summary.labs is not None:
+        block["verdict"] = _reviewed_verdict(record.summary, block)
+    return block
+
+
+def _reviewed_verdict(summary: SlideSummary, block: dict) -> dict | None:
+    """The verdict on the signed-off count (``block``) with the slide's lab values; None when
+    a value given as a bound leaves it open (the report says why)."""
+    from smearscan.verdict import slide_verdict
+
+    try:
+        return slide_verdict(replace(summary, review=block)).to_dict()
+    except LabValueError:
+        return None
+
+
+def _with_reviewed_class(cells_csv: str, reviewed: np.ndarray | None) -> str:
+    """``cells_csv`` with a ``reviewed_class`` column: the signed-off classes, else empty."""
+    rows = list(csv.reader(io.StringIO(cells_csv)))
+    header, body = rows[0], rows[1:]
+    if "class" not in header:
+        return cells_csv
+    keep = [i for i, name in enumerate(header) if name != REVIEWED_CLASS]
+    values = reviewed if reviewed is not None else [""] * len(body)
+    # The cells are text already: written back as csv_text writes them, without re-formatting.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([header[i] for i in keep] + [REVIEWED_CLASS])
+    writer.writerows([row[i] for i in keep] + [v] for row, v in zip(body, values, strict=True))
+    return buffer.getvalue()
+
+
+def reviewed_outcome(outcome: SlideOutcome, out: Path, fingerprint: Any, *,
+                     cells: Cells | None = None) -> SlideOutcome:
+    """A batch outcome with its review: the ``review`` block and the ``reviewed_class`` column.
+
+    The review in ``out/slides/<slide>/review.json`` applies when it was made on inputs with
+    ``fingerprint``; otherwise the block flags it and the column stays empty. ``cells`` are the
+    outcome's cells when the caller has them already (else read from its CSV text).
+    """
+    folder = out / "slides" / outcome.name
+    review = read_review(folder)
+    if cells is None and review is not None:
+        cells = read_slide_cells(outcome.cells_csv)
+    record = SlideRecord(outcome.name, fingerprint, outcome.summary, outcome.model,
+                         outcome.errors, outcome.cells_csv, cells, {})
+    block = review_block(record, review)
+    signed = review_status(record, review) == "signed off"
+    reviewed = reviewed_labels(record.cells, review) if signed else None
+    return replace(outcome, summary=replace(outcome.summary, review=block),
+                   cells_csv=_with_reviewed_class(outcome.cells_csv, reviewed))
