@@ -282,7 +282,10 @@ def _stained(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     :data:`_WEAK_THRESHOLD` of it (weak; see :func:`foreground_mask`)."""
     green = cv2.GaussianBlur(rgb[:, :, 1], (3, 3), 0)
     background = uint8_percentile(green, 95)
-    absorbance = np.clip(background - green.astype(np.float32), 0, 255).astype(np.uint8)
+    # float32(background) - green clipped to 0-255 and truncated, in uint8 arithmetic (~50x
+    # faster, same values): green is whole, so the difference truncates to floor(level) - green,
+    # and a negative one is 0 either way.
+    absorbance = cv2.subtract(np.full_like(green, np.floor(np.float32(background))), green)
     otsu, _ = cv2.threshold(absorbance, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # A field with no cells has only noise: never call less than ~6% green absorbance stained.
     threshold = max(otsu, 0.06 * max(background, 1.0))
@@ -305,7 +308,7 @@ def _with_faint_objects(strong: np.ndarray, weak: np.ndarray, max_px: float) -> 
     stained = np.bincount(regions[strong], minlength=count)
     faint = (stained > 0) & (2 * stained < total) & (total <= max_px)
     faint[0] = False
-    return strong | np.take(faint, regions)
+    return strong | faint[regions]
 
 
 def pale_stain(rgb: np.ndarray, stained: np.ndarray) -> np.ndarray:
@@ -320,10 +323,24 @@ def pale_stain(rgb: np.ndarray, stained: np.ndarray) -> np.ndarray:
     background = ~cv2.dilate(stained.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     if background.sum() < 100:
         return np.zeros_like(stained)
-    values = redness[background]
-    level = float(np.median(values))
-    sigma = max(1.0, 1.4826 * float(np.median(np.abs(values - level))))
+    # Medians of the integer redness from its histogram (same values; the function is ~2x
+    # faster than with numpy's medians, which sort).
+    counts = np.bincount(redness[background] + 255, minlength=511)
+    values = np.arange(-255, 256, dtype=np.float64)
+    level = _median_of_counts(values, counts)
+    deviation = np.abs(values - level)
+    order = np.argsort(deviation, kind="stable")
+    sigma = max(1.0, 1.4826 * _median_of_counts(deviation[order], counts[order]))
     return ((redness - level) > _PALE_SIGMAS * sigma) & ~stained
+
+
+def _median_of_counts(values: np.ndarray, counts: np.ndarray) -> float:
+    """``np.median`` of the sample that holds ``counts[i]`` times each of the ascending float64
+    ``values``: its middle value, or the mean of its two middle values (exact, as numpy's)."""
+    cumulative = np.cumsum(counts)
+    size = int(cumulative[-1])
+    low, high = values[np.searchsorted(cumulative, [(size - 1) // 2, size // 2], side="right")]
+    return float((low + high) / 2)
 
 
 def _padded(image: np.ndarray, width: int) -> np.ndarray:
@@ -370,16 +387,19 @@ def _mouths_closed(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
             continue
         if defects is None:
             continue
-        for start, end, _, depth in defects.reshape(-1, 4):
-            depth = depth / 256.0
-            p, q = contour[start, 0], contour[end, 0]
-            width = float(np.hypot(*(p - q)))
-            if (depth >= _MOUTH_DEPTH * rbc_diameter_px
-                    and width <= _MOUTH_WIDTH * rbc_diameter_px
-                    and depth >= _MOUTH_DEPTH_PER_WIDTH * width):
-                if out is None:
-                    out = mask.astype(np.uint8)
-                cv2.line(out, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 1, 2)
+        start, end, _, depth = defects.reshape(-1, 4).T
+        # All defects at once, with the float64 arithmetic of one at a time (the function is
+        # ~1.6x faster than with a Python loop over them).
+        depth = depth / 256.0
+        width = np.hypot(*(contour[start, 0] - contour[end, 0]).T)
+        mouths = np.flatnonzero((depth >= _MOUTH_DEPTH * rbc_diameter_px)
+                                & (width <= _MOUTH_WIDTH * rbc_diameter_px)
+                                & (depth >= _MOUTH_DEPTH_PER_WIDTH * width))
+        for k in mouths:
+            p, q = contour[start[k], 0], contour[end[k], 0]
+            if out is None:
+                out = mask.astype(np.uint8)
+            cv2.line(out, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 1, 2)
     return mask if out is None else out.astype(bool)
 
 
@@ -400,19 +420,20 @@ def _filled(mask: np.ndarray, radius: int, max_hole_px: float,
     if rbc_diameter_px is not None:
         closed = _mouths_closed(closed, rbc_diameter_px)
     filled = holes_filled(closed)
-    added, count = _regions(filled & ~mask)
+    new = filled & ~mask
+    added, count = _regions(new)
     if count == 0:
         return mask
-    area = np.bincount(added.ravel())
-    area[0] = 0
+    # Counted over the few added pixels, not the whole field (~5x faster).
+    area = np.bincount(added[new], minlength=count + 1)
     outside = cv2.dilate((~filled).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     open_to_background = np.zeros(count + 1, dtype=bool)
-    open_to_background[added[outside]] = True
+    open_to_background[added[outside & new]] = True
     keep = (area <= max_hole_px) & (~open_to_background | (area >= _WEDGE * max_hole_px))
     if cell_area_px is not None and np.any(~open_to_background & ~keep & (area > 0)):
         keep |= ~open_to_background & _ghost_holes(added, area, filled, cell_area_px)
     keep[0] = False
-    return mask | np.take(keep, added)
+    return mask | keep[added]
 
 
 def _ghost_holes(added: np.ndarray, area: np.ndarray, filled: np.ndarray,
@@ -517,63 +538,74 @@ def _split_touching(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
     label_of[unseeded] = np.arange(len(peaks) + 1, len(peaks) + 1 + int(unseeded.sum()))
     shared = seeds >= 2
     shared[0] = False
-    labels = np.take(label_of, components)
+    labels = label_of[components]
     if shared.any():
         markers = np.zeros(mask.shape, dtype=np.int32)
         markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
         boxes = ndi.find_objects(components)
         # One watershed per component in its own box: a call costs ~5 ms of set-up over a
-        # whole 640x480 field however few pixels it floods, ~0.2 ms over a cell's box.
+        # whole 640x480 field however few pixels it floods, ~0.2 ms over a cell's box. Only
+        # the regions of one component touch, so necks are looked for in its box too.
+        neckless = []
         for component in np.flatnonzero(shared):
             box = boxes[component - 1]
             inside = components[box] == component
-            labels[box][inside] = watershed(-smooth[box], np.where(inside, markers[box], 0),
-                                            mask=inside)[inside]
-        labels = _merged_without_neck(labels, smooth)
+            regions = watershed(-smooth[box], np.where(inside, markers[box], 0), mask=inside)
+            labels[box][inside] = regions[inside]
+            neckless.append(_without_neck(regions, smooth[box]))
+        labels = _merged(labels, np.concatenate(neckless))
     return labels
 
 
-def _merged_without_neck(labels: np.ndarray, smooth: np.ndarray) -> np.ndarray:
-    """``labels`` with touching regions merged where no neck separates them.
+def _without_neck(regions: np.ndarray, smooth: np.ndarray) -> np.ndarray:
+    """(K, 2) pairs (low, high) of touching ``regions`` that no neck separates.
 
-    Two regions are merged when their saddle (the highest point of ``smooth``, the distance
-    map, along the line they share) reaches :data:`_NECK_RATIO` of the lower of their peaks.
+    Two regions are one object when their saddle (the highest point of ``smooth``, the
+    distance map, along the line they share) reaches :data:`_NECK_RATIO` of the lower of their
+    peaks.
     """
-    count = int(labels.max()) + 1
+    count = int(regions.max()) + 1
     pairs, saddles = [], []
-    for a, b, da, db in ((labels[:, :-1], labels[:, 1:], smooth[:, :-1], smooth[:, 1:]),
-                         (labels[:-1], labels[1:], smooth[:-1], smooth[1:])):
+    for a, b, da, db in ((regions[:, :-1], regions[:, 1:], smooth[:, :-1], smooth[:, 1:]),
+                         (regions[:-1], regions[1:], smooth[:-1], smooth[1:])):
         line = (a != b) & (a > 0) & (b > 0)
         low, high = np.minimum(a[line], b[line]), np.maximum(a[line], b[line])
         pairs.append(low.astype(np.int64) * count + high)
         saddles.append(np.minimum(da[line], db[line]))
-    pair, saddle = np.concatenate(pairs), np.concatenate(saddles)
-    if pair.size == 0:
-        return labels
-    keys, index = np.unique(pair, return_inverse=True)
+    keys, index = np.unique(np.concatenate(pairs), return_inverse=True)
     highest = np.zeros(len(keys), np.float32)
-    np.maximum.at(highest, index, saddle)
+    np.maximum.at(highest, index, np.concatenate(saddles))
     peak = np.zeros(count, np.float32)
-    np.maximum.at(peak, labels.ravel(), smooth.ravel())
+    np.maximum.at(peak, regions.ravel(), smooth.ravel())
     low, high = np.divmod(keys, count)
     merge = highest >= _NECK_RATIO * np.minimum(peak[low], peak[high])
-    if not merge.any():
+    return np.column_stack([low[merge], high[merge]])
+
+
+def _merged(labels: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """``labels`` with the objects that (K, 2) ``pairs`` of labels link, directly or through
+    others, made one; all are renumbered in the order of their lowest labels, from 2."""
+    if len(pairs) == 0:
         return labels
-    graph = coo_matrix((np.ones(int(merge.sum())), (low[merge], high[merge])),
-                       shape=(count, count))
+    count = int(labels.max()) + 1
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(count, count))
     _, component = connected_components(graph, directed=False)
     lookup = (component + 1).astype(np.int32)
     lookup[0] = 0
-    return np.take(lookup, labels)
+    return lookup[labels]
 
 
 def _touching_pairs(labels: np.ndarray) -> np.ndarray:
-    """(K, 2) distinct pairs (low, high) of labels that are 4-neighbours somewhere."""
-    pairs = []
+    """(K, 2) distinct pairs (low, high) of labels that are 4-neighbours somewhere, in
+    lexicographic order."""
+    count = int(labels.max()) + 1
+    keys = []
     for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1], labels[1:])):
         line = (a != b) & (a > 0) & (b > 0)
-        pairs.append(np.column_stack([np.minimum(a[line], b[line]), np.maximum(a[line], b[line])]))
-    return np.unique(np.concatenate(pairs), axis=0)
+        # One integer per pair: np.unique of a 1-D array is faster than of rows.
+        keys.append(np.minimum(a[line], b[line]).astype(np.int64) * count
+                    + np.maximum(a[line], b[line]))
+    return np.column_stack(np.divmod(np.unique(np.concatenate(keys)), count))
 
 
 def _halves_merged(labels: np.ndarray, cell_area: float) -> np.ndarray:
@@ -584,6 +616,8 @@ def _halves_merged(labels: np.ndarray, cell_area: float) -> np.ndarray:
         return labels
     area = np.bincount(labels.ravel())
     pairs = pairs[np.maximum(area[pairs[:, 0]], area[pairs[:, 1]]) < _HALF * cell_area]
+    if len(pairs) == 0:
+        return labels
     boxes = ndi.find_objects(labels)
     merged = []
     for low, high in pairs:
@@ -591,15 +625,7 @@ def _halves_merged(labels: np.ndarray, cell_area: float) -> np.ndarray:
                     for a, b in zip(boxes[low - 1], boxes[high - 1], strict=True))
         if _one_cell(labels[box], low, high):
             merged.append((low, high))
-    if not merged:
-        return labels
-    count = len(area)
-    low, high = np.array(merged).T
-    graph = coo_matrix((np.ones(len(low)), (low, high)), shape=(count, count))
-    _, component = connected_components(graph, directed=False)
-    lookup = (component + 1).astype(np.int32)
-    lookup[0] = 0
-    return np.take(lookup, labels)
+    return _merged(labels, np.array(merged).reshape(-1, 2))
 
 
 def _one_cell(labels: np.ndarray, low: int, high: int) -> bool:
@@ -644,16 +670,21 @@ def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, rbc_diameter_px: float) -
     """``labels`` with each unnucleated object that shows two overlapping cells cut in two (see
     :data:`_CUSP_DEPTH`); a part that still shows two cells is cut again."""
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
+    # A smaller object holds no two parts of at least _MIN_PART, nor a clump: nothing to cut.
+    min_area = 2 * _MIN_PART * cell_area
     labels = labels.copy()
     boxes = ndi.find_objects(labels)
-    large = np.flatnonzero(np.bincount(labels.ravel()) >= 2 * _MIN_PART * cell_area)
     background = np.array([uint8_percentile(rgb[:, :, c], 95) for c in range(3)])
-    # A part lies inside its parent's box.
-    pending = [(int(label), boxes[label - 1]) for label in large if label > 0]
+    # A part lies inside its parent's box. Objects are measured in their boxes (counting the
+    # whole field's labels costs more), those in boxes smaller than min_area not at all.
+    pending = [(label, box) for label, box in enumerate(boxes, 1)
+               if box is not None and _box_size(box) >= min_area]
     next_label = len(boxes) + 1
     while pending:
         label, box = pending.pop()
         inside = labels[box] == label
+        if inside.sum() < min_area:
+            continue
         found = _cusps(inside, rbc_diameter_px)
         if found is None:
             continue
@@ -671,6 +702,11 @@ def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, rbc_diameter_px: float) -
             window[parts > 1] = next_label + parts[parts > 1] - 2
             next_label += int(parts.max()) - 1
     return labels
+
+
+def _box_size(box: tuple[slice, slice]) -> int:
+    """Number of pixels in a 2-D box of :func:`scipy.ndimage.find_objects`."""
+    return (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
 
 
 def _cusps(inside: np.ndarray, rbc_diameter_px: float
@@ -827,15 +863,16 @@ def _narrower_width(parts: np.ndarray, direction: np.ndarray) -> float:
 def _relabelled(labels: np.ndarray, min_area_px: float) -> np.ndarray:
     """Drop objects under ``min_area_px`` and renumber the rest 1..N in raster order.
 
-    Here and elsewhere a per-label table is applied to a label image with ``np.take``, ~2x
-    faster than indexing the table with the image (same result).
+    Here and elsewhere a per-label table is applied to a label image by indexing, not with
+    ``np.take``, which first copies the int32 image to int64: ~2x faster alone, but in the
+    pipeline that fresh copy of a few MB costs more in page faults than it saves (same result).
     """
     counts = np.bincount(labels.ravel())
     keep = counts >= min_area_px
     keep[0] = False
     lookup = np.zeros(len(counts), dtype=np.int32)
     lookup[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    return np.take(lookup, labels)
+    return lookup[labels]
 
 
 def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Segmentation:
@@ -903,8 +940,9 @@ def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
     pale = pale_stain(canonical, raw)
     labels = _labelled(canonical, raw, pale, diameter)
     # Measured before the rims are grown: the scale estimate stays that of the stained cells.
-    median = median_cell_diameter_px(labels, rbc_diameter_px * factor) / factor
-    labels = _rims_grown(labels, weak | pale, diameter)
+    area = np.bincount(labels.ravel())
+    median = median_cell_diameter_px(area[1:], rbc_diameter_px * factor) / factor
+    labels = _rims_grown(labels, area, weak | pale, diameter)
     if labels.shape != (height, width):  # a strip's width may round back to itself
         # Nearest-neighbour keeps labels whole; an object smaller than a pixel of a
         # downsampled field may vanish, so the labels are renumbered.
@@ -925,46 +963,63 @@ def _labelled(rgb: np.ndarray, raw: np.ndarray, pale: np.ndarray, rbc_diameter_p
     return _relabelled(labels, min_area)
 
 
-def _rims_grown(labels: np.ndarray, weak: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
-    """``labels`` with its small objects grown by up to :data:`_RIM` d into the ``weak``
-    stain that touches them.
+def _rims_grown(labels: np.ndarray, area: np.ndarray, weak: np.ndarray, rbc_diameter_px: float
+                ) -> np.ndarray:
+    """``labels`` (whose label counts are ``area``) with its small objects grown by up to
+    :data:`_RIM` d into the ``weak`` stain that touches them.
 
     Each step gives an unlabelled weak pixel the label of its labelled 8-neighbours; a pixel
     between two objects stays background, so that objects neither merge nor gain a shared
     edge they did not have.
     """
     steps = max(1, int(round(_RIM * rbc_diameter_px)))
-    grow = weak & (labels == 0)
-    area = np.bincount(labels.ravel())
     small = area < _RIM_MAX_AREA * np.pi * (rbc_diameter_px / 2) ** 2
     small[0] = False
-    # Only small objects grow; larger ones stay as they are, but block the growth of others.
-    in_small = np.take(small, labels)
-    values = np.where(in_small, labels, 0).astype(np.float32)  # exact below 2**24
-    grow &= cv2.dilate((labels > 0).astype(np.uint8) & ~in_small.astype(np.uint8),
-                       np.ones((3, 3), np.uint8)) == 0
+    large = ~small
+    large[0] = False
     square = np.ones((3, 3), np.uint8)
+    # Only small objects grow; larger ones stay as they are, but block the growth of others.
+    values = np.where(small, np.arange(len(small)), 0).astype(np.float32)[labels]  # exact < 2**24
+    grow = weak & (labels == 0) & (cv2.dilate(large[labels].view(np.uint8), square) == 0)
+    # The few pixels a step reaches are looked at alone, not the whole field (~3x faster).
     for _ in range(steps):
-        highest = cv2.dilate(values, square)
-        reached = grow & (highest > 0)
-        if not reached.any():
+        rows, cols = np.nonzero(grow & (cv2.dilate(values, square) > 0))
+        if len(rows) == 0:
             break
-        lowest = cv2.erode(np.where(values > 0, values, np.float32(np.inf)), square)
-        values[reached & (lowest == highest)] = highest[reached & (lowest == highest)]
-        grow &= ~reached
+        highest, lowest = _neighbour_range(values, rows, cols)
+        one = lowest == highest  # all its labelled neighbours are of one object
+        values[rows[one], cols[one]] = highest[one]
+        grow[rows, cols] = False
     # Fronts of two objects that reached neighbouring pixels in the same step are cut back.
-    nonzero = np.where(values > 0, values, np.float32(np.inf))
-    meeting = (cv2.dilate(values, square) != cv2.erode(nonzero, square)) & (values > 0)
-    values[meeting & (labels == 0)] = 0
-    return np.where(labels > 0, labels, values.astype(np.int32))
+    rows, cols = np.nonzero((values > 0) & (labels == 0))
+    highest, lowest = _neighbour_range(values, rows, cols)
+    rows, cols = rows[lowest == highest], cols[lowest == highest]
+    grown = labels.copy()
+    grown[rows, cols] = values[rows, cols].astype(np.int32)
+    return grown
 
 
-def median_cell_diameter_px(labels: np.ndarray, rbc_diameter_px: float) -> float:
-    """Median equivalent diameter (px) of the objects that are red-cell sized.
+def _neighbour_range(values: np.ndarray, rows: np.ndarray, cols: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The highest value and the lowest nonzero one of non-negative float32 ``values`` in the
+    3x3 square around each pixel (``rows``, ``cols``): what ``cv2.dilate`` gives there, and
+    ``cv2.erode`` with zeros taken as infinite (pixels outside the image do not count)."""
+    # Zeros around the image count for neither: values are >= 0, and zeros are left out of the
+    # lowest.
+    stride = values.shape[1] + 2
+    padded = _padded(values, 1).ravel()
+    offsets = np.array([dr * stride + dc for dr in (-1, 0, 1) for dc in (-1, 0, 1)])
+    window = padded[offsets[:, None] + ((rows + 1) * stride + cols + 1)]
+    return window.max(axis=0), np.where(window > 0, window, np.float32(np.inf)).min(axis=0)
+
+
+def median_cell_diameter_px(areas: np.ndarray, rbc_diameter_px: float) -> float:
+    """Median equivalent diameter (px) of the objects that are red-cell sized, given the
+    objects' ``areas`` (px).
 
     Objects under half or over twice the expected diameter ``rbc_diameter_px`` (platelets,
     debris, white cells, clumps) are left out; returns ``rbc_diameter_px`` when none is left.
     """
-    diameters = np.sqrt(4 / np.pi * np.bincount(labels.ravel())[1:])
+    diameters = np.sqrt(4 / np.pi * areas)
     sized = diameters[(diameters > 0.5 * rbc_diameter_px) & (diameters < 2 * rbc_diameter_px)]
     return float(np.median(sized)) if sized.size else rbc_diameter_px
