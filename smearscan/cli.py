@@ -20,7 +20,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:  # the CLI imports what a command needs inside it
+    from smearscan.labs import Labs
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILURE = 0, 2, 3, 4
 #: 128 + the signal's number, as a shell reports a process that the signal ended.
@@ -455,12 +458,19 @@ def _run_verdict(argv: list[str]) -> int:
 
     from smearscan.errors import printable
     from smearscan.labs import LabValueError
-    from smearscan.verdict import SlideNotFoundError, assess, format_text
+    from smearscan.verdict import SlideNotFoundError, UnresolvedBoundError, assess, format_text
 
     args = verdict_parser().parse_args(argv)
     try:
         smear, labs = _verdict_inputs(args)
         verdict = assess(smear, labs)
+    except UnresolvedBoundError as error:
+        # The URGENT line holds over the whole range of the bound: it is printed all the same.
+        if error.urgent or args.json:
+            _say(json.dumps(error.to_dict(), indent=2) if args.json else error.urgent,
+                 sys.stdout)
+        _say(f"smearscan verdict: {printable(str(error))}")
+        return EXIT_USAGE
     except (LabValueError, SlideNotFoundError, ValueError) as error:
         _say(f"smearscan verdict: {printable(str(error))}")
         return EXIT_USAGE
@@ -474,17 +484,37 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     from smearscan.labs import Labs, labs_for_slide, parse_labs, read_labs_file, with_overrides
     from smearscan.verdict import SmearFindings, smear_findings_from_summary
 
+    recorded = Labs()
     if args.summary is not None:
-        smear = smear_findings_from_summary(_read_json(args.summary), _slide_name(args))
+        summary = _read_json(args.summary)
+        smear = smear_findings_from_summary(summary, _slide_name(args))
+        if args.labs is None:  # the values the run was given, as its verdict used them
+            recorded = _recorded_labs(summary, args.slide, args.summary)
     else:
         smear = SmearFindings.from_percentage(
             _counted_percent(args.schistocytes, args.rbc_counted), rbc_counted=args.rbc_counted,
             population=args.population or "adult", nrbc_present=args.nrbc or None,
             leukoerythroblastic=args.leukoerythroblastic)
-    labs = Labs() if args.labs is None else labs_for_slide(
+    labs = recorded if args.labs is None else labs_for_slide(
         read_labs_file(args.labs), args.slide, source=str(args.labs))
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v}
     return smear, with_overrides(labs, parse_labs(given, source="command line"))
+
+
+def _recorded_labs(summary: dict, slide: str, path: Path) -> Labs:
+    """The lab values ``summary.json`` recorded for ``slide`` (none: empty), said on stderr."""
+    from smearscan.labs import Labs
+
+    data = summary["slides"][slide].get("labs")
+    if data is None:
+        return Labs()
+    try:
+        labs = Labs.from_dict(data)
+    except (TypeError, KeyError, ValueError) as error:
+        raise ValueError(f"{path}: slide {slide!r}: unreadable lab values ({error})") from None
+    _say(f"smearscan verdict: lab values recorded for slide {slide!r} in {path} (--labs or "
+         "options give others)")
+    return labs
 
 
 def _read_json(path: Path) -> dict:

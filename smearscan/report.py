@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from smearscan import __version__
-from smearscan.errors import LabValueError, printable
+from smearscan.errors import printable
 from smearscan.illumination import UNEVEN_FALLOFF
 from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
 from smearscan.render import CLASS_COLOURS
@@ -68,7 +68,7 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
     """One line per slide: the call the report makes, the schistocyte % and 95% interval it
     rests on (corrected when the model gives its error rates), the less-specific flag, the
     focus (median red-cell edge width), NRBCs and the path of the slide's report.html; a
-    signed-off slide's reviewed figures, marked so."""
+    signed-off slide's reviewed figures, marked so, and a review in progress or set aside."""
     rows = []
     for outcome in outcomes:
         s = outcome.summary
@@ -82,12 +82,17 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
             _focus_text(s) if stats else "-",
             _nrbc_text(stats.nrbc) if stats else "-",
             str(outcome.report) if outcome.report else "-",
-            ", ".join(note for note, shown in (("resumed", outcome.resumed),
-                                               ("signed off", s.signed_off is not None))
-                      if shown),
+            ", ".join(note for note in ("resumed" if outcome.resumed else "",
+                                        _REVIEW_NOTES.get((s.review or {}).get("status"), ""))
+                      if note),
         ])
     return _table(("slide", "fields", "failed", "RBCs", "call", "schistocytes % (95% CI)",
                    "less specific", "focus", "NRBC", "report", ""), rows)
+
+
+#: The slide table's note on a slide's review (``summary.json``'s ``review`` status).
+_REVIEW_NOTES = {"signed off": "signed off", "in progress": "review in progress",
+                 "inputs changed": "review no longer applies"}
 
 
 def call_basis_text(schisto: SchistocyteCount) -> str:
@@ -193,17 +198,17 @@ def _verdict_text(summary: SlideSummary) -> str | None:
     is none although lab values were given."""
     if summary.labs is None:
         return None
-    from smearscan.verdict import format_text, slide_verdict
+    from smearscan.verdict import UnresolvedBoundError, format_text, slide_verdict, unresolved_text
 
     try:
         verdict = slide_verdict(summary)
-    except LabValueError as error:
-        return f"No verdict: {error}"
+    except UnresolvedBoundError as error:
+        return unresolved_text(error)
     return format_text(verdict) if verdict is not None else None
 
 
 def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
-                      model_version: str | None) -> str:
+                      model_version: str | None, reissued: str | None = None) -> str:
     """The HTML report of one slide; opens from disk, no network needed.
 
     Review crops are embedded; field pictures are JPEG files beside the report (``parts``
@@ -211,7 +216,8 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
     saying how many more there are. The figures shown are those ``summary.json`` records
     (:meth:`SlideSummary.to_dict`: percents rounded as there), so that the two never differ:
     once the slide is signed off, the reviewed ones (:attr:`SlideSummary.reported_statistics`)
-    with the classifier's call beside them.
+    with the classifier's call beside them. ``reissued``: when the report was issued again
+    (at sign-off, re-opening, or a run that analysed the reviewed slide again).
     """
     recorded = summary.to_dict()
     signed = summary.signed_off
@@ -221,7 +227,7 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
     model_call = summary.statistics.schistocytes.sentence if signed is not None else None
     return _template().render(
         name=name, summary=recorded, version=__version__, model_version=model_version or "none",
-        signed=signed, model_call=model_call,
+        signed=signed, model_call=model_call, reissued=reissued,
         pixel_size=_pixel_size_text(summary.pixel_size_um, summary.pixel_size_estimated)
         + " um/px",
         schisto=recorded.get("schistocytes"), nrbc=recorded.get("nrbc"),

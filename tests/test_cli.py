@@ -5,11 +5,13 @@ import sys
 
 import numpy as np
 import pytest
+from markupsafe import escape
 from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
 from smearscan.cli import main
 from smearscan.outputs import read_csv_rows
+from smearscan.verdict import URGENT_TTP
 
 
 def run(*args):
@@ -181,12 +183,16 @@ def test_main_run_with_labs_adds_a_verdict_to_summary_and_report(field_png, tmp_
     assert "MAHA verdict" in (out / "slides" / "field" / "report.html").read_text()
 
 
-def test_verdict_with_a_bound_that_spans_a_cut_off_exits_2_in_one_line(capsys):
+def test_verdict_with_a_bound_that_spans_a_cut_off_exits_2_in_one_line_keeping_the_urgent_line(
+        capsys):
+    # TTP is possible or worse whatever the ADAMTS13 under 20%: the emergency is printed.
     assert main(["verdict", "--schistocytes", "5", "--platelets", "10",
                  "--adamts13", "<20 %"]) == 2
-    assert capsys.readouterr().err == (
+    printed = capsys.readouterr()
+    assert printed.err == (
         "smearscan verdict: adamts13 = '<20%': the verdict differs within that range (at 0% and "
         "just under 20%); give the measured value\n")
+    assert printed.out == URGENT_TTP + "\n"
 
 
 def test_main_run_with_a_bound_that_spans_a_cut_off_keeps_the_count_and_records_why(
@@ -197,10 +203,16 @@ def test_main_run_with_a_bound_that_spans_a_cut_off_keeps_the_count_and_records_
     # A problem with the one image given is exit 2, as for a bad image.
     assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
     slide = json.loads((out / "summary.json").read_text())["slides"]["field"]
-    assert "verdict" not in slide and slide["schistocytes"]["rbc_counted"] == 12
-    assert (out / "errors.csv").read_text().splitlines()[1:] == [
-        "field,,no verdict: adamts13 = '<20%': the verdict differs within that range (at 0% and "
-        "just under 20%); give the measured value"]
+    why = ("adamts13 = '<20%': the verdict differs within that range (at 0% and just under 20%); "
+           "give the measured value")
+    assert slide["schistocytes"]["rbc_counted"] == 12
+    assert slide["verdict"] == {"urgent": URGENT_TTP, "unresolved": why}
+    assert slide["labs"] == {"platelets": 10.0, "adamts13": {"bound": "<", "limit": 20.0}}
+    assert (out / "errors.csv").read_text().splitlines()[1:] == [f"field,,no verdict: {why}"]
+    # The report opens with the emergency and says why there is no verdict.
+    report = (out / "slides" / "field" / "report.html").read_text(encoding="utf-8")
+    assert report.count(f'<b>{URGENT_TTP}</b>') == 1
+    assert f"<pre>{escape(URGENT_TTP)}\nNo verdict: {escape(why)}</pre>" in report
 
 
 def test_main_run_with_a_bad_labs_file_exits_2(field_png, tmp_path, capsys):

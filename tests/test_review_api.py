@@ -377,6 +377,14 @@ def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
     block = _merged(out)["positive"]["review"]
     assert block["status"] == "inputs changed" and block["reviewer"] == "A. Tech"
     assert "schistocytes" not in block
+    # Set aside, but not silently: what the sign-off had found is said in the report.
+    assert block["message"] == (
+        "the fields or settings changed after this review, so it no longer applies; it was "
+        f"signed off by A. Tech on {block['time']} with 21 schistocyte(s), 1.96% of red cells; "
+        "review the slide again before reporting it")
+    report = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
+    assert ('<p class="headline borderline" role="alert"><b>Review no longer applies:</b> '
+            f"{block['message']}. The figures below are the classifier's.</p>") in report
     assert {r["reviewed_class"] for r in read_csv_rows(out / "cells.csv")} == {""}
     with running(create_app(out, token=TOKEN)) as url:
         api = Client(url)
@@ -645,3 +653,68 @@ def test_a_signed_off_slide_analysed_again_keeps_its_reviewed_report(results, tm
     assert "     - ADAMTS13 70% &gt; 20%: a negative result, consider other diagnoses" in html
     assert "cells reviewed and signed off by A. Tech" in html
     assert read_record(out, "positive") is not None
+
+
+def test_settings_that_change_no_cell_keep_a_signed_off_review(results, tmp_path):
+    # Pictures asked for, or the same model file named from a copied folder, change no call.
+    command, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
+    _sign_off_without(out, 19)
+    assert main([*command, "--overlay"]) == 0
+    assert _merged(out)["positive"]["review"]["status"] == "signed off"
+    copy = tmp_path / "copy"
+    shutil.copytree(out.parent, copy)
+    assert main([str(copy / "slides"), "--out", str(copy / "results"), "--model",
+                 str(copy / "model.onnx"), "--quiet", "--jobs", "1", "--labs",
+                 str(copy / "labs.json")]) == 0
+    assert _merged(copy / "results")["positive"]["review"]["status"] == "signed off"
+
+
+def test_the_verdict_of_a_summary_takes_the_lab_values_the_run_recorded(results, tmp_path,
+                                                                        capsys):
+    _, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
+    capsys.readouterr()
+    summary = out / "summary.json"
+    assert main(["verdict", "--summary", str(summary), "--slide", "positive"]) == 0
+    printed = capsys.readouterr()
+    assert printed.err == (f"smearscan verdict: lab values recorded for slide 'positive' in "
+                           f"{summary} (--labs or options give others)\n")
+    assert printed.out == main_verdict_text(out, "positive")
+    # An option given on the command line overrides the recorded value.
+    assert main(["verdict", "--summary", str(summary), "--slide", "positive",
+                 "--platelets", "250"]) == 0
+    overridden = capsys.readouterr().out
+    assert "  - no thrombocytopenia: 250 x10^9/L [" in overridden
+    assert "  - LDH within the lab's upper limit: 200 U/L (ULN 250 U/L) [" in overridden
+
+
+def main_verdict_text(out: Path, slide: str) -> str:
+    """The verdict text the run's own report shows for ``slide``."""
+    from smearscan.verdict import format_text, slide_verdict
+
+    return format_text(slide_verdict(SlideSummary.from_dict(_merged(out)[slide]))) + "\n"
+
+
+def test_an_amended_sign_off_names_the_earlier_one(results, tmp_path):
+    _, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
+    _sign_off_without(out, 19)
+    first = _merged(out)["positive"]["review"]
+    with running(create_app(out, token=TOKEN)) as url:
+        client = Client(url)
+        assert client.post("/api/slides/positive/reopen", {"reviewer": "B. Senior"})[0] == 200
+        assert client.post("/api/slides/positive/signoff", {"reviewer": "B. Senior"})[0] == 200
+    block = _merged(out)["positive"]["review"]
+    assert [s["reviewer"] for s in block["signoffs"]] == ["A. Tech", "B. Senior"]
+    html = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
+    assert (f"<b>Amended report:</b> re-opened after the sign-off by A. Tech on "
+            f"{first['time']}.</p>") in html
+    assert re.search(r"&middot; issued again \d{4}-\d\d-\d\dT[\d:]+\+00:00</div>", html)
+
+
+def test_a_signed_off_report_without_lab_values_claims_no_verdict(results, tmp_path):
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    _sign_off_without(work / "results", 19)
+    html = (work / "results" / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
+    assert "The figures below rest on the reviewed cells" in html
+    assert "verdict below" not in html and "MAHA verdict" not in html
+    assert "Outlined in the classifier's classes, before the review." in html

@@ -9,16 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smearscan.labs import Labs, LabValueError, parse_labs
+from smearscan.labs import Labs, parse_labs
 from smearscan.slide_stats import slide_result
 from smearscan.verdict import (
     URGENT_TTP,
     SlideNotFoundError,
     SmearFindings,
+    UnresolvedBoundError,
     assess,
     format_text,
     rules_markdown,
     smear_findings_from_summary,
+    unresolved_text,
 )
 from smearscan.verdict.differential import Cause, ranked
 
@@ -169,23 +171,31 @@ def test_an_adamts13_bound_on_one_side_of_every_cut_off_is_read_as_a_value_there
     assert read.urgent == measured.urgent
 
 
-@pytest.mark.parametrize(("key", "bound", "message"), [
+@pytest.mark.parametrize(("key", "bound", "message", "urgent"), [
     # spans the 10% cut-off of severe deficiency
     ("adamts13", "<20 %", "adamts13 = '<20%': the verdict differs within that range (at 0% and "
-                          "just under 20%); give the measured value"),
+                          "just under 20%); give the measured value", URGENT_TTP),
     # spans 0.3 g/L (low) and 0.1 g/L (undetectable)
     ("haptoglobin", "<0.5 g/L", "haptoglobin = '<0.5 g/L': the verdict differs within that range "
-                                "(at 0 g/L and just under 0.5 g/L); give the measured value"),
+                                "(at 0 g/L and just under 0.5 g/L); give the measured value",
+     URGENT_TTP),
     # spans 30 x10^9/L (PLASMIC, French score)
     ("platelets", "<100 G/L", "platelets = '<100 x10^9/L': the verdict differs within that range "
-                              "(at 0 x10^9/L and just under 100 x10^9/L); give the measured value"),
+                              "(at 0 x10^9/L and just under 100 x10^9/L); give the measured value",
+     URGENT_TTP),
+    # over 10% TTP is unlikely: the urgent line does not hold over the whole range
     ("adamts13", ">5 %", "adamts13 = '>5%': the verdict differs within that range (at 10.5% and "
-                         "just over 5%); give the measured value"),
+                         "just over 5%); give the measured value", None),
 ])
-def test_a_bound_that_spans_a_cut_off_is_refused_naming_the_key(key, bound, message):
-    with pytest.raises(LabValueError) as error:
+def test_a_bound_that_spans_a_cut_off_is_refused_keeping_an_urgent_line_that_holds_throughout(
+        key, bound, message, urgent):
+    with pytest.raises(UnresolvedBoundError) as error:
         assess(smear(), parse_labs({**CLASSIC_TTP, key: bound}))
     assert str(error.value) == message
+    assert error.value.urgent == urgent
+    assert error.value.to_dict() == {"urgent": urgent, "unresolved": message}
+    assert unresolved_text(error.value) == "\n".join(
+        [urgent, f"No verdict: {message}"] if urgent else [f"No verdict: {message}"])
 
 
 @pytest.mark.parametrize(("haptoglobin", "points"), [("<0.1 g/L", 1), ("0.1 g/L", 0)])
@@ -901,3 +911,9 @@ def test_the_hus_action_manages_as_ttp_only_while_ttp_is_in_play():
                                                 "is back")
     assert excluded.cause("ttp").assessment == "unlikely"
     assert excluded.cause("hus").action.endswith("; nephrology")
+
+
+@pytest.mark.parametrize(("percent", "shown"), [(0.0931966, "0.093"), (2.0, "2"), (12.34, "12")])
+def test_the_teardrop_figure_is_shown_to_two_significant_digits(percent, shown):
+    reasons = assess(smear(teardrop_percent=percent), parse_labs(SEED_000)).marrow.reasons
+    assert f"teardrop cells {shown}% (for review; no validated cut-off)" in reasons

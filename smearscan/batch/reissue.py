@@ -1,7 +1,8 @@
-"""A slide's ``report.html`` issued again once its review is signed off (or re-opened).
+"""A slide's ``report.html`` issued again once its review is signed off or re-opened, and when a
+run analyses a reviewed slide again.
 
-The run wrote the report on the classifier's calls. After sign-off it must show what the
-technologist signed: the reviewed count, call and verdict
+The run wrote the report on the classifier's calls, before any review. After sign-off it must
+show what the technologist signed: the reviewed count, call and verdict
 (:attr:`~smearscan.results.SlideSummary.reported_statistics`), its galleries in the reviewed
 classes. Its crops are cut again from the fields
 (:mod:`smearscan.review.images`), as the review app shows them; the field pictures the run
@@ -31,9 +32,9 @@ from smearscan.report import slide_report_html
 from smearscan.results import ReviewCell, SlideSummary
 from smearscan.review.images import crop_jpeg
 from smearscan.review.records import SlideRecord, read_slide_record
-from smearscan.review.reviews import Review, reviewed_labels
+from smearscan.review.reviews import Review, now, reviewed_labels
 
-__all__ = ["reissue_signed_report", "report_parts", "write_slide_report"]
+__all__ = ["reissue_report", "report_parts", "write_slide_report"]
 
 
 def _gallery(record: SlideRecord, labels: np.ndarray) -> list[dict]:
@@ -79,18 +80,19 @@ def report_parts(folder: Path, record: SlideRecord, labels: np.ndarray) -> Repor
 
 def write_slide_report(out: Path, record: SlideRecord, summary: SlideSummary,
                        parts: ReportParts) -> None:
-    """Write the slide's ``report.html`` on ``summary`` (with its review block) and record its
-    digest in the slide's ``slide.json``."""
+    """Write the slide's ``report.html`` on ``summary`` (with its review block), saying when it
+    was issued again, and record its digest in the slide's ``slide.json``."""
     path = out / "slides" / record.name / "report.html"
     version = (record.model or {}).get("version")
     write_text_atomic(path, slide_report_html(record.name, summary, parts,
-                                              model_version=version))
+                                              model_version=version, reissued=now()))
     reseal_output(out, record.name, path)
 
 
-def reissue_signed_report(out: Path, name: str, summary: SlideSummary, review: Review) -> None:
-    """The report of a signed-off slide that a run analysed again (its lab values changed, or
-    ``--force``), on the reviewed cells as at sign-off.
+def reissue_report(out: Path, name: str, summary: SlideSummary, review: Review) -> None:
+    """The report of a reviewed slide that a run analysed again (new lab values, ``--force``,
+    changed fields), with its review: on the reviewed cells when it is signed off, else on the
+    classifier's calls with the review's state.
 
     Raises
     ------
@@ -98,5 +100,8 @@ def reissue_signed_report(out: Path, name: str, summary: SlideSummary, review: R
         The slide's record cannot be read, or a field's crops cannot be cut again.
     """
     record = read_slide_record(out / "slides" / name)
-    parts = report_parts(out / "slides" / name, record, reviewed_labels(record.cells, review))
-    write_slide_report(out, record, summary, parts)
+    if record.cells is None:  # analysed again without the classifier: no review to show
+        return
+    labels = (reviewed_labels(record.cells, review) if summary.signed_off is not None
+              else record.cells.label)
+    write_slide_report(out, record, summary, report_parts(out / "slides" / name, record, labels))

@@ -85,15 +85,20 @@ def _written_images(result: FieldResult, paths: tuple[Path, Path]
     return replace(result, mask_png=None, overlay_png=None), written
 
 
-def _with_verdict(name: str, summary: SlideSummary, labs: dict | None) -> SlideSummary:
+def _with_verdict(name: str, summary: SlideSummary, labs: dict | None
+                  ) -> tuple[SlideSummary, str | None]:
     """The summary with the MAHA verdict and the lab values it was given, when lab values were
-    given for the slide."""
+    given for the slide; and why there is no verdict when a value given as a bound leaves it
+    open (the verdict block then holds the URGENT line if the whole range calls for it)."""
     if labs is None or ("" not in labs and name not in labs) or summary.statistics is None:
-        return summary
-    from smearscan.verdict import slide_verdict
+        return summary, None
+    from smearscan.verdict import UnresolvedBoundError, slide_verdict
 
     summary = replace(summary, labs=labs.get(name, labs.get("")))
-    return replace(summary, verdict=slide_verdict(summary).to_dict())
+    try:
+        return replace(summary, verdict=slide_verdict(summary).to_dict()), None
+    except UnresolvedBoundError as error:  # the count still stands
+        return replace(summary, verdict=error.to_dict()), f"no verdict: {error}"
 
 
 def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
@@ -117,10 +122,8 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
         builder.finish_cells()
     summary = builder.summary(options.population)
     problems = list(slide.problems)
-    try:
-        summary = _with_verdict(slide.name, summary, labs)
-    except LabValueError as error:  # a bound the verdict cannot use: the count still stands
-        problems.append(f"no verdict: {error}")
+    summary, unresolved = _with_verdict(slide.name, summary, labs)
+    problems += [unresolved] if unresolved else []
     errors = builder.errors + [(slide.name, "", problem) for problem in problems]
     model = builder.model
     model_summary = model.to_dict() if model is not None else None
@@ -301,10 +304,11 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
 def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
               problems: list[tuple[str, str, str]]) -> SlideOutcome:
     """The outcome with its review (``smearscan review``): kept while the slide's inputs are
-    unchanged, flagged when they changed; a signed-off slide analysed again gets its report
-    issued again on the reviewed cells. Only a reviewed slide's cells are read into memory.
-    An unreadable ``review.json`` is added to ``problems`` and the slide merged without it: one
-    damaged file must not stop every other slide's outputs."""
+    unchanged, flagged when they changed; a reviewed slide analysed again gets its report
+    issued again with its review (on the reviewed cells once signed off). Only a reviewed
+    slide's cells are read into memory. An unreadable ``review.json`` is added to ``problems``
+    and the slide merged without it: one damaged file must not stop every other slide's
+    outputs."""
     from smearscan.review.records import ReviewError
     from smearscan.review.reviews import read_review, reviewed_outcome
 
@@ -318,15 +322,16 @@ def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
         return outcome
     cells = (folder / "cells.csv").read_text(encoding="utf-8", errors="surrogateescape")
     reviewed = reviewed_outcome(replace(outcome, cells_csv=cells), out, fingerprint)
-    if reviewed.summary.signed_off is not None and not outcome.resumed:
-        # Analysed again (new lab values): its report was written on the model's calls.
-        from smearscan.batch.reissue import reissue_signed_report
+    if not outcome.resumed:
+        # Analysed again (new lab values, changed fields): its report was written without the
+        # review, which it must show (signed off) or say is in progress or set aside.
+        from smearscan.batch.reissue import reissue_report
 
         try:
-            reissue_signed_report(out, outcome.name, reviewed.summary, review)
+            reissue_report(out, outcome.name, reviewed.summary, review)
         except ReviewError as error:
-            problems.append((outcome.name, "", f"{error}; its report.html shows the "
-                             "classifier's calls, not the signed-off review"))
+            problems.append((outcome.name, "", f"{error}; its report.html does not show the "
+                             f"slide's review ({reviewed.summary.review['status']})"))
     return reviewed
 
 

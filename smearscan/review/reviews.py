@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from smearscan.errors import LabValueError
 from smearscan.results import SlideSummary, slide_statistics
 from smearscan.review.records import Cells, ReviewError, SlideRecord, read_slide_cells
 from smearscan.slide_stats import LABELS
@@ -116,13 +115,17 @@ class Review:
 
     def applies_to(self, fingerprint: Any) -> bool:
         """Whether this review was made on the same cells: inputs with this fingerprint, the
-        lab values aside (an ADAMTS13 result that comes back changes the verdict, not one
-        cell's class)."""
+        settings that change no cell's class aside (:data:`_NOT_CELL_SETTINGS`: an ADAMTS13
+        result that comes back changes the verdict, not one cell)."""
         return _cell_inputs(self.fingerprint) == _cell_inputs(json.loads(json.dumps(fingerprint)))
 
 
-#: Settings of a run's fingerprint that change no cell's class.
-_NOT_CELL_SETTINGS = ("labs_path", "labs_file")
+#: Settings of a run's fingerprint that change no cell's class: the lab values, the reference
+#: limit's population, the pictures asked for, and where the model file is (its content,
+#: ``model``, stays: the same file copied elsewhere or named from another folder is the same
+#: model).
+_NOT_CELL_SETTINGS = ("labs_path", "labs_file", "population", "save_masks", "overlay",
+                      "model_path")
 
 
 def _cell_inputs(fingerprint: Any) -> Any:
@@ -190,10 +193,11 @@ def review_block(record: SlideRecord, review: Review | None) -> dict | None:
     signoff = review.signoff
     block = {"status": status, "reviewer": signoff.reviewer if signoff else None,
              "time": signoff.time if signoff else None,
-             "reopened": sum(e["event"] == "reopened" for e in review.history)}
+             "reopened": sum(e["event"] == "reopened" for e in review.history),
+             "signoffs": [{"reviewer": e["reviewer"], "time": e["time"]}
+                          for e in review.history if e["event"] == "signed off"]}
     if status == "inputs changed":
-        return block | {"message": "the fields or settings changed after this review: it no "
-                                   "longer applies; review the slide again"}
+        return block | {"message": _no_longer_applies(review)}
     labels = reviewed_labels(record.cells, review)
     block |= {"changed_cells": int(np.count_nonzero(labels != record.cells.label))
               } | recomputed(record, labels)
@@ -202,15 +206,28 @@ def review_block(record: SlideRecord, review: Review | None) -> dict | None:
     return block
 
 
-def _reviewed_verdict(summary: SlideSummary, block: dict) -> dict | None:
-    """The verdict on the signed-off count (``block``) with the slide's lab values; None when
-    a value given as a bound leaves it open (the report says why)."""
-    from smearscan.verdict import slide_verdict
+def _no_longer_applies(review: Review) -> str:
+    """Why a review made on other inputs is set aside, with what its sign-off had found: a
+    reviewed count that disappears without a word could hide schistocytes a person confirmed."""
+    signoff = review.signoff
+    found = (f"; it was signed off by {signoff.reviewer} on {signoff.time} with "
+             f"{signoff.counts_after.get('schistocyte', 0)} schistocyte(s), "
+             f"{signoff.schistocyte_percent_after:.2f}% of red cells"
+             if signoff is not None and signoff.schistocyte_percent_after is not None else "")
+    return ("the fields or settings changed after this review, so it no longer applies"
+            f"{found}; review the slide again before reporting it")
+
+
+def _reviewed_verdict(summary: SlideSummary, block: dict) -> dict:
+    """The verdict on the signed-off count (``block``) with the slide's lab values (when a value
+    given as a bound leaves it open: why, and the URGENT line if the whole range calls for
+    it)."""
+    from smearscan.verdict import UnresolvedBoundError, slide_verdict
 
     try:
         return slide_verdict(replace(summary, review=block)).to_dict()
-    except LabValueError:
-        return None
+    except UnresolvedBoundError as error:
+        return error.to_dict()
 
 
 def _with_reviewed_class(cells_csv: str, reviewed: np.ndarray | None) -> str:

@@ -19,7 +19,13 @@ Modules, one owner each:
 * :mod:`.text` - the verdict as text for people.
 """
 
-from smearscan.verdict.assessment import DISCLAIMER, Verdict, assess, slide_verdict
+from smearscan.verdict.assessment import (
+    DISCLAIMER,
+    UnresolvedBoundError,
+    Verdict,
+    assess,
+    slide_verdict,
+)
 from smearscan.verdict.differential import URGENT_TTP, Cause
 from smearscan.verdict.findings import (
     Finding,
@@ -29,7 +35,7 @@ from smearscan.verdict.findings import (
 )
 from smearscan.verdict.marrow import MarrowAssessment
 from smearscan.verdict.scores import Score, ScoreItem, french_score, isth_dic_score, plasmic_score
-from smearscan.verdict.text import format_text
+from smearscan.verdict.text import format_text, unresolved_text
 from smearscan.verdict.values import RULES, Rule, rules_markdown
 
 __all__ = [
@@ -44,6 +50,7 @@ __all__ = [
     "ScoreItem",
     "SlideNotFoundError",
     "SmearFindings",
+    "UnresolvedBoundError",
     "Verdict",
     "assess",
     "format_text",
@@ -53,4 +60,5 @@ __all__ = [
     "rules_markdown",
     "slide_verdict",
     "smear_findings_from_summary",
+    "unresolved_text",
 ]

@@ -137,16 +137,17 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
 
     Raises
     ------
-    LabValueError
+    UnresolvedBoundError
         A value reported as a bound (:class:`~smearscan.labs.Bound`, e.g. ADAMTS13 "<20%")
         over whose range a decision of the verdict changes (TTP's assessment, a score, a
-        finding...): the measured value is needed. Each bound is varied alone.
+        finding...): the measured value is needed; the error keeps the URGENT line when the
+        whole range calls for it. Each bound is varied alone.
     """
     verdict = _assessed(smear, labs)
     for spec in fields(labs):
         bound = getattr(labs, spec.name)
         if isinstance(bound, Bound):
-            _check_bound(smear, labs, spec.name, bound, _decisions(verdict))
+            _check_bound(smear, labs, spec.name, bound, verdict)
     return verdict
 
 
@@ -157,7 +158,7 @@ def slide_verdict(summary: SlideSummary) -> Verdict | None:
 
     Raises
     ------
-    LabValueError
+    UnresolvedBoundError
         A value given as a bound that the verdict cannot use (see :func:`assess`).
     """
     statistics = summary.reported_statistics
@@ -169,15 +170,34 @@ def slide_verdict(summary: SlideSummary) -> Verdict | None:
     return assess(smear, summary.labs)
 
 
+class UnresolvedBoundError(LabValueError):
+    """A value given as a bound over whose range the verdict changes (the measured value is
+    needed). ``urgent`` is :data:`~smearscan.verdict.differential.URGENT_TTP` when every value
+    of that range calls for it: the emergency is not lost with the rest of the verdict."""
+
+    def __init__(self, message: str, urgent: str | None) -> None:
+        super().__init__(message)
+        self.urgent = urgent
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``verdict`` block of a slide whose verdict the bound leaves open."""
+        return {"urgent": self.urgent, "unresolved": str(self)}
+
+
 def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
-                 decisions: tuple) -> None:
+                 verdict: Verdict) -> None:
+    decisions, differing, urgent_throughout = _decisions(verdict), None, verdict.urgent
     for value in bound.stand_ins():
-        if _decisions(_assessed(smear, replace(labs, **{key: value}))) != decisions:
-            inside = "under" if bound.sign == "<" else "over"
-            raise LabValueError(
-                f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
-                f"{show(key, value)} and just {inside} {show(key, bound.limit)}); give the "
-                "measured value")
+        other = _assessed(smear, replace(labs, **{key: value}))
+        if differing is None and _decisions(other) != decisions:
+            differing = value
+        urgent_throughout = urgent_throughout and other.urgent
+    if differing is not None:
+        inside = "under" if bound.sign == "<" else "over"
+        raise UnresolvedBoundError(
+            f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
+            f"{show(key, differing)} and just {inside} {show(key, bound.limit)}); give the "
+            "measured value", urgent_throughout)
 
 
 def _decisions(verdict: Verdict) -> tuple:

@@ -116,7 +116,7 @@ def _reasons(labs: Labs, smear_hints: list[str], cytopenias: dict[str, str],
         reasons.append(f"vitamin B12 {show('vitamin_b12', labs.vitamin_b12)} above its ULN "
                        f"{show('vitamin_b12_uln', labs.vitamin_b12_uln)} (unexplained)")
     if teardrop_percent:
-        reasons.append(f"teardrop cells {teardrop_percent:g}% (for review; no validated "
+        reasons.append(f"teardrop cells {teardrop_percent:.2g}% (for review; no validated "
                        "cut-off)")
     return reasons
 

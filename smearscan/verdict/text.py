@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from smearscan.verdict.assessment import Verdict
+from smearscan.verdict.assessment import UnresolvedBoundError, Verdict
 from smearscan.verdict.marrow import MarrowAssessment
 from smearscan.verdict.scores import Score
 
-__all__ = ["format_text"]
+__all__ = ["format_text", "unresolved_text"]
 
 
 def _score_lines(name: str, score: Score) -> list[str]:
@@ -65,3 +65,8 @@ def format_text(verdict: Verdict) -> str:
     lines += [f"  - {item}" for item in verdict.missing] or ["  (nothing)"]
     lines.append(verdict.disclaimer)
     return "\n".join(lines)
+
+
+def unresolved_text(error: UnresolvedBoundError) -> str:
+    """Why there is no verdict, after the URGENT line when the whole range calls for it."""
+    return "\n".join([*([error.urgent] if error.urgent else []), f"No verdict: {error}"])
