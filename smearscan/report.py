@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import jinja2
-
 from smearscan import __version__
 from smearscan.errors import printable
 from smearscan.illumination import UNEVEN_FALLOFF
@@ -17,6 +15,8 @@ from smearscan.render import CLASS_COLOURS
 from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
 if TYPE_CHECKING:
+    import jinja2
+
     from smearscan.batch import SlideOutcome
     from smearscan.batch.summary import ReportParts
     from smearscan.results import FieldSummary, SlideSummary
@@ -187,7 +187,10 @@ def _gallery(parts: ReportParts) -> list[dict]:
 
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
-    # Compiling the template takes longer than rendering it: once per process.
+    # Compiling the template takes longer than rendering it: once per process. Imported here:
+    # a field analysed without --out writes no HTML (~40 ms of start-up).
+    import jinja2
+
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("smearscan", "templates"), autoescape=True)
     return environment.get_template("report.html")
