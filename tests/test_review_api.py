@@ -718,3 +718,20 @@ def test_a_signed_off_report_without_lab_values_claims_no_verdict(results, tmp_p
     assert "The figures below rest on the reviewed cells" in html
     assert "verdict below" not in html and "MAHA verdict" not in html
     assert "Outlined in the classifier's classes, before the review." in html
+
+
+def test_the_first_correction_puts_the_report_in_progress(results, tmp_path):
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    out = work / "results"
+    report = out / "slides" / "positive" / "report.html"
+    assert "Review in progress" not in report.read_text(encoding="utf-8")
+    with running(create_app(out, token=TOKEN)) as url:
+        cell = _called(out)[0]
+        assert Client(url).put_class("positive", cell["image"], int(cell["cell_id"]),
+                                     "rbc")[0] == 200
+    html = report.read_text(encoding="utf-8")
+    assert ("<b>Review in progress</b>: the figures below are the classifier's until the slide "
+            "is signed off") in html
+    assert _headlines(html) == ["above"]  # still the classifier's count
+    assert read_record(out, "positive") is not None  # re-sealed: a later run resumes it

@@ -134,9 +134,15 @@ class ResultsFolder:
             row = self.row(slide, image, cell_id)
             review = self._writable(slide)
             old = str(self.labels(slide)[row])
-            if old != new:
-                self._save(slide, replace(review, corrections=(
-                    *review.corrections, Correction(image, cell_id, old, new, now()))))
+            if old == new:
+                return self.slide_state(slide)
+            # The first correction puts the slide's review in progress, which its report says.
+            record, cells = self.classified(slide)
+            parts = self._report_parts(record, cells.label) if not review.corrections else None
+            self._save(slide, replace(review, corrections=(
+                *review.corrections, Correction(image, cell_id, old, new, now()))))
+            if parts is not None:
+                self._reissue(record, parts)
             return self.slide_state(slide)
 
     def undo(self, slide: str) -> dict:
