@@ -30,7 +30,7 @@ from smearscan.results import SlideSummary
 from smearscan.review.app import TOKEN_HEADER, create_app
 from smearscan.review.corrections import export_corrections, read_corrections
 from smearscan.review.reviews import REVIEW_FILE
-from smearscan.slide_stats import slide_result
+from smearscan.slide_stats import rogan_gladen_interval, slide_result
 
 TOKEN = "test-token"
 
@@ -595,9 +595,14 @@ def test_a_signed_off_review_is_the_count_of_the_verdict_report_and_table(result
     assert slide["verdict"] == model["verdict"]  # the model's stays beside it
     smear = review["verdict"]["findings"]["for"][0]
     assert smear["finding"] == "schistocyte interval spans the 1% limit: borderline"
-    assert smear["value"] == ("0.136% (95% CI 0-1.07%, corrected for the classifier's "
+    # Corrected for the classifier's sensitivity only: the review left no false positive.
+    assert smear["value"] == ("0.454% (95% CI 0.151-1.41%, corrected for the classifier's "
                               "sensitivity (Rogan-Gladen)); red cells counted: 1073; cells "
                               "reviewed and signed off by A. Tech")
+    assert review["schistocytes"]["correction"].startswith(
+        "Rogan-Gladen with sensitivity 0.61658, false-positive rate 0 (")
+    assert "false-positive rate 0 after the review, which checked every call (this tool's " \
+        "rule)" in review["schistocytes"]["correction"]
     html = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
     assert _headlines(html) == ["reviewed", "borderline"]
     assert "signed off by A. Tech" in html and 'role="alert"' not in html
@@ -735,3 +740,20 @@ def test_the_first_correction_puts_the_report_in_progress(results, tmp_path):
             "is signed off") in html
     assert _headlines(html) == ["above"]  # still the classifier's count
     assert read_record(out, "positive") is not None  # re-sealed: a later run resumes it
+
+
+def test_a_signed_off_count_is_not_corrected_for_false_positives_the_review_removed(results,
+                                                                                  tmp_path):
+    # Every call re-classed: a reviewed zero. With the classifier's false-positive rate the
+    # corrected upper bound fell under the raw count's own (0.30% against 0.36%).
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    _sign_off_without(work / "results", 22)
+    reviewed = _merged(work / "results")["positive"]["review"]["schistocytes"]
+    assert (reviewed["count"], reviewed["rbc_counted"]) == (0, 1073)
+    assert reviewed["corrected_ci95"][1] >= reviewed["ci95"][1] == 0.3567
+    point = json.loads((work / "results" / "summary.json").read_text())["model"][
+        "operating_points"]["schistocyte"]
+    low, high = rogan_gladen_interval(0, 1073, point["sensitivity"], 0.0,
+                                      point["sensitivity_se"], 0.0)
+    assert reviewed["corrected_ci95"] == [round(100 * low, 4), round(100 * high, 4)]

@@ -165,7 +165,8 @@ class ResultsFolder:
             review = self._writable(slide)
             labels = reviewed_labels(cells, review)
             parts = self._report_parts(record, labels)
-            before, after = recomputed(record, cells.label), recomputed(record, labels)
+            before = recomputed(record, cells.label)
+            after = recomputed(record, labels, signed_off=True)
             shown = np.unique(np.concatenate(list(galleries(cells, labels).values())))
             signoff = SignOff(reviewer, now(), before["counts"], after["counts"],
                               before["schistocytes"]["percent"],

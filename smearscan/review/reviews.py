@@ -167,13 +167,33 @@ def reviewed_labels(cells: Cells, review: Review | None) -> np.ndarray:
     return labels
 
 
-def recomputed(record: SlideRecord, labels: np.ndarray) -> dict:
+def recomputed(record: SlideRecord, labels: np.ndarray, *, signed_off: bool = False) -> dict:
     """The slide statistics of ``labels``, made as the batch run makes them
-    (:func:`~smearscan.results.slide_statistics`)."""
+    (:func:`~smearscan.results.slide_statistics`); ``signed_off``: labels a technologist checked
+    and released (:func:`reviewed_operating`)."""
     cells = record.cells
+    operating = reviewed_operating(record.operating) if signed_off else record.operating
     return slide_statistics(record.summary.fields, label=labels, morphology=cells.morphology,
-                            border=cells.border, operating=record.operating,
+                            border=cells.border, operating=operating,
                             population=record.population).to_dict()
+
+
+def reviewed_operating(operating: dict | None) -> dict | None:
+    """The classifier's operating characteristics as they apply to a reviewed count.
+
+    This tool's rule: before signing off, the technologist sees every schistocyte call and
+    keeps only those that are, so a signed-off count has no false positives left to subtract
+    (the classifier's rate would take them off twice, and put a reviewed zero's upper bound
+    under the raw count's). Its sensitivity stays: of the cells it did not flag, the review
+    shows only the near misses.
+    """
+    if not operating or "schistocyte" not in operating:
+        return operating
+    point = dict(operating["schistocyte"])
+    point |= {"false_positive_rate": 0.0, "false_positive_rate_se": 0.0,
+              "estimate": f"{point.get('estimate', 'validation')}; false-positive rate 0 after "
+                          "the review, which checked every call (this tool's rule)"}
+    return {**operating, "schistocyte": point}
 
 
 def review_status(record: SlideRecord, review: Review | None) -> str | None:
@@ -200,7 +220,7 @@ def review_block(record: SlideRecord, review: Review | None) -> dict | None:
         return block | {"message": _no_longer_applies(review)}
     labels = reviewed_labels(record.cells, review)
     block |= {"changed_cells": int(np.count_nonzero(labels != record.cells.label))
-              } | recomputed(record, labels)
+              } | recomputed(record, labels, signed_off=status == "signed off")
     if status == "signed off" and record.summary.labs is not None:
         block["verdict"] = _reviewed_verdict(record.summary, block)
     return block
