@@ -587,7 +587,11 @@ def test_a_signed_off_review_is_the_count_of_the_verdict_report_and_table(result
     model = _merged(out)["positive"]
     assert (model["schistocytes"]["call"], model["verdict"]["maha"]) == ("above", "possible")
     assert model["verdict"]["urgent"] is not None
+    with running(create_app(out, token=TOKEN)) as url:  # the reviewer sees the emergency too
+        assert Client(url).get("/api/slides/positive")[1]["urgent"] == model["verdict"]["urgent"]
     _sign_off_without(out, 19)
+    with running(create_app(out, token=TOKEN)) as url:
+        assert Client(url).get("/api/slides/positive")[1]["urgent"] is None
     slide = _merged(out)["positive"]
     review = slide["review"]
     assert (review["schistocytes"]["count"], review["schistocytes"]["call"]) == (3, "borderline")

@@ -125,6 +125,11 @@ class ResultsFolder:
             # Never reviewed: the reviewed figures are the model's until a correction.
             state["review"] = {"status": "not reviewed", "changed_cells": 0,
                                **recomputed(record, record.cells.label)}
+        # The emergency the slide's report opens with, on the count it reports: whoever
+        # reviews the slide sees it too.
+        reported = replace(record.summary, review=state["review"])
+        verdict = reported.signed_off.get("verdict") if reported.signed_off else reported.verdict
+        state["urgent"] = (verdict or {}).get("urgent")
         return state
 
     def set_class(self, slide: str, image: str, cell_id: int, new: object) -> dict:
