@@ -20,15 +20,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from review_support import analysed, running
+from review_support import SAMPLES, analysed, running
+from synthetic import image_quality
 
 from smearscan.batch.resume import read_record
 from smearscan.classification import CLASSES, CROP_SIZE
 from smearscan.cli import main, train_parser
+from smearscan.loading import read_field
 from smearscan.outputs import LOCK_NAME, claim_output_folder, read_csv_rows
 from smearscan.results import SlideSummary
+from smearscan.review import images
 from smearscan.review.app import TOKEN_HEADER, create_app
 from smearscan.review.corrections import export_corrections, read_corrections
+from smearscan.review.folder import ResultsFolder
 from smearscan.review.reviews import REVIEW_FILE
 from smearscan.slide_stats import rogan_gladen_interval, slide_result
 
@@ -576,6 +580,10 @@ def _sign_off_without(out: Path, wrong: int, reviewer: str = "A. Tech") -> None:
         assert client.post("/api/slides/positive/signoff", {"reviewer": reviewer})[0] == 200
 
 
+def _field_pictures(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (out / "slides" / "positive" / "fields").iterdir()}
+
+
 def _headlines(html: str) -> list[str]:
     return re.findall(r'<p class="headline ([a-z]+)"', html)
 
@@ -587,6 +595,7 @@ def test_a_signed_off_review_is_the_count_of_the_verdict_report_and_table(result
     model = _merged(out)["positive"]
     assert (model["schistocytes"]["call"], model["verdict"]["maha"]) == ("above", "possible")
     assert model["verdict"]["urgent"] is not None
+    pictures = _field_pictures(out)
     with running(create_app(out, token=TOKEN)) as url:  # the reviewer sees the emergency too
         assert Client(url).get("/api/slides/positive")[1]["urgent"] == model["verdict"]["urgent"]
     _sign_off_without(out, 19)
@@ -610,6 +619,9 @@ def test_a_signed_off_review_is_the_count_of_the_verdict_report_and_table(result
     html = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
     assert _headlines(html) == ["reviewed", "borderline"]
     assert "signed off by A. Tech" in html and 'role="alert"' not in html
+    # The field pictures are drawn again: a re-classed cell is outlined as a red cell now.
+    assert _field_pictures(out) != pictures
+    assert read_record(out, "positive") is not None
     assert html.count(review["schistocytes"]["sentence"].replace("'", "&#39;")) == 1
     assert "The classifier's own call was: " + model["schistocytes"]["sentence"].replace(
         "'", "&#39;") in html
@@ -726,7 +738,7 @@ def test_a_signed_off_report_without_lab_values_claims_no_verdict(results, tmp_p
     html = (work / "results" / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
     assert "The figures below rest on the reviewed cells" in html
     assert "verdict below" not in html and "MAHA verdict" not in html
-    assert "Outlined in the classifier's classes, before the review." in html
+    assert "Outlined in the reviewed classes." in html
 
 
 def test_the_first_correction_puts_the_report_in_progress(results, tmp_path):
@@ -761,3 +773,24 @@ def test_a_signed_off_count_is_not_corrected_for_false_positives_the_review_remo
     low, high = rogan_gladen_interval(0, 1073, point["sensitivity"], 0.0,
                                       point["sensitivity_se"], 0.0)
     assert reviewed["corrected_ci95"] == [round(100 * low, 4), round(100 * high, 4)]
+
+
+def test_fields_the_run_evened_or_smoothed_are_outlined_and_signed_off(tmp_path):
+    # The app segments a field again as the run did: after evening its light or smoothing its
+    # noise. Segmented as read, these fields had 33 and 143 objects against the run's 133 and
+    # 130, so every crop and the sign-off were refused as "the field changed since the run".
+    quality = image_quality()
+    rgb = read_field(SAMPLES / "chula-1.jpg")
+    slide = tmp_path / "slides" / "s"
+    slide.mkdir(parents=True)
+    Image.fromarray(quality.vignetted(rgb, 0.55)).save(slide / "vignetted.png")
+    Image.fromarray(quality.noisy(rgb, 12)).save(slide / "noisy.png")
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--quiet", "--jobs", "1"]) == 0
+    fields = {f["image"]: f for f in _merged(out)["s"]["per_field"]}
+    assert fields["vignetted.png"]["evened"] and fields["noisy.png"]["smoothed_px"] > 0
+    folder = ResultsFolder(out)
+    record, cells = folder.classified("s")
+    for image, source in record.fields.items():
+        assert images.segmented_field(image, source)[1].max() == source.objects
+    assert folder.sign_off("s", "A. Tech")["status"] == "signed off"

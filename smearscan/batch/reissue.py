@@ -3,21 +3,21 @@ run analyses a reviewed slide again.
 
 The run wrote the report on the classifier's calls, before any review. After sign-off it must
 show what the technologist signed: the reviewed count, call and verdict
-(:attr:`~smearscan.results.SlideSummary.reported_statistics`), its galleries in the reviewed
-classes. Its crops are cut again from the fields
-(:mod:`smearscan.review.images`), as the review app shows them; the field pictures the run
-wrote are linked as they are. ``slide.json`` then records the new report's digest, so that a
-later run still resumes the slide.
+(:attr:`~smearscan.results.SlideSummary.reported_statistics`), its galleries and field pictures
+in the reviewed classes. Crops and pictures are drawn again from the fields
+(:mod:`smearscan.review.images`), as the review app shows them. ``slide.json`` then records the
+new files' digests, so that a later run still resumes the slide.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from smearscan.batch.naming import field_stems
-from smearscan.batch.resume import reseal_output
+from smearscan.batch.resume import reseal_outputs
 from smearscan.batch.summary import (
     GALLERY_LIMIT,
     THUMBNAIL_LIMIT,
@@ -26,67 +26,84 @@ from smearscan.batch.summary import (
     gallery_group,
     report_field,
 )
-from smearscan.outputs import write_text_atomic
+from smearscan.outputs import write_bytes_atomic, write_text_atomic
 from smearscan.render import REVIEW_CLASSES
 from smearscan.report import slide_report_html
 from smearscan.results import ReviewCell, SlideSummary
-from smearscan.review.images import crop_jpeg
+from smearscan.review.images import crop_jpeg, field_picture_jpeg
 from smearscan.review.records import SlideRecord, read_slide_record
 from smearscan.review.reviews import Review, now, reviewed_labels
 
-__all__ = ["reissue_report", "report_parts", "write_slide_report"]
+__all__ = ["SlideReport", "reissue_report", "slide_report", "write_slide_report"]
 
 
-def _gallery(record: SlideRecord, labels: np.ndarray) -> list[dict]:
-    """Per class, the most probable whole cells of that (reviewed) class, as tiles."""
+@dataclass(frozen=True)
+class SlideReport:
+    """What a report issued again is made of: its galleries and field entries (``parts``), and
+    the field pictures drawn again in the same classes (path -> JPEG bytes)."""
+
+    parts: ReportParts
+    pictures: dict[Path, bytes]
+
+
+def _gallery_members(record: SlideRecord, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """Per class, the rows of its whole cells (in ``labels``), most probable first."""
     cells = record.cells
     members = {}
     for label in REVIEW_CLASSES:
         rows = np.flatnonzero(~cells.border & (labels == label))
         members[label] = rows[np.argsort(-cells.probability[label][rows], kind="stable")]
-    # Cut field by field: a field is segmented again for its crops, and only a few are kept.
-    shown = sorted({int(r) for rows in members.values() for r in rows[:GALLERY_LIMIT]},
-                   key=lambda r: (str(cells.image[r]), r))
-    tiles = {r: crop_jpeg(str(cells.image[r]), record.fields[str(cells.image[r])], cells, r,
-                          labels) for r in shown}
-    return [gallery_group(label, int(rows.size), [
-        ReviewCell(str(cells.image[r]), int(cells.cell_id[r]), label,
-                   float(cells.probability[label][r]), tiles[int(r)])
-        for r in rows[:GALLERY_LIMIT]]) for label, rows in members.items() if rows.size]
+    return members
 
 
-def _fields(folder: Path, summary: SlideSummary) -> tuple[list[dict], int]:
-    """The report's fields with the pictures the run wrote, and how many are not shown."""
-    shown = summary.fields[:THUMBNAIL_LIMIT]
-    entries = []
-    for field, stem in zip(shown, field_stems([f.image for f in summary.fields]), strict=False):
-        path, link = field_picture(folder, stem)
-        entries.append(report_field(field, link if path.is_file() else None))
-    return entries, len(summary.fields) - len(shown)
-
-
-def report_parts(folder: Path, record: SlideRecord, labels: np.ndarray) -> ReportParts:
-    """The galleries of ``labels`` (each cell's class) and the field pictures of the slide
-    in ``folder``.
+def slide_report(folder: Path, record: SlideRecord, labels: np.ndarray) -> SlideReport:
+    """The galleries and field pictures of the slide in ``folder`` with each cell in its class
+    of ``labels``. Drawn field by field: a field is segmented again for its crops and its
+    picture, and only a few are kept at a time.
 
     Raises
     ------
     ConflictError
-        A field cannot be read now or segments differently (its crops cannot be cut).
+        A field cannot be read now or segments differently.
     """
-    fields, hidden = _fields(folder, record.summary)
-    return ReportParts(gallery=_gallery(record, labels), fields=fields, fields_hidden=hidden)
+    cells, summary = record.cells, record.summary
+    members = _gallery_members(record, labels)
+    tiles_of: dict[str, list[int]] = {}
+    for rows in members.values():
+        for row in rows[:GALLERY_LIMIT]:
+            tiles_of.setdefault(str(cells.image[row]), []).append(int(row))
+    shown = summary.fields[:THUMBNAIL_LIMIT]
+    stems = dict(zip((f.image for f in summary.fields),
+                     field_stems([f.image for f in summary.fields]), strict=True))
+    picture_of = {f.image: field_picture(folder, stems[f.image]) for f in shown}
+    tiles, pictures = {}, {}
+    for image in sorted(set(tiles_of) | {i for i, (path, _) in picture_of.items()
+                                         if path.is_file() and i in record.fields}):
+        source = record.fields[image]
+        tiles |= {row: crop_jpeg(image, source, cells, row, labels)
+                  for row in tiles_of.get(image, ())}
+        if image in picture_of and picture_of[image][0].is_file():
+            pictures[picture_of[image][0]] = field_picture_jpeg(image, source, cells, labels)
+    gallery = [gallery_group(label, int(rows.size), [
+        ReviewCell(str(cells.image[r]), int(cells.cell_id[r]), label,
+                   float(cells.probability[label][r]), tiles[int(r)])
+        for r in rows[:GALLERY_LIMIT]]) for label, rows in members.items() if rows.size]
+    fields = [report_field(f, picture_of[f.image][1] if picture_of[f.image][0].is_file()
+                           else None) for f in shown]
+    return SlideReport(ReportParts(gallery, fields, len(summary.fields) - len(shown)), pictures)
 
 
 def write_slide_report(out: Path, record: SlideRecord, summary: SlideSummary,
-                       parts: ReportParts) -> None:
-    """Write the slide's ``report.html`` on ``summary`` (with its review block), saying when it
-    was issued again, and record its digest in the slide's ``slide.json``."""
+                       report: SlideReport) -> None:
+    """Write the slide's field pictures and ``report.html`` on ``summary`` (with its review
+    block), saying when it was issued again, and record their digests in ``slide.json``."""
+    for path, data in report.pictures.items():
+        write_bytes_atomic(path, data)
     path = out / "slides" / record.name / "report.html"
     version = (record.model or {}).get("version")
-    write_text_atomic(path, slide_report_html(record.name, summary, parts,
+    write_text_atomic(path, slide_report_html(record.name, summary, report.parts,
                                               model_version=version, reissued=now()))
-    reseal_output(out, record.name, path)
+    reseal_outputs(out, record.name, [*report.pictures, path])
 
 
 def reissue_report(out: Path, name: str, summary: SlideSummary, review: Review) -> None:
@@ -104,4 +121,4 @@ def reissue_report(out: Path, name: str, summary: SlideSummary, review: Review) 
         return
     labels = (reviewed_labels(record.cells, review) if summary.signed_off is not None
               else record.cells.label)
-    write_slide_report(out, record, summary, report_parts(out / "slides" / name, record, labels))
+    write_slide_report(out, record, summary, slide_report(out / "slides" / name, record, labels))

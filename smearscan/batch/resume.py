@@ -106,16 +106,18 @@ def read_record(out: Path, name: str) -> dict | None:
     return record
 
 
-def reseal_output(out: Path, name: str, path: Path) -> None:
-    """Record in the slide's ``slide.json`` the new digest of its output ``path``, rewritten
-    since the run (the report, at sign-off). A record that is already broken stays so: the
-    next run redoes the slide either way."""
+def reseal_outputs(out: Path, name: str, paths: list[Path]) -> None:
+    """Record in the slide's ``slide.json`` the new digests of its outputs ``paths``, rewritten
+    since the run (the report and its pictures, at sign-off). A record that is already broken
+    stays so: the next run redoes the slide either way."""
     record = _sealed_record(out, name)
-    relative = path.relative_to(out).as_posix()
-    if record is None or relative not in record["outputs"]:
+    if record is None:
         return
     record = {key: value for key, value in record.items() if key != "record_sha256"}
-    record["outputs"][relative] = content_digest(path)
+    for path in paths:
+        relative = path.relative_to(out).as_posix()
+        if relative in record["outputs"]:
+            record["outputs"][relative] = content_digest(path)
     write_json_atomic(out / "slides" / name / RECORD_NAME, sealed(record))
 
 

@@ -39,7 +39,7 @@ from smearscan.slide_stats import SOFT_FIELD_NOTE
 
 if TYPE_CHECKING:
     from smearscan.batch import SlideOutcome
-    from smearscan.batch.summary import ReportParts
+    from smearscan.batch.reissue import SlideReport
 
 _MAX_NAME = 100
 
@@ -143,11 +143,11 @@ class ResultsFolder:
                 return self.slide_state(slide)
             # The first correction puts the slide's review in progress, which its report says.
             record, cells = self.classified(slide)
-            parts = self._report_parts(record, cells.label) if not review.corrections else None
+            report = self._report(record, cells.label) if not review.corrections else None
             self._save(slide, replace(review, corrections=(
                 *review.corrections, Correction(image, cell_id, old, new, now()))))
-            if parts is not None:
-                self._reissue(record, parts)
+            if report is not None:
+                self._reissue(record, report)
             return self.slide_state(slide)
 
     def undo(self, slide: str) -> dict:
@@ -169,7 +169,7 @@ class ResultsFolder:
             record, cells = self.classified(slide)
             review = self._writable(slide)
             labels = reviewed_labels(cells, review)
-            parts = self._report_parts(record, labels)
+            report = self._report(record, labels)
             before = recomputed(record, cells.label)
             after = recomputed(record, labels, signed_off=True)
             shown = np.unique(np.concatenate(list(galleries(cells, labels).values())))
@@ -182,7 +182,7 @@ class ResultsFolder:
                 history=(*review.history, {"event": "signed off", "reviewer": reviewer,
                                            "time": signoff.time}),
                 confirmed=tuple((str(cells.image[r]), int(cells.cell_id[r])) for r in shown)))
-            self._reissue(record, parts)
+            self._reissue(record, report)
             return self.slide_state(slide)
 
     def reopen(self, slide: str, reviewer: object) -> dict:
@@ -193,10 +193,10 @@ class ResultsFolder:
             if review is None or review.signoff is None:
                 raise ConflictError(f"slide {slide!r} is not signed off")
             record, cells = self.classified(slide)
-            parts = self._report_parts(record, cells.label)
+            report = self._report(record, cells.label)
             self._save(slide, replace(review, signoff=None, history=(
                 *review.history, {"event": "reopened", "reviewer": reviewer, "time": now()})))
-            self._reissue(record, parts)
+            self._reissue(record, report)
             return self.slide_state(slide)
 
     def _writable(self, slide: str) -> Review:
@@ -221,18 +221,18 @@ class ResultsFolder:
 
         write_merged_outputs(self.out, list(self._outcomes.values()))
 
-    def _report_parts(self, record: SlideRecord, labels: np.ndarray) -> ReportParts:
-        """The galleries (in ``labels``) and pictures of the slide's report; cut before the
+    def _report(self, record: SlideRecord, labels: np.ndarray) -> SlideReport:
+        """The galleries (in ``labels``) and pictures of the slide's report; drawn before the
         review changes, so that a field that cannot be read leaves the review as it was."""
-        from smearscan.batch.reissue import report_parts
+        from smearscan.batch.reissue import slide_report
 
-        return report_parts(self.out / "slides" / record.name, record, labels)
+        return slide_report(self.out / "slides" / record.name, record, labels)
 
-    def _reissue(self, record: SlideRecord, parts: ReportParts) -> None:
+    def _reissue(self, record: SlideRecord, report: SlideReport) -> None:
         """The slide's ``report.html`` on its review as it now stands (signed off or not)."""
         from smearscan.batch.reissue import write_slide_report
 
-        write_slide_report(self.out, record, self._outcomes[record.name].summary, parts)
+        write_slide_report(self.out, record, self._outcomes[record.name].summary, report)
 
     def _outcome(self, slide: str) -> SlideOutcome:
         """The slide as the batch run's merged outputs take it, with its review."""

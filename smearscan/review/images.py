@@ -1,8 +1,8 @@
 """Pictures of the review: a cell's crop and its whole field, outlined in the reviewed classes.
 
 The batch run keeps no label images by default, so a field is segmented again, as the run did
-(same image, same pixel size); its object count is checked against the run's record, so that a
-field changed since the run is refused rather than outlined wrongly.
+(same image, same conditioning, same pixel size); its object count is checked against the
+run's record, so that a field changed since the run is refused rather than outlined wrongly.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ import numpy as np
 
 from smearscan.loading import ImageLoadError, read_field
 from smearscan.outputs import jpeg_bytes
-from smearscan.render import inner_boundaries, overlay_image, review_size, review_window
+from smearscan.pipeline import conditioned
+from smearscan.render import (
+    inner_boundaries,
+    overlay_image,
+    review_size,
+    review_window,
+    thumbnail,
+)
 from smearscan.review.records import Cells, ConflictError, FieldSource
 from smearscan.segmentation import segment_field
 
@@ -26,10 +33,12 @@ _MARK = (255, 255, 0)
 @lru_cache(maxsize=8)
 def _segmented(path: Path, pixel_size_um: float | None,
                stamp: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """``stamp`` (size, mtime) is part of the key: a file changed while the app runs is read
-    again."""
+    """The field as read and its labels, segmented as the run did: after the same conditioning
+    (uneven light evened, camera noise smoothed; a field the run conditioned segmented
+    differently as read). ``stamp`` (size, mtime) is part of the key: a file changed while the
+    app runs is read again."""
     rgb = read_field(path)
-    return rgb, segment_field(rgb, pixel_size_um=pixel_size_um).labels
+    return rgb, segment_field(conditioned(rgb)[0], pixel_size_um=pixel_size_um).labels
 
 
 def segmented_field(image: str, source: FieldSource) -> tuple[np.ndarray, np.ndarray]:
@@ -73,6 +82,16 @@ def crop_jpeg(image: str, source: FieldSource, cells: Cells, row: int,
     outlined = overlay_image(rgb[window], labels[window],
                              _label_classes(cells, rows, labels, classes))
     return jpeg_bytes(review_size(outlined))
+
+
+def field_picture_jpeg(image: str, source: FieldSource, cells: Cells,
+                       classes: np.ndarray) -> bytes:
+    """The report's picture of a field (:func:`~smearscan.render.thumbnail`), every outline in
+    its reviewed class."""
+    rgb, labels = segmented_field(image, source)
+    rows, _ = cells.field_columns(image)
+    return jpeg_bytes(thumbnail(overlay_image(rgb, labels,
+                                              _label_classes(cells, rows, labels, classes))))
 
 
 def field_jpeg(image: str, source: FieldSource, cells: Cells, row: int,
