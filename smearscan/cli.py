@@ -462,7 +462,7 @@ def _run_verdict(argv: list[str]) -> int:
 
     args = verdict_parser().parse_args(argv)
     try:
-        smear, labs = _verdict_inputs(args)
+        smear, labs, notes = _verdict_inputs(args)
         verdict = assess(smear, labs)
     except UnresolvedBoundError as error:
         # The URGENT line holds over the whole range of the bound: it is printed all the same.
@@ -474,20 +474,24 @@ def _run_verdict(argv: list[str]) -> int:
     except (LabValueError, SlideNotFoundError, ValueError) as error:
         _say(f"smearscan verdict: {printable(str(error))}")
         return EXIT_USAGE
-    _say(json.dumps(verdict.to_dict(), indent=2) if args.json else format_text(verdict),
+    data = verdict.to_dict() | ({"notes": notes} if notes else {})
+    _say(json.dumps(data, indent=2) if args.json else format_text(verdict, notes=notes),
          sys.stdout)
     return EXIT_OK
 
 
 def _verdict_inputs(args: argparse.Namespace) -> tuple:
-    """The smear findings and lab values of ``smearscan verdict``'s arguments."""
+    """The smear findings and lab values of ``smearscan verdict``'s arguments, and notes on
+    what they rest on (a review of the slide in progress or set aside)."""
     from smearscan.labs import Labs, labs_for_slide, parse_labs, read_labs_file, with_overrides
     from smearscan.verdict import SmearFindings, smear_findings_from_summary
 
-    recorded = Labs()
+    recorded, notes = Labs(), []
     if args.summary is not None:
         summary = _read_json(args.summary)
         smear = smear_findings_from_summary(summary, _slide_name(args))
+        review = summary["slides"][args.slide].get("review") or {}
+        notes += [review["message"]] if review.get("message") else []
         if args.labs is None:  # the values the run was given, as its verdict used them
             recorded = _recorded_labs(summary, args.slide, args.summary)
     else:
@@ -498,7 +502,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     labs = recorded if args.labs is None else labs_for_slide(
         read_labs_file(args.labs), args.slide, source=str(args.labs))
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v}
-    return smear, with_overrides(labs, parse_labs(given, source="command line"))
+    return smear, with_overrides(labs, parse_labs(given, source="command line")), notes
 
 
 def _recorded_labs(summary: dict, slide: str, path: Path) -> Labs:

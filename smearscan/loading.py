@@ -318,9 +318,10 @@ def _require_opaque(alpha: np.ndarray, path: Path) -> None:
     see_through = int(np.count_nonzero(alpha < 255))
     if see_through:
         raise ImageLoadError(
-            f"{path}: {see_through:,} of its {alpha.size:,} pixels are transparent (alpha "
-            "channel), which cuts the cells at their edge into fragment-like shapes: save the "
-            "field without transparency (as JPEG, or PNG without alpha)")
+            f"{path}: {see_through:,} of its {alpha.size:,} pixels are transparent or "
+            "see-through (alpha channel under 255), which cuts the cells at their edge into "
+            "fragment-like shapes: save the field without transparency (as JPEG, or PNG "
+            "without alpha)")
 
 
 def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
@@ -412,7 +413,9 @@ def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
             _check_jpeg_data(path)
         image = ImageOps.exif_transpose(image)
         if image.mode in ("P", "PA", "LA", "CMYK", "YCbCr", "HSV", "LAB", "1"):
-            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+            # Grey and palette images with an alpha channel keep it, to be checked as RGBA's.
+            alpha = "transparency" in image.info or image.mode in ("PA", "LA")
+            image = image.convert("RGBA" if alpha else "RGB")
         return np.asarray(image)
 
 

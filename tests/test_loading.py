@@ -47,9 +47,9 @@ def test_rgba_with_transparent_pixels_is_refused(tmp_path, rgb, fill):
     with pytest.raises(ImageLoadError) as error:
         read_field(path)
     assert str(error.value) == (
-        f"{path}: 101 of its 24,000 pixels are transparent (alpha channel), which cuts the "
-        "cells at their edge into fragment-like shapes: save the field without transparency "
-        "(as JPEG, or PNG without alpha)")
+        f"{path}: 101 of its 24,000 pixels are transparent or see-through (alpha channel under "
+        "255), which cuts the cells at their edge into fragment-like shapes: save the field "
+        "without transparency (as JPEG, or PNG without alpha)")
 
 
 def test_partly_transparent_png_is_refused_not_called_overexposed(tmp_path, capsys):
@@ -60,9 +60,9 @@ def test_partly_transparent_png_is_refused_not_called_overexposed(tmp_path, caps
     Image.fromarray(rgba).save(path)
     assert main([str(path), "--quiet"]) == 2
     assert capsys.readouterr().err == (
-        f"smearscan: {path}: 61,440 of its 307,200 pixels are transparent (alpha channel), "
-        "which cuts the cells at their edge into fragment-like shapes: save the field without "
-        "transparency (as JPEG, or PNG without alpha)\n")
+        f"smearscan: {path}: 61,440 of its 307,200 pixels are transparent or see-through "
+        "(alpha channel under 255), which cuts the cells at their edge into fragment-like "
+        "shapes: save the field without transparency (as JPEG, or PNG without alpha)\n")
 
 
 def test_opaque_rgba_png_gives_the_cells_of_the_rgb_image(tmp_path):
@@ -188,3 +188,17 @@ def test_find_slides_layouts(tmp_path, rgb):
     assert find_slides([tmp_path / "slides" / "s1"])[0].name == "s1"
     with pytest.raises(FileNotFoundError):
         find_slides([tmp_path / "missing"])
+
+
+@pytest.mark.parametrize("transparent", [True, False])
+def test_a_grey_png_with_an_alpha_channel_is_checked_as_an_rgba_one(tmp_path, transparent):
+    grey = np.asarray(Image.open(SAMPLES / "chula-1.jpg").convert("L"))
+    alpha = np.full(grey.shape, 255, np.uint8)
+    alpha[:, :30] = 0 if transparent else 255
+    path = tmp_path / "grey.png"
+    Image.fromarray(np.dstack([grey, alpha]), "LA").save(path)
+    if transparent:
+        with pytest.raises(ImageLoadError, match="14,400 of its 307,200 pixels are transparent"):
+            read_field(path)
+    else:
+        assert np.array_equal(read_field(path), np.repeat(grey[:, :, None], 3, axis=2))

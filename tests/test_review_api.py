@@ -213,6 +213,9 @@ def test_undo_takes_back_the_last_correction(api, out):
         ("rbc", None), ("other", None), ("schistocyte", 1), ("schistocyte", 0)]
     status, body = api.post("/api/slides/positive/undo")
     assert status == 409 and body["error"] == "nothing to undo on slide 'positive'"
+    # An undo sent with no body at all is the same request.
+    status, body = api.request("POST", "/api/slides/positive/undo")
+    assert status == 409 and body["error"] == "nothing to undo on slide 'positive'"
 
 
 def test_sign_off_records_counts_and_makes_the_slide_read_only(api, out):
@@ -384,8 +387,8 @@ def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
     # Set aside, but not silently: what the sign-off had found is said in the report.
     assert block["message"] == (
         "the fields or settings changed after this review, so it no longer applies; it was "
-        f"signed off by A. Tech on {block['time']} with 21 schistocyte(s), 1.96% of red cells; "
-        "review the slide again before reporting it")
+        f"signed off by A. Tech on {block['time']} with 21 schistocyte(s), 1.96% of red cells, "
+        "call above; review the slide again before reporting it")
     report = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
     assert ('<p class="headline borderline" role="alert"><b>Review no longer applies:</b> '
             f"{block['message']}. The figures below are the classifier's.</p>") in report
@@ -794,3 +797,31 @@ def test_fields_the_run_evened_or_smoothed_are_outlined_and_signed_off(tmp_path)
     for image, source in record.fields.items():
         assert images.segmented_field(image, source)[1].max() == source.objects
     assert folder.sign_off("s", "A. Tech")["status"] == "signed off"
+
+
+def test_a_set_aside_review_is_said_by_the_verdict_of_the_summary(results, tmp_path, capsys):
+    # Signed off above the limit with the URGENT line; then a field is replaced and the run
+    # repeated: the classifier's new count stands, but no output may forget what was released.
+    command, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
+    _sign_off_without(out, 0)
+    signed = _merged(out)["positive"]["review"]
+    assert signed["verdict"]["urgent"] is not None and signed["schistocytes"]["call"] == "above"
+    cell_free = np.repeat(np.linspace(200, 230, 640).round().astype(np.uint8)[None, :, None],
+                          480, axis=0).repeat(3, axis=2)
+    Image.fromarray(cell_free).save(out.parent / "slides" / "positive" / "chula-1-09.jpg",
+                                    format="JPEG")
+    assert main(command) == 0
+    review = _merged(out)["positive"]["review"]
+    assert review["message"] == (
+        "the fields or settings changed after this review, so it no longer applies; it was "
+        f"signed off by A. Tech on {signed['time']} with 22 schistocyte(s), 2.05% of red cells, "
+        "call above, and the URGENT TTP line in its verdict; review the slide again before "
+        "reporting it")
+    capsys.readouterr()
+    summary = str(out / "summary.json")
+    assert main(["verdict", "--summary", summary, "--slide", "positive"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    note = f"NOTE: {review['message']}"
+    assert note in lines[:2] and lines[lines.index(note) + 1].startswith("MAHA: ")
+    assert main(["verdict", "--summary", summary, "--slide", "positive", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"] == [review["message"]]

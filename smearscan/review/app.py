@@ -110,6 +110,8 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
         if not secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), token):
             raise ReviewForbidden("missing or wrong review token: writes come only from the "
                                   "review page of this server")
+        if not await request.body():  # a request with nothing to say (undo) may send nothing
+            return {}
         try:
             data = await request.json()
         except ValueError:
@@ -134,7 +136,9 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
         listed = []
         for name in folder.records:
             state = folder.slide_state(name)
-            schisto = (state["review"] or {}).get("schistocytes")
+            # A review set aside has no figures of its own: the list shows the classifier's.
+            schisto = ((state["review"] or {}).get("schistocytes")
+                       or state["summary"].get("schistocytes"))
             listed.append({"slide": name, "status": state["status"],
                            "classified": folder.records[name].cells is not None,
                            **_call_figures(schisto)})

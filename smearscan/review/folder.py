@@ -34,6 +34,7 @@ from smearscan.review.reviews import (
     review_status,
     reviewed_labels,
     reviewed_outcome,
+    signed_off_verdict,
 )
 from smearscan.slide_stats import SOFT_FIELD_NOTE
 
@@ -173,10 +174,13 @@ class ResultsFolder:
             before = recomputed(record, cells.label)
             after = recomputed(record, labels, signed_off=True)
             shown = np.unique(np.concatenate(list(galleries(cells, labels).values())))
+            verdict = signed_off_verdict(record.summary, after, reviewer) or {}
             signoff = SignOff(reviewer, now(), before["counts"], after["counts"],
                               before["schistocytes"]["percent"],
                               after["schistocytes"]["percent"],
-                              int(np.count_nonzero(labels != cells.label)))
+                              int(np.count_nonzero(labels != cells.label)),
+                              after["schistocytes"]["call"],
+                              bool(verdict.get("urgent")) if verdict else None)
             self._save(slide, replace(
                 review, signoff=signoff,
                 history=(*review.history, {"event": "signed off", "reviewer": reviewer,

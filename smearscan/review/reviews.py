@@ -53,6 +53,10 @@ class SignOff:
     schistocyte_percent_before: float | None
     schistocyte_percent_after: float | None
     corrections: int
+    #: The released call and whether its verdict carried the URGENT TTP line (None: no verdict,
+    #: or a review signed before they were recorded): said again if the review is set aside.
+    call_after: str | None = None
+    urgent_after: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -218,11 +222,16 @@ def review_block(record: SlideRecord, review: Review | None) -> dict | None:
                           for e in review.history if e["event"] == "signed off"]}
     if status == "inputs changed":
         return block | {"message": _no_longer_applies(review)}
+    if status == "in progress":
+        block["message"] = ("a review of this slide is in progress: its figures are the "
+                            "classifier's until the slide is signed off")
     labels = reviewed_labels(record.cells, review)
     block |= {"changed_cells": int(np.count_nonzero(labels != record.cells.label))
               } | recomputed(record, labels, signed_off=status == "signed off")
-    if status == "signed off" and record.summary.labs is not None:
-        block["verdict"] = _reviewed_verdict(record.summary, block)
+    verdict = signed_off_verdict(record.summary, block, block["reviewer"]) if (
+        status == "signed off") else None
+    if verdict is not None:
+        block["verdict"] = verdict
     return block
 
 
@@ -230,12 +239,24 @@ def _no_longer_applies(review: Review) -> str:
     """Why a review made on other inputs is set aside, with what its sign-off had found: a
     reviewed count that disappears without a word could hide schistocytes a person confirmed."""
     signoff = review.signoff
-    found = (f"; it was signed off by {signoff.reviewer} on {signoff.time} with "
-             f"{signoff.counts_after.get('schistocyte', 0)} schistocyte(s), "
-             f"{signoff.schistocyte_percent_after:.2f}% of red cells"
-             if signoff is not None and signoff.schistocyte_percent_after is not None else "")
+    found = ""
+    if signoff is not None and signoff.schistocyte_percent_after is not None:
+        found = (f"; it was signed off by {signoff.reviewer} on {signoff.time} with "
+                 f"{signoff.counts_after.get('schistocyte', 0)} schistocyte(s), "
+                 f"{signoff.schistocyte_percent_after:.2f}% of red cells")
+        found += f", call {signoff.call_after}" if signoff.call_after else ""
+        found += ", and the URGENT TTP line in its verdict" if signoff.urgent_after else ""
     return ("the fields or settings changed after this review, so it no longer applies"
             f"{found}; review the slide again before reporting it")
+
+
+def signed_off_verdict(summary: SlideSummary, statistics: dict, reviewer: str) -> dict | None:
+    """The verdict a sign-off by ``reviewer`` of a count with ``statistics`` (:func:`recomputed`)
+    releases; None without lab values."""
+    if summary.labs is None:
+        return None
+    return _reviewed_verdict(summary, {"status": "signed off", "reviewer": reviewer,
+                                       **statistics})
 
 
 def _reviewed_verdict(summary: SlideSummary, block: dict) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from smearscan.verdict.assessment import UnresolvedBoundError, Verdict
 from smearscan.verdict.marrow import MarrowAssessment
 from smearscan.verdict.scores import Score
@@ -46,11 +48,13 @@ def _finding_lines(sign: str, findings: tuple) -> list[str]:
     return lines or ["  (none)"]
 
 
-def format_text(verdict: Verdict) -> str:
-    """The verdict as plain text: the urgent TTP action (when TTP is possible or worse), the
-    MAHA headline, findings with the rule behind each, scores item by item, the ranked
-    differential with actions, the marrow section, what to measure next, the disclaimer."""
+def format_text(verdict: Verdict, *, notes: Sequence[str] = ()) -> str:
+    """The verdict as plain text: the urgent TTP action (when TTP is possible or worse), any
+    ``notes`` on what it rests on, the MAHA headline, findings with the rule behind each, scores
+    item by item, the ranked differential with actions, the marrow section, what to measure
+    next, the disclaimer."""
     lines = [verdict.urgent] if verdict.urgent else []
+    lines += [f"NOTE: {note}" for note in notes]
     lines += [f"MAHA: {verdict.maha}", "Findings for:"]
     lines += _finding_lines("+", verdict.findings_for)
     lines.append("Findings against:")
