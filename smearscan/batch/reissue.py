@@ -56,10 +56,32 @@ def _gallery_members(record: SlideRecord, labels: np.ndarray) -> dict[str, np.nd
     return members
 
 
+def _written_pictures(folder: Path, summary: SlideSummary) -> dict[str, tuple[Path, str]]:
+    """Image -> (path, link) of the field pictures the run wrote for the fields the report
+    shows."""
+    stems = dict(zip((f.image for f in summary.fields),
+                     field_stems([f.image for f in summary.fields]), strict=True))
+    pictures = {f.image: field_picture(folder, stems[f.image])
+                for f in summary.fields[:THUMBNAIL_LIMIT]}
+    return {image: place for image, place in pictures.items() if place[0].is_file()}
+
+
+def _drawn(record: SlideRecord, labels: np.ndarray, rows: dict[str, list[int]],
+           pictures: dict[str, tuple[Path, str]]) -> tuple[dict[int, bytes], dict[Path, bytes]]:
+    """The gallery tiles of ``rows`` (by image) and the ``pictures``, in ``labels``' classes.
+    Field by field: each is segmented again for its tiles and its picture together."""
+    cells, tiles, drawn = record.cells, {}, {}
+    for image in sorted(set(rows) | (set(pictures) & set(record.fields))):
+        source = record.fields[image]
+        tiles |= {row: crop_jpeg(image, source, cells, row, labels) for row in rows.get(image, ())}
+        if image in pictures:
+            drawn[pictures[image][0]] = field_picture_jpeg(image, source, cells, labels)
+    return tiles, drawn
+
+
 def slide_report(folder: Path, record: SlideRecord, labels: np.ndarray) -> SlideReport:
     """The galleries and field pictures of the slide in ``folder`` with each cell in its class
-    of ``labels``. Drawn field by field: a field is segmented again for its crops and its
-    picture, and only a few are kept at a time.
+    of ``labels``.
 
     Raises
     ------
@@ -68,29 +90,20 @@ def slide_report(folder: Path, record: SlideRecord, labels: np.ndarray) -> Slide
     """
     cells, summary = record.cells, record.summary
     members = _gallery_members(record, labels)
-    tiles_of: dict[str, list[int]] = {}
+    rows_of: dict[str, list[int]] = {}
     for rows in members.values():
         for row in rows[:GALLERY_LIMIT]:
-            tiles_of.setdefault(str(cells.image[row]), []).append(int(row))
-    shown = summary.fields[:THUMBNAIL_LIMIT]
-    stems = dict(zip((f.image for f in summary.fields),
-                     field_stems([f.image for f in summary.fields]), strict=True))
-    picture_of = {f.image: field_picture(folder, stems[f.image]) for f in shown}
-    tiles, pictures = {}, {}
-    for image in sorted(set(tiles_of) | {i for i, (path, _) in picture_of.items()
-                                         if path.is_file() and i in record.fields}):
-        source = record.fields[image]
-        tiles |= {row: crop_jpeg(image, source, cells, row, labels)
-                  for row in tiles_of.get(image, ())}
-        if image in picture_of and picture_of[image][0].is_file():
-            pictures[picture_of[image][0]] = field_picture_jpeg(image, source, cells, labels)
+            rows_of.setdefault(str(cells.image[row]), []).append(int(row))
+    pictures = _written_pictures(folder, summary)
+    tiles, drawn = _drawn(record, labels, rows_of, pictures)
     gallery = [gallery_group(label, int(rows.size), [
         ReviewCell(str(cells.image[r]), int(cells.cell_id[r]), label,
                    float(cells.probability[label][r]), tiles[int(r)])
         for r in rows[:GALLERY_LIMIT]]) for label, rows in members.items() if rows.size]
-    fields = [report_field(f, picture_of[f.image][1] if picture_of[f.image][0].is_file()
-                           else None) for f in shown]
-    return SlideReport(ReportParts(gallery, fields, len(summary.fields) - len(shown)), pictures)
+    shown = summary.fields[:THUMBNAIL_LIMIT]
+    fields = [report_field(f, pictures[f.image][1] if f.image in pictures else None)
+              for f in shown]
+    return SlideReport(ReportParts(gallery, fields, len(summary.fields) - len(shown)), drawn)
 
 
 def write_slide_report(out: Path, record: SlideRecord, summary: SlideSummary,
