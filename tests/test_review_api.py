@@ -825,3 +825,20 @@ def test_a_set_aside_review_is_said_by_the_verdict_of_the_summary(results, tmp_p
     assert note in lines[:2] and lines[lines.index(note) + 1].startswith("MAHA: ")
     assert main(["verdict", "--summary", summary, "--slide", "positive", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["notes"] == [review["message"]]
+
+
+def test_the_review_page_shows_what_a_sign_off_would_release(results, tmp_path):
+    # The in-progress figures keep the classifier's correction; the page also gives the ones a
+    # sign-off releases, so that they do not change under the reviewer's eyes.
+    _, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
+    with running(create_app(out, token=TOKEN)) as url:
+        client = Client(url)
+        for cell in _called(out)[:19]:
+            client.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc")
+        state = client.get("/api/slides/positive")[1]
+        assert state["on_signoff"]["schistocytes"] != state["review"]["schistocytes"]
+        client.post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
+        assert "on_signoff" not in client.get("/api/slides/positive")[1]
+    released = _merged(out)["positive"]["review"]
+    assert state["on_signoff"] == {"schistocytes": released["schistocytes"],
+                                   "urgent": released["verdict"]["urgent"]}

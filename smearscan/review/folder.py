@@ -126,12 +126,23 @@ class ResultsFolder:
             # Never reviewed: the reviewed figures are the model's until a correction.
             state["review"] = {"status": "not reviewed", "changed_cells": 0,
                                **recomputed(record, record.cells.label)}
+        if state["status"] in ("not reviewed", "in progress"):
+            state["on_signoff"] = self._on_signoff(record, self.labels(slide))
         # The emergency the slide's report opens with, on the count it reports: whoever
         # reviews the slide sees it too.
         reported = replace(record.summary, review=state["review"])
         verdict = reported.signed_off.get("verdict") if reported.signed_off else reported.verdict
         state["urgent"] = (verdict or {}).get("urgent")
         return state
+
+    @staticmethod
+    def _on_signoff(record: SlideRecord, labels: np.ndarray) -> dict:
+        """What signing ``labels`` off would release: the schistocyte block (corrected as a
+        signed-off count is, :func:`~smearscan.review.reviews.reviewed_operating`) and the
+        verdict's URGENT line, so that the reviewer is not surprised by the figures released."""
+        after = recomputed(record, labels, signed_off=True)
+        verdict = signed_off_verdict(record.summary, after, "the reviewer") or {}
+        return {"schistocytes": after["schistocytes"], "urgent": verdict.get("urgent")}
 
     def set_class(self, slide: str, image: str, cell_id: int, new: object) -> dict:
         """Give one cell a class; returns :meth:`slide_state`."""
