@@ -84,23 +84,26 @@ def crop_jpeg(image: str, source: FieldSource, cells: Cells, row: int,
     return jpeg_bytes(review_size(outlined))
 
 
+def _outlined_field(image: str, source: FieldSource, cells: Cells,
+                    classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The whole field with every outline in its class of ``classes``, and its labels."""
+    rgb, labels = segmented_field(image, source)
+    rows, _ = cells.field_columns(image)
+    return overlay_image(rgb, labels, _label_classes(cells, rows, labels, classes)), labels
+
+
 def field_picture_jpeg(image: str, source: FieldSource, cells: Cells,
                        classes: np.ndarray) -> bytes:
     """The report's picture of a field (:func:`~smearscan.render.thumbnail`), every outline in
     its reviewed class."""
-    rgb, labels = segmented_field(image, source)
-    rows, _ = cells.field_columns(image)
-    return jpeg_bytes(thumbnail(overlay_image(rgb, labels,
-                                              _label_classes(cells, rows, labels, classes))))
+    return jpeg_bytes(thumbnail(_outlined_field(image, source, cells, classes)[0]))
 
 
 def field_jpeg(image: str, source: FieldSource, cells: Cells, row: int,
                classes: np.ndarray) -> bytes:
     """The whole field at full resolution, every outline in its reviewed class, the cell of
     ``row`` outlined thickly and its ``cell_id`` written beside it."""
-    rgb, labels = segmented_field(image, source)
-    rows, _ = cells.field_columns(image)
-    out = overlay_image(rgb, labels, _label_classes(cells, rows, labels, classes))
+    out, labels = _outlined_field(image, source, cells, classes)
     cell_id = int(cells.cell_id[row])
     edge = cv2.dilate(inner_boundaries(labels == cell_id).astype(np.uint8), np.ones((3, 3)))
     out[edge.astype(bool)] = _MARK
