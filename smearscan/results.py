@@ -271,6 +271,13 @@ class SlideSummary:
         return SlideResult.from_dict(signed) if signed is not None else self.statistics
 
     @property
+    def reported_verdict(self) -> Mapping[str, Any] | None:
+        """The verdict block on :attr:`reported_statistics`: a signed-off review's, over the
+        model's."""
+        signed = self.signed_off
+        return signed.get("verdict") if signed is not None else self.verdict
+
+    @property
     def fields_failed(self) -> int:
         """Fields that gave no result."""
         return sum(f.error is not None for f in self.fields)

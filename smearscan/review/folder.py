@@ -130,8 +130,7 @@ class ResultsFolder:
             state["on_signoff"] = self._on_signoff(record, self.labels(slide))
         # The emergency the slide's report opens with, on the count it reports: whoever
         # reviews the slide sees it too.
-        reported = replace(record.summary, review=state["review"])
-        verdict = reported.signed_off.get("verdict") if reported.signed_off else reported.verdict
+        verdict = replace(record.summary, review=state["review"]).reported_verdict
         state["urgent"] = (verdict or {}).get("urgent")
         return state
 
