@@ -32,6 +32,10 @@ _TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 #: image", whatever its suffix.
 _PILLOW_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "DIB", "GIF", "WEBP")
 
+#: Formats whose extra frames are an animation, each frame a picture of its own. Not JPEG:
+#: Pillow counts a camera's embedded preview (MPO) as a second frame of the same field.
+_ANIMATED_FORMATS = ("GIF", "WEBP", "PNG")
+
 #: Largest field decoded by default (pixels). A 2560x1920 camera frame is 4.9 Mpx; 50 Mpx
 #: (~150 MB as RGB, a few hundred MB while segmenting) keeps a 2-core lab PC responsive.
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -334,6 +338,17 @@ def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
         )
 
 
+def _require_one_field(path: Path, kind: str, count: int, unit: str) -> None:
+    """Refuse a file holding ``count`` pictures (TIFF pages, animation frames) when over one.
+
+    A smear field is one still photograph: reading the first picture alone would drop the
+    others silently, and which of them is the field is not known.
+    """
+    if count > 1:
+        raise ImageLoadError(f"{path}: this {kind} has {count} {unit}s; smearscan reads one "
+                             f"field per file: save each {unit} as its own file")
+
+
 def _is_tiff(path: Path) -> bool:
     with open(path, "rb") as handle:
         return handle.read(4) in _TIFF_MAGIC
@@ -344,12 +359,9 @@ def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
 
     try:
         with tifffile.TiffFile(path) as tif:
-            # Reading page 1 alone would drop the others silently; reduced-resolution pages
-            # (thumbnails, pyramid levels) are the same field.
-            pages = sum(not page.is_reduced for page in tif.pages)
-            if pages > 1:
-                raise ImageLoadError(f"{path}: this TIFF has {pages} pages; smearscan reads one "
-                                     "field per file: save each page as its own file")
+            # Reduced-resolution pages (thumbnails, pyramid levels) are the same field.
+            _require_one_field(path, "TIFF", sum(not page.is_reduced for page in tif.pages),
+                               "page")
             page = tif.pages[0]
             shape = page.shape
             height, width = shape[0], shape[1]
@@ -409,6 +421,8 @@ def _check_jpeg_data(path: Path) -> None:
 def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
     with _pillow_size_limit_lifted(), Image.open(path, formats=_PILLOW_FORMATS) as image:
         _check_size(path, image.width, image.height, max_pixels)
+        if image.format in _ANIMATED_FORMATS:  # animated GIF, WEBP, APNG
+            _require_one_field(path, image.format, getattr(image, "n_frames", 1), "frame")
         if image.format == "JPEG":
             _check_jpeg_data(path)
         image = ImageOps.exif_transpose(image)
@@ -439,8 +453,9 @@ def field_pixels(path: Path) -> int | None:
 def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode one smear field to an 8-bit RGB array.
 
-    Accepts JPEG, PNG, TIFF (8 or 16 bit, incl. multi-sample; one page), BMP; grayscale, RGB,
-    palette and fully opaque RGBA images; the EXIF orientation is applied.
+    Accepts JPEG, PNG, TIFF (8 or 16 bit, incl. multi-sample; one page), BMP, GIF and WEBP (one
+    frame); grayscale, RGB, palette and fully opaque RGBA images; the EXIF orientation is
+    applied.
 
     Parameters
     ----------
@@ -458,7 +473,8 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     ImageLoadError
         One line naming the file and the problem: empty, truncated, not an image (the content
         decides, not the suffix), too large, unreadable, not a regular file (a pipe, a device),
-        an unsupported pixel type, a TIFF of several pages, a transparent pixel.
+        an unsupported pixel type, a TIFF of several pages, an animated GIF, WEBP or PNG (several
+        frames), a transparent pixel.
     """
     path = Path(path)
     try:

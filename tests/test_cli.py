@@ -11,7 +11,10 @@ from synthetic import grid_centres, synthetic_field
 
 from smearscan.cli import main
 from smearscan.outputs import read_csv_rows
-from smearscan.verdict import URGENT_TTP
+from smearscan.verdict import urgent_ttp
+
+# The URGENT line of an ADAMTS13 bound that spans the 10% cut-off (TTP likely, then possible).
+URGENT_BOUND = urgent_ttp("possible", "bound")
 
 
 def run(*args):
@@ -192,7 +195,7 @@ def test_verdict_with_a_bound_that_spans_a_cut_off_exits_2_in_one_line_keeping_t
     assert printed.err == (
         "smearscan verdict: adamts13 = '<20%': the verdict differs within that range (at 0% and "
         "just under 20%); give the measured value\n")
-    assert printed.out == URGENT_TTP + "\n"
+    assert printed.out == URGENT_BOUND + "\n"
 
 
 def test_main_run_with_a_bound_that_spans_a_cut_off_keeps_the_count_and_records_why(
@@ -206,13 +209,13 @@ def test_main_run_with_a_bound_that_spans_a_cut_off_keeps_the_count_and_records_
     why = ("adamts13 = '<20%': the verdict differs within that range (at 0% and just under 20%); "
            "give the measured value")
     assert slide["schistocytes"]["rbc_counted"] == 12
-    assert slide["verdict"] == {"urgent": URGENT_TTP, "unresolved": why}
+    assert slide["verdict"] == {"urgent": URGENT_BOUND, "unresolved": why}
     assert slide["labs"] == {"platelets": 10.0, "adamts13": {"bound": "<", "limit": 20.0}}
     assert (out / "errors.csv").read_text().splitlines()[1:] == [f"field,,no verdict: {why}"]
     # The report opens with the emergency and says why there is no verdict.
     report = (out / "slides" / "field" / "report.html").read_text(encoding="utf-8")
-    assert report.count(f'<b>{URGENT_TTP}</b>') == 1
-    assert f"<pre>{escape(URGENT_TTP)}\nNo verdict: {escape(why)}</pre>" in report
+    assert report.count(f'<b>{URGENT_BOUND}</b>') == 1
+    assert f"<pre>{escape(URGENT_BOUND)}\nNo verdict: {escape(why)}</pre>" in report
 
 
 def test_main_run_with_a_bad_labs_file_exits_2(field_png, tmp_path, capsys):
@@ -307,6 +310,6 @@ def test_the_report_opens_with_the_urgent_ttp_line_when_ttp_is_possible(field_pn
     assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 0
     html = (out / "slides" / "field" / "report.html").read_text()
     urgent = json.loads((out / "summary.json").read_text())["slides"]["field"]["verdict"]["urgent"]
-    assert urgent.startswith("URGENT - TTP possible")
-    banner = html.index('<p class="headline above" role="alert"><b>URGENT - TTP possible')
+    assert urgent.startswith("URGENT - TTP suspected")
+    banner = html.index('<p class="headline above" role="alert"><b>URGENT - TTP suspected')
     assert html.index('<p class="headline') == banner < html.index("<h2>")  # before all else

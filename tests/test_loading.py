@@ -88,6 +88,47 @@ def test_multi_page_tiff_is_refused_naming_its_pages(tmp_path, rgb):
                                 "file: save each page as its own file")
 
 
+@pytest.mark.parametrize(("suffix", "kind"), [(".gif", "GIF"), (".webp", "WEBP"),
+                                           (".png", "PNG")])  # .png: an APNG
+def test_animated_image_is_refused_naming_its_frames(tmp_path, rgb, suffix, kind):
+    path = tmp_path / f"anim{suffix}"
+    Image.fromarray(rgb).save(path, save_all=True, append_images=[Image.fromarray(rgb[::-1])],
+                              lossless=True)
+    with pytest.raises(ImageLoadError) as error:
+        read_field(path)
+    assert str(error.value) == (f"{path}: this {kind} has 2 frames; smearscan reads one field "
+                                "per file: save each frame as its own file")
+
+
+def test_jpeg_with_an_embedded_preview_is_one_field(tmp_path, rgb):
+    # Cameras store a preview as a second MPO image; Pillow counts it as a frame.
+    path = tmp_path / "camera.jpg"
+    Image.fromarray(rgb).save(path, format="MPO", save_all=True, quality=95,
+                              append_images=[Image.fromarray(rgb[::4, ::4])])
+    assert read_field(path).shape == rgb.shape
+
+
+def test_single_frame_gif_and_lossless_webp_decode_exactly(tmp_path, rgb):
+    palette = Image.fromarray(rgb).quantize(64)
+    palette.save(tmp_path / "f.gif")
+    Image.fromarray(rgb).save(tmp_path / "f.webp", lossless=True)
+    assert np.array_equal(read_field(tmp_path / "f.gif"), np.asarray(palette.convert("RGB")))
+    assert np.array_equal(read_field(tmp_path / "f.webp"), rgb)
+
+
+def test_gif_with_a_transparent_colour_is_refused(tmp_path, rgb):
+    image = Image.fromarray(rgb).quantize(63)
+    image.paste(63, (0, 0, 10, 10))  # a palette index of its own, the transparent one
+    path = tmp_path / "t.gif"
+    image.save(path, transparency=63)
+    with pytest.raises(ImageLoadError) as error:
+        read_field(path)
+    assert str(error.value) == (
+        f"{path}: 100 of its 24,000 pixels are transparent or see-through (alpha channel under "
+        "255), which cuts the cells at their edge into fragment-like shapes: save the field "
+        "without transparency (as JPEG, or PNG without alpha)")
+
+
 def test_tiff_with_a_thumbnail_page_is_one_field(tmp_path, rgb):
     path = tmp_path / "thumb.tif"
     with tifffile.TiffWriter(path) as tif:

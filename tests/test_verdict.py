@@ -12,7 +12,6 @@ import pytest
 from smearscan.labs import Labs, parse_labs
 from smearscan.slide_stats import slide_result
 from smearscan.verdict import (
-    URGENT_TTP,
     SlideNotFoundError,
     SmearFindings,
     UnresolvedBoundError,
@@ -21,8 +20,13 @@ from smearscan.verdict import (
     rules_markdown,
     smear_findings_from_summary,
     unresolved_text,
+    urgent_ttp,
 )
 from smearscan.verdict.differential import Cause, ranked
+
+# The URGENT line while ADAMTS13 is not known, by TTP's assessment.
+SUSPECTED = urgent_ttp("suspected", "unknown")
+POSSIBLE = urgent_ttp("possible", "unknown")
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -68,7 +72,7 @@ def test_point_1_classic_ttp_with_scant_schistocytes_is_never_ttp_unlikely(perce
     assert verdict.maha == "possible"
     assert (verdict.plasmic.total, verdict.plasmic.risk) == (7, "high")
     assert order(verdict)[0] == ("ttp", "suspected")
-    assert verdict.urgent == URGENT_TTP
+    assert verdict.urgent == SUSPECTED
     assert verdict.missing[0].startswith("adamts13: ")
 
 
@@ -81,7 +85,7 @@ def test_point_1_a_bare_low_percentage_with_thrombocytopenia_and_haemolysis_is_p
 def test_point_1_the_smear_alone_never_decides_ttp_even_without_a_smear():
     verdict = assess(SmearFindings(), parse_labs(CLASSIC_TTP))
     assert verdict.maha == "insufficient data"
-    assert order(verdict)[0] == ("ttp", "suspected") and verdict.urgent == URGENT_TTP
+    assert order(verdict)[0] == ("ttp", "suspected") and verdict.urgent == SUSPECTED
 
 
 @pytest.mark.parametrize(("haemolysis", "platelets", "dat", "expected"), [
@@ -136,27 +140,68 @@ def test_maha_call_above_and_borderline(call, more_labs, more_smear, expected):
 def test_point_2_the_urgent_line_comes_first_in_text_and_json():
     verdict = assess(smear(), parse_labs(CLASSIC_TTP))
     text = format_text(verdict)
-    assert text.splitlines()[0] == URGENT_TTP
-    assert URGENT_TTP.startswith("URGENT - TTP possible: a medical emergency. Refer to haematology")
-    for words in ("before any plasma or blood product", "plasma exchange and corticosteroids",
-                  "before the ADAMTS13 result", "caplacizumab",
-                  "do not transfuse platelets unless there is life-threatening bleeding",
-                  "Zheng XL, et al. J Thromb Haemost 2020;18:2486-2495 and 2496-2502"):
-        assert words in URGENT_TTP
+    assert text.splitlines()[0] == verdict.urgent == SUSPECTED
+    assert SUSPECTED == (
+        "URGENT - TTP suspected: a medical emergency. Refer to haematology now; draw a sample for "
+        "ADAMTS13 activity before any plasma or blood product; plasma exchange and "
+        "corticosteroids are usually started on clinical suspicion, before the ADAMTS13 result; "
+        "consider caplacizumab; do not transfuse platelets unless there is life-threatening "
+        "bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb Haemost "
+        "2020;18:2486-2495 and 2496-2502)).")
     data = verdict.to_dict()
-    assert next(iter(data)) == "urgent" and data["urgent"] == URGENT_TTP
-    assert verdict.differential[0].action == URGENT_TTP
+    assert next(iter(data)) == "urgent" and data["urgent"] == SUSPECTED
+    assert verdict.differential[0].action == SUSPECTED
 
 
-@pytest.mark.parametrize(("adamts13", "ttp", "urgent"), [
-    (9.9, "likely", True), (10, "possible", True), (20, "possible", True),
-    (20.1, "unlikely", False), (None, "suspected", True),
+# What the URGENT line advises once ADAMTS13 is known (ISTH 2020: < 10% severe deficiency,
+# 10-20% grey zone, > 20% TTP unlikely): it no longer asks for the sample already measured.
+SEVERE = ("ADAMTS13 under 10% is a severe deficiency: start plasma exchange and corticosteroids "
+          "now if not already started")
+GREY = ("ADAMTS13 10-20% is a grey zone: plasma exchange and corticosteroids on clinical "
+        "judgement (the picture, PLASMIC)")
+
+
+UNKNOWN = ("draw a sample for ADAMTS13 activity before any plasma or blood product; plasma "
+           "exchange and corticosteroids are usually started on clinical suspicion, before the "
+           "ADAMTS13 result")
+NOW = "a medical emergency. Refer to haematology now"
+# Over a bound's range the line differs (TTP likely under 10%, possible at 10-20%): the line kept
+# claims no more than TTP possible and asks for the value.
+BOUND = (f"URGENT - TTP possible: {NOW}; a value reported only as a bound spans a cut-off of the "
+         "verdict: give the measured value; plasma exchange and corticosteroids are usually "
+         "started on clinical suspicion; consider caplacizumab; do not transfuse platelets unless "
+         "there is life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb "
+         "Haemost 2020;18:2486-2495 and 2496-2502)).")
+
+
+@pytest.mark.parametrize(("adamts13", "ttp", "opening"), [
+    (9.9, "likely", f"URGENT - TTP likely: {NOW}; {SEVERE}"),
+    (10, "possible", f"URGENT - TTP possible: {NOW}; {GREY}"),
+    (20, "possible", f"URGENT - TTP possible: {NOW}; {GREY}"),
+    (20.1, "unlikely", None),
+    (None, "suspected", f"URGENT - TTP suspected: {NOW}; {UNKNOWN}"),
 ])
-def test_adamts13_cut_offs_of_isth_2020(adamts13, ttp, urgent):
+def test_adamts13_cut_offs_of_isth_2020(adamts13, ttp, opening):
     verdict = assess(smear(), parse_labs({**CLASSIC_TTP, "adamts13": adamts13}))
     assert verdict.cause("ttp").assessment == ttp
-    assert (verdict.urgent == URGENT_TTP) is urgent
-    assert format_text(verdict).startswith("URGENT") is urgent
+    if opening is None:
+        assert verdict.urgent is None and not format_text(verdict).startswith("URGENT")
+    else:
+        assert verdict.urgent.startswith(opening + "; consider caplacizumab; do not transfuse ")
+        assert format_text(verdict).startswith(verdict.urgent + "\n")
+
+
+def test_a_severe_deficiency_without_the_picture_asks_for_it_before_plasma_exchange():
+    labs = parse_labs({**NORMAL_LABS, "adamts13": 3})
+    verdict = assess(smear(), labs)
+    assert verdict.cause("ttp").assessment == "possible"
+    assert verdict.urgent == (
+        "URGENT - TTP possible: a medical emergency. Refer to haematology now; ADAMTS13 under 10% "
+        "is a severe deficiency, but no thrombocytopenia or haemolysis is shown: count the "
+        "platelets and measure LDH, haptoglobin and reticulocytes now; plasma exchange and "
+        "corticosteroids if they show TTP; consider caplacizumab; do not transfuse platelets "
+        "unless there is life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. "
+        "J Thromb Haemost 2020;18:2486-2495 and 2496-2502)).")
 
 
 @pytest.mark.parametrize(("bound", "same_as"), [("<10 %", 9.9), ("<5 %", 0), (">20 %", 20.1)])
@@ -174,15 +219,15 @@ def test_an_adamts13_bound_on_one_side_of_every_cut_off_is_read_as_a_value_there
 @pytest.mark.parametrize(("key", "bound", "message", "urgent"), [
     # spans the 10% cut-off of severe deficiency
     ("adamts13", "<20 %", "adamts13 = '<20%': the verdict differs within that range (at 0% and "
-                          "just under 20%); give the measured value", URGENT_TTP),
+                          "just under 20%); give the measured value", BOUND),
     # spans 0.3 g/L (low) and 0.1 g/L (undetectable)
     ("haptoglobin", "<0.5 g/L", "haptoglobin = '<0.5 g/L': the verdict differs within that range "
                                 "(at 0 g/L and just under 0.5 g/L); give the measured value",
-     URGENT_TTP),
+     SUSPECTED),
     # spans 30 x10^9/L (PLASMIC, French score)
     ("platelets", "<100 G/L", "platelets = '<100 x10^9/L': the verdict differs within that range "
                               "(at 0 x10^9/L and just under 100 x10^9/L); give the measured value",
-     URGENT_TTP),
+     SUSPECTED),
     # over 10% TTP is unlikely: the urgent line does not hold over the whole range
     ("adamts13", ">5 %", "adamts13 = '>5%': the verdict differs within that range (at 10.5% and "
                          "just over 5%); give the measured value", None),
@@ -196,6 +241,17 @@ def test_a_bound_that_spans_a_cut_off_is_refused_keeping_an_urgent_line_that_hol
     assert error.value.to_dict() == {"urgent": urgent, "unresolved": message}
     assert unresolved_text(error.value) == "\n".join(
         [urgent, f"No verdict: {message}"] if urgent else [f"No verdict: {message}"])
+
+
+def test_a_platelet_bound_across_the_picture_keeps_a_line_that_asks_for_the_count():
+    # ADAMTS13 3% with normal haemolysis markers: TTP likely under 150 x10^9/L, possible (no
+    # picture) over it; the line kept claims no more than possible.
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(smear(), parse_labs({**NORMAL_LABS, "adamts13": 3, "platelets": "<200 G/L"}))
+    assert str(error.value) == (
+        "platelets = '<200 x10^9/L': the verdict differs within that range (at 0 x10^9/L and just "
+        "under 200 x10^9/L); give the measured value")
+    assert error.value.urgent == BOUND
 
 
 @pytest.mark.parametrize(("haptoglobin", "points"), [("<0.1 g/L", 1), ("0.1 g/L", 0)])
@@ -662,7 +718,7 @@ def test_a_short_count_clearly_above_the_limit_is_not_set_aside():
     short = assess(SmearFindings.from_percentage(8.0, rbc_counted=500), labs)
     bare = assess(SmearFindings.from_percentage(8.0), labs)
     assert (short.maha, bare.maha) == ("possible", "possible")
-    assert short.urgent == bare.urgent == URGENT_TTP
+    assert short.urgent == bare.urgent == POSSIBLE
     assert short.findings_for[0].finding.startswith(
         "schistocytes above the 1% limit on a short count (under the 1000 red cells")
     assert short.missing[0].startswith("adamts13:")
@@ -677,7 +733,7 @@ def test_a_short_count_that_may_be_above_the_limit_is_read_as_borderline():
     short = assess(SmearFindings.from_percentage(1.6016, rbc_counted=999), labs)
     full = assess(SmearFindings.from_percentage(1.6, rbc_counted=1000), labs)
     assert (short.maha, full.maha) == ("possible", "possible")
-    assert short.urgent == full.urgent == URGENT_TTP
+    assert short.urgent == full.urgent == POSSIBLE
     assert short.findings_for[0].finding.startswith(
         "schistocytes with an interval spanning the 1% limit on a short count")
 
@@ -785,7 +841,7 @@ def test_early_ttp_with_one_raised_marker_keeps_the_urgent_line():
     assert verdict.maha == "insufficient data"
     assert (verdict.plasmic.minimum, verdict.plasmic.maximum) == (5, 7)
     assert verdict.cause("ttp").assessment == "possible"
-    assert verdict.urgent == URGENT_TTP
+    assert verdict.urgent == POSSIBLE
     assert verdict.missing[0].startswith("adamts13:")
 
 
@@ -802,7 +858,7 @@ def test_low_plasmic_with_the_french_score_at_two_keeps_ttp_possible_with_its_re
     verdict = assess(smear(), parse_labs(labs))
     assert (verdict.plasmic.total, verdict.french.total) == (4, 2)
     ttp = verdict.cause("ttp")
-    assert ttp.assessment == "possible" and verdict.urgent == URGENT_TTP
+    assert ttp.assessment == "possible" and verdict.urgent == POSSIBLE
     assert ttp.reasons[1].startswith("French TMA score 2: severe ADAMTS13 deficiency predicted")
     assert "this tool's rule: the safer score stands" in ttp.reasons[1]
 
@@ -856,7 +912,7 @@ def test_florid_haemolysis_with_platelets_not_given_keeps_the_urgent_line():
     verdict = assess(below(), labs)
     assert verdict.maha == "insufficient data"
     ttp = verdict.cause("ttp")
-    assert ttp.assessment == "possible" and verdict.urgent == URGENT_TTP
+    assert ttp.assessment == "possible" and verdict.urgent == POSSIBLE
     assert "haemolysis present; platelets not given: count them now" in ttp.reasons
 
 

@@ -161,11 +161,11 @@ def test_classic_ttp_with_a_low_count_starts_with_the_urgent_line(capsys):
     args = ["verdict", "--schistocytes", "0.5", "--rbc-counted", "2000", *CLASSIC_TTP]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert text.startswith("URGENT - TTP possible: a medical emergency.")
+    assert text.startswith("URGENT - TTP suspected: a medical emergency.")
     assert "MAHA: possible" in text and "1. ttp: suspected (emergency)" in text
     assert main([*args, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert list(data)[0] == "urgent" and data["urgent"].startswith("URGENT - TTP possible")
+    assert list(data)[0] == "urgent" and data["urgent"].startswith("URGENT - TTP suspected")
     assert [c["cause"] for c in data["differential"]][0] == "ttp"
 
 

@@ -26,7 +26,7 @@ from smearscan.verdict.assessment import (
     assess,
     slide_verdict,
 )
-from smearscan.verdict.differential import URGENT_TTP, Cause
+from smearscan.verdict.differential import Cause, urgent_ttp
 from smearscan.verdict.findings import (
     Finding,
     SlideNotFoundError,
@@ -41,7 +41,6 @@ from smearscan.verdict.values import RULES, Rule, rules_markdown
 __all__ = [
     "DISCLAIMER",
     "RULES",
-    "URGENT_TTP",
     "Cause",
     "Finding",
     "MarrowAssessment",
@@ -58,6 +57,7 @@ __all__ = [
     "isth_dic_score",
     "plasmic_score",
     "rules_markdown",
+    "urgent_ttp",
     "slide_verdict",
     "smear_findings_from_summary",
     "unresolved_text",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from smearscan.labs import Bound, Labs, LabValueError
-from smearscan.verdict.differential import ACTIVE, URGENT_TTP, Cause, differential
+from smearscan.verdict.differential import ACTIVE, Cause, differential, urgent_ttp
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     Finding,
@@ -35,8 +35,8 @@ DISCLAIMER = "Decision support only: a clinician decides."
 class Verdict:
     """The reasoned verdict for one slide; :meth:`to_dict` is the JSON contract.
 
-    ``urgent`` is :data:`~smearscan.verdict.differential.URGENT_TTP` whenever TTP is possible,
-    suspected or likely, else ``None``; every output prints it first.
+    ``urgent`` is the line of :func:`~smearscan.verdict.differential.urgent_ttp` whenever TTP is
+    possible, suspected or likely, else ``None``; every output prints it first.
     """
 
     urgent: str | None
@@ -172,8 +172,9 @@ def slide_verdict(summary: SlideSummary) -> Verdict | None:
 
 class UnresolvedBoundError(LabValueError):
     """A value given as a bound over whose range the verdict changes (the measured value is
-    needed). ``urgent`` is :data:`~smearscan.verdict.differential.URGENT_TTP` when every value
-    of that range calls for it: the emergency is not lost with the rest of the verdict."""
+    needed). ``urgent`` is the line of :func:`~smearscan.verdict.differential.urgent_ttp` when
+    every value of that range calls for it: the emergency is not lost with the rest of the
+    verdict."""
 
     def __init__(self, message: str, urgent: str | None) -> None:
         super().__init__(message)
@@ -186,18 +187,29 @@ class UnresolvedBoundError(LabValueError):
 
 def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
                  verdict: Verdict) -> None:
-    decisions, differing, urgent_throughout = _decisions(verdict), None, verdict.urgent
+    decisions, differing, urgent_lines = _decisions(verdict), None, {verdict.urgent}
     for value in bound.stand_ins():
         other = _assessed(smear, replace(labs, **{key: value}))
         if differing is None and _decisions(other) != decisions:
             differing = value
-        urgent_throughout = urgent_throughout and other.urgent
+        urgent_lines.add(other.urgent)
     if differing is not None:
         inside = "under" if bound.sign == "<" else "over"
         raise UnresolvedBoundError(
             f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
             f"{show(key, differing)} and just {inside} {show(key, bound.limit)}); give the "
-            "measured value", urgent_throughout)
+            "measured value", _urgent_throughout(urgent_lines, labs))
+
+
+def _urgent_throughout(lines: set[str | None], labs: Labs) -> str | None:
+    """The URGENT line when every value of a bound's range calls for one: that line if it is
+    the same throughout, else one that claims no more than TTP possible and asks for the
+    measured value (or, while ADAMTS13 is not known, for ADAMTS13)."""
+    if None in lines:
+        return None
+    if len(lines) == 1:
+        return lines.pop()
+    return urgent_ttp("possible", "unknown" if labs.adamts13 is None else "bound")
 
 
 def _decisions(verdict: Verdict) -> tuple:
@@ -230,7 +242,7 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
                           leukoerythroblastic=smear.leukoerythroblastic)
     ttp = next(cause for cause in causes if cause.cause == "ttp")
     return Verdict(
-        urgent=URGENT_TTP if ttp.assessment in ACTIVE else None,
+        urgent=ttp.action if ttp.assessment in ACTIVE else None,
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),
         missing=_missing_all(maha, smear, labs, picture, ttp), plasmic=plasmic, isth_dic=isth,
         french=french, differential=causes,

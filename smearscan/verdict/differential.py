@@ -3,7 +3,7 @@
 Ranking (:func:`ranked`): causes that are ``likely``, ``suspected`` or ``possible`` come first,
 by urgency (``emergency``, ``urgent``, ``routine``) and then likelihood; then the causes that
 could not be assessed; then the unlikely ones. Suspected TTP is an emergency whatever its
-likelihood: :data:`URGENT_TTP` is the action line every output prints first when TTP is
+likelihood: :func:`urgent_ttp` is the action line every output prints first when TTP is
 possible or worse (ISTH 2020). Rules and sources are in :mod:`smearscan.verdict.values`.
 """
 
@@ -40,7 +40,8 @@ from smearscan.verdict.values import (
     show,
 )
 
-__all__ = ["ACTIVE", "Cause", "URGENT_TTP", "differential", "known_tma_drug", "ranked"]
+__all__ = ["ACTIVE", "Cause", "URGENT_TTP_ADVICE", "adamts13_known", "differential",
+           "known_tma_drug", "ranked", "urgent_ttp"]
 
 ACTIVE = ("likely", "suspected", "possible")
 """Assessments that keep a cause in play; ``not assessed`` and ``unlikely`` rank after them."""
@@ -48,13 +49,54 @@ ACTIVE = ("likely", "suspected", "possible")
 LIKELIHOOD = (*ACTIVE, "not assessed", "unlikely")
 URGENCY = ("emergency", "urgent", "routine")
 
-URGENT_TTP = (
-    "URGENT - TTP possible: a medical emergency. Refer to haematology now; draw a sample for "
-    "ADAMTS13 activity before any plasma or blood product; plasma exchange and corticosteroids "
-    "are usually started on clinical suspicion, before the ADAMTS13 result; consider "
-    "caplacizumab; do not transfuse platelets unless there is life-threatening bleeding "
-    f"({ISTH_TTP}).")
-"""The action line printed first in every output where TTP is possible or worse."""
+URGENT_TTP_ADVICE = {
+    "unknown": "draw a sample for ADAMTS13 activity before any plasma or blood product; plasma "
+               "exchange and corticosteroids are usually started on clinical suspicion, before "
+               "the ADAMTS13 result",
+    "severe": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency: start plasma exchange "
+              "and corticosteroids now if not already started",
+    "severe, no picture": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, but no "
+                          "thrombocytopenia or haemolysis is shown: count the platelets and "
+                          "measure LDH, haptoglobin and reticulocytes now; plasma exchange and "
+                          "corticosteroids if they show TTP",
+    "grey zone": f"ADAMTS13 {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% is a grey zone: plasma "
+                 "exchange and corticosteroids on clinical judgement (the picture, PLASMIC)",
+    "bound": "a value reported only as a bound spans a cut-off of the verdict: give the measured "
+             "value; plasma exchange and corticosteroids are usually started on clinical "
+             "suspicion",
+}
+"""What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
+under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result)."""
+
+
+def adamts13_known(adamts13: float | None, picture_seen: bool) -> str:
+    """What is known of ADAMTS13 for the URGENT line (a key of :data:`URGENT_TTP_ADVICE`):
+    ``unknown``, a ``severe`` deficiency (``severe, no picture`` without thrombocytopenia or
+    haemolysis shown) or the ``grey zone`` (ISTH 2020). Over 20% TTP is unlikely: no line."""
+    if adamts13 is None:
+        return "unknown"
+    if adamts13 < ADAMTS13_SEVERE:
+        return "severe" if picture_seen else "severe, no picture"
+    if adamts13 <= ADAMTS13_NEGATIVE:
+        return "grey zone"
+    raise ValueError(f"ADAMTS13 {adamts13:g}% > {ADAMTS13_NEGATIVE:g}%: TTP is unlikely, no "
+                     "URGENT line")
+
+
+def urgent_ttp(assessment: str, adamts13: str) -> str:
+    """The action line every output prints first when TTP is possible or worse.
+
+    Parameters
+    ----------
+    assessment : str
+        TTP's assessment: ``possible``, ``suspected`` or ``likely``; the line names it.
+    adamts13 : str
+        What is known of ADAMTS13, a key of :data:`URGENT_TTP_ADVICE`.
+    """
+    return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
+            f"{URGENT_TTP_ADVICE[adamts13]}; consider caplacizumab; do not transfuse platelets "
+            f"unless there is life-threatening bleeding ({ISTH_TTP}).")
+
 
 MARROW_ADVICE = "bone-marrow examination (aspirate and trephine biopsy)"
 
@@ -191,10 +233,10 @@ def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Sco
     possible (ISTH 2020 grey zone); > 20% -> unlikely; unknown -> by PLASMIC (and the French
     score where PLASMIC is low) and the picture, never by the schistocyte count alone."""
     adamts13 = labs.adamts13
+    picture_seen = picture.thrombocytopenia or picture.haemolysis in ("present", "equivocal")
     if adamts13 is None:
         assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french)
     elif adamts13 < ADAMTS13_SEVERE:
-        picture_seen = picture.thrombocytopenia or picture.haemolysis in ("present", "equivocal")
         assessment = "likely" if picture_seen else "possible"
         reasons = [f"{_adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: severe deficiency "
                    f"({ISTH_TTP})", "next: ADAMTS13 inhibitor or anti-ADAMTS13 IgG"]
@@ -209,7 +251,9 @@ def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Sco
         assessment = "unlikely"
         reasons = [f"{_adamts13_text(adamts13)} > {ADAMTS13_NEGATIVE:g}%: a negative result, "
                    f"consider other diagnoses ({ISTH_TTP})"]
-    return _cause("ttp", assessment, "emergency", URGENT_TTP, reasons)
+    urgent = (urgent_ttp(assessment, adamts13_known(adamts13, bool(picture_seen)))
+              if assessment in ACTIVE else "")
+    return _cause("ttp", assessment, "emergency", urgent, reasons)
 
 
 # --- HUS ---------------------------------------------------------------------------------------

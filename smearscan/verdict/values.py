@@ -224,9 +224,10 @@ TTP_RULE = _rule(
     "alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
     standard=False)
 URGENT_RULE = _rule(
-    "urgent TTP action", "printed first whenever TTP is possible, suspected or likely: urgent "
-    "haematology; plasma exchange and corticosteroids on suspicion, before ADAMTS13 (sample "
-    "drawn first); consider caplacizumab; no platelet transfusion unless life-threatening "
+    "urgent TTP action", "printed first whenever TTP is possible, suspected or likely, naming "
+    "which: urgent haematology; ADAMTS13 unknown: plasma exchange and corticosteroids on "
+    "suspicion, before ADAMTS13 (sample drawn first); under 10%: start them now; 10-20%: on "
+    "clinical judgement; consider caplacizumab; no platelet transfusion unless life-threatening "
     "bleeding", ISTH_TTP)
 HUS_RULE = _rule("HUS", f"creatinine >= {HUS_CREATININE:g} mg/dL with MAHA and ADAMTS13 not "
                  "severely low", "the level at which PLASMIC stops scoring its renal point",
