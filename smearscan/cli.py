@@ -163,13 +163,14 @@ def analysis_parser() -> argparse.ArgumentParser:
     parser.add_argument("--overlay", action="store_true",
                         help="write fields with outlines coloured by class to DIR/overlays/")
     parser.add_argument("--jobs", type=_positive_int, metavar="N",
-                        help="worker processes (default: one per core, at most 4, for runs of "
-                             "20 fields or more, and only as many as the largest field fits "
-                             "in the free memory; otherwise 1)")
+                        help="worker processes, at most one per core (default: one per core, "
+                             "at most 4, for runs of 20 fields or more, and only as many as "
+                             "the largest field fits in the free memory; otherwise 1)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the fields on a Dask cluster: tcp://HOST:PORT (a running "
                              "scheduler; every worker must see the input paths) or local:N "
-                             "(N local worker processes); needs smearscan[distributed]. "
+                             "(N local worker processes, at most one per core); needs "
+                             "smearscan[distributed]. "
                              "Outputs are written by this process only")
     parser.add_argument("--population", choices=tuple(LIMIT_PERCENT), default="adult",
                         help="sets the schistocyte reference limit: <=1%% adults and term "
@@ -218,7 +219,12 @@ def _run_analysis(args: argparse.Namespace) -> int:
     from smearscan.batch import RunOptions, analyse_slides
     from smearscan.batch.run import jobs_within_memory
     from smearscan.errors import printable
-    from smearscan.executor import default_jobs, executor_for, parse_scheduler
+    from smearscan.executor import (
+        check_worker_count,
+        default_jobs,
+        executor_for,
+        parse_scheduler,
+    )
     from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides, without_repeats
     from smearscan.report import field_table, slide_table
 
@@ -227,6 +233,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
             raise _UsageError("--jobs and --scheduler exclude each other: the cluster's "
                               "workers do the work")
         parse_scheduler(args.scheduler)  # a bad value fails before any input is read
+    elif args.jobs is not None:
+        check_worker_count(args.jobs, "--jobs")
 
     # Results written inside an input folder must not become fields of the next run.
     slides, repeats = without_repeats(

@@ -17,7 +17,13 @@ from synthetic import slide_folders
 
 from smearscan.batch import RunOptions, analyse_slides
 from smearscan.cli import main
-from smearscan.executor import LocalPool, in_task_order, parse_scheduler
+from smearscan.executor import (
+    LocalPool,
+    WorkerCountError,
+    in_task_order,
+    parse_scheduler,
+    processes,
+)
 from smearscan.loading import find_slides
 
 SLIDES, FIELDS = 2, 5
@@ -82,8 +88,30 @@ def test_in_task_order_puts_results_back_in_order():
 
 @pytest.mark.parametrize(("text", "parsed"), [
     ("local:2", ("local", 2)), ("tcp://10.0.0.5:8786", ("tcp://10.0.0.5:8786", None))])
-def test_scheduler_values(text, parsed):
+def test_scheduler_values(text, parsed, monkeypatch):
+    monkeypatch.setattr(processes, "available_cores", lambda: 2)
     assert parse_scheduler(text) == parsed
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--jobs", "3"], "smearscan: --jobs: 3 worker processes for the 2 core(s) of this machine; "
+                      "give at most 2\n"),
+    (["--scheduler", "local:1000"], "smearscan: --scheduler local:1000: 1000 worker processes for "
+                                    "the 2 core(s) of this machine; give at most 2\n")])
+def test_more_local_workers_than_cores_are_refused_before_any_starts(option, message, tmp_path,
+                                                                   capsys, monkeypatch):
+    # A QA run of local:1000 started 600 worker processes on 2 cores and stalled the machine.
+    monkeypatch.setattr(processes, "available_cores", lambda: 2)
+    image = tmp_path / "missing.png"  # never read: the option fails first
+    assert main([str(image), *option, "--quiet"]) == 2
+    assert capsys.readouterr().err == message
+
+
+def test_as_many_workers_as_cores_are_accepted(monkeypatch):
+    monkeypatch.setattr(processes, "available_cores", lambda: 2)
+    processes.check_worker_count(2, "--jobs")
+    with pytest.raises(WorkerCountError):
+        processes.check_worker_count(3, "--jobs")
 
 
 @pytest.mark.parametrize("text", ["local:0", "local:", "local:two", "10.0.0.5:8786",

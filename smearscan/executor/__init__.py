@@ -18,18 +18,20 @@ from smearscan.executor.cluster import (
     batched_tasks,
     parse_scheduler,
 )
-from smearscan.executor.processes import LocalPool, default_jobs
+from smearscan.executor.processes import LocalPool, check_worker_count, default_jobs
 from smearscan.executor.protocol import (
     ClusterError,
     Executor,
     SchedulerValueError,
+    WorkerCountError,
     WorkerDiedError,
     in_task_order,
 )
 
 __all__ = ["FIELDS_PER_TASK", "ClusterError", "DaskExecutor", "Executor", "LocalPool",
-           "SchedulerValueError", "WorkerDiedError", "batched_tasks", "default_jobs",
-           "executor_for", "in_task_order", "parse_scheduler"]
+           "SchedulerValueError", "WorkerCountError", "WorkerDiedError", "batched_tasks",
+           "check_worker_count", "default_jobs", "executor_for", "in_task_order",
+           "parse_scheduler"]
 
 
 def executor_for(*, jobs: int, scheduler: str | None) -> LocalPool | DaskExecutor:

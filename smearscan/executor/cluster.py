@@ -12,7 +12,12 @@ from functools import partial
 from itertools import islice
 from typing import Any
 
-from smearscan.executor.processes import QUEUED_PER_WORKER, start_fork_server, stops_held
+from smearscan.executor.processes import (
+    QUEUED_PER_WORKER,
+    check_worker_count,
+    start_fork_server,
+    stops_held,
+)
 from smearscan.executor.protocol import (
     ClusterError,
     R,
@@ -25,10 +30,19 @@ _INSTALL_HINT = 'pip install "smearscan[distributed]"'
 
 
 def parse_scheduler(text: str) -> tuple[str, int | None]:
-    """``("tcp://HOST:PORT", None)`` or ``("local", N)`` from a ``--scheduler`` value."""
+    """``("tcp://HOST:PORT", None)`` or ``("local", N)`` from a ``--scheduler`` value.
+
+    Raises
+    ------
+    SchedulerValueError
+        Neither form.
+    WorkerCountError
+        ``local:N`` with more workers than cores (:func:`.processes.check_worker_count`).
+    """
     if text.startswith("local:"):
         count = text.removeprefix("local:")
         if count.isdigit() and int(count) >= 1:
+            check_worker_count(int(count), f"--scheduler {text}")
             return "local", int(count)
     elif text.startswith("tcp://") and text.rpartition(":")[2].isdigit():
         return text, None

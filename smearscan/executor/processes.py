@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 
-from smearscan.executor.protocol import R, T, WorkerDiedError
+from smearscan.executor.protocol import R, T, WorkerCountError, WorkerDiedError
 
 
 def _exit_with_main_process() -> None:
@@ -50,13 +50,31 @@ _FIELDS_FOR_WORKERS = 20
 _MAX_DEFAULT_JOBS = 4
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells it)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, cores or 1)
+
+
 def default_jobs(fields: int) -> int:
     """Worker processes for a run of ``fields`` fields when the user did not say: one per
     available core (at most 4) for 20 fields or more, else 1 (no workers)."""
     if fields < _FIELDS_FOR_WORKERS:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, _MAX_DEFAULT_JOBS))
+    return min(available_cores(), _MAX_DEFAULT_JOBS)
+
+
+def check_worker_count(count: int, option: str) -> None:
+    """Refuse more local worker processes than cores (:class:`WorkerCountError`, one line).
+
+    Each worker analyses one field at a time on one core and holds ~0.8 GiB: more only share
+    the cores and crowd the memory (a QA run of ``--scheduler local:1000`` started 600 processes
+    on 2 cores and stalled the machine).
+    """
+    cores = available_cores()
+    if count > cores:
+        raise WorkerCountError(f"{option}: {count} worker processes for the {cores} core(s) of "
+                               f"this machine; give at most {cores}")
 
 
 def _worker_context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:

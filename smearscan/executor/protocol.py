@@ -31,6 +31,12 @@ class SchedulerValueError(SmearscanError):
     exit_code = 2
 
 
+class WorkerCountError(SmearscanError):
+    """More local worker processes than this machine has cores (exit 2)."""
+
+    exit_code = 2
+
+
 class Executor(Protocol):
     """What :func:`smearscan.batch.analyse_slides` and training need of an engine."""
 
