@@ -12,6 +12,7 @@ from smearscan.errors import printable
 from smearscan.illumination import UNEVEN_FALLOFF
 from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
 from smearscan.render import CLASS_COLOURS
+from smearscan.segmentation import MAX_SCALE_DISAGREEMENT
 from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ def field_table(outcomes: list[SlideOutcome]) -> str:
 def slide_table(outcomes: list[SlideOutcome]) -> str:
     """One line per slide: the call the report makes, the schistocyte % and 95% interval it
     rests on (corrected when the model gives its error rates), the less-specific flag, the
-    focus (median red-cell edge width), NRBCs and the path of the slide's report.html; a
+    focus (median red-cell edge width), the pixel size (with the fields off the slide's scale),
+    NRBCs and the path of the slide's report.html; a
     signed-off slide's reviewed figures, marked so, and a review in progress or set aside."""
     rows = []
     for outcome in outcomes:
@@ -80,6 +82,7 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
             call_basis_text(stats.schistocytes) if stats else "-",
             _less_specific_text(stats.schistocytes) if stats else "-",
             _focus_text(s) if stats else "-",
+            _scale_text(s),
             _nrbc_text(stats.nrbc) if stats else "-",
             str(outcome.report) if outcome.report else "-",
             ", ".join(note for note in ("resumed" if outcome.resumed else "",
@@ -87,7 +90,7 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
                       if note),
         ])
     return _table(("slide", "fields", "failed", "RBCs", "call", "schistocytes % (95% CI)",
-                   "less specific", "focus", "NRBC", "report", ""), rows)
+                   "less specific", "focus", "um/px", "NRBC", "report", ""), rows)
 
 
 #: The slide table's note on a slide's review (``summary.json``'s ``review`` status).
@@ -121,6 +124,15 @@ def _focus_text(summary: SlideSummary) -> str:
     text = f"{'soft' if schisto.soft_focus else 'ok'} {schisto.edge_width_um:.2f} um"
     if summary.soft_fields and not schisto.soft_focus:
         text += f", {len(summary.soft_fields)} field(s) soft"
+    return text
+
+
+def _scale_text(summary: SlideSummary) -> str:
+    """The slide's pixel size (the median of its fields'), marked ``(est.)`` when estimated,
+    and how many fields read a scale of their own far from it."""
+    text = _pixel_size_text(summary.pixel_size_um, summary.pixel_size_estimated)
+    if summary.off_scale_fields:
+        text += f", {len(summary.off_scale_fields)} field(s) off scale"
     return text
 
 
@@ -245,4 +257,6 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         uneven_falloff=f"{UNEVEN_FALLOFF:g}", noisy_levels=f"{NOISY_LEVELS:g}",
         smoothed_note=SMOOTHED_NOTE,
         evened_fields=summary.evened_fields, smoothed_fields=summary.smoothed_fields,
+        off_scale_fields=summary.off_scale_fields,
+        scale_disagreement=f"{MAX_SCALE_DISAGREEMENT:g}",
     )

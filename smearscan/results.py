@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from smearscan.loading import DEFAULT_MAX_PIXELS
+from smearscan.segmentation import scales_disagree
 from smearscan.slide_stats import SlideResult, out_of_focus, slide_result
 
 if TYPE_CHECKING:  # an analysis without lab values does not import the lab tables
@@ -286,6 +287,18 @@ class SlideSummary:
     def soft_fields(self) -> tuple[str, ...]:
         """The fields out of focus on their own (:attr:`FieldSummary.soft_focus`)."""
         return tuple(f.image for f in self.fields if f.soft_focus)
+
+    @property
+    def off_scale_fields(self) -> tuple[str, ...]:
+        """The fields whose own estimated pixel size disagrees with the slide's (the median of
+        its fields') by more than :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT`: their
+        cells were sized on another scale than the rest, although one slide comes from one
+        microscope (this tool's rule). Empty when the pixel size was declared."""
+        slide = self.pixel_size_um
+        if slide is None or not self.pixel_size_estimated:
+            return ()
+        return tuple(f.image for f in self.fields if f.pixel_size_estimated
+                     and f.pixel_size_um is not None and scales_disagree(f.pixel_size_um, slide))
 
     @property
     def evened_fields(self) -> tuple[str, ...]:

@@ -166,6 +166,12 @@ diameters lie within ~6-9.5 um even in marked micro- or macrocytosis (MCV ~60-13
 factor under ~1.3 either way; 1.5 is wrong calibration or a wrong objective."""
 
 
+def scales_disagree(pixel_size_um: float, other_um: float) -> bool:
+    """Whether two pixel sizes of one microscope differ by more than
+    :data:`MAX_SCALE_DISAGREEMENT` either way (this tool's rule)."""
+    return max(pixel_size_um / other_um, other_um / pixel_size_um) > MAX_SCALE_DISAGREEMENT
+
+
 class PixelSizeError(SmearscanError):
     """A declared pixel size outside :data:`PIXEL_SIZE_RANGE_UM`, or far from the field's own
     estimate; the CLI exits 2."""
@@ -204,7 +210,7 @@ def check_pixel_size(pixel_size_um: float, rgb: np.ndarray | None = None, *,
     estimate = segment_field(rgb).pixel_size_um
     if not np.isfinite(estimate):
         return
-    if max(estimate / pixel_size_um, pixel_size_um / estimate) > MAX_SCALE_DISAGREEMENT:
+    if scales_disagree(estimate, pixel_size_um):
         raise PixelSizeError(
             f"--pixel-size {pixel_size_um:g} um/px disagrees with {estimate:.3g} um/px estimated "
             f"from {source or 'the field'} (median red cell taken as 7.5 um) by more than "

@@ -51,22 +51,23 @@ def test_table_prints_the_call_its_basis_the_flag_nrbc_and_the_report():
     ]
     rows = cells_of(slide_table(outcomes))
     assert rows[0] == ["slide", "fields", "failed", "RBCs", "call", "schistocytes % (95% CI)",
-                       "less specific", "focus", "NRBC", "report"]
+                       "less specific", "focus", "um/px", "NRBC", "report"]
     s = elliptocytosis.statistics.schistocytes
     low, high = s.corrected_ci95
     assert s.call == "above" and low > 1
     assert rows[1] == [
         "ell", "3", "0", "1000", "above",
         f"{s.corrected_percent:.2f} ({low:.2f}-{high:.2f}) corrected",
-        "yes: elliptocyte 3+ 62.0%", "-", "2 within false calls", "out/slides/ell/report.html"]
+        "yes: elliptocyte 3+ 62.0%", "-", "0.200", "2 within false calls",
+        "out/slides/ell/report.html"]
     # No operating characteristics: the raw Wilson interval is what the call rests on.
     assert rows[2] == ["nrbc", "3", "0", "1000", "below", "0.00 (0.00-0.38) raw", "no",
-                       "ok 0.68 um", "12 present, 120.0 per 100 WBC (over 10: unreliable)",
+                       "ok 0.68 um", "0.200", "12 present, 120.0 per 100 WBC (over 10: unreliable)",
                        "out/slides/nrbc/report.html", "resumed"]
-    assert rows[3] == ["plain", "1", "1", "-", "-", "-", "-", "-", "-", "-"]
+    assert rows[3] == ["plain", "1", "1", "-", "-", "-", "-", "-", "-", "-", "-"]
     # Out of focus (median edge width 1.2 um): the same count within the limit has no call.
     assert rows[4] == ["soft", "3", "0", "1000", "insufficient", "0.00 (0.00-0.38) raw", "no",
-                       "soft 1.20 um", "0", "-"]
+                       "soft 1.20 um", "0.200", "0", "-"]
 
 
 def test_cli_table_names_each_report_and_prints_the_call_the_report_makes(field_png, tmp_path,
@@ -82,7 +83,45 @@ def test_cli_table_names_each_report_and_prints_the_call_the_report_makes(field_
         assert [row[0] for row in rows[1:]] == ["a", "b"]
         for row in rows[1:]:
             report = out / "slides" / row[0] / "report.html"
-            assert row[9] == str(report)
+            assert row[10] == str(report)
             headline = re.search(r'class="headline (\w+)"', report.read_text()).group(1)
             assert row[4] == headline == "insufficient"  # 12 red cells of the 1000 needed
-            assert row[10:] == (["resumed"] if resumed else [])
+            assert row[11:] == (["resumed"] if resumed else [])
+
+
+def _estimated(image: str, pixel_size_um: float) -> FieldSummary:
+    return FieldSummary(image, pixel_size_um=pixel_size_um, pixel_size_estimated=True)
+
+
+def test_fields_whose_own_scale_is_far_from_the_slides_are_counted_and_named(tmp_path):
+    # Median 0.105 um/px; 0.07 is 1.5x under it (kept: not more than 1.5x), 0.069 and 0.16 are
+    # more than 1.5x away (this tool's rule, the --pixel-size check's).
+    fields = (_estimated("a.png", 0.105), _estimated("b.png", 0.07),
+              _estimated("c.png", 0.069), _estimated("d.png", 0.16), _estimated("e.png", 0.11))
+    stats = slide_result(label=np.array(["rbc"] * 1000), morphology=np.array(["normal"] * 1000),
+                         border=np.zeros(1000, bool))
+    slide = SlideSummary(fields, 1000, 0.105, True, statistics=stats)
+    assert slide.off_scale_fields == ("c.png", "d.png")
+    row = cells_of(slide_table([SlideOutcome("s", slide, "")]))[1]
+    assert row[8] == "0.105 (est.), 2 field(s) off scale"
+    # Declared: one scale for all, nothing to disagree.
+    assert SlideSummary(fields, 1000, 0.105, False, statistics=stats).off_scale_fields == ()
+
+
+def test_the_report_names_the_fields_off_the_slides_scale(field_png, tmp_path):
+    """Two fields at the sample's scale and one at half its magnification: the run estimates
+    each field's scale from its own red cells; the odd one is named in the report."""
+    import cv2
+
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    rgb = cv2.imread(str(field_png))
+    cv2.imwrite(str(slide / "a.png"), rgb)
+    cv2.imwrite(str(slide / "b.png"), rgb[:, ::-1])
+    half = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(slide / "c.png"), half)
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--quiet"]) == 0
+    report = (out / "slides" / "slide" / "report.html").read_text()
+    assert "<p><b>1 of 3 field(s) off the slide's scale</b>" in report
+    assert "by more than 1.5x (this tool's rule): c.png. One slide comes from one" in report
