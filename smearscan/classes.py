@@ -6,6 +6,8 @@ without importing the classifier.
 
 #: Object classes of the classifier's main head.
 CLASSES = ("rbc", "schistocyte", "nrbc", "wbc", "immature_granulocyte", "platelet")
+#: Classes with a nucleus: an object without one inside its outline is none of them.
+NUCLEATED_CLASSES = ("nrbc", "wbc", "immature_granulocyte")
 #: Labels a cell can carry in the outputs: the classes and ``other`` (debris, never counted).
 LABELS = (*CLASSES, "other")
 #: Red-cell shapes of the morphology head (Chula RBC-12 without schistocyte, uncategorised).

@@ -25,7 +25,12 @@ from smearscan.noise import quietened
 from smearscan.outputs import jpeg_bytes, png_bytes
 from smearscan.render import overlay_image, review_cells, thumbnail
 from smearscan.results import Condition, FieldResult, FieldTask, ModelInfo
-from smearscan.segmentation import Segmentation, check_pixel_size, segment_field
+from smearscan.segmentation import (
+    Segmentation,
+    check_pixel_size,
+    nuclear_fractions,
+    segment_field,
+)
 
 if TYPE_CHECKING:  # ONNX Runtime is imported only where a field is classified
     from smearscan.classification import CellClassifier
@@ -47,16 +52,32 @@ def classified_columns(
 ) -> dict[str, np.ndarray]:
     """The ``class``, ``morphology`` and ``p_<class>`` columns of the cells of one field.
 
+    An object called NRBC without a nucleus inside its own outline is called as if it could be
+    no nucleated class (:data:`~smearscan.classification.inference.NRBC_MIN_NUCLEAR_FRACTION`);
+    its ``p_nrbc`` stays the network's.
+
     Raises
     ------
     ColourlessFieldError
         A grayscale field (:func:`~smearscan.classification.require_stain_colour`).
     """
     from smearscan.classification import classify, require_stain_colour
+    from smearscan.classification.inference import (
+        NRBC_MIN_NUCLEAR_FRACTION,
+        calls_without_nucleus,
+    )
 
     require_stain_colour(rgb)
     calls = classify(model, model.crops(rgb, labels, cells, pixel_size_um=pixel_size_um))
-    columns = {"class": calls.label, "morphology": calls.morphology}
+    label = calls.label
+    nrbc = np.flatnonzero(label == "nrbc")
+    if len(nrbc):
+        fractions = nuclear_fractions(rgb, labels, cells["cell_id"][nrbc])
+        unnucleated = nrbc[fractions < NRBC_MIN_NUCLEAR_FRACTION]
+        label = label.astype(f"<U{max(map(len, model.classes))}")  # room for any class
+        label[unnucleated] = calls_without_nucleus(calls.probabilities[unnucleated],
+                                                   model.classes, model.thresholds)
+    columns = {"class": label, "morphology": calls.morphology}
     for index, name in enumerate(model.classes):
         columns[f"p_{name}"] = calls.probabilities[:, index]
     return columns

@@ -838,6 +838,33 @@ def _two_parts(mask: np.ndarray, cell_area: float) -> np.ndarray | None:
     return lookup[parts]
 
 
+def nuclear_fractions(rgb: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The fraction of each given object's pixels stained like a nucleus
+    (:func:`_nuclear_stain`, against the field's background).
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 ndarray
+        The field as it was segmented.
+    labels : (H, W) int ndarray
+        Its objects, 1..N.
+    ids : (K,) int ndarray
+        The objects to measure.
+
+    Returns
+    -------
+    (K,) float64 ndarray
+    """
+    background = np.array([uint8_percentile(rgb[:, :, c], 95) for c in range(3)])
+    boxes = ndi.find_objects(labels, max_label=int(max(ids, default=0)))
+    fractions = np.zeros(len(ids))
+    for index, label in enumerate(ids):
+        box = boxes[label - 1]
+        inside = labels[box] == label
+        fractions[index] = _nuclear_stain(rgb[box][inside], background).mean()
+    return fractions
+
+
 def _nucleated(pixels: np.ndarray, background: np.ndarray) -> bool:
     """Whether more than :data:`_MAX_NUCLEAR_FRACTION` of an object's (N, 3) RGB pixels are
     stained like a nucleus."""

@@ -25,6 +25,7 @@ from smearscan.classification import (
     predict_probabilities,
     symmetric_views,
 )
+from smearscan.classification.inference import calls_without_nucleus
 
 DATASETS = Path(__file__).parents[1] / ".." / "shared" / "datasets"
 
@@ -129,6 +130,38 @@ def test_call_rule_thresholds_targets_then_argmax_of_the_rest():
     assert list(call_labels(probabilities, classes, thresholds)) == [
         "schistocyte", "rbc", "schistocyte", "wbc"]
     assert call_labels(probabilities, classes, thresholds_low)[2] == "nrbc"
+
+
+def test_an_object_without_a_nucleus_is_called_as_no_nucleated_class():
+    classes = ("rbc", "schistocyte", "nrbc", "wbc", "immature_granulocyte", "platelet")
+    probabilities = np.array([
+        [0.10, 0.05, 0.60, 0.20, 0.00, 0.05],  # nrbc, then wbc: both ruled out -> rbc
+        [0.05, 0.30, 0.50, 0.15, 0.00, 0.00],  # schistocyte reaches its threshold 0.2
+        [0.05, 0.00, 0.55, 0.10, 0.20, 0.10],  # immature granulocyte ruled out too -> platelet
+    ])
+    thresholds = {"schistocyte": 0.2, "nrbc": 0.5, "immature_granulocyte": 0.1}
+    assert list(call_labels(probabilities, classes, thresholds)) == [
+        "nrbc", "nrbc", "nrbc"]
+    assert list(calls_without_nucleus(probabilities, classes, thresholds)) == [
+        "rbc", "schistocyte", "platelet"]
+
+
+def test_nuclear_fractions_count_the_nucleus_stained_pixels_of_each_object():
+    from smearscan.segmentation import nuclear_fractions
+
+    rgb = np.full((60, 120, 3), (235, 225, 215), np.uint8)  # pale background
+    labels = np.zeros((60, 120), np.int32)
+    rows, cols = disk((30, 30), 15)
+    labels[rows, cols] = 1
+    rgb[rows, cols] = (200, 120, 140)  # haemoglobin: blue absorbed about as much as green
+    rows, cols = disk((30, 90), 15)
+    labels[rows, cols] = 2
+    rgb[rows, cols] = (200, 120, 140)
+    nucleus = disk((30, 90), 7)
+    rgb[nucleus] = (90, 50, 160)  # chromatin: absorbs green, lets blue through
+    fractions = nuclear_fractions(rgb, labels, np.array([1, 2]))
+    assert fractions[0] == 0
+    assert fractions[1] == len(nucleus[0]) / np.count_nonzero(labels == 2)
 
 
 def _real_crops(fields, name: str) -> np.ndarray:
