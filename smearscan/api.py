@@ -158,8 +158,8 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
 
 def _check_scale(fields: Iterable[Path | np.ndarray], pixel_size_um: object, *,
                  trust: bool) -> None:
-    """The range of a declared pixel size, and unless ``trust`` the first usable field's own
-    estimate (:func:`~smearscan.pipeline.check_declared_pixel_size`, as the CLI). A pixel size
+    """The range of a declared pixel size, and unless ``trust`` the fields' own estimates
+    (:func:`~smearscan.pipeline.check_declared_pixel_size`, as the CLI). A pixel size
     that is not a real number is a TypeError naming it (a string would fail deep in the
     segmentation)."""
     if isinstance(pixel_size_um, bool) or not isinstance(pixel_size_um, numbers.Real):
@@ -207,7 +207,7 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
         Sets the schistocyte reference limit: <= 1% adults and term neonates, <= 5% preterm
         infants (ICSH 2021).
     trust_pixel_size : bool, keyword-only
-        As for :func:`analyse_image`; the first field is the one compared, as in the CLI.
+        As for :func:`analyse_image`; the fields are compared as in the CLI.
 
     Returns
     -------

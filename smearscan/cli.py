@@ -154,8 +154,9 @@ def analysis_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pixel-size", type=_positive_float, metavar="UM",
                         help="pixel size in um/px (0.03-0.5); default: estimated from the "
                              "median red cell (7.5 um), and the output says it was estimated; "
-                             "refused when the first field of a slide estimates a size more "
-                             "than 1.5x off. Macrocytes and microcytes are reported only with it")
+                             "refused when a slide's first field, and then the median of its "
+                             "first 5, estimate a size more than 1.5x off. Macrocytes and "
+                             "microcytes are reported only with it")
     parser.add_argument("--trust-pixel-size", action="store_true",
                         help="use --pixel-size even where the fields' own estimate disagrees")
     parser.add_argument("--save-masks", action="store_true",
@@ -281,8 +282,9 @@ def _repeat_note(repeat: Path, kept: Path) -> str:
 
 
 def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
-    """Refuse (PixelSizeError) a --pixel-size out of range, or one that the first usable field
-    of a slide contradicts, unless --trust-pixel-size."""
+    """Refuse (PixelSizeError) a --pixel-size out of range, or one that a slide's fields
+    contradict (:func:`~smearscan.pipeline.check_declared_pixel_size`), unless
+    --trust-pixel-size."""
     from smearscan.pipeline import check_declared_pixel_size
     from smearscan.segmentation import check_pixel_size
 

@@ -8,7 +8,7 @@ and never writes a file, so that it can run in any process of any machine that s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +28,9 @@ from smearscan.results import Condition, FieldResult, FieldTask, ModelInfo
 from smearscan.segmentation import (
     Segmentation,
     check_pixel_size,
+    check_scale_agreement,
     nuclear_fractions,
+    scales_disagree,
     segment_field,
 )
 
@@ -137,13 +139,21 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                          condition)
 
 
+#: A declared pixel size that the first usable field contradicts is compared again with the
+#: median estimate of this many (this tool's rule): one field with few red cells beside a large
+#: white cell (a CellaVision crop) can read twice the true scale, and one such field refused a
+#: correct declared size.
+SCALE_CHECK_FIELDS = 5
+
+
 def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.ndarray], *,
                               trust: bool = False, max_pixels: int | None = None) -> None:
     """Refuse a declared pixel size out of range, or, unless ``trust`` (``--trust-pixel-size``),
-    one that the first usable field (readable, neither blank nor overexposed) of ``fields``
-    (paths, or RGB arrays) contradicts as analysis sees it
-    (:func:`~smearscan.segmentation.check_pixel_size`); unusable fields are skipped, their
-    analysis reports them.
+    one that the usable fields (readable, neither blank nor overexposed, with red cells to
+    measure) of ``fields`` (paths, or RGB arrays) contradict as analysis sees them
+    (:func:`~smearscan.segmentation.check_scale_agreement`): the first one, and when it
+    disagrees, the median of the first :data:`SCALE_CHECK_FIELDS`. Unusable fields are
+    skipped; their analysis reports them.
 
     Raises
     ------
@@ -153,6 +163,23 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.n
     check_pixel_size(pixel_size_um)
     if trust:
         return
+    estimates, sources = [], []
+    for estimate, source in _field_estimates(fields, max_pixels):
+        estimates.append(estimate)
+        sources.append(source)
+        if len(estimates) == 1 and not scales_disagree(estimate, pixel_size_um):
+            return
+        if len(estimates) == SCALE_CHECK_FIELDS:
+            break
+    if estimates:
+        source = sources[0] if len(sources) == 1 else (
+            f"the median of {len(sources)} fields ({sources[0]} and {len(sources) - 1} more)")
+        check_scale_agreement(pixel_size_um, float(np.median(estimates)), source)
+
+
+def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None
+                     ) -> Iterator[tuple[float, str]]:
+    """Each usable field's own pixel size estimate, as analysis sees the field, and its name."""
     for field in fields:
         try:
             rgb = field if isinstance(field, np.ndarray) else read_field(
@@ -161,9 +188,9 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.n
         except (ImageLoadError, UnusableFieldError):
             continue
         # As analysis sees it: in a dark corner cells merge and read larger.
-        source = "the array" if isinstance(field, np.ndarray) else str(field)
-        check_pixel_size(pixel_size_um, conditioned(rgb)[0], source=source)
-        return
+        estimate = segment_field(conditioned(rgb)[0]).pixel_size_um
+        if np.isfinite(estimate):
+            yield estimate, "the array" if isinstance(field, np.ndarray) else str(field)
 
 
 def analyse_field(task: FieldTask) -> FieldResult:

@@ -205,15 +205,24 @@ def check_pixel_size(pixel_size_um: float, rgb: np.ndarray | None = None, *,
             f"--pixel-size {pixel_size_um:g} um/px is outside {low:g}-{high:g} um/px, the range "
             f"in which a 7.5 um red cell spans {_PLAUSIBLE_DIAMETER_PX[0]:g}-"
             f"{_PLAUSIBLE_DIAMETER_PX[1]:g} px (this tool's rule); give the size in um per pixel")
-    if rgb is None:
-        return
-    estimate = segment_field(rgb).pixel_size_um
-    if not np.isfinite(estimate):
-        return
-    if scales_disagree(estimate, pixel_size_um):
+    if rgb is not None:
+        check_scale_agreement(pixel_size_um, segment_field(rgb).pixel_size_um,
+                              source or "the field")
+
+
+def check_scale_agreement(pixel_size_um: float, estimate: float, source: str) -> None:
+    """Refuse a declared pixel size that disagrees with ``estimate`` (um/px, nan: nothing to
+    compare with), estimated from ``source``, by more than :data:`MAX_SCALE_DISAGREEMENT`.
+
+    Raises
+    ------
+    PixelSizeError
+        With a one-line message giving both values and the rule.
+    """
+    if np.isfinite(estimate) and scales_disagree(estimate, pixel_size_um):
         raise PixelSizeError(
             f"--pixel-size {pixel_size_um:g} um/px disagrees with {estimate:.3g} um/px estimated "
-            f"from {source or 'the field'} (median red cell taken as 7.5 um) by more than "
+            f"from {source} (median red cell taken as 7.5 um) by more than "
             f"{MAX_SCALE_DISAGREEMENT:g}x; check the calibration, or add --trust-pixel-size "
             "(trust_pixel_size=True in Python)")
 

@@ -299,6 +299,27 @@ def test_a_pixel_size_the_field_contradicts_is_refused_unless_trusted(shared_dat
     assert run(field, "--pixel-size", "0.2") == 0
 
 
+def test_a_declared_pixel_size_is_compared_with_the_median_of_five_fields(shared_datasets,
+                                                                           tmp_path, capsys):
+    # A CellaVision monocyte crop reads 0.052 um/px from its few red cells; PBC is 0.105. Alone
+    # it refused the true pixel size; with four more fields of the slide it does not.
+    pbc = shared_datasets / "pbc"
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    names = ["monocyte/MO_104451.jpg", "lymphocyte/LY_11415.jpg", "lymphocyte/LY_116029.jpg",
+             "lymphocyte/LY_134079.jpg", "lymphocyte/LY_135776.jpg"]
+    for index, name in enumerate(names):
+        (slide / f"{index}.jpg").symlink_to(pbc / name)
+    assert run(slide / "0.jpg", "--pixel-size", "0.105") == 2
+    assert "disagrees with 0.0523 um/px estimated from" in capsys.readouterr().err
+    assert run(slide, "--pixel-size", "0.105", "--no-classify") == 0
+    capsys.readouterr()
+    assert run(slide, "--pixel-size", "0.3", "--no-classify") == 2
+    assert capsys.readouterr().err.startswith(
+        "smearscan: --pixel-size 0.3 um/px disagrees with 0.101 um/px estimated from the median "
+        f"of 5 fields ({slide / '0.jpg'} and 4 more) (median red cell taken as 7.5 um)")
+
+
 def test_the_report_opens_with_the_urgent_ttp_line_when_ttp_is_possible(field_png, tmp_path):
     # A QA pass found it only inside the verdict section, after the galleries.
     labs = tmp_path / "labs.json"
