@@ -23,7 +23,7 @@ import numpy as np
 from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
 from smearscan.errors import UnusableFieldError
-from smearscan.loading import Slide, find_slides, read_field
+from smearscan.loading import Slide, file_identity, find_slides, read_field
 from smearscan.pipeline import (
     FieldResult,
     ModelInfo,
@@ -32,7 +32,7 @@ from smearscan.pipeline import (
     field_cells,
 )
 from smearscan.results import FieldSummary, slide_statistics
-from smearscan.slide_stats import SlideResult
+from smearscan.slide_stats import SlideResult, check_population
 
 __all__ = ["FieldAnalysis", "SlideAnalysis", "analyse_image", "analyse_slide", "load_model"]
 
@@ -224,6 +224,7 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     ValueError
         No fields, or a folder of several slides.
     """
+    check_population(population)  # before any field is analysed
     slide = _slide(paths)
     loaded = _model(model)
     if pixel_size_um is not None:
@@ -245,14 +246,20 @@ def _slide(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Slide:
         slides = find_slides([Path(paths)])
         if len(slides) != 1:
             raise ValueError(f"{paths}: holds {len(slides)} slides (sub-folders); give one")
-        if not slides[0].fields:
-            raise ValueError(f"{paths}: {'; '.join(slides[0].problems) or 'no image files'}")
+        if not slides[0].fields:  # each problem names its file or folder
+            raise ValueError("; ".join(slides[0].problems) or f"{paths}: no image files")
         return slides[0]
-    files = tuple(Path(p) for p in paths)
+    # Absolute, not resolved: a symbolic link keeps the folder it was given in (the name).
+    files = tuple(Path(os.path.abspath(p)) for p in paths)
     if not files:
         raise ValueError("no image files given")
+    first: dict[tuple[int, int], Path] = {}
     for path in files:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file")
-    root = Path(os.path.commonpath([p.resolve().parent for p in files]))
-    return Slide(root.name, root, tuple(p.resolve() for p in files))
+        identity = file_identity(path)
+        if identity in first:  # its cells would be counted twice
+            raise ValueError(f"{path}: the same file as {first[identity]}; give each field once")
+        first[identity] = path
+    root = Path(os.path.commonpath([p.parent for p in files]))
+    return Slide(root.name, root, files)

@@ -130,7 +130,7 @@ def is_output_folder(folder: Path) -> bool:
     return (Path(folder) / OUTPUT_MARKER).is_file()
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def file_identity(path: Path) -> tuple[int, int] | None:
     """(device, inode) of a file or folder: compared instead of resolved paths, which cost a
     system call per path component (quadratic in a deep tree)."""
     try:
@@ -147,7 +147,7 @@ def walk_folder(folder: Path, *, skip: frozenset[tuple[int, int]] = frozenset(),
 
     Iterative, so that a tree nested thousands of levels deep cannot exhaust Python's
     recursion limit; symlinked folders are not followed (a loop cannot recurse forever).
-    Folders in ``skip`` (:func:`_identity` of each) and smearscan output folders (see
+    Folders in ``skip`` (:func:`file_identity` of each) and smearscan output folders (see
     :func:`is_output_folder`) are not entered; when ``folder`` itself is an output folder,
     only the sub-folders smearscan writes are left out.
     """
@@ -183,7 +183,7 @@ def _is_folder(entry: os.DirEntry) -> bool:
 
 def _skipped(folder: Path, skip: frozenset[tuple[int, int]], *, nested: bool) -> bool:
     """A folder never scanned: an excluded one, or (below the input) an output folder."""
-    return _identity(folder) in skip or (nested and is_output_folder(folder))
+    return file_identity(folder) in skip or (nested and is_output_folder(folder))
 
 
 def _folder_slide(name: str, folder: Path, skip: frozenset[tuple[int, int]]) -> Slide:
@@ -247,7 +247,7 @@ def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slid
     FileNotFoundError
         A path does not exist (message names it).
     """
-    skip = frozenset(filter(None, map(_identity, exclude)))
+    skip = frozenset(filter(None, map(file_identity, exclude)))
     slides: list[Slide] = []
     for path in paths:
         if not path.exists():
@@ -268,13 +268,13 @@ def without_repeats(slides: list[Slide]) -> tuple[list[Slide], list[tuple[Slide,
 
     The same input given twice (``p1 ./p1``, overlapping shell globs, a symbolic link beside
     its target) would be analysed as two slides and its cells counted twice in the merged
-    outputs. Inputs are compared by :func:`_identity`, so different spellings of a path match.
+    outputs. Inputs are compared by :func:`file_identity`, so different spellings of a path match.
     """
     kept: list[Slide] = []
     first: dict[tuple[int, int], Slide] = {}
     repeats: list[tuple[Slide, Slide]] = []
     for slide in slides:
-        identity = _identity(slide.origin)
+        identity = file_identity(slide.origin)
         if identity in first:
             repeats.append((slide, first[identity]))
             continue

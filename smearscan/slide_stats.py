@@ -84,6 +84,7 @@ __all__ = [
     "POIKILOCYTE_GRADES",
     "RELATIVE_SIZES_NOTE",
     "REQUIRED_RBC",
+    "check_population",
     "SIZE_MORPHOLOGIES",
     "SOFT_EDGE_WIDTH_UM",
     "Z95",
@@ -593,6 +594,13 @@ def rogan_gladen(p: float, sensitivity: float, false_positive_rate: float) -> fl
     return min(1.0, max(0.0, (p - false_positive_rate) / youden))
 
 
+def check_population(population: str) -> None:
+    """Refuse (ValueError, one line) a population without a reference limit
+    (:data:`LIMIT_PERCENT`)."""
+    if population not in LIMIT_PERCENT:
+        raise ValueError(f"population must be one of {sorted(LIMIT_PERCENT)}, got {population!r}")
+
+
 def slide_result(
     *,
     label: np.ndarray,
@@ -631,8 +639,7 @@ def slide_result(
     -------
     SlideResult
     """
-    if population not in LIMIT_PERCENT:
-        raise ValueError(f"population must be one of {sorted(LIMIT_PERCENT)}, got {population!r}")
+    check_population(population)
     label, morphology, border = _columns(label, morphology, border)
     counts = _counts(label, border)
     operating = operating or {}

@@ -85,8 +85,42 @@ def test_analyse_slide_pools_the_fields_as_the_cli_does(tmp_path):
 
 
 def test_analyse_slide_refuses_an_empty_folder(tmp_path):
-    with pytest.raises(ValueError, match="no image"):
+    with pytest.raises(ValueError) as error:
         smearscan.analyse_slide(tmp_path)
+    assert str(error.value) == f"{tmp_path}: no image files in this folder"  # named once
+
+
+@pytest.mark.parametrize("again", ["same", "dot", "link"])
+def test_analyse_slide_refuses_a_field_given_twice(tmp_path, again, monkeypatch):
+    """A QA pass: the same 6 fields listed twice pooled 1,216 red cells instead of 608 and
+    turned 'insufficient' into 'below'."""
+    slide = tmp_path / "s1"
+    slide.mkdir()
+    field = slide / "f.png"
+    Image.fromarray(synthetic_field(grid_centres())).save(field)
+    monkeypatch.chdir(tmp_path)
+    second = {"same": field, "dot": Path("s1/./f.png"), "link": slide / "g.png"}[again]
+    if again == "link":
+        second.symlink_to(field)
+    with pytest.raises(ValueError) as error:
+        smearscan.analyse_slide([field, second])
+    assert str(error.value) == (f"{Path(os.path.abspath(second))}: the same file as {field}; "
+                                "give each field once")
+
+
+def test_a_list_of_linked_files_is_named_after_the_folder_it_was_given_in(tmp_path):
+    slide = tmp_path / "slideA"
+    slide.mkdir()
+    (slide / "f.jpg").symlink_to(SAMPLE)
+    assert smearscan.analyse_slide([slide / "f.jpg"]).name == "slideA"
+
+
+def test_an_unknown_population_is_refused_before_any_field_is_analysed(tmp_path):
+    missing = tmp_path / "never-read.png"  # the population is checked first
+    with pytest.raises(ValueError) as error:
+        smearscan.analyse_slide([missing], population="child")
+    assert str(error.value) == ("population must be one of ['adult', 'neonate', 'preterm'], got "
+                                "'child'")
 
 
 def _readme_python_blocks() -> list[str]:

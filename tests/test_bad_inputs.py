@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from model_files import model_with
+from model_files import model_with, shipped_metadata
 from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
@@ -551,6 +551,27 @@ def test_malformed_model_metadata_is_one_line_with_exit_4(field_png, tmp_path, c
     assert main([str(field_png), "--model", str(model), "--quiet"]) == 4
     line = _one_line(capsys.readouterr().err)
     assert str(model) in line and "invalid model metadata" in line and message in line
+
+
+@pytest.mark.parametrize(("sensitivity", "rate", "refused"), [
+    (0.0, 0.0, True), (0.002, 0.002, True), (0.0021, 0.002, False)])
+def test_a_model_whose_sensitivity_is_not_above_its_false_call_rate_is_refused(
+        field_png, tmp_path, capsys, sensitivity, rate, refused):
+    """A QA pass: a model of `smearscan train --limit 5` (sensitivity 0, rate 0) analysed a
+    slide, then died in the Rogan-Gladen correction with a traceback and no merged outputs."""
+    points = shipped_metadata()["operating_points"]
+    points["schistocyte"] |= {"sensitivity": sensitivity, "false_positive_rate": rate}
+    model = model_with(tmp_path / "weak.onnx", operating_points=points)
+    code = main([str(field_png), "--model", str(model), "--out", str(tmp_path / "out"),
+                 "--quiet"])
+    err = capsys.readouterr().err
+    if refused:
+        assert code == 4 and err == (
+            f"smearscan: {model}: its schistocyte operating point has sensitivity "
+            f"{sensitivity:g} and false-positive rate {rate:g}; a count cannot be corrected "
+            "unless the sensitivity is above the rate (train it on more data)\n")
+    else:
+        assert code == 0 and err == ""
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -339,7 +339,8 @@ def load_model(path: Path | None = None, *, threads: int | None = None) -> CellC
     Raises
     ------
     ModelLoadError
-        Missing, corrupt or incompatible file: one line naming the file and the problem.
+        Missing, corrupt or incompatible file, or an operating point whose sensitivity is not
+        above its false-positive rate: one line naming the file and the problem.
     """
     path = Path(path) if path is not None else default_model_path()
     threads = threads or default_threads()
@@ -351,8 +352,24 @@ def load_model(path: Path | None = None, *, threads: int | None = None) -> CellC
         except ImportError as error:
             raise ModelLoadError(f"{path}: a torch model file needs torch ({error}); use its "
                                  ".onnx export or install the train extra") from None
-        return load_torch_model(path, threads=threads)
-    return _onnx_model(path, threads)
+        model = load_torch_model(path, threads=threads)
+    else:
+        model = _onnx_model(path, threads)
+    _check_operating(path, model)
+    return model
+
+
+def _check_operating(path: Path, model: CellClassifier) -> None:
+    """Each operating point's sensitivity above its false-positive rate: otherwise no count can
+    be corrected for the classifier's error (Rogan-Gladen), and analysis would fail at the
+    first slide. A model trained on a few fields (``smearscan train --limit``) can have one."""
+    for name, point in model.operating.items():
+        sensitivity, rate = point.get("sensitivity"), point.get("false_positive_rate")
+        if sensitivity is not None and rate is not None and not 0 <= rate < sensitivity <= 1:
+            raise ModelLoadError(
+                f"{path}: its {name} operating point has sensitivity {sensitivity:g} and "
+                f"false-positive rate {rate:g}; a count cannot be corrected unless the "
+                "sensitivity is above the rate (train it on more data)")
 
 
 def _onnx_model(path: Path, threads: int) -> CellClassifier:
