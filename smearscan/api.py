@@ -93,10 +93,21 @@ class SlideAnalysis:
     result: SlideResult
 
 
+def _path(value: object, what: str) -> Path:
+    """``value`` as a path: a non-empty str or path-like, else a one-line TypeError or
+    ValueError naming what was given (pathlib's own errors name none of it)."""
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(f"{what}: expected a file path (str or os.PathLike), got "
+                        f"{type(value).__name__}")
+    if not os.fspath(value):
+        raise ValueError(f"{what}: an empty path")
+    return Path(value)
+
+
 def _model(model: CellClassifier | str | os.PathLike | None) -> CellClassifier:
     if isinstance(model, CellClassifier):
         return model
-    return cached_model(Path(model) if model is not None else None)
+    return cached_model(_path(model, "model") if model is not None else None)
 
 
 def _rgb_array(rgb: np.ndarray) -> np.ndarray:
@@ -149,7 +160,7 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     if isinstance(path_or_rgb, np.ndarray):
         rgb, path, slide, image = _rgb_array(path_or_rgb), Path(), "", ""
     else:
-        path = Path(path_or_rgb)
+        path = _path(path_or_rgb, "path_or_rgb (a path or an RGB array)")
         rgb, slide, image = read_field(path), path.stem, path.name
     if pixel_size_um is not None:
         _check_scale([path if image else rgb], pixel_size_um, trust=trust_pixel_size)
@@ -243,14 +254,17 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
 
 def _slide(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Slide:
     if isinstance(paths, str | os.PathLike):
-        slides = find_slides([Path(paths)])
+        slides = find_slides([_path(paths, "paths")])
         if len(slides) != 1:
             raise ValueError(f"{paths}: holds {len(slides)} slides (sub-folders); give one")
         if not slides[0].fields:  # each problem names its file or folder
             raise ValueError("; ".join(slides[0].problems) or f"{paths}: no image files")
         return slides[0]
     # Absolute, not resolved: a symbolic link keeps the folder it was given in (the name).
-    files = tuple(Path(os.path.abspath(p)) for p in paths)
+    if not isinstance(paths, Iterable):
+        raise TypeError(f"paths: expected a folder or an iterable of image files, got "
+                        f"{type(paths).__name__}")
+    files = tuple(Path(os.path.abspath(_path(p, "paths"))) for p in paths)
     if not files:
         raise ValueError("no image files given")
     first: dict[tuple[int, int], Path] = {}

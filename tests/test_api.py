@@ -15,7 +15,12 @@ from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
 import smearscan
-from smearscan.classification import MIN_COLOUR_SPREAD, colour_spread, require_stain_colour
+from smearscan.classification import (
+    MIN_COLOUR_SPREAD,
+    ModelLoadError,
+    colour_spread,
+    require_stain_colour,
+)
 from smearscan.cli import main
 from smearscan.errors import ColourlessFieldError
 from smearscan.loading import ImageLoadError, read_field
@@ -282,3 +287,30 @@ def test_the_api_compares_the_first_usable_field_as_the_cli_does(tmp_path):
     (slide / "b.jpg").symlink_to(SAMPLE)
     with pytest.raises(OverexposedFieldError, match="a-white.png: overexposed"):
         smearscan.analyse_slide(slide, pixel_size_um=np.float32(0.2))
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: smearscan.analyse_image(""), ValueError,
+     "path_or_rgb (a path or an RGB array): an empty path"),
+    (lambda: smearscan.analyse_image(Image.new("RGB", (4, 4))), TypeError,
+     "path_or_rgb (a path or an RGB array): expected a file path (str or os.PathLike), got "
+     "Image"),
+    (lambda: smearscan.analyse_image(b"field.png"), TypeError,
+     "path_or_rgb (a path or an RGB array): expected a file path (str or os.PathLike), got "
+     "bytes"),
+    (lambda: smearscan.analyse_image(SAMPLE, model=123), TypeError,
+     "model: expected a file path (str or os.PathLike), got int"),
+    (lambda: smearscan.analyse_slide(""), ValueError, "paths: an empty path"),
+    (lambda: smearscan.analyse_slide(3), TypeError,
+     "paths: expected a folder or an iterable of image files, got int"),
+    (lambda: smearscan.analyse_slide([np.zeros((4, 4, 3), np.uint8)]), TypeError,
+     "paths: expected a file path (str or os.PathLike), got ndarray"),
+    (lambda: smearscan.load_model(""), ModelLoadError,
+     "the model path is empty"),
+])
+def test_api_arguments_of_the_wrong_kind_are_named_in_one_line(call, error, message):
+    """A QA pass: pathlib's own TypeErrors named neither the argument nor what was given, and
+    an empty path analysed the current folder ('.')."""
+    with pytest.raises(error) as raised:
+        call()
+    assert str(raised.value) == message

@@ -342,6 +342,8 @@ def load_model(path: Path | None = None, *, threads: int | None = None) -> CellC
         Missing, corrupt or incompatible file, or an operating point whose sensitivity is not
         above its false-positive rate: one line naming the file and the problem.
     """
+    if path is not None and not os.fspath(path):
+        raise ModelLoadError("the model path is empty")
     path = Path(path) if path is not None else default_model_path()
     threads = threads or default_threads()
     if not path.is_file():
