@@ -36,6 +36,13 @@ def test_grayscale_becomes_three_equal_channels(tmp_path, rgb):
     assert (out[:, :, 0] == rgb[:, :, 1]).all() and (out[:, :, 2] == rgb[:, :, 1]).all()
 
 
+def _transparent(path, pixels: int) -> str:
+    """The refusal of a 24,000-pixel field with ``pixels`` transparent pixels."""
+    return (f"{path}: {pixels} of its 24,000 pixels are transparent or see-through (alpha "
+            "channel under 255), which cuts the cells at their edge into fragment-like shapes: "
+            "save the field without transparency (as JPEG, or PNG without alpha)")
+
+
 @pytest.mark.parametrize("fill", [0, 255])
 def test_rgba_with_transparent_pixels_is_refused(tmp_path, rgb, fill):
     rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
@@ -46,10 +53,7 @@ def test_rgba_with_transparent_pixels_is_refused(tmp_path, rgb, fill):
     Image.fromarray(rgba).save(path)
     with pytest.raises(ImageLoadError) as error:
         read_field(path)
-    assert str(error.value) == (
-        f"{path}: 101 of its 24,000 pixels are transparent or see-through (alpha channel under "
-        "255), which cuts the cells at their edge into fragment-like shapes: save the field "
-        "without transparency (as JPEG, or PNG without alpha)")
+    assert str(error.value) == _transparent(path, 101)
 
 
 def test_partly_transparent_png_is_refused_not_called_overexposed(tmp_path, capsys):
@@ -123,10 +127,7 @@ def test_gif_with_a_transparent_colour_is_refused(tmp_path, rgb):
     image.save(path, transparency=63)
     with pytest.raises(ImageLoadError) as error:
         read_field(path)
-    assert str(error.value) == (
-        f"{path}: 100 of its 24,000 pixels are transparent or see-through (alpha channel under "
-        "255), which cuts the cells at their edge into fragment-like shapes: save the field "
-        "without transparency (as JPEG, or PNG without alpha)")
+    assert str(error.value) == _transparent(path, 100)
 
 
 def test_tiff_with_a_thumbnail_page_is_one_field(tmp_path, rgb):
