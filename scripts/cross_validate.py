@@ -3,7 +3,7 @@
 Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epochs 12]
            [--size-jitter 0.905 1.105] [--label-smoothing 0] [--channel-gain 0.852 1.15]
            [--chula-channel-gain LOW HIGH] [--mask-edge-jitter PX]
-           [--out DIR] [--final MODEL]
+           [--out DIR] [--final MODEL] [--version NAME]
            [--compare OOF.npz ...] [--paired NEW.npz OLD.npz] [--run-scores RUN]
            [--rescore FOLD_MODEL ...]
 
@@ -13,7 +13,9 @@ writes ``oof.npz`` and ``operating_point.json`` to ``--out``, and prints the ope
 (threshold chosen on the out-of-fold scores, sensitivity and false-call rate with 95% bootstrap
 intervals over overlap groups, per-fold spread, ROC AUC). With ``--final`` it also trains, alongside
 the folds, one model on all of Chula with the same recipe and epochs, and writes it with that
-operating point.
+operating point. Its ``model_version`` (and ``NAME-fold-K`` of the ``--save-folds`` models) is
+``--version NAME``, by default ``local-YYYYMMDD-HHMMSS``; ``scripts/train_default.sh`` gives the
+shipped model's.
 ``--compare`` prints the same table for earlier runs' ``oof.npz`` files; ``--paired`` compares two
 score files (e.g. out-of-fold against ``--held-out-model``'s) on the points both scored.
 ``--run-scores RUN`` reads the scores that a ``smearscan --save-masks --out RUN`` analysis of the
@@ -46,6 +48,8 @@ from smearscan.training.fit import DEFAULT_RECIPE, Recipe
 from smearscan.training.operating import OutOfFold, out_of_fold_point, paired_auc
 from smearscan.training.train import (
     all_chula_trains,
+    local_version,
+    version_problem,
     with_operating_point,
     write_fold_model,
     write_model,
@@ -140,7 +144,7 @@ def save_folds(networks: dict, oof: OutOfFold, point: dict, args: argparse.Names
         fields = [str(f) for f in np.unique(oof.field[oof.fold == fold])]
         path = write_fold_model(network, out=args.save_folds / f"fold-{fold + 1}.pt", fold=fold,
                                 fields=fields, point=point, seed=args.seed, epochs=args.epochs,
-                                recipe=recipe)
+                                recipe=recipe, version=args.version)
         print(f"fold model: {path}")
 
 
@@ -180,7 +184,10 @@ def main() -> None:
                              "and test fields at its own threshold, then stop")
     parser.add_argument("--write", type=Path, metavar="MODEL",
                         help="with --held-out-model: write a copy of it carrying that point")
-    parser.add_argument("--version", help="model_version of the --write copy")
+    parser.add_argument("--version", metavar="NAME",
+                        help="model_version of the --final model (and NAME-fold-K of the "
+                             "--save-folds models; default local-YYYYMMDD-HHMMSS, UTC) or of "
+                             "the --write copy (default the --held-out-model's)")
     parser.add_argument("--rescore", type=Path, nargs="+", metavar="FOLD_MODEL",
                         help="score the out-of-fold points again with these --save-folds "
                              "models under today's segmentation and inference, then stop")
@@ -189,6 +196,10 @@ def main() -> None:
                              "analysis of the val and test fields gave their labelled points, "
                              "then stop")
     args = parser.parse_args()
+    if args.version is not None and (problem := version_problem(args.version)):
+        parser.error(f"--version {args.version!r} {problem}")
+    if args.version is None and (args.final or args.save_folds):
+        args.version = local_version(args.limit)  # one for the final model and its folds
     if args.held_out_model:
         held_out(args)
         return
@@ -241,7 +252,7 @@ def main() -> None:
         data = all_chula_trains(labelled_crops(args.shared, cache=args.cache, limit=args.limit))
         write_model(network, data, out=args.final, seed=args.seed, epochs=args.epochs,
                     limit=args.limit, recipe=recipe, out_of_fold=point,
-                    wall_time_s=time.monotonic() - start)
+                    wall_time_s=time.monotonic() - start, version=args.version)
         print(f"\nmodel: {args.final}")
 
 

@@ -13,12 +13,15 @@
 #   SHARED holds datasets/ (default ../shared); EVALUATION_DIR default ../smearscan-evaluation.
 set -eu
 cd "$(dirname "$0")/.."
+# The shipped model's version (smearscan.training.train.MODEL_VERSION); any other training is
+# given its own (local-YYYYMMDD-HHMMSS by default).
+VERSION=cnn-2026.12-4
 SHARED="${1:-../shared}"
 EVALUATION="${2:-../smearscan-evaluation}"
 mkdir -p "$EVALUATION"
 OMP_NUM_THREADS=1 python scripts/cross_validate.py --shared "$SHARED" --folds 5 --epochs 40 \
     --workers 2 --out "$EVALUATION/cross_validation" --final models/default.pt \
-    --save-folds "$EVALUATION/cross_validation/folds"
+    --save-folds "$EVALUATION/cross_validation/folds" --version "$VERSION"
 for split in test val; do
     smearscan evaluate --shared "$SHARED" --model models/default.pt --split "$split" \
         --out "$EVALUATION/$split"

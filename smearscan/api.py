@@ -22,6 +22,7 @@ import numpy as np
 
 from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
+from smearscan.classification.model import check_operating_points
 from smearscan.errors import UnusableFieldError
 from smearscan.loading import Slide, file_identity, find_slides, read_field
 from smearscan.pipeline import (
@@ -106,6 +107,7 @@ def _path(value: object, what: str) -> Path:
 
 def _model(model: CellClassifier | str | os.PathLike | None) -> CellClassifier:
     if isinstance(model, CellClassifier):
+        check_operating_points(model, f"model {model.version}")
         return model
     return cached_model(_path(model, "model") if model is not None else None)
 

@@ -573,6 +573,79 @@ def _pt_path(text: str) -> Path:
     return Path(text)
 
 
+#: The most epochs ``smearscan train`` accepts (the shipped model trained for 40).
+MAX_EPOCHS = 10000
+
+
+def _epochs(text: str) -> int:
+    return _whole_number(text, 1, MAX_EPOCHS)
+
+
+def _model_version(text: str) -> str:
+    """A --version for a trained model: 1-100 printable characters, no whitespace."""
+    from smearscan.errors import printable
+
+    if not text:
+        raise argparse.ArgumentTypeError("'': empty version")
+    if len(text) > 100:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r}...: longer than 100 characters")
+    if not text.isprintable() or any(c.isspace() for c in text):
+        raise argparse.ArgumentTypeError(f"{printable(repr(text))}: only printable characters "
+                                         "without spaces")
+    return text
+
+
+def _folder_problem(folder: Path, *, probe: bool) -> str | None:
+    """Why ``folder`` cannot be written into (it is created here when missing), or None.
+
+    A file at the folder or at any folder above it is named as such (``mkdir`` would say only
+    "File exists"); with ``probe`` a file must also be creatable in it.
+    """
+    from smearscan.loading import not_a_folder_reason
+    from smearscan.outputs import OutputFolderError, check_writable_folder
+
+    for above in (folder, *folder.parents):
+        if above.is_dir():
+            break
+        reason = not_a_folder_reason(above)
+        if reason is not None:
+            return f"{above} is {reason}"
+    try:
+        if probe:
+            check_writable_folder(folder)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+    except OutputFolderError as error:
+        return str(error)
+    except OSError as error:
+        return f"{folder}: cannot create this folder ({error.strerror or error})"
+    return None
+
+
+def _check_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                   model_out: bool) -> None:
+    """--out and --cache: one line naming the option and the problem, exit 2, before any
+    loading (they would otherwise fail after minutes of work, in a traceback)."""
+    from smearscan.errors import printable
+
+    def refuse(option: str, problem: str) -> None:
+        parser.error(f"argument {option}: {printable(problem)}")
+
+    if model_out:
+        for path in (args.out, args.out.with_suffix(".onnx")):
+            if path.is_dir():
+                refuse("--out", f"{path} is a folder, not a model file")
+        problem = _folder_problem(args.out.parent, probe=True)
+    else:
+        problem = _folder_problem(args.out, probe=True)
+    if problem is not None:
+        refuse("--out", problem)
+    if args.cache is not None:
+        problem = _folder_problem(args.cache, probe=False)
+        if problem is not None:
+            refuse("--cache", problem)
+
+
 #: Top-level modules of the ``train`` extra (pyproject.toml).
 _TRAIN_EXTRA = ("torch", "torchvision", "onnx", "onnxscript", "sklearn", "matplotlib")
 
@@ -604,8 +677,14 @@ def train_parser() -> argparse.ArgumentParser:
                         help="model file to write, e.g. models/default.pt (and "
                              "models/default.onnx)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--epochs", type=_positive_int, metavar="N",
-                        help="training epochs (default: the documented recipe)")
+    parser.add_argument("--epochs", type=_epochs, metavar="N",
+                        help=f"training epochs, 1-{MAX_EPOCHS} (default: the documented "
+                             "recipe's)")
+    parser.add_argument("--version", type=_model_version, metavar="NAME",
+                        help="model_version recorded in the model (shown in every report "
+                             "it makes); default local-YYYYMMDD-HHMMSS (UTC), with -limitN "
+                             "under --limit. Only scripts/train_default.sh gives the shipped "
+                             "model's")
     parser.add_argument("--extra-labels", type=_path, metavar="CSV",
                         help="reviewed cells from 'smearscan export-corrections', added to "
                              "the training split")
@@ -630,12 +709,14 @@ def evaluate_parser() -> argparse.ArgumentParser:
 
 
 def _run_train(argv: list[str]) -> int:
-    args = train_parser().parse_args(argv)
+    parser = train_parser()
+    args = parser.parse_args(argv)
+    _check_outputs(parser, args, model_out=True)
     training = _training_module()
     path = training.train_model(shared=args.shared, out=args.out, seed=args.seed,
                                 epochs=args.epochs or training.EPOCHS, limit=args.limit,
                                 cache=args.cache, progress=sys.stderr.isatty(),
-                                extra_labels=args.extra_labels)
+                                extra_labels=args.extra_labels, version=args.version)
     _say(f"wrote {path} and {path.with_suffix('.onnx')}", sys.stdout)
     return EXIT_OK
 
@@ -643,7 +724,9 @@ def _run_train(argv: list[str]) -> int:
 def _run_evaluate(argv: list[str]) -> int:
     import json
 
-    args = evaluate_parser().parse_args(argv)
+    parser = evaluate_parser()
+    args = parser.parse_args(argv)
+    _check_outputs(parser, args, model_out=False)
     metrics = _training_module().evaluate_model(
         model=args.model, shared=args.shared, split=args.split, out_dir=args.out,
         cache=args.cache, limit=args.limit)
@@ -734,12 +817,24 @@ def _exit_code(argv: list[str]) -> int:
         _silence(sys.stdout)
         _silence(sys.stderr)
         return EXIT_FAILURE
-    except _Terminated:
-        _say("smearscan: terminated; re-run with the same --out to resume")
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        _say("smearscan: interrupted; re-run with the same --out to resume")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as error:
+        _say(_stopped_line(argv, terminated=isinstance(error, _Terminated)))
+        return EXIT_TERMINATED if isinstance(error, _Terminated) else EXIT_INTERRUPTED
+
+
+#: What a stopped command left behind, for the commands that do not resume (an analysis with
+#: --out resumes).
+_NOT_WRITTEN = {"train": "no model was written (training does not resume)",
+                "evaluate": "no metrics were written"}
+
+
+def _stopped_line(argv: list[str], *, terminated: bool) -> str:
+    """The one line said on SIGTERM (``terminated``) or Ctrl-C."""
+    how = "terminated" if terminated else "interrupted"
+    command = argv[0] if argv else ""
+    if command in _NOT_WRITTEN:
+        return f"smearscan {command}: {how}; {_NOT_WRITTEN[command]}"
+    return f"smearscan: {how}; re-run with the same --out to resume"
 
 
 class _Terminated(KeyboardInterrupt):

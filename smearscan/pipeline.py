@@ -42,10 +42,15 @@ if TYPE_CHECKING:  # ONNX Runtime is imported only where a field is classified
 def cached_model(model_path: Path | None):
     """The classifier at ``model_path`` (the shipped default when None), loaded once per process
     (once per worker of a pool or of a Dask cluster) with
-    :func:`~smearscan.classification.default_threads` threads."""
+    :func:`~smearscan.classification.default_threads` threads; refused when it cannot correct
+    a count (:func:`~smearscan.classification.model.check_operating_points`)."""
+    from smearscan import default_model_path
     from smearscan.classification import load_model
+    from smearscan.classification.model import check_operating_points
 
-    return load_model(model_path)
+    model = load_model(model_path)
+    check_operating_points(model, model_path or default_model_path())
+    return model
 
 
 def classified_columns(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -201,8 +202,12 @@ def test_smoke_cross_validation_and_final_model(tmp_path, smoke_cache):
     saved = [load_model(write_fold_model(
         network, out=tmp_path / f"fold-{fold + 1}.pt", fold=fold,
         fields=[str(f) for f in np.unique(oof.field[oof.fold == fold])],
-        point={"threshold": 0.5}, seed=0, epochs=1, recipe=DEFAULT_RECIPE))
+        point={"threshold": 0.5}, seed=0, epochs=1, recipe=DEFAULT_RECIPE,
+        version=None if fold == 0 else "smoke-2026.12-b"))
         for fold, network in folds.items()]
+    # A fold model's version is its training's with the fold: its own, or the one given.
+    assert re.fullmatch(r"local-\d{8}-\d{6}-fold-1", saved[0].version), saved[0].version
+    assert saved[1].version == "smoke-2026.12-b-fold-2"
     again = fold_model_scores(saved, shared=SHARED, cache=smoke_cache, limit=3)
     assert np.array_equal(again.fold, oof.fold) and np.array_equal(again.field, oof.field)
     assert np.abs(again.score - oof.score).max() < 1e-5
@@ -211,9 +216,11 @@ def test_smoke_cross_validation_and_final_model(tmp_path, smoke_cache):
     point = {"threshold": 0.7, "sensitivity": 0.6, "false_positive_rate": 0.003,
              "sensitivity_se": 0.04, "false_positive_rate_se": 0.001, "negatives": 900,
              "estimate": "out-of-fold, end to end (segmentation misses score 0)"}
-    model = load_model(train_model(shared=SHARED, out=tmp_path / "cv.pt", epochs=1, limit=3,
-                                   cache=smoke_cache, progress=False, out_of_fold=point,
-                                   recipe=Recipe(chula_channel_gain=(0.67, 1.49))))
+    model = load_model(train_model(
+        shared=SHARED, out=tmp_path / "cv.pt", epochs=1, limit=3, cache=smoke_cache,
+        progress=False, out_of_fold=point, recipe=Recipe(chula_channel_gain=(0.67, 1.49)),
+        version="smoke-2026.12-c"))
+    assert model.version == "smoke-2026.12-c"
     assert model.thresholds["schistocyte"] == 0.7
     assert model.metadata["training"]["chula_channel_gain"] == [0.67, 1.49]
     assert model.operating["schistocyte"]["sensitivity_se"] == 0.04
@@ -258,4 +265,17 @@ def test_cross_validation_refuses_a_mask_edge_jitter_outside_one_pixel(jitter):
     assert done.stderr.splitlines()[-1] == (
         f"cross_validate.py: error: mask_edge_jitter must lie in 0-1 crop pixels, not "
         f"{float(jitter):g}")
+    assert "Traceback" not in done.stderr
+
+
+def test_cross_validation_refuses_a_model_version_with_spaces():
+    """One line, exit code 2, before any crop is read; the shipped model's version is given by
+    scripts/train_default.sh, any other final model gets its own."""
+    script = Path(__file__).parents[1] / "scripts" / "cross_validate.py"
+    done = subprocess.run([sys.executable, str(script), "--version", "cnn 1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "cross_validate.py: error: --version 'cnn 1' must be printable characters without "
+        "spaces")
     assert "Traceback" not in done.stderr

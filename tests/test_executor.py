@@ -253,3 +253,49 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_4(field_png, capsys, monk
     assert main([str(field_png), "--scheduler", "tcp://127.0.0.1:9", "--quiet"]) == 4
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
+
+
+def _scheduler_without_workers():
+    """A scheduler on 127.0.0.1 with no worker (in this process; workers join with scale)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=0, threads_per_worker=1, processes=False, protocol="tcp",
+                        host="127.0.0.1", dashboard_address="127.0.0.1:0")
+
+
+def test_a_scheduler_without_workers_is_said_and_stops_the_run_after_a_bounded_wait(
+        field_png, capsys, monkeypatch, bounded):
+    """Before, the run waited for ever, silently (QA D4)."""
+    import time
+
+    from smearscan.executor import cluster
+
+    monkeypatch.setattr(cluster, "WORKER_WAIT_SECONDS", 2)
+    with _scheduler_without_workers() as scheduler:
+        address = scheduler.scheduler_address
+        start = time.monotonic()
+        assert main([str(field_png), "--no-classify", "--scheduler", address]) == 4
+        assert time.monotonic() - start < 15
+    assert capsys.readouterr().err.splitlines() == [
+        f"smearscan: the scheduler at {address} has no workers yet; waiting up to 2 s",
+        f"smearscan: no Dask worker joined the scheduler at {address} within 2 s; start "
+        f"workers (dask worker {address}) and run the same command again"]
+
+
+def test_a_worker_that_joins_while_the_run_waits_does_its_fields(field_png, tmp_path, capsys,
+                                                                  bounded):
+    import threading
+
+    with _scheduler_without_workers() as scheduler:
+        joining = threading.Timer(1, scheduler.scale, (1,))
+        joining.start()
+        try:
+            assert main([str(field_png), "--no-classify", "--quiet", "--out",
+                         str(tmp_path / "out"), "--scheduler",
+                         scheduler.scheduler_address]) == 0
+        finally:
+            joining.join()
+    assert capsys.readouterr().err.splitlines() == [
+        f"smearscan: the scheduler at {scheduler.scheduler_address} has no workers yet; "
+        "waiting up to 60 s"]
+    assert (tmp_path / "out" / "cells.csv").is_file()

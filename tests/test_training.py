@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -201,6 +205,9 @@ def test_smoke_training_and_evaluation(tmp_path, smoke_cache):
     assert model.classes == CLASSES
     assert set(model.thresholds) == {"schistocyte", "nrbc", "immature_granulocyte"}
     assert model.metadata["training"]["limit"] == 3
+    # Its own version, never the shipped model's: a local training on 3 fields.
+    assert re.fullmatch(r"local-\d{8}-\d{6}-limit3", model.version), model.version
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.onnx", "tiny.pt"]
     metrics = evaluate_model(model=model_path, shared=SHARED, split="test",
                              out_dir=tmp_path / "eval", cache=smoke_cache, limit=3)
     written = json.loads((tmp_path / "eval" / "metrics.json").read_text())
@@ -258,3 +265,192 @@ def test_the_default_recipe_is_the_shipped_models():
     assert {key: recorded[key] for key in DEFAULT_RECIPE.as_metadata()} == \
         DEFAULT_RECIPE.as_metadata()
     assert (training["epochs"], training["seed"]) == (EPOCHS, 0)
+
+
+# ------------------------------------------------------------------ smearscan train/evaluate
+# Arguments are checked before any loading: a --shared whose datasets/ is empty is enough.
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args: object) -> int:
+    """``smearscan args...`` in this process; its exit code, a parser's included."""
+    from smearscan.cli import main
+
+    try:
+        return main(list(map(str, args)))
+    except SystemExit as stop:
+        return stop.code
+
+
+def _one_line(capsys) -> str:
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err, err
+    return err.rstrip("\n")
+
+
+@pytest.fixture
+def no_data(tmp_path) -> Path:
+    (tmp_path / "shared" / "datasets").mkdir(parents=True)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "afolder.pt").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize(("command", "args", "option", "problem"), [
+    ("train", ["--out", "{t}/afile/m.pt"], "--out", "{t}/afile is a file, not a folder"),
+    ("train", ["--out", "{t}/afile/sub/m.pt"], "--out", "{t}/afile is a file, not a folder"),
+    ("train", ["--out", "{t}/afolder.pt"], "--out", "{t}/afolder.pt is a folder, not a model file"),
+    ("train", ["--out", "{t}/m.pt", "--cache", "{t}/afile"], "--cache",
+     "{t}/afile is a file, not a folder"),
+    ("train", ["--out", "{t}/m.pt", "--cache", "{t}/afile/c"], "--cache",
+     "{t}/afile is a file, not a folder"),
+    ("evaluate", ["--out", "{t}/afile"], "--out", "{t}/afile is a file, not a folder"),
+    ("evaluate", ["--out", "{t}/afile/ev"], "--out", "{t}/afile is a file, not a folder"),
+    ("evaluate", ["--out", "{t}/ev", "--cache", "{t}/afile"], "--cache",
+     "{t}/afile is a file, not a folder"),
+])
+def test_an_out_or_cache_path_under_a_file_is_refused_in_one_line(
+        no_data, capsys, command, args, option, problem):
+    """Checked before any loading (it was a FileExistsError traceback after the loading)."""
+    t = no_data
+    args = [a.format(t=t) for a in args]
+    assert _cli(command, "--shared", t / "shared", *args, "--limit", "1") == 2
+    assert _one_line(capsys) == (f"smearscan {command}: error: argument {option}: "
+                                 f"{problem.format(t=t)} (see smearscan {command} --help)")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize(("command", "args", "option", "problem"), [
+    ("train", ["--out", "/proc/smearscan-test/m.pt"], "--out",
+     "/proc/smearscan-test: cannot write to this output folder (No such file or directory)"),
+    ("train", ["--out", "{t}/m.pt", "--cache", "/proc/smearscan-test"], "--cache",
+     "/proc/smearscan-test: cannot create this folder (No such file or directory)"),
+    ("evaluate", ["--out", "/proc/smearscan-test"], "--out",
+     "/proc/smearscan-test: cannot write to this output folder (No such file or directory)"),
+])
+def test_an_out_or_cache_folder_that_cannot_be_created_is_refused_in_one_line(
+        no_data, capsys, command, args, option, problem):
+    args = [a.format(t=no_data) for a in args]
+    assert _cli(command, "--shared", no_data / "shared", *args) == 2
+    assert _one_line(capsys) == (f"smearscan {command}: error: argument {option}: {problem} "
+                                 f"(see smearscan {command} --help)")
+
+
+@pytest.mark.parametrize("epochs", ["0", "10001", "10000000000"])
+def test_epochs_are_bounded(no_data, capsys, epochs):
+    assert _cli("train", "--shared", no_data / "shared", "--out", no_data / "m.pt",
+                "--epochs", epochs) == 2
+    assert _one_line(capsys) == (f"smearscan train: error: argument --epochs: '{epochs}' must "
+                                 "be 1-10000 (see smearscan train --help)")
+
+
+@pytest.mark.parametrize(("version", "problem"), [
+    ("", "'': empty version"),
+    ("my model", "'my model': only printable characters without spaces"),
+    ("v\t1", "'v\\t1': only printable characters without spaces"),
+    ("x" * 101, "'xxxxxxxxxxxxxxxxxxxx'...: longer than 100 characters"),
+])
+def test_a_model_version_must_be_printable_without_spaces(no_data, capsys, version, problem):
+    assert _cli("train", "--shared", no_data / "shared", "--out", no_data / "m.pt",
+                "--version", version) == 2
+    assert _one_line(capsys) == (f"smearscan train: error: argument --version: {problem} "
+                                 "(see smearscan train --help)")
+
+
+def test_a_trained_model_is_versioned_as_a_local_training_unless_told():
+    from smearscan.training.train import local_version
+
+    assert re.fullmatch(r"local-\d{8}-\d{6}", local_version())
+    assert re.fullmatch(r"local-\d{8}-\d{6}-limit3", local_version(3))
+    with pytest.raises(ValueError, match="model version 'a b' must be printable characters"):
+        train_model(shared=Path("nowhere"), out=Path("m.pt"), version="a b")
+
+
+def test_only_the_script_that_reproduces_the_shipped_model_gives_its_version():
+    from smearscan.training import MODEL_VERSION
+
+    script = (ROOT / "scripts" / "train_default.sh").read_text()
+    assert f"\nVERSION={MODEL_VERSION}\n" in script and '--version "$VERSION"' in script
+    assert load_model(None).version == MODEL_VERSION
+
+
+def _tiny_network():
+    from smearscan.network import DEFAULT_ARCHITECTURE, build_network
+
+    torch.manual_seed(0)
+    return build_network(DEFAULT_ARCHITECTURE)
+
+
+def _metadata(version: str) -> dict:
+    from smearscan.network import DEFAULT_ARCHITECTURE
+
+    return {"model_version": version, "architecture": {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in DEFAULT_ARCHITECTURE.items()},
+        "operating_points": {name: {"threshold": 0.5} for name in
+                             ("schistocyte", "nrbc", "immature_granulocyte")}}
+
+
+def test_a_model_pair_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A run stopped while writing (Ctrl-C, SIGTERM, during the minutes of the ONNX export)
+    leaves the earlier .pt/.onnx pair as it was and no part file."""
+    import smearscan.network
+    from smearscan.network import read_model_file
+    from smearscan.training.atomic import save_model_atomic
+
+    out = tmp_path / "m.pt"
+    assert save_model_atomic(out, _tiny_network(), _metadata("old-1")) == out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.pt"]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def stopped(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(smearscan.network, "export_onnx", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        save_model_atomic(out, _tiny_network(), _metadata("new-1"))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert read_model_file(out)["model_version"] == "old-1"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("command", "args", "stop", "code", "line"), [
+    ("train", ["--out", "{out}/m.pt", "--epochs", "10000"], signal.SIGTERM, 143,
+     "smearscan train: terminated; no model was written (training does not resume)"),
+    ("evaluate", ["--out", "{out}"], signal.SIGINT, 130,
+     "smearscan evaluate: interrupted; no metrics were written"),
+])
+def test_a_stopped_training_or_evaluation_says_nothing_was_written(
+        tmp_path, command, args, stop, code, line):
+    """They do not resume: the analysis's "re-run with the same --out to resume" misled."""
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip("shared datasets not available")
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smearscan", command, "--shared", SHARED, "--limit", "1",
+         "--cache", tmp_path / "cache", *[a.format(out=out) for a in args]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    time.sleep(5)  # past the start-up, into the loading of the crops
+    assert process.poll() is None, process.communicate()
+    process.send_signal(stop)
+    stdout, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stdout, stderr) == (code, "", line + "\n")
+    assert list(out.glob("*")) == []
+
+
+@pytest.mark.slow
+def test_smearscan_train_records_the_version_it_is_given(tmp_path, smoke_cache):
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip("shared datasets not available")
+    import onnx
+
+    from smearscan.network import read_model_file
+
+    out = tmp_path / "m.pt"
+    assert _cli("train", "--shared", SHARED, "--out", out, "--limit", "3", "--epochs", "1",
+                "--cache", smoke_cache, "--version", "smoke-2026.12-a") == 0
+    assert read_model_file(out)["model_version"] == "smoke-2026.12-a"
+    props = {p.key: p.value for p in onnx.load(out.with_suffix(".onnx")).metadata_props}
+    assert json.loads(props["model_version"]) == "smoke-2026.12-a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.pt"]

@@ -1,6 +1,6 @@
 """Resume: which finished slides of an output folder can be trusted and reused.
 
-A slide is reused only when three things hold:
+A slide is reused only when four things hold:
 
 * its **fingerprint** matches: the content hash of every field, the model file and the lab
   file, every option that changes results, the smearscan version and the input path the slide
@@ -9,7 +9,12 @@ A slide is reused only when three things hold:
 * its ``slide.json`` is **intact**: it carries the SHA-256 of its own content, so an edited
   summary (a schistocyte % changed by hand) is not believed;
 * its **outputs** are intact: ``slide.json`` lists the SHA-256 of every file the slide wrote
-  (cells, report, thumbnails, masks, overlays), each checked again.
+  (cells, report, thumbnails, masks, overlays), each checked again;
+* **every field was read**: a field that failed because it could not be read (a Dask worker
+  that did not see the file, a permission, a network file system's error) may well be read
+  now, and the fingerprint cannot tell (this process read the file). A field refused for its
+  content (a corrupt or grayscale image) is not tried again: its content is in the fingerprint,
+  and the same content fails the same way.
 
 Anything else redoes the slide. SHA-256 runs at ~1-2 GB/s with the CPU's SHA instructions: a
 few seconds for a thousand camera fields.
@@ -168,10 +173,32 @@ def outcome_of(out: Path, name: str, record: dict, *, resumed: bool) -> SlideOut
                         superseded=tuple(record.get("superseded", ())))
 
 
+#: What a field's error says when the file could not be read, not when its content was refused
+#: (:func:`smearscan.loading.read_field`: it could not be found or opened, it is not a regular
+#: file; an operating system error during decoding names its errno). The messages are
+#: ``PATH: REASON``; matched anywhere, a path that held one of these would only make its slide
+#: be analysed again.
+UNREAD_REASONS = (": cannot read (", ": permission denied", ": not a regular file", "[Errno ")
+
+
+def unread_fields(record: dict) -> list[str]:
+    """The images of a slide record's fields that failed because they could not be read (the
+    record's errors naming an image, with one of :data:`UNREAD_REASONS`)."""
+    errors = record.get("errors")
+    if not isinstance(errors, list):
+        return []
+    return [error[1] for error in errors
+            if isinstance(error, list) and len(error) == 3 and error[1]
+            and any(reason in str(error[2]) for reason in UNREAD_REASONS)]
+
+
 def resumed_outcome(slide: Slide, out: Path, expected: dict) -> SlideOutcome | None:
-    """The finished slide's outcome when it can be reused for ``expected``, else None."""
+    """The finished slide's outcome when it can be reused for ``expected`` and every field of
+    it was read (:func:`unread_fields`), else None."""
     record = read_record(out, slide.name)
     if record is None or record.get("fingerprint") != json.loads(json.dumps(expected)):
+        return None
+    if unread_fields(record):  # tried again: they may be readable now
         return None
     try:
         return outcome_of(out, slide.name, record, resumed=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,14 +52,47 @@ def _image_name(slide: Slide, path: Path) -> str:
     return path.relative_to(slide.root).as_posix()
 
 
+def _sent(path: Path | None) -> Path | None:
+    """``path`` as a task carries it: absolute, for a worker that runs in another folder (a
+    ``dask worker`` started elsewhere, on a machine that mounts the inputs at the same place).
+    Not resolved: a symbolic link stays as given."""
+    return None if path is None else path.absolute()
+
+
 def field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[FieldTask]:
-    """The tasks of a slide's fields; with ``out``, they ask for the images the run writes."""
-    return [FieldTask(slide=slide.name, path=path, image=_image_name(slide, path),
+    """The tasks of a slide's fields, with absolute paths (:func:`_sent`; the image names stay
+    relative to the slide); with ``out``, they ask for the images the run writes."""
+    return [FieldTask(slide=slide.name, path=_sent(path), image=_image_name(slide, path),
                       pixel_size_um=options.pixel_size_um, max_pixels=options.max_pixels,
-                      model_path=options.model_path, classify=options.classify,
+                      model_path=_sent(options.model_path), classify=options.classify,
                       mask=out is not None and options.save_masks,
                       overlay=out is not None and options.overlay, review=out is not None)
             for path in slide.fields]
+
+
+def _as_given(result: FieldResult, path: Path) -> FieldResult:
+    """A field's result as if it had been read through ``path``, the path as given: its error
+    names the file as the user did, whatever path the task carried (:func:`_sent`)."""
+    if result.path == path:
+        return result
+    error = result.error
+    if error is not None:
+        error = error.replace(str(result.path), str(path))
+    return replace(result, path=path, error=error)
+
+
+@contextmanager
+def _model_named_as_given(model_path: Path | None) -> Iterator[None]:
+    """An error raised inside (a model a worker could not load) names the model file as the
+    user did, not as the tasks carry it (:func:`_sent`)."""
+    try:
+        yield
+    except SmearscanError as error:
+        sent = _sent(model_path)
+        if sent is not None and sent != model_path and error.args and isinstance(
+                error.args[0], str):
+            error.args = (error.args[0].replace(str(sent), str(model_path)), *error.args[1:])
+        raise
 
 
 def _slide_folders(name: str) -> tuple[str, str, str]:
@@ -237,8 +270,9 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
     if options.classify and executor.in_process:
         # This process classifies: fail on a bad model before any work. Workers load it
         # themselves (and fail on their first field), so that with workers this process never
-        # loads a model it does not use.
-        cached_model(options.model_path)
+        # loads a model it does not use. The tasks' path: one model in memory, not two.
+        with _model_named_as_given(options.model_path):
+            cached_model(_sent(options.model_path))
     # Taken once, before any field is read: a file changed during the run redoes its slide.
     expected = {s.name: fingerprint(s, options, out) for s in slides} if out is not None else {}
     outcomes: dict[str, SlideOutcome] = {}
@@ -351,12 +385,13 @@ def _grouped(slides: list[Slide], out: Path | None, options: RunOptions, executo
     early: dict[tuple[str, str], FieldResult] = {}
 
     def fields_of(slide: Slide) -> Iterator[FieldResult]:
-        for task in tasks[slide.name]:
+        for task, path in zip(tasks[slide.name], slide.fields, strict=True):
             while task.key not in early:
-                result = next(results)
+                with _model_named_as_given(options.model_path):
+                    result = next(results)
                 early[result.key] = result
                 bar.update()
-            yield early.pop(task.key)
+            yield _as_given(early.pop(task.key), path)
 
     with bar:
         for done, slide in enumerate(slides, start=1):

@@ -339,8 +339,7 @@ def load_model(path: Path | None = None, *, threads: int | None = None) -> CellC
     Raises
     ------
     ModelLoadError
-        Missing, corrupt or incompatible file, or an operating point whose sensitivity is not
-        above its false-positive rate: one line naming the file and the problem.
+        Missing, corrupt or incompatible file: one line naming the file and the problem.
     """
     if path is not None and not os.fspath(path):
         raise ModelLoadError("the model path is empty")
@@ -354,22 +353,26 @@ def load_model(path: Path | None = None, *, threads: int | None = None) -> CellC
         except ImportError as error:
             raise ModelLoadError(f"{path}: a torch model file needs torch ({error}); use its "
                                  ".onnx export or install the train extra") from None
-        model = load_torch_model(path, threads=threads)
-    else:
-        model = _onnx_model(path, threads)
-    _check_operating(path, model)
-    return model
+        return load_torch_model(path, threads=threads)
+    return _onnx_model(path, threads)
 
 
-def _check_operating(path: Path, model: CellClassifier) -> None:
-    """Each operating point's sensitivity above its false-positive rate: otherwise no count can
-    be corrected for the classifier's error (Rogan-Gladen), and analysis would fail at the
-    first slide. A model trained on a few fields (``smearscan train --limit``) can have one."""
+def check_operating_points(model: CellClassifier, source: object) -> None:
+    """Refuse, for counting, a model whose operating point has a sensitivity not above its
+    false-positive rate: no count can be corrected for its error (Rogan-Gladen), and analysis
+    would fail at the first slide. A model trained on a few fields (``smearscan train
+    --limit``) can have one; it can still be evaluated.
+
+    Raises
+    ------
+    ModelLoadError
+        One line naming ``source`` (the model file) and the point.
+    """
     for name, point in model.operating.items():
         sensitivity, rate = point.get("sensitivity"), point.get("false_positive_rate")
         if sensitivity is not None and rate is not None and not 0 <= rate < sensitivity <= 1:
             raise ModelLoadError(
-                f"{path}: its {name} operating point has sensitivity {sensitivity:g} and "
+                f"{source}: its {name} operating point has sensitivity {sensitivity:g} and "
                 f"false-positive rate {rate:g}; a count cannot be corrected unless the "
                 "sensitivity is above the rate (train it on more data)")
 

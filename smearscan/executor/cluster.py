@@ -6,6 +6,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
@@ -61,6 +62,11 @@ def _quiet_dask_logs() -> None:
 
 #: Seconds to wait for a scheduler to answer before saying it cannot be reached.
 _CONNECT_SECONDS = 20
+#: Seconds to wait for a first worker to join a scheduler that has none, before the run stops
+#: (exit 4). Dask would otherwise hold every field until one joins, silently and for ever. A
+#: minute leaves time for workers started together with the run to join; a rule of this
+#: tool's own.
+WORKER_WAIT_SECONDS = 60
 
 
 class DaskExecutor:
@@ -109,6 +115,10 @@ class DaskExecutor:
                     self.client = Client(self._cluster)
             else:
                 self.client = Client(self.address, timeout=_CONNECT_SECONDS)
+                self._wait_for_a_worker()
+        except ClusterError:
+            self.__exit__()
+            raise
         except (OSError, TimeoutError) as error:
             self.__exit__()
             raise ClusterError(f"cannot reach the Dask scheduler at {self.where}: "
@@ -117,6 +127,23 @@ class DaskExecutor:
             self.__exit__()  # a with statement closes only what entered
             raise
         return self
+
+    def _wait_for_a_worker(self) -> None:
+        """Return once the scheduler has a worker; say so on stderr when it has none yet, and
+        raise :class:`ClusterError` when none joins within :data:`WORKER_WAIT_SECONDS`."""
+        from distributed.client import WorkerStartTimeoutError
+
+        if self.client.nthreads():
+            return
+        with contextlib.suppress(OSError):  # a closed stderr does not stop the run
+            print(f"smearscan: the scheduler at {self.where} has no workers yet; waiting up to "
+                  f"{WORKER_WAIT_SECONDS} s", file=sys.stderr, flush=True)
+        try:
+            self.client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+        except WorkerStartTimeoutError:
+            raise ClusterError(f"no Dask worker joined the scheduler at {self.where} within "
+                               f"{WORKER_WAIT_SECONDS} s; start workers (dask worker "
+                               f"{self.where}) and run the same command again") from None
 
     def __exit__(self, *_: object) -> None:
         for part in (self.client, self._cluster):
@@ -127,7 +154,7 @@ class DaskExecutor:
         self.client = self._cluster = None
 
     def workers(self) -> int:
-        """Threads of the cluster's workers now (at least 1)."""
+        """Threads of the cluster's workers now (at least 1: it had one when entered)."""
         return max(1, sum(self.client.nthreads().values()))
 
     def map_unordered(self, work: Callable[[T], R], tasks: Iterable[T], *,

@@ -18,7 +18,9 @@ from smearscan.classification import (
     load_model,
     predict_probabilities,
 )
+from smearscan.executor.processes import stops_held
 from smearscan.metrics import sensitivity_at_specificity
+from smearscan.outputs import write_bytes_atomic
 from smearscan.training.crops import FEATURES, CropSet, labelled_crops
 from smearscan.training.labels import ALL_CHULA, MINED_PLATELET
 from smearscan.training.operating import _groups, _scores, _share
@@ -151,10 +153,23 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 
+def _png(figure: Any) -> bytes:
+    """A matplotlib figure as PNG bytes (110 dpi), the figure closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def _plot_curves(name: str, scores: np.ndarray, positive: np.ndarray,
-                 baseline: np.ndarray | None, out_dir: Path,
+                 baseline: np.ndarray | None, files: dict[str, bytes],
                  target: tuple[float, float] | None = None) -> None:
-    """ROC and precision-recall PNGs; ``target`` (specificity, sensitivity) is marked on the ROC."""
+    """ROC and precision-recall PNGs into ``files`` (name: content); ``target`` (specificity,
+    sensitivity) is marked on the ROC."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -186,11 +201,10 @@ def _plot_curves(name: str, scores: np.ndarray, positive: np.ndarray,
             axis.set(xlabel="recall", ylabel="precision", title=f"{name}: precision-recall")
         axis.legend(loc="lower right")
         figure.tight_layout()
-        figure.savefig(out_dir / f"{kind}_{name}.png", dpi=110)
-        plt.close(figure)
+        files[f"{kind}_{name}.png"] = _png(figure)
 
 
-def _plot_confusion(confusion: list[list[int]], out_dir: Path) -> None:
+def _plot_confusion(confusion: list[list[int]], files: dict[str, bytes]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -207,8 +221,7 @@ def _plot_confusion(confusion: list[list[int]], out_dir: Path) -> None:
     axis.set_yticks(range(len(CLASSES)), CLASSES)
     axis.set(xlabel="called", ylabel="true", title="confusion (counts; colour = row rate)")
     figure.tight_layout()
-    figure.savefig(out_dir / "confusion.png", dpi=110)
-    plt.close(figure)
+    files["confusion.png"] = _png(figure)
 
 
 def evaluate_model(*, model: Path | None, shared: Path, split: str = "test", out_dir: Path,
@@ -225,7 +238,8 @@ def evaluate_model(*, model: Path | None, shared: Path, split: str = "test", out
         ``val`` or ``test`` (``train`` works but measures memorisation).
     out_dir : Path
         Receives ``metrics.json``, ``roc_schistocyte.png``, ``pr_schistocyte.png``,
-        ``roc_nrbc.png``, ``pr_nrbc.png`` and ``confusion.png``.
+        ``roc_nrbc.png``, ``pr_nrbc.png`` and ``confusion.png``, all written at the end, each
+        atomically (a run stopped before then writes none of them).
     cache, limit : keyword-only
         As for :func:`labelled_crops`.
 
@@ -256,13 +270,16 @@ def evaluate_model(*, model: Path | None, shared: Path, split: str = "test", out
     baseline_scores = baseline.pop("scores", None)
     metrics = {"model_version": loaded.version, "split": split, **notes, **metrics,
                "baseline": baseline}
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    files: dict[str, bytes] = {}
     groups = _groups(part)
     chula = groups["chula"]
     _plot_curves("schistocyte", _scores(probabilities, "schistocyte")[chula],
-                 groups["schistocyte"][chula], baseline_scores, out_dir, SCHISTOCYTE_TARGET)
-    _plot_curves("nrbc", _scores(probabilities, "nrbc"), groups["nrbc"], None, out_dir)
-    _plot_confusion(metrics["confusion"], out_dir)
+                 groups["schistocyte"][chula], baseline_scores, files, SCHISTOCYTE_TARGET)
+    _plot_curves("nrbc", _scores(probabilities, "nrbc"), groups["nrbc"], None, files)
+    _plot_confusion(metrics["confusion"], files)
+    files["metrics.json"] = (json.dumps(metrics, indent=2) + "\n").encode()
+    out_dir = Path(out_dir)
+    with stops_held():
+        for name, content in files.items():
+            write_bytes_atomic(out_dir / name, content)
     return metrics

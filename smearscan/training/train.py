@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from smearscan.classification import (
     SYMMETRY_BAND,
     predict_probabilities,
 )
-from smearscan.network import DEFAULT_ARCHITECTURE, load_network, save_model
+from smearscan.network import DEFAULT_ARCHITECTURE, load_network
+from smearscan.training.atomic import save_model_atomic
 from smearscan.training.crops import CropSet, joined, labelled_crops, reviewed_crops
 from smearscan.training.crossval import network_model
 from smearscan.training.evaluation import _summary, classification_metrics
@@ -33,14 +35,36 @@ from smearscan.training.fit import (
 from smearscan.training.labels import ALL_CHULA
 from smearscan.training.operating import operating_points, with_rule
 
+#: The shipped model's version (``models/default.pt``). Only ``scripts/train_default.sh``, which
+#: reproduces that model, writes it (``--version``); any other training gets its own
+#: (:func:`local_version`), so that its results cannot pass for the shipped classifier's.
 MODEL_VERSION = "cnn-2026.12-4"
+
+
+def local_version(limit: int | None = None) -> str:
+    """The version of a model trained here without one given: ``local-YYYYMMDD-HHMMSS`` (UTC,
+    now), with ``-limitN`` for a smoke training on a few fields."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"local-{stamp}" + (f"-limit{limit}" if limit else "")
+
+
+def version_problem(version: str) -> str | None:
+    """Why ``version`` cannot be a model version (it is shown in every report and file), or
+    None: it must be 1-100 printable characters without whitespace."""
+    if not version:
+        return "is empty"
+    if len(version) > 100:
+        return "is longer than 100 characters"
+    if not version.isprintable() or any(c.isspace() for c in version):
+        return "must be printable characters without spaces"
+    return None
 
 
 def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
                 limit: int | None = None, cache: Path | None = None,
                 progress: bool = True, recipe: Recipe = DEFAULT_RECIPE,
                 out_of_fold: dict[str, Any] | None = None,
-                extra_labels: Path | None = None) -> Path:
+                extra_labels: Path | None = None, version: str | None = None) -> Path:
     """Train the classifier, choose thresholds on val, measure test, write the model file.
 
     Without ``out_of_fold`` the network trains on the train split of every dataset and every
@@ -75,12 +99,16 @@ def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
         A ``corrections.csv`` (``smearscan export-corrections``): its reviewed cells join the
         training split only, so that validation and test stay the public datasets' held-out
         fields.
+    version : str or None, keyword-only
+        ``model_version`` recorded in the file (default :func:`local_version`); the shipped
+        model's, :data:`MODEL_VERSION`, only to reproduce it.
 
     Returns
     -------
     Path
         ``out``.
     """
+    _check_version(version)
     torch.set_num_threads(min(torch.get_num_threads(), 2))
     start = time.monotonic()
     # A bad corrections file fails before the minutes of crop extraction.
@@ -95,7 +123,7 @@ def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
                           rows=np.flatnonzero(data.split == "train"))
     return write_model(network, data, out=out, seed=seed, epochs=epochs, limit=limit,
                        recipe=recipe, out_of_fold=out_of_fold, extra_labels=extra_labels,
-                       wall_time_s=time.monotonic() - start)
+                       wall_time_s=time.monotonic() - start, version=version)
 
 
 def all_chula_trains(data: CropSet) -> CropSet:
@@ -107,13 +135,16 @@ def all_chula_trains(data: CropSet) -> CropSet:
 
 def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int, epochs: int,
                 limit: int | None, recipe: Recipe, out_of_fold: dict[str, Any] | None,
-                wall_time_s: float, extra_labels: Path | None = None) -> Path:
+                wall_time_s: float, extra_labels: Path | None = None,
+                version: str | None = None) -> Path:
     """Choose the thresholds on ``data``'s val split (the schistocyte one from ``out_of_fold``
     when given), measure val and test, and write the model file of a fitted network.
 
     ``data`` is what the network trained on (its ``train`` split) and was measured on; the
-    other arguments are recorded in the file (see :func:`train_model`).
+    other arguments are recorded in the file (see :func:`train_model`; ``version`` defaults to
+    :func:`local_version`).
     """
+    version = _check_version(version) or local_version(limit)
     model = network_model(network)
     results = {}
     for split in ("val", "test"):
@@ -129,7 +160,7 @@ def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int
         zip(data.dataset[data.split == split], data.label[data.split == split],
             strict=True)).items()} for split in ("train", "val", "test")}
     metadata = {
-        "model_version": MODEL_VERSION,
+        "model_version": version,
         "architecture": _architecture(),
         "operating_points": points,
         "inference": {"symmetry_band": list(SYMMETRY_BAND)},
@@ -145,26 +176,29 @@ def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int
         "val_metrics": summaries["val"],
         "test_metrics": summaries["test"],
     }
-    return save_model(out, network, metadata)
+    return save_model_atomic(out, network, metadata)
 
 
 def write_fold_model(network: torch.nn.Module, *, out: Path, fold: int, fields: list[str],
-                     point: dict[str, Any], seed: int, epochs: int, recipe: Recipe) -> Path:
+                     point: dict[str, Any], seed: int, epochs: int, recipe: Recipe,
+                     version: str | None = None) -> Path:
     """Write one fold's network of a cross-validation, for analyses on the fields it never saw.
 
     It carries the pooled out-of-fold schistocyte point (the threshold the shipped model uses)
     and, under ``training``, the fold and its held-out Chula fields; it has no NRBC or
     immature-granulocyte threshold (none was chosen for it), so it is not a model to ship.
+    Its version is ``{version}-fold-{K}`` (``version`` defaults to :func:`local_version`).
     """
+    version = _check_version(version) or local_version()
     metadata = {
-        "model_version": f"{MODEL_VERSION}-fold-{fold + 1}",
+        "model_version": f"{version}-fold-{fold + 1}",
         "architecture": _architecture(),
         "operating_points": {"schistocyte": with_rule(point, "schistocyte")},
         "inference": {"symmetry_band": list(SYMMETRY_BAND)},
         "training": {"seed": seed, "epochs": epochs, "fold": fold + 1,
                      "held_out_fields": sorted(fields), **recipe.as_metadata()},
     }
-    return save_model(out, network, metadata)
+    return save_model_atomic(out, network, metadata)
 
 
 def _architecture() -> dict[str, Any]:
@@ -186,4 +220,12 @@ def with_operating_point(model: Path, point: dict[str, Any], *, out: Path,
         **point, "rule": rule["rule"], "min_threshold": rule["min_threshold"],
         "weights_of": metadata["model_version"]}
     metadata["model_version"] = version
-    return save_model(out, network, metadata)
+    return save_model_atomic(out, network, metadata)
+
+
+def _check_version(version: str | None) -> str | None:
+    """``version`` unchanged; a ValueError naming it when it cannot be a model version."""
+    problem = None if version is None else version_problem(version)
+    if problem is not None:
+        raise ValueError(f"model version {version!r} {problem}")
+    return version
