@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from smearscan.classification import load_model
+from smearscan.classification.model import version_problem
 from smearscan.training.crops import labelled_crops
 from smearscan.training.crossval import (
     FOLDS,
@@ -49,7 +50,6 @@ from smearscan.training.operating import OutOfFold, out_of_fold_point, paired_au
 from smearscan.training.train import (
     all_chula_trains,
     local_version,
-    version_problem,
     with_operating_point,
     write_fold_model,
     write_model,

@@ -6,7 +6,8 @@ without importing the classifier.
 
 #: Object classes of the classifier's main head.
 CLASSES = ("rbc", "schistocyte", "nrbc", "wbc", "immature_granulocyte", "platelet")
-#: Classes with a nucleus: an object without one inside its outline is none of them.
+#: Classes with a nucleus: an NRBC call without one inside its outline falls back to none of
+#: them (:data:`smearscan.classification.inference.NRBC_MIN_NUCLEAR_FRACTION`).
 NUCLEATED_CLASSES = ("nrbc", "wbc", "immature_granulocyte")
 #: Labels a cell can carry in the outputs: the classes and ``other`` (debris, never counted).
 LABELS = (*CLASSES, "other")

@@ -475,7 +475,7 @@ def _run_verdict(argv: list[str]) -> int:
         smear, labs, notes = _verdict_inputs(args)
         verdict = assess(smear, labs)
     except UnresolvedBoundError as error:
-        # The URGENT line holds over the whole range of the bound: it is printed all the same.
+        # Some value of the bound's range calls for the URGENT line: it is printed all the same.
         if error.urgent or args.json:
             _say(json.dumps(error.to_dict(), indent=2) if args.json else error.urgent,
                  sys.stdout)
@@ -582,16 +582,13 @@ def _epochs(text: str) -> int:
 
 
 def _model_version(text: str) -> str:
-    """A --version for a trained model: 1-100 printable characters, no whitespace."""
+    """A --version for a trained model (:func:`~smearscan.classification.model.version_problem`)."""
+    from smearscan.classification.model import version_problem
     from smearscan.errors import printable
 
-    if not text:
-        raise argparse.ArgumentTypeError("'': empty version")
-    if len(text) > 100:
-        raise argparse.ArgumentTypeError(f"{text[:20]!r}...: longer than 100 characters")
-    if not text.isprintable() or any(c.isspace() for c in text):
-        raise argparse.ArgumentTypeError(f"{printable(repr(text))}: only printable characters "
-                                         "without spaces")
+    problem = version_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{printable(repr(text[:40]))} {problem}")
     return text
 
 

@@ -863,12 +863,19 @@ def nuclear_fractions(rgb: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> n
     Returns
     -------
     (K,) float64 ndarray
+
+    Raises
+    ------
+    ValueError
+        An id that is not an object of ``labels``.
     """
     background = np.array([uint8_percentile(rgb[:, :, c], 95) for c in range(3)])
     boxes = ndi.find_objects(labels, max_label=int(max(ids, default=0)))
     fractions = np.zeros(len(ids))
     for index, label in enumerate(ids):
-        box = boxes[label - 1]
+        box = boxes[label - 1] if 0 < label <= len(boxes) else None
+        if box is None:  # never a fraction of nothing: NaN would keep any call
+            raise ValueError(f"object {label} is not in the label image")
         inside = labels[box] == label
         fractions[index] = _nuclear_stain(rgb[box][inside], background).mean()
     return fractions

@@ -162,6 +162,8 @@ def test_nuclear_fractions_count_the_nucleus_stained_pixels_of_each_object():
     fractions = nuclear_fractions(rgb, labels, np.array([1, 2]))
     assert fractions[0] == 0
     assert fractions[1] == len(nucleus[0]) / np.count_nonzero(labels == 2)
+    with pytest.raises(ValueError, match="^object 3 is not in the label image$"):
+        nuclear_fractions(rgb, labels, np.array([3]))
 
 
 def _real_crops(fields, name: str) -> np.ndarray:

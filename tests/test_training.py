@@ -346,10 +346,10 @@ def test_epochs_are_bounded(no_data, capsys, epochs):
 
 
 @pytest.mark.parametrize(("version", "problem"), [
-    ("", "'': empty version"),
-    ("my model", "'my model': only printable characters without spaces"),
-    ("v\t1", "'v\\t1': only printable characters without spaces"),
-    ("x" * 101, "'xxxxxxxxxxxxxxxxxxxx'...: longer than 100 characters"),
+    ("", "'' is empty"),
+    ("my model", "'my model' must be printable characters without spaces"),
+    ("v\t1", "'v\\t1' must be printable characters without spaces"),
+    ("x" * 101, f"'{'x' * 40}' is longer than 100 characters"),
 ])
 def test_a_model_version_must_be_printable_without_spaces(no_data, capsys, version, problem):
     assert _cli("train", "--shared", no_data / "shared", "--out", no_data / "m.pt",

@@ -197,11 +197,24 @@ def test_a_severe_deficiency_without_the_picture_asks_for_it_before_plasma_excha
     assert verdict.cause("ttp").assessment == "possible"
     assert verdict.urgent == (
         "URGENT - TTP possible: a medical emergency. Refer to haematology now; ADAMTS13 under 10% "
-        "is a severe deficiency, but no thrombocytopenia or haemolysis is shown: count the "
-        "platelets and measure LDH, haptoglobin and reticulocytes now; plasma exchange and "
-        "corticosteroids if they show TTP; consider caplacizumab; do not transfuse platelets "
-        "unless there is life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. "
-        "J Thromb Haemost 2020;18:2486-2495 and 2496-2502)).")
+        "is a severe deficiency, but no thrombocytopenia or haemolysis is shown: measure the "
+        "platelets, LDH, haptoglobin and reticulocytes now (again, if given); plasma exchange "
+        "and corticosteroids if they show TTP; consider caplacizumab; do not transfuse "
+        "platelets unless there is life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng "
+        "XL, et al. J Thromb Haemost 2020;18:2486-2495 and 2496-2502)).")
+
+
+def test_a_grey_zone_adamts13_with_platelets_not_low_is_no_emergency():
+    # A review found ADAMTS13 15% with platelets 250 raised the URGENT line, where ADAMTS13
+    # unknown with the same platelets gives TTP unlikely: TTP needs thrombocytopenia.
+    labs = {**NORMAL_LABS, "adamts13": 15}
+    verdict = assess(smear(), parse_labs(labs))
+    assert verdict.cause("ttp").assessment == "unlikely" and verdict.urgent is None
+    assert verdict.cause("ttp").reasons[-1] == (
+        "platelets 250 x10^9/L not below 150 x10^9/L: TTP needs thrombocytopenia")
+    low = assess(smear(), parse_labs({**labs, "platelets": 149}))
+    assert low.cause("ttp").assessment == "possible" and low.urgent.startswith(
+        f"URGENT - TTP possible: {NOW}; {GREY}")
 
 
 @pytest.mark.parametrize(("bound", "same_as"), [("<10 %", 9.9), ("<5 %", 0), (">20 %", 20.1)])
@@ -228,11 +241,12 @@ def test_an_adamts13_bound_on_one_side_of_every_cut_off_is_read_as_a_value_there
     ("platelets", "<100 G/L", "platelets = '<100 x10^9/L': the verdict differs within that range "
                               "(at 0 x10^9/L and just under 100 x10^9/L); give the measured value",
      SUSPECTED),
-    # over 10% TTP is unlikely: the urgent line does not hold over the whole range
+    # 5-10% is a severe deficiency, over 20% TTP is unlikely: the line is kept, asking for the
+    # value (a range never says less than the value left out would)
     ("adamts13", ">5 %", "adamts13 = '>5%': the verdict differs within that range (at 10.5% and "
-                         "just over 5%); give the measured value", None),
+                         "just over 5%); give the measured value", BOUND),
 ])
-def test_a_bound_that_spans_a_cut_off_is_refused_keeping_an_urgent_line_that_holds_throughout(
+def test_a_bound_that_spans_a_cut_off_is_refused_keeping_an_urgent_line_where_one_is_called_for(
         key, bound, message, urgent):
     with pytest.raises(UnresolvedBoundError) as error:
         assess(smear(), parse_labs({**CLASSIC_TTP, key: bound}))
@@ -241,6 +255,22 @@ def test_a_bound_that_spans_a_cut_off_is_refused_keeping_an_urgent_line_that_hol
     assert error.value.to_dict() == {"urgent": urgent, "unresolved": message}
     assert unresolved_text(error.value) == "\n".join(
         [urgent, f"No verdict: {message}"] if urgent else [f"No verdict: {message}"])
+
+
+@pytest.mark.parametrize(("extra", "urgent"), [
+    ({"platelets": "<200 G/L"}, POSSIBLE),  # 150-200 is no thrombocytopenia, under 30 is PLASMIC's
+    ({"platelets": "<20 G/L", "adamts13": "<25 %"}, BOUND),  # 20-25% is a negative result
+])
+def test_a_bound_whose_range_partly_calls_for_the_urgent_line_keeps_one(extra, urgent):
+    """A review found these ranges dropped the line that the value left out gives (TTP
+    suspected without platelets): a range must never say less than a missing value."""
+    labs = {"ldh": 1300, "ldh_uln": 225, "haptoglobin": 0, "reticulocytes": "0.05 fraction",
+            "active_cancer": False, "transplant": False, "mcv": 85, "inr": 1.2,
+            "creatinine": "1.0 mg/dL"}
+    assert assess(smear(), parse_labs(labs)).urgent == SUSPECTED
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(smear(), parse_labs({**labs, **extra}))
+    assert error.value.urgent == urgent
 
 
 def test_a_platelet_bound_across_the_picture_keeps_a_line_that_asks_for_the_count():

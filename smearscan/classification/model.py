@@ -179,6 +179,18 @@ def model_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
             **metadata}
 
 
+def version_problem(version: str) -> str | None:
+    """Why ``version`` cannot be a model version (it is shown in every report and file), or
+    None: it must be 1-100 printable characters without whitespace."""
+    if not version:
+        return "is empty"
+    if len(version) > 100:
+        return "is longer than 100 characters"
+    if not version.isprintable() or any(c.isspace() for c in version):
+        return "must be printable characters without spaces"
+    return None
+
+
 def checked_metadata(path: Path, content: object, required: tuple[str, ...] = REQUIRED_METADATA
                      ) -> dict[str, Any]:
     """``content`` if it is the metadata of a model file this version can use.

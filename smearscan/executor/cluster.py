@@ -273,6 +273,7 @@ _LOCAL_PRELOAD = ("smearscan.pipeline", "smearscan.classification")
 
 def _local_cluster(workers: int) -> Any:
     """A ``LocalCluster`` of ``workers`` single-threaded worker processes on 127.0.0.1."""
+    check_worker_count(workers, f"--scheduler local:{workers}")
     import dask
     from distributed import LocalCluster
 

@@ -117,9 +117,16 @@ QUEUED_PER_WORKER = 4
 
 class LocalPool:
     """``jobs`` worker processes on this machine; ``jobs=1`` runs in this process (no pickling,
-    easy debugging). A pool lives for one :meth:`map_unordered` call."""
+    easy debugging). A pool lives for one :meth:`map_unordered` call.
+
+    Raises
+    ------
+    WorkerCountError
+        More jobs than cores (:func:`check_worker_count`).
+    """
 
     def __init__(self, jobs: int = 1) -> None:
+        check_worker_count(jobs, "jobs")
         self.jobs = jobs
 
     @property

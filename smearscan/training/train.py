@@ -17,6 +17,7 @@ from smearscan.classification import (
     SYMMETRY_BAND,
     predict_probabilities,
 )
+from smearscan.classification.model import version_problem
 from smearscan.network import DEFAULT_ARCHITECTURE, load_network
 from smearscan.training.atomic import save_model_atomic
 from smearscan.training.crops import CropSet, joined, labelled_crops, reviewed_crops
@@ -46,18 +47,6 @@ def local_version(limit: int | None = None) -> str:
     now), with ``-limitN`` for a smoke training on a few fields."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return f"local-{stamp}" + (f"-limit{limit}" if limit else "")
-
-
-def version_problem(version: str) -> str | None:
-    """Why ``version`` cannot be a model version (it is shown in every report and file), or
-    None: it must be 1-100 printable characters without whitespace."""
-    if not version:
-        return "is empty"
-    if len(version) > 100:
-        return "is longer than 100 characters"
-    if not version.isprintable() or any(c.isspace() for c in version):
-        return "must be printable characters without spaces"
-    return None
 
 
 def train_model(*, shared: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,

@@ -172,9 +172,8 @@ def slide_verdict(summary: SlideSummary) -> Verdict | None:
 
 class UnresolvedBoundError(LabValueError):
     """A value given as a bound over whose range the verdict changes (the measured value is
-    needed). ``urgent`` is the line of :func:`~smearscan.verdict.differential.urgent_ttp` when
-    every value of that range calls for it: the emergency is not lost with the rest of the
-    verdict."""
+    needed). ``urgent`` is a line of :func:`~smearscan.verdict.differential.urgent_ttp` when any
+    value of that range calls for it: the emergency is not lost with the rest of the verdict."""
 
     def __init__(self, message: str, urgent: str | None) -> None:
         super().__init__(message)
@@ -198,17 +197,20 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
         raise UnresolvedBoundError(
             f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
             f"{show(key, differing)} and just {inside} {show(key, bound.limit)}); give the "
-            "measured value", _urgent_throughout(urgent_lines, labs))
+            "measured value", _urgent_over_range(urgent_lines, labs))
 
 
-def _urgent_throughout(lines: set[str | None], labs: Labs) -> str | None:
-    """The URGENT line when every value of a bound's range calls for one: that line if it is
-    the same throughout, else one that claims no more than TTP possible and asks for the
-    measured value (or, while ADAMTS13 is not known, for ADAMTS13)."""
-    if None in lines:
+def _urgent_over_range(lines: set[str | None], labs: Labs) -> str | None:
+    """The URGENT line of a bound whose range the verdict cannot settle: None only when no value
+    of the range calls for one; the line itself when it is the same throughout; else one that
+    claims no more than TTP possible and asks for the measured value (or, while ADAMTS13 is not
+    known, for ADAMTS13). A range must never say less than the value left out would (this
+    tool's rule): platelets '<200' span a severe thrombocytopenia."""
+    urgent = lines - {None}
+    if not urgent:
         return None
     if len(lines) == 1:
-        return lines.pop()
+        return urgent.pop()
     return urgent_ttp("possible", "unknown" if labs.adamts13 is None else "bound")
 
 

@@ -56,9 +56,9 @@ URGENT_TTP_ADVICE = {
     "severe": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency: start plasma exchange "
               "and corticosteroids now if not already started",
     "severe, no picture": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, but no "
-                          "thrombocytopenia or haemolysis is shown: count the platelets and "
-                          "measure LDH, haptoglobin and reticulocytes now; plasma exchange and "
-                          "corticosteroids if they show TTP",
+                          "thrombocytopenia or haemolysis is shown: measure the platelets, LDH, "
+                          "haptoglobin and reticulocytes now (again, if given); plasma exchange "
+                          "and corticosteroids if they show TTP",
     "grey zone": f"ADAMTS13 {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% is a grey zone: plasma "
                  "exchange and corticosteroids on clinical judgement (the picture, PLASMIC)",
     "bound": "a value reported only as a bound spans a cut-off of the verdict: give the measured "
@@ -230,7 +230,8 @@ def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, s
 
 def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score) -> Cause:
     """ADAMTS13 < 10% -> likely with thrombocytopenia or haemolysis (else possible); 10-20% ->
-    possible (ISTH 2020 grey zone); > 20% -> unlikely; unknown -> by PLASMIC (and the French
+    possible (ISTH 2020 grey zone), unlikely with platelets measured and not low; > 20% ->
+    unlikely; unknown -> by PLASMIC (and the French
     score where PLASMIC is low) and the picture, never by the schistocyte count alone."""
     adamts13 = labs.adamts13
     picture_seen = picture.thrombocytopenia or picture.haemolysis in ("present", "equivocal")
@@ -244,9 +245,14 @@ def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Sco
             reasons.append("no thrombocytopenia or haemolysis shown: remission or a relapse "
                            "to come; repeat the counts")
     elif adamts13 <= ADAMTS13_NEGATIVE:
-        assessment = "possible"
         reasons = [f"{_adamts13_text(adamts13)}: {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% "
                    f"grey zone, clinical judgement ({ISTH_TTP})"]
+        # Not a severe deficiency: without thrombocytopenia (platelets measured and not low)
+        # nothing in the picture calls for TTP, as while ADAMTS13 is unknown.
+        assessment = "unlikely" if picture.thrombocytopenia is False else "possible"
+        if assessment == "unlikely":
+            reasons.append(f"platelets {show('platelets', labs.platelets)} not below "
+                           f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia")
     else:
         assessment = "unlikely"
         reasons = [f"{_adamts13_text(adamts13)} > {ADAMTS13_NEGATIVE:g}%: a negative result, "

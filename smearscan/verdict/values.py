@@ -212,8 +212,9 @@ FRENCH_RULE = _rule(
     "derived in idiopathic TMA", FRENCH)
 ADAMTS13_RULE = _rule(
     "ADAMTS13", f"< {ADAMTS13_SEVERE:g}%: severe deficiency, supports TTP; "
-    f"{ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}%: clinical judgement; > {ADAMTS13_NEGATIVE:g}%: "
-    "a negative result, consider other diagnoses", ISTH_TTP)
+    f"{ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}%: clinical judgement (TTP unlikely with "
+    "platelets measured and not low, this tool's rule); > "
+    f"{ADAMTS13_NEGATIVE:g}%: a negative result, consider other diagnoses", ISTH_TTP)
 TTP_RULE = _rule(
     "TTP without ADAMTS13", f"PLASMIC >= {PLASMIC_HIGH} -> suspected; a range reaching "
     f"{PLASMIC_INTERMEDIATE} with the MAHA picture (haemolysis with platelets low or unknown, "
@@ -226,9 +227,11 @@ TTP_RULE = _rule(
 URGENT_RULE = _rule(
     "urgent TTP action", "printed first whenever TTP is possible, suspected or likely, naming "
     "which: urgent haematology; ADAMTS13 unknown: plasma exchange and corticosteroids on "
-    "suspicion, before ADAMTS13 (sample drawn first); under 10%: start them now; 10-20%: on "
-    "clinical judgement; consider caplacizumab; no platelet transfusion unless life-threatening "
-    "bleeding", ISTH_TTP)
+    "suspicion, before ADAMTS13 (sample drawn first); under 10%: start them now (without "
+    "thrombocytopenia or haemolysis shown: measure them now); 10-20%: on clinical judgement; "
+    "consider caplacizumab; no platelet transfusion unless life-threatening bleeding; a bound "
+    "whose range gives different lines: TTP possible, give the measured value (this tool's "
+    "rule)", ISTH_TTP)
 HUS_RULE = _rule("HUS", f"creatinine >= {HUS_CREATININE:g} mg/dL with MAHA and ADAMTS13 not "
                  "severely low", "the level at which PLASMIC stops scoring its renal point",
                  standard=False)
