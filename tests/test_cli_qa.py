@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_support import exit_code, one_line
 from synthetic import slide_folders
 
 from smearscan.cli import main
@@ -29,21 +30,6 @@ def _command(*args: object) -> list[str]:
 def _env() -> dict[str, str]:
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "PYTHONPATH": path}
-
-
-def _exit_code(*args: object) -> int:
-    """``smearscan args...`` in this process; its exit code, a parser's included."""
-    try:
-        return main(list(map(str, args)))
-    except SystemExit as stop:
-        return stop.code
-
-
-def _usage_error(capsys) -> str:
-    """The one line a usage error printed (exit code checked by the caller)."""
-    out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1 and "Traceback" not in err, err
-    return err.rstrip("\n")
 
 
 # ----------------------------------------------------------------------------- a closed pipe
@@ -123,11 +109,11 @@ def test_a_ctrl_c_while_a_worker_starts_is_delivered_once_it_has_started():
 
 def test_an_empty_path_is_a_usage_error_not_the_current_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # analysing "." would find nothing here: exit 3, not 2
-    assert _exit_code("", "--out", tmp_path / "out") == 2
-    assert _usage_error(capsys) == (
+    assert exit_code("", "--out", tmp_path / "out") == 2
+    assert one_line(capsys) == (
         "smearscan: error: argument PATH: '': empty path (see smearscan --help)")
-    assert _exit_code(tmp_path, "--out", "") == 2
-    assert _usage_error(capsys) == (
+    assert exit_code(tmp_path, "--out", "") == 2
+    assert one_line(capsys) == (
         "smearscan: error: argument --out: '': empty path (see smearscan --help)")
     assert not (tmp_path / "out").exists()
 
@@ -141,8 +127,8 @@ def test_an_empty_path_is_a_usage_error_not_the_current_folder(tmp_path, capsys,
                   "did not make"),
 ])
 def test_an_option_that_writes_into_out_needs_out(field_png, capsys, option, message):
-    assert _exit_code(field_png, *option, "--no-classify") == 2
-    assert _usage_error(capsys) == f"smearscan: error: {message} (see smearscan --help)"
+    assert exit_code(field_png, *option, "--no-classify") == 2
+    assert one_line(capsys) == f"smearscan: error: {message} (see smearscan --help)"
 
 
 @pytest.mark.parametrize("kind, problem", [
@@ -157,15 +143,15 @@ def test_an_out_that_cannot_be_a_folder_says_what_it_is(field_png, tmp_path, cap
         out.write_text("notes")
     else:
         out.symlink_to("nowhere" if kind == "dangling" else "out")
-    assert _exit_code(field_png, "--out", out, "--no-classify") == 2
-    assert _usage_error(capsys) == (
+    assert exit_code(field_png, "--out", out, "--no-classify") == 2
+    assert one_line(capsys) == (
         f"smearscan: error: argument --out: {str(out)!r} is {problem} (see smearscan --help)")
 
 
 @pytest.mark.parametrize("port", ["99999", "65536", "0", "-1"])
-def test_a_review_port_outside_1_65535_is_a_usage_error(tmp_path, capsys, port):
-    assert _exit_code("review", tmp_path, "--no-browser", "--port", port) == 2
-    assert _usage_error(capsys) == (f"smearscan review: error: argument --port: {port!r} must "
+def test_a_review_port_outside_1_65535_is_aone_line(tmp_path, capsys, port):
+    assert exit_code("review", tmp_path, "--no-browser", "--port", port) == 2
+    assert one_line(capsys) == (f"smearscan review: error: argument --port: {port!r} must "
                                     "be 1-65535 (see smearscan review --help)")
 
 
@@ -174,7 +160,7 @@ def test_a_review_host_that_does_not_resolve_says_so(field_png, tmp_path, capsys
     assert main([str(field_png), "--out", str(out), "--no-classify", "--quiet"]) == 0
     capsys.readouterr()
     assert main(["review", str(out), "--no-browser", "--host", "nosuch.invalid"]) == 2
-    line = _usage_error(capsys)
+    line = one_line(capsys)
     assert line.startswith("smearscan: cannot listen on nosuch.invalid:8765: the host cannot "
                            "be resolved (")
     assert line.endswith("); give --host an address or name of this computer")
@@ -201,9 +187,9 @@ def test_an_input_given_twice_is_analysed_once_with_a_note(tmp_path, capsys, spe
     assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["s0"]
 
 
-def test_a_shared_folder_without_datasets_is_a_usage_error(tmp_path, capsys):
+def test_a_shared_folder_without_datasets_is_aone_line(tmp_path, capsys):
     # With a crop cache present, training went ahead on a --shared that holds nothing.
-    assert _exit_code("train", "--out", tmp_path / "m.pt", "--shared", tmp_path) == 2
-    assert _usage_error(capsys) == (f"smearscan train: error: argument --shared: "
+    assert exit_code("train", "--out", tmp_path / "m.pt", "--shared", tmp_path) == 2
+    assert one_line(capsys) == (f"smearscan train: error: argument --shared: "
                                     f"'{tmp_path}' holds no datasets/ folder (Chula RBC-12, "
                                     "BCCD, PBC) (see smearscan train --help)")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_support import exit_code, one_line
 from conftest import OTHER_FAMILY_CACHE, STALE_SMOKE_CACHE
 
 from smearscan.classification import CLASSES, load_model
@@ -273,22 +274,6 @@ def test_the_default_recipe_is_the_shipped_models():
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _cli(*args: object) -> int:
-    """``smearscan args...`` in this process; its exit code, a parser's included."""
-    from smearscan.cli import main
-
-    try:
-        return main(list(map(str, args)))
-    except SystemExit as stop:
-        return stop.code
-
-
-def _one_line(capsys) -> str:
-    out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1 and "Traceback" not in err, err
-    return err.rstrip("\n")
-
-
 @pytest.fixture
 def no_data(tmp_path) -> Path:
     (tmp_path / "shared" / "datasets").mkdir(parents=True)
@@ -310,13 +295,13 @@ def no_data(tmp_path) -> Path:
     ("evaluate", ["--out", "{t}/ev", "--cache", "{t}/afile"], "--cache",
      "{t}/afile is a file, not a folder"),
 ])
-def test_an_out_or_cache_path_under_a_file_is_refused_in_one_line(
+def test_an_out_or_cache_path_under_a_file_is_refused_inone_line(
         no_data, capsys, command, args, option, problem):
     """Checked before any loading (it was a FileExistsError traceback after the loading)."""
     t = no_data
     args = [a.format(t=t) for a in args]
-    assert _cli(command, "--shared", t / "shared", *args, "--limit", "1") == 2
-    assert _one_line(capsys) == (f"smearscan {command}: error: argument {option}: "
+    assert exit_code(command, "--shared", t / "shared", *args, "--limit", "1") == 2
+    assert one_line(capsys) == (f"smearscan {command}: error: argument {option}: "
                                  f"{problem.format(t=t)} (see smearscan {command} --help)")
 
 
@@ -329,19 +314,19 @@ def test_an_out_or_cache_path_under_a_file_is_refused_in_one_line(
     ("evaluate", ["--out", "/proc/smearscan-test"], "--out",
      "/proc/smearscan-test: cannot write to this output folder (No such file or directory)"),
 ])
-def test_an_out_or_cache_folder_that_cannot_be_created_is_refused_in_one_line(
+def test_an_out_or_cache_folder_that_cannot_be_created_is_refused_inone_line(
         no_data, capsys, command, args, option, problem):
     args = [a.format(t=no_data) for a in args]
-    assert _cli(command, "--shared", no_data / "shared", *args) == 2
-    assert _one_line(capsys) == (f"smearscan {command}: error: argument {option}: {problem} "
+    assert exit_code(command, "--shared", no_data / "shared", *args) == 2
+    assert one_line(capsys) == (f"smearscan {command}: error: argument {option}: {problem} "
                                  f"(see smearscan {command} --help)")
 
 
 @pytest.mark.parametrize("epochs", ["0", "10001", "10000000000"])
 def test_epochs_are_bounded(no_data, capsys, epochs):
-    assert _cli("train", "--shared", no_data / "shared", "--out", no_data / "m.pt",
+    assert exit_code("train", "--shared", no_data / "shared", "--out", no_data / "m.pt",
                 "--epochs", epochs) == 2
-    assert _one_line(capsys) == (f"smearscan train: error: argument --epochs: '{epochs}' must "
+    assert one_line(capsys) == (f"smearscan train: error: argument --epochs: '{epochs}' must "
                                  "be 1-10000 (see smearscan train --help)")
 
 
@@ -352,9 +337,9 @@ def test_epochs_are_bounded(no_data, capsys, epochs):
     ("x" * 101, f"'{'x' * 40}' is longer than 100 characters"),
 ])
 def test_a_model_version_must_be_printable_without_spaces(no_data, capsys, version, problem):
-    assert _cli("train", "--shared", no_data / "shared", "--out", no_data / "m.pt",
+    assert exit_code("train", "--shared", no_data / "shared", "--out", no_data / "m.pt",
                 "--version", version) == 2
-    assert _one_line(capsys) == (f"smearscan train: error: argument --version: {problem} "
+    assert one_line(capsys) == (f"smearscan train: error: argument --version: {problem} "
                                  "(see smearscan train --help)")
 
 
@@ -448,7 +433,7 @@ def test_smearscan_train_records_the_version_it_is_given(tmp_path, smoke_cache):
     from smearscan.network import read_model_file
 
     out = tmp_path / "m.pt"
-    assert _cli("train", "--shared", SHARED, "--out", out, "--limit", "3", "--epochs", "1",
+    assert exit_code("train", "--shared", SHARED, "--out", out, "--limit", "3", "--epochs", "1",
                 "--cache", smoke_cache, "--version", "smoke-2026.12-a") == 0
     assert read_model_file(out)["model_version"] == "smoke-2026.12-a"
     props = {p.key: p.value for p in onnx.load(out.with_suffix(".onnx")).metadata_props}
