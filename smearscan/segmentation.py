@@ -179,25 +179,14 @@ class PixelSizeError(SmearscanError):
     exit_code = 2
 
 
-def check_pixel_size(pixel_size_um: float, rgb: np.ndarray | None = None, *,
-                     source: str = "") -> None:
-    """Refuse a declared pixel size that is implausible, or that the field contradicts.
-
-    Parameters
-    ----------
-    pixel_size_um : float
-        Declared pixel size, um/px.
-    rgb : (H, W, 3) uint8 ndarray, optional
-        A field to compare with, as analysis sees it (:func:`smearscan.pipeline.conditioned`);
-        without one only the range is checked. A field without red cells to measure is not
-        compared.
-    source : str, keyword-only
-        The field's name, for the message.
+def check_pixel_size(pixel_size_um: float) -> None:
+    """Refuse a declared pixel size outside :data:`PIXEL_SIZE_RANGE_UM` (a field's own estimate
+    is compared by :func:`check_scale_agreement`).
 
     Raises
     ------
     PixelSizeError
-        With a one-line message giving the value(s) and the rule.
+        With a one-line message giving the value and the rule.
     """
     low, high = PIXEL_SIZE_RANGE_UM
     if not low <= pixel_size_um <= high:
@@ -205,9 +194,6 @@ def check_pixel_size(pixel_size_um: float, rgb: np.ndarray | None = None, *,
             f"--pixel-size {pixel_size_um:g} um/px is outside {low:g}-{high:g} um/px, the range "
             f"in which a 7.5 um red cell spans {_PLAUSIBLE_DIAMETER_PX[0]:g}-"
             f"{_PLAUSIBLE_DIAMETER_PX[1]:g} px (this tool's rule); give the size in um per pixel")
-    if rgb is not None:
-        check_scale_agreement(pixel_size_um, segment_field(rgb).pixel_size_um,
-                              source or "the field")
 
 
 def check_scale_agreement(pixel_size_um: float, estimate: float, source: str) -> None:

@@ -312,13 +312,14 @@ def test_pixel_size_range_boundaries():
 
 
 def test_pixel_size_disagreement_boundary():
-    from smearscan.segmentation import PixelSizeError, check_pixel_size
+    from smearscan.segmentation import PixelSizeError, check_scale_agreement
 
-    rgb = synthetic_field(grid_centres())
-    estimate = segment_field(rgb).pixel_size_um
+    estimate = segment_field(synthetic_field(grid_centres())).pixel_size_um
     for factor in (1 / 1.5, 1.5):
-        check_pixel_size(estimate * factor * (1 - 1e-9 if factor > 1 else 1 + 1e-9), rgb)
+        check_scale_agreement(estimate * factor * (1 - 1e-9 if factor > 1 else 1 + 1e-9),
+                              estimate, "field.png")
         with pytest.raises(PixelSizeError, match="disagrees with"):
-            check_pixel_size(estimate * factor * (1.001 if factor > 1 else 0.999), rgb,
-                             source="field.png")
-    check_pixel_size(0.05, np.full((100, 100, 3), 230, np.uint8))  # nothing to compare with
+            check_scale_agreement(estimate * factor * (1.001 if factor > 1 else 0.999),
+                                  estimate, "field.png")
+    blank = segment_field(np.full((100, 100, 3), 230, np.uint8)).pixel_size_um
+    check_scale_agreement(0.05, blank, "field.png")  # nothing to compare with
