@@ -675,7 +675,7 @@ def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, rbc_diameter_px: float) -
     min_area = 2 * _MIN_PART * cell_area
     labels = labels.copy()
     boxes = ndi.find_objects(labels)
-    background = np.array([uint8_percentile(rgb[:, :, c], 95) for c in range(3)])
+    background = _background_colour(rgb)
     # A part lies inside its parent's box. Objects are measured in their boxes (counting the
     # whole field's labels costs more), those in boxes smaller than min_area not at all.
     pending = [(label, box) for label, box in enumerate(boxes, 1)
@@ -833,6 +833,12 @@ def _two_parts(mask: np.ndarray, cell_area: float) -> np.ndarray | None:
     return lookup[parts]
 
 
+def _background_colour(rgb: np.ndarray) -> np.ndarray:
+    """(3,) RGB of the field's background: each channel's 95th percentile (the bright mode
+    of a smear field), what :func:`_nuclear_stain` measures optical density against."""
+    return np.array([uint8_percentile(rgb[:, :, c], 95) for c in range(3)])
+
+
 def nuclear_fractions(rgb: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """The fraction of each given object's pixels stained like a nucleus
     (:func:`_nuclear_stain`, against the field's background).
@@ -855,7 +861,7 @@ def nuclear_fractions(rgb: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> n
     ValueError
         An id that is not an object of ``labels``.
     """
-    background = np.array([uint8_percentile(rgb[:, :, c], 95) for c in range(3)])
+    background = _background_colour(rgb)
     boxes = ndi.find_objects(labels, max_label=int(max(ids, default=0)))
     fractions = np.zeros(len(ids))
     for index, label in enumerate(ids):
