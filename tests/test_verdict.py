@@ -667,13 +667,26 @@ def test_ttp_with_nothing_known_is_not_assessed():
 
 
 @pytest.mark.parametrize(("creatinine", "adamts13", "expected"), [
-    ("1.99 mg/dL", 55, "unlikely"), ("2.0 mg/dL", 55, "suspected"), ("4.5 mg/dL", None, "possible"),
-    ("4.5 mg/dL", 5, "unlikely"), (None, 55, "not assessed"),
+    ("1.0 mg/dL", 55, "unlikely"), ("88.4 umol/L", 55, "unlikely"), ("1.01 mg/dL", 55, "possible"),
+    ("1.99 mg/dL", 55, "possible"), ("1.99 mg/dL", 5, "unlikely"), ("2.0 mg/dL", 55, "suspected"),
+    ("4.5 mg/dL", None, "possible"), ("4.5 mg/dL", 5, "unlikely"), (None, 55, "not assessed"),
 ])
 def test_hus(creatinine, adamts13, expected):
     labs = parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": creatinine,
                        "adamts13": adamts13})
     assert assess(smear(), labs).cause("hus").assessment == expected
+
+
+def test_a_raised_creatinine_under_2_mg_dl_leaves_hus_possible_with_the_kdigo_rule():
+    # QA 8 #4: MAHA likely, ADAMTS13 45%, creatinine 1.9 mg/dL called HUS unlikely ("no acute
+    # kidney injury pattern"), leaving no cause in play for a DAT-negative TMA.
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": "1.9 mg/dL", "adamts13": 45,
+                       "active_cancer": False, "transplant": False})
+    hus = assess(smear(), labs).cause("hus")
+    assert (hus.assessment, hus.reasons) == ("possible", (
+        "creatinine 1.9 mg/dL raised (over 1 mg/dL), under 2: renal involvement not excluded; a "
+        "rise of >= 0.3 mg/dL in 48 h or to >= 1.5x the baseline is acute kidney injury (KDIGO "
+        "2012 acute kidney injury guideline (Kidney Int Suppl 2012;2:1-138); this tool's rule)",))
 
 
 def test_ranking_is_by_group_then_urgency_then_likelihood():
@@ -906,6 +919,53 @@ def test_where_the_french_score_is_not_validated_plasmic_stands_and_says_why(con
     assert ttp.reasons[1].endswith(f"but it is not validated with {named}: PLASMIC stands")
 
 
+def test_in_pregnancy_the_french_score_still_raises_ttp_to_possible():
+    # QA 8 #1: PLASMIC 4, French 2 of 2, MAHA likely, platelets 12: pregnancy voided the French
+    # score and TTP read unlikely with no URGENT line, beside "send ADAMTS13 for
+    # pregnancy-triggered TTP".
+    labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
+            "pregnancy": True, "sex": "female"}
+    verdict = assess(smear(), parse_labs(labs))
+    assert (verdict.plasmic.total, verdict.french.total) == (4, 2)
+    ttp = verdict.cause("ttp")
+    assert ttp.assessment == "possible" and verdict.urgent == POSSIBLE
+    assert ttp.reasons[1] == (
+        "French TMA score 2: severe ADAMTS13 deficiency predicted (2 of 2 criteria) (French TMA "
+        "score (Coppo P, et al. PLoS One 2010;5(4):e10208)), although it is not validated with pregnancy: in "
+        "pregnancy, a trigger of TTP, it may raise suspicion, never lower it: TTP not excluded "
+        "(this tool's rule: the safer score stands)")
+
+
+@pytest.mark.parametrize(("drug", "stands"), [("paracetamol", False), ("gemcitabine", True)])
+def test_only_a_drug_known_to_cause_tma_voids_the_french_score(drug, stands):
+    # QA 8 #3: any drug name (paracetamol, which the tool says is not on its TMA list) voided
+    # the French score and dropped the URGENT line.
+    labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
+            "drug_exposure": drug}
+    verdict = assess(smear(), parse_labs(labs))
+    assert verdict.cause("ttp").assessment == ("unlikely" if stands else "possible")
+    assert verdict.urgent == (None if stands else POSSIBLE)
+
+
+@pytest.mark.parametrize(("percent", "plasmic", "expected"), [
+    (0.2, 7, "possible"), (0.2, 6, "possible"), (0.2, 5, "unlikely")])
+def test_a_positive_dat_with_plasmic_6_or_7_leaves_ttp_possible_whatever_the_count(
+        percent, plasmic, expected):
+    # QA 8 #2: DAT positive, haemolysis, platelets 12, PLASMIC 7: 0.2% schistocytes made MAHA
+    # unlikely and TTP unlikely, no URGENT line, where 5% gave "TTP suspected".
+    labs = {**CLASSIC_TTP, "platelets": 12, "dat": "positive",
+            "mcv": {7: 88, 6: 95, 5: 95}[plasmic], "inr": {7: 1.1, 6: 1.1, 5: 1.6}[plasmic]}
+    verdict = assess(smear("below", percent, (0.05, 0.5), 2000), parse_labs(labs))
+    assert (verdict.maha, verdict.plasmic.total) == ("unlikely", plasmic)
+    ttp = verdict.cause("ttp")
+    assert ttp.assessment == expected
+    assert verdict.urgent == (POSSIBLE if expected == "possible" else None)
+    if expected == "possible":
+        assert ttp.reasons[1].startswith("DAT positive: an immune haemolysis (autoimmune "
+                                         "haemolytic anaemia; with thrombocytopenia, Evans")
+        assert any(item.startswith("adamts13:") for item in verdict.missing)
+
+
 def test_adamts13_is_asked_for_while_maha_is_undecided_with_low_platelets():
     # Active cancer, MCV 95, INR 1.6: PLASMIC stays low whatever the haemolysis; platelets 12
     # with haemolysis not measured: ADAMTS13 is still to be sent.
@@ -962,7 +1022,7 @@ def test_cancer_associated_waits_for_adamts13_to_be_more_than_possible():
     ("letrozole", False), ("tamoxifen", False),
 ])
 def test_only_a_drug_of_the_tools_list_is_called_a_cause(drug, known):
-    from smearscan.verdict.differential import known_tma_drug
+    from smearscan.verdict.values import known_tma_drug
 
     assert known_tma_drug(drug) is known
 

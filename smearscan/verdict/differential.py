@@ -21,6 +21,7 @@ from smearscan.verdict.values import (
     ADAMTS13_SEVERE,
     B12_DEFICIENT,
     BSH_COBALAMIN,
+    CREATININE_RAISED,
     DRUG_TMA,
     DRUGS_CAUSING_TMA,
     FOLATE_DEFICIENT,
@@ -29,6 +30,7 @@ from smearscan.verdict.values import (
     HUS_CREATININE,
     ISTH_OVERT_DIC,
     ISTH_TTP,
+    KDIGO_AKI,
     MACROCYTOSIS_MCV,
     PLASMIC,
     PLASMIC_HIGH,
@@ -37,11 +39,12 @@ from smearscan.verdict.values import (
     PLATELETS_LOW,
     RETICULOCYTES_RAISED,
     SEED_000,
+    known_tma_drug,
     show,
 )
 
 __all__ = ["ACTIVE", "Cause", "URGENT_TTP_ADVICE", "adamts13_known", "differential",
-           "known_tma_drug", "ranked", "urgent_ttp"]
+           "ranked", "urgent_ttp"]
 
 ACTIVE = ("likely", "suspected", "possible")
 """Assessments that keep a cause in play; ``not assessed`` and ``unlikely`` rank after them."""
@@ -160,6 +163,12 @@ def _adamts13_text(adamts13: float) -> str:
 
 # --- TTP ---------------------------------------------------------------------------------------
 
+#: Why TTP stays possible when a positive DAT made MAHA unlikely but PLASMIC is 6-7.
+DAT_POSITIVE_HIGH_PLASMIC = (
+    "DAT positive: an immune haemolysis (autoimmune haemolytic anaemia; with thrombocytopenia, "
+    f"Evans syndrome) is likelier, but a positive DAT does not exclude TTP with PLASMIC "
+    f"{PLASMIC_HIGH}-7 ({ISTH_TTP}; this tool's rule)")
+
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
                     french: Score) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
@@ -167,10 +176,14 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     if picture.thrombocytopenia is False:
         return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
                             f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
+    if maha == "unlikely" and labs.dat == "positive" and plasmic.minimum >= PLASMIC_HIGH:
+        # Haemolysis with PLASMIC 6-7: a positive DAT points to an immune haemolysis, but does
+        # not exclude TTP (ISTH 2020 acts on a high pre-test probability).
+        return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, send]
     if maha == "unlikely":
         # Not a low count alone (that never makes MAHA unlikely with haemolysis and low
-        # platelets): no haemolysis, or an immune one. PLASMIC is for thrombocytopenia with
-        # MAHA; an isolated ITP scores 6 on it.
+        # platelets): no haemolysis, or an immune one with PLASMIC under 6. PLASMIC is for
+        # thrombocytopenia with MAHA; an isolated ITP scores 6 on it.
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", send]
     if not plasmic.measured:
@@ -211,15 +224,22 @@ def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None
 
 def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, score: str,
                      send: str) -> tuple[str, list[str]]:
-    """PLASMIC 0-4: unlikely, unless the French score, where it applies, can reach 2 of 2 (the
-    safer of two published scores stands until ADAMTS13 is back; this tool's rule)."""
+    """PLASMIC 0-4: unlikely, unless the French score can reach 2 of 2 (the safer of two
+    published scores stands until ADAMTS13 is back; this tool's rule). Where the French score
+    is not validated PLASMIC stands, which scores an active cancer and a transplant itself and
+    leaves a DIC disorder or a drug known to cause TMA to explain the picture; but not in
+    pregnancy, a trigger of TTP that neither score weighs: there the French score may still
+    raise suspicion, never lower it (this tool's rule)."""
     if french.maximum < FRENCH_BOTH:
         return "unlikely", [score, send]
     french_text = f"French TMA score {french.total_text()}: {french.risk} ({FRENCH})"
     context = french_unvalidated_context(labs)
-    if context is not None:
+    if context is not None and not labs.pregnancy:
         return "unlikely", [score, f"{french_text}, but it is not validated with {context}: "
                                    "PLASMIC stands", send]
+    if context is not None:
+        french_text += (f", although it is not validated with {context}: in pregnancy, a "
+                        "trigger of TTP, it may raise suspicion, never lower it")
     if picture_seen:
         return "possible", [score, f"{french_text}: TTP not excluded (this tool's rule: the "
                                    "safer score stands)", send]
@@ -265,8 +285,9 @@ def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Sco
 # --- HUS ---------------------------------------------------------------------------------------
 
 def _hus(maha: str, labs: Labs, ttp: Cause) -> Cause:
-    """Creatinine >= 2.0 mg/dL (this tool's rule) with MAHA and ADAMTS13 not severely low ->
-    suspected (possible while ADAMTS13 is unknown or MAHA is not likely)."""
+    """With MAHA and ADAMTS13 not severely low: creatinine >= 2.0 mg/dL -> suspected (possible
+    while ADAMTS13 is unknown or MAHA is not likely); raised but under 2.0 -> possible; not
+    raised -> unlikely (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule)."""
     action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
               "atypical HUS; nephrology")
     if ttp.assessment in ACTIVE:
@@ -279,13 +300,19 @@ def _hus(maha: str, labs: Labs, ttp: Cause) -> Cause:
     if creatinine is None:
         return _cause("hus", "not assessed", "urgent", action, ("creatinine not given",))
     shown = show("creatinine", creatinine)
-    if creatinine < HUS_CREATININE:
+    if creatinine <= CREATININE_RAISED:
         return _cause("hus", "unlikely", "urgent", action, (
-            f"creatinine {shown} < {HUS_CREATININE:g} mg/dL: no acute kidney injury pattern "
-            "(this tool's rule)",))
+            f"creatinine {shown} not over {CREATININE_RAISED:g} mg/dL: no renal involvement "
+            "shown (this tool's rule)",))
     if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
         return _cause("hus", "unlikely", "urgent", action, (
             f"{_adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: renal involvement of TTP",))
+    if creatinine < HUS_CREATININE:
+        return _cause("hus", "possible", "urgent", action, (
+            f"creatinine {shown} raised (over {CREATININE_RAISED:g} mg/dL), under "
+            f"{HUS_CREATININE:g}: renal involvement not excluded; a rise of >= 0.3 mg/dL in "
+            f"48 h or to >= 1.5x the baseline is acute kidney injury ({KDIGO_AKI}; this "
+            "tool's rule)",))
     reasons = [f"creatinine {shown} >= {HUS_CREATININE:g} mg/dL: acute kidney injury pattern "
                "(this tool's rule)"]
     if adamts13 is None:
@@ -327,17 +354,6 @@ def _dic(labs: Labs, isth: Score) -> Cause:
 def _drug_name(labs: Labs) -> str:
     drug = labs.drug_exposure
     return drug if isinstance(drug, str) else "the suspected drug"
-
-
-def known_tma_drug(drug: bool | str) -> bool:
-    """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_CAUSING_TMA` (any
-    spelling that contains its generic name), or is ``True`` (the key asks for a drug known to
-    cause TMA)."""
-    if drug is True:
-        return True
-    name = str(drug).lower()
-    return any(fragment in name for fragments in DRUGS_CAUSING_TMA.values()
-               for fragment in fragments)
 
 
 def _drug_induced(maha: str, labs: Labs) -> Cause | None:

@@ -30,6 +30,7 @@ from smearscan.verdict.values import (
     PLASMIC_RETICULOCYTES,
     creatinine_umol,
     d_dimer_ratio,
+    known_tma_drug,
     show,
 )
 
@@ -234,9 +235,12 @@ def _french_risk(points: int) -> str:
 
 def french_unvalidated_context(labs: Labs) -> str | None:
     """The recorded context in which the French score is not validated (it was derived in
-    idiopathic TMA: Coppo 2010; the score's own note), or None where it applies."""
+    idiopathic TMA: Coppo 2010; the score's own note), or None where it applies. A drug counts
+    only when it is one known to cause TMA (:func:`~smearscan.verdict.values.known_tma_drug`):
+    another drug does not make a TMA drug-associated."""
     contexts = [*dic_underlying(labs), *(["transplant"] if labs.transplant else []),
-                *(["a drug"] if labs.drug_exposure else []),
+                *(["a drug"] if labs.drug_exposure and known_tma_drug(labs.drug_exposure)
+                  else []),
                 *(["pregnancy"] if labs.pregnancy else [])]
     return ", ".join(contexts) or None
 

@@ -30,6 +30,7 @@ WHO_ANAEMIA = ("WHO 2011 (Haemoglobin concentrations for the diagnosis of anaemi
                "WHO/NMH/NHD/MNM/11.1)")
 BSH_COBALAMIN = "BSH 2014 (Devalia V, et al. Br J Haematol 2014;166:496-513)"
 DRUG_TMA = "Al-Nouri ZL, et al. Blood 2015;125:616-618"
+KDIGO_AKI = "KDIGO 2012 acute kidney injury guideline (Kidney Int Suppl 2012;2:1-138)"
 DRUG_TMA_REGISTRY = "Reese JA, et al. Am J Hematol 2015;90:406-410"
 SEED_000 = "seed 000 (cancer-associated MAHA in breast cancer; CLINICAL.md)"
 SEED_002 = "seed 002 (bone-marrow metastasis of breast cancer; CLINICAL.md)"
@@ -93,7 +94,11 @@ PLATELETS_LOW = 150.0  # x10^9/L
 WBC_LOW = 4.0  # x10^9/L
 HEMOGLOBIN_LOW = {"male": 13.0, "female": 12.0, "pregnancy": 11.0}  # g/dL, WHO 2011
 HEMOGLOBIN_LOW_UNKNOWN_SEX = 12.0  # g/dL, the women's limit when sex is not given
-HUS_CREATININE = PLASMIC_CREATININE  # mg/dL
+HUS_CREATININE = PLASMIC_CREATININE  # mg/dL, at or above: an acute kidney injury pattern
+#: mg/dL (88 umol/L), above: raised in any adult (this tool's rule: at or under the usual upper
+#: reference limits, about 1.0 mg/dL for women and 1.3 for men). Between it and
+#: :data:`HUS_CREATININE` HUS stays possible: without a baseline a rise cannot be judged.
+CREATININE_RAISED = 1.0
 
 MACROCYTOSIS_MCV = 100.0  # fL, above: macrocytosis
 B12_DEFICIENT = 200.0  # pg/mL (148 pmol/L), below: deficiency
@@ -219,9 +224,12 @@ TTP_RULE = _rule(
     "TTP without ADAMTS13", f"PLASMIC >= {PLASMIC_HIGH} -> suspected; a range reaching "
     f"{PLASMIC_INTERMEDIATE} with the MAHA picture (haemolysis with platelets low or unknown, "
     "or platelets < 30 with one raised haemolysis marker) -> possible; <= 4 -> unlikely, "
-    "unless the French TMA score, where it applies (idiopathic TMA), can reach 2 of 2 with "
-    "that picture -> possible (the safer of the two scores stands); MAHA unlikely -> unlikely "
-    "(PLASMIC is for thrombocytopenia with MAHA); never decided by the schistocyte count "
+    "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "
+    "the two scores stands; where the French score is not validated, with a DIC disorder, a "
+    "transplant or a drug known to cause TMA, PLASMIC stands, but in pregnancy, a trigger of "
+    "TTP, the French score may still raise suspicion); "
+    "MAHA unlikely -> unlikely (PLASMIC is for thrombocytopenia with MAHA), except a positive "
+    f"DAT with PLASMIC >= {PLASMIC_HIGH} -> possible; never decided by the schistocyte count "
     "alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
     standard=False)
 URGENT_RULE = _rule(
@@ -232,8 +240,12 @@ URGENT_RULE = _rule(
     "consider caplacizumab; no platelet transfusion unless life-threatening bleeding; a bound "
     "whose range gives different lines: TTP possible, give the measured value (this tool's "
     "rule)", ISTH_TTP)
-HUS_RULE = _rule("HUS", f"creatinine >= {HUS_CREATININE:g} mg/dL with MAHA and ADAMTS13 not "
-                 "severely low", "the level at which PLASMIC stops scoring its renal point",
+HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >= "
+                 f"{HUS_CREATININE:g} mg/dL -> suspected (possible while ADAMTS13 is unknown or "
+                 f"MAHA not likely); over {CREATININE_RAISED:g} mg/dL -> possible (a rise "
+                 f"over the baseline decides, {KDIGO_AKI}); at or under it -> unlikely",
+                 f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
+                 f"point; {CREATININE_RAISED:g} mg/dL: the usual adult upper reference limits",
                  standard=False)
 CANCER_RULE = _rule(
     "cancer-associated MAHA", "active cancer, DAT-negative MAHA, no severe ADAMTS13 deficiency, "
@@ -284,6 +296,17 @@ def rules_markdown() -> str:
 
 
 # --- values as text and derived values --------------------------------------------------------
+
+def known_tma_drug(drug: bool | str) -> bool:
+    """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_CAUSING_TMA` (any
+    spelling that contains its generic name), or is ``True`` (the key asks for a drug known to
+    cause TMA)."""
+    if drug is True:
+        return True
+    name = str(drug).lower()
+    return any(fragment in name for fragments in DRUGS_CAUSING_TMA.values()
+               for fragment in fragments)
+
 
 def show(key: str, value: object) -> str:
     """A lab value with its unit, e.g. ``"82 x10^9/L"``; ``"missing"`` for ``None``."""
