@@ -498,6 +498,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
 
     recorded, notes = Labs(), []
     if args.summary is not None:
+        _refuse_count_options(args)
         summary = _read_json(args.summary)
         smear = smear_findings_from_summary(summary, _slide_name(args))
         review = summary["slides"][args.slide].get("review") or {}
@@ -513,6 +514,21 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
         read_labs_file(args.labs), args.slide, source=str(args.labs))
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v}
     return smear, with_overrides(labs, parse_labs(given, source="command line")), notes
+
+
+#: What ``smearscan verdict`` takes from a count it is given, not from a run's summary.
+_COUNT_OPTIONS = {"rbc_counted": "--rbc-counted", "nrbc": "--nrbc",
+                  "leukoerythroblastic": "--leukoerythroblastic", "population": "--population"}
+
+
+def _refuse_count_options(args: argparse.Namespace) -> None:
+    """With --summary the slide's own count gives the red cells counted, the NRBCs, the
+    leukoerythroblastic finding and the population: an option that would be ignored is refused,
+    not dropped without a word."""
+    given = [option for dest, option in _COUNT_OPTIONS.items() if getattr(args, dest)]
+    if given:
+        raise ValueError(f"{', '.join(given)}: not used with --summary, whose slide gives them; "
+                         "to judge another count, give it with --schistocytes instead")
 
 
 def _recorded_labs(summary: dict, slide: str, path: Path) -> Labs:

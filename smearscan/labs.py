@@ -212,6 +212,12 @@ LAB_KEYS: dict[str, LabKey] = {
 }
 
 
+#: D-dimer over its ULN that is plausible: over 1000x is not seen clinically, and under 0.05x
+#: lies below every assay's detection limit (about 0.1-0.3 of the ULN); either means mg read as
+#: ng or the reverse (x1000), or a ULN in another unit (this tool's rule).
+D_DIMER_RATIO_RANGE = (0.05, 1000.0)
+
+
 @dataclass(frozen=True)
 class Labs:
     """Lab values in the default units of :data:`LAB_KEYS`; ``None`` is missing.
@@ -540,8 +546,6 @@ def _has_unit(raw: object) -> bool:
     return isinstance(raw, str) and re.search(r"[^\d\s.eE+-]", raw.lstrip(" <>")) is not None
 
 
-# A D-dimer more than 1000x its ULN is not seen clinically; it means mg vs ng (x1000).
-_MAX_D_DIMER_RATIO = 1000.0
 
 
 def _check_d_dimer(mapping: Mapping[str, object], labs: Labs, source: str) -> None:
@@ -555,10 +559,22 @@ def _check_d_dimer(mapping: Mapping[str, object], labs: Labs, source: str) -> No
     if len(bases) > 1:
         raise _fail(source, "d_dimer", raw,
                     f"FEU and DDU differ about 2x; d_dimer_uln is {raw_uln!r}")
-    if labs.d_dimer / labs.d_dimer_uln > _MAX_D_DIMER_RATIO:
-        raise _fail(source, "d_dimer", raw,
-                    f"more than {_MAX_D_DIMER_RATIO:g}x d_dimer_uln ({raw_uln!r}): "
-                    "are both in the same unit?")
+    _check_d_dimer_ratio(labs, source)
+
+
+def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
+    """Refuse a D-dimer that its ULN puts out of :data:`D_DIMER_RATIO_RANGE`."""
+    if labs.d_dimer is None or not labs.d_dimer_uln:
+        return
+    ratio, (low, high) = labs.d_dimer / labs.d_dimer_uln, D_DIMER_RATIO_RANGE
+    if low <= ratio <= high:
+        return
+    side = (f"under {low:g}x, below any assay's detection limit" if ratio < low
+            else f"over {high:g}x, never seen clinically")
+    raise LabValueError(
+        f"{source}: d_dimer = {labs.d_dimer:g} ng/mL is {ratio:.3g}x d_dimer_uln = "
+        f"{labs.d_dimer_uln:g} ng/mL ({side}): are both in the same unit (mg/L vs ng/mL is "
+        "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'")
 
 
 def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
@@ -597,6 +613,7 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
         values[key] = _parse_value(key, raw, LAB_KEYS[key], source)
     labs = Labs(**values)
     _check_d_dimer(mapping, labs, source)
+    _check_pt_against_inr(labs, source)
     return labs
 
 
@@ -712,8 +729,42 @@ def labs_for_slide(by_slide: Mapping[str, Labs], slide: str | None, *, source: s
     return by_slide[slide]
 
 
-def with_overrides(labs: Labs, overrides: Labs) -> Labs:
-    """``labs`` with every value that ``overrides`` gives replaced (command line over file)."""
+#: The longest control PT (s) and the lowest ISI of thromboplastins in use, and a margin for
+#: rounding and local variation: a PT prolongation of p seconds puts the INR at least at
+#: ``((PT_CONTROL_MAX_S + p) / PT_CONTROL_MAX_S) ** PT_ISI_MIN - PT_INR_MARGIN`` (INR = (PT /
+#: control) ** ISI; WHO 2013 guidelines for thromboplastins and plasma, ISI about 0.9-2.0).
+#: A lower INR means the prothrombin time itself was given as its prolongation (seed 000:
+#: PT 13.5 s, INR 1.17; this tool's rule).
+PT_CONTROL_MAX_S, PT_ISI_MIN, PT_INR_MARGIN = 14.0, 0.9, 0.1
+
+
+def least_inr(prolongation_s: float) -> float:
+    """The lowest INR compatible with a PT prolongation of ``prolongation_s`` seconds."""
+    ratio = (PT_CONTROL_MAX_S + prolongation_s) / PT_CONTROL_MAX_S
+    return ratio ** PT_ISI_MIN - PT_INR_MARGIN
+
+
+def _check_pt_against_inr(labs: Labs, source: str) -> None:
+    """Refuse a PT prolongation that the INR given beside it contradicts (:func:`least_inr`)."""
+    prolongation, inr = labs.pt_prolongation_s, labs.inr
+    if prolongation is None or inr is None or prolongation <= 0:
+        return
+    least = least_inr(prolongation)
+    if inr < least:
+        raise LabValueError(
+            f"{source}: pt_prolongation_s = {prolongation:g} s needs an INR of at least "
+            f"{least:.2f}, but inr = {inr:g}: is it the prothrombin time itself? Give the PT "
+            "minus the local control (this tool's rule)")
+
+
+def with_overrides(labs: Labs, overrides: Labs, *,
+                   source: str = "the lab file and the command line") -> Labs:
+    """``labs`` with every value that ``overrides`` gives replaced (command line over file); a
+    D-dimer and its ULN, and a PT prolongation and the INR, from the two are compared as from
+    one (:data:`D_DIMER_RATIO_RANGE`, :func:`least_inr`)."""
     given = {f.name: getattr(overrides, f.name) for f in fields(overrides)
              if getattr(overrides, f.name) is not None}
-    return replace(labs, **given)
+    merged = replace(labs, **given)
+    _check_d_dimer_ratio(merged, source)
+    _check_pt_against_inr(merged, source)
+    return merged

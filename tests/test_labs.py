@@ -10,6 +10,7 @@ from smearscan.labs import (
     Bound,
     Labs,
     LabValueError,
+    least_inr,
     parse_labs,
     read_labs_file,
     with_overrides,
@@ -133,6 +134,57 @@ def test_invalid_values_raise_one_line_errors_naming_key_value_problem(mapping, 
     assert "\n" not in message and message.startswith("case.json: ")
     for word in words:
         assert word in message
+
+
+@pytest.mark.parametrize(("d_dimer", "uln", "refused"), [
+    (25, 500, False), (24.99, 500, True), ("5 mg/L", "0.5 mg/L", False), (5, 500, True),
+    (500000, 500, False), (500001, 500, True)])
+def test_a_d_dimer_out_of_0_05_to_1000x_its_uln_is_refused_as_a_unit_slip(d_dimer, uln, refused):
+    # QA 8 #5: a bare 5 (mg/L) against a ULN of 500 (ng/mL) read 0.01x ULN: "DIC unlikely".
+    labs = {"d_dimer": d_dimer, "d_dimer_uln": uln}
+    if not refused:
+        assert parse_labs(labs).d_dimer == parse_labs({"d_dimer": d_dimer}).d_dimer
+        return
+    with pytest.raises(LabValueError) as caught:
+        parse_labs(labs, source="case.json")
+    side = "under 0.05x" if d_dimer == 24.99 or d_dimer == 5 else "over 1000x"
+    assert str(caught.value).startswith(f"case.json: d_dimer = {d_dimer:g} ng/mL is ")
+    assert f"({side}, " in str(caught.value)
+
+
+def test_a_d_dimer_and_its_uln_from_a_file_and_the_command_line_are_checked_together():
+    # QA 8 #5: the file's bare 5 and the command line's '0.5 mg/L' were checked apart.
+    with pytest.raises(LabValueError) as caught:
+        with_overrides(parse_labs({"d_dimer": "5", "platelets": 40}),
+                       parse_labs({"d_dimer_uln": "0.5 mg/L"}))
+    assert str(caught.value) == (
+        "the lab file and the command line: d_dimer = 5 ng/mL is 0.01x d_dimer_uln = 500 ng/mL "
+        "(under 0.05x, below any assay's detection limit): are both in the same unit (mg/L vs "
+        "ng/mL is 1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'")
+    merged = with_overrides(parse_labs({"d_dimer": "5000"}),
+                            parse_labs({"d_dimer_uln": "0.5 mg/L"}))
+    assert merged.d_dimer / merged.d_dimer_uln == 10
+
+
+@pytest.mark.parametrize(("prolongation", "inr", "refused"), [
+    (6, 1.28, False), (6, 1.27, True), (13.5, 1.17, True), (13.5, 1.74, False), (0, 0.9, False),
+    (-1, 1.0, False)])
+def test_a_pt_prolongation_the_inr_contradicts_is_refused(prolongation, inr, refused):
+    # QA 8 #7: seed 000's PT of 13.5 s given as its prolongation, beside INR 1.17, scored 2 ISTH
+    # points and made DIC "likely". A prolongation of p s puts the INR at least at
+    # ((14 + p) / 14) ** 0.9 - 0.1: 1.279 at 6 s, 1.736 at 13.5 s.
+    labs = {"pt_prolongation_s": prolongation, "inr": inr}
+    if not refused:
+        assert parse_labs(labs).pt_prolongation_s == prolongation
+        return
+    with pytest.raises(LabValueError) as caught:
+        parse_labs(labs, source="case.json")
+    assert str(caught.value) == (
+        f"case.json: pt_prolongation_s = {prolongation:g} s needs an INR of at least "
+        f"{least_inr(prolongation):.2f}, but inr = {inr:g}: is it the prothrombin time itself? "
+        "Give the PT minus the local control (this tool's rule)")
+    with pytest.raises(LabValueError, match="is it the prothrombin time itself"):
+        with_overrides(parse_labs({"inr": inr}), parse_labs({"pt_prolongation_s": prolongation}))
 
 
 def test_lab_value_error_is_a_value_error():

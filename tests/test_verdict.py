@@ -931,9 +931,9 @@ def test_in_pregnancy_the_french_score_still_raises_ttp_to_possible():
     assert ttp.assessment == "possible" and verdict.urgent == POSSIBLE
     assert ttp.reasons[1] == (
         "French TMA score 2: severe ADAMTS13 deficiency predicted (2 of 2 criteria) (French TMA "
-        "score (Coppo P, et al. PLoS One 2010;5(4):e10208)), although it is not validated with pregnancy: in "
-        "pregnancy, a trigger of TTP, it may raise suspicion, never lower it: TTP not excluded "
-        "(this tool's rule: the safer score stands)")
+        "score (Coppo P, et al. PLoS One 2010;5(4):e10208)), although it is not validated with "
+        "pregnancy: in pregnancy, a trigger of TTP, it may raise suspicion, never lower it: TTP "
+        "not excluded (this tool's rule: the safer score stands)")
 
 
 @pytest.mark.parametrize(("drug", "stands"), [("paracetamol", False), ("gemcitabine", True)])

@@ -195,6 +195,20 @@ def test_summary_is_read_as_the_typed_slide_result(tmp_path, capsys):
     assert finding["finding"] == "schistocytes above the 1% limit"  # the slide's own call
 
 
+@pytest.mark.parametrize(("options", "named"), [
+    (["--nrbc"], "--nrbc"), (["--leukoerythroblastic", "present", "--nrbc"], "--nrbc, "
+     "--leukoerythroblastic"), (["--rbc-counted", "300"], "--rbc-counted"),
+    (["--population", "preterm"], "--population")])
+def test_count_options_with_a_summary_are_refused_not_ignored(tmp_path, capsys, options, named):
+    # QA 8 #6: they were dropped without a word, exit 0 (a reviewer's "present" lost).
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"slides": {}}))
+    assert main(["verdict", "--summary", str(path), "--slide", "S1", *options]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan verdict: {named}: not used with --summary, whose slide gives them; to judge "
+        "another count, give it with --schistocytes instead\n")
+
+
 def test_summary_without_a_slide_result_exits_2(tmp_path, capsys):
     path = tmp_path / "summary.json"
     path.write_text(json.dumps({"slides": {"S1": {"schistocytes": {"percent": 0.3}}}}))

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smearscan.labs import LAB_KEYS, Labs
+from smearscan.labs import (
+    D_DIMER_RATIO_RANGE,
+    LAB_KEYS,
+    PT_CONTROL_MAX_S,
+    PT_INR_MARGIN,
+    PT_ISI_MIN,
+    Labs,
+    least_inr,
+)
 from smearscan.slide_stats import LIMIT_PERCENT, REQUIRED_RBC, SOFT_EDGE_WIDTH_UM
 
 __all__ = ["RULES", "Rule", "anaemia_limit", "creatinine_umol", "d_dimer_ratio", "rules_markdown",
@@ -270,6 +278,18 @@ MARROW_RULE = _rule(
 AMBIGUOUS_RULE = _rule(
     "bare lab numbers", "refused (exit 2) where plausible in two common units of the key",
     "smearscan.labs: a silent unit guess can reverse a call", standard=False)
+D_DIMER_RATIO_RULE = _rule(
+    "D-dimer against its ULN", f"refused (exit 2) under {D_DIMER_RATIO_RANGE[0]:g}x or over "
+    f"{D_DIMER_RATIO_RANGE[1]:g}x, also when the two come from a lab file and the command line",
+    "smearscan.labs: below every assay's detection limit or never seen clinically, i.e. mg/L "
+    "read as ng/mL or the reverse", standard=False)
+PT_INR_RULE = _rule(
+    "PT prolongation against the INR", f"refused (exit 2) when the INR is under ((14 + p) / "
+    f"14) ** {PT_ISI_MIN:g} - {PT_INR_MARGIN:g} for a prolongation of p s (6 s: "
+    f"{least_inr(6):.2f}; 13.5 s: {least_inr(13.5):.2f})",
+    f"INR = (PT / control) ** ISI with a control of at most {PT_CONTROL_MAX_S:g} s and an ISI "
+    "of at least 0.9: a lower INR means the PT itself was given (seed 000: PT 13.5 s, INR 1.17)",
+    standard=False)
 BOUND_RULE = _rule(
     "lab results given as a bound ('<0.1 g/L', '>20 mg/L')",
     "read just inside the bound; refused (exit 2) where the verdict differs within its range",
@@ -282,7 +302,7 @@ RULES: tuple[Rule, ...] = (
     ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
     TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,
-    AMBIGUOUS_RULE, BOUND_RULE,
+    AMBIGUOUS_RULE, BOUND_RULE, D_DIMER_RATIO_RULE, PT_INR_RULE,
 )
 """Every rule the verdict applies, in the order of the README table."""
 
