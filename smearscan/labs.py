@@ -207,7 +207,8 @@ LAB_KEYS: dict[str, LabKey] = {
     "mechanical_valve": LabKey("bool", meaning="mechanical heart valve"),
     "malignant_hypertension": LabKey("bool", meaning="malignant (hypertensive emergency) "
                                                      "hypertension"),
-    "drug_exposure": LabKey("named", meaning="a drug known to cause TMA (name it), or yes/no "
+    "drug_exposure": LabKey("named", meaning="a drug suspected of causing TMA, by name (a "
+                                             "bare yes is checked, not stopped), or no "
                                              "(none/nil: no; unknown: not recorded)"),
 }
 

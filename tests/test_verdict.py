@@ -330,8 +330,25 @@ def test_point_4_drug_induced_tma_is_suspected_with_stop_the_drug_and_outranks_t
     ("above", 60, "suspected"), ("borderline", 60, "possible"), ("above", 5, "possible"),
 ])
 def test_drug_induced_assessment(call, adamts13, expected):
-    labs = parse_labs({**HAEMOLYSIS, "drug_exposure": "yes", "adamts13": adamts13})
+    labs = parse_labs({**HAEMOLYSIS, "drug_exposure": "quinine", "adamts13": adamts13})
     assert assess(smear(call), labs).cause("drug-induced").assessment == expected
+
+
+@pytest.mark.parametrize(("cancer", "oncologist"), [(True, True), (False, False)])
+def test_a_bare_yes_for_a_drug_is_checked_not_stopped(cancer, oncologist):
+    # QA 8 #8: a bare yes (a lab user on chemotherapy) gave "stop the suspected drug now" and
+    # put drug-induced TMA before the cancer: seed 000's trap. QA 8 #13: the oncologist is named
+    # only where a cancer is recorded.
+    labs = parse_labs({**HAEMOLYSIS, "drug_exposure": "yes", "adamts13": 60,
+                       "active_cancer": cancer})
+    drug = assess(smear(), labs).cause("drug-induced")
+    assert (drug.assessment, drug.urgency) == ("possible", "routine")
+    assert drug.action == (
+        "name it and check whether the drug is a reported cause of TMA (Al-Nouri ZL, et al. "
+        "Blood 2015;125:616-618) before stopping it"
+        + (" (a cancer treatment only with the oncologist)" if oncologist else ""))
+    assert drug.reasons[0] == ("drug exposure recorded without a name: whether it is a reported "
+                               "cause of TMA cannot be told")
 
 
 def test_drug_induced_is_unlikely_without_maha():
@@ -1016,7 +1033,7 @@ def test_cancer_associated_waits_for_adamts13_to_be_more_than_possible():
 
 
 @pytest.mark.parametrize(("drug", "known"), [
-    (True, True), ("gemcitabine", True), ("Gemcitabine 1000 mg/m2", True), ("quinine", True),
+    (True, False), ("gemcitabine", True), ("Gemcitabine 1000 mg/m2", True), ("quinine", True),
     ("cyclosporine", True), ("Gemzar", True), ("gemcitabin", True), ("FOLFOX", True),
     ("tonic water", True), ("Avastin", True), ("aflibercept", True), ("Prograf", True),
     ("letrozole", False), ("tamoxifen", False),

@@ -353,7 +353,7 @@ def _dic(labs: Labs, isth: Score) -> Cause:
 
 def _drug_name(labs: Labs) -> str:
     drug = labs.drug_exposure
-    return drug if isinstance(drug, str) else "the suspected drug"
+    return drug if isinstance(drug, str) else "the drug"
 
 
 def _drug_induced(maha: str, labs: Labs) -> Cause | None:
@@ -371,10 +371,14 @@ def _drug_induced(maha: str, labs: Labs) -> Cause | None:
         reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
                    f"cause TMA: {', '.join(DRUGS_CAUSING_TMA)})"]
     else:
-        action = (f"check whether {drug} is a reported cause of TMA ({DRUG_TMA}) before "
-                  "stopping it (a cancer treatment only with the oncologist)")
+        cancer = labs.cancer_active or labs.cancer_history
+        action = (f"{'name it and ' if labs.drug_exposure is True else ''}check whether {drug} "
+                  f"is a reported cause of TMA ({DRUG_TMA}) before stopping it"
+                  + (" (a cancer treatment only with the oncologist)" if cancer else ""))
         reasons = [f"drug exposure recorded: {drug}, which is not among the drugs this tool "
-                   "lists as causing TMA (the list is not exhaustive)"]
+                   "lists as causing TMA (the list is not exhaustive)"
+                   if labs.drug_exposure is not True else "drug exposure recorded without a "
+                   "name: whether it is a reported cause of TMA cannot be told"]
     # Stopping a listed drug is urgent; checking another one is a routine review.
     urgency = "urgent" if known else "routine"
     if maha == "unlikely":

@@ -140,7 +140,10 @@ def _plasmic_haemolysis(labs: Labs) -> ScoreItem:
 
 
 def _absent_item(item: str, key: str, present: bool | None) -> ScoreItem:
-    return ScoreItem(item, show(key, present), None if present is None else int(not present), 1)
+    """A point for a finding's absence, its value shown as the finding ("active cancer: yes"),
+    not as an answer to the item's negative wording ("no active cancer: yes" reads as none)."""
+    value = "missing" if present is None else f"{key.replace('_', ' ')}: {show(key, present)}"
+    return ScoreItem(item, value, None if present is None else int(not present), 1)
 
 
 def _plasmic_risk(points: int) -> str:

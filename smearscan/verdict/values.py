@@ -260,9 +260,9 @@ CANCER_RULE = _rule(
     f"no overt DIC; 'plasma exchange usually ineffective' only with ADAMTS13 > "
     f"{ADAMTS13_NEGATIVE:g}%", SEED_000, standard=False)
 DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with MAHA likely -> "
-                  "suspected, action: stop the drug; another drug name -> at most possible, "
-                  "action: check it before stopping it", f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}",
-                  standard=False)
+                  "suspected, action: stop the drug; another drug name, or a bare yes -> at "
+                  "most possible, action: name and check it before stopping it",
+                  f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}", standard=False)
 MEGALOBLASTIC_RULE = _rule(
     "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "
     f"(<= {RETICULOCYTES_RAISED:g}%) in a haemolytic picture; B12 < {B12_DEFICIENT:g} pg/mL "
@@ -319,11 +319,12 @@ def rules_markdown() -> str:
 
 def known_tma_drug(drug: bool | str) -> bool:
     """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_CAUSING_TMA` (any
-    spelling that contains its generic name), or is ``True`` (the key asks for a drug known to
-    cause TMA)."""
-    if drug is True:
-        return True
-    name = str(drug).lower()
+    spelling that contains its generic name). A bare ``True`` names none: it is checked, not
+    stopped, as a lab user on a cancer treatment may answer yes (seed 000's trap: the anaemia
+    blamed on chemotherapy)."""
+    if isinstance(drug, bool):
+        return False
+    name = drug.lower()
     return any(fragment in name for fragments in DRUGS_CAUSING_TMA.values()
                for fragment in fragments)
 
