@@ -530,7 +530,11 @@ def test_point_8_megaloblastic_pseudo_tma_is_suspected_and_ranked_first():
 @pytest.mark.parametrize(("change", "expected"), [
     ({}, "suspected"),
     ({"mcv": 100}, "possible"), ({"mcv": 100.1}, "suspected"),
-    ({"reticulocytes": 2.5}, "suspected"), ({"reticulocytes": 2.6}, "unlikely"),
+    # Hb 6.2 g/dL: reticulocytes corrected by 3 x 6.2 / 45; raised over 6.048% as given.
+    ({"reticulocytes": 6.04}, "suspected"), ({"reticulocytes": 6.06}, "possible"),
+    ({"reticulocytes": 2.6, "hemoglobin": None}, "possible"),
+    ({"reticulocytes": 6.06, "vitamin_b12": None}, "unlikely"),
+    ({"reticulocytes": 2.5, "hemoglobin": None, "vitamin_b12": None}, "possible"),
     ({"vitamin_b12": "200 pg/mL"}, "possible"), ({"vitamin_b12": "199 pg/mL"}, "suspected"),
     ({"vitamin_b12": "300 pg/mL", "folate": "3 ng/mL"}, "unlikely"),
     ({"vitamin_b12": "300 pg/mL", "folate": "2.9 ng/mL"}, "suspected"),

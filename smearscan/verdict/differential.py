@@ -32,6 +32,7 @@ from smearscan.verdict.values import (
     ISTH_TTP,
     KDIGO_AKI,
     MACROCYTOSIS_MCV,
+    NORMAL_HAEMATOCRIT,
     PLASMIC,
     PLASMIC_HIGH,
     PLASMIC_INTERMEDIATE,
@@ -463,11 +464,21 @@ def _deficiency(labs: Labs) -> tuple[bool | None, list[str]]:
     return (False if len(tests) == 2 else None), normal
 
 
+def _corrected_reticulocytes(labs: Labs) -> float | None:
+    """The reticulocyte % corrected for the anaemia, ``% x Hct / 45`` with the haematocrit taken
+    as 3 x Hb (g/dL) (the corrected reticulocyte count; the conversion is this tool's rule); the
+    % itself without an Hb. At Hb 6 g/dL a count of 3% is 1.2%: no raised production."""
+    if labs.reticulocytes is None or labs.hemoglobin is None:
+        return labs.reticulocytes
+    return labs.reticulocytes * min(1.0, 3 * labs.hemoglobin / NORMAL_HAEMATOCRIT)
+
+
 def _megaloblastic(maha: str, labs: Labs, picture: LabPicture) -> Cause | None:
     """Megaloblastic pseudo-TMA (severe B12/folate deficiency mimics TTP): listed in a
-    haemolytic picture with macrocytosis or a measured deficiency. Reticulocytes raised ->
-    unlikely; macrocytosis with reticulocytes not raised and a deficiency -> suspected; a
-    deficiency or the pattern alone -> possible; B12 and folate both normal -> unlikely."""
+    haemolytic picture with macrocytosis or a measured deficiency. Reticulocytes (corrected
+    for the anaemia) raised -> unlikely, unless a deficiency is measured (possible);
+    macrocytosis with reticulocytes not raised and a deficiency -> suspected; a deficiency or
+    the pattern alone -> possible; B12 and folate both normal -> unlikely."""
     in_play = maha in ("likely", "possible") or picture.haemolysis == "present"
     macrocytic = labs.mcv is not None and labs.mcv > MACROCYTOSIS_MCV
     deficient, values = _deficiency(labs)
@@ -477,18 +488,22 @@ def _megaloblastic(maha: str, labs: Labs, picture: LabPicture) -> Cause | None:
               "it and plasma exchange does not; keep TTP in mind until ADAMTS13 is back")
     reasons = [f"MCV {show('mcv', labs.mcv)}" + (f" > {MACROCYTOSIS_MCV:g} fL" if macrocytic
                                                  else ""), *values]
-    reticulocytes = labs.reticulocytes
-    if reticulocytes is not None and reticulocytes > RETICULOCYTES_RAISED:
-        return _cause("megaloblastic", "unlikely", "urgent", action, (
-            *reasons, f"reticulocytes {show('reticulocytes', reticulocytes)} raised: the "
-            "marrow is responding"))
+    reticulocytes = _corrected_reticulocytes(labs)
+    if reticulocytes is not None:
+        shown = show("reticulocytes", labs.reticulocytes) + (
+            f" (corrected for Hb {show('hemoglobin', labs.hemoglobin)}: {reticulocytes:.2g}%)"
+            if reticulocytes != labs.reticulocytes else "")
+        raised = reticulocytes > RETICULOCYTES_RAISED
+        reasons.append(f"reticulocytes {shown} " + (
+            "raised: the marrow is responding" if raised else "not raised despite haemolysis")
+            + " (this tool's rule)")
+        if raised and not deficient:
+            return _cause("megaloblastic", "unlikely", "urgent", action, reasons)
+        if raised:  # a measured deficiency stays in play: both can be present
+            return _cause("megaloblastic", "possible", "urgent", action, reasons)
     if deficient is False:
         return _cause("megaloblastic", "unlikely", "urgent", action, reasons)
-    retic_low = reticulocytes is not None
-    if retic_low:
-        reasons.append(f"reticulocytes {show('reticulocytes', reticulocytes)} not raised "
-                       "despite haemolysis")
-    if deficient and macrocytic and retic_low:
+    if deficient and macrocytic and reticulocytes is not None:
         return _cause("megaloblastic", "suspected", "urgent", action, reasons)
     if deficient is None:
         reasons.append("B12 and folate not both measured")

@@ -109,6 +109,7 @@ HUS_CREATININE = PLASMIC_CREATININE  # mg/dL, at or above: an acute kidney injur
 CREATININE_RAISED = 1.0
 
 MACROCYTOSIS_MCV = 100.0  # fL, above: macrocytosis
+NORMAL_HAEMATOCRIT = 45.0  # %, of the corrected reticulocyte count (% x Hct / 45)
 B12_DEFICIENT = 200.0  # pg/mL (148 pmol/L), below: deficiency
 FOLATE_DEFICIENT = 3.0  # ng/mL (7 nmol/L), below: deficiency
 
@@ -265,8 +266,10 @@ DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with 
                   f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}", standard=False)
 MEGALOBLASTIC_RULE = _rule(
     "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "
-    f"(<= {RETICULOCYTES_RAISED:g}%) in a haemolytic picture; B12 < {B12_DEFICIENT:g} pg/mL "
-    f"(148 pmol/L) or folate < {FOLATE_DEFICIENT:g} ng/mL (7 nmol/L) -> suspected",
+    f"(<= {RETICULOCYTES_RAISED:g}% once corrected for the anaemia: % x 3 Hb / "
+    f"{NORMAL_HAEMATOCRIT:g}) in a haemolytic picture; B12 < {B12_DEFICIENT:g} pg/mL "
+    f"(148 pmol/L) or folate < {FOLATE_DEFICIENT:g} ng/mL (7 nmol/L) -> suspected; raised "
+    "reticulocytes -> unlikely, but possible with a measured deficiency",
     f"deficiency cut-offs: {BSH_COBALAMIN}; the pattern: CLINICAL.md (pseudo-TMA of B12 "
     "deficiency)", standard=False)
 MARROW_RULE = _rule(
