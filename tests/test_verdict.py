@@ -466,6 +466,25 @@ def test_seed_002_cytopenias_with_metastatic_cancer_raise_infiltration_without_a
     assert seen.marrow_infiltration == "suspected"
 
 
+@pytest.mark.parametrize(("wbc", "platelets", "expected"), [
+    (2.0, 40, "possible"), (4.0, 40, "possible"), (4.0, 150, "not assessed")])
+def test_two_unexplained_cytopenias_in_a_cancer_survivor_raise_infiltration(wbc, platelets,
+                                                                            expected):
+    # QA 8 #11, seed 002's presentation: a partial mastectomy six years earlier, then Hb 6.7
+    # g/dL with pancytopenia; the marrow showed metastasis. Anaemia with leukopenia or low
+    # platelets (two lineages, no MAHA) in a survivor -> possible, with the biopsy.
+    labs = parse_labs({"hemoglobin": "6.7 g/dL", "sex": "female", "wbc": wbc,
+                       "platelets": platelets, "cancer_history": True})
+    marrow = assess(below(), labs).marrow
+    assert marrow.marrow_infiltration == expected
+    if expected == "possible":
+        assert marrow.considered == ("bone-marrow infiltration by cancer",
+                                     "myelodysplastic syndrome",
+                                     "therapy-related myeloid neoplasm")
+        assert "bone-marrow aspirate and biopsy with cytogenetics and flow cytometry" in \
+            marrow.workup
+
+
 def test_seed_003_names_mds_and_therapy_related_neoplasm_with_the_seed_work_up():
     # Seed 003: breast-cancer survivor, Hb ~125 g/L, leukopenia, unexplained high B12.
     labs = parse_labs({"hemoglobin": "125 g/L", "sex": "female", "wbc": 3.1,

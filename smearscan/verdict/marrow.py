@@ -6,8 +6,10 @@ Rules (this tool's, from seeds 002 and 003; CLINICAL.md):
   with cancer or an unexplained cytopenia -> ``suspected`` (a likely MAHA explains anaemia and
   thrombocytopenia, not leukopenia);
 * the picture alone, the smear saying ``possible``, any cytopenia in a patient with metastatic
-  cancer (seed 002: no need to wait for the smear), or a cytopenia with vitamin B12 above its
-  ULN in a patient with cancer, active or past (seed 003) -> ``possible``;
+  cancer (seed 002: no need to wait for the smear), two or more cytopenias that a likely MAHA
+  does not explain in a patient with cancer, active or past (seed 002: pancytopenia six years
+  after a mastectomy), or a cytopenia with vitamin B12 above its ULN in a patient with cancer,
+  active or past (seed 003) -> ``possible``;
 * otherwise ``not assessed`` when an input the rules need is missing (the smear's
   leukoerythroblastic assessment, the B12 ULN, the blood counts), listing what was not
   assessed; ``not suggested`` only when everything needed was given.
@@ -144,13 +146,15 @@ def marrow_assessment(maha: str, labs: Labs, *, nrbc_present: bool | None,
     if picture and (cancer or unexplained):
         return MarrowAssessment("suspected", considered, tuple(reasons), (), workup)
     metastatic_cytopenia = bool(cytopenias and labs.metastatic_cancer)
-    if picture or leukoerythroblastic == "possible" or metastatic_cytopenia or (
+    lineages = len(unexplained) >= 2 and bool(cancer)
+    if picture or leukoerythroblastic == "possible" or metastatic_cytopenia or lineages or (
             cytopenias and cancer and _b12_high(labs)):
         missing = _not_assessed(labs, leukoerythroblastic, nrbc_present, cytopenias, cancer)
         return MarrowAssessment("possible", considered, tuple(reasons), tuple(missing), workup)
     missing = _not_assessed(labs, leukoerythroblastic, nrbc_present, cytopenias, cancer)
     if missing:
         return MarrowAssessment("not assessed", (), tuple(reasons), tuple(missing), ())
-    reasons.append("no leukoerythroblastic picture, no cytopenia with metastatic cancer, and no "
-                   "cytopenia with raised B12 in a patient with cancer")
+    reasons.append("no leukoerythroblastic picture, no cytopenia with metastatic cancer, no two "
+                   "unexplained cytopenias and no cytopenia with raised B12 in a patient with "
+                   "cancer")
     return MarrowAssessment("not suggested", (), tuple(reasons), (), ())

@@ -274,7 +274,8 @@ MEGALOBLASTIC_RULE = _rule(
     "deficiency)", standard=False)
 MARROW_RULE = _rule(
     "marrow infiltration", "leukoerythroblastic picture with cancer or an unexplained cytopenia "
-    "-> suspected; a cytopenia with metastatic cancer, or a cytopenia with B12 above its ULN "
+    "-> suspected; a cytopenia with metastatic cancer, two or more cytopenias a likely MAHA "
+    "does not explain with cancer (active or past), or a cytopenia with B12 above its ULN "
     "and cancer (active or past) -> possible (with MDS / therapy-related myeloid neoplasm "
     "named beside it); not assessed when its inputs are missing", f"{SEED_002}; {SEED_003}",
     standard=False)
