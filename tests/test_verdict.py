@@ -864,9 +864,18 @@ def test_to_dict_is_the_json_contract():
     assert set(data["scores"]) == {"plasmic", "isth_dic", "french"}
     assert data["scores"]["french"]["total"] == 1
     assert set(data["differential"][0]) == {"cause", "assessment", "urgency", "action",
-                                            "reasons"}
+                                            "reasons", "rule"}
     assert set(data["marrow"]) == {"marrow_infiltration", "considered", "reasons",
-                                   "not_assessed", "workup"}
+                                   "not_assessed", "workup", "rule"}
+    # QA 8 #14: every cause and the marrow section name the rule that judged them.
+    rules = {c["cause"]: c["rule"] for c in data["differential"]}
+    assert rules["cancer-associated"].startswith("this tool's rule: seed 000")
+    assert rules["dic"].startswith("standard: ISTH overt DIC score, 2025 update")
+    assert data["marrow"]["rule"].startswith("this tool's rule: seed 002")
+    dat = [f for f in data["findings"]["for"] if f["finding"].startswith("DAT negative")]
+    assert dat[0]["rule"] == ("this tool's rule: MAHA is a DAT-negative (Coombs-negative) "
+                              "haemolysis (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb "
+                              "Haemost 2020;18:2486-2495 and 2496-2502))")
     assert data["disclaimer"] == "Decision support only: a clinician decides."
     assert "teardrop cells 2% (for review; no validated cut-off)" in data["marrow"]["reasons"]
 

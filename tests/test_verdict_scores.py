@@ -93,7 +93,12 @@ def test_isth_fibrinogen(fibrinogen, expected):
 def test_isth_total_and_notes():
     score = isth_dic_score(Labs(platelets=40, d_dimer=10, d_dimer_uln=1, pt_prolongation_s=7,
                                 fibrinogen=0.8, active_cancer=True))
-    assert score.total == 8 and score.risk.startswith("compatible with overt DIC")
+    assert score.total == 8 and score.risk == "compatible with overt DIC (>= 5)"
+    # QA 8 #15: without an underlying disorder the score does not apply, and says so.
+    alone = isth_dic_score(Labs(platelets=40, d_dimer=10, d_dimer_uln=1, pt_prolongation_s=7,
+                                fibrinogen=0.8))
+    assert alone.risk == ("compatible with overt DIC (>= 5), but no underlying disorder is "
+                          "recorded: the score does not apply")
     assert "2025" in score.source and "active cancer" in score.notes[0]
     low = isth_dic_score(Labs(platelets=150, d_dimer=1, d_dimer_uln=1, pt_prolongation_s=0,
                               fibrinogen=3))

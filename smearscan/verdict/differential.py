@@ -21,6 +21,7 @@ from smearscan.verdict.values import (
     ADAMTS13_SEVERE,
     B12_DEFICIENT,
     BSH_COBALAMIN,
+    CAUSE_RULES,
     CREATININE_RAISED,
     DRUG_TMA,
     DRUGS_CAUSING_TMA,
@@ -122,6 +123,9 @@ class Cause:
         What to do about it (``""`` when unlikely).
     reasons : tuple of str
         The findings behind the assessment.
+    rule : str
+        The rule that judged it, labelled as a standard or this tool's own
+        (:data:`~smearscan.verdict.values.CAUSE_RULES`).
     """
 
     cause: str
@@ -129,17 +133,18 @@ class Cause:
     urgency: str
     action: str
     reasons: tuple[str, ...]
+    rule: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"cause", "assessment", "urgency", "action", "reasons"}``."""
+        """``{"cause", "assessment", "urgency", "action", "reasons", "rule"}``."""
         return {"cause": self.cause, "assessment": self.assessment, "urgency": self.urgency,
-                "action": self.action, "reasons": list(self.reasons)}
+                "action": self.action, "reasons": list(self.reasons), "rule": self.rule}
 
 
 def _cause(name: str, assessment: str, urgency: str, action: str,
            reasons: Iterable[str]) -> Cause:
     return Cause(name, assessment, urgency, action if assessment in ACTIVE else "",
-                 tuple(reasons))
+                 tuple(reasons), CAUSE_RULES[name].label)
 
 
 def ranked(causes: Iterable[Cause]) -> tuple[Cause, ...]:

@@ -18,6 +18,7 @@ from smearscan.verdict.values import (
     ANAEMIA_RULE,
     ANAEMIA_UNKNOWN_SEX_RULE,
     BILIRUBIN_RULE,
+    DAT_RULE,
     HAEMOLYSIS_MARKERS,
     HAPTOGLOBIN_LAB_RULE,
     HAPTOGLOBIN_LOW,
@@ -393,9 +394,9 @@ def lab_findings(labs: Labs, picture: LabPicture) -> tuple[list[Finding], list[F
         (found if raised else against).append(finding)
     if labs.dat == "positive" or (labs.dat == "negative" and picture.haemolysis != "absent"):
         negative = labs.dat == "negative"
-        (found if negative else against).append(Finding(
+        (found if negative else against).append(_finding(
             "DAT negative: non-immune haemolysis" if negative
-            else "DAT positive: immune haemolysis to consider", labs.dat))
+            else "DAT positive: immune haemolysis to consider", labs.dat, DAT_RULE))
     if picture.thrombocytopenia is not None:
         (found if picture.thrombocytopenia else against).append(_finding(
             f"thrombocytopenia (< {PLATELETS_LOW:g} x10^9/L)" if picture.thrombocytopenia

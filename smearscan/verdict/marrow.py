@@ -26,6 +26,7 @@ from typing import Any
 
 from smearscan.labs import Labs
 from smearscan.verdict.values import (
+    MARROW_RULE,
     PLATELETS_LOW,
     WBC_LOW,
     anaemia_limit,
@@ -72,11 +73,18 @@ class MarrowAssessment:
     not_assessed: tuple[str, ...]
     workup: tuple[str, ...]
 
+    @property
+    def rule(self) -> str:
+        """The rule behind the section, labelled as this tool's own (:data:`MARROW_RULE`)."""
+        return MARROW_RULE.label
+
     def to_dict(self) -> dict[str, Any]:
-        """``{"marrow_infiltration", "considered", "reasons", "not_assessed", "workup"}``."""
+        """``{"marrow_infiltration", "considered", "reasons", "not_assessed", "workup",
+        "rule"}``."""
         return {"marrow_infiltration": self.marrow_infiltration,
                 "considered": list(self.considered), "reasons": list(self.reasons),
-                "not_assessed": list(self.not_assessed), "workup": list(self.workup)}
+                "not_assessed": list(self.not_assessed), "workup": list(self.workup),
+                "rule": self.rule}
 
 
 def _cytopenias(labs: Labs) -> dict[str, str]:

@@ -221,11 +221,15 @@ def isth_dic_score(labs: Labs) -> Score:
     underlying = ", ".join(dic_underlying(labs)) or "none recorded"
     notes = ["only meaningful with an underlying disorder known to cause DIC (sepsis, "
              f"malignancy, trauma, obstetric complication); recorded: {underlying}"]
+    risk = _range_risk(items, _isth_risk, INDETERMINATE)
+    if not dic_underlying(labs) and risk.startswith("compatible"):
+        # QA 8 #15: the score applies only with such a disorder (ISTH 2025).
+        risk += ", but no underlying disorder is recorded: the score does not apply"
     if labs.pt_prolongation_s is None and labs.inr is not None:
         notes.append(f"PT prolongation in seconds over the local control is needed; the INR "
                      f"({show('inr', labs.inr)}) is not converted: an INR of 1.3-1.49 can be "
                      "3-6 s over control (1 point)")
-    return Score(ISTH_DIC, items, _range_risk(items, _isth_risk, INDETERMINATE), tuple(notes))
+    return Score(ISTH_DIC, items, risk, tuple(notes))
 
 
 # --- French TMA score -----------------------------------------------------------------------------

@@ -23,7 +23,8 @@ def _score_lines(name: str, score: Score) -> list[str]:
 def _differential_lines(verdict: Verdict) -> list[str]:
     lines = ["Differential (in play first, by urgency then likelihood):"]
     for rank, cause in enumerate(verdict.differential, start=1):
-        lines.append(f"  {rank}. {cause.cause}: {cause.assessment} ({cause.urgency})")
+        lines.append(f"  {rank}. {cause.cause}: {cause.assessment} ({cause.urgency}) "
+                     f"[{cause.rule}]")
         if cause.action:
             lines.append(f"     action: {cause.action}")
         lines += [f"     - {reason}" for reason in cause.reasons]
@@ -31,7 +32,7 @@ def _differential_lines(verdict: Verdict) -> list[str]:
 
 
 def _marrow_lines(marrow: MarrowAssessment) -> list[str]:
-    lines = [f"Marrow infiltration: {marrow.marrow_infiltration}"]
+    lines = [f"Marrow infiltration: {marrow.marrow_infiltration} [{marrow.rule}]"]
     if marrow.considered:
         lines.append(f"    consider: {'; '.join(marrow.considered)}")
     lines += [f"    - {reason}" for reason in marrow.reasons]

@@ -279,6 +279,14 @@ MARROW_RULE = _rule(
     "and cancer (active or past) -> possible (with MDS / therapy-related myeloid neoplasm "
     "named beside it); not assessed when its inputs are missing", f"{SEED_002}; {SEED_003}",
     standard=False)
+DAT_RULE = _rule(
+    "DAT", "negative: a non-immune haemolysis, as in MAHA; positive: an immune haemolysis to "
+    "consider (MAHA unlikely unless the count is above the limit)",
+    f"MAHA is a DAT-negative (Coombs-negative) haemolysis ({ISTH_TTP})", standard=False)
+RECORDED_RULE = _rule(
+    "causes the labs record", "malignant hypertension, pregnancy or an obstetric complication, "
+    "a mechanical heart valve -> possible with MAHA, unlikely without",
+    "the context given with the lab values (CLINICAL.md)", standard=False)
 AMBIGUOUS_RULE = _rule(
     "bare lab numbers", "refused (exit 2) where plausible in two common units of the key",
     "smearscan.labs: a silent unit guess can reverse a call", standard=False)
@@ -306,9 +314,16 @@ RULES: tuple[Rule, ...] = (
     ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
     TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,
-    AMBIGUOUS_RULE, BOUND_RULE, D_DIMER_RATIO_RULE, PT_INR_RULE,
+    AMBIGUOUS_RULE, BOUND_RULE, D_DIMER_RATIO_RULE, PT_INR_RULE, DAT_RULE, RECORDED_RULE,
 )
 """Every rule the verdict applies, in the order of the README table."""
+
+CAUSE_RULES: dict[str, Rule] = {
+    "ttp": TTP_RULE, "hus": HUS_RULE, "dic": ISTH_DIC_RULE, "drug-induced": DRUG_RULE,
+    "cancer-associated": CANCER_RULE, "megaloblastic": MEGALOBLASTIC_RULE,
+    "malignant-hypertension": RECORDED_RULE, "pregnancy": RECORDED_RULE,
+    "mechanical": RECORDED_RULE}
+"""The rule behind each cause of the differential, shown beside it."""
 
 
 def rules_markdown() -> str:
