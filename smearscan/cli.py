@@ -495,6 +495,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     what they rest on (a review of the slide in progress or set aside)."""
     from smearscan.labs import Labs, labs_for_slide, parse_labs, read_labs_file, with_overrides
     from smearscan.verdict import SmearFindings, smear_findings_from_summary
+    from smearscan.verdict.values import show
 
     recorded, notes = Labs(), []
     if args.summary is not None:
@@ -512,8 +513,17 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
             leukoerythroblastic=args.leukoerythroblastic)
     labs = recorded if args.labs is None else labs_for_slide(
         read_labs_file(args.labs), args.slide, source=str(args.labs))
-    given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v}
-    return smear, with_overrides(labs, parse_labs(given, source="command line")), notes
+    given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v is not None}
+    overrides = parse_labs(given, source="command line")
+    # An option given as unknown ('' or 'unknown') would leave the file's value standing.
+    kept = [key for key in given if getattr(overrides, key) is None
+            and getattr(labs, key) is not None]
+    if kept:
+        key = kept[0]
+        raise ValueError(f"--{key.replace('_', '-')} {given[key]!r} does not replace the "
+                         f"{key} the lab values give ({show(key, getattr(labs, key))}): give "
+                         "the value the verdict should use, or remove it from the lab file")
+    return smear, with_overrides(labs, overrides), notes
 
 
 #: What ``smearscan verdict`` takes from a count it is given, not from a run's summary.

@@ -717,6 +717,18 @@ def test_hus(creatinine, adamts13, expected):
     assert assess(smear(), labs).cause("hus").assessment == expected
 
 
+@pytest.mark.parametrize(("platelets", "ttp", "said"), [
+    (200, "unlikely", "ADAMTS13 not measured"),
+    (20, "suspected", "ADAMTS13 not measured: TTP not excluded")])
+def test_hus_says_ttp_is_not_excluded_only_when_ttp_is_in_play(platelets, ttp, said):
+    # QA 8 #13: "TTP not excluded" stood beside "ttp: unlikely".
+    labs = parse_labs({**HAEMOLYSIS, "platelets": platelets, "creatinine": "4.5 mg/dL",
+                       "active_cancer": False, "transplant": False, "mcv": 85, "inr": 1.0})
+    verdict = assess(smear(), labs)
+    assert verdict.cause("ttp").assessment == ttp
+    assert verdict.cause("hus").reasons[-1] == said
+
+
 def test_a_raised_creatinine_under_2_mg_dl_leaves_hus_possible_with_the_kdigo_rule():
     # QA 8 #4: MAHA likely, ADAMTS13 45%, creatinine 1.9 mg/dL called HUS unlikely ("no acute
     # kidney injury pattern"), leaving no cause in play for a DAT-negative TMA.

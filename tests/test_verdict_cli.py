@@ -209,6 +209,21 @@ def test_count_options_with_a_summary_are_refused_not_ignored(tmp_path, capsys, 
         "another count, give it with --schistocytes instead\n")
 
 
+@pytest.mark.parametrize("empty", ["", "unknown"])
+def test_an_unknown_option_value_does_not_silently_leave_the_files_value(tmp_path, capsys,
+                                                                         empty):
+    # QA 8 #17: --adamts13 '' kept the file's 5% without a word ("options override --labs").
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"adamts13": "5 %", "platelets": 12}))
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--adamts13",
+                 empty]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan verdict: --adamts13 {empty!r} does not replace the adamts13 the lab values "
+        "give (5%): give the value the verdict should use, or remove it from the lab file\n")
+    assert main(["verdict", "--schistocytes", "3", "--adamts13", empty, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["urgent"] is None
+
+
 def test_summary_without_a_slide_result_exits_2(tmp_path, capsys):
     path = tmp_path / "summary.json"
     path.write_text(json.dumps({"slides": {"S1": {"schistocytes": {"percent": 0.3}}}}))

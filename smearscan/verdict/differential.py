@@ -322,8 +322,9 @@ def _hus(maha: str, labs: Labs, ttp: Cause) -> Cause:
     reasons = [f"creatinine {shown} >= {HUS_CREATININE:g} mg/dL: acute kidney injury pattern "
                "(this tool's rule)"]
     if adamts13 is None:
+        ttp_open = ": TTP not excluded" if ttp.assessment in ACTIVE else ""
         return _cause("hus", "possible", "urgent", action,
-                      (*reasons, "ADAMTS13 not measured: TTP not excluded"))
+                      (*reasons, f"ADAMTS13 not measured{ttp_open}"))
     assessment, capped = _cap("suspected", maha)
     return _cause("hus", assessment, "urgent", action,
                   (*reasons, f"{_adamts13_text(adamts13)} not severely low", *capped))
