@@ -729,6 +729,29 @@ def test_hus_says_ttp_is_not_excluded_only_when_ttp_is_in_play(platelets, ttp, s
     assert verdict.cause("hus").reasons[-1] == said
 
 
+@pytest.mark.parametrize("population", ["neonate", "preterm"])
+def test_adult_limits_are_not_applied_to_a_neonate(population):
+    # QA 8 #10: a neonate at Hb 12.5 g/dL read "no anaemia" under the WHO adult limits, and
+    # creatinine 1.2 mg/dL "HUS unlikely".
+    labs = parse_labs({**HAEMOLYSIS, "hemoglobin": "12.5 g/dL", "sex": "female",
+                       "platelets": 60, "creatinine": "1.2 mg/dL", "adamts13": 50})
+    smear = SmearFindings.from_percentage(3, rbc_counted=1000, population=population)
+    verdict = assess(smear, labs)
+    findings = [f.finding for f in (*verdict.findings_for, *verdict.findings_against)]
+    assert not any("anaemia" in f for f in findings)
+    assert verdict.cause("hus").assessment == "possible"
+    assert verdict.missing[-2:] == (
+        "hemoglobin: 12.5 g/dL not judged against adult limits (the WHO 2011 anaemia limits "
+        f"are for ages 15 and over); judge it against a {population}'s reference range (this "
+        "tool's rule)",
+        "creatinine: 1.2 mg/dL not judged against adult limits (this tool's HUS creatinine "
+        f"limits are adults'); judge it against a {population}'s reference range (this tool's "
+        "rule)")
+    adult = assess(SmearFindings.from_percentage(3, rbc_counted=1000), labs)
+    assert adult.cause("hus").assessment == "possible"  # 1.2 mg/dL is raised in an adult too
+    assert any(f.finding.startswith("no anaemia") for f in adult.findings_against)
+
+
 def test_a_raised_creatinine_under_2_mg_dl_leaves_hus_possible_with_the_kdigo_rule():
     # QA 8 #4: MAHA likely, ADAMTS13 45%, creatinine 1.9 mg/dL called HUS unlikely ("no acute
     # kidney injury pattern"), leaving no cause in play for a DAT-negative TMA.

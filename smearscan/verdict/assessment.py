@@ -110,13 +110,25 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
         missing.append("d_dimer_uln: the ISTH item is D-dimer as a multiple of its ULN")
     if labs.vitamin_b12 is not None and labs.vitamin_b12_uln is None:
         missing.append("vitamin_b12_uln: B12 is judged against the lab's upper limit of normal")
-    hemoglobin = labs.hemoglobin
+    hemoglobin = labs.hemoglobin if smear.population == "adult" else None
     if (hemoglobin is not None and labs.sex is None and not labs.pregnancy
             and anaemia_limit(labs)[0] <= hemoglobin < HEMOGLOBIN_LOW["male"]):
         missing.append(f"sex: Hb {hemoglobin:g} g/dL is anaemia in a man (WHO: < "
                        f"{HEMOGLOBIN_LOW['male']:g} g/dL) but not in a woman (< "
                        f"{HEMOGLOBIN_LOW['female']:g} g/dL)")
     return tuple(missing)
+
+
+def _not_judged(smear: SmearFindings, labs: Labs) -> tuple[str, ...]:
+    """The adult cut-offs not applied to another population, with what to do instead."""
+    if smear.population == "adult":
+        return ()
+    return tuple(
+        f"{key}: {show(key, getattr(labs, key))} not judged against adult limits ({why}); "
+        f"judge it against a {smear.population}'s reference range (this tool's rule)"
+        for key, why in (("hemoglobin", "the WHO 2011 anaemia limits are for ages 15 and over"),
+                         ("creatinine", "this tool's HUS creatinine limits are adults'"))
+        if getattr(labs, key) is not None)
 
 
 def assess(smear: SmearFindings, labs: Labs) -> Verdict:
@@ -227,10 +239,14 @@ def _decisions(verdict: Verdict) -> tuple:
 
 
 def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
-    """The verdict of :func:`assess`, with every value read as it stands."""
-    picture = lab_picture(labs)
+    """The verdict of :func:`assess`, with every value read as it stands. For a population
+    other than adults the haemoglobin is not judged against the WHO adult limits (this tool's
+    rule; said in what to measure next)."""
+    adult = smear.population == "adult"
+    judged = labs if adult else replace(labs, hemoglobin=None)
+    picture = lab_picture(judged)
     maha = maha_call(smear, labs, picture)
-    found, against = lab_findings(labs, picture)
+    found, against = lab_findings(judged, picture)
     smear_line = smear_finding(smear, maha)
     if smear_line is not None:
         (found if smear_line[0] else against).insert(0, smear_line[1])
@@ -241,13 +257,14 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
     plasmic, isth, french = plasmic_score(labs), isth_dic_score(labs), french_score(labs)
     causes = differential(maha, labs, picture, plasmic, isth, french,
                           nrbc_present=smear.nrbc_present,
-                          leukoerythroblastic=smear.leukoerythroblastic)
+                          leukoerythroblastic=smear.leukoerythroblastic, adult=adult)
     ttp = next(cause for cause in causes if cause.cause == "ttp")
     return Verdict(
         urgent=ttp.action if ttp.assessment in ACTIVE else None,
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),
-        missing=_missing_all(maha, smear, labs, picture, ttp), plasmic=plasmic, isth_dic=isth,
+        missing=_missing_all(maha, smear, labs, picture, ttp) + _not_judged(smear, labs),
+        plasmic=plasmic, isth_dic=isth,
         french=french, differential=causes,
-        marrow=marrow_assessment(maha, labs, nrbc_present=smear.nrbc_present,
+        marrow=marrow_assessment(maha, judged, nrbc_present=smear.nrbc_present,
                                  leukoerythroblastic=smear.leukoerythroblastic,
                                  teardrop_percent=smear.teardrop_percent))

@@ -290,10 +290,11 @@ def _ttp(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Sco
 
 # --- HUS ---------------------------------------------------------------------------------------
 
-def _hus(maha: str, labs: Labs, ttp: Cause) -> Cause:
+def _hus(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
     """With MAHA and ADAMTS13 not severely low: creatinine >= 2.0 mg/dL -> suspected (possible
     while ADAMTS13 is unknown or MAHA is not likely); raised but under 2.0 -> possible; not
-    raised -> unlikely (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule)."""
+    raised -> unlikely (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). Not an
+    adult: any creatinine given leaves HUS possible (the limits are adults')."""
     action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
               "atypical HUS; nephrology")
     if ttp.assessment in ACTIVE:
@@ -306,6 +307,10 @@ def _hus(maha: str, labs: Labs, ttp: Cause) -> Cause:
     if creatinine is None:
         return _cause("hus", "not assessed", "urgent", action, ("creatinine not given",))
     shown = show("creatinine", creatinine)
+    if not adult and not (adamts13 is not None and adamts13 < ADAMTS13_SEVERE):
+        return _cause("hus", "possible", "urgent", action, (
+            f"creatinine {shown}: this tool's limits are adults'; judge it against the age's "
+            "reference (this tool's rule)",))
     if creatinine <= CREATININE_RAISED:
         return _cause("hus", "unlikely", "urgent", action, (
             f"creatinine {shown} not over {CREATININE_RAISED:g} mg/dL: no renal involvement "
@@ -551,14 +556,15 @@ def _smear_hints(nrbc_present: bool | None, leukoerythroblastic: str | None) -> 
 
 
 def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, isth: Score,
-                 french: Score, *, nrbc_present: bool | None, leukoerythroblastic: str | None
-                 ) -> tuple[Cause, ...]:
-    """Every cause, assessed and :func:`ranked`."""
+                 french: Score, *, nrbc_present: bool | None, leukoerythroblastic: str | None,
+                 adult: bool = True) -> tuple[Cause, ...]:
+    """Every cause, assessed and :func:`ranked`; ``adult``: the patient is an adult, whose
+    creatinine limits HUS is judged by."""
     dic = _dic(labs, isth)
     drug = _drug_induced(maha, labs)
     hints = _smear_hints(nrbc_present, leukoerythroblastic)
     ttp = _ttp(maha, labs, picture, plasmic, french)
-    causes = [ttp, _hus(maha, labs, ttp), dic,
+    causes = [ttp, _hus(maha, labs, ttp, adult), dic,
               *([drug] if drug else []),
               _cancer_associated(maha, labs, dic, drug, hints),
               *([m] if (m := _megaloblastic(maha, labs, picture)) else []),

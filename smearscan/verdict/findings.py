@@ -84,6 +84,10 @@ class SmearFindings:
         The slide statistics' reason for the flag (which forms, graded as ICSH 2015).
     limit_percent : float
         The ICSH reference limit used for the call, %.
+    population : str
+        ``adult``, ``neonate`` or ``preterm``: whose reference limits apply. The verdict's own
+        lab cut-offs (WHO anaemia limits, creatinine) are for adults; for another population
+        they are not applied.
     focus_note : str, optional
         The slide statistics' reason the fields are out of focus (a count within the limit then
         has no call).
@@ -102,6 +106,7 @@ class SmearFindings:
     other_poikilocytes_abundant: bool | None = None
     less_specific_reason: str | None = None
     limit_percent: float = LIMIT_PERCENT["adult"]
+    population: str = "adult"
     focus_note: str | None = None
     reviewed_by: str | None = None
 
@@ -145,6 +150,7 @@ class SmearFindings:
             other_poikilocytes_abundant=count.less_specific,
             less_specific_reason=count.less_specific_reason,
             limit_percent=count.limit_percent,
+            population=count.population,
             focus_note=count.focus_note,
             reviewed_by=reviewed_by,
         )
@@ -160,7 +166,7 @@ class SmearFindings:
                    else "Wilson, of the count given",
                    rbc_counted=rbc_counted, nrbc_present=nrbc_present,
                    leukoerythroblastic=leukoerythroblastic,
-                   limit_percent=LIMIT_PERCENT[population])
+                   limit_percent=LIMIT_PERCENT[population], population=population)
 
     def text(self) -> str:
         """``"8.5% (95% CI 7-10.2%, ...); red cells counted: 1200"`` (and whether the fields

@@ -252,7 +252,9 @@ URGENT_RULE = _rule(
 HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >= "
                  f"{HUS_CREATININE:g} mg/dL -> suspected (possible while ADAMTS13 is unknown or "
                  f"MAHA not likely); over {CREATININE_RAISED:g} mg/dL -> possible (a rise "
-                 f"over the baseline decides, {KDIGO_AKI}); at or under it -> unlikely",
+                 f"over the baseline decides, {KDIGO_AKI}); at or under it -> unlikely; a "
+                 "neonate or preterm infant: possible whatever the creatinine (the limits are "
+                 "adults')",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
                  f"point; {CREATININE_RAISED:g} mg/dL: the usual adult upper reference limits",
                  standard=False)
