@@ -345,7 +345,8 @@ def _percent(text: str) -> Decimal:
     return Decimal(text)
 
 
-#: Decimals of a percentage that the whole-number check reads; more are rounded first.
+#: Decimals of a percentage checked against a count: a million red cells give 4; more are
+#: refused, not rounded (1e-7 would read as 0).
 _PERCENT_DECIMALS = 6
 
 
@@ -364,7 +365,8 @@ def _counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
     if rbc_counted is None:
         return float(percent)
     if percent.as_tuple().exponent < -_PERCENT_DECIMALS:  # 1e-30000000 would take minutes
-        percent = round(percent, _PERCENT_DECIMALS)
+        raise ValueError(f"--schistocytes {percent}: more than {_PERCENT_DECIMALS} decimals, "
+                         "which no count of red cells gives")
     cells = Fraction(percent) * rbc_counted / 100
     nearest = round(cells)
     half_unit = Fraction(1, 2) * Fraction(10) ** min(percent.as_tuple().exponent, 0)

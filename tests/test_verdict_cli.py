@@ -224,6 +224,18 @@ def test_an_unknown_option_value_does_not_silently_leave_the_files_value(tmp_pat
     assert json.loads(capsys.readouterr().out)["urgent"] is None
 
 
+@pytest.mark.parametrize(("percent", "shown"), [
+    ("1e-7", "1E-7"), ("0.0000001", "1E-7"), ("1e-30000000", "1E-30000000"),
+    ("0.000000", None), ("0.1", None)])
+def test_a_percentage_with_more_decimals_than_a_count_gives_is_refused(percent, shown, capsys):
+    # QA 8 #18: 1e-7 of 1000 red cells was rounded to 0 and accepted; 0.00001 was refused.
+    code = main(["verdict", "--schistocytes", percent, "--rbc-counted", "1000", "--json"])
+    err = capsys.readouterr().err
+    assert code == (0 if shown is None else 2)
+    assert err == ("" if shown is None else f"smearscan verdict: --schistocytes {shown}: more "
+                   "than 6 decimals, which no count of red cells gives\n")
+
+
 def test_summary_without_a_slide_result_exits_2(tmp_path, capsys):
     path = tmp_path / "summary.json"
     path.write_text(json.dumps({"slides": {"S1": {"schistocytes": {"percent": 0.3}}}}))
