@@ -1,0 +1,47 @@
+"""The differential: each cause with its assessment, urgency, action and reasons, ranked.
+
+Ranking (:func:`ranked`): causes that are ``likely``, ``suspected`` or ``possible`` come first,
+by urgency (``emergency``, ``urgent``, ``routine``) and then likelihood; then the causes that
+could not be assessed; then the unlikely ones. Suspected TTP is an emergency whatever its
+likelihood: :func:`urgent_ttp` is the action line every output prints first when TTP is
+possible or worse (ISTH 2020). Rules and sources are in :mod:`smearscan.verdict.values`.
+"""
+
+from __future__ import annotations
+
+from smearscan.labs import Labs
+from smearscan.verdict.differential.cancer import cancer_cause, hints_from_smear
+from smearscan.verdict.differential.cause import ACTIVE, Cause, ranked
+from smearscan.verdict.differential.dic import dic_cause
+from smearscan.verdict.differential.drug import drug_cause
+from smearscan.verdict.differential.hus import hus_cause
+from smearscan.verdict.differential.megaloblastic import megaloblastic_cause
+from smearscan.verdict.differential.recorded import recorded_causes
+from smearscan.verdict.differential.ttp import (
+    URGENT_TTP_ADVICE,
+    adamts13_known,
+    ttp_cause,
+    urgent_ttp,
+)
+from smearscan.verdict.findings import LabPicture
+from smearscan.verdict.scores import Score
+
+__all__ = ["ACTIVE", "Cause", "URGENT_TTP_ADVICE", "adamts13_known", "differential",
+           "ranked", "urgent_ttp"]
+
+
+def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, isth: Score,
+                 french: Score, *, nrbc_present: bool | None, leukoerythroblastic: str | None,
+                 adult: bool = True) -> tuple[Cause, ...]:
+    """Every cause, assessed and :func:`ranked`; ``adult``: the patient is an adult, whose
+    creatinine limits HUS is judged by."""
+    dic = dic_cause(labs, isth)
+    drug = drug_cause(maha, labs)
+    hints = hints_from_smear(nrbc_present, leukoerythroblastic)
+    ttp = ttp_cause(maha, labs, picture, plasmic, french)
+    causes = [ttp, hus_cause(maha, labs, ttp, adult), dic,
+              *([drug] if drug else []),
+              cancer_cause(maha, labs, dic, drug, hints),
+              *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),
+              *recorded_causes(maha, labs)]
+    return ranked(causes)

@@ -1,0 +1,85 @@
+"""Cancer-associated MAHA (seed 000): a known active cancer, or marrow hints of one."""
+
+from __future__ import annotations
+
+from smearscan.labs import Labs
+from smearscan.verdict.differential.cause import (
+    ACTIVE,
+    Cause,
+    adamts13_text,
+    capped_without_maha,
+)
+from smearscan.verdict.differential.drug import drug_name
+from smearscan.verdict.values import (
+    ADAMTS13_NEGATIVE,
+    ADAMTS13_SEVERE,
+    SEED_000,
+    known_tma_drug,
+)
+
+MARROW_ADVICE = "bone-marrow examination (aspirate and trephine biopsy)"
+
+
+def _cancer_hints(smear_hints: list[str], labs: Labs) -> Cause:
+    """Without a known active cancer: marrow hints or a past cancer make one possible."""
+    action = (f"look for an occult or relapsed cancer; {MARROW_ADVICE}; send ADAMTS13 to "
+              "exclude TTP")
+    hints = [*smear_hints, *(["history of cancer: relapse"] if labs.cancer_history else [])]
+    if hints:
+        return Cause.of("cancer-associated", "possible", "routine", action,
+                      (*hints, "no known active cancer"))
+    if labs.cancer_active is None:
+        return Cause.of("cancer-associated", "not assessed", "routine", action,
+                      ("active_cancer not recorded",))
+    return Cause.of("cancer-associated", "unlikely", "routine", action, ("no known active cancer",))
+
+
+def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
+                       smear_hints: list[str]) -> Cause:
+    """Known active cancer, DAT-negative MAHA, ADAMTS13 not severely low and no overt DIC ->
+    suspected, else possible; 'plasma exchange is usually ineffective' only once ADAMTS13 is
+    above 20% and no drug is suspected instead (CLINICAL.md, seed 000)."""
+    adamts13 = labs.adamts13
+    if maha == "unlikely":
+        return Cause.of("cancer-associated", "unlikely", "routine", "",
+                      ("MAHA unlikely (see the marrow section for infiltration)",))
+    if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
+        return Cause.of("cancer-associated", "unlikely", "routine", "", (
+            f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}% points to TTP",))
+    if not labs.cancer_active:
+        return _cancer_hints(smear_hints, labs)
+    reasons, against = ["known active cancer"], []
+    if labs.dat == "positive":
+        against.append("DAT positive: immune haemolysis instead")
+    elif labs.dat == "negative":
+        reasons.append("DAT-negative haemolysis")
+    if adamts13 is None:
+        against.append("ADAMTS13 not measured: TTP must be excluded first (see TTP)")
+    elif adamts13 <= ADAMTS13_NEGATIVE:
+        against.append(f"{adamts13_text(adamts13)}: TTP grey zone, not excluded")
+    else:
+        reasons.append(f"{adamts13_text(adamts13)} > {ADAMTS13_NEGATIVE:g}%: TTP excluded")
+    if dic.assessment == "likely":
+        against.append("overt DIC: may itself explain the picture")
+    else:
+        reasons.append(f"no overt DIC shown (DIC {dic.assessment})")
+    drug_in_play = (drug is not None and drug.assessment in ACTIVE
+                    and known_tma_drug(labs.drug_exposure))
+    if drug_in_play:
+        against.append(f"{drug_name(labs)} can itself cause TMA: stop it first")
+    assessment, capped = capped_without_maha("possible" if against else "suspected", maha)
+    action = f"{MARROW_ADVICE}; oncology review"
+    if adamts13 is not None and adamts13 > ADAMTS13_NEGATIVE and not drug_in_play:
+        action += ("; plasma exchange is usually ineffective here: treating the cancer is what "
+                   f"helps ({SEED_000})")
+    return Cause.of("cancer-associated", assessment, "routine", action,
+                  (*reasons, *smear_hints, *against, *capped))
+
+
+def hints_from_smear(nrbc_present: bool | None, leukoerythroblastic: str | None) -> list[str]:
+    hints = []
+    if nrbc_present:
+        hints.append("nucleated red cells on the smear")
+    if leukoerythroblastic in ("present", "possible"):
+        hints.append(f"leukoerythroblastic picture on the smear: {leukoerythroblastic}")
+    return hints

@@ -1,0 +1,80 @@
+"""A cause of the differential, how causes rank, and what several causes share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from smearscan.verdict.values import (
+    CAUSE_RULES,
+)
+
+ACTIVE = ("likely", "suspected", "possible")
+"""Assessments that keep a cause in play; ``not assessed`` and ``unlikely`` rank after them."""
+
+LIKELIHOOD = (*ACTIVE, "not assessed", "unlikely")
+URGENCY = ("emergency", "urgent", "routine")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One cause in the differential.
+
+    Attributes
+    ----------
+    cause : str
+        ``ttp``, ``hus``, ``dic``, ``drug-induced``, ``cancer-associated``, ...
+    assessment : str
+        ``likely``, ``suspected``, ``possible``, ``not assessed`` or ``unlikely``.
+    urgency : str
+        ``emergency``, ``urgent`` or ``routine``: how fast the action is needed if the cause
+        is in play.
+    action : str
+        What to do about it (``""`` when unlikely).
+    reasons : tuple of str
+        The findings behind the assessment.
+    rule : str
+        The rule that judged it, labelled as a standard or this tool's own
+        (:data:`~smearscan.verdict.values.CAUSE_RULES`).
+    """
+
+    cause: str
+    assessment: str
+    urgency: str
+    action: str
+    reasons: tuple[str, ...]
+    rule: str = ""
+
+    @classmethod
+    def of(cls, name: str, assessment: str, urgency: str, action: str,
+           reasons: Iterable[str]) -> Cause:
+        """A cause judged by its rule (:data:`~smearscan.verdict.values.CAUSE_RULES`); its
+        action only while it is in play (:data:`ACTIVE`)."""
+        return cls(name, assessment, urgency, action if assessment in ACTIVE else "",
+                   tuple(reasons), CAUSE_RULES[name].label)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"cause", "assessment", "urgency", "action", "reasons", "rule"}``."""
+        return {"cause": self.cause, "assessment": self.assessment, "urgency": self.urgency,
+                "action": self.action, "reasons": list(self.reasons), "rule": self.rule}
+
+
+def ranked(causes: Iterable[Cause]) -> tuple[Cause, ...]:
+    """Causes in play first, then not assessed, then unlikely; within each, by urgency, then
+    likelihood; the order given breaks ties."""
+    def key(cause: Cause) -> tuple[int, int, int]:
+        group = 0 if cause.assessment in ACTIVE else LIKELIHOOD.index(cause.assessment)
+        return group, URGENCY.index(cause.urgency), LIKELIHOOD.index(cause.assessment)
+    return tuple(sorted(causes, key=key))
+
+
+def capped_without_maha(assessment: str, maha: str) -> tuple[str, tuple[str, ...]]:
+    """Without a ``likely`` MAHA, a cause that needs MAHA is at most ``possible``."""
+    if maha != "likely" and assessment in ("likely", "suspected"):
+        return "possible", (f"MAHA not established (MAHA: {maha})",)
+    return assessment, ()
+
+
+def adamts13_text(adamts13: float) -> str:
+    return f"ADAMTS13 {adamts13:g}%"

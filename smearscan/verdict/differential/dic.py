@@ -1,0 +1,37 @@
+"""DIC: by the ISTH overt DIC score and a recorded underlying disorder."""
+
+from __future__ import annotations
+
+from smearscan.labs import Labs
+from smearscan.verdict.differential.cause import (
+    Cause,
+)
+from smearscan.verdict.scores import Score, dic_underlying
+from smearscan.verdict.values import (
+    ISTH_OVERT_DIC,
+    show,
+)
+
+
+def dic_cause(labs: Labs, isth: Score) -> Cause:
+    """ISTH >= 5 -> likely with a recorded underlying disorder (suspected without one); < 5
+    whatever the missing items -> unlikely; no PT seconds, D-dimer or fibrinogen -> not
+    assessed (an INR is not converted); otherwise possible."""
+    action = ("treat the underlying disorder; repeat the ISTH score; blood products for "
+              "bleeding or procedures")
+    score = f"ISTH {isth.total_text()}: {isth.risk}"
+    underlying = dic_underlying(labs)
+    if isth.minimum >= ISTH_OVERT_DIC:
+        if underlying:
+            return Cause.of("dic", "likely", "urgent", action,
+                          (score, f"underlying disorder: {', '.join(underlying)}"))
+        return Cause.of("dic", "suspected", "urgent", action,
+                      (score, "no underlying disorder recorded; the score is valid only with one"))
+    if isth.maximum < ISTH_OVERT_DIC:
+        return Cause.of("dic", "unlikely", "urgent", action, (score,))
+    if all(item.points is None for item in isth.items[1:]):
+        inr = (f"; INR {show('inr', labs.inr)} is not converted to PT seconds (1.3-1.49 can be "
+               "3-6 s, one point)" if labs.inr is not None else "")
+        return Cause.of("dic", "not assessed", "urgent", action, (
+            score, f"no PT prolongation in seconds, D-dimer or fibrinogen given{inr}"))
+    return Cause.of("dic", "possible", "urgent", action, (score, "measure the missing ISTH items"))

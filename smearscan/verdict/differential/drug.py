@@ -1,0 +1,55 @@
+"""Drug-induced TMA: a recorded drug, stopped only when it is one known to cause TMA."""
+
+from __future__ import annotations
+
+from smearscan.labs import Labs
+from smearscan.verdict.differential.cause import (
+    Cause,
+    adamts13_text,
+)
+from smearscan.verdict.values import (
+    ADAMTS13_SEVERE,
+    DRUG_TMA,
+    DRUGS_CAUSING_TMA,
+    known_tma_drug,
+)
+
+
+def drug_name(labs: Labs) -> str:
+    drug = labs.drug_exposure
+    return drug if isinstance(drug, str) else "the drug"
+
+
+def drug_cause(maha: str, labs: Labs) -> Cause | None:
+    """A recorded drug of :data:`DRUGS_CAUSING_TMA`: MAHA likely -> suspected; possible or not
+    established -> possible; unlikely -> unlikely (Al-Nouri 2015). Another drug name is at
+    most possible, with advice to check it rather than to stop it: stopping a drug that is not
+    the cause (a cancer treatment, seed 000) does harm."""
+    if not labs.drug_exposure:
+        return None
+    drug = drug_name(labs)
+    known = known_tma_drug(labs.drug_exposure)
+    if known:
+        action = (f"stop {drug} now and do not re-expose ({DRUG_TMA}); report it as an "
+                  "adverse drug reaction")
+        reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
+                   f"cause TMA: {', '.join(DRUGS_CAUSING_TMA)})"]
+    else:
+        cancer = labs.cancer_active or labs.cancer_history
+        action = (f"{'name it and ' if labs.drug_exposure is True else ''}check whether {drug} "
+                  f"is a reported cause of TMA ({DRUG_TMA}) before stopping it"
+                  + (" (a cancer treatment only with the oncologist)" if cancer else ""))
+        reasons = [f"drug exposure recorded: {drug}, which is not among the drugs this tool "
+                   "lists as causing TMA (the list is not exhaustive)"
+                   if labs.drug_exposure is not True else "drug exposure recorded without a "
+                   "name: whether it is a reported cause of TMA cannot be told"]
+    # Stopping a listed drug is urgent; checking another one is a routine review.
+    urgency = "urgent" if known else "routine"
+    if maha == "unlikely":
+        return Cause.of("drug-induced", "unlikely", urgency, action, (*reasons, "MAHA unlikely"))
+    if labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE:
+        reasons.append(f"{adamts13_text(labs.adamts13)}: an immune TTP, which some drugs "
+                       "trigger (e.g. ticlopidine)")
+        return Cause.of("drug-induced", "possible", urgency, action, reasons)
+    assessment = "suspected" if maha == "likely" and known else "possible"
+    return Cause.of("drug-induced", assessment, urgency, action, (*reasons, f"MAHA {maha}"))

@@ -1,0 +1,63 @@
+"""HUS: by the creatinine, with MAHA and ADAMTS13 not severely low."""
+
+from __future__ import annotations
+
+from smearscan.labs import Labs
+from smearscan.verdict.differential.cause import (
+    ACTIVE,
+    Cause,
+    adamts13_text,
+    capped_without_maha,
+)
+from smearscan.verdict.values import (
+    ADAMTS13_SEVERE,
+    CREATININE_RAISED,
+    HUS_CREATININE,
+    KDIGO_AKI,
+    show,
+)
+
+
+def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
+    """With MAHA and ADAMTS13 not severely low: creatinine >= 2.0 mg/dL -> suspected (possible
+    while ADAMTS13 is unknown or MAHA is not likely); raised but under 2.0 -> possible; not
+    raised -> unlikely (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). Not an
+    adult: any creatinine given leaves HUS possible (the limits are adults')."""
+    action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
+              "atypical HUS; nephrology")
+    if ttp.assessment in ACTIVE:
+        action += "; manage as TTP until ADAMTS13 is back"
+    elif labs.adamts13 is None:
+        action += "; send ADAMTS13"
+    creatinine, adamts13 = labs.creatinine, labs.adamts13
+    if maha == "unlikely":
+        return Cause.of("hus", "unlikely", "urgent", action, ("MAHA unlikely",))
+    if creatinine is None:
+        return Cause.of("hus", "not assessed", "urgent", action, ("creatinine not given",))
+    shown = show("creatinine", creatinine)
+    if not adult and not (adamts13 is not None and adamts13 < ADAMTS13_SEVERE):
+        return Cause.of("hus", "possible", "urgent", action, (
+            f"creatinine {shown}: this tool's limits are adults'; judge it against the age's "
+            "reference (this tool's rule)",))
+    if creatinine <= CREATININE_RAISED:
+        return Cause.of("hus", "unlikely", "urgent", action, (
+            f"creatinine {shown} not over {CREATININE_RAISED:g} mg/dL: no renal involvement "
+            "shown (this tool's rule)",))
+    if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
+        return Cause.of("hus", "unlikely", "urgent", action, (
+            f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: renal involvement of TTP",))
+    if creatinine < HUS_CREATININE:
+        return Cause.of("hus", "possible", "urgent", action, (
+            f"creatinine {shown} raised (over {CREATININE_RAISED:g} mg/dL), under "
+            f"{HUS_CREATININE:g}: renal involvement not excluded; a rise of >= 0.3 mg/dL in "
+            f"48 h or to >= 1.5x the baseline is acute kidney injury ({KDIGO_AKI}; this "
+            "tool's rule)",))
+    reasons = [f"creatinine {shown} >= {HUS_CREATININE:g} mg/dL: acute kidney injury pattern "
+               "(this tool's rule)"]
+    if adamts13 is None:
+        ttp_open = ": TTP not excluded" if ttp.assessment in ACTIVE else ""
+        return Cause.of("hus", "possible", "urgent", action,
+                      (*reasons, f"ADAMTS13 not measured{ttp_open}"))
+    assessment, capped = capped_without_maha("suspected", maha)
+    return Cause.of("hus", assessment, "urgent", action,
+                  (*reasons, f"{adamts13_text(adamts13)} not severely low", *capped))

@@ -1,0 +1,80 @@
+"""Megaloblastic pseudo-TMA: severe B12 or folate deficiency mimics TTP."""
+
+from __future__ import annotations
+
+from smearscan.labs import Labs
+from smearscan.verdict.differential.cause import (
+    Cause,
+)
+from smearscan.verdict.findings import LabPicture
+from smearscan.verdict.values import (
+    B12_DEFICIENT,
+    BSH_COBALAMIN,
+    FOLATE_DEFICIENT,
+    MACROCYTOSIS_MCV,
+    NORMAL_HAEMATOCRIT,
+    RETICULOCYTES_RAISED,
+    show,
+)
+
+
+def _deficiency(labs: Labs) -> tuple[bool | None, list[str]]:
+    """(B12 or folate deficient?, their values); ``None`` when neither is measured."""
+    tests = [(key, value, cut) for key, value, cut in (
+        ("vitamin_b12", labs.vitamin_b12, B12_DEFICIENT),
+        ("folate", labs.folate, FOLATE_DEFICIENT)) if value is not None]
+    if not tests:
+        return None, []
+    low = [f"{key.replace('_', ' ')} {show(key, value)} < {cut:g} ({BSH_COBALAMIN})"
+           for key, value, cut in tests if value < cut]
+    normal = [f"{key.replace('_', ' ')} {show(key, value)} not deficient"
+              for key, value, cut in tests if value >= cut]
+    if low:
+        return True, low
+    return (False if len(tests) == 2 else None), normal
+
+
+def _corrected_reticulocytes(labs: Labs) -> float | None:
+    """The reticulocyte % corrected for the anaemia, ``% x Hct / 45`` with the haematocrit taken
+    as 3 x Hb (g/dL) (the corrected reticulocyte count; the conversion is this tool's rule); the
+    % itself without an Hb. At Hb 6 g/dL a count of 3% is 1.2%: no raised production."""
+    if labs.reticulocytes is None or labs.hemoglobin is None:
+        return labs.reticulocytes
+    return labs.reticulocytes * min(1.0, 3 * labs.hemoglobin / NORMAL_HAEMATOCRIT)
+
+
+def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | None:
+    """Megaloblastic pseudo-TMA (severe B12/folate deficiency mimics TTP): listed in a
+    haemolytic picture with macrocytosis or a measured deficiency. Reticulocytes (corrected
+    for the anaemia) raised -> unlikely, unless a deficiency is measured (possible);
+    macrocytosis with reticulocytes not raised and a deficiency -> suspected; a deficiency or
+    the pattern alone -> possible; B12 and folate both normal -> unlikely."""
+    in_play = maha in ("likely", "possible") or picture.haemolysis == "present"
+    macrocytic = labs.mcv is not None and labs.mcv > MACROCYTOSIS_MCV
+    deficient, values = _deficiency(labs)
+    if not in_play or not (macrocytic or deficient):
+        return None
+    action = ("send B12 and folate (before any transfusion); replacing the vitamin corrects "
+              "it and plasma exchange does not; keep TTP in mind until ADAMTS13 is back")
+    reasons = [f"MCV {show('mcv', labs.mcv)}" + (f" > {MACROCYTOSIS_MCV:g} fL" if macrocytic
+                                                 else ""), *values]
+    reticulocytes = _corrected_reticulocytes(labs)
+    if reticulocytes is not None:
+        shown = show("reticulocytes", labs.reticulocytes) + (
+            f" (corrected for Hb {show('hemoglobin', labs.hemoglobin)}: {reticulocytes:.2g}%)"
+            if reticulocytes != labs.reticulocytes else "")
+        raised = reticulocytes > RETICULOCYTES_RAISED
+        reasons.append(f"reticulocytes {shown} " + (
+            "raised: the marrow is responding" if raised else "not raised despite haemolysis")
+            + " (this tool's rule)")
+        if raised and not deficient:
+            return Cause.of("megaloblastic", "unlikely", "urgent", action, reasons)
+        if raised:  # a measured deficiency stays in play: both can be present
+            return Cause.of("megaloblastic", "possible", "urgent", action, reasons)
+    if deficient is False:
+        return Cause.of("megaloblastic", "unlikely", "urgent", action, reasons)
+    if deficient and macrocytic and reticulocytes is not None:
+        return Cause.of("megaloblastic", "suspected", "urgent", action, reasons)
+    if deficient is None:
+        reasons.append("B12 and folate not both measured")
+    return Cause.of("megaloblastic", "possible", "urgent", action, reasons)

@@ -1,0 +1,193 @@
+"""TTP: its assessment by ADAMTS13, or without it by PLASMIC, the French score and the
+picture; and the URGENT line every output prints first when TTP is possible or worse."""
+
+from __future__ import annotations
+
+from smearscan.labs import Labs
+from smearscan.verdict.differential.cause import (
+    ACTIVE,
+    Cause,
+    adamts13_text,
+)
+from smearscan.verdict.findings import INSUFFICIENT, LabPicture
+from smearscan.verdict.scores import Score, french_unvalidated_context
+from smearscan.verdict.values import (
+    ADAMTS13_NEGATIVE,
+    ADAMTS13_SEVERE,
+    FRENCH,
+    FRENCH_BOTH,
+    ISTH_TTP,
+    PLASMIC,
+    PLASMIC_HIGH,
+    PLASMIC_INTERMEDIATE,
+    PLASMIC_PLATELETS,
+    PLATELETS_LOW,
+    show,
+)
+
+URGENT_TTP_ADVICE = {
+    "unknown": "draw a sample for ADAMTS13 activity before any plasma or blood product; plasma "
+               "exchange and corticosteroids are usually started on clinical suspicion, before "
+               "the ADAMTS13 result",
+    "severe": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency: start plasma exchange "
+              "and corticosteroids now if not already started",
+    "severe, no picture": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, but no "
+                          "thrombocytopenia or haemolysis is shown: measure the platelets, LDH, "
+                          "haptoglobin and reticulocytes now (again, if given); plasma exchange "
+                          "and corticosteroids if they show TTP",
+    "grey zone": f"ADAMTS13 {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% is a grey zone: plasma "
+                 "exchange and corticosteroids on clinical judgement (the picture, PLASMIC)",
+    "bound": "a value reported only as a bound spans a cut-off of the verdict: give the measured "
+             "value; plasma exchange and corticosteroids are usually started on clinical "
+             "suspicion",
+}
+"""What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
+under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result)."""
+
+
+def adamts13_known(adamts13: float | None, picture_seen: bool) -> str:
+    """What is known of ADAMTS13 for the URGENT line (a key of :data:`URGENT_TTP_ADVICE`):
+    ``unknown``, a ``severe`` deficiency (``severe, no picture`` without thrombocytopenia or
+    haemolysis shown) or the ``grey zone`` (ISTH 2020). Over 20% TTP is unlikely: no line."""
+    if adamts13 is None:
+        return "unknown"
+    if adamts13 < ADAMTS13_SEVERE:
+        return "severe" if picture_seen else "severe, no picture"
+    if adamts13 <= ADAMTS13_NEGATIVE:
+        return "grey zone"
+    raise ValueError(f"ADAMTS13 {adamts13:g}% > {ADAMTS13_NEGATIVE:g}%: TTP is unlikely, no "
+                     "URGENT line")
+
+
+def urgent_ttp(assessment: str, adamts13: str) -> str:
+    """The action line every output prints first when TTP is possible or worse.
+
+    Parameters
+    ----------
+    assessment : str
+        TTP's assessment: ``possible``, ``suspected`` or ``likely``; the line names it.
+    adamts13 : str
+        What is known of ADAMTS13, a key of :data:`URGENT_TTP_ADVICE`.
+    """
+    return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
+            f"{URGENT_TTP_ADVICE[adamts13]}; consider caplacizumab; do not transfuse platelets "
+            f"unless there is life-threatening bleeding ({ISTH_TTP}).")
+
+
+#: Why TTP stays possible when a positive DAT made MAHA unlikely but PLASMIC is 6-7.
+DAT_POSITIVE_HIGH_PLASMIC = (
+    "DAT positive: an immune haemolysis (autoimmune haemolytic anaemia; with thrombocytopenia, "
+    f"Evans syndrome) is likelier, but a positive DAT does not exclude TTP with PLASMIC "
+    f"{PLASMIC_HIGH}-7 ({ISTH_TTP}; this tool's rule)")
+
+def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
+                    french: Score) -> tuple[str, list[str]]:
+    score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
+    send = "ADAMTS13 not measured: send it now (before plasma exchange or transfusion)"
+    if picture.thrombocytopenia is False:
+        return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
+                            f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
+    if maha == "unlikely" and labs.dat == "positive" and plasmic.minimum >= PLASMIC_HIGH:
+        # Haemolysis with PLASMIC 6-7: a positive DAT points to an immune haemolysis, but does
+        # not exclude TTP (ISTH 2020 acts on a high pre-test probability).
+        return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, send]
+    if maha == "unlikely":
+        # Not a low count alone (that never makes MAHA unlikely with haemolysis and low
+        # platelets): no haemolysis, or an immune one with PLASMIC under 6. PLASMIC is for
+        # thrombocytopenia with MAHA; an isolated ITP scores 6 on it.
+        return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
+                                   f"MAHA ({PLASMIC})", send]
+    if not plasmic.measured:
+        return "not assessed", ["no PLASMIC item given", send]
+    if plasmic.minimum >= PLASMIC_HIGH:
+        return "suspected", [score, send]
+    picture_reasons = _ttp_picture(maha, labs, picture)
+    if plasmic.maximum < PLASMIC_INTERMEDIATE:
+        return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score, send)
+    if picture_reasons is not None:
+        return "possible", [score, *picture_reasons, send]
+    if maha == INSUFFICIENT:
+        # PLASMIC could still reach 5-7: with the picture incomplete TTP is not excluded.
+        return "not assessed", [score, "haemolysis not shown or excluded: measure LDH, "
+                                "haptoglobin and reticulocytes now", send]
+    return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
+
+
+def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None:
+    """The reasons the picture suggests TTP without ADAMTS13, or None: MAHA likely or possible;
+    haemolysis with platelets low or unknown (DAT not positive); or, before the rest of the
+    picture, one raised haemolysis marker with platelets under 30 (early TTP can show an
+    undetectable haptoglobin before the reticulocytes or schistocytes rise; this tool's rule)."""
+    if maha in ("likely", "possible"):
+        return []
+    if (picture.haemolysis == "present" and picture.thrombocytopenia is not False
+            and labs.dat != "positive"):
+        return ["haemolysis present; platelets " + ("low" if picture.thrombocytopenia
+                                                    else "not given: count them now")]
+    platelets = labs.platelets
+    if picture.haemolysis == "equivocal" and platelets is not None and \
+            platelets < PLASMIC_PLATELETS:
+        return [f"platelets {show('platelets', platelets)} < {PLASMIC_PLATELETS:g} x10^9/L with "
+                "a raised haemolysis marker: TTP cannot wait for the rest of the picture "
+                "(this tool's rule)"]
+    return None
+
+
+def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, score: str,
+                     send: str) -> tuple[str, list[str]]:
+    """PLASMIC 0-4: unlikely, unless the French score can reach 2 of 2 (the safer of two
+    published scores stands until ADAMTS13 is back; this tool's rule). Where the French score
+    is not validated PLASMIC stands, which scores an active cancer and a transplant itself and
+    leaves a DIC disorder or a drug known to cause TMA to explain the picture; but not in
+    pregnancy, a trigger of TTP that neither score weighs: there the French score may still
+    raise suspicion, never lower it (this tool's rule)."""
+    if french.maximum < FRENCH_BOTH:
+        return "unlikely", [score, send]
+    french_text = f"French TMA score {french.total_text()}: {french.risk} ({FRENCH})"
+    context = french_unvalidated_context(labs)
+    if context is not None and not labs.pregnancy:
+        return "unlikely", [score, f"{french_text}, but it is not validated with {context}: "
+                                   "PLASMIC stands", send]
+    if context is not None:
+        french_text += (f", although it is not validated with {context}: in pregnancy, a "
+                        "trigger of TTP, it may raise suspicion, never lower it")
+    if picture_seen:
+        return "possible", [score, f"{french_text}: TTP not excluded (this tool's rule: the "
+                                   "safer score stands)", send]
+    if maha == INSUFFICIENT:
+        return "not assessed", [score, f"{french_text}: measure the MAHA picture now", send]
+    return "unlikely", [score, send]
+
+
+def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score) -> Cause:
+    """ADAMTS13 < 10% -> likely with thrombocytopenia or haemolysis (else possible); 10-20% ->
+    possible (ISTH 2020 grey zone), unlikely with platelets measured and not low; > 20% ->
+    unlikely; unknown -> by PLASMIC (and the French
+    score where PLASMIC is low) and the picture, never by the schistocyte count alone."""
+    adamts13 = labs.adamts13
+    picture_seen = picture.thrombocytopenia or picture.haemolysis in ("present", "equivocal")
+    if adamts13 is None:
+        assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french)
+    elif adamts13 < ADAMTS13_SEVERE:
+        assessment = "likely" if picture_seen else "possible"
+        reasons = [f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: severe deficiency "
+                   f"({ISTH_TTP})", "next: ADAMTS13 inhibitor or anti-ADAMTS13 IgG"]
+        if not picture_seen:
+            reasons.append("no thrombocytopenia or haemolysis shown: remission or a relapse "
+                           "to come; repeat the counts")
+    elif adamts13 <= ADAMTS13_NEGATIVE:
+        reasons = [f"{adamts13_text(adamts13)}: {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% "
+                   f"grey zone, clinical judgement ({ISTH_TTP})"]
+        # Not a severe deficiency: without thrombocytopenia (platelets measured and not low)
+        # nothing in the picture calls for TTP, as while ADAMTS13 is unknown.
+        assessment = "unlikely" if picture.thrombocytopenia is False else "possible"
+        if assessment == "unlikely":
+            reasons.append(f"platelets {show('platelets', labs.platelets)} not below "
+                           f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia")
+    else:
+        assessment = "unlikely"
+        reasons = [f"{adamts13_text(adamts13)} > {ADAMTS13_NEGATIVE:g}%: a negative result, "
+                   f"consider other diagnoses ({ISTH_TTP})"]
+    urgent = (urgent_ttp(assessment, adamts13_known(adamts13, bool(picture_seen)))
+              if assessment in ACTIVE else "")
+    return Cause.of("ttp", assessment, "emergency", urgent, reasons)
