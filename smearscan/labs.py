@@ -730,32 +730,52 @@ def labs_for_slide(by_slide: Mapping[str, Labs], slide: str | None, *, source: s
     return by_slide[slide]
 
 
-#: The longest control PT (s) and the lowest ISI of thromboplastins in use, and a margin for
-#: rounding and local variation: a PT prolongation of p seconds puts the INR at least at
-#: ``((PT_CONTROL_MAX_S + p) / PT_CONTROL_MAX_S) ** PT_ISI_MIN - PT_INR_MARGIN`` (INR = (PT /
-#: control) ** ISI; WHO 2013 guidelines for thromboplastins and plasma, ISI about 0.9-2.0).
-#: A lower INR means the prothrombin time itself was given as its prolongation (seed 000:
-#: PT 13.5 s, INR 1.17; this tool's rule).
-PT_CONTROL_MAX_S, PT_ISI_MIN, PT_INR_MARGIN = 14.0, 0.9, 0.1
+#: Control PTs (s) and ISIs of thromboplastins in use, and a margin for rounding and local
+#: variation: INR = (PT / control) ** ISI (WHO 2013 guidelines for thromboplastins and plasma,
+#: ISI about 0.9-2.5; control PT about 10-14 s). A PT prolongation of p seconds bounds the INR
+#: between :func:`least_inr` and :func:`greatest_inr`; an INR outside means the prothrombin
+#: time itself was given as its prolongation (seed 000: PT 13.5 s, INR 1.17), or a sign lost
+#: (this tool's rule).
+PT_CONTROL_S, PT_ISI, PT_INR_MARGIN = (10.0, 14.0), (0.9, 2.5), (0.1, 0.3)
 
 
 def least_inr(prolongation_s: float) -> float:
     """The lowest INR compatible with a PT prolongation of ``prolongation_s`` seconds."""
-    ratio = (PT_CONTROL_MAX_S + prolongation_s) / PT_CONTROL_MAX_S
-    return ratio ** PT_ISI_MIN - PT_INR_MARGIN
+    control = PT_CONTROL_S[1] if prolongation_s >= 0 else PT_CONTROL_S[0]
+    isi = PT_ISI[0] if prolongation_s >= 0 else PT_ISI[1]
+    return ((control + prolongation_s) / control) ** isi - PT_INR_MARGIN[0]
+
+
+def greatest_inr(prolongation_s: float) -> float:
+    """The highest INR compatible with a PT prolongation of ``prolongation_s`` seconds."""
+    control = PT_CONTROL_S[0] if prolongation_s >= 0 else PT_CONTROL_S[1]
+    isi = PT_ISI[1] if prolongation_s >= 0 else PT_ISI[0]
+    return ((control + prolongation_s) / control) ** isi + PT_INR_MARGIN[1]
 
 
 def _check_pt_against_inr(labs: Labs, source: str) -> None:
-    """Refuse a PT prolongation that the INR given beside it contradicts (:func:`least_inr`)."""
+    """Refuse a PT prolongation that the INR given beside it contradicts (:func:`least_inr`,
+    :func:`greatest_inr`). A bound is checked at the end of its range that could agree."""
     prolongation, inr = labs.pt_prolongation_s, labs.inr
-    if prolongation is None or inr is None or prolongation <= 0:
+    if prolongation is None or inr is None:
         return
-    least = least_inr(prolongation)
+    low = high = float(prolongation)
+    if isinstance(prolongation, Bound):
+        low, high = ((prolongation.plausible[0], prolongation.limit) if prolongation.sign == "<"
+                     else (prolongation.limit, prolongation.plausible[1]))
+    if isinstance(inr, Bound):  # an INR bound: no contradiction to read
+        return
+    least, greatest = least_inr(low), greatest_inr(high)
     if inr < least:
         raise LabValueError(
-            f"{source}: pt_prolongation_s = {prolongation:g} s needs an INR of at least "
-            f"{least:.2f}, but inr = {inr:g}: is it the prothrombin time itself? Give the PT "
-            "minus the local control (this tool's rule)")
+            f"{source}: pt_prolongation_s = {prolongation:g} s needs an INR of at "
+            f"least {least:.2f}, but inr = {inr:g}: is it the prothrombin time itself? Give "
+            "the PT minus the local control (this tool's rule)")
+    if inr > greatest:
+        raise LabValueError(
+            f"{source}: pt_prolongation_s = {prolongation:g} s allows an INR of at "
+            f"most {greatest:.2f}, but inr = {inr:g}: give the PT minus the local control, "
+            "positive when the PT is longer (this tool's rule)")
 
 
 def with_overrides(labs: Labs, overrides: Labs, *,

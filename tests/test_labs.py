@@ -187,6 +187,27 @@ def test_a_pt_prolongation_the_inr_contradicts_is_refused(prolongation, inr, ref
         with_overrides(parse_labs({"inr": inr}), parse_labs({"pt_prolongation_s": prolongation}))
 
 
+@pytest.mark.parametrize(("prolongation", "inr", "message"), [
+    (-2, 3.0, "pt_prolongation_s = -2 s allows an INR of at most 1.17, but inr = 3: give the "
+              "PT minus the local control, positive when the PT is longer (this tool's rule)"),
+    (-1, 1.2, None), (6, 3.5, None),
+    ("<3 s", 1.0, None),
+    (">6 s", 1.0, "pt_prolongation_s = >6 s needs an INR of at least 1.28, but inr = 1: is it "
+                  "the prothrombin time itself? Give the PT minus the local control (this "
+                  "tool's rule)")])
+def test_the_inr_bounds_a_pt_prolongation_both_ways_and_a_bound_at_its_far_end(
+        prolongation, inr, message):
+    # QA 9 #6: -2 s with INR 3.0 (a lost sign) was accepted and lowered the ISTH score; QA 9
+    # #8: '<3 s' with INR 1.0 was refused, the bound read at 2.99 s.
+    labs = {"pt_prolongation_s": prolongation, "inr": inr}
+    if message is None:
+        assert parse_labs(labs).inr == inr
+        return
+    with pytest.raises(LabValueError) as caught:
+        parse_labs(labs, source="case.json")
+    assert str(caught.value) == f"case.json: {message}"
+
+
 def test_lab_value_error_is_a_value_error():
     assert issubclass(LabValueError, ValueError)
 

@@ -370,7 +370,7 @@ def test_point_5_dic_from_inr_alone_is_not_assessed(inr):
     ({"platelets": 40, "d_dimer": 10, "d_dimer_uln": 1, "pt_prolongation_s": 7,
       "fibrinogen": 0.8, "obstetric_complication": "HELLP", "pregnancy": True}, "likely"),
     ({"platelets": 40, "d_dimer": 10, "d_dimer_uln": 1, "pt_prolongation_s": 7,
-      "fibrinogen": 0.8, "pregnancy": True}, "suspected"),
+      "fibrinogen": 0.8, "pregnancy": True}, "possible"),  # no DIC disorder: does not apply
     ({"platelets": 40, "d_dimer": 10, "d_dimer_uln": 1, "sepsis": True}, "likely"),  # min 5
     ({"platelets": 60, "d_dimer": 7, "d_dimer_uln": 1, "pt_prolongation_s": 2.9,
       "fibrinogen": 1.0, "sepsis": True}, "unlikely"),  # 1 + 2 + 0 + 0 = 3
@@ -739,7 +739,7 @@ def test_adult_limits_are_not_applied_to_a_neonate(population):
     verdict = assess(smear, labs)
     findings = [f.finding for f in (*verdict.findings_for, *verdict.findings_against)]
     assert not any("anaemia" in f for f in findings)
-    assert verdict.cause("hus").assessment == "possible"
+    assert verdict.cause("hus").assessment == "not assessed"
     assert verdict.missing[-2:] == (
         "hemoglobin: 12.5 g/dL not judged against adult limits (the WHO 2011 anaemia limits "
         f"are for ages 15 and over); judge it against a {population}'s reference range (this "
@@ -759,9 +759,22 @@ def test_a_raised_creatinine_under_2_mg_dl_leaves_hus_possible_with_the_kdigo_ru
                        "active_cancer": False, "transplant": False})
     hus = assess(smear(), labs).cause("hus")
     assert (hus.assessment, hus.reasons) == ("possible", (
-        "creatinine 1.9 mg/dL raised (over 1 mg/dL), under 2: renal involvement not excluded; a "
-        "rise of >= 0.3 mg/dL in 48 h or to >= 1.5x the baseline is acute kidney injury (KDIGO "
-        "2012 acute kidney injury guideline (Kidney Int Suppl 2012;2:1-138); this tool's rule)",))
+        "creatinine 1.9 mg/dL raised (over 1 mg/dL, women; sex not given), under 2: renal "
+        "involvement not excluded; a rise of >= 0.3 mg/dL in 48 h or to >= 1.5x the baseline is "
+        "acute kidney injury (KDIGO 2012 acute kidney injury guideline (Kidney Int Suppl "
+        "2012;2:1-138); this tool's rule)",))
+
+
+@pytest.mark.parametrize(("sex", "creatinine", "expected"), [
+    ("male", "1.3 mg/dL", "unlikely"), ("male", "1.31 mg/dL", "possible"),
+    ("female", "1.0 mg/dL", "unlikely"), ("female", "1.01 mg/dL", "possible"),
+    (None, "1.01 mg/dL", "possible")])
+def test_the_creatinine_hus_limit_is_the_sexs(sex, creatinine, expected):
+    # QA 9 #5: 1.2 mg/dL, normal for a man, made HUS possible and ranked it over seed 000's
+    # cancer-associated MAHA.
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": creatinine, "adamts13": 55,
+                       **({"sex": sex} if sex else {})})
+    assert assess(smear(), labs).cause("hus").assessment == expected
 
 
 def test_ranking_is_by_group_then_urgency_then_likelihood():
@@ -992,7 +1005,7 @@ def test_low_plasmic_with_the_french_score_at_two_keeps_ttp_possible_with_its_re
 
 @pytest.mark.parametrize(("context", "named"), [
     ({"active_cancer": True}, "active cancer"), ({"sepsis": True}, "sepsis"),
-    ({"drug_exposure": "gemcitabine"}, "a drug"), ({"transplant": True}, "transplant")])
+    ({"trauma": True}, "trauma"), ({"transplant": True}, "transplant")])
 def test_where_the_french_score_is_not_validated_plasmic_stands_and_says_why(context, named):
     labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
             **context}
@@ -1003,32 +1016,52 @@ def test_where_the_french_score_is_not_validated_plasmic_stands_and_says_why(con
     assert ttp.reasons[1].endswith(f"but it is not validated with {named}: PLASMIC stands")
 
 
-def test_in_pregnancy_the_french_score_still_raises_ttp_to_possible():
-    # QA 8 #1: PLASMIC 4, French 2 of 2, MAHA likely, platelets 12: pregnancy voided the French
-    # score and TTP read unlikely with no URGENT line, beside "send ADAMTS13 for
-    # pregnancy-triggered TTP".
+FRENCH_RAISES = ("French TMA score 2: severe ADAMTS13 deficiency predicted (2 of 2 criteria) "
+                 "(French TMA score (Coppo P, et al. PLoS One 2010;5(4):e10208))")
+
+
+@pytest.mark.parametrize(("context", "named"), [
+    ({"pregnancy": True, "sex": "female"}, "pregnancy"),
+    ({"obstetric_complication": "HELLP", "sex": "female"}, "obstetric complication (HELLP)"),
+    ({"drug_exposure": "ticlopidine"}, "a drug"), ({"drug_exposure": "gemcitabine"}, "a drug"),
+    ({"drug_exposure": "paracetamol"}, None)])
+def test_where_the_french_score_was_not_derived_it_still_raises_ttp_to_possible(context, named):
+    # QA 8 #1 and #3, QA 9 #1 and #2: PLASMIC 4, French 2 of 2, MAHA likely, platelets 12. In
+    # pregnancy, an obstetric complication or with a drug (ticlopidine triggers an immune TTP)
+    # the French score was not derived, and TTP read unlikely with no URGENT line.
     labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
-            "pregnancy": True, "sex": "female"}
+            **context}
     verdict = assess(smear(), parse_labs(labs))
     assert (verdict.plasmic.total, verdict.french.total) == (4, 2)
     ttp = verdict.cause("ttp")
     assert ttp.assessment == "possible" and verdict.urgent == POSSIBLE
-    assert ttp.reasons[1] == (
-        "French TMA score 2: severe ADAMTS13 deficiency predicted (2 of 2 criteria) (French TMA "
-        "score (Coppo P, et al. PLoS One 2010;5(4):e10208)), although it is not validated with "
-        "pregnancy: in pregnancy, a trigger of TTP, it may raise suspicion, never lower it: TTP "
-        "not excluded (this tool's rule: the safer score stands)")
+    note = "" if named is None else (f", although it is not validated with {named}: a score "
+                                     "may raise suspicion there, never lower it")
+    assert ttp.reasons[1] == (f"{FRENCH_RAISES}{note}: TTP not excluded (this tool's rule: "
+                              "the safer score stands)")
 
 
-@pytest.mark.parametrize(("drug", "stands"), [("paracetamol", False), ("gemcitabine", True)])
-def test_only_a_drug_known_to_cause_tma_voids_the_french_score(drug, stands):
-    # QA 8 #3: any drug name (paracetamol, which the tool says is not on its TMA list) voided
-    # the French score and dropped the URGENT line.
-    labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
-            "drug_exposure": drug}
-    verdict = assess(smear(), parse_labs(labs))
-    assert verdict.cause("ttp").assessment == ("unlikely" if stands else "possible")
-    assert verdict.urgent == (None if stands else POSSIBLE)
+def test_a_positive_dat_without_haemolysis_is_no_ttp_alarm():
+    # QA 9 #3: an isolated ITP (platelets 10, no haemolysis) with a positive DAT scores PLASMIC
+    # 6; it printed "URGENT - TTP possible" once a positive DAT kept TTP possible.
+    labs = parse_labs({**NORMAL_LABS, "platelets": 10, "dat": "positive", "mcv": 88, "inr": 1.0,
+                       "creatinine": "0.8 mg/dL", "active_cancer": False, "transplant": False})
+    verdict = assess(below(), labs)
+    assert (verdict.plasmic.total, verdict.cause("ttp").assessment) == (6, "unlikely")
+    assert verdict.urgent is None
+
+
+def test_a_positive_dat_with_haemolysis_and_plasmic_reaching_6_asks_for_its_items():
+    # QA 9 #4: MCV and INR missing (PLASMIC 5-7): TTP unlikely, no URGENT line, and neither
+    # ADAMTS13 nor MCV nor INR asked for.
+    labs = {**CLASSIC_TTP, "platelets": 12, "dat": "positive", "mcv": None, "inr": None}
+    verdict = assess(below(), parse_labs(labs))
+    assert (verdict.plasmic.minimum, verdict.plasmic.maximum) == (5, 7)
+    ttp = verdict.cause("ttp")
+    assert ttp.assessment == "possible" and verdict.urgent == POSSIBLE
+    assert ttp.reasons[2] == "measure the missing PLASMIC items now"
+    asked = [item.split(":")[0] for item in verdict.missing]
+    assert {"adamts13", "mcv", "inr"} <= set(asked)
 
 
 @pytest.mark.parametrize(("percent", "plasmic", "expected"), [

@@ -99,7 +99,7 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                                   or low_platelets_undecided):
         missing.insert(0, "adamts13: ADAMTS13 activity, drawn before plasma exchange or any "
                           "blood product (TTP when < 10%)")
-    if maha != "unlikely":
+    if maha != "unlikely" or ttp.assessment in ACTIVE:  # TTP in play: PLASMIC's items too
         missing += _missing(labs, _WORKUP_PURPOSES)
     if labs.ldh is not None and labs.ldh_uln is None:
         missing.append("ldh_uln: LDH is judged against the lab's upper limit of normal")

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from smearscan.labs import (
     D_DIMER_RATIO_RANGE,
     LAB_KEYS,
-    PT_CONTROL_MAX_S,
+    PT_CONTROL_S,
     PT_INR_MARGIN,
-    PT_ISI_MIN,
+    PT_ISI,
     Labs,
+    greatest_inr,
     least_inr,
 )
 from smearscan.slide_stats import LIMIT_PERCENT, REQUIRED_RBC, SOFT_EDGE_WIDTH_UM
@@ -103,10 +104,10 @@ WBC_LOW = 4.0  # x10^9/L
 HEMOGLOBIN_LOW = {"male": 13.0, "female": 12.0, "pregnancy": 11.0}  # g/dL, WHO 2011
 HEMOGLOBIN_LOW_UNKNOWN_SEX = 12.0  # g/dL, the women's limit when sex is not given
 HUS_CREATININE = PLASMIC_CREATININE  # mg/dL, at or above: an acute kidney injury pattern
-#: mg/dL (88 umol/L), above: raised in any adult (this tool's rule: at or under the usual upper
-#: reference limits, about 1.0 mg/dL for women and 1.3 for men). Between it and
-#: :data:`HUS_CREATININE` HUS stays possible: without a baseline a rise cannot be judged.
-CREATININE_RAISED = 1.0
+#: mg/dL, above: raised in an adult woman / man (88 / 115 umol/L; this tool's rule: the usual
+#: upper reference limits); without the sex, the women's (the lower, the safer for HUS). Between
+#: it and :data:`HUS_CREATININE` HUS stays possible: without a baseline a rise cannot be judged.
+CREATININE_RAISED = {"female": 1.0, "male": 1.3}
 
 MACROCYTOSIS_MCV = 100.0  # fL, above: macrocytosis
 NORMAL_HAEMATOCRIT = 45.0  # %, of the corrected reticulocyte count (% x Hct / 45)
@@ -251,12 +252,12 @@ URGENT_RULE = _rule(
     "rule)", ISTH_TTP)
 HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >= "
                  f"{HUS_CREATININE:g} mg/dL -> suspected (possible while ADAMTS13 is unknown or "
-                 f"MAHA not likely); over {CREATININE_RAISED:g} mg/dL -> possible (a rise "
+                 f"MAHA not likely); over {CREATININE_RAISED['female']:g} (women, sex not "
+                 f"given) or {CREATININE_RAISED['male']:g} mg/dL (men) -> possible (a rise "
                  f"over the baseline decides, {KDIGO_AKI}); at or under it -> unlikely; a "
-                 "neonate or preterm infant: possible whatever the creatinine (the limits are "
-                 "adults')",
+                 "neonate or preterm infant: not assessed (the limits are adults')",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
-                 f"point; {CREATININE_RAISED:g} mg/dL: the usual adult upper reference limits",
+                 "point; the others: the usual adult upper reference limits",
                  standard=False)
 CANCER_RULE = _rule(
     "cancer-associated MAHA", "active cancer, DAT-negative MAHA, no severe ADAMTS13 deficiency, "
@@ -298,12 +299,14 @@ D_DIMER_RATIO_RULE = _rule(
     "smearscan.labs: below every assay's detection limit or never seen clinically, i.e. mg/L "
     "read as ng/mL or the reverse", standard=False)
 PT_INR_RULE = _rule(
-    "PT prolongation against the INR", f"refused (exit 2) when the INR is under ((14 + p) / "
-    f"14) ** {PT_ISI_MIN:g} - {PT_INR_MARGIN:g} for a prolongation of p s (6 s: "
-    f"{least_inr(6):.2f}; 13.5 s: {least_inr(13.5):.2f})",
-    f"INR = (PT / control) ** ISI with a control of at most {PT_CONTROL_MAX_S:g} s and an ISI "
-    "of at least 0.9: a lower INR means the PT itself was given (seed 000: PT 13.5 s, INR 1.17)",
-    standard=False)
+    "PT prolongation against the INR", "refused (exit 2) when the INR is out of what the "
+    f"prolongation p allows: from ((14 + p) / 14) ** {PT_ISI[0]:g} - {PT_INR_MARGIN[0]:g} to "
+    f"((10 + p) / 10) ** {PT_ISI[1]:g} + {PT_INR_MARGIN[1]:g} for p >= 0 (6 s: "
+    f"{least_inr(6):.2f}-{greatest_inr(6):.2f}; 13.5 s: from {least_inr(13.5):.2f}); a bound "
+    "at the end of its range that could agree",
+    f"INR = (PT / control) ** ISI with a control of {PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s "
+    f"and an ISI of {PT_ISI[0]:g}-{PT_ISI[1]:g}: an INR outside means the PT itself was given "
+    "(seed 000: PT 13.5 s, INR 1.17) or a sign lost", standard=False)
 BOUND_RULE = _rule(
     "lab results given as a bound ('<0.1 g/L', '>20 mg/L')",
     "read just inside the bound; refused (exit 2) where the verdict differs within its range",
@@ -374,6 +377,14 @@ def creatinine_umol(labs: Labs) -> float | None:
     if labs.creatinine is None:
         return None
     return round(labs.creatinine * UMOL_PER_MG_DL_CREATININE, 1)
+
+
+def creatinine_limit(labs: Labs) -> tuple[float, str]:
+    """The creatinine (mg/dL) above which it is raised in this adult, and for whom
+    (:data:`CREATININE_RAISED`)."""
+    if labs.sex == "male":
+        return CREATININE_RAISED["male"], "men"
+    return CREATININE_RAISED["female"], "women" if labs.sex else "women; sex not given"
 
 
 def anaemia_limit(labs: Labs) -> tuple[float, str]:

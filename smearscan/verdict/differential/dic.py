@@ -14,7 +14,8 @@ from smearscan.verdict.values import (
 
 
 def dic_cause(labs: Labs, isth: Score) -> Cause:
-    """ISTH >= 5 -> likely with a recorded underlying disorder (suspected without one); < 5
+    """ISTH >= 5 -> likely with a recorded underlying disorder (possible without one, which
+    the score needs); < 5
     whatever the missing items -> unlikely; no PT seconds, D-dimer or fibrinogen -> not
     assessed (an INR is not converted); otherwise possible."""
     action = ("treat the underlying disorder; repeat the ISTH score; blood products for "
@@ -25,8 +26,9 @@ def dic_cause(labs: Labs, isth: Score) -> Cause:
         if underlying:
             return Cause.of("dic", "likely", "urgent", action,
                           (score, f"underlying disorder: {', '.join(underlying)}"))
-        return Cause.of("dic", "suspected", "urgent", action,
-                      (score, "no underlying disorder recorded; the score is valid only with one"))
+        return Cause.of("dic", "possible", "urgent", action,
+                        (score, "no underlying disorder recorded: the score does not apply "
+                         "without one; look for one (sepsis, cancer, trauma, obstetric)"))
     if isth.maximum < ISTH_OVERT_DIC:
         return Cause.of("dic", "unlikely", "urgent", action, (score,))
     if all(item.points is None for item in isth.items[1:]):

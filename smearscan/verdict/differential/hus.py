@@ -11,9 +11,9 @@ from smearscan.verdict.differential.cause import (
 )
 from smearscan.verdict.values import (
     ADAMTS13_SEVERE,
-    CREATININE_RAISED,
     HUS_CREATININE,
     KDIGO_AKI,
+    creatinine_limit,
     show,
 )
 
@@ -21,8 +21,9 @@ from smearscan.verdict.values import (
 def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
     """With MAHA and ADAMTS13 not severely low: creatinine >= 2.0 mg/dL -> suspected (possible
     while ADAMTS13 is unknown or MAHA is not likely); raised but under 2.0 -> possible; not
-    raised -> unlikely (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). Not an
-    adult: any creatinine given leaves HUS possible (the limits are adults')."""
+    raised (:func:`~smearscan.verdict.values.creatinine_limit`) -> unlikely
+    (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). Not an adult: not assessed
+    (the limits are adults'; what to judge instead is in what to measure next)."""
     action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
               "atypical HUS; nephrology")
     if ttp.assessment in ACTIVE:
@@ -36,19 +37,20 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
         return Cause.of("hus", "not assessed", "urgent", action, ("creatinine not given",))
     shown = show("creatinine", creatinine)
     if not adult and not (adamts13 is not None and adamts13 < ADAMTS13_SEVERE):
-        return Cause.of("hus", "possible", "urgent", action, (
+        return Cause.of("hus", "not assessed", "urgent", action, (
             f"creatinine {shown}: this tool's limits are adults'; judge it against the age's "
             "reference (this tool's rule)",))
-    if creatinine <= CREATININE_RAISED:
+    limit, whom = creatinine_limit(labs)
+    if creatinine <= limit:
         return Cause.of("hus", "unlikely", "urgent", action, (
-            f"creatinine {shown} not over {CREATININE_RAISED:g} mg/dL: no renal involvement "
+            f"creatinine {shown} not over {limit:g} mg/dL ({whom}): no renal involvement "
             "shown (this tool's rule)",))
     if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
         return Cause.of("hus", "unlikely", "urgent", action, (
             f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: renal involvement of TTP",))
     if creatinine < HUS_CREATININE:
         return Cause.of("hus", "possible", "urgent", action, (
-            f"creatinine {shown} raised (over {CREATININE_RAISED:g} mg/dL), under "
+            f"creatinine {shown} raised (over {limit:g} mg/dL, {whom}), under "
             f"{HUS_CREATININE:g}: renal involvement not excluded; a rise of >= 0.3 mg/dL in "
             f"48 h or to >= 1.5x the baseline is acute kidney injury ({KDIGO_AKI}; this "
             "tool's rule)",))

@@ -10,7 +10,7 @@ from smearscan.verdict.differential.cause import (
     adamts13_text,
 )
 from smearscan.verdict.findings import INSUFFICIENT, LabPicture
-from smearscan.verdict.scores import Score, french_unvalidated_context
+from smearscan.verdict.scores import Score, french_unvalidated_context, plasmic_context
 from smearscan.verdict.values import (
     ADAMTS13_NEGATIVE,
     ADAMTS13_SEVERE,
@@ -80,6 +80,7 @@ DAT_POSITIVE_HIGH_PLASMIC = (
     f"Evans syndrome) is likelier, but a positive DAT does not exclude TTP with PLASMIC "
     f"{PLASMIC_HIGH}-7 ({ISTH_TTP}; this tool's rule)")
 
+
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
                     french: Score) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
@@ -87,10 +88,14 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     if picture.thrombocytopenia is False:
         return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
                             f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
-    if maha == "unlikely" and labs.dat == "positive" and plasmic.minimum >= PLASMIC_HIGH:
-        # Haemolysis with PLASMIC 6-7: a positive DAT points to an immune haemolysis, but does
-        # not exclude TTP (ISTH 2020 acts on a high pre-test probability).
-        return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, send]
+    if (maha == "unlikely" and labs.dat == "positive" and picture.haemolysis == "present"
+            and plasmic.maximum >= PLASMIC_HIGH):
+        # Haemolysis with PLASMIC 6-7 (or a range reaching it): a positive DAT points to an
+        # immune haemolysis, but does not exclude TTP (ISTH 2020 acts on a high pre-test
+        # probability). Without haemolysis (an isolated ITP scores 6) it stays unlikely.
+        incomplete = ([] if plasmic.minimum >= PLASMIC_HIGH else
+                      ["measure the missing PLASMIC items now"])
+        return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, *incomplete, send]
     if maha == "unlikely":
         # Not a low count alone (that never makes MAHA unlikely with haemolysis and low
         # platelets): no haemolysis, or an immune one with PLASMIC under 6. PLASMIC is for
@@ -136,21 +141,23 @@ def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None
 def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, score: str,
                      send: str) -> tuple[str, list[str]]:
     """PLASMIC 0-4: unlikely, unless the French score can reach 2 of 2 (the safer of two
-    published scores stands until ADAMTS13 is back; this tool's rule). Where the French score
-    is not validated PLASMIC stands, which scores an active cancer and a transplant itself and
-    leaves a DIC disorder or a drug known to cause TMA to explain the picture; but not in
-    pregnancy, a trigger of TTP that neither score weighs: there the French score may still
-    raise suspicion, never lower it (this tool's rule)."""
+    published scores stands until ADAMTS13 is back; this tool's rule). PLASMIC stands where it
+    scores the context itself (an active cancer, a transplant) or sepsis or trauma explain a
+    consumptive picture (:func:`~smearscan.verdict.scores.plasmic_context`); in the other
+    contexts the French score was not derived in (pregnancy, an obstetric complication, a
+    drug, some of which trigger an immune TTP) it may still raise suspicion, never lower it
+    (this tool's rule)."""
     if french.maximum < FRENCH_BOTH:
         return "unlikely", [score, send]
     french_text = f"French TMA score {french.total_text()}: {french.risk} ({FRENCH})"
-    context = french_unvalidated_context(labs)
-    if context is not None and not labs.pregnancy:
-        return "unlikely", [score, f"{french_text}, but it is not validated with {context}: "
+    standing = plasmic_context(labs)
+    if standing is not None:
+        return "unlikely", [score, f"{french_text}, but it is not validated with {standing}: "
                                    "PLASMIC stands", send]
+    context = french_unvalidated_context(labs)
     if context is not None:
-        french_text += (f", although it is not validated with {context}: in pregnancy, a "
-                        "trigger of TTP, it may raise suspicion, never lower it")
+        french_text += (f", although it is not validated with {context}: a score may raise "
+                        "suspicion there, never lower it")
     if picture_seen:
         return "possible", [score, f"{french_text}: TTP not excluded (this tool's rule: the "
                                    "safer score stands)", send]
