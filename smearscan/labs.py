@@ -205,6 +205,8 @@ LAB_KEYS: dict[str, LabKey] = {
                                                       "it), or yes/no (none/nil: no; unknown: "
                                                       "not recorded)"),
     "mechanical_valve": LabKey("bool", meaning="mechanical heart valve"),
+    "diarrhoea": LabKey("bool", meaning="diarrhoea (often bloody) in the days before: Shiga "
+                                        "toxin-producing E. coli HUS"),
     "malignant_hypertension": LabKey("bool", meaning="malignant (hypertensive emergency) "
                                                      "hypertension"),
     "drug_exposure": LabKey("named", meaning="a drug suspected of causing TMA, by name (a "
@@ -263,6 +265,7 @@ class Labs:
     pregnancy: bool | None = None
     obstetric_complication: bool | str | None = None
     mechanical_valve: bool | None = None
+    diarrhoea: bool | None = None
     malignant_hypertension: bool | None = None
     drug_exposure: bool | str | None = None
 

@@ -765,6 +765,20 @@ def test_a_raised_creatinine_under_2_mg_dl_leaves_hus_possible_with_the_kdigo_ru
         "2012;2:1-138); this tool's rule)",))
 
 
+@pytest.mark.parametrize(("diarrhoea", "expected"), [(True, "possible"), (False, "unlikely"),
+                                                    (None, "unlikely")])
+def test_diarrhoea_keeps_hus_possible_before_the_kidney_injury(diarrhoea, expected):
+    # QA 8 #4: diarrhoea could not be entered; STEC-HUS's kidney injury can follow the
+    # haemolysis by days.
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": "0.8 mg/dL", "adamts13": 55,
+                       "diarrhoea": diarrhoea})
+    hus = assess(smear(), labs).cause("hus")
+    assert hus.assessment == expected
+    assert hus.reasons[1:] == (("diarrhoea recorded: Shiga toxin-producing E. coli HUS, whose "
+                                "kidney injury can follow the haemolysis by days (this tool's "
+                                "rule)",) if diarrhoea else ())
+
+
 @pytest.mark.parametrize(("sex", "creatinine", "expected"), [
     ("male", "1.3 mg/dL", "unlikely"), ("male", "1.31 mg/dL", "possible"),
     ("female", "1.0 mg/dL", "unlikely"), ("female", "1.01 mg/dL", "possible"),

@@ -254,7 +254,8 @@ HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >=
                  f"{HUS_CREATININE:g} mg/dL -> suspected (possible while ADAMTS13 is unknown or "
                  f"MAHA not likely); over {CREATININE_RAISED['female']:g} (women, sex not "
                  f"given) or {CREATININE_RAISED['male']:g} mg/dL (men) -> possible (a rise "
-                 f"over the baseline decides, {KDIGO_AKI}); at or under it -> unlikely; a "
+                 f"over the baseline decides, {KDIGO_AKI}); at or under it -> unlikely (possible "
+                 "with diarrhoea recorded: STEC-HUS); a "
                  "neonate or preterm infant: not assessed (the limits are adults')",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
                  "point; the others: the usual adult upper reference limits",

@@ -21,7 +21,8 @@ from smearscan.verdict.values import (
 def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
     """With MAHA and ADAMTS13 not severely low: creatinine >= 2.0 mg/dL -> suspected (possible
     while ADAMTS13 is unknown or MAHA is not likely); raised but under 2.0 -> possible; not
-    raised (:func:`~smearscan.verdict.values.creatinine_limit`) -> unlikely
+    raised (:func:`~smearscan.verdict.values.creatinine_limit`) -> unlikely, possible with
+    diarrhoea recorded (STEC-HUS: the kidney injury can come days later)
     (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). Not an adult: not assessed
     (the limits are adults'; what to judge instead is in what to measure next)."""
     action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
@@ -41,10 +42,13 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
             f"creatinine {shown}: this tool's limits are adults'; judge it against the age's "
             "reference (this tool's rule)",))
     limit, whom = creatinine_limit(labs)
+    diarrhoea = ("diarrhoea recorded: Shiga toxin-producing E. coli HUS, whose kidney injury "
+                 "can follow the haemolysis by days (this tool's rule)",) if labs.diarrhoea \
+        else ()
     if creatinine <= limit:
-        return Cause.of("hus", "unlikely", "urgent", action, (
+        return Cause.of("hus", "possible" if diarrhoea else "unlikely", "urgent", action, (
             f"creatinine {shown} not over {limit:g} mg/dL ({whom}): no renal involvement "
-            "shown (this tool's rule)",))
+            "shown (this tool's rule)", *diarrhoea))
     if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
         return Cause.of("hus", "unlikely", "urgent", action, (
             f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: renal involvement of TTP",))
@@ -53,9 +57,9 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
             f"creatinine {shown} raised (over {limit:g} mg/dL, {whom}), under "
             f"{HUS_CREATININE:g}: renal involvement not excluded; a rise of >= 0.3 mg/dL in "
             f"48 h or to >= 1.5x the baseline is acute kidney injury ({KDIGO_AKI}; this "
-            "tool's rule)",))
+            "tool's rule)", *diarrhoea))
     reasons = [f"creatinine {shown} >= {HUS_CREATININE:g} mg/dL: acute kidney injury pattern "
-               "(this tool's rule)"]
+               "(this tool's rule)", *diarrhoea]
     if adamts13 is None:
         ttp_open = ": TTP not excluded" if ttp.assessment in ACTIVE else ""
         return Cause.of("hus", "possible", "urgent", action,
