@@ -1055,6 +1055,28 @@ def test_where_the_french_score_was_not_derived_it_still_raises_ttp_to_possible(
                               "the safer score stands)")
 
 
+@pytest.mark.parametrize(("platelets", "dat", "expected"), [
+    (12, "positive", ("suspected", "DAT positive: autoimmune haemolytic anaemia with "
+                                   "thrombocytopenia (Evans syndrome)")),
+    (250, "positive", ("suspected", "DAT positive: autoimmune haemolytic anaemia")),
+    (12, "negative", None)])
+def test_a_positive_dat_lists_immune_haemolysis_after_ttp(platelets, dat, expected):
+    # QA 9, part 1 #2: the differential had no entry for the immune cause a positive DAT
+    # points to.
+    labs = {**CLASSIC_TTP, "platelets": platelets, "dat": dat}
+    verdict = assess(below(), parse_labs(labs))
+    names = [c.cause for c in verdict.differential]
+    if expected is None:
+        assert "immune-haemolysis" not in names
+        return
+    immune = verdict.cause("immune-haemolysis")
+    assert (immune.assessment, immune.reasons[0]) == expected
+    assert immune.action == ("DAT profile (IgG, C3d) and a haematology review; a positive DAT "
+                             "does not exclude TTP: ADAMTS13 does")
+    if platelets == 12:  # PLASMIC 7 with haemolysis: TTP possible, ranked first
+        assert names[:2] == ["ttp", "immune-haemolysis"]
+
+
 def test_a_positive_dat_without_haemolysis_is_no_ttp_alarm():
     # QA 9 #3: an isolated ITP (platelets 10, no haemolysis) with a positive DAT scores PLASMIC
     # 6; it printed "URGENT - TTP possible" once a positive DAT kept TTP possible.

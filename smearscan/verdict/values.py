@@ -285,7 +285,9 @@ MARROW_RULE = _rule(
     standard=False)
 DAT_RULE = _rule(
     "DAT", "negative: a non-immune haemolysis, as in MAHA; positive: an immune haemolysis to "
-    "consider (MAHA unlikely unless the count is above the limit)",
+    "consider (MAHA unlikely unless the count is above the limit), listed as a cause: "
+    "suspected with haemolysis present, possible without (Evans syndrome named with "
+    "thrombocytopenia)",
     f"MAHA is a DAT-negative (Coombs-negative) haemolysis ({ISTH_TTP})", standard=False)
 RECORDED_RULE = _rule(
     "causes the labs record", "malignant hypertension, pregnancy or an obstetric complication, "
@@ -328,7 +330,7 @@ CAUSE_RULES: dict[str, Rule] = {
     "ttp": TTP_RULE, "hus": HUS_RULE, "dic": ISTH_DIC_RULE, "drug-induced": DRUG_RULE,
     "cancer-associated": CANCER_RULE, "megaloblastic": MEGALOBLASTIC_RULE,
     "malignant-hypertension": RECORDED_RULE, "pregnancy": RECORDED_RULE,
-    "mechanical": RECORDED_RULE}
+    "mechanical": RECORDED_RULE, "immune-haemolysis": DAT_RULE}
 """The rule behind each cause of the differential, shown beside it."""
 
 

@@ -15,6 +15,7 @@ from smearscan.verdict.differential.cause import ACTIVE, Cause, ranked
 from smearscan.verdict.differential.dic import dic_cause
 from smearscan.verdict.differential.drug import drug_cause
 from smearscan.verdict.differential.hus import hus_cause
+from smearscan.verdict.differential.immune import immune_cause
 from smearscan.verdict.differential.megaloblastic import megaloblastic_cause
 from smearscan.verdict.differential.recorded import recorded_causes
 from smearscan.verdict.differential.ttp import (
@@ -43,5 +44,6 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
               *([drug] if drug else []),
               cancer_cause(maha, labs, dic, drug, hints),
               *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),
+              *([i] if (i := immune_cause(labs, picture)) else []),
               *recorded_causes(maha, labs)]
     return ranked(causes)

@@ -1,0 +1,26 @@
+"""Immune haemolysis: a positive DAT, the alternative to MAHA (autoimmune haemolytic anaemia;
+with thrombocytopenia, Evans syndrome)."""
+
+from __future__ import annotations
+
+from smearscan.labs import Labs
+from smearscan.verdict.differential.cause import Cause
+from smearscan.verdict.findings import LabPicture
+
+
+def immune_cause(labs: Labs, picture: LabPicture) -> Cause | None:
+    """Listed with a positive DAT: haemolysis present -> suspected (Evans syndrome named with
+    thrombocytopenia), else possible (:data:`~smearscan.verdict.values.DAT_RULE`, this tool's
+    rule). A positive DAT never excludes TTP: that is ADAMTS13's (see TTP)."""
+    if labs.dat != "positive":
+        return None
+    evans = bool(picture.thrombocytopenia)
+    name = ("autoimmune haemolytic anaemia with thrombocytopenia (Evans syndrome)" if evans
+            else "autoimmune haemolytic anaemia")
+    action = ("DAT profile (IgG, C3d) and a haematology review; a positive DAT does not "
+              "exclude TTP: ADAMTS13 does")
+    reasons = [f"DAT positive: {name}"]
+    if picture.haemolysis == "present":
+        return Cause.of("immune-haemolysis", "suspected", "urgent", action, reasons)
+    reasons.append(f"haemolysis {picture.haemolysis}")
+    return Cause.of("immune-haemolysis", "possible", "urgent", action, reasons)
