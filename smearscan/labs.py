@@ -527,12 +527,16 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
         raise _fail(source, key, raw, "expected a name or true/false")
     if _NEGATION.match(raw.strip()):
         # "no gemcitabine" read as a name would be called the cause: ask which answer it is.
-        raise _fail(source, key, raw, "a negation: give false (none), or the name alone")
+        raise _fail(source, key, raw, "a negation or a past exposure: give false (none), "
+                    "or the name alone of one taken now")
     return raw.strip()
 
 
-#: A named answer that starts by denying itself ("no gemcitabine", "not known to", "never").
-_NEGATION = re.compile(r"(no|not|never|without|denies|nil)\b", re.IGNORECASE)
+#: A named answer that starts by denying itself ("no gemcitabine", "not known to", "never"),
+#: or that names a past exposure ("stopped quinine in 2010", "previously on ..."): a drug
+#: stopped long ago would be called the cause, and "stop stopped quinine" advised.
+_NEGATION = re.compile(r"(no|not|never|without|denies|nil|stopped|discontinued|previously|"
+                       r"formerly|former|past|ex)\b", re.IGNORECASE)
 
 
 def _unknown_key_message(key: object, source: str) -> str:
