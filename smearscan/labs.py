@@ -762,27 +762,32 @@ def greatest_inr(prolongation_s: float) -> float:
 
 def _check_pt_against_inr(labs: Labs, source: str) -> None:
     """Refuse a PT prolongation that the INR given beside it contradicts (:func:`least_inr`,
-    :func:`greatest_inr`). A bound is checked at the end of its range that could agree."""
+    :func:`greatest_inr`). A bound (of either) is checked at the end of its range that could
+    agree."""
     prolongation, inr = labs.pt_prolongation_s, labs.inr
     if prolongation is None or inr is None:
         return
-    low = high = float(prolongation)
-    if isinstance(prolongation, Bound):
-        low, high = ((prolongation.plausible[0], prolongation.limit) if prolongation.sign == "<"
-                     else (prolongation.limit, prolongation.plausible[1]))
-    if isinstance(inr, Bound):  # an INR bound: no contradiction to read
-        return
+    low, high = _range_of(prolongation)
+    inr_low, inr_high = _range_of(inr)
     least, greatest = least_inr(low), greatest_inr(high)
-    if inr < least:
+    if inr_high < least:
         raise LabValueError(
             f"{source}: pt_prolongation_s = {prolongation:g} s needs an INR of at "
-            f"least {least:.2f}, but inr = {inr:g}: is it the prothrombin time itself? Give "
+            f"least {least:.3f}, but inr = {inr:g}: is it the prothrombin time itself? Give "
             "the PT minus the local control (this tool's rule)")
-    if inr > greatest:
+    if inr_low > greatest:
         raise LabValueError(
             f"{source}: pt_prolongation_s = {prolongation:g} s allows an INR of at "
-            f"most {greatest:.2f}, but inr = {inr:g}: give the PT minus the local control, "
+            f"most {greatest:.3f}, but inr = {inr:g}: give the PT minus the local control, "
             "positive when the PT is longer (this tool's rule)")
+
+
+def _range_of(value: float) -> tuple[float, float]:
+    """The values a lab value stands for: itself, or the range of a :class:`Bound`."""
+    if not isinstance(value, Bound):
+        return float(value), float(value)
+    return ((value.plausible[0], value.limit) if value.sign == "<"
+            else (value.limit, value.plausible[1]))
 
 
 def with_overrides(labs: Labs, overrides: Labs, *,

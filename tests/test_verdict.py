@@ -747,6 +747,10 @@ def test_adult_limits_are_not_applied_to_a_neonate(population):
         "creatinine: 1.2 mg/dL not judged against adult limits (this tool's HUS creatinine "
         f"limits are adults'); judge it against a {population}'s reference range (this tool's "
         "rule)")
+    # QA 10 #4: 2 mg/dL is raised at any age: HUS possible, with its work-up.
+    high = assess(smear, parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": "2.5 mg/dL",
+                                     "adamts13": 50})).cause("hus")
+    assert high.assessment == "possible" and high.action.startswith("stool culture/PCR")
     adult = assess(SmearFindings.from_percentage(3, rbc_counted=1000), labs)
     assert adult.cause("hus").assessment == "possible"  # 1.2 mg/dL is raised in an adult too
     assert any(f.finding.startswith("no anaemia") for f in adult.findings_against)
@@ -763,6 +767,18 @@ def test_a_raised_creatinine_under_2_mg_dl_leaves_hus_possible_with_the_kdigo_ru
         "involvement not excluded; a rise of >= 0.3 mg/dL in 48 h or to >= 1.5x the baseline is "
         "acute kidney injury (KDIGO 2012 acute kidney injury guideline (Kidney Int Suppl "
         "2012;2:1-138); this tool's rule)",))
+
+
+def test_hus_says_manage_as_ttp_until_adamts13_only_while_it_is_unknown():
+    # QA 10 #7: with ADAMTS13 5% and diarrhoea HUS stayed possible, "manage as TTP until
+    # ADAMTS13 is back" although it was back.
+    for adamts13, tail in ((15, "; manage as TTP"), (None, "; manage as TTP until ADAMTS13 is "
+                                                           "back")):
+        labs = parse_labs({**CLASSIC_TTP, "creatinine": "2.5 mg/dL", "adamts13": adamts13,
+                           "diarrhoea": True})
+        assert assess(smear(), labs).cause("hus").action.endswith(tail)
+    severe = parse_labs({**CLASSIC_TTP, "adamts13": 5, "diarrhoea": True})
+    assert assess(smear(), severe).cause("hus").assessment == "unlikely"
 
 
 @pytest.mark.parametrize(("diarrhoea", "expected"), [(True, "possible"), (False, "unlikely"),
@@ -937,7 +953,9 @@ def test_to_dict_is_the_json_contract():
     dat = [f for f in data["findings"]["for"] if f["finding"].startswith("DAT negative")]
     assert dat[0]["rule"] == ("this tool's rule: MAHA is a DAT-negative (Coombs-negative) "
                               "haemolysis (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb "
-                              "Haemost 2020;18:2486-2495 and 2496-2502))")
+                              "Haemost 2020;18:2486-2495 and 2496-2502)); a DAT-positive one is "
+                              "autoimmune haemolytic anaemia, with immune thrombocytopenia Evans "
+                              "syndrome (Jäger U, et al. Blood Rev 2020;41:100648)")
     assert data["disclaimer"] == "Decision support only: a clinician decides."
     assert "teardrop cells 2% (for review; no validated cut-off)" in data["marrow"]["reasons"]
 
@@ -1018,8 +1036,8 @@ def test_low_plasmic_with_the_french_score_at_two_keeps_ttp_possible_with_its_re
 
 
 @pytest.mark.parametrize(("context", "named"), [
-    ({"active_cancer": True}, "active cancer"), ({"sepsis": True}, "sepsis"),
-    ({"trauma": True}, "trauma"), ({"transplant": True}, "transplant")])
+    ({"active_cancer": True}, "active cancer"), ({"transplant": True}, "transplant"),
+    ({"active_cancer": True, "pregnancy": True, "sex": "female"}, "active cancer")])
 def test_where_the_french_score_is_not_validated_plasmic_stands_and_says_why(context, named):
     labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
             **context}
@@ -1038,11 +1056,14 @@ FRENCH_RAISES = ("French TMA score 2: severe ADAMTS13 deficiency predicted (2 of
     ({"pregnancy": True, "sex": "female"}, "pregnancy"),
     ({"obstetric_complication": "HELLP", "sex": "female"}, "obstetric complication (HELLP)"),
     ({"drug_exposure": "ticlopidine"}, "a drug"), ({"drug_exposure": "gemcitabine"}, "a drug"),
-    ({"drug_exposure": "paracetamol"}, None)])
+    ({"drug_exposure": "paracetamol"}, None), ({"sepsis": True}, "sepsis"),
+    ({"trauma": True}, "trauma"),
+    ({"pregnancy": True, "sex": "female", "sepsis": True}, "sepsis, pregnancy")])
 def test_where_the_french_score_was_not_derived_it_still_raises_ttp_to_possible(context, named):
-    # QA 8 #1 and #3, QA 9 #1 and #2: PLASMIC 4, French 2 of 2, MAHA likely, platelets 12. In
-    # pregnancy, an obstetric complication or with a drug (ticlopidine triggers an immune TTP)
-    # the French score was not derived, and TTP read unlikely with no URGENT line.
+    # QA 8 #1 and #3, QA 9 #1 and #2, QA 10 #1 and #5: PLASMIC 4, French 2 of 2, MAHA likely,
+    # platelets 12. In pregnancy, an obstetric complication, with a drug (ticlopidine triggers
+    # an immune TTP), sepsis or trauma the French score was not derived, and TTP read unlikely
+    # with no URGENT line.
     labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
             **context}
     verdict = assess(smear(), parse_labs(labs))
@@ -1075,6 +1096,18 @@ def test_a_positive_dat_lists_immune_haemolysis_after_ttp(platelets, dat, expect
                              "does not exclude TTP: ADAMTS13 does")
     if platelets == 12:  # PLASMIC 7 with haemolysis: TTP possible, ranked first
         assert names[:2] == ["ttp", "immune-haemolysis"]
+
+
+def test_a_positive_dat_with_haemolysis_not_yet_measured_keeps_ttp_possible():
+    # QA 10 #2: platelets 8, PLASMIC 7, an undetectable haptoglobin the only haemolysis test:
+    # with a positive DAT, TTP read unlikely with no URGENT line and no ADAMTS13 asked for; with
+    # a negative one, "TTP suspected".
+    labs = parse_labs({"platelets": 8, "mcv": 85, "inr": 1.0, "creatinine": "0.8 mg/dL",
+                       "active_cancer": False, "transplant": False, "sex": "female",
+                       "hemoglobin": "8 g/dL", "haptoglobin": "<0.1 g/L", "dat": "positive"})
+    verdict = assess(below(), labs)
+    assert verdict.cause("ttp").assessment == "possible" and verdict.urgent == POSSIBLE
+    assert verdict.missing[0].startswith("adamts13:")
 
 
 def test_a_positive_dat_without_haemolysis_is_no_ttp_alarm():

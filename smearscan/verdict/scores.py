@@ -253,12 +253,11 @@ def french_unvalidated_context(labs: Labs) -> str | None:
 
 
 def plasmic_context(labs: Labs) -> str | None:
-    """The recorded context in which PLASMIC, not the French score, judges TTP (this tool's
-    rule): an active cancer or a transplant, which PLASMIC scores itself, or sepsis or trauma,
-    which explain a consumptive picture; None where the French score may raise suspicion."""
+    """The recorded context in which PLASMIC, not the French score, judges TTP: an active
+    cancer or a transplant, which PLASMIC scores itself (this tool's rule); None where the
+    French score may raise suspicion (a sepsis or trauma does not exclude TTP either)."""
     contexts = [name for name, flag in (("active cancer", labs.cancer_active),
-                                        ("transplant", labs.transplant), ("sepsis", labs.sepsis),
-                                        ("trauma", labs.trauma)) if flag]
+                                        ("transplant", labs.transplant)) if flag]
     return ", ".join(contexts) or None
 
 

@@ -235,11 +235,11 @@ TTP_RULE = _rule(
     f"{PLASMIC_INTERMEDIATE} with the MAHA picture (haemolysis with platelets low or unknown, "
     "or platelets < 30 with one raised haemolysis marker) -> possible; <= 4 -> unlikely, "
     "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "
-    "the two scores stands; where the French score is not validated, with a DIC disorder, a "
-    "transplant or a drug known to cause TMA, PLASMIC stands, but in pregnancy, a trigger of "
-    "TTP, the French score may still raise suspicion); "
+    "the two scores stands; where the French score was not derived, PLASMIC stands only with "
+    "an active cancer or a transplant, which it scores itself); "
     "MAHA unlikely -> unlikely (PLASMIC is for thrombocytopenia with MAHA), except a positive "
-    f"DAT with PLASMIC >= {PLASMIC_HIGH} -> possible; never decided by the schistocyte count "
+    f"DAT with haemolysis not shown absent and PLASMIC reaching {PLASMIC_HIGH} -> possible; "
+    "never decided by the schistocyte count "
     "alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
     standard=False)
 URGENT_RULE = _rule(
@@ -256,7 +256,8 @@ HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >=
                  f"given) or {CREATININE_RAISED['male']:g} mg/dL (men) -> possible (a rise "
                  f"over the baseline decides, {KDIGO_AKI}); at or under it -> unlikely (possible "
                  "with diarrhoea recorded: STEC-HUS); a "
-                 "neonate or preterm infant: not assessed (the limits are adults')",
+                 "neonate or preterm infant: possible at or over 2 mg/dL, else not assessed "
+                 "(the limits are adults')",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
                  "point; the others: the usual adult upper reference limits",
                  standard=False)
@@ -288,7 +289,9 @@ DAT_RULE = _rule(
     "consider (MAHA unlikely unless the count is above the limit), listed as a cause: "
     "suspected with haemolysis present, possible without (Evans syndrome named with "
     "thrombocytopenia)",
-    f"MAHA is a DAT-negative (Coombs-negative) haemolysis ({ISTH_TTP})", standard=False)
+    f"MAHA is a DAT-negative (Coombs-negative) haemolysis ({ISTH_TTP}); a DAT-positive one "
+    "is autoimmune haemolytic anaemia, with immune thrombocytopenia Evans syndrome (Jäger U, "
+    "et al. Blood Rev 2020;41:100648)", standard=False)
 RECORDED_RULE = _rule(
     "causes the labs record", "malignant hypertension, pregnancy or an obstetric complication, "
     "a mechanical heart valve -> possible with MAHA, unlikely without",

@@ -23,12 +23,14 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
     while ADAMTS13 is unknown or MAHA is not likely); raised but under 2.0 -> possible; not
     raised (:func:`~smearscan.verdict.values.creatinine_limit`) -> unlikely, possible with
     diarrhoea recorded (STEC-HUS: the kidney injury can come days later)
-    (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). Not an adult: not assessed
-    (the limits are adults'; what to judge instead is in what to measure next)."""
+    (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). Not an adult: possible at
+    or over 2 mg/dL, raised at any age, else not assessed (the limits are adults'; what to judge
+    instead is in what to measure next)."""
     action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
               "atypical HUS; nephrology")
     if ttp.assessment in ACTIVE:
-        action += "; manage as TTP until ADAMTS13 is back"
+        action += ("; manage as TTP until ADAMTS13 is back" if labs.adamts13 is None
+                   else "; manage as TTP")
     elif labs.adamts13 is None:
         action += "; send ADAMTS13"
     creatinine, adamts13 = labs.creatinine, labs.adamts13
@@ -37,10 +39,16 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
     if creatinine is None:
         return Cause.of("hus", "not assessed", "urgent", action, ("creatinine not given",))
     shown = show("creatinine", creatinine)
-    if not adult and not (adamts13 is not None and adamts13 < ADAMTS13_SEVERE):
-        return Cause.of("hus", "not assessed", "urgent", action, (
+    if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
+        return Cause.of("hus", "unlikely", "urgent", action, (
+            f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: renal involvement of TTP",))
+    if not adult:
+        # 2 mg/dL is raised at any age: HUS stays possible; under it the age's range decides.
+        raised = creatinine >= HUS_CREATININE
+        return Cause.of("hus", "possible" if raised else "not assessed", "urgent", action, (
             f"creatinine {shown}: this tool's limits are adults'; judge it against the age's "
-            "reference (this tool's rule)",))
+            "reference" + (f" (at or over {HUS_CREATININE:g} mg/dL it is raised at any age)"
+                           if raised else "") + " (this tool's rule)",))
     limit, whom = creatinine_limit(labs)
     diarrhoea = ("diarrhoea recorded: Shiga toxin-producing E. coli HUS, whose kidney injury "
                  "can follow the haemolysis by days (this tool's rule)",) if labs.diarrhoea \
@@ -49,9 +57,6 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
         return Cause.of("hus", "possible" if diarrhoea else "unlikely", "urgent", action, (
             f"creatinine {shown} not over {limit:g} mg/dL ({whom}): no renal involvement "
             "shown (this tool's rule)", *diarrhoea))
-    if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
-        return Cause.of("hus", "unlikely", "urgent", action, (
-            f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: renal involvement of TTP",))
     if creatinine < HUS_CREATININE:
         return Cause.of("hus", "possible", "urgent", action, (
             f"creatinine {shown} raised (over {limit:g} mg/dL, {whom}), under "

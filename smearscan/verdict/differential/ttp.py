@@ -88,11 +88,12 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     if picture.thrombocytopenia is False:
         return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
                             f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
-    if (maha == "unlikely" and labs.dat == "positive" and picture.haemolysis == "present"
+    if (maha == "unlikely" and labs.dat == "positive" and picture.haemolysis != "absent"
             and plasmic.maximum >= PLASMIC_HIGH):
-        # Haemolysis with PLASMIC 6-7 (or a range reaching it): a positive DAT points to an
-        # immune haemolysis, but does not exclude TTP (ISTH 2020 acts on a high pre-test
-        # probability). Without haemolysis (an isolated ITP scores 6) it stays unlikely.
+        # Haemolysis not excluded with PLASMIC 6-7 (or a range reaching it): a positive DAT
+        # points to an immune haemolysis, but does not exclude TTP (ISTH 2020 acts on a high
+        # pre-test probability). With haemolysis shown absent (an isolated ITP scores 6) it
+        # stays unlikely.
         incomplete = ([] if plasmic.minimum >= PLASMIC_HIGH else
                       ["measure the missing PLASMIC items now"])
         return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, *incomplete, send]
@@ -142,11 +143,11 @@ def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, s
                      send: str) -> tuple[str, list[str]]:
     """PLASMIC 0-4: unlikely, unless the French score can reach 2 of 2 (the safer of two
     published scores stands until ADAMTS13 is back; this tool's rule). PLASMIC stands where it
-    scores the context itself (an active cancer, a transplant) or sepsis or trauma explain a
-    consumptive picture (:func:`~smearscan.verdict.scores.plasmic_context`); in the other
-    contexts the French score was not derived in (pregnancy, an obstetric complication, a
-    drug, some of which trigger an immune TTP) it may still raise suspicion, never lower it
-    (this tool's rule)."""
+    scores the context itself, an active cancer or a transplant
+    (:func:`~smearscan.verdict.scores.plasmic_context`); in the other contexts the French
+    score was not derived in (pregnancy, an obstetric complication, a drug, some of which
+    trigger an immune TTP, sepsis, trauma) it may still raise suspicion, never lower it (this
+    tool's rule)."""
     if french.maximum < FRENCH_BOTH:
         return "unlikely", [score, send]
     french_text = f"French TMA score {french.total_text()}: {french.risk} ({FRENCH})"
