@@ -525,18 +525,20 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
         return _parse_bool(key, raw, source)
     if not isinstance(raw, str):
         raise _fail(source, key, raw, "expected a name or true/false")
-    if _NEGATION.match(raw.strip()):
+    if _NEGATION.match(raw.strip()) or _PAST.search(raw):
         # "no gemcitabine" read as a name would be called the cause: ask which answer it is.
-        raise _fail(source, key, raw, "a negation or a past exposure: give false (none), "
-                    "or the name alone of one taken now")
+        raise _fail(source, key, raw, "a negation or a past exposure: give the name alone if "
+                    "it is taken now or was until recently, else false (none)")
     return raw.strip()
 
 
-#: A named answer that starts by denying itself ("no gemcitabine", "not known to", "never"),
-#: or that names a past exposure ("stopped quinine in 2010", "previously on ..."): a drug
-#: stopped long ago would be called the cause, and "stop stopped quinine" advised.
-_NEGATION = re.compile(r"(no|not|never|without|denies|nil|stopped|discontinued|previously|"
-                       r"formerly|former|past|ex)\b", re.IGNORECASE)
+#: A named answer that starts by denying itself ("no gemcitabine", "not known to", "never").
+_NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORECASE)
+#: ... or that names a past exposure anywhere ("stopped quinine in 2010", "quinine, stopped in
+#: 2010", "previously on ..."): a drug stopped long ago would be called the cause, and "stop
+#: stopped quinine" advised.
+_PAST = re.compile(r"\b(stopped|discontinued|ceased|withdrawn|previously|formerly|former)\b",
+                   re.IGNORECASE)
 
 
 def _unknown_key_message(key: object, source: str) -> str:

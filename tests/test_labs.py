@@ -558,14 +558,15 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
 @pytest.mark.parametrize("answer", ["no gemcitabine", "Not on quinine", "never had HELLP",
                                     "without tacrolimus", "denies drugs",
                                     "stopped quinine in 2010", "previously on gemcitabine",
-                                    "ex-ticlopidine", "Discontinued tacrolimus"])
+                                    "ex-ticlopidine", "Discontinued tacrolimus",
+                                    "quinine, stopped in 2010"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
     with pytest.raises(LabValueError) as caught:
         parse_labs({"drug_exposure": answer})
     assert str(caught.value) == (f"labs: drug_exposure = {answer!r}: a negation or a past "
-                                 "exposure: give false (none), or the name alone of one taken "
-                                 "now")
+                                 "exposure: give the name alone if it is taken now or was until "
+                                 "recently, else false (none)")
 
 
 @pytest.mark.parametrize("name", ["nivolumab", "notalizumab-like", "Noxafil"])

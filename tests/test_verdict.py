@@ -1036,8 +1036,7 @@ def test_low_plasmic_with_the_french_score_at_two_keeps_ttp_possible_with_its_re
 
 
 @pytest.mark.parametrize(("context", "named"), [
-    ({"active_cancer": True}, "active cancer"), ({"transplant": True}, "transplant"),
-    ({"active_cancer": True, "pregnancy": True, "sex": "female"}, "active cancer")])
+    ({"active_cancer": True}, "active cancer"), ({"transplant": True}, "transplant")])
 def test_where_the_french_score_is_not_validated_plasmic_stands_and_says_why(context, named):
     labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
             **context}
@@ -1058,7 +1057,10 @@ FRENCH_RAISES = ("French TMA score 2: severe ADAMTS13 deficiency predicted (2 of
     ({"drug_exposure": "ticlopidine"}, "a drug"), ({"drug_exposure": "gemcitabine"}, "a drug"),
     ({"drug_exposure": "paracetamol"}, None), ({"sepsis": True}, "sepsis"),
     ({"trauma": True}, "trauma"),
-    ({"pregnancy": True, "sex": "female", "sepsis": True}, "sepsis, pregnancy")])
+    ({"pregnancy": True, "sex": "female", "sepsis": True}, "sepsis, pregnancy"),
+    # QA 11 #1: a trigger of TTP outweighs PLASMIC's own contexts.
+    ({"active_cancer": True, "pregnancy": True, "sex": "female"}, "active cancer, pregnancy"),
+    ({"transplant": True, "drug_exposure": "ticlopidine"}, "transplant, a drug")])
 def test_where_the_french_score_was_not_derived_it_still_raises_ttp_to_possible(context, named):
     # QA 8 #1 and #3, QA 9 #1 and #2, QA 10 #1 and #5: PLASMIC 4, French 2 of 2, MAHA likely,
     # platelets 12. In pregnancy, an obstetric complication, with a drug (ticlopidine triggers
@@ -1067,7 +1069,9 @@ def test_where_the_french_score_was_not_derived_it_still_raises_ttp_to_possible(
     labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
             **context}
     verdict = assess(smear(), parse_labs(labs))
-    assert (verdict.plasmic.total, verdict.french.total) == (4, 2)
+    scored = bool(context.get("active_cancer") or context.get("transplant"))  # PLASMIC's own
+    assert verdict.plasmic.total == 4 - scored
+    assert verdict.french.total == 2
     ttp = verdict.cause("ttp")
     assert ttp.assessment == "possible" and verdict.urgent == POSSIBLE
     note = "" if named is None else (f", although it is not validated with {named}: a score "
@@ -1150,6 +1154,23 @@ def test_a_positive_dat_with_plasmic_6_or_7_leaves_ttp_possible_whatever_the_cou
         assert ttp.reasons[1].startswith("DAT positive: an immune haemolysis (autoimmune "
                                          "haemolytic anaemia; with thrombocytopenia, Evans")
         assert any(item.startswith("adamts13:") for item in verdict.missing)
+
+
+@pytest.mark.parametrize(("context", "expected"), [
+    ({"sepsis": True}, "unlikely"), ({"trauma": True}, "unlikely"), ({}, "possible"),
+    ({"sepsis": True, "drug_exposure": "clopidogrel"}, "possible")])
+def test_a_measured_overt_dic_with_its_disorder_lets_plasmic_stand(context, expected):
+    # QA 11 #2: ISTH 8 with sepsis and PLASMIC 4 printed "URGENT - TTP possible" first.
+    labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
+            "d_dimer": 10, "d_dimer_uln": 1, "pt_prolongation_s": 7, "fibrinogen": 0.8,
+            **context}
+    verdict = assess(smear(), parse_labs(labs))
+    assert verdict.isth_dic.total == 8
+    ttp = verdict.cause("ttp")
+    assert ttp.assessment == expected
+    if expected == "unlikely" and context:
+        assert ttp.reasons[1].endswith("but an overt DIC with its underlying disorder explains "
+                                       "the picture: PLASMIC stands")
 
 
 def test_adamts13_is_asked_for_while_maha_is_undecided_with_low_platelets():

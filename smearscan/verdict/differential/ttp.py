@@ -22,6 +22,7 @@ from smearscan.verdict.values import (
     PLASMIC_INTERMEDIATE,
     PLASMIC_PLATELETS,
     PLATELETS_LOW,
+    known_tma_drug,
     show,
 )
 
@@ -82,7 +83,7 @@ DAT_POSITIVE_HIGH_PLASMIC = (
 
 
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
-                    french: Score) -> tuple[str, list[str]]:
+                    french: Score, overt_dic: bool) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
     send = "ADAMTS13 not measured: send it now (before plasma exchange or transfusion)"
     if picture.thrombocytopenia is False:
@@ -102,14 +103,15 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # platelets): no haemolysis, or an immune one with PLASMIC under 6. PLASMIC is for
         # thrombocytopenia with MAHA; an isolated ITP scores 6 on it.
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
-                                   f"MAHA ({PLASMIC})", send]
+                                   f"MAHA ({PLASMIC})"]
     if not plasmic.measured:
         return "not assessed", ["no PLASMIC item given", send]
     if plasmic.minimum >= PLASMIC_HIGH:
         return "suspected", [score, send]
     picture_reasons = _ttp_picture(maha, labs, picture)
     if plasmic.maximum < PLASMIC_INTERMEDIATE:
-        return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score, send)
+        return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score, send,
+                                overt_dic)
     if picture_reasons is not None:
         return "possible", [score, *picture_reasons, send]
     if maha == INSUFFICIENT:
@@ -140,21 +142,26 @@ def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None
 
 
 def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, score: str,
-                     send: str) -> tuple[str, list[str]]:
+                     send: str, overt_dic: bool) -> tuple[str, list[str]]:
     """PLASMIC 0-4: unlikely, unless the French score can reach 2 of 2 (the safer of two
     published scores stands until ADAMTS13 is back; this tool's rule). PLASMIC stands where it
     scores the context itself, an active cancer or a transplant
     (:func:`~smearscan.verdict.scores.plasmic_context`); in the other contexts the French
     score was not derived in (pregnancy, an obstetric complication, a drug, some of which
-    trigger an immune TTP, sepsis, trauma) it may still raise suspicion, never lower it (this
-    tool's rule)."""
+    trigger an immune TTP, sepsis, trauma) it may still raise suspicion, never lower it. An
+    overt DIC (``overt_dic``: ISTH >= 5 with its disorder) explains the picture as PLASMIC's
+    contexts do. Neither stands where a trigger of TTP is recorded, pregnancy or an obstetric
+    complication or a drug known to cause TMA (this tool's rule)."""
     if french.maximum < FRENCH_BOTH:
         return "unlikely", [score, send]
     french_text = f"French TMA score {french.total_text()}: {french.risk} ({FRENCH})"
     standing = plasmic_context(labs)
-    if standing is not None:
+    if standing and not _ttp_trigger(labs):
         return "unlikely", [score, f"{french_text}, but it is not validated with {standing}: "
                                    "PLASMIC stands", send]
+    if overt_dic and not _ttp_trigger(labs):
+        return "unlikely", [score, f"{french_text}, but an overt DIC with its underlying "
+                                   "disorder explains the picture: PLASMIC stands", send]
     context = french_unvalidated_context(labs)
     if context is not None:
         french_text += (f", although it is not validated with {context}: a score may raise "
@@ -167,7 +174,15 @@ def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, s
     return "unlikely", [score, send]
 
 
-def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score) -> Cause:
+def _ttp_trigger(labs: Labs) -> bool:
+    """A recorded trigger of TTP: pregnancy, an obstetric complication, or a drug known to cause
+    TMA (some, ticlopidine and clopidogrel, trigger an immune TTP)."""
+    return bool(labs.pregnancy or labs.obstetric_complication or
+                (labs.drug_exposure and known_tma_drug(labs.drug_exposure)))
+
+
+def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score, *,
+              overt_dic: bool = False) -> Cause:
     """ADAMTS13 < 10% -> likely with thrombocytopenia or haemolysis (else possible); 10-20% ->
     possible (ISTH 2020 grey zone), unlikely with platelets measured and not low; > 20% ->
     unlikely; unknown -> by PLASMIC (and the French
@@ -175,7 +190,8 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
     adamts13 = labs.adamts13
     picture_seen = picture.thrombocytopenia or picture.haemolysis in ("present", "equivocal")
     if adamts13 is None:
-        assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french)
+        assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french,
+                                              overt_dic)
     elif adamts13 < ADAMTS13_SEVERE:
         assessment = "likely" if picture_seen else "possible"
         reasons = [f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: severe deficiency "
