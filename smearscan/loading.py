@@ -57,6 +57,12 @@ class ImageLoadError(SmearscanError):
     """A field could not be read; ``str(error)`` is a one-line message naming the file."""
 
 
+class FieldUnreadError(ImageLoadError):
+    """The file itself could not be read (missing, no permission, not a regular file, an
+    operating-system error while reading): another try may read it, where a file read and
+    refused for its content (empty, corrupt, not an image) stays refused."""
+
+
 @dataclass(frozen=True)
 class Slide:
     """One slide: a name and the image files (fields) that belong to it.
@@ -480,9 +486,9 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     try:
         status = path.stat()
     except OSError as error:
-        raise ImageLoadError(f"{path}: cannot read ({error.strerror or error})") from None
+        raise FieldUnreadError(f"{path}: cannot read ({error.strerror or error})") from None
     if not stat.S_ISREG(status.st_mode):
-        raise ImageLoadError(f"{path}: {special_file_reason(path) or 'not a regular file'}")
+        raise FieldUnreadError(f"{path}: {special_file_reason(path) or 'not a regular file'}")
     if status.st_size == 0:
         raise ImageLoadError(f"{path}: empty file (0 bytes)")
     try:
@@ -499,12 +505,14 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageLoadError(f"{path}: image dimensions are implausibly large") from None
     except PermissionError:
-        raise ImageLoadError(f"{path}: permission denied") from None
+        raise FieldUnreadError(f"{path}: permission denied") from None
     except (OSError, SyntaxError, ValueError, IndexError, MemoryError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         if "truncated" in reason.lower():
             reason = "truncated or partly written file"
-        raise ImageLoadError(f"{path}: cannot decode image ({reason})") from None
+        # An operating-system error (errno set: EIO on a failing disk or share) is the reading's.
+        kind = FieldUnreadError if getattr(error, "errno", None) else ImageLoadError
+        raise kind(f"{path}: cannot decode image ({reason})") from None
     if array.dtype.kind not in "biuf":
         raise ImageLoadError(f"{path}: unsupported pixel type {array.dtype}")
     return _to_rgb(_to_uint8(array), path)

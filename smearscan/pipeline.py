@@ -20,7 +20,12 @@ from smearscan.errors import UnusableFieldError
 from smearscan.features import cell_table
 from smearscan.focus import edge_width_um
 from smearscan.illumination import evenly_lit, require_exposure
-from smearscan.loading import DEFAULT_MAX_PIXELS, ImageLoadError, read_field
+from smearscan.loading import (
+    DEFAULT_MAX_PIXELS,
+    FieldUnreadError,
+    ImageLoadError,
+    read_field,
+)
 from smearscan.noise import quietened
 from smearscan.outputs import jpeg_bytes, png_bytes
 from smearscan.render import overlay_image, review_cells, thumbnail
@@ -203,7 +208,8 @@ def analyse_field(task: FieldTask) -> FieldResult:
     try:
         rgb = read_field(task.path, max_pixels=task.max_pixels)
     except ImageLoadError as error:
-        return FieldResult(task.slide, task.image, task.path, error=str(error))
+        return FieldResult(task.slide, task.image, task.path, error=str(error),
+                           unread=isinstance(error, FieldUnreadError))
     # Loaded even for a field without cells, so that a bad model file fails the first field.
     model = cached_model(task.model_path) if task.classify else None
     try:

@@ -116,6 +116,9 @@ class FieldResult:
     pixel_size_um: float = float("nan")
     pixel_size_estimated: bool = False
     error: str | None = None
+    #: The file itself could not be read (:class:`~smearscan.loading.FieldUnreadError`): a
+    #: resumed run tries the field again.
+    unread: bool = False
     thumbnail: bytes | None = None
     review_cells: tuple[ReviewCell, ...] = ()
     model: ModelInfo | None = None

@@ -16,7 +16,9 @@ from synthetic import slide_folders
 from smearscan.batch import RunOptions, analyse_slides
 from smearscan.batch.resume import unread_fields
 from smearscan.cli import main
-from smearscan.loading import ImageLoadError, find_slides, read_field
+from smearscan.loading import FieldUnreadError, ImageLoadError, find_slides, read_field
+from smearscan.pipeline import analyse_field
+from smearscan.results import FieldTask
 
 OPTIONS = RunOptions(classify=False)
 
@@ -136,19 +138,27 @@ def test_a_slide_with_a_field_that_could_not_be_read_is_analysed_again(relative_
 
 
 def test_only_fields_that_could_not_be_read_count_as_unread(tmp_path):
-    """On read_field's own messages: missing and not a regular file are unread; an empty,
-    corrupt or non-image file was read and refused for its content."""
+    """Missing and not a regular file are unread (FieldUnreadError, recorded as such and
+    tried again on resume); an empty, corrupt or non-image file was read and refused for its
+    content."""
     (tmp_path / "folder.png").mkdir()
     (tmp_path / "empty.png").write_bytes(b"")
     (tmp_path / "text.png").write_text("not an image")
     (tmp_path / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
-    errors = []
+    kinds = {}
     for name in ("missing.png", "folder.png", "empty.png", "text.png", "cut.png"):
         with pytest.raises(ImageLoadError) as error:
             read_field(tmp_path / name)
-        errors.append(["s", name, str(error.value)])
-    record = {"errors": [*errors, ["s", "", "a problem of the slide: cannot read (x)"]]}
-    assert unread_fields(record) == ["missing.png", "folder.png"]
+        kinds[name] = type(error.value)
+    assert kinds == {"missing.png": FieldUnreadError, "folder.png": FieldUnreadError,
+                     "empty.png": ImageLoadError, "text.png": ImageLoadError,
+                     "cut.png": ImageLoadError}
+    tasks = [FieldTask("s", tmp_path / name, name) for name in kinds]
+    results = [analyse_field(task) for task in tasks]
+    assert [r.image for r in results if r.unread] == ["missing.png", "folder.png"]
+    assert unread_fields({"unread": ["missing.png", "folder.png"]}) == ["missing.png",
+                                                                        "folder.png"]
+    assert unread_fields({"errors": [["s", "x.png", "x.png: cannot read (gone)"]]}) == []
 
 
 # ----------------------------------------------------------------------------- Dask

@@ -173,23 +173,12 @@ def outcome_of(out: Path, name: str, record: dict, *, resumed: bool) -> SlideOut
                         superseded=tuple(record.get("superseded", ())))
 
 
-#: What a field's error says when the file could not be read, not when its content was refused
-#: (:func:`smearscan.loading.read_field`: it could not be found or opened, it is not a regular
-#: file; an operating system error during decoding names its errno). The messages are
-#: ``PATH: REASON``; matched anywhere, a path that held one of these would only make its slide
-#: be analysed again.
-UNREAD_REASONS = (": cannot read (", ": permission denied", ": not a regular file", "[Errno ")
-
-
 def unread_fields(record: dict) -> list[str]:
-    """The images of a slide record's fields that failed because they could not be read (the
-    record's errors naming an image, with one of :data:`UNREAD_REASONS`)."""
-    errors = record.get("errors")
-    if not isinstance(errors, list):
-        return []
-    return [error[1] for error in errors
-            if isinstance(error, list) and len(error) == 3 and error[1]
-            and any(reason in str(error[2]) for reason in UNREAD_REASONS)]
+    """The images of a slide record's fields whose file could not be read
+    (:class:`~smearscan.loading.FieldUnreadError`, recorded by the run as ``unread``), as
+    opposed to files read and refused for their content."""
+    unread = record.get("unread")
+    return [name for name in unread if isinstance(name, str)] if isinstance(unread, list) else []
 
 
 def resumed_outcome(slide: Slide, out: Path, expected: dict) -> SlideOutcome | None:

@@ -179,7 +179,7 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
             # the same fields read through another path are the same inputs).
             "root": str(slide.root.absolute()),
             "fingerprint": expected, "summary": summary.to_dict(),
-            "errors": [list(e) for e in errors],
+            "errors": [list(e) for e in errors], "unread": builder.unread,
             "model": model_summary, "outputs": outputs,
             "superseded": list(outcome.superseded)}))
     return outcome

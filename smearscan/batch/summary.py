@@ -133,6 +133,7 @@ class SlideBuilder:
         self.header: str | None = None
         self.per_field: list[FieldSummary] = []
         self.errors: list[tuple[str, str, str]] = []
+        self.unread: list[str] = []  # fields whose file could not be read: tried again
         self.labels, self.shapes = _Codes(), _Codes()
         self.border: list[np.ndarray] = []
         self.objects, self.sizes, self.estimated = 0, [], False
@@ -149,6 +150,8 @@ class SlideBuilder:
         self._picture(result, stem, summary)
         if result.error is not None:
             self.errors.append((self.name, result.image, result.error))
+            if result.unread:
+                self.unread.append(result.image)
             return
         self.model = self.model or result.model
         if math.isfinite(result.pixel_size_um):
