@@ -1114,6 +1114,15 @@ def test_a_positive_dat_with_haemolysis_not_yet_measured_keeps_ttp_possible():
     assert verdict.missing[0].startswith("adamts13:")
 
 
+def test_a_positive_dat_with_haemolysis_and_plasmic_5_still_asks_for_adamts13():
+    # QA 12 #4: TTP unlikely (PLASMIC 5), but only ADAMTS13 excludes it: it was asked nowhere.
+    labs = {**CLASSIC_TTP, "platelets": 12, "dat": "positive", "mcv": 95, "inr": 1.6}
+    verdict = assess(below(), parse_labs(labs))
+    assert (verdict.plasmic.total, verdict.cause("ttp").assessment) == (5, "unlikely")
+    assert verdict.cause("ttp").reasons[-1].startswith("ADAMTS13 not measured: send it now")
+    assert verdict.missing[0].startswith("adamts13:")
+
+
 def test_a_positive_dat_without_haemolysis_is_no_ttp_alarm():
     # QA 9 #3: an isolated ITP (platelets 10, no haemolysis) with a positive DAT scores PLASMIC
     # 6; it printed "URGENT - TTP possible" once a positive DAT kept TTP possible.
@@ -1171,6 +1180,30 @@ def test_a_measured_overt_dic_with_its_disorder_lets_plasmic_stand(context, expe
     if expected == "unlikely" and context:
         assert ttp.reasons[1].endswith("but an overt DIC with its underlying disorder explains "
                                        "the picture: PLASMIC stands")
+
+
+@pytest.mark.parametrize("context", [{"sepsis": True}, {"trauma": True}])
+def test_an_overt_dic_score_without_consumption_does_not_hide_ttp(context):
+    # QA 12 #1: platelets < 50 and a D-dimer > 7x ULN score 5, as a severe TTP does; with a
+    # normal PT and fibrinogen the sepsis "overt DIC" hid TTP (no URGENT line).
+    labs = {**CLASSIC_TTP, "platelets": 10, "mcv": 95, "inr": 1.1, "creatinine": "2.1 mg/dL",
+            "d_dimer": 10, "d_dimer_uln": 1, "pt_prolongation_s": 1, "fibrinogen": 3,
+            **context}
+    verdict = assess(smear(), parse_labs(labs))
+    assert (verdict.isth_dic.total, verdict.cause("dic").assessment) == (5, "likely")
+    assert verdict.cause("ttp").assessment == "possible" and verdict.urgent == POSSIBLE
+
+
+@pytest.mark.parametrize(("context", "expected"), [
+    ({"active_cancer": True, "drug_exposure": "gemcitabine"}, "unlikely"),
+    ({"transplant": True, "drug_exposure": "tacrolimus"}, "unlikely"),
+    ({"transplant": True, "drug_exposure": "clopidogrel"}, "possible")])
+def test_only_a_thienopyridine_among_drugs_outweighs_plasmics_own_contexts(context, expected):
+    # QA 12 #2: any listed drug did, so a transplant on tacrolimus (a cause of TMA by toxicity)
+    # never let PLASMIC stand, and a cancer on gemcitabine got the plasma-exchange line.
+    labs = {**CLASSIC_TTP, "platelets": 12, "mcv": 95, "inr": 1.6, "creatinine": "2.1 mg/dL",
+            **context}
+    assert assess(smear(), parse_labs(labs)).cause("ttp").assessment == expected
 
 
 def test_adamts13_is_asked_for_while_maha_is_undecided_with_low_platelets():

@@ -95,8 +95,11 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                  ttp: Cause) -> tuple[str, ...]:
     missing = [*smear_missing(smear), *_missing(labs, _BASIC_PURPOSES)]
     low_platelets_undecided = maha == INSUFFICIENT and picture.thrombocytopenia
+    # A positive DAT with haemolysis not excluded and low platelets: only ADAMTS13 excludes TTP.
+    immune = (labs.dat == "positive" and picture.haemolysis != "absent"
+              and picture.thrombocytopenia)
     if labs.adamts13 is None and (ttp.assessment in ACTIVE or maha in ("likely", "possible")
-                                  or low_platelets_undecided):
+                                  or low_platelets_undecided or immune):
         missing.insert(0, "adamts13: ADAMTS13 activity, drawn before plasma exchange or any "
                           "blood product (TTP when < 10%)")
     if maha != "unlikely" or ttp.assessment in ACTIVE:  # TTP in play: PLASMIC's items too

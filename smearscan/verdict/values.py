@@ -72,6 +72,12 @@ DRUGS_CAUSING_TMA: dict[str, tuple[str, ...]] = {
     "clopidogrel": ("clopidog", "plavix"),
 }
 
+#: Drugs of :data:`DRUGS_CAUSING_TMA` that trigger an immune, ADAMTS13-deficient TTP, which
+#: plasma exchange treats: the thienopyridines (Bennett CL, et al. Ann Intern Med
+#: 1998;128:541-544; N Engl J Med 2000;342:1773-1777). The others cause TMA by direct toxicity
+#: or drug-dependent antibodies, which stopping the drug treats.
+DRUGS_TRIGGERING_TTP = ("ticlopidine", "clopidogrel")
+
 # --- cut-offs -----------------------------------------------------------------------------------
 
 PLASMIC_PLATELETS = 30.0  # x10^9/L, point when below
@@ -237,8 +243,9 @@ TTP_RULE = _rule(
     "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "
     "the two scores stands; where the French score was not derived, PLASMIC stands only with "
     "an active cancer or a transplant, which it scores itself, or a measured overt DIC with its "
-    "disorder, and not where a trigger of TTP is recorded: pregnancy, an obstetric "
-    "complication, a drug known to cause TMA); "
+    "disorder that scores a prolonged PT or a low fibrinogen, and not where a trigger of an "
+    "immune TTP is recorded: pregnancy, an obstetric complication, ticlopidine or "
+    "clopidogrel); "
     "MAHA unlikely -> unlikely (PLASMIC is for thrombocytopenia with MAHA), except a positive "
     f"DAT with haemolysis not shown absent and PLASMIC reaching {PLASMIC_HIGH} -> possible; "
     "never decided by the schistocyte count "
@@ -349,16 +356,26 @@ def rules_markdown() -> str:
 
 # --- values as text and derived values --------------------------------------------------------
 
-def known_tma_drug(drug: bool | str) -> bool:
-    """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_CAUSING_TMA` (any
-    spelling that contains its generic name). A bare ``True`` names none: it is checked, not
-    stopped, as a lab user on a cancer treatment may answer yes (seed 000's trap: the anaemia
-    blamed on chemotherapy)."""
+def tma_drugs_named(drug: bool | str) -> set[str]:
+    """The generic names of :data:`DRUGS_CAUSING_TMA` that a recorded ``drug_exposure`` names
+    (any spelling that contains one of their fragments). A bare ``True`` names none."""
     if isinstance(drug, bool):
-        return False
+        return set()
     name = drug.lower()
-    return any(fragment in name for fragments in DRUGS_CAUSING_TMA.values()
-               for fragment in fragments)
+    return {generic for generic, fragments in DRUGS_CAUSING_TMA.items()
+            if any(fragment in name for fragment in fragments)}
+
+
+def known_tma_drug(drug: bool | str) -> bool:
+    """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_CAUSING_TMA`. A bare
+    ``True`` names none: it is checked, not stopped, as a lab user on a cancer treatment may
+    answer yes (seed 000's trap: the anaemia blamed on chemotherapy)."""
+    return bool(tma_drugs_named(drug))
+
+
+def ttp_triggering_drug(drug: bool | str) -> bool:
+    """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_TRIGGERING_TTP`."""
+    return bool(tma_drugs_named(drug) & set(DRUGS_TRIGGERING_TTP))
 
 
 def show(key: str, value: object) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from smearscan.labs import Labs
 from smearscan.verdict.differential.cancer import cancer_cause, hints_from_smear
 from smearscan.verdict.differential.cause import ACTIVE, Cause, ranked
-from smearscan.verdict.differential.dic import dic_cause
+from smearscan.verdict.differential.dic import consumptive_dic, dic_cause
 from smearscan.verdict.differential.drug import drug_cause
 from smearscan.verdict.differential.hus import hus_cause
 from smearscan.verdict.differential.immune import immune_cause
@@ -39,7 +39,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     dic = dic_cause(labs, isth)
     drug = drug_cause(maha, labs)
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
-    ttp = ttp_cause(maha, labs, picture, plasmic, french, overt_dic=dic.assessment == "likely")
+    ttp = ttp_cause(maha, labs, picture, plasmic, french,
+                    overt_dic=consumptive_dic(dic, isth))
     causes = [ttp, hus_cause(maha, labs, ttp, adult), dic,
               *([drug] if drug else []),
               cancer_cause(maha, labs, dic, drug, hints),

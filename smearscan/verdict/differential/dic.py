@@ -37,3 +37,11 @@ def dic_cause(labs: Labs, isth: Score) -> Cause:
         return Cause.of("dic", "not assessed", "urgent", action, (
             score, f"no PT prolongation in seconds, D-dimer or fibrinogen given{inr}"))
     return Cause.of("dic", "possible", "urgent", action, (score, "measure the missing ISTH items"))
+
+
+def consumptive_dic(dic: Cause, isth: Score) -> bool:
+    """An overt DIC that consumes clotting factors: likely (ISTH >= 5 with its disorder) and
+    scoring a prolonged PT or a low fibrinogen, which TTP does not show. Low platelets and a
+    high D-dimer alone score 5, as a severe TTP does (this tool's rule)."""
+    pt, fibrinogen = isth.items[2].points, isth.items[3].points
+    return dic.assessment == "likely" and bool(pt or fibrinogen)

@@ -22,8 +22,8 @@ from smearscan.verdict.values import (
     PLASMIC_INTERMEDIATE,
     PLASMIC_PLATELETS,
     PLATELETS_LOW,
-    known_tma_drug,
     show,
+    ttp_triggering_drug,
 )
 
 URGENT_TTP_ADVICE = {
@@ -102,8 +102,10 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # Not a low count alone (that never makes MAHA unlikely with haemolysis and low
         # platelets): no haemolysis, or an immune one with PLASMIC under 6. PLASMIC is for
         # thrombocytopenia with MAHA; an isolated ITP scores 6 on it.
+        # A positive DAT with haemolysis not excluded still needs ADAMTS13 to exclude TTP.
+        immune = labs.dat == "positive" and picture.haemolysis != "absent"
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
-                                   f"MAHA ({PLASMIC})"]
+                                   f"MAHA ({PLASMIC})", *([send] if immune else [])]
     if not plasmic.measured:
         return "not assessed", ["no PLASMIC item given", send]
     if plasmic.minimum >= PLASMIC_HIGH:
@@ -150,8 +152,8 @@ def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, s
     score was not derived in (pregnancy, an obstetric complication, a drug, some of which
     trigger an immune TTP, sepsis, trauma) it may still raise suspicion, never lower it. An
     overt DIC (``overt_dic``: ISTH >= 5 with its disorder) explains the picture as PLASMIC's
-    contexts do. Neither stands where a trigger of TTP is recorded, pregnancy or an obstetric
-    complication or a drug known to cause TMA (this tool's rule)."""
+    contexts do. Neither stands where a trigger of an immune TTP is recorded (:func:`_ttp_trigger`;
+    this tool's rule)."""
     if french.maximum < FRENCH_BOTH:
         return "unlikely", [score, send]
     french_text = f"French TMA score {french.total_text()}: {french.risk} ({FRENCH})"
@@ -175,10 +177,10 @@ def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, s
 
 
 def _ttp_trigger(labs: Labs) -> bool:
-    """A recorded trigger of TTP: pregnancy, an obstetric complication, or a drug known to cause
-    TMA (some, ticlopidine and clopidogrel, trigger an immune TTP)."""
+    """A recorded trigger of an immune TTP: pregnancy, an obstetric complication, or a drug of
+    :data:`~smearscan.verdict.values.DRUGS_TRIGGERING_TTP` (ticlopidine, clopidogrel)."""
     return bool(labs.pregnancy or labs.obstetric_complication or
-                (labs.drug_exposure and known_tma_drug(labs.drug_exposure)))
+                (labs.drug_exposure and ttp_triggering_drug(labs.drug_exposure)))
 
 
 def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score, *,
