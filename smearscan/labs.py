@@ -538,7 +538,7 @@ _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORE
 #: 2010", "previously on ..."): a drug stopped long ago would be called the cause, and "stop
 #: stopped quinine" advised.
 _PAST = re.compile(r"\b(stopped|discontinued|ceased|withdrawn|previously|formerly|former|"
-                   r"until|prior|history|h/o|ago)(\b|$)", re.IGNORECASE)
+                   r"until|prior|history|h/o)(\b|$)", re.IGNORECASE)
 
 
 def _unknown_key_message(key: object, source: str) -> str:

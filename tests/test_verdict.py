@@ -1123,6 +1123,17 @@ def test_a_positive_dat_with_haemolysis_and_plasmic_5_still_asks_for_adamts13():
     assert verdict.missing[0].startswith("adamts13:")
 
 
+@pytest.mark.parametrize(("platelets", "expected"), [(29, "possible"), (30, "unlikely"),
+                                                    (120, "unlikely")])
+def test_a_warm_aiha_with_platelets_of_30_or_more_is_no_ttp_alarm(platelets, expected):
+    # QA 13: a DAT-positive haemolysis with platelets 120-140 scores PLASMIC 6 without the
+    # platelet point, and printed "URGENT - TTP possible".
+    labs = {**CLASSIC_TTP, "platelets": platelets, "dat": "positive", "mcv": 88, "inr": 1.1}
+    verdict = assess(below(), parse_labs(labs))
+    assert verdict.plasmic.total == 6 + (platelets < 30)
+    assert verdict.cause("ttp").assessment == expected
+
+
 def test_a_positive_dat_without_haemolysis_is_no_ttp_alarm():
     # QA 9 #3: an isolated ITP (platelets 10, no haemolysis) with a positive DAT scores PLASMIC
     # 6; it printed "URGENT - TTP possible" once a positive DAT kept TTP possible.
@@ -1182,15 +1193,18 @@ def test_a_measured_overt_dic_with_its_disorder_lets_plasmic_stand(context, expe
                                        "the picture: PLASMIC stands")
 
 
-@pytest.mark.parametrize("context", [{"sepsis": True}, {"trauma": True}])
-def test_an_overt_dic_score_without_consumption_does_not_hide_ttp(context):
+@pytest.mark.parametrize(("context", "pt", "inr", "isth"), [
+    ({"sepsis": True}, 1, 1.1, 5), ({"trauma": True}, 1, 1.1, 5),
+    ({"sepsis": True}, 3.5, 1.35, 6), ({"sepsis": True}, 5.9, 1.45, 6)])
+def test_an_overt_dic_score_without_consumption_does_not_hide_ttp(context, pt, inr, isth):
     # QA 12 #1: platelets < 50 and a D-dimer > 7x ULN score 5, as a severe TTP does; with a
-    # normal PT and fibrinogen the sepsis "overt DIC" hid TTP (no URGENT line).
-    labs = {**CLASSIC_TTP, "platelets": 10, "mcv": 95, "inr": 1.1, "creatinine": "2.1 mg/dL",
-            "d_dimer": 10, "d_dimer_uln": 1, "pt_prolongation_s": 1, "fibrinogen": 3,
+    # normal PT and fibrinogen the sepsis "overt DIC" hid TTP (no URGENT line). QA 13 #1: a PT
+    # 3-6 s over control (INR 1.3-1.5, within what TTP shows) did as well.
+    labs = {**CLASSIC_TTP, "platelets": 10, "mcv": 95, "inr": inr, "creatinine": "2.1 mg/dL",
+            "d_dimer": 10, "d_dimer_uln": 1, "pt_prolongation_s": pt, "fibrinogen": 3,
             **context}
     verdict = assess(smear(), parse_labs(labs))
-    assert (verdict.isth_dic.total, verdict.cause("dic").assessment) == (5, "likely")
+    assert (verdict.isth_dic.total, verdict.cause("dic").assessment) == (isth, "likely")
     assert verdict.cause("ttp").assessment == "possible" and verdict.urgent == POSSIBLE
 
 

@@ -243,11 +243,13 @@ TTP_RULE = _rule(
     "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "
     "the two scores stands; where the French score was not derived, PLASMIC stands only with "
     "an active cancer or a transplant, which it scores itself, or a measured overt DIC with its "
-    "disorder that scores a prolonged PT or a low fibrinogen, and not where a trigger of an "
+    "disorder that scores a PT 6 s or more over control or a fibrinogen under 1.0 g/L, and "
+    "not where a trigger of an "
     "immune TTP is recorded: pregnancy, an obstetric complication, ticlopidine or "
     "clopidogrel); "
     "MAHA unlikely -> unlikely (PLASMIC is for thrombocytopenia with MAHA), except a positive "
-    f"DAT with haemolysis not shown absent and PLASMIC reaching {PLASMIC_HIGH} -> possible; "
+    f"DAT with haemolysis not shown absent, platelets under {PLASMIC_PLATELETS:g} and "
+    f"PLASMIC reaching {PLASMIC_HIGH} -> possible; "
     "never decided by the schistocyte count "
     "alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
     standard=False)

@@ -41,7 +41,8 @@ def dic_cause(labs: Labs, isth: Score) -> Cause:
 
 def consumptive_dic(dic: Cause, isth: Score) -> bool:
     """An overt DIC that consumes clotting factors: likely (ISTH >= 5 with its disorder) and
-    scoring a prolonged PT or a low fibrinogen, which TTP does not show. Low platelets and a
-    high D-dimer alone score 5, as a severe TTP does (this tool's rule)."""
+    scoring a PT prolonged by 6 s or more (2 points) or a fibrinogen under 1.0 g/L, which TTP
+    does not show. Low platelets and a high D-dimer alone score 5, as a severe TTP does, and a
+    PT 3-6 s over control (INR about 1.3-1.5) is within what TTP shows (this tool's rule)."""
     pt, fibrinogen = isth.items[2].points, isth.items[3].points
-    return dic.assessment == "likely" and bool(pt or fibrinogen)
+    return dic.assessment == "likely" and (pt == 2 or fibrinogen == 1)

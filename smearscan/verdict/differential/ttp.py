@@ -89,11 +89,13 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     if picture.thrombocytopenia is False:
         return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
                             f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
+    platelets_tt = labs.platelets is None or labs.platelets < PLASMIC_PLATELETS
     if (maha == "unlikely" and labs.dat == "positive" and picture.haemolysis != "absent"
-            and plasmic.maximum >= PLASMIC_HIGH):
-        # Haemolysis not excluded with PLASMIC 6-7 (or a range reaching it): a positive DAT
-        # points to an immune haemolysis, but does not exclude TTP (ISTH 2020 acts on a high
-        # pre-test probability). With haemolysis shown absent (an isolated ITP scores 6) it
+            and platelets_tt and plasmic.maximum >= PLASMIC_HIGH):
+        # Haemolysis not excluded with PLASMIC 6-7 (or a range reaching it) and platelets under
+        # 30 (or not given): a positive DAT points to an immune haemolysis, but does not exclude
+        # TTP (ISTH 2020 acts on a high pre-test probability). With haemolysis shown absent (an
+        # isolated ITP scores 6), or platelets of 30 or more (a warm AIHA scores 6 too), it
         # stays unlikely.
         incomplete = ([] if plasmic.minimum >= PLASMIC_HIGH else
                       ["measure the missing PLASMIC items now"])
