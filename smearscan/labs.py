@@ -535,10 +535,10 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
 #: A named answer that starts by denying itself ("no gemcitabine", "not known to", "never").
 _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORECASE)
 #: ... or that names a past exposure anywhere ("stopped quinine in 2010", "quinine, stopped in
-#: 2010", "previously on ..."): a drug stopped long ago would be called the cause, and "stop
-#: stopped quinine" advised.
+#: 2010", "previously on ...", "10 years ago"; not "started 2 weeks ago"): a drug stopped long
+#: ago would be called the cause, and "stop stopped quinine" advised.
 _PAST = re.compile(r"\b(stopped|discontinued|ceased|withdrawn|previously|formerly|former|"
-                   r"until|prior|history|h/o)(\b|$)", re.IGNORECASE)
+                   r"until|prior|history|h/o|years? ago)(\b|$)", re.IGNORECASE)
 
 
 def _unknown_key_message(key: object, source: str) -> str:

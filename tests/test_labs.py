@@ -560,7 +560,8 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     "stopped quinine in 2010", "previously on gemcitabine",
                                     "ex-ticlopidine", "Discontinued tacrolimus",
                                     "quinine, stopped in 2010", "quinine until 2010",
-                                    "prior quinine", "h/o quinine"])
+                                    "prior quinine", "h/o quinine", "quinine 10 years ago",
+                                    "HELLP a year ago"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
     with pytest.raises(LabValueError) as caught:
