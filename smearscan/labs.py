@@ -556,8 +556,6 @@ def _has_unit(raw: object) -> bool:
     return isinstance(raw, str) and re.search(r"[^\d\s.eE+-]", raw.lstrip(" <>")) is not None
 
 
-
-
 def _check_d_dimer(mapping: Mapping[str, object], labs: Labs, source: str) -> None:
     if labs.d_dimer is None or labs.d_dimer_uln is None:
         return

@@ -13,6 +13,7 @@ from smearscan.verdict.findings import (
     Finding,
     LabPicture,
     SmearFindings,
+    immune_haemolysis_open,
     lab_findings,
     lab_picture,
     maha_call,
@@ -96,8 +97,7 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
     missing = [*smear_missing(smear), *_missing(labs, _BASIC_PURPOSES)]
     low_platelets_undecided = maha == INSUFFICIENT and picture.thrombocytopenia
     # A positive DAT with haemolysis not excluded and low platelets: only ADAMTS13 excludes TTP.
-    immune = (labs.dat == "positive" and picture.haemolysis != "absent"
-              and picture.thrombocytopenia)
+    immune = immune_haemolysis_open(labs, picture) and picture.thrombocytopenia
     if labs.adamts13 is None and (ttp.assessment in ACTIVE or maha in ("likely", "possible")
                                   or low_platelets_undecided or immune):
         missing.insert(0, "adamts13: ADAMTS13 activity, drawn before plasma exchange or any "

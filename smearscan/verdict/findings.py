@@ -253,6 +253,12 @@ class LabPicture:
     anaemia: bool | None
 
 
+def immune_haemolysis_open(labs: Labs, picture: LabPicture) -> bool:
+    """A positive DAT with haemolysis not shown absent: an immune haemolysis, which does not
+    exclude TTP; only ADAMTS13 does."""
+    return labs.dat == "positive" and picture.haemolysis != "absent"
+
+
 def _ldh_marker(labs: Labs) -> tuple[bool, Finding] | None:
     if labs.ldh is None or labs.ldh_uln is None:
         return None

@@ -218,11 +218,12 @@ def isth_dic_score(labs: Labs) -> Score:
         _item(f"fibrinogen (>= {ISTH_FIBRINOGEN:g} / < {ISTH_FIBRINOGEN:g} g/L -> 0/1)",
               "fibrinogen", labs.fibrinogen, _below(ISTH_FIBRINOGEN)),
     )
-    underlying = ", ".join(dic_underlying(labs)) or "none recorded"
+    disorders = dic_underlying(labs)
     notes = ["only meaningful with an underlying disorder known to cause DIC (sepsis, "
-             f"malignancy, trauma, obstetric complication); recorded: {underlying}"]
+             "malignancy, trauma, obstetric complication); recorded: "
+             f"{', '.join(disorders) or 'none recorded'}"]
     risk = _range_risk(items, _isth_risk, INDETERMINATE)
-    if not dic_underlying(labs) and risk.startswith("compatible"):
+    if not disorders and risk.startswith("compatible"):
         # QA 8 #15: the score applies only with such a disorder (ISTH 2025).
         risk += ", but no underlying disorder is recorded: the score does not apply"
     if labs.pt_prolongation_s is None and labs.inr is not None:

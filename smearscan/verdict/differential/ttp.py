@@ -9,7 +9,7 @@ from smearscan.verdict.differential.cause import (
     Cause,
     adamts13_text,
 )
-from smearscan.verdict.findings import INSUFFICIENT, LabPicture
+from smearscan.verdict.findings import INSUFFICIENT, LabPicture, immune_haemolysis_open
 from smearscan.verdict.scores import Score, french_unvalidated_context, plasmic_context
 from smearscan.verdict.values import (
     ADAMTS13_NEGATIVE,
@@ -90,8 +90,8 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
                             f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
     platelets_tt = labs.platelets is None or labs.platelets < PLASMIC_PLATELETS
-    if (maha == "unlikely" and labs.dat == "positive" and picture.haemolysis != "absent"
-            and platelets_tt and plasmic.maximum >= PLASMIC_HIGH):
+    immune = immune_haemolysis_open(labs, picture)
+    if (maha == "unlikely" and immune and platelets_tt and plasmic.maximum >= PLASMIC_HIGH):
         # Haemolysis not excluded with PLASMIC 6-7 (or a range reaching it) and platelets under
         # 30 (or not given): a positive DAT points to an immune haemolysis, but does not exclude
         # TTP (ISTH 2020 acts on a high pre-test probability). With haemolysis shown absent (an
@@ -105,7 +105,6 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # platelets): no haemolysis, or an immune one with PLASMIC under 6. PLASMIC is for
         # thrombocytopenia with MAHA; an isolated ITP scores 6 on it.
         # A positive DAT with haemolysis not excluded still needs ADAMTS13 to exclude TTP.
-        immune = labs.dat == "positive" and picture.haemolysis != "absent"
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", *([send] if immune else [])]
     if not plasmic.measured:
