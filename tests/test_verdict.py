@@ -1166,7 +1166,9 @@ def test_a_positive_dat_with_plasmic_6_or_7_leaves_ttp_possible_whatever_the_cou
     labs = {**CLASSIC_TTP, "platelets": 12, "dat": "positive",
             "mcv": {7: 88, 6: 95, 5: 95}[plasmic], "inr": {7: 1.1, 6: 1.1, 5: 1.6}[plasmic]}
     verdict = assess(smear("below", percent, (0.05, 0.5), 2000), parse_labs(labs))
-    assert (verdict.maha, verdict.plasmic.total) == ("unlikely", plasmic)
+    # MAHA is never called unlikely under an URGENT line: it is open until ADAMTS13 (QA 11 #4).
+    maha = "insufficient data" if expected == "possible" else "unlikely"
+    assert (verdict.maha, verdict.plasmic.total) == (maha, plasmic)
     ttp = verdict.cause("ttp")
     assert ttp.assessment == expected
     assert verdict.urgent == (POSSIBLE if expected == "possible" else None)
@@ -1174,6 +1176,25 @@ def test_a_positive_dat_with_plasmic_6_or_7_leaves_ttp_possible_whatever_the_cou
         assert ttp.reasons[1].startswith("DAT positive: an immune haemolysis (autoimmune "
                                          "haemolytic anaemia; with thrombocytopenia, Evans")
         assert any(item.startswith("adamts13:") for item in verdict.missing)
+
+
+@pytest.mark.parametrize(("mcv", "inr", "plasmic"), [(None, None, (5, 7)), (88, 1.1, (7, 7))])
+@pytest.mark.parametrize("counted", [200, 2000])
+def test_a_positive_dat_leaves_ttp_possible_on_a_short_count_as_on_a_low_one(
+        mcv, inr, plasmic, counted):
+    # QA 15 (own probe): 0 schistocytes in 200 red cells, DAT positive, LDH 900 and an
+    # undetectable haptoglobin, platelets 12, PLASMIC 5-7: TTP "not assessed" and no URGENT
+    # line ("haemolysis not shown": it was), where 0.2% of 1000 gave "TTP possible".
+    labs = {**CLASSIC_TTP, "platelets": 12, "dat": "positive", "mcv": mcv, "inr": inr}
+    count = smear("insufficient", 0.0, (0.0, 1.9), counted) if counted < 1000 else smear(
+        "below", 0.2, (0.05, 0.5), counted)
+    verdict = assess(count, parse_labs(labs))
+    ttp = verdict.cause("ttp")
+    assert (verdict.plasmic.minimum, verdict.plasmic.maximum) == plasmic
+    assert (ttp.assessment, verdict.urgent, verdict.maha) == (
+        "possible", POSSIBLE, "insufficient data")
+    assert ttp.reasons[1].startswith("DAT positive: an immune haemolysis")
+    assert verdict.differential[0].cause == "ttp"
 
 
 @pytest.mark.parametrize(("context", "expected"), [

@@ -248,7 +248,8 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
     adult = smear.population == "adult"
     judged = labs if adult else replace(labs, hemoglobin=None)
     picture = lab_picture(judged)
-    maha = maha_call(smear, labs, picture)
+    plasmic, isth, french = plasmic_score(labs), isth_dic_score(labs), french_score(labs)
+    maha = maha_call(smear, labs, picture, plasmic)
     found, against = lab_findings(judged, picture)
     smear_line = smear_finding(smear, maha)
     if smear_line is not None:
@@ -257,7 +258,6 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
         against.append(Finding("other poikilocytes abundant: the schistocyte % is less "
                                "specific for TMA", smear.less_specific_reason or "yes",
                                f"standard: {ICSH}"))
-    plasmic, isth, french = plasmic_score(labs), isth_dic_score(labs), french_score(labs)
     causes = differential(maha, labs, picture, plasmic, isth, french,
                           nrbc_present=smear.nrbc_present,
                           leukoerythroblastic=smear.leukoerythroblastic, adult=adult)

@@ -14,6 +14,7 @@ from typing import Any
 
 from smearscan.labs import Labs
 from smearscan.slide_stats import LIMIT_PERCENT, REQUIRED_RBC, SlideResult, percentage_call
+from smearscan.verdict.scores import Score
 from smearscan.verdict.values import (
     ANAEMIA_RULE,
     ANAEMIA_UNKNOWN_SEX_RULE,
@@ -27,6 +28,8 @@ from smearscan.verdict.values import (
     INDIRECT_BILIRUBIN_ULN,
     LDH_RULE,
     MAHA_RULE,
+    PLASMIC_HIGH,
+    PLASMIC_PLATELETS,
     PLATELET_RULE,
     PLATELETS_LOW,
     RETICULOCYTE_RULE,
@@ -259,6 +262,17 @@ def immune_haemolysis_open(labs: Labs, picture: LabPicture) -> bool:
     return labs.dat == "positive" and picture.haemolysis != "absent"
 
 
+def ttp_open_despite_dat(labs: Labs, picture: LabPicture, plasmic: Score) -> bool:
+    """An open immune haemolysis (:func:`immune_haemolysis_open`) with platelets under 30 or
+    not given and PLASMIC reaching 6: an immune haemolysis (Evans syndrome) is likelier, but a
+    positive DAT does not exclude TTP at a high pre-test probability (ISTH 2020); only ADAMTS13
+    does. Platelets of 30 or more (a warm AIHA scores PLASMIC 6 too) or haemolysis shown absent
+    (an isolated ITP scores 6) leave it closed (this tool's rule)."""
+    return (immune_haemolysis_open(labs, picture)
+            and (labs.platelets is None or labs.platelets < PLASMIC_PLATELETS)
+            and plasmic.maximum >= PLASMIC_HIGH)
+
+
 def _ldh_marker(labs: Labs) -> tuple[bool, Finding] | None:
     if labs.ldh is None or labs.ldh_uln is None:
         return None
@@ -312,13 +326,15 @@ def lab_picture(labs: Labs) -> LabPicture:
     return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic)
 
 
-def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture) -> str:
+def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Score) -> str:
     """``likely``, ``possible``, ``unlikely`` or ``insufficient data`` (:data:`MAHA_RULE`).
 
     A schistocyte count at or under the limit never makes MAHA unlikely while haemolysis is
     present with thrombocytopenia and a DAT that is not positive: schistocytes can be scant
     early in TTP, and the classifier misses a share of them (ISTH 2020 treats MAHA as a
-    laboratory constellation).
+    laboratory constellation). Nor while a positive DAT leaves TTP open
+    (:func:`ttp_open_despite_dat`): MAHA is then not settled until ADAMTS13 is known, and is
+    never called unlikely under an URGENT TTP line.
     """
     short = short_count_call(smear)
     if short == "above":
@@ -346,7 +362,9 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture) -> str:
         picture.haemolysis == "equivocal" and normal < HAEMOLYSIS_MARKERS)
     undecided = (incomplete and picture.thrombocytopenia is not False
                  and labs.dat != "positive")
-    return INSUFFICIENT if undecided else "unlikely"
+    if undecided or ttp_open_despite_dat(labs, picture, plasmic):
+        return INSUFFICIENT
+    return "unlikely"
 
 
 def short_count_call(smear: SmearFindings) -> str | None:

@@ -207,6 +207,8 @@ MAHA_RULE = _rule(
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
     "with haemolysis present, not measured, or one raised marker with fewer than two normal "
     "ones, platelets low or unknown -> insufficient data; "
+    f"with a positive DAT, haemolysis not shown absent, platelets under {PLASMIC_PLATELETS:g} "
+    f"and PLASMIC reaching {PLASMIC_HIGH} (TTP not excluded) -> insufficient data; "
     "else unlikely", f"MAHA is a laboratory constellation in which schistocytes are one marker "
     f"({ISTH_TTP}; {ICSH})", standard=False)
 PLASMIC_RULE = _rule(
@@ -247,9 +249,9 @@ TTP_RULE = _rule(
     "not where a trigger of an "
     "immune TTP is recorded: pregnancy, an obstetric complication, ticlopidine or "
     "clopidogrel); "
-    "MAHA unlikely -> unlikely (PLASMIC is for thrombocytopenia with MAHA), except a positive "
-    f"DAT with haemolysis not shown absent, platelets under {PLASMIC_PLATELETS:g} and "
-    f"PLASMIC reaching {PLASMIC_HIGH} -> possible; "
+    "MAHA unlikely -> unlikely (PLASMIC is for thrombocytopenia with MAHA); the smear not "
+    f"showing MAHA with a positive DAT, haemolysis not shown absent, platelets under "
+    f"{PLASMIC_PLATELETS:g} and PLASMIC reaching {PLASMIC_HIGH} -> possible; "
     "never decided by the schistocyte count "
     "alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
     standard=False)

@@ -9,7 +9,12 @@ from smearscan.verdict.differential.cause import (
     Cause,
     adamts13_text,
 )
-from smearscan.verdict.findings import INSUFFICIENT, LabPicture, immune_haemolysis_open
+from smearscan.verdict.findings import (
+    INSUFFICIENT,
+    LabPicture,
+    immune_haemolysis_open,
+    ttp_open_despite_dat,
+)
 from smearscan.verdict.scores import Score, french_unvalidated_context, plasmic_context
 from smearscan.verdict.values import (
     ADAMTS13_NEGATIVE,
@@ -75,7 +80,8 @@ def urgent_ttp(assessment: str, adamts13: str) -> str:
             f"unless there is life-threatening bleeding ({ISTH_TTP}).")
 
 
-#: Why TTP stays possible when a positive DAT made MAHA unlikely but PLASMIC is 6-7.
+#: Why TTP stays possible when the smear does not show MAHA, the DAT is positive and PLASMIC
+#: reaches 6 (:func:`~smearscan.verdict.findings.ttp_open_despite_dat`).
 DAT_POSITIVE_HIGH_PLASMIC = (
     "DAT positive: an immune haemolysis (autoimmune haemolytic anaemia; with thrombocytopenia, "
     f"Evans syndrome) is likelier, but a positive DAT does not exclude TTP with PLASMIC "
@@ -89,14 +95,11 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     if picture.thrombocytopenia is False:
         return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
                             f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
-    platelets_tt = labs.platelets is None or labs.platelets < PLASMIC_PLATELETS
     immune = immune_haemolysis_open(labs, picture)
-    if (maha == "unlikely" and immune and platelets_tt and plasmic.maximum >= PLASMIC_HIGH):
-        # Haemolysis not excluded with PLASMIC 6-7 (or a range reaching it) and platelets under
-        # 30 (or not given): a positive DAT points to an immune haemolysis, but does not exclude
-        # TTP (ISTH 2020 acts on a high pre-test probability). With haemolysis shown absent (an
-        # isolated ITP scores 6), or platelets of 30 or more (a warm AIHA scores 6 too), it
-        # stays unlikely.
+    if maha not in ("likely", "possible") and ttp_open_despite_dat(labs, picture, plasmic):
+        # The smear does not show MAHA (a count at or under the limit, or too few cells): a
+        # positive DAT points to an immune haemolysis, but does not exclude TTP (ISTH 2020 acts
+        # on a high pre-test probability); the MAHA call is left open with it.
         incomplete = ([] if plasmic.minimum >= PLASMIC_HIGH else
                       ["measure the missing PLASMIC items now"])
         return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, *incomplete, send]
