@@ -1229,6 +1229,23 @@ def test_an_overt_dic_score_without_consumption_does_not_hide_ttp(context, pt, i
     assert verdict.cause("ttp").assessment == "possible" and verdict.urgent == POSSIBLE
 
 
+@pytest.mark.parametrize(("inr", "fibrinogen", "expected"), [
+    (None, 3, "possible"), (2.0, 3, "unlikely"), (None, 0.9, "unlikely"), (None, 1.0, "possible")])
+def test_a_pt_prolongation_without_an_inr_does_not_make_a_dic_consumptive(inr, fibrinogen,
+                                                                         expected):
+    # QA 10 #6: a raw PT (seed 000's 13.5 s) typed as the prolongation is refused when an INR
+    # contradicts it; without one it scored 2 ISTH points and, with sepsis, a consumptive DIC
+    # that let PLASMIC 3-4 stand over a French score of 2 of 2: no URGENT line.
+    labs = {**CLASSIC_TTP, "platelets": 30, "mcv": 95, "inr": inr, "creatinine": "2.1 mg/dL",
+            "d_dimer": 10, "d_dimer_uln": 1, "pt_prolongation_s": 13.5, "fibrinogen": fibrinogen,
+            "sepsis": True}
+    verdict = assess(smear(), parse_labs(labs))
+    assert (verdict.french.total, verdict.plasmic.maximum) == (2, 4 if inr is None else 3)
+    assert verdict.cause("dic").assessment == "likely"
+    assert verdict.cause("ttp").assessment == expected
+    assert verdict.urgent == (POSSIBLE if expected == "possible" else None)
+
+
 @pytest.mark.parametrize(("context", "expected"), [
     ({"active_cancer": True, "drug_exposure": "gemcitabine"}, "unlikely"),
     ({"transplant": True, "drug_exposure": "tacrolimus"}, "unlikely"),

@@ -19,6 +19,7 @@ from smearscan.verdict.values import (
     ISTH_DIC,
     ISTH_FIBRINOGEN,
     ISTH_OVERT_DIC,
+    ISTH_PT_S,
     PLASMIC,
     PLASMIC_CREATININE,
     PLASMIC_HIGH,
@@ -182,7 +183,7 @@ def _isth_d_dimer(ratio: float) -> int:
 
 
 def _isth_pt(seconds: float) -> int:
-    return 0 if seconds < 3 else 1 if seconds < 6 else 2
+    return 0 if seconds < ISTH_PT_S[0] else 1 if seconds < ISTH_PT_S[1] else 2
 
 
 def _isth_risk(points: int) -> str:

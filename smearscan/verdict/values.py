@@ -92,6 +92,7 @@ HAPTOGLOBIN_UNDETECTABLE = 0.1  # g/L, the usual detection limit of immunoturbid
 
 ISTH_OVERT_DIC = 5  # total at or above: compatible with overt DIC
 ISTH_FIBRINOGEN = 1.0  # g/L, point when below
+ISTH_PT_S = (3.0, 6.0)  # s over control: 1 point from the first, 2 from the second
 
 FRENCH_PLATELETS = 30.0  # x10^9/L, criterion when at or below
 FRENCH_CREATININE_UMOL = 200.0  # umol/L (2.26 mg/dL), criterion when at or below
@@ -245,7 +246,8 @@ TTP_RULE = _rule(
     "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "
     "the two scores stands; where the French score was not derived, PLASMIC stands only with "
     "an active cancer or a transplant, which it scores itself, or a measured overt DIC with its "
-    "disorder that scores a PT 6 s or more over control or a fibrinogen under 1.0 g/L, and "
+    "disorder that scores a PT 6 s or more over control (given beside an INR) or a fibrinogen "
+    "under 1.0 g/L, and "
     "not where a trigger of an "
     "immune TTP is recorded: pregnancy, an obstetric complication, ticlopidine or "
     "clopidogrel); "

@@ -8,7 +8,9 @@ from smearscan.verdict.differential.cause import (
 )
 from smearscan.verdict.scores import Score, dic_underlying
 from smearscan.verdict.values import (
+    ISTH_FIBRINOGEN,
     ISTH_OVERT_DIC,
+    ISTH_PT_S,
     show,
 )
 
@@ -39,10 +41,15 @@ def dic_cause(labs: Labs, isth: Score) -> Cause:
     return Cause.of("dic", "possible", "urgent", action, (score, "measure the missing ISTH items"))
 
 
-def consumptive_dic(dic: Cause, isth: Score) -> bool:
-    """An overt DIC that consumes clotting factors: likely (ISTH >= 5 with its disorder) and
-    scoring a PT prolonged by 6 s or more (2 points) or a fibrinogen under 1.0 g/L, which TTP
-    does not show. Low platelets and a high D-dimer alone score 5, as a severe TTP does, and a
-    PT 3-6 s over control (INR about 1.3-1.5) is within what TTP shows (this tool's rule)."""
-    pt, fibrinogen = isth.items[2].points, isth.items[3].points
-    return dic.assessment == "likely" and (pt == 2 or fibrinogen == 1)
+def consumptive_dic(dic: Cause, labs: Labs) -> bool:
+    """An overt DIC that consumes clotting factors: likely (ISTH >= 5 with its disorder) with a
+    PT prolonged by 6 s or more (2 ISTH points) or a fibrinogen under 1.0 g/L, which TTP does
+    not show. Low platelets and a high D-dimer alone score 5, as a severe TTP does, and a PT 3-6
+    s over control (INR about 1.3-1.5) is within what TTP shows. The PT counts only beside an
+    INR, which it is checked against (:func:`smearscan.labs.parse_labs`): a PT typed as its
+    prolongation (13.5 s) with nothing to contradict it must not hide TTP (this tool's
+    rule)."""
+    pt, fibrinogen = labs.pt_prolongation_s, labs.fibrinogen
+    prolonged = pt is not None and labs.inr is not None and pt >= ISTH_PT_S[1]
+    depleted = fibrinogen is not None and fibrinogen < ISTH_FIBRINOGEN
+    return dic.assessment == "likely" and (prolonged or depleted)
