@@ -172,6 +172,9 @@ LAB_KEYS: dict[str, LabKey] = {
     "dat": LabKey("posneg", meaning="direct antiglobulin (Coombs) test"),
     "creatinine": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 25.0), "serum creatinine",
                           {"umol/L": (10.0, 25.0)}),
+    "creatinine_uln": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 3.0),
+                              "the lab's upper reference limit of creatinine for this patient "
+                              "(a child's is lower than an adult's)"),
     "pt_prolongation_s": _number("s", {"sec": 1.0, "seconds": 1.0}, (-5.0, 120.0),
                                  "prothrombin time minus the local control, seconds "
                                  "(may be slightly negative)"),
@@ -246,6 +249,7 @@ class Labs:
     indirect_bilirubin: float | None = None
     dat: str | None = None
     creatinine: float | None = None
+    creatinine_uln: float | None = None
     pt_prolongation_s: float | None = None
     inr: float | None = None
     fibrinogen: float | None = None
@@ -525,7 +529,10 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
         return _parse_bool(key, raw, source)
     if not isinstance(raw, str):
         raise _fail(source, key, raw, "expected a name or true/false")
-    if _NEGATION.match(raw.strip()) or _PAST.search(raw):
+    if _CONTROL.search(raw):
+        # A line break in a name would print as a line of the verdict of its own.
+        raise _fail(source, key, raw, "a name with a line break or control character")
+    if _NEGATION.match(raw.strip()) or _PAST.search(_STARTED.sub("", raw)):
         # "no gemcitabine" read as a name would be called the cause: ask which answer it is.
         raise _fail(source, key, raw, "a negation or a past exposure: give the name alone if "
                     "it is taken now or was until recently, else false (none)")
@@ -535,10 +542,16 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
 #: A named answer that starts by denying itself ("no gemcitabine", "not known to", "never").
 _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORECASE)
 #: ... or that names a past exposure anywhere ("stopped quinine in 2010", "quinine, stopped in
-#: 2010", "previously on ...", "10 years ago"; not "started 2 weeks ago"): a drug stopped long
-#: ago would be called the cause, and "stop stopped quinine" advised.
-_PAST = re.compile(r"\b(stopped|discontinued|ceased|withdrawn|previously|formerly|former|"
-                   r"until|prior|history|h/o|years? ago)(\b|$)", re.IGNORECASE)
+#: 2010", "previously on ...", "was on ...", "off ...", "10 years ago", "quinine in 2015"; not
+#: "started 2 weeks ago" or "since 2015"): a drug stopped long ago would be called the cause,
+#: and "stop stopped quinine" advised.
+_PAST = re.compile(r"\b(stopped|discontinued|ceased|withdrawn|previous|previously|formerly|"
+                   r"former|until|prior|history|hx|h/o|was on|off|last year|"
+                   r"(years?|yrs?|months?) ago|(in|during) (19|20)\d\d)(\b|$)", re.IGNORECASE)
+#: When a current drug was started ("started 2 years ago", "started in 2015"): not a past
+#: exposure; removed before :data:`_PAST` is looked for.
+_STARTED = re.compile(r"\b(started|since|began|begun)\b[^,;)]*", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _unknown_key_message(key: object, source: str) -> str:

@@ -561,7 +561,11 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     "ex-ticlopidine", "Discontinued tacrolimus",
                                     "quinine, stopped in 2010", "quinine until 2010",
                                     "prior quinine", "h/o quinine", "quinine 10 years ago",
-                                    "HELLP a year ago"])
+                                    "HELLP a year ago", "quinine in 2015",
+                                    "previous gemcitabine", "was on quinine", "off tacrolimus",
+                                    "hx of clopidogrel", "gemcitabine last year",
+                                    "quinine 6 months ago", "quinine 10 yrs ago",
+                                    "quinine (started 2010, stopped 2015)"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
     with pytest.raises(LabValueError) as caught:
@@ -571,8 +575,20 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
                                  "recently, else false (none)")
 
 
+@pytest.mark.parametrize("name", ["quinine\nMAHA: unlikely", "quinine\r", "quinine\x1b[2K"])
+def test_a_name_with_a_line_break_or_control_character_is_refused(name):
+    # QA 15 #4: a name from a lab file printed raw could forge a line of the verdict.
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"drug_exposure": name})
+    assert str(caught.value) == (f"labs: drug_exposure = {name!r}: a name with a line break or "
+                                 "control character")
+
+
 @pytest.mark.parametrize("name", ["nivolumab", "notalizumab-like", "Noxafil",
-                                  "clopidogrel (started 2 weeks ago)"])
+                                  "clopidogrel (started 2 weeks ago)",
+                                  "tacrolimus since 2015", "Offloxacin-like", "Hxylozine",
+                                  "tacrolimus (started 2 years ago)",
+                                  "gemcitabine, started in 2015"])
 def test_a_name_that_only_starts_with_the_letters_of_a_negation_is_kept(name):
     assert parse_labs({"drug_exposure": name}).drug_exposure == name
 

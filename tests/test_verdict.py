@@ -745,8 +745,12 @@ def test_adult_limits_are_not_applied_to_a_neonate(population):
         f"are for ages 15 and over); judge it against a {population}'s reference range (this "
         "tool's rule)",
         "creatinine: 1.2 mg/dL not judged against adult limits (this tool's HUS creatinine "
-        f"limits are adults'); judge it against a {population}'s reference range (this tool's "
-        "rule)")
+        f"limits are adults'; or give creatinine_uln); judge it against a {population}'s "
+        "reference range (this tool's rule)")
+    # With the lab's own limit for the age, the creatinine is judged against it.
+    own = assess(smear, dataclasses.replace(labs, creatinine_uln=0.5))
+    assert own.cause("hus").assessment == "possible"
+    assert not any(line.startswith("creatinine") for line in own.missing)
     # QA 10 #4: 2 mg/dL is raised at any age: HUS possible, with its work-up.
     high = assess(smear, parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": "2.5 mg/dL",
                                      "adamts13": 50})).cause("hus")
@@ -754,6 +758,25 @@ def test_adult_limits_are_not_applied_to_a_neonate(population):
     adult = assess(SmearFindings.from_percentage(3, rbc_counted=1000), labs)
     assert adult.cause("hus").assessment == "possible"  # 1.2 mg/dL is raised in an adult too
     assert any(f.finding.startswith("no anaemia") for f in adult.findings_against)
+
+
+@pytest.mark.parametrize(("uln", "hus"), [(None, "unlikely"), (1.2, "unlikely"),
+                                          (1.19, "possible"), (0.4, "possible")])
+def test_the_labs_own_creatinine_limit_judges_a_childs_kidneys(uln, hus):
+    # QA 15 #1: a child (the population is adults' by default) with creatinine 1.2 mg/dL, MAHA
+    # likely and ADAMTS13 50% got "HUS unlikely" from the adult limit for men (1.3 mg/dL): no
+    # cause in play. The lab's own upper limit for the patient is used when given.
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 45, "sex": "male", "creatinine": "1.2 mg/dL",
+                       "adamts13": 50, "creatinine_uln": uln})
+    verdict = assess(smear(), labs)
+    assert verdict.cause("hus").assessment == hus
+    asked = [line for line in verdict.missing if line.startswith("creatinine_uln")]
+    assert asked == (["creatinine_uln: judged against adult limits; a child's upper limit is "
+                      "lower: give the lab's"] if uln is None else [])
+    limit = "1.3 mg/dL (men)" if uln is None else f"{uln:g} mg/dL (the lab's upper limit)"
+    if hus == "possible":
+        limit = f"{uln:g} mg/dL, the lab's upper limit"
+    assert limit in verdict.cause("hus").reasons[0]
 
 
 def test_a_raised_creatinine_under_2_mg_dl_leaves_hus_possible_with_the_kdigo_rule():
@@ -1195,6 +1218,23 @@ def test_a_positive_dat_leaves_ttp_possible_on_a_short_count_as_on_a_low_one(
         "possible", POSSIBLE, "insufficient data")
     assert ttp.reasons[1].startswith("DAT positive: an immune haemolysis")
     assert verdict.differential[0].cause == "ttp"
+
+
+LOW_HAPTOGLOBIN = {"ldh": 900, "ldh_uln": 250, "haptoglobin": "0.2 g/L",
+                   "haptoglobin_lln": "0.3 g/L"}
+
+
+@pytest.mark.parametrize(("labs", "maha", "ttp"), [
+    ({**LOW_HAPTOGLOBIN, "dat": "negative"}, "likely", "possible"),
+    (LOW_HAPTOGLOBIN, "possible", "possible"),
+    ({}, "possible", "not assessed"), ({"dat": "negative"}, "possible", "not assessed")])
+def test_haemolysis_without_any_plasmic_item_leaves_ttp_possible(labs, maha, ttp):
+    # QA 15 #2: a likely MAHA with no PLASMIC item gave "TTP not assessed" and no URGENT line,
+    # which adding "active cancer: yes" (an item against TTP) turned into "TTP possible".
+    verdict = assess(smear(), parse_labs(labs))
+    assert (verdict.plasmic.minimum, verdict.plasmic.maximum) == (0, 7)
+    assert (verdict.maha, verdict.cause("ttp").assessment) == (maha, ttp)
+    assert verdict.urgent == (POSSIBLE if ttp == "possible" else None)
 
 
 @pytest.mark.parametrize(("context", "expected"), [

@@ -93,7 +93,8 @@ def _missing(labs: Labs, purposes: Mapping[str, str]) -> list[str]:
 
 
 def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPicture,
-                 ttp: Cause) -> tuple[str, ...]:
+                 causes: tuple[Cause, ...]) -> tuple[str, ...]:
+    ttp, hus = (next(cause for cause in causes if cause.cause == name) for name in ("ttp", "hus"))
     missing = [*smear_missing(smear), *_missing(labs, _BASIC_PURPOSES)]
     low_platelets_undecided = maha == INSUFFICIENT and picture.thrombocytopenia
     # A positive DAT with haemolysis not excluded and low platelets: only ADAMTS13 excludes TTP.
@@ -111,6 +112,10 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                        "is used without it)")
     if labs.d_dimer is not None and labs.d_dimer_uln is None:
         missing.append("d_dimer_uln: the ISTH item is D-dimer as a multiple of its ULN")
+    if (labs.creatinine is not None and labs.creatinine_uln is None and smear.population ==
+            "adult" and hus.assessment == "unlikely" and maha != "unlikely"):
+        missing.append("creatinine_uln: judged against adult limits; a child's upper limit is "
+                       "lower: give the lab's")
     if labs.vitamin_b12 is not None and labs.vitamin_b12_uln is None:
         missing.append("vitamin_b12_uln: B12 is judged against the lab's upper limit of normal")
     hemoglobin = labs.hemoglobin if smear.population == "adult" else None
@@ -130,8 +135,9 @@ def _not_judged(smear: SmearFindings, labs: Labs) -> tuple[str, ...]:
         f"{key}: {show(key, getattr(labs, key))} not judged against adult limits ({why}); "
         f"judge it against a {smear.population}'s reference range (this tool's rule)"
         for key, why in (("hemoglobin", "the WHO 2011 anaemia limits are for ages 15 and over"),
-                         ("creatinine", "this tool's HUS creatinine limits are adults'"))
-        if getattr(labs, key) is not None)
+                         ("creatinine", "this tool's HUS creatinine limits are adults'; or give "
+                                        "creatinine_uln"))
+        if getattr(labs, key) is not None and not (key == "creatinine" and labs.creatinine_uln))
 
 
 def assess(smear: SmearFindings, labs: Labs) -> Verdict:
@@ -265,7 +271,7 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
     return Verdict(
         urgent=ttp.action if ttp.assessment in ACTIVE else None,
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),
-        missing=_missing_all(maha, smear, labs, picture, ttp) + _not_judged(smear, labs),
+        missing=_missing_all(maha, smear, labs, picture, causes) + _not_judged(smear, labs),
         plasmic=plasmic, isth_dic=isth,
         french=french, differential=causes,
         marrow=marrow_assessment(maha, judged, nrbc_present=smear.nrbc_present,

@@ -268,11 +268,12 @@ URGENT_RULE = _rule(
 HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >= "
                  f"{HUS_CREATININE:g} mg/dL -> suspected (possible while ADAMTS13 is unknown or "
                  f"MAHA not likely); over {CREATININE_RAISED['female']:g} (women, sex not "
-                 f"given) or {CREATININE_RAISED['male']:g} mg/dL (men) -> possible (a rise "
+                 f"given) or {CREATININE_RAISED['male']:g} mg/dL (men), or the lab's own upper "
+                 "limit when given (creatinine_uln; a child's is lower) -> possible (a rise "
                  f"over the baseline decides, {KDIGO_AKI}); at or under it -> unlikely (possible "
                  "with diarrhoea recorded: STEC-HUS); a "
-                 "neonate or preterm infant: possible at or over 2 mg/dL, else not assessed "
-                 "(the limits are adults')",
+                 "neonate or preterm infant without creatinine_uln: possible at or over 2 mg/dL, "
+                 "else not assessed (the limits are adults')",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
                  "point; the others: the usual adult upper reference limits",
                  standard=False)
@@ -411,8 +412,11 @@ def creatinine_umol(labs: Labs) -> float | None:
 
 
 def creatinine_limit(labs: Labs) -> tuple[float, str]:
-    """The creatinine (mg/dL) above which it is raised in this adult, and for whom
-    (:data:`CREATININE_RAISED`)."""
+    """The creatinine (mg/dL) above which it is raised in this patient, and whose limit it is:
+    the lab's own (``creatinine_uln``, for a child its age's) when given, else the adult one of
+    :data:`CREATININE_RAISED`."""
+    if labs.creatinine_uln is not None:
+        return labs.creatinine_uln, "the lab's upper limit"
     if labs.sex == "male":
         return CREATININE_RAISED["male"], "men"
     return CREATININE_RAISED["female"], "women" if labs.sex else "women; sex not given"

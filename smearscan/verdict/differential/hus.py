@@ -23,9 +23,10 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
     while ADAMTS13 is unknown or MAHA is not likely); raised but under 2.0 -> possible; not
     raised (:func:`~smearscan.verdict.values.creatinine_limit`) -> unlikely, possible with
     diarrhoea recorded (STEC-HUS: the kidney injury can come days later)
-    (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). Not an adult: possible at
-    or over 2 mg/dL, raised at any age, else not assessed (the limits are adults'; what to judge
-    instead is in what to measure next)."""
+    (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). The limit is the lab's own
+    (``creatinine_uln``) when given. Not an adult, without it: possible at or over 2 mg/dL,
+    raised at any age, else not assessed (the limits are adults'; what to judge instead is in
+    what to measure next)."""
     action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
               "atypical HUS; nephrology")
     if ttp.assessment in ACTIVE:
@@ -42,7 +43,7 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
     if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
         return Cause.of("hus", "unlikely", "urgent", action, (
             f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: renal involvement of TTP",))
-    if not adult:
+    if not adult and labs.creatinine_uln is None:
         # 2 mg/dL is raised at any age: HUS stays possible; under it the age's range decides.
         raised = creatinine >= HUS_CREATININE
         return Cause.of("hus", "possible" if raised else "not assessed", "urgent", action, (
@@ -54,12 +55,14 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
                  "can follow the haemolysis by days (this tool's rule)",) if labs.diarrhoea \
         else ()
     if creatinine <= limit:
+        adult_limit = ("; adult limits: for a child give creatinine_uln, the age's upper limit"
+                       if labs.creatinine_uln is None else "")
         return Cause.of("hus", "possible" if diarrhoea else "unlikely", "urgent", action, (
-            f"creatinine {shown} not over {limit:g} mg/dL ({whom}): no renal involvement "
-            "shown (this tool's rule)", *diarrhoea))
+            f"creatinine {shown} not over {limit:.3g} mg/dL ({whom}): no renal involvement "
+            f"shown (this tool's rule{adult_limit})", *diarrhoea))
     if creatinine < HUS_CREATININE:
         return Cause.of("hus", "possible", "urgent", action, (
-            f"creatinine {shown} raised (over {limit:g} mg/dL, {whom}), under "
+            f"creatinine {shown} raised (over {limit:.3g} mg/dL, {whom}), under "
             f"{HUS_CREATININE:g}: renal involvement not excluded; a rise of >= 0.3 mg/dL in "
             f"48 h or to >= 1.5x the baseline is acute kidney injury ({KDIGO_AKI}; this "
             "tool's rule)", *diarrhoea))

@@ -111,7 +111,14 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", *([send] if immune else [])]
     if not plasmic.measured:
-        return "not assessed", ["no PLASMIC item given", send]
+        # PLASMIC 0-7 reaches 5: a non-immune haemolysis with platelets not given is possible
+        # TTP, as with any range reaching 5 (QA 15: a likely MAHA gave "not assessed" and no
+        # URGENT line until an item that argues against TTP was added). A raised count alone
+        # is not that picture.
+        if maha != "likely" and not (picture.haemolysis == "present" and labs.dat != "positive"):
+            return "not assessed", ["no PLASMIC item given", send]
+        return "possible", [score, "haemolysis present; platelets not given: count them now",
+                            "measure the PLASMIC items now", send]
     if plasmic.minimum >= PLASMIC_HIGH:
         return "suspected", [score, send]
     picture_reasons = _ttp_picture(maha, labs, picture)
