@@ -32,12 +32,14 @@ to catch unit mix-ups, so the plausible ranges stop short of values that are onl
 from __future__ import annotations
 
 import csv
+import datetime
 import difflib
 import io
 import json
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -172,7 +174,9 @@ LAB_KEYS: dict[str, LabKey] = {
     "dat": LabKey("posneg", meaning="direct antiglobulin (Coombs) test"),
     "creatinine": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 25.0), "serum creatinine",
                           {"umol/L": (10.0, 25.0)}),
-    "creatinine_uln": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 3.0),
+    # Up to 1.6 mg/dL (141 umol/L): no reference limit is higher, and one of 2 mg/dL or more
+    # (raised at any age) would hide a kidney injury; a patient's usual creatinine is no limit.
+    "creatinine_uln": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 1.6),
                               "the lab's upper reference limit of creatinine for this patient "
                               "(a child's is lower than an adult's)"),
     "pt_prolongation_s": _number("s", {"sec": 1.0, "seconds": 1.0}, (-5.0, 120.0),
@@ -529,10 +533,10 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
         return _parse_bool(key, raw, source)
     if not isinstance(raw, str):
         raise _fail(source, key, raw, "expected a name or true/false")
-    if _CONTROL.search(raw):
+    if any(unicodedata.category(char) in _UNPRINTABLE for char in raw):
         # A line break in a name would print as a line of the verdict of its own.
         raise _fail(source, key, raw, "a name with a line break or control character")
-    if _NEGATION.match(raw.strip()) or _PAST.search(_STARTED.sub("", raw)):
+    if _NEGATION.match(raw.strip()) or _past_exposure(raw):
         # "no gemcitabine" read as a name would be called the cause: ask which answer it is.
         raise _fail(source, key, raw, "a negation or a past exposure: give the name alone if "
                     "it is taken now or was until recently, else false (none)")
@@ -546,12 +550,25 @@ _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORE
 #: "started 2 weeks ago" or "since 2015"): a drug stopped long ago would be called the cause,
 #: and "stop stopped quinine" advised.
 _PAST = re.compile(r"\b(stopped|discontinued|ceased|withdrawn|previous|previously|formerly|"
-                   r"former|until|prior|history|hx|h/o|was on|off|last year|"
-                   r"(years?|yrs?|months?) ago|(in|during) (19|20)\d\d)(\b|$)", re.IGNORECASE)
-#: When a current drug was started ("started 2 years ago", "started in 2015"): not a past
-#: exposure; removed before :data:`_PAST` is looked for.
-_STARTED = re.compile(r"\b(started|since|began|begun)\b[^,;)]*", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+                   r"former|until|prior(?! to admission)|history|hx|h/o|was on|off(?!-)|"
+                   r"last year|(years?|yrs?|months?) ago)(\b|$)", re.IGNORECASE)
+#: A year an exposure is dated to ("quinine in 2015"): past unless it is this year.
+_DATED = re.compile(r"\b(?:in|during) ((?:19|20)\d\d)\b", re.IGNORECASE)
+#: When a current drug was started ("started 2 years ago", "started in 2015", "since 2015"): not
+#: a past exposure; removed before :data:`_PAST` is looked for.
+_STARTED = re.compile(r"\b(started|began|begun)\b[^,;)]*|\bsince (19|20)\d\d\b",
+                      re.IGNORECASE)
+#: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
+#: overrides) and line or paragraph separators, which could print as a line of their own.
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def _past_exposure(name: str) -> bool:
+    """The name dates the exposure to the past (:data:`_PAST`, or a year before this one)."""
+    current = _STARTED.sub("", name)
+    this_year = datetime.date.today().year
+    return bool(_PAST.search(current)) or any(int(year) < this_year
+                                              for year in _DATED.findall(current))
 
 
 def _unknown_key_message(key: object, source: str) -> str:

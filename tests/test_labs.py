@@ -1,5 +1,6 @@
 """Tests for smearscan.labs: units, parsing, every error path, JSON and CSV files."""
 
+import datetime
 import json
 from dataclasses import fields
 
@@ -565,7 +566,9 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     "previous gemcitabine", "was on quinine", "off tacrolimus",
                                     "hx of clopidogrel", "gemcitabine last year",
                                     "quinine 6 months ago", "quinine 10 yrs ago",
-                                    "quinine (started 2010, stopped 2015)"])
+                                    "quinine (started 2010, stopped 2015)",
+                                    "quinine, since stopped",
+                                    f"quinine in {datetime.date.today().year - 1}"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
     with pytest.raises(LabValueError) as caught:
@@ -575,7 +578,8 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
                                  "recently, else false (none)")
 
 
-@pytest.mark.parametrize("name", ["quinine\nMAHA: unlikely", "quinine\r", "quinine\x1b[2K"])
+@pytest.mark.parametrize("name", ["quinine\nMAHA: unlikely", "quinine\r", "quinine\x1b[2K",
+                                  "quinine\u2028MAHA: unlikely", "quinine\x85", "\u202equinine"])
 def test_a_name_with_a_line_break_or_control_character_is_refused(name):
     # QA 15 #4: a name from a lab file printed raw could forge a line of the verdict.
     with pytest.raises(LabValueError) as caught:
@@ -588,7 +592,9 @@ def test_a_name_with_a_line_break_or_control_character_is_refused(name):
                                   "clopidogrel (started 2 weeks ago)",
                                   "tacrolimus since 2015", "Offloxacin-like", "Hxylozine",
                                   "tacrolimus (started 2 years ago)",
-                                  "gemcitabine, started in 2015"])
+                                  "gemcitabine, started in 2015", "off-label rituximab",
+                                  "quinine prior to admission",
+                                  f"quinine in {datetime.date.today().year}"])
 def test_a_name_that_only_starts_with_the_letters_of_a_negation_is_kept(name):
     assert parse_labs({"drug_exposure": name}).drug_exposure == name
 
@@ -613,3 +619,16 @@ def test_lab_values_recorded_in_a_summary_read_back_the_same():
 def test_a_recorded_lab_record_with_an_unknown_key_is_refused():
     with pytest.raises(ValueError, match="not a lab value: 'platelet'"):
         Labs.from_dict({"platelet": 12.0})
+
+
+@pytest.mark.parametrize(("given", "kept"), [("1.6", 1.6), ("141 umol/L", 141 / 88.4),
+                                             ("1.61", None), ("2.0 mg/dL", None)])
+def test_a_creatinine_limit_over_1_6_mg_dl_is_refused(given, kept):
+    # QA 16 #1: a limit of 2-3 mg/dL (a patient's usual creatinine, not a reference limit) made
+    # a creatinine of 2.5 mg/dL "HUS unlikely: no renal involvement shown".
+    if kept is not None:
+        assert parse_labs({"creatinine_uln": given}).creatinine_uln == pytest.approx(kept)
+        return
+    with pytest.raises(LabValueError, match=r"creatinine_uln = .*outside the plausible range "
+                                            r"0\.1-1\.6 mg/dL"):
+        parse_labs({"creatinine_uln": given})

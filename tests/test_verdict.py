@@ -773,6 +773,10 @@ def test_the_labs_own_creatinine_limit_judges_a_childs_kidneys(uln, hus):
     asked = [line for line in verdict.missing if line.startswith("creatinine_uln")]
     assert asked == (["creatinine_uln: judged against adult limits; a child's upper limit is "
                       "lower: give the lab's"] if uln is None else [])
+    # Not asked where the adult limit did not decide: a pregnancy, or ADAMTS13 under 10%.
+    for other in ({"pregnancy": True, "sex": "female"}, {"adamts13": 5}):
+        decided = assess(smear(), dataclasses.replace(labs, **other))
+        assert not any(line.startswith("creatinine_uln") for line in decided.missing)
     limit = "1.3 mg/dL (men)" if uln is None else f"{uln:g} mg/dL (the lab's upper limit)"
     if hus == "possible":
         limit = f"{uln:g} mg/dL, the lab's upper limit"
@@ -1227,14 +1231,42 @@ LOW_HAPTOGLOBIN = {"ldh": 900, "ldh_uln": 250, "haptoglobin": "0.2 g/L",
 @pytest.mark.parametrize(("labs", "maha", "ttp"), [
     ({**LOW_HAPTOGLOBIN, "dat": "negative"}, "likely", "possible"),
     (LOW_HAPTOGLOBIN, "possible", "possible"),
-    ({}, "possible", "not assessed"), ({"dat": "negative"}, "possible", "not assessed")])
-def test_haemolysis_without_any_plasmic_item_leaves_ttp_possible(labs, maha, ttp):
+    ({**LOW_HAPTOGLOBIN, "dat": "positive"}, "possible", "possible"),
+    ({}, "possible", "possible"), ({"dat": "negative"}, "possible", "possible"),
+    ({"active_cancer": True}, "possible", "possible")])
+def test_a_maha_picture_without_any_plasmic_item_leaves_ttp_possible(labs, maha, ttp):
     # QA 15 #2: a likely MAHA with no PLASMIC item gave "TTP not assessed" and no URGENT line,
-    # which adding "active cancer: yes" (an item against TTP) turned into "TTP possible".
+    # which adding "active cancer: yes" (an item against TTP) turned into "TTP possible". No
+    # item is PLASMIC 0-7, read as any range reaching 5 with the MAHA picture (QA 16 #2: with a
+    # positive DAT, 5% schistocytes gave no URGENT line where 0.2% did; #5: a raised count).
     verdict = assess(smear(), parse_labs(labs))
-    assert (verdict.plasmic.minimum, verdict.plasmic.maximum) == (0, 7)
+    assert verdict.plasmic.maximum - verdict.plasmic.minimum >= 6  # at most one item given
     assert (verdict.maha, verdict.cause("ttp").assessment) == (maha, ttp)
-    assert verdict.urgent == (POSSIBLE if ttp == "possible" else None)
+    assert verdict.urgent == POSSIBLE
+
+
+ITP = {"platelets": 10, "ldh": "200 U/L", "ldh_uln": 250, "haptoglobin": "1.0 g/L", "mcv": 88,
+       "inr": 1.1, "creatinine": "1.0 mg/dL", "active_cancer": False, "transplant": False}
+AIHA = {**CLASSIC_TTP, "dat": "positive", "reticulocytes": "6 %", "haptoglobin": "<0.1 g/L"}
+
+
+@pytest.mark.parametrize(("labs", "maha", "ttp"), [
+    ({**ITP, "dat": "positive"}, "unlikely", "unlikely"),
+    ({**ITP, "dat": "negative"}, "unlikely", "unlikely"),
+    ({**AIHA, "platelets": 30}, "unlikely", "unlikely"),
+    ({**AIHA, "platelets": 29.9}, "insufficient data", "possible"),
+    ({"dat": "positive"}, "unlikely", "unlikely"),
+    ({"dat": "negative"}, "insufficient data", "not assessed"),
+    ({"dat": "positive", "platelets": 12}, "insufficient data", "possible")])
+def test_a_short_count_is_read_with_the_labs_as_a_low_one(labs, maha, ttp):
+    # QA 16 #3: on 0 of 200 cells an isolated ITP (haemolysis shown absent) and a warm AIHA
+    # (platelets 30) scored PLASMIC 6 and got "URGENT - TTP suspected", where 0.2% of 1000 gave
+    # "unlikely", and platelets 29.9 gave less ("possible") than 30. #4: a positive DAT alone,
+    # nothing else measured, gave "URGENT - TTP possible".
+    for count in (smear("insufficient", 0.0, (0.0, 1.9), 200), below()):
+        verdict = assess(count, parse_labs(labs))
+        assert (verdict.maha, verdict.cause("ttp").assessment) == (maha, ttp)
+        assert verdict.urgent == (POSSIBLE if ttp == "possible" else None)
 
 
 @pytest.mark.parametrize(("context", "expected"), [

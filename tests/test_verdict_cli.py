@@ -221,7 +221,10 @@ def test_an_unknown_option_value_does_not_silently_leave_the_files_value(tmp_pat
         f"smearscan verdict: --adamts13 {empty!r} does not replace the adamts13 the lab values "
         "give (5%): give the value the verdict should use, or remove it from the lab file\n")
     assert main(["verdict", "--schistocytes", "3", "--adamts13", empty, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["urgent"] is None
+    # ADAMTS13 unknown, not the file's 5%: TTP possible on the count, not likely.
+    assert json.loads(capsys.readouterr().out)["urgent"].startswith(
+        "URGENT - TTP possible: a medical emergency. Refer to haematology now; draw a sample "
+        "for ADAMTS13 activity")
 
 
 @pytest.mark.parametrize(("percent", "shown"), [

@@ -22,7 +22,13 @@ from smearscan.verdict.findings import (
 )
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
-from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH, anaemia_limit, show
+from smearscan.verdict.values import (
+    ADAMTS13_SEVERE,
+    HEMOGLOBIN_LOW,
+    ICSH,
+    anaemia_limit,
+    show,
+)
 
 if TYPE_CHECKING:
     from smearscan.results import SlideSummary
@@ -112,8 +118,7 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                        "is used without it)")
     if labs.d_dimer is not None and labs.d_dimer_uln is None:
         missing.append("d_dimer_uln: the ISTH item is D-dimer as a multiple of its ULN")
-    if (labs.creatinine is not None and labs.creatinine_uln is None and smear.population ==
-            "adult" and hus.assessment == "unlikely" and maha != "unlikely"):
+    if _hus_by_adult_limit(labs, smear, maha, hus):
         missing.append("creatinine_uln: judged against adult limits; a child's upper limit is "
                        "lower: give the lab's")
     if labs.vitamin_b12 is not None and labs.vitamin_b12_uln is None:
@@ -125,6 +130,15 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                        f"{HEMOGLOBIN_LOW['male']:g} g/dL) but not in a woman (< "
                        f"{HEMOGLOBIN_LOW['female']:g} g/dL)")
     return tuple(missing)
+
+
+def _hus_by_adult_limit(labs: Labs, smear: SmearFindings, maha: str, hus: Cause) -> bool:
+    """HUS unlikely only because the creatinine is within this tool's adult limits, where the
+    patient could be a child (not pregnant, ADAMTS13 not severely low, MAHA not unlikely)."""
+    severe = labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE
+    return (labs.creatinine is not None and labs.creatinine_uln is None
+            and smear.population == "adult" and not labs.pregnancy and not severe
+            and maha != "unlikely" and hus.assessment == "unlikely")
 
 
 def _not_judged(smear: SmearFindings, labs: Labs) -> tuple[str, ...]:

@@ -267,9 +267,13 @@ def ttp_open_despite_dat(labs: Labs, picture: LabPicture, plasmic: Score) -> boo
     not given and PLASMIC reaching 6: an immune haemolysis (Evans syndrome) is likelier, but a
     positive DAT does not exclude TTP at a high pre-test probability (ISTH 2020); only ADAMTS13
     does. Platelets of 30 or more (a warm AIHA scores PLASMIC 6 too) or haemolysis shown absent
-    (an isolated ITP scores 6) leave it closed (this tool's rule)."""
-    return (immune_haemolysis_open(labs, picture)
-            and (labs.platelets is None or labs.platelets < PLASMIC_PLATELETS)
+    (an isolated ITP scores 6) leave it closed, and so does a positive DAT with neither a
+    haemolysis marker raised nor platelets under 30 measured: alone it says nothing of TTP
+    (this tool's rule)."""
+    platelets_low = labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS
+    shown = platelets_low or picture.haemolysis in ("present", "equivocal")
+    return (immune_haemolysis_open(labs, picture) and shown
+            and (labs.platelets is None or platelets_low)
             and plasmic.maximum >= PLASMIC_HIGH)
 
 
@@ -341,7 +345,12 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
         return "possible"  # not "likely": ICSH asks for 1000 cells
     call = short or smear.call
     if call in (None, "insufficient"):
-        return INSUFFICIENT
+        # Too few cells say nothing of MAHA, but the labs can, as under a count within the
+        # limit: no haemolysis, or a positive DAT that leaves TTP closed (QA 16: an isolated ITP
+        # on 0 of 200 cells got "TTP suspected", where 0.2% of 1000 got "unlikely").
+        closed = picture.haemolysis == "absent" or (
+            labs.dat == "positive" and not ttp_open_despite_dat(labs, picture, plasmic))
+        return "unlikely" if closed else INSUFFICIENT
     if call == "above":
         full = (picture.haemolysis == "present" and labs.dat == "negative"
                 and not smear.other_poikilocytes_abundant)

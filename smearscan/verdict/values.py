@@ -209,8 +209,11 @@ MAHA_RULE = _rule(
     "with haemolysis present, not measured, or one raised marker with fewer than two normal "
     "ones, platelets low or unknown -> insufficient data; "
     f"with a positive DAT, haemolysis not shown absent, platelets under {PLASMIC_PLATELETS:g} "
-    f"and PLASMIC reaching {PLASMIC_HIGH} (TTP not excluded) -> insufficient data; "
-    "else unlikely", f"MAHA is a laboratory constellation in which schistocytes are one marker "
+    "(or not given, with a raised haemolysis marker) and PLASMIC reaching "
+    f"{PLASMIC_HIGH} (TTP not excluded) -> insufficient data; "
+    "else unlikely; fewer than 1000 red cells counted, at or under the limit -> insufficient "
+    "data, but unlikely with haemolysis shown absent or a positive DAT that does not leave TTP "
+    "open", f"MAHA is a laboratory constellation in which schistocytes are one marker "
     f"({ISTH_TTP}; {ICSH})", standard=False)
 PLASMIC_RULE = _rule(
     "PLASMIC", f"1 point each: platelets < {PLASMIC_PLATELETS:g}; haemolysis (reticulocytes > "
@@ -253,7 +256,8 @@ TTP_RULE = _rule(
     "clopidogrel); "
     "MAHA unlikely -> unlikely (PLASMIC is for thrombocytopenia with MAHA); the smear not "
     f"showing MAHA with a positive DAT, haemolysis not shown absent, platelets under "
-    f"{PLASMIC_PLATELETS:g} and PLASMIC reaching {PLASMIC_HIGH} -> possible; "
+    f"{PLASMIC_PLATELETS:g} (or not given, with a raised haemolysis marker) and PLASMIC "
+    f"reaching {PLASMIC_HIGH} -> possible; no PLASMIC item given is a range of 0-7; "
     "never decided by the schistocyte count "
     "alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
     standard=False)

@@ -110,15 +110,6 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # A positive DAT with haemolysis not excluded still needs ADAMTS13 to exclude TTP.
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", *([send] if immune else [])]
-    if not plasmic.measured:
-        # PLASMIC 0-7 reaches 5: a non-immune haemolysis with platelets not given is possible
-        # TTP, as with any range reaching 5 (QA 15: a likely MAHA gave "not assessed" and no
-        # URGENT line until an item that argues against TTP was added). A raised count alone
-        # is not that picture.
-        if maha != "likely" and not (picture.haemolysis == "present" and labs.dat != "positive"):
-            return "not assessed", ["no PLASMIC item given", send]
-        return "possible", [score, "haemolysis present; platelets not given: count them now",
-                            "measure the PLASMIC items now", send]
     if plasmic.minimum >= PLASMIC_HIGH:
         return "suspected", [score, send]
     picture_reasons = _ttp_picture(maha, labs, picture)
@@ -126,7 +117,10 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score, send,
                                 overt_dic)
     if picture_reasons is not None:
-        return "possible", [score, *picture_reasons, send]
+        # No PLASMIC item given is a range of 0-7, read as any range reaching 5 (QA 15: a likely
+        # MAHA gave "not assessed" and no URGENT line until an item against TTP was added).
+        unscored = [] if plasmic.measured else ["no PLASMIC item given: measure them now"]
+        return "possible", [score, *picture_reasons, *unscored, send]
     if maha == INSUFFICIENT:
         # PLASMIC could still reach 5-7: with the picture incomplete TTP is not excluded.
         return "not assessed", [score, "haemolysis not shown or excluded: measure LDH, "
