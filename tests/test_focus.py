@@ -176,13 +176,20 @@ NO_HAEMOLYSIS = {"platelets": 250, "hemoglobin": "14 g/dL", "sex": "female", "ld
 
 
 def test_a_soft_slide_never_makes_maha_unlikely_and_says_why():
-    labs = parse_labs(NO_HAEMOLYSIS)
+    # Haemolysis not measured, platelets normal: a sharp count within the limit makes MAHA
+    # unlikely, a soft one says nothing.
+    labs = parse_labs({key: NO_HAEMOLYSIS[key] for key in ("platelets", "hemoglobin", "sex")})
     sharp = assess(SmearFindings.from_slide_result(_slide((0.7,))), labs)
     assert sharp.maha == "unlikely"
     findings = SmearFindings.from_slide_result(_slide((1.2,)))
     soft = assess(findings, labs)
     assert soft.maha == INSUFFICIENT
     assert f"schistocyte_percent: {findings.focus_note}" in soft.missing
+    # Haemolysis shown absent: the labs make MAHA unlikely whatever the smear (QA 16 #3); the
+    # soft count is still named as what is missing.
+    absent = assess(findings, parse_labs(NO_HAEMOLYSIS))
+    assert absent.maha == "unlikely"
+    assert f"schistocyte_percent: {findings.focus_note}" in absent.missing
 
 
 def test_a_soft_slide_above_the_limit_is_a_finding_for_maha_that_may_be_low():
