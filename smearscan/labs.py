@@ -550,17 +550,18 @@ _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORE
 #: "started 2 weeks ago" or "since 2015"): a drug stopped long ago would be called the cause,
 #: and "stop stopped quinine" advised.
 _PAST = re.compile(r"\b(stopped|discontinued|ceased|withdrawn|previous|previously|formerly|"
-                   r"former|until|prior(?! to admission)|history|hx|h/o|was on|off(?!-)|"
+                   r"former|until|prior(?! to admission)|history|hx|h/o|was on|off(?!-label)|"
                    r"last year|(years?|yrs?|months?) ago)(\b|$)", re.IGNORECASE)
 #: A year an exposure is dated to ("quinine in 2015"): past unless it is this year.
 _DATED = re.compile(r"\b(?:in|during) ((?:19|20)\d\d)\b", re.IGNORECASE)
-#: When a current drug was started ("started 2 years ago", "started in 2015", "since 2015"): not
-#: a past exposure; removed before :data:`_PAST` is looked for.
-_STARTED = re.compile(r"\b(started|began|begun)\b[^,;)]*|\bsince (19|20)\d\d\b",
-                      re.IGNORECASE)
+#: When a current drug was started ("started 2 years ago", "started in 2015", "since 2015",
+#: "since transplant in 2015"; not "since stopped"): not a past exposure; removed before
+#: :data:`_PAST` is looked for.
+_STARTED = re.compile(r"\b(started|began|begun|since(?! stopped))\b[^,;)]*", re.IGNORECASE)
 #: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
-#: overrides) and line or paragraph separators, which could print as a line of their own.
-_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
+#: overrides), lone surrogates (which cannot be printed) and line or paragraph separators,
+#: which could print as a line of their own.
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
 def _past_exposure(name: str) -> bool:

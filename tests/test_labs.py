@@ -567,7 +567,7 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     "hx of clopidogrel", "gemcitabine last year",
                                     "quinine 6 months ago", "quinine 10 yrs ago",
                                     "quinine (started 2010, stopped 2015)",
-                                    "quinine, since stopped",
+                                    "quinine, since stopped", "quinine (off-treatment)",
                                     f"quinine in {datetime.date.today().year - 1}"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
@@ -579,7 +579,8 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
 
 
 @pytest.mark.parametrize("name", ["quinine\nMAHA: unlikely", "quinine\r", "quinine\x1b[2K",
-                                  "quinine\u2028MAHA: unlikely", "quinine\x85", "\u202equinine"])
+                                  "quinine\u2028MAHA: unlikely", "quinine\x85", "\u202equinine",
+                                  "quinine\ud800"])
 def test_a_name_with_a_line_break_or_control_character_is_refused(name):
     # QA 15 #4: a name from a lab file printed raw could forge a line of the verdict.
     with pytest.raises(LabValueError) as caught:
@@ -594,6 +595,7 @@ def test_a_name_with_a_line_break_or_control_character_is_refused(name):
                                   "tacrolimus (started 2 years ago)",
                                   "gemcitabine, started in 2015", "off-label rituximab",
                                   "quinine prior to admission",
+                                  "tacrolimus since transplant in 2015",
                                   f"quinine in {datetime.date.today().year}"])
 def test_a_name_that_only_starts_with_the_letters_of_a_negation_is_kept(name):
     assert parse_labs({"drug_exposure": name}).drug_exposure == name

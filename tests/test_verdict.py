@@ -771,12 +771,11 @@ def test_the_labs_own_creatinine_limit_judges_a_childs_kidneys(uln, hus):
     verdict = assess(smear(), labs)
     assert verdict.cause("hus").assessment == hus
     asked = [line for line in verdict.missing if line.startswith("creatinine_uln")]
-    assert asked == (["creatinine_uln: judged against adult limits; a child's upper limit is "
-                      "lower: give the lab's"] if uln is None else [])
-    # Not asked where the adult limit did not decide: a pregnancy, or ADAMTS13 under 10%.
-    for other in ({"pregnancy": True, "sex": "female"}, {"adamts13": 5}):
-        decided = assess(smear(), dataclasses.replace(labs, **other))
-        assert not any(line.startswith("creatinine_uln") for line in decided.missing)
+    assert asked == (["creatinine_uln: judged against adult limits; a child's and a pregnant "
+                      "woman's upper limit are lower: give the lab's"] if uln is None else [])
+    # Not asked where the adult limit did not decide: ADAMTS13 under 10% (QA 16 #9).
+    decided = assess(smear(), dataclasses.replace(labs, adamts13=5))
+    assert not any(line.startswith("creatinine_uln") for line in decided.missing)
     limit = "1.3 mg/dL (men)" if uln is None else f"{uln:g} mg/dL (the lab's upper limit)"
     if hus == "possible":
         limit = f"{uln:g} mg/dL, the lab's upper limit"
@@ -1248,25 +1247,41 @@ def test_a_maha_picture_without_any_plasmic_item_leaves_ttp_possible(labs, maha,
 ITP = {"platelets": 10, "ldh": "200 U/L", "ldh_uln": 250, "haptoglobin": "1.0 g/L", "mcv": 88,
        "inr": 1.1, "creatinine": "1.0 mg/dL", "active_cancer": False, "transplant": False}
 AIHA = {**CLASSIC_TTP, "dat": "positive", "reticulocytes": "6 %", "haptoglobin": "<0.1 g/L"}
+ONE_MARKER = {"ldh": "900 U/L", "reticulocytes": 1.0}  # against a normal haptoglobin
 
 
 @pytest.mark.parametrize(("labs", "maha", "ttp"), [
-    ({**ITP, "dat": "positive"}, "unlikely", "unlikely"),
-    ({**ITP, "dat": "negative"}, "unlikely", "unlikely"),
-    ({**AIHA, "platelets": 30}, "unlikely", "unlikely"),
-    ({**AIHA, "platelets": 29.9}, "insufficient data", "possible"),
-    ({"dat": "positive"}, "unlikely", "unlikely"),
-    ({"dat": "negative"}, "insufficient data", "not assessed"),
-    ({"dat": "positive", "platelets": 12}, "insufficient data", "possible")])
+    ({**ITP, "dat": "positive"}, ("unlikely", "unlikely"), "unlikely"),
+    ({**ITP, "dat": "negative"}, ("unlikely", "unlikely"), "unlikely"),
+    ({**ITP, **ONE_MARKER, "dat": "negative"}, ("unlikely", "unlikely"), "unlikely"),
+    ({**ITP, **ONE_MARKER, "dat": "positive"}, ("unlikely", "unlikely"), "unlikely"),
+    ({**AIHA, "platelets": 30}, ("insufficient data", "unlikely"), "unlikely"),
+    ({**AIHA, "platelets": 29.9}, ("insufficient data", "insufficient data"), "possible"),
+    ({"dat": "positive"}, ("insufficient data", "unlikely"), "unlikely"),
+    ({"dat": "negative"}, ("insufficient data", "insufficient data"), "not assessed"),
+    ({"dat": "positive", "platelets": 12}, ("insufficient data", "insufficient data"),
+     "possible")])
 def test_a_short_count_is_read_with_the_labs_as_a_low_one(labs, maha, ttp):
-    # QA 16 #3: on 0 of 200 cells an isolated ITP (haemolysis shown absent) and a warm AIHA
-    # (platelets 30) scored PLASMIC 6 and got "URGENT - TTP suspected", where 0.2% of 1000 gave
-    # "unlikely", and platelets 29.9 gave less ("possible") than 30. #4: a positive DAT alone,
-    # nothing else measured, gave "URGENT - TTP possible".
-    for count in (smear("insufficient", 0.0, (0.0, 1.9), 200), below()):
+    # QA 16 #3: on 0 of 200 cells an isolated ITP (haemolysis excluded: none, or an LDH alone
+    # against a normal haptoglobin and reticulocytes) and a warm AIHA (platelets 30) scored
+    # PLASMIC 6 and got "URGENT - TTP suspected", where 0.2% of 1000 gave "unlikely", and
+    # platelets 29.9 gave less ("possible") than 30. #4: a positive DAT alone, nothing else
+    # measured, gave "URGENT - TTP possible". QA 17: a positive DAT does not make MAHA unlikely
+    # on too few cells (HUS stays open); TTP is judged by it as on a low count.
+    for count, expected in zip((smear("insufficient", 0.0, (0.0, 1.9), 200), below()), maha,
+                               strict=True):
         verdict = assess(count, parse_labs(labs))
-        assert (verdict.maha, verdict.cause("ttp").assessment) == (maha, ttp)
+        assert (verdict.maha, verdict.cause("ttp").assessment) == (expected, ttp)
         assert verdict.urgent == (POSSIBLE if ttp == "possible" else None)
+
+
+def test_a_positive_dat_on_too_few_cells_leaves_hus_open():
+    # QA 17 #1: 0 of 200 cells, DAT positive, platelets 50, creatinine 4 mg/dL and diarrhoea:
+    # MAHA, TTP and HUS were all "unlikely", with no action.
+    labs = parse_labs({**AIHA, "platelets": 50, "creatinine": "4 mg/dL", "diarrhoea": True})
+    verdict = assess(smear("insufficient", 0.0, (0.0, 1.9), 200), labs)
+    assert (verdict.maha, verdict.cause("ttp").assessment) == ("insufficient data", "unlikely")
+    assert verdict.cause("hus").assessment == "possible"
 
 
 @pytest.mark.parametrize(("context", "expected"), [

@@ -119,8 +119,8 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
     if labs.d_dimer is not None and labs.d_dimer_uln is None:
         missing.append("d_dimer_uln: the ISTH item is D-dimer as a multiple of its ULN")
     if _hus_by_adult_limit(labs, smear, maha, hus):
-        missing.append("creatinine_uln: judged against adult limits; a child's upper limit is "
-                       "lower: give the lab's")
+        missing.append("creatinine_uln: judged against adult limits; a child's and a pregnant "
+                       "woman's upper limit are lower: give the lab's")
     if labs.vitamin_b12 is not None and labs.vitamin_b12_uln is None:
         missing.append("vitamin_b12_uln: B12 is judged against the lab's upper limit of normal")
     hemoglobin = labs.hemoglobin if smear.population == "adult" else None
@@ -133,11 +133,11 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
 
 
 def _hus_by_adult_limit(labs: Labs, smear: SmearFindings, maha: str, hus: Cause) -> bool:
-    """HUS unlikely only because the creatinine is within this tool's adult limits, where the
-    patient could be a child (not pregnant, ADAMTS13 not severely low, MAHA not unlikely)."""
+    """HUS unlikely only because the creatinine is within this tool's adult limits (ADAMTS13
+    not severely low, MAHA not unlikely), which a child's and a pregnant woman's are under."""
     severe = labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE
     return (labs.creatinine is not None and labs.creatinine_uln is None
-            and smear.population == "adult" and not labs.pregnancy and not severe
+            and smear.population == "adult" and not severe
             and maha != "unlikely" and hus.assessment == "unlikely")
 
 

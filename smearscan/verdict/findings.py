@@ -255,11 +255,20 @@ class LabPicture:
     thrombocytopenia: bool | None
     anaemia: bool | None
 
+    @property
+    def haemolysis_excluded(self) -> bool:
+        """No haemolysis: ``absent``, or one raised marker that two or more normal ones
+        contradict (an LDH alone with a normal haptoglobin and reticulocytes is another story;
+        this tool's rule)."""
+        normal = sum(not raised for raised, _ in self.markers)
+        return self.haemolysis == "absent" or (self.haemolysis == "equivocal"
+                                               and normal >= HAEMOLYSIS_MARKERS)
+
 
 def immune_haemolysis_open(labs: Labs, picture: LabPicture) -> bool:
-    """A positive DAT with haemolysis not shown absent: an immune haemolysis, which does not
-    exclude TTP; only ADAMTS13 does."""
-    return labs.dat == "positive" and picture.haemolysis != "absent"
+    """A positive DAT with haemolysis not excluded (:attr:`LabPicture.haemolysis_excluded`): an
+    immune haemolysis, which does not exclude TTP; only ADAMTS13 does."""
+    return labs.dat == "positive" and not picture.haemolysis_excluded
 
 
 def ttp_open_despite_dat(labs: Labs, picture: LabPicture, plasmic: Score) -> bool:
@@ -345,12 +354,12 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
         return "possible"  # not "likely": ICSH asks for 1000 cells
     call = short or smear.call
     if call in (None, "insufficient"):
-        # Too few cells say nothing of MAHA, but the labs can, as under a count within the
-        # limit: no haemolysis, or a positive DAT that leaves TTP closed (QA 16: an isolated ITP
-        # on 0 of 200 cells got "TTP suspected", where 0.2% of 1000 got "unlikely").
-        closed = picture.haemolysis == "absent" or (
-            labs.dat == "positive" and not ttp_open_despite_dat(labs, picture, plasmic))
-        return "unlikely" if closed else INSUFFICIENT
+        # Too few cells say nothing of MAHA, but the labs can: no haemolysis (QA 16: an
+        # isolated ITP on 0 of 200 cells got "TTP suspected", where 0.2% of 1000 got
+        # "unlikely"). A positive DAT does not: it leaves the kidney causes open (QA 17; a
+        # pneumococcal HUS is usually DAT-positive, Copelovitch L, Kaplan BS. Pediatr Nephrol
+        # 2008;23:1951-1956), and TTP is judged by it in smearscan.verdict.differential.ttp.
+        return "unlikely" if picture.haemolysis_excluded else INSUFFICIENT
     if call == "above":
         full = (picture.haemolysis == "present" and labs.dat == "negative"
                 and not smear.other_poikilocytes_abundant)
@@ -366,10 +375,7 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
     # (early TTP can show an undetectable haptoglobin before the reticulocytes rise; an LDH
     # alone with a normal haptoglobin, reticulocytes and bilirubin is another story): the
     # picture is not known yet, which is not "unlikely".
-    normal = sum(not raised for raised, _ in picture.markers)
-    incomplete = picture.haemolysis in ("unknown", "present") or (
-        picture.haemolysis == "equivocal" and normal < HAEMOLYSIS_MARKERS)
-    undecided = (incomplete and picture.thrombocytopenia is not False
+    undecided = (not picture.haemolysis_excluded and picture.thrombocytopenia is not False
                  and labs.dat != "positive")
     if undecided or ttp_open_despite_dat(labs, picture, plasmic):
         return INSUFFICIENT

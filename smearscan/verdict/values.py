@@ -212,8 +212,8 @@ MAHA_RULE = _rule(
     "(or not given, with a raised haemolysis marker) and PLASMIC reaching "
     f"{PLASMIC_HIGH} (TTP not excluded) -> insufficient data; "
     "else unlikely; fewer than 1000 red cells counted, at or under the limit -> insufficient "
-    "data, but unlikely with haemolysis shown absent or a positive DAT that does not leave TTP "
-    "open", f"MAHA is a laboratory constellation in which schistocytes are one marker "
+    "data, but unlikely with haemolysis excluded (none, or one raised marker against two "
+    "normal ones)", f"MAHA is a laboratory constellation in which schistocytes are one marker "
     f"({ISTH_TTP}; {ICSH})", standard=False)
 PLASMIC_RULE = _rule(
     "PLASMIC", f"1 point each: platelets < {PLASMIC_PLATELETS:g}; haemolysis (reticulocytes > "
@@ -257,7 +257,8 @@ TTP_RULE = _rule(
     "MAHA unlikely -> unlikely (PLASMIC is for thrombocytopenia with MAHA); the smear not "
     f"showing MAHA with a positive DAT, haemolysis not shown absent, platelets under "
     f"{PLASMIC_PLATELETS:g} (or not given, with a raised haemolysis marker) and PLASMIC "
-    f"reaching {PLASMIC_HIGH} -> possible; no PLASMIC item given is a range of 0-7; "
+    f"reaching {PLASMIC_HIGH} -> possible, otherwise with a positive DAT -> unlikely; no "
+    "PLASMIC item given is a range of 0-7; "
     "never decided by the schistocyte count "
     "alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
     standard=False)

@@ -55,7 +55,8 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
                  "can follow the haemolysis by days (this tool's rule)",) if labs.diarrhoea \
         else ()
     if creatinine <= limit:
-        adult_limit = ("; adult limits: for a child give creatinine_uln, the age's upper limit"
+        adult_limit = ("; adult limits: for a child or in pregnancy give creatinine_uln, the "
+                       "patient's upper limit"
                        if labs.creatinine_uln is None else "")
         return Cause.of("hus", "possible" if diarrhoea else "unlikely", "urgent", action, (
             f"creatinine {shown} not over {limit:.3g} mg/dL ({whom}): no renal involvement "

@@ -88,6 +88,14 @@ DAT_POSITIVE_HIGH_PLASMIC = (
     f"{PLASMIC_HIGH}-7 ({ISTH_TTP}; this tool's rule)")
 
 
+#: Why TTP is unlikely when the smear does not show MAHA and a positive DAT leaves TTP closed.
+DAT_POSITIVE_CLOSED = (
+    "DAT positive: an immune haemolysis, with platelets of "
+    f"{PLASMIC_PLATELETS:g} x10^9/L or more (a warm autoimmune haemolytic anaemia scores PLASMIC "
+    f"{PLASMIC_HIGH} too), PLASMIC under {PLASMIC_HIGH}, or neither a raised haemolysis marker "
+    f"nor platelets under {PLASMIC_PLATELETS:g} measured (this tool's rule)")
+
+
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
                     french: Score, overt_dic: bool) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
@@ -96,13 +104,18 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
                             f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
     immune = immune_haemolysis_open(labs, picture)
-    if maha not in ("likely", "possible") and ttp_open_despite_dat(labs, picture, plasmic):
+    if maha not in ("likely", "possible") and immune:
         # The smear does not show MAHA (a count at or under the limit, or too few cells): a
         # positive DAT points to an immune haemolysis, but does not exclude TTP (ISTH 2020 acts
         # on a high pre-test probability); the MAHA call is left open with it.
-        incomplete = ([] if plasmic.minimum >= PLASMIC_HIGH else
-                      ["measure the missing PLASMIC items now"])
-        return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, *incomplete, send]
+        if ttp_open_despite_dat(labs, picture, plasmic):
+            incomplete = ([] if plasmic.minimum >= PLASMIC_HIGH else
+                          ["measure the missing PLASMIC items now"])
+            return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, *incomplete, send]
+        # Platelets of 30 or more (a warm AIHA scores PLASMIC 6 too), PLASMIC under 6, or
+        # neither a raised marker nor low platelets: the same on too few cells as on a low
+        # count (QA 16: a warm AIHA on 0 of 200 cells got "TTP suspected").
+        return "unlikely", [score, DAT_POSITIVE_CLOSED, send]
     if maha == "unlikely":
         # Not a low count alone (that never makes MAHA unlikely with haemolysis and low
         # platelets): no haemolysis, or an immune one with PLASMIC under 6. PLASMIC is for
