@@ -40,7 +40,7 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from typing import Any
 from smearscan.errors import LabValueError
 
 __all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
-           "labs_for_slide", "parse_labs", "read_labs_file", "with_overrides"]
+           "check_lab_slides", "labs_for_slide", "parse_labs", "read_labs_file", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -751,6 +751,42 @@ def read_labs_file(path: str | os.PathLike[str]) -> dict[str, Labs]:
         return _labs_from_json(text, path)
     return _labs_from_csv(text, path)
 
+
+
+def check_lab_slides(by_slide: Mapping[str, Labs], slides: Sequence[str], *, source: str) -> None:
+    """Refuse a lab file read by :func:`read_labs_file` that does not fit a run's ``slides``:
+    one set of values with no slide name for several slides (slides are usually different
+    patients); rows none of which names a slide of the run; or a row that names none but is
+    close to the name of a slide left without values (``S1`` for ``s1``), which would leave
+    that slide without its verdict. Other rows may be for slides of another run.
+
+    Raises
+    ------
+    LabValueError
+        One line naming ``source`` and the problem.
+    """
+    if "" in by_slide:
+        if len(slides) > 1:
+            raise LabValueError(
+                f"{source}: one set of lab values, with no slide name, for {len(slides)} slides "
+                "(usually different patients): give a CSV with a 'slide' column, or a JSON "
+                "object keyed by slide name")
+        return
+    without = [slide for slide in slides if slide not in by_slide]
+    typos = {name: close for name in by_slide if name not in slides
+             and (close := _close_name(name, without)) is not None}
+    if typos:
+        named = ", ".join(f"{name!r} (did you mean {close!r}?)" for name, close in typos.items())
+        raise LabValueError(f"{source}: lab values for slides not in this run: {named}")
+    if len(without) == len(slides):
+        raise LabValueError(f"{source}: no lab values for any slide of this run "
+                            f"({', '.join(slides)}); it has {', '.join(sorted(by_slide))}")
+
+
+def _close_name(name: str, names: Sequence[str]) -> str | None:
+    """The one of ``names`` that ``name`` is a slip of: the same but for case, or close."""
+    same = [candidate for candidate in names if candidate.lower() == name.lower()]
+    return next(iter(same or difflib.get_close_matches(name, names, n=1, cutoff=0.8)), None)
 
 
 def labs_for_slide(by_slide: Mapping[str, Labs], slide: str | None, *, source: str) -> Labs:

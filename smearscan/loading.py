@@ -132,8 +132,12 @@ def not_a_folder_reason(path: Path) -> str | None:
 
 
 def is_output_folder(folder: Path) -> bool:
-    """True for a folder that smearscan writes results into (it holds :data:`OUTPUT_MARKER`)."""
-    return (Path(folder) / OUTPUT_MARKER).is_file()
+    """True for a folder that smearscan writes results into (it holds :data:`OUTPUT_MARKER`);
+    False for one that cannot be read (listing it then says why)."""
+    try:
+        return (Path(folder) / OUTPUT_MARKER).is_file()
+    except OSError:  # a folder without read or search permission (Python 3.11 raises EACCES)
+        return False
 
 
 def file_identity(path: Path) -> tuple[int, int] | None:

@@ -70,7 +70,10 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
     rests on (corrected when the model gives its error rates), the less-specific flag, the
     focus (median red-cell edge width), the pixel size (with the fields off the slide's scale),
     NRBCs and the path of the slide's report.html; a
-    signed-off slide's reviewed figures, marked so, and a review in progress or set aside."""
+    signed-off slide's reviewed figures, marked so, and a review in progress or set aside.
+    Above it, the URGENT line of each slide whose verdict has one: the first lines printed."""
+    urgent = [f"{outcome.name}: {verdict['urgent']}" for outcome in outcomes
+              if (verdict := outcome.summary.reported_verdict) and verdict.get("urgent")]
     rows = []
     for outcome in outcomes:
         s = outcome.summary
@@ -89,8 +92,9 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
                                         _REVIEW_NOTES.get((s.review or {}).get("status"), ""))
                       if note),
         ])
-    return _table(("slide", "fields", "failed", "RBCs", "call", "schistocytes % (95% CI)",
-                   "less specific", "focus", "um/px", "NRBC", "report", ""), rows)
+    table = _table(("slide", "fields", "failed", "RBCs", "call", "schistocytes % (95% CI)",
+                    "less specific", "focus", "um/px", "NRBC", "report", ""), rows)
+    return "\n".join([*urgent, table])
 
 
 #: The slide table's note on a slide's review (``summary.json``'s ``review`` status).

@@ -350,17 +350,20 @@ def test_symlink_loop_among_slide_folders_is_one_error(tmp_path, capsys, target)
     assert {r["slide"] for r in read_csv_rows(out / "cells.csv")} == {"s1"}
 
 
-def _unlistable(monkeypatch, folder: Path) -> None:
-    """Listing ``folder`` fails as it does without read permission (which root ignores)."""
-    def refusing(listing):
-        def listed(path="."):
-            if Path(path) == folder:
+def _unlistable(monkeypatch, folder: Path, *, searchable: bool = True) -> None:
+    """Listing ``folder`` fails as it does without read permission (which root ignores); not
+    ``searchable`` (mode 000), nothing inside it can be looked up either."""
+    def refusing(call, inside: bool = False):
+        def refused(path=".", *args, **kwargs):
+            if (Path(path).parent if inside else Path(path)) == folder:
                 raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
-            return listing(path)
-        return listed
+            return call(path, *args, **kwargs)
+        return refused
 
     monkeypatch.setattr(os, "scandir", refusing(os.scandir))
     monkeypatch.setattr(os, "listdir", refusing(os.listdir))
+    if not searchable:
+        monkeypatch.setattr(os, "stat", refusing(os.stat, inside=True))
 
 
 @pytest.mark.parametrize(("locked", "slide", "images"), [
@@ -368,11 +371,14 @@ def _unlistable(monkeypatch, folder: Path) -> None:
     ("slides/s1/part2", "s1", {"f0.png", "f1.png"}),
     ("slides", "slides", set()),
 ])
+@pytest.mark.parametrize("searchable", [True, False])
 def test_unreadable_folder_is_reported_with_the_reason(tmp_path, monkeypatch, locked, slide,
-                                                       images):
+                                                       images, searchable):
+    # QA of the analysis command: a folder of mode 000 (its marker file cannot be looked up)
+    # gave a traceback, exit 1, and the readable slides beside it were never analysed.
     _slide_folders(tmp_path / "slides", "s1", "s2")
     _slide_folders(tmp_path / "slides" / "s1", "part2")
-    _unlistable(monkeypatch, tmp_path / locked)
+    _unlistable(monkeypatch, tmp_path / locked, searchable=searchable)
     out = tmp_path / "out"
     assert run(tmp_path / "slides", "--out", out) == 3
     errors = read_csv_rows(out / "errors.csv")

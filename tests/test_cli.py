@@ -320,6 +320,58 @@ def test_a_declared_pixel_size_is_compared_with_the_median_of_five_fields(shared
         f"of 5 fields ({slide / '0.jpg'} and 4 more) (median red cell taken as 7.5 um)")
 
 
+def _two_slides(tmp_path, field_png):
+    for name in ("s1", "s2"):
+        (tmp_path / "in" / name).mkdir(parents=True)
+        (tmp_path / "in" / name / "f.png").write_bytes(field_png.read_bytes())
+    return tmp_path / "in"
+
+
+URGENT_LABS = "platelets,ldh,ldh_uln,haptoglobin,dat\n12,900,250,<0.1 g/L,negative\n"
+
+
+def test_a_batch_prints_each_slides_urgent_line_first_and_names_a_slide_without_labs(
+        field_png, tmp_path, capsys):
+    # QA of the analysis command: the URGENT line was only in the report and summary.json, and
+    # a slide the lab file did not name had no verdict without a word.
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide," + URGENT_LABS.replace("\n12", "\ns1,12"))
+    out = tmp_path / "out"
+    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 3
+    printed = capsys.readouterr()
+    assert printed.out.splitlines()[0] == f"s1: {urgent_ttp('possible', 'unknown')}"
+    assert printed.out.splitlines()[1].startswith("slide  fields")
+    problem = f"no verdict: {labs} has no lab values for slide 's2'"
+    assert f"smearscan: {problem}\n" in printed.err
+    assert read_csv_rows(out / "errors.csv") == [{"slide": "s2", "image": "", "error": problem}]
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ("S1,20\ns2,30\n", "lab values for slides not in this run: 'S1' (did you mean 's1'?)"),
+    ("sX,20\n", "no lab values for any slide of this run (s1, s2); it has sX")])
+def test_a_lab_file_that_names_no_slide_of_the_run_is_refused_before_any_work(
+        field_png, tmp_path, capsys, rows, message):
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,platelets\n" + rows)
+    out = tmp_path / "out"
+    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"smearscan: {labs}: {message}\n"
+    assert not (out / "slides").exists()
+
+
+def test_one_patients_lab_values_are_refused_for_several_slides(field_png, tmp_path, capsys):
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"platelets": 20}))
+    assert main([str(slides), "--out", str(tmp_path / "out"), "--labs", str(labs)]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan: {labs}: one set of lab values, with no slide name, for 2 slides (usually "
+        "different patients): give a CSV with a 'slide' column, or a JSON object keyed by slide "
+        "name\n")
+
+
 def test_the_report_opens_with_the_urgent_ttp_line_when_ttp_is_possible(field_png, tmp_path):
     # A QA pass found it only inside the verdict section, after the galleries.
     labs = tmp_path / "labs.json"

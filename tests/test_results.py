@@ -40,7 +40,8 @@ def _recorded(out: Path) -> dict[str, dict]:
 
 def test_summaries_of_a_classified_run_with_a_verdict_round_trip_exactly(tmp_path):
     labs = tmp_path / "labs.json"
-    labs.write_text(json.dumps({"hemoglobin": "7.5 g/dL", "platelets": 80}))
+    patient = {"hemoglobin": "7.5 g/dL", "platelets": 80}
+    labs.write_text(json.dumps({"chula": patient, "bccd": patient}))
     out = tmp_path / "out"
     assert main([str(_slides(tmp_path)), "--out", str(out), "--labs", str(labs),
                  "--quiet"]) == 3  # partial: the unreadable file

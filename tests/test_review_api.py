@@ -537,19 +537,25 @@ def test_a_malformed_review_file_is_one_line_not_a_traceback(content, problem, t
     assert str(caught.value) == f"{tmp_path / REVIEW_FILE}: {problem}"
 
 
+def _both(labs: dict) -> dict:
+    """The same lab values for both slides of the fixture, by name (a file without slide names
+    is refused for several slides)."""
+    return {"positive": labs, "negative": labs}
+
+
 def test_a_review_still_applies_when_only_the_lab_values_change(results, tmp_path):
     # An ADAMTS13 result that comes back changes the verdict, not one cell: the sign-off stays.
     work = tmp_path / "run"
     shutil.copytree(results.parent, work)
     out = work / "results"
     labs = work / "labs.json"
-    labs.write_text(json.dumps({"platelets": 12}))
+    labs.write_text(json.dumps(_both({"platelets": 12})))
     command = [str(work / "slides"), "--out", str(out), "--model", str(work / "model.onnx"),
                "--quiet", "--jobs", "1", "--labs", str(labs)]
     assert main(command) == 0
     with running(create_app(out, token=TOKEN)) as url:
         Client(url).post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
-    labs.write_text(json.dumps({"platelets": 12, "adamts13": "5 %"}))
+    labs.write_text(json.dumps(_both({"platelets": 12, "adamts13": "5 %"})))
     assert main(command) == 0
     review = _merged(out)["positive"]["review"]
     assert (review["status"], review["reviewer"]) == ("signed off", "A. Tech")
@@ -565,7 +571,7 @@ _NORMAL_HAEMOLYSIS = {"platelets": 60, "ldh": "200 U/L", "ldh_uln": "250 U/L",
 def _run_with_labs(results, tmp_path, labs: dict) -> tuple[list[str], Path]:
     work = tmp_path / "run"
     shutil.copytree(results.parent, work)
-    (work / "labs.json").write_text(json.dumps(labs))
+    (work / "labs.json").write_text(json.dumps(_both(labs)))
     command = [str(work / "slides"), "--out", str(work / "results"), "--model",
                str(work / "model.onnx"), "--quiet", "--jobs", "1", "--labs",
                str(work / "labs.json")]
@@ -667,7 +673,8 @@ def test_a_signed_off_slide_analysed_again_keeps_its_reviewed_report(results, tm
     # and its report shows the reviewed count with the new verdict.
     command, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
     _sign_off_without(out, 19)
-    (out.parent / "labs.json").write_text(json.dumps(_NORMAL_HAEMOLYSIS | {"adamts13": "70 %"}))
+    (out.parent / "labs.json").write_text(
+        json.dumps(_both(_NORMAL_HAEMOLYSIS | {"adamts13": "70 %"})))
     assert main(command) == 0
     slide = _merged(out)["positive"]
     assert slide["review"]["status"] == "signed off"

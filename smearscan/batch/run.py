@@ -118,13 +118,28 @@ def _written_images(result: FieldResult, paths: tuple[Path, Path]
     return replace(result, mask_png=None, overlay_png=None), written
 
 
-def _with_verdict(name: str, summary: SlideSummary, labs: dict | None
+def _lab_values(path: Path | None, slides: list[Slide]) -> dict | None:
+    """The lab file's values by slide, checked against the run's slides before any work
+    (:func:`~smearscan.labs.check_lab_slides`); None without a lab file."""
+    if path is None:
+        return None
+    from smearscan.labs import check_lab_slides, read_labs_file  # only runs with lab values
+
+    labs = read_labs_file(path)
+    check_lab_slides(labs, [slide.name for slide in slides], source=str(path))
+    return labs
+
+
+def _with_verdict(name: str, summary: SlideSummary, labs: dict | None, source: Path | None
                   ) -> tuple[SlideSummary, str | None]:
     """The summary with the MAHA verdict and the lab values it was given, when lab values were
-    given for the slide; and why there is no verdict when a value given as a bound leaves it
-    open (the verdict block then holds the URGENT line if the whole range calls for it)."""
-    if labs is None or ("" not in labs and name not in labs) or summary.statistics is None:
+    given for the slide; and why there is no verdict when the lab file has no values for it, or
+    a value given as a bound leaves it open (the verdict block then holds the URGENT line if
+    the whole range calls for it)."""
+    if labs is None or summary.statistics is None:
         return summary, None
+    if "" not in labs and name not in labs:
+        return summary, f"no verdict: {source} has no lab values for slide {name!r}"
     from smearscan.verdict import UnresolvedBoundError, slide_verdict
 
     summary = replace(summary, labs=labs.get(name, labs.get("")))
@@ -155,7 +170,7 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
         builder.finish_cells()
     summary = builder.summary(options.population)
     problems = list(slide.problems)
-    summary, unresolved = _with_verdict(slide.name, summary, labs)
+    summary, unresolved = _with_verdict(slide.name, summary, labs, options.labs_path)
     problems += [unresolved] if unresolved else []
     errors = builder.errors + [(slide.name, "", problem) for problem in problems]
     model = builder.model
@@ -273,6 +288,7 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         # loads a model it does not use. The tasks' path: one model in memory, not two.
         with _model_named_as_given(options.model_path):
             cached_model(_sent(options.model_path))
+    labs = _lab_values(options.labs_path, slides)  # by the names the slides are written under
     # Taken once, before any field is read: a file changed during the run redoes its slide.
     expected = {s.name: fingerprint(s, options, out) for s in slides} if out is not None else {}
     outcomes: dict[str, SlideOutcome] = {}
@@ -285,11 +301,6 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
             remove_superseded(out, resumed.superseded)  # a run killed before it did
             outcomes[slide.name] = resumed
             on_slide(resumed)
-    labs = None
-    if options.labs_path:
-        from smearscan.labs import read_labs_file  # only runs with lab values need the tables
-
-        labs = read_labs_file(options.labs_path)
     for slide, results in _grouped(pending, out, options, executor, progress):
         outcomes[slide.name] = finish_slide(slide, results, out, options, labs,
                                             expected.get(slide.name))
