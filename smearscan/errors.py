@@ -61,6 +61,13 @@ class BlankFieldError(UnusableFieldError):
     uniform image) (:func:`smearscan.illumination.require_exposure`)."""
 
 
+class MaskedFieldError(UnusableFieldError):
+    """A field with a black area (a field stop, vignetted corners, a mask)
+    (:func:`smearscan.illumination.require_exposure`): the segmentation's threshold would
+    separate black from the rest and lose the cells, and the stop's edge would cut cells into
+    fragments."""
+
+
 class MissingExtraError(SmearscanError):
     """A command needs an optional extra (``train``) that is not installed."""
 

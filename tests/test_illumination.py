@@ -17,7 +17,7 @@ from synthetic import analysed_slides, grid_centres, image_quality, synthetic_fi
 
 from smearscan import illumination
 from smearscan.cli import main
-from smearscan.errors import BlankFieldError, OverexposedFieldError
+from smearscan.errors import BlankFieldError, MaskedFieldError, OverexposedFieldError
 from smearscan.illumination import UNEVEN_FALLOFF, evenly_lit, require_exposure
 from smearscan.loading import read_field
 
@@ -122,6 +122,7 @@ def test_a_quarter_of_the_light_is_still_analysed():
 def _dark(level: int) -> np.ndarray:
     rgb = np.zeros((480, 640, 3), np.uint8)
     rgb[::2] = level  # half the pixels at the level: the 95th percentile is the level
+    rgb[:, :, 0] = 255  # red, which the rule does not read: no pixel is black
     return rgb
 
 
@@ -145,6 +146,41 @@ def test_dark_and_blank_fields_at_the_rule_boundaries(rgb, message):
     else:
         with pytest.raises(BlankFieldError, match=message):
             require_exposure(rgb)
+
+
+@pytest.mark.parametrize(("rows", "refused"), [(2, False), (3, True), (10, True)])  # 480 rows
+def test_a_field_with_a_black_band_is_refused_as_masked(rows, refused):
+    # QA of the analysis command: 10 black rows (2% of a Chula field) left 8 of its 103 cells,
+    # with exit 0 and no word; a circular field stop left 1.
+    rgb = read_field(SAMPLE).copy()
+    rgb[-rows:] = 0
+    share = rows / rgb.shape[0]
+    if not refused:
+        require_exposure(rgb)
+        return
+    with pytest.raises(MaskedFieldError) as caught:
+        require_exposure(rgb)
+    assert str(caught.value) == (
+        f"masked: {share:.1%} of its pixels are black (under 13 in every channel, 10% of its "
+        "background), over 0.5% (this tool's rule): a field stop, dark corners or a band; crop "
+        "the photograph to the lit area")
+
+
+def test_a_circular_field_stop_is_refused_in_a_batch_that_goes_on(tmp_path, capsys):
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    rgb = read_field(SAMPLE)
+    rows, cols = np.mgrid[:rgb.shape[0], :rgb.shape[1]]
+    stopped = rgb.copy()
+    stopped[(cols - rgb.shape[1] / 2) ** 2 + (rows - rgb.shape[0] / 2) ** 2
+            > (rgb.shape[1] / 2) ** 2] = 0
+    cv2.imwrite(str(slide / "stop.png"), stopped[:, :, ::-1])
+    cv2.imwrite(str(slide / "open.png"), rgb[:, :, ::-1])
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--quiet", "--no-classify"]) == 3
+    errors = list(csv.DictReader(io.StringIO((out / "errors.csv").read_text())))
+    assert [(e["image"], e["error"].split(":")[1].strip()) for e in errors] == [
+        ("stop.png", "masked")]
 
 
 def test_an_overexposed_field_is_refused_with_the_share_and_the_fix():
