@@ -24,7 +24,7 @@ from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
 from smearscan.classification.model import check_operating_points
 from smearscan.errors import UnusableFieldError
-from smearscan.loading import Slide, file_identity, find_slides, read_field
+from smearscan.loading import Slide, file_identity, find_slides, read_field, without_copies
 from smearscan.pipeline import (
     FieldResult,
     ModelInfo,
@@ -255,6 +255,15 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
 
 
 def _slide(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Slide:
+    slide = _given_slide(paths)
+    _, copies = without_copies([slide])
+    if copies:  # its cells would be counted twice
+        copy, kept = copies[0]
+        raise ValueError(f"{copy}: the same image as {kept}; give each field once")
+    return slide
+
+
+def _given_slide(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Slide:
     if isinstance(paths, str | os.PathLike):
         slides = find_slides([_path(paths, "paths")])
         if len(slides) != 1:

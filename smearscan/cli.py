@@ -226,7 +226,7 @@ def _run_analysis(args: argparse.Namespace) -> int:
         executor_for,
         parse_scheduler,
     )
-    from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides, without_repeats
+    from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides, without_copies, without_repeats
     from smearscan.report import field_table, slide_table
 
     if args.scheduler is not None:
@@ -242,6 +242,9 @@ def _run_analysis(args: argparse.Namespace) -> int:
         find_slides(args.paths, exclude=[args.out] if args.out else []))
     for repeat, kept in repeats:
         _say(printable(f"smearscan: {_repeat_note(repeat.origin, kept.origin)}"))
+    slides, copies = without_copies(slides)
+    for copy, kept in copies:
+        _say(printable(f"smearscan: {copy}: the same image as {kept}; counted once"))
     if args.pixel_size is not None:
         _check_pixel_size(slides, args)
     options = RunOptions(

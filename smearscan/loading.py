@@ -8,12 +8,13 @@ so that the CLI can print it and a batch can record it and go on.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -292,6 +293,42 @@ def without_repeats(slides: list[Slide]) -> tuple[list[Slide], list[tuple[Slide,
             first[identity] = slide
         kept.append(slide)
     return kept, repeats
+
+
+def content_digest(path: Path | None) -> str | None:
+    """SHA-256 of a regular file's bytes; None for no path, a special or unreadable file (a
+    pipe or device is never read: it could block or never end)."""
+    if path is None or special_file_reason(path) is not None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def without_copies(slides: list[Slide]) -> tuple[list[Slide], list[tuple[Path, Path]]]:
+    """``slides`` with each field's content once per slide, the first kept; and each field
+    left out, with the one it copies.
+
+    The same photograph saved twice in a slide (Chula RBC-12 ships such pairs) would count its
+    cells twice: the interval narrows as if more cells had been seen, and can cross the limit
+    (10 fields each saved twice turned an insufficient count into a borderline call).
+    """
+    kept, copies = [], []
+    for slide in slides:
+        first: dict[str, Path] = {}
+        fields = []
+        for path in slide.fields:
+            digest = content_digest(path)
+            if digest is not None and digest in first:
+                copies.append((path, first[digest]))
+                continue
+            if digest is not None:
+                first[digest] = path
+            fields.append(path)
+        kept.append(replace(slide, fields=tuple(fields)))
+    return kept, copies
 
 
 def _to_uint8(array: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -314,3 +315,12 @@ def test_api_arguments_of_the_wrong_kind_are_named_in_one_line(call, error, mess
     with pytest.raises(error) as raised:
         call()
     assert str(raised.value) == message
+
+
+def test_the_same_image_twice_is_refused_by_analyse_slide(tmp_path):
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(SAMPLE, tmp_path / name)
+    with pytest.raises(ValueError) as caught:
+        smearscan.analyse_slide([tmp_path / "a.jpg", tmp_path / "b.jpg"])
+    assert str(caught.value) == (f"{tmp_path / 'b.jpg'}: the same image as "
+                                 f"{tmp_path / 'a.jpg'}; give each field once")

@@ -318,10 +318,11 @@ def test_folder_with_no_images_is_reported_not_skipped(tmp_path, capsys):
         ("nothing here", "")]
 
 
-def _slide_folders(root: Path, *names: str) -> None:
-    for seed, name in enumerate(names):
+def _slide_folders(root: Path, *names: str, first_seed: int = 0) -> None:
+    # Distinct images: the same one twice in a slide is counted once.
+    for index, name in enumerate(names):
         (root / name).mkdir(parents=True)
-        Image.fromarray(_field(seed=seed)).save(root / name / f"f{seed}.png")
+        Image.fromarray(_field(seed=first_seed + index)).save(root / name / f"f{index}.png")
 
 
 def test_symlinked_slide_folder_is_that_folder_named_after_the_link(tmp_path):
@@ -377,7 +378,7 @@ def test_unreadable_folder_is_reported_with_the_reason(tmp_path, monkeypatch, lo
     # QA of the analysis command: a folder of mode 000 (its marker file cannot be looked up)
     # gave a traceback, exit 1, and the readable slides beside it were never analysed.
     _slide_folders(tmp_path / "slides", "s1", "s2")
-    _slide_folders(tmp_path / "slides" / "s1", "part2")
+    _slide_folders(tmp_path / "slides" / "s1", "part2", first_seed=2)
     _unlistable(monkeypatch, tmp_path / locked, searchable=searchable)
     out = tmp_path / "out"
     assert run(tmp_path / "slides", "--out", out) == 3
@@ -648,8 +649,8 @@ def test_names_that_spreadsheets_run_as_formulas_are_escaped(tmp_path):
     """Class 5: names starting with = + - @ went verbatim into cells.csv/errors.csv."""
     slide = tmp_path / "=HYPERLINK(1)"
     slide.mkdir()
-    for name in ("+cmd.png", "-x.png", "@sum.png"):
-        Image.fromarray(_field()).save(slide / name)
+    for seed, name in enumerate(("+cmd.png", "-x.png", "@sum.png")):
+        Image.fromarray(_field(seed=seed)).save(slide / name)
     (slide / "=bad.png").write_bytes(b"")
     out = tmp_path / "out"
     assert run(slide, "--out", out) == 3

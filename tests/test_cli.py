@@ -72,10 +72,10 @@ def test_bad_option_value_exits_2(field_png, capsys):
 
 def test_folder_with_a_bad_file_exits_3_and_lists_it(tmp_path):
     slides = tmp_path / "slides"
-    for name in ("s1/a.png", "s1/b.png", "s2/c.png"):
+    for seed, name in enumerate(("s1/a.png", "s1/b.png", "s2/c.png")):
         path = slides / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(synthetic_field(grid_centres(rows=2, cols=2))).save(path)
+        Image.fromarray(synthetic_field(grid_centres(rows=2, cols=2), seed=seed)).save(path)
     (slides / "s2" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     out = tmp_path / "out"
     assert run(slides, "--out", out) == 3
@@ -386,3 +386,18 @@ def test_the_report_opens_with_the_urgent_ttp_line_when_ttp_is_possible(field_pn
     assert urgent.startswith("URGENT - TTP suspected")
     banner = html.index('<p class="headline above" role="alert"><b>URGENT - TTP suspected')
     assert html.index('<p class="headline') == banner < html.index("<h2>")  # before all else
+
+
+def test_the_same_image_twice_in_a_slide_is_counted_once(field_png, tmp_path, capsys):
+    # QA of the analysis command: 10 fields each saved twice turned an insufficient count into
+    # a borderline call, without a word.
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    for name in ("a.png", "b.png"):
+        (slide / name).write_bytes(field_png.read_bytes())
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().err == (
+        f"smearscan: {slide / 'b.png'}: the same image as {slide / 'a.png'}; counted once\n")
+    summary = json.loads((out / "summary.json").read_text())["slides"]["slide"]
+    assert [field["image"] for field in summary["per_field"]] == ["a.png"]

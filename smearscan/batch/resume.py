@@ -30,24 +30,12 @@ from pathlib import Path
 from smearscan import __version__, default_model_path
 from smearscan.batch.naming import source_of
 from smearscan.batch.outcome import RunOptions, SlideOutcome
-from smearscan.loading import Slide, special_file_reason
+from smearscan.loading import Slide, content_digest
 from smearscan.outputs import jsonable, write_json_atomic
 from smearscan.results import SlideSummary
 
 RECORD_NAME = "slide.json"
 _CHUNK = 1 << 20
-
-
-def content_digest(path: Path | None) -> str | None:
-    """SHA-256 of a regular file's bytes; None for no path, a special or unreadable file (a
-    pipe or device is never read: it could block or never end)."""
-    if path is None or special_file_reason(path) is not None:
-        return None
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
-        return None
 
 
 def fingerprint(slide: Slide, options: RunOptions, out: Path | None = None) -> dict:
