@@ -549,19 +549,18 @@ _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORE
 #: 2010", "previously on ...", "was on ...", "off ...", "10 years ago", "quinine in 2015"; not
 #: "started 2 weeks ago" or "since 2015"): a drug stopped long ago would be called the cause,
 #: and "stop stopped quinine" advised.
-_PAST = re.compile(r"\b(stopped|discontinued|ceased|withdrawn|completed|ended|finished|"
-                   r"previous|previously|formerly|former|until|prior(?! to admission)|history|"
-                   r"hx|h/o|was on|off(?!-label)|last year|(\d+\s*)?(years?|yrs?|months?)\s+ago)"
-                   r"(\b|$)", re.IGNORECASE)
+_ENDED = r"stopped|discontinued|ceased|withdrawn|completed|ended|finished|until"
+_PAST = re.compile(rf"\b({_ENDED}|previous|previously|formerly|former|prior(?! to admission)|"
+                   r"history|hx|h/o|was on|off(?!-label)|last year|"
+                   r"(\d+\s*)?(years?|yrs?|months?)\s+ago)(\b|$)", re.IGNORECASE)
 #: A year an exposure is dated to ("quinine 2015", "in Dec 2025"): past unless it is this year.
 _DATED = re.compile(r"\b((?:19|20)\d\d)\b")
 #: When a current drug was started ("started 2 years ago", "started in 2015", "since 2015",
-#: "since transplant in 2015"; not "since stopped"), up to a word that ends it ("started 2010,
-#: stopped 2012", "started 2010 stopped 2012"): not a past exposure; removed before
+#: "since transplant in 2015"), up to a word that ends it ("started 2010, stopped 2012",
+#: "since 2015 until 2016", "since withdrawn"): not a past exposure; removed before
 #: :data:`_PAST` and :data:`_DATED` are looked for.
-_STARTED = re.compile(r"\b(started|began|begun|since(?! stopped))\b"
-                      r"((?!\b(stopped|discontinued|ceased|ended|finished|completed|until|and)\b)"
-                      r"[^,;)])*", re.IGNORECASE)
+_STARTED = re.compile(rf"\b(started|began|begun|since)\b((?!\b({_ENDED}|and)\b)[^,;)])*",
+                      re.IGNORECASE)
 #: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
 #: overrides), lone surrogates (which cannot be printed) and line or paragraph separators,
 #: which could print as a line of their own.

@@ -571,7 +571,9 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     "started 2010 stopped 2012", "quinine 10yrs ago",
                                     "started 2015 and stopped 2016", "quinine 2015",
                                     "quinine (2025)", "completed 2019", "course ended 2024",
-                                    "quinine, finished in March",
+                                    "quinine, finished in March", "since withdrawn",
+                                    "quinine (since discontinued)",
+                                    "clopidogrel since 2019 until 2020",
                                     f"quinine in {datetime.date.today().year - 1}"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".

@@ -771,8 +771,8 @@ def test_the_labs_own_creatinine_limit_judges_a_childs_kidneys(uln, hus):
     verdict = assess(smear(), labs)
     assert verdict.cause("hus").assessment == hus
     asked = [line for line in verdict.missing if line.startswith("creatinine_uln")]
-    assert asked == (["creatinine_uln: judged against adult limits; a child's and a pregnant "
-                      "woman's upper limit are lower: give the lab's"] if uln is None else [])
+    assert asked == (["creatinine_uln: judged against adult limits; a child's is lower: give "
+                      "the lab's upper limit"] if uln is None else [])
     # Not asked where the adult limit did not decide: ADAMTS13 under 10% (QA 16 #9).
     decided = assess(smear(), dataclasses.replace(labs, adamts13=5))
     assert not any(line.startswith("creatinine_uln") for line in decided.missing)
@@ -1257,7 +1257,11 @@ ONE_MARKER = {"ldh": "900 U/L", "reticulocytes": 1.0}  # against a normal haptog
     ({**ITP, **ONE_MARKER, "dat": "positive"}, ("unlikely", "unlikely"), "unlikely"),
     ({**AIHA, "platelets": 30}, ("insufficient data", "unlikely"), "unlikely"),
     ({**AIHA, "platelets": 29.9}, ("insufficient data", "insufficient data"), "possible"),
-    ({"dat": "positive"}, ("insufficient data", "unlikely"), "unlikely"),
+    ({"dat": "positive"}, ("insufficient data", "unlikely"), "not assessed"),
+    ({"dat": "positive", "ldh": "900 U/L", "ldh_uln": 250}, ("insufficient data", "unlikely"),
+     "not assessed"),
+    ({"dat": "negative", "ldh": "900 U/L", "ldh_uln": 250},
+     ("insufficient data", "insufficient data"), "not assessed"),
     ({"dat": "negative"}, ("insufficient data", "insufficient data"), "not assessed"),
     ({"dat": "positive", "platelets": 12}, ("insufficient data", "insufficient data"),
      "possible")])
@@ -1273,6 +1277,30 @@ def test_a_short_count_is_read_with_the_labs_as_a_low_one(labs, maha, ttp):
         verdict = assess(count, parse_labs(labs))
         assert (verdict.maha, verdict.cause("ttp").assessment) == (expected, ttp)
         assert verdict.urgent == (POSSIBLE if ttp == "possible" else None)
+
+
+KIDNEY = {"creatinine": "4 mg/dL", "diarrhoea": False}
+GUT = {"creatinine": "1.0 mg/dL", "diarrhoea": True}
+
+
+@pytest.mark.parametrize("count", ["short", "full"])
+@pytest.mark.parametrize(("labs", "hus"), [
+    ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "negative", **KIDNEY}, "possible"),
+    ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "negative", **GUT}, "possible"),
+    ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "positive", **KIDNEY}, "possible"),
+    ({**AIHA, "platelets": 50, **KIDNEY}, "possible"),
+    ({**ITP, **ONE_MARKER, "platelets": 200, "dat": "negative", **KIDNEY}, "unlikely"),
+    ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "negative"}, "unlikely")])
+def test_a_kidney_injury_or_diarrhoea_with_low_platelets_keeps_hus_open_whatever_maha(
+        labs, hus, count):
+    # QA 18 #1, #4: creatinine 4 mg/dL, diarrhoea and platelets 29.9 (or 50 with a positive DAT)
+    # read "HUS unlikely" with no action once the haemolysis markers or the DAT made MAHA
+    # unlikely: an incomplete STEC-HUS.
+    smear_findings = smear("insufficient", 0.0, (0.0, 1.9), 200) if count == "short" else below()
+    verdict = assess(smear_findings, parse_labs(labs))
+    assert verdict.cause("hus").assessment == hus
+    if hus == "possible":
+        assert verdict.cause("hus").action.startswith("stool culture/PCR")
 
 
 def test_a_positive_dat_on_too_few_cells_leaves_hus_open():

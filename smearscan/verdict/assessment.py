@@ -119,8 +119,9 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
     if labs.d_dimer is not None and labs.d_dimer_uln is None:
         missing.append("d_dimer_uln: the ISTH item is D-dimer as a multiple of its ULN")
     if _hus_by_adult_limit(labs, smear, maha, hus):
-        missing.append("creatinine_uln: judged against adult limits; a child's and a pregnant "
-                       "woman's upper limit are lower: give the lab's")
+        whose = "a child's is" if labs.sex == "male" else "a child's and a pregnant woman's are"
+        missing.append(f"creatinine_uln: judged against adult limits; {whose} lower: give the "
+                       "lab's upper limit")
     if labs.vitamin_b12 is not None and labs.vitamin_b12_uln is None:
         missing.append("vitamin_b12_uln: B12 is judged against the lab's upper limit of normal")
     hemoglobin = labs.hemoglobin if smear.population == "adult" else None

@@ -276,11 +276,12 @@ def ttp_open_despite_dat(labs: Labs, picture: LabPicture, plasmic: Score) -> boo
     not given and PLASMIC reaching 6: an immune haemolysis (Evans syndrome) is likelier, but a
     positive DAT does not exclude TTP at a high pre-test probability (ISTH 2020); only ADAMTS13
     does. Platelets of 30 or more (a warm AIHA scores PLASMIC 6 too) or haemolysis shown absent
-    (an isolated ITP scores 6) leave it closed, and so does a positive DAT with neither a
-    haemolysis marker raised nor platelets under 30 measured: alone it says nothing of TTP
-    (this tool's rule)."""
+    (an isolated ITP scores 6) leave it closed, and so does a positive DAT with neither
+    haemolysis present nor platelets under 30 measured: alone, or with one raised marker, it
+    says nothing of TTP (this tool's rule)."""
     platelets_low = labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS
-    shown = platelets_low or picture.haemolysis in ("present", "equivocal")
+    # As with a negative DAT, one raised marker opens TTP only beside platelets under 30.
+    shown = platelets_low or picture.haemolysis == "present"
     return (immune_haemolysis_open(labs, picture) and shown
             and (labs.platelets is None or platelets_low)
             and plasmic.maximum >= PLASMIC_HIGH)

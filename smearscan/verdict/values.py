@@ -209,7 +209,7 @@ MAHA_RULE = _rule(
     "with haemolysis present, not measured, or one raised marker with fewer than two normal "
     "ones, platelets low or unknown -> insufficient data; "
     f"with a positive DAT, haemolysis not shown absent, platelets under {PLASMIC_PLATELETS:g} "
-    "(or not given, with a raised haemolysis marker) and PLASMIC reaching "
+    "(or not given, with haemolysis present) and PLASMIC reaching "
     f"{PLASMIC_HIGH} (TTP not excluded) -> insufficient data; "
     "else unlikely; fewer than 1000 red cells counted, at or under the limit -> insufficient "
     "data, but unlikely with haemolysis excluded (none, or one raised marker against two "
@@ -255,10 +255,11 @@ TTP_RULE = _rule(
     "immune TTP is recorded: pregnancy, an obstetric complication, ticlopidine or "
     "clopidogrel); "
     "MAHA unlikely -> unlikely (PLASMIC is for thrombocytopenia with MAHA); the smear not "
-    f"showing MAHA with a positive DAT, haemolysis not shown absent, platelets under "
-    f"{PLASMIC_PLATELETS:g} (or not given, with a raised haemolysis marker) and PLASMIC "
-    f"reaching {PLASMIC_HIGH} -> possible, otherwise with a positive DAT -> unlikely; no "
-    "PLASMIC item given is a range of 0-7; "
+    f"showing MAHA with a positive DAT, haemolysis not excluded, platelets under "
+    f"{PLASMIC_PLATELETS:g} (or not given, with haemolysis present) and PLASMIC reaching "
+    f"{PLASMIC_HIGH} -> possible; otherwise with a positive DAT: platelets of "
+    f"{PLASMIC_PLATELETS:g} or more or PLASMIC under {PLASMIC_HIGH} -> unlikely, else not "
+    "assessed; no PLASMIC item given is a range of 0-7; "
     "never decided by the schistocyte count "
     "alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
     standard=False)
@@ -278,7 +279,9 @@ HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >=
                  f"over the baseline decides, {KDIGO_AKI}); at or under it -> unlikely (possible "
                  "with diarrhoea recorded: STEC-HUS); a "
                  "neonate or preterm infant without creatinine_uln: possible at or over 2 mg/dL, "
-                 "else not assessed (the limits are adults')",
+                 "else not assessed (the limits are adults'); MAHA unlikely -> unlikely, but "
+                 "possible with a raised creatinine or diarrhoea and platelets low or not given "
+                 "(an incomplete HUS)",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
                  "point; the others: the usual adult upper reference limits",
                  standard=False)

@@ -13,6 +13,7 @@ from smearscan.verdict.values import (
     ADAMTS13_SEVERE,
     HUS_CREATININE,
     KDIGO_AKI,
+    PLATELETS_LOW,
     creatinine_limit,
     show,
 )
@@ -36,6 +37,16 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
         action += "; send ADAMTS13"
     creatinine, adamts13 = labs.creatinine, labs.adamts13
     if maha == "unlikely":
+        # An incomplete HUS: a kidney injury or diarrhoea with platelets low or not given keeps
+        # it open whatever the smear and haemolysis markers say (the reticulocytes lag, 200
+        # cells say little; QA 18; this tool's rule).
+        signs = _kidney_or_gut(labs, adult)
+        low = labs.platelets is None or labs.platelets < PLATELETS_LOW
+        if signs and low:
+            return Cause.of("hus", "possible", "urgent", action, (
+                f"MAHA unlikely, but {' and '.join(signs)} with platelets "
+                f"{'not given' if labs.platelets is None else 'low'}: an incomplete HUS is not "
+                "excluded (this tool's rule)",))
         return Cause.of("hus", "unlikely", "urgent", action, ("MAHA unlikely",))
     if creatinine is None:
         return Cause.of("hus", "not assessed", "urgent", action, ("creatinine not given",))
@@ -76,3 +87,18 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
     assessment, capped = capped_without_maha("suspected", maha)
     return Cause.of("hus", assessment, "urgent", action,
                   (*reasons, f"{adamts13_text(adamts13)} not severely low", *capped))
+
+
+def _kidney_or_gut(labs: Labs, adult: bool) -> list[str]:
+    """What points to HUS beyond the MAHA picture: a raised creatinine (over this patient's
+    limit, :func:`~smearscan.verdict.values.creatinine_limit`; not an adult without the lab's
+    limit: 2 mg/dL or more) and diarrhoea recorded."""
+    creatinine, signs = labs.creatinine, []
+    if creatinine is not None:
+        limit = (creatinine_limit(labs)[0] if adult or labs.creatinine_uln is not None
+                 else HUS_CREATININE)
+        if creatinine > limit or creatinine >= HUS_CREATININE:
+            signs.append(f"creatinine {show('creatinine', creatinine)} raised")
+    if labs.diarrhoea:
+        signs.append("diarrhoea recorded")
+    return signs

@@ -88,12 +88,24 @@ DAT_POSITIVE_HIGH_PLASMIC = (
     f"{PLASMIC_HIGH}-7 ({ISTH_TTP}; this tool's rule)")
 
 
-#: Why TTP is unlikely when the smear does not show MAHA and a positive DAT leaves TTP closed.
-DAT_POSITIVE_CLOSED = (
-    "DAT positive: an immune haemolysis, with platelets of "
-    f"{PLASMIC_PLATELETS:g} x10^9/L or more (a warm autoimmune haemolytic anaemia scores PLASMIC "
-    f"{PLASMIC_HIGH} too), PLASMIC under {PLASMIC_HIGH}, or neither a raised haemolysis marker "
-    f"nor platelets under {PLASMIC_PLATELETS:g} measured (this tool's rule)")
+def _ttp_closed_by_dat(labs: Labs, plasmic: Score, score: str, send: str
+                       ) -> tuple[str, list[str]]:
+    """TTP where the smear does not show MAHA and a positive DAT with haemolysis not excluded
+    leaves it closed (:func:`~smearscan.verdict.findings.ttp_open_despite_dat`), with the
+    ground that closes it (this tool's rule)."""
+    dat = "DAT positive: an immune haemolysis"
+    if labs.platelets is not None and labs.platelets >= PLASMIC_PLATELETS:
+        return "unlikely", [score, f"{dat}, with platelets of {PLASMIC_PLATELETS:g} x10^9/L or "
+                            f"more (a warm autoimmune haemolytic anaemia scores PLASMIC "
+                            f"{PLASMIC_HIGH} too; this tool's rule)", send]
+    if plasmic.maximum < PLASMIC_HIGH:
+        return "unlikely", [score, f"{dat}, with PLASMIC under {PLASMIC_HIGH} (this tool's "
+                            "rule)", send]
+    # Neither haemolysis present nor platelets under 30 measured: too little to judge, as with
+    # a negative DAT.
+    return "not assessed", [score, f"{dat} to consider, but neither haemolysis present nor "
+                            f"platelets under {PLASMIC_PLATELETS:g} x10^9/L shown: count the "
+                            "platelets and measure LDH, haptoglobin and reticulocytes now", send]
 
 
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
@@ -112,10 +124,9 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
             incomplete = ([] if plasmic.minimum >= PLASMIC_HIGH else
                           ["measure the missing PLASMIC items now"])
             return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, *incomplete, send]
-        # Platelets of 30 or more (a warm AIHA scores PLASMIC 6 too), PLASMIC under 6, or
-        # neither a raised marker nor low platelets: the same on too few cells as on a low
-        # count (QA 16: a warm AIHA on 0 of 200 cells got "TTP suspected").
-        return "unlikely", [score, DAT_POSITIVE_CLOSED, send]
+        # The same on too few cells as on a low count (QA 16: a warm AIHA on 0 of 200 cells
+        # got "TTP suspected").
+        return _ttp_closed_by_dat(labs, plasmic, score, send)
     if maha == "unlikely":
         # Not a low count alone (that never makes MAHA unlikely with haemolysis and low
         # platelets): no haemolysis, or an immune one with PLASMIC under 6. PLASMIC is for
