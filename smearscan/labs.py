@@ -748,8 +748,11 @@ def read_labs_file(path: str | os.PathLike[str]) -> dict[str, Labs]:
         raise LabValueError(f"{path}: not a regular file; cannot be a lab file")
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LabValueError(f"{path}: cannot read lab file: {exc}") from exc
+    except OSError as exc:
+        raise LabValueError(f"{path}: cannot read lab file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise LabValueError(f"{path}: cannot read lab file: not UTF-8 text ({exc.reason} at "
+                            f"byte {exc.start})") from exc
     if path.suffix.lower() == ".json":
         return _labs_from_json(text, path)
     return _labs_from_csv(text, path)

@@ -640,3 +640,17 @@ def test_a_creatinine_limit_over_1_6_mg_dl_is_refused(given, kept):
     with pytest.raises(LabValueError, match=r"creatinine_uln = .*outside the plausible range "
                                             r"0\.1-1\.6 mg/dL"):
         parse_labs({"creatinine_uln": given})
+
+
+def test_a_missing_or_binary_lab_file_is_named_in_one_plain_line(tmp_path):
+    # QA of the analysis command: a missing file showed Python's "[Errno 2] ..." wording.
+    missing = tmp_path / "labs.csv"
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(missing)
+    assert str(caught.value) == f"{missing}: cannot read lab file (No such file or directory)"
+    binary = tmp_path / "labs.json"
+    binary.write_bytes(b"{\xff}")
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(binary)
+    assert str(caught.value) == (f"{binary}: cannot read lab file: not UTF-8 text (invalid "
+                                 "start byte at byte 1)")
