@@ -549,17 +549,21 @@ _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORE
 #: 2010", "previously on ...", "was on ...", "off ...", "10 years ago", "quinine in 2015"; not
 #: "started 2 weeks ago" or "since 2015"): a drug stopped long ago would be called the cause,
 #: and "stop stopped quinine" advised.
-_ENDED = r"stopped|discontinued|ceased|withdrawn|completed|ended|finished|until"
-_PAST = re.compile(rf"\b({_ENDED}|previous|previously|formerly|former|prior(?! to admission)|"
-                   r"history|hx|h/o|was on|off(?!-label)|last year|"
-                   r"(\d+\s*)?(years?|yrs?|months?)\s+ago)(\b|$)", re.IGNORECASE)
-#: A year an exposure is dated to ("quinine 2015", "in Dec 2025"): past unless it is this year.
-_DATED = re.compile(r"\b((?:19|20)\d\d)\b")
+_ENDED = (r"stopped|discontinued|ceased|withdrawn|completed|ended|finished|resolved|until|till|"
+          r"previous|previously|formerly|former|prior(?! to admission)|history|hx|h/o|was on|"
+          r"off(?!-label)")
+_PAST = re.compile(rf"\b({_ENDED}|last year|(\d+\s*)?(years?|yrs?|months?)\s+ago)(\b|$)",
+                   re.IGNORECASE)
+#: A year an exposure is dated to ("quinine 2015", "in Dec 2025"; not a dose, "2000 mg"): past
+#: unless it is this year; a range of years ("2010-2012") by its end.
+_DATED = re.compile(r"\b((?:19|20)\d\d)\b(?!\s*(?:-|–|to)?\s*(?:mg|g|mcg|ug|µg|units?|iu|u|ml|"
+                    r"mmol|%)\b)", re.IGNORECASE)
+_RANGE = re.compile(r"\b(?:19|20)\d\d\s*(?:-|–|to)\s*((?:19|20)\d\d)\b")
 #: When a current drug was started ("started 2 years ago", "started in 2015", "since 2015",
-#: "since transplant in 2015"), up to a word that ends it ("started 2010, stopped 2012",
-#: "since 2015 until 2016", "since withdrawn"): not a past exposure; removed before
-#: :data:`_PAST` and :data:`_DATED` are looked for.
-_STARTED = re.compile(rf"\b(started|began|begun|since)\b((?!\b({_ENDED}|and)\b)[^,;)])*",
+#: "since transplant in 2015"), up to a word that ends it or a bracket ("started 2010, stopped
+#: 2012", "since 2015 until 2016", "since 2019 (previous pregnancy)"): not a past exposure;
+#: removed before :data:`_PAST` and :data:`_DATED` are looked for.
+_STARTED = re.compile(rf"\b(started|began|begun|since)\b((?!\b({_ENDED}|and)\b)[^,;()])*",
                       re.IGNORECASE)
 #: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
 #: overrides), lone surrogates (which cannot be printed) and line or paragraph separators,
@@ -568,9 +572,12 @@ _UNPRINTABLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
 def _past_exposure(name: str) -> bool:
-    """The name dates the exposure to the past (:data:`_PAST`, or a year before this one)."""
-    current = _STARTED.sub("", name)
+    """The name dates the exposure to the past (:data:`_PAST`, a year before this one, or a
+    range of years ending before it)."""
     this_year = datetime.date.today().year
+    if any(int(end) < this_year for end in _RANGE.findall(name)):
+        return True
+    current = _STARTED.sub("", name)
     return bool(_PAST.search(current)) or any(int(year) < this_year
                                               for year in _DATED.findall(current))
 

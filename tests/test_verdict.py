@@ -1290,12 +1290,16 @@ GUT = {"creatinine": "1.0 mg/dL", "diarrhoea": True}
     ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "positive", **KIDNEY}, "possible"),
     ({**AIHA, "platelets": 50, **KIDNEY}, "possible"),
     ({**ITP, **ONE_MARKER, "platelets": 200, "dat": "negative", **KIDNEY}, "unlikely"),
-    ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "negative"}, "unlikely")])
+    ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "negative"}, "unlikely"),
+    # QA 19 #1: every haemolysis marker normal, or ADAMTS13 under 10% (renal TTP): not HUS.
+    ({**ITP, "reticulocytes": 1.0, "platelets": 29.9, "dat": "negative", **KIDNEY}, "unlikely"),
+    ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "negative", "adamts13": 5, **KIDNEY},
+     "unlikely")])
 def test_a_kidney_injury_or_diarrhoea_with_low_platelets_keeps_hus_open_whatever_maha(
         labs, hus, count):
     # QA 18 #1, #4: creatinine 4 mg/dL, diarrhoea and platelets 29.9 (or 50 with a positive DAT)
-    # read "HUS unlikely" with no action once the haemolysis markers or the DAT made MAHA
-    # unlikely: an incomplete STEC-HUS.
+    # read "HUS unlikely" with no action once one raised marker against two normal ones, or the
+    # DAT, made MAHA unlikely: an incomplete STEC-HUS.
     smear_findings = smear("insufficient", 0.0, (0.0, 1.9), 200) if count == "short" else below()
     verdict = assess(smear_findings, parse_labs(labs))
     assert verdict.cause("hus").assessment == hus

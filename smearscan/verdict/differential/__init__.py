@@ -41,7 +41,7 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
     ttp = ttp_cause(maha, labs, picture, plasmic, french,
                     overt_dic=consumptive_dic(dic, labs))
-    causes = [ttp, hus_cause(maha, labs, ttp, adult), dic,
+    causes = [ttp, hus_cause(maha, labs, picture, ttp, adult), dic,
               *([drug] if drug else []),
               cancer_cause(maha, labs, dic, drug, hints),
               *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),

@@ -9,6 +9,7 @@ from smearscan.verdict.differential.cause import (
     adamts13_text,
     capped_without_maha,
 )
+from smearscan.verdict.findings import LabPicture
 from smearscan.verdict.values import (
     ADAMTS13_SEVERE,
     HUS_CREATININE,
@@ -19,7 +20,8 @@ from smearscan.verdict.values import (
 )
 
 
-def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
+def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
+              adult: bool = True) -> Cause:
     """With MAHA and ADAMTS13 not severely low: creatinine >= 2.0 mg/dL -> suspected (possible
     while ADAMTS13 is unknown or MAHA is not likely); raised but under 2.0 -> possible; not
     raised (:func:`~smearscan.verdict.values.creatinine_limit`) -> unlikely, possible with
@@ -38,11 +40,13 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
     creatinine, adamts13 = labs.creatinine, labs.adamts13
     if maha == "unlikely":
         # An incomplete HUS: a kidney injury or diarrhoea with platelets low or not given keeps
-        # it open whatever the smear and haemolysis markers say (the reticulocytes lag, 200
-        # cells say little; QA 18; this tool's rule).
+        # it open while a haemolysis marker is raised or none is measured (the reticulocytes
+        # lag, 200 cells say little; QA 18), not with every marker normal (QA 19) or ADAMTS13
+        # under 10% (renal involvement of TTP) (this tool's rule).
         signs = _kidney_or_gut(labs, adult)
         low = labs.platelets is None or labs.platelets < PLATELETS_LOW
-        if signs and low:
+        severe = labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE
+        if signs and low and picture.haemolysis != "absent" and not severe:
             return Cause.of("hus", "possible", "urgent", action, (
                 f"MAHA unlikely, but {' and '.join(signs)} with platelets "
                 f"{'not given' if labs.platelets is None else 'low'}: an incomplete HUS is not "
@@ -66,9 +70,9 @@ def hus_cause(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> Cause:
                  "can follow the haemolysis by days (this tool's rule)",) if labs.diarrhoea \
         else ()
     if creatinine <= limit:
-        adult_limit = ("; adult limits: for a child or in pregnancy give creatinine_uln, the "
-                       "patient's upper limit"
-                       if labs.creatinine_uln is None else "")
+        patient = "a child" if labs.sex == "male" else "a child or in pregnancy"
+        adult_limit = (f"; adult limits: for {patient} give creatinine_uln, the patient's upper "
+                       "limit" if labs.creatinine_uln is None else "")
         return Cause.of("hus", "possible" if diarrhoea else "unlikely", "urgent", action, (
             f"creatinine {shown} not over {limit:.3g} mg/dL ({whom}): no renal involvement "
             f"shown (this tool's rule{adult_limit})", *diarrhoea))
