@@ -1294,7 +1294,10 @@ GUT = {"creatinine": "1.0 mg/dL", "diarrhoea": True}
     # QA 19 #1: every haemolysis marker normal, or ADAMTS13 under 10% (renal TTP): not HUS.
     ({**ITP, "reticulocytes": 1.0, "platelets": 29.9, "dat": "negative", **KIDNEY}, "unlikely"),
     ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "negative", "adamts13": 5, **KIDNEY},
-     "unlikely")])
+     "unlikely"),
+    # QA 20 N1: haptoglobin and reticulocytes normal, LDH not measured: not excluded.
+    ({"haptoglobin": "1.0 g/L", "reticulocytes": 1.0, "platelets": 40, "dat": "negative",
+      **KIDNEY}, "possible")])
 def test_a_kidney_injury_or_diarrhoea_with_low_platelets_keeps_hus_open_whatever_maha(
         labs, hus, count):
     # QA 18 #1, #4: creatinine 4 mg/dL, diarrhoea and platelets 29.9 (or 50 with a positive DAT)

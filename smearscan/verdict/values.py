@@ -281,7 +281,7 @@ HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >=
                  "neonate or preterm infant without creatinine_uln: possible at or over 2 mg/dL, "
                  "else not assessed (the limits are adults'); MAHA unlikely -> unlikely, but "
                  "possible with a raised creatinine or diarrhoea, platelets low or not given and "
-                 "a haemolysis marker raised or none measured (an incomplete HUS)",
+                 "haemolysis not shown absent with a normal LDH (an incomplete HUS)",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
                  "point; the others: the usual adult upper reference limits",
                  standard=False)

@@ -40,13 +40,17 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
     creatinine, adamts13 = labs.creatinine, labs.adamts13
     if maha == "unlikely":
         # An incomplete HUS: a kidney injury or diarrhoea with platelets low or not given keeps
-        # it open while a haemolysis marker is raised or none is measured (the reticulocytes
-        # lag, 200 cells say little; QA 18), not with every marker normal (QA 19) or ADAMTS13
-        # under 10% (renal involvement of TTP) (this tool's rule).
+        # it open while a haemolysis marker is raised, or LDH is not measured (the reticulocytes
+        # lag and the haptoglobin can stay normal early; 200 cells say little; QA 18, QA 20);
+        # not with every marker normal, LDH among them (QA 19), or ADAMTS13 under 10% (renal
+        # involvement of TTP) (this tool's rule).
         signs = _kidney_or_gut(labs, adult)
         low = labs.platelets is None or labs.platelets < PLATELETS_LOW
         severe = labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE
-        if signs and low and picture.haemolysis != "absent" and not severe:
+        ldh_normal = (labs.ldh is not None and labs.ldh_uln is not None
+                      and labs.ldh <= labs.ldh_uln)
+        excluded = picture.haemolysis == "absent" and ldh_normal
+        if signs and low and not excluded and not severe:
             return Cause.of("hus", "possible", "urgent", action, (
                 f"MAHA unlikely, but {' and '.join(signs)} with platelets "
                 f"{'not given' if labs.platelets is None else 'low'}: an incomplete HUS is not "
