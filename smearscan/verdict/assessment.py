@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from smearscan.labs import Bound, Labs, LabValueError
 from smearscan.verdict.differential import ACTIVE, Cause, differential, urgent_ttp
+from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     Finding,
@@ -22,13 +23,7 @@ from smearscan.verdict.findings import (
 )
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
-from smearscan.verdict.values import (
-    ADAMTS13_SEVERE,
-    HEMOGLOBIN_LOW,
-    ICSH,
-    anaemia_limit,
-    show,
-)
+from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH, anaemia_limit, show
 
 if TYPE_CHECKING:
     from smearscan.results import SlideSummary
@@ -118,7 +113,7 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                        "is used without it)")
     if labs.d_dimer is not None and labs.d_dimer_uln is None:
         missing.append("d_dimer_uln: the ISTH item is D-dimer as a multiple of its ULN")
-    if _hus_by_adult_limit(labs, smear, maha, hus):
+    if hus_by_adult_limit(maha, labs, hus, smear.population == "adult"):
         whose = "a child's is" if labs.sex == "male" else "a child's and a pregnant woman's are"
         missing.append(f"creatinine_uln: judged against adult limits; {whose} lower: give the "
                        "lab's upper limit")
@@ -131,15 +126,6 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                        f"{HEMOGLOBIN_LOW['male']:g} g/dL) but not in a woman (< "
                        f"{HEMOGLOBIN_LOW['female']:g} g/dL)")
     return tuple(missing)
-
-
-def _hus_by_adult_limit(labs: Labs, smear: SmearFindings, maha: str, hus: Cause) -> bool:
-    """HUS unlikely only because the creatinine is within this tool's adult limits (ADAMTS13
-    not severely low, MAHA not unlikely), which a child's and a pregnant woman's are under."""
-    severe = labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE
-    return (labs.creatinine is not None and labs.creatinine_uln is None
-            and smear.population == "adult" and not severe
-            and maha != "unlikely" and hus.assessment == "unlikely")
 
 
 def _not_judged(smear: SmearFindings, labs: Labs) -> tuple[str, ...]:

@@ -287,10 +287,17 @@ def ttp_open_despite_dat(labs: Labs, picture: LabPicture, plasmic: Score) -> boo
             and plasmic.maximum >= PLASMIC_HIGH)
 
 
-def _ldh_marker(labs: Labs) -> tuple[bool, Finding] | None:
+def ldh_raised(labs: Labs) -> bool | None:
+    """LDH above the lab's upper limit; ``None`` without both (:data:`LDH_RULE`)."""
     if labs.ldh is None or labs.ldh_uln is None:
         return None
-    raised = labs.ldh > labs.ldh_uln
+    return labs.ldh > labs.ldh_uln
+
+
+def _ldh_marker(labs: Labs) -> tuple[bool, Finding] | None:
+    raised = ldh_raised(labs)
+    if raised is None:
+        return None
     return raised, _finding(f"LDH {'above' if raised else 'within'} the lab's upper limit",
                             f"{show('ldh', labs.ldh)} (ULN {show('ldh_uln', labs.ldh_uln)})",
                             LDH_RULE)

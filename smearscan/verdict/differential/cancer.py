@@ -8,6 +8,7 @@ from smearscan.verdict.differential.cause import (
     Cause,
     adamts13_text,
     capped_without_maha,
+    severe_deficiency,
 )
 from smearscan.verdict.differential.drug import drug_name
 from smearscan.verdict.values import (
@@ -43,7 +44,7 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
     if maha == "unlikely":
         return Cause.of("cancer-associated", "unlikely", "routine", "",
                       ("MAHA unlikely (see the marrow section for infiltration)",))
-    if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
+    if severe_deficiency(labs):
         return Cause.of("cancer-associated", "unlikely", "routine", "", (
             f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}% points to TTP",))
     if not labs.cancer_active:

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from smearscan.labs import Labs
 from smearscan.verdict.values import (
+    ADAMTS13_SEVERE,
     CAUSE_RULES,
 )
 
@@ -78,3 +80,8 @@ def capped_without_maha(assessment: str, maha: str) -> tuple[str, tuple[str, ...
 
 def adamts13_text(adamts13: float) -> str:
     return f"ADAMTS13 {adamts13:g}%"
+
+
+def severe_deficiency(labs: Labs) -> bool:
+    """ADAMTS13 measured under 10%: a severe deficiency, TTP (ISTH 2020)."""
+    return labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE

@@ -6,9 +6,9 @@ from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import (
     Cause,
     adamts13_text,
+    severe_deficiency,
 )
 from smearscan.verdict.values import (
-    ADAMTS13_SEVERE,
     DRUG_TMA,
     DRUGS_CAUSING_TMA,
     known_tma_drug,
@@ -47,7 +47,7 @@ def drug_cause(maha: str, labs: Labs) -> Cause | None:
     urgency = "urgent" if known else "routine"
     if maha == "unlikely":
         return Cause.of("drug-induced", "unlikely", urgency, action, (*reasons, "MAHA unlikely"))
-    if labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE:
+    if severe_deficiency(labs):
         reasons.append(f"{adamts13_text(labs.adamts13)}: an immune TTP, which some drugs "
                        "trigger (e.g. ticlopidine)")
         return Cause.of("drug-induced", "possible", urgency, action, reasons)

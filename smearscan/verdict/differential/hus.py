@@ -8,8 +8,9 @@ from smearscan.verdict.differential.cause import (
     Cause,
     adamts13_text,
     capped_without_maha,
+    severe_deficiency,
 )
-from smearscan.verdict.findings import LabPicture
+from smearscan.verdict.findings import LabPicture, ldh_raised
 from smearscan.verdict.values import (
     ADAMTS13_SEVERE,
     HUS_CREATININE,
@@ -46,11 +47,8 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
         # involvement of TTP) (this tool's rule).
         signs = _kidney_or_gut(labs, adult)
         low = labs.platelets is None or labs.platelets < PLATELETS_LOW
-        severe = labs.adamts13 is not None and labs.adamts13 < ADAMTS13_SEVERE
-        ldh_normal = (labs.ldh is not None and labs.ldh_uln is not None
-                      and labs.ldh <= labs.ldh_uln)
-        excluded = picture.haemolysis == "absent" and ldh_normal
-        if signs and low and not excluded and not severe:
+        excluded = picture.haemolysis == "absent" and ldh_raised(labs) is False
+        if signs and low and not excluded and not severe_deficiency(labs):
             return Cause.of("hus", "possible", "urgent", action, (
                 f"MAHA unlikely, but {' and '.join(signs)} with platelets "
                 f"{'not given' if labs.platelets is None else 'low'}: an incomplete HUS is not "
@@ -59,7 +57,7 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
     if creatinine is None:
         return Cause.of("hus", "not assessed", "urgent", action, ("creatinine not given",))
     shown = show("creatinine", creatinine)
-    if adamts13 is not None and adamts13 < ADAMTS13_SEVERE:
+    if severe_deficiency(labs):
         return Cause.of("hus", "unlikely", "urgent", action, (
             f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: renal involvement of TTP",))
     if not adult and labs.creatinine_uln is None:
@@ -110,3 +108,12 @@ def _kidney_or_gut(labs: Labs, adult: bool) -> list[str]:
     if labs.diarrhoea:
         signs.append("diarrhoea recorded")
     return signs
+
+
+def hus_by_adult_limit(maha: str, labs: Labs, hus: Cause, adult: bool) -> bool:
+    """HUS unlikely only because the creatinine is within this tool's adult limits (MAHA not
+    unlikely, ADAMTS13 not severely low, no lab limit given), which a child's and a pregnant
+    woman's are under: the lab's own limit is then to be asked for."""
+    return (labs.creatinine is not None and labs.creatinine_uln is None and adult
+            and not severe_deficiency(labs) and maha != "unlikely"
+            and hus.assessment == "unlikely")
