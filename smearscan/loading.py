@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -84,6 +85,12 @@ class Slide:
     def origin(self) -> Path:
         """The input path this slide came from: its folder, or its file for a one-field slide."""
         return self.source if self.source is not None else self.root
+
+
+def natural_key(name: str) -> tuple[str | int, ...]:
+    """Sort key of a file or slide name that orders its runs of digits as numbers, as a lab
+    numbers its fields: ``field2`` before ``field10``."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
 def is_image_path(path: Path) -> bool:
@@ -167,7 +174,7 @@ def walk_folder(folder: Path, *, skip: frozenset[tuple[int, int]] = frozenset(),
         current = pending.pop()
         try:
             with os.scandir(current) as entries:
-                listed = sorted(entries, key=lambda e: e.name)
+                listed = sorted(entries, key=lambda e: natural_key(e.name))
         except OSError as error:
             if onerror is not None:
                 onerror(error)
@@ -225,7 +232,7 @@ def _sub_folder_slide(sub: Path, skip: frozenset[tuple[int, int]]) -> Slide:
 
 def _slides_in_folder(folder: Path, skip: frozenset[tuple[int, int]]) -> list[Slide]:
     try:
-        entries = sorted(folder.iterdir())
+        entries = sorted(folder.iterdir(), key=lambda p: natural_key(p.name))
     except OSError:
         entries = []  # _folder_slide reports why the folder cannot be listed
     ours = is_output_folder(folder)

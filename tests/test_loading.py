@@ -232,6 +232,18 @@ def test_find_slides_layouts(tmp_path, rgb):
         find_slides([tmp_path / "missing"])
 
 
+def test_fields_and_slides_are_in_the_order_a_lab_numbers_them(tmp_path, rgb):
+    for name in ("slide10/field10.png", "slide10/field2.png", "slide10/field1.png",
+                 "slide9/f.png", "slide10/Field3.png"):
+        path = tmp_path / "slides" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rgb).save(path)
+    slides = find_slides([tmp_path / "slides"])
+    assert [s.name for s in slides] == ["slide9", "slide10"]
+    assert [p.name for p in slides[1].fields] == [
+        "Field3.png", "field1.png", "field2.png", "field10.png"]
+
+
 @pytest.mark.parametrize("transparent", [True, False])
 def test_a_grey_png_with_an_alpha_channel_is_checked_as_an_rgba_one(tmp_path, transparent):
     grey = np.asarray(Image.open(SAMPLES / "chula-1.jpg").convert("L"))

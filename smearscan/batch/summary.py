@@ -25,6 +25,7 @@ import numpy as np
 from smearscan import __version__
 from smearscan.batch.outcome import SlideOutcome
 from smearscan.batch.resume import recorded_sources
+from smearscan.loading import natural_key
 from smearscan.outputs import (
     atomic_text_file,
     columns_csv_text,
@@ -264,7 +265,7 @@ def write_merged_outputs(out: Path, outcomes: list[SlideOutcome],
     An outcome's cells are its ``cells_csv`` text when it has one, else its slide's
     ``cells.csv``, streamed from disk.
     """
-    outcomes = sorted(outcomes, key=lambda o: o.name)
+    outcomes = sorted(outcomes, key=lambda o: natural_key(o.name))
     _write_merged_cells(out, outcomes)
     errors = [e for o in outcomes for e in o.errors] + list(problems)
     write_text_atomic(out / "errors.csv", csv_text(ERROR_HEADER, errors))
