@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,12 +173,14 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
 def _check_scale(fields: Iterable[Path | np.ndarray], pixel_size_um: object, *,
                  trust: bool) -> None:
     """The range of a declared pixel size, and unless ``trust`` the fields' own estimates
-    (:func:`~smearscan.pipeline.check_declared_pixel_size`, as the CLI). A pixel size
-    that is not a real number is a TypeError naming it (a string would fail deep in the
-    segmentation)."""
+    (:func:`~smearscan.pipeline.check_declared_pixel_size`, as the CLI), whose doubt is a
+    :class:`UserWarning`. A pixel size that is not a real number is a TypeError naming it (a
+    string would fail deep in the segmentation)."""
     if isinstance(pixel_size_um, bool) or not isinstance(pixel_size_um, numbers.Real):
         raise TypeError(f"pixel_size_um = {pixel_size_um!r}: expected a number (um/px)")
-    check_declared_pixel_size(float(pixel_size_um), fields, trust=trust)
+    warning = check_declared_pixel_size(float(pixel_size_um), fields, trust=trust)
+    if warning is not None:
+        warnings.warn(warning, UserWarning, stacklevel=3)
 
 
 def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,

@@ -154,8 +154,9 @@ def analysis_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pixel-size", type=_positive_float, metavar="UM",
                         help="pixel size in um/px (0.03-0.5); default: estimated from the "
                              "median red cell (7.5 um), and the output says it was estimated; "
-                             "refused when a slide's first field, and then the median of its "
-                             "first 5, estimate a size more than 1.5x off. Macrocytes and "
+                             "compared with a slide's first field's own estimate and, when "
+                             "that differs by over 1.25x, with the median of its first 5: "
+                             "refused over 1.5x off, a warning over 1.25x. Macrocytes and "
                              "microcytes are reported only with it")
     parser.add_argument("--trust-pixel-size", action="store_true",
                         help="use --pixel-size even where the fields' own estimate disagrees")
@@ -286,15 +287,19 @@ def _repeat_note(repeat: Path, kept: Path) -> str:
 
 def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
     """Refuse (PixelSizeError) a --pixel-size out of range, or one that a slide's fields
-    contradict (:func:`~smearscan.pipeline.check_declared_pixel_size`), unless
-    --trust-pixel-size."""
+    contradict, and warn of one they doubt
+    (:func:`~smearscan.pipeline.check_declared_pixel_size`), unless --trust-pixel-size."""
+    from smearscan.errors import printable
     from smearscan.pipeline import check_declared_pixel_size
     from smearscan.segmentation import check_pixel_size
 
     check_pixel_size(args.pixel_size)  # also when no slide has a field
     for slide in slides:
-        check_declared_pixel_size(args.pixel_size, slide.fields, trust=args.trust_pixel_size,
-                                  max_pixels=args.max_pixels)
+        warning = check_declared_pixel_size(args.pixel_size, slide.fields,
+                                            trust=args.trust_pixel_size,
+                                            max_pixels=args.max_pixels)
+        if warning is not None:
+            _say(f"smearscan: warning: slide {printable(slide.name)}: {printable(warning)}")
 
 
 def _slide_line(total: int):

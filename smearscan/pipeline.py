@@ -31,9 +31,11 @@ from smearscan.outputs import jpeg_bytes, png_bytes
 from smearscan.render import overlay_image, review_cells, thumbnail
 from smearscan.results import Condition, FieldResult, FieldTask, ModelInfo
 from smearscan.segmentation import (
+    DOUBTFUL_SCALE,
     Segmentation,
     check_pixel_size,
     check_scale_agreement,
+    doubtful_scale_warning,
     nuclear_fractions,
     scales_disagree,
     segment_field,
@@ -149,21 +151,28 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                          condition)
 
 
-#: A declared pixel size that the first usable field contradicts is compared again with the
-#: median estimate of this many (this tool's rule): one field with few red cells beside a large
-#: white cell (a CellaVision crop) can read twice the true scale, and one such field refused a
+#: A declared pixel size that the first usable field doubts is compared again with the median
+#: estimate of this many (this tool's rule): one field with few red cells beside a large white
+#: cell (a CellaVision crop) can read twice the true scale, and one such field refused a
 #: correct declared size.
 SCALE_CHECK_FIELDS = 5
 
 
 def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.ndarray], *,
-                              trust: bool = False, max_pixels: int | None = None) -> None:
+                              trust: bool = False, max_pixels: int | None = None) -> str | None:
     """Refuse a declared pixel size out of range, or, unless ``trust`` (``--trust-pixel-size``),
     one that the usable fields (readable, neither blank nor overexposed, with red cells to
     measure) of ``fields`` (paths, or RGB arrays) contradict as analysis sees them
-    (:func:`~smearscan.segmentation.check_scale_agreement`): the first one, and when it
-    disagrees, the median of the first :data:`SCALE_CHECK_FIELDS`. Unusable fields are
-    skipped; their analysis reports them.
+    (:func:`~smearscan.segmentation.check_scale_agreement`), and return the warning on one
+    they doubt (:func:`~smearscan.segmentation.doubtful_scale_warning`). The first field's
+    estimate is compared; when it differs by more than
+    :data:`~smearscan.segmentation.DOUBTFUL_SCALE`, the median of the first
+    :data:`SCALE_CHECK_FIELDS` is. Unusable fields are skipped; their analysis reports them.
+
+    Returns
+    -------
+    str or None
+        The one-line warning, or None when the fields agree (or ``trust``).
 
     Raises
     ------
@@ -172,19 +181,22 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.n
     """
     check_pixel_size(pixel_size_um)
     if trust:
-        return
+        return None
     estimates, sources = [], []
     for estimate, source in _field_estimates(fields, max_pixels):
         estimates.append(estimate)
         sources.append(source)
-        if len(estimates) == 1 and not scales_disagree(estimate, pixel_size_um):
-            return
+        if len(estimates) == 1 and not scales_disagree(estimate, pixel_size_um, DOUBTFUL_SCALE):
+            return None
         if len(estimates) == SCALE_CHECK_FIELDS:
             break
-    if estimates:
-        source = sources[0] if len(sources) == 1 else (
-            f"the median of {len(sources)} fields ({sources[0]} and {len(sources) - 1} more)")
-        check_scale_agreement(pixel_size_um, float(np.median(estimates)), source)
+    if not estimates:
+        return None
+    source = sources[0] if len(sources) == 1 else (
+        f"the median of {len(sources)} fields ({sources[0]} and {len(sources) - 1} more)")
+    median = float(np.median(estimates))
+    check_scale_agreement(pixel_size_um, median, source)
+    return doubtful_scale_warning(pixel_size_um, median, source)
 
 
 def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None

@@ -166,10 +166,18 @@ diameters lie within ~6-9.5 um even in marked micro- or macrocytosis (MCV ~60-13
 factor under ~1.3 either way; 1.5 is wrong calibration or a wrong objective."""
 
 
-def scales_disagree(pixel_size_um: float, other_um: float) -> bool:
-    """Whether two pixel sizes of one microscope differ by more than
-    :data:`MAX_SCALE_DISAGREEMENT` either way (this tool's rule)."""
-    return max(pixel_size_um / other_um, other_um / pixel_size_um) > MAX_SCALE_DISAGREEMENT
+DOUBTFUL_SCALE = 1.25
+"""A declared pixel size that differs from the fields' own estimate by more than this factor
+(but not more than :data:`MAX_SCALE_DISAGREEMENT`) is used with a warning (this tool's rule):
+at it the median red cell measures under 6 or over ~9.4 um, beyond the ~6-9.5 um of real
+smears, while a wrong objective or calibration is off by 1.2x (50x for 60x) or more."""
+
+
+def scales_disagree(pixel_size_um: float, other_um: float,
+                    factor: float = MAX_SCALE_DISAGREEMENT) -> bool:
+    """Whether two pixel sizes of one microscope differ by more than ``factor`` either way
+    (:data:`MAX_SCALE_DISAGREEMENT` by default; this tool's rule)."""
+    return max(pixel_size_um / other_um, other_um / pixel_size_um) > factor
 
 
 class PixelSizeError(SmearscanError):
@@ -211,6 +219,21 @@ def check_scale_agreement(pixel_size_um: float, estimate: float, source: str) ->
             f"from {source} (median red cell taken as 7.5 um) by more than "
             f"{MAX_SCALE_DISAGREEMENT:g}x; check the calibration, or add --trust-pixel-size "
             "(trust_pixel_size=True in Python)")
+
+
+def doubtful_scale_warning(pixel_size_um: float, estimate: float, source: str) -> str | None:
+    """The one-line warning on a declared pixel size that ``estimate`` (um/px, from
+    ``source``) does not refuse but doubts (:data:`DOUBTFUL_SCALE`), giving the median red
+    cell's diameter at the declared size; None when they agree."""
+    if not (np.isfinite(estimate) and scales_disagree(estimate, pixel_size_um, DOUBTFUL_SCALE)):
+        return None
+    diameter = NORMAL_RBC_DIAMETER_UM * pixel_size_um / estimate
+    return (f"--pixel-size {pixel_size_um:g} um/px differs from {estimate:.3g} um/px estimated "
+            f"from {source} by {max(estimate, pixel_size_um) / min(estimate, pixel_size_um):.2f}x:"
+            f" at the declared size the median red cell measures {diameter:.1f} um, beyond the "
+            f"~6-9.5 um of real smears (a normal cell is {NORMAL_RBC_DIAMETER_UM:g} um; warned "
+            f"over {DOUBTFUL_SCALE:g}x, this tool's rule); used as given, but check the "
+            "calibration and the objective")
 
 
 @dataclass(frozen=True)

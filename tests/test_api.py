@@ -226,6 +226,16 @@ def test_the_api_refuses_a_pixel_size_the_field_contradicts_as_the_cli_does(tmp_
                                    ).fields[0].summary.pixel_size_um == 0.07
 
 
+def test_the_api_warns_of_a_pixel_size_the_field_doubts_as_the_cli_does(recwarn):
+    with pytest.warns(UserWarning, match=r"^--pixel-size 0\.3 um/px differs from 0\.209 um/px "
+                      r"estimated from \S*chula-1\.jpg by 1\.44x: .* measures 10\.8 um"):
+        field = smearscan.analyse_image(SAMPLE, pixel_size_um=0.3)
+    assert field.summary.pixel_size_um == 0.3
+    recwarn.clear()
+    smearscan.analyse_image(SAMPLE, pixel_size_um=0.2)
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+
+
 @pytest.mark.parametrize("pixel_size", ["0.2", True])
 def test_a_pixel_size_that_is_not_a_number_is_refused_naming_it(pixel_size):
     with pytest.raises(TypeError, match=rf"^pixel_size_um = {pixel_size!r}: expected a number"):

@@ -299,6 +299,23 @@ def test_a_pixel_size_the_field_contradicts_is_refused_unless_trusted(shared_dat
     assert run(field, "--pixel-size", "0.2") == 0
 
 
+def test_a_pixel_size_the_field_doubts_is_used_with_a_warning(shared_datasets, capsys):
+    # The field reads 0.209 um/px; 0.14 (1.49x) and 0.3 (1.44x) were used without a word.
+    field = shared_datasets / "chula-rbc-12" / "Dataset" / "1.jpg"
+    for value, diameter in (("0.14", "5.0"), ("0.3", "10.8")):
+        assert run(field, "--pixel-size", value, "--no-classify") == 0
+        warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+        assert warned == [
+            f"smearscan: warning: slide 1: --pixel-size {value} um/px differs from 0.209 um/px "
+            f"estimated from {field} by {0.209 / 0.14 if value == '0.14' else 0.3 / 0.209:.2f}x:"
+            f" at the declared size the median red cell measures {diameter} um, beyond the "
+            "~6-9.5 um of real smears (a normal cell is 7.5 um; warned over 1.25x, this tool's "
+            "rule); used as given, but check the calibration and the objective"]
+    for quiet in (["0.2"], ["0.14", "--trust-pixel-size"]):
+        assert run(field, "--pixel-size", *quiet, "--no-classify") == 0
+        assert "warning" not in capsys.readouterr().err
+
+
 def test_a_declared_pixel_size_is_compared_with_the_median_of_five_fields(shared_datasets,
                                                                            tmp_path, capsys):
     # A CellaVision monocyte crop reads 0.052 um/px from its few red cells; PBC is 0.105. Alone
