@@ -546,19 +546,20 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
 #: A named answer that starts by denying itself ("no gemcitabine", "not known to", "never").
 _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORECASE)
 #: ... or that names a past exposure anywhere ("stopped quinine in 2010", "quinine, stopped in
-#: 2010", "previously on ...", "was on ...", "off ...", "10 years ago", "quinine in 2015"; not
-#: "started 2 weeks ago" or "since 2015"): a drug stopped long ago would be called the cause,
-#: and "stop stopped quinine" advised.
+#: 2010", "previously on ...", "was on ...", "off ...", "10 years ago", "quinine in 2015",
+#: "quinine, none since 2019", "held since 2020", "no longer"; not "started 2 weeks ago" or
+#: "since 2015"): a drug stopped long ago would be called the cause, and "stop stopped
+#: quinine" advised.
 _ENDED = (r"stopped|discontinued|ceased|withdrawn|completed|ended|finished|resolved|until|till|"
           r"previous|previously|formerly|former|prior(?! to admission)|history|hx|h/o|was on|"
-          r"off(?!-label)")
+          r"off(?!-label)|held|none|no longer|not now|not currently")
 _PAST = re.compile(rf"\b({_ENDED}|last year|(\d+\s*)?(years?|yrs?|months?)\s+ago)(\b|$)",
                    re.IGNORECASE)
 #: A year an exposure is dated to ("quinine 2015", "in Dec 2025"; not a dose, "2000 mg"): past
 #: unless it is this year; a range of years ("2010-2012") by its end.
 _DATED = re.compile(r"\b((?:19|20)\d\d)\b(?!\s*(?:-|–|to)?\s*(?:mg|g|mcg|ug|µg|units?|iu|u|ml|"
                     r"mmol|%)\b)", re.IGNORECASE)
-_RANGE = re.compile(r"\b(?:19|20)\d\d\s*(?:-|–|to)\s*((?:19|20)\d\d)\b")
+_RANGE = re.compile(r"\b(?:19|20)\d\d\s*(?:-|–|to|->|→)\s*((?:19|20)\d\d)\b")
 #: When a current drug was started ("started 2 years ago", "started in 2015", "since 2015",
 #: "since transplant in 2015"), up to a word that ends it or a bracket ("started 2010, stopped
 #: 2012", "since 2015 until 2016", "since 2019 (previous pregnancy)"): not a past exposure;

@@ -577,6 +577,11 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     "quinine since 2015 till 2016", "started 2010-2012",
                                     "since 2015 now off", "quinine (previously)",
                                     "HELLP (resolved)", "since 2019 (previous pregnancy)",
+                                    "quinine, none since 2019", "quinine held since 2020",
+                                    "since 2015 then held", "since 2015 but not now",
+                                    "since 2015 (none now)", "since 2015, none now",
+                                    "since 2010 -> 2012", "quinine no longer taken",
+                                    "tacrolimus, not currently",
                                     f"quinine in {datetime.date.today().year - 1}"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
