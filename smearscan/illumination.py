@@ -27,8 +27,9 @@ import numpy as np
 from smearscan.errors import BlankFieldError, MaskedFieldError, OverexposedFieldError
 from smearscan.segmentation import uint8_percentile
 
-__all__ = ["BLACK_FRACTION", "BLANK_CONTRAST", "DARK_BACKGROUND", "MASKED_SHARE",
-           "OVEREXPOSED_SHARE", "UNEVEN_FALLOFF", "LitField", "evenly_lit", "require_exposure"]
+__all__ = ["BLANK_CONTRAST", "DARK_BACKGROUND", "DARK_FRACTION", "GREY_SPREAD",
+           "MASKED_SHARE", "OVEREXPOSED_SHARE", "UNEVEN_FALLOFF", "LitField", "evenly_lit",
+           "require_exposure"]
 
 OVEREXPOSED_SHARE = 0.05
 """A field with more than this share of its pixels at 255 in green or blue is refused as
@@ -48,13 +49,16 @@ this level of 255 is refused as too dark to analyse: this tool's rule, for a lam
 lens cap. The darkest training field reaches 130 (Chula, all 557; BCCD 193, all 364; PBC 223,
 every 20th image); a field taken at a quarter of the light (~55) is still analysed."""
 
-BLACK_FRACTION, MASKED_SHARE = 0.1, 0.005
-"""A field with more than ``MASKED_SHARE`` of its pixels under ``BLACK_FRACTION`` of its
-background (the 95th percentile of green) in every channel is refused as masked: a field stop,
-vignetted corners or a black band, which no smear shows (this tool's rule). Such pixels are at
-most 0.006% of a Chula field (all 557), none of BCCD's (364) and 0.13% of a PBC crop (1,500 of
-them; dark nuclei); a field at a quarter of the light has none. With 2% of a Chula field black
-(10 rows), the segmentation found 8 of its 103 cells, and with a circular stop 1."""
+DARK_FRACTION, GREY_SPREAD, MASKED_SHARE = 0.4, 0.15, 0.005
+"""A field with more than ``MASKED_SHARE`` of its pixels dark and grey, under ``DARK_FRACTION``
+of its background (the 95th percentile of green) in every channel with its channels within
+``GREY_SPREAD`` of the background of each other, is refused as masked: a field stop, vignetted
+corners or a band, which no smear shows (this tool's rule). Stained cells are coloured: their
+darkest parts, the nuclei, are purple. Such pixels are at most 0.17% of a Chula field, none of
+BCCD's and 0.001% of a PBC crop (400 random fields of each, ad hoc ``/tmp/dark.py``); a field at
+a quarter of the light has none. With 2% of a Chula field black (10 rows), the segmentation
+found 8 of its 103 cells, and with a circular stop 1; a stop at 15-35% of the background, not
+black, left 0-1 whole cells, and one at 46% was read as the open field."""
 
 BLANK_CONTRAST = 8
 """A field whose green channel spans fewer levels than this between its 1st and 99th
@@ -137,19 +141,29 @@ def require_exposure(rgb: np.ndarray) -> None:
         raise BlankFieldError(
             f"too dark: the 95th percentile of its green levels is {background:g} of 255, under "
             f"{DARK_BACKGROUND} (this tool's rule); is the lamp on and the lens uncovered?")
-    level = BLACK_FRACTION * background
-    black = float(np.count_nonzero(cv2.max(cv2.max(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2])
-                                   < level)) / max(green.size, 1)
-    if black > MASKED_SHARE:
+    share = _dark_grey_share(rgb, background)
+    if share > MASKED_SHARE:
         raise MaskedFieldError(
-            f"masked: {black:.1%} of its pixels are black (under {level:.0f} in every channel, "
-            f"{BLACK_FRACTION:.0%} of its background), over {MASKED_SHARE:.1%} (this tool's "
-            "rule): a field stop, dark corners or a band; crop the photograph to the lit area")
+            f"masked: {share:.1%} of its pixels are dark grey (under "
+            f"{DARK_FRACTION * background:.0f} in every channel, {DARK_FRACTION:.0%} of its "
+            f"background, channels within {GREY_SPREAD * background:.0f} of each other), over "
+            f"{MASKED_SHARE:.1%} (this tool's rule): a field stop, dark corners or a band; crop "
+            "the photograph to the lit area")
     spread = uint8_percentile(green, 99) - uint8_percentile(green, 1)
     if spread < BLANK_CONTRAST:
         raise BlankFieldError(
             f"blank: its green levels span {spread:g} of 255 (1st-99th percentile), under "
             f"{BLANK_CONTRAST} (this tool's rule): no cell to analyse")
+
+
+def _dark_grey_share(rgb: np.ndarray, background: float) -> float:
+    """The share of ``rgb``'s pixels that are dark and grey (:data:`DARK_FRACTION`,
+    :data:`GREY_SPREAD`)."""
+    brightest = cv2.max(cv2.max(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2])
+    darkest = cv2.min(cv2.min(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2])
+    dark_grey = (brightest < DARK_FRACTION * background) & (
+        cv2.subtract(brightest, darkest) < GREY_SPREAD * background)
+    return float(np.count_nonzero(dark_grey)) / max(dark_grey.size, 1)
 
 
 def evenly_lit(rgb: np.ndarray) -> LitField:

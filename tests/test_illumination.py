@@ -161,9 +161,32 @@ def test_a_field_with_a_black_band_is_refused_as_masked(rows, refused):
     with pytest.raises(MaskedFieldError) as caught:
         require_exposure(rgb)
     assert str(caught.value) == (
-        f"masked: {share:.1%} of its pixels are black (under 13 in every channel, 10% of its "
-        "background), over 0.5% (this tool's rule): a field stop, dark corners or a band; crop "
-        "the photograph to the lit area")
+        f"masked: {share:.1%} of its pixels are dark grey (under 52 in every channel, 40% of its "
+        "background, channels within 20 of each other), over 0.5% (this tool's rule): a field "
+        "stop, dark corners or a band; crop the photograph to the lit area")
+
+
+@pytest.mark.parametrize(("level", "refused"), [(0, True), (20, True), (45, True), (52, True),
+                                                (53, False), (60, False)])
+def test_a_dark_grey_field_stop_is_refused_as_a_black_one(level, refused):
+    # QA of the analysis command (second pass): a stop at 15-35% of the background (131 there)
+    # left 0-1 whole cells of 106 with exit 0; the background here is 131, 40% of it 52.4.
+    rgb = read_field(SAMPLE).copy()
+    rows, cols = np.mgrid[:rgb.shape[0], :rgb.shape[1]]
+    rgb[(cols - rgb.shape[1] / 2) ** 2 + (rows - rgb.shape[0] / 2) ** 2
+        > (rgb.shape[1] / 2) ** 2] = level
+    if refused:
+        with pytest.raises(MaskedFieldError, match=r"^masked: 10\.4% of its pixels are dark grey"):
+            require_exposure(rgb)
+    else:
+        require_exposure(rgb)
+
+
+def test_dark_purple_nuclei_are_not_a_mask():
+    # A nucleus is dark but coloured: a field whose 5% is at (40, 20, 80) is not masked.
+    rgb = read_field(SAMPLE).copy()
+    rgb[:24] = (40, 20, 80)
+    require_exposure(rgb)
 
 
 def test_a_circular_field_stop_is_refused_in_a_batch_that_goes_on(tmp_path, capsys):
