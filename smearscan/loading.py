@@ -65,6 +65,14 @@ class FieldUnreadError(ImageLoadError):
     refused for its content (empty, corrupt, not an image) stays refused."""
 
 
+class MixedFolderError(SmearscanError):
+    """A folder given to analyse holds image files beside sub-folders of images: one slide
+    whose fields lie at two levels, or a folder of slides with a stray image? Pooled, several
+    patients' slides would give one confident count; the CLI exits 2 before any work."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class Slide:
     """One slide: a name and the image files (fields) that belong to it.
@@ -238,17 +246,39 @@ def _slides_in_folder(folder: Path, skip: frozenset[tuple[int, int]]) -> list[Sl
     ours = is_output_folder(folder)
     subs = [p for p in entries if p.is_dir() and not _skipped(p, skip, nested=True)
             and not (ours and p.name in OUTPUT_SUBFOLDERS)]
-    if not subs or any(is_image_path(p) and not p.is_dir() for p in entries):
+    loose = [p.name for p in entries if is_image_path(p) and not p.is_dir()]
+    if not subs:
         return [_folder_slide(folder.resolve().name, folder, skip)]
-    return [_sub_folder_slide(sub, skip) for sub in subs]
+    slides = [_sub_folder_slide(sub, skip) for sub in subs]
+    if loose:
+        _refuse_mixed(folder, loose, [s.name for s in slides if s.fields])
+        return [_folder_slide(folder.resolve().name, folder, skip)]
+    return slides
+
+
+def _refuse_mixed(folder: Path, loose: list[str], slide_folders: list[str]) -> None:
+    """Raise :class:`MixedFolderError` when image files lie beside sub-folders of images."""
+    if not slide_folders:
+        return
+    raise MixedFolderError(
+        f"{folder}: {_listed(loose, 'image')} beside {_listed(slide_folders, 'sub-folder')} of "
+        "images: one slide, or a folder of slides with a stray image? Move the images into a "
+        "sub-folder of their own (or away), or give the slide folders one by one")
+
+
+def _listed(names: list[str], noun: str) -> str:
+    """``3 sub-folders (s1, s2, s3)``, at most three names shown."""
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"{len(names)} {noun}{'s' if len(names) > 1 else ''} ({shown})"
 
 
 def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slide]:
     """Group input paths into slides.
 
     An image file is a slide of one field named after its stem; a folder holding images is one
-    slide named after the folder (images in its sub-folders belong to it too); a folder holding
-    only sub-folders is one slide per sub-folder, a symlinked one included. A folder with no
+    slide named after the folder (images in a slide folder's sub-folders belong to it too); a
+    folder holding only sub-folders is one slide per sub-folder, a symlinked one included; a
+    folder given that holds images beside sub-folders of images is refused. A folder with no
     images at all, or one that cannot be read, is a slide with no fields and a problem, so that
     the run reports it instead of skipping it silently.
 
@@ -264,6 +294,8 @@ def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slid
     ------
     FileNotFoundError
         A path does not exist (message names it).
+    MixedFolderError
+        A folder given holds image files beside sub-folders of images (message names both).
     """
     skip = frozenset(filter(None, map(file_identity, exclude)))
     slides: list[Slide] = []

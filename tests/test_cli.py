@@ -344,6 +344,23 @@ def _two_slides(tmp_path, field_png):
     return tmp_path / "in"
 
 
+def test_a_stray_image_beside_slide_folders_is_refused_before_any_work(field_png, tmp_path,
+                                                                       capsys):
+    # QA of the analysis command (second pass): one calibration picture beside three patients'
+    # slide folders pooled them into one slide, "above 4.38%", exit 0, without a word.
+    slides = _two_slides(tmp_path, field_png)
+    (slides / "calibration.png").write_bytes(field_png.read_bytes())
+    out = tmp_path / "out"
+    assert run(slides, "--out", out) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == (
+        f"smearscan: {slides}: 1 image (calibration.png) beside 2 sub-folders (s1, s2) of images: "
+        "one slide, or a folder of slides with a stray image? Move the images into a sub-folder "
+        "of their own (or away), or give the slide folders one by one\n")
+    assert not out.exists()
+    assert run(slides / "s1", slides / "s2", "--out", out, "--no-classify") == 0
+
+
 URGENT_LABS = "platelets,ldh,ldh_uln,haptoglobin,dat\n12,900,250,<0.1 g/L,negative\n"
 
 

@@ -8,7 +8,7 @@ from synthetic import synthetic_field
 
 from smearscan.api import analyse_image
 from smearscan.cli import main
-from smearscan.loading import ImageLoadError, find_slides, read_field
+from smearscan.loading import ImageLoadError, MixedFolderError, find_slides, read_field
 
 SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
 
@@ -227,7 +227,14 @@ def test_find_slides_layouts(tmp_path, rgb):
     assert [s.name for s in slides] == ["s1", "s2", "loose"]
     assert [p.relative_to(slides[0].root).as_posix() for p in slides[0].fields] == [
         "a.png", "sub/b.png"]
-    assert find_slides([tmp_path / "slides" / "s1"])[0].name == "s1"
+    with pytest.raises(MixedFolderError, match=(
+            r"s1: 1 image \(a.png\) beside 1 sub-folder \(sub\) of images: one slide, or a "
+            "folder of slides with a stray image")):
+        find_slides([tmp_path / "slides" / "s1"])
+    (tmp_path / "slides" / "s1" / "empty").mkdir()
+    (tmp_path / "slides" / "s1" / "sub" / "b.png").unlink()
+    assert [(s.name, len(s.fields)) for s in find_slides([tmp_path / "slides" / "s1"])] == [
+        ("s1", 1)]
     with pytest.raises(FileNotFoundError):
         find_slides([tmp_path / "missing"])
 
