@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import zlib
 from pathlib import Path
 
 import pytest
@@ -30,11 +31,14 @@ def run(*args) -> int:
 
 
 def _slide(root: Path, fields: int = 2, name: str = "s") -> Path:
-    """A slide folder of ``fields`` synthetic PNGs ``f0.png``... (12 discs each)."""
+    """A slide folder of ``fields`` synthetic PNGs ``f0.png``... (12 discs each), each slide's
+    its own: the same image in two slides is one slide's fields twice."""
     folder = root / name
     folder.mkdir(parents=True)
+    first = 0 if name == "s" else 10 * (zlib.crc32(name.encode()) % 10_000)
     for f in range(fields):
-        Image.fromarray(synthetic_field(grid_centres(), seed=f)).save(folder / f"f{f}.png")
+        Image.fromarray(synthetic_field(grid_centres(), seed=first + f)).save(
+            folder / f"f{f}.png")
     return folder
 
 
@@ -239,3 +243,32 @@ def test_an_unreadable_review_is_reported_and_the_slide_merged_without_it(tmp_pa
     assert f"smearscan: {review}: not a smearscan review file (a JSON list, not an object); " \
            "merged without its review\n" in err
     assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["s"]
+
+
+def test_a_renamed_slide_folder_is_not_merged_twice(tmp_path, capsys):
+    # QA of the analysis command (second pass): after a slide folder was renamed, the earlier
+    # slide stayed in summary.json and cells.csv beside the new one: every field counted twice.
+    root, out = tmp_path / "in", tmp_path / "out"
+    _slide(root, name="patientA")
+    _slide(root, fields=1, name="patientB")
+    assert run(root, "--out", out) == 0
+    (root / "patientA").rename(root / "patientC")
+    capsys.readouterr()
+    assert run(root, "--out", out) == 3
+    left_out = (f"smearscan: {out / 'slides' / 'patientA'}: every image of it is in slide "
+                "'patientC', analysed later (renamed or moved?); left out of the merged outputs "
+                "(remove the folder to drop it for good)")
+    assert capsys.readouterr().err.splitlines()[0] == left_out
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert sorted(summary["slides"]) == ["patientB", "patientC"]
+    with open(out / "cells.csv", encoding="utf-8") as handle:
+        assert {row["slide"] for row in csv.DictReader(handle)} == {"patientB", "patientC"}
+    # A slide kept from an earlier run with images of its own stays, as the README says.
+    other = tmp_path / "other" / "patientD"
+    other.mkdir(parents=True)
+    Image.fromarray(synthetic_field(grid_centres(), seed=7)).save(other / "f.png")
+    capsys.readouterr()
+    assert run(other, "--out", out) == 3
+    assert capsys.readouterr().err.splitlines()[0] == left_out  # patientC is newer
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert sorted(summary["slides"]) == ["patientB", "patientC", "patientD"]

@@ -4,7 +4,7 @@ through the executor, write each slide when its last field is back, merge the fo
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -321,8 +321,10 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
     (``(slide, "", reason)``: a slide left out, a review that could not be read; also in
     ``errors.csv``)."""
     everything = {name: (outcome, expected[name]) for name, outcome in outcomes.items()}
+    held = {digest: name for name in outcomes for _, digest in expected[name]["files"]
+            if digest is not None}
     problems = []
-    for name in recorded_sources(out):
+    for name in _newest_first(out, recorded_sources(out)):
         if name in everything:
             continue
         record = read_record(out, name)
@@ -331,6 +333,16 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
                              "smearscan wrote them; left out of the merged outputs (run its "
                              "input again to redo it)"))
             continue
+        digests = [digest for _, digest in record.get("fingerprint", {}).get("files", [])
+                   if digest is not None]
+        if digests and all(digest in held for digest in digests):
+            # A slide folder renamed or moved since: its cells would count twice.
+            problems.append((name, "", f"{out / 'slides' / name}: every image of it is in "
+                             f"slide {held[digests[0]]!r}, analysed later (renamed or moved?); "
+                             "left out of the merged outputs (remove the folder to drop it for "
+                             "good)"))
+            continue
+        held |= {digest: name for digest in digests if digest not in held}
         try:
             everything[name] = (outcome_of(out, name, record, resumed=True),
                                 record["fingerprint"])
@@ -344,6 +356,16 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
         if outcome.name in outcomes:
             outcomes[outcome.name].summary = outcome.summary
     return problems
+
+
+def _newest_first(out: Path, names: Iterable[str]) -> list[str]:
+    """Slide folders of ``out`` by when their record was written, the newest first."""
+    def written(name: str) -> float:
+        try:
+            return (out / "slides" / name / RECORD_NAME).stat().st_mtime
+        except OSError:
+            return 0.0
+    return sorted(names, key=written, reverse=True)
 
 
 def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
