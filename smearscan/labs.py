@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from smearscan.errors import LabValueError
+from smearscan.naming import slide_name
 
 __all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
            "check_lab_slides", "labs_for_slide", "parse_labs", "read_labs_file", "with_overrides"]
@@ -698,7 +699,11 @@ def _labs_from_json(text: str, path: Path) -> dict[str, Labs]:
         raise LabValueError(f"{path}: expected a JSON object of lab values")
     nested = [isinstance(value, dict) for value in data.values()]
     if data and all(nested):
-        return {slide: parse_labs(values, source=f"{path} slide {slide!r}")
+        slides = [slide_name(slide) for slide in data]
+        if len(set(slides)) < len(slides):
+            raise LabValueError(f"{path}: a slide named twice (the same letters, composed "
+                                "differently)")
+        return {slide_name(slide): parse_labs(values, source=f"{path} slide {slide!r}")
                 for slide, values in data.items()}
     if any(nested):
         raise LabValueError(f"{path}: mixes lab values and per-slide objects at the top level")
@@ -716,7 +721,7 @@ def _labs_from_csv(text: str, path: Path) -> dict[str, Labs]:
             source = f"{path} line {reader.line_num}"
             if None in row:
                 raise LabValueError(f"{source}: more cells than column names")
-            slide = (row.pop("slide") or "").strip()
+            slide = slide_name((row.pop("slide") or "").strip())
             if not slide or slide in result:
                 raise LabValueError(f"{source}: slide name {slide!r} is empty or repeated")
             result[slide] = parse_labs(row, source=f"{source} (slide {slide!r})")
@@ -770,9 +775,10 @@ def read_labs_file(path: str | os.PathLike[str]) -> dict[str, Labs]:
 def check_lab_slides(by_slide: Mapping[str, Labs], slides: Sequence[str], *, source: str) -> None:
     """Refuse a lab file read by :func:`read_labs_file` that does not fit a run's ``slides``:
     one set of values with no slide name for several slides (slides are usually different
-    patients); rows none of which names a slide of the run; or a row that names none but is
-    close to the name of a slide left without values (``S1`` for ``s1``), which would leave
-    that slide without its verdict. Other rows may be for slides of another run.
+    patients); rows none of which names a slide of the run; or a row that names none but is a
+    slip of the name of a slide left without values (``S1`` or ``s_1`` for ``s1``), which
+    would leave that slide without its verdict. Other rows may be for slides of another run;
+    names are compared in Unicode NFC (:func:`smearscan.naming.slide_name`).
 
     Raises
     ------
@@ -798,9 +804,15 @@ def check_lab_slides(by_slide: Mapping[str, Labs], slides: Sequence[str], *, sou
 
 
 def _close_name(name: str, names: Sequence[str]) -> str | None:
-    """The one of ``names`` that ``name`` is a slip of: the same but for case, or close."""
-    same = [candidate for candidate in names if candidate.lower() == name.lower()]
-    return next(iter(same or difflib.get_close_matches(name, names, n=1, cutoff=0.8)), None)
+    """The one of ``names`` that ``name`` is a slip of: the same but for case, spaces,
+    underscores, hyphens or compatibility characters. Not merely similar: 'patientA' is not a
+    slip of 'patientC', another patient."""
+    return next((candidate for candidate in names if _slip_key(candidate) == _slip_key(name)),
+                None)
+
+
+def _slip_key(name: str) -> str:
+    return re.sub(r"[\s_-]+", "", unicodedata.normalize("NFKC", name).casefold())
 
 
 def labs_for_slide(by_slide: Mapping[str, Labs], slide: str | None, *, source: str) -> Labs:

@@ -23,6 +23,7 @@ import simplejpeg
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from smearscan.errors import SmearscanError, printable
+from smearscan.naming import slide_name
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"})
 
@@ -224,7 +225,7 @@ def _folder_slide(name: str, folder: Path, skip: frozenset[tuple[int, int]]) -> 
         found.extend(dirpath / f for f in filenames if is_image_path(Path(f)))
     if not found and not problems:
         problems.append(printable(f"{folder}: no image files in this folder"))
-    return Slide(name, folder, tuple(found), tuple(problems), source=folder)
+    return Slide(slide_name(name), folder, tuple(found), tuple(problems), source=folder)
 
 
 def _sub_folder_slide(sub: Path, skip: frozenset[tuple[int, int]]) -> Slide:
@@ -232,7 +233,7 @@ def _sub_folder_slide(sub: Path, skip: frozenset[tuple[int, int]]) -> Slide:
     # at a folder that contains it would read the whole tree again as one more slide.
     target = sub.resolve()
     if sub.parent.resolve().is_relative_to(target):
-        return Slide(sub.name, sub, (), (printable(
+        return Slide(slide_name(sub.name), sub, (), (printable(
             f"{sub}: symbolic link to {target}, a folder that contains it (a loop); skipped"),),
             source=sub)
     return _folder_slide(sub.name, sub, skip)
@@ -308,7 +309,7 @@ def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slid
             slides.extend(_slides_in_folder(path, skip))
         else:
             # A file, or something that is not one (a pipe, a device): read_field says which.
-            slides.append(Slide(path.stem, path.parent, (path,), source=path))
+            slides.append(Slide(slide_name(path.stem), path.parent, (path,), source=path))
     return slides
 
 

@@ -383,6 +383,7 @@ def test_a_batch_prints_each_slides_urgent_line_first_and_names_a_slide_without_
 
 @pytest.mark.parametrize(("rows", "message"), [
     ("S1,20\ns2,30\n", "lab values for slides not in this run: 'S1' (did you mean 's1'?)"),
+    ("s_1,20\ns2,30\n", "lab values for slides not in this run: 's_1' (did you mean 's1'?)"),
     ("sX,20\n", "no lab values for any slide of this run (s1, s2); it has sX")])
 def test_a_lab_file_that_names_no_slide_of_the_run_is_refused_before_any_work(
         field_png, tmp_path, capsys, rows, message):
@@ -393,6 +394,26 @@ def test_a_lab_file_that_names_no_slide_of_the_run_is_refused_before_any_work(
     assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
     assert capsys.readouterr().err == f"smearscan: {labs}: {message}\n"
     assert not (out / "slides").exists()
+
+
+def test_a_lab_row_is_matched_to_its_slide_by_what_it_shows_never_to_another_patient(
+        field_png, tmp_path, capsys):
+    # QA of the analysis command (second pass): 'did you mean' named another patient
+    # ('patientA' for 'patientC'), and a Mac's decomposed folder name 'Müller 1' was refused
+    # for the same name typed in the lab file, with the suggestion 'Müller 1'.
+    for name in ("patientB", "patientC", "Mu\u0308ller 1"):
+        (tmp_path / "in" / name).mkdir(parents=True)
+        (tmp_path / "in" / name / "f.png").write_bytes(field_png.read_bytes())
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,platelets\npatientA,20\npatientB,30\nM\u00fcller 1,40\n")
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "in"), "--out", str(out), "--labs", str(labs), "--quiet"]) == 3
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"smearscan: no verdict: {labs} has no lab values for slide 'patientC'")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))["slides"]
+    assert sorted(summary) == ["M\u00fcller 1", "patientB", "patientC"]
+    assert summary["M\u00fcller 1"]["labs"]["platelets"] == 40
+    assert "verdict" not in summary["patientC"]
 
 
 def test_one_patients_lab_values_are_refused_for_several_slides(field_png, tmp_path, capsys):
