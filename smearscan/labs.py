@@ -8,7 +8,8 @@ case and spaces in the unit do not matter. A value of ``None``, ``""``, ``"NA"``
 (``drug_exposure``, ``obstetric_complication``) ``"none"`` and ``"nil"`` mean no, as ``"no"`` does.
 
 Nothing is guessed: an unknown key (with the closest known key suggested), a negative or
-non-numeric value, an unknown unit, a decimal comma or thousands separator, or a value outside
+non-numeric value, an unknown unit, a decimal comma, a dot that may group thousands
+(``1.200``), or a value outside
 the key's plausible range (usually a unit mix-up, such as haemoglobin 70 "g/dL" that was g/L)
 raises :class:`LabValueError` with a one-line message naming the key, the value and the problem.
 
@@ -161,7 +162,9 @@ LAB_KEYS: dict[str, LabKey] = {
                              "reticulocytes, % of red cells (or '0.021 fraction'; an absolute "
                              "count is refused)", _RETICULOCYTE_AMBIGUOUS,
                              refused_units=_RETICULOCYTE_COUNT_UNITS),
-    "ldh": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (1.0, 100000.0),
+    # Floor: no human serum reads under 20 U/L (the hereditary LDH deficiencies ~20-60 U/L):
+    # '1.2 U/L' is 1200 with a dot for thousands, or ukat/L (this tool's rule).
+    "ldh": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (20.0, 100000.0),
                    "lactate dehydrogenase", _LDH_AMBIGUOUS),
     "ldh_uln": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (50.0, 2000.0),
                        "upper limit of normal of the lab's LDH assay"),
@@ -373,7 +376,18 @@ def _split_number(key: str, raw: object, spec: LabKey, source: str
         expected = f"<number> {spec.unit}".strip()
         raise _fail(source, key, raw, f"not a number (expected '{expected}', or a bound such as "
                                       f"'<0.1 {spec.unit}')".replace(" )", ")"))
+    if _THOUSANDS.fullmatch(match[2]):
+        raise _fail(source, key, raw, f"a dot before three digits may group thousands "
+                    f"({match[2].replace('.', '')}) or be a decimal point "
+                    f"({float(match[2]):g}): write the number without it, or as a decimal "
+                    "without trailing zeros")
     return match[1], float(match[2]), match[3] or None
+
+
+#: A number whose dots each stand before three digits ('1.200', '250.000'): where a dot groups
+#: thousands it is 1200, elsewhere 1.2. Read as a decimal, LDH 1.200 U/L (1200) passed as
+#: normal and lost an URGENT line, and platelets 250.000 /uL (250,000) read 0.25 x10^9/L.
+_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")
 
 
 def _unit_hint(value: float, spec: LabKey) -> str:

@@ -664,3 +664,31 @@ def test_a_missing_or_binary_lab_file_is_named_in_one_plain_line(tmp_path):
         read_labs_file(binary)
     assert str(caught.value) == (f"{binary}: cannot read lab file: not UTF-8 text (invalid "
                                  "start byte at byte 1)")
+
+
+@pytest.mark.parametrize(("key", "raw", "readings"), [
+    ("ldh", "1.200 U/L", "(1200) or be a decimal point (1.2)"),
+    ("ldh", "2.500", "(2500) or be a decimal point (2.5)"),
+    ("platelets", "250.000 /uL", "(250000) or be a decimal point (250)"),
+    ("platelets", "82.000 /uL", "(82000) or be a decimal point (82)")])
+def test_a_dot_that_may_group_thousands_is_refused(key, raw, readings):
+    # QA 21 N9 (critical): LDH '1.200 U/L' (1200) was read as 1.2 U/L, normal: the URGENT line
+    # was lost; N10: platelets '250.000 /uL' read 0.25 x10^9/L, a false URGENT.
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({key: raw})
+    assert str(caught.value) == (
+        f"labs: {key} = {raw!r}: a dot before three digits may group thousands {readings}: "
+        "write the number without it, or as a decimal without trailing zeros")
+
+
+@pytest.mark.parametrize(("key", "raw", "value"), [
+    ("ldh", "1200 U/L", 1200.0), ("ldh", "20 U/L", 20.0), ("d_dimer", "0.500 mg/L FEU", 500.0),
+    ("platelets", "250000 /uL", 250.0), ("ldh", "1.2 ukat/L", 72.0), ("inr", "1.20", 1.2)])
+def test_numbers_without_a_thousands_dot_are_read_as_written(key, raw, value):
+    assert getattr(parse_labs({key: raw}), key) == value
+
+
+def test_an_ldh_under_20_u_l_is_refused():
+    with pytest.raises(LabValueError, match=r"19\.9 U/L is outside the plausible range "
+                                            r"20-100000 U/L"):
+        parse_labs({"ldh": "19.9 U/L"})
