@@ -1279,6 +1279,24 @@ def test_a_short_count_is_read_with_the_labs_as_a_low_one(labs, maha, ttp):
         assert verdict.urgent == (POSSIBLE if ttp == "possible" else None)
 
 
+@pytest.mark.parametrize(("ldh", "maha", "ttp"), [
+    ({}, "insufficient data", "not assessed"),
+    ({"ldh": "900 U/L"}, "insufficient data", "not assessed"),  # no ULN: not measured
+    ({"ldh": "250 U/L", "ldh_uln": 250}, "unlikely", "unlikely")])
+def test_a_short_count_needs_the_ldh_to_call_maha_unlikely(ldh, maha, ttp):
+    # QA 21 N11: on 0 of 200 cells with platelets 20, a normal haptoglobin and reticulocytes
+    # closed MAHA and TTP (PLASMIC 6-7) without the LDH, the ground too weak to close an
+    # incomplete HUS; nor is it "TTP suspected" (an isolated ITP scores 6).
+    labs = {key: value for key, value in ITP.items() if key not in ("ldh", "ldh_uln")}
+    labs |= {"platelets": 20, "reticulocytes": "1 %", "dat": "negative", **ldh}
+    verdict = assess(smear("insufficient", 0.0, (0.0, 1.9), 200), parse_labs(labs))
+    assert (verdict.maha, verdict.cause("ttp").assessment, verdict.urgent) == (maha, ttp, None)
+    if ttp == "not assessed":
+        assert ("haemolysis markers normal, but the LDH not measured and the smear not counted "
+                "in full: measure the LDH (with its upper limit) and count 1000 red cells now"
+                in verdict.cause("ttp").reasons)
+
+
 KIDNEY = {"creatinine": "4 mg/dL", "diarrhoea": False}
 GUT = {"creatinine": "1.0 mg/dL", "diarrhoea": True}
 

@@ -367,7 +367,10 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
         # "unlikely"). A positive DAT does not: it leaves the kidney causes open (QA 17; a
         # pneumococcal HUS is usually DAT-positive, Copelovitch L, Kaplan BS. Pediatr Nephrol
         # 2008;23:1951-1956), and TTP is judged by it in smearscan.verdict.differential.ttp.
-        return "unlikely" if picture.haemolysis_excluded else INSUFFICIENT
+        # Without the LDH measured, the haptoglobin and reticulocytes alone do not exclude it:
+        # both can be normal early (QA 21 N11, as for an incomplete HUS in differential.hus).
+        excluded = picture.haemolysis_excluded and ldh_raised(labs) is not None
+        return "unlikely" if excluded else INSUFFICIENT
     if call == "above":
         full = (picture.haemolysis == "present" and labs.dat == "negative"
                 and not smear.other_poikilocytes_abundant)

@@ -13,6 +13,7 @@ from smearscan.verdict.findings import (
     INSUFFICIENT,
     LabPicture,
     immune_haemolysis_open,
+    ldh_raised,
     ttp_open_despite_dat,
 )
 from smearscan.verdict.scores import Score, french_unvalidated_context, plasmic_context
@@ -134,6 +135,13 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # A positive DAT with haemolysis not excluded still needs ADAMTS13 to exclude TTP.
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", *([send] if immune else [])]
+    if maha == INSUFFICIENT and picture.haemolysis_excluded and ldh_raised(labs) is None:
+        # Too few cells counted, haptoglobin and reticulocytes normal, the LDH not measured:
+        # neither "suspected" (an isolated ITP scores 6 on PLASMIC) nor "unlikely" (both can be
+        # normal early) until the LDH is known (QA 21 N11).
+        return "not assessed", [score, "haemolysis markers normal, but the LDH not measured and "
+                                "the smear not counted in full: measure the LDH (with its "
+                                "upper limit) and count 1000 red cells now", send]
     if plasmic.minimum >= PLASMIC_HIGH:
         return "suspected", [score, send]
     picture_reasons = _ttp_picture(maha, labs, picture)
