@@ -168,9 +168,10 @@ def file_identity(path: Path) -> tuple[int, int] | None:
 
 
 def walk_folder(folder: Path, *, skip: frozenset[tuple[int, int]] = frozenset(),
-                onerror: Callable[[OSError], None] | None = None
+                onerror: Callable[[OSError], None] | None = None, with_hidden: bool = False
                 ) -> Iterator[tuple[Path, list[str]]]:
-    """Every folder below ``folder`` (itself first) with its sorted file names, depth first.
+    """Every folder below ``folder`` (itself first) with its sorted file names, depth first;
+    :func:`hidden` files and folders left out unless ``with_hidden``.
 
     Iterative, so that a tree nested thousands of levels deep cannot exhaust Python's
     recursion limit; symlinked folders are not followed (a loop cannot recurse forever).
@@ -191,6 +192,8 @@ def walk_folder(folder: Path, *, skip: frozenset[tuple[int, int]] = frozenset(),
         ours = is_output_folder(current)
         files, subs = [], []
         for entry in listed:
+            if not with_hidden and hidden(entry.name):
+                continue
             if not _is_folder(entry):
                 files.append(entry.name)
             elif not entry.is_symlink() and not (ours and entry.name in OUTPUT_SUBFOLDERS) \
@@ -198,6 +201,13 @@ def walk_folder(folder: Path, *, skip: frozenset[tuple[int, int]] = frozenset(),
                 subs.append(Path(entry.path))
         yield current, files
         pending.extend(reversed(subs))
+
+
+def hidden(name: str) -> bool:
+    """A hidden file or folder (``.name``), never a field or a slide: a Mac writes ``._name``
+    resource forks beside the images it copies (not images), and ``.thumbnails`` folders
+    hold copies."""
+    return name.startswith(".")
 
 
 def _is_folder(entry: os.DirEntry) -> bool:
@@ -241,7 +251,8 @@ def _sub_folder_slide(sub: Path, skip: frozenset[tuple[int, int]]) -> Slide:
 
 def _slides_in_folder(folder: Path, skip: frozenset[tuple[int, int]]) -> list[Slide]:
     try:
-        entries = sorted(folder.iterdir(), key=lambda p: natural_key(p.name))
+        entries = sorted((p for p in folder.iterdir() if not hidden(p.name)),
+                         key=lambda p: natural_key(p.name))
     except OSError:
         entries = []  # _folder_slide reports why the folder cannot be listed
     ours = is_output_folder(folder)

@@ -146,7 +146,8 @@ def remove_stale_temporaries(folder: Path) -> None:
     for place, below in places:
         if not place.is_dir() or place.is_symlink():
             continue
-        listed = walk_folder(place) if below else [(place, sorted(os.listdir(place)))]
+        listed = (walk_folder(place, with_hidden=True) if below
+                  else [(place, sorted(os.listdir(place)))])
         for dirpath, filenames in listed:
             for name in filenames:
                 if name.startswith(".") and name.endswith(TEMPORARY_SUFFIX):

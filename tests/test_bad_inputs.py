@@ -22,7 +22,7 @@ from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
 from smearscan.cli import main
-from smearscan.loading import ImageLoadError, find_slides, read_field
+from smearscan.loading import ImageLoadError, MixedFolderError, find_slides, read_field
 from smearscan.outputs import read_csv_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -410,7 +410,8 @@ def test_find_slides_can_exclude_the_output_folder(tmp_path):
     masks = slide / "out" / "masks" / "slide"
     masks.mkdir(parents=True)
     Image.fromarray(_field()).save(masks / "f.png")
-    assert len(find_slides([slide])[0].fields) == 2
+    with pytest.raises(MixedFolderError):  # an image beside a sub-folder of images
+        find_slides([slide])
     assert [p.name for p in find_slides([slide], exclude=[slide / "out"])[0].fields] == ["f.png"]
 
 
@@ -447,10 +448,14 @@ def test_file_name_that_is_not_utf8(tmp_path, capsys):
     assert len(rows) == 6
 
 
-def test_inverted_field_gives_no_warning(tmp_path, recwarn):
+def test_an_inverted_field_is_refused_in_one_line_without_a_warning(tmp_path, recwarn, capsys):
     path = tmp_path / "inverted.png"
     Image.fromarray(255 - _field()).save(path)
-    assert run(path) == 0
+    assert run(path) == 2
+    err = capsys.readouterr().err
+    # Its dark background reads as a mask: a field stop the size of the field.
+    assert len(err.splitlines()) == 1 and err.startswith(
+        f"smearscan: {path}: masked: 23.2% of its pixels are dark grey")
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 

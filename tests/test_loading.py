@@ -239,6 +239,20 @@ def test_find_slides_layouts(tmp_path, rgb):
         find_slides([tmp_path / "missing"])
 
 
+def test_hidden_files_and_folders_are_never_fields_or_slides(tmp_path, rgb):
+    # QA of the analysis command (second pass): a Mac's '._23.jpg' resource fork failed as a
+    # field on every run (exit 3), and '.thumbnails/23.jpg' was analysed as a field.
+    for name in ("slides/s1/23.jpg", "slides/s1/.thumbnails/23.jpg", "slides/.trash/s9/1.jpg",
+                 "slides/s2/1.jpg"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rgb).save(tmp_path / name)
+    (tmp_path / "slides" / "s1" / "._23.jpg").write_bytes(b"\x00\x05\x16\x07 Mac OS X")
+    (tmp_path / "slides" / "._s1.jpg").write_bytes(b"\x00\x05\x16\x07 Mac OS X")
+    slides = find_slides([tmp_path / "slides"])
+    assert [(s.name, [p.name for p in s.fields]) for s in slides] == [
+        ("s1", ["23.jpg"]), ("s2", ["1.jpg"])]
+
+
 def test_fields_and_slides_are_in_the_order_a_lab_numbers_them(tmp_path, rgb):
     for name in ("slide10/field10.png", "slide10/field2.png", "slide10/field1.png",
                  "slide9/f.png", "slide10/Field3.png"):
