@@ -26,6 +26,7 @@ from smearscan.classification import CellClassifier, load_model
 from smearscan.classification.model import check_operating_points
 from smearscan.errors import UnusableFieldError
 from smearscan.loading import Slide, file_identity, find_slides, read_field, without_copies
+from smearscan.overlap import FieldOverlap, field_centres, overlapping_fields
 from smearscan.pipeline import (
     FieldResult,
     ModelInfo,
@@ -87,12 +88,15 @@ class SlideAnalysis:
         against the reference limit (none within the limit for a slide out of focus), NRBCs,
         immature granulocytes, leukoerythroblastic finding, morphology profile (macrocytes and
         microcytes only when ``pixel_size_um`` was given).
+    overlapping_fields : tuple of smearscan.overlap.FieldOverlap
+        Pairs of fields that show the same cells, which ``result`` counts twice.
     """
 
     name: str
     fields: tuple[FieldAnalysis, ...]
     cells: dict[str, np.ndarray]
     result: SlideResult
+    overlapping_fields: tuple[FieldOverlap, ...] = ()
 
 
 def _path(value: object, what: str) -> Path:
@@ -254,7 +258,10 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
                               morphology=cells["morphology"],
                               border=cells["border"].astype(bool), operating=loaded.operating,
                               population=population)
-    return SlideAnalysis(slide.name, fields, cells, result)
+    overlaps = overlapping_fields([
+        field_centres(f.summary.image, f.cells, f.summary.width, f.summary.height,
+                      f.summary.pixel_size_um) for f in fields if f.summary.objects])
+    return SlideAnalysis(slide.name, fields, cells, result, overlaps)
 
 
 def _slide(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Slide:

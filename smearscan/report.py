@@ -11,6 +11,7 @@ from smearscan import __version__
 from smearscan.errors import printable
 from smearscan.illumination import UNEVEN_FALLOFF
 from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
+from smearscan.overlap import MIN_COINCIDING, MIN_SHARE
 from smearscan.render import CLASS_COLOURS
 from smearscan.segmentation import MAX_SCALE_DISAGREEMENT
 from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
@@ -89,12 +90,19 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
             _nrbc_text(stats.nrbc) if stats else "-",
             str(outcome.report) if outcome.report else "-",
             ", ".join(note for note in ("resumed" if outcome.resumed else "",
-                                        _REVIEW_NOTES.get((s.review or {}).get("status"), ""))
+                                        _REVIEW_NOTES.get((s.review or {}).get("status"), ""),
+                                        _overlap_note(s))
                       if note),
         ])
     table = _table(("slide", "fields", "failed", "RBCs", "call", "schistocytes % (95% CI)",
                     "less specific", "focus", "um/px", "NRBC", "report", ""), rows)
     return "\n".join([*urgent, table])
+
+
+def _overlap_note(summary: SlideSummary) -> str:
+    """``fields overlap: 2 pairs``, or nothing."""
+    pairs = len(summary.overlapping_fields)
+    return f"fields overlap: {pairs} pair{'s' if pairs > 1 else ''}" if pairs else ""
 
 
 #: The slide table's note on a slide's review (``summary.json``'s ``review`` status).
@@ -263,4 +271,6 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         evened_fields=summary.evened_fields, smoothed_fields=summary.smoothed_fields,
         off_scale_fields=summary.off_scale_fields,
         scale_disagreement=f"{MAX_SCALE_DISAGREEMENT:g}",
+        overlaps=summary.overlapping_fields, min_coinciding=MIN_COINCIDING,
+        min_share=f"{MIN_SHARE:.0%}",
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from smearscan.loading import DEFAULT_MAX_PIXELS
+from smearscan.overlap import FieldOverlap
 from smearscan.segmentation import scales_disagree
 from smearscan.slide_stats import SlideResult, out_of_focus, slide_result
 
@@ -248,6 +249,9 @@ class SlideSummary:
     labs : Labs or None
         The lab values the verdict was given, so that a signed-off review can be judged on the
         same values (:func:`smearscan.verdict.slide_verdict`).
+    overlapping_fields : tuple of FieldOverlap
+        Pairs of fields that show the same cells (:mod:`smearscan.overlap`): those cells are
+        counted twice.
     """
 
     fields: tuple[FieldSummary, ...]
@@ -258,6 +262,7 @@ class SlideSummary:
     verdict: Mapping[str, Any] | None = None
     review: Mapping[str, Any] | None = None
     labs: Labs | None = None
+    overlapping_fields: tuple[FieldOverlap, ...] = ()
 
     @property
     def signed_off(self) -> Mapping[str, Any] | None:
@@ -324,7 +329,8 @@ class SlideSummary:
         data = {"fields": len(self.fields), "fields_failed": self.fields_failed,
                 "objects": self.objects, "pixel_size_um": self.pixel_size_um,
                 "pixel_size_estimated": self.pixel_size_estimated, "counts": {},
-                "per_field": [f.to_dict() for f in self.fields]}
+                "per_field": [f.to_dict() for f in self.fields],
+                "overlapping_fields": [o.to_dict() for o in self.overlapping_fields]}
         if self.statistics is not None:
             data |= self.statistics.to_dict()
         if self.verdict is not None:
@@ -351,7 +357,9 @@ class SlideSummary:
                        statistics=SlideResult.from_dict(data) if "schistocytes" in data
                        else None,
                        verdict=data.get("verdict"), review=data.get("review"),
-                       labs=_recorded_labs(data.get("labs")))
+                       labs=_recorded_labs(data.get("labs")),
+                       overlapping_fields=tuple(  # none before 0.3.7
+                           FieldOverlap.from_dict(o) for o in data.get("overlapping_fields", ())))
         except KeyError as error:
             raise ValueError(f"not a smearscan slide summary: no {error.args[0]!r}") from None
         except (TypeError, AttributeError) as error:

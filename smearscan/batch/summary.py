@@ -34,6 +34,7 @@ from smearscan.outputs import (
     write_json_atomic,
     write_text_atomic,
 )
+from smearscan.overlap import FieldCentres, field_centres, overlapping_fields
 from smearscan.render import REVIEW_CLASSES
 from smearscan.results import (
     FieldResult,
@@ -138,6 +139,7 @@ class SlideBuilder:
         self.labels, self.shapes = _Codes(), _Codes()
         self.border: list[np.ndarray] = []
         self.objects, self.sizes, self.estimated = 0, [], False
+        self.centres: list[FieldCentres] = []  # whole cells, for fields that overlap
         self.model: ModelInfo | None = None
         self.gallery: dict[str, list[tuple[float, int, ReviewCell]]] = {}
         self.called: dict[str, int] = {}
@@ -163,6 +165,8 @@ class SlideBuilder:
         if not result.count:
             return
         self.objects += result.count
+        self.centres.append(field_centres(result.image, result.cells, result.width,
+                                          result.height, result.pixel_size_um))
         self._write_cells(result)
         if "class" in result.cells:
             self.labels.add(result.cells["class"])
@@ -227,7 +231,8 @@ class SlideBuilder:
         return SlideSummary(
             fields=tuple(self.per_field), objects=self.objects,
             pixel_size_um=float(np.median(self.sizes)) if self.sizes else None,
-            pixel_size_estimated=self.estimated, statistics=statistics)
+            pixel_size_estimated=self.estimated, statistics=statistics,
+            overlapping_fields=overlapping_fields(self.centres))
 
 
 def field_picture(folder: Path, stem: str) -> tuple[Path, str]:

@@ -1,0 +1,179 @@
+"""Fields of one slide that show the same cells: a stage moved less than a field's width.
+
+A lab photographs a slide field after field; where two fields overlap, the cells they share are
+counted twice, which narrows the interval and can make a short count look long enough (ICSH
+2021 asks for 1000 red cells). Byte-identical copies are caught when the slide is read
+(:func:`smearscan.loading.without_copies`); this finds the rest from the whole cells' centres
+alone: two views of one area hold the same constellation of cells, shifted by the stage's move,
+which no two different areas do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM
+
+#: Centres of one cell seen in two fields lie within this fraction of the median red-cell
+#: diameter of each other (segmentation moves an outline by a pixel or two).
+MATCH_RADIUS = 0.12
+#: An overlap is called when at least this many cells coincide (this tool's rule; with
+#: :data:`MIN_SHARE`, ``scripts/evaluate_overlap.py`` found 81 of the 87 pairs Chula RBC-12
+#: lists as one area, and called 2 of 934 unlisted pairs, both overlaps the lists miss).
+MIN_COINCIDING = 8
+#: ... and at least this share of the whole cells of the first field that lie in the shared
+#: area, half a cell inside its edges (this tool's rule; see :data:`MIN_COINCIDING`).
+MIN_SHARE = 0.5
+#: Each field is compared with this many fields before it in the slide's order (a stage moves
+#: on from field to field); a slide of up to this many + 1 fields is compared pair by pair.
+NEIGHBOURS = 20
+#: Translations tried per pair: the most voted-for ones.
+_PEAKS = 3
+
+
+@dataclass(frozen=True)
+class FieldCentres:
+    """The whole cells of one field as the overlap test sees them.
+
+    Attributes
+    ----------
+    image : str
+        The field's name in its slide.
+    centres : (N, 2) float ndarray
+        Whole (not border) objects' centres, x and y in px.
+    width, height : int
+        The field's size, px.
+    diameter_px : float
+        The field's median red-cell diameter, px (sets the match radius).
+    """
+
+    image: str
+    centres: np.ndarray
+    width: int
+    height: int
+    diameter_px: float
+
+
+@dataclass(frozen=True)
+class FieldOverlap:
+    """Two fields that show the same cells.
+
+    Attributes
+    ----------
+    first, second : str
+        The fields, in the slide's order.
+    shift_px : (float, float)
+        Where ``second``'s origin lies in ``first`` (x, y px): the stage's move.
+    coinciding : int
+        Whole cells of ``first`` with a cell of ``second`` at the same place.
+    shared : int
+        Whole cells of ``first`` in the area both fields show.
+    """
+
+    first: str
+    second: str
+    shift_px: tuple[float, float]
+    coinciding: int
+    shared: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pair's entry in ``summary.json``."""
+        return {"first": self.first, "second": self.second,
+                "shift_px": [round(v, 1) for v in self.shift_px],
+                "coinciding": self.coinciding, "shared": self.shared}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FieldOverlap:
+        """The pair a :meth:`to_dict` entry records."""
+        x, y = data["shift_px"]
+        return cls(str(data["first"]), str(data["second"]), (float(x), float(y)),
+                   int(data["coinciding"]), int(data["shared"]))
+
+
+def field_centres(image: str, cells: Mapping[str, np.ndarray], width: int, height: int,
+                  pixel_size_um: float) -> FieldCentres:
+    """The whole cells of a field's cell table (``x``, ``y``, ``border`` columns as in
+    ``cells.csv``) at its pixel size (um/px: sets the red-cell diameter)."""
+    whole = ~np.asarray(cells["border"], dtype=bool)
+    centres = np.column_stack([np.asarray(cells["x"], float)[whole],
+                               np.asarray(cells["y"], float)[whole]])
+    diameter = (NORMAL_RBC_DIAMETER_UM / pixel_size_um
+                if pixel_size_um and np.isfinite(pixel_size_um) else float("nan"))
+    return FieldCentres(image, centres, int(width), int(height), diameter)
+
+
+def overlapping_fields(fields: Sequence[FieldCentres]) -> tuple[FieldOverlap, ...]:
+    """The pairs of ``fields`` (in the slide's order) that show the same cells.
+
+    Each field is compared with the :data:`NEIGHBOURS` fields before it: the stage moves that
+    line up most cells are tried, and a pair overlaps when :data:`MIN_COINCIDING` cells and
+    :data:`MIN_SHARE` of those in the shared area coincide.
+    """
+    trees = [cKDTree(f.centres) if len(f.centres) else None for f in fields]
+    found = []
+    for index, second in enumerate(fields):
+        for earlier in range(max(0, index - NEIGHBOURS), index):
+            first = fields[earlier]
+            if trees[earlier] is None or not len(second.centres):
+                continue
+            overlap = _overlap(first, second, trees[earlier])
+            if overlap is not None:
+                found.append(overlap)
+    return tuple(found)
+
+
+def _overlap(first: FieldCentres, second: FieldCentres, tree: cKDTree) -> FieldOverlap | None:
+    """The best-supported stage move between two fields, when it makes them overlap."""
+    radius = MATCH_RADIUS * np.nanmedian([first.diameter_px, second.diameter_px])
+    if not np.isfinite(radius) or radius <= 0:
+        return None
+    best = None
+    for shift in _voted_shifts(first.centres, second.centres, radius):
+        coinciding, shared = _coinciding(first, second, tree, shift, radius)
+        if best is None or coinciding > best[0]:
+            best = coinciding, shared, shift
+    coinciding, shared, shift = best
+    if coinciding < MIN_COINCIDING or coinciding < MIN_SHARE * shared:
+        return None
+    return FieldOverlap(first.image, second.image, (float(shift[0]), float(shift[1])),
+                        coinciding, shared)
+
+
+def _voted_shifts(a: np.ndarray, b: np.ndarray, radius: float) -> list[np.ndarray]:
+    """The :data:`_PEAKS` stage moves (``a`` = ``b`` + move) that most pairs of centres agree
+    on, each refined to the median of the pairs that voted for it."""
+    moves = (a[:, None, :] - b[None, :, :]).reshape(-1, 2)
+    size = 2 * radius
+    low = moves.min(axis=0)
+    cells = np.floor((moves - low) / size).astype(np.int64)
+    columns = int(cells[:, 0].max()) + 1
+    votes = np.bincount(cells[:, 1] * columns + cells[:, 0])
+    shifts = []
+    peaks = np.argpartition(votes, -_PEAKS)[-_PEAKS:] if len(votes) > _PEAKS else range(len(votes))
+    for peak in peaks:
+        centre = low + (np.array([peak % columns, peak // columns]) + 0.5) * size
+        near = np.hypot(*(moves - centre).T) < size
+        shifts.append(np.median(moves[near], axis=0))
+    return shifts
+
+
+def _coinciding(first: FieldCentres, second: FieldCentres, tree: cKDTree, shift: np.ndarray,
+                radius: float) -> tuple[int, int]:
+    """Whole cells of ``first`` that ``second`` moved by ``shift`` puts a cell on, and those
+    lying in the area both show, half a cell inside its edges (a cell on the edge of the
+    other field is cut there, so not whole)."""
+    margin = first.diameter_px / 2 if np.isfinite(first.diameter_px) else 0.0
+    x, y = first.centres.T
+    left, top = max(0.0, shift[0]) + margin, max(0.0, shift[1]) + margin
+    right = min(first.width, shift[0] + second.width) - margin
+    bottom = min(first.height, shift[1] + second.height) - margin
+    inside = (x >= left) & (x < right) & (y >= top) & (y < bottom)
+    distance, nearest = tree.query(second.centres + shift, distance_upper_bound=radius)
+    matched = np.zeros(len(first.centres), bool)
+    matched[nearest[np.isfinite(distance)]] = True
+    return int(np.count_nonzero(matched & inside)), int(np.count_nonzero(inside))

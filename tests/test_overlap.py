@@ -1,0 +1,94 @@
+"""Fields of one slide that show the same cells (smearscan.overlap)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import smearscan
+from smearscan.cli import main
+from smearscan.overlap import MIN_COINCIDING, FieldCentres, FieldOverlap, overlapping_fields
+
+SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
+
+
+def _slide_area(seed: int, count: int = 400) -> np.ndarray:
+    """Cell centres over a 1600 x 480 px strip of a slide, at least 30 px apart."""
+    rng = np.random.default_rng(seed)
+    points: list[np.ndarray] = []
+    while len(points) < count:
+        point = rng.uniform((0, 0), (1600, 480))
+        if all(np.hypot(*(point - p)) >= 30 for p in points):
+            points.append(point)
+    return np.array(points)
+
+
+def _view(area: np.ndarray, left: float, name: str, jitter: float = 1.0) -> FieldCentres:
+    """The whole cells a 640 x 480 field whose left edge lies at ``left`` sees, each centre
+    moved by up to ``jitter`` px (segmentation moves outlines a little)."""
+    inside = area[(area[:, 0] >= left + 20) & (area[:, 0] < left + 620)
+                  & (area[:, 1] >= 20) & (area[:, 1] < 460)]
+    moved = inside - (left, 0) + np.random.default_rng(len(name)).uniform(-jitter, jitter,
+                                                                          inside.shape)
+    return FieldCentres(name, moved, 640, 480, 40.0)
+
+
+def test_two_views_of_one_area_overlap_with_the_stage_move():
+    area = _slide_area(0)
+    found = overlapping_fields([_view(area, 0, "a"), _view(area, 300, "b"),
+                                _view(area, 620, "c")])  # a and c share a 20 px strip
+    assert [(o.first, o.second) for o in found] == [("a", "b"), ("b", "c")]
+    shift = found[0].shift_px
+    assert abs(shift[0] - 300) < 1.5 and abs(shift[1]) < 1.5
+    assert found[0].coinciding == found[0].shared
+
+
+def test_views_of_different_areas_do_not_overlap():
+    fields = [_view(_slide_area(seed), 0, f"f{seed}") for seed in range(6)]
+    assert overlapping_fields(fields) == ()
+
+
+@pytest.mark.parametrize(("cells", "called"), [(MIN_COINCIDING - 1, False),
+                                               (MIN_COINCIDING, True)])
+def test_an_overlap_needs_its_least_number_of_coinciding_cells(cells, called):
+    # Cells 60 px apart in a 200 px wide strip that two fields share, nothing else alike.
+    shared = np.column_stack([np.full(cells, 540.0), 40.0 + 55 * np.arange(cells)])
+    first = np.vstack([shared, [[100.0, 100.0], [200.0, 300.0]]])
+    second = np.vstack([shared - (440, 0), [[500.0, 100.0], [400.0, 300.0]]])
+    found = overlapping_fields([FieldCentres("a", first, 640, 480, 40.0),
+                                FieldCentres("b", second, 640, 480, 40.0)])
+    assert [(o.coinciding, o.shared) for o in found] == ([(cells, cells)] if called else [])
+
+
+def test_an_overlap_reads_back_from_its_summary_entry():
+    overlap = FieldOverlap("a.png", "b.png", (240.14, -0.06), 19, 22)
+    assert overlap.to_dict() == {"first": "a.png", "second": "b.png", "shift_px": [240.1, -0.1],
+                                 "coinciding": 19, "shared": 22}
+    assert FieldOverlap.from_dict(overlap.to_dict()) == FieldOverlap("a.png", "b.png",
+                                                                     (240.1, -0.1), 19, 22)
+
+
+def test_a_slide_of_overlapping_photographs_is_flagged_everywhere(tmp_path, capsys):
+    # Two photographs of the sample field, the stage moved 240 px between them (160 px
+    # shared), and a third of another area (its left part upside down).
+    field = cv2.imread(str(SAMPLE))
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    cv2.imwrite(str(slide / "a.png"), field[:, :400])
+    cv2.imwrite(str(slide / "b.png"), field[:, 240:])
+    cv2.imwrite(str(slide / "c.png"), field[::-1, :400])
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[1].endswith("fields overlap: 1 pair")
+    recorded = json.loads((out / "summary.json").read_text())["slides"]["slide"]
+    assert [(o["first"], o["second"], round(o["shift_px"][0]), round(o["shift_px"][1]))
+            for o in recorded["overlapping_fields"]] == [("a.png", "b.png", 240, 0)]
+    report = (out / "slides" / "slide" / "report.html").read_text()
+    assert "<b>1 pair(s) of fields overlap</b>: a.png and b.png (" in report
+    analysis = smearscan.analyse_slide(slide)
+    assert [(o.first, o.second) for o in analysis.overlapping_fields] == [("a.png", "b.png")]
