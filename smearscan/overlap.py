@@ -32,8 +32,6 @@ MIN_SHARE = 0.5
 #: Each field is compared with this many fields before it in the slide's order (a stage moves
 #: on from field to field); a slide of up to this many + 1 fields is compared pair by pair.
 NEIGHBOURS = 20
-#: Translations tried per pair: the most voted-for ones.
-_PEAKS = 3
 
 
 @dataclass(frozen=True)
@@ -110,9 +108,9 @@ def field_centres(image: str, cells: Mapping[str, np.ndarray], width: int, heigh
 def overlapping_fields(fields: Sequence[FieldCentres]) -> tuple[FieldOverlap, ...]:
     """The pairs of ``fields`` (in the slide's order) that show the same cells.
 
-    Each field is compared with the :data:`NEIGHBOURS` fields before it: the stage moves that
-    line up most cells are tried, and a pair overlaps when :data:`MIN_COINCIDING` cells and
-    :data:`MIN_SHARE` of those in the shared area coincide.
+    Each field is compared with the :data:`NEIGHBOURS` fields before it at the stage move that
+    most pairs of their cells agree on; a pair overlaps when :data:`MIN_COINCIDING` cells and
+    :data:`MIN_SHARE` of those in the shared area coincide there.
     """
     trees = [cKDTree(f.centres) if len(f.centres) else None for f in fields]
     found = []
@@ -128,38 +126,29 @@ def overlapping_fields(fields: Sequence[FieldCentres]) -> tuple[FieldOverlap, ..
 
 
 def _overlap(first: FieldCentres, second: FieldCentres, tree: cKDTree) -> FieldOverlap | None:
-    """The best-supported stage move between two fields, when it makes them overlap."""
+    """The two fields' overlap at the stage move most pairs of their cells agree on, if any."""
     radius = MATCH_RADIUS * np.nanmedian([first.diameter_px, second.diameter_px])
     if not np.isfinite(radius) or radius <= 0:
         return None
-    best = None
-    for shift in _voted_shifts(first.centres, second.centres, radius):
-        coinciding, shared = _coinciding(first, second, tree, shift, radius)
-        if best is None or coinciding > best[0]:
-            best = coinciding, shared, shift
-    coinciding, shared, shift = best
+    shift = _voted_shift(first.centres, second.centres, radius)
+    coinciding, shared = _coinciding(first, second, tree, shift, radius)
     if coinciding < MIN_COINCIDING or coinciding < MIN_SHARE * shared:
         return None
     return FieldOverlap(first.image, second.image, (float(shift[0]), float(shift[1])),
                         coinciding, shared)
 
 
-def _voted_shifts(a: np.ndarray, b: np.ndarray, radius: float) -> list[np.ndarray]:
-    """The :data:`_PEAKS` stage moves (``a`` = ``b`` + move) that most pairs of centres agree
-    on, each refined to the median of the pairs that voted for it."""
+def _voted_shift(a: np.ndarray, b: np.ndarray, radius: float) -> np.ndarray:
+    """The stage move (``a`` = ``b`` + move) that most pairs of centres agree on, to within
+    ``2 radius``, refined to the median of the pairs that voted for it."""
     moves = (a[:, None, :] - b[None, :, :]).reshape(-1, 2)
     size = 2 * radius
     low = moves.min(axis=0)
     cells = np.floor((moves - low) / size).astype(np.int64)
     columns = int(cells[:, 0].max()) + 1
-    votes = np.bincount(cells[:, 1] * columns + cells[:, 0])
-    shifts = []
-    peaks = np.argpartition(votes, -_PEAKS)[-_PEAKS:] if len(votes) > _PEAKS else range(len(votes))
-    for peak in peaks:
-        centre = low + (np.array([peak % columns, peak // columns]) + 0.5) * size
-        near = np.hypot(*(moves - centre).T) < size
-        shifts.append(np.median(moves[near], axis=0))
-    return shifts
+    peak = int(np.argmax(np.bincount(cells[:, 1] * columns + cells[:, 0])))
+    centre = low + (np.array([peak % columns, peak // columns]) + 0.5) * size
+    return np.median(moves[np.hypot(*(moves - centre).T) < size], axis=0)
 
 
 def _coinciding(first: FieldCentres, second: FieldCentres, tree: cKDTree, shift: np.ndarray,
