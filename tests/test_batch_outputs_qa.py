@@ -11,6 +11,7 @@ import os
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from synthetic import grid_centres, synthetic_field
@@ -37,8 +38,11 @@ def _slide(root: Path, fields: int = 2, name: str = "s") -> Path:
     folder.mkdir(parents=True)
     first = 0 if name == "s" else 10 * (zlib.crc32(name.encode()) % 10_000)
     for f in range(fields):
-        Image.fromarray(synthetic_field(grid_centres(), seed=first + f)).save(
-            folder / f"f{f}.png")
+        # Each field's discs moved off the grid its own way: two grids look like one area.
+        jitter = np.random.default_rng(first + f).uniform(-10, 10, (12, 2))
+        centres = [(x + dx, y + dy) for (x, y), (dx, dy) in zip(grid_centres(), jitter,
+                                                                strict=True)]
+        Image.fromarray(synthetic_field(centres, seed=first + f)).save(folder / f"f{f}.png")
     return folder
 
 
