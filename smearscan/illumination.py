@@ -55,10 +55,10 @@ of its background (the 95th percentile of green) in every channel with its chann
 ``GREY_SPREAD`` of the background of each other, is refused as masked: a field stop, vignetted
 corners or a band, which no smear shows (this tool's rule). Stained cells are coloured: their
 darkest parts, the nuclei, are purple. Such pixels are at most 0.17% of a Chula field, none of
-BCCD's and 0.001% of a PBC crop (400 random fields of each, ad hoc ``/tmp/dark.py``); a field at
-a quarter of the light has none. With 2% of a Chula field black (10 rows), the segmentation
-found 8 of its 103 cells, and with a circular stop 1; a stop at 15-35% of the background, not
-black, left 0-1 whole cells, and one at 46% was read as the open field."""
+BCCD's and 0.001% of a PBC crop (400 random fields of each, measured when the rule was set); a
+field at a quarter of the light has none. With 2% of a Chula field black (10 rows), the
+segmentation found 8 of its 103 cells, and with a circular stop 1; a stop at 15-35% of the
+background, not black, left 0-1 whole cells, and one at 46% was read as the open field."""
 
 BLANK_CONTRAST = 8
 """A field whose green channel spans fewer levels than this between its 1st and 99th

@@ -416,6 +416,23 @@ def test_a_lab_row_is_matched_to_its_slide_by_what_it_shows_never_to_another_pat
     assert "verdict" not in summary["patientC"]
 
 
+def test_a_slide_whose_every_field_failed_says_so_and_why_it_has_no_verdict(tmp_path, capsys):
+    # QA of the analysis command (second pass): the report said "No classification was run"
+    # although it was asked for, and the lab values were dropped without a word.
+    slide = tmp_path / "s"
+    slide.mkdir()
+    (slide / "a.png").write_bytes(b"not an image")
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"s": {"platelets": 20}}))
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--labs", str(labs), "--quiet"]) == 3
+    problem = "no verdict: no field of slide 's' was analysed"
+    assert f"smearscan: {problem}\n" in capsys.readouterr().err
+    assert {"slide": "s", "image": "", "error": problem} in read_csv_rows(out / "errors.csv")
+    report = (out / "slides" / "s" / "report.html").read_text(encoding="utf-8")
+    assert "No field could be analysed" in report and "No classification was run" not in report
+
+
 def test_one_patients_lab_values_are_refused_for_several_slides(field_png, tmp_path, capsys):
     slides = _two_slides(tmp_path, field_png)
     labs = tmp_path / "labs.json"

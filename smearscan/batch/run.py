@@ -136,8 +136,11 @@ def _with_verdict(name: str, summary: SlideSummary, labs: dict | None, source: P
     given for the slide; and why there is no verdict when the lab file has no values for it, or
     a value given as a bound leaves it open (the verdict block then holds the URGENT line if
     the whole range calls for it)."""
-    if labs is None or summary.statistics is None:
+    if labs is None:
         return summary, None
+    if summary.statistics is None:
+        return summary, (f"no verdict: no field of slide {name!r} was analysed"
+                         if summary.fields_failed == len(summary.fields) else None)
     if "" not in labs and name not in labs:
         return summary, f"no verdict: {source} has no lab values for slide {name!r}"
     from smearscan.verdict import UnresolvedBoundError, slide_verdict
