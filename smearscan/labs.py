@@ -98,8 +98,9 @@ def _number(unit: str, units: Mapping[str, float], plausible: tuple[float, float
 
 
 # Counts: x10^9/L = x10^3/uL = G/L; per uL (= per mm3) / 1000 (CLINICAL.md, "Units").
+_PER_UL = 0.001  # a count per uL (or mm3) in x10^9/L
 _COUNT_UNITS = {"10^9/L": 1.0, "G/L": 1.0, "x10^3/uL": 1.0, "10^3/uL": 1.0, "K/uL": 1.0,
-                "/uL": 0.001, "/mm3": 0.001}
+                "/uL": _PER_UL, "/mm3": _PER_UL}
 # D-dimer: only its ratio to the ULN is used; units with an optional FEU/DDU basis.
 _D_DIMER_UNITS = {f"{unit}{basis}": factor
                   for unit, factor in {"ug/L": 1.0, "mg/L": 1000.0, "ug/mL": 1000.0}.items()
@@ -498,6 +499,12 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
         _refuse_ambiguous(key, raw, value, spec, source)
         unit = spec.unit
     factor = _unit_factor(key, raw, unit, spec, source)
+    if factor == _PER_UL and (isinstance(raw, str) and "." in raw
+                              or key == "platelets" and 0 < value < 1 / _PER_UL):
+        # QA 22 D7: platelets '30.0 /uL' read 0.03 x10^9/L and raised a false URGENT line. A
+        # count per uL is a whole number, and no platelet count is under 1000 per uL but 0.
+        raise _fail(source, key, raw, f"{value:g} per uL is {value * _PER_UL:g} x10^9/L: was it "
+                    f"in x10^3/uL ({value:g} x10^9/L)?")
     low, high = spec.plausible
     if value < 0 and low >= 0:
         raise _fail(source, key, raw, "negative")
@@ -567,7 +574,8 @@ _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORE
 #: quinine" advised.
 _ENDED = (r"stopped|discontinued|ceased|withdrawn|completed|ended|finished|resolved|until|till|"
           r"previous|previously|formerly|former|prior(?! to admission)|history|hx|h/o|was on|"
-          r"off(?!-label)|held|none|no longer|not now|not currently")
+          r"off(?!-label)|held|withheld|on hold|paused|none|nil|no longer|not now|"
+          r"not currently|not taken|abstinent")
 _PAST = re.compile(rf"\b({_ENDED}|last year|(\d+\s*)?(years?|yrs?|months?)\s+ago)(\b|$)",
                    re.IGNORECASE)
 #: A year an exposure is dated to ("quinine 2015", "in Dec 2025"; not a dose, "2000 mg"): past
@@ -642,6 +650,23 @@ def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
         "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'")
 
 
+#: An LDH under this fraction of its upper limit is not a serum result: one in ukat/L written as
+#: U/L (21 'U/L' against a ULN of 4.1 ukat/L, 246 U/L, is 1260 U/L; QA 22 D4). This tool's rule;
+#: reference intervals run about 120-250 U/L.
+LDH_LEAST_FRACTION_OF_ULN = 0.25
+
+
+def _check_ldh_ratio(labs: Labs, source: str) -> None:
+    """Refuse an LDH under :data:`LDH_LEAST_FRACTION_OF_ULN` of its ULN."""
+    ldh = labs.ldh
+    if ldh is None or labs.ldh_uln is None or ldh >= LDH_LEAST_FRACTION_OF_ULN * labs.ldh_uln:
+        return
+    raise LabValueError(
+        f"{source}: ldh = {ldh:g} U/L is under {LDH_LEAST_FRACTION_OF_ULN:g}x ldh_uln = "
+        f"{labs.ldh_uln:g} U/L, not a serum result (this tool's rule): was it in ukat/L "
+        "(x60 U/L)?")
+
+
 def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
     """Read lab values given as a mapping of key to value.
 
@@ -679,6 +704,7 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
     labs = Labs(**values)
     _check_d_dimer(mapping, labs, source)
     _check_pt_against_inr(labs, source)
+    _check_ldh_ratio(labs, source)
     return labs
 
 
@@ -907,4 +933,5 @@ def with_overrides(labs: Labs, overrides: Labs, *,
     merged = replace(labs, **given)
     _check_d_dimer_ratio(merged, source)
     _check_pt_against_inr(merged, source)
+    _check_ldh_ratio(merged, source)
     return merged

@@ -581,7 +581,9 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     "since 2015 then held", "since 2015 but not now",
                                     "since 2015 (none now)", "since 2015, none now",
                                     "since 2010 -> 2012", "quinine no longer taken",
-                                    "tacrolimus, not currently",
+                                    "tacrolimus, not currently", "quinine withheld",
+                                    "quinine on hold", "quinine paused since 2019",
+                                    "quinine, nil since 2019", "quinine not taken since 2019",
                                     f"quinine in {datetime.date.today().year - 1}"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
@@ -692,3 +694,32 @@ def test_an_ldh_under_20_u_l_is_refused():
     with pytest.raises(LabValueError, match=r"19\.9 U/L is outside the plausible range "
                                             r"20-100000 U/L"):
         parse_labs({"ldh": "19.9 U/L"})
+
+
+@pytest.mark.parametrize(("ldh", "uln", "refused"), [
+    ("21 U/L", "4.1 ukat/L", True), ("61 U/L", "246 U/L", True), ("62 U/L", "248 U/L", False),
+    ("<50 U/L", "250 U/L", True), ("1260 U/L", "4.1 ukat/L", False)])
+def test_an_ldh_under_a_quarter_of_its_uln_is_refused(ldh, uln, refused):
+    # QA 22 D4: 21 ukat/L (1260 U/L) written '21 U/L' passed as a normal LDH.
+    if not refused:
+        parse_labs({"ldh": ldh, "ldh_uln": uln})
+        return
+    with pytest.raises(LabValueError, match=r"^labs: ldh = <?\d+ U/L is under 0\.25x ldh_uln = "
+                                            r"2\d\d(\.\d)? U/L, not a serum result"):
+        parse_labs({"ldh": ldh, "ldh_uln": uln})
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("30.0 /uL", "30 per uL is 0.03 x10^9/L: was it in x10^3/uL (30 x10^9/L)?"),
+    ("999 /uL", "999 per uL is 0.999 x10^9/L: was it in x10^3/uL (999 x10^9/L)?"),
+    ("1.5e5 /uL", "150000 per uL is 150 x10^9/L: was it in x10^3/uL (150000 x10^9/L)?")])
+def test_a_platelet_count_per_ul_that_is_not_a_whole_number_of_thousands_is_refused(raw, message):
+    # QA 22 D7: platelets '30.0 /uL' read 0.03 x10^9/L and raised a false URGENT line.
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"platelets": raw})
+    assert str(caught.value) == f"labs: platelets = {raw!r}: {message}"
+
+
+def test_counts_per_ul_read_as_written():
+    labs = parse_labs({"platelets": "1000 /uL", "wbc": "500 /uL"})
+    assert (labs.platelets, labs.wbc) == (1.0, 0.5)

@@ -1251,20 +1251,26 @@ ONE_MARKER = {"ldh": "900 U/L", "reticulocytes": 1.0}  # against a normal haptog
 
 
 @pytest.mark.parametrize(("labs", "maha", "ttp"), [
-    ({**ITP, "dat": "positive"}, ("unlikely", "unlikely"), "unlikely"),
-    ({**ITP, "dat": "negative"}, ("unlikely", "unlikely"), "unlikely"),
-    ({**ITP, **ONE_MARKER, "dat": "negative"}, ("unlikely", "unlikely"), "unlikely"),
-    ({**ITP, **ONE_MARKER, "dat": "positive"}, ("unlikely", "unlikely"), "unlikely"),
-    ({**AIHA, "platelets": 30}, ("insufficient data", "unlikely"), "unlikely"),
-    ({**AIHA, "platelets": 29.9}, ("insufficient data", "insufficient data"), "possible"),
-    ({"dat": "positive"}, ("insufficient data", "unlikely"), "not assessed"),
+    ({**ITP, "dat": "positive"}, ("unlikely", "unlikely"), ("unlikely", "unlikely")),
+    ({**ITP, "dat": "negative"}, ("unlikely", "unlikely"), ("unlikely", "unlikely")),
+    # QA 22 D1: an LDH raised against a normal haptoglobin and reticulocytes, platelets 10:
+    # closed on a full count, but not on too few cells.
+    ({**ITP, **ONE_MARKER, "dat": "negative"}, ("insufficient data", "unlikely"),
+     ("possible", "unlikely")),
+    ({**ITP, **ONE_MARKER, "dat": "positive"}, ("insufficient data", "unlikely"),
+     ("possible", "unlikely")),
+    ({**AIHA, "platelets": 30}, ("insufficient data", "unlikely"), ("unlikely", "unlikely")),
+    ({**AIHA, "platelets": 29.9}, ("insufficient data", "insufficient data"),
+     ("possible", "possible")),
+    ({"dat": "positive"}, ("insufficient data", "unlikely"), ("not assessed", "not assessed")),
     ({"dat": "positive", "ldh": "900 U/L", "ldh_uln": 250}, ("insufficient data", "unlikely"),
-     "not assessed"),
+     ("not assessed", "not assessed")),
     ({"dat": "negative", "ldh": "900 U/L", "ldh_uln": 250},
-     ("insufficient data", "insufficient data"), "not assessed"),
-    ({"dat": "negative"}, ("insufficient data", "insufficient data"), "not assessed"),
+     ("insufficient data", "insufficient data"), ("not assessed", "not assessed")),
+    ({"dat": "negative"}, ("insufficient data", "insufficient data"),
+     ("not assessed", "not assessed")),
     ({"dat": "positive", "platelets": 12}, ("insufficient data", "insufficient data"),
-     "possible")])
+     ("possible", "possible"))])
 def test_a_short_count_is_read_with_the_labs_as_a_low_one(labs, maha, ttp):
     # QA 16 #3: on 0 of 200 cells an isolated ITP (haemolysis excluded: none, or an LDH alone
     # against a normal haptoglobin and reticulocytes) and a warm AIHA (platelets 30) scored
@@ -1272,11 +1278,11 @@ def test_a_short_count_is_read_with_the_labs_as_a_low_one(labs, maha, ttp):
     # platelets 29.9 gave less ("possible") than 30. #4: a positive DAT alone, nothing else
     # measured, gave "URGENT - TTP possible". QA 17: a positive DAT does not make MAHA unlikely
     # on too few cells (HUS stays open); TTP is judged by it as on a low count.
-    for count, expected in zip((smear("insufficient", 0.0, (0.0, 1.9), 200), below()), maha,
-                               strict=True):
+    counts = (smear("insufficient", 0.0, (0.0, 1.9), 200), below())
+    for count, expected, assessment in zip(counts, maha, ttp, strict=True):
         verdict = assess(count, parse_labs(labs))
-        assert (verdict.maha, verdict.cause("ttp").assessment) == (expected, ttp)
-        assert verdict.urgent == (POSSIBLE if ttp == "possible" else None)
+        assert (verdict.maha, verdict.cause("ttp").assessment) == (expected, assessment)
+        assert verdict.urgent == (POSSIBLE if assessment == "possible" else None)
 
 
 @pytest.mark.parametrize(("ldh", "maha", "ttp"), [
@@ -1292,9 +1298,27 @@ def test_a_short_count_needs_the_ldh_to_call_maha_unlikely(ldh, maha, ttp):
     verdict = assess(smear("insufficient", 0.0, (0.0, 1.9), 200), parse_labs(labs))
     assert (verdict.maha, verdict.cause("ttp").assessment, verdict.urgent) == (maha, ttp, None)
     if ttp == "not assessed":
-        assert ("haemolysis markers normal, but the LDH not measured and the smear not counted "
-                "in full: measure the LDH (with its upper limit) and count 1000 red cells now"
-                in verdict.cause("ttp").reasons)
+        assert ("haemolysis markers normal, but no LDH with its upper limit and the smear not "
+                "counted in full: measure the LDH (with its upper limit) and count 1000 red "
+                "cells now" in verdict.cause("ttp").reasons)
+
+
+MARKERS_NO_LDH = {**{k: v for k, v in ITP.items() if k not in ("ldh", "ldh_uln")},
+                  "platelets": 20, "reticulocytes": "1 %", "dat": "negative"}
+
+
+@pytest.mark.parametrize(("findings", "maha", "ttp"), [
+    # QA 22 D2: 1.2% of 999 cells (an interval across the limit) and 1.2% of 1000.
+    (smear("insufficient", 1.2, (0.69, 2.09), 999), "possible", "suspected"),
+    (smear("borderline", 1.2, (0.69, 2.09), 1000), "possible", "suspected"),
+    # QA 22 D3: a percentage given without its count.
+    (smear("below", 0.2, None, None), "insufficient data", "not assessed")])
+def test_normal_haptoglobin_and_reticulocytes_need_the_ldh_to_close_a_weak_count(
+        findings, maha, ttp):
+    verdict = assess(findings, parse_labs(MARKERS_NO_LDH))
+    assert (verdict.maha, verdict.cause("ttp").assessment) == (maha, ttp)
+    closed = assess(findings, parse_labs({**MARKERS_NO_LDH, "ldh": "200 U/L", "ldh_uln": 250}))
+    assert (closed.maha, closed.cause("ttp").assessment) == ("unlikely", "unlikely")
 
 
 KIDNEY = {"creatinine": "4 mg/dL", "diarrhoea": False}
@@ -1307,7 +1331,7 @@ GUT = {"creatinine": "1.0 mg/dL", "diarrhoea": True}
     ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "negative", **GUT}, "possible"),
     ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "positive", **KIDNEY}, "possible"),
     ({**AIHA, "platelets": 50, **KIDNEY}, "possible"),
-    ({**ITP, **ONE_MARKER, "platelets": 200, "dat": "negative", **KIDNEY}, "unlikely"),
+    ({**ITP, "reticulocytes": 1.0, "platelets": 200, "dat": "negative", **KIDNEY}, "unlikely"),
     ({**ITP, **ONE_MARKER, "platelets": 29.9, "dat": "negative"}, "unlikely"),
     # QA 19 #1: every haemolysis marker normal, or ADAMTS13 under 10% (renal TTP): not HUS.
     ({**ITP, "reticulocytes": 1.0, "platelets": 29.9, "dat": "negative", **KIDNEY}, "unlikely"),

@@ -361,22 +361,24 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
     if short == "above":
         return "possible"  # not "likely": ICSH asks for 1000 cells
     call = short or smear.call
+    # The haptoglobin and reticulocytes can both be normal early (QA 21 N11, as for an
+    # incomplete HUS in differential.hus): without a full count they exclude haemolysis only
+    # beside an LDH measured and normal (QA 22 D1: a raised one closed MAHA on 0 of 999 cells).
+    ldh_normal = ldh_raised(labs) is False
     if call in (None, "insufficient"):
         # Too few cells say nothing of MAHA, but the labs can: no haemolysis (QA 16: an
         # isolated ITP on 0 of 200 cells got "TTP suspected", where 0.2% of 1000 got
         # "unlikely"). A positive DAT does not: it leaves the kidney causes open (QA 17; a
         # pneumococcal HUS is usually DAT-positive, Copelovitch L, Kaplan BS. Pediatr Nephrol
         # 2008;23:1951-1956), and TTP is judged by it in smearscan.verdict.differential.ttp.
-        # Without the LDH measured, the haptoglobin and reticulocytes alone do not exclude it:
-        # both can be normal early (QA 21 N11, as for an incomplete HUS in differential.hus).
-        excluded = picture.haemolysis_excluded and ldh_raised(labs) is not None
-        return "unlikely" if excluded else INSUFFICIENT
+        return "unlikely" if picture.haemolysis_excluded and ldh_normal else INSUFFICIENT
     if call == "above":
         full = (picture.haemolysis == "present" and labs.dat == "negative"
                 and not smear.other_poikilocytes_abundant)
         return "likely" if full else "possible"
     if call == "borderline":
-        return "unlikely" if picture.haemolysis == "absent" else "possible"
+        # QA 22 D2: 1.2% of 999 cells was closed by a normal haptoglobin and reticulocytes.
+        return "unlikely" if picture.haemolysis == "absent" and ldh_normal else "possible"
     constellation = (picture.haemolysis == "present" and picture.thrombocytopenia
                      and labs.dat != "positive")
     if constellation:
@@ -386,7 +388,10 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
     # (early TTP can show an undetectable haptoglobin before the reticulocytes rise; an LDH
     # alone with a normal haptoglobin, reticulocytes and bilirubin is another story): the
     # picture is not known yet, which is not "unlikely".
-    undecided = (not picture.haemolysis_excluded and picture.thrombocytopenia is not False
+    # A percentage given without its count is read as a count, but its interval is unknown
+    # (QA 22 D3: 0.2% alone closed MAHA without the LDH).
+    excluded = picture.haemolysis_excluded and (smear.rbc_counted is not None or ldh_normal)
+    undecided = (not excluded and picture.thrombocytopenia is not False
                  and labs.dat != "positive")
     if undecided or ttp_open_despite_dat(labs, picture, plasmic):
         return INSUFFICIENT

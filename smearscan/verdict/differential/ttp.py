@@ -135,13 +135,8 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # A positive DAT with haemolysis not excluded still needs ADAMTS13 to exclude TTP.
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", *([send] if immune else [])]
-    if maha == INSUFFICIENT and picture.haemolysis_excluded and ldh_raised(labs) is None:
-        # Too few cells counted, haptoglobin and reticulocytes normal, the LDH not measured:
-        # neither "suspected" (an isolated ITP scores 6 on PLASMIC) nor "unlikely" (both can be
-        # normal early) until the LDH is known (QA 21 N11).
-        return "not assessed", [score, "haemolysis markers normal, but the LDH not measured and "
-                                "the smear not counted in full: measure the LDH (with its "
-                                "upper limit) and count 1000 red cells now", send]
+    if maha == INSUFFICIENT and picture.haemolysis_excluded:
+        return _ttp_on_markers_alone(labs, score, send)
     if plasmic.minimum >= PLASMIC_HIGH:
         return "suspected", [score, send]
     picture_reasons = _ttp_picture(maha, labs, picture)
@@ -158,6 +153,25 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return "not assessed", [score, "haemolysis not shown or excluded: measure LDH, "
                                 "haptoglobin and reticulocytes now", send]
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
+
+
+def _ttp_on_markers_alone(labs: Labs, score: str, send: str) -> tuple[str, list[str]]:
+    """TTP where too few cells were counted and the haemolysis markers lean against it
+    (haptoglobin and reticulocytes normal), but no normal LDH settles it: neither "suspected"
+    (an isolated ITP scores 6 on PLASMIC) nor "unlikely" (both can be normal early; QA 21 N11).
+    A raised LDH with platelets under 30 cannot wait for the count (QA 22 D1; this tool's rule,
+    as in :func:`_ttp_picture`)."""
+    if ldh_raised(labs) is None:
+        return "not assessed", [score, "haemolysis markers normal, but no LDH with its upper limit "
+                                "and the smear not counted in full: measure the LDH (with its "
+                                "upper limit) and count 1000 red cells now", send]
+    if labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS:
+        return "possible", [score, f"LDH raised with platelets {show('platelets', labs.platelets)}"
+                            f" < {PLASMIC_PLATELETS:g} x10^9/L, the smear not counted in full: "
+                            "TTP cannot wait for the rest of the picture (this tool's rule); "
+                            "count 1000 red cells now", send]
+    return "not assessed", [score, "LDH raised against a normal haptoglobin and reticulocytes, "
+                            "the smear not counted in full: count 1000 red cells now", send]
 
 
 def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None:
