@@ -230,6 +230,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
     from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides, without_copies, without_repeats
     from smearscan.report import field_table, slide_table
 
+    if args.trust_pixel_size and args.pixel_size is None:
+        raise _UsageError("--trust-pixel-size trusts a --pixel-size; give the pixel size")
     if args.scheduler is not None:
         if args.jobs is not None:
             raise _UsageError("--jobs and --scheduler exclude each other: the cluster's "
@@ -246,6 +248,9 @@ def _run_analysis(args: argparse.Namespace) -> int:
     slides, copies = without_copies(slides)
     for copy, kept in copies:
         _say(printable(f"smearscan: {copy}: the same image as {kept}; counted once"))
+    for folder, count in _files_given_by_folder(args.paths).items():
+        _say(printable(f"smearscan: {count} images of {folder} given one by one are {count} "
+                       f"slides of one field each; give the folder ({folder}) for one slide"))
     if args.pixel_size is not None:
         _check_pixel_size(slides, args)
     options = RunOptions(
@@ -276,6 +281,18 @@ def _run_analysis(args: argparse.Namespace) -> int:
     if failed and single_image:
         return EXIT_USAGE  # the one input could not be read
     return EXIT_PARTIAL if failed or folder_problems else EXIT_OK
+
+
+def _files_given_by_folder(paths: list[Path]) -> dict[Path, int]:
+    """Folders two or more of whose images were given as paths of their own (a shell glob,
+    ``s1/*.jpg``): each is a slide of one field, seldom what was meant."""
+    from smearscan.loading import is_image_path
+
+    counts: dict[Path, int] = {}
+    for path in paths:
+        if is_image_path(path) and not path.is_dir():
+            counts[path.parent] = counts.get(path.parent, 0) + 1
+    return {folder: count for folder, count in counts.items() if count > 1}
 
 
 def _repeat_note(repeat: Path, kept: Path) -> str:
@@ -448,7 +465,8 @@ def verdict_parser() -> argparse.ArgumentParser:
                              "with --rbc-counted it must be a whole number of cells at the "
                              "decimals written (this tool's rule)")
     source.add_argument("--summary", type=_path, metavar="FILE", action=_Once,
-                        help="summary.json of a smearscan run (with --slide)")
+                        help="summary.json of a smearscan run (with --slide when it holds "
+                             "several slides)")
     parser.add_argument("--slide", action=_Once,
                         help="slide name in --summary (and row of a per-slide --labs)")
     parser.add_argument("--rbc-counted", type=_positive_int, metavar="N", action=_Once,
@@ -511,7 +529,8 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     if args.summary is not None:
         _refuse_count_options(args)
         summary = _read_json(args.summary)
-        smear = smear_findings_from_summary(summary, _slide_name(args))
+        args.slide = _slide_name(args, summary)
+        smear = smear_findings_from_summary(summary, args.slide)
         review = summary["slides"][args.slide].get("review") or {}
         notes += [review["message"]] if review.get("message") else []
         if args.labs is None:  # the values the run was given, as its verdict used them
@@ -573,10 +592,16 @@ def _read_json(path: Path) -> dict:
     return read_summary_file(path)
 
 
-def _slide_name(args: argparse.Namespace) -> str:
-    if args.slide is None:
-        raise ValueError("--summary needs --slide NAME")
-    return args.slide
+def _slide_name(args: argparse.Namespace, summary: dict) -> str:
+    """--slide, or the one slide of a summary that holds one."""
+    if args.slide is not None:
+        return args.slide
+    slides = list(summary.get("slides") or {})
+    if len(slides) == 1:
+        return slides[0]
+    shown = ", ".join(slides[:5]) + (f" and {len(slides) - 5} more" if len(slides) > 5 else "")
+    raise ValueError(f"{args.summary} holds {len(slides)} slides ({shown}): name one with "
+                     "--slide NAME")
 
 
 _DEFAULT_SHARED = "../shared"  # a string, so that argparse checks it as a given one

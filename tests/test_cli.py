@@ -299,6 +299,23 @@ def test_a_pixel_size_the_field_contradicts_is_refused_unless_trusted(shared_dat
     assert run(field, "--pixel-size", "0.2") == 0
 
 
+def test_images_of_one_folder_given_one_by_one_get_a_note(field_png, tmp_path, capsys):
+    # QA of the analysis command (second pass): 's1/*.jpg' made one slide per file, each
+    # 'insufficient', without a hint.
+    slide = _two_slides(tmp_path, field_png) / "s1"
+    (slide / "g.png").write_bytes(field_png.read_bytes() + b"\0")
+    assert run(slide / "f.png", slide / "g.png", "--no-classify") == 0
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"smearscan: 2 images of {slide} given one by one are 2 slides of one field each; give "
+        f"the folder ({slide}) for one slide")
+
+
+def test_trust_pixel_size_without_a_pixel_size_is_a_usage_error(field_png, capsys):
+    assert run(field_png, "--trust-pixel-size") == 2
+    assert capsys.readouterr().err == ("smearscan: --trust-pixel-size trusts a --pixel-size; "
+                                       "give the pixel size\n")
+
+
 def test_a_pixel_size_the_field_doubts_is_used_with_a_warning(shared_datasets, capsys):
     # The field reads 0.209 um/px; 0.14 (1.49x) and 0.3 (1.44x) were used without a word.
     field = shared_datasets / "chula-rbc-12" / "Dataset" / "1.jpg"

@@ -193,6 +193,13 @@ def test_summary_is_read_as_the_typed_slide_result(tmp_path, capsys):
     assert main(["verdict", "--summary", str(path), "--slide", "S1", "--json"]) == 0
     finding = json.loads(capsys.readouterr().out)["findings"]["for"][0]
     assert finding["finding"] == "schistocytes above the 1% limit"  # the slide's own call
+    # The one slide of a summary needs no --slide (QA of the analysis command, second pass).
+    assert main(["verdict", "--summary", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["findings"]["for"][0] == finding
+    path.write_text(json.dumps({"slides": {"S1": result.to_dict(), "S2": result.to_dict()}}))
+    assert main(["verdict", "--summary", str(path)]) == 2
+    assert capsys.readouterr().err == (f"smearscan verdict: {path} holds 2 slides (S1, S2): "
+                                       "name one with --slide NAME\n")
 
 
 @pytest.mark.parametrize(("options", "named"), [
