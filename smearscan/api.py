@@ -90,6 +90,9 @@ class SlideAnalysis:
         microcytes only when ``pixel_size_um`` was given).
     overlapping_fields : tuple of smearscan.overlap.FieldOverlap
         Pairs of fields that show the same cells, which ``result`` counts twice.
+    copies : tuple of (str, str)
+        Images left out as the same bytes as a field kept, ``(copy, kept)`` (the CLI's
+        "counted once").
     """
 
     name: str
@@ -97,6 +100,7 @@ class SlideAnalysis:
     cells: dict[str, np.ndarray]
     result: SlideResult
     overlapping_fields: tuple[FieldOverlap, ...] = ()
+    copies: tuple[tuple[str, str], ...] = ()
 
 
 def _path(value: object, what: str) -> Path:
@@ -261,16 +265,12 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     overlaps = overlapping_fields([
         field_centres(f.summary.image, f.cells, f.summary.width, f.summary.height,
                       f.summary.pixel_size_um) for f in fields if f.summary.objects])
-    return SlideAnalysis(slide.name, fields, cells, result, overlaps)
+    return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies)
 
 
 def _slide(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Slide:
-    slide = _given_slide(paths)
-    _, copies = without_copies([slide])
-    if copies:  # its cells would be counted twice
-        copy, kept = copies[0]
-        raise ValueError(f"{copy}: the same image as {kept}; give each field once")
-    return slide
+    """The slide ``paths`` name, each image's bytes once (as the CLI counts them)."""
+    return without_copies([_given_slide(paths)])[0][0]
 
 
 def _given_slide(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Slide:

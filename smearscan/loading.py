@@ -81,7 +81,9 @@ class Slide:
     ``root`` is the folder that ``fields`` are relative to (the file's own folder for a
     single-image slide), so that ``field.relative_to(root)`` is the ``image`` column.
     ``problems`` are one-line messages about the slide's folders (no images, unreadable, a
-    symlink loop), reported by the run like unreadable fields.
+    symlink loop), reported by the run like unreadable fields. ``copies`` are the images left
+    out as the same bytes as a field kept, each ``(copy, kept)`` relative to ``root``
+    (:func:`without_copies`).
     """
 
     name: str
@@ -89,6 +91,7 @@ class Slide:
     fields: tuple[Path, ...]
     problems: tuple[str, ...] = ()
     source: Path | None = None
+    copies: tuple[tuple[str, str], ...] = ()
 
     @property
     def origin(self) -> Path:
@@ -369,16 +372,19 @@ def without_copies(slides: list[Slide]) -> tuple[list[Slide], list[tuple[Path, P
     kept, copies = [], []
     for slide in slides:
         first: dict[str, Path] = {}
-        fields = []
+        fields, own = [], []
         for path in slide.fields:
             digest = content_digest(path)
             if digest is not None and digest in first:
-                copies.append((path, first[digest]))
+                own.append((path, first[digest]))
                 continue
             if digest is not None:
                 first[digest] = path
             fields.append(path)
-        kept.append(replace(slide, fields=tuple(fields)))
+        copies += own
+        kept.append(replace(slide, fields=tuple(fields), copies=tuple(
+            (copy.relative_to(slide.root).as_posix(), same.relative_to(slide.root).as_posix())
+            for copy, same in own)))
     return kept, copies
 
 

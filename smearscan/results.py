@@ -252,6 +252,9 @@ class SlideSummary:
     overlapping_fields : tuple of FieldOverlap
         Pairs of fields that show the same cells (:mod:`smearscan.overlap`): those cells are
         counted twice.
+    copies : tuple of (str, str)
+        Images left out as the same bytes as a field kept: ``(copy, kept)``
+        (:attr:`smearscan.loading.Slide.copies`).
     """
 
     fields: tuple[FieldSummary, ...]
@@ -263,6 +266,7 @@ class SlideSummary:
     review: Mapping[str, Any] | None = None
     labs: Labs | None = None
     overlapping_fields: tuple[FieldOverlap, ...] = ()
+    copies: tuple[tuple[str, str], ...] = ()
 
     @property
     def signed_off(self) -> Mapping[str, Any] | None:
@@ -330,7 +334,8 @@ class SlideSummary:
                 "objects": self.objects, "pixel_size_um": self.pixel_size_um,
                 "pixel_size_estimated": self.pixel_size_estimated, "counts": {},
                 "per_field": [f.to_dict() for f in self.fields],
-                "overlapping_fields": [o.to_dict() for o in self.overlapping_fields]}
+                "overlapping_fields": [o.to_dict() for o in self.overlapping_fields],
+                "copies": [{"image": copy, "same_as": kept} for copy, kept in self.copies]}
         if self.statistics is not None:
             data |= self.statistics.to_dict()
         if self.verdict is not None:
@@ -359,7 +364,9 @@ class SlideSummary:
                        verdict=data.get("verdict"), review=data.get("review"),
                        labs=_recorded_labs(data.get("labs")),
                        overlapping_fields=tuple(  # none before 0.3.7
-                           FieldOverlap.from_dict(o) for o in data.get("overlapping_fields", ())))
+                           FieldOverlap.from_dict(o) for o in data.get("overlapping_fields", ())),
+                       copies=tuple((str(c["image"]), str(c["same_as"]))
+                                    for c in data.get("copies", ())))
         except KeyError as error:
             raise ValueError(f"not a smearscan slide summary: no {error.args[0]!r}") from None
         except (TypeError, AttributeError) as error:

@@ -490,3 +490,8 @@ def test_the_same_image_twice_in_a_slide_is_counted_once(field_png, tmp_path, ca
         f"smearscan: {slide / 'b.png'}: the same image as {slide / 'a.png'}; counted once\n")
     summary = json.loads((out / "summary.json").read_text())["slides"]["slide"]
     assert [field["image"] for field in summary["per_field"]] == ["a.png"]
+    # ... and says so in its outputs, not only on the terminal (second pass).
+    assert summary["copies"] == [{"image": "b.png", "same_as": "a.png"}]
+    report = (out / "slides" / "slide" / "report.html").read_text(encoding="utf-8")
+    assert ("<b>1 image(s) counted once</b>, the same bytes as a field of the slide: b.png (as "
+            "a.png).") in report

@@ -50,7 +50,8 @@ def fingerprint(slide: Slide, options: RunOptions, out: Path | None = None) -> d
     settings["labs_file"] = content_digest(options.labs_path)
     # A folder that was unreadable and is now readable but empty must not resume the old error.
     return {"version": __version__, "source": source_of(slide, out), "settings": settings,
-            "files": files, "problems": list(slide.problems)}
+            "files": files, "problems": list(slide.problems),
+            "copies": [list(pair) for pair in slide.copies]}
 
 
 def record_digest(record: dict) -> str:

@@ -171,7 +171,7 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
                 images += saved
             builder.add(result, stem)
         builder.finish_cells()
-    summary = builder.summary(options.population)
+    summary = replace(builder.summary(options.population), copies=slide.copies)
     problems = list(slide.problems)
     summary, unresolved = _with_verdict(slide.name, summary, labs, options.labs_path)
     problems += [unresolved] if unresolved else []
