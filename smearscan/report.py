@@ -13,7 +13,7 @@ from smearscan.illumination import UNEVEN_FALLOFF
 from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
 from smearscan.overlap import MIN_COINCIDING, MIN_SHARE
 from smearscan.render import CLASS_COLOURS
-from smearscan.segmentation import MAX_SCALE_DISAGREEMENT
+from smearscan.segmentation import DOUBTFUL_SCALE, MAX_SCALE_DISAGREEMENT
 from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
 if TYPE_CHECKING:
@@ -145,6 +145,8 @@ def _scale_text(summary: SlideSummary) -> str:
     text = _pixel_size_text(summary.pixel_size_um, summary.pixel_size_estimated)
     if summary.off_scale_fields:
         text += f", {len(summary.off_scale_fields)} field(s) off scale"
+    if summary.scale_in_doubt:
+        text += f", red cells {summary.median_rbc_diameter_um:.1f} um: in doubt"
     return text
 
 
@@ -271,6 +273,7 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         evened_fields=summary.evened_fields, smoothed_fields=summary.smoothed_fields,
         off_scale_fields=summary.off_scale_fields,
         scale_disagreement=f"{MAX_SCALE_DISAGREEMENT:g}",
+        scale_in_doubt=summary.scale_in_doubt, doubtful_scale=f"{DOUBTFUL_SCALE:g}",
         overlaps=summary.overlapping_fields, min_coinciding=MIN_COINCIDING,
         min_share=f"{MIN_SHARE:.0%}",
     )

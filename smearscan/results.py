@@ -18,7 +18,7 @@ import numpy as np
 
 from smearscan.loading import DEFAULT_MAX_PIXELS
 from smearscan.overlap import FieldOverlap
-from smearscan.segmentation import scales_disagree
+from smearscan.segmentation import DOUBTFUL_SCALE, NORMAL_RBC_DIAMETER_UM, scales_disagree
 from smearscan.slide_stats import SlideResult, out_of_focus, slide_result
 
 if TYPE_CHECKING:  # an analysis without lab values does not import the lab tables
@@ -255,6 +255,9 @@ class SlideSummary:
     copies : tuple of (str, str)
         Images left out as the same bytes as a field kept: ``(copy, kept)``
         (:attr:`smearscan.loading.Slide.copies`).
+    median_rbc_diameter_um : float or None
+        The median diameter of the whole red cells (class ``rbc``) at the slide's pixel size;
+        None when none was classified.
     """
 
     fields: tuple[FieldSummary, ...]
@@ -267,6 +270,7 @@ class SlideSummary:
     labs: Labs | None = None
     overlapping_fields: tuple[FieldOverlap, ...] = ()
     copies: tuple[tuple[str, str], ...] = ()
+    median_rbc_diameter_um: float | None = None
 
     @property
     def signed_off(self) -> Mapping[str, Any] | None:
@@ -313,6 +317,16 @@ class SlideSummary:
                      and f.pixel_size_um is not None and scales_disagree(f.pixel_size_um, slide))
 
     @property
+    def scale_in_doubt(self) -> bool:
+        """A declared pixel size at which the median red cell measures more than
+        :data:`~smearscan.segmentation.DOUBTFUL_SCALE` off 7.5 um (this tool's rule): a wrong
+        calibration or objective, or a marked macro- or microcytosis; the schistocyte count
+        depends on the scale (qacli2: a slide read 5.2% at its own scale, 1.2% at 1.3x it)."""
+        diameter = self.median_rbc_diameter_um
+        return (not self.pixel_size_estimated and diameter is not None
+                and scales_disagree(diameter, NORMAL_RBC_DIAMETER_UM, DOUBTFUL_SCALE))
+
+    @property
     def evened_fields(self) -> tuple[str, ...]:
         """The fields lit so unevenly that they were evened before analysis."""
         return tuple(f.image for f in self.fields if f.evened)
@@ -335,7 +349,9 @@ class SlideSummary:
                 "pixel_size_estimated": self.pixel_size_estimated, "counts": {},
                 "per_field": [f.to_dict() for f in self.fields],
                 "overlapping_fields": [o.to_dict() for o in self.overlapping_fields],
-                "copies": [{"image": copy, "same_as": kept} for copy, kept in self.copies]}
+                "copies": [{"image": copy, "same_as": kept} for copy, kept in self.copies],
+                "median_rbc_diameter_um": self.median_rbc_diameter_um,
+                "scale_in_doubt": self.scale_in_doubt}
         if self.statistics is not None:
             data |= self.statistics.to_dict()
         if self.verdict is not None:
@@ -366,7 +382,8 @@ class SlideSummary:
                        overlapping_fields=tuple(  # none before 0.3.7
                            FieldOverlap.from_dict(o) for o in data.get("overlapping_fields", ())),
                        copies=tuple((str(c["image"]), str(c["same_as"]))
-                                    for c in data.get("copies", ())))
+                                    for c in data.get("copies", ())),
+                       median_rbc_diameter_um=data.get("median_rbc_diameter_um"))
         except KeyError as error:
             raise ValueError(f"not a smearscan slide summary: no {error.args[0]!r}") from None
         except (TypeError, AttributeError) as error:

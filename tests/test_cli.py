@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from smearscan.verdict import urgent_ttp
 
 # The URGENT line of an ADAMTS13 bound that spans the 10% cut-off (TTP likely, then possible).
 URGENT_BOUND = urgent_ttp("possible", "bound")
+SAMPLE_FIELD = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
 
 
 def run(*args):
@@ -331,6 +333,21 @@ def test_a_pixel_size_the_field_doubts_is_used_with_a_warning(shared_datasets, c
     for quiet in (["0.2"], ["0.14", "--trust-pixel-size"]):
         assert run(field, "--pixel-size", *quiet, "--no-classify") == 0
         assert "warning" not in capsys.readouterr().err
+
+
+def test_a_slide_read_at_a_doubtful_declared_scale_says_so_in_its_outputs(tmp_path, capsys):
+    # QA of the analysis command (second pass): a slide read 5.2% at its own scale and 1.2% at
+    # 1.3x it, and no output but the terminal's warning mentioned the scale.
+    for value, diameter, doubt in (("0.3", 11.14, True), ("0.2", 7.58, False)):
+        out = tmp_path / value
+        assert main([str(SAMPLE_FIELD), "--pixel-size", value, "--out", str(out)]) == 0
+        row = capsys.readouterr().out.splitlines()[1]
+        assert ("0.300, red cells 11.1 um: in doubt" in row) is doubt
+        slide = json.loads((out / "summary.json").read_text())["slides"]["chula-1"]
+        assert (slide["median_rbc_diameter_um"], slide["scale_in_doubt"]) == (diameter, doubt)
+        report = (out / "slides" / "chula-1" / "report.html").read_text(encoding="utf-8")
+        assert ("<b>Scale in doubt:</b> at the declared pixel size (0.300 um/px) the slide's "
+                "median red cell measures 11.1 um, more than 1.25x off" in report) is doubt
 
 
 def test_a_declared_pixel_size_is_compared_with_the_median_of_five_fields(shared_datasets,

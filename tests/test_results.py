@@ -137,7 +137,8 @@ def test_a_slide_left_in_the_folder_with_an_unreadable_summary_is_named_in_error
 def test_from_dict_names_a_missing_key(key, message):
     entry = {"fields": 0, "fields_failed": 0, "objects": 0, "pixel_size_um": None,
              "pixel_size_estimated": False, "counts": {}, "per_field": [],
-             "overlapping_fields": [], "copies": []}
+             "overlapping_fields": [], "copies": [], "median_rbc_diameter_um": None,
+             "scale_in_doubt": False}
     assert SlideSummary.from_dict(entry).to_dict() == entry
     with pytest.raises(ValueError, match=f"^{message}$"):
         SlideSummary.from_dict({k: v for k, v in entry.items() if k != key})

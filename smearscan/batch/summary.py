@@ -140,6 +140,7 @@ class SlideBuilder:
         self.border: list[np.ndarray] = []
         self.objects, self.sizes, self.estimated = 0, [], False
         self.centres: list[FieldCentres] = []  # whole cells, for fields that overlap
+        self.rbc_diameters: list[np.ndarray] = []  # whole red cells, um
         self.model: ModelInfo | None = None
         self.gallery: dict[str, list[tuple[float, int, ReviewCell]]] = {}
         self.called: dict[str, int] = {}
@@ -169,6 +170,8 @@ class SlideBuilder:
                                           result.height, result.pixel_size_um))
         self._write_cells(result)
         if "class" in result.cells:
+            whole_rbc = (result.cells["class"] == "rbc") & ~result.cells["border"].astype(bool)
+            self.rbc_diameters.append(np.asarray(result.cells["diameter_um"])[whole_rbc])
             self.labels.add(result.cells["class"])
             self.shapes.add(result.cells["morphology"])
             self.border.append(result.cells["border"].astype(bool))
@@ -232,7 +235,14 @@ class SlideBuilder:
             fields=tuple(self.per_field), objects=self.objects,
             pixel_size_um=float(np.median(self.sizes)) if self.sizes else None,
             pixel_size_estimated=self.estimated, statistics=statistics,
-            overlapping_fields=overlapping_fields(self.centres))
+            overlapping_fields=overlapping_fields(self.centres),
+            median_rbc_diameter_um=_median(self.rbc_diameters))
+
+
+def _median(parts: list[np.ndarray]) -> float | None:
+    """The median of the values of ``parts``, rounded to 0.01; None without any."""
+    values = np.concatenate(parts) if parts else np.empty(0)
+    return round(float(np.median(values)), 2) if values.size else None
 
 
 def field_picture(folder: Path, stem: str) -> tuple[Path, str]:
