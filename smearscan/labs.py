@@ -651,9 +651,10 @@ def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
 
 
 #: An LDH under this fraction of its upper limit is not a serum result: one in ukat/L written as
-#: U/L (21 'U/L' against a ULN of 4.1 ukat/L, 246 U/L, is 1260 U/L; QA 22 D4). This tool's rule;
-#: reference intervals run about 120-250 U/L.
-LDH_LEAST_FRACTION_OF_ULN = 0.25
+#: U/L (21 'U/L' against a ULN of 4.1 ukat/L, 246 U/L, is 1260 U/L; QA 22 D4; 60 against 225,
+#: QA 23 N5). This tool's rule; adult reference intervals run about 120-250 U/L, their lower
+#: limit about half the upper.
+LDH_LEAST_FRACTION_OF_ULN = 0.4
 
 
 def _check_ldh_ratio(labs: Labs, source: str) -> None:

@@ -697,14 +697,15 @@ def test_an_ldh_under_20_u_l_is_refused():
 
 
 @pytest.mark.parametrize(("ldh", "uln", "refused"), [
-    ("21 U/L", "4.1 ukat/L", True), ("61 U/L", "246 U/L", True), ("62 U/L", "248 U/L", False),
-    ("<50 U/L", "250 U/L", True), ("1260 U/L", "4.1 ukat/L", False)])
-def test_an_ldh_under_a_quarter_of_its_uln_is_refused(ldh, uln, refused):
-    # QA 22 D4: 21 ukat/L (1260 U/L) written '21 U/L' passed as a normal LDH.
+    ("21 U/L", "4.1 ukat/L", True), ("60 U/L", "225 U/L", True), ("99 U/L", "250 U/L", True),
+    ("100 U/L", "250 U/L", False), ("<50 U/L", "250 U/L", True), ("1260 U/L", "4.1 ukat/L", False)])
+def test_an_ldh_under_0_4x_its_uln_is_refused(ldh, uln, refused):
+    # QA 22 D4: 21 ukat/L (1260 U/L) written '21 U/L' passed as a normal LDH; QA 23 N5: 60
+    # against 225 U/L too.
     if not refused:
         parse_labs({"ldh": ldh, "ldh_uln": uln})
         return
-    with pytest.raises(LabValueError, match=r"^labs: ldh = <?\d+ U/L is under 0\.25x ldh_uln = "
+    with pytest.raises(LabValueError, match=r"^labs: ldh = <?\d+ U/L is under 0\.4x ldh_uln = "
                                             r"2\d\d(\.\d)? U/L, not a serum result"):
         parse_labs({"ldh": ldh, "ldh_uln": uln})
 

@@ -1321,6 +1321,39 @@ def test_normal_haptoglobin_and_reticulocytes_need_the_ldh_to_close_a_weak_count
     assert (closed.maha, closed.cause("ttp").assessment) == ("unlikely", "unlikely")
 
 
+PLASMIC_ITEMS = {"mcv": 85, "inr": 1.0, "creatinine": "1.0 mg/dL", "active_cancer": False,
+                 "transplant": False}
+LOW_PLASMIC = {"mcv": 95, "inr": 1.6, "creatinine": "2.5 mg/dL", "active_cancer": True,
+               "transplant": True}
+NORMAL_MARKERS = {"haptoglobin": "1.0 g/L", "reticulocytes": "1 %", "platelets": 20}
+RAISED_LDH = {"ldh": "600 U/L", "ldh_uln": 250}
+
+
+@pytest.mark.parametrize(("findings", "labs", "maha", "ttp", "urgent"), [
+    # N1: a percentage without its count, a positive DAT, a raised LDH: as on 0 of 999.
+    (smear("below", 0.2, None, None), {**NORMAL_MARKERS, **RAISED_LDH, **PLASMIC_ITEMS,
+                                       "dat": "positive"}, "insufficient data", "possible",
+     True),
+    # N2: an undetectable haptoglobin is not outvoted by a normal reticulocyte count and
+    # bilirubin without the LDH (PLASMIC 7).
+    (below(), {"haptoglobin": "<0.1 g/L", "reticulocytes": "1 %", "platelets": 20,
+               "indirect_bilirubin": "0.5 mg/dL", "dat": "negative", **PLASMIC_ITEMS},
+     "insufficient data", "suspected", True),
+    # N3: 0.4% of 1000, an interval across the limit from under it, markers normal, no LDH.
+    (smear("borderline", 0.4, (0.16, 1.02), 1000), {**NORMAL_MARKERS, **PLASMIC_ITEMS,
+                                                     "dat": "negative"},
+     "insufficient data", "not assessed", False),
+    # N4: PLASMIC at most 2 whatever its missing items: a raised LDH on 0 of 999 cells waits.
+    (smear("insufficient", 0.0, (0.0, 0.38), 999), {**NORMAL_MARKERS, **RAISED_LDH,
+                                                     **LOW_PLASMIC, "dat": "negative"},
+     "insufficient data", "not assessed", False)])
+def test_qa_23_weak_pictures_are_neither_closed_nor_alarmed_beyond_their_evidence(
+        findings, labs, maha, ttp, urgent):
+    verdict = assess(findings, parse_labs(labs))
+    assert (verdict.maha, verdict.cause("ttp").assessment) == (maha, ttp)
+    assert (verdict.urgent is not None) is urgent
+
+
 KIDNEY = {"creatinine": "4 mg/dL", "diarrhoea": False}
 GUT = {"creatinine": "1.0 mg/dL", "diarrhoea": True}
 

@@ -254,15 +254,18 @@ class LabPicture:
     haemolysis: str
     thrombocytopenia: bool | None
     anaemia: bool | None
+    ldh_measured: bool = False
 
     @property
     def haemolysis_excluded(self) -> bool:
-        """No haemolysis: ``absent``, or one raised marker that two or more normal ones
-        contradict (an LDH alone with a normal haptoglobin and reticulocytes is another story;
-        this tool's rule)."""
+        """No haemolysis: ``absent``, or one raised marker that two or more normal ones, the
+        LDH among them or the raised one, contradict (an LDH alone with a normal haptoglobin
+        and reticulocytes is another story; an undetectable haptoglobin is not outvoted by the
+        reticulocytes and bilirubin, which lag early in TTP: QA 23 N2; this tool's rule)."""
         normal = sum(not raised for raised, _ in self.markers)
         return self.haemolysis == "absent" or (self.haemolysis == "equivocal"
-                                               and normal >= HAEMOLYSIS_MARKERS)
+                                               and normal >= HAEMOLYSIS_MARKERS
+                                               and self.ldh_measured)
 
 
 def immune_haemolysis_open(labs: Labs, picture: LabPicture) -> bool:
@@ -344,7 +347,8 @@ def lab_picture(labs: Labs) -> LabPicture:
     ) if marker is not None)
     platelets_low = None if labs.platelets is None else labs.platelets < PLATELETS_LOW
     anaemic = None if labs.hemoglobin is None else labs.hemoglobin < anaemia_limit(labs)[0]
-    return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic)
+    return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic,
+                      ldh_raised(labs) is not None)
 
 
 def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Score) -> str:
@@ -378,7 +382,13 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
         return "likely" if full else "possible"
     if call == "borderline":
         # QA 22 D2: 1.2% of 999 cells was closed by a normal haptoglobin and reticulocytes.
-        return "unlikely" if picture.haemolysis == "absent" and ldh_normal else "possible"
+        if picture.haemolysis == "absent" and ldh_normal:
+            return "unlikely"
+        # An interval across the limit from under it (0.4% of 1000) is not a MAHA picture with
+        # the markers normal, but without the LDH not a closed one either (QA 23 N3).
+        under = smear.schistocyte_percent is not None and (
+            smear.schistocyte_percent <= smear.limit_percent)
+        return INSUFFICIENT if under and picture.haemolysis == "absent" else "possible"
     constellation = (picture.haemolysis == "present" and picture.thrombocytopenia
                      and labs.dat != "positive")
     if constellation:
@@ -389,9 +399,11 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
     # alone with a normal haptoglobin, reticulocytes and bilirubin is another story): the
     # picture is not known yet, which is not "unlikely".
     # A percentage given without its count is read as a count, but its interval is unknown
-    # (QA 22 D3: 0.2% alone closed MAHA without the LDH).
-    excluded = picture.haemolysis_excluded and (smear.rbc_counted is not None or ldh_normal)
-    undecided = (not excluded and picture.thrombocytopenia is not False
+    # (QA 22 D3: 0.2% alone closed MAHA without the LDH), whatever the DAT (QA 23 N1).
+    uncounted = smear.rbc_counted is None
+    if uncounted and picture.haemolysis_excluded and not ldh_normal:
+        return INSUFFICIENT
+    undecided = (not picture.haemolysis_excluded and picture.thrombocytopenia is not False
                  and labs.dat != "positive")
     if undecided or ttp_open_despite_dat(labs, picture, plasmic):
         return INSUFFICIENT

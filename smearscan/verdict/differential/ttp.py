@@ -136,7 +136,7 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", *([send] if immune else [])]
     if maha == INSUFFICIENT and picture.haemolysis_excluded:
-        return _ttp_on_markers_alone(labs, score, send)
+        return _ttp_on_markers_alone(labs, plasmic, score, send)
     if plasmic.minimum >= PLASMIC_HIGH:
         return "suspected", [score, send]
     picture_reasons = _ttp_picture(maha, labs, picture)
@@ -155,17 +155,19 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
 
 
-def _ttp_on_markers_alone(labs: Labs, score: str, send: str) -> tuple[str, list[str]]:
+def _ttp_on_markers_alone(labs: Labs, plasmic: Score, score: str, send: str
+                          ) -> tuple[str, list[str]]:
     """TTP where too few cells were counted and the haemolysis markers lean against it
     (haptoglobin and reticulocytes normal), but no normal LDH settles it: neither "suspected"
     (an isolated ITP scores 6 on PLASMIC) nor "unlikely" (both can be normal early; QA 21 N11).
     A raised LDH with platelets under 30 cannot wait for the count (QA 22 D1; this tool's rule,
-    as in :func:`_ttp_picture`)."""
+    as in :func:`_ttp_picture`) unless PLASMIC is low whatever its missing items (QA 23 N4)."""
     if ldh_raised(labs) is None:
         return "not assessed", [score, "haemolysis markers normal, but no LDH with its upper limit "
                                 "and the smear not counted in full: measure the LDH (with its "
                                 "upper limit) and count 1000 red cells now", send]
-    if labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS:
+    if (labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS
+            and plasmic.maximum >= PLASMIC_INTERMEDIATE):
         return "possible", [score, f"LDH raised with platelets {show('platelets', labs.platelets)}"
                             f" < {PLASMIC_PLATELETS:g} x10^9/L, the smear not counted in full: "
                             "TTP cannot wait for the rest of the picture (this tool's rule); "
