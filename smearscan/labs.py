@@ -499,10 +499,7 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
         _refuse_ambiguous(key, raw, value, spec, source)
         unit = spec.unit
     factor = _unit_factor(key, raw, unit, spec, source)
-    if factor == _PER_UL and (isinstance(raw, str) and "." in raw
-                              or key == "platelets" and 0 < value < 1 / _PER_UL):
-        # QA 22 D7: platelets '30.0 /uL' read 0.03 x10^9/L and raised a false URGENT line. A
-        # count per uL is a whole number, and no platelet count is under 1000 per uL but 0.
+    if factor == _PER_UL and _thousands_per_ul(key, raw, value):
         raise _fail(source, key, raw, f"{value:g} per uL is {value * _PER_UL:g} x10^9/L: was it "
                     f"in x10^3/uL ({value:g} x10^9/L)?")
     low, high = spec.plausible
@@ -519,6 +516,17 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
     if converted == (low if sign == "<" else high):
         raise _fail(source, key, raw, f"no plausible value is {sign}{converted:g} {spec.unit}")
     return Bound(sign, converted, (low, high))
+
+
+def _thousands_per_ul(key: str, raw: object, value: float) -> bool:
+    """A count given per uL that is one in thousands per uL: not a whole number, a platelet
+    count under 1000 but 0, or one under 1000 written with a decimal point ('8.0 /uL'; but
+    '2.5e5 /uL' is read, QA 23 N9). QA 22 D7: platelets '30.0 /uL' read 0.03 x10^9/L and raised
+    a false URGENT line."""
+    if not float(value).is_integer():
+        return True
+    under = 0 < value < 1 / _PER_UL
+    return under and (key == "platelets" or isinstance(raw, str) and "." in raw)
 
 
 def _parse_bool(key: str, raw: object, source: str) -> bool:

@@ -713,7 +713,7 @@ def test_an_ldh_under_0_4x_its_uln_is_refused(ldh, uln, refused):
 @pytest.mark.parametrize(("raw", "message"), [
     ("30.0 /uL", "30 per uL is 0.03 x10^9/L: was it in x10^3/uL (30 x10^9/L)?"),
     ("999 /uL", "999 per uL is 0.999 x10^9/L: was it in x10^3/uL (999 x10^9/L)?"),
-    ("1.5e5 /uL", "150000 per uL is 150 x10^9/L: was it in x10^3/uL (150000 x10^9/L)?")])
+    ("30.5 /uL", "30.5 per uL is 0.0305 x10^9/L: was it in x10^3/uL (30.5 x10^9/L)?")])
 def test_a_platelet_count_per_ul_that_is_not_a_whole_number_of_thousands_is_refused(raw, message):
     # QA 22 D7: platelets '30.0 /uL' read 0.03 x10^9/L and raised a false URGENT line.
     with pytest.raises(LabValueError) as caught:
@@ -724,3 +724,8 @@ def test_a_platelet_count_per_ul_that_is_not_a_whole_number_of_thousands_is_refu
 def test_counts_per_ul_read_as_written():
     labs = parse_labs({"platelets": "1000 /uL", "wbc": "500 /uL"})
     assert (labs.platelets, labs.wbc) == (1.0, 0.5)
+    assert parse_labs({"platelets": "2.5e5 /uL"}).platelets == 250.0  # QA 23 N9
+    assert parse_labs({"platelets": "30000.0 /mm3"}).platelets == 30.0
+    assert parse_labs({"platelets": "0 /uL"}).platelets == 0.0
+    with pytest.raises(LabValueError, match="8 per uL is 0.008 x10"):
+        parse_labs({"wbc": "8.0 /uL"})
