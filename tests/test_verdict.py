@@ -1354,6 +1354,20 @@ def test_qa_23_weak_pictures_are_neither_closed_nor_alarmed_beyond_their_evidenc
     assert (verdict.urgent is not None) is urgent
 
 
+@pytest.mark.parametrize(("diarrhoea", "adamts13", "hus"), [
+    (True, None, "possible"), (False, None, "not assessed"), (True, 5, "not assessed")])
+def test_diarrhoea_keeps_hus_open_without_a_creatinine(diarrhoea, adamts13, hus):
+    # QA 23 N8: on 0 of 999 cells with a raised LDH (MAHA insufficient) and no creatinine, the
+    # diarrhoea's STEC reason and work-up dropped with "creatinine not given".
+    labs = {**NORMAL_MARKERS, **RAISED_LDH, "platelets": 100, "dat": "negative",
+            "diarrhoea": diarrhoea, **({"adamts13": adamts13} if adamts13 else {})}
+    verdict = assess(smear("insufficient", 0.0, (0.0, 0.38), 999), parse_labs(labs))
+    cause = verdict.cause("hus")
+    assert (verdict.maha, cause.assessment) == ("insufficient data", hus)
+    assert cause.reasons[-1] == "creatinine not given"
+    assert any(r.startswith("diarrhoea recorded") for r in cause.reasons) is (hus == "possible")
+
+
 KIDNEY = {"creatinine": "4 mg/dL", "diarrhoea": False}
 GUT = {"creatinine": "1.0 mg/dL", "diarrhoea": True}
 

@@ -54,8 +54,16 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
                 f"{'not given' if labs.platelets is None else 'low'}: an incomplete HUS is not "
                 "excluded (this tool's rule)",))
         return Cause.of("hus", "unlikely", "urgent", action, ("MAHA unlikely",))
+    diarrhoea = ("diarrhoea recorded: Shiga toxin-producing E. coli HUS, whose kidney injury "
+                 "can follow the haemolysis by days (this tool's rule)",) if labs.diarrhoea \
+        else ()
     if creatinine is None:
-        return Cause.of("hus", "not assessed", "urgent", action, ("creatinine not given",))
+        # Diarrhoea keeps the STEC work-up whatever the creatinine (QA 23 N8: it dropped when a
+        # weak count made MAHA insufficient rather than unlikely).
+        open_by_diarrhoea = bool(diarrhoea) and not severe_deficiency(labs)
+        return Cause.of("hus", "possible" if open_by_diarrhoea else "not assessed", "urgent",
+                        action, (*(diarrhoea if open_by_diarrhoea else ()),
+                                 "creatinine not given"))
     shown = show("creatinine", creatinine)
     if severe_deficiency(labs):
         return Cause.of("hus", "unlikely", "urgent", action, (
@@ -68,9 +76,6 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
             "reference" + (f" (at or over {HUS_CREATININE:g} mg/dL it is raised at any age)"
                            if raised else "") + " (this tool's rule)",))
     limit, whom = creatinine_limit(labs)
-    diarrhoea = ("diarrhoea recorded: Shiga toxin-producing E. coli HUS, whose kidney injury "
-                 "can follow the haemolysis by days (this tool's rule)",) if labs.diarrhoea \
-        else ()
     if creatinine <= limit:
         patient = "a child" if labs.sex == "male" else "a child or in pregnancy"
         adult_limit = (f"; adult limits: for {patient} give creatinine_uln, the patient's upper "
