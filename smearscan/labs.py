@@ -583,7 +583,7 @@ _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORE
 _ENDED = (r"stopped|discontinued|ceased|withdrawn|completed|ended|finished|resolved|until|till|"
           r"previous|previously|formerly|former|prior(?! to admission)|history|hx|h/o|was on|"
           r"off(?!-label)|held|withheld|on hold|paused|none|nil|no longer|not now|"
-          r"not currently|not taken|abstinent")
+          r"not currently|not taken|not since|abstinent")
 _PAST = re.compile(rf"\b({_ENDED}|last year|(\d+\s*)?(years?|yrs?|months?)\s+ago)(\b|$)",
                    re.IGNORECASE)
 #: A year an exposure is dated to ("quinine 2015", "in Dec 2025"; not a dose, "2000 mg"): past

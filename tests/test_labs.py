@@ -584,6 +584,7 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     "tacrolimus, not currently", "quinine withheld",
                                     "quinine on hold", "quinine paused since 2019",
                                     "quinine, nil since 2019", "quinine not taken since 2019",
+                                    "quinine, not since 2019",
                                     f"quinine in {datetime.date.today().year - 1}"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
