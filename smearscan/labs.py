@@ -595,7 +595,7 @@ _RANGE = re.compile(r"\b(?:19|20)\d\d\s*(?:-|–|to|->|→)\s*((?:19|20)\d\d)\b"
 #: "since transplant in 2015"), up to a word that ends it or a bracket ("started 2010, stopped
 #: 2012", "since 2015 until 2016", "since 2019 (previous pregnancy)"): not a past exposure;
 #: removed before :data:`_PAST` and :data:`_DATED` are looked for.
-_STARTED = re.compile(rf"\b(started|began|begun|since)\b((?!\b({_ENDED}|and)\b)[^,;()])*",
+_STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}|and)\b)[^,;()])*",
                       re.IGNORECASE)
 #: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
 #: overrides), lone surrogates (which cannot be printed) and line or paragraph separators,
