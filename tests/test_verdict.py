@@ -1298,9 +1298,9 @@ def test_a_short_count_needs_the_ldh_to_call_maha_unlikely(ldh, maha, ttp):
     verdict = assess(smear("insufficient", 0.0, (0.0, 1.9), 200), parse_labs(labs))
     assert (verdict.maha, verdict.cause("ttp").assessment, verdict.urgent) == (maha, ttp, None)
     if ttp == "not assessed":
-        assert ("haemolysis markers normal, but no LDH with its upper limit and the smear not "
-                "counted in full: measure the LDH (with its upper limit) and count 1000 red "
-                "cells now" in verdict.cause("ttp").reasons)
+        assert ("haemolysis markers normal, but no LDH with its upper limit and a count that "
+                "cannot settle it: measure the LDH (with its upper limit) now, and count 1000 "
+                "red cells if fewer were counted" in verdict.cause("ttp").reasons)
 
 
 MARKERS_NO_LDH = {**{k: v for k, v in ITP.items() if k not in ("ldh", "ldh_uln")},
@@ -1327,6 +1327,23 @@ LOW_PLASMIC = {"mcv": 95, "inr": 1.6, "creatinine": "2.5 mg/dL", "active_cancer"
                "transplant": True}
 NORMAL_MARKERS = {"haptoglobin": "1.0 g/L", "reticulocytes": "1 %", "platelets": 20}
 RAISED_LDH = {"ldh": "600 U/L", "ldh_uln": 250}
+
+
+@pytest.mark.parametrize(("labs", "findings", "maha", "ttp", "urgent"), [
+    # D1: 1.0% of 1000 with an LDH of 2500 U/L given without its upper limit.
+    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "2500 U/L", "dat": "negative", **PLASMIC_ITEMS},
+     smear("borderline", 1.0, (0.54, 1.83), 1000), "possible", "suspected", True),
+    # D2: a raised bilirubin (Gilbert's) or reticulocyte count alone, haptoglobin normal, 0 of
+    # 1000: outvoted as before N2.
+    ({**NORMAL_MARKERS, "platelets": 60, "indirect_bilirubin": "2.5 mg/dL", "dat": "negative",
+      **PLASMIC_ITEMS}, below(), "unlikely", "unlikely", False),
+    ({**NORMAL_MARKERS, "reticulocytes": "3 %", "indirect_bilirubin": "0.5 mg/dL",
+      "dat": "negative", **PLASMIC_ITEMS}, below(), "unlikely", "unlikely", False)])
+def test_qa_24_an_ldh_without_its_limit_counts_and_lagging_markers_stay_outvoted(
+        labs, findings, maha, ttp, urgent):
+    verdict = assess(findings, parse_labs(labs))
+    assert (verdict.maha, verdict.cause("ttp").assessment) == (maha, ttp)
+    assert (verdict.urgent is not None) is urgent
 
 
 @pytest.mark.parametrize(("findings", "labs", "maha", "ttp", "urgent"), [

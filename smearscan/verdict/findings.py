@@ -255,17 +255,19 @@ class LabPicture:
     thrombocytopenia: bool | None
     anaemia: bool | None
     ldh_measured: bool = False
+    haptoglobin_low: bool = False
 
     @property
     def haemolysis_excluded(self) -> bool:
-        """No haemolysis: ``absent``, or one raised marker that two or more normal ones, the
-        LDH among them or the raised one, contradict (an LDH alone with a normal haptoglobin
-        and reticulocytes is another story; an undetectable haptoglobin is not outvoted by the
-        reticulocytes and bilirubin, which lag early in TTP: QA 23 N2; this tool's rule)."""
+        """No haemolysis: ``absent``, or one raised marker that two or more normal ones
+        contradict (an LDH alone with a normal haptoglobin and reticulocytes is another story;
+        this tool's rule). A low haptoglobin, the early marker, is outvoted only with the LDH
+        measured: the reticulocytes and bilirubin lag early in TTP (QA 23 N2); a raised
+        bilirubin or reticulocyte count alone stays outvoted (Gilbert's, a bleed; QA 24 D2)."""
         normal = sum(not raised for raised, _ in self.markers)
-        return self.haemolysis == "absent" or (self.haemolysis == "equivocal"
-                                               and normal >= HAEMOLYSIS_MARKERS
-                                               and self.ldh_measured)
+        return self.haemolysis == "absent" or (
+            self.haemolysis == "equivocal" and normal >= HAEMOLYSIS_MARKERS
+            and (self.ldh_measured or not self.haptoglobin_low))
 
 
 def immune_haemolysis_open(labs: Labs, picture: LabPicture) -> bool:
@@ -338,8 +340,9 @@ def _haemolysis(markers: tuple[tuple[bool, Finding], ...]) -> str:
 
 def lab_picture(labs: Labs) -> LabPicture:
     """Haemolysis markers and call, thrombocytopenia and anaemia (rules in :mod:`.values`)."""
+    haptoglobin = _haptoglobin_marker(labs)
     markers = tuple(marker for marker in (
-        _ldh_marker(labs), _haptoglobin_marker(labs),
+        _ldh_marker(labs), haptoglobin,
         _raised_marker("reticulocytes", labs.reticulocytes, RETICULOCYTES_RAISED, "%",
                        RETICULOCYTE_RULE),
         _raised_marker("indirect_bilirubin", labs.indirect_bilirubin, INDIRECT_BILIRUBIN_ULN,
@@ -348,7 +351,7 @@ def lab_picture(labs: Labs) -> LabPicture:
     platelets_low = None if labs.platelets is None else labs.platelets < PLATELETS_LOW
     anaemic = None if labs.hemoglobin is None else labs.hemoglobin < anaemia_limit(labs)[0]
     return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic,
-                      ldh_raised(labs) is not None)
+                      ldh_raised(labs) is not None, haptoglobin is not None and haptoglobin[0])
 
 
 def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Score) -> str:
@@ -386,9 +389,11 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
             return "unlikely"
         # An interval across the limit from under it (0.4% of 1000) is not a MAHA picture with
         # the markers normal, but without the LDH not a closed one either (QA 23 N3).
+        # An LDH given without its upper limit is not nothing (QA 24 D1: 2500 U/L read so).
         under = smear.schistocyte_percent is not None and (
             smear.schistocyte_percent <= smear.limit_percent)
-        return INSUFFICIENT if under and picture.haemolysis == "absent" else "possible"
+        unmeasured = under and picture.haemolysis == "absent" and labs.ldh is None
+        return INSUFFICIENT if unmeasured else "possible"
     constellation = (picture.haemolysis == "present" and picture.thrombocytopenia
                      and labs.dat != "positive")
     if constellation:

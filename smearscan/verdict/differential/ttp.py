@@ -164,8 +164,9 @@ def _ttp_on_markers_alone(labs: Labs, plasmic: Score, score: str, send: str
     as in :func:`_ttp_picture`) unless PLASMIC is low whatever its missing items (QA 23 N4)."""
     if ldh_raised(labs) is None:
         return "not assessed", [score, "haemolysis markers normal, but no LDH with its upper limit "
-                                "and the smear not counted in full: measure the LDH (with its "
-                                "upper limit) and count 1000 red cells now", send]
+                                "and a count that cannot settle it: measure the LDH (with its "
+                                "upper limit) now, and count 1000 red cells if fewer were "
+                                "counted", send]
     if (labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS
             and plasmic.maximum >= PLASMIC_INTERMEDIATE):
         return "possible", [score, f"LDH raised with platelets {show('platelets', labs.platelets)}"
