@@ -1330,6 +1330,32 @@ RAISED_LDH = {"ldh": "600 U/L", "ldh_uln": 250}
 
 
 @pytest.mark.parametrize(("labs", "findings", "maha", "ttp", "urgent"), [
+    # E1: LDH 2500 U/L without its limit and a raised bilirubin, 0 of 1000, PLASMIC 7: the LDH
+    # was left out and the bilirubin outvoted.
+    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "2500 U/L", "indirect_bilirubin": "2.5 mg/dL",
+      "dat": "negative", **PLASMIC_ITEMS}, below(), "possible", "suspected", True),
+    # E2: 0.4% of 1000 with an LDH of 150 U/L given without its limit: not judged.
+    ({**NORMAL_MARKERS, "ldh": "150 U/L", "dat": "negative", **PLASMIC_ITEMS},
+     smear("borderline", 0.4, (0.16, 1.02), 1000), "insufficient data", "not assessed", False),
+    # E3: 0.4% of 1000, a Gilbert's bilirubin against a normal LDH and haptoglobin.
+    ({**NORMAL_MARKERS, "indirect_bilirubin": "2.5 mg/dL", "ldh": "200 U/L", "ldh_uln": 250,
+      "dat": "negative", **PLASMIC_ITEMS}, smear("borderline", 0.4, (0.16, 1.02), 1000),
+     "unlikely", "unlikely", False)])
+def test_qa_25_an_ldh_over_any_limit_is_raised_and_a_lone_lagging_marker_closes_a_borderline(
+        labs, findings, maha, ttp, urgent):
+    verdict = assess(findings, parse_labs(labs))
+    assert (verdict.maha, verdict.cause("ttp").assessment) == (maha, ttp)
+    assert (verdict.urgent is not None) is urgent
+
+
+@pytest.mark.parametrize(("ldh", "raised"), [(2000, None), (2000.1, True), (150, None)])
+def test_an_ldh_without_its_limit_is_raised_only_over_every_accepted_limit(ldh, raised):
+    from smearscan.verdict.findings import ldh_raised
+
+    assert ldh_raised(parse_labs({"ldh": f"{ldh} U/L"})) is raised
+
+
+@pytest.mark.parametrize(("labs", "findings", "maha", "ttp", "urgent"), [
     # D1: 1.0% of 1000 with an LDH of 2500 U/L given without its upper limit.
     ({**NORMAL_MARKERS, "platelets": 10, "ldh": "2500 U/L", "dat": "negative", **PLASMIC_ITEMS},
      smear("borderline", 1.0, (0.54, 1.83), 1000), "possible", "suspected", True),

@@ -26,6 +26,8 @@ from smearscan.verdict.values import (
     HAPTOGLOBIN_RULE,
     ICSH,
     INDIRECT_BILIRUBIN_ULN,
+    LDH_ABOVE_ANY_LIMIT,
+    LDH_NO_LIMIT_RULE,
     LDH_RULE,
     MAHA_RULE,
     PLASMIC_HIGH,
@@ -293,9 +295,12 @@ def ttp_open_despite_dat(labs: Labs, picture: LabPicture, plasmic: Score) -> boo
 
 
 def ldh_raised(labs: Labs) -> bool | None:
-    """LDH above the lab's upper limit; ``None`` without both (:data:`LDH_RULE`)."""
-    if labs.ldh is None or labs.ldh_uln is None:
+    """LDH above the lab's upper limit (:data:`LDH_RULE`); without that limit, raised over
+    every limit smearscan accepts (:data:`LDH_NO_LIMIT_RULE`), else ``None``: not judged."""
+    if labs.ldh is None:
         return None
+    if labs.ldh_uln is None:
+        return True if labs.ldh > LDH_ABOVE_ANY_LIMIT else None
     return labs.ldh > labs.ldh_uln
 
 
@@ -303,6 +308,9 @@ def _ldh_marker(labs: Labs) -> tuple[bool, Finding] | None:
     raised = ldh_raised(labs)
     if raised is None:
         return None
+    if labs.ldh_uln is None:
+        return raised, _finding("LDH above any lab's upper limit", show("ldh", labs.ldh),
+                                LDH_NO_LIMIT_RULE)
     return raised, _finding(f"LDH {'above' if raised else 'within'} the lab's upper limit",
                             f"{show('ldh', labs.ldh)} (ULN {show('ldh_uln', labs.ldh_uln)})",
                             LDH_RULE)
@@ -384,16 +392,17 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
                 and not smear.other_poikilocytes_abundant)
         return "likely" if full else "possible"
     if call == "borderline":
-        # QA 22 D2: 1.2% of 999 cells was closed by a normal haptoglobin and reticulocytes.
-        if picture.haemolysis == "absent" and ldh_normal:
+        # QA 22 D2: 1.2% of 999 cells was closed by a normal haptoglobin and reticulocytes; a
+        # lone raised bilirubin against a normal LDH (Gilbert's) closes it too (QA 25 E3).
+        if picture.haemolysis_excluded and ldh_normal:
             return "unlikely"
         # An interval across the limit from under it (0.4% of 1000) is not a MAHA picture with
-        # the markers normal, but without the LDH not a closed one either (QA 23 N3).
-        # An LDH given without its upper limit is not nothing (QA 24 D1: 2500 U/L read so).
+        # the markers normal, but without a judged LDH not a closed one either (QA 23 N3; an
+        # LDH over any lab's limit is judged, QA 24 D1; one under it is not, QA 25 E2).
         under = smear.schistocyte_percent is not None and (
             smear.schistocyte_percent <= smear.limit_percent)
-        unmeasured = under and picture.haemolysis == "absent" and labs.ldh is None
-        return INSUFFICIENT if unmeasured else "possible"
+        unjudged = under and picture.haemolysis_excluded and ldh_raised(labs) is None
+        return INSUFFICIENT if unjudged else "possible"
     constellation = (picture.haemolysis == "present" and picture.thrombocytopenia
                      and labs.dat != "positive")
     if constellation:

@@ -171,7 +171,16 @@ FOCUS_RULE = _rule(
     "0.91 and 1.10 um wide on median) the classifier's sensitivity fell from 0.62 to 0.50 and "
     "0.38", standard=False)
 LDH_RULE = Rule("LDH raised", "above the lab's own upper limit of normal (ldh_uln)", "lab",
-                "the lab's reference interval; LDH is not judged without it")
+                "the lab's reference interval; without it, only an LDH over every limit "
+                "smearscan accepts is judged (LDH_NO_LIMIT_RULE)")
+LDH_ABOVE_ANY_LIMIT = 2000.0
+"""An LDH (U/L) given without the lab's limit is read as raised over this: the highest upper
+limit ``ldh_uln`` may take (this tool's rule; QA 25 E1: 2500 U/L without its limit was left
+out, and a raised bilirubin was outvoted: TTP unlikely)."""
+LDH_NO_LIMIT_RULE = _rule(
+    "LDH raised, no lab limit given", f"> {LDH_ABOVE_ANY_LIMIT:g} U/L", "over every upper "
+    "limit smearscan accepts (ldh_uln 50-2000 U/L); under it the LDH is not judged",
+    standard=False)
 HAPTOGLOBIN_LAB_RULE = Rule("haptoglobin low", "below the lab's own lower limit "
                             "(haptoglobin_lln)", "lab", "the lab's reference interval")
 HAPTOGLOBIN_RULE = _rule(
@@ -203,7 +212,9 @@ MAHA_RULE = _rule(
     "MAHA", "schistocytes above the limit + haemolysis present + DAT negative, the count not "
     "flagged less specific -> likely; above otherwise, interval spanning the limit, or fewer "
     "than 1000 red cells counted with the interval above the limit (or the % above it and the "
-    "interval spanning it) -> possible; "
+    "interval spanning it) -> possible, but an interval spanning the limit is unlikely with "
+    "haemolysis excluded and the LDH measured and normal, and insufficient data from at or "
+    "under the limit with haemolysis excluded and the LDH not judged; "
     "at or under the limit with "
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
     "with haemolysis present, not measured, or one raised marker with fewer than two normal "
@@ -213,8 +224,11 @@ MAHA_RULE = _rule(
     f"{PLASMIC_HIGH} (TTP not excluded) -> insufficient data; "
     "else unlikely; fewer than 1000 red cells counted, at or under the limit -> insufficient "
     "data, but unlikely with haemolysis excluded (none, or one raised marker against two "
-    "normal ones)", f"MAHA is a laboratory constellation in which schistocytes are one marker "
-    f"({ISTH_TTP}; {ICSH})", standard=False)
+    "normal ones; a low haptoglobin only beside a measured LDH) and the LDH measured and "
+    "normal; a percentage given without its count, haemolysis excluded but the LDH not "
+    "normal -> insufficient data",
+    f"MAHA is a laboratory constellation in which schistocytes are one marker ({ISTH_TTP}; "
+    f"{ICSH})", standard=False)
 PLASMIC_RULE = _rule(
     "PLASMIC", f"1 point each: platelets < {PLASMIC_PLATELETS:g}; haemolysis (reticulocytes > "
     f"{PLASMIC_RETICULOCYTES:g}%, undetectable haptoglobin, indirect bilirubin > "
@@ -344,7 +358,8 @@ BOUND_RULE = _rule(
     "wrong side of a cut-off", standard=False)
 
 RULES: tuple[Rule, ...] = (
-    SCHISTOCYTE_RULE, FOCUS_RULE, MAHA_RULE, LDH_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
+    SCHISTOCYTE_RULE, FOCUS_RULE, MAHA_RULE, LDH_RULE, LDH_NO_LIMIT_RULE,
+    HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
     RETICULOCYTE_RULE, BILIRUBIN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE, ANAEMIA_RULE,
     ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
