@@ -1027,8 +1027,8 @@ def test_severe_thrombocytopenia_without_haemolysis_markers_is_not_ttp_unlikely(
 # --- a QA pass as a haematologist (2026-12-01): outputs that dropped the urgent TTP line -------
 
 # Early TTP: platelets 12 and an undetectable haptoglobin, the reticulocytes not yet raised, the
-# LDH without its lab's limit (so not judged), schistocytes 0.5% of 2000. PLASMIC 5-7 (cancer
-# and transplant not given), French score 2 of 2.
+# LDH without its lab's limit (1200 U/L: raised, over twice the usual limits), schistocytes 0.5%
+# of 2000. PLASMIC 5-7 (cancer and transplant not given), French score 2 of 2.
 EARLY_TTP = {"hemoglobin": "8.9 g/dL", "sex": "female", "platelets": 12, "mcv": 85,
              "ldh": "1200 U/L", "haptoglobin": 0, "reticulocytes": 1.2, "dat": "negative",
              "creatinine": "0.9 mg/dL", "inr": 1.0}
@@ -1036,7 +1036,7 @@ EARLY_TTP = {"hemoglobin": "8.9 g/dL", "sex": "female", "platelets": 12, "mcv": 
 
 def test_early_ttp_with_one_raised_marker_keeps_the_urgent_line():
     verdict = assess(SmearFindings.from_percentage(0.5, rbc_counted=2000), parse_labs(EARLY_TTP))
-    assert verdict.maha == "insufficient data"
+    assert verdict.maha == "possible"  # haemolysis present with thrombocytopenia
     assert (verdict.plasmic.minimum, verdict.plasmic.maximum) == (5, 7)
     assert verdict.cause("ttp").assessment == "possible"
     assert verdict.urgent == POSSIBLE
@@ -1287,7 +1287,7 @@ def test_a_short_count_is_read_with_the_labs_as_a_low_one(labs, maha, ttp):
 
 @pytest.mark.parametrize(("ldh", "maha", "ttp"), [
     ({}, "insufficient data", "not assessed"),
-    ({"ldh": "900 U/L"}, "insufficient data", "not assessed"),  # no ULN: not measured
+    ({"ldh": "300 U/L"}, "insufficient data", "not assessed"),  # no ULN, under 500: not judged
     ({"ldh": "250 U/L", "ldh_uln": 250}, "unlikely", "unlikely")])
 def test_a_short_count_needs_the_ldh_to_call_maha_unlikely(ldh, maha, ttp):
     # QA 21 N11: on 0 of 200 cells with platelets 20, a normal haptoglobin and reticulocytes
@@ -1330,10 +1330,15 @@ RAISED_LDH = {"ldh": "600 U/L", "ldh_uln": 250}
 
 
 @pytest.mark.parametrize(("labs", "findings", "maha", "ttp", "urgent"), [
-    # E1: LDH 2500 U/L without its limit and a raised bilirubin, 0 of 1000, PLASMIC 7: the LDH
-    # was left out and the bilirubin outvoted.
+    # E1 (and QA 26): LDH 2500 or 600 U/L without its limit and a raised bilirubin, 0 of 1000,
+    # PLASMIC 7: the LDH was left out and the bilirubin outvoted.
     ({**NORMAL_MARKERS, "platelets": 10, "ldh": "2500 U/L", "indirect_bilirubin": "2.5 mg/dL",
       "dat": "negative", **PLASMIC_ITEMS}, below(), "possible", "suspected", True),
+    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "600 U/L", "indirect_bilirubin": "2.5 mg/dL",
+      "dat": "negative", **PLASMIC_ITEMS}, below(), "possible", "suspected", True),
+    # QA 26: LDH 900 U/L without its limit on 1.0% of 1000.
+    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "900 U/L", "dat": "negative", **PLASMIC_ITEMS},
+     smear("borderline", 1.0, (0.54, 1.83), 1000), "possible", "suspected", True),
     # E2: 0.4% of 1000 with an LDH of 150 U/L given without its limit: not judged.
     ({**NORMAL_MARKERS, "ldh": "150 U/L", "dat": "negative", **PLASMIC_ITEMS},
      smear("borderline", 0.4, (0.16, 1.02), 1000), "insufficient data", "not assessed", False),
@@ -1348,8 +1353,8 @@ def test_qa_25_an_ldh_over_any_limit_is_raised_and_a_lone_lagging_marker_closes_
     assert (verdict.urgent is not None) is urgent
 
 
-@pytest.mark.parametrize(("ldh", "raised"), [(2000, None), (2000.1, True), (150, None)])
-def test_an_ldh_without_its_limit_is_raised_only_over_every_accepted_limit(ldh, raised):
+@pytest.mark.parametrize(("ldh", "raised"), [(500, None), (500.1, True), (150, None)])
+def test_an_ldh_without_its_limit_is_raised_only_over_twice_the_usual_limits(ldh, raised):
     from smearscan.verdict.findings import ldh_raised
 
     assert ldh_raised(parse_labs({"ldh": f"{ldh} U/L"})) is raised

@@ -26,8 +26,8 @@ from smearscan.verdict.values import (
     HAPTOGLOBIN_RULE,
     ICSH,
     INDIRECT_BILIRUBIN_ULN,
-    LDH_ABOVE_ANY_LIMIT,
     LDH_NO_LIMIT_RULE,
+    LDH_RAISED_WITHOUT_LIMIT,
     LDH_RULE,
     MAHA_RULE,
     PLASMIC_HIGH,
@@ -296,11 +296,11 @@ def ttp_open_despite_dat(labs: Labs, picture: LabPicture, plasmic: Score) -> boo
 
 def ldh_raised(labs: Labs) -> bool | None:
     """LDH above the lab's upper limit (:data:`LDH_RULE`); without that limit, raised over
-    every limit smearscan accepts (:data:`LDH_NO_LIMIT_RULE`), else ``None``: not judged."""
+    twice the usual ones (:data:`LDH_NO_LIMIT_RULE`), else ``None``: not judged."""
     if labs.ldh is None:
         return None
     if labs.ldh_uln is None:
-        return True if labs.ldh > LDH_ABOVE_ANY_LIMIT else None
+        return True if labs.ldh > LDH_RAISED_WITHOUT_LIMIT else None
     return labs.ldh > labs.ldh_uln
 
 
@@ -309,7 +309,8 @@ def _ldh_marker(labs: Labs) -> tuple[bool, Finding] | None:
     if raised is None:
         return None
     if labs.ldh_uln is None:
-        return raised, _finding("LDH above any lab's upper limit", show("ldh", labs.ldh),
+        return raised, _finding("LDH over twice the usual upper limits (no lab limit given)",
+                                show("ldh", labs.ldh),
                                 LDH_NO_LIMIT_RULE)
     return raised, _finding(f"LDH {'above' if raised else 'within'} the lab's upper limit",
                             f"{show('ldh', labs.ldh)} (ULN {show('ldh_uln', labs.ldh_uln)})",
@@ -398,7 +399,7 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
             return "unlikely"
         # An interval across the limit from under it (0.4% of 1000) is not a MAHA picture with
         # the markers normal, but without a judged LDH not a closed one either (QA 23 N3; an
-        # LDH over any lab's limit is judged, QA 24 D1; one under it is not, QA 25 E2).
+        # LDH over twice the usual limits is judged, QA 24 D1; one under it is not, QA 25 E2).
         under = smear.schistocyte_percent is not None and (
             smear.schistocyte_percent <= smear.limit_percent)
         unjudged = under and picture.haemolysis_excluded and ldh_raised(labs) is None

@@ -171,16 +171,18 @@ FOCUS_RULE = _rule(
     "0.91 and 1.10 um wide on median) the classifier's sensitivity fell from 0.62 to 0.50 and "
     "0.38", standard=False)
 LDH_RULE = Rule("LDH raised", "above the lab's own upper limit of normal (ldh_uln)", "lab",
-                "the lab's reference interval; without it, only an LDH over every limit "
-                "smearscan accepts is judged (LDH_NO_LIMIT_RULE)")
-LDH_ABOVE_ANY_LIMIT = 2000.0
-"""An LDH (U/L) given without the lab's limit is read as raised over this: the highest upper
-limit ``ldh_uln`` may take (this tool's rule; QA 25 E1: 2500 U/L without its limit was left
-out, and a raised bilirubin was outvoted: TTP unlikely)."""
+                "the lab's reference interval; without it, only an LDH over twice the usual "
+                "limits is judged (LDH_NO_LIMIT_RULE)")
+LDH_RAISED_WITHOUT_LIMIT = 500.0
+"""An LDH (U/L) given without the lab's limit is read as raised over this, twice the usual adult
+upper limits of 225-250 U/L (IFCC, lactate to pyruvate); a laboratory whose limit is higher
+(older methods up to ~620 U/L, or a child's) should give it (this tool's rule; QA 25 E1 and QA
+26: 600-2500 U/L without its limit were left out, a raised bilirubin outvoted, TTP unlikely
+with platelets 10 and PLASMIC 7)."""
 LDH_NO_LIMIT_RULE = _rule(
-    "LDH raised, no lab limit given", f"> {LDH_ABOVE_ANY_LIMIT:g} U/L", "over every upper "
-    "limit smearscan accepts (ldh_uln 50-2000 U/L); under it the LDH is not judged",
-    standard=False)
+    "LDH raised, no lab limit given", f"> {LDH_RAISED_WITHOUT_LIMIT:g} U/L", "twice the usual "
+    "adult upper limits (225-250 U/L); give the lab's own (ldh_uln) where it is higher; under "
+    "it the LDH is not judged", standard=False)
 HAPTOGLOBIN_LAB_RULE = Rule("haptoglobin low", "below the lab's own lower limit "
                             "(haptoglobin_lln)", "lab", "the lab's reference interval")
 HAPTOGLOBIN_RULE = _rule(
