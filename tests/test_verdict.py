@@ -1336,6 +1336,9 @@ RAISED_LDH = {"ldh": "600 U/L", "ldh_uln": 250}
       "dat": "negative", **PLASMIC_ITEMS}, below(), "possible", "suspected", True),
     ({**NORMAL_MARKERS, "platelets": 10, "ldh": "600 U/L", "indirect_bilirubin": "2.5 mg/dL",
       "dat": "negative", **PLASMIC_ITEMS}, below(), "possible", "suspected", True),
+    # QA 27 G1: LDH 400 U/L without its limit (not judged) beside a raised bilirubin.
+    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "400 U/L", "indirect_bilirubin": "2.5 mg/dL",
+      "dat": "negative", **PLASMIC_ITEMS}, below(), "insufficient data", "suspected", True),
     # QA 26: LDH 900 U/L without its limit on 1.0% of 1000.
     ({**NORMAL_MARKERS, "platelets": 10, "ldh": "900 U/L", "dat": "negative", **PLASMIC_ITEMS},
      smear("borderline", 1.0, (0.54, 1.83), 1000), "possible", "suspected", True),

@@ -258,6 +258,7 @@ class LabPicture:
     anaemia: bool | None
     ldh_measured: bool = False
     haptoglobin_low: bool = False
+    ldh_unjudged: bool = False
 
     @property
     def haemolysis_excluded(self) -> bool:
@@ -265,11 +266,12 @@ class LabPicture:
         contradict (an LDH alone with a normal haptoglobin and reticulocytes is another story;
         this tool's rule). A low haptoglobin, the early marker, is outvoted only with the LDH
         measured: the reticulocytes and bilirubin lag early in TTP (QA 23 N2); a raised
-        bilirubin or reticulocyte count alone stays outvoted (Gilbert's, a bleed; QA 24 D2)."""
+        bilirubin or reticulocyte count alone stays outvoted (Gilbert's, a bleed; QA 24 D2),
+        but not beside an LDH given without the limit that would judge it (QA 27 G1: 400 U/L)."""
         normal = sum(not raised for raised, _ in self.markers)
         return self.haemolysis == "absent" or (
             self.haemolysis == "equivocal" and normal >= HAEMOLYSIS_MARKERS
-            and (self.ldh_measured or not self.haptoglobin_low))
+            and (self.ldh_measured or not self.haptoglobin_low) and not self.ldh_unjudged)
 
 
 def immune_haemolysis_open(labs: Labs, picture: LabPicture) -> bool:
@@ -359,8 +361,10 @@ def lab_picture(labs: Labs) -> LabPicture:
     ) if marker is not None)
     platelets_low = None if labs.platelets is None else labs.platelets < PLATELETS_LOW
     anaemic = None if labs.hemoglobin is None else labs.hemoglobin < anaemia_limit(labs)[0]
-    return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic,
-                      ldh_raised(labs) is not None, haptoglobin is not None and haptoglobin[0])
+    judged = ldh_raised(labs) is not None
+    return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic, judged,
+                      haptoglobin is not None and haptoglobin[0],
+                      labs.ldh is not None and not judged)
 
 
 def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Score) -> str:
