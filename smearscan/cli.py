@@ -596,12 +596,13 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
     """--slide, or the one slide of a summary that holds one."""
     if args.slide is not None:
         return args.slide
+    from smearscan.errors import counted_names
+
     slides = list(summary.get("slides") or {})
     if len(slides) == 1:
         return slides[0]
-    shown = ", ".join(slides[:5]) + (f" and {len(slides) - 5} more" if len(slides) > 5 else "")
-    raise ValueError(f"{args.summary} holds {len(slides)} slides ({shown}): name one with "
-                     "--slide NAME")
+    raise ValueError(f"{args.summary} holds {counted_names(slides, 'slide', shown=5)}: name one "
+                     "with --slide NAME")
 
 
 _DEFAULT_SHARED = "../shared"  # a string, so that argparse checks it as a given one

@@ -23,6 +23,13 @@ def printable(text: str) -> str:
         for c in text)
 
 
+def counted_names(names: list[str], noun: str, shown: int = 3) -> str:
+    """``3 sub-folders (s1, s2, s3)``: how many, and the first ``shown`` names, for a message."""
+    listed = ", ".join(names[:shown]) + (
+        f" and {len(names) - shown} more" if len(names) > shown else "")
+    return f"{len(names)} {noun}{'s' if len(names) != 1 else ''} ({listed})"
+
+
 class SmearscanError(Exception):
     """Base of the errors the CLI prints as ``smearscan: <message>`` without a traceback.
 

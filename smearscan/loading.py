@@ -22,7 +22,7 @@ import numpy as np
 import simplejpeg
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from smearscan.errors import SmearscanError, printable
+from smearscan.errors import SmearscanError, counted_names, printable
 from smearscan.naming import slide_name
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"})
@@ -276,15 +276,10 @@ def _refuse_mixed(folder: Path, loose: list[str], slide_folders: list[str]) -> N
     if not slide_folders:
         return
     raise MixedFolderError(
-        f"{folder}: {_listed(loose, 'image')} beside {_listed(slide_folders, 'sub-folder')} of "
+        f"{folder}: {counted_names(loose, 'image')} beside "
+        f"{counted_names(slide_folders, 'sub-folder')} of "
         "images: one slide, or a folder of slides with a stray image? Move the images into a "
         "sub-folder of their own (or away), or give the slide folders one by one")
-
-
-def _listed(names: list[str], noun: str) -> str:
-    """``3 sub-folders (s1, s2, s3)``, at most three names shown."""
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return f"{len(names)} {noun}{'s' if len(names) > 1 else ''} ({shown})"
 
 
 def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slide]:
