@@ -173,11 +173,16 @@ at it the median red cell measures under 6 or over ~9.4 um, beyond the ~6-9.5 um
 smears, while a wrong objective or calibration is off by 1.2x (50x for 60x) or more."""
 
 
+def scale_ratio(size: float, other: float) -> float:
+    """How many times the larger of two sizes (pixel sizes, cell diameters) is the smaller."""
+    return max(size / other, other / size)
+
+
 def scales_disagree(pixel_size_um: float, other_um: float,
                     factor: float = MAX_SCALE_DISAGREEMENT) -> bool:
     """Whether two pixel sizes of one microscope differ by more than ``factor`` either way
     (:data:`MAX_SCALE_DISAGREEMENT` by default; this tool's rule)."""
-    return max(pixel_size_um / other_um, other_um / pixel_size_um) > factor
+    return scale_ratio(pixel_size_um, other_um) > factor
 
 
 class PixelSizeError(SmearscanError):
@@ -229,7 +234,7 @@ def doubtful_scale_warning(pixel_size_um: float, estimate: float, source: str) -
         return None
     diameter = NORMAL_RBC_DIAMETER_UM * pixel_size_um / estimate
     return (f"--pixel-size {pixel_size_um:g} um/px differs from {estimate:.3g} um/px estimated "
-            f"from {source} by {max(estimate, pixel_size_um) / min(estimate, pixel_size_um):.2f}x:"
+            f"from {source} by {scale_ratio(estimate, pixel_size_um):.2f}x:"
             f" at the declared size the median red cell measures {diameter:.1f} um, beyond the "
             f"~6-9.5 um of real smears (a normal cell is {NORMAL_RBC_DIAMETER_UM:g} um; warned "
             f"over {DOUBTFUL_SCALE:g}x, this tool's rule); used as given, but check the "
