@@ -250,28 +250,32 @@ class LabPicture:
         Platelets below the limit; ``None`` when not measured.
     anaemia : bool or None
         Haemoglobin below the WHO limit for the patient; ``None`` when not measured.
+    ldh : str
+        ``judged`` (:func:`ldh_raised` says raised or not), ``not judged`` (given without the
+        limit that would judge it) or ``not given``.
+    haptoglobin_low : bool
+        The haptoglobin is measured and low.
     """
 
     markers: tuple[tuple[bool, Finding], ...]
     haemolysis: str
     thrombocytopenia: bool | None
     anaemia: bool | None
-    ldh_measured: bool = False
+    ldh: str = "not given"
     haptoglobin_low: bool = False
-    ldh_unjudged: bool = False
 
     @property
     def haemolysis_excluded(self) -> bool:
         """No haemolysis: ``absent``, or one raised marker that two or more normal ones
         contradict (an LDH alone with a normal haptoglobin and reticulocytes is another story;
         this tool's rule). A low haptoglobin, the early marker, is outvoted only with the LDH
-        measured: the reticulocytes and bilirubin lag early in TTP (QA 23 N2); a raised
+        judged: the reticulocytes and bilirubin lag early in TTP (QA 23 N2); a raised
         bilirubin or reticulocyte count alone stays outvoted (Gilbert's, a bleed; QA 24 D2),
         but not beside an LDH given without the limit that would judge it (QA 27 G1: 400 U/L)."""
         normal = sum(not raised for raised, _ in self.markers)
         return self.haemolysis == "absent" or (
             self.haemolysis == "equivocal" and normal >= HAEMOLYSIS_MARKERS
-            and (self.ldh_measured or not self.haptoglobin_low) and not self.ldh_unjudged)
+            and (self.ldh == "judged" or not self.haptoglobin_low) and self.ldh != "not judged")
 
 
 def immune_haemolysis_open(labs: Labs, picture: LabPicture) -> bool:
@@ -361,10 +365,10 @@ def lab_picture(labs: Labs) -> LabPicture:
     ) if marker is not None)
     platelets_low = None if labs.platelets is None else labs.platelets < PLATELETS_LOW
     anaemic = None if labs.hemoglobin is None else labs.hemoglobin < anaemia_limit(labs)[0]
-    judged = ldh_raised(labs) is not None
-    return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic, judged,
-                      haptoglobin is not None and haptoglobin[0],
-                      labs.ldh is not None and not judged)
+    ldh = ("not given" if labs.ldh is None
+           else "judged" if ldh_raised(labs) is not None else "not judged")
+    return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic, ldh,
+                      haptoglobin is not None and haptoglobin[0])
 
 
 def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Score) -> str:
