@@ -20,11 +20,9 @@ import time
 from pathlib import Path
 
 from smearscan.datasets import chula_fields
-from smearscan.features import cell_table
 from smearscan.loading import read_field
 from smearscan.overlap import FieldCentres, field_centres, overlapping_fields
-from smearscan.pipeline import conditioned
-from smearscan.segmentation import segment_field
+from smearscan.pipeline import field_cells
 
 
 def groups(root: Path) -> list[list[str]]:
@@ -35,9 +33,9 @@ def groups(root: Path) -> list[list[str]]:
 
 
 def centres(path: Path, pixel_size_um: float) -> FieldCentres:
-    rgb = conditioned(read_field(path))[0]
-    seg = segment_field(rgb, pixel_size_um=pixel_size_um)
-    cells = cell_table(seg.labels, rgb, pixel_size_um=pixel_size_um)
+    """The field's whole cells as analysis finds them (unclassified)."""
+    rgb = read_field(path)
+    cells = field_cells(rgb, pixel_size_um=pixel_size_um, model=None).cells
     return field_centres(path.name, cells, rgb.shape[1], rgb.shape[0], pixel_size_um)
 
 
