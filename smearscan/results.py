@@ -18,7 +18,12 @@ import numpy as np
 
 from smearscan.loading import DEFAULT_MAX_PIXELS
 from smearscan.overlap import FieldOverlap
-from smearscan.segmentation import DOUBTFUL_SCALE, NORMAL_RBC_DIAMETER_UM, scales_disagree
+from smearscan.segmentation import (
+    DOUBTFUL_SCALE,
+    NORMAL_RBC_DIAMETER_UM,
+    scale_ratio,
+    scales_disagree,
+)
 from smearscan.slide_stats import SlideResult, out_of_focus, slide_result
 
 if TYPE_CHECKING:  # an analysis without lab values does not import the lab tables
@@ -324,7 +329,7 @@ class SlideSummary:
         depends on the scale (qacli2: a slide read 5.2% at its own scale, 1.2% at 1.3x it)."""
         diameter = self.median_rbc_diameter_um
         return (not self.pixel_size_estimated and diameter is not None
-                and scales_disagree(diameter, NORMAL_RBC_DIAMETER_UM, DOUBTFUL_SCALE))
+                and scale_ratio(diameter, NORMAL_RBC_DIAMETER_UM) > DOUBTFUL_SCALE)
 
     @property
     def evened_fields(self) -> tuple[str, ...]:
