@@ -543,7 +543,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     labs = recorded if args.labs is None else labs_for_slide(
         read_labs_file(args.labs), args.slide, source=str(args.labs))
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v is not None}
-    overrides = parse_labs(given, source="command line")
+    overrides = parse_labs(given, source="command line", complete=False)
     # An option given as unknown ('' or 'unknown') would leave the file's value standing.
     kept = [key for key in given if getattr(overrides, key) is None
             and getattr(labs, key) is not None]
@@ -552,7 +552,9 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
         raise ValueError(f"--{key.replace('_', '-')} {given[key]!r} does not replace the "
                          f"{key} the lab values give ({show(key, getattr(labs, key))}): give "
                          "the value the verdict should use, or remove it from the lab file")
-    return smear, with_overrides(labs, overrides), notes
+    where = args.labs if args.labs is not None else args.summary
+    source = "command line" if where is None else f"{where} and the command line"
+    return smear, with_overrides(labs, overrides, source=source), notes
 
 
 #: What ``smearscan verdict`` takes from a count it is given, not from a run's summary.

@@ -50,7 +50,8 @@ from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
 
 __all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
-           "check_lab_slides", "labs_for_slide", "parse_labs", "read_labs_file", "with_overrides"]
+           "check_lab_slides", "check_ldh", "labs_for_slide", "parse_labs", "read_labs_file",
+           "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -665,10 +666,29 @@ def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
 LDH_LEAST_FRACTION_OF_ULN = 0.4
 
 
-def _check_ldh_ratio(labs: Labs, source: str) -> None:
-    """Refuse an LDH under :data:`LDH_LEAST_FRACTION_OF_ULN` of its ULN."""
+def check_ldh(labs: Labs, source: str) -> None:
+    """Refuse an LDH given without its lab's upper limit of normal (``ldh_uln``), or under
+    :data:`LDH_LEAST_FRACTION_OF_ULN` of it.
+
+    An LDH is judged only against the limit of the assay that measured it: limits differ about
+    2.5x between methods and ages (adult IFCC assays ~225-250 U/L, older methods and children
+    higher), and every default this tool tried misread some LDH, either a raised one as normal
+    (a TTP picture closed) or a normal one as raised (QA 24 to QA 28; this tool's rule).
+
+    Raises
+    ------
+    LabValueError
+        Naming ``source``, the value and what to give.
+    """
     ldh = labs.ldh
-    if ldh is None or labs.ldh_uln is None or ldh >= LDH_LEAST_FRACTION_OF_ULN * labs.ldh_uln:
+    if ldh is None:
+        return
+    if labs.ldh_uln is None:
+        raise LabValueError(
+            f"{source}: ldh = {ldh:g} U/L given without ldh_uln (--ldh-uln): give the upper "
+            "limit of normal printed beside it on the lab report; LDH limits differ between "
+            "methods and ages, so an LDH is judged only against its own lab's")
+    if ldh >= LDH_LEAST_FRACTION_OF_ULN * labs.ldh_uln:
         return
     raise LabValueError(
         f"{source}: ldh = {ldh:g} U/L is under {LDH_LEAST_FRACTION_OF_ULN:g}x ldh_uln = "
@@ -676,7 +696,8 @@ def _check_ldh_ratio(labs: Labs, source: str) -> None:
         "(x60 U/L)?")
 
 
-def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
+def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
+               complete: bool = True) -> Labs:
     """Read lab values given as a mapping of key to value.
 
     Parameters
@@ -689,6 +710,9 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
         ``None``, ``""``, ``"NA"``, ``"-"``, ``"unknown"`` and ``"not known"`` are missing.
     source : str, optional
         Where the values came from, used as the start of error messages.
+    complete : bool, optional
+        False for values that others will complete (the command line's over a lab file): an
+        LDH may then come without its limit, which :func:`with_overrides` checks on the whole.
 
     Returns
     -------
@@ -698,7 +722,8 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
     Raises
     ------
     LabValueError
-        An unknown key, or a value that is not readable or not plausible.
+        An unknown key, a value that is not readable or not plausible, or an LDH without its
+        upper limit (:func:`check_ldh`).
 
     Examples
     --------
@@ -713,7 +738,8 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs") -> Labs:
     labs = Labs(**values)
     _check_d_dimer(mapping, labs, source)
     _check_pt_against_inr(labs, source)
-    _check_ldh_ratio(labs, source)
+    if complete:
+        check_ldh(labs, source)
     return labs
 
 
@@ -935,12 +961,12 @@ def _range_of(value: float) -> tuple[float, float]:
 def with_overrides(labs: Labs, overrides: Labs, *,
                    source: str = "the lab file and the command line") -> Labs:
     """``labs`` with every value that ``overrides`` gives replaced (command line over file); a
-    D-dimer and its ULN, and a PT prolongation and the INR, from the two are compared as from
-    one (:data:`D_DIMER_RATIO_RANGE`, :func:`least_inr`)."""
+    D-dimer and its ULN, a PT prolongation and the INR, and an LDH and its ULN from the two are
+    compared as from one (:data:`D_DIMER_RATIO_RANGE`, :func:`least_inr`, :func:`check_ldh`)."""
     given = {f.name: getattr(overrides, f.name) for f in fields(overrides)
              if getattr(overrides, f.name) is not None}
     merged = replace(labs, **given)
     _check_d_dimer_ratio(merged, source)
     _check_pt_against_inr(merged, source)
-    _check_ldh_ratio(merged, source)
+    check_ldh(merged, source)
     return merged

@@ -16,6 +16,7 @@ from smearscan.labs import (
     read_labs_file,
     with_overrides,
 )
+from smearscan.verdict import SmearFindings, assess
 
 
 def test_lab_keys_match_labs_fields():
@@ -30,7 +31,7 @@ def test_every_number_key_has_a_default_unit_and_range():
 
 
 def test_bare_numbers_are_in_the_default_unit():
-    labs = parse_labs({"ldh": 2477, "platelets": 82, "mcv": 104, "inr": "1.17"})
+    labs = parse_labs({"ldh": 2477, "ldh_uln": 250, "platelets": 82, "mcv": 104, "inr": "1.17"})
     assert (labs.ldh, labs.platelets, labs.mcv, labs.inr) == (2477.0, 82.0, 104.0, 1.17)
     assert labs.hemoglobin is None
 
@@ -64,7 +65,8 @@ def test_bare_numbers_are_in_the_default_unit():
     ("pt_prolongation_s", "7 s", 7.0),
 ])
 def test_units_are_converted_to_the_default_unit(key, text, expected):
-    assert getattr(parse_labs({key: text}), key) == pytest.approx(expected, rel=1e-5)
+    labs = parse_labs({key: text}, complete=False)
+    assert getattr(labs, key) == pytest.approx(expected, rel=1e-5)
 
 
 def test_d_dimer_units_convert_both_to_one_unit():
@@ -324,7 +326,7 @@ def test_ambiguous_bare_numbers_are_refused_naming_key_and_units(key, value, uni
 ])
 def test_bare_numbers_outside_the_ambiguous_ranges_are_read_in_the_default_unit(key, value,
                                                                                  expected):
-    assert getattr(parse_labs({key: value}), key) == expected
+    assert getattr(parse_labs({key: value}, complete=False), key) == expected
 
 
 @pytest.mark.parametrize(("key", "value"), [
@@ -352,7 +354,8 @@ def test_an_implausible_value_is_named_with_its_range_in_its_unit(labs, message)
     ("ldh", "180 U/L", 180.0), ("ldh", "3 ukat/L", 180.0), ("folate", "6.8 nmol/L", 6.8 / 2.266),
 ])
 def test_a_value_with_a_unit_is_always_accepted(key, text, expected):
-    assert getattr(parse_labs({key: text}), key) == pytest.approx(expected, rel=1e-4)
+    labs = parse_labs({key: text}, complete=False)
+    assert getattr(labs, key) == pytest.approx(expected, rel=1e-4)
 
 
 def test_every_ambiguous_range_names_an_accepted_unit():
@@ -391,7 +394,7 @@ def test_obstetric_complication_is_a_name_or_a_boolean():
     ("d_dimer", ">20 mg/L", ">", 20000.0),  # in ng/mL, the default unit
 ])
 def test_a_bound_is_read_just_inside_it_and_shown_as_given(key, text, sign, limit):
-    value = getattr(parse_labs({key: text}), key)
+    value = getattr(parse_labs({key: text}, complete=False), key)
     assert isinstance(value, Bound) and (value.sign, value.limit) == (sign, limit)
     assert (value < limit) if sign == "<" else (value > limit)
     assert value == pytest.approx(limit, rel=1e-8)
@@ -688,7 +691,7 @@ def test_a_dot_that_may_group_thousands_is_refused(key, raw, readings):
     ("ldh", "1200 U/L", 1200.0), ("ldh", "20 U/L", 20.0), ("d_dimer", "0.500 mg/L FEU", 500.0),
     ("platelets", "250000 /uL", 250.0), ("ldh", "1.2 ukat/L", 72.0), ("inr", "1.20", 1.2)])
 def test_numbers_without_a_thousands_dot_are_read_as_written(key, raw, value):
-    assert getattr(parse_labs({key: raw}), key) == value
+    assert getattr(parse_labs({key: raw}, complete=False), key) == value
 
 
 def test_an_ldh_under_20_u_l_is_refused():
@@ -709,6 +712,32 @@ def test_an_ldh_under_0_4x_its_uln_is_refused(ldh, uln, refused):
     with pytest.raises(LabValueError, match=r"^labs: ldh = <?\d+ U/L is under 0\.4x ldh_uln = "
                                             r"2\d\d(\.\d)? U/L, not a serum result"):
         parse_labs({"ldh": ldh, "ldh_uln": uln})
+
+
+def test_an_ldh_without_its_limit_is_refused_wherever_it_comes_from(tmp_path):
+    # QA 24-28: an LDH without its lab's limit, read against any default limit, either closed a
+    # TTP picture (600 U/L left out, 400 U/L not judged) or raised a false URGENT line.
+    refusal = ("{}: ldh = 600 U/L given without ldh_uln (--ldh-uln): give the upper limit of "
+               "normal printed beside it on the lab report; LDH limits differ between methods "
+               "and ages, so an LDH is judged only against its own lab's")
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"ldh": "600 U/L", "platelets": 10})
+    assert str(caught.value) == refusal.format("labs")
+    # The command line's values may be completed by a lab file's, and are checked merged.
+    given = parse_labs({"ldh": "600 U/L"}, source="command line", complete=False)
+    assert with_overrides(parse_labs({"ldh_uln": "250 U/L"}), given).ldh_uln == 250.0
+    with pytest.raises(LabValueError) as caught:
+        with_overrides(Labs(), given, source="command line")
+    assert str(caught.value) == refusal.format("command line")
+    path = tmp_path / "labs.csv"
+    path.write_text("slide,ldh,platelets\ns1,600 U/L,10\n")
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(path)
+    assert str(caught.value) == refusal.format(f"{path} line 2 (slide 's1')")
+    # A caller of the API who builds Labs itself meets the same refusal.
+    with pytest.raises(LabValueError) as caught:
+        assess(SmearFindings.from_percentage(0.0, rbc_counted=1000), Labs(ldh=600.0))
+    assert str(caught.value) == refusal.format("lab values")
 
 
 @pytest.mark.parametrize(("raw", "message"), [

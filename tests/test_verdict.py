@@ -1027,11 +1027,11 @@ def test_severe_thrombocytopenia_without_haemolysis_markers_is_not_ttp_unlikely(
 # --- a QA pass as a haematologist (2026-12-01): outputs that dropped the urgent TTP line -------
 
 # Early TTP: platelets 12 and an undetectable haptoglobin, the reticulocytes not yet raised, the
-# LDH without its lab's limit (1200 U/L: raised, over twice the usual limits), schistocytes 0.5%
-# of 2000. PLASMIC 5-7 (cancer and transplant not given), French score 2 of 2.
+# LDH raised, schistocytes 0.5% of 2000. PLASMIC 5-7 (cancer and transplant not given), French
+# score 2 of 2.
 EARLY_TTP = {"hemoglobin": "8.9 g/dL", "sex": "female", "platelets": 12, "mcv": 85,
-             "ldh": "1200 U/L", "haptoglobin": 0, "reticulocytes": 1.2, "dat": "negative",
-             "creatinine": "0.9 mg/dL", "inr": 1.0}
+             "ldh": "1200 U/L", "ldh_uln": "250 U/L", "haptoglobin": 0, "reticulocytes": 1.2,
+             "dat": "negative", "creatinine": "0.9 mg/dL", "inr": 1.0}
 
 
 def test_early_ttp_with_one_raised_marker_keeps_the_urgent_line():
@@ -1287,7 +1287,6 @@ def test_a_short_count_is_read_with_the_labs_as_a_low_one(labs, maha, ttp):
 
 @pytest.mark.parametrize(("ldh", "maha", "ttp"), [
     ({}, "insufficient data", "not assessed"),
-    ({"ldh": "300 U/L"}, "insufficient data", "not assessed"),  # no ULN, under 500: not judged
     ({"ldh": "250 U/L", "ldh_uln": 250}, "unlikely", "unlikely")])
 def test_a_short_count_needs_the_ldh_to_call_maha_unlikely(ldh, maha, ttp):
     # QA 21 N11: on 0 of 200 cells with platelets 20, a normal haptoglobin and reticulocytes
@@ -1298,9 +1297,9 @@ def test_a_short_count_needs_the_ldh_to_call_maha_unlikely(ldh, maha, ttp):
     verdict = assess(smear("insufficient", 0.0, (0.0, 1.9), 200), parse_labs(labs))
     assert (verdict.maha, verdict.cause("ttp").assessment, verdict.urgent) == (maha, ttp, None)
     if ttp == "not assessed":
-        assert ("haemolysis markers normal, but no LDH with its upper limit and a count that "
-                "cannot settle it: measure the LDH (with its upper limit) now, and count 1000 "
-                "red cells if fewer were counted" in verdict.cause("ttp").reasons)
+        assert ("haemolysis not shown, but not excluded without an LDH: measure the LDH (with "
+                "its upper limit) now, and count 1000 red cells if fewer were counted"
+                in verdict.cause("ttp").reasons)
 
 
 MARKERS_NO_LDH = {**{k: v for k, v in ITP.items() if k not in ("ldh", "ldh_uln")},
@@ -1346,30 +1345,40 @@ RAISED_LDH = {"ldh": "600 U/L", "ldh_uln": 250}
     # waits.
     ({**NORMAL_MARKERS, **RAISED_LDH, **LOW_PLASMIC, "dat": "negative"},
      smear("insufficient", 0.0, (0.0, 0.38), 999), "insufficient data", "not assessed", False),
-    # QA 24 D1: 1.0% of 1000 with an LDH of 2500 U/L given without its upper limit.
-    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "2500 U/L", "dat": "negative", **PLASMIC_ITEMS},
+    # QA 24 D1: 1.0% of 1000 with a raised LDH (2500 U/L).
+    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "2500 U/L", "ldh_uln": 250, "dat": "negative",
+      **PLASMIC_ITEMS},
      smear("borderline", 1.0, (0.54, 1.83), 1000), "possible", "suspected", True),
     # QA 24 D2: a raised bilirubin (Gilbert's) or reticulocyte count alone, haptoglobin normal, 0 of
-    # 1000: outvoted as before N2.
+    # 1000, no LDH: no URGENT line; QA 28 H1: nor "unlikely" (TTP unlikely with platelets 10 and
+    # PLASMIC 7) until the LDH is measured.
     ({**NORMAL_MARKERS, "platelets": 60, "indirect_bilirubin": "2.5 mg/dL", "dat": "negative",
-      **PLASMIC_ITEMS}, below(), "unlikely", "unlikely", False),
+      **PLASMIC_ITEMS}, below(), "insufficient data", "not assessed", False),
     ({**NORMAL_MARKERS, "reticulocytes": "3 %", "indirect_bilirubin": "0.5 mg/dL",
-      "dat": "negative", **PLASMIC_ITEMS}, below(), "unlikely", "unlikely", False),
-    # QA 25 E1 (and QA 26): LDH 2500 or 600 U/L without its limit and a raised bilirubin, 0 of 1000,
-    # PLASMIC 7: the LDH was left out and the bilirubin outvoted.
-    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "2500 U/L", "indirect_bilirubin": "2.5 mg/dL",
-      "dat": "negative", **PLASMIC_ITEMS}, below(), "possible", "suspected", True),
-    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "600 U/L", "indirect_bilirubin": "2.5 mg/dL",
-      "dat": "negative", **PLASMIC_ITEMS}, below(), "possible", "suspected", True),
-    # QA 27 G1: LDH 400 U/L without its limit (not judged) beside a raised bilirubin.
-    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "400 U/L", "indirect_bilirubin": "2.5 mg/dL",
-      "dat": "negative", **PLASMIC_ITEMS}, below(), "insufficient data", "suspected", True),
-    # QA 26: LDH 900 U/L without its limit on 1.0% of 1000.
-    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "900 U/L", "dat": "negative", **PLASMIC_ITEMS},
-     smear("borderline", 1.0, (0.54, 1.83), 1000), "possible", "suspected", True),
-    # QA 25 E2: 0.4% of 1000 with an LDH of 150 U/L given without its limit: not judged.
-    ({**NORMAL_MARKERS, "ldh": "150 U/L", "dat": "negative", **PLASMIC_ITEMS},
-     smear("borderline", 0.4, (0.16, 1.02), 1000), "insufficient data", "not assessed", False),
+      "dat": "negative", **PLASMIC_ITEMS}, below(), "insufficient data", "not assessed", False),
+    ({**NORMAL_MARKERS, "platelets": 10, "indirect_bilirubin": "2.5 mg/dL", "dat": "negative",
+      **PLASMIC_ITEMS}, below(), "insufficient data", "not assessed", False),
+    # With a normal LDH the lone raised bilirubin is outvoted (Gilbert's); with platelets not low
+    # no LDH is needed to close the picture.
+    ({**NORMAL_MARKERS, "platelets": 10, "indirect_bilirubin": "2.5 mg/dL", "ldh": "200 U/L",
+      "ldh_uln": 250, "dat": "negative", **PLASMIC_ITEMS}, below(), "unlikely", "unlikely", False),
+    ({**NORMAL_MARKERS, "platelets": 200, "indirect_bilirubin": "2.5 mg/dL", "dat": "negative",
+      **PLASMIC_ITEMS}, below(), "unlikely", "unlikely", False),
+    # QA 25 E1 (and QA 26, QA 27 G1): a raised LDH (2500, 600, 400 U/L) and a raised bilirubin, 0
+    # of 1000, PLASMIC 7: the LDH was left out and the bilirubin outvoted.
+    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "2500 U/L", "ldh_uln": 250,
+      "indirect_bilirubin": "2.5 mg/dL", "dat": "negative", **PLASMIC_ITEMS}, below(), "possible",
+     "suspected", True),
+    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "400 U/L", "ldh_uln": 250,
+      "indirect_bilirubin": "2.5 mg/dL", "dat": "negative", **PLASMIC_ITEMS}, below(), "possible",
+     "suspected", True),
+    # QA 26: a raised LDH (900 U/L) on 1.0% of 1000.
+    ({**NORMAL_MARKERS, "platelets": 10, "ldh": "900 U/L", "ldh_uln": 250, "dat": "negative",
+      **PLASMIC_ITEMS}, smear("borderline", 1.0, (0.54, 1.83), 1000), "possible", "suspected",
+     True),
+    # QA 25 E2: 0.4% of 1000 with a normal LDH (150 U/L) and markers.
+    ({**NORMAL_MARKERS, "ldh": "150 U/L", "ldh_uln": 250, "dat": "negative", **PLASMIC_ITEMS},
+     smear("borderline", 0.4, (0.16, 1.02), 1000), "unlikely", "unlikely", False),
     # QA 25 E3: 0.4% of 1000, a Gilbert's bilirubin against a normal LDH and haptoglobin.
     ({**NORMAL_MARKERS, "indirect_bilirubin": "2.5 mg/dL", "ldh": "200 U/L", "ldh_uln": 250,
       "dat": "negative", **PLASMIC_ITEMS}, smear("borderline", 0.4, (0.16, 1.02), 1000),
@@ -1379,13 +1388,6 @@ def test_weak_pictures_are_neither_closed_nor_alarmed_beyond_their_evidence(
     verdict = assess(findings, parse_labs(labs))
     assert (verdict.maha, verdict.cause("ttp").assessment) == (maha, ttp)
     assert (verdict.urgent is not None) is urgent
-
-
-@pytest.mark.parametrize(("ldh", "raised"), [(500, None), (500.1, True), (150, None)])
-def test_an_ldh_without_its_limit_is_raised_only_over_twice_the_usual_limits(ldh, raised):
-    from smearscan.verdict.findings import ldh_raised
-
-    assert ldh_raised(parse_labs({"ldh": f"{ldh} U/L"})) is raised
 
 
 @pytest.mark.parametrize(("diarrhoea", "adamts13", "hus"), [

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from smearscan.labs import Bound, Labs, LabValueError
+from smearscan.labs import Bound, Labs, LabValueError, check_ldh
 from smearscan.verdict.differential import ACTIVE, Cause, differential, urgent_ttp
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.findings import (
@@ -106,8 +106,6 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                           "blood product (TTP when < 10%)")
     if maha != "unlikely" or ttp.assessment in ACTIVE:  # TTP in play: PLASMIC's items too
         missing += _missing(labs, _WORKUP_PURPOSES)
-    if labs.ldh is not None and labs.ldh_uln is None:
-        missing.append("ldh_uln: LDH is judged against the lab's upper limit of normal")
     if labs.haptoglobin is not None and labs.haptoglobin_lln is None:
         missing.append("haptoglobin_lln: the lab's lower limit (this tool's default 0.3 g/L "
                        "is used without it)")
@@ -164,7 +162,10 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         over whose range a decision of the verdict changes (TTP's assessment, a score, a
         finding...): the measured value is needed; the error keeps the URGENT line when the
         whole range calls for it. Each bound is varied alone.
+    LabValueError
+        An LDH without its lab's upper limit (:func:`~smearscan.labs.check_ldh`).
     """
+    check_ldh(labs, "lab values")
     verdict = _assessed(smear, labs)
     for spec in fields(labs):
         bound = getattr(labs, spec.name)

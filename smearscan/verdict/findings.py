@@ -26,8 +26,6 @@ from smearscan.verdict.values import (
     HAPTOGLOBIN_RULE,
     ICSH,
     INDIRECT_BILIRUBIN_ULN,
-    LDH_NO_LIMIT_RULE,
-    LDH_RAISED_WITHOUT_LIMIT,
     LDH_RULE,
     MAHA_RULE,
     PLASMIC_HIGH,
@@ -250,9 +248,8 @@ class LabPicture:
         Platelets below the limit; ``None`` when not measured.
     anaemia : bool or None
         Haemoglobin below the WHO limit for the patient; ``None`` when not measured.
-    ldh : str
-        ``judged`` (:func:`ldh_raised` says raised or not), ``not judged`` (given without the
-        limit that would judge it) or ``not given``.
+    ldh_measured : bool
+        An LDH is given (always with its lab's limit, :func:`smearscan.labs.check_ldh`).
     haptoglobin_low : bool
         The haptoglobin is measured and low.
     """
@@ -261,7 +258,7 @@ class LabPicture:
     haemolysis: str
     thrombocytopenia: bool | None
     anaemia: bool | None
-    ldh: str = "not given"
+    ldh_measured: bool = False
     haptoglobin_low: bool = False
 
     @property
@@ -269,13 +266,12 @@ class LabPicture:
         """No haemolysis: ``absent``, or one raised marker that two or more normal ones
         contradict (an LDH alone with a normal haptoglobin and reticulocytes is another story;
         this tool's rule). A low haptoglobin, the early marker, is outvoted only with the LDH
-        judged: the reticulocytes and bilirubin lag early in TTP (QA 23 N2); a raised
-        bilirubin or reticulocyte count alone stays outvoted (Gilbert's, a bleed; QA 24 D2),
-        but not beside an LDH given without the limit that would judge it (QA 27 G1: 400 U/L)."""
+        measured: the reticulocytes and bilirubin lag early in TTP (QA 23 N2); a raised
+        bilirubin or reticulocyte count alone stays outvoted (Gilbert's, a bleed; QA 24 D2)."""
         normal = sum(not raised for raised, _ in self.markers)
         return self.haemolysis == "absent" or (
             self.haemolysis == "equivocal" and normal >= HAEMOLYSIS_MARKERS
-            and (self.ldh == "judged" or not self.haptoglobin_low) and self.ldh != "not judged")
+            and (self.ldh_measured or not self.haptoglobin_low))
 
 
 def immune_haemolysis_open(labs: Labs, picture: LabPicture) -> bool:
@@ -301,12 +297,9 @@ def ttp_open_despite_dat(labs: Labs, picture: LabPicture, plasmic: Score) -> boo
 
 
 def ldh_raised(labs: Labs) -> bool | None:
-    """LDH above the lab's upper limit (:data:`LDH_RULE`); without that limit, raised over
-    twice the usual ones (:data:`LDH_NO_LIMIT_RULE`), else ``None``: not judged."""
+    """LDH above the lab's upper limit (:data:`LDH_RULE`); ``None`` when not measured."""
     if labs.ldh is None:
         return None
-    if labs.ldh_uln is None:
-        return True if labs.ldh > LDH_RAISED_WITHOUT_LIMIT else None
     return labs.ldh > labs.ldh_uln
 
 
@@ -314,10 +307,6 @@ def _ldh_marker(labs: Labs) -> tuple[bool, Finding] | None:
     raised = ldh_raised(labs)
     if raised is None:
         return None
-    if labs.ldh_uln is None:
-        return raised, _finding("LDH over twice the usual upper limits (no lab limit given)",
-                                show("ldh", labs.ldh),
-                                LDH_NO_LIMIT_RULE)
     return raised, _finding(f"LDH {'above' if raised else 'within'} the lab's upper limit",
                             f"{show('ldh', labs.ldh)} (ULN {show('ldh_uln', labs.ldh_uln)})",
                             LDH_RULE)
@@ -365,10 +354,8 @@ def lab_picture(labs: Labs) -> LabPicture:
     ) if marker is not None)
     platelets_low = None if labs.platelets is None else labs.platelets < PLATELETS_LOW
     anaemic = None if labs.hemoglobin is None else labs.hemoglobin < anaemia_limit(labs)[0]
-    ldh = ("not given" if labs.ldh is None
-           else "judged" if ldh_raised(labs) is not None else "not judged")
-    return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic, ldh,
-                      haptoglobin is not None and haptoglobin[0])
+    return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic,
+                      labs.ldh is not None, haptoglobin is not None and haptoglobin[0])
 
 
 def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Score) -> str:
@@ -406,12 +393,11 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
         if picture.haemolysis_excluded and ldh_normal:
             return "unlikely"
         # An interval across the limit from under it (0.4% of 1000) is not a MAHA picture with
-        # the markers normal, but without a judged LDH not a closed one either (QA 23 N3; an
-        # LDH over twice the usual limits is judged, QA 24 D1; one under it is not, QA 25 E2).
+        # the markers normal, but without an LDH not a closed one either (QA 23 N3).
         under = smear.schistocyte_percent is not None and (
             smear.schistocyte_percent <= smear.limit_percent)
-        unjudged = under and picture.haemolysis_excluded and ldh_raised(labs) is None
-        return INSUFFICIENT if unjudged else "possible"
+        open_without_ldh = under and picture.haemolysis_excluded and labs.ldh is None
+        return INSUFFICIENT if open_without_ldh else "possible"
     constellation = (picture.haemolysis == "present" and picture.thrombocytopenia
                      and labs.dat != "positive")
     if constellation:
@@ -425,6 +411,13 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
     # (QA 22 D3: 0.2% alone closed MAHA without the LDH), whatever the DAT (QA 23 N1).
     uncounted = smear.rbc_counted is None
     if uncounted and picture.haemolysis_excluded and not ldh_normal:
+        return INSUFFICIENT
+    # A raised marker outvoted without an LDH (a raised bilirubin: Gilbert's, or early TTP) with
+    # the platelets low or unknown leaves the picture open, not closed (QA 28 H1: TTP unlikely
+    # on 0 of 1000 with platelets 10 and PLASMIC 7; this tool's rule).
+    outvoted_without_ldh = (picture.haemolysis == "equivocal" and picture.haemolysis_excluded
+                            and labs.ldh is None and picture.thrombocytopenia is not False)
+    if outvoted_without_ldh:
         return INSUFFICIENT
     undecided = (not picture.haemolysis_excluded and picture.thrombocytopenia is not False
                  and labs.dat != "positive")

@@ -171,18 +171,8 @@ FOCUS_RULE = _rule(
     "0.91 and 1.10 um wide on median) the classifier's sensitivity fell from 0.62 to 0.50 and "
     "0.38", standard=False)
 LDH_RULE = Rule("LDH raised", "above the lab's own upper limit of normal (ldh_uln)", "lab",
-                "the lab's reference interval; without it, only an LDH over twice the usual "
-                "limits is judged (LDH_NO_LIMIT_RULE)")
-LDH_RAISED_WITHOUT_LIMIT = 500.0
-"""An LDH (U/L) given without the lab's limit is read as raised over this, twice the usual adult
-upper limits of 225-250 U/L (IFCC, lactate to pyruvate); a laboratory whose limit is higher
-(older methods up to ~620 U/L, or a child's) should give it (this tool's rule; QA 25 E1 and QA
-26: 600-2500 U/L without its limit were left out, a raised bilirubin outvoted, TTP unlikely
-with platelets 10 and PLASMIC 7)."""
-LDH_NO_LIMIT_RULE = _rule(
-    "LDH raised, no lab limit given", f"> {LDH_RAISED_WITHOUT_LIMIT:g} U/L", "twice the usual "
-    "adult upper limits (225-250 U/L); give the lab's own (ldh_uln) where it is higher; under "
-    "it the LDH is not judged", standard=False)
+                "the lab's reference interval; an LDH without it is refused "
+                "(smearscan.labs.check_ldh)")
 HAPTOGLOBIN_LAB_RULE = Rule("haptoglobin low", "below the lab's own lower limit "
                             "(haptoglobin_lln)", "lab", "the lab's reference interval")
 HAPTOGLOBIN_RULE = _rule(
@@ -216,11 +206,11 @@ MAHA_RULE = _rule(
     "than 1000 red cells counted with the interval above the limit (or the % above it and the "
     "interval spanning it) -> possible, but an interval spanning the limit is unlikely with "
     "haemolysis excluded and the LDH measured and normal, and insufficient data from at or "
-    "under the limit with haemolysis excluded and the LDH not judged; "
-    "at or under the limit with "
+    "under the limit with haemolysis excluded and no LDH; at or under the limit with "
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
     "with haemolysis present, not measured, or one raised marker with fewer than two normal "
-    "ones, platelets low or unknown -> insufficient data; "
+    "ones, or one raised marker against two normal ones with no LDH, platelets low or "
+    "unknown -> insufficient data; "
     f"with a positive DAT, haemolysis not shown absent, platelets under {PLASMIC_PLATELETS:g} "
     "(or not given, with haemolysis present) and PLASMIC reaching "
     f"{PLASMIC_HIGH} (TTP not excluded) -> insufficient data; "
@@ -360,7 +350,7 @@ BOUND_RULE = _rule(
     "wrong side of a cut-off", standard=False)
 
 RULES: tuple[Rule, ...] = (
-    SCHISTOCYTE_RULE, FOCUS_RULE, MAHA_RULE, LDH_RULE, LDH_NO_LIMIT_RULE,
+    SCHISTOCYTE_RULE, FOCUS_RULE, MAHA_RULE, LDH_RULE,
     HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
     RETICULOCYTE_RULE, BILIRUBIN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE, ANAEMIA_RULE,
     ANAEMIA_UNKNOWN_SEX_RULE,

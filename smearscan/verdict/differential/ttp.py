@@ -157,16 +157,16 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
 
 def _ttp_on_markers_alone(labs: Labs, plasmic: Score, score: str, send: str
                           ) -> tuple[str, list[str]]:
-    """TTP where too few cells were counted and the haemolysis markers lean against it
-    (haptoglobin and reticulocytes normal), but no normal LDH settles it: neither "suspected"
-    (an isolated ITP scores 6 on PLASMIC) nor "unlikely" (both can be normal early; QA 21 N11).
+    """TTP where the haemolysis markers lean against it (haptoglobin and reticulocytes normal,
+    or one raised marker outvoted), but too few cells were counted and no normal LDH settles it,
+    or no LDH was measured beside a raised marker: neither "suspected" (an isolated ITP scores 6
+    on PLASMIC) nor "unlikely" (both can be normal early; QA 21 N11, QA 28 H1).
     A raised LDH with platelets under 30 cannot wait for the count (QA 22 D1; this tool's rule,
     as in :func:`_ttp_picture`) unless PLASMIC is low whatever its missing items (QA 23 N4)."""
     if ldh_raised(labs) is None:
-        return "not assessed", [score, "haemolysis markers normal, but no LDH with its upper limit "
-                                "and a count that cannot settle it: measure the LDH (with its "
-                                "upper limit) now, and count 1000 red cells if fewer were "
-                                "counted", send]
+        return "not assessed", [score, "haemolysis not shown, but not excluded without an LDH: "
+                                "measure the LDH (with its upper limit) now, and count 1000 red "
+                                "cells if fewer were counted", send]
     if (labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS
             and plasmic.maximum >= PLASMIC_INTERMEDIATE):
         return "possible", [score, f"LDH raised with platelets {show('platelets', labs.platelets)}"
