@@ -493,3 +493,27 @@ def test_size_morphologies_are_left_out_when_sizes_are_relative():
     assert relative.profile["teardrop"].count == 5
     assert relative.schistocytes.proportion.denominator == 1000
     assert relative.to_dict()["morphology"]["sizes_note"].startswith("macrocytes and microcytes")
+
+
+def test_a_signed_off_review_has_no_false_calls_left_in_any_gallery_class():
+    # qacli2 LOW-6: an NRBC the reviewer confirmed read "not present: no more than the
+    # classifier's false calls explain". The review shows every schistocyte, NRBC and immature
+    # granulocyte call, so a signed-off count has none left to subtract.
+    from smearscan.review.reviews import reviewed_operating
+
+    operating = {name: {**point, "validation_negatives": 4067}
+                 for name, point in OPERATING.items()}
+    data = red(1199, 1, ("nrbc", "", 1), ("wbc", "", 20), ("immature_granulocyte", "", 1))
+    model = slide_result(**data, operating=operating)
+    assert (model.nrbc.present, model.leukoerythroblastic.finding) == (False, "absent")
+    reviewed = reviewed_operating(operating)
+    assert {name: (point["false_positive_rate"], "validation_negatives" in point)
+            for name, point in reviewed.items()} == {
+        name: (0.0, False) for name in ("schistocyte", "nrbc", "immature_granulocyte")}
+    assert operating["nrbc"]["validation_negatives"] == 4067  # the run's own left as it was
+    signed = slide_result(**data, operating=reviewed)
+    assert (signed.nrbc.present, signed.leukoerythroblastic.finding) == (True, "present")
+    assert signed.nrbc.sentence.endswith(
+        "present beyond the classifier's false calls (NRBC: 1 seen among 1222 cells; "
+        "false-positive rate 0 explains up to 0 (99% bound): seen).")
+    assert reviewed_operating(None) is None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from smearscan.render import REVIEW_CLASSES
 from smearscan.results import SlideSummary, slide_statistics
 from smearscan.review.records import Cells, ReviewError, SlideRecord, read_slide_cells
 from smearscan.slide_stats import LABELS
@@ -185,19 +186,24 @@ def recomputed(record: SlideRecord, labels: np.ndarray, *, signed_off: bool = Fa
 def reviewed_operating(operating: dict | None) -> dict | None:
     """The classifier's operating characteristics as they apply to a reviewed count.
 
-    This tool's rule: before signing off, the technologist sees every schistocyte call and
-    keeps only those that are, so a signed-off count has no false positives left to subtract
-    (the classifier's rate would take them off twice, and put a reviewed zero's upper bound
-    under the raw count's). Its sensitivity stays: of the cells it did not flag, the review
-    shows only the near misses.
+    This tool's rule: before signing off, the technologist sees every call of the classes the
+    review shows in galleries (:data:`~smearscan.render.REVIEW_CLASSES`: schistocytes, NRBCs,
+    immature granulocytes) and keeps only those that are, so a signed-off count has no false
+    positives left to subtract (the classifier's rate would take them off twice, put a reviewed
+    zero's upper bound under the raw count's, and read a confirmed NRBC as "not present").
+    The sensitivity stays: of the cells it did not flag, the review shows only the near misses.
     """
-    if not operating or "schistocyte" not in operating:
+    if not operating:
         return operating
-    point = dict(operating["schistocyte"])
-    point |= {"false_positive_rate": 0.0, "false_positive_rate_se": 0.0,
-              "estimate": f"{point.get('estimate', 'validation')}; false-positive rate 0 after "
-                          "the review, which checked every call (this tool's rule)"}
-    return {**operating, "schistocyte": point}
+    reviewed = {}
+    for name in set(REVIEW_CLASSES) & set(operating):
+        point = {key: value for key, value in operating[name].items()
+                 if key != "validation_negatives"}  # a rate of 0 is no estimate after review
+        point |= {"false_positive_rate": 0.0, "false_positive_rate_se": 0.0,
+                  "estimate": f"{point.get('estimate', 'validation')}; false-positive rate 0 "
+                              "after the review, which checked every call (this tool's rule)"}
+        reviewed[name] = point
+    return operating | reviewed
 
 
 def review_status(record: SlideRecord, review: Review | None) -> str | None:
