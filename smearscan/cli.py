@@ -272,7 +272,11 @@ def _run_analysis(args: argparse.Namespace) -> int:
     for _, _, message in failed + folder_problems:
         _say(f"smearscan: {printable(message)}")
     if (failed or folder_problems) and args.out is not None:
-        counts = [f"{len(failed)} file(s) failed"] if failed else []
+        # A slide's own problems (a folder it could not read, no verdict) are not files.
+        fields_failed = sum(1 for _, image, _ in failed if image)
+        counts = [f"{fields_failed} field(s) failed"] if fields_failed else []
+        counts += ([f"{len(failed) - fields_failed} slide problem(s)"]
+                   if len(failed) > fields_failed else [])
         counts += ([f"{len(folder_problems)} problem(s) in the output folder"]
                    if folder_problems else [])
         _say(f"smearscan: {', '.join(counts)}; see {args.out / 'errors.csv'}")
