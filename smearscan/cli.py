@@ -228,6 +228,7 @@ def _run_analysis(args: argparse.Namespace) -> int:
         parse_scheduler,
     )
     from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides, without_copies, without_repeats
+    from smearscan.outputs import check_output_folder
     from smearscan.report import field_table, slide_table
 
     if args.trust_pixel_size and args.pixel_size is None:
@@ -240,6 +241,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
     elif args.jobs is not None:
         check_worker_count(args.jobs, "--jobs")
 
+    if args.out is not None:
+        check_output_folder(args.out, force=args.force)  # before the inputs are read
     # Results written inside an input folder must not become fields of the next run.
     slides, repeats = without_repeats(
         find_slides(args.paths, exclude=[args.out] if args.out else []))

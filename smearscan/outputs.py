@@ -88,17 +88,42 @@ def claim_output_folder(folder: Path, *, force: bool = False) -> Iterator[None]:
     """
     folder = Path(folder)
     check_writable_folder(folder)
+    _refuse_foreign(folder, force)
     marker = folder / OUTPUT_MARKER
-    if not force and not marker.is_file() and _has_entries(folder):
-        raise OutputFolderError(
-            f"{folder}: this folder is not empty and was not made by smearscan (no "
-            f"{OUTPUT_MARKER} file); choose a new or empty --out, or add --force to write "
-            "into it anyway")
     with folder_lock(folder):
         if not marker.is_file():
             write_text_atomic(marker, _MARKER_TEXT)
         remove_stale_temporaries(folder)
         yield
+
+
+def check_output_folder(folder: Path, *, force: bool = False) -> None:
+    """Refuse an existing ``folder`` that :func:`claim_output_folder` would refuse as not
+    smearscan's or held by another run or review, before a run reads its inputs (a folder of
+    thousands of fields is scanned and hashed first). Nothing is created; the claim still
+    decides, since another run may take the folder in between.
+
+    Raises
+    ------
+    OutputFolderError
+        As :func:`claim_output_folder`.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return  # created by the claim; a file in its place is refused there
+    _refuse_foreign(folder, force)
+    if (folder / LOCK_NAME).exists():
+        with folder_lock(folder):
+            pass
+
+
+def _refuse_foreign(folder: Path, force: bool) -> None:
+    """Refuse a non-empty ``folder`` without smearscan's marker file, unless ``force``."""
+    if not force and not (folder / OUTPUT_MARKER).is_file() and _has_entries(folder):
+        raise OutputFolderError(
+            f"{folder}: this folder is not empty and was not made by smearscan (no "
+            f"{OUTPUT_MARKER} file); choose a new or empty --out, or add --force to write "
+            "into it anyway")
 
 
 @contextmanager

@@ -512,3 +512,21 @@ def test_the_same_image_twice_in_a_slide_is_counted_once(field_png, tmp_path, ca
     report = (out / "slides" / "slide" / "report.html").read_text(encoding="utf-8")
     assert ("<b>1 image(s) counted once</b>, the same bytes as a field of the slide: b.png (as "
             "a.png).") in report
+
+
+def test_an_output_folder_in_use_is_refused_before_the_inputs_are_read(tmp_path, capsys):
+    # qacli2 LOW-8: a run into a folder a review held scanned and hashed its inputs, and printed
+    # their notes, before it said the folder was in use.
+    from smearscan.outputs import LOCK_NAME, OUTPUT_MARKER, claim_output_folder
+
+    slide = tmp_path / "s1"
+    slide.mkdir()
+    for name in ("a.jpg", "b.jpg"):  # a copy: read, it gets a note on stderr
+        (slide / name).write_bytes(SAMPLE_FIELD.read_bytes())
+    out = tmp_path / "out"
+    with claim_output_folder(out):
+        assert main([str(slide), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan: {out}: another smearscan run or review is writing to this output folder (it "
+        f"holds {LOCK_NAME}); wait for it to finish or choose another --out\n")
+    assert sorted(p.name for p in out.iterdir()) == [OUTPUT_MARKER, LOCK_NAME]  # nothing new
