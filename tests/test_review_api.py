@@ -175,6 +175,16 @@ def test_near_misses_on_a_slide_without_calls(api):
     assert len(body["galleries"]["near_miss"]) == 12  # every whole cell of the field
 
 
+def test_a_cell_cut_by_the_image_edge_cannot_be_reclassified(api, out):
+    # qacli2 LOW-5: accepted, it counted as a change and moved no figure.
+    cell = next(r for r in _cells(out) if r["border"] == "true")
+    status, body = api.put_class("positive", cell["image"], int(cell["cell_id"]), "schistocyte")
+    assert (status, body) == (409, {"error": (
+        f"cell {cell['cell_id']} in image {cell['image']!r} is cut by the image edge: it is "
+        "never counted, so its class changes nothing")})
+    assert not (out / "slides" / "positive" / REVIEW_FILE).exists()
+
+
 def test_reclassify_recomputes_with_the_batch_statistics_and_persists(api, out):
     cell = _called(out)[0]
     image, cell_id = cell["image"], int(cell["cell_id"])

@@ -148,6 +148,10 @@ class ResultsFolder:
         new = known_class(new)
         with self._lock:
             row = self.row(slide, image, cell_id)
+            if self.classified(slide)[1].border[row]:
+                # Accepted, it would count as a change and move no figure (qacli2 LOW-5).
+                raise ConflictError(f"cell {cell_id} in image {image!r} is cut by the image "
+                                    "edge: it is never counted, so its class changes nothing")
             review = self._writable(slide)
             old = str(self.labels(slide)[row])
             if old == new:
