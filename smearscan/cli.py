@@ -269,7 +269,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
             slides, out=args.out, options=options, executor=executor, force=args.force,
             progress=not args.quiet and terminal,
             on_slide=_slide_line(len(slides)) if not args.quiet and not terminal else None,
-            on_folder_problem=folder_problems.append)
+            on_folder_problem=folder_problems.append,
+            on_note=lambda note: _say(f"smearscan: {printable(note)}"))
     _say(field_table(outcomes) if args.out is None else slide_table(outcomes), sys.stdout)
     failed = [error for outcome in outcomes for error in outcome.errors]
     for _, _, message in failed + folder_problems:

@@ -224,6 +224,24 @@ def test_the_slides_left_out_of_the_merge_are_reported_to_the_caller(tmp_path):
     assert [o.errors for o in outcomes] == [[], []]
 
 
+def test_a_slide_whose_report_was_edited_is_analysed_again_with_a_note(tmp_path, capsys):
+    # qacli2 LOW-4: a technologist's comment typed into report.html was overwritten by the next
+    # run without a word.
+    slide, out = _slide(tmp_path / "in", name="a"), tmp_path / "out"
+    assert run(slide, "--out", out) == 0
+    report = out / "slides" / "a" / "report.html"
+    written = report.read_bytes()
+    report.write_text("edited")
+    capsys.readouterr()
+    assert run(slide, "--out", out) == 0
+    assert capsys.readouterr().err == (
+        "smearscan: slide 'a': changed since smearscan wrote them: 1 file "
+        "(slides/a/report.html); the slide is analysed again and its files written anew\n")
+    assert report.read_bytes() == written
+    assert run(slide, "--out", out) == 0  # resumed: nothing to say
+    assert capsys.readouterr().err == ""
+
+
 def test_a_single_image_run_with_a_slide_left_out_exits_3_not_2(tmp_path, capsys):
     root, out = tmp_path / "in", tmp_path / "out"
     first, second = _slide(root, name="a"), _slide(root, name="b")

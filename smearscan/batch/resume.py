@@ -162,6 +162,17 @@ def outcome_of(out: Path, name: str, record: dict, *, resumed: bool) -> SlideOut
                         superseded=tuple(record.get("superseded", ())))
 
 
+def changed_outputs(out: Path, name: str, expected: dict) -> list[str]:
+    """The files a finished slide wrote that changed since (a report edited by hand), when the
+    slide was analysed from the same inputs and options (``expected``, its fingerprint); else
+    none. Such a slide is analysed again and the files written anew: the run says so."""
+    record = _sealed_record(out, name)
+    if record is None or record.get("fingerprint") != json.loads(json.dumps(expected)):
+        return []
+    return [relative for relative, digest in record["outputs"].items()
+            if content_digest(out / relative) != digest]
+
+
 def unread_fields(record: dict) -> list[str]:
     """The images of a slide record's fields whose file could not be read
     (:class:`~smearscan.loading.FieldUnreadError`, recorded by the run as ``unread``), as

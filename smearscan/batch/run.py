@@ -16,6 +16,7 @@ from smearscan.batch.naming import field_stems, named_slides, source_of
 from smearscan.batch.outcome import RunOptions, SlideOutcome
 from smearscan.batch.resume import (
     RECORD_NAME,
+    changed_outputs,
     earlier_outputs,
     fingerprint,
     outcome_of,
@@ -26,7 +27,7 @@ from smearscan.batch.resume import (
     sealed,
 )
 from smearscan.batch.summary import SlideBuilder, write_merged_outputs, write_slide_cells
-from smearscan.errors import LabValueError, SmearscanError
+from smearscan.errors import LabValueError, SmearscanError, counted_names
 from smearscan.executor import Executor, LocalPool
 from smearscan.loading import Slide, field_pixels, special_file_reason
 from smearscan.outputs import (
@@ -250,8 +251,8 @@ def _check_option_files(options: RunOptions) -> None:
 def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
                    executor: Executor | None = None, progress: bool = True,
                    force: bool = False, on_slide: Callable[[SlideOutcome], None] | None = None,
-                   on_folder_problem: Callable[[tuple[str, str, str]], None] | None = None
-                   ) -> list[SlideOutcome]:
+                   on_folder_problem: Callable[[tuple[str, str, str]], None] | None = None,
+                   on_note: Callable[[str], None] | None = None) -> list[SlideOutcome]:
     """Analyse every slide (resuming finished ones from ``out``) and write the merged outputs.
 
     Fields of all slides stream through ``executor`` (default: this process alone,
@@ -264,7 +265,9 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     holds. ``progress`` shows a bar on stderr; ``on_slide`` is called with each slide of the run
     as it is finished (resumed slides first), ``on_folder_problem`` with ``(slide, "", reason)`` for
     each problem of ``out`` found when merging: a slide left out of the merged outputs (its
-    files changed by hand), a review that could not be read (also in ``errors.csv``).
+    files changed by hand), a review that could not be read (also in ``errors.csv``);
+    ``on_note`` with a line on a finished slide analysed again because files it wrote were
+    changed since.
 
     Returns
     -------
@@ -274,7 +277,7 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     _check_option_files(options)
     with claim_output_folder(out, force=force) if out is not None else nullcontext():
         return _analyse(slides, out, options, executor or LocalPool(1), progress,
-                        on_slide or _ignored, on_folder_problem or _ignored)
+                        on_slide or _ignored, on_folder_problem or _ignored, on_note or _ignored)
 
 
 def _ignored(item: object) -> None:
@@ -283,7 +286,8 @@ def _ignored(item: object) -> None:
 
 def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executor: Executor,
              progress: bool, on_slide: Callable[[SlideOutcome], None],
-             on_folder_problem: Callable[[tuple[str, str, str]], None]) -> list[SlideOutcome]:
+             on_folder_problem: Callable[[tuple[str, str, str]], None],
+             on_note: Callable[[str], None]) -> list[SlideOutcome]:
     slides = named_slides(slides, recorded_sources(out) if out is not None else {}, out)
     if options.classify and executor.in_process:
         # This process classifies: fail on a bad model before any work. Workers load it
@@ -299,6 +303,11 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
     for slide in slides:
         resumed = resumed_outcome(slide, out, expected[slide.name]) if out else None
         if resumed is None:
+            changed = changed_outputs(out, slide.name, expected[slide.name]) if out else []
+            if changed:  # a technologist's edit is replaced: not without a word
+                on_note(f"slide {slide.name!r}: changed since smearscan wrote them: "
+                        f"{counted_names(changed, 'file')}; the slide is analysed again and "
+                        "its files written anew")
             pending.append(slide)
         else:
             remove_superseded(out, resumed.superseded)  # a run killed before it did
