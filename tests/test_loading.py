@@ -167,7 +167,7 @@ def test_16_bit_grayscale_png(tmp_path, rgb):
 
 
 def test_exif_orientation_is_applied(tmp_path):
-    array = np.zeros((20, 40, 3), np.uint8)
+    array = np.full((20, 40, 3), 30, np.uint8)
     array[:, :10] = 255  # white band on the left
     image = Image.fromarray(array)
     exif = image.getexif()
@@ -277,3 +277,34 @@ def test_a_grey_png_with_an_alpha_channel_is_checked_as_an_rgba_one(tmp_path, tr
             read_field(path)
     else:
         assert np.array_equal(read_field(path), np.repeat(grey[:, :, None], 3, axis=2))
+
+
+@pytest.mark.parametrize("missing", [0, 1, 2, 40])
+def test_a_png_with_fewer_rows_of_data_than_its_header_is_refused(tmp_path, missing):
+    # qacli2 MEDIUM-2: Pillow fills the missing rows with black and says nothing; the cells cut
+    # by that edge were counted whole. The file is written with a header 'missing' rows taller
+    # than its data (one complete zlib stream of the rows there are).
+    import struct
+    import zlib
+
+    rgb = np.asarray(Image.open(SAMPLES / "chula-1.jpg").convert("RGB"))
+    height, width = rgb.shape[:2]
+    rows = b"".join(b"\0" + rgb[y].tobytes() for y in range(height - missing))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    path = tmp_path / "short.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
+        ">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b""))
+    if not missing:
+        assert (read_field(path) == rgb).all()
+        return
+    with pytest.raises(ImageLoadError) as error:
+        read_field(path)
+    assert str(error.value) == (
+        f"{path}: its last {missing} row(s) of pixels are pure black: a file cut short (fewer "
+        "rows of data than its header declares) or a black band; the field is refused, not "
+        "counted")
