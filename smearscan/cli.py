@@ -811,7 +811,9 @@ def review_parser() -> argparse.ArgumentParser:
         description="Review a results folder in the browser: confirm or reclassify every "
                     "flagged cell (the counts and the call are recomputed as you go), check "
                     "the near misses, and sign each slide off. Corrections are saved in "
-                    "DIR/slides/<slide>/review.json; summary.json and cells.csv carry them.")
+                    "DIR/slides/<slide>/review.json; summary.json and cells.csv carry them.",
+        epilog="Exit codes: 0 the server stopped (Ctrl+C); 2 usage error, DIR not a results "
+               "folder or in use by a run or another review, or the port taken.")
     parser.add_argument("out", type=_path, metavar="DIR", help="a folder written by --out")
     parser.add_argument("--port", type=_port, default=8765, help="1-65535, default 8765")
     parser.add_argument("--host", default="127.0.0.1",
@@ -833,7 +835,10 @@ def export_corrections_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="smearscan export-corrections",
         description="Write the reviewed cells of every signed-off slide as labelled training "
-                    "data (image path, x, y, class, ...), for 'smearscan train --extra-labels'.")
+                    "data (image path, x, y, class, ...), for 'smearscan train --extra-labels'.",
+        epilog="Exit codes: 0 written (a slide not signed off contributes no cell, which stderr "
+               "says when none is); 2 usage error, DIR not a results folder, or CSV a folder; "
+               "4 CSV cannot be written.")
     parser.add_argument("out", type=_path, metavar="DIR", help="a reviewed results folder")
     parser.add_argument("--out", dest="csv", type=_path, required=True, metavar="CSV",
                         help="the CSV file to write, e.g. corrections.csv")
@@ -842,10 +847,16 @@ def export_corrections_parser() -> argparse.ArgumentParser:
 
 def _run_export_corrections(argv: list[str]) -> int:
     args = export_corrections_parser().parse_args(argv)
+    if args.csv.is_dir():
+        raise _UsageError(f"--out {args.csv}: a folder; give the CSV file to write, e.g. "
+                          f"{args.csv / 'corrections.csv'}")
     from smearscan.review.corrections import export_corrections
 
     rows = export_corrections(args.out, args.csv)
     _say(f"wrote {args.csv}: {rows} reviewed cell(s)", sys.stdout)
+    if not rows:
+        _say(f"smearscan export-corrections: no slide of {args.out} is signed off: review and "
+             f"sign slides off with 'smearscan review {args.out}' first")
     return EXIT_OK
 
 

@@ -419,7 +419,15 @@ def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     api.put_class("positive", called[0]["image"], int(called[0]["cell_id"]), "rbc")
     path = tmp_path / "corrections.csv"
     assert main(["export-corrections", str(out), "--out", str(path)]) == 0
-    assert capsys.readouterr().out == f"wrote {path}: 0 reviewed cell(s)\n"  # not signed off
+    written = capsys.readouterr()  # not signed off: nothing to export, and why (qacli2 LOW-7)
+    assert written.out == f"wrote {path}: 0 reviewed cell(s)\n"
+    assert written.err == (
+        f"smearscan export-corrections: no slide of {out} is signed off: review and sign slides "
+        f"off with 'smearscan review {out}' first\n")
+    assert main(["export-corrections", str(out), "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan: --out {tmp_path}: a folder; give the CSV file to write, e.g. "
+        f"{tmp_path / 'corrections.csv'}\n")
     api.post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
     assert main(["export-corrections", str(out), "--out", str(path)]) == 0
     rows = list(csv.DictReader(path.open()))
