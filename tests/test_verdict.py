@@ -1577,6 +1577,12 @@ def test_an_unlisted_drug_is_checked_not_stopped_and_leaves_the_cancer_suspected
     assert cancer.assessment == "suspected"
     assert "treating the cancer is what helps" in cancer.action
     assert order(verdict)[0] == ("cancer-associated", "suspected")
+    # QA 21 N14: before ADAMTS13 is back both are possible and routine; the known cancer ranks
+    # above a drug not known to cause TMA (its chemotherapy: docetaxel).
+    labs = {k: v for k, v in SEED_000.items() if k != "adamts13"}
+    verdict = assess(smear(), parse_labs({**labs, "drug_exposure": "docetaxel"}))
+    assert [(c.cause, c.assessment, c.urgency) for c in verdict.differential[:2]] == [
+        ("cancer-associated", "possible", "routine"), ("drug-induced", "possible", "routine")]
 
 
 def test_an_obstetric_complication_alone_brings_pregnancy_into_the_differential():

@@ -41,9 +41,12 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
     ttp = ttp_cause(maha, labs, picture, plasmic, french,
                     overt_dic=consumptive_dic(dic, labs))
+    # Cancer before the drug: on a tie (both possible, routine) a known cancer ranks above a
+    # drug not known to cause TMA, its chemotherapy in seed 000 (QA 21 N14); a listed drug is
+    # urgent, and ranks above it by urgency.
     causes = [ttp, hus_cause(maha, labs, picture, ttp, adult), dic,
-              *([drug] if drug else []),
               cancer_cause(maha, labs, dic, drug, hints),
+              *([drug] if drug else []),
               *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),
               *([i] if (i := immune_cause(labs, picture)) else []),
               *recorded_causes(maha, labs)]
