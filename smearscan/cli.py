@@ -549,7 +549,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
             population=args.population or "adult", nrbc_present=args.nrbc or None,
             leukoerythroblastic=args.leukoerythroblastic)
     labs = recorded if args.labs is None else labs_for_slide(
-        read_labs_file(args.labs), args.slide, source=str(args.labs))
+        read_labs_file(args.labs, complete=False), args.slide, source=str(args.labs))
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v is not None}
     overrides = parse_labs(given, source="command line", complete=False)
     # An option given as unknown ('' or 'unknown') would leave the file's value standing.

@@ -50,8 +50,8 @@ from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
 
 __all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
-           "check_lab_slides", "check_ldh", "labs_for_slide", "parse_labs", "read_labs_file",
-           "with_overrides"]
+           "check_lab_slides", "check_ldh", "labs_for_slide", "ldh_without_limit", "parse_labs",
+           "read_labs_file", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -666,29 +666,36 @@ def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
 LDH_LEAST_FRACTION_OF_ULN = 0.4
 
 
-def check_ldh(labs: Labs, source: str) -> None:
-    """Refuse an LDH given without its lab's upper limit of normal (``ldh_uln``), or under
-    :data:`LDH_LEAST_FRACTION_OF_ULN` of it.
+def ldh_without_limit(labs: Labs) -> str | None:
+    """Why an LDH given without its lab's upper limit of normal (``ldh_uln``) is refused, or
+    None when it has one (or no LDH is given).
 
     An LDH is judged only against the limit of the assay that measured it: limits differ about
     2.5x between methods and ages (adult IFCC assays ~225-250 U/L, older methods and children
     higher), and every default this tool tried misread some LDH, either a raised one as normal
     (a TTP picture closed) or a normal one as raised (QA 24 to QA 28; this tool's rule).
+    """
+    if labs.ldh is None or labs.ldh_uln is not None:
+        return None
+    return (f"ldh = {labs.ldh:g} U/L given without ldh_uln (--ldh-uln): give the upper limit "
+            "of normal printed beside it on the lab report; LDH limits differ between methods "
+            "and ages, so an LDH is judged only against its own lab's")
+
+
+def check_ldh(labs: Labs, source: str, *, complete: bool = True) -> None:
+    """Refuse an LDH under :data:`LDH_LEAST_FRACTION_OF_ULN` of its ULN and, ``complete``,
+    one without its ULN (:func:`ldh_without_limit`).
 
     Raises
     ------
     LabValueError
         Naming ``source``, the value and what to give.
     """
+    missing = ldh_without_limit(labs)
+    if missing is not None and complete:
+        raise LabValueError(f"{source}: {missing}")
     ldh = labs.ldh
-    if ldh is None:
-        return
-    if labs.ldh_uln is None:
-        raise LabValueError(
-            f"{source}: ldh = {ldh:g} U/L given without ldh_uln (--ldh-uln): give the upper "
-            "limit of normal printed beside it on the lab report; LDH limits differ between "
-            "methods and ages, so an LDH is judged only against its own lab's")
-    if ldh >= LDH_LEAST_FRACTION_OF_ULN * labs.ldh_uln:
+    if ldh is None or labs.ldh_uln is None or ldh >= LDH_LEAST_FRACTION_OF_ULN * labs.ldh_uln:
         return
     raise LabValueError(
         f"{source}: ldh = {ldh:g} U/L is under {LDH_LEAST_FRACTION_OF_ULN:g}x ldh_uln = "
@@ -711,8 +718,10 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
     source : str, optional
         Where the values came from, used as the start of error messages.
     complete : bool, optional
-        False for values that others will complete (the command line's over a lab file): an
-        LDH may then come without its limit, which :func:`with_overrides` checks on the whole.
+        False for values that others may complete (a lab file and the command line given
+        together): an LDH may then come without its limit, which
+        :func:`smearscan.verdict.assess` refuses on the whole, with the URGENT line any limit
+        would give.
 
     Returns
     -------
@@ -738,8 +747,7 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
     labs = Labs(**values)
     _check_d_dimer(mapping, labs, source)
     _check_pt_against_inr(labs, source)
-    if complete:
-        check_ldh(labs, source)
+    check_ldh(labs, source, complete=complete)
     return labs
 
 
@@ -759,7 +767,7 @@ def _object_without_repeats(path: Path) -> Callable[[list[tuple[str, object]]], 
     return build
 
 
-def _labs_from_json(text: str, path: Path) -> dict[str, Labs]:
+def _labs_from_json(text: str, path: Path, complete: bool) -> dict[str, Labs]:
     try:
         data = json.loads(text, object_pairs_hook=_object_without_repeats(path))
     except json.JSONDecodeError as exc:
@@ -778,14 +786,15 @@ def _labs_from_json(text: str, path: Path) -> dict[str, Labs]:
         if len(set(slides)) < len(slides):
             raise LabValueError(f"{path}: a slide named twice (the same letters, composed "
                                 "differently)")
-        return {slide_name(slide): parse_labs(values, source=f"{path} slide {slide!r}")
+        return {slide_name(slide): parse_labs(values, source=f"{path} slide {slide!r}",
+                                              complete=complete)
                 for slide, values in data.items()}
     if any(nested):
         raise LabValueError(f"{path}: mixes lab values and per-slide objects at the top level")
-    return {"": parse_labs(data, source=str(path))}
+    return {"": parse_labs(data, source=str(path), complete=complete)}
 
 
-def _labs_from_csv(text: str, path: Path) -> dict[str, Labs]:
+def _labs_from_csv(text: str, path: Path, complete: bool) -> dict[str, Labs]:
     reader = csv.DictReader(io.StringIO(text))
     names = reader.fieldnames or []
     if "slide" not in names or len(set(names)) != len(names):
@@ -799,7 +808,8 @@ def _labs_from_csv(text: str, path: Path) -> dict[str, Labs]:
             slide = slide_name((row.pop("slide") or "").strip())
             if not slide or slide in result:
                 raise LabValueError(f"{source}: slide name {slide!r} is empty or repeated")
-            result[slide] = parse_labs(row, source=f"{source} (slide {slide!r})")
+            result[slide] = parse_labs(row, source=f"{source} (slide {slide!r})",
+                                       complete=complete)
     except csv.Error as exc:
         raise LabValueError(f"{path}: not a readable CSV: {exc}") from exc
     if not result:
@@ -807,7 +817,7 @@ def _labs_from_csv(text: str, path: Path) -> dict[str, Labs]:
     return result
 
 
-def read_labs_file(path: str | os.PathLike[str]) -> dict[str, Labs]:
+def read_labs_file(path: str | os.PathLike[str], *, complete: bool = True) -> dict[str, Labs]:
     """Read a lab file: JSON (``.json``) or CSV (``.csv``).
 
     A JSON object of lab values gives ``{"": Labs}``; a JSON object of such objects keyed by
@@ -818,6 +828,8 @@ def read_labs_file(path: str | os.PathLike[str]) -> dict[str, Labs]:
     ----------
     path : str or os.PathLike
         The lab file.
+    complete : bool, optional
+        False when the command line may complete its values (:func:`parse_labs`).
 
     Returns
     -------
@@ -842,8 +854,8 @@ def read_labs_file(path: str | os.PathLike[str]) -> dict[str, Labs]:
         raise LabValueError(f"{path}: cannot read lab file: not UTF-8 text ({exc.reason} at "
                             f"byte {exc.start})") from exc
     if path.suffix.lower() == ".json":
-        return _labs_from_json(text, path)
-    return _labs_from_csv(text, path)
+        return _labs_from_json(text, path, complete)
+    return _labs_from_csv(text, path, complete)
 
 
 
@@ -962,11 +974,12 @@ def with_overrides(labs: Labs, overrides: Labs, *,
                    source: str = "the lab file and the command line") -> Labs:
     """``labs`` with every value that ``overrides`` gives replaced (command line over file); a
     D-dimer and its ULN, a PT prolongation and the INR, and an LDH and its ULN from the two are
-    compared as from one (:data:`D_DIMER_RATIO_RANGE`, :func:`least_inr`, :func:`check_ldh`)."""
+    compared as from one (:data:`D_DIMER_RATIO_RANGE`, :func:`least_inr`, :func:`check_ldh`);
+    an LDH still without its ULN is left to :func:`smearscan.verdict.assess`."""
     given = {f.name: getattr(overrides, f.name) for f in fields(overrides)
              if getattr(overrides, f.name) is not None}
     merged = replace(labs, **given)
     _check_d_dimer_ratio(merged, source)
     _check_pt_against_inr(merged, source)
-    check_ldh(merged, source)
+    check_ldh(merged, source, complete=False)  # the verdict refuses it, keeping any URGENT line
     return merged

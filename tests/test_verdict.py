@@ -1608,3 +1608,32 @@ def test_the_hus_action_manages_as_ttp_only_while_ttp_is_in_play():
 def test_the_teardrop_figure_is_shown_to_two_significant_digits(percent, shown):
     reasons = assess(smear(teardrop_percent=percent), parse_labs(SEED_000)).marrow.reasons
     assert f"teardrop cells {shown}% (for review; no validated cut-off)" in reasons
+
+
+def _without_ldh_limit(labs, findings):
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(findings, parse_labs({k: v for k, v in labs.items() if k != "ldh_uln"},
+                                    complete=False))
+    assert str(error.value).startswith(f"ldh = {labs['ldh']:g} U/L given without ldh_uln")
+    return error.value.urgent
+
+
+def test_an_ldh_refused_without_its_limit_keeps_the_urgent_line_any_limit_gives():
+    # QA 29 H1: a textbook TTP with LDH 2477 U/L and no limit was refused with no URGENT line,
+    # where every limit from 190 to 1000 U/L, and no LDH at all, gives one.
+    labs = {**CLASSIC_TTP, "ldh": 2477}
+    limits = {assess(smear(), parse_labs({**labs, "ldh_uln": limit})).urgent
+              for limit in (190, 250, 480, 620, 1000)}
+    assert limits == {SUSPECTED}
+    assert _without_ldh_limit(labs, smear()) == SUSPECTED
+    # No limit tried, nor no LDH, calls for one: none.
+    normal = {**NORMAL_LABS, "ldh": 450, "ldh_uln": 500}
+    assert _without_ldh_limit(normal, below()) is None
+    # Raised against 250, within 620 (QA 29 M2's picture): some limits call for it, so the
+    # line claims no more than TTP possible and asks for ADAMTS13.
+    split = {**NORMAL_MARKERS, "platelets": 10, "haptoglobin": "0.1 g/L", "ldh": 600,
+             "dat": "negative", **PLASMIC_ITEMS}
+    findings = smear("borderline", 1.0, (0.54, 1.83), 1000)
+    assert {assess(findings, parse_labs({**split, "ldh_uln": limit})).urgent is None
+            for limit in (250, 620)} == {True, False}
+    assert _without_ldh_limit(split, findings) == POSSIBLE

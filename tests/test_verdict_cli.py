@@ -266,3 +266,24 @@ def test_verdict_subprocess_exit_code_for_an_ambiguous_value():
                              "2", "--adamts13", "0.6"], capture_output=True, text=True)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "adamts13" in result.stderr
+
+
+def test_an_ldh_without_its_limit_is_refused_with_the_urgent_line_and_completed_across_sources(
+        tmp_path, capsys):
+    # QA 29 H1: refused without the URGENT line every limit gives; F1: a lab file's LDH could
+    # not be completed by --ldh-uln on the command line.
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"ldh": "2477 U/L", "platelets": 10, "haptoglobin": "0 g/L",
+                                "reticulocytes": "8 %", "dat": "negative"}))
+    count = ["verdict", "--schistocytes", "8.5", "--rbc-counted", "1200", "--labs", str(labs)]
+    assert main(count) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith("URGENT - TTP possible: a medical emergency.")
+    assert err == ("smearscan verdict: ldh = 2477 U/L given without ldh_uln (--ldh-uln): give "
+                   "the upper limit of normal printed beside it on the lab report; LDH limits "
+                   "differ between methods and ages, so an LDH is judged only against its own "
+                   "lab's\n")
+    assert main([*count, "--ldh-uln", "250 U/L", "--json"]) == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["urgent"].startswith("URGENT - TTP possible: a medical emergency.")
+    assert "LDH above the lab's upper limit" in [f["finding"] for f in verdict["findings"]["for"]]

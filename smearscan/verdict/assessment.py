@@ -6,7 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from smearscan.labs import Bound, Labs, LabValueError, check_ldh
+from smearscan.labs import (
+    LDH_LEAST_FRACTION_OF_ULN,
+    Bound,
+    Labs,
+    LabValueError,
+    check_ldh,
+    ldh_without_limit,
+)
 from smearscan.verdict.differential import ACTIVE, Cause, differential, urgent_ttp
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.findings import (
@@ -162,9 +169,15 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         over whose range a decision of the verdict changes (TTP's assessment, a score, a
         finding...): the measured value is needed; the error keeps the URGENT line when the
         whole range calls for it. Each bound is varied alone.
+        An LDH without its lab's upper limit (:func:`~smearscan.labs.ldh_without_limit`),
+        likewise: the error keeps the URGENT line that any of :data:`LDH_LIMITS_TRIED`, or no
+        LDH at all, calls for.
     LabValueError
-        An LDH without its lab's upper limit (:func:`~smearscan.labs.check_ldh`).
+        An LDH under 0.4x its upper limit (:func:`~smearscan.labs.check_ldh`).
     """
+    missing = ldh_without_limit(labs)
+    if missing is not None:
+        raise UnresolvedBoundError(missing, _urgent_without_ldh_limit(smear, labs))
     check_ldh(labs, "lab values")
     verdict = _assessed(smear, labs)
     for spec in fields(labs):
@@ -195,8 +208,9 @@ def slide_verdict(summary: SlideSummary) -> Verdict | None:
 
 class UnresolvedBoundError(LabValueError):
     """A value given as a bound over whose range the verdict changes (the measured value is
-    needed). ``urgent`` is a line of :func:`~smearscan.verdict.differential.urgent_ttp` when any
-    value of that range calls for it: the emergency is not lost with the rest of the verdict."""
+    needed), or an LDH given without the limit that judges it. ``urgent`` is a line of
+    :func:`~smearscan.verdict.differential.urgent_ttp` when any value of that range (any limit
+    tried) calls for it: the emergency is not lost with the rest of the verdict."""
 
     def __init__(self, message: str, urgent: str | None) -> None:
         super().__init__(message)
@@ -223,18 +237,36 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
             "measured value", _urgent_over_range(urgent_lines, labs))
 
 
-def _urgent_over_range(lines: set[str | None], labs: Labs) -> str | None:
+#: Upper limits of normal (U/L) an LDH given without its own is tried against, with no LDH at
+#: all, for the URGENT line its refusal keeps: adult IFCC assays (~190-250), older methods
+#: (~480-620) and a child's (up to ~1000). This tool's choice: the refusal must not hide an
+#: emergency that any of them would show (QA 29 H1: LDH 2477 U/L without its limit in a
+#: textbook TTP was refused without the URGENT line every limit gives).
+LDH_LIMITS_TRIED = (190.0, 250.0, 480.0, 620.0, 1000.0)
+
+
+def _urgent_without_ldh_limit(smear: SmearFindings, labs: Labs) -> str | None:
+    """The URGENT line of an LDH given without its limit (:func:`_urgent_over_range` over
+    :data:`LDH_LIMITS_TRIED` that the LDH is not under 0.4x of, and over no LDH)."""
+    lines = {_assessed(smear, replace(labs, ldh=None)).urgent}
+    lines |= {_assessed(smear, replace(labs, ldh_uln=limit)).urgent
+              for limit in LDH_LIMITS_TRIED if labs.ldh >= LDH_LEAST_FRACTION_OF_ULN * limit}
+    return _urgent_over_range(lines, labs, "limit")
+
+
+def _urgent_over_range(lines: set[str | None], labs: Labs, missing: str = "bound") -> str | None:
     """The URGENT line of a bound whose range the verdict cannot settle: None only when no value
     of the range calls for one; the line itself when it is the same throughout; else one that
-    claims no more than TTP possible and asks for the measured value (or, while ADAMTS13 is not
-    known, for ADAMTS13). A range must never say less than the value left out would (this
-    tool's rule): platelets '<200' span a severe thrombocytopenia."""
+    claims no more than TTP possible and asks for the value ``missing`` (a key of
+    :data:`~smearscan.verdict.differential.URGENT_TTP_ADVICE`; while ADAMTS13 is not known, for
+    ADAMTS13). A range must never say less than the value left out would (this tool's rule):
+    platelets '<200' span a severe thrombocytopenia."""
     urgent = lines - {None}
     if not urgent:
         return None
     if len(lines) == 1:
         return urgent.pop()
-    return urgent_ttp("possible", "unknown" if labs.adamts13 is None else "bound")
+    return urgent_ttp("possible", "unknown" if labs.adamts13 is None else missing)
 
 
 def _decisions(verdict: Verdict) -> tuple:

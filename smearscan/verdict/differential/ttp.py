@@ -47,6 +47,8 @@ URGENT_TTP_ADVICE = {
     "bound": "a value reported only as a bound spans a cut-off of the verdict: give the measured "
              "value; plasma exchange and corticosteroids are usually started on clinical "
              "suspicion",
+    "limit": "the LDH's upper limit of normal decides the verdict: give it; plasma exchange and "
+             "corticosteroids are usually started on clinical suspicion",
 }
 """What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
 under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result)."""
