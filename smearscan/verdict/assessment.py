@@ -104,7 +104,8 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                  causes: tuple[Cause, ...]) -> tuple[str, ...]:
     ttp, hus = (next(cause for cause in causes if cause.cause == name) for name in ("ttp", "hus"))
     missing = [*smear_missing(smear), *_missing(labs, _BASIC_PURPOSES)]
-    low_platelets_undecided = maha == INSUFFICIENT and picture.thrombocytopenia
+    low_platelets_undecided = ((maha == INSUFFICIENT or ttp.assessment == "not assessed")
+                               and picture.thrombocytopenia)
     # A positive DAT with haemolysis not excluded and low platelets: only ADAMTS13 excludes TTP.
     immune = immune_haemolysis_open(labs, picture) and picture.thrombocytopenia
     if labs.adamts13 is None and (ttp.assessment in ACTIVE or maha in ("likely", "possible")

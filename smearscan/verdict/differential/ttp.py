@@ -135,6 +135,11 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # platelets): no haemolysis, or an immune one with PLASMIC under 6. PLASMIC is for
         # thrombocytopenia with MAHA; an isolated ITP scores 6 on it.
         # A positive DAT with haemolysis not excluded still needs ADAMTS13 to exclude TTP.
+        if _outvoted_at_high_risk(labs, picture, plasmic):
+            return "not assessed", [score, "a low haptoglobin outvoted by normal markers, the "
+                                    f"LDH among them, but platelets under "
+                                    f"{PLASMIC_PLATELETS:g} x10^9/L with PLASMIC reaching "
+                                    f"{PLASMIC_HIGH}: ADAMTS13 decides (this tool's rule)", send]
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", *([send] if immune else [])]
     if maha == INSUFFICIENT and picture.haemolysis_excluded:
@@ -155,6 +160,17 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return "not assessed", [score, "haemolysis not shown or excluded: measure LDH, "
                                 "haptoglobin and reticulocytes now", send]
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
+
+
+def _outvoted_at_high_risk(labs: Labs, picture: LabPicture, plasmic: Score) -> bool:
+    """A low haptoglobin, the earliest marker, outvoted by a normal LDH and reticulocytes, with
+    platelets under 30 and PLASMIC reaching 6: MAHA is unlikely, but an isolated ITP keeps its
+    haptoglobin, and only ADAMTS13 closes TTP here (QA 29 M2: "TTP unlikely" without asking for
+    it at platelets 10 on 1.0% of 1000; this tool's rule). A lone raised LDH, bilirubin or
+    reticulocyte count stays outvoted (tissue damage, Gilbert's, a bleed)."""
+    return (picture.haemolysis == "equivocal" and picture.haptoglobin_low
+            and labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS
+            and plasmic.maximum >= PLASMIC_HIGH)
 
 
 def _ttp_on_markers_alone(labs: Labs, plasmic: Score, score: str, send: str
