@@ -226,6 +226,7 @@ def test_main_run_with_a_bad_labs_file_exits_2(field_png, tmp_path, capsys):
     assert main([str(field_png), "--out", str(tmp_path / "out"), "--labs", str(labs),
                  "--no-classify", "--quiet"]) == 2
     assert "hemoglobin" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before the folder is made (QA 29 L2)
 
 
 def test_edited_labs_file_redoes_the_slide_on_resume(field_png, tmp_path):

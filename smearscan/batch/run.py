@@ -236,7 +236,9 @@ def jobs_within_memory(jobs: int, slides: list[Slide], *, classify: bool) -> int
 
 
 def _check_option_files(options: RunOptions) -> None:
-    """Refuse a model or lab file that is a pipe or device before anything reads it."""
+    """Refuse a model or lab file that is a pipe or device before anything reads it, and a lab
+    file whose values are refused before the output folder is made (QA 29 L2: a refused run
+    left an empty one); its slide names are checked once the slides are named."""
     if options.classify:
         model = options.model_path or default_model_path()
         reason = special_file_reason(model)
@@ -246,6 +248,9 @@ def _check_option_files(options: RunOptions) -> None:
         reason = special_file_reason(options.labs_path)
         if reason:
             raise LabValueError(f"{options.labs_path}: {reason}; cannot be a lab file")
+        from smearscan.labs import read_labs_file  # only runs with lab values
+
+        read_labs_file(options.labs_path)
 
 
 def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
