@@ -82,8 +82,10 @@ class Slide:
     single-image slide), so that ``field.relative_to(root)`` is the ``image`` column.
     ``problems`` are one-line messages about the slide's folders (no images, unreadable, a
     symlink loop), reported by the run like unreadable fields. ``copies`` are the images left
-    out as the same bytes as a field kept, each ``(copy, kept)`` relative to ``root``
-    (:func:`without_copies`).
+    out as the same bytes as a field kept, each ``(copy, kept)`` relative to ``root``, and
+    ``digests`` the SHA-256 of each field (:func:`content_digest`) as :func:`without_copies`
+    read them, in the order of ``fields`` (empty until then): the run's fingerprint reuses them
+    rather than read every field twice.
     """
 
     name: str
@@ -92,6 +94,7 @@ class Slide:
     problems: tuple[str, ...] = ()
     source: Path | None = None
     copies: tuple[tuple[str, str], ...] = ()
+    digests: tuple[str | None, ...] = ()
 
     @property
     def origin(self) -> Path:
@@ -367,7 +370,7 @@ def without_copies(slides: list[Slide]) -> tuple[list[Slide], list[tuple[Path, P
     kept, copies = [], []
     for slide in slides:
         first: dict[str, Path] = {}
-        fields, own = [], []
+        fields, digests, own = [], [], []
         for path in slide.fields:
             digest = content_digest(path)
             if digest is not None and digest in first:
@@ -376,8 +379,9 @@ def without_copies(slides: list[Slide]) -> tuple[list[Slide], list[tuple[Path, P
             if digest is not None:
                 first[digest] = path
             fields.append(path)
+            digests.append(digest)
         copies += own
-        kept.append(replace(slide, fields=tuple(fields), copies=tuple(
+        kept.append(replace(slide, fields=tuple(fields), digests=tuple(digests), copies=tuple(
             (copy.relative_to(slide.root).as_posix(), same.relative_to(slide.root).as_posix())
             for copy, same in own)))
     return kept, copies

@@ -294,3 +294,23 @@ def test_a_renamed_slide_folder_is_not_merged_twice(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines()[0] == left_out  # patientC is newer
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert sorted(summary["slides"]) == ["patientB", "patientC", "patientD"]
+
+
+def test_a_run_reads_each_field_once_for_its_digest(tmp_path, monkeypatch):
+    # The copies check and the resume fingerprint each hashed every field: a thousand camera
+    # fields were read twice before any work.
+    import hashlib
+
+    hashed = []
+    file_digest = hashlib.file_digest
+
+    def counted(handle, digest):
+        hashed.append(Path(handle.name).name)
+        return file_digest(handle, digest)
+
+    monkeypatch.setattr(hashlib, "file_digest", counted)
+    slide, out = _slide(tmp_path / "in", fields=3), tmp_path / "out"
+    (slide / "f3.png").write_bytes((slide / "f0.png").read_bytes())  # a copy, left out
+    assert run(slide, "--out", out) == 0
+    assert sorted(name for name in hashed if name.endswith(".png")) == [
+        "f0.png", "f1.png", "f2.png", "f3.png"]

@@ -42,8 +42,10 @@ def fingerprint(slide: Slide, options: RunOptions, out: Path | None = None) -> d
     """What a slide's results depend on; a finished slide is reused only if it is unchanged.
 
     ``out`` is the output folder: the input path is recorded relative to it."""
-    files = [[path.relative_to(slide.root).as_posix(), content_digest(path)]
-             for path in slide.fields]
+    digests = (slide.digests if len(slide.digests) == len(slide.fields)
+               else tuple(map(content_digest, slide.fields)))
+    files = [[path.relative_to(slide.root).as_posix(), digest]
+             for path, digest in zip(slide.fields, digests, strict=True)]
     settings = {k: str(v) for k, v in asdict(options).items()}
     settings["model"] = content_digest(options.model_path or default_model_path()
                                        ) if options.classify else None
