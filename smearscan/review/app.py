@@ -135,11 +135,8 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     def slide_list() -> list[dict]:
         listed = []
         for name in folder.records:
-            state = folder.slide_state(name)
-            # A review set aside has no figures of its own: the list shows the classifier's.
-            schisto = ((state["review"] or {}).get("schistocytes")
-                       or state["summary"].get("schistocytes"))
-            listed.append({"slide": name, "status": state["status"],
+            status, schisto = folder.listed(name)
+            listed.append({"slide": name, "status": status,
                            "classified": folder.records[name].cells is not None,
                            **_call_figures(schisto)})
         return listed

@@ -106,6 +106,18 @@ class ResultsFolder:
             raise NotFoundError(f"no cell {cell_id} in image {image!r} of slide {slide!r}")
         return row
 
+    def listed(self, slide: str) -> tuple[str, dict | None]:
+        """The review status and the schistocyte block the slide list shows: the review's, or
+        the classifier's for a slide never reviewed or set aside. Neither a verdict nor what a
+        sign-off would release (:meth:`slide_state` works those out for the slide's page): the
+        list of a folder of many slides costs one recount per slide reviewed, none otherwise."""
+        record = self.record(slide)
+        review = self.reviews[slide]
+        block = review_block(record, review)
+        status = review_status(record, review) or "not reviewed"
+        return status, ((block or {}).get("schistocytes")
+                        or record.summary.to_dict().get("schistocytes"))
+
     def slide_state(self, slide: str) -> dict:
         """The model result, the review block and the review's state, for the API, with the
         fields out of focus on their own (``soft_fields``) and what to say about them."""
