@@ -666,9 +666,10 @@ def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
 LDH_LEAST_FRACTION_OF_ULN = 0.4
 
 
-def ldh_without_limit(labs: Labs) -> str | None:
-    """Why an LDH given without its lab's upper limit of normal (``ldh_uln``) is refused, or
-    None when it has one (or no LDH is given).
+def ldh_without_limit(labs: Labs, option: str | None = None) -> str | None:
+    """Why an LDH given without its lab's upper limit of normal (``ldh_uln``; ``option``, the
+    command line's name for it, where there is one) is refused, or None when it has one (or no
+    LDH is given).
 
     An LDH is judged only against the limit of the assay that measured it: limits differ about
     2.5x between methods and ages (adult IFCC assays ~225-250 U/L, older methods and children
@@ -677,9 +678,10 @@ def ldh_without_limit(labs: Labs) -> str | None:
     """
     if labs.ldh is None or labs.ldh_uln is not None:
         return None
-    return (f"ldh = {labs.ldh:g} U/L given without ldh_uln (--ldh-uln): give the upper limit "
-            "of normal printed beside it on the lab report; LDH limits differ between methods "
-            "and ages, so an LDH is judged only against its own lab's")
+    named = f"ldh_uln ({option})" if option else "ldh_uln"
+    return (f"ldh = {labs.ldh:g} U/L given without {named}: give the upper limit of normal "
+            "printed beside it on the lab report; LDH limits differ between methods and ages, "
+            "so an LDH is judged only against its own lab's")
 
 
 def check_ldh(labs: Labs, source: str, *, complete: bool = True) -> None:

@@ -717,9 +717,9 @@ def test_an_ldh_under_0_4x_its_uln_is_refused(ldh, uln, refused):
 def test_an_ldh_without_its_limit_is_refused_wherever_it_comes_from(tmp_path):
     # QA 24-28: an LDH without its lab's limit, read against any default limit, either closed a
     # TTP picture (600 U/L left out, 400 U/L not judged) or raised a false URGENT line.
-    why = ("ldh = 600 U/L given without ldh_uln (--ldh-uln): give the upper limit of normal "
-           "printed beside it on the lab report; LDH limits differ between methods and ages, so "
-           "an LDH is judged only against its own lab's")
+    why = ("ldh = 600 U/L given without ldh_uln: give the upper limit of normal printed "
+           "beside it on the lab report; LDH limits differ between methods and ages, so an LDH "
+           "is judged only against its own lab's")
     with pytest.raises(LabValueError) as caught:
         parse_labs({"ldh": "600 U/L", "platelets": 10})
     assert str(caught.value) == f"labs: {why}"
@@ -737,9 +737,9 @@ def test_an_ldh_without_its_limit_is_refused_wherever_it_comes_from(tmp_path):
     # Still without it, the verdict refuses it (smearscan.verdict.assess, which keeps the
     # URGENT line); so it does for a caller of the API who builds Labs itself.
     assert with_overrides(Labs(), given, source="command line").ldh_uln is None
-    with pytest.raises(LabValueError) as caught:
+    with pytest.raises(LabValueError) as caught:  # the verdict command's option named
         assess(SmearFindings.from_percentage(0.0, rbc_counted=1000), Labs(ldh=600.0))
-    assert str(caught.value) == why
+    assert str(caught.value) == why.replace("ldh_uln:", "ldh_uln (--ldh-uln):")
 
 
 @pytest.mark.parametrize(("raw", "message"), [

@@ -1641,10 +1641,12 @@ def test_an_ldh_refused_without_its_limit_keeps_the_urgent_line_any_limit_gives(
 
 @pytest.mark.parametrize(("platelets", "plasmic", "ttp"), [
     (10, PLASMIC_ITEMS, "not assessed"), (29.9, PLASMIC_ITEMS, "not assessed"),
-    (30, PLASMIC_ITEMS, "unlikely"), (10, LOW_PLASMIC, "unlikely")])
+    (None, PLASMIC_ITEMS, "not assessed"), (30, PLASMIC_ITEMS, "unlikely"),
+    (10, LOW_PLASMIC, "unlikely")])
 def test_a_low_haptoglobin_outvoted_at_high_risk_leaves_ttp_to_adamts13(platelets, plasmic, ttp):
     # QA 29 M2: platelets 10, 1.0% of 1000, haptoglobin 0.1 g/L against an LDH of 600 (ULN 620)
-    # and reticulocytes of 1%, PLASMIC 6-7: "TTP unlikely", and ADAMTS13 not asked for.
+    # and reticulocytes of 1%, PLASMIC 6-7: "TTP unlikely", and ADAMTS13 not asked for. QA 30
+    # N1: so with the platelets not given.
     labs = {**NORMAL_MARKERS, "platelets": platelets, "haptoglobin": "0.1 g/L", "ldh": 600,
             "ldh_uln": 620, "dat": "negative", **plasmic}
     verdict = assess(smear("borderline", 1.0, (0.54, 1.83), 1000), parse_labs(labs))
@@ -1653,6 +1655,7 @@ def test_a_low_haptoglobin_outvoted_at_high_risk_leaves_ttp_to_adamts13(platelet
     asked = any(line.startswith("adamts13:") for line in verdict.missing)
     assert asked is (ttp == "not assessed")
     if asked:
+        counted = "not given: count them now" if platelets is None else "under 30 x10^9/L"
         assert cause.reasons[1] == (
             "a low haptoglobin outvoted by normal markers, the LDH among them, but platelets "
-            "under 30 x10^9/L with PLASMIC reaching 6: ADAMTS13 decides (this tool's rule)")
+            f"{counted}, with PLASMIC reaching 6: ADAMTS13 decides (this tool's rule)")

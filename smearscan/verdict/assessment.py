@@ -104,8 +104,11 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                  causes: tuple[Cause, ...]) -> tuple[str, ...]:
     ttp, hus = (next(cause for cause in causes if cause.cause == name) for name in ("ttp", "hus"))
     missing = [*smear_missing(smear), *_missing(labs, _BASIC_PURPOSES)]
-    low_platelets_undecided = ((maha == INSUFFICIENT or ttp.assessment == "not assessed")
-                               and picture.thrombocytopenia)
+    # TTP left to ADAMTS13 with platelets low, or not counted beside measured markers.
+    low_platelets_undecided = ((maha == INSUFFICIENT and picture.thrombocytopenia)
+                               or (ttp.assessment == "not assessed"
+                                   and picture.thrombocytopenia is not False
+                                   and picture.haemolysis != "unknown"))
     # A positive DAT with haemolysis not excluded and low platelets: only ADAMTS13 excludes TTP.
     immune = immune_haemolysis_open(labs, picture) and picture.thrombocytopenia
     if labs.adamts13 is None and (ttp.assessment in ACTIVE or maha in ("likely", "possible")
@@ -176,7 +179,7 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
     LabValueError
         An LDH under 0.4x its upper limit (:func:`~smearscan.labs.check_ldh`).
     """
-    missing = ldh_without_limit(labs)
+    missing = ldh_without_limit(labs, "--ldh-uln")
     if missing is not None:
         raise UnresolvedBoundError(missing, _urgent_without_ldh_limit(smear, labs))
     check_ldh(labs, "lab values")

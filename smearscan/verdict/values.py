@@ -262,7 +262,7 @@ TTP_RULE = _rule(
     "clopidogrel); "
     "MAHA unlikely -> unlikely (PLASMIC is for thrombocytopenia with MAHA), but not assessed "
     f"(ADAMTS13 decides) with a low haptoglobin outvoted, platelets under "
-    f"{PLASMIC_PLATELETS:g} and PLASMIC reaching {PLASMIC_HIGH}; the smear not "
+    f"{PLASMIC_PLATELETS:g} or not given and PLASMIC reaching {PLASMIC_HIGH}; the smear not "
     f"showing MAHA with a positive DAT, haemolysis not excluded, platelets under "
     f"{PLASMIC_PLATELETS:g} (or not given, with haemolysis present) and PLASMIC reaching "
     f"{PLASMIC_HIGH} -> possible; otherwise with a positive DAT: platelets of "

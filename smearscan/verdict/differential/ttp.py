@@ -136,10 +136,12 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # thrombocytopenia with MAHA; an isolated ITP scores 6 on it.
         # A positive DAT with haemolysis not excluded still needs ADAMTS13 to exclude TTP.
         if _outvoted_at_high_risk(labs, picture, plasmic):
+            platelets = ("not given: count them now" if labs.platelets is None
+                         else f"under {PLASMIC_PLATELETS:g} x10^9/L")
             return "not assessed", [score, "a low haptoglobin outvoted by normal markers, the "
-                                    f"LDH among them, but platelets under "
-                                    f"{PLASMIC_PLATELETS:g} x10^9/L with PLASMIC reaching "
-                                    f"{PLASMIC_HIGH}: ADAMTS13 decides (this tool's rule)", send]
+                                    f"LDH among them, but platelets {platelets}, with PLASMIC "
+                                    f"reaching {PLASMIC_HIGH}: ADAMTS13 decides (this tool's "
+                                    "rule)", send]
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", *([send] if immune else [])]
     if maha == INSUFFICIENT and picture.haemolysis_excluded:
@@ -164,12 +166,13 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
 
 def _outvoted_at_high_risk(labs: Labs, picture: LabPicture, plasmic: Score) -> bool:
     """A low haptoglobin, the earliest marker, outvoted by a normal LDH and reticulocytes, with
-    platelets under 30 and PLASMIC reaching 6: MAHA is unlikely, but an isolated ITP keeps its
-    haptoglobin, and only ADAMTS13 closes TTP here (QA 29 M2: "TTP unlikely" without asking for
-    it at platelets 10 on 1.0% of 1000; this tool's rule). A lone raised LDH, bilirubin or
-    reticulocyte count stays outvoted (tissue damage, Gilbert's, a bleed)."""
+    platelets under 30 or not given and PLASMIC reaching 6: MAHA is unlikely, but an isolated
+    ITP keeps its haptoglobin, and only ADAMTS13 closes TTP here (QA 29 M2: "TTP unlikely"
+    without asking for it at platelets 10 on 1.0% of 1000; QA 30 N1: nor before the platelets
+    are counted; this tool's rule). A lone raised LDH, bilirubin or reticulocyte count stays
+    outvoted (tissue damage, Gilbert's, a bleed)."""
     return (picture.haemolysis == "equivocal" and picture.haptoglobin_low
-            and labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS
+            and (labs.platelets is None or labs.platelets < PLASMIC_PLATELETS)
             and plasmic.maximum >= PLASMIC_HIGH)
 
 
