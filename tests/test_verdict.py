@@ -1655,7 +1655,7 @@ def test_a_low_haptoglobin_outvoted_at_high_risk_leaves_ttp_to_adamts13(platelet
     asked = any(line.startswith("adamts13:") for line in verdict.missing)
     assert asked is (ttp == "not assessed")
     if asked:
-        counted = "not given: count them now" if platelets is None else "under 30 x10^9/L"
+        counted = "not counted (count them now)" if platelets is None else "under 30 x10^9/L"
         assert cause.reasons[1] == (
-            "a low haptoglobin outvoted by normal markers, the LDH among them, but platelets "
-            f"{counted}, with PLASMIC reaching 6: ADAMTS13 decides (this tool's rule)")
+            "a low haptoglobin outvoted by normal markers, the LDH among them, with PLASMIC "
+            f"reaching 6 and platelets {counted}: ADAMTS13 decides (this tool's rule)")

@@ -104,17 +104,17 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                  causes: tuple[Cause, ...]) -> tuple[str, ...]:
     ttp, hus = (next(cause for cause in causes if cause.cause == name) for name in ("ttp", "hus"))
     missing = [*smear_missing(smear), *_missing(labs, _BASIC_PURPOSES)]
-    # TTP left to ADAMTS13 with platelets low, or not counted beside measured markers.
-    low_platelets_undecided = ((maha == INSUFFICIENT and picture.thrombocytopenia)
-                               or (ttp.assessment == "not assessed"
-                                   and picture.thrombocytopenia is not False
-                                   and picture.haemolysis != "unknown"))
+    low_platelets_undecided = maha == INSUFFICIENT and picture.thrombocytopenia
     # A positive DAT with haemolysis not excluded and low platelets: only ADAMTS13 excludes TTP.
     immune = immune_haemolysis_open(labs, picture) and picture.thrombocytopenia
+    adamts13 = ("adamts13: ADAMTS13 activity, drawn before plasma exchange or any blood product "
+                "(TTP when < 10%)")
     if labs.adamts13 is None and (ttp.assessment in ACTIVE or maha in ("likely", "possible")
                                   or low_platelets_undecided or immune):
-        missing.insert(0, "adamts13: ADAMTS13 activity, drawn before plasma exchange or any "
-                          "blood product (TTP when < 10%)")
+        missing.insert(0, adamts13)
+    elif labs.adamts13 is None and ttp.assessment == "not assessed":
+        # TTP not closed: ADAMTS13 too, after what would assess it (QA 31 L-A, L-B).
+        missing.append(adamts13)
     if maha != "unlikely" or ttp.assessment in ACTIVE:  # TTP in play: PLASMIC's items too
         missing += _missing(labs, _WORKUP_PURPOSES)
     if labs.haptoglobin is not None and labs.haptoglobin_lln is None:

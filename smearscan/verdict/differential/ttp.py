@@ -136,11 +136,11 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # thrombocytopenia with MAHA; an isolated ITP scores 6 on it.
         # A positive DAT with haemolysis not excluded still needs ADAMTS13 to exclude TTP.
         if _outvoted_at_high_risk(labs, picture, plasmic):
-            platelets = ("not given: count them now" if labs.platelets is None
+            platelets = ("not counted (count them now)" if labs.platelets is None
                          else f"under {PLASMIC_PLATELETS:g} x10^9/L")
             return "not assessed", [score, "a low haptoglobin outvoted by normal markers, the "
-                                    f"LDH among them, but platelets {platelets}, with PLASMIC "
-                                    f"reaching {PLASMIC_HIGH}: ADAMTS13 decides (this tool's "
+                                    f"LDH among them, with PLASMIC reaching {PLASMIC_HIGH} and "
+                                    f"platelets {platelets}: ADAMTS13 decides (this tool's "
                                     "rule)", send]
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", *([send] if immune else [])]
