@@ -1559,6 +1559,9 @@ def test_cancer_associated_waits_for_adamts13_to_be_more_than_possible():
     ("cyclosporine", True), ("Gemzar", True), ("gemcitabin", True), ("FOLFOX", True),
     ("tonic water", True), ("Avastin", True), ("aflibercept", True), ("Prograf", True),
     ("letrozole", False), ("tamoxifen", False),
+    # QA 30 N3: abbreviations, as whole words only.
+    ("MMC", True), ("GEM", True), ("GemCis", True), ("Gem-Carbo", True), ("gemfibrozil", False),
+    ("memcached", False),
 ])
 def test_only_a_drug_of_the_tools_list_is_called_a_cause(drug, known):
     from smearscan.verdict.values import known_tma_drug

@@ -9,6 +9,7 @@ call as given.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from smearscan.labs import (
@@ -70,6 +71,15 @@ DRUGS_CAUSING_TMA: dict[str, tuple[str, ...]] = {
     "carfilzomib": ("carfilzomib", "kyprolis"),
     "ticlopidine": ("ticlopid", "ticlid"),
     "clopidogrel": ("clopidog", "plavix"),
+}
+
+#: Abbreviations of drugs of :data:`DRUGS_CAUSING_TMA` in oncology notes, matched as whole
+#: words only ("gem" inside "gemfibrozil" names no gemcitabine): GEM and regimens named after it
+#: (GemCis, GemCarbo), MMC for mitomycin C (QA 30 N3: "MMC" ranked below the cancer it causes
+#: TMA in). This tool's list.
+DRUG_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "gemcitabine": ("gem", "gemcis", "gemcarbo", "gemcap"),
+    "mitomycin C": ("mmc",),
 }
 
 #: Drugs of :data:`DRUGS_CAUSING_TMA` that trigger an immune, ADAMTS13-deficient TTP, which
@@ -382,12 +392,15 @@ def rules_markdown() -> str:
 
 def tma_drugs_named(drug: bool | str) -> set[str]:
     """The generic names of :data:`DRUGS_CAUSING_TMA` that a recorded ``drug_exposure`` names
-    (any spelling that contains one of their fragments). A bare ``True`` names none."""
+    (any spelling that contains one of their fragments, or one of their
+    :data:`DRUG_ABBREVIATIONS` as a word). A bare ``True`` names none."""
     if isinstance(drug, bool):
         return set()
     name = drug.lower()
+    words = set(re.findall(r"[a-z0-9]+", name))
     return {generic for generic, fragments in DRUGS_CAUSING_TMA.items()
-            if any(fragment in name for fragment in fragments)}
+            if any(fragment in name for fragment in fragments)
+            or words & set(DRUG_ABBREVIATIONS.get(generic, ()))}
 
 
 def known_tma_drug(drug: bool | str) -> bool:
