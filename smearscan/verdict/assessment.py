@@ -104,9 +104,12 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                  causes: tuple[Cause, ...]) -> tuple[str, ...]:
     ttp, hus = (next(cause for cause in causes if cause.cause == name) for name in ("ttp", "hus"))
     missing = [*smear_missing(smear), *_missing(labs, _BASIC_PURPOSES)]
-    low_platelets_undecided = maha == INSUFFICIENT and picture.thrombocytopenia
-    # A positive DAT with haemolysis not excluded and low platelets: only ADAMTS13 excludes TTP.
-    immune = immune_haemolysis_open(labs, picture) and picture.thrombocytopenia
+    # TTP undecided with the platelets low: ADAMTS13 first (QA 32 M-1).
+    low_platelets_undecided = ((maha == INSUFFICIENT or ttp.assessment == "not assessed")
+                               and picture.thrombocytopenia)
+    # A positive DAT with haemolysis not excluded and platelets low or not counted: only
+    # ADAMTS13 excludes TTP (the TTP reasons say "send it now"; QA 32 L-3).
+    immune = immune_haemolysis_open(labs, picture) and picture.thrombocytopenia is not False
     adamts13 = ("adamts13: ADAMTS13 activity, drawn before plasma exchange or any blood product "
                 "(TTP when < 10%)")
     if labs.adamts13 is None and (ttp.assessment in ACTIVE or maha in ("likely", "possible")
