@@ -1569,6 +1569,13 @@ def test_only_a_drug_of_the_tools_list_is_called_a_cause(drug, known):
     assert known_tma_drug(drug) is known
 
 
+def test_a_listed_drug_is_stopped_by_its_generic_name_not_its_regimen():
+    # QA 32 L-4: "stop GEM/nab-paclitaxel now" read as stopping the partner drug too.
+    labs = parse_labs({**SEED_000, "drug_exposure": "GEM/nab-paclitaxel"})
+    assert assess(smear(), labs).cause("drug-induced").action.startswith(
+        "stop gemcitabine (recorded: GEM/nab-paclitaxel) now and do not re-expose")
+
+
 def test_an_unlisted_drug_is_checked_not_stopped_and_leaves_the_cancer_suspected():
     # Seed 000 with the patient's letrozole recorded: stopping a cancer treatment that is not
     # the cause is the harm the seed warns of.

@@ -12,6 +12,7 @@ from smearscan.verdict.values import (
     DRUG_TMA,
     DRUGS_CAUSING_TMA,
     known_tma_drug,
+    tma_drugs_named,
 )
 
 
@@ -30,7 +31,11 @@ def drug_cause(maha: str, labs: Labs) -> Cause | None:
     drug = drug_name(labs)
     known = known_tma_drug(labs.drug_exposure)
     if known:
-        action = (f"stop {drug} now and do not re-expose ({DRUG_TMA}); report it as an "
+        # The listed drug by its generic name: a regimen recorded ("GEM/nab-paclitaxel") is
+        # not all to be stopped (QA 32 L-4).
+        generic = ", ".join(sorted(tma_drugs_named(labs.drug_exposure)))
+        shown = generic if generic.lower() == drug.lower() else f"{generic} (recorded: {drug})"
+        action = (f"stop {shown} now and do not re-expose ({DRUG_TMA}); report it as an "
                   "adverse drug reaction")
         reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
                    f"cause TMA: {', '.join(DRUGS_CAUSING_TMA)})"]
