@@ -1572,8 +1572,23 @@ def test_only_a_drug_of_the_tools_list_is_called_a_cause(drug, known):
 def test_a_listed_drug_is_stopped_by_its_generic_name_not_its_regimen():
     # QA 32 L-4: "stop GEM/nab-paclitaxel now" read as stopping the partner drug too.
     labs = parse_labs({**SEED_000, "drug_exposure": "GEM/nab-paclitaxel"})
-    assert assess(smear(), labs).cause("drug-induced").action.startswith(
+    verdict = assess(smear(), labs)
+    assert verdict.cause("drug-induced").action.startswith(
         "stop gemcitabine (recorded: GEM/nab-paclitaxel) now and do not re-expose")
+    assert ("gemcitabine (recorded: GEM/nab-paclitaxel) can itself cause TMA: stop it first"
+            in verdict.cause("cancer-associated").reasons)  # QA 33 L-3
+
+
+@pytest.mark.parametrize(("platelets", "first"), [(20, True), (None, False)])
+def test_adamts13_comes_first_only_once_the_platelets_are_low(platelets, first):
+    # QA 33 L-1: a positive DAT and a count, nothing else: ADAMTS13 came before the platelet
+    # count that decides whether TTP is in question at all.
+    labs = parse_labs({"dat": "positive", "platelets": platelets})
+    missing = [line.split(":")[0] for line in assess(below(), labs).missing]
+    assert missing.count("adamts13") == 1
+    assert (missing[0] == "adamts13") is first
+    if not first:
+        assert missing.index("platelets") < missing.index("adamts13")
 
 
 def test_an_unlisted_drug_is_checked_not_stopped_and_leaves_the_cancer_suspected():

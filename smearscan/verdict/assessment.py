@@ -107,16 +107,18 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
     # TTP undecided with the platelets low: ADAMTS13 first (QA 32 M-1).
     low_platelets_undecided = ((maha == INSUFFICIENT or ttp.assessment == "not assessed")
                                and picture.thrombocytopenia)
-    # A positive DAT with haemolysis not excluded and platelets low or not counted: only
-    # ADAMTS13 excludes TTP (the TTP reasons say "send it now"; QA 32 L-3).
-    immune = immune_haemolysis_open(labs, picture) and picture.thrombocytopenia is not False
+    # A positive DAT with haemolysis not excluded: only ADAMTS13 excludes TTP (the TTP reasons
+    # say "send it now"; QA 32 L-3), first with the platelets low.
+    immune = immune_haemolysis_open(labs, picture)
     adamts13 = ("adamts13: ADAMTS13 activity, drawn before plasma exchange or any blood product "
                 "(TTP when < 10%)")
     if labs.adamts13 is None and (ttp.assessment in ACTIVE or maha in ("likely", "possible")
-                                  or low_platelets_undecided or immune):
+                                  or low_platelets_undecided
+                                  or (immune and picture.thrombocytopenia)):
         missing.insert(0, adamts13)
-    elif labs.adamts13 is None and ttp.assessment == "not assessed":
-        # TTP not closed: ADAMTS13 too, after what would assess it (QA 31 L-A, L-B).
+    elif labs.adamts13 is None and (ttp.assessment == "not assessed"
+                                    or (immune and picture.thrombocytopenia is None)):
+        # TTP not closed: ADAMTS13 too, after what would assess it (QA 31 L-A, L-B; QA 33 L-1).
         missing.append(adamts13)
     if maha != "unlikely" or ttp.assessment in ACTIVE:  # TTP in play: PLASMIC's items too
         missing += _missing(labs, _WORKUP_PURPOSES)

@@ -10,7 +10,7 @@ from smearscan.verdict.differential.cause import (
     capped_without_maha,
     severe_deficiency,
 )
-from smearscan.verdict.differential.drug import drug_name
+from smearscan.verdict.differential.drug import tma_drug_named
 from smearscan.verdict.values import (
     ADAMTS13_NEGATIVE,
     ADAMTS13_SEVERE,
@@ -67,7 +67,7 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
     drug_in_play = (drug is not None and drug.assessment in ACTIVE
                     and known_tma_drug(labs.drug_exposure))
     if drug_in_play:
-        against.append(f"{drug_name(labs)} can itself cause TMA: stop it first")
+        against.append(f"{tma_drug_named(labs)} can itself cause TMA: stop it first")
     assessment, capped = capped_without_maha("possible" if against else "suspected", maha)
     action = f"{MARROW_ADVICE}; oncology review"
     if adamts13 is not None and adamts13 > ADAMTS13_NEGATIVE and not drug_in_play:

@@ -21,6 +21,15 @@ def drug_name(labs: Labs) -> str:
     return drug if isinstance(drug, str) else "the drug"
 
 
+def tma_drug_named(labs: Labs) -> str:
+    """The listed drugs a recorded ``drug_exposure`` names, by generic name, with the recorded
+    text beside them when it differs: a regimen recorded ("GEM/nab-paclitaxel") is not all to be
+    stopped (QA 32 L-4)."""
+    drug = drug_name(labs)
+    generic = ", ".join(sorted(tma_drugs_named(labs.drug_exposure)))
+    return generic if generic.lower() == drug.lower() else f"{generic} (recorded: {drug})"
+
+
 def drug_cause(maha: str, labs: Labs) -> Cause | None:
     """A recorded drug of :data:`DRUGS_CAUSING_TMA`: MAHA likely -> suspected; possible or not
     established -> possible; unlikely -> unlikely (Al-Nouri 2015). Another drug name is at
@@ -31,12 +40,8 @@ def drug_cause(maha: str, labs: Labs) -> Cause | None:
     drug = drug_name(labs)
     known = known_tma_drug(labs.drug_exposure)
     if known:
-        # The listed drug by its generic name: a regimen recorded ("GEM/nab-paclitaxel") is
-        # not all to be stopped (QA 32 L-4).
-        generic = ", ".join(sorted(tma_drugs_named(labs.drug_exposure)))
-        shown = generic if generic.lower() == drug.lower() else f"{generic} (recorded: {drug})"
-        action = (f"stop {shown} now and do not re-expose ({DRUG_TMA}); report it as an "
-                  "adverse drug reaction")
+        action = (f"stop {tma_drug_named(labs)} now and do not re-expose ({DRUG_TMA}); report "
+                  "it as an adverse drug reaction")
         reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
                    f"cause TMA: {', '.join(DRUGS_CAUSING_TMA)})"]
     else:
