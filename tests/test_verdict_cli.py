@@ -279,10 +279,13 @@ def test_an_ldh_without_its_limit_is_refused_with_the_urgent_line_and_completed_
     assert main(count) == 2
     out, err = capsys.readouterr()
     assert out.startswith("URGENT - TTP possible: a medical emergency.")
-    assert err == ("smearscan verdict: ldh = 2477 U/L given without ldh_uln (--ldh-uln): give "
-                   "the upper limit of normal printed beside it on the lab report; LDH limits "
-                   "differ between methods and ages, so an LDH is judged only against its own "
-                   "lab's\n")
+    why = ("ldh = 2477 U/L given without ldh_uln (--ldh-uln): give the upper limit of normal "
+           "printed beside it on the lab report; LDH limits differ between methods and ages, so "
+           "an LDH is judged only against its own lab's")
+    assert err == f"smearscan verdict: {labs}: {why}\n"  # where the LDH came from (QA 30 N5)
+    assert main(["verdict", "--schistocytes", "8.5", "--rbc-counted", "1200", "--ldh",
+                 "2477 U/L"]) == 2
+    assert capsys.readouterr().err == f"smearscan verdict: command line: {why}\n"
     assert main([*count, "--ldh-uln", "250 U/L", "--json"]) == 0
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["urgent"].startswith("URGENT - TTP possible: a medical emergency.")

@@ -186,7 +186,7 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
     """
     missing = ldh_without_limit(labs, "--ldh-uln")
     if missing is not None:
-        raise UnresolvedBoundError(missing, _urgent_without_ldh_limit(smear, labs))
+        raise UnresolvedBoundError(missing, _urgent_without_ldh_limit(smear, labs), "ldh")
     check_ldh(labs, "lab values")
     verdict = _assessed(smear, labs)
     for spec in fields(labs):
@@ -221,9 +221,10 @@ class UnresolvedBoundError(LabValueError):
     :func:`~smearscan.verdict.differential.urgent_ttp` when any value of that range (any limit
     tried) calls for it: the emergency is not lost with the rest of the verdict."""
 
-    def __init__(self, message: str, urgent: str | None) -> None:
+    def __init__(self, message: str, urgent: str | None, key: str | None = None) -> None:
         super().__init__(message)
         self.urgent = urgent
+        self.key = key  # the lab key the refusal is about, where one is (an LDH's "ldh")
 
     def to_dict(self) -> dict[str, Any]:
         """The ``verdict`` block of a slide whose verdict the bound leaves open."""
