@@ -508,15 +508,15 @@ def _run_verdict(argv: list[str]) -> int:
 
     args = verdict_parser().parse_args(argv)
     try:
-        smear, labs, notes, origins = _verdict_inputs(args)
+        smear, labs, notes, ldh_origin = _verdict_inputs(args)
         verdict = assess(smear, labs)
     except UnresolvedBoundError as error:
         # Some value of the bound's range calls for the URGENT line: it is printed all the same.
         if error.urgent or args.json:
             _say(json.dumps(error.to_dict(), indent=2) if args.json else error.urgent,
                  sys.stdout)
-        origin = origins.get(error.key) if error.key == "ldh" else None  # QA 30 N5
-        _say(f"smearscan verdict: {f'{origin}: ' if origin else ''}{printable(str(error))}")
+        origin = f"{ldh_origin}: " if error.key == "ldh" else ""  # QA 30 N5
+        _say(f"smearscan verdict: {origin}{printable(str(error))}")
         return EXIT_USAGE
     except (LabValueError, SlideNotFoundError, ValueError) as error:
         _say(f"smearscan verdict: {printable(str(error))}")
@@ -529,8 +529,8 @@ def _run_verdict(argv: list[str]) -> int:
 
 def _verdict_inputs(args: argparse.Namespace) -> tuple:
     """The smear findings and lab values of ``smearscan verdict``'s arguments, notes on what
-    they rest on (a review of the slide in progress or set aside), and where each lab value
-    came from (the command line, the lab file or the summary), by key."""
+    they rest on (a review of the slide in progress or set aside), and where the LDH came from
+    (the command line, the lab file or the summary), which its refusal names."""
     from smearscan.labs import Labs, labs_for_slide, parse_labs, read_labs_file, with_overrides
     from smearscan.verdict import SmearFindings, smear_findings_from_summary
     from smearscan.verdict.values import show
@@ -564,10 +564,8 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
                          "the value the verdict should use, or remove it from the lab file")
     where = args.labs if args.labs is not None else args.summary
     source = "command line" if where is None else f"{where} and the command line"
-    merged = with_overrides(labs, overrides, source=source)
-    origins = {key: "command line" if getattr(overrides, key) is not None else str(where)
-               for key, value in vars(merged).items() if value is not None}
-    return smear, merged, notes, origins
+    ldh_origin = "command line" if overrides.ldh is not None else str(where)
+    return smear, with_overrides(labs, overrides, source=source), notes, ldh_origin
 
 
 #: What ``smearscan verdict`` takes from a count it is given, not from a run's summary.

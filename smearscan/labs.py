@@ -50,8 +50,8 @@ from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
 
 __all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
-           "check_lab_slides", "check_ldh", "labs_for_slide", "ldh_without_limit", "parse_labs",
-           "read_labs_file", "with_overrides"]
+           "check_lab_slides", "check_ldh", "labs_for_slide", "ldh_under_serum_level",
+           "ldh_without_limit", "parse_labs", "read_labs_file", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -684,6 +684,12 @@ def ldh_without_limit(labs: Labs, option: str | None = None) -> str | None:
             "so an LDH is judged only against its own lab's")
 
 
+def ldh_under_serum_level(ldh: float, uln: float) -> bool:
+    """An LDH under :data:`LDH_LEAST_FRACTION_OF_ULN` of the upper limit ``uln``: not a serum
+    result (this tool's rule)."""
+    return ldh < LDH_LEAST_FRACTION_OF_ULN * uln
+
+
 def check_ldh(labs: Labs, source: str, *, complete: bool = True) -> None:
     """Refuse an LDH under :data:`LDH_LEAST_FRACTION_OF_ULN` of its ULN and, ``complete``,
     one without its ULN (:func:`ldh_without_limit`).
@@ -697,7 +703,7 @@ def check_ldh(labs: Labs, source: str, *, complete: bool = True) -> None:
     if missing is not None and complete:
         raise LabValueError(f"{source}: {missing}")
     ldh = labs.ldh
-    if ldh is None or labs.ldh_uln is None or ldh >= LDH_LEAST_FRACTION_OF_ULN * labs.ldh_uln:
+    if ldh is None or labs.ldh_uln is None or not ldh_under_serum_level(ldh, labs.ldh_uln):
         return
     raise LabValueError(
         f"{source}: ldh = {ldh:g} U/L is under {LDH_LEAST_FRACTION_OF_ULN:g}x ldh_uln = "

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -94,12 +95,16 @@ def _sealed_record(out: Path, name: str) -> dict | None:
 def read_record(out: Path, name: str) -> dict | None:
     """The slide's ``slide.json`` if it and every file it lists are intact, else None."""
     record = _sealed_record(out, name)
-    if record is None:
+    if record is None or next(_changed_files(out, record), None) is not None:
         return None
-    for relative, digest in record["outputs"].items():
-        if content_digest(out / relative) != digest:
-            return None
     return record
+
+
+def _changed_files(out: Path, record: dict) -> Iterator[str]:
+    """The files a sealed slide record lists whose content differs from its digest, in order
+    (lazily: a check of whether any did stops at the first)."""
+    return (relative for relative, digest in record["outputs"].items()
+            if content_digest(out / relative) != digest)
 
 
 def reseal_outputs(out: Path, name: str, paths: list[Path]) -> None:
@@ -171,8 +176,7 @@ def changed_outputs(out: Path, name: str, expected: dict) -> list[str]:
     record = _sealed_record(out, name)
     if record is None or record.get("fingerprint") != json.loads(json.dumps(expected)):
         return []
-    return [relative for relative, digest in record["outputs"].items()
-            if content_digest(out / relative) != digest]
+    return list(_changed_files(out, record))
 
 
 def unread_fields(record: dict) -> list[str]:

@@ -7,11 +7,11 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from smearscan.labs import (
-    LDH_LEAST_FRACTION_OF_ULN,
     Bound,
     Labs,
     LabValueError,
     check_ldh,
+    ldh_under_serum_level,
     ldh_without_limit,
 )
 from smearscan.verdict.differential import ACTIVE, Cause, differential, urgent_ttp
@@ -257,10 +257,11 @@ LDH_LIMITS_TRIED = (190.0, 250.0, 480.0, 620.0, 1000.0)
 
 def _urgent_without_ldh_limit(smear: SmearFindings, labs: Labs) -> str | None:
     """The URGENT line of an LDH given without its limit (:func:`_urgent_over_range` over
-    :data:`LDH_LIMITS_TRIED` that the LDH is not under 0.4x of, and over no LDH)."""
+    :data:`LDH_LIMITS_TRIED` the LDH is not under serum level against
+    (:func:`~smearscan.labs.ldh_under_serum_level`), and over no LDH)."""
     lines = {_assessed(smear, replace(labs, ldh=None)).urgent}
     lines |= {_assessed(smear, replace(labs, ldh_uln=limit)).urgent
-              for limit in LDH_LIMITS_TRIED if labs.ldh >= LDH_LEAST_FRACTION_OF_ULN * limit}
+              for limit in LDH_LIMITS_TRIED if not ldh_under_serum_level(labs.ldh, limit)}
     return _urgent_over_range(lines, labs, "limit")
 
 

@@ -396,7 +396,7 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
         # the markers normal, but without an LDH not a closed one either (QA 23 N3).
         under = smear.schistocyte_percent is not None and (
             smear.schistocyte_percent <= smear.limit_percent)
-        open_without_ldh = under and picture.haemolysis_excluded and labs.ldh is None
+        open_without_ldh = under and picture.haemolysis_excluded and not picture.ldh_measured
         return INSUFFICIENT if open_without_ldh else "possible"
     constellation = (picture.haemolysis == "present" and picture.thrombocytopenia
                      and labs.dat != "positive")
@@ -416,7 +416,7 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
     # the platelets low or unknown leaves the picture open, not closed (QA 28 H1: TTP unlikely
     # on 0 of 1000 with platelets 10 and PLASMIC 7; this tool's rule).
     outvoted_without_ldh = (picture.haemolysis == "equivocal" and picture.haemolysis_excluded
-                            and labs.ldh is None and picture.thrombocytopenia is not False)
+                            and not picture.ldh_measured and picture.thrombocytopenia is not False)
     if outvoted_without_ldh:
         return INSUFFICIENT
     undecided = (not picture.haemolysis_excluded and picture.thrombocytopenia is not False
