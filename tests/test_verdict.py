@@ -275,13 +275,38 @@ def test_a_bound_whose_range_partly_calls_for_the_urgent_line_keeps_one(extra, u
 
 def test_a_platelet_bound_across_the_picture_keeps_a_line_that_asks_for_the_count():
     # ADAMTS13 3% with normal haemolysis markers: TTP likely under 150 x10^9/L, possible (no
-    # picture) over it; the line kept claims no more than possible.
+    # picture) over it; the line kept claims no more than possible, and keeps the severe
+    # deficiency's advice (QA 30 N4).
     with pytest.raises(UnresolvedBoundError) as error:
         assess(smear(), parse_labs({**NORMAL_LABS, "adamts13": 3, "platelets": "<200 G/L"}))
     assert str(error.value) == (
         "platelets = '<200 x10^9/L': the verdict differs within that range (at 0 x10^9/L and just "
         "under 200 x10^9/L); give the measured value")
-    assert error.value.urgent == BOUND
+    assert error.value.urgent == urgent_ttp("possible", "severe, bound")
+    assert error.value.urgent.startswith(
+        f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and a value "
+        "reported only as a bound decides whether thrombocytopenia or haemolysis is shown: give "
+        "the measured value; start plasma exchange and corticosteroids now if either is shown; ")
+
+
+def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
+    # QA 30 N4: ADAMTS13 5%, platelets 200, LDH 1000 U/L without its limit, the other markers
+    # normal: against 190-620 U/L haemolysis is shown (TTP likely, "start plasma exchange now"),
+    # against 1000 U/L or without the LDH it is not (possible, "measure again"). The refusal's
+    # line said only "give the limit", dropping the severe deficiency.
+    labs = {**NORMAL_LABS, "platelets": 200, "ldh": 1000, "adamts13": 5, **PLASMIC_ITEMS}
+    lines = {limit: assess(below(), parse_labs({**labs, "ldh_uln": limit})).urgent
+             for limit in (190, 620, 1000)}
+    assert lines == {190: urgent_ttp("likely", "severe"), 620: urgent_ttp("likely", "severe"),
+                     1000: urgent_ttp("possible", "severe, no picture")}
+    assert _without_ldh_limit(labs, below()) == urgent_ttp("possible", "severe, limit")
+    assert urgent_ttp("possible", "severe, limit").startswith(
+        f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the LDH's "
+        "upper limit of normal decides whether haemolysis is shown: give it; start plasma "
+        "exchange and corticosteroids now if thrombocytopenia or haemolysis is shown; ")
+    # A grey-zone ADAMTS13 keeps the plain request: a measured limit may close TTP there.
+    grey = {**labs, "platelets": 100, "adamts13": 15}
+    assert _without_ldh_limit(grey, below()) == urgent_ttp("possible", "grey zone")
 
 
 @pytest.mark.parametrize(("haptoglobin", "points"), [("<0.1 g/L", 1), ("0.1 g/L", 0)])

@@ -30,7 +30,7 @@ from smearscan.verdict.findings import (
 )
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
-from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH, anaemia_limit, show
+from smearscan.verdict.values import ADAMTS13_SEVERE, HEMOGLOBIN_LOW, ICSH, anaemia_limit, show
 
 if TYPE_CHECKING:
     from smearscan.results import SlideSummary
@@ -271,13 +271,18 @@ def _urgent_over_range(lines: set[str | None], labs: Labs, missing: str = "bound
     claims no more than TTP possible and asks for the value ``missing`` (a key of
     :data:`~smearscan.verdict.differential.URGENT_TTP_ADVICE`; while ADAMTS13 is not known, for
     ADAMTS13). A range must never say less than the value left out would (this tool's rule):
-    platelets '<200' span a severe thrombocytopenia."""
+    platelets '<200' span a severe thrombocytopenia. With a severe ADAMTS13 deficiency measured
+    (every value of the range calls for a line) the line keeps its advice to start plasma
+    exchange once the picture shows TTP (QA 30 N4: an LDH without its limit dropped it)."""
     urgent = lines - {None}
     if not urgent:
         return None
     if len(lines) == 1:
         return urgent.pop()
-    return urgent_ttp("possible", "unknown" if labs.adamts13 is None else missing)
+    if labs.adamts13 is None:
+        return urgent_ttp("possible", "unknown")
+    severe = None not in lines and labs.adamts13 < ADAMTS13_SEVERE
+    return urgent_ttp("possible", f"severe, {missing}" if severe else missing)
 
 
 def _decisions(verdict: Verdict) -> tuple:

@@ -49,9 +49,20 @@ URGENT_TTP_ADVICE = {
              "suspicion",
     "limit": "the LDH's upper limit of normal decides the verdict: give it; plasma exchange and "
              "corticosteroids are usually started on clinical suspicion",
+    "severe, bound": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and a value "
+                     "reported only as a bound decides whether thrombocytopenia or haemolysis is "
+                     "shown: give the measured value; start plasma exchange and corticosteroids "
+                     "now if either is shown",
+    "severe, limit": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and the LDH's "
+                     "upper limit of normal decides whether haemolysis is shown: give it; start "
+                     "plasma exchange and corticosteroids now if thrombocytopenia or haemolysis "
+                     "is shown",
 }
 """What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
-under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result)."""
+under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result).
+``bound`` and ``limit``: a value the verdict cannot read (a bound across a cut-off, an LDH
+without its limit) decides; ``severe, ...``: so, with a severe deficiency measured, whose
+advice the line keeps (QA 30 N4)."""
 
 
 def adamts13_known(adamts13: float | None, picture_seen: bool) -> str:
