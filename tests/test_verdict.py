@@ -23,6 +23,7 @@ from smearscan.verdict import (
     urgent_ttp,
 )
 from smearscan.verdict.differential import Cause, ranked
+from smearscan.verdict.differential.ttp import ADAMTS13_SEND
 
 # The URGENT line while ADAMTS13 is not known, by TTP's assessment.
 SUSPECTED = urgent_ttp("suspected", "unknown")
@@ -1614,6 +1615,19 @@ def test_adamts13_comes_first_only_once_the_platelets_are_low(platelets, first):
     assert (missing[0] == "adamts13") is first
     if not first:
         assert missing.index("platelets") < missing.index("adamts13")
+
+
+@pytest.mark.parametrize(("labs", "asks"), [
+    # QA 33 L-4: too few cells, a raised LDH, PLASMIC low: "TTP unlikely ... send it now", and
+    # ADAMTS13 not in what to measure next.
+    ({"ldh": 900, "ldh_uln": 250, "dat": "negative", **LOW_PLASMIC}, True),
+    ({"dat": "positive", "platelets": None}, True),  # an open immune haemolysis, no count
+    ({**NORMAL_MARKERS, "ldh": "200 U/L", "ldh_uln": 250, "dat": "negative"}, False),
+])
+def test_adamts13_is_listed_wherever_a_ttp_reason_asks_for_it(labs, asks):
+    verdict = assess(smear("insufficient", 0.0, (0.0, 1.9), 200), parse_labs(labs))
+    assert (ADAMTS13_SEND in verdict.cause("ttp").reasons) is asks
+    assert [line.split(":")[0] for line in verdict.missing].count("adamts13") == asks
 
 
 def test_an_unlisted_drug_is_checked_not_stopped_and_leaves_the_cancer_suspected():

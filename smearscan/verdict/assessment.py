@@ -16,6 +16,7 @@ from smearscan.labs import (
 )
 from smearscan.verdict.differential import ACTIVE, Cause, differential, urgent_ttp
 from smearscan.verdict.differential.hus import hus_by_adult_limit
+from smearscan.verdict.differential.ttp import ADAMTS13_SEND
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     Finding,
@@ -116,9 +117,10 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                                   or low_platelets_undecided
                                   or (immune and picture.thrombocytopenia)):
         missing.insert(0, adamts13)
-    elif labs.adamts13 is None and (ttp.assessment == "not assessed"
-                                    or (immune and picture.thrombocytopenia is None)):
-        # TTP not closed: ADAMTS13 too, after what would assess it (QA 31 L-A, L-B; QA 33 L-1).
+    elif labs.adamts13 is None and ADAMTS13_SEND in ttp.reasons:
+        # TTP not closed (not assessed, an open immune haemolysis with the platelets not
+        # counted, a low PLASMIC that only ADAMTS13 confirms): ADAMTS13 too, after what would
+        # assess it; wherever a TTP reason asks for it (QA 31 L-A, L-B; QA 33 L-1, L-4).
         missing.append(adamts13)
     if maha != "unlikely" or ttp.assessment in ACTIVE:  # TTP in play: PLASMIC's items too
         missing += _missing(labs, _WORKUP_PURPOSES)

@@ -94,6 +94,10 @@ def urgent_ttp(assessment: str, adamts13: str) -> str:
             f"unless there is life-threatening bleeding ({ISTH_TTP}).")
 
 
+#: The reason that asks for ADAMTS13 while TTP is not closed by it; what to measure next lists
+#: ADAMTS13 wherever a TTP reason says this (QA 33 L-4).
+ADAMTS13_SEND = "ADAMTS13 not measured: send it now (before plasma exchange or transfusion)"
+
 #: Why TTP stays possible when the smear does not show MAHA, the DAT is positive and PLASMIC
 #: reaches 6 (:func:`~smearscan.verdict.findings.ttp_open_despite_dat`).
 DAT_POSITIVE_HIGH_PLASMIC = (
@@ -102,8 +106,7 @@ DAT_POSITIVE_HIGH_PLASMIC = (
     f"{PLASMIC_HIGH}-7 ({ISTH_TTP}; this tool's rule)")
 
 
-def _ttp_closed_by_dat(labs: Labs, plasmic: Score, score: str, send: str
-                       ) -> tuple[str, list[str]]:
+def _ttp_closed_by_dat(labs: Labs, plasmic: Score, score: str) -> tuple[str, list[str]]:
     """TTP where the smear does not show MAHA and a positive DAT with haemolysis not excluded
     leaves it closed (:func:`~smearscan.verdict.findings.ttp_open_despite_dat`), with the
     ground that closes it (this tool's rule)."""
@@ -111,21 +114,21 @@ def _ttp_closed_by_dat(labs: Labs, plasmic: Score, score: str, send: str
     if labs.platelets is not None and labs.platelets >= PLASMIC_PLATELETS:
         return "unlikely", [score, f"{dat}, with platelets of {PLASMIC_PLATELETS:g} x10^9/L or "
                             f"more (a warm autoimmune haemolytic anaemia scores PLASMIC "
-                            f"{PLASMIC_HIGH} too; this tool's rule)", send]
+                            f"{PLASMIC_HIGH} too; this tool's rule)", ADAMTS13_SEND]
     if plasmic.maximum < PLASMIC_HIGH:
         return "unlikely", [score, f"{dat}, with PLASMIC under {PLASMIC_HIGH} (this tool's "
-                            "rule)", send]
+                            "rule)", ADAMTS13_SEND]
     # Neither haemolysis present nor platelets under 30 measured: too little to judge, as with
     # a negative DAT.
     return "not assessed", [score, f"{dat} to consider, but neither haemolysis present nor "
                             f"platelets under {PLASMIC_PLATELETS:g} x10^9/L shown: count the "
-                            "platelets and measure LDH, haptoglobin and reticulocytes now", send]
+                            "platelets and measure LDH, haptoglobin and reticulocytes now",
+                            ADAMTS13_SEND]
 
 
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
                     french: Score, overt_dic: bool) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
-    send = "ADAMTS13 not measured: send it now (before plasma exchange or transfusion)"
     if picture.thrombocytopenia is False:
         return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
                             f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
@@ -137,10 +140,10 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         if ttp_open_despite_dat(labs, picture, plasmic):
             incomplete = ([] if plasmic.minimum >= PLASMIC_HIGH else
                           ["measure the missing PLASMIC items now"])
-            return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, *incomplete, send]
+            return "possible", [score, DAT_POSITIVE_HIGH_PLASMIC, *incomplete, ADAMTS13_SEND]
         # The same on too few cells as on a low count (QA 16: a warm AIHA on 0 of 200 cells
         # got "TTP suspected").
-        return _ttp_closed_by_dat(labs, plasmic, score, send)
+        return _ttp_closed_by_dat(labs, plasmic, score)
     if maha == "unlikely":
         # Not a low count alone (that never makes MAHA unlikely with haemolysis and low
         # platelets): no haemolysis, or an immune one with PLASMIC under 6. PLASMIC is for
@@ -152,26 +155,26 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
             return "not assessed", [score, "a low haptoglobin outvoted by normal markers, the "
                                     f"LDH among them, with PLASMIC reaching {PLASMIC_HIGH} and "
                                     f"platelets {platelets}: ADAMTS13 decides (this tool's "
-                                    "rule)", send]
+                                    "rule)", ADAMTS13_SEND]
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
-                                   f"MAHA ({PLASMIC})", *([send] if immune else [])]
+                                   f"MAHA ({PLASMIC})", *([ADAMTS13_SEND] if immune else [])]
     if maha == INSUFFICIENT and picture.haemolysis_excluded:
-        return _ttp_on_markers_alone(labs, plasmic, score, send)
+        return _ttp_on_markers_alone(labs, plasmic, score)
     if plasmic.minimum >= PLASMIC_HIGH:
-        return "suspected", [score, send]
+        return "suspected", [score, ADAMTS13_SEND]
     picture_reasons = _ttp_picture(maha, labs, picture)
     if plasmic.maximum < PLASMIC_INTERMEDIATE:
-        return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score, send,
+        return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score,
                                 overt_dic)
     if picture_reasons is not None:
         # No PLASMIC item given is a range of 0-7, read as any range reaching 5 (QA 15: a likely
         # MAHA gave "not assessed" and no URGENT line until an item against TTP was added).
         unscored = [] if plasmic.measured else ["no PLASMIC item given: measure them now"]
-        return "possible", [score, *picture_reasons, *unscored, send]
+        return "possible", [score, *picture_reasons, *unscored, ADAMTS13_SEND]
     if maha == INSUFFICIENT:
         # PLASMIC could still reach 5-7: with the picture incomplete TTP is not excluded.
         return "not assessed", [score, "haemolysis not shown or excluded: measure LDH, "
-                                "haptoglobin and reticulocytes now", send]
+                                "haptoglobin and reticulocytes now", ADAMTS13_SEND]
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
 
 
@@ -187,8 +190,7 @@ def _outvoted_at_high_risk(labs: Labs, picture: LabPicture, plasmic: Score) -> b
             and plasmic.maximum >= PLASMIC_HIGH)
 
 
-def _ttp_on_markers_alone(labs: Labs, plasmic: Score, score: str, send: str
-                          ) -> tuple[str, list[str]]:
+def _ttp_on_markers_alone(labs: Labs, plasmic: Score, score: str) -> tuple[str, list[str]]:
     """TTP where the haemolysis markers lean against it (haptoglobin and reticulocytes normal,
     or one raised marker outvoted), but too few cells were counted and no normal LDH settles it,
     or no LDH was measured beside a raised marker: neither "suspected" (an isolated ITP scores 6
@@ -198,15 +200,16 @@ def _ttp_on_markers_alone(labs: Labs, plasmic: Score, score: str, send: str
     if ldh_raised(labs) is None:
         return "not assessed", [score, "haemolysis not shown, but not excluded without an LDH: "
                                 "measure the LDH (with its upper limit) now, and count 1000 red "
-                                "cells if fewer were counted", send]
+                                "cells if fewer were counted", ADAMTS13_SEND]
     if (labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS
             and plasmic.maximum >= PLASMIC_INTERMEDIATE):
         return "possible", [score, f"LDH raised with platelets {show('platelets', labs.platelets)}"
                             f" < {PLASMIC_PLATELETS:g} x10^9/L, the smear not counted in full: "
                             "TTP cannot wait for the rest of the picture (this tool's rule); "
-                            "count 1000 red cells now", send]
+                            "count 1000 red cells now", ADAMTS13_SEND]
     return "not assessed", [score, "LDH raised against a normal haptoglobin and reticulocytes, "
-                            "the smear not counted in full: count 1000 red cells now", send]
+                            "the smear not counted in full: count 1000 red cells now",
+                            ADAMTS13_SEND]
 
 
 def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None:
@@ -230,7 +233,7 @@ def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None
 
 
 def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, score: str,
-                     send: str, overt_dic: bool) -> tuple[str, list[str]]:
+                     overt_dic: bool) -> tuple[str, list[str]]:
     """PLASMIC 0-4: unlikely, unless the French score can reach 2 of 2 (the safer of two
     published scores stands until ADAMTS13 is back; this tool's rule). PLASMIC stands where it
     scores the context itself, an active cancer or a transplant
@@ -241,25 +244,26 @@ def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, s
     contexts do. Neither stands where a trigger of an immune TTP is recorded (:func:`_ttp_trigger`;
     this tool's rule)."""
     if french.maximum < FRENCH_BOTH:
-        return "unlikely", [score, send]
+        return "unlikely", [score, ADAMTS13_SEND]
     french_text = f"French TMA score {french.total_text()}: {french.risk} ({FRENCH})"
     standing = plasmic_context(labs)
     if standing and not _ttp_trigger(labs):
         return "unlikely", [score, f"{french_text}, but it is not validated with {standing}: "
-                                   "PLASMIC stands", send]
+                                   "PLASMIC stands", ADAMTS13_SEND]
     if overt_dic and not _ttp_trigger(labs):
         return "unlikely", [score, f"{french_text}, but an overt DIC with its underlying "
-                                   "disorder explains the picture: PLASMIC stands", send]
+                                   "disorder explains the picture: PLASMIC stands", ADAMTS13_SEND]
     context = french_unvalidated_context(labs)
     if context is not None:
         french_text += (f", although it is not validated with {context}: a score may raise "
                         "suspicion there, never lower it")
     if picture_seen:
         return "possible", [score, f"{french_text}: TTP not excluded (this tool's rule: the "
-                                   "safer score stands)", send]
+                                   "safer score stands)", ADAMTS13_SEND]
     if maha == INSUFFICIENT:
-        return "not assessed", [score, f"{french_text}: measure the MAHA picture now", send]
-    return "unlikely", [score, send]
+        return "not assessed", [score, f"{french_text}: measure the MAHA picture now",
+                                ADAMTS13_SEND]
+    return "unlikely", [score, ADAMTS13_SEND]
 
 
 def _ttp_trigger(labs: Labs) -> bool:
