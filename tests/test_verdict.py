@@ -302,12 +302,29 @@ def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
                      1000: urgent_ttp("possible", "severe, no picture")}
     assert _without_ldh_limit(labs, below()) == urgent_ttp("possible", "severe, limit")
     assert urgent_ttp("possible", "severe, limit").startswith(
-        f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the LDH's "
-        "upper limit of normal decides whether haemolysis is shown: give it; start plasma "
+        f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the LDH "
+        "shows haemolysis only against its lab's upper limit of normal: give it; start plasma "
         "exchange and corticosteroids now if thrombocytopenia or haemolysis is shown; ")
     # A grey-zone ADAMTS13 keeps the plain request: a measured limit may close TTP there.
     grey = {**labs, "platelets": 100, "adamts13": 15}
     assert _without_ldh_limit(grey, below()) == urgent_ttp("possible", "grey zone")
+
+
+@pytest.mark.parametrize(("bound", "urgent"), [
+    # QA 34 H-1: platelets 200 read at face value, with any limit or none: TTP unlikely; their
+    # range spans a thrombocytopenia, which every answer (with a limit, or without the LDH)
+    # keeps the line for.
+    ({"adamts13": 15, "platelets": "<200 G/L"}, urgent_ttp("possible", "limit")),
+    # QA 34 M-1: ADAMTS13 '<20 %' was read as a grey-zone 20%, a false fact in the line.
+    ({"adamts13": "<20 %", "platelets": 10}, urgent_ttp("possible", "limit")),
+])
+def test_an_ldh_without_its_limit_beside_a_bound_keeps_the_line_the_range_calls_for(bound,
+                                                                                      urgent):
+    labs = {**NORMAL_LABS, "ldh": 1000, **PLASMIC_ITEMS, **bound}
+    with pytest.raises(UnresolvedBoundError) as answered:
+        assess(smear(), parse_labs({**labs, "ldh_uln": 250}))
+    assert answered.value.urgent is not None
+    assert _without_ldh_limit(labs, smear()) == urgent
 
 
 @pytest.mark.parametrize(("haptoglobin", "points"), [("<0.1 g/L", 1), ("0.1 g/L", 0)])

@@ -260,11 +260,26 @@ LDH_LIMITS_TRIED = (190.0, 250.0, 480.0, 620.0, 1000.0)
 def _urgent_without_ldh_limit(smear: SmearFindings, labs: Labs) -> str | None:
     """The URGENT line of an LDH given without its limit (:func:`_urgent_over_range` over
     :data:`LDH_LIMITS_TRIED` the LDH is not under serum level against
-    (:func:`~smearscan.labs.ldh_under_serum_level`), and over no LDH)."""
-    lines = {_assessed(smear, replace(labs, ldh=None)).urgent}
-    lines |= {_assessed(smear, replace(labs, ldh_uln=limit)).urgent
-              for limit in LDH_LIMITS_TRIED if not ldh_under_serum_level(labs.ldh, limit)}
+    (:func:`~smearscan.labs.ldh_under_serum_level`), and over no LDH; each across the range
+    of any other value given as a bound: QA 34 H-1, platelets '<200' beside it lost the line
+    that their range, read with any limit, calls for)."""
+    alternatives = [replace(labs, ldh=None), *(
+        replace(labs, ldh_uln=limit) for limit in LDH_LIMITS_TRIED
+        if not ldh_under_serum_level(labs.ldh, limit))]
+    lines = set().union(*(_urgent_lines(smear, alternative) for alternative in alternatives))
     return _urgent_over_range(lines, labs, "limit")
+
+
+def _urgent_lines(smear: SmearFindings, labs: Labs) -> set[str | None]:
+    """The URGENT lines of ``labs`` read as they stand and across the range of each value given
+    as a bound (each varied alone, as :func:`assess` checks them)."""
+    lines = {_assessed(smear, labs).urgent}
+    for spec in fields(labs):
+        bound = getattr(labs, spec.name)
+        if isinstance(bound, Bound):
+            lines |= {_assessed(smear, replace(labs, **{spec.name: value})).urgent
+                      for value in bound.stand_ins()}
+    return lines
 
 
 def _urgent_over_range(lines: set[str | None], labs: Labs, missing: str = "bound") -> str | None:

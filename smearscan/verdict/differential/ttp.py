@@ -53,10 +53,10 @@ URGENT_TTP_ADVICE = {
                      "reported only as a bound decides whether thrombocytopenia or haemolysis is "
                      "shown: give the measured value; start plasma exchange and corticosteroids "
                      "now if either is shown",
-    "severe, limit": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and the LDH's "
-                     "upper limit of normal decides whether haemolysis is shown: give it; start "
-                     "plasma exchange and corticosteroids now if thrombocytopenia or haemolysis "
-                     "is shown",
+    "severe, limit": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and the LDH "
+                     "shows haemolysis only against its lab's upper limit of normal: give it; "
+                     "start plasma exchange and corticosteroids now if thrombocytopenia or "
+                     "haemolysis is shown",
 }
 """What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
 under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result).
