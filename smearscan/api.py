@@ -186,9 +186,9 @@ def _check_scale(fields: Iterable[Path | np.ndarray], pixel_size_um: object, *,
     string would fail deep in the segmentation)."""
     if isinstance(pixel_size_um, bool) or not isinstance(pixel_size_um, numbers.Real):
         raise TypeError(f"pixel_size_um = {pixel_size_um!r}: expected a number (um/px)")
-    warning = check_declared_pixel_size(float(pixel_size_um), fields, trust=trust)
-    if warning is not None:
-        warnings.warn(warning, UserWarning, stacklevel=3)
+    check = check_declared_pixel_size(float(pixel_size_um), fields, trust=trust)
+    if check is not None and check.warning is not None:
+        warnings.warn(check.warning, UserWarning, stacklevel=3)
 
 
 def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:  # the CLI imports what a command needs inside it
     from smearscan.labs import Labs
+    from smearscan.loading import Slide
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILURE = 0, 2, 3, 4
 #: 128 + the signal's number, as a shell reports a process that the signal ended.
@@ -255,7 +256,7 @@ def _run_analysis(args: argparse.Namespace) -> int:
         _say(printable(f"smearscan: {count} images of {folder} given one by one are {count} "
                        f"slides of one field each; give the folder ({folder}) for one slide"))
     if args.pixel_size is not None:
-        _check_pixel_size(slides, args)
+        slides = _checked_pixel_size(slides, args)
     options = RunOptions(
         pixel_size_um=args.pixel_size, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         model_path=args.model, classify=not args.no_classify, save_masks=args.save_masks,
@@ -310,21 +311,29 @@ def _repeat_note(repeat: Path, kept: Path) -> str:
     return f"{repeat}: the same input as {kept}; analysed once"
 
 
-def _check_pixel_size(slides: list, args: argparse.Namespace) -> None:
+def _checked_pixel_size(slides: list[Slide], args: argparse.Namespace) -> list[Slide]:
     """Refuse (PixelSizeError) a --pixel-size out of range, or one that a slide's fields
     contradict, and warn of one they doubt
-    (:func:`~smearscan.pipeline.check_declared_pixel_size`), unless --trust-pixel-size."""
+    (:func:`~smearscan.pipeline.check_declared_pixel_size`), unless --trust-pixel-size; the
+    slides with the estimate each was compared with, which their outputs mark a doubt by."""
+    from dataclasses import replace
+
     from smearscan.errors import printable
     from smearscan.pipeline import check_declared_pixel_size
     from smearscan.segmentation import check_pixel_size
 
     check_pixel_size(args.pixel_size)  # also when no slide has a field
+    checked = []
     for slide in slides:
-        warning = check_declared_pixel_size(args.pixel_size, slide.fields,
-                                            trust=args.trust_pixel_size,
-                                            max_pixels=args.max_pixels)
-        if warning is not None:
-            _say(f"smearscan: warning: slide {printable(slide.name)}: {printable(warning)}")
+        check = check_declared_pixel_size(args.pixel_size, slide.fields,
+                                          trust=args.trust_pixel_size,
+                                          max_pixels=args.max_pixels)
+        if check is not None and check.warning is not None:
+            _say(f"smearscan: warning: slide {printable(slide.name)}: "
+                 f"{printable(check.warning)}")
+        checked.append(slide if check is None else replace(
+            slide, own_pixel_size_um=check.estimate_um))
+    return checked
 
 
 def _slide_line(total: int):

@@ -85,7 +85,9 @@ class Slide:
     out as the same bytes as a field kept, each ``(copy, kept)`` relative to ``root``, and
     ``digests`` the SHA-256 of each field (:func:`content_digest`) as :func:`without_copies`
     read them, in the order of ``fields`` (empty until then): the run's fingerprint reuses them
-    rather than read every field twice.
+    rather than read every field twice. ``own_pixel_size_um``: with a declared pixel size, the
+    slide's own estimate it was compared with
+    (:func:`smearscan.pipeline.check_declared_pixel_size`).
     """
 
     name: str
@@ -95,6 +97,7 @@ class Slide:
     source: Path | None = None
     copies: tuple[tuple[str, str], ...] = ()
     digests: tuple[str | None, ...] = ()
+    own_pixel_size_um: float | None = None
 
     @property
     def origin(self) -> Path:

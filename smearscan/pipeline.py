@@ -158,21 +158,38 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
 SCALE_CHECK_FIELDS = 5
 
 
+@dataclass(frozen=True)
+class ScaleCheck:
+    """A declared pixel size beside the slide's own estimate it was compared with (um/px,
+    median red cell taken as 7.5 um), estimated from ``source``."""
+
+    pixel_size_um: float
+    estimate_um: float
+    source: str
+
+    @property
+    def warning(self) -> str | None:
+        """The one-line warning when the estimate doubts the declared size
+        (:func:`~smearscan.segmentation.doubtful_scale_warning`), else None."""
+        return doubtful_scale_warning(self.pixel_size_um, self.estimate_um, self.source)
+
+
 def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.ndarray], *,
-                              trust: bool = False, max_pixels: int | None = None) -> str | None:
+                              trust: bool = False, max_pixels: int | None = None
+                              ) -> ScaleCheck | None:
     """Refuse a declared pixel size out of range, or, unless ``trust`` (``--trust-pixel-size``),
     one that the usable fields (readable, neither blank nor overexposed, with red cells to
     measure) of ``fields`` (paths, or RGB arrays) contradict as analysis sees them
-    (:func:`~smearscan.segmentation.check_scale_agreement`), and return the warning on one
-    they doubt (:func:`~smearscan.segmentation.doubtful_scale_warning`). The first field's
-    estimate is compared; when it differs by more than
+    (:func:`~smearscan.segmentation.check_scale_agreement`), and return the estimate it was
+    compared with, whose :attr:`ScaleCheck.warning` says whether it doubts it. The first
+    field's estimate is compared; when it differs by more than
     :data:`~smearscan.segmentation.DOUBTFUL_SCALE`, the median of the first
     :data:`SCALE_CHECK_FIELDS` is. Unusable fields are skipped; their analysis reports them.
 
     Returns
     -------
-    str or None
-        The one-line warning, or None when the fields agree (or ``trust``).
+    ScaleCheck or None
+        None with ``trust``, or when no field has red cells to measure.
 
     Raises
     ------
@@ -187,7 +204,7 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.n
         estimates.append(estimate)
         sources.append(source)
         if len(estimates) == 1 and not scales_disagree(estimate, pixel_size_um, DOUBTFUL_SCALE):
-            return None
+            return ScaleCheck(pixel_size_um, estimate, source)
         if len(estimates) == SCALE_CHECK_FIELDS:
             break
     if not estimates:
@@ -196,7 +213,7 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.n
         f"the median of {len(sources)} fields ({sources[0]} and {len(sources) - 1} more)")
     median = float(np.median(estimates))
     check_scale_agreement(pixel_size_um, median, source)
-    return doubtful_scale_warning(pixel_size_um, median, source)
+    return ScaleCheck(pixel_size_um, median, source)
 
 
 def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None

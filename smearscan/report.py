@@ -146,7 +146,10 @@ def _scale_text(summary: SlideSummary) -> str:
     if summary.off_scale_fields:
         text += f", {len(summary.off_scale_fields)} field(s) off scale"
     if summary.scale_in_doubt:
-        text += f", red cells {summary.median_rbc_diameter_um:.1f} um: in doubt"
+        own, diameter = summary.own_pixel_size_um, summary.median_rbc_diameter_um
+        text += "".join([f", own estimate {own:.3f}" if own is not None else "",
+                         f", red cells {diameter:.1f} um" if diameter is not None else "",
+                         ": in doubt"])
     return text
 
 

@@ -276,6 +276,7 @@ class SlideSummary:
     overlapping_fields: tuple[FieldOverlap, ...] = ()
     copies: tuple[tuple[str, str], ...] = ()
     median_rbc_diameter_um: float | None = None
+    own_pixel_size_um: float | None = None
 
     @property
     def signed_off(self) -> Mapping[str, Any] | None:
@@ -323,13 +324,18 @@ class SlideSummary:
 
     @property
     def scale_in_doubt(self) -> bool:
-        """A declared pixel size at which the median red cell measures more than
-        :data:`~smearscan.segmentation.DOUBTFUL_SCALE` off 7.5 um (this tool's rule): a wrong
+        """A declared pixel size that the slide's own estimate (:attr:`own_pixel_size_um`)
+        differs from, or at which its median red cell measures, more than
+        :data:`~smearscan.segmentation.DOUBTFUL_SCALE` off (7.5 um; this tool's rule): a wrong
         calibration or objective, or a marked macro- or microcytosis; the schistocyte count
-        depends on the scale (qacli2: a slide read 5.2% at its own scale, 1.2% at 1.3x it)."""
-        diameter = self.median_rbc_diameter_um
-        return (not self.pixel_size_estimated and diameter is not None
-                and scale_ratio(diameter, NORMAL_RBC_DIAMETER_UM) > DOUBTFUL_SCALE)
+        depends on the scale (qacli2: a slide read 5.2% at its own scale, 1.2% at 1.3x it). The
+        estimate is needed beside the measured cells: at a size too large, round cells are cut
+        into pieces whose median reads normal (qacli3: 7.57 um at 0.190 um/px, 8.38 at 0.25)."""
+        if self.pixel_size_estimated:
+            return False
+        return any(value is not None and scale_ratio(value, reference) > DOUBTFUL_SCALE
+                   for value, reference in ((self.median_rbc_diameter_um, NORMAL_RBC_DIAMETER_UM),
+                                            (self.own_pixel_size_um, self.pixel_size_um)))
 
     @property
     def evened_fields(self) -> tuple[str, ...]:
@@ -356,6 +362,7 @@ class SlideSummary:
                 "overlapping_fields": [o.to_dict() for o in self.overlapping_fields],
                 "copies": [{"image": copy, "same_as": kept} for copy, kept in self.copies],
                 "median_rbc_diameter_um": self.median_rbc_diameter_um,
+                "own_pixel_size_um": self.own_pixel_size_um,
                 "scale_in_doubt": self.scale_in_doubt}
         if self.statistics is not None:
             data |= self.statistics.to_dict()
@@ -388,7 +395,8 @@ class SlideSummary:
                            FieldOverlap.from_dict(o) for o in data.get("overlapping_fields", ())),
                        copies=tuple((str(c["image"]), str(c["same_as"]))
                                     for c in data.get("copies", ())),
-                       median_rbc_diameter_um=data.get("median_rbc_diameter_um"))
+                       median_rbc_diameter_um=data.get("median_rbc_diameter_um"),
+                       own_pixel_size_um=data.get("own_pixel_size_um"))  # none before 0.3.9
         except KeyError as error:
             raise ValueError(f"not a smearscan slide summary: no {error.args[0]!r}") from None
         except (TypeError, AttributeError) as error:

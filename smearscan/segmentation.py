@@ -166,11 +166,15 @@ diameters lie within ~6-9.5 um even in marked micro- or macrocytosis (MCV ~60-13
 factor under ~1.3 either way; 1.5 is wrong calibration or a wrong objective."""
 
 
-DOUBTFUL_SCALE = 1.25
+DOUBTFUL_SCALE = 1.15
 """A declared pixel size that differs from the fields' own estimate by more than this factor
-(but not more than :data:`MAX_SCALE_DISAGREEMENT`) is used with a warning (this tool's rule):
-at it the median red cell measures under 6 or over ~9.4 um, beyond the ~6-9.5 um of real
-smears, while a wrong objective or calibration is off by 1.2x (50x for 60x) or more."""
+(but not more than :data:`MAX_SCALE_DISAGREEMENT`) is used with a warning, and the slide is
+marked "scale in doubt" in every output (this tool's rule): at it the median red cell measures
+under 6.5 or over ~8.6 um, while a wrong objective or calibration is off by 1.2x (50x for 60x)
+or more, and the schistocyte count moves with the scale: qacli3 read one slide (estimated 0.190
+um/px) above the limit at 4.79% at its own scale and borderline at 1.50% at 0.23 um/px (1.21x),
+under the 1.25x this was before. A marked macro- or microcytosis (MCV ~60-130 fl, a median
+cell of ~6-9.5 um) is marked too: its sizes are right at a calibrated scale."""
 
 
 def scale_ratio(size: float, other: float) -> float:
@@ -235,10 +239,10 @@ def doubtful_scale_warning(pixel_size_um: float, estimate: float, source: str) -
     diameter = NORMAL_RBC_DIAMETER_UM * pixel_size_um / estimate
     return (f"--pixel-size {pixel_size_um:g} um/px differs from {estimate:.3g} um/px estimated "
             f"from {source} by {scale_ratio(estimate, pixel_size_um):.2f}x:"
-            f" at the declared size the median red cell measures {diameter:.1f} um, beyond the "
-            f"~6-9.5 um of real smears (a normal cell is {NORMAL_RBC_DIAMETER_UM:g} um; warned "
-            f"over {DOUBTFUL_SCALE:g}x, this tool's rule); used as given, but check the "
-            "calibration and the objective")
+            f" at the declared size the median red cell measures {diameter:.1f} um (a normal "
+            f"cell is {NORMAL_RBC_DIAMETER_UM:g} um; warned over {DOUBTFUL_SCALE:g}x, this tool's"
+            " rule), and the schistocyte count moves with the scale; used as given, but check "
+            "the calibration and the objective")
 
 
 @dataclass(frozen=True)

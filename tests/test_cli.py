@@ -320,35 +320,45 @@ def test_trust_pixel_size_without_a_pixel_size_is_a_usage_error(field_png, capsy
 
 
 def test_a_pixel_size_the_field_doubts_is_used_with_a_warning(shared_datasets, capsys):
-    # The field reads 0.209 um/px; 0.14 (1.49x) and 0.3 (1.44x) were used without a word.
+    # The field reads 0.209 um/px; 0.14 (1.49x) and 0.3 (1.44x) were used without a word;
+    # 0.25 (1.20x) too while the rule was 1.25x (qacli3: a slide read 4.79% at its own scale,
+    # 1.50% at 1.21x it).
     field = shared_datasets / "chula-rbc-12" / "Dataset" / "1.jpg"
-    for value, diameter in (("0.14", "5.0"), ("0.3", "10.8")):
+    for value, ratio, diameter in (("0.14", 0.209 / 0.14, "5.0"), ("0.3", 0.3 / 0.209, "10.8"),
+                                   ("0.25", 0.25 / 0.209, "9.0")):
         assert run(field, "--pixel-size", value, "--no-classify") == 0
         warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
         assert warned == [
             f"smearscan: warning: slide 1: --pixel-size {value} um/px differs from 0.209 um/px "
-            f"estimated from {field} by {0.209 / 0.14 if value == '0.14' else 0.3 / 0.209:.2f}x:"
-            f" at the declared size the median red cell measures {diameter} um, beyond the "
-            "~6-9.5 um of real smears (a normal cell is 7.5 um; warned over 1.25x, this tool's "
-            "rule); used as given, but check the calibration and the objective"]
-    for quiet in (["0.2"], ["0.14", "--trust-pixel-size"]):
+            f"estimated from {field} by {ratio:.2f}x: at the declared size the median red cell "
+            f"measures {diameter} um (a normal cell is 7.5 um; warned over 1.15x, this tool's "
+            "rule), and the schistocyte count moves with the scale; used as given, but check the "
+            "calibration and the objective"]
+    for quiet in (["0.2"], ["0.23"], ["0.14", "--trust-pixel-size"]):
         assert run(field, "--pixel-size", *quiet, "--no-classify") == 0
         assert "warning" not in capsys.readouterr().err
 
 
 def test_a_slide_read_at_a_doubtful_declared_scale_says_so_in_its_outputs(tmp_path, capsys):
     # QA of the analysis command (second pass): a slide read 5.2% at its own scale and 1.2% at
-    # 1.3x it, and no output but the terminal's warning mentioned the scale.
-    for value, diameter, doubt in (("0.3", 11.14, True), ("0.2", 7.58, False)):
+    # 1.3x it, and no output but the terminal's warning mentioned the scale. The field's own
+    # estimate is 0.2085 um/px.
+    for value, diameter, doubt in (("0.3", 11.14, True), ("0.25", 9.42, True),
+                                   ("0.2", 7.58, False)):
         out = tmp_path / value
         assert main([str(SAMPLE_FIELD), "--pixel-size", value, "--out", str(out)]) == 0
         row = capsys.readouterr().out.splitlines()[1]
-        assert ("0.300, red cells 11.1 um: in doubt" in row) is doubt
+        assert (f"{float(value):.3f}, own estimate 0.209, red cells {diameter:.1f} um: in doubt"
+                in row) is doubt
         slide = json.loads((out / "summary.json").read_text())["slides"]["chula-1"]
         assert (slide["median_rbc_diameter_um"], slide["scale_in_doubt"]) == (diameter, doubt)
+        assert round(slide["own_pixel_size_um"], 4) == 0.2085
         report = (out / "slides" / "chula-1" / "report.html").read_text(encoding="utf-8")
-        assert ("<b>Scale in doubt:</b> at the declared pixel size (0.300 um/px) the slide's "
-                "median red cell measures 11.1 um, more than 1.25x off" in report) is doubt
+        assert ("<b>Scale in doubt:</b> the slide's own estimate is 0.209 um/px (its median red "
+                "cell taken as 7.5 um), and at the declared pixel size "
+                f"({float(value):.3f} um/px) the slide's median red cell measures {diameter:.1f} "
+                "um: more than 1.15x off the declared size or the 7.5 um of a normal cell"
+                in report) is doubt
 
 
 def test_a_declared_pixel_size_is_compared_with_the_median_of_five_fields(shared_datasets,

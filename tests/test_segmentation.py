@@ -325,16 +325,16 @@ def test_pixel_size_disagreement_boundary():
     check_scale_agreement(0.05, blank, "field.png")  # nothing to compare with
 
 
-def test_a_declared_pixel_size_is_doubted_beyond_1_25x_either_way():
+def test_a_declared_pixel_size_is_doubted_beyond_1_15x_either_way():
     from smearscan.segmentation import doubtful_scale_warning
 
-    for factor in (1 / 1.25, 1.25):
+    for factor in (1 / 1.15, 1.15):
         assert doubtful_scale_warning(0.2 * factor * (1 - 1e-9 if factor > 1 else 1 + 1e-9),
                                       0.2, "field.png") is None
     assert doubtful_scale_warning(0.2, float("nan"), "field.png") is None
-    assert doubtful_scale_warning(0.2 * 1.2501, 0.2, "f.png") == (
-        "--pixel-size 0.25002 um/px differs from 0.2 um/px estimated from f.png by 1.25x: at the "
-        "declared size the median red cell measures 9.4 um, beyond the ~6-9.5 um of real smears "
-        "(a normal cell is 7.5 um; warned over 1.25x, this tool's rule); used as given, but "
-        "check the calibration and the objective")
-    assert "measures 6.0 um" in doubtful_scale_warning(0.2 / 1.2501, 0.2, "f.png")
+    assert doubtful_scale_warning(0.2 * 1.1501, 0.2, "f.png") == (
+        "--pixel-size 0.23002 um/px differs from 0.2 um/px estimated from f.png by 1.15x: at the "
+        "declared size the median red cell measures 8.6 um (a normal cell is 7.5 um; warned "
+        "over 1.15x, this tool's rule), and the schistocyte count moves with the scale; used as "
+        "given, but check the calibration and the objective")
+    assert "measures 6.5 um" in doubtful_scale_warning(0.2 / 1.1501, 0.2, "f.png")

@@ -172,7 +172,8 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
                 images += saved
             builder.add(result, stem)
         builder.finish_cells()
-    summary = replace(builder.summary(options.population), copies=slide.copies)
+    summary = replace(builder.summary(options.population), copies=slide.copies,
+                      own_pixel_size_um=slide.own_pixel_size_um)
     problems = list(slide.problems)
     summary, unresolved = _with_verdict(slide.name, summary, labs, options.labs_path)
     problems += [unresolved] if unresolved else []
