@@ -119,16 +119,23 @@ def test_a_quarter_of_the_light_is_still_analysed():
     require_exposure((read_field(SAMPLE) * 0.25).round().astype(np.uint8))  # no error
 
 
+def _noise() -> np.ndarray:
+    """A camera's noise for the red channel, which these rules do not read: no row or column
+    of one exact colour (a band, refused as masked)."""
+    return np.random.default_rng(0).integers(0, 4, (480, 640), np.uint8)
+
+
 def _dark(level: int) -> np.ndarray:
     rgb = np.zeros((480, 640, 3), np.uint8)
     rgb[::2] = level  # half the pixels at the level: the 95th percentile is the level
-    rgb[:, :, 0] = 255  # red, which the rule does not read: no pixel is black
+    rgb[:, :, 0] = 255 - _noise()  # red, which the rule does not read: no pixel is black
     return rgb
 
 
 def _flat(spread: int) -> np.ndarray:
     rgb = np.full((480, 640, 3), 180, np.uint8)
     rgb[::2, :, 1] = 180 + spread  # green spans `spread` levels
+    rgb[:, :, 0] += _noise()
     return rgb
 
 
@@ -183,10 +190,44 @@ def test_a_dark_grey_field_stop_is_refused_as_a_black_one(level, refused):
 
 
 def test_dark_purple_nuclei_are_not_a_mask():
-    # A nucleus is dark but coloured: a field whose 5% is at (40, 20, 80) is not masked.
+    # A nucleus is dark but coloured: a field whose 5% is about (40, 20, 80) is not masked
+    # (with a camera's noise: one exact colour throughout is a band, refused below).
     rgb = read_field(SAMPLE).copy()
-    rgb[:24] = (40, 20, 80)
+    noise = np.random.default_rng(0).integers(0, 4, (24, rgb.shape[1], 3))
+    rgb[:24] = np.array([40, 20, 80]) + noise
     require_exposure(rgb)
+
+
+@pytest.mark.parametrize(("edge", "lines", "refused"), [
+    ("top", 4, False), ("top", 5, True),  # 1% of 480 rows is 4.8
+    ("bottom", 30, True), ("left", 6, False), ("left", 7, True),  # 1% of 640 columns is 6.4
+    ("right", 2, False)])
+def test_a_band_of_one_colour_along_an_edge_is_refused_as_masked(edge, lines, refused):
+    # qacli3 HIGH-1: a screenshot with a light title bar was analysed without a word: its letters
+    # counted as platelets, the background under it cut into 18.6 um "red cells".
+    rgb = read_field(SAMPLE).copy()
+    band = {"top": np.s_[:lines], "bottom": np.s_[-lines:], "left": np.s_[:, :lines],
+            "right": np.s_[:, -lines:]}[edge]
+    rgb[band] = (111, 131, 147)  # the field's background (95th percentile of each channel)
+    if not refused:
+        require_exposure(rgb)
+        return
+    kind = "rows" if edge in ("top", "bottom") else "columns"
+    with pytest.raises(MaskedFieldError) as caught:
+        require_exposure(rgb)
+    assert str(caught.value) == (
+        f"masked: its {edge} {lines} {kind} of one exact colour (at least 90% of their pixels; "
+        "this tool's rule): a screenshot's title bar, a border or a label, not the camera's "
+        "field; crop the picture to the field")
+
+
+def test_a_title_bar_with_its_text_is_refused_by_its_plain_rows():
+    rgb = read_field(SAMPLE).copy()
+    rgb[:30] = (111, 131, 147)
+    cv2.putText(rgb, "CellScope Viewer - Slide 12", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
+                (20, 20, 20), 1)
+    with pytest.raises(MaskedFieldError, match=r"^masked: its top \d+ rows of one exact colour"):
+        require_exposure(rgb)
 
 
 def test_a_circular_field_stop_is_refused_in_a_batch_that_goes_on(tmp_path, capsys):
@@ -218,6 +259,7 @@ def test_an_overexposed_field_is_refused_with_the_share_and_the_fix():
 def test_the_exposure_rule_at_its_boundary(clipped, refused):
     rgb = np.full((480, 640, 3), 180, np.uint8)
     rgb[:, :, 1] = np.linspace(120, 200, 640).round()  # green with contrast: not a blank field
+    rgb[:, :, 0] += np.random.default_rng(0).integers(0, 4, rgb.shape[:2], np.uint8)  # noise
     rgb.reshape(-1, 3)[:round(clipped * rgb.shape[0] * rgb.shape[1]), 2] = 255  # blue clipped
     if refused:
         with pytest.raises(OverexposedFieldError):
