@@ -301,6 +301,9 @@ def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
     assert lines == {190: urgent_ttp("likely", "severe"), 620: urgent_ttp("likely", "severe"),
                      1000: urgent_ttp("possible", "severe, no picture")}
     assert _without_ldh_limit(labs, below()) == urgent_ttp("possible", "severe, limit")
+    # A bound wholly under 10% is the same deficiency; the limit still decides.
+    assert _without_ldh_limit({**labs, "adamts13": "<5 %"}, below()) == urgent_ttp(
+        "possible", "severe, limit")
     assert urgent_ttp("possible", "severe, limit").startswith(
         f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the LDH "
         "shows haemolysis only against its lab's upper limit of normal: give it; start plasma "
@@ -313,10 +316,11 @@ def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
 @pytest.mark.parametrize(("bound", "urgent"), [
     # QA 34 H-1: platelets 200 read at face value, with any limit or none: TTP unlikely; their
     # range spans a thrombocytopenia, which every answer (with a limit, or without the LDH)
-    # keeps the line for.
-    ({"adamts13": 15, "platelets": "<200 G/L"}, urgent_ttp("possible", "limit")),
+    # keeps the line for. The bound decides, not the limit: the line asks for its value (QA 35
+    # L-1).
+    ({"adamts13": 15, "platelets": "<200 G/L"}, urgent_ttp("possible", "bound")),
     # QA 34 M-1: ADAMTS13 '<20 %' was read as a grey-zone 20%, a false fact in the line.
-    ({"adamts13": "<20 %", "platelets": 10}, urgent_ttp("possible", "limit")),
+    ({"adamts13": "<20 %", "platelets": 10}, urgent_ttp("possible", "bound")),
 ])
 def test_an_ldh_without_its_limit_beside_a_bound_keeps_the_line_the_range_calls_for(bound,
                                                                                       urgent):

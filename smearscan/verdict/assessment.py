@@ -266,20 +266,25 @@ def _urgent_without_ldh_limit(smear: SmearFindings, labs: Labs) -> str | None:
     alternatives = [replace(labs, ldh=None), *(
         replace(labs, ldh_uln=limit) for limit in LDH_LIMITS_TRIED
         if not ldh_under_serum_level(labs.ldh, limit))]
-    lines = set().union(*(_urgent_lines(smear, alternative) for alternative in alternatives))
-    return _urgent_over_range(lines, labs, "limit")
+    readings = [_urgent_lines(smear, alternative) for alternative in alternatives]
+    lines = set().union(*(across for _, across in readings))
+    # The limit decides where the values as given read differently with each; else a bound's
+    # range does, and the line asks for its value (QA 35 L-1).
+    decides = "limit" if len({given for given, _ in readings}) > 1 else "bound"
+    return _urgent_over_range(lines, labs, decides)
 
 
-def _urgent_lines(smear: SmearFindings, labs: Labs) -> set[str | None]:
-    """The URGENT lines of ``labs`` read as they stand and across the range of each value given
-    as a bound (each varied alone, as :func:`assess` checks them)."""
-    lines = {_assessed(smear, labs).urgent}
+def _urgent_lines(smear: SmearFindings, labs: Labs) -> tuple[str | None, set[str | None]]:
+    """The URGENT line of ``labs`` read as they stand, and the lines across the range of each
+    value given as a bound besides (each varied alone, as :func:`assess` checks them)."""
+    given = _assessed(smear, labs).urgent
+    lines = {given}
     for spec in fields(labs):
         bound = getattr(labs, spec.name)
         if isinstance(bound, Bound):
             lines |= {_assessed(smear, replace(labs, **{spec.name: value})).urgent
                       for value in bound.stand_ins()}
-    return lines
+    return given, lines
 
 
 def _urgent_over_range(lines: set[str | None], labs: Labs, missing: str = "bound") -> str | None:
