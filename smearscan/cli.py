@@ -187,7 +187,7 @@ def analysis_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-classify", action="store_true",
                         help="segment and measure only (no classifier)")
     parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
-                        help="refuse images larger than N pixels (default 50,000,000)")
+                        help="refuse images larger than N pixels (default 50000000: 50 Mpx)")
     parser.add_argument("--force", action="store_true",
                         help="write into an existing non-empty --out folder that smearscan did "
                              "not make (by default refused, to protect other files)")
