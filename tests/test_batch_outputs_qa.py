@@ -314,3 +314,28 @@ def test_a_run_reads_each_field_once_for_its_digest(tmp_path, monkeypatch):
     assert run(slide, "--out", out) == 0
     assert sorted(name for name in hashed if name.endswith(".png")) == [
         "f0.png", "f1.png", "f2.png", "f3.png"]
+
+
+def test_a_results_folder_moved_away_from_its_inputs_keeps_its_slide_names(tmp_path, capsys):
+    # qacli3 MEDIUM-2: results copied to an archive folder, the inputs left where they were:
+    # the next run named every slide after a hash of its new path ('k1-c430492e'), left the old
+    # slides out as errors and refused the lab file by slide name.
+    root = tmp_path / "in"
+    _slide(root, name="k1")
+    _slide(root, fields=1, name="k2")
+    first = tmp_path / "out"
+    assert run(root, "--out", first) == 0
+    moved = tmp_path / "archive" / "2026" / "out"
+    moved.parent.mkdir(parents=True)
+    first.rename(moved)
+    capsys.readouterr()
+    assert run(root, "--out", moved) == 0
+    summary = json.loads((moved / "summary.json").read_text(encoding="utf-8"))
+    assert sorted(summary["slides"]) == ["k1", "k2"]
+    assert summary["sources"] == {"k1": "../../../in/k1", "k2": "../../../in/k2"}
+    assert sorted(p.name for p in (moved / "slides").iterdir()) == ["k1", "k2"]
+    # Another slide of the same name, other fields, from another path: still its own name.
+    other = _slide(tmp_path / "elsewhere", fields=1, name="k1")
+    assert run(other, "--out", moved) == 0
+    summary = json.loads((moved / "summary.json").read_text(encoding="utf-8"))
+    assert sorted(summary["slides"])[0] == "k1" and len(summary["slides"]) == 3

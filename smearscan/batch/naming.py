@@ -14,6 +14,7 @@ import hashlib
 import os
 import unicodedata
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def _suffixed(name: str, source: str) -> str:
     return f"{name}-{hashlib.sha256(os.fsencode(source)).hexdigest()[:8]}"
 
 
-def named_slides(slides: list[Slide], recorded: dict[str, str], out: Path | None = None
+def named_slides(slides: list[Slide], recorded: dict[str, str], out: Path | None = None, *,
+                 recorded_fields: Mapping[str, tuple[tuple[str, str | None], ...]] | None = None
                  ) -> list[Slide]:
     """``slides`` renamed to their output names.
 
@@ -64,6 +66,12 @@ def named_slides(slides: list[Slide], recorded: dict[str, str], out: Path | None
         Output folder name -> input path, of the slides an earlier run finished in the folder.
     out : Path or None
         The output folder (input paths are recorded relative to it).
+    recorded_fields : mapping, keyword-only
+        Output folder name -> its fields (relative path, SHA-256), of the same slides: a slide
+        whose fields (with their :attr:`~smearscan.loading.Slide.digests`) are those of the
+        recorded slide of its own name, whose input path is not in this run, moved (or its
+        output folder did) and keeps its name (qacli3: a results folder moved to an archive
+        renamed every slide ``s1-c430492e`` and refused the lab file by slide name).
 
     Returns
     -------
@@ -73,15 +81,32 @@ def named_slides(slides: list[Slide], recorded: dict[str, str], out: Path | None
     by_source = {source: name for name, source in recorded.items()}
     taken = dict(recorded)
     wanted = {safe_name(slide.name) for slide in slides}
+    sources = {source_of(slide, out) for slide in slides}
     named = []
     for slide in slides:
         source = source_of(slide, out)
         name = by_source.get(source)
+        if name is None and _moved(slide, recorded, recorded_fields or {}, sources):
+            name = safe_name(slide.name)
+            taken[name] = source
         if name is None or taken.get(name) not in (None, source) or name in _this_run(named):
             name = _free_name(safe_name(slide.name), source, taken, wanted, _this_run(named))
         taken[name] = source
         named.append(replace(slide, name=name))
     return named
+
+
+def _moved(slide: Slide, recorded: dict[str, str],
+           recorded_fields: Mapping[str, tuple[tuple[str, str | None], ...]],
+           sources: set[str]) -> bool:
+    """Whether the recorded slide of ``slide``'s name holds its fields, from an input path that
+    none of this run's ``sources`` is (see :func:`named_slides`)."""
+    name = safe_name(slide.name)
+    if len(slide.digests) != len(slide.fields) or recorded.get(name) in (None, *sources):
+        return False
+    fields = tuple((path.relative_to(slide.root).as_posix(), digest)
+                   for path, digest in zip(slide.fields, slide.digests, strict=True))
+    return recorded_fields.get(name) == fields
 
 
 def _this_run(named: list[Slide]) -> set[str]:

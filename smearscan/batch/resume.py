@@ -135,6 +135,20 @@ def earlier_outputs(out: Path, name: str) -> frozenset[str]:
     return frozenset(record["outputs"]) | frozenset(map(str, superseded))
 
 
+def recorded_fields(out: Path) -> dict[str, tuple[tuple[str, str | None], ...]]:
+    """Slide name -> its fields (path relative to the slide, SHA-256), of every slide folder in
+    ``out`` with a readable record: what :func:`~smearscan.batch.naming.named_slides` knows a
+    slide moved since by."""
+    fields = {}
+    for record_path in sorted((out / "slides").glob(f"*/{RECORD_NAME}")):
+        try:
+            files = json.loads(record_path.read_text(encoding="utf-8"))["fingerprint"]["files"]
+            fields[record_path.parent.name] = tuple((str(path), digest) for path, digest in files)
+        except (OSError, ValueError, RecursionError, KeyError, TypeError):
+            continue
+    return fields
+
+
 def recorded_sources(out: Path) -> dict[str, str]:
     """Slide name -> input path, of every slide folder in ``out`` with a readable record."""
     sources = {}

@@ -22,6 +22,7 @@ from smearscan.batch.resume import (
     outcome_of,
     outputs_digests,
     read_record,
+    recorded_fields,
     recorded_sources,
     resumed_outcome,
     sealed,
@@ -294,7 +295,8 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
              progress: bool, on_slide: Callable[[SlideOutcome], None],
              on_folder_problem: Callable[[tuple[str, str, str]], None],
              on_note: Callable[[str], None]) -> list[SlideOutcome]:
-    slides = named_slides(slides, recorded_sources(out) if out is not None else {}, out)
+    slides = named_slides(slides, recorded_sources(out) if out is not None else {}, out,
+                          recorded_fields=recorded_fields(out) if out is not None else None)
     if options.classify and executor.in_process:
         # This process classifies: fail on a bad model before any work. Workers load it
         # themselves (and fail on their first field), so that with workers this process never
