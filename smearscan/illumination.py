@@ -60,15 +60,19 @@ field at a quarter of the light has none. With 2% of a Chula field black (10 row
 segmentation found 8 of its 103 cells, and with a circular stop 1; a stop at 15-35% of the
 background, not black, left 0-1 whole cells, and one at 46% was read as the open field."""
 
-FLAT_LINE_SHARE, FLAT_BAND, FLAT_BAND_MIN_LINES, FLAT_MIN_LINE_PX = 0.9, 0.01, 3, 32
+FLAT_LINE_SHARE, FLAT_BAND, FLAT_BAND_MIN_LINES, FLAT_MIN_LINE_PX, FLAT_CONTRAST = (
+    0.9, 0.01, 3, 32, 20)
 """A field whose rows (or columns) along an edge hold ``FLAT_LINE_SHARE`` or more of their
 pixels at one exact colour, over ``FLAT_BAND`` of its height (width) and at least
-``FLAT_BAND_MIN_LINES`` lines of at least ``FLAT_MIN_LINE_PX`` pixels, is refused as masked:
-a screenshot's title bar, a border or a label pasted on the picture, never a camera's field,
-whose noise varies every pixel (this tool's rule). A light bar is not dark grey: qacli3 found
-a 30-row title bar over a Chula field analysed without a word, its letters counted as platelets
-and the background under it cut into 18.6 um "red cells". No edge row or column of the 4,122
-images of the three datasets is flat (ad hoc scan)."""
+``FLAT_BAND_MIN_LINES`` lines of at least ``FLAT_MIN_LINE_PX`` pixels, that colour more than
+``FLAT_CONTRAST`` levels from the rest's background (the 95th percentile of each channel), is
+refused as masked: a screenshot's title bar, a border or a label pasted on the picture, never a
+camera's field (this tool's rule). A light bar is not dark grey: qacli3 found a 30-row title bar
+over a Chula field analysed without a word, its letters counted as platelets and the background
+under it cut into 18.6 um "red cells". No edge row or column of the 4,122 images of the three
+datasets is flat; saved again as JPEG at quality 20, 10 of 1,242 (Chula, BCCD, every 10th PBC
+image) are, their smooth background flattened by the compression, 0-10 levels from the rest's
+(ad hoc); the bars, borders and labels qacli3 and qacli4 made differ by 28-156 levels."""
 
 BLANK_CONTRAST = 8
 """A field whose green channel spans fewer levels than this between its 1st and 99th
@@ -174,19 +178,27 @@ def require_exposure(rgb: np.ndarray) -> None:
 
 
 def _flat_band(rgb: np.ndarray) -> str | None:
-    """The widest band of flat lines along an edge of ``rgb`` (:data:`FLAT_LINE_SHARE`) that
-    reaches :data:`FLAT_BAND`, in words (``"its top 8 rows"``), or None."""
+    """A band of flat lines along an edge of ``rgb`` that stands out from the rest
+    (:data:`FLAT_LINE_SHARE`), in words (``"its top 8 rows"``), or None."""
     columns = rgb.transpose(1, 0, 2)
-    bands = [(_flat_lines(lines), len(lines), edge, kind) for lines, edge, kind in (
-        (rgb, "top", "rows"), (rgb[::-1], "bottom", "rows"),
-        (columns, "left", "columns"), (columns[::-1], "right", "columns"))
-        if lines.shape[1] >= FLAT_MIN_LINE_PX]  # a strip's short lines are flat by chance
-    if not bands:
-        return None
-    count, total, edge, kind = max(bands, key=lambda band: band[0] / band[1])
-    if count < max(FLAT_BAND_MIN_LINES, FLAT_BAND * total):
-        return None
-    return f"its {edge} {count} {kind}"
+    for lines, edge, kind in ((rgb, "top", "rows"), (rgb[::-1], "bottom", "rows"),
+                              (columns, "left", "columns"), (columns[::-1], "right", "columns")):
+        if lines.shape[1] < FLAT_MIN_LINE_PX:  # a strip's short lines are flat by chance
+            continue
+        count = _flat_lines(lines)
+        if (max(FLAT_BAND_MIN_LINES, FLAT_BAND * len(lines)) <= count < len(lines)
+                and _stands_out(lines, count)):
+            return f"its {edge} {count} {kind}"
+    return None
+
+
+def _stands_out(lines: np.ndarray, count: int) -> bool:
+    """Whether the commonest colour of the first ``count`` of (N, L, 3) ``lines`` lies more
+    than :data:`FLAT_CONTRAST` levels from the rest's background in some channel."""
+    band = lines[:count].reshape(-1, 3)
+    colours, repeats = np.unique(band, axis=0, return_counts=True)
+    background = np.percentile(lines[count:].reshape(-1, 3), 95, axis=0)
+    return bool(np.abs(colours[repeats.argmax()] - background).max() > FLAT_CONTRAST)
 
 
 def _flat_lines(lines: np.ndarray) -> int:
