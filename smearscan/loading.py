@@ -284,9 +284,9 @@ def _refuse_mixed(folder: Path, loose: list[str], slide_folders: list[str]) -> N
     raise MixedFolderError(
         f"{folder}: {counted_names(loose, 'image')} beside "
         f"{counted_names(slide_folders, 'sub-folder')} of "
-        "images: one slide, or a folder of slides with a stray image? For one slide give the "
-        "folder that holds it; else move the images into a sub-folder of their own (or away), "
-        "or give the slide folders one by one")
+        "images: one slide, or a folder of slides with a stray image? For one slide give a "
+        "folder that holds it alone; else move the images into a sub-folder of their own (or "
+        "away), or give the slide folders one by one")
 
 
 def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slide]:

@@ -400,8 +400,8 @@ def test_a_stray_image_beside_slide_folders_is_refused_before_any_work(field_png
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == (
         f"smearscan: {slides}: 1 image (calibration.png) beside 2 sub-folders (s1, s2) of images: "
-        "one slide, or a folder of slides with a stray image? For one slide give the folder "
-        "that holds it; else move the images into a sub-folder of their own (or away), or give "
+        "one slide, or a folder of slides with a stray image? For one slide give a folder that "
+        "holds it alone; else move the images into a sub-folder of their own (or away), or give "
         "the slide folders one by one\n")
     assert not out.exists()
     assert run(slides / "s1", slides / "s2", "--out", out, "--no-classify") == 0
