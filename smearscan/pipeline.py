@@ -161,16 +161,21 @@ SCALE_CHECK_FIELDS = 5
 @dataclass(frozen=True)
 class ScaleCheck:
     """A declared pixel size beside the slide's own estimate it was compared with (um/px,
-    median red cell taken as 7.5 um), estimated from ``source``."""
+    median red cell taken as 7.5 um), estimated from ``source``; ``trusted``: declared with
+    ``--trust-pixel-size``."""
 
     pixel_size_um: float
     estimate_um: float
     source: str
+    trusted: bool = False
 
     @property
     def warning(self) -> str | None:
         """The one-line warning when the estimate doubts the declared size
-        (:func:`~smearscan.segmentation.doubtful_scale_warning`), else None."""
+        (:func:`~smearscan.segmentation.doubtful_scale_warning`), else None (also when
+        trusted: the outputs still mark the doubt)."""
+        if self.trusted:
+            return None
         return doubtful_scale_warning(self.pixel_size_um, self.estimate_um, self.source)
 
 
@@ -185,11 +190,13 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.n
     field's estimate is compared; when it differs by more than
     :data:`~smearscan.segmentation.DOUBTFUL_SCALE`, the median of the first
     :data:`SCALE_CHECK_FIELDS` is. Unusable fields are skipped; their analysis reports them.
+    A trusted size is estimated too: neither refused nor warned of, its doubt is still marked in
+    the slide's outputs (qacli4: a trusted size 1.21x off read 1.50% without a mark).
 
     Returns
     -------
     ScaleCheck or None
-        None with ``trust``, or when no field has red cells to measure.
+        None when no field has red cells to measure.
 
     Raises
     ------
@@ -197,14 +204,12 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.n
         One line with both values and the rule.
     """
     check_pixel_size(pixel_size_um)
-    if trust:
-        return None
     estimates, sources = [], []
     for estimate, source in _field_estimates(fields, max_pixels):
         estimates.append(estimate)
         sources.append(source)
         if len(estimates) == 1 and not scales_disagree(estimate, pixel_size_um, DOUBTFUL_SCALE):
-            return ScaleCheck(pixel_size_um, estimate, source)
+            return ScaleCheck(pixel_size_um, estimate, source, trust)
         if len(estimates) == SCALE_CHECK_FIELDS:
             break
     if not estimates:
@@ -212,8 +217,9 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Iterable[Path | np.n
     source = sources[0] if len(sources) == 1 else (
         f"the median of {len(sources)} fields ({sources[0]} and {len(sources) - 1} more)")
     median = float(np.median(estimates))
-    check_scale_agreement(pixel_size_um, median, source)
-    return ScaleCheck(pixel_size_um, median, source)
+    if not trust:
+        check_scale_agreement(pixel_size_um, median, source)
+    return ScaleCheck(pixel_size_um, median, source, trust)
 
 
 def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None

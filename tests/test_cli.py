@@ -361,6 +361,20 @@ def test_a_slide_read_at_a_doubtful_declared_scale_says_so_in_its_outputs(tmp_pa
                 in report) is doubt
 
 
+def test_a_trusted_pixel_size_is_not_warned_of_but_its_doubt_is_recorded(tmp_path, capsys):
+    # qacli4 MEDIUM-2: --trust-pixel-size at 1.21x the slide's estimate read 1.50% (4.79% at its
+    # own scale) with nothing in the report or summary.json to show the check was overridden.
+    out = tmp_path / "trusted"
+    assert main([str(SAMPLE_FIELD), "--pixel-size", "0.25", "--trust-pixel-size", "--out",
+                 str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    slide = json.loads((out / "summary.json").read_text())["slides"]["chula-1"]
+    assert (round(slide["own_pixel_size_um"], 4), slide["scale_in_doubt"]) == (0.2085, True)
+    # Beyond 1.5x it is used, not refused.
+    assert main([str(SAMPLE_FIELD), "--pixel-size", "0.4", "--trust-pixel-size",
+                 "--no-classify"]) == 0
+
+
 def test_a_declared_pixel_size_is_compared_with_the_median_of_five_fields(shared_datasets,
                                                                            tmp_path, capsys):
     # A CellaVision monocyte crop reads 0.052 um/px from its few red cells; PBC is 0.105. Alone
