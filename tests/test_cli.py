@@ -469,7 +469,8 @@ def test_a_lab_row_is_matched_to_its_slide_by_what_it_shows_never_to_another_pat
     out = tmp_path / "out"
     assert main([str(tmp_path / "in"), "--out", str(out), "--labs", str(labs), "--quiet"]) == 3
     assert capsys.readouterr().err.splitlines()[0] == (
-        f"smearscan: no verdict: {labs} has no lab values for slide 'patientC'")
+        f"smearscan: no verdict: {labs} has no lab values for slide 'patientC' (its rows for no "
+        "slide of this run: 'patientA')")  # qacli3 LOW-4: a mistyped name was never named
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))["slides"]
     assert sorted(summary) == ["M\u00fcller 1", "patientB", "patientC"]
     assert summary["M\u00fcller 1"]["labs"]["platelets"] == 40

@@ -132,19 +132,22 @@ def _lab_values(path: Path | None, slides: list[Slide]) -> dict | None:
     return labs
 
 
-def _with_verdict(name: str, summary: SlideSummary, labs: dict | None, source: Path | None
-                  ) -> tuple[SlideSummary, str | None]:
+def _with_verdict(name: str, summary: SlideSummary, labs: dict | None, source: Path | None,
+                  unused_rows: tuple[str, ...] = ()) -> tuple[SlideSummary, str | None]:
     """The summary with the MAHA verdict and the lab values it was given, when lab values were
-    given for the slide; and why there is no verdict when the lab file has no values for it, or
-    a value given as a bound leaves it open (the verdict block then holds the URGENT line if
-    the whole range calls for it)."""
+    given for the slide; and why there is no verdict when the lab file has no values for it
+    (naming the file's ``unused_rows``, those for no slide of the run: a mistyped name is one;
+    qacli3 LOW-4), or a value given as a bound leaves it open (the verdict block then holds the
+    URGENT line if the whole range calls for it)."""
     if labs is None:
         return summary, None
     if summary.statistics is None:
         return summary, (f"no verdict: no field of slide {name!r} was analysed"
                          if summary.fields_failed == len(summary.fields) else None)
     if "" not in labs and name not in labs:
-        return summary, f"no verdict: {source} has no lab values for slide {name!r}"
+        unused = (f" (its rows for no slide of this run: {', '.join(map(repr, unused_rows))})"
+                  if unused_rows else "")
+        return summary, f"no verdict: {source} has no lab values for slide {name!r}{unused}"
     from smearscan.verdict import UnresolvedBoundError, slide_verdict
 
     summary = replace(summary, labs=labs.get(name, labs.get("")))
@@ -155,8 +158,8 @@ def _with_verdict(name: str, summary: SlideSummary, labs: dict | None, source: P
 
 
 def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
-                 options: RunOptions, labs: dict | None, expected: dict | None
-                 ) -> SlideOutcome:
+                 options: RunOptions, labs: dict | None, expected: dict | None, *,
+                 unused_rows: tuple[str, ...] = ()) -> SlideOutcome:
     """Take a slide's results as they come, then its statistics, verdict and outputs; with
     ``out``, ``slide.json`` (written last) records ``expected``, the fingerprint of the inputs
     when the run began, the digest of every file the slide wrote, and the files an earlier
@@ -176,7 +179,8 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     summary = replace(builder.summary(options.population), copies=slide.copies,
                       own_pixel_size_um=slide.own_pixel_size_um)
     problems = list(slide.problems)
-    summary, unresolved = _with_verdict(slide.name, summary, labs, options.labs_path)
+    summary, unresolved = _with_verdict(slide.name, summary, labs, options.labs_path,
+                                        unused_rows)
     problems += [unresolved] if unresolved else []
     errors = builder.errors + [(slide.name, "", problem) for problem in problems]
     model = builder.model
@@ -321,9 +325,10 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
             remove_superseded(out, resumed.superseded)  # a run killed before it did
             outcomes[slide.name] = resumed
             on_slide(resumed)
+    unused_rows = tuple(sorted(set(labs or {}) - {slide.name for slide in slides} - {""}))
     for slide, results in _grouped(pending, out, options, executor, progress):
         outcomes[slide.name] = finish_slide(slide, results, out, options, labs,
-                                            expected.get(slide.name))
+                                            expected.get(slide.name), unused_rows=unused_rows)
         if out is not None:
             remove_superseded(out, outcomes[slide.name].superseded)
         on_slide(outcomes[slide.name])
