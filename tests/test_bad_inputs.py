@@ -353,6 +353,11 @@ def test_symlink_loop_among_slide_folders_is_one_error(tmp_path, capsys, target)
     assert [(e["slide"], e["image"]) for e in errors] == [("back", "")]
     assert str(loop) in errors[0]["error"] and "loop" in errors[0]["error"]
     assert {r["slide"] for r in read_csv_rows(out / "cells.csv")} == {"s1"}
+    # qacli3 LOW-2: its report said each field's reason was "in the field table below", empty.
+    report = (out / "slides" / "back" / "report.html").read_text(encoding="utf-8")
+    assert ("No field was found: the slide's folder held no image that could be listed; the "
+            "reason is in <code>errors.csv</code>.") in report
+    assert "field table below" not in report
 
 
 def _unlistable(monkeypatch, folder: Path, *, searchable: bool = True) -> None:
