@@ -359,6 +359,23 @@ def _rerun(out):
                  str(out.parent / "model.onnx"), "--quiet", "--jobs", "1"])
 
 
+def test_a_signed_off_review_stays_with_its_results_folder_moved_away_from_the_inputs(
+        results, tmp_path):
+    # With qacli3 MEDIUM-2's fix a moved results folder keeps its slide names; the slide is
+    # analysed again (its input's path changed), and its sign-off, made on the same cells, holds.
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    _sign_off_without(work / "results", 1)
+    before = _merged(work / "results")["positive"]["review"]
+    moved = tmp_path / "archive" / "2026" / "results"
+    moved.parent.mkdir(parents=True)
+    (work / "results").rename(moved)
+    assert main([str(work / "slides"), "--out", str(moved), "--model", str(work / "model.onnx"),
+                 "--quiet", "--jobs", "1"]) == 0
+    after = _merged(moved)["positive"]["review"]
+    assert before["status"] == "signed off" and after == before
+
+
 def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
     work = tmp_path / "run"
     shutil.copytree(results.parent, work)  # inputs, model and results: their own copies

@@ -121,7 +121,9 @@ class Review:
     def applies_to(self, fingerprint: Any) -> bool:
         """Whether this review was made on the same cells: inputs with this fingerprint, the
         settings that change no cell's class aside (:data:`_NOT_CELL_SETTINGS`: an ADAMTS13
-        result that comes back changes the verdict, not one cell)."""
+        result that comes back changes the verdict, not one cell), and where the inputs are (the
+        same fields, by name and content, read from another path: a results folder moved to an
+        archive away from its inputs)."""
         return _cell_inputs(self.fingerprint) == _cell_inputs(json.loads(json.dumps(fingerprint)))
 
 
@@ -134,11 +136,11 @@ _NOT_CELL_SETTINGS = ("labs_path", "labs_file", "population", "save_masks", "ove
 
 
 def _cell_inputs(fingerprint: Any) -> Any:
-    """A fingerprint without :data:`_NOT_CELL_SETTINGS`."""
+    """A fingerprint without :data:`_NOT_CELL_SETTINGS` and the input's path (``source``)."""
     if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("settings"), dict):
         return fingerprint
     settings = {k: v for k, v in fingerprint["settings"].items() if k not in _NOT_CELL_SETTINGS}
-    return fingerprint | {"settings": settings}
+    return {k: v for k, v in fingerprint.items() if k != "source"} | {"settings": settings}
 
 
 def read_review(folder: Path) -> Review | None:
