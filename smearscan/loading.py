@@ -100,6 +100,15 @@ class Slide:
     own_pixel_size_um: float | None = None
 
     @property
+    def named_digests(self) -> tuple[tuple[str, str | None], ...]:
+        """Each field's path relative to ``root`` with its SHA-256, as a slide's fingerprint
+        records them; empty until :attr:`digests` are read."""
+        if len(self.digests) != len(self.fields):
+            return ()
+        return tuple((path.relative_to(self.root).as_posix(), digest)
+                     for path, digest in zip(self.fields, self.digests, strict=True))
+
+    @property
     def origin(self) -> Path:
         """The input path this slide came from: its folder, or its file for a one-field slide."""
         return self.source if self.source is not None else self.root

@@ -104,9 +104,7 @@ def _moved(slide: Slide, recorded: dict[str, str],
     name = safe_name(slide.name)
     if len(slide.digests) != len(slide.fields) or recorded.get(name) in (None, *sources):
         return False
-    fields = tuple((path.relative_to(slide.root).as_posix(), digest)
-                   for path, digest in zip(slide.fields, slide.digests, strict=True))
-    return recorded_fields.get(name) == fields
+    return recorded_fields.get(name) == slide.named_digests
 
 
 def _this_run(named: list[Slide]) -> set[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from smearscan import __version__, default_model_path
@@ -43,10 +43,9 @@ def fingerprint(slide: Slide, options: RunOptions, out: Path | None = None) -> d
     """What a slide's results depend on; a finished slide is reused only if it is unchanged.
 
     ``out`` is the output folder: the input path is recorded relative to it."""
-    digests = (slide.digests if len(slide.digests) == len(slide.fields)
-               else tuple(map(content_digest, slide.fields)))
-    files = [[path.relative_to(slide.root).as_posix(), digest]
-             for path, digest in zip(slide.fields, digests, strict=True)]
+    if len(slide.digests) != len(slide.fields):
+        slide = replace(slide, digests=tuple(map(content_digest, slide.fields)))
+    files = [list(pair) for pair in slide.named_digests]
     settings = {k: str(v) for k, v in asdict(options).items()}
     settings["model"] = content_digest(options.model_path or default_model_path()
                                        ) if options.classify else None
@@ -135,35 +134,38 @@ def earlier_outputs(out: Path, name: str) -> frozenset[str]:
     return frozenset(record["outputs"]) | frozenset(map(str, superseded))
 
 
-def recorded_fields(out: Path) -> dict[str, tuple[tuple[str, str | None], ...]]:
-    """Slide name -> its fields (path relative to the slide, SHA-256), of every slide folder in
-    ``out`` with a readable record: what :func:`~smearscan.batch.naming.named_slides` knows a
-    slide moved since by."""
-    fields = {}
+def recorded_fingerprints(out: Path) -> dict[str, dict]:
+    """Slide name -> the input fingerprint its ``slide.json`` records, of every slide folder in
+    ``out`` with a readable record (read once; :func:`recorded_sources` and
+    :func:`recorded_fields` take what they need from it)."""
+    fingerprints = {}
     for record_path in sorted((out / "slides").glob(f"*/{RECORD_NAME}")):
         try:
-            files = json.loads(record_path.read_text(encoding="utf-8"))["fingerprint"]["files"]
-            fields[record_path.parent.name] = tuple((str(path), digest) for path, digest in files)
+            fingerprint = json.loads(record_path.read_text(encoding="utf-8"))["fingerprint"]
         except (OSError, ValueError, RecursionError, KeyError, TypeError):
+            continue
+        if isinstance(fingerprint, dict):
+            fingerprints[record_path.parent.name] = fingerprint
+    return fingerprints
+
+
+def recorded_sources(fingerprints: dict[str, dict]) -> dict[str, str]:
+    """Slide name -> input path, of :func:`recorded_fingerprints`."""
+    return {name: fingerprint["source"] for name, fingerprint in fingerprints.items()
+            if isinstance(fingerprint.get("source"), str)}
+
+
+def recorded_fields(fingerprints: dict[str, dict]) -> dict[str, tuple[tuple[str, str | None], ...]]:
+    """Slide name -> its fields (:attr:`~smearscan.loading.Slide.named_digests`), of
+    :func:`recorded_fingerprints`: what :func:`~smearscan.batch.naming.named_slides` knows a
+    slide moved since by."""
+    fields = {}
+    for name, fingerprint in fingerprints.items():
+        try:
+            fields[name] = tuple((str(path), digest) for path, digest in fingerprint["files"])
+        except (KeyError, TypeError, ValueError):
             continue
     return fields
-
-
-def recorded_sources(out: Path) -> dict[str, str]:
-    """Slide name -> input path, of every slide folder in ``out`` with a readable record."""
-    sources = {}
-    folder = out / "slides"
-    if not folder.is_dir():
-        return sources
-    for record_path in sorted(folder.glob(f"*/{RECORD_NAME}")):
-        try:
-            source = json.loads(record_path.read_text(encoding="utf-8"))["fingerprint"][
-                "source"]
-        except (OSError, ValueError, RecursionError, KeyError, TypeError):
-            continue
-        if isinstance(source, str):
-            sources[record_path.parent.name] = source
-    return sources
 
 
 def outcome_of(out: Path, name: str, record: dict, *, resumed: bool) -> SlideOutcome:

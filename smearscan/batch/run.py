@@ -23,6 +23,7 @@ from smearscan.batch.resume import (
     outputs_digests,
     read_record,
     recorded_fields,
+    recorded_fingerprints,
     recorded_sources,
     resumed_outcome,
     sealed,
@@ -299,8 +300,9 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
              progress: bool, on_slide: Callable[[SlideOutcome], None],
              on_folder_problem: Callable[[tuple[str, str, str]], None],
              on_note: Callable[[str], None]) -> list[SlideOutcome]:
-    slides = named_slides(slides, recorded_sources(out) if out is not None else {}, out,
-                          recorded_fields=recorded_fields(out) if out is not None else None)
+    recorded = recorded_fingerprints(out) if out is not None else {}
+    slides = named_slides(slides, recorded_sources(recorded), out,
+                          recorded_fields=recorded_fields(recorded))
     if options.classify and executor.in_process:
         # This process classifies: fail on a bad model before any work. Workers load it
         # themselves (and fail on their first field), so that with workers this process never
@@ -349,7 +351,7 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
     held = {digest: name for name in outcomes for _, digest in expected[name]["files"]
             if digest is not None}
     problems = []
-    for name in _newest_first(out, recorded_sources(out)):
+    for name in _newest_first(out, recorded_sources(recorded_fingerprints(out))):
         if name in everything:
             continue
         record = read_record(out, name)

@@ -24,7 +24,7 @@ import numpy as np
 
 from smearscan import __version__
 from smearscan.batch.outcome import SlideOutcome
-from smearscan.batch.resume import recorded_sources
+from smearscan.batch.resume import recorded_fingerprints, recorded_sources
 from smearscan.loading import natural_key
 from smearscan.outputs import (
     atomic_text_file,
@@ -284,7 +284,8 @@ def write_merged_outputs(out: Path, outcomes: list[SlideOutcome],
     _write_merged_cells(out, outcomes)
     errors = [e for o in outcomes for e in o.errors] + list(problems)
     write_text_atomic(out / "errors.csv", csv_text(ERROR_HEADER, errors))
-    recorded = recorded_sources(out) if any(not o.source for o in outcomes) else {}
+    recorded = (recorded_sources(recorded_fingerprints(out)) if any(not o.source for o in outcomes)
+                else {})
     write_json_atomic(out / "summary.json", {
         "smearscan_version": __version__,
         "model": next((o.model for o in outcomes if o.model is not None), None),

@@ -191,11 +191,15 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         raise UnresolvedBoundError(missing, _urgent_without_ldh_limit(smear, labs), "ldh")
     check_ldh(labs, "lab values")
     verdict = _assessed(smear, labs)
-    for spec in fields(labs):
-        bound = getattr(labs, spec.name)
-        if isinstance(bound, Bound):
-            _check_bound(smear, labs, spec.name, bound, verdict)
+    for key, bound in _bounds(labs):
+        _check_bound(smear, labs, key, bound, verdict)
     return verdict
+
+
+def _bounds(labs: Labs) -> list[tuple[str, Bound]]:
+    """The values of ``labs`` given as bounds, by key."""
+    return [(spec.name, value) for spec in fields(labs)
+            if isinstance(value := getattr(labs, spec.name), Bound)]
 
 
 def slide_verdict(summary: SlideSummary) -> Verdict | None:
@@ -278,13 +282,8 @@ def _urgent_lines(smear: SmearFindings, labs: Labs) -> tuple[str | None, set[str
     """The URGENT line of ``labs`` read as they stand, and the lines across the range of each
     value given as a bound besides (each varied alone, as :func:`assess` checks them)."""
     given = _assessed(smear, labs).urgent
-    lines = {given}
-    for spec in fields(labs):
-        bound = getattr(labs, spec.name)
-        if isinstance(bound, Bound):
-            lines |= {_assessed(smear, replace(labs, **{spec.name: value})).urgent
-                      for value in bound.stand_ins()}
-    return given, lines
+    return given, {given} | {_assessed(smear, replace(labs, **{key: value})).urgent
+                             for key, bound in _bounds(labs) for value in bound.stand_ins()}
 
 
 def _urgent_over_range(lines: set[str | None], labs: Labs, missing: str = "bound") -> str | None:
