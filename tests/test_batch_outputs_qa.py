@@ -335,7 +335,31 @@ def test_a_results_folder_moved_away_from_its_inputs_keeps_its_slide_names(tmp_p
     assert summary["sources"] == {"k1": "../../../in/k1", "k2": "../../../in/k2"}
     assert sorted(p.name for p in (moved / "slides").iterdir()) == ["k1", "k2"]
     # Another slide of the same name, other fields, from another path: still its own name.
-    other = _slide(tmp_path / "elsewhere", fields=1, name="k1")
+    other = _slide(tmp_path / "elsewhere", fields=1, name="other").rename(
+        tmp_path / "elsewhere" / "k1")
     assert run(other, "--out", moved) == 0
     summary = json.loads((moved / "summary.json").read_text(encoding="utf-8"))
     assert sorted(summary["slides"])[0] == "k1" and len(summary["slides"]) == 3
+
+
+def test_a_moved_results_folder_keeps_the_name_of_a_slide_with_a_field_added_or_removed(
+        tmp_path, capsys):
+    # qacli5 MEDIUM-1: after the move, one late field renamed the slide 's1-bd545500', so its
+    # lab row (and URGENT line) no longer matched, where in place it kept its name.
+    root = tmp_path / "in"
+    _slide(root, name="k1")
+    _slide(root, fields=3, name="k2")
+    first = tmp_path / "out"
+    assert run(root, "--out", first) == 0
+    moved = tmp_path / "archive" / "out"
+    moved.parent.mkdir(parents=True)
+    first.rename(moved)
+    late = _slide(tmp_path / "late", fields=1, name="late") / "f0.png"
+    late.rename(root / "k1" / "late.png")
+    (root / "k2" / "f2.png").unlink()
+    capsys.readouterr()
+    assert run(root, "--out", moved) == 0
+    summary = json.loads((moved / "summary.json").read_text(encoding="utf-8"))
+    assert sorted(summary["slides"]) == ["k1", "k2"]
+    assert [summary["slides"][name]["fields"] for name in ("k1", "k2")] == [3, 2]
+    assert sorted(p.name for p in (moved / "slides").iterdir()) == ["k1", "k2"]

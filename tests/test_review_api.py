@@ -376,6 +376,57 @@ def test_a_signed_off_review_stays_with_its_results_folder_moved_away_from_the_i
     assert before["status"] == "signed off" and after == before
 
 
+def test_a_moved_signed_off_slide_with_a_late_field_keeps_its_name_and_says_its_review_lapsed(
+        results, tmp_path):
+    # qacli5 MEDIUM-1: in an archived results folder one field added renamed the slide, set
+    # its signed-off analysis aside and lost its lab row; in place it keeps its name and says
+    # the review no longer applies.
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    _sign_off_without(work / "results", 1)
+    moved = tmp_path / "archive" / "results"
+    moved.parent.mkdir(parents=True)
+    (work / "results").rename(moved)
+    late = work / "slides" / "positive" / "late.jpg"
+    first = sorted((work / "slides" / "positive").iterdir())[0]
+    Image.fromarray(read_field(first)[::-1]).save(late)  # a field of its own
+    assert main([str(work / "slides"), "--out", str(moved), "--model", str(work / "model.onnx"),
+                 "--quiet", "--jobs", "1"]) == 0
+    merged = _merged(moved)
+    assert sorted(merged) == ["negative", "positive"]
+    assert merged["positive"]["review"]["status"] == "inputs changed"
+    assert merged["positive"]["review"]["message"].startswith(
+        "the fields or settings changed after this review, so it no longer applies; it was "
+        "signed off by A. Tech on ")
+
+
+def test_a_copy_of_a_signed_off_slide_under_another_name_leaves_the_sign_off_merged(
+        results, tmp_path, capsys):
+    # qacli5 MEDIUM-2: analysing a copy of a signed-off slide under another name dropped the
+    # signed-off slide, its verdict and reviewed cells, from summary.json and cells.csv.
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    out = work / "results"
+    _sign_off_without(out, 1)
+    signed = _merged(out)["positive"]["review"]
+    alias = work / "copies" / "alias"
+    shutil.copytree(work / "slides" / "positive", alias)
+    capsys.readouterr()
+    assert main([str(alias), "--out", str(out), "--model", str(work / "model.onnx"),
+                 "--quiet", "--jobs", "1"]) == 3
+    assert capsys.readouterr().err.splitlines() == [
+        f"smearscan: {out / 'slides' / 'positive'}: every image of it is in slide 'alias', "
+        "analysed later (renamed or moved?); kept in the merged outputs, as it was signed off "
+        f"by A. Tech on {signed['time']}: remove the folder you do not want",
+        f"smearscan: 1 problem(s) in the output folder; see {out / 'errors.csv'}"]
+    merged = _merged(out)
+    assert sorted(merged) == ["alias", "negative", "positive"]
+    assert merged["positive"]["review"] == signed and "review" not in merged["alias"]
+    with open(out / "cells.csv", encoding="utf-8") as handle:
+        slides = Counter(row["slide"] for row in csv.DictReader(handle))
+    assert slides["positive"] == slides["alias"] > 0
+
+
 def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
     work = tmp_path / "run"
     shutil.copytree(results.parent, work)  # inputs, model and results: their own copies

@@ -68,10 +68,11 @@ def named_slides(slides: list[Slide], recorded: dict[str, str], out: Path | None
         The output folder (input paths are recorded relative to it).
     recorded_fields : mapping, keyword-only
         Output folder name -> its fields (relative path, SHA-256), of the same slides: a slide
-        whose fields (with their :attr:`~smearscan.loading.Slide.digests`) are those of the
-        recorded slide of its own name, whose input path is not in this run, moved (or its
-        output folder did) and keeps its name (qacli3: a results folder moved to an archive
-        renamed every slide ``s1-c430492e`` and refused the lab file by slide name).
+        whose fields (with their :attr:`~smearscan.loading.Slide.digests`) hold those of the
+        recorded slide of its own name, or are held by them (a field added or removed since),
+        and whose recorded input path is not in this run, moved (or its output folder did) and
+        keeps its name (qacli3: a results folder moved to an archive renamed every slide
+        ``s1-c430492e`` and refused the lab file by slide name).
 
     Returns
     -------
@@ -104,7 +105,11 @@ def _moved(slide: Slide, recorded: dict[str, str],
     name = safe_name(slide.name)
     if len(slide.digests) != len(slide.fields) or recorded.get(name) in (None, *sources):
         return False
-    return recorded_fields.get(name) == slide.named_digests
+    now = {pair for pair in slide.named_digests if pair[1] is not None}
+    then = {pair for pair in recorded_fields.get(name, ()) if pair[1] is not None}
+    # A field added or removed since (qacli5 MEDIUM-1) leaves one set inside the other; another
+    # patient's slide of the same name shares no image with it.
+    return bool(now and then) and (now <= then or then <= now)
 
 
 def _this_run(named: list[Slide]) -> set[str]:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -42,6 +43,9 @@ from smearscan.outputs import (
 from smearscan.pipeline import analyse_field, cached_model
 from smearscan.report import slide_report_html
 from smearscan.results import FieldResult, FieldTask, SlideSummary
+
+if TYPE_CHECKING:
+    from smearscan.review.reviews import SignOff
 
 
 class ModelFileError(SmearscanError):
@@ -363,12 +367,18 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
         digests = [digest for _, digest in record.get("fingerprint", {}).get("files", [])
                    if digest is not None]
         if digests and all(digest in held for digest in digests):
-            # A slide folder renamed or moved since: its cells would count twice.
+            # A slide folder renamed or moved since: its cells would count twice. A sign-off is
+            # a person's work and is never dropped unseen (qacli5 MEDIUM-2).
+            signoff = _signoff(out / "slides" / name)
             problems.append((name, "", f"{out / 'slides' / name}: every image of it is in "
                              f"slide {held[digests[0]]!r}, analysed later (renamed or moved?); "
-                             "left out of the merged outputs (remove the folder to drop it for "
-                             "good)"))
-            continue
+                             + ("left out of the merged outputs (remove the folder to drop it "
+                                "for good)" if signoff is None else
+                                f"kept in the merged outputs, as it was signed off by "
+                                f"{signoff.reviewer} on {signoff.time}: remove the folder you do "
+                                "not want")))
+            if signoff is None:
+                continue
         held |= {digest: name for digest in digests if digest not in held}
         try:
             everything[name] = (outcome_of(out, name, record, resumed=True),
@@ -383,6 +393,19 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
         if outcome.name in outcomes:
             outcomes[outcome.name].summary = outcome.summary
     return problems
+
+
+def _signoff(folder: Path) -> SignOff | None:
+    """The sign-off of the slide in ``folder``, None without one (or with an unreadable review,
+    which :func:`_reviewed` reports)."""
+    from smearscan.review.records import ReviewError
+    from smearscan.review.reviews import read_review
+
+    try:
+        review = read_review(folder)
+    except ReviewError:
+        return None
+    return review.signoff if review is not None else None
 
 
 def _newest_first(out: Path, names: Iterable[str]) -> list[str]:
