@@ -228,7 +228,13 @@ def _run_analysis(args: argparse.Namespace) -> int:
         executor_for,
         parse_scheduler,
     )
-    from smearscan.loading import DEFAULT_MAX_PIXELS, find_slides, without_copies, without_repeats
+    from smearscan.loading import (
+        DEFAULT_MAX_PIXELS,
+        find_slides,
+        shared_images,
+        without_copies,
+        without_repeats,
+    )
     from smearscan.outputs import check_output_folder
     from smearscan.report import field_table, slide_table
 
@@ -252,6 +258,10 @@ def _run_analysis(args: argparse.Namespace) -> int:
     slides, copies = without_copies(slides)
     for copy, kept in copies:
         _say(printable(f"smearscan: {copy}: the same image as {kept}; counted once"))
+    for slide, earlier, count in shared_images(slides):
+        _say(printable(f"smearscan: {slide.origin}: {count} of its {len(slide.fields)} "
+                       f"image(s) are the same bytes as images of {earlier.origin}; both are "
+                       "analysed: check that each holds its own patient's fields"))
     for folder, count in _files_given_by_folder(args.paths).items():
         _say(printable(f"smearscan: {count} images of {folder} given one by one are {count} "
                        f"slides of one field each; give the folder ({folder}) for one slide"))

@@ -541,6 +541,25 @@ def test_the_same_image_twice_in_a_slide_is_counted_once(field_png, tmp_path, ca
             "a.png).") in report
 
 
+def test_one_patients_images_in_two_slides_are_named_on_stderr(field_png, tmp_path, capsys):
+    # qacli5 LOW-4: a slide folder copied under another name gave two patients the same cells,
+    # and no word of it.
+    first, second = tmp_path / "in" / "anna", tmp_path / "in" / "bert"
+    for slide in (first, second):
+        slide.mkdir(parents=True)
+        (slide / "1.png").write_bytes(field_png.read_bytes())
+    flipped = np.asarray(Image.open(field_png))[::-1]
+    Image.fromarray(flipped).save(second / "2.png")
+    (tmp_path / "in" / "carl").mkdir()
+    Image.fromarray(flipped[:, ::-1]).save(tmp_path / "in" / "carl" / "1.png")
+    assert main([str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert capsys.readouterr().err == (
+        f"smearscan: {second}: 1 of its 2 image(s) are the same bytes as images of {first}; "
+        "both are analysed: check that each holds its own patient's fields\n")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())["slides"]
+    assert sorted(summary) == ["anna", "bert", "carl"]
+
+
 def test_an_output_folder_in_use_is_refused_before_the_inputs_are_read(tmp_path, capsys):
     # qacli2 LOW-8: a run into a folder a review held scanned and hashed its inputs, and printed
     # their notes, before it said the folder was in use.
