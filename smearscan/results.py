@@ -263,6 +263,12 @@ class SlideSummary:
     median_rbc_diameter_um : float or None
         The median diameter of the whole red cells (class ``rbc``) at the slide's pixel size;
         None when none was classified.
+    own_pixel_size_um : float or None
+        With a declared pixel size, the slide's own estimate it was compared with.
+    no_verdict : str or None
+        Why a run given lab values has none for this slide (a lab file without its row): the
+        report a clinician reads says why no verdict, and no URGENT line, is there (qacli5
+        LOW-5).
     """
 
     fields: tuple[FieldSummary, ...]
@@ -277,6 +283,7 @@ class SlideSummary:
     copies: tuple[tuple[str, str], ...] = ()
     median_rbc_diameter_um: float | None = None
     own_pixel_size_um: float | None = None
+    no_verdict: str | None = None
 
     @property
     def signed_off(self) -> Mapping[str, Any] | None:
@@ -372,6 +379,8 @@ class SlideSummary:
             data["review"] = self.review
         if self.labs is not None:
             data["labs"] = self.labs.to_dict()
+        if self.no_verdict is not None:
+            data["no_verdict"] = self.no_verdict
         return data
 
     @classmethod
@@ -396,7 +405,8 @@ class SlideSummary:
                        copies=tuple((str(c["image"]), str(c["same_as"]))
                                     for c in data.get("copies", ())),
                        median_rbc_diameter_um=data.get("median_rbc_diameter_um"),
-                       own_pixel_size_um=data.get("own_pixel_size_um"))  # none before 0.3.9
+                       own_pixel_size_um=data.get("own_pixel_size_um"),  # none before 0.3.9
+                       no_verdict=data.get("no_verdict"))
         except KeyError as error:
             raise ValueError(f"not a smearscan slide summary: no {error.args[0]!r}") from None
         except (TypeError, AttributeError) as error:

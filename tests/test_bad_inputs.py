@@ -72,8 +72,8 @@ def tiff_header_only(path: Path, width: int, height: int) -> Path:
     return path
 
 
-def _truncated_jpeg(path: Path) -> None:
-    Image.fromarray(_field()).save(path, quality=90)
+def _truncated_jpeg(path: Path, seed: int = 0) -> None:
+    Image.fromarray(_field(seed=seed)).save(path, quality=90)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
 
@@ -250,11 +250,11 @@ def _slides_tree(root: Path) -> dict[tuple[str, str], str]:
     accents = root / "Präparat 1 ü"
     accents.mkdir()
     Image.fromarray(_field(seed=2)).save(accents / "feld 1 é.png")
-    _truncated_jpeg(accents / "kaputt ß.jpg")
+    _truncated_jpeg(accents / "kaputt ß.jpg", seed=5)  # not the same bytes as mixed's
     expected[(accents.name, "kaputt ß.jpg")] = str(accents / "kaputt ß.jpg")
-    for slide in ("s1", "s2"):  # the same file name in two slides
+    for seed, slide in enumerate(("s1", "s2"), start=3):  # the same file name in two slides
         (root / slide).mkdir()
-        Image.fromarray(_field(seed=3)).save(root / slide / "a.png")
+        Image.fromarray(_field(seed=seed)).save(root / slide / "a.png")
     return expected
 
 

@@ -1,3 +1,4 @@
+import html
 import json
 import os
 import subprocess
@@ -397,9 +398,11 @@ def test_a_declared_pixel_size_is_compared_with_the_median_of_five_fields(shared
 
 
 def _two_slides(tmp_path, field_png):
+    """Slides s1 (the sample field) and s2 (the field upside down: another patient's)."""
     for name in ("s1", "s2"):
         (tmp_path / "in" / name).mkdir(parents=True)
-        (tmp_path / "in" / name / "f.png").write_bytes(field_png.read_bytes())
+    (tmp_path / "in" / "s1" / "f.png").write_bytes(field_png.read_bytes())
+    Image.fromarray(np.asarray(Image.open(field_png))[::-1]).save(tmp_path / "in" / "s2" / "f.png")
     return tmp_path / "in"
 
 
@@ -468,13 +471,21 @@ def test_a_lab_row_is_matched_to_its_slide_by_what_it_shows_never_to_another_pat
     labs.write_text("slide,platelets\npatientA,20\npatientB,30\nM\u00fcller 1,40\n")
     out = tmp_path / "out"
     assert main([str(tmp_path / "in"), "--out", str(out), "--labs", str(labs), "--quiet"]) == 3
-    assert capsys.readouterr().err.splitlines()[0] == (
-        f"smearscan: no verdict: {labs} has no lab values for slide 'patientC' (its rows for no "
-        "slide of this run: 'patientA')")  # qacli3 LOW-4: a mistyped name was never named
+    assert (f"smearscan: no verdict: {labs} has no lab values for slide 'patientC' (its rows "
+            "for no slide of this run: 'patientA')"  # qacli3 LOW-4: a mistyped name was unnamed
+            ) in capsys.readouterr().err.splitlines()
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))["slides"]
     assert sorted(summary) == ["M\u00fcller 1", "patientB", "patientC"]
     assert summary["M\u00fcller 1"]["labs"]["platelets"] == 40
     assert "verdict" not in summary["patientC"]
+    # ... and in what a clinician reads (qacli5 LOW-5: the report was silent).
+    reason = f"{labs} has no lab values for slide 'patientC' (its rows for no slide of this " \
+             "run: 'patientA')"
+    assert summary["patientC"]["no_verdict"] == reason and "no_verdict" not in summary["patientB"]
+    report = (out / "slides" / "patientC" / "report.html").read_text(encoding="utf-8")
+    assert ('<p class="headline borderline" role="alert"><b>No MAHA verdict:</b> '
+            f"{reason}. The run was given lab values, but none for this slide, so no verdict and "
+            "no URGENT line can be shown: add its row and run again.</p>") in html.unescape(report)
 
 
 def test_a_slide_whose_every_field_failed_says_so_and_why_it_has_no_verdict(tmp_path, capsys):

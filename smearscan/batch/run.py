@@ -152,7 +152,8 @@ def _with_verdict(name: str, summary: SlideSummary, labs: dict | None, source: P
     if "" not in labs and name not in labs:
         unused = (f" (its rows for no slide of this run: {', '.join(map(repr, unused_rows))})"
                   if unused_rows else "")
-        return summary, f"no verdict: {source} has no lab values for slide {name!r}{unused}"
+        reason = f"{source} has no lab values for slide {name!r}{unused}"
+        return replace(summary, no_verdict=reason), f"no verdict: {reason}"
     from smearscan.verdict import UnresolvedBoundError, slide_verdict
 
     summary = replace(summary, labs=labs.get(name, labs.get("")))
