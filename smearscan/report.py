@@ -153,6 +153,22 @@ def _scale_text(summary: SlideSummary) -> str:
     return text
 
 
+def _scale_doubt_text(summary: SlideSummary) -> str | None:
+    """What doubts the declared pixel size (:attr:`SlideSummary.scale_doubts`), each with its
+    factor; None when nothing does."""
+    declared = _pixel_size_text(summary.pixel_size_um, False) + " um/px"
+    said = []
+    if "own estimate" in summary.scale_doubts:
+        said.append(f"the slide's own estimate, {summary.own_pixel_size_um:.3f} um/px (its median "
+                    f"red cell taken as 7.5 um), is {summary.own_scale_ratio:.2f}x off the "
+                    f"declared {declared}")
+    if "median cell" in summary.scale_doubts:
+        said.append(f"at the declared pixel size ({declared}) the slide's median red cell "
+                    f"measures {summary.median_rbc_diameter_um:.1f} um, "
+                    f"{summary.median_cell_ratio:.2f}x off the 7.5 um of a normal cell")
+    return "; and ".join(said) or None
+
+
 def _prepared_text(field: FieldSummary) -> str:
     """``evened 0.64`` (its light's falloff) and ``smoothed 6.8`` (its noise, levels), or ``-``."""
     done = ([f"evened {field.light_falloff:.2f}"] if field.evened else []) + (
@@ -276,7 +292,7 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         evened_fields=summary.evened_fields, smoothed_fields=summary.smoothed_fields,
         off_scale_fields=summary.off_scale_fields,
         scale_disagreement=f"{MAX_SCALE_DISAGREEMENT:g}",
-        scale_in_doubt=summary.scale_in_doubt, doubtful_scale=f"{DOUBTFUL_SCALE:g}",
+        scale_doubt=_scale_doubt_text(summary), doubtful_scale=f"{DOUBTFUL_SCALE:g}",
         overlaps=summary.overlapping_fields, min_coinciding=MIN_COINCIDING,
         min_share=f"{MIN_SHARE:.0%}",
     )

@@ -330,19 +330,39 @@ class SlideSummary:
                      and f.pixel_size_um is not None and scales_disagree(f.pixel_size_um, slide))
 
     @property
-    def scale_in_doubt(self) -> bool:
-        """A declared pixel size that the slide's own estimate (:attr:`own_pixel_size_um`)
-        differs from, or at which its median red cell measures, more than
-        :data:`~smearscan.segmentation.DOUBTFUL_SCALE` off (7.5 um; this tool's rule): a wrong
-        calibration or objective, or a marked macro- or microcytosis; the schistocyte count
-        depends on the scale (qacli2: a slide read 5.2% at its own scale, 1.2% at 1.3x it). The
-        estimate is needed beside the measured cells: at a size too large, round cells are cut
-        into pieces whose median reads normal (qacli3: 7.57 um at 0.190 um/px, 8.38 at 0.25)."""
+    def scale_doubts(self) -> tuple[str, ...]:
+        """What doubts a declared pixel size: ``"own estimate"``, the slide's own estimate
+        (:attr:`own_pixel_size_um`) differs from it, and ``"median cell"``, at it the slide's
+        median red cell measures, more than :data:`~smearscan.segmentation.DOUBTFUL_SCALE` off
+        (7.5 um; this tool's rule). A wrong calibration or objective, or a marked macro- or
+        microcytosis; the schistocyte count depends on the scale (qacli2: a slide read 5.2% at
+        its own scale, 1.2% at 1.3x it). The estimate is needed beside the measured cells: at a
+        size too large, round cells are cut into pieces whose median reads normal (qacli3: 7.57
+        um at 0.190 um/px, 8.38 at 0.25)."""
         if self.pixel_size_estimated:
-            return False
-        return any(value is not None and scale_ratio(value, reference) > DOUBTFUL_SCALE
-                   for value, reference in ((self.median_rbc_diameter_um, NORMAL_RBC_DIAMETER_UM),
-                                            (self.own_pixel_size_um, self.pixel_size_um)))
+            return ()
+        return tuple(name for name, ratio in (("own estimate", self.own_scale_ratio),
+                                              ("median cell", self.median_cell_ratio))
+                     if ratio is not None and ratio > DOUBTFUL_SCALE)
+
+    @property
+    def own_scale_ratio(self) -> float | None:
+        """The declared and the slide's own pixel size, the larger over the smaller."""
+        if self.own_pixel_size_um is None or self.pixel_size_um is None:
+            return None
+        return scale_ratio(self.own_pixel_size_um, self.pixel_size_um)
+
+    @property
+    def median_cell_ratio(self) -> float | None:
+        """The median whole red cell and a normal one's 7.5 um, the larger over the smaller."""
+        if self.median_rbc_diameter_um is None:
+            return None
+        return scale_ratio(self.median_rbc_diameter_um, NORMAL_RBC_DIAMETER_UM)
+
+    @property
+    def scale_in_doubt(self) -> bool:
+        """Whether anything doubts a declared pixel size (:attr:`scale_doubts`)."""
+        return bool(self.scale_doubts)
 
     @property
     def evened_fields(self) -> tuple[str, ...]:

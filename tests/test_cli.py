@@ -355,11 +355,12 @@ def test_a_slide_read_at_a_doubtful_declared_scale_says_so_in_its_outputs(tmp_pa
         assert (slide["median_rbc_diameter_um"], slide["scale_in_doubt"]) == (diameter, doubt)
         assert round(slide["own_pixel_size_um"], 4) == 0.2085
         report = (out / "slides" / "chula-1" / "report.html").read_text(encoding="utf-8")
-        assert ("<b>Scale in doubt:</b> the slide's own estimate is 0.209 um/px (its median red "
-                "cell taken as 7.5 um), and at the declared pixel size "
-                f"({float(value):.3f} um/px) the slide's median red cell measures {diameter:.1f} "
-                "um: more than 1.15x off the declared size or the 7.5 um of a normal cell"
-                in report) is doubt
+        assert ("<b>Scale in doubt:</b> the slide's own estimate, 0.209 um/px (its median red "
+                f"cell taken as 7.5 um), is {float(value) / 0.2085:.2f}x off the declared "
+                f"{float(value):.3f} um/px; and at the declared pixel size ({float(value):.3f} "
+                f"um/px) the slide's median red cell measures {diameter:.1f} um, "
+                f"{diameter / 7.5:.2f}x off the 7.5 um of a normal cell (more than 1.15x: this "
+                "tool's rule)" in html.unescape(report)) is doubt
 
 
 def test_a_trusted_pixel_size_is_not_warned_of_but_its_doubt_is_recorded(tmp_path, capsys):

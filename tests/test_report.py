@@ -1,6 +1,8 @@
 import base64
+import html
 import io
 import re
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image
@@ -34,7 +36,8 @@ def test_report_has_counts_call_and_every_review_cell(tmp_path):
     builder.add(result, "a")
     html = slide_report_html("s", _summary(), builder.report_parts(), model_version="test-1")
     assert "1180" in html and "schistocyte" in html and "test-1" in html
-    assert "above the 1% ICSH limit" in html or "borderline" in html
+    assert ("Schistocytes 1.7% (95% CI 1.1-2.6%) of 1,200 red cells: above the 1% ICSH limit for "
+            "adults") in html
     images = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', html)
     assert len(images) == 3  # the three review cells, embedded
     for data in images:
@@ -111,3 +114,21 @@ def test_review_cells_pick_target_classes_and_skip_border():
 def test_thumbnail_is_never_enlarged():
     assert thumbnail(np.zeros((100, 200, 3), np.uint8)).shape == (100, 200, 3)
     assert thumbnail(np.zeros((960, 1280, 3), np.uint8)).shape == (360, 480, 3)
+
+
+def test_a_scale_doubt_names_what_doubts_it_and_by_how_much(tmp_path):
+    # qacli5 LOW-2: at 1.63x its own estimate the report gave the slide's normal 7.1 um median
+    # cell as its reason, in a sentence that named both checks whichever fired.
+    summary = replace(_summary(), pixel_size_um=0.30, pixel_size_estimated=False,
+                      median_rbc_diameter_um=7.1, own_pixel_size_um=0.184)
+    assert summary.scale_doubts == ("own estimate",)
+    assert ("<b>Scale in doubt:</b> the slide's own estimate, 0.184 um/px (its median red cell "
+            "taken as 7.5 um), is 1.63x off the declared 0.300 um/px (more than 1.15x: this "
+            "tool's rule).") in html.unescape(_html(tmp_path, summary))
+    summary = replace(summary, pixel_size_um=0.20, median_rbc_diameter_um=9.0,
+                      own_pixel_size_um=0.21)
+    assert ("<b>Scale in doubt:</b> at the declared pixel size (0.200 um/px) the slide's median "
+            "red cell measures 9.0 um, 1.20x off the 7.5 um of a normal cell (more than 1.15x: "
+            "this tool's rule).") in html.unescape(_html(tmp_path, summary))
+    summary = replace(summary, median_rbc_diameter_um=7.6)
+    assert "Scale in doubt" not in _html(tmp_path, summary)

@@ -144,23 +144,28 @@ def test_from_dict_names_a_missing_key(key, message):
         SlideSummary.from_dict({k: v for k, v in entry.items() if k != key})
 
 
-@pytest.mark.parametrize(("own", "diameter", "estimated", "doubt"), [
-    (0.2, 7.5, False, False),
-    (0.2 * 1.15, 7.5, False, False), (0.2 * 1.1501, 7.5, False, True),  # DOUBTFUL_SCALE
-    (0.2 / 1.1501, 7.5, False, True),
+OWN, CELL = "own estimate", "median cell"
+
+
+@pytest.mark.parametrize(("own", "diameter", "estimated", "doubts"), [
+    (0.2, 7.5, False, ()),
+    (0.2 * 1.15, 7.5, False, ()), (0.2 * 1.1501, 7.5, False, (OWN,)),  # DOUBTFUL_SCALE
+    (0.2 / 1.1501, 7.5, False, (OWN,)),
     # qacli3: at a size too large round cells are cut into pieces whose median reads normal:
     # the slide's own estimate still shows it.
-    (0.2 / 1.21, 7.4, False, True),
-    (None, 7.5 * 1.15, False, False), (None, 7.5 * 1.1501, False, True),
-    (None, 7.5 / 1.1501, False, True),
-    (0.2 / 1.3, 11.0, True, False),  # an estimated scale is never in doubt of itself
+    (0.2 / 1.21, 7.4, False, (OWN,)),
+    (None, 7.5 * 1.15, False, ()), (None, 7.5 * 1.1501, False, (CELL,)),
+    (None, 7.5 / 1.1501, False, (CELL,)),
+    (0.2 / 1.3, 11.0, False, (OWN, CELL)),
+    (0.2 / 1.3, 11.0, True, ()),  # an estimated scale is never in doubt of itself
 ])
 def test_a_declared_scale_is_in_doubt_beyond_the_rule_either_way(own, diameter, estimated,
-                                                                 doubt):
+                                                                 doubts):
     summary = SlideSummary(fields=(), objects=0, pixel_size_um=0.2,
                            pixel_size_estimated=estimated, median_rbc_diameter_um=diameter,
                            own_pixel_size_um=own)
-    assert summary.scale_in_doubt is doubt
+    assert summary.scale_doubts == doubts
+    assert summary.scale_in_doubt is bool(doubts)
 
 
 def test_from_dict_of_a_slide_with_statistics_but_a_broken_block_names_it():
