@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -31,10 +32,17 @@ _FIELD_COLUMNS = ("slide", "image", "objects", "whole", "rbc", "schisto", "nrbc"
 def _table(header: Sequence[str], rows: list[Sequence[object]]) -> str:
     # Names come from file names, which may hold terminal escape sequences or newlines.
     cells = [[str(c) for c in header]] + [[printable(str(c)) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in cells]
+    widths = [max(_display_width(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(c + " " * (w - _display_width(c)) for c, w in zip(row, widths, strict=True))
+             .rstrip() for row in cells]
     return "\n".join(lines)
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns of ``text``: two for a wide (CJK) character, none for a combining mark
+    (qacli3 LOW-5: a slide named 患者 2 pushed its row two columns right of the header)."""
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _pixel_size_text(size: float | None, estimated: bool) -> str:

@@ -125,3 +125,17 @@ def test_the_report_names_the_fields_off_the_slides_scale(field_png, tmp_path):
     report = (out / "slides" / "slide" / "report.html").read_text()
     assert "<p><b>1 of 3 field(s) off the slide's scale</b>" in report
     assert "by more than 1.5x (this tool's rule): c.png. One slide comes from one" in report
+
+
+def test_wide_and_combining_characters_keep_the_columns_aligned():
+    # qacli3 LOW-5: a slide named 患者 2 (two columns per character) printed its row two columns
+    # right of the header; a Mac's decomposed 'Müller' (u + combining diaeresis) one column left.
+    names = ["患者 2", "Mu\u0308ller", "plain"]
+    slide = summary([("rbc", "normal", 10)])  # 3 fields
+    lines = slide_table([SlideOutcome(name, slide, "") for name in names]).splitlines()
+
+    def columns(text):  # as a terminal draws these names
+        return sum(2 if "\u4e00" <= c <= "\u9fff" else 0 if c == "\u0308" else 1 for c in text)
+
+    fields = [columns(line[:line.index("  3") + 2]) for line in lines[1:]]
+    assert fields == [lines[0].index("fields")] * 3
