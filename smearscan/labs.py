@@ -808,14 +808,19 @@ def _labs_from_csv(text: str, path: Path, complete: bool) -> dict[str, Labs]:
     if "slide" not in names or len(set(names)) != len(names):
         raise LabValueError(f"{path}: a lab CSV needs one 'slide' column and no repeated columns")
     result: dict[str, Labs] = {}
+    lines: dict[str, int] = {}
     try:
         for row in reader:
             source = f"{path} line {reader.line_num}"
             if None in row:
                 raise LabValueError(f"{source}: more cells than column names")
             slide = slide_name((row.pop("slide") or "").strip())
-            if not slide or slide in result:
-                raise LabValueError(f"{source}: slide name {slide!r} is empty or repeated")
+            if not slide:
+                raise LabValueError(f"{source}: the slide name is empty")
+            if slide in result:
+                raise LabValueError(f"{source}: slide {slide!r} has a row already, line "
+                                    f"{lines[slide]}: one row per slide")
+            lines[slide] = reader.line_num
             result[slide] = parse_labs(row, source=f"{source} (slide {slide!r})",
                                        complete=complete)
     except csv.Error as exc:

@@ -255,8 +255,9 @@ def test_csv_file_round_trip(tmp_path):
     ("labs.json", '{"A": {"platelts": 1}}', ["slide 'A'", "did you mean 'platelets'"]),
     ("labs.csv", "hemoglobin\n7\n", ["labs.csv", "'slide' column"]),
     ("labs.csv", "slide,slide\nA,B\n", ["labs.csv", "repeated"]),
-    ("labs.csv", "slide,platelets\nA,7\nA,8\n", ["line 3", "repeated"]),
-    ("labs.csv", "slide,hemoglobin\n,7\n", ["line 2", "empty"]),
+    ("labs.csv", "slide,platelets\nA,7\nA,8\n",  # qacli3 LOW-9: which one, and where
+     ["labs.csv line 3: slide 'A' has a row already, line 2: one row per slide"]),
+    ("labs.csv", "slide,hemoglobin\n,7\n", ["labs.csv line 2: the slide name is empty"]),
     ("labs.csv", "slide,hemoglobin\nA,7,8\n", ["line 2", "more cells"]),
     ("labs.csv", "slide,hemoglobin\n", ["no data rows"]),
     ("labs.csv", "slide,hemoglobin\nA,70\n", ["line 2", "slide 'A'", "hemoglobin", "g/L"]),
