@@ -318,6 +318,8 @@ def test_the_api_compares_the_first_usable_field_as_the_cli_does(tmp_path):
      "paths: expected a file path (str or os.PathLike), got ndarray"),
     (lambda: smearscan.load_model(""), ModelLoadError,
      "the model path is empty"),
+    (lambda: smearscan.load_model(123), TypeError,  # qacli3 LOW-7: os.fspath's own message
+     "path: expected a file path (str or os.PathLike), got int"),
 ])
 def test_api_arguments_of_the_wrong_kind_are_named_in_one_line(call, error, message):
     """A QA pass: pathlib's own TypeErrors named neither the argument nor what was given, and

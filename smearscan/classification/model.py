@@ -333,7 +333,8 @@ def onnx_session(source: Path | bytes, *, threads: int = 1, optimisation: str = 
     return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
-def load_model(path: Path | None = None, *, threads: int | None = None) -> CellClassifier:
+def load_model(path: str | os.PathLike | None = None, *,
+               threads: int | None = None) -> CellClassifier:
     """Load a model file, by default the shipped ``models/default.onnx``.
 
     Parameters
@@ -352,7 +353,12 @@ def load_model(path: Path | None = None, *, threads: int | None = None) -> CellC
     ------
     ModelLoadError
         Missing, corrupt or incompatible file: one line naming the file and the problem.
+    TypeError
+        ``path`` is neither None, a str nor path-like.
     """
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path: expected a file path (str or os.PathLike), got "
+                        f"{type(path).__name__}")  # qacli3 LOW-7: os.fspath's named neither
     if path is not None and not os.fspath(path):
         raise ModelLoadError("the model path is empty")
     path = Path(path) if path is not None else default_model_path()
