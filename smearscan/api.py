@@ -34,7 +34,7 @@ from smearscan.pipeline import (
     check_declared_pixel_size,
     field_cells,
 )
-from smearscan.results import FieldSummary, slide_statistics
+from smearscan.results import FieldSummary, SlideSummary, slide_statistics
 from smearscan.slide_stats import SlideResult, check_population
 
 __all__ = ["FieldAnalysis", "SlideAnalysis", "analyse_image", "analyse_slide", "load_model"]
@@ -101,6 +101,18 @@ class SlideAnalysis:
     result: SlideResult
     overlapping_fields: tuple[FieldOverlap, ...] = ()
     copies: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def off_scale_fields(self) -> tuple[str, ...]:
+        """The fields whose own estimated pixel size differs from the slide's (the median of
+        its fields') by more than 1.5x: cells sized on another scale than the rest, as the
+        CLI's table counts them (:attr:`~smearscan.results.SlideSummary.off_scale_fields`;
+        qacli3 LOW-7: a folder of two microscopes' fields was pooled without a word)."""
+        fields = tuple(field.summary for field in self.fields)
+        sizes = [f.pixel_size_um for f in fields if f.pixel_size_um is not None]
+        return SlideSummary(fields, sum(f.objects for f in fields),
+                            float(np.median(sizes)) if sizes else None,
+                            any(f.pixel_size_estimated for f in fields)).off_scale_fields
 
 
 def _path(value: object, what: str) -> Path:

@@ -90,6 +90,14 @@ def test_analyse_slide_pools_the_fields_as_the_cli_does(tmp_path):
     assert listed.name == "s1" and listed.result == result.result
 
 
+def test_analyse_slide_names_the_fields_read_on_a_scale_of_their_own():
+    # qacli3 LOW-7: the two sample fields (BCCD 0.065, Chula 0.209 um/px estimated) pooled as
+    # one slide without a word, where the CLI's table says "0.137 (est.), 2 field(s) off scale".
+    pooled = smearscan.analyse_slide(SAMPLE.parent)
+    assert pooled.off_scale_fields == ("bccd-00000.jpg", "chula-1.jpg")
+    assert smearscan.analyse_slide([SAMPLE]).off_scale_fields == ()
+
+
 def test_analyse_slide_refuses_an_empty_folder(tmp_path):
     with pytest.raises(ValueError) as error:
         smearscan.analyse_slide(tmp_path)
