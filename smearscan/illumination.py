@@ -149,7 +149,9 @@ def require_exposure(rgb: np.ndarray) -> None:
         raise OverexposedFieldError(
             f"overexposed: {share:.0%} of its pixels are white (255) in green or blue, over "
             f"{OVEREXPOSED_SHARE:.0%} (this tool's rule); pale cell edges and pale fragments are "
-            "lost with the background: take it with less light or a shorter exposure")
+            "lost with the background: take it with less light or a shorter exposure (a "
+            "JPEG saved at low quality can clip a bright background too: save it at a higher "
+            "quality, or as PNG)")
     green = np.ascontiguousarray(rgb[:, :, 1])
     background = uint8_percentile(green, 95)
     if background < DARK_BACKGROUND:
