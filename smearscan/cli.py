@@ -270,7 +270,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
     options = RunOptions(
         pixel_size_um=args.pixel_size, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         model_path=args.model, classify=not args.no_classify, save_masks=args.save_masks,
-        overlay=args.overlay, population=args.population, labs_path=args.labs)
+        overlay=args.overlay, population=args.population, labs_path=args.labs,
+        trust_pixel_size=args.trust_pixel_size)
     jobs = args.jobs or jobs_within_memory(default_jobs(sum(len(s.fields) for s in slides)),
                                            slides, classify=options.classify)
     terminal = sys.stderr.isatty()

@@ -153,6 +153,8 @@ def _scale_text(summary: SlideSummary) -> str:
     text = _pixel_size_text(summary.pixel_size_um, summary.pixel_size_estimated)
     if summary.off_scale_fields:
         text += f", {len(summary.off_scale_fields)} field(s) off scale"
+    if summary.pixel_size_trusted:
+        text += " trusted"
     if summary.scale_in_doubt:
         own, diameter = summary.own_pixel_size_um, summary.median_rbc_diameter_um
         text += "".join([f", own estimate {own:.3f}" if own is not None else "",
@@ -285,7 +287,8 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         name=name, summary=recorded, version=__version__, model_version=model_version or "none",
         signed=signed, model_call=model_call, reissued=reissued,
         pixel_size=_pixel_size_text(summary.pixel_size_um, summary.pixel_size_estimated)
-        + " um/px",
+        + " um/px" + (" (declared with --trust-pixel-size)" if summary.pixel_size_trusted
+                      else ""),
         schisto=recorded.get("schistocytes"), nrbc=recorded.get("nrbc"),
         leuko=recorded.get("leukoerythroblastic"),
         immature=recorded.get("immature_granulocytes"),

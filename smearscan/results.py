@@ -265,6 +265,9 @@ class SlideSummary:
         None when none was classified.
     own_pixel_size_um : float or None
         With a declared pixel size, the slide's own estimate it was compared with.
+    pixel_size_trusted : bool
+        The declared pixel size was used with ``--trust-pixel-size`` (not refused, nor warned
+        of, whatever the slide's own estimate).
     no_verdict : str or None
         Why a run given lab values has none for this slide (a lab file without its row): the
         report a clinician reads says why no verdict, and no URGENT line, is there (qacli5
@@ -283,6 +286,7 @@ class SlideSummary:
     copies: tuple[tuple[str, str], ...] = ()
     median_rbc_diameter_um: float | None = None
     own_pixel_size_um: float | None = None
+    pixel_size_trusted: bool = False
     no_verdict: str | None = None
 
     @property
@@ -390,6 +394,7 @@ class SlideSummary:
                 "copies": [{"image": copy, "same_as": kept} for copy, kept in self.copies],
                 "median_rbc_diameter_um": self.median_rbc_diameter_um,
                 "own_pixel_size_um": self.own_pixel_size_um,
+                "pixel_size_trusted": self.pixel_size_trusted,
                 "scale_in_doubt": self.scale_in_doubt}
         if self.statistics is not None:
             data |= self.statistics.to_dict()
@@ -426,6 +431,7 @@ class SlideSummary:
                                     for c in data.get("copies", ())),
                        median_rbc_diameter_um=data.get("median_rbc_diameter_um"),
                        own_pixel_size_um=data.get("own_pixel_size_um"),  # none before 0.3.9
+                       pixel_size_trusted=bool(data.get("pixel_size_trusted", False)),
                        no_verdict=data.get("no_verdict"))
         except KeyError as error:
             raise ValueError(f"not a smearscan slide summary: no {error.args[0]!r}") from None

@@ -369,9 +369,19 @@ def test_a_trusted_pixel_size_is_not_warned_of_but_its_doubt_is_recorded(tmp_pat
     out = tmp_path / "trusted"
     assert main([str(SAMPLE_FIELD), "--pixel-size", "0.25", "--trust-pixel-size", "--out",
                  str(out)]) == 0
-    assert "warning" not in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "warning" not in printed.err
     slide = json.loads((out / "summary.json").read_text())["slides"]["chula-1"]
     assert (round(slide["own_pixel_size_um"], 4), slide["scale_in_doubt"]) == (0.2085, True)
+    # qacli5 LOW-1: that the check was overridden is recorded in all three outputs.
+    assert slide["pixel_size_trusted"] is True
+    assert "0.250 trusted, own estimate 0.209, red cells 9.4 um: in doubt" in printed.out
+    report = (out / "slides" / "chula-1" / "report.html").read_text(encoding="utf-8")
+    assert "pixel size 0.250 um/px (declared with --trust-pixel-size)" in report
+    # The same run without it is analysed again, and says it was not trusted.
+    assert main([str(SAMPLE_FIELD), "--pixel-size", "0.25", "--out", str(out), "--quiet"]) == 0
+    slide = json.loads((out / "summary.json").read_text())["slides"]["chula-1"]
+    assert slide["pixel_size_trusted"] is False
     # Beyond 1.5x it is used, not refused.
     assert main([str(SAMPLE_FIELD), "--pixel-size", "0.4", "--trust-pixel-size",
                  "--no-classify"]) == 0

@@ -138,7 +138,7 @@ def test_from_dict_names_a_missing_key(key, message):
     entry = {"fields": 0, "fields_failed": 0, "objects": 0, "pixel_size_um": None,
              "pixel_size_estimated": False, "counts": {}, "per_field": [],
              "overlapping_fields": [], "copies": [], "median_rbc_diameter_um": None,
-             "own_pixel_size_um": None, "scale_in_doubt": False}
+             "own_pixel_size_um": None, "pixel_size_trusted": False, "scale_in_doubt": False}
     assert SlideSummary.from_dict(entry).to_dict() == entry
     with pytest.raises(ValueError, match=f"^{message}$"):
         SlideSummary.from_dict({k: v for k, v in entry.items() if k != key})

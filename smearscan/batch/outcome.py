@@ -21,6 +21,8 @@ class RunOptions:
     overlay: bool = False
     population: str = "adult"
     labs_path: Path | None = None
+    #: ``--trust-pixel-size``: recorded in the outputs (qacli5 LOW-1), changes no cell.
+    trust_pixel_size: bool = False
 
 
 @dataclass
