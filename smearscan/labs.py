@@ -875,9 +875,10 @@ def read_labs_file(path: str | os.PathLike[str], *, complete: bool = True) -> di
 def check_lab_slides(by_slide: Mapping[str, Labs], slides: Sequence[str], *, source: str) -> None:
     """Refuse a lab file read by :func:`read_labs_file` that does not fit a run's ``slides``:
     one set of values with no slide name for several slides (slides are usually different
-    patients); rows none of which names a slide of the run; or a row that names none but is a
+    patients); rows none of which names a slide of the run; a row that names none but is a
     slip of the name of a slide left without values (``S1`` or ``s_1`` for ``s1``), which
-    would leave that slide without its verdict. Other rows may be for slides of another run;
+    would leave that slide without its verdict; or such a slip beside the slide's own row (two
+    rows, one patient: which is right?). Other rows may be for slides of another run;
     names are compared in Unicode NFC (:func:`smearscan.naming.slide_name`).
 
     Raises
@@ -898,6 +899,14 @@ def check_lab_slides(by_slide: Mapping[str, Labs], slides: Sequence[str], *, sou
     if typos:
         named = ", ".join(f"{name!r} (did you mean {close!r}?)" for name, close in typos.items())
         raise LabValueError(f"{source}: lab values for slides not in this run: {named}")
+    with_row = [slide for slide in slides if slide in by_slide]
+    twins = {name: close for name in by_slide if name not in slides
+             and (close := _close_name(name, with_row)) is not None}
+    if twins:  # qacli6 LOW-3: 'S1' beside 's1' was ignored without a word
+        named = ", ".join(f"{close!r} and {name!r}" for name, close in twins.items())
+        raise LabValueError(f"{source}: two rows for one slide of this run, {named} (their names "
+                            "differ only in case, spaces, underscores or hyphens): keep the "
+                            "right one")
     if len(without) == len(slides):
         raise LabValueError(f"{source}: no lab values for any slide of this run "
                             f"({', '.join(slides)}); it has {', '.join(sorted(by_slide))}")

@@ -14,7 +14,8 @@ from smearscan.illumination import UNEVEN_FALLOFF
 from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
 from smearscan.overlap import MIN_COINCIDING, MIN_SHARE
 from smearscan.render import CLASS_COLOURS
-from smearscan.segmentation import DOUBTFUL_SCALE, MAX_SCALE_DISAGREEMENT
+from smearscan.results import NO_VERDICT_NOTE
+from smearscan.segmentation import DOUBTFUL_SCALE, MAX_SCALE_DISAGREEMENT, ratio_text
 from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
 if TYPE_CHECKING:
@@ -39,9 +40,11 @@ def _table(header: Sequence[str], rows: list[Sequence[object]]) -> str:
 
 
 def _display_width(text: str) -> int:
-    """Terminal columns of ``text``: two for a wide (CJK) character, none for a combining mark
-    (qacli3 LOW-5: a slide named 患者 2 pushed its row two columns right of the header)."""
-    return sum(0 if unicodedata.combining(c) else
+    """Terminal columns of ``text``: two for a wide (CJK) character, none for a mark drawn on
+    the one before it or an invisible format character (qacli3 LOW-5: a slide named 患者 2 pushed
+    its row two columns right of the header; qacli6: Thai vowel and tone marks, whose combining
+    class is 0, pulled one three columns left)."""
+    return sum(0 if unicodedata.category(c) in ("Mn", "Me", "Cf") else
                2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
@@ -170,12 +173,14 @@ def _scale_doubt_text(summary: SlideSummary) -> str | None:
     said = []
     if "own estimate" in summary.scale_doubts:
         said.append(f"the slide's own estimate, {summary.own_pixel_size_um:.3f} um/px (its median "
-                    f"red cell taken as 7.5 um), is {summary.own_scale_ratio:.2f}x off the "
+                    f"red cell taken as 7.5 um), is "
+                    f"{ratio_text(summary.own_scale_ratio, DOUBTFUL_SCALE)}x off the "
                     f"declared {declared}")
     if "median cell" in summary.scale_doubts:
         said.append(f"at the declared pixel size ({declared}) the slide's median red cell "
                     f"measures {summary.median_rbc_diameter_um:.1f} um, "
-                    f"{summary.median_cell_ratio:.2f}x off the 7.5 um of a normal cell")
+                    f"{ratio_text(summary.median_cell_ratio, DOUBTFUL_SCALE)}x off the 7.5 um "
+                    "of a normal cell")
     return "; and ".join(said) or None
 
 
@@ -304,6 +309,7 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         off_scale_fields=summary.off_scale_fields,
         scale_disagreement=f"{MAX_SCALE_DISAGREEMENT:g}",
         scale_doubt=_scale_doubt_text(summary), doubtful_scale=f"{DOUBTFUL_SCALE:g}",
+        no_verdict_note=NO_VERDICT_NOTE,
         overlaps=summary.overlapping_fields, min_coinciding=MIN_COINCIDING,
         min_share=f"{MIN_SHARE:.0%}",
     )

@@ -228,6 +228,12 @@ def signed_off(review: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     return review if review is not None and review.get("status") == "signed off" else None
 
 
+#: What a slide the run's lab file has no row for lacks (:attr:`SlideSummary.no_verdict`), said
+#: where the slide is read: its report and its review page.
+NO_VERDICT_NOTE = ("The run was given lab values, but none for this slide, so no verdict and no "
+                   "URGENT line can be shown: add its row and run again.")
+
+
 @dataclass(frozen=True)
 class SlideSummary:
     """One slide as ``summary.json`` records it: its fields, and its statistics when its cells

@@ -182,6 +182,13 @@ def scale_ratio(size: float, other: float) -> float:
     return max(size / other, other / size)
 
 
+def ratio_text(ratio: float, limit: float) -> str:
+    """``ratio`` with two decimals, or as many more (up to 4) as show it past ``limit``
+    (qacli6: "1.15x off ... more than 1.15x" for 1.1501)."""
+    digits = next((d for d in (2, 3) if round(ratio, d) != round(limit, d)), 4)
+    return f"{ratio:.{digits}f}"
+
+
 def scales_disagree(pixel_size_um: float, other_um: float,
                     factor: float = MAX_SCALE_DISAGREEMENT) -> bool:
     """Whether two pixel sizes of one microscope differ by more than ``factor`` either way
@@ -238,7 +245,7 @@ def doubtful_scale_warning(pixel_size_um: float, estimate: float, source: str) -
         return None
     diameter = NORMAL_RBC_DIAMETER_UM * pixel_size_um / estimate
     return (f"--pixel-size {pixel_size_um:g} um/px differs from {estimate:.3g} um/px estimated "
-            f"from {source} by {scale_ratio(estimate, pixel_size_um):.2f}x:"
+            f"from {source} by {ratio_text(scale_ratio(estimate, pixel_size_um), DOUBTFUL_SCALE)}x:"
             f" at the declared size the median red cell measures {diameter:.1f} um (a normal "
             f"cell is {NORMAL_RBC_DIAMETER_UM:g} um; warned over {DOUBTFUL_SCALE:g}x, this tool's"
             " rule), and the schistocyte count moves with the scale; used as given, but check "

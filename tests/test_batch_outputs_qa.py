@@ -363,3 +363,51 @@ def test_a_moved_results_folder_keeps_the_name_of_a_slide_with_a_field_added_or_
     assert sorted(summary["slides"]) == ["k1", "k2"]
     assert [summary["slides"][name]["fields"] for name in ("k1", "k2")] == [3, 2]
     assert sorted(p.name for p in (moved / "slides").iterdir()) == ["k1", "k2"]
+
+
+def _moved_folder(tmp_path: Path, fields: int) -> tuple[Path, Path]:
+    """Slide k1 of ``fields`` fields analysed, then its results folder moved to an archive."""
+    slide = _slide(tmp_path / "in", fields=fields, name="k1")
+    first, moved = tmp_path / "out", tmp_path / "archive" / "out"
+    assert run(slide, "--out", first) == 0
+    moved.parent.mkdir(parents=True)
+    first.rename(moved)
+    return slide, moved
+
+
+def _names(out: Path) -> list[str]:
+    return sorted(json.loads((out / "summary.json").read_text(encoding="utf-8"))["slides"])
+
+
+def test_a_moved_slide_keeps_its_name_with_a_field_taken_again(tmp_path):
+    # qacli6 MEDIUM-1: a re-photographed field (same name, other bytes) renamed the slide.
+    slide, moved = _moved_folder(tmp_path, 3)
+    (_slide(tmp_path / "again", fields=1, name="again") / "f0.png").replace(slide / "f1.png")
+    assert run(slide, "--out", moved) == 0
+    assert _names(moved) == ["k1"]
+
+
+def test_a_moved_slide_is_not_a_folder_half_of_whose_fields_are_new(tmp_path):
+    # qacli6 MEDIUM-3: s1's 10 fields and another patient's 10 took s1's name and lab row; one
+    # field of s1 replaced its 10-field result.
+    slide, moved = _moved_folder(tmp_path, 2)
+    for index, field in enumerate(sorted(_slide(tmp_path / "other", fields=2,
+                                                name="other").iterdir())):
+        field.rename(slide / f"new{index}.png")
+    # Its own name, and the recorded k1, all of whose images it holds, is left out as moved.
+    assert run(slide, "--out", moved) == 3
+    names = _names(moved)
+    assert len(names) == 1 and names[0].startswith("k1-")
+
+
+def test_of_two_inputs_matching_a_moved_slide_the_closer_keeps_its_name(tmp_path):
+    # qacli6 MEDIUM-2: a partial copy given first took the name; the exact slide was renamed.
+    slide, moved = _moved_folder(tmp_path, 3)
+    partial = tmp_path / "copies" / "k1"
+    partial.mkdir(parents=True)
+    for name in ("f0.png", "f1.png"):
+        (partial / name).write_bytes((slide / name).read_bytes())
+    assert run(partial, slide, "--out", moved) == 0
+    summary = json.loads((moved / "summary.json").read_text(encoding="utf-8"))
+    assert summary["sources"]["k1"] == Path(os.path.relpath(slide, moved)).as_posix()
+    assert summary["slides"]["k1"]["fields"] == 3

@@ -458,6 +458,9 @@ def test_a_batch_prints_each_slides_urgent_line_first_and_names_a_slide_without_
 @pytest.mark.parametrize(("rows", "message"), [
     ("S1,20\ns2,30\n", "lab values for slides not in this run: 'S1' (did you mean 's1'?)"),
     ("s_1,20\ns2,30\n", "lab values for slides not in this run: 's_1' (did you mean 's1'?)"),
+    ("s1,20\nS1,25\ns2,30\n",  # qacli6 LOW-3: the second row was ignored without a word
+     "two rows for one slide of this run, 's1' and 'S1' (their names differ only in case, "
+     "spaces, underscores or hyphens): keep the right one"),
     ("sX,20\n", "no lab values for any slide of this run (s1, s2); it has sX")])
 def test_a_lab_file_that_names_no_slide_of_the_run_is_refused_before_any_work(
         field_png, tmp_path, capsys, rows, message):

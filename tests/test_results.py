@@ -15,6 +15,7 @@ from smearscan.batch.resume import RECORD_NAME, sealed
 from smearscan.cli import main
 from smearscan.loading import find_slides
 from smearscan.results import FieldSummary, SlideSummary
+from smearscan.segmentation import ratio_text
 
 SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
 
@@ -174,3 +175,11 @@ def test_from_dict_of_a_slide_with_statistics_but_a_broken_block_names_it():
              "schistocytes": {"count": 1}}
     with pytest.raises(ValueError, match="^not a smearscan slide result: no 'rbc_counted'$"):
         SlideSummary.from_dict(entry)
+
+
+@pytest.mark.parametrize(("ratio", "text"), [
+    (1.63, "1.63"), (1.2, "1.20"), (1.1449, "1.14"),
+    (1.1501, "1.1501"), (1.153, "1.153"),  # qacli6: "1.15x off ... more than 1.15x"
+])
+def test_a_factor_is_shown_past_the_limit_it_crossed(ratio, text):
+    assert ratio_text(ratio, 1.15) == text

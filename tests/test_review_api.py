@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -663,6 +664,26 @@ def _run_with_labs(results, tmp_path, labs: dict) -> tuple[list[str], Path]:
                str(work / "labs.json")]
     assert main(command) == 0
     return command, work / "results"
+
+
+def test_the_review_page_says_a_slide_has_no_lab_row(results, tmp_path, capsys):
+    # qacli6 LOW-4: the report said "No MAHA verdict", the page the reviewer signs off on did not.
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    (work / "labs.json").write_text(json.dumps({"positive": _NORMAL_HAEMOLYSIS}))
+    out = work / "results"
+    assert main([str(work / "slides"), "--out", str(out), "--model", str(work / "model.onnx"),
+                 "--quiet", "--jobs", "1", "--labs", str(work / "labs.json")]) == 3
+    reason = f"{work / 'labs.json'} has no lab values for slide 'negative'"
+    assert _merged(out)["negative"]["no_verdict"] == reason
+    with running(create_app(out, token=TOKEN)) as url:
+        pages = {name: Client(url).get(f"/slides/{name}", token=None)[1].decode()
+                 for name in ("negative", "positive")}
+    assert ('<div id="no-verdict-banner" role="alert"><b>No MAHA verdict:</b> '
+            f"{reason}. The run was given lab values, but none for this slide, so no verdict and "
+            "no URGENT line can be shown: add its row and run again.</div>"
+            ) in html.unescape(pages["negative"])
+    assert "no-verdict-banner" not in pages["positive"].split("</style>")[1]
 
 
 def _sign_off_without(out: Path, wrong: int, reviewer: str = "A. Tech") -> None:

@@ -130,12 +130,15 @@ def test_the_report_names_the_fields_off_the_slides_scale(field_png, tmp_path):
 def test_wide_and_combining_characters_keep_the_columns_aligned():
     # qacli3 LOW-5: a slide named 患者 2 (two columns per character) printed its row two columns
     # right of the header; a Mac's decomposed 'Müller' (u + combining diaeresis) one column left.
-    names = ["患者 2", "Mu\u0308ller", "plain"]
+    # qacli6: Thai marks above and below (U+0E39, U+0E49, U+0E31, U+0E34, U+0E4C) have combining
+    # class 0 and pulled 'ผู้ป่วย สมศักดิ์' three columns left.
+    names = ["患者 2", "Mu\u0308ller", "ผู้ป่วย สมศักดิ์", "plain"]
+    marks = {"\u0308", "\u0e31", "\u0e34", "\u0e39", "\u0e48", "\u0e49", "\u0e4c"}
     slide = summary([("rbc", "normal", 10)])  # 3 fields
     lines = slide_table([SlideOutcome(name, slide, "") for name in names]).splitlines()
 
     def columns(text):  # as a terminal draws these names
-        return sum(2 if "\u4e00" <= c <= "\u9fff" else 0 if c == "\u0308" else 1 for c in text)
+        return sum(2 if "\u4e00" <= c <= "\u9fff" else 0 if c in marks else 1 for c in text)
 
     fields = [columns(line[:line.index("  3") + 2]) for line in lines[1:]]
-    assert fields == [lines[0].index("fields")] * 3
+    assert fields == [lines[0].index("fields")] * 4

@@ -14,7 +14,7 @@ import hashlib
 import os
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,6 +54,13 @@ def _suffixed(name: str, source: str) -> str:
     return f"{name}-{hashlib.sha256(os.fsencode(source)).hexdigest()[:8]}"
 
 
+#: A slide of a results folder moved away from its inputs is the recorded slide of its name when
+#: more than this share of the fields of each are the same images (relative name and SHA-256): a
+#: field added, removed or taken again keeps its name; a folder half of whose fields are another
+#: patient's, or a tenth of the recorded slide, does not (this tool's rule; qacli6 MEDIUM-1, -3).
+MOVED_SLIDE_SHARE = 0.5
+
+
 def named_slides(slides: list[Slide], recorded: dict[str, str], out: Path | None = None, *,
                  recorded_fields: Mapping[str, tuple[tuple[str, str | None], ...]] | None = None
                  ) -> list[Slide]:
@@ -68,11 +75,11 @@ def named_slides(slides: list[Slide], recorded: dict[str, str], out: Path | None
         The output folder (input paths are recorded relative to it).
     recorded_fields : mapping, keyword-only
         Output folder name -> its fields (relative path, SHA-256), of the same slides: a slide
-        whose fields (with their :attr:`~smearscan.loading.Slide.digests`) hold those of the
-        recorded slide of its own name, or are held by them (a field added or removed since),
-        and whose recorded input path is not in this run, moved (or its output folder did) and
-        keeps its name (qacli3: a results folder moved to an archive renamed every slide
-        ``s1-c430492e`` and refused the lab file by slide name).
+        whose recorded input path is not in this run, and whose fields (with their
+        :attr:`~smearscan.loading.Slide.digests`) share more than :data:`MOVED_SLIDE_SHARE` of
+        its own and of the recorded slide's of its name, moved (or its output folder did) and
+        keeps that name (qacli3: a results folder moved to an archive renamed every slide
+        ``s1-c430492e`` and refused the lab file by slide name); of several, the closest.
 
     Returns
     -------
@@ -83,12 +90,13 @@ def named_slides(slides: list[Slide], recorded: dict[str, str], out: Path | None
     taken = dict(recorded)
     wanted = {safe_name(slide.name) for slide in slides}
     sources = {source_of(slide, out) for slide in slides}
+    moved = _moved_names(slides, recorded, recorded_fields or {}, sources)
     named = []
-    for slide in slides:
+    for index, slide in enumerate(slides):
         source = source_of(slide, out)
         name = by_source.get(source)
-        if name is None and _moved(slide, recorded, recorded_fields or {}, sources):
-            name = safe_name(slide.name)
+        if name is None and index in moved:
+            name = moved[index]
             taken[name] = source
         if name is None or taken.get(name) not in (None, source) or name in _this_run(named):
             name = _free_name(safe_name(slide.name), source, taken, wanted, _this_run(named))
@@ -97,19 +105,33 @@ def named_slides(slides: list[Slide], recorded: dict[str, str], out: Path | None
     return named
 
 
-def _moved(slide: Slide, recorded: dict[str, str],
-           recorded_fields: Mapping[str, tuple[tuple[str, str | None], ...]],
-           sources: set[str]) -> bool:
-    """Whether the recorded slide of ``slide``'s name holds its fields, from an input path that
-    none of this run's ``sources`` is (see :func:`named_slides`)."""
-    name = safe_name(slide.name)
-    if len(slide.digests) != len(slide.fields) or recorded.get(name) in (None, *sources):
-        return False
-    now = {pair for pair in slide.named_digests if pair[1] is not None}
-    then = {pair for pair in recorded_fields.get(name, ()) if pair[1] is not None}
-    # A field added or removed since (qacli5 MEDIUM-1) leaves one set inside the other; another
-    # patient's slide of the same name shares no image with it.
-    return bool(now and then) and (now <= then or then <= now)
+def _moved_names(slides: list[Slide], recorded: dict[str, str],
+                 recorded_fields: Mapping[str, tuple[tuple[str, str | None], ...]],
+                 sources: set[str]) -> dict[int, str]:
+    """Index in ``slides`` -> the recorded name it keeps, for the slides that moved (see
+    :func:`named_slides`); of several matching one name, the one sharing most (qacli6 MEDIUM-2:
+    a partial copy given first took the name of the exact slide given after it)."""
+    best: dict[str, tuple[float, int]] = {}
+    for index, slide in enumerate(slides):
+        name = safe_name(slide.name)
+        if len(slide.digests) != len(slide.fields) or recorded.get(name) in (None, *sources):
+            continue
+        share = _shared_share(slide.named_digests, recorded_fields.get(name, ()))
+        if share > MOVED_SLIDE_SHARE and share > best.get(name, (0.0, -1))[0]:
+            best[name] = (share, index)
+    return {index: name for name, (_, index) in best.items()}
+
+
+def _shared_share(now: Iterable[tuple[str, str | None]],
+                  then: Iterable[tuple[str, str | None]]) -> float:
+    """The smaller of the shares of the fields of ``now`` and of ``then`` (relative path,
+    SHA-256) that both hold; fields without a digest hold nothing."""
+    now_known = {pair for pair in now if pair[1] is not None}
+    then_known = {pair for pair in then if pair[1] is not None}
+    if not now_known or not then_known:
+        return 0.0
+    both = len(now_known & then_known)
+    return min(both / len(now_known), both / len(then_known))
 
 
 def _this_run(named: list[Slide]) -> set[str]:

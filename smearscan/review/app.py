@@ -31,6 +31,7 @@ from smearscan import __version__
 from smearscan.outputs import LOCK_NAME, folder_lock, jsonable
 from smearscan.render import CLASS_COLOURS, REVIEW_CLASSES
 from smearscan.report import call_basis_text
+from smearscan.results import NO_VERDICT_NOTE
 from smearscan.review import images
 from smearscan.review.folder import ResultsFolder
 from smearscan.review.galleries import galleries, gallery_on_demand
@@ -130,7 +131,8 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
                     colours={k: "#{:02x}{:02x}{:02x}".format(*v)
                              for k, v in CLASS_COLOURS.items()},
                     review_classes=REVIEW_CLASSES,
-                    shapes=sorted(set(cells.morphology[red]) - {""}))
+                    shapes=sorted(set(cells.morphology[red]) - {""}),
+                    no_verdict=slide.summary.no_verdict, no_verdict_note=NO_VERDICT_NOTE)
 
     def slide_list() -> list[dict]:
         listed = []
