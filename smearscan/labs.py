@@ -50,7 +50,8 @@ from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
 
 __all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
-           "check_lab_slides", "check_ldh", "labs_for_slide", "ldh_under_serum_level",
+           "check_lab_slides", "check_ldh", "labs_for_slide", "ldh_limit_implausible",
+           "ldh_under_serum_level",
            "ldh_without_limit", "parse_labs", "read_labs_file", "with_overrides"]
 
 
@@ -682,6 +683,26 @@ def ldh_without_limit(labs: Labs, option: str | None = None) -> str | None:
     return (f"ldh = {labs.ldh:g} U/L given without {named}: give the upper limit of normal "
             "printed beside it on the lab report; LDH limits differ between methods and ages, "
             "so an LDH is judged only against its own lab's")
+
+
+#: The highest upper limit of normal of an LDH assay after the neonatal period: adult IFCC
+#: methods ~190-250 U/L, older (pyruvate-to-lactate) methods ~480-620, a child's up to ~1000.
+#: A higher limit for any other population than neonates is a slip (a typo, a neonate's range)
+#: that reads a raised LDH as normal (900 U/L against 1500). This tool's rule.
+LDH_ULN_MAX = 1000.0
+
+
+def ldh_limit_implausible(labs: Labs, population: str, option: str | None = None) -> str | None:
+    """Why an LDH's limit (``ldh_uln``; ``option``, its command-line name) over
+    :data:`LDH_ULN_MAX` cannot judge it outside the neonatal populations; None when it can (or
+    no LDH is given)."""
+    if labs.ldh is None or labs.ldh_uln is None or population in ("neonate", "preterm") or (
+            labs.ldh_uln <= LDH_ULN_MAX):
+        return None
+    named = f"ldh_uln ({option})" if option else "ldh_uln"
+    return (f"{named} = {labs.ldh_uln:g} U/L is over {LDH_ULN_MAX:g} U/L, above any LDH assay's "
+            "upper limit of normal after the neonatal period (adults ~190-620 U/L by method, a "
+            "child's up to ~1000; this tool's rule): check the limit printed beside the LDH")
 
 
 def ldh_under_serum_level(ldh: float, uln: float) -> bool:

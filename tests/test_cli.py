@@ -473,6 +473,23 @@ def test_a_lab_file_that_names_no_slide_of_the_run_is_refused_before_any_work(
     assert not (out / "slides").exists()
 
 
+def test_a_folder_runs_ldh_limit_no_assay_gives_is_refused_before_any_work(field_png, tmp_path,
+                                                                           capsys):
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,ldh,ldh_uln\ns1,900 U/L,1500 U/L\ns2,200 U/L,250 U/L\n")
+    out = tmp_path / "out"
+    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan: {labs} (slide 's1'): ldh_uln = 1500 U/L is over 1000 U/L, above any LDH "
+        "assay's upper limit of normal after the neonatal period (adults ~190-620 U/L by method, "
+        "a child's up to ~1000; this tool's rule): check the limit printed beside the LDH\n")
+    assert not (out / "slides").exists()
+    # A neonate's may be that high.
+    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet",
+                 "--population", "neonate"]) == 0
+
+
 def test_a_lab_row_is_matched_to_its_slide_by_what_it_shows_never_to_another_patient(
         field_png, tmp_path, capsys):
     # QA of the analysis command (second pass): 'did you mean' named another patient

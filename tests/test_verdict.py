@@ -1724,6 +1724,24 @@ def test_an_ldh_refused_without_its_limit_keeps_the_urgent_line_any_limit_gives(
     assert _without_ldh_limit(split, findings) == POSSIBLE
 
 
+def test_an_ldh_limit_no_assay_gives_after_the_neonatal_period_is_refused_with_its_line():
+    # An LDH of 900 U/L against a mistyped limit of 1500 read as normal (note 15's "no ULN cap"):
+    # over 1000 U/L (LDH_ULN_MAX) the limit is refused as an LDH without one is, keeping the
+    # URGENT line that the limits tried give.
+    labs = {**CLASSIC_TTP, "ldh": 900}
+    assert assess(smear(), parse_labs({**labs, "ldh_uln": 1000})).urgent == SUSPECTED
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(smear(), parse_labs({**labs, "ldh_uln": 1000.5}))
+    assert str(error.value) == (
+        "ldh_uln (--ldh-uln) = 1000.5 U/L is over 1000 U/L, above any LDH assay's upper limit of "
+        "normal after the neonatal period (adults ~190-620 U/L by method, a child's up to ~1000; "
+        "this tool's rule): check the limit printed beside the LDH")
+    assert error.value.urgent == SUSPECTED and error.value.key == "ldh"
+    # A neonate's limit may be higher.
+    for population in ("neonate", "preterm"):
+        assess(smear(population=population), parse_labs({**labs, "ldh_uln": 1500}))
+
+
 @pytest.mark.parametrize(("platelets", "plasmic", "ttp"), [
     (10, PLASMIC_ITEMS, "not assessed"), (29.9, PLASMIC_ITEMS, "not assessed"),
     (None, PLASMIC_ITEMS, "not assessed"), (30, PLASMIC_ITEMS, "unlikely"),

@@ -125,15 +125,25 @@ def _written_images(result: FieldResult, paths: tuple[Path, Path]
     return replace(result, mask_png=None, overlay_png=None), written
 
 
-def _lab_values(path: Path | None, slides: list[Slide]) -> dict | None:
-    """The lab file's values by slide, checked against the run's slides before any work
-    (:func:`~smearscan.labs.check_lab_slides`); None without a lab file."""
+def _lab_values(path: Path | None, slides: list[Slide], population: str) -> dict | None:
+    """The lab file's values by slide, checked against the run's slides
+    (:func:`~smearscan.labs.check_lab_slides`) and the population's LDH limits
+    (:func:`~smearscan.labs.ldh_limit_implausible`) before any work; None without a lab file."""
     if path is None:
         return None
-    from smearscan.labs import check_lab_slides, read_labs_file  # only runs with lab values
+    from smearscan.labs import (  # only runs with lab values
+        LabValueError,
+        check_lab_slides,
+        ldh_limit_implausible,
+        read_labs_file,
+    )
 
     labs = read_labs_file(path)
     check_lab_slides(labs, [slide.name for slide in slides], source=str(path))
+    for name, values in labs.items():
+        implausible = ldh_limit_implausible(values, population)
+        if implausible is not None:
+            raise LabValueError(f"{path}{f' (slide {name!r})' if name else ''}: {implausible}")
     return labs
 
 
@@ -315,7 +325,8 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         # loads a model it does not use. The tasks' path: one model in memory, not two.
         with _model_named_as_given(options.model_path):
             cached_model(_sent(options.model_path))
-    labs = _lab_values(options.labs_path, slides)  # by the names the slides are written under
+    # By the names the slides are written under.
+    labs = _lab_values(options.labs_path, slides, options.population)
     # Taken once, before any field is read: a file changed during the run redoes its slide.
     expected = {s.name: fingerprint(s, options, out) for s in slides} if out is not None else {}
     outcomes: dict[str, SlideOutcome] = {}

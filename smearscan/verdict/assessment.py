@@ -7,10 +7,12 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from smearscan.labs import (
+    LDH_ULN_MAX,
     Bound,
     Labs,
     LabValueError,
     check_ldh,
+    ldh_limit_implausible,
     ldh_under_serum_level,
     ldh_without_limit,
 )
@@ -180,13 +182,15 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         over whose range a decision of the verdict changes (TTP's assessment, a score, a
         finding...): the measured value is needed; the error keeps the URGENT line when the
         whole range calls for it. Each bound is varied alone.
-        An LDH without its lab's upper limit (:func:`~smearscan.labs.ldh_without_limit`),
-        likewise: the error keeps the URGENT line that any of :data:`LDH_LIMITS_TRIED`, or no
-        LDH at all, calls for.
+        An LDH without its lab's upper limit (:func:`~smearscan.labs.ldh_without_limit`), or
+        with one no assay gives outside the neonatal period
+        (:func:`~smearscan.labs.ldh_limit_implausible`), likewise: the error keeps the URGENT
+        line that any of :data:`LDH_LIMITS_TRIED`, or no LDH at all, calls for.
     LabValueError
         An LDH under 0.4x its upper limit (:func:`~smearscan.labs.check_ldh`).
     """
-    missing = ldh_without_limit(labs, "--ldh-uln")
+    missing = ldh_without_limit(labs, "--ldh-uln") or ldh_limit_implausible(
+        labs, smear.population, "--ldh-uln")
     if missing is not None:
         raise UnresolvedBoundError(missing, _urgent_without_ldh_limit(smear, labs), "ldh")
     check_ldh(labs, "lab values")
@@ -258,7 +262,7 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
 #: (~480-620) and a child's (up to ~1000). This tool's choice: the refusal must not hide an
 #: emergency that any of them would show (QA 29 H1: LDH 2477 U/L without its limit in a
 #: textbook TTP was refused without the URGENT line every limit gives).
-LDH_LIMITS_TRIED = (190.0, 250.0, 480.0, 620.0, 1000.0)
+LDH_LIMITS_TRIED = (190.0, 250.0, 480.0, 620.0, LDH_ULN_MAX)
 
 
 def _urgent_without_ldh_limit(smear: SmearFindings, labs: Labs) -> str | None:
