@@ -426,6 +426,18 @@ def test_a_copy_of_a_signed_off_slide_under_another_name_leaves_the_sign_off_mer
     with open(out / "cells.csv", encoding="utf-8") as handle:
         slides = Counter(row["slide"] for row in csv.DictReader(handle))
     assert slides["positive"] == slides["alias"] > 0
+    # qacli6 LOW-1: the reviewer of either is told, before signing the same images off twice.
+    with running(create_app(out, token=TOKEN)) as url:
+        page = Client(url).get("/slides/alias", token=None)[1].decode()
+        other = Client(url).get("/slides/positive", token=None)[1].decode()
+        unrelated = Client(url).get("/slides/negative", token=None)[1].decode()
+    images = len(list((work / "slides" / "positive").iterdir()))
+    assert ('<div class="shared-banner" role="alert"><b>The same images in slide positive</b> '
+            f"(signed off): {images} of this slide's images are the same bytes as images of it. "
+            "One patient's fields under two names? Check which slide they belong to before "
+            "signing off.</div>") in html.unescape(page)
+    assert "<b>The same images in slide alias</b> (not reviewed)" in other
+    assert '<div class="shared-banner"' not in unrelated
 
 
 def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):

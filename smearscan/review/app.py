@@ -132,7 +132,8 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
                              for k, v in CLASS_COLOURS.items()},
                     review_classes=REVIEW_CLASSES,
                     shapes=sorted(set(cells.morphology[red]) - {""}),
-                    no_verdict=slide.summary.no_verdict, no_verdict_note=NO_VERDICT_NOTE)
+                    no_verdict=slide.summary.no_verdict, no_verdict_note=NO_VERDICT_NOTE,
+                    shared=folder.shared_images(slide.name))
 
     def slide_list() -> list[dict]:
         listed = []

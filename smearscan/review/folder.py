@@ -45,6 +45,14 @@ if TYPE_CHECKING:
 _MAX_NAME = 100
 
 
+def _digests(record: SlideRecord) -> list[str]:
+    """The SHA-256 of each field of a slide as its run recorded them."""
+    try:
+        return [digest for _, digest in record.fingerprint["files"] if digest is not None]
+    except (KeyError, TypeError, ValueError):
+        return []
+
+
 def _reviewer(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ReviewError("a reviewer name is required")
@@ -80,6 +88,19 @@ class ResultsFolder:
         if slide not in self.records:
             raise NotFoundError(f"no slide {slide!r} in {self.out}")
         return self.records[slide]
+
+    def shared_images(self, slide: str) -> list[tuple[str, int, str]]:
+        """The other slides of the folder holding images of the same bytes as ``slide``'s: each
+        ``(name, images shared, its review status)``. Two slides of one patient's fields (a
+        folder copied under another name) can both be signed off (qacli6 LOW-1)."""
+        own = set(_digests(self.record(slide)))
+        shared = []
+        for name, record in self.records.items():
+            count = len(own & set(_digests(record))) if name != slide else 0
+            if count:
+                status = review_status(record, self.reviews[name]) or "not reviewed"
+                shared.append((name, count, status))
+        return shared
 
     def classified(self, slide: str) -> tuple[SlideRecord, Cells]:
         """The record and cells of a slide that can be reviewed (409 when not classified)."""
