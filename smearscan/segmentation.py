@@ -246,7 +246,8 @@ def doubtful_scale_warning(pixel_size_um: float, estimate: float, source: str) -
     diameter = NORMAL_RBC_DIAMETER_UM * pixel_size_um / estimate
     return (f"--pixel-size {pixel_size_um:g} um/px differs from {estimate:.3g} um/px estimated "
             f"from {source} by {ratio_text(scale_ratio(estimate, pixel_size_um), DOUBTFUL_SCALE)}x:"
-            f" at the declared size the median red cell measures {diameter:.1f} um (a normal "
+            f" at the declared size the red-cell-sized objects it was estimated from measure "
+            f"a median {diameter:.1f} um (a normal "
             f"cell is {NORMAL_RBC_DIAMETER_UM:g} um; warned over {DOUBTFUL_SCALE:g}x, this tool's"
             " rule), and the schistocyte count moves with the scale; used as given, but check "
             "the calibration and the objective")

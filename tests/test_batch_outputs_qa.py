@@ -379,12 +379,35 @@ def _names(out: Path) -> list[str]:
     return sorted(json.loads((out / "summary.json").read_text(encoding="utf-8"))["slides"])
 
 
-def test_a_moved_slide_keeps_its_name_with_a_field_taken_again(tmp_path):
+def test_a_slide_split_into_two_folders_is_named_with_both(tmp_path, capsys):
+    # qacli7: the line named only the slide holding its first image.
+    root, out = tmp_path / "in", tmp_path / "out"
+    _slide(root, fields=2, name="patientA")
+    assert run(root, "--out", out) == 0
+    for index, half in enumerate(("A1", "A2")):
+        (root / half).mkdir()
+        (root / "patientA" / f"f{index}.png").rename(root / half / f"f{index}.png")
+    (root / "patientA").rmdir()
+    capsys.readouterr()
+    assert run(root, "--out", out) == 3
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"smearscan: {out / 'slides' / 'patientA'}: every image of it is in slides 'A1' and "
+        "'A2', analysed later (renamed or moved?); left out of the merged outputs (remove the "
+        "folder to drop it for good)")
+
+
+def test_a_moved_slide_keeps_its_name_with_a_field_taken_again(tmp_path, capsys):
     # qacli6 MEDIUM-1: a re-photographed field (same name, other bytes) renamed the slide.
     slide, moved = _moved_folder(tmp_path, 3)
     (_slide(tmp_path / "again", fields=1, name="again") / "f0.png").replace(slide / "f1.png")
+    capsys.readouterr()
     assert run(slide, "--out", moved) == 0
     assert _names(moved) == ["k1"]
+    # ... and says how it matched (qacli7: 9 new fields of 19 went unsaid).
+    assert capsys.readouterr().err == (
+        "smearscan: slide 'k1': named after the slide of that name an earlier run read from "
+        "../in/k1 (its results folder moved?), with 2 of its 3 fields the same images: 1 new, 1 "
+        "of the earlier ones missing\n")
 
 
 def test_a_moved_slide_is_not_a_folder_half_of_whose_fields_are_new(tmp_path):

@@ -122,6 +122,22 @@ def _moved_names(slides: list[Slide], recorded: dict[str, str],
     return {index: name for name, (_, index) in best.items()}
 
 
+def moved_note(slide: Slide, recorded: dict[str, str],
+               recorded_fields: Mapping[str, tuple[tuple[str, str | None], ...]],
+               out: Path | None) -> str | None:
+    """The note on a slide (named by :func:`named_slides`) that kept the name of a recorded
+    slide read from another path, with other fields: how many are the same images, new and
+    missing (qacli7: 9 new fields of 19 went unsaid); None for any other slide."""
+    then = {pair for pair in recorded_fields.get(slide.name, ()) if pair[1] is not None}
+    now = {pair for pair in slide.named_digests if pair[1] is not None}
+    if recorded.get(slide.name) in (None, source_of(slide, out)) or not then or now == then:
+        return None
+    return (f"slide {slide.name!r}: named after the slide of that name an earlier run read from "
+            f"{recorded[slide.name]} (its results folder moved?), with {len(now & then)} of its "
+            f"{len(slide.fields)} fields the same images: {len(now - then)} new, "
+            f"{len(then - now)} of the earlier ones missing")
+
+
 def _shared_share(now: Iterable[tuple[str, str | None]],
                   then: Iterable[tuple[str, str | None]]) -> float:
     """The smaller of the shares of the fields of ``now`` and of ``then`` (relative path,

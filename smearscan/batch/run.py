@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from smearscan import default_model_path
-from smearscan.batch.naming import field_stems, named_slides, source_of
+from smearscan.batch.naming import field_stems, moved_note, named_slides, source_of
 from smearscan.batch.outcome import RunOptions, SlideOutcome
 from smearscan.batch.resume import (
     RECORD_NAME,
@@ -140,8 +140,9 @@ def _lab_values(path: Path | None, slides: list[Slide], population: str) -> dict
 
     labs = read_labs_file(path)
     check_lab_slides(labs, [slide.name for slide in slides], source=str(path))
+    run = {slide.name for slide in slides} | {""}  # qacli7: not another run's row
     for name, values in labs.items():
-        implausible = ldh_limit_implausible(values, population)
+        implausible = ldh_limit_implausible(values, population) if name in run else None
         if implausible is not None:
             raise LabValueError(f"{path}{f' (slide {name!r})' if name else ''}: {implausible}")
     return labs
@@ -317,8 +318,11 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
              on_folder_problem: Callable[[tuple[str, str, str]], None],
              on_note: Callable[[str], None]) -> list[SlideOutcome]:
     recorded = recorded_fingerprints(out) if out is not None else {}
-    slides = named_slides(slides, recorded_sources(recorded), out,
-                          recorded_fields=recorded_fields(recorded))
+    sources, fields = recorded_sources(recorded), recorded_fields(recorded)
+    slides = named_slides(slides, sources, out, recorded_fields=fields)
+    for slide in slides:
+        if (note := moved_note(slide, sources, fields, out)) is not None:
+            on_note(note)
     if options.classify and executor.in_process:
         # This process classifies: fail on a bad model before any work. Workers load it
         # themselves (and fail on their first field), so that with workers this process never
@@ -383,8 +387,9 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
             # A slide folder renamed or moved since: its cells would count twice. A sign-off is
             # a person's work and is never dropped unseen (qacli5 MEDIUM-2).
             signoff = _signoff(out / "slides" / name)
+            holders = sorted({held[digest] for digest in digests})  # qacli7: a slide split
             problems.append((name, "", f"{out / 'slides' / name}: every image of it is in "
-                             f"slide {held[digests[0]]!r}, analysed later (renamed or moved?); "
+                             f"{_slides_named(holders)}, analysed later (renamed or moved?); "
                              + ("left out of the merged outputs (remove the folder to drop it "
                                 "for good)" if signoff is None else
                                 f"kept in the merged outputs, as it was signed off by "
@@ -406,6 +411,14 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
         if outcome.name in outcomes:
             outcomes[outcome.name].summary = outcome.summary
     return problems
+
+
+def _slides_named(names: list[str]) -> str:
+    """``slide 'a'``, or ``slides 'a' and 'b'``."""
+    quoted = [repr(name) for name in names]
+    if len(quoted) == 1:
+        return f"slide {quoted[0]}"
+    return f"slides {', '.join(quoted[:-1])} and {quoted[-1]}"
 
 
 def _signoff(folder: Path) -> SignOff | None:
