@@ -137,11 +137,11 @@ def test_slides_lists_every_slide_with_the_model_result(api, out):
         {"slide": "negative", "status": "not reviewed", "classified": True,
          "schistocyte_percent": 0.0, "schistocyte_ci95": [0.0, 40.7389],
          "call_basis": "corrected", "schistocytes": "0.00 (0.00-40.74) corrected",
-         "call": "insufficient"},
+         "call": "insufficient", "shared_with": []},
         {"slide": "positive", "status": "not reviewed", "classified": True,
          "schistocyte_percent": 3.0173, "schistocyte_ci95": [1.7585, 5.1844],
          "call_basis": "corrected", "schistocytes": "3.02 (1.76-5.18) corrected",
-         "call": "above"}]
+         "call": "above", "shared_with": []}]
     assert _merged(out)["positive"]["schistocytes"]["corrected_percent"] == 3.0173
     status, page = api.get("/")
     assert status == 200
@@ -431,6 +431,7 @@ def test_a_copy_of_a_signed_off_slide_under_another_name_leaves_the_sign_off_mer
         page = Client(url).get("/slides/alias", token=None)[1].decode()
         other = Client(url).get("/slides/positive", token=None)[1].decode()
         unrelated = Client(url).get("/slides/negative", token=None)[1].decode()
+        listed = Client(url).get("/")[1].decode()  # qacli7 LOW-4: the list said nothing
     images = len(list((work / "slides" / "positive").iterdir()))
     assert ('<div class="shared-banner" role="alert"><b>The same images in slide positive</b> '
             f"(signed off): {images} of this slide's images are the same bytes as images of it. "
@@ -438,6 +439,7 @@ def test_a_copy_of_a_signed_off_slide_under_another_name_leaves_the_sign_off_mer
             "signing off.</div>") in html.unescape(page)
     assert "<b>The same images in slide alias</b> (not reviewed)" in other
     assert '<div class="shared-banner"' not in unrelated
+    assert '<a href="/slides/alias">alias</a> <b>(the same images as positive)</b>' in listed
 
 
 def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):

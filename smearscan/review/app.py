@@ -141,7 +141,8 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
             status, schisto = folder.listed(name)
             listed.append({"slide": name, "status": status,
                            "classified": folder.records[name].cells is not None,
-                           **_call_figures(schisto)})
+                           **_call_figures(schisto),
+                           "shared_with": [other for other, _, _ in folder.shared_images(name)]})
         return listed
 
     def api_slides(request: Request) -> JSONResponse:

@@ -80,6 +80,7 @@ class ResultsFolder:
                               ) from None
         self.records = {name: read_slide_record(self.out / "slides" / name) for name in names}
         self.reviews = {name: read_review(self.out / "slides" / name) for name in names}
+        self._digests = {name: set(_digests(record)) for name, record in self.records.items()}
         self._outcomes = {name: self._outcome(name) for name in names}
         self._lock = threading.Lock()
 
@@ -93,12 +94,12 @@ class ResultsFolder:
         """The other slides of the folder holding images of the same bytes as ``slide``'s: each
         ``(name, images shared, its review status)``. Two slides of one patient's fields (a
         folder copied under another name) can both be signed off (qacli6 LOW-1)."""
-        own = set(_digests(self.record(slide)))
+        own = self._digests[self.record(slide).name]
         shared = []
-        for name, record in self.records.items():
-            count = len(own & set(_digests(record))) if name != slide else 0
+        for name, digests in self._digests.items():
+            count = len(own & digests) if name != slide else 0
             if count:
-                status = review_status(record, self.reviews[name]) or "not reviewed"
+                status = review_status(self.records[name], self.reviews[name]) or "not reviewed"
                 shared.append((name, count, status))
         return shared
 
