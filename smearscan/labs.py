@@ -711,9 +711,13 @@ def ldh_under_serum_level(ldh: float, uln: float) -> bool:
     return ldh < LDH_LEAST_FRACTION_OF_ULN * uln
 
 
-def check_ldh(labs: Labs, source: str, *, complete: bool = True) -> None:
+def check_ldh(labs: Labs, source: str, *, complete: bool = True,
+              population: str | None = None) -> None:
     """Refuse an LDH under :data:`LDH_LEAST_FRACTION_OF_ULN` of its ULN and, ``complete``,
-    one without its ULN (:func:`ldh_without_limit`).
+    one without its ULN (:func:`ldh_without_limit`). A limit over :data:`LDH_ULN_MAX` is
+    judged only once the ``population`` is known: for any but neonates it is refused first, by
+    :func:`ldh_limit_implausible`, whose refusal keeps the verdict's URGENT line (QA 37 H-2: LDH
+    450 against a mistyped 1500 was refused as not serum, without the line).
 
     Raises
     ------
@@ -725,6 +729,8 @@ def check_ldh(labs: Labs, source: str, *, complete: bool = True) -> None:
         raise LabValueError(f"{source}: {missing}")
     ldh = labs.ldh
     if ldh is None or labs.ldh_uln is None or not ldh_under_serum_level(ldh, labs.ldh_uln):
+        return
+    if population is None and labs.ldh_uln > LDH_ULN_MAX:
         return
     raise LabValueError(
         f"{source}: ldh = {ldh:g} U/L is under {LDH_LEAST_FRACTION_OF_ULN:g}x ldh_uln = "

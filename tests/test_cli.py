@@ -490,6 +490,14 @@ def test_a_folder_runs_ldh_limit_no_assay_gives_is_refused_before_any_work(field
                  "--population", "neonate"]) == 0
     assert main([str(slides / "s2"), "--out", str(tmp_path / "s2"), "--labs", str(labs),
                  "--quiet"]) == 0
+    # A neonate's LDH under 0.4x its limit is still no serum result, refused before any work.
+    labs.write_text("slide,ldh,ldh_uln\ns1,450 U/L,1500 U/L\ns2,200 U/L,250 U/L\n")
+    capsys.readouterr()
+    assert main([str(slides), "--out", str(tmp_path / "neonate"), "--labs", str(labs),
+                 "--quiet", "--population", "neonate"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"smearscan: {labs} (slide 's1'): ldh = 450 U/L is under 0.4x ldh_uln = 1500 U/L, not a "
+        "serum result")
 
 
 def test_a_lab_row_is_matched_to_its_slide_by_what_it_shows_never_to_another_patient(

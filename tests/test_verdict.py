@@ -1742,6 +1742,31 @@ def test_an_ldh_limit_no_assay_gives_after_the_neonatal_period_is_refused_with_i
         assess(smear(population=population), parse_labs({**labs, "ldh_uln": 1500}))
 
 
+@pytest.mark.parametrize(("labs", "findings"), [
+    # QA 37 H-1: LDH 2477 is raised against every limit tried; read without the LDH, nothing
+    # shows haemolysis. The refusal said "TTP possible ... if haemolysis is shown" for the
+    # "likely ... start now" of every limit.
+    ({"dat": "negative", "platelets": 250, "haptoglobin": "1.2 g/L", "adamts13": 5,
+      "ldh": 2477}, smear("above", 3.0, (2.1, 4.3), 1000)),
+    ({"haptoglobin": "1.0 g/L", "reticulocytes": "1 %", "ldh": 2500, "platelets": 10,
+      "dat": "negative", **PLASMIC_ITEMS}, smear("borderline", 1.0, (0.54, 1.83), 1000)),
+    # QA 37 H-2: LDH 450 under 0.4x a mistyped 1500 was refused as not serum, without a line.
+    ({"dat": "negative", "platelets": 10, "haptoglobin": "<0.1 g/L", "adamts13": 5,
+      "ldh": 450}, smear("above", 3.0, (2.1, 4.3), 1000)),
+])
+def test_a_refused_ldh_limit_keeps_the_line_every_limit_tried_agrees_on(labs, findings):
+    lines = {assess(findings, parse_labs({**labs, "ldh_uln": limit})).urgent
+             for limit in (190, 250, 480, 620, 1000)}
+    assert len(lines) == 1 and None not in lines
+    for limit in (1000.5, 1500, 2000):
+        with pytest.raises(UnresolvedBoundError) as error:
+            assess(findings, parse_labs({**labs, "ldh_uln": limit}, complete=False))
+        assert str(error.value).startswith(f"ldh_uln (--ldh-uln) = {limit:g} U/L is over 1000")
+        assert {error.value.urgent} == lines
+    # Without its limit, likewise (QA 36 L-1's kind: the reading without the LDH asked for it).
+    assert _without_ldh_limit(labs, findings) in lines
+
+
 @pytest.mark.parametrize(("platelets", "plasmic", "ttp"), [
     (10, PLASMIC_ITEMS, "not assessed"), (29.9, PLASMIC_ITEMS, "not assessed"),
     (None, PLASMIC_ITEMS, "not assessed"), (30, PLASMIC_ITEMS, "unlikely"),

@@ -134,6 +134,7 @@ def _lab_values(path: Path | None, slides: list[Slide], population: str) -> dict
     from smearscan.labs import (  # only runs with lab values
         LabValueError,
         check_lab_slides,
+        check_ldh,
         ldh_limit_implausible,
         read_labs_file,
     )
@@ -142,9 +143,13 @@ def _lab_values(path: Path | None, slides: list[Slide], population: str) -> dict
     check_lab_slides(labs, [slide.name for slide in slides], source=str(path))
     run = {slide.name for slide in slides} | {""}  # qacli7: not another run's row
     for name, values in labs.items():
-        implausible = ldh_limit_implausible(values, population) if name in run else None
+        if name not in run:
+            continue
+        source = f"{path}{f' (slide {name!r})' if name else ''}"
+        implausible = ldh_limit_implausible(values, population)
         if implausible is not None:
-            raise LabValueError(f"{path}{f' (slide {name!r})' if name else ''}: {implausible}")
+            raise LabValueError(f"{source}: {implausible}")
+        check_ldh(values, source, population=population)
     return labs
 
 

@@ -193,7 +193,7 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         labs, smear.population, "--ldh-uln")
     if missing is not None:
         raise UnresolvedBoundError(missing, _urgent_without_ldh_limit(smear, labs), "ldh")
-    check_ldh(labs, "lab values")
+    check_ldh(labs, "lab values", population=smear.population)
     verdict = _assessed(smear, labs)
     for key, bound in _bounds(labs):
         _check_bound(smear, labs, key, bound, verdict)
@@ -268,14 +268,19 @@ LDH_LIMITS_TRIED = (190.0, 250.0, 480.0, 620.0, LDH_ULN_MAX)
 def _urgent_without_ldh_limit(smear: SmearFindings, labs: Labs) -> str | None:
     """The URGENT line of an LDH given without its limit (:func:`_urgent_over_range` over
     :data:`LDH_LIMITS_TRIED` the LDH is not under serum level against
-    (:func:`~smearscan.labs.ldh_under_serum_level`), and over no LDH; each across the range
-    of any other value given as a bound: QA 34 H-1, platelets '<200' beside it lost the line
-    that their range, read with any limit, calls for)."""
-    alternatives = [replace(labs, ldh=None), *(
-        replace(labs, ldh_uln=limit) for limit in LDH_LIMITS_TRIED
-        if not ldh_under_serum_level(labs.ldh, limit))]
-    readings = [_urgent_lines(smear, alternative) for alternative in alternatives]
+    (:func:`~smearscan.labs.ldh_under_serum_level`), and over no LDH where none of them calls
+    for a line; each across the range of any other value given as a bound: QA 34 H-1,
+    platelets '<200' beside it lost the line that their range, read with any limit, calls
+    for)."""
+    readings = [_urgent_lines(smear, replace(labs, ldh_uln=limit)) for limit in LDH_LIMITS_TRIED
+                if not ldh_under_serum_level(labs.ldh, limit)]
     lines = set().union(*(across for _, across in readings))
+    if not lines - {None}:
+        # Read without the LDH only where no limit calls for a line: it must not hide one (QA
+        # 29 H1), nor weaken the one every limit agrees on (QA 37 H-1: LDH 2477 over every
+        # limit read "TTP possible" for the "likely" each gives).
+        readings.append(_urgent_lines(smear, replace(labs, ldh=None)))
+        lines |= readings[-1][1]
     # The limit decides where the values as given read differently with each; else a bound's
     # range does, and the line asks for its value (QA 35 L-1).
     decides = "limit" if len({given for given, _ in readings}) > 1 else "bound"
