@@ -128,8 +128,7 @@ def moved_note(slide: Slide, recorded: dict[str, str],
     """The note on a slide (named by :func:`named_slides`) that kept the name of a recorded
     slide read from another path, with other fields: how many are the same images, new and
     missing (qacli7: 9 new fields of 19 went unsaid); None for any other slide."""
-    then = {pair for pair in recorded_fields.get(slide.name, ()) if pair[1] is not None}
-    now = {pair for pair in slide.named_digests if pair[1] is not None}
+    then, now = _known(recorded_fields.get(slide.name, ())), _known(slide.named_digests)
     if recorded.get(slide.name) in (None, source_of(slide, out)) or not then or now == then:
         return None
     return (f"slide {slide.name!r}: named after the slide of that name an earlier run read from "
@@ -142,12 +141,16 @@ def _shared_share(now: Iterable[tuple[str, str | None]],
                   then: Iterable[tuple[str, str | None]]) -> float:
     """The smaller of the shares of the fields of ``now`` and of ``then`` (relative path,
     SHA-256) that both hold; fields without a digest hold nothing."""
-    now_known = {pair for pair in now if pair[1] is not None}
-    then_known = {pair for pair in then if pair[1] is not None}
+    now_known, then_known = _known(now), _known(then)
     if not now_known or not then_known:
         return 0.0
     both = len(now_known & then_known)
     return min(both / len(now_known), both / len(then_known))
+
+
+def _known(fields: Iterable[tuple[str, str | None]]) -> set[tuple[str, str]]:
+    """The (relative path, SHA-256) pairs of the fields whose content could be read."""
+    return {(path, digest) for path, digest in fields if digest is not None}
 
 
 def _this_run(named: list[Slide]) -> set[str]:
