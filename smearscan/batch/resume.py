@@ -168,6 +168,15 @@ def recorded_fields(fingerprints: dict[str, dict]) -> dict[str, tuple[tuple[str,
     return fields
 
 
+def fingerprint_digests(fingerprint: object) -> list[str]:
+    """The SHA-256 of each readable field a slide's fingerprint records (none of a malformed
+    one): what tells the same images under another slide name."""
+    try:
+        return [digest for _, digest in fingerprint["files"] if digest is not None]
+    except (KeyError, TypeError, ValueError):
+        return []
+
+
 def outcome_of(out: Path, name: str, record: dict, *, resumed: bool) -> SlideOutcome:
     """The :class:`SlideOutcome` a verified record stands for.
 

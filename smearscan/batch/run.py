@@ -20,6 +20,7 @@ from smearscan.batch.resume import (
     changed_outputs,
     earlier_outputs,
     fingerprint,
+    fingerprint_digests,
     outcome_of,
     outputs_digests,
     read_record,
@@ -374,8 +375,7 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
     (``(slide, "", reason)``: a slide left out, a review that could not be read; also in
     ``errors.csv``)."""
     everything = {name: (outcome, expected[name]) for name, outcome in outcomes.items()}
-    held = {digest: name for name in outcomes for _, digest in expected[name]["files"]
-            if digest is not None}
+    held = {digest: name for name in outcomes for digest in fingerprint_digests(expected[name])}
     problems = []
     for name in _newest_first(out, recorded_sources(recorded_fingerprints(out))):
         if name in everything:
@@ -386,8 +386,7 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
                              "smearscan wrote them; left out of the merged outputs (run its "
                              "input again to redo it)"))
             continue
-        digests = [digest for _, digest in record.get("fingerprint", {}).get("files", [])
-                   if digest is not None]
+        digests = fingerprint_digests(record.get("fingerprint"))
         if digests and all(digest in held for digest in digests):
             # A slide folder renamed or moved since: its cells would count twice. A sign-off is
             # a person's work and is never dropped unseen (qacli5 MEDIUM-2).
