@@ -51,7 +51,7 @@ from smearscan.naming import slide_name
 
 __all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
            "check_lab_slides", "check_ldh", "labs_for_slide", "ldh_limit_implausible",
-           "ldh_under_serum_level",
+           "ldh_not_serum", "ldh_under_serum_level",
            "ldh_without_limit", "parse_labs", "read_labs_file", "with_overrides"]
 
 
@@ -711,13 +711,29 @@ def ldh_under_serum_level(ldh: float, uln: float) -> bool:
     return ldh < LDH_LEAST_FRACTION_OF_ULN * uln
 
 
+#: U/L in one ukat/L of LDH (1 ukat = 60 U).
+LDH_UKAT = LAB_KEYS["ldh"].units["ukat/L"]
+
+
+def ldh_not_serum(labs: Labs) -> str | None:
+    """Why an LDH under :data:`LDH_LEAST_FRACTION_OF_ULN` of its limit cannot be read (one in
+    ukat/L written as U/L, or a mistyped limit), or None when it can (or is not given)."""
+    if labs.ldh is None or labs.ldh_uln is None or not ldh_under_serum_level(labs.ldh,
+                                                                             labs.ldh_uln):
+        return None
+    return (f"ldh = {labs.ldh:g} U/L is under {LDH_LEAST_FRACTION_OF_ULN:g}x ldh_uln = "
+            f"{labs.ldh_uln:g} U/L, not a serum result (this tool's rule): was it in ukat/L "
+            f"(x{LDH_UKAT:g} U/L)?")
+
+
 def check_ldh(labs: Labs, source: str, *, complete: bool = True,
               population: str | None = None) -> None:
-    """Refuse an LDH under :data:`LDH_LEAST_FRACTION_OF_ULN` of its ULN and, ``complete``,
-    one without its ULN (:func:`ldh_without_limit`). A limit over :data:`LDH_ULN_MAX` is
-    judged only once the ``population`` is known: for any but neonates it is refused first, by
-    :func:`ldh_limit_implausible`, whose refusal keeps the verdict's URGENT line (QA 37 H-2: LDH
-    450 against a mistyped 1500 was refused as not serum, without the line).
+    """Refuse, ``complete``, an LDH without its ULN (:func:`ldh_without_limit`) and, once the
+    ``population`` is known (a folder run's lab file, before any work), an LDH its limits
+    cannot judge: a limit over :data:`LDH_ULN_MAX` (:func:`ldh_limit_implausible`) or an LDH
+    under serum level (:func:`ldh_not_serum`). Without the population these are left to
+    :func:`smearscan.verdict.assess`, whose refusal keeps the URGENT line (QA 37 H-2, QA 38
+    H-1: an LDH of 399 against 1000 U/L was refused without the line every reading gives).
 
     Raises
     ------
@@ -727,15 +743,11 @@ def check_ldh(labs: Labs, source: str, *, complete: bool = True,
     missing = ldh_without_limit(labs)
     if missing is not None and complete:
         raise LabValueError(f"{source}: {missing}")
-    ldh = labs.ldh
-    if ldh is None or labs.ldh_uln is None or not ldh_under_serum_level(ldh, labs.ldh_uln):
+    if population is None:
         return
-    if population is None and labs.ldh_uln > LDH_ULN_MAX:
-        return
-    raise LabValueError(
-        f"{source}: ldh = {ldh:g} U/L is under {LDH_LEAST_FRACTION_OF_ULN:g}x ldh_uln = "
-        f"{labs.ldh_uln:g} U/L, not a serum result (this tool's rule): was it in ukat/L "
-        "(x60 U/L)?")
+    unread = ldh_limit_implausible(labs, population) or ldh_not_serum(labs)
+    if unread is not None:
+        raise LabValueError(f"{source}: {unread}")
 
 
 def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
@@ -1022,13 +1034,12 @@ def _range_of(value: float) -> tuple[float, float]:
 def with_overrides(labs: Labs, overrides: Labs, *,
                    source: str = "the lab file and the command line") -> Labs:
     """``labs`` with every value that ``overrides`` gives replaced (command line over file); a
-    D-dimer and its ULN, a PT prolongation and the INR, and an LDH and its ULN from the two are
-    compared as from one (:data:`D_DIMER_RATIO_RANGE`, :func:`least_inr`, :func:`check_ldh`);
-    an LDH still without its ULN is left to :func:`smearscan.verdict.assess`."""
+    D-dimer and its ULN, and a PT prolongation and the INR, from the two are compared as from
+    one (:data:`D_DIMER_RATIO_RANGE`, :func:`least_inr`); an LDH and its ULN are judged
+    together by :func:`smearscan.verdict.assess`, whose refusal keeps any URGENT line."""
     given = {f.name: getattr(overrides, f.name) for f in fields(overrides)
              if getattr(overrides, f.name) is not None}
     merged = replace(labs, **given)
     _check_d_dimer_ratio(merged, source)
     _check_pt_against_inr(merged, source)
-    check_ldh(merged, source, complete=False)  # the verdict refuses it, keeping any URGENT line
     return merged

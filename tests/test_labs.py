@@ -11,6 +11,8 @@ from smearscan.labs import (
     Bound,
     Labs,
     LabValueError,
+    check_ldh,
+    ldh_not_serum,
     least_inr,
     parse_labs,
     read_labs_file,
@@ -704,15 +706,20 @@ def test_an_ldh_under_20_u_l_is_refused():
 @pytest.mark.parametrize(("ldh", "uln", "refused"), [
     ("21 U/L", "4.1 ukat/L", True), ("60 U/L", "225 U/L", True), ("99 U/L", "250 U/L", True),
     ("100 U/L", "250 U/L", False), ("<50 U/L", "250 U/L", True), ("1260 U/L", "4.1 ukat/L", False)])
-def test_an_ldh_under_0_4x_its_uln_is_refused(ldh, uln, refused):
+def test_an_ldh_under_0_4x_its_uln_is_refused_once_the_population_is_known(ldh, uln, refused):
     # QA 22 D4: 21 ukat/L (1260 U/L) written '21 U/L' passed as a normal LDH; QA 23 N5: 60
-    # against 225 U/L too.
+    # against 225 U/L too. Read alone, the values are kept for the verdict, whose refusal keeps
+    # the URGENT line (QA 38 H-1); a folder run's lab file is refused before any work.
+    labs = parse_labs({"ldh": ldh, "ldh_uln": uln})
+    check_ldh(labs, "labs")
     if not refused:
-        parse_labs({"ldh": ldh, "ldh_uln": uln})
+        assert ldh_not_serum(labs) is None
+        check_ldh(labs, "labs", population="adult")
         return
     with pytest.raises(LabValueError, match=r"^labs: ldh = <?\d+ U/L is under 0\.4x ldh_uln = "
-                                            r"2\d\d(\.\d)? U/L, not a serum result"):
-        parse_labs({"ldh": ldh, "ldh_uln": uln})
+                                            r"2\d\d(\.\d)? U/L, not a serum result \(this "
+                                            r"tool's rule\): was it in ukat/L \(x60 U/L\)\?$"):
+        check_ldh(labs, "labs", population="adult")
 
 
 def test_an_ldh_without_its_limit_is_refused_wherever_it_comes_from(tmp_path):

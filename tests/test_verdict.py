@@ -1767,6 +1767,46 @@ def test_a_refused_ldh_limit_keeps_the_line_every_limit_tried_agrees_on(labs, fi
     assert _without_ldh_limit(labs, findings) in lines
 
 
+TEXTBOOK_TTP = {"dat": "negative", "platelets": 10, "haptoglobin": "<0.1 g/L", "adamts13": 5}
+LDH_ONLY_MARKER = {"dat": "negative", "platelets": 200, "haptoglobin": "1.2 g/L",
+                   "reticulocytes": "1 %", "adamts13": 5, **PLASMIC_ITEMS}
+
+
+@pytest.mark.parametrize(("labs", "population", "urgent"), [
+    # QA 38 H-1: LDH 399 against 1000 U/L (and a neonate's 450 against 1500) in a textbook TTP
+    # was refused as not serum with no line; LDH 400 or none gives "likely ... start now".
+    ({**TEXTBOOK_TTP, "ldh": "399 U/L", "ldh_uln": 1000}, "adult",
+     urgent_ttp("likely", "severe")),
+    ({**TEXTBOOK_TTP, "ldh": "450 U/L", "ldh_uln": 1500}, "neonate",
+     urgent_ttp("likely", "severe")),
+    # The LDH alone decides haemolysis: read in ukat/L it shows it (likely, start now), against
+    # 190 or 250 U/L it does not (possible, no picture); the line asks to check it.
+    ({**LDH_ONLY_MARKER, "ldh": "100 U/L", "ldh_uln": 300}, "adult",
+     urgent_ttp("possible", "severe, ldh")),
+    ({**NORMAL_LABS, "ldh": "60 U/L"}, "adult", None),
+])
+def test_an_ldh_under_serum_level_keeps_the_urgent_line_its_readings_give(labs, population,
+                                                                        urgent):
+    findings = smear("above", 3.0, (2.1, 4.3), 1000, population=population)
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(findings, parse_labs(labs))
+    ldh, uln = parse_labs(labs).ldh, parse_labs(labs).ldh_uln
+    assert str(error.value) == (
+        f"ldh = {ldh:g} U/L is under 0.4x ldh_uln = {uln:g} U/L, not a serum result (this "
+        "tool's rule): was it in ukat/L (x60 U/L)?")
+    assert (error.value.urgent, error.value.key) == (urgent, "ldh")
+    # Never weaker than the LDH read in ukat/L, nor where the LDH is just at serum level.
+    for ldh_read in (ldh * 60, 0.4 * uln):
+        line = assess(findings, parse_labs({**labs, "ldh": f"{ldh_read:g} U/L"})).urgent
+        assert (urgent is None) <= (line is None)
+    if urgent is not None and urgent.startswith("URGENT - TTP possible"):
+        assert urgent.startswith(
+            f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the "
+            "LDH, not a serum result against its limit as given, decides whether haemolysis is "
+            "shown: check its value and unit (ukat/L is x60 U/L) and the limit; start plasma "
+            "exchange and corticosteroids now if thrombocytopenia or haemolysis is shown; ")
+
+
 @pytest.mark.parametrize(("platelets", "plasmic", "ttp"), [
     (10, PLASMIC_ITEMS, "not assessed"), (29.9, PLASMIC_ITEMS, "not assessed"),
     (None, PLASMIC_ITEMS, "not assessed"), (30, PLASMIC_ITEMS, "unlikely"),

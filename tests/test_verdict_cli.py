@@ -268,6 +268,28 @@ def test_verdict_subprocess_exit_code_for_an_ambiguous_value():
     assert result.stderr.count("\n") == 1 and "adamts13" in result.stderr
 
 
+def test_an_ldh_under_serum_level_is_refused_with_the_urgent_line_naming_its_source(
+        tmp_path, capsys):
+    # QA 38 H-1: refused with no URGENT line; L-1: a neonate's refusal named "lab values", not
+    # the file or the command line the LDH came from.
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"ldh": "450 U/L", "ldh_uln": "1500 U/L"}))
+    count = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--dat", "negative",
+             "--platelets", "10", "--haptoglobin", "<0.1 g/L", "--adamts13", "5"]
+    why = ("ldh = 450 U/L is under 0.4x ldh_uln = 1500 U/L, not a serum result (this tool's "
+           "rule): was it in ukat/L (x60 U/L)?")
+    for source, args in ((labs, ["--labs", str(labs)]),
+                         ("command line", ["--ldh", "450 U/L", "--ldh-uln", "1500"])):
+        for population in ("adult", "neonate"):
+            assert main([*count, *args, "--population", population]) == 2
+            out, err = capsys.readouterr()
+            if population == "adult":  # a limit no assay gives after the neonatal period
+                assert err.startswith(f"smearscan verdict: {source}: ldh_uln (--ldh-uln) = 1500")
+            else:
+                assert err == f"smearscan verdict: {source}: {why}\n"
+            assert out.startswith("URGENT - TTP likely: a medical emergency.")
+
+
 def test_an_ldh_without_its_limit_is_refused_with_the_urgent_line_and_completed_across_sources(
         tmp_path, capsys):
     # QA 29 H1: refused without the URGENT line every limit gives; F1: a lab file's LDH could

@@ -129,14 +129,12 @@ def _written_images(result: FieldResult, paths: tuple[Path, Path]
 def _lab_values(path: Path | None, slides: list[Slide], population: str) -> dict | None:
     """The lab file's values by slide, checked against the run's slides
     (:func:`~smearscan.labs.check_lab_slides`) and the population's LDH limits
-    (:func:`~smearscan.labs.ldh_limit_implausible`) before any work; None without a lab file."""
+    (:func:`~smearscan.labs.check_ldh`) before any work; None without a lab file."""
     if path is None:
         return None
     from smearscan.labs import (  # only runs with lab values
-        LabValueError,
         check_lab_slides,
         check_ldh,
-        ldh_limit_implausible,
         read_labs_file,
     )
 
@@ -147,9 +145,6 @@ def _lab_values(path: Path | None, slides: list[Slide], population: str) -> dict
         if name not in run:
             continue
         source = f"{path}{f' (slide {name!r})' if name else ''}"
-        implausible = ldh_limit_implausible(values, population)
-        if implausible is not None:
-            raise LabValueError(f"{source}: {implausible}")
         check_ldh(values, source, population=population)
     return labs
 

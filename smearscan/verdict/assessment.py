@@ -7,12 +7,13 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from smearscan.labs import (
+    LDH_UKAT,
     LDH_ULN_MAX,
     Bound,
     Labs,
     LabValueError,
-    check_ldh,
     ldh_limit_implausible,
+    ldh_not_serum,
     ldh_under_serum_level,
     ldh_without_limit,
 )
@@ -185,15 +186,21 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         An LDH without its lab's upper limit (:func:`~smearscan.labs.ldh_without_limit`), or
         with one no assay gives outside the neonatal period
         (:func:`~smearscan.labs.ldh_limit_implausible`), likewise: the error keeps the URGENT
-        line that any of :data:`LDH_LIMITS_TRIED`, or no LDH at all, calls for.
-    LabValueError
-        An LDH under 0.4x its upper limit (:func:`~smearscan.labs.check_ldh`).
+        line that any of :data:`LDH_LIMITS_TRIED`, or no LDH at all, calls for. An LDH under
+        serum level against its limit (:func:`~smearscan.labs.ldh_not_serum`) keeps the line
+        that it read in ukat/L, or against any of those limits, calls for (QA 38 H-1).
     """
     missing = ldh_without_limit(labs, "--ldh-uln") or ldh_limit_implausible(
         labs, smear.population, "--ldh-uln")
     if missing is not None:
-        raise UnresolvedBoundError(missing, _urgent_without_ldh_limit(smear, labs), "ldh")
-    check_ldh(labs, "lab values", population=smear.population)
+        raise UnresolvedBoundError(
+            missing, _urgent_over_ldh_readings(smear, labs, _ldh_limits_tried(labs), "limit"),
+            "ldh")
+    unread = ldh_not_serum(labs)
+    if unread is not None:
+        readings = [replace(labs, ldh=_in_ukat(labs.ldh)), *_ldh_limits_tried(labs)]
+        raise UnresolvedBoundError(unread, _urgent_over_ldh_readings(smear, labs, readings,
+                                                                     "ldh"), "ldh")
     verdict = _assessed(smear, labs)
     for key, bound in _bounds(labs):
         _check_bound(smear, labs, key, bound, verdict)
@@ -265,25 +272,39 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
 LDH_LIMITS_TRIED = (190.0, 250.0, 480.0, 620.0, LDH_ULN_MAX)
 
 
-def _urgent_without_ldh_limit(smear: SmearFindings, labs: Labs) -> str | None:
-    """The URGENT line of an LDH given without its limit (:func:`_urgent_over_range` over
-    :data:`LDH_LIMITS_TRIED` the LDH is not under serum level against
-    (:func:`~smearscan.labs.ldh_under_serum_level`), and over no LDH where none of them calls
-    for a line; each across the range of any other value given as a bound: QA 34 H-1,
-    platelets '<200' beside it lost the line that their range, read with any limit, calls
-    for)."""
-    readings = [_urgent_lines(smear, replace(labs, ldh_uln=limit)) for limit in LDH_LIMITS_TRIED
-                if not ldh_under_serum_level(labs.ldh, limit)]
-    lines = set().union(*(across for _, across in readings))
+def _ldh_limits_tried(labs: Labs) -> list[Labs]:
+    """``labs`` with each of :data:`LDH_LIMITS_TRIED` the LDH is not under serum level against
+    (:func:`~smearscan.labs.ldh_under_serum_level`) as its limit."""
+    return [replace(labs, ldh_uln=limit) for limit in LDH_LIMITS_TRIED
+            if not ldh_under_serum_level(labs.ldh, limit)]
+
+
+def _in_ukat(ldh: float) -> float:
+    """An LDH written in U/L read as the ukat/L it may have been measured in."""
+    if isinstance(ldh, Bound):
+        return Bound(ldh.sign, ldh.limit * LDH_UKAT, ldh.plausible)
+    return ldh * LDH_UKAT
+
+
+def _urgent_over_ldh_readings(smear: SmearFindings, labs: Labs, readings: list[Labs],
+                              unread: str) -> str | None:
+    """The URGENT line of an LDH the verdict cannot read as given (the value ``unread``, a key
+    of :data:`~smearscan.verdict.differential.URGENT_TTP_ADVICE`: its ``limit``, or the
+    ``ldh`` itself): :func:`_urgent_over_range` over its ``readings``, and over no LDH where
+    none of them calls for a line; each across the range of any other value given as a bound
+    (QA 34 H-1: platelets '<200' beside it lost the line that their range, read with any limit,
+    calls for)."""
+    lines_read = [_urgent_lines(smear, reading) for reading in readings]
+    lines = set().union(*(across for _, across in lines_read))
     if not lines - {None}:
-        # Read without the LDH only where no limit calls for a line: it must not hide one (QA
-        # 29 H1), nor weaken the one every limit agrees on (QA 37 H-1: LDH 2477 over every
+        # Read without the LDH only where no reading calls for a line: it must not hide one (QA
+        # 29 H1), nor weaken the one every reading agrees on (QA 37 H-1: LDH 2477 over every
         # limit read "TTP possible" for the "likely" each gives).
-        readings.append(_urgent_lines(smear, replace(labs, ldh=None)))
-        lines |= readings[-1][1]
-    # The limit decides where the values as given read differently with each; else a bound's
-    # range does, and the line asks for its value (QA 35 L-1).
-    decides = "limit" if len({given for given, _ in readings}) > 1 else "bound"
+        lines_read.append(_urgent_lines(smear, replace(labs, ldh=None)))
+        lines |= lines_read[-1][1]
+    # The unread value decides where the values as given read differently with each reading;
+    # else a bound's range does, and the line asks for its value (QA 35 L-1).
+    decides = unread if len({given for given, _ in lines_read}) > 1 else "bound"
     return _urgent_over_range(lines, labs, decides)
 
 

@@ -181,8 +181,8 @@ FOCUS_RULE = _rule(
     "0.91 and 1.10 um wide on median) the classifier's sensitivity fell from 0.62 to 0.50 and "
     "0.38", standard=False)
 LDH_RULE = Rule("LDH raised", "above the lab's own upper limit of normal (ldh_uln)", "lab",
-                "the lab's reference interval; an LDH without it is refused "
-                "(smearscan.labs.check_ldh)")
+                "the lab's reference interval; an LDH without it, or that it cannot judge, is "
+                "refused (smearscan.verdict.assess)")
 HAPTOGLOBIN_LAB_RULE = Rule("haptoglobin low", "below the lab's own lower limit "
                             "(haptoglobin_lln)", "lab", "the lab's reference interval")
 HAPTOGLOBIN_RULE = _rule(

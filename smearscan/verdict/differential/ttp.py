@@ -49,6 +49,9 @@ URGENT_TTP_ADVICE = {
              "suspicion",
     "limit": "the LDH's upper limit of normal decides the verdict: give it; plasma exchange and "
              "corticosteroids are usually started on clinical suspicion",
+    "ldh": "the LDH is not a serum result against its upper limit of normal as given: check "
+           "its value and unit (ukat/L is x60 U/L) and the limit; plasma exchange and "
+           "corticosteroids are usually started on clinical suspicion",
     "severe, bound": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and a value "
                      "reported only as a bound decides whether thrombocytopenia or haemolysis is "
                      "shown: give the measured value; start plasma exchange and corticosteroids "
@@ -57,12 +60,17 @@ URGENT_TTP_ADVICE = {
                      "shows haemolysis only against its lab's upper limit of normal: give it; "
                      "start plasma exchange and corticosteroids now if thrombocytopenia or "
                      "haemolysis is shown",
+    "severe, ldh": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and the LDH, "
+                   "not a serum result against its limit as given, decides whether haemolysis "
+                   "is shown: check its value and unit (ukat/L is x60 U/L) and the limit; start "
+                   "plasma exchange and corticosteroids now if thrombocytopenia or haemolysis "
+                   "is shown",
 }
 """What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
 under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result).
-``bound`` and ``limit``: a value the verdict cannot read (a bound across a cut-off, an LDH
-without its limit) decides; ``severe, ...``: so, with a severe deficiency measured, whose
-advice the line keeps (QA 30 N4)."""
+``bound``, ``limit`` and ``ldh``: a value the verdict cannot read (a bound across a cut-off,
+an LDH without its limit or under serum level against it) decides; ``severe, ...``: so, with
+a severe deficiency measured, whose advice the line keeps (QA 30 N4)."""
 
 
 def adamts13_known(adamts13: float | None, picture_seen: bool) -> str:
