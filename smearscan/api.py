@@ -7,7 +7,9 @@
     slide = smearscan.analyse_slide(["f1.png", "f2.png"])
 
 The same stages as the ``smearscan`` command, in this process, without output files; errors
-are raised (:class:`~smearscan.errors.SmearscanError`, one line naming the file), not recorded.
+are raised (:class:`~smearscan.errors.SmearscanError`, one line naming the file), not recorded,
+but for a slide's fields that cannot be analysed: as the CLI, :func:`analyse_slide` leaves them
+out, in :attr:`SlideAnalysis.failed`, while any field can be.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from smearscan.batch.summary import field_summary
 from smearscan.classification import CellClassifier, load_model
 from smearscan.classification.model import check_operating_points
 from smearscan.errors import UnusableFieldError
-from smearscan.loading import Slide, file_identity, find_slides, read_field, without_copies
+from smearscan.loading import (
+    ImageLoadError,
+    Slide,
+    file_identity,
+    find_slides,
+    read_field,
+    without_copies,
+)
 from smearscan.overlap import FieldOverlap, field_centres, overlapping_fields
 from smearscan.pipeline import (
     FieldResult,
@@ -93,6 +102,10 @@ class SlideAnalysis:
     copies : tuple of (str, str)
         Images left out as the same bytes as a field kept, ``(copy, kept)`` (the CLI's
         "counted once").
+    failed : tuple of (str, str)
+        Fields left out as they could not be analysed, ``(image, reason)``: unreadable, blank,
+        too dark, overexposed or grayscale. The CLI leaves them out likewise (and exits 3);
+        each is also a :class:`UserWarning`.
     """
 
     name: str
@@ -101,6 +114,7 @@ class SlideAnalysis:
     result: SlideResult
     overlapping_fields: tuple[FieldOverlap, ...] = ()
     copies: tuple[tuple[str, str], ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
 
     @property
     def off_scale_fields(self) -> tuple[str, ...]:
@@ -251,10 +265,12 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
 
     Raises
     ------
-    FileNotFoundError, smearscan.loading.ImageLoadError, smearscan.classification.ModelLoadError
-        A missing path, an unreadable image or model (one line naming it).
-    smearscan.errors.UnusableFieldError
-        A grayscale, overexposed, too dark or blank field (one line naming it).
+    FileNotFoundError, smearscan.classification.ModelLoadError
+        A missing path, an unreadable model (one line naming it).
+    smearscan.loading.ImageLoadError, smearscan.errors.UnusableFieldError
+        No field could be analysed: the first field's error (one line naming it). A slide
+        with some usable fields leaves the others out, in :attr:`SlideAnalysis.failed`
+        (qacli3: one blank field failed a slide of six).
     smearscan.segmentation.PixelSizeError, TypeError
         As for :func:`analyse_image`.
     ValueError
@@ -265,9 +281,7 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     loaded = _model(model)
     if pixel_size_um is not None:
         _check_scale(slide.fields, pixel_size_um, trust=trust_pixel_size)
-    fields = tuple(_field_analysis(read_field(path), path, slide.name,
-                                   path.relative_to(slide.root).as_posix(), pixel_size_um, loaded)
-                   for path in slide.fields)
+    fields, failed = _usable_fields(slide, pixel_size_um, loaded)
     cells = {name: np.concatenate([field.cells[name] for field in fields])
              for name in fields[0].cells}
     result = slide_statistics([f.summary for f in fields], label=cells["class"],
@@ -277,7 +291,27 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     overlaps = overlapping_fields([
         field_centres(f.summary.image, f.cells, f.summary.width, f.summary.height,
                       f.summary.pixel_size_um) for f in fields if f.summary.objects])
-    return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies)
+    return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies, failed)
+
+
+def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassifier
+                   ) -> tuple[tuple[FieldAnalysis, ...], tuple[tuple[str, str], ...]]:
+    """The analyses of the fields of ``slide`` that can be analysed, and ``(image, reason)``
+    of those that cannot, each warned of; the first error when no field can be."""
+    fields, failed, errors = [], [], []
+    for path in slide.fields:
+        image = path.relative_to(slide.root).as_posix()
+        try:
+            fields.append(_field_analysis(read_field(path), path, slide.name, image,
+                                          pixel_size_um, model))
+        except (ImageLoadError, UnusableFieldError) as error:
+            failed.append((image, str(error)))
+            errors.append(error)
+    if not fields:
+        raise errors[0]
+    for _, reason in failed:
+        warnings.warn(f"{reason} (left out of slide {slide.name!r})", UserWarning, stacklevel=3)
+    return tuple(fields), tuple(failed)
 
 
 def _slide(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Slide:

@@ -12,6 +12,7 @@ without it and takes the folder's lock for the run.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -78,7 +79,9 @@ def claim_output_folder(folder: Path, *, force: bool = False) -> Iterator[None]:
 
     The folder is created if needed and must be writable; a non-empty folder without the
     marker file is someone else's and refused unless ``force``; the lock keeps a second run
-    out until this one ends; temporaries left by a killed run are then removed.
+    out until this one ends; temporaries left by a killed run are then removed. A run that
+    fails (a lab file refused once the slides are named) before writing anything in a folder
+    it marked leaves it as it was: unmarked, or not there.
 
     Raises
     ------
@@ -87,14 +90,34 @@ def claim_output_folder(folder: Path, *, force: bool = False) -> Iterator[None]:
         run (exit code 2, before any analysis).
     """
     folder = Path(folder)
+    created = not folder.exists()
     check_writable_folder(folder)
     _refuse_foreign(folder, force)
     marker = folder / OUTPUT_MARKER
-    with folder_lock(folder):
-        if not marker.is_file():
-            write_text_atomic(marker, _MARKER_TEXT)
-        remove_stale_temporaries(folder)
-        yield
+    unmarked = not marker.is_file()
+    try:
+        with folder_lock(folder):
+            if unmarked:
+                write_text_atomic(marker, _MARKER_TEXT)
+            remove_stale_temporaries(folder)
+            yield
+    except Exception:
+        if unmarked:  # a run refused before it wrote anything leaves no trace (QA 37 L-2)
+            _unclaimed(folder, created)
+        raise
+
+
+def _unclaimed(folder: Path, created: bool) -> None:
+    """Remove the marker and lock a claim left in ``folder`` when nothing else was written in
+    it, and the folder itself when the claim ``created`` it."""
+    with os.scandir(folder) as entries:
+        if any(e.name not in (OUTPUT_MARKER, LOCK_NAME) for e in entries):
+            return
+    with contextlib.suppress(OSError):  # the run's own error is the one to report
+        for name in (OUTPUT_MARKER, LOCK_NAME):
+            (folder / name).unlink(missing_ok=True)
+        if created:
+            folder.rmdir()
 
 
 def check_output_folder(folder: Path, *, force: bool = False) -> None:

@@ -23,7 +23,7 @@ from smearscan.classification import (
     require_stain_colour,
 )
 from smearscan.cli import main
-from smearscan.errors import ColourlessFieldError
+from smearscan.errors import ColourlessFieldError, UnusableFieldError
 from smearscan.loading import ImageLoadError, read_field
 from smearscan.outputs import read_csv_rows
 
@@ -88,6 +88,30 @@ def test_analyse_slide_pools_the_fields_as_the_cli_does(tmp_path):
     # A list of files is the same slide.
     listed = smearscan.analyse_slide(sorted(slide.iterdir()))
     assert listed.name == "s1" and listed.result == result.result
+
+
+def test_analyse_slide_leaves_out_a_field_it_cannot_analyse_as_the_cli_does(tmp_path):
+    # qacli3 NEW-MEDIUM-4: one blank field failed a slide of six in the API, where the CLI
+    # counted the other five (exit 3).
+    slide = tmp_path / "s1"
+    slide.mkdir()
+    for i in range(2):
+        Image.fromarray(synthetic_field(grid_centres(), seed=i)).save(slide / f"f{i}.png")
+    Image.fromarray(np.full((240, 320, 3), 255, np.uint8)).save(slide / "f2.png")
+    (slide / "f3.png").write_bytes(b"not an image")
+    with pytest.warns(UserWarning) as warned:
+        result = smearscan.analyse_slide(slide)
+    assert [f.summary.image for f in result.fields] == ["f0.png", "f1.png"]
+    assert [image for image, _ in result.failed] == ["f2.png", "f3.png"]
+    assert [str(w.message) for w in warned] == [
+        f"{reason} (left out of slide 's1')" for _, reason in result.failed]
+    assert all(reason.startswith(str(slide / image)) for image, reason in result.failed)
+    assert result.result.counts == smearscan.analyse_slide(
+        [slide / "f0.png", slide / "f1.png"]).result.counts
+    assert main([str(slide), "--out", str(tmp_path / "out"), "--quiet"]) == 3
+    # No field usable: the first field's error.
+    with pytest.raises(UnusableFieldError, match=r"f2\.png: "):
+        smearscan.analyse_slide([slide / "f2.png", slide / "f3.png"])
 
 
 def test_analyse_slide_names_the_fields_read_on_a_scale_of_their_own():
@@ -297,15 +321,16 @@ def test_every_bundled_sample_field_has_stain_colour():
 
 
 def test_the_api_compares_the_first_usable_field_as_the_cli_does(tmp_path):
-    # An overexposed first field is skipped (its analysis reports it), as in the CLI.
-    from smearscan.errors import OverexposedFieldError
-
+    # An overexposed first field is skipped by the scale check and left out of the slide, as in
+    # the CLI.
     slide = tmp_path / "s1"
     slide.mkdir()
     Image.fromarray(np.full((480, 640, 3), 255, np.uint8)).save(slide / "a-white.png")
     (slide / "b.jpg").symlink_to(SAMPLE)
-    with pytest.raises(OverexposedFieldError, match="a-white.png: overexposed"):
-        smearscan.analyse_slide(slide, pixel_size_um=np.float32(0.2))
+    with pytest.warns(UserWarning, match="a-white.png: overexposed"):
+        result = smearscan.analyse_slide(slide, pixel_size_um=np.float32(0.2))
+    assert [image for image, _ in result.failed] == ["a-white.png"]
+    assert [field.summary.image for field in result.fields] == ["b.jpg"]
 
 
 @pytest.mark.parametrize(("call", "error", "message"), [

@@ -484,7 +484,10 @@ def test_a_folder_runs_ldh_limit_no_assay_gives_is_refused_before_any_work(field
         f"smearscan: {labs} (slide 's1'): ldh_uln = 1500 U/L is over 1000 U/L, above any LDH "
         "assay's upper limit of normal after the neonatal period (adults ~190-620 U/L by method, "
         "a child's up to ~1000; this tool's rule): check the limit printed beside the LDH\n")
-    assert not (out / "slides").exists()
+    assert not out.exists()  # refused once the slides are named: no marker, no lock (QA 37 L-2)
+    out.mkdir()
+    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
+    assert list(out.iterdir()) == []
     # A neonate's may be that high; another slide's row is not this run's (qacli7).
     assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet",
                  "--population", "neonate"]) == 0
