@@ -584,8 +584,25 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
                          "the value the verdict should use, or remove it from the lab file")
     where = args.labs if args.labs is not None else args.summary
     source = "command line" if where is None else f"{where} and the command line"
-    ldh_origin = "command line" if overrides.ldh is not None else str(where)
-    return smear, with_overrides(labs, overrides, source=source), notes, ldh_origin
+    # A value replaced is said, so that a verdict never rests on a pair read apart (QA 39 M-2:
+    # a lab file's LDH, not serum against its own limit, read against the command line's).
+    notes += [f"--{key.replace('_', '-')} {show(key, getattr(overrides, key))} replaces the "
+              f"{key} of {where} ({show(key, getattr(labs, key))})" for key in given
+              if getattr(labs, key) not in (None, getattr(overrides, key))]
+    return (smear, with_overrides(labs, overrides, source=source), notes,
+            _ldh_origin(labs, overrides, where))
+
+
+def _ldh_origin(recorded: Labs, overrides: Labs, where: Path | None) -> str:
+    """Where an LDH and its limit came from (the command line, a lab file, a summary), which
+    their refusal names (QA 30 N5; QA 39 L-3: an LDH from the file, its limit from the command
+    line, was said to come from the file)."""
+    origins = {key: "command line" if getattr(overrides, key) is not None else str(where)
+               for key in ("ldh", "ldh_uln")
+               if getattr(overrides, key) is not None or getattr(recorded, key) is not None}
+    if len(set(origins.values())) <= 1:
+        return next(iter(origins.values()), "command line")
+    return ", ".join(f"{key} from {origin}" for key, origin in origins.items())
 
 
 #: What ``smearscan verdict`` takes from a count it is given, not from a run's summary.

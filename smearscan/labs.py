@@ -42,7 +42,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ from smearscan.naming import slide_name
 
 __all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
            "check_lab_slides", "check_ldh", "labs_for_slide", "ldh_limit_implausible",
-           "ldh_not_serum", "ldh_under_serum_level",
+           "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
            "ldh_without_limit", "parse_labs", "read_labs_file", "with_overrides"]
 
 
@@ -283,6 +283,11 @@ class Labs:
     diarrhoea: bool | None = None
     malignant_hypertension: bool | None = None
     drug_exposure: bool | str | None = None
+    #: The accepted unit each number was written in, by key (a bare number, read in the default
+    #: unit, has none). Not a lab value: neither compared nor recorded by :meth:`to_dict` (a
+    #: value read back is in its default unit). An LDH written in ukat/L cannot be one in ukat/L
+    #: written as U/L (:func:`ldh_maybe_in_ukat`; QA 39 M-1).
+    units: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.metastatic_cancer and self.active_cancer is False:
@@ -302,8 +307,7 @@ class Labs:
     def to_dict(self) -> dict[str, Any]:
         """The values given, in their default units, as JSON-ready data (a bound as
         ``{"bound": "<", "limit": 20.0}``); read back by :meth:`from_dict`."""
-        given = {f.name: getattr(self, f.name) for f in fields(self)
-                 if getattr(self, f.name) is not None}
+        given = {key: getattr(self, key) for key in LAB_KEYS if getattr(self, key) is not None}
         return {key: {"bound": value.sign, "limit": value.limit} if isinstance(value, Bound)
                 else value for key, value in given.items()}
 
@@ -616,6 +620,20 @@ def _past_exposure(name: str) -> bool:
                                               for year in _DATED.findall(current))
 
 
+def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],
+                   source: str) -> dict[str, str]:
+    """The accepted unit each number of ``mapping`` (read as ``values``) was written in."""
+    units = {}
+    for key, value in values.items():
+        spec = LAB_KEYS[key]
+        if spec.kind != "number" or value is None:
+            continue
+        written = _split_number(key, mapping[key], spec, source)[2]
+        if written is not None:
+            units[key] = next(name for name in spec.units if _unit_key(name) == _unit_key(written))
+    return units
+
+
 def _unknown_key_message(key: object, source: str) -> str:
     close = difflib.get_close_matches(str(key), LAB_KEYS, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(LAB_KEYS)}"
@@ -708,7 +726,14 @@ def ldh_limit_implausible(labs: Labs, population: str, option: str | None = None
 def ldh_under_serum_level(ldh: float, uln: float) -> bool:
     """An LDH under :data:`LDH_LEAST_FRACTION_OF_ULN` of the upper limit ``uln``: not a serum
     result (this tool's rule)."""
-    return ldh < LDH_LEAST_FRACTION_OF_ULN * uln
+    # Rounded as values are read (to 6 decimals): 85.6 against 214 is 0.4x, not under (QA 39
+    # L-1: 0.4 * 214 is 85.60000000000001 in floating point).
+    return ldh < round(LDH_LEAST_FRACTION_OF_ULN * uln, 6)
+
+
+def ldh_maybe_in_ukat(labs: Labs) -> bool:
+    """An LDH that may be a result in ukat/L written as U/L: one not written in ukat/L."""
+    return labs.units.get("ldh") != "ukat/L"
 
 
 #: U/L in one ukat/L of LDH (1 ukat = 60 U).
@@ -721,9 +746,10 @@ def ldh_not_serum(labs: Labs) -> str | None:
     if labs.ldh is None or labs.ldh_uln is None or not ldh_under_serum_level(labs.ldh,
                                                                              labs.ldh_uln):
         return None
+    check = (f"was it in ukat/L (x{LDH_UKAT:g} U/L)?" if ldh_maybe_in_ukat(labs) else
+             "check the value and the limit")
     return (f"ldh = {labs.ldh:g} U/L is under {LDH_LEAST_FRACTION_OF_ULN:g}x ldh_uln = "
-            f"{labs.ldh_uln:g} U/L, not a serum result (this tool's rule): was it in ukat/L "
-            f"(x{LDH_UKAT:g} U/L)?")
+            f"{labs.ldh_uln:g} U/L, not a serum result (this tool's rule): {check}")
 
 
 def check_ldh(labs: Labs, source: str, *, complete: bool = True,
@@ -791,7 +817,7 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
         if key not in LAB_KEYS:
             raise LabValueError(_unknown_key_message(key, source))
         values[key] = _parse_value(key, raw, LAB_KEYS[key], source)
-    labs = Labs(**values)
+    labs = Labs(**values, units=_written_units(mapping, values, source))
     _check_d_dimer(mapping, labs, source)
     _check_pt_against_inr(labs, source)
     check_ldh(labs, source, complete=complete)
@@ -1037,9 +1063,10 @@ def with_overrides(labs: Labs, overrides: Labs, *,
     D-dimer and its ULN, and a PT prolongation and the INR, from the two are compared as from
     one (:data:`D_DIMER_RATIO_RANGE`, :func:`least_inr`); an LDH and its ULN are judged
     together by :func:`smearscan.verdict.assess`, whose refusal keeps any URGENT line."""
-    given = {f.name: getattr(overrides, f.name) for f in fields(overrides)
-             if getattr(overrides, f.name) is not None}
-    merged = replace(labs, **given)
+    given = {key: getattr(overrides, key) for key in LAB_KEYS
+             if getattr(overrides, key) is not None}
+    units = {key: unit for key, unit in labs.units.items() if key not in given}
+    merged = replace(labs, **given, units=units | dict(overrides.units))
     _check_d_dimer_ratio(merged, source)
     _check_pt_against_inr(merged, source)
     return merged

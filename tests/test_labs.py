@@ -22,7 +22,7 @@ from smearscan.verdict import SmearFindings, assess
 
 
 def test_lab_keys_match_labs_fields():
-    assert tuple(LAB_KEYS) == tuple(f.name for f in fields(Labs))
+    assert tuple(LAB_KEYS) == tuple(f.name for f in fields(Labs) if f.name != "units")
 
 
 def test_every_number_key_has_a_default_unit_and_range():
@@ -705,7 +705,9 @@ def test_an_ldh_under_20_u_l_is_refused():
 
 @pytest.mark.parametrize(("ldh", "uln", "refused"), [
     ("21 U/L", "4.1 ukat/L", True), ("60 U/L", "225 U/L", True), ("99 U/L", "250 U/L", True),
-    ("100 U/L", "250 U/L", False), ("<50 U/L", "250 U/L", True), ("1260 U/L", "4.1 ukat/L", False)])
+    ("100 U/L", "250 U/L", False), ("<50 U/L", "250 U/L", True), ("1260 U/L", "4.1 ukat/L", False),
+    # QA 39 L-1: exactly 0.4x, where 0.4 * 214 is 85.60000000000001 in floating point.
+    ("85.6 U/L", "214 U/L", False), ("85.59 U/L", "214 U/L", True), ("247.2 U/L", "618", False)])
 def test_an_ldh_under_0_4x_its_uln_is_refused_once_the_population_is_known(ldh, uln, refused):
     # QA 22 D4: 21 ukat/L (1260 U/L) written '21 U/L' passed as a normal LDH; QA 23 N5: 60
     # against 225 U/L too. Read alone, the values are kept for the verdict, whose refusal keeps
@@ -716,10 +718,33 @@ def test_an_ldh_under_0_4x_its_uln_is_refused_once_the_population_is_known(ldh, 
         assert ldh_not_serum(labs) is None
         check_ldh(labs, "labs", population="adult")
         return
-    with pytest.raises(LabValueError, match=r"^labs: ldh = <?\d+ U/L is under 0\.4x ldh_uln = "
-                                            r"2\d\d(\.\d)? U/L, not a serum result \(this "
-                                            r"tool's rule\): was it in ukat/L \(x60 U/L\)\?$"):
+    with pytest.raises(LabValueError, match=r"^labs: ldh = <?\d+(\.\d+)? U/L is under 0\.4x "
+                                            r"ldh_uln = 2\d\d(\.\d)? U/L, not a serum result "
+                                            r"\(this tool's rule\): was it in ukat/L \(x60 "
+                                            r"U/L\)\?$"):
         check_ldh(labs, "labs", population="adult")
+
+
+def test_an_ldh_written_in_ukat_is_not_asked_whether_it_was_in_ukat():
+    # QA 39 M-1: '1.5 ukat/L' (90 U/L) under 0.4x 250 U/L was asked "was it in ukat/L?" and read
+    # as 90 ukat/L for the URGENT line.
+    labs = parse_labs({"ldh": "1.5 ukat/L", "ldh_uln": "250 U/L"})
+    assert (labs.ldh, dict(labs.units)) == (90.0, {"ldh": "ukat/L", "ldh_uln": "U/L"})
+    with pytest.raises(LabValueError) as caught:
+        check_ldh(labs, "labs", population="adult")
+    assert str(caught.value) == ("labs: ldh = 90 U/L is under 0.4x ldh_uln = 250 U/L, not a serum "
+                                 "result (this tool's rule): check the value and the limit")
+
+
+def test_the_command_line_replaces_a_values_unit_with_the_value():
+    written = parse_labs({"ldh": "1.5 ukat/L", "ldh_uln": "4.1 ukat/L", "hemoglobin": "80 g/L"})
+    merged = with_overrides(written, parse_labs({"ldh": "900 U/L", "platelets": 20},
+                                                complete=False))
+    assert (merged.ldh, dict(merged.units)) == (
+        900.0, {"ldh": "U/L", "ldh_uln": "ukat/L", "hemoglobin": "g/L"})
+    # The unit is how a value was written, not the value: a Labs compares and records without it.
+    assert written == parse_labs({"ldh": "90 U/L", "ldh_uln": 246, "hemoglobin": "8 g/dL"})
+    assert "units" not in written.to_dict()
 
 
 def test_an_ldh_without_its_limit_is_refused_wherever_it_comes_from(tmp_path):

@@ -1807,6 +1807,22 @@ def test_an_ldh_under_serum_level_keeps_the_urgent_line_its_readings_give(labs, 
             "exchange and corticosteroids now if thrombocytopenia or haemolysis is shown; ")
 
 
+def test_an_ldh_written_in_ukat_under_serum_level_is_not_read_x60_for_the_urgent_line():
+    # QA 39 M-1: '0.34 ukat/L' (20.4 U/L) against 250 U/L, read as 20.4 ukat/L (1224 U/L), gave
+    # a "TTP possible" line that neither the limits tried nor no LDH gives.
+    findings = SmearFindings.from_percentage(0.2, rbc_counted=1000)
+    labs = {"ldh_uln": "250 U/L", "platelets": 20, "hemoglobin": "8 g/dL"}
+    refusals = {}
+    for ldh in ("0.34 ukat/L", "20.4 U/L"):
+        with pytest.raises(UnresolvedBoundError) as error:
+            assess(findings, parse_labs({**labs, "ldh": ldh}))
+        refusals[ldh] = error.value.urgent
+    assert refusals["0.34 ukat/L"] is None
+    assert refusals["20.4 U/L"] == urgent_ttp("possible", "unknown")
+    assert assess(findings, parse_labs({**labs, "ldh": "1224 U/L"})).urgent == urgent_ttp(
+        "possible", "unknown")
+
+
 @pytest.mark.parametrize(("platelets", "plasmic", "ttp"), [
     (10, PLASMIC_ITEMS, "not assessed"), (29.9, PLASMIC_ITEMS, "not assessed"),
     (None, PLASMIC_ITEMS, "not assessed"), (30, PLASMIC_ITEMS, "unlikely"),

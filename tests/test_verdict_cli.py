@@ -290,6 +290,25 @@ def test_an_ldh_under_serum_level_is_refused_with_the_urgent_line_naming_its_sou
             assert out.startswith("URGENT - TTP likely: a medical emergency.")
 
 
+def test_a_value_the_command_line_replaces_is_said_and_a_refusal_names_each_source(
+        tmp_path, capsys):
+    # QA 39 M-2: a lab file's LDH, not serum against its own limit, was read against the
+    # command line's without a word; L-3: its refusal said the limit came from the file.
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"ldh": "90 U/L", "ldh_uln": "250 U/L", "platelets": 20,
+                                "hemoglobin": "8 g/dL"}))
+    count = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--labs", str(labs)]
+    assert main([*count, "--ldh-uln", "200 U/L", "--platelets", "20"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == f"NOTE: --ldh-uln 200 U/L replaces the ldh_uln of {labs} (250 U/L)"
+    assert sum(line.startswith("NOTE:") for line in out) == 1  # the same platelets: no note
+    assert main([*count, "--ldh-uln", "240 U/L"]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan verdict: ldh from {labs}, ldh_uln from command line: ldh = 90 U/L is under "
+        "0.4x ldh_uln = 240 U/L, not a serum result (this tool's rule): was it in ukat/L (x60 "
+        "U/L)?\n")
+
+
 def test_an_ldh_without_its_limit_is_refused_with_the_urgent_line_and_completed_across_sources(
         tmp_path, capsys):
     # QA 29 H1: refused without the URGENT line every limit gives; F1: a lab file's LDH could

@@ -13,6 +13,7 @@ from smearscan.labs import (
     Labs,
     LabValueError,
     ldh_limit_implausible,
+    ldh_maybe_in_ukat,
     ldh_not_serum,
     ldh_under_serum_level,
     ldh_without_limit,
@@ -188,7 +189,8 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         (:func:`~smearscan.labs.ldh_limit_implausible`), likewise: the error keeps the URGENT
         line that any of :data:`LDH_LIMITS_TRIED`, or no LDH at all, calls for. An LDH under
         serum level against its limit (:func:`~smearscan.labs.ldh_not_serum`) keeps the line
-        that it read in ukat/L, or against any of those limits, calls for (QA 38 H-1).
+        that it read in ukat/L (unless written in ukat/L, QA 39 M-1), or against any of those
+        limits, calls for (QA 38 H-1).
     """
     missing = ldh_without_limit(labs, "--ldh-uln") or ldh_limit_implausible(
         labs, smear.population, "--ldh-uln")
@@ -198,7 +200,8 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
             "ldh")
     unread = ldh_not_serum(labs)
     if unread is not None:
-        readings = [replace(labs, ldh=_in_ukat(labs.ldh)), *_ldh_limits_tried(labs)]
+        in_ukat = [replace(labs, ldh=_in_ukat(labs.ldh))] if ldh_maybe_in_ukat(labs) else []
+        readings = [*in_ukat, *_ldh_limits_tried(labs)]
         raise UnresolvedBoundError(unread, _urgent_over_ldh_readings(smear, labs, readings,
                                                                      "ldh"), "ldh")
     verdict = _assessed(smear, labs)
