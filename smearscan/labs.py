@@ -873,19 +873,20 @@ def _labs_from_csv(text: str, path: Path, complete: bool) -> dict[str, Labs]:
     if "slide" not in names or len(set(names)) != len(names):
         raise LabValueError(f"{path}: a lab CSV needs one 'slide' column and no repeated columns")
     result: dict[str, Labs] = {}
-    lines: dict[str, int] = {}
+    lines: dict[str, str] = {}
     try:
         for row in reader:
-            source = f"{path} line {reader.line_num}"
+            where = _row_lines(row, reader.line_num)
+            source = f"{path} {where}"
             if None in row:
                 raise LabValueError(f"{source}: more cells than column names")
             slide = slide_name((row.pop("slide") or "").strip())
             if not slide:
                 raise LabValueError(f"{source}: the slide name is empty")
             if slide in result:
-                raise LabValueError(f"{source}: slide {slide!r} has a row already, line "
+                raise LabValueError(f"{source}: slide {slide!r} has a row already, "
                                     f"{lines[slide]}: one row per slide")
-            lines[slide] = reader.line_num
+            lines[slide] = where
             result[slide] = parse_labs(row, source=f"{source} (slide {slide!r})",
                                        complete=complete)
     except csv.Error as exc:
@@ -893,6 +894,13 @@ def _labs_from_csv(text: str, path: Path, complete: bool) -> dict[str, Labs]:
     if not result:
         raise LabValueError(f"{path}: no data rows")
     return result
+
+
+def _row_lines(row: Mapping[str | None, object], last: int) -> str:
+    """Where a CSV row that ends on line ``last`` stands: a quoted line break in a cell makes
+    it span lines, which are all named (qacli6 LOW-5b: named by its last line alone)."""
+    breaks = sum(cell.count("\n") for cell in row.values() if isinstance(cell, str))
+    return f"line {last}" if breaks == 0 else f"lines {last - breaks}-{last}"
 
 
 def read_labs_file(path: str | os.PathLike[str], *, complete: bool = True) -> dict[str, Labs]:

@@ -260,6 +260,12 @@ def test_csv_file_round_trip(tmp_path):
     ("labs.csv", "slide,platelets\nA,7\nA,8\n",  # qacli3 LOW-9: which one, and where
      ["labs.csv line 3: slide 'A' has a row already, line 2: one row per slide"]),
     ("labs.csv", "slide,hemoglobin\n,7\n", ["labs.csv line 2: the slide name is empty"]),
+    # qacli6 LOW-5b: a row with a quoted line break was named by its last line alone; a blank
+    # line before a row is not part of it.
+    ("labs.csv", 'slide,platelets,drug_exposure\nA,7," \n "\n\nA,8,none\n',
+     ["labs.csv line 5: slide 'A' has a row already, lines 2-3: one row per slide"]),
+    ("labs.csv", 'slide,platelets,drug_exposure\nA,7,none\nB,8,"a\nb\nc"\n',
+     ["labs.csv lines 3-5 (slide 'B'): drug_exposure = 'a\\nb\\nc': a name with a line break"]),
     ("labs.csv", "slide,hemoglobin\nA,7,8\n", ["line 2", "more cells"]),
     ("labs.csv", "slide,hemoglobin\n", ["no data rows"]),
     ("labs.csv", "slide,hemoglobin\nA,70\n", ["line 2", "slide 'A'", "hemoglobin", "g/L"]),
