@@ -217,7 +217,8 @@ def check_pixel_size(pixel_size_um: float) -> None:
         raise PixelSizeError(
             f"--pixel-size {pixel_size_um:g} um/px is outside {low:g}-{high:g} um/px, the range "
             f"in which a 7.5 um red cell spans {_PLAUSIBLE_DIAMETER_PX[0]:g}-"
-            f"{_PLAUSIBLE_DIAMETER_PX[1]:g} px (this tool's rule); give the size in um per pixel")
+            f"{_PLAUSIBLE_DIAMETER_PX[1]:g} px (this tool's rule); give the size in um per pixel "
+            "(pixel_size_um in Python)")
 
 
 def check_scale_agreement(pixel_size_um: float, estimate: float, source: str) -> None:

@@ -235,7 +235,8 @@ def test_analyse_image_refuses_an_implausible_pixel_size_as_the_cli_does(pixel_s
     from smearscan.segmentation import PixelSizeError
 
     with pytest.raises(PixelSizeError, match=rf"^--pixel-size {pixel_size:g} um/px is outside "
-                                             r"0\.03-0\.5 um/px"):
+                                             r"0\.03-0\.5 um/px.*; give the size in um per pixel "
+                                             r"\(pixel_size_um in Python\)$"):
         smearscan.analyse_image(SAMPLE, pixel_size_um=pixel_size)
 
 
