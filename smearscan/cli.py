@@ -156,8 +156,8 @@ def analysis_parser() -> argparse.ArgumentParser:
                         help="pixel size in um/px (0.03-0.5); default: estimated from the "
                              "median red cell (7.5 um), and the output says it was estimated; "
                              "compared with a slide's first field's own estimate and, when "
-                             "that differs by over 1.25x, with the median of its first 5: "
-                             "refused over 1.5x off, a warning over 1.25x. Macrocytes and "
+                             "that differs by over 1.15x, with the median of its first 5: "
+                             "refused over 1.5x off, a warning over 1.15x. Macrocytes and "
                              "microcytes are reported only with it")
     parser.add_argument("--trust-pixel-size", action="store_true",
                         help="use --pixel-size even where the fields' own estimate disagrees")
@@ -551,8 +551,15 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     """The smear findings and lab values of ``smearscan verdict``'s arguments, notes on what
     they rest on (a review of the slide in progress or set aside), and where the LDH came from
     (the command line, the lab file or the summary), which its refusal names."""
-    from smearscan.labs import Labs, labs_for_slide, parse_labs, read_labs_file, with_overrides
-    from smearscan.verdict import SmearFindings, smear_findings_from_summary
+    from smearscan.labs import (
+        Labs,
+        LabValueError,
+        labs_for_slide,
+        parse_labs,
+        read_labs_file,
+        with_overrides,
+    )
+    from smearscan.verdict import SmearFindings, UnresolvedBoundError, smear_findings_from_summary
     from smearscan.verdict.values import show
 
     recorded, notes = Labs(), []
@@ -573,7 +580,12 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     labs = recorded if args.labs is None else labs_for_slide(
         read_labs_file(args.labs, complete=False), args.slide, source=str(args.labs))
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v is not None}
-    overrides = parse_labs(given, source="command line", complete=False)
+    try:
+        overrides = parse_labs(given, source="command line", complete=False)
+    except LabValueError as error:
+        if error.key not in given:
+            raise
+        raise UnresolvedBoundError(str(error), _urgent_despite(smear, labs, given)) from None
     # An option given as unknown ('' or 'unknown') would leave the file's value standing.
     kept = [key for key in given if getattr(overrides, key) is None
             and getattr(labs, key) is not None]
@@ -591,6 +603,25 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
               if getattr(labs, key) not in (None, getattr(overrides, key))]
     return (smear, with_overrides(labs, overrides, source=source), notes,
             _ldh_origin(labs, overrides, where))
+
+
+def _urgent_despite(smear: object, recorded: Labs, given: dict[str, str]) -> str | None:
+    """The URGENT line of the command line's lab values (over ``recorded``, a lab file's or a
+    summary's) with one refused as written, whatever it stands for
+    (:func:`~smearscan.verdict.urgent_over_readings`); a reading the two cannot be combined in
+    (a D-dimer against a ULN 1000x off) is left out."""
+    from smearscan.labs import LabValueError, lab_readings, with_overrides
+    from smearscan.verdict import urgent_over_readings
+
+    def merged(readings: list[Labs]) -> list[Labs]:
+        kept = []
+        for reading in readings:
+            with contextlib.suppress(LabValueError):
+                kept.append(with_overrides(recorded, reading))
+        return kept
+
+    readings, without = lab_readings(given, source="command line")
+    return urgent_over_readings(smear, merged(readings), merged(without))
 
 
 def _ldh_origin(recorded: Labs, overrides: Labs, where: Path | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 #: Characters a terminal acts on or that break a line: C0/C1 controls (ESC starts a terminal
 #: sequence that can overwrite the result line), line/paragraph separators, lone surrogates
@@ -43,9 +44,17 @@ class SmearscanError(Exception):
 
 class LabValueError(ValueError):
     """An unusable lab value or file; ``str(error)`` is one line naming key, value and problem.
+    ``key`` is the lab key refused, where one is; ``readings`` the values (in its default unit)
+    it may stand for: a bare number two units could mean, or one a unit away from plausible.
 
     Here rather than in :mod:`smearscan.labs`, which re-exports it, so that an analysis without
     lab values does not import the lab tables to catch it."""
+
+    def __init__(self, message: str, *, key: str | None = None,
+                 readings: Sequence[float] = ()) -> None:
+        super().__init__(message)
+        self.key = key
+        self.readings = tuple(readings)
 
 
 class UnusableFieldError(SmearscanError):

@@ -50,8 +50,8 @@ from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
 
 __all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
-           "check_lab_slides", "check_ldh", "labs_for_slide", "ldh_limit_implausible",
-           "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
+           "check_lab_slides", "check_ldh", "lab_readings", "labs_for_slide",
+           "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
            "ldh_without_limit", "parse_labs", "read_labs_file", "with_overrides"]
 
 
@@ -357,8 +357,19 @@ def _shown(raw: object) -> str:
     return text if len(text) <= _SHOWN_CHARACTERS else f"{text[:_SHOWN_CHARACTERS - 3]}..."
 
 
-def _fail(source: str, key: str, raw: object, problem: str) -> LabValueError:
-    return LabValueError(f"{source}: {key} = {_shown(raw)}: {problem}")
+def _fail(source: str, key: str, raw: object, problem: str,
+          readings: Sequence[float] = ()) -> LabValueError:
+    return LabValueError(f"{source}: {key} = {_shown(raw)}: {problem}", key=key,
+                         readings=readings)
+
+
+def _readings(value: float, spec: LabKey) -> list[float]:
+    """The number ``value`` read in each accepted unit of ``spec`` where that is plausible, in
+    its default unit: what a bare number two units could mean, or one written a unit away from
+    plausible ('19 U/L' of LDH: 19 ukat/L), may stand for."""
+    low, high = spec.plausible
+    return sorted({round(value * factor, 6) for factor in spec.units.values()
+                   if low <= round(value * factor, 6) <= high})
 
 
 def _is_missing(raw: object) -> bool:
@@ -431,7 +442,7 @@ def _refuse_ambiguous(key: str, raw: object, value: float, spec: LabKey, source:
     examples = " or ".join(f"'{value:g} {unit}'" for unit in (spec.unit, *others)
                            if unit not in spec.refused_units)
     raise _fail(source, key, raw, f"a bare number could be {' or '.join(readings)}; give the "
-                f"unit, e.g. {examples}")
+                f"unit, e.g. {examples}", _readings(value, spec))
 
 
 class Bound(float):
@@ -516,7 +527,8 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
         unit = f" {spec.unit}" if spec.unit else ""  # INR has none
         raise _fail(source, key, raw,
                     f"{converted:g}{unit} is outside the plausible range "
-                    f"{low:g}-{high:g}{unit}{_unit_hint(value, spec)}")
+                    f"{low:g}-{high:g}{unit}{_unit_hint(value, spec)}",
+                    () if sign else _readings(value, spec))
     if not sign:
         return converted
     if converted == (low if sign == "<" else high):
@@ -618,6 +630,44 @@ def _past_exposure(name: str) -> bool:
     current = _STARTED.sub("", name)
     return bool(_PAST.search(current)) or any(int(year) < this_year
                                               for year in _DATED.findall(current))
+
+
+def lab_readings(mapping: Mapping[str, object], *, source: str = "labs"
+                 ) -> tuple[list[Labs], list[Labs]]:
+    """The lab values of ``mapping`` (as :func:`parse_labs`, ``complete=False``) read every way
+    that a value refused as written may stand for, for the URGENT line its refusal keeps.
+
+    Returns
+    -------
+    readings : list of Labs
+        With each refused value read as each plausible value it may stand for
+        (:attr:`LabValueError.readings`: a bare number two units could mean, one a unit away
+        from plausible); the values themselves where none is refused.
+    without : list of Labs
+        With a refused value read as not given, where it has no such reading or besides them.
+
+    Raises
+    ------
+    LabValueError
+        A refusal that names no key of ``mapping`` (one between keys, as a metastatic cancer
+        that is not active).
+    """
+    try:
+        return [parse_labs(mapping, source=source, complete=False)], []
+    except LabValueError as error:
+        if error.key not in mapping:
+            raise
+        refused, values = error.key, error.readings
+    spec, readings, without = LAB_KEYS[refused], [], []
+    for value in values:
+        # Six decimals: '12.888' would read as a thousands dot.
+        written = f"{value:.6f} {spec.unit}".strip()
+        found, lacking = lab_readings({**mapping, refused: written}, source=source)
+        readings += found
+        without += lacking
+    found, lacking = lab_readings({k: v for k, v in mapping.items() if k != refused},
+                                  source=source)
+    return readings, without + found + lacking
 
 
 def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],

@@ -631,3 +631,16 @@ def test_an_output_folder_in_use_is_refused_before_the_inputs_are_read(tmp_path,
         f"smearscan: {out}: another smearscan run or review is writing to this output folder (it "
         f"holds {LOCK_NAME}); wait for it to finish or choose another --out\n")
     assert sorted(p.name for p in out.iterdir()) == [OUTPUT_MARKER, LOCK_NAME]  # nothing new
+
+
+def test_the_pixel_size_help_gives_the_limits_the_check_uses():
+    # qacli8 M-1: --help said 1.25x where the check warns over 1.15x. The parser does not import
+    # the segmentation (start-up), so the numbers are written twice; this keeps them one.
+    from smearscan.cli import analysis_parser
+    from smearscan.pipeline import SCALE_CHECK_FIELDS
+    from smearscan.segmentation import DOUBTFUL_SCALE, MAX_SCALE_DISAGREEMENT
+
+    action = next(a for a in analysis_parser()._actions if "--pixel-size" in a.option_strings)
+    assert (f"that differs by over {DOUBTFUL_SCALE:g}x, with the median of its first "
+            f"{SCALE_CHECK_FIELDS}: refused over {MAX_SCALE_DISAGREEMENT:g}x off, a warning over "
+            f"{DOUBTFUL_SCALE:g}x.") in " ".join(action.help.split())

@@ -12,6 +12,7 @@ from smearscan.labs import (
     Labs,
     LabValueError,
     check_ldh,
+    lab_readings,
     ldh_not_serum,
     least_inr,
     parse_labs,
@@ -800,3 +801,21 @@ def test_counts_per_ul_read_as_written():
     assert parse_labs({"platelets": "0 /uL"}).platelets == 0.0
     with pytest.raises(LabValueError, match="8 per uL is 0.008 x10"):
         parse_labs({"wbc": "8.0 /uL"})
+
+
+def test_a_refused_value_is_read_every_way_it_may_stand_for():
+    # For the URGENT line its refusal keeps (qacli8 H-1, H-2): a bare number in each unit where
+    # it is plausible, a value a unit away from plausible in that unit, else not given.
+    readings, without = lab_readings({"hemoglobin": "8", "platelets": 12, "ldh": "19 U/L",
+                                      "ldh_uln": "2500"})
+    assert [(labs.hemoglobin, labs.ldh, labs.ldh_uln) for labs in readings] == []
+    assert sorted((labs.hemoglobin or 0, labs.ldh or 0) for labs in without) == [
+        (0, 0), (0, 1140), (8, 0), (8, 1140), (12.888, 0), (12.888, 1140)]
+    assert {labs.ldh_uln for labs in without} == {None}
+    assert {labs.platelets for labs in without} == {12}
+    readings, without = lab_readings({"hemoglobin": "8", "ldh": "19 U/L", "ldh_uln": 250})
+    assert [(labs.hemoglobin, labs.ldh) for labs in readings] == [(8, 1140), (12.888, 1140)]
+    assert sorted((labs.hemoglobin or 0, labs.ldh or 0) for labs in without) == [
+        (0, 0), (0, 1140), (8, 0), (12.888, 0)]
+    assert lab_readings({"ldh": "300 U/L", "ldh_uln": 250}) == ([parse_labs(
+        {"ldh": "300 U/L", "ldh_uln": 250})], [])

@@ -10,6 +10,7 @@ import pytest
 
 from smearscan.cli import main, verdict_parser
 from smearscan.slide_stats import slide_result
+from smearscan.verdict import urgent_ttp
 
 CLASSIC_TTP = ["--platelets", "10", "--hemoglobin", "8.1 g/dL", "--ldh", "1100", "--ldh-uln",
                "225", "--haptoglobin", "0", "--reticulocytes", "4.5", "--indirect-bilirubin",
@@ -29,7 +30,9 @@ def test_every_ambiguous_bare_value_exits_2_with_one_line(key, value, units, cap
     assert main(["verdict", "--schistocytes", "2", f"--{key}", value]) == 2
     captured = capsys.readouterr()
     err = captured.err.strip()
-    assert captured.out == "" and "\n" not in err and "Traceback" not in err
+    # The URGENT line 2% schistocytes alone call for is kept (qacli8 H-2).
+    assert captured.out == urgent_ttp("possible", "unknown") + "\n"
+    assert "\n" not in err and "Traceback" not in err
     assert err.startswith(f"smearscan verdict: command line: {key.replace('-', '_')} = "
                           f"'{value}': a bare number could be ")
     for unit in units:
@@ -264,7 +267,7 @@ def test_manual_leukoerythroblastic_input_reaches_the_marrow_section(capsys):
 def test_verdict_subprocess_exit_code_for_an_ambiguous_value():
     result = subprocess.run([sys.executable, "-m", "smearscan.cli", "verdict", "--schistocytes",
                              "2", "--adamts13", "0.6"], capture_output=True, text=True)
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 2 and result.stdout == urgent_ttp("possible", "unknown") + "\n"
     assert result.stderr.count("\n") == 1 and "adamts13" in result.stderr
 
 
@@ -288,6 +291,50 @@ def test_an_ldh_under_serum_level_is_refused_with_the_urgent_line_naming_its_sou
             else:
                 assert err == f"smearscan verdict: {source}: {why}\n"
             assert out.startswith("URGENT - TTP likely: a medical emergency.")
+
+
+#: A TTP picture in which the LDH alone shows haemolysis (QA 38's LDH_ONLY_MARKER).
+LDH_DECIDES = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--dat", "negative",
+               "--platelets", "200", "--haptoglobin", "1.2 g/L", "--reticulocytes", "1 %",
+               "--adamts13", "5", "--mcv", "85", "--inr", "1.0", "--creatinine", "1.0 mg/dL",
+               "--active-cancer", "no", "--transplant", "no"]
+
+
+@pytest.mark.parametrize(("ldh", "uln", "like", "why"), [
+    # qacli8 H-1: an LDH or limit a unit away from plausible, refused with no line.
+    ("19 U/L", "250", ["--ldh", "1140 U/L", "--ldh-uln", "250"],  # 19 ukat/L
+     "ldh = '19 U/L': 19 U/L is outside the plausible range 20-100000 U/L (was it in ukat/L?)"),
+    ("1500 U/L", "4.1", ["--ldh", "1500 U/L", "--ldh-uln", "246"],  # 4.1 ukat/L
+     "ldh_uln = '4.1': 4.1 U/L is outside the plausible range 50-2000 U/L (was it in ukat/L?)"),
+    ("19", "250", ["--ldh", "1140 U/L", "--ldh-uln", "250"],  # 19 U/L is implausible
+     "ldh = '19': a bare number could be 19 U/L or 19 ukat/L (= 1140 U/L); give the unit, e.g. "
+     "'19 U/L' or '19 ukat/L'"),
+    # No plausible reading: as without the limit, over the usual limits.
+    ("1500 U/L", "2500", ["--ldh", "1500 U/L"],
+     "ldh_uln = '2500': 2500 U/L is outside the plausible range 50-2000 U/L"),
+])
+def test_a_refused_value_keeps_the_urgent_line_its_readings_give(ldh, uln, like, why, capsys):
+    assert main([*LDH_DECIDES, *like]) == (0 if "--ldh-uln" in like else 2)  # no limit: refused
+    expected = capsys.readouterr().out.splitlines()[0]
+    assert expected.startswith("URGENT - TTP likely")
+    assert main([*LDH_DECIDES, "--ldh", ldh, "--ldh-uln", uln]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == expected + "\n"
+    assert captured.err == f"smearscan verdict: command line: {why}\n"
+
+
+def test_a_refused_value_whose_readings_differ_asks_for_it_corrected(capsys):
+    # Platelets written bare as 1500: 1.5 or 1500 x10^9/L, and only the platelets can show the
+    # picture beside a severe ADAMTS13 deficiency.
+    args = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--dat", "negative",
+            "--haptoglobin", "1.2 g/L", "--reticulocytes", "1 %", "--ldh", "200 U/L",
+            "--ldh-uln", "250", "--adamts13", "5"]
+    assert main([*args, "--platelets", "1500"]) == 2
+    out = capsys.readouterr().out
+    assert out == urgent_ttp("possible", "severe, refused") + "\n"
+    assert "a value refused as written decides whether thrombocytopenia or haemolysis" in out
+    assert main([*args, "--platelets", "1.5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["urgent"].startswith("URGENT - TTP likely")
 
 
 def test_a_value_the_command_line_replaces_is_said_and_a_refusal_names_each_source(

@@ -25,6 +25,7 @@ from smearscan.verdict.assessment import (
     Verdict,
     assess,
     slide_verdict,
+    urgent_over_readings,
 )
 from smearscan.verdict.differential import Cause, urgent_ttp
 from smearscan.verdict.findings import (
@@ -58,6 +59,7 @@ __all__ = [
     "plasmic_score",
     "rules_markdown",
     "urgent_ttp",
+    "urgent_over_readings",
     "slide_verdict",
     "smear_findings_from_summary",
     "unresolved_text",

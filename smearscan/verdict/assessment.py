@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -208,6 +208,30 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
     for key, bound in _bounds(labs):
         _check_bound(smear, labs, key, bound, verdict)
     return verdict
+
+
+def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
+                         without: Sequence[Labs]) -> str | None:
+    """The URGENT line that lab values with one refused as written (a bare number two units
+    could mean, one a unit away from plausible: :func:`~smearscan.labs.lab_readings`) call for,
+    whatever it stands for: over its ``readings``, and ``without`` it only where none of them
+    calls for a line, which it must not weaken (QA 37 H-1's rule). Where they differ, a line
+    that says TTP possible and asks for the value corrected. This tool's rule (qacli8 H-1, H-2:
+    '19 U/L' of LDH, 19 ukat/L, or a haemoglobin of '8' beside a TTP picture was refused with no
+    line)."""
+    lines = {_urgent_line(smear, labs) for labs in readings}
+    if not lines - {None}:
+        lines |= {_urgent_line(smear, labs) for labs in without}
+    known = [*without, *readings]
+    return _urgent_over_range(lines, known[0], "refused") if known else None
+
+
+def _urgent_line(smear: SmearFindings, labs: Labs) -> str | None:
+    """The URGENT line of ``labs``, also where :func:`assess` refuses them."""
+    try:
+        return assess(smear, labs).urgent
+    except UnresolvedBoundError as error:
+        return error.urgent
 
 
 def _bounds(labs: Labs) -> list[tuple[str, Bound]]:

@@ -52,6 +52,8 @@ URGENT_TTP_ADVICE = {
     "ldh": "the LDH is not a serum result against its upper limit of normal as given: check "
            "its value and unit (ukat/L is x60 U/L) and the limit; plasma exchange and "
            "corticosteroids are usually started on clinical suspicion",
+    "refused": "a value refused as written decides the verdict: correct it; plasma exchange and "
+               "corticosteroids are usually started on clinical suspicion",
     "severe, bound": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and a value "
                      "reported only as a bound decides whether thrombocytopenia or haemolysis is "
                      "shown: give the measured value; start plasma exchange and corticosteroids "
@@ -60,6 +62,10 @@ URGENT_TTP_ADVICE = {
                      "shows haemolysis only against its lab's upper limit of normal: give it; "
                      "start plasma exchange and corticosteroids now if thrombocytopenia or "
                      "haemolysis is shown",
+    "severe, refused": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and a value "
+                       "refused as written decides whether thrombocytopenia or haemolysis is "
+                       "shown: correct it; start plasma exchange and corticosteroids now if "
+                       "either is shown",
     "severe, ldh": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and the LDH, "
                    "not a serum result against its limit as given, decides whether haemolysis "
                    "is shown: check its value and unit (ukat/L is x60 U/L) and the limit; start "
@@ -68,8 +74,9 @@ URGENT_TTP_ADVICE = {
 }
 """What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
 under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result).
-``bound``, ``limit`` and ``ldh``: a value the verdict cannot read (a bound across a cut-off,
-an LDH without its limit or under serum level against it) decides; ``severe, ...``: so, with
+``bound``, ``limit``, ``ldh`` and ``refused``: a value the verdict cannot read (a bound across
+a cut-off, an LDH without its limit or under serum level against it, a value refused as written)
+decides; ``severe, ...``: so, with
 a severe deficiency measured, whose advice the line keeps (QA 30 N4)."""
 
 
