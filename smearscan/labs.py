@@ -168,7 +168,7 @@ LAB_KEYS: dict[str, LabKey] = {
     # Floor: no human serum reads under 20 U/L (the hereditary LDH deficiencies ~20-60 U/L):
     # '1.2 U/L' is 1200 with a dot for thousands, or ukat/L (this tool's rule).
     "ldh": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (20.0, 100000.0),
-                   "lactate dehydrogenase", _LDH_AMBIGUOUS),
+                   "lactate dehydrogenase, judged only beside ldh_uln", _LDH_AMBIGUOUS),
     "ldh_uln": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (50.0, 2000.0),
                        "upper limit of normal of the lab's LDH assay"),
     "haptoglobin": _number("g/L", {"mg/dL": 0.01}, (0.0, 10.0), "haptoglobin",
@@ -748,7 +748,7 @@ def ldh_without_limit(labs: Labs, option: str | None = None) -> str | None:
     if labs.ldh is None or labs.ldh_uln is not None:
         return None
     named = f"ldh_uln ({option})" if option else "ldh_uln"
-    return (f"ldh = {labs.ldh:g} U/L given without {named}: give the upper limit of normal "
+    return (f"ldh = {_ldh_text(labs)} given without {named}: give the upper limit of normal "
             "printed beside it on the lab report; LDH limits differ between methods and ages, "
             "so an LDH is judged only against its own lab's")
 
@@ -781,6 +781,14 @@ def ldh_under_serum_level(ldh: float, uln: float) -> bool:
     return ldh < round(LDH_LEAST_FRACTION_OF_ULN * uln, 6)
 
 
+def _ldh_text(labs: Labs) -> str:
+    """The LDH as written, where that was ukat/L, and in U/L (qacli8 L-10: '25 ukat/L' was named
+    only as the 1500 U/L it was read as)."""
+    if ldh_maybe_in_ukat(labs):
+        return f"{labs.ldh:g} U/L"
+    return f"{labs.ldh / LDH_UKAT:g} ukat/L (= {labs.ldh:g} U/L)"
+
+
 def ldh_maybe_in_ukat(labs: Labs) -> bool:
     """An LDH that may be a result in ukat/L written as U/L: one not written in ukat/L."""
     return labs.units.get("ldh") != "ukat/L"
@@ -798,7 +806,7 @@ def ldh_not_serum(labs: Labs) -> str | None:
         return None
     check = (f"was it in ukat/L (x{LDH_UKAT:g} U/L)?" if ldh_maybe_in_ukat(labs) else
              "check the value and the limit")
-    return (f"ldh = {labs.ldh:g} U/L is under {LDH_LEAST_FRACTION_OF_ULN:g}x ldh_uln = "
+    return (f"ldh = {_ldh_text(labs)} is under {LDH_LEAST_FRACTION_OF_ULN:g}x ldh_uln = "
             f"{labs.ldh_uln:g} U/L, not a serum result (this tool's rule): {check}")
 
 
@@ -921,7 +929,8 @@ def _labs_from_csv(text: str, path: Path, complete: bool) -> dict[str, Labs]:
     reader = csv.DictReader(io.StringIO(text))
     names = reader.fieldnames or []
     if "slide" not in names or len(set(names)) != len(names):
-        raise LabValueError(f"{path}: a lab CSV needs one 'slide' column and no repeated columns")
+        raise LabValueError(f"{path}: a lab CSV needs one 'slide' column and no repeated columns"
+                            f"{_header_hint(names)}")
     result: dict[str, Labs] = {}
     lines: dict[str, str] = {}
     try:
@@ -944,6 +953,14 @@ def _labs_from_csv(text: str, path: Path, complete: bool) -> dict[str, Labs]:
     if not result:
         raise LabValueError(f"{path}: no data rows")
     return result
+
+
+def _header_hint(names: Sequence[str]) -> str:
+    """What a CSV header without a ``slide`` column probably got wrong (qacli8 L-11)."""
+    if len(names) == 1 and ";" in names[0]:
+        return " (its header is one column with ';' in it: write it comma-separated)"
+    near = [name for name in names if name.strip().lower() == "slide" and name != "slide"]
+    return f" (it has {near[0]!r}: name the column 'slide', in lower case)" if near else ""
 
 
 def _row_lines(row: Mapping[str | None, object], last: int) -> str:

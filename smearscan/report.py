@@ -57,11 +57,14 @@ def _pixel_size_text(size: float | None, estimated: bool) -> str:
 def field_table(outcomes: list[SlideOutcome]) -> str:
     """One line per field: object counts by class, the pixel size used, the red cells' edge
     width (focus), marked ``soft`` over :data:`~smearscan.slide_stats.SOFT_EDGE_WIDTH_UM`, and
-    what was done to the field before it was analysed (evened light, smoothed noise)."""
+    what was done to the field before it was analysed (evened light, smoothed noise); a scale
+    in doubt is marked on each of the slide's fields, as the slide table marks it (qacli8 L-1:
+    without --out the warning on stderr was its only trace)."""
     rows = []
     for outcome in outcomes:
         # Unclassified runs have no counts at all: show "-", not a misleading 0.
         missing = 0 if outcome.summary.counts else "-"
+        doubt = ": in doubt" if outcome.summary.scale_in_doubt else ""
         for f in outcome.summary.fields:
             if f.error is not None:
                 rows.append([outcome.name, f.image, "failed", "", "", "", "", "", "", "", "", ""])
@@ -70,7 +73,7 @@ def field_table(outcomes: list[SlideOutcome]) -> str:
                 outcome.name, f.image, f.objects, f.objects - f.border_objects,
                 *(f.counts.get(name, missing)
                   for name in ("rbc", "schistocyte", "nrbc", "wbc", "platelet")),
-                _pixel_size_text(f.pixel_size_um, f.pixel_size_estimated),
+                _pixel_size_text(f.pixel_size_um, f.pixel_size_estimated) + doubt,
                 _field_focus_text(f),
                 _prepared_text(f),
             ])

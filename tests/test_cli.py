@@ -385,6 +385,11 @@ def test_a_trusted_pixel_size_is_not_warned_of_but_its_doubt_is_recorded(tmp_pat
     # Beyond 1.5x it is used, not refused.
     assert main([str(SAMPLE_FIELD), "--pixel-size", "0.4", "--trust-pixel-size",
                  "--no-classify"]) == 0
+    # qacli8 L-1: without --out the field table marks it too; at the slide's own scale it is not.
+    for size, marked in (("0.25", "0.250: in doubt"), ("0.209", "0.209  ")):
+        capsys.readouterr()
+        assert main([str(SAMPLE_FIELD), "--pixel-size", size, "--quiet"]) == 0
+        assert marked in capsys.readouterr().out.splitlines()[1]
 
 
 def test_a_declared_pixel_size_is_compared_with_the_median_of_five_fields(shared_datasets,

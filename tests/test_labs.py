@@ -258,6 +258,11 @@ def test_csv_file_round_trip(tmp_path):
     ("labs.json", '{"A": {"platelts": 1}}', ["slide 'A'", "did you mean 'platelets'"]),
     ("labs.csv", "hemoglobin\n7\n", ["labs.csv", "'slide' column"]),
     ("labs.csv", "slide,slide\nA,B\n", ["labs.csv", "repeated"]),
+    # qacli8 L-11: what the header got wrong.
+    ("labs.csv", "Slide,platelets\nA,7\n", ["(it has 'Slide': name the column 'slide', in "
+                                            "lower case)"]),
+    ("labs.csv", "slide;platelets\nA;7\n", ["(its header is one column with ';' in it: write "
+                                            "it comma-separated)"]),
     ("labs.csv", "slide,platelets\nA,7\nA,8\n",  # qacli3 LOW-9: which one, and where
      ["labs.csv line 3: slide 'A' has a row already, line 2: one row per slide"]),
     ("labs.csv", "slide,hemoglobin\n,7\n", ["labs.csv line 2: the slide name is empty"]),
@@ -739,8 +744,10 @@ def test_an_ldh_written_in_ukat_is_not_asked_whether_it_was_in_ukat():
     assert (labs.ldh, dict(labs.units)) == (90.0, {"ldh": "ukat/L", "ldh_uln": "U/L"})
     with pytest.raises(LabValueError) as caught:
         check_ldh(labs, "labs", population="adult")
-    assert str(caught.value) == ("labs: ldh = 90 U/L is under 0.4x ldh_uln = 250 U/L, not a serum "
-                                 "result (this tool's rule): check the value and the limit")
+    # qacli8 L-10: named as written, and as read.
+    assert str(caught.value) == ("labs: ldh = 1.5 ukat/L (= 90 U/L) is under 0.4x ldh_uln = 250 "
+                                 "U/L, not a serum result (this tool's rule): check the value and "
+                                 "the limit")
 
 
 def test_the_command_line_replaces_a_values_unit_with_the_value():

@@ -212,7 +212,8 @@ def test_a_grey_zone_adamts13_with_platelets_not_low_is_no_emergency():
     verdict = assess(smear(), parse_labs(labs))
     assert verdict.cause("ttp").assessment == "unlikely" and verdict.urgent is None
     assert verdict.cause("ttp").reasons[-1] == (
-        "platelets 250 x10^9/L not below 150 x10^9/L: TTP needs thrombocytopenia")
+        "platelets 250 x10^9/L not below 150 x10^9/L: TTP needs thrombocytopenia (this tool's "
+        "rule)")
     low = assess(smear(), parse_labs({**labs, "platelets": 149}))
     assert low.cause("ttp").assessment == "possible" and low.urgent.startswith(
         f"URGENT - TTP possible: {NOW}; {GREY}")
@@ -406,11 +407,12 @@ def test_drug_induced_is_unlikely_without_maha():
 
 # --- point 5: DIC -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("inr", [1.17, 1.3, 1.49])
+@pytest.mark.parametrize("inr", [1.17, 1.3, 1.49, 1.6])
 def test_point_5_dic_from_inr_alone_is_not_assessed(inr):
     dic = assess(smear(), Labs(platelets=82, inr=inr, active_cancer=True)).cause("dic")
     assert dic.assessment == "not assessed"
-    assert f"INR {inr:g} is not converted to PT seconds (1.3-1.49 can be 3-6 s" in dic.reasons[1]
+    assert (f"INR {inr:g} is not converted to PT seconds (an INR of 1.3-1.49 can be 3-6 s, one "
+            "point; a higher one, more)") in dic.reasons[1]
 
 
 @pytest.mark.parametrize(("labs", "expected"), [

@@ -230,7 +230,7 @@ def isth_dic_score(labs: Labs) -> Score:
     if labs.pt_prolongation_s is None and labs.inr is not None:
         notes.append(f"PT prolongation in seconds over the local control is needed; the INR "
                      f"({show('inr', labs.inr)}) is not converted: an INR of 1.3-1.49 can be "
-                     "3-6 s over control (1 point)")
+                     "3-6 s over control (1 point), a higher one more")
     return Score(ISTH_DIC, items, risk, tuple(notes))
 
 

@@ -259,7 +259,9 @@ ADAMTS13_RULE = _rule(
     "platelets measured and not low, this tool's rule); > "
     f"{ADAMTS13_NEGATIVE:g}%: a negative result, consider other diagnoses", ISTH_TTP)
 TTP_RULE = _rule(
-    "TTP without ADAMTS13", f"PLASMIC >= {PLASMIC_HIGH} -> suspected; a range reaching "
+    "TTP without ADAMTS13", f"platelets measured and not below {PLATELETS_LOW:g} x10^9/L -> "
+    f"unlikely, whatever PLASMIC gives (TTP needs thrombocytopenia); PLASMIC >= "
+    f"{PLASMIC_HIGH} -> suspected; a range reaching "
     f"{PLASMIC_INTERMEDIATE} with the MAHA picture (haemolysis with platelets low or unknown, "
     "or platelets < 30 with one raised haemolysis marker) -> possible; <= 4 -> unlikely, "
     "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "

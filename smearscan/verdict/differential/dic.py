@@ -34,8 +34,10 @@ def dic_cause(labs: Labs, isth: Score) -> Cause:
     if isth.maximum < ISTH_OVERT_DIC:
         return Cause.of("dic", "unlikely", "urgent", action, (score,))
     if all(item.points is None for item in isth.items[1:]):
-        inr = (f"; INR {show('inr', labs.inr)} is not converted to PT seconds (1.3-1.49 can be "
-               "3-6 s, one point)" if labs.inr is not None else "")
+        # The band is an example, not the INR's own (qacli8 L-7: quoted for an INR of 1.6).
+        inr = (f"; INR {show('inr', labs.inr)} is not converted to PT seconds (an INR of "
+               "1.3-1.49 can be 3-6 s, one point; a higher one, more)"
+               if labs.inr is not None else "")
         return Cause.of("dic", "not assessed", "urgent", action, (
             score, f"no PT prolongation in seconds, D-dimer or fibrinogen given{inr}"))
     return Cause.of("dic", "possible", "urgent", action, (score, "measure the missing ISTH items"))

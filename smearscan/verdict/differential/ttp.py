@@ -141,12 +141,18 @@ def _ttp_closed_by_dat(labs: Labs, plasmic: Score, score: str) -> tuple[str, lis
                             ADAMTS13_SEND]
 
 
+def _not_thrombocytopenic(labs: Labs) -> str:
+    """Why TTP is unlikely with the platelets measured and not low (qacli8 L-4: said without
+    saying whose rule it is, under a PLASMIC that reads high)."""
+    return (f"platelets {show('platelets', labs.platelets)} not below {PLATELETS_LOW:g} x10^9/L: "
+            "TTP needs thrombocytopenia (this tool's rule)")
+
+
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
                     french: Score, overt_dic: bool) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
     if picture.thrombocytopenia is False:
-        return "unlikely", [f"platelets {show('platelets', labs.platelets)} not below "
-                            f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia"]
+        return "unlikely", [_not_thrombocytopenic(labs)]
     immune = immune_haemolysis_open(labs, picture)
     if maha not in ("likely", "possible") and immune:
         # The smear does not show MAHA (a count at or under the limit, or too few cells): a
@@ -313,8 +319,7 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         # nothing in the picture calls for TTP, as while ADAMTS13 is unknown.
         assessment = "unlikely" if picture.thrombocytopenia is False else "possible"
         if assessment == "unlikely":
-            reasons.append(f"platelets {show('platelets', labs.platelets)} not below "
-                           f"{PLATELETS_LOW:g} x10^9/L: TTP needs thrombocytopenia")
+            reasons.append(_not_thrombocytopenic(labs))
     else:
         assessment = "unlikely"
         reasons = [f"{adamts13_text(adamts13)} > {ADAMTS13_NEGATIVE:g}%: a negative result, "
