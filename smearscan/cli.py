@@ -527,14 +527,19 @@ def _run_verdict(argv: list[str]) -> int:
     from smearscan.verdict import SlideNotFoundError, UnresolvedBoundError, assess, format_text
 
     args = verdict_parser().parse_args(argv)
+    notes: list[str] = []
     try:
         smear, labs, notes, ldh_origin = _verdict_inputs(args)
         verdict = assess(smear, labs)
     except UnresolvedBoundError as error:
-        # Some value of the bound's range calls for the URGENT line: it is printed all the same.
-        if error.urgent or args.json:
-            _say(json.dumps(error.to_dict(), indent=2) if args.json else error.urgent,
+        # Some value of the bound's range calls for the URGENT line: it is printed all the same,
+        # with what the values rest on (QA 40 L-1: a replaced value was not said).
+        said = [error.urgent] if error.urgent else []
+        if args.json:
+            _say(json.dumps(error.to_dict() | ({"notes": notes} if notes else {}), indent=2),
                  sys.stdout)
+        elif said or notes:
+            _say("\n".join([*said, *(f"NOTE: {note}" for note in notes)]), sys.stdout)
         origin = f"{ldh_origin}: " if error.key == "ldh" else ""  # QA 30 N5
         _say(f"smearscan verdict: {origin}{printable(str(error))}")
         return EXIT_USAGE
@@ -598,8 +603,8 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     source = "command line" if where is None else f"{where} and the command line"
     # A value replaced is said, so that a verdict never rests on a pair read apart (QA 39 M-2:
     # a lab file's LDH, not serum against its own limit, read against the command line's).
-    notes += [f"--{key.replace('_', '-')} {show(key, getattr(overrides, key))} replaces the "
-              f"{key} of {where} ({show(key, getattr(labs, key))})" for key in given
+    notes += [f"--{key.replace('_', '-')} {given[key]} replaces the {key} of {where} "
+              f"({show(key, getattr(labs, key))})" for key in given
               if getattr(labs, key) not in (None, getattr(overrides, key))]
     return (smear, with_overrides(labs, overrides, source=source), notes,
             _ldh_origin(labs, overrides, where))

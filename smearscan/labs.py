@@ -284,9 +284,10 @@ class Labs:
     malignant_hypertension: bool | None = None
     drug_exposure: bool | str | None = None
     #: The accepted unit each number was written in, by key (a bare number, read in the default
-    #: unit, has none). Not a lab value: neither compared nor recorded by :meth:`to_dict` (a
-    #: value read back is in its default unit). An LDH written in ukat/L cannot be one in ukat/L
-    #: written as U/L (:func:`ldh_maybe_in_ukat`; QA 39 M-1).
+    #: unit, has none). Not a lab value, so not compared; recorded by :meth:`to_dict` as
+    #: ``units``, so that a verdict read back from a summary reads them as the run did (QA 40
+    #: M-1). An LDH written in ukat/L cannot be one in ukat/L written as U/L
+    #: (:func:`ldh_maybe_in_ukat`; QA 39 M-1).
     units: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -306,10 +307,12 @@ class Labs:
 
     def to_dict(self) -> dict[str, Any]:
         """The values given, in their default units, as JSON-ready data (a bound as
-        ``{"bound": "<", "limit": 20.0}``); read back by :meth:`from_dict`."""
+        ``{"bound": "<", "limit": 20.0}``), and the units they were written in (``units``,
+        where any was); read back by :meth:`from_dict`."""
         given = {key: getattr(self, key) for key in LAB_KEYS if getattr(self, key) is not None}
-        return {key: {"bound": value.sign, "limit": value.limit} if isinstance(value, Bound)
+        data = {key: {"bound": value.sign, "limit": value.limit} if isinstance(value, Bound)
                 else value for key, value in given.items()}
+        return data | ({"units": dict(self.units)} if self.units else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Labs:
@@ -321,13 +324,18 @@ class Labs:
             ``data`` is not such a record; the message names the key.
         """
         values = {}
+        units = data.get("units", {})
+        if not isinstance(units, Mapping) or any(key not in LAB_KEYS for key in units):
+            raise ValueError(f"not the units of lab values: {units!r:.80}")
         for key, value in data.items():
+            if key == "units":
+                continue
             if key not in LAB_KEYS:
                 raise ValueError(f"not a lab value: {key!r}")
             if isinstance(value, Mapping):
                 value = Bound(value["bound"], value["limit"], LAB_KEYS[key].plausible)
             values[key] = value
-        return cls(**values)
+        return cls(**values, units=dict(units))
 
 
 # "unknown" is not recorded, not "no": a drug or complication nobody asked about is not absent.
@@ -966,7 +974,10 @@ def _header_hint(names: Sequence[str]) -> str:
 def _row_lines(row: Mapping[str | None, object], last: int) -> str:
     """Where a CSV row that ends on line ``last`` stands: a quoted line break in a cell makes
     it span lines, which are all named (qacli6 LOW-5b: named by its last line alone)."""
-    breaks = sum(cell.count("\n") for cell in row.values() if isinstance(cell, str))
+    # Cells beyond the header's columns come as a list under None.
+    cells = [cell for value in row.values()
+             for cell in (value if isinstance(value, list) else [value])]
+    breaks = sum(cell.count("\n") for cell in cells if isinstance(cell, str))
     return f"line {last}" if breaks == 0 else f"lines {last - breaks}-{last}"
 
 

@@ -213,7 +213,8 @@ def test_main_run_with_a_bound_that_spans_a_cut_off_keeps_the_count_and_records_
            "give the measured value")
     assert slide["schistocytes"]["rbc_counted"] == 12
     assert slide["verdict"] == {"urgent": URGENT_BOUND, "unresolved": why}
-    assert slide["labs"] == {"platelets": 10.0, "adamts13": {"bound": "<", "limit": 20.0}}
+    assert slide["labs"] == {"platelets": 10.0, "adamts13": {"bound": "<", "limit": 20.0},
+                             "units": {"adamts13": "%"}}
     assert (out / "errors.csv").read_text().splitlines()[1:] == [f"field,,no verdict: {why}"]
     # The report opens with the emergency and says why there is no verdict.
     report = (out / "slides" / "field" / "report.html").read_text(encoding="utf-8")

@@ -273,6 +273,8 @@ def test_csv_file_round_trip(tmp_path):
     ("labs.csv", 'slide,platelets,drug_exposure\nA,7,none\nB,8,"a\nb\nc"\n',
      ["labs.csv lines 3-5 (slide 'B'): drug_exposure = 'a\\nb\\nc': a name with a line break"]),
     ("labs.csv", "slide,hemoglobin\nA,7,8\n", ["line 2", "more cells"]),
+    ("labs.csv", 'slide,hemoglobin\nA,7,"8\n9"\n',  # QA 40 L-3: the break in the extra cell
+     ["labs.csv lines 2-3: more cells than column names"]),
     ("labs.csv", "slide,hemoglobin\n", ["no data rows"]),
     ("labs.csv", "slide,hemoglobin\nA,70\n", ["line 2", "slide 'A'", "hemoglobin", "g/L"]),
     ("labs.csv", "slide,hemoglobn\nA,7\n", ["did you mean 'hemoglobin'"]),
@@ -648,9 +650,11 @@ def test_lab_values_recorded_in_a_summary_read_back_the_same():
     assert recorded == {"sex": "female", "hemoglobin": 7.5, "platelets": 12.0,
                         "reticulocytes": 6.0, "dat": "negative",
                         "adamts13": {"bound": "<", "limit": 5.0}, "sepsis": False,
-                        "drug_exposure": "Gemzar"}
+                        "drug_exposure": "Gemzar", "units": {
+                            "hemoglobin": "g/dL", "platelets": "/uL", "reticulocytes": "fraction",
+                            "adamts13": "%"}}
     back = Labs.from_dict(recorded)
-    assert back == labs
+    assert back == labs and back.units == labs.units
     assert isinstance(back.adamts13, Bound) and f"{back.adamts13:g}" == "<5"
     assert back.adamts13.stand_ins() == labs.adamts13.stand_ins()
 
@@ -756,9 +760,13 @@ def test_the_command_line_replaces_a_values_unit_with_the_value():
                                                 complete=False))
     assert (merged.ldh, dict(merged.units)) == (
         900.0, {"ldh": "U/L", "ldh_uln": "ukat/L", "hemoglobin": "g/L"})
-    # The unit is how a value was written, not the value: a Labs compares and records without it.
+    # The unit is how a value was written, not the value: a Labs compares without it, but
+    # records it, for a verdict read back from a summary (QA 40 M-1).
     assert written == parse_labs({"ldh": "90 U/L", "ldh_uln": 246, "hemoglobin": "8 g/dL"})
-    assert "units" not in written.to_dict()
+    assert written.to_dict()["units"] == {"ldh": "ukat/L", "ldh_uln": "ukat/L",
+                                          "hemoglobin": "g/L"}
+    assert Labs.from_dict(written.to_dict()).units == written.units
+    assert "units" not in parse_labs({"platelets": 20}).to_dict()
 
 
 def test_an_ldh_without_its_limit_is_refused_wherever_it_comes_from(tmp_path):

@@ -291,6 +291,20 @@ def test_a_platelet_bound_across_the_picture_keeps_a_line_that_asks_for_the_coun
         "the measured value; start plasma exchange and corticosteroids now if either is shown; ")
 
 
+def test_two_bounds_keep_the_line_either_range_calls_for():
+    # QA 40: platelets '<200' beside ADAMTS13 '<30%' was refused with no line, each read just
+    # inside its bound while the other varied; platelets 10 or ADAMTS13 5% each give one.
+    findings = SmearFindings.from_percentage(3, rbc_counted=1000)
+    both = {"dat": "negative", "platelets": "<200 G/L", "adamts13": "<30 %"}
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(findings, parse_labs(both))
+    assert error.value.urgent == urgent_ttp("possible", "bound")
+    for one, advice in (({"platelets": 10}, "bound"), ({"adamts13": 5}, "severe, bound")):
+        with pytest.raises(UnresolvedBoundError) as alone:
+            assess(findings, parse_labs({**both, **one}))
+        assert alone.value.urgent == urgent_ttp("possible", advice)
+
+
 def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
     # QA 30 N4: ADAMTS13 5%, platelets 200, LDH 1000 U/L without its limit, the other markers
     # normal: against 190-620 U/L haemolysis is shown (TTP likely, "start plasma exchange now"),
@@ -1816,9 +1830,13 @@ def test_an_ldh_written_in_ukat_under_serum_level_is_not_read_x60_for_the_urgent
     labs = {"ldh_uln": "250 U/L", "platelets": 20, "hemoglobin": "8 g/dL"}
     refusals = {}
     for ldh in ("0.34 ukat/L", "20.4 U/L"):
-        with pytest.raises(UnresolvedBoundError) as error:
-            assess(findings, parse_labs({**labs, "ldh": ldh}))
-        refusals[ldh] = error.value.urgent
+        # QA 40 M-1: read back from a summary as the run read them.
+        given = parse_labs({**labs, "ldh": ldh})
+        for values in (given, Labs.from_dict(json.loads(json.dumps(given.to_dict())))):
+            with pytest.raises(UnresolvedBoundError) as error:
+                assess(findings, values)
+            refusals.setdefault(ldh, error.value.urgent)
+            assert error.value.urgent == refusals[ldh]
     assert refusals["0.34 ukat/L"] is None
     assert refusals["20.4 U/L"] == urgent_ttp("possible", "unknown")
     assert assess(findings, parse_labs({**labs, "ldh": "1224 U/L"})).urgent == urgent_ttp(

@@ -350,7 +350,12 @@ def test_a_value_the_command_line_replaces_is_said_and_a_refusal_names_each_sour
     assert out[1] == f"NOTE: --ldh-uln 200 U/L replaces the ldh_uln of {labs} (250 U/L)"
     assert sum(line.startswith("NOTE:") for line in out) == 1  # the same platelets: no note
     assert main([*count, "--ldh-uln", "240 U/L"]) == 2
-    assert capsys.readouterr().err == (
+    refused = capsys.readouterr()
+    # QA 40 L-1: a refusal says what it rests on too, after its URGENT line.
+    assert refused.out.splitlines()[1:] == [
+        f"NOTE: --ldh-uln 240 U/L replaces the ldh_uln of {labs} (250 U/L)"]
+    assert refused.out.startswith("URGENT - TTP possible")
+    assert refused.err == (
         f"smearscan verdict: ldh from {labs}, ldh_uln from command line: ldh = 90 U/L is under "
         "0.4x ldh_uln = 240 U/L, not a serum result (this tool's rule): was it in ukat/L (x60 "
         "U/L)?\n")
