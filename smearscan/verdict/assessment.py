@@ -285,14 +285,16 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
         urgent_lines.add(other.urgent)
     if differing is not None:
         inside = "under" if bound.sign == "<" else "over"
-        # Over the other bounds' ranges too (QA 40: platelets '<200' beside ADAMTS13 '<30%' read
-        # each other just inside their bounds, and lost the line platelets of 10 or an ADAMTS13
-        # of 5% gives).
+        if not urgent_lines - {None}:
+            # Over the other bounds' ranges too, where this one's calls for no line (QA 40:
+            # platelets '<200' beside ADAMTS13 '<30%' read each other just inside their bounds,
+            # and lost the line platelets of 10 or an ADAMTS13 of 5% gives); not where it does,
+            # which they must not weaken (QA 37 H-1's rule).
+            urgent_lines |= _urgent_lines(smear, labs)[1]
         raise UnresolvedBoundError(
             f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
             f"{show(key, differing)} and just {inside} {show(key, bound.limit)}); give the "
-            "measured value", _urgent_over_range(urgent_lines | _urgent_lines(smear, labs)[1],
-                                                 labs))
+            "measured value", _urgent_over_range(urgent_lines, labs))
 
 
 #: Upper limits of normal (U/L) an LDH given without its own is tried against, with no LDH at
