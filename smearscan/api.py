@@ -298,7 +298,7 @@ def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassif
                    ) -> tuple[tuple[FieldAnalysis, ...], tuple[tuple[str, str], ...]]:
     """The analyses of the fields of ``slide`` that can be analysed, and ``(image, reason)``
     of those that cannot, each warned of; the first error when no field can be."""
-    fields, failed, errors = [], [], []
+    fields, failed, first_error = [], [], None
     for path in slide.fields:
         image = path.relative_to(slide.root).as_posix()
         try:
@@ -306,9 +306,9 @@ def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassif
                                           pixel_size_um, model))
         except (ImageLoadError, UnusableFieldError) as error:
             failed.append((image, str(error)))
-            errors.append(error)
+            first_error = first_error or error
     if not fields:
-        raise errors[0]
+        raise first_error
     for _, reason in failed:
         warnings.warn(f"{reason} (left out of slide {slide.name!r})", UserWarning, stacklevel=3)
     return tuple(fields), tuple(failed)

@@ -376,8 +376,8 @@ def _readings(value: float, spec: LabKey) -> list[float]:
     its default unit: what a bare number two units could mean, or one written a unit away from
     plausible ('19 U/L' of LDH: 19 ukat/L), may stand for."""
     low, high = spec.plausible
-    return sorted({round(value * factor, 6) for factor in spec.units.values()
-                   if low <= round(value * factor, 6) <= high})
+    read = {round(value * factor, 6) for factor in spec.units.values()}
+    return sorted(reading for reading in read if low <= reading <= high)
 
 
 def _is_missing(raw: object) -> bool:
@@ -506,14 +506,20 @@ class Bound(float):
 
 def _unit_factor(key: str, raw: object, unit: str, spec: LabKey, source: str) -> float:
     """The factor from ``unit`` to the key's default unit; a refused or unknown unit raises."""
-    factors = {_unit_key(name): factor for name, factor in spec.units.items()}
     refused = {_unit_key(name): reason for name, reason in spec.refused_units.items()}
     if _unit_key(unit) in refused:
         raise _fail(source, key, raw, f"{unit} is {refused[_unit_key(unit)]}")
-    if _unit_key(unit) not in factors:
+    name = _accepted_unit(unit, spec)
+    if name is None:
         accepted = ", ".join(name or "(no unit)" for name in spec.units)
         raise _fail(source, key, raw, f"unknown unit {unit!r}; accepted: {accepted}")
-    return factors[_unit_key(unit)]
+    return spec.units[name]
+
+
+def _accepted_unit(unit: str, spec: LabKey) -> str | None:
+    """The accepted unit of ``spec`` that ``unit`` is written as (case, spaces and micro signs
+    aside), or None."""
+    return next((name for name in spec.units if _unit_key(name) == _unit_key(unit)), None)
 
 
 def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
@@ -688,7 +694,7 @@ def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],
             continue
         written = _split_number(key, mapping[key], spec, source)[2]
         if written is not None:
-            units[key] = next(name for name in spec.units if _unit_key(name) == _unit_key(written))
+            units[key] = _accepted_unit(written, spec)
     return units
 
 
