@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import signal
 import sys
@@ -556,14 +557,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     """The smear findings and lab values of ``smearscan verdict``'s arguments, notes on what
     they rest on (a review of the slide in progress or set aside), and where the LDH came from
     (the command line, the lab file or the summary), which its refusal names."""
-    from smearscan.labs import (
-        Labs,
-        LabValueError,
-        labs_for_slide,
-        parse_labs,
-        read_labs_file,
-        with_overrides,
-    )
+    from smearscan.labs import Labs, LabValueError, parse_labs, with_overrides
     from smearscan.verdict import SmearFindings, UnresolvedBoundError, smear_findings_from_summary
     from smearscan.verdict.values import show
 
@@ -582,15 +576,15 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
             _counted_percent(args.schistocytes, args.rbc_counted), rbc_counted=args.rbc_counted,
             population=args.population or "adult", nrbc_present=args.nrbc or None,
             leukoerythroblastic=args.leukoerythroblastic)
-    labs = recorded if args.labs is None else labs_for_slide(
-        read_labs_file(args.labs, complete=False), args.slide, source=str(args.labs))
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v is not None}
+    labs = recorded if args.labs is None else _file_labs(args, smear, given)
     try:
         overrides = parse_labs(given, source="command line", complete=False)
     except LabValueError as error:
         if error.key not in given:
             raise
-        raise UnresolvedBoundError(str(error), _urgent_despite(smear, labs, given)) from None
+        raise UnresolvedBoundError(str(error), _urgent_despite(smear, ([labs], []), given)
+                                   ) from None
     # An option given as unknown ('' or 'unknown') would leave the file's value standing.
     kept = [key for key in given if getattr(overrides, key) is None
             and getattr(labs, key) is not None]
@@ -610,23 +604,51 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
             _ldh_origin(labs, overrides, where))
 
 
-def _urgent_despite(smear: object, recorded: Labs, given: dict[str, str]) -> str | None:
-    """The URGENT line of the command line's lab values (over ``recorded``, a lab file's or a
-    summary's) with one refused as written, whatever it stands for
+def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]) -> Labs:
+    """The lab values the ``--labs`` file gives ``--slide``. A value of the file refused (of
+    this slide, or of another: the file is refused, as a run refuses it) keeps the URGENT line
+    this slide's values call for with the command line's, whatever a value refused as written
+    stands for, as on the command line."""
+    from smearscan.labs import LabValueError, lab_readings, labs_for_slide, read_lab_rows
+    from smearscan.verdict import UnresolvedBoundError
+
+    rows = read_lab_rows(args.labs)
+    row = labs_for_slide(rows, args.slide, source=str(args.labs))
+    readings = lab_readings(row.values, source=row.source)
+    try:
+        labs = row.parsed(complete=False)
+        for other in rows.values():
+            other.parsed(complete=False)
+    except LabValueError as error:
+        raise UnresolvedBoundError(str(error), _urgent_despite(smear, readings, given)) from None
+    return labs
+
+
+def _urgent_despite(smear: object, recorded: tuple[list[Labs], list[Labs]],
+                    given: dict[str, str]) -> str | None:
+    """The URGENT line of the command line's lab values over ``recorded`` (the readings and
+    those without a refused value, :func:`~smearscan.labs.lab_readings`, of a lab file's
+    values; a summary's as they are) where either refuses one as written, whatever it stands for
     (:func:`~smearscan.verdict.urgent_over_readings`); a reading the two cannot be combined in
     (a D-dimer against a ULN 1000x off) is left out."""
-    from smearscan.labs import LabValueError, lab_readings, with_overrides
+    from smearscan.labs import Labs, LabValueError, lab_readings, with_overrides
     from smearscan.verdict import urgent_over_readings
 
-    def merged(readings: list[Labs]) -> list[Labs]:
+    def merged(bases: list[Labs], overrides: list[Labs]) -> list[Labs]:
         kept = []
-        for reading in readings:
+        for base, override in itertools.product(bases, overrides):
             with contextlib.suppress(LabValueError):
-                kept.append(with_overrides(recorded, reading))
+                kept.append(with_overrides(base, override))
         return kept
 
-    readings, without = lab_readings(given, source="command line")
-    return urgent_over_readings(smear, merged(readings), merged(without))
+    readings, without = recorded
+    try:
+        given_readings, given_without = lab_readings(given, source="command line")
+    except LabValueError:  # refused between keys: the file's readings, without them
+        given_readings, given_without = [], [Labs()]
+    return urgent_over_readings(
+        smear, merged(readings, given_readings),
+        merged(without, [*given_readings, *given_without]) + merged(readings, given_without))
 
 
 def _ldh_origin(recorded: Labs, overrides: Labs, where: Path | None) -> str:

@@ -49,10 +49,10 @@ from typing import Any
 from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
 
-__all__ = ["LAB_KEYS", "Bound", "LabKey", "LabValueError", "Labs", "ambiguous_units",
+__all__ = ["LAB_KEYS", "Bound", "LabKey", "LabRow", "LabValueError", "Labs", "ambiguous_units",
            "check_lab_slides", "check_ldh", "lab_readings", "labs_for_slide",
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
-           "ldh_without_limit", "parse_labs", "read_labs_file", "with_overrides"]
+           "ldh_without_limit", "parse_labs", "read_lab_rows", "read_labs_file", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -896,6 +896,20 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
     return labs
 
 
+@dataclass(frozen=True)
+class LabRow:
+    """One set of lab values in a lab file, as written: a JSON object or a CSV row."""
+
+    #: The values by lab key, as written.
+    values: Mapping[str, object]
+    #: Where they stand (the file, and the slide or line), the start of their messages.
+    source: str
+
+    def parsed(self, *, complete: bool = True) -> Labs:
+        """The values read by :func:`parse_labs`."""
+        return parse_labs(self.values, source=self.source, complete=complete)
+
+
 def _object_without_repeats(path: Path) -> Callable[[list[tuple[str, object]]], dict]:
     """A ``json`` object hook refusing a key given twice in one object (a lab key, or a slide
     name): ``json`` would keep the last silently, and a pasted line would flip the verdict."""
@@ -912,7 +926,7 @@ def _object_without_repeats(path: Path) -> Callable[[list[tuple[str, object]]], 
     return build
 
 
-def _labs_from_json(text: str, path: Path, complete: bool) -> dict[str, Labs]:
+def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
     try:
         data = json.loads(text, object_pairs_hook=_object_without_repeats(path))
     except json.JSONDecodeError as exc:
@@ -931,21 +945,20 @@ def _labs_from_json(text: str, path: Path, complete: bool) -> dict[str, Labs]:
         if len(set(slides)) < len(slides):
             raise LabValueError(f"{path}: a slide named twice (the same letters, composed "
                                 "differently)")
-        return {slide_name(slide): parse_labs(values, source=f"{path} slide {slide!r}",
-                                              complete=complete)
+        return {slide_name(slide): LabRow(values, f"{path} slide {slide!r}")
                 for slide, values in data.items()}
     if any(nested):
         raise LabValueError(f"{path}: mixes lab values and per-slide objects at the top level")
-    return {"": parse_labs(data, source=str(path), complete=complete)}
+    return {"": LabRow(data, str(path))}
 
 
-def _labs_from_csv(text: str, path: Path, complete: bool) -> dict[str, Labs]:
+def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
     reader = csv.DictReader(io.StringIO(text))
     names = reader.fieldnames or []
     if "slide" not in names or len(set(names)) != len(names):
         raise LabValueError(f"{path}: a lab CSV needs one 'slide' column and no repeated columns"
                             f"{_header_hint(names)}")
-    result: dict[str, Labs] = {}
+    result: dict[str, LabRow] = {}
     lines: dict[str, str] = {}
     try:
         for row in reader:
@@ -960,8 +973,7 @@ def _labs_from_csv(text: str, path: Path, complete: bool) -> dict[str, Labs]:
                 raise LabValueError(f"{source}: slide {slide!r} has a row already, "
                                     f"{lines[slide]}: one row per slide")
             lines[slide] = where
-            result[slide] = parse_labs(row, source=f"{source} (slide {slide!r})",
-                                       complete=complete)
+            result[slide] = LabRow(row, f"{source} (slide {slide!r})")
     except csv.Error as exc:
         raise LabValueError(f"{path}: not a readable CSV: {exc}") from exc
     if not result:
@@ -987,12 +999,47 @@ def _row_lines(row: Mapping[str | None, object], last: int) -> str:
     return f"line {last}" if breaks == 0 else f"lines {last - breaks}-{last}"
 
 
-def read_labs_file(path: str | os.PathLike[str], *, complete: bool = True) -> dict[str, Labs]:
-    """Read a lab file: JSON (``.json``) or CSV (``.csv``).
+def read_lab_rows(path: str | os.PathLike[str]) -> dict[str, LabRow]:
+    """The sets of lab values of a lab file, as written: JSON (``.json``) or CSV (``.csv``).
 
-    A JSON object of lab values gives ``{"": Labs}``; a JSON object of such objects keyed by
-    slide name gives one :class:`Labs` per slide. A CSV has a ``slide`` column and one column
+    A JSON object of lab values gives ``{"": LabRow}``; a JSON object of such objects keyed by
+    slide name gives one :class:`LabRow` per slide. A CSV has a ``slide`` column and one column
     per lab key, one row per slide; empty cells are missing.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The lab file.
+
+    Returns
+    -------
+    dict[str, LabRow]
+        Lab values as written, by slide name (``""`` for a file that is not per slide).
+
+    Raises
+    ------
+    LabValueError
+        The file cannot be read, or is not a lab file (message names the file).
+    """
+    path = Path(path)
+    if path.suffix.lower() not in {".json", ".csv"}:
+        raise LabValueError(f"{path}: a lab file must be .json or .csv")
+    if path.exists() and not path.is_file():  # a pipe would block, a device never end
+        raise LabValueError(f"{path}: not a regular file; cannot be a lab file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise LabValueError(f"{path}: cannot read lab file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise LabValueError(f"{path}: cannot read lab file: not UTF-8 text ({exc.reason} at "
+                            f"byte {exc.start})") from exc
+    if path.suffix.lower() == ".json":
+        return _rows_from_json(text, path)
+    return _rows_from_csv(text, path)
+
+
+def read_labs_file(path: str | os.PathLike[str], *, complete: bool = True) -> dict[str, Labs]:
+    """Read a lab file (:func:`read_lab_rows`): lab values by slide name.
 
     Parameters
     ----------
@@ -1011,22 +1058,7 @@ def read_labs_file(path: str | os.PathLike[str], *, complete: bool = True) -> di
     LabValueError
         The file cannot be read or parsed, or holds an invalid value (message names the file).
     """
-    path = Path(path)
-    if path.suffix.lower() not in {".json", ".csv"}:
-        raise LabValueError(f"{path}: a lab file must be .json or .csv")
-    if path.exists() and not path.is_file():  # a pipe would block, a device never end
-        raise LabValueError(f"{path}: not a regular file; cannot be a lab file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise LabValueError(f"{path}: cannot read lab file ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise LabValueError(f"{path}: cannot read lab file: not UTF-8 text ({exc.reason} at "
-                            f"byte {exc.start})") from exc
-    if path.suffix.lower() == ".json":
-        return _labs_from_json(text, path, complete)
-    return _labs_from_csv(text, path, complete)
-
+    return {slide: row.parsed(complete=complete) for slide, row in read_lab_rows(path).items()}
 
 
 def check_lab_slides(by_slide: Mapping[str, Labs], slides: Sequence[str], *, source: str) -> None:

@@ -323,6 +323,85 @@ def test_a_refused_value_keeps_the_urgent_line_its_readings_give(ldh, uln, like,
     assert captured.err == f"smearscan verdict: command line: {why}\n"
 
 
+def _lab_options(options: list[str]) -> dict[str, str]:
+    """``--key value`` pairs of lab options as the keys and values of a lab file."""
+    pairs = zip(options[::2], options[1::2], strict=True)
+    return {key[2:].replace("-", "_"): value for key, value in pairs}
+
+
+#: The lab values of LDH_DECIDES, with the count of its smear.
+COUNT = LDH_DECIDES[:5]
+FILE_LABS = _lab_options(LDH_DECIDES[5:])
+
+
+@pytest.mark.parametrize(("written", "corrected", "why"), [
+    ({"ldh": "19 U/L", "ldh_uln": "250"}, {"ldh": "1140 U/L", "ldh_uln": "250"},
+     "ldh = '19 U/L': 19 U/L is outside the plausible range 20-100000 U/L (was it in ukat/L?)"),
+    ({"ldh": "19", "ldh_uln": "250"}, {"ldh": "1140 U/L", "ldh_uln": "250"},
+     "ldh = '19': a bare number could be 19 U/L or 19 ukat/L (= 1140 U/L); give the unit, e.g. "
+     "'19 U/L' or '19 ukat/L'"),
+])
+@pytest.mark.parametrize("form", ["json", "csv row", "csv, another row refused"])
+def test_a_value_refused_in_a_lab_file_keeps_the_urgent_line_its_readings_give(
+        written, corrected, why, form, tmp_path, capsys):
+    # A value refused in a lab file was refused with no line, where the same value on the
+    # command line kept it (the last session's note: "correct the file").
+    right = {"s1": FILE_LABS | corrected}
+    assert main([*COUNT, "--labs", str(_lab_file(tmp_path, right, "json")), "--slide",
+                 "s1"]) == 0
+    expected = capsys.readouterr().out.splitlines()[0]
+    assert expected.startswith("URGENT - TTP likely")
+    rows = right | {"s2": FILE_LABS | written} if "another" in form else {
+        "s1": FILE_LABS | written}
+    path = _lab_file(tmp_path, rows, form)
+    assert main([*COUNT, "--labs", str(path), "--slide", "s1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == expected + "\n"
+    where = {"json": f"{path} slide 's1'", "csv row": f"{path} line 2 (slide 's1')",
+             "csv, another row refused": f"{path} line 3 (slide 's2')"}[form]
+    assert captured.err == f"smearscan verdict: {where}: {why}\n"
+
+
+def _lab_file(folder, rows: dict[str, dict[str, str]], form: str):
+    """A lab file, JSON or CSV, of ``rows``: lab values by slide."""
+    if form == "json":
+        path = folder / "labs.json"
+        path.write_text(json.dumps(rows))
+        return path
+    path = folder / "labs.csv"
+    keys = list(next(iter(rows.values())))
+    path.write_text("\n".join([",".join(["slide", *keys]),
+                               *(",".join([slide, *(row[k] for k in keys)])
+                                 for slide, row in rows.items())]) + "\n")
+    return path
+
+
+def test_a_value_refused_in_a_lab_file_gives_no_line_where_no_reading_calls_for_one(
+        tmp_path, capsys):
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"hemoglobin": "8", "platelets": "250"}))
+    assert main(["verdict", "--schistocytes", "0.5", "--labs", str(labs)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"smearscan verdict: {labs}: hemoglobin = '8': a bare number could "
+                            "be 8 g/dL or 8 mmol/L (= 12.89 g/dL); give the unit, e.g. '8 g/dL' "
+                            "or '8 mmol/L'\n")
+
+
+@pytest.mark.parametrize("ldh", ["200 U/L", "1140 U/L"])
+def test_a_value_refused_in_a_lab_file_keeps_the_line_of_the_command_lines_values(
+        ldh, tmp_path, capsys):
+    # The command line's value replaces the file's refused one in every reading: the line is
+    # that of the command line's value over the file's, and the file is still refused.
+    right = _lab_file(tmp_path, {"s1": FILE_LABS | {"ldh": "900 U/L", "ldh_uln": "250"}}, "csv")
+    assert main([*COUNT, "--labs", str(right), "--slide", "s1", "--ldh", ldh]) == 0
+    expected = capsys.readouterr().out.splitlines()[0]
+    assert expected.startswith("URGENT - TTP")
+    wrong = _lab_file(tmp_path, {"s1": FILE_LABS | {"ldh": "19 U/L", "ldh_uln": "250"}}, "json")
+    assert main([*COUNT, "--labs", str(wrong), "--slide", "s1", "--ldh", ldh]) == 2
+    assert capsys.readouterr().out == expected + "\n"
+
+
 def test_a_refused_value_whose_readings_differ_asks_for_it_corrected(capsys):
     # Platelets written bare as 1500: 1.5 or 1500 x10^9/L, and only the platelets can show the
     # picture beside a severe ADAMTS13 deficiency.
