@@ -598,10 +598,21 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     # A value replaced is said, so that a verdict never rests on a pair read apart (QA 39 M-2:
     # a lab file's LDH, not serum against its own limit, read against the command line's).
     notes += [f"--{key.replace('_', '-')} {given[key]} replaces the {key} of {where} "
-              f"({show(key, getattr(labs, key))})" for key in given
-              if getattr(labs, key) not in (None, getattr(overrides, key))]
+              f"({show(key, getattr(labs, key))}{_written_in(key, labs, overrides)})"
+              for key in given if getattr(labs, key) is not None
+              and (getattr(labs, key) != getattr(overrides, key)
+                   or _written_in(key, labs, overrides))]
     return (smear, with_overrides(labs, overrides, source=source), notes,
             _ldh_origin(labs, overrides, where))
+
+
+def _written_in(key: str, recorded: Labs, overrides: Labs) -> str:
+    """", written in <unit>" where the command line writes ``key``'s value in another unit than
+    ``recorded`` did: the same number may read otherwise (QA 40 L-5: an LDH written in ukat/L
+    is not read x60 again), and is said."""
+    unit = recorded.units.get(key)
+    other = overrides.units.get(key)
+    return f", written in {unit}" if None not in (unit, other) and unit != other else ""
 
 
 def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]) -> Labs:

@@ -1819,7 +1819,7 @@ def test_an_ldh_under_serum_level_keeps_the_urgent_line_its_readings_give(labs, 
         assert urgent.startswith(
             f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the "
             "LDH, not a serum result against its limit as given, decides whether haemolysis is "
-            "shown: check its value and unit (ukat/L is x60 U/L) and the limit; start plasma "
+            "shown: check its value, its unit and the limit (1 ukat/L is 60 U/L); start plasma "
             "exchange and corticosteroids now if thrombocytopenia or haemolysis is shown; ")
 
 

@@ -416,6 +416,21 @@ def test_a_refused_value_whose_readings_differ_asks_for_it_corrected(capsys):
     assert json.loads(capsys.readouterr().out)["urgent"].startswith("URGENT - TTP likely")
 
 
+def test_the_same_value_written_in_another_unit_is_said(tmp_path, capsys):
+    # QA 40 L-5: an LDH of 90 U/L replaced by 1.5 ukat/L (the same 90 U/L) changed the line,
+    # read x60 no more, without a NOTE.
+    labs = tmp_path / "n1.json"
+    labs.write_text(json.dumps({"ldh": "90 U/L", "ldh_uln": "250 U/L", "platelets": "150",
+                                "dat": "negative", "adamts13": "5 %"}))
+    count = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--labs", str(labs)]
+    assert main([*count, "--ldh", "1.5 ukat/L"]) == 2
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("NOTE")]
+    assert notes == [f"NOTE: --ldh 1.5 ukat/L replaces the ldh of {labs} (90 U/L, written in "
+                     "U/L)"]
+    assert main([*count, "--ldh", "90 U/L"]) == 2
+    assert "NOTE" not in capsys.readouterr().out
+
+
 def test_a_value_the_command_line_replaces_is_said_and_a_refusal_names_each_source(
         tmp_path, capsys):
     # QA 39 M-2: a lab file's LDH, not serum against its own limit, was read against the

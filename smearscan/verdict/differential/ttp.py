@@ -50,7 +50,7 @@ URGENT_TTP_ADVICE = {
     "limit": "the LDH's upper limit of normal decides the verdict: give it; plasma exchange and "
              "corticosteroids are usually started on clinical suspicion",
     "ldh": "the LDH is not a serum result against its upper limit of normal as given: check "
-           "its value and unit (ukat/L is x60 U/L) and the limit; plasma exchange and "
+           "its value, its unit and the limit (1 ukat/L is 60 U/L); plasma exchange and "
            "corticosteroids are usually started on clinical suspicion",
     "refused": "a value refused as written decides the verdict: correct it; plasma exchange and "
                "corticosteroids are usually started on clinical suspicion",
@@ -68,7 +68,7 @@ URGENT_TTP_ADVICE = {
                        "either is shown",
     "severe, ldh": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and the LDH, "
                    "not a serum result against its limit as given, decides whether haemolysis "
-                   "is shown: check its value and unit (ukat/L is x60 U/L) and the limit; start "
+                   "is shown: check its value, its unit and the limit (1 ukat/L is 60 U/L); start "
                    "plasma exchange and corticosteroids now if thrombocytopenia or haemolysis "
                    "is shown",
 }
