@@ -33,6 +33,7 @@ from smearscan.loading import (
     file_identity,
     find_slides,
     read_field,
+    to_rgb,
     without_copies,
 )
 from smearscan.overlap import FieldOverlap, field_centres, overlapping_fields
@@ -148,11 +149,13 @@ def _model(model: CellClassifier | str | os.PathLike | None) -> CellClassifier:
 
 
 def _rgb_array(rgb: np.ndarray) -> np.ndarray:
+    """An image array as a file of it is read (qacli8 L-9: a grayscale or opaque RGBA array was
+    refused where the same file is read)."""
     array = np.asarray(rgb)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8 or not array.size:
+    if array.ndim not in (2, 3) or array.dtype != np.uint8 or not array.size:
         raise ValueError(f"an image array must be (H, W, 3) uint8 RGB with at least one pixel, "
                          f"got {array.shape} {array.dtype}")
-    return array
+    return to_rgb(array, "image array")
 
 
 def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: float | None = None,
@@ -164,7 +167,10 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     ----------
     path_or_rgb : str, path or (H, W, 3) uint8 ndarray
         An image file (JPEG, PNG, TIFF, BMP; any mode, EXIF orientation honoured) or an RGB
-        array.
+        array, read as such a file is: (H, W) grayscale or (H, W, 4) RGBA with an opaque alpha
+        channel too. Not BGR: convert OpenCV's ``cv2.imread`` arrays with
+        ``cv2.cvtColor(array, cv2.COLOR_BGR2RGB)`` (the stain's colours do not tell the two
+        orders apart, and a BGR field reads about a third of its schistocytes).
     pixel_size_um : float, optional
         Pixel size, um/px. Without it the scale is estimated from the field's median red cell
         (taken as 7.5 um) and ``summary.pixel_size_estimated`` is True. A pixel size outside
@@ -182,7 +188,8 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     Raises
     ------
     smearscan.loading.ImageLoadError
-        The file cannot be read as an image (one line naming it).
+        The file cannot be read as an image (one line naming it), or an array has
+        transparent pixels.
     smearscan.classification.ModelLoadError
         The model file cannot be used.
     smearscan.errors.UnusableFieldError
@@ -192,7 +199,7 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     smearscan.segmentation.PixelSizeError
         ``pixel_size_um`` implausible, or contradicted by the field (one line with both).
     ValueError
-        An array that is not (H, W, 3) uint8.
+        An array that is not (H, W), (H, W, 3) or (H, W, 4) uint8.
     """
     if isinstance(path_or_rgb, np.ndarray):
         rgb, path, slide, image = _rgb_array(path_or_rgb), Path(), "", ""

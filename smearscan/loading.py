@@ -437,7 +437,15 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(array * (255.0 / top)), 0, 255).astype(np.uint8)
 
 
-def _to_rgb(array: np.ndarray, path: Path) -> np.ndarray:
+def to_rgb(array: np.ndarray, path: Path | str) -> np.ndarray:
+    """A uint8 field as (H, W, 3) RGB, as a file of it is read: grayscale repeated in the
+    three channels (refused by the classifier as colourless), an opaque alpha channel dropped.
+
+    Raises
+    ------
+    ImageLoadError
+        Another shape, or a transparent pixel; the message starts with ``path``.
+    """
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4):
@@ -647,7 +655,7 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         raise kind(f"{path}: cannot decode image ({reason})") from None
     if array.dtype.kind not in "biuf":
         raise ImageLoadError(f"{path}: unsupported pixel type {array.dtype}")
-    rgb = _to_rgb(_to_uint8(array), path)
+    rgb = to_rgb(_to_uint8(array), path)
     _require_data_to_the_last_row(rgb, path)
     return rgb
 

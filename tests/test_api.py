@@ -57,12 +57,34 @@ def test_analyse_image_takes_an_rgb_array_and_a_pixel_size():
     assert set(from_array.cells["image"]) == {""}
 
 
+def test_an_image_array_is_read_as_a_file_of_it_is(tmp_path):
+    # qacli8 L-9: a grayscale or opaque RGBA array was refused with the generic shape error,
+    # where the same file is read (as colourless, and as RGB).
+    rgb = read_field(SAMPLE)
+    opaque = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+    from_rgba = smearscan.analyse_image(opaque, 0.2)
+    from_rgb = smearscan.analyse_image(rgb, 0.2)
+    assert np.array_equal(from_rgba.cells["class"], from_rgb.cells["class"])
+    grey = rgb[..., 1]
+    Image.fromarray(grey).save(tmp_path / "grey.png")
+    for given in (grey, tmp_path / "grey.png"):
+        with pytest.raises(ColourlessFieldError):
+            smearscan.analyse_image(given, 0.2)
+    opaque[0, 0, 3] = 128
+    with pytest.raises(ImageLoadError, match=r"^image array: 1 of its 307,200 pixels are "
+                                              "transparent or see-through"):
+        smearscan.analyse_image(opaque, 0.2)
+
+
 def test_analyse_image_errors_name_the_input(tmp_path):
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8 RGB with at least one pixel, got "
                                          r"\(4, 4\) float64"):
         smearscan.analyse_image(np.zeros((4, 4)))
     with pytest.raises(ValueError, match=r"at least one pixel, got \(0, 0, 3\) uint8"):
         smearscan.analyse_image(np.zeros((0, 0, 3), np.uint8))
+    with pytest.raises(ImageLoadError, match=r"^image array: unsupported image shape "
+                                              r"\(4, 4, 2\)"):
+        smearscan.analyse_image(np.zeros((4, 4, 2), np.uint8))
     with pytest.raises(ImageLoadError, match="absent.png"):
         smearscan.analyse_image(tmp_path / "absent.png")
 
