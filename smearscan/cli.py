@@ -256,6 +256,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
         find_slides(args.paths, exclude=[args.out] if args.out else []))
     for repeat, kept in repeats:
         _say(printable(f"smearscan: {_repeat_note(repeat.origin, kept.origin)}"))
+    if not any(slide.fields for slide in slides):
+        raise _UsageError(_nothing_to_analyse(slides))
     slides, copies = without_copies(slides)
     for copy, kept in copies:
         _say(printable(f"smearscan: {copy}: the same image as {kept}; counted once"))
@@ -302,6 +304,14 @@ def _run_analysis(args: argparse.Namespace) -> int:
     if failed and single_image:
         return EXIT_USAGE  # the one input could not be read
     return EXIT_PARTIAL if failed or folder_problems else EXIT_OK
+
+
+def _nothing_to_analyse(slides: list[Slide]) -> str:
+    """Why a run given no image at all is refused before any work (qacli8 L-5: an empty folder,
+    most often a typo or an unfinished export, was a slide "done" with an empty report)."""
+    problems = [problem for slide in slides for problem in slide.problems]
+    more = f" (and {len(problems) - 1} more like it)" if len(problems) > 1 else ""
+    return f"{problems[0]}{more}: nothing to analyse" if problems else "no image files given"
 
 
 def _files_given_by_folder(paths: list[Path]) -> dict[Path, int]:

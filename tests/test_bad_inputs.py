@@ -311,14 +311,34 @@ def test_folder_run_in_a_subprocess_with_two_workers(tmp_path):
 
 
 def test_folder_with_no_images_is_reported_not_skipped(tmp_path, capsys):
-    empty = tmp_path / "nothing here"
+    slides = tmp_path / "slides"
+    _slide_folders(slides, "s1")
+    empty = slides / "nothing here"
     empty.mkdir()
     (empty / "readme.txt").write_text("no fields")
     out = tmp_path / "out"
-    assert run(empty, "--out", out) == 3
+    assert run(slides, "--out", out) == 3
     assert "no image files" in capsys.readouterr().err
     assert [(e["slide"], e["image"]) for e in read_csv_rows(out / "errors.csv")] == [
         ("nothing here", "")]
+
+
+@pytest.mark.parametrize("given", ["one empty folder", "a folder of empty folders"])
+def test_a_run_given_no_image_at_all_is_a_usage_error_that_writes_nothing(
+        given, tmp_path, capsys):
+    # qacli8 L-5: an empty folder (a typo, an unfinished export) was a slide "done", with an
+    # empty table and report, exit 3.
+    empty = tmp_path / "in"
+    folders = [empty] if given == "one empty folder" else [empty / "a", empty / "b"]
+    for folder in folders:
+        folder.mkdir(parents=True)
+        (folder / "readme.txt").write_text("no fields")
+    out = tmp_path / "out"
+    assert run(empty, "--out", out) == 2
+    more = "" if len(folders) == 1 else " (and 1 more like it)"
+    assert capsys.readouterr() == ("", f"smearscan: {folders[0]}: no image files in this folder"
+                                       f"{more}: nothing to analyse\n")
+    assert not out.exists()
 
 
 def _slide_folders(root: Path, *names: str, first_seed: int = 0) -> None:
@@ -376,10 +396,19 @@ def _unlistable(monkeypatch, folder: Path, *, searchable: bool = True) -> None:
         monkeypatch.setattr(os, "stat", refusing(os.stat, inside=True))
 
 
+@pytest.mark.parametrize("searchable", [True, False])
+def test_an_unreadable_input_folder_is_a_usage_error(tmp_path, monkeypatch, capsys, searchable):
+    _slide_folders(tmp_path / "slides", "s1", "s2")
+    _unlistable(monkeypatch, tmp_path / "slides", searchable=searchable)
+    assert run(tmp_path / "slides", "--out", tmp_path / "out") == 2
+    assert capsys.readouterr().err == (f"smearscan: {tmp_path / 'slides'}: cannot read this "
+                                       "folder (Permission denied): nothing to analyse\n")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(("locked", "slide", "images"), [
     ("slides/s2", "s2", {"f0.png", "part2/f0.png"}),
     ("slides/s1/part2", "s1", {"f0.png", "f1.png"}),
-    ("slides", "slides", set()),
 ])
 @pytest.mark.parametrize("searchable", [True, False])
 def test_unreadable_folder_is_reported_with_the_reason(tmp_path, monkeypatch, locked, slide,
