@@ -455,7 +455,9 @@ A result reported as a bound, e.g. --haptoglobin '<0.1 g/L' or --adamts13 '<5 %%
 as such; where the verdict would differ within its range (ADAMTS13 '<20 %%' spans the 10%%
 cut-off) it is refused (exit code 2): give the measured value. An option given twice (a lab
 value, --schistocytes, --rbc-counted, --labs, ...), or a key given twice in one object of a
-JSON lab file, is refused too (exit code 2): keep the one the verdict should use.
+JSON lab file, is refused too (exit code 2): keep the one the verdict should use. A value
+refused as written, on the command line or in --labs, still prints first the URGENT line its
+possible readings call for, if any (this tool's rule).
 Reticulocytes: give a SI fraction with its unit, --reticulocytes '0.021 fraction' (= 2.1%%). A
 value over 50%% is refused (this tool's rule: a bare 85 is probably an absolute count), and so
 is a count in x10^9/L: it needs the red-cell count to become a %%.
