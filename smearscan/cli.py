@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import os
 import signal
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:  # the CLI imports what a command needs inside it
-    from smearscan.labs import Labs
+    from smearscan.labs import LabRow, Labs
     from smearscan.loading import Slide
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILURE = 0, 2, 3, 4
@@ -592,21 +591,23 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     labs = recorded if args.labs is None else _file_labs(args, smear, given)
     try:
         overrides = parse_labs(given, source="command line", complete=False)
+        # An option given as unknown ('' or 'unknown') would leave the file's value standing.
+        kept = [key for key in given if getattr(overrides, key) is None
+                and getattr(labs, key) is not None]
+        if kept:
+            key = kept[0]
+            raise LabValueError(
+                f"--{key.replace('_', '-')} {given[key]!r} does not replace the {key} the lab "
+                f"values give ({show(key, getattr(labs, key))}): give the value the verdict "
+                "should use, or remove it from the lab file")
+        where = args.labs if args.labs is not None else args.summary
+        source = "command line" if where is None else f"{where} and the command line"
+        merged = with_overrides(labs, overrides, source=source)
     except LabValueError as error:
-        if error.key not in given:
-            raise
+        # Every refusal keeps the line the values' readings call for (QA 41 H-1: a lab file's
+        # D-dimer against the command line's ULN 1000x off lost it).
         raise UnresolvedBoundError(str(error), _urgent_despite(smear, ([labs], []), given)
                                    ) from None
-    # An option given as unknown ('' or 'unknown') would leave the file's value standing.
-    kept = [key for key in given if getattr(overrides, key) is None
-            and getattr(labs, key) is not None]
-    if kept:
-        key = kept[0]
-        raise ValueError(f"--{key.replace('_', '-')} {given[key]!r} does not replace the "
-                         f"{key} the lab values give ({show(key, getattr(labs, key))}): give "
-                         "the value the verdict should use, or remove it from the lab file")
-    where = args.labs if args.labs is not None else args.summary
-    source = "command line" if where is None else f"{where} and the command line"
     # A value replaced is said, so that a verdict never rests on a pair read apart (QA 39 M-2:
     # a lab file's LDH, not serum against its own limit, read against the command line's).
     notes += [f"--{key.replace('_', '-')} {given[key]} replaces the {key} of {where} "
@@ -614,8 +615,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
               for key in given if getattr(labs, key) is not None
               and (getattr(labs, key) != getattr(overrides, key)
                    or _written_in(key, labs, overrides))]
-    return (smear, with_overrides(labs, overrides, source=source), notes,
-            _ldh_origin(labs, overrides, where))
+    return smear, merged, notes, _ldh_origin(labs, overrides, where)
 
 
 def _written_in(key: str, recorded: Labs, overrides: Labs) -> str:
@@ -639,7 +639,7 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]) -
     row = labs_for_slide(rows, args.slide, source=str(args.labs))
     readings = lab_readings(row.values, source=row.source)
     try:
-        labs = row.parsed(complete=False)
+        labs = _parsed_row(row, given)
         for other in rows.values():
             other.parsed(complete=False)
     except LabValueError as error:
@@ -647,31 +647,42 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]) -
     return labs
 
 
+def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:
+    """The values of a lab file's ``row``; one refused says so even where the command line
+    gives the key (QA 41 L-2: the refusal did not say why that did not help)."""
+    from smearscan.labs import LabValueError
+
+    try:
+        return row.parsed(complete=False)
+    except LabValueError as error:
+        if error.key not in given:
+            raise
+        option = f"--{error.key.replace('_', '-')}"
+        raise LabValueError(f"{error} ({option} replaces it here, but a lab file is read whole: "
+                            "correct the file)", key=error.key) from None
+
+
 def _urgent_despite(smear: object, recorded: tuple[list[Labs], list[Labs]],
                     given: dict[str, str]) -> str | None:
     """The URGENT line of the command line's lab values over ``recorded`` (the readings and
     those without a refused value, :func:`~smearscan.labs.lab_readings`, of a lab file's
-    values; a summary's as they are) where either refuses one as written, whatever it stands for
-    (:func:`~smearscan.verdict.urgent_over_readings`); a reading the two cannot be combined in
-    (a D-dimer against a ULN 1000x off) is left out."""
-    from smearscan.labs import Labs, LabValueError, lab_readings, with_overrides
+    values; a summary's as they are) where either is refused, whatever a value refused as
+    written stands for (:func:`~smearscan.verdict.urgent_over_readings`); a pair the two
+    contradict each other in is read without each of its keys
+    (:func:`~smearscan.labs.merged_readings`)."""
+    from smearscan.labs import Labs, LabValueError, lab_readings, merged_readings
     from smearscan.verdict import urgent_over_readings
-
-    def merged(bases: list[Labs], overrides: list[Labs]) -> list[Labs]:
-        kept = []
-        for base, override in itertools.product(bases, overrides):
-            with contextlib.suppress(LabValueError):
-                kept.append(with_overrides(base, override))
-        return kept
 
     readings, without = recorded
     try:
         given_readings, given_without = lab_readings(given, source="command line")
-    except LabValueError:  # refused between keys: the file's readings, without them
+    except LabValueError:  # no one option read as not given resolves it: without them all
         given_readings, given_without = [], [Labs()]
-    return urgent_over_readings(
-        smear, merged(readings, given_readings),
-        merged(without, [*given_readings, *given_without]) + merged(readings, given_without))
+    both, lacking = merged_readings(readings, given_readings)
+    for bases, overrides in ((without, [*given_readings, *given_without]),
+                             (readings, given_without)):
+        lacking += [labs for part in merged_readings(bases, overrides) for labs in part]
+    return urgent_over_readings(smear, both, lacking)
 
 
 def _ldh_origin(recorded: Labs, overrides: Labs, where: Path | None) -> str:

@@ -32,10 +32,12 @@ to catch unit mix-ups, so the plausible ranges stop short of values that are onl
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import difflib
 import io
+import itertools
 import json
 import math
 import os
@@ -52,7 +54,8 @@ from smearscan.naming import slide_name
 __all__ = ["LAB_KEYS", "Bound", "LabKey", "LabRow", "LabValueError", "Labs", "ambiguous_units",
            "check_lab_slides", "check_ldh", "lab_readings", "labs_for_slide",
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
-           "ldh_without_limit", "parse_labs", "read_lab_rows", "read_labs_file", "with_overrides"]
+           "ldh_without_limit", "merged_readings", "parse_labs", "read_lab_rows", "read_labs_file",
+           "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -291,14 +294,9 @@ class Labs:
     units: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        if self.metastatic_cancer and self.active_cancer is False:
-            raise LabValueError("labs: metastatic_cancer = True but active_cancer = False: a "
-                                "metastatic cancer is an active one; correct one of them")
-        for key in ("pregnancy", "obstetric_complication"):
-            if getattr(self, key) and self.sex == "male":
-                raise LabValueError(f"labs: {key} = {getattr(self, key)!r} but sex = 'male': the "
-                                    "anaemia limit and the pregnancy causes depend on both; "
-                                    "correct one of them")
+        problem = _conflict(lambda key: getattr(self, key))
+        if problem:
+            raise LabValueError(f"labs: {problem}")
 
     @property
     def cancer_active(self) -> bool | None:
@@ -353,6 +351,18 @@ _UNIT_SPELLING = str.maketrans({"µ": "u", "μ": "u", "×": "x", "⁹": "9", "³
 
 # Longer raw values are cut in messages: a 400-digit number in full is no longer readable.
 _SHOWN_CHARACTERS = 60
+
+
+def _conflict(value: Callable[[str], object]) -> str | None:
+    """What two values of one patient (``value(key)``, as read) contradict, if anything."""
+    if value("metastatic_cancer") and value("active_cancer") is False:
+        return ("metastatic_cancer = True but active_cancer = False: a metastatic cancer is an "
+                "active one; correct one of them")
+    for key in ("pregnancy", "obstetric_complication"):
+        if value(key) and value("sex") == "male":
+            return (f"{key} = {value(key)!r} but sex = 'male': the anaemia limit and the "
+                    "pregnancy causes depend on both; correct one of them")
+    return None
 
 
 def _unit_key(unit: str) -> str:
@@ -660,17 +670,25 @@ def lab_readings(mapping: Mapping[str, object], *, source: str = "labs"
     without : list of Labs
         With a refused value read as not given, where it has no such reading or besides them.
 
+        A refusal between keys (a metastatic cancer that is not active, a D-dimer against a
+        ULN 1000x off) reads each of them as not given, in turn (this tool's rule).
+
     Raises
     ------
     LabValueError
-        A refusal that names no key of ``mapping`` (one between keys, as a metastatic cancer
-        that is not active).
+        A refusal that no one key read as not given resolves.
     """
+    # In the order of LAB_KEYS, as the command line gives them: a lab file's order of keys
+    # must not change the line's wording (QA 41 L-1).
+    order = list(LAB_KEYS)
+    mapping = dict(sorted(mapping.items(),
+                          key=lambda item: order.index(item[0]) if item[0] in LAB_KEYS
+                          else len(order)))
     try:
         return [parse_labs(mapping, source=source, complete=False)], []
     except LabValueError as error:
         if error.key not in mapping:
-            raise
+            return [], _each_without_one(mapping, error, source)
         refused, values = error.key, error.readings
     spec, readings, without = LAB_KEYS[refused], [], []
     for value in values:
@@ -682,6 +700,47 @@ def lab_readings(mapping: Mapping[str, object], *, source: str = "labs"
     found, lacking = lab_readings({k: v for k, v in mapping.items() if k != refused},
                                   source=source)
     return readings, without + found + lacking
+
+
+def _each_without_one(mapping: Mapping[str, object], error: LabValueError, source: str
+                      ) -> list[Labs]:
+    """The values of ``mapping``, refused with ``error`` between keys, read without each key
+    that alone resolves the refusal (QA 41 H-3: a metastatic cancer said not active lost the
+    URGENT line that both corrections call for)."""
+    found = []
+    for key in mapping:
+        with contextlib.suppress(LabValueError):
+            found.append(parse_labs({k: v for k, v in mapping.items() if k != key},
+                                    source=source, complete=False))
+    if not found:
+        raise error
+    return found
+
+
+def merged_readings(bases: Sequence[Labs], overrides: Sequence[Labs]
+                    ) -> tuple[list[Labs], list[Labs]]:
+    """Each of ``bases`` with each of ``overrides`` (:func:`with_overrides`), for the URGENT
+    line of values refused: those that merge, and, of a pair refused between a base's key and
+    an override's (a D-dimer against a ULN 1000x off, a metastatic cancer said not active), the
+    pair read without each key that alone resolves it (QA 41 H-1, H-2: such a pair was left
+    out, and with it the line)."""
+    merged, without = [], []
+    for base, override in itertools.product(bases, overrides):
+        try:
+            merged.append(with_overrides(base, override))
+        except LabValueError:
+            for key in LAB_KEYS:
+                if getattr(base, key) is None and getattr(override, key) is None:
+                    continue
+                with contextlib.suppress(LabValueError):
+                    without.append(with_overrides(_without(base, key), _without(override, key)))
+    return merged, without
+
+
+def _without(labs: Labs, key: str) -> Labs:
+    """``labs`` with ``key`` not given."""
+    units = {k: unit for k, unit in labs.units.items() if k != key}
+    return replace(labs, **{key: None}, units=units)
 
 
 def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],
@@ -889,6 +948,9 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
         if key not in LAB_KEYS:
             raise LabValueError(_unknown_key_message(key, source))
         values[key] = _parse_value(key, raw, LAB_KEYS[key], source)
+    problem = _conflict(values.get)
+    if problem:  # QA 41 M-1: named "labs", not the file and row it is in
+        raise LabValueError(f"{source}: {problem}")
     labs = Labs(**values, units=_written_units(mapping, values, source))
     _check_d_dimer(mapping, labs, source)
     _check_pt_against_inr(labs, source)
@@ -1189,6 +1251,9 @@ def with_overrides(labs: Labs, overrides: Labs, *,
     together by :func:`smearscan.verdict.assess`, whose refusal keeps any URGENT line."""
     given = {key: getattr(overrides, key) for key in LAB_KEYS
              if getattr(overrides, key) is not None}
+    problem = _conflict(lambda key: given[key] if key in given else getattr(labs, key))
+    if problem:
+        raise LabValueError(f"{source}: {problem}")
     units = {key: unit for key, unit in labs.units.items() if key not in given}
     merged = replace(labs, **given, units=units | dict(overrides.units))
     _check_d_dimer_ratio(merged, source)

@@ -402,6 +402,65 @@ def test_a_value_refused_in_a_lab_file_keeps_the_line_of_the_command_lines_value
     assert capsys.readouterr().out == expected + "\n"
 
 
+#: A TTP picture (platelets 10, ADAMTS13 5%) with a pair of values that contradict each other.
+SEVERE = {"platelets": "10", "hemoglobin": "8 g/dL", "adamts13": "5 %"}
+
+
+@pytest.mark.parametrize(("in_file", "on_command_line", "why"), [
+    # QA 41 H-1: a lab file's bare D-dimer (ng/mL) against the command line's ULN in mg/L.
+    ({"d_dimer": "5"}, {"d_dimer_uln": "0.5 mg/L"},
+     "{labs} and the command line: d_dimer = 5 ng/mL is 0.01x d_dimer_uln = 500 ng/mL (under "
+     "0.05x, below any assay's detection limit): are both in the same unit (mg/L vs ng/mL is "
+     "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'"),
+    # QA 41 H-2: the file's metastatic cancer, said not active on the command line.
+    ({"metastatic_cancer": "yes"}, {"active_cancer": "no"},
+     "{labs} and the command line: metastatic_cancer = True but active_cancer = False: a "
+     "metastatic cancer is an active one; correct one of them"),
+    # QA 41 H-3: the same, all in the file.
+    ({"metastatic_cancer": "yes", "active_cancer": "no"}, {},
+     "{labs}: metastatic_cancer = True but active_cancer = False: a metastatic cancer is an "
+     "active one; correct one of them"),
+    # QA 41 M-2: a misspelt column.
+    ({"plateletz": "10"}, {}, "{labs}: unknown lab key 'plateletz'; did you mean 'platelets'?"),
+])
+def test_two_values_that_contradict_each_other_keep_the_line_both_corrections_give(
+        in_file, on_command_line, why, tmp_path, capsys):
+    # Either one read as not given gives "TTP likely": so does the refusal.
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps(SEVERE | in_file))
+    options = [x for key, value in on_command_line.items()
+               for x in (f"--{key.replace('_', '-')}", value)]
+    assert main(["verdict", "--schistocytes", "0.5", "--labs", str(labs), *options]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("URGENT - TTP likely")
+    assert captured.err == f"smearscan verdict: {why.format(labs=labs)}\n"
+
+
+def test_a_contradiction_in_another_slides_row_names_the_row(tmp_path, capsys):
+    # QA 41 M-1: it was named "labs", neither the file nor the row.
+    rows = {"s1": SEVERE, "s2": SEVERE | {"metastatic_cancer": "yes", "active_cancer": "no"}}
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps(rows))
+    assert main(["verdict", "--schistocytes", "0.5", "--labs", str(labs), "--slide", "s1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("URGENT - TTP likely")
+    assert captured.err == (f"smearscan verdict: {labs} slide 's2': metastatic_cancer = True but "
+                            "active_cancer = False: a metastatic cancer is an active one; "
+                            "correct one of them\n")
+
+
+def test_a_value_refused_in_a_lab_file_is_not_made_right_by_the_command_line(tmp_path, capsys):
+    # QA 41 L-2: the refusal did not say why the command line's value did not help.
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps(SEVERE | {"hemoglobin": "8"}))
+    assert main(["verdict", "--schistocytes", "0.5", "--labs", str(labs), "--hemoglobin",
+                 "8 g/dL"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("URGENT - TTP likely")
+    assert captured.err.endswith(" (--hemoglobin replaces it here, but a lab file is read whole: "
+                                 "correct the file)\n")
+
+
 def test_a_refused_value_whose_readings_differ_asks_for_it_corrected(capsys):
     # Platelets written bare as 1500: 1.5 or 1500 x10^9/L, and only the platelets can show the
     # picture beside a severe ADAMTS13 deficiency.
