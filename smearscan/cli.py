@@ -637,12 +637,13 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]) -
 
     rows = read_lab_rows(args.labs)
     row = labs_for_slide(rows, args.slide, source=str(args.labs))
-    readings = lab_readings(row.values, source=row.source)
     try:
         labs = _parsed_row(row, given)
         for other in rows.values():
             other.parsed(complete=False)
     except LabValueError as error:
+        # The readings only for a refusal: a row read fine is parsed once.
+        readings = lab_readings(row.values, source=row.source)
         raise UnresolvedBoundError(str(error), _urgent_despite(smear, readings, given)) from None
     return labs
 
