@@ -588,7 +588,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
             population=args.population or "adult", nrbc_present=args.nrbc or None,
             leukoerythroblastic=args.leukoerythroblastic)
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v is not None}
-    labs = recorded if args.labs is None else _file_labs(args, smear, given)
+    labs, row = (recorded, None) if args.labs is None else _file_labs(args, smear, given)
     try:
         overrides = parse_labs(given, source="command line", complete=False)
         # An option given as unknown ('' or 'unknown') would leave the file's value standing.
@@ -601,7 +601,8 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
                 f"values give ({show(key, getattr(labs, key))}): give the value the verdict "
                 "should use, or remove it from the lab file")
         where = args.labs if args.labs is not None else args.summary
-        source = "command line" if where is None else f"{where} and the command line"
+        # A contradiction names the file's row (QA 42 M-2: a CSV's without its row).
+        source = "command line" if where is None else f"{row or where} and the command line"
         merged = with_overrides(labs, overrides, source=source)
     except LabValueError as error:
         # Every refusal keeps the line the values' readings call for (QA 41 H-1: a lab file's
@@ -627,8 +628,10 @@ def _written_in(key: str, recorded: Labs, overrides: Labs) -> str:
     return f", written in {unit}" if None not in (unit, other) and unit != other else ""
 
 
-def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]) -> Labs:
-    """The lab values the ``--labs`` file gives ``--slide``. A value of the file refused (of
+def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]
+               ) -> tuple[Labs, str]:
+    """The lab values the ``--labs`` file gives ``--slide``, and where they stand in it (the
+    file, and the slide or line) for messages. A value of the file refused (of
     this slide, or of another: the file is refused, as a run refuses it) keeps the URGENT line
     this slide's values call for with the command line's, whatever a value refused as written
     stands for, as on the command line."""
@@ -645,7 +648,7 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]) -
         # The readings only for a refusal: a row read fine is parsed once.
         readings = lab_readings(row.values, source=row.source)
         raise UnresolvedBoundError(str(error), _urgent_despite(smear, readings, given)) from None
-    return labs
+    return labs, row.source
 
 
 def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:
@@ -660,7 +663,8 @@ def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:
             raise
         option = f"--{error.key.replace('_', '-')}"
         raise LabValueError(f"{error} ({option} replaces it here, but a lab file is read whole: "
-                            "correct the file)", key=error.key) from None
+                            "correct the file)", key=error.key, readings=error.readings,
+                            between=error.between) from None
 
 
 def _urgent_despite(smear: object, recorded: tuple[list[Labs], list[Labs]],
@@ -671,19 +675,14 @@ def _urgent_despite(smear: object, recorded: tuple[list[Labs], list[Labs]],
     written stands for (:func:`~smearscan.verdict.urgent_over_readings`); a pair the two
     contradict each other in is read without each of its keys
     (:func:`~smearscan.labs.merged_readings`)."""
-    from smearscan.labs import Labs, LabValueError, lab_readings, merged_readings
+    from smearscan.labs import lab_readings, merged_readings
     from smearscan.verdict import urgent_over_readings
 
     readings, without = recorded
-    try:
-        given_readings, given_without = lab_readings(given, source="command line")
-    except LabValueError:  # no one option read as not given resolves it: without them all
-        given_readings, given_without = [], [Labs()]
-    both, lacking = merged_readings(readings, given_readings)
-    for bases, overrides in ((without, [*given_readings, *given_without]),
-                             (readings, given_without)):
-        lacking += [labs for part in merged_readings(bases, overrides) for labs in part]
-    return urgent_over_readings(smear, both, lacking)
+    given_readings, given_without = lab_readings(given, source="command line")
+    lacking = [*merged_readings(without, [*given_readings, *given_without]),
+               *merged_readings(readings, given_without)]
+    return urgent_over_readings(smear, merged_readings(readings, given_readings), lacking)
 
 
 def _ldh_origin(recorded: Labs, overrides: Labs, where: Path | None) -> str:

@@ -46,15 +46,18 @@ class LabValueError(ValueError):
     """An unusable lab value or file; ``str(error)`` is one line naming key, value and problem.
     ``key`` is the lab key refused, where one is; ``readings`` the values (in its default unit)
     it may stand for: a bare number two units could mean, or one a unit away from plausible.
+    ``between`` names the keys of values that contradict each other, any one of which read as
+    not given resolves the refusal.
 
     Here rather than in :mod:`smearscan.labs`, which re-exports it, so that an analysis without
     lab values does not import the lab tables to catch it."""
 
     def __init__(self, message: str, *, key: str | None = None,
-                 readings: Sequence[float] = ()) -> None:
+                 readings: Sequence[float] = (), between: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.key = key
         self.readings = tuple(readings)
+        self.between = tuple(between)
 
 
 class UnusableFieldError(SmearscanError):

@@ -32,10 +32,10 @@ to catch unit mix-ups, so the plausible ranges stop short of values that are onl
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime
 import difflib
+import functools
 import io
 import itertools
 import json
@@ -43,7 +43,7 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -51,8 +51,8 @@ from typing import Any
 from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
 
-__all__ = ["LAB_KEYS", "Bound", "LabKey", "LabRow", "LabValueError", "Labs", "ambiguous_units",
-           "check_lab_slides", "check_ldh", "lab_readings", "labs_for_slide",
+__all__ = ["LAB_KEYS", "MOST_PROBLEMS_READ", "Bound", "LabKey", "LabRow", "LabValueError", "Labs",
+           "ambiguous_units", "check_lab_slides", "check_ldh", "lab_readings", "labs_for_slide",
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
            "ldh_without_limit", "merged_readings", "parse_labs", "read_lab_rows", "read_labs_file",
            "with_overrides"]
@@ -294,9 +294,7 @@ class Labs:
     units: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        problem = _conflict(lambda key: getattr(self, key))
-        if problem:
-            raise LabValueError(f"labs: {problem}")
+        _check_consistent(lambda key: getattr(self, key), "labs")
 
     @property
     def cancer_active(self) -> bool | None:
@@ -353,16 +351,18 @@ _UNIT_SPELLING = str.maketrans({"µ": "u", "μ": "u", "×": "x", "⁹": "9", "³
 _SHOWN_CHARACTERS = 60
 
 
-def _conflict(value: Callable[[str], object]) -> str | None:
-    """What two values of one patient (``value(key)``, as read) contradict, if anything."""
+def _check_consistent(value: Callable[[str], object], source: str) -> None:
+    """Refuse two values of one patient (``value(key)``, as read) that contradict each other,
+    naming both (:attr:`LabValueError.between`)."""
     if value("metastatic_cancer") and value("active_cancer") is False:
-        return ("metastatic_cancer = True but active_cancer = False: a metastatic cancer is an "
-                "active one; correct one of them")
+        raise LabValueError(f"{source}: metastatic_cancer = True but active_cancer = False: a "
+                            "metastatic cancer is an active one; correct one of them",
+                            between=("metastatic_cancer", "active_cancer"))
     for key in ("pregnancy", "obstetric_complication"):
         if value(key) and value("sex") == "male":
-            return (f"{key} = {value(key)!r} but sex = 'male': the anaemia limit and the "
-                    "pregnancy causes depend on both; correct one of them")
-    return None
+            raise LabValueError(f"{source}: {key} = {value(key)!r} but sex = 'male': the "
+                                "anaemia limit and the pregnancy causes depend on both; correct "
+                                "one of them", between=(key, "sex"))
 
 
 def _unit_key(unit: str) -> str:
@@ -375,10 +375,10 @@ def _shown(raw: object) -> str:
     return text if len(text) <= _SHOWN_CHARACTERS else f"{text[:_SHOWN_CHARACTERS - 3]}..."
 
 
-def _fail(source: str, key: str, raw: object, problem: str,
-          readings: Sequence[float] = ()) -> LabValueError:
+def _fail(source: str, key: str, raw: object, problem: str, readings: Sequence[float] = (),
+          between: Sequence[str] = ()) -> LabValueError:
     return LabValueError(f"{source}: {key} = {_shown(raw)}: {problem}", key=key,
-                         readings=readings)
+                         readings=readings, between=between)
 
 
 def _readings(value: float, spec: LabKey) -> list[float]:
@@ -659,82 +659,117 @@ def _past_exposure(name: str) -> bool:
 def lab_readings(mapping: Mapping[str, object], *, source: str = "labs"
                  ) -> tuple[list[Labs], list[Labs]]:
     """The lab values of ``mapping`` (as :func:`parse_labs`, ``complete=False``) read every way
-    that a value refused as written may stand for, for the URGENT line its refusal keeps.
+    that the values refused as written may stand for, for the URGENT line their refusal keeps.
+
+    Each refused value is read every way in turn, whatever else is refused with it (QA 42 H-1:
+    a second contradiction lost the line): up to :data:`MOST_PROBLEMS_READ` of them; any
+    further one only as not given (this tool's rule: each multiplies the readings).
 
     Returns
     -------
     readings : list of Labs
         With each refused value read as each plausible value it may stand for
         (:attr:`LabValueError.readings`: a bare number two units could mean, one a unit away
-        from plausible); the values themselves where none is refused.
+        from plausible), each pair that contradicts itself with one of its keys
+        (:attr:`LabValueError.between`) not given, in turn, and a misspelt key as the one it
+        is close to; the values themselves where none is refused.
     without : list of Labs
-        With a refused value read as not given, where it has no such reading or besides them.
-
-        A refusal between keys (a metastatic cancer that is not active, a D-dimer against a
-        ULN 1000x off) reads each of them as not given, in turn (this tool's rule).
-
-    Raises
-    ------
-    LabValueError
-        A refusal that no one key read as not given resolves.
+        With a refused value (or a misspelt key) read as not given, where it has no such
+        reading or besides them (this tool's rule).
     """
-    # In the order of LAB_KEYS, as the command line gives them: a lab file's order of keys
-    # must not change the line's wording (QA 41 L-1).
-    order = list(LAB_KEYS)
-    mapping = dict(sorted(mapping.items(),
-                          key=lambda item: order.index(item[0]) if item[0] in LAB_KEYS
-                          else len(order)))
+    found: dict[str, tuple[list[Labs], list[Labs]]] = {}
+    readings, without = _readings_of(_in_key_order(mapping), source, 0, found)
+    return _distinct(readings), _distinct(without)
+
+
+#: How many problems of one set of lab values :func:`lab_readings` reads every way they may
+#: stand for; a further one is read as not given (this tool's rule: a file with more is not a
+#: set of results that a reading can rescue, and each problem multiplies the readings).
+MOST_PROBLEMS_READ = 6
+
+
+def _in_key_order(mapping: Mapping[str, object]) -> dict[str, object]:
+    """``mapping`` in the order of LAB_KEYS, as the command line gives them, unknown keys last:
+    a lab file's order of keys must not change the line's wording (QA 41 L-1)."""
+    order = {key: index for index, key in enumerate(LAB_KEYS)}
+    return dict(sorted(mapping.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+def _readings_of(mapping: dict[str, object], source: str, problems: int,
+                 found: dict[str, tuple[list[Labs], list[Labs]]]
+                 ) -> tuple[list[Labs], list[Labs]]:
+    """:func:`lab_readings` of ``mapping`` with ``problems`` already read; ``found`` holds
+    those of the mappings read so far (two problems read in either order meet again)."""
+    seen = repr(list(mapping.items()))
+    if seen in found:
+        return found[seen]
     try:
-        return [parse_labs(mapping, source=source, complete=False)], []
+        result = [_first_problem_refused(mapping, source, complete=False)], []
     except LabValueError as error:
-        if error.key not in mapping:
-            return [], _each_without_one(mapping, error, source)
-        refused, values = error.key, error.readings
-    spec, readings, without = LAB_KEYS[refused], [], []
-    for value in values:
-        # Six decimals: '12.888' would read as a thousands dot.
-        written = f"{value:.6f} {spec.unit}".strip()
-        found, lacking = lab_readings({**mapping, refused: written}, source=source)
-        readings += found
-        without += lacking
-    found, lacking = lab_readings({k: v for k, v in mapping.items() if k != refused},
-                                  source=source)
-    return readings, without + found + lacking
+        corrected, omitted = (_alternatives(mapping, error) if problems < MOST_PROBLEMS_READ
+                              else ([], [_without_keys(mapping, error)]))
+        readings, without = [], []
+        for alternative in corrected:
+            more, lacking = _readings_of(alternative, source, problems + 1, found)
+            readings += more
+            without += lacking
+        for alternative in omitted:
+            without += itertools.chain(*_readings_of(alternative, source, problems + 1, found))
+        result = readings, without
+    found[seen] = result
+    return result
 
 
-def _each_without_one(mapping: Mapping[str, object], error: LabValueError, source: str
-                      ) -> list[Labs]:
-    """The values of ``mapping``, refused with ``error`` between keys, read without each key
-    that alone resolves the refusal (QA 41 H-3: a metastatic cancer said not active lost the
-    URGENT line that both corrections call for)."""
-    found = []
-    for key in mapping:
-        with contextlib.suppress(LabValueError):
-            found.append(parse_labs({k: v for k, v in mapping.items() if k != key},
-                                    source=source, complete=False))
-    if not found:
-        raise error
-    return found
+def _alternatives(mapping: dict[str, object], error: LabValueError
+                  ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """``mapping`` with the problem ``error`` refuses read each way it may stand for
+    (:func:`lab_readings`'s readings) and as not given (its values without)."""
+    if error.between:
+        return [_without_keys(mapping, error, key) for key in error.between
+                if key in mapping], []
+    refused = error.key
+    if refused not in LAB_KEYS:  # a misspelt key: as the one it is close to, unless given
+        close = _suggested_key(refused)
+        renamed = [] if close is None or close in mapping else [_in_key_order(
+            {close if key == refused else key: value for key, value in mapping.items()})]
+        return renamed, [_without_keys(mapping, error)]
+    spec = LAB_KEYS[refused]
+    # Six decimals: '12.888' would read as a thousands dot.
+    corrected = [{**mapping, refused: f"{value:.6f} {spec.unit}".strip()}
+                 for value in error.readings]
+    return corrected, [_without_keys(mapping, error)]
 
 
-def merged_readings(bases: Sequence[Labs], overrides: Sequence[Labs]
-                    ) -> tuple[list[Labs], list[Labs]]:
+def _without_keys(mapping: dict[str, object], error: LabValueError,
+                  key: str | None = None) -> dict[str, object]:
+    """``mapping`` without ``key``, or else without every key ``error`` refuses."""
+    dropped = {key} if key is not None else {error.key, *error.between}
+    return {k: value for k, value in mapping.items() if k not in dropped}
+
+
+def _distinct(labs: Sequence[Labs]) -> list[Labs]:
+    """``labs`` without repeats (read in another order), in order."""
+    return list({repr(each): each for each in labs}.values())
+
+
+def merged_readings(bases: Sequence[Labs], overrides: Sequence[Labs]) -> list[Labs]:
     """Each of ``bases`` with each of ``overrides`` (:func:`with_overrides`), for the URGENT
-    line of values refused: those that merge, and, of a pair refused between a base's key and
-    an override's (a D-dimer against a ULN 1000x off, a metastatic cancer said not active), the
-    pair read without each key that alone resolves it (QA 41 H-1, H-2: such a pair was left
-    out, and with it the line)."""
-    merged, without = [], []
-    for base, override in itertools.product(bases, overrides):
-        try:
-            merged.append(with_overrides(base, override))
-        except LabValueError:
-            for key in LAB_KEYS:
-                if getattr(base, key) is None and getattr(override, key) is None:
-                    continue
-                with contextlib.suppress(LabValueError):
-                    without.append(with_overrides(_without(base, key), _without(override, key)))
-    return merged, without
+    line of values refused; of a pair refused between a base's key and an override's (a
+    D-dimer against a ULN 1000x off, a metastatic cancer said not active), the pair read with
+    each key that alone resolves it not given, in turn, as often as they conflict (QA 41 H-1,
+    H-2; QA 42 H-2: a second contradiction lost the line)."""
+    return _distinct([labs for base, override in itertools.product(bases, overrides)
+                      for labs in _merged(base, override)])
+
+
+def _merged(base: Labs, override: Labs) -> list[Labs]:
+    try:
+        return [_merged_first_refused(base, override, "labs")]
+    except LabValueError as error:
+        given = [key for key in error.between
+                 if getattr(base, key) is not None or getattr(override, key) is not None]
+        return [labs for key in given
+                for labs in _merged(_without(base, key), _without(override, key))]
 
 
 def _without(labs: Labs, key: str) -> Labs:
@@ -757,10 +792,16 @@ def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],
     return units
 
 
-def _unknown_key_message(key: object, source: str) -> str:
+def _suggested_key(key: object) -> str | None:
+    """The lab key a misspelt ``key`` is close to, if any."""
     close = difflib.get_close_matches(str(key), LAB_KEYS, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(LAB_KEYS)}"
-    return f"{source}: unknown lab key {key!r}; {hint}"
+    return close[0] if close else None
+
+
+def _unknown_key(key: object, source: str) -> LabValueError:
+    close = _suggested_key(key)
+    hint = f"did you mean {close!r}?" if close else f"known keys: {', '.join(LAB_KEYS)}"
+    return LabValueError(f"{source}: unknown lab key {key!r}; {hint}", key=str(key))
 
 
 def _d_dimer_basis(raw: object) -> str | None:
@@ -778,11 +819,12 @@ def _check_d_dimer(mapping: Mapping[str, object], labs: Labs, source: str) -> No
     raw, raw_uln = mapping["d_dimer"], mapping["d_dimer_uln"]
     if _has_unit(raw) != _has_unit(raw_uln):
         raise _fail(source, "d_dimer", raw,
-                    f"give d_dimer and d_dimer_uln ({raw_uln!r}) both with units or both bare")
+                    f"give d_dimer and d_dimer_uln ({raw_uln!r}) both with units or both bare",
+                    between=_D_DIMER)
     bases = {_d_dimer_basis(raw), _d_dimer_basis(raw_uln)} - {None}
     if len(bases) > 1:
         raise _fail(source, "d_dimer", raw,
-                    f"FEU and DDU differ about 2x; d_dimer_uln is {raw_uln!r}")
+                    f"FEU and DDU differ about 2x; d_dimer_uln is {raw_uln!r}", between=_D_DIMER)
     _check_d_dimer_ratio(labs, source)
 
 
@@ -798,7 +840,11 @@ def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
     raise LabValueError(
         f"{source}: d_dimer = {labs.d_dimer:g} ng/mL is {ratio:.3g}x d_dimer_uln = "
         f"{labs.d_dimer_uln:g} ng/mL ({side}): are both in the same unit (mg/L vs ng/mL is "
-        "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'")
+        "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'",
+        between=_D_DIMER)
+
+
+_D_DIMER = ("d_dimer", "d_dimer_uln")
 
 
 #: An LDH under this fraction of its upper limit is not a serum result: one in ukat/L written as
@@ -943,14 +989,46 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
     >>> parse_labs({"hemoglobin": "75.5 g/L", "platelets": "82000 /uL"}).hemoglobin
     7.55
     """
+    try:
+        return _first_problem_refused(mapping, source, complete)
+    except LabValueError as error:
+        raise _with_the_rest(error, _later_problems(mapping, error, source)) from None
+
+
+def _later_problems(mapping: Mapping[str, object], error: LabValueError, source: str
+                    ) -> Iterator[LabValueError]:
+    """The problems of ``mapping`` after ``error``, each found with the keys refused before it
+    read as not given."""
+    rest = dict(mapping)
+    while error.key in rest or error.between:
+        rest = _without_keys(rest, error)
+        try:
+            _first_problem_refused(rest, source, complete=False)
+            return
+        except LabValueError as later:
+            yield later
+            error = later
+
+
+def _with_the_rest(error: LabValueError, later: Iterable[LabValueError]) -> LabValueError:
+    """``error``, naming the keys of the ``later`` problems it was refused with (QA 42 L-1: only
+    the first was named, and the values corrected were refused again)."""
+    names = [" against ".join(problem.between) or str(problem.key) for problem in later]
+    if not names:
+        return error
+    return LabValueError(f"{error} (also refused: {', '.join(names)})", key=error.key,
+                         readings=error.readings, between=error.between)
+
+
+def _first_problem_refused(mapping: Mapping[str, object], source: str, complete: bool
+                           ) -> Labs:
+    """:func:`parse_labs`, refusing at the first problem."""
     values = {}
     for key, raw in mapping.items():
         if key not in LAB_KEYS:
-            raise LabValueError(_unknown_key_message(key, source))
+            raise _unknown_key(key, source)
         values[key] = _parse_value(key, raw, LAB_KEYS[key], source)
-    problem = _conflict(values.get)
-    if problem:  # QA 41 M-1: named "labs", not the file and row it is in
-        raise LabValueError(f"{source}: {problem}")
+    _check_consistent(values.get, source)  # QA 41 M-1: named "labs", not the file and row
     labs = Labs(**values, units=_written_units(mapping, values, source))
     _check_d_dimer(mapping, labs, source)
     _check_pt_against_inr(labs, source)
@@ -1227,12 +1305,15 @@ def _check_pt_against_inr(labs: Labs, source: str) -> None:
         raise LabValueError(
             f"{source}: pt_prolongation_s = {prolongation:g} s needs an INR of at "
             f"least {least:.3f}, but inr = {inr:g}: is it the prothrombin time itself? Give "
-            "the PT minus the local control (this tool's rule)")
+            "the PT minus the local control (this tool's rule)", between=_PT_INR)
     if inr_low > greatest:
         raise LabValueError(
             f"{source}: pt_prolongation_s = {prolongation:g} s allows an INR of at "
             f"most {greatest:.3f}, but inr = {inr:g}: give the PT minus the local control, "
-            "positive when the PT is longer (this tool's rule)")
+            "positive when the PT is longer (this tool's rule)", between=_PT_INR)
+
+
+_PT_INR = ("pt_prolongation_s", "inr")
 
 
 def _range_of(value: float) -> tuple[float, float]:
@@ -1249,11 +1330,32 @@ def with_overrides(labs: Labs, overrides: Labs, *,
     D-dimer and its ULN, and a PT prolongation and the INR, from the two are compared as from
     one (:data:`D_DIMER_RATIO_RANGE`, :func:`least_inr`); an LDH and its ULN are judged
     together by :func:`smearscan.verdict.assess`, whose refusal keeps any URGENT line."""
+    try:
+        return _merged_first_refused(labs, overrides, source)
+    except LabValueError as error:
+        raise _with_the_rest(error, _later_conflicts(labs, overrides, error, source)) from None
+
+
+def _later_conflicts(labs: Labs, overrides: Labs, error: LabValueError, source: str
+                     ) -> Iterator[LabValueError]:
+    """The contradictions between ``labs`` and ``overrides`` after ``error``, each found with
+    the keys of those before it not given."""
+    while error.between:
+        labs, overrides = (functools.reduce(_without, error.between, each)
+                           for each in (labs, overrides))
+        try:
+            _merged_first_refused(labs, overrides, source)
+            return
+        except LabValueError as later:
+            yield later
+            error = later
+
+
+def _merged_first_refused(labs: Labs, overrides: Labs, source: str) -> Labs:
+    """:func:`with_overrides`, refusing at the first contradiction."""
     given = {key: getattr(overrides, key) for key in LAB_KEYS
              if getattr(overrides, key) is not None}
-    problem = _conflict(lambda key: given[key] if key in given else getattr(labs, key))
-    if problem:
-        raise LabValueError(f"{source}: {problem}")
+    _check_consistent(lambda key: given[key] if key in given else getattr(labs, key), source)
     units = {key: unit for key, unit in labs.units.items() if key not in given}
     merged = replace(labs, **given, units=units | dict(overrides.units))
     _check_d_dimer_ratio(merged, source)

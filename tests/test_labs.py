@@ -8,6 +8,7 @@ import pytest
 
 from smearscan.labs import (
     LAB_KEYS,
+    MOST_PROBLEMS_READ,
     Bound,
     Labs,
     LabValueError,
@@ -806,6 +807,37 @@ def test_a_platelet_count_per_ul_that_is_not_a_whole_number_of_thousands_is_refu
     with pytest.raises(LabValueError) as caught:
         parse_labs({"platelets": raw})
     assert str(caught.value) == f"labs: platelets = {raw!r}: {message}"
+
+
+def test_problems_refused_together_are_each_read_every_way():
+    # QA 42 H-1, H-5: a second problem lost the URGENT line; a misspelt key was only not given.
+    readings, without = lab_readings({"metastatic_cancer": "yes", "active_cancer": "no",
+                                      "pregnancy": "yes", "sex": "male", "plateletz": "10"})
+    corrections = {(False, None, True, None), (False, None, None, "male"),
+                   (None, True, True, None), (None, True, None, "male")}
+    assert {(labs.active_cancer, labs.metastatic_cancer, labs.pregnancy, labs.sex)
+            for labs in readings} == corrections
+    assert [labs.platelets for labs in readings] == [10.0] * 4
+    assert {(labs.active_cancer, labs.metastatic_cancer, labs.pregnancy, labs.sex)
+            for labs in without} == corrections
+    assert [labs.platelets for labs in without] == [None] * 4
+
+
+#: Seven bare numbers that two units could each mean, in the order of LAB_KEYS.
+AMBIGUOUS = {"hemoglobin": "7.5", "platelets": "1500", "ldh": "300", "haptoglobin": "8",
+             "indirect_bilirubin": "4.21", "creatinine": "20", "adamts13": "0.6"}
+
+
+def test_refused_values_are_read_every_way_up_to_the_most_problems_read():
+    assert MOST_PROBLEMS_READ == 6 == len(AMBIGUOUS) - 1
+    six = {key: AMBIGUOUS[key] for key in list(AMBIGUOUS)[:MOST_PROBLEMS_READ]}
+    readings, without = lab_readings(six)
+    assert len(readings) == 2 ** 6 and len(without) == 3 ** 6 - 2 ** 6
+    assert all(None not in (labs.hemoglobin, labs.creatinine) for labs in readings)
+    # A seventh is read only as not given.
+    readings, without = lab_readings(AMBIGUOUS)
+    assert readings == [] and len(without) == 3 ** 6
+    assert {labs.adamts13 for labs in without} == {None}
 
 
 def test_counts_per_ul_read_as_written():

@@ -449,6 +449,102 @@ def test_a_contradiction_in_another_slides_row_names_the_row(tmp_path, capsys):
                             "correct one of them\n")
 
 
+#: Without ADAMTS13, platelets decide between "TTP suspected" (PLASMIC) and "possible".
+PLATELETS_DECIDE = {"hemoglobin": "8 g/dL", "ldh": "900 U/L", "ldh_uln": "250",
+                    "haptoglobin": "0.05 g/L", "reticulocytes": "4", "dat": "negative",
+                    "creatinine": "1.0", "inr": "1.1", "mcv": "90", "active_cancer": "no",
+                    "transplant": "no"}
+TWO_CONTRADICTIONS = {"metastatic_cancer": "yes", "active_cancer": "no", "pregnancy": "yes",
+                      "sex": "male"}
+
+
+def _drop(values: dict[str, str], *keys: str) -> dict[str, str]:
+    return {key: value for key, value in values.items() if key not in keys}
+
+
+@pytest.mark.parametrize(("schistocytes", "in_file", "on_command_line", "corrections", "why"), [
+    # QA 42 H-1: two contradictions in one file.
+    ("3", SEVERE | TWO_CONTRADICTIONS, {},
+     [(_drop(SEVERE | TWO_CONTRADICTIONS, "active_cancer", "sex"), {}),
+      (_drop(SEVERE | TWO_CONTRADICTIONS, "metastatic_cancer", "pregnancy"), {})],
+     "{labs}: metastatic_cancer = True but active_cancer = False: a metastatic cancer is an "
+     "active one; correct one of them (also refused: pregnancy against sex)"),
+    # ... a contradiction and a misspelt key (read as the key it is close to, QA 42 H-5).
+    ("3", _drop(SEVERE, "platelets") | {"plateletz": "10", "pregnancy": "yes", "sex": "male"}, {},
+     [(SEVERE | {"pregnancy": "yes"}, {}), (SEVERE | {"sex": "male"}, {})],
+     "{labs}: unknown lab key 'plateletz'; did you mean 'platelets'? (also refused: pregnancy "
+     "against sex)"),
+    # ... a PT given as the prothrombin time and a D-dimer 1000x off its limit.
+    ("3", SEVERE | {"pt_prolongation_s": "13.5", "inr": "1.17", "d_dimer": "5 ng/mL",
+                    "d_dimer_uln": "0.5 mg/L"}, {},
+     [(SEVERE | {"inr": "1.17", "d_dimer": "5 mg/L", "d_dimer_uln": "0.5 mg/L"}, {}),
+      (SEVERE | {"pt_prolongation_s": "2", "inr": "1.17"}, {})],
+     "{labs}: d_dimer = 5 ng/mL is 0.01x d_dimer_uln = 500 ng/mL (under 0.05x, below any "
+     "assay's detection limit): are both in the same unit (mg/L vs ng/mL is 1000x)? An "
+     "undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L' (also refused: "
+     "pt_prolongation_s against inr)"),
+    # QA 42 H-2: two contradictions between the file and the command line.
+    ("3", SEVERE | {"metastatic_cancer": "yes", "pregnancy": "yes"},
+     {"active_cancer": "no", "sex": "male"},
+     [(SEVERE | {"metastatic_cancer": "yes", "pregnancy": "yes"}, {}),
+      (SEVERE, {"active_cancer": "no", "sex": "male"})],
+     "{labs} and the command line: metastatic_cancer = True but active_cancer = False: a "
+     "metastatic cancer is an active one; correct one of them (also refused: pregnancy against "
+     "sex)"),
+    # QA 42 H-3: two contradictions on the command line.
+    ("0.5", {}, SEVERE | TWO_CONTRADICTIONS,
+     [({}, _drop(SEVERE | TWO_CONTRADICTIONS, "active_cancer", "sex")),
+      ({}, _drop(SEVERE | TWO_CONTRADICTIONS, "metastatic_cancer", "sex"))],
+     "command line: metastatic_cancer = True but active_cancer = False: a metastatic cancer is "
+     "an active one; correct one of them (also refused: pregnancy against sex)"),
+    # QA 42 H-4: a contradiction beside an LDH in ukat/L written as U/L: "likely", as every
+    # correction, not "possible".
+    ("0.5", {}, {"hemoglobin": "8 g/dL", "platelets": "250", "dat": "negative",
+                 "adamts13": "5 %", "ldh": "19 U/L", "ldh_uln": "250", "sex": "male",
+                 "pregnancy": "yes"},
+     [({}, {"hemoglobin": "8 g/dL", "platelets": "250", "dat": "negative", "adamts13": "5 %",
+            "ldh": "1140 U/L", "ldh_uln": "250", "sex": sex}) for sex in ("male", "female")],
+     "command line: ldh = '19 U/L': 19 U/L is outside the plausible range 20-100000 U/L (was "
+     "it in ukat/L?) (also refused: pregnancy against sex)"),
+    # QA 42 H-5: a misspelt key is read as the key it is close to ("TTP suspected", not the
+    # "possible" of platelets not given).
+    ("3", PLATELETS_DECIDE | {"plateletz": "10"}, {},
+     [(PLATELETS_DECIDE | {"platelets": "10"}, {})],
+     "{labs}: unknown lab key 'plateletz'; did you mean 'platelets'?"),
+])
+def test_problems_refused_together_keep_the_line_every_correction_gives(
+        schistocytes, in_file, on_command_line, corrections, why, tmp_path, capsys):
+    labs = tmp_path / "labs.json"
+
+    def run(values: dict[str, str], options: dict[str, str]) -> tuple[int, str, str]:
+        labs.write_text(json.dumps(values))
+        code = main(["verdict", "--schistocytes", schistocytes,
+                     *(["--labs", str(labs)] if values else []),
+                     *(x for key, value in options.items()
+                       for x in (f"--{key.replace('_', '-')}", value))])
+        captured = capsys.readouterr()
+        return code, captured.out.split("\n")[0], captured.err
+
+    lines = {run(values, options)[:2] for values, options in corrections}
+    assert len(lines) == 1
+    code, expected = lines.pop()
+    assert code == 0 and expected.startswith("URGENT - TTP")
+    assert run(in_file, on_command_line) == (
+        2, expected, f"smearscan verdict: {why.format(labs=labs)}\n")
+
+
+def test_a_contradiction_with_the_command_line_names_the_files_row(tmp_path, capsys):
+    # QA 42 M-2: a CSV's was named without its row.
+    labs = _lab_file(tmp_path, {"s1": SEVERE | {"metastatic_cancer": "yes"}}, "csv")
+    assert main(["verdict", "--schistocytes", "0.5", "--labs", str(labs), "--slide", "s1",
+                 "--active-cancer", "no"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("URGENT - TTP likely")
+    assert captured.err == (f"smearscan verdict: {labs} line 2 (slide 's1') and the command "
+                            "line: metastatic_cancer = True but active_cancer = False: a "
+                            "metastatic cancer is an active one; correct one of them\n")
+
+
 def test_a_value_refused_in_a_lab_file_is_not_made_right_by_the_command_line(tmp_path, capsys):
     # QA 41 L-2: the refusal did not say why the command line's value did not help.
     labs = tmp_path / "labs.json"
