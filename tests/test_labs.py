@@ -3,6 +3,7 @@
 import datetime
 import json
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
@@ -838,6 +839,11 @@ def test_refused_values_are_read_every_way_up_to_the_most_problems_read():
     readings, without = lab_readings(AMBIGUOUS)
     assert readings == [] and len(without) == 3 ** 6
     assert {labs.adamts13 for labs in without} == {None}
+
+
+def test_the_readme_gives_the_most_problems_read():
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert f"Up to {MOST_PROBLEMS_READ} problems are read every way" in readme
 
 
 def test_counts_per_ul_read_as_written():
