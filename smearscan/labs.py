@@ -708,6 +708,11 @@ def _readings_of(mapping: dict[str, object], source: str, problems: int,
     except LabValueError as error:
         corrected, omitted = (_alternatives(mapping, error) if problems < MOST_PROBLEMS_READ
                               else ([], [_without_keys(mapping, error)]))
+        if not corrected:
+            # Read only as not given, that is the problem's reading: beside another problem's
+            # readings it sent them all to the values without (QA 43 H-1, H-2: 'transplant:
+            # maybe' beside a bare ADAMTS13 of 0.05 weakened "TTP likely" to "possible").
+            corrected, omitted = omitted, []
         readings, without = [], []
         for alternative in corrected:
             more, lacking = _readings_of(alternative, source, problems + 1, found)
@@ -728,10 +733,10 @@ def _alternatives(mapping: dict[str, object], error: LabValueError
         return [_without_keys(mapping, error, key) for key in error.between
                 if key in mapping], []
     refused = error.key
-    if refused not in LAB_KEYS:  # a misspelt key: as the one it is close to, unless given
-        close = _suggested_key(refused)
-        renamed = [] if close is None or close in mapping else [_in_key_order(
-            {close if key == refused else key: value for key, value in mapping.items()})]
+    if refused not in LAB_KEYS:  # a misspelt key: as each one it is close to, unless given
+        renamed = [_in_key_order({close if key == refused else key: value
+                                  for key, value in mapping.items()})
+                   for close in _close_keys(refused) if close not in mapping]
         return renamed, [_without_keys(mapping, error)]
     spec = LAB_KEYS[refused]
     # Six decimals: '12.888' would read as a thousands dot.
@@ -792,15 +797,28 @@ def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],
     return units
 
 
-def _suggested_key(key: object) -> str | None:
-    """The lab key a misspelt ``key`` is close to, if any."""
-    close = difflib.get_close_matches(str(key), LAB_KEYS, n=1)
-    return close[0] if close else None
+def _close_keys(key: object) -> list[str]:
+    """The lab keys a misspelt ``key`` is close to, closest first: in any case (QA 43 H-4:
+    'ADAMTS13' was read only as not given); a second only as close as the first (L-3:
+    'haptoglobin_l' is 'haptoglobin_lln' or 'haptoglobin'; a key read as another that is
+    further off would only make the readings differ)."""
+    lowered = str(key).strip().lower()
+    if lowered in LAB_KEYS:
+        return [lowered]
+    closest = difflib.get_close_matches(lowered, LAB_KEYS, n=1)
+    as_close = difflib.get_close_matches(lowered, LAB_KEYS, n=2, cutoff=_AS_CLOSE)
+    return closest + [key for key in as_close if key not in closest]
+
+
+#: How alike (:class:`difflib.SequenceMatcher` ratio) a second lab key must be to a misspelt
+#: one to be read as it too (this tool's rule).
+_AS_CLOSE = 0.85
 
 
 def _unknown_key(key: object, source: str) -> LabValueError:
-    close = _suggested_key(key)
-    hint = f"did you mean {close!r}?" if close else f"known keys: {', '.join(LAB_KEYS)}"
+    close = _close_keys(key)
+    hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
+            else f"known keys: {', '.join(LAB_KEYS)}")
     return LabValueError(f"{source}: unknown lab key {key!r}; {hint}", key=str(key))
 
 

@@ -835,10 +835,22 @@ def test_refused_values_are_read_every_way_up_to_the_most_problems_read():
     readings, without = lab_readings(six)
     assert len(readings) == 2 ** 6 and len(without) == 3 ** 6 - 2 ** 6
     assert all(None not in (labs.hemoglobin, labs.creatinine) for labs in readings)
-    # A seventh is read only as not given.
+    # A seventh is read only as not given, which is then its reading (QA 43 H-2: the first six
+    # were read as not given too).
     readings, without = lab_readings(AMBIGUOUS)
-    assert readings == [] and len(without) == 3 ** 6
-    assert {labs.adamts13 for labs in without} == {None}
+    assert len(readings) == 2 ** 6 and len(without) == 3 ** 6 - 2 ** 6
+    assert {labs.adamts13 for labs in [*readings, *without]} == {None}
+    assert all(None not in (labs.hemoglobin, labs.creatinine) for labs in readings)
+
+
+def test_a_misspelt_key_is_read_as_each_key_as_close():
+    # QA 43 L-3: 'haptoglobin_l' was read as 'haptoglobin_lln' only.
+    readings, without = lab_readings({"haptoglobin_l": "0.1 g/L"})
+    assert [(labs.haptoglobin, labs.haptoglobin_lln) for labs in readings] == [
+        (None, 0.1), (0.1, None)]
+    assert without == [Labs()]
+    with pytest.raises(LabValueError, match="did you mean 'haptoglobin_lln' or 'haptoglobin'"):
+        parse_labs({"haptoglobin_l": "0.1 g/L"})
 
 
 def test_the_readme_gives_the_most_problems_read():
@@ -861,9 +873,12 @@ def test_a_refused_value_is_read_every_way_it_may_stand_for():
     # it is plausible, a value a unit away from plausible in that unit, else not given.
     readings, without = lab_readings({"hemoglobin": "8", "platelets": 12, "ldh": "19 U/L",
                                       "ldh_uln": "2500"})
-    assert [(labs.hemoglobin, labs.ldh, labs.ldh_uln) for labs in readings] == []
+    # An LDH limit over 1000 U/L has no reading but not given, which is then its reading (QA 43
+    # H-1: the other values' readings went to the values without with it).
+    assert [(labs.hemoglobin, labs.ldh, labs.ldh_uln) for labs in readings] == [
+        (8, 1140, None), (12.888, 1140, None)]
     assert sorted((labs.hemoglobin or 0, labs.ldh or 0) for labs in without) == [
-        (0, 0), (0, 1140), (8, 0), (8, 1140), (12.888, 0), (12.888, 1140)]
+        (0, 0), (0, 1140), (8, 0), (12.888, 0)]
     assert {labs.ldh_uln for labs in without} == {None}
     assert {labs.platelets for labs in without} == {12}
     readings, without = lab_readings({"hemoglobin": "8", "ldh": "19 U/L", "ldh_uln": 250})

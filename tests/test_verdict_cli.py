@@ -511,6 +511,16 @@ def _drop(values: dict[str, str], *keys: str) -> dict[str, str]:
     ("3", PLATELETS_DECIDE | {"plateletz": "10"}, {},
      [(PLATELETS_DECIDE | {"platelets": "10"}, {})],
      "{labs}: unknown lab key 'plateletz'; did you mean 'platelets'?"),
+    # QA 43 H-4: a key in upper case is read as the key it is ("possible" without ADAMTS13).
+    ("3", _drop(SEVERE, "adamts13") | {"ADAMTS13": "5 %"}, {}, [(SEVERE, {})],
+     "{labs}: unknown lab key 'ADAMTS13'; did you mean 'adamts13'?"),
+    # QA 43 H-1: a value with no reading but not given beside a bare ADAMTS13 (it sent the
+    # ADAMTS13's readings to those without it: "possible").
+    ("3", {}, SEVERE | {"adamts13": "0.05", "transplant": "maybe"},
+     [({}, SEVERE | {"adamts13": adamts13, "transplant": transplant})
+      for adamts13 in ("0.05 %", "0.05 IU/mL") for transplant in ("yes", "no")],
+     "command line: adamts13 = '0.05': a bare number could be 0.05% or 0.05 IU/mL (= 5%); give "
+     "the unit, e.g. '0.05 %' or '0.05 IU/mL' (also refused: transplant)"),
 ])
 def test_problems_refused_together_keep_the_line_every_correction_gives(
         schistocytes, in_file, on_command_line, corrections, why, tmp_path, capsys):
