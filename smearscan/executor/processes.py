@@ -38,6 +38,11 @@ def _exit_with_main_process() -> None:
 
 def _worker_init() -> None:
     _exit_with_main_process()
+    # SIGTERM to the process group (``timeout``, a job scheduler) is left to the main process,
+    # which shuts the workers down, as Ctrl-C is (see start_fork_server): a worker killed while
+    # it sent a result left half a message in the result pipe, and the pool's shutdown waited
+    # for the rest forever (1 run in 10 of test_sigterm_mid_run_is_one_line_and_exit_143).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Each worker is one core's worth of work: nested BLAS/network threads would oversubscribe.
     os.environ["OMP_NUM_THREADS"] = "1"  # read by the model loaded from here on
     if "torch" in sys.modules:  # a .pt model, imported by the fork server already
