@@ -52,10 +52,10 @@ from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
 
 __all__ = ["LAB_KEYS", "MOST_PROBLEMS_READ", "Bound", "LabKey", "LabRow", "LabValueError", "Labs",
-           "ambiguous_units", "check_lab_slides", "check_ldh", "lab_readings", "labs_for_slide",
-           "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
-           "ldh_without_limit", "merged_readings", "parse_labs", "read_lab_rows", "read_labs_file",
-           "with_overrides"]
+           "ambiguous_units", "check_lab_slides", "check_ldh", "close_keys", "lab_readings",
+           "labs_for_slide", "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum",
+           "ldh_under_serum_level", "ldh_without_limit", "merged_readings", "parse_labs",
+           "read_lab_rows", "read_labs_file", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -736,7 +736,7 @@ def _alternatives(mapping: dict[str, object], error: LabValueError
     if refused not in LAB_KEYS:  # a misspelt key: as each one it is close to, unless given
         renamed = [_in_key_order({close if key == refused else key: value
                                   for key, value in mapping.items()})
-                   for close in _close_keys(refused) if close not in mapping]
+                   for close in close_keys(refused) if close not in mapping]
         return renamed, [_without_keys(mapping, error)]
     spec = LAB_KEYS[refused]
     # Six decimals: '12.888' would read as a thousands dot.
@@ -797,7 +797,7 @@ def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],
     return units
 
 
-def _close_keys(key: object) -> list[str]:
+def close_keys(key: object) -> list[str]:
     """The lab keys a misspelt ``key`` is close to, closest first: in any case (QA 43 H-4:
     'ADAMTS13' was read only as not given); a second only as close as the first (L-3:
     'haptoglobin_l' is 'haptoglobin_lln' or 'haptoglobin'; a key read as another that is
@@ -816,7 +816,7 @@ _AS_CLOSE = 0.85
 
 
 def _unknown_key(key: object, source: str) -> LabValueError:
-    close = _close_keys(key)
+    close = close_keys(key)
     hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
             else f"known keys: {', '.join(LAB_KEYS)}")
     return LabValueError(f"{source}: unknown lab key {key!r}; {hint}", key=str(key))

@@ -514,6 +514,10 @@ def _drop(values: dict[str, str], *keys: str) -> dict[str, str]:
     # QA 43 H-4: a key in upper case is read as the key it is ("possible" without ADAMTS13).
     ("3", _drop(SEVERE, "adamts13") | {"ADAMTS13": "5 %"}, {}, [(SEVERE, {})],
      "{labs}: unknown lab key 'ADAMTS13'; did you mean 'adamts13'?"),
+    # QA 43 H-3: an option misspelt is read as a misspelt lab key (refused with no line).
+    ("3", {}, SEVERE | {"adamts-13": "5 %", "adamts13": None},
+     [({}, SEVERE)],
+     "command line: unknown lab key 'adamts_13'; did you mean 'adamts13'?"),
     # QA 43 H-1: a value with no reading but not given beside a bare ADAMTS13 (it sent the
     # ADAMTS13's readings to those without it: "possible").
     ("3", {}, SEVERE | {"adamts13": "0.05", "transplant": "maybe"},
@@ -530,7 +534,7 @@ def test_problems_refused_together_keep_the_line_every_correction_gives(
         labs.write_text(json.dumps(values))
         code = main(["verdict", "--schistocytes", schistocytes,
                      *(["--labs", str(labs)] if values else []),
-                     *(x for key, value in options.items()
+                     *(x for key, value in options.items() if value is not None
                        for x in (f"--{key.replace('_', '-')}", value))])
         captured = capsys.readouterr()
         return code, captured.out.split("\n")[0], captured.err
