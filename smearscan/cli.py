@@ -569,10 +569,12 @@ def _run_verdict(argv: list[str]) -> int:
 
 
 def _misspelt_lab_options(unknown: list[str]) -> dict[str, str] | None:
-    """The options ``smearscan verdict`` does not know, each as the lab key it is spelt as
-    (``--adamts-13 5%`` as ``adamts_13``), where each is close to a lab key and has a value:
-    refused as a misspelt key in a lab file is, keeping the URGENT line (QA 43 H-3: an option
-    misspelt beside a TTP picture was refused with no line); else None."""
+    """The options ``smearscan verdict`` does not know, each as a lab key spelt as the option
+    is (``--adamts-13 5%`` as ``'--adamts-13'``), where each is close to a lab key and has a
+    value: refused as a misspelt key in a lab file is, keeping the URGENT line (QA 43 H-3: an
+    option misspelt beside a TTP picture was refused with no line); else None. The dashes keep
+    it a key no option sets: ``--ldh_uln`` beside ``--ldh-uln`` must be refused, not replace it.
+    """
     from smearscan.labs import close_keys
 
     options: dict[str, str] = {}
@@ -581,11 +583,10 @@ def _misspelt_lab_options(unknown: list[str]) -> dict[str, str] | None:
         name, equals, value = word.partition("=")
         if not name.startswith("--"):
             return None
-        key = name[2:].replace("-", "_")
         value = value if equals else next(words, None)
-        if value is None or value.startswith("--") or key in options or not close_keys(key):
+        if value is None or value.startswith("--") or name in options or not close_keys(name):
             return None
-        options[key] = value
+        options[name] = value
     return options
 
 

@@ -799,10 +799,11 @@ def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],
 
 def close_keys(key: object) -> list[str]:
     """The lab keys a misspelt ``key`` is close to, closest first: in any case (QA 43 H-4:
-    'ADAMTS13' was read only as not given); a second only as close as the first (L-3:
-    'haptoglobin_l' is 'haptoglobin_lln' or 'haptoglobin'; a key read as another that is
-    further off would only make the readings differ)."""
-    lowered = str(key).strip().lower()
+    'ADAMTS13' was read only as not given) and spelt as an option ('--adamts-13', H-3); a
+    second only as close as the first (L-3: 'haptoglobin_l' is 'haptoglobin_lln' or
+    'haptoglobin'; a key read as another that is further off would only make the readings
+    differ)."""
+    lowered = str(key).strip().lower().lstrip("-").replace("-", "_")
     if lowered in LAB_KEYS:
         return [lowered]
     closest = difflib.get_close_matches(lowered, LAB_KEYS, n=1)

@@ -517,7 +517,11 @@ def _drop(values: dict[str, str], *keys: str) -> dict[str, str]:
     # QA 43 H-3: an option misspelt is read as a misspelt lab key (refused with no line).
     ("3", {}, SEVERE | {"adamts-13": "5 %", "adamts13": None},
      [({}, SEVERE)],
-     "command line: unknown lab key 'adamts_13'; did you mean 'adamts13'?"),
+     "command line: unknown lab key '--adamts-13'; did you mean 'adamts13'?"),
+    # ... but never replaces the option it is close to.
+    ("3", {}, SEVERE | {"ldh": "900 U/L", "ldh_uln": "250 U/L", "ldh__uln": "1000 U/L"},
+     [({}, SEVERE | {"ldh": "900 U/L", "ldh_uln": "250 U/L"})],
+     "command line: unknown lab key '--ldh--uln'; did you mean 'ldh_uln'?"),
     # QA 43 H-1: a value with no reading but not given beside a bare ADAMTS13 (it sent the
     # ADAMTS13's readings to those without it: "possible").
     ("3", {}, SEVERE | {"adamts13": "0.05", "transplant": "maybe"},
@@ -545,6 +549,19 @@ def test_problems_refused_together_keep_the_line_every_correction_gives(
     assert code == 0 and expected.startswith("URGENT - TTP")
     assert run(in_file, on_command_line) == (
         2, expected, f"smearscan verdict: {why.format(labs=labs)}\n")
+
+
+def test_an_option_spelt_as_its_key_does_not_replace_the_option(capsys):
+    # Review of 677d779: '--ldh_uln 1000' was read as ldh_uln itself, and silently replaced
+    # '--ldh-uln 250': "LDH within the lab's upper limit".
+    assert main(["verdict", "--schistocytes", "3", "--platelets", "12", "--ldh", "900 U/L",
+                 "--ldh-uln", "250 U/L", "--ldh_uln", "1000 U/L"]) == 2
+    refused = capsys.readouterr()
+    assert main(["verdict", "--schistocytes", "3", "--platelets", "12", "--ldh", "900 U/L",
+                 "--ldh-uln", "250 U/L"]) == 0
+    assert refused.out.split("\n")[0] == capsys.readouterr().out.split("\n")[0]
+    assert refused.err == ("smearscan verdict: command line: unknown lab key '--ldh_uln'; did "
+                           "you mean 'ldh_uln'?\n")
 
 
 def test_a_contradiction_with_the_command_line_names_the_files_row(tmp_path, capsys):
