@@ -478,9 +478,8 @@ def _ambiguity_lines() -> str:
 
 
 class _Once(argparse.Action):
-    """Store an option's value, refusing a second one: two results for one lab value (a typo, or
-    two draws), two counts or two files must not be settled silently by taking the last. The
-    option's default must be ``None``."""
+    """Store an option's value, refusing a second one: two counts or two files must not be
+    settled silently by taking the last. The option's default must be ``None``."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: object, option_string: str | None = None) -> None:
@@ -489,6 +488,20 @@ class _Once(argparse.Action):
             parser.error(f"{option_string} given twice ({str(earlier)!r} and {str(values)!r}): "
                          "keep the one the verdict should use")
         setattr(namespace, self.dest, values)
+
+
+class _LabOption(argparse.Action):
+    """Store a lab value; given more than once, each copy (:class:`~smearscan.labs.Repeated`),
+    which the lab values refuse keeping the URGENT line the copies call for (QA 43 H-3: an
+    option given twice beside a TTP picture was refused with no line)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from smearscan.labs import Repeated
+
+        earlier = getattr(namespace, self.dest)
+        setattr(namespace, self.dest,
+                values if earlier is None else Repeated.adding(earlier, values))
 
 
 def verdict_parser() -> argparse.ArgumentParser:
@@ -527,7 +540,7 @@ def verdict_parser() -> argparse.ArgumentParser:
     for key, spec in LAB_KEYS.items():
         unit = f" [{spec.unit}]" if spec.unit else ""
         labs.add_argument(f"--{key.replace('_', '-')}", dest=f"lab_{key}", metavar="VALUE",
-                          action=_Once, help=f"{spec.meaning}{unit}".replace("%", "%%"))
+                          action=_LabOption, help=f"{spec.meaning}{unit}".replace("%", "%%"))
     return parser
 
 
@@ -536,16 +549,23 @@ def _run_verdict(argv: list[str]) -> int:
 
     from smearscan.errors import printable
     from smearscan.labs import LabValueError
-    from smearscan.verdict import SlideNotFoundError, UnresolvedBoundError, assess, format_text
+    from smearscan.verdict import (
+        SlideNotFoundError,
+        UnresolvedBoundError,
+        assess,
+        format_text,
+        urgent_over_readings,
+    )
 
     parser = verdict_parser()
     args, unknown = parser.parse_known_args(argv)
-    args.misspelt = _misspelt_lab_options(unknown)
-    if unknown and args.misspelt is None:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.misspelt, stray = _unknown_options(unknown)
     notes: list[str] = []
     try:
         smear, labs, notes, ldh_origin = _verdict_inputs(args)
+        if stray:  # refused keeping the line of the values read (QA 43 H-3)
+            raise UnresolvedBoundError(_unrecognized(stray),
+                                       urgent_over_readings(smear, [labs], []))
         verdict = assess(smear, labs)
     except UnresolvedBoundError as error:
         # Some value of the bound's range calls for the URGENT line: it is printed all the same,
@@ -557,10 +577,10 @@ def _run_verdict(argv: list[str]) -> int:
         elif said or notes:
             _say("\n".join([*said, *(f"NOTE: {note}" for note in notes)]), sys.stdout)
         origin = f"{ldh_origin}: " if error.key == "ldh" else ""  # QA 30 N5
-        _say(f"smearscan verdict: {origin}{printable(str(error))}")
+        _say(f"smearscan verdict: {origin}{printable(_and_stray(str(error), stray))}")
         return EXIT_USAGE
     except (LabValueError, SlideNotFoundError, ValueError) as error:
-        _say(f"smearscan verdict: {printable(str(error))}")
+        _say(f"smearscan verdict: {printable(_and_stray(str(error), stray))}")
         return EXIT_USAGE
     data = verdict.to_dict() | ({"notes": notes} if notes else {})
     _say(json.dumps(data, indent=2) if args.json else format_text(verdict, notes=notes),
@@ -568,26 +588,40 @@ def _run_verdict(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _misspelt_lab_options(unknown: list[str]) -> dict[str, str] | None:
-    """The options ``smearscan verdict`` does not know, each as a lab key spelt as the option
-    is (``--adamts-13 5%`` as ``'--adamts-13'``), where each is close to a lab key and has a
-    value: refused as a misspelt key in a lab file is, keeping the URGENT line (QA 43 H-3: an
-    option misspelt beside a TTP picture was refused with no line); else None. The dashes keep
-    it a key no option sets: ``--ldh_uln`` beside ``--ldh-uln`` must be refused, not replace it.
-    """
-    from smearscan.labs import close_keys
+def _unrecognized(stray: list[str]) -> str:
+    return f"command line: unrecognized arguments: {' '.join(stray)}"
 
-    options: dict[str, str] = {}
-    words = iter(unknown)
-    for word in words:
+
+def _and_stray(message: str, stray: list[str]) -> str:
+    """A refusal's ``message``, naming the ``stray`` words of the command line too."""
+    unrecognized = _unrecognized(stray)
+    if not stray or message == unrecognized:
+        return message
+    return f"{message} (also {unrecognized.removeprefix('command line: ')})"
+
+
+def _unknown_options(unknown: list[str]) -> tuple[dict[str, object], list[str]]:
+    """The options ``smearscan verdict`` does not know, as lab keys spelt as typed
+    (``--adamts-13 5%`` as ``{'--adamts-13': '5%'}``; one with no value, as not given), and the
+    other words it does not know. An option is refused as a misspelt key in a lab file is: read
+    as each key it is close to and as not given, keeping the URGENT line (QA 43 H-3: an option
+    misspelt beside a TTP picture was refused with no line). Spelt as typed, it is a key no
+    option sets: ``--ldh_uln`` beside ``--ldh-uln`` must be refused, not replace it."""
+    from smearscan.labs import Repeated
+
+    options: dict[str, object] = {}
+    stray: list[str] = []
+    words = list(unknown)
+    while words:
+        word = words.pop(0)
+        if not word.startswith("-"):
+            stray.append(word)
+            continue
         name, equals, value = word.partition("=")
-        if not name.startswith("--"):
-            return None
-        value = value if equals else next(words, None)
-        if value is None or value.startswith("--") or name in options or not close_keys(name):
-            return None
-        options[name] = value
-    return options
+        if not equals:
+            value = words.pop(0) if words and not words[0].startswith("--") else None
+        options[name] = Repeated.adding(options[name], value) if name in options else value
+    return options, stray
 
 
 def _verdict_inputs(args: argparse.Namespace) -> tuple:
@@ -689,9 +723,8 @@ def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:
         if error.key not in given:
             raise
         option = f"--{error.key.replace('_', '-')}"
-        raise LabValueError(f"{error} ({option} replaces it here, but a lab file is read whole: "
-                            "correct the file)", key=error.key, readings=error.readings,
-                            between=error.between) from None
+        raise error.saying(f"{error} ({option} replaces it here, but a lab file is read whole: "
+                           "correct the file)") from None
 
 
 def _urgent_despite(smear: object, recorded: tuple[list[Labs], list[Labs]],

@@ -47,17 +47,25 @@ class LabValueError(ValueError):
     ``key`` is the lab key refused, where one is; ``readings`` the values (in its default unit)
     it may stand for: a bare number two units could mean, or one a unit away from plausible.
     ``between`` names the keys of values that contradict each other, any one of which read as
-    not given resolves the refusal.
+    not given resolves the refusal. ``written`` holds the values as written that a key given
+    more than once may stand for (each copy).
 
     Here rather than in :mod:`smearscan.labs`, which re-exports it, so that an analysis without
     lab values does not import the lab tables to catch it."""
 
     def __init__(self, message: str, *, key: str | None = None,
-                 readings: Sequence[float] = (), between: Sequence[str] = ()) -> None:
+                 readings: Sequence[float] = (), between: Sequence[str] = (),
+                 written: Sequence[object] = ()) -> None:
         super().__init__(message)
         self.key = key
         self.readings = tuple(readings)
         self.between = tuple(between)
+        self.written = tuple(written)
+
+    def saying(self, message: str) -> LabValueError:
+        """The same refusal (key, readings, contradiction, copies) in other words."""
+        return LabValueError(message, key=self.key, readings=self.readings,
+                             between=self.between, written=self.written)
 
 
 class UnusableFieldError(SmearscanError):

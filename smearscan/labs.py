@@ -52,10 +52,10 @@ from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
 
 __all__ = ["LAB_KEYS", "MOST_PROBLEMS_READ", "Bound", "LabKey", "LabRow", "LabValueError", "Labs",
-           "ambiguous_units", "check_lab_slides", "check_ldh", "close_keys", "lab_readings",
-           "labs_for_slide", "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum",
-           "ldh_under_serum_level", "ldh_without_limit", "merged_readings", "parse_labs",
-           "read_lab_rows", "read_labs_file", "with_overrides"]
+           "Repeated", "ambiguous_units", "check_lab_slides", "check_ldh", "close_keys",
+           "lab_readings", "labs_for_slide", "ldh_limit_implausible", "ldh_maybe_in_ukat",
+           "ldh_not_serum", "ldh_under_serum_level", "ldh_without_limit", "merged_readings",
+           "parse_labs", "read_lab_rows", "read_labs_file", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -463,6 +463,27 @@ def _refuse_ambiguous(key: str, raw: object, value: float, spec: LabKey, source:
                 f"unit, e.g. {examples}", _readings(value, spec))
 
 
+class Repeated(tuple):
+    """The values one lab key was given, as written, where it was given more than once (an
+    option twice, a key twice in one JSON object, a column twice in a CSV): refused, since two
+    results for one value (a typo, or two draws) must not be settled silently by taking the
+    last, and read as each copy for the URGENT line its refusal keeps (QA 43 H-3: refused with
+    no line)."""
+
+    @classmethod
+    def adding(cls, earlier: object, value: object) -> Repeated:
+        """``earlier`` (a value, or the copies so far) with ``value`` given again."""
+        return cls((*earlier, value) if isinstance(earlier, Repeated) else (earlier, value))
+
+    def refused(self, key: str, source: str) -> LabValueError:
+        """The refusal of ``key`` given as these copies, read as each of them."""
+        shown = [_shown(value) for value in self]
+        times = "twice" if len(self) == 2 else f"{len(self)} times"
+        return LabValueError(f"{source}: {key} given {times} ({', '.join(shown[:-1])} and "
+                             f"{shown[-1]}): keep the one the verdict should use", key=key,
+                             written=self)
+
+
 class Bound(float):
     """A result reported only as a bound: ``<limit`` (under the assay's range) or ``>limit``.
 
@@ -583,6 +604,8 @@ def _parse_bool(key: str, raw: object, source: str) -> bool:
 
 
 def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
+    if isinstance(raw, Repeated):
+        raise raw.refused(key, source)
     if _is_missing(raw):
         return None
     if spec.kind == "number":
@@ -733,6 +756,8 @@ def _alternatives(mapping: dict[str, object], error: LabValueError
         return [_without_keys(mapping, error, key) for key in error.between
                 if key in mapping], []
     refused = error.key
+    if error.written:  # a key given more than once: as each copy, one of which it is
+        return [{**mapping, refused: value} for value in error.written], []
     if refused not in LAB_KEYS:  # a misspelt key: as each one it is close to, unless given
         renamed = [_in_key_order({close if key == refused else key: value
                                   for key, value in mapping.items()})
@@ -817,10 +842,14 @@ _AS_CLOSE = 0.85
 
 
 def _unknown_key(key: object, source: str) -> LabValueError:
-    close = close_keys(key)
+    """The refusal of ``key``; one spelt as an option (``--adamts-13``, from the command line)
+    is named and offered as options are."""
+    as_option = str(key).startswith("-")
+    close = [f"--{name.replace('_', '-')}" if as_option else name for name in close_keys(key)]
+    what = "option" if as_option else "lab key"
     hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
-            else f"known keys: {', '.join(LAB_KEYS)}")
-    return LabValueError(f"{source}: unknown lab key {key!r}; {hint}", key=str(key))
+            else "--help lists the options" if as_option else f"known keys: {', '.join(LAB_KEYS)}")
+    return LabValueError(f"{source}: unknown {what} {key!r}; {hint}", key=str(key))
 
 
 def _d_dimer_basis(raw: object) -> str | None:
@@ -1035,8 +1064,7 @@ def _with_the_rest(error: LabValueError, later: Iterable[LabValueError]) -> LabV
     names = [" against ".join(problem.between) or str(problem.key) for problem in later]
     if not names:
         return error
-    return LabValueError(f"{error} (also refused: {', '.join(names)})", key=error.key,
-                         readings=error.readings, between=error.between)
+    return error.saying(f"{error} (also refused: {', '.join(names)})")
 
 
 def _first_problem_refused(mapping: Mapping[str, object], source: str, complete: bool
@@ -1069,35 +1097,30 @@ class LabRow:
         return parse_labs(self.values, source=self.source, complete=complete)
 
 
-def _object_without_repeats(path: Path) -> Callable[[list[tuple[str, object]]], dict]:
-    """A ``json`` object hook refusing a key given twice in one object (a lab key, or a slide
-    name): ``json`` would keep the last silently, and a pasted line would flip the verdict."""
-
-    def build(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        data: dict[str, object] = {}
-        for key, value in pairs:
-            if key in data:
-                raise LabValueError(f"{path}: {key!r} given twice ({_shown(data[key])} and "
-                                    f"{_shown(value)}): keep the one the verdict should use")
-            data[key] = value
-        return data
-
-    return build
+def _object_with_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A ``json`` object hook keeping each copy of a key given more than once in one object, as
+    :class:`Repeated`: ``json`` would keep the last silently, and a pasted line would flip the
+    verdict."""
+    data: dict[str, object] = {}
+    for key, value in pairs:
+        data[key] = Repeated.adding(data[key], value) if key in data else value
+    return data
 
 
 def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
     try:
-        data = json.loads(text, object_pairs_hook=_object_without_repeats(path))
+        data = json.loads(text, object_pairs_hook=_object_with_repeats)
     except json.JSONDecodeError as exc:
         raise LabValueError(f"{path}: not valid JSON: {exc}") from exc
-    except LabValueError:
-        raise
     except ValueError:  # int() refuses over 4300 digits (Python's guard against slow parsing)
         raise LabValueError(f"{path}: a number too long to be a lab value") from None
     except RecursionError:
         raise LabValueError(f"{path}: not a lab file (JSON nested too deeply)") from None
     if not isinstance(data, dict):
         raise LabValueError(f"{path}: expected a JSON object of lab values")
+    for slide, value in data.items():
+        if isinstance(value, Repeated) and all(isinstance(each, dict) for each in value):
+            raise value.refused(repr(slide), str(path))
     nested = [isinstance(value, dict) for value in data.values()]
     if data and all(nested):
         slides = [slide_name(slide) for slide in data]
@@ -1112,32 +1135,44 @@ def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
 
 
 def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
-    reader = csv.DictReader(io.StringIO(text))
-    names = reader.fieldnames or []
-    if "slide" not in names or len(set(names)) != len(names):
-        raise LabValueError(f"{path}: a lab CSV needs one 'slide' column and no repeated columns"
-                            f"{_header_hint(names)}")
-    result: dict[str, LabRow] = {}
-    lines: dict[str, str] = {}
+    lines = csv.reader(io.StringIO(text))
     try:
-        for row in reader:
-            where = _row_lines(row, reader.line_num)
+        names = next(lines, [])
+        if names.count("slide") != 1:
+            raise LabValueError(f"{path}: a lab CSV needs one 'slide' column{_header_hint(names)}")
+        result: dict[str, LabRow] = {}
+        where_given: dict[str, str] = {}
+        for cells in lines:
+            if not cells:  # a blank line, as csv.DictReader skips it
+                continue
+            where = _row_lines(cells, lines.line_num)
             source = f"{path} {where}"
-            if None in row:
+            if len(cells) > len(names):
                 raise LabValueError(f"{source}: more cells than column names")
+            row = _row_values(names, cells)
             slide = slide_name((row.pop("slide") or "").strip())
             if not slide:
                 raise LabValueError(f"{source}: the slide name is empty")
             if slide in result:
                 raise LabValueError(f"{source}: slide {slide!r} has a row already, "
-                                    f"{lines[slide]}: one row per slide")
-            lines[slide] = where
+                                    f"{where_given[slide]}: one row per slide")
+            where_given[slide] = where
             result[slide] = LabRow(row, f"{source} (slide {slide!r})")
     except csv.Error as exc:
         raise LabValueError(f"{path}: not a readable CSV: {exc}") from exc
     if not result:
         raise LabValueError(f"{path}: no data rows")
     return result
+
+
+def _row_values(names: Sequence[str], cells: Sequence[str]) -> dict[str, object]:
+    """A CSV row's cells by column name, a cell missing at the end as ``None`` (as
+    :class:`csv.DictReader` reads it), and the cells of a column repeated as :class:`Repeated`
+    (read as each)."""
+    row: dict[str, object] = {}
+    for name, cell in itertools.zip_longest(names, cells[:len(names)]):
+        row[name] = Repeated.adding(row[name], cell) if name in row else cell
+    return row
 
 
 def _header_hint(names: Sequence[str]) -> str:
@@ -1148,13 +1183,10 @@ def _header_hint(names: Sequence[str]) -> str:
     return f" (it has {near[0]!r}: name the column 'slide', in lower case)" if near else ""
 
 
-def _row_lines(row: Mapping[str | None, object], last: int) -> str:
+def _row_lines(cells: Sequence[str], last: int) -> str:
     """Where a CSV row that ends on line ``last`` stands: a quoted line break in a cell makes
     it span lines, which are all named (qacli6 LOW-5b: named by its last line alone)."""
-    # Cells beyond the header's columns come as a list under None.
-    cells = [cell for value in row.values()
-             for cell in (value if isinstance(value, list) else [value])]
-    breaks = sum(cell.count("\n") for cell in cells if isinstance(cell, str))
+    breaks = sum(cell.count("\n") for cell in cells)
     return f"line {last}" if breaks == 0 else f"lines {last - breaks}-{last}"
 
 

@@ -259,7 +259,7 @@ def test_csv_file_round_trip(tmp_path):
     ("labs.json", '{"A": {"platelets": 1}, "platelets": 2}', ["mixes"]),
     ("labs.json", '{"A": {"platelts": 1}}', ["slide 'A'", "did you mean 'platelets'"]),
     ("labs.csv", "hemoglobin\n7\n", ["labs.csv", "'slide' column"]),
-    ("labs.csv", "slide,slide\nA,B\n", ["labs.csv", "repeated"]),
+    ("labs.csv", "slide,slide\nA,B\n", ["labs.csv", "one 'slide' column"]),
     # qacli8 L-11: what the header got wrong.
     ("labs.csv", "Slide,platelets\nA,7\n", ["(it has 'Slide': name the column 'slide', in "
                                             "lower case)"]),
@@ -506,17 +506,18 @@ def test_reticulocytes_over_50_percent_or_as_an_absolute_count_are_refused(raw, 
 # --- a key given twice in a JSON lab file (QA D4) ------------------------------------------------
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('{"platelets": 12, "platelets": 212}', "'platelets' given twice (12 and 212)"),
+    ('{"platelets": 12, "platelets": 212}', ": platelets given twice (12 and 212)"),
     ('{"S1": {"platelets": 12}, "S1": {"platelets": 250}}',
-     "'S1' given twice ({'platelets': 12} and {'platelets': 250})"),
-    ('{"S1": {"mcv": 80, "mcv": 80}}', "'mcv' given twice (80 and 80)"),
+     ": 'S1' given twice ({'platelets': 12} and {'platelets': 250})"),
+    ('{"S1": {"mcv": 80, "mcv": 80}}', " slide 'S1': mcv given twice (80 and 80)"),
+    ('{"mcv": 80, "mcv": 80, "mcv": "80 fL"}', ": mcv given 3 times (80, 80 and '80 fL')"),
 ])
 def test_a_key_given_twice_in_a_json_object_is_refused_naming_it(tmp_path, text, message):
     path = tmp_path / "labs.json"
     path.write_text(text)
     with pytest.raises(LabValueError) as caught:
         read_labs_file(path)
-    assert str(caught.value) == f"{path}: {message}: keep the one the verdict should use"
+    assert str(caught.value) == f"{path}{message}: keep the one the verdict should use"
 
 
 # --- numbers too large for a float (QA D6) ------------------------------------------------------

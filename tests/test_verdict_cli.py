@@ -40,7 +40,7 @@ def test_every_ambiguous_bare_value_exits_2_with_one_line(key, value, units, cap
 
 
 @pytest.mark.parametrize(("option", "first", "second"), [
-    ("--platelets", "20", "200"), ("--schistocytes", "8", "0.5"), ("--rbc-counted", "1000", "500"),
+    ("--schistocytes", "8", "0.5"), ("--rbc-counted", "1000", "500"),
     ("--labs", "a.json", "b.json"), ("--slide", "S1", "S2"), ("--population", "adult", "preterm"),
     ("--leukoerythroblastic", "present", "absent"),
 ])
@@ -517,11 +517,26 @@ def _drop(values: dict[str, str], *keys: str) -> dict[str, str]:
     # QA 43 H-3: an option misspelt is read as a misspelt lab key (refused with no line).
     ("3", {}, SEVERE | {"adamts-13": "5 %", "adamts13": None},
      [({}, SEVERE)],
-     "command line: unknown lab key '--adamts-13'; did you mean 'adamts13'?"),
+     "command line: unknown option '--adamts-13'; did you mean '--adamts13'?"),
+    # ... beside an option close to no lab key, read as not given.
+    ("3", {}, SEVERE | {"adamts-13": "5 %", "adamts13": None, "foo": "3"},
+     [({}, SEVERE)],
+     "command line: unknown option '--adamts-13'; did you mean '--adamts13'? (also refused: "
+     "--foo)"),
     # ... but never replaces the option it is close to.
     ("3", {}, SEVERE | {"ldh": "900 U/L", "ldh_uln": "250 U/L", "ldh__uln": "1000 U/L"},
      [({}, SEVERE | {"ldh": "900 U/L", "ldh_uln": "250 U/L"})],
-     "command line: unknown lab key '--ldh--uln'; did you mean 'ldh_uln'?"),
+     "command line: unknown option '--ldh--uln'; did you mean '--ldh-uln'?"),
+    # QA 43 H-3: an option given twice, a key twice in one JSON object: read as each copy.
+    ("3", {}, [*SEVERE.items(), ("adamts13", "5 %")], [({}, SEVERE)],
+     "command line: adamts13 given twice ('5 %' and '5 %'): keep the one the verdict should "
+     "use"),
+    ("3", {}, [*SEVERE.items(), ("platelets", "15")],
+     [({}, SEVERE), ({}, SEVERE | {"platelets": "15"})],
+     "command line: platelets given twice ('10' and '15'): keep the one the verdict should use"),
+    ("3", json.dumps(SEVERE)[:-1] + ', "adamts13": "4 %"}', {},
+     [(SEVERE, {}), (SEVERE | {"adamts13": "4 %"}, {})],
+     "{labs}: adamts13 given twice ('5 %' and '4 %'): keep the one the verdict should use"),
     # QA 43 H-1: a value with no reading but not given beside a bare ADAMTS13 (it sent the
     # ADAMTS13's readings to those without it: "possible").
     ("3", {}, SEVERE | {"adamts13": "0.05", "transplant": "maybe"},
@@ -534,11 +549,13 @@ def test_problems_refused_together_keep_the_line_every_correction_gives(
         schistocytes, in_file, on_command_line, corrections, why, tmp_path, capsys):
     labs = tmp_path / "labs.json"
 
-    def run(values: dict[str, str], options: dict[str, str]) -> tuple[int, str, str]:
-        labs.write_text(json.dumps(values))
+    def run(values: dict[str, str] | str, options: dict[str, str] | list[tuple[str, str]]
+            ) -> tuple[int, str, str]:
+        labs.write_text(values if isinstance(values, str) else json.dumps(values))
+        pairs = options.items() if isinstance(options, dict) else options
         code = main(["verdict", "--schistocytes", schistocytes,
                      *(["--labs", str(labs)] if values else []),
-                     *(x for key, value in options.items() if value is not None
+                     *(x for key, value in pairs if value is not None
                        for x in (f"--{key.replace('_', '-')}", value))])
         captured = capsys.readouterr()
         return code, captured.out.split("\n")[0], captured.err
@@ -560,8 +577,41 @@ def test_an_option_spelt_as_its_key_does_not_replace_the_option(capsys):
     assert main(["verdict", "--schistocytes", "3", "--platelets", "12", "--ldh", "900 U/L",
                  "--ldh-uln", "250 U/L"]) == 0
     assert refused.out.split("\n")[0] == capsys.readouterr().out.split("\n")[0]
-    assert refused.err == ("smearscan verdict: command line: unknown lab key '--ldh_uln'; did "
-                           "you mean 'ldh_uln'?\n")
+    assert refused.err == ("smearscan verdict: command line: unknown option '--ldh_uln'; did "
+                           "you mean '--ldh-uln'?\n")
+
+
+@pytest.mark.parametrize(("stray", "why"), [
+    (["%"], "command line: unrecognized arguments: %"),
+    (["--adamts13", "5 %", "--jsno"], "command line: unknown option '--jsno'; --help lists the "
+                                      "options"),
+    (["--adamts13", "0.05", "%"], "command line: adamts13 = '0.05': a bare number could be 0.05% "
+                                  "or 0.05 IU/mL (= 5%); give the unit, e.g. '0.05 %' or '0.05 "
+                                  "IU/mL' (also unrecognized arguments: %)"),
+])
+def test_words_the_command_line_does_not_know_keep_the_line(stray, why, capsys):
+    # QA 43 H-3: '--adamts13 5 %' (the unit a word of its own) was refused with no line.
+    picture = ["verdict", "--schistocytes", "3", "--platelets", "10", "--hemoglobin", "8 g/dL"]
+    assert main([*picture, "--adamts13", "5 %"]) == 0
+    expected = capsys.readouterr().out.split("\n")[0]
+    assert expected.startswith("URGENT - TTP likely")
+    assert main([*picture, *(["--adamts13", "5"] if stray == ["%"] else []), *stray]) == 2
+    refused = capsys.readouterr()
+    assert (refused.out.split("\n")[0], refused.err) == (expected,
+                                                         f"smearscan verdict: {why}\n")
+
+
+def test_a_column_given_twice_in_a_lab_csv_keeps_the_line(tmp_path, capsys):
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,platelets,hemoglobin,adamts13,adamts13\ns1,10,8 g/dL,5 %,4 %\n")
+    assert main(["verdict", "--schistocytes", "3", "--platelets", "10", "--hemoglobin", "8 g/dL",
+                 "--adamts13", "5 %"]) == 0
+    expected = capsys.readouterr().out.split("\n")[0]
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--slide", "s1"]) == 2
+    refused = capsys.readouterr()
+    assert (refused.out.split("\n")[0], refused.err) == (
+        expected, f"smearscan verdict: {labs} line 2 (slide 's1'): adamts13 given twice ('5 %' and "
+                  "'4 %'): keep the one the verdict should use\n")
 
 
 def test_a_contradiction_with_the_command_line_names_the_files_row(tmp_path, capsys):
