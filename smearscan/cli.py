@@ -696,7 +696,13 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]
     this slide, or of another: the file is refused, as a run refuses it) keeps the URGENT line
     this slide's values call for with the command line's, whatever a value refused as written
     stands for, as on the command line."""
-    from smearscan.labs import LabValueError, lab_readings, labs_for_slide, read_lab_rows
+    from smearscan.labs import (
+        LabValueError,
+        lab_readings,
+        labs_for_slide,
+        problems_in,
+        read_lab_rows,
+    )
     from smearscan.verdict import UnresolvedBoundError
 
     rows = read_lab_rows(args.labs)
@@ -708,7 +714,9 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]
     except LabValueError as error:
         # The readings only for a refusal: a row read fine is parsed once.
         readings = lab_readings(row.values, source=row.source)
-        raise UnresolvedBoundError(str(error), _urgent_despite(smear, readings, given)) from None
+        problems = problems_in(row.values, source=row.source)
+        raise UnresolvedBoundError(str(error), _urgent_despite(smear, readings, given, problems)
+                                   ) from None
     return labs, row.source
 
 
@@ -728,18 +736,19 @@ def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:
 
 
 def _urgent_despite(smear: object, recorded: tuple[list[Labs], list[Labs]],
-                    given: dict[str, str]) -> str | None:
+                    given: dict[str, str], problems: int = 0) -> str | None:
     """The URGENT line of the command line's lab values over ``recorded`` (the readings and
     those without a refused value, :func:`~smearscan.labs.lab_readings`, of a lab file's
-    values; a summary's as they are) where either is refused, whatever a value refused as
-    written stands for (:func:`~smearscan.verdict.urgent_over_readings`); a pair the two
-    contradict each other in is read without each of its keys
-    (:func:`~smearscan.labs.merged_readings`)."""
+    values with so many ``problems``; a summary's as they are) where either is refused,
+    whatever a value refused as written stands for
+    (:func:`~smearscan.verdict.urgent_over_readings`); a pair the two contradict each other in
+    is read without each of its keys (:func:`~smearscan.labs.merged_readings`)."""
     from smearscan.labs import lab_readings, merged_readings
     from smearscan.verdict import urgent_over_readings
 
     readings, without = recorded
-    given_readings, given_without = lab_readings(given, source="command line")
+    given_readings, given_without = lab_readings(given, source="command line",
+                                                 problems_read=problems)
     lacking = [*merged_readings(without, [*given_readings, *given_without]),
                *merged_readings(readings, given_without)]
     return urgent_over_readings(smear, merged_readings(readings, given_readings), lacking)

@@ -55,7 +55,7 @@ __all__ = ["LAB_KEYS", "MOST_PROBLEMS_READ", "Bound", "LabKey", "LabRow", "LabVa
            "Repeated", "ambiguous_units", "check_lab_slides", "check_ldh", "close_keys",
            "lab_readings", "labs_for_slide", "ldh_limit_implausible", "ldh_maybe_in_ukat",
            "ldh_not_serum", "ldh_under_serum_level", "ldh_without_limit", "merged_readings",
-           "parse_labs", "read_lab_rows", "read_labs_file", "with_overrides"]
+           "parse_labs", "problems_in", "read_lab_rows", "read_labs_file", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -679,14 +679,16 @@ def _past_exposure(name: str) -> bool:
                                               for year in _DATED.findall(current))
 
 
-def lab_readings(mapping: Mapping[str, object], *, source: str = "labs"
+def lab_readings(mapping: Mapping[str, object], *, source: str = "labs", problems_read: int = 0
                  ) -> tuple[list[Labs], list[Labs]]:
     """The lab values of ``mapping`` (as :func:`parse_labs`, ``complete=False``) read every way
     that the values refused as written may stand for, for the URGENT line their refusal keeps.
 
     Each refused value is read every way in turn, whatever else is refused with it (QA 42 H-1:
-    a second contradiction lost the line): up to :data:`MOST_PROBLEMS_READ` of them; any
-    further one only as not given (this tool's rule: each multiplies the readings).
+    a second contradiction lost the line): up to :data:`MOST_PROBLEMS_READ` of them, counting
+    ``problems_read`` of other values judged with these (a lab file's, for the command line's;
+    QA 43 M-1: six in each multiplied to thousands of readings, over 13 minutes); any further
+    one only as not given (this tool's rule: each multiplies the readings).
 
     Returns
     -------
@@ -701,8 +703,17 @@ def lab_readings(mapping: Mapping[str, object], *, source: str = "labs"
         reading or besides them (this tool's rule).
     """
     found: dict[str, tuple[list[Labs], list[Labs]]] = {}
-    readings, without = _readings_of(_in_key_order(mapping), source, 0, found)
+    readings, without = _readings_of(_in_key_order(mapping), source, problems_read, found)
     return _distinct(readings), _distinct(without)
+
+
+def problems_in(mapping: Mapping[str, object], *, source: str = "labs") -> int:
+    """How many problems :func:`parse_labs` (``complete=False``) refuses ``mapping`` for."""
+    try:
+        _first_problem_refused(mapping, source, complete=False)
+    except LabValueError as error:
+        return 1 + sum(1 for _ in _later_problems(mapping, error, source))
+    return 0
 
 
 #: How many problems of one set of lab values :func:`lab_readings` reads every way they may

@@ -18,6 +18,7 @@ from smearscan.labs import (
     ldh_not_serum,
     least_inr,
     parse_labs,
+    problems_in,
     read_labs_file,
     with_overrides,
 )
@@ -842,6 +843,19 @@ def test_refused_values_are_read_every_way_up_to_the_most_problems_read():
     assert len(readings) == 2 ** 6 and len(without) == 3 ** 6 - 2 ** 6
     assert {labs.adamts13 for labs in [*readings, *without]} == {None}
     assert all(None not in (labs.hemoglobin, labs.creatinine) for labs in readings)
+
+
+def test_problems_already_read_elsewhere_count_towards_the_most_problems_read():
+    # QA 43 M-1: a lab file's six and the command line's six were each read every way, and
+    # multiplied to thousands of readings (over 13 minutes).
+    three = {key: AMBIGUOUS[key] for key in list(AMBIGUOUS)[:3]}
+    assert problems_in(AMBIGUOUS) == 7 and problems_in(three) == 3
+    assert problems_in({"platelets": 12}) == 0
+    # One left to read every way: the haemoglobin; the platelets and the LDH only as not given.
+    readings, without = lab_readings(three, problems_read=MOST_PROBLEMS_READ - 1)
+    assert [(labs.hemoglobin, labs.platelets, labs.ldh) for labs in readings] == [
+        (7.5, None, None), (12.0825, None, None)]
+    assert without == [Labs()]
 
 
 def test_a_misspelt_key_is_read_as_each_key_as_close():

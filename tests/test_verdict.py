@@ -20,8 +20,10 @@ from smearscan.verdict import (
     rules_markdown,
     smear_findings_from_summary,
     unresolved_text,
+    urgent_over_readings,
     urgent_ttp,
 )
+from smearscan.verdict.assessment import MOST_WITHOUT_JUDGED
 from smearscan.verdict.differential import Cause, ranked
 from smearscan.verdict.differential.ttp import ADAMTS13_SEND
 
@@ -1865,3 +1867,20 @@ def test_a_low_haptoglobin_outvoted_at_high_risk_leaves_ttp_to_adamts13(platelet
         assert cause.reasons[1] == (
             "a low haptoglobin outvoted by normal markers, the LDH among them, with PLASMIC "
             f"reaching 6 and platelets {counted}: ADAMTS13 decides (this tool's rule)")
+
+
+# --- the URGENT line of values refused: how many sets read without them are judged (QA 43 M-1) --
+
+@pytest.mark.parametrize(("without_a_line", "urgent"), [
+    (MOST_WITHOUT_JUDGED - 1, urgent_ttp("possible", "unknown")), (MOST_WITHOUT_JUDGED, None)])
+def test_the_sets_with_the_most_values_given_are_judged_up_to_the_most(without_a_line, urgent):
+    # CLASSIC_TTP with ADAMTS13 measured at 60% gives no line; without ADAMTS13, and with fewer
+    # values given than every other set, it gives "TTP suspected": judged, the sets differ and
+    # the line says "possible".
+    excluded = [parse_labs(CLASSIC_TTP | {"adamts13": 60, "wbc": 4 + index / 10})
+                for index in range(without_a_line)]
+    fewest = parse_labs(CLASSIC_TTP)
+    readings = [parse_labs(CLASSIC_TTP | {"adamts13": 60})]
+    assert {assess(below(), labs).urgent for labs in [*readings, *excluded]} == {None}
+    assert assess(below(), fewest).urgent == SUSPECTED
+    assert urgent_over_readings(below(), readings, [fewest, *excluded]) == urgent

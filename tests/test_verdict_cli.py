@@ -568,6 +568,21 @@ def test_problems_refused_together_keep_the_line_every_correction_gives(
         2, expected, f"smearscan verdict: {why.format(labs=labs)}\n")
 
 
+def test_problems_in_the_file_and_on_the_command_line_count_together(tmp_path, capsys):
+    # QA 43 M-1: six in each were read every way and multiplied (over 13 minutes). Six in the
+    # file leave the command line's bare ADAMTS13 read only as not given.
+    six = {"wbc": "300", "indirect_bilirubin": "3", "fibrinogen": "12", "vitamin_b12": "300",
+           "folate": "5", "haptoglobin_lln": "0.3"}
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps(_drop(SEVERE, "adamts13") | six))
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--adamts13", "0.05"]) == 2
+    refused = capsys.readouterr().out.split("\n")[0]
+    labs.write_text(json.dumps(_drop(SEVERE, "adamts13")))
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs)]) == 0
+    assert refused == capsys.readouterr().out.split("\n")[0]
+    assert refused.startswith("URGENT - TTP possible")
+
+
 def test_an_option_spelt_as_its_key_does_not_replace_the_option(capsys):
     # Review of 677d779: '--ldh_uln 1000' was read as ldh_uln itself, and silently replaced
     # '--ldh-uln 250': "LDH within the lab's upper limit".
