@@ -692,32 +692,47 @@ def _written_in(key: str, recorded: Labs, overrides: Labs) -> str:
 def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]
                ) -> tuple[Labs, str]:
     """The lab values the ``--labs`` file gives ``--slide``, and where they stand in it (the
-    file, and the slide or line) for messages. A value of the file refused (of
-    this slide, or of another: the file is refused, as a run refuses it) keeps the URGENT line
-    this slide's values call for with the command line's, whatever a value refused as written
-    stands for, as on the command line."""
-    from smearscan.labs import (
-        LabValueError,
-        lab_readings,
-        labs_for_slide,
-        problems_in,
-        read_lab_rows,
-    )
+    file, and the slide or line) for messages. A value of the file refused (of this slide, or
+    of another: the file is refused, as a run refuses it) keeps the URGENT line this slide's
+    values call for with the command line's, whatever a value refused as written stands for,
+    as on the command line; so does a file refused for its structure (QA 43 M-2: refused with
+    no line), read as not given where it cannot be read, or has no row for the slide but one
+    its name is a slip of ('S1' for 's1'), which is read instead."""
+    from smearscan.labs import Labs, LabValueError, labs_for_slide, read_lab_rows, slide_slip
     from smearscan.verdict import UnresolvedBoundError
 
-    rows = read_lab_rows(args.labs)
-    row = labs_for_slide(rows, args.slide, source=str(args.labs))
+    def refused(error: LabValueError, row: LabRow | None = None) -> UnresolvedBoundError:
+        recorded = ([Labs()], []) if row is None else row.readings()
+        problems = 0 if row is None else len(row.refused())
+        return UnresolvedBoundError(_naming_the_command_line(str(error), given),
+                                    _urgent_despite(smear, recorded, given, problems))
+
+    try:
+        rows = read_lab_rows(args.labs)
+    except LabValueError as error:
+        raise refused(error) from None
+    try:
+        row = labs_for_slide(rows, args.slide, source=str(args.labs))
+    except LabValueError as error:
+        slip = slide_slip(args.slide, rows)
+        raise refused(error, rows[slip] if slip is not None else None) from None
     try:
         labs = _parsed_row(row, given)
         for other in rows.values():
             other.parsed(complete=False)
     except LabValueError as error:
         # The readings only for a refusal: a row read fine is parsed once.
-        readings = lab_readings(row.values, source=row.source)
-        problems = problems_in(row.values, source=row.source)
-        raise UnresolvedBoundError(str(error), _urgent_despite(smear, readings, given, problems)
-                                   ) from None
+        raise refused(error, row) from None
     return labs, row.source
+
+
+def _naming_the_command_line(message: str, given: dict[str, str]) -> str:
+    """A lab file's refusal ``message``, naming the command line's problems too (QA 43 L-1: only
+    the file's were named, and the user corrected one side to be refused again)."""
+    from smearscan.labs import refused_names
+
+    names = refused_names(given, source="command line")
+    return f"{message} (also refused on the command line: {', '.join(names)})" if names else message
 
 
 def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:

@@ -55,7 +55,8 @@ __all__ = ["LAB_KEYS", "MOST_PROBLEMS_READ", "Bound", "LabKey", "LabRow", "LabVa
            "Repeated", "ambiguous_units", "check_lab_slides", "check_ldh", "close_keys",
            "lab_readings", "labs_for_slide", "ldh_limit_implausible", "ldh_maybe_in_ukat",
            "ldh_not_serum", "ldh_under_serum_level", "ldh_without_limit", "merged_readings",
-           "parse_labs", "problems_in", "read_lab_rows", "read_labs_file", "with_overrides"]
+           "parse_labs", "read_lab_rows", "read_labs_file", "refused_names", "slide_slip",
+           "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -707,13 +708,20 @@ def lab_readings(mapping: Mapping[str, object], *, source: str = "labs", problem
     return _distinct(readings), _distinct(without)
 
 
-def problems_in(mapping: Mapping[str, object], *, source: str = "labs") -> int:
-    """How many problems :func:`parse_labs` (``complete=False``) refuses ``mapping`` for."""
+def refused_names(mapping: Mapping[str, object], *, source: str = "labs") -> list[str]:
+    """The problems :func:`parse_labs` (``complete=False``) refuses ``mapping`` for, named as
+    its refusal names them: a key, or a pair that contradicts itself (``'pregnancy against
+    sex'``)."""
     try:
         _first_problem_refused(mapping, source, complete=False)
     except LabValueError as error:
-        return 1 + sum(1 for _ in _later_problems(mapping, error, source))
-    return 0
+        return [_problem_name(problem)
+                for problem in [error, *_later_problems(mapping, error, source)]]
+    return []
+
+
+def _problem_name(error: LabValueError) -> str:
+    return " against ".join(error.between) or str(error.key)
 
 
 #: How many problems of one set of lab values :func:`lab_readings` reads every way they may
@@ -1072,7 +1080,7 @@ def _later_problems(mapping: Mapping[str, object], error: LabValueError, source:
 def _with_the_rest(error: LabValueError, later: Iterable[LabValueError]) -> LabValueError:
     """``error``, naming the keys of the ``later`` problems it was refused with (QA 42 L-1: only
     the first was named, and the values corrected were refused again)."""
-    names = [" against ".join(problem.between) or str(problem.key) for problem in later]
+    names = [_problem_name(problem) for problem in later]
     if not names:
         return error
     return error.saying(f"{error} (also refused: {', '.join(names)})")
@@ -1102,10 +1110,30 @@ class LabRow:
     values: Mapping[str, object]
     #: Where they stand (the file, and the slide or line), the start of their messages.
     source: str
+    #: Why the file's structure leaves the row unreadable (a CSV row with more cells than
+    #: column names, whose values are read as not given) or in doubt (a second row for its
+    #: slide, in :attr:`others`): the file is refused, keeping the URGENT line of the slide's
+    #: values read every way they may be (QA 43 M-2: refused with no line).
+    problem: str | None = None
+    #: The values of the other rows given for the same slide, as written.
+    others: tuple[Mapping[str, object], ...] = ()
 
     def parsed(self, *, complete: bool = True) -> Labs:
         """The values read by :func:`parse_labs`."""
+        if self.problem is not None:
+            raise LabValueError(self.problem)
         return parse_labs(self.values, source=self.source, complete=complete)
+
+    def readings(self, problems_read: int = 0) -> tuple[list[Labs], list[Labs]]:
+        """:func:`lab_readings` of each set of values the row may be."""
+        each = [lab_readings(values, source=self.source, problems_read=problems_read)
+                for values in (self.values, *self.others)]
+        return ([labs for readings, _ in each for labs in readings],
+                [labs for _, without in each for labs in without])
+
+    def refused(self) -> list[str]:
+        """:func:`refused_names` of the row's values."""
+        return refused_names(self.values, source=self.source)
 
 
 def _object_with_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -1129,20 +1157,30 @@ def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
         raise LabValueError(f"{path}: not a lab file (JSON nested too deeply)") from None
     if not isinstance(data, dict):
         raise LabValueError(f"{path}: expected a JSON object of lab values")
-    for slide, value in data.items():
-        if isinstance(value, Repeated) and all(isinstance(each, dict) for each in value):
-            raise value.refused(repr(slide), str(path))
-    nested = [isinstance(value, dict) for value in data.values()]
+    nested = [isinstance(value, dict) or _slide_repeated(value) for value in data.values()]
     if data and all(nested):
         slides = [slide_name(slide) for slide in data]
         if len(set(slides)) < len(slides):
             raise LabValueError(f"{path}: a slide named twice (the same letters, composed "
                                 "differently)")
-        return {slide_name(slide): LabRow(values, f"{path} slide {slide!r}")
+        return {slide_name(slide): _json_row(slide, values, path)
                 for slide, values in data.items()}
     if any(nested):
         raise LabValueError(f"{path}: mixes lab values and per-slide objects at the top level")
     return {"": LabRow(data, str(path))}
+
+
+def _slide_repeated(value: object) -> bool:
+    return isinstance(value, Repeated) and all(isinstance(each, dict) for each in value)
+
+
+def _json_row(slide: str, values: dict | Repeated, path: Path) -> LabRow:
+    """The row of ``slide`` in a per-slide JSON lab file; a slide given twice, as each."""
+    source = f"{path} slide {slide!r}"
+    if not isinstance(values, Repeated):
+        return LabRow(values, source)
+    return LabRow(values[0], source, problem=str(values.refused(repr(slide), str(path))),
+                  others=values[1:])
 
 
 def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
@@ -1158,17 +1196,22 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
                 continue
             where = _row_lines(cells, lines.line_num)
             source = f"{path} {where}"
-            if len(cells) > len(names):
-                raise LabValueError(f"{source}: more cells than column names")
             row = _row_values(names, cells)
             slide = slide_name((row.pop("slide") or "").strip())
             if not slide:
                 raise LabValueError(f"{source}: the slide name is empty")
+            if len(cells) > len(names):  # a cell split in two: which value is whose?
+                row, problem = {}, f"{source}: more cells than column names"
+            else:
+                problem = None
             if slide in result:
-                raise LabValueError(f"{source}: slide {slide!r} has a row already, "
-                                    f"{where_given[slide]}: one row per slide")
+                first = result[slide]
+                problem = first.problem or (f"{source}: slide {slide!r} has a row already, "
+                                            f"{where_given[slide]}: one row per slide")
+                result[slide] = replace(first, problem=problem, others=(*first.others, row))
+                continue
             where_given[slide] = where
-            result[slide] = LabRow(row, f"{source} (slide {slide!r})")
+            result[slide] = LabRow(row, f"{source} (slide {slide!r})", problem)
     except csv.Error as exc:
         raise LabValueError(f"{path}: not a readable CSV: {exc}") from exc
     if not result:
@@ -1260,7 +1303,11 @@ def read_labs_file(path: str | os.PathLike[str], *, complete: bool = True) -> di
     LabValueError
         The file cannot be read or parsed, or holds an invalid value (message names the file).
     """
-    return {slide: row.parsed(complete=complete) for slide, row in read_lab_rows(path).items()}
+    rows = read_lab_rows(path)
+    for row in rows.values():  # the file's structure before its values
+        if row.problem is not None:
+            raise LabValueError(row.problem)
+    return {slide: row.parsed(complete=complete) for slide, row in rows.items()}
 
 
 def check_lab_slides(by_slide: Mapping[str, Labs], slides: Sequence[str], *, source: str) -> None:
@@ -1326,8 +1373,15 @@ def labs_for_slide(by_slide: Mapping[str, Labs], slide: str | None, *, source: s
         raise LabValueError(f"{source}: the lab file is per slide; name the slide with --slide")
     if slide not in by_slide:
         names = ", ".join(sorted(by_slide))
-        raise LabValueError(f"{source}: no lab values for slide {slide!r} (has: {names})")
+        slip = slide_slip(slide, by_slide)
+        hint = f"; did you mean {slip!r}?" if slip is not None else ""
+        raise LabValueError(f"{source}: no lab values for slide {slide!r} (has: {names}){hint}")
     return by_slide[slide]
+
+
+def slide_slip(slide: str | None, by_slide: Mapping[str, object]) -> str | None:
+    """The slide of ``by_slide`` that ``slide`` is a slip of (:func:`_close_name`), if any."""
+    return None if slide is None else _close_name(slide, list(by_slide))
 
 
 #: Control PTs (s) and ISIs of thromboplastins in use, and a margin for rounding and local

@@ -641,6 +641,45 @@ def test_a_contradiction_with_the_command_line_names_the_files_row(tmp_path, cap
                             "metastatic cancer is an active one; correct one of them\n")
 
 
+SEVERE_CSV = "slide,platelets,hemoglobin,adamts13\ns1,10,8 g/dL,5 %\n"
+SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "5 %"]
+
+
+@pytest.mark.parametrize(("name", "text", "args", "corrected", "why"), [
+    # QA 43 M-2: a file refused for its structure kept no line, this slide's row intact.
+    ("labs.csv", SEVERE_CSV + "s2,250,13 g/dL,80 %,1\n", ["--slide", "s1"], SEVERE_OPTIONS,
+     "{labs} line 3: more cells than column names"),
+    ("labs.csv", SEVERE_CSV + "s1,10,8 g/dL,4 %\n", ["--slide", "s1"], SEVERE_OPTIONS,
+     "{labs} line 3: slide 's1' has a row already, line 2: one row per slide"),
+    ("labs.json", '{"s1": {"adamts13": "5 %"}, "s1": {"adamts13": "4 %"}}',
+     ["--slide", "s1", *SEVERE_OPTIONS[:4]], SEVERE_OPTIONS,
+     "{labs}: 's1' given twice ({{'adamts13': '5 %'}} and {{'adamts13': '4 %'}}): keep the one "
+     "the verdict should use"),
+    ("labs.csv", SEVERE_CSV, ["--slide", "S1"], SEVERE_OPTIONS,
+     "{labs}: no lab values for slide 'S1' (has: s1); did you mean 's1'?"),
+    # ... or unreadable, read as not given: the command line's values keep their line.
+    ("labs.json", '{"platelets": 10, "adamts13": "5%", ', SEVERE_OPTIONS, SEVERE_OPTIONS,
+     "{labs}: not valid JSON: Expecting property name enclosed in double quotes: line 1 column "
+     "37 (char 36)"),
+    # QA 43 L-1: problems in the file and on the command line are all named.
+    ("labs.json", json.dumps(SEVERE | {"transplant": "maybe"}), ["--hemoglobin", "8"],
+     [*SEVERE_OPTIONS, "--transplant", "no"],
+     "{labs}: transplant = 'maybe': expected true/false (or yes/no, 1/0) (also refused on "
+     "the command line: hemoglobin)"),
+])
+def test_a_lab_file_refused_whole_keeps_the_line_of_this_slides_values(
+        name, text, args, corrected, why, tmp_path, capsys):
+    assert main(["verdict", "--schistocytes", "3", *corrected]) == 0
+    expected = capsys.readouterr().out.split("\n")[0]
+    assert expected.startswith("URGENT - TTP likely")
+    labs = tmp_path / name
+    labs.write_text(text)
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), *args]) == 2
+    refused = capsys.readouterr()
+    assert (refused.out.split("\n")[0], refused.err) == (
+        expected, f"smearscan verdict: {why.format(labs=labs)}\n")
+
+
 def test_a_value_refused_in_a_lab_file_is_not_made_right_by_the_command_line(tmp_path, capsys):
     # QA 41 L-2: the refusal did not say why the command line's value did not help.
     labs = tmp_path / "labs.json"
