@@ -46,7 +46,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
@@ -1066,11 +1066,26 @@ def _later_problems(mapping: Mapping[str, object], error: LabValueError, source:
                     ) -> Iterator[LabValueError]:
     """The problems of ``mapping`` after ``error``, each found with the keys refused before it
     read as not given."""
-    rest = dict(mapping)
-    while error.key in rest or error.between:
-        rest = _without_keys(rest, error)
+
+    def rest(values: dict[str, object], error: LabValueError) -> dict[str, object] | None:
+        refused = error.key in values or error.between
+        return _without_keys(values, error) if refused else None
+
+    return _later_refusals(dict(mapping), error, rest,
+                           lambda values: _first_problem_refused(values, source, complete=False))
+
+
+T = TypeVar("T")
+
+
+def _later_refusals(values: T, error: LabValueError,
+                    rest: Callable[[T, LabValueError], T | None], refuse: Callable[[T], object]
+                    ) -> Iterator[LabValueError]:
+    """The refusals of ``refuse`` after ``error``: each of the ``rest`` of ``values`` without
+    what those before it refused (None: nothing left to refuse)."""
+    while (values := rest(values, error)) is not None:
         try:
-            _first_problem_refused(rest, source, complete=False)
+            refuse(values)
             return
         except LabValueError as later:
             yield later
@@ -1456,15 +1471,14 @@ def _later_conflicts(labs: Labs, overrides: Labs, error: LabValueError, source: 
                      ) -> Iterator[LabValueError]:
     """The contradictions between ``labs`` and ``overrides`` after ``error``, each found with
     the keys of those before it not given."""
-    while error.between:
-        labs, overrides = (functools.reduce(_without, error.between, each)
-                           for each in (labs, overrides))
-        try:
-            _merged_first_refused(labs, overrides, source)
-            return
-        except LabValueError as later:
-            yield later
-            error = later
+
+    def rest(pair: tuple[Labs, Labs], error: LabValueError) -> tuple[Labs, Labs] | None:
+        if not error.between:
+            return None
+        return tuple(functools.reduce(_without, error.between, each) for each in pair)
+
+    return _later_refusals((labs, overrides), error, rest,
+                           lambda pair: _merged_first_refused(*pair, source))
 
 
 def _merged_first_refused(labs: Labs, overrides: Labs, source: str) -> Labs:
