@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 if TYPE_CHECKING:  # the CLI imports what a command needs inside it
     from smearscan.labs import LabRow, Labs
@@ -455,8 +456,8 @@ as such; where the verdict would differ within its range (ADAMTS13 '<20 %%' span
 cut-off) it is refused (exit code 2): give the measured value. An option given twice (a lab
 value, --schistocytes, --rbc-counted, --labs, ...), or a key given twice in one object of a
 JSON lab file, is refused too (exit code 2): keep the one the verdict should use. A value
-refused as written, on the command line or in --labs, still prints first the URGENT line its
-possible readings call for, if any (this tool's rule).
+refused as written, on the command line or in --labs, or an option given twice, still prints
+first the URGENT line its possible readings call for, if any (this tool's rule).
 Reticulocytes: give a SI fraction with its unit, --reticulocytes '0.021 fraction' (= 2.1%%). A
 value over 50%% is refused (this tool's rule: a bare 85 is probably an absolute count), and so
 is a count in x10^9/L: it needs the red-cell count to become a %%.
@@ -477,23 +478,13 @@ def _ambiguity_lines() -> str:
     return "\n".join(lines) + "\n  (zero is zero in every unit and is never refused)"
 
 
-class _Once(argparse.Action):
-    """Store an option's value, refusing a second one: two counts or two files must not be
-    settled silently by taking the last. The option's default must be ``None``."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
-        earlier = getattr(namespace, self.dest)
-        if earlier is not None:
-            parser.error(f"{option_string} given twice ({str(earlier)!r} and {str(values)!r}): "
-                         "keep the one the verdict should use")
-        setattr(namespace, self.dest, values)
-
-
-class _LabOption(argparse.Action):
-    """Store a lab value; given more than once, each copy (:class:`~smearscan.labs.Repeated`),
-    which the lab values refuse keeping the URGENT line the copies call for (QA 43 H-3: an
-    option given twice beside a TTP picture was refused with no line)."""
+class _Copies(argparse.Action):
+    """Store an option's value; given more than once, each copy
+    (:class:`~smearscan.labs.Repeated`), which ``smearscan verdict`` refuses: two results for
+    one lab value (a typo, or two draws), two counts or two files must not be settled silently
+    by taking the last. The refusal keeps the URGENT line the copies call for (QA 43 H-3: an
+    option given twice beside a TTP picture was refused with no line). The option's default
+    must be ``None``."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: object, option_string: str | None = None) -> None:
@@ -513,34 +504,34 @@ def verdict_parser() -> argparse.ArgumentParser:
         prog="smearscan verdict", description=_VERDICT_DESCRIPTION % _ambiguity_lines(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--schistocytes", type=_percent, metavar="PCT", action=_Once,
+    source.add_argument("--schistocytes", type=_percent, metavar="PCT", action=_Copies,
                         help="schistocytes as %% of red cells (from a manual or other count); "
                              "with --rbc-counted it must be a whole number of cells at the "
                              "decimals written (this tool's rule)")
-    source.add_argument("--summary", type=_path, metavar="FILE", action=_Once,
+    source.add_argument("--summary", type=_path, metavar="FILE", action=_Copies,
                         help="summary.json of a smearscan run (with --slide when it holds "
                              "several slides)")
-    parser.add_argument("--slide", action=_Once,
+    parser.add_argument("--slide", action=_Copies,
                         help="slide name in --summary (and row of a per-slide --labs)")
-    parser.add_argument("--rbc-counted", type=_positive_int, metavar="N", action=_Once,
+    parser.add_argument("--rbc-counted", type=_positive_int, metavar="N", action=_Copies,
                         help="red cells behind --schistocytes (checks the 1000-cell rule and "
                              "gives the percentage its 95%% interval)")
     parser.add_argument("--nrbc", action="store_true", help="nucleated red cells were seen")
     parser.add_argument("--leukoerythroblastic", choices=("present", "possible", "absent"),
-                        action=_Once,
+                        action=_Copies,
                         help="leukoerythroblastic picture on the smear (NRBCs and immature "
                              "granulocytes), from a manual review")
-    parser.add_argument("--population", choices=tuple(LIMIT_PERCENT), action=_Once,
+    parser.add_argument("--population", choices=tuple(LIMIT_PERCENT), action=_Copies,
                         help="reference limit for --schistocytes: 1%% adults (the default) and "
                              "term neonates, 5%% preterm infants (ICSH 2021)")
-    parser.add_argument("--labs", type=_path, metavar="FILE", action=_Once,
+    parser.add_argument("--labs", type=_path, metavar="FILE", action=_Copies,
                         help="lab values: a JSON object, or CSV with a 'slide' column")
     parser.add_argument("--json", action="store_true", help="print JSON for programs")
     labs = parser.add_argument_group("lab values (override --labs)")
     for key, spec in LAB_KEYS.items():
         unit = f" [{spec.unit}]" if spec.unit else ""
         labs.add_argument(f"--{key.replace('_', '-')}", dest=f"lab_{key}", metavar="VALUE",
-                          action=_LabOption, help=f"{spec.meaning}{unit}".replace("%", "%%"))
+                          action=_Copies, help=f"{spec.meaning}{unit}".replace("%", "%%"))
     return parser
 
 
@@ -560,6 +551,9 @@ def _run_verdict(argv: list[str]) -> int:
     parser = verdict_parser()
     args, unknown = parser.parse_known_args(argv)
     args.misspelt, stray = _unknown_options(unknown)
+    twice = _options_given_twice(args)
+    if twice:
+        _refuse_copies(parser, args, twice, stray)
     notes: list[str] = []
     try:
         smear, labs, notes, ldh_origin = _verdict_inputs(args)
@@ -586,6 +580,55 @@ def _run_verdict(argv: list[str]) -> int:
     _say(json.dumps(data, indent=2) if args.json else format_text(verdict, notes=notes),
          sys.stdout)
     return EXIT_OK
+
+
+def _options_given_twice(args: argparse.Namespace) -> dict[str, tuple]:
+    """The options other than lab values (which the lab values refuse) given more than once,
+    each with its copies, by ``args``' name."""
+    from smearscan.labs import Repeated
+
+    return {dest: value for dest, value in vars(args).items()
+            if isinstance(value, Repeated) and not dest.startswith("lab_")}
+
+
+def _refuse_copies(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                   twice: dict[str, tuple], stray: list[str]) -> NoReturn:
+    """Refuse the options given ``twice``, after the URGENT line that reading each copy calls
+    for; with ``--summary``, none (each would say its own recorded lab values)."""
+    import json
+
+    dest, copies = next(iter(twice.items()))
+    message = _and_stray(f"--{dest.replace('_', '-')} given twice ({str(copies[0])!r} and "
+                         f"{str(copies[1])!r}): keep the one the verdict should use", stray)
+    line = None if "summary" in twice else _urgent_over_copies(args, twice)
+    if line is not None:
+        _say(json.dumps({"urgent": line, "unresolved": message}, indent=2) if args.json
+             else line, sys.stdout)
+    parser.error(message)
+
+
+def _urgent_over_copies(args: argparse.Namespace, twice: dict[str, tuple]) -> str | None:
+    """The URGENT line of ``args`` with each copy of the options given ``twice`` in turn
+    (:func:`~smearscan.verdict.urgent_over_lines`)."""
+    from smearscan.labs import Labs, LabValueError
+    from smearscan.verdict import (
+        SlideNotFoundError,
+        UnresolvedBoundError,
+        urgent_over_lines,
+        urgent_over_readings,
+    )
+
+    lines, labs = set(), Labs()
+    for copies in itertools.product(*twice.values()):
+        one = argparse.Namespace(**(vars(args) | dict(zip(twice, copies, strict=True))))
+        try:
+            smear, labs, _, _ = _verdict_inputs(one)
+            lines.add(urgent_over_readings(smear, [labs], []))
+        except UnresolvedBoundError as error:
+            lines.add(error.urgent)
+        except (LabValueError, SlideNotFoundError, ValueError):
+            lines.add(None)  # a copy refused otherwise: it calls for no line
+    return urgent_over_lines(lines, labs)
 
 
 def _unrecognized(stray: list[str]) -> str:

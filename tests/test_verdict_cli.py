@@ -54,6 +54,38 @@ def test_an_option_given_twice_exits_2_naming_both_in_one_line(option, first, se
         "the verdict should use (see smearscan verdict --help)\n")
 
 
+@pytest.mark.parametrize(("option", "first", "second", "lines_agree"), [
+    ("--schistocytes", "3", "0.2", True), ("--rbc-counted", "1000", "2000", True),
+    ("--population", "adult", "preterm", True), ("--labs", "{five}", "{fifty}", False),
+])
+def test_an_option_given_twice_keeps_the_line_its_copies_call_for(
+        option, first, second, lines_agree, tmp_path, capsys):
+    # QA 43 H-3: '--schistocytes 3 --schistocytes 3' beside a TTP picture was refused with no
+    # line. Each copy read alone gives "TTP likely"; the lab files' ADAMTS13 of 5% and 50%
+    # give lines that differ.
+    files = {"five": tmp_path / "five.json", "fifty": tmp_path / "fifty.json"}
+    files["five"].write_text(json.dumps({"adamts13": "5 %"}))
+    files["fifty"].write_text(json.dumps({"adamts13": "50 %"}))
+    first, second = first.format(**files), second.format(**files)
+    picture = ["verdict", *SEVERE_OPTIONS[:4], *(["--adamts13", "5 %"] if option != "--labs"
+                                                 else []),
+               *(["--schistocytes", "3"] if option != "--schistocytes" else [])]
+    lines = set()
+    for copy in (first, second):
+        assert main([*picture, option, copy]) == 0
+        lines.add(capsys.readouterr().out.split("\n")[0])
+    assert len(lines) == (1 if lines_agree else 2)
+    expected = lines.pop() if lines_agree else urgent_ttp("possible", "refused")
+    assert expected.startswith("URGENT - TTP")
+    with pytest.raises(SystemExit) as exit_info:
+        main([*picture, option, first, option, second])
+    assert exit_info.value.code == 2
+    refused = capsys.readouterr()
+    assert (refused.out.split("\n")[0], refused.err) == (
+        expected, f"smearscan verdict: error: {option} given twice ('{first}' and '{second}'): "
+                  "keep the one the verdict should use (see smearscan verdict --help)\n")
+
+
 def test_a_summary_given_twice_exits_2_in_one_line(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["verdict", "--summary", "a.json", "--summary", "b.json", "--slide", "S1"])

@@ -25,6 +25,7 @@ from smearscan.verdict.assessment import (
     Verdict,
     assess,
     slide_verdict,
+    urgent_over_lines,
     urgent_over_readings,
 )
 from smearscan.verdict.differential import Cause, urgent_ttp
@@ -59,6 +60,7 @@ __all__ = [
     "plasmic_score",
     "rules_markdown",
     "urgent_ttp",
+    "urgent_over_lines",
     "urgent_over_readings",
     "slide_verdict",
     "smear_findings_from_summary",

@@ -223,7 +223,14 @@ def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
     if not lines - {None}:
         lines |= {_urgent_line(smear, labs) for labs in _fewest_dropped(without)}
     known = [*without, *readings]
-    return _urgent_over_range(lines, known[0], "refused") if known else None
+    return urgent_over_lines(lines, known[0]) if known else None
+
+
+def urgent_over_lines(lines: set[str | None], labs: Labs) -> str | None:
+    """The URGENT line over the ``lines`` that each reading of a refused input calls for (of
+    ``labs``, one of them): None where none calls for one, the line where all agree, else one
+    that says TTP possible and asks for the input corrected (this tool's rule)."""
+    return _urgent_over_range(lines, labs, "refused")
 
 
 #: How many sets of lab values with refused values read as not given
