@@ -500,9 +500,11 @@ def verdict_parser() -> argparse.ArgumentParser:
     from smearscan.labs import LAB_KEYS
     from smearscan.slide_stats import LIMIT_PERCENT
 
+    # No abbreviations: '--ad 5%' was read silently as --adamts13, and '--hapto' refused as
+    # ambiguous with no URGENT line (QA 44); unknown, each is read as a misspelt lab key.
     parser = _Parser(
         prog="smearscan verdict", description=_VERDICT_DESCRIPTION % _ambiguity_lines(),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--schistocytes", type=_percent, metavar="PCT", action=_Copies,
                         help="schistocytes as %% of red cells (from a manual or other count); "
@@ -672,7 +674,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     they rest on (a review of the slide in progress or set aside), and where the LDH came from
     (the command line, the lab file or the summary), which its refusal names."""
     from smearscan.labs import Labs, LabValueError, parse_labs, with_overrides
-    from smearscan.verdict import SmearFindings, UnresolvedBoundError, smear_findings_from_summary
+    from smearscan.verdict import UnresolvedBoundError, smear_findings_from_summary
     from smearscan.verdict.values import show
 
     recorded, notes = Labs(), []
@@ -686,10 +688,8 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
         if args.labs is None:  # the values the run was given, as its verdict used them
             recorded = _recorded_labs(summary, args.slide, args.summary)
     else:
-        smear = SmearFindings.from_percentage(
-            _counted_percent(args.schistocytes, args.rbc_counted), rbc_counted=args.rbc_counted,
-            population=args.population or "adult", nrbc_present=args.nrbc or None,
-            leukoerythroblastic=args.leukoerythroblastic)
+        smears, count_refused = _smears_counted(args)
+        smear = smears[0]
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v is not None}
     given |= args.misspelt  # refused as unknown keys, read as the keys they are close to
     labs, row = (recorded, None) if args.labs is None else _file_labs(args, smear, given)
@@ -720,7 +720,33 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
               for key in given if getattr(labs, key) is not None
               and (getattr(labs, key) != getattr(overrides, key)
                    or _written_in(key, labs, overrides))]
+    if args.summary is None and count_refused is not None:
+        # Refused keeping the line the count read either way calls for (QA 44 H-1).
+        from smearscan.verdict import urgent_over_lines, urgent_over_readings
+
+        lines = {urgent_over_readings(each, [merged], []) for each in smears}
+        raise UnresolvedBoundError(str(count_refused), urgent_over_lines(lines, merged))
     return smear, merged, notes, _ldh_origin(labs, overrides, where)
+
+
+def _smears_counted(args: argparse.Namespace) -> tuple[list, ValueError | None]:
+    """The smear findings of ``--schistocytes`` (of ``--rbc-counted``), and None; where no whole
+    number of cells gives the percentage (:func:`_counted_percent`), those of the percentage
+    without the count and of the nearest whole number of cells, with the refusal."""
+    from smearscan.verdict import SmearFindings
+
+    def smear(percent: float, rbc_counted: int | None) -> SmearFindings:
+        return SmearFindings.from_percentage(
+            percent, rbc_counted=rbc_counted, population=args.population or "adult",
+            nrbc_present=args.nrbc or None, leukoerythroblastic=args.leukoerythroblastic)
+
+    try:
+        return [smear(_counted_percent(args.schistocytes, args.rbc_counted),
+                      args.rbc_counted)], None
+    except ValueError as error:
+        cells = round(float(args.schistocytes) * args.rbc_counted / 100)
+        nearest = 100 * min(cells, args.rbc_counted) / args.rbc_counted
+        return [smear(float(args.schistocytes), None), smear(nearest, args.rbc_counted)], error
 
 
 def _written_in(key: str, recorded: Labs, overrides: Labs) -> str:

@@ -648,6 +648,31 @@ def test_words_the_command_line_does_not_know_keep_the_line(stray, why, capsys):
                                                          f"smearscan verdict: {why}\n")
 
 
+@pytest.mark.parametrize(("refused", "corrected", "why"), [
+    # QA 44 H-3: an abbreviation was read silently ('--ad' as --adamts13), or refused as
+    # ambiguous with no line ('--hapto').
+    (["--adamts13", "5 %", "--hapto", "<0.1 g/L"], ["--adamts13", "5 %", "--haptoglobin",
+                                                    "<0.1 g/L"],
+     "command line: unknown option '--hapto'; did you mean '--haptoglobin'?"),
+    (["--ad", "5 %"], [], "command line: unknown option '--ad'; --help lists the options"),
+    # QA 44 H-1: a percentage no whole number of the red cells counted gives.
+    (["--adamts13", "5 %", "--rbc-counted", "1000", "--schistocytes", "3.33"],
+     ["--adamts13", "5 %", "--rbc-counted", "1000", "--schistocytes", "3.3"],
+     "--schistocytes 3.33 of --rbc-counted 1000 is 33.3 cells, not a whole number (33 of 1000 "
+     "is 3.3%): give the percentage of the count (this tool's rule)"),
+])
+def test_a_refused_option_keeps_the_line_of_its_correction(refused, corrected, why, capsys):
+    picture = ["verdict", "--platelets", "10", "--hemoglobin", "8 g/dL"]
+    count = [] if "--schistocytes" in refused else ["--schistocytes", "3"]
+    assert main([*picture, *count, *corrected]) == 0
+    expected = capsys.readouterr().out.split("\n")[0]
+    assert expected.startswith("URGENT - TTP")
+    assert main([*picture, *count, *refused]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out.split("\n")[0], captured.err) == (expected,
+                                                           f"smearscan verdict: {why}\n")
+
+
 def test_a_column_given_twice_in_a_lab_csv_keeps_the_line(tmp_path, capsys):
     labs = tmp_path / "labs.csv"
     labs.write_text("slide,platelets,hemoglobin,adamts13,adamts13\ns1,10,8 g/dL,5 %,4 %\n")
