@@ -1201,9 +1201,13 @@ def _json_row(slide: str, values: dict | Repeated, path: Path) -> LabRow:
 def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
     lines = csv.reader(io.StringIO(text))
     try:
-        names = next(lines, [])
+        names: list[str | None] = next(lines, [])
+        header = None
         if names.count("slide") != 1:
-            raise LabValueError(f"{path}: a lab CSV needs one 'slide' column{_header_hint(names)}")
+            # Refused, but read by the column that is a slip of 'slide' ('Slide', a second
+            # 'slide'), for the URGENT line of this slide's values (QA 44 H-4, M-1).
+            header = f"{path}: a lab CSV needs one 'slide' column{_header_hint(names)}"
+            names = _slide_column(names, header)
         result: dict[str, LabRow] = {}
         where_given: dict[str, str] = {}
         for cells in lines:
@@ -1218,7 +1222,7 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
             if len(cells) > len(names):  # a cell split in two: which value is whose?
                 row, problem = {}, f"{source}: more cells than column names"
             else:
-                problem = None
+                problem = header
             if slide in result:
                 first = result[slide]
                 problem = first.problem or (f"{source}: slide {slide!r} has a row already, "
@@ -1234,13 +1238,24 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
     return result
 
 
-def _row_values(names: Sequence[str], cells: Sequence[str]) -> dict[str, object]:
+def _slide_column(names: list[str | None], problem: str) -> list[str | None]:
+    """``names`` with the first column that is a slip of ``slide`` as it, and the others such
+    (None) left out; none raises ``problem``."""
+    slips = [index for index, name in enumerate(names) if _slip_key(name) == "slide"]
+    if not slips:
+        raise LabValueError(problem)
+    return ["slide" if index == slips[0] else None if index in slips else name
+            for index, name in enumerate(names)]
+
+
+def _row_values(names: Sequence[str | None], cells: Sequence[str]) -> dict[str, object]:
     """A CSV row's cells by column name, a cell missing at the end as ``None`` (as
     :class:`csv.DictReader` reads it), and the cells of a column repeated as :class:`Repeated`
-    (read as each)."""
+    (read as each); a column named None left out."""
     row: dict[str, object] = {}
     for name, cell in itertools.zip_longest(names, cells[:len(names)]):
-        row[name] = Repeated.adding(row[name], cell) if name in row else cell
+        if name is not None:
+            row[name] = Repeated.adding(row[name], cell) if name in row else cell
     return row
 
 

@@ -714,6 +714,12 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
      "the verdict should use"),
     ("labs.csv", SEVERE_CSV, ["--slide", "S1"], SEVERE_OPTIONS,
      "{labs}: no lab values for slide 'S1' (has: s1); did you mean 's1'?"),
+    # QA 44 H-4, M-1: the slide column twice, or named 'Slide', read as the slide column.
+    ("labs.csv", "slide," + SEVERE_CSV.replace("\ns1,", "\ns1,s1,"), ["--slide", "s1"],
+     SEVERE_OPTIONS, "{labs}: a lab CSV needs one 'slide' column"),
+    ("labs.csv", "S" + SEVERE_CSV[1:], ["--slide", "s1"], SEVERE_OPTIONS,
+     "{labs}: a lab CSV needs one 'slide' column (it has 'Slide': name the column 'slide', in "
+     "lower case)"),
     # ... or unreadable, read as not given: the command line's values keep their line.
     ("labs.json", '{"platelets": 10, "adamts13": "5%", ', SEVERE_OPTIONS, SEVERE_OPTIONS,
      "{labs}: not valid JSON: Expecting property name enclosed in double quotes: line 1 column "
