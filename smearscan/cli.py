@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import itertools
 import os
 import signal
@@ -599,9 +600,12 @@ def _refuse_copies(parser: argparse.ArgumentParser, args: argparse.Namespace,
     for; with ``--summary``, none (each would say its own recorded lab values)."""
     import json
 
+    from smearscan.errors import printable
+
     dest, copies = next(iter(twice.items()))
-    message = _and_stray(f"--{dest.replace('_', '-')} given twice ({str(copies[0])!r} and "
-                         f"{str(copies[1])!r}): keep the one the verdict should use", stray)
+    twice_said = (f"--{dest.replace('_', '-')} given twice ({str(copies[0])!r} and "
+                  f"{str(copies[1])!r}): keep the one the verdict should use")
+    message = printable(_and_stray(twice_said, stray))
     line = None if "summary" in twice else _urgent_over_copies(args, twice)
     if line is not None:
         _say(json.dumps({"urgent": line, "unresolved": message}, indent=2) if args.json
@@ -624,7 +628,10 @@ def _urgent_over_copies(args: argparse.Namespace, twice: dict[str, tuple]) -> st
     for copies in itertools.product(*twice.values()):
         one = argparse.Namespace(**(vars(args) | dict(zip(twice, copies, strict=True))))
         try:
-            smear, labs, _, _ = _verdict_inputs(one)
+            # Quiet: the refusal is the one line on stderr (QA 44 L-1: a summary's notice was
+            # said once per copy).
+            with contextlib.redirect_stderr(io.StringIO()):
+                smear, labs, _, _ = _verdict_inputs(one)
             lines.add(urgent_over_readings(smear, [labs], []))
         except UnresolvedBoundError as error:
             lines.add(error.urgent)

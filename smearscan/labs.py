@@ -777,16 +777,25 @@ def _alternatives(mapping: dict[str, object], error: LabValueError
     refused = error.key
     if error.written:  # a key given more than once: as each copy, one of which it is
         return [{**mapping, refused: value} for value in error.written], []
-    if refused not in LAB_KEYS:  # a misspelt key: as each one it is close to, unless given
-        renamed = [_in_key_order({close if key == refused else key: value
-                                  for key, value in mapping.items()})
-                   for close in close_keys(refused) if close not in mapping]
-        return renamed, [_without_keys(mapping, error)]
+    if refused not in LAB_KEYS:  # a misspelt key: as each one it is close to
+        return ([_renamed(mapping, refused, close) for close in close_keys(refused)],
+                [_without_keys(mapping, error)])
     spec = LAB_KEYS[refused]
     # Six decimals: '12.888' would read as a thousands dot.
     corrected = [{**mapping, refused: f"{value:.6f} {spec.unit}".strip()}
                  for value in error.readings]
     return corrected, [_without_keys(mapping, error)]
+
+
+def _renamed(mapping: dict[str, object], misspelt: str, close: str) -> dict[str, object]:
+    """``mapping`` with the ``misspelt`` key read as ``close``; where ``close`` is given too, as
+    it given twice, read as each value (QA 44 M-2: '--adamts-13 5%' beside '--adamts13 50%' was
+    read only as not given)."""
+    value = mapping[misspelt]
+    if close in mapping:
+        value = Repeated.adding(mapping[close], value)
+    rest = {key: each for key, each in mapping.items() if key != misspelt}
+    return _in_key_order(rest | {close: value})
 
 
 def _without_keys(mapping: dict[str, object], error: LabValueError,

@@ -673,6 +673,20 @@ def test_a_refused_option_keeps_the_line_of_its_correction(refused, corrected, w
                                                            f"smearscan verdict: {why}\n")
 
 
+def test_a_misspelt_option_beside_its_key_is_read_as_the_key_given_twice(capsys):
+    # QA 44 M-2: '--adamts-13 5%' beside '--adamts13 50%' was read only as not given: no line,
+    # where the 5% reading gives "TTP likely".
+    picture = ["verdict", "--schistocytes", "3", "--platelets", "10", "--hemoglobin", "8 g/dL"]
+    assert main([*picture, "--adamts13", "50 %", "--adamts13", "5 %"]) == 2
+    twice = capsys.readouterr().out.split("\n")[0]
+    assert twice == urgent_ttp("possible", "refused")
+    assert main([*picture, "--adamts13", "50 %", "--adamts-13", "5 %"]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out.split("\n")[0], captured.err) == (
+        twice, "smearscan verdict: command line: unknown option '--adamts-13'; did you mean "
+               "'--adamts13'?\n")
+
+
 def test_a_column_given_twice_in_a_lab_csv_keeps_the_line(tmp_path, capsys):
     labs = tmp_path / "labs.csv"
     labs.write_text("slide,platelets,hemoglobin,adamts13,adamts13\ns1,10,8 g/dL,5 %,4 %\n")
