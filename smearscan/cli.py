@@ -684,7 +684,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
     from smearscan.verdict import UnresolvedBoundError, smear_findings_from_summary
     from smearscan.verdict.values import show
 
-    recorded, notes = Labs(), []
+    recorded, notes, count_refused = Labs(), [], None
     if args.summary is not None:
         _refuse_count_options(args)
         summary = _read_json(args.summary)
@@ -727,7 +727,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
               for key in given if getattr(labs, key) is not None
               and (getattr(labs, key) != getattr(overrides, key)
                    or _written_in(key, labs, overrides))]
-    if args.summary is None and count_refused is not None:
+    if count_refused is not None:
         # Refused keeping the line the count read either way calls for (QA 44 H-1).
         from smearscan.verdict import urgent_over_lines, urgent_over_readings
 

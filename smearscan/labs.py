@@ -1148,9 +1148,9 @@ class LabRow:
             raise LabValueError(self.problem)
         return parse_labs(self.values, source=self.source, complete=complete)
 
-    def readings(self, problems_read: int = 0) -> tuple[list[Labs], list[Labs]]:
+    def readings(self) -> tuple[list[Labs], list[Labs]]:
         """:func:`lab_readings` of each set of values the row may be."""
-        each = [lab_readings(values, source=self.source, problems_read=problems_read)
+        each = [lab_readings(values, source=self.source)
                 for values in (self.values, *self.others)]
         return ([labs for readings, _ in each for labs in readings],
                 [labs for _, without in each for labs in without])
