@@ -80,3 +80,16 @@ def test_the_readme_module_graph_is_the_code():
             for m, _ in _imported(path)
             if m not in (name, "errors", "__init__") and name not in ("__init__", "__main__")}
     assert drawn == code
+
+
+def test_every_sub_package_is_installed():
+    """A plain ``pip install .`` installs each sub-package: pyproject lists them by hand (the
+    shipped weights are mapped in as ``smearscan.models``), and a wheel built from it once lacked
+    ``classification`` and ``executor``."""
+    import tomllib
+
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+        "tool"]["setuptools"]["packages"]
+    found = ["smearscan"] + [f"smearscan.{path.parent.name}"
+                             for path in (ROOT / "smearscan").glob("*/__init__.py")]
+    assert sorted(listed) == sorted([*found, "smearscan.models"])
