@@ -55,7 +55,8 @@ __all__ = ["LAB_KEYS", "MOST_PROBLEMS_READ", "Bound", "LabKey", "LabRow", "LabVa
            "Repeated", "ambiguous_units", "check_lab_slides", "check_ldh", "close_keys",
            "lab_readings", "labs_for_slide", "ldh_limit_implausible", "ldh_maybe_in_ukat",
            "ldh_not_serum", "ldh_under_serum_level", "ldh_without_limit", "merged_readings",
-           "parse_labs", "read_lab_rows", "read_labs_file", "refused_names", "slide_slip",
+           "parse_labs", "read_lab_rows", "read_labs_file", "refused_names", "slide_slips",
+           "slips_hint",
            "with_overrides"]
 
 
@@ -567,7 +568,10 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
                     f"in x10^3/uL ({value:g} x10^9/L)?")
     low, high = spec.plausible
     if value < 0 and low >= 0:
-        raise _fail(source, key, raw, "negative")
+        # Read as the number without its dash too (QA 44 H-1: '--adamts13 -5%' beside a TTP
+        # picture lost the line that 5% calls for).
+        unsigned = round(-value * factor, 6)
+        raise _fail(source, key, raw, "negative", [unsigned] if low <= unsigned <= high else [])
     converted = round(value * factor, 6)
     if not low <= converted <= high:
         unit = f" {spec.unit}" if spec.unit else ""  # INR has none
@@ -1412,15 +1416,22 @@ def labs_for_slide(by_slide: Mapping[str, Labs], slide: str | None, *, source: s
         raise LabValueError(f"{source}: the lab file is per slide; name the slide with --slide")
     if slide not in by_slide:
         names = ", ".join(sorted(by_slide))
-        slip = slide_slip(slide, by_slide)
-        hint = f"; did you mean {slip!r}?" if slip is not None else ""
-        raise LabValueError(f"{source}: no lab values for slide {slide!r} (has: {names}){hint}")
+        raise LabValueError(f"{source}: no lab values for slide {slide!r} (has: {names})"
+                            f"{slips_hint(slide_slips(slide, by_slide))}")
     return by_slide[slide]
 
 
-def slide_slip(slide: str | None, by_slide: Mapping[str, object]) -> str | None:
-    """The slide of ``by_slide`` that ``slide`` is a slip of (:func:`_close_name`), if any."""
-    return None if slide is None else _close_name(slide, list(by_slide))
+def slide_slips(slide: str | None, by_slide: Mapping[str, object]) -> list[str]:
+    """The slides of ``by_slide`` that ``slide`` is a slip of (:func:`_close_name`): each is
+    read where the slide is refused (QA 44 M-2: of 's_1' and 's1' for 'S1' only the first
+    was)."""
+    return [] if slide is None else [name for name in by_slide
+                                     if _slip_key(name) == _slip_key(slide)]
+
+
+def slips_hint(slips: Sequence[str]) -> str:
+    """``"; did you mean 's1'?"`` (or ``'s_1' or 's1'``) for a refusal; empty without slips."""
+    return f"; did you mean {' or '.join(map(repr, slips))}?" if slips else ""
 
 
 #: Control PTs (s) and ISIs of thromboplastins in use, and a margin for rounding and local

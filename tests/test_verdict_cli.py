@@ -245,10 +245,13 @@ def test_count_options_with_a_summary_are_refused_not_ignored(tmp_path, capsys, 
     # QA 8 #6: they were dropped without a word, exit 0 (a reviewer's "present" lost).
     path = tmp_path / "summary.json"
     path.write_text(json.dumps({"slides": {}}))
-    assert main(["verdict", "--summary", str(path), "--slide", "S1", *options]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verdict", "--summary", str(path), "--slide", "S1", *options])
+    assert exit_info.value.code == 2
     assert capsys.readouterr().err == (
-        f"smearscan verdict: {named}: not used with --summary, whose slide gives them; to judge "
-        "another count, give it with --schistocytes instead\n")
+        f"smearscan verdict: error: {named}: not used with --summary, whose slide gives them; to "
+        "judge another count, give it with --schistocytes instead (see smearscan verdict "
+        "--help)\n")
 
 
 @pytest.mark.parametrize("empty", ["", "unknown"])
@@ -734,6 +737,12 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
     ("labs.csv", "S" + SEVERE_CSV[1:], ["--slide", "s1"], SEVERE_OPTIONS,
      "{labs}: a lab CSV needs one 'slide' column (it has 'Slide': name the column 'slide', in "
      "lower case)"),
+    # QA 44 H-2: a per-slide file without --slide is read as each row; a slide two rows are
+    # a slip of, as each ('S_1' and 's1' for 'S1', QA 44 M-2).
+    ("labs.csv", SEVERE_CSV, [], SEVERE_OPTIONS,
+     "{labs}: the lab file is per slide; name the slide with --slide"),
+    ("labs.csv", SEVERE_CSV + "S_1,10,8 g/dL,6 %\n", ["--slide", "S1"], SEVERE_OPTIONS,
+     "{labs}: no lab values for slide 'S1' (has: S_1, s1); did you mean 's1' or 'S_1'?"),
     # ... or unreadable, read as not given: the command line's values keep their line.
     ("labs.json", '{"platelets": 10, "adamts13": "5%", ', SEVERE_OPTIONS, SEVERE_OPTIONS,
      "{labs}: not valid JSON: Expecting property name enclosed in double quotes: line 1 column "
@@ -844,3 +853,129 @@ def test_an_ldh_without_its_limit_is_refused_with_the_urgent_line_and_completed_
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["urgent"].startswith("URGENT - TTP possible: a medical emergency.")
     assert "LDH above the lab's upper limit" in [f["finding"] for f in verdict["findings"]["for"]]
+
+
+def _first_line(argv: list[str], capsys) -> tuple[str | None, str]:
+    """The URGENT line (None: none) a verdict run prints first, and its stderr."""
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+    captured = capsys.readouterr()
+    first = captured.out.split("\n")[0]
+    return (first if first.startswith("URGENT") else None), captured.err
+
+
+#: "TTP likely" whatever the smear or the other options say: ADAMTS13 5% decides it.
+LIKELY = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "5 %"]
+
+
+@pytest.mark.parametrize(("refused", "corrections", "why"), [
+    (["--population", "adults"], [["--population", "adult"]],
+     "argument --population: invalid choice: 'adults' (choose from 'adult', 'neonate', "
+     "'preterm')"),
+    (["--leukoerythroblastic", "yes"],
+     [["--leukoerythroblastic", "present"], ["--leukoerythroblastic", "possible"],
+      ["--leukoerythroblastic", "absent"], []],
+     "argument --leukoerythroblastic: invalid choice: 'yes' (choose from 'present', "
+     "'possible', 'absent')"),
+    (["--rbc-counted", "1,000"], [["--rbc-counted", "1000"], []],
+     "argument --rbc-counted: '1,000' is not a whole number"),
+    (["--rbc-counted", "1000.0"], [["--rbc-counted", "1000"], []],
+     "argument --rbc-counted: '1000.0' is not a whole number"),
+    (["--rbc-counted"], [[]], "argument --rbc-counted: expected one argument"),
+    (["--transplant"], [["--transplant", "yes"], ["--transplant", "no"], []],
+     "argument --transplant: expected one argument"),
+    (["--sepsis", "--inr", "1.1"], [["--inr", "1.1"]], "argument --sepsis: expected one argument"),
+    (["--labs"], [[]], "argument --labs: expected one argument"),
+    (["--nrbc=yes"], [["--nrbc"], []], "argument --nrbc: ignored explicit argument 'yes'"),
+    (["--schistocytes", "3,5"], [["--schistocytes", "3.5"]],
+     "argument --schistocytes: '3,5' is not a number"),
+    (["--schistocytes", "150"], [["--schistocytes", percent] for percent in ("0", "1", "5", "100")],
+     "argument --schistocytes: '150' is not a percentage (0-100)"),
+    ([], [["--schistocytes", percent] for percent in ("0", "1", "5", "100")],
+     "one of the arguments --schistocytes --summary is required"),
+    (["--schistocytes", "3", "--summary", "missing.json"], [["--schistocytes", "3"]],
+     "argument --summary: not allowed with argument --schistocytes"),
+])
+def test_an_option_refused_while_parsing_keeps_the_line_of_its_corrections(
+        refused, corrections, why, capsys):
+    # QA 44 H-1: argparse refused these before any value was read, printing no URGENT line
+    # beside a picture that calls for "TTP likely" however they are corrected.
+    count = ["--schistocytes", "3"] if refused[:1] == ["--rbc-counted"] or (
+        refused and "--schistocytes" not in refused) else []
+    lines = {_first_line(["verdict", *LIKELY, *count, *each], capsys)[0] for each in corrections}
+    assert len(lines) == 1 and lines != {None}
+    line, err = _first_line(["verdict", *LIKELY, *count, *refused], capsys)
+    assert (line, err) == (lines.pop(), f"smearscan verdict: error: {why} (see smearscan "
+                                        "verdict --help)\n")
+
+
+def test_options_read_where_argparse_refused_them(capsys):
+    # '3%' is 3%; '-h' is still the help, while '-hemoglobin' is a misspelt --hemoglobin (it
+    # was read as '-h emoglobin' and refused with no line); '--adamts13 -5%' is the value
+    # refused, read as 5% too.
+    picture = ["verdict", "--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13"]
+    assert _first_line([*picture, "5 %", "--schistocytes", "3%"], capsys) == (
+        _first_line([*picture, "5 %", "--schistocytes", "3"], capsys)[0], "")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verdict", "-h"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: smearscan verdict [--help]")
+    likely = _first_line([*picture, "5 %", "--schistocytes", "3"], capsys)[0]
+    assert likely.startswith("URGENT - TTP likely")
+    assert _first_line(["verdict", "--schistocytes", "3", "-hemoglobin", "8 g/dL",
+                        "--platelets", "10", "--adamts13", "5 %"], capsys) == (
+        likely, "smearscan verdict: command line: unknown option '-hemoglobin'; did you mean "
+                "'--hemoglobin'?\n")
+    assert _first_line([*picture, "-5%", "--schistocytes", "3"], capsys) == (
+        likely, "smearscan verdict: command line: adamts13 = '-5%': negative\n")
+
+
+def test_a_summary_slide_not_named_keeps_the_line_of_each_slide_it_may_be(tmp_path, capsys):
+    # QA 44 H-3: two slides and no --slide, or 's1' for 'S1', were refused with no line.
+    labels = np.array(["schistocyte"] * 60 + ["rbc"] * 1940)
+    result = slide_result(label=labels, morphology=np.full(labels.size, ""),
+                          border=np.zeros(labels.size, bool),
+                          operating={"schistocyte": {"sensitivity": 0.6,
+                                                     "false_positive_rate": 0.002}})
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"slides": {"S1": result.to_dict(), "S2": result.to_dict()}}))
+    given = ["--summary", str(path), *LIKELY]
+    likely = _first_line(["verdict", *given, "--slide", "S1"], capsys)
+    assert likely[0].startswith("URGENT - TTP likely")
+    assert _first_line(["verdict", *given], capsys) == (
+        likely[0], f"smearscan verdict: {path} holds 2 slides (S1, S2): name one with --slide "
+                   "NAME\n")
+    assert _first_line(["verdict", *given, "--slide", "s1"], capsys) == (
+        likely[0], "smearscan verdict: slide 's1' is not in the summary; slides: 'S1', 'S2'; did "
+                   "you mean 'S1'?\n")
+    # Another patient's name, no slip of any: no slide is read.
+    assert _first_line(["verdict", *given, "--slide", "P7"], capsys) == (
+        None, "smearscan verdict: slide 'P7' is not in the summary; slides: 'S1', 'S2'\n")
+
+
+def test_a_summarys_recorded_labs_stand_where_the_lab_file_cannot_be_read(tmp_path, capsys):
+    # QA 44 H-3: an unreadable --labs beside a summary that recorded the slide's values was read
+    # as no values ("TTP possible"), where the recorded ones call for "TTP likely"; and the
+    # notice that recorded values are used came before the refusal, a second line.
+    labels = np.array(["schistocyte"] * 60 + ["rbc"] * 1940)
+    result = slide_result(label=labels, morphology=np.full(labels.size, ""),
+                          border=np.zeros(labels.size, bool),
+                          operating={"schistocyte": {"sensitivity": 0.6,
+                                                     "false_positive_rate": 0.002}})
+    recorded = {"platelets": 10, "hemoglobin": 8, "adamts13": 5}
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"slides": {"S1": result.to_dict() | {"labs": recorded}}}))
+    likely, notice = _first_line(["verdict", "--summary", str(path)], capsys)
+    assert likely.startswith("URGENT - TTP likely")
+    assert notice == (f"smearscan verdict: lab values recorded for slide 'S1' in {path} (--labs "
+                      "or options give others)\n")
+    labs = tmp_path / "labs.json"
+    labs.write_text('{"platelets": ')
+    assert _first_line(["verdict", "--summary", str(path), "--labs", str(labs)], capsys) == (
+        likely, f"smearscan verdict: {labs}: not valid JSON: Expecting value: line 1 column 15 "
+                "(char 14)\n")
+    assert _first_line(["verdict", "--summary", str(path), "--platelets", "10/uL"], capsys) == (
+        likely, "smearscan verdict: command line: platelets = '10/uL': 10 per uL is 0.01 x10^9/L: "
+                "was it in x10^3/uL (10 x10^9/L)?\n")

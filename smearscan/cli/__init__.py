@@ -36,7 +36,8 @@ from smearscan.cli.common import (
     silence,
     whole_number,
 )
-from smearscan.cli.verdict import run_verdict, verdict_parser
+from smearscan.cli.verdict import run_verdict
+from smearscan.cli.verdict_options import verdict_parser
 
 if TYPE_CHECKING:  # the CLI imports what a command needs inside it
     from smearscan.loading import Slide

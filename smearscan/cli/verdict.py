@@ -5,29 +5,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import itertools
 import sys
+from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
-from smearscan.cli.common import EXIT_OK, EXIT_USAGE, Parser, path_argument, positive_int, say
+from smearscan.cli.common import EXIT_OK, EXIT_USAGE, say
+from smearscan.cli.verdict_options import (
+    Refused,
+    count_options_with_summary,
+    option_problems,
+    prepared_argv,
+    unknown_options,
+    verdict_parser,
+)
 
 if TYPE_CHECKING:  # imported inside the functions that need them: start-up stays short
     from smearscan.labs import LabRow, Labs
-
-
-def _percent(text: str) -> Decimal:
-    """A percentage as written: its decimals are the precision :func:`_counted_percent` checks."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 100:  # also rejects nan
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (0-100)")
-    return Decimal(text)
+    from smearscan.verdict import SmearFindings
 
 
 #: Decimals of a percentage checked against a count: a million red cells give 4; more are
@@ -63,101 +61,6 @@ def _counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
     return float(percent)
 
 
-_VERDICT_DESCRIPTION = """\
-MAHA verdict and ranked differential (decision support: a clinician decides) from a
-schistocyte result and lab values. When TTP is possible or worse, the urgent action line of the
-ISTH 2020 guidelines is printed first.
-
-Lab values: a number with its unit, e.g. --hemoglobin '75 g/L', --platelets '82000 /uL', is
-always read in that unit. A bare number is read in the default unit shown in [brackets], but a
-bare number that is also a plausible result in another common unit of that key is refused
-(exit code 2) with a one-line error naming the key and the units it could be; give the unit.
-A result reported as a bound, e.g. --haptoglobin '<0.1 g/L' or --adamts13 '<5 %%', is read
-as such; where the verdict would differ within its range (ADAMTS13 '<20 %%' spans the 10%%
-cut-off) it is refused (exit code 2): give the measured value. An option given twice (a lab
-value, --schistocytes, --rbc-counted, --labs, ...), or a key given twice in one object of a
-JSON lab file, is refused too (exit code 2): keep the one the verdict should use. A value
-refused as written, on the command line or in --labs, or an option given twice, still prints
-first the URGENT line its possible readings call for, if any (this tool's rule).
-Reticulocytes: give a SI fraction with its unit, --reticulocytes '0.021 fraction' (= 2.1%%). A
-value over 50%% is refused (this tool's rule: a bare 85 is probably an absolute count), and so
-is a count in x10^9/L: it needs the red-cell count to become a %%.
-Bare numbers refused:
-%s
-"""
-
-
-def _ambiguity_lines() -> str:
-    from smearscan.labs import LAB_KEYS
-
-    lines = []
-    for key, spec in LAB_KEYS.items():
-        if spec.ambiguous:
-            ranges = "; ".join(f"{low:g}-{high:g} (could be {unit})"
-                               for unit, (low, high) in spec.ambiguous.items())
-            lines.append(f"  --{key.replace('_', '-')}: {ranges}")
-    return "\n".join(lines) + "\n  (zero is zero in every unit and is never refused)"
-
-
-class _Copies(argparse.Action):
-    """Store an option's value; given more than once, each copy
-    (:class:`~smearscan.labs.Repeated`), which ``smearscan verdict`` refuses: two results for
-    one lab value (a typo, or two draws), two counts or two files must not be settled silently
-    by taking the last. The refusal keeps the URGENT line the copies call for (QA 43 H-3: an
-    option given twice beside a TTP picture was refused with no line). The option's default
-    must be ``None``."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
-        from smearscan.labs import Repeated
-
-        earlier = getattr(namespace, self.dest)
-        setattr(namespace, self.dest,
-                values if earlier is None else Repeated.adding(earlier, values))
-
-
-def verdict_parser() -> argparse.ArgumentParser:
-    """Parser of ``smearscan verdict``; one option per lab key, generated from the key table."""
-    from smearscan.labs import LAB_KEYS
-    from smearscan.slide_stats import LIMIT_PERCENT
-
-    # No abbreviations: '--ad 5%' was read silently as --adamts13, and '--hapto' refused as
-    # ambiguous with no URGENT line (QA 44); unknown, each is read as a misspelt lab key.
-    parser = Parser(
-        prog="smearscan verdict", description=_VERDICT_DESCRIPTION % _ambiguity_lines(),
-        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--schistocytes", type=_percent, metavar="PCT", action=_Copies,
-                        help="schistocytes as %% of red cells (from a manual or other count); "
-                             "with --rbc-counted it must be a whole number of cells at the "
-                             "decimals written (this tool's rule)")
-    source.add_argument("--summary", type=path_argument, metavar="FILE", action=_Copies,
-                        help="summary.json of a smearscan run (with --slide when it holds "
-                             "several slides)")
-    parser.add_argument("--slide", action=_Copies,
-                        help="slide name in --summary (and row of a per-slide --labs)")
-    parser.add_argument("--rbc-counted", type=positive_int, metavar="N", action=_Copies,
-                        help="red cells behind --schistocytes (checks the 1000-cell rule and "
-                             "gives the percentage its 95%% interval)")
-    parser.add_argument("--nrbc", action="store_true", help="nucleated red cells were seen")
-    parser.add_argument("--leukoerythroblastic", choices=("present", "possible", "absent"),
-                        action=_Copies,
-                        help="leukoerythroblastic picture on the smear (NRBCs and immature "
-                             "granulocytes), from a manual review")
-    parser.add_argument("--population", choices=tuple(LIMIT_PERCENT), action=_Copies,
-                        help="reference limit for --schistocytes: 1%% adults (the default) and "
-                             "term neonates, 5%% preterm infants (ICSH 2021)")
-    parser.add_argument("--labs", type=path_argument, metavar="FILE", action=_Copies,
-                        help="lab values: a JSON object, or CSV with a 'slide' column")
-    parser.add_argument("--json", action="store_true", help="print JSON for programs")
-    labs = parser.add_argument_group("lab values (override --labs)")
-    for key, spec in LAB_KEYS.items():
-        unit = f" [{spec.unit}]" if spec.unit else ""
-        labs.add_argument(f"--{key.replace('_', '-')}", dest=f"lab_{key}", metavar="VALUE",
-                          action=_Copies, help=f"{spec.meaning}{unit}".replace("%", "%%"))
-    return parser
-
-
 def run_verdict(argv: list[str]) -> int:
     import json
 
@@ -172,14 +75,16 @@ def run_verdict(argv: list[str]) -> int:
     )
 
     parser = verdict_parser()
-    args, unknown = parser.parse_known_args(argv)
-    args.misspelt, stray = _unknown_options(unknown)
-    twice = _options_given_twice(args)
-    if twice:
-        _refuse_copies(parser, args, twice, stray)
+    words, refused = prepared_argv(argv)
+    args, unknown = parser.parse_known_args(words)
+    args.misspelt, stray = unknown_options(unknown)
+    refused += option_problems(args)
+    if refused:
+        _refuse_options(parser, args, refused, stray)
     notes: list[str] = []
     try:
-        smear, labs, notes, ldh_origin = _verdict_inputs(args)
+        inputs = _verdict_inputs(args)
+        smear, labs, notes, ldh_origin = inputs.smear, inputs.labs, inputs.notes, inputs.ldh_origin
         if stray:  # refused keeping the line of the values read (QA 43 H-3)
             raise UnresolvedBoundError(_unrecognized(stray),
                                        urgent_over_readings(smear, [labs], []))
@@ -199,43 +104,41 @@ def run_verdict(argv: list[str]) -> int:
     except (LabValueError, SlideNotFoundError, ValueError) as error:
         say(f"smearscan verdict: {printable(_and_stray(str(error), stray))}")
         return EXIT_USAGE
+    if inputs.recorded is not None:  # said only with the verdict: a refusal is one line
+        say(inputs.recorded)
     data = verdict.to_dict() | ({"notes": notes} if notes else {})
     say(json.dumps(data, indent=2) if args.json else format_text(verdict, notes=notes),
          sys.stdout)
     return EXIT_OK
 
 
-def _options_given_twice(args: argparse.Namespace) -> dict[str, tuple]:
-    """The options other than lab values (which the lab values refuse) given more than once,
-    each with its copies, by ``args``' name."""
-    from smearscan.labs import Repeated
-
-    return {dest: value for dest, value in vars(args).items()
-            if isinstance(value, Repeated) and not dest.startswith("lab_")}
-
-
-def _refuse_copies(parser: argparse.ArgumentParser, args: argparse.Namespace,
-                   twice: dict[str, tuple], stray: list[str]) -> NoReturn:
-    """Refuse the options given ``twice``, after the URGENT line that reading each copy calls
-    for; with ``--summary``, none (each would say its own recorded lab values)."""
+def _refuse_options(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                    refused: list[Refused], stray: list[str]) -> NoReturn:
+    """Refuse the options ``refused``, after the URGENT line that reading each correction
+    calls for."""
     import json
 
     from smearscan.errors import printable
 
-    dest, copies = next(iter(twice.items()))
-    twice_said = (f"--{dest.replace('_', '-')} given twice ({str(copies[0])!r} and "
-                  f"{str(copies[1])!r}): keep the one the verdict should use")
-    message = printable(_and_stray(twice_said, stray))
-    line = None if "summary" in twice else _urgent_over_copies(args, twice)
+    message = printable(_and_stray("; ".join(problem.message for problem in refused), stray))
+    line = _urgent_over_corrections(args, refused)
     if line is not None:
         say(json.dumps({"urgent": line, "unresolved": message}, indent=2) if args.json
-             else line, sys.stdout)
+            else line, sys.stdout)
     parser.error(message)
 
 
-def _urgent_over_copies(args: argparse.Namespace, twice: dict[str, tuple]) -> str | None:
-    """The URGENT line of ``args`` with each copy of the options given ``twice`` in turn
-    (:func:`~smearscan.verdict.urgent_over_lines`)."""
+#: How many sets of corrections of refused options :func:`_urgent_over_corrections` judges
+#: (this tool's rule): each is a whole verdict input, and five options refused at once give
+#: a few hundred.
+MOST_CORRECTIONS_JUDGED = 64
+
+
+def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]) -> str | None:
+    """The URGENT line of ``args`` read with each set of corrections of the ``refused`` options
+    in turn (:func:`~smearscan.verdict.urgent_over_lines`). Beyond
+    :data:`MOST_CORRECTIONS_JUDGED` sets, those not judged count as calling for no line: a line
+    that some judged set calls for becomes "TTP possible ... correct it"."""
     from smearscan.labs import Labs, LabValueError
     from smearscan.verdict import (
         SlideNotFoundError,
@@ -245,18 +148,23 @@ def _urgent_over_copies(args: argparse.Namespace, twice: dict[str, tuple]) -> st
     )
 
     lines, labs = set(), Labs()
-    for copies in itertools.product(*twice.values()):
-        one = argparse.Namespace(**(vars(args) | dict(zip(twice, copies, strict=True))))
+    choices = itertools.product(*(problem.corrections for problem in refused))
+    for choice in itertools.islice(choices, MOST_CORRECTIONS_JUDGED):
+        one = argparse.Namespace(**vars(args))
+        for correction in choice:
+            vars(one).update(correction)
         try:
-            # Quiet: the refusal is the one line on stderr (QA 44 L-1: a summary's notice was
-            # said once per copy).
-            with contextlib.redirect_stderr(io.StringIO()):
-                smear, labs, _, _ = _verdict_inputs(one)
-            lines.add(urgent_over_readings(smear, [labs], []))
+            inputs = _verdict_inputs(one)
+            labs = inputs.labs
+            lines.add(urgent_over_readings(inputs.smear, [labs], []))
         except UnresolvedBoundError as error:
             lines.add(error.urgent)
         except (LabValueError, SlideNotFoundError, ValueError):
-            lines.add(None)  # a copy refused otherwise: it calls for no line
+            # Refused otherwise (a summary that cannot be read), it is not what the user
+            # meant; left out, it cannot weaken the line the others call for.
+            continue
+    if next(choices, None) is not None:
+        lines.add(None)
     return urgent_over_lines(lines, labs)
 
 
@@ -272,54 +180,48 @@ def _and_stray(message: str, stray: list[str]) -> str:
     return f"{message} (also {unrecognized.removeprefix('command line: ')})"
 
 
-def _unknown_options(unknown: list[str]) -> tuple[dict[str, object], list[str]]:
-    """The options ``smearscan verdict`` does not know, as lab keys spelt as typed
-    (``--adamts-13 5%`` as ``{'--adamts-13': '5%'}``; one with no value, as not given), and the
-    other words it does not know. An option is refused as a misspelt key in a lab file is: read
-    as each key it is close to and as not given, keeping the URGENT line (QA 43 H-3: an option
-    misspelt beside a TTP picture was refused with no line). Spelt as typed, it is a key no
-    option sets: ``--ldh_uln`` beside ``--ldh-uln`` must be refused, not replace it."""
-    from smearscan.labs import Repeated
+class _Inputs(NamedTuple):
+    """What ``smearscan verdict`` judges."""
 
-    options: dict[str, object] = {}
-    stray: list[str] = []
-    words = list(unknown)
-    while words:
-        word = words.pop(0)
-        if not word.startswith("-"):
-            stray.append(word)
-            continue
-        name, equals, value = word.partition("=")
-        if not equals:
-            value = words.pop(0) if words and not words[0].startswith("--") else None
-        options[name] = Repeated.adding(options[name], value) if name in options else value
-    return options, stray
+    smear: SmearFindings
+    labs: Labs
+    #: Notes on what they rest on (a review of the slide in progress or set aside, a value
+    #: replaced).
+    notes: list[str]
+    #: Where the LDH came from (the command line, the lab file or the summary), which its
+    #: refusal names.
+    ldh_origin: str
+    #: That the lab values a summary recorded are used, said on stderr beside the verdict.
+    recorded: str | None = None
 
 
-def _verdict_inputs(args: argparse.Namespace) -> tuple:
-    """The smear findings and lab values of ``smearscan verdict``'s arguments, notes on what
-    they rest on (a review of the slide in progress or set aside), and where the LDH came from
-    (the command line, the lab file or the summary), which its refusal names."""
+def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
+    """The smear findings and lab values of ``smearscan verdict``'s arguments."""
     from smearscan.labs import Labs, LabValueError, parse_labs, with_overrides
     from smearscan.verdict import UnresolvedBoundError, smear_findings_from_summary
     from smearscan.verdict.values import show
 
-    recorded, notes, count_refused = Labs(), [], None
+    recorded, notes, count_refused, notice = Labs(), [], None, None
     if args.summary is not None:
-        _refuse_count_options(args)
+        if (unused := count_options_with_summary(args)) is not None:
+            raise ValueError(unused)
         summary = _read_json(args.summary)
         args.slide = _slide_name(args, summary)
         smear = smear_findings_from_summary(summary, args.slide)
         review = summary["slides"][args.slide].get("review") or {}
         notes += [review["message"]] if review.get("message") else []
         if args.labs is None:  # the values the run was given, as its verdict used them
-            recorded = _recorded_labs(summary, args.slide, args.summary)
+            recorded, notice = _recorded_labs(summary, args.slide, args.summary)
+        else:  # read where --labs cannot be (QA 44 H-3: as no values)
+            with contextlib.suppress(ValueError):
+                recorded, _ = _recorded_labs(summary, args.slide, args.summary)
     else:
         smears, count_refused = _smears_counted(args)
         smear = smears[0]
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v is not None}
     given |= args.misspelt  # refused as unknown keys, read as the keys they are close to
-    labs, row = (recorded, None) if args.labs is None else _file_labs(args, smear, given)
+    labs, row = (recorded, None) if args.labs is None else _file_labs(args, smear, given,
+                                                                       recorded)
     try:
         overrides = parse_labs(given, source="command line", complete=False)
         # An option given as unknown ('' or 'unknown') would leave the file's value standing.
@@ -353,7 +255,7 @@ def _verdict_inputs(args: argparse.Namespace) -> tuple:
 
         lines = {urgent_over_readings(each, [merged], []) for each in smears}
         raise UnresolvedBoundError(str(count_refused), urgent_over_lines(lines, merged))
-    return smear, merged, notes, _ldh_origin(labs, overrides, where)
+    return _Inputs(smear, merged, notes, _ldh_origin(labs, overrides, where), notice)
 
 
 def _smears_counted(args: argparse.Namespace) -> tuple[list, ValueError | None]:
@@ -385,23 +287,27 @@ def _written_in(key: str, recorded: Labs, overrides: Labs) -> str:
     return f", written in {unit}" if None not in (unit, other) and unit != other else ""
 
 
-def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]
-               ) -> tuple[Labs, str]:
+def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
+               recorded: Labs) -> tuple[Labs, str]:
     """The lab values the ``--labs`` file gives ``--slide``, and where they stand in it (the
     file, and the slide or line) for messages. A value of the file refused (of this slide, or
     of another: the file is refused, as a run refuses it) keeps the URGENT line this slide's
     values call for with the command line's, whatever a value refused as written stands for,
     as on the command line; so does a file refused for its structure (QA 43 M-2: refused with
-    no line), read as not given where it cannot be read, or has no row for the slide but one
-    its name is a slip of ('S1' for 's1'), which is read instead."""
-    from smearscan.labs import Labs, LabValueError, labs_for_slide, read_lab_rows, slide_slip
+    no line), read as the values a summary ``recorded`` (or none) where it cannot be read;
+    one with no row for the slide is read as each row its name is a slip of ('S1' for 's1'),
+    and without ``--slide`` as each of its rows (QA 44 H-2: read as not given), up to
+    :data:`MOST_CORRECTIONS_JUDGED` rows."""
+    from smearscan.labs import LabValueError, labs_for_slide, read_lab_rows, slide_slips
     from smearscan.verdict import UnresolvedBoundError
 
-    def refused(error: LabValueError, row: LabRow | None = None) -> UnresolvedBoundError:
-        recorded = ([Labs()], []) if row is None else row.readings()
-        problems = 0 if row is None else len(row.refused())
+    def refused(error: LabValueError, read: Sequence[LabRow] = ()) -> UnresolvedBoundError:
+        each = [row.readings() for row in read] or [([recorded], [])]
+        rows_read = ([labs for readings, _ in each for labs in readings],
+                     [labs for _, without in each for labs in without])
+        problems = max((len(row.refused()) for row in read), default=0)
         return UnresolvedBoundError(_naming_the_command_line(str(error), given),
-                                    _urgent_despite(smear, recorded, given, problems))
+                                    _urgent_despite(smear, rows_read, given, problems))
 
     try:
         rows = read_lab_rows(args.labs)
@@ -410,15 +316,16 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str]
     try:
         row = labs_for_slide(rows, args.slide, source=str(args.labs))
     except LabValueError as error:
-        slip = slide_slip(args.slide, rows)
-        raise refused(error, rows[slip] if slip is not None else None) from None
+        meant = list(rows) if args.slide is None else slide_slips(args.slide, rows)
+        read = [rows[name] for name in meant] if len(meant) <= MOST_CORRECTIONS_JUDGED else []
+        raise refused(error, read) from None
     try:
         labs = _parsed_row(row, given)
         for other in rows.values():
             other.parsed(complete=False)
     except LabValueError as error:
         # The readings only for a refusal: a row read fine is parsed once.
-        raise refused(error, row) from None
+        raise refused(error, [row]) from None
     return labs, row.source
 
 
@@ -477,35 +384,20 @@ def _ldh_origin(recorded: Labs, overrides: Labs, where: Path | None) -> str:
     return ", ".join(f"{key} from {origin}" for key, origin in origins.items())
 
 
-#: What ``smearscan verdict`` takes from a count it is given, not from a run's summary.
-_COUNT_OPTIONS = {"rbc_counted": "--rbc-counted", "nrbc": "--nrbc",
-                  "leukoerythroblastic": "--leukoerythroblastic", "population": "--population"}
-
-
-def _refuse_count_options(args: argparse.Namespace) -> None:
-    """With --summary the slide's own count gives the red cells counted, the NRBCs, the
-    leukoerythroblastic finding and the population: an option that would be ignored is refused,
-    not dropped without a word."""
-    given = [option for dest, option in _COUNT_OPTIONS.items() if getattr(args, dest)]
-    if given:
-        raise ValueError(f"{', '.join(given)}: not used with --summary, whose slide gives them; "
-                         "to judge another count, give it with --schistocytes instead")
-
-
-def _recorded_labs(summary: dict, slide: str, path: Path) -> Labs:
-    """The lab values ``summary.json`` recorded for ``slide`` (none: empty), said on stderr."""
+def _recorded_labs(summary: dict, slide: str, path: Path) -> tuple[Labs, str | None]:
+    """The lab values ``summary.json`` recorded for ``slide`` (none: empty), and the line that
+    says they are used (QA 44 L-1: said before a refusal, it made two lines)."""
     from smearscan.labs import Labs
 
     data = summary["slides"][slide].get("labs")
     if data is None:
-        return Labs()
+        return Labs(), None
     try:
         labs = Labs.from_dict(data)
     except (TypeError, KeyError, ValueError) as error:
         raise ValueError(f"{path}: slide {slide!r}: unreadable lab values ({error})") from None
-    say(f"smearscan verdict: lab values recorded for slide {slide!r} in {path} (--labs or "
-         "options give others)")
-    return labs
+    return labs, (f"smearscan verdict: lab values recorded for slide {slide!r} in {path} "
+                  "(--labs or options give others)")
 
 
 def _read_json(path: Path) -> dict:
@@ -515,13 +407,31 @@ def _read_json(path: Path) -> dict:
 
 
 def _slide_name(args: argparse.Namespace, summary: dict) -> str:
-    """--slide, or the one slide of a summary that holds one."""
-    if args.slide is not None:
-        return args.slide
+    """--slide, or the one slide of a summary that holds one.
+
+    Raises
+    ------
+    UnresolvedBoundError
+        No such slide, or several and no --slide: refused keeping the URGENT line of each
+        slide ``--slide`` is a slip of ('s1' for 'S1'), or without it of each slide (QA 44 H-3:
+        no line).
+    """
     from smearscan.errors import counted_names
+    from smearscan.labs import slide_slips, slips_hint
+    from smearscan.verdict import UnresolvedBoundError
 
     slides = list(summary.get("slides") or {})
-    if len(slides) == 1:
-        return slides[0]
-    raise ValueError(f"{args.summary} holds {counted_names(slides, 'slide', shown=5)}: name one "
-                     "with --slide NAME")
+    if args.slide in slides or (args.slide is None and len(slides) == 1):
+        return args.slide or slides[0]
+    if args.slide is None:
+        meant = slides
+        message = (f"{args.summary} holds {counted_names(slides, 'slide', shown=5)}: name one "
+                   "with --slide NAME")
+    else:
+        meant = slide_slips(args.slide, slides)
+        names = ", ".join(repr(name) for name in slides) or "none"
+        message = (f"slide {args.slide!r} is not in the summary; slides: {names}"
+                   f"{slips_hint(meant)}")
+    line = _urgent_over_corrections(args, [Refused(message, tuple({"slide": name}
+                                                                  for name in meant))])
+    raise UnresolvedBoundError(message, line)
