@@ -1,6 +1,7 @@
 """`smearscan verdict` on the command line: ambiguous bare values exit 2 with one line, the
 urgent TTP line comes first in text and JSON, and a summary.json is read as the typed result."""
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -857,10 +858,8 @@ def test_an_ldh_without_its_limit_is_refused_with_the_urgent_line_and_completed_
 
 def _first_line(argv: list[str], capsys) -> tuple[str | None, str]:
     """The URGENT line (None: none) a verdict run prints first, and its stderr."""
-    try:
+    with contextlib.suppress(SystemExit):
         main(argv)
-    except SystemExit:
-        pass
     captured = capsys.readouterr()
     first = captured.out.split("\n")[0]
     return (first if first.startswith("URGENT") else None), captured.err
