@@ -51,13 +51,12 @@ from typing import Any, TypeVar
 from smearscan.errors import LabValueError
 from smearscan.naming import slide_name
 
-__all__ = ["LAB_KEYS", "MOST_PROBLEMS_READ", "Bound", "LabKey", "LabRow", "LabValueError", "Labs",
-           "Repeated", "ambiguous_units", "check_lab_slides", "check_ldh", "close_keys",
-           "lab_readings", "labs_for_slide", "ldh_limit_implausible", "ldh_maybe_in_ukat",
-           "ldh_not_serum", "ldh_under_serum_level", "ldh_without_limit", "merged_readings",
-           "parse_labs", "read_lab_rows", "read_labs_file", "refused_names", "slide_slips",
-           "slips_hint",
-           "with_overrides"]
+__all__ = ["LAB_KEYS", "MOST_PROBLEMS_READ", "MOST_WAYS_READ", "Bound", "LabKey", "LabRow",
+           "LabValueError", "Labs", "Repeated", "ambiguous_units", "check_lab_slides", "check_ldh",
+           "close_keys", "lab_readings", "labs_for_slide", "ldh_limit_implausible",
+           "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level", "ldh_without_limit",
+           "merged_readings", "parse_labs", "read_lab_rows", "read_labs_file", "refused_names",
+           "slide_slips", "slips_hint", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -392,6 +391,25 @@ def _readings(value: float, spec: LabKey) -> list[float]:
     return sorted(reading for reading in read if low <= reading <= high)
 
 
+def _comma_readings(key: str, raw: str, spec: LabKey, source: str) -> list[float]:
+    """What a number written with a comma may be, in the key's default unit: the comma a
+    decimal point ('7,5 g/dL'), or commas grouping thousands ('1,500'), each where it is read
+    as a plausible value (QA 44 H-5: a decimal comma was read only as not given)."""
+    written = [raw.replace(",", ".")]
+    if re.fullmatch(r"\D*\d{1,3}(,\d{3})+(\D.*)?", raw.strip()):
+        written.append(raw.replace(",", ""))
+    readings: list[float] = []
+    for text in written:
+        try:
+            value = _parse_number(key, text, spec, source)
+        except LabValueError as error:
+            readings += error.readings
+            continue
+        if not isinstance(value, Bound):  # a reading is a measured value
+            readings.append(value)
+    return sorted(set(readings))
+
+
 def _is_missing(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip().lower() in _MISSING_TEXT)
 
@@ -408,7 +426,8 @@ def _split_number(key: str, raw: object, spec: LabKey, source: str
         except OverflowError:  # a JSON integer beyond float's range (a string gives inf)
             raise _fail(source, key, raw, "not a finite number (too large)") from None
     if "," in raw:
-        raise _fail(source, key, raw, "use a decimal point and no thousands separator")
+        raise _fail(source, key, raw, "use a decimal point and no thousands separator",
+                    _comma_readings(key, raw, spec, source))
     match = _NUMBER_TEXT.fullmatch(raw)
     if match is None:
         expected = f"<number> {spec.unit}".strip()
@@ -684,8 +703,8 @@ def _past_exposure(name: str) -> bool:
                                               for year in _DATED.findall(current))
 
 
-def lab_readings(mapping: Mapping[str, object], *, source: str = "labs", problems_read: int = 0
-                 ) -> tuple[list[Labs], list[Labs]]:
+def lab_readings(mapping: Mapping[str, object], *, source: str = "labs", problems_read: int = 0,
+                 ways_read: int = 1) -> tuple[list[Labs], list[Labs]]:
     """The lab values of ``mapping`` (as :func:`parse_labs`, ``complete=False``) read every way
     that the values refused as written may stand for, for the URGENT line their refusal keeps.
 
@@ -693,7 +712,10 @@ def lab_readings(mapping: Mapping[str, object], *, source: str = "labs", problem
     a second contradiction lost the line): up to :data:`MOST_PROBLEMS_READ` of them, counting
     ``problems_read`` of other values judged with these (a lab file's, for the command line's;
     QA 43 M-1: six in each multiplied to thousands of readings, over 13 minutes); any further
-    one only as not given (this tool's rule: each multiplies the readings).
+    one only as not given (this tool's rule: each multiplies the readings). Likewise, a
+    problem is read every way only while the readings stay within :data:`MOST_WAYS_READ`,
+    counting the ``ways_read`` of other values judged with these (QA 44 M-1: six keys given
+    four times each, 4,096 readings each judged over two bounds' ranges, took 82 s).
 
     Returns
     -------
@@ -708,7 +730,8 @@ def lab_readings(mapping: Mapping[str, object], *, source: str = "labs", problem
         reading or besides them (this tool's rule).
     """
     found: dict[str, tuple[list[Labs], list[Labs]]] = {}
-    readings, without = _readings_of(_in_key_order(mapping), source, problems_read, found)
+    readings, without = _readings_of(_in_key_order(mapping), source,
+                                     _Read(problems_read, ways_read), found)
     return _distinct(readings), _distinct(without)
 
 
@@ -732,6 +755,27 @@ def _problem_name(error: LabValueError) -> str:
 #: stand for; a further one is read as not given (this tool's rule: a file with more is not a
 #: set of results that a reading can rescue, and each problem multiplies the readings).
 MOST_PROBLEMS_READ = 6
+#: How many sets of lab values :func:`lab_readings` reads a problem every way within; beyond,
+#: it is read as not given (this tool's rule: six bare numbers, two readings each, give 64;
+#: each set is a whole verdict, judged again over the range of every bound).
+MOST_WAYS_READ = 64
+
+
+@dataclass(frozen=True)
+class _Read:
+    """How much reading :func:`_readings_of` has done: problems read every way, and the sets
+    of values they make."""
+
+    problems: int
+    ways: int
+
+    def every_way(self, alternatives: int) -> bool:
+        """Whether a further problem of so many ``alternatives`` is read every way."""
+        return (self.problems < MOST_PROBLEMS_READ
+                and self.ways * max(alternatives, 1) <= MOST_WAYS_READ)
+
+    def after(self, alternatives: int) -> _Read:
+        return _Read(self.problems + 1, self.ways * max(alternatives, 1))
 
 
 def _in_key_order(mapping: Mapping[str, object]) -> dict[str, object]:
@@ -741,10 +785,10 @@ def _in_key_order(mapping: Mapping[str, object]) -> dict[str, object]:
     return dict(sorted(mapping.items(), key=lambda item: order.get(item[0], len(order))))
 
 
-def _readings_of(mapping: dict[str, object], source: str, problems: int,
+def _readings_of(mapping: dict[str, object], source: str, read: _Read,
                  found: dict[str, tuple[list[Labs], list[Labs]]]
                  ) -> tuple[list[Labs], list[Labs]]:
-    """:func:`lab_readings` of ``mapping`` with ``problems`` already read; ``found`` holds
+    """:func:`lab_readings` of ``mapping`` with so much ``read`` already; ``found`` holds
     those of the mappings read so far (two problems read in either order meet again)."""
     seen = repr(list(mapping.items()))
     if seen in found:
@@ -752,8 +796,9 @@ def _readings_of(mapping: dict[str, object], source: str, problems: int,
     try:
         result = [_first_problem_refused(mapping, source, complete=False)], []
     except LabValueError as error:
-        corrected, omitted = (_alternatives(mapping, error) if problems < MOST_PROBLEMS_READ
-                              else ([], [_without_keys(mapping, error)]))
+        corrected, omitted = _alternatives(mapping, error)
+        if not read.every_way(len(corrected)):
+            corrected, omitted = [], [_without_keys(mapping, error)]
         if not corrected:
             # Read only as not given, that is the problem's reading: beside another problem's
             # readings it sent them all to the values without (QA 43 H-1, H-2: 'transplant:
@@ -761,11 +806,12 @@ def _readings_of(mapping: dict[str, object], source: str, problems: int,
             corrected, omitted = omitted, []
         readings, without = [], []
         for alternative in corrected:
-            more, lacking = _readings_of(alternative, source, problems + 1, found)
+            more, lacking = _readings_of(alternative, source, read.after(len(corrected)), found)
             readings += more
             without += lacking
         for alternative in omitted:
-            without += itertools.chain(*_readings_of(alternative, source, problems + 1, found))
+            without += itertools.chain(*_readings_of(alternative, source,
+                                                     read.after(len(corrected)), found))
         result = readings, without
     found[seen] = result
     return result
@@ -1183,46 +1229,70 @@ def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
         raise LabValueError(f"{path}: a number too long to be a lab value") from None
     except RecursionError:
         raise LabValueError(f"{path}: not a lab file (JSON nested too deeply)") from None
+    if isinstance(data, list) and data and all(isinstance(each, dict) for each in data):
+        # Refused, but each object read as the values it holds (QA 44 H-2: read as none).
+        return {"": LabRow(data[0], str(path), f"{path}: expected a JSON object of lab values",
+                           tuple(data[1:]))}
     if not isinstance(data, dict):
         raise LabValueError(f"{path}: expected a JSON object of lab values")
-    nested = [isinstance(value, dict) or _slide_repeated(value) for value in data.values()]
-    if data and all(nested):
-        slides = [slide_name(slide) for slide in data]
-        if len(set(slides)) < len(slides):
-            raise LabValueError(f"{path}: a slide named twice (the same letters, composed "
-                                "differently)")
-        return {slide_name(slide): _json_row(slide, values, path)
-                for slide, values in data.items()}
-    if any(nested):
-        raise LabValueError(f"{path}: mixes lab values and per-slide objects at the top level")
-    return {"": LabRow(data, str(path))}
+    nested = {slide: isinstance(value, dict) or _slide_repeated(value)
+              for slide, value in data.items()}
+    if not any(nested.values()):
+        return {"": LabRow(data, str(path))}
+    slides = [slide_name(slide) for slide in data if nested[slide]]
+    if len(set(slides)) < len(slides):
+        raise LabValueError(f"{path}: a slide named twice (the same letters, composed "
+                            "differently)")
+    rows = {slide_name(slide): _json_row(slide, values, path)
+            for slide, values in data.items() if nested[slide]}
+    plain = {key: value for key, value in data.items() if not nested[key]}
+    if not plain:
+        return rows
+    # Refused, each slide read as its own object, alone and completed by the values beside
+    # them (QA 44 H-2: read as no values).
+    mixed = f"{path}: mixes lab values and per-slide objects at the top level"
+    return {slide: replace(row, problem=row.problem or mixed,
+                           others=(*row.others, {**plain, **row.values}))
+            for slide, row in rows.items()}
 
 
 def _slide_repeated(value: object) -> bool:
-    return isinstance(value, Repeated) and all(isinstance(each, dict) for each in value)
+    return isinstance(value, Repeated) and any(isinstance(each, dict) for each in value)
 
 
 def _json_row(slide: str, values: dict | Repeated, path: Path) -> LabRow:
-    """The row of ``slide`` in a per-slide JSON lab file; a slide given twice, as each."""
+    """The row of ``slide`` in a per-slide JSON lab file; a slide given twice, as each of its
+    objects."""
     source = f"{path} slide {slide!r}"
     if not isinstance(values, Repeated):
         return LabRow(values, source)
-    return LabRow(values[0], source, problem=str(values.refused(repr(slide), str(path))),
-                  others=values[1:])
+    objects = [each for each in values if isinstance(each, dict)]
+    return LabRow(objects[0], source, problem=str(values.refused(repr(slide), str(path))),
+                  others=tuple(objects[1:]))
 
 
 def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
-    lines = csv.reader(io.StringIO(text))
+    """The rows of a lab CSV by slide. A file refused for its structure is read where it can
+    be, each row with the refusal as its :attr:`~LabRow.problem` (QA 43 M-2, QA 44 H-2: read
+    as no values): a ';'-separated file by ';', one without a slide column as values of every
+    slide (each row), another row with no slide name left out, a row with more cells than
+    column names as each way of joining neighbouring cells (:func:`_joined_rows`)."""
     try:
-        names: list[str | None] = next(lines, [])
+        names: list[str | None] = next(csv.reader(io.StringIO(text)), [])
         header = None
         if names.count("slide") != 1:
-            # Refused, but read by the column that is a slip of 'slide' ('Slide', a second
-            # 'slide'), for the URGENT line of this slide's values (QA 44 H-4, M-1).
             header = f"{path}: a lab CSV needs one 'slide' column{_header_hint(names)}"
-            names = _slide_column(names, header)
+        lines = csv.reader(io.StringIO(text), delimiter=_delimiter(names))
+        names = next(lines, [])
+        if names.count("slide") != 1:
+            # Read by the column that is a slip of 'slide' ('Slide', a second 'slide'), or as
+            # values of every slide without one (QA 44 H-4, M-1).
+            names = _slide_column(names)
+            if "slide" not in names:
+                return _rows_of_no_slide(names, lines, path, header)
         result: dict[str, LabRow] = {}
         where_given: dict[str, str] = {}
+        unnamed = None
         for cells in lines:
             if not cells:  # a blank line, as csv.DictReader skips it
                 continue
@@ -1231,32 +1301,74 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
             row = _row_values(names, cells)
             slide = slide_name((row.pop("slide") or "").strip())
             if not slide:
-                raise LabValueError(f"{source}: the slide name is empty")
+                unnamed = unnamed or f"{source}: the slide name is empty"
+                continue
+            problem, others = header, ()
             if len(cells) > len(names):  # a cell split in two: which value is whose?
-                row, problem = {}, f"{source}: more cells than column names"
-            else:
-                problem = header
+                row, *others = _joined_rows(names, cells, source) or [{}]
+                problem = f"{source}: more cells than column names"
             if slide in result:
                 first = result[slide]
                 problem = first.problem or (f"{source}: slide {slide!r} has a row already, "
                                             f"{where_given[slide]}: one row per slide")
-                result[slide] = replace(first, problem=problem, others=(*first.others, row))
+                result[slide] = replace(first, problem=problem,
+                                        others=(*first.others, row, *others))
                 continue
             where_given[slide] = where
-            result[slide] = LabRow(row, f"{source} (slide {slide!r})", problem)
+            result[slide] = LabRow(row, f"{source} (slide {slide!r})", problem, tuple(others))
     except csv.Error as exc:
         raise LabValueError(f"{path}: not a readable CSV: {exc}") from exc
     if not result:
-        raise LabValueError(f"{path}: no data rows")
-    return result
+        raise LabValueError(unnamed or f"{path}: no data rows")
+    return {slide: replace(row, problem=row.problem or unnamed) for slide, row in result.items()}
 
 
-def _slide_column(names: list[str | None], problem: str) -> list[str | None]:
+def _delimiter(names: Sequence[str]) -> str:
+    """',' or, for a header that is one column with ';' in it, ';'."""
+    return ";" if len(names) == 1 and ";" in names[0] else ","
+
+
+def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path: Path,
+                      header: str | None) -> dict[str, LabRow]:
+    """A lab CSV without a slide column, refused (``header``) and read as values of every
+    slide: each row (QA 44 H-2: a one-row file was read as none)."""
+    rows = [_row_values(names, cells) for cells in lines if cells]
+    if not rows:
+        raise LabValueError(header or f"{path}: no data rows")
+    return {"": LabRow(rows[0], str(path), header, tuple(rows[1:]))}
+
+
+#: How many ways of joining the cells of a CSV row with too many :func:`_joined_rows` tries
+#: (this tool's rule; two decimal commas in 30 cells give ~400).
+MOST_JOINS = 512
+
+
+def _joined_rows(names: Sequence[str | None], cells: list[str], source: str
+                 ) -> list[dict[str, object]]:
+    """The values of a CSV row with more cells than ``names`` with neighbouring cells joined by
+    a comma until they fit (a decimal comma splits '7,5 g/dL' in two), for up to two extra
+    cells: those that keep the row's slide and have the fewest values refused, the likeliest
+    ways the row was meant (QA 44 H-5: read as no values). None for more extra cells."""
+    extra = len(cells) - len(names)
+    if not 0 < extra <= 2:
+        return []
+    slide = _row_values(names, cells).get("slide")
+    joined = {tuple(cells)}
+    for _ in range(extra):
+        joined = {(*each[:i], f"{each[i]},{each[i + 1]}", *each[i + 2:])
+                  for each in joined for i in range(len(each) - 1)}
+    rows = [row for each in sorted(joined)[:MOST_JOINS]
+            if (row := _row_values(names, each)).pop("slide", None) == slide]
+    refused = [len(refused_names(row, source=source)) for row in rows]
+    return [row for row, count in zip(rows, refused, strict=True) if count == min(refused)]
+
+
+def _slide_column(names: list[str | None]) -> list[str | None]:
     """``names`` with the first column that is a slip of ``slide`` as it, and the others such
-    (None) left out; none raises ``problem``."""
+    (None) left out; without one, as they are."""
     slips = [index for index, name in enumerate(names) if _slip_key(name) == "slide"]
     if not slips:
-        raise LabValueError(problem)
+        return names
     return ["slide" if index == slips[0] else None if index in slips else name
             for index, name in enumerate(names)]
 
@@ -1310,10 +1422,10 @@ def read_lab_rows(path: str | os.PathLike[str]) -> dict[str, LabRow]:
         The file cannot be read, or is not a lab file (message names the file).
     """
     path = Path(path)
-    if path.suffix.lower() not in {".json", ".csv"}:
-        raise LabValueError(f"{path}: a lab file must be .json or .csv")
     if path.exists() and not path.is_file():  # a pipe would block, a device never end
         raise LabValueError(f"{path}: not a regular file; cannot be a lab file")
+    if path.suffix.lower() not in {".json", ".csv"}:
+        return _rows_of_another_type(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -1324,6 +1436,19 @@ def read_lab_rows(path: str | os.PathLike[str]) -> dict[str, LabRow]:
     if path.suffix.lower() == ".json":
         return _rows_from_json(text, path)
     return _rows_from_csv(text, path)
+
+
+def _rows_of_another_type(path: Path) -> dict[str, LabRow]:
+    """A lab file neither .json nor .csv, refused; read as the JSON or CSV text it holds, if
+    it holds one (QA 44 H-2: a JSON object in a .txt was read as no values)."""
+    problem = f"{path}: a lab file must be .json or .csv"
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        json_like = text.lstrip().startswith(("{", "["))
+        rows = _rows_from_json(text, path) if json_like else _rows_from_csv(text, path)
+    except (OSError, UnicodeDecodeError, LabValueError):
+        raise LabValueError(problem) from None
+    return {slide: replace(row, problem=row.problem or problem) for slide, row in rows.items()}
 
 
 def read_labs_file(path: str | os.PathLike[str], *, complete: bool = True) -> dict[str, Labs]:

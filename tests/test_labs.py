@@ -10,9 +10,11 @@ import pytest
 from smearscan.labs import (
     LAB_KEYS,
     MOST_PROBLEMS_READ,
+    MOST_WAYS_READ,
     Bound,
     Labs,
     LabValueError,
+    Repeated,
     check_ldh,
     lab_readings,
     ldh_not_serum,
@@ -872,6 +874,7 @@ def test_a_misspelt_key_is_read_as_each_key_as_close():
 def test_the_readme_gives_the_most_problems_read():
     readme = " ".join((Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
     assert f"Up to {MOST_PROBLEMS_READ} problems are read every way" in readme
+    assert f"while they make at most {MOST_WAYS_READ} sets of values" in readme
 
 
 def test_counts_per_ul_read_as_written():
@@ -903,3 +906,34 @@ def test_a_refused_value_is_read_every_way_it_may_stand_for():
         (0, 0), (0, 1140), (8, 0), (12.888, 0)]
     assert lab_readings({"ldh": "300 U/L", "ldh_uln": 250}) == ([parse_labs(
         {"ldh": "300 U/L", "ldh_uln": 250})], [])
+
+
+def test_problems_are_read_every_way_within_the_most_ways_read():
+    # QA 44 M-1: six keys given four times each made 4,096 readings, 82 s to refuse. Three keys
+    # of four copies make 64 sets; the fourth key, beyond them, is read as not given.
+    copies = {"hemoglobin": ("8 g/dL", "9 g/dL", "10 g/dL", "11 g/dL"),
+              "platelets": ("10", "20", "30", "40"), "wbc": ("3", "4", "5", "6"),
+              "mcv": ("80", "85", "90", "95")}
+    readings, without = lab_readings({key: Repeated(values) for key, values in copies.items()})
+    assert MOST_WAYS_READ == 64 == len(readings)
+    assert {(labs.hemoglobin, labs.platelets, labs.wbc, labs.mcv) for labs in readings} == {
+        (hb, plt, wbc, None) for hb in (8.0, 9.0, 10.0, 11.0) for plt in (10.0, 20.0, 30.0, 40.0)
+        for wbc in (3.0, 4.0, 5.0, 6.0)}
+    assert without == []
+    # Ways read elsewhere (a lab file's, for the command line's) count towards them.
+    readings, _ = lab_readings({key: Repeated(copies[key]) for key in ("hemoglobin", "mcv")},
+                               ways_read=16)
+    assert {(labs.hemoglobin, labs.mcv) for labs in readings} == {
+        (hb, None) for hb in (8.0, 9.0, 10.0, 11.0)}
+
+
+@pytest.mark.parametrize(("key", "written", "readings"), [
+    ("hemoglobin", "7,5 g/dL", (7.5,)), ("ldh", "1,500 U/L", (1500.0,)),
+    ("platelets", "1,5", (1.5,)), ("adamts13", "<5,0 %", ())])
+def test_a_number_with_a_comma_is_refused_read_as_its_decimal_or_grouped_value(
+        key, written, readings):
+    # QA 44 H-5: '7,5 g/dL' (a decimal comma) was read only as not given, and lost the line of
+    # the 7.5 g/dL it stands for. 1.5 U/L is no LDH; a bound is read as no measured value.
+    with pytest.raises(LabValueError, match="use a decimal point") as refused:
+        parse_labs({key: written}, source="labs")
+    assert refused.value.readings == readings

@@ -744,6 +744,29 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
      "{labs}: the lab file is per slide; name the slide with --slide"),
     ("labs.csv", SEVERE_CSV + "S_1,10,8 g/dL,6 %\n", ["--slide", "S1"], SEVERE_OPTIONS,
      "{labs}: no lab values for slide 'S1' (has: S_1, s1); did you mean 's1' or 'S_1'?"),
+    # QA 44 H-2, H-5: refused for their structure, read where they can be: this row split by
+    # a decimal comma as each way of joining its cells with the fewest values refused, a
+    # ';'-separated CSV by ';', one without a slide column as values of every slide, another
+    # row with no slide name left out; a JSON list of objects as each, a slide given twice
+    # as its object, values beside per-slide objects as completing them, a .txt as its text.
+    ("labs.csv", SEVERE_CSV.replace("8 g/dL", "8,0 g/dL"), ["--slide", "s1"], SEVERE_OPTIONS,
+     "{labs} line 2: more cells than column names"),
+    ("labs.csv", SEVERE_CSV.replace(",", ";"), ["--slide", "s1"], SEVERE_OPTIONS,
+     "{labs}: a lab CSV needs one 'slide' column (its header is one column with ';' in it: "
+     "write it comma-separated)"),
+    ("labs.csv", "platelets,hemoglobin,adamts13\n10,8 g/dL,5 %\n", [], SEVERE_OPTIONS,
+     "{labs}: a lab CSV needs one 'slide' column"),
+    ("labs.csv", SEVERE_CSV + ",250,13 g/dL,80 %\n", ["--slide", "s1"], SEVERE_OPTIONS,
+     "{labs} line 3: the slide name is empty"),
+    ("labs.json", json.dumps([SEVERE]), [], SEVERE_OPTIONS,
+     "{labs}: expected a JSON object of lab values"),
+    ("labs.json", '{"s1": {"adamts13": "5 %"}, "s1": 5}', ["--slide", "s1", *SEVERE_OPTIONS[:4]],
+     SEVERE_OPTIONS, "{labs}: 's1' given twice ({{'adamts13': '5 %'}} and 5): keep the one the "
+     "verdict should use"),
+    ("labs.json", '{"s1": ' + json.dumps(SEVERE) + ', "platelets": 10}', ["--slide", "s1"],
+     SEVERE_OPTIONS, "{labs}: mixes lab values and per-slide objects at the top level"),
+    ("labs.txt", json.dumps(SEVERE), [], SEVERE_OPTIONS,
+     "{labs}: a lab file must be .json or .csv"),
     # ... or unreadable, read as not given: the command line's values keep their line.
     ("labs.json", '{"platelets": 10, "adamts13": "5%", ', SEVERE_OPTIONS, SEVERE_OPTIONS,
      "{labs}: not valid JSON: Expecting property name enclosed in double quotes: line 1 column "
@@ -978,3 +1001,17 @@ def test_a_summarys_recorded_labs_stand_where_the_lab_file_cannot_be_read(tmp_pa
     assert _first_line(["verdict", "--summary", str(path), "--platelets", "10/uL"], capsys) == (
         likely, "smearscan verdict: command line: platelets = '10/uL': 10 per uL is 0.01 x10^9/L: "
                 "was it in x10^3/uL (10 x10^9/L)?\n")
+
+
+def test_a_file_option_given_twice_is_read_as_the_copies_that_name_a_file(tmp_path, capsys):
+    # QA 44: '--labs missing.json --labs good.json' read the missing copy as no lab values, and
+    # the line was "TTP possible" where good.json's is "TTP likely".
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"platelets": 10, "hemoglobin": "8 g/dL", "adamts13": "5 %"}))
+    count = ["verdict", "--schistocytes", "3"]
+    likely = _first_line([*count, "--labs", str(good)], capsys)[0]
+    assert likely.startswith("URGENT - TTP likely")
+    missing = tmp_path / "missing.json"
+    assert _first_line([*count, "--labs", str(missing), "--labs", str(good)], capsys) == (
+        likely, f"smearscan verdict: error: --labs given twice ('{missing}' and '{good}'): keep "
+                "the one the verdict should use (see smearscan verdict --help)\n")

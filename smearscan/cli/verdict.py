@@ -366,7 +366,8 @@ def _urgent_despite(smear: object, recorded: tuple[list[Labs], list[Labs]],
 
     readings, without = recorded
     given_readings, given_without = lab_readings(given, source="command line",
-                                                 problems_read=problems)
+                                                 problems_read=problems,
+                                                 ways_read=max(len(readings), 1))
     lacking = [*merged_readings(without, [*given_readings, *given_without]),
                *merged_readings(readings, given_without)]
     return urgent_over_readings(smear, merged_readings(readings, given_readings), lacking)

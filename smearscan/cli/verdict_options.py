@@ -208,6 +208,8 @@ def option_problems(args: argparse.Namespace) -> list[Refused]:
         if len(copies) > 1:
             messages.insert(0, _given_twice(dest, copies))
         readings = tuple(dict.fromkeys(each for _, values in said for each in values))
+        if dest in ("labs", "summary"):
+            readings = _files_named(readings)
         if messages:
             problems[dest] = Refused("; ".join(messages),
                                      tuple({dest: each} for each in readings))
@@ -285,6 +287,13 @@ def _lab_options_without_value(args: argparse.Namespace) -> list[Refused]:
         refused.append(Refused(f"argument --{dest[4:].replace('_', '-')}: expected one argument",
                                ({},)))
     return refused
+
+
+def _files_named(paths: tuple[Path | None, ...]) -> tuple[Path | None, ...]:
+    """Of the readings of a file option given twice, the files that exist, if any: a copy that
+    names none is not the one the user meant (QA 44: '--labs missing.json --labs good.json'
+    read the missing one as no lab values, and weakened the line)."""
+    return tuple(path for path in paths if path is not None and path.is_file()) or paths
 
 
 def _given_twice(dest: str, copies: tuple) -> str:
