@@ -954,15 +954,23 @@ def test_options_read_where_argparse_refused_them(capsys):
         likely, "smearscan verdict: command line: adamts13 = '-5%': negative\n")
 
 
-def test_a_summary_slide_not_named_keeps_the_line_of_each_slide_it_may_be(tmp_path, capsys):
-    # QA 44 H-3: two slides and no --slide, or 's1' for 'S1', were refused with no line.
+def _summary_of(folder, slides: dict[str, dict]):
+    """A summary.json in ``folder`` of slides of 3% schistocytes (2000 red cells counted),
+    each entry completed by its dict (e.g. recorded ``labs``)."""
     labels = np.array(["schistocyte"] * 60 + ["rbc"] * 1940)
     result = slide_result(label=labels, morphology=np.full(labels.size, ""),
                           border=np.zeros(labels.size, bool),
                           operating={"schistocyte": {"sensitivity": 0.6,
                                                      "false_positive_rate": 0.002}})
-    path = tmp_path / "summary.json"
-    path.write_text(json.dumps({"slides": {"S1": result.to_dict(), "S2": result.to_dict()}}))
+    path = folder / "summary.json"
+    path.write_text(json.dumps({"slides": {name: result.to_dict() | extra
+                                           for name, extra in slides.items()}}))
+    return path
+
+
+def test_a_summary_slide_not_named_keeps_the_line_of_each_slide_it_may_be(tmp_path, capsys):
+    # QA 44 H-3: two slides and no --slide, or 's1' for 'S1', were refused with no line.
+    path = _summary_of(tmp_path, {"S1": {}, "S2": {}})
     given = ["--summary", str(path), *LIKELY]
     likely = _first_line(["verdict", *given, "--slide", "S1"], capsys)
     assert likely[0].startswith("URGENT - TTP likely")
@@ -981,14 +989,8 @@ def test_a_summarys_recorded_labs_stand_where_the_lab_file_cannot_be_read(tmp_pa
     # QA 44 H-3: an unreadable --labs beside a summary that recorded the slide's values was read
     # as no values ("TTP possible"), where the recorded ones call for "TTP likely"; and the
     # notice that recorded values are used came before the refusal, a second line.
-    labels = np.array(["schistocyte"] * 60 + ["rbc"] * 1940)
-    result = slide_result(label=labels, morphology=np.full(labels.size, ""),
-                          border=np.zeros(labels.size, bool),
-                          operating={"schistocyte": {"sensitivity": 0.6,
-                                                     "false_positive_rate": 0.002}})
     recorded = {"platelets": 10, "hemoglobin": 8, "adamts13": 5}
-    path = tmp_path / "summary.json"
-    path.write_text(json.dumps({"slides": {"S1": result.to_dict() | {"labs": recorded}}}))
+    path = _summary_of(tmp_path, {"S1": {"labs": recorded}})
     likely, notice = _first_line(["verdict", "--summary", str(path)], capsys)
     assert likely.startswith("URGENT - TTP likely")
     assert notice == (f"smearscan verdict: lab values recorded for slide 'S1' in {path} (--labs "
