@@ -1191,6 +1191,9 @@ class LabRow:
     problem: str | None = None
     #: The values of the other rows given for the same slide, as written.
     others: tuple[Mapping[str, object], ...] = ()
+    #: The file's rows with no slide name (the file is refused): any slide's, read where a
+    #: slide has no row (QA 44 H-2: this slide's row with its name left out was read as none).
+    unnamed: tuple[LabRow, ...] = ()
 
     def parsed(self, *, complete: bool = True) -> Labs:
         """The values read by :func:`parse_labs`."""
@@ -1224,7 +1227,13 @@ def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
     try:
         data = json.loads(text, object_pairs_hook=_object_with_repeats)
     except json.JSONDecodeError as exc:
-        raise LabValueError(f"{path}: not valid JSON: {exc}") from exc
+        invalid = f"{path}: not valid JSON: {exc}"
+        repaired = _repaired_json(text)
+        if repaired is None:
+            raise LabValueError(invalid) from exc
+        # Refused, but read as the repaired text (QA 44 H-2: read as no values).
+        return {slide: replace(row, problem=invalid)
+                for slide, row in _rows_from_json(repaired, path).items()}
     except ValueError:  # int() refuses over 4300 digits (Python's guard against slow parsing)
         raise LabValueError(f"{path}: a number too long to be a lab value") from None
     except RecursionError:
@@ -1254,6 +1263,46 @@ def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
     return {slide: replace(row, problem=row.problem or mixed,
                            others=(*row.others, {**plain, **row.values}))
             for slide, row in rows.items()}
+
+
+def _repaired_json(text: str) -> str | None:
+    """The JSON a broken lab file was probably meant as, if repairing it takes no guess at a
+    value: commas before a closing bracket dropped, and the brackets left open closed where
+    the text stops after a whole value (a file cut short, or its last '}' typed as ',');
+    None where that is not valid JSON either."""
+    if not text.rstrip().endswith((",", '"', "}", "]")):
+        return None  # cut inside a value: '1' of '150' is no reading
+    kept: list[str] = []
+    open_brackets: list[str] = []
+    in_string = escaped = False
+    for char in text.rstrip():
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            open_brackets.append("}" if char == "{" else "]")
+        elif char in "}]":
+            _drop_trailing_comma(kept)
+            if open_brackets:
+                open_brackets.pop()
+        kept.append(char)
+    _drop_trailing_comma(kept)
+    repaired = "".join(kept) + "".join(reversed(open_brackets))
+    try:
+        json.loads(repaired)
+    except ValueError:
+        return None
+    return repaired
+
+
+def _drop_trailing_comma(kept: list[str]) -> None:
+    """Drop a comma (and the white space after it) that ends ``kept``."""
+    end = len(kept)
+    while end and kept[end - 1].isspace():
+        end -= 1
+    if end and kept[end - 1] == ",":
+        del kept[end - 1:]
 
 
 def _slide_repeated(value: object) -> bool:
@@ -1292,7 +1341,7 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
                 return _rows_of_no_slide(names, lines, path, header)
         result: dict[str, LabRow] = {}
         where_given: dict[str, str] = {}
-        unnamed = None
+        unnamed: list[LabRow] = []
         for cells in lines:
             if not cells:  # a blank line, as csv.DictReader skips it
                 continue
@@ -1301,7 +1350,7 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
             row = _row_values(names, cells)
             slide = slide_name((row.pop("slide") or "").strip())
             if not slide:
-                unnamed = unnamed or f"{source}: the slide name is empty"
+                unnamed.append(LabRow(row, source, f"{source}: the slide name is empty"))
                 continue
             problem, others = header, ()
             if len(cells) > len(names):  # a cell split in two: which value is whose?
@@ -1318,9 +1367,14 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
             result[slide] = LabRow(row, f"{source} (slide {slide!r})", problem, tuple(others))
     except csv.Error as exc:
         raise LabValueError(f"{path}: not a readable CSV: {exc}") from exc
-    if not result:
-        raise LabValueError(unnamed or f"{path}: no data rows")
-    return {slide: replace(row, problem=row.problem or unnamed) for slide, row in result.items()}
+    if not unnamed:
+        if not result:
+            raise LabValueError(f"{path}: no data rows")
+        return result
+    if not result:  # values of every slide, as a file without a slide column
+        return {"": replace(unnamed[0], others=tuple(row.values for row in unnamed[1:]))}
+    return {slide: replace(row, problem=row.problem or unnamed[0].problem,
+                           unnamed=tuple(unnamed)) for slide, row in result.items()}
 
 
 def _delimiter(names: Sequence[str]) -> str:

@@ -20,6 +20,7 @@ from smearscan.labs import (
     ldh_not_serum,
     least_inr,
     parse_labs,
+    read_lab_rows,
     read_labs_file,
     refused_names,
     with_overrides,
@@ -937,3 +938,24 @@ def test_a_number_with_a_comma_is_refused_read_as_its_decimal_or_grouped_value(
     with pytest.raises(LabValueError, match="use a decimal point") as refused:
         parse_labs({key: written}, source="labs")
     assert refused.value.readings == readings
+
+
+@pytest.mark.parametrize(("text", "read"), [
+    ('{"platelets": 10, "adamts13": "5%",', {"": {"platelets": 10, "adamts13": "5%"}}),
+    ('{"platelets": 10, }', {"": {"platelets": 10}}),
+    ('{"s1": {"ana": "x,}"},', {"s1": {"ana": "x,}"}}),  # a comma in a string is kept
+    ('[{"platelets": 10},', {"": {"platelets": 10}}),
+    ('{"platelets": 15', None),  # cut inside a value: '15' may have been '150'
+    ('{"platelets": 10 "adamts13": 5}', None),
+])
+def test_a_broken_json_lab_file_is_refused_and_read_only_where_no_value_is_guessed(
+        tmp_path, text, read):
+    path = tmp_path / "labs.json"
+    path.write_text(text)
+    if read is None:
+        with pytest.raises(LabValueError, match="not valid JSON"):
+            read_lab_rows(path)
+        return
+    rows = read_lab_rows(path)
+    assert {slide: dict(row.values) for slide, row in rows.items()} == read
+    assert all(row.problem.startswith(f"{path}: not valid JSON: ") for row in rows.values())

@@ -767,6 +767,16 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
      SEVERE_OPTIONS, "{labs}: mixes lab values and per-slide objects at the top level"),
     ("labs.txt", json.dumps(SEVERE), [], SEVERE_OPTIONS,
      "{labs}: a lab file must be .json or .csv"),
+    # This slide's row with its name left out, alone (values of every slide) or beside another
+    # slide's: a row with no slide name may be any slide's.
+    ("labs.csv", SEVERE_CSV.replace("\ns1,", "\n,"), ["--slide", "s1"], SEVERE_OPTIONS,
+     "{labs} line 2: the slide name is empty"),
+    ("labs.csv", SEVERE_CSV.replace("\ns1,", "\n,") + "s2,250,13 g/dL,80 %\n", ["--slide", "s1"],
+     SEVERE_OPTIONS, "{labs}: no lab values for slide 's1' (has: s2)"),
+    # A JSON object whose last '}' was typed as ',': read as it, repaired without a guess.
+    ("labs.json", json.dumps(SEVERE)[:-1] + ",", [], SEVERE_OPTIONS,
+     "{labs}: not valid JSON: Expecting property name enclosed in double quotes: line 1 column "
+     "63 (char 62)"),
     # ... or unreadable, read as not given: the command line's values keep their line.
     ("labs.json", '{"platelets": 10, "adamts13": "5%", ', SEVERE_OPTIONS, SEVERE_OPTIONS,
      "{labs}: not valid JSON: Expecting property name enclosed in double quotes: line 1 column "

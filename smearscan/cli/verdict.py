@@ -295,9 +295,9 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
     values call for with the command line's, whatever a value refused as written stands for,
     as on the command line; so does a file refused for its structure (QA 43 M-2: refused with
     no line), read as the values a summary ``recorded`` (or none) where it cannot be read;
-    one with no row for the slide is read as each row its name is a slip of ('S1' for 's1'),
-    and without ``--slide`` as each of its rows (QA 44 H-2: read as not given), up to
-    :data:`MOST_CORRECTIONS_JUDGED` rows."""
+    one with no row for the slide is read as each row its name is a slip of ('S1' for 's1')
+    and each row with no slide name, and without ``--slide`` as each of its rows (QA 44 H-2:
+    read as not given), up to :data:`MOST_CORRECTIONS_JUDGED` rows."""
     from smearscan.labs import LabValueError, labs_for_slide, read_lab_rows, slide_slips
     from smearscan.verdict import UnresolvedBoundError
 
@@ -317,7 +317,8 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         row = labs_for_slide(rows, args.slide, source=str(args.labs))
     except LabValueError as error:
         meant = list(rows) if args.slide is None else slide_slips(args.slide, rows)
-        read = [rows[name] for name in meant] if len(meant) <= MOST_CORRECTIONS_JUDGED else []
+        read = [*(rows[name] for name in meant), *next(iter(rows.values())).unnamed]
+        read = read if len(read) <= MOST_CORRECTIONS_JUDGED else []
         raise refused(error, read) from None
     try:
         labs = _parsed_row(row, given)
