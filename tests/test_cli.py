@@ -190,15 +190,23 @@ def test_main_run_with_labs_adds_a_verdict_to_summary_and_report(field_png, tmp_
 
 
 def test_verdict_with_a_bound_that_spans_a_cut_off_exits_2_in_one_line_keeping_the_urgent_line(
-        capsys):
+        capsys, tmp_path):
     # TTP is possible or worse whatever the ADAMTS13 under 20%: the emergency is printed.
     assert main(["verdict", "--schistocytes", "5", "--platelets", "10",
                  "--adamts13", "<20 %"]) == 2
     printed = capsys.readouterr()
     assert printed.err == (
-        "smearscan verdict: adamts13 = '<20%': the verdict differs within that range (at 0% and "
-        "just under 20%); give the measured value\n")
+        "smearscan verdict: command line: adamts13 = '<20%': the verdict differs within that "
+        "range (at 0% and just under 20%); give the measured value\n")
     assert printed.out == URGENT_BOUND + "\n"
+    # Given in a lab file, the refusal names the file (QA 44 L-1).
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"adamts13": "<20 %"}))
+    assert main(["verdict", "--schistocytes", "5", "--platelets", "10", "--labs",
+                 str(labs)]) == 2
+    assert capsys.readouterr() == (URGENT_BOUND + "\n", (
+        f"smearscan verdict: {labs}: adamts13 = '<20%': the verdict differs within that range (at "
+        "0% and just under 20%); give the measured value\n"))
 
 
 def test_main_run_with_a_bound_that_spans_a_cut_off_keeps_the_count_and_records_why(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import itertools
 import sys
 from collections.abc import Sequence
@@ -82,9 +83,10 @@ def run_verdict(argv: list[str]) -> int:
     if refused:
         _refuse_options(parser, args, refused, stray)
     notes: list[str] = []
+    inputs = None
     try:
         inputs = _verdict_inputs(args)
-        smear, labs, notes, ldh_origin = inputs.smear, inputs.labs, inputs.notes, inputs.ldh_origin
+        smear, labs, notes = inputs.smear, inputs.labs, inputs.notes
         if stray:  # refused keeping the line of the values read (QA 43 H-3)
             raise UnresolvedBoundError(_unrecognized(stray),
                                        urgent_over_readings(smear, [labs], []))
@@ -98,7 +100,7 @@ def run_verdict(argv: list[str]) -> int:
                  sys.stdout)
         elif said or notes:
             say("\n".join([*said, *(f"NOTE: {note}" for note in notes)]), sys.stdout)
-        origin = f"{ldh_origin}: " if error.key == "ldh" else ""  # QA 30 N5
+        origin = inputs.origin(error.key) if inputs is not None else ""
         say(f"smearscan verdict: {origin}{printable(_and_stray(str(error), stray))}")
         return EXIT_USAGE
     except (LabValueError, SlideNotFoundError, ValueError) as error:
@@ -188,11 +190,22 @@ class _Inputs(NamedTuple):
     #: Notes on what they rest on (a review of the slide in progress or set aside, a value
     #: replaced).
     notes: list[str]
-    #: Where the LDH came from (the command line, the lab file or the summary), which its
-    #: refusal names.
-    ldh_origin: str
+    #: Where each lab value came from (the command line, the lab file or the summary), by
+    #: key, which a refusal of it names.
+    origins: dict[str, str]
     #: That the lab values a summary recorded are used, said on stderr beside the verdict.
     recorded: str | None = None
+
+    def origin(self, key: str | None) -> str:
+        """Where the value ``key`` came from, which its refusal names (QA 30 N5); an LDH's
+        with its limit's (QA 39 L-3: an LDH from the file, its limit from the command line,
+        was said to come from the file); empty for none (QA 44 L-1: a bound of the file was
+        refused without naming it)."""
+        keys = ("ldh", "ldh_uln") if key == "ldh" else (key,)
+        origins = {each: self.origins[each] for each in keys if each in self.origins}
+        if len(set(origins.values())) > 1:
+            return ", ".join(f"{each} from {origin}" for each, origin in origins.items()) + ": "
+        return next((f"{origin}: " for origin in origins.values()), "")
 
 
 def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
@@ -255,7 +268,10 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
 
         lines = {urgent_over_readings(each, [merged], []) for each in smears}
         raise UnresolvedBoundError(str(count_refused), urgent_over_lines(lines, merged))
-    return _Inputs(smear, merged, notes, _ldh_origin(labs, overrides, where), notice)
+    origins = {spec.name: "command line" if getattr(overrides, spec.name) is not None
+               else str(where) for spec in dataclasses.fields(merged)
+               if getattr(merged, spec.name) is not None}
+    return _Inputs(smear, merged, notes, origins, notice)
 
 
 def _smears_counted(args: argparse.Namespace) -> tuple[list, ValueError | None]:
@@ -372,18 +388,6 @@ def _urgent_despite(smear: object, recorded: tuple[list[Labs], list[Labs]],
     lacking = [*merged_readings(without, [*given_readings, *given_without]),
                *merged_readings(readings, given_without)]
     return urgent_over_readings(smear, merged_readings(readings, given_readings), lacking)
-
-
-def _ldh_origin(recorded: Labs, overrides: Labs, where: Path | None) -> str:
-    """Where an LDH and its limit came from (the command line, a lab file, a summary), which
-    their refusal names (QA 30 N5; QA 39 L-3: an LDH from the file, its limit from the command
-    line, was said to come from the file)."""
-    origins = {key: "command line" if getattr(overrides, key) is not None else str(where)
-               for key in ("ldh", "ldh_uln")
-               if getattr(overrides, key) is not None or getattr(recorded, key) is not None}
-    if len(set(origins.values())) <= 1:
-        return next(iter(origins.values()), "command line")
-    return ", ".join(f"{key} from {origin}" for key, origin in origins.items())
 
 
 def _recorded_labs(summary: dict, slide: str, path: Path) -> tuple[Labs, str | None]:

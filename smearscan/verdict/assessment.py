@@ -317,7 +317,7 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
         raise UnresolvedBoundError(
             f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
             f"{show(key, differing)} and just {inside} {show(key, bound.limit)}); give the "
-            "measured value", _urgent_over_range(urgent_lines, labs))
+            "measured value", _urgent_over_range(urgent_lines, labs), key)
 
 
 #: Upper limits of normal (U/L) an LDH given without its own is tried against, with no LDH at
