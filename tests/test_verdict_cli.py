@@ -17,6 +17,14 @@ CLASSIC_TTP = ["--platelets", "10", "--hemoglobin", "8.1 g/dL", "--ldh", "1100",
                "225", "--haptoglobin", "0", "--reticulocytes", "4.5", "--indirect-bilirubin",
                "2.5 mg/dL", "--dat", "negative", "--active-cancer", "no", "--transplant", "no",
                "--mcv", "88", "--inr", "1.1", "--creatinine", "1.0 mg/dL"]
+def _exit_code(argv: list[str]) -> int:
+    """``main``'s exit code, also where a refusal exits (argparse's error)."""
+    try:
+        return main(argv)
+    except SystemExit as exit_info:
+        return exit_info.code
+
+
 CLASSIC_TTP_JSON = json.dumps({CLASSIC_TTP[i][2:].replace("-", "_"): CLASSIC_TTP[i + 1]
                                for i in range(0, len(CLASSIC_TTP), 2)})
 
@@ -143,10 +151,11 @@ def test_a_percentage_of_a_whole_number_of_cells_is_accepted(percent, counted, c
 ])
 def test_a_percentage_of_no_whole_number_of_cells_exits_2_in_one_line(percent, counted, cells,
                                                                      nearest, capsys):
-    assert main(["verdict", "--schistocytes", percent, "--rbc-counted", str(counted)]) == 2
+    assert _exit_code(["verdict", "--schistocytes", percent, "--rbc-counted", str(counted)]) == 2
     assert capsys.readouterr().err == (
-        f"smearscan verdict: --schistocytes {percent} of --rbc-counted {counted} is {cells} cells, "
-        f"not a whole number ({nearest}): give the percentage of the count (this tool's rule)\n")
+        f"smearscan verdict: error: --schistocytes {percent} of --rbc-counted {counted} is {cells} "
+        f"cells, not a whole number ({nearest}): give the percentage of the count (this tool's "
+        "rule) (see smearscan verdict --help)\n")
 
 
 def test_a_bare_reticulocyte_fraction_exits_2_and_the_unit_is_accepted(capsys):
@@ -251,8 +260,8 @@ def test_count_options_with_a_summary_are_refused_not_ignored(tmp_path, capsys, 
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == (
         f"smearscan verdict: error: {named}: not used with --summary, whose slide gives them; to "
-        "judge another count, give it with --schistocytes instead (see smearscan verdict "
-        "--help)\n")
+        "judge another count, give it with --schistocytes instead (also refused: slide 'S1' is "
+        "not in the summary; slides: none) (see smearscan verdict --help)\n")
 
 
 @pytest.mark.parametrize("empty", ["", "unknown"])
@@ -278,11 +287,12 @@ def test_an_unknown_option_value_does_not_silently_leave_the_files_value(tmp_pat
     ("0.000000", None), ("0.1", None)])
 def test_a_percentage_with_more_decimals_than_a_count_gives_is_refused(percent, shown, capsys):
     # QA 8 #18: 1e-7 of 1000 red cells was rounded to 0 and accepted; 0.00001 was refused.
-    code = main(["verdict", "--schistocytes", percent, "--rbc-counted", "1000", "--json"])
+    code = _exit_code(["verdict", "--schistocytes", percent, "--rbc-counted", "1000", "--json"])
     err = capsys.readouterr().err
     assert code == (0 if shown is None else 2)
-    assert err == ("" if shown is None else f"smearscan verdict: --schistocytes {shown}: more "
-                   "than 6 decimals, which no count of red cells gives\n")
+    assert err == ("" if shown is None else f"smearscan verdict: error: --schistocytes {shown}: "
+                   "more than 6 decimals, which no count of red cells gives (see smearscan "
+                   "verdict --help)\n")
 
 
 def test_summary_without_a_slide_result_exits_2(tmp_path, capsys):
@@ -634,8 +644,8 @@ def test_an_option_spelt_as_its_key_does_not_replace_the_option(capsys):
 
 @pytest.mark.parametrize(("stray", "why"), [
     (["%"], "command line: unrecognized arguments: %"),
-    (["--adamts13", "5 %", "--jsno"], "command line: unknown option '--jsno'; --help lists the "
-                                      "options"),
+    (["--adamts13", "5 %", "--xyzzy"], "command line: unknown option '--xyzzy'; --help lists "
+                                       "the options"),
     (["--adamts13", "0.05", "%"], "command line: adamts13 = '0.05': a bare number could be 0.05% "
                                   "or 0.05 IU/mL (= 5%); give the unit, e.g. '0.05 %' or '0.05 "
                                   "IU/mL' (also unrecognized arguments: %)"),
@@ -662,8 +672,9 @@ def test_words_the_command_line_does_not_know_keep_the_line(stray, why, capsys):
     # QA 44 H-1: a percentage no whole number of the red cells counted gives.
     (["--adamts13", "5 %", "--rbc-counted", "1000", "--schistocytes", "3.33"],
      ["--adamts13", "5 %", "--rbc-counted", "1000", "--schistocytes", "3.3"],
-     "--schistocytes 3.33 of --rbc-counted 1000 is 33.3 cells, not a whole number (33 of 1000 "
-     "is 3.3%): give the percentage of the count (this tool's rule)"),
+     "error: --schistocytes 3.33 of --rbc-counted 1000 is 33.3 cells, not a whole number (33 of "
+     "1000 is 3.3%): give the percentage of the count (this tool's rule) (see smearscan verdict "
+     "--help)"),
 ])
 def test_a_refused_option_keeps_the_line_of_its_correction(refused, corrected, why, capsys):
     picture = ["verdict", "--platelets", "10", "--hemoglobin", "8 g/dL"]
@@ -671,7 +682,7 @@ def test_a_refused_option_keeps_the_line_of_its_correction(refused, corrected, w
     assert main([*picture, *count, *corrected]) == 0
     expected = capsys.readouterr().out.split("\n")[0]
     assert expected.startswith("URGENT - TTP")
-    assert main([*picture, *count, *refused]) == 2
+    assert _exit_code([*picture, *count, *refused]) == 2
     captured = capsys.readouterr()
     assert (captured.out.split("\n")[0], captured.err) == (expected,
                                                            f"smearscan verdict: {why}\n")
@@ -1027,3 +1038,42 @@ def test_a_file_option_given_twice_is_read_as_the_copies_that_name_a_file(tmp_pa
     assert _first_line([*count, "--labs", str(missing), "--labs", str(good)], capsys) == (
         likely, f"smearscan verdict: error: --labs given twice ('{missing}' and '{good}'): keep "
                 "the one the verdict should use (see smearscan verdict --help)\n")
+
+
+@pytest.mark.parametrize(("misspelt", "meant", "why"), [
+    # QA 44 L-2: an option that is not a lab value, misspelt, was offered none ('--jsno'); now
+    # it is named and read as that option, given and not given.
+    (["--jsno"], [[]], "unknown option '--jsno'; did you mean '--json'?"),  # printed as text
+    (["--rbc-count", "1000"], [["--rbc-counted", "1000"], []],
+     "unknown option '--rbc-count'; did you mean '--rbc-counted'?"),
+    (["--populaton", "adults"], [["--population", "adult"]],
+     "unknown option '--populaton'; did you mean '--population'?; argument --population: invalid "
+     "choice: 'adults' (choose from 'adult', 'neonate', 'preterm')"),
+    (["--schistocyte", "3"], [["--schistocytes", "3"]],
+     "unknown option '--schistocyte'; did you mean '--schistocytes'?; --schistocytes given twice "
+     "('3' and '3'): keep the one the verdict should use"),
+])
+def test_a_misspelt_option_that_is_no_lab_value_is_read_as_the_option(misspelt, meant, why,
+                                                                       capsys):
+    count = ["--schistocytes", "3"]
+    lines = {_first_line(["verdict", *LIKELY, *count, *each], capsys)[0] for each in meant}
+    assert len(lines) == 1 and lines != {None}
+    assert _first_line(["verdict", *LIKELY, *count, *misspelt], capsys) == (
+        lines.pop(), f"smearscan verdict: error: {why} (see smearscan verdict --help)\n")
+
+
+def test_an_option_refused_beside_a_lab_value_names_both_and_reads_them_together(capsys):
+    # QA 44 L-2: a count no whole number of cells gives beside a bare haemoglobin named only
+    # the haemoglobin, and read it with the percentage alone.
+    picture = ["verdict", "--platelets", "10", "--adamts13", "5 %", "--rbc-counted", "1000"]
+    likely = {_first_line([*picture, "--schistocytes", percent, "--hemoglobin", hb], capsys)[0]
+              for percent in ("1", "0.9") for hb in ("8 g/dL", "8 mmol/L")}
+    assert len(likely) == 1 and likely.pop().startswith("URGENT - TTP likely")
+    line, err = _first_line([*picture, "--schistocytes", "0.99", "--hemoglobin", "8"], capsys)
+    assert line.startswith("URGENT - TTP likely")
+    assert err == (
+        "smearscan verdict: error: --schistocytes 0.99 of --rbc-counted 1000 is 9.9 cells, not a "
+        "whole number (10 of 1000 is 1%): give the percentage of the count (this tool's rule) "
+        "(also refused: command line: hemoglobin = '8': a bare number could be 8 g/dL or 8 mmol/L "
+        "(= 12.89 g/dL); give the unit, e.g. '8 g/dL' or '8 mmol/L') (see smearscan verdict "
+        "--help)\n")

@@ -9,8 +9,6 @@ import dataclasses
 import itertools
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
@@ -18,6 +16,8 @@ from smearscan.cli.common import EXIT_OK, EXIT_USAGE, say
 from smearscan.cli.verdict_options import (
     Refused,
     count_options_with_summary,
+    counted_percent,
+    misspelt_options,
     option_problems,
     prepared_argv,
     unknown_options,
@@ -27,39 +27,6 @@ from smearscan.cli.verdict_options import (
 if TYPE_CHECKING:  # imported inside the functions that need them: start-up stays short
     from smearscan.labs import LabRow, Labs
     from smearscan.verdict import SmearFindings
-
-
-#: Decimals of a percentage checked against a count: a million red cells give 4; more are
-#: refused, not rounded (1e-7 would read as 0).
-_PERCENT_DECIMALS = 6
-
-
-def _counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
-    """``percent``, checked against ``rbc_counted``: a percentage of N counted red cells is
-    100 k / N for a whole number k of cells (this tool's rule).
-
-    It is accepted when some whole k gives 100 k / N within half a unit of the last decimal
-    written (8.3 of 1200 is 100 cells, 8.33%; at an exact half either rounding is accepted).
-
-    Raises
-    ------
-    ValueError
-        No whole number of cells gives ``percent`` (0.99 of 1000 would be 9.9 cells).
-    """
-    if rbc_counted is None:
-        return float(percent)
-    if percent.as_tuple().exponent < -_PERCENT_DECIMALS:  # 1e-30000000 would take minutes
-        raise ValueError(f"--schistocytes {percent}: more than {_PERCENT_DECIMALS} decimals, "
-                         "which no count of red cells gives")
-    cells = Fraction(percent) * rbc_counted / 100
-    nearest = round(cells)
-    half_unit = Fraction(1, 2) * Fraction(10) ** min(percent.as_tuple().exponent, 0)
-    if abs(Fraction(100 * nearest, rbc_counted) - Fraction(percent)) > half_unit:
-        raise ValueError(f"--schistocytes {percent} of --rbc-counted {rbc_counted} is "
-                         f"{float(cells):g} cells, not a whole number ({nearest} of "
-                         f"{rbc_counted} is {100 * nearest / rbc_counted:.4g}%): give the "
-                         "percentage of the count (this tool's rule)")
-    return float(percent)
 
 
 def run_verdict(argv: list[str]) -> int:
@@ -79,9 +46,10 @@ def run_verdict(argv: list[str]) -> int:
     words, refused = prepared_argv(argv)
     args, unknown = parser.parse_known_args(words)
     args.misspelt, stray = unknown_options(unknown)
-    refused += option_problems(args)
+    misspelt = misspelt_options(args)
+    refused += option_problems(args) + misspelt
     if refused:
-        _refuse_options(parser, args, refused, stray)
+        _refuse_options(parser, args, refused, stray, misspelt)
     notes: list[str] = []
     inputs = None
     try:
@@ -115,15 +83,20 @@ def run_verdict(argv: list[str]) -> int:
 
 
 def _refuse_options(parser: argparse.ArgumentParser, args: argparse.Namespace,
-                    refused: list[Refused], stray: list[str]) -> NoReturn:
+                    refused: list[Refused], stray: list[str], misspelt: list[Refused]
+                    ) -> NoReturn:
     """Refuse the options ``refused``, after the URGENT line that reading each correction
-    calls for."""
+    calls for; the ``misspelt`` ones among them are named first (their value's refusal
+    follows from them)."""
     import json
 
     from smearscan.errors import printable
 
-    message = printable(_and_stray("; ".join(problem.message for problem in refused), stray))
-    line = _urgent_over_corrections(args, refused)
+    named = [*misspelt, *(problem for problem in refused if problem not in misspelt)]
+    message = printable(_and_stray("; ".join(problem.message for problem in named), stray))
+    line, also = _urgent_over_corrections(args, refused)
+    if also is not None:  # QA 44 L-2: the lab value refused with it was not named
+        message = f"{message} (also refused: {printable(also)})"
     if line is not None:
         say(json.dumps({"urgent": line, "unresolved": message}, indent=2) if args.json
             else line, sys.stdout)
@@ -136,11 +109,13 @@ def _refuse_options(parser: argparse.ArgumentParser, args: argparse.Namespace,
 MOST_CORRECTIONS_JUDGED = 64
 
 
-def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]) -> str | None:
+def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
+                             ) -> tuple[str | None, str | None]:
     """The URGENT line of ``args`` read with each set of corrections of the ``refused`` options
-    in turn (:func:`~smearscan.verdict.urgent_over_lines`). Beyond
-    :data:`MOST_CORRECTIONS_JUDGED` sets, those not judged count as calling for no line: a line
-    that some judged set calls for becomes "TTP possible ... correct it"."""
+    in turn (:func:`~smearscan.verdict.urgent_over_lines`), and the refusal of the values
+    every set is refused for, if one is. Beyond :data:`MOST_CORRECTIONS_JUDGED` sets, those not
+    judged count as calling for no line: a line that some judged set calls for becomes "TTP
+    possible ... correct it"."""
     from smearscan.labs import Labs, LabValueError
     from smearscan.verdict import (
         SlideNotFoundError,
@@ -149,7 +124,7 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]) -
         urgent_over_readings,
     )
 
-    lines, labs = set(), Labs()
+    lines, labs, refusals = set(), Labs(), []
     choices = itertools.product(*(problem.corrections for problem in refused))
     for choice in itertools.islice(choices, MOST_CORRECTIONS_JUDGED):
         one = argparse.Namespace(**vars(args))
@@ -159,15 +134,18 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]) -
             inputs = _verdict_inputs(one)
             labs = inputs.labs
             lines.add(urgent_over_readings(inputs.smear, [labs], []))
+            refusals.append(None)
         except UnresolvedBoundError as error:
             lines.add(error.urgent)
+            refusals.append(str(error))
         except (LabValueError, SlideNotFoundError, ValueError):
             # Refused otherwise (a summary that cannot be read), it is not what the user
             # meant; left out, it cannot weaken the line the others call for.
             continue
     if next(choices, None) is not None:
         lines.add(None)
-    return urgent_over_lines(lines, labs)
+    common = refusals[0] if refusals and refusals.count(refusals[0]) == len(refusals) else None
+    return urgent_over_lines(lines, labs), common
 
 
 def _unrecognized(stray: list[str]) -> str:
@@ -214,7 +192,7 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
     from smearscan.verdict import UnresolvedBoundError, smear_findings_from_summary
     from smearscan.verdict.values import show
 
-    recorded, notes, count_refused, notice = Labs(), [], None, None
+    recorded, notes, notice = Labs(), [], None
     if args.summary is not None:
         if (unused := count_options_with_summary(args)) is not None:
             raise ValueError(unused)
@@ -229,8 +207,7 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
             with contextlib.suppress(ValueError):
                 recorded, _ = _recorded_labs(summary, args.slide, args.summary)
     else:
-        smears, count_refused = _smears_counted(args)
-        smear = smears[0]
+        smear = _smear_counted(args)
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v is not None}
     given |= args.misspelt  # refused as unknown keys, read as the keys they are close to
     labs, row = (recorded, None) if args.labs is None else _file_labs(args, smear, given,
@@ -262,36 +239,26 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
               for key in given if getattr(labs, key) is not None
               and (getattr(labs, key) != getattr(overrides, key)
                    or _written_in(key, labs, overrides))]
-    if count_refused is not None:
-        # Refused keeping the line the count read either way calls for (QA 44 H-1).
-        from smearscan.verdict import urgent_over_lines, urgent_over_readings
-
-        lines = {urgent_over_readings(each, [merged], []) for each in smears}
-        raise UnresolvedBoundError(str(count_refused), urgent_over_lines(lines, merged))
     origins = {spec.name: "command line" if getattr(overrides, spec.name) is not None
                else str(where) for spec in dataclasses.fields(merged)
                if getattr(merged, spec.name) is not None}
     return _Inputs(smear, merged, notes, origins, notice)
 
 
-def _smears_counted(args: argparse.Namespace) -> tuple[list, ValueError | None]:
-    """The smear findings of ``--schistocytes`` (of ``--rbc-counted``), and None; where no whole
-    number of cells gives the percentage (:func:`_counted_percent`), those of the percentage
-    without the count and of the nearest whole number of cells, with the refusal."""
+def _smear_counted(args: argparse.Namespace) -> SmearFindings:
+    """The smear findings of ``--schistocytes`` (of ``--rbc-counted``).
+
+    Raises
+    ------
+    ValueError
+        No whole number of the cells counted gives the percentage (:func:`counted_percent`).
+    """
     from smearscan.verdict import SmearFindings
 
-    def smear(percent: float, rbc_counted: int | None) -> SmearFindings:
-        return SmearFindings.from_percentage(
-            percent, rbc_counted=rbc_counted, population=args.population or "adult",
-            nrbc_present=args.nrbc or None, leukoerythroblastic=args.leukoerythroblastic)
-
-    try:
-        return [smear(_counted_percent(args.schistocytes, args.rbc_counted),
-                      args.rbc_counted)], None
-    except ValueError as error:
-        cells = round(float(args.schistocytes) * args.rbc_counted / 100)
-        nearest = 100 * min(cells, args.rbc_counted) / args.rbc_counted
-        return [smear(float(args.schistocytes), None), smear(nearest, args.rbc_counted)], error
+    return SmearFindings.from_percentage(
+        counted_percent(args.schistocytes, args.rbc_counted), rbc_counted=args.rbc_counted,
+        population=args.population or "adult", nrbc_present=args.nrbc or None,
+        leukoerythroblastic=args.leukoerythroblastic)
 
 
 def _written_in(key: str, recorded: Labs, overrides: Labs) -> str:
@@ -438,6 +405,6 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
         names = ", ".join(repr(name) for name in slides) or "none"
         message = (f"slide {args.slide!r} is not in the summary; slides: {names}"
                    f"{slips_hint(meant)}")
-    line = _urgent_over_corrections(args, [Refused(message, tuple({"slide": name}
-                                                                  for name in meant))])
+    line, _ = _urgent_over_corrections(args, [Refused(message, tuple({"slide": name}
+                                                                     for name in meant))])
     raise UnresolvedBoundError(message, line)

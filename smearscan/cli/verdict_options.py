@@ -15,6 +15,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 
 from smearscan.cli.common import Parser, positive_int
@@ -219,7 +220,25 @@ def option_problems(args: argparse.Namespace) -> list[Refused]:
     unused = count_options_with_summary(args) if source is None else None
     if unused is not None:
         problems["count"] = Refused(unused, ({dest: None for dest in _COUNT_OPTIONS},))
+    elif (counted := _count_problem(args)) is not None:
+        problems["counted"] = counted
     return [*([source] if source else []), *problems.values(), *_lab_options_without_value(args)]
+
+
+def _count_problem(args: argparse.Namespace) -> Refused | None:
+    """The refusal of a ``--schistocytes`` that no whole number of the ``--rbc-counted`` cells
+    gives (:func:`counted_percent`), read without the count and as the nearest whole number of
+    cells (QA 44 H-1); None where it is one, or either is refused already."""
+    percent, cells = args.schistocytes, args.rbc_counted
+    if not isinstance(percent, Decimal) or not isinstance(cells, int):
+        return None
+    try:
+        counted_percent(percent, cells)
+    except ValueError as error:
+        nearest = min(round(float(percent) * cells / 100), cells)
+        return Refused(str(error), ({"rbc_counted": None},
+                                    {"schistocytes": Decimal(f"{100 * nearest / cells:.6f}")}))
+    return None
 
 
 #: What ``smearscan verdict`` takes from a count it is given, not from a run's summary.
@@ -301,6 +320,39 @@ def _given_twice(dest: str, copies: tuple) -> str:
     times = "twice" if len(copies) == 2 else f"{len(copies)} times"
     return (f"--{dest.replace('_', '-')} given {times} ({', '.join(shown[:-1])} and "
             f"{shown[-1]}): keep the one the verdict should use")
+
+
+#: Decimals of a percentage checked against a count: a million red cells give 4; more are
+#: refused, not rounded (1e-7 would read as 0).
+PERCENT_DECIMALS = 6
+
+
+def counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
+    """``percent``, checked against ``rbc_counted``: a percentage of N counted red cells is
+    100 k / N for a whole number k of cells (this tool's rule).
+
+    It is accepted when some whole k gives 100 k / N within half a unit of the last decimal
+    written (8.3 of 1200 is 100 cells, 8.33%; at an exact half either rounding is accepted).
+
+    Raises
+    ------
+    ValueError
+        No whole number of cells gives ``percent`` (0.99 of 1000 would be 9.9 cells).
+    """
+    if rbc_counted is None:
+        return float(percent)
+    if percent.as_tuple().exponent < -PERCENT_DECIMALS:  # 1e-30000000 would take minutes
+        raise ValueError(f"--schistocytes {percent}: more than {PERCENT_DECIMALS} decimals, "
+                         "which no count of red cells gives")
+    cells = Fraction(percent) * rbc_counted / 100
+    nearest = round(cells)
+    half_unit = Fraction(1, 2) * Fraction(10) ** min(percent.as_tuple().exponent, 0)
+    if abs(Fraction(100 * nearest, rbc_counted) - Fraction(percent)) > half_unit:
+        raise ValueError(f"--schistocytes {percent} of --rbc-counted {rbc_counted} is "
+                         f"{float(cells):g} cells, not a whole number ({nearest} of "
+                         f"{rbc_counted} is {100 * nearest / rbc_counted:.4g}%): give the "
+                         "percentage of the count (this tool's rule)")
+    return float(percent)
 
 
 def any_percent() -> tuple[Decimal, ...]:
@@ -404,6 +456,60 @@ def _readers() -> dict:
                                                   _LEUKOERYTHROBLASTIC),
             "population": _choice_reader("--population", tuple(LIMIT_PERCENT)),
             "labs": _text_reader("--labs", path=True)}
+
+
+#: The options that are not lab values, by ``argparse`` name: an unknown option closer to one
+#: of them than to any lab key is read as it (``--jsno``, ``--slid s1``).
+_OPTIONS = {"--schistocytes": "schistocytes", "--summary": "summary", "--slide": "slide",
+            "--rbc-counted": "rbc_counted", "--nrbc": "nrbc",
+            "--leukoerythroblastic": "leukoerythroblastic", "--population": "population",
+            "--labs": "labs", "--json": "json"}
+#: How alike (:class:`difflib.SequenceMatcher` ratio) an unknown option must be to one of
+#: :data:`_OPTIONS` to be read as it (this tool's rule).
+_OPTION_CLOSE = 0.75
+
+
+def misspelt_options(args: argparse.Namespace) -> list[Refused]:
+    """The unknown options of ``args.misspelt`` that are slips of an option other than a lab
+    value (``--jsno`` for ``--json``), taken out of it and refused (QA 44 L-2: '--jsno' was
+    offered no option): each is given to that option (beside it, as it given twice) and read
+    as given and as not given. Check ``args`` with :func:`option_problems` after, and judge
+    these refusals' corrections after its own."""
+    from smearscan.labs import Repeated, close_keys
+
+    refused = []
+    for name, value in list(args.misspelt.items()):
+        option = _closest_option(name, close_keys(name))
+        if option is None or isinstance(value, Repeated):
+            continue
+        del args.misspelt[name]
+        dest = _OPTIONS[option]
+        said = f"unknown option {name!r}; did you mean {option!r}?"
+        if dest in _FLAGS.values():  # read with the flag and without it
+            refused.append(Refused(said, ({dest: True}, {dest: False})))
+            continue
+        given = getattr(args, dest)
+        text = NO_VALUE if value is None else str(value)
+        setattr(args, dest, text if given is None else Repeated.adding(given, text))
+        # Without a percentage or summary there is nothing to judge: read only as given.
+        unread = () if given is not None or dest in ("schistocytes", "summary") else (
+            {dest: None},)
+        refused.append(Refused(said, ({}, *unread)))
+    return refused
+
+
+def _closest_option(name: str, keys: list[str]) -> str | None:
+    """The option of :data:`_OPTIONS` that ``name`` is a slip of, if it is closer to it than to
+    the lab ``keys`` it is close to."""
+    spelt = "--" + name.lstrip("-").lower().replace("_", "-")
+
+    def likeness(other: str) -> float:
+        return difflib.SequenceMatcher(None, spelt, other).ratio()
+
+    option = max(_OPTIONS, key=likeness)
+    nearest_key = max((likeness(f"--{key.replace('_', '-')}") for key in keys), default=0.0)
+    return option if likeness(option) >= _OPTION_CLOSE and likeness(option) > nearest_key \
+        else None
 
 
 def unknown_options(unknown: list[str]) -> tuple[dict[str, object], list[str]]:
