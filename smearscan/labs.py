@@ -900,6 +900,16 @@ def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],
     return units
 
 
+#: Abbreviations of lab results as reports and notes write them (Hb, PLT, retic...), each read
+#: as the key it stands for where it is given as one (refused, as any misspelt key is: QA 44
+#: L-2, '--plt 12' was read only as not given; too far from 'platelets' to be offered it).
+ABBREVIATIONS = {"hb": "hemoglobin", "hgb": "hemoglobin", "plt": "platelets",
+                 "plts": "platelets", "retic": "reticulocytes", "retics": "reticulocytes",
+                 "hp": "haptoglobin", "hapto": "haptoglobin", "ibil": "indirect_bilirubin",
+                 "cr": "creatinine", "creat": "creatinine", "fib": "fibrinogen",
+                 "ddimer": "d_dimer", "dd": "d_dimer", "b12": "vitamin_b12", "adamts": "adamts13"}
+
+
 def close_keys(key: object) -> list[str]:
     """The lab keys a misspelt ``key`` is close to, closest first: in any case (QA 43 H-4:
     'ADAMTS13' was read only as not given) and spelt as an option ('--adamts-13', H-3); a
@@ -909,6 +919,8 @@ def close_keys(key: object) -> list[str]:
     lowered = str(key).strip().lower().lstrip("-").replace("-", "_")
     if lowered in LAB_KEYS:
         return [lowered]
+    if lowered in ABBREVIATIONS:
+        return [ABBREVIATIONS[lowered]]
     closest = difflib.get_close_matches(lowered, LAB_KEYS, n=1)
     as_close = difflib.get_close_matches(lowered, LAB_KEYS, n=2, cutoff=_AS_CLOSE)
     return closest + [key for key in as_close if key not in closest]

@@ -16,6 +16,7 @@ from smearscan.labs import (
     LabValueError,
     Repeated,
     check_ldh,
+    close_keys,
     lab_readings,
     ldh_not_serum,
     least_inr,
@@ -959,3 +960,13 @@ def test_a_broken_json_lab_file_is_refused_and_read_only_where_no_value_is_guess
     rows = read_lab_rows(path)
     assert {slide: dict(row.values) for slide, row in rows.items()} == read
     assert all(row.problem.startswith(f"{path}: not valid JSON: ") for row in rows.values())
+
+
+@pytest.mark.parametrize(("written", "key"), [
+    ("--plt", "platelets"), ("Hb", "hemoglobin"), ("HGB", "hemoglobin"), ("retic", "reticulocytes"),
+    ("--d-dimer", "d_dimer"), ("ddimer", "d_dimer"), ("B12", "vitamin_b12"), ("cr", "creatinine")])
+def test_an_abbreviated_key_is_read_as_the_key_it_stands_for(written, key):
+    # QA 44 L-2: '--plt 12' was too far from 'platelets' to be read as it.
+    assert close_keys(written) == [key]
+    with pytest.raises(LabValueError, match="did you mean"):
+        parse_labs({written: "12"}, source="labs")
