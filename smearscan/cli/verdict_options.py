@@ -23,8 +23,13 @@ from smearscan.cli.common import Parser, positive_int
 #: What a value option holds when it is given with no value ('--labs' last, '--sepsis --inr
 #: 1.1'); no word of a command line can hold a NUL.
 NO_VALUE = "\0"
+#: The options that are not lab values, by ``argparse`` name.
+_OPTIONS = {"--schistocytes": "schistocytes", "--summary": "summary", "--slide": "slide",
+            "--rbc-counted": "rbc_counted", "--nrbc": "nrbc",
+            "--leukoerythroblastic": "leukoerythroblastic", "--population": "population",
+            "--labs": "labs", "--json": "json"}
 #: The flags, which take no value: ``--nrbc=yes`` is refused, read with the flag and without.
-_FLAGS = {"--nrbc": "nrbc", "--json": "json"}
+_FLAGS = ("--nrbc", "--json")
 _LEUKOERYTHROBLASTIC = ("present", "possible", "absent")
 
 _VERDICT_DESCRIPTION = """\
@@ -184,7 +189,7 @@ def prepared_argv(argv: list[str]) -> tuple[list[str], list[Refused]]:
 
 def _flag_value(flag: str, value: str) -> Refused:
     """``--nrbc=yes``: read with the flag and without it; ``--json=1``: as ``--json``."""
-    dest = _FLAGS[flag]
+    dest = _OPTIONS[flag]
     readings = (True, False) if dest == "nrbc" else (True,)
     return Refused(f"argument {flag}: ignored explicit argument {value!r}",
                    tuple({dest: each} for each in readings))
@@ -195,7 +200,7 @@ def option_problems(args: argparse.Namespace) -> list[Refused]:
     setting each read as written to its value; return those refused, with their readings.
 
     ``--schistocytes`` and ``--summary`` are one source: neither, or both, is refused (read
-    as each percentage of :func:`any_percent`; as each of the two alone)."""
+    as each percentage of :func:`_any_percent`; as each of the two alone)."""
     from smearscan.labs import Repeated
 
     problems: dict[str, Refused] = {}
@@ -219,7 +224,8 @@ def option_problems(args: argparse.Namespace) -> list[Refused]:
     source = _source_problem(args, problems)
     unused = count_options_with_summary(args) if source is None else None
     if unused is not None:
-        problems["count"] = Refused(unused, ({dest: None for dest in _COUNT_OPTIONS},))
+        problems["count"] = Refused(unused, ({_OPTIONS[option]: None
+                                              for option in _COUNT_OPTIONS},))
     elif (counted := _count_problem(args)) is not None:
         problems["counted"] = counted
     return [*([source] if source else []), *problems.values(), *_lab_options_without_value(args)]
@@ -242,8 +248,7 @@ def _count_problem(args: argparse.Namespace) -> Refused | None:
 
 
 #: What ``smearscan verdict`` takes from a count it is given, not from a run's summary.
-_COUNT_OPTIONS = {"rbc_counted": "--rbc-counted", "nrbc": "--nrbc",
-                  "leukoerythroblastic": "--leukoerythroblastic", "population": "--population"}
+_COUNT_OPTIONS = ("--rbc-counted", "--nrbc", "--leukoerythroblastic", "--population")
 
 
 def count_options_with_summary(args: argparse.Namespace) -> str | None:
@@ -251,7 +256,7 @@ def count_options_with_summary(args: argparse.Namespace) -> str | None:
     own count gives the red cells counted, the NRBCs, the leukoerythroblastic finding and the
     population, and an option that would be ignored must not be dropped without a word. Read
     without them."""
-    given = [option for dest, option in _COUNT_OPTIONS.items() if getattr(args, dest)]
+    given = [option for option in _COUNT_OPTIONS if getattr(args, _OPTIONS[option])]
     if args.summary is None or not given:
         return None
     return (f"{', '.join(given)}: not used with --summary, whose slide gives them; to judge "
@@ -261,7 +266,7 @@ def count_options_with_summary(args: argparse.Namespace) -> str | None:
 def _source_problem(args: argparse.Namespace, problems: dict[str, Refused]) -> Refused | None:
     """The refusal of ``--schistocytes`` and ``--summary`` given together or neither given
     (or one refused), taking in (out of ``problems``) the refusal of either; None where one is
-    given and read as written. A reading that leaves neither is read as :func:`any_percent`."""
+    given and read as written. A reading that leaves neither is read as :func:`_any_percent`."""
     given = [dest for dest in ("schistocytes", "summary") if getattr(args, dest) is not None]
     if len(given) == 1 and given[0] not in problems:
         return None
@@ -269,7 +274,7 @@ def _source_problem(args: argparse.Namespace, problems: dict[str, Refused]) -> R
     messages = [problem.message for problem in own]
     if len(given) == 2:
         messages.insert(0, "argument --summary: not allowed with argument --schistocytes")
-    none_given = tuple({"schistocytes": each, "summary": None} for each in any_percent())
+    none_given = tuple({"schistocytes": each, "summary": None} for each in _any_percent())
     if not given:
         return Refused("one of the arguments --schistocytes --summary is required", none_given)
     corrections: list[dict[str, object]] = []
@@ -324,7 +329,7 @@ def _given_twice(dest: str, copies: tuple) -> str:
 
 #: Decimals of a percentage checked against a count: a million red cells give 4; more are
 #: refused, not rounded (1e-7 would read as 0).
-PERCENT_DECIMALS = 6
+_PERCENT_DECIMALS = 6
 
 
 def counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
@@ -341,8 +346,8 @@ def counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
     """
     if rbc_counted is None:
         return float(percent)
-    if percent.as_tuple().exponent < -PERCENT_DECIMALS:  # 1e-30000000 would take minutes
-        raise ValueError(f"--schistocytes {percent}: more than {PERCENT_DECIMALS} decimals, "
+    if percent.as_tuple().exponent < -_PERCENT_DECIMALS:  # 1e-30000000 would take minutes
+        raise ValueError(f"--schistocytes {percent}: more than {_PERCENT_DECIMALS} decimals, "
                          "which no count of red cells gives")
     cells = Fraction(percent) * rbc_counted / 100
     nearest = round(cells)
@@ -355,7 +360,7 @@ def counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
     return float(percent)
 
 
-def any_percent() -> tuple[Decimal, ...]:
+def _any_percent() -> tuple[Decimal, ...]:
     """What a missing or unreadable ``--schistocytes`` is read as: 0%, each ICSH limit and
     100%, between them every call a percentage can make (this tool's rule)."""
     from smearscan.slide_stats import LIMIT_PERCENT
@@ -364,7 +369,7 @@ def any_percent() -> tuple[Decimal, ...]:
                  for percent in sorted({0.0, *LIMIT_PERCENT.values(), 100.0}))
 
 
-def percent(text: str) -> Decimal:
+def _percent(text: str) -> Decimal:
     """A percentage as written ('3' or '3%'): its decimals are the precision a count of red
     cells is checked at.
 
@@ -385,17 +390,17 @@ def percent(text: str) -> Decimal:
 
 def _percent_readings(text: str) -> tuple[str | None, tuple]:
     """A percentage with a decimal comma ('3,5') is read as its decimal point's; one that is
-    missing, not a number or not 0-100, as :func:`any_percent`."""
+    missing, not a number or not 0-100, as :func:`_any_percent`."""
     if text == NO_VALUE:
-        return "argument --schistocytes: expected one argument", any_percent()
+        return "argument --schistocytes: expected one argument", _any_percent()
     try:
-        return None, (percent(text),)
+        return None, (_percent(text),)
     except argparse.ArgumentTypeError as error:
         message = f"argument --schistocytes: {error}"
     try:
-        return message, (percent(text.replace(",", ".")),)
+        return message, (_percent(text.replace(",", ".")),)
     except argparse.ArgumentTypeError:
-        return message, any_percent()
+        return message, _any_percent()
 
 
 def _count_readings(text: str) -> tuple[str | None, tuple]:
@@ -458,14 +463,9 @@ def _readers() -> dict:
             "labs": _text_reader("--labs", path=True)}
 
 
-#: The options that are not lab values, by ``argparse`` name: an unknown option closer to one
-#: of them than to any lab key is read as it (``--jsno``, ``--slid s1``).
-_OPTIONS = {"--schistocytes": "schistocytes", "--summary": "summary", "--slide": "slide",
-            "--rbc-counted": "rbc_counted", "--nrbc": "nrbc",
-            "--leukoerythroblastic": "leukoerythroblastic", "--population": "population",
-            "--labs": "labs", "--json": "json"}
 #: How alike (:class:`difflib.SequenceMatcher` ratio) an unknown option must be to one of
-#: :data:`_OPTIONS` to be read as it (this tool's rule).
+#: :data:`_OPTIONS` to be read as it (this tool's rule): closer to one of them than to any lab
+#: key (``--jsno``, ``--slid s1``).
 _OPTION_CLOSE = 0.75
 
 
@@ -485,7 +485,7 @@ def misspelt_options(args: argparse.Namespace) -> list[Refused]:
         del args.misspelt[name]
         dest = _OPTIONS[option]
         said = f"unknown option {name!r}; did you mean {option!r}?"
-        if dest in _FLAGS.values():  # read with the flag and without it
+        if option in _FLAGS:  # read with the flag and without it
             refused.append(Refused(said, ({dest: True}, {dest: False})))
             continue
         given = getattr(args, dest)
