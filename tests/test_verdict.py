@@ -1884,3 +1884,31 @@ def test_the_sets_with_the_most_values_given_are_judged_up_to_the_most(without_a
     assert {assess(below(), labs).urgent for labs in [*readings, *excluded]} == {None}
     assert assess(below(), fewest).urgent == SUSPECTED
     assert urgent_over_readings(below(), readings, [fewest, *excluded]) == urgent
+
+
+def test_the_urgent_line_alone_is_the_verdicts():
+    # A refusal judges thousands of sets of values for their URGENT line alone, without the
+    # rest of the verdict (QA 44: twelve bounds took 14 s); it must be the verdict's own line.
+    from smearscan.verdict.assessment import _assessed, _urgent_of
+
+    rng = np.random.default_rng(0)
+    choices = {"platelets": (None, 8, 25, 60, 140, 300), "hemoglobin": (None, 6.5, 9, 12.5, 15),
+               "ldh": (None, 180, 400, 2000), "adamts13": (None, 4, 15, 60),
+               "creatinine": (None, 0.8, 1.9, 3.5), "inr": (None, 1.0, 1.6, 2.4),
+               "haptoglobin": (None, 0.05, 1.2), "reticulocytes": (None, 0.8, 4.0),
+               "fibrinogen": (None, 0.8, 3.0), "d_dimer": (None, 0.3, 8.0),
+               "mcv": (None, 85, 110), "active_cancer": (None, True, False),
+               "transplant": (None, True, False), "sepsis": (None, True, False),
+               "pregnancy": (None, False), "diarrhoea": (None, True, False)}
+    seen = set()
+    for _ in range(3000):
+        values = {key: options[rng.integers(len(options))] for key, options in choices.items()}
+        values["ldh_uln"] = 250 if values["ldh"] else None  # an LDH is judged by its limit
+        labs = Labs(**{key: value for key, value in values.items() if value is not None})
+        smear = SmearFindings.from_percentage(float(rng.choice([0.2, 1.5, 6.0])),
+                                              rbc_counted=int(rng.choice([500, 2000])),
+                                              population=str(rng.choice(["adult", "preterm"])))
+        urgent = _assessed(smear, labs).urgent
+        assert _urgent_of(smear, labs) == urgent
+        seen.add(urgent.split(":")[0] if urgent else None)
+    assert seen == {None, "URGENT - TTP possible", "URGENT - TTP suspected", "URGENT - TTP likely"}

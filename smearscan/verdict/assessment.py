@@ -18,7 +18,14 @@ from smearscan.labs import (
     ldh_under_serum_level,
     ldh_without_limit,
 )
-from smearscan.verdict.differential import ACTIVE, Cause, differential, urgent_ttp
+from smearscan.verdict.differential import (
+    ACTIVE,
+    Cause,
+    dic_cause,
+    differential,
+    ttp_of,
+    urgent_ttp,
+)
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.differential.ttp import ADAMTS13_SEND
 from smearscan.verdict.findings import (
@@ -367,8 +374,8 @@ def _urgent_over_ldh_readings(smear: SmearFindings, labs: Labs, readings: list[L
 def _urgent_lines(smear: SmearFindings, labs: Labs) -> tuple[str | None, set[str | None]]:
     """The URGENT line of ``labs`` read as they stand, and the lines across the range of each
     value given as a bound besides (each varied alone, as :func:`assess` checks them)."""
-    given = _assessed(smear, labs).urgent
-    return given, {given} | {_assessed(smear, replace(labs, **{key: value})).urgent
+    given = _urgent_of(smear, labs)
+    return given, {given} | {_urgent_of(smear, replace(labs, **{key: value}))
                              for key, bound in _bounds(labs) for value in bound.stand_ins()}
 
 
@@ -404,15 +411,48 @@ def _decisions(verdict: Verdict) -> tuple:
             verdict.marrow.marrow_infiltration, verdict.marrow.considered, verdict.marrow.workup)
 
 
+@dataclass(frozen=True)
+class _Basis:
+    """What a verdict rests on: the lab values judged, their picture, the scores and the MAHA
+    call. For a population other than adults the haemoglobin is not judged against the WHO
+    adult limits (this tool's rule; said in what to measure next)."""
+
+    adult: bool
+    judged: Labs
+    picture: LabPicture
+    plasmic: Score
+    isth: Score
+    french: Score
+    maha: str
+
+    @classmethod
+    def of(cls, smear: SmearFindings, labs: Labs) -> _Basis:
+        adult = smear.population == "adult"
+        judged = labs if adult else replace(labs, hemoglobin=None)
+        picture = lab_picture(judged)
+        plasmic = plasmic_score(labs)
+        return cls(adult, judged, picture, plasmic, isth_dic_score(labs), french_score(labs),
+                   maha_call(smear, labs, picture, plasmic))
+
+
+def _urgent_of(smear: SmearFindings, labs: Labs) -> str | None:
+    """``_assessed(smear, labs).urgent``, without the rest of the verdict: a refusal judges
+    thousands of sets of values for their line alone (QA 44 M-2: twelve bounds took 14 s)."""
+    basis = _Basis.of(smear, labs)
+    return _action_line(ttp_of(basis.maha, labs, basis.picture, basis.plasmic, basis.french,
+                               dic_cause(labs, basis.isth)))
+
+
+def _action_line(ttp: Cause) -> str | None:
+    """The URGENT line of TTP assessed ``ttp``: its action while TTP is possible or worse."""
+    return ttp.action if ttp.assessment in ACTIVE else None
+
+
 def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
-    """The verdict of :func:`assess`, with every value read as it stands. For a population
-    other than adults the haemoglobin is not judged against the WHO adult limits (this tool's
-    rule; said in what to measure next)."""
-    adult = smear.population == "adult"
-    judged = labs if adult else replace(labs, hemoglobin=None)
-    picture = lab_picture(judged)
-    plasmic, isth, french = plasmic_score(labs), isth_dic_score(labs), french_score(labs)
-    maha = maha_call(smear, labs, picture, plasmic)
+    """The verdict of :func:`assess`, with every value read as it stands."""
+    basis = _Basis.of(smear, labs)
+    adult, judged, picture, maha = basis.adult, basis.judged, basis.picture, basis.maha
+    plasmic, isth, french = basis.plasmic, basis.isth, basis.french
     found, against = lab_findings(judged, picture)
     smear_line = smear_finding(smear, maha)
     if smear_line is not None:
@@ -424,9 +464,8 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
     causes = differential(maha, labs, picture, plasmic, isth, french,
                           nrbc_present=smear.nrbc_present,
                           leukoerythroblastic=smear.leukoerythroblastic, adult=adult)
-    ttp = next(cause for cause in causes if cause.cause == "ttp")
     return Verdict(
-        urgent=ttp.action if ttp.assessment in ACTIVE else None,
+        urgent=_action_line(next(cause for cause in causes if cause.cause == "ttp")),
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),
         missing=_missing_all(maha, smear, labs, picture, causes) + _not_judged(smear, labs),
         plasmic=plasmic, isth_dic=isth,

@@ -27,8 +27,8 @@ from smearscan.verdict.differential.ttp import (
 from smearscan.verdict.findings import LabPicture
 from smearscan.verdict.scores import Score
 
-__all__ = ["ACTIVE", "Cause", "URGENT_TTP_ADVICE", "adamts13_known", "differential",
-           "ranked", "urgent_ttp"]
+__all__ = ["ACTIVE", "Cause", "URGENT_TTP_ADVICE", "adamts13_known", "dic_cause",
+           "differential", "ranked", "ttp_of", "urgent_ttp"]
 
 
 def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, isth: Score,
@@ -39,8 +39,7 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     dic = dic_cause(labs, isth)
     drug = drug_cause(maha, labs)
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
-    ttp = ttp_cause(maha, labs, picture, plasmic, french,
-                    overt_dic=consumptive_dic(dic, labs))
+    ttp = ttp_of(maha, labs, picture, plasmic, french, dic)
     # Cancer before the drug: on a tie (both possible, routine) a known cancer ranks above a
     # drug not known to cause TMA, its chemotherapy in seed 000 (QA 21 N14); a listed drug is
     # urgent, and ranks above it by urgency.
@@ -51,3 +50,10 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
               *([i] if (i := immune_cause(labs, picture)) else []),
               *recorded_causes(maha, labs)]
     return ranked(causes)
+
+
+def ttp_of(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score,
+           dic: Cause) -> Cause:
+    """TTP assessed, as :func:`differential` assesses it beside the ``dic`` cause: all the
+    URGENT line rests on, without the other causes."""
+    return ttp_cause(maha, labs, picture, plasmic, french, overt_dic=consumptive_dic(dic, labs))
