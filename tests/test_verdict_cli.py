@@ -134,6 +134,17 @@ def test_command_line_errors_are_one_line_pointing_to_help(args, message, capsys
     assert capsys.readouterr().err == f"{message} (see {prog} --help)\n"
 
 
+def test_a_missing_percentage_is_read_as_not_known(capsys):
+    # No values, no URGENT line (read as every percentage, 100% alone called for "TTP
+    # possible"); lab values alone keep theirs.
+    assert _first_line(["verdict"], capsys) == (
+        None, "smearscan verdict: error: one of the arguments --schistocytes --summary is "
+              "required (see smearscan verdict --help)\n")
+    assert _first_line(["verdict", "--platelets", "150", "--hemoglobin", "14 g/dL"],
+                       capsys)[0] is None
+    assert _first_line(["verdict", *LIKELY], capsys)[0].startswith("URGENT - TTP likely")
+
+
 @pytest.mark.parametrize(("percent", "counted"), [
     ("8.3", 1200), ("8.33", 1200), ("8.5", 1200), ("0.5", 2000), ("4", 1000), ("1.0", 1000),
     ("12", 8), ("13", 8), ("12.5", 8),  # 1 of 8 is 12.5%: either rounding of the half
@@ -934,8 +945,10 @@ LIKELY = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "5 %"]
     (["--nrbc=yes"], [["--nrbc"], []], "argument --nrbc: ignored explicit argument 'yes'"),
     (["--schistocytes", "3,5"], [["--schistocytes", "3.5"]],
      "argument --schistocytes: '3,5' is not a number"),
-    (["--schistocytes", "150"], [["--schistocytes", percent] for percent in ("0", "1", "5", "100")],
+    (["--schistocytes", "150"], [["--schistocytes", "15"], ["--schistocytes", "1.5"]],
      "argument --schistocytes: '150' is not a percentage (0-100)"),
+    (["--schistocytes", "-3"], [["--schistocytes", "3"]],
+     "argument --schistocytes: '-3' is not a percentage (0-100)"),
     ([], [["--schistocytes", percent] for percent in ("0", "1", "5", "100")],
      "one of the arguments --schistocytes --summary is required"),
     (["--schistocytes", "3", "--summary", "missing.json"], [["--schistocytes", "3"]],

@@ -246,19 +246,25 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
 
 
 def _smear_counted(args: argparse.Namespace) -> SmearFindings:
-    """The smear findings of ``--schistocytes`` (of ``--rbc-counted``).
+    """The smear findings of ``--schistocytes`` (of ``--rbc-counted``); of a percentage not
+    known, where a refusal reads it so (:func:`option_problems`).
 
     Raises
     ------
     ValueError
         No whole number of the cells counted gives the percentage (:func:`counted_percent`).
     """
+    from smearscan.slide_stats import LIMIT_PERCENT
     from smearscan.verdict import SmearFindings
 
+    population = args.population or "adult"
+    seen = {"nrbc_present": args.nrbc or None, "leukoerythroblastic": args.leukoerythroblastic}
+    if args.schistocytes is None:
+        return SmearFindings(population=population, limit_percent=LIMIT_PERCENT[population],
+                             **seen)
     return SmearFindings.from_percentage(
         counted_percent(args.schistocytes, args.rbc_counted), rbc_counted=args.rbc_counted,
-        population=args.population or "adult", nrbc_present=args.nrbc or None,
-        leukoerythroblastic=args.leukoerythroblastic)
+        population=population, **seen)
 
 
 def _written_in(key: str, recorded: Labs, overrides: Labs) -> str:

@@ -49,7 +49,7 @@ JSON lab file, is refused too (exit code 2): keep the one the verdict should use
 refused as written, on the command line or in --labs, an option given twice, with no value or
 with one it does not take (--population adults), and a missing --schistocytes still print
 first the URGENT line their possible readings call for, if any (this tool's rule; a missing
-or unreadable percentage is read as 0%%, each ICSH limit and 100%%).
+or unreadable percentage is read as not known: the line of the lab values alone).
 Reticulocytes: give a SI fraction with its unit, --reticulocytes '0.021 fraction' (= 2.1%%). A
 value over 50%% is refused (this tool's rule: a bare 85 is probably an absolute count), and so
 is a count in x10^9/L: it needs the red-cell count to become a %%.
@@ -200,7 +200,7 @@ def option_problems(args: argparse.Namespace) -> list[Refused]:
     setting each read as written to its value; return those refused, with their readings.
 
     ``--schistocytes`` and ``--summary`` are one source: neither, or both, is refused (read
-    as each percentage of :func:`_any_percent`; as each of the two alone)."""
+    as a percentage not known; as each of the two alone)."""
     from smearscan.labs import Repeated
 
     problems: dict[str, Refused] = {}
@@ -266,23 +266,24 @@ def count_options_with_summary(args: argparse.Namespace) -> str | None:
 def _source_problem(args: argparse.Namespace, problems: dict[str, Refused]) -> Refused | None:
     """The refusal of ``--schistocytes`` and ``--summary`` given together or neither given
     (or one refused), taking in (out of ``problems``) the refusal of either; None where one is
-    given and read as written. A reading that leaves neither is read as :func:`_any_percent`."""
+    given and read as written. Neither is read as a percentage not known (the verdict of the
+    lab values alone)."""
     given = [dest for dest in ("schistocytes", "summary") if getattr(args, dest) is not None]
     if len(given) == 1 and given[0] not in problems:
         return None
+    unknown = {"schistocytes": None, "summary": None}
+    if not given:
+        return Refused("one of the arguments --schistocytes --summary is required", (unknown,))
     own = [problems.pop(dest) for dest in given if dest in problems]
     messages = [problem.message for problem in own]
     if len(given) == 2:
         messages.insert(0, "argument --summary: not allowed with argument --schistocytes")
-    none_given = tuple({"schistocytes": each, "summary": None} for each in _any_percent())
-    if not given:
-        return Refused("one of the arguments --schistocytes --summary is required", none_given)
     corrections: list[dict[str, object]] = []
     for dest in given:
         other = "summary" if dest == "schistocytes" else "schistocytes"
         for each in _corrections_of(args, own, dest):
-            readings = none_given if each[dest] is None else ({**each, other: None},)
-            corrections += [reading for reading in readings if reading not in corrections]
+            reading = unknown if each[dest] is None else {**each, other: None}
+            corrections += [reading] if reading not in corrections else []
     return Refused("; ".join(messages), tuple(corrections))
 
 
@@ -360,15 +361,6 @@ def counted_percent(percent: Decimal, rbc_counted: int | None) -> float:
     return float(percent)
 
 
-def _any_percent() -> tuple[Decimal, ...]:
-    """What a missing or unreadable ``--schistocytes`` is read as: 0%, each ICSH limit and
-    100%, between them every call a percentage can make (this tool's rule)."""
-    from smearscan.slide_stats import LIMIT_PERCENT
-
-    return tuple(Decimal(f"{percent:g}")
-                 for percent in sorted({0.0, *LIMIT_PERCENT.values(), 100.0}))
-
-
 def _percent(text: str) -> Decimal:
     """A percentage as written ('3' or '3%'): its decimals are the precision a count of red
     cells is checked at.
@@ -389,18 +381,25 @@ def _percent(text: str) -> Decimal:
 
 
 def _percent_readings(text: str) -> tuple[str | None, tuple]:
-    """A percentage with a decimal comma ('3,5') is read as its decimal point's; one that is
-    missing, not a number or not 0-100, as :func:`_any_percent`."""
+    """A percentage with a decimal comma ('3,5') is read as its decimal point's; one over 100
+    as itself with its decimal point one or two places left (150 as 15 and 1.5), one under 0
+    without its dash; one missing or not a number as not known: the verdict of the lab values
+    alone, which a count of the user's could only add to (this tool's rule; read as every
+    percentage, an empty command line would call for "TTP possible")."""
     if text == NO_VALUE:
-        return "argument --schistocytes: expected one argument", _any_percent()
+        return "argument --schistocytes: expected one argument", (None,)
     try:
         return None, (_percent(text),)
     except argparse.ArgumentTypeError as error:
         message = f"argument --schistocytes: {error}"
+    number = text.strip().removesuffix("%").strip().replace(",", ".")
     try:
-        return message, (_percent(text.replace(",", ".")),)
-    except argparse.ArgumentTypeError:
-        return message, _any_percent()
+        value = abs(Decimal(number))
+    except InvalidOperation:
+        return message, (None,)
+    shifted = (value, value / 10, value / 100) if value.is_finite() else ()
+    readings = tuple(each for each in shifted if each <= 100)
+    return message, readings[:1] if readings and readings[0] == value else readings or (None,)
 
 
 def _count_readings(text: str) -> tuple[str | None, tuple]:
