@@ -778,10 +778,19 @@ class _Read:
         return _Read(self.problems + 1, self.ways * max(alternatives, 1))
 
 
+#: The lab keys whose problems :func:`lab_readings` reads every way first, those the URGENT
+#: line rests on most (ADAMTS13 tells TTP likely from unlikely; the platelets and haemolysis
+#: show the picture): beyond :data:`MOST_WAYS_READ` a problem is read only as not given, which
+#: for ADAMTS13 turned no line into "TTP possible" (this tool's rule).
+_READ_FIRST = ("adamts13", "platelets", "hemoglobin", "ldh", "ldh_uln", "haptoglobin",
+               "reticulocytes", "indirect_bilirubin", "creatinine")
+
+
 def _in_key_order(mapping: Mapping[str, object]) -> dict[str, object]:
-    """``mapping`` in the order of LAB_KEYS, as the command line gives them, unknown keys last:
-    a lab file's order of keys must not change the line's wording (QA 41 L-1)."""
-    order = {key: index for index, key in enumerate(LAB_KEYS)}
+    """``mapping`` in a fixed order, :data:`_READ_FIRST` then the order of LAB_KEYS, unknown
+    keys last: a lab file's order of keys must not change the line's wording (QA 41 L-1)."""
+    order = {key: index for index, key in enumerate(
+        [*_READ_FIRST, *(key for key in LAB_KEYS if key not in _READ_FIRST)])}
     return dict(sorted(mapping.items(), key=lambda item: order.get(item[0], len(order))))
 
 

@@ -837,16 +837,17 @@ AMBIGUOUS = {"hemoglobin": "7.5", "platelets": "1500", "ldh": "300", "haptoglobi
 
 def test_refused_values_are_read_every_way_up_to_the_most_problems_read():
     assert MOST_PROBLEMS_READ == 6 == len(AMBIGUOUS) - 1
-    six = {key: AMBIGUOUS[key] for key in list(AMBIGUOUS)[:MOST_PROBLEMS_READ]}
+    six = {key: value for key, value in AMBIGUOUS.items() if key != "creatinine"}
     readings, without = lab_readings(six)
     assert len(readings) == 2 ** 6 and len(without) == 3 ** 6 - 2 ** 6
-    assert all(None not in (labs.hemoglobin, labs.creatinine) for labs in readings)
+    assert all(None not in (labs.hemoglobin, labs.adamts13) for labs in readings)
     # A seventh is read only as not given, which is then its reading (QA 43 H-2: the first six
-    # were read as not given too).
+    # were read as not given too): the last in the order problems are read in, ADAMTS13 first
+    # (it tells TTP likely from unlikely), the creatinine here.
     readings, without = lab_readings(AMBIGUOUS)
     assert len(readings) == 2 ** 6 and len(without) == 3 ** 6 - 2 ** 6
-    assert {labs.adamts13 for labs in [*readings, *without]} == {None}
-    assert all(None not in (labs.hemoglobin, labs.creatinine) for labs in readings)
+    assert {labs.creatinine for labs in [*readings, *without]} == {None}
+    assert all(None not in (labs.hemoglobin, labs.adamts13) for labs in readings)
 
 
 def test_problems_already_read_elsewhere_count_towards_the_most_problems_read():
@@ -856,10 +857,11 @@ def test_problems_already_read_elsewhere_count_towards_the_most_problems_read():
     assert refused_names(AMBIGUOUS) == list(AMBIGUOUS)
     assert refused_names(three) == ["hemoglobin", "platelets", "ldh"]
     assert refused_names({"platelets": 12}) == []
-    # One left to read every way: the haemoglobin; the platelets and the LDH only as not given.
+    # One left to read every way: the platelets, read before the haemoglobin; the haemoglobin
+    # and the LDH only as not given.
     readings, without = lab_readings(three, problems_read=MOST_PROBLEMS_READ - 1)
     assert [(labs.hemoglobin, labs.platelets, labs.ldh) for labs in readings] == [
-        (7.5, None, None), (12.0825, None, None)]
+        (None, 1.5, None), (None, 1500.0, None)]
     assert without == [Labs()]
 
 
