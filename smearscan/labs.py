@@ -55,8 +55,8 @@ __all__ = ["LAB_KEYS", "MOST_PROBLEMS_READ", "MOST_WAYS_READ", "Bound", "LabKey"
            "LabValueError", "Labs", "Repeated", "ambiguous_units", "check_lab_slides", "check_ldh",
            "close_keys", "lab_readings", "labs_for_slide", "ldh_limit_implausible",
            "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level", "ldh_without_limit",
-           "merged_readings", "parse_labs", "read_lab_rows", "read_labs_file", "refused_names",
-           "slide_slips", "slips_hint", "with_overrides"]
+           "merged_readings", "parse_labs", "read_lab_rows", "read_labs_file", "reading_rank",
+           "refused_names", "slide_slips", "slips_hint", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -786,11 +786,23 @@ _READ_FIRST = ("adamts13", "platelets", "hemoglobin", "ldh", "ldh_uln", "haptogl
                "reticulocytes", "indirect_bilirubin", "creatinine")
 
 
+def reading_rank(names: Sequence[str]) -> int:
+    """Where the first of the problems ``names`` (:func:`refused_names`) stands in the order
+    problems are read every way in (:data:`_READ_FIRST`, then LAB_KEYS): of two sources, the
+    one with the lower rank is read first. No problems rank last."""
+    order = _reading_order()
+    return min((order.get(name, len(order)) for name in names), default=len(order) + 1)
+
+
+def _reading_order() -> dict[str, int]:
+    return {key: index for index, key in enumerate(
+        [*_READ_FIRST, *(key for key in LAB_KEYS if key not in _READ_FIRST)])}
+
+
 def _in_key_order(mapping: Mapping[str, object]) -> dict[str, object]:
     """``mapping`` in a fixed order, :data:`_READ_FIRST` then the order of LAB_KEYS, unknown
     keys last: a lab file's order of keys must not change the line's wording (QA 41 L-1)."""
-    order = {key: index for index, key in enumerate(
-        [*_READ_FIRST, *(key for key in LAB_KEYS if key not in _READ_FIRST)])}
+    order = _reading_order()
     return dict(sorted(mapping.items(), key=lambda item: order.get(item[0], len(order))))
 
 
@@ -1222,10 +1234,12 @@ class LabRow:
             raise LabValueError(self.problem)
         return parse_labs(self.values, source=self.source, complete=complete)
 
-    def readings(self) -> tuple[list[Labs], list[Labs]]:
-        """:func:`lab_readings` of each set of values the row may be."""
-        each = [lab_readings(values, source=self.source)
-                for values in (self.values, *self.others)]
+    def readings(self, *, problems_read: int = 0, ways_read: int = 1
+                 ) -> tuple[list[Labs], list[Labs]]:
+        """:func:`lab_readings` of each set of values the row may be, beside so much read
+        elsewhere."""
+        each = [lab_readings(values, source=self.source, problems_read=problems_read,
+                             ways_read=ways_read) for values in (self.values, *self.others)]
         return ([labs for readings, _ in each for labs in readings],
                 [labs for _, without in each for labs in without])
 

@@ -23,6 +23,7 @@ from smearscan.labs import (
     parse_labs,
     read_lab_rows,
     read_labs_file,
+    reading_rank,
     refused_names,
     with_overrides,
 )
@@ -972,3 +973,9 @@ def test_an_abbreviated_key_is_read_as_the_key_it_stands_for(written, key):
     assert close_keys(written) == [key]
     with pytest.raises(LabValueError, match="did you mean"):
         parse_labs({written: "12"}, source="labs")
+
+
+def test_problems_are_ranked_by_what_the_urgent_line_rests_on():
+    assert reading_rank(["adamts13"]) < reading_rank(["platelets"]) < reading_rank(["wbc"])
+    assert reading_rank(["folate", "adamts13"]) == reading_rank(["adamts13"])
+    assert reading_rank(["pregnancy against sex"]) < reading_rank([])

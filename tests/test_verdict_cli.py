@@ -626,8 +626,10 @@ def test_problems_refused_together_keep_the_line_every_correction_gives(
 
 
 def test_problems_in_the_file_and_on_the_command_line_count_together(tmp_path, capsys):
-    # QA 43 M-1: six in each were read every way and multiplied (over 13 minutes). Six in the
-    # file leave the command line's bare ADAMTS13 read only as not given.
+    # QA 43 M-1: six in each were read every way and multiplied (over 13 minutes). Seven in
+    # all: the source whose problems the line rests on more is read first, so the command
+    # line's bare ADAMTS13 is read every way and the file's sixth, the folate, only as not
+    # given (QA 44: the ADAMTS13 was read only as not given, "TTP possible" for "likely").
     six = {"wbc": "300", "indirect_bilirubin": "3", "fibrinogen": "12", "vitamin_b12": "300",
            "folate": "5", "haptoglobin_lln": "0.3"}
     labs = tmp_path / "labs.json"
@@ -635,9 +637,15 @@ def test_problems_in_the_file_and_on_the_command_line_count_together(tmp_path, c
     assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--adamts13", "0.05"]) == 2
     refused = capsys.readouterr().out.split("\n")[0]
     labs.write_text(json.dumps(_drop(SEVERE, "adamts13")))
-    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs)]) == 0
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--adamts13", "5 %"]) == 0
     assert refused == capsys.readouterr().out.split("\n")[0]
-    assert refused.startswith("URGENT - TTP possible")
+    assert refused.startswith("URGENT - TTP likely")
+    # The other way round, the bare ADAMTS13 among six in the file, a bare folate on the
+    # command line: the file is read first, and the folate only as not given.
+    labs.write_text(json.dumps(_drop(SEVERE, "adamts13") | _drop(six, "folate")
+                               | {"adamts13": "0.05"}))
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--folate", "5"]) == 2
+    assert capsys.readouterr().out.split("\n")[0] == refused
 
 
 def test_an_option_spelt_as_its_key_does_not_replace_the_option(capsys):

@@ -230,7 +230,7 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
     except LabValueError as error:
         # Every refusal keeps the line the values' readings call for (QA 41 H-1: a lab file's
         # D-dimer against the command line's ULN 1000x off lost it).
-        raise UnresolvedBoundError(str(error), _urgent_despite(smear, ([labs], []), given)
+        raise UnresolvedBoundError(str(error), _urgent_despite(smear, (), labs, given)
                                    ) from None
     # A value replaced is said, so that a verdict never rests on a pair read apart (QA 39 M-2:
     # a lab file's LDH, not serum against its own limit, read against the command line's).
@@ -291,12 +291,8 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
     from smearscan.verdict import UnresolvedBoundError
 
     def refused(error: LabValueError, read: Sequence[LabRow] = ()) -> UnresolvedBoundError:
-        each = [row.readings() for row in read] or [([recorded], [])]
-        rows_read = ([labs for readings, _ in each for labs in readings],
-                     [labs for _, without in each for labs in without])
-        problems = max((len(row.refused()) for row in read), default=0)
         return UnresolvedBoundError(_naming_the_command_line(str(error), given),
-                                    _urgent_despite(smear, rows_read, given, problems))
+                                    _urgent_despite(smear, read, recorded, given))
 
     try:
         rows = read_lab_rows(args.labs)
@@ -343,24 +339,42 @@ def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:
                            "correct the file)") from None
 
 
-def _urgent_despite(smear: object, recorded: tuple[list[Labs], list[Labs]],
-                    given: dict[str, str], problems: int = 0) -> str | None:
-    """The URGENT line of the command line's lab values over ``recorded`` (the readings and
-    those without a refused value, :func:`~smearscan.labs.lab_readings`, of a lab file's
-    values with so many ``problems``; a summary's as they are) where either is refused,
-    whatever a value refused as written stands for
-    (:func:`~smearscan.verdict.urgent_over_readings`); a pair the two contradict each other in
-    is read without each of its keys (:func:`~smearscan.labs.merged_readings`)."""
-    from smearscan.labs import lab_readings, merged_readings
+def _urgent_despite(smear: object, rows: Sequence[LabRow], recorded: Labs,
+                    given: dict[str, str]) -> str | None:
+    """The URGENT line of the command line's lab values over a lab file's ``rows`` (none: the
+    ``recorded`` values as they are) where either is refused, whatever a value refused as
+    written stands for (:func:`~smearscan.verdict.urgent_over_readings`); a pair the two
+    contradict each other in is read without each of its keys
+    (:func:`~smearscan.labs.merged_readings`). Problems are read every way up to the most
+    (:func:`~smearscan.labs.lab_readings`) in both together, those of the source whose
+    problems the line rests on more first (:func:`~smearscan.labs.reading_rank`: an ADAMTS13
+    on the command line beside six bare numbers in the file was read only as not given)."""
+    from smearscan.labs import lab_readings, merged_readings, reading_rank, refused_names
     from smearscan.verdict import urgent_over_readings
 
-    readings, without = recorded
-    given_readings, given_without = lab_readings(given, source="command line",
-                                                 problems_read=problems,
-                                                 ways_read=max(len(readings), 1))
+    typed = refused_names(given, source="command line")
+    filed = [name for row in rows for name in row.refused()]
+    if reading_rank(typed) < reading_rank(filed):
+        given_readings, given_without = lab_readings(given, source="command line")
+        readings, without = _rows_read(rows, recorded, len(typed), len(given_readings))
+    else:
+        readings, without = _rows_read(rows, recorded)
+        given_readings, given_without = lab_readings(
+            given, source="command line", ways_read=max(len(readings), 1),
+            problems_read=max((len(row.refused()) for row in rows), default=0))
     lacking = [*merged_readings(without, [*given_readings, *given_without]),
                *merged_readings(readings, given_without)]
     return urgent_over_readings(smear, merged_readings(readings, given_readings), lacking)
+
+
+def _rows_read(rows: Sequence[LabRow], recorded: Labs, problems_read: int = 0,
+               ways_read: int = 1) -> tuple[list[Labs], list[Labs]]:
+    """The readings of the lab file's ``rows`` (:meth:`~smearscan.labs.LabRow.readings`), each
+    beside so much read elsewhere; without rows, the ``recorded`` values."""
+    each = [row.readings(problems_read=problems_read, ways_read=max(ways_read, 1))
+            for row in rows] or [([recorded], [])]
+    return ([labs for readings, _ in each for labs in readings],
+            [labs for _, without in each for labs in without])
 
 
 def _recorded_labs(summary: dict, slide: str, path: Path) -> tuple[Labs, str | None]:
