@@ -129,7 +129,8 @@ def verdict_parser() -> argparse.ArgumentParser:
     value_option("--summary", metavar="FILE",
                  help="summary.json of a smearscan run (with --slide when it holds several "
                       "slides)")
-    value_option("--slide", help="slide name in --summary (and row of a per-slide --labs)")
+    value_option("--slide", metavar="NAME",
+                 help="slide name in --summary (and row of a per-slide --labs)")
     value_option("--rbc-counted", metavar="N",
                  help="red cells behind --schistocytes (checks the 1000-cell rule and gives "
                       "the percentage its 95%% interval)")
