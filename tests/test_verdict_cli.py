@@ -951,6 +951,7 @@ LIKELY = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "5 %"]
     (["--sepsis", "--inr", "1.1"], [["--inr", "1.1"]], "argument --sepsis: expected one argument"),
     (["--labs"], [[]], "argument --labs: expected one argument"),
     (["--nrbc=yes"], [["--nrbc"], []], "argument --nrbc: ignored explicit argument 'yes'"),
+    (["--nrbc", "-5"], [["--nrbc"], []], "argument --nrbc: ignored explicit argument '-5'"),
     (["--schistocytes", "3,5"], [["--schistocytes", "3.5"]],
      "argument --schistocytes: '3,5' is not a number"),
     (["--schistocytes", "150"], [["--schistocytes", "15"], ["--schistocytes", "1.5"]],

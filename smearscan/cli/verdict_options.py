@@ -168,21 +168,25 @@ def _ambiguity_lines() -> str:
 def prepared_argv(argv: list[str]) -> tuple[list[str], list[Refused]]:
     """``argv`` as :func:`verdict_parser` reads it, and the flags refused for a value.
 
-    ``-h`` is ``--help``; a value that starts with a dash and a digit or point is joined to
-    the option before it (``--adamts13 -5%`` was refused as an option with no value: now
-    the value itself is refused); a flag given a value (``--json=1``) is refused."""
+    ``-h`` (and ``--help=x``) is ``--help``; a value that starts with a dash and a digit or
+    point is joined to the option before it (``--adamts13 -5%`` was refused as an option with
+    no value: now the value itself is refused); a flag given a value (``--json=1``, ``--nrbc
+    -5``) is refused."""
     words: list[str] = []
     refused: list[Refused] = []
     for word in argv:
         name, equals, value = word.partition("=")
-        if word == "-h":
+        if word == "-h" or name == "--help":
             word = "--help"
         elif name in _FLAGS and equals:
             refused.append(_flag_value(name, value))
             word = name
         elif (words and words[-1].startswith("--") and "=" not in words[-1]
               and re.match(r"-[\d.]", word)):
-            words[-1] = f"{words[-1]}={word}"
+            if words[-1] in _FLAGS:  # QA 45 H-1: argparse refused it with no line
+                refused.append(_flag_value(words[-1], word))
+            else:
+                words[-1] = f"{words[-1]}={word}"
             continue
         words.append(word)
     return words, refused
