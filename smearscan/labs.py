@@ -1412,44 +1412,73 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
                            unnamed=tuple(unnamed)) for slide, row in result.items()}
 
 
+#: The separators a lab CSV is read by where its header is one column holding one of them
+#: (refused: a lab CSV is comma-separated): a ';' or a tab of a spreadsheet's export.
+_OTHER_DELIMITERS = {";": "';'", "\t": "tabs"}
+
+
 def _delimiter(names: Sequence[str]) -> str:
-    """',' or, for a header that is one column with ';' in it, ';'."""
-    return ";" if len(names) == 1 and ";" in names[0] else ","
+    """',' or, for a header that is one column with ';' or a tab in it, that."""
+    if len(names) == 1:
+        return next((other for other in _OTHER_DELIMITERS if other in names[0]), ",")
+    return ","
 
 
 def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path: Path,
                       header: str | None) -> dict[str, LabRow]:
     """A lab CSV without a slide column, refused (``header``) and read as values of every
-    slide: each row (QA 44 H-2: a one-row file was read as none)."""
-    rows = [_row_values(names, cells) for cells in lines if cells]
+    slide: each row, a row with too many cells as :func:`_joined_rows` (QA 44 H-2: a one-row
+    file was read as none; QA 45 H-5: with a decimal comma too)."""
+    rows = [values for cells in lines if cells
+            for values in (_joined_rows(names, cells, str(path)) if len(cells) > len(names)
+                           else [_row_values(names, cells)])]
     if not rows:
         raise LabValueError(header or f"{path}: no data rows")
     return {"": LabRow(rows[0], str(path), header, tuple(rows[1:]))}
 
 
 #: How many ways of joining the cells of a CSV row with too many :func:`_joined_rows` tries
-#: (this tool's rule; two decimal commas in 30 cells give ~400).
+#: (this tool's rule: four decimal commas among ten numbers give 210).
 MOST_JOINS = 512
 
 
 def _joined_rows(names: Sequence[str | None], cells: list[str], source: str
                  ) -> list[dict[str, object]]:
     """The values of a CSV row with more cells than ``names`` with neighbouring cells joined by
-    a comma until they fit (a decimal comma splits '7,5 g/dL' in two), for up to two extra
-    cells: those that keep the row's slide and have the fewest values refused, the likeliest
-    ways the row was meant (QA 44 H-5: read as no values). None for more extra cells."""
+    a comma until they fit, where a digit meets a digit (a decimal comma splits '7,5 g/dL'
+    in two): those that keep the row's slide and have the fewest values refused, the likeliest
+    ways the row was meant (QA 44 H-5, QA 45 H-2: read as no values); none where no such joins
+    fit."""
     extra = len(cells) - len(names)
-    if not 0 < extra <= 2:
+    joints = [index for index in range(len(cells) - 1)
+              if re.search(r"\d$", cells[index].strip()) and re.match(r"\s*\d", cells[index + 1])]
+    if extra <= 0 or len(joints) < extra:
         return []
     slide = _row_values(names, cells).get("slide")
-    joined = {tuple(cells)}
-    for _ in range(extra):
-        joined = {(*each[:i], f"{each[i]},{each[i + 1]}", *each[i + 2:])
-                  for each in joined for i in range(len(each) - 1)}
-    rows = [row for each in sorted(joined)[:MOST_JOINS]
-            if (row := _row_values(names, each)).pop("slide", None) == slide]
-    refused = [len(refused_names(row, source=source)) for row in rows]
-    return [row for row, count in zip(rows, refused, strict=True) if count == min(refused)]
+    rows = []
+    for chosen in itertools.islice(itertools.combinations(joints, extra), MOST_JOINS):
+        joined = list(cells)
+        for index in reversed(chosen):  # right to left: the indices before stay right
+            joined[index:index + 2] = [f"{joined[index]},{joined[index + 1]}"]
+        if (row := _row_values(names, joined)).pop("slide", None) == slide:
+            rows.append(row)
+    if not rows:
+        return []
+    unread = [_unreadable(row, source) for row in rows]
+    return [row for row, count in zip(rows, unread, strict=True) if count == min(unread)]
+
+
+def _unreadable(row: Mapping[str, object], source: str) -> int:
+    """How many values of ``row`` are refused with nothing they may stand for: a unit the key
+    never takes ('900 U/L' of haemoglobin), a comma no decimal reading makes sense of. A
+    decimal comma joined back is read (as 7.5), so it does not count."""
+    count = 0
+    for key, value in row.items():
+        try:
+            parse_labs({key: value}, source=source, complete=False)
+        except LabValueError as error:
+            count += not error.readings
+    return count
 
 
 def _slide_column(names: list[str | None]) -> list[str | None]:
@@ -1475,8 +1504,10 @@ def _row_values(names: Sequence[str | None], cells: Sequence[str]) -> dict[str, 
 
 def _header_hint(names: Sequence[str]) -> str:
     """What a CSV header without a ``slide`` column probably got wrong (qacli8 L-11)."""
-    if len(names) == 1 and ";" in names[0]:
-        return " (its header is one column with ';' in it: write it comma-separated)"
+    other = _delimiter(names)
+    if other != ",":
+        return (f" (its header is one column with {_OTHER_DELIMITERS[other]} in it: write it "
+                "comma-separated)")
     near = [name for name in names if name.strip().lower() == "slide" and name != "slide"]
     return f" (it has {near[0]!r}: name the column 'slide', in lower case)" if near else ""
 

@@ -784,6 +784,18 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
     ("labs.csv", SEVERE_CSV.replace(",", ";"), ["--slide", "s1"], SEVERE_OPTIONS,
      "{labs}: a lab CSV needs one 'slide' column (its header is one column with ';' in it: "
      "write it comma-separated)"),
+    # QA 45 H-2, H-3, H-5: a row of a decimal-comma locale (a comma in every decimal), a
+    # tab-separated file, no slide column beside a split decimal.
+    ("labs.csv", "slide,platelets,hemoglobin,ldh,ldh_uln,creatinine,inr,adamts13\n"
+                 "s1,12,7,5 g/dL,900 U/L,250 U/L,1,1 mg/dL,1,1,5 %\n", ["--slide", "s1"],
+     ["--platelets", "12", "--hemoglobin", "7.5 g/dL", "--ldh", "900 U/L", "--ldh-uln",
+      "250 U/L", "--creatinine", "1.1 mg/dL", "--inr", "1.1", "--adamts13", "5 %"],
+     "{labs} line 2: more cells than column names"),
+    ("labs.csv", SEVERE_CSV.replace(",", "\t"), ["--slide", "s1"], SEVERE_OPTIONS,
+     "{labs}: a lab CSV needs one 'slide' column (its header is one column with tabs in it: "
+     "write it comma-separated)"),
+    ("labs.csv", "platelets,hemoglobin,adamts13\n10,8,0 g/dL,5 %\n", [], SEVERE_OPTIONS,
+     "{labs}: a lab CSV needs one 'slide' column"),
     ("labs.csv", "platelets,hemoglobin,adamts13\n10,8 g/dL,5 %\n", [], SEVERE_OPTIONS,
      "{labs}: a lab CSV needs one 'slide' column"),
     ("labs.csv", SEVERE_CSV + ",250,13 g/dL,80 %\n", ["--slide", "s1"], SEVERE_OPTIONS,
