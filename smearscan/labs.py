@@ -1274,11 +1274,22 @@ def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
     except RecursionError:
         raise LabValueError(f"{path}: not a lab file (JSON nested too deeply)") from None
     if isinstance(data, list) and data and all(isinstance(each, dict) for each in data):
-        # Refused, but each object read as the values it holds (QA 44 H-2: read as none).
-        return {"": LabRow(data[0], str(path), f"{path}: expected a JSON object of lab values",
-                           tuple(data[1:]))}
+        # Refused, but each object read as a lab file of its own would be (QA 44 H-2, QA 45
+        # H-5: read as no values), a slide in several as each.
+        listed = f"{path}: expected a JSON object of lab values"
+        rows: dict[str, LabRow] = {}
+        for each in data:
+            for slide, row in _rows_of_object(each, path).items():
+                rows[slide] = replace(rows[slide], others=(*rows[slide].others, row.values,
+                                                           *row.others)) if slide in rows else row
+        return {slide: replace(row, problem=listed) for slide, row in rows.items()}
     if not isinstance(data, dict):
         raise LabValueError(f"{path}: expected a JSON object of lab values")
+    return _rows_of_object(data, path)
+
+
+def _rows_of_object(data: dict, path: Path) -> dict[str, LabRow]:
+    """The rows of a JSON lab file's object: lab values, or per-slide objects of them."""
     nested = {slide: isinstance(value, dict) or _slide_repeated(value)
               for slide, value in data.items()}
     if not any(nested.values()):

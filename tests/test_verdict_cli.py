@@ -802,6 +802,8 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
      "{labs} line 3: the slide name is empty"),
     ("labs.json", json.dumps([SEVERE]), [], SEVERE_OPTIONS,
      "{labs}: expected a JSON object of lab values"),
+    ("labs.json", json.dumps([{"s1": SEVERE}]), ["--slide", "s1"], SEVERE_OPTIONS,
+     "{labs}: expected a JSON object of lab values"),
     ("labs.json", '{"s1": {"adamts13": "5 %"}, "s1": 5}', ["--slide", "s1", *SEVERE_OPTIONS[:4]],
      SEVERE_OPTIONS, "{labs}: 's1' given twice ({{'adamts13': '5 %'}} and 5): keep the one the "
      "verdict should use"),
