@@ -1912,3 +1912,16 @@ def test_the_urgent_line_alone_is_the_verdicts():
         assert _urgent_of(smear, labs) == urgent
         seen.add(urgent.split(":")[0] if urgent else None)
     assert seen == {None, "URGENT - TTP possible", "URGENT - TTP suspected", "URGENT - TTP likely"}
+
+
+def test_readings_that_each_call_for_a_line_keep_the_weakest_of_them():
+    # QA 41 H-4, QA 44: readings of "TTP likely" and "TTP suspected" said "TTP possible".
+    from smearscan.verdict import urgent_over_lines
+
+    labs = Labs(adamts13=50.0)
+    assert urgent_over_lines({urgent_ttp("likely", "severe"), urgent_ttp("suspected", "unknown")},
+                             labs) == urgent_ttp("suspected", "refused")
+    assert urgent_over_lines({urgent_ttp("likely", "severe"), None}, labs) == urgent_ttp(
+        "possible", "refused")
+    assert urgent_over_lines({urgent_ttp("likely", "severe"), urgent_ttp("possible", "unknown")},
+                             Labs()) == urgent_ttp("possible", "unknown")

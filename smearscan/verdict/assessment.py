@@ -27,7 +27,7 @@ from smearscan.verdict.differential import (
     urgent_ttp,
 )
 from smearscan.verdict.differential.hus import hus_by_adult_limit
-from smearscan.verdict.differential.ttp import ADAMTS13_SEND
+from smearscan.verdict.differential.ttp import ADAMTS13_SEND, weakest_urgent_assessment
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     Finding,
@@ -223,9 +223,9 @@ def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
     could mean, one a unit away from plausible: :func:`~smearscan.labs.lab_readings`) call for,
     whatever it stands for: over its ``readings``, and ``without`` it only where none of them
     calls for a line, which it must not weaken (QA 37 H-1's rule). Where they differ, a line
-    that says TTP possible and asks for the value corrected. This tool's rule (qacli8 H-1, H-2:
-    '19 U/L' of LDH, 19 ukat/L, or a haemoglobin of '8' beside a TTP picture was refused with no
-    line)."""
+    that asks for the value corrected (:func:`_urgent_over_range`). This tool's rule (qacli8
+    H-1, H-2: '19 U/L' of LDH, 19 ukat/L, or a haemoglobin of '8' beside a TTP picture was
+    refused with no line)."""
     lines = {_urgent_line(smear, labs) for labs in readings}
     if not lines - {None}:
         lines |= {_urgent_line(smear, labs) for labs in _fewest_dropped(without)}
@@ -236,7 +236,7 @@ def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
 def urgent_over_lines(lines: set[str | None], labs: Labs) -> str | None:
     """The URGENT line over the ``lines`` that each reading of a refused input calls for (of
     ``labs``, one of them): None where none calls for one, the line where all agree, else one
-    that says TTP possible and asks for the input corrected (this tool's rule)."""
+    that asks for the input corrected (:func:`_urgent_over_range`; this tool's rule)."""
     return _urgent_over_range(lines, labs, "refused")
 
 
@@ -382,7 +382,9 @@ def _urgent_lines(smear: SmearFindings, labs: Labs) -> tuple[str | None, set[str
 def _urgent_over_range(lines: set[str | None], labs: Labs, missing: str = "bound") -> str | None:
     """The URGENT line of a bound whose range the verdict cannot settle: None only when no value
     of the range calls for one; the line itself when it is the same throughout; else one that
-    claims no more than TTP possible and asks for the value ``missing`` (a key of
+    asks for the value ``missing`` and claims TTP possible, or, where every value calls for a
+    line, no more than the weakest of them (TTP suspected where they say suspected and likely)
+    (a key of
     :data:`~smearscan.verdict.differential.URGENT_TTP_ADVICE`; while ADAMTS13 is not known, for
     ADAMTS13). A range must never say less than the value left out would (this tool's rule):
     platelets '<200' span a severe thrombocytopenia. With a severe ADAMTS13 deficiency measured
@@ -393,10 +395,13 @@ def _urgent_over_range(lines: set[str | None], labs: Labs, missing: str = "bound
         return None
     if len(lines) == 1:
         return urgent.pop()
+    # Where every value calls for a line, it says no less than the weakest of them (QA 41 H-4,
+    # QA 44: readings that each called for "TTP suspected" or "likely" said "possible").
+    assessment = "possible" if None in lines else weakest_urgent_assessment(urgent)
     if labs.adamts13 is None:
-        return urgent_ttp("possible", "unknown")
+        return urgent_ttp(assessment, "unknown")
     severe = None not in lines and labs.adamts13 < ADAMTS13_SEVERE
-    return urgent_ttp("possible", f"severe, {missing}" if severe else missing)
+    return urgent_ttp(assessment, f"severe, {missing}" if severe else missing)
 
 
 def _decisions(verdict: Verdict) -> tuple:

@@ -3,6 +3,8 @@ picture; and the URGENT line every output prints first when TTP is possible or w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import (
     ACTIVE,
@@ -107,6 +109,13 @@ def urgent_ttp(assessment: str, adamts13: str) -> str:
     return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
             f"{URGENT_TTP_ADVICE[adamts13]}; consider caplacizumab; do not transfuse platelets "
             f"unless there is life-threatening bleeding ({ISTH_TTP}).")
+
+
+def weakest_urgent_assessment(lines: Iterable[str]) -> str:
+    """The least of the assessments :func:`urgent_ttp` ``lines`` name (``possible`` before
+    ``suspected`` before ``likely``)."""
+    named = {line.removeprefix("URGENT - TTP ").split(":", 1)[0] for line in lines}
+    return next(assessment for assessment in reversed(ACTIVE) if assessment in named)
 
 
 #: The reason that asks for ADAMTS13 while TTP is not closed by it; what to measure next lists
