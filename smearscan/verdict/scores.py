@@ -6,6 +6,7 @@ guessed. Cut-offs and sources are in :mod:`smearscan.verdict.values`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,15 +71,20 @@ class Score:
     risk: str
     notes: tuple[str, ...] = ()
 
+    @functools.cached_property
+    def _range(self) -> tuple[int, int]:
+        # Read many times over: a refusal judges thousands of verdicts (QA 45 M-1).
+        return _bounds(self.items)
+
     @property
     def minimum(self) -> int:
         """Total when every missing item scores 0."""
-        return _bounds(self.items)[0]
+        return self._range[0]
 
     @property
     def maximum(self) -> int:
         """Total when every missing item scores its maximum."""
-        return _bounds(self.items)[1]
+        return self._range[1]
 
     @property
     def total(self) -> int | None:
