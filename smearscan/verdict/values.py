@@ -289,8 +289,8 @@ URGENT_RULE = _rule(
     "suspicion, before ADAMTS13 (sample drawn first); under 10%: start them now (without "
     "thrombocytopenia or haemolysis shown: measure them now); 10-20%: on clinical judgement; "
     "consider caplacizumab; no platelet transfusion unless life-threatening bleeding; a bound "
-    "whose range gives different lines: TTP possible, give the measured value (this tool's "
-    "rule)", ISTH_TTP)
+    "whose range gives different lines: TTP possible (where every value of it calls for a "
+    "line, the weakest of them), give the measured value (this tool's rule)", ISTH_TTP)
 HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >= "
                  f"{HUS_CREATININE:g} mg/dL -> suspected (possible while ADAMTS13 is unknown or "
                  f"MAHA not likely); over {CREATININE_RAISED['female']:g} (women, sex not "
