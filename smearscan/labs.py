@@ -769,13 +769,15 @@ class _Read:
     problems: int
     ways: int
 
-    def every_way(self, alternatives: int) -> bool:
-        """Whether a further problem of so many ``alternatives`` is read every way."""
-        return (self.problems < MOST_PROBLEMS_READ
-                and self.ways * max(alternatives, 1) <= MOST_WAYS_READ)
+    def every_way(self, readings: int, without: int) -> bool:
+        """Whether a further problem of so many ``readings`` (and sets ``without`` it) is read
+        every way: one read a single way (a key given twice alike) always is, as it multiplies
+        nothing (QA 45 H-6: two pasted draws of seven keys lost "TTP likely")."""
+        return readings + without <= 1 or (self.problems < MOST_PROBLEMS_READ
+                                           and self.ways * max(readings, 1) <= MOST_WAYS_READ)
 
-    def after(self, alternatives: int) -> _Read:
-        return _Read(self.problems + 1, self.ways * max(alternatives, 1))
+    def after(self, readings: int, without: int) -> _Read:
+        return _Read(self.problems + (readings + without > 1), self.ways * max(readings, 1))
 
 
 #: The lab keys whose problems :func:`lab_readings` reads every way first, those the URGENT
@@ -818,7 +820,7 @@ def _readings_of(mapping: dict[str, object], source: str, read: _Read,
         result = [_first_problem_refused(mapping, source, complete=False)], []
     except LabValueError as error:
         corrected, omitted = _alternatives(mapping, error)
-        if not read.every_way(len(corrected)):
+        if not read.every_way(len(corrected), len(omitted)):
             corrected, omitted = [], [_without_keys(mapping, error)]
         if not corrected:
             # Read only as not given, that is the problem's reading: beside another problem's
@@ -826,13 +828,13 @@ def _readings_of(mapping: dict[str, object], source: str, read: _Read,
             # maybe' beside a bare ADAMTS13 of 0.05 weakened "TTP likely" to "possible").
             corrected, omitted = omitted, []
         readings, without = [], []
+        further = read.after(len(corrected), len(omitted))
         for alternative in corrected:
-            more, lacking = _readings_of(alternative, source, read.after(len(corrected)), found)
+            more, lacking = _readings_of(alternative, source, further, found)
             readings += more
             without += lacking
         for alternative in omitted:
-            without += itertools.chain(*_readings_of(alternative, source,
-                                                     read.after(len(corrected)), found))
+            without += itertools.chain(*_readings_of(alternative, source, further, found))
         result = readings, without
     found[seen] = result
     return result
@@ -847,7 +849,7 @@ def _alternatives(mapping: dict[str, object], error: LabValueError
                 if key in mapping], []
     refused = error.key
     if error.written:  # a key given more than once: as each copy, one of which it is
-        return [{**mapping, refused: value} for value in error.written], []
+        return [{**mapping, refused: value} for value in dict.fromkeys(error.written)], []
     if refused not in LAB_KEYS:  # a misspelt key: as each one it is close to
         return ([_renamed(mapping, refused, close) for close in close_keys(refused)],
                 [_without_keys(mapping, error)])

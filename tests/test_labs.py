@@ -979,3 +979,16 @@ def test_problems_are_ranked_by_what_the_urgent_line_rests_on():
     assert reading_rank(["adamts13"]) < reading_rank(["platelets"]) < reading_rank(["wbc"])
     assert reading_rank(["folate", "adamts13"]) == reading_rank(["adamts13"])
     assert reading_rank(["pregnancy against sex"]) < reading_rank([])
+
+
+def test_a_key_given_twice_alike_is_read_every_way_beyond_the_most_problems():
+    # QA 45 H-6: two pasted draws, seven keys given twice (two of them alike), read the
+    # seventh, ADAMTS13, only as not given: "TTP possible" for the "likely" of every copy.
+    draws = {"ldh": Repeated(("900 U/L", "950 U/L")), "ldh_uln": Repeated(("250 U/L",) * 2),
+             "haptoglobin": Repeated(("<0.1 g/L",) * 2),
+             "creatinine": Repeated(("1.1 mg/dL", "1.2 mg/dL")), "inr": Repeated(("1.1", "1.0")),
+             "mcv": Repeated(("85", "86")), "adamts13": Repeated(("5%", "4%"))}
+    readings, without = lab_readings(draws)
+    assert len(readings) == 2 ** 5 and without == []
+    assert {labs.adamts13 for labs in readings} == {5.0, 4.0}
+    assert {labs.ldh_uln for labs in readings} == {250.0}
