@@ -1113,3 +1113,22 @@ def test_an_option_refused_beside_a_lab_value_names_both_and_reads_them_together
         "(also refused: command line: hemoglobin = '8': a bare number could be 8 g/dL or 8 mmol/L "
         "(= 12.89 g/dL); give the unit, e.g. '8 g/dL' or '8 mmol/L') (see smearscan verdict "
         "--help)\n")
+
+
+def test_the_corrections_of_refused_options_share_the_lab_values_budget(monkeypatch, capsys):
+    # QA 45 M-2: each correction of a refused option read a lab file of bounds every way, 64
+    # times over (11 minutes). Four readings of '--population xyz' leave each a quarter.
+    import smearscan.labs
+
+    budgets = []
+    reading = smearscan.labs.lab_readings
+
+    def counted(*args, **kwargs):
+        budgets.append(kwargs.get("ways_read", 1))
+        return reading(*args, **kwargs)
+
+    monkeypatch.setattr(smearscan.labs, "lab_readings", counted)
+    line, err = _first_line(["verdict", "--schistocytes", "3", "--population", "xyz",
+                             "--platelets", "10", "--hemoglobin", "8"], capsys)
+    assert line.startswith("URGENT - TTP")
+    assert set(budgets) == {4}

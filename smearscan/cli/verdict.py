@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import dataclasses
 import itertools
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,7 @@ def run_verdict(argv: list[str]) -> int:
     words, refused = prepared_argv(argv)
     args, unknown = parser.parse_known_args(words)
     args.misspelt, stray = unknown_options(unknown)
+    args.ways_read = 1  # sets of values judged beside these (:func:`_urgent_over_corrections`)
     misspelt = misspelt_options(args)
     refused += option_problems(args) + misspelt
     if refused:
@@ -125,9 +127,13 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
     )
 
     lines, labs, refusals = set(), Labs(), []
+    judged = min(math.prod(len(problem.corrections) for problem in refused),
+                 MOST_CORRECTIONS_JUDGED)
     choices = itertools.product(*(problem.corrections for problem in refused))
     for choice in itertools.islice(choices, MOST_CORRECTIONS_JUDGED):
-        one = argparse.Namespace(**vars(args))
+        # Each set shares the lab values' budget of readings (QA 45 M-2: each read a lab file
+        # of bounds every way, 64 times over, in 11 minutes).
+        one = argparse.Namespace(**(vars(args) | {"ways_read": args.ways_read * judged}))
         for correction in choice:
             vars(one).update(correction)
         try:
@@ -230,8 +236,8 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
     except LabValueError as error:
         # Every refusal keeps the line the values' readings call for (QA 41 H-1: a lab file's
         # D-dimer against the command line's ULN 1000x off lost it).
-        raise UnresolvedBoundError(str(error), _urgent_despite(smear, (), labs, given)
-                                   ) from None
+        raise UnresolvedBoundError(str(error), _urgent_despite(smear, (), labs, given,
+                                                               args.ways_read)) from None
     # A value replaced is said, so that a verdict never rests on a pair read apart (QA 39 M-2:
     # a lab file's LDH, not serum against its own limit, read against the command line's).
     notes += [f"--{key.replace('_', '-')} {given[key]} replaces the {key} of {where} "
@@ -292,7 +298,8 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
 
     def refused(error: LabValueError, read: Sequence[LabRow] = ()) -> UnresolvedBoundError:
         return UnresolvedBoundError(_naming_the_command_line(str(error), given),
-                                    _urgent_despite(smear, read, recorded, given))
+                                    _urgent_despite(smear, read, recorded, given,
+                                                    args.ways_read))
 
     try:
         rows = read_lab_rows(args.labs)
@@ -340,7 +347,7 @@ def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:
 
 
 def _urgent_despite(smear: object, rows: Sequence[LabRow], recorded: Labs,
-                    given: dict[str, str]) -> str | None:
+                    given: dict[str, str], ways_read: int = 1) -> str | None:
     """The URGENT line of the command line's lab values over a lab file's ``rows`` (none: the
     ``recorded`` values as they are) where either is refused, whatever a value refused as
     written stands for (:func:`~smearscan.verdict.urgent_over_readings`); a pair the two
@@ -348,19 +355,22 @@ def _urgent_despite(smear: object, rows: Sequence[LabRow], recorded: Labs,
     (:func:`~smearscan.labs.merged_readings`). Problems are read every way up to the most
     (:func:`~smearscan.labs.lab_readings`) in both together, those of the source whose
     problems the line rests on more first (:func:`~smearscan.labs.reading_rank`: an ADAMTS13
-    on the command line beside six bare numbers in the file was read only as not given)."""
+    on the command line beside six bare numbers in the file was read only as not given), beside
+    ``ways_read`` sets judged elsewhere (each correction of a refused option)."""
     from smearscan.labs import lab_readings, merged_readings, reading_rank, refused_names
     from smearscan.verdict import urgent_over_readings
 
     typed = refused_names(given, source="command line")
     filed = [name for row in rows for name in row.refused()]
     if reading_rank(typed) < reading_rank(filed):
-        given_readings, given_without = lab_readings(given, source="command line")
-        readings, without = _rows_read(rows, recorded, len(typed), len(given_readings))
+        given_readings, given_without = lab_readings(given, source="command line",
+                                                     ways_read=ways_read)
+        readings, without = _rows_read(rows, recorded, len(typed),
+                                       ways_read * len(given_readings))
     else:
-        readings, without = _rows_read(rows, recorded)
+        readings, without = _rows_read(rows, recorded, ways_read=ways_read)
         given_readings, given_without = lab_readings(
-            given, source="command line", ways_read=max(len(readings), 1),
+            given, source="command line", ways_read=ways_read * max(len(readings), 1),
             problems_read=max((len(row.refused()) for row in rows), default=0))
     lacking = [*merged_readings(without, [*given_readings, *given_without]),
                *merged_readings(readings, given_without)]
