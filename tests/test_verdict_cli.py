@@ -966,6 +966,8 @@ LIKELY = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "5 %"]
     (["--labs"], [[]], "argument --labs: expected one argument"),
     (["--nrbc=yes"], [["--nrbc"], []], "argument --nrbc: ignored explicit argument 'yes'"),
     (["--nrbc", "-5"], [["--nrbc"], []], "argument --nrbc: ignored explicit argument '-5'"),
+    (["--slide", "s1"], [[]], "argument --slide: names a slide of --summary or of a per-slide "
+                              "--labs, and neither is given"),
     (["--schistocytes", "3,5"], [["--schistocytes", "3.5"]],
      "argument --schistocytes: '3,5' is not a number"),
     (["--schistocytes", "150"], [["--schistocytes", "15"], ["--schistocytes", "1.5"]],

@@ -233,6 +233,10 @@ def option_problems(args: argparse.Namespace) -> list[Refused]:
                                               for option in _COUNT_OPTIONS},))
     elif (counted := _count_problem(args)) is not None:
         problems["counted"] = counted
+    if args.slide is not None and args.summary is None and args.labs is None and "slide" \
+            not in problems:  # QA 45 L-3: ignored without a word
+        problems["slide"] = Refused("argument --slide: names a slide of --summary or of a "
+                                    "per-slide --labs, and neither is given", ({"slide": None},))
     return [*([source] if source else []), *problems.values(), *_lab_options_without_value(args)]
 
 
