@@ -206,6 +206,20 @@ def option_problems(args: argparse.Namespace) -> list[Refused]:
 
     ``--schistocytes`` and ``--summary`` are one source: neither, or both, is refused (read
     as a percentage not known; as each of the two alone)."""
+    problems = _each_option_read(args)
+    source = _source_problem(args, problems)
+    if source is None:
+        problems |= _options_together(args)
+    if args.slide is not None and args.summary is None and args.labs is None and "slide" \
+            not in problems:  # QA 45 L-3: ignored without a word
+        problems["slide"] = Refused("argument --slide: names a slide of --summary or of a "
+                                    "per-slide --labs, and neither is given", ({"slide": None},))
+    return [*([source] if source else []), *problems.values(), *_lab_options_without_value(args)]
+
+
+def _each_option_read(args: argparse.Namespace) -> dict[str, Refused]:
+    """Each option of :func:`_readers` read: set in ``args`` where it reads as written, else
+    refused with its readings, by ``argparse`` name."""
     from smearscan.labs import Repeated
 
     problems: dict[str, Refused] = {}
@@ -226,18 +240,18 @@ def option_problems(args: argparse.Namespace) -> list[Refused]:
                                      tuple({dest: each} for each in readings))
         else:
             setattr(args, dest, readings[0])
-    source = _source_problem(args, problems)
-    unused = count_options_with_summary(args) if source is None else None
+    return problems
+
+
+def _options_together(args: argparse.Namespace) -> dict[str, Refused]:
+    """The refusal of options each read as written that do not go together: the options of a
+    count beside ``--summary``; a percentage no whole number of the cells counted gives."""
+    unused = count_options_with_summary(args)
     if unused is not None:
-        problems["count"] = Refused(unused, ({_OPTIONS[option]: None
-                                              for option in _COUNT_OPTIONS},))
-    elif (counted := _count_problem(args)) is not None:
-        problems["counted"] = counted
-    if args.slide is not None and args.summary is None and args.labs is None and "slide" \
-            not in problems:  # QA 45 L-3: ignored without a word
-        problems["slide"] = Refused("argument --slide: names a slide of --summary or of a "
-                                    "per-slide --labs, and neither is given", ({"slide": None},))
-    return [*([source] if source else []), *problems.values(), *_lab_options_without_value(args)]
+        return {"count": Refused(unused, ({_OPTIONS[option]: None
+                                           for option in _COUNT_OPTIONS},))}
+    counted = _count_problem(args)
+    return {} if counted is None else {"counted": counted}
 
 
 def _count_problem(args: argparse.Namespace) -> Refused | None:
