@@ -307,7 +307,7 @@ def _checked_pixel_size(slides: list[Slide], args: argparse.Namespace) -> list[S
                                           max_pixels=args.max_pixels)
         if check is not None and check.warning is not None:
             say(f"smearscan: warning: slide {printable(slide.name)}: "
-                 f"{printable(check.warning)}")
+                f"{printable(check.warning)}")
         checked.append(slide if check is None else replace(
             slide, own_pixel_size_um=check.estimate_um))
     return checked
@@ -324,7 +324,7 @@ def _slide_line(total: int):
         failed = f", {summary.fields_failed} failed" if summary.fields_failed else ""
         resumed = ", resumed" if outcome.resumed else ""
         say(f"smearscan: slide {done}/{total} done: {outcome.name} ({len(summary.fields)} "
-             f"field(s), {summary.objects} objects{failed}{resumed})")
+            f"field(s), {summary.objects} objects{failed}{resumed})")
 
     return report
 
@@ -574,7 +574,7 @@ def _run_export_corrections(argv: list[str]) -> int:
     say(f"wrote {args.csv}: {rows} reviewed cell(s)", sys.stdout)
     if not rows:
         say(f"smearscan export-corrections: no slide of {args.out} is signed off: review and "
-             f"sign slides off with 'smearscan review {args.out}' first")
+            f"sign slides off with 'smearscan review {args.out}' first")
     return EXIT_OK
 
 

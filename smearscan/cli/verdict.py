@@ -67,7 +67,7 @@ def run_verdict(argv: list[str]) -> int:
         said = [error.urgent] if error.urgent else []
         if args.json:
             say(json.dumps(error.to_dict() | ({"notes": notes} if notes else {}), indent=2),
-                 sys.stdout)
+                sys.stdout)
         elif said or notes:
             say("\n".join([*said, *(f"NOTE: {note}" for note in notes)]), sys.stdout)
         origin = inputs.origin(error.key) if inputs is not None else ""
@@ -80,7 +80,7 @@ def run_verdict(argv: list[str]) -> int:
         say(inputs.recorded)
     data = verdict.to_dict() | ({"notes": notes} if notes else {})
     say(json.dumps(data, indent=2) if args.json else format_text(verdict, notes=notes),
-         sys.stdout)
+        sys.stdout)
     return EXIT_OK
 
 
