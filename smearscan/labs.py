@@ -821,7 +821,11 @@ def _readings_of(mapping: dict[str, object], source: str, read: _Read,
     except LabValueError as error:
         corrected, omitted = _alternatives(mapping, error)
         if not read.every_way(len(corrected), len(omitted)):
-            corrected, omitted = [], [_without_keys(mapping, error)]
+            # Beyond, a key given several times is read as its first copy: a value the user
+            # gave, where not given is none (QA 46 H-1: two pasted draws of eight keys, each
+            # "TTP suspected", said "possible").
+            corrected, omitted = ((corrected[:1], []) if error.written
+                                  else ([], [_without_keys(mapping, error)]))
         if not corrected:
             # Read only as not given, that is the problem's reading: beside another problem's
             # readings it sent them all to the values without (QA 43 H-1, H-2: 'transplant:

@@ -1134,3 +1134,19 @@ def test_the_corrections_of_refused_options_share_the_lab_values_budget(monkeypa
                              "--platelets", "10", "--hemoglobin", "8"], capsys)
     assert line.startswith("URGENT - TTP")
     assert set(budgets) == {4}
+
+
+def test_two_pasted_draws_keep_the_line_each_draw_calls_for(capsys):
+    # QA 46 H-1: eight keys given twice, each draw "TTP suspected": the keys beyond the most
+    # read every way were read as not given, "TTP possible".
+    common = ["verdict", "--schistocytes", "3", "--ldh-uln", "250U/L", "--haptoglobin",
+              "<0.1g/L", "--active-cancer", "no", "--transplant", "no"]
+    draws = [["--platelets", "12", "--hemoglobin", "7.5g/dL", "--ldh", "900U/L", "--creatinine",
+              "1.1mg/dL", "--inr", "1.1", "--wbc", "6", "--reticulocytes", "3%", "--mcv", "85"],
+             ["--platelets", "14", "--hemoglobin", "7.6g/dL", "--ldh", "950U/L", "--creatinine",
+              "1.2mg/dL", "--inr", "1.0", "--wbc", "7", "--reticulocytes", "4%", "--mcv", "86"]]
+    lines = {_first_line([*common, *draw], capsys)[0] for draw in draws}
+    assert len(lines) == 1 and lines != {None}
+    line, err = _first_line([*common, *draws[0], *draws[1]], capsys)
+    assert line == lines.pop() and line.startswith("URGENT - TTP suspected")
+    assert err.startswith("smearscan verdict: command line: hemoglobin given twice")
