@@ -1150,3 +1150,16 @@ def test_two_pasted_draws_keep_the_line_each_draw_calls_for(capsys):
     line, err = _first_line([*common, *draws[0], *draws[1]], capsys)
     assert line == lines.pop() and line.startswith("URGENT - TTP suspected")
     assert err.startswith("smearscan verdict: command line: hemoglobin given twice")
+
+
+def test_a_bound_refused_beside_a_refused_option_is_named(capsys):
+    # QA 46 L-3: only the option was named; the INR given as a bound was refused next.
+    line, err = _first_line(["verdict", "--schistocytes", "3", "--population", "adults",
+                             "--platelets", "10", "--inr", "<1.6"], capsys)
+    assert line == _first_line(["verdict", "--schistocytes", "3", "--platelets", "10", "--inr",
+                                "<1.6"], capsys)[0]
+    assert err == (
+        "smearscan verdict: error: argument --population: invalid choice: 'adults' (choose from "
+        "'adult', 'neonate', 'preterm') (also refused: command line: inr = '<1.6': the verdict "
+        "differs within that range (at 0.5 and just under 1.6); give the measured value) (see "
+        "smearscan verdict --help)\n")

@@ -122,8 +122,8 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
     from smearscan.verdict import (
         SlideNotFoundError,
         UnresolvedBoundError,
+        assess,
         urgent_over_lines,
-        urgent_over_readings,
     )
 
     lines, labs, refusals = set(), Labs(), []
@@ -136,14 +136,17 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
         one = argparse.Namespace(**(vars(args) | {"ways_read": args.ways_read * judged}))
         for correction in choice:
             vars(one).update(correction)
+        inputs = None
         try:
             inputs = _verdict_inputs(one)
             labs = inputs.labs
-            lines.add(urgent_over_readings(inputs.smear, [labs], []))
+            # Judged whole, so that a bound refused beside the options is named too (QA 46 L-3).
+            lines.add(assess(inputs.smear, labs).urgent)
             refusals.append(None)
         except UnresolvedBoundError as error:
             lines.add(error.urgent)
-            refusals.append(str(error))
+            origin = inputs.origin(error.key) if inputs is not None else ""
+            refusals.append(f"{origin}{error}")
         except (LabValueError, SlideNotFoundError, ValueError):
             # Refused otherwise (a summary that cannot be read), it is not what the user
             # meant; left out, it cannot weaken the line the others call for.
