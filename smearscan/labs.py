@@ -796,6 +796,7 @@ def reading_rank(names: Sequence[str]) -> int:
     return min((order.get(name, len(order)) for name in names), default=len(order) + 1)
 
 
+@functools.cache
 def _reading_order() -> dict[str, int]:
     return {key: index for index, key in enumerate(
         [*_READ_FIRST, *(key for key in LAB_KEYS if key not in _READ_FIRST)])}
@@ -1656,11 +1657,16 @@ def check_lab_slides(by_slide: Mapping[str, Labs], slides: Sequence[str], *, sou
 
 
 def _close_name(name: str, names: Sequence[str]) -> str | None:
-    """The one of ``names`` that ``name`` is a slip of: the same but for case, spaces,
-    underscores, hyphens or compatibility characters. Not merely similar: 'patientA' is not a
-    slip of 'patientC', another patient."""
-    return next((candidate for candidate in names if _slip_key(candidate) == _slip_key(name)),
-                None)
+    """The first of :func:`_slips`, if any."""
+    return next(iter(_slips(name, names)), None)
+
+
+def _slips(name: str, names: Iterable[str]) -> list[str]:
+    """The ``names`` that ``name`` is a slip of: the same but for case, spaces, underscores,
+    hyphens or compatibility characters. Not merely similar: 'patientA' is not a slip of
+    'patientC', another patient."""
+    key = _slip_key(name)
+    return [candidate for candidate in names if _slip_key(candidate) == key]
 
 
 def _slip_key(name: str) -> str:
@@ -1684,11 +1690,9 @@ def labs_for_slide(by_slide: Mapping[str, Labs], slide: str | None, *, source: s
 
 
 def slide_slips(slide: str | None, by_slide: Mapping[str, object]) -> list[str]:
-    """The slides of ``by_slide`` that ``slide`` is a slip of (:func:`_close_name`): each is
-    read where the slide is refused (QA 44 M-2: of 's_1' and 's1' for 'S1' only the first
-    was)."""
-    return [] if slide is None else [name for name in by_slide
-                                     if _slip_key(name) == _slip_key(slide)]
+    """The slides of ``by_slide`` that ``slide`` is a slip of (:func:`_slips`): each is read
+    where the slide is refused (QA 44 M-2: of 's_1' and 's1' for 'S1' only the first was)."""
+    return [] if slide is None else _slips(slide, by_slide)
 
 
 def slips_hint(slips: Sequence[str]) -> str:

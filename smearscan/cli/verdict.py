@@ -364,8 +364,8 @@ def _urgent_despite(smear: object, rows: Sequence[LabRow], recorded: Labs,
     from smearscan.verdict import urgent_over_readings
 
     typed = refused_names(given, source="command line")
-    filed = [name for row in rows for name in row.refused()]
-    if reading_rank(typed) < reading_rank(filed):
+    filed = [row.refused() for row in rows]  # each row's problems, parsed once
+    if reading_rank(typed) < reading_rank([name for names in filed for name in names]):
         given_readings, given_without = lab_readings(given, source="command line",
                                                      ways_read=ways_read)
         readings, without = _rows_read(rows, recorded, len(typed),
@@ -374,7 +374,7 @@ def _urgent_despite(smear: object, rows: Sequence[LabRow], recorded: Labs,
         readings, without = _rows_read(rows, recorded, ways_read=ways_read)
         given_readings, given_without = lab_readings(
             given, source="command line", ways_read=ways_read * max(len(readings), 1),
-            problems_read=max((len(row.refused()) for row in rows), default=0))
+            problems_read=max(map(len, filed), default=0))
     lacking = [*merged_readings(without, [*given_readings, *given_without]),
                *merged_readings(readings, given_without)]
     return urgent_over_readings(smear, merged_readings(readings, given_readings), lacking)
