@@ -73,7 +73,6 @@ def positive_int(text: str) -> int:
     return whole_number(text, 1)
 
 
-
 def say(line: str, stream: TextIO | None = None) -> None:
     """Print ``line`` on ``stream`` (default stderr) at once. Once its reader has gone (a closed
     pipe: ``| head -1``), stop writing to it and carry on: a run's outputs matter more than
@@ -92,5 +91,3 @@ def silence(stream: TextIO) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, stream.fileno())
     os.close(devnull)
-
-
