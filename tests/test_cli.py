@@ -15,8 +15,9 @@ from smearscan.cli import main
 from smearscan.outputs import read_csv_rows
 from smearscan.verdict import urgent_ttp
 
-# The URGENT line of an ADAMTS13 bound that spans the 10% cut-off (TTP likely, then possible).
-URGENT_BOUND = urgent_ttp("possible", "bound")
+# The URGENT line of an ADAMTS13 bound that spans the 10% cut-off (TTP likely, then possible):
+# it asks for the value, and says ADAMTS13 is in question (QA 46 L-2).
+URGENT_BOUND = urgent_ttp("possible", "in question, bound")
 SAMPLE_FIELD = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
 
 

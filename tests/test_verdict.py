@@ -30,6 +30,8 @@ from smearscan.verdict.differential.ttp import ADAMTS13_SEND
 # The URGENT line while ADAMTS13 is not known, by TTP's assessment.
 SUSPECTED = urgent_ttp("suspected", "unknown")
 POSSIBLE = urgent_ttp("possible", "unknown")
+#: Over a range of ADAMTS13 across its cut-offs, the line says it is in question (QA 46 L-2).
+ADAMTS13_BOUND = urgent_ttp("possible", "in question, bound")
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -236,7 +238,7 @@ def test_an_adamts13_bound_on_one_side_of_every_cut_off_is_read_as_a_value_there
 @pytest.mark.parametrize(("key", "bound", "message", "urgent"), [
     # spans the 10% cut-off of severe deficiency
     ("adamts13", "<20 %", "adamts13 = '<20%': the verdict differs within that range (at 0% and "
-                          "just under 20%); give the measured value", BOUND),
+                          "just under 20%); give the measured value", ADAMTS13_BOUND),
     # spans 0.3 g/L (low) and 0.1 g/L (undetectable)
     ("haptoglobin", "<0.5 g/L", "haptoglobin = '<0.5 g/L': the verdict differs within that range "
                                 "(at 0 g/L and just under 0.5 g/L); give the measured value",
@@ -248,7 +250,7 @@ def test_an_adamts13_bound_on_one_side_of_every_cut_off_is_read_as_a_value_there
     # 5-10% is a severe deficiency, over 20% TTP is unlikely: the line is kept, asking for the
     # value (a range never says less than the value left out would)
     ("adamts13", ">5 %", "adamts13 = '>5%': the verdict differs within that range (at 10.5% and "
-                         "just over 5%); give the measured value", BOUND),
+                         "just over 5%); give the measured value", ADAMTS13_BOUND),
 ])
 def test_a_bound_that_spans_a_cut_off_is_refused_keeping_an_urgent_line_where_one_is_called_for(
         key, bound, message, urgent):
@@ -262,8 +264,9 @@ def test_a_bound_that_spans_a_cut_off_is_refused_keeping_an_urgent_line_where_on
 
 
 @pytest.mark.parametrize(("extra", "urgent"), [
-    ({"platelets": "<200 G/L"}, POSSIBLE),  # 150-200 is no thrombocytopenia, under 30 is PLASMIC's
-    ({"platelets": "<20 G/L", "adamts13": "<25 %"}, BOUND),  # 20-25% is a negative result
+    # 150-200 is no thrombocytopenia, under 30 is PLASMIC's; ADAMTS13 not measured (QA 46 L-1)
+    ({"platelets": "<200 G/L"}, urgent_ttp("possible", "unknown, bound")),
+    ({"platelets": "<20 G/L", "adamts13": "<25 %"}, ADAMTS13_BOUND),  # 20-25% is a negative result
 ])
 def test_a_bound_whose_range_partly_calls_for_the_urgent_line_keeps_one(extra, urgent):
     """A review found these ranges dropped the line that the value left out gives (TTP
@@ -300,8 +303,9 @@ def test_two_bounds_keep_the_line_either_range_calls_for():
     both = {"dat": "negative", "platelets": "<200 G/L", "adamts13": "<30 %"}
     with pytest.raises(UnresolvedBoundError) as error:
         assess(findings, parse_labs(both))
-    assert error.value.urgent == urgent_ttp("possible", "bound")
-    for one, advice in (({"platelets": 10}, "bound"), ({"adamts13": 5}, "severe, bound")):
+    assert error.value.urgent == ADAMTS13_BOUND
+    for one, advice in (({"platelets": 10}, "in question, bound"),
+                        ({"adamts13": 5}, "severe, bound")):
         with pytest.raises(UnresolvedBoundError) as alone:
             assess(findings, parse_labs({**both, **one}))
         assert alone.value.urgent == urgent_ttp("possible", advice)
@@ -337,7 +341,7 @@ def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
     # L-1).
     ({"adamts13": 15, "platelets": "<200 G/L"}, urgent_ttp("possible", "bound")),
     # QA 34 M-1: ADAMTS13 '<20 %' was read as a grey-zone 20%, a false fact in the line.
-    ({"adamts13": "<20 %", "platelets": 10}, urgent_ttp("possible", "bound")),
+    ({"adamts13": "<20 %", "platelets": 10}, ADAMTS13_BOUND),
 ])
 def test_an_ldh_without_its_limit_beside_a_bound_keeps_the_line_the_range_calls_for(bound,
                                                                                       urgent):
@@ -1739,7 +1743,7 @@ def test_an_ldh_refused_without_its_limit_keeps_the_urgent_line_any_limit_gives(
     findings = smear("borderline", 1.0, (0.54, 1.83), 1000)
     assert {assess(findings, parse_labs({**split, "ldh_uln": limit})).urgent is None
             for limit in (250, 620)} == {True, False}
-    assert _without_ldh_limit(split, findings) == POSSIBLE
+    assert _without_ldh_limit(split, findings) == urgent_ttp("possible", "unknown, limit")
 
 
 def test_an_ldh_limit_no_assay_gives_after_the_neonatal_period_is_refused_with_its_line():
@@ -1872,7 +1876,8 @@ def test_a_low_haptoglobin_outvoted_at_high_risk_leaves_ttp_to_adamts13(platelet
 # --- the URGENT line of values refused: how many sets read without them are judged (QA 43 M-1) --
 
 @pytest.mark.parametrize(("without_a_line", "urgent"), [
-    (MOST_WITHOUT_JUDGED - 1, urgent_ttp("possible", "unknown")), (MOST_WITHOUT_JUDGED, None)])
+    (MOST_WITHOUT_JUDGED - 1, urgent_ttp("possible", "in question, refused")),
+    (MOST_WITHOUT_JUDGED, None)])
 def test_the_sets_with_the_most_values_given_are_judged_up_to_the_most(without_a_line, urgent):
     # CLASSIC_TTP with ADAMTS13 measured at 60% gives no line; without ADAMTS13, and with fewer
     # values given than every other set, it gives "TTP suspected": judged, the sets differ and
@@ -1918,10 +1923,30 @@ def test_readings_that_each_call_for_a_line_keep_the_weakest_of_them():
     # QA 41 H-4, QA 44: readings of "TTP likely" and "TTP suspected" said "TTP possible".
     from smearscan.verdict import urgent_over_lines
 
-    labs = Labs(adamts13=50.0)
-    assert urgent_over_lines({urgent_ttp("likely", "severe"), urgent_ttp("suspected", "unknown")},
-                             labs) == urgent_ttp("suspected", "refused")
-    assert urgent_over_lines({urgent_ttp("likely", "severe"), None}, labs) == urgent_ttp(
-        "possible", "refused")
-    assert urgent_over_lines({urgent_ttp("likely", "severe"), urgent_ttp("possible", "unknown")},
-                             Labs()) == urgent_ttp("possible", "unknown")
+    likely, suspected = urgent_ttp("likely", "severe"), urgent_ttp("suspected", "grey zone")
+    grey = [Labs(adamts13=15.0)]
+    assert urgent_over_lines({likely, suspected}, grey) == urgent_ttp("suspected", "refused")
+    assert urgent_over_lines({likely, None}, grey) == urgent_ttp("possible", "refused")
+
+
+@pytest.mark.parametrize(("adamts13", "every_line", "advice"), [
+    # QA 46 L-1: ADAMTS13 not measured: the line asks for the value corrected and for its sample.
+    ((None, None), True, "unknown, refused"),
+    # QA 46 L-2: a 5% beside a 'pending' shows no severe deficiency, nor does 5% beside 50%.
+    ((5.0, None), True, "in question, refused"),
+    ((5.0, 50.0), False, "in question, refused"),
+    ((5.0, 9.9), True, "severe, refused"),
+    ((5.0, 9.9), False, "refused"),
+    # the ISTH 2020 cut-offs: under 10% severe, 10-20% a grey zone, over 20% negative
+    ((9.9, 10.0), True, "in question, refused"),
+    ((10.0, 20.0), True, "refused"),
+    ((20.0, 20.1), False, "in question, refused"),
+])
+def test_a_line_over_readings_says_what_they_show_of_adamts13(adamts13, every_line, advice):
+    from smearscan.verdict import urgent_over_lines
+
+    lines = {urgent_ttp("likely", "severe"), urgent_ttp("possible", "unknown")}
+    if not every_line:
+        lines.add(None)
+    readings = [Labs(adamts13=value) for value in adamts13]
+    assert urgent_over_lines(lines, readings) == urgent_ttp("possible", advice)

@@ -29,18 +29,24 @@ CLASSIC_TTP_JSON = json.dumps({CLASSIC_TTP[i][2:].replace("-", "_"): CLASSIC_TTP
                                for i in range(0, len(CLASSIC_TTP), 2)})
 
 
-@pytest.mark.parametrize(("key", "value", "units"), [
-    ("adamts13", "0.6", ("%", "IU/mL")), ("haptoglobin", "8", ("g/L", "mg/dL")),
-    ("hemoglobin", "7.5", ("g/dL", "mmol/L")), ("creatinine", "20", ("mg/dL", "umol/L")),
-    ("indirect-bilirubin", "4.21", ("mg/dL", "umol/L")), ("ldh", "300", ("U/L", "ukat/L")),
-    ("platelets", "1500", ("x10^9/L", "/uL")),
+@pytest.mark.parametrize(("key", "value", "units", "advice"), [
+    # 0.6% is a severe deficiency, 60% excludes TTP: ADAMTS13 is in question (QA 46 L-2)
+    ("adamts13", "0.6", ("%", "IU/mL"), "in question, refused"),
+    ("haptoglobin", "8", ("g/L", "mg/dL"), "unknown"),
+    ("hemoglobin", "7.5", ("g/dL", "mmol/L"), "unknown"),
+    ("creatinine", "20", ("mg/dL", "umol/L"), "unknown"),
+    ("indirect-bilirubin", "4.21", ("mg/dL", "umol/L"), "unknown"),
+    ("ldh", "300", ("U/L", "ukat/L"), "unknown"),
+    # 1.5 x10^9/L is a severe thrombocytopenia, 1500 none: correct it, ADAMTS13 sample first
+    # (QA 46 L-1)
+    ("platelets", "1500", ("x10^9/L", "/uL"), "unknown, refused"),
 ])
-def test_every_ambiguous_bare_value_exits_2_with_one_line(key, value, units, capsys):
+def test_every_ambiguous_bare_value_exits_2_with_one_line(key, value, units, advice, capsys):
     assert main(["verdict", "--schistocytes", "2", f"--{key}", value]) == 2
     captured = capsys.readouterr()
     err = captured.err.strip()
     # The URGENT line 2% schistocytes alone call for is kept (qacli8 H-2).
-    assert captured.out == urgent_ttp("possible", "unknown") + "\n"
+    assert captured.out == urgent_ttp("possible", advice) + "\n"
     assert "\n" not in err and "Traceback" not in err
     assert err.startswith(f"smearscan verdict: command line: {key.replace('-', '_')} = "
                           f"'{value}': a bare number could be ")
@@ -84,7 +90,8 @@ def test_an_option_given_twice_keeps_the_line_its_copies_call_for(
         assert main([*picture, option, copy]) == 0
         lines.add(capsys.readouterr().out.split("\n")[0])
     assert len(lines) == (1 if lines_agree else 2)
-    expected = lines.pop() if lines_agree else urgent_ttp("possible", "refused")
+    # ADAMTS13 5% or 50%: in question, no severe deficiency shown (QA 46 L-2)
+    expected = lines.pop() if lines_agree else urgent_ttp("possible", "in question, refused")
     assert expected.startswith("URGENT - TTP")
     with pytest.raises(SystemExit) as exit_info:
         main([*picture, option, first, option, second])
@@ -324,7 +331,8 @@ def test_manual_leukoerythroblastic_input_reaches_the_marrow_section(capsys):
 def test_verdict_subprocess_exit_code_for_an_ambiguous_value():
     result = subprocess.run([sys.executable, "-m", "smearscan.cli", "verdict", "--schistocytes",
                              "2", "--adamts13", "0.6"], capture_output=True, text=True)
-    assert result.returncode == 2 and result.stdout == urgent_ttp("possible", "unknown") + "\n"
+    assert result.returncode == 2 and result.stdout == urgent_ttp(
+        "possible", "in question, refused") + "\n"
     assert result.stderr.count("\n") == 1 and "adamts13" in result.stderr
 
 
@@ -713,7 +721,7 @@ def test_a_misspelt_option_beside_its_key_is_read_as_the_key_given_twice(capsys)
     picture = ["verdict", "--schistocytes", "3", "--platelets", "10", "--hemoglobin", "8 g/dL"]
     assert main([*picture, "--adamts13", "50 %", "--adamts13", "5 %"]) == 2
     twice = capsys.readouterr().out.split("\n")[0]
-    assert twice == urgent_ttp("possible", "refused")
+    assert twice == urgent_ttp("possible", "in question, refused")
     assert main([*picture, "--adamts13", "50 %", "--adamts-13", "5 %"]) == 2
     captured = capsys.readouterr()
     assert (captured.out.split("\n")[0], captured.err) == (

@@ -118,7 +118,7 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
     every set is refused for, if one is. Beyond :data:`MOST_CORRECTIONS_JUDGED` sets, those not
     judged count as calling for no line: a line that some judged set calls for becomes "TTP
     possible ... correct it"."""
-    from smearscan.labs import Labs, LabValueError
+    from smearscan.labs import LabValueError
     from smearscan.verdict import (
         SlideNotFoundError,
         UnresolvedBoundError,
@@ -126,7 +126,7 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
         urgent_over_lines,
     )
 
-    lines, labs, refusals = set(), Labs(), []
+    lines, readings, refusals = set(), [], []
     judged = min(math.prod(len(problem.corrections) for problem in refused),
                  MOST_CORRECTIONS_JUDGED)
     choices = itertools.product(*(problem.corrections for problem in refused))
@@ -139,9 +139,9 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
         inputs = None
         try:
             inputs = _verdict_inputs(one)
-            labs = inputs.labs
+            readings.append(inputs.labs)
             # Judged whole, so that a bound refused beside the options is named too (QA 46 L-3).
-            lines.add(assess(inputs.smear, labs).urgent)
+            lines.add(assess(inputs.smear, inputs.labs).urgent)
             refusals.append(None)
         except UnresolvedBoundError as error:
             lines.add(error.urgent)
@@ -154,7 +154,7 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
     if next(choices, None) is not None:
         lines.add(None)
     common = refusals[0] if refusals and refusals.count(refusals[0]) == len(refusals) else None
-    return urgent_over_lines(lines, labs), common
+    return urgent_over_lines(lines, readings), common
 
 
 def _unrecognized(stray: list[str]) -> str:

@@ -27,7 +27,11 @@ from smearscan.verdict.differential import (
     urgent_ttp,
 )
 from smearscan.verdict.differential.hus import hus_by_adult_limit
-from smearscan.verdict.differential.ttp import ADAMTS13_SEND, weakest_urgent_assessment
+from smearscan.verdict.differential.ttp import (
+    ADAMTS13_SEND,
+    adamts13_over_readings,
+    weakest_urgent_assessment,
+)
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     Finding,
@@ -42,7 +46,7 @@ from smearscan.verdict.findings import (
 )
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
-from smearscan.verdict.values import ADAMTS13_SEVERE, HEMOGLOBIN_LOW, ICSH, anaemia_limit, show
+from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH, anaemia_limit, show
 
 if TYPE_CHECKING:
     from smearscan.results import SlideSummary
@@ -226,18 +230,19 @@ def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
     that asks for the value corrected (:func:`_urgent_over_range`). This tool's rule (qacli8
     H-1, H-2: '19 U/L' of LDH, 19 ukat/L, or a haemoglobin of '8' beside a TTP picture was
     refused with no line)."""
-    lines = {_urgent_line(smear, labs) for labs in readings}
+    judged = list(readings)
+    lines = {_urgent_line(smear, labs) for labs in judged}
     if not lines - {None}:
-        lines |= {_urgent_line(smear, labs) for labs in _fewest_dropped(without)}
-    known = [*without, *readings]
-    return urgent_over_lines(lines, known[0]) if known else None
+        judged += _fewest_dropped(without)
+        lines = {_urgent_line(smear, labs) for labs in judged}
+    return urgent_over_lines(lines, judged)
 
 
-def urgent_over_lines(lines: set[str | None], labs: Labs) -> str | None:
-    """The URGENT line over the ``lines`` that each reading of a refused input calls for (of
-    ``labs``, one of them): None where none calls for one, the line where all agree, else one
-    that asks for the input corrected (:func:`_urgent_over_range`; this tool's rule)."""
-    return _urgent_over_range(lines, labs, "refused")
+def urgent_over_lines(lines: set[str | None], readings: Sequence[Labs]) -> str | None:
+    """The URGENT line over the ``lines`` that the ``readings`` of a refused input call for:
+    None where none calls for one, the line where all agree, else one that asks for the input
+    corrected (:func:`_urgent_over_range`; this tool's rule)."""
+    return _urgent_over_range(lines, readings, "refused")
 
 
 #: How many sets of lab values with refused values read as not given
@@ -324,7 +329,7 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
         raise UnresolvedBoundError(
             f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
             f"{show(key, differing)} and just {inside} {show(key, bound.limit)}); give the "
-            "measured value", _urgent_over_range(urgent_lines, labs), key)
+            "measured value", _urgent_over_range(urgent_lines, [labs]), key)
 
 
 #: Upper limits of normal (U/L) an LDH given without its own is tried against, with no LDH at
@@ -368,7 +373,7 @@ def _urgent_over_ldh_readings(smear: SmearFindings, labs: Labs, readings: list[L
     # The unread value decides where the values as given read differently with each reading;
     # else a bound's range does, and the line asks for its value (QA 35 L-1).
     decides = unread if len({given for given, _ in lines_read}) > 1 else "bound"
-    return _urgent_over_range(lines, labs, decides)
+    return _urgent_over_range(lines, [labs], decides)
 
 
 def _urgent_lines(smear: SmearFindings, labs: Labs) -> tuple[str | None, set[str | None]]:
@@ -379,17 +384,20 @@ def _urgent_lines(smear: SmearFindings, labs: Labs) -> tuple[str | None, set[str
                              for key, bound in _bounds(labs) for value in bound.stand_ins()}
 
 
-def _urgent_over_range(lines: set[str | None], labs: Labs, missing: str = "bound") -> str | None:
-    """The URGENT line of a bound whose range the verdict cannot settle: None only when no value
-    of the range calls for one; the line itself when it is the same throughout; else one that
-    asks for the value ``missing`` and claims TTP possible, or, where every value calls for a
-    line, no more than the weakest of them (TTP suspected where they say suspected and likely)
-    (a key of
-    :data:`~smearscan.verdict.differential.URGENT_TTP_ADVICE`; while ADAMTS13 is not known, for
-    ADAMTS13). A range must never say less than the value left out would (this tool's rule):
-    platelets '<200' span a severe thrombocytopenia. With a severe ADAMTS13 deficiency measured
-    (every value of the range calls for a line) the line keeps its advice to start plasma
-    exchange once the picture shows TTP (QA 30 N4: an LDH without its limit dropped it)."""
+def _urgent_over_range(lines: set[str | None], readings: Sequence[Labs],
+                       missing: str = "bound") -> str | None:
+    """The URGENT line over the ``lines`` of lab values the verdict cannot settle (the
+    ``readings`` they come from: a bound's range, the corrections of a refused value): None
+    only when none calls for one; the line itself when it is the same throughout; else one
+    that asks for the value ``missing`` and claims TTP possible, or, where every reading calls
+    for a line, no more than the weakest of them (TTP suspected where they say suspected and
+    likely), with what they show of ADAMTS13 (a key of
+    :data:`~smearscan.verdict.differential.URGENT_TTP_ADVICE`, by
+    :func:`~smearscan.verdict.differential.ttp.adamts13_over_readings`). A range must never say
+    less than the value left out would (this tool's rule): platelets '<200' span a severe
+    thrombocytopenia. With a severe ADAMTS13 deficiency measured (every value of the range
+    calls for a line) the line keeps its advice to start plasma exchange once the picture shows
+    TTP (QA 30 N4: an LDH without its limit dropped it)."""
     urgent = lines - {None}
     if not urgent:
         return None
@@ -398,10 +406,15 @@ def _urgent_over_range(lines: set[str | None], labs: Labs, missing: str = "bound
     # Where every value calls for a line, it says no less than the weakest of them (QA 41 H-4,
     # QA 44: readings that each called for "TTP suspected" or "likely" said "possible").
     assessment = "possible" if None in lines else weakest_urgent_assessment(urgent)
-    if labs.adamts13 is None:
-        return urgent_ttp(assessment, "unknown")
-    severe = None not in lines and labs.adamts13 < ADAMTS13_SEVERE
-    return urgent_ttp(assessment, f"severe, {missing}" if severe else missing)
+    adamts13 = adamts13_over_readings(
+        [value for labs in readings for value in _adamts13_values(labs)], None not in lines)
+    return urgent_ttp(assessment, f"{adamts13}, {missing}" if adamts13 else missing)
+
+
+def _adamts13_values(labs: Labs) -> list[float | None]:
+    """The ADAMTS13 of ``labs``: the values across its range where it is given as a bound."""
+    value = labs.adamts13
+    return value.stand_ins() if isinstance(value, Bound) else [value]
 
 
 def _decisions(verdict: Verdict) -> tuple:

@@ -290,7 +290,9 @@ URGENT_RULE = _rule(
     "thrombocytopenia or haemolysis shown: measure them now); 10-20%: on clinical judgement; "
     "consider caplacizumab; no platelet transfusion unless life-threatening bleeding; a bound "
     "whose range gives different lines: TTP possible (where every value of it calls for a "
-    "line, the weakest of them), give the measured value (this tool's rule)", ISTH_TTP)
+    "line, the weakest of them), give the measured value, with what the range shows of "
+    "ADAMTS13 (not measured: its sample first; read differently: one of the values in "
+    "question) (this tool's rule)", ISTH_TTP)
 HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >= "
                  f"{HUS_CREATININE:g} mg/dL -> suspected (possible while ADAMTS13 is unknown or "
                  f"MAHA not likely); over {CREATININE_RAISED['female']:g} (women, sex not "

@@ -34,52 +34,81 @@ from smearscan.verdict.values import (
     ttp_triggering_drug,
 )
 
+#: Treatment while ADAMTS13 is not shown to be severely deficient (ISTH 2020).
+_ON_SUSPICION = "plasma exchange and corticosteroids are usually started on clinical suspicion"
+#: A sample drawn first: plasma or blood products make the result unreadable (ISTH 2020).
+_SAMPLE_FIRST = "draw a sample for ADAMTS13 activity before any plasma or blood product"
+#: What a line says of a value the verdict cannot read, which decides it (this tool's rule).
+_UNREAD = {
+    "bound": "a value reported only as a bound spans a cut-off of the verdict: give the measured "
+             "value",
+    "limit": "the LDH's upper limit of normal decides the verdict: give it",
+    "ldh": "the LDH is not a serum result against its upper limit of normal as given: check "
+           "its value, its unit and the limit (1 ukat/L is 60 U/L)",
+    "refused": "a value refused as written decides the verdict: correct it",
+}
+_SEVERE = f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency"
+
 URGENT_TTP_ADVICE = {
-    "unknown": "draw a sample for ADAMTS13 activity before any plasma or blood product; plasma "
-               "exchange and corticosteroids are usually started on clinical suspicion, before "
-               "the ADAMTS13 result",
-    "severe": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency: start plasma exchange "
-              "and corticosteroids now if not already started",
-    "severe, no picture": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, but no "
-                          "thrombocytopenia or haemolysis is shown: measure the platelets, LDH, "
-                          "haptoglobin and reticulocytes now (again, if given); plasma exchange "
-                          "and corticosteroids if they show TTP",
+    "unknown": f"{_SAMPLE_FIRST}; {_ON_SUSPICION}, before the ADAMTS13 result",
+    "severe": f"{_SEVERE}: start plasma exchange and corticosteroids now if not already started",
+    "severe, no picture": f"{_SEVERE}, but no thrombocytopenia or haemolysis is shown: measure the "
+                          "platelets, LDH, haptoglobin and reticulocytes now (again, if given); "
+                          "plasma exchange and corticosteroids if they show TTP",
     "grey zone": f"ADAMTS13 {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% is a grey zone: plasma "
                  "exchange and corticosteroids on clinical judgement (the picture, PLASMIC)",
-    "bound": "a value reported only as a bound spans a cut-off of the verdict: give the measured "
-             "value; plasma exchange and corticosteroids are usually started on clinical "
-             "suspicion",
-    "limit": "the LDH's upper limit of normal decides the verdict: give it; plasma exchange and "
-             "corticosteroids are usually started on clinical suspicion",
-    "ldh": "the LDH is not a serum result against its upper limit of normal as given: check "
-           "its value, its unit and the limit (1 ukat/L is 60 U/L); plasma exchange and "
-           "corticosteroids are usually started on clinical suspicion",
-    "refused": "a value refused as written decides the verdict: correct it; plasma exchange and "
-               "corticosteroids are usually started on clinical suspicion",
-    "severe, bound": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and a value "
-                     "reported only as a bound decides whether thrombocytopenia or haemolysis is "
-                     "shown: give the measured value; start plasma exchange and corticosteroids "
-                     "now if either is shown",
-    "severe, limit": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and the LDH "
-                     "shows haemolysis only against its lab's upper limit of normal: give it; "
-                     "start plasma exchange and corticosteroids now if thrombocytopenia or "
-                     "haemolysis is shown",
-    "severe, refused": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and a value "
-                       "refused as written decides whether thrombocytopenia or haemolysis is "
-                       "shown: correct it; start plasma exchange and corticosteroids now if "
-                       "either is shown",
-    "severe, ldh": f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency, and the LDH, "
-                   "not a serum result against its limit as given, decides whether haemolysis "
-                   "is shown: check its value, its unit and the limit (1 ukat/L is 60 U/L); start "
-                   "plasma exchange and corticosteroids now if thrombocytopenia or haemolysis "
-                   "is shown",
+    **{unread: f"{text}; {_ON_SUSPICION}" for unread, text in _UNREAD.items()},
+    **{f"unknown, {unread}": f"{text}; {_SAMPLE_FIRST}; {_ON_SUSPICION}, before the ADAMTS13 "
+                             "result" for unread, text in _UNREAD.items()},
+    **{f"in question, {unread}": f"{text}; ADAMTS13 is one of the values in question (under "
+                                 f"{ADAMTS13_SEVERE:g}% is a severe deficiency, "
+                                 f"{ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% a grey zone); "
+                                 f"{_ON_SUSPICION}" for unread, text in _UNREAD.items()},
+    "severe, bound": f"{_SEVERE}, and a value reported only as a bound decides whether "
+                     "thrombocytopenia or haemolysis is shown: give the measured value; start "
+                     "plasma exchange and corticosteroids now if either is shown",
+    "severe, limit": f"{_SEVERE}, and the LDH shows haemolysis only against its lab's upper limit "
+                     "of normal: give it; start plasma exchange and corticosteroids now if "
+                     "thrombocytopenia or haemolysis is shown",
+    "severe, refused": f"{_SEVERE}, and a value refused as written decides whether "
+                       "thrombocytopenia or haemolysis is shown: correct it; start plasma exchange "
+                       "and corticosteroids now if either is shown",
+    "severe, ldh": f"{_SEVERE}, and the LDH, not a serum result against its limit as given, "
+                   "decides whether haemolysis is shown: check its value, its unit and the limit "
+                   "(1 ukat/L is 60 U/L); start plasma exchange and corticosteroids now if "
+                   "thrombocytopenia or haemolysis is shown",
 }
 """What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
 under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result).
 ``bound``, ``limit``, ``ldh`` and ``refused``: a value the verdict cannot read (a bound across
 a cut-off, an LDH without its limit or under serum level against it, a value refused as written)
-decides; ``severe, ...``: so, with
-a severe deficiency measured, whose advice the line keeps (QA 30 N4)."""
+decides; ``severe, ...``: so, with a severe deficiency measured, whose advice the line keeps
+(QA 30 N4); ``unknown, ...``: so, with ADAMTS13 not measured, whose sample comes first (QA 46
+L-1); ``in question, ...``: so, where ADAMTS13 itself reads differently (QA 46 L-2: a 5% given
+beside a 'pending' is no severe deficiency shown). This tool's rule for which of them a line
+says (:func:`adamts13_over_readings`)."""
+
+
+def adamts13_over_readings(values: Iterable[float | None], every_reading_urgent: bool) -> str:
+    """What the URGENT line over readings that call for different lines says of ADAMTS13, with
+    the ADAMTS13 ``values`` of the readings (None: not measured): ``unknown`` where none has
+    it, ``in question`` where they fall in different bands (not measured, under 10%, 10-20%,
+    over 20%: ISTH 2020), ``severe`` where all show a severe deficiency and
+    ``every_reading_urgent`` (each calls for a line), else ``""`` (nothing to add). This tool's
+    rule (QA 46 L-1, L-2)."""
+    bands = {None if value is None else _adamts13_band(value) for value in values}
+    if len(bands) > 1:
+        return "in question"
+    band = bands.pop() if bands else None
+    if band is None:
+        return "unknown"
+    return "severe" if band == "severe" and every_reading_urgent else ""
+
+
+def _adamts13_band(value: float) -> str:
+    if value < ADAMTS13_SEVERE:
+        return "severe"
+    return "grey zone" if value <= ADAMTS13_NEGATIVE else "negative"
 
 
 def adamts13_known(adamts13: float | None, picture_seen: bool) -> str:
