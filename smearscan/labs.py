@@ -1224,10 +1224,11 @@ class LabRow:
     values: Mapping[str, object]
     #: Where they stand (the file, and the slide or line), the start of their messages.
     source: str
-    #: Why the file's structure leaves the row unreadable (a CSV row with more cells than
-    #: column names, whose values are read as not given) or in doubt (a second row for its
-    #: slide, in :attr:`others`): the file is refused, keeping the URGENT line of the slide's
-    #: values read every way they may be (QA 43 M-2: refused with no line).
+    #: Why the file's structure leaves the row unreadable (a CSV row whose cells do not fit
+    #: its column names, read as each way they may fit) or in doubt (a second row for its
+    #: slide), the other readings in :attr:`others`: the file is refused, keeping the URGENT
+    #: line of the slide's values read every way they may be (QA 43 M-2: refused with no
+    #: line).
     problem: str | None = None
     #: The values of the other rows given for the same slide, as written.
     others: tuple[Mapping[str, object], ...] = ()
@@ -1377,8 +1378,8 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
     """The rows of a lab CSV by slide. A file refused for its structure is read where it can
     be, each row with the refusal as its :attr:`~LabRow.problem` (QA 43 M-2, QA 44 H-2: read
     as no values): a ';'-separated file by ';', one without a slide column as values of every
-    slide (each row), another row with no slide name left out, a row with more cells than
-    column names as each way of joining neighbouring cells (:func:`_joined_rows`)."""
+    slide (each row), another row with no slide name left out, a row whose cells do not fit
+    its column names as each way of fitting them (:func:`_fitted_rows`)."""
     try:
         names: list[str | None] = next(csv.reader(io.StringIO(text)), [])
         header = None
@@ -1406,9 +1407,9 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
                 unnamed.append(LabRow(row, source, f"{source}: the slide name is empty"))
                 continue
             problem, others = header, ()
-            if len(cells) > len(names):  # a cell split in two: which value is whose?
-                row, *others = _joined_rows(names, cells, source) or [{}]
-                problem = f"{source}: more cells than column names"
+            if len(cells) != len(names):  # a cell split in two or left out: which is whose?
+                row, *others = _fitted_rows(names, cells, source) or [{}]
+                problem = f"{source}: {_cells_problem(len(cells), len(names))}"
             if slide in result:
                 first = result[slide]
                 problem = first.problem or (f"{source}: slide {slide!r} has a row already, "
@@ -1445,45 +1446,65 @@ def _delimiter(names: Sequence[str]) -> str:
 def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path: Path,
                       header: str | None) -> dict[str, LabRow]:
     """A lab CSV without a slide column, refused (``header``) and read as values of every
-    slide: each row, a row with too many cells as :func:`_joined_rows` (QA 44 H-2: a one-row
+    slide: each row, a row whose cells do not fit as :func:`_fitted_rows` (QA 44 H-2: a one-row
     file was read as none; QA 45 H-5: with a decimal comma too)."""
     rows = [values for cells in lines if cells
-            for values in (_joined_rows(names, cells, str(path)) if len(cells) > len(names)
+            for values in (_fitted_rows(names, cells, str(path)) if len(cells) != len(names)
                            else [_row_values(names, cells)])]
     if not rows:
         raise LabValueError(header or f"{path}: no data rows")
     return {"": LabRow(rows[0], str(path), header, tuple(rows[1:]))}
 
 
-#: How many ways of joining the cells of a CSV row with too many :func:`_joined_rows` tries
-#: (this tool's rule: four decimal commas among ten numbers give 210).
+#: How many ways of fitting the cells of a CSV row to its column names :func:`_fitted_rows`
+#: tries (this tool's rule: four decimal commas among ten numbers give 210 joins).
 MOST_JOINS = 512
 
 
-def _joined_rows(names: Sequence[str | None], cells: list[str], source: str
+def _cells_problem(cells: int, names: int) -> str:
+    """Why a CSV row of ``cells`` cells under ``names`` column names is refused."""
+    if cells > names:
+        return "more cells than column names"
+    return (f"{cells} cells for {names} column names: write an empty cell for each value not "
+            "given (a comma each), so that every value stands under its name")
+
+
+def _fitted_rows(names: Sequence[str | None], cells: list[str], source: str
                  ) -> list[dict[str, object]]:
-    """The values of a CSV row with more cells than ``names`` with neighbouring cells joined by
-    a comma until they fit, where a digit meets a digit (a decimal comma splits '7,5 g/dL'
-    in two): those that keep the row's slide and have the fewest values refused, the likeliest
-    ways the row was meant (QA 44 H-5, QA 45 H-2: read as no values); none where no such joins
-    fit."""
-    extra = len(cells) - len(names)
-    joints = [index for index in range(len(cells) - 1)
-              if re.search(r"\d$", cells[index].strip()) and re.match(r"\s*\d", cells[index + 1])]
-    if extra <= 0 or len(joints) < extra:
-        return []
+    """The likeliest values of a CSV row whose cells do not fit its ``names``: those that keep
+    the row's slide and have the fewest values refused, of each way of joining neighbouring
+    cells with a comma until they fit where a digit meets a digit (a decimal comma splits
+    '7,5 g/dL' in two; QA 44 H-5, QA 45 H-2: read as no values), or of placing an empty cell
+    wherever one is missing (QA 45 L-2: read silently as if the missing were the last); none
+    where no such way fits."""
     slide = _row_values(names, cells).get("slide")
-    rows = []
-    for chosen in itertools.islice(itertools.combinations(joints, extra), MOST_JOINS):
-        joined = list(cells)
-        for index in reversed(chosen):  # right to left: the indices before stay right
-            joined[index:index + 2] = [f"{joined[index]},{joined[index + 1]}"]
-        if (row := _row_values(names, joined)).pop("slide", None) == slide:
-            rows.append(row)
+    ways = (_joined_cells(cells, len(cells) - len(names)) if len(cells) > len(names)
+            else _padded_cells(cells, len(names) - len(cells)))
+    rows = [row for fitted in itertools.islice(ways, MOST_JOINS)
+            if (row := _row_values(names, fitted)).pop("slide", None) == slide]
     if not rows:
         return []
     unread = [_unreadable(row, source) for row in rows]
     return [row for row, count in zip(rows, unread, strict=True) if count == min(unread)]
+
+
+def _joined_cells(cells: list[str], extra: int) -> Iterator[list[str]]:
+    """``cells`` with ``extra`` pairs of neighbours joined by a comma where a digit meets a
+    digit, each way."""
+    joints = [index for index in range(len(cells) - 1)
+              if re.search(r"\d$", cells[index].strip()) and re.match(r"\s*\d", cells[index + 1])]
+    for chosen in itertools.combinations(joints, extra):
+        joined = list(cells)
+        for index in reversed(chosen):  # right to left: the indices before stay right
+            joined[index:index + 2] = [f"{joined[index]},{joined[index + 1]}"]
+        yield joined
+
+
+def _padded_cells(cells: list[str], missing: int) -> Iterator[list[str]]:
+    """``cells`` with ``missing`` empty cells placed among them, each way."""
+    for chosen in itertools.combinations(range(len(cells) + missing), missing):
+        padded = iter(cells)
+        yield ["" if index in chosen else next(padded) for index in range(len(cells) + missing)]
 
 
 def _unreadable(row: Mapping[str, object], source: str) -> int:

@@ -281,6 +281,10 @@ def test_csv_file_round_trip(tmp_path):
     ("labs.csv", 'slide,platelets,drug_exposure\nA,7,none\nB,8,"a\nb\nc"\n',
      ["labs.csv lines 3-5 (slide 'B'): drug_exposure = 'a\\nb\\nc': a name with a line break"]),
     ("labs.csv", "slide,hemoglobin\nA,7,8\n", ["line 2", "more cells"]),
+    # QA 45 L-2: a row with fewer cells was read as if the last were empty.
+    ("labs.csv", "slide,hemoglobin,platelets\nA,7 g/dL\n",
+     ["labs.csv line 2: 2 cells for 3 column names: write an empty cell for each value not "
+      "given (a comma each), so that every value stands under its name"]),
     ("labs.csv", 'slide,hemoglobin\nA,7,"8\n9"\n',  # QA 40 L-3: the break in the extra cell
      ["labs.csv lines 2-3: more cells than column names"]),
     ("labs.csv", "slide,hemoglobin\n", ["no data rows"]),
@@ -964,6 +968,35 @@ def test_a_broken_json_lab_file_is_refused_and_read_only_where_no_value_is_guess
     rows = read_lab_rows(path)
     assert {slide: dict(row.values) for slide, row in rows.items()} == read
     assert all(row.problem.startswith(f"{path}: not valid JSON: ") for row in rows.values())
+
+
+@pytest.mark.parametrize(("text", "read"), [
+    # The cell left out at the end or in the middle: only where the values fit their names.
+    ("slide,platelets,hemoglobin,adamts13\ns1,10,8 g/dL\n",
+     [{"platelets": "10", "hemoglobin": "8 g/dL", "adamts13": ""}]),
+    ("slide,platelets,hemoglobin,ldh,adamts13\ns1,10,8 g/dL,5 %\n",
+     [{"platelets": "10", "hemoglobin": "8 g/dL", "ldh": "", "adamts13": "5 %"}]),
+    # Bare numbers fit either way: each is read ('10' may be an LDH in ukat/L).
+    ("slide,platelets,ldh,hemoglobin\ns1,10,8 g/dL\n",
+     [{"platelets": "", "ldh": "10", "hemoglobin": "8 g/dL"},
+      {"platelets": "10", "ldh": "", "hemoglobin": "8 g/dL"}]),
+    ("slide,platelets,hemoglobin,adamts13\ns1,10,8\n",
+     [{"platelets": "", "hemoglobin": "10", "adamts13": "8"},
+      {"platelets": "10", "hemoglobin": "", "adamts13": "8"},
+      {"platelets": "10", "hemoglobin": "8", "adamts13": ""}]),
+])
+def test_a_csv_row_with_a_cell_left_out_is_refused_and_read_each_way_its_values_fit(
+        tmp_path, text, read):
+    # QA 45 L-2: read silently as if the last cell were empty, a value left out in the middle
+    # moved every value after it under the wrong name.
+    path = tmp_path / "labs.csv"
+    path.write_text(text)
+    row = read_lab_rows(path)["s1"]
+    assert [dict(row.values), *map(dict, row.others)] == read
+    cells, names = text.split("\n")[1].count(",") + 1, text.split("\n")[0].count(",") + 1
+    assert row.problem == (f"{path} line 2: {cells} cells for {names} column names: write an "
+                           "empty cell for each value not given (a comma each), so that every "
+                           "value stands under its name")
 
 
 @pytest.mark.parametrize(("written", "key"), [

@@ -792,6 +792,14 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
     ("labs.csv", SEVERE_CSV.replace(",", ";"), ["--slide", "s1"], SEVERE_OPTIONS,
      "{labs}: a lab CSV needs one 'slide' column (its header is one column with ';' in it: "
      "write it comma-separated)"),
+    # QA 45 L-2: a row with a cell left out, at the end or in the middle, read as each way its
+    # values fit their names.
+    ("labs.csv", SEVERE_CSV.replace("adamts13", "adamts13,ldh"), ["--slide", "s1"],
+     SEVERE_OPTIONS, "{labs} line 2: 4 cells for 5 column names: write an empty cell for each "
+     "value not given (a comma each), so that every value stands under its name"),
+    ("labs.csv", SEVERE_CSV.replace("hemoglobin,", "hemoglobin,ldh,"), ["--slide", "s1"],
+     SEVERE_OPTIONS, "{labs} line 2: 4 cells for 5 column names: write an empty cell for each "
+     "value not given (a comma each), so that every value stands under its name"),
     # QA 45 H-2, H-3, H-5: a row of a decimal-comma locale (a comma in every decimal), a
     # tab-separated file, no slide column beside a split decimal.
     ("labs.csv", "slide,platelets,hemoglobin,ldh,ldh_uln,creatinine,inr,adamts13\n"
