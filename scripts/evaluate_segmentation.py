@@ -8,6 +8,7 @@ Usage::
     python scripts/evaluate_segmentation.py --cut-gallery elliptocyte cuts.png [--split test]
     python scripts/evaluate_segmentation.py --fold-models cv/folds/fold-*.onnx [--carry-labels]
     python scripts/evaluate_segmentation.py --fold-models cv/folds/fold-*.onnx --shift-floor 0.5
+    python scripts/evaluate_segmentation.py --invariance 83 --shift-floor 0.3125 0.625 1.25
 
 The first form prints, per dataset and label class, the fraction of labelled points inside a
 detected object (recall), the fraction of matched points whose object holds another labelled
@@ -36,7 +37,9 @@ resampled field the 1x objects instead of segmenting it again: the calls that st
 from the image alone, the rest from the segmentation. ``--shift-floor PX...`` measures instead,
 at the field's own scale with the same objects, the calls that differ when every crop centre
 moves by PX field pixels along both axes: the classifier's own sensitivity to where a crop
-falls, which any resampling also moves (the floor under the differing calls above).
+falls, which any resampling also moves (the floor under the differing calls above); with
+``--invariance N`` instead, that of the shipped model on the first N fields of ``--split``
+(fields it trained on: a measure of stability, not of accuracy).
 
 The third form draws, for each labelled point of one class counted as cut, a 32 um tile of
 the field with the object outlines (green), that point (red) and every other labelled point
@@ -384,11 +387,14 @@ def main() -> None:
                         help="with --fold-models or --invariance: the resampled field keeps the "
                              "1x objects, so that differing calls come from the image alone")
     parser.add_argument("--shift-floor", type=float, nargs="+", metavar="PX",
-                        help="with --fold-models: the calls that differ when every crop centre "
-                             "moves by PX pixels along both axes, same scale and objects")
+                        help="with --fold-models or --invariance: the calls that differ when "
+                             "every crop centre moves by PX pixels along both axes, same scale "
+                             "and objects")
     parser.add_argument("--cut-gallery", nargs=2, metavar=("CLASS", "PNG"),
                         help="draw the labelled points of CLASS counted as cut, then stop")
     args = parser.parse_args()
+    if args.shift_floor and args.no_classify:
+        parser.error("--shift-floor measures the classifier's calls: drop --no-classify")
     data = args.shared / "datasets"
     chula = chula_fields(data / "chula-rbc-12")
     if args.split != "all":
@@ -415,7 +421,10 @@ def main() -> None:
             fields = bccd_fields(data / "bccd")
             if args.split != "all":
                 fields = split_fields(fields)[args.split]
-        invariance([(fields[:args.invariance], model)], carry_labels=args.carry_labels)
+        if args.shift_floor:
+            shift_floor([(fields[:args.invariance], model)], args.shift_floor)
+        else:
+            invariance([(fields[:args.invariance], model)], carry_labels=args.carry_labels)
         return
     print_table(f"Chula RBC-12, {args.split} split, {len(chula)} fields",
                 evaluate(chula, known_scale=args.known_scale))
