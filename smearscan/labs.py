@@ -1465,8 +1465,8 @@ def _cells_problem(cells: int, names: int) -> str:
     """Why a CSV row of ``cells`` cells under ``names`` column names is refused."""
     if cells > names:
         return "more cells than column names"
-    return (f"{cells} cells for {names} column names: write an empty cell for each value not "
-            "given (a comma each), so that every value stands under its name")
+    return (f"{cells} cell{'s' * (cells != 1)} for {names} column names: write an empty cell "
+            "for each value not given (a comma each), so that every value stands under its name")
 
 
 def _fitted_rows(names: Sequence[str | None], cells: list[str], source: str
