@@ -1321,13 +1321,13 @@ def _rows_of_object(data: dict, path: Path) -> dict[str, LabRow]:
 
 def _repaired_json(text: str) -> str | None:
     """The JSON a broken lab file was probably meant as, if repairing it takes no guess at a
-    value: commas before a closing bracket dropped, and the brackets left open closed where
-    the text stops after a whole value (a file cut short, or its last '}' typed as ',');
-    None where that is not valid JSON either."""
-    if not text.rstrip().endswith((",", '"', "}", "]")):
-        return None  # cut inside a value: '1' of '150' is no reading
+    value: commas before a closing bracket dropped, the brackets left open closed where the
+    text stops (a file cut short, or its last '}' typed as ','), and a member the text stops
+    inside left out ('1' of '150' is no reading: read as not given); None where that is not
+    valid JSON either, or holds nothing."""
     kept: list[str] = []
     open_brackets: list[str] = []
+    whole: tuple[int, int] = (0, 0)  # kept and open brackets after the last whole member
     in_string = escaped = False
     for char in text.rstrip():
         if in_string:
@@ -1341,13 +1341,23 @@ def _repaired_json(text: str) -> str | None:
             if open_brackets:
                 open_brackets.pop()
         kept.append(char)
-    _drop_trailing_comma(kept)
-    repaired = "".join(kept) + "".join(reversed(open_brackets))
-    try:
-        json.loads(repaired)
-    except ValueError:
-        return None
-    return repaired
+        if not in_string and char in ",{[":
+            whole = (len(kept), len(open_brackets))
+    stops_inside = in_string or (kept and kept[-1] not in ',"}]')
+    # A text cut short (not ending on a bracket) may stop after a key: its last member is
+    # left out where the text as it stands cannot be closed.
+    tries = ([] if stops_inside else [(len(kept), len(open_brackets))]) + (
+        [whole] if kept and kept[-1] not in "}]" else [])
+    for length, depth in tries:
+        members = kept[:length]
+        _drop_trailing_comma(members)
+        repaired = "".join(members) + "".join(reversed(open_brackets[:depth]))
+        try:
+            read = json.loads(repaired)
+        except ValueError:
+            continue
+        return repaired if read else None  # nothing left to read: as unreadable
+    return None
 
 
 def _drop_trailing_comma(kept: list[str]) -> None:

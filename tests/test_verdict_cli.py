@@ -860,6 +860,23 @@ def test_a_lab_file_refused_whole_keeps_the_line_of_this_slides_values(
         expected, f"smearscan verdict: {why.format(labs=labs)}\n")
 
 
+def test_a_lab_file_cut_short_inside_a_value_keeps_the_line_of_the_values_before_it(
+        tmp_path, capsys):
+    # A file cut short (copied while it was written) was read as no values at all: the values
+    # before the cut lost their line ("TTP possible" for "likely"). The cut creatinine ('1' of
+    # '1.1 mg/dL', or of '150 umol/L') is read as not given.
+    assert main(["verdict", "--schistocytes", "3", *SEVERE_OPTIONS]) == 0
+    expected = capsys.readouterr().out.split("\n")[0]
+    assert expected == urgent_ttp("likely", "severe")
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({**SEVERE, "creatinine": "1.1 mg/dL"})[:-10])
+    assert labs.read_text().endswith('"creatinine": "1')
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs)]) == 2
+    refused = capsys.readouterr()
+    assert refused.out.split("\n")[0] == expected
+    assert refused.err.startswith(f"smearscan verdict: {labs}: not valid JSON: ")
+
+
 def test_a_value_refused_in_a_lab_file_is_not_made_right_by_the_command_line(tmp_path, capsys):
     # QA 41 L-2: the refusal did not say why the command line's value did not help.
     labs = tmp_path / "labs.json"
