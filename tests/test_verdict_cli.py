@@ -1196,3 +1196,35 @@ def test_a_bound_refused_beside_a_refused_option_is_named(capsys):
         "'adult', 'neonate', 'preterm') (also refused: command line: inr = '<1.6': the verdict "
         "differs within that range (at 0.5 and just under 1.6); give the measured value) (see "
         "smearscan verdict --help)\n")
+
+
+#: A TTP picture but for the platelets and ADAMTS13.
+HAEMOLYSIS = ["--ldh", "900 U/L", "--ldh-uln", "250 U/L", "--haptoglobin", "<0.1 g/L"]
+
+
+@pytest.mark.parametrize(("first", "second", "options", "advice"), [
+    # QA 47 H-1: the second file, refused as lab values itself (0.6% or 60%, or pending), was
+    # left out of what the line says of ADAMTS13: "ADAMTS13 under 10% is a severe deficiency".
+    ({"adamts13": "5 %"}, {"adamts13": "0.6"}, ["--platelets", "12", *HAEMOLYSIS],
+     "in question, refused"),
+    ({"adamts13": "5 %"}, {"adamts13": "pending"}, ["--platelets", "12", *HAEMOLYSIS],
+     "in question, refused"),
+    # QA 47 M-1: both files refused beside a bare haemoglobin were read as ADAMTS13 not
+    # measured; 5% in both (one with the picture, one without) is a severe deficiency.
+    ({"adamts13": "5 %"}, {"adamts13": "50 %"}, ["--platelets", "12", "--hemoglobin", "8"],
+     "in question, refused"),
+    ({"adamts13": "5 %", "platelets": 12, "ldh": "900 U/L", "ldh_uln": "250 U/L",
+      "haptoglobin": "<0.1 g/L"}, {"adamts13": "5 %", "platelets": 300}, ["--hemoglobin", "8"],
+     "severe, refused"),
+])
+def test_a_line_over_refused_corrections_says_what_all_of_them_show_of_adamts13(
+        first, second, options, advice, tmp_path, capsys):
+    files = []
+    for index, values in enumerate((first, second)):
+        files.append(tmp_path / f"labs{index}.json")
+        files[-1].write_text(json.dumps(values))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verdict", "--schistocytes", "3", *options, "--labs", str(files[0]), "--labs",
+              str(files[1])])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().out.split("\n")[0] == urgent_ttp("possible", advice)

@@ -58,8 +58,8 @@ def run_verdict(argv: list[str]) -> int:
         inputs = _verdict_inputs(args)
         smear, labs, notes = inputs.smear, inputs.labs, inputs.notes
         if stray:  # refused keeping the line of the values read (QA 43 H-3)
-            raise UnresolvedBoundError(_unrecognized(stray),
-                                       urgent_over_readings(smear, [labs], []))
+            line, judged = urgent_over_readings(smear, [labs], [])
+            raise UnresolvedBoundError(_unrecognized(stray), line, readings=judged)
         verdict = assess(smear, labs)
     except UnresolvedBoundError as error:
         # Some value of the bound's range calls for the URGENT line: it is printed all the same,
@@ -96,7 +96,7 @@ def _refuse_options(parser: argparse.ArgumentParser, args: argparse.Namespace,
 
     named = [*misspelt, *(problem for problem in refused if problem not in misspelt)]
     message = printable(_and_stray("; ".join(problem.message for problem in named), stray))
-    line, also = _urgent_over_corrections(args, refused)
+    line, also, _ = _urgent_over_corrections(args, refused)
     if also is not None:  # QA 44 L-2: the lab value refused with it was not named
         message = f"{message} (also refused: {printable(also)})"
     if line is not None:
@@ -112,12 +112,13 @@ MOST_CORRECTIONS_JUDGED = 64
 
 
 def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
-                             ) -> tuple[str | None, str | None]:
+                             ) -> tuple[str | None, str | None, list[Labs]]:
     """The URGENT line of ``args`` read with each set of corrections of the ``refused`` options
-    in turn (:func:`~smearscan.verdict.urgent_over_lines`), and the refusal of the values
-    every set is refused for, if one is. Beyond :data:`MOST_CORRECTIONS_JUDGED` sets, those not
-    judged count as calling for no line: a line that some judged set calls for becomes "TTP
-    possible ... correct it"."""
+    in turn (:func:`~smearscan.verdict.urgent_over_lines`), the refusal of the values every
+    set is refused for, if one is, and the sets of lab values the line was judged over (of a
+    set refused as lab values, those its own line was: QA 47 H-1). Beyond
+    :data:`MOST_CORRECTIONS_JUDGED` sets, those not judged count as calling for no line: a
+    line that some judged set calls for becomes "TTP possible ... correct it"."""
     from smearscan.labs import LabValueError
     from smearscan.verdict import (
         SlideNotFoundError,
@@ -139,12 +140,13 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
         inputs = None
         try:
             inputs = _verdict_inputs(one)
-            readings.append(inputs.labs)
             # Judged whole, so that a bound refused beside the options is named too (QA 46 L-3).
             lines.add(assess(inputs.smear, inputs.labs).urgent)
+            readings.append(inputs.labs)
             refusals.append(None)
         except UnresolvedBoundError as error:
             lines.add(error.urgent)
+            readings += error.readings
             origin = inputs.origin(error.key) if inputs is not None else ""
             refusals.append(f"{origin}{error}")
         except (LabValueError, SlideNotFoundError, ValueError):
@@ -154,7 +156,7 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
     if next(choices, None) is not None:
         lines.add(None)
     common = refusals[0] if refusals and refusals.count(refusals[0]) == len(refusals) else None
-    return urgent_over_lines(lines, readings), common
+    return urgent_over_lines(lines, readings), common, readings
 
 
 def _unrecognized(stray: list[str]) -> str:
@@ -239,8 +241,8 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
     except LabValueError as error:
         # Every refusal keeps the line the values' readings call for (QA 41 H-1: a lab file's
         # D-dimer against the command line's ULN 1000x off lost it).
-        raise UnresolvedBoundError(str(error), _urgent_despite(smear, (), labs, given,
-                                                               args.ways_read)) from None
+        line, judged = _urgent_despite(smear, (), labs, given, args.ways_read)
+        raise UnresolvedBoundError(str(error), line, readings=judged) from None
     # A value replaced is said, so that a verdict never rests on a pair read apart (QA 39 M-2:
     # a lab file's LDH, not serum against its own limit, read against the command line's).
     notes += [f"--{key.replace('_', '-')} {given[key]} replaces the {key} of {where} "
@@ -300,9 +302,9 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
     from smearscan.verdict import UnresolvedBoundError
 
     def refused(error: LabValueError, read: Sequence[LabRow] = ()) -> UnresolvedBoundError:
-        return UnresolvedBoundError(_naming_the_command_line(str(error), given),
-                                    _urgent_despite(smear, read, recorded, given,
-                                                    args.ways_read))
+        line, judged = _urgent_despite(smear, read, recorded, given, args.ways_read)
+        return UnresolvedBoundError(_naming_the_command_line(str(error), given), line,
+                                    readings=judged)
 
     try:
         rows = read_lab_rows(args.labs)
@@ -350,7 +352,8 @@ def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:
 
 
 def _urgent_despite(smear: object, rows: Sequence[LabRow], recorded: Labs,
-                    given: dict[str, str], ways_read: int = 1) -> str | None:
+                    given: dict[str, str], ways_read: int = 1
+                    ) -> tuple[str | None, list[Labs]]:
     """The URGENT line of the command line's lab values over a lab file's ``rows`` (none: the
     ``recorded`` values as they are) where either is refused, whatever a value refused as
     written stands for (:func:`~smearscan.verdict.urgent_over_readings`); a pair the two
@@ -359,7 +362,8 @@ def _urgent_despite(smear: object, rows: Sequence[LabRow], recorded: Labs,
     (:func:`~smearscan.labs.lab_readings`) in both together, those of the source whose
     problems the line rests on more first (:func:`~smearscan.labs.reading_rank`: an ADAMTS13
     on the command line beside six bare numbers in the file was read only as not given), beside
-    ``ways_read`` sets judged elsewhere (each correction of a refused option)."""
+    ``ways_read`` sets judged elsewhere (each correction of a refused option). Returns the line
+    and the sets of values it was judged over."""
     from smearscan.labs import lab_readings, merged_readings, reading_rank, refused_names
     from smearscan.verdict import urgent_over_readings
 
@@ -438,6 +442,6 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
         names = ", ".join(repr(name) for name in slides) or "none"
         message = (f"slide {args.slide!r} is not in the summary; slides: {names}"
                    f"{slips_hint(meant)}")
-    line, _ = _urgent_over_corrections(args, [Refused(message, tuple({"slide": name}
-                                                                     for name in meant))])
-    raise UnresolvedBoundError(message, line)
+    line, _, judged = _urgent_over_corrections(args, [Refused(message, tuple(
+        {"slide": name} for name in meant))])
+    raise UnresolvedBoundError(message, line, readings=judged)

@@ -208,13 +208,13 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
     if missing is not None:
         raise UnresolvedBoundError(
             missing, _urgent_over_ldh_readings(smear, labs, _ldh_limits_tried(labs), "limit"),
-            "ldh")
+            "ldh", [labs])
     unread = ldh_not_serum(labs)
     if unread is not None:
         in_ukat = [replace(labs, ldh=_in_ukat(labs.ldh))] if ldh_maybe_in_ukat(labs) else []
         readings = [*in_ukat, *_ldh_limits_tried(labs)]
         raise UnresolvedBoundError(unread, _urgent_over_ldh_readings(smear, labs, readings,
-                                                                     "ldh"), "ldh")
+                                                                     "ldh"), "ldh", [labs])
     verdict = _assessed(smear, labs)
     for key, bound in _bounds(labs):
         _check_bound(smear, labs, key, bound, verdict)
@@ -222,20 +222,20 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
 
 
 def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
-                         without: Sequence[Labs]) -> str | None:
+                         without: Sequence[Labs]) -> tuple[str | None, list[Labs]]:
     """The URGENT line that lab values with one refused as written (a bare number two units
     could mean, one a unit away from plausible: :func:`~smearscan.labs.lab_readings`) call for,
     whatever it stands for: over its ``readings``, and ``without`` it only where none of them
     calls for a line, which it must not weaken (QA 37 H-1's rule). Where they differ, a line
     that asks for the value corrected (:func:`_urgent_over_range`). This tool's rule (qacli8
     H-1, H-2: '19 U/L' of LDH, 19 ukat/L, or a haemoglobin of '8' beside a TTP picture was
-    refused with no line)."""
+    refused with no line). Returns the line and the sets of values it was judged over."""
     judged = list(readings)
     lines = {_urgent_line(smear, labs) for labs in judged}
     if not lines - {None}:
         judged += _fewest_dropped(without)
         lines = {_urgent_line(smear, labs) for labs in judged}
-    return urgent_over_lines(lines, judged)
+    return urgent_over_lines(lines, judged), judged
 
 
 def urgent_over_lines(lines: set[str | None], readings: Sequence[Labs]) -> str | None:
@@ -300,10 +300,14 @@ class UnresolvedBoundError(LabValueError):
     :func:`~smearscan.verdict.differential.urgent_ttp` when any value of that range (any limit
     tried) calls for it: the emergency is not lost with the rest of the verdict."""
 
-    def __init__(self, message: str, urgent: str | None, key: str | None = None) -> None:
+    def __init__(self, message: str, urgent: str | None, key: str | None = None,
+                 readings: Sequence[Labs] = ()) -> None:
         super().__init__(message)
         self.urgent = urgent
         self.key = key  # the lab key the refusal is about, where one is (an LDH's "ldh")
+        # The sets of lab values ``urgent`` was judged over: a line over several refusals says
+        # what all of them show of ADAMTS13 (QA 47 H-1).
+        self.readings = tuple(readings)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``verdict`` block of a slide whose verdict the bound leaves open."""
@@ -329,7 +333,7 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
         raise UnresolvedBoundError(
             f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
             f"{show(key, differing)} and just {inside} {show(key, bound.limit)}); give the "
-            "measured value", _urgent_over_range(urgent_lines, [labs]), key)
+            "measured value", _urgent_over_range(urgent_lines, [labs]), key, [labs])
 
 
 #: Upper limits of normal (U/L) an LDH given without its own is tried against, with no LDH at
