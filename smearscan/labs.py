@@ -1411,15 +1411,16 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
                 continue
             where = _row_lines(cells, lines.line_num)
             source = f"{path} {where}"
-            row = _row_values(names, cells)
+            problem, (row, *others) = header, [_row_values(names, cells)]
+            if len(cells) != len(names):  # a cell split in two or left out: which is whose?
+                row, *others = _fitted_rows(names, cells, source) or [row | {"slide": None}]
+                problem = f"{source}: {_cells_problem(len(cells), len(names))}"
             slide = slide_name((row.pop("slide") or "").strip())
+            for other in others:
+                other.pop("slide")
             if not slide:
                 unnamed.append(LabRow(row, source, f"{source}: the slide name is empty"))
                 continue
-            problem, others = header, ()
-            if len(cells) != len(names):  # a cell split in two or left out: which is whose?
-                row, *others = _fitted_rows(names, cells, source) or [{}]
-                problem = f"{source}: {_cells_problem(len(cells), len(names))}"
             if slide in result:
                 first = result[slide]
                 problem = first.problem or (f"{source}: slide {slide!r} has a row already, "
@@ -1466,9 +1467,13 @@ def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path:
     return {"": LabRow(rows[0], str(path), header, tuple(rows[1:]))}
 
 
-#: How many ways of fitting the cells of a CSV row to its column names :func:`_fitted_rows`
-#: tries (this tool's rule: four decimal commas among ten numbers give 210 joins).
+#: How many ways of joining the cells of a CSV row with too many :func:`_fitted_rows` tries
+#: (this tool's rule: four decimal commas among ten numbers give 210).
 MOST_JOINS = 512
+#: How many ways of placing the cells missing from a CSV row :func:`_fitted_rows` tries, those
+#: with the missing cells nearest the end first (this tool's rule: cells left out at the end
+#: are the likeliest, and a file of many short rows is read in about a second).
+MOST_PLACEMENTS = 32
 
 
 def _cells_problem(cells: int, names: int) -> str:
@@ -1481,20 +1486,31 @@ def _cells_problem(cells: int, names: int) -> str:
 
 def _fitted_rows(names: Sequence[str | None], cells: list[str], source: str
                  ) -> list[dict[str, object]]:
-    """The likeliest values of a CSV row whose cells do not fit its ``names``: those that keep
-    the row's slide and have the fewest values refused, of each way of joining neighbouring
-    cells with a comma until they fit where a digit meets a digit (a decimal comma splits
-    '7,5 g/dL' in two; QA 44 H-5, QA 45 H-2: read as no values), or of placing an empty cell
-    wherever one is missing (QA 45 L-2: read silently as if the missing were the last); none
-    where no such way fits."""
-    slide = _row_values(names, cells).get("slide")
-    ways = (_joined_cells(cells, len(cells) - len(names)) if len(cells) > len(names)
-            else _padded_cells(cells, len(names) - len(cells)))
-    rows = [row for fitted in itertools.islice(ways, MOST_JOINS)
-            if (row := _row_values(names, fitted)).pop("slide", None) == slide]
+    """The likeliest values of a CSV row whose cells do not fit its ``names``, each with its
+    ``slide`` where the file has that column: of each way of joining neighbouring cells with a
+    comma until they fit where a digit meets a digit (a decimal comma splits '7,5 g/dL' in two;
+    QA 44 H-5, QA 45 H-2: read as no values), or of placing an empty cell wherever one is
+    missing but under ``slide`` (QA 45 L-2: read silently as if the missing were the last),
+    those that keep the row's slide (that of the likeliest way) and have the fewest values
+    refused; none where no such way fits."""
+    if len(cells) > len(names):
+        ways = itertools.islice(_joined_cells(cells, len(cells) - len(names)), MOST_JOINS)
+        slides = [_row_values(names, cells).get("slide")]
+    else:
+        slide_column = names.index("slide") if "slide" in names else None
+        ways = itertools.islice(_padded_cells(cells, len(names) - len(cells), slide_column),
+                                MOST_PLACEMENTS)
+        slides = []
+    rows = []
+    for fitted in ways:
+        row = _row_values(names, fitted)
+        slides = slides or [row.get("slide")]
+        if row.get("slide") == slides[0]:
+            rows.append(row)
     if not rows:
         return []
-    unread = [_unreadable(row, source) for row in rows]
+    unread = [_unreadable({key: value for key, value in row.items() if key != "slide"}, source)
+              for row in rows]
     return [row for row, count in zip(rows, unread, strict=True) if count == min(unread)]
 
 
@@ -1510,11 +1526,14 @@ def _joined_cells(cells: list[str], extra: int) -> Iterator[list[str]]:
         yield joined
 
 
-def _padded_cells(cells: list[str], missing: int) -> Iterator[list[str]]:
-    """``cells`` with ``missing`` empty cells placed among them, each way."""
-    for chosen in itertools.combinations(range(len(cells) + missing), missing):
+def _padded_cells(cells: list[str], missing: int, kept: int | None) -> Iterator[list[str]]:
+    """``cells`` with ``missing`` empty cells placed among them, each way but at index ``kept``,
+    those nearest the end first."""
+    size = len(cells) + missing
+    places = [index for index in reversed(range(size)) if index != kept]
+    for chosen in itertools.combinations(places, missing):
         padded = iter(cells)
-        yield ["" if index in chosen else next(padded) for index in range(len(cells) + missing)]
+        yield ["" if index in chosen else next(padded) for index in range(size)]
 
 
 def _unreadable(row: Mapping[str, object], source: str) -> int:

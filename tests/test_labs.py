@@ -984,12 +984,28 @@ def test_a_broken_json_lab_file_is_refused_and_read_only_where_no_value_is_guess
      [{"platelets": "10", "hemoglobin": "8 g/dL", "ldh": "", "adamts13": "5 %"}]),
     # Bare numbers fit either way: each is read ('10' may be an LDH in ukat/L).
     ("slide,platelets,ldh,hemoglobin\ns1,10,8 g/dL\n",
-     [{"platelets": "", "ldh": "10", "hemoglobin": "8 g/dL"},
-      {"platelets": "10", "ldh": "", "hemoglobin": "8 g/dL"}]),
+     [{"platelets": "10", "ldh": "", "hemoglobin": "8 g/dL"},
+      {"platelets": "", "ldh": "10", "hemoglobin": "8 g/dL"}]),
     ("slide,platelets,hemoglobin,adamts13\ns1,10,8\n",
-     [{"platelets": "", "hemoglobin": "10", "adamts13": "8"},
+     [{"platelets": "10", "hemoglobin": "8", "adamts13": ""},
       {"platelets": "10", "hemoglobin": "", "adamts13": "8"},
-      {"platelets": "10", "hemoglobin": "8", "adamts13": ""}]),
+      {"platelets": "", "hemoglobin": "10", "adamts13": "8"}]),
+    # QA 47 H-2: many cells left out at the end (the likeliest way, tried first; '5%' may be
+    # the reticulocytes too).
+    ("slide,platelets,hemoglobin,ldh,ldh_uln,haptoglobin,adamts13,reticulocytes,"
+     "indirect_bilirubin,creatinine,mcv,inr\ns1,12,7.5 g/dL,900 U/L,250 U/L,<0.1 g/L,5%\n",
+     [{"platelets": "12", "hemoglobin": "7.5 g/dL", "ldh": "900 U/L", "ldh_uln": "250 U/L",
+       "haptoglobin": "<0.1 g/L", "adamts13": "5%", "reticulocytes": "",
+       "indirect_bilirubin": "", "creatinine": "", "mcv": "", "inr": ""},
+      {"platelets": "12", "hemoglobin": "7.5 g/dL", "ldh": "900 U/L", "ldh_uln": "250 U/L",
+       "haptoglobin": "<0.1 g/L", "adamts13": "", "reticulocytes": "5%",
+       "indirect_bilirubin": "", "creatinine": "", "mcv": "", "inr": ""}]),
+    # QA 47 H-3: the slide column last, a cell left out before it ('12' may be a haemoglobin).
+    ("platelets,hemoglobin,ldh,ldh_uln,adamts13,slide\n12,900 U/L,250 U/L,5%,s1\n",
+     [{"platelets": "12", "hemoglobin": "", "ldh": "900 U/L", "ldh_uln": "250 U/L",
+       "adamts13": "5%"},
+      {"platelets": "", "hemoglobin": "12", "ldh": "900 U/L", "ldh_uln": "250 U/L",
+       "adamts13": "5%"}]),
 ])
 def test_a_csv_row_with_a_cell_left_out_is_refused_and_read_each_way_its_values_fit(
         tmp_path, text, read):
