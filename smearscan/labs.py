@@ -1322,12 +1322,14 @@ def _rows_of_object(data: dict, path: Path) -> dict[str, LabRow]:
 def _repaired_json(text: str) -> str | None:
     """The JSON a broken lab file was probably meant as, if repairing it takes no guess at a
     value: commas before a closing bracket dropped, the brackets left open closed where the
-    text stops (a file cut short, or its last '}' typed as ','), and a member the text stops
-    inside left out ('1' of '150' is no reading: read as not given); None where that is not
-    valid JSON either, or holds nothing."""
+    text stops (a file cut short, or its last '}' typed as ','), and the value of a member the
+    text stops inside read as not given ('1' of '150' is no reading; its key kept, so that a
+    key given twice stays so: QA 47 H-4), or the member left out where it stops inside its
+    key; None where that is not valid JSON either, or holds no value."""
     kept: list[str] = []
     open_brackets: list[str] = []
     whole: tuple[int, int] = (0, 0)  # kept and open brackets after the last whole member
+    keyed: tuple[int, int] = (0, 0)  # the same after the last key and its ':'
     in_string = escaped = False
     for char in text.rstrip():
         if in_string:
@@ -1343,21 +1345,33 @@ def _repaired_json(text: str) -> str | None:
         kept.append(char)
         if not in_string and char in ",{[":
             whole = (len(kept), len(open_brackets))
+        elif not in_string and char == ":":
+            keyed = (len(kept), len(open_brackets))
     stops_inside = in_string or (kept and kept[-1] not in ',"}]')
-    # A text cut short (not ending on a bracket) may stop after a key: its last member is
-    # left out where the text as it stands cannot be closed.
-    tries = ([] if stops_inside else [(len(kept), len(open_brackets))]) + (
-        [whole] if kept and kept[-1] not in "}]" else [])
-    for length, depth in tries:
-        members = kept[:length]
+    # A text cut short (not ending on a bracket) may stop inside a member's value or key: the
+    # value is read as not given, the key left out, where the text as it stands cannot be
+    # closed.
+    cut = kept and kept[-1] not in "}]"
+    tries = ([] if stops_inside else [(kept, len(open_brackets))]) + (
+        [(kept[:keyed[0]] + ['""'], keyed[1])] if cut and keyed > whole else []) + (
+        [(kept[:whole[0]], whole[1])] if cut else [])
+    for members, depth in tries:
         _drop_trailing_comma(members)
         repaired = "".join(members) + "".join(reversed(open_brackets[:depth]))
-        try:
-            read = json.loads(repaired)
+        try:  # every copy of a key given twice counts
+            read = json.loads(repaired, object_pairs_hook=lambda pairs: [v for _, v in pairs])
         except ValueError:
             continue
-        return repaired if read else None  # nothing left to read: as unreadable
+        return repaired if _holds_a_value(read) else None  # nothing to read: as unreadable
     return None
+
+
+def _holds_a_value(read: object) -> bool:
+    """Whether JSON ``read`` (objects as lists of their values) holds a value that is not an
+    empty string, at any depth."""
+    if isinstance(read, list):
+        return any(map(_holds_a_value, read))
+    return not (isinstance(read, str) and not read.strip())
 
 
 def _drop_trailing_comma(kept: list[str]) -> None:
