@@ -1228,3 +1228,13 @@ def test_a_line_over_refused_corrections_says_what_all_of_them_show_of_adamts13(
               str(files[1])])
     assert exit_info.value.code == 2
     assert capsys.readouterr().out.split("\n")[0] == urgent_ttp("possible", advice)
+
+
+def test_a_per_slide_file_cut_before_the_slides_row_says_it_is_cut(tmp_path, capsys):
+    # QA 47 M-3: "no lab values for slide 's2' (has: s1)" alone did not say the file was cut.
+    labs = tmp_path / "labs.json"
+    labs.write_text('{"s1": {"platelets": 12}, "s2')
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--slide", "s2"]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan verdict: {labs}: not valid JSON: Unterminated string starting at: line 1 "
+        "column 27 (char 26); no lab values for slide 's2' (has: s1)\n")

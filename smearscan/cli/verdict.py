@@ -316,6 +316,11 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         meant = list(rows) if args.slide is None else slide_slips(args.slide, rows)
         read = [*(rows[name] for name in meant), *next(iter(rows.values())).unnamed]
         read = read if len(read) <= MOST_CORRECTIONS_JUDGED else []
+        # A file cut short may have lost the slide's row: its structure is named first (QA 47
+        # M-3: "no lab values for slide 's2'" alone did not say the file was cut).
+        broken = next((other.problem for other in rows.values() if other.problem), None)
+        if broken is not None:
+            error = error.saying(f"{broken}; {str(error).removeprefix(f'{args.labs}: ')}")
         raise refused(error, read) from None
     try:
         labs = _parsed_row(row, given)
