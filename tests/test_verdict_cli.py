@@ -832,7 +832,8 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
     ("labs.csv", SEVERE_CSV.replace("\ns1,", "\n,"), ["--slide", "s1"], SEVERE_OPTIONS,
      "{labs} line 2: the slide name is empty"),
     ("labs.csv", SEVERE_CSV.replace("\ns1,", "\n,") + "s2,250,13 g/dL,80 %\n", ["--slide", "s1"],
-     SEVERE_OPTIONS, "{labs}: no lab values for slide 's1' (has: s2)"),
+     SEVERE_OPTIONS, "{labs} line 2: the slide name is empty; no lab values for slide 's1' "
+     "(has: s2)"),
     # A JSON object whose last '}' was typed as ',': read as it, repaired without a guess.
     ("labs.json", json.dumps(SEVERE)[:-1] + ",", [], SEVERE_OPTIONS,
      "{labs}: not valid JSON: Expecting property name enclosed in double quotes: line 1 column "
