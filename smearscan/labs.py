@@ -854,7 +854,10 @@ def _alternatives(mapping: dict[str, object], error: LabValueError
                 if key in mapping], []
     refused = error.key
     if error.written:  # a key given more than once: as each copy, one of which it is
-        return [{**mapping, refused: value} for value in dict.fromkeys(error.written)], []
+        # Compared, not hashed: a JSON copy may be a list (QA 48: a traceback, no line).
+        copies = [value for index, value in enumerate(error.written)
+                  if value not in error.written[:index]]
+        return [{**mapping, refused: value} for value in copies], []
     if refused not in LAB_KEYS:  # a misspelt key: as each one it is close to
         return ([_renamed(mapping, refused, close) for close in close_keys(refused)],
                 [_without_keys(mapping, error)])
@@ -1329,13 +1332,17 @@ def _repaired_json(text: str) -> str | None:
     kept: list[str] = []
     open_brackets: list[str] = []
     whole: tuple[int, int] = (0, 0)  # kept and open brackets after the last whole member
-    keyed: tuple[int, int] = (0, 0)  # the same after the last key and its ':'
-    in_string = escaped = False
+    # The same after the last whole key, and what it lacks to take a value (':' or nothing).
+    keyed: tuple[int, int, str] = (0, 0, "")
+    in_string = escaped = a_key = False
+    mark = ""  # the last of ',{[:' outside strings: a string after ',' or '{' is a key
     for char in text.rstrip():
         if in_string:
             escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+            if not in_string and a_key:
+                keyed = (len(kept) + 1, len(open_brackets), ":")
         elif char == '"':
-            in_string = True
+            in_string, a_key = True, mark in ",{"
         elif char in "{[":
             open_brackets.append("}" if char == "{" else "]")
         elif char in "}]":
@@ -1343,18 +1350,20 @@ def _repaired_json(text: str) -> str | None:
             if open_brackets:
                 open_brackets.pop()
         kept.append(char)
-        if not in_string and char in ",{[":
-            whole = (len(kept), len(open_brackets))
-        elif not in_string and char == ":":
-            keyed = (len(kept), len(open_brackets))
+        if not in_string and char in ",{[:":
+            mark = char
+            if char == ":":
+                keyed = (len(kept), len(open_brackets), "")
+            else:
+                whole = (len(kept), len(open_brackets))
     stops_inside = in_string or (kept and kept[-1] not in ',"}]')
-    # A text cut short (not ending on a bracket) may stop inside a member's value or key: the
-    # value is read as not given, the key left out, where the text as it stands cannot be
-    # closed.
+    # A text cut short (not ending on a bracket) may stop inside a member: after its whole key
+    # the value is read as not given (a key given twice stays so), inside its key the member
+    # is left out, where the text as it stands cannot be closed.
     cut = kept and kept[-1] not in "}]"
     tries = ([] if stops_inside else [(kept, len(open_brackets))]) + (
-        [(kept[:keyed[0]] + ['""'], keyed[1])] if cut and keyed > whole else []) + (
-        [(kept[:whole[0]], whole[1])] if cut else [])
+        [(kept[:keyed[0]] + [f'{keyed[2]}""'], keyed[1])] if cut and keyed[:2] > whole
+        else []) + ([(kept[:whole[0]], whole[1])] if cut else [])
     for members, depth in tries:
         _drop_trailing_comma(members)
         repaired = "".join(members) + "".join(reversed(open_brackets[:depth]))

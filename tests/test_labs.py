@@ -954,16 +954,19 @@ def test_a_number_with_a_comma_is_refused_read_as_its_decimal_or_grouped_value(
     ('{"platelets": 10, }', {"": {"platelets": 10}}),
     ('{"s1": {"ana": "x,}"},', {"s1": {"ana": "x,}"}}),  # a comma in a string is kept
     ('[{"platelets": 10},', {"": {"platelets": 10}}),
-    # Cut short inside a value ('15' may have been '150'): read as not given, its key kept (a
-    # key given twice stays so: QA 47 H-4); inside a key: that member is left out; nothing
-    # left: as unreadable; a missing comma is not repaired.
+    # Cut short inside a value ('15' may have been '150') or after its whole key: read as not
+    # given, its key kept (a key given twice stays so: QA 47 H-4); inside a key: that member
+    # is left out; nothing left: as unreadable; a missing comma is not repaired.
     ('{"platelets": 15', None),
     ('{"platelets": 10, "adamts13": "5%", "hemoglobin": 8', {"": {"platelets": 10,
                                                                   "adamts13": "5%",
                                                                   "hemoglobin": ""}}),
     ('{"s1": {"platelets": 10, "adamts13": "5', {"s1": {"platelets": 10, "adamts13": ""}}),
-    ('{"platelets": 10, "adamts13"', {"": {"platelets": 10}}),
+    ('{"platelets": 10, "adamts13"', {"": {"platelets": 10, "adamts13": ""}}),
+    ('{"platelets": 10, "adamts1', {"": {"platelets": 10}}),
     ('{"adamts13": "5%", "adamts13": "50', {"": {"adamts13": Repeated(("5%", ""))}}),
+    # QA 48 N-H4: the second key whole, its ':' cut.
+    ('{"adamts13": "5%", "adamts13"', {"": {"adamts13": Repeated(("5%", ""))}}),
     ('{"platelets": 10 "adamts13": 5}', None),
 ])
 def test_a_broken_json_lab_file_is_refused_and_read_only_where_no_value_is_guessed(

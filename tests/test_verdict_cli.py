@@ -1239,3 +1239,16 @@ def test_a_per_slide_file_cut_before_the_slides_row_says_it_is_cut(tmp_path, cap
     assert capsys.readouterr().err == (
         f"smearscan verdict: {labs}: not valid JSON: Unterminated string starting at: line 1 "
         "column 27 (char 26); no lab values for slide 's2' (has: s1)\n")
+
+
+def test_a_json_key_given_twice_as_lists_keeps_the_line(tmp_path, capsys):
+    # QA 48 N-H3: copies that are lists were hashed: a traceback, and no line.
+    labs = tmp_path / "labs.json"
+    labs.write_text('{"platelets": 12, "hemoglobin": "8 g/dL", "adamts13": "5 %", '
+                    '"drug_exposure": ["ticlopidine"], "drug_exposure": ["clopidogrel"]}')
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.split("\n")[0] == urgent_ttp("likely", "severe")
+    assert captured.err == (f"smearscan verdict: {labs}: drug_exposure given twice "
+                            "(['ticlopidine'] and ['clopidogrel']): keep the one the verdict "
+                            "should use\n")
