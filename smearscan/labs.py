@@ -1336,13 +1336,14 @@ def _repaired_json(text: str) -> str | None:
     keyed: tuple[int, int, str] = (0, 0, "")
     in_string = escaped = a_key = False
     mark = ""  # the last of ',{[:' outside strings: a string after ',' or '{' is a key
+    key = opened = ""  # the last whole key, and where its string opened in ``kept``
     for char in text.rstrip():
         if in_string:
             escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
             if not in_string and a_key:
-                keyed = (len(kept) + 1, len(open_brackets), ":")
+                keyed, key = (len(kept) + 1, len(open_brackets), ":"), "".join(kept[opened:])
         elif char == '"':
-            in_string, a_key = True, mark in ",{"
+            in_string, a_key, opened = True, mark in ",{", len(kept) + 1
         elif char in "{[":
             open_brackets.append("}" if char == "{" else "]")
         elif char in "}]":
@@ -1361,9 +1362,13 @@ def _repaired_json(text: str) -> str | None:
     # the value is read as not given (a key given twice stays so), inside its key the member
     # is left out, where the text as it stands cannot be closed.
     cut = kept and kept[-1] not in "}]"
+    # A lab value is never a list or an object: one opened and cut is that value cut (QA 48
+    # N-M1: '"adamts13": {' made a flat file per slide).
+    value_opened = key in LAB_KEYS and "".join(kept[keyed[0]:]).strip(" \t\r\n{[") == ""
     tries = ([] if stops_inside else [(kept, len(open_brackets))]) + (
-        [(kept[:keyed[0]] + [f'{keyed[2]}""'], keyed[1])] if cut and keyed[:2] > whole
-        else []) + ([(kept[:whole[0]], whole[1])] if cut else [])
+        [(kept[:keyed[0]] + [f'{keyed[2]}""'], keyed[1])]
+        if cut and (keyed[:2] > whole or value_opened) else []) + (
+        [(kept[:whole[0]], whole[1])] if cut else [])
     for members, depth in tries:
         _drop_trailing_comma(members)
         repaired = "".join(members) + "".join(reversed(open_brackets[:depth]))

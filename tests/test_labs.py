@@ -967,6 +967,10 @@ def test_a_number_with_a_comma_is_refused_read_as_its_decimal_or_grouped_value(
     ('{"adamts13": "5%", "adamts13": "50', {"": {"adamts13": Repeated(("5%", ""))}}),
     # QA 48 N-H4: the second key whole, its ':' cut.
     ('{"adamts13": "5%", "adamts13"', {"": {"adamts13": Repeated(("5%", ""))}}),
+    # QA 48 N-M1: a lab value is never an object: one opened and cut is that value cut; a
+    # slide's object opened and cut is the slide without values.
+    ('{"platelets": 12, "adamts13": {', {"": {"platelets": 12, "adamts13": ""}}),
+    ('{"s1": {"platelets": 10}, "s2": {', {"s1": {"platelets": 10}, "s2": {}}),
     ('{"platelets": 10 "adamts13": 5}', None),
 ])
 def test_a_broken_json_lab_file_is_refused_and_read_only_where_no_value_is_guessed(
