@@ -986,6 +986,16 @@ def test_a_broken_json_lab_file_is_refused_and_read_only_where_no_value_is_guess
     assert all(row.problem.startswith(f"{path}: not valid JSON: ") for row in rows.values())
 
 
+#: Eleven lab columns of a CSV after its slide column.
+ELEVEN = ("platelets", "hemoglobin", "ldh", "ldh_uln", "haptoglobin", "adamts13",
+          "reticulocytes", "indirect_bilirubin", "creatinine", "mcv", "inr")
+
+
+def _eleven(*cells: str) -> dict[str, str]:
+    """The values of a row of :data:`ELEVEN`, the cells not given empty."""
+    return dict(zip(ELEVEN, (*cells, *[""] * (len(ELEVEN) - len(cells))), strict=True))
+
+
 @pytest.mark.parametrize(("text", "read"), [
     # The cell left out at the end or in the middle: only where the values fit their names.
     ("slide,platelets,hemoglobin,adamts13\ns1,10,8 g/dL\n",
@@ -1002,25 +1012,14 @@ def test_a_broken_json_lab_file_is_refused_and_read_only_where_no_value_is_guess
       {"platelets": "", "hemoglobin": "10", "adamts13": "8"}]),
     # QA 47 H-2: many cells left out at the end (the likeliest way, tried first; '5%' may be
     # the reticulocytes too).
-    ("slide,platelets,hemoglobin,ldh,ldh_uln,haptoglobin,adamts13,reticulocytes,"
-     "indirect_bilirubin,creatinine,mcv,inr\ns1,12,7.5 g/dL,900 U/L,250 U/L,<0.1 g/L,5%\n",
-     [{"platelets": "12", "hemoglobin": "7.5 g/dL", "ldh": "900 U/L", "ldh_uln": "250 U/L",
-       "haptoglobin": "<0.1 g/L", "adamts13": "5%", "reticulocytes": "",
-       "indirect_bilirubin": "", "creatinine": "", "mcv": "", "inr": ""},
-      {"platelets": "12", "hemoglobin": "7.5 g/dL", "ldh": "900 U/L", "ldh_uln": "250 U/L",
-       "haptoglobin": "<0.1 g/L", "adamts13": "", "reticulocytes": "5%",
-       "indirect_bilirubin": "", "creatinine": "", "mcv": "", "inr": ""}]),
+    (f"slide,{','.join(ELEVEN)}\ns1,12,7.5 g/dL,900 U/L,250 U/L,<0.1 g/L,5%\n",
+     [_eleven("12", "7.5 g/dL", "900 U/L", "250 U/L", "<0.1 g/L", "5%"),
+      _eleven("12", "7.5 g/dL", "900 U/L", "250 U/L", "<0.1 g/L", "", "5%")]),
     # QA 48: two cells left out early in twelve, beyond the 32 ways nearest the end: the
     # fewest unreadable values are found over every way ('12' may be a haemoglobin).
-    ("slide,platelets,hemoglobin,ldh,ldh_uln,haptoglobin,adamts13,reticulocytes,"
-     "indirect_bilirubin,creatinine,mcv,inr\n"
-     "s1,12,900 U/L,250 U/L,50%,3%,2 mg/dL,1 mg/dL,85 fL,1.1\n",
-     [{"platelets": "12", "hemoglobin": "", "ldh": "900 U/L", "ldh_uln": "250 U/L",
-       "haptoglobin": "", "adamts13": "50%", "reticulocytes": "3%",
-       "indirect_bilirubin": "2 mg/dL", "creatinine": "1 mg/dL", "mcv": "85 fL", "inr": "1.1"},
-      {"platelets": "", "hemoglobin": "12", "ldh": "900 U/L", "ldh_uln": "250 U/L",
-       "haptoglobin": "", "adamts13": "50%", "reticulocytes": "3%",
-       "indirect_bilirubin": "2 mg/dL", "creatinine": "1 mg/dL", "mcv": "85 fL", "inr": "1.1"}]),
+    (f"slide,{','.join(ELEVEN)}\ns1,12,900 U/L,250 U/L,50%,3%,2 mg/dL,1 mg/dL,85 fL,1.1\n",
+     [_eleven(*first, "900 U/L", "250 U/L", "", "50%", "3%", "2 mg/dL", "1 mg/dL", "85 fL",
+              "1.1") for first in (("12", ""), ("", "12"))]),
     # QA 47 H-3: the slide column last, a cell left out before it ('12' may be a haemoglobin).
     ("platelets,hemoglobin,ldh,ldh_uln,adamts13,slide\n12,900 U/L,250 U/L,5%,s1\n",
      [{"platelets": "12", "hemoglobin": "", "ldh": "900 U/L", "ldh_uln": "250 U/L",
