@@ -1498,12 +1498,6 @@ def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path:
 #: How many ways of joining the cells of a CSV row with too many :func:`_fitted_rows` tries
 #: (this tool's rule: four decimal commas among ten numbers give 210).
 MOST_JOINS = 512
-#: How many of the ways of placing the cells missing from a CSV row that leave the fewest
-#: values unreadable :func:`_fitted_rows` reads, those with the missing cells nearest the end
-#: first (this tool's rule: cells left out at the end are the likeliest).
-MOST_PLACEMENTS = 32
-
-
 def _cells_problem(cells: int, names: int) -> str:
     """Why a CSV row of ``cells`` cells under ``names`` column names is refused."""
     if cells > names:
@@ -1517,22 +1511,16 @@ def _fitted_rows(names: Sequence[str | None], cells: list[str], source: str
     """The likeliest values of a CSV row whose cells do not fit its ``names``, each with its
     ``slide`` where the file has that column: of each way of joining neighbouring cells with a
     comma until they fit where a digit meets a digit (a decimal comma splits '7,5 g/dL' in two;
-    QA 44 H-5, QA 45 H-2: read as no values), or of placing an empty cell wherever one is
-    missing but under ``slide`` (QA 45 L-2: read silently as if the missing were the last),
-    those that keep the row's slide (that of the likeliest way) and have the fewest values
-    refused; none where no such way fits."""
-    if len(cells) > len(names):
-        ways = itertools.islice(_joined_cells(cells, len(cells) - len(names)), MOST_JOINS)
-        slides = [_row_values(names, cells).get("slide")]
-    else:
-        ways = itertools.islice(_padded_cells(names, cells, source), MOST_PLACEMENTS)
-        slides = []
-    rows = []
-    for fitted in ways:
-        row = _row_values(names, fitted)
-        slides = slides or [row.get("slide")]
-        if row.get("slide") == slides[0]:
-            rows.append(row)
+    QA 44 H-5, QA 45 H-2: read as no values), those that keep the row's slide and have the
+    fewest values refused; a row with cells missing as :func:`_padded_row` (QA 45 L-2: read
+    silently as if the missing were the last). None where no such way fits."""
+    if len(cells) < len(names):
+        row = _padded_row(names, cells)
+        return [] if row is None else [row]
+    slide = _row_values(names, cells).get("slide")
+    rows = [row for fitted in itertools.islice(_joined_cells(cells, len(cells) - len(names)),
+                                               MOST_JOINS)
+            if (row := _row_values(names, fitted)).get("slide") == slide]
     if not rows:
         return []
     unread = [_unreadable({key: value for key, value in row.items() if key != "slide"}, source)
@@ -1552,39 +1540,68 @@ def _joined_cells(cells: list[str], extra: int) -> Iterator[list[str]]:
         yield joined
 
 
-def _padded_cells(names: Sequence[str | None], cells: list[str], source: str
-                  ) -> Iterator[list[str]]:
-    """``cells`` with empty cells placed where cells are missing, never under ``slide``, each
-    way that leaves the fewest values unreadable, those with the empty cells nearest the end
-    first (QA 48: the first 32 of all ways, nearest the end, missed two cells left out early
-    and read a reticulocyte 3% as ADAMTS13).
+def _padded_row(names: Sequence[str | None], cells: list[str]) -> dict[str, object] | None:
+    """The values of a CSV row with cells missing, over every way of placing empty cells
+    among its ``cells`` that leaves the fewest values unreadable (:func:`_cell_cost`), never
+    under ``slide``: under each name the cell every such way gives it, or, where they differ,
+    :class:`Repeated` of the cells they give (read as each, as a key given twice is; where
+    the slide differs, that of the way with the empty cells nearest the end). None where no
+    way fits.
 
-    The fewest is found over the cells in order, by dynamic programming on the cost of each
-    cell under each name (:func:`_unreadable`), so that no way is missed however many there
-    are."""
-    cost = [[_unreadable({name: cell}, source) if name not in (None, "slide") else 0
-             for name in names] for cell in cells]
-    # least[i][j]: the fewest unreadable values with the first i cells under the first j names.
-    least = [[math.inf] * (len(names) + 1) for _ in range(len(cells) + 1)]
-    least[0][0] = 0
-    for j in range(1, len(names) + 1):
-        for i in range(min(j, len(cells)) + 1):
-            empty = least[i][j - 1] if names[j - 1] != "slide" else math.inf
-            taken = least[i - 1][j - 1] + cost[i - 1][j - 1] if i else math.inf
-            least[i][j] = min(empty, taken)
+    The ways are counted by dynamic programming over the cells in order, so that none is
+    missed however many there are (QA 48: the first 32 of them missed two cells left out
+    early, and read a reticulocyte 3% as ADAMTS13; QA 49: a '%' that fits ADAMTS13 and the
+    reticulocytes alike was read under one of them in every way read)."""
+    cost = [[_cell_cost(name, cell) for name in names] for cell in cells]
+    rows, columns = len(cells), len(names)
+    # before[i][j]: the fewest unreadable values with the first i cells under the first j
+    # names; after[i][j]: with the cells from i on under the names from j on.
+    before = [[math.inf] * (columns + 1) for _ in range(rows + 1)]
+    after = [[math.inf] * (columns + 2) for _ in range(rows + 2)]
+    before[0][0] = after[rows][columns] = 0
+    for j in range(1, columns + 1):
+        for i in range(min(j, rows) + 1):
+            before[i][j] = min(before[i][j - 1] if names[j - 1] != "slide" else math.inf,
+                               before[i - 1][j - 1] + cost[i - 1][j - 1] if i else math.inf)
+    for j in reversed(range(columns)):
+        for i in reversed(range(rows + 1)):
+            after[i][j] = min(after[i][j + 1] if names[j] != "slide" else math.inf,
+                              cost[i][j] + after[i + 1][j + 1] if i < rows else math.inf)
+    fewest = before[rows][columns]
+    if fewest == math.inf:
+        return None
+    given: list[list[str]] = [[] for _ in names]
+    for j in range(columns):
+        for i in range(rows):  # cell i under name j in a way with the fewest
+            if before[i][j] + cost[i][j] + after[i + 1][j + 1] == fewest:
+                given[j].append(cells[i])
+        if names[j] != "slide" and any(before[i][j] + after[i][j + 1] == fewest
+                                       for i in range(rows + 1)):
+            given[j].append("")
+    row: dict[str, object] = {}
+    for name, candidates in zip(names, given, strict=True):
+        if name is not None:
+            copies = list(dict.fromkeys(candidates))
+            value = (copies[-1] if name == "slide" else copies[0] if len(copies) == 1
+                     else Repeated(copies))
+            row[name] = Repeated.adding(row[name], value) if name in row else value
+    return row
 
-    def ways(i: int, j: int) -> Iterator[list[str]]:
-        # Name j - 1 left empty first: the empty cells nearest the end come first.
-        if j == 0:
-            yield from ([[]] if i == 0 else [])
-            return
-        if names[j - 1] != "slide" and least[i][j - 1] == least[i][j]:
-            yield from (head + [""] for head in ways(i, j - 1))
-        if i and least[i - 1][j - 1] + cost[i - 1][j - 1] == least[i][j]:
-            yield from (head + [cells[i - 1]] for head in ways(i - 1, j - 1))
 
-    if least[len(cells)][len(names)] < math.inf:
-        yield from ways(len(cells), len(names))
+#: A cell that reads as a measurement (a number with its unit or '%'): not a slide name.
+_MEASURED = re.compile(r"\d\s*(%|[a-zA-Z\u00b5]+\s*/|[a-zA-Z\u00b5]+$)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _cell_cost(name: str | None, cell: str) -> int:
+    """1 where ``cell`` cannot stand under ``name`` (:func:`_unreadable`): a name that is a
+    slip of a lab key ('ADAMTS13') as that key, one that is no key ('mrn') taking any cell,
+    and ``slide`` any cell but a measurement ('900 U/L'), else 0. Cached: the rows of a file
+    repeat their values."""
+    if name == "slide":
+        return int(bool(_MEASURED.search(cell)))
+    key = name if name in LAB_KEYS else next(iter(close_keys(name)), None) if name else None
+    return 0 if key is None else _unreadable({key: cell}, "")
 
 
 def _unreadable(row: Mapping[str, object], source: str) -> int:
