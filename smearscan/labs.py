@@ -1439,9 +1439,11 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
                 continue
             where = _row_lines(cells, lines.line_num)
             source = f"{path} {where}"
-            problem, (row, *others) = header, [_row_values(names, cells)]
+            row, others, problem = _row_values(names, cells), [], header
             if len(cells) != len(names):  # a cell split in two or left out: which is whose?
-                row, *others = _fitted_rows(names, cells, source) or [row | {"slide": None}]
+                # No way fits: the row's slide with no values, as its cells stand nowhere.
+                row, *others = (_fitted_rows(names, cells, source)
+                                or [{"slide": row.get("slide")}])
                 problem = f"{source}: {_cells_problem(len(cells), len(names))}"
             slide = slide_name((row.pop("slide") or "").strip())
             for other in others:

@@ -281,6 +281,10 @@ def test_csv_file_round_trip(tmp_path):
     ("labs.csv", 'slide,platelets,drug_exposure\nA,7,none\nB,8,"a\nb\nc"\n',
      ["labs.csv lines 3-5 (slide 'B'): drug_exposure = 'a\\nb\\nc': a name with a line break"]),
     ("labs.csv", "slide,hemoglobin\nA,7,8\n", ["line 2", "more cells"]),
+    # No way of joining its cells fits: still named as this row's refusal, not as an empty
+    # slide name.
+    ("labs.csv", "slide,platelets,hemoglobin\nA,12 G/L,8 g/dL,extra\n",
+     ["labs.csv line 2: more cells than column names"]),
     # QA 45 L-2: a row with fewer cells was read as if the last were empty.
     ("labs.csv", "slide,hemoglobin,platelets\nA,7 g/dL\n",
      ["labs.csv line 2: 2 cells for 3 column names: write an empty cell for each value not "
