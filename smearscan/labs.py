@@ -1580,14 +1580,12 @@ def _padded_row(names: Sequence[str | None], cells: list[str]) -> dict[str, obje
         if names[j] != "slide" and any(before[i][j] + after[i][j + 1] == fewest
                                        for i in range(rows + 1)):
             given[j].append("")
-    row: dict[str, object] = {}
+    values = []
     for name, candidates in zip(names, given, strict=True):
-        if name is not None:
-            copies = list(dict.fromkeys(candidates))
-            value = (copies[-1] if name == "slide" else copies[0] if len(copies) == 1
-                     else Repeated(copies))
-            row[name] = Repeated.adding(row[name], value) if name in row else value
-    return row
+        copies = list(dict.fromkeys(candidates))
+        values.append(copies[-1] if name == "slide" else copies[0] if len(copies) == 1
+                      else Repeated(copies))
+    return _row_values(names, values)
 
 
 #: A cell that reads as a measurement (a number with its unit or '%'): not a slide name.
@@ -1629,7 +1627,7 @@ def _slide_column(names: list[str | None]) -> list[str | None]:
             for index, name in enumerate(names)]
 
 
-def _row_values(names: Sequence[str | None], cells: Sequence[str]) -> dict[str, object]:
+def _row_values(names: Sequence[str | None], cells: Sequence[object]) -> dict[str, object]:
     """A CSV row's cells by column name, a cell missing at the end as ``None`` (as
     :class:`csv.DictReader` reads it), and the cells of a column repeated as :class:`Repeated`
     (read as each); a column named None left out."""

@@ -106,6 +106,7 @@ def adamts13_over_readings(values: Iterable[float | None], every_reading_urgent:
 
 
 def _adamts13_band(value: float) -> str:
+    """``severe`` under 10%, ``grey zone`` up to 20%, else ``negative`` (ISTH 2020)."""
     if value < ADAMTS13_SEVERE:
         return "severe"
     return "grey zone" if value <= ADAMTS13_NEGATIVE else "negative"
@@ -117,10 +118,11 @@ def adamts13_known(adamts13: float | None, picture_seen: bool) -> str:
     haemolysis shown) or the ``grey zone`` (ISTH 2020). Over 20% TTP is unlikely: no line."""
     if adamts13 is None:
         return "unknown"
-    if adamts13 < ADAMTS13_SEVERE:
+    band = _adamts13_band(adamts13)
+    if band == "severe":
         return "severe" if picture_seen else "severe, no picture"
-    if adamts13 <= ADAMTS13_NEGATIVE:
-        return "grey zone"
+    if band == "grey zone":
+        return band
     raise ValueError(f"ADAMTS13 {adamts13:g}% > {ADAMTS13_NEGATIVE:g}%: TTP is unlikely, no "
                      "URGENT line")
 
