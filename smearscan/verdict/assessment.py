@@ -233,8 +233,9 @@ def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
     judged = list(readings)
     lines = {_urgent_line(smear, labs) for labs in judged}
     if not lines - {None}:
-        judged += _fewest_dropped(without)
-        lines = {_urgent_line(smear, labs) for labs in judged}
+        dropped = _fewest_dropped(without)
+        judged += dropped
+        lines |= {_urgent_line(smear, labs) for labs in dropped}
     return urgent_over_lines(lines, judged), judged
 
 
