@@ -3,6 +3,7 @@
 Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epochs 12]
            [--size-jitter 0.905 1.105] [--label-smoothing 0] [--channel-gain 0.852 1.15]
            [--chula-channel-gain LOW HIGH] [--mask-edge-jitter PX]
+           [--shift-consistency WEIGHT] [--consistency-shift PX] [--device cpu|cuda]
            [--out DIR] [--final MODEL] [--version NAME]
            [--compare OOF.npz ...] [--paired NEW.npz OLD.npz] [--run-scores RUN]
            [--rescore FOLD_MODEL ...]
@@ -166,6 +167,15 @@ def main() -> None:
                         default=DEFAULT_RECIPE.mask_edge_jitter, metavar="PX",
                         help="move the object mask's edge in or out by up to PX crop pixels "
                              "(0-1)")
+    parser.add_argument("--shift-consistency", type=float,
+                        default=DEFAULT_RECIPE.shift_consistency, metavar="WEIGHT",
+                        help="weight of the agreement asked between a crop's output and that "
+                             "of the crop moved by up to --consistency-shift pixels (0: none)")
+    parser.add_argument("--consistency-shift", type=float,
+                        default=DEFAULT_RECIPE.consistency_shift, metavar="PX",
+                        help="largest move of that second view, in crop pixels")
+    parser.add_argument("--device", default="cpu",
+                        help="where the networks train, e.g. cuda (default cpu)")
     parser.add_argument("--workers", type=int, default=1,
                         help="folds trained at once (one thread each, shared crops)")
     parser.add_argument("--limit", type=int, help="smoke test: few fields, 2 batches per epoch")
@@ -223,7 +233,9 @@ def main() -> None:
                         channel_gain=tuple(args.channel_gain),
                         chula_channel_gain=(tuple(args.chula_channel_gain)
                                             if args.chula_channel_gain else None),
-                        mask_edge_jitter=args.mask_edge_jitter)
+                        mask_edge_jitter=args.mask_edge_jitter,
+                        shift_consistency=args.shift_consistency,
+                        consistency_shift=args.consistency_shift)
     except ValueError as error:
         parser.error(str(error))
     start = time.monotonic()
@@ -231,7 +243,8 @@ def main() -> None:
                                                  epochs=args.epochs, seed=args.seed,
                                                  recipe=recipe, cache=args.cache,
                                                  limit=args.limit, workers=args.workers,
-                                                 final=args.final is not None)
+                                                 final=args.final is not None,
+                                                 device=args.device)
     args.out.mkdir(parents=True, exist_ok=True)
     oof.save(args.out / "oof.npz")
     point = point_of(oof)
@@ -244,7 +257,9 @@ def main() -> None:
                 + (f" (Chula x{recipe.chula_channel_gain[0]:.3g}-"
                    f"{recipe.chula_channel_gain[1]:.3g})" if recipe.chula_channel_gain else "")
                 + (f", mask edge +-{recipe.mask_edge_jitter:g} px" if recipe.mask_edge_jitter
-                   else ""),
+                   else "")
+                + (f", shift consistency {recipe.shift_consistency:g} over +-"
+                   f"{recipe.consistency_shift:g} px" if recipe.shift_consistency else ""),
                 oof, point)
     if args.save_folds:
         save_folds(fold_networks, oof, point, args, recipe)

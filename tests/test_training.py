@@ -184,6 +184,69 @@ def test_recipe_refuses_a_mask_edge_jitter_outside_one_pixel(jitter):
         Recipe(mask_edge_jitter=jitter)
 
 
+@pytest.mark.parametrize(("weight", "shift"), [(-1.0, 2.0), (1.0, 0.0), (1.0, 9.0)])
+def test_recipe_refuses_a_negative_consistency_or_a_move_outside_eight_pixels(weight, shift):
+    from smearscan.training.fit import Recipe
+
+    with pytest.raises(ValueError, match="shift_consistency must be >= 0"):
+        Recipe(shift_consistency=weight, consistency_shift=shift)
+
+
+def test_the_consistency_view_moves_each_crop_by_at_most_the_shift():
+    """A centred square keeps its area (bilinear weights sum to one) and its centre moves by
+    at most ``shift`` pixels along each axis, by different amounts in different crops."""
+    from smearscan.training.fit import _translated
+
+    batch = torch.zeros(64, 4, 64, 64)
+    batch[:, :, 24:40, 24:40] = 1
+    moved = _translated(batch, 2.0, torch.Generator().manual_seed(0))
+    mass = moved[:, 3].sum(dim=(1, 2))
+    assert torch.allclose(mass, torch.full((64,), 256.0), atol=1e-3)
+    grid = torch.arange(64.0)
+    centre_x = (moved[:, 3].sum(dim=1) * grid).sum(dim=1) / mass - 31.5
+    centre_y = (moved[:, 3].sum(dim=2) * grid).sum(dim=1) / mass - 31.5
+    assert float(torch.maximum(centre_x.abs(), centre_y.abs()).max()) <= 2.0
+    assert float(centre_x.std()) > 0.5 and float(centre_y.std()) > 0.5
+
+
+class _Summed(torch.nn.Module):
+    """A network that reads its crops' channel sums over ``window`` (rows and columns)."""
+
+    def __init__(self, window: slice) -> None:
+        super().__init__()
+        self.window = window
+        self.classes = torch.nn.Linear(4, 6)
+        self.morphology = torch.nn.Linear(4, 3)
+
+    def forward(self, crops):
+        summed = crops[:, :, self.window, self.window].sum(dim=(2, 3)) / 100
+        return self.classes(summed), self.morphology(summed)
+
+
+@pytest.mark.parametrize(("window", "penalised"), [(slice(None), False), (slice(0, 32), True)])
+def test_the_consistency_term_penalises_only_a_network_that_reads_position(window, penalised):
+    """Crops whose object stays inside the image whatever the move: a network of whole-crop
+    sums gives both views the same output (no extra loss); one that reads a corner window
+    does not."""
+    from dataclasses import replace
+
+    from smearscan.training.fit import DEFAULT_RECIPE, _loss
+
+    torch.manual_seed(0)
+    crops = torch.zeros(16, 4, 64, 64)
+    crops[:, :, 20:44, 20:44] = torch.rand(16, 4, 24, 24)
+    label, morphology = torch.randint(0, 6, (16,)), torch.randint(-1, 3, (16,))
+    network = _Summed(window)
+    with torch.no_grad():
+        plain = _loss(network, crops, label, morphology, DEFAULT_RECIPE,
+                      torch.Generator().manual_seed(1))
+        both = _loss(network, crops, label, morphology,
+                     replace(DEFAULT_RECIPE, shift_consistency=10.0),
+                     torch.Generator().manual_seed(1))
+    extra = float(both - plain)
+    assert extra > 1e-3 if penalised else abs(extra) < 1e-5
+
+
 def test_augmentation_shapes_and_mask_range():
     generator = torch.Generator().manual_seed(0)
     batch = torch.zeros(6, 4, 80, 80)
@@ -257,12 +320,14 @@ def test_mined_platelets_are_small_azure_objects_whatever_their_red():
 
 def test_the_default_recipe_is_the_shipped_models():
     """``smearscan train`` and ``scripts/train_default.sh`` train with the recipe recorded in
-    the shipped model file (a file from before ``mask_edge_jitter`` trained without it), for as
+    the shipped model file (a file from before ``mask_edge_jitter`` or ``shift_consistency``
+    trained without it), for as
     many epochs and from the same seed."""
     from smearscan.training.fit import DEFAULT_RECIPE, EPOCHS
 
     training = load_model(None).metadata["training"]
-    recorded = {**training, "mask_edge_jitter": training.get("mask_edge_jitter") or 0.0}
+    recorded = {**training, "mask_edge_jitter": training.get("mask_edge_jitter") or 0.0,
+                "shift_consistency": training.get("shift_consistency", 0.0)}
     assert {key: recorded[key] for key in DEFAULT_RECIPE.as_metadata()} == \
         DEFAULT_RECIPE.as_metadata()
     assert (training["epochs"], training["seed"]) == (EPOCHS, 0)

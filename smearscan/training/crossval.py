@@ -82,7 +82,7 @@ def end_to_end_scores(model: CellClassifier, points: PointSet) -> np.ndarray:
 def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
                    recipe: Recipe = DEFAULT_RECIPE, cache: Path | None = None,
                    limit: int | None = None, progress: bool = True, workers: int = 1,
-                   final: bool = False
+                   final: bool = False, device: str = "cpu"
                    ) -> tuple[OutOfFold, torch.nn.Module | None, dict[int, torch.nn.Module]]:
     """Out-of-fold end-to-end schistocyte scores of ``k`` models trained with ``recipe``.
 
@@ -102,6 +102,9 @@ def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
     final : bool, keyword-only
         Also train, alongside the folds, the network of the model to ship: the same recipe
         on every Chula field and the BCCD and PBC train splits.
+    device : str, keyword-only
+        Where the networks train (``"cuda"``: every worker shares the one GPU); they score on
+        the CPU.
 
     Returns
     -------
@@ -116,7 +119,7 @@ def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
     points = points.subset(~points.border)
     point_fold = np.array([folds[str(g)] for g in points.group])
     _FOLD_JOB = (data, points, folds, point_fold, epochs, seed, recipe,
-                 2 if limit else None)
+                 2 if limit else None, device)
     start = time.monotonic()
     jobs = list(range(k)) + ([None] if final else [])
     if workers > 1:
@@ -142,11 +145,11 @@ def _fold_scores(fold: int | None
                  ) -> tuple[int | None, tuple[np.ndarray | None, torch.nn.Module]]:
     """Train fold ``fold``'s model and score its held-out points; for None the final network
     (worker). Returns the fold and (its scores, its network)."""
-    data, points, folds, point_fold, epochs, seed, recipe, steps = _FOLD_JOB
+    data, points, folds, point_fold, epochs, seed, recipe, steps, device = _FOLD_JOB
     if multiprocessing.parent_process() is not None:
         torch.set_num_threads(1)
     network = fit_network(data, epochs=epochs, seed=seed, progress=False, recipe=recipe,
-                          steps_per_epoch=steps,
+                          steps_per_epoch=steps, device=device,
                           rows=np.flatnonzero(training_rows(data, folds, fold)))
     if fold is None:
         return None, (None, network)

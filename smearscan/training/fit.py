@@ -59,6 +59,15 @@ class Recipe:
         every outline moves by one pixel of a Chula field). A jitter of 1 halved that but not the
         calls that change when a field is resampled, and was not shipped (model card, "A mask
         whose edge moves").
+    shift_consistency : float
+        Weight of a consistency term (0: none): the symmetric Kullback-Leibler divergence
+        between the class outputs of each augmented crop and of the same crop moved by up to
+        ``consistency_shift`` crop pixels along each axis (bilinear). The segmentation puts an
+        object's centre a fraction of a pixel elsewhere at another magnification, and the
+        shipped network's call moves with where the cell sits in its crop (model card,
+        "Schistocyte calls at another scale"); this asks the network for the same output.
+    consistency_shift : float
+        Largest move of that second view, in crop pixels (0.25 um each).
     """
 
     size_jitter: tuple[float, float] = (math.exp(-0.1), math.exp(0.1))
@@ -66,11 +75,17 @@ class Recipe:
     channel_gain: tuple[float, float] = (math.exp(-0.16), math.exp(0.14))
     chula_channel_gain: tuple[float, float] | None = None
     mask_edge_jitter: float = 0.0
+    shift_consistency: float = 0.0
+    consistency_shift: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.mask_edge_jitter <= 1:
             raise ValueError(f"mask_edge_jitter must lie in 0-1 crop pixels, not "
                              f"{self.mask_edge_jitter:g}")
+        if self.shift_consistency < 0 or not 0 < self.consistency_shift <= 8:
+            raise ValueError(f"shift_consistency must be >= 0 (not {self.shift_consistency:g}) "
+                             f"and consistency_shift in (0, 8] crop pixels (not "
+                             f"{self.consistency_shift:g})")
 
     def as_metadata(self) -> dict[str, Any]:
         """The recipe as a model file's or a cross-validation's ``training`` entries."""
@@ -78,7 +93,11 @@ class Recipe:
                 "channel_gain": list(self.channel_gain),
                 "chula_channel_gain": (list(self.chula_channel_gain)
                                        if self.chula_channel_gain else None),
-                "mask_edge_jitter": self.mask_edge_jitter}
+                "mask_edge_jitter": self.mask_edge_jitter,
+                "shift_consistency": self.shift_consistency,
+                # The move is part of the recipe only when the term is.
+                **({"consistency_shift": self.consistency_shift} if self.shift_consistency
+                   else {})}
 
 
 #: The recipe of the shipped ``cnn-2026.12-4`` (``scripts/train_default.sh``), the default of
@@ -119,14 +138,15 @@ def augmented(batch: torch.Tensor, size: int, generator: torch.Generator, *,
     n = batch.shape[0]
 
     def uniform(low: float, high: float, *shape: int) -> torch.Tensor:
-        return low + (high - low) * torch.rand(*shape, generator=generator)
+        # Drawn from the CPU generator whatever the batch's device: one random stream.
+        return (low + (high - low) * torch.rand(*shape, generator=generator)).to(batch.device)
 
     angle = uniform(0, 2 * math.pi, n)
     # The grid samples ``scale`` of the input's extent: a larger region shows a smaller cell.
     smallest, largest = size_jitter
     scale = torch.exp(uniform(-math.log(largest), -math.log(smallest), n)) * size / batch.shape[-1]
-    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
-    theta = torch.zeros(n, 2, 3)
+    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0).to(batch.device)
+    theta = torch.zeros(n, 2, 3, device=batch.device)
     theta[:, 0, 0] = torch.cos(angle) * scale * flip
     theta[:, 0, 1] = -torch.sin(angle) * scale
     theta[:, 1, 0] = torch.sin(angle) * scale * flip
@@ -141,10 +161,10 @@ def augmented(batch: torch.Tensor, size: int, generator: torch.Generator, *,
         # Drawn only when asked for, so that a recipe without it keeps its random stream.
         rows, (low, high) = other_gain
         other = uniform(math.log(low), math.log(high), n, 3, 1, 1)
-        per_channel = torch.where(rows.view(n, 1, 1, 1), other, per_channel)
+        per_channel = torch.where(rows.view(n, 1, 1, 1).to(batch.device), other, per_channel)
     gain = torch.exp(overall + per_channel)
     density = out[:, :3] * gain
-    blurred = torch.rand(n, generator=generator) < 0.5
+    blurred = (torch.rand(n, generator=generator) < 0.5).to(batch.device)
     if blurred.any():
         sigma = float(uniform(0.3, 1.2, 1))
         density[blurred] = gaussian_blur(density[blurred], [5, 5], [sigma, sigma])
@@ -175,36 +195,64 @@ def _sample_weights(dataset: np.ndarray, source: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(counts[group].astype(float) ** -SAMPLING_POWER)
 
 
+def _translated(batch: torch.Tensor, shift: float, generator: torch.Generator) -> torch.Tensor:
+    """Each crop of ``batch`` moved by up to ``shift`` pixels along each axis (bilinear; the
+    moves drawn from the CPU ``generator``)."""
+    n, _, size, _ = batch.shape
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1
+    theta[:, :, 2] = (torch.rand(n, 2, generator=generator) * 2 - 1) * shift * 2 / size
+    grid = F.affine_grid(theta.to(batch.device), list(batch.shape), align_corners=False)
+    moved = F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros",
+                          align_corners=False)
+    return moved.contiguous(memory_format=torch.channels_last)
+
+
 def _loss(network: torch.nn.Module, crops: torch.Tensor, label: torch.Tensor,
-          morphology: torch.Tensor, label_smoothing: float) -> torch.Tensor:
-    logits, shape_logits = network(crops)
-    loss = F.cross_entropy(logits, label, label_smoothing=label_smoothing)
+          morphology: torch.Tensor, recipe: Recipe, generator: torch.Generator) -> torch.Tensor:
+    """Cross-entropy of both heads on ``crops``, plus the recipe's shift-consistency term."""
+    if recipe.shift_consistency:
+        moved = _translated(crops, recipe.consistency_shift, generator)
+        logits, shape_logits = network(torch.cat([crops, moved]))
+        logits, moved_logits = logits.chunk(2)
+        shape_logits = shape_logits[:len(crops)]
+    else:
+        logits, shape_logits = network(crops)
+    loss = F.cross_entropy(logits, label, label_smoothing=recipe.label_smoothing)
     shaped = morphology >= 0
     if shaped.any():
         loss = loss + MORPHOLOGY_LOSS_WEIGHT * F.cross_entropy(shape_logits[shaped],
                                                                morphology[shaped])
+    if recipe.shift_consistency:
+        one, other = F.log_softmax(logits, 1), F.log_softmax(moved_logits, 1)
+        divergence = (F.kl_div(one, other, log_target=True, reduction="batchmean")
+                      + F.kl_div(other, one, log_target=True, reduction="batchmean")) / 2
+        loss = loss + recipe.shift_consistency * divergence
     return loss
 
 
 def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True,
                 steps_per_epoch: int | None = None, recipe: Recipe = DEFAULT_RECIPE,
-                rows: np.ndarray | None = None) -> torch.nn.Module:
+                rows: np.ndarray | None = None,
+                device: str | torch.device = "cpu") -> torch.nn.Module:
     """Train a fresh :class:`~smearscan.network.CellNet` on crops.
 
     Rebalanced sampling (:func:`_sample_weights`), AdamW with a one-cycle
     learning rate, cross-entropy on the class head plus ``MORPHOLOGY_LOSS_WEIGHT`` times the
     morphology cross-entropy on the Chula shapes; every batch through :func:`augmented`;
     size jitter and label smoothing from ``recipe``. ``rows`` (indices) restricts training to
-    those rows without copying the crops (cross-validation folds share one copy).
+    those rows without copying the crops (cross-validation folds share one copy). On another
+    ``device`` (``"cuda"``) the crops and the network live there and the random draws stay on
+    the CPU; the network is returned on the CPU.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    network = build_network(DEFAULT_ARCHITECTURE).to(memory_format=torch.channels_last)
+    network = build_network(DEFAULT_ARCHITECTURE).to(device, memory_format=torch.channels_last)
     rows = torch.from_numpy(np.arange(len(train.label)) if rows is None else np.asarray(rows))
-    crops = torch.from_numpy(train.crops)
+    crops = torch.from_numpy(train.crops).to(device)
     chula = torch.from_numpy(train.dataset == "chula")
-    label = torch.from_numpy(train.label)
-    morphology = torch.from_numpy(train.morphology)
+    label = torch.from_numpy(train.label).to(device)
+    morphology = torch.from_numpy(train.morphology).to(device)
     weights = _sample_weights(train.dataset[rows.numpy()], train.source[rows.numpy()])
     steps = steps_per_epoch or max(1, len(rows) // BATCH_SIZE)
     optimiser = torch.optim.AdamW(network.parameters(), lr=LEARNING_RATE,
@@ -220,11 +268,11 @@ def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True
                                            generator=generator)]
             other_gain = ((chula[index], recipe.chula_channel_gain)
                           if recipe.chula_channel_gain else None)
-            batch = augmented(crops[index].float(), CROP_SIZE, generator,
+            there = index.to(device)
+            batch = augmented(crops[there].float(), CROP_SIZE, generator,
                               size_jitter=recipe.size_jitter, channel_gain=recipe.channel_gain,
                               other_gain=other_gain, mask_edge_jitter=recipe.mask_edge_jitter)
-            loss = _loss(network, batch, label[index], morphology[index],
-                         recipe.label_smoothing)
+            loss = _loss(network, batch, label[there], morphology[there], recipe, generator)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -233,4 +281,4 @@ def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True
         if progress:
             print(f"epoch {epoch + 1}/{epochs}: loss {total / steps:.4f}, "
                   f"{time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
-    return network.eval()
+    return network.cpu().eval()
