@@ -4,6 +4,7 @@ Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epoc
            [--size-jitter 0.905 1.105] [--label-smoothing 0] [--channel-gain 0.852 1.15]
            [--chula-channel-gain LOW HIGH] [--mask-edge-jitter PX]
            [--shift-consistency WEIGHT] [--consistency-shift PX] [--device cpu|cuda]
+           [--fine-tune FOLD_DIR [--fine-tune-final MODEL]] [--learning-rate LR]
            [--out DIR] [--final MODEL] [--version NAME]
            [--compare OOF.npz ...] [--paired NEW.npz OLD.npz] [--run-scores RUN]
            [--rescore FOLD_MODEL ...]
@@ -19,6 +20,9 @@ operating point. Its ``model_version`` (and ``NAME-fold-K`` of the ``--save-fold
 shipped model's.
 ``--compare`` prints the same table for earlier runs' ``oof.npz`` files; ``--paired`` compares two
 score files (e.g. out-of-fold against ``--held-out-model``'s) on the points both scored.
+``--fine-tune DIR`` starts each fold's network from ``DIR/fold-K.pt`` of an earlier
+``--save-folds`` run (its held-out fields must be fold K's) and ``--fine-tune-final MODEL`` the
+final one from MODEL, each trained further for ``--epochs`` at the peak ``--learning-rate``.
 ``--run-scores RUN`` reads the scores that a ``smearscan --save-masks --out RUN`` analysis of the
 Chula val and test fields gave those points, so that a whole pipeline of any version (its own
 segmentation and model) can be paired with today's. ``--rescore DIR/fold-*.onnx`` scores the
@@ -38,15 +42,17 @@ import numpy as np
 
 from smearscan.classification import load_model
 from smearscan.classification.model import version_problem
-from smearscan.training.crops import labelled_crops
+from smearscan.network import load_network
+from smearscan.training.crops import labelled_crops, labelled_points
 from smearscan.training.crossval import (
     FOLDS,
     cross_validate,
     fold_model_scores,
+    group_folds,
     held_out_scores,
     run_scores,
 )
-from smearscan.training.fit import DEFAULT_RECIPE, Recipe
+from smearscan.training.fit import DEFAULT_RECIPE, LEARNING_RATE, Recipe
 from smearscan.training.operating import OutOfFold, out_of_fold_point, paired_auc
 from smearscan.training.train import (
     all_chula_trains,
@@ -139,14 +145,47 @@ def rescored(args: argparse.Namespace) -> None:
 
 
 def save_folds(networks: dict, oof: OutOfFold, point: dict, args: argparse.Namespace,
-               recipe: Recipe) -> None:
+               recipe: Recipe, fine_tunes: dict) -> None:
     """Write each fold's model to ``--save-folds`` with the fields it never saw."""
     for fold, network in sorted(networks.items()):
         fields = [str(f) for f in np.unique(oof.field[oof.fold == fold])]
         path = write_fold_model(network, out=args.save_folds / f"fold-{fold + 1}.pt", fold=fold,
                                 fields=fields, point=point, seed=args.seed, epochs=args.epochs,
-                                recipe=recipe, version=args.version)
+                                recipe=recipe, version=args.version,
+                                fine_tune=fine_tunes.get(fold))
         print(f"fold model: {path}")
+
+
+def fine_tune_starts(args: argparse.Namespace, parser: argparse.ArgumentParser
+                     ) -> tuple[dict, dict]:
+    """The networks of ``--fine-tune`` (by fold) and ``--fine-tune-final`` (None), and what
+    each model file records of its start; refused in one line when a fold's file is missing
+    or held out other fields than that fold."""
+    starts, fine_tunes = {}, {}
+    if args.fine_tune:
+        points = labelled_points(args.shared, cache=args.cache, limit=args.limit,
+                                 progress=False)
+        folds = group_folds(points, args.folds, seed=args.seed)
+        fold_of = np.array([folds[str(g)] for g in points.group])
+        for fold in range(args.folds):
+            path = args.fine_tune / f"fold-{fold + 1}.pt"
+            if not path.is_file():
+                parser.error(f"--fine-tune: {path} is missing")
+            network, metadata = load_network(path)
+            held = set(metadata.get("training", {}).get("held_out_fields", []))
+            if held != {str(f) for f in points.field[(fold_of == fold) & ~points.border]}:
+                parser.error(f"--fine-tune: {path} held out other fields than fold {fold + 1} "
+                             f"of this cross-validation (--folds {args.folds}, --seed "
+                             f"{args.seed})")
+            starts[fold] = network
+            fine_tunes[fold] = {"from": metadata["model_version"],
+                                "learning_rate": args.learning_rate}
+    if args.fine_tune_final:
+        network, metadata = load_network(args.fine_tune_final)
+        starts[None] = network
+        fine_tunes[None] = {"from": metadata["model_version"],
+                            "learning_rate": args.learning_rate}
+    return starts, fine_tunes
 
 
 def main() -> None:
@@ -174,6 +213,14 @@ def main() -> None:
     parser.add_argument("--consistency-shift", type=float,
                         default=DEFAULT_RECIPE.consistency_shift, metavar="PX",
                         help="largest move of that second view, in crop pixels")
+    parser.add_argument("--fine-tune", type=Path, metavar="FOLD_DIR",
+                        help="start each fold's network from FOLD_DIR/fold-K.pt of an earlier "
+                             "--save-folds run and train it further")
+    parser.add_argument("--fine-tune-final", type=Path, metavar="MODEL",
+                        help="with --final: start the final network from this model file")
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE, metavar="LR",
+                        help=f"peak learning rate (default {LEARNING_RATE:g}; lower to "
+                             "fine-tune)")
     parser.add_argument("--device", default="cpu",
                         help="where the networks train, e.g. cuda (default cpu)")
     parser.add_argument("--workers", type=int, default=1,
@@ -238,18 +285,27 @@ def main() -> None:
                         consistency_shift=args.consistency_shift)
     except ValueError as error:
         parser.error(str(error))
+    if args.fine_tune_final and not args.final:
+        parser.error("--fine-tune-final needs --final")
+    if not 0 < args.learning_rate <= 1:
+        parser.error(f"--learning-rate must lie in (0, 1], not {args.learning_rate:g}")
+    starts, fine_tunes = fine_tune_starts(args, parser)
     start = time.monotonic()
     oof, network, fold_networks = cross_validate(shared=args.shared, k=args.folds,
                                                  epochs=args.epochs, seed=args.seed,
                                                  recipe=recipe, cache=args.cache,
                                                  limit=args.limit, workers=args.workers,
                                                  final=args.final is not None,
-                                                 device=args.device)
+                                                 device=args.device, start=starts,
+                                                 learning_rate=args.learning_rate)
     args.out.mkdir(parents=True, exist_ok=True)
     oof.save(args.out / "oof.npz")
     point = point_of(oof)
     point["recipe"] = {"folds": args.folds, "epochs": args.epochs, "seed": args.seed,
-                       **recipe.as_metadata(), "wall_time_s": round(time.monotonic() - start, 1)}
+                       **recipe.as_metadata(),
+                       **({"fine_tuned_from": str(args.fine_tune),
+                           "learning_rate": args.learning_rate} if args.fine_tune else {}),
+                       "wall_time_s": round(time.monotonic() - start, 1)}
     (args.out / "operating_point.json").write_text(json.dumps(point, indent=2) + "\n")
     print_point(f"{args.folds}-fold, {args.epochs} epochs, size x{recipe.size_jitter[0]:g}-"
                 f"{recipe.size_jitter[1]:g}, label smoothing {recipe.label_smoothing:g}, channel "
@@ -259,15 +315,18 @@ def main() -> None:
                 + (f", mask edge +-{recipe.mask_edge_jitter:g} px" if recipe.mask_edge_jitter
                    else "")
                 + (f", shift consistency {recipe.shift_consistency:g} over +-"
-                   f"{recipe.consistency_shift:g} px" if recipe.shift_consistency else ""),
+                   f"{recipe.consistency_shift:g} px" if recipe.shift_consistency else "")
+                + (f", fine-tuned from {args.fine_tune} at learning rate {args.learning_rate:g}"
+                   if args.fine_tune else ""),
                 oof, point)
     if args.save_folds:
-        save_folds(fold_networks, oof, point, args, recipe)
+        save_folds(fold_networks, oof, point, args, recipe, fine_tunes)
     if args.final:
         data = all_chula_trains(labelled_crops(args.shared, cache=args.cache, limit=args.limit))
         write_model(network, data, out=args.final, seed=args.seed, epochs=args.epochs,
                     limit=args.limit, recipe=recipe, out_of_fold=point,
-                    wall_time_s=time.monotonic() - start, version=args.version)
+                    wall_time_s=time.monotonic() - start, version=args.version,
+                    fine_tune=fine_tunes.get(None))
         print(f"\nmodel: {args.final}")
 
 

@@ -279,3 +279,51 @@ def test_cross_validation_refuses_a_model_version_with_spaces():
         "cross_validate.py: error: --version 'cnn 1' must be printable characters without "
         "spaces")
     assert "Traceback" not in done.stderr
+
+
+def test_a_fine_tuned_cross_validation_starts_from_the_given_networks(smoke_cache):
+    """At a learning rate of ~0 each fold's network (and the final one) comes back with its
+    start's weights, and the starts themselves are left as they were."""
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip("shared datasets not available")
+    from smearscan.network import DEFAULT_ARCHITECTURE, build_network
+
+    torch.manual_seed(1)
+    starts = {fold: build_network(DEFAULT_ARCHITECTURE) for fold in (0, 1, None)}
+    before = {fold: [p.detach().clone() for p in net.parameters()]
+              for fold, net in starts.items()}
+    _, final, folds = cross_validate(shared=SHARED, k=2, epochs=1, limit=3, cache=smoke_cache,
+                                     progress=False, final=True, start=starts,
+                                     learning_rate=1e-12)
+    for fold, network in {**folds, None: final}.items():
+        assert network is not starts[fold]
+        for tuned, start, kept in zip(network.parameters(), starts[fold].parameters(),
+                                      before[fold], strict=True):
+            assert torch.equal(start, kept)
+            assert torch.allclose(tuned, start, atol=1e-6)
+    fresh = build_network(DEFAULT_ARCHITECTURE)
+    assert not torch.allclose(next(fresh.parameters()), next(starts[0].parameters()))
+
+
+def test_fine_tuning_refuses_fold_models_of_another_split(tmp_path, smoke_cache):
+    """One line naming the file, exit code 2, before any training: a fold model missing, or
+    one that held out other fields than this cross-validation's fold."""
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip("shared datasets not available")
+    from smearscan.network import DEFAULT_ARCHITECTURE, build_network
+
+    script = Path(__file__).parents[1] / "scripts" / "cross_validate.py"
+    command = [sys.executable, str(script), "--shared", str(SHARED), "--limit", "3",
+               "--cache", str(smoke_cache), "--folds", "2", "--fine-tune", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"cross_validate.py: error: --fine-tune: {tmp_path}/fold-1.pt is missing")
+    write_fold_model(build_network(DEFAULT_ARCHITECTURE), out=tmp_path / "fold-1.pt", fold=0,
+                     fields=["1"], point={"threshold": 0.5}, seed=0, epochs=1,
+                     recipe=DEFAULT_RECIPE, version="smoke")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"cross_validate.py: error: --fine-tune: {tmp_path}/fold-1.pt held out other fields "
+        "than fold 1 of this cross-validation (--folds 2, --seed 0)")

@@ -35,7 +35,7 @@ from smearscan.metrics import labels_at_points
 from smearscan.network import TorchNetwork
 from smearscan.outputs import read_csv_rows
 from smearscan.training.crops import CropSet, PointSet, labelled_crops, labelled_points
-from smearscan.training.fit import DEFAULT_RECIPE, Recipe, fit_network
+from smearscan.training.fit import DEFAULT_RECIPE, LEARNING_RATE, Recipe, fit_network
 from smearscan.training.operating import OutOfFold, rank_in_field
 
 FOLDS = 5
@@ -82,7 +82,9 @@ def end_to_end_scores(model: CellClassifier, points: PointSet) -> np.ndarray:
 def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
                    recipe: Recipe = DEFAULT_RECIPE, cache: Path | None = None,
                    limit: int | None = None, progress: bool = True, workers: int = 1,
-                   final: bool = False, device: str = "cpu"
+                   final: bool = False, device: str = "cpu",
+                   start: dict[int | None, torch.nn.Module] | None = None,
+                   learning_rate: float = LEARNING_RATE
                    ) -> tuple[OutOfFold, torch.nn.Module | None, dict[int, torch.nn.Module]]:
     """Out-of-fold end-to-end schistocyte scores of ``k`` models trained with ``recipe``.
 
@@ -105,6 +107,11 @@ def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
     device : str, keyword-only
         Where the networks train (``"cuda"``: every worker shares the one GPU); they score on
         the CPU.
+    start : dict or None, keyword-only
+        The network each fold (and None: the final network) starts from, fine-tuned at the
+        peak ``learning_rate`` (:func:`~smearscan.training.fit.fit_network`); the folds must
+        be those the networks were trained for (``scripts/cross_validate.py --fine-tune``
+        checks their held-out fields).
 
     Returns
     -------
@@ -119,7 +126,7 @@ def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
     points = points.subset(~points.border)
     point_fold = np.array([folds[str(g)] for g in points.group])
     _FOLD_JOB = (data, points, folds, point_fold, epochs, seed, recipe,
-                 2 if limit else None, device)
+                 2 if limit else None, device, start or {}, learning_rate)
     start = time.monotonic()
     jobs = list(range(k)) + ([None] if final else [])
     if workers > 1:
@@ -145,11 +152,13 @@ def _fold_scores(fold: int | None
                  ) -> tuple[int | None, tuple[np.ndarray | None, torch.nn.Module]]:
     """Train fold ``fold``'s model and score its held-out points; for None the final network
     (worker). Returns the fold and (its scores, its network)."""
-    data, points, folds, point_fold, epochs, seed, recipe, steps, device = _FOLD_JOB
+    (data, points, folds, point_fold, epochs, seed, recipe, steps, device, start,
+     learning_rate) = _FOLD_JOB
     if multiprocessing.parent_process() is not None:
         torch.set_num_threads(1)
     network = fit_network(data, epochs=epochs, seed=seed, progress=False, recipe=recipe,
-                          steps_per_epoch=steps, device=device,
+                          steps_per_epoch=steps, device=device, start=start.get(fold),
+                          learning_rate=learning_rate,
                           rows=np.flatnonzero(training_rows(data, folds, fold)))
     if fold is None:
         return None, (None, network)

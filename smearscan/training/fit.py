@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import time
@@ -233,8 +234,9 @@ def _loss(network: torch.nn.Module, crops: torch.Tensor, label: torch.Tensor,
 
 def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True,
                 steps_per_epoch: int | None = None, recipe: Recipe = DEFAULT_RECIPE,
-                rows: np.ndarray | None = None,
-                device: str | torch.device = "cpu") -> torch.nn.Module:
+                rows: np.ndarray | None = None, device: str | torch.device = "cpu",
+                start: torch.nn.Module | None = None,
+                learning_rate: float = LEARNING_RATE) -> torch.nn.Module:
     """Train a fresh :class:`~smearscan.network.CellNet` on crops.
 
     Rebalanced sampling (:func:`_sample_weights`), AdamW with a one-cycle
@@ -243,11 +245,13 @@ def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True
     size jitter and label smoothing from ``recipe``. ``rows`` (indices) restricts training to
     those rows without copying the crops (cross-validation folds share one copy). On another
     ``device`` (``"cuda"``) the crops and the network live there and the random draws stay on
-    the CPU; the network is returned on the CPU.
+    the CPU; the network is returned on the CPU. With ``start`` a copy of that network is
+    trained further (fine-tuned) instead of a fresh one, at the peak ``learning_rate``.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    network = build_network(DEFAULT_ARCHITECTURE).to(device, memory_format=torch.channels_last)
+    network = copy.deepcopy(start) if start is not None else build_network(DEFAULT_ARCHITECTURE)
+    network = network.to(device, memory_format=torch.channels_last)
     rows = torch.from_numpy(np.arange(len(train.label)) if rows is None else np.asarray(rows))
     crops = torch.from_numpy(train.crops).to(device)
     chula = torch.from_numpy(train.dataset == "chula")
@@ -255,9 +259,9 @@ def fit_network(train: CropSet, *, epochs: int, seed: int, progress: bool = True
     morphology = torch.from_numpy(train.morphology).to(device)
     weights = _sample_weights(train.dataset[rows.numpy()], train.source[rows.numpy()])
     steps = steps_per_epoch or max(1, len(rows) // BATCH_SIZE)
-    optimiser = torch.optim.AdamW(network.parameters(), lr=LEARNING_RATE,
+    optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate,
                                   weight_decay=WEIGHT_DECAY)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, LEARNING_RATE,
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, learning_rate,
                                                    total_steps=epochs * steps)
     start = time.monotonic()
     for epoch in range(epochs):

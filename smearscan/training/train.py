@@ -125,13 +125,14 @@ def all_chula_trains(data: CropSet) -> CropSet:
 def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int, epochs: int,
                 limit: int | None, recipe: Recipe, out_of_fold: dict[str, Any] | None,
                 wall_time_s: float, extra_labels: Path | None = None,
-                version: str | None = None) -> Path:
+                version: str | None = None, fine_tune: dict[str, Any] | None = None) -> Path:
     """Choose the thresholds on ``data``'s val split (the schistocyte one from ``out_of_fold``
     when given), measure val and test, and write the model file of a fitted network.
 
     ``data`` is what the network trained on (its ``train`` split) and was measured on; the
     other arguments are recorded in the file (see :func:`train_model`; ``version`` defaults to
-    :func:`local_version`).
+    :func:`local_version`; ``fine_tune``: the version the network was fine-tuned from and the
+    peak learning rate, :func:`fine_tuning`).
     """
     version = _check_version(version) or local_version(limit)
     model = network_model(network)
@@ -156,7 +157,7 @@ def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int
         "training": {"seed": seed, "epochs": epochs, "batch_size": BATCH_SIZE,
                      "learning_rate": LEARNING_RATE, "weight_decay": WEIGHT_DECAY,
                      "sampling_power": SAMPLING_POWER, "limit": limit,
-                     **recipe.as_metadata(),
+                     **recipe.as_metadata(), **fine_tuning(fine_tune),
                      "data": "chula-rbc-12, bccd, pbc; split_fields seed 0 (0.7/0.15/0.15)"
                      if out_of_fold is None else f"{ALL_CHULA}; bccd and pbc train split "
                      "(split_fields seed 0, 0.7/0.15/0.15)",
@@ -170,7 +171,8 @@ def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int
 
 def write_fold_model(network: torch.nn.Module, *, out: Path, fold: int, fields: list[str],
                      point: dict[str, Any], seed: int, epochs: int, recipe: Recipe,
-                     version: str | None = None) -> Path:
+                     version: str | None = None, fine_tune: dict[str, Any] | None = None
+                     ) -> Path:
     """Write one fold's network of a cross-validation, for analyses on the fields it never saw.
 
     It carries the pooled out-of-fold schistocyte point (the threshold the shipped model uses)
@@ -185,9 +187,19 @@ def write_fold_model(network: torch.nn.Module, *, out: Path, fold: int, fields: 
         "operating_points": {"schistocyte": with_rule(point, "schistocyte")},
         "inference": {"symmetry_band": list(SYMMETRY_BAND)},
         "training": {"seed": seed, "epochs": epochs, "fold": fold + 1,
-                     "held_out_fields": sorted(fields), **recipe.as_metadata()},
+                     "held_out_fields": sorted(fields), **recipe.as_metadata(),
+                     **fine_tuning(fine_tune)},
     }
     return save_model_atomic(out, network, metadata)
+
+
+def fine_tuning(fine_tune: dict[str, Any] | None) -> dict[str, Any]:
+    """A model file's ``training`` entries of a fine-tuned network (none for a fresh one):
+    ``fine_tuned_from`` (the start's model version) and its peak ``learning_rate``, which
+    replaces that of a fresh training; ``epochs`` are then those of the fine-tuning."""
+    if fine_tune is None:
+        return {}
+    return {"fine_tuned_from": fine_tune["from"], "learning_rate": fine_tune["learning_rate"]}
 
 
 def _architecture() -> dict[str, Any]:
