@@ -39,8 +39,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from smearscan.classification import load_model
+from smearscan.classification import ModelLoadError, load_model
 from smearscan.classification.model import version_problem
 from smearscan.network import load_network
 from smearscan.training.crops import labelled_crops, labelled_points
@@ -156,6 +157,25 @@ def save_folds(networks: dict, oof: OutOfFold, point: dict, args: argparse.Names
         print(f"fold model: {path}")
 
 
+def _loaded(path: Path, option: str, parser: argparse.ArgumentParser) -> tuple:
+    """:func:`~smearscan.network.load_network`, refused in one line naming the option."""
+    try:
+        return load_network(path)
+    except ModelLoadError as error:
+        parser.error(f"{option}: {error}")
+
+
+def device_problem(name: str) -> str | None:
+    """Why ``--device name`` cannot train here, or None."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        return "is not a torch device (cpu, cuda, cuda:1...)"
+    if device.type == "cuda" and not torch.cuda.is_available():
+        return "is not available on this machine (no CUDA device)"
+    return None
+
+
 def fine_tune_starts(args: argparse.Namespace, parser: argparse.ArgumentParser
                      ) -> tuple[dict, dict]:
     """The networks of ``--fine-tune`` (by fold) and ``--fine-tune-final`` (None), and what
@@ -171,7 +191,7 @@ def fine_tune_starts(args: argparse.Namespace, parser: argparse.ArgumentParser
             path = args.fine_tune / f"fold-{fold + 1}.pt"
             if not path.is_file():
                 parser.error(f"--fine-tune: {path} is missing")
-            network, metadata = load_network(path)
+            network, metadata = _loaded(path, "--fine-tune", parser)
             held = set(metadata.get("training", {}).get("held_out_fields", []))
             if held != {str(f) for f in points.field[(fold_of == fold) & ~points.border]}:
                 parser.error(f"--fine-tune: {path} held out other fields than fold {fold + 1} "
@@ -181,7 +201,7 @@ def fine_tune_starts(args: argparse.Namespace, parser: argparse.ArgumentParser
             fine_tunes[fold] = {"from": metadata["model_version"],
                                 "learning_rate": args.learning_rate}
     if args.fine_tune_final:
-        network, metadata = load_network(args.fine_tune_final)
+        network, metadata = _loaded(args.fine_tune_final, "--fine-tune-final", parser)
         starts[None] = network
         fine_tunes[None] = {"from": metadata["model_version"],
                             "learning_rate": args.learning_rate}
@@ -285,6 +305,8 @@ def main() -> None:
                         consistency_shift=args.consistency_shift)
     except ValueError as error:
         parser.error(str(error))
+    if problem := device_problem(args.device):
+        parser.error(f"--device {args.device} {problem}")
     if args.fine_tune_final and not args.final:
         parser.error("--fine-tune-final needs --final")
     if not 0 < args.learning_rate <= 1:

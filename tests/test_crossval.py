@@ -327,3 +327,33 @@ def test_fine_tuning_refuses_fold_models_of_another_split(tmp_path, smoke_cache)
     assert done.stderr.splitlines()[-1] == (
         f"cross_validate.py: error: --fine-tune: {tmp_path}/fold-1.pt held out other fields "
         "than fold 1 of this cross-validation (--folds 2, --seed 0)")
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    (["--device", "gpu"], "--device gpu is not a torch device (cpu, cuda, cuda:1...)"),
+    (["--learning-rate", "0"], "--learning-rate must lie in (0, 1], not 0"),
+    (["--fine-tune-final", "{t}/m.pt"], "--fine-tune-final needs --final"),
+    (["--final", "{t}/out.pt", "--fine-tune-final", "{t}/m.pt"],
+     "--fine-tune-final: {t}/m.pt: not a readable model file (corrupt, truncated or not a "
+     "smearscan model)"),
+])
+def test_cross_validation_refuses_a_bad_device_rate_or_start_in_one_line(tmp_path, args,
+                                                                         problem):
+    """One line naming the value or file, exit code 2, before any crop is read."""
+    (tmp_path / "m.pt").write_bytes(b"not a model")
+    script = Path(__file__).parents[1] / "scripts" / "cross_validate.py"
+    done = subprocess.run([sys.executable, str(script),
+                           *[a.format(t=tmp_path) for a in args]],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == f"cross_validate.py: error: {problem.format(t=tmp_path)}"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_cross_validation_on_a_machine_without_cuda_says_so():
+    script = Path(__file__).parents[1] / "scripts" / "cross_validate.py"
+    done = subprocess.run([sys.executable, str(script), "--device", "cuda"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.splitlines()[-1] == (
+        "cross_validate.py: error: --device cuda is not available on this machine (no CUDA "
+        "device)")
