@@ -165,6 +165,12 @@ def _loaded(path: Path, option: str, parser: argparse.ArgumentParser) -> tuple:
         parser.error(f"{option}: {error}")
 
 
+def _fine_tuned(start: dict, args: argparse.Namespace) -> dict:
+    """What a model file fine-tuned from a start with ``start``'s metadata records of it under
+    ``training`` (its ``learning_rate`` replaces that of a fresh training)."""
+    return {"fine_tuned_from": start["model_version"], "learning_rate": args.learning_rate}
+
+
 def device_problem(name: str) -> str | None:
     """Why ``--device name`` cannot train here, or None."""
     try:
@@ -197,14 +203,10 @@ def fine_tune_starts(args: argparse.Namespace, parser: argparse.ArgumentParser
                 parser.error(f"--fine-tune: {path} held out other fields than fold {fold + 1} "
                              f"of this cross-validation (--folds {args.folds}, --seed "
                              f"{args.seed})")
-            starts[fold] = network
-            fine_tunes[fold] = {"from": metadata["model_version"],
-                                "learning_rate": args.learning_rate}
+            starts[fold], fine_tunes[fold] = network, _fine_tuned(metadata, args)
     if args.fine_tune_final:
         network, metadata = _loaded(args.fine_tune_final, "--fine-tune-final", parser)
-        starts[None] = network
-        fine_tunes[None] = {"from": metadata["model_version"],
-                            "learning_rate": args.learning_rate}
+        starts[None], fine_tunes[None] = network, _fine_tuned(metadata, args)
     return starts, fine_tunes
 
 

@@ -1500,6 +1500,8 @@ def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path:
 #: How many ways of joining the cells of a CSV row with too many :func:`_fitted_rows` tries
 #: (this tool's rule: four decimal commas among ten numbers give 210).
 MOST_JOINS = 512
+
+
 def _cells_problem(cells: int, names: int) -> str:
     """Why a CSV row of ``cells`` cells under ``names`` column names is refused."""
     if cells > names:

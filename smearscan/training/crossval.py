@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -125,45 +126,62 @@ def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
     folds = group_folds(points, k, seed=seed)
     points = points.subset(~points.border)
     point_fold = np.array([folds[str(g)] for g in points.group])
-    _FOLD_JOB = (data, points, folds, point_fold, epochs, seed, recipe,
-                 2 if limit else None, device, start or {}, learning_rate)
-    start = time.monotonic()
+    _FOLD_JOB = _FoldJob(data, points, folds, point_fold, epochs, seed, recipe,
+                         2 if limit else None, device, start or {}, learning_rate)
+    began = time.monotonic()
     jobs = list(range(k)) + ([None] if final else [])
     if workers > 1:
         context = multiprocessing.get_context("fork")
         with context.Pool(min(workers, len(jobs))) as pool:
             results = pool.imap_unordered(_fold_scores, jobs)
-            score, network, fold_networks = _gathered(results, point_fold, progress, start)
+            score, network, fold_networks = _gathered(results, point_fold, progress, began)
     else:
         torch.set_num_threads(min(torch.get_num_threads(), 2))
         score, network, fold_networks = _gathered(map(_fold_scores, jobs), point_fold,
-                                                  progress, start)
+                                                  progress, began)
     _FOLD_JOB = None
     return OutOfFold(score, points.name == "schistocyte", points.object < 0, point_fold,
                      points.group, points.field), network, fold_networks
 
 
+@dataclass(frozen=True)
+class _FoldJob:
+    """What every fold's :func:`_fold_scores` works on (the arguments of
+    :func:`cross_validate`, ``steps`` per epoch None for all)."""
+
+    data: CropSet
+    points: PointSet
+    folds: dict[str, int]
+    point_fold: np.ndarray
+    epochs: int
+    seed: int
+    recipe: Recipe
+    steps: int | None
+    device: str
+    start: dict[int | None, torch.nn.Module]
+    learning_rate: float
+
+
 #: What :func:`_fold_scores` works on, set by :func:`cross_validate` before forking so that the
 #: workers share the crops instead of receiving copies.
-_FOLD_JOB: tuple | None = None
+_FOLD_JOB: _FoldJob | None = None
 
 
 def _fold_scores(fold: int | None
                  ) -> tuple[int | None, tuple[np.ndarray | None, torch.nn.Module]]:
     """Train fold ``fold``'s model and score its held-out points; for None the final network
     (worker). Returns the fold and (its scores, its network)."""
-    (data, points, folds, point_fold, epochs, seed, recipe, steps, device, start,
-     learning_rate) = _FOLD_JOB
+    job = _FOLD_JOB
     if multiprocessing.parent_process() is not None:
         torch.set_num_threads(1)
-    network = fit_network(data, epochs=epochs, seed=seed, progress=False, recipe=recipe,
-                          steps_per_epoch=steps, device=device, start=start.get(fold),
-                          learning_rate=learning_rate,
-                          rows=np.flatnonzero(training_rows(data, folds, fold)))
+    network = fit_network(job.data, epochs=job.epochs, seed=job.seed, progress=False,
+                          recipe=job.recipe, steps_per_epoch=job.steps, device=job.device,
+                          start=job.start.get(fold), learning_rate=job.learning_rate,
+                          rows=np.flatnonzero(training_rows(job.data, job.folds, fold)))
     if fold is None:
         return None, (None, network)
-    return fold, (end_to_end_scores(network_model(network), points.subset(point_fold == fold)),
-                  network)
+    held = job.points.subset(job.point_fold == fold)
+    return fold, (end_to_end_scores(network_model(network), held), network)
 
 
 def _gathered(results, point_fold: np.ndarray, progress: bool, start: float

@@ -131,8 +131,9 @@ def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int
 
     ``data`` is what the network trained on (its ``train`` split) and was measured on; the
     other arguments are recorded in the file (see :func:`train_model`; ``version`` defaults to
-    :func:`local_version`; ``fine_tune``: the version the network was fine-tuned from and the
-    peak learning rate, :func:`fine_tuning`).
+    :func:`local_version`; ``fine_tune``: for a fine-tuned network, the ``training`` entries
+    ``fine_tuned_from`` (the start's version) and ``learning_rate`` (its peak, which replaces
+    a fresh training's).
     """
     version = _check_version(version) or local_version(limit)
     model = network_model(network)
@@ -157,7 +158,7 @@ def write_model(network: torch.nn.Module, data: CropSet, *, out: Path, seed: int
         "training": {"seed": seed, "epochs": epochs, "batch_size": BATCH_SIZE,
                      "learning_rate": LEARNING_RATE, "weight_decay": WEIGHT_DECAY,
                      "sampling_power": SAMPLING_POWER, "limit": limit,
-                     **recipe.as_metadata(), **fine_tuning(fine_tune),
+                     **recipe.as_metadata(), **(fine_tune or {}),
                      "data": "chula-rbc-12, bccd, pbc; split_fields seed 0 (0.7/0.15/0.15)"
                      if out_of_fold is None else f"{ALL_CHULA}; bccd and pbc train split "
                      "(split_fields seed 0, 0.7/0.15/0.15)",
@@ -178,7 +179,8 @@ def write_fold_model(network: torch.nn.Module, *, out: Path, fold: int, fields: 
     It carries the pooled out-of-fold schistocyte point (the threshold the shipped model uses)
     and, under ``training``, the fold and its held-out Chula fields; it has no NRBC or
     immature-granulocyte threshold (none was chosen for it), so it is not a model to ship.
-    Its version is ``{version}-fold-{K}`` (``version`` defaults to :func:`local_version`).
+    Its version is ``{version}-fold-{K}`` (``version`` defaults to :func:`local_version`);
+    ``fine_tune`` as for :func:`write_model`.
     """
     version = _check_version(version) or local_version()
     metadata = {
@@ -188,18 +190,9 @@ def write_fold_model(network: torch.nn.Module, *, out: Path, fold: int, fields: 
         "inference": {"symmetry_band": list(SYMMETRY_BAND)},
         "training": {"seed": seed, "epochs": epochs, "fold": fold + 1,
                      "held_out_fields": sorted(fields), **recipe.as_metadata(),
-                     **fine_tuning(fine_tune)},
+                     **(fine_tune or {})},
     }
     return save_model_atomic(out, network, metadata)
-
-
-def fine_tuning(fine_tune: dict[str, Any] | None) -> dict[str, Any]:
-    """A model file's ``training`` entries of a fine-tuned network (none for a fresh one):
-    ``fine_tuned_from`` (the start's model version) and its peak ``learning_rate``, which
-    replaces that of a fresh training; ``epochs`` are then those of the fine-tuning."""
-    if fine_tune is None:
-        return {}
-    return {"fine_tuned_from": fine_tune["from"], "learning_rate": fine_tune["learning_rate"]}
 
 
 def _architecture() -> dict[str, Any]:
