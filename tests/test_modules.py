@@ -83,13 +83,14 @@ def test_the_readme_module_graph_is_the_code():
 
 
 def test_every_sub_package_is_installed():
-    """A plain ``pip install .`` installs each sub-package: pyproject lists them by hand (the
-    shipped weights are mapped in as ``smearscan.models``), and a wheel built from it once lacked
-    ``classification`` and ``executor``."""
+    """A plain ``pip install .`` installs each sub-package, at any depth: pyproject lists them
+    by hand (the shipped weights are mapped in as ``smearscan.models``); a wheel built from it
+    once lacked ``classification`` and ``executor``, and later ``verdict.differential``, so
+    that ``smearscan verdict`` stopped with a traceback."""
     import tomllib
 
     listed = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
         "tool"]["setuptools"]["packages"]
-    found = ["smearscan"] + [f"smearscan.{path.parent.name}"
-                             for path in (ROOT / "smearscan").glob("*/__init__.py")]
+    found = [".".join(path.parent.relative_to(ROOT).parts)
+             for path in (ROOT / "smearscan").rglob("__init__.py")]
     assert sorted(listed) == sorted([*found, "smearscan.models"])
