@@ -1633,7 +1633,7 @@ def test_cancer_associated_waits_for_adamts13_to_be_more_than_possible():
     ("memcached", False),
 ])
 def test_only_a_drug_of_the_tools_list_is_called_a_cause(drug, known):
-    from smearscan.verdict.values import known_tma_drug
+    from smearscan.verdict.drugs import known_tma_drug
 
     assert known_tma_drug(drug) is known
 

@@ -201,7 +201,7 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
     """The smear findings and lab values of ``smearscan verdict``'s arguments."""
     from smearscan.labs import Labs, LabValueError, parse_labs, with_overrides
     from smearscan.verdict import UnresolvedBoundError, smear_findings_from_summary
-    from smearscan.verdict.values import show
+    from smearscan.verdict.readings import show
 
     recorded, notes, notice = Labs(), [], None
     if args.summary is not None:

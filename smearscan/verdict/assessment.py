@@ -45,8 +45,9 @@ from smearscan.verdict.findings import (
     smear_missing,
 )
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
+from smearscan.verdict.readings import anaemia_limit, show
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
-from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH, anaemia_limit, show
+from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH
 
 if TYPE_CHECKING:
     from smearscan.results import SlideSummary

@@ -14,6 +14,7 @@ from typing import Any
 
 from smearscan.labs import Labs
 from smearscan.slide_stats import LIMIT_PERCENT, REQUIRED_RBC, SlideResult, percentage_call
+from smearscan.verdict.readings import anaemia_limit, show
 from smearscan.verdict.scores import Score
 from smearscan.verdict.values import (
     ANAEMIA_RULE,
@@ -36,8 +37,6 @@ from smearscan.verdict.values import (
     RETICULOCYTES_RAISED,
     SCHISTOCYTE_RULE,
     Rule,
-    anaemia_limit,
-    show,
 )
 
 __all__ = ["Finding", "LabPicture", "SlideNotFoundError", "SmearFindings", "lab_picture",

@@ -25,13 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from smearscan.labs import Labs
-from smearscan.verdict.values import (
-    MARROW_RULE,
-    PLATELETS_LOW,
-    WBC_LOW,
-    anaemia_limit,
-    show,
-)
+from smearscan.verdict.readings import anaemia_limit, show
+from smearscan.verdict.values import MARROW_RULE, PLATELETS_LOW, WBC_LOW
 
 __all__ = ["MarrowAssessment", "marrow_assessment"]
 

@@ -1,4 +1,4 @@
-"""Every cut-off the verdict applies, with its source, and lab values as text.
+"""Every cut-off the verdict applies, with its source.
 
 This module owns the verdict's thresholds: each is a constant here and a :class:`Rule` in
 :data:`RULES`, which says whether it is a published standard (with the citation) or this tool's
@@ -9,25 +9,21 @@ call as given.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from smearscan.labs import (
     D_DIMER_RATIO_RANGE,
-    LAB_KEYS,
     PT_CONTROL_S,
     PT_INR_MARGIN,
     PT_ISI,
-    Labs,
     greatest_inr,
     least_inr,
 )
 from smearscan.slide_stats import LIMIT_PERCENT, REQUIRED_RBC, SOFT_EDGE_WIDTH_UM
 
-__all__ = ["RULES", "Rule", "anaemia_limit", "creatinine_umol", "d_dimer_ratio", "rules_markdown",
-           "show"]
+__all__ = ["RULES", "Rule", "rules_markdown"]
 
-# --- sources ------------------------------------------------------------------------------------
+# Sources, cited wherever a rule is shown.
 
 ICSH = "ICSH 2021 (Zini G, et al. Int J Lab Hematol 2021;43:1264-1271)"
 PLASMIC = "PLASMIC score (Bendapudi PK, et al. Lancet Haematol 2017;4(4):e157-e164)"
@@ -46,49 +42,7 @@ SEED_000 = "seed 000 (cancer-associated MAHA in breast cancer; CLINICAL.md)"
 SEED_002 = "seed 002 (bone-marrow metastasis of breast cancer; CLINICAL.md)"
 SEED_003 = "seed 003 (cytopenias with high B12 in a breast-cancer survivor; CLINICAL.md)"
 
-#: Drugs with reported evidence of causing TMA: generic name -> fragments matched inside the
-#: recorded name (lower case: the generic name's stem, so that spellings such as "gemcitabin"
-#: match, brand names and regimens that contain the drug). This tool's list, not exhaustive.
-#: Quinine, ciclosporin and tacrolimus were most of the reports with definite evidence
-#: (Al-Nouri 2015); gemcitabine, pentostatin, oxaliplatin, quinine and vancomycin were definite
-#: in the Oklahoma and Wisconsin series (Reese 2015); mitomycin C, VEGF inhibitors, interferon,
-#: carfilzomib and the thienopyridines are named in the same reviews. A name outside the list is
-#: not called a cause: it may be the patient's cancer treatment (seed 000).
-DRUGS_CAUSING_TMA: dict[str, tuple[str, ...]] = {
-    "quinine": ("quinin", "qualaquin", "tonic water"),
-    "ciclosporin": ("ciclospor", "cyclospor", "neoral", "sandimmun"),
-    "tacrolimus": ("tacrolim", "prograf", "advagraf", "envarsus"),
-    "gemcitabine": ("gemcitab", "gemzar"),
-    "mitomycin C": ("mitomycin", "mutamycin"),
-    "oxaliplatin": ("oxaliplat", "eloxatin", "folfox", "folfirinox", "xelox", "capox"),
-    "pentostatin": ("pentostat", "nipent"),
-    "vancomycin": ("vancomyc", "vancocin"),
-    "bevacizumab": ("bevacizu", "avastin"),
-    "VEGF tyrosine-kinase inhibitors": ("sunitinib", "sutent", "sorafenib", "nexavar",
-                                        "pazopanib", "votrient"),
-    "other VEGF inhibitors": ("aflibercept", "zaltrap", "ramucirumab", "cyramza"),
-    "interferon": ("interferon",),
-    "carfilzomib": ("carfilzomib", "kyprolis"),
-    "ticlopidine": ("ticlopid", "ticlid"),
-    "clopidogrel": ("clopidog", "plavix"),
-}
-
-#: Abbreviations of drugs of :data:`DRUGS_CAUSING_TMA` in oncology notes, matched as whole
-#: words only ("gem" inside "gemfibrozil" names no gemcitabine): GEM and regimens named after it
-#: (GemCis, GemCarbo), MMC for mitomycin C (QA 30 N3: "MMC" ranked below the cancer it causes
-#: TMA in). This tool's list.
-DRUG_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
-    "gemcitabine": ("gem", "gemcis", "gemcarbo", "gemcap"),
-    "mitomycin C": ("mmc",),
-}
-
-#: Drugs of :data:`DRUGS_CAUSING_TMA` that trigger an immune, ADAMTS13-deficient TTP, which
-#: plasma exchange treats: the thienopyridines (Bennett CL, et al. Ann Intern Med
-#: 1998;128:541-544; N Engl J Med 2000;342:1773-1777). The others cause TMA by direct toxicity
-#: or drug-dependent antibodies, which stopping the drug treats.
-DRUGS_TRIGGERING_TTP = ("ticlopidine", "clopidogrel")
-
-# --- cut-offs -----------------------------------------------------------------------------------
+# Cut-offs, each with its source or why it is this tool's own.
 
 PLASMIC_PLATELETS = 30.0  # x10^9/L, point when below
 PLASMIC_RETICULOCYTES = 2.5  # %, haemolysis when above
@@ -390,76 +344,3 @@ def rules_markdown() -> str:
     lines = ["| rule | value | standard or tool rule | source |", "|---|---|---|---|"]
     lines += [f"| {r.topic} | {r.value} | {kinds[r.kind]} | {r.source} |" for r in RULES]
     return "\n".join(lines)
-
-
-# --- values as text and derived values --------------------------------------------------------
-
-def tma_drugs_named(drug: bool | str) -> set[str]:
-    """The generic names of :data:`DRUGS_CAUSING_TMA` that a recorded ``drug_exposure`` names
-    (any spelling that contains one of their fragments, or one of their
-    :data:`DRUG_ABBREVIATIONS` as a word). A bare ``True`` names none."""
-    if isinstance(drug, bool):
-        return set()
-    name = drug.lower()
-    words = set(re.findall(r"[a-z0-9]+", name))
-    return {generic for generic, fragments in DRUGS_CAUSING_TMA.items()
-            if any(fragment in name for fragment in fragments)
-            or words & set(DRUG_ABBREVIATIONS.get(generic, ()))}
-
-
-def known_tma_drug(drug: bool | str) -> bool:
-    """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_CAUSING_TMA`. A bare
-    ``True`` names none: it is checked, not stopped, as a lab user on a cancer treatment may
-    answer yes (seed 000's trap: the anaemia blamed on chemotherapy)."""
-    return bool(tma_drugs_named(drug))
-
-
-def ttp_triggering_drug(drug: bool | str) -> bool:
-    """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_TRIGGERING_TTP`."""
-    return bool(tma_drugs_named(drug) & set(DRUGS_TRIGGERING_TTP))
-
-
-def show(key: str, value: object) -> str:
-    """A lab value with its unit, e.g. ``"82 x10^9/L"``; ``"missing"`` for ``None``."""
-    if value is None:
-        return "missing"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str):
-        return value
-    unit = LAB_KEYS[key].unit
-    return f"{value:g}{unit}" if unit in ("", "%") else f"{value:g} {unit}"
-
-
-def d_dimer_ratio(labs: Labs) -> float | None:
-    """D-dimer as a multiple of its ULN, or ``None``."""
-    if labs.d_dimer is None or labs.d_dimer_uln is None:
-        return None
-    return round(labs.d_dimer / labs.d_dimer_uln, 6)
-
-
-def creatinine_umol(labs: Labs) -> float | None:
-    """Creatinine in umol/L, or ``None``."""
-    if labs.creatinine is None:
-        return None
-    return round(labs.creatinine * UMOL_PER_MG_DL_CREATININE, 1)
-
-
-def creatinine_limit(labs: Labs) -> tuple[float, str]:
-    """The creatinine (mg/dL) above which it is raised in this patient, and whose limit it is:
-    the lab's own (``creatinine_uln``, for a child its age's) when given, else the adult one of
-    :data:`CREATININE_RAISED`."""
-    if labs.creatinine_uln is not None:
-        return labs.creatinine_uln, "the lab's upper limit"
-    if labs.sex == "male":
-        return CREATININE_RAISED["male"], "men"
-    return CREATININE_RAISED["female"], "women" if labs.sex else "women; sex not given"
-
-
-def anaemia_limit(labs: Labs) -> tuple[float, str]:
-    """The WHO 2011 haemoglobin limit (g/dL) for this patient and whom it is for."""
-    if labs.pregnancy:
-        return HEMOGLOBIN_LOW["pregnancy"], "pregnancy"
-    if labs.sex is not None:
-        return HEMOGLOBIN_LOW[labs.sex], "men" if labs.sex == "male" else "women"
-    return HEMOGLOBIN_LOW_UNKNOWN_SEX, "women; sex not given"

@@ -11,12 +11,8 @@ from smearscan.verdict.differential.cause import (
     severe_deficiency,
 )
 from smearscan.verdict.differential.drug import tma_drug_named
-from smearscan.verdict.values import (
-    ADAMTS13_NEGATIVE,
-    ADAMTS13_SEVERE,
-    SEED_000,
-    known_tma_drug,
-)
+from smearscan.verdict.drugs import known_tma_drug
+from smearscan.verdict.values import ADAMTS13_NEGATIVE, ADAMTS13_SEVERE, SEED_000
 
 MARROW_ADVICE = "bone-marrow examination (aspirate and trephine biopsy)"
 

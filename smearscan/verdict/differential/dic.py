@@ -6,13 +6,9 @@ from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import (
     Cause,
 )
+from smearscan.verdict.readings import show
 from smearscan.verdict.scores import Score, dic_underlying
-from smearscan.verdict.values import (
-    ISTH_FIBRINOGEN,
-    ISTH_OVERT_DIC,
-    ISTH_PT_S,
-    show,
-)
+from smearscan.verdict.values import ISTH_FIBRINOGEN, ISTH_OVERT_DIC, ISTH_PT_S
 
 
 def dic_cause(labs: Labs, isth: Score) -> Cause:

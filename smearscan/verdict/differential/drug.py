@@ -8,12 +8,8 @@ from smearscan.verdict.differential.cause import (
     adamts13_text,
     severe_deficiency,
 )
-from smearscan.verdict.values import (
-    DRUG_TMA,
-    DRUGS_CAUSING_TMA,
-    known_tma_drug,
-    tma_drugs_named,
-)
+from smearscan.verdict.drugs import DRUGS_CAUSING_TMA, known_tma_drug, tma_drugs_named
+from smearscan.verdict.values import DRUG_TMA
 
 
 def drug_name(labs: Labs) -> str:

@@ -11,21 +11,15 @@ from smearscan.verdict.differential.cause import (
     severe_deficiency,
 )
 from smearscan.verdict.findings import LabPicture, ldh_raised
-from smearscan.verdict.values import (
-    ADAMTS13_SEVERE,
-    HUS_CREATININE,
-    KDIGO_AKI,
-    PLATELETS_LOW,
-    creatinine_limit,
-    show,
-)
+from smearscan.verdict.readings import creatinine_limit, show
+from smearscan.verdict.values import ADAMTS13_SEVERE, HUS_CREATININE, KDIGO_AKI, PLATELETS_LOW
 
 
 def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
               adult: bool = True) -> Cause:
     """With MAHA and ADAMTS13 not severely low: creatinine >= 2.0 mg/dL -> suspected (possible
     while ADAMTS13 is unknown or MAHA is not likely); raised but under 2.0 -> possible; not
-    raised (:func:`~smearscan.verdict.values.creatinine_limit`) -> unlikely, possible with
+    raised (:func:`~smearscan.verdict.readings.creatinine_limit`) -> unlikely, possible with
     diarrhoea recorded (STEC-HUS: the kidney injury can come days later)
     (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). The limit is the lab's own
     (``creatinine_uln``) when given. Not an adult, without it: possible at or over 2 mg/dL,
@@ -102,7 +96,7 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
 
 def _kidney_or_gut(labs: Labs, adult: bool) -> list[str]:
     """What points to HUS beyond the MAHA picture: a raised creatinine (over this patient's
-    limit, :func:`~smearscan.verdict.values.creatinine_limit`; not an adult without the lab's
+    limit, :func:`~smearscan.verdict.readings.creatinine_limit`; not an adult without the lab's
     limit: 2 mg/dL or more) and diarrhoea recorded."""
     creatinine, signs = labs.creatinine, []
     if creatinine is not None:

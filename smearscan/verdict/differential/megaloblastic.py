@@ -7,6 +7,7 @@ from smearscan.verdict.differential.cause import (
     Cause,
 )
 from smearscan.verdict.findings import LabPicture
+from smearscan.verdict.readings import show
 from smearscan.verdict.values import (
     B12_DEFICIENT,
     BSH_COBALAMIN,
@@ -14,7 +15,6 @@ from smearscan.verdict.values import (
     MACROCYTOSIS_MCV,
     NORMAL_HAEMATOCRIT,
     RETICULOCYTES_RAISED,
-    show,
 )
 
 

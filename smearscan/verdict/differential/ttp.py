@@ -11,6 +11,7 @@ from smearscan.verdict.differential.cause import (
     Cause,
     adamts13_text,
 )
+from smearscan.verdict.drugs import ttp_triggering_drug
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     LabPicture,
@@ -18,6 +19,7 @@ from smearscan.verdict.findings import (
     ldh_raised,
     ttp_open_despite_dat,
 )
+from smearscan.verdict.readings import show
 from smearscan.verdict.scores import Score, french_unvalidated_context, plasmic_context
 from smearscan.verdict.values import (
     ADAMTS13_NEGATIVE,
@@ -30,8 +32,6 @@ from smearscan.verdict.values import (
     PLASMIC_INTERMEDIATE,
     PLASMIC_PLATELETS,
     PLATELETS_LOW,
-    show,
-    ttp_triggering_drug,
 )
 
 #: Treatment while ADAMTS13 is not shown to be severely deficient (ISTH 2020).
@@ -329,7 +329,7 @@ def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, s
 
 def _ttp_trigger(labs: Labs) -> bool:
     """A recorded trigger of an immune TTP: pregnancy, an obstetric complication, or a drug of
-    :data:`~smearscan.verdict.values.DRUGS_TRIGGERING_TTP` (ticlopidine, clopidogrel)."""
+    :data:`~smearscan.verdict.drugs.DRUGS_TRIGGERING_TTP` (ticlopidine, clopidogrel)."""
     return bool(labs.pregnancy or labs.obstetric_complication or
                 (labs.drug_exposure and ttp_triggering_drug(labs.drug_exposure)))
 

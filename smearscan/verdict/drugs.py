@@ -1,0 +1,76 @@
+"""Drugs that cause TMA, and which of them a recorded ``drug_exposure`` names.
+
+This tool's list (not exhaustive), with the reviews it comes from; a drug outside it is not
+called a cause.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Drugs with reported evidence of causing TMA: generic name -> fragments matched inside the
+#: recorded name (lower case: the generic name's stem, so that spellings such as "gemcitabin"
+#: match, brand names and regimens that contain the drug). This tool's list, not exhaustive.
+#: Quinine, ciclosporin and tacrolimus were most of the reports with definite evidence
+#: (Al-Nouri 2015); gemcitabine, pentostatin, oxaliplatin, quinine and vancomycin were definite
+#: in the Oklahoma and Wisconsin series (Reese 2015); mitomycin C, VEGF inhibitors, interferon,
+#: carfilzomib and the thienopyridines are named in the same reviews. A name outside the list is
+#: not called a cause: it may be the patient's cancer treatment (seed 000).
+DRUGS_CAUSING_TMA: dict[str, tuple[str, ...]] = {
+    "quinine": ("quinin", "qualaquin", "tonic water"),
+    "ciclosporin": ("ciclospor", "cyclospor", "neoral", "sandimmun"),
+    "tacrolimus": ("tacrolim", "prograf", "advagraf", "envarsus"),
+    "gemcitabine": ("gemcitab", "gemzar"),
+    "mitomycin C": ("mitomycin", "mutamycin"),
+    "oxaliplatin": ("oxaliplat", "eloxatin", "folfox", "folfirinox", "xelox", "capox"),
+    "pentostatin": ("pentostat", "nipent"),
+    "vancomycin": ("vancomyc", "vancocin"),
+    "bevacizumab": ("bevacizu", "avastin"),
+    "VEGF tyrosine-kinase inhibitors": ("sunitinib", "sutent", "sorafenib", "nexavar",
+                                        "pazopanib", "votrient"),
+    "other VEGF inhibitors": ("aflibercept", "zaltrap", "ramucirumab", "cyramza"),
+    "interferon": ("interferon",),
+    "carfilzomib": ("carfilzomib", "kyprolis"),
+    "ticlopidine": ("ticlopid", "ticlid"),
+    "clopidogrel": ("clopidog", "plavix"),
+}
+
+#: Abbreviations of drugs of :data:`DRUGS_CAUSING_TMA` in oncology notes, matched as whole
+#: words only ("gem" inside "gemfibrozil" names no gemcitabine): GEM and regimens named after it
+#: (GemCis, GemCarbo), MMC for mitomycin C (QA 30 N3: "MMC" ranked below the cancer it causes
+#: TMA in). This tool's list.
+DRUG_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "gemcitabine": ("gem", "gemcis", "gemcarbo", "gemcap"),
+    "mitomycin C": ("mmc",),
+}
+
+#: Drugs of :data:`DRUGS_CAUSING_TMA` that trigger an immune, ADAMTS13-deficient TTP, which
+#: plasma exchange treats: the thienopyridines (Bennett CL, et al. Ann Intern Med
+#: 1998;128:541-544; N Engl J Med 2000;342:1773-1777). The others cause TMA by direct toxicity
+#: or drug-dependent antibodies, which stopping the drug treats.
+DRUGS_TRIGGERING_TTP = ("ticlopidine", "clopidogrel")
+
+
+def tma_drugs_named(drug: bool | str) -> set[str]:
+    """The generic names of :data:`DRUGS_CAUSING_TMA` that a recorded ``drug_exposure`` names
+    (any spelling that contains one of their fragments, or one of their
+    :data:`DRUG_ABBREVIATIONS` as a word). A bare ``True`` names none."""
+    if isinstance(drug, bool):
+        return set()
+    name = drug.lower()
+    words = set(re.findall(r"[a-z0-9]+", name))
+    return {generic for generic, fragments in DRUGS_CAUSING_TMA.items()
+            if any(fragment in name for fragment in fragments)
+            or words & set(DRUG_ABBREVIATIONS.get(generic, ()))}
+
+
+def known_tma_drug(drug: bool | str) -> bool:
+    """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_CAUSING_TMA`. A bare
+    ``True`` names none: it is checked, not stopped, as a lab user on a cancer treatment may
+    answer yes (seed 000's trap: the anaemia blamed on chemotherapy)."""
+    return bool(tma_drugs_named(drug))
+
+
+def ttp_triggering_drug(drug: bool | str) -> bool:
+    """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_TRIGGERING_TTP`."""
+    return bool(tma_drugs_named(drug) & set(DRUGS_TRIGGERING_TTP))

@@ -1,0 +1,58 @@
+"""A patient's lab values as the verdict reads them: as text with their units, derived values
+(D-dimer x ULN, creatinine in umol/L), and the limits that apply to this patient."""
+
+from __future__ import annotations
+
+from smearscan.labs import LAB_KEYS, Labs
+from smearscan.verdict.values import (
+    CREATININE_RAISED,
+    HEMOGLOBIN_LOW,
+    HEMOGLOBIN_LOW_UNKNOWN_SEX,
+    UMOL_PER_MG_DL_CREATININE,
+)
+
+
+def show(key: str, value: object) -> str:
+    """A lab value with its unit, e.g. ``"82 x10^9/L"``; ``"missing"`` for ``None``."""
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    unit = LAB_KEYS[key].unit
+    return f"{value:g}{unit}" if unit in ("", "%") else f"{value:g} {unit}"
+
+
+def d_dimer_ratio(labs: Labs) -> float | None:
+    """D-dimer as a multiple of its ULN, or ``None``."""
+    if labs.d_dimer is None or labs.d_dimer_uln is None:
+        return None
+    return round(labs.d_dimer / labs.d_dimer_uln, 6)
+
+
+def creatinine_umol(labs: Labs) -> float | None:
+    """Creatinine in umol/L, or ``None``."""
+    if labs.creatinine is None:
+        return None
+    return round(labs.creatinine * UMOL_PER_MG_DL_CREATININE, 1)
+
+
+def creatinine_limit(labs: Labs) -> tuple[float, str]:
+    """The creatinine (mg/dL) above which it is raised in this patient, and whose limit it is:
+    the lab's own (``creatinine_uln``, for a child its age's) when given, else the adult one of
+    :data:`CREATININE_RAISED`."""
+    if labs.creatinine_uln is not None:
+        return labs.creatinine_uln, "the lab's upper limit"
+    if labs.sex == "male":
+        return CREATININE_RAISED["male"], "men"
+    return CREATININE_RAISED["female"], "women" if labs.sex else "women; sex not given"
+
+
+def anaemia_limit(labs: Labs) -> tuple[float, str]:
+    """The WHO 2011 haemoglobin limit (g/dL) for this patient and whom it is for."""
+    if labs.pregnancy:
+        return HEMOGLOBIN_LOW["pregnancy"], "pregnancy"
+    if labs.sex is not None:
+        return HEMOGLOBIN_LOW[labs.sex], "men" if labs.sex == "male" else "women"
+    return HEMOGLOBIN_LOW_UNKNOWN_SEX, "women; sex not given"

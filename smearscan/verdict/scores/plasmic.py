@@ -1,0 +1,70 @@
+"""PLASMIC score (Bendapudi PK, et al. Lancet Haematol 2017;4(4):e157-e164); cut-offs and the
+source in :mod:`smearscan.verdict.values`."""
+
+from __future__ import annotations
+
+from smearscan.labs import Labs
+from smearscan.verdict.readings import show
+from smearscan.verdict.scores.score import Score, ScoreItem, below, range_risk, scored_item
+from smearscan.verdict.values import (
+    HAPTOGLOBIN_UNDETECTABLE,
+    PLASMIC,
+    PLASMIC_CREATININE,
+    PLASMIC_HIGH,
+    PLASMIC_INDIRECT_BILIRUBIN,
+    PLASMIC_INR,
+    PLASMIC_INTERMEDIATE,
+    PLASMIC_MCV,
+    PLASMIC_PLATELETS,
+    PLASMIC_RETICULOCYTES,
+)
+
+
+def _plasmic_haemolysis(labs: Labs) -> ScoreItem:
+    """One point for reticulocytes > 2.5%, undetectable haptoglobin or indirect bilirubin > 2.0
+    mg/dL; 0 only when all three are measured and none qualifies."""
+    tests = [
+        ("reticulocytes", labs.reticulocytes, lambda v: v > PLASMIC_RETICULOCYTES),
+        ("haptoglobin", labs.haptoglobin, lambda v: v < HAPTOGLOBIN_UNDETECTABLE),
+        ("indirect_bilirubin", labs.indirect_bilirubin,
+         lambda v: v > PLASMIC_INDIRECT_BILIRUBIN),
+    ]
+    value = ", ".join(f"{key.replace('_', ' ')} {show(key, v)}" for key, v, _ in tests)
+    measured = [met(v) for _, v, met in tests if v is not None]
+    points = 1 if any(measured) else (0 if len(measured) == len(tests) else None)
+    item = (f"haemolysis (reticulocytes > {PLASMIC_RETICULOCYTES:g}%, undetectable haptoglobin "
+            f"< {HAPTOGLOBIN_UNDETECTABLE:g} g/L [this tool's detection limit], or indirect "
+            f"bilirubin > {PLASMIC_INDIRECT_BILIRUBIN:g} mg/dL)")
+    return ScoreItem(item, value, points, 1)
+
+
+def _absentscored_item(item: str, key: str, present: bool | None) -> ScoreItem:
+    """A point for a finding's absence, its value shown as the finding ("active cancer: yes"),
+    not as an answer to the item's negative wording ("no active cancer: yes" reads as none)."""
+    value = "missing" if present is None else f"{key.replace('_', ' ')}: {show(key, present)}"
+    return ScoreItem(item, value, None if present is None else int(not present), 1)
+
+
+def _plasmic_risk(points: int) -> str:
+    if points >= PLASMIC_HIGH:
+        return "high"
+    return "intermediate" if points == PLASMIC_INTERMEDIATE else "low"
+
+
+def plasmic_score(labs: Labs) -> Score:
+    """PLASMIC score (Bendapudi 2017): seven items of one point; 0-4 low, 5 intermediate,
+    6-7 high risk of severe ADAMTS13 deficiency. A metastatic cancer is an active one."""
+    items = (
+        scored_item(f"platelets < {PLASMIC_PLATELETS:g} x10^9/L", "platelets", labs.platelets,
+              below(PLASMIC_PLATELETS)),
+        _plasmic_haemolysis(labs),
+        _absentscored_item("no active cancer (treated within the past year)", "active_cancer",
+                     labs.cancer_active),
+        _absentscored_item("no solid-organ or stem-cell transplant", "transplant", labs.transplant),
+        scored_item(f"MCV < {PLASMIC_MCV:g} fL", "mcv", labs.mcv, below(PLASMIC_MCV)),
+        scored_item(f"INR < {PLASMIC_INR:g}", "inr", labs.inr, below(PLASMIC_INR)),
+        scored_item(f"creatinine < {PLASMIC_CREATININE:g} mg/dL", "creatinine", labs.creatinine,
+              below(PLASMIC_CREATININE)),
+    )
+    return Score(PLASMIC, items, range_risk(items, _plasmic_risk),
+                 ("validated for patients with thrombocytopenia and schistocytes",))
