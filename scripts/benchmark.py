@@ -330,7 +330,7 @@ def slide_stage_times(paths: list[Path], classify: bool, model_path: Path | None
     Uses the batch module's slide functions; when they fail with the classifier, measures them
     without it and says so.
     """
-    from smearscan.batch import RunOptions, resume, summary
+    from smearscan.batch import RunOptions, resume, write_merged_outputs
     from smearscan.batch import run as batch
     from smearscan.loading import Slide
     from smearscan.pipeline import analyse_field
@@ -351,7 +351,7 @@ def slide_stage_times(paths: list[Path], classify: bool, model_path: Path | None
                 slide, iter(r), None, o, None, None))
             both, outcome = _timed(lambda o=options, r=results, out=out: batch.finish_slide(
                 slide, iter(r), out, o, None, resume.fingerprint(slide, o)))
-            merged, _ = _timed(lambda out=out, c=outcome: summary.write_merged_outputs(
+            merged, _ = _timed(lambda out=out, c=outcome: write_merged_outputs(
                 out, [c], []))
         except Exception as error:  # noqa: BLE001 - report it and carry on
             reason = str(error).splitlines()[0][:160] if str(error) else ""

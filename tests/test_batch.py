@@ -10,17 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from smearscan.batch.merged import write_merged_outputs
 from smearscan.batch.naming import field_stems, named_slides, safe_name, source_of
 from smearscan.batch.outcome import SlideOutcome
 from smearscan.batch.resume import read_record, record_digest, sealed
-from smearscan.batch.summary import (
-    GALLERY_LIMIT,
-    THUMBNAIL_LIMIT,
-    SlideBuilder,
-    SummaryFileError,
-    read_summary_file,
-    write_merged_outputs,
-)
+from smearscan.batch.summary import GALLERY_LIMIT, THUMBNAIL_LIMIT, SlideBuilder
+from smearscan.batch.summary_file import SummaryFileError, read_summary_file
 from smearscan.loading import Slide
 from smearscan.outputs import jpeg_bytes, read_csv_rows
 from smearscan.report import slide_report_html

@@ -17,8 +17,8 @@ files as its fields stream in and merges the folder's outputs, :mod:`~smearscan.
 writes a slide's report again on its signed-off review.
 """
 
+from smearscan.batch.merged import write_merged_outputs
 from smearscan.batch.outcome import RunOptions, SlideOutcome
 from smearscan.batch.run import analyse_slides
-from smearscan.batch.summary import write_merged_outputs
 
 __all__ = ["RunOptions", "SlideOutcome", "analyse_slides", "write_merged_outputs"]

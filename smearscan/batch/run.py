@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from smearscan import default_model_path
+from smearscan.batch.merged import write_merged_outputs
 from smearscan.batch.naming import field_stems, moved_note, named_slides, source_of
 from smearscan.batch.outcome import RunOptions, SlideOutcome
 from smearscan.batch.resume import (
@@ -30,7 +31,7 @@ from smearscan.batch.resume import (
     resumed_outcome,
     sealed,
 )
-from smearscan.batch.summary import SlideBuilder, write_merged_outputs, write_slide_cells
+from smearscan.batch.summary import SlideBuilder, write_slide_cells
 from smearscan.errors import LabValueError, SmearscanError, counted_names
 from smearscan.executor import Executor, LocalPool
 from smearscan.loading import Slide, field_pixels, special_file_reason

@@ -1,4 +1,5 @@
-"""A slide's summary and files, built as its fields stream in; the folder's merged outputs.
+"""A slide's summary and files, built as its fields stream in (the folder's merged outputs:
+:mod:`smearscan.batch.merged`).
 
 Memory stays flat over a long slide: each field's cells go to the slide's ``cells.csv`` as they
 arrive and only three small columns (class, shape, border; one byte per cell) are kept for the
@@ -8,13 +9,9 @@ slide statistics; the report keeps at most :data:`GALLERY_LIMIT` review cells pe
 
 from __future__ import annotations
 
-import csv
 import heapq
-import io
-import json
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -22,17 +19,10 @@ from urllib.parse import quote
 
 import numpy as np
 
-from smearscan import __version__
-from smearscan.batch.outcome import SlideOutcome
-from smearscan.batch.resume import recorded_fingerprints, recorded_sources
-from smearscan.loading import natural_key
 from smearscan.outputs import (
     atomic_text_file,
     columns_csv_text,
-    csv_text,
     write_bytes_atomic,
-    write_json_atomic,
-    write_text_atomic,
 )
 from smearscan.overlap import FieldCentres, field_centres, overlapping_fields
 from smearscan.render import REVIEW_CLASSES
@@ -44,7 +34,6 @@ from smearscan.results import (
     SlideSummary,
     slide_statistics,
 )
-from smearscan.review.reviews import REVIEWED_CLASS
 
 ERROR_HEADER = ("slide", "image", "error")
 #: Review cells shown per class in a slide's report (most probable first); the rest are counted
@@ -52,7 +41,7 @@ ERROR_HEADER = ("slide", "image", "error")
 GALLERY_LIMIT = 100
 #: Field pictures shown in a slide's report, each a JPEG file beside it; the rest are counted.
 THUMBNAIL_LIMIT = 48
-_EMPTY_CELLS_CSV = "slide,image\n"
+EMPTY_CELLS_CSV = "slide,image\n"
 #: The folder beside a slide's report holding its field pictures.
 FIELD_PICTURES = "fields"
 
@@ -212,7 +201,7 @@ class SlideBuilder:
     def finish_cells(self) -> None:
         """Close ``cells.csv``: a slide without cells gets the header only."""
         if self.cells is not None and self.header is None:
-            self.cells.write(_EMPTY_CELLS_CSV)
+            self.cells.write(EMPTY_CELLS_CSV)
 
     def report_parts(self) -> ReportParts:
         """The bounded gallery (most probable first) and field pictures."""
@@ -267,143 +256,3 @@ def gallery_group(label: str, total: int, shown: list[ReviewCell]) -> dict:
 def write_slide_cells(folder: Path | None):
     """The slide's ``cells.csv`` as an atomically written file, or None without an output."""
     return atomic_text_file(folder / "cells.csv") if folder is not None else None
-
-
-# ----------------------------------------------------------------------------- merged outputs
-
-
-def write_merged_outputs(out: Path, outcomes: list[SlideOutcome],
-                         problems: Sequence[tuple[str, str, str]] = ()) -> None:
-    """Write ``cells.csv``, ``summary.json`` and ``errors.csv`` over ``outcomes`` (every slide
-    the folder holds, in name order), plus ``problems`` about the folder itself.
-
-    An outcome's cells are its ``cells_csv`` text when it has one, else its slide's
-    ``cells.csv``, streamed from disk.
-    """
-    outcomes = sorted(outcomes, key=lambda o: natural_key(o.name))
-    _write_merged_cells(out, outcomes)
-    errors = [e for o in outcomes for e in o.errors] + list(problems)
-    write_text_atomic(out / "errors.csv", csv_text(ERROR_HEADER, errors))
-    recorded = (recorded_sources(recorded_fingerprints(out)) if any(not o.source for o in outcomes)
-                else {})
-    write_json_atomic(out / "summary.json", {
-        "smearscan_version": __version__,
-        "model": next((o.model for o in outcomes if o.model is not None), None),
-        "sources": {o.name: o.source or recorded.get(o.name) for o in outcomes},
-        "slides": {o.name: o.summary.to_dict() for o in outcomes},
-    })
-
-
-def _write_merged_cells(out: Path, outcomes: list[SlideOutcome]) -> None:
-    """The slides' cells one after another. Slides written with other columns (an earlier run
-    without the classifier) are aligned to the widest header; classified cells always have
-    the ``reviewed_class`` column (empty until ``smearscan review`` signs the slide off)."""
-    headers = [_header(_cells_text(out, o)) for o in outcomes]
-    columns: list[str] = []
-    for header in headers:
-        columns += [c for c in header if c not in columns]
-    if "class" in columns and REVIEWED_CLASS not in columns:
-        columns.append(REVIEWED_CLASS)
-    columns = columns or ["slide", "image", "cell_id"]
-    with atomic_text_file(out / "cells.csv") as merged:
-        merged.write(",".join(columns) + "\n")
-        for outcome, header in zip(outcomes, headers, strict=True):
-            if header:
-                with _cells_text(out, outcome) as handle:
-                    _copy_rows(handle, header, columns, merged)
-
-
-def _cells_text(out: Path, outcome: SlideOutcome) -> TextIO:
-    if outcome.cells_csv is not None:
-        return io.StringIO(outcome.cells_csv, newline="")
-    return open(out / "slides" / outcome.name / "cells.csv", newline="", encoding="utf-8",
-                errors="surrogateescape")
-
-
-def _header(handle: TextIO) -> list[str]:
-    with handle:
-        header = next(csv.reader(handle), [])
-    return header if header != _EMPTY_CELLS_CSV.strip().split(",") else []
-
-
-def _copy_rows(handle: TextIO, header: list[str], columns: list[str], merged: TextIO) -> None:
-    handle.readline()
-    if header == columns:
-        for block in iter(lambda: handle.read(1 << 20), ""):
-            merged.write(block)
-        return
-    writer = csv.writer(merged, lineterminator="\n")
-    for row in csv.DictReader(handle, fieldnames=header):
-        writer.writerow([row.get(c, "") for c in columns])
-
-
-# ----------------------------------------------------------------------------- reading back
-
-
-class SummaryFileError(ValueError):
-    """A ``summary.json`` that is not one smearscan wrote; one line naming the file and key."""
-
-
-#: Per slide, the sections the verdict reads and the type of each value in them.
-_SLIDE_SECTIONS = {
-    "schistocytes": {"percent": "number", "ci95": "interval", "rbc_counted": "count",
-                     "less_specific": "bool", "limit_percent": "number"},
-    "nrbc": {"present": "bool"},
-    "leukoerythroblastic": {"finding": "text"},
-    "morphology": {"teardrop_percent": "number"},
-}
-
-
-def read_summary_file(path: Path) -> dict:
-    """Read a ``summary.json`` and check the parts a MAHA verdict reads.
-
-    Raises
-    ------
-    SummaryFileError
-        One line naming the file and the first key whose value is missing or of the wrong
-        type (a ``ValueError``: the CLI's usage error, exit 2).
-    """
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise SummaryFileError(f"{path}: not a readable summary.json ({reason})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("slides"), dict):
-        raise SummaryFileError(f"{path}: not a smearscan summary.json (no \"slides\" object)")
-    for name, slide in data["slides"].items():
-        _check_slide(path, name, slide)
-    return data
-
-
-def _check_slide(path: Path, name: str, slide: object) -> None:
-    where = f"{path}: slide {name!r}"
-    if not isinstance(slide, dict):
-        raise SummaryFileError(f"{where} is not an object")
-    for section, keys in _SLIDE_SECTIONS.items():
-        values = slide.get(section)
-        if values is None:
-            continue
-        if not isinstance(values, dict):
-            raise SummaryFileError(f"{where}: {section} is not an object")
-        for key, kind in keys.items():
-            if values.get(key) is not None and not _is_kind(values[key], kind):
-                raise SummaryFileError(f"{where}: {section}.{key} is not {_KIND_TEXT[kind]} "
-                                       f"({values[key]!r:.40})")
-
-
-_KIND_TEXT = {"number": "a finite number", "interval": "a pair of numbers [low, high]",
-              "count": "a whole number >= 0", "bool": "true or false", "text": "text"}
-
-
-def _is_kind(value: object, kind: str) -> bool:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == "number":
-        return number and math.isfinite(value)
-    if kind == "interval":
-        return (isinstance(value, list) and len(value) == 2
-                and all(_is_kind(v, "number") for v in value) and value[0] <= value[1])
-    if kind == "count":
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    if kind == "bool":
-        return isinstance(value, bool)
-    return isinstance(value, str)

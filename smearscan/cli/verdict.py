@@ -416,7 +416,7 @@ def _recorded_labs(summary: dict, slide: str, path: Path) -> tuple[Labs, str | N
 
 
 def _read_json(path: Path) -> dict:
-    from smearscan.batch.summary import read_summary_file
+    from smearscan.batch.summary_file import read_summary_file
 
     return read_summary_file(path)
 
