@@ -818,7 +818,8 @@ def _corrected(
     fpr_se = operating.get("false_positive_rate_se", 0.0)
     low, high = rogan_gladen_interval(raw.count, raw.denominator, sens, fpr, sens_se, fpr_se)
     source = operating.get("estimate", "validation")
-    text = f"Rogan-Gladen with sensitivity {sens:g}, false-positive rate {fpr:g} ({source})"
+    text = (f"Rogan-Gladen with sensitivity {sens:.3g}, false-positive rate {fpr:.2g} "
+            f"({source})")
     if sens_se or fpr_se:
         text += (f"; the interval also carries their uncertainty for new fields (standard "
                  f"errors {sens_se:.2g} and {fpr_se:.2g}; delta method, combined with the "
@@ -1104,7 +1105,7 @@ def _seen_beyond_error(
         return k > 0, f"{name}: {k} seen; no false-positive rate known, so no correction"
     fpr = operating["false_positive_rate"]
     negatives = operating.get("validation_negatives")
-    rate_text = f"false-positive rate {fpr:g}"
+    rate_text = f"false-positive rate {fpr:.2g}"
     if negatives:
         # A validation rate of 0 of 4,067 is not a rate of 0: take its Wilson 95% upper bound,
         # so that a single call is not a finding merely because validation saw no false one.

@@ -743,7 +743,7 @@ def test_a_signed_off_review_is_the_count_of_the_verdict_report_and_table(result
                               "sensitivity (Rogan-Gladen)); red cells counted: 1073; cells "
                               "reviewed and signed off by A. Tech")
     assert review["schistocytes"]["correction"].startswith(
-        "Rogan-Gladen with sensitivity 0.61658, false-positive rate 0 (")
+        "Rogan-Gladen with sensitivity 0.617, false-positive rate 0 (")
     assert "false-positive rate 0 after the review, which checked every call (this tool's " \
         "rule)" in review["schistocytes"]["correction"]
     html = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
