@@ -57,6 +57,8 @@ HAPTOGLOBIN_UNDETECTABLE = 0.1  # g/L, the usual detection limit of immunoturbid
 ISTH_OVERT_DIC = 5  # total at or above: compatible with overt DIC
 ISTH_FIBRINOGEN = 1.0  # g/L, point when below
 ISTH_PT_S = (3.0, 6.0)  # s over control: 1 point from the first, 2 from the second
+ISTH_PLATELETS = (100.0, 50.0)  # x10^9/L: 1 point under the first, 2 under the second
+ISTH_D_DIMER_ULN = (3.0, 7.0)  # x ULN: 2 points over the first, 3 over the second
 
 FRENCH_PLATELETS = 30.0  # x10^9/L, criterion when at or below
 FRENCH_CREATININE_UMOL = 200.0  # umol/L (2.26 mg/dL), criterion when at or below
@@ -195,9 +197,13 @@ UNDETECTABLE_RULE = _rule(
     "haptoglobin undetectable (PLASMIC)", f"< {HAPTOGLOBIN_UNDETECTABLE:g} g/L",
     "the usual detection limit of immunoturbidimetric assays", standard=False)
 ISTH_DIC_RULE = _rule(
-    "ISTH overt DIC", "platelets >= 100/50-<100/<50 -> 0/1/2; D-dimer x ULN <= 3/>3-<=7/>7 -> "
-    "0/2/3; PT prolongation < 3/3-<6/>=6 s -> 0/1/2; fibrinogen >= 1.0/<1.0 g/L -> 0/1; total "
-    f">= {ISTH_OVERT_DIC} overt DIC, only with an underlying disorder (sepsis, cancer, trauma, "
+    "ISTH overt DIC", f"platelets >= {ISTH_PLATELETS[0]:g}/{ISTH_PLATELETS[1]:g}-"
+    f"<{ISTH_PLATELETS[0]:g}/<{ISTH_PLATELETS[1]:g} -> 0/1/2; D-dimer x ULN "
+    f"<= {ISTH_D_DIMER_ULN[0]:g}/>{ISTH_D_DIMER_ULN[0]:g}-<={ISTH_D_DIMER_ULN[1]:g}/"
+    f">{ISTH_D_DIMER_ULN[1]:g} -> 0/2/3; PT prolongation < {ISTH_PT_S[0]:g}/{ISTH_PT_S[0]:g}-"
+    f"<{ISTH_PT_S[1]:g}/>={ISTH_PT_S[1]:g} s -> 0/1/2; fibrinogen >= {ISTH_FIBRINOGEN:.1f}/"
+    f"<{ISTH_FIBRINOGEN:.1f} g/L -> 0/1; total >= {ISTH_OVERT_DIC} overt DIC, only with an "
+    "underlying disorder (sepsis, cancer, trauma, "
     "obstetric complication)", ISTH_DIC)
 INR_RULE = _rule(
     "INR without PT seconds", "not converted to PT seconds (INR 1.3-1.49 can be 3-6 s, one "

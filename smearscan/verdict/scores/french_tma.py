@@ -45,7 +45,7 @@ def french_score(labs: Labs) -> Score:
     umol = creatinine_umol(labs)
     items = (
         scored_item(f"platelets <= {FRENCH_PLATELETS:g} x10^9/L", "platelets", labs.platelets,
-              lambda value: int(value <= FRENCH_PLATELETS)),
+                    lambda value: int(value <= FRENCH_PLATELETS)),
         ScoreItem(f"creatinine <= {FRENCH_CREATININE_UMOL:g} umol/L (2.26 mg/dL)",
                   "missing" if umol is None else f"{umol:g} umol/L",
                   None if umol is None else int(umol <= FRENCH_CREATININE_UMOL), 1),

@@ -13,15 +13,22 @@ from smearscan.verdict.scores.score import (
     range_risk,
     scored_item,
 )
-from smearscan.verdict.values import ISTH_DIC, ISTH_FIBRINOGEN, ISTH_OVERT_DIC, ISTH_PT_S
+from smearscan.verdict.values import (
+    ISTH_D_DIMER_ULN,
+    ISTH_DIC,
+    ISTH_FIBRINOGEN,
+    ISTH_OVERT_DIC,
+    ISTH_PLATELETS,
+    ISTH_PT_S,
+)
 
 
 def _isth_platelets(platelets: float) -> int:
-    return 0 if platelets >= 100 else 1 if platelets >= 50 else 2
+    return 0 if platelets >= ISTH_PLATELETS[0] else 1 if platelets >= ISTH_PLATELETS[1] else 2
 
 
 def _isth_d_dimer(ratio: float) -> int:
-    return 0 if ratio <= 3 else 2 if ratio <= 7 else 3
+    return 0 if ratio <= ISTH_D_DIMER_ULN[0] else 2 if ratio <= ISTH_D_DIMER_ULN[1] else 3
 
 
 def _isth_pt(seconds: float) -> int:
@@ -50,16 +57,17 @@ def isth_dic_score(labs: Labs) -> Score:
     <= 3/>3-<=7/>7 -> 0/2/3; PT prolongation < 3/3-<6/>=6 s -> 0/1/2; fibrinogen >= 1.0/<1.0 g/L
     -> 0/1. A total >= 5 is compatible with overt DIC, only with an underlying disorder."""
     ratio = d_dimer_ratio(labs)
+    (high, low), (near, far), (short, long) = ISTH_PLATELETS, ISTH_D_DIMER_ULN, ISTH_PT_S
     items = (
-        scored_item("platelets (>= 100 / 50 to < 100 / < 50 x10^9/L -> 0/1/2)", "platelets",
-              labs.platelets, _isth_platelets, 2),
-        ScoreItem("D-dimer x ULN (<= 3 / > 3 to <= 7 / > 7 -> 0/2/3)",
+        scored_item(f"platelets (>= {high:g} / {low:g} to < {high:g} / < {low:g} x10^9/L -> 0/1/2)",
+                    "platelets", labs.platelets, _isth_platelets, 2),
+        ScoreItem(f"D-dimer x ULN (<= {near:g} / > {near:g} to <= {far:g} / > {far:g} -> 0/2/3)",
                   "missing" if ratio is None else f"{ratio:g}x ULN",
                   None if ratio is None else _isth_d_dimer(ratio), 3),
-        scored_item("PT prolongation (< 3 / 3 to < 6 / >= 6 s -> 0/1/2)", "pt_prolongation_s",
-              labs.pt_prolongation_s, _isth_pt, 2),
+        scored_item(f"PT prolongation (< {short:g} / {short:g} to < {long:g} / >= {long:g} s "
+                    "-> 0/1/2)", "pt_prolongation_s", labs.pt_prolongation_s, _isth_pt, 2),
         scored_item(f"fibrinogen (>= {ISTH_FIBRINOGEN:g} / < {ISTH_FIBRINOGEN:g} g/L -> 0/1)",
-              "fibrinogen", labs.fibrinogen, below(ISTH_FIBRINOGEN)),
+                    "fibrinogen", labs.fibrinogen, below(ISTH_FIBRINOGEN)),
     )
     disorders = dic_underlying(labs)
     notes = ["only meaningful with an underlying disorder known to cause DIC (sepsis, "

@@ -38,7 +38,7 @@ def _plasmic_haemolysis(labs: Labs) -> ScoreItem:
     return ScoreItem(item, value, points, 1)
 
 
-def _absentscored_item(item: str, key: str, present: bool | None) -> ScoreItem:
+def _absent_item(item: str, key: str, present: bool | None) -> ScoreItem:
     """A point for a finding's absence, its value shown as the finding ("active cancer: yes"),
     not as an answer to the item's negative wording ("no active cancer: yes" reads as none)."""
     value = "missing" if present is None else f"{key.replace('_', ' ')}: {show(key, present)}"
@@ -56,15 +56,15 @@ def plasmic_score(labs: Labs) -> Score:
     6-7 high risk of severe ADAMTS13 deficiency. A metastatic cancer is an active one."""
     items = (
         scored_item(f"platelets < {PLASMIC_PLATELETS:g} x10^9/L", "platelets", labs.platelets,
-              below(PLASMIC_PLATELETS)),
+                    below(PLASMIC_PLATELETS)),
         _plasmic_haemolysis(labs),
-        _absentscored_item("no active cancer (treated within the past year)", "active_cancer",
+        _absent_item("no active cancer (treated within the past year)", "active_cancer",
                      labs.cancer_active),
-        _absentscored_item("no solid-organ or stem-cell transplant", "transplant", labs.transplant),
+        _absent_item("no solid-organ or stem-cell transplant", "transplant", labs.transplant),
         scored_item(f"MCV < {PLASMIC_MCV:g} fL", "mcv", labs.mcv, below(PLASMIC_MCV)),
         scored_item(f"INR < {PLASMIC_INR:g}", "inr", labs.inr, below(PLASMIC_INR)),
         scored_item(f"creatinine < {PLASMIC_CREATININE:g} mg/dL", "creatinine", labs.creatinine,
-              below(PLASMIC_CREATININE)),
+                    below(PLASMIC_CREATININE)),
     )
     return Score(PLASMIC, items, range_risk(items, _plasmic_risk),
                  ("validated for patients with thrombocytopenia and schistocytes",))

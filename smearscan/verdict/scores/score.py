@@ -84,16 +84,18 @@ class Score:
 
 
 def scored_item(item: str, key: str, value: float | None, rule: Callable[[float], int],
-          max_points: int = 1) -> ScoreItem:
+                max_points: int = 1) -> ScoreItem:
+    """An item scored by ``rule`` from ``value`` (missing: no points)."""
     return ScoreItem(item, show(key, value), None if value is None else rule(value), max_points)
 
 
 def below(cut: float) -> Callable[[float], int]:
+    """A rule of one point under ``cut``."""
     return lambda value: int(value < cut)
 
 
 def range_risk(items: tuple[ScoreItem, ...], classify: Callable[[int], str],
-                spanning: str | None = None) -> str:
+               spanning: str | None = None) -> str:
     """The class of the total; for an incomplete score whose range spans classes, ``spanning``
     or "<low class> to <high class>"."""
     low, high = (classify(points) for points in _bounds(items))
