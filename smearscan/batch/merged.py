@@ -12,10 +12,13 @@ from typing import TextIO
 from smearscan import __version__
 from smearscan.batch.outcome import SlideOutcome
 from smearscan.batch.resume import recorded_fingerprints, recorded_sources
-from smearscan.batch.summary import EMPTY_CELLS_CSV, ERROR_HEADER
+from smearscan.batch.summary import EMPTY_CELLS_CSV
 from smearscan.loading import natural_key
 from smearscan.outputs import atomic_text_file, csv_text, write_json_atomic, write_text_atomic
 from smearscan.review.reviews import REVIEWED_CLASS
+
+#: Columns of the folder's errors.csv.
+ERROR_HEADER = ("slide", "image", "error")
 
 
 def write_merged_outputs(out: Path, outcomes: list[SlideOutcome],

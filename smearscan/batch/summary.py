@@ -35,7 +35,6 @@ from smearscan.results import (
     slide_statistics,
 )
 
-ERROR_HEADER = ("slide", "image", "error")
 #: Review cells shown per class in a slide's report (most probable first); the rest are counted
 #: ("N more") and are all in cells.csv. A rule of this tool, to keep the report openable.
 GALLERY_LIMIT = 100
