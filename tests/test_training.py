@@ -445,7 +445,7 @@ def _metadata(version: str) -> dict:
 def test_a_model_pair_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     """A run stopped while writing (Ctrl-C, SIGTERM, during the minutes of the ONNX export)
     leaves the earlier .pt/.onnx pair as it was and no part file."""
-    import smearscan.network
+    import smearscan.network.files
     from smearscan.network import read_model_file
     from smearscan.training.atomic import save_model_atomic
 
@@ -457,7 +457,7 @@ def test_a_model_pair_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     def stopped(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(smearscan.network, "export_onnx", stopped)
+    monkeypatch.setattr(smearscan.network.files, "export_onnx", stopped)
     with pytest.raises(KeyboardInterrupt):
         save_model_atomic(out, _tiny_network(), _metadata("new-1"))
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
