@@ -1259,13 +1259,31 @@ class LabRow:
         return refused_names(self.values, source=self.source)
 
 
+#: Columns (CSV) and keys (JSON) of a lab file that name the record, not a lab value: a
+#: laboratory export carries them beside the results. They are left out where the file is
+#: read (this tool's rule; QA 49: a `date` column was read as a slip of `dat`, the DAT, and
+#: refused the file). Matched in any case, with spaces and '-' read as '_'. A name that is not
+#: one of these and no lab key is refused, as it may be a misspelt result.
+RECORD_COLUMNS = frozenset({
+    "date", "time", "datetime", "collected", "collection_date", "collection_time",
+    "mrn", "patient", "patient_id", "patient_name", "name", "comment", "comments", "note",
+    "notes"})
+
+
+def is_record_column(name: object) -> bool:
+    """Whether a lab file's column or key ``name`` is one of :data:`RECORD_COLUMNS`."""
+    return isinstance(name, str) and re.sub(r"[\s-]+", "_", name.strip().casefold()) in \
+        RECORD_COLUMNS
+
+
 def _object_with_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
     """A ``json`` object hook keeping each copy of a key given more than once in one object, as
     :class:`Repeated`: ``json`` would keep the last silently, and a pasted line would flip the
-    verdict."""
+    verdict. Record keys (:data:`RECORD_COLUMNS`) are left out."""
     data: dict[str, object] = {}
     for key, value in pairs:
-        data[key] = Repeated.adding(data[key], value) if key in data else value
+        if not is_record_column(key):
+            data[key] = Repeated.adding(data[key], value) if key in data else value
     return data
 
 
@@ -1424,7 +1442,7 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
         if names.count("slide") != 1:
             header = f"{path}: a lab CSV needs one 'slide' column{_header_hint(names)}"
         lines = csv.reader(io.StringIO(text), delimiter=_delimiter(names))
-        names = next(lines, [])
+        names = [None if is_record_column(name) else name for name in next(lines, [])]
         if names.count("slide") != 1:
             # Read by the column that is a slip of 'slide' ('Slide', a second 'slide'), or as
             # values of every slide without one (QA 44 H-4, M-1).
@@ -1622,7 +1640,8 @@ def _unreadable(row: Mapping[str, object], source: str) -> int:
 def _slide_column(names: list[str | None]) -> list[str | None]:
     """``names`` with the first column that is a slip of ``slide`` as it, and the others such
     (None) left out; without one, as they are."""
-    slips = [index for index, name in enumerate(names) if _slip_key(name) == "slide"]
+    slips = [index for index, name in enumerate(names)
+             if name is not None and _slip_key(name) == "slide"]
     if not slips:
         return names
     return ["slide" if index == slips[0] else None if index in slips else name

@@ -247,6 +247,37 @@ def test_json_file_keyed_by_slide(tmp_path):
     assert read_labs_file(str(path)) == {"A": Labs(platelets=12.0), "B": Labs(platelets=92.0)}
 
 
+def test_a_lab_exports_record_columns_are_left_out_and_other_names_still_refused(tmp_path):
+    # QA 49: a `date` column was read as a slip of `dat` (the DAT) and refused the file.
+    path = tmp_path / "labs.csv"
+    path.write_text("Date,slide,MRN,Patient ID,platelets,dat,comment\n"
+                    "2026-12-01,S1,250310,P-7,12,negative,\"seen, ward 4\"\n", encoding="utf-8")
+    assert read_labs_file(path) == {"S1": Labs(platelets=12.0, dat="negative")}
+    path.write_text("slide,dates,platelets\nS1,2026-12-01,12\n", encoding="utf-8")
+    with pytest.raises(LabValueError, match=r"unknown lab key 'dates'; did you mean 'dat'\?"):
+        read_labs_file(path)
+
+
+def test_a_short_csv_rows_date_is_never_its_slide_name(tmp_path):
+    # QA 49: the date column was costed as the DAT, so a row with its haemoglobin left out was
+    # read with the date as the slide name ('no lab values for slide 117').
+    path = tmp_path / "labs.csv"
+    path.write_text("date,slide,platelets,hemoglobin,ldh,ldh_uln,adamts13\n"
+                    "2024-05-01,117,12,900 U/L,250 U/L,5%\n", encoding="utf-8")
+    with pytest.raises(LabValueError, match="6 cells for 7 column names"):
+        read_labs_file(path)
+    rows = read_lab_rows(path)
+    assert list(rows) == ["117"]
+    assert (rows["117"].values["ldh"], rows["117"].values["adamts13"]) == ("900 U/L", "5%")
+
+
+def test_a_json_lab_files_record_keys_are_left_out(tmp_path):
+    path = tmp_path / "labs.json"
+    path.write_text(json.dumps({"patient": "P-7", "S1": {"date": "2026-12-01", "platelets": 12,
+                                                         "Notes": {"by": "night shift"}}}))
+    assert read_labs_file(path) == {"S1": Labs(platelets=12.0)}
+
+
 def test_csv_file_round_trip(tmp_path):
     path = tmp_path / "labs.csv"
     path.write_text("slide,hemoglobin,platelets,active_cancer,dat,adamts13\n"

@@ -142,7 +142,8 @@ def verdict_parser() -> argparse.ArgumentParser:
                  help="reference limit for --schistocytes: 1%% adults (the default) and term "
                       "neonates, 5%% preterm infants (ICSH 2021)")
     value_option("--labs", metavar="FILE",
-                 help="lab values: a JSON object, or CSV with a 'slide' column")
+                 help="lab values: a JSON object, or CSV with a 'slide' column (columns "
+                      "naming the record, such as date, mrn, patient or comment, are left out)")
     parser.add_argument("--json", action="store_true", help="print JSON for programs")
     labs = parser.add_argument_group("lab values (override --labs)")
     for key, spec in LAB_KEYS.items():
