@@ -47,7 +47,7 @@ def test_no_module_imports_itself_through_others():
 
 
 def test_scripts_use_only_public_names():
-    for script in (ROOT / "scripts").glob("*.py"):
+    for script in (ROOT / "scripts").rglob("*.py"):
         tree = ast.parse(script.read_text(encoding="utf-8"))
         modules = {name for name, _ in _imported(script, nested=True)}
         for module, names in _imported(script, nested=True):
