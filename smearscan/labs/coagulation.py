@@ -1,0 +1,117 @@
+"""The coagulation checks: a D-dimer against its ULN (one basis, one unit, a plausible
+ratio) and a PT prolongation against the INR given beside it (:func:`least_inr`,
+:func:`greatest_inr`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from smearscan.errors import LabValueError
+from smearscan.labs.forms import Bound
+from smearscan.labs.record import Labs
+from smearscan.labs.refusals import _fail
+
+#: D-dimer over its ULN that is plausible: over 1000x is not seen clinically, and under 0.05x
+#: lies below every assay's detection limit (about 0.1-0.3 of the ULN); either means mg read as
+#: ng or the reverse (x1000), or a ULN in another unit (this tool's rule).
+D_DIMER_RATIO_RANGE = (0.05, 1000.0)
+
+
+def _d_dimer_basis(raw: object) -> str | None:
+    text = raw.upper() if isinstance(raw, str) else ""
+    return next((basis for basis in ("FEU", "DDU") if basis in text), None)
+
+
+def _has_unit(raw: object) -> bool:
+    return isinstance(raw, str) and re.search(r"[^\d\s.eE+-]", raw.lstrip(" <>")) is not None
+
+
+def _check_d_dimer(mapping: Mapping[str, object], labs: Labs, source: str) -> None:
+    if labs.d_dimer is None or labs.d_dimer_uln is None:
+        return
+    raw, raw_uln = mapping["d_dimer"], mapping["d_dimer_uln"]
+    if _has_unit(raw) != _has_unit(raw_uln):
+        raise _fail(source, "d_dimer", raw,
+                    f"give d_dimer and d_dimer_uln ({raw_uln!r}) both with units or both bare",
+                    between=_D_DIMER)
+    bases = {_d_dimer_basis(raw), _d_dimer_basis(raw_uln)} - {None}
+    if len(bases) > 1:
+        raise _fail(source, "d_dimer", raw,
+                    f"FEU and DDU differ about 2x; d_dimer_uln is {raw_uln!r}", between=_D_DIMER)
+    _check_d_dimer_ratio(labs, source)
+
+
+def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
+    """Refuse a D-dimer that its ULN puts out of :data:`D_DIMER_RATIO_RANGE`."""
+    if labs.d_dimer is None or not labs.d_dimer_uln:
+        return
+    ratio, (low, high) = labs.d_dimer / labs.d_dimer_uln, D_DIMER_RATIO_RANGE
+    if low <= ratio <= high:
+        return
+    side = (f"under {low:g}x, below any assay's detection limit" if ratio < low
+            else f"over {high:g}x, never seen clinically")
+    raise LabValueError(
+        f"{source}: d_dimer = {labs.d_dimer:g} ng/mL is {ratio:.3g}x d_dimer_uln = "
+        f"{labs.d_dimer_uln:g} ng/mL ({side}): are both in the same unit (mg/L vs ng/mL is "
+        "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'",
+        between=_D_DIMER)
+
+
+_D_DIMER = ("d_dimer", "d_dimer_uln")
+
+
+#: Control PTs (s) and ISIs of thromboplastins in use, and a margin for rounding and local
+#: variation: INR = (PT / control) ** ISI (WHO 2013 guidelines for thromboplastins and plasma,
+#: ISI about 0.9-2.5; control PT about 10-14 s). A PT prolongation of p seconds bounds the INR
+#: between :func:`least_inr` and :func:`greatest_inr`; an INR outside means the prothrombin
+#: time itself was given as its prolongation (seed 000: PT 13.5 s, INR 1.17), or a sign lost
+#: (this tool's rule).
+PT_CONTROL_S, PT_ISI, PT_INR_MARGIN = (10.0, 14.0), (0.9, 2.5), (0.1, 0.3)
+
+
+def least_inr(prolongation_s: float) -> float:
+    """The lowest INR compatible with a PT prolongation of ``prolongation_s`` seconds."""
+    control = PT_CONTROL_S[1] if prolongation_s >= 0 else PT_CONTROL_S[0]
+    isi = PT_ISI[0] if prolongation_s >= 0 else PT_ISI[1]
+    return ((control + prolongation_s) / control) ** isi - PT_INR_MARGIN[0]
+
+
+def greatest_inr(prolongation_s: float) -> float:
+    """The highest INR compatible with a PT prolongation of ``prolongation_s`` seconds."""
+    control = PT_CONTROL_S[0] if prolongation_s >= 0 else PT_CONTROL_S[1]
+    isi = PT_ISI[1] if prolongation_s >= 0 else PT_ISI[0]
+    return ((control + prolongation_s) / control) ** isi + PT_INR_MARGIN[1]
+
+
+def _check_pt_against_inr(labs: Labs, source: str) -> None:
+    """Refuse a PT prolongation that the INR given beside it contradicts (:func:`least_inr`,
+    :func:`greatest_inr`). A bound (of either) is checked at the end of its range that could
+    agree."""
+    prolongation, inr = labs.pt_prolongation_s, labs.inr
+    if prolongation is None or inr is None:
+        return
+    low, high = _range_of(prolongation)
+    inr_low, inr_high = _range_of(inr)
+    least, greatest = least_inr(low), greatest_inr(high)
+    if inr_high < least:
+        raise LabValueError(
+            f"{source}: pt_prolongation_s = {prolongation:g} s needs an INR of at "
+            f"least {least:.3f}, but inr = {inr:g}: is it the prothrombin time itself? Give "
+            "the PT minus the local control (this tool's rule)", between=_PT_INR)
+    if inr_low > greatest:
+        raise LabValueError(
+            f"{source}: pt_prolongation_s = {prolongation:g} s allows an INR of at "
+            f"most {greatest:.3f}, but inr = {inr:g}: give the PT minus the local control, "
+            "positive when the PT is longer (this tool's rule)", between=_PT_INR)
+
+
+_PT_INR = ("pt_prolongation_s", "inr")
+
+
+def _range_of(value: float) -> tuple[float, float]:
+    """The values a lab value stands for: itself, or the range of a :class:`Bound`."""
+    if not isinstance(value, Bound):
+        return float(value), float(value)
+    return ((value.plausible[0], value.limit) if value.sign == "<"
+            else (value.limit, value.plausible[1]))

@@ -1,0 +1,138 @@
+"""The rows of a lab CSV by slide: a file refused for its structure (no slide column, a
+';'-separated header, a row twice, a row whose cells do not fit) read where it can be, each
+row with the refusal as its problem."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from smearscan.errors import LabValueError
+from smearscan.labs.csv_cells import _fitted_rows, _row_values
+from smearscan.labs.rows import LabRow, is_record_column
+from smearscan.labs.slides import _slip_key
+from smearscan.naming import slide_name
+
+
+def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
+    """The rows of a lab CSV by slide. A file refused for its structure is read where it can
+    be, each row with the refusal as its :attr:`~LabRow.problem` (QA 43 M-2, QA 44 H-2: read
+    as no values): a ';'-separated file by ';', one without a slide column as values of every
+    slide (each row), another row with no slide name left out, a row whose cells do not fit
+    its column names as each way of fitting them (:func:`_fitted_rows`)."""
+    try:
+        names: list[str | None] = next(csv.reader(io.StringIO(text)), [])
+        header = None
+        if names.count("slide") != 1:
+            header = f"{path}: a lab CSV needs one 'slide' column{_header_hint(names)}"
+        lines = csv.reader(io.StringIO(text), delimiter=_delimiter(names))
+        names = [None if is_record_column(name) else name for name in next(lines, [])]
+        if names.count("slide") != 1:
+            # Read by the column that is a slip of 'slide' ('Slide', a second 'slide'), or as
+            # values of every slide without one (QA 44 H-4, M-1).
+            names = _slide_column(names)
+            if "slide" not in names:
+                return _rows_of_no_slide(names, lines, path, header)
+        result: dict[str, LabRow] = {}
+        where_given: dict[str, str] = {}
+        unnamed: list[LabRow] = []
+        for cells in lines:
+            if not cells:  # a blank line, as csv.DictReader skips it
+                continue
+            where = _row_lines(cells, lines.line_num)
+            source = f"{path} {where}"
+            row, others, problem = _row_values(names, cells), [], header
+            if len(cells) != len(names):  # a cell split in two or left out: which is whose?
+                # No way fits: the row's slide with no values, as its cells stand nowhere.
+                row, *others = (_fitted_rows(names, cells, source)
+                                or [{"slide": row.get("slide")}])
+                problem = f"{source}: {_cells_problem(len(cells), len(names))}"
+            slide = slide_name((row.pop("slide") or "").strip())
+            for other in others:
+                other.pop("slide")
+            if not slide:
+                unnamed.append(LabRow(row, source, f"{source}: the slide name is empty"))
+                continue
+            if slide in result:
+                first = result[slide]
+                problem = first.problem or (f"{source}: slide {slide!r} has a row already, "
+                                            f"{where_given[slide]}: one row per slide")
+                result[slide] = replace(first, problem=problem,
+                                        others=(*first.others, row, *others))
+                continue
+            where_given[slide] = where
+            result[slide] = LabRow(row, f"{source} (slide {slide!r})", problem, tuple(others))
+    except csv.Error as exc:
+        raise LabValueError(f"{path}: not a readable CSV: {exc}") from exc
+    if not unnamed:
+        if not result:
+            raise LabValueError(f"{path}: no data rows")
+        return result
+    if not result:  # values of every slide, as a file without a slide column
+        return {"": replace(unnamed[0], others=tuple(row.values for row in unnamed[1:]))}
+    return {slide: replace(row, problem=row.problem or unnamed[0].problem,
+                           unnamed=tuple(unnamed)) for slide, row in result.items()}
+
+
+#: The separators a lab CSV is read by where its header is one column holding one of them
+#: (refused: a lab CSV is comma-separated): a ';' or a tab of a spreadsheet's export.
+_OTHER_DELIMITERS = {";": "';'", "\t": "tabs"}
+
+
+def _delimiter(names: Sequence[str]) -> str:
+    """',' or, for a header that is one column with ';' or a tab in it, that."""
+    if len(names) == 1:
+        return next((other for other in _OTHER_DELIMITERS if other in names[0]), ",")
+    return ","
+
+
+def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path: Path,
+                      header: str | None) -> dict[str, LabRow]:
+    """A lab CSV without a slide column, refused (``header``) and read as values of every
+    slide: each row, a row whose cells do not fit as :func:`_fitted_rows` (QA 44 H-2: a one-row
+    file was read as none; QA 45 H-5: with a decimal comma too)."""
+    rows = [values for cells in lines if cells
+            for values in (_fitted_rows(names, cells, str(path)) if len(cells) != len(names)
+                           else [_row_values(names, cells)])]
+    if not rows:
+        raise LabValueError(header or f"{path}: no data rows")
+    return {"": LabRow(rows[0], str(path), header, tuple(rows[1:]))}
+
+
+def _cells_problem(cells: int, names: int) -> str:
+    """Why a CSV row of ``cells`` cells under ``names`` column names is refused."""
+    if cells > names:
+        return "more cells than column names"
+    return (f"{cells} cell{'s' * (cells != 1)} for {names} column names: write an empty cell "
+            "for each value not given (a comma each), so that every value stands under its name")
+
+
+def _slide_column(names: list[str | None]) -> list[str | None]:
+    """``names`` with the first column that is a slip of ``slide`` as it, and the others such
+    (None) left out; without one, as they are."""
+    slips = [index for index, name in enumerate(names)
+             if name is not None and _slip_key(name) == "slide"]
+    if not slips:
+        return names
+    return ["slide" if index == slips[0] else None if index in slips else name
+            for index, name in enumerate(names)]
+
+
+def _header_hint(names: Sequence[str]) -> str:
+    """What a CSV header without a ``slide`` column probably got wrong (qacli8 L-11)."""
+    other = _delimiter(names)
+    if other != ",":
+        return (f" (its header is one column with {_OTHER_DELIMITERS[other]} in it: write it "
+                "comma-separated)")
+    near = [name for name in names if name.strip().lower() == "slide" and name != "slide"]
+    return f" (it has {near[0]!r}: name the column 'slide', in lower case)" if near else ""
+
+
+def _row_lines(cells: Sequence[str], last: int) -> str:
+    """Where a CSV row that ends on line ``last`` stands: a quoted line break in a cell makes
+    it span lines, which are all named (qacli6 LOW-5b: named by its last line alone)."""
+    breaks = sum(cell.count("\n") for cell in cells)
+    return f"line {last}" if breaks == 0 else f"lines {last - breaks}-{last}"

@@ -1,0 +1,182 @@
+"""The lab keys and how each is read: :class:`LabKey`, the unit tables and the ambiguous
+ranges of bare numbers with their sources, and :data:`LAB_KEYS`, with each key's default
+unit, accepted units, plausible range and meaning."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LabKey:
+    """How one lab key is read.
+
+    Attributes
+    ----------
+    kind : str
+        ``"number"``, ``"posneg"`` (``"positive"``/``"negative"``), ``"bool"``, ``"choice"``
+        (one of :attr:`choices`) or ``"named"`` (a name, such as a drug's, or a yes/no answer).
+    unit : str
+        Default unit of a number: bare numbers are read in it and values are stored in it.
+    units : Mapping[str, float]
+        Accepted units and the factor that converts each to ``unit``.
+    plausible : tuple of float, optional
+        Inclusive range, in ``unit``, outside which a number is rejected as impossible.
+    meaning : str
+        What the key is, for help texts.
+    ambiguous : Mapping[str, tuple of float]
+        For another common unit of the key, the inclusive range of bare numbers that are a
+        plausible result in that unit too; such a bare number is refused (this tool's rule).
+    choices : tuple of str
+        The accepted words of a ``"choice"`` key.
+    refused_units : Mapping[str, str]
+        Units of another quantity reported under the key's name, which cannot be converted to
+        ``unit`` (a reticulocyte count in x10^9/L), each with why and what to give instead.
+    """
+
+    kind: str
+    unit: str = ""
+    units: Mapping[str, float] = field(default_factory=dict)
+    plausible: tuple[float, float] | None = None
+    meaning: str = ""
+    ambiguous: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    choices: tuple[str, ...] = ()
+    refused_units: Mapping[str, str] = field(default_factory=dict)
+
+
+def _number(unit: str, units: Mapping[str, float], plausible: tuple[float, float],
+            meaning: str, ambiguous: Mapping[str, tuple[float, float]] | None = None, *,
+            refused_units: Mapping[str, str] | None = None) -> LabKey:
+    return LabKey("number", unit, {unit: 1.0, **units}, plausible, meaning, ambiguous or {},
+                  refused_units=refused_units or {})
+
+
+# Counts: x10^9/L = x10^3/uL = G/L; per uL (= per mm3) / 1000 (CLINICAL.md, "Units").
+_PER_UL = 0.001  # a count per uL (or mm3) in x10^9/L
+_COUNT_UNITS = {"10^9/L": 1.0, "G/L": 1.0, "x10^3/uL": 1.0, "10^3/uL": 1.0, "K/uL": 1.0,
+                "/uL": _PER_UL, "/mm3": _PER_UL}
+# D-dimer: only its ratio to the ULN is used; units with an optional FEU/DDU basis.
+_D_DIMER_UNITS = {f"{unit}{basis}": factor
+                  for unit, factor in {"ug/L": 1.0, "mg/L": 1000.0, "ug/mL": 1000.0}.items()
+                  for basis in ("", " FEU", " DDU")}
+_D_DIMER_UNITS.update({"ng/mL FEU": 1.0, "ng/mL DDU": 1.0})
+# Vitamin B12: 1 pg/mL = 0.738 pmol/L. Folate: 1 ng/mL = 2.266 nmol/L.
+_B12_UNITS = {"ng/L": 1.0, "pmol/L": 1 / 0.738}
+_FOLATE_UNITS = {"ug/L": 1.0, "nmol/L": 1 / 2.266}
+# Reticulocytes: % of red cells; SI reports give them as a number fraction of red cells
+# (0.015 = 1.5%), and analysers also as an absolute count in x10^9/L. A count becomes a % only
+# with the red-cell count, which no lab key holds, so it is refused. The plausible range stops
+# at 50% (this tool's rule): even brisk haemolysis rarely passes 30%, while absolute counts
+# (x10^9/L) are mostly over 50, so a larger bare number is refused as probably a count. A count
+# under 50 cannot be told from a % by the number alone and is read as a %.
+_RETICULOCYTE_UNITS = {"fraction": 100.0}
+_RETICULOCYTE_COUNT = ("an absolute count, which needs the red-cell count to become a %: give "
+                       "the % of red cells, e.g. '2.1 %', or the fraction, e.g. '0.021 fraction'")
+_RETICULOCYTE_COUNT_UNITS = {unit: _RETICULOCYTE_COUNT for unit in ("x10^9/L", *_COUNT_UNITS)}
+
+# Bare numbers refused because they are plausible results in a second common unit (this tool's
+# rule; the ranges are the bare numbers, inclusive, whose reading in that unit is plausible too):
+# - haemoglobin: 0-15.5 mmol/L is 0-25 g/dL and 10-25 g/L is 1-2.5 g/dL, so every bare number
+#   of the plausible range 1-25 g/dL has a second reading;
+_HB_AMBIGUOUS = {"mmol/L": (0.0, 15.5), "g/L": (10.0, 25.0)}
+# - platelets: 1000-2000 is a severe thrombocytopenia per uL (1-2 x10^9/L, the lowest counts
+#   analysers report) or an extreme thrombocytosis in x10^9/L;
+# - WBC: 100-500 is an aplastic count per uL (0.1-0.5 x10^9/L) or hyperleukocytosis in x10^9/L;
+# - LDH: 0-400 ukat/L is 0-24,000 U/L, all seen in haemolysis, and 0-400 U/L spans the normal
+#   range;
+# - haptoglobin: g/L results (0-10) and mg/dL results below 10 (undetectable) overlap;
+# - indirect bilirubin: 0-50 umol/L is 0-2.9 mg/dL, inside the plausible mg/dL range;
+# - creatinine: 10-25 umol/L (0.11-0.28 mg/dL, very low muscle mass) or 10-25 mg/dL (kidney
+#   failure); below 10 a bare number is not a umol/L result;
+# - fibrinogen: 10-15 mg/dL (0.10-0.15 g/L, severe consumption) or 10-15 g/L;
+# - ADAMTS13: 0-2 IU/mL (or a fraction of normal) is 0-200%, and 0-2% is severe deficiency;
+# - reticulocytes: a fraction of 0-0.5 is 0-50% (the plausible range), and 0-0.5% is a
+#   reticulocytopenia (aplasia), so 0.06 could be 0.06% or 6%; 10-50 is a marked
+#   reticulocytosis in % or a low-to-normal absolute count in x10^9/L (reference interval about
+#   25-100 x10^9/L), which cannot become a % (read as one, a normal count would pass for
+#   haemolysis and raise PLASMIC);
+# - vitamin B12 and folate: pg/mL and pmol/L (ng/mL and nmol/L) results overlap everywhere.
+_LDH_AMBIGUOUS = {"ukat/L": (0.0, 400.0)}
+_HAPTOGLOBIN_AMBIGUOUS = {"mg/dL": (0.0, 10.0)}
+_B12_AMBIGUOUS = {"pmol/L": (0.0, 50000.0)}
+_FOLATE_AMBIGUOUS = {"nmol/L": (0.0, 100.0)}
+_RETICULOCYTE_AMBIGUOUS = {"fraction": (0.0, 0.5), "x10^9/L": (10.0, 50.0)}
+
+#: Every lab key, in the order of :class:`Labs`: kind, default unit, accepted units
+#: (factor to the default unit), plausible range and meaning.
+LAB_KEYS: dict[str, LabKey] = {
+    "sex": LabKey("choice", meaning="sex, for the WHO anaemia limit", choices=("female", "male")),
+    "hemoglobin": _number("g/dL", {"g/L": 0.1, "mmol/L": 1.611}, (1.0, 25.0), "haemoglobin",
+                          _HB_AMBIGUOUS),
+    "platelets": _number("x10^9/L", _COUNT_UNITS, (0.0, 2000.0), "platelet count",
+                         {"/uL": (1000.0, 2000.0)}),
+    "wbc": _number("x10^9/L", _COUNT_UNITS, (0.0, 500.0), "white-cell count",
+                   {"/uL": (100.0, 500.0)}),
+    "mcv": _number("fL", {}, (40.0, 160.0), "mean corpuscular volume"),
+    "reticulocytes": _number("%", _RETICULOCYTE_UNITS, (0.0, 50.0),
+                             "reticulocytes, % of red cells (or '0.021 fraction'; an absolute "
+                             "count is refused)", _RETICULOCYTE_AMBIGUOUS,
+                             refused_units=_RETICULOCYTE_COUNT_UNITS),
+    # Floor: no human serum reads under 20 U/L (the hereditary LDH deficiencies ~20-60 U/L):
+    # '1.2 U/L' is 1200 with a dot for thousands, or ukat/L (this tool's rule).
+    "ldh": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (20.0, 100000.0),
+                   "lactate dehydrogenase, judged only beside ldh_uln", _LDH_AMBIGUOUS),
+    "ldh_uln": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (50.0, 2000.0),
+                       "upper limit of normal of the lab's LDH assay"),
+    "haptoglobin": _number("g/L", {"mg/dL": 0.01}, (0.0, 10.0), "haptoglobin",
+                           _HAPTOGLOBIN_AMBIGUOUS),
+    "haptoglobin_lln": _number("g/L", {"mg/dL": 0.01}, (0.05, 10.0),
+                               "lower limit of normal of the lab's haptoglobin assay",
+                               _HAPTOGLOBIN_AMBIGUOUS),
+    "indirect_bilirubin": _number("mg/dL", {"umol/L": 1 / 17.1}, (0.0, 50.0),
+                                  "indirect (unconjugated) bilirubin", {"umol/L": (0.0, 50.0)}),
+    "dat": LabKey("posneg", meaning="direct antiglobulin (Coombs) test"),
+    "creatinine": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 25.0), "serum creatinine",
+                          {"umol/L": (10.0, 25.0)}),
+    # Up to 1.6 mg/dL (141 umol/L): no reference limit is higher, and one of 2 mg/dL or more
+    # (raised at any age) would hide a kidney injury; a patient's usual creatinine is no limit.
+    "creatinine_uln": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 1.6),
+                              "the lab's upper reference limit of creatinine for this patient "
+                              "(a child's is lower than an adult's)"),
+    "pt_prolongation_s": _number("s", {"sec": 1.0, "seconds": 1.0}, (-5.0, 120.0),
+                                 "prothrombin time minus the local control, seconds "
+                                 "(may be slightly negative)"),
+    "inr": _number("", {}, (0.5, 20.0), "international normalised ratio"),
+    "fibrinogen": _number("g/L", {"mg/dL": 0.01}, (0.0, 15.0), "fibrinogen",
+                          {"mg/dL": (10.0, 15.0)}),
+    "d_dimer": _number("ng/mL", _D_DIMER_UNITS, (0.0, 1e6),
+                       "D-dimer; bare numbers must be in the same unit as d_dimer_uln"),
+    "d_dimer_uln": _number("ng/mL", _D_DIMER_UNITS, (0.01, 1e5),
+                           "upper limit of normal of the lab's D-dimer assay"),
+    "adamts13": _number("%", {"IU/dL": 1.0, "IU/mL": 100.0}, (0.0, 200.0),
+                        "ADAMTS13 activity (IU/mL is also a fraction of normal)",
+                        {"IU/mL": (0.0, 2.0)}),
+    "ana": LabKey("posneg", meaning="antinuclear antibodies"),
+    "vitamin_b12": _number("pg/mL", _B12_UNITS, (10.0, 50000.0), "serum vitamin B12",
+                           _B12_AMBIGUOUS),
+    "vitamin_b12_uln": _number("pg/mL", _B12_UNITS, (100.0, 5000.0),
+                               "upper limit of normal of the lab's vitamin B12 assay",
+                               _B12_AMBIGUOUS),
+    "folate": _number("ng/mL", _FOLATE_UNITS, (0.1, 100.0), "serum folate", _FOLATE_AMBIGUOUS),
+    "active_cancer": LabKey("bool", meaning="active cancer (treated within the past year)"),
+    "metastatic_cancer": LabKey("bool", meaning="cancer with distant metastases (bone, liver, "
+                                                "...); counts as active cancer"),
+    "cancer_history": LabKey("bool", meaning="cancer in the history (survivor); not active"),
+    "transplant": LabKey("bool", meaning="solid-organ or stem-cell transplant"),
+    "sepsis": LabKey("bool", meaning="sepsis (an underlying disorder for DIC)"),
+    "trauma": LabKey("bool", meaning="major trauma (an underlying disorder for DIC)"),
+    "pregnancy": LabKey("bool", meaning="pregnant or post partum"),
+    "obstetric_complication": LabKey("named", meaning="obstetric complication (HELLP, placental "
+                                                      "abruption, amniotic-fluid embolism; name "
+                                                      "it), or yes/no (none/nil: no; unknown: "
+                                                      "not recorded)"),
+    "mechanical_valve": LabKey("bool", meaning="mechanical heart valve"),
+    "diarrhoea": LabKey("bool", meaning="diarrhoea (often bloody) in the days before: Shiga "
+                                        "toxin-producing E. coli HUS"),
+    "malignant_hypertension": LabKey("bool", meaning="malignant (hypertensive emergency) "
+                                                     "hypertension"),
+    "drug_exposure": LabKey("named", meaning="a drug suspected of causing TMA, by name (a "
+                                             "bare yes is checked, not stopped), or no "
+                                             "(none/nil: no; unknown: not recorded)"),
+}

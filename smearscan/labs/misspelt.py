@@ -1,0 +1,50 @@
+"""Misspelt lab keys: the abbreviations reports write (:data:`ABBREVIATIONS`), the keys a
+slip is close to (:func:`close_keys`), and the refusal of an unknown key."""
+
+from __future__ import annotations
+
+import difflib
+
+from smearscan.errors import LabValueError
+from smearscan.labs.keys import LAB_KEYS
+
+#: Abbreviations of lab results as reports and notes write them (Hb, PLT, retic...), each read
+#: as the key it stands for where it is given as one (refused, as any misspelt key is: QA 44
+#: L-2, '--plt 12' was read only as not given; too far from 'platelets' to be offered it).
+ABBREVIATIONS = {"hb": "hemoglobin", "hgb": "hemoglobin", "plt": "platelets",
+                 "plts": "platelets", "retic": "reticulocytes", "retics": "reticulocytes",
+                 "hp": "haptoglobin", "hapto": "haptoglobin", "ibil": "indirect_bilirubin",
+                 "cr": "creatinine", "creat": "creatinine", "fib": "fibrinogen",
+                 "ddimer": "d_dimer", "dd": "d_dimer", "b12": "vitamin_b12", "adamts": "adamts13"}
+
+
+def close_keys(key: object) -> list[str]:
+    """The lab keys a misspelt ``key`` is close to, closest first: in any case (QA 43 H-4:
+    'ADAMTS13' was read only as not given) and spelt as an option ('--adamts-13', H-3); a
+    second only as close as the first (L-3: 'haptoglobin_l' is 'haptoglobin_lln' or
+    'haptoglobin'; a key read as another that is further off would only make the readings
+    differ)."""
+    lowered = str(key).strip().lower().lstrip("-").replace("-", "_")
+    if lowered in LAB_KEYS:
+        return [lowered]
+    if lowered in ABBREVIATIONS:
+        return [ABBREVIATIONS[lowered]]
+    closest = difflib.get_close_matches(lowered, LAB_KEYS, n=1)
+    as_close = difflib.get_close_matches(lowered, LAB_KEYS, n=2, cutoff=_AS_CLOSE)
+    return closest + [key for key in as_close if key not in closest]
+
+
+#: How alike (:class:`difflib.SequenceMatcher` ratio) a second lab key must be to a misspelt
+#: one to be read as it too (this tool's rule).
+_AS_CLOSE = 0.85
+
+
+def _unknown_key(key: object, source: str) -> LabValueError:
+    """The refusal of ``key``; one spelt as an option (``--adamts-13``, from the command line)
+    is named and offered as options are."""
+    as_option = str(key).startswith("-")
+    close = [f"--{name.replace('_', '-')}" if as_option else name for name in close_keys(key)]
+    what = "option" if as_option else "lab key"
+    hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
+            else "--help lists the options" if as_option else f"known keys: {', '.join(LAB_KEYS)}")
+    return LabValueError(f"{source}: unknown {what} {key!r}; {hint}", key=str(key))

@@ -1,0 +1,181 @@
+"""Reading one number: a value with or without its unit, a bound, converted to the key's
+default unit; refusing a decimal comma, a dot that may group thousands, an unknown unit,
+a bare number two units could mean (:func:`ambiguous_units`) and an implausible value,
+each with the readings it may stand for."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from smearscan.errors import LabValueError
+from smearscan.labs.forms import Bound
+from smearscan.labs.keys import _PER_UL, LAB_KEYS, LabKey
+from smearscan.labs.refusals import _fail
+
+_NUMBER_TEXT = re.compile(
+    r"\s*([<>]?)\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*")
+_UNIT_SPELLING = str.maketrans({"µ": "u", "μ": "u", "×": "x", "⁹": "9", "³": "3", "^": None,
+                                " ": None})
+
+
+def _unit_key(unit: str) -> str:
+    return unit.translate(_UNIT_SPELLING).lower()
+
+
+def _readings(value: float, spec: LabKey) -> list[float]:
+    """The number ``value`` read in each accepted unit of ``spec`` where that is plausible, in
+    its default unit: what a bare number two units could mean, or one written a unit away from
+    plausible ('19 U/L' of LDH: 19 ukat/L), may stand for."""
+    low, high = spec.plausible
+    read = {round(value * factor, 6) for factor in spec.units.values()}
+    return sorted(reading for reading in read if low <= reading <= high)
+
+
+def _comma_readings(key: str, raw: str, spec: LabKey, source: str) -> list[float]:
+    """What a number written with a comma may be, in the key's default unit: the comma a
+    decimal point ('7,5 g/dL'), or commas grouping thousands ('1,500'), each where it is read
+    as a plausible value (QA 44 H-5: a decimal comma was read only as not given)."""
+    written = [raw.replace(",", ".")]
+    if re.fullmatch(r"\D*\d{1,3}(,\d{3})+(\D.*)?", raw.strip()):
+        written.append(raw.replace(",", ""))
+    readings: list[float] = []
+    for text in written:
+        try:
+            value = _parse_number(key, text, spec, source)
+        except LabValueError as error:
+            readings += error.readings
+            continue
+        if not isinstance(value, Bound):  # a reading is a measured value
+            readings.append(value)
+    return sorted(set(readings))
+
+
+def _split_number(key: str, raw: object, spec: LabKey, source: str
+                  ) -> tuple[str, float, str | None]:
+    """The bound's sign (``"<"``, ``">"`` or ``""`` for a measured value), the number and its
+    unit (``None`` for a bare number)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise _fail(source, key, raw, f"expected a number in {spec.unit or 'no unit'}")
+    if not isinstance(raw, str):
+        try:
+            return "", float(raw), None
+        except OverflowError:  # a JSON integer beyond float's range (a string gives inf)
+            raise _fail(source, key, raw, "not a finite number (too large)") from None
+    if "," in raw:
+        raise _fail(source, key, raw, "use a decimal point and no thousands separator",
+                    _comma_readings(key, raw, spec, source))
+    match = _NUMBER_TEXT.fullmatch(raw)
+    if match is None:
+        expected = f"<number> {spec.unit}".strip()
+        raise _fail(source, key, raw, f"not a number (expected '{expected}', or a bound such as "
+                                      f"'<0.1 {spec.unit}')".replace(" )", ")"))
+    if _THOUSANDS.fullmatch(match[2]):
+        raise _fail(source, key, raw, f"a dot before three digits may group thousands "
+                    f"({match[2].replace('.', '')}) or be a decimal point "
+                    f"({float(match[2]):g}): write the number without it, or as a decimal "
+                    "without trailing zeros")
+    return match[1], float(match[2]), match[3] or None
+
+
+#: A number whose dots each stand before three digits ('1.200', '250.000'): where a dot groups
+#: thousands it is 1200, elsewhere 1.2. Read as a decimal, LDH 1.200 U/L (1200) passed as
+#: normal and lost an URGENT line, and platelets 250.000 /uL (250,000) read 0.25 x10^9/L.
+_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")
+
+
+def _unit_hint(value: float, spec: LabKey) -> str:
+    low, high = spec.plausible
+    for unit, factor in spec.units.items():
+        if factor != 1.0 and low <= value * factor <= high:
+            return f" (was it in {unit}?)"
+    if value > high and spec.refused_units:  # a count is larger than a % of it
+        unit, reason = next(iter(spec.refused_units.items()))
+        return f" (was it in {unit}? that is {reason})"
+    return ""
+
+
+def ambiguous_units(key: str, value: float) -> list[str]:
+    """The other common units in which the bare number ``value`` of ``key`` is a plausible
+    result too (empty when a bare number is unambiguous; zero is zero in every unit)."""
+    spec = LAB_KEYS[key]
+    return [unit for unit, (low, high) in spec.ambiguous.items()
+            if value != 0 and low <= value <= high]
+
+
+def _with_unit(value: float, unit: str) -> str:
+    return f"{value:.4g}{unit}" if unit in ("", "%") else f"{value:.4g} {unit}"
+
+
+def _refuse_ambiguous(key: str, raw: object, value: float, spec: LabKey, source: str) -> None:
+    others = ambiguous_units(key, value)
+    if not others:
+        return
+    readings = [_with_unit(value, spec.unit), *(
+        f"{_with_unit(value, unit)} (an absolute count)" if unit in spec.refused_units else
+        f"{_with_unit(value, unit)} (= {_with_unit(value * spec.units[unit], spec.unit)})"
+        for unit in others)]
+    examples = " or ".join(f"'{value:g} {unit}'" for unit in (spec.unit, *others)
+                           if unit not in spec.refused_units)
+    raise _fail(source, key, raw, f"a bare number could be {' or '.join(readings)}; give the "
+                f"unit, e.g. {examples}", _readings(value, spec))
+
+
+def _unit_factor(key: str, raw: object, unit: str, spec: LabKey, source: str) -> float:
+    """The factor from ``unit`` to the key's default unit; a refused or unknown unit raises."""
+    refused = {_unit_key(name): reason for name, reason in spec.refused_units.items()}
+    if _unit_key(unit) in refused:
+        raise _fail(source, key, raw, f"{unit} is {refused[_unit_key(unit)]}")
+    name = _accepted_unit(unit, spec)
+    if name is None:
+        accepted = ", ".join(name or "(no unit)" for name in spec.units)
+        raise _fail(source, key, raw, f"unknown unit {unit!r}; accepted: {accepted}")
+    return spec.units[name]
+
+
+def _accepted_unit(unit: str, spec: LabKey) -> str | None:
+    """The accepted unit of ``spec`` that ``unit`` is written as (case, spaces and micro signs
+    aside), or None."""
+    return next((name for name in spec.units if _unit_key(name) == _unit_key(unit)), None)
+
+
+def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
+    sign, value, unit = _split_number(key, raw, spec, source)
+    if not math.isfinite(value):
+        raise _fail(source, key, raw, "not a finite number")
+    if unit is None:
+        _refuse_ambiguous(key, raw, value, spec, source)
+        unit = spec.unit
+    factor = _unit_factor(key, raw, unit, spec, source)
+    if factor == _PER_UL and _thousands_per_ul(key, raw, value):
+        raise _fail(source, key, raw, f"{value:g} per uL is {value * _PER_UL:g} x10^9/L: was it "
+                    f"in x10^3/uL ({value:g} x10^9/L)?")
+    low, high = spec.plausible
+    if value < 0 and low >= 0:
+        # Read as the number without its dash too (QA 44 H-1: '--adamts13 -5%' beside a TTP
+        # picture lost the line that 5% calls for).
+        unsigned = round(-value * factor, 6)
+        raise _fail(source, key, raw, "negative", [unsigned] if low <= unsigned <= high else [])
+    converted = round(value * factor, 6)
+    if not low <= converted <= high:
+        unit = f" {spec.unit}" if spec.unit else ""  # INR has none
+        raise _fail(source, key, raw,
+                    f"{converted:g}{unit} is outside the plausible range "
+                    f"{low:g}-{high:g}{unit}{_unit_hint(value, spec)}",
+                    () if sign else _readings(value, spec))
+    if not sign:
+        return converted
+    if converted == (low if sign == "<" else high):
+        raise _fail(source, key, raw, f"no plausible value is {sign}{converted:g} {spec.unit}")
+    return Bound(sign, converted, (low, high))
+
+
+def _thousands_per_ul(key: str, raw: object, value: float) -> bool:
+    """A count given per uL that is one in thousands per uL: not a whole number, a platelet
+    count under 1000 but 0, or one under 1000 written with a decimal point ('8.0 /uL'; but
+    '2.5e5 /uL' is read, QA 23 N9). QA 22 D7: platelets '30.0 /uL' read 0.03 x10^9/L and raised
+    a false URGENT line."""
+    if not float(value).is_integer():
+        return True
+    under = 0 < value < 1 / _PER_UL
+    return under and (key == "platelets" or isinstance(raw, str) and "." in raw)

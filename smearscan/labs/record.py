@@ -1,0 +1,122 @@
+"""One patient's lab values as read: the :class:`Labs` dataclass (recorded and read back
+as JSON-ready data) and the check that two of its values do not contradict each other."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from smearscan.errors import LabValueError
+from smearscan.labs.forms import Bound
+from smearscan.labs.keys import LAB_KEYS
+
+
+@dataclass(frozen=True)
+class Labs:
+    """Lab values in the default units of :data:`LAB_KEYS`; ``None`` is missing.
+
+    Raises
+    ------
+    LabValueError
+        ``metastatic_cancer`` is true while ``active_cancer`` is false (a metastatic cancer is
+        an active one), or ``pregnancy`` or ``obstetric_complication`` is given while ``sex`` is
+        male.
+    """
+
+    sex: str | None = None
+    hemoglobin: float | None = None
+    platelets: float | None = None
+    wbc: float | None = None
+    mcv: float | None = None
+    reticulocytes: float | None = None
+    ldh: float | None = None
+    ldh_uln: float | None = None
+    haptoglobin: float | None = None
+    haptoglobin_lln: float | None = None
+    indirect_bilirubin: float | None = None
+    dat: str | None = None
+    creatinine: float | None = None
+    creatinine_uln: float | None = None
+    pt_prolongation_s: float | None = None
+    inr: float | None = None
+    fibrinogen: float | None = None
+    d_dimer: float | None = None
+    d_dimer_uln: float | None = None
+    adamts13: float | None = None
+    ana: str | None = None
+    vitamin_b12: float | None = None
+    vitamin_b12_uln: float | None = None
+    folate: float | None = None
+    active_cancer: bool | None = None
+    metastatic_cancer: bool | None = None
+    cancer_history: bool | None = None
+    transplant: bool | None = None
+    sepsis: bool | None = None
+    trauma: bool | None = None
+    pregnancy: bool | None = None
+    obstetric_complication: bool | str | None = None
+    mechanical_valve: bool | None = None
+    diarrhoea: bool | None = None
+    malignant_hypertension: bool | None = None
+    drug_exposure: bool | str | None = None
+    #: The accepted unit each number was written in, by key (a bare number, read in the default
+    #: unit, has none). Not a lab value, so not compared; recorded by :meth:`to_dict` as
+    #: ``units``, so that a verdict read back from a summary reads them as the run did (QA 40
+    #: M-1). An LDH written in ukat/L cannot be one in ukat/L written as U/L
+    #: (:func:`ldh_maybe_in_ukat`; QA 39 M-1).
+    units: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_consistent(lambda key: getattr(self, key), "labs")
+
+    @property
+    def cancer_active(self) -> bool | None:
+        """Active cancer, counting a metastatic one; ``None`` when neither is recorded."""
+        return True if self.metastatic_cancer else self.active_cancer
+
+    def to_dict(self) -> dict[str, Any]:
+        """The values given, in their default units, as JSON-ready data (a bound as
+        ``{"bound": "<", "limit": 20.0}``), and the units they were written in (``units``,
+        where any was); read back by :meth:`from_dict`."""
+        given = {key: getattr(self, key) for key in LAB_KEYS if getattr(self, key) is not None}
+        data = {key: {"bound": value.sign, "limit": value.limit} if isinstance(value, Bound)
+                else value for key, value in given.items()}
+        return data | ({"units": dict(self.units)} if self.units else {})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Labs:
+        """The lab values :meth:`to_dict` recorded (already checked and converted once).
+
+        Raises
+        ------
+        ValueError
+            ``data`` is not such a record; the message names the key.
+        """
+        values = {}
+        units = data.get("units", {})
+        if not isinstance(units, Mapping) or any(key not in LAB_KEYS for key in units):
+            raise ValueError(f"not the units of lab values: {units!r:.80}")
+        for key, value in data.items():
+            if key == "units":
+                continue
+            if key not in LAB_KEYS:
+                raise ValueError(f"not a lab value: {key!r}")
+            if isinstance(value, Mapping):
+                value = Bound(value["bound"], value["limit"], LAB_KEYS[key].plausible)
+            values[key] = value
+        return cls(**values, units=dict(units))
+
+
+def _check_consistent(value: Callable[[str], object], source: str) -> None:
+    """Refuse two values of one patient (``value(key)``, as read) that contradict each other,
+    naming both (:attr:`LabValueError.between`)."""
+    if value("metastatic_cancer") and value("active_cancer") is False:
+        raise LabValueError(f"{source}: metastatic_cancer = True but active_cancer = False: a "
+                            "metastatic cancer is an active one; correct one of them",
+                            between=("metastatic_cancer", "active_cancer"))
+    for key in ("pregnancy", "obstetric_complication"):
+        if value(key) and value("sex") == "male":
+            raise LabValueError(f"{source}: {key} = {value(key)!r} but sex = 'male': the "
+                                "anaemia limit and the pregnancy causes depend on both; correct "
+                                "one of them", between=(key, "sex"))

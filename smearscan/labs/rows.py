@@ -1,0 +1,70 @@
+"""One set of lab values in a lab file as written (:class:`LabRow`), and the record
+columns a laboratory export carries beside them (:data:`RECORD_COLUMNS`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from smearscan.errors import LabValueError
+from smearscan.labs.parse import parse_labs
+from smearscan.labs.readings import lab_readings, refused_names
+from smearscan.labs.record import Labs
+
+
+@dataclass(frozen=True)
+class LabRow:
+    """One set of lab values in a lab file, as written: a JSON object or a CSV row."""
+
+    #: The values by lab key, as written.
+    values: Mapping[str, object]
+    #: Where they stand (the file, and the slide or line), the start of their messages.
+    source: str
+    #: Why the file's structure leaves the row unreadable (a CSV row whose cells do not fit
+    #: its column names, read as each way they may fit) or in doubt (a second row for its
+    #: slide), the other readings in :attr:`others`: the file is refused, keeping the URGENT
+    #: line of the slide's values read every way they may be (QA 43 M-2: refused with no
+    #: line).
+    problem: str | None = None
+    #: The values of the other rows given for the same slide, as written.
+    others: tuple[Mapping[str, object], ...] = ()
+    #: The file's rows with no slide name (the file is refused): any slide's, read where a
+    #: slide has no row (QA 44 H-2: this slide's row with its name left out was read as none).
+    unnamed: tuple[LabRow, ...] = ()
+
+    def parsed(self, *, complete: bool = True) -> Labs:
+        """The values read by :func:`parse_labs`."""
+        if self.problem is not None:
+            raise LabValueError(self.problem)
+        return parse_labs(self.values, source=self.source, complete=complete)
+
+    def readings(self, *, problems_read: int = 0, ways_read: int = 1
+                 ) -> tuple[list[Labs], list[Labs]]:
+        """:func:`lab_readings` of each set of values the row may be, beside so much read
+        elsewhere."""
+        each = [lab_readings(values, source=self.source, problems_read=problems_read,
+                             ways_read=ways_read) for values in (self.values, *self.others)]
+        return ([labs for readings, _ in each for labs in readings],
+                [labs for _, without in each for labs in without])
+
+    def refused(self) -> list[str]:
+        """:func:`refused_names` of the row's values."""
+        return refused_names(self.values, source=self.source)
+
+
+#: Columns (CSV) and keys (JSON) of a lab file that name the record, not a lab value: a
+#: laboratory export carries them beside the results. They are left out where the file is
+#: read (this tool's rule; QA 49: a `date` column was read as a slip of `dat`, the DAT, and
+#: refused the file). Matched in any case, with spaces and '-' read as '_'. A name that is not
+#: one of these and no lab key is refused, as it may be a misspelt result.
+RECORD_COLUMNS = frozenset({
+    "date", "time", "datetime", "collected", "collection_date", "collection_time",
+    "mrn", "patient", "patient_id", "patient_name", "name", "comment", "comments", "note",
+    "notes"})
+
+
+def is_record_column(name: object) -> bool:
+    """Whether a lab file's column or key ``name`` is one of :data:`RECORD_COLUMNS`."""
+    return isinstance(name, str) and re.sub(r"[\s-]+", "_", name.strip().casefold()) in \
+        RECORD_COLUMNS

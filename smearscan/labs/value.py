@@ -1,0 +1,113 @@
+"""Reading one lab value of any kind: missing, a number (:mod:`~smearscan.labs.number`),
+yes/no, positive/negative, one of a key's choices, or a name (a drug's, a complication's),
+refusing a name that negates itself or dates the exposure to the past."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+
+from smearscan.labs.forms import Repeated
+from smearscan.labs.keys import LabKey
+from smearscan.labs.number import _parse_number
+from smearscan.labs.refusals import _fail
+
+# "unknown" is not recorded, not "no": a drug or complication nobody asked about is not absent.
+_MISSING_TEXT = frozenset({"", "na", "n/a", "-", "unknown", "not known"})
+_TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
+# "none"/"nil" answer a named key (which drug? none): read as no, never as a drug's name.
+_FALSE_TEXT = frozenset({"false", "no", "n", "0", "none", "nil"})
+_POSNEG_TEXT = {"positive": "positive", "pos": "positive", "negative": "negative",
+                "neg": "negative"}
+
+
+def _is_missing(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip().lower() in _MISSING_TEXT)
+
+
+def _parse_bool(key: str, raw: object, source: str) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower() if isinstance(raw, str | int) else None
+    if text in _TRUE_TEXT:
+        return True
+    if text in _FALSE_TEXT:
+        return False
+    raise _fail(source, key, raw, "expected true/false (or yes/no, 1/0)")
+
+
+def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
+    if isinstance(raw, Repeated):
+        raise raw.refused(key, source)
+    if _is_missing(raw):
+        return None
+    if spec.kind == "number":
+        return _parse_number(key, raw, spec, source)
+    if spec.kind == "bool":
+        return _parse_bool(key, raw, source)
+    if spec.kind == "posneg":
+        text = raw.strip().lower() if isinstance(raw, str) else None
+        if text not in _POSNEG_TEXT:
+            raise _fail(source, key, raw, "expected 'positive' or 'negative'")
+        return _POSNEG_TEXT[text]
+    if spec.kind == "choice":
+        text = raw.strip().lower() if isinstance(raw, str) else None
+        if text not in spec.choices:
+            raise _fail(source, key, raw, f"expected one of {', '.join(spec.choices)}")
+        return text
+    # named: a yes/no answer, or the name (of the drug, of the complication).
+    if isinstance(raw, bool) or (isinstance(raw, str) and
+                                 raw.strip().lower() in _TRUE_TEXT | _FALSE_TEXT):
+        return _parse_bool(key, raw, source)
+    if not isinstance(raw, str):
+        raise _fail(source, key, raw, "expected a name or true/false")
+    if any(unicodedata.category(char) in _UNPRINTABLE for char in raw):
+        # A line break in a name would print as a line of the verdict of its own.
+        raise _fail(source, key, raw, "a name with a line break or control character")
+    if _NEGATION.match(raw.strip()) or _past_exposure(raw):
+        # "no gemcitabine" read as a name would be called the cause: ask which answer it is.
+        raise _fail(source, key, raw, "a negation or a past exposure: give the name alone if "
+                    "it is taken now or was until recently, else false (none)")
+    return raw.strip()
+
+
+#: A named answer that starts by denying itself ("no gemcitabine", "not known to", "never").
+_NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORECASE)
+#: ... or that names a past exposure anywhere ("stopped quinine in 2010", "quinine, stopped in
+#: 2010", "previously on ...", "was on ...", "off ...", "10 years ago", "quinine in 2015",
+#: "quinine, none since 2019", "held since 2020", "no longer"; not "started 2 weeks ago" or
+#: "since 2015"): a drug stopped long ago would be called the cause, and "stop stopped
+#: quinine" advised.
+_ENDED = (r"stopped|discontinued|ceased|withdrawn|completed|ended|finished|resolved|until|till|"
+          r"previous|previously|formerly|former|prior(?! to admission)|history|hx|h/o|was on|"
+          r"off(?!-label)|held|withheld|on hold|paused|none|nil|no longer|not now|"
+          r"not currently|not taken|not since|abstinent")
+_PAST = re.compile(rf"\b({_ENDED}|last year|(\d+\s*)?(years?|yrs?|months?)\s+ago)(\b|$)",
+                   re.IGNORECASE)
+#: A year an exposure is dated to ("quinine 2015", "in Dec 2025"; not a dose, "2000 mg"): past
+#: unless it is this year; a range of years ("2010-2012") by its end.
+_DATED = re.compile(r"\b((?:19|20)\d\d)\b(?!\s*(?:-|–|to)?\s*(?:mg|g|mcg|ug|µg|units?|iu|u|ml|"
+                    r"mmol|%)\b)", re.IGNORECASE)
+_RANGE = re.compile(r"\b(?:19|20)\d\d\s*(?:-|–|to|->|→)\s*((?:19|20)\d\d)\b")
+#: When a current drug was started ("started 2 years ago", "started in 2015", "since 2015",
+#: "since transplant in 2015"), up to a word that ends it or a bracket ("started 2010, stopped
+#: 2012", "since 2015 until 2016", "since 2019 (previous pregnancy)"): not a past exposure;
+#: removed before :data:`_PAST` and :data:`_DATED` are looked for.
+_STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}|and)\b)[^,;()])*",
+                      re.IGNORECASE)
+#: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
+#: overrides), lone surrogates (which cannot be printed) and line or paragraph separators,
+#: which could print as a line of their own.
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def _past_exposure(name: str) -> bool:
+    """The name dates the exposure to the past (:data:`_PAST`, a year before this one, or a
+    range of years ending before it)."""
+    this_year = datetime.date.today().year
+    if any(int(end) < this_year for end in _RANGE.findall(name)):
+        return True
+    current = _STARTED.sub("", name)
+    return bool(_PAST.search(current)) or any(int(year) < this_year
+                                              for year in _DATED.findall(current))
