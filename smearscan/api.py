@@ -208,7 +208,8 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
         rgb, slide, image = read_field(path), path.stem, path.name
     if pixel_size_um is not None:
         _check_scale([path if image else rgb], pixel_size_um, trust=trust_pixel_size)
-    return _field_analysis(rgb, path, slide, image, pixel_size_um, _model(model))
+    return _field_analysis(rgb, path, slide, image, pixel_size_um, _model(model),
+                           trust_pixel_size)
 
 
 def _check_scale(fields: Iterable[Path | np.ndarray], pixel_size_um: object, *,
@@ -225,9 +226,11 @@ def _check_scale(fields: Iterable[Path | np.ndarray], pixel_size_um: object, *,
 
 
 def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
-                    pixel_size_um: float | None, model: CellClassifier) -> FieldAnalysis:
+                    pixel_size_um: float | None, model: CellClassifier, trust: bool
+                    ) -> FieldAnalysis:
     try:
-        measured = field_cells(rgb, pixel_size_um=pixel_size_um, model=model)
+        measured = field_cells(rgb, pixel_size_um=pixel_size_um, model=model,
+                               trust_pixel_size=trust)
     except UnusableFieldError as error:
         if image:  # a file: its name leads the message, as for an unreadable one
             raise type(error)(f"{path}: {error}") from None
@@ -288,7 +291,7 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     loaded = _model(model)
     if pixel_size_um is not None:
         _check_scale(slide.fields, pixel_size_um, trust=trust_pixel_size)
-    fields, failed = _usable_fields(slide, pixel_size_um, loaded)
+    fields, failed = _usable_fields(slide, pixel_size_um, loaded, trust_pixel_size)
     cells = {name: np.concatenate([field.cells[name] for field in fields])
              for name in fields[0].cells}
     result = slide_statistics([f.summary for f in fields], label=cells["class"],
@@ -301,8 +304,8 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies, failed)
 
 
-def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassifier
-                   ) -> tuple[tuple[FieldAnalysis, ...], tuple[tuple[str, str], ...]]:
+def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassifier,
+                   trust: bool) -> tuple[tuple[FieldAnalysis, ...], tuple[tuple[str, str], ...]]:
     """The analyses of the fields of ``slide`` that can be analysed, and ``(image, reason)``
     of those that cannot, each warned of; the first error when no field can be."""
     fields, failed, first_error = [], [], None
@@ -310,7 +313,7 @@ def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassif
         image = path.relative_to(slide.root).as_posix()
         try:
             fields.append(_field_analysis(read_field(path), path, slide.name, image,
-                                          pixel_size_um, model))
+                                          pixel_size_um, model, trust))
         except (ImageLoadError, UnusableFieldError) as error:
             failed.append((image, str(error)))
             first_error = first_error or error

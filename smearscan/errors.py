@@ -95,6 +95,13 @@ class MaskedFieldError(UnusableFieldError):
     fragments."""
 
 
+class OffScaleFieldError(UnusableFieldError):
+    """A field that a declared pixel size does not fit: its own estimate disagrees by more than
+    :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT` (another objective or camera
+    setting); at the declared size its cells would be cut up or merged
+    (:func:`smearscan.pipeline.require_declared_scale`)."""
+
+
 class MissingExtraError(SmearscanError):
     """A command needs an optional extra (``train``) that is not installed."""
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from smearscan.errors import UnusableFieldError
+from smearscan.errors import OffScaleFieldError, UnusableFieldError
 from smearscan.features import cell_table
 from smearscan.focus import edge_width_um
 from smearscan.illumination import evenly_lit, require_exposure
@@ -32,7 +32,10 @@ from smearscan.render import overlay_image, review_cells, thumbnail
 from smearscan.results import Condition, FieldResult, FieldTask, ModelInfo
 from smearscan.segmentation import (
     DOUBTFUL_SCALE,
+    MAX_SCALE_DISAGREEMENT,
+    NORMAL_RBC_DIAMETER_UM,
     Segmentation,
+    blob_diameter_px,
     check_pixel_size,
     check_scale_agreement,
     doubtful_scale_warning,
@@ -129,18 +132,23 @@ def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
 
 
 def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
-                model: CellClassifier | None) -> MeasuredField:
-    """Refuse an overexposed field, condition it (:func:`conditioned`), then segment, measure
+                model: CellClassifier | None, trust_pixel_size: bool = False
+                ) -> MeasuredField:
+    """Refuse an overexposed field, condition it (:func:`conditioned`), refuse it where a
+    declared pixel size does not fit it (unless ``trust_pixel_size``), then segment, measure
     and (with a model) classify its objects, and measure its focus.
 
     Raises
     ------
     UnusableFieldError
-        Overexposed, too dark or blank (:func:`~smearscan.illumination.require_exposure`), or
-        grayscale when classified (:func:`~smearscan.classification.require_stain_colour`).
+        Overexposed, too dark or blank (:func:`~smearscan.illumination.require_exposure`),
+        grayscale when classified (:func:`~smearscan.classification.require_stain_colour`), or
+        off the declared scale (:func:`require_declared_scale`).
     """
     require_exposure(rgb)
     rgb, condition = conditioned(rgb)
+    if pixel_size_um is not None and not trust_pixel_size:
+        require_declared_scale(rgb, pixel_size_um)
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     if model is not None and len(cells["cell_id"]):
@@ -149,6 +157,49 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     return MeasuredField(seg, cells,
                          edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um),
                          condition)
+
+
+#: How far off a declared pixel size a field's blobs must read it (:func:`blob_diameter_px`)
+#: for the field to be estimated in full, a second segmentation (this tool's rule): a field at
+#: the declared scale mostly costs only the guess (~6 ms). On 557 Chula fields at 0.2 um/px and
+#: 120 BCCD fields at 0.073, every field that the full estimate put over
+#: :data:`MAX_SCALE_DISAGREEMENT` off (1 and 6) had a guess over 1.25x off; the guess and the
+#: full estimate differ by a median 1.00x, 99th percentile 1.41x (ad hoc, 2026-12-04).
+SCALE_SCREEN = 1.25
+#: A field's own estimate refuses it only when it rests on at least this many objects (this
+#: tool's rule): a field of few red cells reads up to twice the true scale. Those 7 fields read
+#: 0.031-0.054 um/px from 7-24 objects (crowded BCCD fields, touching cells read as one; a
+#: Chula field), a PBC monocyte crop 0.052 against 0.105 from 1; 23 Chula fields resampled by
+#: 2x or 0.5x had 54-158 at their own scale (ad hoc, 2026-12-04).
+SCALE_CHECK_MIN_OBJECTS = 40
+
+
+def require_declared_scale(rgb: np.ndarray, pixel_size_um: float) -> None:
+    """Refuse a conditioned field whose own pixel size estimate (median red cell taken as 7.5
+    um, as :func:`check_declared_pixel_size` estimates a slide's), made from at least
+    :data:`SCALE_CHECK_MIN_OBJECTS` objects, disagrees with the declared one by more than
+    :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT` (QA 50: a field taken at twice the
+    magnification, later in a slide than the fields the declared size was checked on, was read
+    at that size, its cells cut in pieces, and counted unflagged).
+
+    Raises
+    ------
+    OffScaleFieldError
+        One line with both sizes; a batch records the field as failed and goes on.
+    """
+    guess = NORMAL_RBC_DIAMETER_UM / blob_diameter_px(rgb)
+    if not (np.isfinite(guess) and scales_disagree(guess, pixel_size_um, SCALE_SCREEN)):
+        return
+    own = segment_field(rgb)
+    if (own.count >= SCALE_CHECK_MIN_OBJECTS and np.isfinite(own.pixel_size_um)
+            and scales_disagree(own.pixel_size_um, pixel_size_um)):
+        raise OffScaleFieldError(
+            f"its own pixel size, {own.pixel_size_um:.3g} um/px from {own.count} objects "
+            f"(median red cell taken as {NORMAL_RBC_DIAMETER_UM:g} um), disagrees with "
+            f"--pixel-size {pixel_size_um:g} um/px by more than {MAX_SCALE_DISAGREEMENT:g}x "
+            "(this tool's rule): taken at another objective or camera setting? Left out of the "
+            "count; --trust-pixel-size (trust_pixel_size=True in Python) counts it at the "
+            "declared size")
 
 
 #: A declared pixel size that the first usable field doubts is compared again with the median
@@ -248,7 +299,8 @@ def analyse_field(task: FieldTask) -> FieldResult:
     # Loaded even for a field without cells, so that a bad model file fails the first field.
     model = cached_model(task.model_path) if task.classify else None
     try:
-        measured = field_cells(rgb, pixel_size_um=task.pixel_size_um, model=model)
+        measured = field_cells(rgb, pixel_size_um=task.pixel_size_um, model=model,
+                               trust_pixel_size=task.trust_pixel_size)
     except UnusableFieldError as error:
         return FieldResult(task.slide, task.image, task.path, error=f"{task.path}: {error}")
     seg, cells = measured.segmentation, measured.cells

@@ -48,6 +48,7 @@ class FieldTask:
     mask: bool = False
     overlay: bool = False
     review: bool = False
+    trust_pixel_size: bool = False
 
     @property
     def key(self) -> tuple[str, str]:

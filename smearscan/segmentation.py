@@ -985,8 +985,7 @@ def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Seg
         check_pixel_size(pixel_size_um)
     if estimated:
         # A first guess from the blobs, then the median size of the cells it separates.
-        raw = foreground_mask(rgb)
-        rbc_diameter_px = estimate_rbc_diameter_px(_filled(raw, 2, 0.05 * raw.size))
+        rbc_diameter_px = blob_diameter_px(rgb)
         if not _PLAUSIBLE_DIAMETER_PX[0] <= rbc_diameter_px <= _PLAUSIBLE_DIAMETER_PX[1]:
             # nan, or specks / one huge blob: no red cells to take the scale from.
             return Segmentation(np.zeros(rgb.shape[:2], np.int32), float("nan"), True,
@@ -1000,6 +999,14 @@ def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Seg
         labels, _ = _labelled_at_canonical_scale(rgb, rbc_diameter_px)
     return Segmentation(labels, NORMAL_RBC_DIAMETER_UM / rbc_diameter_px if estimated
                         else pixel_size_um, estimated, rbc_diameter_px)
+
+
+def blob_diameter_px(rgb: np.ndarray) -> float:
+    """The typical red-cell diameter (px) of the field's stained blobs, clumps filled: the first
+    guess :func:`segment_field` refines (nan without blobs to measure). ~6 ms on a 640x480
+    field."""
+    raw = foreground_mask(rgb)
+    return estimate_rbc_diameter_px(_filled(raw, 2, 0.05 * raw.size))
 
 
 def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float

@@ -281,6 +281,24 @@ def test_the_api_refuses_a_pixel_size_the_field_contradicts_as_the_cli_does(tmp_
                                    ).fields[0].summary.pixel_size_um == 0.07
 
 
+def test_a_slides_field_off_the_declared_scale_is_left_out_unless_trusted(tmp_path):
+    # QA 50 F1, as the CLI: the first field fits 0.2 um/px, the second is the same at 2x.
+    slide = tmp_path / "s"
+    slide.mkdir()
+    rgb = np.asarray(Image.open(SAMPLE))
+    Image.fromarray(rgb).save(slide / "a.png")
+    Image.fromarray(rgb).resize((2 * rgb.shape[1], 2 * rgb.shape[0]), Image.BICUBIC).save(
+        slide / "b.png")
+    with pytest.warns(UserWarning, match=r"b\.png: its own pixel size, 0\.1\d* um/px .* "
+                      r"disagrees with --pixel-size 0\.2 um/px by more than 1\.5x .*\(left out of "
+                      r"slide 's'\)$"):
+        analysis = smearscan.analyse_slide(slide, pixel_size_um=0.2)
+    assert [image for image, _ in analysis.failed] == ["b.png"]
+    assert set(analysis.cells["image"]) == {"a.png"}
+    trusted = smearscan.analyse_slide(slide, pixel_size_um=0.2, trust_pixel_size=True)
+    assert trusted.failed == () and set(trusted.cells["image"]) == {"a.png", "b.png"}
+
+
 def test_the_api_warns_of_a_pixel_size_the_field_doubts_as_the_cli_does(recwarn):
     with pytest.warns(UserWarning, match=r"^--pixel-size 0\.3 um/px differs from 0\.209 um/px "
                       r"estimated from \S*chula-1\.jpg by 1\.44x: .* measure a median 10\.8 um"):

@@ -313,6 +313,39 @@ def test_a_pixel_size_the_field_contradicts_is_refused_unless_trusted(shared_dat
     assert run(field, "--pixel-size", "0.2") == 0
 
 
+def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_out(tmp_path,
+                                                                                  capsys):
+    # QA 50 F1: a field taken at twice the magnification, after the field the declared size was
+    # checked on, was read at that size, its cells cut in pieces, and counted unflagged.
+    import cv2
+
+    from smearscan.loading import read_field
+    from smearscan.pipeline import conditioned
+    from smearscan.segmentation import segment_field
+
+    slide = tmp_path / "s"
+    slide.mkdir()
+    rgb = np.asarray(Image.open(SAMPLE_FIELD))
+    Image.fromarray(rgb).save(slide / "a.png")
+    Image.fromarray(cv2.resize(rgb, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)).save(
+        slide / "b.png")
+    own = segment_field(conditioned(read_field(slide / "b.png"))[0])
+    out = tmp_path / "out"
+    assert run(slide, "--pixel-size", "0.2", "--out", out) == 3
+    assert read_csv_rows(out / "errors.csv") == [{"slide": "s", "image": "b.png", "error": (
+        f"{slide / 'b.png'}: its own pixel size, {own.pixel_size_um:.3g} um/px from "
+        f"{own.count} objects (median red cell taken as 7.5 um), disagrees with --pixel-size "
+        "0.2 um/px by more than 1.5x (this tool's rule): taken at another objective or camera "
+        "setting? Left out of the count; --trust-pixel-size (trust_pixel_size=True in Python) "
+        "counts it at the declared size")}]
+    assert {row["image"] for row in read_csv_rows(out / "cells.csv")} == {"a.png"}
+    capsys.readouterr()
+    trusted = tmp_path / "trusted"
+    assert run(slide, "--pixel-size", "0.2", "--trust-pixel-size", "--out", trusted) == 0
+    assert {row["image"] for row in read_csv_rows(trusted / "cells.csv")} == {"a.png", "b.png"}
+    assert run(slide, "--out", tmp_path / "estimated") == 0  # each field at its own scale
+
+
 def test_images_of_one_folder_given_one_by_one_get_a_note(field_png, tmp_path, capsys):
     # QA of the analysis command (second pass): 's1/*.jpg' made one slide per file, each
     # 'insufficient', without a hint.

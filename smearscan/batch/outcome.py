@@ -21,7 +21,8 @@ class RunOptions:
     overlay: bool = False
     population: str = "adult"
     labs_path: Path | None = None
-    #: ``--trust-pixel-size``: recorded in the outputs (qacli5 LOW-1), changes no cell.
+    #: ``--trust-pixel-size``: recorded in the outputs (qacli5 LOW-1); it counts the fields
+    #: that the declared size does not fit, which are otherwise left out (QA 50).
     trust_pixel_size: bool = False
 
 

@@ -75,7 +75,8 @@ def field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[Fie
                       pixel_size_um=options.pixel_size_um, max_pixels=options.max_pixels,
                       model_path=_sent(options.model_path), classify=options.classify,
                       mask=out is not None and options.save_masks,
-                      overlay=out is not None and options.overlay, review=out is not None)
+                      overlay=out is not None and options.overlay, review=out is not None,
+                      trust_pixel_size=options.trust_pixel_size)
             for path in slide.fields]
 
 

@@ -128,12 +128,12 @@ class Review:
 
 
 #: Settings of a run's fingerprint that change no cell's class: the lab values, the reference
-#: limit's population, the pictures asked for, whether a declared pixel size was trusted (its
-#: value is a setting of its own), and where the model file is (its content,
+#: limit's population, the pictures asked for, and where the model file is (its content,
 #: ``model``, stays: the same file copied elsewhere or named from another folder is the same
-#: model).
+#: model). Whether a declared pixel size was trusted is not one of them: trusted, the fields it
+#: does not fit are counted (QA 50).
 _NOT_CELL_SETTINGS = ("labs_path", "labs_file", "population", "save_masks", "overlay",
-                      "model_path", "trust_pixel_size")
+                      "model_path")
 
 
 def _cell_inputs(fingerprint: Any) -> Any:
