@@ -26,7 +26,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from smearscan.errors import SmearscanError, counted_names, printable
 from smearscan.naming import slide_name
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"})
+#: The suffixes of the image files a folder's slides are made of: every format the reader takes
+#: (QA 50 F2: a '.jfif' or '.webp' field was left out of its slide without a word, though
+#: read when given alone).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".bmp",
+                            ".webp", ".gif"})
 
 #: First bytes of a classic or BigTIFF file, either byte order. The reader is chosen by content,
 #: not by suffix, so that a PNG saved as ``.tif`` (or a TIFF saved as ``.png``) still reads.

@@ -346,6 +346,24 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
     assert run(slide, "--out", tmp_path / "estimated") == 0  # each field at its own scale
 
 
+def test_a_folder_takes_every_image_format_the_reader_takes(tmp_path):
+    # QA 50 F2: '.jfif', '.jpe', '.webp' and '.gif' fields were left out of their slide without a
+    # word, though each was analysed when given alone.
+    slide = tmp_path / "s"
+    slide.mkdir()
+    rgb = Image.open(SAMPLE_FIELD)
+    rgb.save(slide / "a.jpg")
+    rgb.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(slide / "b.jfif", format="JPEG")
+    rgb.transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(slide / "c.JPE", format="JPEG")
+    rgb.transpose(Image.Transpose.ROTATE_180).save(slide / "d.webp", lossless=True)
+    rgb.transpose(Image.Transpose.TRANSPOSE).convert("P").save(slide / "e.gif")
+    out = tmp_path / "out"
+    assert run(slide, "--out", out) == 0
+    summary = json.loads((out / "summary.json").read_text())["slides"]["s"]
+    assert [f["image"] for f in summary["per_field"]] == ["a.jpg", "b.jfif", "c.JPE", "d.webp",
+                                                           "e.gif"]
+
+
 def test_images_of_one_folder_given_one_by_one_get_a_note(field_png, tmp_path, capsys):
     # QA of the analysis command (second pass): 's1/*.jpg' made one slide per file, each
     # 'insufficient', without a hint.

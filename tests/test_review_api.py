@@ -34,7 +34,8 @@ from smearscan.review import images
 from smearscan.review.app import TOKEN_HEADER, create_app
 from smearscan.review.corrections import export_corrections, read_corrections
 from smearscan.review.folder import ResultsFolder
-from smearscan.review.reviews import REVIEW_FILE
+from smearscan.review.records import ReviewError
+from smearscan.review.reviews import PENDING_FILE, REVIEW_FILE
 from smearscan.slide_stats import rogan_gladen_interval, slide_result
 
 TOKEN = "test-token"
@@ -260,6 +261,21 @@ def test_sign_off_records_counts_and_makes_the_slide_read_only(api, out):
     assert _merged(out)["positive"]["review"]["reopened"] == 1
 
 
+def test_a_sign_off_that_did_not_see_every_correction_is_refused(api, out):
+    # QA 51 F2: a page that never showed the corrections of another tab signed them off.
+    cell = _called(out)[0]
+    assert api.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc")[0] == 200
+    assert api.post("/api/slides/positive/signoff", {"reviewer": "B", "seen": 0}) == (409, {
+        "error": "slide 'positive' has 1 correction(s), this page showed 0: it was changed "
+                 "elsewhere (another tab or reviewer); reload the page and check the cells "
+                 "before signing off"})
+    for seen in ("1", True, -1, 1.0):
+        assert api.post("/api/slides/positive/signoff", {"reviewer": "B", "seen": seen}) == (
+            400, {"error": '"seen" must be the number of corrections the page showed'})
+    status, body = api.post("/api/slides/positive/signoff", {"reviewer": "B", "seen": 1})
+    assert (status, body["status"]) == (200, "signed off")
+
+
 def test_bad_requests_get_a_status_and_a_message(api, out):
     cell = _called(out)[0]
     image, cell_id = cell["image"], int(cell["cell_id"])
@@ -283,6 +299,13 @@ def test_bad_requests_get_a_status_and_a_message(api, out):
         (api.get("/api/slides/positive/cells"), 400, "give one of ?class=NAME or ?morphology=NAME"),
         (api.get("/api/slides/positive/cells?class=blast"), 400, "unknown class 'blast'"),
         (api.get("/api/slides/nowhere"), 404, "no slide 'nowhere' in"),
+        # QA 51 F9, F10: a 500 with a traceback; plain text; an empty gallery.
+        (api.request("PUT", f"/api/slides/positive/cells/{image}/{cell_id}",
+                     raw=b"[" * 100_000 + b"]" * 100_000), 400, "the request body is not JSON"),
+        (api.get("/api/slides/positive/undo"), 405,
+         "GET is not a request /api/slides/positive/undo takes"),
+        (api.get("/api/slides/positive/cells?morphology=banana"), 400,
+         "unknown morphology 'banana'; expected one of normal, macrocyte, "),
     ]
     for (status, body), expected_status, message in cases:
         assert status == expected_status, body
@@ -497,6 +520,71 @@ def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
     assert review["previous"][0]["signoff"]["reviewer"] == "A. Tech"
 
 
+def _sign_off_killed_before_its_report(out: Path, monkeypatch) -> Path:
+    """A sign-off whose process dies once ``review.json`` and the merged outputs are written,
+    before the report (QA 51 F1); the report's path."""
+    folder = ResultsFolder(out)
+    cell = _called(out)[0]
+    folder.set_class("positive", cell["image"], int(cell["cell_id"]), "rbc")
+
+    def killed(*_args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ResultsFolder, "_reissue", killed)
+        with pytest.raises(KeyboardInterrupt):
+            folder.sign_off("positive", "A. Tech")
+    report = out / "slides" / "positive" / "report.html"
+    assert _merged(out)["positive"]["review"]["status"] == "signed off"
+    assert "<b>Review in progress</b>" in report.read_text(encoding="utf-8")
+    assert (out / "slides" / "positive" / PENDING_FILE).is_file()
+    return report
+
+
+@pytest.mark.parametrize("then", ["review", "run"])
+def test_a_review_change_cut_short_is_issued_again_by_the_next_server_or_run(
+        results, tmp_path, monkeypatch, then):
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    out = work / "results"
+    report = _sign_off_killed_before_its_report(out, monkeypatch)
+    if then == "review":
+        assert ResultsFolder(out).issue_interrupted() == ["positive"]
+    else:
+        assert _rerun(out) == 0
+    html = report.read_text(encoding="utf-8")
+    assert "<b>Reviewed:</b> signed off by A. Tech on " in html and "Review in progress" not in html
+    assert not (out / "slides" / "positive" / PENDING_FILE).exists()
+    assert read_record(out, "positive") is not None  # resealed: the next run resumes it
+    assert ResultsFolder(out).issue_interrupted() == []
+
+
+@pytest.mark.parametrize(("damage", "problem"), [
+    (lambda text: text[:-300], "float() argument must be a string or a real number, not "
+                               "'NoneType'"),
+    (lambda text: text.replace("\npositive,chula-1-00.jpg,1,", "\npositive,chula-1-00.jpg,x,",
+                               1), "invalid literal for int() with base 10: 'x'")])
+def test_a_damaged_slide_cells_csv_is_one_line_not_a_traceback(out, damage, problem):
+    # QA 51 F6: a traceback, exit 1.
+    cells = out / "slides" / "positive" / "cells.csv"
+    cells.write_text(damage(cells.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(ReviewError) as refused:
+        create_app(out)
+    assert str(refused.value) == (f"{out / 'slides' / 'positive'}: not a finished slide of a "
+                                  f"smearscan run ({problem})")
+
+
+def test_a_slide_cells_csv_edited_by_hand_is_refused_not_counted(out):
+    # QA 51 F4: re-saved by a spreadsheet (TRUE for true), cut cells were counted.
+    cells = out / "slides" / "positive" / "cells.csv"
+    cells.write_text(cells.read_text(encoding="utf-8").replace(",true,", ",TRUE,"),
+                     encoding="utf-8")
+    with pytest.raises(ReviewError, match=re.escape(
+            f"{cells}: changed since smearscan wrote it; analyse the slide again into this "
+            "folder (the same command with --out) to review it")):
+        create_app(out)
+
+
 def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     called = _called(out)
     api.put_class("positive", called[0]["image"], int(called[0]["cell_id"]), "rbc")
@@ -582,8 +670,14 @@ def test_review_command_bad_folder_or_busy_port(results, tmp_path, capsys):
         busy.listen()
         port = busy.getsockname()[1]
         assert main(["review", str(results), "--no-browser", "--port", str(port)]) == 2
-    assert capsys.readouterr().err.startswith(
-        f"smearscan: cannot listen on 127.0.0.1:{port} (Address already in use)")
+    assert capsys.readouterr().err == (
+        f"smearscan: cannot listen on 127.0.0.1:{port} (Address already in use); choose another "
+        "--port\n")
+    # QA 51 F13: an address of another computer was told to choose another port.
+    assert main(["review", str(results), "--no-browser", "--host", "192.0.2.1"]) == 2
+    assert capsys.readouterr().err == (
+        "smearscan: cannot listen on 192.0.2.1:8765 (Cannot assign requested address); give "
+        "--host an address of this computer\n")
 
 
 def test_review_command_during_the_folders_first_run_says_it_is_in_use(tmp_path, capsys):

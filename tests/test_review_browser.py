@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import time
+import urllib.request
 from pathlib import Path
 
 import cv2
@@ -111,9 +112,12 @@ def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
     assert first.locator("select").input_value() == "schistocyte"
     _press(page, "s", "#count", "22")  # already a schistocyte: nothing changes
     _press(page, "1", "#count", "21")  # 1 = rbc
+    assert _text(page, "#on-signoff").startswith("On sign-off (corrected for the classifier's")
     page.fill("#reviewer", "A. Tech")
     page.click("#signoff")
     page.wait_for_selector("#signed-banner:not([hidden])")
+    # QA 51 F11: what a sign-off would release stayed on the page, the button enabled.
+    assert _text(page, "#on-signoff") == "" and page.locator("#signoff").is_disabled()
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     banner = _text(page, "#signed-text")
@@ -126,6 +130,50 @@ def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
     page.wait_for_selector("#message.error")
     assert _text(page, "#message") == "This slide is signed off: re-open it to change it."
     assert _text(page, "#count") == "21"
+
+
+def _corrections(url: str) -> list[dict]:
+    with urllib.request.urlopen(f"{url}/api/slides/positive") as answer:
+        return json.loads(answer.read())["corrections"]
+
+
+def test_keys_pressed_fast_on_a_cell_leave_it_in_the_class_of_the_last(page, url):
+    # QA 51 F8: each key was its own request, and one was applied out of order.
+    _open(page, url, "positive")
+    first = page.locator(".tile.selected")
+    assert first.get_attribute("data-model") == "schistocyte"
+    for key in "rsrsrsrsr":
+        page.keyboard.press(key)
+    deadline = time.monotonic() + 20
+    while len(corrections := _corrections(url)) < 9 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [c["new"] for c in corrections] == ["rbc", "schistocyte"] * 4 + ["rbc"]
+    page.wait_for_function("() => document.getElementById('message').textContent"
+                           ".endsWith('set to rbc')")
+    assert first.locator("select").input_value() == "rbc"
+    assert _corrections(url) == corrections  # nothing came after the last key
+
+
+def test_a_sign_off_from_a_page_that_missed_corrections_is_refused(browser, url):
+    # QA 51 F2: a second tab signed off three corrections it never showed.
+    pages = [browser.new_page(viewport={"width": 1280, "height": 1000}) for _ in range(2)]
+    for each in pages:
+        _open(each, url, "positive")
+    _press(pages[0], "r", "#count", "21")
+    pages[1].fill("#reviewer", "B. Tech")
+    pages[1].click("#signoff")
+    pages[1].wait_for_selector("#message.error")
+    assert _text(pages[1], "#message") == (
+        "slide 'positive' has 1 correction(s), this page showed 0: it was changed elsewhere "
+        "(another tab or reviewer); reload the page and check the cells before signing off")
+    pages[1].reload()
+    pages[1].wait_for_selector("body[data-ready=true]")
+    pages[1].fill("#reviewer", "B. Tech")
+    pages[1].click("#signoff")
+    pages[1].wait_for_selector("#signed-banner:not([hidden])")
+    assert _text(pages[1], "#count") == "21"
+    for each in pages:
+        each.close()
 
 
 def test_arrow_keys_move_and_the_mouse_reclassifies(page, url):

@@ -454,7 +454,7 @@ def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
     and the slide merged without it: one damaged file must not stop every other slide's
     outputs."""
     from smearscan.review.records import ReviewError
-    from smearscan.review.reviews import read_review, reviewed_outcome
+    from smearscan.review.reviews import PENDING_FILE, read_review, reviewed_outcome
 
     folder = out / "slides" / outcome.name
     try:
@@ -466,9 +466,11 @@ def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
         return outcome
     cells = (folder / "cells.csv").read_text(encoding="utf-8", errors="surrogateescape")
     reviewed = reviewed_outcome(replace(outcome, cells_csv=cells), out, fingerprint)
-    if not outcome.resumed:
-        # Analysed again (new lab values, changed fields): its report was written without the
-        # review, which it must show (signed off) or say is in progress or set aside.
+    interrupted = (folder / PENDING_FILE).is_file()
+    if not outcome.resumed or interrupted:
+        # Analysed again (new lab values, changed fields), or a review change was interrupted:
+        # its report was written without the review as it stands, which it must show (signed
+        # off) or say is in progress or set aside.
         from smearscan.batch.reissue import reissue_report
 
         try:
@@ -476,6 +478,8 @@ def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
         except ReviewError as error:
             problems.append((outcome.name, "", f"{error}; its report.html does not show the "
                              f"slide's review ({reviewed.summary.review['status']})"))
+        else:
+            (folder / PENDING_FILE).unlink(missing_ok=True)
     return reviewed
 
 

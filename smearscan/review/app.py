@@ -9,6 +9,7 @@ slide, image and cell names from URLs are looked up in the results, never joined
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import socket
@@ -115,7 +116,7 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
             return {}
         try:
             data = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # QA 51 F9: nested too deep was a 500
             raise ReviewError("the request body is not JSON") from None
         if not isinstance(data, dict):
             raise ReviewError("the request body must be a JSON object")
@@ -181,7 +182,8 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
 
     async def api_signoff(request: Request) -> JSONResponse:
         data = await body(request)
-        return _json(folder.sign_off(request.path_params["slide"], data.get("reviewer")))
+        return _json(folder.sign_off(request.path_params["slide"], data.get("reviewer"),
+                                     data.get("seen")))
 
     async def api_reopen(request: Request) -> JSONResponse:
         data = await body(request)
@@ -219,9 +221,16 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     async def not_found(request: Request, error: Exception) -> JSONResponse:
         return _json({"error": f"no such page or resource: {request.url.path}"}, status=404)
 
-    return Starlette(routes=routes,
-                     exception_handlers={ReviewError: review_error, 404: not_found},
-                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
+    async def wrong_method(request: Request, error: Exception) -> JSONResponse:
+        return _json({"error": f"{request.method} is not a request {request.url.path} takes"},
+                     status=405)
+
+    app = Starlette(routes=routes,
+                    exception_handlers={ReviewError: review_error, 404: not_found,
+                                        405: wrong_method},
+                    middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
+    app.state.folder = folder
+    return app
 
 
 class ReviewForbidden(ReviewError):
@@ -244,8 +253,10 @@ def _check_free(host: str, port: int) -> None:
             pass
     except OSError as error:
         reason = os.strerror(error.errno) if error.errno else str(error)
-        raise ServerError(f"cannot listen on {host}:{port} ({reason}); choose another --port"
-                          ) from None
+        # QA 51 F13: an address of another computer was told to choose another port.
+        fix = ("choose another --port" if error.errno in (errno.EADDRINUSE, errno.EACCES)
+               else "give --host an address of this computer")
+        raise ServerError(f"cannot listen on {host}:{port} ({reason}); {fix}") from None
 
 
 def _host_names(host: str) -> tuple[str, ...]:
@@ -294,6 +305,9 @@ def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     # The review rewrites the merged outputs: a batch run into the same folder must wait.
     with folder_lock(out):
+        for slide in app.state.folder.issue_interrupted():
+            print(f"smearscan review: slide {slide!r}: its last review change was interrupted; "
+                  "its outputs are issued again from review.json", flush=True)
         print(f"smearscan review: {out} at {url} (Ctrl-C to stop)", flush=True)
         if open_browser:
             threading.Timer(1.0, webbrowser.open, args=(url,)).start()

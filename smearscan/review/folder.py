@@ -3,16 +3,18 @@ at once (``review.json``, then the merged outputs and, at sign-off, the slide's 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from smearscan.outputs import write_json_atomic
+from smearscan.outputs import write_json_atomic, write_text_atomic
 from smearscan.review.galleries import galleries, known_class
 from smearscan.review.records import (
     Cells,
@@ -23,6 +25,7 @@ from smearscan.review.records import (
     read_slide_record,
 )
 from smearscan.review.reviews import (
+    PENDING_FILE,
     REVIEW_FILE,
     Correction,
     Review,
@@ -193,10 +196,11 @@ class ResultsFolder:
             # The first correction puts the slide's review in progress, which its report says.
             record, cells = self.classified(slide)
             report = self._report(record, cells.label) if not review.corrections else None
-            self._save(slide, replace(review, corrections=(
-                *review.corrections, Correction(image, cell_id, old, new, now()))))
-            if report is not None:
-                self._reissue(record, report)
+            with self._writing(slide):
+                self._save(slide, replace(review, corrections=(
+                    *review.corrections, Correction(image, cell_id, old, new, now()))))
+                if report is not None:
+                    self._reissue(record, report)
             return self.slide_state(slide)
 
     def undo(self, slide: str) -> dict:
@@ -207,16 +211,28 @@ class ResultsFolder:
             if index is None:
                 raise ConflictError(f"nothing to undo on slide {slide!r}")
             last = review.corrections[index]
-            self._save(slide, replace(review, corrections=(*review.corrections, Correction(
-                last.image, last.cell_id, last.new, last.old, now(), undoes=index))))
+            with self._writing(slide):
+                self._save(slide, replace(review, corrections=(*review.corrections, Correction(
+                    last.image, last.cell_id, last.new, last.old, now(), undoes=index))))
             return self.slide_state(slide)
 
-    def sign_off(self, slide: str, reviewer: object) -> dict:
-        """Sign the slide off: it becomes read-only until re-opened."""
+    def sign_off(self, slide: str, reviewer: object, seen: object = None) -> dict:
+        """Sign the slide off: it becomes read-only until re-opened. ``seen``: how many
+        corrections the signer's page showed (the page sends it); refused when the slide has
+        had others since (QA 51 F2: a second tab signed off three corrections it never
+        showed)."""
         reviewer = _reviewer(reviewer)
+        if seen is not None and (not isinstance(seen, int) or isinstance(seen, bool)
+                                 or seen < 0):
+            raise ReviewError('"seen" must be the number of corrections the page showed')
         with self._lock:
             record, cells = self.classified(slide)
             review = self._writable(slide)
+            if seen is not None and seen != len(review.corrections):
+                raise ConflictError(
+                    f"slide {slide!r} has {len(review.corrections)} correction(s), this page "
+                    f"showed {seen}: it was changed elsewhere (another tab or reviewer); reload "
+                    "the page and check the cells before signing off")
             labels = reviewed_labels(cells, review)
             report = self._report(record, labels)
             before = recomputed(record, cells.label)
@@ -229,12 +245,14 @@ class ResultsFolder:
                               int(np.count_nonzero(labels != cells.label)),
                               after["schistocytes"]["call"],
                               bool(verdict.get("urgent")) if verdict else None)
-            self._save(slide, replace(
-                review, signoff=signoff,
-                history=(*review.history, {"event": "signed off", "reviewer": reviewer,
-                                           "time": signoff.time}),
-                confirmed=tuple((str(cells.image[r]), int(cells.cell_id[r])) for r in shown)))
-            self._reissue(record, report)
+            with self._writing(slide):
+                self._save(slide, replace(
+                    review, signoff=signoff,
+                    history=(*review.history, {"event": "signed off", "reviewer": reviewer,
+                                               "time": signoff.time}),
+                    confirmed=tuple((str(cells.image[r]), int(cells.cell_id[r]))
+                                    for r in shown)))
+                self._reissue(record, report)
             return self.slide_state(slide)
 
     def reopen(self, slide: str, reviewer: object) -> dict:
@@ -246,9 +264,11 @@ class ResultsFolder:
                 raise ConflictError(f"slide {slide!r} is not signed off")
             record, cells = self.classified(slide)
             report = self._report(record, cells.label)
-            self._save(slide, replace(review, signoff=None, history=(
-                *review.history, {"event": "reopened", "reviewer": reviewer, "time": now()})))
-            self._reissue(record, report)
+            with self._writing(slide):
+                self._save(slide, replace(review, signoff=None, history=(
+                    *review.history, {"event": "reopened", "reviewer": reviewer,
+                                      "time": now()})))
+                self._reissue(record, report)
             return self.slide_state(slide)
 
     def _writable(self, slide: str) -> Review:
@@ -263,6 +283,33 @@ class ResultsFolder:
         stale = self.reviews[slide]
         return Review(json.loads(json.dumps(record.fingerprint)),
                       previous=((stale.to_json(), *stale.previous) if stale else ()))
+
+    def issue_interrupted(self) -> list[str]:
+        """Issue again, from ``review.json``, the merged outputs and the report of each slide
+        whose last review change was interrupted (its :data:`PENDING_FILE` left behind); the
+        names of those slides. Called under the folder's lock, before serving."""
+        pending = [name for name in self.records
+                   if (self.out / "slides" / name / PENDING_FILE).is_file()]
+        if not pending:
+            return []
+        from smearscan.batch import write_merged_outputs
+        from smearscan.batch.reissue import reissue_report
+
+        write_merged_outputs(self.out, list(self._outcomes.values()))
+        for name in pending:
+            if self.reviews[name] is not None:
+                reissue_report(self.out, name, self._outcomes[name].summary, self.reviews[name])
+            (self.out / "slides" / name / PENDING_FILE).unlink()
+        return pending
+
+    @contextlib.contextmanager
+    def _writing(self, slide: str) -> Iterator[None]:
+        """Mark the slide's outputs as being written (:data:`PENDING_FILE`) until the change
+        is written whole."""
+        marker = self.out / "slides" / slide / PENDING_FILE
+        write_text_atomic(marker, now())
+        yield
+        marker.unlink()
 
     def _save(self, slide: str, review: Review) -> None:
         write_json_atomic(self.out / "slides" / slide / REVIEW_FILE,

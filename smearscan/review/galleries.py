@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from smearscan.classes import MORPHOLOGY_CLASSES
 from smearscan.render import REVIEW_CLASSES
 from smearscan.review.records import Cells, ReviewError
 from smearscan.slide_stats import LABELS
@@ -42,6 +43,9 @@ def gallery_on_demand(cells: Cells, labels: np.ndarray, *, label: str | None = N
     if label is not None:
         keep &= labels == known_class(label)
     if morphology is not None:
+        if morphology not in MORPHOLOGY_CLASSES:  # QA 51 F10: an empty gallery, no error
+            raise ReviewError(f"unknown morphology {morphology!r}; expected one of "
+                              f"{', '.join(MORPHOLOGY_CLASSES)}")
         keep &= np.isin(labels, ("rbc", "schistocyte")) & (cells.morphology == morphology)
     rows = np.flatnonzero(keep)
     return rows[np.argsort(-cells.probability["schistocyte"][rows], kind="stable")[:MAX_GALLERY]]

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from smearscan.errors import SmearscanError
+from smearscan.loading import content_digest
 from smearscan.render import REVIEW_CLASSES
 from smearscan.results import SlideSummary
 
@@ -137,12 +138,29 @@ def read_slide_record(folder: Path) -> SlideRecord:
         cells_csv = (folder / "cells.csv").read_text(encoding="utf-8",
                                                      errors="surrogateescape")
         summary = SlideSummary.from_dict(record["summary"])
+        # A damaged cells.csv (cut short, a cell id that is no number) is one line too (QA 51
+        # F6: a traceback).
+        cells = read_slide_cells(cells_csv)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ReviewError(f"{folder}: not a finished slide of a smearscan run "
                           f"({getattr(error, 'strerror', None) or error})") from None
+    _require_as_written(folder, record)
     return SlideRecord(folder.name, record.get("fingerprint"), summary, record.get("model"),
-                       record.get("errors", []), cells_csv, read_slide_cells(cells_csv),
-                       _fields(record, summary))
+                       record.get("errors", []), cells_csv, cells, _fields(record, summary))
+
+
+def _require_as_written(folder: Path, record: Mapping[str, Any]) -> None:
+    """Refuse a slide whose ``cells.csv`` is not the one its run recorded in ``slide.json``:
+    the review would count what a hand edit made of it (QA 51 F4: re-saved by a spreadsheet,
+    its ``TRUE`` read as no border, 352 red cells were counted for the run's 281). A batch run
+    analyses such a slide again."""
+    outputs = record.get("outputs")
+    recorded = outputs.get(f"slides/{folder.name}/cells.csv") if isinstance(outputs, dict) \
+        else None
+    if recorded is not None and content_digest(folder / "cells.csv") != recorded:
+        raise ReviewError(f"{folder / 'cells.csv'}: changed since smearscan wrote it; analyse "
+                          "the slide again into this folder (the same command with --out) to "
+                          "review it")
 
 
 def read_slide_cells(cells_csv: str) -> Cells | None:

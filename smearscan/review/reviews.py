@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from smearscan.batch import SlideOutcome
 
 REVIEW_FILE = "review.json"
+#: Left in a slide folder while a review change is written (``review.json``, the merged outputs,
+#: the report): a process killed in between leaves it, and the next review server or run issues
+#: the slide's outputs again from ``review.json`` (QA 51 F1: a sign-off killed after
+#: ``review.json`` left a report "in progress" with the classifier's count for good).
+PENDING_FILE = "review.pending"
 REVIEWED_CLASS = "reviewed_class"
 
 
@@ -232,8 +237,10 @@ def review_block(record: SlideRecord, review: Review | None) -> dict | None:
     if status == "inputs changed":
         return block | {"message": _no_longer_applies(review)}
     if status == "in progress":
-        block["message"] = ("a review of this slide is in progress: its figures are the "
-                            "classifier's until the slide is signed off")
+        # QA 51 F5: said "its figures are the classifier's" beside the reviewed figures.
+        block["message"] = ("a review of this slide is in progress: these figures are the "
+                            "reviewed cells' so far; the slide's count, call and report stay "
+                            "the classifier's until it is signed off")
     labels = reviewed_labels(record.cells, review)
     block |= {"changed_cells": int(np.count_nonzero(labels != record.cells.label))
               } | recomputed(record, labels, signed_off=status == "signed off")
