@@ -152,9 +152,11 @@ def _rgb_array(rgb: np.ndarray) -> np.ndarray:
     """An image array as a file of it is read (qacli8 L-9: a grayscale or opaque RGBA array was
     refused where the same file is read)."""
     array = np.asarray(rgb)
-    if array.ndim not in (2, 3) or array.dtype != np.uint8 or not array.size:
-        raise ValueError(f"an image array must be (H, W, 3) uint8 RGB with at least one pixel, "
-                         f"got {array.shape} {array.dtype}")
+    # QA 50 F8: the message named (H, W, 3) alone, and (H, W, 1) raised another error.
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) \
+            or array.dtype != np.uint8 or not array.size:
+        raise ValueError(f"an image array must be (H, W) grayscale, (H, W, 3) RGB or (H, W, 4) "
+                         f"RGBA uint8 with at least one pixel, got {array.shape} {array.dtype}")
     return to_rgb(array, "image array")
 
 

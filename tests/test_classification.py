@@ -227,6 +227,8 @@ def test_missing_model_file_is_a_one_line_error(tmp_path):
     with pytest.raises(ModelLoadError, match="no such model file") as error:
         load_model(tmp_path / "absent.onnx")
     assert "\n" not in str(error.value) and "absent.onnx" in str(error.value)
+    with pytest.raises(ModelLoadError, match=rf"^{tmp_path}: a folder, not a model file$"):
+        load_model(tmp_path)  # QA 50 F8: "no such model file"
 
 
 @pytest.mark.parametrize("content", [b"not an onnx file at all", None])

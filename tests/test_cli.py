@@ -364,6 +364,17 @@ def test_a_folder_takes_every_image_format_the_reader_takes(tmp_path):
                                                            "e.gif"]
 
 
+def test_a_run_without_out_says_why_a_pixel_size_is_in_doubt(capsys):
+    # QA 50 F7: the field table said "0.250: in doubt", and nothing said why.
+    assert run(SAMPLE_FIELD, "--pixel-size", "0.25", "--trust-pixel-size") == 0
+    captured = capsys.readouterr()
+    assert "0.250: in doubt" in captured.out
+    assert captured.err.splitlines()[-1] == (
+        "smearscan: slide 'chula-1': the pixel size is in doubt: the slide's own estimate, "
+        "0.209 um/px (its median red cell taken as 7.5 um), is 1.20x off the declared 0.250 "
+        "um/px")
+
+
 def test_images_of_one_folder_given_one_by_one_get_a_note(field_png, tmp_path, capsys):
     # QA of the analysis command (second pass): 's1/*.jpg' made one slide per file, each
     # 'insufficient', without a hint.
@@ -373,6 +384,15 @@ def test_images_of_one_folder_given_one_by_one_get_a_note(field_png, tmp_path, c
     assert capsys.readouterr().err.splitlines()[0] == (
         f"smearscan: 2 images of {slide} given one by one are 2 slides of one field each; give "
         f"the folder ({slide}) for one slide")
+    # QA 50 F6: an image given twice was counted as two images and two slides.
+    assert run(slide / "f.png", slide / ".." / "s1" / "f.png", "--no-classify") == 0
+    assert "given one by one" not in capsys.readouterr().err
+    assert run(slide / "f.png", slide / ".." / "s1" / "g.png", "--no-classify") == 0
+    assert (f"smearscan: 2 images of {slide} given one by one are 2 slides"
+            in capsys.readouterr().err)
+    assert run(slide / "f.png", slide / "g.png", slide / "f.png", "--no-classify") == 0
+    assert (f"smearscan: 2 images of {slide} given one by one are 2 slides"
+            in capsys.readouterr().err)
 
 
 def test_trust_pixel_size_without_a_pixel_size_is_a_usage_error(field_png, capsys):

@@ -364,7 +364,8 @@ def load_model(path: str | os.PathLike | None = None, *,
     path = Path(path) if path is not None else default_model_path()
     threads = threads or default_threads()
     if not path.is_file():
-        raise ModelLoadError(f"{path}: no such model file")
+        raise ModelLoadError(f"{path}: " + ("a folder, not a model file" if path.is_dir()
+                                            else "no such model file"))
     if path.suffix == ".pt":
         try:
             from smearscan.network import load_torch_model

@@ -192,7 +192,7 @@ def _run_analysis(args: argparse.Namespace) -> int:
         without_repeats,
     )
     from smearscan.outputs import check_output_folder
-    from smearscan.report import field_table, slide_table
+    from smearscan.report import field_table, scale_doubt_notes, slide_table
 
     if args.trust_pixel_size and args.pixel_size is None:
         raise _UsageError("--trust-pixel-size trusts a --pixel-size; give the pixel size")
@@ -242,6 +242,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
             on_folder_problem=folder_problems.append,
             on_note=lambda note: say(f"smearscan: {printable(note)}"))
     say(field_table(outcomes) if args.out is None else slide_table(outcomes), sys.stdout)
+    for note in scale_doubt_notes(outcomes) if args.out is None else ():
+        say(f"smearscan: {printable(note)}")
     failed = [error for outcome in outcomes for error in outcome.errors]
     for _, _, message in failed + folder_problems:
         say(f"smearscan: {printable(message)}")
@@ -274,11 +276,15 @@ def _files_given_by_folder(paths: list[Path]) -> dict[Path, int]:
     ``s1/*.jpg``): each is a slide of one field, seldom what was meant."""
     from smearscan.loading import is_image_path
 
-    counts: dict[Path, int] = {}
+    shown: dict[Path, Path] = {}
+    images: dict[Path, set[Path]] = {}
     for path in paths:
         if is_image_path(path) and not path.is_dir():
-            counts[path.parent] = counts.get(path.parent, 0) + 1
-    return {folder: count for folder, count in counts.items() if count > 1}
+            # An image given twice is one image, one slide (QA 50 F6: counted twice).
+            folder = path.resolve().parent
+            shown.setdefault(folder, path.parent)
+            images.setdefault(folder, set()).add(path.resolve())
+    return {shown[folder]: len(given) for folder, given in images.items() if len(given) > 1}
 
 
 def _repeat_note(repeat: Path, kept: Path) -> str:

@@ -137,7 +137,8 @@ def read_model_file(path: Path) -> dict[str, Any]:
     ModelLoadError
     """
     if not path.is_file():
-        raise ModelLoadError(f"{path}: no such model file")
+        raise ModelLoadError(f"{path}: " + ("a folder, not a model file" if path.is_dir()
+                                            else "no such model file"))
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - any unpickling failure means a bad file
