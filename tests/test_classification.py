@@ -297,3 +297,21 @@ def test_classify_shapes_and_probabilities():
     assert classify(model, crops[:0]).label.shape == (0,)
     with pytest.raises(ValueError, match="crops must be"):
         classify(model, crops[:, :3])
+
+
+def test_a_dim_field_without_colour_spread_may_be_underexposed_not_grayscale():
+    # QA 50 F4: a colour field shot with too little light was called "a grayscale image".
+    from PIL import Image
+
+    from smearscan.classification.crops import require_stain_colour
+    from smearscan.errors import ColourlessFieldError
+
+    field = np.asarray(Image.open(Path(__file__).resolve().parents[1] / "datasets" / "samples"
+                                  / "chula-1.jpg"))
+    with pytest.raises(ColourlessFieldError) as refused:
+        require_stain_colour((field / 10).round().astype(np.uint8))
+    assert str(refused.value) == (
+        "a grayscale or underexposed image (its brightest levels reach 15 of 255: if it is a "
+        "colour field, give it more light or rescale its levels; colour spread 5 of 255 levels, "
+        "under 6, this tool's rule): the classifier needs the stain's colour to tell white "
+        "cells, NRBCs and platelets from red cells; --no-classify segments and measures only")

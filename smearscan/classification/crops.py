@@ -110,16 +110,27 @@ def colour_spread(rgb: np.ndarray) -> float:
     return uint8_percentile(spread, 99)
 
 
+#: A field whose brightest levels (95th percentile of its largest channel) stay under this is
+#: dim: too little colour spread may be too little light, not a grayscale image (this tool's
+#: rule; QA 50 F4: a Chula field shot with a quarter of the light, 36, was called grayscale;
+#: the bundled Chula field reaches 147, its grey copy 128).
+DIM_LEVEL = 64
+
+
 def require_stain_colour(rgb: np.ndarray) -> None:
     """Raise :class:`~smearscan.errors.ColourlessFieldError` for a field without stain colour
-    (:data:`MIN_COLOUR_SPREAD`)."""
+    (:data:`MIN_COLOUR_SPREAD`); one that is dim (:data:`DIM_LEVEL`) is said to be maybe
+    underexposed."""
     spread = colour_spread(rgb)
     if spread < MIN_COLOUR_SPREAD:
+        bright = uint8_percentile(np.ascontiguousarray(rgb).max(axis=2), 95)
+        what = (f"a grayscale or underexposed image (its brightest levels reach {bright:g} of "
+                "255: if it is a colour field, give it more light or rescale its levels; "
+                if bright < DIM_LEVEL else "a grayscale image (")
         raise ColourlessFieldError(
-            f"a grayscale image (colour spread {spread:g} of 255 levels, under "
-            f"{MIN_COLOUR_SPREAD:g}, this tool's rule): the classifier needs the stain's colour "
-            "to tell white cells, NRBCs and platelets from red cells; --no-classify segments "
-            "and measures only")
+            f"{what}colour spread {spread:g} of 255 levels, under {MIN_COLOUR_SPREAD:g}, this "
+            "tool's rule): the classifier needs the stain's colour to tell white cells, NRBCs "
+            "and platelets from red cells; --no-classify segments and measures only")
 
 
 def cell_crops(
