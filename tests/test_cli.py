@@ -375,6 +375,26 @@ def test_a_run_without_out_says_why_a_pixel_size_is_in_doubt(capsys):
         "um/px")
 
 
+def test_summary_names_each_slides_model_when_they_differ(tmp_path):
+    # QA 50 F3: a slide analysed again with another --model was said to be the shipped model's.
+    from model_files import model_with
+
+    for name in ("a", "b"):
+        (tmp_path / "in" / name).mkdir(parents=True)
+        (tmp_path / "in" / name / "f.jpg").write_bytes(SAMPLE_FIELD.read_bytes() + name.encode())
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "in"), "--out", str(out), "--quiet"]) == 0
+    shipped = json.loads((out / "summary.json").read_text())
+    assert shipped["models"] == {"a": shipped["model"], "b": shipped["model"]}
+    other = model_with(tmp_path / "other.onnx", model_version="other-1")
+    assert main([str(tmp_path / "in" / "b"), "--out", str(out), "--model", str(other),
+                 "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] is None
+    assert summary["models"]["a"] == shipped["model"]
+    assert summary["models"]["b"]["version"] == "other-1"
+
+
 def test_images_of_one_folder_given_one_by_one_get_a_note(field_png, tmp_path, capsys):
     # QA of the analysis command (second pass): 's1/*.jpg' made one slide per file, each
     # 'insufficient', without a hint.

@@ -37,10 +37,19 @@ def write_merged_outputs(out: Path, outcomes: list[SlideOutcome],
                 else {})
     write_json_atomic(out / "summary.json", {
         "smearscan_version": __version__,
-        "model": next((o.model for o in outcomes if o.model is not None), None),
+        "model": _shared_model(outcomes),
+        "models": {o.name: o.model for o in outcomes},
         "sources": {o.name: o.source or recorded.get(o.name) for o in outcomes},
         "slides": {o.name: o.summary.to_dict() for o in outcomes},
     })
+
+
+def _shared_model(outcomes: list[SlideOutcome]) -> dict | None:
+    """The model block of the folder's classified slides when they share one, else None: a
+    slide analysed again with another ``--model`` must not be said to be the first's (QA 50
+    F3); each slide's own is under ``models``."""
+    models = [o.model for o in outcomes if o.model is not None]
+    return models[0] if models and all(m == models[0] for m in models) else None
 
 
 def _write_merged_cells(out: Path, outcomes: list[SlideOutcome]) -> None:
