@@ -585,6 +585,25 @@ def test_a_slide_cells_csv_edited_by_hand_is_refused_not_counted(out):
         create_app(out)
 
 
+def test_a_missing_field_is_named_as_what_the_report_needs(results, tmp_path):
+    # QA 51 F3: a correction of another field was refused with an error about this one alone.
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    out = work / "results"
+    assert _rerun(out) == 0  # the record now names the copied fields
+    missing = work / "slides" / "positive" / "chula-1-05.jpg"
+    missing.unlink()
+    cell = next(c for c in _called(out) if c["image"] != missing.name)
+    with running(create_app(out, token=TOKEN)) as url:
+        status, body = Client(url).put_class("positive", cell["image"], int(cell["cell_id"]),
+                                             "rbc")
+    assert status == 409
+    assert body["error"].startswith(f"{missing}: cannot read this field now (")
+    assert body["error"].endswith(
+        "; the first correction, the sign-off and a re-opening issue slide 'positive''s report "
+        "again from the fields it shows: put the field back where the run read it")
+
+
 def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     called = _called(out)
     api.put_class("positive", called[0]["image"], int(called[0]["cell_id"]), "rbc")

@@ -122,8 +122,10 @@ def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
     page.wait_for_selector("body[data-ready=true]")
     banner = _text(page, "#signed-text")
     assert banner.startswith("Signed off by A. Tech at ")
-    assert banner.endswith("schistocytes 2.05% before review, 1.96% after; 1 cell(s) changed. "
-                           "The slide's report.html and verdict now rest on the reviewed cells.")
+    assert banner.endswith("schistocytes 2.05% before review, 1.96% after (raw, of the red "
+                           "cells counted: the call rests on the corrected % above); 1 cell(s) "
+                           "changed. The slide's report.html and verdict now rest on the "
+                           "reviewed cells.")
     assert (_text(page, "#count"), _text(page, "#status")) == ("21", "(signed off)")
     assert page.locator(".tile select:disabled").count() == page.locator(".tile").count()
     page.keyboard.press("s")

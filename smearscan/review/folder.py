@@ -325,7 +325,14 @@ class ResultsFolder:
         review changes, so that a field that cannot be read leaves the review as it was."""
         from smearscan.batch.reissue import slide_report
 
-        return slide_report(self.out / "slides" / record.name, record, labels)
+        try:
+            return slide_report(self.out / "slides" / record.name, record, labels)
+        except ConflictError as error:
+            # QA 51 F3: a correction of another field was refused naming this one alone.
+            raise ConflictError(
+                f"{error}; the first correction, the sign-off and a re-opening issue slide "
+                f"{record.name!r}'s report again from the fields it shows: put the field back "
+                "where the run read it") from None
 
     def _reissue(self, record: SlideRecord, report: SlideReport) -> None:
         """The slide's ``report.html`` on its review as it now stands (signed off or not)."""
