@@ -604,6 +604,20 @@ def test_a_missing_field_is_named_as_what_the_report_needs(results, tmp_path):
         "again from the fields it shows: put the field back where the run read it")
 
 
+def test_a_removed_slide_folder_leaves_the_others_reviewable(out):
+    # QA 51 F7: one slide's folder removed (as the README says to do with one not wanted)
+    # made every slide of the folder unreviewable.
+    shutil.rmtree(out / "slides" / "negative")
+    app = create_app(out, token=TOKEN)
+    assert app.state.folder.removed == ["negative"]
+    with running(app) as url:
+        api = Client(url)
+        assert [s["slide"] for s in api.get("/api/slides")[1]["slides"]] == ["positive"]
+        cell = _called(out)[0]
+        assert api.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc")[0] == 200
+    assert list(_merged(out)) == ["positive"]  # merged as a run into the folder merges it
+
+
 def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     called = _called(out)
     api.put_class("positive", called[0]["image"], int(called[0]["cell_id"]), "rbc")

@@ -76,11 +76,16 @@ class ResultsFolder:
         self.out = Path(out)
         try:
             merged = json.loads((self.out / "summary.json").read_text(encoding="utf-8"))
-            names = list(merged["slides"])
+            listed = list(merged["slides"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ReviewError(f"{self.out}: not a smearscan results folder (no readable "
                               f"summary.json: {getattr(error, 'strerror', None) or error})"
                               ) from None
+        # A slide whose folder was removed (as the README says to do with one not wanted) is
+        # left out, as a run into the folder leaves it out (QA 51 F7: every slide was locked).
+        names = [name for name in listed if (self.out / "slides" / name).is_dir()]
+        #: The slides summary.json lists whose folder is gone.
+        self.removed = [name for name in listed if name not in names]
         self.records = {name: read_slide_record(self.out / "slides" / name) for name in names}
         self.reviews = {name: read_review(self.out / "slides" / name) for name in names}
         self._digests = {name: set(_digests(record)) for name, record in self.records.items()}
