@@ -754,6 +754,8 @@ def test_reviewed_cells_become_training_crops(api, out, tmp_path):
     ({"fingerprint": None, "corrections": [{"image": "a.jpg", "cell_id": 1, "old": "rbc",
                                             "new": "banana", "time": "t"}]},
      "not a smearscan review file (a correction to an unknown class: 'banana')"),
+    ({"fingerprint": None, "corrections": [{"image": "a.jpg"}]},
+     "not a smearscan review file (an entry with fields missing, unknown or of the wrong kind)"),
 ])
 def test_a_malformed_review_file_is_one_line_not_a_traceback(content, problem, tmp_path):
     from smearscan.review.records import ReviewError

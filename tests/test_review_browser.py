@@ -192,6 +192,10 @@ def test_arrow_keys_move_and_the_mouse_reclassifies(page, url):
     tiles.nth(2).locator("select").select_option("platelet")
     page.wait_for_function("document.querySelector('#count').textContent === '21'")
     assert "selected" in tiles.nth(2).get_attribute("class")
+    page.keyboard.press("ArrowRight")  # QA 51 F13: the list kept the keys
+    assert "selected" in tiles.nth(3).get_attribute("class")
+    page.click("#undo")
+    page.wait_for_function("document.querySelector('#count').textContent === '22'")
 
 
 def test_near_miss_gallery_on_a_slide_without_calls(page, url):

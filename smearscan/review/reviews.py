@@ -107,11 +107,13 @@ class Review:
 
         Raises
         ------
-        ValueError, TypeError, KeyError
-            Not that form (a correction to a class smearscan does not know included).
+        ValueError
+            Not an object, or a correction to a class smearscan does not know.
+        TypeError, KeyError
+            An entry with fields missing, unknown or of the wrong kind; no such entry.
         """
         if not isinstance(data, dict):
-            raise TypeError(f"a JSON {type(data).__name__}, not an object")
+            raise ValueError(f"a JSON {type(data).__name__}, not an object")
         signoff = data.get("signoff")
         corrections = tuple(Correction(**c) for c in data.get("corrections", []))
         unknown = sorted({c.new for c in corrections} - set(LABELS))
@@ -166,8 +168,14 @@ def read_review(folder: Path) -> Review | None:
         raise ReviewError(f"{path}: cannot read ({error.strerror or error})") from None
     try:
         return Review.from_json(json.loads(text))
-    except (ValueError, TypeError, KeyError) as error:
+    except ValueError as error:
         raise ReviewError(f"{path}: not a smearscan review file ({error})") from None
+    except KeyError as error:
+        raise ReviewError(f"{path}: not a smearscan review file (no {error} entry)") from None
+    except TypeError:
+        # QA 51 F13: the message was Python's ("Correction.__init__() missing 4 required...").
+        raise ReviewError(f"{path}: not a smearscan review file (an entry with fields missing, "
+                          "unknown or of the wrong kind)") from None
 
 
 def reviewed_labels(cells: Cells, review: Review | None) -> np.ndarray:
