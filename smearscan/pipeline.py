@@ -172,7 +172,7 @@ SCALE_SCREEN = 1.25
 #: Chula field), a PBC monocyte crop 0.052 against 0.105 from 1; 23 Chula fields resampled by
 #: 2x or 0.5x had 54-158 at their own scale (ad hoc, 2026-12-04). At the datasets' own sizes
 #: the rule refuses 0 of 557 Chula fields, 0 of 364 BCCD fields and 1 of 161 PBC crops (a
-#: neutrophil among pale red cells, 0.289 um/px from 68 objects) (ad hoc, /tmp/s30).
+#: neutrophil among pale red cells, 0.289 um/px from 68 objects) (ad hoc, 2026-12-04).
 SCALE_CHECK_MIN_OBJECTS = 40
 
 
