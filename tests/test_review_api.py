@@ -549,14 +549,14 @@ def test_a_review_change_cut_short_is_issued_again_by_the_next_server_or_run(
     out = work / "results"
     report = _sign_off_killed_before_its_report(out, monkeypatch)
     if then == "review":
-        assert ResultsFolder(out).issue_interrupted() == ["positive"]
+        assert ResultsFolder(out).issue_interrupted() == {"positive": None}
     else:
         assert _rerun(out) == 0
     html = report.read_text(encoding="utf-8")
     assert "<b>Reviewed:</b> signed off by A. Tech on " in html and "Review in progress" not in html
     assert not (out / "slides" / "positive" / PENDING_FILE).exists()
     assert read_record(out, "positive") is not None  # resealed: the next run resumes it
-    assert ResultsFolder(out).issue_interrupted() == []
+    assert ResultsFolder(out).issue_interrupted() == {}
 
 
 @pytest.mark.parametrize(("damage", "problem"), [

@@ -308,9 +308,10 @@ def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,
         for slide in app.state.folder.removed:
             print(f"smearscan review: slide {slide!r}: its folder is gone; left out, as a run "
                   "into this folder leaves it out", flush=True)
-        for slide in app.state.folder.issue_interrupted():
+        for slide, problem in app.state.folder.issue_interrupted().items():
             print(f"smearscan review: slide {slide!r}: its last review change was interrupted; "
-                  "its outputs are issued again from review.json", flush=True)
+                  + ("its outputs are issued again from review.json" if problem is None else
+                     f"its report cannot be issued again ({problem})"), flush=True)
         print(f"smearscan review: {out} at {url} (Ctrl-C to stop)", flush=True)
         if open_browser:
             threading.Timer(1.0, webbrowser.open, args=(url,)).start()

@@ -289,23 +289,32 @@ class ResultsFolder:
         return Review(json.loads(json.dumps(record.fingerprint)),
                       previous=((stale.to_json(), *stale.previous) if stale else ()))
 
-    def issue_interrupted(self) -> list[str]:
+    def issue_interrupted(self) -> dict[str, str | None]:
         """Issue again, from ``review.json``, the merged outputs and the report of each slide
-        whose last review change was interrupted (its :data:`PENDING_FILE` left behind); the
-        names of those slides. Called under the folder's lock, before serving."""
+        whose last review change was interrupted (its :data:`PENDING_FILE` left behind):
+        slide name -> None when done, else why its report could not be (a field that cannot be
+        read now; the mark stays for the next try). Called under the folder's lock, before
+        serving."""
         pending = [name for name in self.records
                    if (self.out / "slides" / name / PENDING_FILE).is_file()]
         if not pending:
-            return []
+            return {}
         from smearscan.batch import write_merged_outputs
         from smearscan.batch.reissue import reissue_report
 
         write_merged_outputs(self.out, list(self._outcomes.values()))
+        issued: dict[str, str | None] = {}
         for name in pending:
-            if self.reviews[name] is not None:
-                reissue_report(self.out, name, self._outcomes[name].summary, self.reviews[name])
+            try:
+                if self.reviews[name] is not None:
+                    reissue_report(self.out, name, self._outcomes[name].summary,
+                                   self.reviews[name])
+            except ReviewError as error:
+                issued[name] = str(error)
+                continue
             (self.out / "slides" / name / PENDING_FILE).unlink()
-        return pending
+            issued[name] = None
+        return issued
 
     @contextlib.contextmanager
     def _writing(self, slide: str) -> Iterator[None]:
