@@ -559,6 +559,21 @@ def test_a_review_change_cut_short_is_issued_again_by_the_next_server_or_run(
     assert ResultsFolder(out).issue_interrupted() == {}
 
 
+def test_an_interrupted_change_whose_field_is_gone_keeps_its_mark(results, tmp_path,
+                                                                   monkeypatch):
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    out = work / "results"
+    assert _rerun(out) == 0  # the record now names the copied fields
+    _sign_off_killed_before_its_report(out, monkeypatch)
+    gone = work / "slides" / "positive" / "chula-1-00.jpg"
+    gone.unlink()
+    issued = ResultsFolder(out).issue_interrupted()
+    assert list(issued) == ["positive"]
+    assert issued["positive"].startswith(f"{gone}: cannot read this field now (")
+    assert (out / "slides" / "positive" / PENDING_FILE).is_file()
+
+
 @pytest.mark.parametrize(("damage", "problem"), [
     (lambda text: text[:-300], "float() argument must be a string or a real number, not "
                                "'NoneType'"),
