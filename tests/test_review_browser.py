@@ -178,6 +178,26 @@ def test_a_sign_off_from_a_page_that_missed_corrections_is_refused(browser, url)
         each.close()
 
 
+def test_a_page_shows_the_corrections_another_page_made_once_it_writes(browser, url):
+    # QA 52 F2: a tab whose own correction brought its count level with the server's signed
+    # off another tab's corrections while still showing those cells in their old class.
+    pages = [browser.new_page(viewport={"width": 1280, "height": 1000}) for _ in range(2)]
+    for each in pages:
+        _open(each, url, "positive")
+    first = pages[0].locator(".tile.selected")
+    image, cell_id = first.get_attribute("data-image"), first.get_attribute("data-cell-id")
+    _press(pages[0], "r", "#count", "21")
+    pages[1].keyboard.press("ArrowRight")
+    _press(pages[1], "r", "#count", "20")
+    assert _text(pages[1], "#message").endswith(
+        "; 1 tile(s) changed in another tab or by another reviewer are shown now: check them")
+    theirs = pages[1].locator(f'.tile[data-image="{image}"][data-cell-id="{cell_id}"]').first
+    assert theirs.get_attribute("data-class") == "rbc"
+    assert theirs.locator("select").input_value() == "rbc"
+    for each in pages:
+        each.close()
+
+
 def test_arrow_keys_move_and_the_mouse_reclassifies(page, url):
     _open(page, url, "positive")
     tiles = page.locator(".tile")
