@@ -120,7 +120,8 @@ class SlideAnalysis:
     @property
     def off_scale_fields(self) -> tuple[str, ...]:
         """The fields whose own estimated pixel size differs from the slide's (the median of
-        its fields') by more than 1.5x: cells sized on another scale than the rest, as the
+        its fields', or the declared size) by more than 1.5x: cells sized on another scale
+        than the rest, as the
         CLI's table counts them (:attr:`~smearscan.results.SlideSummary.off_scale_fields`;
         qacli3 LOW-7: a folder of two microscopes' fields was pooled without a word)."""
         fields = tuple(field.summary for field in self.fields)
@@ -241,7 +242,8 @@ def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
     result = FieldResult(slide, image, path, cells, rgb.shape[1], rgb.shape[0],
                          seg.pixel_size_um, seg.pixel_size_estimated,
                          model=ModelInfo(model.version, model.operating),
-                         edge_width_um=measured.edge_width_um, condition=measured.condition)
+                         edge_width_um=measured.edge_width_um, condition=measured.condition,
+                         own_pixel_size_um=measured.own_pixel_size_um)
     if "class" not in cells:  # no objects: the classifier's columns, empty
         cells = cells | {"class": np.zeros(0, str), "morphology": np.zeros(0, str)} | {
             f"p_{name}": np.zeros(0, np.float32) for name in model.classes}

@@ -115,12 +115,16 @@ class MeasuredField:
         cannot be measured.
     condition : Condition
         How the field was lit and how noisy it was, and what was done about it.
+    own_pixel_size_um : float or None
+        With a declared pixel size, the field's own estimate where the blobs' guess doubted the
+        declared size (:func:`declared_scale_doubt`), else None.
     """
 
     segmentation: Segmentation
     cells: dict[str, np.ndarray]
     edge_width_um: float
     condition: Condition
+    own_pixel_size_um: float | None = None
 
 
 def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
@@ -134,9 +138,10 @@ def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
 def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                 model: CellClassifier | None, trust_pixel_size: bool = False
                 ) -> MeasuredField:
-    """Refuse an overexposed field, condition it (:func:`conditioned`), refuse it where a
-    declared pixel size does not fit it (unless ``trust_pixel_size``), then segment, measure
-    and (with a model) classify its objects, and measure its focus.
+    """Refuse an overexposed field, condition it (:func:`conditioned`), estimate its own scale
+    where a declared pixel size may not fit it and refuse it where that estimate contradicts
+    it (unless ``trust_pixel_size``), then segment, measure and (with a model) classify its
+    objects, and measure its focus.
 
     Raises
     ------
@@ -147,8 +152,9 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     """
     require_exposure(rgb)
     rgb, condition = conditioned(rgb)
-    if pixel_size_um is not None and not trust_pixel_size:
-        require_declared_scale(rgb, pixel_size_um)
+    own = declared_scale_doubt(rgb, pixel_size_um) if pixel_size_um is not None else None
+    if own is not None and not trust_pixel_size:
+        require_declared_scale(own, pixel_size_um)
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     if model is not None and len(cells["cell_id"]):
@@ -156,7 +162,7 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                                     model=model)
     return MeasuredField(seg, cells,
                          edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um),
-                         condition)
+                         condition, own.pixel_size_um if own is not None else None)
 
 
 #: How far off a declared pixel size a field's blobs must read it (:func:`blob_diameter_px`)
@@ -176,25 +182,34 @@ SCALE_SCREEN = 1.25
 SCALE_CHECK_MIN_OBJECTS = 40
 
 
-def require_declared_scale(rgb: np.ndarray, pixel_size_um: float) -> None:
-    """Refuse a conditioned field whose own pixel size estimate (median red cell taken as 7.5
-    um, as :func:`check_declared_pixel_size` estimates a slide's), made from at least
-    :data:`SCALE_CHECK_MIN_OBJECTS` objects, disagrees with the declared one by more than
-    :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT` (QA 50: a field taken at twice the
-    magnification, later in a slide than the fields the declared size was checked on, was read
-    at that size, its cells cut in pieces, and counted unflagged).
+def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation | None:
+    """The conditioned field segmented at its own estimated scale where its blobs read a
+    declared pixel size more than :data:`SCALE_SCREEN` off, else None (~6 ms; the estimate,
+    a second segmentation, only then)."""
+    guess = NORMAL_RBC_DIAMETER_UM / blob_diameter_px(rgb)
+    if not (np.isfinite(guess) and scales_disagree(guess, pixel_size_um, SCALE_SCREEN)):
+        return None
+    own = segment_field(rgb)
+    return own if np.isfinite(own.pixel_size_um) else None
+
+
+def require_declared_scale(own: Segmentation, pixel_size_um: float) -> None:
+    """Refuse a field whose own estimate (``own``, :func:`declared_scale_doubt`; median red
+    cell taken as 7.5 um, as :func:`check_declared_pixel_size` estimates a slide's), made from
+    at least :data:`SCALE_CHECK_MIN_OBJECTS` objects, disagrees with the declared pixel size by
+    more than :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT` (QA 50: a field taken at
+    twice the magnification, later in a slide than the fields the declared size was checked
+    on, was read at that size, its cells cut in pieces, and counted unflagged). One estimated
+    from fewer is counted, and named off scale
+    (:attr:`~smearscan.results.SlideSummary.off_scale_fields`).
 
     Raises
     ------
     OffScaleFieldError
         One line with both sizes; a batch records the field as failed and goes on.
     """
-    guess = NORMAL_RBC_DIAMETER_UM / blob_diameter_px(rgb)
-    if not (np.isfinite(guess) and scales_disagree(guess, pixel_size_um, SCALE_SCREEN)):
-        return
-    own = segment_field(rgb)
-    if (own.count >= SCALE_CHECK_MIN_OBJECTS and np.isfinite(own.pixel_size_um)
-            and scales_disagree(own.pixel_size_um, pixel_size_um)):
+    if own.count >= SCALE_CHECK_MIN_OBJECTS and scales_disagree(own.pixel_size_um,
+                                                                pixel_size_um):
         raise OffScaleFieldError(
             f"its own pixel size, {own.pixel_size_um:.3g} um/px from {own.count} objects "
             f"(median red cell taken as {NORMAL_RBC_DIAMETER_UM:g} um), disagrees with "
@@ -318,4 +333,5 @@ def analyse_field(task: FieldTask) -> FieldResult:
         mask_png=png_bytes(seg.labels) if task.mask else None,
         overlay_png=png_bytes(overlay) if task.overlay else None,
         edge_width_um=measured.edge_width_um, condition=measured.condition,
+        own_pixel_size_um=measured.own_pixel_size_um,
     )

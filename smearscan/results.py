@@ -133,6 +133,9 @@ class FieldResult:
     overlay_png: bytes | None = None
     edge_width_um: float = float("nan")
     condition: Condition = Condition()
+    #: With a declared pixel size, the field's own estimate where it was made
+    #: (:func:`~smearscan.pipeline.declared_scale_doubt`), else None.
+    own_pixel_size_um: float | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -154,7 +157,8 @@ class FieldSummary:
     classified. ``pixel_size_um`` is None when the field had none; ``edge_width_um`` (its
     focus, :func:`smearscan.focus.edge_width_um`), ``light_falloff`` and ``noise_levels`` (its
     :class:`Condition`) None when they could not be measured; ``evened`` and ``smoothed_px``
-    say what was done to it before it was analysed.
+    say what was done to it before it was analysed; ``own_pixel_size_um``: with a declared
+    pixel size, the field's own estimate where its blobs doubted the declared size, else None.
     """
 
     image: str
@@ -171,6 +175,7 @@ class FieldSummary:
     evened: bool = False
     noise_levels: float | None = None
     smoothed_px: float = 0.0
+    own_pixel_size_um: float | None = None
 
     @property
     def soft_focus(self) -> bool:
@@ -190,7 +195,7 @@ class FieldSummary:
                 "edge_width_um": self.edge_width_um, "soft_focus": self.soft_focus,
                 "light_falloff": self.light_falloff, "evened": self.evened,
                 "noise_levels": self.noise_levels, "smoothed_px": self.smoothed_px,
-                "counts": dict(self.counts)}
+                "own_pixel_size_um": self.own_pixel_size_um, "counts": dict(self.counts)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldSummary:
@@ -207,7 +212,8 @@ class FieldSummary:
                    light_falloff=data.get("light_falloff"),  # none before 0.3
                    evened=bool(data.get("evened", False)),
                    noise_levels=data.get("noise_levels"),
-                   smoothed_px=float(data.get("smoothed_px", 0.0)))
+                   smoothed_px=float(data.get("smoothed_px", 0.0)),
+                   own_pixel_size_um=data.get("own_pixel_size_um"))  # none before 0.3.12
 
 
 def slide_statistics(fields: Sequence[FieldSummary], *, label: np.ndarray,
@@ -331,12 +337,18 @@ class SlideSummary:
     @property
     def off_scale_fields(self) -> tuple[str, ...]:
         """The fields whose own estimated pixel size disagrees with the slide's (the median of
-        its fields') by more than :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT`: their
-        cells were sized on another scale than the rest, although one slide comes from one
-        microscope (this tool's rule). Empty when the pixel size was declared."""
+        its fields', or the declared size) by more than
+        :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT`: their cells were sized on
+        another scale than the rest, although one slide comes from one microscope (this tool's
+        rule). With a declared size, the fields counted although they disagree: their estimate
+        rests on too few objects to refuse them, or the size was trusted (QA 52 F1: a field
+        through a 2x objective, a quarter of the area, was counted unflagged)."""
         slide = self.pixel_size_um
-        if slide is None or not self.pixel_size_estimated:
+        if slide is None:
             return ()
+        if not self.pixel_size_estimated:
+            return tuple(f.image for f in self.fields if f.own_pixel_size_um is not None
+                         and scales_disagree(f.own_pixel_size_um, slide))
         return tuple(f.image for f in self.fields if f.pixel_size_estimated
                      and f.pixel_size_um is not None and scales_disagree(f.pixel_size_um, slide))
 

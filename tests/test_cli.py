@@ -346,6 +346,22 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
     assert run(slide, "--out", tmp_path / "estimated") == 0  # each field at its own scale
 
 
+def test_a_field_through_a_stronger_objective_is_counted_and_named_off_scale(tmp_path, capsys):
+    # QA 52 F1: a field at 2x showing a quarter of the area has too few cells to be refused
+    # on its own estimate; it was counted at the declared size without a word.
+    slide = tmp_path / "s"
+    slide.mkdir()
+    field = Image.open(SAMPLE_FIELD)
+    field.save(slide / "a.png")
+    field.crop((160, 120, 480, 360)).resize((640, 480), Image.BICUBIC).save(slide / "b.png")
+    out = tmp_path / "out"
+    assert run(slide, "--pixel-size", "0.2", "--out", out) == 0
+    assert "0.200, 1 field(s) off scale" in capsys.readouterr().out
+    fields = json.loads((out / "summary.json").read_text())["slides"]["s"]["per_field"]
+    assert [(f["image"], f["own_pixel_size_um"]) for f in fields] == [("a.png", None),
+                                                                      ("b.png", 0.1043)]
+
+
 def test_a_folder_takes_every_image_format_the_reader_takes(tmp_path):
     # QA 50 F2: '.jfif', '.jpe', '.webp' and '.gif' fields were left out of their slide without a
     # word, though each was analysed when given alone.

@@ -269,6 +269,9 @@ def test_a_sign_off_that_did_not_see_every_correction_is_refused(api, out):
         "error": "slide 'positive' has 1 correction(s), this page showed 0: it was changed "
                  "elsewhere (another tab or reviewer); reload the page and check the cells "
                  "before signing off"})
+    assert api.post("/api/slides/positive/signoff", {"reviewer": "B", "seen": 2}) == (409, {
+        "error": "slide 'positive' has 1 correction(s), this page showed 2; reload the page and "
+                 "check the cells before signing off"})
     for seen in ("1", True, -1, 1.0):
         assert api.post("/api/slides/positive/signoff", {"reviewer": "B", "seen": seen}) == (
             400, {"error": '"seen" must be the number of corrections the page showed'})
@@ -301,7 +304,8 @@ def test_bad_requests_get_a_status_and_a_message(api, out):
         (api.get("/api/slides/nowhere"), 404, "no slide 'nowhere' in"),
         # QA 51 F9, F10: a 500 with a traceback; plain text; an empty gallery.
         (api.request("PUT", f"/api/slides/positive/cells/{image}/{cell_id}",
-                     raw=b"[" * 100_000 + b"]" * 100_000), 400, "the request body is not JSON"),
+                     raw=b"[" * 100_000 + b"]" * 100_000), 400,
+         "the request body is JSON nested too deeply"),
         (api.get("/api/slides/positive/undo"), 405,
          "GET is not a request /api/slides/positive/undo takes"),
         (api.get("/api/slides/positive/cells?morphology=banana"), 400,

@@ -87,7 +87,9 @@ def field_summary(result: FieldResult) -> FieldSummary:
         edge_width_um=_rounded(result.edge_width_um),
         light_falloff=_rounded(result.condition.light_falloff), evened=result.condition.evened,
         noise_levels=_rounded(result.condition.noise_levels),
-        smoothed_px=round(result.condition.smoothed_px, 4))
+        smoothed_px=round(result.condition.smoothed_px, 4),
+        own_pixel_size_um=None if result.own_pixel_size_um is None
+        else _rounded(result.own_pixel_size_um))
 
 
 def _rounded(value: float) -> float | None:

@@ -116,8 +116,10 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
             return {}
         try:
             data = await request.json()
-        except (ValueError, RecursionError):  # QA 51 F9: nested too deep was a 500
+        except ValueError:
             raise ReviewError("the request body is not JSON") from None
+        except RecursionError:  # QA 51 F9: a 500 and a traceback
+            raise ReviewError("the request body is JSON nested too deeply") from None
         if not isinstance(data, dict):
             raise ReviewError("the request body must be a JSON object")
         return data

@@ -234,10 +234,12 @@ class ResultsFolder:
             record, cells = self.classified(slide)
             review = self._writable(slide)
             if seen is not None and seen != len(review.corrections):
+                elsewhere = (": it was changed elsewhere (another tab or reviewer)"
+                             if seen < len(review.corrections) else "")
                 raise ConflictError(
                     f"slide {slide!r} has {len(review.corrections)} correction(s), this page "
-                    f"showed {seen}: it was changed elsewhere (another tab or reviewer); reload "
-                    "the page and check the cells before signing off")
+                    f"showed {seen}{elsewhere}; reload the page and check the cells before "
+                    "signing off")
             labels = reviewed_labels(cells, review)
             report = self._report(record, labels)
             before = recomputed(record, cells.label)
