@@ -177,20 +177,28 @@ SCALE_SCREEN = 1.25
 #: 0.031-0.054 um/px from 7-24 objects (crowded BCCD fields, touching cells read as one; a
 #: Chula field), a PBC monocyte crop 0.052 against 0.105 from 1; 23 Chula fields resampled by
 #: 2x or 0.5x had 54-158 at their own scale (ad hoc, 2026-12-04). At the datasets' own sizes
-#: the rule refuses 0 of 557 Chula fields, 0 of 364 BCCD fields and 1 of 161 PBC crops (a
-#: neutrophil among pale red cells, 0.289 um/px from 68 objects) (ad hoc, 2026-12-04).
+#: the rule refuses 0 of 557 Chula fields, 0 of 364 BCCD fields and 14 of 3,201 PBC crops (12
+#: neutrophils among pale red cells, read as fragments: 0.289 um/px from 68 objects for one)
+#: (ad hoc, 2026-12-04).
 SCALE_CHECK_MIN_OBJECTS = 40
+#: A field's own estimate is kept (and the field named off scale where it disagrees) only when
+#: it rests on at least this many objects (this tool's rule): PBC crops around a white cell
+#: that disagree rest on a median of 2 (90th percentile 9), while a Chula field through a 2x
+#: stronger objective (a quarter of it, enlarged) rests on 16-45 (ad hoc, 2026-12-04).
+SCALE_NAME_MIN_OBJECTS = 12
 
 
 def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation | None:
     """The conditioned field segmented at its own estimated scale where its blobs read a
-    declared pixel size more than :data:`SCALE_SCREEN` off, else None (~6 ms; the estimate,
-    a second segmentation, only then)."""
+    declared pixel size more than :data:`SCALE_SCREEN` off and the estimate rests on at least
+    :data:`SCALE_NAME_MIN_OBJECTS` objects, else None (~6 ms; the estimate, a second
+    segmentation, only where the blobs doubt)."""
     guess = NORMAL_RBC_DIAMETER_UM / blob_diameter_px(rgb)
     if not (np.isfinite(guess) and scales_disagree(guess, pixel_size_um, SCALE_SCREEN)):
         return None
     own = segment_field(rgb)
-    return own if np.isfinite(own.pixel_size_um) else None
+    return own if np.isfinite(own.pixel_size_um) and own.count >= SCALE_NAME_MIN_OBJECTS \
+        else None
 
 
 def require_declared_scale(own: Segmentation, pixel_size_um: float) -> None:
