@@ -587,10 +587,15 @@ def test_a_damaged_slide_cells_csv_is_one_line_not_a_traceback(out, damage, prob
     # QA 51 F6: a traceback, exit 1.
     cells = out / "slides" / "positive" / "cells.csv"
     cells.write_text(damage(cells.read_text(encoding="utf-8")), encoding="utf-8")
+    # QA 52 F4: left out, and the other slides reviewable.
+    assert create_app(out).state.folder.left_out == {"positive": (
+        f"{out / 'slides' / 'positive'}: not a finished slide of a smearscan run ({problem})")}
+    shutil.rmtree(out / "slides" / "negative")
     with pytest.raises(ReviewError) as refused:
-        create_app(out)
-    assert str(refused.value) == (f"{out / 'slides' / 'positive'}: not a finished slide of a "
-                                  f"smearscan run ({problem})")
+        create_app(out)  # nothing left to review
+    assert str(refused.value) == (
+        f"{out}: no slide can be reviewed (slide 'negative': its folder is gone; "
+        f"{out / 'slides' / 'positive'}: not a finished slide of a smearscan run ({problem}))")
 
 
 def test_a_slide_cells_csv_edited_by_hand_is_refused_not_counted(out):
@@ -598,10 +603,9 @@ def test_a_slide_cells_csv_edited_by_hand_is_refused_not_counted(out):
     cells = out / "slides" / "positive" / "cells.csv"
     cells.write_text(cells.read_text(encoding="utf-8").replace(",true,", ",TRUE,"),
                      encoding="utf-8")
-    with pytest.raises(ReviewError, match=re.escape(
-            f"{cells}: changed since smearscan wrote it; analyse the slide again into this "
-            "folder (the same command with --out) to review it")):
-        create_app(out)
+    assert create_app(out).state.folder.left_out == {"positive": (
+        f"{cells}: changed since smearscan wrote it; analyse the slide again into this folder "
+        "(the same command with --out) to review it")}
 
 
 def test_a_missing_field_is_named_as_what_the_report_needs(results, tmp_path):
@@ -628,13 +632,16 @@ def test_a_removed_slide_folder_leaves_the_others_reviewable(out):
     # made every slide of the folder unreviewable.
     shutil.rmtree(out / "slides" / "negative")
     app = create_app(out, token=TOKEN)
-    assert app.state.folder.removed == ["negative"]
+    assert app.state.folder.left_out == {"negative": "slide 'negative': its folder is gone"}
     with running(app) as url:
         api = Client(url)
         assert [s["slide"] for s in api.get("/api/slides")[1]["slides"]] == ["positive"]
         cell = _called(out)[0]
         assert api.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc")[0] == 200
     assert list(_merged(out)) == ["positive"]  # merged as a run into the folder merges it
+    assert read_csv_rows(out / "errors.csv") == [{
+        "slide": "negative", "image": "", "error": "slide 'negative': its folder is gone; left "
+        "out of the merged outputs until the slide is analysed again"}]
 
 
 def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):

@@ -307,9 +307,9 @@ def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     # The review rewrites the merged outputs: a batch run into the same folder must wait.
     with folder_lock(out):
-        for slide in app.state.folder.removed:
-            print(f"smearscan review: slide {slide!r}: its folder is gone; left out, as a run "
-                  "into this folder leaves it out", flush=True)
+        for slide, why in app.state.folder.left_out.items():
+            print(f"smearscan review: slide {slide!r} left out, as a run into this folder "
+                  f"leaves it out: {why}", flush=True)
         for slide, problem in app.state.folder.issue_interrupted().items():
             print(f"smearscan review: slide {slide!r}: its last review change was interrupted; "
                   + ("its outputs are issued again from review.json" if problem is None else

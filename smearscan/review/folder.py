@@ -56,6 +56,13 @@ def _digests(record: SlideRecord) -> list[str]:
         return []
 
 
+def _slide_record(folder: Path) -> SlideRecord:
+    """:func:`~smearscan.review.records.read_slide_record`, a folder that is gone said so."""
+    if not folder.is_dir():
+        raise ReviewError(f"slide {folder.name!r}: its folder is gone")
+    return read_slide_record(folder)
+
+
 def _reviewer(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ReviewError("a reviewer name is required")
@@ -81,12 +88,21 @@ class ResultsFolder:
             raise ReviewError(f"{self.out}: not a smearscan results folder (no readable "
                               f"summary.json: {getattr(error, 'strerror', None) or error})"
                               ) from None
-        # A slide whose folder was removed (as the README says to do with one not wanted) is
-        # left out, as a run into the folder leaves it out (QA 51 F7: every slide was locked).
-        names = [name for name in listed if (self.out / "slides" / name).is_dir()]
-        #: The slides summary.json lists whose folder is gone.
-        self.removed = [name for name in listed if name not in names]
-        self.records = {name: read_slide_record(self.out / "slides" / name) for name in names}
+        #: The slides summary.json lists that cannot be reviewed, and why: a folder removed (as
+        #: the README says to do with one not wanted), a record damaged or edited by hand. They
+        #: are left out, of the merged outputs too, as a run into the folder leaves them out
+        #: (QA 51 F7, QA 52 F4: one such slide locked every other out of review).
+        self.left_out: dict[str, str] = {}
+        self.records = {}
+        for name in listed:
+            try:
+                self.records[name] = _slide_record(self.out / "slides" / name)
+            except ReviewError as error:
+                self.left_out[name] = str(error)
+        if self.left_out and not self.records:
+            raise ReviewError(f"{self.out}: no slide can be reviewed "
+                              f"({'; '.join(self.left_out.values())})")
+        names = list(self.records)
         self.reviews = {name: read_review(self.out / "slides" / name) for name in names}
         self._digests = {name: set(_digests(record)) for name, record in self.records.items()}
         self._outcomes = {name: self._outcome(name) for name in names}
@@ -301,10 +317,9 @@ class ResultsFolder:
                    if (self.out / "slides" / name / PENDING_FILE).is_file()]
         if not pending:
             return {}
-        from smearscan.batch import write_merged_outputs
         from smearscan.batch.reissue import reissue_report
 
-        write_merged_outputs(self.out, list(self._outcomes.values()))
+        self._write_merged()
         issued: dict[str, str | None] = {}
         for name in pending:
             try:
@@ -332,9 +347,16 @@ class ResultsFolder:
                           {"slide": slide} | review.to_json())
         self.reviews[slide] = review
         self._outcomes[slide] = self._outcome(slide)
+        self._write_merged()
+
+    def _write_merged(self) -> None:
+        """The folder's merged outputs over its slides, those left out named in
+        ``errors.csv``."""
         from smearscan.batch import write_merged_outputs
 
-        write_merged_outputs(self.out, list(self._outcomes.values()))
+        write_merged_outputs(self.out, list(self._outcomes.values()), [
+            (name, "", f"{why}; left out of the merged outputs until the slide is analysed "
+                       "again") for name, why in self.left_out.items()])
 
     def _report(self, record: SlideRecord, labels: np.ndarray) -> SlideReport:
         """The galleries (in ``labels``) and pictures of the slide's report; drawn before the
