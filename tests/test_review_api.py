@@ -563,6 +563,35 @@ def test_a_review_change_cut_short_is_issued_again_by_the_next_server_or_run(
     assert ResultsFolder(out).issue_interrupted() == {}
 
 
+def test_a_run_after_a_change_cut_before_its_record_does_not_blame_a_hand_edit(
+        results, tmp_path, monkeypatch, capsys):
+    # QA 52 F8: killed after report.html and before slide.json, the next run said the files
+    # were "changed since smearscan wrote them".
+    import smearscan.batch.reissue
+
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    out = work / "results"
+    assert _rerun(out) == 0  # the record now names the copied fields
+    folder = ResultsFolder(out)
+
+    def killed(*_args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(smearscan.batch.reissue, "reseal_outputs", killed)
+        with pytest.raises(KeyboardInterrupt):
+            folder.sign_off("positive", "A. Tech")
+    capsys.readouterr()
+    assert _rerun(out) == 0
+    assert [line for line in capsys.readouterr().err.splitlines() if "'positive'" in line][0] \
+        .startswith("smearscan: slide 'positive': a review change was cut short while writing "
+                    "them: ")
+    assert "<b>Reviewed:</b> signed off by A. Tech on " in (
+        out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
+    assert not (out / "slides" / "positive" / PENDING_FILE).exists()
+
+
 def test_an_interrupted_change_whose_field_is_gone_keeps_its_mark(results, tmp_path,
                                                                    monkeypatch):
     work = tmp_path / "run"

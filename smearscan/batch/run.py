@@ -343,9 +343,14 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         if resumed is None:
             changed = changed_outputs(out, slide.name, expected[slide.name]) if out else []
             if changed:  # a technologist's edit is replaced: not without a word
-                on_note(f"slide {slide.name!r}: changed since smearscan wrote them: "
-                        f"{counted_names(changed, 'file')}; the slide is analysed again and "
-                        "its files written anew")
+                from smearscan.review.reviews import PENDING_FILE
+
+                # QA 52 F8: a review change cut short was blamed on a hand edit.
+                why = ("a review change was cut short while writing them"
+                       if (out / "slides" / slide.name / PENDING_FILE).is_file()
+                       else "changed since smearscan wrote them")
+                on_note(f"slide {slide.name!r}: {why}: {counted_names(changed, 'file')}; the "
+                        "slide is analysed again and its files written anew")
             pending.append(slide)
         else:
             remove_superseded(out, resumed.superseded)  # a run killed before it did
