@@ -138,12 +138,16 @@ def read_slide_record(folder: Path) -> SlideRecord:
         cells_csv = (folder / "cells.csv").read_text(encoding="utf-8",
                                                      errors="surrogateescape")
         summary = SlideSummary.from_dict(record["summary"])
-        # A damaged cells.csv (cut short, a cell id that is no number) is one line too (QA 51
-        # F6: a traceback).
-        cells = read_slide_cells(cells_csv)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ReviewError(f"{folder}: not a finished slide of a smearscan run "
                           f"({getattr(error, 'strerror', None) or error})") from None
+    try:
+        cells = read_slide_cells(cells_csv)
+    except (ValueError, KeyError, TypeError):
+        # QA 51 F6: a traceback; QA 52 F9: then Python's words.
+        raise ReviewError(f"{folder / 'cells.csv'}: damaged (a row cut short, or a value of the "
+                          "wrong kind); analyse the slide again into this folder (the same "
+                          "command with --out) to review it") from None
     _require_as_written(folder, record)
     return SlideRecord(folder.name, record.get("fingerprint"), summary, record.get("model"),
                        record.get("errors", []), cells_csv, cells, _fields(record, summary))
