@@ -172,8 +172,8 @@ def _scale_text(summary: SlideSummary) -> str:
 def scale_doubt_notes(outcomes: list[SlideOutcome]) -> list[str]:
     """One line for each slide whose pixel size is in doubt, saying why, for a run without
     ``--out``: its field table marks the doubt, and no report says why (QA 50 F7)."""
-    return [f"slide {o.name!r}: the pixel size is in doubt: {_scale_doubt_text(o.summary)}"
-            for o in outcomes if o.summary.scale_in_doubt and _scale_doubt_text(o.summary)]
+    return [f"slide {o.name!r}: the pixel size is in doubt: {why}" for o in outcomes
+            if o.summary.scale_in_doubt and (why := _scale_doubt_text(o.summary))]
 
 
 def _scale_doubt_text(summary: SlideSummary) -> str | None:

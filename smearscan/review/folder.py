@@ -3,11 +3,9 @@ at once (``review.json``, then the merged outputs and, at sign-off, the slide's 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -217,11 +215,8 @@ class ResultsFolder:
             # The first correction puts the slide's review in progress, which its report says.
             record, cells = self.classified(slide)
             report = self._report(record, cells.label) if not review.corrections else None
-            with self._writing(slide):
-                self._save(slide, replace(review, corrections=(
-                    *review.corrections, Correction(image, cell_id, old, new, now()))))
-                if report is not None:
-                    self._reissue(record, report)
+            self._save(slide, replace(review, corrections=(
+                *review.corrections, Correction(image, cell_id, old, new, now()))), report)
             return self.slide_state(slide)
 
     def undo(self, slide: str) -> dict:
@@ -232,9 +227,8 @@ class ResultsFolder:
             if index is None:
                 raise ConflictError(f"nothing to undo on slide {slide!r}")
             last = review.corrections[index]
-            with self._writing(slide):
-                self._save(slide, replace(review, corrections=(*review.corrections, Correction(
-                    last.image, last.cell_id, last.new, last.old, now(), undoes=index))))
+            self._save(slide, replace(review, corrections=(*review.corrections, Correction(
+                last.image, last.cell_id, last.new, last.old, now(), undoes=index))))
             return self.slide_state(slide)
 
     def sign_off(self, slide: str, reviewer: object, seen: object = None) -> dict:
@@ -268,14 +262,12 @@ class ResultsFolder:
                               int(np.count_nonzero(labels != cells.label)),
                               after["schistocytes"]["call"],
                               bool(verdict.get("urgent")) if verdict else None)
-            with self._writing(slide):
-                self._save(slide, replace(
-                    review, signoff=signoff,
-                    history=(*review.history, {"event": "signed off", "reviewer": reviewer,
-                                               "time": signoff.time}),
-                    confirmed=tuple((str(cells.image[r]), int(cells.cell_id[r]))
-                                    for r in shown)))
-                self._reissue(record, report)
+            self._save(slide, replace(
+                review, signoff=signoff,
+                history=(*review.history, {"event": "signed off", "reviewer": reviewer,
+                                           "time": signoff.time}),
+                confirmed=tuple((str(cells.image[r]), int(cells.cell_id[r])) for r in shown)),
+                report)
             return self.slide_state(slide)
 
     def reopen(self, slide: str, reviewer: object) -> dict:
@@ -287,11 +279,9 @@ class ResultsFolder:
                 raise ConflictError(f"slide {slide!r} is not signed off")
             record, cells = self.classified(slide)
             report = self._report(record, cells.label)
-            with self._writing(slide):
-                self._save(slide, replace(review, signoff=None, history=(
-                    *review.history, {"event": "reopened", "reviewer": reviewer,
-                                      "time": now()})))
-                self._reissue(record, report)
+            self._save(slide, replace(review, signoff=None, history=(
+                *review.history, {"event": "reopened", "reviewer": reviewer, "time": now()})),
+                report)
             return self.slide_state(slide)
 
     def _writable(self, slide: str) -> Review:
@@ -333,21 +323,19 @@ class ResultsFolder:
             issued[name] = None
         return issued
 
-    @contextlib.contextmanager
-    def _writing(self, slide: str) -> Iterator[None]:
-        """Mark the slide's outputs as being written (:data:`PENDING_FILE`) until the change
-        is written whole."""
-        marker = self.out / "slides" / slide / PENDING_FILE
-        write_text_atomic(marker, now())
-        yield
-        marker.unlink()
-
-    def _save(self, slide: str, review: Review) -> None:
-        write_json_atomic(self.out / "slides" / slide / REVIEW_FILE,
-                          {"slide": slide} | review.to_json())
+    def _save(self, slide: str, review: Review, report: SlideReport | None = None) -> None:
+        """Write ``review.json``, the merged outputs and, given its ``report``, the slide's
+        ``report.html``, marked as being written (:data:`PENDING_FILE`) until all are: a
+        process killed in between leaves the mark (:meth:`issue_interrupted`)."""
+        folder = self.out / "slides" / slide
+        write_text_atomic(folder / PENDING_FILE, now())
+        write_json_atomic(folder / REVIEW_FILE, {"slide": slide} | review.to_json())
         self.reviews[slide] = review
         self._outcomes[slide] = self._outcome(slide)
         self._write_merged()
+        if report is not None:
+            self._reissue(self.records[slide], report)
+        (folder / PENDING_FILE).unlink()
 
     def _write_merged(self) -> None:
         """The folder's merged outputs over its slides, those left out named in
