@@ -432,6 +432,8 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
         return array
     if array.dtype == bool:
         return array.astype(np.uint8) * 255
+    if array.ndim == 3 and array.shape[2] == 4:  # an alpha channel's maximum is not a colour's
+        return np.dstack([_to_uint8(array[:, :, :3]), _to_uint8(array[:, :, 3])])
     is_float = np.issubdtype(array.dtype, np.floating)
     array = np.nan_to_num(array.astype(np.float64))
     # Floats in 0..1 are already normalised; integers (a 12-bit camera writes 0..4095 into a
@@ -575,12 +577,30 @@ def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
             _require_one_field(path, image.format, getattr(image, "n_frames", 1), "frame")
         if image.format == "JPEG":
             _check_jpeg_data(path)
+        if image.format == "PNG" and image.mode in ("RGB", "RGBA") and _is_deep(image):
+            return _read_deep_png(path)
         image = ImageOps.exif_transpose(image)
         if image.mode in ("P", "PA", "LA", "CMYK", "YCbCr", "HSV", "LAB", "1"):
             # Grey and palette images with an alpha channel keep it, to be checked as RGBA's.
             alpha = "transparency" in image.info or image.mode in ("PA", "LA")
             image = image.convert("RGBA" if alpha else "RGB")
         return np.asarray(image)
+
+
+def _is_deep(image: Image.Image) -> bool:
+    """Whether a PNG holds 16 bits a channel, which Pillow's RGB reading cuts to their top 8."""
+    return any(str(tile.args).endswith(";16B") for tile in image.tile)
+
+
+def _read_deep_png(path: Path) -> np.ndarray:
+    """A 16-bit colour PNG at its full depth (scaled by :func:`_to_uint8`): cut to its top 8
+    bits, a 12-bit camera's field (0..4095) read as almost black (QA 50 F4)."""
+    import cv2  # the first such field pays its import, not every start-up
+
+    array = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None or array.ndim != 3:
+        raise ImageLoadError(f"{path}: cannot decode image (truncated or partly written file)")
+    return cv2.cvtColor(array, cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB)
 
 
 def field_pixels(path: Path) -> int | None:

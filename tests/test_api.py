@@ -319,7 +319,7 @@ def test_a_pixel_size_that_is_not_a_number_is_refused_naming_it(pixel_size):
 
 GREY_MESSAGE = ("a grayscale image (colour spread 0 of 255 levels, under 6, this tool's rule): "
                 "the classifier needs the stain's colour to tell white cells, NRBCs and platelets "
-                "from red cells; --no-classify segments and measures only")
+                "from red cells; 'smearscan --no-classify' segments and measures only")
 
 
 def test_a_grayscale_field_is_never_classified(tmp_path, capsys):

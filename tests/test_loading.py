@@ -308,3 +308,24 @@ def test_a_png_with_fewer_rows_of_data_than_its_header_is_refused(tmp_path, miss
         f"{path}: its last {missing} row(s) of pixels are pure black: a file cut short (fewer "
         "rows of data than its header declares) or a black band; the field is refused, not "
         "counted")
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_a_12_bit_colour_png_is_read_at_its_depth_not_its_top_8_bits(tmp_path, channels):
+    # QA 50 F4: Pillow cut a 16-bit colour PNG to its top 8 bits, so a 12-bit camera's field
+    # (0..4095) read as almost black and was refused as "is the lamp on".
+    import cv2
+
+    rgb = np.asarray(Image.open(SAMPLES / "chula-1.jpg").convert("RGB"))
+    wide = rgb.astype(np.uint16) * 16
+    if channels == 4:
+        wide = np.dstack([wide, np.full(wide.shape[:2], 4095, np.uint16)])
+    path = tmp_path / "deep.png"
+    assert cv2.imwrite(str(path), cv2.cvtColor(wide, cv2.COLOR_RGBA2BGRA if channels == 4
+                                               else cv2.COLOR_RGB2BGR))
+    expected = np.rint(rgb * (255.0 / rgb.max())).astype(np.uint8)
+    assert np.array_equal(read_field(path), expected)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ImageLoadError) as error:
+        read_field(path)
+    assert str(error.value) == f"{path}: cannot decode image (truncated or partly written file)"

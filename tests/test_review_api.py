@@ -333,7 +333,11 @@ def test_writes_need_the_page_token(api, out):
 def test_other_hosts_are_refused(api):
     # A page on another site whose name resolves to 127.0.0.1 (DNS rebinding) is not served.
     status, body = api.get("/api/slides", headers={"Host": "evil.example"})
-    assert status == 400 and body == b"Invalid host header"
+    assert status == 400 and body == {
+        "error": "a request for host 'evil.example': this review server answers to 127.0.0.1, "
+                 "localhost only"}
+    status, body = api.get("/api/slides", headers={"Host": "localhost:8765"})
+    assert status == 200 and [s["slide"] for s in body["slides"]] == ["negative", "positive"]
 
 
 def test_path_traversal_is_looked_up_and_refused(api, out):
@@ -561,6 +565,26 @@ def test_a_review_change_cut_short_is_issued_again_by_the_next_server_or_run(
     assert not (out / "slides" / "positive" / PENDING_FILE).exists()
     assert read_record(out, "positive") is not None  # resealed: the next run resumes it
     assert ResultsFolder(out).issue_interrupted() == {}
+
+
+def test_a_review_change_cut_short_is_named_by_the_verdict_and_the_export(
+        results, tmp_path, monkeypatch, capsys):
+    # QA 52 F7: both read the slide's files as if no change were waiting.
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    out = work / "results"
+    _sign_off_killed_before_its_report(out, monkeypatch)
+    note = (f"a review change of slide 'positive' was cut short while its files were written: "
+            f"its summary, cells.csv and report may not show it yet; 'smearscan review {out}' or "
+            f"an analysis run into {out} finishes it")
+    capsys.readouterr()
+    assert main(["verdict", "--summary", str(out / "summary.json"), "--slide", "positive"]) == 0
+    assert f"NOTE: {note}" in capsys.readouterr().out.splitlines()
+    assert main(["export-corrections", str(out), "--out", str(tmp_path / "c.csv")]) == 0
+    assert capsys.readouterr().err == f"smearscan export-corrections: {note}\n"
+    assert ResultsFolder(out).issue_interrupted() == {"positive": None}
+    assert main(["verdict", "--summary", str(out / "summary.json"), "--slide", "positive"]) == 0
+    assert "cut short" not in capsys.readouterr().out
 
 
 def test_a_run_after_a_change_cut_before_its_record_does_not_blame_a_hand_edit(

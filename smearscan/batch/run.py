@@ -343,11 +343,11 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         if resumed is None:
             changed = changed_outputs(out, slide.name, expected[slide.name]) if out else []
             if changed:  # a technologist's edit is replaced: not without a word
-                from smearscan.review.reviews import PENDING_FILE
+                from smearscan.review.reviews import change_cut_short
 
                 # QA 52 F8: a review change cut short was blamed on a hand edit.
                 why = ("a review change was cut short while writing them"
-                       if (out / "slides" / slide.name / PENDING_FILE).is_file()
+                       if change_cut_short(out, slide.name)
                        else "changed since smearscan wrote them")
                 on_note(f"slide {slide.name!r}: {why}: {counted_names(changed, 'file')}; the "
                         "slide is analysed again and its files written anew")
@@ -459,7 +459,12 @@ def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
     and the slide merged without it: one damaged file must not stop every other slide's
     outputs."""
     from smearscan.review.records import ReviewError
-    from smearscan.review.reviews import PENDING_FILE, read_review, reviewed_outcome
+    from smearscan.review.reviews import (
+        PENDING_FILE,
+        change_cut_short,
+        read_review,
+        reviewed_outcome,
+    )
 
     folder = out / "slides" / outcome.name
     try:
@@ -471,7 +476,7 @@ def _reviewed(out: Path, outcome: SlideOutcome, fingerprint: dict,
         return outcome
     cells = (folder / "cells.csv").read_text(encoding="utf-8", errors="surrogateescape")
     reviewed = reviewed_outcome(replace(outcome, cells_csv=cells), out, fingerprint)
-    interrupted = (folder / PENDING_FILE).is_file()
+    interrupted = change_cut_short(out, outcome.name)
     if not outcome.resumed or interrupted:
         # Analysed again (new lab values, changed fields), or a review change was interrupted:
         # its report was written without the review as it stands, which it must show (signed

@@ -574,10 +574,12 @@ def _run_export_corrections(argv: list[str]) -> int:
     if args.csv.is_dir():
         raise _UsageError(f"--out {args.csv}: a folder; give the CSV file to write, e.g. "
                           f"{args.csv / 'corrections.csv'}")
-    from smearscan.review.corrections import export_corrections
+    from smearscan.review.corrections import export_corrections, slides_cut_short
 
     rows = export_corrections(args.out, args.csv)
     say(f"wrote {args.csv}: {rows} reviewed cell(s)", sys.stdout)
+    for note in slides_cut_short(args.out):  # the rows are review.json's, as it was saved
+        say(f"smearscan export-corrections: {note}")
     if not rows:
         say(f"smearscan export-corrections: no slide of {args.out} is signed off: review and "
             f"sign slides off with 'smearscan review {args.out}' first")

@@ -212,6 +212,7 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
         smear = smear_findings_from_summary(summary, args.slide)
         review = summary["slides"][args.slide].get("review") or {}
         notes += [review["message"]] if review.get("message") else []
+        notes += _cut_short(args.summary, args.slide)
         if args.labs is None:  # the values the run was given, as its verdict used them
             recorded, notice = _recorded_labs(summary, args.slide, args.summary)
         else:  # read where --labs cannot be (QA 44 H-3: as no values)
@@ -413,6 +414,15 @@ def _recorded_labs(summary: dict, slide: str, path: Path) -> tuple[Labs, str | N
         raise ValueError(f"{path}: slide {slide!r}: unreadable lab values ({error})") from None
     return labs, (f"smearscan verdict: lab values recorded for slide {slide!r} in {path} "
                   "(--labs or options give others)")
+
+
+def _cut_short(summary: Path, slide: str) -> list[str]:
+    """The note on a review change of the slide cut short, when the summary is in its results
+    folder (QA 52 F7: the summary read as if no change were waiting)."""
+    from smearscan.review.reviews import change_cut_short, cut_short_note
+
+    out = summary.parent
+    return [cut_short_note(out, slide)] if change_cut_short(out, slide) else []
 
 
 def _read_json(path: Path) -> dict:

@@ -23,7 +23,7 @@ import jinja2
 import numpy as np
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -230,9 +230,26 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     app = Starlette(routes=routes,
                     exception_handlers={ReviewError: review_error, 404: not_found,
                                         405: wrong_method},
-                    middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
+                    middleware=[Middleware(_HostCheck, hosts=hosts)])
     app.state.folder = folder
     return app
+
+
+class _HostCheck(BaseHTTPMiddleware):
+    """Refuses a request for a host name the app does not answer to: a page on another site
+    whose name resolves to this computer (DNS rebinding) must not reach the review. In JSON as
+    every other error (QA 52 F10: Starlette's TrustedHostMiddleware answers in plain text)."""
+
+    def __init__(self, app: Any, *, hosts: tuple[str, ...]) -> None:
+        super().__init__(app)
+        self.hosts = frozenset(host.lower() for host in hosts)
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        host = request.headers.get("host")
+        if host is None or (request.url.hostname or "").lower() not in self.hosts:
+            return _json({"error": f"a request for host {host!r}: this review server answers "
+                                   f"to {', '.join(sorted(self.hosts))} only"}, status=400)
+        return await call_next(request)
 
 
 class ReviewForbidden(ReviewError):

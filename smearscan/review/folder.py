@@ -28,6 +28,7 @@ from smearscan.review.reviews import (
     Correction,
     Review,
     SignOff,
+    change_cut_short,
     now,
     read_review,
     recomputed,
@@ -303,8 +304,7 @@ class ResultsFolder:
         slide name -> None when done, else why its report could not be (a field that cannot be
         read now; the mark stays for the next try). Called under the folder's lock, before
         serving."""
-        pending = [name for name in self.records
-                   if (self.out / "slides" / name / PENDING_FILE).is_file()]
+        pending = [name for name in self.records if change_cut_short(self.out, name)]
         if not pending:
             return {}
         from smearscan.batch.reissue import reissue_report

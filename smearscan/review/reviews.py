@@ -31,6 +31,21 @@ PENDING_FILE = "review.pending"
 REVIEWED_CLASS = "reviewed_class"
 
 
+def change_cut_short(out: Path, slide: str) -> bool:
+    """Whether a review change of slide ``slide`` of results folder ``out`` was cut short: its
+    :data:`PENDING_FILE` left behind by a process killed while writing the change."""
+    return (out / "slides" / slide / PENDING_FILE).is_file()
+
+
+def cut_short_note(out: Path, slide: str) -> str:
+    """What a reader of the slide's files is told while :func:`change_cut_short`: its summary,
+    ``cells.csv`` and report may not show the change that ``review.json`` holds until the next
+    review server or run finishes it (QA 52 F7)."""
+    return (f"a review change of slide {slide!r} was cut short while its files were written: "
+            "its summary, cells.csv and report may not show it yet; 'smearscan review "
+            f"{out}' or an analysis run into {out} finishes it")
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 to the second."""
     return datetime.now(UTC).isoformat(timespec="seconds")
