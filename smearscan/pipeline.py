@@ -116,8 +116,8 @@ class MeasuredField:
     condition : Condition
         How the field was lit and how noisy it was, and what was done about it.
     own_pixel_size_um : float or None
-        With a declared pixel size, the field's own estimate where the blobs' guess doubted the
-        declared size (:func:`declared_scale_doubt`), else None.
+        With a declared pixel size, the field's own estimate where it names the field off that
+        size (:func:`off_declared_scale`), else None.
     """
 
     segmentation: Segmentation
@@ -155,6 +155,8 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     own = declared_scale_doubt(rgb, pixel_size_um) if pixel_size_um is not None else None
     if own is not None and not trust_pixel_size:
         require_declared_scale(own, pixel_size_um)
+    if own is not None and not off_declared_scale(own, pixel_size_um):
+        own = None
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     if model is not None and len(cells["cell_id"]):
@@ -186,6 +188,15 @@ SCALE_CHECK_MIN_OBJECTS = 40
 #: that disagree rest on a median of 2 (90th percentile 9), while a Chula field through a 2x
 #: stronger objective (a quarter of it, enlarged) rests on 16-45 (ad hoc, 2026-12-04).
 SCALE_NAME_MIN_OBJECTS = 12
+
+
+#: A field whose own estimate rests on at least :data:`SCALE_CHECK_MIN_OBJECTS` objects is named
+#: off scale already this far off the declared size (this tool's rule; QA 52 F6: fields taken
+#: through a 1.5x stronger objective, x40 to x60, were counted unnamed). At the datasets' own
+#: sizes it names 1 of 557 Chula fields (1.42x off, 57 objects), no BCCD field (of 364) and no
+#: PBC crop (of 3,201) but those refused (ad hoc, 2026-12-04); red
+#: cells of one patient vary far less than 1.35x from field to field.
+SCALE_NAME = 1.35
 
 
 def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation | None:
@@ -225,6 +236,16 @@ def require_declared_scale(own: Segmentation, pixel_size_um: float) -> None:
             "(this tool's rule): taken at another objective or camera setting? Left out of the "
             "count; --trust-pixel-size (trust_pixel_size=True in Python) counts it at the "
             "declared size")
+
+
+def off_declared_scale(own: Segmentation, pixel_size_um: float) -> bool:
+    """Whether a field's own estimate (``own``, :func:`declared_scale_doubt`) names it off the
+    declared pixel size: more than :data:`SCALE_NAME` off from at least
+    :data:`SCALE_CHECK_MIN_OBJECTS` objects, more than
+    :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT` from fewer (which can read twice the
+    true scale)."""
+    limit = SCALE_NAME if own.count >= SCALE_CHECK_MIN_OBJECTS else MAX_SCALE_DISAGREEMENT
+    return scales_disagree(own.pixel_size_um, pixel_size_um, limit)
 
 
 #: A declared pixel size that the first usable field doubts is compared again with the median

@@ -133,8 +133,8 @@ class FieldResult:
     overlay_png: bytes | None = None
     edge_width_um: float = float("nan")
     condition: Condition = Condition()
-    #: With a declared pixel size, the field's own estimate where it was made
-    #: (:func:`~smearscan.pipeline.declared_scale_doubt`), else None.
+    #: With a declared pixel size, the field's own estimate where it names the field off that
+    #: size (:func:`~smearscan.pipeline.off_declared_scale`), else None.
     own_pixel_size_um: float | None = None
 
     @property
@@ -158,7 +158,7 @@ class FieldSummary:
     focus, :func:`smearscan.focus.edge_width_um`), ``light_falloff`` and ``noise_levels`` (its
     :class:`Condition`) None when they could not be measured; ``evened`` and ``smoothed_px``
     say what was done to it before it was analysed; ``own_pixel_size_um``: with a declared
-    pixel size, the field's own estimate where its blobs doubted the declared size, else None.
+    pixel size, the field's own estimate where it names the field off that size, else None.
     """
 
     image: str
@@ -340,15 +340,15 @@ class SlideSummary:
         its fields', or the declared size) by more than
         :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT`: their cells were sized on
         another scale than the rest, although one slide comes from one microscope (this tool's
-        rule). With a declared size, the fields counted although they disagree: their estimate
-        rests on too few objects to refuse them, or the size was trusted (QA 52 F1: a field
-        through a 2x objective, a quarter of the area, was counted unflagged)."""
+        rule). With a declared size, the fields counted that the analysis named off it
+        (:func:`~smearscan.pipeline.off_declared_scale`: their estimate rests on too few objects
+        to refuse them, is off by less than refuses one, or the size was trusted; QA 52 F1: a
+        field through a 2x objective, a quarter of the area, was counted unflagged)."""
         slide = self.pixel_size_um
         if slide is None:
             return ()
         if not self.pixel_size_estimated:
-            return tuple(f.image for f in self.fields if f.own_pixel_size_um is not None
-                         and scales_disagree(f.own_pixel_size_um, slide))
+            return tuple(f.image for f in self.fields if f.own_pixel_size_um is not None)
         return tuple(f.image for f in self.fields if f.pixel_size_estimated
                      and f.pixel_size_um is not None and scales_disagree(f.pixel_size_um, slide))
 

@@ -460,14 +460,14 @@ def test_a_pixel_size_the_field_doubts_is_used_with_a_warning(shared_datasets, c
 def test_a_slide_read_at_a_doubtful_declared_scale_says_so_in_its_outputs(tmp_path, capsys):
     # QA of the analysis command (second pass): a slide read 5.2% at its own scale and 1.2% at
     # 1.3x it, and no output but the terminal's warning mentioned the scale. The field's own
-    # estimate is 0.2085 um/px.
-    for value, diameter, doubt in (("0.3", 11.14, True), ("0.25", 9.42, True),
-                                   ("0.2", 7.58, False)):
+    # estimate is 0.2085 um/px; at 0.3 (1.44x off) the field is named off scale too.
+    for value, diameter, doubt, named in (("0.3", 11.14, True, ", 1 field(s) off scale"),
+                                          ("0.25", 9.42, True, ""), ("0.2", 7.58, False, "")):
         out = tmp_path / value
         assert main([str(SAMPLE_FIELD), "--pixel-size", value, "--out", str(out)]) == 0
         row = capsys.readouterr().out.splitlines()[1]
-        assert (f"{float(value):.3f}, own estimate 0.209, red cells {diameter:.1f} um: in doubt"
-                in row) is doubt
+        assert (f"{float(value):.3f}{named}, own estimate 0.209, red cells {diameter:.1f} um: "
+                "in doubt" in row) is doubt
         slide = json.loads((out / "summary.json").read_text())["slides"]["chula-1"]
         assert (slide["median_rbc_diameter_um"], slide["scale_in_doubt"]) == (diameter, doubt)
         assert round(slide["own_pixel_size_um"], 4) == 0.2085
@@ -766,3 +766,19 @@ def test_the_pixel_size_help_gives_the_limits_the_check_uses():
     assert (f"that differs by over {DOUBTFUL_SCALE:g}x, with the median of its first "
             f"{SCALE_CHECK_FIELDS}: refused over {MAX_SCALE_DISAGREEMENT:g}x off, a warning over "
             f"{DOUBTFUL_SCALE:g}x.") in " ".join(action.help.split())
+
+
+def test_a_field_through_a_1_5x_stronger_objective_is_named_off_scale(tmp_path, capsys):
+    # QA 52 F6: a field taken at x60 in a slide declared at x40's pixel size (1.5x) has enough
+    # cells for a sure estimate but was under the 1.5x that refuses one, and counted unnamed.
+    slide = tmp_path / "s"
+    slide.mkdir()
+    field = Image.open(SAMPLE_FIELD)
+    field.save(slide / "a.png")
+    field.resize((960, 720), Image.BICUBIC).save(slide / "b.png")
+    out = tmp_path / "out"
+    assert run(slide, "--pixel-size", "0.2", "--out", out) == 0
+    assert "0.200, 1 field(s) off scale" in capsys.readouterr().out
+    fields = json.loads((out / "summary.json").read_text())["slides"]["s"]["per_field"]
+    assert [(f["image"], f["own_pixel_size_um"]) for f in fields] == [("a.png", None),
+                                                                      ("b.png", 0.14)]
