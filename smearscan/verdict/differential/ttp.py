@@ -20,7 +20,7 @@ from smearscan.verdict.findings import (
     ttp_open_despite_dat,
 )
 from smearscan.verdict.readings import show
-from smearscan.verdict.scores import Score, french_unvalidated_context, plasmic_context
+from smearscan.verdict.scores import Score, french_unvalidated_context
 from smearscan.verdict.values import (
     ADAMTS13_NEGATIVE,
     ADAMTS13_SEVERE,
@@ -296,21 +296,18 @@ def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None
 def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, score: str,
                      overt_dic: bool) -> tuple[str, list[str]]:
     """PLASMIC 0-4: unlikely, unless the French score can reach 2 of 2 (the safer of two
-    published scores stands until ADAMTS13 is back; this tool's rule). PLASMIC stands where it
-    scores the context itself, an active cancer or a transplant
-    (:func:`~smearscan.verdict.scores.plasmic_context`); in the other contexts the French
-    score was not derived in (pregnancy, an obstetric complication, a drug, some of which
-    trigger an immune TTP, sepsis, trauma) it may still raise suspicion, never lower it. An
-    overt DIC (``overt_dic``: ISTH >= 5 with its disorder) explains the picture as PLASMIC's
-    contexts do. Neither stands where a trigger of an immune TTP is recorded (:func:`_ttp_trigger`;
-    this tool's rule)."""
+    published scores stands until ADAMTS13 is back; this tool's rule). In the contexts the
+    French score was not derived in (an active cancer, a transplant, pregnancy, an obstetric
+    complication, a drug, sepsis, trauma) it may still raise suspicion, never lower it: an
+    active cancer or a transplant, which PLASMIC already scores against TTP, does not also set
+    it aside (QA 53 C1: a recorded cancer alone took away the URGENT line at platelets 12 with
+    ADAMTS13 not measured; cancer does not exclude an immune TTP). An overt DIC
+    (``overt_dic``: ISTH >= 5 with its disorder that consumes clotting factors) explains the
+    picture, except where a trigger of an immune TTP is recorded (:func:`_ttp_trigger`; this
+    tool's rule)."""
     if french.maximum < FRENCH_BOTH:
         return "unlikely", [score, ADAMTS13_SEND]
     french_text = f"French TMA score {french.total_text()}: {french.risk} ({FRENCH})"
-    standing = plasmic_context(labs)
-    if standing and not _ttp_trigger(labs):
-        return "unlikely", [score, f"{french_text}, but it is not validated with {standing}: "
-                                   "PLASMIC stands", ADAMTS13_SEND]
     if overt_dic and not _ttp_trigger(labs):
         return "unlikely", [score, f"{french_text}, but an overt DIC with its underlying "
                                    "disorder explains the picture: PLASMIC stands", ADAMTS13_SEND]

@@ -8,11 +8,10 @@ its own (:mod:`.plasmic`, :mod:`.isth_dic`, :mod:`.french_tma`) built from :mod:
 from smearscan.verdict.scores.french_tma import (
     french_score,
     french_unvalidated_context,
-    plasmic_context,
 )
 from smearscan.verdict.scores.isth_dic import dic_underlying, isth_dic_score
 from smearscan.verdict.scores.plasmic import plasmic_score
 from smearscan.verdict.scores.score import Score, ScoreItem
 
 __all__ = ["Score", "ScoreItem", "dic_underlying", "french_score", "french_unvalidated_context",
-           "isth_dic_score", "plasmic_context", "plasmic_score"]
+           "isth_dic_score", "plasmic_score"]

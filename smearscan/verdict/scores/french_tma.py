@@ -29,15 +29,6 @@ def french_unvalidated_context(labs: Labs) -> str | None:
     return ", ".join(contexts) or None
 
 
-def plasmic_context(labs: Labs) -> str | None:
-    """The recorded context in which PLASMIC, not the French score, judges TTP: an active
-    cancer or a transplant, which PLASMIC scores itself (this tool's rule); None where the
-    French score may raise suspicion (a sepsis or trauma does not exclude TTP either)."""
-    contexts = [name for name, flag in (("active cancer", labs.cancer_active),
-                                        ("transplant", labs.transplant)) if flag]
-    return ", ".join(contexts) or None
-
-
 def french_score(labs: Labs) -> Score:
     """French TMA score (Coppo 2010): platelets <= 30 x10^9/L and creatinine <= 200 umol/L,
     one point each, graded 0, 1 or 2 criteria; a positive ANA adds to the prediction but is
