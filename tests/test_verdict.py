@@ -1405,10 +1405,11 @@ RAISED_LDH = {"ldh": "600 U/L", "ldh_uln": 250}
     # waits.
     ({**NORMAL_MARKERS, **RAISED_LDH, **LOW_PLASMIC, "dat": "negative"},
      smear("insufficient", 0.0, (0.0, 0.38), 999), "insufficient data", "not assessed", False),
-    # QA 24 D1: 1.0% of 1000 with a raised LDH (2500 U/L).
+    # QA 24 D1: 1.0% of 1000 with a raised LDH (2500 U/L); QA 53 H1: at the limit, so within it,
+    # but not closed: the raised LDH with platelets 10 keeps TTP possible, with its line.
     ({**NORMAL_MARKERS, "platelets": 10, "ldh": "2500 U/L", "ldh_uln": 250, "dat": "negative",
       **PLASMIC_ITEMS},
-     smear("borderline", 1.0, (0.54, 1.83), 1000), "possible", "suspected", True),
+     smear("borderline", 1.0, (0.54, 1.83), 1000), "insufficient data", "possible", True),
     # QA 24 D2: a raised bilirubin (Gilbert's) or reticulocyte count alone, haptoglobin normal, 0 of
     # 1000, no LDH: no URGENT line; QA 28 H1: nor "unlikely" (TTP unlikely with platelets 10 and
     # PLASMIC 7) until the LDH is measured.
@@ -1432,10 +1433,10 @@ RAISED_LDH = {"ldh": "600 U/L", "ldh_uln": 250}
     ({**NORMAL_MARKERS, "platelets": 10, "ldh": "400 U/L", "ldh_uln": 250,
       "indirect_bilirubin": "2.5 mg/dL", "dat": "negative", **PLASMIC_ITEMS}, below(), "possible",
      "suspected", True),
-    # QA 26: a raised LDH (900 U/L) on 1.0% of 1000.
+    # QA 26: a raised LDH (900 U/L) on 1.0% of 1000 (QA 53 H1, as above).
     ({**NORMAL_MARKERS, "platelets": 10, "ldh": "900 U/L", "ldh_uln": 250, "dat": "negative",
-      **PLASMIC_ITEMS}, smear("borderline", 1.0, (0.54, 1.83), 1000), "possible", "suspected",
-     True),
+      **PLASMIC_ITEMS}, smear("borderline", 1.0, (0.54, 1.83), 1000), "insufficient data",
+     "possible", True),
     # QA 25 E2: 0.4% of 1000 with a normal LDH (150 U/L) and markers.
     ({**NORMAL_MARKERS, "ldh": "150 U/L", "ldh_uln": 250, "dat": "negative", **PLASMIC_ITEMS},
      smear("borderline", 0.4, (0.16, 1.02), 1000), "unlikely", "unlikely", False),
@@ -1946,3 +1947,18 @@ def test_a_line_over_readings_says_what_they_show_of_adamts13(adamts13, every_li
         lines.add(None)
     readings = [Labs(adamts13=value) for value in adamts13]
     assert urgent_over_lines(lines, readings) == urgent_ttp("possible", advice)
+
+
+@pytest.mark.parametrize(("percent", "interval"), [(0.3, (0.10, 0.88)), (0.4, (0.16, 1.02)),
+                                                    (1.0, (0.54, 1.83))])
+def test_a_count_within_the_limit_is_read_as_within_it_whatever_its_interval(percent, interval):
+    # QA 53 H1: 0.4% of 1000, whose interval reaches 1%, made MAHA possible and printed the
+    # URGENT line on a smear alone, where 0.3% did neither; its finding was one for MAHA.
+    call = "below" if interval[1] <= 1 else "borderline"
+    verdict = assess(smear(call, percent, interval, 1000), Labs())
+    assert (verdict.maha, verdict.urgent) == ("insufficient data", None)
+    reaching = ", though their interval reaches it (borderline: this tool's rule)" if (
+        call == "borderline") else ""
+    assert [f.finding for f in verdict.findings_against] == [
+        f"schistocytes not above the 1% limit{reaching}"]
+    assert verdict.findings_for == ()

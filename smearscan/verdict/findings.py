@@ -386,17 +386,27 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
         full = (picture.haemolysis == "present" and labs.dat == "negative"
                 and not smear.other_poikilocytes_abundant)
         return "likely" if full else "possible"
-    if call == "borderline":
+    if call == "borderline" and not within_limit(smear):
         # QA 22 D2: 1.2% of 999 cells was closed by a normal haptoglobin and reticulocytes; a
         # lone raised bilirubin against a normal LDH (Gilbert's) closes it too (QA 25 E3).
         if picture.haemolysis_excluded and ldh_normal:
             return "unlikely"
-        # An interval across the limit from under it (0.4% of 1000) is not a MAHA picture with
-        # the markers normal, but without an LDH not a closed one either (QA 23 N3).
-        under = smear.schistocyte_percent is not None and (
-            smear.schistocyte_percent <= smear.limit_percent)
-        open_without_ldh = under and picture.haemolysis_excluded and not picture.ldh_measured
-        return INSUFFICIENT if open_without_ldh else "possible"
+        return "possible"
+    # At or under the limit, whatever its interval: ICSH 2021 reads the percentage, and 0.4% of
+    # 1000 is within its reference limit (QA 53 H1: an interval reaching the limit from under it
+    # made MAHA possible, and TTP with it, on a smear alone where 0.3% did neither). Such an
+    # interval still closes MAHA only beside an LDH measured and normal (QA 23 N3; QA 24 D1:
+    # 1.0% of 1000 with an LDH 10x its limit and platelets 10).
+    below = _at_or_under_limit(smear, labs, picture, plasmic, ldh_normal)
+    if call == "borderline" and below == "unlikely" and not (
+            picture.haemolysis_excluded and ldh_normal):
+        return INSUFFICIENT
+    return below
+
+
+def _at_or_under_limit(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Score,
+                       ldh_normal: bool) -> str:
+    """MAHA for a count at or under the limit (:data:`MAHA_RULE`)."""
     constellation = (picture.haemolysis == "present" and picture.thrombocytopenia
                      and labs.dat != "positive")
     if constellation:
@@ -423,6 +433,14 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
     if undecided or ttp_open_despite_dat(labs, picture, plasmic):
         return INSUFFICIENT
     return "unlikely"
+
+
+def within_limit(smear: SmearFindings) -> bool:
+    """Whether a counted percentage is at or under the ICSH limit, whatever its interval: a
+    ``borderline`` call (this tool's, on the interval) from under the limit is read as within
+    it (ICSH 2021 compares the percentage)."""
+    return smear.schistocyte_percent is not None and (
+        smear.schistocyte_percent <= smear.limit_percent)
 
 
 def short_count_call(smear: SmearFindings) -> str | None:
@@ -461,15 +479,18 @@ def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | Non
     value = smear.text()
     if smear.call == "above":
         return True, _finding(f"schistocytes above the {limit:g}% limit", value, SCHISTOCYTE_RULE)
-    if smear.call == "borderline":
-        return True, _finding(f"schistocyte interval spans the {limit:g}% limit: borderline",
-                              value, SCHISTOCYTE_RULE)
+    within = within_limit(smear)
+    if smear.call == "borderline" and not within:
+        return True, _finding(f"schistocytes above the {limit:g}% limit, their interval spanning "
+                              "it (borderline: this tool's rule)", value, SCHISTOCYTE_RULE)
     if maha == "possible":
         return False, _finding(
             f"schistocytes not above {limit:g}%, but haemolysis with thrombocytopenia: a low "
             "count lowers confidence and does not exclude MAHA or TTP (scant early in TTP; "
             "the classifier misses some); review the smear by eye", value, MAHA_RULE)
-    return False, _finding(f"schistocytes not above the {limit:g}% limit", value,
+    reaching = (", though their interval reaches it (borderline: this tool's rule)"
+                if smear.call == "borderline" else "")
+    return False, _finding(f"schistocytes not above the {limit:g}% limit{reaching}", value,
                            SCHISTOCYTE_RULE)
 
 

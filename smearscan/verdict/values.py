@@ -168,11 +168,12 @@ ANAEMIA_UNKNOWN_SEX_RULE = _rule(
     "anaemic wrongly; a man at 12-13 g/dL is flagged instead", standard=False)
 MAHA_RULE = _rule(
     "MAHA", "schistocytes above the limit + haemolysis present + DAT negative, the count not "
-    "flagged less specific -> likely; above otherwise, interval spanning the limit, or fewer "
-    "than 1000 red cells counted with the interval above the limit (or the % above it and the "
-    "interval spanning it) -> possible, but an interval spanning the limit is unlikely with "
-    "haemolysis excluded and the LDH measured and normal, and insufficient data from at or "
-    "under the limit with haemolysis excluded and no LDH; at or under the limit with "
+    "flagged less specific -> likely; above otherwise, the % above the limit with its interval "
+    "spanning it, or fewer than 1000 red cells counted with the interval above the limit (or "
+    "the % above it and the interval spanning it) -> possible, but the % above the limit with "
+    "its interval spanning it is unlikely with haemolysis excluded and the LDH measured and "
+    "normal; the % at or under the limit, whatever its interval (ICSH reads the percentage), "
+    "is read as at or under it; at or under the limit with "
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
     "with haemolysis present, not measured, or one raised marker with fewer than two normal "
     "ones, or one raised marker against two normal ones with no LDH, platelets low or "
