@@ -1063,7 +1063,7 @@ def test_format_text_for_people():
     assert lines[-1] == "Decision support only: a clinician decides."
     for words in ("PLASMIC: 3-4 (incomplete) -> low", "Bendapudi", "INR < 1.5: 1.17 -> 1",
                   "ISTH overt DIC", "French TMA: 1 -> severe ADAMTS13 deficiency possible",
-                  "1. cancer-associated: suspected (routine)",
+                  "1. cancer-associated: suspected (urgent)",
                   "Marrow infiltration: suspected", "work-up: bone-marrow aspirate and trephine",
                   "transplant: PLASMIC item"):
         assert words in text
@@ -1681,12 +1681,12 @@ def test_an_unlisted_drug_is_checked_not_stopped_and_leaves_the_cancer_suspected
     assert cancer.assessment == "suspected"
     assert "treating the cancer is what helps" in cancer.action
     assert order(verdict)[0] == ("cancer-associated", "suspected")
-    # QA 21 N14: before ADAMTS13 is back both are possible and routine; the known cancer ranks
-    # above a drug not known to cause TMA (its chemotherapy: docetaxel).
+    # QA 21 N14: before ADAMTS13 is back both are possible; the known cancer (urgent: QA 53 M1)
+    # ranks above a drug not known to cause TMA (its chemotherapy: docetaxel).
     labs = {k: v for k, v in SEED_000.items() if k != "adamts13"}
     verdict = assess(smear(), parse_labs({**labs, "drug_exposure": "docetaxel"}))
     assert [(c.cause, c.assessment, c.urgency) for c in verdict.differential[:2]] == [
-        ("cancer-associated", "possible", "routine"), ("drug-induced", "possible", "routine")]
+        ("cancer-associated", "possible", "urgent"), ("drug-induced", "possible", "routine")]
 
 
 def test_an_obstetric_complication_alone_brings_pregnancy_into_the_differential():
@@ -1962,3 +1962,23 @@ def test_a_count_within_the_limit_is_read_as_within_it_whatever_its_interval(per
     assert [f.finding for f in verdict.findings_against] == [
         f"schistocytes not above the 1% limit{reaching}"]
     assert verdict.findings_for == ()
+
+
+@pytest.mark.parametrize("reported", ["<0.3 g/L", "<0.2 g/L", "<0.08 g/L", "<30 mg/dL"])
+def test_a_haptoglobin_under_the_assays_range_is_undetectable(reported):
+    # QA 53 M2: '<0.3 g/L', a lab's detection limit, was refused for a measured value its
+    # assay cannot give, so the patient got neither the scores nor the differential.
+    labs = {**CLASSIC_TTP, "reticulocytes": 2.0, "indirect_bilirubin": "1.5 mg/dL",
+            "haptoglobin": reported}
+    verdict = assess(smear(), parse_labs(labs))
+    assert verdict.plasmic.items[1].points == 1 and verdict.plasmic.total == 7
+    assert verdict.urgent == SUSPECTED
+
+
+def test_a_haptoglobin_bound_over_its_low_limit_is_still_refused():
+    labs = {**CLASSIC_TTP, "reticulocytes": 2.0, "indirect_bilirubin": "1.5 mg/dL",
+            "ldh": "200 U/L", "ldh_uln": 250, "haptoglobin": "<0.5 g/L"}
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(smear(), parse_labs(labs))
+    assert str(error.value).startswith("haptoglobin = '<0.5 g/L': the verdict differs within "
+                                       "that range")

@@ -37,6 +37,7 @@ from smearscan.verdict.findings import (
     Finding,
     LabPicture,
     SmearFindings,
+    haptoglobin_low_limit,
     immune_haemolysis_open,
     lab_findings,
     lab_picture,
@@ -218,8 +219,17 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
                                                                      "ldh"), "ldh", [labs])
     verdict = _assessed(smear, labs)
     for key, bound in _bounds(labs):
-        _check_bound(smear, labs, key, bound, verdict)
+        if not _read_whole(labs, key, bound):
+            _check_bound(smear, labs, key, bound, verdict)
     return verdict
+
+
+def _read_whole(labs: Labs, key: str, bound: Bound) -> bool:
+    """Whether every rule reads the bound the same wherever in its range the value lies: a
+    haptoglobin under the lab's assay range at or under its low limit is undetectable
+    (:func:`~smearscan.verdict.scores.plasmic.undetectable_haptoglobin`) and low (QA 53 M2)."""
+    return (key == "haptoglobin" and bound.sign == "<"
+            and bound.limit <= haptoglobin_low_limit(labs))
 
 
 def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],

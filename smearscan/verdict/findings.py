@@ -311,11 +311,16 @@ def _ldh_marker(labs: Labs) -> tuple[bool, Finding] | None:
                             LDH_RULE)
 
 
+def haptoglobin_low_limit(labs: Labs) -> float:
+    """Under this a haptoglobin is low (g/L): the lab's lower limit, else a common one."""
+    return labs.haptoglobin_lln if labs.haptoglobin_lln is not None else HAPTOGLOBIN_LOW
+
+
 def _haptoglobin_marker(labs: Labs) -> tuple[bool, Finding] | None:
     if labs.haptoglobin is None:
         return None
     own = labs.haptoglobin_lln is not None
-    limit = labs.haptoglobin_lln if own else HAPTOGLOBIN_LOW
+    limit = haptoglobin_low_limit(labs)
     low = labs.haptoglobin < limit
     return low, _finding(f"haptoglobin {'low' if low else 'not low'} (< {limit:g} g/L)",
                          show("haptoglobin", labs.haptoglobin),

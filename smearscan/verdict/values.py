@@ -195,7 +195,8 @@ PLASMIC_RULE = _rule(
     f"{PLASMIC_MCV:g} fL; INR < {PLASMIC_INR:g}; creatinine < {PLASMIC_CREATININE:g} mg/dL. "
     "0-4 low, 5 intermediate, 6-7 high", PLASMIC)
 UNDETECTABLE_RULE = _rule(
-    "haptoglobin undetectable (PLASMIC)", f"< {HAPTOGLOBIN_UNDETECTABLE:g} g/L",
+    "haptoglobin undetectable (PLASMIC)", "reported under the lab's assay range (a bound at or "
+    f"under the low limit, such as '<0.3 g/L'), or measured < {HAPTOGLOBIN_UNDETECTABLE:g} g/L",
     "the usual detection limit of immunoturbidimetric assays", standard=False)
 ISTH_DIC_RULE = _rule(
     "ISTH overt DIC", f"platelets >= {ISTH_PLATELETS[0]:g}/{ISTH_PLATELETS[1]:g}-"

@@ -15,6 +15,10 @@ from smearscan.verdict.drugs import known_tma_drug
 from smearscan.verdict.values import ADAMTS13_NEGATIVE, ADAMTS13_SEVERE, SEED_000
 
 MARROW_ADVICE = "bone-marrow examination (aspirate and trephine biopsy)"
+#: Cancer-associated MAHA is treated at once: "treatment should be initiated immediately because
+#: the prognosis is extremely unfavorable" (seed 000); it was "routine" beside an urgent DIC
+#: (QA 53 M1).
+URGENCY = "urgent"
 
 
 def _cancer_hints(smear_hints: list[str], labs: Labs) -> Cause:
@@ -23,12 +27,12 @@ def _cancer_hints(smear_hints: list[str], labs: Labs) -> Cause:
               "exclude TTP")
     hints = [*smear_hints, *(["history of cancer: relapse"] if labs.cancer_history else [])]
     if hints:
-        return Cause.of("cancer-associated", "possible", "routine", action,
+        return Cause.of("cancer-associated", "possible", URGENCY, action,
                       (*hints, "no known active cancer"))
     if labs.cancer_active is None:
-        return Cause.of("cancer-associated", "not assessed", "routine", action,
+        return Cause.of("cancer-associated", "not assessed", URGENCY, action,
                       ("active_cancer not recorded",))
-    return Cause.of("cancer-associated", "unlikely", "routine", action, ("no known active cancer",))
+    return Cause.of("cancer-associated", "unlikely", URGENCY, action, ("no known active cancer",))
 
 
 def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
@@ -38,10 +42,10 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
     above 20% and no drug is suspected instead (CLINICAL.md, seed 000)."""
     adamts13 = labs.adamts13
     if maha == "unlikely":
-        return Cause.of("cancer-associated", "unlikely", "routine", "",
+        return Cause.of("cancer-associated", "unlikely", URGENCY, "",
                       ("MAHA unlikely (see the marrow section for infiltration)",))
     if severe_deficiency(labs):
-        return Cause.of("cancer-associated", "unlikely", "routine", "", (
+        return Cause.of("cancer-associated", "unlikely", URGENCY, "", (
             f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}% points to TTP",))
     if not labs.cancer_active:
         return _cancer_hints(smear_hints, labs)
@@ -69,7 +73,7 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
     if adamts13 is not None and adamts13 > ADAMTS13_NEGATIVE and not drug_in_play:
         action += ("; plasma exchange is usually ineffective here: treating the cancer is what "
                    f"helps ({SEED_000})")
-    return Cause.of("cancer-associated", assessment, "routine", action,
+    return Cause.of("cancer-associated", assessment, URGENCY, action,
                   (*reasons, *smear_hints, *against, *capped))
 
 

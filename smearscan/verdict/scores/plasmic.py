@@ -3,7 +3,7 @@ source in :mod:`smearscan.verdict.values`."""
 
 from __future__ import annotations
 
-from smearscan.labs import Labs
+from smearscan.labs import Bound, Labs
 from smearscan.verdict.readings import show
 from smearscan.verdict.scores.score import Score, ScoreItem, below, range_risk, scored_item
 from smearscan.verdict.values import (
@@ -20,12 +20,19 @@ from smearscan.verdict.values import (
 )
 
 
+def undetectable_haptoglobin(value: float) -> bool:
+    """PLASMIC's undetectable haptoglobin: a result reported under the assay's range ("<0.3
+    g/L": the lab's assay detected none; QA 53 M2: refused for a measured value it cannot
+    give), or a measured one under 0.1 g/L, the usual detection limit (this tool's rule)."""
+    return (isinstance(value, Bound) and value.sign == "<") or value < HAPTOGLOBIN_UNDETECTABLE
+
+
 def _plasmic_haemolysis(labs: Labs) -> ScoreItem:
     """One point for reticulocytes > 2.5%, undetectable haptoglobin or indirect bilirubin > 2.0
     mg/dL; 0 only when all three are measured and none qualifies."""
     tests = [
         ("reticulocytes", labs.reticulocytes, lambda v: v > PLASMIC_RETICULOCYTES),
-        ("haptoglobin", labs.haptoglobin, lambda v: v < HAPTOGLOBIN_UNDETECTABLE),
+        ("haptoglobin", labs.haptoglobin, undetectable_haptoglobin),
         ("indirect_bilirubin", labs.indirect_bilirubin,
          lambda v: v > PLASMIC_INDIRECT_BILIRUBIN),
     ]
@@ -33,8 +40,8 @@ def _plasmic_haemolysis(labs: Labs) -> ScoreItem:
     measured = [met(v) for _, v, met in tests if v is not None]
     points = 1 if any(measured) else (0 if len(measured) == len(tests) else None)
     item = (f"haemolysis (reticulocytes > {PLASMIC_RETICULOCYTES:g}%, undetectable haptoglobin "
-            f"< {HAPTOGLOBIN_UNDETECTABLE:g} g/L [this tool's detection limit], or indirect "
-            f"bilirubin > {PLASMIC_INDIRECT_BILIRUBIN:g} mg/dL)")
+            f"[under the lab's assay range, or < {HAPTOGLOBIN_UNDETECTABLE:g} g/L: this tool's "
+            f"detection limit], or indirect bilirubin > {PLASMIC_INDIRECT_BILIRUBIN:g} mg/dL)")
     return ScoreItem(item, value, points, 1)
 
 
