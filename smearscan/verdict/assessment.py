@@ -48,7 +48,7 @@ from smearscan.verdict.findings import (
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
 from smearscan.verdict.readings import anaemia_limit, show
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
-from smearscan.verdict.values import HEMOGLOBIN_LOW, ICSH
+from smearscan.verdict.values import HEMOGLOBIN_LOW, LESS_SPECIFIC_RULE
 
 if TYPE_CHECKING:
     from smearscan.results import SlideSummary
@@ -494,7 +494,7 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
     if smear.other_poikilocytes_abundant:
         against.append(Finding("other poikilocytes abundant: the schistocyte % is less "
                                "specific for TMA", smear.less_specific_reason or "yes",
-                               f"standard: {ICSH}"))
+                               LESS_SPECIFIC_RULE.label))
     causes = differential(maha, labs, picture, plasmic, isth, french,
                           nrbc_present=smear.nrbc_present,
                           leukoerythroblastic=smear.leukoerythroblastic, adult=adult)

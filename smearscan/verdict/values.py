@@ -19,13 +19,19 @@ from smearscan.labs import (
     greatest_inr,
     least_inr,
 )
-from smearscan.slide_stats import LIMIT_PERCENT, REQUIRED_RBC, SOFT_EDGE_WIDTH_UM
+from smearscan.slide_stats import (
+    LESS_SPECIFIC_GRADE,
+    LIMIT_PERCENT,
+    REQUIRED_RBC,
+    SOFT_EDGE_WIDTH_UM,
+)
 
 __all__ = ["RULES", "Rule", "rules_markdown"]
 
 # Sources, cited wherever a rule is shown.
 
 ICSH = "ICSH 2021 (Zini G, et al. Int J Lab Hematol 2021;43:1264-1271)"
+ICSH_2015 = "ICSH 2015 (Palmer L, et al. Int J Lab Hematol 2015;37:287-303)"
 PLASMIC = "PLASMIC score (Bendapudi PK, et al. Lancet Haematol 2017;4(4):e157-e164)"
 ISTH_DIC = ("ISTH overt DIC score, 2025 update (Iba T, et al. J Thromb Haemost "
             "2025;23(7):2356-2362)")
@@ -129,6 +135,12 @@ SCHISTOCYTE_RULE = _rule(
     "schistocyte call", f"> {ADULT_LIMIT:g}% of >= {REQUIRED_RBC} red cells (adults, term "
     f"neonates; {LIMIT_PERCENT['preterm']:g}% preterm), made by smearscan.slide_stats on the "
     "classifier-corrected interval; taken as given", ICSH)
+LESS_SPECIFIC_RULE = _rule(
+    "schistocyte count less specific", f"another poikilocyte graded {LESS_SPECIFIC_GRADE} or "
+    f"more ({ICSH_2015}) beyond counting error (the lower bound of its 95% interval), made by "
+    "smearscan.slide_stats; taken as given",
+    f"{ICSH}: the schistocyte count is reliable only where schistocytes are the main "
+    f"abnormality; its grades: {ICSH_2015}; beyond counting error: this tool's", standard=False)
 FOCUS_RULE = _rule(
     "schistocyte count out of focus", f"median red-cell edge width over the slide's fields > "
     f"{SOFT_EDGE_WIDTH_UM:.1f} um: a count within the limit gets no call (insufficient data); "
@@ -326,7 +338,7 @@ BOUND_RULE = _rule(
     "wrong side of a cut-off", standard=False)
 
 RULES: tuple[Rule, ...] = (
-    SCHISTOCYTE_RULE, FOCUS_RULE, MAHA_RULE, LDH_RULE,
+    SCHISTOCYTE_RULE, FOCUS_RULE, LESS_SPECIFIC_RULE, MAHA_RULE, LDH_RULE,
     HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
     RETICULOCYTE_RULE, BILIRUBIN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE, ANAEMIA_RULE,
     ANAEMIA_UNKNOWN_SEX_RULE,
