@@ -776,7 +776,10 @@ def test_ttp_with_nothing_known_is_not_assessed():
 
 
 @pytest.mark.parametrize(("creatinine", "adamts13", "expected"), [
-    ("1.0 mg/dL", 55, "unlikely"), ("88.4 umol/L", 55, "unlikely"), ("1.01 mg/dL", 55, "possible"),
+    # ADAMTS13 not measured (TTP in play): the creatinine alone decides (with ADAMTS13 55% and
+    # no other cause in play HUS stays possible: test_a_likely_maha_without_a_cause_keeps_hus_open).
+    ("1.0 mg/dL", None, "unlikely"), ("88.4 umol/L", None, "unlikely"),
+    ("1.01 mg/dL", 55, "possible"),
     ("1.99 mg/dL", 55, "possible"), ("1.99 mg/dL", 5, "unlikely"), ("2.0 mg/dL", 55, "suspected"),
     ("4.5 mg/dL", None, "possible"), ("4.5 mg/dL", 5, "unlikely"), (None, 55, "not assessed"),
 ])
@@ -835,8 +838,10 @@ def test_the_labs_own_creatinine_limit_judges_a_childs_kidneys(uln, hus):
     # QA 15 #1: a child (the population is adults' by default) with creatinine 1.2 mg/dL, MAHA
     # likely and ADAMTS13 50% got "HUS unlikely" from the adult limit for men (1.3 mg/dL): no
     # cause in play. The lab's own upper limit for the patient is used when given.
+    # (ADAMTS13 not measured here: with 50% and no other cause in play HUS stays possible at
+    # any creatinine, test_a_likely_maha_without_a_cause_keeps_hus_open.)
     labs = parse_labs({**HAEMOLYSIS, "platelets": 45, "sex": "male", "creatinine": "1.2 mg/dL",
-                       "adamts13": 50, "creatinine_uln": uln})
+                       "creatinine_uln": uln})
     verdict = assess(smear(), labs)
     assert verdict.cause("hus").assessment == hus
     asked = [line for line in verdict.missing if line.startswith("creatinine_uln")]
@@ -881,7 +886,7 @@ def test_hus_says_manage_as_ttp_until_adamts13_only_while_it_is_unknown():
 def test_diarrhoea_keeps_hus_possible_before_the_kidney_injury(diarrhoea, expected):
     # QA 8 #4: diarrhoea could not be entered; STEC-HUS's kidney injury can follow the
     # haemolysis by days.
-    labs = parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": "0.8 mg/dL", "adamts13": 55,
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": "0.8 mg/dL",
                        "diarrhoea": diarrhoea})
     hus = assess(smear(), labs).cause("hus")
     assert hus.assessment == expected
@@ -897,7 +902,7 @@ def test_diarrhoea_keeps_hus_possible_before_the_kidney_injury(diarrhoea, expect
 def test_the_creatinine_hus_limit_is_the_sexs(sex, creatinine, expected):
     # QA 9 #5: 1.2 mg/dL, normal for a man, made HUS possible and ranked it over seed 000's
     # cancer-associated MAHA.
-    labs = parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": creatinine, "adamts13": 55,
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": creatinine,
                        **({"sex": sex} if sex else {})})
     assert assess(smear(), labs).cause("hus").assessment == expected
 
@@ -1982,3 +1987,23 @@ def test_a_haptoglobin_bound_over_its_low_limit_is_still_refused():
         assess(smear(), parse_labs(labs))
     assert str(error.value).startswith("haptoglobin = '<0.5 g/L': the verdict differs within "
                                        "that range")
+
+
+def test_a_likely_maha_without_a_cause_keeps_hus_open():
+    # QA 53 M3 (and QA 15 #1): MAHA likely, ADAMTS13 35%, creatinine normal: every cause read
+    # unlikely or not assessed, and the complement studies sat under an unlikely HUS.
+    labs = {**HAEMOLYSIS, "platelets": 14, "creatinine": "1.0 mg/dL", "adamts13": 35,
+            "active_cancer": False, "transplant": False}
+    verdict = assess(smear(), parse_labs(labs))
+    hus = verdict.cause("hus")
+    assert (hus.assessment, verdict.differential[0].cause) == ("possible", "hus")
+    assert hus.reasons[0] == (
+        "MAHA likely with TTP excluded (ADAMTS13 over 20%) and no other cause in play: a "
+        "complement-mediated TMA (atypical HUS) can begin with little renal involvement (this "
+        "tool's rule); an ADAMTS13 drawn after plasma or a transfusion can read falsely normal: "
+        "check when it was drawn")
+    # Another cause in play (a drug known to cause TMA) leads instead; ADAMTS13 at 20% is the
+    # grey zone, where TTP is still in play.
+    for other in ({"drug_exposure": "gemcitabine"}, {"adamts13": 20}):
+        assert assess(smear(), parse_labs({**labs, **other})).cause("hus").assessment == \
+            "unlikely"

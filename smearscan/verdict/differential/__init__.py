@@ -26,6 +26,7 @@ from smearscan.verdict.differential.ttp import (
 )
 from smearscan.verdict.findings import LabPicture
 from smearscan.verdict.scores import Score
+from smearscan.verdict.values import ADAMTS13_NEGATIVE
 
 __all__ = ["ACTIVE", "Cause", "URGENT_TTP_ADVICE", "adamts13_known", "dic_cause",
            "differential", "ranked", "ttp_of", "urgent_ttp"]
@@ -40,16 +41,34 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     drug = drug_cause(maha, labs)
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
     ttp = ttp_of(maha, labs, picture, plasmic, french, dic)
-    # Cancer before the drug: on a tie (both possible, routine) a known cancer ranks above a
-    # drug not known to cause TMA, its chemotherapy in seed 000 (QA 21 N14); a listed drug is
-    # urgent, and ranks above it by urgency.
+    # Cancer before the drug: on a tie (both possible and urgent) a known cancer ranks above a
+    # listed drug; a drug not known to cause TMA, its chemotherapy in seed 000, is routine and
+    # ranks below it (QA 21 N14).
     causes = [ttp, hus_cause(maha, labs, picture, ttp, adult), dic,
               cancer_cause(maha, labs, dic, drug, hints),
               *([drug] if drug else []),
               *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),
               *([i] if (i := immune_cause(labs, picture)) else []),
               *recorded_causes(maha, labs)]
-    return ranked(causes)
+    return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])
+
+
+def _kept_open(cause: Cause, maha: str, labs: Labs, causes: list[Cause]) -> Cause:
+    """HUS kept possible where MAHA is likely, ADAMTS13 excludes TTP and no cause is in play:
+    a complement-mediated TMA (atypical HUS) can begin with little renal involvement, and a
+    likely MAHA is never left without a lead (QA 53 M3: with ADAMTS13 35% and a normal
+    creatinine every cause read unlikely or not assessed; this tool's rule)."""
+    if cause.cause != "hus" or maha != "likely" or cause.assessment != "unlikely":
+        return cause
+    if labs.adamts13 is None or labs.adamts13 <= ADAMTS13_NEGATIVE:
+        return cause
+    if any(other.assessment in ACTIVE for other in causes):
+        return cause
+    return Cause.of("hus", "possible", cause.urgency, cause.action, (
+        f"MAHA likely with TTP excluded (ADAMTS13 over {ADAMTS13_NEGATIVE:g}%) and no other "
+        "cause in play: a complement-mediated TMA (atypical HUS) can begin with little renal "
+        "involvement (this tool's rule); an ADAMTS13 drawn after plasma or a transfusion can "
+        "read falsely normal: check when it was drawn", *cause.reasons))
 
 
 def ttp_of(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score,

@@ -110,9 +110,11 @@ def _kidney_or_gut(labs: Labs, adult: bool) -> list[str]:
 
 
 def hus_by_adult_limit(maha: str, labs: Labs, hus: Cause, adult: bool) -> bool:
-    """HUS unlikely only because the creatinine is within this tool's adult limits (MAHA not
-    unlikely, ADAMTS13 not severely low, no lab limit given), which a child's and a pregnant
-    woman's are under: the lab's own limit is then to be asked for."""
+    """HUS judged with the creatinine within this tool's adult limits (MAHA not unlikely,
+    ADAMTS13 not severely low, no lab limit given), which a child's and a pregnant woman's are
+    under: the lab's own limit is then to be asked for. Not where HUS is suspected or likely
+    whatever the limit."""
     return (labs.creatinine is not None and labs.creatinine_uln is None and adult
             and not severe_deficiency(labs) and maha != "unlikely"
-            and hus.assessment == "unlikely")
+            and hus.assessment in ("unlikely", "possible")
+            and labs.creatinine <= creatinine_limit(labs)[0])
