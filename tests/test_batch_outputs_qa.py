@@ -153,6 +153,36 @@ def test_a_run_killed_before_removing_superseded_files_leaves_them_to_the_next(t
     _listed_only(out)
 
 
+@pytest.mark.parametrize("save_masks", [False, True])
+def test_a_field_removed_after_a_killed_run_leaves_no_picture(tmp_path, monkeypatch,
+                                                              save_masks):
+    """QA 50 F5: killed before its slide.json, a run left field pictures (and masks) no record
+    listed; a field then removed from the slide kept its picture beside the report for good."""
+    slide, out = _slide(tmp_path / "in", fields=3), tmp_path / "out"
+    options = RunOptions(classify=False, save_masks=save_masks)
+    real = batch_run.write_json_atomic
+
+    def killed_at_the_record(path, data) -> None:
+        if path.name == "slide.json":
+            raise KeyboardInterrupt
+        real(path, data)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(batch_run, "write_json_atomic", killed_at_the_record)
+        with pytest.raises(KeyboardInterrupt):
+            analyse_slides(find_slides([slide]), out=out, progress=False, options=options)
+    assert "slides/s/fields/f2.jpg" in _files(out, "slides/s")
+    (slide / "f2.png").unlink()
+    (again,) = analyse_slides(find_slides([slide]), out=out, progress=False, options=options)
+    assert not again.resumed
+    pictures = {"slides/s/fields/f0.jpg", "slides/s/fields/f1.jpg"}
+    masks = {"masks/s/f0.png", "masks/s/f1.png"}  # no overlays unclassified
+    assert _files(out, *[f for f in PICTURES if (out / f).exists()]) == (
+        pictures | (masks if save_masks else set()))
+    assert not (out / "slides" / "s" / "slide.planned.json").exists()
+    _listed_only(out)
+
+
 def test_only_the_slides_own_picture_folders_are_cleaned(tmp_path):
     """Another slide's masks, a file beside the slide folders, a symlinked folder and the
     files it leads to stay."""

@@ -36,6 +36,10 @@ from smearscan.outputs import jsonable, write_json_atomic
 from smearscan.results import SlideSummary
 
 RECORD_NAME = "slide.json"
+#: Every file a slide's analysis may write, recorded before it writes any (QA 50 F5: a run
+#: killed before ``slide.json`` left field pictures no record listed, so a field since removed
+#: from the slide kept its picture beside the report for good); removed once ``slide.json`` is.
+PLANNED_NAME = "slide.planned.json"
 _CHUNK = 1 << 20
 
 
@@ -75,11 +79,18 @@ def outputs_digests(out: Path, paths: list[Path]) -> dict[str, str | None]:
     return {path.relative_to(out).as_posix(): content_digest(path) for path in paths}
 
 
-def _sealed_record(out: Path, name: str) -> dict | None:
-    """The slide's ``slide.json`` if its own seal holds (the files it lists unchecked), else
-    None."""
+def plan_outputs(out: Path, name: str, paths: list[Path]) -> None:
+    """Record (:data:`PLANNED_NAME`) the files ``paths`` the slide's analysis may write, before
+    it writes any: what a killed run wrote is then known to the next (:func:`earlier_outputs`)."""
+    write_json_atomic(out / "slides" / name / PLANNED_NAME, sealed(
+        {"outputs": dict.fromkeys(sorted(p.relative_to(out).as_posix() for p in paths))}))
+
+
+def _sealed_record(out: Path, name: str, file: str = RECORD_NAME) -> dict | None:
+    """The slide's ``slide.json`` (or another record of its ``file``) if its own seal holds (the
+    files it lists unchecked), else None."""
     try:
-        record = json.loads((out / "slides" / name / RECORD_NAME).read_text(encoding="utf-8"))
+        record = json.loads((out / "slides" / name / file).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(record, dict) or not isinstance(record.get("outputs"), dict):
@@ -123,15 +134,18 @@ def reseal_outputs(out: Path, name: str, paths: list[Path]) -> None:
 
 def earlier_outputs(out: Path, name: str) -> frozenset[str]:
     """The files (relative to ``out``) the slide's sealed ``slide.json`` says an earlier
-    analysis wrote: its outputs and what it had superseded but maybe not yet removed. Empty
+    analysis wrote: its outputs and what it had superseded but maybe not yet removed; and what
+    an analysis killed before its ``slide.json`` planned to write (:func:`plan_outputs`). Empty
     without a record, or with one whose seal is broken (then nothing in it is trusted)."""
+    planned = _sealed_record(out, name, PLANNED_NAME)
+    earlier = frozenset(planned["outputs"]) if planned is not None else frozenset()
     record = _sealed_record(out, name)
     if record is None:
-        return frozenset()
+        return earlier
     superseded = record.get("superseded", ())
     if not isinstance(superseded, list):
-        return frozenset(record["outputs"])
-    return frozenset(record["outputs"]) | frozenset(map(str, superseded))
+        return earlier | frozenset(record["outputs"])
+    return earlier | frozenset(record["outputs"]) | frozenset(map(str, superseded))
 
 
 def recorded_fingerprints(out: Path) -> dict[str, dict]:

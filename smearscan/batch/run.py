@@ -17,6 +17,7 @@ from smearscan.batch.merged import write_merged_outputs
 from smearscan.batch.naming import field_stems, moved_note, named_slides, source_of
 from smearscan.batch.outcome import RunOptions, SlideOutcome
 from smearscan.batch.resume import (
+    PLANNED_NAME,
     RECORD_NAME,
     changed_outputs,
     earlier_outputs,
@@ -24,6 +25,7 @@ from smearscan.batch.resume import (
     fingerprint_digests,
     outcome_of,
     outputs_digests,
+    plan_outputs,
     read_record,
     recorded_fields,
     recorded_fingerprints,
@@ -31,7 +33,7 @@ from smearscan.batch.resume import (
     resumed_outcome,
     sealed,
 )
-from smearscan.batch.summary import SlideBuilder, write_slide_cells
+from smearscan.batch.summary import SlideBuilder, field_picture, write_slide_cells
 from smearscan.errors import LabValueError, SmearscanError, counted_names
 from smearscan.executor import Executor, LocalPool
 from smearscan.loading import Slide, field_pixels, special_file_reason
@@ -187,6 +189,8 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     earlier = earlier_outputs(out, slide.name) if out is not None else frozenset()
     stems = field_stems([_image_name(slide, path) for path in slide.fields])
     folder = out / "slides" / slide.name if out is not None else None
+    if folder is not None:
+        plan_outputs(out, slide.name, _planned(slide, out, stems, options.save_masks))
     images: list[Path] = []  # masks and overlays written, in field order
     with write_slide_cells(folder) or nullcontext() as cells:
         builder = SlideBuilder(slide.name, cells, folder)
@@ -228,7 +232,17 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
             "errors": [list(e) for e in errors], "unread": builder.unread,
             "model": model_summary, "outputs": outputs,
             "superseded": list(outcome.superseded)}))
+        (folder / PLANNED_NAME).unlink(missing_ok=True)
     return outcome
+
+
+def _planned(slide: Slide, out: Path, stems: list[str], save_masks: bool) -> list[Path]:
+    """Every file the slide's analysis may write into ``out``."""
+    folder = out / "slides" / slide.name
+    images = [path for stem in stems for path in _image_paths(slide, out, stem)] if (
+        save_masks) else []
+    return [folder / "cells.csv", folder / "report.html",
+            *(field_picture(folder, stem)[0] for stem in stems), *images]
 
 
 #: Peak memory of one field beyond a worker's own, per pixel: ``scripts/benchmark.py --only
