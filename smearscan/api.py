@@ -169,9 +169,9 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     Parameters
     ----------
     path_or_rgb : str, path or (H, W, 3) uint8 ndarray
-        An image file (JPEG, PNG, TIFF, BMP; any mode, EXIF orientation honoured) or an RGB
-        array, read as such a file is: (H, W) grayscale or (H, W, 4) RGBA with an opaque alpha
-        channel too. Not BGR: convert OpenCV's ``cv2.imread`` arrays with
+        An image file (JPEG, PNG, TIFF, BMP, WebP, GIF; any mode, EXIF orientation honoured) or
+        an RGB array, read as such a file is: (H, W) grayscale or (H, W, 4) RGBA with an opaque
+        alpha channel too. Not BGR: convert OpenCV's ``cv2.imread`` arrays with
         ``cv2.cvtColor(array, cv2.COLOR_BGR2RGB)`` (the stain's colours do not tell the two
         orders apart, and a BGR field reads about a third of its schistocytes).
     pixel_size_um : float, optional

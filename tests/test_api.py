@@ -238,13 +238,36 @@ def test_progress_is_one_line_per_finished_slide_when_stderr_is_not_a_terminal(t
 
 
 def test_training_without_the_train_extra_is_a_usage_error(tmp_path):
+    # Run where no ../shared is beside it (QA 55 H-1, M-1: the missing datasets were told
+    # first), and nothing is written (QA 55 L-3: an empty --out folder was left).
     code = ("import sys; sys.modules['torch'] = None; from smearscan.cli import main; "
             "sys.exit(main(sys.argv[1:]))")
-    done = subprocess.run([sys.executable, "-c", code, "evaluate", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=60)
+    out = tmp_path / "metrics"
+    done = subprocess.run([sys.executable, "-c", code, "evaluate", "--out", str(out)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(smearscan.__file__)
+                                                               .parents[1])})
     assert done.returncode == 2
     assert done.stderr == ("smearscan: training and evaluation need torch, which the lean "
                            'install leaves out: pip install -e ".[train]"\n')
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train"], "the following arguments are required: --out"),
+    (["train", "--out", "m.pt"], "argument --shared: '../shared' holds no datasets/ folder "
+                                 "(Chula RBC-12, BCCD, PBC)")])
+def test_missing_datasets_are_told_after_the_other_arguments(argv, message, tmp_path,
+                                                            monkeypatch, capsys):
+    if "--out" in argv:
+        pytest.importorskip("torch")  # without it, that is said first
+    monkeypatch.chdir(tmp_path)  # no ../shared beside it
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"smearscan train: error: {message} (see smearscan " \
+        "train --help)\n"
+    assert not (tmp_path / "m.pt").exists()
 
 
 def test_train_writes_a_pt_file_and_refuses_another_suffix(tmp_path, capsys):

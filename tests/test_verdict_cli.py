@@ -133,7 +133,9 @@ def test_a_summary_given_twice_exits_2_in_one_line(capsys):
                              "required: DIR, --out"),
     ([], "smearscan: error: the following arguments are required: PATH"),
 ])
-def test_command_line_errors_are_one_line_pointing_to_help(args, message, capsys):
+def test_command_line_errors_are_one_line_pointing_to_help(args, message, capsys, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ../shared beside it (QA 55 H-1)
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 2

@@ -102,7 +102,8 @@ def analysis_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"smearscan {__version__}")
     parser.add_argument("paths", nargs="+", type=path_argument, metavar="PATH",
-                        help="image files (JPEG, PNG, TIFF, BMP) or folders of them; an "
+                        help="image files (JPEG, PNG, TIFF, BMP, WebP, GIF) or folders of "
+                             "them; an "
                              "input given twice (p1 ./p1, a symlink beside its target) is "
                              "analysed once")
     parser.add_argument("--out", type=output_folder, metavar="DIR",
@@ -339,7 +340,7 @@ class _UsageError(Exception):
     """Options that cannot go together (exit 2)."""
 
 
-_DEFAULT_SHARED = "../shared"  # a string, so that argparse checks it as a given one
+_DEFAULT_SHARED = "../shared"
 
 
 def _shared_folder(text: str) -> Path:
@@ -352,8 +353,20 @@ def _shared_folder(text: str) -> Path:
     return path
 
 
+def _shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path:
+    """--shared, or ../shared checked only now: as argparse's default it was checked before
+    every other argument, so that a missing --out or torch was told as missing datasets
+    (QA 55 M-1)."""
+    if args.shared is not None:
+        return args.shared
+    try:
+        return _shared_folder(_DEFAULT_SHARED)
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"argument --shared: {error}")
+
+
 def _data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--shared", type=_shared_folder, default=_DEFAULT_SHARED, metavar="DIR",
+    parser.add_argument("--shared", type=_shared_folder, metavar="DIR",
                         help="folder holding datasets/ (Chula RBC-12, BCCD, PBC); "
                              "default ../shared")
     parser.add_argument("--cache", type=path_argument, metavar="DIR",
@@ -495,7 +508,9 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=path_argument, metavar="FILE",
                         help="model file, .onnx or .pt (default: the shipped "
                              "models/default.onnx)")
-    parser.add_argument("--split", choices=("val", "test", "train"), default="test")
+    parser.add_argument("--split", choices=("val", "test", "train"), default="test",
+                        help="the fields evaluated, split by overlap group: test (default), "
+                             "val or train")
     parser.add_argument("--out", type=path_argument, required=True, metavar="DIR",
                         help="folder for metrics.json and the figures")
     return parser
@@ -504,9 +519,10 @@ def evaluate_parser() -> argparse.ArgumentParser:
 def _run_train(argv: list[str]) -> int:
     parser = train_parser()
     args = parser.parse_args(argv)
+    training = _training_module()  # before anything is written (QA 55 L-3)
+    shared = _shared(parser, args)
     _check_outputs(parser, args, model_out=True)
-    training = _training_module()
-    path = training.train_model(shared=args.shared, out=args.out, seed=args.seed,
+    path = training.train_model(shared=shared, out=args.out, seed=args.seed,
                                 epochs=args.epochs or training.EPOCHS, limit=args.limit,
                                 cache=args.cache, progress=sys.stderr.isatty(),
                                 extra_labels=args.extra_labels, version=args.version)
@@ -519,9 +535,11 @@ def _run_evaluate(argv: list[str]) -> int:
 
     parser = evaluate_parser()
     args = parser.parse_args(argv)
+    training = _training_module()  # before anything is written (QA 55 L-3)
+    shared = _shared(parser, args)
     _check_outputs(parser, args, model_out=False)
-    metrics = _training_module().evaluate_model(
-        model=args.model, shared=args.shared, split=args.split, out_dir=args.out,
+    metrics = training.evaluate_model(
+        model=args.model, shared=shared, split=args.split, out_dir=args.out,
         cache=args.cache, limit=args.limit)
     say(json.dumps(metrics.get("summary", metrics), indent=2)[:4000], sys.stdout)
     say(f"wrote {args.out / 'metrics.json'}", sys.stdout)
