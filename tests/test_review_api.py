@@ -24,7 +24,7 @@ from PIL import Image
 from review_support import SAMPLES, analysed, running
 from synthetic import image_quality
 
-from smearscan.batch.resume import read_record
+from smearscan.batch.resume import read_record, sealed
 from smearscan.classification import CLASSES, CROP_SIZE
 from smearscan.cli import main, train_parser
 from smearscan.loading import read_field
@@ -37,6 +37,7 @@ from smearscan.review.folder import ResultsFolder
 from smearscan.review.records import ReviewError
 from smearscan.review.reviews import PENDING_FILE, REVIEW_FILE
 from smearscan.slide_stats import rogan_gladen_interval, slide_result
+from smearscan.verdict.values import rules_digest
 
 TOKEN = "test-token"
 
@@ -1179,3 +1180,24 @@ def test_the_review_page_shows_what_a_sign_off_would_release(results, tmp_path):
     released = _merged(out)["positive"]["review"]
     assert state["on_signoff"] == {"schistocytes": released["schistocytes"],
                                    "urgent": released["verdict"]["urgent"]}
+
+
+def test_a_verdict_made_under_other_rules_is_made_again_and_the_review_still_applies(
+        results, tmp_path, capsys):
+    # A fix to the verdict's rules (QA 53 C1) did not reach a slide a run resumed: its verdict
+    # was the one slide.json held.
+    command, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
+    _sign_off_without(out, 1)
+    path = out / "slides" / "positive" / "slide.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert record["verdict_rules"] == rules_digest()
+    path.write_text(json.dumps(sealed(record | {"verdict_rules": "an older rule set"})))
+    capsys.readouterr()
+    assert main(command) == 0
+    err = capsys.readouterr().err
+    assert "smearscan: slide 'positive': its MAHA verdict was made under rules since changed; " \
+        "the slide is analysed again\n" in err and "'negative'" not in err
+    assert json.loads(path.read_text(encoding="utf-8"))["verdict_rules"] == rules_digest()
+    assert _merged(out)["positive"]["review"]["status"] == "signed off"
+    assert main(command) == 0  # and resumed from now on
+    assert "analysed again" not in capsys.readouterr().err

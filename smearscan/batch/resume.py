@@ -43,6 +43,27 @@ PLANNED_NAME = "slide.planned.json"
 _CHUNK = 1 << 20
 
 
+def stale_verdict(record: dict) -> bool:
+    """Whether the slide's record holds a MAHA verdict (lab values were given) made under
+    other rules than today's (:func:`~smearscan.verdict.values.rules_digest`): the count stands,
+    but a resumed verdict would keep a rule since corrected (QA 53 C1: a fix to the URGENT line
+    did not reach a resumed slide). Not in the fingerprint, so that a review of the same cells
+    still applies."""
+    if record.get("fingerprint", {}).get("settings", {}).get("labs_file") is None:
+        return False
+    from smearscan.verdict.values import rules_digest
+
+    return record.get("verdict_rules") != rules_digest()
+
+
+def verdict_rules_changed(out: Path, name: str, expected: dict) -> bool:
+    """Whether the slide would resume but for a verdict made under other rules
+    (:func:`stale_verdict`): what the run tells of a slide it analyses again."""
+    record = _sealed_record(out, name)
+    return (record is not None and record.get("fingerprint") == json.loads(json.dumps(expected))
+            and stale_verdict(record))
+
+
 def fingerprint(slide: Slide, options: RunOptions, out: Path | None = None) -> dict:
     """What a slide's results depend on; a finished slide is reused only if it is unchanged.
 
@@ -228,11 +249,12 @@ def unread_fields(record: dict) -> list[str]:
 
 def resumed_outcome(slide: Slide, out: Path, expected: dict) -> SlideOutcome | None:
     """The finished slide's outcome when it can be reused for ``expected`` and every field of
-    it was read (:func:`unread_fields`), else None."""
+    it was read (:func:`unread_fields`), and a verdict it holds was made under today's rules
+    (:func:`stale_verdict`), else None."""
     record = read_record(out, slide.name)
     if record is None or record.get("fingerprint") != json.loads(json.dumps(expected)):
         return None
-    if unread_fields(record):  # tried again: they may be readable now
+    if unread_fields(record) or stale_verdict(record):  # tried again: readable now, new rules
         return None
     try:
         return outcome_of(out, slide.name, record, resumed=True)

@@ -32,6 +32,7 @@ from smearscan.batch.resume import (
     recorded_sources,
     resumed_outcome,
     sealed,
+    verdict_rules_changed,
 )
 from smearscan.batch.summary import SlideBuilder, field_picture, write_slide_cells
 from smearscan.errors import LabValueError, SmearscanError, counted_names
@@ -231,9 +232,18 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
             "fingerprint": expected, "summary": summary.to_dict(),
             "errors": [list(e) for e in errors], "unread": builder.unread,
             "model": model_summary, "outputs": outputs,
-            "superseded": list(outcome.superseded)}))
+            "superseded": list(outcome.superseded),
+            "verdict_rules": _verdict_rules() if labs is not None else None}))
         (folder / PLANNED_NAME).unlink(missing_ok=True)
     return outcome
+
+
+def _verdict_rules() -> str:
+    """The digest of the verdict's rules a slide's verdict was made under
+    (:func:`~smearscan.batch.resume.stale_verdict`)."""
+    from smearscan.verdict.values import rules_digest
+
+    return rules_digest()
 
 
 def _planned(slide: Slide, out: Path, stems: list[str], save_masks: bool) -> list[Path]:
@@ -355,6 +365,9 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
     for slide in slides:
         resumed = resumed_outcome(slide, out, expected[slide.name]) if out else None
         if resumed is None:
+            if out and verdict_rules_changed(out, slide.name, expected[slide.name]):
+                on_note(f"slide {slide.name!r}: its MAHA verdict was made under rules since "
+                        "changed; the slide is analysed again")
             changed = changed_outputs(out, slide.name, expected[slide.name]) if out else []
             if changed:  # a technologist's edit is replaced: not without a word
                 from smearscan.review.reviews import change_cut_short

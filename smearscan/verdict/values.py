@@ -26,7 +26,7 @@ from smearscan.slide_stats import (
     SOFT_EDGE_WIDTH_UM,
 )
 
-__all__ = ["RULES", "Rule", "rules_markdown"]
+__all__ = ["RULES", "Rule", "rules_digest", "rules_markdown"]
 
 # Sources, cited wherever a rule is shown.
 
@@ -355,6 +355,15 @@ CAUSE_RULES: dict[str, Rule] = {
     "malignant-hypertension": RECORDED_RULE, "pregnancy": RECORDED_RULE,
     "mechanical": RECORDED_RULE, "immune-haemolysis": DAT_RULE}
 """The rule behind each cause of the differential, shown beside it."""
+
+
+def rules_digest() -> str:
+    """A short digest of :data:`RULES` as the README shows them: a slide whose verdict was made
+    under other rules is analysed again, not resumed (a safety fix must reach the slides a
+    run resumes)."""
+    import hashlib
+
+    return hashlib.sha256(rules_markdown().encode("utf-8")).hexdigest()[:16]
 
 
 def rules_markdown() -> str:
