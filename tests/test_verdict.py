@@ -821,7 +821,10 @@ def test_adult_limits_are_not_applied_to_a_neonate(population):
         "reference range (this tool's rule)")
     # With the lab's own limit for the age, the creatinine is judged against it.
     own = assess(smear, dataclasses.replace(labs, creatinine_uln=0.5))
-    assert own.cause("hus").assessment == "possible"
+    # 2.4x the limit: a kidney injury; suspected where 3% makes MAHA likely (a preterm
+    # infant's limit is 5%: MAHA not likely, HUS capped at possible).
+    assert own.cause("hus").assessment == ("suspected" if population == "neonate"
+                                           else "possible")
     assert not any(line.startswith("creatinine") for line in own.missing)
     # QA 10 #4: 2 mg/dL is raised at any age: HUS possible, with its work-up.
     high = assess(smear, parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": "2.5 mg/dL",
@@ -853,6 +856,8 @@ def test_the_labs_own_creatinine_limit_judges_a_childs_kidneys(uln, hus):
     limit = "1.3 mg/dL (men)" if uln is None else f"{uln:g} mg/dL (the lab's upper limit)"
     if hus == "possible":
         limit = f"{uln:g} mg/dL, the lab's upper limit"
+    if uln == 0.4:  # 3x the limit: a kidney injury pattern (QA 53 H2)
+        limit = "1.2 mg/dL is 3.0x the lab's upper limit (0.4 mg/dL): acute kidney injury pattern"
     assert limit in verdict.cause("hus").reasons[0]
 
 
@@ -2007,3 +2012,25 @@ def test_a_likely_maha_without_a_cause_keeps_hus_open():
     for other in ({"drug_exposure": "gemcitabine"}, {"adamts13": 20}):
         assert assess(smear(), parse_labs({**labs, **other})).cause("hus").assessment == \
             "unlikely"
+
+
+@pytest.mark.parametrize(("creatinine", "uln", "injury"), [
+    ("1.4 mg/dL", "0.5 mg/dL", True), ("1.0 mg/dL", "0.5 mg/dL", True),
+    ("0.99 mg/dL", "0.5 mg/dL", False), ("1.4 mg/dL", None, False)])
+def test_a_creatinine_twice_the_labs_limit_is_a_kidney_injury_under_2_mg_dl(creatinine, uln,
+                                                                            injury):
+    # QA 53 H2: a child with STEC-HUS, creatinine 1.4 mg/dL against the lab's 0.5: HUS read
+    # "raised, under 2" and PLASMIC scored its renal point without a word.
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 40, "diarrhoea": True, "creatinine": creatinine,
+                       **({"creatinine_uln": uln} if uln else {})})
+    verdict = assess(smear(), labs)
+    hus = verdict.cause("hus")
+    assert hus.reasons[0].endswith("acute kidney injury pattern (this tool's rule)") is injury
+    assert verdict.plasmic.items[-1].points == 1  # the published score is unchanged
+    noted = [n for n in verdict.plasmic.notes if "x the lab's upper limit" in n]
+    value = float(creatinine.split()[0])
+    assert noted == ([f"creatinine {value:g} mg/dL is under PLASMIC's 2 mg/dL but "
+                      f"{value / 0.5:.1f}x the "
+                      "lab's upper limit: a kidney injury that PLASMIC's adult cut-off scores as "
+                      "none, so the score reads TTP higher than the kidneys do (derived in "
+                      "adults; this tool's note)"] if injury else [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from smearscan.labs import LAB_KEYS, Labs
 from smearscan.verdict.values import (
+    AKI_ULN_MULTIPLE,
     CREATININE_RAISED,
     HEMOGLOBIN_LOW,
     HEMOGLOBIN_LOW_UNKNOWN_SEX,
@@ -36,6 +37,16 @@ def creatinine_umol(labs: Labs) -> float | None:
     if labs.creatinine is None:
         return None
     return round(labs.creatinine * UMOL_PER_MG_DL_CREATININE, 1)
+
+
+def creatinine_over_limit(labs: Labs) -> float | None:
+    """The creatinine as a multiple of the lab's own upper limit where it is at least
+    :data:`~smearscan.verdict.values.AKI_ULN_MULTIPLE` (a kidney injury pattern whatever the
+    adult cut-offs say), else None."""
+    if labs.creatinine is None or labs.creatinine_uln is None:
+        return None
+    ratio = labs.creatinine / labs.creatinine_uln
+    return ratio if ratio >= AKI_ULN_MULTIPLE else None
 
 
 def creatinine_limit(labs: Labs) -> tuple[float, str]:

@@ -83,6 +83,11 @@ WBC_LOW = 4.0  # x10^9/L
 HEMOGLOBIN_LOW = {"male": 13.0, "female": 12.0, "pregnancy": 11.0}  # g/dL, WHO 2011
 HEMOGLOBIN_LOW_UNKNOWN_SEX = 12.0  # g/dL, the women's limit when sex is not given
 HUS_CREATININE = PLASMIC_CREATININE  # mg/dL, at or above: an acute kidney injury pattern
+#: A creatinine this many times the lab's own upper limit is a kidney injury pattern too, under
+#: 2 mg/dL (a child's or a pregnant woman's limit): KDIGO stage 2 is 2.0-2.9x the baseline, and
+#: a baseline under the limit puts this at stage 2 or more (this tool's rule; QA 53 H2: 1.4 mg/dL
+#: against a child's 0.5 was read as raised but under 2, and scored PLASMIC's renal point).
+AKI_ULN_MULTIPLE = 2.0
 #: mg/dL, above: raised in an adult woman / man (88 / 115 umol/L; this tool's rule: the usual
 #: upper reference limits); without the sex, the women's (the lower, the safer for HUS). Between
 #: it and :data:`HUS_CREATININE` HUS stays possible: without a baseline a rise cannot be judged.
@@ -266,7 +271,8 @@ URGENT_RULE = _rule(
     "ADAMTS13 (not measured: its sample first; read differently: one of the values in "
     "question) (this tool's rule)", ISTH_TTP)
 HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >= "
-                 f"{HUS_CREATININE:g} mg/dL -> suspected (possible while ADAMTS13 is unknown or "
+                 f"{HUS_CREATININE:g} mg/dL, or {AKI_ULN_MULTIPLE:g}x the lab's own upper limit "
+                 "-> suspected (possible while ADAMTS13 is unknown or "
                  f"MAHA not likely); over {CREATININE_RAISED['female']:g} (women, sex not "
                  f"given) or {CREATININE_RAISED['male']:g} mg/dL (men), or the lab's own upper "
                  "limit when given (creatinine_uln; a child's is lower) -> possible (a rise "
@@ -278,7 +284,8 @@ HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >=
                  "possible with a raised creatinine or diarrhoea, platelets low or not given and "
                  "haemolysis not shown absent with a normal LDH (an incomplete HUS)",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
-                 "point; the others: the usual adult upper reference limits",
+                 f"point; {AKI_ULN_MULTIPLE:g}x the lab's limit: stage 2 of {KDIGO_AKI}; the "
+                 "others: the usual adult upper reference limits",
                  standard=False)
 CANCER_RULE = _rule(
     "cancer-associated MAHA", "active cancer, DAT-negative MAHA, no severe ADAMTS13 deficiency, "

@@ -11,7 +11,7 @@ from smearscan.verdict.differential.cause import (
     severe_deficiency,
 )
 from smearscan.verdict.findings import LabPicture, ldh_raised
-from smearscan.verdict.readings import creatinine_limit, show
+from smearscan.verdict.readings import creatinine_limit, creatinine_over_limit, show
 from smearscan.verdict.values import ADAMTS13_SEVERE, HUS_CREATININE, KDIGO_AKI, PLATELETS_LOW
 
 
@@ -77,14 +77,17 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
         return Cause.of("hus", "possible" if diarrhoea else "unlikely", "urgent", action, (
             f"creatinine {shown} not over {limit:.3g} mg/dL ({whom}): no renal involvement "
             f"shown (this tool's rule{adult_limit})", *diarrhoea))
-    if creatinine < HUS_CREATININE:
+    over_limit = creatinine_over_limit(labs)
+    if creatinine < HUS_CREATININE and over_limit is None:
         return Cause.of("hus", "possible", "urgent", action, (
             f"creatinine {shown} raised (over {limit:.3g} mg/dL, {whom}), under "
             f"{HUS_CREATININE:g}: renal involvement not excluded; a rise of >= 0.3 mg/dL in "
             f"48 h or to >= 1.5x the baseline is acute kidney injury ({KDIGO_AKI}; this "
             "tool's rule)", *diarrhoea))
-    reasons = [f"creatinine {shown} >= {HUS_CREATININE:g} mg/dL: acute kidney injury pattern "
-               "(this tool's rule)", *diarrhoea]
+    level = (f">= {HUS_CREATININE:g} mg/dL" if creatinine >= HUS_CREATININE else
+             f"is {over_limit:.1f}x the lab's upper limit ({limit:.3g} mg/dL)")
+    reasons = [f"creatinine {shown} {level}: acute kidney injury pattern (this tool's rule)",
+               *diarrhoea]
     if adamts13 is None:
         ttp_open = ": TTP not excluded" if ttp.assessment in ACTIVE else ""
         return Cause.of("hus", "possible", "urgent", action,

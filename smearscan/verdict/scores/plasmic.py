@@ -4,7 +4,7 @@ source in :mod:`smearscan.verdict.values`."""
 from __future__ import annotations
 
 from smearscan.labs import Bound, Labs
-from smearscan.verdict.readings import show
+from smearscan.verdict.readings import creatinine_over_limit, show
 from smearscan.verdict.scores.score import Score, ScoreItem, below, range_risk, scored_item
 from smearscan.verdict.values import (
     HAPTOGLOBIN_UNDETECTABLE,
@@ -73,5 +73,11 @@ def plasmic_score(labs: Labs) -> Score:
         scored_item(f"creatinine < {PLASMIC_CREATININE:g} mg/dL", "creatinine", labs.creatinine,
                     below(PLASMIC_CREATININE)),
     )
+    over_limit = creatinine_over_limit(labs)
+    renal = (f"creatinine {show('creatinine', labs.creatinine)} is under PLASMIC's "
+             f"{PLASMIC_CREATININE:g} mg/dL but {over_limit:.1f}x the lab's upper limit: a "
+             "kidney injury that PLASMIC's adult cut-off scores as none, so the score reads TTP "
+             "higher than the kidneys do (derived in adults; this tool's note)",) if (
+        over_limit is not None and labs.creatinine < PLASMIC_CREATININE) else ()
     return Score(PLASMIC, items, range_risk(items, _plasmic_risk),
-                 ("validated for patients with thrombocytopenia and schistocytes",))
+                 ("validated for patients with thrombocytopenia and schistocytes", *renal))
