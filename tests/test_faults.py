@@ -326,6 +326,36 @@ def test_a_worker_that_dies_is_a_one_line_error_with_exit_4():
     assert error.value.exit_code == 4 and "\n" not in str(error.value)
 
 
+_BUSY_SURVIVOR = """
+import os, sys, time
+from smearscan.executor import LocalPool, WorkerDiedError
+
+def work(task):
+    if task == 1:
+        time.sleep(0.5)
+        os._exit(9)
+    time.sleep(1.0)
+    return bytes(1 << 20)  # a field's results are large: the survivor blocks sending one
+
+if __name__ == "__main__":
+    try:
+        list(LocalPool(2).map_unordered(work, range(12)))
+    except WorkerDiedError as error:
+        sys.exit(error.exit_code)
+"""
+
+
+def test_a_worker_that_dies_beside_a_busy_one_does_not_hang_the_run(tmp_path):
+    # QA 54 H1: a worker SIGKILLed (as by the OOM killer) while the other was busy: the pool's
+    # clean-up sent SIGTERM, which workers ignore, and spun for ever at 100% CPU.
+    script = tmp_path / "die.py"
+    script.write_text(_BUSY_SURVIVOR)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert (done.returncode, done.stderr) == (4, "")
+
+
 def test_outputs_get_the_mode_of_ordinary_files(tmp_path):
     """Atomic writes go through mkstemp (mode 0600); results must follow the umask instead."""
     from smearscan.outputs import write_text_atomic

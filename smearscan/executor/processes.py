@@ -156,6 +156,7 @@ class LocalPool:
         try:
             yield from _windowed(pool, work, iter(tasks), self.jobs * QUEUED_PER_WORKER)
         except BrokenProcessPool:
+            _kill_workers(pool)
             raise WorkerDiedError(
                 "a worker process died (killed, or out of memory?) before its field was done; "
                 "finished slides are kept: run the same command again to resume, with fewer "
@@ -164,6 +165,18 @@ class LocalPool:
             # A caller that stops early (an error such as a bad model, Ctrl-C) must not wait for
             # the fields still queued.
             pool.shutdown(cancel_futures=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGKILL the workers left in a broken pool. The pool's own clean-up sends them SIGTERM,
+    which workers ignore (:func:`_worker_init`), then waits for them, and the one still busy
+    with a field waits for this process to die: a run with a worker killed by the OOM killer
+    spun for ever at 100% CPU and ignored ``kill`` (QA 54 H1). ``_processes`` is the pool's
+    own record of its workers (CPython's, no public equivalent)."""
+    workers = getattr(pool, "_processes", None) or {}
+    for process in list(workers.values()):
+        with contextlib.suppress(OSError, ValueError):
+            process.kill()
 
 
 def _windowed(pool: ProcessPoolExecutor, work: Callable[[T], R], tasks: Iterator[T],
