@@ -94,15 +94,20 @@ def claim_output_folder(folder: Path, *, force: bool = False) -> Iterator[None]:
     check_writable_folder(folder)
     _refuse_foreign(folder, force)
     marker = folder / OUTPUT_MARKER
-    unmarked = not marker.is_file()
+    unmarked, held = not marker.is_file(), False
     try:
         with folder_lock(folder):
+            held = True
             if unmarked:
                 write_text_atomic(marker, _MARKER_TEXT)
             remove_stale_temporaries(folder)
             yield
     except Exception:
-        if unmarked:  # a run refused before it wrote anything leaves no trace (QA 37 L-2)
+        # A run refused before it wrote anything leaves no trace (QA 37 L-2); one refused the
+        # lock leaves the holder's marker and lock alone (QA 54 H2: two runs started at once
+        # into a new folder, the loser removed the winner's, and the folder was then refused as
+        # not smearscan's).
+        if unmarked and held:
             _unclaimed(folder, created)
         raise
 

@@ -244,6 +244,30 @@ def test_full_disk_exits_4_and_leaves_no_temporaries(field_png, tmp_path, capsys
     assert not out.exists()  # the folder it made, with nothing written in it (QA 37 L-2)
 
 
+def test_a_run_refused_the_lock_leaves_the_holders_folder_alone(tmp_path):
+    # QA 54 H2: two runs started at once into a new --out; the one refused the lock removed the
+    # other's lock file (and marker), and the folder was then refused as not smearscan's.
+    from smearscan.outputs import (
+        LOCK_NAME,
+        OUTPUT_MARKER,
+        OutputFolderError,
+        claim_output_folder,
+        folder_lock,
+    )
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with folder_lock(out):  # the first run, before it wrote its marker
+        busy = "another smearscan run or review is writing"
+        with pytest.raises(OutputFolderError, match=busy), claim_output_folder(out):
+            pass
+        assert (out / LOCK_NAME).exists()
+        (out / OUTPUT_MARKER).write_text("smearscan output folder\n")
+        with pytest.raises(OutputFolderError, match=busy), claim_output_folder(out):
+            pass
+        assert sorted(p.name for p in out.iterdir()) == sorted([LOCK_NAME, OUTPUT_MARKER])
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
 def test_read_only_out_folder_exits_2_before_any_analysis(field_png, tmp_path, capsys,
                                                           monkeypatch):
