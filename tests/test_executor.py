@@ -7,8 +7,11 @@ when the optional extra ``smearscan[distributed]`` is not installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -253,6 +256,46 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_4(field_png, capsys, monk
     assert main([str(field_png), "--scheduler", "tcp://127.0.0.1:9", "--quiet"]) == 4
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
+
+
+@contextlib.contextmanager
+def _listener(greeting: bytes | None) -> Iterator[str]:
+    """A service on 127.0.0.1 that accepts connections and sends ``greeting`` (None: nothing),
+    never speaking Dask; its address. Closed on leaving."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                held.append(conn)
+                if greeting is not None:
+                    conn.sendall(greeting)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+
+
+@pytest.mark.parametrize(("greeting", "said"), [
+    (None, "cannot reach the Dask scheduler at {}: no answer within 1 s"),
+    (b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", "{} answers, but not as a Dask scheduler; check "
+                                              "the address and port")])
+def test_a_service_that_is_not_a_scheduler_is_one_line_and_exit_4(greeting, said, field_png,
+                                                                  capsys, monkeypatch, bounded):
+    # QA 54 H3: a service that accepts and stays silent hung the run (600 s and more); M1: an
+    # SSH banner, read as a Dask frame of exabytes, was told as "out of memory".
+    from smearscan.executor import cluster
+
+    monkeypatch.setattr(cluster, "_CONNECT_SECONDS", 1)
+    with _listener(greeting) as address:
+        assert main([str(field_png), "--scheduler", address, "--quiet"]) == 4
+    assert capsys.readouterr().err == f"smearscan: {said.format(address)}\n"
 
 
 def _scheduler_without_workers():

@@ -114,6 +114,7 @@ class DaskExecutor:
                     self._cluster = _local_cluster(self.local_workers)
                     self.client = Client(self._cluster)
             else:
+                _require_scheduler(self.address)
                 self.client = Client(self.address, timeout=_CONNECT_SECONDS)
                 self._wait_for_a_worker()
         except ClusterError:
@@ -228,6 +229,39 @@ class DaskExecutor:
             return
         with contextlib.suppress(Exception):  # nothing to cancel on a cluster that is gone
             self.client.cancel(futures)
+
+
+def _require_scheduler(address: str) -> None:
+    """Raise :class:`ClusterError` unless a Dask scheduler answers at ``address`` within
+    :data:`_CONNECT_SECONDS`. Dask's own connect waits for ever on a service that accepts the
+    connection and says nothing (QA 54 H3: a run hung for 600 s), and reads another service's
+    greeting (an SSH banner) as a frame of exabytes, which was told as "out of memory" (QA 54
+    M1)."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity() -> object:
+        comm = await connect(address, timeout=_CONNECT_SECONDS)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            await comm.close()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), _CONNECT_SECONDS))
+    except TimeoutError:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: no answer within "
+                           f"{_CONNECT_SECONDS} s") from None
+    except OSError as error:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: "
+                           f"{_one_line(error)}") from None
+    except Exception:  # another service's reply, read as Dask's
+        reply = None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise ClusterError(f"{address} answers, but not as a Dask scheduler; check the address "
+                           "and port")
 
 
 def _each(work: Callable[[T], R], batch: list[T]) -> list[R]:
