@@ -782,3 +782,20 @@ def test_a_field_through_a_1_5x_stronger_objective_is_named_off_scale(tmp_path, 
     fields = json.loads((out / "summary.json").read_text())["slides"]["s"]["per_field"]
     assert [(f["image"], f["own_pixel_size_um"]) for f in fields] == [("a.png", None),
                                                                       ("b.png", 0.14)]
+
+
+def test_one_slide_off_the_declared_pixel_size_is_left_out_and_the_others_analysed(tmp_path,
+                                                                                   capsys):
+    # QA 54 M2: a BCCD slide (~0.07 um/px) among slides at 0.2 refused the whole batch, exit 2.
+    root = tmp_path / "slides"
+    for name, sample in (("a", SAMPLE_FIELD), ("b", SAMPLE_FIELD.parent / "bccd-00000.jpg")):
+        (root / name).mkdir(parents=True)
+        (root / name / sample.name).write_bytes(sample.read_bytes())
+    out = tmp_path / "out"
+    assert run(root, "--pixel-size", "0.2", "--out", out, "--no-classify") == 3
+    rows = read_csv_rows(out / "errors.csv")
+    assert [(r["slide"], r["image"]) for r in rows] == [("b", "")]
+    assert rows[0]["error"].startswith(
+        "slide b left out: --pixel-size 0.2 um/px disagrees with 0.0652 um/px estimated from ")
+    summary = json.loads((out / "summary.json").read_text())["slides"]
+    assert (summary["a"]["objects"], summary["b"]["objects"]) == (131, 0)

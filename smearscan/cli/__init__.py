@@ -299,19 +299,29 @@ def _checked_pixel_size(slides: list[Slide], args: argparse.Namespace) -> list[S
     """Refuse (PixelSizeError) a --pixel-size out of range, or one that a slide's fields
     contradict, and warn of one they doubt
     (:func:`~smearscan.pipeline.check_declared_pixel_size`), unless --trust-pixel-size; the
-    slides with the estimate each was compared with, which their outputs mark a doubt by."""
+    slides with the estimate each was compared with, which their outputs mark a doubt by. Of
+    several slides, one that contradicts it is left out with that reason (its fields not
+    analysed, the others are: QA 54 M2, one slide filed with the wrong folder refused the
+    whole night's batch)."""
     from dataclasses import replace
 
     from smearscan.errors import printable
     from smearscan.pipeline import check_declared_pixel_size
-    from smearscan.segmentation import check_pixel_size
+    from smearscan.segmentation import PixelSizeError, check_pixel_size
 
     check_pixel_size(args.pixel_size)  # also when no slide has a field
     checked = []
     for slide in slides:
-        check = check_declared_pixel_size(args.pixel_size, slide.fields,
-                                          trust=args.trust_pixel_size,
-                                          max_pixels=args.max_pixels)
+        try:
+            check = check_declared_pixel_size(args.pixel_size, slide.fields,
+                                              trust=args.trust_pixel_size,
+                                              max_pixels=args.max_pixels)
+        except PixelSizeError as error:
+            if len(slides) == 1:
+                raise
+            checked.append(replace(slide, fields=(), digests=(), problems=(
+                *slide.problems, f"slide {printable(slide.name)} left out: {error}")))
+            continue
         if check is not None and check.warning is not None:
             say(f"smearscan: warning: slide {printable(slide.name)}: "
                 f"{printable(check.warning)}")
