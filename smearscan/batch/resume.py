@@ -159,7 +159,10 @@ def earlier_outputs(out: Path, name: str) -> frozenset[str]:
     an analysis killed before its ``slide.json`` planned to write (:func:`plan_outputs`). Empty
     without a record, or with one whose seal is broken (then nothing in it is trusted)."""
     planned = _sealed_record(out, name, PLANNED_NAME)
-    earlier = frozenset(planned["outputs"]) if planned is not None else frozenset()
+    # Of what a killed analysis planned, what it wrote: a picture it never came to is no file
+    # to supersede (and would make slide.json differ from an uninterrupted run's).
+    earlier = frozenset(n for n in planned["outputs"] if (out / n).is_file()) if (
+        planned is not None) else frozenset()
     record = _sealed_record(out, name)
     if record is None:
         return earlier
