@@ -150,6 +150,7 @@ def test_a_run_killed_before_removing_superseded_files_leaves_them_to_the_next(t
     assert len(_files(out, "masks/s")) == 2
     (again,) = analyse_slides(find_slides([slide]), out=out, progress=False, options=options)
     assert again.resumed and not (out / "masks" / "s").exists()
+    assert _record(out)["superseded"] == []  # QA 54 L2: listed after they were gone
     _listed_only(out)
 
 
@@ -180,6 +181,7 @@ def test_a_field_removed_after_a_killed_run_leaves_no_picture(tmp_path, monkeypa
     assert _files(out, *[f for f in PICTURES if (out / f).exists()]) == (
         pictures | (masks if save_masks else set()))
     assert not (out / "slides" / "s" / "slide.planned.json").exists()
+    assert _record(out)["superseded"] == []  # removed, so no longer listed
     _listed_only(out)
 
 

@@ -153,6 +153,17 @@ def reseal_outputs(out: Path, name: str, paths: list[Path]) -> None:
     write_json_atomic(out / "slides" / name / RECORD_NAME, sealed(record))
 
 
+def clear_superseded(out: Path, name: str) -> None:
+    """Record in the slide's ``slide.json`` that the files it listed as superseded are gone,
+    once they are removed: the record then reads as an uninterrupted run's, and the next run
+    does not try again (QA 54 L2)."""
+    record = _sealed_record(out, name)
+    if record is None or not record.get("superseded"):
+        return
+    record = {key: value for key, value in record.items() if key != "record_sha256"}
+    write_json_atomic(out / "slides" / name / RECORD_NAME, sealed(record | {"superseded": []}))
+
+
 def earlier_outputs(out: Path, name: str) -> frozenset[str]:
     """The files (relative to ``out``) the slide's sealed ``slide.json`` says an earlier
     analysis wrote: its outputs and what it had superseded but maybe not yet removed; and what

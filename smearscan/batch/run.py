@@ -20,6 +20,7 @@ from smearscan.batch.resume import (
     PLANNED_NAME,
     RECORD_NAME,
     changed_outputs,
+    clear_superseded,
     earlier_outputs,
     fingerprint,
     fingerprint_digests,
@@ -238,6 +239,15 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     return outcome
 
 
+def _remove_superseded(out: Path, name: str, superseded: tuple[str, ...]) -> None:
+    """Remove the files an earlier analysis of the slide wrote and this one did not, then
+    clear them from its ``slide.json``, which listed them first so that a run killed in between
+    leaves them to the next."""
+    if superseded:
+        remove_superseded(out, superseded)
+        clear_superseded(out, name)
+
+
 def _verdict_rules() -> str:
     """The digest of the verdict's rules a slide's verdict was made under
     (:func:`~smearscan.batch.resume.stale_verdict`)."""
@@ -380,7 +390,7 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
                         "slide is analysed again and its files written anew")
             pending.append(slide)
         else:
-            remove_superseded(out, resumed.superseded)  # a run killed before it did
+            _remove_superseded(out, slide.name, resumed.superseded)  # a run killed before it
             outcomes[slide.name] = resumed
             on_slide(resumed)
     unused_rows = tuple(sorted(set(labs or {}) - {slide.name for slide in slides} - {""}))
@@ -388,7 +398,7 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         outcomes[slide.name] = finish_slide(slide, results, out, options, labs,
                                             expected.get(slide.name), unused_rows=unused_rows)
         if out is not None:
-            remove_superseded(out, outcomes[slide.name].superseded)
+            _remove_superseded(out, slide.name, outcomes[slide.name].superseded)
         on_slide(outcomes[slide.name])
     if out is not None:
         for problem in _merge_folder(out, outcomes, expected):
