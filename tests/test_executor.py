@@ -298,6 +298,15 @@ def test_a_service_that_is_not_a_scheduler_is_one_line_and_exit_4(greeting, said
     assert capsys.readouterr().err == f"smearscan: {said.format(address)}\n"
 
 
+def test_an_unknown_scheduler_host_is_named_as_such(field_png, capsys, bounded):
+    # QA 54 L3: a misspelt host name was told as a 20 s timeout.
+    address = "tcp://nosuchhost.invalid:8786"
+    assert main([str(field_png), "--scheduler", address, "--quiet"]) == 4
+    assert capsys.readouterr().err.startswith(
+        f"smearscan: cannot reach the Dask scheduler at {address}: the host name "
+        "'nosuchhost.invalid' is not known (")
+
+
 def _scheduler_without_workers():
     """A scheduler on 127.0.0.1 with no worker (in this process; workers join with scale)."""
     from distributed import LocalCluster

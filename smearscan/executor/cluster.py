@@ -238,8 +238,18 @@ def _require_scheduler(address: str) -> None:
     greeting (an SSH banner) as a frame of exabytes, which was told as "out of memory" (QA 54
     M1)."""
     import asyncio
+    import socket
+    from urllib.parse import urlsplit
 
     from distributed.comm import connect
+
+    host = urlsplit(address).hostname
+    try:
+        socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError) as error:  # told apart from a timeout (QA 54 L3)
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: the host name "
+                           f"{host!r} is not known ({getattr(error, 'strerror', None) or error})"
+                           ) from None
 
     async def identity() -> object:
         comm = await connect(address, timeout=_CONNECT_SECONDS)
