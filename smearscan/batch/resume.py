@@ -51,9 +51,18 @@ def stale_verdict(record: dict) -> bool:
     still applies."""
     if record.get("fingerprint", {}).get("settings", {}).get("labs_file") is None:
         return False
+    return record.get("verdict_rules") != verdict_rules(labs_given=True)
+
+
+def verdict_rules(*, labs_given: bool) -> str | None:
+    """What a slide's record holds of the rules its verdict was made under: the digest of
+    today's (:func:`~smearscan.verdict.values.rules_digest`) when lab values were given, else
+    None (no verdict). Imported here only: the verdict's modules are not every run's."""
+    if not labs_given:
+        return None
     from smearscan.verdict.values import rules_digest
 
-    return record.get("verdict_rules") != rules_digest()
+    return rules_digest()
 
 
 def verdict_rules_changed(out: Path, name: str, expected: dict) -> bool:

@@ -33,6 +33,7 @@ from smearscan.batch.resume import (
     recorded_sources,
     resumed_outcome,
     sealed,
+    verdict_rules,
     verdict_rules_changed,
 )
 from smearscan.batch.summary import SlideBuilder, field_picture, write_slide_cells
@@ -234,7 +235,7 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
             "errors": [list(e) for e in errors], "unread": builder.unread,
             "model": model_summary, "outputs": outputs,
             "superseded": list(outcome.superseded),
-            "verdict_rules": _verdict_rules() if labs is not None else None}))
+            "verdict_rules": verdict_rules(labs_given=labs is not None)}))
         (folder / PLANNED_NAME).unlink(missing_ok=True)
     return outcome
 
@@ -246,14 +247,6 @@ def _remove_superseded(out: Path, name: str, superseded: tuple[str, ...]) -> Non
     if superseded:
         remove_superseded(out, superseded)
         clear_superseded(out, name)
-
-
-def _verdict_rules() -> str:
-    """The digest of the verdict's rules a slide's verdict was made under
-    (:func:`~smearscan.batch.resume.stale_verdict`)."""
-    from smearscan.verdict.values import rules_digest
-
-    return rules_digest()
 
 
 def _planned(slide: Slide, out: Path, stems: list[str], save_masks: bool) -> list[Path]:

@@ -419,10 +419,10 @@ def _recorded_labs(summary: dict, slide: str, path: Path) -> tuple[Labs, str | N
 def _cut_short(summary: Path, slide: str) -> list[str]:
     """The note on a review change of the slide cut short, when the summary is in its results
     folder (QA 52 F7: the summary read as if no change were waiting)."""
-    from smearscan.review.reviews import change_cut_short, cut_short_note
+    from smearscan.review.reviews import cut_short_note
 
-    out = summary.parent
-    return [cut_short_note(out, slide)] if change_cut_short(out, slide) else []
+    note = cut_short_note(summary.parent, slide)
+    return [note] if note is not None else []
 
 
 def _read_json(path: Path) -> dict:

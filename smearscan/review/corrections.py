@@ -16,7 +16,7 @@ from smearscan.datasets import LabeledField
 from smearscan.outputs import csv_text, write_text_atomic
 from smearscan.review.folder import ResultsFolder
 from smearscan.review.records import ReviewError
-from smearscan.review.reviews import change_cut_short, cut_short_note, reviewed_labels
+from smearscan.review.reviews import cut_short_note, reviewed_labels
 from smearscan.slide_stats import LABELS
 
 HEADER = ("image_path", "x", "y", "class", "pixel_size_um", "slide", "image", "cell_id",
@@ -53,7 +53,7 @@ def slides_cut_short(out: Path) -> list[str]:
     """A note for each slide of results folder ``out`` with a review change cut short: its rows
     come from ``review.json`` as saved, which the slide's other files may not show yet."""
     slides = sorted(p.name for p in (out / "slides").iterdir() if p.is_dir())
-    return [cut_short_note(out, slide) for slide in slides if change_cut_short(out, slide)]
+    return [note for slide in slides if (note := cut_short_note(out, slide)) is not None]
 
 
 def export_corrections(out: Path, path: Path) -> int:

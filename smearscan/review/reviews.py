@@ -37,10 +37,12 @@ def change_cut_short(out: Path, slide: str) -> bool:
     return (out / "slides" / slide / PENDING_FILE).is_file()
 
 
-def cut_short_note(out: Path, slide: str) -> str:
-    """What a reader of the slide's files is told while :func:`change_cut_short`: its summary,
-    ``cells.csv`` and report may not show the change that ``review.json`` holds until the next
-    review server or run finishes it (QA 52 F7)."""
+def cut_short_note(out: Path, slide: str) -> str | None:
+    """What a reader of the slide's files is told while :func:`change_cut_short` (else None):
+    its summary, ``cells.csv`` and report may not show the change that ``review.json`` holds
+    until the next review server or run finishes it (QA 52 F7)."""
+    if not change_cut_short(out, slide):
+        return None
     return (f"a review change of slide {slide!r} was cut short while its files were written: "
             "its summary, cells.csv and report may not show it yet; 'smearscan review "
             f"{out}' or an analysis run into {out} finishes it")
