@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
+from pathlib import Path
 
 #: Characters a terminal acts on or that break a line: C0/C1 controls (ESC starts a terminal
 #: sequence that can overwrite the result line), line/paragraph separators, lone surrogates
@@ -106,3 +108,20 @@ class MissingExtraError(SmearscanError):
     """A command needs an optional extra (``train``) that is not installed."""
 
     exit_code = 2
+
+
+def train_extra_command() -> str:
+    """The pip command that adds the ``train`` extra to this copy of smearscan.
+
+    A copy run from its project folder (the README's editable install) is told that folder; one
+    installed from a wheel or archive that file, since it has no project folder to run
+    ``-e .`` in (QA 55 L-4); one from a package index the package name.
+    """
+    project = Path(__file__).resolve().parents[1]
+    if (project / "pyproject.toml").is_file():
+        return f'pip install -e "{project}[train]"'
+    from importlib import metadata  # here: ~10 ms every command would pay for a rare message
+
+    url = json.loads(metadata.distribution("smearscan").read_text("direct_url.json")
+                     or "{}").get("url")
+    return f'pip install "smearscan[train] @ {url}"' if url else 'pip install "smearscan[train]"'

@@ -16,6 +16,7 @@ from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
 import smearscan
+from smearscan import errors
 from smearscan.classification import (
     MIN_COLOUR_SPREAD,
     ModelLoadError,
@@ -248,9 +249,29 @@ def test_training_without_the_train_extra_is_a_usage_error(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(Path(smearscan.__file__)
                                                                .parents[1])})
     assert done.returncode == 2
+    project = Path(smearscan.__file__).resolve().parents[1]
     assert done.stderr == ("smearscan: training and evaluation need torch, which the lean "
-                           'install leaves out: pip install -e ".[train]"\n')
+                           f'install leaves out: pip install -e "{project}[train]"\n')
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("origin", "command"), [
+    ({"url": "file:///wheels/smearscan-0.3.12-py3-none-any.whl", "archive_info": {}},
+     'pip install "smearscan[train] @ file:///wheels/smearscan-0.3.12-py3-none-any.whl"'),
+    (None, 'pip install "smearscan[train]"')])
+def test_an_installed_copy_is_told_how_to_add_the_train_extra_to_itself(origin, command,
+                                                                         tmp_path, monkeypatch):
+    # QA 55 L-4: a wheel install has no project folder to run `pip install -e ".[train]"` in.
+    installed = tmp_path / "site-packages"
+    (installed / "smearscan").mkdir(parents=True)
+    record = installed / "smearscan-0.3.12.dist-info"
+    record.mkdir()
+    (record / "METADATA").write_text("Metadata-Version: 2.1\nName: smearscan\nVersion: 0.3.12\n")
+    if origin is not None:
+        (record / "direct_url.json").write_text(json.dumps(origin))
+    monkeypatch.syspath_prepend(str(installed))
+    monkeypatch.setattr(errors, "__file__", str(installed / "smearscan" / "errors.py"))
+    assert errors.train_extra_command() == command
 
 
 @pytest.mark.parametrize(("argv", "message"), [

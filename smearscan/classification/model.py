@@ -32,7 +32,7 @@ from smearscan.classification.crops import (
     Normalisation,
     cell_crops,
 )
-from smearscan.errors import SmearscanError
+from smearscan.errors import SmearscanError, train_extra_command
 
 FORMAT_VERSION = 1
 #: Objects whose most probable target class has a probability in [low, high) are re-scored as
@@ -371,7 +371,8 @@ def load_model(path: str | os.PathLike | None = None, *,
             from smearscan.network import load_torch_model
         except ImportError as error:
             raise ModelLoadError(f"{path}: a torch model file needs torch ({error}); use its "
-                                 ".onnx export or install the train extra") from None
+                                 f".onnx export or add the train extra: {train_extra_command()}"
+                                 ) from None
         return load_torch_model(path, threads=threads)
     return _onnx_model(path, threads)
 

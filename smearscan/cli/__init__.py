@@ -468,7 +468,7 @@ _TRAIN_EXTRA = ("torch", "torchvision", "onnx", "onnxscript", "sklearn", "matplo
 
 def _training_module():
     """:mod:`smearscan.training`; a usage error (exit 2) when the train extra is missing."""
-    from smearscan.errors import MissingExtraError
+    from smearscan.errors import MissingExtraError, train_extra_command
 
     try:
         from smearscan import training
@@ -476,7 +476,7 @@ def _training_module():
         if (error.name or "").split(".")[0] not in _TRAIN_EXTRA:
             raise
         raise MissingExtraError(f"training and evaluation need {error.name}, which the lean "
-                                'install leaves out: pip install -e ".[train]"') from None
+                                f"install leaves out: {train_extra_command()}") from None
     return training
 
 
