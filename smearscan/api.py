@@ -267,9 +267,9 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
         As for :func:`analyse_image`.
     model : CellClassifier, str or path, optional, keyword-only
         As for :func:`analyse_image`.
-    population : {"adult", "neonate", "preterm"}, keyword-only
+    population : {"adult", "child", "neonate", "preterm"}, keyword-only
         Sets the schistocyte reference limit: <= 1% adults and term neonates, <= 5% preterm
-        infants (ICSH 2021).
+        infants (ICSH 2021); children 1% (this tool's rule: ICSH gives them none).
     trust_pixel_size : bool, keyword-only
         As for :func:`analyse_image`; the fields are compared as in the CLI.
 

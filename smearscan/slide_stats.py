@@ -108,11 +108,14 @@ Z95 = 1.959964
 REQUIRED_RBC = 1000
 """Red cells to count before a schistocyte percentage is called (ICSH 2021)."""
 
-LIMIT_PERCENT = {"adult": 1.0, "neonate": 1.0, "preterm": 5.0}
+LIMIT_PERCENT = {"adult": 1.0, "child": 1.0, "neonate": 1.0, "preterm": 5.0}
 """Upper reference limit of schistocytes, % of red cells; ``neonate`` is a term neonate
-(ICSH 2021)."""
+(ICSH 2021). ICSH gives none for a ``child`` past the neonatal period: the 1% of the ages on
+either side, term neonates and adults, is taken (this tool's rule, said where it is shown)."""
 
-POPULATION_NAMES = {"adult": "adults", "neonate": "term neonates", "preterm": "preterm infants"}
+POPULATION_NAMES = {"adult": "adults", "neonate": "term neonates", "preterm": "preterm infants",
+                    "child": "children (this tool's rule: ICSH's limit for adults and term "
+                             "neonates, who bracket them)"}
 
 OTHER_POIKILOCYTES = (
     "teardrop", "spherocyte", "target", "elliptocyte", "ovalocyte", "stomatocyte", "burr",
@@ -258,7 +261,7 @@ class SchistocyteCount:
     limit_percent : float
         Upper reference limit for ``population``, %.
     population : str
-        ``"adult"``, ``"neonate"`` (term) or ``"preterm"``.
+        ``"adult"``, ``"child"``, ``"neonate"`` (term) or ``"preterm"``.
     call : str
         ``"above"``, ``"below"``, ``"borderline"`` or ``"insufficient"``.
     sentence : str
@@ -625,8 +628,8 @@ def slide_result(
         Classifier operating characteristics per class, e.g.
         ``{"schistocyte": {"sensitivity": 0.85, "false_positive_rate": 0.002}, ...}``; a class
         left out is not corrected, and the result says so.
-    population : {"adult", "neonate", "preterm"}
-        Sets the reference limit (ICSH 2021); ``neonate`` is a term neonate.
+    population : {"adult", "child", "neonate", "preterm"}
+        Sets the reference limit (:data:`LIMIT_PERCENT`); ``neonate`` is a term neonate.
     sizes_relative : bool
         The pixel size was estimated from the cells: :data:`SIZE_MORPHOLOGIES` are left out of
         the profile and ``sizes_note`` says why.
@@ -937,7 +940,7 @@ def percentage_call(
         Schistocytes, % of red cells (0-100).
     rbc_counted : int, optional
         Red cells counted.
-    population : {"adult", "neonate", "preterm"}
+    population : {"adult", "child", "neonate", "preterm"}
         Sets the reference limit (ICSH 2021).
 
     Returns

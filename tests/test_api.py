@@ -181,9 +181,9 @@ def test_a_list_of_linked_files_is_named_after_the_folder_it_was_given_in(tmp_pa
 def test_an_unknown_population_is_refused_before_any_field_is_analysed(tmp_path):
     missing = tmp_path / "never-read.png"  # the population is checked first
     with pytest.raises(ValueError) as error:
-        smearscan.analyse_slide([missing], population="child")
-    assert str(error.value) == ("population must be one of ['adult', 'neonate', 'preterm'], got "
-                                "'child'")
+        smearscan.analyse_slide([missing], population="children")
+    assert str(error.value) == ("population must be one of ['adult', 'child', 'neonate', "
+                                "'preterm'], got 'children'")
 
 
 def _readme_python_blocks() -> list[str]:

@@ -154,7 +154,7 @@ def test_call_boundaries_where_at_the_limit_is_normal():
 
 def test_unknown_population_and_label_raise():
     with pytest.raises(ValueError, match="population"):
-        slide_result(**red(10, 0), population="child")
+        slide_result(**red(10, 0), population="children")
     with pytest.raises(ValueError, match="unknown labels"):
         slide_result(**cells(("RBC", "normal", 3)))
 

@@ -4,11 +4,14 @@ MAHA call, the differential and the marrow section at its boundary."""
 
 import dataclasses
 import json
+import re
+import shlex
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from smearscan.cli import main
 from smearscan.labs import Labs, parse_labs
 from smearscan.slide_stats import slide_result
 from smearscan.verdict import (
@@ -744,6 +747,14 @@ def test_haemolysis_marker_cut_offs(labs, haemolysis_for):
 
 def test_readme_lists_every_rule_the_verdict_applies():
     assert rules_markdown() in README.read_text(encoding="utf-8")
+
+
+def test_readme_worked_case_is_what_the_verdict_prints(capsys):
+    # QA 56 #9: the README's seed-000 output had fallen behind a rule change.
+    case = re.search(r"```console\n\$ smearscan (verdict --schistocytes 8\.5 .*?)\n(MAHA:.*?)```",
+                     README.read_text(encoding="utf-8"), flags=re.S)
+    assert main(shlex.split(case.group(1).replace("\\\n", ""))) == 0
+    assert capsys.readouterr().out == case.group(2)
 
 
 # --- TTP without ADAMTS13, HUS, ranking ---------------------------------------------------------
@@ -1625,7 +1636,7 @@ def test_cancer_associated_waits_for_adamts13_to_be_more_than_possible():
     labs = {**SEED_000, "adamts13": None}
     cancer = assess(smear(), parse_labs(labs)).cause("cancer-associated")
     assert cancer.assessment == "possible"
-    assert "ADAMTS13 not measured: TTP must be excluded first (see TTP)" in cancer.reasons
+    assert "ADAMTS13 not measured: send it; TTP is not excluded until it is back" in cancer.reasons
     assert assess(smear(), parse_labs(SEED_000)).cause("cancer-associated").assessment == \
         "suspected"
 
@@ -2014,23 +2025,86 @@ def test_a_likely_maha_without_a_cause_keeps_hus_open():
             "unlikely"
 
 
+@pytest.mark.parametrize(("count", "dat"), [
+    ({}, None),
+    ({"call": "borderline", "percent": 1.5, "ci95": (0.9, 2.5), "rbc_counted": 1000}, "negative"),
+    ({"call": "below", "percent": 0.8, "ci95": (0.4, 1.6), "rbc_counted": 1000}, "negative")])
+def test_a_possible_maha_without_a_cause_keeps_hus_open(count, dat):
+    # QA 56 #4: the same patient as above with the DAT not back, or a count at or near the
+    # limit: MAHA possible, and every cause read unlikely again.
+    labs = {**HAEMOLYSIS, "platelets": 14, "creatinine": "1.0 mg/dL", "adamts13": 35,
+            "active_cancer": False, "transplant": False, "dat": dat}
+    verdict = assess(smear(**count), parse_labs(labs))
+    hus = verdict.cause("hus")
+    assert (verdict.maha, hus.assessment, verdict.differential[0].cause) == \
+        ("possible", "possible", "hus")
+    assert hus.reasons[0].startswith("MAHA possible with TTP excluded (ADAMTS13 over 20%) and "
+                                     "no other cause in play")
+
+
+@pytest.mark.parametrize("population", ["adult", "child"])
 @pytest.mark.parametrize(("creatinine", "uln", "injury"), [
     ("1.4 mg/dL", "0.5 mg/dL", True), ("1.0 mg/dL", "0.5 mg/dL", True),
     ("0.99 mg/dL", "0.5 mg/dL", False), ("1.4 mg/dL", None, False)])
 def test_a_creatinine_twice_the_labs_limit_is_a_kidney_injury_under_2_mg_dl(creatinine, uln,
-                                                                            injury):
+                                                                            injury, population):
     # QA 53 H2: a child with STEC-HUS, creatinine 1.4 mg/dL against the lab's 0.5: HUS read
-    # "raised, under 2" and PLASMIC scored its renal point without a word.
+    # "raised, under 2" and PLASMIC scored its renal point without a word. QA 56 #3: PLASMIC's
+    # note is for a child only; in adults the 2 mg/dL item is the validated one.
     labs = parse_labs({**HAEMOLYSIS, "platelets": 40, "diarrhoea": True, "creatinine": creatinine,
                        **({"creatinine_uln": uln} if uln else {})})
-    verdict = assess(smear(), labs)
+    verdict = assess(smear(population=population), labs)
     hus = verdict.cause("hus")
     assert hus.reasons[0].endswith("acute kidney injury pattern (this tool's rule)") is injury
     assert verdict.plasmic.items[-1].points == 1  # the published score is unchanged
     noted = [n for n in verdict.plasmic.notes if "x the lab's upper limit" in n]
     value = float(creatinine.split()[0])
     assert noted == ([f"creatinine {value:g} mg/dL is under PLASMIC's 2 mg/dL but "
-                      f"{value / 0.5:.1f}x the "
-                      "lab's upper limit: a kidney injury that PLASMIC's adult cut-off scores as "
-                      "none, so the score reads TTP higher than the kidneys do (derived in "
-                      "adults; this tool's note)"] if injury else [])
+                      f"{value / 0.5:.1f}x the lab's upper limit: a kidney injury that "
+                      "PLASMIC's adult cut-off scores as none (this tool's note)"]
+                     if injury and population == "child" else [])
+
+
+def test_a_childs_tma_with_diarrhoea_and_a_kidney_injury_puts_hus_beside_a_possible_ttp():
+    # QA 56 #1: a child with bloody diarrhoea, creatinine 2.8x the lab's limit and PLASMIC 6
+    # read "URGENT - TTP suspected" and HUS "possible", its action "manage as TTP".
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 40, "mcv": 82, "inr": 1.0,
+                       "active_cancer": False, "transplant": False, "diarrhoea": True,
+                       "creatinine": "1.4 mg/dL", "creatinine_uln": "0.5 mg/dL"})
+    child = assess(smear(population="child"), labs)
+    assert child.plasmic.minimum == 6
+    assert child.urgent.startswith("URGENT - TTP possible: a medical emergency.")
+    ttp, hus = child.cause("ttp"), child.cause("hus")
+    assert (ttp.assessment, hus.assessment) == ("possible", "suspected")
+    assert ttp.reasons[1] == ("PLASMIC derived and validated in adults: for a child or neonate "
+                              "it can raise suspicion of TTP, not make it the leading cause "
+                              "(this tool's rule)")
+    assert hus.action.endswith("; ADAMTS13 sample before any plasma: whether to treat as TTP "
+                               "until it is back is haematology's call (PLASMIC was derived in "
+                               "adults)")
+    assert hus.reasons[-1] == "ADAMTS13 not measured: TTP not excluded until it is back"
+    # An adult with the same values: TTP suspected and managed as such; HUS suspected too.
+    adult = assess(smear(), labs)
+    assert adult.urgent.startswith("URGENT - TTP suspected: a medical emergency.")
+    assert (adult.cause("ttp").assessment, adult.cause("hus").assessment) == \
+        ("suspected", "suspected")
+    assert adult.cause("hus").action.endswith("; manage as TTP until ADAMTS13 is back")
+    # Without diarrhoea a kidney injury leaves HUS possible while ADAMTS13 is unknown.
+    dry = assess(smear(population="child"), dataclasses.replace(labs, diarrhoea=False))
+    assert dry.cause("hus").assessment == "possible"
+
+
+def test_a_severe_deficiency_with_thrombocytopenia_alone_is_named_a_clinical_relapse():
+    # QA 53 H3, QA 56 #2: "TTP likely, start plasma exchange" under "MAHA unlikely" at
+    # platelets 140 with every haemolysis marker normal read as a contradiction.
+    labs = parse_labs({**NORMAL_LABS, "platelets": 140, "adamts13": "<5 %"})
+    verdict = assess(below(), labs)
+    assert (verdict.maha, verdict.cause("ttp").assessment) == ("unlikely", "likely")
+    assert verdict.cause("ttp").reasons[-1] == (
+        "thrombocytopenia with a severe deficiency, haemolysis not shown: after a remission, a "
+        "clinical relapse (other causes of thrombocytopenia excluded), with or without new organ "
+        "injury (ISTH working group's TTP outcome definitions (Cuker A, et al. Blood "
+        "2021;137(14):1855-1861)), treated as TTP; repeat the haemolysis markers")
+    # With haemolysis shown the picture is TTP itself, nothing to explain.
+    haemolysing = assess(smear(), parse_labs({**HAEMOLYSIS, "platelets": 140, "adamts13": 4}))
+    assert not any("clinical relapse" in r for r in haemolysing.cause("ttp").reasons)

@@ -984,8 +984,8 @@ LIKELY = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "5 %"]
 
 @pytest.mark.parametrize(("refused", "corrections", "why"), [
     (["--population", "adults"], [["--population", "adult"]],
-     "argument --population: invalid choice: 'adults' (choose from 'adult', 'neonate', "
-     "'preterm')"),
+     "argument --population: invalid choice: 'adults' (choose from 'adult', 'child', "
+     "'neonate', 'preterm')"),
     (["--leukoerythroblastic", "yes"],
      [["--leukoerythroblastic", "present"], ["--leukoerythroblastic", "possible"],
       ["--leukoerythroblastic", "absent"], []],
@@ -1122,7 +1122,7 @@ def test_a_file_option_given_twice_is_read_as_the_copies_that_name_a_file(tmp_pa
      "unknown option '--rbc-count'; did you mean '--rbc-counted'?"),
     (["--populaton", "adults"], [["--population", "adult"]],
      "unknown option '--populaton'; did you mean '--population'?; argument --population: invalid "
-     "choice: 'adults' (choose from 'adult', 'neonate', 'preterm')"),
+     "choice: 'adults' (choose from 'adult', 'child', 'neonate', 'preterm')"),
     (["--schistocyte", "3"], [["--schistocytes", "3"]],
      "unknown option '--schistocyte'; did you mean '--schistocytes'?; --schistocytes given twice "
      "('3' and '3'): keep the one the verdict should use"),
@@ -1155,7 +1155,7 @@ def test_an_option_refused_beside_a_lab_value_names_both_and_reads_them_together
 
 def test_the_corrections_of_refused_options_share_the_lab_values_budget(monkeypatch, capsys):
     # QA 45 M-2: each correction of a refused option read a lab file of bounds every way, 64
-    # times over (11 minutes). Four readings of '--population xyz' leave each a quarter.
+    # times over (11 minutes). Five readings of '--population xyz' leave each a fifth.
     import smearscan.labs
 
     budgets = []
@@ -1169,7 +1169,7 @@ def test_the_corrections_of_refused_options_share_the_lab_values_budget(monkeypa
     line, err = _first_line(["verdict", "--schistocytes", "3", "--population", "xyz",
                              "--platelets", "10", "--hemoglobin", "8"], capsys)
     assert line.startswith("URGENT - TTP")
-    assert set(budgets) == {4}
+    assert set(budgets) == {5}
 
 
 def test_two_pasted_draws_keep_the_line_each_draw_calls_for(capsys):
@@ -1196,8 +1196,9 @@ def test_a_bound_refused_beside_a_refused_option_is_named(capsys):
                                 "<1.6"], capsys)[0]
     assert err == (
         "smearscan verdict: error: argument --population: invalid choice: 'adults' (choose from "
-        "'adult', 'neonate', 'preterm') (also refused: command line: inr = '<1.6': the verdict "
-        "differs within that range (at 0.5 and just under 1.6); give the measured value) (see "
+        "'adult', 'child', 'neonate', 'preterm') (also refused: command line: inr = '<1.6': the "
+        "verdict differs within that range (at 0.5 and just under 1.6); give the measured value) "
+        "(see "
         "smearscan verdict --help)\n")
 
 

@@ -134,7 +134,8 @@ def analysis_parser() -> argparse.ArgumentParser:
                              "Outputs are written by this process only")
     parser.add_argument("--population", choices=tuple(LIMIT_PERCENT), default="adult",
                         help="sets the schistocyte reference limit: <=1%% adults and term "
-                             "neonates, <=5%% preterm infants (ICSH 2021)")
+                             "neonates, <=5%% preterm infants (ICSH 2021); children (past the "
+                             "neonatal period) 1%% (this tool's rule: ICSH gives them none)")
     parser.add_argument("--labs", type=path_argument, metavar="FILE",
                         help="lab values (JSON, or CSV with a 'slide' column) for a MAHA "
                              "verdict section in each slide's report; see 'smearscan verdict'")

@@ -139,8 +139,11 @@ def verdict_parser() -> argparse.ArgumentParser:
                  help="leukoerythroblastic picture on the smear (NRBCs and immature "
                       "granulocytes), from a manual review")
     value_option("--population", metavar="{" + ",".join(LIMIT_PERCENT) + "}",
-                 help="reference limit for --schistocytes: 1%% adults (the default) and term "
-                      "neonates, 5%% preterm infants (ICSH 2021)")
+                 help="whose reference limits apply: for --schistocytes 1%% adults (the "
+                      "default) and term neonates, 5%% preterm infants (ICSH 2021), children "
+                      "1%% (this tool's rule); for another population than adults the adult "
+                      "lab limits are not applied, and PLASMIC and the French score, derived "
+                      "in adults, do not make TTP the leading cause")
     value_option("--labs", metavar="FILE",
                  help="lab values: a JSON object, or CSV with a 'slide' column (columns "
                       "naming the record, such as date, mrn, patient or comment, are left out)")

@@ -464,7 +464,7 @@ class _Basis:
         adult = smear.population == "adult"
         judged = labs if adult else replace(labs, hemoglobin=None)
         picture = lab_picture(judged)
-        plasmic = plasmic_score(labs)
+        plasmic = plasmic_score(labs, adult=adult)
         return cls(adult, judged, picture, plasmic, isth_dic_score(labs), french_score(labs),
                    maha_call(smear, labs, picture, plasmic))
 
@@ -474,7 +474,7 @@ def _urgent_of(smear: SmearFindings, labs: Labs) -> str | None:
     thousands of sets of values for their line alone (QA 44 M-2: twelve bounds took 14 s)."""
     basis = _Basis.of(smear, labs)
     return _action_line(ttp_of(basis.maha, labs, basis.picture, basis.plasmic, basis.french,
-                               dic_cause(labs, basis.isth)))
+                               dic_cause(labs, basis.isth), adult=basis.adult))
 
 
 def _action_line(ttp: Cause) -> str | None:

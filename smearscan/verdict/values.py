@@ -33,9 +33,15 @@ __all__ = ["RULES", "Rule", "rules_digest", "rules_markdown"]
 ICSH = "ICSH 2021 (Zini G, et al. Int J Lab Hematol 2021;43:1264-1271)"
 ICSH_2015 = "ICSH 2015 (Palmer L, et al. Int J Lab Hematol 2015;37:287-303)"
 PLASMIC = "PLASMIC score (Bendapudi PK, et al. Lancet Haematol 2017;4(4):e157-e164)"
+#: A note of PLASMIC for a population other than adults, and the reason TTP's assessment gives
+#: where the score alone would have made TTP suspected (this tool's rule).
+PLASMIC_NOT_VALIDATED = ("derived and validated in adults: for a child or neonate it can raise "
+                         "suspicion of TTP, not make it the leading cause (this tool's rule)")
 ISTH_DIC = ("ISTH overt DIC score, 2025 update (Iba T, et al. J Thromb Haemost "
             "2025;23(7):2356-2362)")
 FRENCH = "French TMA score (Coppo P, et al. PLoS One 2010;5(4):e10208)"
+TTP_OUTCOMES = ("ISTH working group's TTP outcome definitions (Cuker A, et al. Blood "
+                "2021;137(14):1855-1861)")
 ISTH_TTP = ("ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb Haemost 2020;18:2486-2495 "
             "and 2496-2502)")
 WHO_ANAEMIA = ("WHO 2011 (Haemoglobin concentrations for the diagnosis of anaemia, "
@@ -138,8 +144,9 @@ ADULT_LIMIT = LIMIT_PERCENT["adult"]
 
 SCHISTOCYTE_RULE = _rule(
     "schistocyte call", f"> {ADULT_LIMIT:g}% of >= {REQUIRED_RBC} red cells (adults, term "
-    f"neonates; {LIMIT_PERCENT['preterm']:g}% preterm), made by smearscan.slide_stats on the "
-    "classifier-corrected interval; taken as given", ICSH)
+    f"neonates; {LIMIT_PERCENT['preterm']:g}% preterm; children "
+    f"{LIMIT_PERCENT['child']:g}%, this tool's rule: ICSH gives them none), made by "
+    "smearscan.slide_stats on the classifier-corrected interval; taken as given", ICSH)
 LESS_SPECIFIC_RULE = _rule(
     "schistocyte count less specific", f"another poikilocyte graded {LESS_SPECIFIC_GRADE} or "
     f"more ({ICSH_2015}) beyond counting error (the lower bound of its 95% interval), made by "
@@ -240,7 +247,8 @@ ADAMTS13_RULE = _rule(
 TTP_RULE = _rule(
     "TTP without ADAMTS13", f"platelets measured and not below {PLATELETS_LOW:g} x10^9/L -> "
     f"unlikely, whatever PLASMIC gives (TTP needs thrombocytopenia); PLASMIC >= "
-    f"{PLASMIC_HIGH} -> suspected; a range reaching "
+    f"{PLASMIC_HIGH} -> suspected (possible for a child or neonate: it was derived in adults); "
+    "a range reaching "
     f"{PLASMIC_INTERMEDIATE} with the MAHA picture (haemolysis with platelets low or unknown, "
     "or platelets < 30 with one raised haemolysis marker) -> possible; <= 4 -> unlikely, "
     "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "
@@ -264,21 +272,25 @@ URGENT_RULE = _rule(
     "urgent TTP action", "printed first whenever TTP is possible, suspected or likely, naming "
     "which: urgent haematology; ADAMTS13 unknown: plasma exchange and corticosteroids on "
     "suspicion, before ADAMTS13 (sample drawn first); under 10%: start them now (without "
-    "thrombocytopenia or haemolysis shown: measure them now); 10-20%: on clinical judgement; "
+    "thrombocytopenia or haemolysis shown: measure them now; with thrombocytopenia alone: "
+    "a clinical relapse after a remission (Cuker 2021), treated as TTP); 10-20%: on clinical "
+    "judgement; "
     "consider caplacizumab; no platelet transfusion unless life-threatening bleeding; a bound "
     "whose range gives different lines: TTP possible (where every value of it calls for a "
     "line, the weakest of them), give the measured value, with what the range shows of "
     "ADAMTS13 (not measured: its sample first; read differently: one of the values in "
-    "question) (this tool's rule)", ISTH_TTP)
+    "question) (this tool's rule)", f"{ISTH_TTP}; {TTP_OUTCOMES}")
 HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >= "
                  f"{HUS_CREATININE:g} mg/dL, or {AKI_ULN_MULTIPLE:g}x the lab's own upper limit "
-                 "-> suspected (possible while ADAMTS13 is unknown or "
-                 f"MAHA not likely); over {CREATININE_RAISED['female']:g} (women, sex not "
-                 f"given) or {CREATININE_RAISED['male']:g} mg/dL (men), or the lab's own upper "
-                 "limit when given (creatinine_uln; a child's is lower) -> possible (a rise "
-                 f"over the baseline decides, {KDIGO_AKI}); at or under it -> unlikely (possible "
-                 "with diarrhoea recorded: STEC-HUS, or with MAHA likely, ADAMTS13 over "
-                 f"{ADAMTS13_NEGATIVE:g}% and no other cause in play: atypical HUS); a "
+                 "-> suspected (possible while ADAMTS13 is unknown, unless diarrhoea is "
+                 "recorded, or MAHA not likely); for a child or neonate with TTP in play and "
+                 "ADAMTS13 unknown, not 'manage as TTP' but its sample first; over "
+                 f"{CREATININE_RAISED['female']:g} (women, sex not given) or "
+                 f"{CREATININE_RAISED['male']:g} mg/dL (men), or the lab's own upper limit when "
+                 "given (creatinine_uln; a child's is lower) -> possible (a rise over the "
+                 f"baseline decides, {KDIGO_AKI}); at or under it -> unlikely (possible with "
+                 "diarrhoea recorded: STEC-HUS, or with MAHA likely or possible, ADAMTS13 over "
+                 f"{ADAMTS13_NEGATIVE:g}% and no other cause in play: atypical HUS); a child, "
                  "neonate or preterm infant without creatinine_uln: possible at or over 2 mg/dL, "
                  "else not assessed (the limits are adults'); MAHA unlikely -> unlikely, but "
                  "possible with a raised creatinine or diarrhoea, platelets low or not given and "

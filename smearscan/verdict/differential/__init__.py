@@ -40,7 +40,7 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     dic = dic_cause(labs, isth)
     drug = drug_cause(maha, labs)
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
-    ttp = ttp_of(maha, labs, picture, plasmic, french, dic)
+    ttp = ttp_of(maha, labs, picture, plasmic, french, dic, adult=adult)
     # Cancer before the drug: on a tie (both possible and urgent) a known cancer ranks above a
     # listed drug; a drug not known to cause TMA, its chemotherapy in seed 000, is routine and
     # ranks below it (QA 21 N14).
@@ -54,25 +54,28 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
 
 
 def _kept_open(cause: Cause, maha: str, labs: Labs, causes: list[Cause]) -> Cause:
-    """HUS kept possible where MAHA is likely, ADAMTS13 excludes TTP and no cause is in play:
-    a complement-mediated TMA (atypical HUS) can begin with little renal involvement, and a
-    likely MAHA is never left without a lead (QA 53 M3: with ADAMTS13 35% and a normal
-    creatinine every cause read unlikely or not assessed; this tool's rule)."""
-    if cause.cause != "hus" or maha != "likely" or cause.assessment != "unlikely":
+    """HUS kept possible where MAHA is likely or possible, ADAMTS13 excludes TTP and no cause is
+    in play: a complement-mediated TMA (atypical HUS) can begin with little renal involvement,
+    and a MAHA is never left without a lead (QA 53 M3: with ADAMTS13 35% and a normal
+    creatinine every cause read unlikely or not assessed; QA 56 #4: so again while the DAT was
+    not back or the count borderline; this tool's rule)."""
+    if (cause.cause != "hus" or maha not in ("likely", "possible")
+            or cause.assessment != "unlikely"):
         return cause
     if labs.adamts13 is None or labs.adamts13 <= ADAMTS13_NEGATIVE:
         return cause
     if any(other.assessment in ACTIVE for other in causes):
         return cause
     return Cause.of("hus", "possible", cause.urgency, cause.action, (
-        f"MAHA likely with TTP excluded (ADAMTS13 over {ADAMTS13_NEGATIVE:g}%) and no other "
+        f"MAHA {maha} with TTP excluded (ADAMTS13 over {ADAMTS13_NEGATIVE:g}%) and no other "
         "cause in play: a complement-mediated TMA (atypical HUS) can begin with little renal "
         "involvement (this tool's rule); an ADAMTS13 drawn after plasma or a transfusion can "
         "read falsely normal: check when it was drawn", *cause.reasons))
 
 
 def ttp_of(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score,
-           dic: Cause) -> Cause:
+           dic: Cause, *, adult: bool = True) -> Cause:
     """TTP assessed, as :func:`differential` assesses it beside the ``dic`` cause: all the
     URGENT line rests on, without the other causes."""
-    return ttp_cause(maha, labs, picture, plasmic, french, overt_dic=consumptive_dic(dic, labs))
+    return ttp_cause(maha, labs, picture, plasmic, french, overt_dic=consumptive_dic(dic, labs),
+                     adult=adult)

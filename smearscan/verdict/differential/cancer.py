@@ -55,7 +55,8 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
     elif labs.dat == "negative":
         reasons.append("DAT-negative haemolysis")
     if adamts13 is None:
-        against.append("ADAMTS13 not measured: TTP must be excluded first (see TTP)")
+        # Not "TTP must be excluded first" beside a TTP the scores read unlikely (QA 56 #6).
+        against.append("ADAMTS13 not measured: send it; TTP is not excluded until it is back")
     elif adamts13 <= ADAMTS13_NEGATIVE:
         against.append(f"{adamts13_text(adamts13)}: TTP grey zone, not excluded")
     else:

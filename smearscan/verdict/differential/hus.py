@@ -18,16 +18,21 @@ from smearscan.verdict.values import ADAMTS13_SEVERE, HUS_CREATININE, KDIGO_AKI,
 def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
               adult: bool = True) -> Cause:
     """With MAHA and ADAMTS13 not severely low: creatinine >= 2.0 mg/dL -> suspected (possible
-    while ADAMTS13 is unknown or MAHA is not likely); raised but under 2.0 -> possible; not
+    while ADAMTS13 is unknown, unless diarrhoea is recorded, or MAHA is not likely); raised but
+    under 2.0 -> possible; not
     raised (:func:`~smearscan.verdict.readings.creatinine_limit`) -> unlikely, possible with
     diarrhoea recorded (STEC-HUS: the kidney injury can come days later)
     (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). The limit is the lab's own
     (``creatinine_uln``) when given. Not an adult, without it: possible at or over 2 mg/dL,
     raised at any age, else not assessed (the limits are adults'; what to judge instead is in
-    what to measure next)."""
+    what to measure next). For another population than adults TTP is not managed as such on
+    PLASMIC (QA 56 #1)."""
     action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
               "atypical HUS; nephrology")
-    if ttp.assessment in ACTIVE:
+    if ttp.assessment in ACTIVE and not adult and labs.adamts13 is None:
+        action += ("; ADAMTS13 sample before any plasma: whether to treat as TTP until it is "
+                   "back is haematology's call (PLASMIC was derived in adults)")
+    elif ttp.assessment in ACTIVE:
         action += ("; manage as TTP until ADAMTS13 is back" if labs.adamts13 is None
                    else "; manage as TTP")
     elif labs.adamts13 is None:
@@ -88,10 +93,17 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
              f"is {over_limit:.1f}x the lab's upper limit ({limit:.3g} mg/dL)")
     reasons = [f"creatinine {shown} {level}: acute kidney injury pattern (this tool's rule)",
                *diarrhoea]
-    if adamts13 is None:
+    if adamts13 is None and not diarrhoea:
         ttp_open = ": TTP not excluded" if ttp.assessment in ACTIVE else ""
         return Cause.of("hus", "possible", "urgent", action,
                       (*reasons, f"ADAMTS13 not measured{ttp_open}"))
+    if adamts13 is None:
+        # Diarrhoea with a kidney injury is the picture of STEC-HUS whatever ADAMTS13 shows
+        # later (QA 56 #1: a child's read "possible" under TTP suspected; this tool's rule).
+        assessment, capped = capped_without_maha("suspected", maha)
+        ttp_open = "TTP not excluded until it is back" if ttp.assessment in ACTIVE else "send it"
+        return Cause.of("hus", assessment, "urgent", action,
+                        (*reasons, f"ADAMTS13 not measured: {ttp_open}", *capped))
     assessment, capped = capped_without_maha("suspected", maha)
     return Cause.of("hus", assessment, "urgent", action,
                   (*reasons, f"{adamts13_text(adamts13)} not severely low", *capped))

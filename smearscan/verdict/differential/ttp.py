@@ -30,8 +30,10 @@ from smearscan.verdict.values import (
     PLASMIC,
     PLASMIC_HIGH,
     PLASMIC_INTERMEDIATE,
+    PLASMIC_NOT_VALIDATED,
     PLASMIC_PLATELETS,
     PLATELETS_LOW,
+    TTP_OUTCOMES,
 )
 
 #: Treatment while ADAMTS13 is not shown to be severely deficient (ISTH 2020).
@@ -189,7 +191,7 @@ def _not_thrombocytopenic(labs: Labs) -> str:
 
 
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
-                    french: Score, overt_dic: bool) -> tuple[str, list[str]]:
+                    french: Score, overt_dic: bool, adult: bool) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
     if picture.thrombocytopenia is False:
         return "unlikely", [_not_thrombocytopenic(labs)]
@@ -222,7 +224,11 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     if maha == INSUFFICIENT and picture.haemolysis_excluded:
         return _ttp_on_markers_alone(labs, plasmic, score)
     if plasmic.minimum >= PLASMIC_HIGH:
-        return "suspected", [score, ADAMTS13_SEND]
+        if adult:
+            return "suspected", [score, ADAMTS13_SEND]
+        # A child's TMA is most often a STEC-HUS, which plasma exchange does not treat (QA 56
+        # #1); the URGENT line stays.
+        return "possible", [score, f"PLASMIC {PLASMIC_NOT_VALIDATED}", ADAMTS13_SEND]
     picture_reasons = _ttp_picture(maha, labs, picture)
     if plasmic.maximum < PLASMIC_INTERMEDIATE:
         return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score,
@@ -332,16 +338,18 @@ def _ttp_trigger(labs: Labs) -> bool:
 
 
 def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score, *,
-              overt_dic: bool = False) -> Cause:
+              overt_dic: bool = False, adult: bool = True) -> Cause:
     """ADAMTS13 < 10% -> likely with thrombocytopenia or haemolysis (else possible); 10-20% ->
     possible (ISTH 2020 grey zone), unlikely with platelets measured and not low; > 20% ->
     unlikely; unknown -> by PLASMIC (and the French
-    score where PLASMIC is low) and the picture, never by the schistocyte count alone."""
+    score where PLASMIC is low) and the picture, never by the schistocyte count alone.
+    ``adult``: the patient is an adult; for another population PLASMIC, derived in adults, makes
+    TTP at most possible (this tool's rule)."""
     adamts13 = labs.adamts13
     picture_seen = picture.thrombocytopenia or picture.haemolysis in ("present", "equivocal")
     if adamts13 is None:
         assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french,
-                                              overt_dic)
+                                              overt_dic, adult)
     elif adamts13 < ADAMTS13_SEVERE:
         assessment = "likely" if picture_seen else "possible"
         reasons = [f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: severe deficiency "
@@ -349,6 +357,12 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         if not picture_seen:
             reasons.append("no thrombocytopenia or haemolysis shown: remission or a relapse "
                            "to come; repeat the counts")
+        elif picture.thrombocytopenia and picture.haemolysis not in ("present", "equivocal"):
+            # QA 53 H3, QA 56 #2: "TTP likely" under "MAHA unlikely" read as a contradiction.
+            reasons.append("thrombocytopenia with a severe deficiency, haemolysis not shown: "
+                           "after a remission, a clinical relapse (other causes of "
+                           "thrombocytopenia excluded), with or without new organ injury "
+                           f"({TTP_OUTCOMES}), treated as TTP; repeat the haemolysis markers")
     elif adamts13 <= ADAMTS13_NEGATIVE:
         reasons = [f"{adamts13_text(adamts13)}: {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% "
                    f"grey zone, clinical judgement ({ISTH_TTP})"]

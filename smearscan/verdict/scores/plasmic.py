@@ -15,6 +15,7 @@ from smearscan.verdict.values import (
     PLASMIC_INR,
     PLASMIC_INTERMEDIATE,
     PLASMIC_MCV,
+    PLASMIC_NOT_VALIDATED,
     PLASMIC_PLATELETS,
     PLASMIC_RETICULOCYTES,
 )
@@ -58,9 +59,13 @@ def _plasmic_risk(points: int) -> str:
     return "intermediate" if points == PLASMIC_INTERMEDIATE else "low"
 
 
-def plasmic_score(labs: Labs) -> Score:
+def plasmic_score(labs: Labs, *, adult: bool = True) -> Score:
     """PLASMIC score (Bendapudi 2017): seven items of one point; 0-4 low, 5 intermediate,
-    6-7 high risk of severe ADAMTS13 deficiency. A metastatic cancer is an active one."""
+    6-7 high risk of severe ADAMTS13 deficiency. A metastatic cancer is an active one.
+    ``adult``: the patient is an adult, the population it was derived and validated in; for
+    another its notes say so, and where the creatinine is twice the lab's (a child's) limit but
+    under the adult 2 mg/dL item, that the score counts no kidney injury (QA 56 #3: said of
+    adults, it cast doubt on a validated item in its own population)."""
     items = (
         scored_item(f"platelets < {PLASMIC_PLATELETS:g} x10^9/L", "platelets", labs.platelets,
                     below(PLASMIC_PLATELETS)),
@@ -73,11 +78,13 @@ def plasmic_score(labs: Labs) -> Score:
         scored_item(f"creatinine < {PLASMIC_CREATININE:g} mg/dL", "creatinine", labs.creatinine,
                     below(PLASMIC_CREATININE)),
     )
-    over_limit = creatinine_over_limit(labs)
-    renal = (f"creatinine {show('creatinine', labs.creatinine)} is under PLASMIC's "
-             f"{PLASMIC_CREATININE:g} mg/dL but {over_limit:.1f}x the lab's upper limit: a "
-             "kidney injury that PLASMIC's adult cut-off scores as none, so the score reads TTP "
-             "higher than the kidneys do (derived in adults; this tool's note)",) if (
-        over_limit is not None and labs.creatinine < PLASMIC_CREATININE) else ()
-    return Score(PLASMIC, items, range_risk(items, _plasmic_risk),
-                 ("validated for patients with thrombocytopenia and schistocytes", *renal))
+    notes = ["validated for patients with thrombocytopenia and schistocytes"]
+    if not adult:
+        notes.append(PLASMIC_NOT_VALIDATED)
+        over_limit = creatinine_over_limit(labs)
+        if over_limit is not None and labs.creatinine < PLASMIC_CREATININE:
+            notes.append(f"creatinine {show('creatinine', labs.creatinine)} is under PLASMIC's "
+                         f"{PLASMIC_CREATININE:g} mg/dL but {over_limit:.1f}x the lab's upper "
+                         "limit: a kidney injury that PLASMIC's adult cut-off scores as none "
+                         "(this tool's note)")
+    return Score(PLASMIC, items, range_risk(items, _plasmic_risk), tuple(notes))
