@@ -725,6 +725,18 @@ def test_a_creatinine_limit_over_1_6_mg_dl_is_refused(given, kept):
         parse_labs({"creatinine_uln": given})
 
 
+@pytest.mark.parametrize(("given", "kept"), [("1.0 g/L", 1.0), ("100 mg/dL", 1.0),
+                                             ("1.01 g/L", None), ("3 g/L", None)])
+def test_a_haptoglobin_limit_over_1_g_l_is_refused(given, kept):
+    # QA 56 #7: a "lower limit" of 3 g/L made '<2.5 g/L' an undetectable haptoglobin.
+    if kept is not None:
+        assert parse_labs({"haptoglobin_lln": given}).haptoglobin_lln == pytest.approx(kept)
+        return
+    with pytest.raises(LabValueError, match=r"haptoglobin_lln = .*outside the plausible range "
+                                            r"0\.05-1 g/L"):
+        parse_labs({"haptoglobin_lln": given})
+
+
 def test_a_missing_or_binary_lab_file_is_named_in_one_plain_line(tmp_path):
     # QA of the analysis command: a missing file showed Python's "[Errno 2] ..." wording.
     missing = tmp_path / "labs.csv"

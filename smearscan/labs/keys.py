@@ -126,7 +126,10 @@ LAB_KEYS: dict[str, LabKey] = {
                        "upper limit of normal of the lab's LDH assay"),
     "haptoglobin": _number("g/L", {"mg/dL": 0.01}, (0.0, 10.0), "haptoglobin",
                            _HAPTOGLOBIN_AMBIGUOUS),
-    "haptoglobin_lln": _number("g/L", {"mg/dL": 0.01}, (0.05, 10.0),
+    # Up to 1.0 g/L: lower limits run ~0.1-0.5 g/L by assay (Mayo 0.3); 2-3 g/L is an upper
+    # limit in the wrong field, which would read normal results as low and bounds under it as
+    # undetectable (QA 56 #7; this tool's rule).
+    "haptoglobin_lln": _number("g/L", {"mg/dL": 0.01}, (0.05, 1.0),
                                "lower limit of normal of the lab's haptoglobin assay",
                                _HAPTOGLOBIN_AMBIGUOUS),
     "indirect_bilirubin": _number("mg/dL", {"umol/L": 1 / 17.1}, (0.0, 50.0),
