@@ -209,31 +209,33 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     else:
         path = _path(path_or_rgb, "path_or_rgb (a path or an RGB array)")
         rgb, slide, image = read_field(path), path.stem, path.name
-    if pixel_size_um is not None:
-        _check_scale([path if image else rgb], pixel_size_um, trust=trust_pixel_size)
+    own = (_check_scale([path if image else rgb], pixel_size_um, trust=trust_pixel_size)
+           if pixel_size_um is not None else None)
     return _field_analysis(rgb, path, slide, image, pixel_size_um, _model(model),
-                           trust_pixel_size)
+                           trust_pixel_size, own)
 
 
 def _check_scale(fields: Iterable[Path | np.ndarray], pixel_size_um: object, *,
-                 trust: bool) -> None:
+                 trust: bool) -> float | None:
     """The range of a declared pixel size, and unless ``trust`` the fields' own estimates
     (:func:`~smearscan.pipeline.check_declared_pixel_size`, as the CLI), whose doubt is a
-    :class:`UserWarning`. A pixel size that is not a real number is a TypeError naming it (a
+    :class:`UserWarning`; the slide's own estimate it was compared with (None: no field to
+    estimate it from). A pixel size that is not a real number is a TypeError naming it (a
     string would fail deep in the segmentation)."""
     if isinstance(pixel_size_um, bool) or not isinstance(pixel_size_um, numbers.Real):
         raise TypeError(f"pixel_size_um = {pixel_size_um!r}: expected a number (um/px)")
     check = check_declared_pixel_size(float(pixel_size_um), fields, trust=trust)
     if check is not None and check.warning is not None:
         warnings.warn(check.warning, UserWarning, stacklevel=3)
+    return check.estimate_um if check is not None else None
 
 
 def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
-                    pixel_size_um: float | None, model: CellClassifier, trust: bool
-                    ) -> FieldAnalysis:
+                    pixel_size_um: float | None, model: CellClassifier, trust: bool,
+                    slide_pixel_size_um: float | None) -> FieldAnalysis:
     try:
         measured = field_cells(rgb, pixel_size_um=pixel_size_um, model=model,
-                               trust_pixel_size=trust)
+                               trust_pixel_size=trust, slide_pixel_size_um=slide_pixel_size_um)
     except UnusableFieldError as error:
         if image:  # a file: its name leads the message, as for an unreadable one
             raise type(error)(f"{path}: {error}") from None
@@ -293,9 +295,9 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     check_population(population)  # before any field is analysed
     slide = _slide(paths)
     loaded = _model(model)
-    if pixel_size_um is not None:
-        _check_scale(slide.fields, pixel_size_um, trust=trust_pixel_size)
-    fields, failed = _usable_fields(slide, pixel_size_um, loaded, trust_pixel_size)
+    own = (_check_scale(slide.fields, pixel_size_um, trust=trust_pixel_size)
+           if pixel_size_um is not None else None)
+    fields, failed = _usable_fields(slide, pixel_size_um, loaded, trust_pixel_size, own)
     cells = {name: np.concatenate([field.cells[name] for field in fields])
              for name in fields[0].cells}
     result = slide_statistics([f.summary for f in fields], label=cells["class"],
@@ -309,7 +311,8 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
 
 
 def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassifier,
-                   trust: bool) -> tuple[tuple[FieldAnalysis, ...], tuple[tuple[str, str], ...]]:
+                   trust: bool, slide_pixel_size_um: float | None
+                   ) -> tuple[tuple[FieldAnalysis, ...], tuple[tuple[str, str], ...]]:
     """The analyses of the fields of ``slide`` that can be analysed, and ``(image, reason)``
     of those that cannot, each warned of; the first error when no field can be."""
     fields, failed, first_error = [], [], None
@@ -317,7 +320,7 @@ def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassif
         image = path.relative_to(slide.root).as_posix()
         try:
             fields.append(_field_analysis(read_field(path), path, slide.name, image,
-                                          pixel_size_um, model, trust))
+                                          pixel_size_um, model, trust, slide_pixel_size_um))
         except (ImageLoadError, UnusableFieldError) as error:
             failed.append((image, str(error)))
             first_error = first_error or error

@@ -92,7 +92,8 @@ class Slide:
     read them, in the order of ``fields`` (empty until then): the run's fingerprint reuses them
     rather than read every field twice. ``own_pixel_size_um``: with a declared pixel size, the
     slide's own estimate it was compared with
-    (:func:`smearscan.pipeline.check_declared_pixel_size`).
+    (:func:`smearscan.pipeline.check_declared_pixel_size`). ``left_out``: why the run left the
+    slide out before analysing any field (its fields emptied; the reason is also a problem).
     """
 
     name: str
@@ -103,6 +104,7 @@ class Slide:
     copies: tuple[tuple[str, str], ...] = ()
     digests: tuple[str | None, ...] = ()
     own_pixel_size_um: float | None = None
+    left_out: str | None = None
 
     @property
     def named_digests(self) -> tuple[tuple[str, str | None], ...]:

@@ -48,12 +48,25 @@ if TYPE_CHECKING:  # ONNX Runtime is imported only where a field is classified
     from smearscan.classification import CellClassifier
 
 
-@lru_cache(maxsize=2)
 def cached_model(model_path: Path | None):
     """The classifier at ``model_path`` (the shipped default when None), loaded once per process
-    (once per worker of a pool or of a Dask cluster) with
-    :func:`~smearscan.classification.default_threads` threads; refused when it cannot correct
-    a count (:func:`~smearscan.classification.model.check_operating_points`)."""
+    (once per worker of a pool or of a Dask cluster) and file: a model file replaced on disk,
+    or a relative path read from another folder, is loaded again (QA 57 #1: the first one was
+    kept); with :func:`~smearscan.classification.default_threads` threads; refused when it
+    cannot correct a count (:func:`~smearscan.classification.model.check_operating_points`)."""
+    if model_path is None:
+        return _loaded_model(None, None)
+    try:
+        stat = Path(model_path).stat()
+    except OSError:  # load_model names the problem
+        return _loaded_model(model_path, None)
+    return _loaded_model(model_path, (Path(model_path).resolve(), stat.st_size, stat.st_mtime_ns))
+
+
+@lru_cache(maxsize=2)
+def _loaded_model(model_path: Path | None, version: tuple | None):
+    """:func:`cached_model` of the file ``version`` (its resolved path, size and modification
+    time) identifies."""
     from smearscan import default_model_path
     from smearscan.classification import load_model
     from smearscan.classification.model import check_operating_points
@@ -136,12 +149,13 @@ def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
 
 
 def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
-                model: CellClassifier | None, trust_pixel_size: bool = False
-                ) -> MeasuredField:
+                model: CellClassifier | None, trust_pixel_size: bool = False,
+                slide_pixel_size_um: float | None = None) -> MeasuredField:
     """Refuse an overexposed field, condition it (:func:`conditioned`), estimate its own scale
     where a declared pixel size may not fit it and refuse it where that estimate contradicts
-    it (unless ``trust_pixel_size``), then segment, measure and (with a model) classify its
-    objects, and measure its focus.
+    it and the slide's own (``slide_pixel_size_um``, the estimate the declared size was
+    compared with; :func:`require_declared_scale`) unless ``trust_pixel_size``, then segment,
+    measure and (with a model) classify its objects, and measure its focus.
 
     Raises
     ------
@@ -154,7 +168,7 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     rgb, condition = conditioned(rgb)
     own = declared_scale_doubt(rgb, pixel_size_um) if pixel_size_um is not None else None
     if own is not None and not trust_pixel_size:
-        require_declared_scale(own, pixel_size_um)
+        require_declared_scale(own, pixel_size_um, slide_pixel_size_um)
     if own is not None and not off_declared_scale(own, pixel_size_um):
         own = None
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
@@ -190,12 +204,13 @@ SCALE_CHECK_MIN_OBJECTS = 40
 SCALE_NAME_MIN_OBJECTS = 12
 
 
-#: A field whose own estimate rests on at least :data:`SCALE_CHECK_MIN_OBJECTS` objects is named
-#: off scale already this far off the declared size (this tool's rule; QA 52 F6: fields taken
-#: through a 1.5x stronger objective, x40 to x60, were counted unnamed). At the datasets' own
-#: sizes it names 1 of 557 Chula fields (1.42x off, 57 objects), no BCCD field (of 364) and no
-#: PBC crop (of 3,201) but those refused (ad hoc, 2026-12-04); red
-#: cells of one patient vary far less than 1.35x from field to field.
+#: A field whose own estimate rests on at least :data:`SCALE_CHECK_MIN_OBJECTS` objects is left
+#: out already this far off the declared size, or named off scale where the size is trusted
+#: (this tool's rule; QA 52 F6: fields taken through a 1.5x stronger objective, x40 to x60,
+#: were counted unnamed; QA 58 F1: named, a 1.4x field was still counted, its cells cut in
+#: pieces). At the datasets' own sizes it reaches 1 of 557 Chula fields (1.42x off, 57
+#: objects), no BCCD field (of 364) and no PBC crop (of 3,201) but those refused at 1.5x (ad
+#: hoc, 2026-12-04); red cells of one patient vary far less than 1.35x from field to field.
 SCALE_NAME = 1.35
 
 
@@ -212,30 +227,46 @@ def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation 
         else None
 
 
-def require_declared_scale(own: Segmentation, pixel_size_um: float) -> None:
+def require_declared_scale(own: Segmentation, pixel_size_um: float,
+                           slide_pixel_size_um: float | None = None) -> None:
     """Refuse a field whose own estimate (``own``, :func:`declared_scale_doubt`; median red
     cell taken as 7.5 um, as :func:`check_declared_pixel_size` estimates a slide's), made from
     at least :data:`SCALE_CHECK_MIN_OBJECTS` objects, disagrees with the declared pixel size by
-    more than :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT` (QA 50: a field taken at
-    twice the magnification, later in a slide than the fields the declared size was checked
-    on, was read at that size, its cells cut in pieces, and counted unflagged). One estimated
-    from fewer is counted, and named off scale
+    more than :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT`, or by more than
+    :data:`SCALE_NAME` from both it and the slide's own estimate ``slide_pixel_size_um`` (the
+    one the declared size was compared with; None: not known) (this tool's rules). QA 50: a
+    field taken at twice the magnification, later in a slide than the fields the declared size
+    was checked on, was read at that size, its cells cut in pieces, and counted unflagged; QA
+    58 F1: so was one 1.4x off, named but counted, 243 red cells for 109, which turned a
+    slide's "insufficient" into a call. A field that agrees with its slide is left to the
+    slide's check (:func:`check_declared_pixel_size`): a declared size 1.15-1.5x off the whole
+    slide is used with a warning, not refused field by field. One estimated from fewer objects
+    is counted, and named off scale where :func:`off_declared_scale` says so
     (:attr:`~smearscan.results.SlideSummary.off_scale_fields`).
 
     Raises
     ------
     OffScaleFieldError
-        One line with both sizes; a batch records the field as failed and goes on.
+        One line with the sizes; a batch records the field as failed and goes on.
     """
-    if own.count >= SCALE_CHECK_MIN_OBJECTS and scales_disagree(own.pixel_size_um,
-                                                                pixel_size_um):
-        raise OffScaleFieldError(
-            f"its own pixel size, {own.pixel_size_um:.3g} um/px from {own.count} objects "
-            f"(median red cell taken as {NORMAL_RBC_DIAMETER_UM:g} um), disagrees with "
-            f"--pixel-size {pixel_size_um:g} um/px by more than {MAX_SCALE_DISAGREEMENT:g}x "
-            "(this tool's rule): taken at another objective or camera setting? Left out of the "
-            "count; --trust-pixel-size (trust_pixel_size=True in Python) counts it at the "
-            "declared size")
+    if own.count < SCALE_CHECK_MIN_OBJECTS:
+        return
+    size = own.pixel_size_um
+    if scales_disagree(size, pixel_size_um):
+        limit, slide = MAX_SCALE_DISAGREEMENT, ""
+    elif scales_disagree(size, pixel_size_um, SCALE_NAME) and (
+            slide_pixel_size_um is None or scales_disagree(size, slide_pixel_size_um, SCALE_NAME)):
+        limit = SCALE_NAME
+        slide = ("" if slide_pixel_size_um is None else
+                 f" and the slide's own {slide_pixel_size_um:.3g} um/px")
+    else:
+        return
+    raise OffScaleFieldError(
+        f"its own pixel size, {size:.3g} um/px from {own.count} objects (median red cell taken "
+        f"as {NORMAL_RBC_DIAMETER_UM:g} um), disagrees with --pixel-size {pixel_size_um:g} "
+        f"um/px{slide} by more than {limit:g}x (this tool's rule): taken at another objective "
+        "or camera setting? Left out of the count; --trust-pixel-size (trust_pixel_size=True "
+        "in Python) counts it at the declared size")
 
 
 def off_declared_scale(own: Segmentation, pixel_size_um: float) -> bool:
@@ -346,7 +377,8 @@ def analyse_field(task: FieldTask) -> FieldResult:
     model = cached_model(task.model_path) if task.classify else None
     try:
         measured = field_cells(rgb, pixel_size_um=task.pixel_size_um, model=model,
-                               trust_pixel_size=task.trust_pixel_size)
+                               trust_pixel_size=task.trust_pixel_size,
+                               slide_pixel_size_um=task.slide_pixel_size_um)
     except UnusableFieldError as error:
         return FieldResult(task.slide, task.image, task.path, error=f"{task.path}: {error}")
     seg, cells = measured.segmentation, measured.cells

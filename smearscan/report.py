@@ -15,7 +15,12 @@ from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
 from smearscan.overlap import MIN_COINCIDING, MIN_SHARE
 from smearscan.render import CLASS_COLOURS
 from smearscan.results import NO_VERDICT_NOTE
-from smearscan.segmentation import DOUBTFUL_SCALE, MAX_SCALE_DISAGREEMENT, ratio_text
+from smearscan.segmentation import (
+    DOUBTFUL_SCALE,
+    MAX_SCALE_DISAGREEMENT,
+    ratio_text,
+    scale_ratio,
+)
 from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
 if TYPE_CHECKING:
@@ -266,6 +271,22 @@ def _template() -> jinja2.Template:
     return environment.get_template("report.html")
 
 
+def _off_scale_fields(summary: SlideSummary) -> list[str]:
+    """Each field named off the slide's scale, with its own pixel size and how many times the
+    slide's (declared, or the median of its fields') it is (QA 58 F4: a field 2.2x off the
+    declared size read "more than 1.5x" off "the median of its fields")."""
+    named = set(summary.off_scale_fields)
+    slide = summary.pixel_size_um
+    texts = []
+    for field in summary.fields:
+        if field.image in named:
+            own = (field.pixel_size_um if summary.pixel_size_estimated
+                   else field.own_pixel_size_um)
+            ratio = scale_ratio(own, slide)
+            texts.append(f"{field.image} ({own:.3g} um/px, {ratio_text(ratio, 1.0)}x)")
+    return texts
+
+
 def _verdict_text(summary: SlideSummary) -> str | None:
     """The slide's MAHA verdict as text (:func:`smearscan.verdict.slide_verdict`), or why there
     is none although lab values were given."""
@@ -316,7 +337,7 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         uneven_falloff=f"{UNEVEN_FALLOFF:g}", noisy_levels=f"{NOISY_LEVELS:g}",
         smoothed_note=SMOOTHED_NOTE,
         evened_fields=summary.evened_fields, smoothed_fields=summary.smoothed_fields,
-        off_scale_fields=summary.off_scale_fields,
+        off_scale_fields=_off_scale_fields(summary),
         scale_disagreement=f"{MAX_SCALE_DISAGREEMENT:g}",
         scale_doubt=_scale_doubt_text(summary), doubtful_scale=f"{DOUBTFUL_SCALE:g}",
         no_verdict_note=NO_VERDICT_NOTE,

@@ -49,6 +49,9 @@ class FieldTask:
     overlay: bool = False
     review: bool = False
     trust_pixel_size: bool = False
+    #: The slide's own pixel size estimate that the declared one was compared with
+    #: (:func:`~smearscan.pipeline.require_declared_scale`); None when not known.
+    slide_pixel_size_um: float | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -285,6 +288,9 @@ class SlideSummary:
         Why a run given lab values has none for this slide (a lab file without its row): the
         report a clinician reads says why no verdict, and no URGENT line, is there (qacli5
         LOW-5).
+    left_out : str or None
+        Why the run left the slide out before analysing any field (a declared pixel size its
+        fields contradict): its outputs say so rather than read as an empty folder (QA 58 F2).
     """
 
     fields: tuple[FieldSummary, ...]
@@ -301,6 +307,7 @@ class SlideSummary:
     own_pixel_size_um: float | None = None
     pixel_size_trusted: bool = False
     no_verdict: str | None = None
+    left_out: str | None = None
 
     @property
     def signed_off(self) -> Mapping[str, Any] | None:
@@ -425,6 +432,8 @@ class SlideSummary:
             data["labs"] = self.labs.to_dict()
         if self.no_verdict is not None:
             data["no_verdict"] = self.no_verdict
+        if self.left_out is not None:
+            data["left_out"] = self.left_out
         return data
 
     @classmethod
@@ -451,7 +460,7 @@ class SlideSummary:
                        median_rbc_diameter_um=data.get("median_rbc_diameter_um"),
                        own_pixel_size_um=data.get("own_pixel_size_um"),  # none before 0.3.9
                        pixel_size_trusted=bool(data.get("pixel_size_trusted", False)),
-                       no_verdict=data.get("no_verdict"))
+                       no_verdict=data.get("no_verdict"), left_out=data.get("left_out"))
         except KeyError as error:
             raise ValueError(f"not a smearscan slide summary: no {error.args[0]!r}") from None
         except (TypeError, AttributeError) as error:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from model_files import model_with
 from PIL import Image
 from synthetic import grid_centres, synthetic_field
 
@@ -75,6 +76,27 @@ def test_an_image_array_is_read_as_a_file_of_it_is(tmp_path):
     with pytest.raises(ImageLoadError, match=r"^image array: 1 of its 307,200 pixels are "
                                               "transparent or see-through"):
         smearscan.analyse_image(opaque, 0.2)
+
+
+def test_a_model_file_replaced_or_named_from_another_folder_is_loaded_again(tmp_path,
+                                                                           monkeypatch):
+    # QA 57 #1: the model cache was keyed by the path as given: a file replaced on disk, or
+    # 'x.onnx' read from another folder, kept analysing with the first model.
+    for folder, version in (("a", "first"), ("b", "second")):
+        (tmp_path / folder).mkdir()
+        model_with(tmp_path / folder / "x.onnx", model_version=version)
+    rgb = np.asarray(Image.open(SAMPLE))[:160, :200]
+
+    def version_of(model) -> str:
+        return smearscan.analyse_image(rgb, model=model).model_version
+
+    monkeypatch.chdir(tmp_path / "a")
+    assert version_of("x.onnx") == "first"
+    monkeypatch.chdir(tmp_path / "b")
+    assert version_of("x.onnx") == "second"
+    model_with(tmp_path / "b" / "x.onnx", model_version="third")
+    os.utime(tmp_path / "b" / "x.onnx", ns=(0, 10**18))  # a new modification time, surely
+    assert version_of("x.onnx") == "third"
 
 
 def test_analyse_image_errors_name_the_input(tmp_path):

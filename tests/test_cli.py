@@ -346,26 +346,47 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
     assert run(slide, "--out", tmp_path / "estimated") == 0  # each field at its own scale
 
 
-@pytest.mark.parametrize(("stronger", "own"), [
+def test_a_field_through_a_stronger_objective_showing_few_cells_is_counted_and_named(
+        tmp_path, capsys):
     # QA 52 F1: a field at 2x showing a quarter of the area has too few cells to be refused on
     # its own estimate; it was counted at the declared size without a word.
-    (lambda field: field.crop((160, 120, 480, 360)).resize((640, 480), Image.BICUBIC), 0.1043),
-    # QA 52 F6: a field taken at x60 in a slide declared at x40's pixel size (1.5x) has enough
-    # cells for a sure estimate but was under the 1.5x that refuses one, and counted unnamed.
-    (lambda field: field.resize((960, 720), Image.BICUBIC), 0.14)])
-def test_a_field_through_a_stronger_objective_is_counted_and_named_off_scale(stronger, own,
-                                                                            tmp_path, capsys):
     slide = tmp_path / "s"
     slide.mkdir()
     field = Image.open(SAMPLE_FIELD)
     field.save(slide / "a.png")
-    stronger(field).save(slide / "b.png")
-    out = tmp_path / "out"
-    assert run(slide, "--pixel-size", "0.2", "--out", out) == 0
+    field.crop((160, 120, 480, 360)).resize((640, 480), Image.BICUBIC).save(slide / "b.png")
+    out = tmp_path / "out"  # classified: the report names the fields beside the count
+    assert main([str(slide), "--pixel-size", "0.2", "--out", str(out), "--quiet"]) == 0
     assert "0.200, 1 field(s) off scale" in capsys.readouterr().out
     fields = json.loads((out / "summary.json").read_text())["slides"]["s"]["per_field"]
     assert [(f["image"], f["own_pixel_size_um"]) for f in fields] == [("a.png", None),
-                                                                      ("b.png", own)]
+                                                                      ("b.png", 0.1043)]
+    # QA 58 F4: the report called the declared size "the median of its fields".
+    report = html.unescape((out / "slides" / "s" / "report.html").read_text(encoding="utf-8"))
+    assert ("<b>1 of 2 field(s) off the declared scale</b>, counted at the declared 0.200 um/px: "
+            "their own pixel size, estimated from their red cells, differs from it (this tool's "
+            "rule): b.png (0.104 um/px, 1.92x). Taken at another objective") in report
+
+
+@pytest.mark.parametrize("scale", [1.45, 1.5])
+def test_a_field_through_a_stronger_objective_showing_many_cells_is_left_out(scale, tmp_path,
+                                                                             capsys):
+    # QA 52 F6: a field taken at x60 in a slide declared at x40's pixel size (1.5x) was counted
+    # unnamed; QA 58 F1: named off scale, a 1.4x field was still counted, its cells cut in
+    # pieces (243 red cells for 109).
+    slide = tmp_path / "s"
+    slide.mkdir()
+    field = Image.open(SAMPLE_FIELD)
+    field.save(slide / "a.png")
+    field.resize((round(640 * scale), round(480 * scale)), Image.BICUBIC).save(slide / "b.png")
+    out = tmp_path / "out"
+    assert run(slide, "--pixel-size", "0.2", "--out", out) == 3
+    capsys.readouterr()
+    [error] = read_csv_rows(out / "errors.csv")
+    assert error["image"] == "b.png"
+    assert ("disagrees with --pixel-size 0.2 um/px and the slide's own 0.209 um/px by more than "
+            "1.35x (this tool's rule)") in error["error"]
+    assert {row["image"] for row in read_csv_rows(out / "cells.csv")} == {"a.png"}
 
 
 def test_a_folder_takes_every_image_format_the_reader_takes(tmp_path):
@@ -789,3 +810,9 @@ def test_one_slide_off_the_declared_pixel_size_is_left_out_and_the_others_analys
         "slide b left out: --pixel-size 0.2 um/px disagrees with 0.0652 um/px estimated from ")
     summary = json.loads((out / "summary.json").read_text())["slides"]
     assert (summary["a"]["objects"], summary["b"]["objects"]) == (131, 0)
+    # QA 58 F2: its summary and report read as an empty folder's.
+    reason = rows[0]["error"].removeprefix("slide b left out: ")
+    assert ("left_out" in summary["a"], summary["b"]["left_out"]) == (False, reason)
+    report = html.unescape((out / "slides" / "b" / "report.html").read_text(encoding="utf-8"))
+    assert ("The slide was left out before any field was analysed: " + reason) in report
+    assert "No field was found" not in report

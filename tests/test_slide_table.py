@@ -124,7 +124,8 @@ def test_the_report_names_the_fields_off_the_slides_scale(field_png, tmp_path):
     assert main([str(slide), "--out", str(out), "--quiet"]) == 0
     report = (out / "slides" / "slide" / "report.html").read_text()
     assert "<p><b>1 of 3 field(s) off the slide's scale</b>" in report
-    assert "by more than 1.5x (this tool's rule): c.png. One slide comes from one" in report
+    assert ("by more than 1.5x (this tool's rule): c.png (0.427 um/px, 2.05x). One slide comes "
+            "from one") in report
 
 
 def test_wide_and_combining_characters_keep_the_columns_aligned():

@@ -509,3 +509,20 @@ def test_smearscan_train_records_the_version_it_is_given(tmp_path, smoke_cache):
     props = {p.key: p.value for p in onnx.load(out.with_suffix(".onnx")).metadata_props}
     assert json.loads(props["model_version"]) == "smoke-2026.12-a"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.pt"]
+
+
+def test_evaluate_refuses_a_fold_model_before_reading_any_data(tmp_path):
+    # QA 57 #3: a fold model crashed on its missing thresholds (KeyError), and under the crash
+    # it scored test fields it had trained on.
+    from model_files import model_with, shipped_metadata
+
+    from smearscan.classification import ModelLoadError
+
+    training = shipped_metadata()["training"] | {"fold": 2, "held_out_fields": ["1.jpg"]}
+    fold = model_with(tmp_path / "fold-2.onnx", training=training)
+    with pytest.raises(ModelLoadError, match=r"fold-2\.onnx: a cross-validation fold model "
+                                             r"\(fold 2\), trained on the Chula fields outside "
+                                             r"its fold: score fold models with "):
+        evaluate_model(model=fold, shared=tmp_path / "no-datasets", split="test",
+                       out_dir=tmp_path / "metrics")
+    assert not (tmp_path / "metrics").exists()

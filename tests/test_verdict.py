@@ -102,7 +102,10 @@ def test_point_1_the_smear_alone_never_decides_ttp_even_without_a_smear():
     # One raised marker of two measured (undetectable haptoglobin before the reticulocytes
     # rise, as in early TTP) is not enough to call MAHA unlikely while platelets are low.
     ("equivocal", 149, "negative", "insufficient data"),
-    ("equivocal", 150, "negative", "unlikely"), ("absent", 149, "negative", "unlikely"),
+    ("equivocal", 150, "negative", "unlikely"),
+    # Both markers normal, no LDH: both can be normal early in TTP; closed only beside a
+    # normal LDH or normal platelets (QA 56 #5).
+    ("absent", 149, "negative", "insufficient data"), ("absent", 150, "negative", "unlikely"),
     # Haemolysis not measured, or one raised marker alone: MAHA cannot be excluded yet.
     ("unmeasured", 149, None, "insufficient data"), ("unmeasured", 150, None, "unlikely"),
     ("unmeasured", None, None, "insufficient data"),
@@ -1968,6 +1971,27 @@ def test_a_line_over_readings_says_what_they_show_of_adamts13(adamts13, every_li
         lines.add(None)
     readings = [Labs(adamts13=value) for value in adamts13]
     assert urgent_over_lines(lines, readings) == urgent_ttp("possible", advice)
+
+
+@pytest.mark.parametrize(("platelets", "maha"), [(12, "insufficient data"),
+                                                  (None, "insufficient data"),
+                                                  (250, "unlikely")])
+def test_a_count_under_the_limit_closes_maha_beside_low_platelets_only_with_an_ldh(platelets,
+                                                                                  maha):
+    # QA 56 #5: at platelets 12 with no LDH, 0.2% of 2000 (interval under 1%) read "MAHA
+    # unlikely, TTP unlikely" where 0.8% asked for the LDH; haptoglobin and reticulocytes can
+    # both be normal early.
+    labs = {"haptoglobin": "1.0 g/L", "reticulocytes": "1.0 %",
+            **({"platelets": platelets} if platelets is not None else {})}
+    verdict = assess(below(), parse_labs(labs))
+    assert verdict.maha == maha
+    if maha != "unlikely":
+        ttp = verdict.cause("ttp")
+        assert (ttp.assessment, ttp.reasons[1]) == (
+            "not assessed", "haemolysis not shown, but not excluded without an LDH: measure the "
+            "LDH (with its upper limit) now, and count 1000 red cells if fewer were counted")
+        with_ldh = assess(below(), parse_labs({**labs, "ldh": "180 U/L", "ldh_uln": 225}))
+        assert (with_ldh.maha, with_ldh.cause("ttp").assessment) == ("unlikely", "unlikely")
 
 
 @pytest.mark.parametrize(("percent", "interval"), [(0.3, (0.10, 0.88)), (0.4, (0.16, 1.02)),

@@ -81,7 +81,8 @@ def field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[Fie
                       model_path=_sent(options.model_path), classify=options.classify,
                       mask=out is not None and options.save_masks,
                       overlay=out is not None and options.overlay, review=out is not None,
-                      trust_pixel_size=options.trust_pixel_size)
+                      trust_pixel_size=options.trust_pixel_size,
+                      slide_pixel_size_um=slide.own_pixel_size_um)
             for path in slide.fields]
 
 
@@ -205,7 +206,7 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
         builder.finish_cells()
     summary = replace(builder.summary(options.population), copies=slide.copies,
                       own_pixel_size_um=slide.own_pixel_size_um,
-                      pixel_size_trusted=options.trust_pixel_size)
+                      pixel_size_trusted=options.trust_pixel_size, left_out=slide.left_out)
     problems = list(slide.problems)
     summary, unresolved = _with_verdict(slide.name, summary, labs, options.labs_path,
                                         unused_rows)

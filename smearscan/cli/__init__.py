@@ -114,7 +114,10 @@ def analysis_parser() -> argparse.ArgumentParser:
                              "median red cell (7.5 um), and the output says it was estimated; "
                              "compared with a slide's first field's own estimate and, when "
                              "that differs by over 1.15x, with the median of its first 5: "
-                             "refused over 1.5x off, a warning over 1.15x. Macrocytes and "
+                             "refused over 1.5x off, a warning over 1.15x. Any field whose own "
+                             "estimate, from 40 objects or more, is over 1.5x off it, or over "
+                             "1.35x off both it and the slide's, is left out of the count and "
+                             "named in errors.csv. Macrocytes and "
                              "microcytes are reported only with it")
     parser.add_argument("--trust-pixel-size", action="store_true",
                         help="use --pixel-size even where the fields' own estimate disagrees")
@@ -320,7 +323,7 @@ def _checked_pixel_size(slides: list[Slide], args: argparse.Namespace) -> list[S
         except PixelSizeError as error:
             if len(slides) == 1:
                 raise
-            checked.append(replace(slide, fields=(), digests=(), problems=(
+            checked.append(replace(slide, fields=(), digests=(), left_out=str(error), problems=(
                 *slide.problems, f"slide {printable(slide.name)} left out: {error}")))
             continue
         if check is not None and check.warning is not None:

@@ -14,6 +14,7 @@ from smearscan.classification import (
     CLASSES,
     CROP_SCALE_UM,
     CROP_SIZE,
+    ModelLoadError,
     call_labels,
     load_model,
     predict_probabilities,
@@ -253,8 +254,17 @@ def evaluate_model(*, model: Path | None, shared: Path, split: str = "test", out
     torch.set_num_threads(min(torch.get_num_threads(), 2))
     loaded = load_model(model, threads=torch.get_num_threads())
     if (loaded.crop_size, loaded.crop_scale_um) != (CROP_SIZE, CROP_SCALE_UM):
-        raise ValueError(f"model crops {loaded.crop_size} px at {loaded.crop_scale_um} um/px; "
-                         f"this version extracts {CROP_SIZE} px at {CROP_SCALE_UM} um/px")
+        raise ModelLoadError(f"{model}: the model crops {loaded.crop_size} px at "
+                             f"{loaded.crop_scale_um} um/px; this version extracts {CROP_SIZE} "
+                             f"px at {CROP_SCALE_UM} um/px")
+    fold = loaded.metadata.get("training", {}).get("fold")
+    if fold is not None:
+        # Trained on every Chula field outside its fold, whatever the split says (QA 57 #3: a
+        # traceback, and under it test fields it had trained on).
+        raise ModelLoadError(f"{model}: a cross-validation fold model (fold {fold}), trained on "
+                             "the Chula fields outside its fold: score fold models with "
+                             "scripts/cross_validate.py --rescore or scripts/"
+                             "evaluate_segmentation.py --fold-models")
     data = labelled_crops(shared, cache=cache, limit=limit, progress=False)
     part = data.subset(data.split == split)
     notes = {}

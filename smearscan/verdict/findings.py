@@ -406,6 +406,12 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
     if call == "borderline" and below == "unlikely" and not (
             picture.haemolysis_excluded and ldh_normal):
         return INSUFFICIENT
+    # Nor does a count whose interval lies under the limit while the platelets are low or not
+    # given, no LDH was measured and the DAT is not positive (QA 56 #5: at platelets 12, 0.2% of
+    # 1000 closed MAHA and TTP where 0.8% asked for the LDH; this tool's rule).
+    if (below == "unlikely" and ldh_raised(labs) is None and labs.dat != "positive"
+            and picture.thrombocytopenia is not False):
+        return INSUFFICIENT
     return below
 
 
