@@ -89,7 +89,7 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
     """One line per slide: the call the report makes, the schistocyte % and 95% interval it
     rests on (corrected when the model gives its error rates), the less-specific flag, the
     focus (median red-cell edge width), the pixel size (with the fields off the slide's scale),
-    NRBCs and the path of the slide's report.html; a
+    NRBCs and the path of the slide's report.html (a slide left out before analysis says so); a
     signed-off slide's reviewed figures, marked so, and a review in progress or set aside.
     Above it, the URGENT line of each slide whose verdict has one: the first lines printed."""
     urgent = [f"{outcome.name}: {verdict['urgent']}" for outcome in outcomes
@@ -108,7 +108,8 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
             _scale_text(s),
             _nrbc_text(stats.nrbc) if stats else "-",
             str(outcome.report) if outcome.report else "-",
-            ", ".join(note for note in ("resumed" if outcome.resumed else "",
+            ", ".join(note for note in ("left out: see errors.csv" if s.left_out else "",
+                                        "resumed" if outcome.resumed else "",
                                         _REVIEW_NOTES.get((s.review or {}).get("status"), ""),
                                         _overlap_note(s))
                       if note),

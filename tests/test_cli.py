@@ -804,6 +804,8 @@ def test_one_slide_off_the_declared_pixel_size_is_left_out_and_the_others_analys
         (root / name / sample.name).write_bytes(sample.read_bytes())
     out = tmp_path / "out"
     assert run(root, "--pixel-size", "0.2", "--out", out, "--no-classify") == 3
+    table = capsys.readouterr().out.splitlines()
+    assert table[2].startswith("b ") and table[2].endswith("report.html  left out: see errors.csv")
     rows = read_csv_rows(out / "errors.csv")
     assert [(r["slide"], r["image"]) for r in rows] == [("b", "")]
     assert rows[0]["error"].startswith(
