@@ -94,8 +94,10 @@ class SlideAnalysis:
     cells : dict of str to (N,) ndarray
         All fields' cells, columns as in :attr:`FieldAnalysis.cells`.
     result : SlideResult
-        Counts, schistocyte percentage of red cells with its Wilson 95% interval and the call
-        against the reference limit (none within the limit for a slide out of focus), NRBCs,
+        Counts, schistocyte percentage of red cells with its Wilson 95% interval, the same
+        corrected for the classifier's error, and the call against the reference limit, made on
+        the corrected interval where there is one (``schistocytes.call_interval()`` says which;
+        none within the limit for a slide out of focus), NRBCs,
         immature granulocytes, leukoerythroblastic finding, morphology profile (macrocytes and
         microcytes only when ``pixel_size_um`` was given).
     overlapping_fields : tuple of smearscan.overlap.FieldOverlap

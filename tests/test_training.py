@@ -495,7 +495,7 @@ def test_a_stopped_training_or_evaluation_says_nothing_was_written(
 
 
 @pytest.mark.slow
-def test_smearscan_train_records_the_version_it_is_given(tmp_path, smoke_cache):
+def test_smearscan_train_records_the_version_it_is_given(tmp_path, smoke_cache, capsys):
     if not (SHARED / "datasets").is_dir():
         pytest.skip("shared datasets not available")
     import onnx
@@ -505,6 +505,17 @@ def test_smearscan_train_records_the_version_it_is_given(tmp_path, smoke_cache):
     out = tmp_path / "m.pt"
     assert exit_code("train", "--shared", SHARED, "--out", out, "--limit", "3", "--epochs", "1",
                 "--cache", smoke_cache, "--version", "smoke-2026.12-a") == 0
+    # QA 57 #6: a model that analysis refuses (a smoke model's operating point) is said to be
+    # one when it is written, in the words analysis would refuse it with.
+    from smearscan.classification import ModelLoadError
+    from smearscan.classification.model import check_operating_points
+
+    try:
+        check_operating_points(load_model(out.with_suffix(".onnx")), out)
+        refusal = ""
+    except ModelLoadError as error:
+        refusal = f"smearscan train: warning: {error}; analysis refuses it, evaluate takes it\n"
+    assert capsys.readouterr().err == refusal
     assert read_model_file(out)["model_version"] == "smoke-2026.12-a"
     props = {p.key: p.value for p in onnx.load(out.with_suffix(".onnx")).metadata_props}
     assert json.loads(props["model_version"]) == "smoke-2026.12-a"

@@ -386,7 +386,9 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=path_argument, metavar="DIR",
                         help="where extracted crops are cached (default ~/.cache/smearscan)")
     parser.add_argument("--limit", type=positive_int, metavar="N",
-                        help="use only a few fields per dataset (smoke runs)")
+                        help="use only N fields per dataset (smoke runs); training then takes "
+                             "2 batches per epoch, whatever --epochs, so its model is too weak "
+                             "to count with and analysis refuses it")
 
 
 def _pt_path(text: str) -> Path:
@@ -541,7 +543,20 @@ def _run_train(argv: list[str]) -> int:
                                 cache=args.cache, progress=sys.stderr.isatty(),
                                 extra_labels=args.extra_labels, version=args.version)
     say(f"wrote {path} and {path.with_suffix('.onnx')}", sys.stdout)
+    _warn_if_unusable(path)
     return EXIT_OK
+
+
+def _warn_if_unusable(path: Path) -> None:
+    """Say when a model just written cannot count (a --limit smoke model): analysis refuses it
+    (QA 57 #6: only the first analysis said so)."""
+    from smearscan.classification import ModelLoadError, load_model
+    from smearscan.classification.model import check_operating_points
+
+    try:
+        check_operating_points(load_model(path.with_suffix(".onnx")), path)
+    except ModelLoadError as error:
+        say(f"smearscan train: warning: {error}; analysis refuses it, evaluate takes it")
 
 
 def _run_evaluate(argv: list[str]) -> int:
@@ -555,7 +570,7 @@ def _run_evaluate(argv: list[str]) -> int:
     metrics = training.evaluate_model(
         model=args.model, shared=shared, split=args.split, out_dir=args.out,
         cache=args.cache, limit=args.limit)
-    say(json.dumps(metrics.get("summary", metrics), indent=2)[:4000], sys.stdout)
+    say(json.dumps(metrics.get("summary", metrics), indent=2), sys.stdout)
     say(f"wrote {args.out / 'metrics.json'}", sys.stdout)
     return EXIT_OK
 
