@@ -522,8 +522,12 @@ def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
             if page.samplesperpixel > 1 and len(shape) == 3 and shape[0] == page.samplesperpixel:
                 height, width = shape[1], shape[2]
             _check_size(path, width, height, max_pixels)
-            # LZW and JPEG need the optional imagecodecs package in tifffile; Pillow has them.
+            # LZW and JPEG need the optional imagecodecs package in tifffile; Pillow has them,
+            # but cuts 16 bits a channel to their top 8, and OpenCV's libtiff reads them whole
+            # (QA 57 #2: a 12-bit camera's LZW field was refused as "too dark").
             if page.compression not in tifffile.TIFF.DECOMPRESSORS:
+                if page.bitspersample > 8:
+                    return _read_deep_with_cv2(path)
                 return _read_with_pillow(path, max_pixels)
             array = page.asarray()
     except tifffile.TiffFileError as error:
@@ -580,7 +584,7 @@ def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
         if image.format == "JPEG":
             _check_jpeg_data(path)
         if image.format == "PNG" and image.mode in ("RGB", "RGBA") and _is_deep(image):
-            return _read_deep_png(path)
+            return _read_deep_with_cv2(path)
         image = ImageOps.exif_transpose(image)
         if image.mode in ("P", "PA", "LA", "CMYK", "YCbCr", "HSV", "LAB", "1"):
             # Grey and palette images with an alpha channel keep it, to be checked as RGBA's.
@@ -594,14 +598,17 @@ def _is_deep(image: Image.Image) -> bool:
     return any(str(tile.args).endswith(";16B") for tile in image.tile)
 
 
-def _read_deep_png(path: Path) -> np.ndarray:
-    """A 16-bit colour PNG at its full depth (scaled by :func:`_to_uint8`): cut to its top 8
-    bits, a 12-bit camera's field (0..4095) read as almost black (QA 50 F4)."""
+def _read_deep_with_cv2(path: Path) -> np.ndarray:
+    """A 16-bit colour PNG, or a compressed 16-bit TIFF, at its full depth (scaled by
+    :func:`_to_uint8`): cut to its top 8 bits, a 12-bit camera's field (0..4095) read as almost
+    black (QA 50 F4)."""
     import cv2  # the first such field pays its import, not every start-up
 
     array = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    if array is None or array.ndim != 3:
+    if array is None:
         raise ImageLoadError(f"{path}: cannot decode image (truncated or partly written file)")
+    if array.ndim == 2:  # grayscale (a TIFF's)
+        return array
     return cv2.cvtColor(array, cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB)
 
 

@@ -159,6 +159,24 @@ def test_16_bit_tiff_is_scaled_keeping_contrast(tmp_path, rgb, bits):
     assert np.abs(out - expected).max() <= 1
 
 
+@pytest.mark.parametrize("grey", [False, True])
+def test_a_compressed_16_bit_tiff_is_read_as_its_uncompressed_twin(tmp_path, grey):
+    # QA 57 #2, QA 58 F5: tifffile has no LZW codec here, and Pillow cut 16 bits to their top
+    # 8, so a 12-bit camera's LZW field read as almost black and was refused as "too dark".
+    import cv2
+
+    rgb = np.asarray(Image.open(SAMPLES / "chula-1.jpg").convert("RGB"))
+    wide = rgb.astype(np.uint16) * 16
+    wide = wide[:, :, 1] if grey else wide
+    plain, packed = tmp_path / "plain.tif", tmp_path / "lzw.tif"
+    tifffile.imwrite(plain, wide, photometric="minisblack" if grey else "rgb")
+    assert cv2.imwrite(str(packed), wide if grey else cv2.cvtColor(wide, cv2.COLOR_RGB2BGR),
+                       [cv2.IMWRITE_TIFF_COMPRESSION, 5])  # 5: LZW
+    with tifffile.TiffFile(packed) as tif:
+        assert tif.pages[0].compression == 5 and tif.pages[0].bitspersample == 16
+    assert np.array_equal(read_field(packed), read_field(plain))
+
+
 def test_16_bit_grayscale_png(tmp_path, rgb):
     path = tmp_path / "g16.png"
     Image.fromarray(rgb[:, :, 1].astype(np.uint16) * 257).save(path)
