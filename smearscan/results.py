@@ -9,6 +9,7 @@ are the one place the schema of a slide in ``summary.json`` (and ``slide.json``)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +194,10 @@ class FieldSummary:
             return {"image": self.image, "error": self.error}
         return {"image": self.image, "width": self.width, "height": self.height,
                 "objects": self.objects, "border_objects": self.border_objects,
-                "pixel_size_um": self.pixel_size_um,
+                # Not measurable (no red cell to estimate it from): null, as summary.json
+                # writes it, not NaN (QA 57 #12).
+                "pixel_size_um": (self.pixel_size_um if self.pixel_size_um is not None
+                                  and math.isfinite(self.pixel_size_um) else None),
                 "pixel_size_estimated": self.pixel_size_estimated,
                 "edge_width_um": self.edge_width_um, "soft_focus": self.soft_focus,
                 "light_falloff": self.light_falloff, "evened": self.evened,

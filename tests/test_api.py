@@ -480,3 +480,12 @@ def test_the_same_image_twice_is_counted_once_by_analyse_slide_as_by_the_cli(tmp
     assert [f.summary.image for f in twice.fields] == ["a.jpg"]
     assert twice.copies == (("b.jpg", "a.jpg"),) and once.copies == ()
     assert twice.result.to_dict() == once.result.to_dict()
+
+
+def test_a_field_summary_without_a_scale_is_strict_json():
+    # QA 57 #12: a field with no red cell to estimate its scale from gave pixel_size_um NaN in
+    # to_dict(), where summary.json writes null.
+    rgb = np.asarray(Image.open(SAMPLE))[:10, :10]
+    summary = smearscan.analyse_image(rgb).summary.to_dict()
+    assert summary["pixel_size_um"] is None
+    json.dumps(summary, allow_nan=False)
