@@ -234,9 +234,10 @@ def test_an_adamts13_bound_on_one_side_of_every_cut_off_is_read_as_a_value_there
     """An assay's "<10%" is a severe deficiency (ISTH 2020), as a measured 9.9% is."""
     read = assess(smear(), parse_labs({**CLASSIC_TTP, "adamts13": bound}))
     measured = assess(smear(), parse_labs({**CLASSIC_TTP, "adamts13": same_as}))
+    # A bound says its side itself: "ADAMTS13 <10%", not "<10% < 10%" (QA 56 #8).
+    value = re.compile(rf"ADAMTS13 {same_as:g}%( [<>] \d+%)?")
     assert read.cause("ttp") == dataclasses.replace(
-        measured.cause("ttp"), reasons=tuple(r.replace(f"ADAMTS13 {same_as:g}%",
-                                                       f"ADAMTS13 {bound.replace(' ', '')}")
+        measured.cause("ttp"), reasons=tuple(value.sub(f"ADAMTS13 {bound.replace(' ', '')}", r)
                                              for r in measured.cause("ttp").reasons))
     assert read.urgent == measured.urgent
 
@@ -2132,3 +2133,12 @@ def test_a_severe_deficiency_with_thrombocytopenia_alone_is_named_a_clinical_rel
     # With haemolysis shown the picture is TTP itself, nothing to explain.
     haemolysing = assess(smear(), parse_labs({**HAEMOLYSIS, "platelets": 140, "adamts13": 4}))
     assert not any("clinical relapse" in r for r in haemolysing.cause("ttp").reasons)
+
+
+def test_a_value_converted_from_another_unit_is_shown_to_three_decimals():
+    # QA 56 #8: 123.8 umol/L was shown as "1.40045 mg/dL".
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 40, "diarrhoea": True,
+                       "creatinine": "123.8 umol/L", "creatinine_uln": "44.2 umol/L"})
+    hus = assess(smear(population="child"), labs).cause("hus")
+    assert hus.reasons[0] == ("creatinine 1.4 mg/dL is 2.8x the lab's upper limit (0.5 mg/dL): "
+                              "acute kidney injury pattern (this tool's rule)")

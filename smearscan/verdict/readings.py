@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from smearscan.labs import LAB_KEYS, Labs
+from smearscan.labs import LAB_KEYS, Bound, Labs
 from smearscan.verdict.values import (
     AKI_ULN_MULTIPLE,
     CREATININE_RAISED,
@@ -22,7 +22,10 @@ def show(key: str, value: object) -> str:
     if isinstance(value, str):
         return value
     unit = LAB_KEYS[key].unit
-    return f"{value:g}{unit}" if unit in ("", "%") else f"{value:g} {unit}"
+    # A value converted from another unit to 3 decimals: 123.8 umol/L is 1.4 mg/dL, not
+    # 1.40045 (QA 56 #8); a bound keeps its side.
+    shown = value if isinstance(value, Bound) else round(value, 3)
+    return f"{shown:g}{unit}" if unit in ("", "%") else f"{shown:g} {unit}"
 
 
 def d_dimer_ratio(labs: Labs) -> float | None:

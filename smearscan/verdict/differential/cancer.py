@@ -6,6 +6,7 @@ from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import (
     ACTIVE,
     Cause,
+    adamts13_beyond,
     adamts13_text,
     capped_without_maha,
     severe_deficiency,
@@ -46,7 +47,7 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
                       ("MAHA unlikely (see the marrow section for infiltration)",))
     if severe_deficiency(labs):
         return Cause.of("cancer-associated", "unlikely", URGENCY, "", (
-            f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}% points to TTP",))
+            f"{adamts13_beyond(adamts13, '<', ADAMTS13_SEVERE)} points to TTP",))
     if not labs.cancer_active:
         return _cancer_hints(smear_hints, labs)
     reasons, against = ["known active cancer"], []
@@ -60,7 +61,7 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
     elif adamts13 <= ADAMTS13_NEGATIVE:
         against.append(f"{adamts13_text(adamts13)}: TTP grey zone, not excluded")
     else:
-        reasons.append(f"{adamts13_text(adamts13)} > {ADAMTS13_NEGATIVE:g}%: TTP excluded")
+        reasons.append(f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: TTP excluded")
     if dic.assessment == "likely":
         against.append("overt DIC: may itself explain the picture")
     else:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from smearscan.labs import Labs
+from smearscan.labs import Bound, Labs
 from smearscan.verdict.values import (
     ADAMTS13_SEVERE,
     CAUSE_RULES,
@@ -80,6 +80,13 @@ def capped_without_maha(assessment: str, maha: str) -> tuple[str, tuple[str, ...
 
 def adamts13_text(adamts13: float) -> str:
     return f"ADAMTS13 {adamts13:g}%"
+
+
+def adamts13_beyond(adamts13: float, sign: str, limit: float) -> str:
+    """``ADAMTS13 5% < 10%``; a bound, which says its side itself, without the limit beside it
+    (QA 56 #8: ``ADAMTS13 >20% > 20%``)."""
+    text = adamts13_text(adamts13)
+    return text if isinstance(adamts13, Bound) else f"{text} {sign} {limit:g}%"
 
 
 def severe_deficiency(labs: Labs) -> bool:

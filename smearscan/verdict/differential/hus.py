@@ -6,6 +6,7 @@ from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import (
     ACTIVE,
     Cause,
+    adamts13_beyond,
     adamts13_text,
     capped_without_maha,
     severe_deficiency,
@@ -66,7 +67,7 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
     shown = show("creatinine", creatinine)
     if severe_deficiency(labs):
         return Cause.of("hus", "unlikely", "urgent", action, (
-            f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: renal involvement of TTP",))
+            f"{adamts13_beyond(adamts13, '<', ADAMTS13_SEVERE)}: renal involvement of TTP",))
     if not adult and labs.creatinine_uln is None:
         # 2 mg/dL is raised at any age: HUS stays possible; under it the age's range decides.
         raised = creatinine >= HUS_CREATININE

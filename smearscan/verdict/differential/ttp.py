@@ -9,6 +9,7 @@ from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import (
     ACTIVE,
     Cause,
+    adamts13_beyond,
     adamts13_text,
 )
 from smearscan.verdict.drugs import ttp_triggering_drug
@@ -352,7 +353,7 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
                                               overt_dic, adult)
     elif adamts13 < ADAMTS13_SEVERE:
         assessment = "likely" if picture_seen else "possible"
-        reasons = [f"{adamts13_text(adamts13)} < {ADAMTS13_SEVERE:g}%: severe deficiency "
+        reasons = [f"{adamts13_beyond(adamts13, '<', ADAMTS13_SEVERE)}: severe deficiency "
                    f"({ISTH_TTP})", "next: ADAMTS13 inhibitor or anti-ADAMTS13 IgG"]
         if not picture_seen:
             reasons.append("no thrombocytopenia or haemolysis shown: remission or a relapse "
@@ -373,7 +374,7 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
             reasons.append(_not_thrombocytopenic(labs))
     else:
         assessment = "unlikely"
-        reasons = [f"{adamts13_text(adamts13)} > {ADAMTS13_NEGATIVE:g}%: a negative result, "
+        reasons = [f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: a negative result, "
                    f"consider other diagnoses ({ISTH_TTP})"]
     urgent = (urgent_ttp(assessment, adamts13_known(adamts13, bool(picture_seen)))
               if assessment in ACTIVE else "")
