@@ -44,7 +44,13 @@ from smearscan.pipeline import (
     check_declared_pixel_size,
     field_cells,
 )
-from smearscan.results import FieldSummary, SlideSummary, slide_statistics
+from smearscan.results import (
+    FieldSummary,
+    SlideSummary,
+    median_diameter,
+    slide_statistics,
+    whole_rbc_diameters,
+)
 from smearscan.slide_stats import SlideResult, check_population
 
 __all__ = ["FieldAnalysis", "SlideAnalysis", "analyse_image", "analyse_slide", "load_model"]
@@ -109,6 +115,8 @@ class SlideAnalysis:
         Fields left out as they could not be analysed, ``(image, reason)``: unreadable, blank,
         too dark, overexposed or grayscale. The CLI leaves them out likewise (and exits 3);
         each is also a :class:`UserWarning`.
+    own_pixel_size_um : float or None
+        With ``pixel_size_um`` given, the slide's own estimate it was compared with (um/px).
     """
 
     name: str
@@ -118,6 +126,15 @@ class SlideAnalysis:
     overlapping_fields: tuple[FieldOverlap, ...] = ()
     copies: tuple[tuple[str, str], ...] = ()
     failed: tuple[tuple[str, str], ...] = ()
+    own_pixel_size_um: float | None = None
+
+    @property
+    def scale_doubts(self) -> tuple[str, ...]:
+        """What doubts a declared pixel size, as the CLI marks a slide "in doubt"
+        (:attr:`~smearscan.results.SlideSummary.scale_doubts`): ``"own estimate"``, the slide's
+        own estimate, and ``"median cell"``, its median whole red cell at the declared size,
+        more than 1.15x off; also with ``trust_pixel_size`` (QA 57 #4: the API had no mark)."""
+        return self._summary().scale_doubts
 
     @property
     def off_scale_fields(self) -> tuple[str, ...]:
@@ -126,11 +143,18 @@ class SlideAnalysis:
         than the rest, as the
         CLI's table counts them (:attr:`~smearscan.results.SlideSummary.off_scale_fields`;
         qacli3 LOW-7: a folder of two microscopes' fields was pooled without a word)."""
+        return self._summary().off_scale_fields
+
+    def _summary(self) -> SlideSummary:
+        """The slide as the CLI's summary reads it, for its scale checks."""
         fields = tuple(field.summary for field in self.fields)
         sizes = [f.pixel_size_um for f in fields if f.pixel_size_um is not None]
         return SlideSummary(fields, sum(f.objects for f in fields),
                             float(np.median(sizes)) if sizes else None,
-                            any(f.pixel_size_estimated for f in fields)).off_scale_fields
+                            any(f.pixel_size_estimated for f in fields),
+                            median_rbc_diameter_um=median_diameter(
+                                [whole_rbc_diameters(self.cells)]),
+                            own_pixel_size_um=self.own_pixel_size_um)
 
 
 def _path(value: object, what: str) -> Path:
@@ -309,7 +333,7 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     overlaps = overlapping_fields([
         field_centres(f.summary.image, f.cells, f.summary.width, f.summary.height,
                       f.summary.pixel_size_um) for f in fields if f.summary.objects])
-    return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies, failed)
+    return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies, failed, own)
 
 
 def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassifier,

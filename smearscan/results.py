@@ -223,6 +223,19 @@ class FieldSummary:
                    own_pixel_size_um=data.get("own_pixel_size_um"))  # none before 0.3.12
 
 
+def whole_rbc_diameters(cells: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The diameters (um) of a field's (or slide's) whole cells classified as red cells, whose
+    median :attr:`SlideSummary.median_rbc_diameter_um` is."""
+    whole_rbc = (cells["class"] == "rbc") & ~np.asarray(cells["border"]).astype(bool)
+    return np.asarray(cells["diameter_um"])[whole_rbc]
+
+
+def median_diameter(parts: Sequence[np.ndarray]) -> float | None:
+    """The median of the values of ``parts``, rounded to 0.01; None without any."""
+    values = np.concatenate(parts) if len(parts) else np.empty(0)
+    return round(float(np.median(values)), 2) if values.size else None
+
+
 def slide_statistics(fields: Sequence[FieldSummary], *, label: np.ndarray,
                      morphology: np.ndarray, border: np.ndarray,
                      operating: Mapping[str, Mapping[str, float]] | None,

@@ -489,3 +489,13 @@ def test_a_field_summary_without_a_scale_is_strict_json():
     summary = smearscan.analyse_image(rgb).summary.to_dict()
     assert summary["pixel_size_um"] is None
     json.dumps(summary, allow_nan=False)
+
+
+@pytest.mark.parametrize("trust", [False, True])
+def test_analyse_slide_doubts_a_declared_scale_as_the_cli_marks_it(trust, recwarn):
+    # QA 57 #4: the CLI marks a slide declared 1.2x off its own scale "in doubt"; the API had
+    # nothing, and with trust_pixel_size not even a warning.
+    doubted = smearscan.analyse_slide([SAMPLE], pixel_size_um=0.25, trust_pixel_size=trust)
+    assert doubted.scale_doubts == ("own estimate", "median cell")
+    assert round(doubted.own_pixel_size_um, 4) == 0.2085
+    assert smearscan.analyse_slide([SAMPLE], pixel_size_um=0.2).scale_doubts == ()

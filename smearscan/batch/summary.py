@@ -32,7 +32,9 @@ from smearscan.results import (
     ModelInfo,
     ReviewCell,
     SlideSummary,
+    median_diameter,
     slide_statistics,
+    whole_rbc_diameters,
 )
 
 #: Review cells shown per class in a slide's report (most probable first); the rest are counted
@@ -160,8 +162,7 @@ class SlideBuilder:
                                           result.height, result.pixel_size_um))
         self._write_cells(result)
         if "class" in result.cells:
-            whole_rbc = (result.cells["class"] == "rbc") & ~result.cells["border"].astype(bool)
-            self.rbc_diameters.append(np.asarray(result.cells["diameter_um"])[whole_rbc])
+            self.rbc_diameters.append(whole_rbc_diameters(result.cells))
             self.labels.add(result.cells["class"])
             self.shapes.add(result.cells["morphology"])
             self.border.append(result.cells["border"].astype(bool))
@@ -226,13 +227,7 @@ class SlideBuilder:
             pixel_size_um=float(np.median(self.sizes)) if self.sizes else None,
             pixel_size_estimated=self.estimated, statistics=statistics,
             overlapping_fields=overlapping_fields(self.centres),
-            median_rbc_diameter_um=_median(self.rbc_diameters))
-
-
-def _median(parts: list[np.ndarray]) -> float | None:
-    """The median of the values of ``parts``, rounded to 0.01; None without any."""
-    values = np.concatenate(parts) if parts else np.empty(0)
-    return round(float(np.median(values)), 2) if values.size else None
+            median_rbc_diameter_um=median_diameter(self.rbc_diameters))
 
 
 def field_picture(folder: Path, stem: str) -> tuple[Path, str]:
