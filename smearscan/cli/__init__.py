@@ -540,7 +540,9 @@ def _run_train(argv: list[str]) -> int:
     _check_outputs(parser, args, model_out=True)
     path = training.train_model(shared=shared, out=args.out, seed=args.seed,
                                 epochs=args.epochs or training.EPOCHS, limit=args.limit,
-                                cache=args.cache, progress=sys.stderr.isatty(),
+                                # Line by line, also into a log (QA 57 #9: silent for the
+                                # hour of a full run under nohup or a scheduler).
+                                cache=args.cache, progress=True,
                                 extra_labels=args.extra_labels, version=args.version)
     say(f"wrote {path} and {path.with_suffix('.onnx')}", sys.stdout)
     _warn_if_unusable(path)
