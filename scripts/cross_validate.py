@@ -43,6 +43,7 @@ import torch
 
 from smearscan.classification import ModelLoadError, load_model
 from smearscan.classification.model import version_problem
+from smearscan.cli.common import shared_folder
 from smearscan.network import load_network
 from smearscan.training.crops import labelled_crops, labelled_points
 from smearscan.training.crossval import (
@@ -212,7 +213,7 @@ def fine_tune_starts(args: argparse.Namespace, parser: argparse.ArgumentParser
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument("--shared", type=shared_folder, default="../shared")
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)

@@ -19,6 +19,7 @@ import random
 import time
 from pathlib import Path
 
+from smearscan.cli.common import shared_folder
 from smearscan.datasets import chula_fields
 from smearscan.loading import read_field
 from smearscan.overlap import FieldCentres, field_centres, overlapping_fields
@@ -41,7 +42,7 @@ def centres(path: Path, pixel_size_um: float) -> FieldCentres:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument("--shared", type=shared_folder, default="../shared")
     parser.add_argument("--random", type=int, default=400, help="random unlisted pairs")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

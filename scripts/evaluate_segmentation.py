@@ -56,6 +56,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from smearscan.cli.common import shared_folder
 from smearscan.datasets import bccd_fields, chula_fields, split_fields
 from smearscan.features import border_flags
 from smearscan.loading import read_field
@@ -368,7 +369,8 @@ def _analysed(rgb: np.ndarray, pixel_size_um: float, model, *,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).parents[1] / "../shared")
+    parser.add_argument("--shared", type=shared_folder,
+                        default=str(Path(__file__).parents[1] / "../shared"))
     parser.add_argument("--split", default="val", help="train, val, test or all (Chula)")
     parser.add_argument("--known-scale", action="store_true",
                         help="give the declared pixel size instead of estimating it")

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from smearscan.classification import load_model
+from smearscan.cli.common import shared_folder
 from smearscan.datasets import chula_fields, split_fields
 from smearscan.features import cell_table
 from smearscan.loading import read_field
@@ -63,7 +64,7 @@ def schistocyte_calls(fields: list, model) -> tuple[Counter, Counter]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument("--shared", type=shared_folder, default="../shared")
     parser.add_argument("--split", choices=("train", "val", "test"), default="test")
     parser.add_argument("--model", type=Path, help="default: the shipped models/default.pt")
     args = parser.parse_args()

@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from smearscan.cli.common import shared_folder
 from smearscan.datasets import bccd_fields, chula_fields, pbc_fields
 from smearscan.focus import edge_width_um
 from smearscan.loading import read_field
@@ -230,7 +231,7 @@ def fold_table(paths: list[Path], shared: Path, kind: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument("--shared", type=shared_folder, default="../shared")
     parser.add_argument("--step", type=int, default=3, help="every STEP-th field")
     parser.add_argument("--fold-models", type=Path, nargs="+", metavar="MODEL")
     parser.add_argument("--change", choices=("blur", "jpeg", "coarse", "stain", "vignette",

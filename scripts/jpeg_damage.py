@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from smearscan.cli.common import shared_folder
 from smearscan.loading import ImageLoadError, read_field
 
 #: A pixel whose largest channel difference exceeds this (of 255) is changed.
@@ -53,7 +54,8 @@ def flipped(data: bytes, rng: random.Random) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).parents[1] / "../shared")
+    parser.add_argument("--shared", type=shared_folder,
+                        default=str(Path(__file__).parents[1] / "../shared"))
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections import Counter
-from pathlib import Path
 
 import cv2
 import numpy as np
 
+from smearscan.cli.common import shared_folder
 from smearscan.datasets import LabeledField, chula_fields, split_fields
 from smearscan.loading import read_field
 from smearscan.metrics import labels_at_points
@@ -116,7 +116,7 @@ def _rate(k: int, n: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument("--shared", type=shared_folder, default="../shared")
     args = parser.parse_args()
     splits = split_fields(chula_fields(args.shared / "datasets" / "chula-rbc-12"))
     print("| split | cells labelled twice | same label | schistocyte in both copies "

@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from smearscan.batch import RunOptions, analyse_slides
+from smearscan.cli.common import shared_folder
 from smearscan.datasets import PIXEL_SIZE_UM, chula_fields, split_fields
 from smearscan.loading import find_slides
 from smearscan.slide_stats import OTHER_POIKILOCYTES, SchistocyteCount
@@ -94,7 +95,7 @@ def _flagged(schistocytes: SchistocyteCount) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=ROOT / ".." / "shared")
+    parser.add_argument("--shared", type=shared_folder, default=str(ROOT / ".." / "shared"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/less_specific"))
     parser.add_argument("--estimated", action="store_true",
                         help="let smearscan estimate the pixel size instead of declaring it")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from smearscan.cli.common import shared_folder
 from smearscan.datasets import chula_fields, split_fields
 from smearscan.features import cell_table
 from smearscan.loading import read_field
@@ -120,7 +121,8 @@ def _slide_row(per_field: list[tuple[np.ndarray, np.ndarray]], group: list[int],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).parents[1] / "../shared")
+    parser.add_argument("--shared", type=shared_folder,
+                        default=str(Path(__file__).parents[1] / "../shared"))
     parser.add_argument("--split", default="test")
     parser.add_argument("--slides", type=int, default=12)
     parser.add_argument("--model", type=Path, default=None)

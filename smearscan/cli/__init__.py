@@ -33,6 +33,7 @@ from smearscan.cli.common import (
     positive_float,
     positive_int,
     say,
+    shared_folder,
     silence,
     whole_number,
 )
@@ -357,16 +358,6 @@ class _UsageError(Exception):
 _DEFAULT_SHARED = "../shared"
 
 
-def _shared_folder(text: str) -> Path:
-    """A --shared folder: one holding datasets/ (a crop cache would otherwise let a wrong
-    folder train on data it does not hold)."""
-    path = path_argument(text)
-    if not (path / "datasets").is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} holds no datasets/ folder (Chula RBC-12, "
-                                         "BCCD, PBC)")
-    return path
-
-
 def _shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path:
     """--shared, or ../shared checked only now: as argparse's default it was checked before
     every other argument, so that a missing --out or torch was told as missing datasets
@@ -374,13 +365,13 @@ def _shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path:
     if args.shared is not None:
         return args.shared
     try:
-        return _shared_folder(_DEFAULT_SHARED)
+        return shared_folder(_DEFAULT_SHARED)
     except argparse.ArgumentTypeError as error:
         parser.error(f"argument --shared: {error}")
 
 
 def _data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--shared", type=_shared_folder, metavar="DIR",
+    parser.add_argument("--shared", type=shared_folder, metavar="DIR",
                         help="folder holding datasets/ (Chula RBC-12, BCCD, PBC); "
                              "default ../shared")
     parser.add_argument("--cache", type=path_argument, metavar="DIR",

@@ -52,6 +52,17 @@ def output_folder(text: str) -> Path:
     return path
 
 
+def shared_folder(text: str) -> Path:
+    """A ``--shared`` folder (of ``smearscan train``/``evaluate`` and the scripts): one holding
+    datasets/, else one line (a crop cache would otherwise let a wrong folder train on data it
+    does not hold; QA 57 #11: the scripts printed tables of zeros or tracebacks)."""
+    path = path_argument(text)
+    if not (path / "datasets").is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} holds no datasets/ folder (Chula RBC-12, "
+                                         "BCCD, PBC)")
+    return path
+
+
 def whole_number(text: str, low: int, high: int | None = None) -> int:
     """``text`` as an integer from ``low`` (to ``high``), or an argparse type error saying so."""
     try:
