@@ -1822,7 +1822,7 @@ LDH_ONLY_MARKER = {"dat": "negative", "platelets": 200, "haptoglobin": "1.2 g/L"
     ({**TEXTBOOK_TTP, "ldh": "399 U/L", "ldh_uln": 1000}, "adult",
      urgent_ttp("likely", "severe")),
     ({**TEXTBOOK_TTP, "ldh": "450 U/L", "ldh_uln": 1500}, "neonate",
-     urgent_ttp("likely", "severe")),
+     urgent_ttp("likely", "severe", adult=False)),
     # The LDH alone decides haemolysis: read in ukat/L it shows it (likely, start now), against
     # 190 or 250 U/L it does not (possible, no picture); the line asks to check it.
     ({**LDH_ONLY_MARKER, "ldh": "100 U/L", "ldh_uln": 300}, "adult",
@@ -2142,3 +2142,57 @@ def test_a_value_converted_from_another_unit_is_shown_to_three_decimals():
     hus = assess(smear(population="child"), labs).cause("hus")
     assert hus.reasons[0] == ("creatinine 1.4 mg/dL is 2.8x the lab's upper limit (0.5 mg/dL): "
                               "acute kidney injury pattern (this tool's rule)")
+
+
+@pytest.mark.parametrize("population", ["child", "neonate", "preterm"])
+def test_a_young_patients_urgent_line_names_plasma_for_a_congenital_ttp_too(population):
+    # QA 59 #1: a neonate with ADAMTS13 under 5% was told the immune-TTP regimen (plasma
+    # exchange, corticosteroids, caplacizumab); a hereditary deficiency takes plasma infusion.
+    # #3: a child's line said plasma exchange is "usually started on clinical suspicion" where
+    # PLASMIC, derived in adults, sets no pre-test probability.
+    young = smear(population=population)
+    severe = assess(young, parse_labs({**CLASSIC_TTP, "adamts13": "<5 %"})).urgent
+    assert severe == urgent_ttp("likely", "severe", adult=False)
+    assert severe == (
+        "URGENT - TTP likely: a medical emergency. Refer to haematology now; ADAMTS13 under 10% "
+        "is a severe deficiency: start plasma (infusion for a congenital TTP, a hereditary "
+        "deficiency, which a neonate's or child's can be; exchange with corticosteroids for an "
+        "immune one; the ADAMTS13 inhibitor test tells them apart) now if not already started; "
+        "consider caplacizumab for an immune TTP; do not transfuse platelets unless there is "
+        "life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb "
+        "Haemost 2020;18:2486-2495 and 2496-2502)).")
+    unknown = assess(young, parse_labs(CLASSIC_TTP)).urgent
+    assert unknown == urgent_ttp("possible", "unknown", adult=False)
+    assert ("haematology decides whether to start plasma (infusion for a congenital TTP"
+            in unknown and "usually started" not in unknown)
+    # A bound across a cut-off keeps the young wording in the line over its range.
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(young, parse_labs({**CLASSIC_TTP, "platelets": "<200"}))
+    assert error.value.urgent == urgent_ttp("possible", "unknown, bound", adult=False)
+    # An adult's line is the immune regimen's, as ISTH 2020 gives it.
+    assert assess(smear(), parse_labs({**CLASSIC_TTP, "adamts13": "<5 %"})).urgent == (
+        urgent_ttp("likely", "severe"))
+
+
+@pytest.mark.parametrize(("creatinine", "diarrhoea", "hus"), [
+    ("2.5 mg/dL", True, "suspected"), ("2.5 mg/dL", False, "possible"),
+    ("1.4 mg/dL", True, "possible"), ("1.4 mg/dL", False, "not assessed")])
+def test_a_childs_hus_without_the_labs_creatinine_limit_keeps_its_diarrhoea(creatinine,
+                                                                           diarrhoea, hus):
+    # QA 59 #2: with diarrhoea, a child's creatinine of 2.5 mg/dL gave HUS "possible" (an
+    # adult's "suspected"), and 1.4 "not assessed" with the diarrhoea dropped.
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 40, "creatinine": creatinine,
+                       "diarrhoea": diarrhoea, "adamts13": 50})
+    cause = assess(smear(population="child"), labs).cause("hus")
+    assert cause.assessment == hus
+    assert any(r.startswith("diarrhoea recorded") for r in cause.reasons) is diarrhoea
+
+
+def test_a_childs_schistocyte_limit_is_shown_as_this_tools_rule():
+    # QA 59 #6: a child's 1% limit was tagged "[standard: ICSH 2021]".
+    found = assess(smear(population="child"), parse_labs({"platelets": 200})).findings_for[0]
+    assert found.finding == "schistocytes above the 1% limit"
+    assert found.rule.startswith("this tool's rule: ICSH 2021 (Zini G, et al. Int J Lab "
+                                   "Hematol 2021;43:1264-1271) gives none for children")
+    adult = assess(smear(), parse_labs({"platelets": 200})).findings_for[0]
+    assert adult.rule.startswith("standard: ICSH 2021")

@@ -71,7 +71,7 @@ def test_an_option_given_twice_exits_2_naming_both_in_one_line(option, first, se
 
 @pytest.mark.parametrize(("option", "first", "second", "lines_agree"), [
     ("--schistocytes", "3", "0.2", True), ("--rbc-counted", "1000", "2000", True),
-    ("--population", "adult", "preterm", True), ("--labs", "{five}", "{fifty}", False),
+    ("--population", "neonate", "preterm", True), ("--labs", "{five}", "{fifty}", False),
 ])
 def test_an_option_given_twice_keeps_the_line_its_copies_call_for(
         option, first, second, lines_agree, tmp_path, capsys):

@@ -31,6 +31,7 @@ from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
     weakest_urgent_assessment,
+    young_line,
 )
 from smearscan.verdict.findings import (
     INSUFFICIENT,
@@ -424,7 +425,9 @@ def _urgent_over_range(lines: set[str | None], readings: Sequence[Labs],
     assessment = "possible" if None in lines else weakest_urgent_assessment(urgent)
     adamts13 = adamts13_over_readings(
         [value for labs in readings for value in _adamts13_values(labs)], None not in lines)
-    return urgent_ttp(assessment, f"{adamts13}, {missing}" if adamts13 else missing)
+    # The lines are one patient's: a child's say so (young_line), and so does this one.
+    return urgent_ttp(assessment, f"{adamts13}, {missing}" if adamts13 else missing,
+                      adult=not any(young_line(line) for line in urgent))
 
 
 def _adamts13_values(labs: Labs) -> list[float | None]:

@@ -20,6 +20,7 @@ from smearscan.verdict.values import (
     ANAEMIA_RULE,
     ANAEMIA_UNKNOWN_SEX_RULE,
     BILIRUBIN_RULE,
+    CHILD_SCHISTOCYTE_RULE,
     DAT_RULE,
     HAEMOLYSIS_MARKERS,
     HAPTOGLOBIN_LAB_RULE,
@@ -408,7 +409,9 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
         return INSUFFICIENT
     # Nor does a count whose interval lies under the limit while the platelets are low or not
     # given, no LDH was measured and the DAT is not positive (QA 56 #5: at platelets 12, 0.2% of
-    # 1000 closed MAHA and TTP where 0.8% asked for the LDH; this tool's rule).
+    # 1000 closed MAHA and TTP where 0.8% asked for the LDH; this tool's rule). A lone raised
+    # LDH against a normal haptoglobin and reticulocytes still closes it here (QA 22 D1; seed
+    # 002's cancer patient: a false alarm), not on an interval reaching the limit (QA 59 #4).
     if (below == "unlikely" and ldh_raised(labs) is None and labs.dat != "positive"
             and picture.thrombocytopenia is not False):
         return INSUFFICIENT
@@ -478,6 +481,8 @@ def short_count_call(smear: SmearFindings) -> str | None:
 def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | None:
     """(for MAHA?, finding) for a smear with a call, else ``None``."""
     limit = smear.limit_percent
+    # A child's limit is this tool's, not ICSH's (QA 59 #6).
+    rule = CHILD_SCHISTOCYTE_RULE if smear.population == "child" else SCHISTOCYTE_RULE
     short = short_count_call(smear)
     if short is not None:
         what = "above" if short == "above" else "with an interval spanning"
@@ -489,11 +494,11 @@ def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | Non
         return None
     value = smear.text()
     if smear.call == "above":
-        return True, _finding(f"schistocytes above the {limit:g}% limit", value, SCHISTOCYTE_RULE)
+        return True, _finding(f"schistocytes above the {limit:g}% limit", value, rule)
     within = within_limit(smear)
     if smear.call == "borderline" and not within:
         return True, _finding(f"schistocytes above the {limit:g}% limit, their interval spanning "
-                              "it (borderline: this tool's rule)", value, SCHISTOCYTE_RULE)
+                              "it (borderline: this tool's rule)", value, rule)
     if maha == "possible":
         return False, _finding(
             f"schistocytes not above {limit:g}%, but haemolysis with thrombocytopenia: a low "
@@ -502,7 +507,7 @@ def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | Non
     reaching = (", though their interval reaches it (borderline: this tool's rule)"
                 if smear.call == "borderline" else "")
     return False, _finding(f"schistocytes not above the {limit:g}% limit{reaching}", value,
-                           SCHISTOCYTE_RULE)
+                           rule)
 
 
 def lab_findings(labs: Labs, picture: LabPicture) -> tuple[list[Finding], list[Finding]]:

@@ -144,9 +144,12 @@ ADULT_LIMIT = LIMIT_PERCENT["adult"]
 
 SCHISTOCYTE_RULE = _rule(
     "schistocyte call", f"> {ADULT_LIMIT:g}% of >= {REQUIRED_RBC} red cells (adults, term "
-    f"neonates; {LIMIT_PERCENT['preterm']:g}% preterm; children "
-    f"{LIMIT_PERCENT['child']:g}%, this tool's rule: ICSH gives them none), made by "
-    "smearscan.slide_stats on the classifier-corrected interval; taken as given", ICSH)
+    f"neonates; {LIMIT_PERCENT['preterm']:g}% preterm), made by smearscan.slide_stats on the "
+    "classifier-corrected interval; taken as given", ICSH)
+CHILD_SCHISTOCYTE_RULE = _rule(
+    "schistocyte call, children", f"> {LIMIT_PERCENT['child']:g}% of >= {REQUIRED_RBC} red "
+    "cells past the neonatal period, as the schistocyte call", f"{ICSH} gives none for "
+    "children: the limit of adults and term neonates, the ages on either side", standard=False)
 LESS_SPECIFIC_RULE = _rule(
     "schistocyte count less specific", f"another poikilocyte graded {LESS_SPECIFIC_GRADE} or "
     f"more ({ICSH_2015}) beyond counting error (the lower bound of its 95% interval), made by "
@@ -359,7 +362,7 @@ BOUND_RULE = _rule(
     "wrong side of a cut-off", standard=False)
 
 RULES: tuple[Rule, ...] = (
-    SCHISTOCYTE_RULE, FOCUS_RULE, LESS_SPECIFIC_RULE, MAHA_RULE, LDH_RULE,
+    SCHISTOCYTE_RULE, CHILD_SCHISTOCYTE_RULE, FOCUS_RULE, LESS_SPECIFIC_RULE, MAHA_RULE, LDH_RULE,
     HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
     RETICULOCYTE_RULE, BILIRUBIN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE, ANAEMIA_RULE,
     ANAEMIA_UNKNOWN_SEX_RULE,

@@ -69,12 +69,16 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
         return Cause.of("hus", "unlikely", "urgent", action, (
             f"{adamts13_beyond(adamts13, '<', ADAMTS13_SEVERE)}: renal involvement of TTP",))
     if not adult and labs.creatinine_uln is None:
-        # 2 mg/dL is raised at any age: HUS stays possible; under it the age's range decides.
+        # 2 mg/dL is raised at any age: HUS stays possible, suspected with diarrhoea as an
+        # adult's; under it the age's range decides, and diarrhoea keeps HUS possible (QA 59 #2:
+        # a child's diarrhoea with 2.5 mg/dL read "possible", with 1.4 "not assessed").
         raised = creatinine >= HUS_CREATININE
-        return Cause.of("hus", "possible" if raised else "not assessed", "urgent", action, (
+        assessment, capped = (capped_without_maha("suspected", maha) if raised and diarrhoea
+                              else ("possible" if raised or diarrhoea else "not assessed", ()))
+        return Cause.of("hus", assessment, "urgent", action, (
             f"creatinine {shown}: this tool's limits are adults'; judge it against the age's "
             "reference" + (f" (at or over {HUS_CREATININE:g} mg/dL it is raised at any age)"
-                           if raised else "") + " (this tool's rule)",))
+                           if raised else "") + " (this tool's rule)", *diarrhoea, *capped))
     limit, whom = creatinine_limit(labs)
     if creatinine <= limit:
         patient = "a child" if labs.sex == "male" else "a child or in pregnancy"

@@ -130,7 +130,17 @@ def adamts13_known(adamts13: float | None, picture_seen: bool) -> str:
                      "URGENT line")
 
 
-def urgent_ttp(assessment: str, adamts13: str) -> str:
+#: The plasma a child's or neonate's URGENT line names in place of the adult (immune TTP)
+#: regimen: a severe deficiency at this age can be congenital (hereditary), which plasma
+#: infusion treats, where an immune TTP takes plasma exchange and corticosteroids (QA 59 #1: a
+#: neonate with ADAMTS13 under 5% was told the immune regimen; ISTH 2020 treats the two apart;
+#: this tool's rule). Its words also mark a line as a child's (:func:`young_line`).
+YOUNG_PLASMA = ("plasma (infusion for a congenital TTP, a hereditary deficiency, which a "
+                "neonate's or child's can be; exchange with corticosteroids for an immune one; "
+                "the ADAMTS13 inhibitor test tells them apart)")
+
+
+def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
     """The action line every output prints first when TTP is possible or worse.
 
     Parameters
@@ -139,10 +149,27 @@ def urgent_ttp(assessment: str, adamts13: str) -> str:
         TTP's assessment: ``possible``, ``suspected`` or ``likely``; the line names it.
     adamts13 : str
         What is known of ADAMTS13, a key of :data:`URGENT_TTP_ADVICE`.
+    adult : bool, keyword-only
+        False for a child or neonate: the plasma named is :data:`YOUNG_PLASMA`, and whether to
+        start it before ADAMTS13 is haematology's call (PLASMIC, derived in adults, does not
+        set the pre-test probability there; QA 59 #3).
     """
+    advice = URGENT_TTP_ADVICE[adamts13]
+    caplacizumab = "consider caplacizumab"
+    if not adult:
+        advice = advice.replace(_ON_SUSPICION, f"haematology decides whether to start "
+                                f"{YOUNG_PLASMA} on clinical suspicion (PLASMIC, derived in "
+                                "adults, does not decide it)")
+        advice = advice.replace("plasma exchange and corticosteroids", YOUNG_PLASMA)
+        caplacizumab += " for an immune TTP"
     return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
-            f"{URGENT_TTP_ADVICE[adamts13]}; consider caplacizumab; do not transfuse platelets "
-            f"unless there is life-threatening bleeding ({ISTH_TTP}).")
+            f"{advice}; {caplacizumab}; do not transfuse platelets unless there is "
+            f"life-threatening bleeding ({ISTH_TTP}).")
+
+
+def young_line(line: str) -> bool:
+    """Whether an URGENT line of :func:`urgent_ttp` is a child's or neonate's."""
+    return YOUNG_PLASMA in line
 
 
 def weakest_urgent_assessment(lines: Iterable[str]) -> str:
@@ -272,12 +299,12 @@ def _ttp_on_markers_alone(labs: Labs, plasmic: Score, score: str) -> tuple[str, 
     if (labs.platelets is not None and labs.platelets < PLASMIC_PLATELETS
             and plasmic.maximum >= PLASMIC_INTERMEDIATE):
         return "possible", [score, f"LDH raised with platelets {show('platelets', labs.platelets)}"
-                            f" < {PLASMIC_PLATELETS:g} x10^9/L, the smear not counted in full: "
+                            f" < {PLASMIC_PLATELETS:g} x10^9/L, the smear not showing MAHA: "
                             "TTP cannot wait for the rest of the picture (this tool's rule); "
-                            "count 1000 red cells now", ADAMTS13_SEND]
+                            "count 1000 red cells if fewer were counted", ADAMTS13_SEND]
     return "not assessed", [score, "LDH raised against a normal haptoglobin and reticulocytes, "
-                            "the smear not counted in full: count 1000 red cells now",
-                            ADAMTS13_SEND]
+                            "the smear not showing MAHA: count 1000 red cells if fewer were "
+                            "counted", ADAMTS13_SEND]
 
 
 def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None:
@@ -376,6 +403,6 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         assessment = "unlikely"
         reasons = [f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: a negative result, "
                    f"consider other diagnoses ({ISTH_TTP})"]
-    urgent = (urgent_ttp(assessment, adamts13_known(adamts13, bool(picture_seen)))
-              if assessment in ACTIVE else "")
+    urgent = (urgent_ttp(assessment, adamts13_known(adamts13, bool(picture_seen)),
+                         adult=adult) if assessment in ACTIVE else "")
     return Cause.of("ttp", assessment, "emergency", urgent, reasons)
