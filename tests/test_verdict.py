@@ -2196,3 +2196,19 @@ def test_a_childs_schistocyte_limit_is_shown_as_this_tools_rule():
                                    "Hematol 2021;43:1264-1271) gives none for children")
     adult = assess(smear(), parse_labs({"platelets": 200})).findings_for[0]
     assert adult.rule.startswith("standard: ICSH 2021")
+
+
+@pytest.mark.parametrize(("uln", "pregnancy", "asked"), [
+    ("0.5 mg/dL", False, True), ("0.69 mg/dL", False, True), ("0.7 mg/dL", False, False),
+    ("0.5 mg/dL", True, False)])
+def test_a_childs_creatinine_limit_under_the_adult_population_asks_whether_a_child(uln,
+                                                                                 pregnancy,
+                                                                                 asked):
+    # QA 59 #5: a child judged as an adult (no --population child) gave no hint.
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 40, "creatinine": "1.4 mg/dL",
+                       "creatinine_uln": uln, "pregnancy": pregnancy})
+    missing = assess(smear(), labs).missing
+    assert any(line.startswith("population: the lab's creatinine limit") for line in missing) \
+        is asked
+    assert not any(line.startswith("population:")
+                   for line in assess(smear(population="child"), labs).missing)

@@ -49,7 +49,7 @@ from smearscan.verdict.findings import (
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
 from smearscan.verdict.readings import anaemia_limit, show
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
-from smearscan.verdict.values import HEMOGLOBIN_LOW, LESS_SPECIFIC_RULE
+from smearscan.verdict.values import CHILD_CREATININE_ULN, HEMOGLOBIN_LOW, LESS_SPECIFIC_RULE
 
 if TYPE_CHECKING:
     from smearscan.results import SlideSummary
@@ -151,6 +151,13 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
         whose = "a child's is" if labs.sex == "male" else "a child's and a pregnant woman's are"
         missing.append(f"creatinine_uln: judged against adult limits; {whose} lower: give the "
                        "lab's upper limit")
+    if (smear.population == "adult" and not labs.pregnancy and labs.creatinine_uln is not None
+            and labs.creatinine_uln < CHILD_CREATININE_ULN):
+        limit = show("creatinine", labs.creatinine_uln)
+        missing.append(f"population: the lab's creatinine limit {limit} is a child's (under "
+                       f"{CHILD_CREATININE_ULN:g} mg/dL); for a child give --population child: "
+                       "PLASMIC, derived in adults, then makes TTP at most possible (this "
+                       "tool's rule)")
     if labs.vitamin_b12 is not None and labs.vitamin_b12_uln is None:
         missing.append("vitamin_b12_uln: B12 is judged against the lab's upper limit of normal")
     hemoglobin = labs.hemoglobin if smear.population == "adult" else None

@@ -98,6 +98,10 @@ AKI_ULN_MULTIPLE = 2.0
 #: upper reference limits); without the sex, the women's (the lower, the safer for HUS). Between
 #: it and :data:`HUS_CREATININE` HUS stays possible: without a baseline a rise cannot be judged.
 CREATININE_RAISED = {"female": 1.0, "male": 1.3}
+#: mg/dL, under: a lab's creatinine limit (creatinine_uln) no adult's is outside pregnancy
+#: (adult women's ~0.8-1.1), a child's (~0.3-0.7 by age): the verdict asks whether the
+#: patient is a child (this tool's rule; QA 59 #5: a child judged as an adult gave no hint).
+CHILD_CREATININE_ULN = 0.7
 
 MACROCYTOSIS_MCV = 100.0  # fL, above: macrocytosis
 NORMAL_HAEMATOCRIT = 45.0  # %, of the corrected reticulocyte count (% x Hct / 45)
