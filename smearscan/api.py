@@ -113,7 +113,9 @@ class SlideAnalysis:
         "counted once").
     failed : tuple of (str, str)
         Fields left out as they could not be analysed, ``(image, reason)``: unreadable, blank,
-        too dark, overexposed or grayscale. The CLI leaves them out likewise (and exits 3);
+        too dark, overexposed, grayscale, or off the slide's scale with a declared pixel size
+        (:func:`~smearscan.pipeline.require_declared_scale`). The CLI leaves them out likewise
+        (and exits 3);
         each is also a :class:`UserWarning`.
     own_pixel_size_um : float or None
         With ``pixel_size_um`` given, the slide's own estimate it was compared with (um/px).
@@ -138,11 +140,12 @@ class SlideAnalysis:
 
     @property
     def off_scale_fields(self) -> tuple[str, ...]:
-        """The fields whose own estimated pixel size differs from the slide's (the median of
-        its fields', or the declared size) by more than 1.5x: cells sized on another scale
-        than the rest, as the
-        CLI's table counts them (:attr:`~smearscan.results.SlideSummary.off_scale_fields`;
-        qacli3 LOW-7: a folder of two microscopes' fields was pooled without a word)."""
+        """The fields counted although their own estimated pixel size differs from the slide's
+        (the median of its fields'; with a declared size, the declared and the slide's own
+        estimate, :func:`~smearscan.pipeline.off_declared_scale`): cells sized on another
+        scale than the rest, as the CLI's table counts them
+        (:attr:`~smearscan.results.SlideSummary.off_scale_fields`; qacli3 LOW-7: a folder of
+        two microscopes' fields was pooled without a word)."""
         return self._summary().off_scale_fields
 
     def _summary(self) -> SlideSummary:

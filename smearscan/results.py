@@ -364,10 +364,11 @@ class SlideSummary:
         its fields', or the declared size) by more than
         :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT`: their cells were sized on
         another scale than the rest, although one slide comes from one microscope (this tool's
-        rule). With a declared size, the fields counted that the analysis named off it
-        (:func:`~smearscan.pipeline.off_declared_scale`: their estimate rests on too few objects
-        to refuse them, is off by less than refuses one, or the size was trusted; QA 52 F1: a
-        field through a 2x objective, a quarter of the area, was counted unflagged)."""
+        rule). With a declared size, the fields counted that the analysis named off it and off
+        the slide's own estimate (:func:`~smearscan.pipeline.off_declared_scale`: their
+        estimate rests on too few objects to refuse them at that distance, or the size was
+        trusted; QA 52 F1: a field through a 2x objective, a quarter of the area, was counted
+        unflagged)."""
         slide = self.pixel_size_um
         if slide is None:
             return ()

@@ -358,8 +358,8 @@ def test_a_slides_field_off_the_declared_scale_is_left_out_unless_trusted(tmp_pa
     Image.fromarray(rgb).resize((2 * rgb.shape[1], 2 * rgb.shape[0]), Image.BICUBIC).save(
         slide / "b.png")
     with pytest.warns(UserWarning, match=r"b\.png: its own pixel size, 0\.1\d* um/px .* "
-                      r"disagrees with --pixel-size 0\.2 um/px by more than 1\.5x .*\(left out of "
-                      r"slide 's'\)$"):
+                      r"disagrees with --pixel-size 0\.2 um/px and the slide's own 0\.209 um/px "
+                      r"by more than 1\.35x .*\(left out of slide 's'\)$"):
         analysis = smearscan.analyse_slide(slide, pixel_size_um=0.2)
     assert [image for image, _ in analysis.failed] == ["b.png"]
     assert set(analysis.cells["image"]) == {"a.png"}

@@ -335,9 +335,9 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
     assert read_csv_rows(out / "errors.csv") == [{"slide": "s", "image": "b.png", "error": (
         f"{slide / 'b.png'}: its own pixel size, {own.pixel_size_um:.3g} um/px from "
         f"{own.count} objects (median red cell taken as 7.5 um), disagrees with --pixel-size "
-        "0.2 um/px by more than 1.5x (this tool's rule): taken at another objective or camera "
-        "setting? Left out of the count; --trust-pixel-size (trust_pixel_size=True in Python) "
-        "counts it at the declared size")}]
+        "0.2 um/px and the slide's own 0.209 um/px by more than 1.35x (this tool's rule): taken "
+        "at another objective or camera setting? Left out of the count; --trust-pixel-size "
+        "(trust_pixel_size=True in Python) counts it at the declared size")}]
     assert {row["image"] for row in read_csv_rows(out / "cells.csv")} == {"a.png"}
     capsys.readouterr()
     trusted = tmp_path / "trusted"
@@ -346,26 +346,34 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
     assert run(slide, "--out", tmp_path / "estimated") == 0  # each field at its own scale
 
 
-def test_a_field_through_a_stronger_objective_showing_few_cells_is_counted_and_named(
+def test_a_field_through_a_stronger_objective_showing_few_cells_is_named_or_left_out(
         tmp_path, capsys):
-    # QA 52 F1: a field at 2x showing a quarter of the area has too few cells to be refused on
-    # its own estimate; it was counted at the declared size without a word.
+    # QA 52 F1: a field at 2x showing a quarter of the area has too few cells (under 40) for a
+    # sure estimate; it was counted at the declared size without a word, then named but still
+    # counted at 3-5x its red cells (QA 60 F1): over 1.75x off it is left out; 1.5-1.75x off it
+    # is counted and named.
     slide = tmp_path / "s"
     slide.mkdir()
     field = Image.open(SAMPLE_FIELD)
     field.save(slide / "a.png")
     field.crop((160, 120, 480, 360)).resize((640, 480), Image.BICUBIC).save(slide / "b.png")
+    field.crop((120, 90, 440, 330)).resize((544, 408), Image.BICUBIC).save(slide / "c.png")
     out = tmp_path / "out"  # classified: the report names the fields beside the count
-    assert main([str(slide), "--pixel-size", "0.2", "--out", str(out), "--quiet"]) == 0
+    assert main([str(slide), "--pixel-size", "0.2", "--out", str(out), "--quiet"]) == 3
     assert "0.200, 1 field(s) off scale" in capsys.readouterr().out
+    [error] = read_csv_rows(out / "errors.csv")
+    assert error["image"] == "b.png" and (
+        "0.104 um/px from 31 objects (median red cell taken as 7.5 um), disagrees with "
+        "--pixel-size 0.2 um/px and the slide's own 0.209 um/px by more than 1.75x") in (
+        error["error"])
     fields = json.loads((out / "summary.json").read_text())["slides"]["s"]["per_field"]
-    assert [(f["image"], f["own_pixel_size_um"]) for f in fields] == [("a.png", None),
-                                                                      ("b.png", 0.1043)]
+    assert [(f["image"], f.get("own_pixel_size_um")) for f in fields] == [
+        ("a.png", None), ("b.png", None), ("c.png", 0.126)]
     # QA 58 F4: the report called the declared size "the median of its fields".
     report = html.unescape((out / "slides" / "s" / "report.html").read_text(encoding="utf-8"))
-    assert ("<b>1 of 2 field(s) off the declared scale</b>, counted at the declared 0.200 um/px: "
+    assert ("<b>1 of 3 field(s) off the declared scale</b>, counted at the declared 0.200 um/px: "
             "their own pixel size, estimated from their red cells, differs from it (this tool's "
-            "rule): b.png (0.104 um/px, 1.92x). Taken at another objective") in report
+            "rule): c.png (0.126 um/px, 1.59x). Taken at another objective") in report
 
 
 @pytest.mark.parametrize("scale", [1.45, 1.5])
@@ -487,13 +495,14 @@ def test_a_pixel_size_the_field_doubts_is_used_with_a_warning(shared_datasets, c
 def test_a_slide_read_at_a_doubtful_declared_scale_says_so_in_its_outputs(tmp_path, capsys):
     # QA of the analysis command (second pass): a slide read 5.2% at its own scale and 1.2% at
     # 1.3x it, and no output but the terminal's warning mentioned the scale. The field's own
-    # estimate is 0.2085 um/px; at 0.3 (1.44x off) the field is named off scale too.
-    for value, diameter, doubt, named in (("0.3", 11.14, True, ", 1 field(s) off scale"),
-                                          ("0.25", 9.42, True, ""), ("0.2", 7.58, False, "")):
+    # estimate is 0.2085 um/px; at 0.3 (1.44x off) it agrees with itself, the slide's own
+    # estimate, so it is not named off its slide (QA 60 F2); the slide is in doubt.
+    for value, diameter, doubt in (("0.3", 11.14, True), ("0.25", 9.42, True),
+                                   ("0.2", 7.58, False)):
         out = tmp_path / value
         assert main([str(SAMPLE_FIELD), "--pixel-size", value, "--out", str(out)]) == 0
         row = capsys.readouterr().out.splitlines()[1]
-        assert (f"{float(value):.3f}{named}, own estimate 0.209, red cells {diameter:.1f} um: "
+        assert (f"{float(value):.3f}, own estimate 0.209, red cells {diameter:.1f} um: "
                 "in doubt" in row) is doubt
         slide = json.loads((out / "summary.json").read_text())["slides"]["chula-1"]
         assert (slide["median_rbc_diameter_um"], slide["scale_in_doubt"]) == (diameter, doubt)
