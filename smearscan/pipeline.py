@@ -212,13 +212,6 @@ SCALE_NAME_MIN_OBJECTS = 12
 #: objects), no BCCD field (of 364) and no PBC crop (of 3,201) but those refused at 1.5x (ad
 #: hoc, 2026-12-04); red cells of one patient vary far less than 1.35x from field to field.
 SCALE_NAME = 1.35
-#: A field whose own estimate rests on fewer than :data:`SCALE_CHECK_MIN_OBJECTS` objects is
-#: left out only this far off (this tool's rule; QA 60 F1: a 2x objective's field, showing a
-#: quarter of the area, rests on under 40 and was counted at 3-5x its red cells). At the
-#: datasets' own sizes, of the fields estimated from 12-39 objects none of BCCD's 364 (its
-#: crowded fields read up to 1.60x off), one of Chula's 557 (265.jpg, 3.70x from 24 objects,
-#: whose estimate is wrong) and 10 of PBC's 3,201 crops reach it (ad hoc, 2026-12-04).
-SCALE_REFUSE_FEW = 1.75
 
 
 def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation | None:
@@ -240,12 +233,15 @@ def require_declared_scale(own: Segmentation, pixel_size_um: float,
     cell taken as 7.5 um, as :func:`check_declared_pixel_size` estimates a slide's) is off both
     the declared pixel size and the slide's own estimate ``slide_pixel_size_um`` (the one the
     declared size was compared with; None: the declared size alone) by more than
-    :data:`SCALE_NAME`, from at least :data:`SCALE_CHECK_MIN_OBJECTS` objects, or by more than
-    :data:`SCALE_REFUSE_FEW` from fewer (this tool's rules). QA 50: a field taken at twice the
-    magnification, later in a slide than the fields the declared size was checked on, was read
-    at that size, its cells cut in pieces, and counted unflagged; QA 58 F1: so was one 1.4x off,
-    named but counted, 243 red cells for 109; QA 60 F1: and a 2x one showing few cells, 102
-    for 23. A field that agrees with its slide is left to the slide's check
+    :data:`SCALE_NAME`, from at least :data:`SCALE_CHECK_MIN_OBJECTS` objects (this tool's
+    rules). QA 50: a field taken at twice the magnification, later in a slide than the fields
+    the declared size was checked on, was read at that size, its cells cut in pieces, and
+    counted unflagged; QA 58 F1: so was one 1.4x off, named but counted, 243 red cells for 109.
+    An estimate from fewer objects can read twice the true scale: such a field is only named
+    (QA 60 F1: a 2x objective's field showing few cells is counted at 3-5x its red cells; but
+    refused, PBC's crops around an immature granulocyte went, and a leukoerythroblastic
+    picture read "possible" for "present"). A field that agrees with its slide is left to the
+    slide's check
     (:func:`check_declared_pixel_size`: a declared size 1.15-1.5x off the slide is used with a
     warning), not refused field by field (QA 60 F2: a slide declared at 1.44x lost 14 of its 24
     fields). One off less far is counted, and named off scale where :func:`off_declared_scale`
@@ -256,15 +252,15 @@ def require_declared_scale(own: Segmentation, pixel_size_um: float,
     OffScaleFieldError
         One line with the sizes; a batch records the field as failed and goes on.
     """
-    limit = SCALE_NAME if own.count >= SCALE_CHECK_MIN_OBJECTS else SCALE_REFUSE_FEW
-    if not _off_slide(own, pixel_size_um, slide_pixel_size_um, limit):
+    if own.count < SCALE_CHECK_MIN_OBJECTS or not _off_slide(own, pixel_size_um,
+                                                             slide_pixel_size_um, SCALE_NAME):
         return
     slide = ("" if slide_pixel_size_um is None else
              f" and the slide's own {slide_pixel_size_um:.3g} um/px")
     raise OffScaleFieldError(
         f"its own pixel size, {own.pixel_size_um:.3g} um/px from {own.count} objects (median "
         f"red cell taken as {NORMAL_RBC_DIAMETER_UM:g} um), disagrees with --pixel-size "
-        f"{pixel_size_um:g} um/px{slide} by more than {limit:g}x (this tool's rule): taken at "
+        f"{pixel_size_um:g} um/px{slide} by more than {SCALE_NAME:g}x (this tool's rule): taken at "
         "another objective or camera setting? Left out of the count; --trust-pixel-size "
         "(trust_pixel_size=True in Python) counts it at the declared size")
 

@@ -116,9 +116,9 @@ def analysis_parser() -> argparse.ArgumentParser:
                              "compared with a slide's first field's own estimate and, when "
                              "that differs by over 1.15x, with the median of its first 5: "
                              "refused over 1.5x off, a warning over 1.15x. Any field whose own "
-                             "estimate is over 1.35x off both it and the slide's (1.75x for an "
-                             "estimate from under 40 objects) is left out of the count and "
-                             "named in errors.csv. Macrocytes and "
+                             "estimate, from 40 objects or more, is over 1.35x off both it and "
+                             "the slide's is left out of the count and named in errors.csv. "
+                             "Macrocytes and "
                              "microcytes are reported only with it")
     parser.add_argument("--trust-pixel-size", action="store_true",
                         help="use --pixel-size even where the fields' own estimate disagrees")
