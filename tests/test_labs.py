@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 from dataclasses import fields
 from pathlib import Path
 
@@ -712,29 +713,23 @@ def test_a_recorded_lab_record_with_an_unknown_key_is_refused():
         Labs.from_dict({"platelet": 12.0})
 
 
-@pytest.mark.parametrize(("given", "kept"), [("1.6", 1.6), ("141 umol/L", 141 / 88.4),
-                                             ("1.61", None), ("2.0 mg/dL", None)])
-def test_a_creatinine_limit_over_1_6_mg_dl_is_refused(given, kept):
-    # QA 16 #1: a limit of 2-3 mg/dL (a patient's usual creatinine, not a reference limit) made
-    # a creatinine of 2.5 mg/dL "HUS unlikely: no renal involvement shown".
+@pytest.mark.parametrize(("key", "given", "kept", "plausible"), [
+    # QA 16 #1: a creatinine limit of 2-3 mg/dL (a patient's usual creatinine, not a reference
+    # limit) made a creatinine of 2.5 mg/dL "HUS unlikely: no renal involvement shown".
+    ("creatinine_uln", "1.6", 1.6, ""), ("creatinine_uln", "141 umol/L", 141 / 88.4, ""),
+    ("creatinine_uln", "1.61", None, "0.1-1.6 mg/dL"),
+    ("creatinine_uln", "2.0 mg/dL", None, "0.1-1.6 mg/dL"),
+    # QA 56 #7: a haptoglobin "lower limit" of 3 g/L made '<2.5 g/L' undetectable.
+    ("haptoglobin_lln", "1.0 g/L", 1.0, ""), ("haptoglobin_lln", "100 mg/dL", 1.0, ""),
+    ("haptoglobin_lln", "1.01 g/L", None, "0.05-1 g/L"),
+    ("haptoglobin_lln", "3 g/L", None, "0.05-1 g/L")])
+def test_a_labs_limit_outside_any_labs_range_is_refused(key, given, kept, plausible):
     if kept is not None:
-        assert parse_labs({"creatinine_uln": given}).creatinine_uln == pytest.approx(kept)
+        assert getattr(parse_labs({key: given}), key) == pytest.approx(kept)
         return
-    with pytest.raises(LabValueError, match=r"creatinine_uln = .*outside the plausible range "
-                                            r"0\.1-1\.6 mg/dL"):
-        parse_labs({"creatinine_uln": given})
-
-
-@pytest.mark.parametrize(("given", "kept"), [("1.0 g/L", 1.0), ("100 mg/dL", 1.0),
-                                             ("1.01 g/L", None), ("3 g/L", None)])
-def test_a_haptoglobin_limit_over_1_g_l_is_refused(given, kept):
-    # QA 56 #7: a "lower limit" of 3 g/L made '<2.5 g/L' an undetectable haptoglobin.
-    if kept is not None:
-        assert parse_labs({"haptoglobin_lln": given}).haptoglobin_lln == pytest.approx(kept)
-        return
-    with pytest.raises(LabValueError, match=r"haptoglobin_lln = .*outside the plausible range "
-                                            r"0\.05-1 g/L"):
-        parse_labs({"haptoglobin_lln": given})
+    with pytest.raises(LabValueError, match=rf"{key} = .*outside the plausible range "
+                                            rf"{re.escape(plausible)}"):
+        parse_labs({key: given})
 
 
 def test_a_missing_or_binary_lab_file_is_named_in_one_plain_line(tmp_path):
