@@ -819,6 +819,7 @@ def test_one_slide_off_the_declared_pixel_size_is_left_out_and_the_others_analys
     assert (summary["a"]["objects"], summary["b"]["objects"]) == (131, 0)
     # QA 58 F2: its summary and report read as an empty folder's.
     reason = rows[0]["error"].removeprefix("slide b left out: ")
+    assert reason.endswith("(1 image(s) not analysed)")  # QA 60 F4: not an empty folder
     assert ("left_out" in summary["a"], summary["b"]["left_out"]) == (False, reason)
     report = html.unescape((out / "slides" / "b" / "report.html").read_text(encoding="utf-8"))
     assert ("The slide was left out before any field was analysed: " + reason) in report

@@ -540,3 +540,21 @@ def test_evaluate_refuses_a_fold_model_before_reading_any_data(tmp_path):
         evaluate_model(model=fold, shared=tmp_path / "no-datasets", split="test",
                        out_dir=tmp_path / "metrics")
     assert not (tmp_path / "metrics").exists()
+
+
+def test_smearscan_evaluate_refuses_a_fold_model_before_making_any_folder(tmp_path, capsys):
+    # QA 60 F6: the refusal left empty --out and --cache folders.
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip("shared datasets not available")
+    from model_files import model_with, shipped_metadata
+
+    training = shipped_metadata()["training"] | {"fold": 3, "held_out_fields": ["1.jpg"]}
+    fold = model_with(tmp_path / "fold-3.onnx", training=training)
+    out, cache = tmp_path / "metrics", tmp_path / "cache"
+    assert exit_code("evaluate", "--shared", SHARED, "--model", fold, "--out", out,
+                     "--cache", cache) == 4
+    assert one_line(capsys) == (
+        f"smearscan: {fold}: a cross-validation fold model (fold 3), trained on the Chula "
+        "fields outside its fold: score fold models with scripts/cross_validate.py --rescore "
+        "or scripts/evaluate_segmentation.py --fold-models")
+    assert not out.exists() and not cache.exists()

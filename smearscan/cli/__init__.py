@@ -324,8 +324,10 @@ def _checked_pixel_size(slides: list[Slide], args: argparse.Namespace) -> list[S
         except PixelSizeError as error:
             if len(slides) == 1:
                 raise
-            checked.append(replace(slide, fields=(), digests=(), left_out=str(error), problems=(
-                *slide.problems, f"slide {printable(slide.name)} left out: {error}")))
+            # Its images counted, so that it does not read as an empty folder (QA 60 F4).
+            reason = f"{error} ({len(slide.fields)} image(s) not analysed)"
+            checked.append(replace(slide, fields=(), digests=(), left_out=reason, problems=(
+                *slide.problems, f"slide {printable(slide.name)} left out: {reason}")))
             continue
         if check is not None and check.warning is not None:
             say(f"smearscan: warning: slide {printable(slide.name)}: "
@@ -559,6 +561,7 @@ def _run_evaluate(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     training = _training_module()  # before anything is written (QA 55 L-3)
     shared = _shared(parser, args)
+    training.evaluable_model(args.model)  # so too a model it cannot score (QA 60 F6)
     _check_outputs(parser, args, model_out=False)
     metrics = training.evaluate_model(
         model=args.model, shared=shared, split=args.split, out_dir=args.out,

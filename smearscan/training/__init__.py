@@ -15,7 +15,11 @@ from smearscan.training.crops import (
     objects_at_points,
     reviewed_crops,
 )
-from smearscan.training.evaluation import classification_metrics, evaluate_model
+from smearscan.training.evaluation import (
+    classification_metrics,
+    evaluable_model,
+    evaluate_model,
+)
 from smearscan.training.fit import EPOCHS, augmented, fit_network
 from smearscan.training.labels import class_of, morphology_of
 from smearscan.training.operating import MIN_THRESHOLD, operating_points
@@ -23,7 +27,7 @@ from smearscan.training.train import MODEL_VERSION, train_model
 
 __all__ = [
     "EPOCHS", "MARGIN", "MIN_THRESHOLD", "MODEL_VERSION", "CropSet", "augmented", "class_of",
-    "classification_metrics", "evaluate_model", "fit_network", "labelled_crops",
+    "classification_metrics", "evaluable_model", "evaluate_model", "fit_network", "labelled_crops",
     "mined_platelets", "morphology_of", "objects_at_points", "operating_points",
     "reviewed_crops", "train_model",
 ]

@@ -14,6 +14,7 @@ from smearscan.classification import (
     CLASSES,
     CROP_SCALE_UM,
     CROP_SIZE,
+    CellClassifier,
     ModelLoadError,
     call_labels,
     load_model,
@@ -225,6 +226,29 @@ def _plot_confusion(confusion: list[list[int]], files: dict[str, bytes]) -> None
     files["confusion.png"] = _png(figure)
 
 
+def evaluable_model(model: str | Path | None) -> CellClassifier:
+    """The classifier at ``model`` (the shipped one when None) on at most 2 threads, refused in
+    one line (:class:`~smearscan.classification.ModelLoadError`) where this evaluation cannot
+    score it: crops of another geometry, or a cross-validation fold model. ``smearscan
+    evaluate`` calls it before it makes any folder (QA 60 F6: a refused fold model left empty
+    ``--out`` and ``--cache`` folders)."""
+    torch.set_num_threads(min(torch.get_num_threads(), 2))
+    loaded = load_model(model, threads=torch.get_num_threads())
+    if (loaded.crop_size, loaded.crop_scale_um) != (CROP_SIZE, CROP_SCALE_UM):
+        raise ModelLoadError(f"{model}: the model crops {loaded.crop_size} px at "
+                             f"{loaded.crop_scale_um} um/px; this version extracts {CROP_SIZE} "
+                             f"px at {CROP_SCALE_UM} um/px")
+    fold = loaded.metadata.get("training", {}).get("fold")
+    if fold is not None:
+        # Trained on every Chula field outside its fold, whatever the split says (QA 57 #3: a
+        # traceback, and under it test fields it had trained on).
+        raise ModelLoadError(f"{model}: a cross-validation fold model (fold {fold}), trained on "
+                             "the Chula fields outside its fold: score fold models with "
+                             "scripts/cross_validate.py --rescore or scripts/"
+                             "evaluate_segmentation.py --fold-models")
+    return loaded
+
+
 def evaluate_model(*, model: Path | None, shared: Path, split: str = "test", out_dir: Path,
                    cache: Path | None = None, limit: int | None = None) -> dict[str, Any]:
     """Evaluate a model file on one split and write ``metrics.json`` and plots.
@@ -251,20 +275,7 @@ def evaluate_model(*, model: Path | None, shared: Path, split: str = "test", out
         (:func:`morphometric_baseline`), ``model_version`` and ``split``; for a model trained
         on every Chula field its Chula crops are left out and ``chula`` says why.
     """
-    torch.set_num_threads(min(torch.get_num_threads(), 2))
-    loaded = load_model(model, threads=torch.get_num_threads())
-    if (loaded.crop_size, loaded.crop_scale_um) != (CROP_SIZE, CROP_SCALE_UM):
-        raise ModelLoadError(f"{model}: the model crops {loaded.crop_size} px at "
-                             f"{loaded.crop_scale_um} um/px; this version extracts {CROP_SIZE} "
-                             f"px at {CROP_SCALE_UM} um/px")
-    fold = loaded.metadata.get("training", {}).get("fold")
-    if fold is not None:
-        # Trained on every Chula field outside its fold, whatever the split says (QA 57 #3: a
-        # traceback, and under it test fields it had trained on).
-        raise ModelLoadError(f"{model}: a cross-validation fold model (fold {fold}), trained on "
-                             "the Chula fields outside its fold: score fold models with "
-                             "scripts/cross_validate.py --rescore or scripts/"
-                             "evaluate_segmentation.py --fold-models")
+    loaded = evaluable_model(model)
     data = labelled_crops(shared, cache=cache, limit=limit, progress=False)
     part = data.subset(data.split == split)
     notes = {}
