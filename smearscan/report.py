@@ -175,11 +175,15 @@ def _scale_text(summary: SlideSummary) -> str:
     return text
 
 
-def scale_doubt_notes(outcomes: list[SlideOutcome]) -> list[str]:
-    """One line for each slide whose pixel size is in doubt, saying why, for a run without
-    ``--out``: its field table marks the doubt, and no report says why (QA 50 F7)."""
+def scale_doubt_notes(outcomes: list[SlideOutcome], *, unwarned_only: bool = False
+                      ) -> list[str]:
+    """One line for each slide whose pixel size is in doubt, saying why: a run without
+    ``--out`` has no report to say it (QA 50 F7). ``unwarned_only``: only the slides whose
+    doubt was not warned of before the analysis, its red cells' size alone (QA 60 F5: with
+    ``--out`` nothing on stderr said so)."""
     return [f"slide {o.name!r}: the pixel size is in doubt: {why}" for o in outcomes
-            if o.summary.scale_in_doubt and (why := _scale_doubt_text(o.summary))]
+            if o.summary.scale_in_doubt and (why := _scale_doubt_text(o.summary))
+            and not (unwarned_only and "own estimate" in o.summary.scale_doubts)]
 
 
 def _scale_doubt_text(summary: SlideSummary) -> str | None:

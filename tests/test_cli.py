@@ -824,3 +824,19 @@ def test_one_slide_off_the_declared_pixel_size_is_left_out_and_the_others_analys
     report = html.unescape((out / "slides" / "b" / "report.html").read_text(encoding="utf-8"))
     assert ("The slide was left out before any field was analysed: " + reason) in report
     assert "No field was found" not in report
+
+
+def test_a_doubt_from_the_red_cells_alone_is_said_on_stderr_with_out(tmp_path, capsys):
+    # QA 60 F5: "in doubt" reached through the red cells' size said nothing on stderr with
+    # --out, where a doubt from the slide's own estimate is warned of before the analysis.
+    assert main([str(SAMPLE_FIELD), "--pixel-size", "0.235", "--out", str(tmp_path / "a"),
+                 "--quiet"]) == 0
+    assert capsys.readouterr().err == (
+        "smearscan: slide 'chula-1': the pixel size is in doubt: at the declared pixel size "
+        "(0.235 um/px) the slide's median red cell measures 8.8 um, 1.17x off the 7.5 um of a "
+        "normal cell\n")
+    assert main([str(SAMPLE_FIELD), "--pixel-size", "0.25", "--out", str(tmp_path / "b"),
+                 "--quiet"]) == 0
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith("smearscan: warning: slide chula-1: "
+                                                 "--pixel-size 0.25 um/px differs from")

@@ -248,7 +248,7 @@ def _run_analysis(args: argparse.Namespace) -> int:
             on_folder_problem=folder_problems.append,
             on_note=lambda note: say(f"smearscan: {printable(note)}"))
     say(field_table(outcomes) if args.out is None else slide_table(outcomes), sys.stdout)
-    for note in scale_doubt_notes(outcomes) if args.out is None else ():
+    for note in scale_doubt_notes(outcomes, unwarned_only=args.out is not None):
         say(f"smearscan: {printable(note)}")
     failed = [error for outcome in outcomes for error in outcome.errors]
     for _, _, message in failed + folder_problems:
