@@ -462,6 +462,15 @@ def test_the_api_compares_the_first_usable_field_as_the_cli_does(tmp_path):
      "the model path is empty"),
     (lambda: smearscan.load_model(123), TypeError,  # qacli3 LOW-7: os.fspath's own message
      "path: expected a file path (str or os.PathLike), got int"),
+    # QA 57 #13: told as a corrupt model file, or taken.
+    (lambda: smearscan.load_model(threads="2"), ValueError,
+     "threads = '2': expected a whole number of 1 or more"),
+    (lambda: smearscan.load_model(threads=2.5), ValueError,
+     "threads = 2.5: expected a whole number of 1 or more"),
+    (lambda: smearscan.load_model(threads=0), ValueError,
+     "threads = 0: expected a whole number of 1 or more"),
+    (lambda: smearscan.load_model(threads=True), ValueError,
+     "threads = True: expected a whole number of 1 or more"),
 ])
 def test_api_arguments_of_the_wrong_kind_are_named_in_one_line(call, error, message):
     """A QA pass: pathlib's own TypeErrors named neither the argument nor what was given, and

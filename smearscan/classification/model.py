@@ -355,7 +355,13 @@ def load_model(path: str | os.PathLike | None = None, *,
         Missing, corrupt or incompatible file: one line naming the file and the problem.
     TypeError
         ``path`` is neither None, a str nor path-like.
+    ValueError
+        ``threads`` is not a whole number of 1 or more.
     """
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):
+        # QA 57 #13: '2' and 2.5 were told as a corrupt model file; 0 and True were taken.
+        raise ValueError(f"threads = {threads!r}: expected a whole number of 1 or more")
     if path is not None and not isinstance(path, str | os.PathLike):
         raise TypeError(f"path: expected a file path (str or os.PathLike), got "
                         f"{type(path).__name__}")  # qacli3 LOW-7: os.fspath's named neither
