@@ -209,7 +209,7 @@ SCALE_NAME_MIN_OBJECTS = 12
 #: (this tool's rule; QA 52 F6: fields taken through a 1.5x stronger objective, x40 to x60,
 #: were counted unnamed; QA 58 F1: named, a 1.4x field was still counted, its cells cut in
 #: pieces). At the datasets' own sizes it reaches 1 of 557 Chula fields (1.42x off, 57
-#: objects), no BCCD field (of 364) and no PBC crop (of 3,201) but those refused at 1.5x (ad
+#: objects), no BCCD field (of 364) and 14 PBC crops (of 3,201), all more than 1.5x off (ad
 #: hoc, 2026-12-04); red cells of one patient vary far less than 1.35x from field to field.
 SCALE_NAME = 1.35
 

@@ -37,8 +37,11 @@ from smearscan.verdict.values import (
     TTP_OUTCOMES,
 )
 
+#: The adult (immune TTP) regimen every line names, which a young patient's replaces
+#: (:data:`YOUNG_PLASMA`, :func:`urgent_ttp`) (ISTH 2020).
+_REGIMEN = "plasma exchange and corticosteroids"
 #: Treatment while ADAMTS13 is not shown to be severely deficient (ISTH 2020).
-_ON_SUSPICION = "plasma exchange and corticosteroids are usually started on clinical suspicion"
+_ON_SUSPICION = f"{_REGIMEN} are usually started on clinical suspicion"
 #: A sample drawn first: plasma or blood products make the result unreadable (ISTH 2020).
 _SAMPLE_FIRST = "draw a sample for ADAMTS13 activity before any plasma or blood product"
 #: What a line says of a value the verdict cannot read, which decides it (this tool's rule).
@@ -54,12 +57,12 @@ _SEVERE = f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency"
 
 URGENT_TTP_ADVICE = {
     "unknown": f"{_SAMPLE_FIRST}; {_ON_SUSPICION}, before the ADAMTS13 result",
-    "severe": f"{_SEVERE}: start plasma exchange and corticosteroids now if not already started",
+    "severe": f"{_SEVERE}: start {_REGIMEN} now if not already started",
     "severe, no picture": f"{_SEVERE}, but no thrombocytopenia or haemolysis is shown: measure the "
                           "platelets, LDH, haptoglobin and reticulocytes now (again, if given); "
-                          "plasma exchange and corticosteroids if they show TTP",
-    "grey zone": f"ADAMTS13 {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% is a grey zone: plasma "
-                 "exchange and corticosteroids on clinical judgement (the picture, PLASMIC)",
+                          f"{_REGIMEN} if they show TTP",
+    "grey zone": f"ADAMTS13 {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% is a grey zone: "
+                 f"{_REGIMEN} on clinical judgement (the picture, PLASMIC)",
     **{unread: f"{text}; {_ON_SUSPICION}" for unread, text in _UNREAD.items()},
     **{f"unknown, {unread}": f"{text}; {_SAMPLE_FIRST}; {_ON_SUSPICION}, before the ADAMTS13 "
                              "result" for unread, text in _UNREAD.items()},
@@ -69,17 +72,17 @@ URGENT_TTP_ADVICE = {
                                  f"{_ON_SUSPICION}" for unread, text in _UNREAD.items()},
     "severe, bound": f"{_SEVERE}, and a value reported only as a bound decides whether "
                      "thrombocytopenia or haemolysis is shown: give the measured value; start "
-                     "plasma exchange and corticosteroids now if either is shown",
+                     f"{_REGIMEN} now if either is shown",
     "severe, limit": f"{_SEVERE}, and the LDH shows haemolysis only against its lab's upper limit "
-                     "of normal: give it; start plasma exchange and corticosteroids now if "
-                     "thrombocytopenia or haemolysis is shown",
+                     f"of normal: give it; start {_REGIMEN} now if thrombocytopenia or "
+                     "haemolysis is shown",
     "severe, refused": f"{_SEVERE}, and a value refused as written decides whether "
-                       "thrombocytopenia or haemolysis is shown: correct it; start plasma exchange "
-                       "and corticosteroids now if either is shown",
+                       f"thrombocytopenia or haemolysis is shown: correct it; start {_REGIMEN} "
+                       "now if either is shown",
     "severe, ldh": f"{_SEVERE}, and the LDH, not a serum result against its limit as given, "
                    "decides whether haemolysis is shown: check its value, its unit and the limit "
-                   "(1 ukat/L is 60 U/L); start plasma exchange and corticosteroids now if "
-                   "thrombocytopenia or haemolysis is shown",
+                   f"(1 ukat/L is 60 U/L); start {_REGIMEN} now if thrombocytopenia or "
+                   "haemolysis is shown",
 }
 """What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
 under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result).
@@ -160,7 +163,7 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
         advice = advice.replace(_ON_SUSPICION, f"haematology decides whether to start "
                                 f"{YOUNG_PLASMA} on clinical suspicion (PLASMIC, derived in "
                                 "adults, does not decide it)")
-        advice = advice.replace("plasma exchange and corticosteroids", YOUNG_PLASMA)
+        advice = advice.replace(_REGIMEN, YOUNG_PLASMA)
         caplacizumab += " for an immune TTP"
     return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
             f"{advice}; {caplacizumab}; do not transfuse platelets unless there is "
