@@ -561,10 +561,10 @@ def _run_evaluate(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     training = _training_module()  # before anything is written (QA 55 L-3)
     shared = _shared(parser, args)
-    training.evaluable_model(args.model)  # so too a model it cannot score (QA 60 F6)
+    model = training.evaluable_model(args.model)  # so too one it cannot score (QA 60 F6)
     _check_outputs(parser, args, model_out=False)
     metrics = training.evaluate_model(
-        model=args.model, shared=shared, split=args.split, out_dir=args.out,
+        model=model, shared=shared, split=args.split, out_dir=args.out,
         cache=args.cache, limit=args.limit)
     say(json.dumps(metrics.get("summary", metrics), indent=2), sys.stdout)
     say(f"wrote {args.out / 'metrics.json'}", sys.stdout)

@@ -249,14 +249,15 @@ def evaluable_model(model: str | Path | None) -> CellClassifier:
     return loaded
 
 
-def evaluate_model(*, model: Path | None, shared: Path, split: str = "test", out_dir: Path,
-                   cache: Path | None = None, limit: int | None = None) -> dict[str, Any]:
+def evaluate_model(*, model: Path | CellClassifier | None, shared: Path, split: str = "test",
+                   out_dir: Path, cache: Path | None = None, limit: int | None = None
+                   ) -> dict[str, Any]:
     """Evaluate a model file on one split and write ``metrics.json`` and plots.
 
     Parameters
     ----------
-    model : Path or None
-        Model file; None for the shipped default.
+    model : Path, CellClassifier or None
+        Model file, or one :func:`evaluable_model` loaded; None for the shipped default.
     shared : Path
         Folder holding ``datasets/``.
     split : str, keyword-only
@@ -275,7 +276,7 @@ def evaluate_model(*, model: Path | None, shared: Path, split: str = "test", out
         (:func:`morphometric_baseline`), ``model_version`` and ``split``; for a model trained
         on every Chula field its Chula crops are left out and ``chula`` says why.
     """
-    loaded = evaluable_model(model)
+    loaded = model if isinstance(model, CellClassifier) else evaluable_model(model)
     data = labelled_crops(shared, cache=cache, limit=limit, progress=False)
     part = data.subset(data.split == split)
     notes = {}
