@@ -17,7 +17,7 @@ from __future__ import annotations
 import numbers
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -244,7 +244,7 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
                            trust_pixel_size, own)
 
 
-def _check_scale(fields: Iterable[Path | np.ndarray], pixel_size_um: object, *,
+def _check_scale(fields: Sequence[Path | np.ndarray], pixel_size_um: object, *,
                  trust: bool) -> float | None:
     """The range of a declared pixel size, and unless ``trust`` the fields' own estimates
     (:func:`~smearscan.pipeline.check_declared_pixel_size`, as the CLI), whose doubt is a

@@ -393,6 +393,33 @@ def test_a_field_through_a_stronger_objective_showing_many_cells_is_left_out(sca
     assert {row["image"] for row in read_csv_rows(out / "cells.csv")} == {"a.png"}
 
 
+def test_a_run_of_fields_at_a_stronger_objective_at_a_slides_start_is_left_out(tmp_path,
+                                                                                capsys):
+    # QA 60 F3: the first field doubting the declared size, the median of the slide's first 5
+    # was compared; 3 of them taken through a 1.5x stronger objective made it theirs, the slide
+    # was called in doubt and those 3 counted, their cells cut in pieces. The 5 are now spread
+    # over the slide (fields 0, 2, 4, 7 and 9 of 10).
+    slide = tmp_path / "s"
+    slide.mkdir()
+    field = Image.open(SAMPLE_FIELD)
+    turns = [None, *Image.Transpose][:7]  # 7 different fields at 1x
+    for index in range(10):
+        turn = turns[index if index < 3 else index - 3]
+        image = field if turn is None else field.transpose(turn)
+        if index < 3:
+            image = image.resize((image.width * 3 // 2, image.height * 3 // 2), Image.BICUBIC)
+        image.save(slide / f"f{index}.png")
+    out = tmp_path / "out"
+    assert run(slide, "--pixel-size", "0.2", "--no-classify", "--out", out) == 3
+    assert "warning" not in capsys.readouterr().err
+    errors = read_csv_rows(out / "errors.csv")
+    assert [row["image"] for row in errors] == ["f0.png", "f1.png", "f2.png"]
+    assert all("and the slide's own 0.209 um/px by more than 1.35x" in row["error"]
+               for row in errors)
+    summary = json.loads((out / "summary.json").read_text())["slides"]["s"]
+    assert summary["scale_in_doubt"] is False
+
+
 def test_a_folder_takes_every_image_format_the_reader_takes(tmp_path):
     # QA 50 F2: '.jfif', '.jpe', '.webp' and '.gif' fields were left out of their slide without a
     # word, though each was analysed when given alone.
@@ -795,9 +822,9 @@ def test_the_pixel_size_help_gives_the_limits_the_check_uses():
     from smearscan.segmentation import DOUBTFUL_SCALE, MAX_SCALE_DISAGREEMENT
 
     action = next(a for a in analysis_parser()._actions if "--pixel-size" in a.option_strings)
-    assert (f"that differs by over {DOUBTFUL_SCALE:g}x, with the median of its first "
-            f"{SCALE_CHECK_FIELDS}: refused over {MAX_SCALE_DISAGREEMENT:g}x off, a warning over "
-            f"{DOUBTFUL_SCALE:g}x.") in " ".join(action.help.split())
+    assert (f"that differs by over {DOUBTFUL_SCALE:g}x, with the median of "
+            f"{SCALE_CHECK_FIELDS} spread over it: refused over {MAX_SCALE_DISAGREEMENT:g}x off, "
+            f"a warning over {DOUBTFUL_SCALE:g}x.") in " ".join(action.help.split())
 
 
 def test_one_slide_off_the_declared_pixel_size_is_left_out_and_the_others_analysed(tmp_path,

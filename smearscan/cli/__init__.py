@@ -114,7 +114,7 @@ def analysis_parser() -> argparse.ArgumentParser:
                         help="pixel size in um/px (0.03-0.5); default: estimated from the "
                              "median red cell (7.5 um), and the output says it was estimated; "
                              "compared with a slide's first field's own estimate and, when "
-                             "that differs by over 1.15x, with the median of its first 5: "
+                             "that differs by over 1.15x, with the median of 5 spread over it: "
                              "refused over 1.5x off, a warning over 1.15x. Any field whose own "
                              "estimate, from 40 objects or more, is over 1.35x off both it and "
                              "the slide's is left out of the count and named in errors.csv. "
