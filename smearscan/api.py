@@ -40,6 +40,7 @@ from smearscan.overlap import FieldOverlap, field_centres, overlapping_fields
 from smearscan.pipeline import (
     FieldResult,
     ModelInfo,
+    ScaleCheck,
     cached_model,
     check_declared_pixel_size,
     field_cells,
@@ -238,33 +239,35 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     else:
         path = _path(path_or_rgb, "path_or_rgb (a path or an RGB array)")
         rgb, slide, image = read_field(path), path.stem, path.name
-    own = (_check_scale([path if image else rgb], pixel_size_um, trust=trust_pixel_size)
-           if pixel_size_um is not None else None)
+    check = (_check_scale([path if image else rgb], pixel_size_um, trust=trust_pixel_size)
+             if pixel_size_um is not None else None)
     return _field_analysis(rgb, path, slide, image, pixel_size_um, _model(model),
-                           trust_pixel_size, own)
+                           trust_pixel_size, check)
 
 
 def _check_scale(fields: Sequence[Path | np.ndarray], pixel_size_um: object, *,
-                 trust: bool) -> float | None:
+                 trust: bool) -> ScaleCheck | None:
     """The range of a declared pixel size, and unless ``trust`` the fields' own estimates
     (:func:`~smearscan.pipeline.check_declared_pixel_size`, as the CLI), whose doubt is a
-    :class:`UserWarning`; the slide's own estimate it was compared with (None: no field to
-    estimate it from). A pixel size that is not a real number is a TypeError naming it (a
-    string would fail deep in the segmentation)."""
+    :class:`UserWarning`; the check, with the slide's own estimate it was compared with (None:
+    no field to estimate it from). A pixel size that is not a real number is a TypeError naming
+    it (a string would fail deep in the segmentation)."""
     if isinstance(pixel_size_um, bool) or not isinstance(pixel_size_um, numbers.Real):
         raise TypeError(f"pixel_size_um = {pixel_size_um!r}: expected a number (um/px)")
     check = check_declared_pixel_size(float(pixel_size_um), fields, trust=trust)
     if check is not None and check.warning is not None:
         warnings.warn(check.warning, UserWarning, stacklevel=3)
-    return check.estimate_um if check is not None else None
+    return check
 
 
 def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
                     pixel_size_um: float | None, model: CellClassifier, trust: bool,
-                    slide_pixel_size_um: float | None) -> FieldAnalysis:
+                    check: ScaleCheck | None) -> FieldAnalysis:
     try:
         measured = field_cells(rgb, pixel_size_um=pixel_size_um, model=model,
-                               trust_pixel_size=trust, slide_pixel_size_um=slide_pixel_size_um)
+                               trust_pixel_size=trust,
+                               slide_pixel_size_um=check.estimate_um if check else None,
+                               slide_estimate_objects=check.objects if check else 0)
     except UnusableFieldError as error:
         if image:  # a file: its name leads the message, as for an unreadable one
             raise type(error)(f"{path}: {error}") from None
@@ -324,9 +327,9 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     check_population(population)  # before any field is analysed
     slide = _slide(paths)
     loaded = _model(model)
-    own = (_check_scale(slide.fields, pixel_size_um, trust=trust_pixel_size)
-           if pixel_size_um is not None else None)
-    fields, failed = _usable_fields(slide, pixel_size_um, loaded, trust_pixel_size, own)
+    check = (_check_scale(slide.fields, pixel_size_um, trust=trust_pixel_size)
+             if pixel_size_um is not None else None)
+    fields, failed = _usable_fields(slide, pixel_size_um, loaded, trust_pixel_size, check)
     cells = {name: np.concatenate([field.cells[name] for field in fields])
              for name in fields[0].cells}
     result = slide_statistics([f.summary for f in fields], label=cells["class"],
@@ -336,11 +339,12 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     overlaps = overlapping_fields([
         field_centres(f.summary.image, f.cells, f.summary.width, f.summary.height,
                       f.summary.pixel_size_um) for f in fields if f.summary.objects])
-    return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies, failed, own)
+    return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies, failed,
+                         check.estimate_um if check is not None else None)
 
 
 def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassifier,
-                   trust: bool, slide_pixel_size_um: float | None
+                   trust: bool, check: ScaleCheck | None
                    ) -> tuple[tuple[FieldAnalysis, ...], tuple[tuple[str, str], ...]]:
     """The analyses of the fields of ``slide`` that can be analysed, and ``(image, reason)``
     of those that cannot, each warned of; the first error when no field can be."""
@@ -349,7 +353,7 @@ def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassif
         image = path.relative_to(slide.root).as_posix()
         try:
             fields.append(_field_analysis(read_field(path), path, slide.name, image,
-                                          pixel_size_um, model, trust, slide_pixel_size_um))
+                                          pixel_size_um, model, trust, check))
         except (ImageLoadError, UnusableFieldError) as error:
             failed.append((image, str(error)))
             first_error = first_error or error

@@ -92,7 +92,8 @@ class Slide:
     read them, in the order of ``fields`` (empty until then): the run's fingerprint reuses them
     rather than read every field twice. ``own_pixel_size_um``: with a declared pixel size, the
     slide's own estimate it was compared with
-    (:func:`smearscan.pipeline.check_declared_pixel_size`). ``left_out``: why the run left the
+    (:func:`smearscan.pipeline.check_declared_pixel_size`), from fields of a median
+    ``own_estimate_objects`` objects. ``left_out``: why the run left the
     slide out before analysing any field (its fields emptied; the reason is also a problem).
     """
 
@@ -104,6 +105,7 @@ class Slide:
     copies: tuple[tuple[str, str], ...] = ()
     digests: tuple[str | None, ...] = ()
     own_pixel_size_um: float | None = None
+    own_estimate_objects: int = 0
     left_out: str | None = None
 
     @property

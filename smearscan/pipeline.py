@@ -150,12 +150,14 @@ def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
 
 def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                 model: CellClassifier | None, trust_pixel_size: bool = False,
-                slide_pixel_size_um: float | None = None) -> MeasuredField:
+                slide_pixel_size_um: float | None = None,
+                slide_estimate_objects: int = 0) -> MeasuredField:
     """Refuse an overexposed field, condition it (:func:`conditioned`), estimate its own scale
     where a declared pixel size may not fit it and refuse it where that estimate contradicts
     it and the slide's own (``slide_pixel_size_um``, the estimate the declared size was
-    compared with; :func:`require_declared_scale`) unless ``trust_pixel_size``, then segment,
-    measure and (with a model) classify its objects, and measure its focus.
+    compared with, from fields of a median ``slide_estimate_objects`` objects;
+    :func:`require_declared_scale`) unless ``trust_pixel_size``, then segment, measure and
+    (with a model) classify its objects, and measure its focus.
 
     Raises
     ------
@@ -168,7 +170,7 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     rgb, condition = conditioned(rgb)
     own = declared_scale_doubt(rgb, pixel_size_um) if pixel_size_um is not None else None
     if own is not None and not trust_pixel_size:
-        require_declared_scale(own, pixel_size_um, slide_pixel_size_um)
+        require_declared_scale(own, pixel_size_um, slide_pixel_size_um, slide_estimate_objects)
     if own is not None and not off_declared_scale(own, pixel_size_um, slide_pixel_size_um):
         own = None
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
@@ -228,19 +230,25 @@ def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation 
 
 
 def require_declared_scale(own: Segmentation, pixel_size_um: float,
-                           slide_pixel_size_um: float | None = None) -> None:
+                           slide_pixel_size_um: float | None = None,
+                           slide_estimate_objects: int = 0) -> None:
     """Refuse a field whose own estimate (``own``, :func:`declared_scale_doubt`; median red
     cell taken as 7.5 um, as :func:`check_declared_pixel_size` estimates a slide's) is off both
     the declared pixel size and the slide's own estimate ``slide_pixel_size_um`` (the one the
-    declared size was compared with; None: the declared size alone) by more than
-    :data:`SCALE_NAME`, from at least :data:`SCALE_CHECK_MIN_OBJECTS` objects (this tool's
-    rules). QA 50: a field taken at twice the magnification, later in a slide than the fields
-    the declared size was checked on, was read at that size, its cells cut in pieces, and
-    counted unflagged; QA 58 F1: so was one 1.4x off, named but counted, 243 red cells for 109.
-    An estimate from fewer objects can read twice the true scale: such a field is only named
-    (QA 60 F1: a 2x objective's field showing few cells is counted at 3-5x its red cells; but
-    refused, PBC's crops around an immature granulocyte went, and a leukoerythroblastic
-    picture read "possible" for "present"). A field that agrees with its slide is left to the
+    declared size was compared with, from fields of a median ``slide_estimate_objects``
+    objects; None: the declared size alone) by more than :data:`SCALE_NAME`, from at least
+    :data:`SCALE_CHECK_MIN_OBJECTS` objects, or by more than
+    :data:`~smearscan.segmentation.MAX_SCALE_DISAGREEMENT` from fewer in a slide whose own
+    estimate rests on fields of at least that many (this tool's rules). QA 50: a field taken
+    at twice the magnification, later in a slide than the fields the declared size was checked
+    on, was read at that size, its cells cut in pieces, and counted unflagged; QA 58 F1: so was
+    one 1.4x off, named but counted, 243 red cells for 109. An estimate from fewer objects can
+    read twice the true scale in a slide of crops around white cells or of crowded fields: there
+    such a field is only named (:func:`off_declared_scale`; refused, PBC's crops around an
+    immature granulocyte went, and a leukoerythroblastic picture read "possible" for
+    "present"). Among full fields it is left out (QA 60 F1: a 2x objective's field showing a
+    quarter of the area, 30-38 objects, was counted at 3-5x its red cells): see
+    :func:`_left_out_beyond`. A field that agrees with its slide is left to the
     slide's check
     (:func:`check_declared_pixel_size`: a declared size 1.15-1.5x off the slide is used with a
     warning), not refused field by field (QA 60 F2: a slide declared at 1.44x lost 14 of its 24
@@ -252,17 +260,34 @@ def require_declared_scale(own: Segmentation, pixel_size_um: float,
     OffScaleFieldError
         One line with the sizes; a batch records the field as failed and goes on.
     """
-    if own.count < SCALE_CHECK_MIN_OBJECTS or not _off_slide(own, pixel_size_um,
-                                                             slide_pixel_size_um, SCALE_NAME):
+    limit = _left_out_beyond(own.count, slide_estimate_objects)
+    if limit is None or not _off_slide(own, pixel_size_um, slide_pixel_size_um, limit):
         return
     slide = ("" if slide_pixel_size_um is None else
              f" and the slide's own {slide_pixel_size_um:.3g} um/px")
     raise OffScaleFieldError(
         f"its own pixel size, {own.pixel_size_um:.3g} um/px from {own.count} objects (median "
         f"red cell taken as {NORMAL_RBC_DIAMETER_UM:g} um), disagrees with --pixel-size "
-        f"{pixel_size_um:g} um/px{slide} by more than {SCALE_NAME:g}x (this tool's rule): taken at "
+        f"{pixel_size_um:g} um/px{slide} by more than {limit:g}x (this tool's rule): taken at "
         "another objective or camera setting? Left out of the count; --trust-pixel-size "
         "(trust_pixel_size=True in Python) counts it at the declared size")
+
+
+def _left_out_beyond(objects: int, slide_objects: int) -> float | None:
+    """How far off its slide a field whose own estimate rests on ``objects`` objects is left
+    out, in a slide whose own estimate rests on fields of a median ``slide_objects``; None:
+    never, only named (this tool's rule). From fewer than :data:`SCALE_CHECK_MIN_OBJECTS`
+    objects, as far off as it is named (:func:`off_declared_scale`), but only among full
+    fields. Of 60 Chula fields with a quarter of each enlarged 2x, the 31 estimated from 13-39
+    objects read 1.84-2.30x off; enlarged 1.5x, the 7 from 22-38 objects 1.51-1.64x; of 557
+    Chula fields at their own size, one is over 1.5x off from fewer than 40 objects (265.jpg,
+    3.70x from 24, wrongly). Slides of crops around white cells (PBC: a median 15 objects, none
+    of 300 crops 40 or more) and of crowded fields (BCCD: a median 25, none of 364 40 or more)
+    are left to naming: 25 of the 3,201 PBC crops read over 1.5x off from 12-32 objects,
+    immature granulocytes among them (ad hoc, 2026-12-05)."""
+    if objects >= SCALE_CHECK_MIN_OBJECTS:
+        return SCALE_NAME
+    return MAX_SCALE_DISAGREEMENT if slide_objects >= SCALE_CHECK_MIN_OBJECTS else None
 
 
 def off_declared_scale(own: Segmentation, pixel_size_um: float,
@@ -308,12 +333,13 @@ def scale_check_order(count: int) -> list[int]:
 @dataclass(frozen=True)
 class ScaleCheck:
     """A declared pixel size beside the slide's own estimate it was compared with (um/px,
-    median red cell taken as 7.5 um), estimated from ``source``; ``trusted``: declared with
-    ``--trust-pixel-size``."""
+    median red cell taken as 7.5 um), estimated from ``source``, whose fields held a median
+    of ``objects``; ``trusted``: declared with ``--trust-pixel-size``."""
 
     pixel_size_um: float
     estimate_um: float
     source: str
+    objects: int
     trusted: bool = False
 
     @property
@@ -352,13 +378,15 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Sequence[Path | np.n
         One line with both values and the rule.
     """
     check_pixel_size(pixel_size_um)
-    estimates, sources = [], []
+    estimates, objects, sources = [], [], []
     ordered = (fields[index] for index in scale_check_order(len(fields)))
     for estimate, source in _field_estimates(ordered, max_pixels):
-        estimates.append(estimate)
+        estimates.append(estimate.pixel_size_um)
+        objects.append(estimate.count)
         sources.append(source)
-        if len(estimates) == 1 and not scales_disagree(estimate, pixel_size_um, DOUBTFUL_SCALE):
-            return ScaleCheck(pixel_size_um, estimate, source, trust)
+        if len(estimates) == 1 and not scales_disagree(estimates[0], pixel_size_um,
+                                                       DOUBTFUL_SCALE):
+            return ScaleCheck(pixel_size_um, estimates[0], source, estimate.count, trust)
         if len(estimates) == SCALE_CHECK_FIELDS:
             break
     if not estimates:
@@ -368,12 +396,13 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Sequence[Path | np.n
     median = float(np.median(estimates))
     if not trust:
         check_scale_agreement(pixel_size_um, median, source)
-    return ScaleCheck(pixel_size_um, median, source, trust)
+    return ScaleCheck(pixel_size_um, median, source, int(np.median(objects)), trust)
 
 
 def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None
-                     ) -> Iterator[tuple[float, str]]:
-    """Each usable field's own pixel size estimate, as analysis sees the field, and its name."""
+                     ) -> Iterator[tuple[Segmentation, str]]:
+    """Each usable field segmented at its own estimated pixel size, as analysis sees the field,
+    and its name."""
     for field in fields:
         try:
             rgb = field if isinstance(field, np.ndarray) else read_field(
@@ -382,8 +411,8 @@ def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None
         except (ImageLoadError, UnusableFieldError):
             continue
         # As analysis sees it: in a dark corner cells merge and read larger.
-        estimate = segment_field(conditioned(rgb)[0]).pixel_size_um
-        if np.isfinite(estimate):
+        estimate = segment_field(conditioned(rgb)[0])
+        if np.isfinite(estimate.pixel_size_um):
             yield estimate, "the array" if isinstance(field, np.ndarray) else str(field)
 
 
@@ -399,7 +428,8 @@ def analyse_field(task: FieldTask) -> FieldResult:
     try:
         measured = field_cells(rgb, pixel_size_um=task.pixel_size_um, model=model,
                                trust_pixel_size=task.trust_pixel_size,
-                               slide_pixel_size_um=task.slide_pixel_size_um)
+                               slide_pixel_size_um=task.slide_pixel_size_um,
+                               slide_estimate_objects=task.slide_estimate_objects)
     except UnusableFieldError as error:
         return FieldResult(task.slide, task.image, task.path, error=f"{task.path}: {error}")
     seg, cells = measured.segmentation, measured.cells

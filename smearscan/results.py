@@ -53,6 +53,8 @@ class FieldTask:
     #: The slide's own pixel size estimate that the declared one was compared with
     #: (:func:`~smearscan.pipeline.require_declared_scale`); None when not known.
     slide_pixel_size_um: float | None = None
+    #: The median number of objects of the fields that estimate rests on (0: not known).
+    slide_estimate_objects: int = 0
 
     @property
     def key(self) -> tuple[str, str]:

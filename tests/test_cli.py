@@ -346,18 +346,46 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
     assert run(slide, "--out", tmp_path / "estimated") == 0  # each field at its own scale
 
 
-def test_a_field_through_a_stronger_objective_showing_few_cells_is_counted_and_named(
-        tmp_path, capsys):
-    # QA 52 F1: a field at 2x showing a quarter of the area has too few cells (under 40) for a
-    # sure estimate; it was counted at the declared size without a word. Left out, such
-    # fields would take crowded fields and those around a large white cell with them (QA 60 F1:
-    # PBC's crops around an immature granulocyte).
-    slide = tmp_path / "s"
+def _fields_through_a_stronger_objective(slide: Path, first: Image.Image) -> None:
+    """``first``, then two fields of the sample, a quarter of it enlarged 2x (31 objects) and
+    a part enlarged 1.7x (36 objects), as taken through stronger objectives."""
     slide.mkdir()
     field = Image.open(SAMPLE_FIELD)
-    field.save(slide / "a.png")
+    first.save(slide / "a.png")
     field.crop((160, 120, 480, 360)).resize((640, 480), Image.BICUBIC).save(slide / "b.png")
     field.crop((120, 90, 440, 330)).resize((544, 408), Image.BICUBIC).save(slide / "c.png")
+
+
+def test_a_field_through_a_stronger_objective_showing_few_cells_is_left_out_among_full_fields(
+        tmp_path, capsys):
+    # QA 60 F1: a field at 2x shows a quarter of the area, under 40 objects, and was only named
+    # off scale, counted at 3-5x its red cells. Where the slide's own estimate rests on full
+    # fields (here 133 objects), it is left out 1.5x off.
+    slide = tmp_path / "s"
+    _fields_through_a_stronger_objective(slide, Image.open(SAMPLE_FIELD))
+    out = tmp_path / "out"
+    assert run(slide, "--pixel-size", "0.2", "--no-classify", "--out", out) == 3
+    capsys.readouterr()
+    errors = read_csv_rows(out / "errors.csv")
+    assert [row["image"] for row in errors] == ["b.png", "c.png"]
+    assert [row["error"].split(": ", 1)[1] for row in errors] == [
+        f"its own pixel size, {size} um/px from {objects} objects (median red cell taken as "
+        "7.5 um), disagrees with --pixel-size 0.2 um/px and the slide's own 0.209 um/px by more "
+        "than 1.5x (this tool's rule): taken at another objective or camera setting? Left out "
+        "of the count; --trust-pixel-size (trust_pixel_size=True in Python) counts it at the "
+        "declared size" for size, objects in (("0.104", 31), ("0.126", 36))]
+    assert {row["image"] for row in read_csv_rows(out / "cells.csv")} == {"a.png"}
+
+
+def test_a_field_through_a_stronger_objective_showing_few_cells_is_named_among_crops(
+        tmp_path, capsys):
+    # QA 52 F1: a field at 2x showing a quarter of the area has too few cells (under 40) for a
+    # sure estimate; it was counted at the declared size without a word. In a slide of crops
+    # (its own estimate from fields of under 40 objects, here 38) it is named: left out, such
+    # fields would take crowded fields and those around a large white cell with them (PBC's
+    # crops around an immature granulocyte).
+    slide = tmp_path / "s"
+    _fields_through_a_stronger_objective(slide, Image.open(SAMPLE_FIELD).crop((0, 0, 320, 240)))
     out = tmp_path / "out"  # classified: the report names the fields beside the count
     assert main([str(slide), "--pixel-size", "0.2", "--out", str(out), "--quiet"]) == 0
     assert "0.200, 2 field(s) off scale" in capsys.readouterr().out

@@ -82,7 +82,8 @@ def field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[Fie
                       mask=out is not None and options.save_masks,
                       overlay=out is not None and options.overlay, review=out is not None,
                       trust_pixel_size=options.trust_pixel_size,
-                      slide_pixel_size_um=slide.own_pixel_size_um)
+                      slide_pixel_size_um=slide.own_pixel_size_um,
+                      slide_estimate_objects=slide.own_estimate_objects)
             for path in slide.fields]
 
 

@@ -333,7 +333,7 @@ def _checked_pixel_size(slides: list[Slide], args: argparse.Namespace) -> list[S
             say(f"smearscan: warning: slide {printable(slide.name)}: "
                 f"{printable(check.warning)}")
         checked.append(slide if check is None else replace(
-            slide, own_pixel_size_um=check.estimate_um))
+            slide, own_pixel_size_um=check.estimate_um, own_estimate_objects=check.objects))
     return checked
 
 
