@@ -842,6 +842,21 @@ def test_an_output_folder_in_use_is_refused_before_the_inputs_are_read(tmp_path,
     assert sorted(p.name for p in out.iterdir()) == [OUTPUT_MARKER, LOCK_NAME]  # nothing new
 
 
+def test_each_model_command_says_what_its_limit_does():
+    # QA 63 M3: evaluate's --help said its --limit made training take 2 batches per epoch.
+    from smearscan.cli import evaluate_parser, train_parser
+
+    def limit_help(parser):
+        action = next(a for a in parser._actions if "--limit" in a.option_strings)
+        return " ".join(action.help.split())
+
+    assert limit_help(evaluate_parser()) == ("use only N fields per dataset (smoke runs); the "
+                                             "figures then rest on the few crops of those fields")
+    assert limit_help(train_parser()) == (
+        "use only N fields per dataset (smoke runs); training then takes 2 batches per epoch, "
+        "whatever --epochs, so its model is too weak to count with and analysis refuses it")
+
+
 def test_the_pixel_size_help_gives_the_limits_the_check_uses():
     # qacli8 M-1: --help said 1.25x where the check warns over 1.15x. The parser does not import
     # the segmentation (start-up), so the numbers are written twice; this keeps them one.

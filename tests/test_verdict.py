@@ -29,6 +29,7 @@ from smearscan.verdict import (
 from smearscan.verdict.assessment import MOST_WITHOUT_JUDGED
 from smearscan.verdict.differential import Cause, ranked
 from smearscan.verdict.differential.ttp import ADAMTS13_SEND
+from smearscan.verdict.values import MEGALOBLASTIC_RULE
 
 # The URGENT line while ADAMTS13 is not known, by TTP's assessment.
 SUSPECTED = urgent_ttp("suspected", "unknown")
@@ -634,10 +635,21 @@ def test_point_8_megaloblastic_pseudo_tma_is_suspected_and_ranked_first():
     ({"vitamin_b12": "300 pg/mL", "folate": "3 ng/mL"}, "unlikely"),
     ({"vitamin_b12": "300 pg/mL", "folate": "2.9 ng/mL"}, "suspected"),
     ({"vitamin_b12": None}, "possible"),
+    # QA 63 M1: in SI units the cut-offs are 147.6 pmol/L and 6.8 nmol/L, as the rule table says
+    # (it said 148 and 7, BSH 2014's rounded values).
+    ({"vitamin_b12": "147.6 pmol/L"}, "possible"), ({"vitamin_b12": "147.5 pmol/L"}, "suspected"),
+    ({"vitamin_b12": "300 pg/mL", "folate": "6.8 nmol/L"}, "unlikely"),
+    ({"vitamin_b12": "300 pg/mL", "folate": "6.79 nmol/L"}, "suspected"),
 ])
 def test_megaloblastic_boundaries(change, expected):
     labs = parse_labs({**PSEUDO_TMA, **change})
     assert assess(smear(), labs).cause("megaloblastic").assessment == expected
+
+
+def test_the_rule_table_gives_the_si_cut_offs_the_verdict_applies():
+    # QA 63 M1: "148 pmol/L" and "7 nmol/L" beside cut-offs applied at 147.6 and 6.8.
+    assert ("B12 < 200 pg/mL (147.6 pmol/L) or folate < 3 ng/mL (6.8 nmol/L; BSH 2014 gives "
+            "them rounded, 148 and 7)") in MEGALOBLASTIC_RULE.value
 
 
 def test_megaloblastic_is_not_listed_without_macrocytosis_or_deficiency():

@@ -372,16 +372,14 @@ def _shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path:
         parser.error(f"argument --shared: {error}")
 
 
-def _data_arguments(parser: argparse.ArgumentParser) -> None:
+def _data_arguments(parser: argparse.ArgumentParser, limit_help: str) -> None:
     parser.add_argument("--shared", type=shared_folder, metavar="DIR",
                         help="folder holding datasets/ (Chula RBC-12, BCCD, PBC); "
-                             "default ../shared")
+                             "default ../shared, from the current folder")
     parser.add_argument("--cache", type=path_argument, metavar="DIR",
                         help="where extracted crops are cached (default ~/.cache/smearscan)")
     parser.add_argument("--limit", type=positive_int, metavar="N",
-                        help="use only N fields per dataset (smoke runs); training then takes "
-                             "2 batches per epoch, whatever --epochs, so its model is too weak "
-                             "to count with and analysis refuses it")
+                        help=f"use only N fields per dataset (smoke runs); {limit_help}")
 
 
 def _pt_path(text: str) -> Path:
@@ -487,7 +485,8 @@ def train_parser() -> argparse.ArgumentParser:
                     "split), choose operating thresholds on the val split, measure the test "
                     "split, and write the model: a .pt training file and its .onnx export "
                     "beside it (what analysis runs), both self-describing.")
-    _data_arguments(parser)
+    _data_arguments(parser, "training then takes 2 batches per epoch, whatever --epochs, so "
+                            "its model is too weak to count with and analysis refuses it")
     parser.add_argument("--out", type=_pt_path, required=True, metavar="FILE.pt",
                         help="model file to write, e.g. models/default.pt (and "
                              "models/default.onnx)")
@@ -513,7 +512,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
         description="Evaluate a classifier on a held-out split: per-class precision/recall/F1, "
                     "confusion matrix, ROC and precision-recall curves, sensitivity at "
                     "specificity 0.99/0.995/0.998 (metrics.json and PNG figures).")
-    _data_arguments(parser)
+    _data_arguments(parser, "the figures then rest on the few crops of those fields")
     parser.add_argument("--model", type=path_argument, metavar="FILE",
                         help="model file, .onnx or .pt (default: the shipped "
                              "models/default.onnx)")

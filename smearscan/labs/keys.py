@@ -62,8 +62,10 @@ _D_DIMER_UNITS = {f"{unit}{basis}": factor
                   for basis in ("", " FEU", " DDU")}
 _D_DIMER_UNITS.update({"ng/mL FEU": 1.0, "ng/mL DDU": 1.0})
 # Vitamin B12: 1 pg/mL = 0.738 pmol/L. Folate: 1 ng/mL = 2.266 nmol/L.
-_B12_UNITS = {"ng/L": 1.0, "pmol/L": 1 / 0.738}
-_FOLATE_UNITS = {"ug/L": 1.0, "nmol/L": 1 / 2.266}
+B12_PMOL_PER_PG = 0.738
+FOLATE_NMOL_PER_NG = 2.266
+_B12_UNITS = {"ng/L": 1.0, "pmol/L": 1 / B12_PMOL_PER_PG}
+_FOLATE_UNITS = {"ug/L": 1.0, "nmol/L": 1 / FOLATE_NMOL_PER_NG}
 # Reticulocytes: % of red cells; SI reports give them as a number fraction of red cells
 # (0.015 = 1.5%), and analysers also as an absolute count in x10^9/L. A count becomes a % only
 # with the red-cell count, which no lab key holds, so it is refused. The plausible range stops

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smearscan.labs import (
+    B12_PMOL_PER_PG,
     D_DIMER_RATIO_RANGE,
+    FOLATE_NMOL_PER_NG,
     PT_CONTROL_S,
     PT_INR_MARGIN,
     PT_ISI,
@@ -105,8 +107,11 @@ CHILD_CREATININE_ULN = 0.7
 
 MACROCYTOSIS_MCV = 100.0  # fL, above: macrocytosis
 NORMAL_HAEMATOCRIT = 45.0  # %, of the corrected reticulocyte count (% x Hct / 45)
-B12_DEFICIENT = 200.0  # pg/mL (148 pmol/L), below: deficiency
-FOLATE_DEFICIENT = 3.0  # ng/mL (7 nmol/L), below: deficiency
+#: Below: deficiency (BSH 2014). Applied in these units: a result in pmol/L or nmol/L is
+#: converted first, so the SI cut-offs are 147.6 pmol/L and 6.8 nmol/L, which BSH rounds to
+#: 148 and 7 (QA 63 M1: the table said 148 and 7).
+B12_DEFICIENT = 200.0  # pg/mL
+FOLATE_DEFICIENT = 3.0  # ng/mL
 
 
 @dataclass(frozen=True)
@@ -257,8 +262,9 @@ TTP_RULE = _rule(
     f"unlikely, whatever PLASMIC gives (TTP needs thrombocytopenia); PLASMIC >= "
     f"{PLASMIC_HIGH} -> suspected (possible for a child or neonate: it was derived in adults); "
     "a range reaching "
-    f"{PLASMIC_INTERMEDIATE} with the MAHA picture (haemolysis with platelets low or unknown, "
-    "or platelets < 30 with one raised haemolysis marker) -> possible; <= 4 -> unlikely, "
+    f"{PLASMIC_INTERMEDIATE} with the MAHA picture (MAHA likely or possible, haemolysis with "
+    "platelets low or unknown, or platelets < 30 with one raised haemolysis marker) -> "
+    "possible; <= 4 -> unlikely, "
     "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "
     "the two scores stands, also with an active cancer or a transplant, where the French score "
     "was not derived and which PLASMIC already scores; PLASMIC stands over it only with a "
@@ -272,9 +278,9 @@ TTP_RULE = _rule(
     f"{PLASMIC_PLATELETS:g} (or not given, with haemolysis present) and PLASMIC reaching "
     f"{PLASMIC_HIGH} -> possible; otherwise with a positive DAT: platelets of "
     f"{PLASMIC_PLATELETS:g} or more or PLASMIC under {PLASMIC_HIGH} -> unlikely, else not "
-    "assessed; no PLASMIC item given is a range of 0-7; "
-    "never decided by the schistocyte count "
-    "alone", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
+    "assessed; no PLASMIC item given is a range of 0-7, so that a count over the limit with "
+    "no lab value makes TTP possible (measure them now); a count at or under the limit never "
+    "makes it unlikely", f"{ISTH_TTP}; {PLASMIC}; {FRENCH}",
     standard=False)
 URGENT_RULE = _rule(
     "urgent TTP action", "printed first whenever TTP is possible, suspected or likely, naming "
@@ -319,7 +325,9 @@ MEGALOBLASTIC_RULE = _rule(
     "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "
     f"(<= {RETICULOCYTES_RAISED:g}% once corrected for the anaemia: % x 3 Hb / "
     f"{NORMAL_HAEMATOCRIT:g}) in a haemolytic picture; B12 < {B12_DEFICIENT:g} pg/mL "
-    f"(148 pmol/L) or folate < {FOLATE_DEFICIENT:g} ng/mL (7 nmol/L) -> suspected; raised "
+    f"({B12_DEFICIENT * B12_PMOL_PER_PG:.1f} pmol/L) or folate < {FOLATE_DEFICIENT:g} ng/mL "
+    f"({FOLATE_DEFICIENT * FOLATE_NMOL_PER_NG:.1f} nmol/L; BSH 2014 gives them rounded, 148 and 7) "
+    "-> suspected; raised "
     "reticulocytes -> unlikely, but possible with a measured deficiency",
     f"deficiency cut-offs: {BSH_COBALAMIN}; the pattern: CLINICAL.md (pseudo-TMA of B12 "
     "deficiency)", standard=False)
