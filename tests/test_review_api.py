@@ -504,7 +504,8 @@ def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
             f"/api/slides/positive/cells/{blank}/{on_blank['cell_id']}/field.jpg")
     assert status == 409
     assert body["error"] == (f"{work / 'slides' / 'positive' / blank}: the field changed since "
-                             "the run (0 objects now, 133 then); re-run the batch analysis")
+                             "the run (the file is not the one analysed); re-run the batch "
+                             "analysis")
     assert _rerun(out) == 0
     block = _merged(out)["positive"]["review"]
     assert block["status"] == "inputs changed" and block["reviewer"] == "A. Tech"
@@ -659,6 +660,27 @@ def test_a_slide_cells_csv_edited_by_hand_is_refused_not_counted(out):
     assert create_app(out).state.folder.left_out == {"positive": (
         f"{cells}: changed since smearscan wrote it; analyse the slide again into this folder "
         "(the same command with --out) to review it")}
+
+
+def test_a_field_replaced_by_one_with_as_many_objects_is_refused(results, tmp_path):
+    # QA 61 F1: only the object count was compared; a field replaced by another of 147 objects
+    # was shown, its crops and field view outlined as the one analysed.
+    work = tmp_path / "run"
+    shutil.copytree(results.parent, work)
+    out = work / "results"
+    assert _rerun(out) == 0  # the record now names the copied fields
+    cell = _called(out)[0]
+    path = work / "slides" / "positive" / cell["image"]
+    rgb = read_field(path).copy()
+    rgb[:2, :2] = 255 - rgb[:2, :2]  # a corner changed: the same objects, another file
+    Image.fromarray(rgb).save(path, format="JPEG", quality=100)
+    base = f"/api/slides/positive/cells/{cell['image']}/{cell['cell_id']}"
+    with running(create_app(out, token=TOKEN)) as url:
+        api = Client(url)
+        for picture in ("crop.jpg", "field.jpg"):
+            assert api.get(f"{base}/{picture}") == (409, {"error": (
+                f"{path}: the field changed since the run (the file is not the one analysed); "
+                "re-run the batch analysis")})
 
 
 def test_a_missing_field_is_named_as_what_the_report_needs(results, tmp_path):

@@ -1,8 +1,9 @@
 """Pictures of the review: a cell's crop and its whole field, outlined in the reviewed classes.
 
 The batch run keeps no label images by default, so a field is segmented again, as the run did
-(same image, same conditioning, same pixel size); its object count is checked against the
-run's record, so that a field changed since the run is refused rather than outlined wrongly.
+(same image, same conditioning, same pixel size); its file's SHA-256 and its object count are
+checked against the run's record, so that a field changed since the run is refused rather than
+outlined wrongly.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from smearscan.loading import ImageLoadError, read_field
+from smearscan.loading import ImageLoadError, content_digest, read_field
 from smearscan.outputs import jpeg_bytes
 from smearscan.pipeline import conditioned
 from smearscan.render import (
@@ -32,13 +33,14 @@ _MARK = (255, 255, 0)
 
 @lru_cache(maxsize=8)
 def _segmented(path: Path, pixel_size_um: float | None,
-               stamp: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+               stamp: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, str | None]:
     """The field as read and its labels, segmented as the run did: after the same conditioning
     (uneven light evened, camera noise smoothed; a field the run conditioned segmented
-    differently as read). ``stamp`` (size, mtime) is part of the key: a file changed while the
-    app runs is read again."""
+    differently as read), and the file's SHA-256. ``stamp`` (size, mtime) is part of the key: a
+    file changed while the app runs is read again."""
     rgb = read_field(path)
-    return rgb, segment_field(conditioned(rgb)[0], pixel_size_um=pixel_size_um).labels
+    return (rgb, segment_field(conditioned(rgb)[0], pixel_size_um=pixel_size_um).labels,
+            content_digest(path))
 
 
 def segmented_field(image: str, source: FieldSource) -> tuple[np.ndarray, np.ndarray]:
@@ -54,10 +56,14 @@ def segmented_field(image: str, source: FieldSource) -> tuple[np.ndarray, np.nda
                             "the batch analysis with this version of smearscan")
     try:
         stat = source.path.stat()
-        rgb, labels = _segmented(source.path, source.pixel_size_um,
-                                 (stat.st_size, stat.st_mtime_ns))
+        rgb, labels, digest = _segmented(source.path, source.pixel_size_um,
+                                         (stat.st_size, stat.st_mtime_ns))
     except (ImageLoadError, OSError) as error:
         raise ConflictError(f"{source.path}: cannot read this field now ({error})") from None
+    if source.digest is not None and digest != source.digest:
+        # QA 61 F1: another field with as many objects was shown, outlined as this one.
+        raise ConflictError(f"{source.path}: the field changed since the run (the file is not "
+                            "the one analysed); re-run the batch analysis")
     found = int(labels.max(initial=0))
     if found != source.objects:
         raise ConflictError(f"{source.path}: the field changed since the run ({found} objects "

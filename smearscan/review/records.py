@@ -86,11 +86,13 @@ class Cells:
 
 @dataclass(frozen=True)
 class FieldSource:
-    """Where a field's image is and how the run segmented it."""
+    """Where a field's image is and how the run segmented it; ``digest``: the SHA-256 of the
+    file the run analysed (None: not recorded)."""
 
     path: Path | None
     pixel_size_um: float | None
     objects: int
+    digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,21 @@ class SlideRecord:
 
 def _fields(record: dict, summary: SlideSummary) -> dict[str, FieldSource]:
     root = Path(record["root"]) if record.get("root") else None
+    digests = _recorded_digests(record.get("fingerprint"))
     return {f.image: FieldSource(root / f.image if root else None,
-                                 None if f.pixel_size_estimated else f.pixel_size_um, f.objects)
+                                 None if f.pixel_size_estimated else f.pixel_size_um, f.objects,
+                                 digests.get(f.image))
             for f in summary.fields if f.error is None}
+
+
+def _recorded_digests(fingerprint: object) -> dict[str, str]:
+    """Image name -> the SHA-256 of its file as the run's fingerprint records it (none of a
+    malformed one)."""
+    try:
+        return {name: digest for name, digest in fingerprint["files"]
+                if isinstance(name, str) and isinstance(digest, str)}
+    except (KeyError, TypeError, ValueError):
+        return {}
 
 
 def read_slide_record(folder: Path) -> SlideRecord:
