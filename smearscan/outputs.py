@@ -337,8 +337,25 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON (indented, UTF-8, NaN written as null) atomically."""
-    write_text_atomic(path, json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n")
+    """Write JSON (indented, UTF-8, NaN written as null) atomically. A file name that is not
+    valid UTF-8 (its undecodable bytes kept as surrogate escapes) is written as JSON escapes
+    (``"caf\\udce9.jpg"``), so that the file is still UTF-8 and reads back as the same name
+    (QA 62 F1, F3: its raw bytes made the merged ``summary.json`` unreadable as JSON, and the
+    slide's own record was skipped on resume: the slide dropped out of the merged outputs)."""
+    plain = jsonable(data)
+    text = json.dumps(plain, indent=2, ensure_ascii=False)
+    if not _is_utf8(text):
+        text = json.dumps(plain, indent=2)
+    write_text_atomic(path, text + "\n")
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (holds no surrogate escape of an undecodable byte)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def jsonable(value: object) -> object:

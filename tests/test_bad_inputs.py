@@ -481,9 +481,27 @@ def test_file_name_that_is_not_utf8(tmp_path, capsys):
         Image.fromarray(_field()).save(path)
     except (OSError, UnicodeError):
         pytest.skip("this file system refuses names that are not UTF-8")
-    assert run(slide, "--out", tmp_path / "out") == 0
-    rows = read_csv_rows(tmp_path / "out" / "cells.csv")
+    out = tmp_path / "out"
+    assert run(slide, "--out", out) == 0
+    rows = read_csv_rows(out / "cells.csv")
     assert len(rows) == 6
+    # QA 62 F1, F3: the name's raw byte made summary.json and slide.json invalid UTF-8; the
+    # slide was never resumed, and dropped out of the merged outputs at a run of another slide.
+    for record in (out / "summary.json", out / "slides" / "slide" / "slide.json"):
+        text = record.read_bytes().decode("utf-8")  # strict
+        assert "f\\udce9ld.png" in text
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert [f["image"] for f in summary["slides"]["slide"]["per_field"]] == [path.name]
+    other = tmp_path / "other"
+    other.mkdir()
+    Image.fromarray(_field(seed=2)).save(other / "g.png")
+    assert run(other, "--out", out) == 0
+    merged = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert sorted(merged["slides"]) == ["other", "slide"]
+    record = out / "slides" / "slide" / "slide.json"
+    written = record.stat().st_mtime_ns
+    assert run(slide, "--out", out) == 0
+    assert record.stat().st_mtime_ns == written  # resumed, not analysed again
 
 
 def test_an_inverted_field_is_refused_in_one_line_without_a_warning(tmp_path, recwarn, capsys):

@@ -243,6 +243,24 @@ def test_a_slide_left_out_of_the_merge_is_reported_with_exit_3(tmp_path, capsys)
                                             ["a", "", f"{out / 'slides' / 'a'}: {LEFT_OUT}"]]
 
 
+def test_a_slide_whose_record_is_cut_short_is_reported_too(tmp_path, capsys):
+    # QA 62 F4: a slide.json that no longer parses (a disk error, a hand edit) dropped its slide
+    # from the merged outputs without a word, where an edited one is named.
+    root, out = tmp_path / "in", tmp_path / "out"
+    first, second = _slide(root, name="a"), _slide(root, name="b")
+    assert run(first, second, "--out", out) == 0
+    record = out / "slides" / "a" / "slide.json"
+    record.write_bytes(record.read_bytes()[:200])
+    capsys.readouterr()
+    assert run(second, "--out", out) == 3
+    reason = (f"{out / 'slides' / 'a'}: its slide.json cannot be read (cut short or edited by "
+              "hand); left out of the merged outputs (run its input again to redo it)")
+    assert f"smearscan: {reason}\n" in capsys.readouterr().err
+    assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["b"]
+    with open(out / "errors.csv", newline="") as handle:
+        assert list(csv.reader(handle)) == [["slide", "image", "error"], ["a", "", reason]]
+
+
 def test_the_slides_left_out_of_the_merge_are_reported_to_the_caller(tmp_path):
     root, out = tmp_path / "in", tmp_path / "out"
     slides = [_slide(root, fields=1, name=name) for name in ("a", "b", "c")]

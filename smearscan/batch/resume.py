@@ -207,6 +207,13 @@ def recorded_fingerprints(out: Path) -> dict[str, dict]:
     return fingerprints
 
 
+def unreadable_records(out: Path, fingerprints: dict[str, dict]) -> list[str]:
+    """The slide folders of ``out`` with a ``slide.json`` that :func:`recorded_fingerprints`
+    could not read (cut short by a disk error, edited into invalid JSON)."""
+    return [path.parent.name for path in sorted((out / "slides").glob(f"*/{RECORD_NAME}"))
+            if path.parent.name not in fingerprints]
+
+
 def recorded_sources(fingerprints: dict[str, dict]) -> dict[str, str]:
     """Slide name -> input path, of :func:`recorded_fingerprints`."""
     return {name: fingerprint["source"] for name, fingerprint in fingerprints.items()

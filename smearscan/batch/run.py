@@ -33,6 +33,7 @@ from smearscan.batch.resume import (
     recorded_sources,
     resumed_outcome,
     sealed,
+    unreadable_records,
     verdict_rules,
     verdict_rules_changed,
 )
@@ -411,7 +412,13 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
     everything = {name: (outcome, expected[name]) for name, outcome in outcomes.items()}
     held = {digest: name for name in outcomes for digest in fingerprint_digests(expected[name])}
     problems = []
-    for name in _newest_first(out, recorded_sources(recorded_fingerprints(out))):
+    recorded = recorded_fingerprints(out)
+    # QA 62 F4: such a slide was left out of the merged outputs without a word.
+    problems += [(name, "", f"{out / 'slides' / name}: its {RECORD_NAME} cannot be read (cut "
+                  "short or edited by hand); left out of the merged outputs (run its input again "
+                  "to redo it)") for name in unreadable_records(out, recorded)
+                 if name not in everything]
+    for name in _newest_first(out, recorded_sources(recorded)):
         if name in everything:
             continue
         record = read_record(out, name)
