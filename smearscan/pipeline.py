@@ -24,6 +24,7 @@ from smearscan.loading import (
     DEFAULT_MAX_PIXELS,
     FieldUnreadError,
     ImageLoadError,
+    content_digest,
     read_field,
 )
 from smearscan.noise import quietened
@@ -423,6 +424,12 @@ def analyse_field(task: FieldTask) -> FieldResult:
     except ImageLoadError as error:
         return FieldResult(task.slide, task.image, task.path, error=str(error),
                            unread=isinstance(error, FieldUnreadError))
+    if task.digest is not None and content_digest(task.path) != task.digest:
+        # QA 62 F2: a Dask worker seeing other files at the same path (a stale mount) counted
+        # them, and the result was kept under the fingerprint of the files the run read.
+        return FieldResult(task.slide, task.image, task.path, unread=True, error=(
+            f"{task.path}: not the file this run read when it started (changed since, or another "
+            "copy where this worker reads it); left out, and tried again by the next run"))
     # Loaded even for a field without cells, so that a bad model file fails the first field.
     model = cached_model(task.model_path) if task.classify else None
     try:

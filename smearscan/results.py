@@ -55,6 +55,10 @@ class FieldTask:
     slide_pixel_size_um: float | None = None
     #: The median number of objects of the fields that estimate rests on (0: not known).
     slide_estimate_objects: int = 0
+    #: The SHA-256 of the file as the run read it when it started (None: not read): a worker
+    #: that reads another file at that path refuses it
+    #: (:func:`~smearscan.pipeline.analyse_field`).
+    digest: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:

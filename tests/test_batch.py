@@ -241,3 +241,31 @@ def test_default_jobs_are_as_many_as_the_largest_field_fits_in_memory(tmp_path, 
     monkeypatch.setattr(run, "_available_memory", lambda: 2 * need)
     assert run.jobs_within_memory(4, [Slide("s", tmp_path, (small,))], classify=True) == 4
     assert run.jobs_within_memory(1, [Slide("s", tmp_path, (big,))], classify=True) == 1
+
+
+def test_a_worker_that_reads_another_file_at_a_fields_path_refuses_it(tmp_path):
+    # QA 62 F2: a Dask worker seeing other files at the same path (a stale mount) counted them,
+    # and the result was kept under the fingerprint of the files the run read: every later run
+    # resumed it. The task carries the digest the run read; the field is tried again next run.
+    from PIL import Image
+
+    from smearscan.batch.outcome import RunOptions
+    from smearscan.batch.run import field_tasks
+    from smearscan.loading import content_digest, find_slides, without_copies
+    from smearscan.pipeline import analyse_field
+
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
+    folder = tmp_path / "s"
+    folder.mkdir()
+    path = folder / "a.png"
+    Image.open(sample).save(path)
+    [slide], _ = without_copies(find_slides([folder]))
+    [task] = field_tasks(slide, None, RunOptions(classify=False))
+    assert task.digest == content_digest(path)
+    assert analyse_field(task).error is None
+    Image.open(sample).transpose(Image.Transpose.ROTATE_180).save(path)
+    result = analyse_field(task)
+    assert result.unread and not result.cells
+    assert result.error == (
+        f"{path}: not the file this run read when it started (changed since, or another copy "
+        "where this worker reads it); left out, and tried again by the next run")

@@ -348,7 +348,8 @@ def test_a_renamed_slide_folder_is_not_merged_twice(tmp_path, capsys):
 
 def test_a_run_reads_each_field_once_for_its_digest(tmp_path, monkeypatch):
     # The copies check and the resume fingerprint each hashed every field: a thousand camera
-    # fields were read twice before any work.
+    # fields were read twice before any work. Once before, then once by the worker that
+    # analyses it, which checks that it reads the same file (QA 62 F2); not the copy left out.
     import hashlib
 
     hashed = []
@@ -363,7 +364,7 @@ def test_a_run_reads_each_field_once_for_its_digest(tmp_path, monkeypatch):
     (slide / "f3.png").write_bytes((slide / "f0.png").read_bytes())  # a copy, left out
     assert run(slide, "--out", out) == 0
     assert sorted(name for name in hashed if name.endswith(".png")) == [
-        "f0.png", "f1.png", "f2.png", "f3.png"]
+        "f0.png", "f0.png", "f1.png", "f1.png", "f2.png", "f2.png", "f3.png"]
 
 
 def test_a_results_folder_moved_away_from_its_inputs_keeps_its_slide_names(tmp_path, capsys):

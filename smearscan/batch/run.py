@@ -77,6 +77,8 @@ def _sent(path: Path | None) -> Path | None:
 def field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[FieldTask]:
     """The tasks of a slide's fields, with absolute paths (:func:`_sent`; the image names stay
     relative to the slide); with ``out``, they ask for the images the run writes."""
+    digests = dict(zip(slide.fields, slide.digests, strict=True)) \
+        if len(slide.digests) == len(slide.fields) else {}
     return [FieldTask(slide=slide.name, path=_sent(path), image=_image_name(slide, path),
                       pixel_size_um=options.pixel_size_um, max_pixels=options.max_pixels,
                       model_path=_sent(options.model_path), classify=options.classify,
@@ -84,7 +86,8 @@ def field_tasks(slide: Slide, out: Path | None, options: RunOptions) -> list[Fie
                       overlay=out is not None and options.overlay, review=out is not None,
                       trust_pixel_size=options.trust_pixel_size,
                       slide_pixel_size_um=slide.own_pixel_size_um,
-                      slide_estimate_objects=slide.own_estimate_objects)
+                      slide_estimate_objects=slide.own_estimate_objects,
+                      digest=digests.get(path))
             for path in slide.fields]
 
 
