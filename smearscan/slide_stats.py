@@ -768,7 +768,8 @@ def _schistocytes(
         population=population,
         call=call,
         sentence=_sentence(raw, corrected, corrected_ci, call, limit, population, message,
-                           reason, _focus_note(edge_width_um) if soft else None),
+                           reason, _focus_note(edge_width_um) if soft else None,
+                           corrected_for(bool(operating and operating["false_positive_rate"]))),
         less_specific=reason is not None,
         less_specific_reason=reason,
         less_specific_forms=forms,
@@ -990,10 +991,20 @@ def _less_specific_reason(forms: tuple[PoikilocyteGrade, ...]) -> str | None:
             "abnormality")
 
 
+def corrected_for(false_calls: bool) -> str:
+    """What a corrected % is corrected for: the classifier's missed and false calls, or
+    without ``false_calls`` its missed calls alone (a count a technologist signed off, every
+    call seen; QA 61 F7: both read "corrected for the classifier's sensitivity", and a model's
+    % corrected below its raw % beside them)."""
+    if false_calls:
+        return "corrected for the classifier's missed and false calls"
+    return "corrected for the classifier's missed calls (its sensitivity)"
+
+
 def _sentence(
     raw: Proportion, corrected: float | None, corrected_ci: tuple[float, float] | None,
     call: str, limit: float, population: str, message: str, reason: str | None,
-    focus: str | None = None,
+    focus: str | None = None, correction: str = "",
 ) -> str:
     """The report line, e.g. ``Schistocytes 8.5% (95% CI 7.0-10.2%) of 1,250 red cells: ...``."""
     if raw.percent is None:
@@ -1004,7 +1015,7 @@ def _sentence(
             f" of {raw.denominator:,} red cells")
     if corrected is not None and corrected_ci is not None:
         head += (f", {corrected:.{digits}f}% ({corrected_ci[0]:.{digits}f}-"
-                 f"{corrected_ci[1]:.{digits}f}%) corrected for the classifier's sensitivity")
+                 f"{corrected_ci[1]:.{digits}f}%) {correction}")
     against = f"the {limit:g}% ICSH limit for {POPULATION_NAMES[population]}"
     # Enough red cells but no call: the focus took it away, and the verdict says why.
     no_call_for_focus = call == "insufficient" and raw.denominator >= REQUIRED_RBC

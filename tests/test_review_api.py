@@ -320,7 +320,7 @@ def test_bad_requests_get_a_status_and_a_message(api, out):
 
 def test_writes_need_the_page_token(api, out):
     cell = _called(out)[0]
-    for token in (None, "wrong"):
+    for token in (None, "wrong", "wrong\u00e9"):  # QA 61 F6: non-ASCII gave a 500
         status, body = api.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc",
                                      token=token)
         assert status == 403

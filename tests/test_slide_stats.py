@@ -431,7 +431,12 @@ def test_call_uses_the_corrected_interval_when_the_model_gives_its_error_rates()
     assert corrected["corrected_ci95"][1] == pytest.approx(expected_high, abs=1e-3)
     assert expected_high > 1.0  # so the corrected interval spans the limit
     assert corrected["call"] == "borderline"
-    assert "corrected for the classifier's sensitivity" in corrected["sentence"]
+    assert "corrected for the classifier's missed and false calls" in corrected["sentence"]
+    # QA 61 F7: a count without false calls (signed off) is corrected for missed calls only.
+    operating["schistocyte"]["false_positive_rate"] = 0.0
+    signed = slide_result(label=label, morphology=morphology, border=border,
+                          operating=operating).to_dict()["schistocytes"]
+    assert "corrected for the classifier's missed calls (its sensitivity)" in signed["sentence"]
 
 
 def test_nrbc_present_only_beyond_the_classifiers_false_positives():

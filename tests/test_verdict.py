@@ -679,7 +679,11 @@ def test_point_9_the_verdict_takes_the_slide_call_as_given():
     assert findings.schistocyte_percent == result.schistocytes.corrected_percent != 1.3
     verdict = assess(findings, parse_labs(HAEMOLYSIS))
     assert verdict.findings_for[0].finding == "schistocytes above the 1% limit"
-    assert "corrected for the classifier's sensitivity" in verdict.findings_for[0].value
+    assert "corrected for the classifier's missed and false calls (Rogan-Gladen)" in \
+        verdict.findings_for[0].value
+    signed = SmearFindings.from_slide_result(result, reviewed_by="A. Tech")
+    assert signed.interval == ("corrected for the classifier's missed calls (its sensitivity) "
+                               "(Rogan-Gladen)")
 
 
 def test_point_9_summary_json_is_rebuilt_as_the_typed_slide_result():

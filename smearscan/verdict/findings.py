@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from smearscan.labs import Labs
-from smearscan.slide_stats import LIMIT_PERCENT, REQUIRED_RBC, SlideResult, percentage_call
+from smearscan.slide_stats import (
+    LIMIT_PERCENT,
+    REQUIRED_RBC,
+    SlideResult,
+    corrected_for,
+    percentage_call,
+)
 from smearscan.verdict.readings import anaemia_limit, show
 from smearscan.verdict.scores import Score
 from smearscan.verdict.values import (
@@ -139,7 +145,7 @@ class SmearFindings:
         count = result.schistocytes
         # The percentage and its interval on one basis: the ones the slide's call rests on.
         basis, percent, ci95 = count.call_interval()
-        interval = {"corrected": "corrected for the classifier's sensitivity (Rogan-Gladen)",
+        interval = {"corrected": f"{corrected_for(reviewed_by is None)} (Rogan-Gladen)",
                     "raw": "Wilson, of the classifier's count"}[basis]
         return cls(
             schistocyte_percent=percent,
