@@ -313,7 +313,8 @@ def test_an_unreadable_review_is_reported_and_the_slide_merged_without_it(tmp_pa
     assert run(slide, "--out", out) == 3
     err = capsys.readouterr().err
     assert f"smearscan: {review}: not a smearscan review file (a JSON list, not an object); " \
-           "merged without its review\n" in err
+           "restore it from a backup, or move it aside to review the slide again; merged " \
+           "without its review\n" in err
     assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["s"]
 
 

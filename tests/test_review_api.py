@@ -702,6 +702,18 @@ def test_a_missing_field_is_named_as_what_the_report_needs(results, tmp_path):
         "again from the fields it shows: put the field back where the run read it")
 
 
+def test_a_damaged_review_file_leaves_the_other_slides_reviewable(out):
+    # QA 61 F3: one slide's review.json cut short stopped `smearscan review` for the folder.
+    review = out / "slides" / "negative" / REVIEW_FILE
+    review.write_text('{"fingerprint": {"files": [')
+    app = create_app(out, token=TOKEN)
+    assert list(app.state.folder.records) == ["positive"]
+    assert app.state.folder.left_out["negative"].startswith(
+        f"{review}: not a smearscan review file (")
+    assert app.state.folder.left_out["negative"].endswith(
+        "); restore it from a backup, or move it aside to review the slide again")
+
+
 def test_a_removed_slide_folder_leaves_the_others_reviewable(out):
     # QA 51 F7: one slide's folder removed (as the README says to do with one not wanted)
     # made every slide of the folder unreviewable.
@@ -865,7 +877,8 @@ def test_a_malformed_review_file_is_one_line_not_a_traceback(content, problem, t
     (tmp_path / REVIEW_FILE).write_text(json.dumps(content))
     with pytest.raises(ReviewError) as caught:
         read_review(tmp_path)
-    assert str(caught.value) == f"{tmp_path / REVIEW_FILE}: {problem}"
+    assert str(caught.value) == (f"{tmp_path / REVIEW_FILE}: {problem}; restore it from a "
+                                 "backup, or move it aside to review the slide again")
 
 
 def _both(labs: dict) -> dict:

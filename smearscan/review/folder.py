@@ -90,19 +90,23 @@ class ResultsFolder:
         #: The slides summary.json lists that cannot be reviewed, and why: a folder removed (as
         #: the README says to do with one not wanted), a record damaged or edited by hand. They
         #: are left out, of the merged outputs too, as a run into the folder leaves them out
-        #: (QA 51 F7, QA 52 F4: one such slide locked every other out of review).
+        #: (QA 51 F7, QA 52 F4: one such slide locked every other out of review); so is one
+        #: whose review.json is damaged (QA 61 F3).
         self.left_out: dict[str, str] = {}
         self.records = {}
+        self.reviews = {}
         for name in listed:
+            folder = self.out / "slides" / name
             try:
-                self.records[name] = _slide_record(self.out / "slides" / name)
+                record, review = _slide_record(folder), read_review(folder)
             except ReviewError as error:
                 self.left_out[name] = str(error)
+                continue
+            self.records[name], self.reviews[name] = record, review
         if self.left_out and not self.records:
             raise ReviewError(f"{self.out}: no slide can be reviewed "
                               f"({'; '.join(self.left_out.values())})")
         names = list(self.records)
-        self.reviews = {name: read_review(self.out / "slides" / name) for name in names}
         self._digests = {name: set(_digests(record)) for name, record in self.records.items()}
         self._outcomes = {name: self._outcome(name) for name in names}
         self._lock = threading.Lock()

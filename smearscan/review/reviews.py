@@ -186,13 +186,15 @@ def read_review(folder: Path) -> Review | None:
     try:
         return Review.from_json(json.loads(text))
     except ValueError as error:
-        raise ReviewError(f"{path}: not a smearscan review file ({error})") from None
+        why = str(error)
     except KeyError as error:
-        raise ReviewError(f"{path}: not a smearscan review file (no {error} entry)") from None
+        why = f"no {error} entry"
     except TypeError:
         # QA 51 F13: the message was Python's ("Correction.__init__() missing 4 required...").
-        raise ReviewError(f"{path}: not a smearscan review file (an entry with fields missing, "
-                          "unknown or of the wrong kind)") from None
+        why = "an entry with fields missing, unknown or of the wrong kind"
+    # QA 61 F3: the message said nothing of what to do.
+    raise ReviewError(f"{path}: not a smearscan review file ({why}); restore it from a backup, "
+                      "or move it aside to review the slide again")
 
 
 def reviewed_labels(cells: Cells, review: Review | None) -> np.ndarray:
