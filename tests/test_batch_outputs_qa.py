@@ -185,6 +185,29 @@ def test_a_field_removed_after_a_killed_run_leaves_no_picture(tmp_path, monkeypa
     _listed_only(out)
 
 
+def test_overlays_of_a_killed_run_are_removed_by_the_next(tmp_path, monkeypatch):
+    """QA 62 F6: with --overlay alone, a killed run's overlays were not in its plan, and stayed
+    for good once the run after it no longer asked for them."""
+    slide, out = _slide(tmp_path / "in", fields=2), tmp_path / "out"
+    real = batch_run.write_json_atomic
+
+    def killed_at_the_record(path, data) -> None:
+        if path.name == "slide.json":
+            raise KeyboardInterrupt
+        real(path, data)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(batch_run, "write_json_atomic", killed_at_the_record)
+        with pytest.raises(KeyboardInterrupt):
+            analyse_slides(find_slides([slide]), out=out, progress=False,
+                           options=RunOptions(overlay=True))
+    assert _files(out, "overlays/s") == {"overlays/s/f0.png", "overlays/s/f1.png"}
+    analyse_slides(find_slides([slide]), out=out, progress=False,
+                   options=RunOptions(classify=False))
+    assert not (out / "overlays" / "s").exists()
+    _listed_only(out)
+
+
 def test_only_the_slides_own_picture_folders_are_cleaned(tmp_path):
     """Another slide's masks, a file beside the slide folders, a symlinked folder and the
     files it leads to stay."""

@@ -199,7 +199,7 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     stems = field_stems([_image_name(slide, path) for path in slide.fields])
     folder = out / "slides" / slide.name if out is not None else None
     if folder is not None:
-        plan_outputs(out, slide.name, _planned(slide, out, stems, options.save_masks))
+        plan_outputs(out, slide.name, _planned(slide, out, stems, options))
     images: list[Path] = []  # masks and overlays written, in field order
     with write_slide_cells(folder) or nullcontext() as cells:
         builder = SlideBuilder(slide.name, cells, folder)
@@ -255,11 +255,14 @@ def _remove_superseded(out: Path, name: str, superseded: tuple[str, ...]) -> Non
         clear_superseded(out, name)
 
 
-def _planned(slide: Slide, out: Path, stems: list[str], save_masks: bool) -> list[Path]:
-    """Every file the slide's analysis may write into ``out``."""
+def _planned(slide: Slide, out: Path, stems: list[str], options: RunOptions) -> list[Path]:
+    """Every file the slide's analysis may write into ``out`` (QA 62 F6: overlays asked for
+    without masks were left out, and a killed run's were never removed)."""
     folder = out / "slides" / slide.name
-    images = [path for stem in stems for path in _image_paths(slide, out, stem)] if (
-        save_masks) else []
+    asked = (options.save_masks, options.overlay)
+    images = [path for stem in stems
+              for path, wanted in zip(_image_paths(slide, out, stem), asked, strict=True)
+              if wanted]
     return [folder / "cells.csv", folder / "report.html",
             *(field_picture(folder, stem)[0] for stem in stems), *images]
 
