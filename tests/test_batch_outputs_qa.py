@@ -154,13 +154,8 @@ def test_a_run_killed_before_removing_superseded_files_leaves_them_to_the_next(t
     _listed_only(out)
 
 
-@pytest.mark.parametrize("save_masks", [False, True])
-def test_a_field_removed_after_a_killed_run_leaves_no_picture(tmp_path, monkeypatch,
-                                                              save_masks):
-    """QA 50 F5: killed before its slide.json, a run left field pictures (and masks) no record
-    listed; a field then removed from the slide kept its picture beside the report for good."""
-    slide, out = _slide(tmp_path / "in", fields=3), tmp_path / "out"
-    options = RunOptions(classify=False, save_masks=save_masks)
+def _killed_before_the_record(monkeypatch, slide: Path, out: Path, options: RunOptions) -> None:
+    """Analyse ``slide`` into ``out``, killed (Ctrl-C) as it writes the slide's slide.json."""
     real = batch_run.write_json_atomic
 
     def killed_at_the_record(path, data) -> None:
@@ -172,6 +167,16 @@ def test_a_field_removed_after_a_killed_run_leaves_no_picture(tmp_path, monkeypa
         patch.setattr(batch_run, "write_json_atomic", killed_at_the_record)
         with pytest.raises(KeyboardInterrupt):
             analyse_slides(find_slides([slide]), out=out, progress=False, options=options)
+
+
+@pytest.mark.parametrize("save_masks", [False, True])
+def test_a_field_removed_after_a_killed_run_leaves_no_picture(tmp_path, monkeypatch,
+                                                              save_masks):
+    """QA 50 F5: killed before its slide.json, a run left field pictures (and masks) no record
+    listed; a field then removed from the slide kept its picture beside the report for good."""
+    slide, out = _slide(tmp_path / "in", fields=3), tmp_path / "out"
+    options = RunOptions(classify=False, save_masks=save_masks)
+    _killed_before_the_record(monkeypatch, slide, out, options)
     assert "slides/s/fields/f2.jpg" in _files(out, "slides/s")
     (slide / "f2.png").unlink()
     (again,) = analyse_slides(find_slides([slide]), out=out, progress=False, options=options)
@@ -189,18 +194,7 @@ def test_overlays_of_a_killed_run_are_removed_by_the_next(tmp_path, monkeypatch)
     """QA 62 F6: with --overlay alone, a killed run's overlays were not in its plan, and stayed
     for good once the run after it no longer asked for them."""
     slide, out = _slide(tmp_path / "in", fields=2), tmp_path / "out"
-    real = batch_run.write_json_atomic
-
-    def killed_at_the_record(path, data) -> None:
-        if path.name == "slide.json":
-            raise KeyboardInterrupt
-        real(path, data)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(batch_run, "write_json_atomic", killed_at_the_record)
-        with pytest.raises(KeyboardInterrupt):
-            analyse_slides(find_slides([slide]), out=out, progress=False,
-                           options=RunOptions(overlay=True))
+    _killed_before_the_record(monkeypatch, slide, out, RunOptions(overlay=True))
     assert _files(out, "overlays/s") == {"overlays/s/f0.png", "overlays/s/f1.png"}
     analyse_slides(find_slides([slide]), out=out, progress=False,
                    options=RunOptions(classify=False))
