@@ -167,6 +167,12 @@ def test_a_d_dimer_out_of_0_05_to_1000x_its_uln_is_refused_as_a_unit_slip(d_dime
     assert f"({side}, " in str(caught.value)
 
 
+def test_a_d_dimer_ratio_is_written_without_an_exponent():
+    # QA 63 L5: "is 1e+03x d_dimer_uln" for 1002x.
+    with pytest.raises(LabValueError, match=r"d_dimer = 501000 ng/mL is 1002x d_dimer_uln"):
+        parse_labs({"d_dimer": "501 mg/L", "d_dimer_uln": "0.5 mg/L"})
+
+
 def test_a_d_dimer_and_its_uln_from_a_file_and_the_command_line_are_checked_together():
     # QA 8 #5: the file's bare 5 and the command line's '0.5 mg/L' were checked apart.
     with pytest.raises(LabValueError) as caught:
@@ -200,6 +206,18 @@ def test_a_pt_prolongation_the_inr_contradicts_is_refused(prolongation, inr, ref
         "Give the PT minus the local control (this tool's rule)")
     with pytest.raises(LabValueError, match="is it the prothrombin time itself"):
         with_overrides(parse_labs({"inr": inr}), parse_labs({"pt_prolongation_s": prolongation}))
+
+
+def test_the_inr_range_the_rule_table_shows_at_6_s_is_accepted_end_to_end():
+    # QA 63 L1: the table showed 1.28-3.54, and 3.54 was refused (the limit is 3.538).
+    from smearscan.verdict.values import PT_INR_RULE
+
+    assert "(6 s: 1.28-3.53; 13.5 s: from 1.74)" in PT_INR_RULE.value
+    for inr in (1.28, 3.53):
+        assert parse_labs({"pt_prolongation_s": 6, "inr": inr}).inr == inr
+    for inr in (1.27, 3.54):
+        with pytest.raises(LabValueError):
+            parse_labs({"pt_prolongation_s": 6, "inr": inr})
 
 
 @pytest.mark.parametrize(("prolongation", "inr", "message"), [
@@ -358,7 +376,7 @@ def test_missing_file_is_a_lab_value_error(tmp_path):
     ("platelets", "2000", ["2000 x10^9/L", "2000 /uL"]),
     ("wbc", 100, ["100 x10^9/L", "100 /uL (= 0.1 x10^9/L)"]),
     ("wbc", 500, ["500 x10^9/L", "500 /uL"]),
-    ("ldh", 180, ["180 U/L", "180 ukat/L (= 1.08e+04 U/L)"]),
+    ("ldh", 180, ["180 U/L", "180 ukat/L (= 10800 U/L)"]),  # QA 63 L5: was "1.08e+04"
     ("ldh", 400, ["400 U/L", "400 ukat/L"]),
     ("indirect_bilirubin", "4.21", ["4.21 mg/dL", "4.21 umol/L (= 0.2462 mg/dL)"]),
     ("creatinine", 10, ["10 mg/dL", "10 umol/L"]),

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from smearscan.errors import LabValueError
 from smearscan.labs.forms import Bound
+from smearscan.labs.number import plain
 from smearscan.labs.record import Labs
 from smearscan.labs.refusals import _fail
 
@@ -52,7 +53,7 @@ def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
     side = (f"under {low:g}x, below any assay's detection limit" if ratio < low
             else f"over {high:g}x, never seen clinically")
     raise LabValueError(
-        f"{source}: d_dimer = {labs.d_dimer:g} ng/mL is {ratio:.3g}x d_dimer_uln = "
+        f"{source}: d_dimer = {labs.d_dimer:g} ng/mL is {plain(ratio)}x d_dimer_uln = "
         f"{labs.d_dimer_uln:g} ng/mL ({side}): are both in the same unit (mg/L vs ng/mL is "
         "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'",
         between=_D_DIMER)

@@ -103,8 +103,19 @@ def ambiguous_units(key: str, value: float) -> list[str]:
             if value != 0 and low <= value <= high]
 
 
+def plain(value: float, digits: int = 4) -> str:
+    """``value`` to ``digits`` significant digits, never in scientific notation (QA 63 L5: a lab
+    user read "2.4e+04 U/L" and "1e+03x")."""
+    rounded = float(f"{value:.{digits}g}")
+    if rounded == 0 or not math.isfinite(rounded):
+        return f"{rounded:g}"
+    decimals = max(digits - 1 - math.floor(math.log10(abs(rounded))), 0)
+    text = f"{rounded:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _with_unit(value: float, unit: str) -> str:
-    return f"{value:.4g}{unit}" if unit in ("", "%") else f"{value:.4g} {unit}"
+    return f"{plain(value)}{unit}" if unit in ("", "%") else f"{plain(value)} {unit}"
 
 
 def _refuse_ambiguous(key: str, raw: object, value: float, spec: LabKey, source: str) -> None:

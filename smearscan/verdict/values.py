@@ -9,6 +9,7 @@ call as given.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from smearscan.labs import (
@@ -358,11 +359,22 @@ D_DIMER_RATIO_RULE = _rule(
     f"{D_DIMER_RATIO_RANGE[1]:g}x, also when the two come from a lab file and the command line",
     "smearscan.labs: below every assay's detection limit or never seen clinically, i.e. mg/L "
     "read as ng/mL or the reverse", standard=False)
+def _up(value: float) -> str:
+    """``value`` to 2 decimals, rounded up: the lowest shown is allowed (QA 63 L1)."""
+    return f"{math.ceil(value * 100) / 100:.2f}"
+
+
+def _down(value: float) -> str:
+    """``value`` to 2 decimals, rounded down: the highest shown is allowed (QA 63 L1: 3.54
+    was shown allowed and refused, the limit being 3.538)."""
+    return f"{math.floor(value * 100) / 100:.2f}"
+
+
 PT_INR_RULE = _rule(
     "PT prolongation against the INR", "refused (exit 2) when the INR is out of what the "
     f"prolongation p allows: from ((14 + p) / 14) ** {PT_ISI[0]:g} - {PT_INR_MARGIN[0]:g} to "
     f"((10 + p) / 10) ** {PT_ISI[1]:g} + {PT_INR_MARGIN[1]:g} for p >= 0 (6 s: "
-    f"{least_inr(6):.2f}-{greatest_inr(6):.2f}; 13.5 s: from {least_inr(13.5):.2f}); a bound "
+    f"{_up(least_inr(6))}-{_down(greatest_inr(6))}; 13.5 s: from {_up(least_inr(13.5))}); a bound "
     "at the end of its range that could agree",
     f"INR = (PT / control) ** ISI with a control of {PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s "
     f"and an ISI of {PT_ISI[0]:g}-{PT_ISI[1]:g}: an INR outside means the PT itself was given "
