@@ -646,6 +646,16 @@ def test_megaloblastic_boundaries(change, expected):
     assert assess(smear(), labs).cause("megaloblastic").assessment == expected
 
 
+@pytest.mark.parametrize(("given", "shown"), [
+    (6.04, "6.04% (corrected for Hb 6.2 g/dL: 2.497% <= 2.5%) not raised despite haemolysis"),
+    (6.06, "6.06% (corrected for Hb 6.2 g/dL: 2.505% > 2.5%) raised: the marrow is responding")])
+def test_the_corrected_reticulocytes_show_their_side_of_the_limit(given, shown):
+    # QA 63 L6: 2.46% and 2.52% both showed "2.5%", one "raised", the other not.
+    labs = parse_labs({**PSEUDO_TMA, "reticulocytes": given})
+    reasons = assess(smear(), labs).cause("megaloblastic").reasons
+    assert f"reticulocytes {shown} (this tool's rule)" in reasons
+
+
 def test_the_rule_table_gives_the_si_cut_offs_the_verdict_applies():
     # QA 63 M1: "148 pmol/L" and "7 nmol/L" beside cut-offs applied at 147.6 and 6.8.
     assert ("B12 < 200 pg/mL (147.6 pmol/L) or folate < 3 ng/mL (6.8 nmol/L; BSH 2014 gives "

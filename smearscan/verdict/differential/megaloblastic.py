@@ -60,10 +60,12 @@ def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | N
                                                  else ""), *values]
     reticulocytes = _corrected_reticulocytes(labs)
     if reticulocytes is not None:
-        shown = show("reticulocytes", labs.reticulocytes) + (
-            f" (corrected for Hb {show('hemoglobin', labs.hemoglobin)}: {reticulocytes:.2g}%)"
-            if reticulocytes != labs.reticulocytes else "")
         raised = reticulocytes > RETICULOCYTES_RAISED
+        # With the side of the limit: 2.46% and 2.52% both read "2.5%" (QA 63 L6).
+        shown = show("reticulocytes", labs.reticulocytes) + (
+            f" (corrected for Hb {show('hemoglobin', labs.hemoglobin)}: {reticulocytes:.4g}% "
+            f"{'>' if raised else '<='} {RETICULOCYTES_RAISED:g}%)"
+            if reticulocytes != labs.reticulocytes else "")
         reasons.append(f"reticulocytes {shown} " + (
             "raised: the marrow is responding" if raised else "not raised despite haemolysis")
             + " (this tool's rule)")
