@@ -984,8 +984,8 @@ def test_a_signed_off_review_is_the_count_of_the_verdict_report_and_table(result
                                 "reaches it (borderline: this tool's rule)")
     # Corrected for the classifier's sensitivity only: the review left no false positive.
     assert smear["value"] == ("0.454% (95% CI 0.151-1.41%, corrected for the classifier's "
-                              "sensitivity (Rogan-Gladen)); red cells counted: 1073; cells "
-                              "reviewed and signed off by A. Tech")
+                              "missed calls (its sensitivity) (Rogan-Gladen)); red cells "
+                              "counted: 1073; cells reviewed and signed off by A. Tech")
     assert review["schistocytes"]["correction"].startswith(
         "Rogan-Gladen with sensitivity 0.617, false-positive rate 0 (")
     assert "false-positive rate 0 after the review, which checked every call (this tool's " \
@@ -1095,16 +1095,26 @@ def test_an_amended_sign_off_names_the_earlier_one(results, tmp_path):
     _, out = _run_with_labs(results, tmp_path, _NORMAL_HAEMOLYSIS)
     _sign_off_without(out, 19)
     first = _merged(out)["positive"]["review"]
+    report = out / "slides" / "positive" / "report.html"
+    # QA 61 F4: what the first sign-off released was said nowhere once it was amended.
+    percent = first["schistocytes"]["percent"]
+    released = (f"the sign-off by A. Tech on {first['time']} (released: schistocytes "
+                f"{percent:.2f}%, {first['schistocytes']['call']})")
     with running(create_app(out, token=TOKEN)) as url:
         client = Client(url)
         assert client.post("/api/slides/positive/reopen", {"reviewer": "B. Senior"})[0] == 200
+        reopened = html.unescape(report.read_text(encoding="utf-8"))
+        assert f"<b>A reviewed result was released before:</b> {released}, since re-opened." \
+            in reopened
         assert client.post("/api/slides/positive/signoff", {"reviewer": "B. Senior"})[0] == 200
     block = _merged(out)["positive"]["review"]
     assert [s["reviewer"] for s in block["signoffs"]] == ["A. Tech", "B. Senior"]
-    html = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
-    assert (f"<b>Amended report:</b> re-opened after the sign-off by A. Tech on "
-            f"{first['time']}.</p>") in html
-    assert re.search(r"&middot; issued again \d{4}-\d\d-\d\dT[\d:]+\+00:00</div>", html)
+    assert block["signoffs"][0] | {"time": None} == {
+        "reviewer": "A. Tech", "time": None, "schistocyte_percent": percent,
+        "call": first["schistocytes"]["call"], "urgent": False}
+    text = html.unescape(report.read_text(encoding="utf-8"))
+    assert f"<b>Amended report:</b> re-opened after {released}.</p>" in text
+    assert re.search(r"\u00b7 issued again \d{4}-\d\d-\d\dT[\d:]+\+00:00</div>", text)
 
 
 def test_a_signed_off_report_without_lab_values_claims_no_verdict(results, tmp_path):

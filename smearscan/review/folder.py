@@ -269,8 +269,12 @@ class ResultsFolder:
                               bool(verdict.get("urgent")) if verdict else None)
             self._save(slide, replace(
                 review, signoff=signoff,
+                # What it released, said again if the slide is re-opened and amended (QA 61 F4).
                 history=(*review.history, {"event": "signed off", "reviewer": reviewer,
-                                           "time": signoff.time}),
+                                           "time": signoff.time,
+                                           "schistocyte_percent": signoff.schistocyte_percent_after,
+                                           "call": signoff.call_after,
+                                           "urgent": signoff.urgent_after}),
                 confirmed=tuple((str(cells.image[r]), int(cells.cell_id[r])) for r in shown)),
                 report)
             return self.slide_state(slide)

@@ -250,6 +250,14 @@ def review_status(record: SlideRecord, review: Review | None) -> str | None:
     return "signed off" if review.signoff else "in progress"
 
 
+def _released(event: dict) -> dict:
+    """A sign-off of the history as ``summary.json`` lists it: who and when, and what it
+    released (schistocyte %, call, URGENT line) where recorded (QA 61 F4: an amended report
+    named the earlier sign-off, not the result it had released)."""
+    return {key: event[key] for key in ("reviewer", "time", "schistocyte_percent", "call",
+                                        "urgent") if key in event}
+
+
 def review_block(record: SlideRecord, review: Review | None) -> dict | None:
     """The ``review`` block of the slide in ``summary.json``; None when never reviewed."""
     status = review_status(record, review)
@@ -259,8 +267,7 @@ def review_block(record: SlideRecord, review: Review | None) -> dict | None:
     block = {"status": status, "reviewer": signoff.reviewer if signoff else None,
              "time": signoff.time if signoff else None,
              "reopened": sum(e["event"] == "reopened" for e in review.history),
-             "signoffs": [{"reviewer": e["reviewer"], "time": e["time"]}
-                          for e in review.history if e["event"] == "signed off"]}
+             "signoffs": [_released(e) for e in review.history if e["event"] == "signed off"]}
     if status == "inputs changed":
         return block | {"message": _no_longer_applies(review)}
     if status == "in progress":
