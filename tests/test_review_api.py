@@ -298,6 +298,9 @@ def test_bad_requests_get_a_status_and_a_message(api, out):
          "the request body is not JSON"),
         (api.post("/api/slides/positive/signoff", {"reviewer": " "}), 400,
          "a reviewer name is required"),
+        # QA 61 F11: a right-to-left override reversed the report's "signed off by" line.
+        (api.post("/api/slides/positive/signoff", {"reviewer": "A. Tech\u202eevil"}), 400,
+         "reviewer name must be at most 100 printable characters"),
         (api.post("/api/slides/positive/reopen", {"reviewer": "A"}), 409,
          "slide 'positive' is not signed off"),
         (api.get("/api/slides/positive/cells"), 400, "give one of ?class=NAME or ?morphology=NAME"),

@@ -144,7 +144,7 @@ def test_keys_pressed_fast_on_a_cell_leave_it_in_the_class_of_the_last(page, url
     _open(page, url, "positive")
     first = page.locator(".tile.selected")
     assert first.get_attribute("data-model") == "schistocyte"
-    for key in "rsrsrsrsr":
+    for key in "rSrsRsrSr":  # QA 61 F9: with Caps Lock on, "S" and "R" did nothing
         page.keyboard.press(key)
     deadline = time.monotonic() + 20
     while len(corrections := _corrections(url)) < 9 and time.monotonic() < deadline:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import unicodedata
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,7 +67,10 @@ def _reviewer(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ReviewError("a reviewer name is required")
     name = name.strip()
-    if len(name) > _MAX_NAME or re.search(r"[\x00-\x1f\x7f]", name):
+    # Format characters too (QA 61 F11: a right-to-left override reversed the "signed off by
+    # NAME on TIME" line of the report).
+    if len(name) > _MAX_NAME or re.search(r"[\x00-\x1f\x7f]", name) or any(
+            unicodedata.category(c) == "Cf" for c in name):
         raise ReviewError(f"reviewer name must be at most {_MAX_NAME} printable characters")
     return name
 
