@@ -1249,3 +1249,17 @@ def test_a_verdict_made_under_other_rules_is_made_again_and_the_review_still_app
     assert _merged(out)["positive"]["review"]["status"] == "signed off"
     assert main(command) == 0  # and resumed from now on
     assert "analysed again" not in capsys.readouterr().err
+
+
+def test_the_fields_of_a_whole_slide_stay_segmented(tmp_path):
+    # QA 61 F2: 8 fields were held; tiles sorted over a 25-field slide's fields re-segmented a
+    # field for nearly every tile, and the field view waited 14-39 s behind them.
+    rgb = read_field(SAMPLES / "chula-1.jpg")
+    held = []
+    for index in range(25):
+        path = tmp_path / f"f{index}.png"
+        Image.fromarray(np.roll(rgb, 8 * index, axis=1)).save(path)
+        stat = path.stat()
+        images._segmented(path, None, (stat.st_size, stat.st_mtime_ns))
+        held.append(images._segmented.cache_key(path, None, (stat.st_size, stat.st_mtime_ns)))
+    assert all(key in images._segmented.cache for key in held)

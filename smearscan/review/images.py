@@ -8,11 +8,12 @@ outlined wrongly.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
+from cachetools import LRUCache, cached
 
 from smearscan.loading import ImageLoadError, content_digest, read_field
 from smearscan.outputs import jpeg_bytes
@@ -31,7 +32,18 @@ from smearscan.segmentation import segment_field
 _MARK = (255, 255, 0)
 
 
-@lru_cache(maxsize=8)
+#: Bytes of fields held segmented (this tool's rule): a slide's galleries are sorted by
+#: probability over all its fields, so their tiles come from field after field; 8 fields held
+#: re-segmented a field for nearly every tile of a 25-field slide, and the field view waited
+#: 14-39 s behind them (QA 61 F2). 400 MiB holds ~190 640x480 fields, ~11 of 5 Mpx.
+SEGMENTED_BYTES = 400 * 2**20
+
+
+def _nbytes(segmented: tuple[np.ndarray, np.ndarray, str | None]) -> int:
+    return segmented[0].nbytes + segmented[1].nbytes
+
+
+@cached(LRUCache(SEGMENTED_BYTES, getsizeof=_nbytes), lock=threading.Lock())
 def _segmented(path: Path, pixel_size_um: float | None,
                stamp: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, str | None]:
     """The field as read and its labels, segmented as the run did: after the same conditioning
