@@ -215,16 +215,17 @@ def test_killing_one_of_two_workers_mid_run_still_gives_identical_outputs(
     assert _outputs(out) == reference
 
 
-class LosingTheCluster:
-    """Dask workers; after the first result, the whole cluster shuts down."""
+class LosingAfterTheFirst:
+    """Dask workers; after the first result, ``lose()`` (the cluster shuts down, or every
+    worker leaves it)."""
 
-    def __init__(self, dask: DaskExecutor, cluster) -> None:
-        self.dask, self.cluster, self.in_process = dask, cluster, False
+    def __init__(self, dask: DaskExecutor, lose) -> None:
+        self.dask, self.lose, self.in_process = dask, lose, False
 
     def map_unordered(self, work, tasks, *, preload=()):
         results = self.dask.map_unordered(work, tasks, preload=preload)
         yield next(results)
-        self.cluster.close()
+        self.lose()
         yield from results
 
 
@@ -239,7 +240,7 @@ def test_a_cluster_that_goes_away_is_one_line_and_a_rerun_resumes(
     with DaskExecutor(cluster.scheduler_address) as dask, \
             pytest.raises(ClusterError, match="went away") as error:
         analyse_slides(find_slides([slides]), out=out, options=OPTIONS,
-                       executor=LosingTheCluster(dask, cluster), progress=False)
+                       executor=LosingAfterTheFirst(dask, cluster.close), progress=False)
     message = str(error.value)
     assert error.value.exit_code == 4 and "\n" not in message
     assert cluster.scheduler_address in message and "run the same command again" in message
@@ -351,3 +352,26 @@ def test_a_worker_that_joins_while_the_run_waits_does_its_fields(field_png, tmp_
         f"smearscan: the scheduler at {scheduler.scheduler_address} has no workers yet; "
         "waiting up to 60 s"]
     assert (tmp_path / "out" / "cells.csv").is_file()
+
+
+@pytest.mark.slow
+def test_a_run_whose_every_worker_left_stops_after_a_bounded_wait(
+        slides, tmp_path, capsys, monkeypatch, bounded):
+    # QA 62 F5: with every worker gone mid-run, the run waited silently for ever.
+    from smearscan.executor import cluster as cluster_module
+
+    monkeypatch.setattr(cluster_module, "WORKER_WAIT_SECONDS", 2)
+    with _scheduler_without_workers() as cluster:
+        cluster.scale(1)
+        address = cluster.scheduler_address
+        with DaskExecutor(address) as dask, pytest.raises(ClusterError) as error:
+            analyse_slides(find_slides([slides]), out=tmp_path / "out", options=OPTIONS,
+                           executor=LosingAfterTheFirst(dask, lambda: cluster.scale(0)),
+                           progress=False)
+    assert str(error.value) == (
+        f"no Dask worker came back to the scheduler at {address} within 2 s; finished slides "
+        f"are kept: start workers (dask worker {address}) and run the same command again")
+    assert error.value.exit_code == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"smearscan: every worker of the scheduler at {address} has left; waiting up to 2 s "
+        "for one")

@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
@@ -67,6 +68,8 @@ _CONNECT_SECONDS = 20
 #: minute leaves time for workers started together with the run to join; a rule of this
 #: tool's own.
 WORKER_WAIT_SECONDS = 60
+#: Seconds between two looks, while no field is back, at whether the cluster has a worker left.
+_WORKERS_CHECK_SECONDS = 1.0
 
 
 class DaskExecutor:
@@ -189,7 +192,7 @@ class DaskExecutor:
 
             running = as_completed()
             fill()
-            for future in running:
+            for future in self._finished(running):
                 results = self._result(future)
                 del in_flight[future]
                 fill()
@@ -201,6 +204,39 @@ class DaskExecutor:
         finally:
             if running is not None:
                 self._cancel(list(running.futures))
+
+    def _finished(self, running: Any) -> Iterator[Any]:
+        """The futures of ``running`` (an ``as_completed``) as they finish. While none does, it
+        looks every :data:`_WORKERS_CHECK_SECONDS` whether the cluster has a worker left, and
+        raises :class:`ClusterError` once it has had none for :data:`WORKER_WAIT_SECONDS`
+        (QA 62 F5: with every worker gone, a run waited silently for ever)."""
+        from distributed import wait
+        from distributed.client import FuturesCancelledError
+
+        alone_since = None
+        while not running.is_empty():
+            if running.has_ready():
+                alone_since = None
+                yield next(running)
+                continue
+            # Back as soon as one finishes; a cancelled one is told by _result (went away).
+            with contextlib.suppress(TimeoutError, FuturesCancelledError):
+                wait(list(running.futures), timeout=_WORKERS_CHECK_SECONDS,
+                     return_when="FIRST_COMPLETED")
+                continue
+            if self.client.nthreads():
+                alone_since = None
+            elif alone_since is None:
+                alone_since = time.monotonic()
+                with contextlib.suppress(OSError):  # a closed stderr does not stop the run
+                    print(f"smearscan: every worker of the scheduler at {self.where} has left; "
+                          f"waiting up to {WORKER_WAIT_SECONDS} s for one", file=sys.stderr,
+                          flush=True)
+            elif time.monotonic() - alone_since > WORKER_WAIT_SECONDS:
+                raise ClusterError(f"no Dask worker came back to the scheduler at {self.where} "
+                                   f"within {WORKER_WAIT_SECONDS} s; finished slides are kept: "
+                                   f"start workers (dask worker {self.where}) and run the same "
+                                   "command again")
 
     def _result(self, future: Any) -> Any:
         """The task's result; its own exception when it raised one."""
