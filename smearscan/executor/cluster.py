@@ -46,7 +46,8 @@ def parse_scheduler(text: str) -> tuple[str, int | None]:
         if count.isdigit() and int(count) >= 1:
             check_worker_count(int(count), f"--scheduler {text}")
             return "local", int(count)
-    elif text.startswith("tcp://") and text.rpartition(":")[2].isdigit():
+    elif text.startswith("tcp://") and text.rpartition(":")[2].isdigit() and (
+            1 <= int(text.rpartition(":")[2]) <= 65535):  # QA 62 F8: 99999 was taken
         return text, None
     raise SchedulerValueError(f"--scheduler {text!r}: expected tcp://HOST:PORT (a running Dask "
                               "scheduler) or local:N (N local workers)")
@@ -286,6 +287,16 @@ def _require_scheduler(address: str) -> None:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: the host name "
                            f"{host!r} is not known ({getattr(error, 'strerror', None) or error})"
                            ) from None
+
+    # A port where nothing listens is refused at once; Dask's connect retried it for the whole
+    # wait (QA 62 F8: 20 s, then "Timed out").
+    try:
+        socket.create_connection((host, urlsplit(address).port), timeout=_CONNECT_SECONDS).close()
+    except ConnectionRefusedError:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: nothing listens "
+                           "there (connection refused); is the scheduler running?") from None
+    except OSError:
+        pass  # told below, as Dask sees it
 
     async def identity() -> object:
         comm = await connect(address, timeout=_CONNECT_SECONDS)
