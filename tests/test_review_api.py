@@ -34,6 +34,7 @@ from smearscan.review import images
 from smearscan.review.app import TOKEN_HEADER, create_app
 from smearscan.review.corrections import export_corrections, read_corrections
 from smearscan.review.folder import ResultsFolder
+from smearscan.review.galleries import MAX_GALLERY
 from smearscan.review.records import ReviewError
 from smearscan.review.reviews import PENDING_FILE, REVIEW_FILE
 from smearscan.slide_stats import rogan_gladen_interval, slide_result
@@ -372,6 +373,11 @@ def test_on_demand_galleries(api, out):
     ovalocytes = [r for r in _cells(out) if r["border"] == "false" and
                   r["class"] in ("rbc", "schistocyte") and r["morphology"] == "ovalocyte"]
     assert len(body["cells"]) == len(ovalocytes) > 0
+    # QA 61 F8: at most MAX_GALLERY shown, and how many there are in all.
+    status, body = api.get("/api/slides/positive/cells?class=rbc")
+    red = [r for r in _cells(out) if r["border"] == "false" and r["class"] == "rbc"]
+    assert len(red) > MAX_GALLERY
+    assert (len(body["cells"]), body["total"]) == (MAX_GALLERY, len(red))
 
 
 def test_crop_and_field_pictures(api, out, results):

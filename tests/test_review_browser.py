@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import urllib.request
@@ -277,6 +278,12 @@ def test_a_gallery_on_demand(page, url):
     page.select_option("#gallery-choice", "class=platelet")
     page.wait_for_function(
         "document.querySelectorAll('[data-gallery=\"on_demand\"] .tile').length === 66")
+    assert _text(page, "#on-demand-shown") == ""
+    # QA 61 F8: a gallery cut at 1000 cells said nothing of the rest.
+    page.select_option("#gallery-choice", "class=rbc")
+    page.wait_for_function("document.getElementById('on-demand-shown').textContent !== ''")
+    assert re.fullmatch(r"showing the 1000 most schistocyte-like of \d{4}",
+                        _text(page, "#on-demand-shown"))
 
 
 def test_walkthrough_of_a_1000_cell_slide(page, url):

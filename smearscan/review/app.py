@@ -170,8 +170,8 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
         label, shape = request.query_params.get("class"), request.query_params.get("morphology")
         if (label is None) == (shape is None):
             raise ReviewError("give one of ?class=NAME or ?morphology=NAME")
-        rows = gallery_on_demand(cells, labels, label=label, morphology=shape)
-        return _json({"cells": _cell_json(folder, slide, rows, labels)})
+        rows, total = gallery_on_demand(cells, labels, label=label, morphology=shape)
+        return _json({"cells": _cell_json(folder, slide, rows, labels), "total": total})
 
     async def api_set_class(request: Request) -> JSONResponse:
         data = await body(request)

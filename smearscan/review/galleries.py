@@ -36,9 +36,10 @@ def near_misses(cells: Cells, count: int = NEAR_MISSES) -> np.ndarray:
 
 
 def gallery_on_demand(cells: Cells, labels: np.ndarray, *, label: str | None = None,
-                      morphology: str | None = None) -> np.ndarray:
+                      morphology: str | None = None) -> tuple[np.ndarray, int]:
     """Rows of whole cells of one class (after review) or one red-cell shape, most
-    schistocyte-like first, at most :data:`MAX_GALLERY`."""
+    schistocyte-like first, at most :data:`MAX_GALLERY`; and how many there are in all (QA 61
+    F8: the gallery stopped at 1000 without a word)."""
     keep = ~cells.border
     if label is not None:
         keep &= labels == known_class(label)
@@ -48,7 +49,8 @@ def gallery_on_demand(cells: Cells, labels: np.ndarray, *, label: str | None = N
                               f"{', '.join(MORPHOLOGY_CLASSES)}")
         keep &= np.isin(labels, ("rbc", "schistocyte")) & (cells.morphology == morphology)
     rows = np.flatnonzero(keep)
-    return rows[np.argsort(-cells.probability["schistocyte"][rows], kind="stable")[:MAX_GALLERY]]
+    order = np.argsort(-cells.probability["schistocyte"][rows], kind="stable")
+    return rows[order[:MAX_GALLERY]], len(rows)
 
 
 def known_class(name: object) -> str:
