@@ -789,6 +789,9 @@ def test_review_command_serves_until_interrupted(results, tmp_path, capsys):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # QA 61 F10: the temporary a server killed while writing review.json left stayed for good.
+    stale = results / "slides" / "positive" / ".review.json.x1y2z3w4.smearscan-part"
+    stale.write_text("{")
     server = subprocess.Popen([sys.executable, "-m", "smearscan.cli", "review", str(results),
                                "--no-browser", "--port", str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -802,6 +805,7 @@ def test_review_command_serves_until_interrupted(results, tmp_path, capsys):
                 assert time.monotonic() < deadline and server.poll() is None, server.stderr.read()
                 time.sleep(0.2)
         assert status == 200 and len(body["slides"]) == 2
+        assert not stale.exists()
         # The review holds the folder: a batch run into it waits its turn instead of
         # rewriting the merged outputs under the reviewer.
         sample = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"

@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from smearscan import __version__
-from smearscan.outputs import LOCK_NAME, folder_lock, jsonable
+from smearscan.outputs import LOCK_NAME, folder_lock, jsonable, remove_stale_temporaries
 from smearscan.render import CLASS_COLOURS, REVIEW_CLASSES
 from smearscan.report import call_basis_text
 from smearscan.results import NO_VERDICT_NOTE
@@ -326,6 +326,7 @@ def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     # The review rewrites the merged outputs: a batch run into the same folder must wait.
     with folder_lock(out):
+        remove_stale_temporaries(out)  # QA 61 F10: a server killed mid-write left its own
         for slide, why in app.state.folder.left_out.items():
             print(f"smearscan review: slide {slide!r} left out, as a run into this folder "
                   f"leaves it out: {why}", flush=True)
