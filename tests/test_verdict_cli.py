@@ -222,6 +222,17 @@ def test_help_says_which_bare_values_are_refused():
     assert "--platelets: 1000-2000 (could be /uL)" in text
 
 
+def test_help_names_the_words_each_lab_option_takes():
+    # QA 63 L4: --sex, --dat and the yes/no keys named no value; a user had to guess them.
+    helps = {action.dest: " ".join(action.help.split()) for action in verdict_parser()._actions
+             if action.dest.startswith("lab_")}
+    assert helps["lab_sex"] == "sex, for the WHO anaemia limit [female or male]"
+    assert helps["lab_dat"] == "direct antiglobulin (Coombs) test [positive or negative]"
+    assert helps["lab_inr"].endswith(" [a number]")
+    assert helps["lab_hemoglobin"] == "haemoglobin [g/dL]"
+    assert helps["lab_active_cancer"].endswith(" [yes or no]")
+
+
 def test_classic_ttp_with_a_low_count_starts_with_the_urgent_line(capsys):
     args = ["verdict", "--schistocytes", "0.5", "--rbc-counted", "2000", *CLASSIC_TTP]
     assert main(args) == 0

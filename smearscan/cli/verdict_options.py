@@ -17,8 +17,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smearscan.cli.common import Parser, positive_int
+
+if TYPE_CHECKING:
+    from smearscan.labs import LabKey
 
 #: What a value option holds when it is given with no value ('--labs' last, '--sepsis --inr
 #: 1.1'); no word of a command line can hold a NUL.
@@ -150,11 +154,18 @@ def verdict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print JSON for programs")
     labs = parser.add_argument_group("lab values (override --labs)")
     for key, spec in LAB_KEYS.items():
-        unit = f" [{spec.unit}]" if spec.unit else ""
         labs.add_argument(f"--{key.replace('_', '-')}", dest=f"lab_{key}", metavar="VALUE",
                           nargs="?", const=NO_VALUE, action=_Copies,
-                          help=f"{spec.meaning}{unit}".replace("%", "%%"))
+                          help=f"{spec.meaning} [{_taken(spec)}]".replace("%", "%%"))
     return parser
+
+
+def _taken(spec: LabKey) -> str:
+    """What a lab option takes, for its help: its default unit, or its words (QA 63 L4: --sex
+    and --dat named none)."""
+    return {"number": spec.unit or "a number", "posneg": "positive or negative",
+            "bool": "yes or no", "choice": " or ".join(spec.choices),
+            "named": "a name, or yes or no"}[spec.kind]
 
 
 def _ambiguity_lines() -> str:
