@@ -48,14 +48,6 @@ if TYPE_CHECKING:
 _MAX_NAME = 100
 
 
-def _digests(record: SlideRecord) -> list[str]:
-    """The SHA-256 of each field of a slide as its run recorded them."""
-    try:
-        return [digest for _, digest in record.fingerprint["files"] if digest is not None]
-    except (KeyError, TypeError, ValueError):
-        return []
-
-
 def _slide_record(folder: Path) -> SlideRecord:
     """:func:`~smearscan.review.records.read_slide_record`, a folder that is gone said so."""
     if not folder.is_dir():
@@ -111,7 +103,10 @@ class ResultsFolder:
             raise ReviewError(f"{self.out}: no slide can be reviewed "
                               f"({'; '.join(self.left_out.values())})")
         names = list(self.records)
-        self._digests = {name: set(_digests(record)) for name, record in self.records.items()}
+        from smearscan.batch.resume import fingerprint_digests
+
+        self._digests = {name: set(fingerprint_digests(record.fingerprint))
+                         for name, record in self.records.items()}
         self._outcomes = {name: self._outcome(name) for name in names}
         self._lock = threading.Lock()
 
