@@ -34,7 +34,7 @@ from smearscan.review import images
 from smearscan.review.app import TOKEN_HEADER, create_app
 from smearscan.review.corrections import export_corrections, read_corrections
 from smearscan.review.folder import ResultsFolder
-from smearscan.review.galleries import MAX_GALLERY
+from smearscan.review.galleries import MAX_GALLERY, galleries
 from smearscan.review.records import ReviewError
 from smearscan.review.reviews import PENDING_FILE, REVIEW_FILE
 from smearscan.slide_stats import rogan_gladen_interval, slide_result
@@ -97,6 +97,18 @@ class Client:
     def post(self, path, body=None, **kw):
         return self.request("POST", path, body if body is not None else {}, **kw)
 
+    def sign_off(self, slide, reviewer, **body):
+        """A sign-off from a page that showed every cell of the slide's galleries."""
+        shown = gallery_cells(self.get(f"/api/slides/{slide}")[1])
+        return self.post(f"/api/slides/{slide}/signoff",
+                         {"reviewer": reviewer, "displayed": shown} | body)
+
+
+def gallery_cells(state: dict) -> list[list]:
+    """The ``[image, cell_id]`` of every cell of a slide's galleries (its ``GET`` state)."""
+    return [list(c) for c in sorted({(c["image"], c["cell_id"])
+                                     for cells in state["galleries"].values() for c in cells})]
+
 
 def _cells(out, slide="positive"):
     return read_csv_rows(out / "slides" / slide / "cells.csv")
@@ -125,6 +137,13 @@ def _reviewed_classes(out, slide="positive"):
 
 def _model_classes(out, slide="positive"):
     return {(r["image"], int(r["cell_id"])): r["class"] for r in _cells(out, slide)}
+
+
+def _shown(folder: ResultsFolder, slide: str) -> list[list]:
+    """Every cell of the slide's galleries, as a page that showed them all sends them."""
+    _, cells = folder.classified(slide)
+    rows = np.concatenate(list(galleries(cells, folder.labels(slide)).values()))
+    return [[str(cells.image[r]), int(cells.cell_id[r])] for r in rows]
 
 
 def _merged(out):
@@ -236,7 +255,7 @@ def test_sign_off_records_counts_and_makes_the_slide_read_only(api, out):
     cell = _called(out)[0]
     key = (cell["image"], int(cell["cell_id"]))
     api.put_class("positive", *key, "rbc")
-    status, body = api.post("/api/slides/positive/signoff", {"reviewer": "  A. Tech "})
+    status, body = api.sign_off("positive", "  A. Tech ")
     assert status == 200 and body["status"] == "signed off"
     signoff = body["signoff"]
     assert signoff["reviewer"] == "A. Tech" and signoff["corrections"] == 1
@@ -267,18 +286,41 @@ def test_a_sign_off_that_did_not_see_every_correction_is_refused(api, out):
     # QA 51 F2: a page that never showed the corrections of another tab signed them off.
     cell = _called(out)[0]
     assert api.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc")[0] == 200
-    assert api.post("/api/slides/positive/signoff", {"reviewer": "B", "seen": 0}) == (409, {
+    assert api.sign_off("positive", "B", seen=0) == (409, {
         "error": "slide 'positive' has 1 correction(s), this page showed 0: it was changed "
                  "elsewhere (another tab or reviewer); reload the page and check the cells "
                  "before signing off"})
-    assert api.post("/api/slides/positive/signoff", {"reviewer": "B", "seen": 2}) == (409, {
+    assert api.sign_off("positive", "B", seen=2) == (409, {
         "error": "slide 'positive' has 1 correction(s), this page showed 2; reload the page and "
                  "check the cells before signing off"})
     for seen in ("1", True, -1, 1.0):
-        assert api.post("/api/slides/positive/signoff", {"reviewer": "B", "seen": seen}) == (
+        assert api.sign_off("positive", "B", seen=seen) == (
             400, {"error": '"seen" must be the number of corrections the page showed'})
-    status, body = api.post("/api/slides/positive/signoff", {"reviewer": "B", "seen": 1})
+    status, body = api.sign_off("positive", "B", seen=1)
     assert (status, body["status"]) == (200, "signed off")
+
+
+def test_a_sign_off_that_did_not_show_every_gallery_cell_is_refused(api, out):
+    # QA 61 F5: a sign-off through the API, no page open, confirmed 17 cells nobody saw, and
+    # they were exported as confirmed training labels.
+    shown = gallery_cells(api.get("/api/slides/positive")[1])
+    calls = [[c["image"], int(c["cell_id"])] for c in _called(out)]
+    assert len(shown) == 46 and all(c in shown for c in calls)
+    for displayed in (None, "all", [["a.jpg"]], [["a.jpg", "1"]], [["a.jpg", True]]):
+        body = {"reviewer": "A. Tech"} | ({} if displayed is None else {"displayed": displayed})
+        assert api.post("/api/slides/positive/signoff", body) == (400, {
+            "error": '"displayed" must list the gallery cells the page showed, as '
+                     '[image, cell_id] pairs'})
+    partly = [c for c in shown if c not in calls[:3]] + [["elsewhere.jpg", 1]]
+    assert api.sign_off("positive", "A. Tech", displayed=partly) == (409, {
+        "error": "slide 'positive': 3 of the galleries' 46 cell(s) were never shown on this "
+                 "page (schistocyte 3); scroll through every gallery before signing off (this "
+                 "tool's rule: a sign-off confirms every cell of its galleries)"})
+    assert not (out / "slides" / "positive" / REVIEW_FILE).exists()
+    status, body = api.sign_off("positive", "A. Tech")
+    assert (status, body["status"]) == (200, "signed off")
+    review = json.loads((out / "slides" / "positive" / REVIEW_FILE).read_text())
+    assert sorted(review["confirmed"]) == shown
 
 
 def test_bad_requests_get_a_status_and_a_message(api, out):
@@ -297,10 +339,10 @@ def test_bad_requests_get_a_status_and_a_message(api, out):
          400, 'the body must be {"class": NAME}'),
         (api.request("PUT", f"/api/slides/positive/cells/{image}/{cell_id}", raw=b"rbc"), 400,
          "the request body is not JSON"),
-        (api.post("/api/slides/positive/signoff", {"reviewer": " "}), 400,
+        (api.sign_off("positive", " "), 400,
          "a reviewer name is required"),
         # QA 61 F11: a right-to-left override reversed the report's "signed off by" line.
-        (api.post("/api/slides/positive/signoff", {"reviewer": "A. Tech\u202eevil"}), 400,
+        (api.sign_off("positive", "A. Tech\u202eevil"), 400,
          "reviewer name must be at most 100 printable characters"),
         (api.post("/api/slides/positive/reopen", {"reviewer": "A"}), 409,
          "slide 'positive' is not signed off"),
@@ -492,7 +534,7 @@ def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
         api = Client(url)
         cell = _called(out)[0]
         api.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc")
-        api.post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
+        api.sign_off("positive", "A. Tech")
     before = _merged(out)["positive"]["review"]
     assert _rerun(out) == 0
     after = _merged(out)
@@ -552,7 +594,7 @@ def _sign_off_killed_before_its_report(out: Path, monkeypatch) -> Path:
     with monkeypatch.context() as patched:
         patched.setattr(ResultsFolder, "_reissue", killed)
         with pytest.raises(KeyboardInterrupt):
-            folder.sign_off("positive", "A. Tech")
+            folder.sign_off("positive", "A. Tech", displayed=_shown(folder, "positive"))
     report = out / "slides" / "positive" / "report.html"
     assert _merged(out)["positive"]["review"]["status"] == "signed off"
     assert "<b>Review in progress</b>" in report.read_text(encoding="utf-8")
@@ -616,7 +658,7 @@ def test_a_run_after_a_change_cut_before_its_record_does_not_blame_a_hand_edit(
     with monkeypatch.context() as patched:
         patched.setattr(smearscan.batch.reissue, "reseal_outputs", killed)
         with pytest.raises(KeyboardInterrupt):
-            folder.sign_off("positive", "A. Tech")
+            folder.sign_off("positive", "A. Tech", displayed=_shown(folder, "positive"))
     capsys.readouterr()
     assert _rerun(out) == 0
     assert [line for line in capsys.readouterr().err.splitlines() if "'positive'" in line][0] \
@@ -754,7 +796,7 @@ def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"smearscan: --out {tmp_path}: a folder; give the CSV file to write, e.g. "
         f"{tmp_path / 'corrections.csv'}\n")
-    api.post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
+    api.sign_off("positive", "A. Tech")
     assert main(["export-corrections", str(out), "--out", str(path)]) == 0
     rows = list(csv.DictReader(path.open()))
     corrected = [r for r in rows if r["source"] == "corrected"]
@@ -860,7 +902,7 @@ def test_reviewed_cells_become_training_crops(api, out, tmp_path):
     called = _called(out)
     api.put_class("positive", called[0]["image"], int(called[0]["cell_id"]), "rbc")
     api.put_class("positive", called[1]["image"], int(called[1]["cell_id"]), "other")
-    api.post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
+    api.sign_off("positive", "A. Tech")
     path = tmp_path / "corrections.csv"
     export_corrections(out, path)
     rows = list(csv.DictReader(path.open()))
@@ -911,7 +953,7 @@ def test_a_review_still_applies_when_only_the_lab_values_change(results, tmp_pat
                "--quiet", "--jobs", "1", "--labs", str(labs)]
     assert main(command) == 0
     with running(create_app(out, token=TOKEN)) as url:
-        Client(url).post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
+        Client(url).sign_off("positive", "A. Tech")
     labs.write_text(json.dumps(_both({"platelets": 12, "adamts13": "5 %"})))
     assert main(command) == 0
     review = _merged(out)["positive"]["review"]
@@ -963,7 +1005,7 @@ def _sign_off_without(out: Path, wrong: int, reviewer: str = "A. Tech") -> None:
         for cell in _called(out)[:wrong]:
             assert client.put_class("positive", cell["image"], int(cell["cell_id"]),
                                     "rbc")[0] == 200
-        assert client.post("/api/slides/positive/signoff", {"reviewer": reviewer})[0] == 200
+        assert client.sign_off("positive", reviewer)[0] == 200
 
 
 def _field_pictures(out: Path) -> dict[str, bytes]:
@@ -1119,7 +1161,7 @@ def test_an_amended_sign_off_names_the_earlier_one(results, tmp_path):
         reopened = html.unescape(report.read_text(encoding="utf-8"))
         assert f"<b>A reviewed result was released before:</b> {released}, since re-opened." \
             in reopened
-        assert client.post("/api/slides/positive/signoff", {"reviewer": "B. Senior"})[0] == 200
+        assert client.sign_off("positive", "B. Senior")[0] == 200
     block = _merged(out)["positive"]["review"]
     assert [s["reviewer"] for s in block["signoffs"]] == ["A. Tech", "B. Senior"]
     assert block["signoffs"][0] | {"time": None} == {
@@ -1192,7 +1234,7 @@ def test_fields_the_run_evened_or_smoothed_are_outlined_and_signed_off(tmp_path)
     record, cells = folder.classified("s")
     for image, source in record.fields.items():
         assert images.segmented_field(image, source)[1].max() == source.objects
-    assert folder.sign_off("s", "A. Tech")["status"] == "signed off"
+    assert folder.sign_off("s", "A. Tech", displayed=_shown(folder, "s"))["status"] == "signed off"
 
 
 def test_a_set_aside_review_is_said_by_the_verdict_of_the_summary(results, tmp_path, capsys):
@@ -1233,7 +1275,7 @@ def test_the_review_page_shows_what_a_sign_off_would_release(results, tmp_path):
             client.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc")
         state = client.get("/api/slides/positive")[1]
         assert state["on_signoff"]["schistocytes"] != state["review"]["schistocytes"]
-        client.post("/api/slides/positive/signoff", {"reviewer": "A. Tech"})
+        client.sign_off("positive", "A. Tech")
         assert "on_signoff" not in client.get("/api/slides/positive")[1]
     released = _merged(out)["positive"]["review"]
     assert state["on_signoff"] == {"schistocytes": released["schistocytes"],

@@ -27,6 +27,7 @@ from smearscan.review.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+GALLERY_TILES = '.gallery:not([data-gallery="on_demand"]) .tile'
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -92,6 +93,15 @@ def _images_in_view_loaded(page) -> None:
         .every(i => i.complete && i.naturalWidth > 0)""")
 
 
+def _look_through(page) -> None:
+    """Bring each gallery tile into view, as a technologist scrolling through the galleries,
+    until the page has recorded it as shown."""
+    for tile in page.locator(GALLERY_TILES).all():
+        tile.scroll_into_view_if_needed()
+        sync_api.expect(tile).to_have_attribute("data-shown", "true")
+    assert _text(page, "#unseen") == ""
+
+
 def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
     _open(page, url, "positive")
     assert (_text(page, "#count"), _text(page, "#rbc"), _text(page, "#percent"),
@@ -115,6 +125,7 @@ def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
     _press(page, "1", "#count", "21")  # 1 = rbc
     assert _text(page, "#on-signoff").startswith("On sign-off (corrected for the classifier's")
     page.fill("#reviewer", "A. Tech")
+    _look_through(page)
     page.click("#signoff")
     page.wait_for_selector("#signed-banner:not([hidden])")
     # QA 51 F11: what a sign-off would release stayed on the page, the button enabled.
@@ -133,6 +144,40 @@ def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
     page.wait_for_selector("#message.error")
     assert _text(page, "#message") == "This slide is signed off: re-open it to change it."
     assert _text(page, "#count") == "21"
+
+
+def test_a_sign_off_is_refused_until_every_gallery_cell_was_shown(browser, url, tmp_path):
+    # QA 61 F5: cells never shown (tiles below the window, never scrolled to) were signed off
+    # and exported as confirmed.
+    page = browser.new_page(viewport={"width": 1280, "height": 500})
+    _open(page, url, "positive")
+    page.wait_for_function("document.getElementById('unseen').textContent !== ''")
+    page.wait_for_timeout(300)  # the tiles in view are recorded as their pictures load
+    unshown = page.evaluate("""Array.from(document.querySelectorAll('.gallery'))
+        .map(g => [g.dataset.gallery, g.querySelectorAll('.tile:not([data-shown])').length])
+        .filter(([, n]) => n > 0)""")
+    missing = sum(n for _, n in unshown)
+    assert 0 < missing < 46 and [name for name, _ in unshown][-1] == "near_miss"
+    assert _text(page, "#unseen") == (f"{missing} of the galleries' 46 cell(s) not shown yet: "
+                                      "scroll through every gallery before signing off")
+    # Clicked where the page is, without scrolling to the button (Playwright's click would
+    # bring the near misses into view first).
+    page.evaluate("""document.getElementById('reviewer').value = 'A. Tech';
+                     document.getElementById('signoff').click()""")
+    page.wait_for_selector("#message.error")
+    where = ", ".join(f"{name} {n}" for name, n in unshown)
+    assert _text(page, "#message") == (
+        f"slide 'positive': {missing} of the galleries' 46 cell(s) were never shown on this "
+        f"page ({where}); scroll through every gallery before signing off (this tool's rule: a "
+        "sign-off confirms every cell of its galleries)")
+    assert page.locator("#signed-banner").is_hidden()
+    _look_through(page)
+    page.click("#signoff")
+    page.wait_for_selector("#signed-banner:not([hidden])")
+    review = json.loads((tmp_path / "results" / "slides" / "positive" / "review.json")
+                        .read_text())
+    assert len(review["confirmed"]) == 46 and _text(page, "#unseen") == ""
+    page.close()
 
 
 def _corrections(url: str) -> list[dict]:
@@ -172,6 +217,7 @@ def test_a_sign_off_from_a_page_that_missed_corrections_is_refused(browser, url)
     pages[1].reload()
     pages[1].wait_for_selector("body[data-ready=true]")
     pages[1].fill("#reviewer", "B. Tech")
+    _look_through(pages[1])
     pages[1].click("#signoff")
     pages[1].wait_for_selector("#signed-banner:not([hidden])")
     assert _text(pages[1], "#count") == "21"
@@ -301,6 +347,7 @@ def test_walkthrough_of_a_1000_cell_slide(page, url):
         moves.append(time.perf_counter() - start)
         if step in (4, 9):  # two of the 22 calls, in the schistocyte gallery
             sets.append(_press(page, "r", "#count", str(21 - len(sets))))
+    _look_through(page)
     start = time.perf_counter()
     page.fill("#reviewer", "A. Tech")
     page.click("#signoff")

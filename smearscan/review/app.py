@@ -187,7 +187,7 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     async def api_signoff(request: Request) -> JSONResponse:
         data = await body(request)
         return _json(folder.sign_off(request.path_params["slide"], data.get("reviewer"),
-                                     data.get("seen")))
+                                     data.get("seen"), data.get("displayed")))
 
     async def api_reopen(request: Request) -> JSONResponse:
         data = await body(request)

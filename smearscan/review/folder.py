@@ -67,6 +67,38 @@ def _reviewer(name: object) -> str:
     return name
 
 
+def _cells_named(displayed: object) -> set[tuple[str, int]]:
+    """The ``[image, cell_id]`` pairs of a sign-off's ``displayed``, as a set."""
+    pairs = displayed if isinstance(displayed, list) else None
+    if pairs is None or not all(
+            isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
+            and isinstance(p[1], int) and not isinstance(p[1], bool) for p in pairs):
+        raise ReviewError('"displayed" must list the gallery cells the page showed, as '
+                          '[image, cell_id] pairs')
+    return {(image, cell_id) for image, cell_id in pairs}
+
+
+def _require_displayed(slide: str, cells: Cells, shown: dict[str, np.ndarray],
+                       displayed: set[tuple[str, int]]) -> None:
+    """Refuse a sign-off whose page did not show every cell of the galleries.
+
+    This tool's rule: a signed-off count has no false positives left to subtract, and its
+    gallery cells are exported as confirmed training labels, only because the technologist
+    saw every one of them (:func:`~smearscan.review.reviews.reviewed_operating`).
+    """
+    rows = np.unique(np.concatenate(list(shown.values())))
+    unseen = {int(r) for r in rows
+              if (str(cells.image[r]), int(cells.cell_id[r])) not in displayed}
+    if not unseen:
+        return
+    per_gallery = {name: len(unseen.intersection(in_gallery.tolist()))
+                   for name, in_gallery in shown.items()}
+    where = ", ".join(f"{name} {n}" for name, n in per_gallery.items() if n)
+    raise ConflictError(
+        f"slide {slide!r}: {len(unseen)} of the galleries' {len(rows)} cell(s) were never shown "
+        f"on this page ({where}); scroll through every gallery before signing off (this tool's "
+        "rule: a sign-off confirms every cell of its galleries)")
+
 class ResultsFolder:
     """A results folder open for review: every slide's record and review, and the writes.
 
@@ -235,15 +267,21 @@ class ResultsFolder:
                 last.image, last.cell_id, last.new, last.old, now(), undoes=index))))
             return self.slide_state(slide)
 
-    def sign_off(self, slide: str, reviewer: object, seen: object = None) -> dict:
-        """Sign the slide off: it becomes read-only until re-opened. ``seen``: how many
-        corrections the signer's page showed (the page sends it); refused when the slide has
-        had others since (QA 51 F2: a second tab signed off three corrections it never
-        showed)."""
+    def sign_off(self, slide: str, reviewer: object, seen: object = None,
+                 displayed: object = None) -> dict:
+        """Sign the slide off: it becomes read-only until re-opened.
+
+        ``seen``: how many corrections the signer's page showed (the page sends it); refused
+        when the slide has had others since (QA 51 F2: a second tab signed off three
+        corrections it never showed). ``displayed``: the cells of the galleries the signer's
+        page showed, as ``[image, cell_id]`` pairs; refused unless it holds every one of them
+        (QA 61 F5: cells never shown were signed off and exported as confirmed).
+        """
         reviewer = _reviewer(reviewer)
         if seen is not None and (not isinstance(seen, int) or isinstance(seen, bool)
                                  or seen < 0):
             raise ReviewError('"seen" must be the number of corrections the page showed')
+        displayed = _cells_named(displayed)
         with self._lock:
             record, cells = self.classified(slide)
             review = self._writable(slide)
@@ -255,10 +293,12 @@ class ResultsFolder:
                     f"showed {seen}{elsewhere}; reload the page and check the cells before "
                     "signing off")
             labels = reviewed_labels(cells, review)
+            shown = galleries(cells, labels)
+            _require_displayed(slide, cells, shown, displayed)
             report = self._report(record, labels)
             before = recomputed(record, cells.label)
             after = recomputed(record, labels, signed_off=True)
-            shown = np.unique(np.concatenate(list(galleries(cells, labels).values())))
+            shown = np.unique(np.concatenate(list(shown.values())))
             verdict = signed_off_verdict(record.summary, after, reviewer) or {}
             signoff = SignOff(reviewer, now(), before["counts"], after["counts"],
                               before["schistocytes"]["percent"],
