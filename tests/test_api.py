@@ -272,7 +272,7 @@ def test_training_without_the_train_extra_is_a_usage_error(tmp_path):
                                                                .parents[1])})
     assert done.returncode == 2
     project = Path(smearscan.__file__).resolve().parents[1]
-    assert done.stderr == ("smearscan: training and evaluation need torch, which the lean "
+    assert done.stderr == ("smearscan evaluate: training and evaluation need torch, which the lean "
                            f'install leaves out: pip install -e "{project}[train]"\n')
     assert not out.exists()
 

@@ -857,6 +857,18 @@ def test_each_model_command_says_what_its_limit_does():
         "whatever --epochs, so its model is too weak to count with and analysis refuses it")
 
 
+def test_each_model_command_gives_its_exit_codes_in_its_help():
+    # QA 63 L10: the README gave them, --help did not.
+    from smearscan.cli import evaluate_parser, train_parser
+
+    for parser, what in ((train_parser(), "model is"), (evaluate_parser(), "metrics are")):
+        assert " ".join(parser.format_help().split()).endswith(
+            "Exit codes: 0 written; 2 usage error, the train extra (torch) not installed, no "
+            "datasets under --shared, or an --out or --cache that cannot be written (all checked "
+            "before any loading); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): no "
+            f"{what} written (the outputs are written together at the end, never in part).")
+
+
 def test_the_pixel_size_help_gives_the_limits_the_check_uses():
     # qacli8 M-1: --help said 1.25x where the check warns over 1.15x. The parser does not import
     # the segmentation (start-up), so the numbers are written twice; this keeps them one.

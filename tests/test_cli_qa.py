@@ -161,8 +161,8 @@ def test_a_review_host_that_does_not_resolve_says_so(field_png, tmp_path, capsys
     capsys.readouterr()
     assert main(["review", str(out), "--no-browser", "--host", "nosuch.invalid"]) == 2
     line = one_line(capsys)
-    assert line.startswith("smearscan: cannot listen on nosuch.invalid:8765: the host cannot "
-                           "be resolved (")
+    assert line.startswith("smearscan review: cannot listen on nosuch.invalid:8765: the host "
+                           "cannot be resolved (")
     assert line.endswith("); give --host an address or name of this computer")
 
 

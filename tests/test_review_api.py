@@ -794,8 +794,8 @@ def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
         f"off with 'smearscan review {out}' first\n")
     assert main(["export-corrections", str(out), "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
-        f"smearscan: --out {tmp_path}: a folder; give the CSV file to write, e.g. "
-        f"{tmp_path / 'corrections.csv'}\n")
+        f"smearscan export-corrections: --out {tmp_path}: a folder; give the CSV file to write, "
+        f"e.g. {tmp_path / 'corrections.csv'}\n")
     api.sign_off("positive", "A. Tech")
     assert main(["export-corrections", str(out), "--out", str(path)]) == 0
     rows = list(csv.DictReader(path.open()))
@@ -824,7 +824,7 @@ def test_bad_corrections_files(tmp_path, capsys):
         read_corrections(path)
     assert main(["export-corrections", str(tmp_path / "none"), "--out", str(path)]) == 2
     assert capsys.readouterr().err.startswith(
-        f"smearscan: {tmp_path / 'none'}: not a smearscan results folder")
+        f"smearscan export-corrections: {tmp_path / 'none'}: not a smearscan results folder")
 
 
 def test_review_command_serves_until_interrupted(results, tmp_path, capsys):
@@ -865,19 +865,19 @@ def test_review_command_serves_until_interrupted(results, tmp_path, capsys):
 def test_review_command_bad_folder_or_busy_port(results, tmp_path, capsys):
     assert main(["review", str(tmp_path), "--no-browser"]) == 2
     assert capsys.readouterr().err.startswith(
-        f"smearscan: {tmp_path}: not a smearscan results folder (no readable summary.json")
+        f"smearscan review: {tmp_path}: not a smearscan results folder (no readable summary.json")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         assert main(["review", str(results), "--no-browser", "--port", str(port)]) == 2
     assert capsys.readouterr().err == (
-        f"smearscan: cannot listen on 127.0.0.1:{port} (Address already in use); choose another "
-        "--port\n")
+        f"smearscan review: cannot listen on 127.0.0.1:{port} (Address already in use); choose "
+        "another --port\n")
     # QA 51 F13: an address of another computer was told to choose another port.
     assert main(["review", str(results), "--no-browser", "--host", "192.0.2.1"]) == 2
     assert capsys.readouterr().err == (
-        "smearscan: cannot listen on 192.0.2.1:8765 (Cannot assign requested address); give "
+        "smearscan review: cannot listen on 192.0.2.1:8765 (Cannot assign requested address); give "
         "--host an address of this computer\n")
 
 
@@ -887,12 +887,12 @@ def test_review_command_during_the_folders_first_run_says_it_is_in_use(tmp_path,
     with claim_output_folder(out):
         assert main(["review", str(out), "--no-browser"]) == 2
         assert capsys.readouterr().err == (
-            f"smearscan: {out}: another smearscan run or review is writing to this output "
+            f"smearscan review: {out}: another smearscan run or review is writing to this output "
             f"folder (it holds {LOCK_NAME}); wait for it to finish or choose another --out\n")
     # The run died before writing it: the folder is free and no results folder.
     assert main(["review", str(out), "--no-browser"]) == 2
     assert capsys.readouterr().err.startswith(
-        f"smearscan: {out}: not a smearscan results folder (no readable summary.json")
+        f"smearscan review: {out}: not a smearscan results folder (no readable summary.json")
 
 
 def test_reviewed_cells_become_training_crops(api, out, tmp_path):

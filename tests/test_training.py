@@ -554,7 +554,7 @@ def test_smearscan_evaluate_refuses_a_fold_model_before_making_any_folder(tmp_pa
     assert exit_code("evaluate", "--shared", SHARED, "--model", fold, "--out", out,
                      "--cache", cache) == 4
     assert one_line(capsys) == (
-        f"smearscan: {fold}: a cross-validation fold model (fold 3), trained on the Chula "
+        f"smearscan evaluate: {fold}: a cross-validation fold model (fold 3), trained on the Chula "
         "fields outside its fold: score fold models with scripts/cross_validate.py --rescore "
         "or scripts/evaluate_segmentation.py --fold-models")
     assert not out.exists() and not cache.exists()

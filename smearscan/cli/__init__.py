@@ -477,6 +477,14 @@ def _training_module():
     return training
 
 
+#: The exit codes ``train`` and ``evaluate`` give (README "Install"), in their ``--help``.
+_TRAINING_EXIT_CODES = (
+    "Exit codes: 0 written; 2 usage error, the train extra (torch) not installed, no datasets "
+    "under --shared, or an --out or --cache that cannot be written (all checked before any "
+    "loading); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): no {what} written (the "
+    "outputs are written together at the end, never in part).")
+
+
 def train_parser() -> argparse.ArgumentParser:
     """Parser of ``smearscan train``."""
     parser = Parser(
@@ -484,7 +492,8 @@ def train_parser() -> argparse.ArgumentParser:
         description="Train the cell classifier from scratch on the public datasets (train "
                     "split), choose operating thresholds on the val split, measure the test "
                     "split, and write the model: a .pt training file and its .onnx export "
-                    "beside it (what analysis runs), both self-describing.")
+                    "beside it (what analysis runs), both self-describing.",
+        epilog=_TRAINING_EXIT_CODES.format(what="model is"))
     _data_arguments(parser, "training then takes 2 batches per epoch, whatever --epochs, so "
                             "its model is too weak to count with and analysis refuses it")
     parser.add_argument("--out", type=_pt_path, required=True, metavar="FILE.pt",
@@ -511,7 +520,8 @@ def evaluate_parser() -> argparse.ArgumentParser:
         prog="smearscan evaluate",
         description="Evaluate a classifier on a held-out split: per-class precision/recall/F1, "
                     "confusion matrix, ROC and precision-recall curves, sensitivity at "
-                    "specificity 0.99/0.995/0.998 (metrics.json and PNG figures).")
+                    "specificity 0.99/0.995/0.998 (metrics.json and PNG figures).",
+        epilog=_TRAINING_EXIT_CODES.format(what="metrics are"))
     _data_arguments(parser, "the figures then rest on the few crops of those fields")
     parser.add_argument("--model", type=path_argument, metavar="FILE",
                         help="model file, .onnx or .pt (default: the shipped "
@@ -643,21 +653,23 @@ def _exit_code(argv: list[str]) -> int:
     """Run the command of ``argv``; each failure it may meet as its one line and exit code."""
     from smearscan.errors import LabValueError, SmearscanError, printable
 
+    # A subcommand's errors name it, as its own messages do (QA 63 L9).
+    command = f"smearscan {argv[0]}" if argv and argv[0] in SUBCOMMANDS else "smearscan"
     try:
         if argv and argv[0] in SUBCOMMANDS:
             return SUBCOMMANDS[argv[0]](argv[1:])
         return _run_analysis(_analysis_args(argv))
     except FileNotFoundError as error:
-        say(f"smearscan: {printable(str(error))}")
+        say(f"{command}: {printable(str(error))}")
         return EXIT_USAGE
     except (LabValueError, _UsageError) as error:
-        say(f"smearscan: {printable(str(error))}")
+        say(f"{command}: {printable(str(error))}")
         return EXIT_USAGE
     except SmearscanError as error:
-        say(f"smearscan: {error}")
+        say(f"{command}: {error}")
         return getattr(error, "exit_code", EXIT_FAILURE)
     except MemoryError:
-        say("smearscan: out of memory; lower --max-pixels or --jobs")
+        say(f"{command}: out of memory; lower --max-pixels or --jobs")
         return EXIT_FAILURE
     except BrokenPipeError:
         # A write of a library's own (the review server's address line): its reader left
