@@ -53,6 +53,12 @@ class OutputFolderError(OutputError):
     exit_code = 2
 
 
+def user_cache() -> Path:
+    """``~/.cache/smearscan``: what smearscan keeps between runs (extracted training crops, the
+    report template compiled), outside the repository and the results."""
+    return Path.home() / ".cache" / "smearscan"
+
+
 def check_writable_folder(folder: Path) -> None:
     """Create ``folder`` if needed and check that a file can be created in it.
 

@@ -7,6 +7,7 @@ from smearscan.segmentation import (
     estimate_rbc_diameter_px,
     foreground_mask,
     holes_filled,
+    k_means,
     segment_field,
     uint8_percentile,
 )
@@ -338,3 +339,25 @@ def test_a_declared_pixel_size_is_doubted_beyond_1_15x_either_way():
         "um (a normal cell is 7.5 um; warned over 1.15x, this tool's rule), and the schistocyte "
         "count moves with the scale; used as given, but check the calibration and the objective")
     assert "measure a median 6.5 um" in doubtful_scale_warning(0.2 / 1.1501, 0.2, "f.png")
+
+
+def test_k_means_gives_scipys_kmeans2_centres():
+    # It replaced kmeans2 to keep scipy.cluster out of the start-up (#19): the same centres,
+    # to the bit, and None where kmeans2 raises for a centre left without points.
+    from scipy.cluster.vq import ClusterError, kmeans2
+
+    rng = np.random.default_rng(0)
+    empty = 0
+    for _ in range(300):
+        n, k = int(rng.integers(20, 2000)), int(rng.integers(2, 5))
+        points = np.round(rng.normal(size=(n, 2)) * rng.uniform(3, 40, size=2))
+        start = points[rng.choice(n, k, replace=False)] + rng.normal(size=(k, 2))
+        start[0] += 1000 * (rng.random() < 0.1)  # now and then a centre far from every point
+        try:
+            expected, _ = kmeans2(points, start, iter=10, minit="matrix", missing="raise")
+        except ClusterError:
+            expected = None
+            empty += 1
+        got = k_means(points, start)
+        assert (got is None) if expected is None else np.array_equal(got, expected)
+    assert empty > 10

@@ -27,6 +27,7 @@ from smearscan.executor import LocalPool, in_task_order
 from smearscan.features import cell_table
 from smearscan.loading import read_field
 from smearscan.metrics import labels_at_points
+from smearscan.outputs import user_cache
 from smearscan.pipeline import conditioned
 from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, segment_field
 from smearscan.training.labels import MINED_PLATELET, REVIEWED, class_of, morphology_of
@@ -325,11 +326,6 @@ def _cache_key(limit: int | None) -> str:
     return digest.hexdigest()[:12]
 
 
-def default_cache() -> Path:
-    """``~/.cache/smearscan``: extracted crops, outside the repository."""
-    return Path.home() / ".cache" / "smearscan"
-
-
 def labelled_crops(shared: Path, *, cache: Path | None = None, limit: int | None = None,
                    progress: bool = True, workers: int = 2) -> CropSet:
     """Crops of all labelled objects of the three datasets, from the cache when present.
@@ -339,8 +335,8 @@ def labelled_crops(shared: Path, *, cache: Path | None = None, limit: int | None
     shared : Path
         The shared folder holding ``datasets/{chula-rbc-12,bccd,pbc}``.
     cache : Path or None, keyword-only
-        Cache folder (default :func:`default_cache`); the file name carries a hash of the
-        segmentation and crop code, so a change re-extracts.
+        Cache folder (default :func:`~smearscan.outputs.user_cache`); the file name carries a
+        hash of the segmentation and crop code, so a change re-extracts.
     limit : int or None, keyword-only
         Only about this many objects per label and split (smoke tests).
     progress : bool, keyword-only
@@ -385,7 +381,7 @@ def labelled_points(shared: Path, *, cache: Path | None = None, limit: int | Non
 def _extracted(shared: Path, cache: Path | None, limit: int | None, progress: bool,
                workers: int) -> Path:
     """The cache file of crops and points, extracted first when absent."""
-    cache = Path(cache) if cache is not None else default_cache()
+    cache = Path(cache) if cache is not None else user_cache()
     family = "crops" if limit is None else f"crops-limit{limit}"
     path = cache / f"{family}-{_cache_key(limit)}.npz"
     if path.exists():
