@@ -251,6 +251,28 @@ def test_edited_labs_file_redoes_the_slide_on_resume(field_png, tmp_path):
     assert "dat" not in " ".join(verdict["missing"])  # the new value was used
 
 
+def test_the_same_labs_and_model_files_under_other_spellings_resume(field_png, tmp_path):
+    # QA 62 F7: ./labs.json for labs.json redid every slide in full; the files enter the
+    # fingerprint by content.
+    from smearscan import default_model_path
+
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"hemoglobin": "7.5 g/dL"}))
+    (tmp_path / "sub").mkdir()
+    out = tmp_path / "out"
+    model = default_model_path()
+    assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 0
+    record = out / "slides" / "field" / "slide.json"
+    written = record.stat().st_mtime_ns
+    respelt = model.parent / ".." / model.parent.name / model.name
+    assert main([str(field_png), "--out", str(out), "--labs", str(tmp_path / "sub/../labs.json"),
+                 "--model", str(respelt), "--quiet"]) == 0
+    assert record.stat().st_mtime_ns == written  # resumed, not analysed again
+    labs.write_text(json.dumps({"hemoglobin": "8 g/dL"}))  # another content: analysed again
+    assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 0
+    assert record.stat().st_mtime_ns != written
+
+
 def test_field_without_red_cells_gets_no_estimated_scale():
     from smearscan.segmentation import segment_field
 

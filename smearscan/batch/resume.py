@@ -69,7 +69,7 @@ def verdict_rules_changed(out: Path, name: str, expected: dict) -> bool:
     """Whether the slide would resume but for a verdict made under other rules
     (:func:`stale_verdict`): what the run tells of a slide it analyses again."""
     record = _sealed_record(out, name)
-    return (record is not None and record.get("fingerprint") == json.loads(json.dumps(expected))
+    return (record is not None and _same_inputs(record.get("fingerprint"), expected)
             and stale_verdict(record))
 
 
@@ -88,6 +88,24 @@ def fingerprint(slide: Slide, options: RunOptions, out: Path | None = None) -> d
     return {"version": __version__, "source": source_of(slide, out), "settings": settings,
             "files": files, "problems": list(slide.problems),
             "copies": [list(pair) for pair in slide.copies]}
+
+
+#: Settings of a fingerprint recorded as given, whose files enter it by content (``model``,
+#: ``labs_file``): the same file under another spelling of its path (``./labs.json``, an
+#: absolute path) changes no result (QA 62 F7: it redid every slide in full).
+_PATHS_AS_GIVEN = ("model_path", "labs_path")
+
+
+def _same_inputs(recorded: object, expected: dict) -> bool:
+    """Whether a slide's recorded fingerprint is ``expected`` (:func:`fingerprint`), the
+    spelling of the paths of :data:`_PATHS_AS_GIVEN` aside."""
+    def comparable(value: object) -> object:
+        if not isinstance(value, dict) or not isinstance(value.get("settings"), dict):
+            return value
+        settings = {k: v for k, v in value["settings"].items() if k not in _PATHS_AS_GIVEN}
+        return value | {"settings": settings}
+
+    return comparable(recorded) == comparable(json.loads(json.dumps(expected)))
 
 
 def record_digest(record: dict) -> str:
@@ -264,7 +282,7 @@ def changed_outputs(out: Path, name: str, expected: dict) -> list[str]:
     slide was analysed from the same inputs and options (``expected``, its fingerprint); else
     none. Such a slide is analysed again and the files written anew: the run says so."""
     record = _sealed_record(out, name)
-    if record is None or record.get("fingerprint") != json.loads(json.dumps(expected)):
+    if record is None or not _same_inputs(record.get("fingerprint"), expected):
         return []
     return list(_changed_files(out, record))
 
@@ -282,7 +300,7 @@ def resumed_outcome(slide: Slide, out: Path, expected: dict) -> SlideOutcome | N
     it was read (:func:`unread_fields`), and a verdict it holds was made under today's rules
     (:func:`stale_verdict`), else None."""
     record = read_record(out, slide.name)
-    if record is None or record.get("fingerprint") != json.loads(json.dumps(expected)):
+    if record is None or not _same_inputs(record.get("fingerprint"), expected):
         return None
     if unread_fields(record) or stale_verdict(record):  # tried again: readable now, new rules
         return None
