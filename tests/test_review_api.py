@@ -529,6 +529,8 @@ def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
     work = tmp_path / "run"
     shutil.copytree(results.parent, work)  # inputs, model and results: their own copies
     out = work / "results"
+    # Resumed: the records still name the first folder, and the app reads the copy's fields
+    # (the input path recorded relative to the results).
     assert _rerun(out) == 0
     with running(create_app(out, token=TOKEN)) as url:
         api = Client(url)

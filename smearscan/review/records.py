@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,8 +121,23 @@ class SlideRecord:
         return (self.model or {}).get("operating_points")
 
 
-def _fields(record: dict, summary: SlideSummary) -> dict[str, FieldSource]:
-    root = Path(record["root"]) if record.get("root") else None
+def _field_root(record: dict, folder: Path) -> Path | None:
+    """Where the slide's fields are read from: its input path as the run recorded it relative
+    to the results folder, where it is (inputs moved or copied together with their results,
+    then re-run: a resumed slide keeps the record that named the old place), else the absolute
+    folder the run wrote (results moved away from their inputs)."""
+    fingerprint = record.get("fingerprint")
+    source = fingerprint.get("source") if isinstance(fingerprint, dict) else None
+    if isinstance(source, str) and source:
+        # Lexically, as the run made it relative (os.path.relpath), keeping a link's name.
+        given = Path(os.path.normpath(folder.parent.parent / source))
+        if given.exists():
+            return given if given.is_dir() else given.parent
+    return Path(record["root"]) if record.get("root") else None
+
+
+def _fields(record: dict, summary: SlideSummary, folder: Path) -> dict[str, FieldSource]:
+    root = _field_root(record, folder)
     digests = _recorded_digests(record.get("fingerprint"))
     return {f.image: FieldSource(root / f.image if root else None,
                                  None if f.pixel_size_estimated else f.pixel_size_um, f.objects,
@@ -164,7 +180,7 @@ def read_slide_record(folder: Path) -> SlideRecord:
                           "command with --out) to review it") from None
     _require_as_written(folder, record)
     return SlideRecord(folder.name, record.get("fingerprint"), summary, record.get("model"),
-                       record.get("errors", []), cells_csv, cells, _fields(record, summary))
+                       record.get("errors", []), cells_csv, cells, _fields(record, summary, folder))
 
 
 def _require_as_written(folder: Path, record: Mapping[str, Any]) -> None:
