@@ -6,8 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 from PIL import Image
+from synthetic import synthetic_field
 
 from smearscan.batch.summary import SlideBuilder
+from smearscan.cli import main
 from smearscan.outputs import jpeg_bytes
 from smearscan.render import CLASS_COLOURS, review_cells, thumbnail
 from smearscan.report import slide_report_html
@@ -158,3 +160,18 @@ def test_the_compiled_template_is_kept_in_the_user_cache_and_never_needed(tmp_pa
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("HOME", str(tmp_path / "file"))  # no folder can be made under it
     assert rendered() == expected
+
+
+def test_a_slide_without_any_object_says_so_not_that_nothing_was_classified(tmp_path):
+    # QA 65 F11: fields of cells 340 px across (over the 250 px the segmentation looks for)
+    # gave 0 objects, and the report said "No classification was run".
+    field = tmp_path / "huge.png"
+    Image.fromarray(synthetic_field([(250, 250), (650, 300), (400, 600)], radius=170,
+                                    shape=(850, 900))).save(field)
+    assert main([str(field), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    report = (tmp_path / "out" / "slides" / "huge" / "report.html").read_text(encoding="utf-8")
+    assert ('<p class="headline none">No object was found in any field, so nothing was '
+            "classified or counted: fields without cells, or cells far outside the sizes the "
+            "segmentation looks for (a red cell 15-250 px across); check the fields below.</p>"
+            ) in report
+    assert "No classification was run" not in report
