@@ -104,7 +104,8 @@ class SlideAnalysis:
         Counts, schistocyte percentage of red cells with its Wilson 95% interval, the same
         corrected for the classifier's error, and the call against the reference limit, made on
         the corrected interval where there is one (``schistocytes.call_interval()`` says which;
-        none within the limit for a slide out of focus), NRBCs,
+        none within the limit for a slide out of focus or whose declared pixel size is in
+        doubt and not trusted), NRBCs,
         immature granulocytes, leukoerythroblastic finding, morphology profile (macrocytes and
         microcytes only when ``pixel_size_um`` was given).
     overlapping_fields : tuple of smearscan.overlap.FieldOverlap
@@ -150,15 +151,19 @@ class SlideAnalysis:
         return self._summary().off_scale_fields
 
     def _summary(self) -> SlideSummary:
-        """The slide as the CLI's summary reads it, for its scale checks."""
-        fields = tuple(field.summary for field in self.fields)
-        sizes = [f.pixel_size_um for f in fields if f.pixel_size_um is not None]
-        return SlideSummary(fields, sum(f.objects for f in fields),
-                            float(np.median(sizes)) if sizes else None,
-                            any(f.pixel_size_estimated for f in fields),
-                            median_rbc_diameter_um=median_diameter(
-                                [whole_rbc_diameters(self.cells)]),
-                            own_pixel_size_um=self.own_pixel_size_um)
+        return _scale_summary(self.fields, self.cells, self.own_pixel_size_um)
+
+
+def _scale_summary(analysed: Sequence[FieldAnalysis], cells: dict[str, np.ndarray],
+                   own_pixel_size_um: float | None, trusted: bool = False) -> SlideSummary:
+    """The slide as the CLI's summary reads it, for its scale checks."""
+    fields = tuple(field.summary for field in analysed)
+    sizes = [f.pixel_size_um for f in fields if f.pixel_size_um is not None]
+    return SlideSummary(fields, sum(f.objects for f in fields),
+                        float(np.median(sizes)) if sizes else None,
+                        any(f.pixel_size_estimated for f in fields),
+                        median_rbc_diameter_um=median_diameter([whole_rbc_diameters(cells)]),
+                        own_pixel_size_um=own_pixel_size_um, pixel_size_trusted=trusted)
 
 
 def _path(value: object, what: str) -> Path:
@@ -332,15 +337,16 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     fields, failed = _usable_fields(slide, pixel_size_um, loaded, trust_pixel_size, check)
     cells = {name: np.concatenate([field.cells[name] for field in fields])
              for name in fields[0].cells}
+    own = check.estimate_um if check is not None else None
     result = slide_statistics([f.summary for f in fields], label=cells["class"],
                               morphology=cells["morphology"],
                               border=cells["border"].astype(bool), operating=loaded.operating,
-                              population=population)
+                              population=population, scale_note=_scale_summary(
+                                  fields, cells, own, trust_pixel_size).scale_note)
     overlaps = overlapping_fields([
         field_centres(f.summary.image, f.cells, f.summary.width, f.summary.height,
                       f.summary.pixel_size_um) for f in fields if f.summary.objects])
-    return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies, failed,
-                         check.estimate_um if check is not None else None)
+    return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies, failed, own)
 
 
 def _usable_fields(slide: Slide, pixel_size_um: float | None, model: CellClassifier,

@@ -245,14 +245,15 @@ def median_diameter(parts: Sequence[np.ndarray]) -> float | None:
 def slide_statistics(fields: Sequence[FieldSummary], *, label: np.ndarray,
                      morphology: np.ndarray, border: np.ndarray,
                      operating: Mapping[str, Mapping[str, float]] | None,
-                     population: str) -> SlideResult:
+                     population: str, scale_note: str | None = None) -> SlideResult:
     """:func:`~smearscan.slide_stats.slide_result` of a slide's pooled cell columns, with the
     scale and focus its ``fields`` record: sizes are relative when any field's pixel size was
-    estimated, and the focus is that of the fields' edge widths."""
+    estimated, and the focus is that of the fields' edge widths. ``scale_note``: the slide's
+    :attr:`SlideSummary.scale_note`."""
     return slide_result(label=label, morphology=morphology, border=border, operating=operating,
                         population=population,
                         sizes_relative=any(f.pixel_size_estimated for f in fields),
-                        edge_widths_um=[f.edge_width_um for f in fields])
+                        edge_widths_um=[f.edge_width_um for f in fields], scale_note=scale_note)
 
 
 def signed_off(review: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -398,6 +399,24 @@ class SlideSummary:
         return tuple(name for name, ratio in (("own estimate", self.own_scale_ratio),
                                               ("median cell", self.median_cell_ratio))
                      if ratio is not None and ratio > DOUBTFUL_SCALE)
+
+    @property
+    def scale_note(self) -> str | None:
+        """Why the slide's count gets no call within the limit for its scale
+        (:func:`~smearscan.slide_stats.slide_result`): a declared pixel size in doubt
+        (:attr:`scale_doubts`) that was not trusted; None otherwise (this tool's rule)."""
+        if self.pixel_size_trusted or not self.scale_doubts:
+            return None
+        said = []
+        if "own estimate" in self.scale_doubts:
+            said.append(f"the slide's own estimate is {self.own_pixel_size_um:.3f} um/px")
+        if "median cell" in self.scale_doubts:
+            said.append(f"its median red cell measures {self.median_rbc_diameter_um:.1f} um at "
+                        "it")
+        return (f"the declared pixel size, {self.pixel_size_um:.3f} um/px, is in doubt "
+                f"({' and '.join(said)}), and the schistocyte count moves steeply with the "
+                "scale (this tool's rule: a count within the limit is then no call); check the "
+                "calibration, then give --trust-pixel-size if it is right")
 
     @property
     def own_scale_ratio(self) -> float | None:

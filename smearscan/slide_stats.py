@@ -53,6 +53,9 @@ This tool's own rules (ICSH gives no number for them):
 - a slide out of focus (:data:`SOFT_EDGE_WIDTH_UM`, measured by :mod:`smearscan.focus`) gets
   no "within the limit" call: defocus hides schistocytes, so a low count is not reassuring. A
   count above the limit stands (defocus lowers it, and lowered the false calls too);
+- so does a slide whose declared pixel size is in doubt and was not trusted (``scale_note``):
+  the count moves steeply with the scale, either way. A count above the limit stands: a slide
+  rich in fragments pulls its own estimate and is in doubt itself;
 - NRBC rates over fewer than :data:`MIN_WBC` white cells (per 100 WBC) or fewer than
   :data:`REQUIRED_RBC` red cells (per 1000 RBC, without white cells) are marked unreliable (no
   published minimum was found);
@@ -277,6 +280,10 @@ class SchistocyteCount:
         Median red-cell edge width over the slide's fields (:mod:`smearscan.focus`); None when
         no field had one. Over :data:`SOFT_EDGE_WIDTH_UM` (:attr:`soft_focus`) a count within
         the limit gets no call (``insufficient``) and the sentence says why.
+    scale_note : str or None
+        Why the declared pixel size the cells were sized at is in doubt (not trusted), None
+        when it is not: the count moves with the scale, so a count within the limit gets no
+        call either (this tool's rule, :func:`slide_result`).
     """
 
     proportion: Proportion
@@ -293,6 +300,7 @@ class SchistocyteCount:
     less_specific_reason: str | None
     less_specific_forms: tuple[PoikilocyteGrade, ...] = ()
     edge_width_um: float | None = None
+    scale_note: str | None = None
 
     @property
     def soft_focus(self) -> bool:
@@ -327,6 +335,7 @@ class SchistocyteCount:
             "edge_width_um": _rounded(self.edge_width_um),
             "soft_focus": self.soft_focus,
             "focus_note": self.focus_note,
+            "scale_note": self.scale_note,
             **_call_basis_dict(self),
         }
 
@@ -341,11 +350,12 @@ class SchistocyteCount:
         forms = tuple(PoikilocyteGrade(form["shape"], Proportion.from_dict(form["count"], n_rbc),
                                        form["grade"]) for form in data["less_specific_forms"])
         names = {f.name for f in fields(cls)} - {"proportion", "less_specific_forms",
-                                                 "edge_width_um"}
+                                                 "edge_width_um", "scale_note"}
         pairs = {"ci95", "corrected_ci95"}
         return cls(proportion=Proportion.from_dict(data["count"], n_rbc),
                    less_specific_forms=forms,
                    edge_width_um=data.get("edge_width_um"),  # none before 0.2
+                   scale_note=data.get("scale_note"),  # none before QA 65
                    **{name: _pair(data[name]) if name in pairs else data[name]
                       for name in names})
 
@@ -613,6 +623,7 @@ def slide_result(
     population: str = "adult",
     sizes_relative: bool = False,
     edge_widths_um: Sequence[float | None] = (),
+    scale_note: str | None = None,
 ) -> SlideResult:
     """Slide statistics from the per-cell columns of all fields of one slide.
 
@@ -637,6 +648,13 @@ def slide_result(
         Each field's red-cell edge width, um (:func:`smearscan.focus.edge_width_um`; None or nan
         where it could not be measured). Their median over :data:`SOFT_EDGE_WIDTH_UM`: a count
         within the limit gets no call.
+    scale_note : str, optional
+        Why the declared pixel size is in doubt and was not trusted
+        (:attr:`~smearscan.results.SlideSummary.scale_note`): a count within the limit gets no
+        call either. The count moves steeply with the scale (QA 65 F1: a slide of 1.29%
+        labelled schistocytes read 0.44% at its own 0.20 um/px and 6.1% declared at 0.15), so
+        neither is reassuring; a count above the limit stands, as a slide rich in fragments
+        pulls its own estimate and is in doubt itself (this tool's rule).
 
     Returns
     -------
@@ -655,7 +673,7 @@ def slide_result(
     return SlideResult(
         schistocytes=_schistocytes(counts["schistocyte"], n_rbc, profile,
                                    operating.get("schistocyte"), population,
-                                   _median_width(edge_widths_um)),
+                                   _median_width(edge_widths_um), scale_note),
         nrbc=_nrbc(counts["nrbc"], n_wbc, n_rbc, _seen_beyond_error(
             "NRBC", counts["nrbc"], nrbc_candidates, operating.get("nrbc"))),
         immature_granulocytes=Proportion.of(counts["immature_granulocyte"], n_wbc),
@@ -738,6 +756,7 @@ def _schistocytes(
     operating: Mapping[str, float] | None,
     population: str,
     edge_width_um: float | None,
+    scale_note: str | None = None,
 ) -> SchistocyteCount:
     """Schistocyte percentage, its correction, the call and the report sentence."""
     raw = Proportion.of(k, n)
@@ -747,8 +766,11 @@ def _schistocytes(
     basis = _call_basis(raw, corrected, corrected_ci)[2]
     call = _threshold_call(basis, limit) if sufficient else "insufficient"
     soft = out_of_focus(edge_width_um)
-    if soft and call == "below":  # defocus hides schistocytes: a low count reassures no one
+    # Defocus hides schistocytes, a scale in doubt moves their count: a low one reassures no one.
+    if (soft or scale_note) and call == "below":
         call = "insufficient"
+    doubts = "; ".join(note for note in (_focus_note(edge_width_um) if soft else None,
+                                         scale_note) if note) or None
     forms = _less_specific_forms(profile)
     reason = _less_specific_reason(forms)
     if reason is not None and soft:
@@ -768,12 +790,13 @@ def _schistocytes(
         population=population,
         call=call,
         sentence=_sentence(raw, corrected, corrected_ci, call, limit, population, message,
-                           reason, _focus_note(edge_width_um) if soft else None,
+                           reason, doubts,
                            corrected_for(bool(operating and operating["false_positive_rate"]))),
         less_specific=reason is not None,
         less_specific_reason=reason,
         less_specific_forms=forms,
         edge_width_um=edge_width_um,
+        scale_note=scale_note,
     )
 
 
@@ -1004,9 +1027,10 @@ def corrected_for(false_calls: bool) -> str:
 def _sentence(
     raw: Proportion, corrected: float | None, corrected_ci: tuple[float, float] | None,
     call: str, limit: float, population: str, message: str, reason: str | None,
-    focus: str | None = None, correction: str = "",
+    doubts: str | None = None, correction: str = "",
 ) -> str:
-    """The report line, e.g. ``Schistocytes 8.5% (95% CI 7.0-10.2%) of 1,250 red cells: ...``."""
+    """The report line, e.g. ``Schistocytes 8.5% (95% CI 7.0-10.2%) of 1,250 red cells: ...``;
+    ``doubts``: why a count within the limit gets no call (focus, scale)."""
     if raw.percent is None:
         return f"Schistocytes: no red cells counted; {message}."
     low, high = raw.ci95
@@ -1017,13 +1041,13 @@ def _sentence(
         head += (f", {corrected:.{digits}f}% ({corrected_ci[0]:.{digits}f}-"
                  f"{corrected_ci[1]:.{digits}f}%) {correction}")
     against = f"the {limit:g}% ICSH limit for {POPULATION_NAMES[population]}"
-    # Enough red cells but no call: the focus took it away, and the verdict says why.
-    no_call_for_focus = call == "insufficient" and raw.denominator >= REQUIRED_RBC
+    # Enough red cells but no call: the focus or the scale took it away, and the verdict says why.
+    no_call_for_doubt = call == "insufficient" and raw.denominator >= REQUIRED_RBC
     verdict = {
         "above": f"above {against}",
         "below": f"within {against}",
         "borderline": f"the interval includes {against}; count more cells to decide",
-        "insufficient": f"no call: {focus}" if no_call_for_focus else f"no call; {message}",
+        "insufficient": f"no call: {doubts}" if no_call_for_doubt else f"no call; {message}",
     }[call]
     if call == "above" and population == "adult":
         # A flag must not hide a possible TTP: the classifier reads missed fragments as
@@ -1032,8 +1056,8 @@ def _sentence(
                     if reason is None else "; thrombotic microangiopathy is still possible, but "
                     "the % is less specific for it (below)")
     tail = f" Less specific: {reason}." if reason else ""
-    if focus is not None and not no_call_for_focus:
-        tail += f" {focus[0].upper()}{focus[1:]}."
+    if doubts is not None and not no_call_for_doubt:
+        tail += f" {doubts[0].upper()}{doubts[1:]}."
     return f"{head}: {verdict}.{tail}"
 
 

@@ -406,7 +406,8 @@ def test_to_dict_has_the_shape_the_verdict_reads_and_is_json():
         "count", "rbc_counted", "percent", "ci95", "corrected_percent", "corrected_ci95",
         "correction", "sufficient", "required", "message", "limit_percent", "population",
         "call", "sentence", "less_specific", "less_specific_reason", "less_specific_forms",
-        "edge_width_um", "soft_focus", "focus_note", "call_basis", "call_percent", "call_ci95",
+        "edge_width_um", "soft_focus", "focus_note", "scale_note", "call_basis", "call_percent",
+        "call_ci95",
     ]
     assert list(result["nrbc"]) == ["count", "present", "per_100_wbc", "per_1000_rbc", "ci95",
                                     "denominator", "basis", "reliable", "sentence"]

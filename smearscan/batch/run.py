@@ -209,9 +209,10 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
                 images += saved
             builder.add(result, stem)
         builder.finish_cells()
-    summary = replace(builder.summary(options.population), copies=slide.copies,
-                      own_pixel_size_um=slide.own_pixel_size_um,
-                      pixel_size_trusted=options.trust_pixel_size, left_out=slide.left_out)
+    summary = replace(builder.summary(options.population,
+                                      own_pixel_size_um=slide.own_pixel_size_um,
+                                      pixel_size_trusted=options.trust_pixel_size),
+                      copies=slide.copies, left_out=slide.left_out)
     problems = list(slide.problems)
     summary, unresolved = _with_verdict(slide.name, summary, labs, options.labs_path,
                                         unused_rows)

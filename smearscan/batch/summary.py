@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
@@ -213,21 +213,25 @@ class SlideBuilder:
             for label in REVIEW_CLASSES if self.gallery.get(label)]
         return self.report
 
-    def summary(self, population: str) -> SlideSummary:
-        """The slide's summary (statistics when the cells were classified)."""
-        statistics = None
-        if self.labels.parts:
-            statistics = slide_statistics(
-                self.per_field, label=self.labels.values(), morphology=self.shapes.values(),
-                border=np.concatenate(self.border),
-                operating=self.model.operating if self.model is not None else None,
-                population=population)
-        return SlideSummary(
+    def summary(self, population: str, *, own_pixel_size_um: float | None = None,
+                pixel_size_trusted: bool = False) -> SlideSummary:
+        """The slide's summary (statistics when the cells were classified), with the slide's
+        own estimate its declared pixel size was compared with and whether it was trusted
+        (they decide :attr:`SlideSummary.scale_note`)."""
+        summary = SlideSummary(
             fields=tuple(self.per_field), objects=self.objects,
             pixel_size_um=float(np.median(self.sizes)) if self.sizes else None,
-            pixel_size_estimated=self.estimated, statistics=statistics,
+            pixel_size_estimated=self.estimated,
             overlapping_fields=overlapping_fields(self.centres),
-            median_rbc_diameter_um=median_diameter(self.rbc_diameters))
+            median_rbc_diameter_um=median_diameter(self.rbc_diameters),
+            own_pixel_size_um=own_pixel_size_um, pixel_size_trusted=pixel_size_trusted)
+        if not self.labels.parts:
+            return summary
+        return replace(summary, statistics=slide_statistics(
+            self.per_field, label=self.labels.values(), morphology=self.shapes.values(),
+            border=np.concatenate(self.border),
+            operating=self.model.operating if self.model is not None else None,
+            population=population, scale_note=summary.scale_note))
 
 
 def field_picture(folder: Path, stem: str) -> tuple[Path, str]:

@@ -215,7 +215,8 @@ def recomputed(record: SlideRecord, labels: np.ndarray, *, signed_off: bool = Fa
     operating = reviewed_operating(record.operating) if signed_off else record.operating
     return slide_statistics(record.summary.fields, label=labels, morphology=cells.morphology,
                             border=cells.border, operating=operating,
-                            population=record.population).to_dict()
+                            population=record.population,
+                            scale_note=record.summary.scale_note).to_dict()
 
 
 def reviewed_operating(operating: dict | None) -> dict | None:

@@ -100,6 +100,9 @@ class SmearFindings:
     focus_note : str, optional
         The slide statistics' reason the fields are out of focus (a count within the limit then
         has no call).
+    scale_note : str, optional
+        The slide statistics' reason its declared pixel size is in doubt (a count within the
+        limit then has no call, and one above it moves with the scale too).
     reviewed_by : str, optional
         Who checked the cells and signed the slide off, when the count is a reviewed one.
     """
@@ -117,6 +120,7 @@ class SmearFindings:
     limit_percent: float = LIMIT_PERCENT["adult"]
     population: str = "adult"
     focus_note: str | None = None
+    scale_note: str | None = None
     reviewed_by: str | None = None
 
     def __post_init__(self) -> None:
@@ -161,6 +165,7 @@ class SmearFindings:
             limit_percent=count.limit_percent,
             population=count.population,
             focus_note=count.focus_note,
+            scale_note=count.scale_note,
             reviewed_by=reviewed_by,
         )
 
@@ -187,9 +192,11 @@ class SmearFindings:
             text += " (no interval: no red-cell count given)"
         counted = "not given" if self.rbc_counted is None else str(self.rbc_counted)
         soft = "; fields out of focus: the count may be low" if self.focus_note else ""
+        scale = ("; pixel size in doubt: the count moves with the scale, check the calibration"
+                 if self.scale_note else "")
         reviewed = (f"; cells reviewed and signed off by {self.reviewed_by}"
                     if self.reviewed_by else "")
-        return f"{text}; red cells counted: {counted}{soft}{reviewed}"
+        return f"{text}; red cells counted: {counted}{soft}{scale}{reviewed}"
 
 
 def smear_findings_from_summary(summary: Mapping[str, Any], slide: str) -> SmearFindings:
@@ -546,9 +553,10 @@ def smear_missing(smear: SmearFindings) -> list[str]:
     """What is missing about the smear, with why it matters."""
     if smear.call is None:
         return ["schistocyte_percent: the smear is one marker of MAHA"]
-    if smear.call == "insufficient" and smear.focus_note is not None and (
+    doubts = [note for note in (smear.focus_note, smear.scale_note) if note]
+    if smear.call == "insufficient" and doubts and (
             smear.rbc_counted is None or smear.rbc_counted >= REQUIRED_RBC):
-        return [f"schistocyte_percent: {smear.focus_note}"]
+        return [f"schistocyte_percent: {'; '.join(doubts)}"]
     if short_count_call(smear) is not None:
         return [f"rbc_counted: only {smear.rbc_counted} red cells counted; count at least "
                 f"{REQUIRED_RBC} ({ICSH}) to complete a count that may already be above the "

@@ -173,6 +173,16 @@ FOCUS_RULE = _rule(
     "defocus hides schistocytes: on held-out Chula fields blurred by 0.3 and 0.4 um (edges "
     "0.91 and 1.10 um wide on median) the classifier's sensitivity fell from 0.62 to 0.50 and "
     "0.38", standard=False)
+#: The 1.15x is smearscan.segmentation's DOUBTFUL_SCALE, not imported: the verdict command does
+#: not load the segmentation (a test pins the two together).
+SCALE_RULE = _rule(
+    "schistocyte count at a scale in doubt", "a declared pixel size the slide marks in doubt "
+    "(more than 1.15x off the slide's own estimate, or its median red cell more than 1.15x off "
+    "7.5 um at it) and not trusted (--trust-pixel-size): a count within the limit gets no call "
+    "(insufficient data); a count above it stands, the doubt beside it; made by "
+    "smearscan.slide_stats",
+    "the count moves steeply with the scale: a Chula slide of 1.29% labelled schistocytes read "
+    "0.44% at its own 0.20 um/px and 6.1% declared at 0.15 (QA 65)", standard=False)
 LDH_RULE = Rule("LDH raised", "above the lab's own upper limit of normal (ldh_uln)", "lab",
                 "the lab's reference interval; an LDH without it, or that it cannot judge, is "
                 "refused (smearscan.verdict.assess)")
@@ -386,8 +396,8 @@ BOUND_RULE = _rule(
     "wrong side of a cut-off", standard=False)
 
 RULES: tuple[Rule, ...] = (
-    SCHISTOCYTE_RULE, CHILD_SCHISTOCYTE_RULE, FOCUS_RULE, LESS_SPECIFIC_RULE, MAHA_RULE, LDH_RULE,
-    HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
+    SCHISTOCYTE_RULE, CHILD_SCHISTOCYTE_RULE, FOCUS_RULE, SCALE_RULE, LESS_SPECIFIC_RULE,
+    MAHA_RULE, LDH_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
     RETICULOCYTE_RULE, BILIRUBIN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE, ANAEMIA_RULE,
     ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
