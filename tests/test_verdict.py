@@ -394,7 +394,10 @@ def test_point_4_drug_induced_tma_is_suspected_with_stop_the_drug_and_outranks_t
     verdict = assess(smear(), labs)
     drug, cancer = verdict.cause("drug-induced"), verdict.cause("cancer-associated")
     assert drug.assessment == "suspected" and drug.urgency == "urgent"
-    assert drug.action.startswith("stop gemcitabine now and do not re-expose (Al-Nouri ZL")
+    assert drug.action.startswith(
+        "stop gemcitabine now with its prescribing team (who replace it where stopping alone "
+        "does harm: a transplant's immunosuppression, a stent's antiplatelet) and do not "
+        "re-expose (Al-Nouri ZL")
     assert cancer.assessment == "possible"
     assert "gemcitabine can itself cause TMA: stop it first" in cancer.reasons
     assert "treating the cancer" not in cancer.action
@@ -1691,7 +1694,7 @@ def test_a_listed_drug_is_stopped_by_its_generic_name_not_its_regimen():
     labs = parse_labs({**SEED_000, "drug_exposure": "GEM/nab-paclitaxel"})
     verdict = assess(smear(), labs)
     assert verdict.cause("drug-induced").action.startswith(
-        "stop gemcitabine (recorded: GEM/nab-paclitaxel) now and do not re-expose")
+        "stop gemcitabine (recorded: GEM/nab-paclitaxel) now with its prescribing team")
     assert ("gemcitabine (recorded: GEM/nab-paclitaxel) can itself cause TMA: stop it first"
             in verdict.cause("cancer-associated").reasons)  # QA 33 L-3
 

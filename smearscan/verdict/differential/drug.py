@@ -36,8 +36,12 @@ def drug_cause(maha: str, labs: Labs) -> Cause | None:
     drug = drug_name(labs)
     known = known_tma_drug(labs.drug_exposure)
     if known:
-        action = (f"stop {tma_drug_named(labs)} now and do not re-expose ({DRUG_TMA}); report "
-                  "it as an adverse drug reaction")
+        # QA 64 F1: "stop now" alone, for tacrolimus after a transplant or clopidogrel after a
+        # stent, risks rejection or stent thrombosis: the team that prescribed it decides how.
+        action = (f"stop {tma_drug_named(labs)} now with its prescribing team (who replace it "
+                  "where stopping alone does harm: a transplant's immunosuppression, a stent's "
+                  f"antiplatelet) and do not re-expose ({DRUG_TMA}); report it as an adverse "
+                  "drug reaction")
         reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
                    f"cause TMA: {', '.join(DRUGS_CAUSING_TMA)})"]
     else:
