@@ -227,7 +227,7 @@ def test_main_run_with_a_bound_that_spans_a_cut_off_keeps_the_count_and_records_
     assert (out / "errors.csv").read_text().splitlines()[1:] == [f"field,,no verdict: {why}"]
     # The report opens with the emergency and says why there is no verdict.
     report = (out / "slides" / "field" / "report.html").read_text(encoding="utf-8")
-    assert report.count(f'<b>{URGENT_BOUND}</b>') == 1
+    assert report.count(f'<b>{escape(URGENT_BOUND)}</b>') == 1
     assert f"<pre>{escape(URGENT_BOUND)}\nNo verdict: {escape(why)}</pre>" in report
 
 

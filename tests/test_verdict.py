@@ -2241,3 +2241,21 @@ def test_a_childs_creatinine_limit_under_the_adult_population_asks_whether_a_chi
         is asked
     assert not any(line.startswith("population:")
                    for line in assess(smear(population="child"), labs).missing)
+
+
+def test_a_ttp_only_possible_leaves_starting_treatment_on_suspicion_to_haematology():
+    # QA 64 F2: septic overt DIC (ISTH 8, PLASMIC 5 or less) was told plasma exchange and
+    # corticosteroids "are usually started on clinical suspicion": ISTH 2020 starts them so at
+    # a high pre-test probability.
+    started = "plasma exchange and corticosteroids are usually started on clinical suspicion"
+    call = ("whether to start plasma exchange and corticosteroids on clinical suspicion is "
+            "haematology's call (ISTH 2020 starts them so at a high pre-test probability, "
+            "PLASMIC 6-7)")
+    for adamts13 in ("unknown", "bound", "in question, refused"):
+        assert call in urgent_ttp("possible", adamts13)
+        assert started not in urgent_ttp("possible", adamts13)
+        for stronger in ("suspected", "likely"):
+            assert started in urgent_ttp(stronger, adamts13)
+    assert POSSIBLE.startswith("URGENT - TTP possible: a medical emergency. Refer to haematology "
+                               f"now; draw a sample for ADAMTS13 activity before any plasma or "
+                               f"blood product; {call}, before the ADAMTS13 result;")

@@ -149,7 +149,9 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
     Parameters
     ----------
     assessment : str
-        TTP's assessment: ``possible``, ``suspected`` or ``likely``; the line names it.
+        TTP's assessment: ``possible``, ``suspected`` or ``likely``; the line names it. Where
+        only ``possible``, starting the regimen before ADAMTS13 is said to be haematology's
+        call (ISTH 2020 starts it on suspicion at a high pre-test probability).
     adamts13 : str
         What is known of ADAMTS13, a key of :data:`URGENT_TTP_ADVICE`.
     adult : bool, keyword-only
@@ -159,6 +161,13 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
     """
     advice = URGENT_TTP_ADVICE[adamts13]
     caplacizumab = "consider caplacizumab"
+    if adult and assessment == "possible":
+        # QA 64 F2: ISTH 2020 starts the regimen on suspicion at a high pre-test probability; a
+        # TTP only possible (PLASMIC 5 or less, a septic DIC, a valve) must not be told it is
+        # usually started, which pushes plasma exchange where it may harm.
+        advice = advice.replace(_ON_SUSPICION, f"whether to start {_REGIMEN} on clinical "
+                                "suspicion is haematology's call (ISTH 2020 starts them so at a "
+                                f"high pre-test probability, PLASMIC {PLASMIC_HIGH}-7)")
     if not adult:
         advice = advice.replace(_ON_SUSPICION, f"haematology decides whether to start "
                                 f"{YOUNG_PLASMA} on clinical suspicion (PLASMIC, derived in "
