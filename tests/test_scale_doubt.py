@@ -17,7 +17,7 @@ from synthetic import slide_folders
 from smearscan.cli import main
 from smearscan.labs import parse_labs
 from smearscan.results import SlideSummary
-from smearscan.slide_stats import SchistocyteCount, slide_result
+from smearscan.slide_stats import SchistocyteCount, SlideResult, slide_result
 from smearscan.verdict import SmearFindings, assess
 from smearscan.verdict.findings import INSUFFICIENT
 
@@ -25,11 +25,17 @@ OPERATING = {"schistocyte": {"sensitivity": 0.6, "false_positive_rate": 0.002}}
 NOTE = "the declared pixel size, 0.270 um/px, is in doubt (...)"
 
 
-def _count(k: int, n: int = 2000, scale_note: str | None = NOTE, widths=()) -> SchistocyteCount:
-    label = np.array(["schistocyte"] * k + ["rbc"] * (n - k) + ["wbc"] * 25)
+def _slide(scale_note: str | None = NOTE, schistocytes: int = 1, widths=()) -> SlideResult:
+    """A slide of 2,000 red cells, ``schistocytes`` of them called so, and 25 white cells."""
+    label = np.array(["schistocyte"] * schistocytes + ["rbc"] * (2000 - schistocytes)
+                     + ["wbc"] * 25)
     return slide_result(label=label, morphology=np.full(label.size, ""),
                         border=np.zeros(label.size, bool), operating=OPERATING,
-                        edge_widths_um=widths, scale_note=scale_note).schistocytes
+                        edge_widths_um=widths, scale_note=scale_note)
+
+
+def _count(k: int, scale_note: str | None = NOTE, widths=()) -> SchistocyteCount:
+    return _slide(scale_note, k, widths).schistocytes
 
 
 def test_a_count_within_the_limit_at_a_scale_in_doubt_gets_no_call():
@@ -101,14 +107,6 @@ def test_a_count_above_the_limit_at_a_scale_in_doubt_says_so_in_the_verdict():
     assert first.finding == "schistocytes above the 1% limit"
     assert first.value.endswith("red cells counted: 2000; pixel size in doubt: the count moves "
                                 "with the scale, check the calibration")
-
-
-def _slide(scale_note, schistocytes=1):
-    label = np.array(["schistocyte"] * schistocytes + ["rbc"] * (2000 - schistocytes)
-                     + ["wbc"] * 25)
-    return slide_result(label=label, morphology=np.full(label.size, ""),
-                        border=np.zeros(label.size, bool), operating=OPERATING,
-                        scale_note=scale_note)
 
 
 def test_a_run_at_a_declared_scale_in_doubt_gives_no_call_within_the_limit(tmp_path, capsys):

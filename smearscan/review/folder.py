@@ -99,6 +99,7 @@ def _require_displayed(slide: str, cells: Cells, shown: dict[str, np.ndarray],
         f"on this page ({where}); scroll through every gallery before signing off (this tool's "
         "rule: a sign-off confirms every cell of its galleries)")
 
+
 class ResultsFolder:
     """A results folder open for review: every slide's record and review, and the writes.
 
@@ -293,12 +294,12 @@ class ResultsFolder:
                     f"showed {seen}{elsewhere}; reload the page and check the cells before "
                     "signing off")
             labels = reviewed_labels(cells, review)
-            shown = galleries(cells, labels)
-            _require_displayed(slide, cells, shown, displayed)
+            in_galleries = galleries(cells, labels)
+            _require_displayed(slide, cells, in_galleries, displayed)
             report = self._report(record, labels)
             before = recomputed(record, cells.label)
             after = recomputed(record, labels, signed_off=True)
-            shown = np.unique(np.concatenate(list(shown.values())))
+            shown = np.unique(np.concatenate(list(in_galleries.values())))
             verdict = signed_off_verdict(record.summary, after, reviewer) or {}
             signoff = SignOff(reviewer, now(), before["counts"], after["counts"],
                               before["schistocytes"]["percent"],
