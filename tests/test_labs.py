@@ -619,6 +619,12 @@ def test_yes_no_keys_read_none_and_unknown_alike(raw, expected):
     assert parse_labs({"transplant": raw}).transplant is expected
 
 
+@pytest.mark.parametrize("raw", ["pending", " Pending "])
+def test_a_pending_result_is_not_measured(raw):
+    # QA 64 F13: "--adamts13 pending", the commonest ADAMTS13 before its result, was refused.
+    assert parse_labs({"adamts13": raw, "ldh": raw}) == parse_labs({})
+
+
 # --- contradictions (QA D10) --------------------------------------------------------------------
 
 def test_pregnancy_in_a_male_patient_is_refused():

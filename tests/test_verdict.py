@@ -405,6 +405,28 @@ def test_point_4_drug_induced_tma_is_suspected_with_stop_the_drug_and_outranks_t
     assert names.index("drug-induced") < names.index("cancer-associated")
 
 
+@pytest.mark.parametrize("hint", [{"nrbc_present": True}, {"leukoerythroblastic": "possible"}])
+def test_a_listed_drug_beside_marrow_infiltration_on_the_smear_is_the_oncologists_call(hint):
+    # QA 64 F3: seed 000 (NRBCs on the smear, a metastatic cancer) with gemcitabine recorded
+    # ranked "drug-induced: suspected, stop gemcitabine now" first: in that patient the cancer in
+    # the marrow was the cause and its chemotherapy what helped.
+    labs = parse_labs({**SEED_000, "drug_exposure": "gemcitabine"})
+    verdict = assess(smear(**hint), labs)
+    drug, cancer = verdict.cause("drug-induced"), verdict.cause("cancer-associated")
+    assert (drug.assessment, drug.urgency) == ("possible", "urgent")
+    assert drug.action.startswith("decide with the oncologist whether to stop gemcitabine: the "
+                                  "smear hints at marrow infiltration")
+    assert "stop gemcitabine now" not in drug.action
+    assert cancer.assessment == "possible"
+    assert "gemcitabine can itself cause TMA: weigh it with the oncologist" in cancer.reasons
+    names = [c.cause for c in verdict.differential]
+    assert names.index("cancer-associated") < names.index("drug-induced")
+    # Without a cancer recorded, the smear's hints leave a listed drug suspected.
+    alone = parse_labs({**SEED_000, "metastatic_cancer": None, "active_cancer": False,
+                        "drug_exposure": "gemcitabine"})
+    assert assess(smear(**hint), alone).cause("drug-induced").assessment == "suspected"
+
+
 @pytest.mark.parametrize(("call", "adamts13", "expected"), [
     ("above", 60, "suspected"), ("borderline", 60, "possible"), ("above", 5, "possible"),
 ])
@@ -617,13 +639,37 @@ PSEUDO_TMA = {"hemoglobin": "6.2 g/dL", "sex": "male", "mcv": 118, "reticulocyte
 
 def test_point_8_megaloblastic_pseudo_tma_is_suspected_and_ranked_first():
     verdict = assess(smear("above", 3.0, (2.3, 3.9), 2000), parse_labs(PSEUDO_TMA))
-    assert verdict.maha == "likely"
+    # QA 64 F6: a suspected megaloblastic anaemia makes the count less specific (ICSH 2021), so
+    # MAHA is possible, not likely, and the findings against say why.
+    assert verdict.maha == "possible"
+    caveat = verdict.findings_against[-1]
+    assert (caveat.finding, caveat.rule) == (
+        "megaloblastic anaemia suspected: its poikilocytosis makes the schistocyte % less "
+        "specific for TMA", MEGALOBLASTIC_RULE.label)
     assert (verdict.plasmic.total, verdict.plasmic.risk) == (4, "low")
     assert order(verdict)[0] == ("megaloblastic", "suspected")
     mega = verdict.cause("megaloblastic")
-    assert "replacing the vitamin corrects it and plasma exchange does not" in mega.action
+    assert caveat.value == "; ".join(mega.reasons)
+    # B12 was given: only the folate is still to send.
+    assert mega.action == ("send folate (before any transfusion); replacing the vitamin "
+                           "corrects it and plasma exchange does not; keep TTP in mind until "
+                           "ADAMTS13 is back")
     assert "vitamin b12 90 pg/mL < 200 (BSH 2014 (Devalia V" in mega.reasons[1]
     assert verdict.cause("ttp").assessment == "unlikely"
+
+
+@pytest.mark.parametrize(("change", "megaloblastic", "maha"), [
+    ({"mcv": 100}, "possible", "likely"), ({"mcv": 100.1}, "suspected", "possible"),
+    ({"folate": "5 ng/mL"}, "suspected", "possible")])
+def test_only_a_suspected_megaloblastic_anaemia_tempers_a_likely_maha(change, megaloblastic,
+                                                                     maha):
+    verdict = assess(smear("above", 3.0, (2.3, 3.9), 2000), parse_labs({**PSEUDO_TMA, **change}))
+    assert (verdict.cause("megaloblastic").assessment, verdict.maha) == (megaloblastic, maha)
+    caveats = [f for f in verdict.findings_against if f.finding.startswith("megaloblastic")]
+    assert len(caveats) == (megaloblastic == "suspected")
+    both_given = "folate" in change
+    assert verdict.cause("megaloblastic").action.startswith(
+        "replacing" if both_given else "send folate")
 
 
 @pytest.mark.parametrize(("change", "expected"), [
@@ -651,7 +697,11 @@ def test_megaloblastic_boundaries(change, expected):
 
 @pytest.mark.parametrize(("given", "shown"), [
     (6.04, "6.04% (corrected for Hb 6.2 g/dL: 2.497% <= 2.5%) not raised despite haemolysis"),
-    (6.06, "6.06% (corrected for Hb 6.2 g/dL: 2.505% > 2.5%) raised: the marrow is responding")])
+    (6.06, "6.06% (corrected for Hb 6.2 g/dL: 2.505% > 2.5%) raised: the marrow is responding"),
+    # QA 64 F8: 2.5003% showed "2.5% > 2.5%"; either side of the limit, as near as 0.0002%.
+    (6.0486, "6.049% (corrected for Hb 6.2 g/dL: 2.50009% > 2.5%) raised: the marrow is "
+             "responding"),
+    (6.048, "6.048% (corrected for Hb 6.2 g/dL: 2.49984% <= 2.5%) not raised despite haemolysis")])
 def test_the_corrected_reticulocytes_show_their_side_of_the_limit(given, shown):
     # QA 63 L6: 2.46% and 2.52% both showed "2.5%", one "raised", the other not.
     labs = parse_labs({**PSEUDO_TMA, "reticulocytes": given})
@@ -747,8 +797,9 @@ def test_point_10_findings_say_standard_lab_limit_or_tool_rule():
     assert rules["schistocytes above the 1% limit"].startswith("standard: ICSH 2021")
     assert rules["LDH above the lab's upper limit"].startswith("lab's own limit")
     assert rules["haptoglobin low"].startswith("lab's own limit")
-    assert rules["reticulocytes raised"].startswith("standard: the haemolysis criterion of the "
-                                                    "PLASMIC score")
+    # QA 64 F12: PLASMIC's cut-off used as a reference limit is this tool's rule.
+    assert rules["reticulocytes raised"].startswith("this tool's rule: the cut-off of the "
+                                                    "haemolysis criterion of the PLASMIC score")
     assert rules["indirect bilirubin raised"].startswith("this tool's rule")
     assert rules["thrombocytopenia"].startswith("this tool's rule")
     assert rules["anaemia"].startswith("standard: WHO 2011")
@@ -993,7 +1044,7 @@ def test_seed_000_cancer_associated_maha():
                               ("megaloblastic", "unlikely")]
     cancer = verdict.cause("cancer-associated")
     for words in ("known active cancer", "DAT-negative haemolysis",
-                  "ADAMTS13 60% > 20%: TTP excluded",
+                  "ADAMTS13 60% > 20%: TTP unlikely",
                   "leukoerythroblastic picture on the smear: present"):
         assert words in cancer.reasons
     assert cancer.action.startswith("bone-marrow examination (aspirate and trephine biopsy)")
@@ -1052,7 +1103,12 @@ def test_leukoerythroblastic_maha_without_known_cancer_suggests_an_occult_one():
     labs = parse_labs({**HAEMOLYSIS, "active_cancer": False, "adamts13": 50})
     cancer = assess(smear(leukoerythroblastic="present"), labs).cause("cancer-associated")
     assert cancer.assessment == "possible"
-    assert cancer.action.startswith("look for an occult or relapsed cancer")
+    # QA 64 F9: "send ADAMTS13 to exclude TTP" beside an ADAMTS13 of 50%.
+    assert cancer.action == ("look for an occult or relapsed cancer; bone-marrow examination "
+                             "(aspirate and trephine biopsy)")
+    unmeasured = assess(smear(leukoerythroblastic="present"),
+                        parse_labs({**HAEMOLYSIS, "active_cancer": False}))
+    assert unmeasured.cause("cancer-associated").action.endswith("; send ADAMTS13 to exclude TTP")
 
 
 # --- summary.json, contract and text ----------------------------------------------------------
@@ -1119,8 +1175,19 @@ def test_format_text_for_people():
                   "ISTH overt DIC", "French TMA: 1 -> severe ADAMTS13 deficiency possible",
                   "1. cancer-associated: suspected (urgent)",
                   "Marrow infiltration: suspected", "work-up: bone-marrow aspirate and trephine",
-                  "transplant: PLASMIC item"):
+                  "transplant: PLASMIC item",
+                  "+ reticulocytes raised (> 2.5%): 18.81%",
+                  # QA 64 F7: a cause not in play is not this patient's emergency.
+                  "3. ttp: unlikely (if present: emergency)"):
         assert words in text
+
+
+def test_a_marker_on_the_normal_side_names_that_side_of_its_limit():
+    # QA 64 F8: "reticulocytes not raised (> 2.5%)" read as "reticulocytes over 2.5%".
+    verdict = assess(smear(), parse_labs({**NORMAL_LABS, "reticulocytes": "2.5 %"}))
+    against = {f.finding for f in verdict.findings_against}
+    assert {"reticulocytes not raised (<= 2.5%)", "haptoglobin not low (>= 0.3 g/L)",
+            "indirect bilirubin not raised (<= 1 mg/dL)"} <= against
 
 
 def test_the_less_specific_flag_of_the_slide_is_shown_with_its_reason():
@@ -1503,6 +1570,32 @@ def test_weak_pictures_are_neither_closed_nor_alarmed_beyond_their_evidence(
     verdict = assess(findings, parse_labs(labs))
     assert (verdict.maha, verdict.cause("ttp").assessment) == (maha, ttp)
     assert (verdict.urgent is not None) is urgent
+
+
+# QA 64 F5: a warm AIHA (DAT positive) with platelets 250: 0.5% of 1000 (interval 0.21-1.17%)
+# made MAHA undecided and HUS "possible (urgent)", where 0.5% of 5000 closed both.
+WARM_AIHA = {"hemoglobin": "8.2 g/dL", "sex": "female", "mcv": 105, "platelets": 250,
+             "wbc": 7.5, "ldh": 1200, "ldh_uln": 250, "haptoglobin": "<0.1 g/L",
+             "reticulocytes": "12 %", "indirect_bilirubin": "2.5 mg/dL", "dat": "positive",
+             "creatinine": "1.1 mg/dL", "inr": 1.1, "active_cancer": False, "transplant": False}
+
+
+@pytest.mark.parametrize(("labs", "maha"), [
+    (WARM_AIHA, "unlikely"),
+    ({**WARM_AIHA, "dat": "negative"}, "unlikely"),
+    # The platelets decide: low, or not given, keep the count reaching the limit open.
+    ({**WARM_AIHA, "platelets": 149}, "insufficient data"),
+    ({**WARM_AIHA, "platelets": None}, "insufficient data"),
+])
+def test_a_count_under_the_limit_reaching_it_is_closed_by_platelets_not_low(labs, maha):
+    reaching = SmearFindings.from_percentage(0.5, rbc_counted=1000)
+    settled = SmearFindings.from_percentage(0.5, rbc_counted=5000)
+    assert (reaching.call, settled.call) == ("borderline", "below")
+    verdict = assess(reaching, parse_labs(labs))
+    assert verdict.maha == maha
+    if maha == "unlikely":
+        assert assess(settled, parse_labs(labs)).maha == "unlikely"
+        assert verdict.cause("hus").assessment == "unlikely"
 
 
 @pytest.mark.parametrize(("diarrhoea", "adamts13", "hus"), [
@@ -2068,7 +2161,7 @@ def test_a_likely_maha_without_a_cause_keeps_hus_open():
     hus = verdict.cause("hus")
     assert (hus.assessment, verdict.differential[0].cause) == ("possible", "hus")
     assert hus.reasons[0] == (
-        "MAHA likely with TTP excluded (ADAMTS13 over 20%) and no other cause in play: a "
+        "MAHA likely with TTP unlikely (ADAMTS13 over 20%) and no other cause in play: a "
         "complement-mediated TMA (atypical HUS) can begin with little renal involvement (this "
         "tool's rule); an ADAMTS13 drawn after plasma or a transfusion can read falsely normal: "
         "check when it was drawn")
@@ -2092,8 +2185,29 @@ def test_a_possible_maha_without_a_cause_keeps_hus_open(count, dat):
     hus = verdict.cause("hus")
     assert (verdict.maha, hus.assessment, verdict.differential[0].cause) == \
         ("possible", "possible", "hus")
-    assert hus.reasons[0].startswith("MAHA possible with TTP excluded (ADAMTS13 over 20%) and "
+    assert hus.reasons[0].startswith("MAHA possible with TTP unlikely (ADAMTS13 over 20%) and "
                                      "no other cause in play")
+
+
+@pytest.mark.parametrize(("creatinine", "scores"), [
+    ("1.0 mg/dL", "PLASMIC 7 and French TMA score 2 of 2"),  # the HUS path stays unlikely
+    ("2.6 mg/dL", "PLASMIC 6"),  # PLASMIC's renal point lost, the French one too
+])
+def test_a_normal_adamts13_against_a_high_pretest_probability_questions_its_sample(creatinine,
+                                                                                   scores):
+    # QA 64 F4: PLASMIC 7 and ADAMTS13 45% read "TTP unlikely" with no word on the sample's
+    # timing, which only HUS's reasons gave, and only at some creatinines.
+    labs = parse_labs({**CLASSIC_TTP, "creatinine": creatinine, "adamts13": 45})
+    ttp = assess(smear(), labs).cause("ttp")
+    assert (ttp.assessment, ttp.reasons[1:]) == ("unlikely", (
+        f"{scores} reach a high pre-test probability of TTP: an ADAMTS13 drawn after plasma or "
+        "a transfusion can read falsely normal: check when it was drawn, and repeat it from a "
+        "sample drawn before any plasma if in doubt (this tool's rule)",))
+    # A score under its high band leaves the negative result alone: PLASMIC 5, French 1 of 2.
+    low = parse_labs({**CLASSIC_TTP, "platelets": 40, "mcv": 95, "adamts13": 45})
+    verdict = assess(smear(), low)
+    assert (verdict.plasmic.total, verdict.french.total) == (5, 1)
+    assert len(verdict.cause("ttp").reasons) == 1
 
 
 @pytest.mark.parametrize("population", ["adult", "child"])

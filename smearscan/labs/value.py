@@ -14,7 +14,8 @@ from smearscan.labs.number import _parse_number
 from smearscan.labs.refusals import _fail
 
 # "unknown" is not recorded, not "no": a drug or complication nobody asked about is not absent.
-_MISSING_TEXT = frozenset({"", "na", "n/a", "-", "unknown", "not known"})
+# "pending" is the commonest ADAMTS13 before its result (QA 64 F13): not measured yet.
+_MISSING_TEXT = frozenset({"", "na", "n/a", "-", "unknown", "not known", "pending"})
 _TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
 # "none"/"nil" answer a named key (which drug? none): read as no, never as a drug's name.
 _FALSE_TEXT = frozenset({"false", "no", "n", "0", "none", "nil"})

@@ -27,6 +27,7 @@ from smearscan.verdict.differential import (
     urgent_ttp,
 )
 from smearscan.verdict.differential.hus import hus_by_adult_limit
+from smearscan.verdict.differential.megaloblastic import megaloblastic_suspected
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
@@ -49,7 +50,12 @@ from smearscan.verdict.findings import (
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
 from smearscan.verdict.readings import anaemia_limit, show
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
-from smearscan.verdict.values import CHILD_CREATININE_ULN, HEMOGLOBIN_LOW, LESS_SPECIFIC_RULE
+from smearscan.verdict.values import (
+    CHILD_CREATININE_ULN,
+    HEMOGLOBIN_LOW,
+    LESS_SPECIFIC_RULE,
+    MEGALOBLASTIC_RULE,
+)
 
 if TYPE_CHECKING:
     from smearscan.results import SlideSummary
@@ -475,8 +481,13 @@ class _Basis:
         judged = labs if adult else replace(labs, hemoglobin=None)
         picture = lab_picture(judged)
         plasmic = plasmic_score(labs, adult=adult)
+        maha = maha_call(smear, labs, picture, plasmic)
+        # A megaloblastic anaemia makes the count less specific, as another poikilocytosis
+        # does (ICSH 2021; QA 64 F6): MAHA possible, not likely.
+        if maha == "likely" and megaloblastic_suspected(labs, picture):
+            maha = "possible"
         return cls(adult, judged, picture, plasmic, isth_dic_score(labs), french_score(labs),
-                   maha_call(smear, labs, picture, plasmic))
+                   maha)
 
 
 def _urgent_of(smear: SmearFindings, labs: Labs) -> str | None:
@@ -485,6 +496,19 @@ def _urgent_of(smear: SmearFindings, labs: Labs) -> str | None:
     basis = _Basis.of(smear, labs)
     return _action_line(ttp_of(basis.maha, labs, basis.picture, basis.plasmic, basis.french,
                                dic_cause(labs, basis.isth), adult=basis.adult))
+
+
+def _megaloblastic_caveat(smear: SmearFindings, causes: tuple[Cause, ...]) -> list[Finding]:
+    """A suspected megaloblastic anaemia makes a schistocyte count less specific for TMA, as
+    another poikilocytosis does (QA 64 F6: MAHA "likely" beside it, with no word of it; ICSH
+    2021)."""
+    megaloblastic = next((cause for cause in causes if cause.cause == "megaloblastic"), None)
+    if (megaloblastic is None or megaloblastic.assessment != "suspected"
+            or smear.schistocyte_percent is None):
+        return []
+    return [Finding("megaloblastic anaemia suspected: its poikilocytosis makes the schistocyte "
+                    "% less specific for TMA", "; ".join(megaloblastic.reasons),
+                    MEGALOBLASTIC_RULE.label)]
 
 
 def _action_line(ttp: Cause) -> str | None:
@@ -508,6 +532,7 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
     causes = differential(maha, labs, picture, plasmic, isth, french,
                           nrbc_present=smear.nrbc_present,
                           leukoerythroblastic=smear.leukoerythroblastic, adult=adult)
+    against.extend(_megaloblastic_caveat(smear, causes))
     return Verdict(
         urgent=_action_line(next(cause for cause in causes if cause.cause == "ttp")),
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),

@@ -336,7 +336,7 @@ def _haptoglobin_marker(labs: Labs) -> tuple[bool, Finding] | None:
     own = labs.haptoglobin_lln is not None
     limit = haptoglobin_low_limit(labs)
     low = labs.haptoglobin < limit
-    return low, _finding(f"haptoglobin {'low' if low else 'not low'} (< {limit:g} g/L)",
+    return low, _finding(f"haptoglobin {'low (<' if low else 'not low (>='} {limit:g} g/L)",
                          show("haptoglobin", labs.haptoglobin),
                          HAPTOGLOBIN_LAB_RULE if own else HAPTOGLOBIN_RULE)
 
@@ -347,8 +347,9 @@ def _raised_marker(key: str, value: float | None, cut: float, unit: str,
         return None
     raised = value > cut
     name = key.replace("_", " ")
-    return raised, _finding(f"{name} {'raised' if raised else 'not raised'} (> {cut:g}{unit})",
-                            show(key, value), rule)
+    # The side of the limit the value is on (QA 64 F8: "not raised (> 2.5%)" read as raised).
+    side = f"raised (> {cut:g}{unit})" if raised else f"not raised (<= {cut:g}{unit})"
+    return raised, _finding(f"{name} {side}", show(key, value), rule)
 
 
 def _haemolysis(markers: tuple[tuple[bool, Finding], ...]) -> str:
@@ -415,10 +416,13 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
     # 1000 is within its reference limit (QA 53 H1: an interval reaching the limit from under it
     # made MAHA possible, and TTP with it, on a smear alone where 0.3% did neither). Such an
     # interval still closes MAHA only beside an LDH measured and normal (QA 23 N3; QA 24 D1:
-    # 1.0% of 1000 with an LDH 10x its limit and platelets 10).
+    # 1.0% of 1000 with an LDH 10x its limit and platelets 10), or beside platelets measured and
+    # not low, without which there is no TMA (QA 64 F5: 0.5% of 1000 in a DAT-positive
+    # haemolysis with platelets 250 made MAHA undecided, and HUS possible, where 0.5% of 5000
+    # made both unlikely).
     below = _at_or_under_limit(smear, labs, picture, plasmic, ldh_normal)
     if call == "borderline" and below == "unlikely" and not (
-            picture.haemolysis_excluded and ldh_normal):
+            picture.haemolysis_excluded and ldh_normal) and picture.thrombocytopenia is not False:
         return INSUFFICIENT
     # Nor does a count whose interval lies under the limit while the platelets are low or not
     # given, no LDH was measured and the DAT is not positive (QA 56 #5: at platelets 12, 0.2% of

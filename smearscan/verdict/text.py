@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smearscan.verdict.assessment import UnresolvedBoundError, Verdict
+from smearscan.verdict.differential import ACTIVE
 from smearscan.verdict.marrow import MarrowAssessment
 from smearscan.verdict.scores import Score
 
@@ -23,8 +24,9 @@ def _score_lines(name: str, score: Score) -> list[str]:
 def _differential_lines(verdict: Verdict) -> list[str]:
     lines = ["Differential (in play first, by urgency then likelihood):"]
     for rank, cause in enumerate(verdict.differential, start=1):
-        lines.append(f"  {rank}. {cause.cause}: {cause.assessment} ({cause.urgency}) "
-                     f"[{cause.rule}]")
+        # A cause not in play is not this patient's emergency (QA 64 F7).
+        urgency = cause.urgency if cause.assessment in ACTIVE else f"if present: {cause.urgency}"
+        lines.append(f"  {rank}. {cause.cause}: {cause.assessment} ({urgency}) [{cause.rule}]")
         if cause.action:
             lines.append(f"     action: {cause.action}")
         lines += [f"     - {reason}" for reason in cause.reasons]

@@ -193,7 +193,8 @@ HAPTOGLOBIN_RULE = _rule(
     "reference limit (Mayo Clinic Laboratories 30-200 mg/dL), used only when the lab's own is "
     "not given", standard=False)
 RETICULOCYTE_RULE = _rule("reticulocytes raised", f"> {RETICULOCYTES_RAISED:g}%",
-                          f"the haemolysis criterion of the {PLASMIC}")
+                          f"the cut-off of the haemolysis criterion of the {PLASMIC}, used as "
+                          "the reference limit", standard=False)
 BILIRUBIN_RULE = _rule("indirect bilirubin raised", f"> {INDIRECT_BILIRUBIN_ULN:g} mg/dL",
                        "a common upper reference limit (seed 000's laboratory: 0.2-1 mg/dL)",
                        standard=False)
@@ -215,12 +216,15 @@ ANAEMIA_UNKNOWN_SEX_RULE = _rule(
     "anaemic wrongly; a man at 12-13 g/dL is flagged instead", standard=False)
 MAHA_RULE = _rule(
     "MAHA", "schistocytes above the limit + haemolysis present + DAT negative, the count not "
-    "flagged less specific -> likely; above otherwise, the % above the limit with its interval "
+    "flagged less specific and no megaloblastic anaemia suspected -> likely; above otherwise, "
+    "the % above the limit with its interval "
     "spanning it, or fewer than 1000 red cells counted with the interval above the limit (or "
     "the % above it and the interval spanning it) -> possible, but the % above the limit with "
     "its interval spanning it is unlikely with haemolysis excluded and the LDH measured and "
     "normal; the % at or under the limit, whatever its interval (ICSH reads the percentage), "
-    "is read as at or under it; at or under the limit with "
+    "is read as at or under it, but where its interval reaches the limit it is unlikely only "
+    "with haemolysis excluded and the LDH measured and normal, or with the platelets measured "
+    "and not low (else insufficient data); at or under the limit with "
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
     "with haemolysis present, not measured, or one raised marker with fewer than two normal "
     "ones, or one raised marker against two normal ones with no LDH, platelets low or "
@@ -330,7 +334,10 @@ CANCER_RULE = _rule(
     f"{ADAMTS13_NEGATIVE:g}%", SEED_000, standard=False)
 DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with MAHA likely -> "
                   "suspected, action: stop the drug; another drug name, or a bare yes -> at "
-                  "most possible, action: name and check it before stopping it",
+                  "most possible, action: name and check it before stopping it; a listed drug "
+                  "beside a recorded cancer whose smear shows nucleated red cells or a "
+                  "leukoerythroblastic picture -> at most possible, action: decide with the "
+                  "oncologist (marrow infiltration causes the MAHA itself)",
                   f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}", standard=False)
 MEGALOBLASTIC_RULE = _rule(
     "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "
@@ -338,7 +345,8 @@ MEGALOBLASTIC_RULE = _rule(
     f"{NORMAL_HAEMATOCRIT:g}) in a haemolytic picture; B12 < {B12_DEFICIENT:g} pg/mL "
     f"({B12_DEFICIENT * B12_PMOL_PER_PG:.1f} pmol/L) or folate < {FOLATE_DEFICIENT:g} ng/mL "
     f"({FOLATE_DEFICIENT * FOLATE_NMOL_PER_NG:.1f} nmol/L; BSH 2014 gives them rounded, 148 and 7) "
-    "-> suspected; raised "
+    "-> suspected, and the schistocyte % is then less specific for TMA (ICSH 2021: other "
+    "severe poikilocytosis, megaloblastic anaemia among them); raised "
     "reticulocytes -> unlikely, but possible with a measured deficiency",
     f"deficiency cut-offs: {BSH_COBALAMIN}; the pattern: CLINICAL.md (pseudo-TMA of B12 "
     "deficiency)", standard=False)

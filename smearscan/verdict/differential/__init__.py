@@ -19,6 +19,7 @@ from smearscan.verdict.differential.immune import immune_cause
 from smearscan.verdict.differential.megaloblastic import megaloblastic_cause
 from smearscan.verdict.differential.recorded import recorded_causes
 from smearscan.verdict.differential.ttp import (
+    ADAMTS13_TIMING,
     URGENT_TTP_ADVICE,
     adamts13_known,
     ttp_cause,
@@ -38,8 +39,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     """Every cause, assessed and :func:`ranked`; ``adult``: the patient is an adult, whose
     creatinine limits HUS is judged by."""
     dic = dic_cause(labs, isth)
-    drug = drug_cause(maha, labs)
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
+    drug = drug_cause(maha, labs, hints)
     ttp = ttp_of(maha, labs, picture, plasmic, french, dic, adult=adult)
     # Cancer before the drug: on a tie (both possible and urgent) a known cancer ranks above a
     # listed drug; a drug not known to cause TMA, its chemotherapy in seed 000, is routine and
@@ -54,9 +55,9 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
 
 
 def _kept_open(cause: Cause, maha: str, labs: Labs, causes: list[Cause]) -> Cause:
-    """HUS kept possible where MAHA is likely or possible, ADAMTS13 excludes TTP and no cause is
-    in play: a complement-mediated TMA (atypical HUS) can begin with little renal involvement,
-    and a MAHA is never left without a lead (QA 53 M3: with ADAMTS13 35% and a normal
+    """HUS kept possible where MAHA is likely or possible, ADAMTS13 makes TTP unlikely and no
+    cause is in play: a complement-mediated TMA (atypical HUS) can begin with little renal
+    involvement, and a MAHA is never left without a lead (QA 53 M3: with ADAMTS13 35% and a normal
     creatinine every cause read unlikely or not assessed; QA 56 #4: so again while the DAT was
     not back or the count borderline; this tool's rule)."""
     if (cause.cause != "hus" or maha not in ("likely", "possible")
@@ -67,10 +68,9 @@ def _kept_open(cause: Cause, maha: str, labs: Labs, causes: list[Cause]) -> Caus
     if any(other.assessment in ACTIVE for other in causes):
         return cause
     return Cause.of("hus", "possible", cause.urgency, cause.action, (
-        f"MAHA {maha} with TTP excluded (ADAMTS13 over {ADAMTS13_NEGATIVE:g}%) and no other "
+        f"MAHA {maha} with TTP unlikely (ADAMTS13 over {ADAMTS13_NEGATIVE:g}%) and no other "
         "cause in play: a complement-mediated TMA (atypical HUS) can begin with little renal "
-        "involvement (this tool's rule); an ADAMTS13 drawn after plasma or a transfusion can "
-        "read falsely normal: check when it was drawn", *cause.reasons))
+        f"involvement (this tool's rule); {ADAMTS13_TIMING}", *cause.reasons))
 
 
 def ttp_of(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score,

@@ -24,8 +24,9 @@ URGENCY = "urgent"
 
 def _cancer_hints(smear_hints: list[str], labs: Labs) -> Cause:
     """Without a known active cancer: marrow hints or a past cancer make one possible."""
-    action = (f"look for an occult or relapsed cancer; {MARROW_ADVICE}; send ADAMTS13 to "
-              "exclude TTP")
+    # QA 64 F9: not "send ADAMTS13" beside an ADAMTS13 given.
+    action = (f"look for an occult or relapsed cancer; {MARROW_ADVICE}"
+              + ("; send ADAMTS13 to exclude TTP" if labs.adamts13 is None else ""))
     hints = [*smear_hints, *(["history of cancer: relapse"] if labs.cancer_history else [])]
     if hints:
         return Cause.of("cancer-associated", "possible", URGENCY, action,
@@ -61,7 +62,7 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
     elif adamts13 <= ADAMTS13_NEGATIVE:
         against.append(f"{adamts13_text(adamts13)}: TTP grey zone, not excluded")
     else:
-        reasons.append(f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: TTP excluded")
+        reasons.append(f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: TTP unlikely")
     if dic.assessment == "likely":
         against.append("overt DIC: may itself explain the picture")
     else:
@@ -69,7 +70,8 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
     drug_in_play = (drug is not None and drug.assessment in ACTIVE
                     and known_tma_drug(labs.drug_exposure))
     if drug_in_play:
-        against.append(f"{tma_drug_named(labs)} can itself cause TMA: stop it first")
+        against.append(f"{tma_drug_named(labs)} can itself cause TMA: " + (
+            "weigh it with the oncologist" if smear_hints else "stop it first"))
     assessment, capped = capped_without_maha("possible" if against else "suspected", maha)
     action = f"{MARROW_ADVICE}; oncology review"
     if adamts13 is not None and adamts13 > ADAMTS13_NEGATIVE and not drug_in_play:

@@ -26,16 +26,28 @@ def tma_drug_named(labs: Labs) -> str:
     return generic if generic.lower() == drug.lower() else f"{generic} (recorded: {drug})"
 
 
-def drug_cause(maha: str, labs: Labs) -> Cause | None:
+def drug_cause(maha: str, labs: Labs, smear_hints: list[str]) -> Cause | None:
     """A recorded drug of :data:`DRUGS_CAUSING_TMA`: MAHA likely -> suspected; possible or not
     established -> possible; unlikely -> unlikely (Al-Nouri 2015). Another drug name is at
     most possible, with advice to check it rather than to stop it: stopping a drug that is not
-    the cause (a cancer treatment, seed 000) does harm."""
+    the cause (a cancer treatment, seed 000) does harm. So is a listed drug beside a cancer
+    whose smear hints at marrow infiltration (``smear_hints``: nucleated red cells, a
+    leukoerythroblastic picture): the cancer itself causes such a MAHA, and whether to stop its
+    treatment is the oncologist's call (QA 64 F3: gemcitabine in seed 000; this tool's rule)."""
     if not labs.drug_exposure:
         return None
     drug = drug_name(labs)
     known = known_tma_drug(labs.drug_exposure)
-    if known:
+    cancer = labs.cancer_active or labs.cancer_history
+    if known and cancer and smear_hints:
+        action = (f"decide with the oncologist whether to stop {tma_drug_named(labs)}: the "
+                  "smear hints at marrow infiltration, and a cancer in the marrow causes such a "
+                  "MAHA itself, which its treatment helps (seed 000); if it is stopped, do not "
+                  f"re-expose ({DRUG_TMA})")
+        reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
+                   f"cause TMA), but the smear hints at marrow infiltration by the cancer "
+                   f"({'; '.join(smear_hints)}): at most possible (this tool's rule)"]
+    elif known:
         # QA 64 F1: "stop now" alone, for tacrolimus after a transplant or clopidogrel after a
         # stent, risks rejection or stent thrombosis: the team that prescribed it decides how.
         action = (f"stop {tma_drug_named(labs)} now with its prescribing team (who replace it "
@@ -45,7 +57,6 @@ def drug_cause(maha: str, labs: Labs) -> Cause | None:
         reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
                    f"cause TMA: {', '.join(DRUGS_CAUSING_TMA)})"]
     else:
-        cancer = labs.cancer_active or labs.cancer_history
         action = (f"{'name it and ' if labs.drug_exposure is True else ''}check whether {drug} "
                   f"is a reported cause of TMA ({DRUG_TMA}) before stopping it"
                   + (" (a cancer treatment only with the oncologist)" if cancer else ""))
@@ -61,5 +72,6 @@ def drug_cause(maha: str, labs: Labs) -> Cause | None:
         reasons.append(f"{adamts13_text(labs.adamts13)}: an immune TTP, which some drugs "
                        "trigger (e.g. ticlopidine)")
         return Cause.of("drug-induced", "possible", urgency, action, reasons)
-    assessment = "suspected" if maha == "likely" and known else "possible"
+    assessment = ("suspected" if maha == "likely" and known and not (cancer and smear_hints)
+                  else "possible")
     return Cause.of("drug-induced", assessment, urgency, action, (*reasons, f"MAHA {maha}"))

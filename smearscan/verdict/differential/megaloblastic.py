@@ -43,6 +43,26 @@ def _corrected_reticulocytes(labs: Labs) -> float | None:
     return labs.reticulocytes * min(1.0, 3 * labs.hemoglobin / NORMAL_HAEMATOCRIT)
 
 
+def _beside(value: float, limit: float) -> str:
+    """``value`` to 4 significant digits, or more where 4 read as the ``limit`` it is not
+    (QA 64 F8: 2.5003% shown "2.5% > 2.5%")."""
+    for digits in (4, 6, 8):
+        text = f"{value:.{digits}g}"
+        if float(text) != limit or value == limit:
+            return text
+    return repr(value)
+
+
+def _action(labs: Labs) -> str:
+    """Send what is not measured yet of B12 and folate (QA 64 F6: "send B12" beside a B12 of
+    90 pg/mL given), then treat."""
+    unsent = [name for name, value in (("B12", labs.vitamin_b12), ("folate", labs.folate))
+              if value is None]
+    send = f"send {' and '.join(unsent)} (before any transfusion); " if unsent else ""
+    return (f"{send}replacing the vitamin corrects it and plasma exchange does not; keep TTP "
+            "in mind until ADAMTS13 is back")
+
+
 def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | None:
     """Megaloblastic pseudo-TMA (severe B12/folate deficiency mimics TTP): listed in a
     haemolytic picture with macrocytosis or a measured deficiency. Reticulocytes (corrected
@@ -54,8 +74,7 @@ def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | N
     deficient, values = _deficiency(labs)
     if not in_play or not (macrocytic or deficient):
         return None
-    action = ("send B12 and folate (before any transfusion); replacing the vitamin corrects "
-              "it and plasma exchange does not; keep TTP in mind until ADAMTS13 is back")
+    action = _action(labs)
     reasons = [f"MCV {show('mcv', labs.mcv)}" + (f" > {MACROCYTOSIS_MCV:g} fL" if macrocytic
                                                  else ""), *values]
     reticulocytes = _corrected_reticulocytes(labs)
@@ -63,7 +82,8 @@ def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | N
         raised = reticulocytes > RETICULOCYTES_RAISED
         # With the side of the limit: 2.46% and 2.52% both read "2.5%" (QA 63 L6).
         shown = show("reticulocytes", labs.reticulocytes) + (
-            f" (corrected for Hb {show('hemoglobin', labs.hemoglobin)}: {reticulocytes:.4g}% "
+            f" (corrected for Hb {show('hemoglobin', labs.hemoglobin)}: "
+            f"{_beside(reticulocytes, RETICULOCYTES_RAISED)}% "
             f"{'>' if raised else '<='} {RETICULOCYTES_RAISED:g}%)"
             if reticulocytes != labs.reticulocytes else "")
         reasons.append(f"reticulocytes {shown} " + (
@@ -80,3 +100,10 @@ def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | N
     if deficient is None:
         reasons.append("B12 and folate not both measured")
     return Cause.of("megaloblastic", "possible", "urgent", action, reasons)
+
+
+def megaloblastic_suspected(labs: Labs, picture: LabPicture) -> bool:
+    """Whether :func:`megaloblastic_cause` suspects it beside a MAHA: the pattern read from the
+    labs alone (a MAHA likely or possible puts it in play)."""
+    cause = megaloblastic_cause("possible", labs, picture)
+    return cause is not None and cause.assessment == "suspected"

@@ -370,6 +370,26 @@ def _ttp_low_plasmic(maha: str, labs: Labs, french: Score, picture_seen: bool, s
     return "unlikely", [score, ADAMTS13_SEND]
 
 
+#: Why a normal ADAMTS13 can mislead: plasma or red cells given before the sample bring the
+#: donors' ADAMTS13 with them (ISTH 2020 asks for the sample before any plasma).
+ADAMTS13_TIMING = ("an ADAMTS13 drawn after plasma or a transfusion can read falsely normal: "
+                   "check when it was drawn")
+
+
+def _sample_timing(plasmic: Score, french: Score) -> list[str]:
+    """Where an ADAMTS13 over 20% meets a score that reaches a high pre-test probability
+    (PLASMIC 6-7, French 2 of 2), the reason to question its sample (QA 64 F4: "TTP unlikely"
+    at PLASMIC 7 without it; this tool's rule)."""
+    high = [text for text, reaches in (
+        (f"PLASMIC {plasmic.total_text()}", plasmic.maximum >= PLASMIC_HIGH),
+        (f"French TMA score {french.total_text()} of {FRENCH_BOTH}",
+         french.maximum >= FRENCH_BOTH)) if reaches]
+    if not high:
+        return []
+    return [f"{' and '.join(high)} reach a high pre-test probability of TTP: {ADAMTS13_TIMING}, "
+            "and repeat it from a sample drawn before any plasma if in doubt (this tool's rule)"]
+
+
 def _ttp_trigger(labs: Labs) -> bool:
     """A recorded trigger of an immune TTP: pregnancy, an obstetric complication, or a drug of
     :data:`~smearscan.verdict.drugs.DRUGS_TRIGGERING_TTP` (ticlopidine, clopidogrel)."""
@@ -414,7 +434,7 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
     else:
         assessment = "unlikely"
         reasons = [f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: a negative result, "
-                   f"consider other diagnoses ({ISTH_TTP})"]
+                   f"consider other diagnoses ({ISTH_TTP})", *_sample_timing(plasmic, french)]
     urgent = (urgent_ttp(assessment, adamts13_known(adamts13, bool(picture_seen)),
                          adult=adult) if assessment in ACTIVE else "")
     return Cause.of("ttp", assessment, "emergency", urgent, reasons)
