@@ -90,6 +90,11 @@ class BlankFieldError(UnusableFieldError):
     uniform image) (:func:`smearscan.illumination.require_exposure`)."""
 
 
+class CellessFieldError(UnusableFieldError):
+    """A field in which no object was found, or whose blobs are far outside a red cell's size at
+    any scale the segmentation works with (:func:`smearscan.segmentation.require_cells`)."""
+
+
 class MaskedFieldError(UnusableFieldError):
     """A field with a black area (a field stop, vignetted corners, a mask)
     (:func:`smearscan.illumination.require_exposure`): the segmentation's threshold would

@@ -41,6 +41,7 @@ from smearscan.segmentation import (
     check_scale_agreement,
     doubtful_scale_warning,
     nuclear_fractions,
+    require_cells,
     scales_disagree,
     segment_field,
 )
@@ -164,8 +165,9 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     ------
     UnusableFieldError
         Overexposed, too dark or blank (:func:`~smearscan.illumination.require_exposure`),
-        grayscale when classified (:func:`~smearscan.classification.require_stain_colour`), or
-        off the declared scale (:func:`require_declared_scale`).
+        grayscale when classified (:func:`~smearscan.classification.require_stain_colour`),
+        off the declared scale (:func:`require_declared_scale`), or without a cell
+        (:func:`~smearscan.segmentation.require_cells`).
     """
     require_exposure(rgb)
     rgb, condition = conditioned(rgb)
@@ -175,6 +177,7 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     if own is not None and not off_declared_scale(own, pixel_size_um, slide_pixel_size_um):
         own = None
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
+    require_cells(seg)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     if model is not None and len(cells["cell_id"]):
         cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,

@@ -22,7 +22,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.segmentation import watershed
 
-from smearscan.errors import SmearscanError
+from smearscan.errors import CellessFieldError, SmearscanError
 
 #: Mean diameter of a normal red cell on a dried smear, um (Bain, Blood Cells, 5th ed.).
 NORMAL_RBC_DIAMETER_UM = 7.5
@@ -137,8 +137,11 @@ _MAX_FAINT = 1.5
 _RIM = 0.05
 _RIM_MAX_AREA = 0.6
 #: Red-cell diameters (px) from which a scale may be estimated: 7.5 um at 0.5 um/px (a x200
-#: field) to 7.5 um at 0.03 um/px. Outside it the field shows no red cells to measure.
-_PLAUSIBLE_DIAMETER_PX = (15.0, 250.0)
+#: field) to 7.5 um at 0.0125 um/px (a x100 objective before a camera of ~1.25 um pixels).
+#: Outside it the field shows no red cells to measure. QA 65 F4: a field of 300 px cells
+#: (0.025 um/px) gave 0 objects; fields resampled by 8x and 12x now give the original's 123 and
+#: 124 red cells (ad hoc, 2026-12-05).
+_PLAUSIBLE_DIAMETER_PX = (15.0, 600.0)
 #: Every field is segmented resampled so that its red cells span this many pixels (Chula's
 #: own ~37 px, at which the geometry above was tuned), and its labels brought back to the
 #: field's pixels: pixel-level steps (noise filters, JPEG colour fringes, rounded radii,
@@ -151,10 +154,10 @@ _RESEGMENT_TOLERANCE = 0.1
 
 PIXEL_SIZE_RANGE_UM = (NORMAL_RBC_DIAMETER_UM / _PLAUSIBLE_DIAMETER_PX[1],
                        NORMAL_RBC_DIAMETER_UM / _PLAUSIBLE_DIAMETER_PX[0])
-"""Pixel sizes accepted from the user, 0.03-0.5 um/px (this tool's rule): those at which a
-7.5 um red cell spans the 15-250 px this segmentation works with. Camera pixels of 2.2-6.5 um
-behind x20-x100 objectives and 0.5-1.5x camera adapters give ~0.015-0.65 um/px; smear fields
-for cell morphology are taken at x40-x100 (~0.02-0.3 um/px; the public datasets here: 0.07-0.2).
+"""Pixel sizes accepted from the user, 0.0125-0.5 um/px (this tool's rule): those at which a
+7.5 um red cell spans the 15-600 px this segmentation works with. Camera pixels of 1.2-6.5 um
+behind x20-x100 objectives and 0.5-1.5x camera adapters give ~0.01-0.65 um/px; smear fields
+for cell morphology are taken at x40-x100 (~0.01-0.3 um/px; the public datasets here: 0.07-0.2).
 A value outside is a unit or typing error (nm or mm for um, a magnification) or a field too
 coarse to see a fragment's shape."""
 
@@ -1026,6 +1029,29 @@ def blob_diameter_px(rgb: np.ndarray) -> float:
     field."""
     raw = foreground_mask(rgb)
     return estimate_rbc_diameter_px(_filled(raw, 2, 0.05 * raw.size))
+
+
+def require_cells(seg: Segmentation) -> None:
+    """Refuse a field without objects: blobs too small or too large for a red cell at any pixel
+    size of :data:`PIXEL_SIZE_RANGE_UM`, or none at all (QA 65 F4: such fields gave 0 objects
+    and exit 0, and a slide of them silently counted nothing).
+
+    Raises
+    ------
+    CellessFieldError
+        With a one-line reason.
+    """
+    if seg.count:
+        return
+    low, high = _PLAUSIBLE_DIAMETER_PX
+    diameter = seg.rbc_diameter_px
+    if seg.pixel_size_estimated and np.isfinite(diameter) and not low <= diameter <= high:
+        raise CellessFieldError(
+            f"no red cell found: its stained blobs measure {diameter:.0f} px across, outside the "
+            f"{low:g}-{high:g} px of a red cell this tool works with; resample the field so that "
+            "a red cell spans about 40 px")
+    raise CellessFieldError("no cell found: a field without cells (glass, or beyond the smear's "
+                            "edge)?")
 
 
 def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float

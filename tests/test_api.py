@@ -25,7 +25,7 @@ from smearscan.classification import (
     require_stain_colour,
 )
 from smearscan.cli import main
-from smearscan.errors import ColourlessFieldError, UnusableFieldError
+from smearscan.errors import CellessFieldError, ColourlessFieldError, UnusableFieldError
 from smearscan.loading import ImageLoadError, read_field
 from smearscan.outputs import read_csv_rows
 
@@ -326,7 +326,7 @@ def test_analyse_image_refuses_an_implausible_pixel_size_as_the_cli_does(pixel_s
     from smearscan.segmentation import PixelSizeError
 
     with pytest.raises(PixelSizeError, match=rf"^--pixel-size {pixel_size:g} um/px is outside "
-                                             r"0\.03-0\.5 um/px.*; give the size in um per pixel "
+                                             r"0\.0125-0\.5 um/px.*; give the size in um per pixel "
                                              r"\(pixel_size_um in Python\)$"):
         smearscan.analyse_image(SAMPLE, pixel_size_um=pixel_size)
 
@@ -492,13 +492,12 @@ def test_the_same_image_twice_is_counted_once_by_analyse_slide_as_by_the_cli(tmp
     assert twice.result.to_dict() == once.result.to_dict()
 
 
-def test_a_field_summary_without_a_scale_is_strict_json():
-    # QA 57 #12: a field with no red cell to estimate its scale from gave pixel_size_um NaN in
-    # to_dict(), where summary.json writes null.
+def test_a_field_without_a_red_cell_to_take_its_scale_from_is_refused():
+    # QA 57 #12 gave such a field a summary with pixel_size_um NaN; QA 65 F4: it is no field to
+    # count, and the API refuses it with its reason, as the CLI does.
     rgb = np.asarray(Image.open(SAMPLE))[:10, :10]
-    summary = smearscan.analyse_image(rgb).summary.to_dict()
-    assert summary["pixel_size_um"] is None
-    json.dumps(summary, allow_nan=False)
+    with pytest.raises(CellessFieldError, match=r"^no cell found: a field without cells"):
+        smearscan.analyse_image(rgb)
 
 
 @pytest.mark.parametrize("trust", [False, True])

@@ -120,6 +120,18 @@ BAD = {
     # A fifth of the field transparent: it was refused as "overexposed".
     "transparent.png": (lambda p: _rgba(p, transparent_columns=64),
                         "15,360 of its 76,800 pixels are transparent"),
+    # Images without a cell: they were fields of 0 objects, exit 0 (QA 65 F4).
+    "ten pixels.png": (lambda p: Image.fromarray(_field()[:10, :10]).save(p),
+                       "no cell found: a field without cells"),
+    # Strips one pixel wide but long enough to be measured: no 2x2 block of pixels.
+    "one row.png": (lambda p: Image.fromarray(np.tile(_field()[:1], (1, 4, 1))).save(p),
+                    "no cell found: a field without cells"),
+    "one column.png": (lambda p: Image.fromarray(np.tile(_field()[:, :1], (5, 1, 1))).save(p),
+                       "no cell found: a field without cells"),
+    # Only specks far smaller than a red cell: nothing RBC-like.
+    "specks.png": (lambda p: Image.fromarray(synthetic_field(
+        grid_centres(rows=3, cols=4), radius=2.0, pallor=False)).save(p),
+        "no red cell found: its stained blobs measure 6 px across"),
 }
 
 
@@ -140,18 +152,10 @@ GOOD = {
                                                    photometric="rgb"), 6),
     "lzw.tif": (lambda p: Image.fromarray(_field()).save(p, compression="tiff_lzw"), 6),
     "png named.tif": (lambda p: Image.fromarray(_field()).save(p, format="PNG"), 6),
-    "ten pixels.png": (lambda p: Image.fromarray(_field()[:10, :10]).save(p), 0),
-    # Strips one pixel wide but long enough to be measured: no 2x2 block of pixels.
-    "one row.png": (lambda p: Image.fromarray(np.tile(_field()[:1], (1, 4, 1))).save(p), 0),
-    "one column.png": (lambda p: Image.fromarray(np.tile(_field()[:, :1], (5, 1, 1))).save(p),
-                       0),
     # Two pixels wide, through a column of cells: the width is the same at the segmentation's
     # scale, the height is not.
     "two columns.png": (lambda p: Image.fromarray(np.tile(_field()[:, 49:51], (8, 1, 1))).save(p),
                         None),
-    # Only specks far smaller than a red cell at the given scale: nothing RBC-like.
-    "specks.png": (lambda p: Image.fromarray(synthetic_field(
-        grid_centres(rows=3, cols=4), radius=2.0, pallor=False)).save(p), None),
 }
 
 

@@ -322,7 +322,7 @@ def test_implausible_pixel_sizes_exit_2_with_one_line(shared_datasets, capsys, v
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and captured.out == ""
     assert lines[0].startswith(f"smearscan: --pixel-size {float(value):g} um/px is outside "
-                               "0.03-0.5 um/px")
+                               "0.0125-0.5 um/px")
 
 
 def test_a_pixel_size_the_field_contradicts_is_refused_unless_trusted(shared_datasets, capsys):

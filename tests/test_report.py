@@ -1,4 +1,5 @@
 import base64
+import csv
 import html
 import io
 import re
@@ -162,16 +163,24 @@ def test_the_compiled_template_is_kept_in_the_user_cache_and_never_needed(tmp_pa
     assert rendered() == expected
 
 
-def test_a_slide_without_any_object_says_so_not_that_nothing_was_classified(tmp_path):
-    # QA 65 F11: fields of cells 340 px across (over the 250 px the segmentation looks for)
-    # gave 0 objects, and the report said "No classification was run".
-    field = tmp_path / "huge.png"
-    Image.fromarray(synthetic_field([(250, 250), (650, 300), (400, 600)], radius=170,
-                                    shape=(850, 900))).save(field)
-    assert main([str(field), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+def test_a_slide_without_any_cell_says_why_not_that_nothing_was_classified(tmp_path):
+    # QA 65 F11: fields of cells too large for the segmentation gave 0 objects, and the report
+    # said "No classification was run"; QA 65 F4: with exit 0, nothing in errors.csv.
+    slide = tmp_path / "huge"
+    slide.mkdir()
+    Image.fromarray(synthetic_field([(400, 400), (1200, 450)], radius=320,
+                                    shape=(900, 1600))).save(slide / "a.png")
+    Image.fromarray(synthetic_field([], shape=(240, 320))).save(slide / "b.png")
+    assert main([str(slide), "--out", str(tmp_path / "out"), "--quiet"]) == 3
     report = (tmp_path / "out" / "slides" / "huge" / "report.html").read_text(encoding="utf-8")
-    assert ('<p class="headline none">No object was found in any field, so nothing was '
-            "classified or counted: fields without cells, or cells far outside the sizes the "
-            "segmentation looks for (a red cell 15-250 px across); check the fields below.</p>"
-            ) in report
+    assert ('<p class="headline none">No field could be analysed: each one\'s reason is in the '
+            "field table below and in <code>errors.csv</code>.</p>") in report
     assert "No classification was run" not in report
+    with open(tmp_path / "out" / "errors.csv", newline="", encoding="utf-8") as table:
+        reasons = [row["error"] for row in csv.DictReader(table)]
+    assert reasons == [
+        f"{slide / 'a.png'}: no red cell found: its stained blobs measure 630 px across, "
+        "outside the 15-600 px of a red cell this tool works with; resample the field so that a "
+        "red cell spans about 40 px",
+        f"{slide / 'b.png'}: no cell found: a field without cells (glass, or beyond the smear's "
+        "edge)?"]

@@ -2,12 +2,14 @@ import numpy as np
 import pytest
 from synthetic import grid_centres, synthetic_field
 
+from smearscan.errors import CellessFieldError
 from smearscan.features import cell_table
 from smearscan.segmentation import (
     estimate_rbc_diameter_px,
     foreground_mask,
     holes_filled,
     k_means,
+    require_cells,
     segment_field,
     uint8_percentile,
 )
@@ -22,7 +24,9 @@ def test_separate_discs_are_one_object_each_with_pallor_filled():
     assert len({seg.labels[y, x] for x, y in centres}) == len(centres)
 
 
-@pytest.mark.parametrize("radius", [14, 20, 40])
+# QA 65 F4: red cells 300 px across (a x100 field before a camera of fine pixels, 0.025 um/px)
+# gave 0 objects; up to 600 px they are found.
+@pytest.mark.parametrize("radius", [14, 20, 40, 150, 290])
 def test_scale_is_estimated_from_the_cells(radius):
     spacing = int(radius * 3)
     centres = grid_centres(rows=3, cols=3, spacing=spacing, offset=radius + 10)
@@ -32,6 +36,20 @@ def test_scale_is_estimated_from_the_cells(radius):
     assert seg.rbc_diameter_px == pytest.approx(2 * radius, rel=0.1)
     assert seg.pixel_size_um == pytest.approx(7.5 / (2 * radius), rel=0.1)
     assert seg.count == 9
+
+
+@pytest.mark.parametrize(("radius", "reason"), [
+    (6, "no red cell found: its stained blobs measure 12 px across, outside the 15-600 px of a "
+        "red cell this tool works with; resample the field so that a red cell spans about 40 "
+        "px"),
+    (None, "no cell found: a field without cells (glass, or beyond the smear's edge)?")])
+def test_a_field_without_a_cell_of_red_cell_size_is_refused_with_its_reason(radius, reason):
+    centres = grid_centres(rows=3, cols=3, spacing=20, offset=20) if radius else []
+    seg = segment_field(synthetic_field(centres, radius=radius or 18, shape=(100, 100)))
+    assert seg.count == 0
+    with pytest.raises(CellessFieldError) as refused:
+        require_cells(seg)
+    assert str(refused.value) == reason
 
 
 def test_touching_cells_are_split():
@@ -304,11 +322,11 @@ def test_an_open_rim_is_filled_like_an_enclosed_pallor():
 def test_pixel_size_range_boundaries():
     from smearscan.segmentation import PIXEL_SIZE_RANGE_UM, PixelSizeError, check_pixel_size
 
-    assert tuple(PIXEL_SIZE_RANGE_UM) == (pytest.approx(0.03), pytest.approx(0.5))
-    for accepted in (0.03, 0.5):
+    assert tuple(PIXEL_SIZE_RANGE_UM) == (pytest.approx(0.0125), pytest.approx(0.5))
+    for accepted in (0.0125, 0.5):
         check_pixel_size(accepted)
-    for refused in (0.0299, 0.5001):
-        with pytest.raises(PixelSizeError, match="outside 0.03-0.5 um/px"):
+    for refused in (0.01249, 0.5001):
+        with pytest.raises(PixelSizeError, match="outside 0.0125-0.5 um/px"):
             check_pixel_size(refused)
 
 

@@ -1218,8 +1218,9 @@ HAEMOLYSIS = ["--ldh", "900 U/L", "--ldh-uln", "250 U/L", "--haptoglobin", "<0.1
 
 
 @pytest.mark.parametrize(("first", "second", "options", "advice"), [
-    # QA 47 H-1: the second file, refused as lab values itself (0.6% or 60%, or pending), was
-    # left out of what the line says of ADAMTS13: "ADAMTS13 under 10% is a severe deficiency".
+    # QA 47 H-1: the second file, refused as lab values itself (0.6% or 60%) or pending (not
+    # measured), was left out of what the line says of ADAMTS13: "ADAMTS13 under 10% is a
+    # severe deficiency".
     ({"adamts13": "5 %"}, {"adamts13": "0.6"}, ["--platelets", "12", *HAEMOLYSIS],
      "in question, refused"),
     ({"adamts13": "5 %"}, {"adamts13": "pending"}, ["--platelets", "12", *HAEMOLYSIS],

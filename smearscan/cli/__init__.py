@@ -111,7 +111,7 @@ def analysis_parser() -> argparse.ArgumentParser:
                         help="write cells.csv, summary.json, errors.csv (and per-slide files) "
                              "here; re-running with the same DIR resumes")
     parser.add_argument("--pixel-size", type=positive_float, metavar="UM",
-                        help="pixel size in um/px (0.03-0.5); default: estimated from the "
+                        help="pixel size in um/px (0.0125-0.5); default: estimated from the "
                              "median red cell (7.5 um), and the output says it was estimated; "
                              "compared with a slide's first field's own estimate and, when "
                              "that differs by over 1.15x, with the median of 5 spread over it: "
