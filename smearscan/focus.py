@@ -28,8 +28,13 @@ _SMOOTHING_UM = 0.14
 _SEARCH_UM = 0.4
 """How far from an outline pixel its steepest gradient is looked for (the outline is a
 threshold's, not the edge's centre)."""
-_MIN_EDGE_PIXELS = 50
-"""Fewer outline pixels of red-cell sized objects give no width."""
+_MIN_CELLS = 3
+"""Fewer whole red-cell sized objects give no width (this tool's rule): a field blurred until
+its cells merge leaves a few blobs, which read a scale far too fine and their edges sharp at it
+(QA 65 F5: Chula field 264 blurred by 0.8 um read "0.00 um" from 2 such objects, where sharp
+it has 125). Crowded BCCD fields have 3 or more at 0.073 um/px (every third of the 364: 3 to
+over 12; the visibly soft 00065 and 00091: 4 and 6) (ad hoc, 2026-12-05). A blur that leaves 3
+or more merged blobs is not caught by this."""
 _GRID_SIGMA_PX = 0.64
 """The sigma (px) the pixel grid and the 3x3 Sobel add to an edge: measured on synthetic
 Gaussian edges (blur 0-0.4 um) at 0.05-0.4 um/px, 0.59-0.69 px (tests/test_focus.py)."""
@@ -53,18 +58,16 @@ def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) 
         Cell density (75th percentile inside the cells, less the background's median) over the
         median steepest gradient at their outlines, in um, less (in quadrature) the width that
         the smoothing and the pixel grid give a perfectly sharp edge (0 at least); nan when the
-        field has fewer than :data:`_MIN_EDGE_PIXELS` outline pixels of whole objects of 0.5-1.5
-        normal red-cell areas (:data:`~smearscan.segmentation.NORMAL_RBC_DIAMETER_UM`), no
-        contrast, or no pixel size (an empty field).
+        field has fewer than :data:`_MIN_CELLS` whole objects of 0.5-1.5 normal red-cell areas
+        (:data:`~smearscan.segmentation.NORMAL_RBC_DIAMETER_UM`), no contrast, or no pixel
+        size (an empty field).
     """
     if not pixel_size_um > 0:  # nan: no red cells to take the scale from
         return math.nan
-    cells = _red_cell_sized(labels, pixel_size_um)
-    if not cells.any():
+    cells, count = _red_cell_sized(labels, pixel_size_um)
+    if count < _MIN_CELLS:
         return math.nan
     outline = cells & (cv2.erode(cells.view(np.uint8), np.ones((3, 3), np.uint8)) == 0)
-    if np.count_nonzero(outline) < _MIN_EDGE_PIXELS:
-        return math.nan
     density = _green_density(rgb, _SMOOTHING_UM / pixel_size_um)
     reach = max(1, round(_SEARCH_UM / pixel_size_um))
     kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
@@ -82,15 +85,15 @@ def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) 
     return math.sqrt(max(measured ** 2 - own, 0.0))
 
 
-def _red_cell_sized(labels: np.ndarray, pixel_size_um: float) -> np.ndarray:
-    """Mask of the whole objects of 0.5-1.5 normal red-cell areas."""
+def _red_cell_sized(labels: np.ndarray, pixel_size_um: float) -> tuple[np.ndarray, int]:
+    """Mask of the whole objects of 0.5-1.5 normal red-cell areas, and how many there are."""
     count = int(labels.max(initial=0))
     area = np.bincount(labels.ravel(), minlength=count + 1)
     cell_area = math.pi * (NORMAL_RBC_DIAMETER_UM / pixel_size_um / 2) ** 2
     keep = (area > 0.5 * cell_area) & (area < 1.5 * cell_area)
     keep[0] = False
     keep[1:] &= ~border_flags(labels, count)
-    return np.take(keep, labels)
+    return np.take(keep, labels), int(np.count_nonzero(keep))
 
 
 def _green_density(rgb: np.ndarray, sigma_px: float) -> np.ndarray:

@@ -348,3 +348,15 @@ def test_each_change_keeps_the_field_and_says_its_pixel_size():
             factor = size / 0.2  # coarser pixels: fewer of them
             assert image.dtype == np.uint8
             assert image.shape == (round(480 / factor), round(640 / factor), 3)
+
+
+@pytest.mark.parametrize(("sigma_px", "measured"), [(2, True), (4, False)])
+def test_a_field_blurred_into_a_few_blobs_gets_no_edge_width(shared_datasets, sigma_px,
+                                                            measured):
+    # QA 65 F5: Chula 264 blurred by 4 px (0.8 um) merges its cells into blobs that read a
+    # scale of 0.038 um/px and "0.00 um" edges at it: sharp, where blurred by 2 px it reads soft.
+    rgb = cv2.GaussianBlur(read_field(shared_datasets / "chula-rbc-12" / "Dataset" / "264.jpg"),
+                           (0, 0), sigma_px)
+    seg = segment_field(rgb)
+    edge = edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um)
+    assert (edge > SOFT_EDGE_WIDTH_UM) if measured else math.isnan(edge)
