@@ -763,11 +763,15 @@ def _schistocytes(
     corrected, corrected_ci, correction = _corrected(raw, operating)
     sufficient = n >= REQUIRED_RBC
     limit = LIMIT_PERCENT[population]
-    basis = _call_basis(raw, corrected, corrected_ci)[2]
+    _, basis_percent, basis = _call_basis(raw, corrected, corrected_ci)
     call = _threshold_call(basis, limit) if sufficient else "insufficient"
     soft = out_of_focus(edge_width_um)
-    # Defocus hides schistocytes, a scale in doubt moves their count: a low one reassures no one.
-    if (soft or scale_note) and call == "below":
+    # Defocus hides schistocytes, a scale in doubt moves their count: a low one reassures no one,
+    # nor does one at or under the limit whose interval reaches it, which the verdict reads as
+    # within it (QA 65 F10: such a soft count asked for more cells, and the verdict filed it
+    # against MAHA).
+    within = call == "below" or (call == "borderline" and basis_percent <= limit)
+    if (soft or scale_note) and within:
         call = "insufficient"
     doubts = "; ".join(note for note in (_focus_note(edge_width_um) if soft else None,
                                          scale_note) if note) or None

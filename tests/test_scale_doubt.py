@@ -49,7 +49,19 @@ def test_a_count_above_the_limit_at_a_scale_in_doubt_stands_with_the_doubt_besid
     s = _count(60)
     assert s.call == "above"
     assert s.sentence.endswith(f" {NOTE[0].upper()}{NOTE[1:]}.")
-    assert _count(10).call == "borderline"
+
+
+@pytest.mark.parametrize("doubt", [{"scale_note": NOTE}, {"scale_note": None, "widths": (1.2,)}])
+def test_a_count_whose_interval_reaches_the_limit_from_under_it_gets_no_call_in_doubt(doubt):
+    # QA 65 F10: a soft slide's 0.71% (0.18-1.82%) read "borderline: count more cells", and the
+    # verdict filed it against MAHA; the verdict reads a % at or under the limit as within it.
+    # 15 of 2,000 corrects to 0.92%, 16 to 1.003% (the limit is 1%, at or under it normal).
+    assert (_count(15, scale_note=None).call, _count(16, scale_note=None).call) == (
+        "borderline", "borderline")
+    under, over = _count(15, **doubt), _count(16, **doubt)
+    assert (round(under.corrected_percent, 3), round(over.corrected_percent, 3)) == (0.92, 1.003)
+    assert (under.call, over.call) == ("insufficient", "borderline")
+    assert under.sentence.endswith(f"no call: {under.scale_note or under.focus_note}.")
 
 
 def test_a_soft_slide_at_a_scale_in_doubt_names_both():

@@ -168,8 +168,9 @@ LESS_SPECIFIC_RULE = _rule(
     f"abnormality; its grades: {ICSH_2015}; beyond counting error: this tool's", standard=False)
 FOCUS_RULE = _rule(
     "schistocyte count out of focus", f"median red-cell edge width over the slide's fields > "
-    f"{SOFT_EDGE_WIDTH_UM:.1f} um: a count within the limit gets no call (insufficient data); "
-    "a count above it stands; made by smearscan.slide_stats",
+    f"{SOFT_EDGE_WIDTH_UM:.1f} um: a count within the limit (below it, or its % at or under it "
+    "with the interval reaching it) gets no call (insufficient data); a count above it stands; "
+    "made by smearscan.slide_stats",
     "defocus hides schistocytes: on held-out Chula fields blurred by 0.3 and 0.4 um (edges "
     "0.91 and 1.10 um wide on median) the classifier's sensitivity fell from 0.62 to 0.50 and "
     "0.38", standard=False)
@@ -178,9 +179,9 @@ FOCUS_RULE = _rule(
 SCALE_RULE = _rule(
     "schistocyte count at a scale in doubt", "a declared pixel size the slide marks in doubt "
     "(more than 1.15x off the slide's own estimate, or its median red cell more than 1.15x off "
-    "7.5 um at it) and not trusted (--trust-pixel-size): a count within the limit gets no call "
-    "(insufficient data); a count above it stands, the doubt beside it; made by "
-    "smearscan.slide_stats",
+    "7.5 um at it) and not trusted (--trust-pixel-size): a count within the limit (below it, or "
+    "its % at or under it with the interval reaching it) gets no call (insufficient data); a "
+    "count above it stands, the doubt beside it; made by smearscan.slide_stats",
     "the count moves steeply with the scale: a Chula slide of 1.29% labelled schistocytes read "
     "0.44% at its own 0.20 um/px and 6.1% declared at 0.15 (QA 65)", standard=False)
 LDH_RULE = Rule("LDH raised", "above the lab's own upper limit of normal (ldh_uln)", "lab",
