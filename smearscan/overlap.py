@@ -11,7 +11,7 @@ which no two different areas do.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,21 @@ MIN_SHARE = 0.5
 #: Each field is compared with this many fields before it in the slide's order (a stage moves
 #: on from field to field); a slide of up to this many + 1 fields is compared pair by pair.
 NEIGHBOURS = 20
+#: How a copy of a field may come back from a camera or a program that turned or mirrored it,
+#: as the quarter turns (anticlockwise) and the left-right mirror, applied in that order, that
+#: bring the first field back: (quarter turns, mirrored) -> what the second is of the first.
+#: Such a copy shows the same cells at the same places once turned back, so it is tried at no
+#: stage move only (a KD-tree query each; QA 65 F8: a copy turned 180 degrees was counted twice
+#: unnamed). This tool's rule.
+TURNS = {
+    (1, False): "turned 90 degrees clockwise",
+    (2, False): "turned 180 degrees",
+    (3, False): "turned 90 degrees anticlockwise",
+    (0, True): "mirrored left to right",
+    (1, True): "mirrored left to right, then turned 90 degrees anticlockwise",
+    (2, True): "mirrored top to bottom",
+    (3, True): "mirrored left to right, then turned 90 degrees clockwise",
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,9 @@ class FieldOverlap:
         Whole cells of ``first`` with a cell of ``second`` at the same place.
     shared : int
         Whole cells of ``first`` in the area both fields show.
+    turned : str
+        What ``second`` is of ``first`` where it is a turned or mirrored copy (a value of
+        :data:`TURNS`, at no stage move), else ``""``.
     """
 
     first: str
@@ -78,19 +96,20 @@ class FieldOverlap:
     shift_px: tuple[float, float]
     coinciding: int
     shared: int
+    turned: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The pair's entry in ``summary.json``."""
         return {"first": self.first, "second": self.second,
                 "shift_px": [round(v, 1) for v in self.shift_px],
-                "coinciding": self.coinciding, "shared": self.shared}
+                "coinciding": self.coinciding, "shared": self.shared, "turned": self.turned}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldOverlap:
-        """The pair a :meth:`to_dict` entry records."""
+        """The pair a :meth:`to_dict` entry records (none turned before 0.3.13)."""
         x, y = data["shift_px"]
         return cls(str(data["first"]), str(data["second"]), (float(x), float(y)),
-                   int(data["coinciding"]), int(data["shared"]))
+                   int(data["coinciding"]), int(data["shared"]), str(data.get("turned", "")))
 
 
 def field_centres(image: str, cells: Mapping[str, np.ndarray], width: int, height: int,
@@ -109,7 +128,8 @@ def overlapping_fields(fields: Sequence[FieldCentres]) -> tuple[FieldOverlap, ..
     """The pairs of ``fields`` (in the slide's order) that show the same cells.
 
     Each field is compared with the :data:`NEIGHBOURS` fields before it at the stage move that
-    most pairs of their cells agree on; a pair overlaps when :data:`MIN_COINCIDING` cells and
+    most pairs of their cells agree on, then, where that finds none, turned back by each of
+    :data:`TURNS` at no move; a pair overlaps when :data:`MIN_COINCIDING` cells and
     :data:`MIN_SHARE` of those in the shared area coincide there.
     """
     trees = [cKDTree(f.centres) if len(f.centres) else None for f in fields]
@@ -132,10 +152,35 @@ def _overlap(first: FieldCentres, second: FieldCentres, tree: cKDTree) -> FieldO
         return None
     shift = _voted_shift(first.centres, second.centres, radius)
     coinciding, shared = _coinciding(first, second, tree, shift, radius)
-    if coinciding < MIN_COINCIDING or coinciding < MIN_SHARE * shared:
-        return None
-    return FieldOverlap(first.image, second.image, (float(shift[0]), float(shift[1])),
-                        coinciding, shared)
+    if _enough(coinciding, shared):
+        return FieldOverlap(first.image, second.image, (float(shift[0]), float(shift[1])),
+                            coinciding, shared)
+    for (quarters, mirrored), turned in TURNS.items():
+        back = _turned_back(second, quarters, mirrored)
+        if (back.width, back.height) != (first.width, first.height):
+            continue
+        coinciding, shared = _coinciding(first, back, tree, np.zeros(2), radius)
+        if _enough(coinciding, shared):
+            return FieldOverlap(first.image, second.image, (0.0, 0.0), coinciding, shared,
+                                turned)
+    return None
+
+
+def _enough(coinciding: int, shared: int) -> bool:
+    return coinciding >= MIN_COINCIDING and coinciding >= MIN_SHARE * shared
+
+
+def _turned_back(field: FieldCentres, quarters: int, mirrored: bool) -> FieldCentres:
+    """``field`` mirrored left to right (if ``mirrored``), then turned anticlockwise by
+    ``quarters`` quarter turns, as :func:`numpy.fliplr` and :func:`numpy.rot90` move its
+    pixels (centres in pixel indices; width and height swap at each turn)."""
+    x, y = field.centres.T
+    width, height = field.width, field.height
+    if mirrored:
+        x = width - 1 - x
+    for _ in range(quarters):
+        x, y, width, height = y, width - 1 - x, height, width
+    return replace(field, centres=np.column_stack([x, y]), width=width, height=height)
 
 
 def _voted_shift(a: np.ndarray, b: np.ndarray, radius: float) -> np.ndarray:

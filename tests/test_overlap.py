@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 import smearscan
 from smearscan.cli import main
@@ -64,17 +66,59 @@ def test_an_overlap_needs_its_least_number_of_coinciding_cells(cells, called):
     assert [(o.coinciding, o.shared) for o in found] == ([(cells, cells)] if called else [])
 
 
+def _centres_of(mask: np.ndarray, name: str) -> FieldCentres:
+    """The centres of a mask's blobs, as a field's whole cells."""
+    labels, count = ndi.label(mask)
+    centres = np.array(ndi.center_of_mass(mask, labels, range(1, count + 1)))[:, ::-1]
+    return FieldCentres(name, centres, mask.shape[1], mask.shape[0], 40.0)
+
+
+# What each copy is of the field, made as a program would make it: numpy's turns (anticlockwise)
+# and mirrors of the field's pixels.
+TURNED_COPIES = {
+    "turned 90 degrees clockwise": lambda m: np.rot90(m, -1),
+    "turned 180 degrees": lambda m: np.rot90(m, 2),
+    "turned 90 degrees anticlockwise": lambda m: np.rot90(m, 1),
+    "mirrored left to right": np.fliplr,
+    "mirrored top to bottom": np.flipud,
+    "mirrored left to right, then turned 90 degrees clockwise": lambda m: np.rot90(np.fliplr(m),
+                                                                                  -1),
+    "mirrored left to right, then turned 90 degrees anticlockwise": lambda m: np.rot90(
+        np.fliplr(m), 1),
+}
+
+
+@pytest.mark.parametrize("turned", list(TURNED_COPIES))
+def test_a_turned_or_mirrored_copy_of_a_field_is_found_with_how_it_was_turned(turned):
+    # QA 65 F8: a field's copy turned 180 degrees (a camera's orientation tag, another program)
+    # was counted twice, unnamed.
+    mask = np.zeros((480, 640), bool)
+    for x, y in _slide_area(3, count=120)[:, :2] * (0.4, 1):
+        mask[int(y) - 3:int(y) + 4, int(x) - 3:int(x) + 4] = True
+    first = _centres_of(mask, "a")
+    copy = _centres_of(TURNED_COPIES[turned](mask), "b")
+    found = overlapping_fields([first, copy, _view(_slide_area(4), 0, "c")])
+    assert [(o.first, o.second, o.turned, o.shift_px) for o in found] == [
+        ("a", "b", turned, (0.0, 0.0))]
+    assert found[0].coinciding == found[0].shared > 100  # every cell half a cell in from the edges
+
+
 def test_an_overlap_reads_back_from_its_summary_entry():
     overlap = FieldOverlap("a.png", "b.png", (240.14, -0.06), 19, 22)
-    assert overlap.to_dict() == {"first": "a.png", "second": "b.png", "shift_px": [240.1, -0.1],
-                                 "coinciding": 19, "shared": 22}
-    assert FieldOverlap.from_dict(overlap.to_dict()) == FieldOverlap("a.png", "b.png",
-                                                                     (240.1, -0.1), 19, 22)
+    entry = overlap.to_dict()
+    assert entry == {"first": "a.png", "second": "b.png", "shift_px": [240.1, -0.1],
+                     "coinciding": 19, "shared": 22, "turned": ""}
+    assert FieldOverlap.from_dict(entry) == FieldOverlap("a.png", "b.png", (240.1, -0.1), 19, 22)
+    # An entry written before 0.3.13 has no "turned".
+    del entry["turned"]
+    assert FieldOverlap.from_dict(entry).turned == ""
+    turned = FieldOverlap("a.png", "c.png", (0.0, 0.0), 30, 30, "turned 180 degrees")
+    assert FieldOverlap.from_dict(turned.to_dict()) == turned
 
 
 def test_a_slide_of_overlapping_photographs_is_flagged_everywhere(tmp_path, capsys):
     # Two photographs of the sample field, the stage moved 240 px between them (160 px
-    # shared), and a third of another area (its left part upside down).
+    # shared), and a copy of the first mirrored top to bottom (QA 65 F8).
     field = cv2.imread(str(SAMPLE))
     slide = tmp_path / "slide"
     slide.mkdir()
@@ -84,11 +128,16 @@ def test_a_slide_of_overlapping_photographs_is_flagged_everywhere(tmp_path, caps
     out = tmp_path / "out"
     assert main([str(slide), "--out", str(out), "--quiet"]) == 0
     table = capsys.readouterr().out
-    assert table.splitlines()[1].endswith("fields overlap: 1 pair")
+    assert table.splitlines()[1].endswith("fields overlap: 2 pairs")
     recorded = json.loads((out / "summary.json").read_text())["slides"]["slide"]
-    assert [(o["first"], o["second"], round(o["shift_px"][0]), round(o["shift_px"][1]))
-            for o in recorded["overlapping_fields"]] == [("a.png", "b.png", 240, 0)]
+    assert [(o["first"], o["second"], round(o["shift_px"][0]), round(o["shift_px"][1]),
+             o["turned"]) for o in recorded["overlapping_fields"]] == [
+        ("a.png", "b.png", 240, 0, ""), ("a.png", "c.png", 0, 0, "mirrored top to bottom")]
     report = (out / "slides" / "slide" / "report.html").read_text()
-    assert "<b>1 pair(s) of fields overlap</b>: a.png and b.png (" in report
+    assert "<b>2 pair(s) of fields overlap</b>: a.png and b.png (" in report
+    assert re.search(r"; a\.png and c\.png \(\d+ of the \d+ whole cells where both show the "
+                     r"slide lie at the same place; c\.png is a copy of a\.png mirrored top to "
+                     r"bottom\)", report)
     analysis = smearscan.analyse_slide(slide)
-    assert [(o.first, o.second) for o in analysis.overlapping_fields] == [("a.png", "b.png")]
+    assert [(o.first, o.second) for o in analysis.overlapping_fields] == [("a.png", "b.png"),
+                                                                        ("a.png", "c.png")]
