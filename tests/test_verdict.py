@@ -427,6 +427,16 @@ def test_a_listed_drug_beside_marrow_infiltration_on_the_smear_is_the_oncologist
     assert assess(smear(**hint), alone).cause("drug-induced").assessment == "suspected"
 
 
+def test_a_normal_pt_does_not_rank_a_dic_its_score_only_might_reach_above_the_cancer():
+    # QA 64 F10: seed 000 (ADAMTS13 not back) with a normal PT (1.5 s over control): ISTH 1-5
+    # (incomplete) made DIC possible, ranked first, above the cancer the seed's MAHA came from.
+    labs = parse_labs({**SEED_000, "adamts13": None, "transplant": False,
+                       "pt_prolongation_s": 1.5})
+    verdict = assess(smear(nrbc_present=True), labs)
+    assert verdict.isth_dic.total_text() == "1-5 (incomplete)"
+    assert order(verdict)[:2] == [("cancer-associated", "possible"), ("dic", "possible")]
+
+
 @pytest.mark.parametrize(("call", "adamts13", "expected"), [
     ("above", 60, "suspected"), ("borderline", 60, "possible"), ("above", 5, "possible"),
 ])

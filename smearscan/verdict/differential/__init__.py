@@ -44,9 +44,11 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     ttp = ttp_of(maha, labs, picture, plasmic, french, dic, adult=adult)
     # Cancer before the drug: on a tie (both possible and urgent) a known cancer ranks above a
     # listed drug; a drug not known to cause TMA, its chemotherapy in seed 000, is routine and
-    # ranks below it (QA 21 N14).
-    causes = [ttp, hus_cause(maha, labs, picture, ttp, adult), dic,
-              cancer_cause(maha, labs, dic, drug, hints),
+    # ranks below it (QA 21 N14). Cancer before DIC too: a DIC possible only because its
+    # incomplete score could reach 5 ranked above seed 000's cancer once a normal PT was given
+    # (QA 64 F10), while a measured overt DIC is likely and ranks first anyway.
+    causes = [ttp, hus_cause(maha, labs, picture, ttp, adult),
+              cancer_cause(maha, labs, dic, drug, hints), dic,
               *([drug] if drug else []),
               *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),
               *([i] if (i := immune_cause(labs, picture)) else []),
