@@ -27,7 +27,7 @@ from smearscan.verdict.differential import (
     urgent_ttp,
 )
 from smearscan.verdict.differential.hus import hus_by_adult_limit
-from smearscan.verdict.differential.megaloblastic import megaloblastic_suspected
+from smearscan.verdict.differential.megaloblastic import pseudo_tma
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
@@ -484,7 +484,7 @@ class _Basis:
         maha = maha_call(smear, labs, picture, plasmic)
         # A megaloblastic anaemia makes the count less specific, as another poikilocytosis
         # does (ICSH 2021; QA 64 F6): MAHA possible, not likely.
-        if maha == "likely" and megaloblastic_suspected(labs, picture):
+        if maha == "likely" and pseudo_tma(labs, picture):
             maha = "possible"
         return cls(adult, judged, picture, plasmic, isth_dic_score(labs), french_score(labs),
                    maha)
@@ -498,14 +498,14 @@ def _urgent_of(smear: SmearFindings, labs: Labs) -> str | None:
                                dic_cause(labs, basis.isth), adult=basis.adult))
 
 
-def _megaloblastic_caveat(smear: SmearFindings, causes: tuple[Cause, ...]) -> list[Finding]:
-    """A suspected megaloblastic anaemia makes a schistocyte count less specific for TMA, as
-    another poikilocytosis does (QA 64 F6: MAHA "likely" beside it, with no word of it; ICSH
-    2021)."""
-    megaloblastic = next((cause for cause in causes if cause.cause == "megaloblastic"), None)
-    if (megaloblastic is None or megaloblastic.assessment != "suspected"
-            or smear.schistocyte_percent is None):
+def _megaloblastic_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture,
+                          causes: tuple[Cause, ...]) -> list[Finding]:
+    """A megaloblastic pseudo-TMA (:func:`pseudo_tma`) makes a schistocyte count less specific
+    for TMA, as another poikilocytosis does (QA 64 F6: MAHA "likely" beside it, with no word of
+    it; ICSH 2021)."""
+    if smear.schistocyte_percent is None or not pseudo_tma(labs, picture):
         return []
+    megaloblastic = next(cause for cause in causes if cause.cause == "megaloblastic")
     return [Finding("megaloblastic anaemia suspected: its poikilocytosis makes the schistocyte "
                     "% less specific for TMA", "; ".join(megaloblastic.reasons),
                     MEGALOBLASTIC_RULE.label)]
@@ -532,7 +532,7 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
     causes = differential(maha, labs, picture, plasmic, isth, french,
                           nrbc_present=smear.nrbc_present,
                           leukoerythroblastic=smear.leukoerythroblastic, adult=adult)
-    against.extend(_megaloblastic_caveat(smear, causes))
+    against.extend(_megaloblastic_caveat(smear, labs, picture, causes))
     return Verdict(
         urgent=_action_line(next(cause for cause in causes if cause.cause == "ttp")),
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),

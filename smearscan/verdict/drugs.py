@@ -50,6 +50,14 @@ DRUG_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 #: or drug-dependent antibodies, which stopping the drug treats.
 DRUGS_TRIGGERING_TTP = ("ticlopidine", "clopidogrel")
 
+#: Drugs of :data:`DRUGS_CAUSING_TMA` given to treat a cancer: beside a cancer in the marrow,
+#: which causes a MAHA itself, stopping one is the oncologist's call (seed 000; QA 64 F3). The
+#: others (quinine, ciclosporin, tacrolimus, vancomycin, the thienopyridines) are stopped with
+#: their prescribing team whatever the smear shows (QA 66 N1).
+CANCER_TREATMENTS = ("gemcitabine", "mitomycin C", "oxaliplatin", "pentostatin", "bevacizumab",
+                     "VEGF tyrosine-kinase inhibitors", "other VEGF inhibitors", "interferon",
+                     "carfilzomib")
+
 
 def tma_drugs_named(drug: bool | str) -> set[str]:
     """The generic names of :data:`DRUGS_CAUSING_TMA` that a recorded ``drug_exposure`` names
@@ -74,3 +82,10 @@ def known_tma_drug(drug: bool | str) -> bool:
 def ttp_triggering_drug(drug: bool | str) -> bool:
     """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_TRIGGERING_TTP`."""
     return bool(tma_drugs_named(drug) & set(DRUGS_TRIGGERING_TTP))
+
+
+def cancer_treatment(drug: bool | str) -> bool:
+    """Whether every listed drug a recorded ``drug_exposure`` names is one of
+    :data:`CANCER_TREATMENTS` (and it names one)."""
+    named = tma_drugs_named(drug)
+    return bool(named) and named <= set(CANCER_TREATMENTS)

@@ -20,7 +20,7 @@ from smearscan.slide_stats import (
     corrected_for,
     percentage_call,
 )
-from smearscan.verdict.readings import anaemia_limit, show
+from smearscan.verdict.readings import anaemia_limit, kidney_injury_or_diarrhoea, show
 from smearscan.verdict.scores import Score
 from smearscan.verdict.values import (
     ANAEMIA_RULE,
@@ -419,10 +419,13 @@ def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Sc
     # 1.0% of 1000 with an LDH 10x its limit and platelets 10), or beside platelets measured and
     # not low, without which there is no TMA (QA 64 F5: 0.5% of 1000 in a DAT-positive
     # haemolysis with platelets 250 made MAHA undecided, and HUS possible, where 0.5% of 5000
-    # made both unlikely).
+    # made both unlikely), unless diarrhoea or a kidney injury points to a HUS whose platelets
+    # have yet to fall (QA 66 N3: a child's STEC-HUS at platelets 155 lost it).
     below = _at_or_under_limit(smear, labs, picture, plasmic, ldh_normal)
+    closed_by_platelets = (picture.thrombocytopenia is False
+                           and not kidney_injury_or_diarrhoea(labs))
     if call == "borderline" and below == "unlikely" and not (
-            picture.haemolysis_excluded and ldh_normal) and picture.thrombocytopenia is not False:
+            picture.haemolysis_excluded and ldh_normal) and not closed_by_platelets:
         return INSUFFICIENT
     # Nor does a count whose interval lies under the limit while the platelets are low or not
     # given, no LDH was measured and the DAT is not positive (QA 56 #5: at platelets 12, 0.2% of

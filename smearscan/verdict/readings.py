@@ -9,6 +9,7 @@ from smearscan.verdict.values import (
     CREATININE_RAISED,
     HEMOGLOBIN_LOW,
     HEMOGLOBIN_LOW_UNKNOWN_SEX,
+    HUS_CREATININE,
     UMOL_PER_MG_DL_CREATININE,
 )
 
@@ -70,3 +71,11 @@ def anaemia_limit(labs: Labs) -> tuple[float, str]:
     if labs.sex is not None:
         return HEMOGLOBIN_LOW[labs.sex], "men" if labs.sex == "male" else "women"
     return HEMOGLOBIN_LOW_UNKNOWN_SEX, "women; sex not given"
+
+
+def kidney_injury_or_diarrhoea(labs: Labs) -> bool:
+    """Diarrhoea recorded, or a kidney injury pattern: a creatinine of 2 mg/dL or more, or
+    :data:`~smearscan.verdict.values.AKI_ULN_MULTIPLE` times the lab's own limit or more (a
+    HUS whose platelets may not have fallen yet; this tool's rule)."""
+    return bool(labs.diarrhoea) or creatinine_over_limit(labs) is not None or (
+        labs.creatinine is not None and labs.creatinine >= HUS_CREATININE)

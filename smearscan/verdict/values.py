@@ -225,7 +225,8 @@ MAHA_RULE = _rule(
     "normal; the % at or under the limit, whatever its interval (ICSH reads the percentage), "
     "is read as at or under it, but where its interval reaches the limit it is unlikely only "
     "with haemolysis excluded and the LDH measured and normal, or with the platelets measured "
-    "and not low (else insufficient data); at or under the limit with "
+    "and not low and neither diarrhoea nor a kidney injury (creatinine >= 2 mg/dL or 2x the "
+    "lab's limit) recorded (else insufficient data); at or under the limit with "
     "haemolysis present and thrombocytopenia (DAT not positive) -> possible, never unlikely; "
     "with haemolysis present, not measured, or one raised marker with fewer than two normal "
     "ones, or one raised marker against two normal ones with no LDH, platelets low or "
@@ -272,7 +273,9 @@ ADAMTS13_RULE = _rule(
     "ADAMTS13", f"< {ADAMTS13_SEVERE:g}%: severe deficiency, supports TTP; "
     f"{ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}%: clinical judgement (TTP unlikely with "
     "platelets measured and not low, this tool's rule); > "
-    f"{ADAMTS13_NEGATIVE:g}%: a negative result, consider other diagnoses", ISTH_TTP)
+    f"{ADAMTS13_NEGATIVE:g}%: a negative result, consider other diagnoses (beside PLASMIC or "
+    "the French score reaching a high pre-test probability: check when its sample was drawn, "
+    "this tool's rule)", ISTH_TTP)
 TTP_RULE = _rule(
     "TTP without ADAMTS13", f"platelets measured and not below {PLATELETS_LOW:g} x10^9/L -> "
     f"unlikely, whatever PLASMIC gives (TTP needs thrombocytopenia); PLASMIC >= "
@@ -335,10 +338,11 @@ CANCER_RULE = _rule(
     f"{ADAMTS13_NEGATIVE:g}%", SEED_000, standard=False)
 DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with MAHA likely -> "
                   "suspected, action: stop the drug; another drug name, or a bare yes -> at "
-                  "most possible, action: name and check it before stopping it; a listed drug "
-                  "beside a recorded cancer whose smear shows nucleated red cells or a "
-                  "leukoerythroblastic picture -> at most possible, action: decide with the "
-                  "oncologist (marrow infiltration causes the MAHA itself)",
+                  "most possible, action: name and check it before stopping it; a listed "
+                  "cancer treatment beside an active cancer whose smear shows nucleated red "
+                  "cells or a leukoerythroblastic picture, the creatinine measured and not "
+                  "raised and ADAMTS13 not under 10% -> at most possible, action: decide with "
+                  "the oncologist (marrow infiltration causes the MAHA itself)",
                   f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}", standard=False)
 MEGALOBLASTIC_RULE = _rule(
     "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "
@@ -346,8 +350,9 @@ MEGALOBLASTIC_RULE = _rule(
     f"{NORMAL_HAEMATOCRIT:g}) in a haemolytic picture; B12 < {B12_DEFICIENT:g} pg/mL "
     f"({B12_DEFICIENT * B12_PMOL_PER_PG:.1f} pmol/L) or folate < {FOLATE_DEFICIENT:g} ng/mL "
     f"({FOLATE_DEFICIENT * FOLATE_NMOL_PER_NG:.1f} nmol/L; BSH 2014 gives them rounded, 148 and 7) "
-    "-> suspected, and the schistocyte % is then less specific for TMA (ICSH 2021: other "
-    "severe poikilocytosis, megaloblastic anaemia among them); raised "
+    "-> suspected, and with the reticulocytes not raised as counted either (<= "
+    f"{RETICULOCYTES_RAISED:g}%) the schistocyte % is then less specific for TMA (ICSH 2021: "
+    "other severe poikilocytosis, megaloblastic anaemia among them); raised "
     "reticulocytes -> unlikely, but possible with a measured deficiency",
     f"deficiency cut-offs: {BSH_COBALAMIN}; the pattern: CLINICAL.md (pseudo-TMA of B12 "
     "deficiency)", standard=False)

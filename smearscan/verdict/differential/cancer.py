@@ -11,7 +11,7 @@ from smearscan.verdict.differential.cause import (
     capped_without_maha,
     severe_deficiency,
 )
-from smearscan.verdict.differential.drug import tma_drug_named
+from smearscan.verdict.differential.drug import marrow_first, tma_drug_named
 from smearscan.verdict.drugs import known_tma_drug
 from smearscan.verdict.values import ADAMTS13_NEGATIVE, ADAMTS13_SEVERE, SEED_000
 
@@ -71,7 +71,8 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
                     and known_tma_drug(labs.drug_exposure))
     if drug_in_play:
         against.append(f"{tma_drug_named(labs)} can itself cause TMA: " + (
-            "weigh it with the oncologist" if smear_hints else "stop it first"))
+            "weigh it with the oncologist" if marrow_first(labs, smear_hints)
+            else "stop it first"))
     assessment, capped = capped_without_maha("possible" if against else "suspected", maha)
     action = f"{MARROW_ADVICE}; oncology review"
     if adamts13 is not None and adamts13 > ADAMTS13_NEGATIVE and not drug_in_play:

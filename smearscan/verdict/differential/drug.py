@@ -8,7 +8,13 @@ from smearscan.verdict.differential.cause import (
     adamts13_text,
     severe_deficiency,
 )
-from smearscan.verdict.drugs import DRUGS_CAUSING_TMA, known_tma_drug, tma_drugs_named
+from smearscan.verdict.drugs import (
+    DRUGS_CAUSING_TMA,
+    cancer_treatment,
+    known_tma_drug,
+    tma_drugs_named,
+)
+from smearscan.verdict.readings import creatinine_limit
 from smearscan.verdict.values import DRUG_TMA
 
 
@@ -26,20 +32,33 @@ def tma_drug_named(labs: Labs) -> str:
     return generic if generic.lower() == drug.lower() else f"{generic} (recorded: {drug})"
 
 
+def marrow_first(labs: Labs, smear_hints: list[str]) -> bool:
+    """Whether the cancer, not its listed treatment, comes first (this tool's rule): an active
+    cancer whose smear hints at marrow infiltration causes such a MAHA itself, and its
+    treatment is what helps (QA 64 F3: gemcitabine in seed 000). Not for a drug given for
+    something else (QA 66 N1: quinine, tacrolimus, the thienopyridines), nor beside a severe
+    ADAMTS13 deficiency (an immune TTP), nor with the kidney injury of a drug TMA: a creatinine
+    not measured or raised (QA 66 N2: gemcitabine at 3.2 mg/dL)."""
+    creatinine = labs.creatinine
+    return bool(smear_hints and labs.cancer_active and cancer_treatment(labs.drug_exposure)
+                and not severe_deficiency(labs) and creatinine is not None
+                and creatinine <= creatinine_limit(labs)[0])
+
+
 def drug_cause(maha: str, labs: Labs, smear_hints: list[str]) -> Cause | None:
     """A recorded drug of :data:`DRUGS_CAUSING_TMA`: MAHA likely -> suspected; possible or not
     established -> possible; unlikely -> unlikely (Al-Nouri 2015). Another drug name is at
     most possible, with advice to check it rather than to stop it: stopping a drug that is not
-    the cause (a cancer treatment, seed 000) does harm. So is a listed drug beside a cancer
-    whose smear hints at marrow infiltration (``smear_hints``: nucleated red cells, a
-    leukoerythroblastic picture): the cancer itself causes such a MAHA, and whether to stop its
-    treatment is the oncologist's call (QA 64 F3: gemcitabine in seed 000; this tool's rule)."""
+    the cause (a cancer treatment, seed 000) does harm. So is a listed cancer treatment beside
+    an active cancer whose smear hints at marrow infiltration (``smear_hints``: nucleated red
+    cells, a leukoerythroblastic picture) and with no kidney injury (:func:`marrow_first`)."""
     if not labs.drug_exposure:
         return None
     drug = drug_name(labs)
     known = known_tma_drug(labs.drug_exposure)
     cancer = labs.cancer_active or labs.cancer_history
-    if known and cancer and smear_hints:
+    first = marrow_first(labs, smear_hints)
+    if first:
         action = (f"decide with the oncologist whether to stop {tma_drug_named(labs)}: the "
                   "smear hints at marrow infiltration, and a cancer in the marrow causes such a "
                   "MAHA itself, which its treatment helps (seed 000); if it is stopped, do not "
@@ -72,6 +91,5 @@ def drug_cause(maha: str, labs: Labs, smear_hints: list[str]) -> Cause | None:
         reasons.append(f"{adamts13_text(labs.adamts13)}: an immune TTP, which some drugs "
                        "trigger (e.g. ticlopidine)")
         return Cause.of("drug-induced", "possible", urgency, action, reasons)
-    assessment = ("suspected" if maha == "likely" and known and not (cancer and smear_hints)
-                  else "possible")
+    assessment = "suspected" if maha == "likely" and known and not first else "possible"
     return Cause.of("drug-induced", assessment, urgency, action, (*reasons, f"MAHA {maha}"))

@@ -380,14 +380,16 @@ def _sample_timing(plasmic: Score, french: Score) -> list[str]:
     """Where an ADAMTS13 over 20% meets a score that reaches a high pre-test probability
     (PLASMIC 6-7, French 2 of 2), the reason to question its sample (QA 64 F4: "TTP unlikely"
     at PLASMIC 7 without it; this tool's rule)."""
-    high = [text for text, reaches in (
-        (f"PLASMIC {plasmic.total_text()}", plasmic.maximum >= PLASMIC_HIGH),
-        (f"French TMA score {french.total_text()} of {FRENCH_BOTH}",
-         french.maximum >= FRENCH_BOTH)) if reaches]
-    if not high:
+    scores = [(score, name, cut) for score, name, cut in (
+        (plasmic, "PLASMIC", PLASMIC_HIGH), (french, "French TMA score", FRENCH_BOTH))
+        if score.maximum >= cut]
+    if not scores:
         return []
-    return [f"{' and '.join(high)} reach a high pre-test probability of TTP: {ADAMTS13_TIMING}, "
-            "and repeat it from a sample drawn before any plasma if in doubt (this tool's rule)"]
+    shown = ", ".join(f"{name} {score.total_text()}" for score, name, _ in scores)
+    may = all(score.minimum < cut for score, _, cut in scores)
+    return [f"{shown}: a pre-test probability of TTP that {'may be' if may else 'is'} high: "
+            f"{ADAMTS13_TIMING}, and repeat it from a sample drawn before any plasma if in doubt "
+            "(this tool's rule)"]
 
 
 def _ttp_trigger(labs: Labs) -> bool:
