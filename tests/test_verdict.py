@@ -458,6 +458,16 @@ def test_a_listed_cancer_treatment_beside_an_immune_ttp_is_stopped():
     assert drug.action.startswith("stop gemcitabine now with its prescribing team")
 
 
+def test_a_recorded_hellp_ranks_above_a_hus_judged_from_the_picture():
+    # QA 66 N8: a recorded HELLP ("urgent obstetric review, delivery") ranked below a HUS only
+    # possible, whose action is a stool culture.
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 70, "sex": "female", "pregnancy": True,
+                       "obstetric_complication": "HELLP", "creatinine": "1.2 mg/dL",
+                       "adamts13": 60, "active_cancer": False, "transplant": False})
+    verdict = assess(smear(), labs)
+    assert order(verdict)[:2] == [("pregnancy", "possible"), ("hus", "possible")]
+
+
 def test_a_normal_pt_does_not_rank_a_dic_its_score_only_might_reach_above_the_cancer():
     # QA 64 F10: seed 000 (ADAMTS13 not back) with a normal PT (1.5 s over control): ISTH 1-5
     # (incomplete) made DIC possible, ranked first, above the cancer the seed's MAHA came from.
@@ -2446,14 +2456,17 @@ def test_a_ttp_only_possible_leaves_starting_treatment_on_suspicion_to_haematolo
     # corticosteroids "are usually started on clinical suspicion": ISTH 2020 starts them so at
     # a high pre-test probability.
     started = "plasma exchange and corticosteroids are usually started on clinical suspicion"
-    call = ("whether to start plasma exchange and corticosteroids on clinical suspicion is "
+    call = ("whether to start plasma exchange and corticosteroids on clinical suspicion{} is "
             "haematology's call (ISTH 2020 starts them so at a high pre-test probability, "
             "PLASMIC 6-7)")
-    for adamts13 in ("unknown", "bound", "in question, refused"):
-        assert call in urgent_ttp("possible", adamts13)
+    # QA 66 N8: "..., before the ADAMTS13 result" was left dangling after the call.
+    for adamts13, before in (("unknown", ", before the ADAMTS13 result,"), ("bound", ""),
+                             ("in question, refused", "")):
+        assert call.format(before) in urgent_ttp("possible", adamts13)
         assert started not in urgent_ttp("possible", adamts13)
         for stronger in ("suspected", "likely"):
             assert started in urgent_ttp(stronger, adamts13)
     assert POSSIBLE.startswith("URGENT - TTP possible: a medical emergency. Refer to haematology "
                                f"now; draw a sample for ADAMTS13 activity before any plasma or "
-                               f"blood product; {call}, before the ADAMTS13 result;")
+                               f"blood product; {call.format(', before the ADAMTS13 result,')}; "
+                               "consider caplacizumab;")

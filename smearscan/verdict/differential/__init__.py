@@ -46,13 +46,14 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     # listed drug; a drug not known to cause TMA, its chemotherapy in seed 000, is routine and
     # ranks below it (QA 21 N14). Cancer before DIC too: a DIC possible only because its
     # incomplete score could reach 5 ranked above seed 000's cancer once a normal PT was given
-    # (QA 64 F10), while a measured overt DIC is likely and ranks first anyway.
-    causes = [ttp, hus_cause(maha, labs, picture, ttp, adult),
+    # (QA 64 F10), while a measured overt DIC is likely and ranks first anyway. A cause the
+    # labs record (HELLP, a valve) before the causes judged from the picture alone: a recorded
+    # HELLP ranked below a HUS only possible, whose action is a stool culture (QA 66 N8).
+    causes = [ttp, *recorded_causes(maha, labs), hus_cause(maha, labs, picture, ttp, adult),
               cancer_cause(maha, labs, dic, drug, hints), dic,
               *([drug] if drug else []),
               *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),
-              *([i] if (i := immune_cause(labs, picture)) else []),
-              *recorded_causes(maha, labs)]
+              *([i] if (i := immune_cause(labs, picture)) else [])]
     return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])
 
 

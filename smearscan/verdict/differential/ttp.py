@@ -165,18 +165,28 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
         # QA 64 F2: ISTH 2020 starts the regimen on suspicion at a high pre-test probability; a
         # TTP only possible (PLASMIC 5 or less, a septic DIC, a valve) must not be told it is
         # usually started, which pushes plasma exchange where it may harm.
-        advice = advice.replace(_ON_SUSPICION, f"whether to start {_REGIMEN} on clinical "
-                                "suspicion is haematology's call (ISTH 2020 starts them so at a "
-                                f"high pre-test probability, PLASMIC {PLASMIC_HIGH}-7)")
+        advice = _haematologys_call(advice, f"whether to start {_REGIMEN} on clinical "
+                                    "suspicion{before}{comma} is haematology's call (ISTH 2020 "
+                                    "starts them so at a high pre-test probability, PLASMIC "
+                                    f"{PLASMIC_HIGH}-7)")
     if not adult:
-        advice = advice.replace(_ON_SUSPICION, f"haematology decides whether to start "
-                                f"{YOUNG_PLASMA} on clinical suspicion (PLASMIC, derived in "
-                                "adults, does not decide it)")
+        advice = _haematologys_call(advice, f"haematology decides whether to start "
+                                    f"{YOUNG_PLASMA} on clinical suspicion{{before}} (PLASMIC, "
+                                    "derived in adults, does not decide it)")
         advice = advice.replace(_REGIMEN, YOUNG_PLASMA)
         caplacizumab += " for an immune TTP"
     return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
             f"{advice}; {caplacizumab}; do not transfuse platelets unless there is "
             f"life-threatening bleeding ({ISTH_TTP}).")
+
+
+def _haematologys_call(advice: str, call: str) -> str:
+    """``advice`` with its "usually started on clinical suspicion" (and the "before the ADAMTS13
+    result" after it, QA 66 N8: left dangling) replaced by ``call``, whose ``{before}`` takes
+    it (and ``{comma}`` a comma after it)."""
+    before = ", before the ADAMTS13 result"
+    return (advice.replace(f"{_ON_SUSPICION}{before}", call.format(before=before, comma=","))
+            .replace(_ON_SUSPICION, call.format(before="", comma="")))
 
 
 def young_line(line: str) -> bool:
