@@ -340,7 +340,8 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     own = check.estimate_um if check is not None else None
     result = slide_statistics([f.summary for f in fields], label=cells["class"],
                               morphology=cells["morphology"],
-                              border=cells["border"].astype(bool), operating=loaded.operating,
+                              border=cells["border"].astype(bool),
+                              touching=cells["touching"].astype(bool), operating=loaded.operating,
                               population=population, scale_note=_scale_summary(
                                   fields, cells, own, trust_pixel_size).scale_note)
     overlaps = overlapping_fields([

@@ -17,7 +17,7 @@ from scipy import ndimage as ndi
 #: Column order of :func:`cell_table`; ``cells.csv`` keeps it and only ever appends.
 COLUMNS = (
     "cell_id", "x", "y", "area_px", "area_um2", "diameter_um", "border", "perimeter_um",
-    "circularity", "eccentricity", "solidity", "mean_r", "mean_g", "mean_b",
+    "circularity", "eccentricity", "solidity", "mean_r", "mean_g", "mean_b", "touching",
 )
 
 
@@ -84,6 +84,23 @@ def border_flags(labels: np.ndarray, count: int) -> np.ndarray:
     return flags[1:]
 
 
+def touching_flags(labels: np.ndarray, count: int) -> np.ndarray:
+    """True for objects that share an outline with another object (8-connected): cells of a
+    clump the segmentation split, or cells that merely touch."""
+    kernel = np.ones((3, 3), np.uint8)
+    labels = labels.astype(np.int32, copy=False)
+    inside = labels > 0
+    # The largest and smallest object label around each pixel (the background read as above
+    # every label for the smallest); OpenCV filters them as float32, exact under 2**24.
+    high = cv2.dilate(labels.astype(np.float32), kernel).astype(np.int32)
+    low = cv2.erode(np.where(inside, labels, count + 1).astype(np.float32),
+                    kernel).astype(np.int32)
+    other = inside & ((high != labels) | (low != labels))
+    flags = np.zeros(count + 1, dtype=bool)
+    flags[labels[other]] = True
+    return flags[1:]
+
+
 def cell_table(
     labels: np.ndarray, rgb: np.ndarray, *, pixel_size_um: float
 ) -> dict[str, np.ndarray]:
@@ -103,7 +120,8 @@ def cell_table(
     dict of str to (N,) ndarray
         The :data:`COLUMNS`, in label order. ``x, y`` are centroids in pixels (column, row);
         ``circularity`` is 4 pi area / perimeter^2 (1 for a disc, capped at 1);
-        ``solidity`` area / convex-hull area; ``border`` marks objects cut by the image edge.
+        ``solidity`` area / convex-hull area; ``border`` marks objects cut by the image edge,
+        ``touching`` those that share an outline with another object (:func:`touching_flags`).
     """
     count = int(labels.max(initial=0))
     objects = _Objects(labels, count)
@@ -128,4 +146,5 @@ def cell_table(
         "mean_r": means[0],
         "mean_g": means[1],
         "mean_b": means[2],
+        "touching": touching_flags(labels, count),
     }

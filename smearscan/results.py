@@ -243,17 +243,18 @@ def median_diameter(parts: Sequence[np.ndarray]) -> float | None:
 
 
 def slide_statistics(fields: Sequence[FieldSummary], *, label: np.ndarray,
-                     morphology: np.ndarray, border: np.ndarray,
+                     morphology: np.ndarray, border: np.ndarray, touching: np.ndarray | None,
                      operating: Mapping[str, Mapping[str, float]] | None,
                      population: str, scale_note: str | None = None) -> SlideResult:
     """:func:`~smearscan.slide_stats.slide_result` of a slide's pooled cell columns, with the
     scale and focus its ``fields`` record: sizes are relative when any field's pixel size was
     estimated, and the focus is that of the fields' edge widths. ``scale_note``: the slide's
-    :attr:`SlideSummary.scale_note`."""
+    :attr:`SlideSummary.scale_note`; ``touching``: None for cells recorded before 0.3.13."""
     return slide_result(label=label, morphology=morphology, border=border, operating=operating,
                         population=population,
                         sizes_relative=any(f.pixel_size_estimated for f in fields),
-                        edge_widths_um=[f.edge_width_um for f in fields], scale_note=scale_note)
+                        edge_widths_um=[f.edge_width_um for f in fields], scale_note=scale_note,
+                        touching=touching)
 
 
 def signed_off(review: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

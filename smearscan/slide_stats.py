@@ -132,6 +132,12 @@ POIKILOCYTE_GRADES = {"1+": 5, "2+": 20, "3+": 50}
 band: the bands are whole percentages, so 1+ starts at 5% itself and 2+ and 3+ start above 20%
 and 50%."""
 
+MIN_GRADED_CELLS = 100
+"""Red cells clear of others (:func:`slide_result`) under which the other poikilocytes are not
+graded and the less-specific flag is not raised (this tool's rule): QA 65's BCCD slide B1, of
+crowded fields, has 19 of its 308 whole red cells clear of others, 9 of them read as
+spherocytes."""
+
 LESS_SPECIFIC_GRADE = "2+"
 """The lowest grade of another poikilocyte that makes the schistocyte % less specific: ICSH 2021's
 "other severe poikilocytosis" read on the ICSH 2015 scale, where 1+ (5-20%) is the lowest grade
@@ -218,7 +224,8 @@ class PoikilocyteGrade:
     shape : str
         Chula morphology name, one of :data:`OTHER_POIKILOCYTES`.
     proportion : Proportion
-        Cells of this shape (schistocytes never included) over whole red cells.
+        Cells of this shape (schistocytes never included) over the whole red cells that touch
+        no other object (:func:`slide_result`).
     grade : str or None
         ``"1+"``, ``"2+"`` or ``"3+"`` (:data:`POIKILOCYTE_GRADES`) of the percentage; None
         below 5%.
@@ -231,14 +238,16 @@ class PoikilocyteGrade:
     def to_dict(self) -> dict[str, Any]:
         """One entry of ``"less_specific_forms"``."""
         return {"shape": self.shape, "grade": self.grade, "count": self.proportion.count,
+                "graded_on": self.proportion.denominator,
                 "percent": _rounded(self.proportion.percent),
                 "ci95": _rounded_pair(self.proportion.ci95)}
 
     def text(self) -> str:
-        """E.g. ``elliptocyte 3+: 381 of 402 red cells, 94.8% (95% CI 92.2-96.5%)``."""
+        """E.g. ``elliptocyte 3+: 381 of 402 red cells clear of others, 94.8% (95% CI
+        92.2-96.5%)``."""
         p = self.proportion
-        return (f"{self.shape} {self.grade}: {p.count:,} of {p.denominator:,} red cells, "
-                f"{p.percent:.1f}% (95% CI {p.ci95[0]:.1f}-{p.ci95[1]:.1f}%)")
+        return (f"{self.shape} {self.grade}: {p.count:,} of {p.denominator:,} red cells clear "
+                f"of others, {p.percent:.1f}% (95% CI {p.ci95[0]:.1f}-{p.ci95[1]:.1f}%)")
 
 
 @dataclass(frozen=True)
@@ -347,8 +356,10 @@ class SchistocyteCount:
     def from_dict(cls, data: Mapping[str, Any]) -> SchistocyteCount:
         """Rebuild the count from its :meth:`to_dict` block (``summary.json``)."""
         n_rbc = data["rbc_counted"]
-        forms = tuple(PoikilocyteGrade(form["shape"], Proportion.from_dict(form["count"], n_rbc),
-                                       form["grade"]) for form in data["less_specific_forms"])
+        # Graded on every whole red cell before 0.3.13.
+        forms = tuple(PoikilocyteGrade(form["shape"], Proportion.from_dict(
+            form["count"], form.get("graded_on", n_rbc)), form["grade"])
+            for form in data["less_specific_forms"])
         names = {f.name for f in fields(cls)} - {"proportion", "less_specific_forms",
                                                  "edge_width_um", "scale_note"}
         pairs = {"ci95", "corrected_ci95"}
@@ -624,6 +635,7 @@ def slide_result(
     sizes_relative: bool = False,
     edge_widths_um: Sequence[float | None] = (),
     scale_note: str | None = None,
+    touching: np.ndarray | None = None,
 ) -> SlideResult:
     """Slide statistics from the per-cell columns of all fields of one slide.
 
@@ -655,6 +667,13 @@ def slide_result(
         labelled schistocytes read 0.44% at its own 0.20 um/px and 6.1% declared at 0.15), so
         neither is reassuring; a count above the limit stands, as a slide rich in fragments
         pulls its own estimate and is in doubt itself (this tool's rule).
+    touching : (N,) bool ndarray, optional
+        Object sharing an outline with another (:func:`smearscan.features.touching_flags`);
+        None: none does. The other poikilocytes are graded for the less-specific flag on the
+        whole red cells that touch no other (this tool's rule, as a smear's morphology is read
+        where its cells lie apart): the pieces the segmentation cuts from a clump have straight
+        edges the classifier reads as burr cells (QA 65 F6: a BCCD slide flagged "burr 2+"
+        from cut clumps).
 
     Returns
     -------
@@ -662,16 +681,25 @@ def slide_result(
     """
     check_population(population)
     label, morphology, border = _columns(label, morphology, border)
+    touching = (np.zeros_like(border) if touching is None
+                else np.asarray(touching, dtype=bool).ravel())
+    if touching.size != border.size:
+        raise ValueError(f"touching has {touching.size} objects, label {border.size}")
+    apart = ~border & ~touching
     counts = _counts(label, border)
     operating = operating or {}
     n_rbc = sum(counts[name] for name in RED_LABELS)
     n_wbc = sum(counts[name] for name in WHITE_LABELS)
     profile = _profile(morphology[(label == "rbc") & ~border], counts["schistocyte"], n_rbc)
+    n_graded = int(np.count_nonzero(np.isin(label, RED_LABELS) & apart))
+    graded = _profile(morphology[(label == "rbc") & apart],
+                      int(np.count_nonzero((label == "schistocyte") & apart)), n_graded)
     if sizes_relative:
         profile = {name: p for name, p in profile.items() if name not in SIZE_MORPHOLOGIES}
+        graded = {name: p for name, p in graded.items() if name not in SIZE_MORPHOLOGIES}
     nrbc_candidates = n_rbc + n_wbc + counts["nrbc"]
     return SlideResult(
-        schistocytes=_schistocytes(counts["schistocyte"], n_rbc, profile,
+        schistocytes=_schistocytes(counts["schistocyte"], n_rbc, graded, n_graded,
                                    operating.get("schistocyte"), population,
                                    _median_width(edge_widths_um), scale_note),
         nrbc=_nrbc(counts["nrbc"], n_wbc, n_rbc, _seen_beyond_error(
@@ -752,13 +780,15 @@ def poikilocyte_grade(proportion: Proportion) -> str | None:
 def _schistocytes(
     k: int,
     n: int,
-    profile: Mapping[str, Proportion],
+    graded: Mapping[str, Proportion],
+    n_graded: int,
     operating: Mapping[str, float] | None,
     population: str,
     edge_width_um: float | None,
     scale_note: str | None = None,
 ) -> SchistocyteCount:
-    """Schistocyte percentage, its correction, the call and the report sentence."""
+    """Schistocyte percentage, its correction, the call and the report sentence; ``graded``:
+    the shapes of the ``n_graded`` red cells graded for the less-specific flag."""
     raw = Proportion.of(k, n)
     corrected, corrected_ci, correction = _corrected(raw, operating)
     sufficient = n >= REQUIRED_RBC
@@ -775,7 +805,7 @@ def _schistocytes(
         call = "insufficient"
     doubts = "; ".join(note for note in (_focus_note(edge_width_um) if soft else None,
                                          scale_note) if note) or None
-    forms = _less_specific_forms(profile)
+    forms = _less_specific_forms(graded) if n_graded >= MIN_GRADED_CELLS else ()
     reason = _less_specific_reason(forms)
     if reason is not None and soft:
         # A blur of 0.4 um read 42% of a normal slide's red cells as spherocytes (no pallor).
@@ -795,7 +825,8 @@ def _schistocytes(
         call=call,
         sentence=_sentence(raw, corrected, corrected_ci, call, limit, population, message,
                            reason, doubts,
-                           corrected_for(bool(operating and operating["false_positive_rate"]))),
+                           corrected_for(bool(operating and operating["false_positive_rate"])),
+                           _ungraded(n_graded) if n else None),
         less_specific=reason is not None,
         less_specific_reason=reason,
         less_specific_forms=forms,
@@ -991,6 +1022,15 @@ def percentage_call(
     return _threshold_call(ci95, limit), ci95
 
 
+def _ungraded(n_graded: int) -> str | None:
+    """Why the other shapes were not graded, or None where they were."""
+    if n_graded >= MIN_GRADED_CELLS:
+        return None
+    return (f"Other shapes not graded: {n_graded} red cells lie clear of others, under the "
+            f"{MIN_GRADED_CELLS} this tool grades on (a crowded area: photograph fields where "
+            "the cells lie apart)")
+
+
 def _less_specific_forms(profile: Mapping[str, Proportion]) -> tuple[PoikilocyteGrade, ...]:
     """The other poikilocytes graded :data:`LESS_SPECIFIC_GRADE` or more beyond counting error,
     most frequent first.
@@ -1031,10 +1071,11 @@ def corrected_for(false_calls: bool) -> str:
 def _sentence(
     raw: Proportion, corrected: float | None, corrected_ci: tuple[float, float] | None,
     call: str, limit: float, population: str, message: str, reason: str | None,
-    doubts: str | None = None, correction: str = "",
+    doubts: str | None = None, correction: str = "", ungraded: str | None = None,
 ) -> str:
     """The report line, e.g. ``Schistocytes 8.5% (95% CI 7.0-10.2%) of 1,250 red cells: ...``;
-    ``doubts``: why a count within the limit gets no call (focus, scale)."""
+    ``doubts``: why a count within the limit gets no call (focus, scale); ``ungraded``: why the
+    other shapes were not graded."""
     if raw.percent is None:
         return f"Schistocytes: no red cells counted; {message}."
     low, high = raw.ci95
@@ -1060,6 +1101,8 @@ def _sentence(
                     if reason is None else "; thrombotic microangiopathy is still possible, but "
                     "the % is less specific for it (below)")
     tail = f" Less specific: {reason}." if reason else ""
+    if ungraded is not None:
+        tail += f" {ungraded}."
     if doubts is not None and not no_call_for_doubt:
         tail += f" {doubts[0].upper()}{doubts[1:]}."
     return f"{head}: {verdict}.{tail}"

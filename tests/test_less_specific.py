@@ -86,19 +86,24 @@ def test_a_held_out_elliptocytosis_slide_is_flagged_elliptocyte_3_plus(shared_da
 
 
 def test_synthetic_elliptocytosis_slide_is_flagged_and_round_cells_are_not(tmp_path):
-    """Three generated fields of 20 cells each: stretched 2.5:1 (an elliptocytosis slide) or
-    round (the same cells unstretched)."""
+    """Six generated fields of 20 cells each: stretched 2.5:1 (an elliptocytosis slide) or
+    round (the same cells unstretched); with three, too few cells to grade."""
     results = {}
-    for name, ratio in (("elliptocytes", 2.5), ("round", 1.0)):
+    for name, ratio, fields in (("elliptocytes", 2.5, 6), ("round", 1.0, 6), ("few", 2.5, 3)):
         folder = tmp_path / name
         folder.mkdir()
-        for k in range(3):
+        for k in range(fields):
             Image.fromarray(elliptical_cells(20 + k, ratio)).save(folder / f"f{k}.png")
         [results[name]] = schistocytes([folder], PIXEL_SIZE_UM["chula"])
     assert results["elliptocytes"].less_specific is True
     assert results["elliptocytes"].less_specific_forms[0].shape == "elliptocyte"
     assert (results["round"].less_specific, results["round"].less_specific_forms) == (
         False, ())
+    few = results["few"]
+    assert (few.proportion.denominator, few.less_specific) == (60, False)
+    assert few.sentence.endswith(
+        " Other shapes not graded: 60 red cells lie clear of others, under the 100 this tool "
+        "grades on (a crowded area: photograph fields where the cells lie apart).")
 
 
 @pytest.mark.parametrize("name", ["chula-1.jpg", "bccd-00000.jpg"])

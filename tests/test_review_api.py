@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from review_support import SAMPLES, analysed, running
-from synthetic import image_quality
+from synthetic import grid_centres, image_quality, synthetic_field
 
 from smearscan.batch.resume import read_record, sealed
 from smearscan.classification import CLASSES, CROP_SIZE
@@ -438,6 +438,12 @@ def test_crop_and_field_pictures(api, out, results):
     assert yellow.sum() > 30
 
 
+def _another_field() -> np.ndarray:
+    """A field of other cells, to replace one of a slide (a field without a cell is refused)."""
+    return synthetic_field(grid_centres(rows=4, cols=5, spacing=110, offset=60),
+                           shape=(480, 640))
+
+
 def _rerun(out):
     return main([str(out.parent / "slides"), "--out", str(out), "--model",
                  str(out.parent / "model.onnx"), "--quiet", "--jobs", "1"])
@@ -547,10 +553,7 @@ def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
     # A field replaced: the app refuses to outline it, and a re-run analyses the slide again
     # and flags its review instead of applying it.
     blank = "chula-1-09.jpg"
-    # Cell-free but not blank (a uniform image is refused as blank, not analysed).
-    cell_free = np.repeat(np.linspace(200, 230, 640).round().astype(np.uint8)[None, :, None],
-                          480, axis=0).repeat(3, axis=2)
-    Image.fromarray(cell_free).save(work / "slides" / "positive" / blank, format="JPEG")
+    Image.fromarray(_another_field()).save(work / "slides" / "positive" / blank, format="JPEG")
     on_blank = next(r for r in _cells(out) if r["image"] == blank)
     with running(create_app(out, token=TOKEN)) as url:
         status, body = Client(url).get(
@@ -1246,10 +1249,8 @@ def test_a_set_aside_review_is_said_by_the_verdict_of_the_summary(results, tmp_p
     _sign_off_without(out, 0)
     signed = _merged(out)["positive"]["review"]
     assert signed["verdict"]["urgent"] is not None and signed["schistocytes"]["call"] == "above"
-    cell_free = np.repeat(np.linspace(200, 230, 640).round().astype(np.uint8)[None, :, None],
-                          480, axis=0).repeat(3, axis=2)
-    Image.fromarray(cell_free).save(out.parent / "slides" / "positive" / "chula-1-09.jpg",
-                                    format="JPEG")
+    Image.fromarray(_another_field()).save(out.parent / "slides" / "positive" / "chula-1-09.jpg",
+                                           format="JPEG")
     assert main(command) == 0
     review = _merged(out)["positive"]["review"]
     assert review["message"] == (

@@ -379,3 +379,18 @@ def test_k_means_gives_scipys_kmeans2_centres():
         got = k_means(points, start)
         assert (got is None) if expected is None else np.array_equal(got, expected)
     assert empty > 10
+
+
+def test_objects_sharing_an_outline_are_marked_touching():
+    labels = np.zeros((40, 60), np.int32)
+    labels[5:15, 5:15] = 1
+    labels[5:15, 15:25] = 2  # shares its left edge with 1
+    labels[20:30, 30:40] = 3
+    labels[31:35, 41:45] = 4  # diagonal to 3, one background pixel apart on each axis
+    labels[30:34, 40] = 0
+    from smearscan.features import touching_flags
+    assert touching_flags(labels, 4).tolist() == [True, True, False, False]
+    labels[30, 40] = 5  # a one-pixel object between 3 and 4, 8-connected to both
+    assert touching_flags(labels, 5).tolist() == [True, True, True, True, True]
+    assert cell_table(labels, np.zeros((40, 60, 3), np.uint8), pixel_size_um=0.2)[
+        "touching"].tolist() == [True, True, True, True, True]

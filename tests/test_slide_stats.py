@@ -269,10 +269,11 @@ def test_synthetic_elliptocytosis_slide_is_flagged_with_count_interval_and_grade
     low, high = (100 * b for b in wilson_by_roots(620, 1000))
     assert result["less_specific"] is True
     assert result["less_specific_forms"] == [{
-        "shape": "elliptocyte", "grade": "3+", "count": 620, "percent": 62.0,
+        "shape": "elliptocyte", "grade": "3+", "count": 620, "graded_on": 1000, "percent": 62.0,
         "ci95": [round(low, 4), round(high, 4)]}]
     assert result["less_specific_reason"] == (
-        f"elliptocyte 3+: 620 of 1,000 red cells, 62.0% (95% CI {low:.1f}-{high:.1f}%) "
+        f"elliptocyte 3+: 620 of 1,000 red cells clear of others, 62.0% (95% CI {low:.1f}-"
+        f"{high:.1f}%) "
         "(graded as ICSH 2015; flagged at 2+ or more with the whole 95% interval above 20%, "
         "the interval being this tool's rule). ICSH 2021: the schistocyte % is specific for "
         "TMA only when schistocytes are the main abnormality")
@@ -285,8 +286,9 @@ def test_less_specific_lists_every_flagged_form_most_frequent_first_and_drops_tm
     assert s.call == "above" and s.less_specific
     assert [(f.shape, f.grade, f.proportion.count) for f in s.less_specific_forms] == [
         ("spherocyte", "2+", 350), ("target", "2+", 250)]
-    assert s.less_specific_reason.startswith("spherocyte 2+: 350 of 1,000 red cells, 35.0% ")
-    assert "; target 2+: 250 of 1,000 red cells, 25.0% " in s.less_specific_reason
+    assert s.less_specific_reason.startswith("spherocyte 2+: 350 of 1,000 red cells clear of "
+                                             "others, 35.0% ")
+    assert "; target 2+: 250 of 1,000 red cells clear of others, 25.0% " in s.less_specific_reason
     assert "suggests thrombotic microangiopathy" not in s.sentence
     assert ("above the 1% ICSH limit for adults; thrombotic microangiopathy is still possible, "
             "but the % is less specific for it (below). Less specific: spherocyte 2+") in (
@@ -523,3 +525,19 @@ def test_a_signed_off_review_has_no_false_calls_left_in_any_gallery_class():
         "present beyond the classifier's false calls (NRBC: 1 seen among 1222 cells; "
         "false-positive rate 0 explains up to 0 (99% bound): seen).")
     assert reviewed_operating(None) is None
+
+
+@pytest.mark.parametrize(("touching", "flagged"), [(0, True), (300, False)])
+def test_shapes_are_graded_on_the_red_cells_clear_of_others(touching, flagged):
+    # QA 65 F6: the pieces the segmentation cuts from a clump read as burr cells. Of 1,000 red
+    # cells 300 read burr: 2+ (30%, CI 27-33%); where those 300 touch others, the 700 clear of
+    # them show none.
+    labels = np.array(["rbc"] * 1000)
+    morphology = np.array(["burr"] * 300 + ["normal"] * 700)
+    near = np.zeros(1000, bool)
+    near[:touching] = True
+    s = slide_result(label=labels, morphology=morphology, border=np.zeros(1000, bool),
+                     touching=near).schistocytes
+    assert s.less_specific is flagged
+    assert [(f.shape, f.proportion.count, f.proportion.denominator)
+            for f in s.less_specific_forms] == ([("burr", 300, 1000)] if flagged else [])

@@ -130,6 +130,7 @@ class SlideBuilder:
         self.unread: list[str] = []  # fields whose file could not be read: tried again
         self.labels, self.shapes = _Codes(), _Codes()
         self.border: list[np.ndarray] = []
+        self.touching: list[np.ndarray] = []
         self.objects, self.sizes, self.estimated = 0, [], False
         self.centres: list[FieldCentres] = []  # whole cells, for fields that overlap
         self.rbc_diameters: list[np.ndarray] = []  # whole red cells, um
@@ -166,6 +167,7 @@ class SlideBuilder:
             self.labels.add(result.cells["class"])
             self.shapes.add(result.cells["morphology"])
             self.border.append(result.cells["border"].astype(bool))
+            self.touching.append(result.cells["touching"].astype(bool))
 
     def _write_cells(self, result: FieldResult) -> None:
         if self.cells is None:
@@ -229,7 +231,7 @@ class SlideBuilder:
             return summary
         return replace(summary, statistics=slide_statistics(
             self.per_field, label=self.labels.values(), morphology=self.shapes.values(),
-            border=np.concatenate(self.border),
+            border=np.concatenate(self.border), touching=np.concatenate(self.touching),
             operating=self.model.operating if self.model is not None else None,
             population=population, scale_note=summary.scale_note))
 

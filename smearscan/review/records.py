@@ -51,6 +51,7 @@ class Cells:
     area_um2: np.ndarray
     area_px: np.ndarray
     border: np.ndarray
+    touching: np.ndarray | None
     label: np.ndarray
     morphology: np.ndarray
     probability: Mapping[str, np.ndarray]
@@ -70,6 +71,9 @@ class Cells:
             diameter_um=column("diameter_um", float), area_um2=column("area_um2", float),
             area_px=column("area_px", float),
             border=np.array([r["border"] == "true" for r in rows], dtype=bool),
+            # No column before 0.3.13: None, every cell graded as before.
+            touching=(np.array([r["touching"] == "true" for r in rows], dtype=bool)
+                      if rows and "touching" in rows[0] else None),
             label=np.array([r["class"] for r in rows], dtype=object),
             morphology=np.array([r["morphology"] for r in rows], dtype=object),
             probability={name: column(f"p_{name}", float) for name in REVIEW_CLASSES},

@@ -214,7 +214,7 @@ def recomputed(record: SlideRecord, labels: np.ndarray, *, signed_off: bool = Fa
     cells = record.cells
     operating = reviewed_operating(record.operating) if signed_off else record.operating
     return slide_statistics(record.summary.fields, label=labels, morphology=cells.morphology,
-                            border=cells.border, operating=operating,
+                            border=cells.border, touching=cells.touching, operating=operating,
                             population=record.population,
                             scale_note=record.summary.scale_note).to_dict()
 

@@ -162,10 +162,12 @@ CHILD_SCHISTOCYTE_RULE = _rule(
     "children: the limit of adults and term neonates, the ages on either side", standard=False)
 LESS_SPECIFIC_RULE = _rule(
     "schistocyte count less specific", f"another poikilocyte graded {LESS_SPECIFIC_GRADE} or "
-    f"more ({ICSH_2015}) beyond counting error (the lower bound of its 95% interval), made by "
-    "smearscan.slide_stats; taken as given",
+    f"more ({ICSH_2015}) beyond counting error (the lower bound of its 95% interval), graded on "
+    "the whole red cells clear of others, at least 100 of them, made by smearscan.slide_stats; "
+    "taken as given",
     f"{ICSH}: the schistocyte count is reliable only where schistocytes are the main "
-    f"abnormality; its grades: {ICSH_2015}; beyond counting error: this tool's", standard=False)
+    f"abnormality; its grades: {ICSH_2015}; beyond counting error, the cells graded: this "
+    "tool's", standard=False)
 FOCUS_RULE = _rule(
     "schistocyte count out of focus", f"median red-cell edge width over the slide's fields > "
     f"{SOFT_EDGE_WIDTH_UM:.1f} um: a count within the limit (below it, or its % at or under it "
