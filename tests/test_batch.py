@@ -88,7 +88,7 @@ def test_sealed_record_detects_an_edited_summary(tmp_path):
 def _cells(n: int, labels: list[str], *, x0: float = 0.0) -> dict[str, np.ndarray]:
     return {"cell_id": np.arange(1, n + 1), "x": np.arange(n) + x0, "y": np.zeros(n),
             "diameter_um": np.full(n, 7.5),
-            "border": np.array([i == 0 for i in range(n)]),
+            "border": np.array([i == 0 for i in range(n)]), "touching": np.zeros(n, bool),
             "class": np.array(labels), "morphology": np.array(["normal"] * n),
             "p_schistocyte": np.linspace(0.1, 0.9, n)}
 
