@@ -805,7 +805,8 @@ def _schistocytes(
         call = "insufficient"
     doubts = "; ".join(note for note in (_focus_note(edge_width_um) if soft else None,
                                          scale_note) if note) or None
-    forms = _less_specific_forms(graded) if n_graded >= MIN_GRADED_CELLS else ()
+    ungraded = _ungraded(n_graded)
+    forms = _less_specific_forms(graded) if ungraded is None else ()
     reason = _less_specific_reason(forms)
     if reason is not None and soft:
         # A blur of 0.4 um read 42% of a normal slide's red cells as spherocytes (no pallor).
@@ -826,7 +827,7 @@ def _schistocytes(
         sentence=_sentence(raw, corrected, corrected_ci, call, limit, population, message,
                            reason, doubts,
                            corrected_for(bool(operating and operating["false_positive_rate"])),
-                           _ungraded(n_graded) if n else None),
+                           ungraded if n else None),
         less_specific=reason is not None,
         less_specific_reason=reason,
         less_specific_forms=forms,
