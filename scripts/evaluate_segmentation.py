@@ -324,7 +324,7 @@ def shifted_calls(rgb: np.ndarray, pixel_size_um: float, model, shift: float) ->
              "y": np.clip(cells["y"] + shift, 0, height - 1)}
     a, b = (classified_columns(rgb, labels, table, pixel_size_um=pixel_size_um, model=model)
             for table in (cells, moved))
-    whole = ~border_flags(labels, count)[cells["cell_id"] - 1]
+    whole = ~cells["border"]
     schisto_a, schisto_b = a["class"] == "schistocyte", b["class"] == "schistocyte"
     red = (schisto_a | (a["class"] == "rbc")) & whole
     return np.array([np.count_nonzero(red),
@@ -354,7 +354,7 @@ def _analysed(rgb: np.ndarray, pixel_size_um: float, model, *,
     if labels is None:
         labels = segment_field(rgb, pixel_size_um=pixel_size_um).labels
     count = int(labels.max(initial=0))
-    border = border_flags(labels, count)
+    border = border_flags(labels, count, NORMAL_RBC_DIAMETER_UM / pixel_size_um)
     if model is None or count == 0:
         return labels, border, None, None, None
     from smearscan.features import cell_table

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
+from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM
+
 #: Column order of :func:`cell_table`; ``cells.csv`` keeps it and only ever appends.
 COLUMNS = (
     "cell_id", "x", "y", "area_px", "area_um2", "diameter_um", "border", "perimeter_um",
@@ -76,12 +78,137 @@ def _contour_measures(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.nd
     return perimeter, hull_area
 
 
-def border_flags(labels: np.ndarray, count: int) -> np.ndarray:
-    """True for objects that touch the image edge (cut by the border)."""
+#: An inner edge of the picture (see :func:`border_flags`) is a straight supporting line of the
+#: field's objects along which at least ``_EDGE_MIN_CUT`` objects lie with a straight outline of
+#: ``_EDGE_CUT_LENGTH`` red-cell diameters or more and ``_EDGE_CUT_SHARE`` of their own extent
+#: along the line, each within ``_EDGE_BAND`` px of the line: this tool's rule. A round cell
+#: only grazes a line (2 sqrt(d) px within 1 px of it: 0.33 of its width at d = 37 px, whatever
+#: scale is declared), a cut one lies along it (its chord is its width, or 0.87 of it for a cut
+#: a quarter of the way in). Hull edges within ``_EDGE_HUG`` diameters of an image side are
+#: that side itself, already the border.
+#: ``scripts/picture_edge_check.py``: on 21 Chula fields pasted on a canvas of their background
+#: colour the rule flags all 673 objects the picture's edge cuts; as shipped, 12 of the 23,935
+#: whole objects of every 2nd Chula field, none of every 2nd BCCD field's 2,167, 3 of every
+#: 10th PBC image's 2,188 (2026-12-05).
+_EDGE_MIN_CUT, _EDGE_CUT_LENGTH, _EDGE_CUT_SHARE, _EDGE_BAND, _EDGE_HUG = 2, 0.5, 0.6, 3.0, 0.25
+#: Hull edges shorter than this (red-cell diameters) give no reliable direction.
+_EDGE_MIN_LENGTH = 0.25
+#: The hull is drawn around objects of this fraction of a red cell's area or more.
+_HULL_MIN_AREA = 0.25
+
+
+def border_flags(labels: np.ndarray, count: int, cell_diameter_px: float) -> np.ndarray:
+    """True for objects cut by the picture's edge: the image edge, or an inner edge where the
+    picture ends inside the image.
+
+    A field pasted on a canvas, or turned with its corners filled, ends along straight lines
+    inside the image; the cells cut there are fragments of the picture, not of the blood, and
+    were counted as schistocytes (QA 67 H1: a normal slide padded with its own background colour
+    read 12.7% instead of 0.44%). Such a line is found as an edge of the objects' convex hull
+    along which several objects lie cut straight (:data:`_EDGE_MIN_CUT`); every object within
+    :data:`_EDGE_BAND` px of it is cut.
+
+    Parameters
+    ----------
+    labels : (H, W) int ndarray
+        Objects 1..``count``, 0 background.
+    count : int
+    cell_diameter_px : float
+        A normal red cell's diameter (px), the scale of the straight cuts looked for.
+
+    Returns
+    -------
+    (count,) bool ndarray
+    """
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     flags = np.zeros(count + 1, dtype=bool)
     flags[edge] = True
+    flags[1:] |= _cut_by_inner_edge(labels, count, cell_diameter_px)
     return flags[1:]
+
+
+def _cut_by_inner_edge(labels: np.ndarray, count: int, diameter: float) -> np.ndarray:
+    """Objects within :data:`_EDGE_BAND` px of an inner edge of the picture
+    (:func:`border_flags`)."""
+    flags = np.zeros(count, dtype=bool)
+    if not np.isfinite(diameter):
+        return flags
+    rim = _Rim(labels, count)
+    for start, direction in _inner_hull_edges(rim, labels.shape, diameter):
+        near, lying = rim.along(direction, start, diameter)
+        if np.count_nonzero(lying) >= _EDGE_MIN_CUT:
+            flags |= near
+    return flags
+
+
+def _inner_hull_edges(rim: _Rim, shape: tuple[int, ...], diameter: float
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(start, unit direction) of each edge of the convex hull of the objects of
+    :data:`_HULL_MIN_AREA` or more (a speck on a canvas does not move it) long enough to give a
+    direction (:data:`_EDGE_MIN_LENGTH`) and not along an image side (:data:`_EDGE_HUG`)."""
+    hull = rim.hull(_HULL_MIN_AREA * np.pi * (diameter / 2) ** 2)
+    height, width = shape[:2]
+    edges = []
+    for start, end in zip(hull, np.roll(hull, -1, axis=0), strict=True):
+        length = float(np.hypot(*(end - start)))
+        gap = min(max(start[0], end[0]), width - 1 - min(start[0], end[0]),
+                  max(start[1], end[1]), height - 1 - min(start[1], end[1]))
+        if length >= _EDGE_MIN_LENGTH * diameter and gap > _EDGE_HUG * diameter:
+            edges.append((start, (end - start) / length))
+    return edges
+
+
+class _Rim:
+    """The pixels of the objects' outer outline (the external contours of their union: what
+    faces the background, where a picture's edge cuts), grouped by object."""
+
+    def __init__(self, labels: np.ndarray, count: int) -> None:
+        contours, _ = cv2.findContours((labels > 0).view(np.uint8), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_NONE)
+        points = (np.concatenate(contours)[:, 0, :] if contours
+                  else np.empty((0, 2), np.int32))
+        label = labels[points[:, 1], points[:, 0]]
+        order = np.argsort(label, kind="stable")
+        self.points, self.label, self.count = points[order], label[order], count
+        self.area = np.bincount(labels.ravel(), minlength=count + 1)
+        self.present = np.bincount(self.label, minlength=count + 1)[1:] > 0
+        self.starts = np.searchsorted(self.label, np.arange(1, count + 1))[self.present]
+
+    def hull(self, min_area: float) -> np.ndarray:
+        """(K, 2) float vertices (x, y) of the convex hull of the objects of ``min_area`` px
+        or more (none: empty)."""
+        points = self.points[self.area[self.label] >= min_area]
+        if not len(points):
+            return np.empty((0, 2))
+        return cv2.convexHull(points)[:, 0, :].astype(np.float64)
+
+    def along(self, direction: np.ndarray, point: np.ndarray, diameter: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Objects within :data:`_EDGE_BAND` px of the supporting line through ``point`` along
+        ``direction``, and those of them that lie along it cut straight: a straight stretch of
+        outline (within 1 px of the object's own outermost point) of :data:`_EDGE_CUT_LENGTH`
+        diameters and :data:`_EDGE_CUT_SHARE` of the object's extent along the line."""
+        normal = np.array([direction[1], -direction[0]])
+        height = (self.points - point) @ normal
+        if np.count_nonzero(height > 0.5) > np.count_nonzero(height < -0.5):
+            height = -height  # the objects lie on the negative side
+        top = self._per_object(np.maximum, height)
+        position = self.points @ direction
+        straight = height >= top[self.label - 1] - 1
+        span = (self._per_object(np.maximum, np.where(straight, position, -np.inf))
+                + self._per_object(np.maximum, np.where(straight, -position, -np.inf)))
+        extent = (self._per_object(np.maximum, position)
+                  + self._per_object(np.maximum, -position))
+        near = top >= -_EDGE_BAND
+        return near, near & (span >= np.maximum(_EDGE_CUT_LENGTH * diameter,
+                                                _EDGE_CUT_SHARE * extent))
+
+    def _per_object(self, reduce: np.ufunc, values: np.ndarray) -> np.ndarray:
+        """``reduce`` of ``values`` (one per rim point) over each object's points (-inf for an
+        object with none)."""
+        result = np.full(self.count, -np.inf)
+        result[self.present] = reduce.reduceat(values, self.starts)
+        return result
 
 
 def touching_flags(labels: np.ndarray, count: int) -> np.ndarray:
@@ -120,7 +247,8 @@ def cell_table(
     dict of str to (N,) ndarray
         The :data:`COLUMNS`, in label order. ``x, y`` are centroids in pixels (column, row);
         ``circularity`` is 4 pi area / perimeter^2 (1 for a disc, capped at 1);
-        ``solidity`` area / convex-hull area; ``border`` marks objects cut by the image edge,
+        ``solidity`` area / convex-hull area; ``border`` marks objects cut by the picture's edge
+        (:func:`border_flags`),
         ``touching`` those that share an outline with another object (:func:`touching_flags`).
     """
     count = int(labels.max(initial=0))
@@ -138,7 +266,7 @@ def cell_table(
         "area_px": area,
         "area_um2": area * pixel_size_um**2,
         "diameter_um": np.sqrt(4 * area / np.pi) * pixel_size_um,
-        "border": border_flags(labels, count),
+        "border": border_flags(labels, count, NORMAL_RBC_DIAMETER_UM / pixel_size_um),
         "perimeter_um": perimeter * pixel_size_um,
         "circularity": np.minimum(4 * np.pi * area / np.maximum(perimeter, 1.0) ** 2, 1.0),
         "eccentricity": _eccentricity(objects, safe_area, x, y),

@@ -92,7 +92,7 @@ def _red_cell_sized(labels: np.ndarray, pixel_size_um: float) -> tuple[np.ndarra
     cell_area = math.pi * (NORMAL_RBC_DIAMETER_UM / pixel_size_um / 2) ** 2
     keep = (area > 0.5 * cell_area) & (area < 1.5 * cell_area)
     keep[0] = False
-    keep[1:] &= ~border_flags(labels, count)
+    keep[1:] &= ~border_flags(labels, count, NORMAL_RBC_DIAMETER_UM / pixel_size_um)
     return np.take(keep, labels), int(np.count_nonzero(keep))
 
 

@@ -142,6 +142,14 @@ _RIM_MAX_AREA = 0.6
 #: (0.025 um/px) gave 0 objects; fields resampled by 8x and 12x now give the original's 123 and
 #: 124 red cells (ad hoc, 2026-12-05).
 _PLAUSIBLE_DIAMETER_PX = (15.0, 600.0)
+#: A field whose estimated red cell spans more than this fraction of its shorter side holds
+#: under two cells across: a thumbnail, a thick area, a stain blot, an inverted picture, not a
+#: field of red cells (this tool's rule; QA 67 M2: such fields were counted as 0-10 objects at
+#: 0.012-0.048 um/px, exit 0). QA 67's thumbnail read 1.31, its thick area 1.30, inverted field
+#: 0.84, blot 0.82, field on a grey canvas 0.65; the training fields at most 0.50 (every 3rd
+#: BCCD field, crowded cells read as one), 0.56 (every 10th PBC crop, a monocyte) and 0.29
+#: (every 3rd Chula field; most read 0.08) (ad hoc, 2026-12-05).
+_MAX_DIAMETER_SHARE = 0.6
 #: Every field is segmented resampled so that its red cells span this many pixels (Chula's
 #: own ~37 px, at which the geometry above was tuned), and its labels brought back to the
 #: field's pixels: pixel-level steps (noise filters, JPEG colour fringes, rounded radii,
@@ -1034,17 +1042,24 @@ def blob_diameter_px(rgb: np.ndarray) -> float:
 def require_cells(seg: Segmentation) -> None:
     """Refuse a field without objects: blobs too small or too large for a red cell at any pixel
     size of :data:`PIXEL_SIZE_RANGE_UM`, or none at all (QA 65 F4: such fields gave 0 objects
-    and exit 0, and a slide of them silently counted nothing).
+    and exit 0, and a slide of them silently counted nothing); and, at an estimated scale, a
+    field whose cells would span over :data:`_MAX_DIAMETER_SHARE` of its shorter side.
 
     Raises
     ------
     CellessFieldError
         With a one-line reason.
     """
-    if seg.count:
-        return
     low, high = _PLAUSIBLE_DIAMETER_PX
     diameter = seg.rbc_diameter_px
+    side = min(seg.labels.shape)
+    if seg.pixel_size_estimated and diameter > _MAX_DIAMETER_SHARE * side:
+        raise CellessFieldError(
+            f"no red cell found: its stained blobs read as cells {diameter:.0f} px across, over "
+            f"{_MAX_DIAMETER_SHARE:.0%} of the picture's {side} px side (this tool's rule): a "
+            "thumbnail, a thick area or a stain, not a field of red cells")
+    if seg.count:
+        return
     if seg.pixel_size_estimated and np.isfinite(diameter) and not low <= diameter <= high:
         raise CellessFieldError(
             f"no red cell found: its stained blobs measure {diameter:.0f} px across, outside the "

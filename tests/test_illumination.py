@@ -20,6 +20,8 @@ from smearscan.cli import main
 from smearscan.errors import BlankFieldError, MaskedFieldError, OverexposedFieldError
 from smearscan.illumination import UNEVEN_FALLOFF, evenly_lit, require_exposure
 from smearscan.loading import read_field
+from smearscan.pipeline import conditioned
+from smearscan.segmentation import segment_field
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
 
@@ -72,7 +74,8 @@ def test_the_rule_at_its_boundary(monkeypatch, darkest, evened):
 
 
 @pytest.mark.parametrize(("image", "falloff"), [
-    (np.full((480, 640, 3), 255, np.uint8), 1.0),  # all background: evenly lit
+    (np.full((480, 640, 3), 240, np.uint8), 1.0),  # all background: evenly lit
+    (np.full((480, 640, 3), 255, np.uint8), math.nan),  # all clipped: no light to read
     (np.zeros((480, 640, 3), np.uint8), math.nan),  # no light at all
     (np.full((20, 30, 3), 200, np.uint8), math.nan),  # too small to tile
 ])
@@ -312,3 +315,18 @@ def test_black_and_uniform_fields_fail_alone_and_are_listed(tmp_path, capsys):
         ("black.png", "too dark"), ("grey.png", "blank")]
     recorded = json.loads((out / "summary.json").read_text())["slides"]["slide"]
     assert (recorded["fields"], recorded["fields_failed"]) == (3, 2)
+
+
+def test_white_corners_of_a_turned_field_are_no_light():
+    # QA 67 M4: a field turned 2 degrees with its corners filled white (1.6% of its pixels) was
+    # "evened" by the corners' light and read 9 objects at 0.035 um/px.
+    rgb = read_field(SAMPLE)
+    height, width = rgb.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), 2, 1.0)
+    turned = cv2.warpAffine(rgb, turn, (width, height), borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=(255, 255, 255))
+    assert 0.005 < np.mean(turned[:, :, 1] == 255) < 0.05
+    own = segment_field(conditioned(rgb)[0])
+    seg = segment_field(conditioned(turned)[0])
+    assert seg.pixel_size_um == pytest.approx(own.pixel_size_um, rel=0.05)
+    assert seg.count >= 0.95 * own.count

@@ -1,9 +1,13 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
-from synthetic import grid_centres, synthetic_field
+from synthetic import BACKGROUND, grid_centres, synthetic_field
 
+from smearscan.datasets import chula_fields
 from smearscan.errors import CellessFieldError
-from smearscan.features import cell_table
+from smearscan.features import border_flags, cell_table
+from smearscan.loading import read_field
 from smearscan.segmentation import (
     estimate_rbc_diameter_px,
     foreground_mask,
@@ -13,6 +17,8 @@ from smearscan.segmentation import (
     segment_field,
     uint8_percentile,
 )
+
+SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
 
 
 def test_separate_discs_are_one_object_each_with_pallor_filled():
@@ -67,6 +73,76 @@ def test_border_cells_are_flagged():
     border = dict(zip(cells["cell_id"], cells["border"], strict=True))
     assert border[seg.labels[100, 5]] and border[seg.labels[60, 317]]
     assert not border[seg.labels[120, 160]]
+
+
+@pytest.mark.parametrize(("radius", "refused"), [(60, False), (80, True)])
+def test_a_field_holding_under_two_cells_across_is_refused(radius, refused):
+    # QA 67 M2: a thumbnail, a thick area or a stain blot read as 0-10 "cells" 157-625 px across
+    # and were counted. A 240 px side holds cells of up to 144 px (0.6 of it).
+    seg = segment_field(synthetic_field([(160, 120)], radius=radius, pallor=False))
+    assert seg.count == 1 and seg.rbc_diameter_px == pytest.approx(2 * radius, rel=0.05)
+    if refused:
+        with pytest.raises(CellessFieldError, match=(
+                r"^no red cell found: its stained blobs read as cells 158 px across, over 60% "
+                r"of the picture's 240 px side \(this tool's rule\): a thumbnail")):
+            require_cells(seg)
+    else:
+        require_cells(seg)
+
+
+def _canvassed(rgb: np.ndarray, top: int) -> np.ndarray:
+    """``rgb`` with its first ``top`` rows replaced by a flat fill of its background colour plus
+    the same noise: a picture pasted lower on a canvas."""
+    canvas = rgb.copy()
+    fill = np.clip(BACKGROUND + np.random.default_rng(1).normal(0, 3, (top, rgb.shape[1], 3)),
+                   0, 255)
+    canvas[:top] = fill.astype(np.uint8)
+    return canvas
+
+
+@pytest.mark.parametrize("cut", [1, 4])
+def test_cells_cut_straight_at_an_inner_edge_of_the_picture_are_border(cut):
+    # QA 67 H1: a field pasted on a canvas had the cells its edge cuts counted as fragments.
+    # Two or more cut along one line are the picture's edge; one alone may be a helmet cell.
+    centres = [(60 + 70 * i, 40) for i in range(cut)] + grid_centres(rows=2, cols=4,
+                                                                     offset=60)[4:]
+    centres += [(x, 190) for x in (60, 130, 200, 270)]
+    rgb = _canvassed(synthetic_field(centres), top=40)
+    seg = segment_field(rgb, pixel_size_um=7.5 / 36)
+    cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
+    border = dict(zip(cells["cell_id"], cells["border"], strict=True))
+    halves = [border[seg.labels[50, 60 + 70 * i]] for i in range(cut)]
+    assert halves == [cut >= 2] * cut
+    assert not any(border[seg.labels[y, x]] for x, y in centres[cut:])
+
+
+def test_a_real_field_has_no_inner_edge(shared_datasets):
+    for field in chula_fields(shared_datasets / "chula-rbc-12")[:6]:
+        rgb = read_field(field.image)
+        seg = segment_field(rgb, pixel_size_um=field.pixel_size_um)
+        at_edge = np.zeros(seg.count + 1, bool)
+        at_edge[np.concatenate([seg.labels[0], seg.labels[-1], seg.labels[:, 0],
+                                seg.labels[:, -1]])] = True
+        assert np.array_equal(border_flags(seg.labels, seg.count, seg.rbc_diameter_px),
+                              at_edge[1:])
+
+
+def test_a_real_field_on_a_canvas_has_every_cell_its_edge_cuts_border():
+    rgb = read_field(SAMPLE)
+    height, width = rgb.shape[:2]
+    canvas = np.clip(np.median(rgb[rgb[:, :, 1] > np.percentile(rgb[:, :, 1], 60)], axis=0)
+                     + np.random.default_rng(0).normal(0, 2, (height + 240, width + 320, 3)),
+                     0, 255).astype(np.uint8)
+    canvas[120:120 + height, 160:160 + width] = rgb
+    seg = segment_field(canvas, pixel_size_um=0.2)
+    labels = seg.labels
+    cut = np.unique(np.concatenate([labels[120, 160:160 + width],
+                                    labels[119 + height, 160:160 + width],
+                                    labels[120:120 + height, 160],
+                                    labels[120:120 + height, 159 + width]]))
+    cut = cut[cut > 0]
+    border = border_flags(labels, seg.count, seg.rbc_diameter_px)
+    assert len(cut) >= 20 and border[cut - 1].all()
 
 
 def test_empty_field_has_no_objects():
@@ -160,7 +236,6 @@ def test_an_elliptocyte_with_a_waist_is_one_cell(axis_ratio, waist):
     # each half a cell's area; at 1-2 px its outline is nearly convex, at 3 px it is not, but
     # the line between the halves would run across most of the cell's width. A waist, no neck.
     import cv2
-    from synthetic import BACKGROUND
 
     field = _oval_field(area_cells=1.0, axis_ratio=axis_ratio, angle=0)
     half_width = 18 / np.sqrt(axis_ratio)
@@ -274,9 +349,6 @@ def test_a_faint_fragment_is_found_whole():
 def test_real_fields_resampled_give_the_same_objects(shared_datasets, scale):
     import cv2
 
-    from smearscan.datasets import chula_fields
-    from smearscan.features import border_flags
-    from smearscan.loading import read_field
     from smearscan.metrics import matched_objects
 
     whole, same = 0, 0
@@ -288,7 +360,7 @@ def test_real_fields_resampled_give_the_same_objects(shared_datasets, scale):
                             pixel_size_um=field.pixel_size_um / scale)
         back = cv2.resize(big.labels, rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST)
         a_to_b, _ = matched_objects(base.labels, back)
-        inside = ~border_flags(base.labels, base.count)
+        inside = ~border_flags(base.labels, base.count, base.rbc_diameter_px)
         whole += int(inside.sum())
         same += int(np.count_nonzero(a_to_b[1:][inside]))
     assert same >= 0.98 * whole
