@@ -1391,7 +1391,9 @@ def test_a_positive_dat_with_haemolysis_and_plasmic_5_still_asks_for_adamts13():
     labs = {**CLASSIC_TTP, "platelets": 12, "dat": "positive", "mcv": 95, "inr": 1.6}
     verdict = assess(below(), parse_labs(labs))
     assert (verdict.plasmic.total, verdict.cause("ttp").assessment) == (5, "unlikely")
-    assert verdict.cause("ttp").reasons[-1].startswith("ADAMTS13 not measured: send it now")
+    assert verdict.cause("ttp").reasons[-1] == (
+        "ADAMTS13 not measured: send it now (before plasma exchange or transfusion); if it is "
+        "pending, chase the result")
     assert verdict.missing[0].startswith("adamts13:")
 
 

@@ -202,8 +202,11 @@ def weakest_urgent_assessment(lines: Iterable[str]) -> str:
 
 
 #: The reason that asks for ADAMTS13 while TTP is not closed by it; what to measure next lists
-#: ADAMTS13 wherever a TTP reason says this (QA 33 L-4).
-ADAMTS13_SEND = "ADAMTS13 not measured: send it now (before plasma exchange or transfusion)"
+#: ADAMTS13 wherever a TTP reason says this (QA 33 L-4). A result given as "pending" is read as
+#: not measured (QA 64 F13), and a sample already drawn needs its result, not a second tube
+#: (QA 66 N6).
+ADAMTS13_SEND = ("ADAMTS13 not measured: send it now (before plasma exchange or transfusion); "
+                 "if it is pending, chase the result")
 
 #: Why TTP stays possible when the smear does not show MAHA, the DAT is positive and PLASMIC
 #: reaches 6 (:func:`~smearscan.verdict.findings.ttp_open_despite_dat`).
