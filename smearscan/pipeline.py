@@ -35,6 +35,7 @@ from smearscan.segmentation import (
     DOUBTFUL_SCALE,
     MAX_SCALE_DISAGREEMENT,
     NORMAL_RBC_DIAMETER_UM,
+    PLAUSIBLE_DIAMETER_PX,
     Segmentation,
     blob_diameter_px,
     check_pixel_size,
@@ -229,8 +230,16 @@ def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation 
     if not (np.isfinite(guess) and scales_disagree(guess, pixel_size_um, SCALE_SCREEN)):
         return None
     own = segment_field(rgb)
+    if _beyond_red_cell_size(own):
+        return own
     return own if np.isfinite(own.pixel_size_um) and own.count >= SCALE_NAME_MIN_OBJECTS \
         else None
+
+
+def _beyond_red_cell_size(own: Segmentation) -> bool:
+    """Whether a field's own estimate found blobs too large for a red cell at any pixel size
+    this tool works with (:func:`~smearscan.segmentation.require_cells`)."""
+    return own.count == 0 and own.rbc_diameter_px > PLAUSIBLE_DIAMETER_PX[1]
 
 
 def require_declared_scale(own: Segmentation, pixel_size_um: float,
@@ -264,6 +273,16 @@ def require_declared_scale(own: Segmentation, pixel_size_um: float,
     OffScaleFieldError
         One line with the sizes; a batch records the field as failed and goes on.
     """
+    if _beyond_red_cell_size(own):
+        # QA 67 M3: such a field (cells ~644 px at a declared 0.2 um/px) was counted at the
+        # declared size, its cells cut into hundreds of "red cells" and "platelets".
+        raise OffScaleFieldError(
+            f"its stained blobs measure {own.rbc_diameter_px:.0f} px across, over the "
+            f"{PLAUSIBLE_DIAMETER_PX[1]:g} px of a red cell this tool works with, where "
+            f"--pixel-size {pixel_size_um:g} um/px gives red cells of "
+            f"{NORMAL_RBC_DIAMETER_UM / pixel_size_um:.0f} px: taken at another objective or "
+            "enlarged? Left out of the count; --trust-pixel-size (trust_pixel_size=True in "
+            "Python) counts it at the declared size")
     limit = _left_out_beyond(own.count, slide_estimate_objects)
     if limit is None or not _off_slide(own, pixel_size_um, slide_pixel_size_um, limit):
         return

@@ -141,7 +141,7 @@ _RIM_MAX_AREA = 0.6
 #: Outside it the field shows no red cells to measure. QA 65 F4: a field of 300 px cells
 #: (0.025 um/px) gave 0 objects; fields resampled by 8x and 12x now give the original's 123 and
 #: 124 red cells (ad hoc, 2026-12-05).
-_PLAUSIBLE_DIAMETER_PX = (15.0, 600.0)
+PLAUSIBLE_DIAMETER_PX = (15.0, 600.0)
 #: A field whose estimated red cell spans more than this fraction of its shorter side holds
 #: under two cells across: a thumbnail, a thick area, a stain blot, an inverted picture, not a
 #: field of red cells (this tool's rule; QA 67 M2: such fields were counted as 0-10 objects at
@@ -160,8 +160,8 @@ _MAX_CANONICAL_PIXELS = 40e6
 #: Re-segment when the measured cell size differs from the first guess by more than this.
 _RESEGMENT_TOLERANCE = 0.1
 
-PIXEL_SIZE_RANGE_UM = (NORMAL_RBC_DIAMETER_UM / _PLAUSIBLE_DIAMETER_PX[1],
-                       NORMAL_RBC_DIAMETER_UM / _PLAUSIBLE_DIAMETER_PX[0])
+PIXEL_SIZE_RANGE_UM = (NORMAL_RBC_DIAMETER_UM / PLAUSIBLE_DIAMETER_PX[1],
+                       NORMAL_RBC_DIAMETER_UM / PLAUSIBLE_DIAMETER_PX[0])
 """Pixel sizes accepted from the user, 0.0125-0.5 um/px (this tool's rule): those at which a
 7.5 um red cell spans the 15-600 px this segmentation works with. Camera pixels of 1.2-6.5 um
 behind x20-x100 objectives and 0.5-1.5x camera adapters give ~0.01-0.65 um/px; smear fields
@@ -226,8 +226,8 @@ def check_pixel_size(pixel_size_um: float) -> None:
     if not low <= pixel_size_um <= high:
         raise PixelSizeError(
             f"--pixel-size {pixel_size_um:g} um/px is outside {low:g}-{high:g} um/px, the range "
-            f"in which a 7.5 um red cell spans {_PLAUSIBLE_DIAMETER_PX[0]:g}-"
-            f"{_PLAUSIBLE_DIAMETER_PX[1]:g} px (this tool's rule); give the size in um per pixel "
+            f"in which a 7.5 um red cell spans {PLAUSIBLE_DIAMETER_PX[0]:g}-"
+            f"{PLAUSIBLE_DIAMETER_PX[1]:g} px (this tool's rule); give the size in um per pixel "
             "(pixel_size_um in Python)")
 
 
@@ -1016,7 +1016,7 @@ def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Seg
     if estimated:
         # A first guess from the blobs, then the median size of the cells it separates.
         rbc_diameter_px = blob_diameter_px(rgb)
-        if not _PLAUSIBLE_DIAMETER_PX[0] <= rbc_diameter_px <= _PLAUSIBLE_DIAMETER_PX[1]:
+        if not PLAUSIBLE_DIAMETER_PX[0] <= rbc_diameter_px <= PLAUSIBLE_DIAMETER_PX[1]:
             # nan, or specks / one huge blob: no red cells to take the scale from.
             return Segmentation(np.zeros(rgb.shape[:2], np.int32), float("nan"), True,
                                 rbc_diameter_px)
@@ -1050,7 +1050,7 @@ def require_cells(seg: Segmentation) -> None:
     CellessFieldError
         With a one-line reason.
     """
-    low, high = _PLAUSIBLE_DIAMETER_PX
+    low, high = PLAUSIBLE_DIAMETER_PX
     diameter = seg.rbc_diameter_px
     side = min(seg.labels.shape)
     if seg.pixel_size_estimated and diameter > _MAX_DIAMETER_SHARE * side:
