@@ -40,7 +40,8 @@ _GRID_SIGMA_PX = 0.64
 Gaussian edges (blur 0-0.4 um) at 0.05-0.4 um/px, 0.59-0.69 px (tests/test_focus.py)."""
 
 
-def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) -> float:
+def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float,
+                  border: np.ndarray | None = None) -> float:
     """Width (um) of the edges of the whole, red-cell sized objects of a field.
 
     Parameters
@@ -51,6 +52,9 @@ def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) 
         Its objects 1..N, 0 background (:func:`smearscan.segmentation.segment_field`).
     pixel_size_um : float
         The field's pixel size, um/px.
+    border : (N,) bool ndarray, optional
+        Objects cut by the picture's edge, as the cell table has them
+        (:func:`~smearscan.features.border_flags`, computed here when not given).
 
     Returns
     -------
@@ -64,7 +68,7 @@ def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) 
     """
     if not pixel_size_um > 0:  # nan: no red cells to take the scale from
         return math.nan
-    cells, count = _red_cell_sized(labels, pixel_size_um)
+    cells, count = _red_cell_sized(labels, pixel_size_um, border)
     if count < _MIN_CELLS:
         return math.nan
     outline = cells & (cv2.erode(cells.view(np.uint8), np.ones((3, 3), np.uint8)) == 0)
@@ -85,14 +89,16 @@ def edge_width_um(rgb: np.ndarray, labels: np.ndarray, *, pixel_size_um: float) 
     return math.sqrt(max(measured ** 2 - own, 0.0))
 
 
-def _red_cell_sized(labels: np.ndarray, pixel_size_um: float) -> tuple[np.ndarray, int]:
+def _red_cell_sized(labels: np.ndarray, pixel_size_um: float, border: np.ndarray | None
+                    ) -> tuple[np.ndarray, int]:
     """Mask of the whole objects of 0.5-1.5 normal red-cell areas, and how many there are."""
     count = int(labels.max(initial=0))
     area = np.bincount(labels.ravel(), minlength=count + 1)
-    cell_area = math.pi * (NORMAL_RBC_DIAMETER_UM / pixel_size_um / 2) ** 2
+    diameter = NORMAL_RBC_DIAMETER_UM / pixel_size_um
+    cell_area = math.pi * (diameter / 2) ** 2
     keep = (area > 0.5 * cell_area) & (area < 1.5 * cell_area)
     keep[0] = False
-    keep[1:] &= ~border_flags(labels, count, NORMAL_RBC_DIAMETER_UM / pixel_size_um)
+    keep[1:] &= ~(border_flags(labels, count, diameter) if border is None else border)
     return np.take(keep, labels), int(np.count_nonzero(keep))
 
 

@@ -184,7 +184,8 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
         cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
                                     model=model)
     return MeasuredField(seg, cells,
-                         edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um),
+                         edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um,
+                                       border=cells["border"]),
                          condition, own.pixel_size_um if own is not None else None)
 
 

@@ -360,3 +360,16 @@ def test_a_field_blurred_into_a_few_blobs_gets_no_edge_width(shared_datasets, si
     seg = segment_field(rgb)
     edge = edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um)
     assert (edge > SOFT_EDGE_WIDTH_UM) if measured else math.isnan(edge)
+
+
+def test_the_cell_tables_border_flags_give_the_same_edge_width():
+    # The pipeline passes the cell table's border column instead of computing it again.
+    from smearscan.features import cell_table
+
+    rgb = read_field(Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg")
+    seg = segment_field(rgb, pixel_size_um=0.2)
+    border = cell_table(seg.labels, rgb, pixel_size_um=0.2)["border"]
+    assert edge_width_um(rgb, seg.labels, pixel_size_um=0.2, border=border) == edge_width_um(
+        rgb, seg.labels, pixel_size_um=0.2)
+    assert edge_width_um(rgb, seg.labels, pixel_size_um=0.2, border=~border) != edge_width_um(
+        rgb, seg.labels, pixel_size_um=0.2)
