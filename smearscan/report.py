@@ -20,6 +20,7 @@ from smearscan.results import NO_VERDICT_NOTE
 from smearscan.segmentation import (
     DOUBTFUL_SCALE,
     MAX_SCALE_DISAGREEMENT,
+    pixel_size_text,
     ratio_text,
     scale_ratio,
 )
@@ -58,7 +59,7 @@ def _display_width(text: str) -> int:
 def _pixel_size_text(size: float | None, estimated: bool) -> str:
     if size is None or size != size:
         return "-"
-    return f"{size:.3f}" + (" (est.)" if estimated else "")
+    return pixel_size_text(size) + (" (est.)" if estimated else "")
 
 
 def field_table(outcomes: list[SlideOutcome]) -> str:
@@ -171,7 +172,7 @@ def _scale_text(summary: SlideSummary) -> str:
         text += " trusted"
     if summary.scale_in_doubt:
         own, diameter = summary.own_pixel_size_um, summary.median_rbc_diameter_um
-        text += "".join([f", own estimate {own:.3f}" if own is not None else "",
+        text += "".join([f", own estimate {pixel_size_text(own)}" if own is not None else "",
                          f", red cells {diameter:.1f} um" if diameter is not None else "",
                          ": in doubt"])
     return text
@@ -194,8 +195,8 @@ def _scale_doubt_text(summary: SlideSummary) -> str | None:
     declared = _pixel_size_text(summary.pixel_size_um, False) + " um/px"
     said = []
     if "own estimate" in summary.scale_doubts:
-        said.append(f"the slide's own estimate, {summary.own_pixel_size_um:.3f} um/px (its median "
-                    f"red cell taken as 7.5 um), is "
+        said.append(f"the slide's own estimate, {pixel_size_text(summary.own_pixel_size_um)} "
+                    "um/px (its median red cell taken as 7.5 um), is "
                     f"{ratio_text(summary.own_scale_ratio, DOUBTFUL_SCALE)}x off the "
                     f"declared {declared}")
     if "median cell" in summary.scale_doubts:

@@ -22,6 +22,7 @@ from smearscan.overlap import FieldOverlap
 from smearscan.segmentation import (
     DOUBTFUL_SCALE,
     NORMAL_RBC_DIAMETER_UM,
+    pixel_size_text,
     scale_ratio,
     scales_disagree,
 )
@@ -410,11 +411,13 @@ class SlideSummary:
             return None
         said = []
         if "own estimate" in self.scale_doubts:
-            said.append(f"the slide's own estimate is {self.own_pixel_size_um:.3f} um/px")
+            own = pixel_size_text(self.own_pixel_size_um)
+            said.append(f"the slide's own estimate is {own} um/px")
         if "median cell" in self.scale_doubts:
             said.append(f"its median red cell measures {self.median_rbc_diameter_um:.1f} um at "
                         "it")
-        return (f"the declared pixel size, {self.pixel_size_um:.3f} um/px, is in doubt "
+        declared = pixel_size_text(self.pixel_size_um)
+        return (f"the declared pixel size, {declared} um/px, is in doubt "
                 f"({' and '.join(said)}), and the schistocyte count moves steeply with the "
                 "scale (this tool's rule: a count within the limit is then no call); check the "
                 "calibration, then give --trust-pixel-size if it is right")

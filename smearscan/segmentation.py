@@ -192,6 +192,12 @@ def scale_ratio(size: float, other: float) -> float:
     return max(size / other, other / size)
 
 
+def pixel_size_text(size: float) -> str:
+    """A pixel size (um/px) to 0.001, to 3 significant digits below 0.1 (QA 67 L1: the lowest
+    size a user may declare, 0.0125, was printed as 0.013)."""
+    return f"{size:.3f}" if size >= 0.1 else f"{size:.3g}"
+
+
 def ratio_text(ratio: float, limit: float) -> str:
     """``ratio`` with two decimals, or as many more (up to 4) as show it past ``limit``
     (qacli6: "1.15x off ... more than 1.15x" for 1.1501)."""
@@ -1053,7 +1059,7 @@ def require_cells(seg: Segmentation) -> None:
     low, high = PLAUSIBLE_DIAMETER_PX
     diameter = seg.rbc_diameter_px
     side = min(seg.labels.shape)
-    if seg.pixel_size_estimated and diameter > _MAX_DIAMETER_SHARE * side:
+    if seg.count and seg.pixel_size_estimated and diameter > _MAX_DIAMETER_SHARE * side:
         raise CellessFieldError(
             f"no red cell found: its stained blobs read as cells {diameter:.0f} px across, over "
             f"{_MAX_DIAMETER_SHARE:.0%} of the picture's {side} px side (this tool's rule): a "

@@ -466,3 +466,13 @@ def test_objects_sharing_an_outline_are_marked_touching():
     assert touching_flags(labels, 5).tolist() == [True, True, True, True, True]
     assert cell_table(labels, np.zeros((40, 60, 3), np.uint8), pixel_size_um=0.2)[
         "touching"].tolist() == [True, True, True, True, True]
+
+
+@pytest.mark.parametrize(("size", "text"), [(0.2, "0.200"), (0.1, "0.100"), (0.0999, "0.0999"),
+                                            (0.0125, "0.0125"), (0.0469, "0.0469"),
+                                            (0.5, "0.500")])
+def test_pixel_sizes_are_printed_with_the_digits_that_tell_them_apart(size, text):
+    # QA 67 L1: the lowest size a user may declare, 0.0125, was printed as 0.013.
+    from smearscan.segmentation import pixel_size_text
+
+    assert pixel_size_text(size) == text
