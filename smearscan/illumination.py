@@ -106,13 +106,15 @@ _MIN_TILE_PX = 4
 """Fields under ``_TILES_ACROSS * _MIN_TILE_PX`` px a side are not measured."""
 _SAMPLES = 17
 """The falloff is read on a grid of this many points across the field, corners included."""
-_WHITE_FILL = 0.005
-"""Over this share of a field's pixels clipped (255) in green, they are a white fill (corners a
-deskew filled, a margin), left out of the background fit of an uneven field: this tool's rule.
-Below it they are background: at most 0.08% of a Chula field is clipped (all 557), 0.01% of a
-BCCD field (all 364); leaving those out changed the light of 11 of 1,242 fields (Chula, BCCD,
-every 10th PBC image; ad hoc, 2026-12-05). QA 67 M4: 21 fields turned 2 degrees with white
-corners (1.6% of their pixels) were "evened" by their corners and read 54 red cells."""
+_WHITE_FILL, _WHITE = 0.005, 250
+"""Over ``_WHITE_FILL`` of a field's pixels at ``_WHITE`` or more in every channel, they are a
+white fill (corners a deskew filled, a margin, a scale bar; JPEG leaves a white fill at
+250-255), left out of the background fit of an uneven field, and tiles whose background reads
+that white in every channel are left out of the light fit: this tool's rule. No Chula or BCCD
+field's light changes by it (all 921, every 10th PBC image; ad hoc, 2026-12-05; green alone at
+250 would have changed 18). QA 67 M4: 21 fields turned 2 degrees with white corners (1.6% of
+their pixels) were "evened" by their corners and read 54 red cells; QA 68 H2: the same saved
+as JPEG, or with corners at 250, read 13-23."""
 
 
 @dataclass(frozen=True)
@@ -285,9 +287,9 @@ def _tile_fit(rgb: np.ndarray) -> np.ndarray | None:
     if not (peak >= 1).all():  # a black field: no light to measure
         return None
     terms = _quadratic_terms(centres[:, 0], centres[:, 1])
-    # A tile whose background is clipped shows no light to measure: white corners a deskew
-    # filled, or a white margin, were fitted as light and the field "evened" by it (QA 67 M4).
-    lit = levels[:, 1] < 255
+    # A tile whose background is white (_WHITE) shows no light to measure: white corners a
+    # deskew filled, or a white margin, were fitted as light and the field "evened" by it.
+    lit = levels.min(axis=1) < _WHITE
     keep = lit
     for _ in range(_ROUNDS):
         if keep.sum() < _MIN_TILES:
@@ -309,9 +311,9 @@ def _background_fit(rgb: np.ndarray, fit: np.ndarray) -> np.ndarray:
     terms = _quadratic_terms(((x + 0.5) / width - 0.5).ravel(), ((y + 0.5) / height - 0.5).ravel())
     values = rgb[0:height:_PIXEL_STEP, 0:width:_PIXEL_STEP].reshape(-1, 3).astype(np.float64)
     background = values[:, 1] > _BACKGROUND_SHARE * (terms @ fit[:, 1])
-    clipped = values[:, 1] >= 255
-    if np.count_nonzero(clipped) > _WHITE_FILL * len(clipped):
-        background &= ~clipped
+    white = values.min(axis=1) >= _WHITE
+    if np.count_nonzero(white) > _WHITE_FILL * len(white):
+        background &= ~white
     if background.sum() < _MIN_TILES * 10:
         return fit
     return np.linalg.lstsq(terms[background], values[background], rcond=None)[0]

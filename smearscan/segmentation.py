@@ -147,8 +147,10 @@ PLAUSIBLE_DIAMETER_PX = (15.0, 600.0)
 #: field of red cells (this tool's rule; QA 67 M2: such fields were counted as 0-10 objects at
 #: 0.012-0.048 um/px, exit 0). QA 67's thumbnail read 1.31, its thick area 1.30, inverted field
 #: 0.84, blot 0.82, field on a grey canvas 0.65; the training fields at most 0.50 (every 3rd
-#: BCCD field, crowded cells read as one), 0.56 (every 10th PBC crop, a monocyte) and 0.29
-#: (every 3rd Chula field; most read 0.08) (ad hoc, 2026-12-05).
+#: BCCD field, crowded cells read as one) and 0.29 (every 3rd Chula field; most read 0.08) (ad
+#: hoc, 2026-12-05). PBC's single-cell crops read up to 0.60 (QA 68: 3 of 500 monocyte and
+#: immature-granulocyte crops at 0.59-0.60; cut tighter they are refused, their estimate already
+#: wrong: one red cell at 0.036 um/px).
 _MAX_DIAMETER_SHARE = 0.6
 #: Every field is segmented resampled so that its red cells span this many pixels (Chula's
 #: own ~37 px, at which the geometry above was tuned), and its labels brought back to the
