@@ -25,7 +25,7 @@ import numpy as np
 
 from smearscan.cli.common import shared_folder
 from smearscan.datasets import bccd_fields, chula_fields
-from smearscan.features import border_flags
+from smearscan.features import border_flags, image_edge_flags
 from smearscan.loading import read_field
 from smearscan.pipeline import conditioned
 from smearscan.segmentation import Segmentation, segment_field
@@ -37,11 +37,6 @@ MARGIN = (120, 160)
 def segmented(rgb: np.ndarray) -> Segmentation:
     """The field as the pipeline segments it at its estimated scale."""
     return segment_field(conditioned(rgb)[0])
-
-
-def at_image_edge(labels: np.ndarray, count: int) -> np.ndarray:
-    """Objects 1..count with a pixel on the image's outermost rows or columns."""
-    return touching_lines(labels, count, (0, labels.shape[0] - 1), (0, labels.shape[1] - 1))
 
 
 def touching_lines(labels: np.ndarray, count: int, rows: tuple[int, int],
@@ -89,7 +84,7 @@ def shipped_line(name: str, images: list[Path]) -> str:
     whole = extra = 0
     for image in images:
         seg = segmented(read_field(image))
-        edge = at_image_edge(seg.labels, seg.count)
+        edge = image_edge_flags(seg.labels, seg.count)
         flags = border_flags(seg.labels, seg.count, seg.rbc_diameter_px)
         whole += int((~edge).sum())
         extra += int((flags & ~edge).sum())

@@ -120,10 +120,14 @@ def border_flags(labels: np.ndarray, count: int, cell_diameter_px: float) -> np.
     -------
     (count,) bool ndarray
     """
+    return image_edge_flags(labels, count) | _cut_by_inner_edge(labels, count, cell_diameter_px)
+
+
+def image_edge_flags(labels: np.ndarray, count: int) -> np.ndarray:
+    """(count,) bool: True for objects with a pixel on the image's outermost rows or columns."""
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     flags = np.zeros(count + 1, dtype=bool)
     flags[edge] = True
-    flags[1:] |= _cut_by_inner_edge(labels, count, cell_diameter_px)
     return flags[1:]
 
 

@@ -231,10 +231,8 @@ def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation 
     if not (np.isfinite(guess) and scales_disagree(guess, pixel_size_um, SCALE_SCREEN)):
         return None
     own = segment_field(rgb)
-    if _beyond_red_cell_size(own):
-        return own
-    return own if np.isfinite(own.pixel_size_um) and own.count >= SCALE_NAME_MIN_OBJECTS \
-        else None
+    measured = np.isfinite(own.pixel_size_um) and own.count >= SCALE_NAME_MIN_OBJECTS
+    return own if measured or _beyond_red_cell_size(own) else None
 
 
 def _beyond_red_cell_size(own: Segmentation) -> bool:

@@ -1061,12 +1061,12 @@ def require_cells(seg: Segmentation) -> None:
     low, high = PLAUSIBLE_DIAMETER_PX
     diameter = seg.rbc_diameter_px
     side = min(seg.labels.shape)
-    if seg.count and seg.pixel_size_estimated and diameter > _MAX_DIAMETER_SHARE * side:
-        raise CellessFieldError(
-            f"no red cell found: its stained blobs read as cells {diameter:.0f} px across, over "
-            f"{_MAX_DIAMETER_SHARE:.0%} of the picture's {side} px side (this tool's rule): a "
-            "thumbnail, a thick area or a stain, not a field of red cells")
     if seg.count:
+        if seg.pixel_size_estimated and diameter > _MAX_DIAMETER_SHARE * side:
+            raise CellessFieldError(
+                f"no red cell found: its stained blobs read as cells {diameter:.0f} px across, "
+                f"over {_MAX_DIAMETER_SHARE:.0%} of the picture's {side} px side (this tool's "
+                "rule): a thumbnail, a thick area or a stain, not a field of red cells")
         return
     if seg.pixel_size_estimated and np.isfinite(diameter) and not low <= diameter <= high:
         raise CellessFieldError(
