@@ -78,19 +78,22 @@ def _contour_measures(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.nd
     return perimeter, hull_area
 
 
-#: An inner edge of the picture (see :func:`border_flags`) is a straight supporting line of the
-#: field's objects along which at least ``_EDGE_MIN_CUT`` objects lie with a straight outline of
-#: ``_EDGE_CUT_LENGTH`` red-cell diameters or more and ``_EDGE_CUT_SHARE`` of their own extent
-#: along the line, each within ``_EDGE_BAND`` px of the line: this tool's rule. A round cell
-#: only grazes a line (2 sqrt(d) px within 1 px of it: 0.33 of its width at d = 37 px, whatever
-#: scale is declared), a cut one lies along it (its chord is its width, or 0.87 of it for a cut
-#: a quarter of the way in). Hull edges within ``_EDGE_HUG`` diameters of an image side are
-#: that side itself, already the border.
+#: An inner edge of the picture (see :func:`border_flags`) is a straight line along which at
+#: least ``_EDGE_MIN_CUT`` objects not cut by the image edge lie with a straight outline (within
+#: ``_EDGE_STRAIGHT`` px of their outermost point) of ``_EDGE_CUT_LENGTH`` red-cell diameters or
+#: more and ``_EDGE_CUT_SHARE`` of their own extent along it, each within ``_EDGE_BAND`` px of
+#: the line, that no object crosses by more than ``_EDGE_CROSS`` diameters (a JPEG's ringing
+#: grows cells a few px past the edge) and beyond which lie at most ``_EDGE_OUTSIDE_SHARE`` of
+#: the objects' area (a caption or dust on the canvas; the picture is on the side of most
+#: objects): this tool's rule. A round cell only grazes a line (2 sqrt(1.5 d) px within 1.5 px
+#: of it: 0.39 of its width at d = 37 px, whatever scale is declared), a cut one lies along it
+#: (its chord is its width, or 0.87 of it for a cut a quarter of the way in).
 #: ``scripts/picture_edge_check.py``: on 21 Chula fields pasted on a canvas of their background
-#: colour the rule flags all 673 objects the picture's edge cuts; as shipped, 12 of the 23,935
-#: whole objects of every 2nd Chula field, none of every 2nd BCCD field's 2,167, 3 of every
-#: 10th PBC image's 2,188 (2026-12-05).
-_EDGE_MIN_CUT, _EDGE_CUT_LENGTH, _EDGE_CUT_SHARE, _EDGE_BAND, _EDGE_HUG = 2, 0.5, 0.6, 3.0, 0.25
+#: colour the rule flags all 673 objects the picture's edge cuts; as shipped, 7 of the 23,935
+#: whole objects of every 2nd Chula field (one field, no labelled schistocyte among them), none
+#: of every 2nd BCCD field's 2,167, none of every 10th PBC image's 2,188 (2026-12-05).
+_EDGE_MIN_CUT, _EDGE_CUT_LENGTH, _EDGE_CUT_SHARE, _EDGE_BAND = 2, 0.5, 0.6, 3.0
+_EDGE_STRAIGHT, _EDGE_CROSS, _EDGE_OUTSIDE_SHARE = 1.5, 0.25, 0.25
 #: Hull edges shorter than this (red-cell diameters) give no reliable direction.
 _EDGE_MIN_LENGTH = 0.25
 #: The hull is drawn around objects of this fraction of a red cell's area or more.
@@ -104,9 +107,10 @@ def border_flags(labels: np.ndarray, count: int, cell_diameter_px: float) -> np.
     A field pasted on a canvas, or turned with its corners filled, ends along straight lines
     inside the image; the cells cut there are fragments of the picture, not of the blood, and
     were counted as schistocytes (QA 67 H1: a normal slide padded with its own background colour
-    read 12.7% instead of 0.44%). Such a line is found as an edge of the objects' convex hull
-    along which several objects lie cut straight (:data:`_EDGE_MIN_CUT`); every object within
-    :data:`_EDGE_BAND` px of it is cut.
+    read 12.7% instead of 0.44%). Such a line is one along which several objects lie cut
+    straight and that the other objects do not cross (:data:`_EDGE_MIN_CUT`), across the
+    image's sides or a side of the objects' convex hull; every object within
+    :data:`_EDGE_BAND` px of it or beyond it (a caption on the canvas: QA 68 H1) is cut.
 
     Parameters
     ----------
@@ -132,34 +136,32 @@ def image_edge_flags(labels: np.ndarray, count: int) -> np.ndarray:
 
 
 def _cut_by_inner_edge(labels: np.ndarray, count: int, diameter: float) -> np.ndarray:
-    """Objects within :data:`_EDGE_BAND` px of an inner edge of the picture
+    """Objects within :data:`_EDGE_BAND` px of an inner edge of the picture or beyond it
     (:func:`border_flags`)."""
     flags = np.zeros(count, dtype=bool)
     if not np.isfinite(diameter):
         return flags
     rim = _Rim(labels, count)
-    for start, direction in _inner_hull_edges(rim, labels.shape, diameter):
-        near, lying = rim.along(direction, start, diameter)
-        if np.count_nonzero(lying) >= _EDGE_MIN_CUT:
-            flags |= near
+    # An object the image edge cuts lies straight along the image side, not along the picture.
+    voters = rim.present & ~image_edge_flags(labels, count)
+    for normal in _edge_normals(rim, diameter):
+        flags |= rim.beyond_edge(normal, diameter, voters)
     return flags
 
 
-def _inner_hull_edges(rim: _Rim, shape: tuple[int, ...], diameter: float
-                      ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(start, unit direction) of each edge of the convex hull of the objects of
-    :data:`_HULL_MIN_AREA` or more (a speck on a canvas does not move it) long enough to give a
-    direction (:data:`_EDGE_MIN_LENGTH`) and not along an image side (:data:`_EDGE_HUG`)."""
+def _edge_normals(rim: _Rim, diameter: float) -> np.ndarray:
+    """(K, 2) unit normals (x, y) of the directions an inner edge may take: the image's sides
+    and both sides of each edge of the objects' convex hull (:data:`_HULL_MIN_AREA`) of
+    :data:`_EDGE_MIN_LENGTH` diameters or more (a turned picture's edges, or the edge opposite
+    one that a caption on the canvas hides), one per tenth of a degree."""
     hull = rim.hull(_HULL_MIN_AREA * np.pi * (diameter / 2) ** 2)
-    height, width = shape[:2]
-    edges = []
-    for start, end in zip(hull, np.roll(hull, -1, axis=0), strict=True):
-        length = float(np.hypot(*(end - start)))
-        gap = min(max(start[0], end[0]), width - 1 - min(start[0], end[0]),
-                  max(start[1], end[1]), height - 1 - min(start[1], end[1]))
-        if length >= _EDGE_MIN_LENGTH * diameter and gap > _EDGE_HUG * diameter:
-            edges.append((start, (end - start) / length))
-    return edges
+    sides = np.roll(hull, -1, axis=0) - hull
+    sides = sides[np.hypot(sides[:, 0], sides[:, 1]) >= _EDGE_MIN_LENGTH * diameter]
+    angles = np.concatenate([np.arange(4) * 90.0,
+                             np.degrees(np.arctan2(sides[:, 0], -sides[:, 1]))])
+    angles = np.unique(np.round(np.concatenate([angles, angles + 180]) % 360, 1))
+    radians = np.radians(angles)
+    return np.stack([np.cos(radians), np.sin(radians)], axis=1)
 
 
 class _Rim:
@@ -186,26 +188,39 @@ class _Rim:
             return np.empty((0, 2))
         return cv2.convexHull(points)[:, 0, :].astype(np.float64)
 
-    def along(self, direction: np.ndarray, point: np.ndarray, diameter: float
-              ) -> tuple[np.ndarray, np.ndarray]:
-        """Objects within :data:`_EDGE_BAND` px of the supporting line through ``point`` along
-        ``direction``, and those of them that lie along it cut straight: a straight stretch of
-        outline (within 1 px of the object's own outermost point) of :data:`_EDGE_CUT_LENGTH`
-        diameters and :data:`_EDGE_CUT_SHARE` of the object's extent along the line."""
-        normal = np.array([direction[1], -direction[0]])
-        height = (self.points - point) @ normal
-        if np.count_nonzero(height > 0.5) > np.count_nonzero(height < -0.5):
-            height = -height  # the objects lie on the negative side
+    def beyond_edge(self, normal: np.ndarray, diameter: float, voters: np.ndarray
+                    ) -> np.ndarray:
+        """Objects within :data:`_EDGE_BAND` px of the innermost line across ``normal`` along
+        which :data:`_EDGE_MIN_CUT` ``voters`` lie cut straight, that no object crosses
+        (:data:`_EDGE_CROSS`) and beyond which lie few objects (:data:`_EDGE_OUTSIDE_SHARE`),
+        or beyond it (a caption on the canvas, dust); none where there is no such line."""
+        height = self.points @ normal
         top = self._per_object(np.maximum, height)
-        position = self.points @ direction
-        straight = height >= top[self.label - 1] - 1
+        bottom = -self._per_object(np.maximum, -height)
+        cut = voters & self._cut_straight(height, top, normal, diameter)
+        edge = np.inf
+        for line in np.unique(top[cut]):
+            on_line = cut & (top >= line - _EDGE_BAND) & (top <= line)
+            crossing = (top > line + _EDGE_CROSS * diameter) & (bottom < line - _EDGE_BAND)
+            outside = self.area[1:][bottom > line].sum()
+            if (np.count_nonzero(on_line) >= _EDGE_MIN_CUT and not crossing.any()
+                    and outside <= _EDGE_OUTSIDE_SHARE * self.area[1:].sum()):
+                edge = line
+                break
+        return top >= edge - _EDGE_BAND
+
+    def _cut_straight(self, height: np.ndarray, top: np.ndarray, normal: np.ndarray,
+                      diameter: float) -> np.ndarray:
+        """Objects whose outermost outline across ``normal`` is straight (within
+        :data:`_EDGE_STRAIGHT` px of their outermost point) over :data:`_EDGE_CUT_LENGTH`
+        diameters and :data:`_EDGE_CUT_SHARE` of their own extent along it."""
+        position = self.points @ np.array([-normal[1], normal[0]])
+        straight = height >= top[self.label - 1] - _EDGE_STRAIGHT
         span = (self._per_object(np.maximum, np.where(straight, position, -np.inf))
                 + self._per_object(np.maximum, np.where(straight, -position, -np.inf)))
         extent = (self._per_object(np.maximum, position)
                   + self._per_object(np.maximum, -position))
-        near = top >= -_EDGE_BAND
-        return near, near & (span >= np.maximum(_EDGE_CUT_LENGTH * diameter,
-                                                _EDGE_CUT_SHARE * extent))
+        return span >= np.maximum(_EDGE_CUT_LENGTH * diameter, _EDGE_CUT_SHARE * extent)
 
     def _per_object(self, reduce: np.ufunc, values: np.ndarray) -> np.ndarray:
         """``reduce`` of ``values`` (one per rim point) over each object's points (-inf for an

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from synthetic import BACKGROUND, grid_centres, synthetic_field
@@ -124,12 +125,18 @@ def test_a_real_field_has_no_inner_edge(shared_datasets):
                               image_edge_flags(seg.labels, seg.count))
 
 
-def test_a_real_field_on_a_canvas_has_every_cell_its_edge_cuts_border():
+@pytest.mark.parametrize("caption", [False, True])
+def test_a_real_field_on_a_canvas_has_every_cell_its_edge_cuts_border(caption):
+    # QA 68 H1: a caption on the canvas hid the picture's top edge (it moved the objects'
+    # hull), and its letters were counted as cells.
     rgb = read_field(SAMPLE)
     height, width = rgb.shape[:2]
     canvas = np.clip(np.median(rgb[rgb[:, :, 1] > np.percentile(rgb[:, :, 1], 60)], axis=0)
                      + np.random.default_rng(0).normal(0, 2, (height + 240, width + 320, 3)),
                      0, 255).astype(np.uint8)
+    if caption:
+        cv2.putText(canvas, "Pt 17 field N", (170, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.4,
+                    (60, 40, 90), 4)
     canvas[120:120 + height, 160:160 + width] = rgb
     seg = segment_field(canvas, pixel_size_um=0.2)
     labels = seg.labels
@@ -138,8 +145,16 @@ def test_a_real_field_on_a_canvas_has_every_cell_its_edge_cuts_border():
                                     labels[120:120 + height, 160],
                                     labels[120:120 + height, 159 + width]]))
     cut = cut[cut > 0]
+    on_canvas = np.unique(labels[:120])
+    on_canvas = on_canvas[on_canvas > 0]
+    inside = np.setdiff1d(np.arange(1, seg.count + 1),
+                          np.unique(labels[np.pad(np.ones((height - 20, width - 20), bool),
+                                                  ((130, 130), (170, 170)),
+                                                  constant_values=False) == 0]))
     border = border_flags(labels, seg.count, seg.rbc_diameter_px)
     assert len(cut) >= 20 and border[cut - 1].all()
+    assert len(on_canvas) == (11 if caption else 0) and border[on_canvas - 1].all()
+    assert len(inside) >= 80 and not border[inside - 1].any()
 
 
 def test_empty_field_has_no_objects():
