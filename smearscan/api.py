@@ -77,6 +77,8 @@ class FieldAnalysis:
         ``evened`` (the field was evened before analysis, :mod:`smearscan.illumination`),
         ``noise_levels`` (its noise, levels of 255) and ``smoothed_px`` (the Gaussian it was
         smoothed by before analysis, :mod:`smearscan.noise`; 0 when it was not),
+        ``picture_box`` (first row, end row, first column, end column of the picture analysed
+        where the image held it on a canvas, :mod:`smearscan.framing`; None when it did not),
         ``counts`` (whole objects per class).
     labels : (H, W) int32 ndarray
         The objects' mask: 0 background, else the object's ``cell_id``.

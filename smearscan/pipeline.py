@@ -9,7 +9,7 @@ and never writes a file, so that it can run in any process of any machine that s
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ import numpy as np
 from smearscan.errors import OffScaleFieldError, UnusableFieldError
 from smearscan.features import cell_table
 from smearscan.focus import edge_width_um
+from smearscan.framing import Picture, framed
 from smearscan.illumination import evenly_lit, require_exposure
 from smearscan.loading import (
     DEFAULT_MAX_PIXELS,
@@ -155,7 +156,9 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                 model: CellClassifier | None, trust_pixel_size: bool = False,
                 slide_pixel_size_um: float | None = None,
                 slide_estimate_objects: int = 0) -> MeasuredField:
-    """Refuse an overexposed field, condition it (:func:`conditioned`), estimate its own scale
+    """Take the picture out of a canvas around it (:func:`~smearscan.framing.framed`; what is
+    found is put back in the image's frame), refuse an overexposed field, condition it
+    (:func:`conditioned`), estimate its own scale
     where a declared pixel size may not fit it and refuse it where that estimate contradicts
     it and the slide's own (``slide_pixel_size_um``, the estimate the declared size was
     compared with, from fields of a median ``slide_estimate_objects`` objects;
@@ -170,8 +173,9 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
         off the declared scale (:func:`require_declared_scale`), or without a cell
         (:func:`~smearscan.segmentation.require_cells`).
     """
-    require_exposure(rgb)
-    rgb, condition = conditioned(rgb)
+    picture = framed(rgb)
+    require_exposure(picture.rgb)
+    rgb, condition = conditioned(picture.rgb)
     own = declared_scale_doubt(rgb, pixel_size_um) if pixel_size_um is not None else None
     if own is not None and not trust_pixel_size:
         require_declared_scale(own, pixel_size_um, slide_pixel_size_um, slide_estimate_objects)
@@ -183,10 +187,17 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     if model is not None and len(cells["cell_id"]):
         cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
                                     model=model)
-    return MeasuredField(seg, cells,
+    return MeasuredField(replace(seg, labels=picture.placed(seg.labels)),
+                         _in_image(cells, picture),
                          edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um,
                                        border=cells["border"]),
-                         condition, own.pixel_size_um if own is not None else None)
+                         replace(condition, picture_box=picture.box if picture.framed else None),
+                         own.pixel_size_um if own is not None else None)
+
+
+def _in_image(cells: dict[str, np.ndarray], picture: Picture) -> dict[str, np.ndarray]:
+    """The cells' columns with their centroids in the image's frame, not the picture's."""
+    return cells | {"x": cells["x"] + picture.left, "y": cells["y"] + picture.top}
 
 
 #: How far off a declared pixel size a field's blobs must read it (:func:`blob_diameter_px`)
@@ -429,11 +440,12 @@ def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None
         try:
             rgb = field if isinstance(field, np.ndarray) else read_field(
                 field, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-            require_exposure(rgb)
+            picture = framed(rgb).rgb
+            require_exposure(picture)
         except (ImageLoadError, UnusableFieldError):
             continue
         # As analysis sees it: in a dark corner cells merge and read larger.
-        estimate = segment_field(conditioned(rgb)[0])
+        estimate = segment_field(conditioned(picture)[0])
         if np.isfinite(estimate.pixel_size_um):
             yield estimate, "the array" if isinstance(field, np.ndarray) else str(field)
 

@@ -208,8 +208,10 @@ def _scale_doubt_text(summary: SlideSummary) -> str | None:
 
 
 def _prepared_text(field: FieldSummary) -> str:
-    """``evened 0.64`` (its light's falloff) and ``smoothed 6.8`` (its noise, levels), or ``-``."""
-    done = ([f"evened {field.light_falloff:.2f}"] if field.evened else []) + (
+    """``canvas cut off`` (:mod:`smearscan.framing`), ``evened 0.64`` (its light's falloff) and
+    ``smoothed 6.8`` (its noise, levels), or ``-``."""
+    done = (["canvas cut off"] if field.picture_box else []) + (
+        [f"evened {field.light_falloff:.2f}"] if field.evened else []) + (
         [f"smoothed {field.noise_levels:.1f}"] if field.smoothed_px else [])
     return ", ".join(done) or "-"
 

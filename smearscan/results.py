@@ -109,12 +109,16 @@ class Condition:
         Its noise, levels of 255 (:mod:`smearscan.noise`); nan when it cannot be measured.
     smoothed_px : float
         The sigma (px) of the Gaussian it was then smoothed by; 0 when it was not.
+    picture_box : tuple of int or None
+        (first row, end row, first column, end column; ends exclusive) of the picture that was
+        analysed where the image held it on a canvas (:mod:`smearscan.framing`), else None.
     """
 
     light_falloff: float = float("nan")
     evened: bool = False
     noise_levels: float = float("nan")
     smoothed_px: float = 0.0
+    picture_box: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,8 @@ class FieldSummary:
     classified. ``pixel_size_um`` is None when the field had none; ``edge_width_um`` (its
     focus, :func:`smearscan.focus.edge_width_um`), ``light_falloff`` and ``noise_levels`` (its
     :class:`Condition`) None when they could not be measured; ``evened`` and ``smoothed_px``
-    say what was done to it before it was analysed; ``own_pixel_size_um``: with a declared
+    say what was done to it before it was analysed, ``picture_box`` where on a canvas its picture
+    lies (:class:`Condition`); ``own_pixel_size_um``: with a declared
     pixel size, the field's own estimate where it names the field off that size, else None.
     """
 
@@ -186,6 +191,7 @@ class FieldSummary:
     evened: bool = False
     noise_levels: float | None = None
     smoothed_px: float = 0.0
+    picture_box: tuple[int, int, int, int] | None = None
     own_pixel_size_um: float | None = None
 
     @property
@@ -209,6 +215,7 @@ class FieldSummary:
                 "edge_width_um": self.edge_width_um, "soft_focus": self.soft_focus,
                 "light_falloff": self.light_falloff, "evened": self.evened,
                 "noise_levels": self.noise_levels, "smoothed_px": self.smoothed_px,
+                "picture_box": list(self.picture_box) if self.picture_box else None,
                 "own_pixel_size_um": self.own_pixel_size_um, "counts": dict(self.counts)}
 
     @classmethod
@@ -227,6 +234,8 @@ class FieldSummary:
                    evened=bool(data.get("evened", False)),
                    noise_levels=data.get("noise_levels"),
                    smoothed_px=float(data.get("smoothed_px", 0.0)),
+                   picture_box=(tuple(int(v) for v in data["picture_box"])  # none before 0.3.15
+                                if data.get("picture_box") else None),
                    own_pixel_size_um=data.get("own_pixel_size_um"))  # none before 0.3.12
 
 

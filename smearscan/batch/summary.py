@@ -90,6 +90,7 @@ def field_summary(result: FieldResult) -> FieldSummary:
         light_falloff=_rounded(result.condition.light_falloff), evened=result.condition.evened,
         noise_levels=_rounded(result.condition.noise_levels),
         smoothed_px=round(result.condition.smoothed_px, 4),
+        picture_box=result.condition.picture_box,
         own_pixel_size_um=None if result.own_pixel_size_um is None
         else _rounded(result.own_pixel_size_um))
 

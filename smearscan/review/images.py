@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from cachetools import LRUCache, cached
 
+from smearscan.framing import framed
 from smearscan.loading import ImageLoadError, content_digest, read_field
 from smearscan.outputs import jpeg_bytes
 from smearscan.pipeline import conditioned
@@ -46,13 +47,15 @@ def _nbytes(segmented: tuple[np.ndarray, np.ndarray, str | None]) -> int:
 @cached(LRUCache(SEGMENTED_BYTES, getsizeof=_nbytes), lock=threading.Lock())
 def _segmented(path: Path, pixel_size_um: float | None,
                stamp: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, str | None]:
-    """The field as read and its labels, segmented as the run did: after the same conditioning
+    """The field as read and its labels, segmented as the run did: its picture taken out of a
+    canvas (:func:`~smearscan.framing.framed`), after the same conditioning
     (uneven light evened, camera noise smoothed; a field the run conditioned segmented
     differently as read), and the file's SHA-256. ``stamp`` (size, mtime) is part of the key: a
     file changed while the app runs is read again."""
     rgb = read_field(path)
-    return (rgb, segment_field(conditioned(rgb)[0], pixel_size_um=pixel_size_um).labels,
-            content_digest(path))
+    picture = framed(rgb)
+    labels = segment_field(conditioned(picture.rgb)[0], pixel_size_um=pixel_size_um).labels
+    return rgb, picture.placed(labels), content_digest(path)
 
 
 def segmented_field(image: str, source: FieldSource) -> tuple[np.ndarray, np.ndarray]:

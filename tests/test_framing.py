@@ -1,0 +1,98 @@
+"""A field on a flat canvas is cut out of it and analysed as the field alone; a field as a
+camera takes it is never cut."""
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+import smearscan
+from smearscan.datasets import bccd_fields, chula_fields
+from smearscan.framing import framed
+from smearscan.loading import read_field
+
+SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
+SAMPLE = SAMPLES / "chula-1.jpg"
+
+
+def _background(rgb: np.ndarray) -> list[int]:
+    bright = rgb[:, :, 1] > np.percentile(rgb[:, :, 1], 60)
+    return [int(np.bincount(rgb[:, :, c][bright], minlength=256).argmax()) for c in range(3)]
+
+
+def _on_canvas(rgb: np.ndarray, colour, top: int = 120, left: int = 160, bottom: int = 120,
+               right: int = 160) -> np.ndarray:
+    canvas = np.empty((rgb.shape[0] + top + bottom, rgb.shape[1] + left + right, 3), np.uint8)
+    canvas[:] = colour
+    canvas[top:top + rgb.shape[0], left:left + rgb.shape[1]] = rgb
+    return canvas
+
+
+def _jpeg(rgb: np.ndarray) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=90)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+@pytest.mark.parametrize("colour", ["background", (128, 128, 128), (255, 255, 255)])
+def test_a_field_on_a_flat_canvas_is_its_picture(colour):
+    rgb = read_field(SAMPLE)
+    canvas = _on_canvas(rgb, _background(rgb) if colour == "background" else colour)
+    picture = framed(canvas)
+    assert picture.framed and picture.box == (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
+    assert np.array_equal(picture.rgb, rgb)
+
+
+def test_a_jpeg_canvas_leaves_at_most_its_ringing():
+    # JPEG blocks across the picture's edge are not flat: up to 8 px of canvas stay in.
+    rgb = read_field(SAMPLE)
+    picture = framed(_jpeg(_on_canvas(rgb, (255, 255, 255))))
+    truth = (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
+    assert picture.framed
+    assert max(abs(a - b) for a, b in zip(picture.box, truth, strict=True)) <= 8  # a block
+
+
+def test_a_caption_on_the_canvas_stays_out_of_the_picture():
+    rgb = read_field(SAMPLE)
+    canvas = _on_canvas(rgb, (255, 255, 255))
+    cv2.putText(canvas, "Pt 17 field N", (170, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (60, 40, 90), 4)
+    assert framed(canvas).box == (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
+
+
+@pytest.mark.parametrize(("margin", "cut"), [(3, False), (4, True)])
+def test_a_canvas_is_cut_from_4_px(margin, cut):
+    rgb = read_field(SAMPLE)
+    picture = framed(_on_canvas(rgb, (255, 255, 255), top=0, left=0, bottom=0, right=margin))
+    assert picture.framed == cut
+
+
+def test_fields_as_cameras_take_them_are_not_cut(shared_datasets):
+    fields = ([f.image for f in chula_fields(shared_datasets / "chula-rbc-12")[::40]]
+              + [f.image for f in bccd_fields(shared_datasets / "bccd")[::40]]
+              + sorted(SAMPLES.glob("*.jpg")))
+    assert len(fields) >= 20
+    assert not any(framed(read_field(image)).framed for image in fields)
+
+
+def test_a_field_on_a_white_canvas_reads_as_the_field_alone(tmp_path):
+    # QA 67 L2: the same field on a white canvas was refused as overexposed; on a flat canvas
+    # of its own background colour it read 2 red cells at 0.038 um/px.
+    rgb = read_field(SAMPLE)
+    alone = smearscan.analyse_image(rgb, pixel_size_um=0.2)
+    canvas = _on_canvas(rgb, (255, 255, 255))
+    Image.fromarray(canvas).save(tmp_path / "canvas.png")
+    framed_field = smearscan.analyse_image(tmp_path / "canvas.png", pixel_size_um=0.2)
+    assert framed_field.summary.picture_box == (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
+    assert alone.summary.picture_box is None
+    assert framed_field.summary.counts == alone.summary.counts
+    assert np.array_equal(framed_field.cells["x"], alone.cells["x"] + 160)
+    assert np.array_equal(framed_field.cells["y"], alone.cells["y"] + 120)
+    assert framed_field.labels.shape == canvas.shape[:2]
+    assert np.array_equal(framed_field.labels[120:120 + rgb.shape[0], 160:160 + rgb.shape[1]],
+                          alone.labels)
+    assert not framed_field.labels[:120].any() and not framed_field.labels[:, :160].any()
+    assert framed_field.summary.to_dict()["picture_box"] == [120, 120 + rgb.shape[0], 160,
+                                                             160 + rgb.shape[1]]
