@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["FLAT_LEVELS", "Picture", "framed"]
+__all__ = ["FLAT_LEVELS", "WHITE", "Picture", "framed"]
 
 #: A canvas pixel and its 8 neighbours differ by at most this many levels in every channel, and
 #: from the canvas's colour (the commonest flat colour on the image's edge) by as little: this
@@ -32,9 +32,15 @@ FLAT_LEVELS = 2
 #: A canvas is looked for where at least one side of the image is a line this share flat.
 _EDGE_SHARE = 0.9
 #: Outside the picture's box at least this share of the pixels is canvas (the rest: a caption,
-#: a scale bar), and the box is at least :data:`_MIN_PICTURE` of the image and leaves at least
-#: :data:`_MIN_MARGIN` px of canvas on one side (this tool's rule).
-_OUTSIDE_CANVAS, _MIN_PICTURE, _MIN_MARGIN = 0.9, 0.1, 4
+#: a scale bar), the box is at least :data:`_MIN_PICTURE` of the image and leaves at least
+#: :data:`_MIN_MARGIN` px of canvas on one side (a JPEG block; QA 70 F4: a PBC crop's 6 flat
+#: columns were cut). This tool's rules.
+_OUTSIDE_CANVAS, _MIN_PICTURE, _MIN_MARGIN = 0.9, 0.1, 8
+#: A canvas this bright in every channel may be the smear's own background, clipped: outside
+#: the picture it holds nothing at all, or nothing is cut (this tool's rule; QA 70 F1: a field's
+#: clipped edge with 1-6 red cells on it was cut off with them). Such a field is refused as
+#: overexposed, as it was before.
+WHITE = 250
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,10 @@ def framed(rgb: np.ndarray) -> Picture:
     canvas (see the module's docstring), or the whole image where it has no canvas."""
     height, width = rgb.shape[:2]
     whole = Picture(rgb, 0, 0, (height, width))
-    canvas = _canvas(rgb)
-    if canvas is None:
+    found = _canvas(rgb)
+    if found is None:
         return whole
+    canvas, white = found
     regions, count = ndi.label(~canvas)
     if not count:
         return whole
@@ -93,18 +100,31 @@ def framed(rgb: np.ndarray) -> Picture:
     # The picture's outermost line is not flat (the canvas meets it): give it back.
     top, bottom = rows[0] + (rows[0] > 0), rows[-1] + 1 - (rows[-1] < height - 1)
     left, right = cols[0] + (cols[0] > 0), cols[-1] + 1 - (cols[-1] < width - 1)
-    outside = np.ones((height, width), dtype=bool)  # but the line along the picture
-    outside[max(top - 1, 0):bottom + 1, max(left - 1, 0):right + 1] = False
-    margin = max(top, height - bottom, left, width - right)
-    if (margin < _MIN_MARGIN or (bottom - top) * (right - left) < _MIN_PICTURE * height * width
-            or np.count_nonzero(canvas[outside]) < _OUTSIDE_CANVAS * np.count_nonzero(outside)):
+    if not _frames(canvas, (top, bottom, left, right), white):
         return whole
     return Picture(rgb[top:bottom, left:right], int(top), int(left), (height, width))
 
 
-def _canvas(rgb: np.ndarray) -> np.ndarray | None:
-    """(H, W) bool: the flat pixels of the canvas's colour joined to the image's edge; None
-    where no side of the image is a flat line (:data:`_EDGE_SHARE`)."""
+def _frames(canvas: np.ndarray, box: tuple[int, int, int, int], white: bool) -> bool:
+    """The canvas frames the picture in ``box`` (first row, end row, first column, end column):
+    it leaves :data:`_MIN_MARGIN` px on a side, the box is :data:`_MIN_PICTURE` of the image,
+    and outside it (but as near as a JPEG block: JPEG rings there) lies canvas only, or for a
+    canvas that is not ``white`` mostly (:data:`_OUTSIDE_CANVAS`)."""
+    height, width = canvas.shape
+    top, bottom, left, right = box
+    outside = np.ones((height, width), dtype=bool)  # a JPEG block away from the picture
+    outside[max(top - _MIN_MARGIN, 0):bottom + _MIN_MARGIN,
+            max(left - _MIN_MARGIN, 0):right + _MIN_MARGIN] = False
+    share = 1.0 if white else _OUTSIDE_CANVAS
+    return (max(top, height - bottom, left, width - right) >= _MIN_MARGIN
+            and (bottom - top) * (right - left) >= _MIN_PICTURE * height * width
+            and np.count_nonzero(canvas[outside]) >= share * np.count_nonzero(outside))
+
+
+def _canvas(rgb: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """(H, W) bool: the flat pixels of the canvas's colour joined to the image's edge, and
+    whether that colour is white (:data:`WHITE`); None where no side of the image is a flat
+    line (:data:`_EDGE_SHARE`)."""
     flat = _flat(rgb)
     sides = [(flat[0], rgb[0]), (flat[-1], rgb[-1]), (flat[:, 0], rgb[:, 0]),
              (flat[:, -1], rgb[:, -1])]
@@ -117,7 +137,7 @@ def _canvas(rgb: np.ndarray) -> np.ndarray | None:
     canvas = flat & (np.abs(rgb.astype(np.int16) - colour).max(axis=2) <= FLAT_LEVELS)
     regions, _ = ndi.label(canvas)
     joined = np.unique(np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]]))
-    return np.isin(regions, joined[joined > 0])
+    return np.isin(regions, joined[joined > 0]), bool((colour >= WHITE).all())
 
 
 def _flat(rgb: np.ndarray) -> np.ndarray:

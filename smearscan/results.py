@@ -234,7 +234,7 @@ class FieldSummary:
                    evened=bool(data.get("evened", False)),
                    noise_levels=data.get("noise_levels"),
                    smoothed_px=float(data.get("smoothed_px", 0.0)),
-                   picture_box=(tuple(int(v) for v in data["picture_box"])  # none before 0.3.15
+                   picture_box=(tuple(int(v) for v in data["picture_box"])  # none before 0.3.16
                                 if data.get("picture_box") else None),
                    own_pixel_size_um=data.get("own_pixel_size_um"))  # none before 0.3.12
 
