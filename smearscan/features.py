@@ -10,6 +10,8 @@ OpenCV's polygon length of the outer contour, which differs from scikit-image's 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
@@ -78,22 +80,24 @@ def _contour_measures(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.nd
     return perimeter, hull_area
 
 
-#: An inner edge of the picture (see :func:`border_flags`) is a straight line along which at
-#: least ``_EDGE_MIN_CUT`` objects not cut by the image edge lie with a straight outline (within
+#: An inner edge of the picture (see :func:`border_flags`) is a straight line along which at least
+#: ``_EDGE_MIN_CUT`` objects not cut by the image edge lie with a straight outline (within
 #: ``_EDGE_STRAIGHT`` px of their outermost point) of ``_EDGE_CUT_LENGTH`` red-cell diameters or
-#: more and ``_EDGE_CUT_SHARE`` of their own extent along it, each within ``_EDGE_BAND`` px of
-#: the line, that no object crosses by more than ``_EDGE_CROSS`` diameters (a JPEG's ringing
-#: grows cells a few px past the edge) and beyond which lie at most ``_EDGE_OUTSIDE_SHARE`` of
-#: the objects' area (a caption or dust on the canvas; the picture is on the side of most
-#: objects): this tool's rule. A round cell only grazes a line (2 sqrt(1.5 d) px within 1.5 px
-#: of it: 0.39 of its width at d = 37 px, whatever scale is declared), a cut one lies along it
-#: (its chord is its width, or 0.87 of it for a cut a quarter of the way in).
-#: ``scripts/picture_edge_check.py``: on 21 Chula fields pasted on a canvas of their background
-#: colour the rule flags all 673 objects the picture's edge cuts; as shipped, 7 of the 23,935
-#: whole objects of every 2nd Chula field (one field, no labelled schistocyte among them), none
-#: of every 2nd BCCD field's 2,167, none of every 10th PBC image's 2,188 (2026-12-05).
+#: more and ``_EDGE_CUT_SHARE`` of their own extent along it, each within ``_EDGE_BAND`` px of the
+#: line; that no object crosses by more than ``_EDGE_CROSS`` diameters (a JPEG's ringing grows cells
+#: a few px past the edge), or to the image's side where that is nearer (QA 69 M1: a false line 11
+#: px from a Chula field's side, crossed only by cells the side cuts, took 7 whole cells), within
+#: the stretch of the line the objects on its near side span (QA 69 H1: a scale bar below the
+#: picture's corner hid the edge); and beyond which lie at most ``_EDGE_OUTSIDE_SHARE`` of the
+#: objects' area (a caption or dust on the canvas; the picture is on the side of most objects): this
+#: tool's rule. A round cell only grazes a line (2 sqrt(1.5 d) px within 1.5 px of it: 0.39 of its
+#: width at d = 37 px, whatever scale is declared), a cut one lies along it (its chord is its width,
+#: or 0.87 of it for a cut a quarter of the way in). ``scripts/picture_edge_check.py``: on 21 Chula
+#: fields pasted on a canvas of their background colour the rule flags all 673 objects the picture's
+#: edge cuts; as shipped, none of the 23,935 whole objects of every 2nd Chula field, of every 2nd
+#: BCCD field's 2,167 or of every 10th PBC image's 2,188 (2026-12-05).
 _EDGE_MIN_CUT, _EDGE_CUT_LENGTH, _EDGE_CUT_SHARE, _EDGE_BAND = 2, 0.5, 0.6, 3.0
-_EDGE_STRAIGHT, _EDGE_CROSS, _EDGE_OUTSIDE_SHARE = 1.5, 0.25, 0.25
+_EDGE_STRAIGHT, _EDGE_CROSS, _EDGE_OUTSIDE_SHARE = 1.5, 0.25, 0.1
 #: Hull edges shorter than this (red-cell diameters) give no reliable direction.
 _EDGE_MIN_LENGTH = 0.25
 #: The hull is drawn around objects of this fraction of a red cell's area or more.
@@ -144,8 +148,10 @@ def _cut_by_inner_edge(labels: np.ndarray, count: int, diameter: float) -> np.nd
     rim = _Rim(labels, count)
     # An object the image edge cuts lies straight along the image side, not along the picture.
     voters = rim.present & ~image_edge_flags(labels, count)
+    height, width = labels.shape[:2]
+    corners = np.array([[0, 0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]])
     for normal in _edge_normals(rim, diameter):
-        flags |= rim.beyond_edge(normal, diameter, voters)
+        flags |= rim.beyond_edge(normal, diameter, voters, float((corners @ normal).max()))
     return flags
 
 
@@ -162,6 +168,13 @@ def _edge_normals(rim: _Rim, diameter: float) -> np.ndarray:
     angles = np.unique(np.round(np.concatenate([angles, angles + 180]) % 360, 1))
     radians = np.radians(angles)
     return np.stack([np.cos(radians), np.sin(radians)], axis=1)
+
+
+class _Extents(NamedTuple):
+    """Each object's lowest and highest value of a measure over its rim points."""
+
+    low: np.ndarray
+    high: np.ndarray
 
 
 class _Rim:
@@ -188,39 +201,53 @@ class _Rim:
             return np.empty((0, 2))
         return cv2.convexHull(points)[:, 0, :].astype(np.float64)
 
-    def beyond_edge(self, normal: np.ndarray, diameter: float, voters: np.ndarray
-                    ) -> np.ndarray:
+    def beyond_edge(self, normal: np.ndarray, diameter: float, voters: np.ndarray,
+                    reach: float) -> np.ndarray:
         """Objects within :data:`_EDGE_BAND` px of the innermost line across ``normal`` along
-        which :data:`_EDGE_MIN_CUT` ``voters`` lie cut straight, that no object crosses
-        (:data:`_EDGE_CROSS`) and beyond which lie few objects (:data:`_EDGE_OUTSIDE_SHARE`),
-        or beyond it (a caption on the canvas, dust); none where there is no such line."""
+        which :data:`_EDGE_MIN_CUT` ``voters`` lie cut straight and that is an edge
+        (:meth:`_is_edge`; ``reach``: the image's farthest point across ``normal``), or beyond
+        it (a caption on the canvas, dust); none where there is no such line."""
         height = self.points @ normal
-        top = self._per_object(np.maximum, height)
-        bottom = -self._per_object(np.maximum, -height)
-        cut = voters & self._cut_straight(height, top, normal, diameter)
+        position = self.points @ np.array([-normal[1], normal[0]])
+        across, along = self._extents(height), self._extents(position)
+        cut = voters & self._cut_straight(height, position, across, along, diameter)
         edge = np.inf
-        for line in np.unique(top[cut]):
-            on_line = cut & (top >= line - _EDGE_BAND) & (top <= line)
-            crossing = (top > line + _EDGE_CROSS * diameter) & (bottom < line - _EDGE_BAND)
-            outside = self.area[1:][bottom > line].sum()
-            if (np.count_nonzero(on_line) >= _EDGE_MIN_CUT and not crossing.any()
-                    and outside <= _EDGE_OUTSIDE_SHARE * self.area[1:].sum()):
+        for line in np.unique(across.high[cut]):
+            on_line = cut & (across.high >= line - _EDGE_BAND) & (across.high <= line)
+            if (np.count_nonzero(on_line) >= _EDGE_MIN_CUT
+                    and self._is_edge(line, across, along, diameter, reach)):
                 edge = line
                 break
-        return top >= edge - _EDGE_BAND
+        return across.high >= edge - _EDGE_BAND
 
-    def _cut_straight(self, height: np.ndarray, top: np.ndarray, normal: np.ndarray,
-                      diameter: float) -> np.ndarray:
-        """Objects whose outermost outline across ``normal`` is straight (within
-        :data:`_EDGE_STRAIGHT` px of their outermost point) over :data:`_EDGE_CUT_LENGTH`
-        diameters and :data:`_EDGE_CUT_SHARE` of their own extent along it."""
-        position = self.points @ np.array([-normal[1], normal[0]])
-        straight = height >= top[self.label - 1] - _EDGE_STRAIGHT
-        span = (self._per_object(np.maximum, np.where(straight, position, -np.inf))
-                + self._per_object(np.maximum, np.where(straight, -position, -np.inf)))
-        extent = (self._per_object(np.maximum, position)
-                  + self._per_object(np.maximum, -position))
-        return span >= np.maximum(_EDGE_CUT_LENGTH * diameter, _EDGE_CUT_SHARE * extent)
+    def _is_edge(self, line: float, across: _Extents, along: _Extents, diameter: float,
+                 reach: float) -> bool:
+        """Few objects lie beyond the line (:data:`_EDGE_OUTSIDE_SHARE`), and none crosses it
+        by more than :data:`_EDGE_CROSS`, or to the image's side (``reach``) where that is
+        nearer, within the stretch the objects on its near side span along it (a scale bar
+        beside the picture, below its corner, does not)."""
+        near = self.present & (across.high <= line + _EDGE_BAND)
+        beyond = across.high > line + np.minimum(_EDGE_CROSS * diameter,
+                                                 np.maximum(reach - 1 - line, _EDGE_BAND))
+        crossing = (beyond & (across.low < line - _EDGE_BAND)
+                    & (along.high > along.low[near].min()) & (along.low < along.high[near].max()))
+        outside = self.area[1:][across.low > line].sum()
+        return not crossing.any() and outside <= _EDGE_OUTSIDE_SHARE * self.area[1:].sum()
+
+    def _cut_straight(self, height: np.ndarray, position: np.ndarray, across: _Extents,
+                      along: _Extents, diameter: float) -> np.ndarray:
+        """Objects whose outermost outline across the line (``height``; ``position`` along it;
+        one per rim point) is straight (within :data:`_EDGE_STRAIGHT` px of their outermost
+        point) over :data:`_EDGE_CUT_LENGTH` diameters and :data:`_EDGE_CUT_SHARE` of their own
+        extent along it."""
+        straight = height >= across.high[self.label - 1] - _EDGE_STRAIGHT
+        span = self._extents(np.where(straight, position, np.nan))
+        return span.high - span.low >= np.maximum(_EDGE_CUT_LENGTH * diameter,
+                                        _EDGE_CUT_SHARE * (along.high - along.low))
+
+    def _extents(self, values: np.ndarray) -> _Extents:
+        """Each object's lowest and highest of ``values`` (one per rim point; nan ignored)."""
+        return _Extents(-self._per_object(np.fmax, -values), self._per_object(np.fmax, values))
 
     def _per_object(self, reduce: np.ufunc, values: np.ndarray) -> np.ndarray:
         """``reduce`` of ``values`` (one per rim point) over each object's points (-inf for an

@@ -117,6 +117,20 @@ def test_cells_cut_straight_at_an_inner_edge_of_the_picture_are_border(cut):
     assert not any(border[seg.labels[y, x]] for x, y in centres[cut:])
 
 
+@pytest.mark.parametrize(("field", "window"), [("27", (0, 480, 0, 640)),
+                                               ("691", (25, 330, 71, 624))])
+def test_whole_cells_along_a_gap_or_near_a_side_of_a_real_field_are_not_border(
+        shared_datasets, field, window):
+    # QA 69 M1: two flat-sided cells made a false inner edge: 11 px from field 27's side, where
+    # only cells the side cuts could cross it; and in a crop of field 691, along a gap with a
+    # quarter of the objects beyond it (a labelled schistocyte among them).
+    rgb = read_field(shared_datasets / "chula-rbc-12" / "Dataset" / f"{field}.jpg")
+    top, bottom, left, right = window
+    seg = segment_field(rgb[top:bottom, left:right])
+    assert np.array_equal(border_flags(seg.labels, seg.count, seg.rbc_diameter_px),
+                          image_edge_flags(seg.labels, seg.count))
+
+
 def test_a_real_field_has_no_inner_edge(shared_datasets):
     for field in chula_fields(shared_datasets / "chula-rbc-12")[:6]:
         rgb = read_field(field.image)
@@ -125,19 +139,22 @@ def test_a_real_field_has_no_inner_edge(shared_datasets):
                               image_edge_flags(seg.labels, seg.count))
 
 
-@pytest.mark.parametrize("caption", [False, True])
+@pytest.mark.parametrize("caption", [False, "caption", "bar"])
 def test_a_real_field_on_a_canvas_has_every_cell_its_edge_cuts_border(caption):
     # QA 68 H1: a caption on the canvas hid the picture's top edge (it moved the objects'
-    # hull), and its letters were counted as cells.
+    # hull), and its letters were counted as cells. QA 69 H1: a scale bar below the picture,
+    # reaching 20 px under it, hid its right edge.
     rgb = read_field(SAMPLE)
     height, width = rgb.shape[:2]
     canvas = np.clip(np.median(rgb[rgb[:, :, 1] > np.percentile(rgb[:, :, 1], 60)], axis=0)
                      + np.random.default_rng(0).normal(0, 2, (height + 240, width + 320, 3)),
                      0, 255).astype(np.uint8)
-    if caption:
+    if caption == "caption":
         cv2.putText(canvas, "Pt 17 field N", (170, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.4,
                     (60, 40, 90), 4)
     canvas[120:120 + height, 160:160 + width] = rgb
+    if caption == "bar":
+        canvas[height + 160:height + 172, width + 140:width + 290] = 20
     seg = segment_field(canvas, pixel_size_um=0.2)
     labels = seg.labels
     cut = np.unique(np.concatenate([labels[120, 160:160 + width],
@@ -145,7 +162,7 @@ def test_a_real_field_on_a_canvas_has_every_cell_its_edge_cuts_border(caption):
                                     labels[120:120 + height, 160],
                                     labels[120:120 + height, 159 + width]]))
     cut = cut[cut > 0]
-    on_canvas = np.unique(labels[:120])
+    on_canvas = np.unique(np.concatenate([labels[:120].ravel(), labels[130 + height:].ravel()]))
     on_canvas = on_canvas[on_canvas > 0]
     inside = np.setdiff1d(np.arange(1, seg.count + 1),
                           np.unique(labels[np.pad(np.ones((height - 20, width - 20), bool),
@@ -153,7 +170,8 @@ def test_a_real_field_on_a_canvas_has_every_cell_its_edge_cuts_border(caption):
                                                   constant_values=False) == 0]))
     border = border_flags(labels, seg.count, seg.rbc_diameter_px)
     assert len(cut) >= 20 and border[cut - 1].all()
-    assert len(on_canvas) == (11 if caption else 0) and border[on_canvas - 1].all()
+    assert len(on_canvas) == {False: 0, "caption": 11, "bar": 1}[caption]
+    assert border[on_canvas - 1].all()
     assert len(inside) >= 80 and not border[inside - 1].any()
 
 
