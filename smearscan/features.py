@@ -87,17 +87,19 @@ def _contour_measures(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.nd
 #: line; that no object crosses by more than ``_EDGE_CROSS`` diameters (a JPEG's ringing grows cells
 #: a few px past the edge), or to the image's side where that is nearer (QA 69 M1: a false line 11
 #: px from a Chula field's side, crossed only by cells the side cuts, took 7 whole cells), within
-#: the stretch of the line the objects on its near side span (QA 69 H1: a scale bar below the
-#: picture's corner hid the edge); and beyond which lie at most ``_EDGE_OUTSIDE_SHARE`` of the
-#: objects' area (a caption or dust on the canvas; the picture is on the side of most objects): this
-#: tool's rule. A round cell only grazes a line (2 sqrt(1.5 d) px within 1.5 px of it: 0.39 of its
-#: width at d = 37 px, whatever scale is declared), a cut one lies along it (its chord is its width,
-#: or 0.87 of it for a cut a quarter of the way in). ``scripts/picture_edge_check.py``: on 21 Chula
-#: fields pasted on a canvas of their background colour the rule flags all 673 objects the picture's
-#: edge cuts; as shipped, none of the 23,935 whole objects of every 2nd Chula field, of every 2nd
-#: BCCD field's 2,167 or of every 10th PBC image's 2,188 (2026-12-05).
+#: the stretch of the line the objects on its near side span, but the outermost
+#: ``_EDGE_STRETCH_TRIM`` of their area at each end (QA 69 H1: a scale bar below the picture's
+#: corner, or a caption starting beside the picture, hid the edge); and beyond which lie at most
+#: ``_EDGE_OUTSIDE_SHARE`` of the objects' area (a caption or dust on the canvas; the picture is on
+#: the side of most objects): this tool's rule. A round cell only grazes a line (2 sqrt(1.5 d) px
+#: within 1.5 px of it: 0.39 of its width at d = 37 px, whatever scale is declared), a cut one lies
+#: along it (its chord is its width, or 0.87 of it for a cut a quarter of the way in).
+#: ``scripts/picture_edge_check.py``: on 21 Chula fields pasted on a canvas of their background
+#: colour the rule flags all 673 objects the picture's edge cuts; as shipped, none of the 23,935
+#: whole objects of every 2nd Chula field, of every 2nd BCCD field's 2,167 or of every 10th PBC
+#: image's 2,188 (2026-12-05).
 _EDGE_MIN_CUT, _EDGE_CUT_LENGTH, _EDGE_CUT_SHARE, _EDGE_BAND = 2, 0.5, 0.6, 3.0
-_EDGE_STRAIGHT, _EDGE_CROSS, _EDGE_OUTSIDE_SHARE = 1.5, 0.25, 0.1
+_EDGE_STRAIGHT, _EDGE_CROSS, _EDGE_OUTSIDE_SHARE, _EDGE_STRETCH_TRIM = 1.5, 0.25, 0.1, 0.02
 #: Hull edges shorter than this (red-cell diameters) give no reliable direction.
 _EDGE_MIN_LENGTH = 0.25
 #: The hull is drawn around objects of this fraction of a red cell's area or more.
@@ -229,10 +231,22 @@ class _Rim:
         near = self.present & (across.high <= line + _EDGE_BAND)
         beyond = across.high > line + np.minimum(_EDGE_CROSS * diameter,
                                                  np.maximum(reach - 1 - line, _EDGE_BAND))
+        first, last = self._stretch(along, near)
         crossing = (beyond & (across.low < line - _EDGE_BAND)
-                    & (along.high > along.low[near].min()) & (along.low < along.high[near].max()))
+                    & (along.high > first) & (along.low < last))
         outside = self.area[1:][across.low > line].sum()
         return not crossing.any() and outside <= _EDGE_OUTSIDE_SHARE * self.area[1:].sum()
+
+    def _stretch(self, along: _Extents, near: np.ndarray) -> tuple[float, float]:
+        """The stretch along the line that the ``near`` objects span, but the outermost
+        :data:`_EDGE_STRETCH_TRIM` of their area at each end (a caption's letters on the near
+        side, beside the picture)."""
+        order = np.flatnonzero(near)
+        order = order[np.argsort(along.low[order] + along.high[order])]
+        share = np.cumsum(self.area[order + 1]) / self.area[order + 1].sum()
+        kept = order[(share >= _EDGE_STRETCH_TRIM) & (share <= 1 - _EDGE_STRETCH_TRIM)]
+        kept = kept if len(kept) else order
+        return along.low[kept].min(), along.high[kept].max()
 
     def _cut_straight(self, height: np.ndarray, position: np.ndarray, across: _Extents,
                       along: _Extents, diameter: float) -> np.ndarray:

@@ -139,19 +139,20 @@ def test_a_real_field_has_no_inner_edge(shared_datasets):
                               image_edge_flags(seg.labels, seg.count))
 
 
-@pytest.mark.parametrize("caption", [False, "caption", "bar"])
+@pytest.mark.parametrize("caption", [False, "caption", "beside", "bar"])
 def test_a_real_field_on_a_canvas_has_every_cell_its_edge_cuts_border(caption):
     # QA 68 H1: a caption on the canvas hid the picture's top edge (it moved the objects'
     # hull), and its letters were counted as cells. QA 69 H1: a scale bar below the picture,
-    # reaching 20 px under it, hid its right edge.
+    # reaching 20 px under it, hid its right edge; a caption starting beside the picture hid
+    # its left edge.
     rgb = read_field(SAMPLE)
     height, width = rgb.shape[:2]
     canvas = np.clip(np.median(rgb[rgb[:, :, 1] > np.percentile(rgb[:, :, 1], 60)], axis=0)
                      + np.random.default_rng(0).normal(0, 2, (height + 240, width + 320, 3)),
                      0, 255).astype(np.uint8)
-    if caption == "caption":
-        cv2.putText(canvas, "Pt 17 field N", (170, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.4,
-                    (60, 40, 90), 4)
+    if caption in ("caption", "beside"):
+        cv2.putText(canvas, "Pt 17 field N", (170 if caption == "caption" else 20, 60),
+                    cv2.FONT_HERSHEY_SIMPLEX, 1.4, (60, 40, 90), 4)
     canvas[120:120 + height, 160:160 + width] = rgb
     if caption == "bar":
         canvas[height + 160:height + 172, width + 140:width + 290] = 20
@@ -170,7 +171,7 @@ def test_a_real_field_on_a_canvas_has_every_cell_its_edge_cuts_border(caption):
                                                   constant_values=False) == 0]))
     border = border_flags(labels, seg.count, seg.rbc_diameter_px)
     assert len(cut) >= 20 and border[cut - 1].all()
-    assert len(on_canvas) == {False: 0, "caption": 11, "bar": 1}[caption]
+    assert len(on_canvas) == {False: 0, "caption": 11, "beside": 11, "bar": 1}[caption]
     assert border[on_canvas - 1].all()
     assert len(inside) >= 80 and not border[inside - 1].any()
 
