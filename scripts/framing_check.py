@@ -19,6 +19,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+from picture_edge_check import MARGIN, background_colour
 from PIL import Image
 
 from smearscan.cli.common import shared_folder
@@ -26,17 +27,12 @@ from smearscan.datasets import bccd_fields, chula_fields
 from smearscan.framing import framed
 from smearscan.loading import read_field
 
-MARGIN = (120, 160)
-"""Canvas margins (rows, columns) around a pasted field."""
-
 
 def canvases(rgb: np.ndarray) -> dict[str, np.ndarray]:
     """``rgb`` pasted in the middle of flat canvases, by name."""
-    bright = rgb[:, :, 1] > np.percentile(rgb[:, :, 1], 60)
-    background = [int(np.bincount(rgb[:, :, c][bright], minlength=256).argmax())
-                  for c in range(3)]
     made = {}
-    for name, colour in (("background", background), ("grey", [128] * 3), ("white", [255] * 3)):
+    for name, colour in (("background", background_colour(rgb)), ("grey", [128] * 3),
+                         ("white", [255] * 3)):
         canvas = np.empty((rgb.shape[0] + 2 * MARGIN[0], rgb.shape[1] + 2 * MARGIN[1], 3),
                           np.uint8)
         canvas[:] = colour

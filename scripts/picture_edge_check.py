@@ -50,11 +50,17 @@ def touching_lines(labels: np.ndarray, count: int, rows: tuple[int, int],
     return found[1:]
 
 
-def canvassed(rgb: np.ndarray, seed: int) -> np.ndarray:
-    """``rgb`` pasted in the middle of a canvas of its background colour (the per-channel mode
-    of its brightest 40% of pixels, by green) with noise of 2 levels."""
+def background_colour(rgb: np.ndarray) -> list[int]:
+    """The field's background colour: the per-channel mode of its brightest 40% of pixels, by
+    green."""
     bright = rgb[:, :, 1] > np.percentile(rgb[:, :, 1], 60)
-    colour = [np.bincount(rgb[:, :, c][bright], minlength=256).argmax() for c in range(3)]
+    return [int(np.bincount(rgb[:, :, c][bright], minlength=256).argmax()) for c in range(3)]
+
+
+def canvassed(rgb: np.ndarray, seed: int) -> np.ndarray:
+    """``rgb`` pasted in the middle of a canvas of its background colour
+    (:func:`background_colour`) with noise of 2 levels."""
+    colour = background_colour(rgb)
     height, width = rgb.shape[:2]
     shape = (height + 2 * MARGIN[0], width + 2 * MARGIN[1], 3)
     noise = np.random.default_rng(seed).normal(0, 2, shape)

@@ -130,7 +130,8 @@ def border_flags(labels: np.ndarray, count: int, cell_diameter_px: float) -> np.
     -------
     (count,) bool ndarray
     """
-    return image_edge_flags(labels, count) | _cut_by_inner_edge(labels, count, cell_diameter_px)
+    edge = image_edge_flags(labels, count)
+    return edge | _cut_by_inner_edge(labels, count, cell_diameter_px, edge)
 
 
 def image_edge_flags(labels: np.ndarray, count: int) -> np.ndarray:
@@ -141,15 +142,16 @@ def image_edge_flags(labels: np.ndarray, count: int) -> np.ndarray:
     return flags[1:]
 
 
-def _cut_by_inner_edge(labels: np.ndarray, count: int, diameter: float) -> np.ndarray:
+def _cut_by_inner_edge(labels: np.ndarray, count: int, diameter: float, edge: np.ndarray
+                       ) -> np.ndarray:
     """Objects within :data:`_EDGE_BAND` px of an inner edge of the picture or beyond it
-    (:func:`border_flags`)."""
+    (:func:`border_flags`); ``edge``: those the image edge cuts."""
     flags = np.zeros(count, dtype=bool)
     if not np.isfinite(diameter):
         return flags
     rim = _Rim(labels, count)
     # An object the image edge cuts lies straight along the image side, not along the picture.
-    voters = rim.present & ~image_edge_flags(labels, count)
+    voters = rim.present & ~edge
     height, width = labels.shape[:2]
     corners = np.array([[0, 0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]])
     for normal in _edge_normals(rim, diameter):
