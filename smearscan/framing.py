@@ -63,7 +63,7 @@ class Picture:
     shape: tuple[int, int]
 
     @property
-    def framed(self) -> bool:
+    def canvas_cut(self) -> bool:
         """A canvas was cut off."""
         return self.rgb.shape[:2] != self.shape
 
@@ -73,9 +73,14 @@ class Picture:
         return (self.top, self.top + self.rgb.shape[0], self.left,
                 self.left + self.rgb.shape[1])
 
+    @property
+    def canvas_box(self) -> tuple[int, int, int, int] | None:
+        """:attr:`box` where a canvas was cut off, else None."""
+        return self.box if self.canvas_cut else None
+
     def placed(self, labels: np.ndarray) -> np.ndarray:
         """A (h, w) label image of the picture in the (H, W) image's frame, 0 on the canvas."""
-        if not self.framed:
+        if not self.canvas_cut:
             return labels
         image = np.zeros(self.shape, dtype=labels.dtype)
         image[self.top:self.top + labels.shape[0], self.left:self.left + labels.shape[1]] = labels

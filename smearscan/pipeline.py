@@ -152,6 +152,22 @@ def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
     return quiet.rgb, Condition(lit.falloff, lit.evened, quiet.noise_levels, quiet.smoothed_px)
 
 
+def prepared(rgb: np.ndarray) -> tuple[Picture, np.ndarray, Condition]:
+    """The image's picture, out of any canvas around it (:func:`~smearscan.framing.framed`),
+    the picture as the analysis sees it (:func:`conditioned`) and how it was lit: every stage
+    that segments a field (analysis, the scale check, the review app) starts here.
+
+    Raises
+    ------
+    UnusableFieldError
+        The picture is overexposed, too dark, masked or blank
+        (:func:`~smearscan.illumination.require_exposure`).
+    """
+    picture = framed(rgb)
+    require_exposure(picture.rgb)
+    return picture, *conditioned(picture.rgb)
+
+
 def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                 model: CellClassifier | None, trust_pixel_size: bool = False,
                 slide_pixel_size_um: float | None = None,
@@ -173,9 +189,7 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
         off the declared scale (:func:`require_declared_scale`), or without a cell
         (:func:`~smearscan.segmentation.require_cells`).
     """
-    picture = framed(rgb)
-    require_exposure(picture.rgb)
-    rgb, condition = conditioned(picture.rgb)
+    picture, rgb, condition = prepared(rgb)
     own = declared_scale_doubt(rgb, pixel_size_um) if pixel_size_um is not None else None
     if own is not None and not trust_pixel_size:
         require_declared_scale(own, pixel_size_um, slide_pixel_size_um, slide_estimate_objects)
@@ -191,7 +205,7 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                          _in_image(cells, picture),
                          edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um,
                                        border=cells["border"]),
-                         replace(condition, picture_box=picture.box if picture.framed else None),
+                         replace(condition, picture_box=picture.canvas_box),
                          own.pixel_size_um if own is not None else None)
 
 
@@ -440,12 +454,11 @@ def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None
         try:
             rgb = field if isinstance(field, np.ndarray) else read_field(
                 field, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-            picture = framed(rgb).rgb
-            require_exposure(picture)
+            # As analysis sees it: in a dark corner cells merge and read larger.
+            picture = prepared(rgb)[1]
         except (ImageLoadError, UnusableFieldError):
             continue
-        # As analysis sees it: in a dark corner cells merge and read larger.
-        estimate = segment_field(conditioned(picture)[0])
+        estimate = segment_field(picture)
         if np.isfinite(estimate.pixel_size_um):
             yield estimate, "the array" if isinstance(field, np.ndarray) else str(field)
 

@@ -42,7 +42,7 @@ def test_a_field_on_a_flat_canvas_is_its_picture(colour):
     rgb = read_field(SAMPLE)
     canvas = _on_canvas(rgb, _background(rgb) if colour == "background" else colour)
     picture = framed(canvas)
-    assert picture.framed and picture.box == (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
+    assert picture.canvas_cut and picture.box == (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
     assert np.array_equal(picture.rgb, rgb)
 
 
@@ -51,7 +51,7 @@ def test_a_jpeg_canvas_leaves_at_most_its_ringing():
     rgb = read_field(SAMPLE)
     picture = framed(_jpeg(_on_canvas(rgb, (255, 255, 255))))
     truth = (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
-    assert picture.framed
+    assert picture.canvas_cut
     assert max(abs(a - b) for a, b in zip(picture.box, truth, strict=True)) <= 8  # a block
 
 
@@ -62,8 +62,8 @@ def test_a_caption_stays_out_of_the_picture_and_off_a_white_canvas_nothing_is_cu
     canvas = _on_canvas(rgb, colour)
     cv2.putText(canvas, "Pt 17 field N", (170, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (60, 40, 90), 4)
     picture = framed(canvas)
-    assert picture.framed == (colour != (255, 255, 255))
-    if picture.framed:
+    assert picture.canvas_cut == (colour != (255, 255, 255))
+    if picture.canvas_cut:
         assert picture.box == (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
 
 
@@ -75,14 +75,14 @@ def test_cells_on_a_clipped_edge_of_the_field_are_not_cut_off():
     clipped[:, 400:] = 255
     assert framed(clipped).box == (0, rgb.shape[0], 0, 400)
     clipped[200:240, 500:540] = rgb[200:240, 500:540]
-    assert not framed(clipped).framed
+    assert not framed(clipped).canvas_cut
 
 
 @pytest.mark.parametrize(("margin", "cut"), [(7, False), (8, True)])
 def test_a_canvas_is_cut_from_8_px(margin, cut):
     rgb = read_field(SAMPLE)
     picture = framed(_on_canvas(rgb, (255, 255, 255), top=0, left=0, bottom=0, right=margin))
-    assert picture.framed == cut
+    assert picture.canvas_cut == cut
 
 
 def test_fields_as_cameras_take_them_are_not_cut(shared_datasets):
@@ -90,7 +90,7 @@ def test_fields_as_cameras_take_them_are_not_cut(shared_datasets):
               + [f.image for f in bccd_fields(shared_datasets / "bccd")[::40]]
               + sorted(SAMPLES.glob("*.jpg")))
     assert len(fields) >= 20
-    assert not any(framed(read_field(image)).framed for image in fields)
+    assert not any(framed(read_field(image)).canvas_cut for image in fields)
 
 
 def test_a_field_on_a_white_canvas_reads_as_the_field_alone(tmp_path):

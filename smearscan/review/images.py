@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 from cachetools import LRUCache, cached
 
-from smearscan.framing import framed
+from smearscan.errors import UnusableFieldError
 from smearscan.loading import ImageLoadError, content_digest, read_field
 from smearscan.outputs import jpeg_bytes
-from smearscan.pipeline import conditioned
+from smearscan.pipeline import prepared
 from smearscan.render import (
     inner_boundaries,
     overlay_image,
@@ -48,13 +48,13 @@ def _nbytes(segmented: tuple[np.ndarray, np.ndarray, str | None]) -> int:
 def _segmented(path: Path, pixel_size_um: float | None,
                stamp: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, str | None]:
     """The field as read and its labels, segmented as the run did: its picture taken out of a
-    canvas (:func:`~smearscan.framing.framed`), after the same conditioning
-    (uneven light evened, camera noise smoothed; a field the run conditioned segmented
-    differently as read), and the file's SHA-256. ``stamp`` (size, mtime) is part of the key: a
-    file changed while the app runs is read again."""
+    canvas and conditioned as the run did (:func:`~smearscan.pipeline.prepared`: uneven light
+    evened, camera noise smoothed; a field the run conditioned segmented differently as read),
+    and the file's SHA-256. ``stamp`` (size, mtime) is part of the key: a file changed while the
+    app runs is read again."""
     rgb = read_field(path)
-    picture = framed(rgb)
-    labels = segment_field(conditioned(picture.rgb)[0], pixel_size_um=pixel_size_um).labels
+    picture, conditioned_rgb, _ = prepared(rgb)
+    labels = segment_field(conditioned_rgb, pixel_size_um=pixel_size_um).labels
     return rgb, picture.placed(labels), content_digest(path)
 
 
@@ -73,7 +73,7 @@ def segmented_field(image: str, source: FieldSource) -> tuple[np.ndarray, np.nda
         stat = source.path.stat()
         rgb, labels, digest = _segmented(source.path, source.pixel_size_um,
                                          (stat.st_size, stat.st_mtime_ns))
-    except (ImageLoadError, OSError) as error:
+    except (ImageLoadError, UnusableFieldError, OSError) as error:
         raise ConflictError(f"{source.path}: cannot read this field now ({error})") from None
     if source.digest is not None and digest != source.digest:
         # QA 61 F1: another field with as many objects was shown, outlined as this one.
