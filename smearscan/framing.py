@@ -14,7 +14,7 @@ Analysis runs on the picture; :class:`Picture` puts what it finds back in the im
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -55,12 +55,16 @@ class Picture:
         The picture's first row and column in the image.
     shape : tuple of int
         The image's (H, W).
+    uncut : str or None
+        Why a canvas found around the picture was not cut off, in words; None where it was, or
+        where no canvas was found.
     """
 
     rgb: np.ndarray
     top: int
     left: int
     shape: tuple[int, int]
+    uncut: str | None = None
 
     @property
     def canvas_cut(self) -> bool:
@@ -105,25 +109,35 @@ def framed(rgb: np.ndarray) -> Picture:
     # The picture's outermost line is not flat (the canvas meets it): give it back.
     top, bottom = rows[0] + (rows[0] > 0), rows[-1] + 1 - (rows[-1] < height - 1)
     left, right = cols[0] + (cols[0] > 0), cols[-1] + 1 - (cols[-1] < width - 1)
-    if not _frames(canvas, (top, bottom, left, right), white):
-        return whole
+    if max(top, height - bottom, left, width - right) < _MIN_MARGIN:
+        return whole  # a few flat lines along a side: no canvas to speak of (QA 70 F4)
+    uncut = _uncut(canvas, (top, bottom, left, right), white)
+    if uncut is not None:
+        return replace(whole, uncut=uncut)
     return Picture(rgb[top:bottom, left:right], int(top), int(left), (height, width))
 
 
-def _frames(canvas: np.ndarray, box: tuple[int, int, int, int], white: bool) -> bool:
-    """The canvas frames the picture in ``box`` (first row, end row, first column, end column):
-    it leaves :data:`_MIN_MARGIN` px on a side, the box is :data:`_MIN_PICTURE` of the image,
+def _uncut(canvas: np.ndarray, box: tuple[int, int, int, int], white: bool) -> str | None:
+    """Why the canvas does not frame the picture in ``box`` (first row, end row, first column,
+    end column), in words, or None where it does: the box is :data:`_MIN_PICTURE` of the image,
     and outside it (but as near as a JPEG block: JPEG rings there) lies canvas only, or for a
     canvas that is not ``white`` mostly (:data:`_OUTSIDE_CANVAS`)."""
     height, width = canvas.shape
     top, bottom, left, right = box
+    share = (bottom - top) * (right - left) / (height * width)
+    if share < _MIN_PICTURE:
+        return (f"its picture would cover {share:.1%} of it, under {_MIN_PICTURE:.0%} (this "
+                "tool's rule)")
     outside = np.ones((height, width), dtype=bool)  # a JPEG block away from the picture
     outside[max(top - _MIN_MARGIN, 0):bottom + _MIN_MARGIN,
             max(left - _MIN_MARGIN, 0):right + _MIN_MARGIN] = False
-    share = 1.0 if white else _OUTSIDE_CANVAS
-    return (max(top, height - bottom, left, width - right) >= _MIN_MARGIN
-            and (bottom - top) * (right - left) >= _MIN_PICTURE * height * width
-            and np.count_nonzero(canvas[outside]) >= share * np.count_nonzero(outside))
+    if white and not canvas[outside].all():
+        return ("something lies on its white canvas beside the picture (a caption, an inset, "
+                "a second picture), and white may be the smear's own clipped background")
+    if np.count_nonzero(canvas[outside]) < _OUTSIDE_CANVAS * np.count_nonzero(outside):
+        return (f"over {1 - _OUTSIDE_CANVAS:.0%} of its canvas holds something else (a "
+                "caption, an inset, a second picture; this tool's rule)")
+    return None
 
 
 def _canvas(rgb: np.ndarray) -> tuple[np.ndarray, bool] | None:

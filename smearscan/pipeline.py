@@ -164,8 +164,26 @@ def prepared(rgb: np.ndarray) -> tuple[Picture, np.ndarray, Condition]:
         (:func:`~smearscan.illumination.require_exposure`).
     """
     picture = framed(rgb)
-    require_exposure(picture.rgb)
+    try:
+        require_exposure(picture.rgb)
+    except UnusableFieldError as error:
+        raise type(error)(_framing_said(str(error), picture)) from None
     return picture, *conditioned(picture.rgb)
+
+
+def _framing_said(refusal: str, picture: Picture) -> str:
+    """A refusal of ``picture`` with what framing found: which part of the image it speaks
+    of where a canvas was cut off (QA 70 F7: its shares are the picture's), or why a canvas
+    found was not (QA 70 F6, QA 67 L2: a field on a white canvas beside a caption was told to
+    take it with less light)."""
+    if picture.canvas_cut:
+        top, bottom, left, right = picture.box
+        return (f"its picture (rows {top + 1}-{bottom}, columns {left + 1}-{right}, cut out of a "
+                f"flat canvas): {refusal}")
+    if picture.uncut is not None:
+        return (f"{refusal}; if it is a picture on a flat canvas, crop the image to the picture: "
+                f"it was not cut out, as {picture.uncut}")
+    return refusal
 
 
 def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,

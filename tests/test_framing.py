@@ -11,6 +11,7 @@ from PIL import Image
 
 import smearscan
 from smearscan.datasets import bccd_fields, chula_fields
+from smearscan.errors import UnusableFieldError
 from smearscan.framing import framed
 from smearscan.loading import read_field
 
@@ -112,3 +113,35 @@ def test_a_field_on_a_white_canvas_reads_as_the_field_alone(tmp_path):
     assert not framed_field.labels[:120].any() and not framed_field.labels[:, :160].any()
     assert framed_field.summary.to_dict()["picture_box"] == [120, 120 + rgb.shape[0], 160,
                                                              160 + rgb.shape[1]]
+
+
+def _refusal(rgb: np.ndarray) -> str:
+    with pytest.raises(UnusableFieldError) as refused:
+        smearscan.analyse_image(rgb, pixel_size_um=0.2)
+    return str(refused.value)
+
+
+def test_a_refusal_says_why_a_canvas_was_not_cut():
+    # QA 70 F6, QA 67 L2: a field on a white canvas beside a caption, or too small in it, was
+    # told "take it with less light", as if the white were the smear's.
+    rgb = read_field(SAMPLE)
+    small = _on_canvas(rgb, (255, 255, 255), top=500, left=900, bottom=500, right=900)
+    assert _refusal(small).endswith(
+        "; if it is a picture on a flat canvas, crop the image to the picture: it was not cut "
+        "out, as its picture would cover 8.5% of it, under 10% (this tool's rule)")
+    captioned = _on_canvas(rgb, (255, 255, 255))
+    cv2.putText(captioned, "Pt 17 field N", (170, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.4,
+                (60, 40, 90), 4)
+    assert _refusal(captioned).endswith(
+        "it was not cut out, as something lies on its white canvas beside the picture (a "
+        "caption, an inset, a second picture), and white may be the smear's own clipped "
+        "background")
+
+
+def test_a_refusal_of_a_picture_cut_out_says_it_speaks_of_the_picture():
+    # QA 70 F7: its shares are the picture's, not the image's.
+    rgb = read_field(SAMPLE).copy()
+    rgb[:, :40] = 30  # a dark band: masked
+    refusal = _refusal(_on_canvas(rgb, (128, 128, 128)))
+    assert refusal.startswith(
+        "its picture (rows 121-600, columns 161-800, cut out of a flat canvas): masked: ")
