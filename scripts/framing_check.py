@@ -6,8 +6,9 @@ Usage: python scripts/framing_check.py [--shared ../shared] [--step 2] [--pbc-st
 is analysed. This script measures both sides of that rule:
 
 - **should cut:** the first ``--canvas`` Chula fields pasted on flat canvases (their own
-  background colour, grey 128, white; as PNG and as JPEG at quality 90): how many are framed,
-  and how far the box found lies from the pasted picture (px, largest over its four sides);
+  background colour, grey 128, white; as PNG and as JPEG at quality 90, and as PNG with a 1-px
+  frame line round the image or round the picture): how many are framed, and how far the box
+  found lies from the pasted picture (px, largest over its four sides);
 - **should not cut:** every ``--step``-th Chula and BCCD field and every ``--pbc-step``-th PBC
   image as shipped: how many are framed.
 """
@@ -29,7 +30,8 @@ from smearscan.loading import read_field
 
 
 def canvases(rgb: np.ndarray) -> dict[str, np.ndarray]:
-    """``rgb`` pasted in the middle of flat canvases, by name."""
+    """``rgb`` pasted in the middle of flat canvases, by name; as PNG also with a 1-px frame
+    line round the image, and round the picture 5 px away from it."""
     made = {}
     for name, colour in (("background", background_colour(rgb)), ("grey", [128] * 3),
                          ("white", [255] * 3)):
@@ -41,7 +43,19 @@ def canvases(rgb: np.ndarray) -> dict[str, np.ndarray]:
         buffer = io.BytesIO()
         Image.fromarray(canvas).save(buffer, format="JPEG", quality=90)
         made[f"{name} JPEG"] = np.asarray(Image.open(buffer).convert("RGB"))
+        made[f"{name}, a line round the image"] = _lined(canvas, 0, 0)
+        made[f"{name}, a line round the picture"] = _lined(canvas, MARGIN[0] - 6,
+                                                           MARGIN[1] - 6)
     return made
+
+
+def _lined(canvas: np.ndarray, top: int, left: int) -> np.ndarray:
+    """``canvas`` with a 1-px dark line drawn from (``top``, ``left``) round its middle."""
+    lined = canvas.copy()
+    bottom, right = canvas.shape[0] - top - 1, canvas.shape[1] - left - 1
+    lined[[top, bottom], left:right + 1] = 60
+    lined[top:bottom + 1, [left, right]] = 60
+    return lined
 
 
 def offset(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> int:
@@ -70,7 +84,7 @@ def main() -> None:
                 offset(picture.box, rgb.shape) if picture.canvas_cut else -1)
     for name, offsets in found.items():
         hits = [o for o in offsets if o >= 0]
-        print(f"| Chula on a {name} canvas | {len(offsets)} | {len(hits)} | "
+        print(f"| Chula on a canvas: {name} | {len(offsets)} | {len(hits)} | "
               f"{max(hits) if hits else '-'} |")
     shipped = {"Chula": chula[::args.step],
                "BCCD": [f.image for f in bccd_fields(datasets / "bccd")][::args.step],

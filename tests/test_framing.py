@@ -145,3 +145,49 @@ def test_a_refusal_of_a_picture_cut_out_says_it_speaks_of_the_picture():
     refusal = _refusal(_on_canvas(rgb, (128, 128, 128)))
     assert refusal.startswith(
         "its picture (rows 121-600, columns 161-800, cut out of a flat canvas): masked: ")
+
+
+def _lined(rgb: np.ndarray, box: tuple[int, int, int, int], width: int,
+           colour=(60, 60, 60)) -> np.ndarray:
+    """``rgb`` with a frame line ``width`` px wide drawn just inside ``box``."""
+    top, bottom, left, right = box
+    lined = rgb.copy()
+    inside = lined[top + width:bottom - width, left + width:right - width].copy()
+    lined[top:bottom, left:right] = colour
+    lined[top + width:bottom - width, left + width:right - width] = inside
+    return lined
+
+
+@pytest.mark.parametrize("colour", ["background", (255, 255, 255)])
+@pytest.mark.parametrize("width", [1, 3])
+@pytest.mark.parametrize("where", ["image", "touching", "gap"])
+def test_a_frame_line_is_left_out_with_the_canvas(colour, width, where):
+    # QA 72 H1: a line round the image hid its canvas (the canvas's colour is read on the
+    # image's sides), and the cut cells read 5.52% for 1.66%; QA 70 F2: a line round the
+    # picture, touching it or 10 px away, ended in a refusal.
+    rgb = read_field(SAMPLE)
+    canvas = _on_canvas(rgb, _background(rgb) if colour == "background" else colour)
+    reach = {"image": None, "touching": width, "gap": width + 10}[where]
+    box = ((0, canvas.shape[0], 0, canvas.shape[1]) if reach is None else
+           (120 - reach, 120 + rgb.shape[0] + reach, 160 - reach, 160 + rgb.shape[1] + reach))
+    picture = framed(_lined(canvas, box, width))
+    assert picture.box == (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
+
+
+def test_a_field_with_a_frame_line_on_its_canvas_reads_as_the_field_alone():
+    rgb = read_field(SAMPLE)
+    alone = smearscan.analyse_image(rgb, pixel_size_um=0.2)
+    canvas = _on_canvas(rgb, _background(rgb))
+    lined = smearscan.analyse_image(_lined(canvas, (0, canvas.shape[0], 0, canvas.shape[1]), 1),
+                                    pixel_size_um=0.2)
+    assert lined.summary.counts == alone.summary.counts
+    assert np.array_equal(lined.cells["x"], alone.cells["x"] + 160)
+
+
+def test_a_jpeg_frame_line_with_canvas_inside_it_is_refused_not_counted():
+    # The canvas between a JPEG's line and its picture rings, is not found, and 5 px of it left
+    # along the picture moved a field from 102 red cells and 1 schistocyte to 93 and 2.
+    rgb = read_field(SAMPLE)
+    canvas = _on_canvas(rgb, (255, 255, 255))
+    lined = _jpeg(_lined(canvas, (112, 128 + rgb.shape[0], 152, 168 + rgb.shape[1]), 3))
+    assert _refusal(lined).startswith("its picture (rows ")
