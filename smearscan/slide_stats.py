@@ -285,6 +285,9 @@ class SchistocyteCount:
         Which forms, with their counts, intervals and grades.
     less_specific_forms : tuple of PoikilocyteGrade
         Those forms, most frequent first; empty when the flag is down.
+    graded_rbc : int or None
+        The whole red cells clear of others that the other shapes were graded on (None in a
+        summary written before 0.3.21).
     edge_width_um : float or None
         Median red-cell edge width over the slide's fields (:mod:`smearscan.focus`); None when
         no field had one. Over :data:`SOFT_EDGE_WIDTH_UM` (:attr:`soft_focus`) a count within
@@ -310,6 +313,7 @@ class SchistocyteCount:
     less_specific_forms: tuple[PoikilocyteGrade, ...] = ()
     edge_width_um: float | None = None
     scale_note: str | None = None
+    graded_rbc: int | None = None
 
     @property
     def soft_focus(self) -> bool:
@@ -320,6 +324,27 @@ class SchistocyteCount:
     def focus_note(self) -> str | None:
         """Why the slide is out of focus, or None when it is not."""
         return _focus_note(self.edge_width_um) if self.soft_focus else None
+
+    @property
+    def not_flagged_note(self) -> str | None:
+        """Why the count is not flagged less specific, with the cells the shapes were graded
+        on (QA 73 M1: beside a morphology table of every red cell grading target cells 2+, the
+        report said "no other poikilocyte is graded 2+" of the 368 of 711 clear of others);
+        None where it is flagged."""
+        if self.less_specific:
+            return None
+        if self.graded_rbc is None:
+            return ("Not flagged as less specific: no other poikilocyte is graded "
+                    f"{LESS_SPECIFIC_GRADE} or more beyond counting error (ICSH 2015 grades; "
+                    "ICSH 2021)")
+        ungraded = _ungraded(self.graded_rbc)
+        if ungraded is not None:
+            return f"Not flagged as less specific. {ungraded}"
+        return (f"Not flagged as less specific: no other poikilocyte is graded "
+                f"{LESS_SPECIFIC_GRADE} or more beyond counting error on the {self.graded_rbc} "
+                f"whole red cells clear of others (ICSH 2015 grades; ICSH 2021; graded on cells "
+                "clear of others, this tool's rule: the morphology table counts all "
+                f"{self.proportion.denominator} red cells, and its grades may differ)")
 
     def to_dict(self) -> dict[str, Any]:
         """The ``"schistocytes"`` block of :meth:`SlideResult.to_dict`."""
@@ -341,6 +366,8 @@ class SchistocyteCount:
             "less_specific": self.less_specific,
             "less_specific_reason": self.less_specific_reason,
             "less_specific_forms": [form.to_dict() for form in self.less_specific_forms],
+            "graded_rbc": self.graded_rbc,
+            "not_flagged_note": self.not_flagged_note,
             "edge_width_um": _rounded(self.edge_width_um),
             "soft_focus": self.soft_focus,
             "focus_note": self.focus_note,
@@ -361,12 +388,13 @@ class SchistocyteCount:
             form["count"], form.get("graded_on", n_rbc)), form["grade"])
             for form in data["less_specific_forms"])
         names = {f.name for f in fields(cls)} - {"proportion", "less_specific_forms",
-                                                 "edge_width_um", "scale_note"}
+                                                 "edge_width_um", "scale_note", "graded_rbc"}
         pairs = {"ci95", "corrected_ci95"}
         return cls(proportion=Proportion.from_dict(data["count"], n_rbc),
                    less_specific_forms=forms,
                    edge_width_um=data.get("edge_width_um"),  # none before 0.2
                    scale_note=data.get("scale_note"),  # none before QA 65
+                   graded_rbc=data.get("graded_rbc"),  # none before 0.3.21
                    **{name: _pair(data[name]) if name in pairs else data[name]
                       for name in names})
 
@@ -833,6 +861,7 @@ def _schistocytes(
         less_specific_forms=forms,
         edge_width_um=edge_width_um,
         scale_note=scale_note,
+        graded_rbc=n_graded,
     )
 
 

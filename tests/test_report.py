@@ -184,3 +184,12 @@ def test_a_slide_without_any_cell_says_why_not_that_nothing_was_classified(tmp_p
         "red cell spans about 40 px",
         f"{slide / 'b.png'}: no cell found: a field without cells (glass, or beyond the smear's "
         "edge)?"]
+
+
+def test_a_slide_not_flagged_less_specific_says_on_what_its_shapes_were_graded(tmp_path):
+    # QA 73 M1: "no other poikilocyte is graded 2+" stood over a table grading target cells 2+
+    # of every red cell, where the flag had graded only those clear of others.
+    text = html.unescape(_html(tmp_path, _summary()))
+    assert ("Not flagged as less specific: no other poikilocyte is graded 2+ or more beyond "
+            "counting error on the 1200 whole red cells clear of others") in text
+    assert "here of every red cell counted; the less-specific flag grades only" in text

@@ -1,5 +1,6 @@
 """Tests for smearscan.slide_stats against hand-computed values."""
 
+import dataclasses
 import json
 import math
 
@@ -408,8 +409,8 @@ def test_to_dict_has_the_shape_the_verdict_reads_and_is_json():
         "count", "rbc_counted", "percent", "ci95", "corrected_percent", "corrected_ci95",
         "correction", "sufficient", "required", "message", "limit_percent", "population",
         "call", "sentence", "less_specific", "less_specific_reason", "less_specific_forms",
-        "edge_width_um", "soft_focus", "focus_note", "scale_note", "call_basis", "call_percent",
-        "call_ci95",
+        "graded_rbc", "not_flagged_note", "edge_width_um", "soft_focus", "focus_note",
+        "scale_note", "call_basis", "call_percent", "call_ci95",
     ]
     assert list(result["nrbc"]) == ["count", "present", "per_100_wbc", "per_1000_rbc", "ci95",
                                     "denominator", "basis", "reliable", "sentence"]
@@ -541,3 +542,23 @@ def test_shapes_are_graded_on_the_red_cells_clear_of_others(touching, flagged):
     assert s.less_specific is flagged
     assert [(f.shape, f.proportion.count, f.proportion.denominator)
             for f in s.less_specific_forms] == ([("burr", 300, 1000)] if flagged else [])
+    # QA 73 M1: beside a morphology table of all 1,000 (burr 30%, 2+), the report said only "no
+    # other poikilocyte is graded 2+".
+    assert s.graded_rbc == 1000 - touching
+    assert s.not_flagged_note == (None if flagged else (
+        "Not flagged as less specific: no other poikilocyte is graded 2+ or more beyond "
+        "counting error on the 700 whole red cells clear of others (ICSH 2015 grades; ICSH "
+        "2021; graded on cells clear of others, this tool's rule: the morphology table counts "
+        "all 1000 red cells, and its grades may differ)"))
+
+
+@pytest.mark.parametrize(("graded", "note"), [
+    (99, "Not flagged as less specific. Other shapes not graded: 99 red cells lie clear of "
+         "others, under the 100 this tool grades on (a crowded area: photograph fields where "
+         "the cells lie apart)"),
+    (None, "Not flagged as less specific: no other poikilocyte is graded 2+ or more beyond "
+           "counting error (ICSH 2015 grades; ICSH 2021)"),  # a summary before 0.3.21
+])
+def test_the_note_without_a_flag_says_when_shapes_were_not_graded(graded, note):
+    s = slide_result(**red(1000, 0)).schistocytes
+    assert dataclasses.replace(s, graded_rbc=graded).not_flagged_note == note

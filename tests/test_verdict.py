@@ -27,9 +27,9 @@ from smearscan.verdict import (
     urgent_ttp,
 )
 from smearscan.verdict.assessment import MOST_WITHOUT_JUDGED
-from smearscan.verdict.differential import Cause, ranked
+from smearscan.verdict.differential import ACTIVE, Cause, ranked
 from smearscan.verdict.differential.ttp import ADAMTS13_SEND
-from smearscan.verdict.values import MEGALOBLASTIC_RULE
+from smearscan.verdict.values import MEGALOBLASTIC_RULE, UNEXPLAINED_MAHA
 
 # The URGENT line while ADAMTS13 is not known, by TTP's assessment.
 SUSPECTED = urgent_ttp("suspected", "unknown")
@@ -435,20 +435,34 @@ def test_a_listed_drug_beside_marrow_infiltration_on_the_smear_is_the_oncologist
     ({"drug_exposure": "clopidogrel"}, "not a cancer treatment"),
     ({"drug_exposure": "tacrolimus", "transplant": True}, "not a cancer treatment"),
     ({"drug_exposure": "gemcitabine and quinine"}, "not only a cancer treatment"),
-    # QA 66 N2: a kidney injury is the drug TMA's picture; an unmeasured creatinine may be one.
+    # QA 66 N2: a kidney injury is the drug TMA's picture: 2 mg/dL, or twice the lab's limit.
     ({"drug_exposure": "gemcitabine", "creatinine": "3.2 mg/dL"}, "kidney injury"),
-    ({"drug_exposure": "gemcitabine", "creatinine": "1.01 mg/dL"}, "raised for a woman"),
-    ({"drug_exposure": "gemcitabine", "creatinine": None}, "creatinine not measured"),
+    ({"drug_exposure": "gemcitabine", "creatinine": "2.0 mg/dL"}, "kidney injury"),
+    ({"drug_exposure": "gemcitabine", "creatinine": "1.2 mg/dL", "creatinine_uln": "0.6 mg/dL"},
+     "twice the lab's limit"),
 ])
 def test_a_listed_drug_is_stopped_beside_marrow_hints_unless_the_cancer_comes_first(change, why):
     labs = parse_labs({**SEED_000, **change})
     drug = assess(smear(nrbc_present=True), labs).cause("drug-induced")
     assert drug.assessment == "suspected", why
     assert drug.action.startswith("stop ") and " now with its prescribing team" in drug.action
-    # At 1.0 mg/dL, a woman's limit, the creatinine is not raised: the oncologist decides.
-    limit = parse_labs({**SEED_000, "drug_exposure": "gemcitabine", "creatinine": "1.0 mg/dL"})
-    assert assess(smear(nrbc_present=True), limit).cause("drug-induced").action.startswith(
-        "decide with the oncologist")
+
+
+@pytest.mark.parametrize("creatinine", ["1.99 mg/dL", "1.01 mg/dL", "1.19 mg/dL", None])
+def test_a_creatinine_short_of_a_kidney_injury_leaves_the_cancer_first(creatinine):
+    # QA 71 F1: seed 000 on gemcitabine, at 1.01 mg/dL (just over a woman's limit) or without a
+    # creatinine, was told "stop gemcitabine now", ranked above the cancer in her marrow.
+    uln = {"creatinine_uln": "0.6 mg/dL"} if creatinine == "1.19 mg/dL" else {}  # under 2x
+    labs = parse_labs({**SEED_000, "drug_exposure": "gemcitabine", "creatinine": creatinine,
+                       **uln})
+    verdict = assess(smear(nrbc_present=True), labs)
+    drug = verdict.cause("drug-induced")
+    assert (drug.assessment, drug.urgency) == ("possible", "urgent")
+    assert drug.action.startswith("decide with the oncologist whether to stop gemcitabine")
+    assert drug.action.endswith("; measure the creatinine: a kidney injury points to the drug")\
+        == (creatinine is None)
+    names = [c.cause for c in verdict.differential]
+    assert names.index("cancer-associated") < names.index("drug-induced")
 
 
 def test_a_listed_cancer_treatment_beside_an_immune_ttp_is_stopped():
@@ -533,6 +547,40 @@ def test_point_5_dic_from_inr_alone_is_not_assessed(inr):
 ])
 def test_point_5_dic_assessment(labs, expected):
     assert assess(smear(), Labs(**labs)).cause("dic").assessment == expected
+
+
+# QA 71 F2: sepsis, MAHA likely, ISTH 4 (platelets 60: 1, D-dimer 4x: 2, PT 5.9 s: 1,
+# fibrinogen 1.5: 0) and PLASMIC 4: every cause unlikely, and no action anywhere.
+SEPSIS_ISTH_4 = {"hemoglobin": "10.1 g/dL", "sex": "male", "mcv": 92, "platelets": 60,
+                 "wbc": 18, "ldh": 600, "ldh_uln": 250, "haptoglobin": "0.2 g/L",
+                 "reticulocytes": "3 %", "indirect_bilirubin": "1.5 mg/dL", "dat": "negative",
+                 "creatinine": "1.2 mg/dL", "inr": 1.6, "active_cancer": False,
+                 "transplant": False, "sepsis": True, "pt_prolongation_s": 5.9,
+                 "fibrinogen": "1.5 g/L", "d_dimer": "2000 ng/mL", "d_dimer_uln": "500 ng/mL"}
+
+
+@pytest.mark.parametrize(("change", "repeat"), [({}, True), ({"sepsis": None}, False)])
+def test_a_dic_score_under_5_beside_its_disorder_is_to_be_repeated(change, repeat):
+    verdict = assess(smear("above", 2.0, (1.3, 3.1), 1000),
+                     parse_labs({**SEPSIS_ISTH_4, **change}))
+    dic = verdict.cause("dic")
+    assert verdict.isth_dic.total == 4 and dic.assessment == "unlikely"
+    assert dic.reasons[1:] == ((
+        "with sepsis recorded, a score under 5 may be a DIC still developing (non-overt): "
+        "repeat the score in 1-2 days, as ISTH 2001 (Taylor FB Jr, et al. Thromb Haemost "
+        "2001;86:1327-1330) advises",) if repeat else ())
+
+
+def test_a_likely_maha_without_a_cause_in_play_is_called_unexplained():
+    verdict = assess(smear("above", 2.0, (1.3, 3.1), 1000), parse_labs(SEPSIS_ISTH_4))
+    assert verdict.maha == "likely"
+    assert not [c for c in verdict.differential if c.assessment in ACTIVE]
+    assert verdict.unexplained == UNEXPLAINED_MAHA
+    assert f"  Unexplained: {UNEXPLAINED_MAHA}" in format_text(verdict).splitlines()
+    assert verdict.to_dict()["unexplained"] == UNEXPLAINED_MAHA
+    # A cause in play (seed 000's cancer), or MAHA not likely: nothing to say.
+    assert assess(smear(), parse_labs(SEED_000)).unexplained is None
+    assert assess(below(), parse_labs(SEPSIS_ISTH_4)).unexplained is None
 
 
 # --- point 6: French TMA score is in every verdict ------------------------------------------
@@ -1207,7 +1255,7 @@ def test_to_dict_is_the_json_contract():
     verdict = assess(smear(teardrop_percent=2.0), parse_labs(SEED_000))
     data = json.loads(json.dumps(verdict.to_dict()))
     assert list(data) == ["urgent", "maha", "findings", "missing", "scores", "differential",
-                          "marrow", "disclaimer"]
+                          "unexplained", "marrow", "disclaimer"]
     assert set(data["findings"]["for"][0]) == {"finding", "value", "rule"}
     assert set(data["scores"]) == {"plasmic", "isth_dic", "french"}
     assert data["scores"]["french"]["total"] == 1

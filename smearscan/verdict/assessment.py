@@ -55,6 +55,7 @@ from smearscan.verdict.values import (
     HEMOGLOBIN_LOW,
     LESS_SPECIFIC_RULE,
     MEGALOBLASTIC_RULE,
+    UNEXPLAINED_MAHA,
 )
 
 if TYPE_CHECKING:
@@ -89,6 +90,14 @@ class Verdict:
         """The differential entry of ``name`` (``ttp``, ``hus``, ...)."""
         return next(cause for cause in self.differential if cause.cause == name)
 
+    @property
+    def unexplained(self) -> str | None:
+        """What to do where MAHA is likely and no cause of the differential is in play (QA 71
+        F2: a septic patient read every cause "unlikely" with no action), else None."""
+        if self.maha != "likely" or any(c.assessment in ACTIVE for c in self.differential):
+            return None
+        return UNEXPLAINED_MAHA
+
     def to_dict(self) -> dict[str, Any]:
         """The verdict as JSON-ready data; ``urgent`` is the first key."""
         return {
@@ -100,6 +109,7 @@ class Verdict:
             "scores": {"plasmic": self.plasmic.to_dict(), "isth_dic": self.isth_dic.to_dict(),
                        "french": self.french.to_dict()},
             "differential": [cause.to_dict() for cause in self.differential],
+            "unexplained": self.unexplained,
             "marrow": self.marrow.to_dict(),
             "disclaimer": self.disclaimer,
         }

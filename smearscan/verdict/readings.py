@@ -73,9 +73,16 @@ def anaemia_limit(labs: Labs) -> tuple[float, str]:
     return HEMOGLOBIN_LOW_UNKNOWN_SEX, "women; sex not given"
 
 
-def kidney_injury_or_diarrhoea(labs: Labs) -> bool:
-    """Diarrhoea recorded, or a kidney injury pattern: a creatinine of 2 mg/dL or more, or
-    :data:`~smearscan.verdict.values.AKI_ULN_MULTIPLE` times the lab's own limit or more (a
-    HUS whose platelets may not have fallen yet; this tool's rule)."""
-    return bool(labs.diarrhoea) or creatinine_over_limit(labs) is not None or (
+def kidney_injury(labs: Labs) -> bool:
+    """A kidney injury pattern: a creatinine of
+    :data:`~smearscan.verdict.values.HUS_CREATININE` (2 mg/dL) or more, or
+    :data:`~smearscan.verdict.values.AKI_ULN_MULTIPLE` times the lab's own limit or more (this
+    tool's rule); False where no creatinine is given."""
+    return creatinine_over_limit(labs) is not None or (
         labs.creatinine is not None and labs.creatinine >= HUS_CREATININE)
+
+
+def kidney_injury_or_diarrhoea(labs: Labs) -> bool:
+    """Diarrhoea recorded, or a :func:`kidney_injury` pattern (a HUS whose platelets may not
+    have fallen yet; this tool's rule)."""
+    return bool(labs.diarrhoea) or kidney_injury(labs)

@@ -30,6 +30,8 @@ def _differential_lines(verdict: Verdict) -> list[str]:
         if cause.action:
             lines.append(f"     action: {cause.action}")
         lines += [f"     - {reason}" for reason in cause.reasons]
+    if verdict.unexplained:
+        lines.append(f"  Unexplained: {verdict.unexplained}")
     return lines
 
 

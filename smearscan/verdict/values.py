@@ -42,6 +42,14 @@ PLASMIC_NOT_VALIDATED = ("derived and validated in adults: for a child or neonat
                          "suspicion of TTP, not make it the leading cause (this tool's rule)")
 ISTH_DIC = ("ISTH overt DIC score, 2025 update (Iba T, et al. J Thromb Haemost "
             "2025;23(7):2356-2362)")
+#: The differential's line where MAHA is likely and none of its causes is in play.
+UNEXPLAINED_MAHA = ("no cause this tool weighs is in play while MAHA is likely: the MAHA is "
+                    "unexplained here, not excluded; review the smear, the history and the "
+                    "causes marked unlikely with haematology, and repeat the work-up as it "
+                    "evolves (this tool's rule)")
+#: The ISTH algorithm the 2025 update revises: a score under 5 "suggestive (not affirmative)
+#: for non-overt DIC: repeat next 1-2 days" (CLINICAL.md cites it as the one updated).
+ISTH_ALGORITHM = "ISTH 2001 (Taylor FB Jr, et al. Thromb Haemost 2001;86:1327-1330)"
 FRENCH = "French TMA score (Coppo P, et al. PLoS One 2010;5(4):e10208)"
 TTP_OUTCOMES = ("ISTH working group's TTP outcome definitions (Cuker A, et al. Blood "
                 "2021;137(14):1855-1861)")
@@ -261,8 +269,8 @@ ISTH_DIC_RULE = _rule(
     f">{ISTH_D_DIMER_ULN[1]:g} -> 0/2/3; PT prolongation < {ISTH_PT_S[0]:g}/{ISTH_PT_S[0]:g}-"
     f"<{ISTH_PT_S[1]:g}/>={ISTH_PT_S[1]:g} s -> 0/1/2; fibrinogen >= {ISTH_FIBRINOGEN:.1f}/"
     f"<{ISTH_FIBRINOGEN:.1f} g/L -> 0/1; total >= {ISTH_OVERT_DIC} overt DIC, only with an "
-    "underlying disorder (sepsis, cancer, trauma, "
-    "obstetric complication)", ISTH_DIC)
+    "underlying disorder (sepsis, cancer, trauma, obstetric complication); under "
+    f"{ISTH_OVERT_DIC} beside one: repeat in 1-2 days", f"{ISTH_DIC}; {ISTH_ALGORITHM}")
 INR_RULE = _rule(
     "INR without PT seconds", "not converted to PT seconds (INR 1.3-1.49 can be 3-6 s, one "
     "point); DIC is not assessed without PT seconds, D-dimer and fibrinogen",
@@ -342,8 +350,10 @@ DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with 
                   "suspected, action: stop the drug; another drug name, or a bare yes -> at "
                   "most possible, action: name and check it before stopping it; a listed "
                   "cancer treatment beside an active cancer whose smear shows nucleated red "
-                  "cells or a leukoerythroblastic picture, the creatinine measured and not "
-                  "raised and ADAMTS13 not under 10% -> at most possible, action: decide with "
+                  "cells or a leukoerythroblastic picture, no kidney injury (creatinine under "
+                  f"{HUS_CREATININE:g} mg/dL and under {AKI_ULN_MULTIPLE:g}x the lab's limit; "
+                  "one not measured is not taken for one, and the action asks for it) and "
+                  "ADAMTS13 not under 10% -> at most possible, action: decide with "
                   "the oncologist (marrow infiltration causes the MAHA itself)",
                   f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}", standard=False)
 MEGALOBLASTIC_RULE = _rule(

@@ -8,7 +8,7 @@ from smearscan.verdict.differential.cause import (
 )
 from smearscan.verdict.readings import show
 from smearscan.verdict.scores import Score, dic_underlying
-from smearscan.verdict.values import ISTH_FIBRINOGEN, ISTH_OVERT_DIC, ISTH_PT_S
+from smearscan.verdict.values import ISTH_ALGORITHM, ISTH_FIBRINOGEN, ISTH_OVERT_DIC, ISTH_PT_S
 
 
 def dic_cause(labs: Labs, isth: Score) -> Cause:
@@ -28,7 +28,11 @@ def dic_cause(labs: Labs, isth: Score) -> Cause:
                         (score, "no underlying disorder recorded: the score does not apply "
                          "without one; look for one (sepsis, cancer, trauma, obstetric)"))
     if isth.maximum < ISTH_OVERT_DIC:
-        return Cause.of("dic", "unlikely", "urgent", action, (score,))
+        # QA 71 F2: a septic patient one point short was told nothing more.
+        developing = ((f"with {', '.join(underlying)} recorded, a score under "
+                       f"{ISTH_OVERT_DIC:g} may be a DIC still developing (non-overt): repeat the "
+                       f"score in 1-2 days, as {ISTH_ALGORITHM} advises",) if underlying else ())
+        return Cause.of("dic", "unlikely", "urgent", action, (score, *developing))
     if all(item.points is None for item in isth.items[1:]):
         # The band is an example, not the INR's own (qacli8 L-7: quoted for an INR of 1.6).
         inr = (f"; INR {show('inr', labs.inr)} is not converted to PT seconds (an INR of "

@@ -14,7 +14,7 @@ from smearscan.verdict.drugs import (
     known_tma_drug,
     tma_drugs_named,
 )
-from smearscan.verdict.readings import creatinine_limit
+from smearscan.verdict.readings import kidney_injury
 from smearscan.verdict.values import DRUG_TMA
 
 
@@ -37,12 +37,12 @@ def marrow_first(labs: Labs, smear_hints: list[str]) -> bool:
     cancer whose smear hints at marrow infiltration causes such a MAHA itself, and its
     treatment is what helps (QA 64 F3: gemcitabine in seed 000). Not for a drug given for
     something else (QA 66 N1: quinine, tacrolimus, the thienopyridines), nor beside a severe
-    ADAMTS13 deficiency (an immune TTP), nor with the kidney injury of a drug TMA: a creatinine
-    not measured or raised (QA 66 N2: gemcitabine at 3.2 mg/dL)."""
-    creatinine = labs.creatinine
+    ADAMTS13 deficiency (an immune TTP), nor with the kidney injury of a drug TMA
+    (:func:`~smearscan.verdict.readings.kidney_injury`; QA 66 N2: gemcitabine at 3.2 mg/dL).
+    A creatinine just over its limit is not one, nor one not measured (QA 71 F1: seed 000 on
+    gemcitabine, at 1.01 mg/dL or without a creatinine, was told to stop it now)."""
     return bool(smear_hints and labs.cancer_active and cancer_treatment(labs.drug_exposure)
-                and not severe_deficiency(labs) and creatinine is not None
-                and creatinine <= creatinine_limit(labs)[0])
+                and not severe_deficiency(labs) and not kidney_injury(labs))
 
 
 def drug_cause(maha: str, labs: Labs, smear_hints: list[str]) -> Cause | None:
@@ -62,7 +62,9 @@ def drug_cause(maha: str, labs: Labs, smear_hints: list[str]) -> Cause | None:
         action = (f"decide with the oncologist whether to stop {tma_drug_named(labs)}: the "
                   "smear hints at marrow infiltration, and a cancer in the marrow causes such a "
                   "MAHA itself, which its treatment helps (seed 000); if it is stopped, do not "
-                  f"re-expose ({DRUG_TMA})")
+                  f"re-expose ({DRUG_TMA})"
+                  + ("; measure the creatinine: a kidney injury points to the drug"
+                     if labs.creatinine is None else ""))
         reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
                    f"cause TMA), but the smear hints at marrow infiltration by the cancer "
                    f"({'; '.join(smear_hints)}): at most possible (this tool's rule)"]
