@@ -127,7 +127,8 @@ def _expected(out, changes: dict, slide="positive") -> dict:
     return slide_result(label=label, morphology=np.array([r["morphology"] for r in rows]),
                         border=np.array([r["border"] == "true" for r in rows]),
                         operating=recorded["model"]["operating_points"],
-                        edge_widths_um=widths).to_dict()
+                        edge_widths_um=widths,
+                        touching=np.array([r["touching"] == "true" for r in rows])).to_dict()
 
 
 def _reviewed_classes(out, slide="positive"):
@@ -1156,10 +1157,13 @@ def test_an_amended_sign_off_names_the_earlier_one(results, tmp_path):
     _sign_off_without(out, 19)
     first = _merged(out)["positive"]["review"]
     report = out / "slides" / "positive" / "report.html"
-    # QA 61 F4: what the first sign-off released was said nowhere once it was amended.
-    percent = first["schistocytes"]["percent"]
+    # QA 61 F4: what the first sign-off released was said nowhere once it was amended. QA 73
+    # L5: as the % the call rested on (corrected), not the raw % unlabelled.
+    percent, basis = first["schistocytes"]["percent"], first["schistocytes"]["call_basis"]
+    call_percent = first["schistocytes"]["call_percent"]
+    assert basis == "corrected" and call_percent != percent
     released = (f"the sign-off by A. Tech on {first['time']} (released: schistocytes "
-                f"{percent:.2f}%, {first['schistocytes']['call']})")
+                f"{call_percent:.2f}% corrected, {first['schistocytes']['call']})")
     with running(create_app(out, token=TOKEN)) as url:
         client = Client(url)
         assert client.post("/api/slides/positive/reopen", {"reviewer": "B. Senior"})[0] == 200
@@ -1171,6 +1175,7 @@ def test_an_amended_sign_off_names_the_earlier_one(results, tmp_path):
     assert [s["reviewer"] for s in block["signoffs"]] == ["A. Tech", "B. Senior"]
     assert block["signoffs"][0] | {"time": None} == {
         "reviewer": "A. Tech", "time": None, "schistocyte_percent": percent,
+        "call_percent": call_percent, "call_basis": basis,
         "call": first["schistocytes"]["call"], "urgent": False}
     text = html.unescape(report.read_text(encoding="utf-8"))
     assert f"<b>Amended report:</b> re-opened after {released}.</p>" in text

@@ -1259,8 +1259,12 @@ def test_to_dict_is_the_json_contract():
     assert set(data["findings"]["for"][0]) == {"finding", "value", "rule"}
     assert set(data["scores"]) == {"plasmic", "isth_dic", "french"}
     assert data["scores"]["french"]["total"] == 1
-    assert set(data["differential"][0]) == {"cause", "assessment", "urgency", "action",
-                                            "reasons", "rule"}
+    assert set(data["differential"][0]) == {"cause", "assessment", "urgency", "in_play",
+                                            "action", "reasons", "rule"}
+    # QA 71 F5: the urgency of a cause not in play is only what it would call for if present.
+    ttp = next(c for c in data["differential"] if c["cause"] == "ttp")
+    assert (ttp["assessment"], ttp["urgency"], ttp["in_play"]) == ("unlikely", "emergency", False)
+    assert all(c["in_play"] == (c["assessment"] in ACTIVE) for c in data["differential"])
     assert set(data["marrow"]) == {"marrow_infiltration", "considered", "reasons",
                                    "not_assessed", "workup", "rule"}
     # QA 8 #14: every cause and the marrow section name the rule that judged them.

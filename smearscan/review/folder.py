@@ -313,6 +313,9 @@ class ResultsFolder:
                 history=(*review.history, {"event": "signed off", "reviewer": reviewer,
                                            "time": signoff.time,
                                            "schistocyte_percent": signoff.schistocyte_percent_after,
+                                           # QA 73 L5: the % the call rested on, as released.
+                                           "call_percent": after["schistocytes"]["call_percent"],
+                                           "call_basis": after["schistocytes"]["call_basis"],
                                            "call": signoff.call_after,
                                            "urgent": signoff.urgent_after}),
                 confirmed=tuple((str(cells.image[r]), int(cells.cell_id[r])) for r in shown)),

@@ -255,8 +255,9 @@ def _released(event: dict) -> dict:
     """A sign-off of the history as ``summary.json`` lists it: who and when, and what it
     released (schistocyte %, call, URGENT line) where recorded (QA 61 F4: an amended report
     named the earlier sign-off, not the result it had released)."""
-    return {key: event[key] for key in ("reviewer", "time", "schistocyte_percent", "call",
-                                        "urgent") if key in event}
+    return {key: event[key] for key in ("reviewer", "time", "schistocyte_percent",
+                                        "call_percent", "call_basis", "call", "urgent")
+            if key in event}
 
 
 def review_block(record: SlideRecord, review: Review | None) -> dict | None:

@@ -57,9 +57,12 @@ class Cause:
                    tuple(reasons), CAUSE_RULES[name].label)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"cause", "assessment", "urgency", "action", "reasons", "rule"}``."""
+        """``{"cause", "assessment", "urgency", "in_play", "action", "reasons", "rule"}``:
+        ``in_play`` says whether ``urgency`` is this patient's, or only what the cause would
+        call for if present (QA 66 N7, QA 71 F5: a TTP "unlikely" read "emergency")."""
         return {"cause": self.cause, "assessment": self.assessment, "urgency": self.urgency,
-                "action": self.action, "reasons": list(self.reasons), "rule": self.rule}
+                "in_play": self.assessment in ACTIVE, "action": self.action,
+                "reasons": list(self.reasons), "rule": self.rule}
 
 
 def ranked(causes: Iterable[Cause]) -> tuple[Cause, ...]:
