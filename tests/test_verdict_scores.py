@@ -167,3 +167,22 @@ def test_isth_underlying_disorders_include_obstetric_complications(underlying, n
 
 def test_plasmic_counts_a_metastatic_cancer_as_active():
     assert points(plasmic_score(Labs(metastatic_cancer=True)), 2) == 0
+
+
+@pytest.mark.parametrize(("labs", "noted"), [
+    ({"active_cancer": False, "drug_exposure": "gemcitabine"}, True),
+    ({"active_cancer": False, "drug_exposure": "GEM/nab-paclitaxel"}, True),
+    ({"active_cancer": None, "drug_exposure": "gemcitabine"}, False),  # the item is missing
+    ({"active_cancer": True, "drug_exposure": "gemcitabine"}, False),
+    ({"active_cancer": False, "drug_exposure": "quinine"}, False),  # not a cancer treatment
+])
+def test_a_cancer_treatment_beside_no_active_cancer_is_noted(labs, noted):
+    # QA 71 F6: PLASMIC's "no active cancer (treated within the past year)" point was given
+    # beside gemcitabine without a word; the score stays as entered, the note says what it
+    # would be.
+    score = plasmic_score(parse_labs(labs))
+    note = [n for n in score.notes if n.startswith("active cancer recorded as no, yet ")]
+    assert note == ([
+        "active cancer recorded as no, yet gemcitabine is recorded, a cancer treatment: a cancer "
+        "it treated within the past year is an active one for PLASMIC, and this item then "
+        "scores 0 (this tool's note)"] if noted else [])

@@ -4,6 +4,7 @@ source in :mod:`smearscan.verdict.values`."""
 from __future__ import annotations
 
 from smearscan.labs import Bound, Labs
+from smearscan.verdict.drugs import cancer_treatment, tma_drugs_named
 from smearscan.verdict.readings import creatinine_over_limit, show
 from smearscan.verdict.scores.score import Score, ScoreItem, below, range_risk, scored_item
 from smearscan.verdict.values import (
@@ -79,6 +80,12 @@ def plasmic_score(labs: Labs, *, adult: bool = True) -> Score:
                     below(PLASMIC_CREATININE)),
     )
     notes = ["validated for patients with thrombocytopenia and schistocytes"]
+    if labs.cancer_active is False and labs.drug_exposure and cancer_treatment(labs.drug_exposure):
+        # QA 71 F6: gemcitabine beside "no active cancer" took the item's point unremarked.
+        drugs = ", ".join(sorted(tma_drugs_named(labs.drug_exposure)))
+        notes.append(f"active cancer recorded as no, yet {drugs} is recorded, a cancer "
+                     "treatment: a cancer it treated within the past year is an active one for "
+                     "PLASMIC, and this item then scores 0 (this tool's note)")
     if not adult:
         notes.append(PLASMIC_NOT_VALIDATED)
         over_limit = creatinine_over_limit(labs)
