@@ -774,7 +774,8 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
 @pytest.mark.parametrize(("name", "text", "args", "corrected", "why"), [
     # QA 43 M-2: a file refused for its structure kept no line, this slide's row intact.
     ("labs.csv", SEVERE_CSV + "s2,250,13 g/dL,80 %,1\n", ["--slide", "s1"], SEVERE_OPTIONS,
-     "{labs} line 3: more cells than column names"),
+     "{labs} line 3: more cells than column names (a decimal comma? '250,13 g/dL' may be one "
+     "value: write it with a decimal point, or quote it)"),
     ("labs.csv", SEVERE_CSV + "s1,10,8 g/dL,4 %\n", ["--slide", "s1"], SEVERE_OPTIONS,
      "{labs} line 3: slide 's1' has a row already, line 2: one row per slide"),
     ("labs.json", '{"s1": {"adamts13": "5 %"}, "s1": {"adamts13": "4 %"}}',
@@ -800,8 +801,10 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
     # ';'-separated CSV by ';', one without a slide column as values of every slide, another
     # row with no slide name left out; a JSON list of objects as each, a slide given twice
     # as its object, values beside per-slide objects as completing them, a .txt as its text.
+    # QA 73 L3: naming the values a decimal comma may have split.
     ("labs.csv", SEVERE_CSV.replace("8 g/dL", "8,0 g/dL"), ["--slide", "s1"], SEVERE_OPTIONS,
-     "{labs} line 2: more cells than column names"),
+     "{labs} line 2: more cells than column names (a decimal comma? '8,0 g/dL' may be one "
+     "value: write it with a decimal point, or quote it)"),
     ("labs.csv", SEVERE_CSV.replace(",", ";"), ["--slide", "s1"], SEVERE_OPTIONS,
      "{labs}: a lab CSV needs one 'slide' column (its header is one column with ';' in it: "
      "write it comma-separated)"),
@@ -819,7 +822,8 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
                  "s1,12,7,5 g/dL,900 U/L,250 U/L,1,1 mg/dL,1,1,5 %\n", ["--slide", "s1"],
      ["--platelets", "12", "--hemoglobin", "7.5 g/dL", "--ldh", "900 U/L", "--ldh-uln",
       "250 U/L", "--creatinine", "1.1 mg/dL", "--inr", "1.1", "--adamts13", "5 %"],
-     "{labs} line 2: more cells than column names"),
+     "{labs} line 2: more cells than column names (a decimal comma? '7,5 g/dL' or '1,1 mg/dL' "
+     "or '1,5 %' may be one value: write it with a decimal point, or quote it)"),
     ("labs.csv", SEVERE_CSV.replace(",", "\t"), ["--slide", "s1"], SEVERE_OPTIONS,
      "{labs}: a lab CSV needs one 'slide' column (its header is one column with tabs in it: "
      "write it comma-separated)"),

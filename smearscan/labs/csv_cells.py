@@ -43,12 +43,17 @@ def _fitted_rows(names: Sequence[str | None], cells: list[str], source: str
     return [row for row, count in zip(rows, unread, strict=True) if count == min(unread)]
 
 
+def decimal_joints(cells: Sequence[str]) -> list[int]:
+    """The indices of the cells that a decimal comma may have split from the next one: where a
+    digit meets a digit ('7' and '5 g/dL' of '7,5 g/dL')."""
+    return [index for index in range(len(cells) - 1)
+            if re.search(r"\d$", cells[index].strip()) and re.match(r"\s*\d", cells[index + 1])]
+
+
 def _joined_cells(cells: list[str], extra: int) -> Iterator[list[str]]:
     """``cells`` with ``extra`` pairs of neighbours joined by a comma where a digit meets a
-    digit, each way."""
-    joints = [index for index in range(len(cells) - 1)
-              if re.search(r"\d$", cells[index].strip()) and re.match(r"\s*\d", cells[index + 1])]
-    for chosen in itertools.combinations(joints, extra):
+    digit (:func:`decimal_joints`), each way."""
+    for chosen in itertools.combinations(decimal_joints(cells), extra):
         joined = list(cells)
         for index in reversed(chosen):  # right to left: the indices before stay right
             joined[index:index + 2] = [f"{joined[index]},{joined[index + 1]}"]

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from smearscan.errors import LabValueError
-from smearscan.labs.csv_cells import _fitted_rows, _row_values
+from smearscan.labs.csv_cells import _fitted_rows, _row_values, decimal_joints
 from smearscan.labs.rows import LabRow, is_record_column
 from smearscan.labs.slides import _slip_key
 from smearscan.naming import slide_name
@@ -49,7 +50,7 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
                 # No way fits: the row's slide with no values, as its cells stand nowhere.
                 row, *others = (_fitted_rows(names, cells, source)
                                 or [{"slide": row.get("slide")}])
-                problem = f"{source}: {_cells_problem(len(cells), len(names))}"
+                problem = f"{source}: {_cells_problem(cells, len(names))}"
             slide = slide_name((row.pop("slide") or "").strip())
             for other in others:
                 other.pop("slide")
@@ -102,12 +103,22 @@ def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path:
     return {"": LabRow(rows[0], str(path), header, tuple(rows[1:]))}
 
 
-def _cells_problem(cells: int, names: int) -> str:
-    """Why a CSV row of ``cells`` cells under ``names`` column names is refused."""
-    if cells > names:
-        return "more cells than column names"
-    return (f"{cells} cell{'s' * (cells != 1)} for {names} column names: write an empty cell "
-            "for each value not given (a comma each), so that every value stands under its name")
+def _cells_problem(cells: Sequence[str], names: int) -> str:
+    """Why a CSV row of ``cells`` under ``names`` column names is refused, naming the values a
+    decimal comma may have split (QA 73 L3: '12,5 g/dL' unquoted read only "more cells than
+    column names")."""
+    if len(cells) > names:
+        # Named where a whole number meets one with its unit ('12' and '5 g/dL').
+        split = [f"{cells[index].strip()},{cells[index + 1].strip()}"
+                 for index in decimal_joints(cells)
+                 if re.fullmatch(r"\d+", cells[index].strip())
+                 and re.fullmatch(r"\d+\s*[^\d\s,.].*", cells[index + 1].strip())]
+        return "more cells than column names" + (
+            f" (a decimal comma? {' or '.join(repr(value) for value in split)} may be one "
+            "value: write it with a decimal point, or quote it)" if split else "")
+    return (f"{len(cells)} cell{'s' * (len(cells) != 1)} for {names} column names: write an "
+            "empty cell for each value not given (a comma each), so that every value stands "
+            "under its name")
 
 
 def _slide_column(names: list[str | None]) -> list[str | None]:
