@@ -36,15 +36,17 @@ _EDGE_SHARE = 0.9
 #: :data:`_MIN_MARGIN` px of canvas on one side (a JPEG block; QA 70 F4: a PBC crop's 6 flat
 #: columns were cut). This tool's rules.
 _OUTSIDE_CANVAS, _MIN_PICTURE, _MIN_MARGIN = 0.9, 0.1, 8
-#: A line drawn around the picture, up to this many px wide, is left out with the canvas: a
-#: line of one colour (:data:`_LINE_SHARE` of it within :data:`FLAT_LEVELS` of its median, as
-#: flat as a canvas: a JPEG's line rings, and is left in, and the picture refused as before)
-#: whose pixels differ from those :data:`_LINE_DEPTH` px inside it by over
-#: :data:`_LINE_CONTRAST` levels in a channel, at most of them. This tool's rules: a figure's
-#: frame is 1-3 px; the brightest side line of a PBC crop differs by about 32 levels and is not
-#: one (of the 4,122 images of the three datasets, none has one).
-FRAME_LINE_PX = 3
-_LINE_SHARE, _LINE_DEPTH, _LINE_CONTRAST = 0.9, 4, 35
+#: Frame lines drawn around the picture, within this many px of its side, are left out with
+#: the canvas: lines of one colour (:data:`_LINE_SHARE` of each within :data:`FLAT_LEVELS` of
+#: its median, as flat as a canvas: a JPEG's line rings, and is left in) whose pixels differ
+#: from those :data:`_LINE_DEPTH` px inside by over :data:`_LINE_CONTRAST` levels in a channel,
+#: at most of them, with lines of one colour between them (a double line, and its gap); a band
+#: of one colour only up to :data:`_LINE_WIDTH` px wide. This tool's rules: a figure's frame is
+#: 1-4 px, one line or two (QA 74 N1: a double line and a
+#: 4-px one hid the canvas as one 1-px line had); the brightest side line of a PBC crop differs
+#: by about 32 levels and is not one (of the 4,122 images of the three datasets, none has one).
+FRAME_LINE_PX = 8
+_LINE_SHARE, _LINE_DEPTH, _LINE_CONTRAST, _LINE_WIDTH = 0.9, 4, 35, 4
 #: Within a frame line, a side of the picture whose line is :data:`_LINE_SHARE` within this
 #: many levels of the canvas's colour may be canvas that a JPEG rang: the line is left in (this
 #: tool's rule; the picture is then refused, as it was before the line was looked for).
@@ -112,10 +114,14 @@ def framed(rgb: np.ndarray) -> Picture:
     (:data:`FRAME_LINE_PX`), less a canvas around the picture (the box of the largest region
     that is not canvas; see the module's docstring), less a frame line drawn around that box and
     the canvas inside that line. The whole image where it has none of them."""
-    height, width = rgb.shape[:2]
+    whole = Picture(rgb, 0, 0, rgb.shape[:2])
     # QA 72 H1: a line round the image hid the canvas inside it, whose colour is read there.
-    lined = _inside_frame_line(Picture(rgb, 0, 0, (height, width)))
+    lined = _inside_frame_line(whole)
     picture = _framed_once(lined.rgb, _MIN_MARGIN)
+    if not picture.canvas_cut and lined is not whole:
+        # What was taken for lines may have been canvas, leaving too narrow a margin.
+        unlined = _framed_once(rgb, _MIN_MARGIN)
+        lined, picture = (whole, unlined) if unlined.canvas_cut else (lined, picture)
     if not picture.canvas_cut:
         return replace(lined, uncut=picture.uncut)
     return _within(lined, _inside_framed_line(picture))
@@ -174,38 +180,41 @@ def _framed_once(rgb: np.ndarray, min_margin: int,
 
 
 def _inside_frame_line(picture: Picture) -> Picture:
-    """The part of ``picture`` inside a frame line of up to :data:`FRAME_LINE_PX` px drawn
-    along its sides, placed in its image; ``picture`` itself where there is none."""
+    """The part of ``picture`` inside frame lines drawn along its sides (:data:`FRAME_LINE_PX`),
+    placed in its image; ``picture`` itself where there are none."""
     rgb = picture.rgb
     height, width = rgb.shape[:2]
-    top, bottom, left, right = box = (0, height, 0, width)
-    for _ in range(FRAME_LINE_PX):
-        if bottom - top <= 2 * _LINE_DEPTH or right - left <= 2 * _LINE_DEPTH:
-            break
-        rows, cols = rgb[:, left:right], rgb[top:bottom]
-        box = (top + _frame_line(rows[top], rows[top + _LINE_DEPTH]),
-               bottom - _frame_line(rows[bottom - 1], rows[bottom - 1 - _LINE_DEPTH]),
-               left + _frame_line(cols[:, left], cols[:, left + _LINE_DEPTH]),
-               right - _frame_line(cols[:, right - 1], cols[:, right - 1 - _LINE_DEPTH]))
-        if box == (top, bottom, left, right):
-            break
-        top, bottom, left, right = box
-    if (top, bottom, left, right) == (0, height, 0, width):
+    reach = FRAME_LINE_PX + _LINE_DEPTH
+    if min(height, width) <= 2 * reach:
         return picture
-    return replace(picture, rgb=rgb[top:bottom, left:right], top=picture.top + top,
-                   left=picture.left + left)
+    columns = rgb.transpose(1, 0, 2)
+    top, bottom, left, right = (_frame_depth(lines[:reach]) for lines in (
+        rgb, rgb[::-1], columns, columns[::-1]))
+    if not top + bottom + left + right:
+        return picture
+    return replace(picture, rgb=rgb[top:height - bottom, left:width - right],
+                   top=picture.top + top, left=picture.left + left)
 
 
-def _frame_line(line: np.ndarray, inside: np.ndarray) -> bool:
-    """Whether ``line``, (N, 3), is drawn: of one colour (:data:`_LINE_SHARE` within
-    :data:`FLAT_LEVELS` of its median), and unlike the line ``inside`` it (by over
-    :data:`_LINE_CONTRAST` levels at most of its pixels; a camera's field is much the same a few
-    pixels in)."""
-    colour = np.median(line, axis=0)
-    levels = line.astype(np.int16)
-    near = (np.abs(levels - colour) <= FLAT_LEVELS).all(axis=1)
-    unlike = (np.abs(levels - inside) > _LINE_CONTRAST).any(axis=1)
-    return bool(near.mean() >= _LINE_SHARE and 2 * np.count_nonzero(unlike) > len(line))
+def _frame_depth(lines: np.ndarray) -> int:
+    """How many of ``lines`` (from a side inwards, (FRAME_LINE_PX + _LINE_DEPTH, N, 3)) are
+    frame lines and the gaps between them: up to the innermost drawn line (unlike the line
+    :data:`_LINE_DEPTH` inside it) among the first lines that are each of one colour."""
+    levels = lines.astype(np.int16)
+    one_colour = [bool((np.abs(line - np.median(line, axis=0)) <= FLAT_LEVELS).all(axis=1)
+                       .mean() >= _LINE_SHARE) for line in levels[:FRAME_LINE_PX]]
+    flat = one_colour.index(False) if False in one_colour else FRAME_LINE_PX
+    drawn = [depth for depth in range(flat)
+             if 2 * np.count_nonzero((np.abs(levels[depth] - levels[depth + _LINE_DEPTH])
+                                      > _LINE_CONTRAST).any(axis=1)) > levels.shape[1]]
+    if not drawn:
+        return 0
+    depth = drawn[-1] + 1
+    colours = np.median(levels[:depth], axis=1)
+    # One band of one colour wider than a line is a canvas's margin (QA 70 F4: 6 flat columns
+    # of a PBC crop), which the canvas's own rule judges.
+    one_band = (np.abs(colours - colours[0]) <= FLAT_LEVELS).all()
+    return 0 if one_band and depth > _LINE_WIDTH else depth
 
 
 def _uncut(canvas: np.ndarray, box: tuple[int, int, int, int], white: bool) -> str | None:

@@ -159,18 +159,24 @@ def _lined(rgb: np.ndarray, box: tuple[int, int, int, int], width: int,
 
 
 @pytest.mark.parametrize("colour", ["background", (255, 255, 255)])
-@pytest.mark.parametrize("width", [1, 3])
+@pytest.mark.parametrize("width", [1, 3, 4, "double"])
 @pytest.mark.parametrize("where", ["image", "touching", "gap"])
 def test_a_frame_line_is_left_out_with_the_canvas(colour, width, where):
     # QA 72 H1: a line round the image hid its canvas (the canvas's colour is read on the
     # image's sides), and the cut cells read 5.52% for 1.66%; QA 70 F2: a line round the
-    # picture, touching it or 10 px away, ended in a refusal.
+    # picture, touching it or 10 px away, ended in a refusal; QA 74 N1: so did a double line
+    # (two of 1 px, 2 px apart) and a 4-px one.
     rgb = read_field(SAMPLE)
     canvas = _on_canvas(rgb, _background(rgb) if colour == "background" else colour)
-    reach = {"image": None, "touching": width, "gap": width + 10}[where]
+    span = 4 if width == "double" else width
+    reach = {"image": None, "touching": span, "gap": span + 10}[where]
     box = ((0, canvas.shape[0], 0, canvas.shape[1]) if reach is None else
            (120 - reach, 120 + rgb.shape[0] + reach, 160 - reach, 160 + rgb.shape[1] + reach))
-    picture = framed(_lined(canvas, box, width))
+    if width == "double":
+        lined = _lined(_lined(canvas, box, 1), tuple(np.add(box, (3, -3, 3, -3))), 1)
+    else:
+        lined = _lined(canvas, box, width)
+    picture = framed(lined)
     assert picture.box == (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
 
 
