@@ -338,8 +338,8 @@ class SchistocyteCount:
                     f"{LESS_SPECIFIC_GRADE} or more beyond counting error (ICSH 2015 grades; "
                     "ICSH 2021)")
         ungraded = _ungraded(self.graded_rbc)
-        if ungraded is not None:
-            return f"Not flagged as less specific. {ungraded}"
+        if ungraded is not None:  # QA 74 N9: "not flagged" where nothing was graded
+            return ungraded
         return (f"Not flagged as less specific: no other poikilocyte is graded "
                 f"{LESS_SPECIFIC_GRADE} or more beyond counting error on the {self.graded_rbc} "
                 f"whole red cells clear of others (ICSH 2015 grades; ICSH 2021; graded on cells "
@@ -1057,8 +1057,8 @@ def _ungraded(n_graded: int) -> str | None:
     if n_graded >= MIN_GRADED_CELLS:
         return None
     return (f"Other shapes not graded: {n_graded} red cells lie clear of others, under the "
-            f"{MIN_GRADED_CELLS} this tool grades on (a crowded area: photograph fields where "
-            "the cells lie apart)")
+            f"{MIN_GRADED_CELLS} this tool grades on (a crowded area, or too few cells: "
+            "photograph more fields, where the cells lie apart)")
 
 
 def _less_specific_forms(profile: Mapping[str, Proportion]) -> tuple[PoikilocyteGrade, ...]:

@@ -103,7 +103,8 @@ def test_synthetic_elliptocytosis_slide_is_flagged_and_round_cells_are_not(tmp_p
     assert (few.proportion.denominator, few.less_specific) == (60, False)
     assert few.sentence.endswith(
         " Other shapes not graded: 60 red cells lie clear of others, under the 100 this tool "
-        "grades on (a crowded area: photograph fields where the cells lie apart).")
+        "grades on (a crowded area, or too few cells: photograph more fields, where the cells "
+        "lie apart).")
 
 
 @pytest.mark.parametrize("name", ["chula-1.jpg", "bccd-00000.jpg"])

@@ -553,9 +553,9 @@ def test_shapes_are_graded_on_the_red_cells_clear_of_others(touching, flagged):
 
 
 @pytest.mark.parametrize(("graded", "note"), [
-    (99, "Not flagged as less specific. Other shapes not graded: 99 red cells lie clear of "
-         "others, under the 100 this tool grades on (a crowded area: photograph fields where "
-         "the cells lie apart)"),
+    (99, "Other shapes not graded: 99 red cells lie clear of others, under the 100 this tool "
+         "grades on (a crowded area, or too few cells: photograph more fields, where the cells "
+         "lie apart)"),
     (None, "Not flagged as less specific: no other poikilocyte is graded 2+ or more beyond "
            "counting error (ICSH 2015 grades; ICSH 2021)"),  # a summary before 0.3.21
 ])

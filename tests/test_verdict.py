@@ -465,6 +465,22 @@ def test_a_creatinine_short_of_a_kidney_injury_leaves_the_cancer_first(creatinin
     assert names.index("cancer-associated") < names.index("drug-induced")
 
 
+@pytest.mark.parametrize(("population", "creatinine", "uln", "action"), [
+    ("child", "1.5 mg/dL", None, "stop "),  # 2x a child's 0.7 mg/dL
+    ("child", "1.3 mg/dL", None, "decide with the oncologist"),
+    ("child", "1.5 mg/dL", "1.0 mg/dL", "decide with the oncologist"),  # the lab's limit
+    ("adult", "1.5 mg/dL", None, "decide with the oncologist"),
+])
+def test_a_childs_kidney_injury_is_judged_by_a_childs_limit(population, creatinine, uln,
+                                                             action):
+    # QA 74 N3: a child's 1.5 mg/dL, twice the tool's child limit, was no kidney injury beside
+    # the adult 2 mg/dL, and kept gemcitabine.
+    labs = parse_labs({**SEED_000, "drug_exposure": "gemcitabine", "creatinine": creatinine,
+                       "creatinine_uln": uln})
+    drug = assess(smear(nrbc_present=True, population=population), labs).cause("drug-induced")
+    assert drug.action.startswith(action)
+
+
 def test_a_listed_cancer_treatment_beside_an_immune_ttp_is_stopped():
     # QA 66 N1: with ADAMTS13 under 10% the drug is no cancer's treatment to weigh.
     labs = parse_labs({**SEED_000, "drug_exposure": "gemcitabine", "adamts13": 5})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from smearscan.labs import LAB_KEYS, Bound, Labs
 from smearscan.verdict.values import (
     AKI_ULN_MULTIPLE,
+    CHILD_CREATININE_ULN,
     CREATININE_RAISED,
     HEMOGLOBIN_LOW,
     HEMOGLOBIN_LOW_UNKNOWN_SEX,
@@ -73,13 +74,18 @@ def anaemia_limit(labs: Labs) -> tuple[float, str]:
     return HEMOGLOBIN_LOW_UNKNOWN_SEX, "women; sex not given"
 
 
-def kidney_injury(labs: Labs) -> bool:
+def kidney_injury(labs: Labs, *, adult: bool = True) -> bool:
     """A kidney injury pattern: a creatinine of
     :data:`~smearscan.verdict.values.HUS_CREATININE` (2 mg/dL) or more, or
-    :data:`~smearscan.verdict.values.AKI_ULN_MULTIPLE` times the lab's own limit or more (this
-    tool's rule); False where no creatinine is given."""
-    return creatinine_over_limit(labs) is not None or (
-        labs.creatinine is not None and labs.creatinine >= HUS_CREATININE)
+    :data:`~smearscan.verdict.values.AKI_ULN_MULTIPLE` times the lab's own limit or more, or
+    for a child (not ``adult``) without the lab's limit, times a child's
+    (:data:`~smearscan.verdict.values.CHILD_CREATININE_ULN`) (this tool's rule); False where no
+    creatinine is given."""
+    if labs.creatinine is None:
+        return False
+    child = (not adult and labs.creatinine_uln is None
+             and labs.creatinine >= AKI_ULN_MULTIPLE * CHILD_CREATININE_ULN)
+    return child or creatinine_over_limit(labs) is not None or labs.creatinine >= HUS_CREATININE
 
 
 def kidney_injury_or_diarrhoea(labs: Labs) -> bool:

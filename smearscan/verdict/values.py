@@ -351,7 +351,8 @@ DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with 
                   "most possible, action: name and check it before stopping it; a listed "
                   "cancer treatment beside an active cancer whose smear shows nucleated red "
                   "cells or a leukoerythroblastic picture, no kidney injury (creatinine under "
-                  f"{HUS_CREATININE:g} mg/dL and under {AKI_ULN_MULTIPLE:g}x the lab's limit; "
+                  f"{HUS_CREATININE:g} mg/dL and under {AKI_ULN_MULTIPLE:g}x the lab's limit, "
+                  f"for a child without it a child's {CHILD_CREATININE_ULN:g} mg/dL; "
                   "one not measured is not taken for one, and the action asks for it) and "
                   "ADAMTS13 not under 10% -> at most possible, action: decide with "
                   "the oncologist (marrow infiltration causes the MAHA itself)",

@@ -13,7 +13,7 @@ from smearscan.labs import Labs
 from smearscan.verdict.differential.cancer import cancer_cause, hints_from_smear
 from smearscan.verdict.differential.cause import ACTIVE, Cause, ranked
 from smearscan.verdict.differential.dic import consumptive_dic, dic_cause
-from smearscan.verdict.differential.drug import drug_cause
+from smearscan.verdict.differential.drug import drug_cause, marrow_first
 from smearscan.verdict.differential.hus import hus_cause
 from smearscan.verdict.differential.immune import immune_cause
 from smearscan.verdict.differential.megaloblastic import megaloblastic_cause
@@ -40,7 +40,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     creatinine limits HUS is judged by."""
     dic = dic_cause(labs, isth)
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
-    drug = drug_cause(maha, labs, hints)
+    cancer_first = marrow_first(labs, hints, adult=adult)
+    drug = drug_cause(maha, labs, hints, cancer_first)
     ttp = ttp_of(maha, labs, picture, plasmic, french, dic, adult=adult)
     # Cancer before the drug: on a tie (both possible and urgent) a known cancer ranks above a
     # listed drug; a drug not known to cause TMA, its chemotherapy in seed 000, is routine and
@@ -50,7 +51,7 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     # labs record (HELLP, a valve) before the causes judged from the picture alone: a recorded
     # HELLP ranked below a HUS only possible, whose action is a stool culture (QA 66 N8).
     causes = [ttp, *recorded_causes(maha, labs), hus_cause(maha, labs, picture, ttp, adult),
-              cancer_cause(maha, labs, dic, drug, hints), dic,
+              cancer_cause(maha, labs, dic, drug, hints, cancer_first), dic,
               *([drug] if drug else []),
               *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),
               *([i] if (i := immune_cause(labs, picture)) else [])]

@@ -11,7 +11,7 @@ from smearscan.verdict.differential.cause import (
     capped_without_maha,
     severe_deficiency,
 )
-from smearscan.verdict.differential.drug import marrow_first, tma_drug_named
+from smearscan.verdict.differential.drug import tma_drug_named
 from smearscan.verdict.drugs import known_tma_drug
 from smearscan.verdict.values import ADAMTS13_NEGATIVE, ADAMTS13_SEVERE, SEED_000
 
@@ -38,7 +38,7 @@ def _cancer_hints(smear_hints: list[str], labs: Labs) -> Cause:
 
 
 def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
-                       smear_hints: list[str]) -> Cause:
+                 smear_hints: list[str], cancer_first: bool) -> Cause:
     """Known active cancer, DAT-negative MAHA, ADAMTS13 not severely low and no overt DIC ->
     suspected, else possible; 'plasma exchange is usually ineffective' only once ADAMTS13 is
     above 20% and no drug is suspected instead (CLINICAL.md, seed 000)."""
@@ -71,7 +71,7 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
                     and known_tma_drug(labs.drug_exposure))
     if drug_in_play:
         against.append(f"{tma_drug_named(labs)} can itself cause TMA: " + (
-            "weigh it with the oncologist" if marrow_first(labs, smear_hints)
+            "weigh it with the oncologist" if cancer_first
             else "stop it first"))
     assessment, capped = capped_without_maha("possible" if against else "suspected", maha)
     action = f"{MARROW_ADVICE}; oncology review"

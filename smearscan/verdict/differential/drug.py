@@ -32,7 +32,7 @@ def tma_drug_named(labs: Labs) -> str:
     return generic if generic.lower() == drug.lower() else f"{generic} (recorded: {drug})"
 
 
-def marrow_first(labs: Labs, smear_hints: list[str]) -> bool:
+def marrow_first(labs: Labs, smear_hints: list[str], *, adult: bool = True) -> bool:
     """Whether the cancer, not its listed treatment, comes first (this tool's rule): an active
     cancer whose smear hints at marrow infiltration causes such a MAHA itself, and its
     treatment is what helps (QA 64 F3: gemcitabine in seed 000). Not for a drug given for
@@ -40,24 +40,29 @@ def marrow_first(labs: Labs, smear_hints: list[str]) -> bool:
     ADAMTS13 deficiency (an immune TTP), nor with the kidney injury of a drug TMA
     (:func:`~smearscan.verdict.readings.kidney_injury`; QA 66 N2: gemcitabine at 3.2 mg/dL).
     A creatinine just over its limit is not one, nor one not measured (QA 71 F1: seed 000 on
-    gemcitabine, at 1.01 mg/dL or without a creatinine, was told to stop it now)."""
-    return bool(smear_hints and labs.cancer_active and cancer_treatment(labs.drug_exposure)
-                and not severe_deficiency(labs) and not kidney_injury(labs))
+    gemcitabine, at 1.01 mg/dL or without a creatinine, was told to stop it now). A child's,
+    without the lab's limit, is judged against a child's (``adult`` False; QA 74 N3: 1.5 mg/dL,
+    twice a child's limit, kept gemcitabine)."""
+    return bool(smear_hints and labs.cancer_active and labs.drug_exposure
+                and cancer_treatment(labs.drug_exposure)
+                and not severe_deficiency(labs) and not kidney_injury(labs, adult=adult))
 
 
-def drug_cause(maha: str, labs: Labs, smear_hints: list[str]) -> Cause | None:
+def drug_cause(maha: str, labs: Labs, smear_hints: list[str], cancer_first: bool
+               ) -> Cause | None:
     """A recorded drug of :data:`DRUGS_CAUSING_TMA`: MAHA likely -> suspected; possible or not
     established -> possible; unlikely -> unlikely (Al-Nouri 2015). Another drug name is at
     most possible, with advice to check it rather than to stop it: stopping a drug that is not
     the cause (a cancer treatment, seed 000) does harm. So is a listed cancer treatment beside
     an active cancer whose smear hints at marrow infiltration (``smear_hints``: nucleated red
-    cells, a leukoerythroblastic picture) and with no kidney injury (:func:`marrow_first`)."""
+    cells, a leukoerythroblastic picture) and with no kidney injury (``cancer_first``:
+    :func:`marrow_first`)."""
     if not labs.drug_exposure:
         return None
     drug = drug_name(labs)
     known = known_tma_drug(labs.drug_exposure)
     cancer = labs.cancer_active or labs.cancer_history
-    first = marrow_first(labs, smear_hints)
+    first = cancer_first
     if first:
         action = (f"decide with the oncologist whether to stop {tma_drug_named(labs)}: the "
                   "smear hints at marrow infiltration, and a cancer in the marrow causes such a "
