@@ -201,9 +201,9 @@ def _frame_depth(lines: np.ndarray) -> int:
     frame lines and the gaps between them: up to the innermost drawn line (unlike the line
     :data:`_LINE_DEPTH` inside it) among the first lines that are each of one colour."""
     levels = lines.astype(np.int16)
-    one_colour = [bool((np.abs(line - np.median(line, axis=0)) <= FLAT_LEVELS).all(axis=1)
-                       .mean() >= _LINE_SHARE) for line in levels[:FRAME_LINE_PX]]
-    flat = one_colour.index(False) if False in one_colour else FRAME_LINE_PX
+    flat = 0  # a camera's side is not of one colour: mostly one line looked at
+    while flat < FRAME_LINE_PX and _one_colour(levels[flat]):
+        flat += 1
     drawn = [depth for depth in range(flat)
              if 2 * np.count_nonzero((np.abs(levels[depth] - levels[depth + _LINE_DEPTH])
                                       > _LINE_CONTRAST).any(axis=1)) > levels.shape[1]]
@@ -215,6 +215,13 @@ def _frame_depth(lines: np.ndarray) -> int:
     # of a PBC crop), which the canvas's own rule judges.
     one_band = (np.abs(colours - colours[0]) <= FLAT_LEVELS).all()
     return 0 if one_band and depth > _LINE_WIDTH else depth
+
+
+def _one_colour(line: np.ndarray) -> bool:
+    """Whether ``line``, (N, 3) int16, is of one colour (:data:`_LINE_SHARE` of it within
+    :data:`FLAT_LEVELS` of its median)."""
+    near = (np.abs(line - np.median(line, axis=0)) <= FLAT_LEVELS).all(axis=1)
+    return bool(near.mean() >= _LINE_SHARE)
 
 
 def _uncut(canvas: np.ndarray, box: tuple[int, int, int, int], white: bool) -> str | None:
