@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import ndimage as ndi
 
 __all__ = ["FLAT_LEVELS", "FRAME_LINE_PX", "WHITE", "Picture", "framed"]
@@ -42,14 +43,15 @@ _OUTSIDE_CANVAS, _MIN_PICTURE, _MIN_MARGIN = 0.9, 0.1, 8
 #: from those :data:`_LINE_DEPTH` px inside by over :data:`_LINE_CONTRAST` levels in a channel,
 #: at most of them, with lines of one colour between them (a double line, and its gap); a band
 #: of one colour only up to :data:`_LINE_WIDTH` px wide. This tool's rules: a figure's frame is
-#: 1-4 px, one line or two (QA 74 N1: a double line and a
-#: 4-px one hid the canvas as one 1-px line had); the brightest side line of a PBC crop differs
+#: 1-4 px, one line or two (QA 74 N1: a double line and a 4-px one hid the canvas as one
+#: 1-px line had); the brightest side line of a PBC crop differs
 #: by about 32 levels and is not one (of the 4,122 images of the three datasets, none has one).
 FRAME_LINE_PX = 8
 _LINE_SHARE, _LINE_DEPTH, _LINE_CONTRAST, _LINE_WIDTH = 0.9, 4, 35, 4
 #: Within a frame line, a side of the picture whose line is :data:`_LINE_SHARE` within this
-#: many levels of the canvas's colour may be canvas that a JPEG rang: the line is left in (this
-#: tool's rule; the picture is then refused, as it was before the line was looked for).
+#: many levels of the canvas's colour may be canvas that a JPEG rang: the line is left in, as
+#: it was before lines were looked for (this tool's rule; the exposure checks then judge the
+#: picture: a 3-px line in a q90 JPEG was refused as masked).
 _RING_LEVELS = 12
 #: A canvas this bright in every channel may be the smear's own background, clipped: outside
 #: the picture it holds nothing at all, or nothing is cut (this tool's rule; QA 70 F1: a field's
@@ -139,9 +141,9 @@ def _inside_framed_line(picture: Picture) -> Picture:
     inner = _framed_once(lined.rgb, 1, picture.canvas_colour)
     if inner.canvas_cut:
         return _within(lined, inner)
-    near = [np.abs(side.astype(np.int16) - picture.canvas_colour).max(axis=1) <= _RING_LEVELS
+    rung = [_near(side, picture.canvas_colour, _RING_LEVELS).mean() >= _LINE_SHARE
             for side in (lined.rgb[0], lined.rgb[-1], lined.rgb[:, 0], lined.rgb[:, -1])]
-    return picture if any(side.mean() >= _LINE_SHARE for side in near) else lined
+    return picture if any(rung) else lined
 
 
 def _within(outer: Picture, inner: Picture) -> Picture:
@@ -213,15 +215,14 @@ def _frame_depth(lines: np.ndarray) -> int:
     colours = np.median(levels[:depth], axis=1)
     # One band of one colour wider than a line is a canvas's margin (QA 70 F4: 6 flat columns
     # of a PBC crop), which the canvas's own rule judges.
-    one_band = (np.abs(colours - colours[0]) <= FLAT_LEVELS).all()
+    one_band = _near(colours, colours[0], FLAT_LEVELS).all()
     return 0 if one_band and depth > _LINE_WIDTH else depth
 
 
 def _one_colour(line: np.ndarray) -> bool:
-    """Whether ``line``, (N, 3) int16, is of one colour (:data:`_LINE_SHARE` of it within
+    """Whether ``line``, (N, 3), is of one colour (:data:`_LINE_SHARE` of it within
     :data:`FLAT_LEVELS` of its median)."""
-    near = (np.abs(line - np.median(line, axis=0)) <= FLAT_LEVELS).all(axis=1)
-    return bool(near.mean() >= _LINE_SHARE)
+    return bool(_near(line, np.median(line, axis=0), FLAT_LEVELS).mean() >= _LINE_SHARE)
 
 
 def _uncut(canvas: np.ndarray, box: tuple[int, int, int, int], white: bool) -> str | None:
@@ -264,10 +265,16 @@ def _canvas(rgb: np.ndarray, colour: tuple[int, int, int] | None = None
     commonest = colours[counts.argmax()].astype(np.int16)
     if colour is not None and np.abs(commonest - colour).max() > FLAT_LEVELS:
         return None
-    canvas = flat & (np.abs(rgb.astype(np.int16) - commonest).max(axis=2) <= FLAT_LEVELS)
+    canvas = flat & _near(rgb, commonest, FLAT_LEVELS)
     regions, _ = ndi.label(canvas)
     joined = np.unique(np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]]))
     return np.isin(regions, joined[joined > 0]), tuple(int(level) for level in commonest)
+
+
+def _near(pixels: np.ndarray, colour: ArrayLike, levels: float) -> np.ndarray:
+    """(...) bool: which of ``pixels`` (..., 3) lie within ``levels`` of ``colour`` in every
+    channel."""
+    return (np.abs(pixels.astype(np.int16) - colour) <= levels).all(axis=-1)
 
 
 def _flat(rgb: np.ndarray) -> np.ndarray:

@@ -473,10 +473,10 @@ def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None
             rgb = field if isinstance(field, np.ndarray) else read_field(
                 field, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
             # As analysis sees it: in a dark corner cells merge and read larger.
-            picture = prepared(rgb)[1]
+            seen = prepared(rgb)[1]
         except (ImageLoadError, UnusableFieldError):
             continue
-        estimate = segment_field(picture)
+        estimate = segment_field(seen)
         if np.isfinite(estimate.pixel_size_um):
             yield estimate, "the array" if isinstance(field, np.ndarray) else str(field)
 

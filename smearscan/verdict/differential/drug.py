@@ -62,8 +62,7 @@ def drug_cause(maha: str, labs: Labs, smear_hints: list[str], cancer_first: bool
     drug = drug_name(labs)
     known = known_tma_drug(labs.drug_exposure)
     cancer = labs.cancer_active or labs.cancer_history
-    first = cancer_first
-    if first:
+    if cancer_first:
         action = (f"decide with the oncologist whether to stop {tma_drug_named(labs)}: the "
                   "smear hints at marrow infiltration, and a cancer in the marrow causes such a "
                   "MAHA itself, which its treatment helps (seed 000); if it is stopped, do not "
@@ -98,5 +97,5 @@ def drug_cause(maha: str, labs: Labs, smear_hints: list[str], cancer_first: bool
         reasons.append(f"{adamts13_text(labs.adamts13)}: an immune TTP, which some drugs "
                        "trigger (e.g. ticlopidine)")
         return Cause.of("drug-induced", "possible", urgency, action, reasons)
-    assessment = "suspected" if maha == "likely" and known and not first else "possible"
+    assessment = "suspected" if maha == "likely" and known and not cancer_first else "possible"
     return Cause.of("drug-induced", assessment, urgency, action, (*reasons, f"MAHA {maha}"))
