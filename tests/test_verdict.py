@@ -481,11 +481,62 @@ def test_a_childs_kidney_injury_is_judged_by_a_childs_limit(population, creatini
     assert drug.action.startswith(action)
 
 
-def test_a_listed_cancer_treatment_beside_an_immune_ttp_is_stopped():
-    # QA 66 N1: with ADAMTS13 under 10% the drug is no cancer's treatment to weigh.
-    labs = parse_labs({**SEED_000, "drug_exposure": "gemcitabine", "adamts13": 5})
-    drug = assess(smear(nrbc_present=True), labs).cause("drug-induced")
-    assert drug.action.startswith("stop gemcitabine now with its prescribing team")
+STOP = ("now with its prescribing team (who replace it where stopping alone does harm: a "
+        "transplant's immunosuppression, a stent's antiplatelet) and do not re-expose "
+        "(Al-Nouri ZL, et al. Blood 2015;125:616-618); report it as an adverse drug reaction")
+WEIGH_MARROW = ("the smear hints at marrow infiltration, and a cancer in the marrow causes such "
+                "a MAHA itself, which its treatment helps (seed 000); if it is stopped, do not "
+                "re-expose (Al-Nouri ZL, et al. Blood 2015;125:616-618)")
+BENNETT = ("Bennett CL, et al. Ann Intern Med 1998;128:541-544; N Engl J Med "
+           "2000;342:1773-1777")
+
+
+@pytest.mark.parametrize("other", ["quinine", "clopidogrel"])
+def test_a_drug_given_for_something_else_is_stopped_and_the_cancer_treatment_beside_it_weighed(
+        other):
+    # QA 74 N4: "gemcitabine, quinine" in seed 000 (NRBCs, creatinine 1.0 mg/dL) read "stop
+    # gemcitabine, quinine now": the cancer treatment stopped on the other drug's account.
+    labs = parse_labs({**SEED_000, "drug_exposure": f"gemcitabine, {other}",
+                       "creatinine": "1.0 mg/dL"})
+    verdict = assess(smear(nrbc_present=True), labs)
+    drug, cancer = verdict.cause("drug-induced"), verdict.cause("cancer-associated")
+    assert (drug.assessment, drug.urgency) == ("suspected", "urgent")
+    assert drug.action == (f"stop {other} {STOP}; decide with the oncologist whether to stop "
+                           f"gemcitabine: {WEIGH_MARROW}")
+    assert ("gemcitabine: a cancer treatment, and the smear hints at marrow infiltration by the "
+            "cancer (nucleated red cells on the smear): weighed with the oncologist, at most "
+            "possible on its own account (this tool's rule)") in drug.reasons
+    assert cancer.assessment == "possible"
+    assert [r for r in cancer.reasons if "can itself cause TMA" in r] == [
+        f"{other} can itself cause TMA: stop it first",
+        "gemcitabine can itself cause TMA: weigh it with the oncologist"]
+
+
+@pytest.mark.parametrize(("recorded", "action", "reason"), [
+    # QA 74 N8: an immune TTP does not make gemcitabine its cause: weighed, not stopped now.
+    ("gemcitabine", "decide with the oncologist whether to stop gemcitabine: ADAMTS13 under "
+     "10% points to an immune TTP, which of the drugs this tool lists only the thienopyridines "
+     f"are reported to trigger ({BENNETT}); if it is stopped, do not re-expose (Al-Nouri ZL, et "
+     "al. Blood 2015;125:616-618)",
+     "ADAMTS13 5%: an immune TTP, which of the drugs this tool lists only the thienopyridines "
+     f"are reported to trigger ({BENNETT})"),
+    # QA 66 N1: a thienopyridine triggers the immune TTP itself: stopped now.
+    ("clopidogrel", f"stop clopidogrel {STOP}",
+     f"ADAMTS13 5%: an immune TTP, which clopidogrel can trigger ({BENNETT})"),
+])
+@pytest.mark.parametrize("hint", [{}, {"nrbc_present": True}])
+def test_beside_an_immune_ttp_only_a_drug_that_triggers_it_is_stopped_now(recorded, action,
+                                                                          reason, hint):
+    labs = parse_labs({**SEED_000, "drug_exposure": recorded, "adamts13": 5})
+    verdict = assess(smear(**hint), labs)
+    drug = verdict.cause("drug-induced")
+    assert (drug.assessment, drug.urgency, drug.action) == ("possible", "urgent", action)
+    assert reason in drug.reasons
+    assert verdict.cause("ttp").assessment == "likely"
+    # The action shows no value, so a bound under 10% reads the same (it was refused at '<5%').
+    bound = assess(smear(**hint), parse_labs({**SEED_000, "drug_exposure": recorded,
+                                              "adamts13": "<5%"}))
+    assert bound.cause("drug-induced").action == action
 
 
 def test_a_recorded_hellp_ranks_above_a_hus_judged_from_the_picture():

@@ -59,11 +59,11 @@ CANCER_TREATMENTS = ("gemcitabine", "mitomycin C", "oxaliplatin", "pentostatin",
                      "carfilzomib")
 
 
-def tma_drugs_named(drug: bool | str) -> set[str]:
+def tma_drugs_named(drug: bool | str | None) -> set[str]:
     """The generic names of :data:`DRUGS_CAUSING_TMA` that a recorded ``drug_exposure`` names
     (any spelling that contains one of their fragments, or one of their
-    :data:`DRUG_ABBREVIATIONS` as a word). A bare ``True`` names none."""
-    if isinstance(drug, bool):
+    :data:`DRUG_ABBREVIATIONS` as a word). A bare ``True`` names none, nor does none recorded."""
+    if not isinstance(drug, str):
         return set()
     name = drug.lower()
     words = set(re.findall(r"[a-z0-9]+", name))

@@ -60,6 +60,9 @@ WHO_ANAEMIA = ("WHO 2011 (Haemoglobin concentrations for the diagnosis of anaemi
 BSH_COBALAMIN = "BSH 2014 (Devalia V, et al. Br J Haematol 2014;166:496-513)"
 DRUG_TMA = "Al-Nouri ZL, et al. Blood 2015;125:616-618"
 KDIGO_AKI = "KDIGO 2012 acute kidney injury guideline (Kidney Int Suppl 2012;2:1-138)"
+#: The thienopyridines trigger an immune, ADAMTS13-deficient TTP.
+THIENOPYRIDINE_TTP = ("Bennett CL, et al. Ann Intern Med 1998;128:541-544; N Engl J Med "
+                      "2000;342:1773-1777")
 DRUG_TMA_REGISTRY = "Reese JA, et al. Am J Hematol 2015;90:406-410"
 SEED_000 = "seed 000 (cancer-associated MAHA in breast cancer; CLINICAL.md)"
 SEED_002 = "seed 002 (bone-marrow metastasis of breast cancer; CLINICAL.md)"
@@ -354,9 +357,11 @@ DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with 
                   f"{HUS_CREATININE:g} mg/dL and under {AKI_ULN_MULTIPLE:g}x the lab's limit, "
                   f"for a child without it a child's {CHILD_CREATININE_ULN:g} mg/dL; "
                   "one not measured is not taken for one, and the action asks for it) and "
-                  "ADAMTS13 not under 10% -> at most possible, action: decide with "
-                  "the oncologist (marrow infiltration causes the MAHA itself)",
-                  f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}", standard=False)
+                  "ADAMTS13 not under 10%, or beside ADAMTS13 under 10% (an immune TTP, which "
+                  "only the thienopyridines are reported to trigger) -> action: decide with "
+                  "the oncologist (marrow infiltration causes the MAHA itself), and at most "
+                  "possible unless another listed drug recorded with it is stopped",
+                  f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}; {THIENOPYRIDINE_TTP}", standard=False)
 MEGALOBLASTIC_RULE = _rule(
     "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "
     f"(<= {RETICULOCYTES_RAISED:g}% once corrected for the anaemia: % x 3 Hb / "

@@ -11,8 +11,8 @@ from smearscan.verdict.differential.cause import (
     capped_without_maha,
     severe_deficiency,
 )
-from smearscan.verdict.differential.drug import tma_drug_named
-from smearscan.verdict.drugs import known_tma_drug
+from smearscan.verdict.differential.drug import drugs_weighed, tma_drug_named
+from smearscan.verdict.drugs import tma_drugs_named
 from smearscan.verdict.values import ADAMTS13_NEGATIVE, ADAMTS13_SEVERE, SEED_000
 
 MARROW_ADVICE = "bone-marrow examination (aspirate and trephine biopsy)"
@@ -67,12 +67,14 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
         against.append("overt DIC: may itself explain the picture")
     else:
         reasons.append(f"no overt DIC shown (DIC {dic.assessment})")
-    drug_in_play = (drug is not None and drug.assessment in ACTIVE
-                    and known_tma_drug(labs.drug_exposure))
+    named = tma_drugs_named(labs.drug_exposure)
+    drug_in_play = drug is not None and drug.assessment in ACTIVE and bool(named)
     if drug_in_play:
-        against.append(f"{tma_drug_named(labs)} can itself cause TMA: " + (
-            "weigh it with the oncologist" if cancer_first
-            else "stop it first"))
+        weighed = drugs_weighed(labs, cancer_first)
+        against.extend(f"{tma_drug_named(labs, drugs)} can itself cause TMA: {advice}"
+                       for drugs, advice in ((named - weighed, "stop it first"),
+                                             (weighed, "weigh it with the oncologist"))
+                       if drugs)
     assessment, capped = capped_without_maha("possible" if against else "suspected", maha)
     action = f"{MARROW_ADVICE}; oncology review"
     if adamts13 is not None and adamts13 > ADAMTS13_NEGATIVE and not drug_in_play:

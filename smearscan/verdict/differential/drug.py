@@ -9,13 +9,13 @@ from smearscan.verdict.differential.cause import (
     severe_deficiency,
 )
 from smearscan.verdict.drugs import (
+    CANCER_TREATMENTS,
     DRUGS_CAUSING_TMA,
-    cancer_treatment,
-    known_tma_drug,
+    DRUGS_TRIGGERING_TTP,
     tma_drugs_named,
 )
 from smearscan.verdict.readings import kidney_injury
-from smearscan.verdict.values import DRUG_TMA
+from smearscan.verdict.values import ADAMTS13_SEVERE, DRUG_TMA, THIENOPYRIDINE_TTP
 
 
 def drug_name(labs: Labs) -> str:
@@ -23,29 +23,45 @@ def drug_name(labs: Labs) -> str:
     return drug if isinstance(drug, str) else "the drug"
 
 
-def tma_drug_named(labs: Labs) -> str:
-    """The listed drugs a recorded ``drug_exposure`` names, by generic name, with the recorded
-    text beside them when it differs: a regimen recorded ("GEM/nab-paclitaxel") is not all to be
-    stopped (QA 32 L-4)."""
+def tma_drug_named(labs: Labs, drugs: set[str] | None = None) -> str:
+    """The listed ``drugs`` (by default every one a recorded ``drug_exposure`` names), by
+    generic name, with the recorded text beside them when it differs and names no other: a
+    regimen recorded ("GEM/nab-paclitaxel") is not all to be stopped (QA 32 L-4)."""
+    named = tma_drugs_named(labs.drug_exposure)
+    generic = ", ".join(sorted(named if drugs is None else drugs))
     drug = drug_name(labs)
-    generic = ", ".join(sorted(tma_drugs_named(labs.drug_exposure)))
-    return generic if generic.lower() == drug.lower() else f"{generic} (recorded: {drug})"
+    if generic.lower() == drug.lower() or (drugs is not None and drugs != named):
+        return generic
+    return f"{generic} (recorded: {drug})"
 
 
 def marrow_first(labs: Labs, smear_hints: list[str], *, adult: bool = True) -> bool:
     """Whether the cancer, not its listed treatment, comes first (this tool's rule): an active
     cancer whose smear hints at marrow infiltration causes such a MAHA itself, and its
     treatment is what helps (QA 64 F3: gemcitabine in seed 000). Not for a drug given for
-    something else (QA 66 N1: quinine, tacrolimus, the thienopyridines), nor beside a severe
+    something else (QA 66 N1: quinine, tacrolimus, the thienopyridines, which
+    :func:`drugs_weighed` leaves to be stopped beside it; QA 74 N4), nor beside a severe
     ADAMTS13 deficiency (an immune TTP), nor with the kidney injury of a drug TMA
     (:func:`~smearscan.verdict.readings.kidney_injury`; QA 66 N2: gemcitabine at 3.2 mg/dL).
     A creatinine just over its limit is not one, nor one not measured (QA 71 F1: seed 000 on
     gemcitabine, at 1.01 mg/dL or without a creatinine, was told to stop it now). A child's,
     without the lab's limit, is judged against a child's (``adult`` False; QA 74 N3: 1.5 mg/dL,
     twice a child's limit, kept gemcitabine)."""
-    return bool(smear_hints and labs.cancer_active and labs.drug_exposure
-                and cancer_treatment(labs.drug_exposure)
+    return bool(smear_hints and labs.cancer_active
+                and tma_drugs_named(labs.drug_exposure) & set(CANCER_TREATMENTS)
                 and not severe_deficiency(labs) and not kidney_injury(labs, adult=adult))
+
+
+def drugs_weighed(labs: Labs, cancer_first: bool) -> set[str]:
+    """The listed cancer treatments a recorded drug names whose stopping is weighed with the
+    oncologist rather than done now (this tool's rule): beside a cancer that comes first
+    (``cancer_first``, :func:`marrow_first`), or beside a severe ADAMTS13 deficiency, an
+    immune TTP that none of them is reported to trigger (QA 74 N8; the thienopyridines are,
+    :data:`~smearscan.verdict.drugs.DRUGS_TRIGGERING_TTP`). The other listed drugs are stopped
+    now, whatever else is recorded with them (QA 74 N4: quinine beside gemcitabine)."""
+    if not (cancer_first or severe_deficiency(labs)):
+        return set()
+    return tma_drugs_named(labs.drug_exposure) & set(CANCER_TREATMENTS)
 
 
 def drug_cause(maha: str, labs: Labs, smear_hints: list[str], cancer_first: bool
@@ -53,49 +69,87 @@ def drug_cause(maha: str, labs: Labs, smear_hints: list[str], cancer_first: bool
     """A recorded drug of :data:`DRUGS_CAUSING_TMA`: MAHA likely -> suspected; possible or not
     established -> possible; unlikely -> unlikely (Al-Nouri 2015). Another drug name is at
     most possible, with advice to check it rather than to stop it: stopping a drug that is not
-    the cause (a cancer treatment, seed 000) does harm. So is a listed cancer treatment beside
-    an active cancer whose smear hints at marrow infiltration (``smear_hints``: nucleated red
-    cells, a leukoerythroblastic picture) and with no kidney injury (``cancer_first``:
-    :func:`marrow_first`)."""
+    the cause (a cancer treatment, seed 000) does harm. So is a listed cancer treatment
+    :func:`drugs_weighed` with the oncologist, unless another listed drug is recorded beside
+    it, which is stopped."""
     if not labs.drug_exposure:
         return None
-    drug = drug_name(labs)
-    known = known_tma_drug(labs.drug_exposure)
-    cancer = labs.cancer_active or labs.cancer_history
-    if cancer_first:
-        action = (f"decide with the oncologist whether to stop {tma_drug_named(labs)}: the "
-                  "smear hints at marrow infiltration, and a cancer in the marrow causes such a "
-                  "MAHA itself, which its treatment helps (seed 000); if it is stopped, do not "
-                  f"re-expose ({DRUG_TMA})"
-                  + ("; measure the creatinine: a kidney injury points to the drug"
-                     if labs.creatinine is None else ""))
-        reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
-                   f"cause TMA), but the smear hints at marrow infiltration by the cancer "
-                   f"({'; '.join(smear_hints)}): at most possible (this tool's rule)"]
-    elif known:
-        # QA 64 F1: "stop now" alone, for tacrolimus after a transplant or clopidogrel after a
-        # stent, risks rejection or stent thrombosis: the team that prescribed it decides how.
-        action = (f"stop {tma_drug_named(labs)} now with its prescribing team (who replace it "
-                  "where stopping alone does harm: a transplant's immunosuppression, a stent's "
-                  f"antiplatelet) and do not re-expose ({DRUG_TMA}); report it as an adverse "
-                  "drug reaction")
-        reasons = [f"drug exposure recorded: {drug} (on this tool's list of drugs reported to "
-                   f"cause TMA: {', '.join(DRUGS_CAUSING_TMA)})"]
+    named = tma_drugs_named(labs.drug_exposure)
+    weighed = drugs_weighed(labs, cancer_first)
+    stopped = named - weighed
+    if named:
+        action = "; ".join(part for part in (_stop_action(labs, stopped),
+                                             _weigh_action(labs, weighed, cancer_first)) if part)
+        reasons = [f"drug exposure recorded: {drug_name(labs)} (on this tool's list of drugs "
+                   f"reported to cause TMA: {', '.join(DRUGS_CAUSING_TMA)})",
+                   *_weighed_reasons(labs, weighed, smear_hints, cancer_first)]
     else:
-        action = (f"{'name it and ' if labs.drug_exposure is True else ''}check whether {drug} "
-                  f"is a reported cause of TMA ({DRUG_TMA}) before stopping it"
-                  + (" (a cancer treatment only with the oncologist)" if cancer else ""))
-        reasons = [f"drug exposure recorded: {drug}, which is not among the drugs this tool "
-                   "lists as causing TMA (the list is not exhaustive)"
-                   if labs.drug_exposure is not True else "drug exposure recorded without a "
-                   "name: whether it is a reported cause of TMA cannot be told"]
+        action, reasons = _check_action(labs), [_unlisted_reason(labs)]
     # Stopping a listed drug is urgent; checking another one is a routine review.
-    urgency = "urgent" if known else "routine"
+    urgency = "urgent" if named else "routine"
     if maha == "unlikely":
         return Cause.of("drug-induced", "unlikely", urgency, action, (*reasons, "MAHA unlikely"))
+    assessment = "suspected" if maha == "likely" and stopped else "possible"
     if severe_deficiency(labs):
-        reasons.append(f"{adamts13_text(labs.adamts13)}: an immune TTP, which some drugs "
-                       "trigger (e.g. ticlopidine)")
-        return Cause.of("drug-induced", "possible", urgency, action, reasons)
-    assessment = "suspected" if maha == "likely" and known and not cancer_first else "possible"
+        assessment = "possible"
+        reasons.append(_immune_ttp_reason(labs, named))
     return Cause.of("drug-induced", assessment, urgency, action, (*reasons, f"MAHA {maha}"))
+
+
+def _stop_action(labs: Labs, stopped: set[str]) -> str:
+    # QA 64 F1: "stop now" alone, for tacrolimus after a transplant or clopidogrel after a
+    # stent, risks rejection or stent thrombosis: the team that prescribed it decides how.
+    if not stopped:
+        return ""
+    return (f"stop {tma_drug_named(labs, stopped)} now with its prescribing team (who replace "
+            "it where stopping alone does harm: a transplant's immunosuppression, a stent's "
+            f"antiplatelet) and do not re-expose ({DRUG_TMA}); report it as an adverse drug "
+            "reaction")
+
+
+def _weigh_action(labs: Labs, weighed: set[str], cancer_first: bool) -> str:
+    if not weighed:
+        return ""
+    # No measured value in an action: over a bound's range ('<5%') it must read the same.
+    why = ("the smear hints at marrow infiltration, and a cancer in the marrow causes such a "
+           "MAHA itself, which its treatment helps (seed 000)" if cancer_first else
+           f"ADAMTS13 under {ADAMTS13_SEVERE:g}% points to an immune TTP, which of the drugs this "
+           f"tool lists only the thienopyridines are reported to trigger ({THIENOPYRIDINE_TTP})")
+    return (f"decide with the oncologist whether to stop {tma_drug_named(labs, weighed)}: {why}; "
+            f"if it is stopped, do not re-expose ({DRUG_TMA})"
+            + ("; measure the creatinine: a kidney injury points to the drug"
+               if cancer_first and labs.creatinine is None else ""))
+
+
+def _weighed_reasons(labs: Labs, weighed: set[str], smear_hints: list[str],
+                     cancer_first: bool) -> list[str]:
+    if not (weighed and cancer_first):
+        return []
+    return [f"{tma_drug_named(labs, weighed)}: a cancer treatment, and the smear hints at "
+            f"marrow infiltration by the cancer ({'; '.join(smear_hints)}): weighed with the "
+            "oncologist, at most possible on its own account (this tool's rule)"]
+
+
+def _immune_ttp_reason(labs: Labs, named: set[str]) -> str:
+    triggers = sorted(named & set(DRUGS_TRIGGERING_TTP))
+    if triggers:
+        return (f"{adamts13_text(labs.adamts13)}: an immune TTP, which {', '.join(triggers)} "
+                f"can trigger ({THIENOPYRIDINE_TTP})")
+    return (f"{adamts13_text(labs.adamts13)}: an immune TTP, which of the drugs this tool lists "
+            f"only the thienopyridines are reported to trigger ({THIENOPYRIDINE_TTP})")
+
+
+def _check_action(labs: Labs) -> str:
+    cancer = labs.cancer_active or labs.cancer_history
+    drug = drug_name(labs)
+    return (f"{'name it and ' if labs.drug_exposure is True else ''}check whether {drug} is a "
+            f"reported cause of TMA ({DRUG_TMA}) before stopping it"
+            + (" (a cancer treatment only with the oncologist)" if cancer else ""))
+
+
+def _unlisted_reason(labs: Labs) -> str:
+    if labs.drug_exposure is True:
+        return ("drug exposure recorded without a name: whether it is a reported cause of TMA "
+                "cannot be told")
+    return (f"drug exposure recorded: {drug_name(labs)}, which is not among the drugs this tool "
+            "lists as causing TMA (the list is not exhaustive)")
