@@ -81,7 +81,7 @@ def main() -> None:
         for name, canvas in canvases(rgb).items():
             picture = framed(canvas)
             found.setdefault(name, []).append(
-                offset(picture.box, rgb.shape) if picture.canvas_cut else -1)
+                offset(picture.box, rgb.shape) if picture.trimmed else -1)
     for name, offsets in found.items():
         hits = [o for o in offsets if o >= 0]
         print(f"| Chula on a canvas: {name} | {len(offsets)} | {len(hits)} | "
@@ -90,7 +90,7 @@ def main() -> None:
                "BCCD": [f.image for f in bccd_fields(datasets / "bccd")][::args.step],
                "PBC": sorted((datasets / "pbc").rglob("*.jpg"))[::args.pbc_step]}
     for name, images in shipped.items():
-        hits = sum(framed(read_field(image)).canvas_cut for image in images)
+        hits = sum(framed(read_field(image)).trimmed for image in images)
         print(f"| {name} | {len(images)} | {hits} | - |")
 
 

@@ -78,7 +78,10 @@ class FieldAnalysis:
         ``noise_levels`` (its noise, levels of 255) and ``smoothed_px`` (the Gaussian it was
         smoothed by before analysis, :mod:`smearscan.noise`; 0 when it was not),
         ``picture_box`` (first row, end row, first column, end column of the picture analysed
-        where the image held it on a canvas, :mod:`smearscan.framing`; None when it did not),
+        where a canvas or frame lines were taken off round it, :mod:`smearscan.framing`; None
+        when nothing was), ``taken_off`` (what was: ``"canvas"``, ``"frame lines"``),
+        ``canvas_uncut`` (why a flat canvas found round part of it was left in; None when none
+        was),
         ``counts`` (whole objects per class).
     labels : (H, W) int32 ndarray
         The objects' mask: 0 background, else the object's ``cell_id``.

@@ -21,7 +21,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import ndimage as ndi
 
-__all__ = ["FLAT_LEVELS", "FRAME_LINE_PX", "WHITE", "Picture", "framed"]
+__all__ = ["CANVAS", "FLAT_LEVELS", "FRAME_LINES", "FRAME_LINE_PX", "WHITE", "Picture",
+           "canvas_left_in", "framed", "picture_said"]
 
 #: A canvas pixel and its 8 neighbours differ by at most this many levels in every channel, and
 #: from the canvas's colour (the commonest flat colour on the image's edge) by as little: this
@@ -58,6 +59,9 @@ _RING_LEVELS = 12
 #: clipped edge with 1-6 red cells on it was cut off with them). Such a field is refused as
 #: overexposed, as it was before.
 WHITE = 250
+#: What :func:`framed` may take off an image round its picture, in the words of
+#: :attr:`Picture.taken_off` (``summary.json``'s ``taken_off``).
+CANVAS, FRAME_LINES = "canvas", "frame lines"
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class Picture:
         where no canvas was found.
     canvas_colour : tuple of int or None
         The RGB colour of the canvas cut off, None where none was.
+    lines_left_out : bool
+        Frame lines drawn along the image's or the picture's sides were left out.
     """
 
     rgb: np.ndarray
@@ -85,11 +91,24 @@ class Picture:
     shape: tuple[int, int]
     uncut: str | None = None
     canvas_colour: tuple[int, int, int] | None = None
+    lines_left_out: bool = False
 
     @property
     def canvas_cut(self) -> bool:
         """A canvas was cut off."""
+        return self.canvas_colour is not None
+
+    @property
+    def trimmed(self) -> bool:
+        """Anything was taken off the image: a canvas, frame lines or both."""
         return self.rgb.shape[:2] != self.shape
+
+    @property
+    def taken_off(self) -> tuple[str, ...]:
+        """What was taken off the image round the picture: :data:`CANVAS`, :data:`FRAME_LINES`,
+        both (in that order) or nothing."""
+        return ((CANVAS,) if self.canvas_cut else ()) + (
+            (FRAME_LINES,) if self.lines_left_out else ())
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -98,13 +117,14 @@ class Picture:
                 self.left + self.rgb.shape[1])
 
     @property
-    def canvas_box(self) -> tuple[int, int, int, int] | None:
-        """:attr:`box` where a canvas was cut off, else None."""
-        return self.box if self.canvas_cut else None
+    def trimmed_box(self) -> tuple[int, int, int, int] | None:
+        """:attr:`box` where anything was taken off the image (:attr:`trimmed`), else None."""
+        return self.box if self.trimmed else None
 
     def placed(self, labels: np.ndarray) -> np.ndarray:
-        """A (h, w) label image of the picture in the (H, W) image's frame, 0 on the canvas."""
-        if not self.canvas_cut:
+        """A (h, w) label image of the picture in the (H, W) image's frame, 0 on what was taken
+        off."""
+        if not self.trimmed:
             return labels
         image = np.zeros(self.shape, dtype=labels.dtype)
         image[self.top:self.top + labels.shape[0], self.left:self.left + labels.shape[1]] = labels
@@ -129,6 +149,31 @@ def framed(rgb: np.ndarray) -> Picture:
     return _within(lined, _inside_framed_line(picture))
 
 
+#: How :func:`picture_said` names what was taken off round the picture, by
+#: :attr:`Picture.taken_off`.
+_TAKEN_OFF_SAID = {(CANVAS,): "cut out of a flat canvas",
+                   (FRAME_LINES,): "inside a frame line that was left out",
+                   (CANVAS, FRAME_LINES): "cut out of a flat canvas, inside a frame line"}
+
+
+def picture_said(box: tuple[int, int, int, int], taken_off: tuple[str, ...]) -> str:
+    """The part of an image that was analysed, in words, for a refusal or a report: the picture
+    in ``box`` (:attr:`Picture.box`) and what was taken off round it (``taken_off``, not empty:
+    :attr:`Picture.taken_off`), e.g. "its picture (rows 121-600, columns 161-800, cut out of a
+    flat canvas)". QA 74 N7: only a line taken off was said to be a canvas cut."""
+    top, bottom, left, right = box
+    return (f"its picture (rows {top + 1}-{bottom}, columns {left + 1}-{right}, "
+            f"{_TAKEN_OFF_SAID[tuple(taken_off)]})")
+
+
+def canvas_left_in(uncut: str) -> str:
+    """What to do with an image analysed or refused whole although a flat canvas surrounds part
+    of it, in words: ``uncut`` (:attr:`Picture.uncut`) says why it was not cut out. QA 74 N10:
+    a picture on 7.1% of its canvas was analysed whole, and only a refusal said why."""
+    return (f"a flat canvas surrounds part of this image and was not cut out, as {uncut}: if it "
+            "is a picture on a canvas, crop the image to the picture and analyse it again")
+
+
 def _inside_framed_line(picture: Picture) -> Picture:
     """The picture within ``picture``, a box cut out of a canvas: inside a frame line drawn
     round it, and inside the same canvas within that line (QA 70 F2: a line 10 px around the
@@ -147,9 +192,10 @@ def _inside_framed_line(picture: Picture) -> Picture:
 
 
 def _within(outer: Picture, inner: Picture) -> Picture:
-    """``inner``, a picture found in ``outer``'s, placed in ``outer``'s image."""
+    """``inner``, a picture found in ``outer``'s, placed in ``outer``'s image, with the frame
+    lines left out of either."""
     return replace(inner, top=outer.top + inner.top, left=outer.left + inner.left,
-                   shape=outer.shape)
+                   shape=outer.shape, lines_left_out=outer.lines_left_out or inner.lines_left_out)
 
 
 def _framed_once(rgb: np.ndarray, min_margin: int,
@@ -195,7 +241,7 @@ def _inside_frame_line(picture: Picture) -> Picture:
     if not top + bottom + left + right:
         return picture
     return replace(picture, rgb=rgb[top:height - bottom, left:width - right],
-                   top=picture.top + top, left=picture.left + left)
+                   top=picture.top + top, left=picture.left + left, lines_left_out=True)
 
 
 def _frame_depth(lines: np.ndarray) -> int:
@@ -234,16 +280,16 @@ def _uncut(canvas: np.ndarray, box: tuple[int, int, int, int], white: bool) -> s
     top, bottom, left, right = box
     share = (bottom - top) * (right - left) / (height * width)
     if share < _MIN_PICTURE:
-        return (f"its picture would cover {share:.1%} of it, under {_MIN_PICTURE:.0%} (this "
-                "tool's rule)")
+        return (f"the picture would cover {share:.1%} of the image, under {_MIN_PICTURE:.0%} "
+                "(this tool's rule)")
     outside = np.ones((height, width), dtype=bool)  # a JPEG block away from the picture
     outside[max(top - _MIN_MARGIN, 0):bottom + _MIN_MARGIN,
             max(left - _MIN_MARGIN, 0):right + _MIN_MARGIN] = False
     if white and not canvas[outside].all():
-        return ("something lies on its white canvas beside the picture (a caption, an inset, "
+        return ("something lies on the white canvas beside the picture (a caption, an inset, "
                 "a second picture), and white may be the smear's own clipped background")
     if np.count_nonzero(canvas[outside]) < _OUTSIDE_CANVAS * np.count_nonzero(outside):
-        return (f"over {1 - _OUTSIDE_CANVAS:.0%} of its canvas holds something else (a "
+        return (f"over {1 - _OUTSIDE_CANVAS:.0%} of the canvas holds something else (a "
                 "caption, an inset, a second picture; this tool's rule)")
     return None
 

@@ -19,7 +19,7 @@ import numpy as np
 from smearscan.errors import OffScaleFieldError, UnusableFieldError
 from smearscan.features import cell_table
 from smearscan.focus import edge_width_um
-from smearscan.framing import Picture, framed
+from smearscan.framing import Picture, canvas_left_in, framed, picture_said
 from smearscan.illumination import evenly_lit, require_exposure
 from smearscan.loading import (
     DEFAULT_MAX_PIXELS,
@@ -173,17 +173,12 @@ def prepared(rgb: np.ndarray) -> tuple[Picture, np.ndarray, Condition]:
 
 def _framing_said(refusal: str, picture: Picture) -> str:
     """A refusal of ``picture`` with what framing found: which part of the image it speaks
-    of where a canvas was cut off (QA 70 F7: its shares are the picture's), or why a canvas
-    found was not (QA 70 F6, QA 67 L2: a field on a white canvas beside a caption was told to
-    take it with less light)."""
-    if picture.canvas_cut:
-        top, bottom, left, right = picture.box
-        return (f"its picture (rows {top + 1}-{bottom}, columns {left + 1}-{right}, cut out of a "
-                f"flat canvas): {refusal}")
-    if picture.uncut is not None:
-        return (f"{refusal}; if it is a picture on a flat canvas, crop the image to the picture: "
-                f"it was not cut out, as {picture.uncut}")
-    return refusal
+    of where anything was taken off it (QA 70 F7: its shares are the picture's), and why a
+    canvas found was not cut out (QA 70 F6, QA 67 L2: a field on a white canvas beside a
+    caption was told to take it with less light)."""
+    said = (f"{picture_said(picture.box, picture.taken_off)}: {refusal}" if picture.trimmed
+            else refusal)
+    return said if picture.uncut is None else f"{said}; {canvas_left_in(picture.uncut)}"
 
 
 def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
@@ -223,7 +218,8 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                          _in_image(cells, picture),
                          edge_width_um(rgb, seg.labels, pixel_size_um=seg.pixel_size_um,
                                        border=cells["border"]),
-                         replace(condition, picture_box=picture.canvas_box),
+                         replace(condition, picture_box=picture.trimmed_box,
+                                 taken_off=picture.taken_off, canvas_uncut=picture.uncut),
                          own.pixel_size_um if own is not None else None)
 
 

@@ -189,6 +189,14 @@ def scale_doubt_notes(outcomes: list[SlideOutcome], *, unwarned_only: bool = Fal
             and not (unwarned_only and "own estimate" in o.summary.scale_doubts)]
 
 
+def canvas_notes(outcomes: list[SlideOutcome]) -> list[str]:
+    """One line for each field analysed whole although a flat canvas was found round part of
+    it, saying why and what to do (:attr:`~smearscan.results.SlideSummary.canvas_notes`; QA 74
+    N10: only a refusal said it)."""
+    return [f"slide {o.name!r}, field {image!r}: {note}" for o in outcomes
+            for image, note in o.summary.canvas_notes.items()]
+
+
 def _scale_doubt_text(summary: SlideSummary) -> str | None:
     """What doubts the declared pixel size (:attr:`SlideSummary.scale_doubts`), each with its
     factor; None when nothing does."""
@@ -208,9 +216,11 @@ def _scale_doubt_text(summary: SlideSummary) -> str | None:
 
 
 def _prepared_text(field: FieldSummary) -> str:
-    """``canvas cut off`` (:mod:`smearscan.framing`), ``evened 0.64`` (its light's falloff) and
-    ``smoothed 6.8`` (its noise, levels), or ``-``."""
-    done = (["canvas cut off"] if field.picture_box else []) + (
+    """``canvas cut off``, ``frame lines cut off`` or ``canvas and frame lines cut off``, or
+    ``canvas left in`` (:mod:`smearscan.framing`; :func:`canvas_notes` says why), ``evened
+    0.64`` (its light's falloff) and ``smoothed 6.8`` (its noise, levels), or ``-``."""
+    done = ([f"{' and '.join(field.taken_off)} cut off"] if field.taken_off else []) + (
+        ["canvas left in"] if field.canvas_uncut is not None else []) + (
         [f"evened {field.light_falloff:.2f}"] if field.evened else []) + (
         [f"smoothed {field.noise_levels:.1f}"] if field.smoothed_px else [])
     return ", ".join(done) or "-"
@@ -361,6 +371,7 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         uneven_falloff=f"{UNEVEN_FALLOFF:g}", noisy_levels=f"{NOISY_LEVELS:g}",
         smoothed_note=SMOOTHED_NOTE,
         evened_fields=summary.evened_fields, smoothed_fields=summary.smoothed_fields,
+        canvas_notes=summary.canvas_notes,
         off_scale_fields=_off_scale_fields(summary),
         scale_disagreement=f"{MAX_SCALE_DISAGREEMENT:g}",
         scale_doubt=_scale_doubt_text(summary), doubtful_scale=f"{DOUBTFUL_SCALE:g}",

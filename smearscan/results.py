@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from smearscan.framing import CANVAS, canvas_left_in, picture_said
 from smearscan.loading import DEFAULT_MAX_PIXELS
 from smearscan.overlap import FieldOverlap
 from smearscan.segmentation import (
@@ -111,7 +112,14 @@ class Condition:
         The sigma (px) of the Gaussian it was then smoothed by; 0 when it was not.
     picture_box : tuple of int or None
         (first row, end row, first column, end column; ends exclusive) of the picture that was
-        analysed where the image held it on a canvas (:mod:`smearscan.framing`), else None.
+        analysed where anything was taken off the image round it (:mod:`smearscan.framing`),
+        else None.
+    taken_off : tuple of str
+        What was: :data:`~smearscan.framing.CANVAS`, :data:`~smearscan.framing.FRAME_LINES`,
+        both, or nothing (:attr:`~smearscan.framing.Picture.taken_off`).
+    canvas_uncut : str or None
+        Why a flat canvas found round part of the image was not cut out, in words
+        (:attr:`~smearscan.framing.Picture.uncut`); None where none was left in.
     """
 
     light_falloff: float = float("nan")
@@ -119,6 +127,8 @@ class Condition:
     noise_levels: float = float("nan")
     smoothed_px: float = 0.0
     picture_box: tuple[int, int, int, int] | None = None
+    taken_off: tuple[str, ...] = ()
+    canvas_uncut: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,9 +182,11 @@ class FieldSummary:
     classified. ``pixel_size_um`` is None when the field had none; ``edge_width_um`` (its
     focus, :func:`smearscan.focus.edge_width_um`), ``light_falloff`` and ``noise_levels`` (its
     :class:`Condition`) None when they could not be measured; ``evened`` and ``smoothed_px``
-    say what was done to it before it was analysed, ``picture_box`` where on a canvas its picture
-    lies (:class:`Condition`); ``own_pixel_size_um``: with a declared
-    pixel size, the field's own estimate where it names the field off that size, else None.
+    say what was done to it before it was analysed, ``picture_box`` where its picture lies
+    where anything was taken off the image round it, ``taken_off`` what was, ``canvas_uncut``
+    why a flat canvas round part of it was left in (:class:`Condition`); ``own_pixel_size_um``:
+    with a declared pixel size, the field's own estimate where it names the field off that
+    size, else None.
     """
 
     image: str
@@ -192,7 +204,21 @@ class FieldSummary:
     noise_levels: float | None = None
     smoothed_px: float = 0.0
     picture_box: tuple[int, int, int, int] | None = None
+    taken_off: tuple[str, ...] = ()
+    canvas_uncut: str | None = None
     own_pixel_size_um: float | None = None
+
+    @property
+    def picture_said(self) -> str | None:
+        """The part of the image analysed and what was taken off round it, in words
+        (:func:`~smearscan.framing.picture_said`); None where nothing was."""
+        return picture_said(self.picture_box, self.taken_off) if self.picture_box else None
+
+    @property
+    def canvas_note(self) -> str | None:
+        """What to do where a flat canvas round part of the image was left in, in words
+        (:func:`~smearscan.framing.canvas_left_in`); None where none was."""
+        return canvas_left_in(self.canvas_uncut) if self.canvas_uncut is not None else None
 
     @property
     def soft_focus(self) -> bool:
@@ -216,6 +242,7 @@ class FieldSummary:
                 "light_falloff": self.light_falloff, "evened": self.evened,
                 "noise_levels": self.noise_levels, "smoothed_px": self.smoothed_px,
                 "picture_box": list(self.picture_box) if self.picture_box else None,
+                "taken_off": list(self.taken_off), "canvas_uncut": self.canvas_uncut,
                 "own_pixel_size_um": self.own_pixel_size_um, "counts": dict(self.counts)}
 
     @classmethod
@@ -236,6 +263,10 @@ class FieldSummary:
                    smoothed_px=float(data.get("smoothed_px", 0.0)),
                    picture_box=(tuple(int(v) for v in data["picture_box"])  # none before 0.3.16
                                 if data.get("picture_box") else None),
+                   # None before 0.3.24, where a picture_box was said to be cut out of a canvas
+                   taken_off=tuple(data.get("taken_off",
+                                            [CANVAS] if data.get("picture_box") else [])),
+                   canvas_uncut=data.get("canvas_uncut"),
                    own_pixel_size_um=data.get("own_pixel_size_um"))  # none before 0.3.12
 
 
@@ -459,6 +490,12 @@ class SlideSummary:
     def smoothed_fields(self) -> tuple[str, ...]:
         """The fields so noisy that they were smoothed before analysis."""
         return tuple(f.image for f in self.fields if f.smoothed_px)
+
+    @property
+    def canvas_notes(self) -> dict[str, str]:
+        """Each field analysed whole although a flat canvas was found round part of it, with
+        what to do (:attr:`FieldSummary.canvas_note`)."""
+        return {f.image: f.canvas_note for f in self.fields if f.canvas_note is not None}
 
     @property
     def counts(self) -> Mapping[str, int]:

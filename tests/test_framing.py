@@ -1,19 +1,25 @@
 """A field on a flat canvas is cut out of it and analysed as the field alone; a field as a
 camera takes it is never cut."""
 
+import html
 import io
+import re
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from synthetic import analysed_slides
 
 import smearscan
+from smearscan.batch import SlideOutcome
 from smearscan.datasets import bccd_fields, chula_fields
 from smearscan.errors import UnusableFieldError
 from smearscan.framing import framed
 from smearscan.loading import read_field
+from smearscan.report import field_table
+from smearscan.results import SlideSummary
 
 SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
 SAMPLE = SAMPLES / "chula-1.jpg"
@@ -91,7 +97,7 @@ def test_fields_as_cameras_take_them_are_not_cut(shared_datasets):
               + [f.image for f in bccd_fields(shared_datasets / "bccd")[::40]]
               + sorted(SAMPLES.glob("*.jpg")))
     assert len(fields) >= 20
-    assert not any(framed(read_field(image)).canvas_cut for image in fields)
+    assert not any(framed(read_field(image)).trimmed for image in fields)
 
 
 def test_a_field_on_a_white_canvas_reads_as_the_field_alone(tmp_path):
@@ -103,7 +109,10 @@ def test_a_field_on_a_white_canvas_reads_as_the_field_alone(tmp_path):
     Image.fromarray(canvas).save(tmp_path / "canvas.png")
     framed_field = smearscan.analyse_image(tmp_path / "canvas.png", pixel_size_um=0.2)
     assert framed_field.summary.picture_box == (120, 120 + rgb.shape[0], 160, 160 + rgb.shape[1])
+    assert (framed_field.summary.taken_off, framed_field.summary.canvas_uncut) == (("canvas",),
+                                                                                   None)
     assert alone.summary.picture_box is None
+    assert (alone.summary.taken_off, alone.summary.canvas_uncut) == ((), None)
     assert framed_field.summary.counts == alone.summary.counts
     assert np.array_equal(framed_field.cells["x"], alone.cells["x"] + 160)
     assert np.array_equal(framed_field.cells["y"], alone.cells["y"] + 120)
@@ -113,6 +122,7 @@ def test_a_field_on_a_white_canvas_reads_as_the_field_alone(tmp_path):
     assert not framed_field.labels[:120].any() and not framed_field.labels[:, :160].any()
     assert framed_field.summary.to_dict()["picture_box"] == [120, 120 + rgb.shape[0], 160,
                                                              160 + rgb.shape[1]]
+    assert framed_field.summary.to_dict()["taken_off"] == ["canvas"]
 
 
 def _refusal(rgb: np.ndarray) -> str:
@@ -127,24 +137,34 @@ def test_a_refusal_says_why_a_canvas_was_not_cut():
     rgb = read_field(SAMPLE)
     small = _on_canvas(rgb, (255, 255, 255), top=500, left=900, bottom=500, right=900)
     assert _refusal(small).endswith(
-        "; if it is a picture on a flat canvas, crop the image to the picture: it was not cut "
-        "out, as its picture would cover 8.5% of it, under 10% (this tool's rule)")
+        "; a flat canvas surrounds part of this image and was not cut out, as the picture "
+        "would cover 8.5% of the image, under 10% (this tool's rule): if it is a picture on a "
+        "canvas, crop the image to the picture and analyse it again")
     captioned = _on_canvas(rgb, (255, 255, 255))
     cv2.putText(captioned, "Pt 17 field N", (170, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.4,
                 (60, 40, 90), 4)
     assert _refusal(captioned).endswith(
-        "it was not cut out, as something lies on its white canvas beside the picture (a "
+        "was not cut out, as something lies on the white canvas beside the picture (a "
         "caption, an inset, a second picture), and white may be the smear's own clipped "
-        "background")
+        "background: if it is a picture on a canvas, crop the image to the picture and "
+        "analyse it again")
 
 
-def test_a_refusal_of_a_picture_cut_out_says_it_speaks_of_the_picture():
-    # QA 70 F7: its shares are the picture's, not the image's.
+@pytest.mark.parametrize(("taken_off", "said"), [
+    ("canvas", "its picture (rows 121-600, columns 161-800, cut out of a flat canvas)"),
+    ("frame line", "its picture (rows 2-479, columns 2-639, inside a frame line that was left "
+                   "out)"),
+    ("both", "its picture (rows 121-600, columns 161-800, cut out of a flat canvas, inside a "
+             "frame line)")])
+def test_a_refusal_of_a_picture_cut_out_says_what_was_taken_off_round_it(taken_off, said):
+    # QA 70 F7: its shares are the picture's, not the image's; QA 74 N7: a field with only a
+    # line round it was said to be "cut out of a flat canvas".
     rgb = read_field(SAMPLE).copy()
-    rgb[:, :40] = 30  # a dark band: masked
-    refusal = _refusal(_on_canvas(rgb, (128, 128, 128)))
-    assert refusal.startswith(
-        "its picture (rows 121-600, columns 161-800, cut out of a flat canvas): masked: ")
+    rgb[200:280, 280:360] = 30  # a dark block: masked
+    image = rgb if taken_off == "frame line" else _on_canvas(rgb, (128, 128, 128))
+    if taken_off != "canvas":
+        image = _lined(image, (0, image.shape[0], 0, image.shape[1]), 1)
+    assert _refusal(image).startswith(f"{said}: masked: ")
 
 
 def _lined(rgb: np.ndarray, box: tuple[int, int, int, int], width: int,
@@ -197,3 +217,56 @@ def test_a_jpeg_frame_line_with_canvas_inside_it_is_refused_not_counted():
     canvas = _on_canvas(rgb, (255, 255, 255))
     lined = _jpeg(_lined(canvas, (112, 128 + rgb.shape[0], 152, 168 + rgb.shape[1]), 3))
     assert _refusal(lined).startswith("its picture (rows ")
+
+
+def test_each_output_says_what_was_taken_off_and_what_canvas_was_left_in(tmp_path, capsys):
+    # QA 74 N7: a field with only a line round it was recorded and reported as cut out of a
+    # canvas; QA 74 N10: a picture on 7.1% of its canvas was analysed whole without a word,
+    # its reason for not being cut printed only with a refusal.
+    rgb = read_field(SAMPLE)
+    canvas = _on_canvas(rgb, (128, 128, 128))
+    slides = analysed_slides(tmp_path, {
+        "alone": rgb, "lined": _lined(rgb, (0, rgb.shape[0], 0, rgb.shape[1]), 1),
+        "canvas": canvas, "both": _lined(canvas, (0, canvas.shape[0], 0, canvas.shape[1]), 1),
+        # A quarter of the field on 9.6% of a canvas: under 10%, not cut.
+        "small": _on_canvas(rgb[:240, :320], (128, 128, 128), top=280, left=340, bottom=280,
+                            right=340)}, "--pixel-size", "0.2")
+    recorded = {name: {key: slide["per_field"][0][key] for key in (
+        "picture_box", "taken_off", "canvas_uncut")} for name, slide in slides.items()}
+    reason = "the picture would cover 9.6% of the image, under 10% (this tool's rule)"
+    assert recorded == {
+        "alone": {"picture_box": None, "taken_off": [], "canvas_uncut": None},
+        "lined": {"picture_box": [1, 479, 1, 639], "taken_off": ["frame lines"],
+                  "canvas_uncut": None},
+        "canvas": {"picture_box": [120, 600, 160, 800], "taken_off": ["canvas"],
+                   "canvas_uncut": None},
+        "both": {"picture_box": [120, 600, 160, 800], "taken_off": ["canvas", "frame lines"],
+                 "canvas_uncut": None},
+        "small": {"picture_box": None, "taken_off": [], "canvas_uncut": reason}}
+    note = (f"a flat canvas surrounds part of this image and was not cut out, as {reason}: if "
+            "it is a picture on a canvas, crop the image to the picture and analyse it again")
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "flat canvas" in line] == [
+        f"smearscan: slide 'small', field 'field.png': {note}"]
+    reports = {name: html.unescape((tmp_path / "out" / "slides" / name / "report.html")
+                                   .read_text()) for name in slides}
+    cut_out = {name: re.findall(r"<b>cut out</b>: (.*?) analysed", report)
+               for name, report in reports.items()}
+    assert cut_out == {
+        "alone": [], "small": [],
+        "lined": ["its picture (rows 2-479, columns 2-639, inside a frame line that was left "
+                  "out)"],
+        "canvas": ["its picture (rows 121-600, columns 161-800, cut out of a flat canvas)"],
+        "both": ["its picture (rows 121-600, columns 161-800, cut out of a flat canvas, inside "
+                 "a frame line)"]}
+    assert [name for name, report in reports.items() if "flat canvas surrounds" in report] == [
+        "small"]
+    assert (f"<b>1 of 1 field(s) analysed whole beside a flat canvas</b>: field.png: {note}."
+            in reports["small"])
+    assert f"<b>analysed whole</b>: {note}" in reports["small"]
+    outcomes = [SlideOutcome(name, SlideSummary.from_dict(slide)) for name, slide in
+                slides.items()]
+    prepared = {line.split()[0]: line.split("  ")[-1].strip()
+                for line in field_table(outcomes).splitlines()[1:]}
+    assert prepared == {"alone": "-", "lined": "frame lines cut off", "canvas": "canvas cut off",
+                        "both": "canvas and frame lines cut off", "small": "canvas left in"}

@@ -91,6 +91,7 @@ def field_summary(result: FieldResult) -> FieldSummary:
         noise_levels=_rounded(result.condition.noise_levels),
         smoothed_px=round(result.condition.smoothed_px, 4),
         picture_box=result.condition.picture_box,
+        taken_off=result.condition.taken_off, canvas_uncut=result.condition.canvas_uncut,
         own_pixel_size_um=None if result.own_pixel_size_um is None
         else _rounded(result.own_pixel_size_um))
 
@@ -246,8 +247,10 @@ def field_picture(folder: Path, stem: str) -> tuple[Path, str]:
 
 def report_field(summary: FieldSummary, picture: str | None) -> dict:
     """A field of the report: its ``summary.json`` entry, so that the caption shows what the
-    summary records, and the link to its picture (None: no picture)."""
-    return {**summary.to_dict(), "picture": picture}
+    summary records, the link to its picture (None: no picture), and what framing did and left
+    in, in words (:attr:`FieldSummary.picture_said`, :attr:`FieldSummary.canvas_note`)."""
+    return {**summary.to_dict(), "picture": picture, "picture_said": summary.picture_said,
+            "canvas_note": summary.canvas_note}
 
 
 def gallery_group(label: str, total: int, shown: list[ReviewCell]) -> dict:

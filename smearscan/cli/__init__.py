@@ -198,7 +198,7 @@ def _run_analysis(args: argparse.Namespace) -> int:
         without_repeats,
     )
     from smearscan.outputs import check_output_folder
-    from smearscan.report import field_table, scale_doubt_notes, slide_table
+    from smearscan.report import canvas_notes, field_table, scale_doubt_notes, slide_table
 
     if args.trust_pixel_size and args.pixel_size is None:
         raise _UsageError("--trust-pixel-size trusts a --pixel-size; give the pixel size")
@@ -248,7 +248,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
             on_folder_problem=folder_problems.append,
             on_note=lambda note: say(f"smearscan: {printable(note)}"))
     say(field_table(outcomes) if args.out is None else slide_table(outcomes), sys.stdout)
-    for note in scale_doubt_notes(outcomes, unwarned_only=args.out is not None):
+    for note in [*scale_doubt_notes(outcomes, unwarned_only=args.out is not None),
+                 *canvas_notes(outcomes)]:
         say(f"smearscan: {printable(note)}")
     failed = [error for outcome in outcomes for error in outcome.errors]
     for _, _, message in failed + folder_problems:
