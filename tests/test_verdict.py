@@ -2534,16 +2534,23 @@ def test_a_young_patients_urgent_line_names_plasma_for_a_congenital_ttp_too(popu
 
 @pytest.mark.parametrize(("creatinine", "diarrhoea", "hus"), [
     ("2.5 mg/dL", True, "suspected"), ("2.5 mg/dL", False, "possible"),
-    ("1.4 mg/dL", True, "possible"), ("1.4 mg/dL", False, "not assessed")])
+    ("1.4 mg/dL", True, "suspected"), ("1.4 mg/dL", False, "possible"),
+    ("1.39 mg/dL", True, "possible"), ("1.39 mg/dL", False, "not assessed")])
 def test_a_childs_hus_without_the_labs_creatinine_limit_keeps_its_diarrhoea(creatinine,
                                                                            diarrhoea, hus):
     # QA 59 #2: with diarrhoea, a child's creatinine of 2.5 mg/dL gave HUS "possible" (an
-    # adult's "suspected"), and 1.4 "not assessed" with the diarrhoea dropped.
+    # adult's "suspected"), and 1.4 "not assessed" with the diarrhoea dropped. 1.4 mg/dL, twice
+    # a child's 0.7, is the kidney injury the drug rule reads (QA 74 N3), so HUS's too.
     labs = parse_labs({**HAEMOLYSIS, "platelets": 40, "creatinine": creatinine,
                        "diarrhoea": diarrhoea, "adamts13": 50})
     cause = assess(smear(population="child"), labs).cause("hus")
     assert cause.assessment == hus
     assert any(r.startswith("diarrhoea recorded") for r in cause.reasons) is diarrhoea
+    injury = " (at or over 1.4 mg/dL, twice a child's 0.7 mg/dL, it is a kidney injury)"
+    assert cause.reasons[0] == (f"creatinine {creatinine}: this tool's limits are adults'; judge "
+                                "it against the age's reference"
+                                + (injury if creatinine != "1.39 mg/dL" else "")
+                                + " (this tool's rule)")
 
 
 def test_a_childs_schistocyte_limit_is_shown_as_this_tools_rule():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from smearscan.labs import LAB_KEYS, Bound, Labs
 from smearscan.verdict.values import (
     AKI_ULN_MULTIPLE,
-    CHILD_CREATININE_ULN,
+    CHILD_INJURY_CREATININE,
     CREATININE_RAISED,
     HEMOGLOBIN_LOW,
     HEMOGLOBIN_LOW_UNKNOWN_SEX,
@@ -78,13 +78,13 @@ def kidney_injury(labs: Labs, *, adult: bool = True) -> bool:
     """A kidney injury pattern: a creatinine of
     :data:`~smearscan.verdict.values.HUS_CREATININE` (2 mg/dL) or more, or
     :data:`~smearscan.verdict.values.AKI_ULN_MULTIPLE` times the lab's own limit or more, or
-    for a child (not ``adult``) without the lab's limit, times a child's
-    (:data:`~smearscan.verdict.values.CHILD_CREATININE_ULN`) (this tool's rule); False where no
+    for a child (not ``adult``) without the lab's limit,
+    :data:`~smearscan.verdict.values.CHILD_INJURY_CREATININE` (this tool's rule); False where no
     creatinine is given."""
     if labs.creatinine is None:
         return False
     child = (not adult and labs.creatinine_uln is None
-             and labs.creatinine >= AKI_ULN_MULTIPLE * CHILD_CREATININE_ULN)
+             and labs.creatinine >= CHILD_INJURY_CREATININE)
     return child or creatinine_over_limit(labs) is not None or labs.creatinine >= HUS_CREATININE
 
 

@@ -116,6 +116,10 @@ CREATININE_RAISED = {"female": 1.0, "male": 1.3}
 #: (adult women's ~0.8-1.1), a child's (~0.3-0.7 by age): the verdict asks whether the
 #: patient is a child (this tool's rule; QA 59 #5: a child judged as an adult gave no hint).
 CHILD_CREATININE_ULN = 0.7
+#: mg/dL, at or over: a child's kidney injury where the lab's limit is not given, twice
+#: :data:`CHILD_CREATININE_ULN` (as twice a lab's limit is, :data:`AKI_ULN_MULTIPLE`); one rule
+#: for the drug and HUS causes (this tool's rule).
+CHILD_INJURY_CREATININE = AKI_ULN_MULTIPLE * CHILD_CREATININE_ULN
 
 MACROCYTOSIS_MCV = 100.0  # fL, above: macrocytosis
 NORMAL_HAEMATOCRIT = 45.0  # %, of the corrected reticulocyte count (% x Hct / 45)
@@ -337,7 +341,8 @@ HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >=
                  f"baseline decides, {KDIGO_AKI}); at or under it -> unlikely (possible with "
                  "diarrhoea recorded: STEC-HUS, or with MAHA likely or possible, ADAMTS13 over "
                  f"{ADAMTS13_NEGATIVE:g}% and no other cause in play: atypical HUS); a child, "
-                 "neonate or preterm infant without creatinine_uln: possible at or over 2 mg/dL, "
+                 "neonate or preterm infant without creatinine_uln: possible at or over "
+                 f"{CHILD_INJURY_CREATININE:g} mg/dL (twice a child's {CHILD_CREATININE_ULN:g}), "
                  "else not assessed (the limits are adults'); MAHA unlikely -> unlikely, but "
                  "possible with a raised creatinine or diarrhoea, platelets low or not given and "
                  "haemolysis not shown absent with a normal LDH (an incomplete HUS)",

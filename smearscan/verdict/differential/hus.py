@@ -12,8 +12,20 @@ from smearscan.verdict.differential.cause import (
     severe_deficiency,
 )
 from smearscan.verdict.findings import LabPicture, ldh_raised
-from smearscan.verdict.readings import creatinine_limit, creatinine_over_limit, show
-from smearscan.verdict.values import ADAMTS13_SEVERE, HUS_CREATININE, KDIGO_AKI, PLATELETS_LOW
+from smearscan.verdict.readings import (
+    creatinine_limit,
+    creatinine_over_limit,
+    kidney_injury,
+    show,
+)
+from smearscan.verdict.values import (
+    ADAMTS13_SEVERE,
+    CHILD_CREATININE_ULN,
+    CHILD_INJURY_CREATININE,
+    HUS_CREATININE,
+    KDIGO_AKI,
+    PLATELETS_LOW,
+)
 
 
 def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
@@ -24,8 +36,10 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
     raised (:func:`~smearscan.verdict.readings.creatinine_limit`) -> unlikely, possible with
     diarrhoea recorded (STEC-HUS: the kidney injury can come days later)
     (:data:`~smearscan.verdict.values.HUS_RULE`, this tool's rule). The limit is the lab's own
-    (``creatinine_uln``) when given. Not an adult, without it: possible at or over 2 mg/dL,
-    raised at any age, else not assessed (the limits are adults'; what to judge instead is in
+    (``creatinine_uln``) when given. Not an adult, without it: possible with a child's kidney
+    injury (:func:`~smearscan.verdict.readings.kidney_injury`: at or over
+    :data:`~smearscan.verdict.values.CHILD_INJURY_CREATININE`, twice a child's limit, as the
+    drug rule reads it), else not assessed (the limits are adults'; what to judge instead is in
     what to measure next). For another population than adults TTP is not managed as such on
     PLASMIC (QA 56 #1)."""
     action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
@@ -69,15 +83,17 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
         return Cause.of("hus", "unlikely", "urgent", action, (
             f"{adamts13_beyond(adamts13, '<', ADAMTS13_SEVERE)}: renal involvement of TTP",))
     if not adult and labs.creatinine_uln is None:
-        # 2 mg/dL is raised at any age: HUS stays possible, suspected with diarrhoea as an
-        # adult's; under it the age's range decides, and diarrhoea keeps HUS possible (QA 59 #2:
-        # a child's diarrhoea with 2.5 mg/dL read "possible", with 1.4 "not assessed").
-        raised = creatinine >= HUS_CREATININE
+        # Twice a child's limit is a kidney injury: HUS stays possible, suspected with diarrhoea
+        # as an adult's; under it the age's range decides, and diarrhoea keeps HUS possible
+        # (QA 59 #2: a child's diarrhoea with 2.5 mg/dL read "possible", with 1.4 "not
+        # assessed").
+        raised = kidney_injury(labs, adult=False)
         assessment, capped = (capped_without_maha("suspected", maha) if raised and diarrhoea
                               else ("possible" if raised or diarrhoea else "not assessed", ()))
         return Cause.of("hus", assessment, "urgent", action, (
             f"creatinine {shown}: this tool's limits are adults'; judge it against the age's "
-            "reference" + (f" (at or over {HUS_CREATININE:g} mg/dL it is raised at any age)"
+            "reference" + (f" (at or over {CHILD_INJURY_CREATININE:g} mg/dL, twice a child's "
+                           f"{CHILD_CREATININE_ULN:g} mg/dL, it is a kidney injury)"
                            if raised else "") + " (this tool's rule)", *diarrhoea, *capped))
     limit, whom = creatinine_limit(labs)
     if creatinine <= limit:
@@ -117,12 +133,11 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
 def _kidney_or_gut(labs: Labs, adult: bool) -> list[str]:
     """What points to HUS beyond the MAHA picture: a raised creatinine (over this patient's
     limit, :func:`~smearscan.verdict.readings.creatinine_limit`; not an adult without the lab's
-    limit: 2 mg/dL or more) and diarrhoea recorded."""
+    limit: a :func:`~smearscan.verdict.readings.kidney_injury`) and diarrhoea recorded."""
     creatinine, signs = labs.creatinine, []
     if creatinine is not None:
-        limit = (creatinine_limit(labs)[0] if adult or labs.creatinine_uln is not None
-                 else HUS_CREATININE)
-        if creatinine > limit or creatinine >= HUS_CREATININE:
+        judged = adult or labs.creatinine_uln is not None
+        if (judged and creatinine > creatinine_limit(labs)[0]) or kidney_injury(labs, adult=adult):
             signs.append(f"creatinine {show('creatinine', creatinine)} raised")
     if labs.diarrhoea:
         signs.append("diarrhoea recorded")
