@@ -500,16 +500,17 @@ def test_a_drug_given_for_something_else_is_stopped_and_the_cancer_treatment_bes
                        "creatinine": "1.0 mg/dL"})
     verdict = assess(smear(nrbc_present=True), labs)
     drug, cancer = verdict.cause("drug-induced"), verdict.cause("cancer-associated")
+    recorded = f" (recorded: gemcitabine, {other})"  # QA 75 F4: "tonic water" is quinine
     assert (drug.assessment, drug.urgency) == ("suspected", "urgent")
-    assert drug.action == (f"stop {other} {STOP}; decide with the oncologist whether to stop "
-                           f"gemcitabine: {WEIGH_MARROW}")
-    assert ("gemcitabine: a cancer treatment, and the smear hints at marrow infiltration by the "
-            "cancer (nucleated red cells on the smear): weighed with the oncologist, at most "
-            "possible on its own account (this tool's rule)") in drug.reasons
+    assert drug.action == (f"stop {other}{recorded} {STOP}; decide with the oncologist whether "
+                           f"to stop gemcitabine{recorded}: {WEIGH_MARROW}")
+    assert (f"gemcitabine{recorded}: a cancer treatment, and the smear hints at marrow "
+            "infiltration by the cancer (nucleated red cells on the smear): weighed with the "
+            "oncologist, at most possible on its own account (this tool's rule)") in drug.reasons
     assert cancer.assessment == "possible"
     assert [r for r in cancer.reasons if "can itself cause TMA" in r] == [
-        f"{other} can itself cause TMA: stop it first",
-        "gemcitabine can itself cause TMA: weigh it with the oncologist"]
+        f"{other}{recorded} can itself cause TMA: stop it first",
+        f"gemcitabine{recorded} can itself cause TMA: weigh it with the oncologist"]
 
 
 @pytest.mark.parametrize(("recorded", "action", "reason"), [
@@ -533,6 +534,11 @@ def test_beside_an_immune_ttp_only_a_drug_that_triggers_it_is_stopped_now(record
     assert (drug.assessment, drug.urgency, drug.action) == ("possible", "urgent", action)
     assert reason in drug.reasons
     assert verdict.cause("ttp").assessment == "likely"
+    # QA 75 F1: without a cancer recorded there is no oncologist to weigh it with.
+    alone = assess(smear(**hint), parse_labs({**SEED_000, "drug_exposure": recorded,
+                                              "adamts13": 5, "active_cancer": False,
+                                              "metastatic_cancer": None}))
+    assert alone.cause("drug-induced").action == f"stop {recorded} {STOP}"
     # The action shows no value, so a bound under 10% reads the same (it was refused at '<5%').
     bound = assess(smear(**hint), parse_labs({**SEED_000, "drug_exposure": recorded,
                                               "adamts13": "<5%"}))

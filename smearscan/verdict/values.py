@@ -362,11 +362,12 @@ DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with 
                   f"{HUS_CREATININE:g} mg/dL and under {AKI_ULN_MULTIPLE:g}x the lab's limit, "
                   f"for a child without it a child's {CHILD_CREATININE_ULN:g} mg/dL; "
                   "one not measured is not taken for one, and the action asks for it) and "
-                  "ADAMTS13 not under 10%, or beside ADAMTS13 under 10% (an immune TTP, which "
-                  "only the thienopyridines are reported to trigger) -> action: decide with "
+                  "ADAMTS13 not under 10%, or with a cancer recorded beside ADAMTS13 under 10% (an "
+                  "immune TTP, which only the thienopyridines are reported to trigger) -> "
+                  "action: decide with "
                   "the oncologist (marrow infiltration causes the MAHA itself), and at most "
                   "possible unless another listed drug recorded with it is stopped",
-                  f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}; {THIENOPYRIDINE_TTP}", standard=False)
+                  f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}", standard=False)
 MEGALOBLASTIC_RULE = _rule(
     "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "
     f"(<= {RETICULOCYTES_RAISED:g}% once corrected for the anaemia: % x 3 Hb / "

@@ -25,14 +25,13 @@ def drug_name(labs: Labs) -> str:
 
 def tma_drug_named(labs: Labs, drugs: set[str] | None = None) -> str:
     """The listed ``drugs`` (by default every one a recorded ``drug_exposure`` names), by
-    generic name, with the recorded text beside them when it differs and names no other: a
-    regimen recorded ("GEM/nab-paclitaxel") is not all to be stopped (QA 32 L-4)."""
-    named = tma_drugs_named(labs.drug_exposure)
-    generic = ", ".join(sorted(named if drugs is None else drugs))
+    generic name, with the recorded text beside them when it differs: a regimen recorded
+    ("GEM/nab-paclitaxel") is not all to be stopped (QA 32 L-4), and "tonic water" is quinine
+    (QA 75 F4)."""
+    named = tma_drugs_named(labs.drug_exposure) if drugs is None else drugs
+    generic = ", ".join(sorted(named))
     drug = drug_name(labs)
-    if generic.lower() == drug.lower() or (drugs is not None and drugs != named):
-        return generic
-    return f"{generic} (recorded: {drug})"
+    return generic if generic.lower() == drug.lower() else f"{generic} (recorded: {drug})"
 
 
 def marrow_first(labs: Labs, smear_hints: list[str], *, adult: bool = True) -> bool:
@@ -57,9 +56,12 @@ def drugs_weighed(labs: Labs, cancer_first: bool) -> set[str]:
     oncologist rather than done now (this tool's rule): beside a cancer that comes first
     (``cancer_first``, :func:`marrow_first`), or beside a severe ADAMTS13 deficiency, an
     immune TTP that none of them is reported to trigger (QA 74 N8; the thienopyridines are,
-    :data:`~smearscan.verdict.drugs.DRUGS_TRIGGERING_TTP`). The other listed drugs are stopped
-    now, whatever else is recorded with them (QA 74 N4: quinine beside gemcitabine)."""
-    if not (cancer_first or severe_deficiency(labs)):
+    :data:`~smearscan.verdict.drugs.DRUGS_TRIGGERING_TTP`), in a patient with a cancer recorded
+    (QA 75 F1: interferon beta for multiple sclerosis, bevacizumab in the eye, have no
+    oncologist). The other listed drugs are stopped now, whatever else is recorded with them
+    (QA 74 N4: quinine beside gemcitabine)."""
+    cancer = labs.cancer_active or labs.cancer_history
+    if not (cancer_first or (severe_deficiency(labs) and cancer)):
         return set()
     return tma_drugs_named(labs.drug_exposure) & set(CANCER_TREATMENTS)
 
