@@ -49,10 +49,14 @@ _OUTSIDE_CANVAS, _MIN_PICTURE, _MIN_MARGIN = 0.9, 0.1, 8
 #: by about 32 levels and is not one (of the 4,122 images of the three datasets, none has one).
 FRAME_LINE_PX = 8
 _LINE_SHARE, _LINE_DEPTH, _LINE_CONTRAST, _LINE_WIDTH = 0.9, 4, 35, 4
-#: Within a frame line, a side of the picture whose line is :data:`_LINE_SHARE` within this
-#: many levels of the canvas's colour may be canvas that a JPEG rang: the line is left in, as
-#: it was before lines were looked for (this tool's rule; the exposure checks then judge the
-#: picture: a 3-px line in a q90 JPEG was refused as masked).
+#: A JPEG rings round a frame line and the canvas inside it by this many levels: a line round a
+#: picture that is not of one colour within :data:`FLAT_LEVELS` is looked for again within this
+#: many, and a side of the picture inside it whose lines are :data:`_LINE_SHARE` within this
+#: many levels of the canvas's colour, and of one colour, is that canvas rung, taken off up to
+#: :data:`FRAME_LINE_PX` deep. Where some is left, the line is left in, as it was before lines
+#: were looked for (this tool's rule; QA 74 N2: a line 6 px round a picture in a q95 JPEG was
+#: analysed with the line and 130 cells it cut; the exposure checks judge what is left in: a
+#: 3-px line in a q90 JPEG was refused as masked).
 _RING_LEVELS = 12
 #: A canvas this bright in every channel may be the smear's own background, clipped: outside
 #: the picture it holds nothing at all, or nothing is cut (this tool's rule; QA 70 F1: a field's
@@ -180,15 +184,41 @@ def _inside_framed_line(picture: Picture) -> Picture:
     picture ended in a refusal). ``picture`` itself where there is no line, or where the canvas
     within it is not found, or not all of it: in a JPEG it rings, and what is left of it along
     the picture would be analysed as the smear."""
-    lined = _inside_frame_line(picture)
+    lined = _inside_frame_line(picture, rung=True)
     if lined is picture:
         return picture
     inner = _framed_once(lined.rgb, 1, picture.canvas_colour)
     if inner.canvas_cut:
         return _within(lined, inner)
-    rung = [_near(side, picture.canvas_colour, _RING_LEVELS).mean() >= _LINE_SHARE
-            for side in (lined.rgb[0], lined.rgb[-1], lined.rgb[:, 0], lined.rgb[:, -1])]
-    return picture if any(rung) else lined
+    unrung = _inside_rung_canvas(lined, picture.canvas_colour)
+    return picture if unrung is None else _within(lined, unrung)
+
+
+def _inside_rung_canvas(picture: Picture, colour: tuple[int, int, int]) -> Picture | None:
+    """The part of ``picture`` (placed in its own frame, with the canvas ``colour``) inside the
+    lines along its sides that are a JPEG's rung canvas: each of one colour and of the
+    canvas's within :data:`_RING_LEVELS`, up to :data:`FRAME_LINE_PX` deep; None where a side is
+    still such canvas deeper than that."""
+    rgb = picture.rgb
+    height, width = rgb.shape[:2]
+    columns = rgb.transpose(1, 0, 2)
+    sides = (rgb, rgb[::-1], columns, columns[::-1])
+    top, bottom, left, right = depths = [_rung_depth(lines[:FRAME_LINE_PX + 1], colour)
+                                         for lines in sides]
+    if max(depths) > FRAME_LINE_PX:
+        return None
+    return Picture(rgb[top:height - bottom, left:width - right], top, left, (height, width),
+                   canvas_colour=colour)
+
+
+def _rung_depth(lines: np.ndarray, colour: tuple[int, int, int]) -> int:
+    """How many of ``lines`` (from a side inwards) are in turn a JPEG's rung canvas of
+    ``colour``."""
+    depth = 0
+    while depth < len(lines) and _one_colour(lines[depth], _RING_LEVELS) and (
+            _near(lines[depth], colour, _RING_LEVELS).mean() >= _LINE_SHARE):
+        depth += 1
+    return depth
 
 
 def _within(outer: Picture, inner: Picture) -> Picture:
@@ -227,30 +257,33 @@ def _framed_once(rgb: np.ndarray, min_margin: int,
                    canvas_colour=colour)
 
 
-def _inside_frame_line(picture: Picture) -> Picture:
+def _inside_frame_line(picture: Picture, *, rung: bool = False) -> Picture:
     """The part of ``picture`` inside frame lines drawn along its sides (:data:`FRAME_LINE_PX`),
-    placed in its image; ``picture`` itself where there are none."""
+    placed in its image; ``picture`` itself where there are none. ``rung``: a side without
+    lines of one colour is looked at again for lines a JPEG rang (:data:`_RING_LEVELS`)."""
     rgb = picture.rgb
     height, width = rgb.shape[:2]
     reach = FRAME_LINE_PX + _LINE_DEPTH
     if min(height, width) <= 2 * reach:
         return picture
     columns = rgb.transpose(1, 0, 2)
-    top, bottom, left, right = (_frame_depth(lines[:reach]) for lines in (
-        rgb, rgb[::-1], columns, columns[::-1]))
+    top, bottom, left, right = (
+        _frame_depth(lines[:reach]) or (rung and _frame_depth(lines[:reach], _RING_LEVELS))
+        for lines in (rgb, rgb[::-1], columns, columns[::-1]))
     if not top + bottom + left + right:
         return picture
     return replace(picture, rgb=rgb[top:height - bottom, left:width - right],
                    top=picture.top + top, left=picture.left + left, lines_left_out=True)
 
 
-def _frame_depth(lines: np.ndarray) -> int:
+def _frame_depth(lines: np.ndarray, tolerance: float = FLAT_LEVELS) -> int:
     """How many of ``lines`` (from a side inwards, (FRAME_LINE_PX + _LINE_DEPTH, N, 3)) are
     frame lines and the gaps between them: up to the innermost drawn line (unlike the line
-    :data:`_LINE_DEPTH` inside it) among the first lines that are each of one colour."""
+    :data:`_LINE_DEPTH` inside it) among the first lines that are each of one colour (within
+    ``tolerance`` levels)."""
     levels = lines.astype(np.int16)
     flat = 0  # a camera's side is not of one colour: mostly one line looked at
-    while flat < FRAME_LINE_PX and _one_colour(levels[flat]):
+    while flat < FRAME_LINE_PX and _one_colour(levels[flat], tolerance):
         flat += 1
     drawn = [depth for depth in range(flat)
              if 2 * np.count_nonzero((np.abs(levels[depth] - levels[depth + _LINE_DEPTH])
@@ -261,14 +294,14 @@ def _frame_depth(lines: np.ndarray) -> int:
     colours = np.median(levels[:depth], axis=1)
     # One band of one colour wider than a line is a canvas's margin (QA 70 F4: 6 flat columns
     # of a PBC crop), which the canvas's own rule judges.
-    one_band = _near(colours, colours[0], FLAT_LEVELS).all()
+    one_band = _near(colours, colours[0], tolerance).all()
     return 0 if one_band and depth > _LINE_WIDTH else depth
 
 
-def _one_colour(line: np.ndarray) -> bool:
-    """Whether ``line``, (N, 3), is of one colour (:data:`_LINE_SHARE` of it within
-    :data:`FLAT_LEVELS` of its median)."""
-    return bool(_near(line, np.median(line, axis=0), FLAT_LEVELS).mean() >= _LINE_SHARE)
+def _one_colour(line: np.ndarray, levels: float = FLAT_LEVELS) -> bool:
+    """Whether ``line``, (N, 3), is of one colour (:data:`_LINE_SHARE` of it within ``levels``
+    of its median)."""
+    return bool(_near(line, np.median(line, axis=0), levels).mean() >= _LINE_SHARE)
 
 
 def _uncut(canvas: np.ndarray, box: tuple[int, int, int, int], white: bool) -> str | None:
