@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import io
-from pathlib import Path
 
 import numpy as np
 from picture_edge_check import MARGIN, background_colour
@@ -31,7 +30,7 @@ from smearscan.loading import read_field
 
 def canvases(rgb: np.ndarray) -> dict[str, np.ndarray]:
     """``rgb`` pasted in the middle of flat canvases, by name; as PNG also with a 1-px frame
-    line round the image, and round the picture 5 px away from it."""
+    line round the image, and round the picture 5 px away from it, and that as JPEG too."""
     made = {}
     for name, colour in (("background", background_colour(rgb)), ("grey", [128] * 3),
                          ("white", [255] * 3)):
@@ -40,13 +39,20 @@ def canvases(rgb: np.ndarray) -> dict[str, np.ndarray]:
         canvas[:] = colour
         canvas[MARGIN[0]:MARGIN[0] + rgb.shape[0], MARGIN[1]:MARGIN[1] + rgb.shape[1]] = rgb
         made[name] = canvas
-        buffer = io.BytesIO()
-        Image.fromarray(canvas).save(buffer, format="JPEG", quality=90)
-        made[f"{name} JPEG"] = np.asarray(Image.open(buffer).convert("RGB"))
+        made[f"{name} JPEG"] = _jpeg(canvas)
         made[f"{name}, a line round the image"] = _lined(canvas, 0, 0)
         made[f"{name}, a line round the picture"] = _lined(canvas, MARGIN[0] - 6,
                                                            MARGIN[1] - 6)
+        made[f"{name}, a line round the picture, JPEG"] = _jpeg(
+            made[f"{name}, a line round the picture"])
     return made
+
+
+def _jpeg(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` as saved in a JPEG at quality 90 and read back."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=90)
+    return np.asarray(Image.open(buffer).convert("RGB"))
 
 
 def _lined(canvas: np.ndarray, top: int, left: int) -> np.ndarray:
@@ -66,12 +72,12 @@ def offset(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shared", type=Path, default=None)
+    parser.add_argument("--shared", type=shared_folder, default="../shared")
     parser.add_argument("--step", type=int, default=2)
     parser.add_argument("--pbc-step", type=int, default=10)
     parser.add_argument("--canvas", type=int, default=10)
     args = parser.parse_args()
-    datasets = shared_folder(args.shared) / "datasets"
+    datasets = args.shared / "datasets"
     chula = [f.image for f in chula_fields(datasets / "chula-rbc-12")]
     print("| fields | n | framed | largest offset from the picture (px) |")
     print("|---|---|---|---|")
