@@ -38,6 +38,11 @@ _EDGE_SHARE = 0.9
 #: :data:`_MIN_MARGIN` px of canvas on one side (a JPEG block; QA 70 F4: a PBC crop's 6 flat
 #: columns were cut). This tool's rules.
 _OUTSIDE_CANVAS, _MIN_PICTURE, _MIN_MARGIN = 0.9, 0.1, 8
+#: A picture is a rectangle: a flat area round a shape that fills under this share of its box
+#: (a single-cell crop's clipped background round the cell: 50-85% in the 14 PBC crops where
+#: one was found, QA 75 F2) is not said to be a canvas left in; a picture fills its box (1.0 in
+#: QA 74's pictures on canvases). This tool's rule.
+_PICTURE_FILL = 0.95
 #: Frame lines drawn around the picture, within this many px of its side, are left out with
 #: the canvas: lines of one colour (:data:`_LINE_SHARE` of each within :data:`FLAT_LEVELS` of
 #: its median, as flat as a canvas: a JPEG's line rings, and is left in) whose pixels differ
@@ -252,7 +257,8 @@ def _framed_once(rgb: np.ndarray, min_margin: int,
         return whole  # a few flat lines along a side: no canvas to speak of (QA 70 F4)
     uncut = _uncut(canvas, (top, bottom, left, right), white)
     if uncut is not None:
-        return replace(whole, uncut=uncut)
+        rectangle = largest[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].mean() >= _PICTURE_FILL
+        return replace(whole, uncut=uncut if rectangle else None)
     return Picture(rgb[top:bottom, left:right], int(top), int(left), (height, width),
                    canvas_colour=colour)
 

@@ -100,6 +100,14 @@ def test_fields_as_cameras_take_them_are_not_cut(shared_datasets):
     assert not any(framed(read_field(image)).trimmed for image in fields)
 
 
+def test_a_single_cell_crops_clipped_background_is_no_canvas_left_in(shared_datasets):
+    # QA 75 F2: 14 of 3,201 PBC crops, whose flat clipped background surrounds the cell (it
+    # fills 50-85% of its box), were noted "a flat canvas surrounds part of this image".
+    crops = [shared_datasets / "pbc" / "erythroblast" / f"ERB_{number}.jpg"
+             for number in (426156, 846100, 912279)]
+    assert [framed(read_field(crop)).uncut for crop in crops] == [None, None, None]
+
+
 def test_a_field_on_a_white_canvas_reads_as_the_field_alone(tmp_path):
     # QA 67 L2: the same field on a white canvas was refused as overexposed; on a flat canvas
     # of its own background colour it read 2 red cells at 0.038 um/px.
