@@ -24,6 +24,7 @@ import simplejpeg
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from smearscan.errors import SmearscanError, counted_names, printable
+from smearscan.framing import FRAME_LINE_PX
 from smearscan.naming import slide_name
 
 #: The suffixes of the image files a folder's slides are made of: every format the reader takes
@@ -695,6 +696,14 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     return rgb
 
 
+def _black_frame_line(rgb: np.ndarray, width: int) -> bool:
+    """Whether ``rgb`` has a pure black line ``width`` px wide, at most
+    :data:`~smearscan.framing.FRAME_LINE_PX`, along each of its four sides and no wider at its
+    top."""
+    return (width <= FRAME_LINE_PX and not rgb[:width].any() and rgb[width].any()
+            and not rgb[:, :width].any() and not rgb[:, -width:].any())
+
+
 def _require_data_to_the_last_row(rgb: np.ndarray, path: Path) -> None:
     """Refuse a field whose last rows are pure black (0 in every channel, the whole width).
 
@@ -703,12 +712,14 @@ def _require_data_to_the_last_row(rgb: np.ndarray, path: Path) -> None:
     The cells cut by that edge are then not at the image's edge and count as whole (qacli2
     MEDIUM-2: 2 missing rows, 107 whole cells where 103 were). A photographed field never has a
     pure black row; a black band at its bottom cuts cells the same way (this tool's rule). A
-    field black throughout is left to the exposure check, which says so.
+    field black throughout is left to the exposure check, which says so, and a black frame line
+    drawn round all four sides alike to :mod:`smearscan.framing`, which leaves it out (QA 74
+    N7: a 1-px black line round a camera field was refused as a file cut short).
     """
     rows = 0
     while rows < rgb.shape[0] and not rgb[rgb.shape[0] - 1 - rows].any():
         rows += 1
-    if 0 < rows < rgb.shape[0]:
+    if 0 < rows < rgb.shape[0] and not _black_frame_line(rgb, rows):
         raise ImageLoadError(
             f"{path}: its last {rows} row(s) of pixels are pure black: a file cut short (fewer "
             "rows of data than its header declares) or a black band; the field is refused, not "

@@ -17,7 +17,7 @@ from smearscan.batch import SlideOutcome
 from smearscan.datasets import bccd_fields, chula_fields
 from smearscan.errors import UnusableFieldError
 from smearscan.framing import framed
-from smearscan.loading import read_field
+from smearscan.loading import ImageLoadError, read_field
 from smearscan.report import field_table
 from smearscan.results import SlideSummary
 
@@ -98,6 +98,29 @@ def test_fields_as_cameras_take_them_are_not_cut(shared_datasets):
               + sorted(SAMPLES.glob("*.jpg")))
     assert len(fields) >= 20
     assert not any(framed(read_field(image)).trimmed for image in fields)
+
+
+@pytest.mark.parametrize("width", [1, 2, 4])
+def test_a_black_frame_line_round_a_camera_field_is_left_out_like_a_dark_one(tmp_path, width):
+    # QA 74 N7: a black line round a camera field was refused when read, as a file cut short
+    # (its last rows pure black); a dark grey one was left out and the field analysed.
+    rgb = read_field(SAMPLE)
+    box = (0, rgb.shape[0], 0, rgb.shape[1])
+    results = []
+    for name, colour in (("black", (0, 0, 0)), ("dark", (60, 60, 60))):
+        Image.fromarray(_lined(rgb, box, width, colour)).save(tmp_path / f"{name}.png")
+        results.append(smearscan.analyse_image(tmp_path / f"{name}.png", pixel_size_um=0.2))
+    black, dark = results
+    assert black.summary.picture_box == (width, rgb.shape[0] - width, width,
+                                         rgb.shape[1] - width)
+    assert black.summary.counts == dark.summary.counts
+    assert np.array_equal(black.cells["x"], dark.cells["x"])
+    # Black rows at the bottom alone are still a file cut short.
+    bottom = rgb.copy()
+    bottom[-width:] = 0
+    Image.fromarray(bottom).save(tmp_path / "short.png")
+    with pytest.raises(ImageLoadError, match="are pure black: a file cut short"):
+        read_field(tmp_path / "short.png")
 
 
 def test_a_single_cell_crops_clipped_background_is_no_canvas_left_in(shared_datasets):
