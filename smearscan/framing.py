@@ -45,7 +45,8 @@ _OUTSIDE_CANVAS, _MIN_PICTURE, _MIN_MARGIN = 0.9, 0.1, 8
 _PICTURE_FILL = 0.95
 #: Frame lines drawn around the picture, within this many px of its side, are left out with
 #: the canvas: lines of one colour (:data:`_LINE_SHARE` of each within :data:`FLAT_LEVELS` of
-#: its median, as flat as a canvas: a JPEG's line rings, and is left in) whose pixels differ
+#: its median, as flat as a canvas; round a picture cut out of a canvas, where a JPEG rang,
+#: within :data:`_RING_LEVELS`) whose pixels differ
 #: from those :data:`_LINE_DEPTH` px inside by over :data:`_LINE_CONTRAST` levels in a channel,
 #: at most of them, with lines of one colour between them (a double line, and its gap); a band
 #: of one colour only up to :data:`_LINE_WIDTH` px wide. This tool's rules: a figure's frame is
@@ -186,9 +187,10 @@ def canvas_left_in(uncut: str) -> str:
 def _inside_framed_line(picture: Picture) -> Picture:
     """The picture within ``picture``, a box cut out of a canvas: inside a frame line drawn
     round it, and inside the same canvas within that line (QA 70 F2: a line 10 px around the
-    picture ended in a refusal). ``picture`` itself where there is no line, or where the canvas
-    within it is not found, or not all of it: in a JPEG it rings, and what is left of it along
-    the picture would be analysed as the smear."""
+    picture ended in a refusal); in a JPEG, inside the canvas it rang within
+    :data:`FRAME_LINE_PX` (QA 74 N2). ``picture`` itself where there is no line, or where the
+    canvas within it is not found, or not all of it: what is left of it along the picture
+    would be analysed as the smear."""
     lined = _inside_frame_line(picture, rung=True)
     if lined is picture:
         return picture
