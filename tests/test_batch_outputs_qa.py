@@ -18,6 +18,7 @@ from synthetic import grid_centres, synthetic_field
 
 from smearscan.batch import RunOptions, analyse_slides
 from smearscan.batch import run as batch_run
+from smearscan.batch.resume import plan_outputs
 from smearscan.cli import main
 from smearscan.loading import OUTPUT_MARKER, find_slides
 from smearscan.outputs import remove_superseded
@@ -245,10 +246,16 @@ def test_nothing_is_removed_outside_a_smearscan_output_folder_or_above_it(tmp_pa
     assert not (out / "masks").exists() and (out / OUTPUT_MARKER).is_file()
 
 
-def test_a_slide_left_out_of_the_merge_is_reported_with_exit_3(tmp_path, capsys):
+def _analysed_pair(tmp_path: Path) -> tuple[Path, Path]:
+    """The output folder of slides ``a`` and ``b`` analysed together, and ``b``'s input."""
     root, out = tmp_path / "in", tmp_path / "out"
     first, second = _slide(root, name="a"), _slide(root, name="b")
     assert run(first, second, "--out", out) == 0
+    return out, second
+
+
+def test_a_slide_left_out_of_the_merge_is_reported_with_exit_3(tmp_path, capsys):
+    out, second = _analysed_pair(tmp_path)
     cells = out / "slides" / "a" / "cells.csv"
     cells.write_text(cells.read_text().replace("\n", "\n ", 1))
     capsys.readouterr()
@@ -260,12 +267,26 @@ def test_a_slide_left_out_of_the_merge_is_reported_with_exit_3(tmp_path, capsys)
                                             ["a", "", f"{out / 'slides' / 'a'}: {LEFT_OUT}"]]
 
 
+def test_a_slide_whose_reanalysis_was_stopped_is_not_blamed_on_a_hand_edit(tmp_path, capsys):
+    # QA 76 F1: a run killed while it re-analysed a changed slide left new field pictures
+    # beside the old record; the next run said "its files changed after smearscan wrote them".
+    out, second = _analysed_pair(tmp_path)
+    folder = out / "slides" / "a"
+    pictures = sorted((folder / "fields").iterdir())
+    plan_outputs(out, "a", pictures)  # what the stopped analysis had planned
+    pictures[0].write_bytes(pictures[1].read_bytes())  # ... and the one picture it rewrote
+    capsys.readouterr()
+    assert run(second, "--out", out) == 3
+    reason = (f"{folder}: its analysis was stopped while it wrote the slide's files, so they mix "
+              "two analyses; left out of the merged outputs (run its input again to redo it)")
+    assert f"smearscan: {reason}\n" in capsys.readouterr().err
+    assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["b"]
+
+
 def test_a_slide_whose_record_is_cut_short_is_reported_too(tmp_path, capsys):
     # QA 62 F4: a slide.json that no longer parses (a disk error, a hand edit) dropped its slide
     # from the merged outputs without a word, where an edited one is named.
-    root, out = tmp_path / "in", tmp_path / "out"
-    first, second = _slide(root, name="a"), _slide(root, name="b")
-    assert run(first, second, "--out", out) == 0
+    out, second = _analysed_pair(tmp_path)
     record = out / "slides" / "a" / "slide.json"
     record.write_bytes(record.read_bytes()[:200])
     capsys.readouterr()

@@ -409,6 +409,16 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
     return [outcomes[s.name] for s in slides]
 
 
+def _unsealed_why(out: Path, name: str) -> str:
+    """Why a slide folder's files no longer match its sealed record: an analysis of it that
+    was stopped while it wrote them (its plan is still there, QA 76 F1: this read as a hand
+    edit), or a change made after smearscan wrote them."""
+    if (out / "slides" / name / PLANNED_NAME).is_file():
+        return ("its analysis was stopped while it wrote the slide's files, so they mix two "
+                "analyses")
+    return "its files changed after smearscan wrote them"
+
+
 def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[str, dict]
                   ) -> list[tuple[str, str, str]]:
     """Merged outputs over this run's slides and every other intact slide in ``out``, each
@@ -430,9 +440,8 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
             continue
         record = read_record(out, name)
         if record is None:
-            problems.append((name, "", f"{out / 'slides' / name}: its files changed after "
-                             "smearscan wrote them; left out of the merged outputs (run its "
-                             "input again to redo it)"))
+            problems.append((name, "", f"{out / 'slides' / name}: {_unsealed_why(out, name)}; "
+                             "left out of the merged outputs (run its input again to redo it)"))
             continue
         digests = fingerprint_digests(record.get("fingerprint"))
         if digests and all(digest in held for digest in digests):
