@@ -24,7 +24,7 @@ from PIL import Image
 from review_support import SAMPLES, analysed, running
 from synthetic import grid_centres, image_quality, synthetic_field
 
-from smearscan.batch.resume import read_record, sealed
+from smearscan.batch.resume import plan_outputs, read_record, sealed
 from smearscan.classification import CLASSES, CROP_SIZE
 from smearscan.cli import main, train_parser
 from smearscan.loading import read_field
@@ -551,18 +551,13 @@ def test_batch_rerun_keeps_a_review_of_unchanged_inputs(results, tmp_path):
     assert "review" not in after["negative"]
     assert _reviewed_classes(out) == _model_classes(out) | {
         (cell["image"], int(cell["cell_id"])): "rbc"}
-    # A field replaced: the app refuses to outline it, and a re-run analyses the slide again
-    # and flags its review instead of applying it.
+    # A field replaced: the app leaves the slide out (QA 76 F2: it opened it, its tiles
+    # blank), and a re-run analyses the slide again and flags its review instead of applying it.
     blank = "chula-1-09.jpg"
     Image.fromarray(_another_field()).save(work / "slides" / "positive" / blank, format="JPEG")
-    on_blank = next(r for r in _cells(out) if r["image"] == blank)
-    with running(create_app(out, token=TOKEN)) as url:
-        status, body = Client(url).get(
-            f"/api/slides/positive/cells/{blank}/{on_blank['cell_id']}/field.jpg")
-    assert status == 409
-    assert body["error"] == (f"{work / 'slides' / 'positive' / blank}: the field changed since "
-                             "the run (the file is not the one analysed); re-run the batch "
-                             "analysis")
+    assert create_app(out).state.folder.left_out == {"positive": (
+        f"{out / 'slides' / 'positive'}: 1 of its fields changed since the run ({blank}); "
+        "analyse the slide again into this folder (the same command with --out) to review it")}
     assert _rerun(out) == 0
     block = _merged(out)["positive"]["review"]
     assert block["status"] == "inputs changed" and block["reviewer"] == "A. Tech"
@@ -719,6 +714,16 @@ def test_a_slide_cells_csv_edited_by_hand_is_refused_not_counted(out):
         "(the same command with --out) to review it")}
 
 
+def test_a_slide_whose_analysis_was_stopped_is_left_out_of_the_review(out):
+    # QA 76 F1, F2: a run killed while it re-analysed a slide left new field pictures beside
+    # the old record, and the review opened it without a word.
+    folder = out / "slides" / "positive"
+    plan_outputs(out, "positive", sorted((folder / "fields").iterdir()))
+    assert create_app(out).state.folder.left_out == {"positive": (
+        f"{folder}: its analysis was stopped while it wrote the slide's files; analyse the "
+        "slide again into this folder (the same command with --out) to review it")}
+
+
 def test_a_field_replaced_by_one_with_as_many_objects_is_refused(results, tmp_path):
     # QA 61 F1: only the object count was compared; a field replaced by another of 147 objects
     # was shown, its crops and field view outlined as the one analysed.
@@ -730,9 +735,10 @@ def test_a_field_replaced_by_one_with_as_many_objects_is_refused(results, tmp_pa
     path = work / "slides" / "positive" / cell["image"]
     rgb = read_field(path).copy()
     rgb[:2, :2] = 255 - rgb[:2, :2]  # a corner changed: the same objects, another file
-    Image.fromarray(rgb).save(path, format="JPEG", quality=100)
     base = f"/api/slides/positive/cells/{cell['image']}/{cell['cell_id']}"
     with running(create_app(out, token=TOKEN)) as url:
+        # Replaced while the review runs (one replaced before is left out: QA 76 F2).
+        Image.fromarray(rgb).save(path, format="JPEG", quality=100)
         api = Client(url)
         for picture in ("crop.jpg", "field.jpg"):
             assert api.get(f"{base}/{picture}") == (409, {"error": (

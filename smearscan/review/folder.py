@@ -16,6 +16,7 @@ import numpy as np
 from smearscan.outputs import write_json_atomic, write_text_atomic
 from smearscan.review.galleries import galleries, known_class
 from smearscan.review.records import (
+    ANALYSE_AGAIN,
     Cells,
     ConflictError,
     NotFoundError,
@@ -49,9 +50,15 @@ _MAX_NAME = 100
 
 
 def _slide_record(folder: Path) -> SlideRecord:
-    """:func:`~smearscan.review.records.read_slide_record`, a folder that is gone said so."""
+    """:func:`~smearscan.review.records.read_slide_record`, a folder that is gone said so, and
+    one a run stopped while it wrote it (its plan is still there: QA 76 F1, F2)."""
+    from smearscan.batch.resume import PLANNED_NAME  # the batch imports the review
+
     if not folder.is_dir():
         raise ReviewError(f"slide {folder.name!r}: its folder is gone")
+    if (folder / PLANNED_NAME).is_file():
+        raise ReviewError(f"{folder}: its analysis was stopped while it wrote the slide's "
+                          f"files; {ANALYSE_AGAIN}")
     return read_slide_record(folder)
 
 

@@ -159,6 +159,11 @@ def _recorded_digests(fingerprint: object) -> dict[str, str]:
         return {}
 
 
+#: What to do with a slide the review cannot take as its run left it.
+ANALYSE_AGAIN = ("analyse the slide again into this folder (the same command with --out) to "
+                 "review it")
+
+
 def read_slide_record(folder: Path) -> SlideRecord:
     """The batch run's record of the slide in ``folder`` (``DIR/slides/<slide>``).
 
@@ -180,11 +185,12 @@ def read_slide_record(folder: Path) -> SlideRecord:
     except (ValueError, KeyError, TypeError):
         # QA 51 F6: a traceback; QA 52 F9: then Python's words.
         raise ReviewError(f"{folder / 'cells.csv'}: damaged (a row cut short, or a value of the "
-                          "wrong kind); analyse the slide again into this folder (the same "
-                          "command with --out) to review it") from None
+                          f"wrong kind); {ANALYSE_AGAIN}") from None
     _require_as_written(folder, record)
+    fields = _fields(record, summary, folder)
+    _require_fields_as_analysed(folder, fields)
     return SlideRecord(folder.name, record.get("fingerprint"), summary, record.get("model"),
-                       record.get("errors", []), cells_csv, cells, _fields(record, summary, folder))
+                       record.get("errors", []), cells_csv, cells, fields)
 
 
 def _require_as_written(folder: Path, record: Mapping[str, Any]) -> None:
@@ -196,9 +202,29 @@ def _require_as_written(folder: Path, record: Mapping[str, Any]) -> None:
     recorded = outputs.get(f"slides/{folder.name}/cells.csv") if isinstance(outputs, dict) \
         else None
     if recorded is not None and content_digest(folder / "cells.csv") != recorded:
-        raise ReviewError(f"{folder / 'cells.csv'}: changed since smearscan wrote it; analyse "
-                          "the slide again into this folder (the same command with --out) to "
-                          "review it")
+        raise ReviewError(f"{folder / 'cells.csv'}: changed since smearscan wrote it; "
+                          f"{ANALYSE_AGAIN}")
+
+
+def _require_fields_as_analysed(folder: Path, fields: Mapping[str, FieldSource]) -> None:
+    """Refuse a slide whose input fields are not the files its run analysed: its cells could
+    not be shown, and the review said only to scroll through the galleries (QA 76 F2). A
+    field that cannot be read now is left to the field view, which says so."""
+    changed = [image for image, source in fields.items()
+               if source.path is not None and source.digest is not None
+               and _digest(source.path) not in (None, source.digest)]
+    if changed:
+        raise ReviewError(f"{folder}: {len(changed)} of its fields changed since the run "
+                          f"({', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}); "
+                          f"{ANALYSE_AGAIN}")
+
+
+def _digest(path: Path) -> str | None:
+    """The file's SHA-256, None where it cannot be read now."""
+    try:
+        return content_digest(path)
+    except OSError:
+        return None
 
 
 def read_slide_cells(cells_csv: str) -> Cells | None:
