@@ -254,14 +254,20 @@ def _analysed_pair(tmp_path: Path) -> tuple[Path, Path]:
     return out, second
 
 
+def _rerun_leaves_out_a(out: Path, second: Path, capsys, reason: str) -> None:
+    """Run ``b`` alone into ``out``: exit 3, slide ``a`` named on stderr with ``reason`` and
+    left out of the merged ``summary.json``."""
+    capsys.readouterr()
+    assert run(second, "--out", out) == 3
+    assert f"smearscan: {reason}\n" in capsys.readouterr().err
+    assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["b"]
+
+
 def test_a_slide_left_out_of_the_merge_is_reported_with_exit_3(tmp_path, capsys):
     out, second = _analysed_pair(tmp_path)
     cells = out / "slides" / "a" / "cells.csv"
     cells.write_text(cells.read_text().replace("\n", "\n ", 1))
-    capsys.readouterr()
-    assert run(second, "--out", out) == 3
-    assert f"smearscan: {out / 'slides' / 'a'}: {LEFT_OUT}\n" in capsys.readouterr().err
-    assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["b"]
+    _rerun_leaves_out_a(out, second, capsys, f"{out / 'slides' / 'a'}: {LEFT_OUT}")
     with open(out / "errors.csv", newline="") as handle:
         assert list(csv.reader(handle)) == [["slide", "image", "error"],
                                             ["a", "", f"{out / 'slides' / 'a'}: {LEFT_OUT}"]]
@@ -275,12 +281,9 @@ def test_a_slide_whose_reanalysis_was_stopped_is_not_blamed_on_a_hand_edit(tmp_p
     pictures = sorted((folder / "fields").iterdir())
     plan_outputs(out, "a", pictures)  # what the stopped analysis had planned
     pictures[0].write_bytes(pictures[1].read_bytes())  # ... and the one picture it rewrote
-    capsys.readouterr()
-    assert run(second, "--out", out) == 3
-    reason = (f"{folder}: its analysis was stopped while it wrote the slide's files, so they mix "
-              "two analyses; left out of the merged outputs (run its input again to redo it)")
-    assert f"smearscan: {reason}\n" in capsys.readouterr().err
-    assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["b"]
+    _rerun_leaves_out_a(out, second, capsys, (
+        f"{folder}: its analysis was stopped while it wrote the slide's files, so they mix two "
+        "analyses; left out of the merged outputs (run its input again to redo it)"))
 
 
 def test_a_slide_whose_record_is_cut_short_is_reported_too(tmp_path, capsys):
@@ -289,12 +292,9 @@ def test_a_slide_whose_record_is_cut_short_is_reported_too(tmp_path, capsys):
     out, second = _analysed_pair(tmp_path)
     record = out / "slides" / "a" / "slide.json"
     record.write_bytes(record.read_bytes()[:200])
-    capsys.readouterr()
-    assert run(second, "--out", out) == 3
     reason = (f"{out / 'slides' / 'a'}: its slide.json cannot be read (cut short or edited by "
               "hand); left out of the merged outputs (run its input again to redo it)")
-    assert f"smearscan: {reason}\n" in capsys.readouterr().err
-    assert list(json.loads((out / "summary.json").read_text())["slides"]) == ["b"]
+    _rerun_leaves_out_a(out, second, capsys, reason)
     with open(out / "errors.csv", newline="") as handle:
         assert list(csv.reader(handle)) == [["slide", "image", "error"], ["a", "", reason]]
 
