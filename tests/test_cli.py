@@ -25,6 +25,10 @@ def run(*args):
     return main([*map(str, args), "--no-classify", "--quiet"])
 
 
+def classified(*args):
+    return main([*map(str, args), "--quiet"])
+
+
 def test_single_image_prints_a_table(field_png, capsys):
     assert run(field_png) == 0
     out = capsys.readouterr().out
@@ -684,6 +688,37 @@ def test_a_batch_prints_each_slides_urgent_line_first_and_names_a_slide_without_
     problem = f"no verdict: {labs} has no lab values for slide 's2'"
     assert f"smearscan: {problem}\n" in printed.err
     assert read_csv_rows(out / "errors.csv") == [{"slide": "s2", "image": "", "error": problem}]
+
+
+def test_a_lab_value_changed_in_one_row_analyses_only_that_slide_again(field_png, tmp_path):
+    # QA 76 F5: any change to the lab file analysed every slide again; F4: a slide without a
+    # row, resumed from the same rows under another file name, named the old file.
+    slides = _two_slides(tmp_path, field_png)
+    labs, renamed = tmp_path / "labs.csv", tmp_path / "labs-2.csv"
+    labs.write_text("slide,platelets\ns1,20\ns2,30\n")
+    out = tmp_path / "out"
+    assert classified(slides, "--out", out, "--labs", labs) == 0
+    records = {name: out / "slides" / name / "slide.json" for name in ("s1", "s2")}
+    written = {name: record.stat().st_mtime_ns for name, record in records.items()}
+    labs.write_text("slide,platelets\ns1,20\ns2,35\n")
+    assert classified(slides, "--out", out, "--labs", labs) == 0
+    assert records["s1"].stat().st_mtime_ns == written["s1"]  # resumed
+    assert records["s2"].stat().st_mtime_ns != written["s2"]
+    summary = json.loads((out / "summary.json").read_text())["slides"]
+    assert (summary["s1"]["labs"], summary["s2"]["labs"]) == ({"platelets": 20.0},
+                                                              {"platelets": 35.0})
+    renamed.write_text("slide,platelets\ns1,20\n")
+    assert classified(slides, "--out", out, "--labs", renamed) == 3
+    assert read_csv_rows(out / "errors.csv") == [{
+        "slide": "s2", "image": "", "error": f"no verdict: {renamed} has no lab values for slide "
+                                             "'s2'"}]
+    written = {name: record.stat().st_mtime_ns for name, record in records.items()}
+    renamed.rename(labs)  # the same rows under the first name: only s2's line changes
+    assert classified(slides, "--out", out, "--labs", labs) == 3
+    assert records["s1"].stat().st_mtime_ns == written["s1"]
+    assert records["s2"].stat().st_mtime_ns != written["s2"]
+    assert read_csv_rows(out / "errors.csv")[0]["error"] == (
+        f"no verdict: {labs} has no lab values for slide 's2'")
 
 
 @pytest.mark.parametrize(("rows", "message"), [

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smearscan import __version__, default_model_path
 from smearscan.batch.naming import source_of
@@ -34,6 +35,9 @@ from smearscan.batch.outcome import RunOptions, SlideOutcome
 from smearscan.loading import Slide, content_digest
 from smearscan.outputs import jsonable, write_json_atomic
 from smearscan.results import SlideSummary
+
+if TYPE_CHECKING:
+    from smearscan.labs import Labs
 
 RECORD_NAME = "slide.json"
 #: Every file a slide's analysis may write, recorded before it writes any (QA 50 F5: a run
@@ -73,21 +77,42 @@ def verdict_rules_changed(out: Path, name: str, expected: dict) -> bool:
             and stale_verdict(record))
 
 
-def fingerprint(slide: Slide, options: RunOptions, out: Path | None = None) -> dict:
+def fingerprint(slide: Slide, options: RunOptions, out: Path | None = None, *,
+                labs: str | None = None) -> dict:
     """What a slide's results depend on; a finished slide is reused only if it is unchanged.
 
-    ``out`` is the output folder: the input path is recorded relative to it."""
+    ``out`` is the output folder: the input path is recorded relative to it. ``labs`` is what
+    the slide's outputs take of the lab file (:func:`slide_labs_digest`)."""
     if len(slide.digests) != len(slide.fields):
         slide = replace(slide, digests=tuple(map(content_digest, slide.fields)))
     files = [list(pair) for pair in slide.named_digests]
     settings = {k: str(v) for k, v in asdict(options).items()}
     settings["model"] = content_digest(options.model_path or default_model_path()
                                        ) if options.classify else None
-    settings["labs_file"] = content_digest(options.labs_path)
+    settings["labs_file"] = labs
     # A folder that was unreadable and is now readable but empty must not resume the old error.
     return {"version": __version__, "source": source_of(slide, out), "settings": settings,
             "files": files, "problems": list(slide.problems),
             "copies": [list(pair) for pair in slide.copies]}
+
+
+def slide_labs_digest(name: str, labs: Mapping[str, Labs] | None, source: Path | None,
+                      unused_rows: tuple[str, ...]) -> str | None:
+    """SHA-256 of what slide ``name``'s outputs take of a lab file read by
+    :func:`~smearscan.labs.read_labs_file`: the values that apply to it, or, where none do, the
+    file and the rows for no slide of the run that its "no lab values" line names. None
+    without a lab file.
+
+    Not the whole file's content (QA 76 F5: a value changed in one patient's row analysed every
+    slide again; F4: a slide without values resumed from a file since renamed named the old
+    file)."""
+    if labs is None:
+        return None
+    row = labs.get(name, labs.get(""))
+    content = ({"values": row.to_dict()} if row is not None
+               else {"missing_from": str(source), "unused_rows": list(unused_rows)})
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode(
+        "utf-8", "surrogateescape")).hexdigest()
 
 
 #: Settings of a fingerprint recorded as given, whose files enter it by content (``model``,

@@ -33,6 +33,7 @@ from smearscan.batch.resume import (
     recorded_sources,
     resumed_outcome,
     sealed,
+    slide_labs_digest,
     unreadable_records,
     verdict_rules,
     verdict_rules_changed,
@@ -371,8 +372,10 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
             cached_model(_sent(options.model_path))
     # By the names the slides are written under.
     labs = _lab_values(options.labs_path, slides, options.population)
+    unused_rows = tuple(sorted(set(labs or {}) - {slide.name for slide in slides} - {""}))
     # Taken once, before any field is read: a file changed during the run redoes its slide.
-    expected = {s.name: fingerprint(s, options, out) for s in slides} if out is not None else {}
+    expected = {s.name: fingerprint(s, options, out, labs=slide_labs_digest(
+        s.name, labs, options.labs_path, unused_rows)) for s in slides} if out is not None else {}
     outcomes: dict[str, SlideOutcome] = {}
     pending = []
     for slide in slides:
@@ -396,7 +399,6 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
             _remove_superseded(out, slide.name, resumed.superseded)  # a run killed before it
             outcomes[slide.name] = resumed
             on_slide(resumed)
-    unused_rows = tuple(sorted(set(labs or {}) - {slide.name for slide in slides} - {""}))
     for slide, results in _grouped(pending, out, options, executor, progress):
         outcomes[slide.name] = finish_slide(slide, results, out, options, labs,
                                             expected.get(slide.name), unused_rows=unused_rows)
