@@ -382,6 +382,17 @@ def content_digest(path: Path | None) -> str | None:
         return None
 
 
+#: SHA-256 of an empty file (QA 76 F7: two empty files in two slides read as one patient's
+#: fields under two names).
+_EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+
+
+def tells_an_image(digest: str | None) -> bool:
+    """Whether two fields of this :func:`content_digest` are the same image: not for a file not
+    read (None), nor for an empty one (no image at all)."""
+    return digest is not None and digest != _EMPTY_DIGEST
+
+
 def without_copies(slides: list[Slide]) -> tuple[list[Slide], list[tuple[Path, Path]]]:
     """``slides`` with each field's content once per slide, the first kept; and each field
     left out, with the one it copies.
@@ -396,10 +407,10 @@ def without_copies(slides: list[Slide]) -> tuple[list[Slide], list[tuple[Path, P
         fields, digests, own = [], [], []
         for path in slide.fields:
             digest = content_digest(path)
-            if digest is not None and digest in first:
+            if tells_an_image(digest) and digest in first:
                 own.append((path, first[digest]))
                 continue
-            if digest is not None:
+            if tells_an_image(digest):
                 first[digest] = path
             fields.append(path)
             digests.append(digest)
@@ -425,9 +436,8 @@ def shared_images(slides: list[Slide]) -> list[tuple[Slide, Slide, int]]:
         if found:
             earlier, count = found.most_common(1)[0]
             shared.append((slide, slides[earlier], count))
-        for digest in slide.digests:
-            if digest is not None:
-                owner.setdefault(digest, index)
+        for digest in filter(tells_an_image, slide.digests):
+            owner.setdefault(digest, index)
     return shared
 
 

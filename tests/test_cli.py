@@ -881,6 +881,21 @@ def test_one_patients_images_in_two_slides_are_named_on_stderr(field_png, tmp_pa
     assert sorted(summary) == ["anna", "bert", "carl"]
 
 
+def test_empty_files_are_not_the_same_image_as_each_other(field_png, tmp_path, capsys):
+    # QA 76 F7: two empty files in two slides read as one patient's fields under two names.
+    first, second = tmp_path / "in" / "anna", tmp_path / "in" / "bert"
+    for slide, turned in ((first, slice(None)), (second, slice(None, None, -1))):
+        slide.mkdir(parents=True)
+        Image.fromarray(np.asarray(Image.open(field_png))[turned]).save(slide / "1.png")
+        for name in ("2.png", "3.png"):
+            (slide / name).write_bytes(b"")
+    assert run(tmp_path / "in", "--out", tmp_path / "out") == 3
+    assert "same" not in capsys.readouterr().err
+    assert sorted((row["slide"], row["image"]) for row in read_csv_rows(
+        tmp_path / "out" / "errors.csv")) == [
+        ("anna", "2.png"), ("anna", "3.png"), ("bert", "2.png"), ("bert", "3.png")]
+
+
 def test_an_output_folder_in_use_is_refused_before_the_inputs_are_read(tmp_path, capsys):
     # qacli2 LOW-8: a run into a folder a review held scanned and hashed its inputs, and printed
     # their notes, before it said the folder was in use.

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from smearscan import __version__, default_model_path
 from smearscan.batch.naming import source_of
 from smearscan.batch.outcome import RunOptions, SlideOutcome
-from smearscan.loading import Slide, content_digest
+from smearscan.loading import Slide, content_digest, tells_an_image
 from smearscan.outputs import jsonable, write_json_atomic
 from smearscan.results import SlideSummary
 
@@ -277,10 +277,10 @@ def recorded_fields(fingerprints: dict[str, dict]) -> dict[str, tuple[tuple[str,
 
 
 def fingerprint_digests(fingerprint: object) -> list[str]:
-    """The SHA-256 of each readable field a slide's fingerprint records (none of a malformed
-    one): what tells the same images under another slide name."""
+    """The SHA-256 of each image a slide's fingerprint records (:func:`tells_an_image`; none of
+    a malformed one): what tells the same images under another slide name."""
     try:
-        return [digest for _, digest in fingerprint["files"] if digest is not None]
+        return [digest for _, digest in fingerprint["files"] if tells_an_image(digest)]
     except (KeyError, TypeError, ValueError):
         return []
 
