@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from smearscan.batch.merged import write_merged_outputs
-from smearscan.batch.naming import field_stems, named_slides, safe_name, source_of
+from smearscan.batch.naming import (
+    field_stems,
+    named_slides,
+    renamed_notes,
+    safe_name,
+    source_of,
+)
 from smearscan.batch.outcome import SlideOutcome
 from smearscan.batch.resume import read_record, record_digest, sealed
 from smearscan.batch.summary import GALLERY_LIMIT, THUMBNAIL_LIMIT, SlideBuilder
@@ -52,6 +58,28 @@ def test_same_name_from_two_inputs_gets_a_stable_suffix(tmp_path):
     assert [s.name for s in named_slides([b], {"slide01": source_of(a)})] == [first[1]]
     assert [s.name for s in named_slides([b, a], {"slide01": source_of(a),
                                                   first[1]: source_of(b)})] == first[::-1]
+
+
+def test_a_slide_written_under_another_name_is_told_why(tmp_path):
+    # QA 76 F8: a second 'slide01' became 'slide01-<hash>' without a word.
+    a, b = _slide(tmp_path, "patientA"), _slide(tmp_path, "patientB")
+    named = named_slides([a, b], {})
+    assert renamed_notes([a, b], named, {}, None) == [
+        f"slide 'slide01' ({source_of(b)}) is written as {named[1].name!r}: another input of "
+        f"this run, {source_of(a)}, has that name; its results, and a lab file's row for it, go "
+        f"by {named[1].name!r}"]
+    earlier = {"slide01": source_of(a)}
+    again = named_slides([b], earlier)
+    assert renamed_notes([b], again, earlier, None) == [
+        f"slide 'slide01' ({source_of(b)}) is written as {named[1].name!r}: an earlier run "
+        f"wrote a slide of that name here from {source_of(a)}; its results, and a lab file's "
+        f"row for it, go by {named[1].name!r}"]
+    assert renamed_notes([a], named_slides([a], earlier), earlier, None) == []
+    kept = {named[1].name: source_of(b)}  # 'slide01' since freed: the name it was written under
+    assert renamed_notes([b], named_slides([b], kept), kept, None) == [
+        f"slide 'slide01' ({source_of(b)}) is written as {named[1].name!r}: an earlier run "
+        f"wrote it under that name; its results, and a lab file's row for it, go by "
+        f"{named[1].name!r}"]
 
 
 def test_a_suffixed_name_never_takes_another_inputs_name(tmp_path):

@@ -1,3 +1,4 @@
+import hashlib
 import html
 import json
 import os
@@ -894,6 +895,25 @@ def test_empty_files_are_not_the_same_image_as_each_other(field_png, tmp_path, c
     assert sorted((row["slide"], row["image"]) for row in read_csv_rows(
         tmp_path / "out" / "errors.csv")) == [
         ("anna", "2.png"), ("anna", "3.png"), ("bert", "2.png"), ("bert", "3.png")]
+
+
+def test_a_slide_whose_name_an_earlier_run_took_is_told_its_name(field_png, tmp_path, capsys):
+    # QA 76 F8: then a lab row for it was refused as for no slide of the run, unexplained.
+    first, second = tmp_path / "a" / "p1", tmp_path / "b" / "p1"
+    for slide, turned in ((first, slice(None)), (second, slice(None, None, -1))):
+        slide.mkdir(parents=True)  # another patient's field: not the first slide moved
+        Image.fromarray(np.asarray(Image.open(field_png))[turned]).save(slide / "1.png")
+    out, labs = tmp_path / "out", tmp_path / "labs.csv"
+    assert run(first, "--out", out) == 0
+    labs.write_text("slide,platelets\np1,20\n")
+    capsys.readouterr()
+    assert run(second, "--out", out, "--labs", labs) == 2
+    name = f"p1-{hashlib.sha256(b'../b/p1').hexdigest()[:8]}"  # stable: from its path
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == (f"smearscan: slide 'p1' (../b/p1) is written as {name!r}: an earlier "
+                        "run wrote a slide of that name here from ../a/p1; its results, and a "
+                        f"lab file's row for it, go by {name!r}")
+    assert lines[1].startswith(f"smearscan: {labs}: ")
 
 
 def test_an_output_folder_in_use_is_refused_before_the_inputs_are_read(tmp_path, capsys):

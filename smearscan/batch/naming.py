@@ -137,6 +137,29 @@ def moved_note(slide: Slide, recorded: dict[str, str],
             f"{len(then - now)} of the earlier ones missing")
 
 
+def renamed_notes(given: list[Slide], named: list[Slide], recorded: dict[str, str],
+                  out: Path | None) -> list[str]:
+    """A line for each slide of ``given`` that :func:`named_slides` wrote (``named``, same order)
+    under another name than its own, naming the input that holds its own (QA 76 F8: a second
+    ``p1`` became ``p1-7a4a0a5e`` without a word, and a lab row ``p1`` was then refused as for
+    no slide of the run)."""
+    this_run = {slide.name: source_of(slide, out) for slide in named}
+    notes = []
+    for before, after in zip(given, named, strict=True):
+        wanted = safe_name(before.name)
+        if after.name == wanted:
+            continue
+        if wanted in this_run:
+            why = f"another input of this run, {this_run[wanted]}, has that name"
+        elif wanted in recorded:
+            why = f"an earlier run wrote a slide of that name here from {recorded[wanted]}"
+        else:
+            why = "an earlier run wrote it under that name"
+        notes.append(f"slide {wanted!r} ({this_run[after.name]}) is written as {after.name!r}: "
+                     f"{why}; its results, and a lab file's row for it, go by {after.name!r}")
+    return notes
+
+
 def _shared_share(now: Iterable[tuple[str, str | None]],
                   then: Iterable[tuple[str, str | None]]) -> float:
     """The smaller of the shares of the fields of ``now`` and of ``then`` (relative path,

@@ -14,7 +14,13 @@ from tqdm import tqdm
 
 from smearscan import default_model_path
 from smearscan.batch.merged import write_merged_outputs
-from smearscan.batch.naming import field_stems, moved_note, named_slides, source_of
+from smearscan.batch.naming import (
+    field_stems,
+    moved_note,
+    named_slides,
+    renamed_notes,
+    source_of,
+)
 from smearscan.batch.outcome import RunOptions, SlideOutcome
 from smearscan.batch.resume import (
     PLANNED_NAME,
@@ -360,7 +366,9 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
              on_note: Callable[[str], None]) -> list[SlideOutcome]:
     recorded = recorded_fingerprints(out) if out is not None else {}
     sources, fields = recorded_sources(recorded), recorded_fields(recorded)
-    slides = named_slides(slides, sources, out, recorded_fields=fields)
+    given, slides = slides, named_slides(slides, sources, out, recorded_fields=fields)
+    for note in renamed_notes(given, slides, sources, out):
+        on_note(note)
     for slide in slides:
         if (note := moved_note(slide, sources, fields, out)) is not None:
             on_note(note)
