@@ -20,6 +20,7 @@ from smearscan.batch import RunOptions, analyse_slides
 from smearscan.batch import run as batch_run
 from smearscan.batch.resume import plan_outputs
 from smearscan.cli import main
+from smearscan.cli.common import EXIT_INTERRUPTED
 from smearscan.loading import OUTPUT_MARKER, find_slides
 from smearscan.outputs import remove_superseded
 
@@ -284,6 +285,29 @@ def test_a_slide_whose_reanalysis_was_stopped_is_not_blamed_on_a_hand_edit(tmp_p
     _rerun_leaves_out_a(out, second, capsys, (
         f"{folder}: its analysis was stopped while it wrote the slide's files, so they mix two "
         "analyses; left out of the merged outputs (run its input again to redo it)"))
+
+
+def test_a_reanalysis_stopped_after_its_first_picture_leaves_no_earlier_report(
+        tmp_path, monkeypatch):
+    # QA 76 F1: the earlier report.html stayed beside the new pictures until a rerun.
+    root, out = tmp_path / "in", tmp_path / "out"
+    slide = _slide(root, name="a")
+    assert run(slide, "--out", out) == 0
+    folder = out / "slides" / "a"
+    assert (folder / "report.html").is_file()
+    Image.open(slide / "f0.png").transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(slide / "f0.png")
+    stop_after_a_field = batch_run._written_images
+
+    def stopped(*args, **kwargs):
+        stop_after_a_field(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_run, "_written_images", stopped)
+    assert run(slide, "--out", out) == EXIT_INTERRUPTED
+    assert (folder / "slide.planned.json").is_file() and not (folder / "report.html").exists()
+    monkeypatch.undo()
+    assert run(slide, "--out", out) == 0
+    assert (folder / "report.html").is_file() and not (folder / "slide.planned.json").exists()
 
 
 def test_a_slide_whose_record_is_cut_short_is_reported_too(tmp_path, capsys):

@@ -207,6 +207,9 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     folder = out / "slides" / slide.name if out is not None else None
     if folder is not None:
         plan_outputs(out, slide.name, _planned(slide, out, stems, options))
+        # QA 76 F1: a run stopped from here on would leave the earlier report, the document a
+        # clinician opens, beside this analysis's pictures.
+        (folder / "report.html").unlink(missing_ok=True)
     images: list[Path] = []  # masks and overlays written, in field order
     with write_slide_cells(folder) or nullcontext() as cells:
         builder = SlideBuilder(slide.name, cells, folder)
