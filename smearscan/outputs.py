@@ -307,10 +307,20 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
 
 
+#: How a file name's undecodable bytes (kept by Python as lone surrogates) are written in files
+#: other programs read and smearscan does not (the merged ``cells.csv`` and ``errors.csv``, a
+#: report): as the escape a terminal line shows (``\udce9``), so that the file is UTF-8 (QA 76
+#: F3: a UTF-8 reader of the merged ``cells.csv`` failed). Files smearscan reads back (a slide's
+#: own ``cells.csv``) keep the raw bytes, which name the file on disk.
+ESCAPED = "backslashreplace"
+_RAW = "surrogateescape"
+
+
 @contextmanager
-def atomic_text_file(path: Path) -> Iterator[TextIO]:
-    """A text file (UTF-8, file names' undecodable bytes kept) written in pieces, then renamed
-    into place as :func:`write_bytes_atomic` does: for outputs too large to build in memory."""
+def atomic_text_file(path: Path, *, undecodable: str = _RAW) -> Iterator[TextIO]:
+    """A text file (UTF-8, file names' undecodable bytes kept, or escaped with
+    ``undecodable=ESCAPED``) written in pieces, then renamed into place as
+    :func:`write_bytes_atomic` does: for outputs too large to build in memory."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -318,7 +328,7 @@ def atomic_text_file(path: Path) -> Iterator[TextIO]:
     except OSError as error:
         raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape",
+        with os.fdopen(fd, "w", encoding="utf-8", errors=undecodable,
                        newline="") as handle:
             os.fchmod(handle.fileno(), _file_mode())
             yield handle
@@ -333,13 +343,14 @@ def atomic_text_file(path: Path) -> Iterator[TextIO]:
         raise
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str, *, undecodable: str = _RAW) -> None:
     """Write UTF-8 text atomically.
 
     File names that are not valid UTF-8 (undecodable bytes, which Python keeps as surrogate
-    escapes) are written back as their original bytes rather than failing the run.
+    escapes) are written back as their original bytes rather than failing the run, or as
+    escapes with ``undecodable=ESCAPED`` (:data:`ESCAPED`).
     """
-    write_bytes_atomic(path, text.encode("utf-8", errors="surrogateescape"))
+    write_bytes_atomic(path, text.encode("utf-8", errors=undecodable))
 
 
 def write_json_atomic(path: Path, data: object) -> None:

@@ -13,7 +13,7 @@ from smearscan import __version__
 from smearscan.errors import printable
 from smearscan.illumination import UNEVEN_FALLOFF
 from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
-from smearscan.outputs import user_cache
+from smearscan.outputs import ESCAPED, user_cache
 from smearscan.overlap import MIN_COINCIDING, MIN_SHARE
 from smearscan.render import CLASS_COLOURS
 from smearscan.results import NO_VERDICT_NOTE
@@ -353,7 +353,7 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         recorded |= {key: value for key, value in signed.items() if key != "status"}
     morphology = recorded.get("morphology") or {}
     model_call = summary.statistics.schistocytes.sentence if signed is not None else None
-    return _template().render(
+    page = _template().render(
         name=name, summary=recorded, version=__version__, model_version=model_version or "none",
         signed=signed, model_call=model_call, reissued=reissued,
         pixel_size=_pixel_size_text(summary.pixel_size_um, summary.pixel_size_estimated)
@@ -379,3 +379,6 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         overlaps=summary.overlapping_fields, min_coinciding=MIN_COINCIDING,
         min_share=f"{MIN_SHARE:.0%}",
     )
+    # A page is UTF-8: a file name's undecodable bytes are shown as escapes (QA 76 F3); its
+    # links to pictures are percent-encoded bytes already (field_picture).
+    return page.encode("utf-8", ESCAPED).decode("utf-8")

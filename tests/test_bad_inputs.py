@@ -496,6 +496,15 @@ def test_file_name_that_is_not_utf8(tmp_path, capsys):
         assert "f\\udce9ld.png" in text
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert [f["image"] for f in summary["slides"]["slide"]["per_field"]] == [path.name]
+    # QA 76 F3: so did the merged cells.csv and the report, for the programs that read them;
+    # the slide's own cells.csv keeps the raw byte, which names the file on disk.
+    merged = (out / "cells.csv").read_bytes().decode("utf-8").splitlines()
+    assert len(merged) == 7 and all(",f\\udce9ld.png," in row for row in merged[1:])
+    assert b",f\xe9ld.png," in (out / "slides" / "slide" / "cells.csv").read_bytes()
+    report = (out / "slides" / "slide" / "report.html").read_bytes().decode("utf-8")
+    assert "f\\udce9ld.png: 6 objects" in report
+    assert 'href="fields/f%E9ld.jpg"' in report  # the link: the file's bytes
+    assert (out / "slides" / "slide" / "fields" / os.fsdecode(b"f\xe9ld.jpg")).is_file()
     other = tmp_path / "other"
     other.mkdir()
     Image.fromarray(_field(seed=2)).save(other / "g.png")
@@ -506,6 +515,20 @@ def test_file_name_that_is_not_utf8(tmp_path, capsys):
     written = record.stat().st_mtime_ns
     assert run(slide, "--out", out) == 0
     assert record.stat().st_mtime_ns == written  # resumed, not analysed again
+
+
+def test_an_error_on_a_file_name_that_is_not_utf8_is_written_as_utf8(tmp_path):
+    slide = tmp_path / "slide"
+    slide.mkdir()
+    Image.fromarray(_field()).save(slide / "good.png")
+    try:
+        Path(os.fsdecode(bytes(slide) + b"/\xe9mpty.png")).write_bytes(b"")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    out = tmp_path / "out"
+    assert run(slide, "--out", out) == 3
+    rows = (out / "errors.csv").read_bytes().decode("utf-8").splitlines()  # strict
+    assert rows[1].startswith("slide,\\udce9mpty.png,")
 
 
 def test_an_inverted_field_is_refused_in_one_line_without_a_warning(tmp_path, recwarn, capsys):

@@ -14,7 +14,13 @@ from smearscan.batch.outcome import SlideOutcome
 from smearscan.batch.resume import recorded_fingerprints, recorded_sources
 from smearscan.batch.summary import EMPTY_CELLS_CSV
 from smearscan.loading import natural_key
-from smearscan.outputs import atomic_text_file, csv_text, write_json_atomic, write_text_atomic
+from smearscan.outputs import (
+    ESCAPED,
+    atomic_text_file,
+    csv_text,
+    write_json_atomic,
+    write_text_atomic,
+)
 from smearscan.review.reviews import REVIEWED_CLASS
 
 #: Columns of the folder's errors.csv.
@@ -32,7 +38,7 @@ def write_merged_outputs(out: Path, outcomes: list[SlideOutcome],
     outcomes = sorted(outcomes, key=lambda o: natural_key(o.name))
     _write_merged_cells(out, outcomes)
     errors = [e for o in outcomes for e in o.errors] + list(problems)
-    write_text_atomic(out / "errors.csv", csv_text(ERROR_HEADER, errors))
+    write_text_atomic(out / "errors.csv", csv_text(ERROR_HEADER, errors), undecodable=ESCAPED)
     recorded = (recorded_sources(recorded_fingerprints(out)) if any(not o.source for o in outcomes)
                 else {})
     write_json_atomic(out / "summary.json", {
@@ -63,7 +69,7 @@ def _write_merged_cells(out: Path, outcomes: list[SlideOutcome]) -> None:
     if "class" in columns and REVIEWED_CLASS not in columns:
         columns.append(REVIEWED_CLASS)
     columns = columns or ["slide", "image", "cell_id"]
-    with atomic_text_file(out / "cells.csv") as merged:
+    with atomic_text_file(out / "cells.csv", undecodable=ESCAPED) as merged:
         merged.write(",".join(columns) + "\n")
         for outcome, header in zip(outcomes, headers, strict=True):
             if header:
