@@ -589,8 +589,23 @@ def _check_jpeg_data(path: Path) -> None:
                                  "not counted") from None
 
 
+def _check_jpeg_holds(path: Path, width: int, height: int) -> None:
+    """Refuse a JPEG too small for the size its header gives: Huffman coding takes at least a
+    bit per 8x8 block of luminance (a flat grey block's DC difference). QA 76 F9: a corrupt
+    header giving 65000x65000 px in a few bytes was told to raise --max-pixels."""
+    blocks = -(-width // 8) * -(-height // 8)
+    size = path.stat().st_size
+    if size * 8 < blocks:
+        raise ImageLoadError(
+            f"{path}: corrupt JPEG: its header gives {width}x{height} px, which its {size:,} "
+            f"bytes cannot hold (a JPEG takes at least a bit per 8x8 block, {-(-blocks // 8):,} "
+            "bytes); the field is refused, not counted")
+
+
 def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
     with _pillow_size_limit_lifted(), Image.open(path, formats=_PILLOW_FORMATS) as image:
+        if image.format == "JPEG":
+            _check_jpeg_holds(path, image.width, image.height)
         _check_size(path, image.width, image.height, max_pixels)
         if image.format in _ANIMATED_FORMATS:  # animated GIF, WEBP, APNG
             _require_one_field(path, image.format, getattr(image, "n_frames", 1), "frame")

@@ -6,6 +6,7 @@ lists the bad ones. Every file is made here; none is shipped.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import struct
@@ -203,6 +204,33 @@ def test_huge_image_is_refused_from_its_header_with_the_limit_named(tmp_path):
         # A raised limit is still a limit, reported as such (not as Pillow's "bomb").
         with pytest.raises(ImageLoadError, match="over the 100 Mpx limit"):
             read_field(path, max_pixels=100_000_000)
+
+
+def _jpeg_header_claiming(path: Path, width: int, height: int) -> Path:
+    """A small JPEG whose frame header is rewritten to give ``width`` x ``height`` px."""
+    buffer = io.BytesIO()
+    Image.fromarray(_field()[:64, :64]).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    frame = data.index(b"\xff\xc0") + 5
+    data[frame:frame + 4] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_jpeg_header_giving_more_pixels_than_its_bytes_hold_is_refused_as_corrupt(tmp_path):
+    # QA 76 F9: 65000x65000 px in a few hundred bytes was told to raise --max-pixels.
+    path = _jpeg_header_claiming(tmp_path / "h.jpg", 65000, 65000)
+    size = path.stat().st_size
+    with pytest.raises(ImageLoadError) as info:
+        read_field(path)
+    assert str(info.value) == (
+        f"{path}: corrupt JPEG: its header gives 65000x65000 px, which its {size:,} bytes cannot "
+        "hold (a JPEG takes at least a bit per 8x8 block, 8,251,954 bytes); the field is "
+        "refused, not counted")
+    # At the floor itself it is read as far as the pixel limit: a real JPEG may be that flat.
+    side = int((size * 8) ** 0.5) * 8
+    with pytest.raises(ImageLoadError, match="over the 0.001 Mpx limit"):
+        read_field(_jpeg_header_claiming(tmp_path / "ok.jpg", side, side), max_pixels=1000)
 
 
 def test_raised_max_pixels_beyond_pillows_own_limit_is_honoured(tmp_path):
@@ -795,15 +823,18 @@ def _oversized_header_jpeg(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("damage", [_flipped_jpeg, _oversized_header_jpeg])
-def test_corrupt_jpeg_data_refuses_the_field(tmp_path, capsys, damage):
+@pytest.mark.parametrize(("damage", "why"), [
+    (_flipped_jpeg, "corrupt JPEG data (Corrupt JPEG data: "),
+    # Its bytes cannot hold the pixels its header gives: refused before it is decoded.
+    (_oversized_header_jpeg, "corrupt JPEG: its header gives 8000x6000 px, which its ")])
+def test_corrupt_jpeg_data_refuses_the_field(tmp_path, capsys, damage, why):
     """Class 6: Pillow decoded these (garbage, grey fill) and they were counted."""
     path = damage(tmp_path / "field.jpg")
     with Image.open(path) as image:
         image.load()  # what the loader used to accept silently
     assert run(path) == 2
     line = _one_line(capsys.readouterr().err)
-    assert line.startswith(f"smearscan: {path}: corrupt JPEG data (Corrupt JPEG data: ")
+    assert line.startswith(f"smearscan: {path}: {why}")
     assert line.endswith("the field is refused, not counted")
     slide = tmp_path / "slide"
     slide.mkdir()
@@ -811,6 +842,6 @@ def test_corrupt_jpeg_data_refuses_the_field(tmp_path, capsys, damage):
     Image.fromarray(_field()).save(slide / "good.jpg", format="JPEG", quality=90)
     assert run(slide, "--out", tmp_path / "out") == 3
     (error,) = read_csv_rows(tmp_path / "out" / "errors.csv")
-    assert error["image"] == "bad.jpg" and "corrupt JPEG data" in error["error"]
+    assert error["image"] == "bad.jpg" and why in error["error"]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["slides"]["slide"]["fields_failed"] == 1
