@@ -316,6 +316,12 @@ ESCAPED = "backslashreplace"
 _RAW = "surrogateescape"
 
 
+def shown_text(text: str) -> str:
+    """``text`` with a file name's undecodable bytes written as escapes (:data:`ESCAPED`):
+    what a report or the review app shows of it."""
+    return text.encode("utf-8", ESCAPED).decode("utf-8")
+
+
 @contextmanager
 def atomic_text_file(path: Path, *, undecodable: str = _RAW) -> Iterator[TextIO]:
     """A text file (UTF-8, file names' undecodable bytes kept, or escaped with
@@ -375,13 +381,18 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def jsonable(value: object) -> object:
+def jsonable(value: object, *, shown: bool = False) -> object:
     """``value`` as plain JSON data: numpy scalars as Python numbers, NaN and infinities as
-    None, paths as strings."""
+    None, paths as strings; with ``shown``, strings as :func:`shown_text` (for a page: JSON
+    text holding a file name's undecodable byte is not UTF-8, and a browser's string holding
+    it cannot be put in a URL)."""
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {jsonable(str(k), shown=shown): jsonable(v, shown=shown)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, shown=shown) for v in value]
+    if isinstance(value, str) and shown:
+        return shown_text(value)
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):

@@ -13,7 +13,7 @@ from smearscan import __version__
 from smearscan.errors import printable
 from smearscan.illumination import UNEVEN_FALLOFF
 from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
-from smearscan.outputs import ESCAPED, user_cache
+from smearscan.outputs import shown_text, user_cache
 from smearscan.overlap import MIN_COINCIDING, MIN_SHARE
 from smearscan.render import CLASS_COLOURS
 from smearscan.results import NO_VERDICT_NOTE
@@ -381,4 +381,4 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
     )
     # A page is UTF-8: a file name's undecodable bytes are shown as escapes (QA 76 F3); its
     # links to pictures are percent-encoded bytes already (field_picture).
-    return page.encode("utf-8", ESCAPED).decode("utf-8")
+    return shown_text(page)

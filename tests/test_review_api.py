@@ -6,6 +6,7 @@ import csv
 import html
 import io
 import json
+import os
 import re
 import shutil
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -1251,6 +1253,30 @@ def test_fields_the_run_evened_or_smoothed_are_outlined_and_signed_off(tmp_path)
     for image, source in record.fields.items():
         assert images.segmented_field(image, source)[1].max() == source.objects
     assert folder.sign_off("s", "A. Tech", displayed=_shown(folder, "s"))["status"] == "signed off"
+
+
+def test_a_field_named_in_bytes_that_are_not_utf8_is_reviewed(tmp_path):
+    # QA 76 F3 (the review): its slide's state was a 500, the page blank.
+    slide = tmp_path / "slides" / "s"
+    slide.mkdir(parents=True)
+    try:
+        shutil.copy(SAMPLES / "chula-1.jpg", os.fsdecode(bytes(slide) + b"/f\xe9ld.jpg"))
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    out = tmp_path / "out"
+    assert main([str(slide), "--out", str(out), "--quiet", "--jobs", "1"]) == 0
+    with running(create_app(out, token=TOKEN)) as url:
+        api = Client(url)
+        status, state = api.get("/api/slides/s")
+        assert status == 200
+        cell = state["galleries"]["near_miss"][0]
+        assert cell["image"] == "f\\udce9ld.jpg"  # shown as the terminal shows it
+        shown = urllib.parse.quote(cell["image"])
+        status, crop = api.get(f"/api/slides/s/cells/{shown}/{cell['cell_id']}/crop.jpg")
+        assert status == 200 and Image.open(io.BytesIO(crop)).size == (96, 96)
+        assert api.put_class("s", shown, cell["cell_id"], "schistocyte")[0] == 200
+    review = json.loads((slide.parent.parent / "out" / "slides" / "s" / REVIEW_FILE).read_text())
+    assert [change["image"] for change in review["corrections"]] == [os.fsdecode(b"f\xe9ld.jpg")]
 
 
 def test_a_set_aside_review_is_said_by_the_verdict_of_the_summary(results, tmp_path, capsys):

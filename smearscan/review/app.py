@@ -49,7 +49,8 @@ class ServerError(ReviewError):
 
 
 def _json(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(jsonable(data), status_code=status)
+    # QA 76 F3: a field named in bytes that are not UTF-8 made its slide's state a 500.
+    return JSONResponse(jsonable(data, shown=True), status_code=status)
 
 
 @lru_cache(maxsize=1)
@@ -178,7 +179,8 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
         p = request.path_params
         if "class" not in data:
             raise ReviewError('the body must be {"class": NAME}')
-        return _json(folder.set_class(p["slide"], p["image"], p["cell_id"], data["class"]))
+        image = folder.image(p["slide"], p["image"])
+        return _json(folder.set_class(p["slide"], image, p["cell_id"], data["class"]))
 
     async def api_undo(request: Request) -> JSONResponse:
         await body(request)
@@ -197,9 +199,9 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
         def endpoint(request: Request) -> Response:
             p = request.path_params
             record, cells = folder.classified(p["slide"])
-            row = folder.row(p["slide"], p["image"], p["cell_id"])
-            data = render(p["image"], record.fields[p["image"]], cells, row,
-                          folder.labels(p["slide"]))
+            image = folder.image(p["slide"], p["image"])
+            row = folder.row(p["slide"], image, p["cell_id"])
+            data = render(image, record.fields[image], cells, row, folder.labels(p["slide"]))
             return Response(data, media_type="image/jpeg",
                             headers={"Cache-Control": "no-store"})
         return endpoint

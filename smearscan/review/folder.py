@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from smearscan.outputs import write_json_atomic, write_text_atomic
+from smearscan.outputs import shown_text, write_json_atomic, write_text_atomic
 from smearscan.review.galleries import galleries, known_class
 from smearscan.review.records import (
     ANALYSE_AGAIN,
@@ -185,6 +185,14 @@ class ResultsFolder:
         """Each cell's class after the slide's current review."""
         _, cells = self.classified(slide)
         return reviewed_labels(cells, self.current_review(slide))
+
+    def image(self, slide: str, shown: str) -> str:
+        """The name of the slide's image a request gives as the API shows it
+        (:func:`~smearscan.outputs.shown_text`: a name's undecodable bytes escaped)."""
+        fields = self.record(slide).fields
+        if shown in fields:
+            return shown
+        return next((name for name in fields if shown_text(name) == shown), shown)
 
     def row(self, slide: str, image: str, cell_id: int) -> int:
         """Row of a cell named in a request, looked up among the slide's cells."""
