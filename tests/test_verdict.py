@@ -901,6 +901,22 @@ def test_the_rule_table_gives_the_si_cut_offs_the_verdict_applies():
             "them rounded, 148 and 7)") in MEGALOBLASTIC_RULE.value
 
 
+@pytest.mark.parametrize("labs", [
+    {"hemoglobin": "7 g/dL", "platelets": 20, "ldh": 1800, "ldh_uln": 250, "reticulocytes": 1,
+     "mcv": 115, "sex": "male", "vitamin_b12": "80 pg/mL"},
+    {"hemoglobin": "7 g/dL", "platelets": 90, "ldh": 1800, "ldh_uln": 250,
+     "haptoglobin": "1.0 g/L", "reticulocytes": 1, "mcv": 115, "sex": "male",
+     "folate": "2 ng/mL"}])
+def test_a_megaloblastic_pattern_outside_a_maha_keeps_the_verdict_and_its_urgent_line(labs):
+    # QA 77 H1: the deficiency, with no megaloblastic cause listed (no MAHA, no haemolysis
+    # present), was a traceback: the URGENT line of the first case was lost.
+    verdict = assess(smear("borderline", 0.8, (0.4, 1.6), 1000), parse_labs(labs))
+    assert "megaloblastic" not in [c.cause for c in verdict.differential]
+    assert (verdict.maha, verdict.cause("ttp").assessment) == (
+        "insufficient data", "possible" if labs["platelets"] == 20 else "not assessed")
+    assert not [f for f in verdict.findings_against if f.finding.startswith("megaloblastic")]
+
+
 def test_megaloblastic_is_not_listed_without_macrocytosis_or_deficiency():
     labs = parse_labs({**PSEUDO_TMA, "mcv": 95, "vitamin_b12": "300 pg/mL"})
     assert "megaloblastic" not in [c.cause for c in assess(smear(), labs).differential]

@@ -512,10 +512,14 @@ def _megaloblastic_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture,
                           causes: tuple[Cause, ...]) -> list[Finding]:
     """A megaloblastic pseudo-TMA (:func:`pseudo_tma`) makes a schistocyte count less specific
     for TMA, as another poikilocytosis does (QA 64 F6: MAHA "likely" beside it, with no word of
-    it; ICSH 2021)."""
+    it; ICSH 2021). None where the differential lists no megaloblastic cause: MAHA unlikely
+    and no haemolysis present (QA 77 H1: its absence was a traceback that lost the URGENT
+    line)."""
     if smear.schistocyte_percent is None or not pseudo_tma(labs, picture):
         return []
-    megaloblastic = next(cause for cause in causes if cause.cause == "megaloblastic")
+    megaloblastic = next((cause for cause in causes if cause.cause == "megaloblastic"), None)
+    if megaloblastic is None:
+        return []
     return [Finding("megaloblastic anaemia suspected: its poikilocytosis makes the schistocyte "
                     "% less specific for TMA", "; ".join(megaloblastic.reasons),
                     MEGALOBLASTIC_RULE.label)]
