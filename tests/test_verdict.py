@@ -209,8 +209,9 @@ def test_a_severe_deficiency_without_the_picture_asks_for_it_before_plasma_excha
     assert verdict.cause("ttp").assessment == "possible"
     assert verdict.urgent == (
         "URGENT - TTP possible: a medical emergency. Refer to haematology now; ADAMTS13 under 10% "
-        "is a severe deficiency, but no thrombocytopenia or haemolysis is shown: measure the "
-        "platelets, LDH, haptoglobin and reticulocytes now (again, if given); plasma exchange "
+        "is a severe deficiency, but neither thrombocytopenia nor an LDH at 1.5x its limit is "
+        "shown (with both measured, a clinical remission, Cuker 2021): measure the platelets, "
+        "LDH, haptoglobin and reticulocytes now (again, if given); plasma exchange "
         "and corticosteroids if they show TTP; consider caplacizumab; do not transfuse "
         "platelets unless there is life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng "
         "XL, et al. J Thromb Haemost 2020;18:2486-2495 and 2496-2502)).")
@@ -2513,6 +2514,23 @@ def test_a_severe_deficiency_with_thrombocytopenia_alone_is_named_a_clinical_rel
     # With haemolysis shown the picture is TTP itself, nothing to explain.
     haemolysing = assess(smear(), parse_labs({**HAEMOLYSIS, "platelets": 140, "adamts13": 4}))
     assert not any("clinical relapse" in r for r in haemolysing.cause("ttp").reasons)
+
+
+@pytest.mark.parametrize(("change", "assessment"), [
+    ({}, "possible"), ({"ldh": None, "ldh_uln": None}, "possible"),
+    ({"ldh": "337 U/L"}, "possible"), ({"ldh": "337.5 U/L"}, "likely"),  # 1.5x its 225 U/L
+    ({"haptoglobin": 0, "reticulocytes": "6 %"}, "possible"),  # markers beside normal platelets
+    ({"platelets": 149}, "likely"), ({"platelets": None}, "likely")])
+def test_a_severe_deficiency_in_a_clinical_remission_is_no_call_to_start_plasma_exchange(
+        change, assessment):
+    # QA 77 M1: ADAMTS13 3% with platelets 250, LDH normal and one mildly low haptoglobin read
+    # "TTP likely: start plasma exchange now" beside "MAHA unlikely". Cuker 2021: platelets >=
+    # 150 and LDH < 1.5x ULN is a clinical remission, whatever the other markers.
+    labs = parse_labs({**NORMAL_LABS, "haptoglobin": "0.2 g/L", "adamts13": "3 %", **change})
+    verdict = assess(below(), labs)
+    assert verdict.cause("ttp").assessment == assessment
+    assert verdict.urgent == urgent_ttp(assessment, "severe" if assessment == "likely"
+                                        else "severe, no picture")
 
 
 def test_a_value_converted_from_another_unit_is_shown_to_three_decimals():

@@ -99,6 +99,9 @@ INDIRECT_BILIRUBIN_ULN = 1.0  # mg/dL
 RETICULOCYTES_RAISED = PLASMIC_RETICULOCYTES  # %
 HAEMOLYSIS_MARKERS = 2  # raised markers for "haemolysis present"
 PLATELETS_LOW = 150.0  # x10^9/L
+#: An LDH under this multiple of its limit, with platelets >= 150 x10^9/L, is a TTP's clinical
+#: remission (Cuker 2021, TTP_OUTCOMES).
+REMISSION_LDH_ULN = 1.5
 WBC_LOW = 4.0  # x10^9/L
 HEMOGLOBIN_LOW = {"male": 13.0, "female": 12.0, "pregnancy": 11.0}  # g/dL, WHO 2011
 HEMOGLOBIN_LOW_UNKNOWN_SEX = 12.0  # g/dL, the women's limit when sex is not given
@@ -322,7 +325,10 @@ URGENT_RULE = _rule(
     "urgent TTP action", "printed first whenever TTP is possible, suspected or likely, naming "
     "which: urgent haematology; ADAMTS13 unknown: plasma exchange and corticosteroids on "
     "suspicion, before ADAMTS13 (sample drawn first); under 10%: start them now (without "
-    "thrombocytopenia or haemolysis shown: measure them now; with thrombocytopenia alone: "
+    "thrombocytopenia or haemolysis shown: measure them now; platelets measured normal with "
+    f"an LDH under {REMISSION_LDH_ULN:g}x its limit, or not measured, show neither, whatever "
+    "the other markers: a clinical remission (Cuker 2021); with "
+    "thrombocytopenia alone: "
     "a clinical relapse after a remission (Cuker 2021), treated as TTP); 10-20%: on clinical "
     "judgement; "
     "consider caplacizumab; no platelet transfusion unless life-threatening bleeding; a bound "

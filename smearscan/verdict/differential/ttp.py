@@ -34,6 +34,7 @@ from smearscan.verdict.values import (
     PLASMIC_NOT_VALIDATED,
     PLASMIC_PLATELETS,
     PLATELETS_LOW,
+    REMISSION_LDH_ULN,
     TTP_OUTCOMES,
 )
 
@@ -54,13 +55,15 @@ _UNREAD = {
     "refused": "a value refused as written decides the verdict: correct it",
 }
 _SEVERE = f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency"
+#: What a severe deficiency without the picture lacks (:func:`_ttp_picture_seen`).
+_NO_RELAPSE = f"neither thrombocytopenia nor an LDH at {REMISSION_LDH_ULN:g}x its limit"
 
 URGENT_TTP_ADVICE = {
     "unknown": f"{_SAMPLE_FIRST}; {_ON_SUSPICION}, before the ADAMTS13 result",
     "severe": f"{_SEVERE}: start {_REGIMEN} now if not already started",
-    "severe, no picture": f"{_SEVERE}, but no thrombocytopenia or haemolysis is shown: measure the "
-                          "platelets, LDH, haptoglobin and reticulocytes now (again, if given); "
-                          f"{_REGIMEN} if they show TTP",
+    "severe, no picture": f"{_SEVERE}, but {_NO_RELAPSE} is shown (with both measured, a clinical "
+                          "remission, Cuker 2021): measure the platelets, LDH, haptoglobin and "
+                          f"reticulocytes now (again, if given); {_REGIMEN} if they show TTP",
     "grey zone": f"ADAMTS13 {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% is a grey zone: "
                  f"{_REGIMEN} on clinical judgement (the picture, PLASMIC)",
     **{unread: f"{text}; {_ON_SUSPICION}" for unread, text in _UNREAD.items()},
@@ -412,6 +415,22 @@ def _ttp_trigger(labs: Labs) -> bool:
                 (labs.drug_exposure and ttp_triggering_drug(labs.drug_exposure)))
 
 
+def _ttp_picture_seen(labs: Labs, picture: LabPicture) -> bool:
+    """Whether thrombocytopenia or haemolysis is shown beside an ADAMTS13 result: platelets
+    low; platelets measured normal with an LDH at or over 1.5x its limit (under it, or not
+    measured, is a clinical remission as it is defined: Cuker 2021, platelets >= 150 x10^9/L
+    and LDH < 1.5x ULN, in which a severe deficiency is an ADAMTS13 relapse, not a call to
+    start plasma exchange); platelets not measured with a haemolysis marker raised. QA 77 M1:
+    one mildly low haptoglobin read "TTP likely: start plasma exchange now" beside platelets
+    250, LDH 200 U/L and "MAHA unlikely" (this tool's rule)."""
+    if picture.thrombocytopenia:
+        return True
+    if picture.thrombocytopenia is False:
+        return (labs.ldh is not None and labs.ldh_uln is not None
+                and labs.ldh >= REMISSION_LDH_ULN * labs.ldh_uln)
+    return picture.haemolysis in ("present", "equivocal")
+
+
 def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score, *,
               overt_dic: bool = False, adult: bool = True) -> Cause:
     """ADAMTS13 < 10% -> likely with thrombocytopenia or haemolysis (else possible); 10-20% ->
@@ -421,7 +440,7 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
     ``adult``: the patient is an adult; for another population PLASMIC, derived in adults, makes
     TTP at most possible (this tool's rule)."""
     adamts13 = labs.adamts13
-    picture_seen = picture.thrombocytopenia or picture.haemolysis in ("present", "equivocal")
+    picture_seen = _ttp_picture_seen(labs, picture)
     if adamts13 is None:
         assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french,
                                               overt_dic, adult)
@@ -430,8 +449,8 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         reasons = [f"{adamts13_beyond(adamts13, '<', ADAMTS13_SEVERE)}: severe deficiency "
                    f"({ISTH_TTP})", "next: ADAMTS13 inhibitor or anti-ADAMTS13 IgG"]
         if not picture_seen:
-            reasons.append("no thrombocytopenia or haemolysis shown: remission or a relapse "
-                           "to come; repeat the counts")
+            reasons.append(f"{_NO_RELAPSE} shown: a clinical remission where both are "
+                           f"measured ({TTP_OUTCOMES}), or a relapse to come; repeat the counts")
         elif picture.thrombocytopenia and picture.haemolysis not in ("present", "equivocal"):
             # QA 53 H3, QA 56 #2: "TTP likely" under "MAHA unlikely" read as a contradiction.
             reasons.append("thrombocytopenia with a severe deficiency, haemolysis not shown: "
