@@ -1172,11 +1172,11 @@ def test_a_raised_creatinine_under_2_mg_dl_leaves_hus_possible_with_the_kdigo_ru
         "2012;2:1-138); this tool's rule)",))
 
 
-def test_hus_says_manage_as_ttp_until_adamts13_only_while_it_is_unknown():
+def test_hus_defers_to_the_urgent_line_until_adamts13_only_while_it_is_unknown():
     # QA 10 #7: with ADAMTS13 5% and diarrhoea HUS stayed possible, "manage as TTP until
     # ADAMTS13 is back" although it was back.
-    for adamts13, tail in ((15, "; manage as TTP"), (None, "; manage as TTP until ADAMTS13 is "
-                                                           "back")):
+    open_ = "; TTP not excluded: treat as the URGENT line says"
+    for adamts13, tail in ((15, open_), (None, f"{open_} until ADAMTS13 is back")):
         labs = parse_labs({**CLASSIC_TTP, "creatinine": "2.5 mg/dL", "adamts13": adamts13,
                            "diarrhoea": True})
         assert assess(smear(), labs).cause("hus").action.endswith(tail)
@@ -2078,8 +2078,8 @@ def test_the_hus_action_manages_as_ttp_only_while_ttp_is_in_play():
     in_play = assess(smear(), parse_labs(kidney))  # PLASMIC 5 with MAHA likely: possible
     excluded = assess(smear(), parse_labs({**kidney, "adamts13": 60}))
     assert in_play.cause("ttp").assessment == "possible"
-    assert in_play.cause("hus").action.endswith("; nephrology; manage as TTP until ADAMTS13 "
-                                                "is back")
+    assert in_play.cause("hus").action.endswith(
+        "; nephrology; TTP not excluded: treat as the URGENT line says until ADAMTS13 is back")
     assert excluded.cause("ttp").assessment == "unlikely"
     assert excluded.cause("hus").action.endswith("; nephrology")
 
@@ -2494,7 +2494,8 @@ def test_a_childs_tma_with_diarrhoea_and_a_kidney_injury_puts_hus_beside_a_possi
     assert adult.urgent.startswith("URGENT - TTP suspected: a medical emergency.")
     assert (adult.cause("ttp").assessment, adult.cause("hus").assessment) == \
         ("suspected", "suspected")
-    assert adult.cause("hus").action.endswith("; manage as TTP until ADAMTS13 is back")
+    assert adult.cause("hus").action.endswith(
+        "; TTP not excluded: treat as the URGENT line says until ADAMTS13 is back")
     # Without diarrhoea a kidney injury leaves HUS possible while ADAMTS13 is unknown.
     dry = assess(smear(population="child"), dataclasses.replace(labs, diarrhoea=False))
     assert dry.cause("hus").assessment == "possible"

@@ -27,6 +27,10 @@ from smearscan.verdict.values import (
     PLATELETS_LOW,
 )
 
+#: What HUS's action says while TTP is in play (possible or worse): the URGENT line decides
+#: what is done about TTP.
+HUS_TTP_OPEN = "TTP not excluded: treat as the URGENT line says"
+
 
 def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
               adult: bool = True) -> Cause:
@@ -48,8 +52,11 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
         action += ("; ADAMTS13 sample before any plasma: whether to treat as TTP until it is "
                    "back is haematology's call (PLASMIC was derived in adults)")
     elif ttp.assessment in ACTIVE:
-        action += ("; manage as TTP until ADAMTS13 is back" if labs.adamts13 is None
-                   else "; manage as TTP")
+        # QA 77 M2: "manage as TTP" beside an URGENT line that left plasma exchange to
+        # haematology (TTP possible) or to clinical judgement (a grey-zone ADAMTS13); the line
+        # is the one owner of what to do about TTP.
+        action += (f"; {HUS_TTP_OPEN} until ADAMTS13 is back" if labs.adamts13 is None
+                   else f"; {HUS_TTP_OPEN}")
     elif labs.adamts13 is None:
         action += "; send ADAMTS13"
     creatinine, adamts13 = labs.creatinine, labs.adamts13
