@@ -188,8 +188,9 @@ BOUND = (f"URGENT - TTP possible: {NOW}; a value reported only as a bound spans 
 
 @pytest.mark.parametrize(("adamts13", "ttp", "opening"), [
     (9.9, "likely", f"URGENT - TTP likely: {NOW}; {SEVERE}"),
-    (10, "possible", f"URGENT - TTP possible: {NOW}; {GREY}"),
-    (20, "possible", f"URGENT - TTP possible: {NOW}; {GREY}"),
+    # PLASMIC 7: a grey zone leaves TTP as suspected as ADAMTS13 left out (QA 77 M3).
+    (10, "suspected", f"URGENT - TTP suspected: {NOW}; {GREY}"),
+    (20, "suspected", f"URGENT - TTP suspected: {NOW}; {GREY}"),
     (20.1, "unlikely", None),
     (None, "suspected", f"URGENT - TTP suspected: {NOW}; {UNKNOWN}"),
 ])
@@ -247,7 +248,8 @@ def test_an_adamts13_bound_on_one_side_of_every_cut_off_is_read_as_a_value_there
 @pytest.mark.parametrize(("key", "bound", "message", "urgent"), [
     # spans the 10% cut-off of severe deficiency
     ("adamts13", "<20 %", "adamts13 = '<20%': the verdict differs within that range (at 0% and "
-                          "just under 20%); give the measured value", ADAMTS13_BOUND),
+                          "just under 20%); give the measured value",
+     urgent_ttp("suspected", "in question, bound")),
     # spans 0.3 g/L (low) and 0.1 g/L (undetectable)
     ("haptoglobin", "<0.5 g/L", "haptoglobin = '<0.5 g/L': the verdict differs within that range "
                                 "(at 0 g/L and just under 0.5 g/L); give the measured value",
@@ -350,7 +352,7 @@ def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
     # L-1).
     ({"adamts13": 15, "platelets": "<200 G/L"}, urgent_ttp("possible", "bound")),
     # QA 34 M-1: ADAMTS13 '<20 %' was read as a grey-zone 20%, a false fact in the line.
-    ({"adamts13": "<20 %", "platelets": 10}, ADAMTS13_BOUND),
+    ({"adamts13": "<20 %", "platelets": 10}, urgent_ttp("suspected", "in question, bound")),
 ])
 def test_an_ldh_without_its_limit_beside_a_bound_keeps_the_line_the_range_calls_for(bound,
                                                                                       urgent):
@@ -2532,6 +2534,21 @@ def test_a_severe_deficiency_in_a_clinical_remission_is_no_call_to_start_plasma_
     assert verdict.cause("ttp").assessment == assessment
     assert verdict.urgent == urgent_ttp(assessment, "severe" if assessment == "likely"
                                         else "severe, no picture")
+
+
+def test_a_grey_zone_adamts13_says_no_less_than_adamts13_left_out():
+    # QA 77 M3: at PLASMIC 7 a grey-zone ADAMTS13 read "TTP possible ... haematology's call",
+    # where ADAMTS13 left out reads "suspected ... usually started": a bound under 20% said less
+    # (the cut-offs themselves: test_adamts13_cut_offs_of_isth_2020).
+    grey = assess(smear(), parse_labs({**CLASSIC_TTP, "adamts13": 15})).cause("ttp")
+    assert grey.reasons[-1] == "PLASMIC 7: high risk: TTP stays as suspected as without " \
+                               "ADAMTS13 (this tool's rule)"
+    with pytest.raises(UnresolvedBoundError) as bound:
+        assess(smear(), parse_labs({**CLASSIC_TTP, "adamts13": "<20 %"}))
+    assert bound.value.urgent == urgent_ttp("suspected", "in question, bound")
+    # Where the picture alone makes TTP possible, so does the grey zone.
+    possible = parse_labs({**CLASSIC_TTP, "adamts13": 15, "mcv": 95, "creatinine": "2.5 mg/dL"})
+    assert assess(smear(), possible).cause("ttp").assessment == "possible"
 
 
 def test_a_value_converted_from_another_unit_is_shown_to_three_decimals():

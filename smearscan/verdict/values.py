@@ -292,7 +292,8 @@ FRENCH_RULE = _rule(
 ADAMTS13_RULE = _rule(
     "ADAMTS13", f"< {ADAMTS13_SEVERE:g}%: severe deficiency, supports TTP; "
     f"{ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}%: clinical judgement (TTP unlikely with "
-    "platelets measured and not low, this tool's rule); > "
+    "platelets measured and not low, else possible, or suspected where the picture without "
+    "ADAMTS13 makes it so, this tool's rule); > "
     f"{ADAMTS13_NEGATIVE:g}%: a negative result, consider other diagnoses (beside PLASMIC or "
     "the French score reaching a high pre-test probability: check when its sample was drawn, "
     "this tool's rule)", ISTH_TTP)

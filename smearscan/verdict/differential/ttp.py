@@ -465,6 +465,14 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         assessment = "unlikely" if picture.thrombocytopenia is False else "possible"
         if assessment == "unlikely":
             reasons.append(_not_thrombocytopenic(labs))
+        elif (without := _ttp_by_plasmic(maha, labs, picture, plasmic, french, overt_dic,
+                                         adult))[0] == "suspected":
+            # QA 77 M3: a grey-zone result made PLASMIC 7's "suspected" merely "possible", so
+            # a bound under 20% said less than ADAMTS13 left out; it leaves the picture's
+            # pre-test probability as it was (this tool's rule).
+            assessment = "suspected"
+            reasons.append(f"{without[1][0]}: TTP stays as suspected as without ADAMTS13 (this "
+                           "tool's rule)")
     else:
         assessment = "unlikely"
         reasons = [f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: a negative result, "
