@@ -1020,8 +1020,10 @@ def percentage_call(
     """The ICSH call of a schistocyte percentage counted elsewhere (a manual count).
 
     With ``rbc_counted`` the call rests on the Wilson 95% interval of the count (no classifier,
-    so no correction) and is ``insufficient`` below :data:`REQUIRED_RBC`; without it there is no
-    interval and the percentage itself is compared with the limit.
+    so no correction) and is ``insufficient`` below :data:`REQUIRED_RBC`; without it, on the
+    interval of the fewest cells ICSH reads (:data:`REQUIRED_RBC`): a percentage given without
+    its count is never read more surely than with it (QA 77 M4: 1.1% alone read "above" where
+    1.1% of 1000 reads "borderline"; this tool's rule).
 
     Parameters
     ----------
@@ -1036,7 +1038,7 @@ def percentage_call(
     -------
     tuple
         The call (``above``, ``below``, ``borderline`` or ``insufficient``) and the 95% interval
-        in % (``None`` without ``rbc_counted``).
+        in % (of :data:`REQUIRED_RBC` cells without ``rbc_counted``).
 
     Examples
     --------
@@ -1045,7 +1047,7 @@ def percentage_call(
     """
     limit = LIMIT_PERCENT[population]
     if rbc_counted is None:
-        return _threshold_call((percent, percent), limit), None
+        return percentage_call(percent, rbc_counted=REQUIRED_RBC, population=population)
     ci95 = Proportion.of(round(percent * rbc_counted / 100), rbc_counted).ci95
     if rbc_counted < REQUIRED_RBC:
         return "insufficient", ci95

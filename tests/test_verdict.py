@@ -968,19 +968,27 @@ def test_point_9_summary_json_is_rebuilt_as_the_typed_slide_result():
         "above", 2000, "absent")
 
 
-def test_point_9_a_bare_percentage_has_no_interval():
+def test_point_9_a_bare_percentage_is_read_as_of_the_fewest_cells_icsh_reads():
+    # QA 77 M4: it had no interval, and 1.1% alone read "above" where 1.1% of 1000 read
+    # "borderline": giving the count ICSH asks for weakened the call.
     findings = SmearFindings.from_percentage(5.0)
-    assert (findings.call, findings.ci95) == ("above", None)
+    assert (findings.call, findings.ci95) == (
+        "above", SmearFindings.from_percentage(5.0, rbc_counted=1000).ci95)
     verdict = assess(findings, parse_labs(SEED_000))
     value = verdict.findings_for[0].value
-    assert "95%" not in value and "no interval: no red-cell count given" in value
-    assert any(m.startswith("rbc_counted: not given") and "no interval" in m
+    assert value.startswith("5% (95% CI 3.81-6.53%, Wilson, of the 1000 red cells ICSH asks for "
+                            "at least (no count given)); red cells counted: not given")
+    assert any(m.startswith("rbc_counted: not given") and "read as of that minimum" in m
                for m in verdict.missing)
+    for percent in (0.3, 0.5, 1.1, 1.6, 1.7):
+        bare, counted = (assess(SmearFindings.from_percentage(percent, rbc_counted=rbc),
+                                parse_labs(SEED_000)) for rbc in (None, 1000))
+        assert (bare.maha, order(bare)) == (counted.maha, order(counted))
 
 
 @pytest.mark.parametrize(("percent", "counted", "call"), [
-    (1.0, None, "below"), (1.01, None, "above"), (5.0, 999, "insufficient"),
-    (5.0, 1000, "above"), (0.3, 2000, "below"),
+    (1.0, None, "borderline"), (1.01, None, "borderline"), (1.7, None, "above"),
+    (0.3, None, "below"), (5.0, 999, "insufficient"), (5.0, 1000, "above"), (0.3, 2000, "below"),
 ])
 def test_manual_counts_are_called_by_slide_stats(percent, counted, call):
     assert SmearFindings.from_percentage(percent, rbc_counted=counted).call == call

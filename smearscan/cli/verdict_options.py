@@ -137,7 +137,8 @@ def verdict_parser() -> argparse.ArgumentParser:
                  help="slide name in --summary (and row of a per-slide --labs)")
     value_option("--rbc-counted", metavar="N",
                  help="red cells behind --schistocytes (checks the 1000-cell rule and gives "
-                      "the percentage its 95%% interval)")
+                      "the percentage its 95%% interval; without it the percentage is read "
+                      "as of 1000 cells, the fewest ICSH reads: this tool's rule)")
     parser.add_argument("--nrbc", action="store_true", help="nucleated red cells were seen")
     value_option("--leukoerythroblastic", metavar="{" + ",".join(_LEUKOERYTHROBLASTIC) + "}",
                  help="leukoerythroblastic picture on the smear (NRBCs and immature "

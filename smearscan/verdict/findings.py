@@ -176,8 +176,8 @@ class SmearFindings:
         """The findings of a schistocyte percentage counted elsewhere (a manual count)."""
         call, ci95 = percentage_call(percent, rbc_counted=rbc_counted, population=population)
         return cls(schistocyte_percent=percent, call=call, ci95=ci95,
-                   interval="none: no red-cell count given" if ci95 is None
-                   else "Wilson, of the count given",
+                   interval=f"Wilson, of the {REQUIRED_RBC} red cells ICSH asks for at least "
+                   "(no count given)" if rbc_counted is None else "Wilson, of the count given",
                    rbc_counted=rbc_counted, nrbc_present=nrbc_present,
                    leukoerythroblastic=leukoerythroblastic,
                    limit_percent=LIMIT_PERCENT[population], population=population)
@@ -573,5 +573,5 @@ def smear_missing(smear: SmearFindings) -> list[str]:
                 f"{REQUIRED_RBC} ({ICSH}) before the smear can be interpreted"]
     if smear.rbc_counted is None:
         return [f"rbc_counted: not given, so the {ICSH} minimum of {REQUIRED_RBC} counted red "
-                "cells cannot be checked and the percentage has no interval"]
+                "cells cannot be checked; the percentage is read as of that minimum"]
     return []

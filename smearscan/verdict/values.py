@@ -173,7 +173,8 @@ ADULT_LIMIT = LIMIT_PERCENT["adult"]
 SCHISTOCYTE_RULE = _rule(
     "schistocyte call", f"> {ADULT_LIMIT:g}% of >= {REQUIRED_RBC} red cells (adults, term "
     f"neonates; {LIMIT_PERCENT['preterm']:g}% preterm), made by smearscan.slide_stats on the "
-    "classifier-corrected interval; taken as given", ICSH)
+    "classifier-corrected interval; taken as given; a percentage given without its count is "
+    f"read with the interval of {REQUIRED_RBC} cells (this tool's rule)", ICSH)
 CHILD_SCHISTOCYTE_RULE = _rule(
     "schistocyte call, children", f"> {LIMIT_PERCENT['child']:g}% of >= {REQUIRED_RBC} red "
     "cells past the neonatal period, as the schistocyte call", f"{ICSH} gives none for "
