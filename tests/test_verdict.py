@@ -394,7 +394,7 @@ def test_point_2_plasma_exchange_ineffective_only_once_adamts13_excludes_ttp(ada
 
 def test_point_4_drug_induced_tma_is_suspected_with_stop_the_drug_and_outranks_the_cancer():
     labs = parse_labs({**SEED_000, "drug_exposure": "gemcitabine"})
-    verdict = assess(smear(), labs)
+    verdict = assess(smear(nrbc_present=False), labs)  # a smear without nucleated red cells
     drug, cancer = verdict.cause("drug-induced"), verdict.cause("cancer-associated")
     assert drug.assessment == "suspected" and drug.urgency == "urgent"
     assert drug.action.startswith(
@@ -406,6 +406,23 @@ def test_point_4_drug_induced_tma_is_suspected_with_stop_the_drug_and_outranks_t
     assert "treating the cancer" not in cancer.action
     names = [c.cause for c in verdict.differential]
     assert names.index("drug-induced") < names.index("cancer-associated")
+
+
+@pytest.mark.parametrize(("smear_seen", "metastatic", "weighed"), [
+    ({}, True, True), ({"nrbc_present": False}, True, False),
+    ({"leukoerythroblastic": "absent"}, True, False), ({}, False, False)])
+def test_a_listed_drug_in_a_metastatic_cancer_whose_marrow_signs_are_not_recorded_is_weighed(
+        smear_seen, metastatic, weighed):
+    # QA 77 M5: seed 000 on gemcitabine, its smear's nucleated red cells not recorded, read
+    # "stop gemcitabine now": an unknown finding was taken for an absent one.
+    labs = parse_labs({**SEED_000, "drug_exposure": "gemcitabine",
+                       "metastatic_cancer": metastatic, "active_cancer": True})
+    drug = assess(smear(**smear_seen), labs).cause("drug-induced")
+    assert (drug.assessment, drug.action.startswith("decide with the oncologist")) == (
+        ("possible", True) if weighed else ("suspected", False))
+    if weighed:
+        assert ("the smear's nucleated red cells are not recorded, and a metastatic cancer in "
+                "the marrow causes such a MAHA itself") in drug.action
 
 
 @pytest.mark.parametrize("hint", [{"nrbc_present": True}, {"leukoerythroblastic": "possible"}])
@@ -2024,7 +2041,7 @@ def test_only_a_drug_of_the_tools_list_is_called_a_cause(drug, known):
 def test_a_listed_drug_is_stopped_by_its_generic_name_not_its_regimen():
     # QA 32 L-4: "stop GEM/nab-paclitaxel now" read as stopping the partner drug too.
     labs = parse_labs({**SEED_000, "drug_exposure": "GEM/nab-paclitaxel"})
-    verdict = assess(smear(), labs)
+    verdict = assess(smear(nrbc_present=False), labs)
     assert verdict.cause("drug-induced").action.startswith(
         "stop gemcitabine (recorded: GEM/nab-paclitaxel) now with its prescribing team")
     assert ("gemcitabine (recorded: GEM/nab-paclitaxel) can itself cause TMA: stop it first"

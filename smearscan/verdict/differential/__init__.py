@@ -40,7 +40,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     creatinine limits HUS is judged by."""
     dic = dic_cause(labs, isth)
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
-    cancer_first = marrow_first(labs, hints, adult=adult)
+    cancer_first = marrow_first(labs, hints, adult=adult,
+                                unlooked=nrbc_present is None and leukoerythroblastic is None)
     drug = drug_cause(maha, labs, hints, cancer_first)
     ttp = ttp_of(maha, labs, picture, plasmic, french, dic, adult=adult)
     # Cancer before the drug: on a tie (both possible and urgent) a known cancer ranks above a

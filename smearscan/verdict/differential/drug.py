@@ -34,7 +34,8 @@ def tma_drug_named(labs: Labs, drugs: set[str] | None = None) -> str:
     return generic if generic.lower() == drug.lower() else f"{generic} (recorded: {drug})"
 
 
-def marrow_first(labs: Labs, smear_hints: list[str], *, adult: bool = True) -> bool:
+def marrow_first(labs: Labs, smear_hints: list[str], *, adult: bool = True,
+                 unlooked: bool = False) -> bool:
     """Whether the cancer, not its listed treatment, comes first (this tool's rule): an active
     cancer whose smear hints at marrow infiltration causes such a MAHA itself, and its
     treatment is what helps (QA 64 F3: gemcitabine in seed 000). Not for a drug given for
@@ -45,8 +46,12 @@ def marrow_first(labs: Labs, smear_hints: list[str], *, adult: bool = True) -> b
     A creatinine just over its limit is not one, nor one not measured (QA 71 F1: seed 000 on
     gemcitabine, at 1.01 mg/dL or without a creatinine, was told to stop it now). A child's,
     without the lab's limit, is judged against a child's (``adult`` False; QA 74 N3: 1.5 mg/dL,
-    twice a child's limit, kept gemcitabine)."""
-    return bool(smear_hints and labs.cancer_active
+    twice a child's limit, kept gemcitabine). So too for a metastatic cancer whose smear's
+    nucleated red cells and leukoerythroblastic picture are not recorded (``unlooked``): the
+    marrow has not been looked at (QA 77 M5: seed 000 on gemcitabine without ``--nrbc`` was
+    told to stop it now, an unknown finding read as absent)."""
+    marrow = smear_hints or (unlooked and labs.metastatic_cancer)
+    return bool(marrow and labs.cancer_active
                 and tma_drugs_named(labs.drug_exposure) & set(CANCER_TREATMENTS)
                 and not severe_deficiency(labs) and not kidney_injury(labs, adult=adult))
 
@@ -80,8 +85,9 @@ def drug_cause(maha: str, labs: Labs, smear_hints: list[str], cancer_first: bool
     weighed = drugs_weighed(labs, cancer_first)
     stopped = named - weighed
     if named:
-        action = "; ".join(part for part in (_stop_action(labs, stopped),
-                                             _weigh_action(labs, weighed, cancer_first)) if part)
+        action = "; ".join(part for part in (
+            _stop_action(labs, stopped), _weigh_action(labs, weighed, cancer_first, smear_hints))
+            if part)
         reasons = [f"drug exposure recorded: {drug_name(labs)} (on this tool's list of drugs "
                    f"reported to cause TMA: {', '.join(DRUGS_CAUSING_TMA)})",
                    *_weighed_reasons(labs, weighed, smear_hints, cancer_first)]
@@ -109,14 +115,25 @@ def _stop_action(labs: Labs, stopped: set[str]) -> str:
             "reaction")
 
 
-def _weigh_action(labs: Labs, weighed: set[str], cancer_first: bool) -> str:
+#: Why a listed cancer treatment is weighed where the smear's marrow signs are not recorded.
+_UNLOOKED = ("the smear's nucleated red cells are not recorded, and a metastatic cancer in the "
+             "marrow causes such a MAHA itself, which its treatment helps (seed 000): look for "
+             "them and a leukoerythroblastic picture, and examine the marrow")
+
+
+def _weigh_action(labs: Labs, weighed: set[str], cancer_first: bool,
+                  smear_hints: list[str]) -> str:
     if not weighed:
         return ""
     # No measured value in an action: over a bound's range ('<5%') it must read the same.
-    why = ("the smear hints at marrow infiltration, and a cancer in the marrow causes such a "
-           "MAHA itself, which its treatment helps (seed 000)" if cancer_first else
-           f"ADAMTS13 under {ADAMTS13_SEVERE:g}% points to an immune TTP, which of the drugs this "
-           f"tool lists only the thienopyridines are reported to trigger ({THIENOPYRIDINE_TTP})")
+    if not cancer_first:
+        why = (f"ADAMTS13 under {ADAMTS13_SEVERE:g}% points to an immune TTP, which of the drugs "
+               "this tool lists only the thienopyridines are reported to trigger "
+               f"({THIENOPYRIDINE_TTP})")
+    else:
+        why = ("the smear hints at marrow infiltration, and a cancer in the marrow causes such "
+               "a MAHA itself, which its treatment helps (seed 000)" if smear_hints
+               else _UNLOOKED)
     return (f"decide with the oncologist whether to stop {tma_drug_named(labs, weighed)}: {why}; "
             f"if it is stopped, do not re-expose ({DRUG_TMA})"
             + ("; measure the creatinine: a kidney injury points to the drug"
@@ -127,9 +144,11 @@ def _weighed_reasons(labs: Labs, weighed: set[str], smear_hints: list[str],
                      cancer_first: bool) -> list[str]:
     if not (weighed and cancer_first):
         return []
-    return [f"{tma_drug_named(labs, weighed)}: a cancer treatment, and the smear hints at "
-            f"marrow infiltration by the cancer ({'; '.join(smear_hints)}): weighed with the "
-            "oncologist, at most possible on its own account (this tool's rule)"]
+    marrow = (f"the smear hints at marrow infiltration by the cancer ({'; '.join(smear_hints)})"
+              if smear_hints else "the cancer is metastatic and the smear's nucleated red "
+              "cells are not recorded")
+    return [f"{tma_drug_named(labs, weighed)}: a cancer treatment, and {marrow}: weighed with "
+            "the oncologist, at most possible on its own account (this tool's rule)"]
 
 
 def _immune_ttp_reason(labs: Labs, named: set[str]) -> str:
