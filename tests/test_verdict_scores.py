@@ -127,6 +127,8 @@ def test_french_score_is_computed_without_ana():
     ({"platelets": 30}, 0, 1), ({"platelets": 31}, 0, 0), ({"platelets": 30.1}, 0, 0),
     ({"creatinine": "200 umol/L"}, 1, 1), ({"creatinine": "201 umol/L"}, 1, 0),
     ({"creatinine": 2.26}, 1, 1), ({"creatinine": 2.27}, 1, 0),
+    # QA 77 L5: rounded to 0.1 umol/L, 200.04 scored the point.
+    ({"creatinine": "200.04 umol/L"}, 1, 0), ({"creatinine": "199.99 umol/L"}, 1, 1),
 ])
 def test_french_score_criteria(mapping, index, expected):
     assert points(french_score(parse_labs(mapping)), index) == expected

@@ -37,11 +37,23 @@ def d_dimer_ratio(labs: Labs) -> float | None:
     return round(labs.d_dimer / labs.d_dimer_uln, 6)
 
 
+def beside(value: float, limit: float, digits: int = 4) -> str:
+    """``value`` to ``digits`` significant digits, or more where those read as the ``limit``
+    it is not (QA 64 F8: 2.5003% shown "2.5% > 2.5%"; QA 77 L5: 200.04 umol/L as "200")."""
+    for shown in (digits, 6, 8):
+        text = f"{value:.{shown}g}"
+        if float(text) != limit or value == limit:
+            return text
+    return repr(value)
+
+
 def creatinine_umol(labs: Labs) -> float | None:
-    """Creatinine in umol/L, or ``None``."""
+    """Creatinine in umol/L, or ``None``. Rounded only to 1e-6 umol/L, the float noise of the
+    round trip through mg/dL (200 umol/L back as 199.99999999999997): to 0.1 it read 200.04
+    umol/L as 200, at the French score's cut-off (QA 77 L5)."""
     if labs.creatinine is None:
         return None
-    return round(labs.creatinine * UMOL_PER_MG_DL_CREATININE, 1)
+    return round(labs.creatinine * UMOL_PER_MG_DL_CREATININE, 6)
 
 
 def creatinine_over_limit(labs: Labs) -> float | None:

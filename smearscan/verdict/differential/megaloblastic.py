@@ -7,7 +7,7 @@ from smearscan.verdict.differential.cause import (
     Cause,
 )
 from smearscan.verdict.findings import LabPicture
-from smearscan.verdict.readings import show
+from smearscan.verdict.readings import beside, show
 from smearscan.verdict.values import (
     B12_DEFICIENT,
     BSH_COBALAMIN,
@@ -43,16 +43,6 @@ def _corrected_reticulocytes(labs: Labs) -> float | None:
     return labs.reticulocytes * min(1.0, 3 * labs.hemoglobin / NORMAL_HAEMATOCRIT)
 
 
-def _beside(value: float, limit: float) -> str:
-    """``value`` to 4 significant digits, or more where 4 read as the ``limit`` it is not
-    (QA 64 F8: 2.5003% shown "2.5% > 2.5%")."""
-    for digits in (4, 6, 8):
-        text = f"{value:.{digits}g}"
-        if float(text) != limit or value == limit:
-            return text
-    return repr(value)
-
-
 def _action(labs: Labs) -> str:
     """Send what is not measured yet of B12 and folate (QA 64 F6: "send B12" beside a B12 of
     90 pg/mL given), then treat."""
@@ -83,7 +73,7 @@ def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | N
         # With the side of the limit: 2.46% and 2.52% both read "2.5%" (QA 63 L6).
         shown = show("reticulocytes", labs.reticulocytes) + (
             f" (corrected for Hb {show('hemoglobin', labs.hemoglobin)}: "
-            f"{_beside(reticulocytes, RETICULOCYTES_RAISED)}% "
+            f"{beside(reticulocytes, RETICULOCYTES_RAISED)}% "
             f"{'>' if raised else '<='} {RETICULOCYTES_RAISED:g}%)"
             if reticulocytes != labs.reticulocytes else "")
         reasons.append(f"reticulocytes {shown} " + (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from smearscan.labs import Labs
 from smearscan.verdict.drugs import known_tma_drug
-from smearscan.verdict.readings import creatinine_umol
+from smearscan.verdict.readings import beside, creatinine_umol
 from smearscan.verdict.scores.isth_dic import dic_underlying
 from smearscan.verdict.scores.score import INDETERMINATE, Score, ScoreItem, range_risk, scored_item
 from smearscan.verdict.values import FRENCH, FRENCH_CREATININE_UMOL, FRENCH_PLATELETS
@@ -38,7 +38,8 @@ def french_score(labs: Labs) -> Score:
         scored_item(f"platelets <= {FRENCH_PLATELETS:g} x10^9/L", "platelets", labs.platelets,
                     lambda value: int(value <= FRENCH_PLATELETS)),
         ScoreItem(f"creatinine <= {FRENCH_CREATININE_UMOL:g} umol/L (2.26 mg/dL)",
-                  "missing" if umol is None else f"{umol:g} umol/L",
+                  "missing" if umol is None else
+                  f"{beside(umol, FRENCH_CREATININE_UMOL, digits=3)} umol/L",
                   None if umol is None else int(umol <= FRENCH_CREATININE_UMOL), 1),
     )
     ana = {"positive": "positive ANA: adds to the prediction of severe deficiency",
