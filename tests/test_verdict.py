@@ -1011,6 +1011,14 @@ def test_manual_counts_are_called_by_slide_stats(percent, counted, call):
     assert SmearFindings.from_percentage(percent, rbc_counted=counted).call == call
 
 
+@pytest.mark.parametrize(("percent", "counted", "shown"), [
+    (1.001, 999, "1.001%"), (1.0, 1000, "1%"), (0.999, 1001, "0.999%"), (8.5, 1200, "8.5%")])
+def test_a_percentage_is_shown_on_its_side_of_the_limit(percent, counted, shown):
+    # QA 77 L6: 10 of 999 (1.001%) read "1%" beside "an interval spanning the 1% limit".
+    text = SmearFindings.from_percentage(percent, rbc_counted=counted).text()
+    assert text.startswith(f"{shown} (95% CI ")
+
+
 def test_preterm_limit_comes_with_the_call():
     adult = SmearFindings.from_percentage(3.0, rbc_counted=2000)
     preterm = SmearFindings.from_percentage(3.0, rbc_counted=2000, population="preterm")

@@ -20,7 +20,12 @@ from smearscan.slide_stats import (
     corrected_for,
     percentage_call,
 )
-from smearscan.verdict.readings import anaemia_limit, kidney_injury_or_diarrhoea, show
+from smearscan.verdict.readings import (
+    anaemia_limit,
+    beside,
+    kidney_injury_or_diarrhoea,
+    show,
+)
 from smearscan.verdict.scores import Score
 from smearscan.verdict.values import (
     ANAEMIA_RULE,
@@ -185,7 +190,8 @@ class SmearFindings:
     def text(self) -> str:
         """``"8.5% (95% CI 7-10.2%, ...); red cells counted: 1200"`` (and whether the fields
         were out of focus)."""
-        text = f"{self.schistocyte_percent:.3g}%"
+        # On its side of the limit: 10 of 999 is 1.001%, not "1%" (QA 77 L6).
+        text = f"{beside(self.schistocyte_percent, self.limit_percent, digits=3)}%"
         if self.ci95 is not None:
             text += f" (95% CI {self.ci95[0]:.3g}-{self.ci95[1]:.3g}%, {self.interval})"
         else:
