@@ -1019,6 +1019,15 @@ def test_a_percentage_is_shown_on_its_side_of_the_limit(percent, counted, shown)
     assert text.startswith(f"{shown} (95% CI ")
 
 
+@pytest.mark.parametrize("adamts13", [None, 4])
+def test_the_pregnancy_cause_asks_for_adamts13_only_while_it_is_not_given(adamts13):
+    # QA 77 L1: "send ADAMTS13 for pregnancy-triggered TTP" beside ADAMTS13 4% given.
+    labs = parse_labs({**CLASSIC_TTP, "pregnancy": True, "sex": "female", "adamts13": adamts13})
+    action = assess(smear(), labs).cause("pregnancy").action
+    assert action.startswith("urgent obstetric review (delivery for HELLP or pre-eclampsia)")
+    assert action.endswith("; send ADAMTS13 for pregnancy-triggered TTP") == (adamts13 is None)
+
+
 def test_preterm_limit_comes_with_the_call():
     adult = SmearFindings.from_percentage(3.0, rbc_counted=2000)
     preterm = SmearFindings.from_percentage(3.0, rbc_counted=2000, population="preterm")

@@ -207,7 +207,7 @@ SCALE_RULE = _rule(
     "0.44% at its own 0.20 um/px and 6.1% declared at 0.15 (QA 65)", standard=False)
 LDH_RULE = Rule("LDH raised", "above the lab's own upper limit of normal (ldh_uln)", "lab",
                 "the lab's reference interval; an LDH without it, or that it cannot judge, is "
-                "refused (smearscan.verdict.assess)")
+                "refused")
 HAPTOGLOBIN_LAB_RULE = Rule("haptoglobin low", "below the lab's own lower limit "
                             "(haptoglobin_lln)", "lab", "the lab's reference interval")
 HAPTOGLOBIN_RULE = _rule(
@@ -440,8 +440,8 @@ PT_INR_RULE = _rule(
 BOUND_RULE = _rule(
     "lab results given as a bound ('<0.1 g/L', '>20 mg/L')",
     "read just inside the bound; refused (exit 2) where the verdict differs within its range",
-    "smearscan.verdict.assess: the bound itself, or any one value under it, can land on the "
-    "wrong side of a cut-off", standard=False)
+    "the bound itself, or any one value under it, can land on the wrong side of a cut-off",
+    standard=False)
 
 RULES: tuple[Rule, ...] = (
     SCHISTOCYTE_RULE, CHILD_SCHISTOCYTE_RULE, FOCUS_RULE, SCALE_RULE, LESS_SPECIFIC_RULE,
