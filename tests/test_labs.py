@@ -619,6 +619,18 @@ def test_yes_no_keys_read_none_and_unknown_alike(raw, expected):
     assert parse_labs({"transplant": raw}).transplant is expected
 
 
+@pytest.mark.parametrize("key", ["dat", "ana"])
+@pytest.mark.parametrize("raw", ["-", " - ", "\u2212"])
+def test_a_dash_for_a_positive_or_negative_test_is_refused(key, raw):
+    # QA 77 L7: a DAT "-" (negative, in a lab's shorthand) was read as not recorded, while "+"
+    # was refused.
+    with pytest.raises(LabValueError) as refused:
+        parse_labs({key: raw})
+    assert str(refused.value) == (
+        f"labs: {key} = {raw!r}: a dash is 'negative' in a lab's shorthand and 'not done' in a "
+        "table: write 'negative', or leave it out")
+
+
 @pytest.mark.parametrize("raw", ["pending", " Pending "])
 def test_a_pending_result_is_not_measured(raw):
     # QA 64 F13: "--adamts13 pending", the commonest ADAMTS13 before its result, was refused.

@@ -38,9 +38,17 @@ def _parse_bool(key: str, raw: object, source: str) -> bool:
     raise _fail(source, key, raw, "expected true/false (or yes/no, 1/0)")
 
 
+#: A dash, which a lab's shorthand writes for "negative" and a table for "not done".
+_DASHES = frozenset({"-", "\u2212", "\u2013"})
+
+
 def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
     if isinstance(raw, Repeated):
         raise raw.refused(key, source)
+    if spec.kind == "posneg" and isinstance(raw, str) and raw.strip() in _DASHES:
+        # QA 77 L7: a DAT "-" was read as not recorded while "+" was refused.
+        raise _fail(source, key, raw, "a dash is 'negative' in a lab's shorthand and 'not "
+                    "done' in a table: write 'negative', or leave it out")
     if _is_missing(raw):
         return None
     if spec.kind == "number":
