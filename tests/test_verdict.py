@@ -304,7 +304,8 @@ def test_a_platelet_bound_across_the_picture_keeps_a_line_that_asks_for_the_coun
     assert error.value.urgent.startswith(
         f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and a value "
         "reported only as a bound decides whether thrombocytopenia or haemolysis is shown: give "
-        "the measured value; start plasma exchange and corticosteroids now if either is shown; ")
+        "the measured value (this tool's rule); start plasma exchange and corticosteroids now if "
+        "either is shown; ")
 
 
 def test_two_bounds_keep_the_line_either_range_calls_for():
@@ -338,8 +339,9 @@ def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
         "possible", "severe, limit")
     assert urgent_ttp("possible", "severe, limit").startswith(
         f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the LDH "
-        "shows haemolysis only against its lab's upper limit of normal: give it; start plasma "
-        "exchange and corticosteroids now if thrombocytopenia or haemolysis is shown; ")
+        "shows haemolysis only against its lab's upper limit of normal: give it (this tool's "
+        "rule); start plasma exchange and corticosteroids now if thrombocytopenia or haemolysis "
+        "is shown; ")
     # A grey-zone ADAMTS13 keeps the plain request: a measured limit may close TTP there.
     grey = {**labs, "platelets": 100, "adamts13": 15}
     assert _without_ldh_limit(grey, below()) == urgent_ttp("possible", "grey zone")
@@ -2242,8 +2244,9 @@ def test_an_ldh_under_serum_level_keeps_the_urgent_line_its_readings_give(labs, 
         assert urgent.startswith(
             f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the "
             "LDH, not a serum result against its limit as given, decides whether haemolysis is "
-            "shown: check its value, its unit and the limit (1 ukat/L is 60 U/L); start plasma "
-            "exchange and corticosteroids now if thrombocytopenia or haemolysis is shown; ")
+            "shown: check its value, its unit and the limit (1 ukat/L is 60 U/L; this tool's "
+            "rule); start plasma exchange and corticosteroids now if thrombocytopenia or "
+            "haemolysis is shown; ")
 
 
 def test_an_ldh_written_in_ukat_under_serum_level_is_not_read_x60_for_the_urgent_line():

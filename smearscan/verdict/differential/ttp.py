@@ -45,14 +45,15 @@ _REGIMEN = "plasma exchange and corticosteroids"
 _ON_SUSPICION = f"{_REGIMEN} are usually started on clinical suspicion"
 #: A sample drawn first: plasma or blood products make the result unreadable (ISTH 2020).
 _SAMPLE_FIRST = "draw a sample for ADAMTS13 activity before any plasma or blood product"
-#: What a line says of a value the verdict cannot read, which decides it (this tool's rule).
+#: What a line says of a value the verdict cannot read, which decides it: this tool's rule, and
+#: the line says so beside the guideline it cites (QA 77 L3).
 _UNREAD = {
     "bound": "a value reported only as a bound spans a cut-off of the verdict: give the measured "
-             "value",
-    "limit": "the LDH's upper limit of normal decides the verdict: give it",
+             "value (this tool's rule)",
+    "limit": "the LDH's upper limit of normal decides the verdict: give it (this tool's rule)",
     "ldh": "the LDH is not a serum result against its upper limit of normal as given: check "
-           "its value, its unit and the limit (1 ukat/L is 60 U/L)",
-    "refused": "a value refused as written decides the verdict: correct it",
+           "its value, its unit and the limit (1 ukat/L is 60 U/L; this tool's rule)",
+    "refused": "a value refused as written decides the verdict: correct it (this tool's rule)",
 }
 _SEVERE = f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency"
 #: What a severe deficiency without the picture lacks (:func:`_ttp_picture_seen`).
@@ -74,18 +75,18 @@ URGENT_TTP_ADVICE = {
                                  f"{ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% a grey zone); "
                                  f"{_ON_SUSPICION}" for unread, text in _UNREAD.items()},
     "severe, bound": f"{_SEVERE}, and a value reported only as a bound decides whether "
-                     "thrombocytopenia or haemolysis is shown: give the measured value; start "
-                     f"{_REGIMEN} now if either is shown",
+                     "thrombocytopenia or haemolysis is shown: give the measured value (this "
+                     f"tool's rule); start {_REGIMEN} now if either is shown",
     "severe, limit": f"{_SEVERE}, and the LDH shows haemolysis only against its lab's upper limit "
-                     f"of normal: give it; start {_REGIMEN} now if thrombocytopenia or "
-                     "haemolysis is shown",
+                     f"of normal: give it (this tool's rule); start {_REGIMEN} now if "
+                     "thrombocytopenia or haemolysis is shown",
     "severe, refused": f"{_SEVERE}, and a value refused as written decides whether "
-                       f"thrombocytopenia or haemolysis is shown: correct it; start {_REGIMEN} "
-                       "now if either is shown",
+                       "thrombocytopenia or haemolysis is shown: correct it (this tool's rule); "
+                       f"start {_REGIMEN} now if either is shown",
     "severe, ldh": f"{_SEVERE}, and the LDH, not a serum result against its limit as given, "
                    "decides whether haemolysis is shown: check its value, its unit and the limit "
-                   f"(1 ukat/L is 60 U/L); start {_REGIMEN} now if thrombocytopenia or "
-                   "haemolysis is shown",
+                   f"(1 ukat/L is 60 U/L; this tool's rule); start {_REGIMEN} now if "
+                   "thrombocytopenia or haemolysis is shown",
 }
 """What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
 under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result).
