@@ -168,6 +168,8 @@ def _scale_text(summary: SlideSummary) -> str:
     text = _pixel_size_text(summary.pixel_size_um, summary.pixel_size_estimated)
     if summary.off_scale_fields:
         text += f", {len(summary.off_scale_fields)} field(s) off scale"
+        off, total = summary.off_scale_schistocytes
+        text += f" ({off} of {total} schistocytes)" if off else ""
     if summary.pixel_size_trusted:
         text += " trusted"
     if summary.scale_in_doubt:
@@ -373,6 +375,7 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         evened_fields=summary.evened_fields, smoothed_fields=summary.smoothed_fields,
         canvas_notes=summary.canvas_notes,
         off_scale_fields=_off_scale_fields(summary),
+        off_scale_schistocytes=summary.off_scale_schistocytes,
         scale_disagreement=f"{MAX_SCALE_DISAGREEMENT:g}",
         scale_doubt=_scale_doubt_text(summary), doubtful_scale=f"{DOUBTFUL_SCALE:g}",
         no_verdict_note=NO_VERDICT_NOTE,

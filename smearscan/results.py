@@ -427,6 +427,15 @@ class SlideSummary:
                      and f.pixel_size_um is not None and scales_disagree(f.pixel_size_um, slide))
 
     @property
+    def off_scale_schistocytes(self) -> tuple[int, int]:
+        """The whole schistocytes called on the :attr:`off_scale_fields`, and on the slide
+        (``(0, 0)`` unclassified): the count they enter (QA 78 M3: 27 of an "above" slide's 33
+        came from 3 fields read on a scale of their own)."""
+        off = set(self.off_scale_fields)
+        calls = [(f.image in off, f.counts.get("schistocyte", 0)) for f in self.fields]
+        return sum(n for named, n in calls if named), sum(n for _, n in calls)
+
+    @property
     def scale_doubts(self) -> tuple[str, ...]:
         """What doubts a declared pixel size: ``"own estimate"``, the slide's own estimate
         (:attr:`own_pixel_size_um`) differs from it, and ``"median cell"``, at it the slide's

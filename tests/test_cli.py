@@ -423,8 +423,8 @@ def test_a_field_through_a_stronger_objective_showing_few_cells_is_named_among_c
     report = html.unescape((out / "slides" / "s" / "report.html").read_text(encoding="utf-8"))
     assert ("<b>2 of 3 field(s) off the declared scale</b>, counted at the declared 0.200 um/px: "
             "their own pixel size, estimated from their red cells, differs from it (this tool's "
-            "rule): b.png (0.104 um/px, 1.92x), c.png (0.126 um/px, 1.59x). Taken at another "
-            "objective") in report
+            "rule): b.png (0.104 um/px, 1.92x), c.png (0.126 um/px, 1.59x); 2 of the slide's 2 "
+            "schistocyte calls are theirs. Taken at another objective") in report  # QA 78 M3
 
 
 @pytest.mark.parametrize("scale", [1.45, 1.5])

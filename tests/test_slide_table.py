@@ -3,6 +3,7 @@ and the path of each report.html."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from pathlib import Path
@@ -104,6 +105,13 @@ def test_fields_whose_own_scale_is_far_from_the_slides_are_counted_and_named(tmp
     assert slide.off_scale_fields == ("c.png", "d.png")
     row = cells_of(slide_table([SlideOutcome("s", slide, "")]))[1]
     assert row[8] == "0.105 (est.), 2 field(s) off scale"
+    # QA 78 M3: how many of the slide's schistocyte calls they hold, where they hold any.
+    counted = tuple(dataclasses.replace(f, counts={"schistocyte": n})
+                    for f, n in zip(fields, (1, 0, 27, 0, 5), strict=True))
+    slide = dataclasses.replace(slide, fields=counted)
+    assert slide.off_scale_schistocytes == (27, 33)
+    row = cells_of(slide_table([SlideOutcome("s", slide, "")]))[1]
+    assert row[8] == "0.105 (est.), 2 field(s) off scale (27 of 33 schistocytes)"
     # Declared: one scale for all, nothing to disagree.
     assert SlideSummary(fields, 1000, 0.105, False, statistics=stats).off_scale_fields == ()
 
