@@ -210,9 +210,8 @@ def test_a_severe_deficiency_without_the_picture_asks_for_it_before_plasma_excha
     assert verdict.cause("ttp").assessment == "possible"
     assert verdict.urgent == (
         "URGENT - TTP possible: a medical emergency. Refer to haematology now; ADAMTS13 under 10% "
-        "is a severe deficiency, but neither thrombocytopenia nor an LDH at 1.5x its limit is "
-        "shown (with both measured, a clinical remission, Cuker 2021): measure the platelets, "
-        "LDH, haptoglobin and reticulocytes now (again, if given); plasma exchange "
+        "is a severe deficiency, but neither thrombocytopenia nor a MAHA is shown: measure the "
+        "platelets, LDH, haptoglobin and reticulocytes now (again, if given); plasma exchange "
         "and corticosteroids if they show TTP; consider caplacizumab; do not transfuse "
         "platelets unless there is life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng "
         "XL, et al. J Thromb Haemost 2020;18:2486-2495 and 2496-2502)).")
@@ -303,8 +302,8 @@ def test_a_platelet_bound_across_the_picture_keeps_a_line_that_asks_for_the_coun
     assert error.value.urgent == urgent_ttp("possible", "severe, bound")
     assert error.value.urgent.startswith(
         f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and a value "
-        "reported only as a bound decides whether thrombocytopenia or haemolysis is shown: give "
-        "the measured value (this tool's rule); start plasma exchange and corticosteroids now if "
+        "reported only as a bound decides whether thrombocytopenia or a MAHA is shown: give the "
+        "measured value (this tool's rule); start plasma exchange and corticosteroids now if "
         "either is shown; ")
 
 
@@ -325,23 +324,24 @@ def test_two_bounds_keep_the_line_either_range_calls_for():
 
 def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
     # QA 30 N4: ADAMTS13 5%, platelets 200, LDH 1000 U/L without its limit, the other markers
-    # normal: against 190-620 U/L haemolysis is shown (TTP likely, "start plasma exchange now"),
+    # normal, schistocytes above the limit: against 190-620 U/L a MAHA is shown (TTP likely,
+    # "start plasma exchange now"),
     # against 1000 U/L or without the LDH it is not (possible, "measure again"). The refusal's
     # line said only "give the limit", dropping the severe deficiency.
     labs = {**NORMAL_LABS, "platelets": 200, "ldh": 1000, "adamts13": 5, **PLASMIC_ITEMS}
-    lines = {limit: assess(below(), parse_labs({**labs, "ldh_uln": limit})).urgent
+    lines = {limit: assess(smear(), parse_labs({**labs, "ldh_uln": limit})).urgent
              for limit in (190, 620, 1000)}
     assert lines == {190: urgent_ttp("likely", "severe"), 620: urgent_ttp("likely", "severe"),
                      1000: urgent_ttp("possible", "severe, no picture")}
-    assert _without_ldh_limit(labs, below()) == urgent_ttp("possible", "severe, limit")
+    assert _without_ldh_limit(labs, smear()) == urgent_ttp("possible", "severe, limit")
     # A bound wholly under 10% is the same deficiency; the limit still decides.
-    assert _without_ldh_limit({**labs, "adamts13": "<5 %"}, below()) == urgent_ttp(
+    assert _without_ldh_limit({**labs, "adamts13": "<5 %"}, smear()) == urgent_ttp(
         "possible", "severe, limit")
     assert urgent_ttp("possible", "severe, limit").startswith(
         f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the LDH "
         "shows haemolysis only against its lab's upper limit of normal: give it (this tool's "
-        "rule); start plasma exchange and corticosteroids now if thrombocytopenia or haemolysis "
-        "is shown; ")
+        "rule); start plasma exchange and corticosteroids now if thrombocytopenia or a MAHA is "
+        "shown; ")
     # A grey-zone ADAMTS13 keeps the plain request: a measured limit may close TTP there.
     grey = {**labs, "platelets": 100, "adamts13": 15}
     assert _without_ldh_limit(grey, below()) == urgent_ttp("possible", "grey zone")
@@ -931,12 +931,13 @@ def test_the_rule_table_gives_the_si_cut_offs_the_verdict_applies():
      "folate": "2 ng/mL"}])
 def test_a_megaloblastic_pattern_outside_a_maha_keeps_the_verdict_and_its_urgent_line(labs):
     # QA 77 H1: the deficiency, with no megaloblastic cause listed (no MAHA, no haemolysis
-    # present), was a traceback: the URGENT line of the first case was lost.
+    # present), was a traceback: the URGENT line of the first case was lost. QA 79 N3: then it
+    # was silent; a raised LDH alone now lists it.
     verdict = assess(smear("borderline", 0.8, (0.4, 1.6), 1000), parse_labs(labs))
-    assert "megaloblastic" not in [c.cause for c in verdict.differential]
+    assert verdict.cause("megaloblastic").assessment == "suspected"
     assert (verdict.maha, verdict.cause("ttp").assessment) == (
         "insufficient data", "possible" if labs["platelets"] == 20 else "not assessed")
-    assert not [f for f in verdict.findings_against if f.finding.startswith("megaloblastic")]
+
 
 
 def test_megaloblastic_is_not_listed_without_macrocytosis_or_deficiency():
@@ -2220,8 +2221,9 @@ LDH_ONLY_MARKER = {"dat": "negative", "platelets": 200, "haptoglobin": "1.2 g/L"
      urgent_ttp("likely", "severe")),
     ({**TEXTBOOK_TTP, "ldh": "450 U/L", "ldh_uln": 1500}, "neonate",
      urgent_ttp("likely", "severe", adult=False)),
-    # The LDH alone decides haemolysis: read in ukat/L it shows it (likely, start now), against
-    # 190 or 250 U/L it does not (possible, no picture); the line asks to check it.
+    # The LDH alone decides the MAHA: read in ukat/L it shows it beside schistocytes above the
+    # limit (likely, start now), against 190 or 250 U/L it does not (possible, no picture); the
+    # line asks to check it.
     ({**LDH_ONLY_MARKER, "ldh": "100 U/L", "ldh_uln": 300}, "adult",
      urgent_ttp("possible", "severe, ldh")),
     ({**NORMAL_LABS, "ldh": "60 U/L"}, "adult", None),
@@ -2243,10 +2245,10 @@ def test_an_ldh_under_serum_level_keeps_the_urgent_line_its_readings_give(labs, 
     if urgent is not None and urgent.startswith("URGENT - TTP possible"):
         assert urgent.startswith(
             f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the "
-            "LDH, not a serum result against its limit as given, decides whether haemolysis is "
+            "LDH, not a serum result against its limit as given, decides whether a MAHA is "
             "shown: check its value, its unit and the limit (1 ukat/L is 60 U/L; this tool's "
-            "rule); start plasma exchange and corticosteroids now if thrombocytopenia or "
-            "haemolysis is shown; ")
+            "rule); start plasma exchange and corticosteroids now if thrombocytopenia or a MAHA "
+            "is shown; ")
 
 
 def test_an_ldh_written_in_ukat_under_serum_level_is_not_read_x60_for_the_urgent_line():
@@ -2564,18 +2566,21 @@ def test_a_severe_deficiency_with_thrombocytopenia_alone_is_named_a_clinical_rel
     assert not any("clinical relapse" in r for r in haemolysing.cause("ttp").reasons)
 
 
-@pytest.mark.parametrize(("change", "assessment"), [
-    ({}, "possible"), ({"ldh": None, "ldh_uln": None}, "possible"),
-    ({"ldh": "337 U/L"}, "possible"), ({"ldh": "337.5 U/L"}, "likely"),  # 1.5x its 225 U/L
-    ({"haptoglobin": 0, "reticulocytes": "6 %"}, "possible"),  # markers beside normal platelets
-    ({"platelets": 149}, "likely"), ({"platelets": None}, "likely")])
-def test_a_severe_deficiency_in_a_clinical_remission_is_no_call_to_start_plasma_exchange(
-        change, assessment):
+@pytest.mark.parametrize(("change", "smear_call", "assessment"), [
+    ({}, "below", "possible"), ({"ldh": None, "ldh_uln": None}, "below", "possible"),
+    # QA 79 N1: an LDH at 1.6x its limit beside platelets 250 and MAHA unlikely.
+    ({"haptoglobin": "1.2 g/L", "ldh": "360 U/L"}, "below", "possible"),
+    ({"haptoglobin": 0, "reticulocytes": "6 %"}, "below", "possible"),
+    # QA 79 N2: a florid MAHA (schistocytes above, haemolysis present) keeps its line.
+    ({"haptoglobin": 0, "reticulocytes": "8 %", "platelets": 150}, "above", "likely"),
+    ({"platelets": 149}, "below", "likely"), ({"platelets": None}, "below", "likely")])
+def test_a_severe_deficiency_without_thrombocytopenia_or_a_maha_is_no_call_to_start_plasma_exchange(
+        change, smear_call, assessment):
     # QA 77 M1: ADAMTS13 3% with platelets 250, LDH normal and one mildly low haptoglobin read
-    # "TTP likely: start plasma exchange now" beside "MAHA unlikely". Cuker 2021: platelets >=
-    # 150 and LDH < 1.5x ULN is a clinical remission, whatever the other markers.
+    # "TTP likely: start plasma exchange now" beside "MAHA unlikely". A relapse is a platelet
+    # count falling under 150 (Cuker 2021); TTP is a MAHA with thrombocytopenia (ISTH 2020).
     labs = parse_labs({**NORMAL_LABS, "haptoglobin": "0.2 g/L", "adamts13": "3 %", **change})
-    verdict = assess(below(), labs)
+    verdict = assess(smear() if smear_call == "above" else below(), labs)
     assert verdict.cause("ttp").assessment == assessment
     assert verdict.urgent == urgent_ttp(assessment, "severe" if assessment == "likely"
                                         else "severe, no picture")

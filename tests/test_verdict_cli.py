@@ -916,7 +916,7 @@ def test_a_refused_value_whose_readings_differ_asks_for_it_corrected(capsys):
     assert main([*args, "--platelets", "1500"]) == 2
     out = capsys.readouterr().out
     assert out == urgent_ttp("possible", "severe, refused") + "\n"
-    assert "a value refused as written decides whether thrombocytopenia or haemolysis" in out
+    assert "a value refused as written decides whether thrombocytopenia or a MAHA" in out
     assert main([*args, "--platelets", "1.5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["urgent"].startswith("URGENT - TTP likely")
 

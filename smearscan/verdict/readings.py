@@ -48,12 +48,12 @@ def beside(value: float, limit: float, digits: int = 4) -> str:
 
 
 def creatinine_umol(labs: Labs) -> float | None:
-    """Creatinine in umol/L, or ``None``. Rounded only to 1e-6 umol/L, the float noise of the
-    round trip through mg/dL (200 umol/L back as 199.99999999999997): to 0.1 it read 200.04
-    umol/L as 200, at the French score's cut-off (QA 77 L5)."""
+    """Creatinine in umol/L, or ``None``. Rounded to 0.001 umol/L, under the noise of the round
+    trip through mg/dL (200 umol/L back as 199.99996; QA 79 N6): to 0.1 it read 200.04 umol/L
+    as 200, at the French score's cut-off (QA 77 L5)."""
     if labs.creatinine is None:
         return None
-    return round(labs.creatinine * UMOL_PER_MG_DL_CREATININE, 6)
+    return round(labs.creatinine * UMOL_PER_MG_DL_CREATININE, 3)
 
 
 def creatinine_over_limit(labs: Labs) -> float | None:

@@ -99,9 +99,6 @@ INDIRECT_BILIRUBIN_ULN = 1.0  # mg/dL
 RETICULOCYTES_RAISED = PLASMIC_RETICULOCYTES  # %
 HAEMOLYSIS_MARKERS = 2  # raised markers for "haemolysis present"
 PLATELETS_LOW = 150.0  # x10^9/L
-#: An LDH under this multiple of its limit, with platelets >= 150 x10^9/L, is a TTP's clinical
-#: remission (Cuker 2021, TTP_OUTCOMES).
-REMISSION_LDH_ULN = 1.5
 WBC_LOW = 4.0  # x10^9/L
 HEMOGLOBIN_LOW = {"male": 13.0, "female": 12.0, "pregnancy": 11.0}  # g/dL, WHO 2011
 HEMOGLOBIN_LOW_UNKNOWN_SEX = 12.0  # g/dL, the women's limit when sex is not given
@@ -327,9 +324,9 @@ URGENT_RULE = _rule(
     "urgent TTP action", "printed first whenever TTP is possible, suspected or likely, naming "
     "which: urgent haematology; ADAMTS13 unknown: plasma exchange and corticosteroids on "
     "suspicion, before ADAMTS13 (sample drawn first); under 10%: start them now (without "
-    "thrombocytopenia or haemolysis shown: measure them now; platelets measured normal with "
-    f"an LDH under {REMISSION_LDH_ULN:g}x its limit, or not measured, show neither, whatever "
-    "the other markers: a clinical remission (Cuker 2021); with "
+    "thrombocytopenia or a MAHA shown (platelets measured normal with no haemolysis marker "
+    "raised, or with the smear not showing a MAHA; or platelets not measured and no marker "
+    "raised): measure them now; with "
     "thrombocytopenia alone: "
     "a clinical relapse after a remission (Cuker 2021), treated as TTP); 10-20%: on clinical "
     "judgement; "
@@ -381,7 +378,8 @@ DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with 
 MEGALOBLASTIC_RULE = _rule(
     "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "
     f"(<= {RETICULOCYTES_RAISED:g}% once corrected for the anaemia: % x 3 Hb / "
-    f"{NORMAL_HAEMATOCRIT:g}) in a haemolytic picture; B12 < {B12_DEFICIENT:g} pg/mL "
+    f"{NORMAL_HAEMATOCRIT:g}) in a haemolytic picture (or beside one raised haemolysis "
+    f"marker, a raised LDH alone among them); B12 < {B12_DEFICIENT:g} pg/mL "
     f"({B12_DEFICIENT * B12_PMOL_PER_PG:.1f} pmol/L) or folate < {FOLATE_DEFICIENT:g} ng/mL "
     f"({FOLATE_DEFICIENT * FOLATE_NMOL_PER_NG:.1f} nmol/L; BSH 2014 gives them rounded, 148 and 7) "
     "-> suspected, and with the reticulocytes not raised as counted either (<= "

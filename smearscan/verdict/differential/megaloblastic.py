@@ -55,11 +55,14 @@ def _action(labs: Labs) -> str:
 
 def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | None:
     """Megaloblastic pseudo-TMA (severe B12/folate deficiency mimics TTP): listed in a
-    haemolytic picture with macrocytosis or a measured deficiency. Reticulocytes (corrected
+    haemolytic picture (or one raised haemolysis marker) with macrocytosis or a measured
+    deficiency. Reticulocytes (corrected
     for the anaemia) raised -> unlikely, unless a deficiency is measured (possible);
     macrocytosis with reticulocytes not raised and a deficiency -> suspected; a deficiency or
     the pattern alone -> possible; B12 and folate both normal -> unlikely."""
-    in_play = maha in ("likely", "possible") or picture.haemolysis == "present"
+    # QA 79 N3: a raised LDH alone (intramedullary haemolysis) left a measured B12 deficiency,
+    # CLINICAL.md's TTP mimic, out of the verdict.
+    in_play = maha in ("likely", "possible") or picture.haemolysis in ("present", "equivocal")
     macrocytic = labs.mcv is not None and labs.mcv > MACROCYTOSIS_MCV
     deficient, values = _deficiency(labs)
     if not in_play or not (macrocytic or deficient):

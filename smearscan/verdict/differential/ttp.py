@@ -34,7 +34,6 @@ from smearscan.verdict.values import (
     PLASMIC_NOT_VALIDATED,
     PLASMIC_PLATELETS,
     PLATELETS_LOW,
-    REMISSION_LDH_ULN,
     TTP_OUTCOMES,
 )
 
@@ -57,14 +56,14 @@ _UNREAD = {
 }
 _SEVERE = f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency"
 #: What a severe deficiency without the picture lacks (:func:`_ttp_picture_seen`).
-_NO_RELAPSE = f"neither thrombocytopenia nor an LDH at {REMISSION_LDH_ULN:g}x its limit"
+_NO_PICTURE = "neither thrombocytopenia nor a MAHA"
 
 URGENT_TTP_ADVICE = {
     "unknown": f"{_SAMPLE_FIRST}; {_ON_SUSPICION}, before the ADAMTS13 result",
     "severe": f"{_SEVERE}: start {_REGIMEN} now if not already started",
-    "severe, no picture": f"{_SEVERE}, but {_NO_RELAPSE} is shown (with both measured, a clinical "
-                          "remission, Cuker 2021): measure the platelets, LDH, haptoglobin and "
-                          f"reticulocytes now (again, if given); {_REGIMEN} if they show TTP",
+    "severe, no picture": f"{_SEVERE}, but {_NO_PICTURE} is shown: measure the platelets, LDH, "
+                          "haptoglobin and reticulocytes now (again, if given); "
+                          f"{_REGIMEN} if they show TTP",
     "grey zone": f"ADAMTS13 {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% is a grey zone: "
                  f"{_REGIMEN} on clinical judgement (the picture, PLASMIC)",
     **{unread: f"{text}; {_ON_SUSPICION}" for unread, text in _UNREAD.items()},
@@ -75,18 +74,18 @@ URGENT_TTP_ADVICE = {
                                  f"{ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% a grey zone); "
                                  f"{_ON_SUSPICION}" for unread, text in _UNREAD.items()},
     "severe, bound": f"{_SEVERE}, and a value reported only as a bound decides whether "
-                     "thrombocytopenia or haemolysis is shown: give the measured value (this "
-                     f"tool's rule); start {_REGIMEN} now if either is shown",
+                     "thrombocytopenia or a MAHA is shown: give the measured value (this tool's "
+                     f"rule); start {_REGIMEN} now if either is shown",
     "severe, limit": f"{_SEVERE}, and the LDH shows haemolysis only against its lab's upper limit "
                      f"of normal: give it (this tool's rule); start {_REGIMEN} now if "
-                     "thrombocytopenia or haemolysis is shown",
+                     "thrombocytopenia or a MAHA is shown",
     "severe, refused": f"{_SEVERE}, and a value refused as written decides whether "
-                       "thrombocytopenia or haemolysis is shown: correct it (this tool's rule); "
+                       "thrombocytopenia or a MAHA is shown: correct it (this tool's rule); "
                        f"start {_REGIMEN} now if either is shown",
     "severe, ldh": f"{_SEVERE}, and the LDH, not a serum result against its limit as given, "
-                   "decides whether haemolysis is shown: check its value, its unit and the limit "
+                   "decides whether a MAHA is shown: check its value, its unit and the limit "
                    f"(1 ukat/L is 60 U/L; this tool's rule); start {_REGIMEN} now if "
-                   "thrombocytopenia or haemolysis is shown",
+                   "thrombocytopenia or a MAHA is shown",
 }
 """What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
 under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result).
@@ -416,20 +415,19 @@ def _ttp_trigger(labs: Labs) -> bool:
                 (labs.drug_exposure and ttp_triggering_drug(labs.drug_exposure)))
 
 
-def _ttp_picture_seen(labs: Labs, picture: LabPicture) -> bool:
-    """Whether thrombocytopenia or haemolysis is shown beside an ADAMTS13 result: platelets
-    low; platelets measured normal with an LDH at or over 1.5x its limit (under it, or not
-    measured, is a clinical remission as it is defined: Cuker 2021, platelets >= 150 x10^9/L
-    and LDH < 1.5x ULN, in which a severe deficiency is an ADAMTS13 relapse, not a call to
-    start plasma exchange); platelets not measured with a haemolysis marker raised. QA 77 M1:
-    one mildly low haptoglobin read "TTP likely: start plasma exchange now" beside platelets
-    250, LDH 200 U/L and "MAHA unlikely" (this tool's rule)."""
+def _ttp_picture_seen(maha: str, picture: LabPicture) -> bool:
+    """Whether thrombocytopenia or a MAHA is shown beside an ADAMTS13 result: platelets low;
+    or a haemolysis marker raised with MAHA likely or possible on the smear, or with the
+    platelets not measured. Beside platelets measured normal, a raised marker with the smear
+    not showing a MAHA (or a count with no marker raised) is no call to start plasma exchange
+    now: a relapse is a platelet count falling under 150 x10^9/L (Cuker 2021), and TTP is a
+    MAHA with thrombocytopenia (ISTH 2020). QA 77 M1: one mildly low haptoglobin, QA 79 N1: an
+    LDH at 1.6x its limit, each read "TTP likely: start plasma exchange now" beside platelets
+    250 and "MAHA unlikely" (this tool's rule)."""
     if picture.thrombocytopenia:
         return True
-    if picture.thrombocytopenia is False:
-        return (labs.ldh is not None and labs.ldh_uln is not None
-                and labs.ldh >= REMISSION_LDH_ULN * labs.ldh_uln)
-    return picture.haemolysis in ("present", "equivocal")
+    haemolysing = picture.haemolysis in ("present", "equivocal")
+    return haemolysing and (picture.thrombocytopenia is None or maha in ("likely", "possible"))
 
 
 def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score, *,
@@ -441,7 +439,7 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
     ``adult``: the patient is an adult; for another population PLASMIC, derived in adults, makes
     TTP at most possible (this tool's rule)."""
     adamts13 = labs.adamts13
-    picture_seen = _ttp_picture_seen(labs, picture)
+    picture_seen = _ttp_picture_seen(maha, picture)
     if adamts13 is None:
         assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french,
                                               overt_dic, adult)
@@ -450,8 +448,9 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         reasons = [f"{adamts13_beyond(adamts13, '<', ADAMTS13_SEVERE)}: severe deficiency "
                    f"({ISTH_TTP})", "next: ADAMTS13 inhibitor or anti-ADAMTS13 IgG"]
         if not picture_seen:
-            reasons.append(f"{_NO_RELAPSE} shown: a clinical remission where both are "
-                           f"measured ({TTP_OUTCOMES}), or a relapse to come; repeat the counts")
+            reasons.append(f"{_NO_PICTURE} shown: a remission, or a relapse to come (a "
+                           f"platelet count falling under 150 x10^9/L, {TTP_OUTCOMES}); repeat "
+                           "the counts")
         elif picture.thrombocytopenia and picture.haemolysis not in ("present", "equivocal"):
             # QA 53 H3, QA 56 #2: "TTP likely" under "MAHA unlikely" read as a contradiction.
             reasons.append("thrombocytopenia with a severe deficiency, haemolysis not shown: "
