@@ -1047,7 +1047,11 @@ def percentage_call(
     """
     limit = LIMIT_PERCENT[population]
     if rbc_counted is None:
-        return percentage_call(percent, rbc_counted=REQUIRED_RBC, population=population)
+        # Of the percentage itself, not of a whole number of cells (QA 79 N8: 1.25% took
+        # 1.2%'s interval, rounded to even).
+        low, high = wilson_interval(percent * REQUIRED_RBC / 100, REQUIRED_RBC)
+        ci95 = (100 * low, 100 * high)
+        return _threshold_call(ci95, limit), ci95
     ci95 = Proportion.of(round(percent * rbc_counted / 100), rbc_counted).ci95
     if rbc_counted < REQUIRED_RBC:
         return "insufficient", ci95

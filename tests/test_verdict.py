@@ -1000,6 +1000,9 @@ def test_point_9_a_bare_percentage_is_read_as_of_the_fewest_cells_icsh_reads():
                             "at least (no count given)); red cells counted: not given")
     assert any(m.startswith("rbc_counted: not given") and "read as of that minimum" in m
                for m in verdict.missing)
+    # QA 79 N8: the interval is the percentage's own, not a whole number of cells' (1.25% had
+    # 1.2%'s, rounded to even).
+    assert SmearFindings.from_percentage(1.25).ci95[0] == pytest.approx(0.7244, abs=1e-4)
     for percent in (0.3, 0.5, 1.1, 1.6, 1.7):
         bare, counted = (assess(SmearFindings.from_percentage(percent, rbc_counted=rbc),
                                 parse_labs(SEED_000)) for rbc in (None, 1000))
