@@ -210,7 +210,7 @@ def test_a_severe_deficiency_without_the_picture_asks_for_it_before_plasma_excha
     assert verdict.cause("ttp").assessment == "possible"
     assert verdict.urgent == (
         "URGENT - TTP possible: a medical emergency. Refer to haematology now; ADAMTS13 under 10% "
-        "is a severe deficiency, but neither thrombocytopenia nor a MAHA is shown: measure the "
+        "is a severe deficiency, but neither thrombocytopenia nor haemolysis is shown: measure the "
         "platelets, LDH, haptoglobin and reticulocytes now (again, if given); plasma exchange "
         "and corticosteroids if they show TTP; consider caplacizumab; do not transfuse "
         "platelets unless there is life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng "
@@ -302,8 +302,8 @@ def test_a_platelet_bound_across_the_picture_keeps_a_line_that_asks_for_the_coun
     assert error.value.urgent == urgent_ttp("possible", "severe, bound")
     assert error.value.urgent.startswith(
         f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and a value "
-        "reported only as a bound decides whether thrombocytopenia or a MAHA is shown: give the "
-        "measured value (this tool's rule); start plasma exchange and corticosteroids now if "
+        "reported only as a bound decides whether thrombocytopenia or haemolysis is shown: give "
+        "the measured value (this tool's rule); start plasma exchange and corticosteroids now if "
         "either is shown; ")
 
 
@@ -323,12 +323,12 @@ def test_two_bounds_keep_the_line_either_range_calls_for():
 
 
 def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
-    # QA 30 N4: ADAMTS13 5%, platelets 200, LDH 1000 U/L without its limit, the other markers
-    # normal, schistocytes above the limit: against 190-620 U/L a MAHA is shown (TTP likely,
-    # "start plasma exchange now"),
+    # QA 30 N4: ADAMTS13 5%, LDH 1000 U/L without its limit, the other markers normal, the
+    # platelets not counted: against 190-620 U/L haemolysis is shown (TTP likely, "start plasma
+    # exchange now"),
     # against 1000 U/L or without the LDH it is not (possible, "measure again"). The refusal's
     # line said only "give the limit", dropping the severe deficiency.
-    labs = {**NORMAL_LABS, "platelets": 200, "ldh": 1000, "adamts13": 5, **PLASMIC_ITEMS}
+    labs = {**NORMAL_LABS, "platelets": None, "ldh": 1000, "adamts13": 5, **PLASMIC_ITEMS}
     lines = {limit: assess(smear(), parse_labs({**labs, "ldh_uln": limit})).urgent
              for limit in (190, 620, 1000)}
     assert lines == {190: urgent_ttp("likely", "severe"), 620: urgent_ttp("likely", "severe"),
@@ -340,8 +340,8 @@ def test_an_ldh_without_its_limit_beside_a_severe_deficiency_keeps_its_advice():
     assert urgent_ttp("possible", "severe, limit").startswith(
         f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the LDH "
         "shows haemolysis only against its lab's upper limit of normal: give it (this tool's "
-        "rule); start plasma exchange and corticosteroids now if thrombocytopenia or a MAHA is "
-        "shown; ")
+        "rule); start plasma exchange and corticosteroids now if thrombocytopenia or haemolysis "
+        "is shown; ")
     # A grey-zone ADAMTS13 keeps the plain request: a measured limit may close TTP there.
     grey = {**labs, "platelets": 100, "adamts13": 15}
     assert _without_ldh_limit(grey, below()) == urgent_ttp("possible", "grey zone")
@@ -850,6 +850,12 @@ def test_point_8_megaloblastic_pseudo_tma_is_suspected_and_ranked_first():
                            "ADAMTS13 is back")
     assert "vitamin b12 90 pg/mL < 200 (BSH 2014 (Devalia V" in mega.reasons[1]
     assert verdict.cause("ttp").assessment == "unlikely"
+
+
+def test_the_megaloblastic_action_waits_for_adamts13_only_while_it_is_not_given():
+    # QA 80 F4: "keep TTP in mind until ADAMTS13 is back" beside an ADAMTS13 given.
+    given = assess(smear(), parse_labs({**PSEUDO_TMA, "adamts13": 60})).cause("megaloblastic")
+    assert given.action.endswith("plasma exchange does not; judge TTP by the ADAMTS13 result")
 
 
 @pytest.mark.parametrize(("reticulocytes", "maha"), [("6 %", "likely"), ("2.6 %", "likely"),
@@ -2213,7 +2219,7 @@ def test_a_refused_ldh_limit_keeps_the_line_every_limit_tried_agrees_on(labs, fi
 
 
 TEXTBOOK_TTP = {"dat": "negative", "platelets": 10, "haptoglobin": "<0.1 g/L", "adamts13": 5}
-LDH_ONLY_MARKER = {"dat": "negative", "platelets": 200, "haptoglobin": "1.2 g/L",
+LDH_ONLY_MARKER = {"dat": "negative", "haptoglobin": "1.2 g/L",
                    "reticulocytes": "1 %", "adamts13": 5, **PLASMIC_ITEMS}
 
 
@@ -2224,9 +2230,9 @@ LDH_ONLY_MARKER = {"dat": "negative", "platelets": 200, "haptoglobin": "1.2 g/L"
      urgent_ttp("likely", "severe")),
     ({**TEXTBOOK_TTP, "ldh": "450 U/L", "ldh_uln": 1500}, "neonate",
      urgent_ttp("likely", "severe", adult=False)),
-    # The LDH alone decides the MAHA: read in ukat/L it shows it beside schistocytes above the
-    # limit (likely, start now), against 190 or 250 U/L it does not (possible, no picture); the
-    # line asks to check it.
+    # The LDH alone decides haemolysis, the platelets not counted: read in ukat/L it shows it
+    # (likely, start now), against 190 or 250 U/L it does not (possible, no picture); the line
+    # asks to check it.
     ({**LDH_ONLY_MARKER, "ldh": "100 U/L", "ldh_uln": 300}, "adult",
      urgent_ttp("possible", "severe, ldh")),
     ({**NORMAL_LABS, "ldh": "60 U/L"}, "adult", None),
@@ -2248,10 +2254,10 @@ def test_an_ldh_under_serum_level_keeps_the_urgent_line_its_readings_give(labs, 
     if urgent is not None and urgent.startswith("URGENT - TTP possible"):
         assert urgent.startswith(
             f"URGENT - TTP possible: {NOW}; ADAMTS13 under 10% is a severe deficiency, and the "
-            "LDH, not a serum result against its limit as given, decides whether a MAHA is "
+            "LDH, not a serum result against its limit as given, decides whether haemolysis is "
             "shown: check its value, its unit and the limit (1 ukat/L is 60 U/L; this tool's "
-            "rule); start plasma exchange and corticosteroids now if thrombocytopenia or a MAHA "
-            "is shown; ")
+            "rule); start plasma exchange and corticosteroids now if thrombocytopenia or "
+            "haemolysis is shown; ")
 
 
 def test_an_ldh_written_in_ukat_under_serum_level_is_not_read_x60_for_the_urgent_line():
@@ -2573,11 +2579,15 @@ def test_a_severe_deficiency_with_thrombocytopenia_alone_is_named_a_clinical_rel
     ({}, "below", "possible"), ({"ldh": None, "ldh_uln": None}, "below", "possible"),
     # QA 79 N1: an LDH at 1.6x its limit beside platelets 250 and MAHA unlikely.
     ({"haptoglobin": "1.2 g/L", "ldh": "360 U/L"}, "below", "possible"),
-    ({"haptoglobin": 0, "reticulocytes": "6 %"}, "below", "possible"),
+    # Haemolysis present (two markers) keeps it, as QA 80 F2's florid haemolysis at platelets
+    # 150 with the smear undecided.
+    ({"haptoglobin": 0, "reticulocytes": "6 %"}, "below", "likely"),
+    # QA 80 F1: reticulocytes alone beside schistocytes above the limit, platelets 400.
+    ({"haptoglobin": "1.2 g/L", "reticulocytes": "6 %", "platelets": 400}, "above", "possible"),
     # QA 79 N2: a florid MAHA (schistocytes above, haemolysis present) keeps its line.
     ({"haptoglobin": 0, "reticulocytes": "8 %", "platelets": 150}, "above", "likely"),
     ({"platelets": 149}, "below", "likely"), ({"platelets": None}, "below", "likely")])
-def test_a_severe_deficiency_without_thrombocytopenia_or_a_maha_is_no_call_to_start_plasma_exchange(
+def test_a_severe_deficiency_without_thrombocytopenia_or_haemolysis_is_no_call_for_plasma_exchange(
         change, smear_call, assessment):
     # QA 77 M1: ADAMTS13 3% with platelets 250, LDH normal and one mildly low haptoglobin read
     # "TTP likely: start plasma exchange now" beside "MAHA unlikely". A relapse is a platelet

@@ -371,9 +371,10 @@ def test_an_ldh_under_serum_level_is_refused_with_the_urgent_line_naming_its_sou
             assert out.startswith("URGENT - TTP likely: a medical emergency.")
 
 
-#: A TTP picture in which the LDH alone shows haemolysis (QA 38's LDH_ONLY_MARKER).
+#: A TTP picture in which the LDH alone shows haemolysis, the platelets not counted (QA 38's
+#: LDH_ONLY_MARKER; beside platelets measured normal one marker shows none: QA 79 N1).
 LDH_DECIDES = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--dat", "negative",
-               "--platelets", "200", "--haptoglobin", "1.2 g/L", "--reticulocytes", "1 %",
+               "--haptoglobin", "1.2 g/L", "--reticulocytes", "1 %",
                "--adamts13", "5", "--mcv", "85", "--inr", "1.0", "--creatinine", "1.0 mg/dL",
                "--active-cancer", "no", "--transplant", "no"]
 
@@ -916,7 +917,7 @@ def test_a_refused_value_whose_readings_differ_asks_for_it_corrected(capsys):
     assert main([*args, "--platelets", "1500"]) == 2
     out = capsys.readouterr().out
     assert out == urgent_ttp("possible", "severe, refused") + "\n"
-    assert "a value refused as written decides whether thrombocytopenia or a MAHA" in out
+    assert "a value refused as written decides whether thrombocytopenia or haemolysis" in out
     assert main([*args, "--platelets", "1.5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["urgent"].startswith("URGENT - TTP likely")
 

@@ -49,8 +49,10 @@ def _action(labs: Labs) -> str:
     unsent = [name for name, value in (("B12", labs.vitamin_b12), ("folate", labs.folate))
               if value is None]
     send = f"send {' and '.join(unsent)} (before any transfusion); " if unsent else ""
-    return (f"{send}replacing the vitamin corrects it and plasma exchange does not; keep TTP "
-            "in mind until ADAMTS13 is back")
+    # QA 80 F4: "until ADAMTS13 is back" beside an ADAMTS13 given.
+    ttp = ("keep TTP in mind until ADAMTS13 is back" if labs.adamts13 is None
+           else "judge TTP by the ADAMTS13 result")
+    return f"{send}replacing the vitamin corrects it and plasma exchange does not; {ttp}"
 
 
 def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | None:

@@ -56,7 +56,7 @@ _UNREAD = {
 }
 _SEVERE = f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency"
 #: What a severe deficiency without the picture lacks (:func:`_ttp_picture_seen`).
-_NO_PICTURE = "neither thrombocytopenia nor a MAHA"
+_NO_PICTURE = "neither thrombocytopenia nor haemolysis"
 
 URGENT_TTP_ADVICE = {
     "unknown": f"{_SAMPLE_FIRST}; {_ON_SUSPICION}, before the ADAMTS13 result",
@@ -74,18 +74,18 @@ URGENT_TTP_ADVICE = {
                                  f"{ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% a grey zone); "
                                  f"{_ON_SUSPICION}" for unread, text in _UNREAD.items()},
     "severe, bound": f"{_SEVERE}, and a value reported only as a bound decides whether "
-                     "thrombocytopenia or a MAHA is shown: give the measured value (this tool's "
-                     f"rule); start {_REGIMEN} now if either is shown",
+                     "thrombocytopenia or haemolysis is shown: give the measured value (this "
+                     f"tool's rule); start {_REGIMEN} now if either is shown",
     "severe, limit": f"{_SEVERE}, and the LDH shows haemolysis only against its lab's upper limit "
                      f"of normal: give it (this tool's rule); start {_REGIMEN} now if "
-                     "thrombocytopenia or a MAHA is shown",
+                     "thrombocytopenia or haemolysis is shown",
     "severe, refused": f"{_SEVERE}, and a value refused as written decides whether "
-                       "thrombocytopenia or a MAHA is shown: correct it (this tool's rule); "
+                       "thrombocytopenia or haemolysis is shown: correct it (this tool's rule); "
                        f"start {_REGIMEN} now if either is shown",
     "severe, ldh": f"{_SEVERE}, and the LDH, not a serum result against its limit as given, "
-                   "decides whether a MAHA is shown: check its value, its unit and the limit "
+                   "decides whether haemolysis is shown: check its value, its unit and the limit "
                    f"(1 ukat/L is 60 U/L; this tool's rule); start {_REGIMEN} now if "
-                   "thrombocytopenia or a MAHA is shown",
+                   "thrombocytopenia or haemolysis is shown",
 }
 """What the URGENT line says of ADAMTS13, by what is known of it (ISTH 2020: severe deficiency
 under 10%, 10-20% a grey zone; treatment is started on clinical suspicion, before the result).
@@ -415,19 +415,18 @@ def _ttp_trigger(labs: Labs) -> bool:
                 (labs.drug_exposure and ttp_triggering_drug(labs.drug_exposure)))
 
 
-def _ttp_picture_seen(maha: str, picture: LabPicture) -> bool:
-    """Whether thrombocytopenia or a MAHA is shown beside an ADAMTS13 result: platelets low;
-    or a haemolysis marker raised with MAHA likely or possible on the smear, or with the
-    platelets not measured. Beside platelets measured normal, a raised marker with the smear
-    not showing a MAHA (or a count with no marker raised) is no call to start plasma exchange
-    now: a relapse is a platelet count falling under 150 x10^9/L (Cuker 2021), and TTP is a
-    MAHA with thrombocytopenia (ISTH 2020). QA 77 M1: one mildly low haptoglobin, QA 79 N1: an
-    LDH at 1.6x its limit, each read "TTP likely: start plasma exchange now" beside platelets
-    250 and "MAHA unlikely" (this tool's rule)."""
-    if picture.thrombocytopenia:
+def _ttp_picture_seen(picture: LabPicture) -> bool:
+    """Whether thrombocytopenia or haemolysis is shown beside an ADAMTS13 result: platelets
+    low, haemolysis present (two raised markers or more, not ruled out), or, with the platelets
+    not counted, one raised marker. Beside platelets measured normal, one raised marker (or
+    one the others outvote) is no call to start plasma exchange now: a relapse is a platelet
+    count falling under 150 x10^9/L (Cuker 2021), and TTP is a MAHA with thrombocytopenia
+    (ISTH 2020). QA 77 M1: one mildly low haptoglobin, QA 79 N1: an LDH at 1.6x its limit,
+    QA 80 F1: reticulocytes alone beside 1.3% schistocytes, each read "TTP likely: start plasma
+    exchange now" beside platelets of 250-400 (this tool's rule)."""
+    if picture.thrombocytopenia or picture.haemolysis == "present":
         return True
-    haemolysing = picture.haemolysis in ("present", "equivocal")
-    return haemolysing and (picture.thrombocytopenia is None or maha in ("likely", "possible"))
+    return picture.thrombocytopenia is None and picture.haemolysis == "equivocal"
 
 
 def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score, *,
@@ -439,7 +438,7 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
     ``adult``: the patient is an adult; for another population PLASMIC, derived in adults, makes
     TTP at most possible (this tool's rule)."""
     adamts13 = labs.adamts13
-    picture_seen = _ttp_picture_seen(maha, picture)
+    picture_seen = _ttp_picture_seen(picture)
     if adamts13 is None:
         assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french,
                                               overt_dic, adult)
