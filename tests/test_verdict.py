@@ -1029,6 +1029,8 @@ def test_a_percentage_is_shown_on_its_side_of_the_limit(percent, counted, shown)
     # QA 77 L6: 10 of 999 (1.001%) read "1%" beside "an interval spanning the 1% limit".
     text = SmearFindings.from_percentage(percent, rbc_counted=counted).text()
     assert text.startswith(f"{shown} (95% CI ")
+    # QA 80 F5: never in scientific notation.
+    assert SmearFindings.from_percentage(0.0001).text().startswith("0.0001% (95% CI 0-0.383%, ")
 
 
 @pytest.mark.parametrize("adamts13", [None, 4])

@@ -193,7 +193,8 @@ class SmearFindings:
         # On its side of the limit: 10 of 999 is 1.001%, not "1%" (QA 77 L6).
         text = f"{beside(self.schistocyte_percent, self.limit_percent, digits=3)}%"
         if self.ci95 is not None:
-            text += f" (95% CI {self.ci95[0]:.3g}-{self.ci95[1]:.3g}%, {self.interval})"
+            low, high = (_plain(bound) for bound in self.ci95)
+            text += f" (95% CI {low}-{high}%, {self.interval})"
         else:
             text += " (no interval: no red-cell count given)"
         counted = "not given" if self.rbc_counted is None else str(self.rbc_counted)
@@ -203,6 +204,13 @@ class SmearFindings:
         reviewed = (f"; cells reviewed and signed off by {self.reviewed_by}"
                     if self.reviewed_by else "")
         return f"{text}; red cells counted: {counted}{soft}{scale}{reviewed}"
+
+
+def _plain(percent: float) -> str:
+    """A percentage to 3 significant digits, never in scientific notation (QA 80 F5: the
+    interval of 0.0001% read "2.6e-08-0.383%")."""
+    text = f"{percent:.3g}"
+    return f"{percent:.3f}".rstrip("0").rstrip(".") if "e" in text else text
 
 
 def smear_findings_from_summary(summary: Mapping[str, Any], slide: str) -> SmearFindings:
