@@ -326,12 +326,14 @@ def require_declared_scale(own: Segmentation, pixel_size_um: float,
         return
     slide = ("" if slide_pixel_size_um is None else
              f" and the slide's own {slide_pixel_size_um:.3g} um/px")
+    # QA 78 L3: blurred or crowded fields were told only of another objective.
     raise OffScaleFieldError(
         f"its own pixel size, {own.pixel_size_um:.3g} um/px from {own.count} objects (median "
         f"red cell taken as {NORMAL_RBC_DIAMETER_UM:g} um), disagrees with --pixel-size "
         f"{pixel_size_um:g} um/px{slide} by more than {limit:g}x (this tool's rule): taken at "
-        "another objective or camera setting? Left out of the count; --trust-pixel-size "
-        "(trust_pixel_size=True in Python) counts it at the declared size")
+        "another objective or camera setting, or too blurred or crowded for its red cells to be "
+        "measured? Left out of the count; --trust-pixel-size (trust_pixel_size=True in Python) "
+        "counts it at the declared size")
 
 
 def _left_out_beyond(objects: int, slide_objects: int) -> float | None:

@@ -363,8 +363,9 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
         f"{slide / 'b.png'}: its own pixel size, {own.pixel_size_um:.3g} um/px from "
         f"{own.count} objects (median red cell taken as 7.5 um), disagrees with --pixel-size "
         "0.2 um/px and the slide's own 0.209 um/px by more than 1.35x (this tool's rule): taken "
-        "at another objective or camera setting? Left out of the count; --trust-pixel-size "
-        "(trust_pixel_size=True in Python) counts it at the declared size")}]
+        "at another objective or camera setting, or too blurred or crowded for its red cells to "
+        "be measured? Left out of the count; --trust-pixel-size (trust_pixel_size=True in "
+        "Python) counts it at the declared size")}]
     assert {row["image"] for row in read_csv_rows(out / "cells.csv")} == {"a.png"}
     capsys.readouterr()
     trusted = tmp_path / "trusted"
@@ -398,9 +399,10 @@ def test_a_field_through_a_stronger_objective_showing_few_cells_is_left_out_amon
     assert [row["error"].split(": ", 1)[1] for row in errors] == [
         f"its own pixel size, {size} um/px from {objects} objects (median red cell taken as "
         "7.5 um), disagrees with --pixel-size 0.2 um/px and the slide's own 0.209 um/px by more "
-        "than 1.5x (this tool's rule): taken at another objective or camera setting? Left out "
-        "of the count; --trust-pixel-size (trust_pixel_size=True in Python) counts it at the "
-        "declared size" for size, objects in (("0.104", 31), ("0.126", 36))]
+        "than 1.5x (this tool's rule): taken at another objective or camera setting, or too "
+        "blurred or crowded for its red cells to be measured? Left out of the count; "
+        "--trust-pixel-size (trust_pixel_size=True in Python) counts it at the declared size"
+        for size, objects in (("0.104", 31), ("0.126", 36))]
     assert {row["image"] for row in read_csv_rows(out / "cells.csv")} == {"a.png"}
 
 
