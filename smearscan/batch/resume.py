@@ -109,10 +109,8 @@ def slide_labs_digest(name: str, labs: Mapping[str, Labs] | None, source: Path |
     if labs is None:
         return None
     row = labs.get(name, labs.get(""))
-    content = ({"values": row.to_dict()} if row is not None
-               else {"missing_from": str(source), "unused_rows": list(unused_rows)})
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode(
-        "utf-8", "surrogateescape")).hexdigest()
+    return _canonical_digest({"values": row.to_dict()} if row is not None
+                             else {"missing_from": str(source), "unused_rows": list(unused_rows)})
 
 
 #: Settings of a fingerprint recorded as given, whose files enter it by content (``model``,
@@ -135,7 +133,12 @@ def _same_inputs(recorded: object, expected: dict) -> bool:
 
 def record_digest(record: dict) -> str:
     """SHA-256 of a slide record without its own digest (canonical JSON)."""
-    content = {k: v for k, v in record.items() if k != "record_sha256"}
+    return _canonical_digest({k: v for k, v in record.items() if k != "record_sha256"})
+
+
+def _canonical_digest(content: object) -> str:
+    """SHA-256 of ``content`` as canonical JSON (sorted keys, a file name's undecodable bytes
+    as they were read)."""
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False,
                                      allow_nan=False).encode("utf-8", "surrogateescape")
                           ).hexdigest()

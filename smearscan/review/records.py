@@ -212,19 +212,11 @@ def _require_fields_as_analysed(folder: Path, fields: Mapping[str, FieldSource])
     field that cannot be read now is left to the field view, which says so."""
     changed = [image for image, source in fields.items()
                if source.path is not None and source.digest is not None
-               and _digest(source.path) not in (None, source.digest)]
+               and content_digest(source.path) not in (None, source.digest)]
     if changed:
         raise ReviewError(f"{folder}: {len(changed)} of its fields changed since the run "
                           f"({', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}); "
                           f"{ANALYSE_AGAIN}")
-
-
-def _digest(path: Path) -> str | None:
-    """The file's SHA-256, None where it cannot be read now."""
-    try:
-        return content_digest(path)
-    except OSError:
-        return None
 
 
 def read_slide_cells(cells_csv: str) -> Cells | None:
