@@ -3,7 +3,7 @@
 Usage: python scripts/synthetic_slides.py [--shared ../shared] [--split test] [--slides 12]
                                           [--out results/synthetic_slides]
        python scripts/synthetic_slides.py --oof results/cross_validation/oof.npz
-                                          [--slides-per-fold 2]
+                                          [--slides-per-fold 2] [--threshold T]
 
 Chula labels are not exhaustive, so the truth is known only for labelled cells: each synthetic
 slide is a set of held-out fields, and both the truth and smearscan's count are taken over the
@@ -18,6 +18,9 @@ the operating point (threshold, sensitivity, false-call rate and their standard 
 on the *other* folds only, as a new lab's slides are read with a point measured elsewhere. The
 truth then also holds the labelled cells the segmentation missed (a real schistocyte that is
 never counted), and the table names each slide's fold and that fold's own sensitivity.
+``--oof exhaustive.npz`` of ``scripts/whole_field_point.py`` builds them from the Chula fields
+labelled (nearly) exhaustively, counting every red cell of each field as a slide does; give it
+``--threshold`` (the shipped model's), which that point keeps.
 """
 
 from __future__ import annotations
@@ -81,14 +84,15 @@ def synthetic_slides(per_field: list[tuple[np.ndarray, np.ndarray]], *, slides: 
     return groups
 
 
-def fold_slides(oof: OutOfFold, *, per_fold: int, seed: int) -> list[dict]:
-    """Rows of slides built from each fold's fields, read with the other folds' operating point.
-    """
+def fold_slides(oof: OutOfFold, *, per_fold: int, seed: int,
+                threshold: float | None = None) -> list[dict]:
+    """Rows of slides built from each fold's fields, read with the other folds' operating point
+    (at ``threshold`` when given, else at the one the other folds choose)."""
     rows = []
     for fold in np.unique(oof.fold):
         others = oof.fold != fold
         point = out_of_fold_point(oof.score[others], oof.positive[others], oof.group[others],
-                                  oof.fold[others], seed=seed)
+                                  oof.fold[others], threshold=threshold, seed=seed)
         mine = oof.fold == fold
         called = oof.score >= point["threshold"]
         own = (called & mine & oof.positive).sum() / max((mine & oof.positive).sum(), 1)
@@ -130,10 +134,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/synthetic_slides"))
     parser.add_argument("--oof", type=Path, help="out-of-fold scores (scripts/cross_validate.py)")
     parser.add_argument("--slides-per-fold", type=int, default=2)
+    parser.add_argument("--threshold", type=float,
+                        help="with --oof: read every fold at this threshold (the shipped "
+                             "model's) instead of the one the other folds choose")
     args = parser.parse_args()
     if args.oof:
         rows = fold_slides(OutOfFold.load(args.oof), per_fold=args.slides_per_fold,
-                           seed=args.seed)
+                           seed=args.seed, threshold=args.threshold)
     else:
         fields = split_fields(chula_fields(args.shared / "datasets" / "chula-rbc-12"))[args.split]
         per_field = [labelled_calls(f, model_path=args.model) for f in fields]

@@ -37,7 +37,7 @@ from smearscan.review import images
 from smearscan.review.folder import ResultsFolder
 from smearscan.review.galleries import galleries, gallery_on_demand
 from smearscan.review.records import ConflictError, NotFoundError, ReviewError
-from smearscan.slide_stats import LABELS, SchistocyteCount
+from smearscan.slide_stats import LABELS, RED_LABELS, SchistocyteCount
 
 TOKEN_HEADER = "X-Review-Token"
 #: Keys that set a class, by position in LABELS (1-7) and by letter.
@@ -132,7 +132,7 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
 
     def slide_page(request: Request) -> HTMLResponse:
         slide, cells = folder.classified(request.path_params["slide"])
-        red = np.isin(folder.labels(slide.name), ("rbc", "schistocyte"))
+        red = np.isin(folder.labels(slide.name), RED_LABELS)
         return page("review.html", slide=slide.name, labels=LABELS, keys=KEYS,
                     colours={k: "#{:02x}{:02x}{:02x}".format(*v)
                              for k, v in CLASS_COLOURS.items()},

@@ -201,18 +201,25 @@ def _architecture() -> dict[str, Any]:
 
 
 def with_operating_point(model: Path, point: dict[str, Any], *, out: Path,
-                         version: str) -> Path:
+                         version: str, false_calls: dict[str, dict[str, Any]] | None = None
+                         ) -> Path:
     """Copy a ``.pt`` model file (and its ONNX export) with a new schistocyte operating point
-    and version, weights unchanged.
+    and version, weights unchanged; ``false_calls``: per other target class, its false-call
+    rate over whole held-out fields (:meth:`~smearscan.training.whole_fields.WholeFieldScores
+    .nrbc_false_calls`), recorded beside its point.
 
     For a model trained on the Chula train split whose end-to-end point was measured on the val
-    and test fields it never saw (:func:`~smearscan.training.crossval.held_out_scores`).
+    and test fields it never saw (:func:`~smearscan.training.crossval.held_out_scores`), and for
+    the point of whole fields (``scripts/whole_field_point.py``).
     """
     network, metadata = load_network(Path(model))
-    rule = metadata["operating_points"]["schistocyte"]
-    metadata["operating_points"]["schistocyte"] = {
+    points = metadata["operating_points"]
+    rule = points["schistocyte"]
+    points["schistocyte"] = {
         **point, "rule": rule["rule"], "min_threshold": rule["min_threshold"],
-        "weights_of": metadata["model_version"]}
+        "weights_of": rule.get("weights_of", metadata["model_version"])}
+    for name, measured in (false_calls or {}).items():
+        points[name] = {**points[name], "false_calls": measured}
     metadata["model_version"] = version
     return save_model_atomic(out, network, metadata)
 
