@@ -70,10 +70,11 @@ class WholeFieldScores:
     ----------
     scores : OutOfFold
         One row per counted red cell, and one per labelled schistocyte outside them: ``score``
-        is the object's schistocyte probability where it is called schistocyte, else 0 (also for
-        a cell outvoted by another target class); ``positive``: a labelled schistocyte lies on
-        it; ``missed``: a labelled schistocyte outside the counted red cells (in no object, or
-        in one called another class); ``fold``: the fold model that never saw the field.
+        is the object's schistocyte probability, 0 for a miss and for a cell another target
+        class outvotes at the threshold (so ``score >= threshold`` is the call); ``positive``:
+        a labelled schistocyte lies on it; ``missed``: a labelled schistocyte outside the
+        counted red cells (in no object, or in one called another class); ``fold``: the fold
+        model that never saw the field.
     coverage : dict of str to float
         Share of each field's counted red cells that a labelled point lies on.
     nrbc_calls, nrbc_candidates : int
@@ -122,8 +123,11 @@ def field_rows(field: LabeledField, model: CellClassifier) -> FieldRows:
     positive[held] = True
     # A second labelled schistocyte on one object is a miss: the slide counts the object once.
     misses = int((schistocyte & (at < 0)).sum()) + len(held) - len(np.unique(held))
-    called = cells["class"] == "schistocyte"
-    score = np.where(called, cells["p_schistocyte"], 0.0)[counted]
+    # The network's probability, but 0 where it reaches the threshold and another target class
+    # outvotes it, so that the score reaches the threshold exactly where the call is made.
+    p = cells["p_schistocyte"]
+    outvoted = (p >= model.thresholds["schistocyte"]) & (cells["class"] != "schistocyte")
+    score = np.where(outvoted, 0.0, p)[counted]
     coverage = len(np.unique(at[at >= 0])) / counted.sum() if counted.any() else 0.0
     nrbc = whole & (cells["class"] == "nrbc")
     candidates = whole & np.isin(cells["class"], (*RED_LABELS, *WHITE_LABELS, "nrbc"))
