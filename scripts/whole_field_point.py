@@ -12,8 +12,7 @@ per fold and pooled (95% intervals over overlap groups), and the NRBC calls amon
 red and white cell (Chula labels no NRBC). Writes ``whole_fields.npz`` (every field) and
 ``exhaustive.npz`` (those fields: the input of ``scripts/synthetic_slides.py --oof``) to
 ``--out``. With ``--write`` it also writes a copy of ``--model`` carrying that point (and, as
-``labelled_points``, the point it had) and that NRBC false-call rate
-(``operating_points.nrbc.false_calls``), weights unchanged
+``labelled_points``, the point it had), weights unchanged
 (``smearscan.training.train.with_operating_point``), under ``--version``.
 ~3 minutes on 2 cores.
 """
@@ -104,15 +103,14 @@ def main() -> None:
     point = whole_field_point(exhaustive, threshold=threshold)
     (args.out / "operating_point.json").write_text(json.dumps(point, indent=2) + "\n")
     print_point(point)
-    nrbc = whole.nrbc_false_calls()
-    print(f"\nNRBC calls at threshold {model.thresholds['nrbc']:.4f}: {nrbc['calls']} in "
-          f"{nrbc['negatives']:,} whole red and white cells ({nrbc['estimate']})")
+    print(f"\nNRBC calls at threshold {model.thresholds['nrbc']:.4f}: {whole.nrbc_calls} in "
+          f"{whole.nrbc_candidates:,} whole red and white cells of {len(whole.coverage)} fields "
+          "(Chula labels no NRBC)")
     if args.write:
         before = model.metadata["operating_points"]["schistocyte"]
         point["labelled_points"] = {key: value for key, value in before.items()
                                     if key not in ("rule", "min_threshold", "labelled_points")}
-        written = with_operating_point(args.model, point, out=args.write, version=args.version,
-                                       false_calls={"nrbc": nrbc})
+        written = with_operating_point(args.model, point, out=args.write, version=args.version)
         print(f"\nmodel: {written}")
 
 

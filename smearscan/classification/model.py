@@ -125,11 +125,7 @@ class CellClassifier:
         (labelled Chula cells for schistocytes, all labelled objects for the others): the rate
         at which a slide's other objects turn into false calls; ``validation_negatives`` says
         how many cells it rests on. ``false_positive_rates`` keeps the rate of every negative
-        group of the class's rule. A class whose false calls were also counted over whole
-        held-out fields (``false_calls`` in the file, from ``scripts/whole_field_point.py``:
-        NRBC calls among every red and white cell of the Chula fields) takes that rate, its
-        cells as ``validation_negatives`` and how it was made as ``false_calls_estimate``. A
-        point estimated out of fold (``estimate`` in the file, from
+        group of the class's rule. A point estimated out of fold (``estimate`` in the file, from
         ``scripts/cross_validate.py``) gives its own rates and their standard errors.
         """
         points = {}
@@ -145,11 +141,6 @@ class CellClassifier:
             negatives = self._validation_negatives(name)
             if negatives:
                 points[name]["validation_negatives"] = negatives
-            if "false_calls" in point:
-                false_calls = point["false_calls"]
-                points[name] |= {"false_positive_rate": false_calls["rate"],
-                                 "validation_negatives": false_calls["negatives"],
-                                 "false_calls_estimate": false_calls["estimate"]}
         return points
 
     def _validation_negatives(self, name: str) -> int | None:

@@ -36,10 +36,11 @@ from smearscan.training.fit import (
 from smearscan.training.labels import ALL_CHULA
 from smearscan.training.operating import operating_points, with_rule
 
-#: The shipped model's version (``models/default.pt``). Only ``scripts/train_default.sh``, which
-#: reproduces that model, writes it (``--version``); any other training gets its own
+#: The shipped model's version (``models/default.pt``: the weights of ``cnn-2026.12-4`` with the
+#: whole-field rates of ``scripts/whole_field_point.py``). Only ``scripts/train_default.sh``,
+#: which reproduces that model, writes it (``--version``); any other training gets its own
 #: (:func:`local_version`), so that its results cannot pass for the shipped classifier's.
-MODEL_VERSION = "cnn-2026.12-4"
+MODEL_VERSION = "cnn-2026.12-5"
 
 
 def local_version(limit: int | None = None) -> str:
@@ -201,12 +202,9 @@ def _architecture() -> dict[str, Any]:
 
 
 def with_operating_point(model: Path, point: dict[str, Any], *, out: Path,
-                         version: str, false_calls: dict[str, dict[str, Any]] | None = None
-                         ) -> Path:
+                         version: str) -> Path:
     """Copy a ``.pt`` model file (and its ONNX export) with a new schistocyte operating point
-    and version, weights unchanged; ``false_calls``: per other target class, its false-call
-    rate over whole held-out fields (:meth:`~smearscan.training.whole_fields.WholeFieldScores
-    .nrbc_false_calls`), recorded beside its point.
+    and version, weights unchanged.
 
     For a model trained on the Chula train split whose end-to-end point was measured on the val
     and test fields it never saw (:func:`~smearscan.training.crossval.held_out_scores`), and for
@@ -218,8 +216,6 @@ def with_operating_point(model: Path, point: dict[str, Any], *, out: Path,
     points["schistocyte"] = {
         **point, "rule": rule["rule"], "min_threshold": rule["min_threshold"],
         "weights_of": rule.get("weights_of", metadata["model_version"])}
-    for name, measured in (false_calls or {}).items():
-        points[name] = {**points[name], "false_calls": measured}
     metadata["model_version"] = version
     return save_model_atomic(out, network, metadata)
 

@@ -79,7 +79,9 @@ class WholeFieldScores:
         Share of each field's counted red cells that a labelled point lies on.
     nrbc_calls, nrbc_candidates : int
         :class:`FieldRows`' counts, summed over the fields: Chula labels no NRBC, so every NRBC
-        call is taken for a false one (a real NRBC among them makes the rate an overestimate).
+        call is taken for a false one (a real NRBC among them makes the count an overestimate).
+        Not yet used by a model: NRBC false calls also come with white cells (PBC neutrophil
+        lobes), which these fields seldom hold.
     """
 
     scores: OutOfFold
@@ -92,14 +94,6 @@ class WholeFieldScores:
         keep = np.array([self.coverage[str(f)] >= coverage for f in self.scores.field], bool)
         return OutOfFold(*(getattr(self.scores, name)[keep]
                            for name in OutOfFold.__dataclass_fields__))
-
-    def nrbc_false_calls(self) -> dict[str, Any]:
-        """The NRBC false-call rate a model file records (``operating_points.nrbc
-        .false_calls``, read by :attr:`~smearscan.classification.CellClassifier.operating`)."""
-        return {"rate": self.nrbc_calls / self.nrbc_candidates, "calls": self.nrbc_calls,
-                "negatives": self.nrbc_candidates,
-                "estimate": f"out-of-fold, every whole red and white cell of "
-                            f"{len(self.coverage)} Chula fields (no NRBC labelled there)"}
 
 
 def field_rows(field: LabeledField, model: CellClassifier) -> FieldRows:
