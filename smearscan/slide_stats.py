@@ -1230,10 +1230,8 @@ def _seen_beyond_error(
     if negatives:
         # A validation rate of 0 of 4,067 is not a rate of 0: take its Wilson 95% upper bound,
         # so that a single call is not a finding merely because validation saw no false one.
-        calls = round(fpr * negatives)
-        fpr = wilson_interval(calls, negatives)[1]
-        rate_text += (f" ({fpr:.2g} at the 95% upper bound: {calls} false calls in "
-                      f"{negatives:,} held-out cells)")
+        fpr = wilson_interval(round(fpr * negatives), negatives)[1]
+        rate_text += f" ({fpr:.2g} at the 95% upper bound over {negatives} validation negatives)"
     bound = binomial_quantile(FALSE_POSITIVE_QUANTILE, n, fpr)
     seen = k > bound
     return seen, (

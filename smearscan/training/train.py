@@ -36,11 +36,10 @@ from smearscan.training.fit import (
 from smearscan.training.labels import ALL_CHULA
 from smearscan.training.operating import operating_points, with_rule
 
-#: The shipped model's version (``models/default.pt``: the weights of ``cnn-2026.12-4`` with the
-#: whole-field rates of ``scripts/whole_field_point.py``). Only ``scripts/train_default.sh``,
-#: which reproduces that model, writes it (``--version``); any other training gets its own
+#: The shipped model's version (``models/default.pt``). Only ``scripts/train_default.sh``, which
+#: reproduces that model, writes it (``--version``); any other training gets its own
 #: (:func:`local_version`), so that its results cannot pass for the shipped classifier's.
-MODEL_VERSION = "cnn-2026.12-5"
+MODEL_VERSION = "cnn-2026.12-4"
 
 
 def local_version(limit: int | None = None) -> str:
@@ -211,9 +210,8 @@ def with_operating_point(model: Path, point: dict[str, Any], *, out: Path,
     the point of whole fields (``scripts/whole_field_point.py``).
     """
     network, metadata = load_network(Path(model))
-    points = metadata["operating_points"]
-    rule = points["schistocyte"]
-    points["schistocyte"] = {
+    rule = metadata["operating_points"]["schistocyte"]
+    metadata["operating_points"]["schistocyte"] = {
         **point, "rule": rule["rule"], "min_threshold": rule["min_threshold"],
         "weights_of": rule.get("weights_of", metadata["model_version"])}
     metadata["model_version"] = version

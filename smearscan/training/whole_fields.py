@@ -1,19 +1,16 @@
-"""Whole-field schistocyte rates: the sensitivity and false-call rate a slide's count is
-corrected with.
+"""Whole-field schistocyte rates: the sensitivity and false-call rate measured as a slide is
+counted, on the Chula fields labelled (nearly) cell by cell.
 
 A slide's count runs over every red cell of its fields; Chula RBC-12 labels most of its fields
-only in part, and where it does, its labellers picked the plain fragments. Scored on the
-labelled points alone (:mod:`smearscan.training.crossval`), the classifier finds 0.84 of the
-labelled schistocytes of fields whose labels cover under 30% of the counted red cells, and 0.31
-of those of fields whose labels cover 85% or more: there the labellers called every fragment
-they saw, subtle ones included (median 6.7 um across, against 5.9 um), as a count of a whole
-slide does (the shipped ``cnn-2026.12-4`` on all 557 labelled fields; in-sample: see
-models/README.md, "Whole-field rates", for the out-of-fold figures). So the rates that correct a
-slide's count are measured as a slide is counted, on the fields labelled (nearly) exhaustively:
-every whole red cell the pipeline counts is a trial, a labelled schistocyte is a positive
-(one outside the counted red cells, a miss), every other counted red cell a negative, whose
-schistocyte calls are false calls whether or not anybody labelled it (in these fields an
-unlabelled counted object is seldom a red cell anybody saw: a platelet, debris).
+only in part, and there its labellers picked the plain fragments. Scored on labelled points
+(:mod:`smearscan.training.crossval`), the classifier finds most of the labelled schistocytes of
+fields whose labels cover few of the counted red cells, and few of those of fields labelled
+nearly cell by cell, where the labellers called every fragment they saw, subtle ones included
+(models/README.md, "Whole-field rates"). Here every whole red cell the pipeline counts in a
+field is a trial, a labelled schistocyte a positive (one outside the counted red cells, a
+miss), every other counted red cell a negative, whose schistocyte calls are false calls whether
+or not anybody labelled it. The shipped model does not carry these rates (models/README.md says
+why); ``scripts/whole_field_point.py`` measures them and can write them into a copy.
 """
 
 from __future__ import annotations
@@ -145,7 +142,10 @@ def whole_field_scores(models: Sequence[CellClassifier], shared: Path, *,
     """
     fold_of = {name: model for model in models
                for name in model.metadata["training"]["held_out_fields"]}
-    fields = chula_fields(Path(shared) / "datasets" / "chula-rbc-12")[:limit]
+    # A label file without a point (two in Chula) gives a field no fold: every model trained on
+    # it, and it has no labelled cell to score.
+    fields = [f for f in chula_fields(Path(shared) / "datasets" / "chula-rbc-12")
+              if f.points][:limit]
     unheld = [f.image.name for f in fields if f.image.name not in fold_of]
     if unheld:
         raise ValueError(f"{len(unheld)} labelled fields (e.g. {unheld[0]}) are held out by no "
