@@ -2588,7 +2588,15 @@ def test_a_severe_deficiency_with_thrombocytopenia_alone_is_named_a_clinical_rel
     ({"haptoglobin": "1.2 g/L", "reticulocytes": "6 %", "platelets": 400}, "above", "possible"),
     # QA 79 N2: a florid MAHA (schistocytes above, haemolysis present) keeps its line.
     ({"haptoglobin": 0, "reticulocytes": "8 %", "platelets": 150}, "above", "likely"),
-    ({"platelets": 149}, "below", "likely"), ({"platelets": None}, "below", "likely")])
+    ({"platelets": 149}, "below", "likely"),
+    # Platelets not counted: one raised marker keeps the line; one the others outvote keeps it
+    # only beside a MAHA (QA 80 F6: a low haptoglobin beside a normal LDH, reticulocytes and
+    # bilirubin and a smear under the limit read "start plasma exchange now"); the line asks
+    # for the platelets first.
+    ({"platelets": None, "reticulocytes": None, "indirect_bilirubin": None}, "below", "likely"),
+    ({"platelets": None}, "below", "possible"),
+    ({"platelets": None, "haptoglobin": "1.2 g/L", "ldh": "400 U/L"}, "below", "possible"),
+    ({"platelets": None, "haptoglobin": "1.2 g/L", "ldh": "400 U/L"}, "above", "likely")])
 def test_a_severe_deficiency_without_thrombocytopenia_or_haemolysis_is_no_call_for_plasma_exchange(
         change, smear_call, assessment):
     # QA 77 M1: ADAMTS13 3% with platelets 250, LDH normal and one mildly low haptoglobin read

@@ -415,18 +415,26 @@ def _ttp_trigger(labs: Labs) -> bool:
                 (labs.drug_exposure and ttp_triggering_drug(labs.drug_exposure)))
 
 
-def _ttp_picture_seen(picture: LabPicture) -> bool:
+def _ttp_picture_seen(picture: LabPicture, maha: str) -> bool:
     """Whether thrombocytopenia or haemolysis is shown beside an ADAMTS13 result: platelets
     low, haemolysis present (two raised markers or more, not ruled out), or, with the platelets
-    not counted, one raised marker. Beside platelets measured normal, one raised marker (or
-    one the others outvote) is no call to start plasma exchange now: a relapse is a platelet
-    count falling under 150 x10^9/L (Cuker 2021), and TTP is a MAHA with thrombocytopenia
-    (ISTH 2020). QA 77 M1: one mildly low haptoglobin, QA 79 N1: an LDH at 1.6x its limit,
-    QA 80 F1: reticulocytes alone beside 1.3% schistocytes, each read "TTP likely: start plasma
-    exchange now" beside platelets of 250-400 (this tool's rule)."""
+    not counted, one raised marker, unless the others outvote it
+    (:attr:`~smearscan.verdict.findings.LabPicture.haemolysis_excluded`) while the MAHA
+    picture is neither likely nor possible.
+
+    Beside platelets measured normal, one raised marker (or one the others outvote) is no call
+    to start plasma exchange now: a relapse is a platelet count falling under 150 x10^9/L
+    (Cuker 2021), and TTP is a MAHA with thrombocytopenia (ISTH 2020). QA 77 M1: one mildly low
+    haptoglobin, QA 79 N1: an LDH at 1.6x its limit, QA 80 F1: reticulocytes alone beside 1.3%
+    schistocytes, each read "TTP likely: start plasma exchange now" beside platelets of
+    250-400. With the platelets not counted, an outvoted marker beside a smear that shows no
+    MAHA read so too (QA 80 F6); beside a MAHA it keeps the line, as thrombocytopenia is then
+    not excluded and waiting would delay an emergency (QA 30 N4: an LDH at 5x its limit beside
+    8.5% schistocytes). This tool's rule."""
     if picture.thrombocytopenia or picture.haemolysis == "present":
         return True
-    return picture.thrombocytopenia is None and picture.haemolysis == "equivocal"
+    return (picture.thrombocytopenia is None and picture.haemolysis == "equivocal"
+            and (not picture.haemolysis_excluded or maha in ("likely", "possible")))
 
 
 def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score, *,
@@ -438,7 +446,7 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
     ``adult``: the patient is an adult; for another population PLASMIC, derived in adults, makes
     TTP at most possible (this tool's rule)."""
     adamts13 = labs.adamts13
-    picture_seen = _ttp_picture_seen(picture)
+    picture_seen = _ttp_picture_seen(picture, maha)
     if adamts13 is None:
         assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french,
                                               overt_dic, adult)
