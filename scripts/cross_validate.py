@@ -55,7 +55,7 @@ from smearscan.training.crossval import (
     run_scores,
 )
 from smearscan.training.fit import DEFAULT_RECIPE, LEARNING_RATE, Recipe
-from smearscan.training.operating import OutOfFold, out_of_fold_point, paired_auc
+from smearscan.training.operating import OutOfFold, out_of_fold_point, paired_auc, point_table
 from smearscan.training.train import (
     all_chula_trains,
     local_version,
@@ -75,18 +75,7 @@ def print_point(name: str, oof: OutOfFold, point: dict) -> None:
     print(f"\n{name}: threshold {point['threshold']:.4f}, {point['positives']} schistocytes "
           f"({int(oof.missed[oof.positive].sum())} missed by segmentation), "
           f"{point['negatives']} other labelled cells\n")
-    print("| fold | schistocytes | others | sensitivity | false-call rate | ROC AUC |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for fold in point["folds"]:
-        auc = f"{fold['roc_auc']:.4f}" if fold["roc_auc"] is not None else "-"
-        print(f"| {fold['fold'] + 1} | {fold['positives']} | {fold['negatives']} | "
-              f"{fold['sensitivity']:.3f} | {100 * fold['false_positive_rate']:.2f}% | {auc} |")
-    s_lo, s_hi = point["sensitivity_ci95"]
-    f_lo, f_hi = point["false_positive_rate_ci95"]
-    print(f"| pooled | {point['positives']} | {point['negatives']} | "
-          f"{point['sensitivity']:.3f} ({s_lo:.3f}-{s_hi:.3f}) | "
-          f"{100 * point['false_positive_rate']:.2f}% ({100 * f_lo:.2f}-{100 * f_hi:.2f}%) | "
-          f"{point['roc_auc']:.4f} |")
+    print(point_table(point))
 
 
 def print_paired(new: Path, old: Path) -> None:

@@ -19,21 +19,19 @@ red and white cell (Chula labels no NRBC). Writes ``whole_fields.npz`` (every fi
 
 from __future__ import annotations
 
-import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from fold_model_args import fold_model_parser, parsed
 
-from smearscan import default_model_path
 from smearscan.classification import load_model
-from smearscan.cli.common import shared_folder
-from smearscan.training.operating import OutOfFold
+from smearscan.training.operating import OutOfFold, point_table
 from smearscan.training.train import with_operating_point
 from smearscan.training.whole_fields import (
     EXHAUSTIVE_COVERAGE,
     WholeFieldScores,
+    fold_models,
     whole_field_point,
     whole_field_scores,
 )
@@ -60,40 +58,21 @@ def coverage_table(whole: WholeFieldScores, threshold: float) -> None:
 
 def print_point(point: dict) -> None:
     print(f"\nwhole-field point at threshold {point['threshold']:.4f}: {point['estimate']}\n")
-    print("| fold | schistocytes | other counted cells | sensitivity | false-call rate "
-          "| ROC AUC |\n|---|---:|---:|---:|---:|---:|")
-    for fold in point["folds"]:
-        auc = f"{fold['roc_auc']:.4f}" if fold["roc_auc"] is not None else "-"
-        print(f"| {fold['fold'] + 1} | {fold['positives']} | {fold['negatives']} | "
-              f"{fold['sensitivity']:.3f} | {100 * fold['false_positive_rate']:.3f}% | {auc} |")
-    s_lo, s_hi = point["sensitivity_ci95"]
-    f_lo, f_hi = point["false_positive_rate_ci95"]
-    print(f"| pooled | {point['positives']} | {point['negatives']} | "
-          f"{point['sensitivity']:.3f} ({s_lo:.3f}-{s_hi:.3f}) | "
-          f"{100 * point['false_positive_rate']:.3f}% ({100 * f_lo:.3f}-{100 * f_hi:.3f}%) | "
-          f"{point['roc_auc']:.4f} |")
+    print(point_table(point, others="other counted cells"))
     print(f"\nstandard errors of prediction for new fields: sensitivity "
           f"{point['sensitivity_se']:.3f}, false-call rate {point['false_positive_rate_se']:.5f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fold-models", type=Path, nargs="+", required=True)
-    parser.add_argument("--shared", type=shared_folder, default="../shared")
-    parser.add_argument("--model", type=Path, default=default_model_path().with_suffix(".pt"),
-                        help="the model whose threshold is measured (and copied by --write)")
+    parser = fold_model_parser(__doc__, model_help="the model whose threshold is measured "
+                               "(and copied by --write)",
+                               limit_help="smoke test: the first few fields")
     parser.add_argument("--out", type=Path, default=Path("results/whole_fields"))
-    parser.add_argument("--write", type=Path, metavar="MODEL.pt")
-    parser.add_argument("--version", metavar="NAME", help="model_version of the --write copy")
-    parser.add_argument("--limit", type=int, help="smoke test: the first few fields")
-    args = parser.parse_args()
-    if args.write and not args.version:
-        parser.error("--write needs --version")
+    args = parsed(parser)
     model = load_model(args.model)
     threshold = model.thresholds["schistocyte"]
-    # A fold model has no NRBC or immature-granulocyte threshold of its own: read at the model's.
-    folds = [replace(load_model(path), thresholds=model.thresholds) for path in args.fold_models]
-    whole = whole_field_scores(folds, args.shared, limit=args.limit)
+    whole = whole_field_scores(fold_models(args.fold_models, model), args.shared,
+                               limit=args.limit)
     args.out.mkdir(parents=True, exist_ok=True)
     whole.scores.save(args.out / "whole_fields.npz")
     (args.out / "coverage.json").write_text(json.dumps(whole.coverage, indent=1) + "\n")

@@ -61,7 +61,13 @@ This tool's own rules (ICSH gives no number for them):
   published minimum was found);
 - leukoerythroblastic picture: a class is "seen" when its count exceeds the 99th percentile
   (:data:`FALSE_POSITIVE_QUANTILE`) of the false positives expected from the classifier's
-  false-positive rate; no call with fewer than :data:`MIN_WBC` white cells.
+  false-positive rate; no call with fewer than :data:`MIN_WBC` white cells. A model that gives
+  its NRBC false calls by source, measured end to end on whole images it never saw (per whole
+  red cell, and per white cell with the cells beside it), has them weighed by the slide's own
+  red and white cells (:func:`nrbc_false_call_bound`): false NRBC calls come with the white
+  cells (a neutrophil's lobes, a red cell pressed to a lymphocyte), hardly ever with the red
+  ones, so one rate over all cells either hid NRBCs among thousands of red cells or flagged a
+  slide rich in white cells.
 """
 
 from __future__ import annotations
@@ -73,7 +79,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-from scipy.special import bdtr, bdtrik
+from scipy.special import bdtr, bdtrik, pdtr, pdtrik
 
 from smearscan.classes import LABELS
 
@@ -725,16 +731,15 @@ def slide_result(
     if sizes_relative:
         profile = {name: p for name, p in profile.items() if name not in SIZE_MORPHOLOGIES}
         graded = {name: p for name, p in graded.items() if name not in SIZE_MORPHOLOGIES}
-    nrbc_candidates = n_rbc + n_wbc + counts["nrbc"]
+    nrbc_seen = _nrbc_seen(counts["nrbc"], n_rbc, n_wbc, operating.get("nrbc"))
     return SlideResult(
         schistocytes=_schistocytes(counts["schistocyte"], n_rbc, graded, n_graded,
                                    operating.get("schistocyte"), population,
                                    _median_width(edge_widths_um), scale_note),
-        nrbc=_nrbc(counts["nrbc"], n_wbc, n_rbc, _seen_beyond_error(
-            "NRBC", counts["nrbc"], nrbc_candidates, operating.get("nrbc"))),
+        nrbc=_nrbc(counts["nrbc"], n_wbc, n_rbc, nrbc_seen),
         immature_granulocytes=Proportion.of(counts["immature_granulocyte"], n_wbc),
         leukoerythroblastic=_leukoerythroblastic(
-            counts["nrbc"], nrbc_candidates, counts["immature_granulocyte"], n_wbc, operating
+            nrbc_seen, counts["immature_granulocyte"], n_wbc, operating
         ),
         teardrops=profile.get("teardrop", Proportion.of(0, n_rbc)),
         profile=profile,
@@ -1147,7 +1152,7 @@ def _sentence(
 def _nrbc(k: int, n_wbc: int, n_rbc: int, seen: tuple[bool, str]) -> NrbcCount:
     """NRBC rates per 100 white cells and per 1000 red cells; the basis is white cells if any.
 
-    ``seen`` is :func:`_seen_beyond_error`'s answer for the NRBCs.
+    ``seen`` is :func:`_nrbc_seen`'s answer.
     """
     per_wbc, wbc_ci = _rate(k, n_wbc, 100)
     per_rbc, rbc_ci = _rate(k, n_rbc, 1000)
@@ -1185,19 +1190,16 @@ def _rate(k: int, n: int, scale: int) -> tuple[float | None, tuple[float, float]
 
 
 def _leukoerythroblastic(
-    k_nrbc: int,
-    n_nrbc: int,
+    nrbc: tuple[bool, str],
     k_ig: int,
     n_wbc: int,
-    operating: Mapping[str, Mapping[str, float]],
+    operating: Mapping[str, Mapping[str, Any]],
 ) -> Leukoerythroblastic:
-    """NRBCs and immature granulocytes each tested against the classifier's false positives.
-
-    NRBC false positives can come from any red or white cell, so their denominator is every
-    non-border object labelled rbc, schistocyte, nrbc, wbc or immature_granulocyte; immature
-    granulocyte false positives come from white cells, so theirs is the white-cell count.
+    """NRBCs (``nrbc``: :func:`_nrbc_seen`'s answer) and immature granulocytes each tested
+    against the classifier's false positives; immature granulocyte false positives come from
+    white cells, so their denominator is the white-cell count.
     """
-    nrbc_seen, nrbc_reason = _seen_beyond_error("NRBC", k_nrbc, n_nrbc, operating.get("nrbc"))
+    nrbc_seen, nrbc_reason = nrbc
     ig_seen, ig_reason = _seen_beyond_error(
         "immature granulocyte", k_ig, n_wbc, operating.get("immature_granulocyte")
     )
@@ -1217,13 +1219,73 @@ def _leukoerythroblastic(
     return Leukoerythroblastic(finding, rule, reasons)
 
 
+def _nrbc_seen(k: int, n_rbc: int, n_wbc: int,
+               operating: Mapping[str, Any] | None) -> tuple[bool, str]:
+    """Whether ``k`` NRBC calls exceed the classifier's false calls, with a one-line reason.
+
+    With false calls by source in the model (``false_calls``), the bound is
+    :func:`nrbc_false_call_bound`'s. Else one false-positive rate covers every object an NRBC
+    call can come from: the whole red and white cells and the calls themselves.
+    """
+    if operating is None or "false_calls" not in operating:
+        return _seen_beyond_error("NRBC", k, n_rbc + n_wbc + k, operating)
+    bound, rates = nrbc_false_call_bound(n_rbc, n_wbc, operating["false_calls"])
+    seen = k > bound
+    return seen, (
+        f"NRBC: {k} seen among {n_rbc} red and {n_wbc} white cells; false calls per red cell "
+        f"{rates['red_cell']:.2g} and per white cell {rates['white_cell']:.2g} (95% upper "
+        f"bounds, measured end to end on whole images the model never saw) explain up to "
+        f"{bound} ({FALSE_POSITIVE_QUANTILE:.0%} bound): {'seen' if seen else 'not seen'}"
+    )
+
+
+def nrbc_false_call_bound(n_rbc: int, n_wbc: int, false_calls: Mapping[str, Mapping[str, Any]]
+                          ) -> tuple[int, dict[str, float]]:
+    """The most NRBC false calls a slide of ``n_rbc`` red and ``n_wbc`` white cells is expected
+    to hold, and the two rates it rests on.
+
+    ``false_calls`` gives, for ``red_cell`` and ``white_cell``, the ``calls`` a model made over
+    ``cells`` of that source on whole images it never saw (a white cell's count takes in the
+    calls on the cells beside it). Each rate is taken at its Wilson 95% upper bound (0 of
+    43,367 is no rate of 0), and the bound is the :data:`FALSE_POSITIVE_QUANTILE` quantile of a
+    Poisson count of mean ``n_rbc * red + n_wbc * white`` (this tool's rule: the sum of two
+    binomial counts of rare calls).
+    """
+    rates = {source: wilson_interval(int(false_calls[source]["calls"]),
+                                     int(false_calls[source]["cells"]))[1]
+             for source in ("red_cell", "white_cell")}
+    mean = n_rbc * rates["red_cell"] + n_wbc * rates["white_cell"]
+    return poisson_quantile(FALSE_POSITIVE_QUANTILE, mean), rates
+
+
+def poisson_quantile(q: float, mean: float) -> int:
+    """Smallest ``k`` with ``P(K <= k) >= q`` for ``K ~ Poisson(mean)`` (``scipy.stats.poisson
+    .ppf``, from ``scipy.special``, as :func:`binomial_quantile`)."""
+    if mean <= 0:
+        return 0
+    k = math.ceil(pdtrik(q, mean))
+    below = max(k - 1, 0)
+    return int(below if pdtr(below, mean) >= q else k)
+
+
 def _seen_beyond_error(
     name: str, k: int, n: int, operating: Mapping[str, float] | None
 ) -> tuple[bool, str]:
-    """Whether ``k`` exceeds the :data:`FALSE_POSITIVE_QUANTILE` bound of false positives among
-    ``n`` cells, with a one-line reason."""
+    """Whether ``k`` exceeds :func:`false_call_bound` among ``n`` cells, with a one-line
+    reason; any ``k`` when the model gives no rate."""
     if operating is None:
         return k > 0, f"{name}: {k} seen; no false-positive rate known, so no correction"
+    bound, rate_text = false_call_bound(n, operating)
+    seen = k > bound
+    return seen, (
+        f"{name}: {k} seen among {n} cells; {rate_text} explains up to {bound} "
+        f"({FALSE_POSITIVE_QUANTILE:.0%} bound): {'seen' if seen else 'not seen'}"
+    )
+
+
+def false_call_bound(n: int, operating: Mapping[str, float]) -> tuple[int, str]:
+    """The :data:`FALSE_POSITIVE_QUANTILE` binomial bound of a class's false positives among
+    ``n`` cells at the model's ``false_positive_rate``, and the rate as the reason gives it."""
     fpr = operating["false_positive_rate"]
     negatives = operating.get("validation_negatives")
     rate_text = f"false-positive rate {fpr:.2g}"
@@ -1232,12 +1294,7 @@ def _seen_beyond_error(
         # so that a single call is not a finding merely because validation saw no false one.
         fpr = wilson_interval(round(fpr * negatives), negatives)[1]
         rate_text += f" ({fpr:.2g} at the 95% upper bound over {negatives} validation negatives)"
-    bound = binomial_quantile(FALSE_POSITIVE_QUANTILE, n, fpr)
-    seen = k > bound
-    return seen, (
-        f"{name}: {k} seen among {n} cells; {rate_text} explains up to {bound} "
-        f"({FALSE_POSITIVE_QUANTILE:.0%} bound): {'seen' if seen else 'not seen'}"
-    )
+    return binomial_quantile(FALSE_POSITIVE_QUANTILE, n, fpr), rate_text
 
 
 def binomial_quantile(q: float, n: int, p: float) -> int:

@@ -23,3 +23,18 @@ def model_with(path: Path, **changes: Any) -> Path:
                                         (shipped_metadata() | changes).items()})
     onnx.save(model, path)
     return path
+
+
+def fold_models(out: Path, fields: list[str], version: str) -> list[Path]:
+    """Fold models of the shipped weights, the k-th holding out ``fields[k]`` alone, as
+    ``scripts/cross_validate.py --save-folds`` writes them (needs the train extra)."""
+    from smearscan.network import load_network
+    from smearscan.training.fit import DEFAULT_RECIPE
+    from smearscan.training.train import write_fold_model
+
+    network, metadata = load_network(default_model_path().with_suffix(".pt"))
+    point = metadata["operating_points"]["schistocyte"]  # a fold model carries the pooled one
+    return [write_fold_model(network, out=out / f"fold-{k + 1}.pt", fold=k, fields=[name],
+                             point=point, seed=0, epochs=1, recipe=DEFAULT_RECIPE,
+                             version=version)
+            for k, name in enumerate(fields)]

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import binom
+from scipy.stats import binom, poisson
 
 from smearscan.slide_stats import (
     MIN_WBC,
@@ -15,6 +15,7 @@ from smearscan.slide_stats import (
     _threshold_call,
     binomial_quantile,
     poikilocyte_grade,
+    poisson_quantile,
     rogan_gladen,
     slide_result,
     wilson_interval,
@@ -562,3 +563,49 @@ def test_shapes_are_graded_on_the_red_cells_clear_of_others(touching, flagged):
 def test_the_note_without_a_flag_says_when_shapes_were_not_graded(graded, note):
     s = slide_result(**red(1000, 0)).schistocytes
     assert dataclasses.replace(s, graded_rbc=graded).not_flagged_note == note
+
+
+# NRBC false calls by source ------------------------------------------------------------------
+# Rates measured end to end (scripts/nrbc_false_calls.py): per red cell 0 of 40,000, per white
+# cell 10 of 400. Their Wilson 95% upper bounds are 9.60e-5 and 0.0453.
+FALSE_CALLS = {"red_cell": {"calls": 0, "cells": 40000, "measured_on": "red"},
+               "white_cell": {"calls": 10, "cells": 400, "measured_on": "white"}}
+BY_SOURCE = {**OPERATING, "nrbc": {**OPERATING["nrbc"], "false_calls": FALSE_CALLS}}
+
+
+def by_source_bound(n_rbc, n_wbc):
+    """The 99% Poisson quantile of the calls the two upper rates expect (scipy.stats)."""
+    red_rate, white_rate = wilson_by_roots(0, 40000)[1], wilson_by_roots(10, 400)[1]
+    return int(poisson.ppf(0.99, n_rbc * red_rate + n_wbc * white_rate))
+
+
+@pytest.mark.parametrize(("n_rbc", "n_wbc", "bound"), [
+    (5000, 20, 5), (5000, 200, 17), (1000, 100, 10), (20000, 0, 6)])
+def test_nrbc_calls_are_weighed_against_the_false_calls_of_the_slides_own_red_and_white_cells(
+        n_rbc, n_wbc, bound):
+    # QA 78 M2: one rate over all cells (0.0041, 0 of 934 validation crops) explained up to 32
+    # NRBC calls among 5,000 red cells; false NRBC calls come with white cells.
+    assert by_source_bound(n_rbc, n_wbc) == bound
+    for k, present in ((bound, False), (bound + 1, True)):
+        data = red(n_rbc - 10, 10, ("nrbc", "", k), ("wbc", "", n_wbc))
+        nrbc = slide_result(**data, operating=BY_SOURCE).nrbc
+        assert nrbc.present is present
+        assert f"explain up to {bound} (99% bound)" in nrbc.sentence
+    assert nrbc.sentence.endswith(
+        f"(NRBC: {bound + 1} seen among {n_rbc} red and {n_wbc} white cells; false calls per "
+        f"red cell 9.6e-05 and per white cell 0.045 (95% upper bounds, measured end to end on "
+        f"whole images the model never saw) explain up to {bound} (99% bound): seen).")
+
+
+def test_the_leukoerythroblastic_picture_reads_the_nrbcs_by_source_too():
+    # 5 NRBCs among 2,000 red and 30 white cells: the white cells explain up to 5
+    # (by_source_bound(2000, 30) == 5), one rate of 0.002 over all 2,036 cells up to 9.
+    data = red(1990, 10, ("nrbc", "", 6), ("wbc", "", 27), ("immature_granulocyte", "", 3))
+    assert by_source_bound(2000, 30) == 5
+    assert slide_result(**data, operating=BY_SOURCE).leukoerythroblastic.finding == "present"
+    assert slide_result(**data, operating=OPERATING).leukoerythroblastic.finding == "possible"
+
+
+@pytest.mark.parametrize("mean", [0.0, 1e-6, 0.3, 2.2, 5.766573612161672, 17.0, 250.5])
+def test_poisson_quantile_is_scipys(mean):
+    assert poisson_quantile(0.99, mean) == int(poisson.ppf(0.99, mean))

@@ -12,13 +12,12 @@ import pytest
 
 pytest.importorskip("torch")  # the train extra (smearscan.training)
 
-from smearscan import analyse_image, default_model_path  # noqa: E402
+from model_files import fold_models  # noqa: E402
+
+from smearscan import analyse_image  # noqa: E402
 from smearscan.classification import load_model  # noqa: E402
 from smearscan.datasets import LabeledField, chula_fields  # noqa: E402
-from smearscan.network import load_network  # noqa: E402
-from smearscan.training.fit import DEFAULT_RECIPE  # noqa: E402
 from smearscan.training.operating import OutOfFold  # noqa: E402
-from smearscan.training.train import write_fold_model  # noqa: E402
 from smearscan.training.whole_fields import (  # noqa: E402
     EXHAUSTIVE_COVERAGE,
     field_rows,
@@ -124,13 +123,8 @@ def test_the_whole_field_point_is_measured_at_the_given_threshold():
 
 @needs_chula
 def test_the_script_writes_the_point_into_a_copy_of_the_model(tmp_path):
-    network, metadata = load_network(default_model_path().with_suffix(".pt"))
-    point = metadata["operating_points"]["schistocyte"]  # a fold model carries the pooled one
-    names = [f.image.name for f in chula_fields(CHULA)[:2]]
-    folds = [write_fold_model(network, out=tmp_path / f"fold-{k + 1}.pt", fold=k,
-                              fields=[name], point=point, seed=0, epochs=1,
-                              recipe=DEFAULT_RECIPE, version="smoke-2026.12-w")
-             for k, name in enumerate(names)]
+    folds = fold_models(tmp_path, [f.image.name for f in chula_fields(CHULA)[:2]],
+                        "smoke-2026.12-w")
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--shared", str(SHARED), "--limit", "2",
          "--fold-models", *map(str, folds), "--out", str(tmp_path / "out"),

@@ -126,7 +126,9 @@ class CellClassifier:
         at which a slide's other objects turn into false calls; ``validation_negatives`` says
         how many cells it rests on. ``false_positive_rates`` keeps the rate of every negative
         group of the class's rule. A point estimated out of fold (``estimate`` in the file, from
-        ``scripts/cross_validate.py``) gives its own rates and their standard errors.
+        ``scripts/cross_validate.py``) gives its own rates and their standard errors. NRBC
+        false calls measured by source on whole images (``false_calls``, from
+        ``scripts/nrbc_false_calls.py``) are passed on as they are.
         """
         points = {}
         for name, point in self.metadata["operating_points"].items():
@@ -141,6 +143,8 @@ class CellClassifier:
             negatives = self._validation_negatives(name)
             if negatives:
                 points[name]["validation_negatives"] = negatives
+            if "false_calls" in point:
+                points[name]["false_calls"] = point["false_calls"]
         return points
 
     def _validation_negatives(self, name: str) -> int | None:

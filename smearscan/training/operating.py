@@ -232,6 +232,25 @@ def out_of_fold_point(score: np.ndarray, positive: np.ndarray, group: np.ndarray
     }
 
 
+def point_table(point: dict[str, Any], *, others: str = "others") -> str:
+    """An :func:`out_of_fold_point` as a markdown table: one row per fold and a pooled row with
+    its 95% intervals; ``others`` heads the negatives' column."""
+    rows = [f"| fold | schistocytes | {others} | sensitivity | false-call rate | ROC AUC |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for fold in point["folds"]:
+        auc = f"{fold['roc_auc']:.4f}" if fold["roc_auc"] is not None else "-"
+        rows.append(f"| {fold['fold'] + 1} | {fold['positives']} | {fold['negatives']} | "
+                    f"{fold['sensitivity']:.3f} | {100 * fold['false_positive_rate']:.3f}% | "
+                    f"{auc} |")
+    s_lo, s_hi = point["sensitivity_ci95"]
+    f_lo, f_hi = point["false_positive_rate_ci95"]
+    rows.append(f"| pooled | {point['positives']} | {point['negatives']} | "
+                f"{point['sensitivity']:.3f} ({s_lo:.3f}-{s_hi:.3f}) | "
+                f"{100 * point['false_positive_rate']:.3f}% "
+                f"({100 * f_lo:.3f}-{100 * f_hi:.3f}%) | {point['roc_auc']:.4f} |")
+    return "\n".join(rows)
+
+
 def between_fold_variance(rates: list[float], counts: list[int]) -> float:
     """DerSimonian-Laird estimate of the variance of per-fold proportions beyond their
     binomial noise (0 when the folds agree within it; 0 for a single fold).

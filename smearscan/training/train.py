@@ -200,18 +200,20 @@ def _architecture() -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in DEFAULT_ARCHITECTURE.items()}
 
 
-def with_operating_point(model: Path, point: dict[str, Any], *, out: Path,
-                         version: str) -> Path:
-    """Copy a ``.pt`` model file (and its ONNX export) with a new schistocyte operating point
-    and version, weights unchanged.
+def with_operating_point(model: Path, point: dict[str, Any], *, out: Path, version: str,
+                         target: str = "schistocyte") -> Path:
+    """Copy a ``.pt`` model file (and its ONNX export) with a new operating point of class
+    ``target`` and a new version, weights unchanged; the point keeps its rule, and
+    ``weights_of`` names the version whose weights it was measured with.
 
     For a model trained on the Chula train split whose end-to-end point was measured on the val
-    and test fields it never saw (:func:`~smearscan.training.crossval.held_out_scores`), and for
-    the point of whole fields (``scripts/whole_field_point.py``).
+    and test fields it never saw (:func:`~smearscan.training.crossval.held_out_scores`), for
+    the point of whole fields (``scripts/whole_field_point.py``) and for the NRBC false calls
+    by source (``scripts/nrbc_false_calls.py``).
     """
     network, metadata = load_network(Path(model))
-    rule = metadata["operating_points"]["schistocyte"]
-    metadata["operating_points"]["schistocyte"] = {
+    rule = metadata["operating_points"][target]
+    metadata["operating_points"][target] = {
         **point, "rule": rule["rule"], "min_threshold": rule["min_threshold"],
         "weights_of": rule.get("weights_of", metadata["model_version"])}
     metadata["model_version"] = version

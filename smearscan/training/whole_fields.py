@@ -16,13 +16,13 @@ why); ``scripts/whole_field_point.py`` measures them and can write them into a c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from smearscan.classification import CellClassifier
+from smearscan.classification import CellClassifier, load_model
 from smearscan.datasets import LabeledField, chula_fields
 from smearscan.loading import read_field
 from smearscan.metrics import labels_at_points
@@ -128,6 +128,13 @@ def field_rows(field: LabeledField, model: CellClassifier) -> FieldRows:
                                   np.ones(misses, dtype=bool)],
                      coverage=float(coverage), nrbc_calls=int(nrbc.sum()),
                      nrbc_candidates=int(candidates.sum()))
+
+
+def fold_models(paths: Sequence[Path], model: CellClassifier) -> list[CellClassifier]:
+    """The fold models of ``scripts/cross_validate.py --save-folds`` at ``paths``, read at
+    ``model``'s thresholds: a fold model has no NRBC or immature-granulocyte threshold of its
+    own."""
+    return [replace(load_model(path), thresholds=model.thresholds) for path in paths]
 
 
 def whole_field_scores(models: Sequence[CellClassifier], shared: Path, *,
