@@ -157,7 +157,8 @@ def test_point_2_the_urgent_line_comes_first_in_text_and_json():
         "URGENT - TTP suspected: a medical emergency. Refer to haematology now; draw a sample for "
         "ADAMTS13 activity before any plasma or blood product; plasma exchange and "
         "corticosteroids are usually started on clinical suspicion, before the ADAMTS13 result; "
-        "consider caplacizumab; do not transfuse platelets unless there is life-threatening "
+        "consider caplacizumab where the ADAMTS13 result is expected within 72 hours; do not "
+        "transfuse platelets unless there is life-threatening "
         "bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb Haemost "
         "2020;18:2486-2495 and 2496-2502)).")
     data = verdict.to_dict()
@@ -177,22 +178,17 @@ UNKNOWN = ("draw a sample for ADAMTS13 activity before any plasma or blood produ
            "exchange and corticosteroids are usually started on clinical suspicion, before the "
            "ADAMTS13 result")
 NOW = "a medical emergency. Refer to haematology now"
-# Over a bound's range the line differs (TTP likely under 10%, possible at 10-20%): the line kept
-# claims no more than TTP possible and asks for the value.
-BOUND = (f"URGENT - TTP possible: {NOW}; a value reported only as a bound spans a cut-off of the "
-         "verdict: give the measured value; plasma exchange and corticosteroids are usually "
-         "started on clinical suspicion; consider caplacizumab; do not transfuse platelets unless "
-         "there is life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb "
-         "Haemost 2020;18:2486-2495 and 2496-2502)).")
-
-
 @pytest.mark.parametrize(("adamts13", "ttp", "opening"), [
-    (9.9, "likely", f"URGENT - TTP likely: {NOW}; {SEVERE}"),
+    (9.9, "likely", f"URGENT - TTP likely: {NOW}; {SEVERE}; consider caplacizumab"),
     # PLASMIC 7: a grey zone leaves TTP as suspected as ADAMTS13 left out (QA 77 M3).
-    (10, "suspected", f"URGENT - TTP suspected: {NOW}; {GREY}"),
-    (20, "suspected", f"URGENT - TTP suspected: {NOW}; {GREY}"),
+    (10, "suspected", f"URGENT - TTP suspected: {NOW}; {GREY}; caplacizumab on the same "
+                      "judgement"),
+    (20, "suspected", f"URGENT - TTP suspected: {NOW}; {GREY}; caplacizumab on the same "
+                      "judgement"),
     (20.1, "unlikely", None),
-    (None, "suspected", f"URGENT - TTP suspected: {NOW}; {UNKNOWN}"),
+    # QA 81 #1: ISTH 2020 considers caplacizumab before ADAMTS13 only where its result is near.
+    (None, "suspected", f"URGENT - TTP suspected: {NOW}; {UNKNOWN}; consider caplacizumab where "
+                        "the ADAMTS13 result is expected within 72 hours"),
 ])
 def test_adamts13_cut_offs_of_isth_2020(adamts13, ttp, opening):
     verdict = assess(smear(), parse_labs({**CLASSIC_TTP, "adamts13": adamts13}))
@@ -200,7 +196,7 @@ def test_adamts13_cut_offs_of_isth_2020(adamts13, ttp, opening):
     if opening is None:
         assert verdict.urgent is None and not format_text(verdict).startswith("URGENT")
     else:
-        assert verdict.urgent.startswith(opening + "; consider caplacizumab; do not transfuse ")
+        assert verdict.urgent.startswith(opening + "; do not transfuse ")
         assert format_text(verdict).startswith(verdict.urgent + "\n")
 
 
@@ -212,9 +208,11 @@ def test_a_severe_deficiency_without_the_picture_asks_for_it_before_plasma_excha
         "URGENT - TTP possible: a medical emergency. Refer to haematology now; ADAMTS13 under 10% "
         "is a severe deficiency, but neither thrombocytopenia nor haemolysis is shown: measure the "
         "platelets, LDH, haptoglobin and reticulocytes now (again, if given); plasma exchange "
-        "and corticosteroids if they show TTP; consider caplacizumab; do not transfuse "
-        "platelets unless there is life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng "
-        "XL, et al. J Thromb Haemost 2020;18:2486-2495 and 2496-2502)).")
+        "and corticosteroids if they show TTP; caplacizumab only with that regimen, for an acute "
+        "episode; a deficiency in a clinical remission (counts normal) is weighed by haematology "
+        "for pre-emptive rituximab; do not transfuse platelets unless there is life-threatening "
+        "bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb Haemost "
+        "2020;18:2486-2495 and 2496-2502)).")
 
 
 def test_a_grey_zone_adamts13_with_platelets_not_low_is_no_emergency():
@@ -2728,4 +2726,5 @@ def test_a_ttp_only_possible_leaves_starting_treatment_on_suspicion_to_haematolo
     assert POSSIBLE.startswith("URGENT - TTP possible: a medical emergency. Refer to haematology "
                                f"now; draw a sample for ADAMTS13 activity before any plasma or "
                                f"blood product; {call.format(', before the ADAMTS13 result,')}; "
-                               "consider caplacizumab;")
+                               "do not start caplacizumab before the ADAMTS13 result (a low or "
+                               "intermediate pre-test probability);")

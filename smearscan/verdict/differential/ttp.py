@@ -163,7 +163,7 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
         set the pre-test probability there; QA 59 #3).
     """
     advice = URGENT_TTP_ADVICE[adamts13]
-    caplacizumab = "consider caplacizumab"
+    caplacizumab = _caplacizumab(assessment, adamts13)
     if adult and assessment == "possible":
         # QA 64 F2: ISTH 2020 starts the regimen on suspicion at a high pre-test probability; a
         # TTP only possible (PLASMIC 5 or less, a septic DIC, a valve) must not be told it is
@@ -177,10 +177,40 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
                                     f"{YOUNG_PLASMA} on clinical suspicion{{before}} (PLASMIC, "
                                     "derived in adults, does not decide it)")
         advice = advice.replace(_REGIMEN, YOUNG_PLASMA)
-        caplacizumab += " for an immune TTP"
+        caplacizumab = caplacizumab.replace("caplacizumab", "caplacizumab for an immune TTP", 1)
     return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
             f"{advice}; {caplacizumab}; do not transfuse platelets unless there is "
             f"life-threatening bleeding ({ISTH_TTP}).")
+
+
+#: What an URGENT line says of caplacizumab, by what is known of ADAMTS13 (ISTH 2020 diagnosis
+#: guideline: with a low or intermediate pre-test probability, not before the ADAMTS13 result;
+#: with a high one, considered where that result is expected within 72 hours; treatment
+#: guideline: for an acute episode, and rituximab, not caplacizumab, for a remission with a low
+#: ADAMTS13). QA 81 #1: every line said "consider caplacizumab", a TTP only possible included;
+#: #4: so did a severe deficiency with every count measured normal.
+CAPLACIZUMAB = {
+    "severe": "consider caplacizumab",
+    "severe, no picture": "caplacizumab only with that regimen, for an acute episode; a "
+                          "deficiency in a clinical remission (counts normal) is weighed by "
+                          "haematology for pre-emptive rituximab",
+    "grey zone": "caplacizumab on the same judgement",
+    "not known, possible": "do not start caplacizumab before the ADAMTS13 result (a low or "
+                           "intermediate pre-test probability)",
+    "not known": "consider caplacizumab where the ADAMTS13 result is expected within 72 hours",
+}
+
+
+def _caplacizumab(assessment: str, adamts13: str) -> str:
+    """The :data:`CAPLACIZUMAB` advice for TTP's ``assessment`` and what is known of ADAMTS13
+    (a key of :data:`URGENT_TTP_ADVICE`): a measured severe deficiency (whatever else is
+    unread) or grey zone by its own; otherwise ADAMTS13 is not known, and a TTP only possible
+    does not start it."""
+    if adamts13 in CAPLACIZUMAB:
+        return CAPLACIZUMAB[adamts13]
+    if adamts13.startswith("severe, "):
+        return CAPLACIZUMAB["severe"]
+    return CAPLACIZUMAB["not known, possible" if assessment == "possible" else "not known"]
 
 
 def _haematologys_call(advice: str, call: str) -> str:
