@@ -1091,9 +1091,10 @@ def test_a_summary_slide_not_named_keeps_the_line_of_each_slide_it_may_be(tmp_pa
     assert _first_line(["verdict", *given, "--slide", "s1"], capsys) == (
         likely[0], "smearscan verdict: slide 's1' is not in the summary; slides: 'S1', 'S2'; did "
                    "you mean 'S1'?\n")
-    # Another patient's name, no slip of any: no slide is read.
+    # Another patient's name, no slip of any: no slide is read, and the lab values given keep
+    # their own line, the smear read as not known (QA 81 #2).
     assert _first_line(["verdict", *given, "--slide", "P7"], capsys) == (
-        None, "smearscan verdict: slide 'P7' is not in the summary; slides: 'S1', 'S2'\n")
+        likely[0], "smearscan verdict: slide 'P7' is not in the summary; slides: 'S1', 'S2'\n")
 
 
 def test_a_summarys_recorded_labs_stand_where_the_lab_file_cannot_be_read(tmp_path, capsys):
@@ -1272,3 +1273,34 @@ def test_a_json_key_given_twice_as_lists_keeps_the_line(tmp_path, capsys):
     assert captured.err == (f"smearscan verdict: {labs}: drug_exposure given twice "
                             "(['ticlopidine'] and ['clopidogrel']): keep the one the verdict "
                             "should use\n")
+
+
+@pytest.mark.parametrize(("content", "slide", "why"), [
+    (None, None, "not a readable summary.json ([Errno 2] No such file or directory: "),
+    ("garbage", None, "not a readable summary.json (Expecting value: line 1 column 1 (char 0))"),
+    ("{}", None, 'not a smearscan summary.json (no "slides" object)'),
+    ('{"slides": {}}', None, "holds no slide: its run analysed none, or it is another run's file"),
+    ('{"slides": {"A": {}}}', None, "not a smearscan slide result: no 'schistocytes'"),
+    ('{"slides": {"A": {}}}', "B", "slide 'B' is not in the summary; slides: 'A'"),
+])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_summary_that_cannot_be_read_keeps_the_urgent_line_of_the_lab_values(
+        tmp_path, capsys, content, slide, why, as_json):
+    # QA 81 #2: a textbook TTP lost its URGENT line to an unreadable summary or a slide not in
+    # it ("urgent": null in JSON, or no JSON at all); the smear is read as not known, as a
+    # missing --schistocytes is.
+    path = tmp_path / "summary.json"
+    if content is not None:
+        path.write_text(content)
+    argv = ["verdict", "--summary", str(path), *(["--slide", slide] if slide else []),
+            *(["--json"] if as_json else []), *CLASSIC_TTP]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    line = urgent_ttp("suspected", "unknown")
+    assert captured.out == (json.dumps({"urgent": line, "unresolved": captured.err.strip()[
+        len("smearscan verdict: "):]}, indent=2) if as_json else line) + "\n"
+    assert captured.err.startswith("smearscan verdict: ") and why in captured.err
+    assert captured.err.count("\n") == 1
+    # The labs without a count (refused too) keep the same line.
+    assert _exit_code(["verdict", *CLASSIC_TTP]) == 2
+    assert capsys.readouterr().out == line + "\n"

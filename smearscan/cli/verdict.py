@@ -200,16 +200,25 @@ class _Inputs(NamedTuple):
 def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
     """The smear findings and lab values of ``smearscan verdict``'s arguments."""
     from smearscan.labs import Labs, LabValueError, parse_labs, with_overrides
-    from smearscan.verdict import UnresolvedBoundError, smear_findings_from_summary
+    from smearscan.verdict import (
+        SlideNotFoundError,
+        UnresolvedBoundError,
+        smear_findings_from_summary,
+    )
     from smearscan.verdict.readings import show
 
     recorded, notes, notice = Labs(), [], None
     if args.summary is not None:
         if (unused := count_options_with_summary(args)) is not None:
             raise ValueError(unused)
-        summary = _read_json(args.summary)
-        args.slide = _slide_name(args, summary)
-        smear = smear_findings_from_summary(summary, args.slide)
+        try:
+            summary = _read_json(args.summary)
+            args.slide = _slide_name(args, summary)
+            smear = smear_findings_from_summary(summary, args.slide)
+        except (SlideNotFoundError, ValueError) as error:
+            if isinstance(error, UnresolvedBoundError) and error.urgent is not None:
+                raise
+            raise _refused_without_summary(args, str(error)) from None
         review = summary["slides"][args.slide].get("review") or {}
         notes += [review["message"]] if review.get("message") else []
         notes += _cut_short(args.summary, args.slide)
@@ -255,6 +264,19 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
                else str(where) for spec in dataclasses.fields(merged)
                if getattr(merged, spec.name) is not None}
     return _Inputs(smear, merged, notes, origins, notice)
+
+
+def _refused_without_summary(args: argparse.Namespace, message: str) -> Exception:
+    """The refusal of a summary (or its slide) that cannot be read, keeping the URGENT line the
+    lab values call for with the smear read as not known, as a missing ``--schistocytes`` does
+    (QA 81 #2: a textbook TTP lost its line to a mistyped path, and ``--json`` said
+    ``"urgent": null``)."""
+    from smearscan.verdict import UnresolvedBoundError
+
+    alone = argparse.Namespace(**(vars(args) | {"summary": None, "schistocytes": None,
+                                                "rbc_counted": None}))
+    line, _, judged = _urgent_over_corrections(alone, [])
+    return UnresolvedBoundError(message, line, readings=judged)
 
 
 def _smear_counted(args: argparse.Namespace) -> SmearFindings:
@@ -448,7 +470,11 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
     slides = list(summary.get("slides") or {})
     if args.slide in slides or (args.slide is None and len(slides) == 1):
         return args.slide or slides[0]
-    if args.slide is None:
+    if args.slide is None and not slides:  # QA 81 #7: "holds 0 slides (): name one"
+        meant = []
+        message = (f"{args.summary} holds no slide: its run analysed none, or it is another "
+                   "run's file")
+    elif args.slide is None:
         meant = slides
         message = (f"{args.summary} holds {counted_names(slides, 'slide', shown=5)}: name one "
                    "with --slide NAME")
