@@ -493,10 +493,37 @@ def test_a_bound_stands_for_its_range_up_to_the_plausible_end():
     assert min(over.stand_ins()) == float(over) > 20000 and max(over.stand_ins()) == high
 
 
+@pytest.mark.parametrize(("text", "sign", "shown"), [
+    ("<=5 %", "<", "<=5"), ("≤5%", "<", "<=5"), ("≤ 5 %", "<", "<=5"), (">=30 %", ">", ">=30"),
+    ("≥30 %", ">", ">=30"), ("<=0 %", "<", "<=0")])
+def test_a_bound_that_includes_its_limit_is_read_at_it(text, sign, shown):
+    # QA 81 #3: an ADAMTS13 "<=5 %" (or "≤5 %"), a severe deficiency whatever it is, was refused
+    # as not a number, and the URGENT line fell from "TTP likely" to "possible".
+    value = parse_labs({"adamts13": text}, complete=False).adamts13
+    assert isinstance(value, Bound) and (value.sign, value.inclusive) == (sign, True)
+    assert float(value) == value.limit and f"{value:g}" == shown
+    assert value.limit in value.stand_ins()
+    labs = parse_labs({"adamts13": text}, complete=False)
+    assert Labs.from_dict(labs.to_dict()) == labs
+
+
+def test_an_inclusive_bound_is_judged_over_its_limit_too():
+    smear = SmearFindings.from_percentage(5, rbc_counted=1000)
+    labs = {"platelets": 12, "ldh": "1500 U/L", "ldh_uln": 250, "haptoglobin": "<0.1 g/L",
+            "dat": "negative"}
+    likely = assess(smear, parse_labs({**labs, "adamts13": "5 %"}))
+    assert likely.cause("ttp").assessment == "likely"
+    assert assess(smear, parse_labs({**labs, "adamts13": "<=5 %"})).urgent == likely.urgent
+    # Under 10% is a severe deficiency (ISTH 2020): "<=10 %" includes 10%, which is not.
+    with pytest.raises(LabValueError, match=re.escape(
+            "adamts13 = '<=10%': the verdict differs within that range (at 0% and at 10%)")):
+        assess(smear, parse_labs({**labs, "adamts13": "<=10 %"}))
+
+
 @pytest.mark.parametrize(("mapping", "words"), [
     ({"haptoglobin": "<0.1"}, "give the unit"),  # a bare bound is as ambiguous as a number
     ({"adamts13": "<0 %"}, "no plausible value is <0"),
-    ({"adamts13": "<=5 %"}, "not a number"),
+    ({"adamts13": "=<5 %"}, "not a number"),
 ])
 def test_unreadable_bounds_are_refused(mapping, words):
     with pytest.raises(LabValueError, match=words):

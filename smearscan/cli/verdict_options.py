@@ -45,8 +45,8 @@ Lab values: a number with its unit, e.g. --hemoglobin '75 g/L', --platelets '820
 always read in that unit. A bare number is read in the default unit shown in [brackets], but a
 bare number that is also a plausible result in another common unit of that key is refused
 (exit code 2) with a one-line error naming the key and the units it could be; give the unit.
-A result reported as a bound, e.g. --haptoglobin '<0.1 g/L' or --adamts13 '<5 %%', is read
-as such; where the verdict would differ within its range (ADAMTS13 '<20 %%' spans the 10%%
+A result reported as a bound, e.g. --haptoglobin '<0.1 g/L' or --adamts13 '<5 %%' (or
+'<=5 %%', '≤5 %%': the limit included), is read as such; where the verdict would differ within its range (ADAMTS13 '<20 %%' spans the 10%%
 cut-off) it is refused (exit code 2): give the measured value. An option given twice (a lab
 value, --schistocytes, --rbc-counted, --labs, ...), or a key given twice in one object of a
 JSON lab file, is refused too (exit code 2): keep the one the verdict should use. A value

@@ -29,11 +29,13 @@ class Repeated(tuple):
 
 
 class Bound(float):
-    """A result reported only as a bound: ``<limit`` (under the assay's range) or ``>limit``.
+    """A result reported only as a bound: ``<limit`` (under the assay's range) or ``>limit``,
+    or ``<=limit`` / ``>=limit`` (written so or ``≤``/``≥``: the limit itself included).
 
-    As a number it lies just inside the bound (``limit * (1 -/+ 1e-9)``), so that a rule with a
-    cut-off at ``limit`` reads it on the right side; it formats as ``"<limit"`` (or
-    ``">limit"``) wherever a value is shown. :meth:`stand_ins` are values across the range it
+    As a number a strict bound lies just inside it (``limit * (1 -/+ 1e-9)``), so that a rule
+    with a cut-off at ``limit`` reads it on the right side, and an inclusive one at ``limit``;
+    it formats as ``"<limit"`` (``">limit"``, ``"<=limit"``, ``">=limit"``) wherever a value is
+    shown. :meth:`stand_ins` are values across the range it
     stands for, on which :func:`smearscan.verdict.assess` checks that the verdict is the same.
 
     Parameters
@@ -43,25 +45,42 @@ class Bound(float):
         The bound, in the key's default unit.
     plausible : (float, float)
         The key's plausible range: the far end of the range a bound stands for.
+    inclusive : bool
+        The limit is within the range (QA 81 #3: an ADAMTS13 "<=5 %" was refused as not a
+        number, and its URGENT line weakened).
     """
 
     sign: str
     limit: float
     plausible: tuple[float, float]
+    inclusive: bool
 
-    def __new__(cls, sign: str, limit: float, plausible: tuple[float, float]) -> Bound:
-        bound = super().__new__(cls, limit * (1 - 1e-9 if sign == "<" else 1 + 1e-9))
+    def __new__(cls, sign: str, limit: float, plausible: tuple[float, float],
+                inclusive: bool = False) -> Bound:
+        inside = 1.0 if inclusive else (1 - 1e-9 if sign == "<" else 1 + 1e-9)
+        bound = super().__new__(cls, limit * inside)
         bound.sign, bound.limit, bound.plausible = sign, limit, plausible
+        bound.inclusive = inclusive
         return bound
 
     def __reduce__(self) -> tuple:
-        return Bound, (self.sign, self.limit, self.plausible)
+        return Bound, (self.sign, self.limit, self.plausible, self.inclusive)
 
     def __format__(self, spec: str) -> str:
-        return self.sign + format(self.limit, spec)
+        return self.written_sign + format(self.limit, spec)
 
     def __repr__(self) -> str:
-        return f"{self.sign}{self.limit!r}"
+        return f"{self.written_sign}{self.limit!r}"
+
+    @property
+    def written_sign(self) -> str:
+        """``<``, ``>``, ``<=`` or ``>=``."""
+        return self.sign + ("=" if self.inclusive else "")
+
+    def all_under(self, cut: float) -> bool:
+        """Whether every value the bound stands for is under ``cut``."""
+        return self.sign == "<" and (self.limit < cut or (self.limit == cut
+                                                          and not self.inclusive))
 
     __str__ = __repr__
 
@@ -76,4 +95,5 @@ class Bound(float):
             values += [start * (high / start) ** (i / count) for i in range(count + 1)]
         # Three significant digits: a refusal names a value one can read.
         values = {float(f"{v:.3g}") for v in values}
-        return sorted({v for v in values if low <= v <= high and v != self.limit} | {float(self)})
+        return sorted({v for v in values if low <= v <= high
+                       and (self.inclusive or v != self.limit)} | {float(self)})

@@ -14,7 +14,7 @@ from smearscan.labs.keys import _PER_UL, LAB_KEYS, LabKey
 from smearscan.labs.refusals import _fail
 
 _NUMBER_TEXT = re.compile(
-    r"\s*([<>]?)\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*")
+    r"\s*(<=|>=|[<>≤≥]?)\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*")
 _UNIT_SPELLING = str.maketrans({"µ": "u", "μ": "u", "×": "x", "⁹": "9", "³": "3", "^": None,
                                 " ": None})
 
@@ -176,9 +176,11 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
                     () if sign else _readings(value, spec))
     if not sign:
         return converted
-    if converted == (low if sign == "<" else high):
+    inclusive = sign in ("<=", ">=", "≤", "≥")
+    sign = "<" if sign in ("<", "<=", "≤") else ">"
+    if converted == (low if sign == "<" else high) and not inclusive:
         raise _fail(source, key, raw, f"no plausible value is {sign}{converted:g} {spec.unit}")
-    return Bound(sign, converted, (low, high))
+    return Bound(sign, converted, (low, high), inclusive)
 
 
 def _thousands_per_ul(key: str, raw: object, value: float) -> bool:

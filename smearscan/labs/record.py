@@ -80,8 +80,8 @@ class Labs:
         ``{"bound": "<", "limit": 20.0}``), and the units they were written in (``units``,
         where any was); read back by :meth:`from_dict`."""
         given = {key: getattr(self, key) for key in LAB_KEYS if getattr(self, key) is not None}
-        data = {key: {"bound": value.sign, "limit": value.limit} if isinstance(value, Bound)
-                else value for key, value in given.items()}
+        data = {key: {"bound": value.written_sign, "limit": value.limit}
+                if isinstance(value, Bound) else value for key, value in given.items()}
         return data | ({"units": dict(self.units)} if self.units else {})
 
     @classmethod
@@ -103,7 +103,8 @@ class Labs:
             if key not in LAB_KEYS:
                 raise ValueError(f"not a lab value: {key!r}")
             if isinstance(value, Mapping):
-                value = Bound(value["bound"], value["limit"], LAB_KEYS[key].plausible)
+                value = Bound(value["bound"][0], value["limit"], LAB_KEYS[key].plausible,
+                              inclusive=value["bound"].endswith("="))
             values[key] = value
         return cls(**values, units=dict(units))
 

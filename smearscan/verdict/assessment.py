@@ -252,8 +252,7 @@ def _read_whole(labs: Labs, key: str, bound: Bound) -> bool:
     """Whether every rule reads the bound the same wherever in its range the value lies: a
     haptoglobin under the lab's assay range at or under its low limit is undetectable
     (:func:`~smearscan.verdict.scores.plasmic.undetectable_haptoglobin`) and low (QA 53 M2)."""
-    return (key == "haptoglobin" and bound.sign == "<"
-            and bound.limit <= haptoglobin_low_limit(labs))
+    return key == "haptoglobin" and bound.all_under(haptoglobin_low_limit(labs))
 
 
 def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
@@ -359,7 +358,7 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
             differing = value
         urgent_lines.add(other.urgent)
     if differing is not None:
-        inside = "under" if bound.sign == "<" else "over"
+        inside = "at" if bound.inclusive else "just under" if bound.sign == "<" else "just over"
         if not urgent_lines - {None}:
             # Over the other bounds' ranges too, where this one's calls for no line (QA 40:
             # platelets '<200' beside ADAMTS13 '<30%' read each other just inside their bounds,
@@ -368,7 +367,7 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
             urgent_lines |= _urgent_lines(smear, labs)[1]
         raise UnresolvedBoundError(
             f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
-            f"{show(key, differing)} and just {inside} {show(key, bound.limit)}); give the "
+            f"{show(key, differing)} and {inside} {show(key, bound.limit)}); give the "
             "measured value", _urgent_over_range(urgent_lines, [labs]), key, [labs])
 
 
@@ -390,7 +389,7 @@ def _ldh_limits_tried(labs: Labs) -> list[Labs]:
 def _in_ukat(ldh: float) -> float:
     """An LDH written in U/L read as the ukat/L it may have been measured in."""
     if isinstance(ldh, Bound):
-        return Bound(ldh.sign, ldh.limit * LDH_UKAT, ldh.plausible)
+        return Bound(ldh.sign, ldh.limit * LDH_UKAT, ldh.plausible, ldh.inclusive)
     return ldh * LDH_UKAT
 
 
