@@ -216,7 +216,8 @@ def test_ambiguous_bare_value_in_a_lab_file_exits_2_naming_the_file(tmp_path, ca
 
 def test_help_says_which_bare_values_are_refused():
     text = verdict_parser().format_help()
-    assert "is refused\n(exit code 2)" in text
+    assert ("a bare number that is also a plausible result in another common unit of that key is "
+            "refused (exit code 2)") in " ".join(text.split())
     assert "--adamts13: 0-2 (could be IU/mL)" in text
     assert "--haptoglobin: 0-10 (could be mg/dL)" in text
     assert "--platelets: 1000-2000 (could be /uL)" in text

@@ -43,17 +43,18 @@ ISTH 2020 guidelines is printed first.
 
 Lab values: a number with its unit, e.g. --hemoglobin '75 g/L', --platelets '82000 /uL', is
 always read in that unit. A bare number is read in the default unit shown in [brackets], but a
-bare number that is also a plausible result in another common unit of that key is refused
-(exit code 2) with a one-line error naming the key and the units it could be; give the unit.
-A result reported as a bound, e.g. --haptoglobin '<0.1 g/L' or --adamts13 '<5 %%' (or
-'<=5 %%', '≤5 %%': the limit included), is read as such; where the verdict would differ within its range (ADAMTS13 '<20 %%' spans the 10%%
-cut-off) it is refused (exit code 2): give the measured value. An option given twice (a lab
-value, --schistocytes, --rbc-counted, --labs, ...), or a key given twice in one object of a
-JSON lab file, is refused too (exit code 2): keep the one the verdict should use. A value
-refused as written, on the command line or in --labs, an option given twice, with no value or
-with one it does not take (--population adults), and a missing --schistocytes still print
-first the URGENT line their possible readings call for, if any (this tool's rule; a missing
-or unreadable percentage is read as not known: the line of the lab values alone).
+bare number that is also a plausible result in another common unit of that key is refused (exit
+code 2) with a one-line error naming the key and the units it could be; give the unit. A result
+reported as a bound, e.g. --haptoglobin '<0.1 g/L' or --adamts13 '<5 %%' (or '<=5 %%', '≤5 %%':
+the limit included), is read as such; where the verdict would differ within its range (ADAMTS13
+'<20 %%' spans the 10%% cut-off) it is refused (exit code 2): give the measured value. An
+option given twice (a lab value, --schistocytes, --rbc-counted, --labs, ...), or a key given
+twice in one object of a JSON lab file, is refused too (exit code 2): keep the one the verdict
+should use. A value refused as written, on the command line or in --labs, an option given
+twice, with no value or with one it does not take (--population adults), and a missing
+--schistocytes still print first the URGENT line their possible readings call for, if any (this
+tool's rule; a missing or unreadable percentage is read as not known: the line of the lab
+values alone, and so is a --summary that cannot be read or lacks the slide).
 Reticulocytes: give a SI fraction with its unit, --reticulocytes '0.021 fraction' (= 2.1%%). A
 value over 50%% is refused (this tool's rule: a bare 85 is probably an absolute count), and so
 is a count in x10^9/L: it needs the red-cell count to become a %%.

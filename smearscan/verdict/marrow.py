@@ -40,6 +40,9 @@ WORKUP = (
     "reticulocyte count",
 )
 """The seed 003 work-up, before any treatment decision."""
+#: The lab value that answers a step of :data:`WORKUP`: a step already answered is not asked
+#: for again (QA 81 #8: "work-up: reticulocyte count" beside reticulocytes of 1%).
+ANSWERED_BY = {"folate": "folate", "reticulocyte count": "reticulocytes"}
 BIOPSY = ("bone-marrow aspirate and trephine biopsy",)
 
 
@@ -145,7 +148,8 @@ def marrow_assessment(maha: str, labs: Labs, *, nrbc_present: bool | None,
     reasons = _reasons(labs, hints, cytopenias, cancer, teardrop_percent)
     myeloid = MYELOID if unexplained and cancer else ()
     considered = (INFILTRATION, *myeloid)
-    workup = WORKUP if myeloid else BIOPSY
+    workup = tuple(step for step in WORKUP if step not in ANSWERED_BY
+                   or getattr(labs, ANSWERED_BY[step]) is None) if myeloid else BIOPSY
     if picture and (cancer or unexplained):
         return MarrowAssessment("suspected", considered, tuple(reasons), (), workup)
     metastatic_cytopenia = bool(cytopenias and labs.metastatic_cancer)
