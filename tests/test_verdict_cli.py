@@ -1305,3 +1305,24 @@ def test_a_summary_that_cannot_be_read_keeps_the_urgent_line_of_the_lab_values(
     # The labs without a count (refused too) keep the same line.
     assert _exit_code(["verdict", *CLASSIC_TTP]) == 2
     assert capsys.readouterr().out == line + "\n"
+
+
+@pytest.mark.parametrize(("adamts13", "advice"), [(None, "unknown, slide"),
+                                                  (("5 %", "3 %"), "severe, slide")])
+def test_a_per_slide_lab_file_without_slide_asks_for_the_slide(tmp_path, capsys, adamts13,
+                                                                advice):
+    # QA 81 #6: the line said "a value refused as written decides the verdict: correct it"
+    # where nothing was refused but the slide not named; its rows may be other patients.
+    rows = [["S1", "12", "1500", "250"], ["S2", "250", "150 U/L", "250"]]
+    header = "slide,platelets,ldh,ldh_uln"
+    if adamts13 is not None:
+        header += ",adamts13"
+        rows = [[*row, value] for row, value in zip(rows, adamts13, strict=True)]
+    labs = tmp_path / "labs.csv"
+    labs.write_text("\n".join([header, *(",".join(row) for row in rows)]) + "\n")
+    assert main(["verdict", "--schistocytes", "5", "--labs", str(labs)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == urgent_ttp("possible", advice) + "\n"
+    assert captured.err == (f"smearscan verdict: {labs}: the lab file is per slide; name the "
+                            "slide with --slide\n")
+    assert "name the slide with --slide (this tool's rule)" in captured.out

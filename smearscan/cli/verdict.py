@@ -324,8 +324,9 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
     from smearscan.labs import LabValueError, labs_for_slide, read_lab_rows, slide_slips
     from smearscan.verdict import UnresolvedBoundError
 
-    def refused(error: LabValueError, read: Sequence[LabRow] = ()) -> UnresolvedBoundError:
-        line, judged = _urgent_despite(smear, read, recorded, given, args.ways_read)
+    def refused(error: LabValueError, read: Sequence[LabRow] = (), unread: str = "refused"
+                ) -> UnresolvedBoundError:
+        line, judged = _urgent_despite(smear, read, recorded, given, args.ways_read, unread)
         return UnresolvedBoundError(_naming_the_command_line(str(error), given), line,
                                     readings=judged)
 
@@ -344,7 +345,10 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         broken = next((other.problem for other in rows.values() if other.problem), None)
         if broken is not None:
             error = error.saying(f"{broken}; {str(error).removeprefix(f'{args.labs}: ')}")
-        raise refused(error, read) from None
+        # Without --slide the rows are other slides, maybe other patients: the line asks for
+        # the slide, not a correction (QA 81 #6).
+        raise refused(error, read, "slide" if args.slide is None and broken is None
+                      else "refused") from None
     try:
         labs = _parsed_row(row, given)
         for other in rows.values():
@@ -380,7 +384,7 @@ def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:
 
 
 def _urgent_despite(smear: object, rows: Sequence[LabRow], recorded: Labs,
-                    given: dict[str, str], ways_read: int = 1
+                    given: dict[str, str], ways_read: int = 1, unread: str = "refused"
                     ) -> tuple[str | None, list[Labs]]:
     """The URGENT line of the command line's lab values over a lab file's ``rows`` (none: the
     ``recorded`` values as they are) where either is refused, whatever a value refused as
@@ -390,8 +394,9 @@ def _urgent_despite(smear: object, rows: Sequence[LabRow], recorded: Labs,
     (:func:`~smearscan.labs.lab_readings`) in both together, those of the source whose
     problems the line rests on more first (:func:`~smearscan.labs.reading_rank`: an ADAMTS13
     on the command line beside six bare numbers in the file was read only as not given), beside
-    ``ways_read`` sets judged elsewhere (each correction of a refused option). Returns the line
-    and the sets of values it was judged over."""
+    ``ways_read`` sets judged elsewhere (each correction of a refused option); a line over
+    readings that differ asks for what ``unread`` names. Returns the line and the sets of
+    values it was judged over."""
     from smearscan.labs import lab_readings, merged_readings, reading_rank, refused_names
     from smearscan.verdict import urgent_over_readings
 
@@ -409,7 +414,8 @@ def _urgent_despite(smear: object, rows: Sequence[LabRow], recorded: Labs,
             problems_read=max(map(len, filed), default=0))
     lacking = [*merged_readings(without, [*given_readings, *given_without]),
                *merged_readings(readings, given_without)]
-    return urgent_over_readings(smear, merged_readings(readings, given_readings), lacking)
+    return urgent_over_readings(smear, merged_readings(readings, given_readings), lacking,
+                                unread=unread)
 
 
 def _rows_read(rows: Sequence[LabRow], recorded: Labs, problems_read: int = 0,

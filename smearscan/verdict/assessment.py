@@ -256,12 +256,14 @@ def _read_whole(labs: Labs, key: str, bound: Bound) -> bool:
 
 
 def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
-                         without: Sequence[Labs]) -> tuple[str | None, list[Labs]]:
+                         without: Sequence[Labs], *, unread: str = "refused"
+                         ) -> tuple[str | None, list[Labs]]:
     """The URGENT line that lab values with one refused as written (a bare number two units
     could mean, one a unit away from plausible: :func:`~smearscan.labs.lab_readings`) call for,
     whatever it stands for: over its ``readings``, and ``without`` it only where none of them
     calls for a line, which it must not weaken (QA 37 H-1's rule). Where they differ, a line
-    that asks for the value corrected (:func:`_urgent_over_range`). This tool's rule (qacli8
+    that asks for the value corrected (:func:`_urgent_over_range`), or for what ``unread``
+    names (a key of :data:`~smearscan.verdict.differential.ttp._UNREAD`). This tool's rule (qacli8
     H-1, H-2: '19 U/L' of LDH, 19 ukat/L, or a haemoglobin of '8' beside a TTP picture was
     refused with no line). Returns the line and the sets of values it was judged over."""
     judged = list(readings)
@@ -270,14 +272,15 @@ def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
         dropped = _fewest_dropped(without)
         judged += dropped
         lines |= {_urgent_line(smear, labs) for labs in dropped}
-    return urgent_over_lines(lines, judged), judged
+    return urgent_over_lines(lines, judged, unread), judged
 
 
-def urgent_over_lines(lines: set[str | None], readings: Sequence[Labs]) -> str | None:
+def urgent_over_lines(lines: set[str | None], readings: Sequence[Labs],
+                      unread: str = "refused") -> str | None:
     """The URGENT line over the ``lines`` that the ``readings`` of a refused input call for:
     None where none calls for one, the line where all agree, else one that asks for the input
-    corrected (:func:`_urgent_over_range`; this tool's rule)."""
-    return _urgent_over_range(lines, readings, "refused")
+    corrected, or for what ``unread`` names (:func:`_urgent_over_range`; this tool's rule)."""
+    return _urgent_over_range(lines, readings, unread)
 
 
 #: How many sets of lab values with refused values read as not given

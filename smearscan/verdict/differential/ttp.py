@@ -53,6 +53,8 @@ _UNREAD = {
     "ldh": "the LDH is not a serum result against its upper limit of normal as given: check "
            "its value, its unit and the limit (1 ukat/L is 60 U/L; this tool's rule)",
     "refused": "a value refused as written decides the verdict: correct it (this tool's rule)",
+    "slide": "the lab file gives values per slide, and its rows call for different lines: name "
+             "the slide with --slide (this tool's rule)",
 }
 _SEVERE = f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency"
 #: What a severe deficiency without the picture lacks (:func:`_ttp_picture_seen`).
@@ -82,6 +84,9 @@ URGENT_TTP_ADVICE = {
     "severe, refused": f"{_SEVERE}, and a value refused as written decides whether "
                        "thrombocytopenia or haemolysis is shown: correct it (this tool's rule); "
                        f"start {_REGIMEN} now if either is shown",
+    "severe, slide": f"{_SEVERE} in every row of the lab file, whose rows, one per slide, call "
+                     "for different lines: name the slide with --slide (this tool's rule); "
+                     f"start {_REGIMEN} now if thrombocytopenia or haemolysis is shown",
     "severe, ldh": f"{_SEVERE}, and the LDH, not a serum result against its limit as given, "
                    "decides whether haemolysis is shown: check its value, its unit and the limit "
                    f"(1 ukat/L is 60 U/L; this tool's rule); start {_REGIMEN} now if "
