@@ -179,7 +179,8 @@ UNKNOWN = ("draw a sample for ADAMTS13 activity before any plasma or blood produ
            "ADAMTS13 result")
 NOW = "a medical emergency. Refer to haematology now"
 @pytest.mark.parametrize(("adamts13", "ttp", "opening"), [
-    (9.9, "likely", f"URGENT - TTP likely: {NOW}; {SEVERE}; consider caplacizumab"),
+    (9.9, "likely", f"URGENT - TTP likely: {NOW}; {SEVERE}; consider caplacizumab and "
+                    "rituximab"),
     # PLASMIC 7: a grey zone leaves TTP as suspected as ADAMTS13 left out (QA 77 M3).
     (10, "suspected", f"URGENT - TTP suspected: {NOW}; {GREY}; caplacizumab on the same "
                       "judgement"),
@@ -2648,7 +2649,8 @@ def test_a_young_patients_urgent_line_names_plasma_for_a_congenital_ttp_too(popu
         "is a severe deficiency: start plasma (infusion for a congenital TTP, a hereditary "
         "deficiency, which a neonate's or child's can be; exchange with corticosteroids for an "
         "immune one; the ADAMTS13 inhibitor test tells them apart) now if not already started; "
-        "consider caplacizumab for an immune TTP; do not transfuse platelets unless there is "
+        "for an immune TTP, consider caplacizumab and rituximab; do not transfuse platelets "
+        "unless there is "
         "life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb "
         "Haemost 2020;18:2486-2495 and 2496-2502)).")
     unknown = assess(young, parse_labs(CLASSIC_TTP)).urgent

@@ -331,7 +331,7 @@ URGENT_RULE = _rule(
     "thrombocytopenia alone: "
     "a clinical relapse after a remission (Cuker 2021), treated as TTP); 10-20%: on clinical "
     "judgement; "
-    "caplacizumab: considered with a severe deficiency (for an acute episode; a deficiency in "
+    "caplacizumab: considered with rituximab under 10% (for an acute episode; a deficiency in "
     "remission: pre-emptive rituximab weighed), on the same judgement in the grey zone, with "
     "ADAMTS13 unknown only where its result is expected within 72 hours, and not before it "
     "while TTP is only possible; no platelet transfusion unless life-threatening bleeding; a bound "

@@ -182,20 +182,21 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
                                     f"{YOUNG_PLASMA} on clinical suspicion{{before}} (PLASMIC, "
                                     "derived in adults, does not decide it)")
         advice = advice.replace(_REGIMEN, YOUNG_PLASMA)
-        caplacizumab = caplacizumab.replace("caplacizumab", "caplacizumab for an immune TTP", 1)
+        caplacizumab = f"for an immune TTP, {caplacizumab}"
     return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
             f"{advice}; {caplacizumab}; do not transfuse platelets unless there is "
             f"life-threatening bleeding ({ISTH_TTP}).")
 
 
 #: What an URGENT line says of caplacizumab, by what is known of ADAMTS13 (ISTH 2020 diagnosis
-#: guideline: with a low or intermediate pre-test probability, not before the ADAMTS13 result;
-#: with a high one, considered where that result is expected within 72 hours; treatment
-#: guideline: for an acute episode, and rituximab, not caplacizumab, for a remission with a low
+#: guideline, figures 1 and 2: with a low or intermediate pre-test probability, not before the
+#: ADAMTS13 result; with a high one, considered where that result is expected within 72 hours,
+#: not where none will come; under 10%, caplacizumab and rituximab; 10-20%, clinical judgement;
+#: treatment guideline: caplacizumab for an acute episode, rituximab for a remission with a low
 #: ADAMTS13). QA 81 #1: every line said "consider caplacizumab", a TTP only possible included;
 #: #4: so did a severe deficiency with every count measured normal.
 CAPLACIZUMAB = {
-    "severe": "consider caplacizumab",
+    "severe": "consider caplacizumab and rituximab",
     "severe, no picture": "caplacizumab only with that regimen, for an acute episode; a "
                           "deficiency in a clinical remission (counts normal) is weighed by "
                           "haematology for pre-emptive rituximab",
