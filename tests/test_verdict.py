@@ -28,7 +28,7 @@ from smearscan.verdict import (
 )
 from smearscan.verdict.assessment import MOST_WITHOUT_JUDGED
 from smearscan.verdict.differential import ACTIVE, Cause, ranked
-from smearscan.verdict.differential.ttp import ADAMTS13_SEND
+from smearscan.verdict.differential.ttp import ADAMTS13_SEND, CAPLACIZUMAB
 from smearscan.verdict.values import MEGALOBLASTIC_RULE, UNEXPLAINED_MAHA
 
 # The URGENT line while ADAMTS13 is not known, by TTP's assessment.
@@ -199,6 +199,31 @@ def test_adamts13_cut_offs_of_isth_2020(adamts13, ttp, opening):
     else:
         assert verdict.urgent.startswith(opening + "; do not transfuse ")
         assert format_text(verdict).startswith(verdict.urgent + "\n")
+
+
+@pytest.mark.parametrize(("assessment", "adamts13", "says"), [
+    ("possible", "unknown", "unknown, possible"), ("suspected", "unknown", "unknown"),
+    ("likely", "severe", "severe"), ("possible", "severe, no picture", "severe, no picture"),
+    ("possible", "severe, bound", "severe, unread"),
+    ("possible", "severe, slide", "severe, unread"),
+    ("suspected", "grey zone", "grey zone"), ("possible", "in question, bound", "unread"),
+    ("possible", "unknown, refused", "unread"), ("possible", "bound", "unread")])
+def test_the_urgent_lines_caplacizumab_follows_what_is_known_of_adamts13(assessment, adamts13,
+                                                                         says):
+    # ISTH 2020 (diagnosis, figures 1-2): withheld before the ADAMTS13 result below a high
+    # pre-test probability, considered at a high one where the result is expected within 72 h,
+    # with rituximab under 10%, on judgement at 10-20%. QA 81 #1: "consider caplacizumab" in
+    # every line; QA 82 #1: a result given as a bound (or refused) is no result to wait for;
+    # #5: beside a value unread, a severe deficiency's caplacizumab is conditional too.
+    assert f"; {CAPLACIZUMAB[says]}; do not transfuse" in urgent_ttp(assessment, adamts13)
+
+
+def test_an_adamts13_bound_across_a_cut_off_is_not_told_to_wait_for_its_result():
+    with pytest.raises(UnresolvedBoundError) as bound:
+        assess(smear(), parse_labs({**CLASSIC_TTP, "adamts13": "<=10 %"}))
+    assert bound.value.urgent == urgent_ttp("suspected", "in question, bound")
+    assert CAPLACIZUMAB["unread"] in bound.value.urgent
+    assert "do not start caplacizumab" not in bound.value.urgent
 
 
 def test_a_severe_deficiency_without_the_picture_asks_for_it_before_plasma_exchange():
@@ -2649,8 +2674,8 @@ def test_a_young_patients_urgent_line_names_plasma_for_a_congenital_ttp_too(popu
         "is a severe deficiency: start plasma (infusion for a congenital TTP, a hereditary "
         "deficiency, which a neonate's or child's can be; exchange with corticosteroids for an "
         "immune one; the ADAMTS13 inhibitor test tells them apart) now if not already started; "
-        "for an immune TTP, consider caplacizumab and rituximab; do not transfuse platelets "
-        "unless there is "
+        "for an immune TTP (caplacizumab from 12 years and 40 kg), consider caplacizumab and "
+        "rituximab; do not transfuse platelets unless there is "
         "life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb "
         "Haemost 2020;18:2486-2495 and 2496-2502)).")
     unknown = assess(young, parse_labs(CLASSIC_TTP)).urgent
@@ -2731,5 +2756,5 @@ def test_a_ttp_only_possible_leaves_starting_treatment_on_suspicion_to_haematolo
     assert POSSIBLE.startswith("URGENT - TTP possible: a medical emergency. Refer to haematology "
                                f"now; draw a sample for ADAMTS13 activity before any plasma or "
                                f"blood product; {call.format(', before the ADAMTS13 result,')}; "
-                               "do not start caplacizumab before the ADAMTS13 result (a low or "
-                               "intermediate pre-test probability);")
+                               "do not start caplacizumab before the ADAMTS13 result while TTP "
+                               "is only possible (withheld below a high pre-test probability);")

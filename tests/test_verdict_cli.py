@@ -1326,3 +1326,35 @@ def test_a_per_slide_lab_file_without_slide_asks_for_the_slide(tmp_path, capsys,
     assert captured.err == (f"smearscan verdict: {labs}: the lab file is per slide; name the "
                             "slide with --slide\n")
     assert "name the slide with --slide (this tool's rule)" in captured.out
+
+
+def test_a_negative_bound_is_read_as_the_bound_without_its_dash(capsys):
+    # QA 82 #3: '>=-1 %' of ADAMTS13 was read as 1%, a severe deficiency: "TTP likely, start
+    # plasma exchange now", where '>=1 %' spans every band and says TTP possible.
+    given = ["--schistocytes", "3", "--rbc-counted", "1000", "--platelets", "10", "--ldh",
+             "900 U/L", "--ldh-uln", "225 U/L", "--haptoglobin", "0.05 g/L"]
+    assert main(["verdict", *given, "--adamts13", ">=1 %"]) == 2
+    line = capsys.readouterr().out
+    assert line.startswith("URGENT - TTP possible: ")
+    assert main(["verdict", *given, "--adamts13", ">=-1 %"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == line
+    assert captured.err == "smearscan verdict: command line: adamts13 = '>=-1 %': negative\n"
+
+
+def test_a_haptoglobin_bound_that_includes_the_detection_limit_is_not_undetectable(capsys):
+    # QA 82 #2: '<=0.1 g/L' scored PLASMIC's undetectable haptoglobin (PLASMIC 6, TTP
+    # suspected) where a measured 0.1 g/L scores 5; '<0.1 g/L' is under the assay's range.
+    given = ["--schistocytes", "3", "--rbc-counted", "1000", "--platelets", "12",
+             "--reticulocytes", "1 %", "--indirect-bilirubin", "0.5 mg/dL", "--ldh", "900 U/L",
+             "--ldh-uln", "225 U/L", "--active-cancer", "no", "--transplant", "no", "--mcv",
+             "95", "--inr", "1.1", "--creatinine", "1.0 mg/dL", "--dat", "negative", "--json"]
+    plasmic = {}
+    for haptoglobin in ("<0.1 g/L", "0.1 g/L"):
+        assert main(["verdict", *given, "--haptoglobin", haptoglobin]) == 0
+        plasmic[haptoglobin] = json.loads(capsys.readouterr().out)["scores"]["plasmic"]["total"]
+    assert plasmic == {"<0.1 g/L": 6, "0.1 g/L": 5}
+    assert main(["verdict", *given, "--haptoglobin", "<=0.1 g/L"]) == 2
+    assert capsys.readouterr().err == (
+        "smearscan verdict: command line: haptoglobin = '<=0.1 g/L': the verdict differs within "
+        "that range (at 0 g/L and at 0.1 g/L); give the measured value\n")

@@ -152,6 +152,8 @@ def _accepted_unit(unit: str, spec: LabKey) -> str | None:
 
 def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
     sign, value, unit = _split_number(key, raw, spec, source)
+    inclusive = sign in ("<=", ">=", "≤", "≥")
+    sign = "<" if sign in ("<", "<=", "≤") else ">" if sign else ""
     if not math.isfinite(value):
         raise _fail(source, key, raw, "not a finite number")
     if unit is None:
@@ -166,7 +168,10 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
         # Read as the number without its dash too (QA 44 H-1: '--adamts13 -5%' beside a TTP
         # picture lost the line that 5% calls for).
         unsigned = round(-value * factor, 6)
-        raise _fail(source, key, raw, "negative", [unsigned] if low <= unsigned <= high else [])
+        # A bound read without its dash stays a bound (QA 82 #3: '>=-1 %' of ADAMTS13 was
+        # read as 1%, a severe deficiency).
+        reading = Bound(sign, unsigned, (low, high), inclusive) if sign else unsigned
+        raise _fail(source, key, raw, "negative", [reading] if low <= unsigned <= high else [])
     converted = round(value * factor, 6)
     if not low <= converted <= high:
         unit = f" {spec.unit}" if spec.unit else ""  # INR has none
@@ -176,8 +181,6 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
                     () if sign else _readings(value, spec))
     if not sign:
         return converted
-    inclusive = sign in ("<=", ">=", "≤", "≥")
-    sign = "<" if sign in ("<", "<=", "≤") else ">"
     if converted == (low if sign == "<" else high) and not inclusive:
         raise _fail(source, key, raw, f"no plausible value is {sign}{converted:g} {spec.unit}")
     return Bound(sign, converted, (low, high), inclusive)

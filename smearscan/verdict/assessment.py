@@ -252,7 +252,8 @@ def _read_whole(labs: Labs, key: str, bound: Bound) -> bool:
     """Whether every rule reads the bound the same wherever in its range the value lies: a
     haptoglobin under the lab's assay range at or under its low limit is undetectable
     (:func:`~smearscan.verdict.scores.plasmic.undetectable_haptoglobin`) and low (QA 53 M2)."""
-    return key == "haptoglobin" and bound.all_under(haptoglobin_low_limit(labs))
+    return (key == "haptoglobin" and not bound.inclusive
+            and bound.all_under(haptoglobin_low_limit(labs)))
 
 
 def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],

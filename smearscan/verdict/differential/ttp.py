@@ -182,7 +182,7 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
                                     f"{YOUNG_PLASMA} on clinical suspicion{{before}} (PLASMIC, "
                                     "derived in adults, does not decide it)")
         advice = advice.replace(_REGIMEN, YOUNG_PLASMA)
-        caplacizumab = f"for an immune TTP, {caplacizumab}"
+        caplacizumab = f"{YOUNG_CAPLACIZUMAB}, {caplacizumab}"
     return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
             f"{advice}; {caplacizumab}; do not transfuse platelets unless there is "
             f"life-threatening bleeding ({ISTH_TTP}).")
@@ -200,23 +200,34 @@ CAPLACIZUMAB = {
     "severe, no picture": "caplacizumab only with that regimen, for an acute episode; a "
                           "deficiency in a clinical remission (counts normal) is weighed by "
                           "haematology for pre-emptive rituximab",
+    "severe, unread": "caplacizumab and rituximab with that regimen, if either is shown",
     "grey zone": "caplacizumab on the same judgement",
-    "not known, possible": "do not start caplacizumab before the ADAMTS13 result (a low or "
-                           "intermediate pre-test probability)",
-    "not known": "consider caplacizumab where the ADAMTS13 result is expected within 72 hours",
+    "unknown, possible": "do not start caplacizumab before the ADAMTS13 result while TTP is only "
+                         "possible (withheld below a high pre-test probability)",
+    "unknown": "consider caplacizumab where the ADAMTS13 result is expected within 72 hours",
+    "unread": "caplacizumab as the ADAMTS13 result decides once every value is read (under 10% "
+              "with rituximab, 10-20% on clinical judgement; before a result only at a high "
+              "pre-test probability, where it is expected within 72 hours)",
 }
 
 
 def _caplacizumab(assessment: str, adamts13: str) -> str:
     """The :data:`CAPLACIZUMAB` advice for TTP's ``assessment`` and what is known of ADAMTS13
-    (a key of :data:`URGENT_TTP_ADVICE`): a measured severe deficiency (whatever else is
-    unread) or grey zone by its own; otherwise ADAMTS13 is not known, and a TTP only possible
-    does not start it."""
+    (a key of :data:`URGENT_TTP_ADVICE`): a measured severe deficiency, with or without a value
+    unread beside it, or grey zone by its own; ADAMTS13 not measured by the assessment; any
+    other value unread (ADAMTS13 itself may be the one: QA 82 #1, an ADAMTS13 "<=10 %" was
+    told not to start caplacizumab before a result it was) by the result once read."""
     if adamts13 in CAPLACIZUMAB:
-        return CAPLACIZUMAB[adamts13]
+        return CAPLACIZUMAB[f"unknown, {assessment}" if adamts13 == "unknown"
+                            and assessment == "possible" else adamts13]
     if adamts13.startswith("severe, "):
-        return CAPLACIZUMAB["severe"]
-    return CAPLACIZUMAB["not known, possible" if assessment == "possible" else "not known"]
+        return CAPLACIZUMAB["severe, unread"]
+    return CAPLACIZUMAB["unread"]
+
+
+#: What a young patient's line says first of caplacizumab and rituximab: for an immune TTP
+#: only, and caplacizumab is licensed from 12 years and 40 kg (EMA; QA 82 #10).
+YOUNG_CAPLACIZUMAB = "for an immune TTP (caplacizumab from 12 years and 40 kg)"
 
 
 def _haematologys_call(advice: str, call: str) -> str:

@@ -25,8 +25,11 @@ from smearscan.verdict.values import (
 def undetectable_haptoglobin(value: float) -> bool:
     """PLASMIC's undetectable haptoglobin: a result reported under the assay's range ("<0.3
     g/L": the lab's assay detected none; QA 53 M2: refused for a measured value it cannot
-    give), or a measured one under 0.1 g/L, the usual detection limit (this tool's rule)."""
-    return (isinstance(value, Bound) and value.sign == "<") or value < HAPTOGLOBIN_UNDETECTABLE
+    give), or a measured one under 0.1 g/L, the usual detection limit (this tool's rule). A
+    bound that includes its limit ("<=0.1 g/L") reaches a value the assay detected, so it is
+    read as its values are (QA 82 #2: scored undetectable, PLASMIC 6 where 0.1 g/L gives 5)."""
+    under_range = isinstance(value, Bound) and value.sign == "<" and not value.inclusive
+    return under_range or value < HAPTOGLOBIN_UNDETECTABLE
 
 
 def _plasmic_haemolysis(labs: Labs) -> ScoreItem:
