@@ -1358,3 +1358,47 @@ def test_a_haptoglobin_bound_that_includes_the_detection_limit_is_not_undetectab
     assert capsys.readouterr().err == (
         "smearscan verdict: command line: haptoglobin = '<=0.1 g/L': the verdict differs within "
         "that range (at 0 g/L and at 0.1 g/L); give the measured value\n")
+
+
+def test_a_summarys_slides_that_call_for_different_lines_ask_for_the_slide(tmp_path, capsys):
+    # QA 82 #9: two slides, one over the limit and one under, without --slide: the line said
+    # "a value refused as written decides the verdict: correct it".
+    labels = np.array(["schistocyte"] * 2 + ["rbc"] * 1998)
+    under = slide_result(label=labels, morphology=np.full(labels.size, ""),
+                         border=np.zeros(labels.size, bool)).to_dict()
+    path = _summary_of(tmp_path, {"S1": {}})
+    data = json.loads(path.read_text())
+    data["slides"]["S2"] = under
+    path.write_text(json.dumps(data))
+    labs = ["--platelets", "45", "--hemoglobin", "8 g/dL", "--ldh", "900 U/L", "--ldh-uln",
+            "225 U/L"]
+    lines = {slide: _first_line(["verdict", "--summary", str(path), "--slide", slide, *labs],
+                                capsys)[0] for slide in ("S1", "S2")}
+    assert lines["S1"] is not None and lines["S2"] is None
+    assert _first_line(["verdict", "--summary", str(path), *labs], capsys) == (
+        urgent_ttp("possible", "unknown, slide"),
+        f"smearscan verdict: {path} holds 2 slides (S1, S2): name one with --slide NAME\n")
+
+
+@pytest.mark.parametrize(("extra", "why"), [
+    ({"review": "signed"}, "slide 'S1': review is not an object"),
+    ({"labs": [1, 2]}, "slide 'S1': labs is not an object"),
+    ({"population": "Adult"}, "slide 'S1': schistocytes.population is not one of adult, child, "
+                              "neonate, preterm ('Adult')"),
+])
+def test_a_summary_slide_with_a_part_of_the_wrong_kind_is_refused_keeping_the_line(
+        tmp_path, capsys, extra, why):
+    # QA 82 #6: a review or labs entry that is not an object was a traceback (no URGENT line);
+    # #8: a population other than the four read an adult as a child (TTP weakened, exit 0).
+    path = _summary_of(tmp_path, {"S1": {}})
+    data = json.loads(path.read_text())
+    slide = data["slides"]["S1"]
+    if "population" in extra:
+        slide["schistocytes"]["population"] = extra["population"]
+    else:
+        slide.update(extra)
+    path.write_text(json.dumps(data))
+    assert main(["verdict", "--summary", str(path), *CLASSIC_TTP]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == urgent_ttp("suspected", "unknown") + "\n"
+    assert captured.err == f"smearscan verdict: {path}: {why}\n"

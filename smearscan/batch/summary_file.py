@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+from smearscan.slide_stats import LIMIT_PERCENT
+
 
 class SummaryFileError(ValueError):
     """A ``summary.json`` that is not one smearscan wrote; one line naming the file and key."""
@@ -15,10 +17,14 @@ class SummaryFileError(ValueError):
 #: Per slide, the sections the verdict reads and the type of each value in them.
 _SLIDE_SECTIONS = {
     "schistocytes": {"percent": "number", "ci95": "interval", "rbc_counted": "count",
-                     "less_specific": "bool", "limit_percent": "number"},
+                     "less_specific": "bool", "limit_percent": "number",
+                     "population": "population"},
     "nrbc": {"present": "bool"},
     "leukoerythroblastic": {"finding": "text"},
     "morphology": {"teardrop_percent": "number"},
+    # Read whole where present (QA 82 #6: one of them not an object was a traceback).
+    "review": {},
+    "labs": {},
 }
 
 
@@ -60,7 +66,8 @@ def _check_slide(path: Path, name: str, slide: object) -> None:
 
 
 _KIND_TEXT = {"number": "a finite number", "interval": "a pair of numbers [low, high]",
-              "count": "a whole number >= 0", "bool": "true or false", "text": "text"}
+              "count": "a whole number >= 0", "bool": "true or false", "text": "text",
+              "population": f"one of {', '.join(LIMIT_PERCENT)}"}
 
 
 def _is_kind(value: object, kind: str) -> bool:
@@ -74,4 +81,7 @@ def _is_kind(value: object, kind: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
     if kind == "bool":
         return isinstance(value, bool)
+    if kind == "population":
+        # Any other word read a summary's adult as a child (QA 82 #8).
+        return value in LIMIT_PERCENT
     return isinstance(value, str)

@@ -111,14 +111,16 @@ def _refuse_options(parser: argparse.ArgumentParser, args: argparse.Namespace,
 MOST_CORRECTIONS_JUDGED = 64
 
 
-def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
+def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
+                             unread: str = "refused"
                              ) -> tuple[str | None, str | None, list[Labs]]:
     """The URGENT line of ``args`` read with each set of corrections of the ``refused`` options
     in turn (:func:`~smearscan.verdict.urgent_over_lines`), the refusal of the values every
     set is refused for, if one is, and the sets of lab values the line was judged over (of a
     set refused as lab values, those its own line was: QA 47 H-1). Beyond
     :data:`MOST_CORRECTIONS_JUDGED` sets, those not judged count as calling for no line: a
-    line that some judged set calls for becomes "TTP possible ... correct it"."""
+    line that some judged set calls for becomes "TTP possible ... correct it" (or asks for
+    what ``unread`` names)."""
     from smearscan.labs import LabValueError
     from smearscan.verdict import (
         SlideNotFoundError,
@@ -156,7 +158,7 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused]
     if next(choices, None) is not None:
         lines.add(None)
     common = refusals[0] if refusals and refusals.count(refusals[0]) == len(refusals) else None
-    return urgent_over_lines(lines, readings), common, readings
+    return urgent_over_lines(lines, readings, unread), common, readings
 
 
 def _unrecognized(stray: list[str]) -> str:
@@ -489,6 +491,7 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
         names = ", ".join(repr(name) for name in slides) or "none"
         message = (f"slide {args.slide!r} is not in the summary; slides: {names}"
                    f"{slips_hint(meant)}")
+    # The slides may be other patients: the line asks for the slide (QA 82 #9).
     line, _, judged = _urgent_over_corrections(args, [Refused(message, tuple(
-        {"slide": name} for name in meant))])
+        {"slide": name} for name in meant))], unread="slide")
     raise UnresolvedBoundError(message, line, readings=judged)

@@ -53,8 +53,8 @@ _UNREAD = {
     "ldh": "the LDH is not a serum result against its upper limit of normal as given: check "
            "its value, its unit and the limit (1 ukat/L is 60 U/L; this tool's rule)",
     "refused": "a value refused as written decides the verdict: correct it (this tool's rule)",
-    "slide": "the lab file gives values per slide, and its rows call for different lines: name "
-             "the slide with --slide (this tool's rule)",
+    "slide": "the slides of the lab file or summary call for different lines: name the slide "
+             "with --slide (this tool's rule)",
 }
 _SEVERE = f"ADAMTS13 under {ADAMTS13_SEVERE:g}% is a severe deficiency"
 #: What a severe deficiency without the picture lacks (:func:`_ttp_picture_seen`).
@@ -84,7 +84,7 @@ URGENT_TTP_ADVICE = {
     "severe, refused": f"{_SEVERE}, and a value refused as written decides whether "
                        "thrombocytopenia or haemolysis is shown: correct it (this tool's rule); "
                        f"start {_REGIMEN} now if either is shown",
-    "severe, slide": f"{_SEVERE} in every row of the lab file, whose rows, one per slide, call "
+    "severe, slide": f"{_SEVERE} in every slide of the lab file or summary, whose slides call "
                      "for different lines: name the slide with --slide (this tool's rule); "
                      f"start {_REGIMEN} now if thrombocytopenia or haemolysis is shown",
     "severe, ldh": f"{_SEVERE}, and the LDH, not a serum result against its limit as given, "
