@@ -823,6 +823,12 @@ def test_seed_003_names_mds_and_therapy_related_neoplasm_with_the_seed_work_up()
     # QA 81 #8: a value given answers its step, which is not asked for again.
     given = dataclasses.replace(labs, reticulocytes=1.0, folate=8.0)
     assert assess(SmearFindings(), given).marrow.workup == marrow.workup[:3]
+    # QA 82 #7: a deficient folate (under 3 ng/mL) is not dropped with its step.
+    deficient = assess(SmearFindings(), dataclasses.replace(given, folate=2.9)).marrow.workup
+    assert deficient == (*marrow.workup[:3], "folate 2.9 ng/mL, under 3 ng/mL: deficient, a "
+                                             "cause of cytopenias of its own")
+    at_cut = assess(SmearFindings(), dataclasses.replace(given, folate=3.0)).marrow.workup
+    assert at_cut == marrow.workup[:3]
 
 
 @pytest.mark.parametrize(("b12", "expected"), [("771 pg/mL", "not suggested"),

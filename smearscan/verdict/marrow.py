@@ -26,7 +26,7 @@ from typing import Any
 
 from smearscan.labs import Labs
 from smearscan.verdict.readings import anaemia_limit, show
-from smearscan.verdict.values import MARROW_RULE, PLATELETS_LOW, WBC_LOW
+from smearscan.verdict.values import FOLATE_DEFICIENT, MARROW_RULE, PLATELETS_LOW, WBC_LOW
 
 __all__ = ["MarrowAssessment", "marrow_assessment"]
 
@@ -129,6 +129,21 @@ def _reasons(labs: Labs, smear_hints: list[str], cytopenias: dict[str, str],
     return reasons
 
 
+def _workup(labs: Labs) -> tuple[str, ...]:
+    """:data:`WORKUP` without the steps a given value answers; a folate given under
+    :data:`~smearscan.verdict.values.FOLATE_DEFICIENT` stays, with its value (QA 82 #7: a
+    deficient folate vanished from the output)."""
+    steps = []
+    for step in WORKUP:
+        value = getattr(labs, ANSWERED_BY[step]) if step in ANSWERED_BY else None
+        if step == "folate" and value is not None and value < FOLATE_DEFICIENT:
+            steps.append(f"folate {show('folate', value)}, under {FOLATE_DEFICIENT:g} ng/mL: "
+                         "deficient, a cause of cytopenias of its own")
+        elif value is None:
+            steps.append(step)
+    return tuple(steps)
+
+
 def marrow_assessment(maha: str, labs: Labs, *, nrbc_present: bool | None,
                       leukoerythroblastic: str | None,
                       teardrop_percent: float | None) -> MarrowAssessment:
@@ -148,8 +163,7 @@ def marrow_assessment(maha: str, labs: Labs, *, nrbc_present: bool | None,
     reasons = _reasons(labs, hints, cytopenias, cancer, teardrop_percent)
     myeloid = MYELOID if unexplained and cancer else ()
     considered = (INFILTRATION, *myeloid)
-    workup = tuple(step for step in WORKUP if step not in ANSWERED_BY
-                   or getattr(labs, ANSWERED_BY[step]) is None) if myeloid else BIOPSY
+    workup = _workup(labs) if myeloid else BIOPSY
     if picture and (cancer or unexplained):
         return MarrowAssessment("suspected", considered, tuple(reasons), (), workup)
     metastatic_cytopenia = bool(cytopenias and labs.metastatic_cancer)
