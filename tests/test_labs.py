@@ -523,7 +523,10 @@ def test_an_inclusive_bound_is_judged_over_its_limit_too():
 @pytest.mark.parametrize(("mapping", "words"), [
     ({"haptoglobin": "<0.1"}, "give the unit"),  # a bare bound is as ambiguous as a number
     ({"adamts13": "<0 %"}, "no plausible value is <0"),
-    ({"adamts13": "=<5 %"}, "not a number"),
+    ({"adamts13": "=<5 %"}, re.escape("not a number (expected '<number> %', or a bound such as "
+                                      "'<0.1 %' or '<=0.1 %')")),
+    ({"inr": "about 1"}, re.escape("not a number (expected '<number>', or a bound such as "
+                                   "'<0.1' or '<=0.1')")),
 ])
 def test_unreadable_bounds_are_refused(mapping, words):
     with pytest.raises(LabValueError, match=words):

@@ -67,9 +67,9 @@ def _split_number(key: str, raw: object, spec: LabKey, source: str
                     _comma_readings(key, raw, spec, source))
     match = _NUMBER_TEXT.fullmatch(raw)
     if match is None:
-        expected = f"<number> {spec.unit}".strip()
-        raise _fail(source, key, raw, f"not a number (expected '{expected}', or a bound such as "
-                                      f"'<0.1 {spec.unit}')".replace(" )", ")"))
+        unit = f" {spec.unit}" if spec.unit else ""
+        raise _fail(source, key, raw, f"not a number (expected '<number>{unit}', or a bound such "
+                                      f"as '<0.1{unit}' or '<=0.1{unit}')")
     if _THOUSANDS.fullmatch(match[2]):
         raise _fail(source, key, raw, f"a dot before three digits may group thousands "
                     f"({match[2].replace('.', '')}) or be a decimal point "
