@@ -6,8 +6,10 @@
 # all of Chula with the same recipe, written with that point. The fold models are kept for the
 # analyses on the fields each never saw (scripts/image_quality.py, evaluate_segmentation.py
 # --fold-models). Then evaluate the model on the test and val splits (metrics.json + plots per
-# split) and read synthetic slides built from the out-of-fold scores.
-# ~60 min on 2 cores (crop extraction ~1-3 min more on the first run, cached in
+# split) and read synthetic slides built from the out-of-fold scores. The NRBC false calls per
+# red cell (the fold models on the Chula fields each never saw) and per white cell (the model
+# on the held-out PBC leukocyte images) are written into the model (scripts/nrbc_false_calls.py).
+# ~65 min on 2 cores (crop extraction ~1-3 min more on the first run, cached in
 # ~/.cache/smearscan); see models/README.md, "Cross-validation".
 # Usage: scripts/train_default.sh [SHARED [EVALUATION_DIR]]
 #   SHARED holds datasets/ (default ../shared); EVALUATION_DIR default ../smearscan-evaluation.
@@ -15,13 +17,16 @@ set -eu
 cd "$(dirname "$0")/.."
 # The shipped model's version (smearscan.training.train.MODEL_VERSION); any other training is
 # given its own (local-YYYYMMDD-HHMMSS by default).
-VERSION=cnn-2026.12-4
+VERSION=cnn-2026.12-5
 SHARED="${1:-../shared}"
 EVALUATION="${2:-../smearscan-evaluation}"
 mkdir -p "$EVALUATION"
 OMP_NUM_THREADS=1 python scripts/cross_validate.py --shared "$SHARED" --folds 5 --epochs 40 \
     --workers 2 --out "$EVALUATION/cross_validation" --final models/default.pt \
     --save-folds "$EVALUATION/cross_validation/folds" --version "$VERSION"
+python scripts/nrbc_false_calls.py --shared "$SHARED" \
+    --fold-models "$EVALUATION"/cross_validation/folds/fold-*.onnx \
+    --model models/default.pt --write models/default.pt --version "$VERSION"
 for split in test val; do
     smearscan evaluate --shared "$SHARED" --model models/default.pt --split "$split" \
         --out "$EVALUATION/$split"
