@@ -29,6 +29,7 @@ from smearscan.verdict import (
 from smearscan.verdict.assessment import MOST_WITHOUT_JUDGED
 from smearscan.verdict.differential import ACTIVE, Cause, ranked
 from smearscan.verdict.differential.ttp import ADAMTS13_SEND, CAPLACIZUMAB
+from smearscan.verdict.readings import show
 from smearscan.verdict.values import MEGALOBLASTIC_RULE, UNEXPLAINED_MAHA
 
 # The URGENT line while ADAMTS13 is not known, by TTP's assessment.
@@ -2664,6 +2665,11 @@ def test_a_value_converted_from_another_unit_is_shown_to_three_decimals():
     hus = assess(smear(population="child"), labs).cause("hus")
     assert hus.reasons[0] == ("creatinine 1.4 mg/dL is 2.8x the lab's upper limit (0.5 mg/dL): "
                               "acute kidney injury pattern (this tool's rule)")
+    # QA 82 #11: so is a bound's limit, its side kept.
+    bounds = parse_labs({"creatinine": "<=176 umol/L", "haptoglobin": "<0.1 g/L"},
+                        complete=False)
+    assert show("creatinine", bounds.creatinine) == "<=1.991 mg/dL"
+    assert show("haptoglobin", bounds.haptoglobin) == "<0.1 g/L"
 
 
 @pytest.mark.parametrize("population", ["child", "neonate", "preterm"])

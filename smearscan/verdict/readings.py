@@ -25,9 +25,13 @@ def show(key: str, value: object) -> str:
         return value
     unit = LAB_KEYS[key].unit
     # A value converted from another unit to 3 decimals: 123.8 umol/L is 1.4 mg/dL, not
-    # 1.40045 (QA 56 #8); a bound keeps its side.
-    shown = value if isinstance(value, Bound) else round(value, 3)
-    return f"{shown:g}{unit}" if unit in ("", "%") else f"{shown:g} {unit}"
+    # 1.40045 (QA 56 #8); a bound keeps its side, and its limit is rounded so too (QA 82 #11:
+    # '<=176 umol/L' was shown '<=1.99095 mg/dL').
+    if isinstance(value, Bound):
+        shown = f"{value.written_sign}{round(value.limit, 3):g}"
+    else:
+        shown = f"{round(value, 3):g}"
+    return f"{shown}{unit}" if unit in ("", "%") else f"{shown} {unit}"
 
 
 def d_dimer_ratio(labs: Labs) -> float | None:
