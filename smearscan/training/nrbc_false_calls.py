@@ -70,8 +70,8 @@ def red_cell_false_calls(whole: WholeFieldScores) -> FalseCalls:
 def white_cell_false_calls(model: CellClassifier, shared: Path, *,
                            limit: int | None = None) -> FalseCalls:
     """The NRBC calls of whole held-out PBC leukocyte images, one white cell each."""
-    fields = [field for split in HELD_OUT_SPLITS
-              for field in split_fields(pbc_fields(Path(shared) / "datasets" / "pbc"))[split]
+    splits = split_fields(pbc_fields(Path(shared) / "datasets" / "pbc"))
+    fields = [field for split in HELD_OUT_SPLITS for field in splits[split]
               if field.points[0][2] in PBC_LEUKOCYTES][:limit]
     calls = sum(image_nrbc_calls(field.image, field.pixel_size_um, model) for field in fields)
     return FalseCalls(calls, len(fields),

@@ -217,12 +217,11 @@ def _caplacizumab(assessment: str, adamts13: str) -> str:
     unread beside it, or grey zone by its own; ADAMTS13 not measured by the assessment; any
     other value unread (ADAMTS13 itself may be the one: QA 82 #1, an ADAMTS13 "<=10 %" was
     told not to start caplacizumab before a result it was) by the result once read."""
-    if adamts13 in CAPLACIZUMAB:
-        return CAPLACIZUMAB[f"unknown, {assessment}" if adamts13 == "unknown"
-                            and assessment == "possible" else adamts13]
-    if adamts13.startswith("severe, "):
-        return CAPLACIZUMAB["severe, unread"]
-    return CAPLACIZUMAB["unread"]
+    if adamts13 == "unknown":
+        return CAPLACIZUMAB["unknown, possible" if assessment == "possible" else "unknown"]
+    if adamts13 in ("severe", "severe, no picture", "grey zone"):
+        return CAPLACIZUMAB[adamts13]
+    return CAPLACIZUMAB["severe, unread" if adamts13.startswith("severe, ") else "unread"]
 
 
 #: What a young patient's line says first of caplacizumab and rituximab: for an immune TTP
