@@ -20,7 +20,9 @@ truth then also holds the labelled cells the segmentation missed (a real schisto
 never counted), and the table names each slide's fold and that fold's own sensitivity.
 ``--oof exhaustive.npz`` of ``scripts/whole_field_point.py`` builds them from the Chula fields
 labelled (nearly) exhaustively, counting every red cell of each field as a slide does; give it
-``--threshold`` (the shipped model's), which that point keeps.
+``--threshold`` (the shipped model's), which that point keeps. ``--whole-field`` reads those
+slides as a slide is read: with ``--model``'s labelled-point rates, the other folds' whole-field
+rates beside them (the corrected interval spans both readings).
 """
 
 from __future__ import annotations
@@ -85,9 +87,11 @@ def synthetic_slides(per_field: list[tuple[np.ndarray, np.ndarray]], *, slides: 
 
 
 def fold_slides(oof: OutOfFold, *, per_fold: int, seed: int,
-                threshold: float | None = None) -> list[dict]:
+                threshold: float | None = None, labelled: dict | None = None) -> list[dict]:
     """Rows of slides built from each fold's fields, read with the other folds' operating point
-    (at ``threshold`` when given, else at the one the other folds choose)."""
+    (at ``threshold`` when given, else at the one the other folds choose); with ``labelled``
+    (a model's labelled-point rates, :attr:`~smearscan.classification.CellClassifier.operating`)
+    read with those, the other folds' point as their ``whole_field`` rates."""
     rows = []
     for fold in np.unique(oof.fold):
         others = oof.fold != fold
@@ -96,9 +100,11 @@ def fold_slides(oof: OutOfFold, *, per_fold: int, seed: int,
         mine = oof.fold == fold
         called = oof.score >= point["threshold"]
         own = (called & mine & oof.positive).sum() / max((mine & oof.positive).sum(), 1)
-        operating = {"schistocyte": {key: point[key] for key in (
-            "sensitivity", "false_positive_rate", "sensitivity_se", "false_positive_rate_se",
-            "estimate")}}
+        rates = {key: point[key] for key in ("sensitivity", "false_positive_rate",
+                                             "sensitivity_se", "false_positive_rate_se",
+                                             "estimate")}
+        operating = {"schistocyte": rates if labelled is None
+                     else {**labelled, "whole_field": rates}}
         per_field = []
         for field in np.unique(oof.field[mine]):
             at = mine & (oof.field == field)
@@ -137,10 +143,19 @@ def main() -> None:
     parser.add_argument("--threshold", type=float,
                         help="with --oof: read every fold at this threshold (the shipped "
                              "model's) instead of the one the other folds choose")
+    parser.add_argument("--whole-field", action="store_true",
+                        help="with --oof exhaustive.npz: read every fold as a slide is, with "
+                             "--model's labelled-point rates at its threshold and the other "
+                             "folds' rates as its whole-field ones")
     args = parser.parse_args()
     if args.oof:
+        labelled = None
+        if args.whole_field:
+            labelled = cached_model(args.model).operating["schistocyte"]
+            labelled.pop("whole_field", None)
+            args.threshold = labelled["threshold"]
         rows = fold_slides(OutOfFold.load(args.oof), per_fold=args.slides_per_fold,
-                           seed=args.seed, threshold=args.threshold)
+                           seed=args.seed, threshold=args.threshold, labelled=labelled)
     else:
         fields = split_fields(chula_fields(args.shared / "datasets" / "chula-rbc-12"))[args.split]
         per_field = [labelled_calls(f, model_path=args.model) for f in fields]

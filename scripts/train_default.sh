@@ -8,7 +8,9 @@
 # --fold-models). Then evaluate the model on the test and val splits (metrics.json + plots per
 # split) and read synthetic slides built from the out-of-fold scores. The NRBC false calls per
 # red cell (the fold models on the Chula fields each never saw) and per white cell (the model
-# on the held-out PBC leukocyte images) are written into the model (scripts/nrbc_false_calls.py).
+# on the held-out PBC leukocyte images) are written into the model (scripts/nrbc_false_calls.py),
+# and so are the whole-field schistocyte rates (the fold models on the Chula fields labelled
+# cell by cell; scripts/whole_field_point.py), which a slide's corrected interval spans too.
 # ~65 min on 2 cores (crop extraction ~1-3 min more on the first run, cached in
 # ~/.cache/smearscan); see models/README.md, "Cross-validation".
 # Usage: scripts/train_default.sh [SHARED [EVALUATION_DIR]]
@@ -17,7 +19,7 @@ set -eu
 cd "$(dirname "$0")/.."
 # The shipped model's version (smearscan.training.train.MODEL_VERSION); any other training is
 # given its own (local-YYYYMMDD-HHMMSS by default).
-VERSION=cnn-2026.12-5
+VERSION=cnn-2026.12-6
 SHARED="${1:-../shared}"
 EVALUATION="${2:-../smearscan-evaluation}"
 mkdir -p "$EVALUATION"
@@ -27,6 +29,10 @@ OMP_NUM_THREADS=1 python scripts/cross_validate.py --shared "$SHARED" --folds 5 
 python scripts/nrbc_false_calls.py --shared "$SHARED" \
     --fold-models "$EVALUATION"/cross_validation/folds/fold-*.onnx \
     --model models/default.pt --write models/default.pt --version "$VERSION"
+python scripts/whole_field_point.py --shared "$SHARED" \
+    --fold-models "$EVALUATION"/cross_validation/folds/fold-*.onnx \
+    --out "$EVALUATION/whole_fields" \
+    --model models/default.pt --write models/default.pt --version "$VERSION"
 for split in test val; do
     smearscan evaluate --shared "$SHARED" --model models/default.pt --split "$split" \
         --out "$EVALUATION/$split"
@@ -34,3 +40,6 @@ done
 python scripts/synthetic_slides.py --shared "$SHARED" \
     --oof "$EVALUATION/cross_validation/oof.npz" --slides-per-fold 4 \
     --out "$EVALUATION/synthetic_slides"
+python scripts/synthetic_slides.py --shared "$SHARED" \
+    --oof "$EVALUATION/whole_fields/exhaustive.npz" --slides-per-fold 4 --whole-field \
+    --out "$EVALUATION/synthetic_slides_whole_fields"

@@ -11,8 +11,9 @@ at ``--model``'s threshold, then the whole-field operating point of the fields l
 per fold and pooled (95% intervals over overlap groups), and the NRBC calls among every whole
 red and white cell (Chula labels no NRBC). Writes ``whole_fields.npz`` (every field) and
 ``exhaustive.npz`` (those fields: the input of ``scripts/synthetic_slides.py --oof``) to
-``--out``. With ``--write`` it also writes a copy of ``--model`` carrying that point (and, as
-``labelled_points``, the point it had), weights unchanged
+``--out``. With ``--write`` it also writes a copy of ``--model`` whose schistocyte point keeps
+its own rates and carries that point as ``whole_field`` (a slide's corrected interval spans
+both readings, :func:`smearscan.slide_stats.slide_result`), weights unchanged
 (``smearscan.training.train.with_operating_point``), under ``--version``.
 ~3 minutes on 2 cores.
 """
@@ -86,10 +87,11 @@ def main() -> None:
           f"{whole.nrbc_candidates:,} whole red and white cells of {len(whole.coverage)} fields "
           "(Chula labels no NRBC)")
     if args.write:
-        before = model.metadata["operating_points"]["schistocyte"]
-        point["labelled_points"] = {key: value for key, value in before.items()
-                                    if key not in ("rule", "min_threshold", "labelled_points")}
-        written = with_operating_point(args.model, point, out=args.write, version=args.version)
+        labelled = model.metadata["operating_points"]["schistocyte"]
+        kept = {key: value for key, value in labelled.items()
+                if key not in ("rule", "min_threshold", "whole_field")}
+        written = with_operating_point(args.model, kept | {"whole_field": point},
+                                       out=args.write, version=args.version)
         print(f"\nmodel: {written}")
 
 

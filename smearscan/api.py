@@ -343,15 +343,16 @@ def analyse_slide(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     cells = {name: np.concatenate([field.cells[name] for field in fields])
              for name in fields[0].cells}
     own = check.estimate_um if check is not None else None
+    overlaps = overlapping_fields([
+        field_centres(f.summary.image, f.cells, f.summary.width, f.summary.height,
+                      f.summary.pixel_size_um) for f in fields if f.summary.objects])
     result = slide_statistics([f.summary for f in fields], label=cells["class"],
                               morphology=cells["morphology"],
                               border=cells["border"].astype(bool),
                               touching=cells["touching"].astype(bool), operating=loaded.operating,
                               population=population, scale_note=_scale_summary(
-                                  fields, cells, own, trust_pixel_size).scale_note)
-    overlaps = overlapping_fields([
-        field_centres(f.summary.image, f.cells, f.summary.width, f.summary.height,
-                      f.summary.pixel_size_um) for f in fields if f.summary.objects])
+                                  fields, cells, own, trust_pixel_size).scale_note,
+                              overlaps=overlaps)
     return SlideAnalysis(slide.name, fields, cells, result, overlaps, slide.copies, failed, own)
 
 

@@ -286,16 +286,28 @@ def median_diameter(parts: Sequence[np.ndarray]) -> float | None:
 def slide_statistics(fields: Sequence[FieldSummary], *, label: np.ndarray,
                      morphology: np.ndarray, border: np.ndarray, touching: np.ndarray | None,
                      operating: Mapping[str, Mapping[str, float]] | None,
-                     population: str, scale_note: str | None = None) -> SlideResult:
+                     population: str, scale_note: str | None = None,
+                     overlaps: Sequence[FieldOverlap] = ()) -> SlideResult:
     """:func:`~smearscan.slide_stats.slide_result` of a slide's pooled cell columns, with the
     scale and focus its ``fields`` record: sizes are relative when any field's pixel size was
     estimated, and the focus is that of the fields' edge widths. ``scale_note``: the slide's
-    :attr:`SlideSummary.scale_note`; ``touching``: None for cells recorded before 0.3.13."""
+    :attr:`SlideSummary.scale_note`; ``touching``: None for cells recorded before 0.3.13;
+    ``overlaps``: the slide's overlapping fields (:func:`cells_seen_again`)."""
     return slide_result(label=label, morphology=morphology, border=border, operating=operating,
                         population=population,
                         sizes_relative=any(f.pixel_size_estimated for f in fields),
                         edge_widths_um=[f.edge_width_um for f in fields], scale_note=scale_note,
-                        touching=touching)
+                        touching=touching, repeated=cells_seen_again(overlaps))
+
+
+def cells_seen_again(overlaps: Sequence[FieldOverlap]) -> int:
+    """Cells counted again in overlapping fields: for each field, the most it shares with any
+    field before it (copies of one field are seen again once each, not once per pair; a field
+    overlapping two others on two sides is counted with the larger share only)."""
+    again: dict[str, int] = {}
+    for overlap in overlaps:
+        again[overlap.second] = max(again.get(overlap.second, 0), overlap.coinciding)
+    return sum(again.values())
 
 
 def signed_off(review: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

@@ -45,7 +45,11 @@ This tool's own rules (ICSH gives no number for them):
   raw count of a classifier with sensitivity ~0.6 underestimates the true percentage
   (scripts/synthetic_slides.py --oof: on 20 Chula slides, each read with the operating point
   of the folds that did not hold it, the raw interval held the labelled truth in 7 of 20, the
-  corrected one in 18 of 20), and a missed MAHA is the costly error. Both are reported;
+  corrected one in 18 of 20), and a missed MAHA is the costly error. Both are reported. A
+  model that also gives its whole-field rates (measured on the fields labelled cell by cell,
+  where the classifier finds ~0.2 of the labelled schistocytes against ~0.6 of the labelled
+  points) has the corrected interval span the count read at both, so that a slide is called
+  within the limit only when both readings keep it there (:func:`_whole_field_reading`);
 - "less specific" needs the grade beyond counting error: the lower bound of the shape's Wilson
   95% interval is above the floor of :data:`LESS_SPECIFIC_GRADE` (20%), so that a few cells of
   a small count never flag a normal smear. A flag qualifies the report's TMA suggestion and
@@ -670,6 +674,7 @@ def slide_result(
     edge_widths_um: Sequence[float | None] = (),
     scale_note: str | None = None,
     touching: np.ndarray | None = None,
+    repeated: int = 0,
 ) -> SlideResult:
     """Slide statistics from the per-cell columns of all fields of one slide.
 
@@ -708,6 +713,12 @@ def slide_result(
         where its cells lie apart): the pieces the segmentation cuts from a clump have straight
         edges the classifier reads as burr cells (QA 65 F6: a BCCD slide flagged "burr 2+"
         from cut clumps).
+    repeated : int
+        Cells counted again where fields overlap (:mod:`smearscan.overlap`): a count within the
+        limit whose red cells reach :data:`REQUIRED_RBC` only with them gets no call, as for
+        focus and scale; one above it stands (QA 83 #1: 668 distinct red cells, each field
+        photographed again, counted 1,228 and were called within the limit; this tool's rule,
+        which takes every cell seen again for a red one).
 
     Returns
     -------
@@ -735,7 +746,7 @@ def slide_result(
     return SlideResult(
         schistocytes=_schistocytes(counts["schistocyte"], n_rbc, graded, n_graded,
                                    operating.get("schistocyte"), population,
-                                   _median_width(edge_widths_um), scale_note),
+                                   _median_width(edge_widths_um), scale_note, repeated),
         nrbc=_nrbc(counts["nrbc"], n_wbc, n_rbc, nrbc_seen),
         immature_granulocytes=Proportion.of(counts["immature_granulocyte"], n_wbc),
         leukoerythroblastic=_leukoerythroblastic(
@@ -819,9 +830,11 @@ def _schistocytes(
     population: str,
     edge_width_um: float | None,
     scale_note: str | None = None,
+    repeated: int = 0,
 ) -> SchistocyteCount:
     """Schistocyte percentage, its correction, the call and the report sentence; ``graded``:
-    the shapes of the ``n_graded`` red cells graded for the less-specific flag."""
+    the shapes of the ``n_graded`` red cells graded for the less-specific flag; ``repeated``:
+    cells counted again in overlapping fields (:func:`_overlap_note`)."""
     raw = Proportion.of(k, n)
     corrected, corrected_ci, correction = _corrected(raw, operating)
     sufficient = n >= REQUIRED_RBC
@@ -829,15 +842,16 @@ def _schistocytes(
     _, basis_percent, basis = _call_basis(raw, corrected, corrected_ci)
     call = _threshold_call(basis, limit) if sufficient else "insufficient"
     soft = out_of_focus(edge_width_um)
+    overlap = _overlap_note(n, repeated)
     # Defocus hides schistocytes, a scale in doubt moves their count: a low one reassures no one,
     # nor does one at or under the limit whose interval reaches it, which the verdict reads as
     # within it (QA 65 F10: such a soft count asked for more cells, and the verdict filed it
-    # against MAHA).
+    # against MAHA); nor does one that reaches the cells required only with cells counted twice.
     within = call == "below" or (call == "borderline" and basis_percent <= limit)
-    if (soft or scale_note) and within:
+    if (soft or scale_note or overlap) and within:
         call = "insufficient"
     doubts = "; ".join(note for note in (_focus_note(edge_width_um) if soft else None,
-                                         scale_note) if note) or None
+                                         scale_note, overlap) if note) or None
     ungraded = _ungraded(n_graded)
     forms = _less_specific_forms(graded) if ungraded is None else ()
     reason = _less_specific_reason(forms)
@@ -870,6 +884,17 @@ def _schistocytes(
     )
 
 
+def _overlap_note(n: int, repeated: int) -> str | None:
+    """Why a count within the limit gets no call where its red cells reach
+    :data:`REQUIRED_RBC` only with the cells seen again in overlapping fields; None otherwise
+    (this tool's rule, as for focus and scale: QA 83 #1 called 668 distinct red cells, each
+    field photographed again, within the limit)."""
+    if n < REQUIRED_RBC or n - repeated >= REQUIRED_RBC:
+        return None
+    return (f"the red cells reach the {REQUIRED_RBC} required only with {repeated} seen again "
+            f"where fields overlap ({n - repeated} distinct): add fields that do not overlap")
+
+
 def _median_width(widths: Sequence[float | None]) -> float | None:
     """Median of the measured edge widths (um), None when there is none."""
     measured = [w for w in widths if w is not None and math.isfinite(w)]
@@ -897,22 +922,21 @@ def _focus_note(edge_width_um: float | None) -> str:
 
 
 def _corrected(
-    raw: Proportion, operating: Mapping[str, float] | None
+    raw: Proportion, operating: Mapping[str, Any] | None
 ) -> tuple[float | None, tuple[float, float] | None, str]:
     """Rogan-Gladen estimate and 95% bounds in %, and how they were made (or why not).
 
     The bounds carry two uncertainties: the count's (the Wilson bounds put through the
     correction) and, when the model gives their standard errors, that of the sensitivity and
-    false-positive rate themselves (:func:`rogan_gladen_interval`).
+    false-positive rate themselves (:func:`rogan_gladen_interval`). A model that also gives its
+    whole-field rates (``whole_field``) has the interval span the count read at those rates
+    too (:func:`_whole_field_reading`).
     """
     if operating is None:
         return None, None, "none: the model gives no operating characteristics for schistocyte"
     if raw.percent is None:
         return None, None, "none: no red cells counted"
-    sens = operating["sensitivity"]
-    fpr = operating["false_positive_rate"]
-    sens_se = operating.get("sensitivity_se", 0.0)
-    fpr_se = operating.get("false_positive_rate_se", 0.0)
+    sens, fpr, sens_se, fpr_se = _rates(operating)
     low, high = rogan_gladen_interval(raw.count, raw.denominator, sens, fpr, sens_se, fpr_se)
     source = operating.get("estimate", "validation")
     text = (f"Rogan-Gladen with sensitivity {sens:.3g}, false-positive rate {fpr:.2g} "
@@ -923,8 +947,43 @@ def _corrected(
                  "count's Wilson interval by MOVER)")
     else:
         text += "; interval from the count only, not from the uncertainty of these rates"
+    whole = operating.get("whole_field")
+    if whole is not None:
+        (low, high), spans = _whole_field_reading(raw, whole, (low, high))
+        text += spans
     return 100 * rogan_gladen(raw.count / raw.denominator, sens, fpr), (100 * low, 100 * high), \
         text
+
+
+def _rates(point: Mapping[str, Any]) -> tuple[float, float, float, float]:
+    """Sensitivity, false-positive rate and their standard errors (0 where not given)."""
+    return (point["sensitivity"], point["false_positive_rate"],
+            point.get("sensitivity_se", 0.0), point.get("false_positive_rate_se", 0.0))
+
+
+def _whole_field_reading(
+    raw: Proportion, whole: Mapping[str, Any], interval: tuple[float, float]
+) -> tuple[tuple[float, float], str]:
+    """``interval`` widened to hold the count read at the whole-field rates, and the clause
+    that says so.
+
+    This tool's rule. Labelled points come mostly from fields whose labellers picked the plain
+    fragments, where the classifier finds ~0.6 of them; on the Chula fields labelled cell by
+    cell, where every fragment a labeller saw is marked, subtle ones included, it finds ~0.2
+    (``scripts/whole_field_point.py``; models/README.md, "Whole-field rates"). Which of the two
+    a lab's manual count is closer to is not known, so the interval spans both readings: at
+    the labelled points' rates alone, 2 of 10 slides built from those fields whose labels put
+    them over 1% (~1.9%) were called within the 1% limit (``scripts/synthetic_slides.py
+    --whole-field``).
+    """
+    sens, fpr, sens_se, fpr_se = _rates(whole)
+    w_low, w_high = rogan_gladen_interval(raw.count, raw.denominator, sens, fpr, sens_se, fpr_se)
+    clause = (f"; the interval also spans the count read at the whole-field rates (sensitivity "
+              f"{sens:.3g}, false-positive rate {fpr:.2g}, standard errors {sens_se:.2g} and "
+              f"{fpr_se:.2g}: {whole.get('estimate', 'whole fields')}), as it is not known "
+              "whether a manual count would take the subtle fragments labelled there "
+              "(this tool's rule)")
+    return (min(interval[0], w_low), max(interval[1], w_high)), clause
 
 
 def rogan_gladen_interval(
@@ -1115,8 +1174,8 @@ def _sentence(
     doubts: str | None = None, correction: str = "", ungraded: str | None = None,
 ) -> str:
     """The report line, e.g. ``Schistocytes 8.5% (95% CI 7.0-10.2%) of 1,250 red cells: ...``;
-    ``doubts``: why a count within the limit gets no call (focus, scale); ``ungraded``: why the
-    other shapes were not graded."""
+    ``doubts``: why a count within the limit gets no call (focus, scale, overlapping fields);
+    ``ungraded``: why the other shapes were not graded."""
     if raw.percent is None:
         return f"Schistocytes: no red cells counted; {message}."
     low, high = raw.ci95
@@ -1127,7 +1186,8 @@ def _sentence(
         head += (f", {corrected:.{digits}f}% ({corrected_ci[0]:.{digits}f}-"
                  f"{corrected_ci[1]:.{digits}f}%) {correction}")
     against = f"the {limit:g}% ICSH limit for {POPULATION_NAMES[population]}"
-    # Enough red cells but no call: the focus or the scale took it away, and the verdict says why.
+    # Enough red cells but no call: the focus, the scale or overlapping fields took it away,
+    # and the verdict says why.
     no_call_for_doubt = call == "insufficient" and raw.denominator >= REQUIRED_RBC
     verdict = {
         "above": f"above {against}",

@@ -31,10 +31,27 @@ def grid_centres(rows=3, cols=4, spacing=60, offset=50):
     return [(offset + c * spacing, offset + r * spacing) for r in range(rows) for c in range(cols)]
 
 
+def scattered_centres(seed: int, count: int = 12, shape=(240, 320), margin: float = 24.0,
+                      apart: float = 44.0):
+    """``count`` disc centres placed at random, at least ``apart`` px from each other and
+    ``margin`` px from the edges: fields of other seeds show other constellations of cells,
+    not one area photographed again (:mod:`smearscan.overlap`; a grid matches itself at a
+    shift of one spacing)."""
+    rng = np.random.default_rng(seed)
+    centres: list[tuple[float, float]] = []
+    while len(centres) < count:
+        x, y = rng.uniform(margin, shape[1] - margin), rng.uniform(margin, shape[0] - margin)
+        if all(np.hypot(x - cx, y - cy) >= apart for cx, cy in centres):
+            centres.append((x, y))
+    return centres
+
+
 def slide_folders(root, slides: int, fields: int):
     """``slides`` folders ``s0``, ``s1``... of ``fields`` 640x480 PNGs ``field 0.png``...:
-    2x2 tiles of 12-disc fields (48 discs), shifted 7 px per slide so that slides differ."""
-    bases = [np.tile(synthetic_field(grid_centres(), seed=i), (2, 2, 1)) for i in range(fields)]
+    2x2 tiles of 12-disc fields (48 discs, :func:`scattered_centres`), shifted 7 px per slide
+    so that slides differ."""
+    bases = [np.tile(synthetic_field(scattered_centres(i), seed=i), (2, 2, 1))
+             for i in range(fields)]
     for s in range(slides):
         folder = root / f"s{s}"
         folder.mkdir(parents=True)

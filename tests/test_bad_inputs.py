@@ -666,6 +666,12 @@ def test_deeply_nested_labs_json_is_a_one_line_error(field_png, tmp_path, capsys
     ({"classes": ["rbc", "schisto", "nrbc", "wbc", "immature_granulocyte", "platelet"]},
      "classes ['rbc', 'schisto'"),
     ({"operating_points": {"schisto": {"threshold": 0.5}}}, "operating point for 'schisto'"),
+    ({"operating_points": {"schistocyte": {"threshold": 0.7, "whole_field": 0.2}}},
+     "schistocyte whole_field 0.2 is not a mapping of rates with their estimate"),
+    ({"operating_points": {"schistocyte": {"threshold": 0.7, "whole_field": {
+        "sensitivity": 1.2, "false_positive_rate": 0.002, "sensitivity_se": 0.1,
+        "estimate": "whole fields"}}}},
+     "schistocyte whole_field sensitivity, false_positive_rate_se not a probability (0-1)"),
 ])
 def test_malformed_model_metadata_is_one_line_with_exit_4(field_png, tmp_path, capsys,
                                                           changes, message):
@@ -676,21 +682,27 @@ def test_malformed_model_metadata_is_one_line_with_exit_4(field_png, tmp_path, c
     assert str(model) in line and "invalid model metadata" in line and message in line
 
 
+@pytest.mark.parametrize("which", ["", " whole-field"])
 @pytest.mark.parametrize(("sensitivity", "rate", "refused"), [
     (0.0, 0.0, True), (0.002, 0.002, True), (0.0021, 0.002, False)])
 def test_a_model_whose_sensitivity_is_not_above_its_false_call_rate_is_refused(
-        field_png, tmp_path, capsys, sensitivity, rate, refused):
+        field_png, tmp_path, capsys, sensitivity, rate, refused, which):
     """A QA pass: a model of `smearscan train --limit 5` (sensitivity 0, rate 0) analysed a
-    slide, then died in the Rogan-Gladen correction with a traceback and no merged outputs."""
+    slide, then died in the Rogan-Gladen correction with a traceback and no merged outputs.
+    The whole-field rates a slide's interval also spans are held to the same."""
     points = shipped_metadata()["operating_points"]
-    points["schistocyte"] |= {"sensitivity": sensitivity, "false_positive_rate": rate}
+    rates = {"sensitivity": sensitivity, "false_positive_rate": rate}
+    if which:
+        points["schistocyte"]["whole_field"] |= rates
+    else:
+        points["schistocyte"] |= rates
     model = model_with(tmp_path / "weak.onnx", operating_points=points)
     code = main([str(field_png), "--model", str(model), "--out", str(tmp_path / "out"),
                  "--quiet"])
     err = capsys.readouterr().err
     if refused:
         assert code == 4 and err == (
-            f"smearscan: {model}: its schistocyte operating point has sensitivity "
+            f"smearscan: {model}: its schistocyte{which} operating point has sensitivity "
             f"{sensitivity:g} and false-positive rate {rate:g}; a count cannot be corrected "
             "unless the sensitivity is above the rate (train it on more data)\n")
     else:

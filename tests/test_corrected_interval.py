@@ -47,3 +47,50 @@ def test_slide_correction_uses_the_out_of_fold_errors():
     assert s["corrected_ci95"] == [round(100 * low, 4), round(100 * high, 4)]
     assert "(out-of-fold, end to end)" in s["correction"]
     assert "standard errors 0.05 and 0.001" in s["correction"]
+
+
+#: The shipped model's two readings (cnn-2026.12-6): its labelled-point rates and, beside them,
+#: those of the Chula fields labelled cell by cell.
+LABELLED = {"sensitivity": 0.6166, "false_positive_rate": 0.00196, "sensitivity_se": 0.0907,
+            "false_positive_rate_se": 0.000408, "estimate": "out-of-fold, end to end"}
+WHOLE = {"sensitivity": 0.2213, "false_positive_rate": 0.00201, "sensitivity_se": 0.1084,
+         "false_positive_rate_se": 0.000523, "estimate": "out-of-fold, whole fields"}
+
+
+def _schistocytes(k: int, n: int, operating: dict) -> dict:
+    label = np.array(["schistocyte"] * k + ["rbc"] * (n - k))
+    return slide_result(label=label, morphology=np.full(n, "normal"), border=np.zeros(n, bool),
+                        operating={"schistocyte": operating}).to_dict()["schistocytes"]
+
+
+def test_the_corrected_interval_spans_the_whole_field_reading():
+    s = _schistocytes(10, 1000, LABELLED | {"whole_field": WHOLE})
+    labelled = rogan_gladen_interval(10, 1000, *(LABELLED[key] for key in (
+        "sensitivity", "false_positive_rate", "sensitivity_se", "false_positive_rate_se")))
+    whole = rogan_gladen_interval(10, 1000, *(WHOLE[key] for key in (
+        "sensitivity", "false_positive_rate", "sensitivity_se", "false_positive_rate_se")))
+    # Read at the labelled rates: 0.54-2.87%; at the whole-field rates: 1.03-11.79%.
+    assert labelled[0] < whole[0] and labelled[1] < whole[1]
+    assert s["corrected_ci95"] == [round(100 * labelled[0], 4), round(100 * whole[1], 4)]
+    # The estimate is the labelled points' reading.
+    assert s["corrected_percent"] == round(100 * rogan_gladen(0.01, 0.6166, 0.00196), 4)
+    assert ("also spans the count read at the whole-field rates (sensitivity 0.221, "
+            "false-positive rate 0.002") in s["correction"]
+    assert s["correction"].endswith("(this tool's rule)")
+
+
+@pytest.mark.parametrize(("k", "n", "alone", "spanned"), [
+    # 0.2% of 1,000: within the limit read at the labelled rates (0-0.91%), but up to 3.37%
+    # at the whole-field ones: no longer called within it.
+    (2, 1000, "below", "borderline"),
+    # 0.2% of 10,000: within the limit either way (0-0.23%, 0-0.83%).
+    (20, 10000, "below", "below"),
+    # 1.5% of 1,000: above it either way (1.10-4.02%, 1.78-16.83%).
+    (15, 1000, "above", "above"),
+    # 1% of 1,000: the interval includes the limit either way.
+    (10, 1000, "borderline", "borderline"),
+])
+def test_a_slide_is_called_within_the_limit_only_when_the_whole_field_reading_is(
+        k, n, alone, spanned):
+    assert _schistocytes(k, n, LABELLED)["call"] == alone
+    assert _schistocytes(k, n, LABELLED | {"whole_field": WHOLE})["call"] == spanned

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from smearscan.labs import (
+    ADAMTS13_UNDETECTABLE,
     LAB_KEYS,
     MOST_PROBLEMS_READ,
     MOST_WAYS_READ,
@@ -29,6 +30,8 @@ from smearscan.labs import (
     with_overrides,
 )
 from smearscan.verdict import SmearFindings, assess
+from smearscan.verdict.readings import show
+from smearscan.verdict.values import ADAMTS13_SEVERE
 
 
 def test_lab_keys_match_labs_fields():
@@ -205,7 +208,36 @@ def test_a_pt_prolongation_the_inr_contradicts_is_refused(prolongation, inr, ref
         f"{least_inr(prolongation):.3f}, but inr = {inr:g}: is it the prothrombin time itself? "
         "Give the PT minus the local control (this tool's rule)")
     with pytest.raises(LabValueError, match="is it the prothrombin time itself"):
-        with_overrides(parse_labs({"inr": inr}), parse_labs({"pt_prolongation_s": prolongation}))
+        with_overrides(parse_labs({"inr": inr}),
+                       parse_labs({"pt_prolongation_s": prolongation}, complete=False))
+
+
+@pytest.mark.parametrize(("prolongation", "refused"), [
+    (9.99, False), (10, True), (13.5, True), ("<10 s", False), (">10 s", True), (-1, False)])
+def test_a_pt_prolongation_as_long_as_a_control_pt_without_an_inr_is_refused(
+        prolongation, refused):
+    # QA 84 #3: seed 000's normal PT of 13.5 s given as its prolongation without the INR scored
+    # 2 ISTH DIC points and put DIC above its cancer-associated MAHA. A control PT is 10-14 s.
+    if not refused:
+        assert parse_labs({"pt_prolongation_s": prolongation}).pt_prolongation_s is not None
+        return
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"pt_prolongation_s": prolongation}, source="case.json")
+    low = float(str(prolongation).strip("> s"))
+    written = f"{low:g}" if isinstance(prolongation, int | float) else prolongation[:-2]
+    assert str(caught.value) == (
+        f"case.json: pt_prolongation_s = {written} s without an INR: a prothrombin time itself "
+        "is about 10-14 s; is it the PT? Give the PT minus the local control, or the INR beside "
+        "it (this tool's rule)")
+    # The lines its refusal keeps read it as not given.
+    assert (caught.value.key, caught.value.between) == (
+        "pt_prolongation_s", ("pt_prolongation_s",))
+    # Beside an INR that agrees, the same prolongation is read, from one source or two.
+    assert parse_labs({"pt_prolongation_s": low, "inr": 2.5}).pt_prolongation_s == low
+    alone = parse_labs({"pt_prolongation_s": prolongation}, complete=False)
+    assert with_overrides(parse_labs({"inr": 2.5}), alone).inr == 2.5
+    with pytest.raises(LabValueError, match="without an INR"):
+        with_overrides(parse_labs({"hemoglobin": "8 g/dL"}), alone)
 
 
 def test_the_inr_range_the_rule_table_shows_at_6_s_is_accepted_end_to_end():
@@ -505,6 +537,38 @@ def test_a_bound_that_includes_its_limit_is_read_at_it(text, sign, shown):
     assert value.limit in value.stand_ins()
     labs = parse_labs({"adamts13": text}, complete=False)
     assert Labs.from_dict(labs.to_dict()) == labs
+
+
+@pytest.mark.parametrize("word", ["undetectable", "Not detected", "<LOD", "below  detection limit"])
+def test_an_undetectable_adamts13_or_haptoglobin_is_read_under_its_detection_limit(word):
+    # QA 84 #1: an ADAMTS13 reported "undetectable" was refused as not a number and read as not
+    # measured: the URGENT line asked for a sample beside a severe deficiency.
+    labs = parse_labs({"adamts13": word, "haptoglobin": word}, complete=False)
+    for key, limit in (("adamts13", ADAMTS13_UNDETECTABLE), ("haptoglobin", 0.1)):
+        value = getattr(labs, key)
+        assert isinstance(value, Bound) and (value.sign, value.limit, value.inclusive) == (
+            "<", limit, False)
+        assert value.word == " ".join(word.split())
+    assert ADAMTS13_UNDETECTABLE <= ADAMTS13_SEVERE  # read as a severe deficiency (ISTH 2020)
+    assert show("adamts13", labs.adamts13) == f"{' '.join(word.split())} (<10%)"
+    assert Labs.from_dict(json.loads(json.dumps(labs.to_dict()))).adamts13.word == (
+        labs.adamts13.word)
+    smear = SmearFindings.from_percentage(4, rbc_counted=1000)
+    severe = {"platelets": 12, "ldh": "1200 U/L", "ldh_uln": 250, "reticulocytes": "6 %",
+              "dat": "negative"}
+    verdict = assess(smear, parse_labs({**severe, "adamts13": word, "haptoglobin": word}))
+    assert verdict.cause("ttp").assessment == "likely"
+    assert verdict.urgent == assess(smear, parse_labs(
+        {**severe, "adamts13": "<5 %", "haptoglobin": "<0.1 g/L"})).urgent
+    assert "start plasma exchange and corticosteroids now" in verdict.urgent
+
+
+@pytest.mark.parametrize("key", ["ldh", "platelets"])
+def test_an_undetectable_value_of_another_key_is_refused_asking_for_its_bound(key):
+    with pytest.raises(LabValueError, match=re.escape(
+            f"{key} = 'undetectable': an undetectable {key} is not read: give the bound the "
+            "lab reports ('<N")):
+        parse_labs({key: "undetectable"}, complete=False)
 
 
 def test_an_inclusive_bound_is_judged_over_its_limit_too():

@@ -31,7 +31,8 @@ from smearscan.classification import CLASSES, CROP_SIZE
 from smearscan.cli import main, train_parser
 from smearscan.loading import read_field
 from smearscan.outputs import LOCK_NAME, claim_output_folder, read_csv_rows
-from smearscan.results import SlideSummary
+from smearscan.overlap import FieldOverlap
+from smearscan.results import SlideSummary, cells_seen_again
 from smearscan.review import images
 from smearscan.review.app import TOKEN_HEADER, create_app
 from smearscan.review.corrections import export_corrections, read_corrections
@@ -126,11 +127,13 @@ def _expected(out, changes: dict, slide="positive") -> dict:
     label = np.array([changes.get((r["image"], int(r["cell_id"])), r["class"]) for r in rows])
     recorded = json.loads((out / "slides" / slide / "slide.json").read_text())
     widths = [f["edge_width_um"] for f in recorded["summary"]["per_field"]]
+    overlaps = [FieldOverlap.from_dict(o) for o in recorded["summary"]["overlapping_fields"]]
     return slide_result(label=label, morphology=np.array([r["morphology"] for r in rows]),
                         border=np.array([r["border"] == "true" for r in rows]),
                         operating=recorded["model"]["operating_points"],
                         edge_widths_um=widths,
-                        touching=np.array([r["touching"] == "true" for r in rows])).to_dict()
+                        touching=np.array([r["touching"] == "true" for r in rows]),
+                        repeated=cells_seen_again(overlaps)).to_dict()
 
 
 def _reviewed_classes(out, slide="positive"):
@@ -157,21 +160,24 @@ def test_slides_lists_every_slide_with_the_model_result(api, out):
     status, body = api.get("/api/slides")
     assert status == 200
     # The % the call rests on, as the terminal table and the report give it: the lowered
-    # model has error rates, so corrected (the raw % of the positive slide is 2.0503).
+    # model has error rates, so corrected (the raw % of the positive slide is 2.0503); the
+    # interval runs from the labelled-point reading's low bound (1.76%) to the whole-field
+    # reading's high one (22.03%; 12 red cells of the negative slide: up to 100%).
     assert body["slides"] == [
         {"slide": "negative", "status": "not reviewed", "classified": True,
-         "schistocyte_percent": 0.0, "schistocyte_ci95": [0.0, 40.7389],
-         "call_basis": "corrected", "schistocytes": "0.00 (0.00-40.74) corrected",
+         "schistocyte_percent": 0.0, "schistocyte_ci95": [0.0, 100.0],
+         "call_basis": "corrected", "schistocytes": "0.00 (0.00-100.00) corrected",
          "call": "insufficient", "shared_with": []},
         {"slide": "positive", "status": "not reviewed", "classified": True,
-         "schistocyte_percent": 3.0173, "schistocyte_ci95": [1.7585, 5.1844],
-         "call_basis": "corrected", "schistocytes": "3.02 (1.76-5.18) corrected",
+         "schistocyte_percent": 3.0173, "schistocyte_ci95": [1.7585, 22.0298],
+         "call_basis": "corrected", "schistocytes": "3.02 (1.76-22.03) corrected",
          "call": "above", "shared_with": []}]
     assert _merged(out)["positive"]["schistocytes"]["corrected_percent"] == 3.0173
     status, page = api.get("/")
     assert status == 200
     assert re.findall(r"<td>([^<]*corrected)</td><td>(\w+)</td>", page.decode()) == [
-        ("0.00 (0.00-40.74) corrected", "insufficient"), ("3.02 (1.76-5.18) corrected", "above")]
+        ("0.00 (0.00-100.00) corrected", "insufficient"),
+        ("3.02 (1.76-22.03) corrected", "above")]
 
 
 def test_slide_has_galleries_of_every_call_and_near_misses(api, out):
@@ -1045,22 +1051,26 @@ def test_a_signed_off_review_is_the_count_of_the_verdict_report_and_table(result
         assert Client(url).get("/api/slides/positive")[1]["urgent"] is None
     slide = _merged(out)["positive"]
     review = slide["review"]
-    assert (review["schistocytes"]["count"], review["schistocytes"]["call"]) == (3, "borderline")
+    # Within the limit once reviewed, but the slide's 1,073 red cells are copies of 43 distinct
+    # ones (review_support): no call, and the verdict rests on the lab values (QA 83 #1).
+    assert (review["schistocytes"]["count"], review["schistocytes"]["call"]) == (
+        3, "insufficient")
     assert (review["verdict"]["maha"], review["verdict"]["urgent"]) == ("unlikely", None)
     assert slide["verdict"] == model["verdict"]  # the model's stays beside it
-    smear = review["verdict"]["findings"]["against"][0]  # 0.454%: within the limit (QA 53 H1)
-    assert smear["finding"] == ("schistocytes not above the 1% limit, though their interval "
-                                "reaches it (borderline: this tool's rule)")
+    assert not any(f["finding"].startswith("schistocytes")
+                   for f in review["verdict"]["findings"]["against"])
     # Corrected for the classifier's sensitivity only: the review left no false positive.
-    assert smear["value"] == ("0.454% (95% CI 0.151-1.41%, corrected for the classifier's "
-                              "missed calls (its sensitivity) (Rogan-Gladen)); red cells "
-                              "counted: 1073; cells reviewed and signed off by A. Tech")
+    assert review["schistocytes"]["sentence"] == (
+        "Schistocytes 0.28% (95% CI 0.10-0.82%) of 1,073 red cells, 0.45% (0.15-5.57%) "
+        "corrected for the classifier's missed calls (its sensitivity): no call: the red cells "
+        "reach the 1000 required only with 1030 seen again where fields overlap (43 distinct): "
+        "add fields that do not overlap.")
     assert review["schistocytes"]["correction"].startswith(
         "Rogan-Gladen with sensitivity 0.617, false-positive rate 0 (")
     assert "false-positive rate 0 after the review, which checked every call (this tool's " \
         "rule)" in review["schistocytes"]["correction"]
     html = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
-    assert _headlines(html) == ["reviewed", "borderline"]
+    assert _headlines(html) == ["reviewed", "insufficient"]
     assert "signed off by A. Tech" in html and 'role="alert"' not in html
     # The field pictures are drawn again: a re-classed cell is outlined as a red cell now.
     assert _field_pictures(out) != pictures
@@ -1076,12 +1086,11 @@ def test_a_signed_off_review_is_the_count_of_the_verdict_report_and_table(result
     assert main(["verdict", "--summary", str(out / "summary.json"), "--slide", "positive",
                  "--labs", str(out.parent / "labs.json")]) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith("MAHA: unlikely\n")
-    assert "cells reviewed and signed off by A. Tech" in printed
+    assert printed.startswith("MAHA: unlikely\n")  # the model's count: possible
     # The report was re-issued in its record: the next run resumes the slide and says so.
     assert main(command[:-5] + ["--labs", command[-1]]) == 0  # not --quiet: the table
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
-    assert rows["positive"].split()[4] == "borderline"
+    assert rows["positive"].split()[4] == "insufficient"
     # The fixture's eleven copies of one field are one area photographed eleven times.
     assert rows["positive"].endswith("resumed, signed off, fields overlap: 55 pairs")
 
@@ -1115,9 +1124,9 @@ def test_a_signed_off_slide_analysed_again_keeps_its_reviewed_report(results, tm
     assert slide["review"]["status"] == "signed off"
     assert slide["labs"]["adamts13"] == 70.0
     html = (out / "slides" / "positive" / "report.html").read_text(encoding="utf-8")
-    assert _headlines(html) == ["reviewed", "borderline"]
+    assert _headlines(html) == ["reviewed", "insufficient"]
     assert "     - ADAMTS13 70% &gt; 20%: a negative result, consider other diagnoses" in html
-    assert "cells reviewed and signed off by A. Tech" in html
+    assert "the calls above were reviewed and signed off by A. Tech" in html
     assert read_record(out, "positive") is not None
 
 
@@ -1229,8 +1238,11 @@ def test_a_signed_off_count_is_not_corrected_for_false_positives_the_review_remo
     assert reviewed["corrected_ci95"][1] >= reviewed["ci95"][1] == 0.3567
     point = json.loads((work / "results" / "summary.json").read_text())["model"][
         "operating_points"]["schistocyte"]
-    low, high = rogan_gladen_interval(0, 1073, point["sensitivity"], 0.0,
-                                      point["sensitivity_se"], 0.0)
+    low, _ = rogan_gladen_interval(0, 1073, point["sensitivity"], 0.0, point["sensitivity_se"],
+                                   0.0)
+    whole = point["whole_field"]  # the interval spans the whole-field reading too
+    _, high = rogan_gladen_interval(0, 1073, whole["sensitivity"], 0.0, whole["sensitivity_se"],
+                                    0.0)
     assert reviewed["corrected_ci95"] == [round(100 * low, 4), round(100 * high, 4)]
 
 

@@ -529,6 +529,17 @@ def test_a_signed_off_review_has_no_false_calls_left_in_any_gallery_class():
     assert reviewed_operating(None) is None
 
 
+def test_a_signed_off_review_has_no_false_calls_left_at_the_whole_field_rates_either():
+    from smearscan.review.reviews import reviewed_operating
+
+    whole = {"sensitivity": 0.22, "false_positive_rate": 0.002, "sensitivity_se": 0.1,
+             "false_positive_rate_se": 0.0005, "estimate": "whole fields"}
+    reviewed = reviewed_operating({"schistocyte": OPERATING["schistocyte"] | {
+        "whole_field": whole}})
+    assert reviewed["schistocyte"]["whole_field"] == whole | {
+        "false_positive_rate": 0.0, "false_positive_rate_se": 0.0}
+
+
 @pytest.mark.parametrize(("touching", "flagged"), [(0, True), (300, False)])
 def test_shapes_are_graded_on_the_red_cells_clear_of_others(touching, flagged):
     # QA 65 F6: the pieces the segmentation cuts from a clump read as burr cells. Of 1,000 red
@@ -609,3 +620,44 @@ def test_the_leukoerythroblastic_picture_reads_the_nrbcs_by_source_too():
 @pytest.mark.parametrize("mean", [0.0, 1e-6, 0.3, 2.2, 5.766573612161672, 17.0, 250.5])
 def test_poisson_quantile_is_scipys(mean):
     assert poisson_quantile(0.99, mean) == int(poisson.ppf(0.99, mean))
+
+
+@pytest.mark.parametrize(("normal", "schistocytes", "repeated", "call"), [
+    # 1,228 red cells with no call, 560 of them seen again: 668 distinct (QA 83 #1).
+    (1228, 0, 560, "insufficient"),
+    # 1,000 distinct after the cells seen again: the count stands.
+    (1228, 0, 228, "below"),
+    # Above the limit: a count of copies of fragment-rich fields stands.
+    (1178, 50, 560, "above"),
+    # Short of 1,000 before anything is taken off: insufficient as always.
+    (900, 0, 0, "insufficient"),
+])
+def test_a_count_reaching_1000_only_with_cells_seen_again_gets_no_call_within_the_limit(
+        normal, schistocytes, repeated, call):
+    result = slide_result(**red(normal, schistocytes), operating=OPERATING, repeated=repeated)
+    count = result.schistocytes
+    assert count.call == call
+    note = (f"the red cells reach the 1000 required only with {repeated} seen again where "
+            f"fields overlap ({normal + schistocytes - repeated} distinct): add fields that do "
+            "not overlap")
+    if call == "insufficient" and repeated:
+        assert count.sentence.split(": no call: ")[1] == f"{note}."
+    else:
+        assert note not in count.sentence
+    if call == "above":
+        assert count.sentence.endswith(f" {note[0].upper()}{note[1:]}.")
+
+
+def test_cells_seen_again_count_each_field_once_against_the_fields_before_it():
+    from smearscan.overlap import FieldOverlap
+    from smearscan.results import cells_seen_again
+
+    def pair(first, second, coinciding):
+        return FieldOverlap(first, second, (0.0, 0.0), coinciding, coinciding)
+
+    # Three copies of one field of 100 cells: 200 seen again, not 300 (three pairs).
+    assert cells_seen_again([pair("a", "b", 100), pair("a", "c", 100),
+                             pair("b", "c", 100)]) == 200
+    # A field overlapping two before it: the larger share.
+    assert cells_seen_again([pair("a", "c", 30), pair("b", "c", 45)]) == 45
+    assert cells_seen_again([]) == 0

@@ -1513,6 +1513,19 @@ def test_severe_thrombocytopenia_without_haemolysis_markers_is_not_ttp_unlikely(
     assert any(r.startswith("ADAMTS13 not measured: send it now") for r in ttp.reasons)
 
 
+@pytest.mark.parametrize(("given", "asked"), [
+    ({"platelets": 10}, "measure LDH, haptoglobin and reticulocytes now"),
+    ({"ldh": "600 U/L", "ldh_uln": 250}, "measure haptoglobin and reticulocytes now"),
+    ({"ldh": "600 U/L", "ldh_uln": 250, "haptoglobin": "0.5 g/L"}, "measure reticulocytes now")])
+def test_the_haemolysis_markers_asked_for_are_those_not_given(given, asked):
+    # QA 84 #6: an LDH given was asked for ("measure LDH, haptoglobin and reticulocytes now").
+    verdict = assess(SmearFindings.from_percentage(0.5, rbc_counted=1000),
+                     parse_labs(given))
+    ttp = verdict.cause("ttp")
+    assert ttp.assessment == "not assessed"
+    assert f"haemolysis not shown or excluded: {asked}" in ttp.reasons
+
+
 # --- a QA pass as a haematologist (2026-12-01): outputs that dropped the urgent TTP line -------
 
 # Early TTP: platelets 12 and an undetectable haptoglobin, the reticulocytes not yet raised, the
@@ -2012,9 +2025,11 @@ def test_a_pt_prolongation_without_an_inr_does_not_make_a_dic_consumptive(inr, f
     # QA 10 #6: a raw PT (seed 000's 13.5 s) typed as the prolongation is refused when an INR
     # contradicts it; without one it scored 2 ISTH points and, with sepsis, a consumptive DIC
     # that let PLASMIC 3-4 stand over a French score of 2 of 2: no URGENT line.
+    # A prolongation as long as a control PT is refused without an INR (QA 84 #3): 6.5 s,
+    # also 2 ISTH points, stands for one here.
     labs = {**CLASSIC_TTP, "platelets": 30, "mcv": 95, "inr": inr, "creatinine": "2.1 mg/dL",
-            "d_dimer": 10, "d_dimer_uln": 1, "pt_prolongation_s": 13.5, "fibrinogen": fibrinogen,
-            "sepsis": True}
+            "d_dimer": 10, "d_dimer_uln": 1, "pt_prolongation_s": 13.5 if inr else 6.5,
+            "fibrinogen": fibrinogen, "sepsis": True}
     verdict = assess(smear(), parse_labs(labs))
     assert (verdict.french.total, verdict.plasmic.maximum) == (2, 4 if inr is None else 3)
     assert verdict.cause("dic").assessment == "likely"

@@ -137,12 +137,16 @@ def test_the_script_writes_the_point_into_a_copy_of_the_model(tmp_path):
     point = whole_field_point(scores, threshold=shipped.thresholds["schistocyte"])
     assert new.version == "smoke-2026.12-x"
     assert new.thresholds == shipped.thresholds
-    assert new.operating["schistocyte"]["sensitivity"] == point["sensitivity"]
-    assert new.operating["schistocyte"]["estimate"] == point["estimate"]
+    # The labelled-point rates stay; the whole-field ones come beside them.
+    assert new.operating["schistocyte"]["sensitivity"] == (
+        shipped.operating["schistocyte"]["sensitivity"])
+    assert new.operating["schistocyte"]["whole_field"] == {
+        key: point[key] for key in ("sensitivity", "false_positive_rate", "sensitivity_se",
+                                    "false_positive_rate_se", "estimate")}
     stored = new.metadata["operating_points"]["schistocyte"]
-    assert stored["weights_of"] == shipped.version
-    assert stored["labelled_points"]["sensitivity"] == (
-        shipped.metadata["operating_points"]["schistocyte"]["sensitivity"])
+    assert stored["weights_of"] == (
+        shipped.metadata["operating_points"]["schistocyte"].get("weights_of", shipped.version))
+    assert stored["whole_field"]["roc_auc"] == point["roc_auc"]
     assert "whole-field point at threshold 0.7000" in done.stdout
     # The other classes' points are the model's own.
     assert new.operating["nrbc"] == shipped.operating["nrbc"]

@@ -235,7 +235,8 @@ class SlideBuilder:
             self.per_field, label=self.labels.values(), morphology=self.shapes.values(),
             border=np.concatenate(self.border), touching=np.concatenate(self.touching),
             operating=self.model.operating if self.model is not None else None,
-            population=population, scale_note=summary.scale_note))
+            population=population, scale_note=summary.scale_note,
+            overlaps=summary.overlapping_fields))
 
 
 def field_picture(folder: Path, stem: str) -> tuple[Path, str]:

@@ -159,12 +159,18 @@ class CellClassifier:
 
 
 def _estimated_point(point: dict[str, Any]) -> dict[str, Any]:
-    """The :attr:`CellClassifier.operating` entry of an end-to-end operating point."""
-    return {"threshold": point["threshold"], "sensitivity": point["sensitivity"],
-            "false_positive_rate": point["false_positive_rate"],
-            "sensitivity_se": point["sensitivity_se"],
-            "false_positive_rate_se": point["false_positive_rate_se"],
-            "estimate": point["estimate"], "validation_negatives": point["negatives"]}
+    """The :attr:`CellClassifier.operating` entry of an end-to-end operating point, with its
+    whole-field rates (``whole_field``, from ``scripts/whole_field_point.py``) where it has
+    them."""
+    entry = {"threshold": point["threshold"], "sensitivity": point["sensitivity"],
+             "false_positive_rate": point["false_positive_rate"],
+             "sensitivity_se": point["sensitivity_se"],
+             "false_positive_rate_se": point["false_positive_rate_se"],
+             "estimate": point["estimate"], "validation_negatives": point["negatives"]}
+    if "whole_field" in point:
+        entry["whole_field"] = {key: point["whole_field"][key]
+                                for key in (*WHOLE_FIELD_RATES, "estimate")}
+    return entry
 
 
 #: Metadata every model file carries (a ``.pt`` file also its ``state_dict``).
@@ -234,6 +240,19 @@ def _probability(value: object) -> bool:
             and math.isfinite(value) and 0 <= value <= 1)
 
 
+#: The rates a point's ``whole_field`` gives (``scripts/whole_field_point.py``).
+WHOLE_FIELD_RATES = ("sensitivity", "false_positive_rate", "sensitivity_se",
+                     "false_positive_rate_se")
+
+
+def _whole_field_problem(rates: object) -> str | None:
+    """What is wrong with a point's ``whole_field`` rates, in a few words; None when usable."""
+    if not isinstance(rates, dict) or not isinstance(rates.get("estimate"), str):
+        return f"{rates!r:.60} is not a mapping of rates with their estimate"
+    wrong = [key for key in WHOLE_FIELD_RATES if not _probability(rates.get(key))]
+    return f"{', '.join(wrong)} not a probability (0-1)" if wrong else None
+
+
 def metadata_problem(content: dict[str, Any]) -> str | None:
     """What is wrong with a model file's metadata, in a few words; None when it is usable.
 
@@ -274,6 +293,8 @@ def metadata_problem(content: dict[str, Any]) -> str | None:
         if not isinstance(point, dict) or not _probability(point.get("threshold")):
             threshold = point.get("threshold") if isinstance(point, dict) else point
             return f"{name} threshold {threshold!r:.40} is not a probability (0-1)"
+        if "whole_field" in point and _whole_field_problem(point["whole_field"]):
+            return f"{name} whole_field {_whole_field_problem(point['whole_field'])}"
     band = content.get("inference", {}).get("symmetry_band") if isinstance(
         content.get("inference", {}), dict) else "?"
     if band is not None and not (isinstance(band, (list, tuple)) and len(band) == 2
@@ -399,12 +420,13 @@ def check_operating_points(model: CellClassifier, source: object) -> None:
         One line naming ``source`` (the model file) and the point.
     """
     for name, point in model.operating.items():
-        sensitivity, rate = point.get("sensitivity"), point.get("false_positive_rate")
-        if sensitivity is not None and rate is not None and not 0 <= rate < sensitivity <= 1:
-            raise ModelLoadError(
-                f"{source}: its {name} operating point has sensitivity {sensitivity:g} and "
-                f"false-positive rate {rate:g}; a count cannot be corrected unless the "
-                "sensitivity is above the rate (train it on more data)")
+        for which, rates in (("", point), (" whole-field", point.get("whole_field", {}))):
+            sensitivity, rate = rates.get("sensitivity"), rates.get("false_positive_rate")
+            if sensitivity is not None and rate is not None and not 0 <= rate < sensitivity <= 1:
+                raise ModelLoadError(
+                    f"{source}: its {name}{which} operating point has sensitivity "
+                    f"{sensitivity:g} and false-positive rate {rate:g}; a count cannot be "
+                    "corrected unless the sensitivity is above the rate (train it on more data)")
 
 
 def _onnx_model(path: Path, threads: int) -> CellClassifier:

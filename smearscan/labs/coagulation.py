@@ -85,12 +85,17 @@ def greatest_inr(prolongation_s: float) -> float:
     return ((control + prolongation_s) / control) ** isi + PT_INR_MARGIN[1]
 
 
-def _check_pt_against_inr(labs: Labs, source: str) -> None:
+def _check_pt_against_inr(labs: Labs, source: str, *, complete: bool = True) -> None:
     """Refuse a PT prolongation that the INR given beside it contradicts (:func:`least_inr`,
-    :func:`greatest_inr`). A bound (of either) is checked at the end of its range that could
-    agree."""
+    :func:`greatest_inr`), or, without an INR in values no others complete (``complete``), one
+    as long as a control PT (:func:`_check_pt_alone`). A bound (of either) is checked at the
+    end of its range that could agree."""
     prolongation, inr = labs.pt_prolongation_s, labs.inr
-    if prolongation is None or inr is None:
+    if prolongation is None:
+        return
+    if inr is None:
+        if complete:
+            _check_pt_alone(prolongation, source)
         return
     low, high = _range_of(prolongation)
     inr_low, inr_high = _range_of(inr)
@@ -108,6 +113,21 @@ def _check_pt_against_inr(labs: Labs, source: str) -> None:
 
 
 _PT_INR = ("pt_prolongation_s", "inr")
+
+
+def _check_pt_alone(prolongation: float, source: str) -> None:
+    """Refuse a PT prolongation given without an INR that is as long as a control PT
+    (:data:`PT_CONTROL_S`): it may be the prothrombin time itself (QA 84 #3: seed 000's normal
+    PT of 13.5 s scored 2 ISTH DIC points and put DIC above a cancer-associated MAHA), so the
+    lines its refusal keeps read it as not given (this tool's rule). With the INR beside it, a
+    real prolongation that long is read."""
+    if _range_of(prolongation)[0] < PT_CONTROL_S[0]:
+        return
+    raise LabValueError(
+        f"{source}: pt_prolongation_s = {prolongation:g} s without an INR: a prothrombin time "
+        f"itself is about {PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s; is it the PT? Give the PT "
+        "minus the local control, or the INR beside it (this tool's rule)",
+        key="pt_prolongation_s", between=("pt_prolongation_s",))
 
 
 def _range_of(value: float) -> tuple[float, float]:

@@ -48,23 +48,27 @@ class Bound(float):
     inclusive : bool
         The limit is within the range (QA 81 #3: an ADAMTS13 "<=5 %" was refused as not a
         number, and its URGENT line weakened).
+    word : str, optional
+        How the result was written where it is a word ("undetectable", read under the key's
+        :attr:`~smearscan.labs.LabKey.undetectable` limit), shown beside the bound.
     """
 
     sign: str
     limit: float
     plausible: tuple[float, float]
     inclusive: bool
+    word: str | None
 
     def __new__(cls, sign: str, limit: float, plausible: tuple[float, float],
-                inclusive: bool = False) -> Bound:
+                inclusive: bool = False, word: str | None = None) -> Bound:
         inside = 1.0 if inclusive else (1 - 1e-9 if sign == "<" else 1 + 1e-9)
         bound = super().__new__(cls, limit * inside)
         bound.sign, bound.limit, bound.plausible = sign, limit, plausible
-        bound.inclusive = inclusive
+        bound.inclusive, bound.word = inclusive, word
         return bound
 
     def __reduce__(self) -> tuple:
-        return Bound, (self.sign, self.limit, self.plausible, self.inclusive)
+        return Bound, (self.sign, self.limit, self.plausible, self.inclusive, self.word)
 
     def __format__(self, spec: str) -> str:
         return self.written_sign + format(self.limit, spec)

@@ -33,6 +33,9 @@ class LabKey:
     refused_units : Mapping[str, str]
         Units of another quantity reported under the key's name, which cannot be converted to
         ``unit`` (a reticulocyte count in x10^9/L), each with why and what to give instead.
+    undetectable : float, optional
+        The limit, in ``unit``, that a result reported as undetectable (:data:`UNDETECTABLE`)
+        is read under; None: such a result is refused.
     """
 
     kind: str
@@ -43,13 +46,33 @@ class LabKey:
     ambiguous: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     choices: tuple[str, ...] = ()
     refused_units: Mapping[str, str] = field(default_factory=dict)
+    undetectable: float | None = None
 
 
 def _number(unit: str, units: Mapping[str, float], plausible: tuple[float, float],
             meaning: str, ambiguous: Mapping[str, tuple[float, float]] | None = None, *,
-            refused_units: Mapping[str, str] | None = None) -> LabKey:
+            refused_units: Mapping[str, str] | None = None,
+            undetectable: float | None = None) -> LabKey:
     return LabKey("number", unit, {unit: 1.0, **units}, plausible, meaning, ambiguous or {},
-                  refused_units=refused_units or {})
+                  refused_units=refused_units or {}, undetectable=undetectable)
+
+
+#: How labs write a result under their assay's detection limit (case and spaces aside).
+UNDETECTABLE = ("undetectable", "not detectable", "not detected", "below detection limit",
+                "below the detection limit", "under the detection limit", "<lod", "< lod",
+                "below lod")
+
+#: g/L: a haptoglobin reported undetectable is under it, the usual detection limit of
+#: immunoturbidimetric assays; a measured value under it is PLASMIC's undetectable haptoglobin
+#: too (:func:`smearscan.verdict.scores.plasmic.undetectable_haptoglobin`; this tool's rule).
+HAPTOGLOBIN_UNDETECTABLE = 0.1
+
+#: %: an ADAMTS13 activity reported undetectable is under it, the ISTH 2020 cut-off of a severe
+#: deficiency (Zheng XL, et al. J Thromb Haemost 2020;18:2486-2495), under which the activity
+#: assays in use (FRETS-VWF73, ELISA, chemiluminescence) all detect: an undetectable activity
+#: is a severe deficiency whatever the assay (this tool's rule; QA 84 #1: refused as not a
+#: number, then read as not measured, "draw a sample").
+ADAMTS13_UNDETECTABLE = 10.0
 
 
 # Counts: x10^9/L = x10^3/uL = G/L; per uL (= per mm3) / 1000 (CLINICAL.md, "Units").
@@ -127,7 +150,7 @@ LAB_KEYS: dict[str, LabKey] = {
     "ldh_uln": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (50.0, 2000.0),
                        "upper limit of normal of the lab's LDH assay"),
     "haptoglobin": _number("g/L", {"mg/dL": 0.01}, (0.0, 10.0), "haptoglobin",
-                           _HAPTOGLOBIN_AMBIGUOUS),
+                           _HAPTOGLOBIN_AMBIGUOUS, undetectable=HAPTOGLOBIN_UNDETECTABLE),
     # Up to 1.0 g/L: lower limits run ~0.1-0.5 g/L by assay (Mayo 0.3); 2-3 g/L is an upper
     # limit in the wrong field, which would read normal results as low and bounds under it as
     # undetectable (QA 56 #7; this tool's rule).
@@ -156,7 +179,7 @@ LAB_KEYS: dict[str, LabKey] = {
                            "upper limit of normal of the lab's D-dimer assay"),
     "adamts13": _number("%", {"IU/dL": 1.0, "IU/mL": 100.0}, (0.0, 200.0),
                         "ADAMTS13 activity (IU/mL is also a fraction of normal)",
-                        {"IU/mL": (0.0, 2.0)}),
+                        {"IU/mL": (0.0, 2.0)}, undetectable=ADAMTS13_UNDETECTABLE),
     "ana": LabKey("posneg", meaning="antinuclear antibodies"),
     "vitamin_b12": _number("pg/mL", _B12_UNITS, (10.0, 50000.0), "serum vitamin B12",
                            _B12_AMBIGUOUS),

@@ -10,7 +10,7 @@ import re
 
 from smearscan.errors import LabValueError
 from smearscan.labs.forms import Bound
-from smearscan.labs.keys import _PER_UL, LAB_KEYS, LabKey
+from smearscan.labs.keys import _PER_UL, LAB_KEYS, UNDETECTABLE, LabKey
 from smearscan.labs.refusals import _fail
 
 _NUMBER_TEXT = re.compile(
@@ -68,6 +68,9 @@ def _split_number(key: str, raw: object, spec: LabKey, source: str
     match = _NUMBER_TEXT.fullmatch(raw)
     if match is None:
         unit = f" {spec.unit}" if spec.unit else ""
+        if _undetectable(raw):
+            raise _fail(source, key, raw, f"an undetectable {key} is not read: give the bound "
+                        f"the lab reports ('<N{unit}', N the assay's detection limit)")
         raise _fail(source, key, raw, f"not a number (expected '<number>{unit}', or a bound such "
                                       f"as '<0.1{unit}' or '<=0.1{unit}')")
     if _THOUSANDS.fullmatch(match[2]):
@@ -150,7 +153,14 @@ def _accepted_unit(unit: str, spec: LabKey) -> str | None:
     return next((name for name in spec.units if _unit_key(name) == _unit_key(unit)), None)
 
 
+def _undetectable(raw: object) -> bool:
+    """``raw`` is a result reported under the assay's detection limit (:data:`UNDETECTABLE`)."""
+    return isinstance(raw, str) and " ".join(raw.lower().split()) in UNDETECTABLE
+
+
 def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
+    if spec.undetectable is not None and _undetectable(raw):
+        return Bound("<", spec.undetectable, spec.plausible, word=" ".join(raw.split()))
     sign, value, unit = _split_number(key, raw, spec, source)
     inclusive = sign in ("<=", ">=", "≤", "≥")
     sign = "<" if sign in ("<", "<=", "≤") else ">" if sign else ""

@@ -34,7 +34,7 @@ def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],
     units = {}
     for key, value in values.items():
         spec = LAB_KEYS[key]
-        if spec.kind != "number" or value is None:
+        if spec.kind != "number" or value is None or getattr(value, "word", None):
             continue
         written = _split_number(key, mapping[key], spec, source)[2]
         if written is not None:
@@ -61,7 +61,8 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
         False for values that others may complete (a lab file and the command line given
         together): an LDH may then come without its limit, which
         :func:`smearscan.verdict.assess` refuses on the whole, with the URGENT line any limit
-        would give.
+        would give, and a PT prolongation without its INR (checked where the two are merged,
+        :func:`with_overrides`).
 
     Returns
     -------
@@ -135,6 +136,6 @@ def _first_problem_refused(mapping: Mapping[str, object], source: str, complete:
     _check_consistent(values.get, source)  # QA 41 M-1: named "labs", not the file and row
     labs = Labs(**values, units=_written_units(mapping, values, source))
     _check_d_dimer(mapping, labs, source)
-    _check_pt_against_inr(labs, source)
+    _check_pt_against_inr(labs, source, complete=complete)
     check_ldh(labs, source, complete=complete)
     return labs

@@ -77,11 +77,12 @@ class Labs:
 
     def to_dict(self) -> dict[str, Any]:
         """The values given, in their default units, as JSON-ready data (a bound as
-        ``{"bound": "<", "limit": 20.0}``), and the units they were written in (``units``,
-        where any was); read back by :meth:`from_dict`."""
+        ``{"bound": "<", "limit": 20.0}``, with ``"word"`` where it was written as one), and
+        the units they were written in (``units``, where any was); read back by
+        :meth:`from_dict`."""
         given = {key: getattr(self, key) for key in LAB_KEYS if getattr(self, key) is not None}
-        data = {key: {"bound": value.written_sign, "limit": value.limit}
-                if isinstance(value, Bound) else value for key, value in given.items()}
+        data = {key: _bound_dict(value) if isinstance(value, Bound) else value
+                for key, value in given.items()}
         return data | ({"units": dict(self.units)} if self.units else {})
 
     @classmethod
@@ -104,9 +105,15 @@ class Labs:
                 raise ValueError(f"not a lab value: {key!r}")
             if isinstance(value, Mapping):
                 value = Bound(value["bound"][0], value["limit"], LAB_KEYS[key].plausible,
-                              inclusive=value["bound"].endswith("="))
+                              inclusive=value["bound"].endswith("="), word=value.get("word"))
             values[key] = value
         return cls(**values, units=dict(units))
+
+
+def _bound_dict(value: Bound) -> dict[str, Any]:
+    """A bound as :meth:`Labs.to_dict` records it."""
+    return {"bound": value.written_sign, "limit": value.limit} | (
+        {"word": value.word} if value.word else {})
 
 
 def _check_consistent(value: Callable[[str], object], source: str) -> None:

@@ -216,7 +216,8 @@ def recomputed(record: SlideRecord, labels: np.ndarray, *, signed_off: bool = Fa
     return slide_statistics(record.summary.fields, label=labels, morphology=cells.morphology,
                             border=cells.border, touching=cells.touching, operating=operating,
                             population=record.population,
-                            scale_note=record.summary.scale_note).to_dict()
+                            scale_note=record.summary.scale_note,
+                            overlaps=record.summary.overlapping_fields).to_dict()
 
 
 def reviewed_operating(operating: dict | None) -> dict | None:
@@ -238,6 +239,9 @@ def reviewed_operating(operating: dict | None) -> dict | None:
         point |= {"false_positive_rate": 0.0, "false_positive_rate_se": 0.0,
                   "estimate": f"{point.get('estimate', 'validation')}; false-positive rate 0 "
                               "after the review, which checked every call (this tool's rule)"}
+        if "whole_field" in point:
+            point["whole_field"] = point["whole_field"] | {"false_positive_rate": 0.0,
+                                                           "false_positive_rate_se": 0.0}
         reviewed[name] = point
     return operating | reviewed
 

@@ -9,8 +9,9 @@ nearly cell by cell, where the labellers called every fragment they saw, subtle 
 (models/README.md, "Whole-field rates"). Here every whole red cell the pipeline counts in a
 field is a trial, a labelled schistocyte a positive (one outside the counted red cells, a
 miss), every other counted red cell a negative, whose schistocyte calls are false calls whether
-or not anybody labelled it. The shipped model does not carry these rates (models/README.md says
-why); ``scripts/whole_field_point.py`` measures them and can write them into a copy.
+or not anybody labelled it. ``scripts/whole_field_point.py`` measures them and writes them
+into a copy of a model beside its labelled-point rates (``whole_field``): a slide's corrected
+interval spans both readings (:func:`smearscan.slide_stats.slide_result`).
 """
 
 from __future__ import annotations

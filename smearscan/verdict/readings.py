@@ -31,7 +31,9 @@ def show(key: str, value: object) -> str:
         shown = f"{value.written_sign}{round(value.limit, 3):g}"
     else:
         shown = f"{round(value, 3):g}"
-    return f"{shown}{unit}" if unit in ("", "%") else f"{shown} {unit}"
+    shown = f"{shown}{unit}" if unit in ("", "%") else f"{shown} {unit}"
+    # A result written as a word shows the bound it was read as (QA 84 #1).
+    return f"{value.word} ({shown})" if isinstance(value, Bound) and value.word else shown
 
 
 def d_dimer_ratio(labs: Labs) -> float | None:

@@ -13,9 +13,11 @@ import math
 from dataclasses import dataclass
 
 from smearscan.labs import (
+    ADAMTS13_UNDETECTABLE,
     B12_PMOL_PER_PG,
     D_DIMER_RATIO_RANGE,
     FOLATE_NMOL_PER_NG,
+    HAPTOGLOBIN_UNDETECTABLE,
     PT_CONTROL_S,
     PT_INR_MARGIN,
     PT_ISI,
@@ -78,7 +80,6 @@ PLASMIC_INR = 1.5  # point when below
 PLASMIC_CREATININE = 2.0  # mg/dL, point when below
 PLASMIC_HIGH = 6  # total at or above: high risk
 PLASMIC_INTERMEDIATE = 5
-HAPTOGLOBIN_UNDETECTABLE = 0.1  # g/L, the usual detection limit of immunoturbidimetric assays
 
 ISTH_OVERT_DIC = 5  # total at or above: compatible with overt DIC
 ISTH_FIBRINOGEN = 1.0  # g/L, point when below
@@ -268,7 +269,8 @@ PLASMIC_RULE = _rule(
     "0-4 low, 5 intermediate, 6-7 high", PLASMIC)
 UNDETECTABLE_RULE = _rule(
     "haptoglobin undetectable (PLASMIC)", "reported under the lab's assay range (a bound at or "
-    f"under the low limit, such as '<0.3 g/L'), or measured < {HAPTOGLOBIN_UNDETECTABLE:g} g/L",
+    f"under the low limit, such as '<0.3 g/L', or a word such as 'undetectable', read as "
+    f"< {HAPTOGLOBIN_UNDETECTABLE:g} g/L), or measured < {HAPTOGLOBIN_UNDETECTABLE:g} g/L",
     "the usual detection limit of immunoturbidimetric assays", standard=False)
 ISTH_DIC_RULE = _rule(
     "ISTH overt DIC", f"platelets >= {ISTH_PLATELETS[0]:g}/{ISTH_PLATELETS[1]:g}-"
@@ -294,7 +296,9 @@ ADAMTS13_RULE = _rule(
     "ADAMTS13 makes it so, this tool's rule); > "
     f"{ADAMTS13_NEGATIVE:g}%: a negative result, consider other diagnoses (beside PLASMIC or "
     "the French score reaching a high pre-test probability: check when its sample was drawn, "
-    "this tool's rule)", ISTH_TTP)
+    f"this tool's rule); an activity reported undetectable is read as < "
+    f"{ADAMTS13_UNDETECTABLE:g}% (this tool's rule: the activity assays in use all detect "
+    "under the cut-off)", ISTH_TTP)
 TTP_RULE = _rule(
     "TTP without ADAMTS13", f"platelets measured and not below {PLATELETS_LOW:g} x10^9/L -> "
     f"unlikely, whatever PLASMIC gives (TTP needs thrombocytopenia); PLASMIC >= "
@@ -435,7 +439,8 @@ PT_INR_RULE = _rule(
     f"prolongation p allows: from ((14 + p) / 14) ** {PT_ISI[0]:g} - {PT_INR_MARGIN[0]:g} to "
     f"((10 + p) / 10) ** {PT_ISI[1]:g} + {PT_INR_MARGIN[1]:g} for p >= 0 (6 s: "
     f"{_up(least_inr(6))}-{_down(greatest_inr(6))}; 13.5 s: from {_up(least_inr(13.5))}); a bound "
-    "at the end of its range that could agree",
+    "at the end of its range that could agree; without an INR, a prolongation of "
+    f"{PT_CONTROL_S[0]:g} s or more (a control PT's length)",
     f"INR = (PT / control) ** ISI with a control of {PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s "
     f"and an ISI of {PT_ISI[0]:g}-{PT_ISI[1]:g}: an INR outside means the PT itself was given "
     "(seed 000: PT 13.5 s, INR 1.17) or a sign lost", standard=False)

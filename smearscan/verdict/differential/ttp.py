@@ -342,9 +342,20 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return "possible", [score, *picture_reasons, *unscored, ADAMTS13_SEND]
     if maha == INSUFFICIENT:
         # PLASMIC could still reach 5-7: with the picture incomplete TTP is not excluded.
-        return "not assessed", [score, "haemolysis not shown or excluded: measure LDH, "
-                                "haptoglobin and reticulocytes now", ADAMTS13_SEND]
+        return "not assessed", [score, _haemolysis_to_measure(labs), ADAMTS13_SEND]
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
+
+
+def _haemolysis_to_measure(labs: Labs) -> str:
+    """What to measure where the haemolysis markers neither show nor exclude it: those not
+    given (QA 84 #6: an LDH given was asked for), or, all given, a repeat."""
+    missing = [name for name, value in (("LDH", labs.ldh), ("haptoglobin", labs.haptoglobin),
+                                        ("reticulocytes", labs.reticulocytes)) if value is None]
+    if not missing:
+        return ("haemolysis not shown or excluded by the LDH, haptoglobin and reticulocytes "
+                "given: repeat them, with the indirect bilirubin")
+    listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+    return f"haemolysis not shown or excluded: measure {listed} now"
 
 
 def _outvoted_at_high_risk(labs: Labs, picture: LabPicture, plasmic: Score) -> bool:
