@@ -112,6 +112,7 @@ __all__ = [
     "rogan_gladen_interval",
     "slide_result",
     "wilson_interval",
+    "within",
 ]
 
 Z95 = 1.959964
@@ -306,6 +307,10 @@ class SchistocyteCount:
         Why the declared pixel size the cells were sized at is in doubt (not trusted), None
         when it is not: the count moves with the scale, so a count within the limit gets no
         call either (this tool's rule, :func:`slide_result`).
+    whole_field_percent : float or None
+        The count corrected at the model's whole-field rates, % (None without them, and in a
+        summary written before 0.3.27): a count is within the limit only when this reading
+        is too (:func:`within`).
     """
 
     proportion: Proportion
@@ -324,6 +329,7 @@ class SchistocyteCount:
     edge_width_um: float | None = None
     scale_note: str | None = None
     graded_rbc: int | None = None
+    whole_field_percent: float | None = None
 
     @property
     def soft_focus(self) -> bool:
@@ -382,6 +388,7 @@ class SchistocyteCount:
             "soft_focus": self.soft_focus,
             "focus_note": self.focus_note,
             "scale_note": self.scale_note,
+            "whole_field_percent": _rounded(self.whole_field_percent),
             **_call_basis_dict(self),
         }
 
@@ -398,13 +405,15 @@ class SchistocyteCount:
             form["count"], form.get("graded_on", n_rbc)), form["grade"])
             for form in data["less_specific_forms"])
         names = {f.name for f in fields(cls)} - {"proportion", "less_specific_forms",
-                                                 "edge_width_um", "scale_note", "graded_rbc"}
+                                                 "edge_width_um", "scale_note", "graded_rbc",
+                                                 "whole_field_percent"}
         pairs = {"ci95", "corrected_ci95"}
         return cls(proportion=Proportion.from_dict(data["count"], n_rbc),
                    less_specific_forms=forms,
                    edge_width_um=data.get("edge_width_um"),  # none before 0.2
                    scale_note=data.get("scale_note"),  # none before QA 65
                    graded_rbc=data.get("graded_rbc"),  # none before 0.3.21
+                   whole_field_percent=data.get("whole_field_percent"),  # none before 0.3.27
                    **{name: _pair(data[name]) if name in pairs else data[name]
                       for name in names})
 
@@ -837,6 +846,7 @@ def _schistocytes(
     cells counted again in overlapping fields (:func:`_overlap_note`)."""
     raw = Proportion.of(k, n)
     corrected, corrected_ci, correction = _corrected(raw, operating)
+    whole = _whole_field_percent(raw, operating)
     sufficient = n >= REQUIRED_RBC
     limit = LIMIT_PERCENT[population]
     _, basis_percent, basis = _call_basis(raw, corrected, corrected_ci)
@@ -847,8 +857,8 @@ def _schistocytes(
     # nor does one at or under the limit whose interval reaches it, which the verdict reads as
     # within it (QA 65 F10: such a soft count asked for more cells, and the verdict filed it
     # against MAHA); nor does one that reaches the cells required only with cells counted twice.
-    within = call == "below" or (call == "borderline" and basis_percent <= limit)
-    if (soft or scale_note or overlap) and within:
+    if (soft or scale_note or overlap) and (
+            call == "below" or (call == "borderline" and within(basis_percent, whole, limit))):
         call = "insufficient"
     doubts = "; ".join(note for note in (_focus_note(edge_width_um) if soft else None,
                                          scale_note, overlap) if note) or None
@@ -881,6 +891,7 @@ def _schistocytes(
         edge_width_um=edge_width_um,
         scale_note=scale_note,
         graded_rbc=n_graded,
+        whole_field_percent=whole,
     )
 
 
@@ -953,6 +964,25 @@ def _corrected(
         text += spans
     return 100 * rogan_gladen(raw.count / raw.denominator, sens, fpr), (100 * low, 100 * high), \
         text
+
+
+def within(percent: float | None, whole_field_percent: float | None, limit: float) -> bool:
+    """Whether a counted percentage is at or under ``limit``, and so is its whole-field
+    reading where there is one: a ``borderline`` call (this tool's, on the interval) from under
+    the limit is read as within it (ICSH 2021 compares the percentage), unless the count read
+    at the whole-field rates is over it (this tool's rule: which reading a manual count
+    matches is not known, :func:`_whole_field_reading`)."""
+    readings = (percent, whole_field_percent)
+    return percent is not None and all(reading <= limit for reading in readings
+                                       if reading is not None)
+
+
+def _whole_field_percent(raw: Proportion, operating: Mapping[str, Any] | None) -> float | None:
+    """The count corrected at the model's whole-field rates, %; None without them."""
+    if operating is None or "whole_field" not in operating or raw.percent is None:
+        return None
+    sens, fpr, _, _ = _rates(operating["whole_field"])
+    return 100 * rogan_gladen(raw.count / raw.denominator, sens, fpr)
 
 
 def _rates(point: Mapping[str, Any]) -> tuple[float, float, float, float]:

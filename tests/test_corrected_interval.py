@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from smearscan.slide_stats import rogan_gladen, rogan_gladen_interval, slide_result, wilson_interval
+from smearscan.slide_stats import (
+    SchistocyteCount,
+    rogan_gladen,
+    rogan_gladen_interval,
+    slide_result,
+    wilson_interval,
+    within,
+)
 
 
 def test_rogan_gladen_interval_without_rate_errors_is_the_count_interval():
@@ -94,3 +101,42 @@ def test_a_slide_is_called_within_the_limit_only_when_the_whole_field_reading_is
         k, n, alone, spanned):
     assert _schistocytes(k, n, LABELLED)["call"] == alone
     assert _schistocytes(k, n, LABELLED | {"whole_field": WHOLE})["call"] == spanned
+
+
+def test_the_whole_field_reading_is_recorded_and_read_back():
+    s = _schistocytes(9, 2000, LABELLED | {"whole_field": WHOLE})
+    assert s["whole_field_percent"] == round(100 * rogan_gladen(0.0045, 0.2213, 0.00201), 4)
+    assert SchistocyteCount.from_dict(s).whole_field_percent == s["whole_field_percent"]
+    assert _schistocytes(9, 2000, LABELLED)["whole_field_percent"] is None
+
+
+@pytest.mark.parametrize(("percent", "whole", "inside"), [
+    (1.0, None, True), (1.0, 1.0, True), (0.4, 1.0001, False), (1.0001, 0.5, False),
+    (None, None, False)])
+def test_a_count_is_within_the_limit_only_when_both_readings_are(percent, whole, inside):
+    assert within(percent, whole, 1.0) is inside
+
+
+@pytest.mark.parametrize(("operating", "finding", "side"), [
+    # 9 of 2,000 (0.45%): 0.41% at the labelled-point rates, 1.14% at the whole-field ones.
+    (LABELLED, "schistocytes not above 1%, but haemolysis with thrombocytopenia", "against"),
+    (LABELLED | {"whole_field": WHOLE},
+     "schistocytes above the 1% limit, their interval spanning it (borderline", "for"),
+])
+def test_the_verdict_reads_a_borderline_count_within_the_limit_only_at_both_readings(
+        operating, finding, side):
+    from smearscan.labs import parse_labs
+    from smearscan.verdict import SmearFindings, assess
+
+    label = np.array(["schistocyte"] * 9 + ["rbc"] * 1991)
+    result = slide_result(label=label, morphology=np.full(2000, "normal"),
+                          border=np.zeros(2000, bool), operating={"schistocyte": operating})
+    assert result.schistocytes.call == "borderline"
+    smear = SmearFindings.from_slide_result(result)
+    labs = parse_labs({"platelets": 60, "ldh": "600 U/L", "ldh_uln": 250,
+                       "haptoglobin": "<0.1 g/L"})
+    verdict = assess(smear, labs)
+    assert verdict.maha == "possible"
+    filed = {"for": verdict.findings_for, "against": verdict.findings_against}[side]
+    assert [f.finding for f in filed if f.finding.startswith("schistocytes")] == [
+        next(f.finding for f in filed if f.finding.startswith(finding))]

@@ -411,7 +411,7 @@ def test_to_dict_has_the_shape_the_verdict_reads_and_is_json():
         "correction", "sufficient", "required", "message", "limit_percent", "population",
         "call", "sentence", "less_specific", "less_specific_reason", "less_specific_forms",
         "graded_rbc", "not_flagged_note", "edge_width_um", "soft_focus", "focus_note",
-        "scale_note", "call_basis", "call_percent", "call_ci95",
+        "scale_note", "whole_field_percent", "call_basis", "call_percent", "call_ci95",
     ]
     assert list(result["nrbc"]) == ["count", "present", "per_100_wbc", "per_1000_rbc", "ci95",
                                     "denominator", "basis", "reliable", "sentence"]

@@ -19,6 +19,7 @@ from smearscan.slide_stats import (
     SlideResult,
     corrected_for,
     percentage_call,
+    within,
 )
 from smearscan.verdict.readings import (
     anaemia_limit,
@@ -110,6 +111,9 @@ class SmearFindings:
         limit then has no call, and one above it moves with the scale too).
     reviewed_by : str, optional
         Who checked the cells and signed the slide off, when the count is a reviewed one.
+    whole_field_percent : float, optional
+        The count corrected at the classifier's whole-field rates, % (:mod:`smearscan.
+        slide_stats`): a count is within the limit only when this reading is too.
     """
 
     schistocyte_percent: float | None = None
@@ -127,6 +131,7 @@ class SmearFindings:
     focus_note: str | None = None
     scale_note: str | None = None
     reviewed_by: str | None = None
+    whole_field_percent: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("schistocyte_percent", "teardrop_percent"):
@@ -172,6 +177,7 @@ class SmearFindings:
             focus_note=count.focus_note,
             scale_note=count.scale_note,
             reviewed_by=reviewed_by,
+            whole_field_percent=count.whole_field_percent if basis == "corrected" else None,
         )
 
     @classmethod
@@ -203,7 +209,9 @@ class SmearFindings:
                  if self.scale_note else "")
         reviewed = (f"; cells reviewed and signed off by {self.reviewed_by}"
                     if self.reviewed_by else "")
-        return f"{text}; red cells counted: {counted}{soft}{scale}{reviewed}"
+        whole = ("" if self.whole_field_percent is None else
+                 f"; {_plain(self.whole_field_percent)}% read at the whole-field rates")
+        return f"{text}{whole}; red cells counted: {counted}{soft}{scale}{reviewed}"
 
 
 def _plain(percent: float) -> str:
@@ -484,11 +492,9 @@ def _at_or_under_limit(smear: SmearFindings, labs: Labs, picture: LabPicture, pl
 
 
 def within_limit(smear: SmearFindings) -> bool:
-    """Whether a counted percentage is at or under the ICSH limit, whatever its interval: a
-    ``borderline`` call (this tool's, on the interval) from under the limit is read as within
-    it (ICSH 2021 compares the percentage)."""
-    return smear.schistocyte_percent is not None and (
-        smear.schistocyte_percent <= smear.limit_percent)
+    """Whether a counted percentage is at or under the ICSH limit, whatever its interval, and
+    so is its whole-field reading where there is one (:func:`smearscan.slide_stats.within`)."""
+    return within(smear.schistocyte_percent, smear.whole_field_percent, smear.limit_percent)
 
 
 def short_count_call(smear: SmearFindings) -> str | None:
