@@ -2785,3 +2785,27 @@ def test_a_ttp_only_possible_leaves_starting_treatment_on_suspicion_to_haematolo
                                f"blood product; {call.format(', before the ADAMTS13 result,')}; "
                                "do not start caplacizumab before the ADAMTS13 result while TTP "
                                "is only possible (withheld below a high pre-test probability);")
+
+
+@pytest.mark.parametrize(("labs", "next_line"), [
+    # Classic TTP: the URGENT line is its action; no "Next" repeats it.
+    (CLASSIC_TTP, None),
+    # A drug's TMA beside an ADAMTS13 that excludes TTP: the drug is the leading cause.
+    ({**CLASSIC_TTP, "adamts13": "60 %", "drug_exposure": "gemcitabine", "active_cancer": True},
+     "Next (drug-induced, suspected): "),
+    # Nothing likely or suspected: no line.
+    ({"platelets": 250, "ldh": "180 U/L", "ldh_uln": 250, "haptoglobin": "1.2 g/L",
+      "reticulocytes": "1 %"}, None),
+])
+def test_the_leading_causes_next_action_follows_the_headline(labs, next_line):
+    # QA 84 #6: where TTP is not in play the next step (seed 000's bone-marrow examination)
+    # came some 40 lines under "MAHA: likely".
+    verdict = assess(smear() if next_line or labs is CLASSIC_TTP else below(), parse_labs(labs))
+    lines = format_text(verdict).splitlines()
+    headline = lines.index(f"MAHA: {verdict.maha}")
+    if next_line is None:
+        assert lines[headline + 1] == "Findings for:"
+        return
+    first = next(cause for cause in verdict.differential
+                 if cause.assessment in ("likely", "suspected") and cause.cause != "ttp")
+    assert lines[headline + 1] == f"{next_line}{first.action}"

@@ -35,6 +35,17 @@ def _differential_lines(verdict: Verdict) -> list[str]:
     return lines
 
 
+def _next_lines(verdict: Verdict) -> list[str]:
+    """The action of the first cause of the differential that is likely or suspected, under
+    the headline (QA 84 #6: seed 000's bone-marrow examination came some 40 lines down, under
+    "MAHA: likely"); TTP's is the URGENT line, printed first."""
+    first = next((cause for cause in verdict.differential
+                  if cause.assessment in ("likely", "suspected") and cause.action
+                  and cause.cause != "ttp"), None)
+    return [] if first is None else [
+        f"Next ({first.cause}, {first.assessment}): {first.action}"]
+
+
 def _marrow_lines(marrow: MarrowAssessment) -> list[str]:
     lines = [f"Marrow infiltration: {marrow.marrow_infiltration} [{marrow.rule}]"]
     if marrow.considered:
@@ -55,12 +66,15 @@ def _finding_lines(sign: str, findings: tuple) -> list[str]:
 
 def format_text(verdict: Verdict, *, notes: Sequence[str] = ()) -> str:
     """The verdict as plain text: the urgent TTP action (when TTP is possible or worse), any
-    ``notes`` on what it rests on, the MAHA headline, findings with the rule behind each, scores
+    ``notes`` on what it rests on, the MAHA headline and the next action of the leading cause
+    (:func:`_next_lines`), findings with the rule behind each, scores
     item by item, the ranked differential with actions, the marrow section, what to measure
     next, the disclaimer."""
     lines = [verdict.urgent] if verdict.urgent else []
     lines += [f"NOTE: {note}" for note in notes]
-    lines += [f"MAHA: {verdict.maha}", "Findings for:"]
+    lines.append(f"MAHA: {verdict.maha}")
+    lines += _next_lines(verdict)
+    lines.append("Findings for:")
     lines += _finding_lines("+", verdict.findings_for)
     lines.append("Findings against:")
     lines += _finding_lines("-", verdict.findings_against)
