@@ -307,6 +307,10 @@ class SchistocyteCount:
         Why the declared pixel size the cells were sized at is in doubt (not trusted), None
         when it is not: the count moves with the scale, so a count within the limit gets no
         call either (this tool's rule, :func:`slide_result`).
+    overlap_note : str or None
+        Why a count within the limit gets no call where its red cells reach
+        :data:`REQUIRED_RBC` only with the cells seen again in overlapping fields
+        (:func:`_overlap_note`); None otherwise, and in a summary written before 0.3.27.
     whole_field_percent : float or None
         The count corrected at the model's whole-field rates, % (None without them, and in a
         summary written before 0.3.27): a count is within the limit only when this reading
@@ -329,6 +333,7 @@ class SchistocyteCount:
     edge_width_um: float | None = None
     scale_note: str | None = None
     graded_rbc: int | None = None
+    overlap_note: str | None = None
     whole_field_percent: float | None = None
 
     @property
@@ -388,6 +393,7 @@ class SchistocyteCount:
             "soft_focus": self.soft_focus,
             "focus_note": self.focus_note,
             "scale_note": self.scale_note,
+            "overlap_note": self.overlap_note,
             "whole_field_percent": _rounded(self.whole_field_percent),
             **_call_basis_dict(self),
         }
@@ -406,13 +412,14 @@ class SchistocyteCount:
             for form in data["less_specific_forms"])
         names = {f.name for f in fields(cls)} - {"proportion", "less_specific_forms",
                                                  "edge_width_um", "scale_note", "graded_rbc",
-                                                 "whole_field_percent"}
+                                                 "overlap_note", "whole_field_percent"}
         pairs = {"ci95", "corrected_ci95"}
         return cls(proportion=Proportion.from_dict(data["count"], n_rbc),
                    less_specific_forms=forms,
                    edge_width_um=data.get("edge_width_um"),  # none before 0.2
                    scale_note=data.get("scale_note"),  # none before QA 65
                    graded_rbc=data.get("graded_rbc"),  # none before 0.3.21
+                   overlap_note=data.get("overlap_note"),  # none before 0.3.27
                    whole_field_percent=data.get("whole_field_percent"),  # none before 0.3.27
                    **{name: _pair(data[name]) if name in pairs else data[name]
                       for name in names})
@@ -891,6 +898,7 @@ def _schistocytes(
         edge_width_um=edge_width_um,
         scale_note=scale_note,
         graded_rbc=n_graded,
+        overlap_note=overlap,
         whole_field_percent=whole,
     )
 

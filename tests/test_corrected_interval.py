@@ -121,7 +121,8 @@ def test_a_count_is_within_the_limit_only_when_both_readings_are(percent, whole,
     # 9 of 2,000 (0.45%): 0.41% at the labelled-point rates, 1.14% at the whole-field ones.
     (LABELLED, "schistocytes not above 1%, but haemolysis with thrombocytopenia", "against"),
     (LABELLED | {"whole_field": WHOLE},
-     "schistocytes above the 1% limit, their interval spanning it (borderline", "for"),
+     "schistocytes at or under the 1% limit, but over it as read at the classifier's "
+     "whole-field rates, their interval spanning it (borderline", "for"),
 ])
 def test_the_verdict_reads_a_borderline_count_within_the_limit_only_at_both_readings(
         operating, finding, side):

@@ -3,7 +3,7 @@
 import datetime
 import json
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from smearscan.labs import (
     ldh_not_serum,
     least_inr,
     parse_labs,
+    pt_without_inr,
     read_lab_rows,
     read_labs_file,
     reading_rank,
@@ -212,32 +213,43 @@ def test_a_pt_prolongation_the_inr_contradicts_is_refused(prolongation, inr, ref
                        parse_labs({"pt_prolongation_s": prolongation}, complete=False))
 
 
+#: Platelets low and haemolysis: TTP is possible, and the URGENT line says so.
+CLASSIC_PICTURE = {"platelets": 20, "ldh": "900 U/L", "ldh_uln": 250, "haptoglobin": "<0.1 g/L",
+                   "reticulocytes": "6 %"}
+
+
 @pytest.mark.parametrize(("prolongation", "refused"), [
     (9.99, False), (10, True), (13.5, True), ("<10 s", False), (">10 s", True), (-1, False)])
 def test_a_pt_prolongation_as_long_as_a_control_pt_without_an_inr_is_refused(
         prolongation, refused):
     # QA 84 #3: seed 000's normal PT of 13.5 s given as its prolongation without the INR scored
     # 2 ISTH DIC points and put DIC above its cancer-associated MAHA. A control PT is 10-14 s.
+    # Read, it is refused by the verdict, which keeps the URGENT line of the values without it
+    # (QA 85 #2: refused as read, one row of a batch's lab file stopped the whole run).
+    from smearscan.verdict import UnresolvedBoundError
+
+    labs = parse_labs({**CLASSIC_PICTURE, "pt_prolongation_s": prolongation})
+    smear = SmearFindings.from_percentage(3, rbc_counted=1000)
     if not refused:
-        assert parse_labs({"pt_prolongation_s": prolongation}).pt_prolongation_s is not None
+        assert pt_without_inr(labs) is None
+        if not isinstance(prolongation, str):  # '<10 s' spans ISTH's cuts: refused as a bound
+            assert assess(smear, labs).isth_dic.items[2].value == f"{prolongation:g} s"
         return
-    with pytest.raises(LabValueError) as caught:
-        parse_labs({"pt_prolongation_s": prolongation}, source="case.json")
     low = float(str(prolongation).strip("> s"))
     written = f"{low:g}" if isinstance(prolongation, int | float) else prolongation[:-2]
-    assert str(caught.value) == (
-        f"case.json: pt_prolongation_s = {written} s without an INR: a prothrombin time itself "
-        "is about 10-14 s; is it the PT? Give the PT minus the local control, or the INR beside "
-        "it (this tool's rule)")
-    # The lines its refusal keeps read it as not given.
-    assert (caught.value.key, caught.value.between) == (
-        "pt_prolongation_s", ("pt_prolongation_s",))
+    message = (f"pt_prolongation_s = {written} s without an INR: a prothrombin time itself is "
+               "about 10-14 s; is it the PT? Give the PT minus the local control, or the INR "
+               "beside it (this tool's rule)")
+    assert pt_without_inr(labs) == message
+    with pytest.raises(UnresolvedBoundError) as caught:
+        assess(smear, labs)
+    without = assess(smear, replace(labs, pt_prolongation_s=None))
+    assert (str(caught.value), caught.value.key) == (message, "pt_prolongation_s")
+    assert caught.value.urgent == without.urgent is not None
     # Beside an INR that agrees, the same prolongation is read, from one source or two.
-    assert parse_labs({"pt_prolongation_s": low, "inr": 2.5}).pt_prolongation_s == low
-    alone = parse_labs({"pt_prolongation_s": prolongation}, complete=False)
-    assert with_overrides(parse_labs({"inr": 2.5}), alone).inr == 2.5
-    with pytest.raises(LabValueError, match="without an INR"):
-        with_overrides(parse_labs({"hemoglobin": "8 g/dL"}), alone)
+    with_inr = parse_labs({**CLASSIC_PICTURE, "pt_prolongation_s": low, "inr": 2.5})
+    assert assess(smear, with_inr).isth_dic is not None
+    assert with_overrides(parse_labs({"inr": 2.5}), labs).inr == 2.5
 
 
 def test_the_inr_range_the_rule_table_shows_at_6_s_is_accepted_end_to_end():
@@ -561,6 +573,9 @@ def test_an_undetectable_adamts13_or_haptoglobin_is_read_under_its_detection_lim
     assert verdict.urgent == assess(smear, parse_labs(
         {**severe, "adamts13": "<5 %", "haptoglobin": "<0.1 g/L"})).urgent
     assert "start plasma exchange and corticosteroids now" in verdict.urgent
+    # Shown as written beside the bound it was read as (QA 85 #6).
+    assert any(reason.startswith(f"ADAMTS13 {' '.join(word.split())} (<10%)")
+               for reason in verdict.cause("ttp").reasons)
 
 
 @pytest.mark.parametrize("key", ["ldh", "platelets"])
@@ -1246,3 +1261,18 @@ def test_a_key_given_twice_alike_is_read_every_way_beyond_the_most_problems():
     assert len(readings) == 2 ** 5 and without == []
     assert {labs.adamts13 for labs in readings} == {5.0, 4.0}
     assert {labs.ldh_uln for labs in readings} == {250.0}
+
+
+def test_an_undetectable_haptoglobin_across_the_labs_limit_asks_for_the_assays_bound():
+    # QA 85 #7: under a lower limit of 0.08 g/L, "undetectable" (<0.1 g/L) spans the limit, and
+    # the refusal asked for "the measured value", which an undetectable result does not have.
+    from smearscan.verdict import UnresolvedBoundError
+
+    labs = parse_labs({"platelets": 15, "haptoglobin": "undetectable",
+                       "haptoglobin_lln": "0.08 g/L"})
+    with pytest.raises(UnresolvedBoundError) as caught:
+        assess(SmearFindings.from_percentage(5, rbc_counted=2000), labs)
+    assert str(caught.value) == (
+        "haptoglobin = 'undetectable (<0.1 g/L)': the verdict differs within that range (at "
+        "0 g/L and just under 0.1 g/L); give the bound the lab reports ('<N', N the assay's "
+        "detection limit)")

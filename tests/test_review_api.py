@@ -1060,7 +1060,8 @@ def test_a_signed_off_review_is_the_count_of_the_verdict_report_and_table(result
     assert (review["verdict"]["maha"], review["verdict"]["urgent"]) == ("unlikely", None)
     assert slide["verdict"] == model["verdict"]  # the model's stays beside it
     smear = review["verdict"]["findings"]["for"][0]
-    assert smear["finding"] == ("schistocytes above the 1% limit, their interval spanning it "
+    assert smear["finding"] == ("schistocytes at or under the 1% limit, but over it as read at "
+                                "the classifier's whole-field rates, their interval spanning it "
                                 "(borderline: this tool's rule)")
     # Corrected for the classifier's sensitivity only: the review left no false positive.
     assert smear["value"] == ("0.454% (95% CI 0.151-5.57%, corrected for the classifier's "

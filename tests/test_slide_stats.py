@@ -12,6 +12,7 @@ from smearscan.slide_stats import (
     MIN_WBC,
     OTHER_POIKILOCYTES,
     Proportion,
+    SlideResult,
     _threshold_call,
     binomial_quantile,
     poikilocyte_grade,
@@ -411,7 +412,8 @@ def test_to_dict_has_the_shape_the_verdict_reads_and_is_json():
         "correction", "sufficient", "required", "message", "limit_percent", "population",
         "call", "sentence", "less_specific", "less_specific_reason", "less_specific_forms",
         "graded_rbc", "not_flagged_note", "edge_width_um", "soft_focus", "focus_note",
-        "scale_note", "whole_field_percent", "call_basis", "call_percent", "call_ci95",
+        "scale_note", "overlap_note", "whole_field_percent", "call_basis", "call_percent",
+        "call_ci95",
     ]
     assert list(result["nrbc"]) == ["count", "present", "per_100_wbc", "per_1000_rbc", "ci95",
                                     "denominator", "basis", "reliable", "sentence"]
@@ -661,3 +663,16 @@ def test_cells_seen_again_count_each_field_once_against_the_fields_before_it():
     # A field overlapping two before it: the larger share.
     assert cells_seen_again([pair("a", "c", 30), pair("b", "c", 45)]) == 45
     assert cells_seen_again([]) == 0
+
+
+def test_the_verdict_gives_the_overlap_as_why_a_count_of_1000_has_no_call():
+    # QA 85 #3: it said "only 1269 red cells counted; count at least 1000".
+    from smearscan.verdict.findings import SmearFindings, smear_missing
+
+    result = slide_result(**red(1228, 0), operating=OPERATING, repeated=560)
+    smear = SmearFindings.from_slide_result(result)
+    assert smear_missing(smear) == [
+        "schistocyte_percent: the red cells reach the 1000 required only with 560 seen again "
+        "where fields overlap (668 distinct): add fields that do not overlap"]
+    read_back = SmearFindings.from_slide_result(SlideResult.from_dict(result.to_dict()))
+    assert read_back.overlap_note == smear.overlap_note is not None

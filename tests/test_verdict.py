@@ -2793,6 +2793,10 @@ def test_a_ttp_only_possible_leaves_starting_treatment_on_suspicion_to_haematolo
     # A drug's TMA beside an ADAMTS13 that excludes TTP: the drug is the leading cause.
     ({**CLASSIC_TTP, "adamts13": "60 %", "drug_exposure": "gemcitabine", "active_cancer": True},
      "Next (drug-induced, suspected): "),
+    # TTP suspected beside a likely DIC: the URGENT line alone, not DIC's "blood products for
+    # bleeding or procedures" under its "do not transfuse platelets" (QA 85 #1).
+    ({**CLASSIC_TTP, "sepsis": True, "pt_prolongation_s": 6, "inr": 1.45, "fibrinogen": 0.8,
+      "d_dimer": 20, "d_dimer_uln": 0.5}, None),
     # Nothing likely or suspected: no line.
     ({"platelets": 250, "ldh": "180 U/L", "ldh_uln": 250, "haptoglobin": "1.2 g/L",
       "reticulocytes": "1 %"}, None),
@@ -2800,12 +2804,25 @@ def test_a_ttp_only_possible_leaves_starting_treatment_on_suspicion_to_haematolo
 def test_the_leading_causes_next_action_follows_the_headline(labs, next_line):
     # QA 84 #6: where TTP is not in play the next step (seed 000's bone-marrow examination)
     # came some 40 lines under "MAHA: likely".
-    verdict = assess(smear() if next_line or labs is CLASSIC_TTP else below(), parse_labs(labs))
+    verdict = assess(smear() if next_line or "dat" in labs else below(), parse_labs(labs))
     lines = format_text(verdict).splitlines()
     headline = lines.index(f"MAHA: {verdict.maha}")
     if next_line is None:
         assert lines[headline + 1] == "Findings for:"
         return
+    assert verdict.urgent is None
     first = next(cause for cause in verdict.differential
-                 if cause.assessment in ("likely", "suspected") and cause.cause != "ttp")
+                 if cause.assessment in ("likely", "suspected"))
     assert lines[headline + 1] == f"{next_line}{first.action}"
+
+
+def test_a_marrow_infiltrations_work_up_follows_the_headline_where_no_cause_leads():
+    # QA 85 #5: seed 002's bone-marrow biopsy came some 50 lines under the headline.
+    seen = smear("borderline", 0.5, (0.2, 1.1), 1200, leukoerythroblastic="present")
+    verdict = assess(seen, parse_labs({"hemoglobin": "6.7 g/dL", "wbc": 2.0, "platelets": 40,
+                                       "cancer_history": True}))
+    assert verdict.marrow.marrow_infiltration == "suspected"
+    assert not any(c.assessment in ("likely", "suspected") for c in verdict.differential)
+    lines = format_text(verdict).splitlines()
+    assert lines[lines.index(f"MAHA: {verdict.maha}") + 1] == (
+        f"Next (marrow infiltration, suspected): {'; '.join(verdict.marrow.workup)}")

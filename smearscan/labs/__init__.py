@@ -39,6 +39,7 @@ from smearscan.labs.coagulation import (
     PT_ISI,
     greatest_inr,
     least_inr,
+    pt_without_inr,
 )
 from smearscan.labs.csv_cells import MOST_JOINS
 from smearscan.labs.files import read_lab_rows, read_labs_file
@@ -87,6 +88,6 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "Repeated", "ambiguous_units", "check_lab_slides", "check_ldh", "close_keys",
            "greatest_inr", "is_record_column", "lab_readings", "labs_for_slide",
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
-           "ldh_without_limit", "least_inr", "merged_readings", "parse_labs", "read_lab_rows",
-           "read_labs_file", "reading_rank", "refused_names", "slide_slips", "slips_hint",
-           "with_overrides"]
+           "ldh_without_limit", "least_inr", "merged_readings", "parse_labs", "pt_without_inr",
+           "read_lab_rows", "read_labs_file", "reading_rank", "refused_names", "slide_slips",
+           "slips_hint", "with_overrides"]

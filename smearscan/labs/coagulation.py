@@ -85,17 +85,12 @@ def greatest_inr(prolongation_s: float) -> float:
     return ((control + prolongation_s) / control) ** isi + PT_INR_MARGIN[1]
 
 
-def _check_pt_against_inr(labs: Labs, source: str, *, complete: bool = True) -> None:
+def _check_pt_against_inr(labs: Labs, source: str) -> None:
     """Refuse a PT prolongation that the INR given beside it contradicts (:func:`least_inr`,
-    :func:`greatest_inr`), or, without an INR in values no others complete (``complete``), one
-    as long as a control PT (:func:`_check_pt_alone`). A bound (of either) is checked at the
-    end of its range that could agree."""
+    :func:`greatest_inr`). A bound (of either) is checked at the end of its range that could
+    agree; one without an INR is judged by :func:`pt_without_inr`."""
     prolongation, inr = labs.pt_prolongation_s, labs.inr
-    if prolongation is None:
-        return
-    if inr is None:
-        if complete:
-            _check_pt_alone(prolongation, source)
+    if prolongation is None or inr is None:
         return
     low, high = _range_of(prolongation)
     inr_low, inr_high = _range_of(inr)
@@ -115,19 +110,20 @@ def _check_pt_against_inr(labs: Labs, source: str, *, complete: bool = True) -> 
 _PT_INR = ("pt_prolongation_s", "inr")
 
 
-def _check_pt_alone(prolongation: float, source: str) -> None:
-    """Refuse a PT prolongation given without an INR that is as long as a control PT
-    (:data:`PT_CONTROL_S`): it may be the prothrombin time itself (QA 84 #3: seed 000's normal
-    PT of 13.5 s scored 2 ISTH DIC points and put DIC above a cancer-associated MAHA), so the
-    lines its refusal keeps read it as not given (this tool's rule). With the INR beside it, a
-    real prolongation that long is read."""
-    if _range_of(prolongation)[0] < PT_CONTROL_S[0]:
-        return
-    raise LabValueError(
-        f"{source}: pt_prolongation_s = {prolongation:g} s without an INR: a prothrombin time "
-        f"itself is about {PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s; is it the PT? Give the PT "
-        "minus the local control, or the INR beside it (this tool's rule)",
-        key="pt_prolongation_s", between=("pt_prolongation_s",))
+def pt_without_inr(labs: Labs) -> str | None:
+    """Why a PT prolongation given without an INR is refused, or None where it is not: one as
+    long as a control PT (:data:`PT_CONTROL_S`) may be the prothrombin time itself (QA 84 #3:
+    seed 000's normal PT of 13.5 s scored 2 ISTH DIC points and put DIC above a
+    cancer-associated MAHA; this tool's rule). With the INR beside it, a real prolongation that
+    long is read. :func:`smearscan.verdict.assess` refuses it, with the URGENT line the values
+    call for without it (a batch run's slide then gets no verdict, as for a bound)."""
+    prolongation = labs.pt_prolongation_s
+    if prolongation is None or labs.inr is not None or (
+            _range_of(prolongation)[0] < PT_CONTROL_S[0]):
+        return None
+    return (f"pt_prolongation_s = {prolongation:g} s without an INR: a prothrombin time itself "
+            f"is about {PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s; is it the PT? Give the PT "
+            "minus the local control, or the INR beside it (this tool's rule)")
 
 
 def _range_of(value: float) -> tuple[float, float]:

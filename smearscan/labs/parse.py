@@ -61,8 +61,7 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
         False for values that others may complete (a lab file and the command line given
         together): an LDH may then come without its limit, which
         :func:`smearscan.verdict.assess` refuses on the whole, with the URGENT line any limit
-        would give, and a PT prolongation without its INR (checked where the two are merged,
-        :func:`with_overrides`).
+        would give.
 
     Returns
     -------
@@ -136,6 +135,6 @@ def _first_problem_refused(mapping: Mapping[str, object], source: str, complete:
     _check_consistent(values.get, source)  # QA 41 M-1: named "labs", not the file and row
     labs = Labs(**values, units=_written_units(mapping, values, source))
     _check_d_dimer(mapping, labs, source)
-    _check_pt_against_inr(labs, source, complete=complete)
+    _check_pt_against_inr(labs, source)
     check_ldh(labs, source, complete=complete)
     return labs

@@ -17,6 +17,7 @@ from smearscan.labs import (
     ldh_not_serum,
     ldh_under_serum_level,
     ldh_without_limit,
+    pt_without_inr,
 )
 from smearscan.verdict.differential import (
     ACTIVE,
@@ -227,7 +228,8 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         line that any of :data:`LDH_LIMITS_TRIED`, or no LDH at all, calls for. An LDH under
         serum level against its limit (:func:`~smearscan.labs.ldh_not_serum`) keeps the line
         that it read in ukat/L (unless written in ukat/L, QA 39 M-1), or against any of those
-        limits, calls for (QA 38 H-1).
+        limits, calls for (QA 38 H-1). A PT prolongation as long as a control PT without an INR
+        (:func:`~smearscan.labs.pt_without_inr`) keeps the line the values call for without it.
     """
     missing = ldh_without_limit(labs, "--ldh-uln") or ldh_limit_implausible(
         labs, smear.population, "--ldh-uln")
@@ -235,6 +237,11 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         raise UnresolvedBoundError(
             missing, _urgent_over_ldh_readings(smear, labs, _ldh_limits_tried(labs), "limit"),
             "ldh", [labs])
+    pt_alone = pt_without_inr(labs)
+    if pt_alone is not None:
+        without = replace(labs, pt_prolongation_s=None)
+        raise UnresolvedBoundError(pt_alone, _urgent_line(smear, without), "pt_prolongation_s",
+                                   [without])
     unread = ldh_not_serum(labs)
     if unread is not None:
         in_ukat = [replace(labs, ldh=_in_ukat(labs.ldh))] if ldh_maybe_in_ukat(labs) else []
@@ -369,10 +376,13 @@ def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
             # and lost the line platelets of 10 or an ADAMTS13 of 5% gives); not where it does,
             # which they must not weaken (QA 37 H-1's rule).
             urgent_lines |= _urgent_lines(smear, labs)[1]
+        # An undetectable result has no measured value: its assay's limit decides (QA 85 #7).
+        wanted = ("the bound the lab reports ('<N', N the assay's detection limit)"
+                  if bound.word else "the measured value")
         raise UnresolvedBoundError(
             f"{key} = {show(key, bound)!r}: the verdict differs within that range (at "
-            f"{show(key, differing)} and {inside} {show(key, bound.limit)}); give the "
-            "measured value", _urgent_over_range(urgent_lines, [labs]), key, [labs])
+            f"{show(key, differing)} and {inside} {show(key, bound.limit)}); give {wanted}",
+            _urgent_over_range(urgent_lines, [labs]), key, [labs])
 
 
 #: Upper limits of normal (U/L) an LDH given without its own is tried against, with no LDH at

@@ -111,6 +111,9 @@ class SmearFindings:
         limit then has no call, and one above it moves with the scale too).
     reviewed_by : str, optional
         Who checked the cells and signed the slide off, when the count is a reviewed one.
+    overlap_note : str, optional
+        The slide statistics' reason a count within the limit has no call: its red cells reach
+        the count required only with cells seen again in overlapping fields.
     whole_field_percent : float, optional
         The count corrected at the classifier's whole-field rates, % (:mod:`smearscan.
         slide_stats`): a count is within the limit only when this reading is too.
@@ -131,6 +134,7 @@ class SmearFindings:
     focus_note: str | None = None
     scale_note: str | None = None
     reviewed_by: str | None = None
+    overlap_note: str | None = None
     whole_field_percent: float | None = None
 
     def __post_init__(self) -> None:
@@ -177,6 +181,7 @@ class SmearFindings:
             focus_note=count.focus_note,
             scale_note=count.scale_note,
             reviewed_by=reviewed_by,
+            overlap_note=count.overlap_note,
             whole_field_percent=count.whole_field_percent if basis == "corrected" else None,
         )
 
@@ -537,8 +542,13 @@ def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | Non
         return True, _finding(f"schistocytes above the {limit:g}% limit", value, rule)
     within = within_limit(smear)
     if smear.call == "borderline" and not within:
-        return True, _finding(f"schistocytes above the {limit:g}% limit, their interval spanning "
-                              "it (borderline: this tool's rule)", value, rule)
+        # QA 85 #4: "above the limit" beside a figure under it, over only at the whole-field
+        # rates.
+        over = (f"above the {limit:g}% limit" if smear.schistocyte_percent > limit else
+                f"at or under the {limit:g}% limit, but over it as read at the classifier's "
+                "whole-field rates")
+        return True, _finding(f"schistocytes {over}, their interval spanning it (borderline: "
+                              "this tool's rule)", value, rule)
     if maha == "possible":
         return False, _finding(
             f"schistocytes not above {limit:g}%, but haemolysis with thrombocytopenia: a low "
@@ -580,7 +590,7 @@ def smear_missing(smear: SmearFindings) -> list[str]:
     """What is missing about the smear, with why it matters."""
     if smear.call is None:
         return ["schistocyte_percent: the smear is one marker of MAHA"]
-    doubts = [note for note in (smear.focus_note, smear.scale_note) if note]
+    doubts = [note for note in (smear.focus_note, smear.scale_note, smear.overlap_note) if note]
     if smear.call == "insufficient" and doubts and (
             smear.rbc_counted is None or smear.rbc_counted >= REQUIRED_RBC):
         return [f"schistocyte_percent: {'; '.join(doubts)}"]

@@ -35,15 +35,28 @@ def _differential_lines(verdict: Verdict) -> list[str]:
     return lines
 
 
+#: Assessments whose next step is printed under the headline.
+_LEADING = ("likely", "suspected")
+
+
 def _next_lines(verdict: Verdict) -> list[str]:
-    """The action of the first cause of the differential that is likely or suspected, under
-    the headline (QA 84 #6: seed 000's bone-marrow examination came some 40 lines down, under
-    "MAHA: likely"); TTP's is the URGENT line, printed first."""
+    """Under the headline, the action of the first cause of the differential that is likely or
+    suspected, else the work-up of a marrow infiltration that is (QA 84 #6: seed 000's
+    bone-marrow examination came some 40 lines down, under "MAHA: likely"; QA 85 #5: seeds
+    002/003's, some 50). None beside an URGENT line: TTP's action is the next step, and another
+    cause's must not stand beside it (QA 85 #1: DIC's "blood products for procedures" under
+    "do not transfuse platelets")."""
+    if verdict.urgent:
+        return []
     first = next((cause for cause in verdict.differential
-                  if cause.assessment in ("likely", "suspected") and cause.action
-                  and cause.cause != "ttp"), None)
-    return [] if first is None else [
-        f"Next ({first.cause}, {first.assessment}): {first.action}"]
+                  if cause.assessment in _LEADING and cause.action), None)
+    if first is not None:
+        return [f"Next ({first.cause}, {first.assessment}): {first.action}"]
+    marrow = verdict.marrow
+    if marrow.marrow_infiltration in _LEADING and marrow.workup:
+        return [f"Next (marrow infiltration, {marrow.marrow_infiltration}): "
+                f"{'; '.join(marrow.workup)}"]
+    return []
 
 
 def _marrow_lines(marrow: MarrowAssessment) -> list[str]:

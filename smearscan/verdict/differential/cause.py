@@ -82,7 +82,10 @@ def capped_without_maha(assessment: str, maha: str) -> tuple[str, tuple[str, ...
 
 
 def adamts13_text(adamts13: float) -> str:
-    return f"ADAMTS13 {adamts13:g}%"
+    """``ADAMTS13 5%``, a bound as ``ADAMTS13 <10%``, and one written as a word with it
+    (``ADAMTS13 undetectable (<10%)``; QA 85 #6)."""
+    word = f"{adamts13.word} (" if isinstance(adamts13, Bound) and adamts13.word else ""
+    return f"ADAMTS13 {word}{adamts13:g}%{')' if word else ''}"
 
 
 def adamts13_beyond(adamts13: float, sign: str, limit: float) -> str:
