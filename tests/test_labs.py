@@ -578,12 +578,21 @@ def test_an_undetectable_adamts13_or_haptoglobin_is_read_under_its_detection_lim
                for reason in verdict.cause("ttp").reasons)
 
 
-@pytest.mark.parametrize("key", ["ldh", "platelets"])
+@pytest.mark.parametrize("key", ["ldh", "platelets", "reticulocytes"])
 def test_an_undetectable_value_of_another_key_is_refused_asking_for_its_bound(key):
     with pytest.raises(LabValueError, match=re.escape(
-            f"{key} = 'undetectable': an undetectable {key} is not read: give the bound the "
-            "lab reports ('<N")):
+            f"{key} = 'undetectable': read as under a detection limit only for adamts13 and "
+            "haptoglobin: give the bound the lab reports ('<N")):
         parse_labs({key: "undetectable"}, complete=False)
+
+
+@pytest.mark.parametrize("written", ["ND", "nil", "n.d."])
+def test_a_word_not_read_for_adamts13_says_which_words_are(written):
+    # QA 85 #8: refused safely, but the message named no word that is read.
+    with pytest.raises(LabValueError, match=re.escape(
+            f"adamts13 = '{written}': not a number (expected '<number> %', a bound such as "
+            "'<0.1 %' or '<=0.1 %', 'undetectable', 'not detected' or '<LOD')")):
+        parse_labs({"adamts13": written}, complete=False)
 
 
 def test_an_inclusive_bound_is_judged_over_its_limit_too():
@@ -602,9 +611,10 @@ def test_an_inclusive_bound_is_judged_over_its_limit_too():
 @pytest.mark.parametrize(("mapping", "words"), [
     ({"haptoglobin": "<0.1"}, "give the unit"),  # a bare bound is as ambiguous as a number
     ({"adamts13": "<0 %"}, "no plausible value is <0"),
-    ({"adamts13": "=<5 %"}, re.escape("not a number (expected '<number> %', or a bound such as "
-                                      "'<0.1 %' or '<=0.1 %')")),
-    ({"inr": "about 1"}, re.escape("not a number (expected '<number>', or a bound such as "
+    ({"adamts13": "=<5 %"}, re.escape("not a number (expected '<number> %', a bound such as "
+                                      "'<0.1 %' or '<=0.1 %', 'undetectable', 'not detected' "
+                                      "or '<LOD')")),
+    ({"inr": "about 1"}, re.escape("not a number (expected '<number>', a bound such as "
                                    "'<0.1' or '<=0.1')")),
 ])
 def test_unreadable_bounds_are_refused(mapping, words):

@@ -69,10 +69,13 @@ def _split_number(key: str, raw: object, spec: LabKey, source: str
     if match is None:
         unit = f" {spec.unit}" if spec.unit else ""
         if _undetectable(raw):
-            raise _fail(source, key, raw, f"an undetectable {key} is not read: give the bound "
-                        f"the lab reports ('<N{unit}', N the assay's detection limit)")
-        raise _fail(source, key, raw, f"not a number (expected '<number>{unit}', or a bound such "
-                                      f"as '<0.1{unit}' or '<=0.1{unit}')")
+            raise _fail(source, key, raw, "read as under a detection limit only for adamts13 "
+                        f"and haptoglobin: give the bound the lab reports ('<N{unit}', N the "
+                        "assay's detection limit)")
+        # QA 85 #8: 'ND' or 'nil' was refused without a word of what is read.
+        words = ", 'undetectable', 'not detected' or '<LOD'" if spec.undetectable else ""
+        raise _fail(source, key, raw, f"not a number (expected '<number>{unit}', a bound such "
+                                      f"as '<0.1{unit}' or '<=0.1{unit}'{words})")
     if _THOUSANDS.fullmatch(match[2]):
         raise _fail(source, key, raw, f"a dot before three digits may group thousands "
                     f"({match[2].replace('.', '')}) or be a decimal point "
