@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from smearscan.classification.model import WHOLE_FIELD_RATES
 from smearscan.cli.common import shared_folder
 from smearscan.datasets import chula_fields, split_fields
 from smearscan.features import cell_table
@@ -100,9 +101,7 @@ def fold_slides(oof: OutOfFold, *, per_fold: int, seed: int,
         mine = oof.fold == fold
         called = oof.score >= point["threshold"]
         own = (called & mine & oof.positive).sum() / max((mine & oof.positive).sum(), 1)
-        rates = {key: point[key] for key in ("sensitivity", "false_positive_rate",
-                                             "sensitivity_se", "false_positive_rate_se",
-                                             "estimate")}
+        rates = {key: point[key] for key in (*WHOLE_FIELD_RATES, "estimate")}
         operating = {"schistocyte": rates if labelled is None
                      else {**labelled, "whole_field": rates}}
         per_field = []

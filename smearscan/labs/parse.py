@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from smearscan.errors import LabValueError
 from smearscan.labs.coagulation import _check_d_dimer, _check_pt_against_inr
+from smearscan.labs.forms import Bound
 from smearscan.labs.keys import LAB_KEYS
 from smearscan.labs.ldh import check_ldh
 from smearscan.labs.misspelt import _unknown_key
@@ -34,7 +35,7 @@ def _written_units(mapping: Mapping[str, object], values: Mapping[str, object],
     units = {}
     for key, value in values.items():
         spec = LAB_KEYS[key]
-        if spec.kind != "number" or value is None or getattr(value, "word", None):
+        if spec.kind != "number" or value is None or isinstance(value, Bound) and value.word:
             continue
         written = _split_number(key, mapping[key], spec, source)[2]
         if written is not None:

@@ -233,15 +233,15 @@ def reviewed_operating(operating: dict | None) -> dict | None:
     if not operating:
         return operating
     reviewed = {}
+    no_false_calls = {"false_positive_rate": 0.0, "false_positive_rate_se": 0.0}
     for name in set(REVIEW_CLASSES) & set(operating):
         point = {key: value for key, value in operating[name].items()
                  if key != "validation_negatives"}  # a rate of 0 is no estimate after review
-        point |= {"false_positive_rate": 0.0, "false_positive_rate_se": 0.0,
-                  "estimate": f"{point.get('estimate', 'validation')}; false-positive rate 0 "
-                              "after the review, which checked every call (this tool's rule)"}
+        point |= no_false_calls | {
+            "estimate": f"{point.get('estimate', 'validation')}; false-positive rate 0 after the "
+                        "review, which checked every call (this tool's rule)"}
         if "whole_field" in point:
-            point["whole_field"] = point["whole_field"] | {"false_positive_rate": 0.0,
-                                                           "false_positive_rate_se": 0.0}
+            point["whole_field"] = point["whole_field"] | no_false_calls
         reviewed[name] = point
     return operating | reviewed
 
