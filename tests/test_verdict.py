@@ -28,6 +28,7 @@ from smearscan.verdict import (
 )
 from smearscan.verdict.assessment import MOST_WITHOUT_JUDGED
 from smearscan.verdict.differential import ACTIVE, Cause, ranked
+from smearscan.verdict.differential.hus import COMPLEMENT_WORKUP, STEC_WORKUP
 from smearscan.verdict.differential.ttp import ADAMTS13_SEND, CAPLACIZUMAB
 from smearscan.verdict.readings import show
 from smearscan.verdict.values import MEGALOBLASTIC_RULE, UNEXPLAINED_MAHA
@@ -1219,7 +1220,7 @@ def test_adult_limits_are_not_applied_to_a_neonate(population):
     # QA 10 #4: 2 mg/dL is raised at any age: HUS possible, with its work-up.
     high = assess(smear, parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": "2.5 mg/dL",
                                      "adamts13": 50})).cause("hus")
-    assert high.assessment == "possible" and high.action.startswith("stool culture/PCR")
+    assert high.assessment == "possible" and high.action.startswith(COMPLEMENT_WORKUP)
     adult = assess(SmearFindings.from_percentage(3, rbc_counted=1000), labs)
     assert adult.cause("hus").assessment == "possible"  # 1.2 mg/dL is raised in an adult too
     assert any(f.finding.startswith("no anaemia") for f in adult.findings_against)
@@ -1436,8 +1437,8 @@ def test_impossible_smear_findings_are_rejected(kwargs):
 def test_to_dict_is_the_json_contract():
     verdict = assess(smear(teardrop_percent=2.0), parse_labs(SEED_000))
     data = json.loads(json.dumps(verdict.to_dict()))
-    assert list(data) == ["urgent", "maha", "findings", "missing", "scores", "differential",
-                          "unexplained", "marrow", "disclaimer"]
+    assert list(data) == ["urgent", "maha", "next", "findings", "missing", "scores",
+                          "differential", "unexplained", "marrow", "disclaimer"]
     assert set(data["findings"]["for"][0]) == {"finding", "value", "rule"}
     assert set(data["scores"]) == {"plasmic", "isth_dic", "french"}
     assert data["scores"]["french"]["total"] == 1
@@ -1974,7 +1975,8 @@ def test_a_kidney_injury_or_diarrhoea_with_low_platelets_keeps_hus_open_whatever
     verdict = assess(smear_findings, parse_labs(labs))
     assert verdict.cause("hus").assessment == hus
     if hus == "possible":
-        assert verdict.cause("hus").action.startswith("stool culture/PCR")
+        workup = STEC_WORKUP if labs.get("diarrhoea") else COMPLEMENT_WORKUP
+        assert verdict.cause("hus").action.startswith(workup)
 
 
 def test_a_positive_dat_on_too_few_cells_leaves_hus_open():
@@ -2185,10 +2187,11 @@ def test_the_hus_action_manages_as_ttp_only_while_ttp_is_in_play():
     in_play = assess(smear(), parse_labs(kidney))  # PLASMIC 5 with MAHA likely: possible
     excluded = assess(smear(), parse_labs({**kidney, "adamts13": 60}))
     assert in_play.cause("ttp").assessment == "possible"
-    assert in_play.cause("hus").action.endswith(
-        "; nephrology; TTP not excluded: treat as the URGENT line says until ADAMTS13 is back")
+    assert in_play.cause("hus").action == (
+        f"{COMPLEMENT_WORKUP}; TTP not excluded: treat as the URGENT line says until ADAMTS13 is "
+        "back")
     assert excluded.cause("ttp").assessment == "unlikely"
-    assert excluded.cause("hus").action.endswith("; nephrology")
+    assert excluded.cause("hus").action == COMPLEMENT_WORKUP
 
 
 @pytest.mark.parametrize(("percent", "shown"), [(0.0931966, "0.093"), (2.0, "2"), (12.34, "12")])
@@ -2591,9 +2594,10 @@ def test_a_childs_tma_with_diarrhoea_and_a_kidney_injury_puts_hus_beside_a_possi
     assert child.urgent.startswith("URGENT - TTP possible: a medical emergency.")
     ttp, hus = child.cause("ttp"), child.cause("hus")
     assert (ttp.assessment, hus.assessment) == ("possible", "suspected")
-    assert ttp.reasons[1] == ("PLASMIC derived and validated in adults: for a child or neonate "
-                              "it can raise suspicion of TTP, not make it the leading cause "
-                              "(this tool's rule)")
+    assert ttp.reasons[1] == ("PLASMIC derived and validated in adults: for a neonate, or a "
+                              "child with diarrhoea, a creatinine over a child's upper limit or "
+                              "none given, it can raise suspicion of TTP, not make it the "
+                              "leading cause (this tool's rule)")
     assert hus.action.endswith("; ADAMTS13 sample before any plasma: whether to treat as TTP "
                                "until it is back is haematology's call (PLASMIC was derived in "
                                "adults)")
@@ -2701,8 +2705,8 @@ def test_a_young_patients_urgent_line_names_plasma_for_a_congenital_ttp_too(popu
         "is a severe deficiency: start plasma (infusion for a congenital TTP, a hereditary "
         "deficiency, which a neonate's or child's can be; exchange with corticosteroids for an "
         "immune one; the ADAMTS13 inhibitor test tells them apart) now if not already started; "
-        "for an immune TTP (caplacizumab from 12 years and 40 kg), consider caplacizumab and "
-        "rituximab; do not transfuse platelets unless there is "
+        "consider caplacizumab and rituximab; caplacizumab is for an immune TTP only, from 12 "
+        "years and 40 kg; do not transfuse platelets unless there is "
         "life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb "
         "Haemost 2020;18:2486-2495 and 2496-2502)).")
     unknown = assess(young, parse_labs(CLASSIC_TTP)).urgent

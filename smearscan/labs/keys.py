@@ -36,6 +36,9 @@ class LabKey:
     undetectable : float, optional
         The limit, in ``unit``, that a result reported as undetectable (:data:`UNDETECTABLE`)
         is read under; None: such a result is refused.
+    counted : bool
+        A blood-cell count, whose exact 0 is refused: an analyser's flag (clumped cells, a
+        count under its limit) or a blank cell, not a result (QA 84 #7; this tool's rule).
     """
 
     kind: str
@@ -47,14 +50,16 @@ class LabKey:
     choices: tuple[str, ...] = ()
     refused_units: Mapping[str, str] = field(default_factory=dict)
     undetectable: float | None = None
+    counted: bool = False
 
 
 def _number(unit: str, units: Mapping[str, float], plausible: tuple[float, float],
             meaning: str, ambiguous: Mapping[str, tuple[float, float]] | None = None, *,
             refused_units: Mapping[str, str] | None = None,
-            undetectable: float | None = None) -> LabKey:
+            undetectable: float | None = None, counted: bool = False) -> LabKey:
     return LabKey("number", unit, {unit: 1.0, **units}, plausible, meaning, ambiguous or {},
-                  refused_units=refused_units or {}, undetectable=undetectable)
+                  refused_units=refused_units or {}, undetectable=undetectable,
+                  counted=counted)
 
 
 #: How labs write a result under their assay's detection limit (case and spaces aside).
@@ -135,9 +140,9 @@ LAB_KEYS: dict[str, LabKey] = {
     "hemoglobin": _number("g/dL", {"g/L": 0.1, "mmol/L": 1.611}, (1.0, 25.0), "haemoglobin",
                           _HB_AMBIGUOUS),
     "platelets": _number("x10^9/L", _COUNT_UNITS, (0.0, 2000.0), "platelet count",
-                         {"/uL": (1000.0, 2000.0)}),
+                         {"/uL": (1000.0, 2000.0)}, counted=True),
     "wbc": _number("x10^9/L", _COUNT_UNITS, (0.0, 500.0), "white-cell count",
-                   {"/uL": (100.0, 500.0)}),
+                   {"/uL": (100.0, 500.0)}, counted=True),
     "mcv": _number("fL", {}, (40.0, 160.0), "mean corpuscular volume"),
     "reticulocytes": _number("%", _RETICULOCYTE_UNITS, (0.0, 50.0),
                              "reticulocytes, % of red cells (or '0.021 fraction'; an absolute "

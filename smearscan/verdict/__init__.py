@@ -21,6 +21,7 @@ Modules, one owner each:
 
 from smearscan.verdict.assessment import (
     DISCLAIMER,
+    NextStep,
     UnresolvedBoundError,
     Verdict,
     assess,
@@ -46,6 +47,7 @@ __all__ = [
     "Cause",
     "Finding",
     "MarrowAssessment",
+    "NextStep",
     "Rule",
     "Score",
     "ScoreItem",

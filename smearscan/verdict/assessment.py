@@ -21,6 +21,7 @@ from smearscan.labs import (
 )
 from smearscan.verdict.differential import (
     ACTIVE,
+    LIKELIHOOD,
     Cause,
     dic_cause,
     differential,
@@ -62,9 +63,39 @@ from smearscan.verdict.values import (
 if TYPE_CHECKING:
     from smearscan.results import SlideSummary
 
-__all__ = ["DISCLAIMER", "Verdict", "assess"]
+__all__ = ["DISCLAIMER", "NextStep", "Verdict", "assess"]
 
 DISCLAIMER = "Decision support only: a clinician decides."
+
+#: Assessments whose next step stands under the headline (:attr:`Verdict.next_step`).
+_LEADING = ("likely", "suspected")
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The step printed under the MAHA headline: what to do about the leading cause.
+
+    Attributes
+    ----------
+    about : str
+        The cause of the differential (``hus``, ``cancer-associated``, ...) or ``marrow
+        infiltration``.
+    assessment : str
+        Its assessment, ``likely`` or ``suspected``.
+    action : str
+        What to do.
+    """
+
+    about: str
+    assessment: str
+    action: str
+
+    def __str__(self) -> str:
+        return f"Next ({self.about}, {self.assessment}): {self.action}"
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"about", "assessment", "action"}``."""
+        return {"about": self.about, "assessment": self.assessment, "action": self.action}
 
 
 @dataclass(frozen=True)
@@ -99,11 +130,39 @@ class Verdict:
             return None
         return UNEXPLAINED_MAHA
 
+    @property
+    def next_step(self) -> NextStep | None:
+        """The action of the first cause of the differential that is likely or suspected, else
+        the work-up of a marrow infiltration that is (QA 84 #6: seed 000's bone-marrow
+        examination came some 40 lines down, under "MAHA: likely"; QA 85 #5: seeds 002/003's,
+        some 50). Beside an URGENT line only a cause likelier than TTP whose action says what
+        stands of TTP (HUS's and a megaloblastic anaemia's do while TTP is in play; QA 84 #2: a
+        child's suspected STEC-HUS stood under "TTP possible" alone): another's must not stand
+        beside TTP's action (QA 85 #1: DIC's "blood products for procedures" under "do not
+        transfuse platelets"). This tool's rule."""
+        leading = [cause for cause in self.differential
+                   if cause.assessment in _LEADING and cause.action]
+        if self.urgent:
+            ttp = LIKELIHOOD.index(self.cause("ttp").assessment)
+            leading = [cause for cause in leading if LIKELIHOOD.index(cause.assessment) < ttp
+                       and "TTP" in cause.action]
+        if leading:
+            first = leading[0]
+            return NextStep(first.cause, first.assessment, first.action)
+        marrow = self.marrow
+        if not self.urgent and marrow.marrow_infiltration in _LEADING and marrow.workup:
+            return NextStep("marrow infiltration", marrow.marrow_infiltration,
+                            "; ".join(marrow.workup))
+        return None
+
     def to_dict(self) -> dict[str, Any]:
-        """The verdict as JSON-ready data; ``urgent`` is the first key."""
+        """The verdict as JSON-ready data; ``urgent`` is the first key, ``next`` the
+        :attr:`next_step` (None where there is none)."""
+        step = self.next_step
         return {
             "urgent": self.urgent,
             "maha": self.maha,
+            "next": None if step is None else step.to_dict(),
             "findings": {"for": [f.to_dict() for f in self.findings_for],
                          "against": [f.to_dict() for f in self.findings_against]},
             "missing": list(self.missing),
@@ -490,7 +549,7 @@ class _Basis:
     call. For a population other than adults the haemoglobin is not judged against the WHO
     adult limits (this tool's rule; said in what to measure next)."""
 
-    adult: bool
+    population: str
     judged: Labs
     picture: LabPicture
     plasmic: Score
@@ -509,8 +568,12 @@ class _Basis:
         # does (ICSH 2021; QA 64 F6): MAHA possible, not likely.
         if maha == "likely" and pseudo_tma(labs, picture):
             maha = "possible"
-        return cls(adult, judged, picture, plasmic, isth_dic_score(labs), french_score(labs),
-                   maha)
+        return cls(smear.population, judged, picture, plasmic, isth_dic_score(labs),
+                   french_score(labs), maha)
+
+    @property
+    def adult(self) -> bool:
+        return self.population == "adult"
 
 
 def _urgent_of(smear: SmearFindings, labs: Labs) -> str | None:
@@ -518,7 +581,7 @@ def _urgent_of(smear: SmearFindings, labs: Labs) -> str | None:
     thousands of sets of values for their line alone (QA 44 M-2: twelve bounds took 14 s)."""
     basis = _Basis.of(smear, labs)
     return _action_line(ttp_of(basis.maha, labs, basis.picture, basis.plasmic, basis.french,
-                               dic_cause(labs, basis.isth), adult=basis.adult))
+                               dic_cause(labs, basis.isth), population=basis.population))
 
 
 def _megaloblastic_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture,
@@ -546,7 +609,7 @@ def _action_line(ttp: Cause) -> str | None:
 def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
     """The verdict of :func:`assess`, with every value read as it stands."""
     basis = _Basis.of(smear, labs)
-    adult, judged, picture, maha = basis.adult, basis.judged, basis.picture, basis.maha
+    judged, picture, maha = basis.judged, basis.picture, basis.maha
     plasmic, isth, french = basis.plasmic, basis.isth, basis.french
     found, against = lab_findings(judged, picture)
     smear_line = smear_finding(smear, maha)
@@ -558,7 +621,8 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
                                LESS_SPECIFIC_RULE.label))
     causes = differential(maha, labs, picture, plasmic, isth, french,
                           nrbc_present=smear.nrbc_present,
-                          leukoerythroblastic=smear.leukoerythroblastic, adult=adult)
+                          leukoerythroblastic=smear.leukoerythroblastic,
+                          population=basis.population)
     against.extend(_megaloblastic_caveat(smear, labs, picture, causes))
     return Verdict(
         urgent=_action_line(next(cause for cause in causes if cause.cause == "ttp")),

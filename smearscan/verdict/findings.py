@@ -9,7 +9,7 @@ typed :class:`~smearscan.slide_stats.SlideResult` or from
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from smearscan.labs import Labs
@@ -117,6 +117,10 @@ class SmearFindings:
     whole_field_percent : float, optional
         The count corrected at the classifier's whole-field rates, % (:mod:`smearscan.
         slide_stats`): a count is within the limit only when this reading is too.
+    whole_field_unread : str, optional
+        Why the count has no whole-field reading though it rests on the classifier's rates: a
+        summary written before smearscan 0.3.27 (QA 85 #10: it passed silently as read at the
+        labelled-point rates alone).
     """
 
     schistocyte_percent: float | None = None
@@ -136,6 +140,7 @@ class SmearFindings:
     reviewed_by: str | None = None
     overlap_note: str | None = None
     whole_field_percent: float | None = None
+    whole_field_unread: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("schistocyte_percent", "teardrop_percent"):
@@ -216,6 +221,8 @@ class SmearFindings:
                     if self.reviewed_by else "")
         whole = ("" if self.whole_field_percent is None else
                  f"; {_plain(self.whole_field_percent)}% read at the whole-field rates")
+        if self.whole_field_unread:
+            whole += f"; {self.whole_field_unread}"
         return f"{text}{whole}; red cells counted: {counted}{soft}{scale}{reviewed}"
 
 
@@ -249,12 +256,23 @@ def smear_findings_from_summary(summary: Mapping[str, Any], slide: str) -> Smear
 
     entry = slides[slide]
     review = signed_off(entry.get("review"))
+    counted = review if review is not None else entry
     try:
-        result = SlideResult.from_dict(review if review is not None else entry)
+        result = SlideResult.from_dict(counted)
     except ValueError as error:
         raise ValueError(f"slide {slide!r}: {error}") from None
-    return SmearFindings.from_slide_result(
+    smear = SmearFindings.from_slide_result(
         result, reviewed_by=review.get("reviewer") if review is not None else None)
+    if "whole_field_percent" in counted["schistocytes"] or smear.interval.startswith("Wilson"):
+        return smear
+    return replace(smear, whole_field_unread=WHOLE_FIELD_UNREAD)
+
+
+#: What the verdict says of a summary whose corrected count has no whole-field reading, one
+#: written before smearscan 0.3.27 (QA 85 #10).
+WHOLE_FIELD_UNREAD = ("this summary predates the whole-field reading (smearscan 0.3.27): the "
+                      "count is read at the labelled-point rates alone, which may under-read "
+                      "it; analyse the slide again")
 
 
 @dataclass(frozen=True)
@@ -588,6 +606,13 @@ def lab_findings(labs: Labs, picture: LabPicture) -> tuple[list[Finding], list[F
 
 def smear_missing(smear: SmearFindings) -> list[str]:
     """What is missing about the smear, with why it matters."""
+    unread = ([f"schistocyte_percent: {smear.whole_field_unread}"]
+              if smear.whole_field_unread else [])
+    return _count_missing(smear) + unread
+
+
+def _count_missing(smear: SmearFindings) -> list[str]:
+    """What is missing about the smear's count."""
     if smear.call is None:
         return ["schistocyte_percent: the smear is one marker of MAHA"]
     doubts = [note for note in (smear.focus_note, smear.scale_note, smear.overlap_note) if note]

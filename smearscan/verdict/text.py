@@ -35,30 +35,6 @@ def _differential_lines(verdict: Verdict) -> list[str]:
     return lines
 
 
-#: Assessments whose next step is printed under the headline.
-_LEADING = ("likely", "suspected")
-
-
-def _next_lines(verdict: Verdict) -> list[str]:
-    """Under the headline, the action of the first cause of the differential that is likely or
-    suspected, else the work-up of a marrow infiltration that is (QA 84 #6: seed 000's
-    bone-marrow examination came some 40 lines down, under "MAHA: likely"; QA 85 #5: seeds
-    002/003's, some 50). None beside an URGENT line: TTP's action is the next step, and another
-    cause's must not stand beside it (QA 85 #1: DIC's "blood products for procedures" under
-    "do not transfuse platelets")."""
-    if verdict.urgent:
-        return []
-    first = next((cause for cause in verdict.differential
-                  if cause.assessment in _LEADING and cause.action), None)
-    if first is not None:
-        return [f"Next ({first.cause}, {first.assessment}): {first.action}"]
-    marrow = verdict.marrow
-    if marrow.marrow_infiltration in _LEADING and marrow.workup:
-        return [f"Next (marrow infiltration, {marrow.marrow_infiltration}): "
-                f"{'; '.join(marrow.workup)}"]
-    return []
-
-
 def _marrow_lines(marrow: MarrowAssessment) -> list[str]:
     lines = [f"Marrow infiltration: {marrow.marrow_infiltration} [{marrow.rule}]"]
     if marrow.considered:
@@ -80,13 +56,14 @@ def _finding_lines(sign: str, findings: tuple) -> list[str]:
 def format_text(verdict: Verdict, *, notes: Sequence[str] = ()) -> str:
     """The verdict as plain text: the urgent TTP action (when TTP is possible or worse), any
     ``notes`` on what it rests on, the MAHA headline and the next action of the leading cause
-    (:func:`_next_lines`), findings with the rule behind each, scores
-    item by item, the ranked differential with actions, the marrow section, what to measure
-    next, the disclaimer."""
+    (:attr:`~smearscan.verdict.assessment.Verdict.next_step`), findings with the rule behind
+    each, scores item by item, the ranked differential with actions, the marrow section, what
+    to measure next, the disclaimer."""
     lines = [verdict.urgent] if verdict.urgent else []
     lines += [f"NOTE: {note}" for note in notes]
     lines.append(f"MAHA: {verdict.maha}")
-    lines += _next_lines(verdict)
+    if verdict.next_step is not None:
+        lines.append(str(verdict.next_step))
     lines.append("Findings for:")
     lines += _finding_lines("+", verdict.findings_for)
     lines.append("Findings against:")

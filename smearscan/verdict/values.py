@@ -40,8 +40,10 @@ ICSH_2015 = "ICSH 2015 (Palmer L, et al. Int J Lab Hematol 2015;37:287-303)"
 PLASMIC = "PLASMIC score (Bendapudi PK, et al. Lancet Haematol 2017;4(4):e157-e164)"
 #: A note of PLASMIC for a population other than adults, and the reason TTP's assessment gives
 #: where the score alone would have made TTP suspected (this tool's rule).
-PLASMIC_NOT_VALIDATED = ("derived and validated in adults: for a child or neonate it can raise "
-                         "suspicion of TTP, not make it the leading cause (this tool's rule)")
+PLASMIC_NOT_VALIDATED = ("derived and validated in adults: for a neonate, or a child with "
+                         "diarrhoea, a creatinine over a child's upper limit or none given, it "
+                         "can raise suspicion of TTP, not make it the leading cause (this "
+                         "tool's rule)")
 ISTH_DIC = ("ISTH overt DIC score, 2025 update (Iba T, et al. J Thromb Haemost "
             "2025;23(7):2356-2362)")
 #: The differential's line where MAHA is likely and none of its causes is in play.
@@ -304,7 +306,9 @@ ADAMTS13_RULE = _rule(
 TTP_RULE = _rule(
     "TTP without ADAMTS13", f"platelets measured and not below {PLATELETS_LOW:g} x10^9/L -> "
     f"unlikely, whatever PLASMIC gives (TTP needs thrombocytopenia); PLASMIC >= "
-    f"{PLASMIC_HIGH} -> suspected (possible for a child or neonate: it was derived in adults); "
+    f"{PLASMIC_HIGH} -> suspected (possible for a neonate, or a child with diarrhoea recorded "
+    "or a creatinine over the lab's or a child's upper limit, or not given: it was derived in "
+    "adults, and a child's TMA is most often a STEC-HUS); "
     "a range reaching "
     f"{PLASMIC_INTERMEDIATE} with the MAHA picture (MAHA likely or possible, haemolysis with "
     "platelets low or unknown, or platelets < 30 with one raised haemolysis marker) -> "
@@ -329,7 +333,10 @@ TTP_RULE = _rule(
 URGENT_RULE = _rule(
     "urgent TTP action", "printed first whenever TTP is possible, suspected or likely, naming "
     "which: urgent haematology; ADAMTS13 unknown: plasma exchange and corticosteroids on "
-    "suspicion, before ADAMTS13 (sample drawn first); under 10%: start them now (without "
+    "suspicion, before ADAMTS13 (sample drawn first; a child's or neonate's: plasma, infusion "
+    "for a congenital TTP or exchange with corticosteroids for an immune one, started on "
+    "suspicion only where TTP is suspected, else haematology's call); under 10%: start them "
+    "now (without "
     "thrombocytopenia or haemolysis shown (platelets measured normal with fewer than two "
     "haemolysis markers raised, or platelets not measured and none raised, or one that the "
     "others outvote beside a smear showing no MAHA): measure them now; "
@@ -361,10 +368,16 @@ HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >=
                  f"{CHILD_INJURY_CREATININE:g} mg/dL (twice a child's {CHILD_CREATININE_ULN:g}), "
                  "else not assessed (the limits are adults'); MAHA unlikely -> unlikely, but "
                  "possible with a raised creatinine or diarrhoea, platelets low or not given and "
-                 "haemolysis not shown absent with a normal LDH (an incomplete HUS)",
+                 "haemolysis not shown absent with a normal LDH (an incomplete HUS); without "
+                 "diarrhoea, a kidney injury beside a drug known to cause TMA in play or "
+                 "malignant hypertension recorded -> at most possible (that cause's TMA; "
+                 "atypical HUS once it is excluded); the STEC stool culture first, with its "
+                 "supportive care, only with diarrhoea recorded",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
                  f"point; {AKI_ULN_MULTIPLE:g}x the lab's limit: stage 2 of {KDIGO_AKI}; the "
-                 "others: the usual adult upper reference limits",
+                 "others: the usual adult upper reference limits; STEC-HUS care: Wong CS, et al. "
+                 "N Engl J Med 2000;342:1930-1936 (antibiotics), Ardissino G, et al. Pediatrics "
+                 "2016;137:e20152153 (fluids)",
                  standard=False)
 CANCER_RULE = _rule(
     "cancer-associated MAHA", "active cancer, DAT-negative MAHA, no severe ADAMTS13 deficiency, "

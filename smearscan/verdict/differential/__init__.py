@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from smearscan.labs import Labs
 from smearscan.verdict.differential.cancer import cancer_cause, hints_from_smear
-from smearscan.verdict.differential.cause import ACTIVE, Cause, ranked
+from smearscan.verdict.differential.cause import ACTIVE, LIKELIHOOD, Cause, ranked
 from smearscan.verdict.differential.dic import consumptive_dic, dic_cause
-from smearscan.verdict.differential.drug import drug_cause, marrow_first
+from smearscan.verdict.differential.drug import drug_cause, marrow_first, tma_drug_named
 from smearscan.verdict.differential.hus import hus_cause
 from smearscan.verdict.differential.immune import immune_cause
 from smearscan.verdict.differential.megaloblastic import megaloblastic_cause
@@ -29,21 +29,22 @@ from smearscan.verdict.findings import LabPicture
 from smearscan.verdict.scores import Score
 from smearscan.verdict.values import ADAMTS13_NEGATIVE
 
-__all__ = ["ACTIVE", "Cause", "URGENT_TTP_ADVICE", "adamts13_known", "dic_cause",
+__all__ = ["ACTIVE", "LIKELIHOOD", "Cause", "URGENT_TTP_ADVICE", "adamts13_known", "dic_cause",
            "differential", "ranked", "ttp_of", "urgent_ttp"]
 
 
 def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, isth: Score,
                  french: Score, *, nrbc_present: bool | None, leukoerythroblastic: str | None,
-                 adult: bool = True) -> tuple[Cause, ...]:
-    """Every cause, assessed and :func:`ranked`; ``adult``: the patient is an adult, whose
-    creatinine limits HUS is judged by."""
+                 population: str = "adult") -> tuple[Cause, ...]:
+    """Every cause, assessed and :func:`ranked`; ``population``: ``adult`` (whose creatinine
+    limits HUS is judged by), ``child``, ``neonate`` or ``preterm``."""
+    adult = population == "adult"
     dic = dic_cause(labs, isth)
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
     cancer_first = marrow_first(labs, hints, adult=adult,
                                 unlooked=nrbc_present is None and leukoerythroblastic is None)
     drug = drug_cause(maha, labs, hints, cancer_first)
-    ttp = ttp_of(maha, labs, picture, plasmic, french, dic, adult=adult)
+    ttp = ttp_of(maha, labs, picture, plasmic, french, dic, population=population)
     # Cancer before the drug: on a tie (both possible and urgent) a known cancer ranks above a
     # listed drug; a drug not known to cause TMA, its chemotherapy in seed 000, is routine and
     # ranks below it (QA 21 N14). Cancer before DIC too: a DIC possible only because its
@@ -51,12 +52,24 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     # (QA 64 F10), while a measured overt DIC is likely and ranks first anyway. A cause the
     # labs record (HELLP, a valve) before the causes judged from the picture alone: a recorded
     # HELLP ranked below a HUS only possible, whose action is a stool culture (QA 66 N8).
-    causes = [ttp, *recorded_causes(maha, labs), hus_cause(maha, labs, picture, ttp, adult),
+    causes = [ttp, *recorded_causes(maha, labs),
+              hus_cause(maha, labs, picture, ttp, adult, _secondary(labs, drug)),
               cancer_cause(maha, labs, dic, drug, hints, cancer_first), dic,
               *([drug] if drug else []),
               *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),
               *([i] if (i := immune_cause(labs, picture)) else [])]
     return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])
+
+
+def _secondary(labs: Labs, drug: Cause | None) -> str | None:
+    """A secondary cause of TMA in play whose kidney injury HUS must not take for its own: a
+    drug known to cause TMA, suspected or likely, or malignant hypertension recorded (QA 84
+    #4; this tool's rule)."""
+    if labs.malignant_hypertension:
+        return "malignant hypertension"
+    if drug is not None and drug.assessment in ("likely", "suspected"):
+        return tma_drug_named(labs)
+    return None
 
 
 def _kept_open(cause: Cause, maha: str, labs: Labs, causes: list[Cause]) -> Cause:
@@ -79,8 +92,8 @@ def _kept_open(cause: Cause, maha: str, labs: Labs, causes: list[Cause]) -> Caus
 
 
 def ttp_of(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score,
-           dic: Cause, *, adult: bool = True) -> Cause:
+           dic: Cause, *, population: str = "adult") -> Cause:
     """TTP assessed, as :func:`differential` assesses it beside the ``dic`` cause: all the
     URGENT line rests on, without the other causes."""
     return ttp_cause(maha, labs, picture, plasmic, french, overt_dic=consumptive_dic(dic, labs),
-                     adult=adult)
+                     population=population)

@@ -33,7 +33,7 @@ HUS_TTP_OPEN = "TTP not excluded: treat as the URGENT line says"
 
 
 def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
-              adult: bool = True) -> Cause:
+              adult: bool = True, secondary: str | None = None) -> Cause:
     """With MAHA and ADAMTS13 not severely low: creatinine >= 2.0 mg/dL -> suspected (possible
     while ADAMTS13 is unknown, unless diarrhoea is recorded, or MAHA is not likely); raised but
     under 2.0 -> possible; not
@@ -45,9 +45,11 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
     :data:`~smearscan.verdict.values.CHILD_INJURY_CREATININE`, twice a child's limit, as the
     drug rule reads it), else not assessed (the limits are adults'; what to judge instead is in
     what to measure next). For another population than adults TTP is not managed as such on
-    PLASMIC (QA 56 #1)."""
-    action = ("stool culture/PCR for Shiga toxin-producing E. coli; complement studies for "
-              "atypical HUS; nephrology")
+    PLASMIC (QA 56 #1). A kidney injury beside a ``secondary`` cause in play (a drug known to
+    cause TMA, malignant hypertension) and without diarrhoea is that cause's: HUS is at most
+    possible (atypical HUS is diagnosed once secondary causes are excluded; QA 84 #4: HUS
+    outranked a recorded gemcitabine with a stool culture first; this tool's rule)."""
+    action = _hus_action(labs)
     if ttp.assessment in ACTIVE and not adult and labs.adamts13 is None:
         action += ("; ADAMTS13 sample before any plasma: whether to treat as TTP until it is "
                    "back is haematology's call (PLASMIC was derived in adults)")
@@ -132,9 +134,40 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
         ttp_open = "TTP not excluded until it is back" if ttp.assessment in ACTIVE else "send it"
         return Cause.of("hus", assessment, "urgent", action,
                         (*reasons, f"ADAMTS13 not measured: {ttp_open}", *capped))
+    if secondary is not None and not diarrhoea:
+        return Cause.of("hus", "possible", "urgent", action, (
+            *reasons, f"{adamts13_text(adamts13)} not severely low",
+            f"{secondary} recorded: the kidney injury of its TMA; atypical HUS only once it is "
+            "excluded (this tool's rule)"))
     assessment, capped = capped_without_maha("suspected", maha)
     return Cause.of("hus", assessment, "urgent", action,
                   (*reasons, f"{adamts13_text(adamts13)} not severely low", *capped))
+
+
+#: What STEC-HUS's care avoids and needs: fluids (early volume expansion: Ardissino G, et al.
+#: Pediatrics 2016;137:e20152153) and dialysis as needed; no antibiotics (which raised the risk
+#: of HUS in E. coli O157:H7 infection: Wong CS, et al. N Engl J Med 2000;342:1930-1936) or
+#: antimotility drugs; no platelet transfusion unless bleeding (NHS Greater Glasgow and Clyde
+#: paediatric guideline, Management and investigation of bloody diarrhoea and haemolytic
+#: uraemic syndrome). QA 84 #2: the action named no supportive care.
+STEC_CARE = ("supportive care with nephrology: fluids, dialysis as needed; no antibiotics or "
+             "antimotility drugs, no platelet transfusion unless bleeding (Wong 2000; Ardissino "
+             "2016)")
+
+
+#: HUS's work-up with diarrhoea recorded: the STEC stool culture and its supportive care first.
+STEC_WORKUP = ("stool culture/PCR for Shiga toxin-producing E. coli; "
+               f"{STEC_CARE}; complement studies for atypical HUS")
+#: HUS's work-up without diarrhoea recorded: the complement studies first, the stool culture
+#: only if there is or was diarrhoea (QA 84 #4: an STEC culture first for an adult with none).
+COMPLEMENT_WORKUP = ("complement studies for atypical HUS; nephrology; stool culture/PCR for "
+                     "Shiga toxin-producing E. coli if there is or was diarrhoea")
+
+
+def _hus_action(labs: Labs) -> str:
+    """HUS's work-up: :data:`STEC_WORKUP` with diarrhoea recorded, else
+    :data:`COMPLEMENT_WORKUP`."""
+    return STEC_WORKUP if labs.diarrhoea else COMPLEMENT_WORKUP
 
 
 def _kidney_or_gut(labs: Labs, adult: bool) -> list[str]:

@@ -25,6 +25,7 @@ from smearscan.verdict.scores import Score, french_unvalidated_context
 from smearscan.verdict.values import (
     ADAMTS13_NEGATIVE,
     ADAMTS13_SEVERE,
+    CHILD_CREATININE_ULN,
     FRENCH,
     FRENCH_BOTH,
     ISTH_TTP,
@@ -163,9 +164,11 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
     adamts13 : str
         What is known of ADAMTS13, a key of :data:`URGENT_TTP_ADVICE`.
     adult : bool, keyword-only
-        False for a child or neonate: the plasma named is :data:`YOUNG_PLASMA`, and whether to
-        start it before ADAMTS13 is haematology's call (PLASMIC, derived in adults, does not
-        set the pre-test probability there; QA 59 #3).
+        False for a child or neonate: the plasma named is :data:`YOUNG_PLASMA`, started on
+        suspicion by haematology where TTP is ``suspected`` (a child's PLASMIC 6-7 with nothing
+        pointing to HUS, :func:`_young_suspected`), else whether to start it before ADAMTS13 is
+        haematology's call (PLASMIC, derived in adults, does not set the pre-test probability
+        there; QA 59 #3).
     """
     advice = URGENT_TTP_ADVICE[adamts13]
     caplacizumab = _caplacizumab(assessment, adamts13)
@@ -178,11 +181,9 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
                                     "starts them so at a high pre-test probability, PLASMIC "
                                     f"{PLASMIC_HIGH}-7)")
     if not adult:
-        advice = _haematologys_call(advice, f"haematology decides whether to start "
-                                    f"{YOUNG_PLASMA} on clinical suspicion{{before}} (PLASMIC, "
-                                    "derived in adults, does not decide it)")
+        advice = _haematologys_call(advice, _young_call(assessment))
         advice = advice.replace(_REGIMEN, YOUNG_PLASMA)
-        caplacizumab = f"{YOUNG_CAPLACIZUMAB}, {caplacizumab}"
+        caplacizumab = f"{caplacizumab}; {YOUNG_CAPLACIZUMAB}"
     return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
             f"{advice}; {caplacizumab}; do not transfuse platelets unless there is "
             f"life-threatening bleeding ({ISTH_TTP}).")
@@ -224,9 +225,23 @@ def _caplacizumab(assessment: str, adamts13: str) -> str:
     return CAPLACIZUMAB["severe, unread" if adamts13.startswith("severe, ") else "unread"]
 
 
-#: What a young patient's line says first of caplacizumab and rituximab: for an immune TTP
-#: only, and caplacizumab is licensed from 12 years and 40 kg (EMA; QA 82 #10).
-YOUNG_CAPLACIZUMAB = "for an immune TTP (caplacizumab from 12 years and 40 kg)"
+#: What a young patient's line adds of caplacizumab: for an immune TTP only, licensed from 12
+#: years and 40 kg (EMA; QA 82 #10), in a clause of its own (QA 84 #2: put before the advice,
+#: it read as the reason to withhold caplacizumab).
+YOUNG_CAPLACIZUMAB = "caplacizumab is for an immune TTP only, from 12 years and 40 kg"
+
+
+def _young_call(assessment: str) -> str:
+    """What a child's or neonate's line says of starting plasma before the ADAMTS13 result
+    (``{before}`` takes that clause): started on suspicion where TTP is ``suspected``
+    (:func:`_young_suspected`), else haematology's call (QA 59 #3; QA 84 #2: an adolescent's
+    immune TTP at PLASMIC 7 read "possible ... does not decide it"). This tool's rule."""
+    if assessment == "suspected":
+        return (f"haematology starts {YOUNG_PLASMA} on clinical suspicion{{before}}, as for an "
+                f"adult at a high pre-test probability (PLASMIC {PLASMIC_HIGH}-7 with nothing "
+                "pointing to HUS: this tool's rule)")
+    return (f"haematology decides whether to start {YOUNG_PLASMA} on clinical "
+            "suspicion{before} (PLASMIC was derived in adults)")
 
 
 def _haematologys_call(advice: str, call: str) -> str:
@@ -293,7 +308,7 @@ def _not_thrombocytopenic(labs: Labs) -> str:
 
 
 def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
-                    french: Score, overt_dic: bool, adult: bool) -> tuple[str, list[str]]:
+                    french: Score, overt_dic: bool, population: str) -> tuple[str, list[str]]:
     score = f"PLASMIC {plasmic.total_text()}: {plasmic.risk} risk"
     if picture.thrombocytopenia is False:
         return "unlikely", [_not_thrombocytopenic(labs)]
@@ -326,8 +341,10 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     if maha == INSUFFICIENT and picture.haemolysis_excluded:
         return _ttp_on_markers_alone(labs, plasmic, score)
     if plasmic.minimum >= PLASMIC_HIGH:
-        if adult:
+        if population == "adult":
             return "suspected", [score, ADAMTS13_SEND]
+        if population == "child" and (hus_excluded := _young_suspected(labs)) is not None:
+            return "suspected", [score, hus_excluded, ADAMTS13_SEND]
         # A child's TMA is most often a STEC-HUS, which plasma exchange does not treat (QA 56
         # #1); the URGENT line stays.
         return "possible", [score, f"PLASMIC {PLASMIC_NOT_VALIDATED}", ADAMTS13_SEND]
@@ -344,6 +361,24 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # PLASMIC could still reach 5-7: with the picture incomplete TTP is not excluded.
         return "not assessed", [score, _haemolysis_to_measure(labs), ADAMTS13_SEND]
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
+
+
+def _young_suspected(labs: Labs) -> str | None:
+    """Why a child's PLASMIC 6-7 makes TTP suspected, as an adult's does: nothing points to
+    HUS, the commonest TMA of childhood (no diarrhoea recorded, creatinine within the lab's or
+    a child's upper limit, :data:`~smearscan.verdict.values.CHILD_CREATININE_ULN`); else None
+    (QA 84 #2: an adolescent's textbook immune TTP read only "possible", which could delay
+    plasma exchange; this tool's rule). A diarrhoea not recorded either way is asked about."""
+    creatinine = labs.creatinine
+    limit = labs.creatinine_uln if labs.creatinine_uln is not None else CHILD_CREATININE_ULN
+    if labs.diarrhoea or creatinine is None or creatinine > limit:
+        return None
+    whose = "the lab's" if labs.creatinine_uln is not None else "a child's"
+    diarrhoea = ("diarrhoea not recorded (ask: a STEC-HUS's kidney injury can follow it by "
+                 "days)" if labs.diarrhoea is None else "no diarrhoea")
+    return (f"PLASMIC derived in adults; nothing points to HUS, the commonest TMA of "
+            f"childhood: creatinine {show('creatinine', creatinine)} within {whose} upper limit "
+            f"({limit:g} mg/dL), {diarrhoea}: TTP suspected as in an adult (this tool's rule)")
 
 
 def _haemolysis_to_measure(labs: Labs) -> str:
@@ -495,18 +530,20 @@ def _ttp_picture_seen(picture: LabPicture, maha: str) -> bool:
 
 
 def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french: Score, *,
-              overt_dic: bool = False, adult: bool = True) -> Cause:
+              overt_dic: bool = False, population: str = "adult") -> Cause:
     """ADAMTS13 < 10% -> likely with thrombocytopenia or haemolysis (else possible); 10-20% ->
     possible (ISTH 2020 grey zone), unlikely with platelets measured and not low; > 20% ->
     unlikely; unknown -> by PLASMIC (and the French
     score where PLASMIC is low) and the picture, never by the schistocyte count alone.
-    ``adult``: the patient is an adult; for another population PLASMIC, derived in adults, makes
-    TTP at most possible (this tool's rule)."""
+    ``population``: ``adult``, ``child``, ``neonate`` or ``preterm``; for another than adults
+    PLASMIC, derived in adults, makes TTP at most possible, except a child's where nothing
+    points to HUS (:func:`_young_suspected`; this tool's rule)."""
+    adult = population == "adult"
     adamts13 = labs.adamts13
     picture_seen = _ttp_picture_seen(picture, maha)
     if adamts13 is None:
         assessment, reasons = _ttp_by_plasmic(maha, labs, picture, plasmic, french,
-                                              overt_dic, adult)
+                                              overt_dic, population)
     elif adamts13 < ADAMTS13_SEVERE:
         assessment = "likely" if picture_seen else "possible"
         reasons = [f"{adamts13_beyond(adamts13, '<', ADAMTS13_SEVERE)}: severe deficiency "
@@ -530,7 +567,7 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         if assessment == "unlikely":
             reasons.append(_not_thrombocytopenic(labs))
         elif (without := _ttp_by_plasmic(maha, labs, picture, plasmic, french, overt_dic,
-                                         adult))[0] == "suspected":
+                                         population))[0] == "suspected":
             # QA 77 M3: a grey-zone result made PLASMIC 7's "suspected" merely "possible", so
             # a bound under 20% said less than ADAMTS13 left out; it leaves the picture's
             # pre-test probability as it was (this tool's rule).

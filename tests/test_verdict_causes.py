@@ -1,0 +1,190 @@
+"""Which cause leads, and what the verdict says to do next (QA 84 #2, #4, #7; QA 85 #9, #10)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from smearscan.errors import LabValueError
+from smearscan.labs import parse_labs
+from smearscan.slide_stats import slide_result
+from smearscan.verdict import SmearFindings, assess, format_text, urgent_ttp
+from smearscan.verdict.differential.hus import COMPLEMENT_WORKUP, STEC_WORKUP
+from smearscan.verdict.findings import WHOLE_FIELD_UNREAD, smear_findings_from_summary
+
+#: QA 84 #2 (b): an adolescent's immune TTP, PLASMIC 7, nothing pointing to HUS.
+CHILD_TTP = {"platelets": 8, "hemoglobin": "8 g/dL", "mcv": 84, "reticulocytes": "6 %",
+             "haptoglobin": "<0.1 g/L", "ldh": 1500, "ldh_uln": 300, "creatinine": "0.5 mg/dL",
+             "creatinine_uln": "0.7 mg/dL", "inr": 1.0, "active_cancer": False,
+             "transplant": False, "dat": "negative"}
+#: QA 84 #2 (a): a child's STEC-HUS: diarrhoea, creatinine 4x the lab's limit, platelets 45.
+CHILD_STEC = {"hemoglobin": "7.5 g/dL", "platelets": 45, "reticulocytes": "5 %",
+              "haptoglobin": "<0.1 g/L", "ldh": 1800, "ldh_uln": 300, "dat": "negative",
+              "diarrhoea": True, "creatinine": "2.5 mg/dL", "creatinine_uln": "0.6 mg/dL"}
+#: QA 84 #4: an adult's MAHA with a kidney injury, ADAMTS13 normal.
+KIDNEY_TMA = {"hemoglobin": "8.2 g/dL", "sex": "female", "platelets": 60, "mcv": 92,
+              "reticulocytes": "4 %", "haptoglobin": "<0.1 g/L", "ldh": 900, "ldh_uln": 250,
+              "dat": "negative", "inr": 1.1, "transplant": False, "adamts13": 55,
+              "creatinine": "3.2 mg/dL"}
+
+
+def _count(population: str = "adult", percent: float = 4.0) -> SmearFindings:
+    return SmearFindings.from_percentage(percent, rbc_counted=1000, population=population)
+
+
+@pytest.mark.parametrize(("change", "population", "assessment"), [
+    ({}, "child", "suspected"),
+    # The creatinine at the lab's limit is within it; just over it, HUS is not excluded.
+    ({"creatinine": "0.7 mg/dL"}, "child", "suspected"),
+    ({"creatinine": "0.71 mg/dL"}, "child", "possible"),
+    # Without the lab's limit, a child's 0.7 mg/dL.
+    ({"creatinine": "0.7 mg/dL", "creatinine_uln": None}, "child", "suspected"),
+    ({"creatinine": "0.71 mg/dL", "creatinine_uln": None}, "child", "possible"),
+    ({"creatinine": None, "creatinine_uln": None}, "child", "possible"),
+    ({"diarrhoea": True}, "child", "possible"),
+    ({"diarrhoea": False}, "child", "suspected"),
+    # A neonate's TMA is not judged on PLASMIC: haematology's call.
+    ({}, "neonate", "possible"),
+    ({}, "adult", "suspected"),
+])
+def test_a_childs_high_plasmic_with_nothing_pointing_to_hus_makes_ttp_suspected(
+        change, population, assessment):
+    given = {key: value for key, value in {**CHILD_TTP, **change}.items() if value is not None}
+    verdict = assess(_count(population), parse_labs(given))
+    assert verdict.plasmic.minimum >= 6
+    assert verdict.cause("ttp").assessment == assessment
+    assert verdict.urgent == urgent_ttp(assessment, "unknown", adult=population == "adult")
+
+
+def test_a_suspected_ttp_in_a_child_says_haematology_starts_plasma_on_suspicion():
+    verdict = assess(_count("child"), parse_labs(CHILD_TTP))
+    assert verdict.urgent == (
+        "URGENT - TTP suspected: a medical emergency. Refer to haematology now; draw a sample "
+        "for ADAMTS13 activity before any plasma or blood product; haematology starts plasma "
+        "(infusion for a congenital TTP, a hereditary deficiency, which a neonate's or child's "
+        "can be; exchange with corticosteroids for an immune one; the ADAMTS13 inhibitor test "
+        "tells them apart) on clinical suspicion, before the ADAMTS13 result, as for an adult "
+        "at a high pre-test probability (PLASMIC 6-7 with nothing pointing to HUS: this tool's "
+        "rule); consider caplacizumab where the ADAMTS13 result is expected within 72 hours; "
+        "caplacizumab is for an immune TTP only, from 12 years and 40 kg; do not transfuse "
+        "platelets unless there is life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng "
+        "XL, et al. J Thromb Haemost 2020;18:2486-2495 and 2496-2502)).")
+    assert verdict.cause("ttp").reasons[1] == (
+        "PLASMIC derived in adults; nothing points to HUS, the commonest TMA of childhood: "
+        "creatinine 0.5 mg/dL within the lab's upper limit (0.7 mg/dL), diarrhoea not recorded "
+        "(ask: a STEC-HUS's kidney injury can follow it by days): TTP suspected as in an adult "
+        "(this tool's rule)")
+
+
+def test_a_childs_suspected_stec_hus_is_the_next_step_beside_a_possible_ttp():
+    verdict = assess(_count("child", 3.0), parse_labs(CHILD_STEC))
+    assert (verdict.cause("ttp").assessment, verdict.cause("hus").assessment) == \
+        ("possible", "suspected")
+    hus = verdict.cause("hus")
+    assert hus.action == (
+        f"{STEC_WORKUP}; ADAMTS13 sample before any plasma: whether to treat as TTP until it is "
+        "back is haematology's call (PLASMIC was derived in adults)")
+    assert "no antibiotics or antimotility drugs, no platelet transfusion unless bleeding" \
+        in hus.action
+    lines = format_text(verdict).splitlines()
+    assert lines[0] == verdict.urgent
+    assert lines[1:3] == ["MAHA: likely", f"Next (hus, suspected): {hus.action}"]
+    assert json.loads(json.dumps(verdict.to_dict()))["next"] == {
+        "about": "hus", "assessment": "suspected", "action": hus.action}
+
+
+def test_no_other_causes_action_stands_beside_the_urgent_line():
+    # QA 85 #1: septic overt DIC (ISTH 8) with PLASMIC 7: TTP suspected, DIC likely; DIC's
+    # "blood products for bleeding or procedures" must not stand under "do not transfuse
+    # platelets".
+    labs = parse_labs({"ldh": "1500 U/L", "ldh_uln": "250 U/L", "haptoglobin": "undetectable",
+                       "reticulocytes": "8 %", "dat": "negative", "hemoglobin": "75 g/L",
+                       "platelets": 12, "sepsis": True, "pt_prolongation_s": 6, "inr": 1.45,
+                       "fibrinogen": "0.8 g/L", "d_dimer": "20 mg/L", "d_dimer_uln": "0.5 mg/L",
+                       "mcv": 85, "creatinine": "1 mg/dL", "active_cancer": False,
+                       "transplant": False})
+    verdict = assess(SmearFindings.from_percentage(6, rbc_counted=2000), labs)
+    assert (verdict.cause("ttp").assessment, verdict.cause("dic").assessment) == \
+        ("suspected", "likely")
+    assert verdict.next_step is None and verdict.to_dict()["next"] is None
+    assert not any(line.startswith("Next") for line in format_text(verdict).splitlines())
+
+
+def test_the_next_step_without_an_urgent_line_is_the_leading_causes_action():
+    # Seed 000's picture with ADAMTS13 60%: cancer-associated MAHA suspected, its work-up next.
+    labs = parse_labs({**KIDNEY_TMA, "creatinine": "0.64 mg/dL", "active_cancer": True,
+                       "metastatic_cancer": True, "adamts13": 60})
+    verdict = assess(_count(), labs)
+    cancer = verdict.cause("cancer-associated")
+    assert verdict.urgent is None and cancer.assessment == "suspected"
+    assert verdict.to_dict()["next"] == {"about": "cancer-associated",
+                                         "assessment": "suspected", "action": cancer.action}
+
+
+@pytest.mark.parametrize(("recorded", "leading"), [
+    ({"drug_exposure": "gemcitabine", "active_cancer": True}, "drug-induced"),
+    ({"malignant_hypertension": True, "active_cancer": False}, "malignant-hypertension"),
+])
+def test_a_kidney_injury_beside_a_recorded_cause_is_that_causes_not_hus(recorded, leading):
+    # QA 84 #4: "HUS suspected", with a stool culture first, outranked a recorded gemcitabine
+    # or malignant hypertension in an adult without diarrhoea.
+    verdict = assess(_count(percent=3.0), parse_labs({**KIDNEY_TMA, **recorded}))
+    hus = verdict.cause("hus")
+    assert verdict.differential[0].cause == leading
+    assert hus.assessment == "possible" and hus.action == COMPLEMENT_WORKUP
+    named = "gemcitabine" if "drug_exposure" in recorded else "malignant hypertension"
+    assert hus.reasons[-1] == (f"{named} recorded: the kidney injury of its TMA; atypical HUS "
+                               "only once it is excluded (this tool's rule)")
+    # With diarrhoea recorded the STEC-HUS picture stands beside it.
+    wet = assess(_count(percent=3.0), parse_labs({**KIDNEY_TMA, **recorded, "diarrhoea": True}))
+    assert wet.cause("hus").assessment == "suspected"
+    assert wet.cause("hus").action == STEC_WORKUP
+    # Without the recorded cause HUS is suspected, as before.
+    alone = assess(_count(percent=3.0), parse_labs({**KIDNEY_TMA, "active_cancer": False}))
+    assert alone.cause("hus").assessment == "suspected"
+
+
+@pytest.mark.parametrize("key", ["platelets", "wbc"])
+@pytest.mark.parametrize(("written", "read"), [
+    ("0", None), ("0.0", None), ("0 x10^9/L", None), ("0 /uL", None),
+    ("<1", "<1"), ("0.5", 0.5), ("1", 1.0)])
+def test_a_count_of_exactly_zero_is_refused_as_an_analyser_flag(key, written, read):
+    # QA 84 #7: platelets 0 read as "thrombocytopenia: 0 x10^9/L".
+    if read is None:
+        with pytest.raises(LabValueError) as error:
+            parse_labs({key: written}, complete=False)
+        assert str(error.value) == (
+            f"labs: {key} = {written!r}: a count of exactly 0 is an analyser's flag (clumped "
+            "cells, a count under its limit) or a blank cell, not a result: give the count, or "
+            "its bound such as '<1 x10^9/L'")
+    else:
+        value = getattr(parse_labs({key: written}, complete=False), key)
+        assert (f"<{value.limit:g}" if read == "<1" else value) == read
+
+
+def _summary(schistocytes: dict) -> dict:
+    label = np.array(["schistocyte"] * 9 + ["rbc"] * 1991)
+    whole = {"sensitivity": 0.2213, "false_positive_rate": 0.00201}
+    result = slide_result(label=label, morphology=np.full(2000, "normal"),
+                          border=np.zeros(2000, bool),
+                          operating={"schistocyte": {"sensitivity": 0.6166,
+                                                     "false_positive_rate": 0.00196,
+                                                     "whole_field": whole}})
+    entry = result.to_dict()
+    entry["schistocytes"] = schistocytes(entry["schistocytes"])
+    return {"slides": {"S": entry}}
+
+
+def test_a_summary_that_predates_the_whole_field_reading_says_so():
+    # QA 85 #10: without whole_field_percent the count was read at the labelled-point rates
+    # alone, silently.
+    old = smear_findings_from_summary(_summary(
+        lambda s: {k: v for k, v in s.items() if k != "whole_field_percent"}), "S")
+    assert old.whole_field_unread == WHOLE_FIELD_UNREAD
+    verdict = assess(old, parse_labs({"platelets": 200}, complete=False))
+    assert f"schistocyte_percent: {WHOLE_FIELD_UNREAD}" in verdict.missing
+    assert WHOLE_FIELD_UNREAD in old.text()
+    current = smear_findings_from_summary(_summary(lambda s: s), "S")
+    assert current.whole_field_unread is None and current.whole_field_percent == 1.1355
