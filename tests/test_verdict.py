@@ -600,7 +600,8 @@ def test_a_recorded_hellp_ranks_above_a_hus_judged_from_the_picture():
                        "obstetric_complication": "HELLP", "creatinine": "1.2 mg/dL",
                        "adamts13": 60, "active_cancer": False, "transplant": False})
     verdict = assess(smear(), labs)
-    assert order(verdict)[:2] == [("pregnancy", "possible"), ("hus", "possible")]
+    # Named with a likely MAHA, HELLP is suspected (QA 84 #5).
+    assert order(verdict)[:2] == [("pregnancy", "suspected"), ("hus", "possible")]
 
 
 def test_a_normal_pt_does_not_rank_a_dic_its_score_only_might_reach_above_the_cancer():
@@ -2177,7 +2178,7 @@ def test_an_unlisted_drug_is_checked_not_stopped_and_leaves_the_cancer_suspected
 def test_an_obstetric_complication_alone_brings_pregnancy_into_the_differential():
     labs = parse_labs({**HAEMOLYSIS, "platelets": 60, "obstetric_complication": "HELLP"})
     pregnancy = assess(smear(), labs).cause("pregnancy")
-    assert pregnancy.assessment == "possible"
+    assert pregnancy.assessment == "suspected"  # a HELLP named, MAHA likely (QA 84 #5)
     assert pregnancy.action.startswith("urgent obstetric review")
 
 

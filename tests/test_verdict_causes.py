@@ -10,7 +10,13 @@ import pytest
 from smearscan.errors import LabValueError
 from smearscan.labs import parse_labs
 from smearscan.slide_stats import slide_result
-from smearscan.verdict import SmearFindings, assess, format_text, urgent_ttp
+from smearscan.verdict import (
+    SmearFindings,
+    UnresolvedBoundError,
+    assess,
+    format_text,
+    urgent_ttp,
+)
 from smearscan.verdict.differential.hus import COMPLEMENT_WORKUP, STEC_WORKUP
 from smearscan.verdict.findings import WHOLE_FIELD_UNREAD, smear_findings_from_summary
 
@@ -188,3 +194,76 @@ def test_a_summary_that_predates_the_whole_field_reading_says_so():
     assert WHOLE_FIELD_UNREAD in old.text()
     current = smear_findings_from_summary(_summary(lambda s: s), "S")
     assert current.whole_field_unread is None and current.whole_field_percent == 1.1355
+
+
+#: QA 84 #5: MAHA with platelets 28 and a kidney injury, ADAMTS13 not measured: TTP possible.
+SCLERODERMA = {"hemoglobin": "8 g/dL", "sex": "female", "platelets": 28, "ldh": 900,
+               "ldh_uln": 250, "haptoglobin": "<0.1 g/L", "reticulocytes": "5 %",
+               "dat": "negative", "creatinine": "3 mg/dL", "systemic_sclerosis": True}
+
+
+def test_a_recorded_systemic_sclerosis_is_a_cause_and_cautions_the_urgent_line():
+    verdict = assess(_count(percent=3.0), parse_labs(SCLERODERMA))
+    assert verdict.urgent == (
+        f"{urgent_ttp('possible', 'unknown')} Systemic sclerosis recorded: high-dose "
+        "corticosteroids can precipitate a scleroderma renal crisis, which an ACE inhibitor "
+        "treats: weigh them with rheumatology (Steen VD, Medsger TA Jr. Arthritis Rheum "
+        "1998;41:1613-1619 (corticosteroids); Steen VD, et al. Ann Intern Med "
+        "1990;113:352-357 (ACE inhibitors)).")
+    crisis = verdict.cause("scleroderma-renal-crisis")
+    assert (crisis.assessment, crisis.urgency) == ("possible", "urgent")
+    assert crisis.action.startswith("an ACE inhibitor (captopril) for the blood pressure")
+    assert verdict.cause("hus").reasons[-1] == (
+        "systemic sclerosis recorded: the kidney injury of its TMA; atypical HUS only once it "
+        "is excluded (this tool's rule)")
+    # The caution stays on the line over a bound's range, which the line is rebuilt from.
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(_count(percent=3.0), parse_labs({**SCLERODERMA, "platelets": "<200"}))
+    assert error.value.urgent.endswith("(ACE inhibitors)).")
+    assert error.value.urgent.startswith("URGENT - TTP possible")
+    # Without it, neither.
+    plain = assess(_count(percent=3.0), parse_labs({**SCLERODERMA, "systemic_sclerosis": False}))
+    assert plain.urgent == urgent_ttp("possible", "unknown")
+    assert "scleroderma-renal-crisis" not in [cause.cause for cause in plain.differential]
+
+
+def test_a_recorded_transplant_is_a_transplant_associated_tma():
+    # QA 84 #5: a transplant on tacrolimus gave drug-induced, HUS, DIC and TTP, no TA-TMA.
+    labs = parse_labs({**SCLERODERMA, "systemic_sclerosis": False, "transplant": True,
+                       "drug_exposure": "tacrolimus", "creatinine": "2.4 mg/dL",
+                       "platelets": 25})
+    verdict = assess(_count(percent=3.0), labs)
+    transplant = verdict.cause("transplant-associated")
+    assert transplant.assessment == "possible"
+    assert transplant.action == (
+        "with the transplant team: the calcineurin or mTOR inhibitor's level and dose, blood "
+        "pressure, proteinuria, soluble C5b-9 (Jodele S, et al. Blood 2014;124:645-653)")
+    assert verdict.cause("drug-induced").assessment == "suspected"
+    assert verdict.cause("hus").assessment == "possible"
+    unlikely = assess(SmearFindings.from_percentage(0.1, rbc_counted=3000),
+                      parse_labs({"platelets": 250, "transplant": True, "ldh": "180 U/L",
+                                  "ldh_uln": 225, "haptoglobin": "1.2 g/L",
+                                  "reticulocytes": 1.0}))
+    assert unlikely.cause("transplant-associated").assessment == "unlikely"
+
+
+@pytest.mark.parametrize(("complication", "maha_percent", "assessment"), [
+    ("HELLP", 3.0, "suspected"), ("HELLP syndrome", 3.0, "suspected"),
+    ("placental abruption", 3.0, "possible"), (True, 3.0, "possible")])
+def test_a_hellp_named_with_a_likely_maha_leads_the_pregnancy_cause(
+        complication, maha_percent, assessment):
+    # QA 84 #5: naming HELLP still read "pregnancy: possible".
+    labs = parse_labs({"sex": "female", "pregnancy": True,
+                       "obstetric_complication": complication, "platelets": 60, "ldh": 900,
+                       "ldh_uln": 250, "haptoglobin": "<0.1 g/L", "reticulocytes": "5 %",
+                       "dat": "negative", "adamts13": 50})
+    verdict = assess(_count(percent=maha_percent), labs)
+    assert verdict.maha == "likely"
+    pregnancy = verdict.cause("pregnancy")
+    assert pregnancy.assessment == assessment
+    if assessment == "suspected":
+        assert pregnancy.reasons[0] == (
+            f"obstetric complication recorded: {complication}: its haemolysis and low platelets "
+            "are this picture; confirm its raised liver enzymes (AST, ALT), which this tool "
+            "does not read")
+        assert str(verdict.next_step) == f"Next (pregnancy, suspected): {pregnancy.action}"

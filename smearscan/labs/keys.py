@@ -209,6 +209,8 @@ LAB_KEYS: dict[str, LabKey] = {
                                         "toxin-producing E. coli HUS"),
     "malignant_hypertension": LabKey("bool", meaning="malignant (hypertensive emergency) "
                                                      "hypertension"),
+    "systemic_sclerosis": LabKey("bool", meaning="systemic sclerosis (scleroderma): a "
+                                                 "scleroderma renal crisis"),
     "drug_exposure": LabKey("named", meaning="a drug suspected of causing TMA, by name (a "
                                              "bare yes is checked, not stopped), or no "
                                              "(none/nil: no; unknown: not recorded)"),

@@ -59,6 +59,7 @@ class Labs:
     mechanical_valve: bool | None = None
     diarrhoea: bool | None = None
     malignant_hypertension: bool | None = None
+    systemic_sclerosis: bool | None = None
     drug_exposure: bool | str | None = None
     #: The accepted unit each number was written in, by key (a bare number, read in the default
     #: unit, has none). Not a lab value, so not compared; recorded by :meth:`to_dict` as

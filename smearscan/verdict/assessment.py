@@ -34,6 +34,7 @@ from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
     weakest_urgent_assessment,
+    with_caution,
     young_line,
 )
 from smearscan.verdict.findings import (
@@ -520,9 +521,11 @@ def _urgent_over_range(lines: set[str | None], readings: Sequence[Labs],
     assessment = "possible" if None in lines else weakest_urgent_assessment(urgent)
     adamts13 = adamts13_over_readings(
         [value for labs in readings for value in _adamts13_values(labs)], None not in lines)
-    # The lines are one patient's: a child's say so (young_line), and so does this one.
-    return urgent_ttp(assessment, f"{adamts13}, {missing}" if adamts13 else missing,
+    # The lines are one patient's: a child's say so (young_line), and so does this one, as it
+    # keeps their caution of a recorded systemic sclerosis.
+    line = urgent_ttp(assessment, f"{adamts13}, {missing}" if adamts13 else missing,
                       adult=not any(young_line(line) for line in urgent))
+    return with_caution(line, readings[0]) if readings else line
 
 
 def _adamts13_values(labs: Labs) -> list[float | None]:

@@ -426,10 +426,20 @@ DAT_RULE = _rule(
     f"MAHA is a DAT-negative (Coombs-negative) haemolysis ({ISTH_TTP}); a DAT-positive one "
     "is autoimmune haemolytic anaemia, with immune thrombocytopenia Evans syndrome (Jäger U, "
     "et al. Blood Rev 2020;41:100648)", standard=False)
+#: Corticosteroids can precipitate a scleroderma renal crisis, which an ACE inhibitor treats.
+SCLERODERMA_CRISIS = ("Steen VD, Medsger TA Jr. Arthritis Rheum 1998;41:1613-1619 "
+                      "(corticosteroids); Steen VD, et al. Ann Intern Med 1990;113:352-357 (ACE "
+                      "inhibitors)")
+#: Transplant-associated TMA: its diagnostic criteria after a stem-cell transplant.
+TRANSPLANT_TMA = "Jodele S, et al. Blood 2014;124:645-653"
 RECORDED_RULE = _rule(
-    "causes the labs record", "malignant hypertension, pregnancy or an obstetric complication, "
-    "a mechanical heart valve -> possible with MAHA, unlikely without",
-    "the context given with the lab values (CLINICAL.md)", standard=False)
+    "causes the labs record", "malignant hypertension, systemic sclerosis (scleroderma renal "
+    "crisis; the URGENT line then cautions against high-dose corticosteroids), a transplant "
+    "(transplant-associated TMA), pregnancy or an obstetric complication, a mechanical heart "
+    "valve -> possible with MAHA, unlikely without; a HELLP named as the obstetric "
+    "complication -> suspected with MAHA likely (its liver enzymes are not read)",
+    f"the context given with the lab values (CLINICAL.md); {SCLERODERMA_CRISIS}; "
+    f"{TRANSPLANT_TMA}", standard=False)
 AMBIGUOUS_RULE = _rule(
     "bare lab numbers", "refused (exit 2) where plausible in two common units of the key",
     "smearscan.labs: a silent unit guess can reverse a call", standard=False)
@@ -479,7 +489,8 @@ RULES: tuple[Rule, ...] = (
 CAUSE_RULES: dict[str, Rule] = {
     "ttp": TTP_RULE, "hus": HUS_RULE, "dic": ISTH_DIC_RULE, "drug-induced": DRUG_RULE,
     "cancer-associated": CANCER_RULE, "megaloblastic": MEGALOBLASTIC_RULE,
-    "malignant-hypertension": RECORDED_RULE, "pregnancy": RECORDED_RULE,
+    "malignant-hypertension": RECORDED_RULE, "scleroderma-renal-crisis": RECORDED_RULE,
+    "transplant-associated": RECORDED_RULE, "pregnancy": RECORDED_RULE,
     "mechanical": RECORDED_RULE, "immune-haemolysis": DAT_RULE}
 """The rule behind each cause of the differential, shown beside it."""
 

@@ -63,13 +63,15 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
 
 def _secondary(labs: Labs, drug: Cause | None) -> str | None:
     """A secondary cause of TMA in play whose kidney injury HUS must not take for its own: a
-    drug known to cause TMA, suspected or likely, or malignant hypertension recorded (QA 84
-    #4; this tool's rule)."""
-    if labs.malignant_hypertension:
-        return "malignant hypertension"
+    drug known to cause TMA, suspected or likely, or malignant hypertension, systemic sclerosis
+    or a transplant recorded (QA 84 #4, #5; this tool's rule)."""
     if drug is not None and drug.assessment in ("likely", "suspected"):
         return tma_drug_named(labs)
-    return None
+    recorded = [name for name, given in (
+        ("malignant hypertension", labs.malignant_hypertension),
+        ("systemic sclerosis", labs.systemic_sclerosis), ("a transplant", labs.transplant))
+        if given]
+    return " and ".join(recorded) or None
 
 
 def _kept_open(cause: Cause, maha: str, labs: Labs, causes: list[Cause]) -> Cause:

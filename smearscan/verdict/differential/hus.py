@@ -123,10 +123,13 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
              f"is {over_limit:.1f}x the lab's upper limit ({limit:.3g} mg/dL)")
     reasons = [f"creatinine {shown} {level}: acute kidney injury pattern (this tool's rule)",
                *diarrhoea]
+    recorded = (() if secondary is None or diarrhoea else (
+        f"{secondary} recorded: the kidney injury of its TMA; atypical HUS only once it is "
+        "excluded (this tool's rule)",))
     if adamts13 is None and not diarrhoea:
         ttp_open = ": TTP not excluded" if ttp.assessment in ACTIVE else ""
         return Cause.of("hus", "possible", "urgent", action,
-                      (*reasons, f"ADAMTS13 not measured{ttp_open}"))
+                        (*reasons, f"ADAMTS13 not measured{ttp_open}", *recorded))
     if adamts13 is None:
         # Diarrhoea with a kidney injury is the picture of STEC-HUS whatever ADAMTS13 shows
         # later (QA 56 #1: a child's read "possible" under TTP suspected; this tool's rule).
@@ -134,11 +137,9 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
         ttp_open = "TTP not excluded until it is back" if ttp.assessment in ACTIVE else "send it"
         return Cause.of("hus", assessment, "urgent", action,
                         (*reasons, f"ADAMTS13 not measured: {ttp_open}", *capped))
-    if secondary is not None and not diarrhoea:
-        return Cause.of("hus", "possible", "urgent", action, (
-            *reasons, f"{adamts13_text(adamts13)} not severely low",
-            f"{secondary} recorded: the kidney injury of its TMA; atypical HUS only once it is "
-            "excluded (this tool's rule)"))
+    if recorded:
+        return Cause.of("hus", "possible", "urgent", action,
+                        (*reasons, f"{adamts13_text(adamts13)} not severely low", *recorded))
     assessment, capped = capped_without_maha("suspected", maha)
     return Cause.of("hus", assessment, "urgent", action,
                   (*reasons, f"{adamts13_text(adamts13)} not severely low", *capped))

@@ -1,4 +1,5 @@
-"""Causes the lab values record: malignant hypertension, pregnancy, a mechanical valve."""
+"""Causes the lab values record: malignant hypertension, systemic sclerosis, a transplant,
+pregnancy, a mechanical valve."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import (
     Cause,
 )
+from smearscan.verdict.values import SCLERODERMA_CRISIS, TRANSPLANT_TMA
 
 #: The pregnancy cause's request for ADAMTS13, left out once it is given (QA 77 L1).
 _SEND_ADAMTS13 = "; send ADAMTS13 for pregnancy-triggered TTP"
@@ -14,6 +16,17 @@ _RECORDED_CAUSES = (
     ("malignant-hypertension", ("malignant_hypertension",), "urgent",
      "malignant hypertension recorded: hypertensive TMA",
      "control blood pressure; re-assess the TMA once it is controlled"),
+    # QA 84 #5: neither was a cause; a scleroderma crisis entered as malignant hypertension
+    # read "plasma exchange and corticosteroids are usually started".
+    ("scleroderma-renal-crisis", ("systemic_sclerosis",), "urgent",
+     "systemic sclerosis recorded: scleroderma renal crisis (hypertension, kidney injury, MAHA)",
+     "an ACE inhibitor (captopril) for the blood pressure, with nephrology and rheumatology; "
+     f"no high-dose corticosteroids, which can precipitate the crisis ({SCLERODERMA_CRISIS})"),
+    ("transplant-associated", ("transplant",), "urgent",
+     "transplant recorded: transplant-associated TMA (calcineurin or mTOR inhibitor, infection, "
+     "graft-versus-host disease, complement)", "with the transplant team: the calcineurin or "
+     "mTOR inhibitor's level and dose, blood pressure, proteinuria, soluble C5b-9 "
+     f"({TRANSPLANT_TMA})"),
     ("pregnancy", ("pregnancy", "obstetric_complication"), "urgent",
      "pregnancy or an obstetric complication recorded: pre-eclampsia/HELLP, and pregnancy-"
      "triggered TTP or complement-mediated TMA", "urgent obstetric review (delivery for HELLP "
@@ -25,13 +38,33 @@ _RECORDED_CAUSES = (
 
 
 def recorded_causes(maha: str, labs: Labs) -> list[Cause]:
-    """A line for each cause the labs record: ``possible``, or ``unlikely`` without MAHA."""
+    """A line for each cause the labs record: ``possible``, or ``unlikely`` without MAHA; a
+    HELLP named as the obstetric complication is ``suspected`` with MAHA likely
+    (:func:`_hellp_named`)."""
     causes = []
     for name, keys, urgency, reason, action in _RECORDED_CAUSES:
         if labs.adamts13 is not None:
             action = action.removesuffix(_SEND_ADAMTS13)
-        if any(getattr(labs, key) for key in keys):
-            unlikely = maha == "unlikely"
-            causes.append(Cause.of(name, "unlikely" if unlikely else "possible", urgency, action,
-                                 (reason, *(["MAHA unlikely"] if unlikely else []))))
+        if not any(getattr(labs, key) for key in keys):
+            continue
+        if maha == "unlikely":
+            causes.append(Cause.of(name, "unlikely", urgency, action, (reason, "MAHA unlikely")))
+        elif name == "pregnancy" and (hellp := _hellp_named(labs)) is not None:
+            causes.append(Cause.of(name, "suspected" if maha == "likely" else "possible",
+                                   urgency, action, (hellp, reason)))
+        else:
+            causes.append(Cause.of(name, "possible", urgency, action, (reason,)))
     return causes
+
+
+def _hellp_named(labs: Labs) -> str | None:
+    """Why a HELLP syndrome named as the obstetric complication leads the pregnancy cause, or
+    None: its haemolysis and low platelets are the MAHA picture, and its raised liver enzymes,
+    which this tool does not read, are the clinician's to confirm (QA 84 #5: a HELLP named
+    read only "possible"; this tool's rule)."""
+    named = labs.obstetric_complication
+    if not isinstance(named, str) or "hellp" not in named.lower():
+        return None
+    return (f"obstetric complication recorded: {named}: its haemolysis and low platelets are "
+            "this picture; confirm its raised liver enzymes (AST, ALT), which this tool does "
+            "not read")

@@ -35,6 +35,7 @@ from smearscan.verdict.values import (
     PLASMIC_NOT_VALIDATED,
     PLASMIC_PLATELETS,
     PLATELETS_LOW,
+    SCLERODERMA_CRISIS,
     TTP_OUTCOMES,
 )
 
@@ -251,6 +252,19 @@ def _haematologys_call(advice: str, call: str) -> str:
     before = ", before the ADAMTS13 result"
     return (advice.replace(f"{_ON_SUSPICION}{before}", call.format(before=before, comma=","))
             .replace(_ON_SUSPICION, call.format(before="", comma="")))
+
+
+#: What an URGENT line adds where systemic sclerosis is recorded: the corticosteroids it names
+#: can precipitate a scleroderma renal crisis, a TMA of its own (QA 84 #5).
+SCLERODERMA_CAUTION = ("Systemic sclerosis recorded: high-dose corticosteroids can precipitate "
+                       "a scleroderma renal crisis, which an ACE inhibitor treats: weigh them "
+                       f"with rheumatology ({SCLERODERMA_CRISIS}).")
+
+
+def with_caution(line: str, labs: Labs) -> str:
+    """The URGENT ``line`` with :data:`SCLERODERMA_CAUTION` after it where ``labs`` record
+    systemic sclerosis (this tool's rule)."""
+    return f"{line} {SCLERODERMA_CAUTION}" if labs.systemic_sclerosis else line
 
 
 def young_line(line: str) -> bool:
@@ -578,6 +592,6 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         assessment = "unlikely"
         reasons = [f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: a negative result, "
                    f"consider other diagnoses ({ISTH_TTP})", *_sample_timing(plasmic, french)]
-    urgent = (urgent_ttp(assessment, adamts13_known(adamts13, bool(picture_seen)),
-                         adult=adult) if assessment in ACTIVE else "")
+    urgent = (with_caution(urgent_ttp(assessment, adamts13_known(adamts13, bool(picture_seen)),
+                                      adult=adult), labs) if assessment in ACTIVE else "")
     return Cause.of("ttp", assessment, "emergency", urgent, reasons)
