@@ -40,12 +40,16 @@ def __dir__() -> list[str]:
 
 
 def default_model_path() -> Path:
-    """The shipped classifier: package resource ``smearscan.models/default.onnx``.
+    """The shipped classifier: ``models/default.onnx`` of the source tree this package lies in
+    (a checkout, installed editable or run with ``PYTHONPATH``), else the package resource
+    ``smearscan.models/default.onnx`` (a wheel).
 
     Its training file ``default.pt`` (torch) lies beside it. Here rather than in
-    ``classification`` so that finding the file imports nothing heavy.
+    ``classification`` so that finding the file imports nothing heavy. The checkout's own file
+    comes first: a second checkout run with ``PYTHONPATH`` beside an editable install read the
+    installed tree's model, which changed under it (QA 83 #2).
     """
-    try:
-        return Path(str(resources.files("smearscan.models") / "default.onnx"))
-    except ModuleNotFoundError:  # a source checkout run with PYTHONPATH
-        return Path(__file__).resolve().parents[1] / "models" / "default.onnx"
+    tree = Path(__file__).resolve().parents[1]
+    if (tree / "pyproject.toml").is_file() and (tree / "models" / "default.onnx").is_file():
+        return tree / "models" / "default.onnx"
+    return Path(str(resources.files("smearscan.models") / "default.onnx"))

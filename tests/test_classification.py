@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import numpy as np
 import pytest
 from skimage.draw import disk
 
+import smearscan
 from smearscan import default_model_path
 from smearscan.classification import (
     CLASSES,
@@ -221,6 +225,22 @@ def test_shipped_model_is_small_and_self_describing():
     assert (model.crop_size, model.crop_scale_um) == (64, 0.25)
     assert model.normalisation == Normalisation(95.0, 3.0)
     assert model.operating["schistocyte"]["threshold"] == model.thresholds["schistocyte"]
+
+
+def test_a_checkout_run_with_pythonpath_finds_its_own_model(tmp_path):
+    # QA 83 #2: a second checkout run with PYTHONPATH beside an editable install of another
+    # read that install's models/default.onnx, which changed under it.
+    tree = tmp_path / "checkout"
+    shutil.copytree(Path(smearscan.__file__).parent, tree / "smearscan",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tree / "pyproject.toml").write_text("[project]\nname = 'smearscan'\n")
+    (tree / "models").mkdir()
+    (tree / "models" / "default.onnx").write_bytes(default_model_path().read_bytes())
+    found = subprocess.run(
+        [sys.executable, "-c", "import smearscan; print(smearscan.default_model_path())"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True,
+        text=True, check=True).stdout.strip()
+    assert found == str(tree / "models" / "default.onnx")
 
 
 def test_missing_model_file_is_a_one_line_error(tmp_path):
