@@ -95,7 +95,8 @@ class Slide:
     slide's own estimate it was compared with
     (:func:`smearscan.pipeline.check_declared_pixel_size`), from fields of a median
     ``own_estimate_objects`` objects. ``left_out``: why the run left the
-    slide out before analysing any field (its fields emptied; the reason is also a problem).
+    slide out before analysing any field (its fields emptied; the reason is also a problem),
+    and ``not_analysed`` how many images it held.
     """
 
     name: str
@@ -108,6 +109,7 @@ class Slide:
     own_pixel_size_um: float | None = None
     own_estimate_objects: int = 0
     left_out: str | None = None
+    not_analysed: int = 0
 
     @property
     def named_digests(self) -> tuple[tuple[str, str | None], ...]:

@@ -102,7 +102,7 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
         s = outcome.summary
         stats = s.reported_statistics
         rows.append([
-            outcome.name, len(s.fields), s.fields_failed,
+            outcome.name, s.fields_given, s.fields_failed,
             stats.schistocytes.proportion.denominator if stats else "-",
             stats.schistocytes.call if stats else "-",
             call_basis_text(stats.schistocytes) if stats else "-",

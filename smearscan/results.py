@@ -369,6 +369,9 @@ class SlideSummary:
     left_out : str or None
         Why the run left the slide out before analysing any field (a declared pixel size its
         fields contradict): its outputs say so rather than read as an empty folder (QA 58 F2).
+    not_analysed : int
+        The images of a slide left out, none of them analysed: counted among its fields and
+        its failed ones (QA 83 #6: such a slide read "0 fields, 0 failed").
     """
 
     fields: tuple[FieldSummary, ...]
@@ -386,6 +389,7 @@ class SlideSummary:
     pixel_size_trusted: bool = False
     no_verdict: str | None = None
     left_out: str | None = None
+    not_analysed: int = 0
 
     @property
     def signed_off(self) -> Mapping[str, Any] | None:
@@ -411,8 +415,13 @@ class SlideSummary:
 
     @property
     def fields_failed(self) -> int:
-        """Fields that gave no result."""
-        return sum(f.error is not None for f in self.fields)
+        """Fields that gave no result, the images of a slide left out among them."""
+        return sum(f.error is not None for f in self.fields) + self.not_analysed
+
+    @property
+    def fields_given(self) -> int:
+        """The slide's fields, analysed or not."""
+        return len(self.fields) + self.not_analysed
 
     @property
     def soft_fields(self) -> tuple[str, ...]:
@@ -526,7 +535,8 @@ class SlideSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """The slide's entry in ``summary.json`` (and the ``summary`` of its ``slide.json``)."""
-        data = {"fields": len(self.fields), "fields_failed": self.fields_failed,
+        data = {"fields": self.fields_given, "fields_failed": self.fields_failed,
+                "fields_not_analysed": self.not_analysed,
                 "objects": self.objects, "pixel_size_um": self.pixel_size_um,
                 "pixel_size_estimated": self.pixel_size_estimated, "counts": {},
                 "per_field": [f.to_dict() for f in self.fields],
@@ -574,7 +584,8 @@ class SlideSummary:
                        median_rbc_diameter_um=data.get("median_rbc_diameter_um"),
                        own_pixel_size_um=data.get("own_pixel_size_um"),  # none before 0.3.9
                        pixel_size_trusted=bool(data.get("pixel_size_trusted", False)),
-                       no_verdict=data.get("no_verdict"), left_out=data.get("left_out"))
+                       no_verdict=data.get("no_verdict"), left_out=data.get("left_out"),
+                       not_analysed=int(data.get("fields_not_analysed", 0)))  # 0.3.28
         except KeyError as error:
             raise ValueError(f"not a smearscan slide summary: no {error.args[0]!r}") from None
         except (TypeError, AttributeError) as error:

@@ -987,12 +987,16 @@ def test_one_slide_off_the_declared_pixel_size_is_left_out_and_the_others_analys
     assert run(root, "--pixel-size", "0.2", "--out", out, "--no-classify") == 3
     table = capsys.readouterr().out.splitlines()
     assert table[2].startswith("b ") and table[2].endswith("report.html  left out: see errors.csv")
+    # QA 83 #6: it read "0 fields, 0 failed"; its one image is counted, not analysed.
+    assert table[2].split()[1:3] == ["1", "1"]
     rows = read_csv_rows(out / "errors.csv")
     assert [(r["slide"], r["image"]) for r in rows] == [("b", "")]
     assert rows[0]["error"].startswith(
         "slide b left out: --pixel-size 0.2 um/px disagrees with 0.0652 um/px estimated from ")
     summary = json.loads((out / "summary.json").read_text())["slides"]
     assert (summary["a"]["objects"], summary["b"]["objects"]) == (131, 0)
+    assert [(summary[name]["fields"], summary[name]["fields_failed"],
+             summary[name]["fields_not_analysed"]) for name in "ab"] == [(1, 0, 0), (1, 1, 1)]
     # QA 58 F2: its summary and report read as an empty folder's.
     reason = rows[0]["error"].removeprefix("slide b left out: ")
     assert reason.endswith("(1 image(s) not analysed)")  # QA 60 F4: not an empty folder

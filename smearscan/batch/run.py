@@ -180,7 +180,7 @@ def _with_verdict(name: str, summary: SlideSummary, labs: dict | None, source: P
         return summary, None
     if summary.statistics is None:
         return summary, (f"no verdict: no field of slide {name!r} was analysed"
-                         if summary.fields_failed == len(summary.fields) else None)
+                         if summary.fields_failed == summary.fields_given else None)
     if "" not in labs and name not in labs:
         unused = (f" (its rows for no slide of this run: {', '.join(map(repr, unused_rows))})"
                   if unused_rows else "")
@@ -222,7 +222,8 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     summary = replace(builder.summary(options.population,
                                       own_pixel_size_um=slide.own_pixel_size_um,
                                       pixel_size_trusted=options.trust_pixel_size),
-                      copies=slide.copies, left_out=slide.left_out)
+                      copies=slide.copies, left_out=slide.left_out,
+                      not_analysed=slide.not_analysed)
     problems = list(slide.problems)
     summary, unresolved = _with_verdict(slide.name, summary, labs, options.labs_path,
                                         unused_rows)

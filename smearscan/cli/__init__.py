@@ -327,7 +327,8 @@ def _checked_pixel_size(slides: list[Slide], args: argparse.Namespace) -> list[S
                 raise
             # Its images counted, so that it does not read as an empty folder (QA 60 F4).
             reason = f"{error} ({len(slide.fields)} image(s) not analysed)"
-            checked.append(replace(slide, fields=(), digests=(), left_out=reason, problems=(
+            checked.append(replace(slide, fields=(), digests=(), left_out=reason,
+                                   not_analysed=len(slide.fields), problems=(
                 *slide.problems, f"slide {printable(slide.name)} left out: {reason}")))
             continue
         if check is not None and check.warning is not None:
@@ -348,7 +349,7 @@ def _slide_line(total: int):
         summary = outcome.summary
         failed = f", {summary.fields_failed} failed" if summary.fields_failed else ""
         resumed = ", resumed" if outcome.resumed else ""
-        say(f"smearscan: slide {done}/{total} done: {outcome.name} ({len(summary.fields)} "
+        say(f"smearscan: slide {done}/{total} done: {outcome.name} ({summary.fields_given} "
             f"field(s), {summary.objects} objects{failed}{resumed})")
 
     return report
