@@ -55,6 +55,10 @@ DEFAULT_MAX_PIXELS = 50_000_000
 OUTPUT_MARKER = ".smearscan-output"
 #: What smearscan writes below an output folder; skipped when that folder is also an input.
 OUTPUT_SUBFOLDERS = frozenset({"slides", "masks", "overlays"})
+#: What a run writes at the top of its output folder (:mod:`smearscan.batch.merged`, and each
+#: slide's folder under ``slides``): in a folder smearscan did not make, ``--force`` refuses to
+#: replace them (QA 83 #7).
+RUN_OUTPUTS = frozenset({"cells.csv", "errors.csv", "summary.json", "slides"})
 
 #: libjpeg's messages for damaged entropy-coded data. libjpeg "recovers" from them by filling
 #: the rest of the image with grey or decoding garbage, which Pillow accepts silently.

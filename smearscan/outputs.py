@@ -29,7 +29,13 @@ import numpy as np
 from PIL import Image
 
 from smearscan.errors import SmearscanError
-from smearscan.loading import OUTPUT_MARKER, OUTPUT_SUBFOLDERS, is_output_folder, walk_folder
+from smearscan.loading import (
+    OUTPUT_MARKER,
+    OUTPUT_SUBFOLDERS,
+    RUN_OUTPUTS,
+    is_output_folder,
+    walk_folder,
+)
 
 #: Suffix of every temporary file smearscan writes (no other program's files end so).
 TEMPORARY_SUFFIX = ".smearscan-part"
@@ -152,12 +158,22 @@ def check_output_folder(folder: Path, *, force: bool = False) -> None:
 
 
 def _refuse_foreign(folder: Path, force: bool) -> None:
-    """Refuse a non-empty ``folder`` without smearscan's marker file, unless ``force``."""
-    if not force and not (folder / OUTPUT_MARKER).is_file() and _has_entries(folder):
+    """Refuse a non-empty ``folder`` without smearscan's marker file, unless ``force``; with
+    it, one holding a file or folder a run writes (:data:`~smearscan.loading.RUN_OUTPUTS`),
+    which the run would replace (QA 83 #7: a user's cells.csv went without a word)."""
+    if (folder / OUTPUT_MARKER).is_file() or not _has_entries(folder):
+        return
+    if not force:
         raise OutputFolderError(
             f"{folder}: this folder is not empty and was not made by smearscan (no "
             f"{OUTPUT_MARKER} file); choose a new or empty --out, or add --force to write "
             "into it anyway")
+    theirs = sorted(name for name in RUN_OUTPUTS if os.path.lexists(folder / name))
+    if theirs:
+        raise OutputFolderError(
+            f"{folder}: not made by smearscan, and it holds {', '.join(theirs)}, which a run "
+            "writes: --force writes beside other files but never replaces them; move them, or "
+            "choose another --out")
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from synthetic import grid_centres, slide_folders, synthetic_field
 
 from smearscan.batch import run as batch_run
 from smearscan.cli import main
+from smearscan.loading import RUN_OUTPUTS
 from smearscan.outputs import LOCK_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -510,8 +511,24 @@ def test_foreign_non_empty_out_is_refused_unless_forced(field_png, tmp_path, cap
     line = _one_line(capsys.readouterr().err)
     assert str(out) in line and "not made by smearscan" in line and "--force" in line
     assert all(path.read_text() == text for path, text in foreign.items())
+    # QA 83 #7: --force replaced the user's cells.csv and summary.json without a word.
+    with monkeypatch.context() as patch:
+        _refuse_analysis(patch)
+        assert run(field_png, "--out", out, "--force") == 2
+    assert capsys.readouterr().err == (
+        f"smearscan: {out}: not made by smearscan, and it holds cells.csv, summary.json, which "
+        "a run writes: --force writes beside other files but never replaces them; move them, "
+        "or choose another --out\n")
+    assert all(path.read_text() == text for path, text in foreign.items())
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    for name in ("cells.csv", "summary.json"):
+        (out / name).rename(kept / name)
     assert run(field_png, "--out", out, "--force") == 0
     assert (out / ".smearscan-output").is_file()
+    # What the refusal guards is what a run writes at the top of its folder.
+    assert {path.name for path in out.iterdir()} - {".smearscan-output", ".smearscan.lock",
+                                                    "deep"} == RUN_OUTPUTS
     assert (out / "deep" / ".thesis.docx.part").read_text() == "chapter 1\n"
     assert run(field_png, "--out", out) == 0  # marked now: no --force needed
 

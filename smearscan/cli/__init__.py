@@ -152,7 +152,8 @@ def analysis_parser() -> argparse.ArgumentParser:
                         help="refuse images larger than N pixels (default 50000000: 50 Mpx)")
     parser.add_argument("--force", action="store_true",
                         help="write into an existing non-empty --out folder that smearscan did "
-                             "not make (by default refused, to protect other files)")
+                             "not make (by default refused, to protect other files; never over "
+                             "a cells.csv, errors.csv, summary.json or slides already there)")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress (a bar on a terminal, else one line per finished "
                              "slide on stderr)")
