@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from smearscan.annotation import painted_out
 from smearscan.errors import OffScaleFieldError, UnusableFieldError
 from smearscan.features import cell_table
 from smearscan.focus import edge_width_um
@@ -145,11 +146,14 @@ class MeasuredField:
 
 
 def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
-    """The field as the analysis sees it: evened when it is lit much more unevenly than the
-    training fields, then smoothed when it is much noisier; and how it was."""
-    lit = evenly_lit(rgb)
+    """The field as the analysis sees it: a burned-in annotation painted out, evened when it
+    is lit much more unevenly than the training fields, then smoothed when it is much noisier;
+    and how it was."""
+    painted = painted_out(rgb)
+    lit = evenly_lit(painted.rgb)
     quiet = quietened(lit.rgb)
-    return quiet.rgb, Condition(lit.falloff, lit.evened, quiet.noise_levels, quiet.smoothed_px)
+    return quiet.rgb, Condition(lit.falloff, lit.evened, quiet.noise_levels, quiet.smoothed_px,
+                                painted_px=painted.pixels)
 
 
 def prepared(rgb: np.ndarray) -> tuple[Picture, np.ndarray, Condition]:

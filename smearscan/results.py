@@ -120,6 +120,9 @@ class Condition:
     canvas_uncut : str or None
         Why a flat canvas found round part of the image was not cut out, in words
         (:attr:`~smearscan.framing.Picture.uncut`); None where none was left in.
+    painted_px : int
+        Pixels of a burned-in annotation (a scale bar) painted out before segmentation
+        (:mod:`smearscan.annotation`); 0 for none.
     """
 
     light_falloff: float = float("nan")
@@ -129,6 +132,7 @@ class Condition:
     picture_box: tuple[int, int, int, int] | None = None
     taken_off: tuple[str, ...] = ()
     canvas_uncut: str | None = None
+    painted_px: int = 0
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,8 @@ class FieldSummary:
     :class:`Condition`) None when they could not be measured; ``evened`` and ``smoothed_px``
     say what was done to it before it was analysed, ``picture_box`` where its picture lies
     where anything was taken off the image round it, ``taken_off`` what was, ``canvas_uncut``
-    why a flat canvas round part of it was left in (:class:`Condition`); ``own_pixel_size_um``:
+    why a flat canvas round part of it was left in, ``painted_px`` the pixels of a burned-in
+    annotation painted out (:class:`Condition`); ``own_pixel_size_um``:
     with a declared pixel size, the field's own estimate where it names the field off that
     size, else None.
     """
@@ -207,6 +212,7 @@ class FieldSummary:
     taken_off: tuple[str, ...] = ()
     canvas_uncut: str | None = None
     own_pixel_size_um: float | None = None
+    painted_px: int = 0
 
     @property
     def picture_said(self) -> str | None:
@@ -243,6 +249,7 @@ class FieldSummary:
                 "noise_levels": self.noise_levels, "smoothed_px": self.smoothed_px,
                 "picture_box": list(self.picture_box) if self.picture_box else None,
                 "taken_off": list(self.taken_off), "canvas_uncut": self.canvas_uncut,
+                "painted_px": self.painted_px,
                 "own_pixel_size_um": self.own_pixel_size_um, "counts": dict(self.counts)}
 
     @classmethod
@@ -267,6 +274,7 @@ class FieldSummary:
                    taken_off=tuple(data.get("taken_off",
                                             [CANVAS] if data.get("picture_box") else [])),
                    canvas_uncut=data.get("canvas_uncut"),
+                   painted_px=int(data.get("painted_px", 0)),  # none before 0.3.28
                    own_pixel_size_um=data.get("own_pixel_size_um"))  # none before 0.3.12
 
 

@@ -891,7 +891,7 @@ def _schistocytes(
         sentence=_sentence(raw, corrected, corrected_ci, call, limit, population, message,
                            reason, doubts,
                            corrected_for(bool(operating and operating["false_positive_rate"])),
-                           ungraded if n else None),
+                           ungraded if n else None, whole),
         less_specific=reason is not None,
         less_specific_reason=reason,
         less_specific_forms=forms,
@@ -1210,10 +1210,13 @@ def _sentence(
     raw: Proportion, corrected: float | None, corrected_ci: tuple[float, float] | None,
     call: str, limit: float, population: str, message: str, reason: str | None,
     doubts: str | None = None, correction: str = "", ungraded: str | None = None,
+    whole: float | None = None,
 ) -> str:
     """The report line, e.g. ``Schistocytes 8.5% (95% CI 7.0-10.2%) of 1,250 red cells: ...``;
     ``doubts``: why a count within the limit gets no call (focus, scale, overlapping fields);
-    ``ungraded``: why the other shapes were not graded."""
+    ``ungraded``: why the other shapes were not graded; ``whole``: the count corrected at the
+    classifier's whole-field rates, which its interval spans (QA 85 #4: the report did not
+    show the reading that kept a count from being called within the limit)."""
     if raw.percent is None:
         return f"Schistocytes: no red cells counted; {message}."
     low, high = raw.ci95
@@ -1223,6 +1226,8 @@ def _sentence(
     if corrected is not None and corrected_ci is not None:
         head += (f", {corrected:.{digits}f}% ({corrected_ci[0]:.{digits}f}-"
                  f"{corrected_ci[1]:.{digits}f}%) {correction}")
+        if whole is not None:
+            head += f", {whole:.{digits}f}% at its whole-field rates"
     against = f"the {limit:g}% ICSH limit for {POPULATION_NAMES[population]}"
     # Enough red cells but no call: the focus, the scale or overlapping fields took it away,
     # and the verdict says why.

@@ -136,7 +136,8 @@ def test_a_slide_left_in_the_folder_with_an_unreadable_summary_is_named_in_error
     ("objects", "not a smearscan slide summary: no 'objects'"),
 ])
 def test_from_dict_names_a_missing_key(key, message):
-    entry = {"fields": 0, "fields_failed": 0, "objects": 0, "pixel_size_um": None,
+    entry = {"fields": 0, "fields_failed": 0, "fields_not_analysed": 0, "objects": 0,
+             "pixel_size_um": None,
              "pixel_size_estimated": False, "counts": {}, "per_field": [],
              "overlapping_fields": [], "copies": [], "median_rbc_diameter_um": None,
              "own_pixel_size_um": None, "pixel_size_trusted": False, "scale_in_doubt": False}

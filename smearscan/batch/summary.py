@@ -92,6 +92,7 @@ def field_summary(result: FieldResult) -> FieldSummary:
         smoothed_px=round(result.condition.smoothed_px, 4),
         picture_box=result.condition.picture_box,
         taken_off=result.condition.taken_off, canvas_uncut=result.condition.canvas_uncut,
+        painted_px=result.condition.painted_px,
         own_pixel_size_um=None if result.own_pixel_size_um is None
         else _rounded(result.own_pixel_size_um))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smearscan import illumination, noise, segmentation
+from smearscan import annotation, illumination, noise, segmentation
 from smearscan.classification import CLASSES, CROP_SCALE_UM, CROP_SIZE, cell_crops, field_density
 from smearscan.classification import crops as inference_crops
 from smearscan.datasets import LabeledField, bccd_fields, chula_fields, pbc_fields, split_fields
@@ -314,7 +314,7 @@ def _cache_key(limit: int | None) -> str:
     """Changes whenever the light, noise or segmentation stage, the crop code, the crop
     geometry or the platelet rule changes."""
     digest = hashlib.sha1(Path(segmentation.__file__).read_bytes())
-    for module in (illumination, noise, inference_crops):
+    for module in (annotation, illumination, noise, inference_crops):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(inspect.getsource(conditioned).encode())
     for function in (field_samples, _point_samples, mined_platelets, purple_fraction,
