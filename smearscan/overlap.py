@@ -150,11 +150,11 @@ def _overlap(first: FieldCentres, second: FieldCentres, tree: cKDTree) -> FieldO
     radius = MATCH_RADIUS * np.nanmedian([first.diameter_px, second.diameter_px])
     if not np.isfinite(radius) or radius <= 0:
         return None
-    shift = _voted_shift(first.centres, second.centres, radius)
-    coinciding, shared = _coinciding(first, second, tree, shift, radius)
-    if _enough(coinciding, shared):
-        return FieldOverlap(first.image, second.image, (float(shift[0]), float(shift[1])),
-                            coinciding, shared)
+    for shift in _voted_shifts(first.centres, second.centres, radius):
+        coinciding, shared = _coinciding(first, second, tree, shift, radius)
+        if _enough(coinciding, shared):
+            return FieldOverlap(first.image, second.image, (float(shift[0]), float(shift[1])),
+                                coinciding, shared)
     for (quarters, mirrored), turned in TURNS.items():
         back = _turned_back(second, quarters, mirrored)
         if (back.width, back.height) != (first.width, first.height):
@@ -183,17 +183,40 @@ def _turned_back(field: FieldCentres, quarters: int, mirrored: bool) -> FieldCen
     return replace(field, centres=np.column_stack([x, y]), width=width, height=height)
 
 
-def _voted_shift(a: np.ndarray, b: np.ndarray, radius: float) -> np.ndarray:
-    """The stage move (``a`` = ``b`` + move) that most pairs of centres agree on, to within
-    ``2 radius``, refined to the median of the pairs that voted for it."""
+#: Offsets, in bins, of the grids the stage moves are binned on: a move whose votes straddle
+#: a bin's edge on one grid falls within a bin on another.
+_GRID_OFFSETS = ((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5))
+#: The fullest bins of each grid tried as the stage move. Small moves gather chance votes
+#: from neighbouring cells, so the fullest bin is not always the true move (QA 83 #5: two
+#: Chula fields sharing 9 cells were found at 0.202 um/px and missed at 0.2, where a move of
+#: 11 px drew more votes); :func:`_coinciding` and :data:`MIN_SHARE` tell the true one.
+_CANDIDATE_BINS = 4
+
+
+def _voted_shifts(a: np.ndarray, b: np.ndarray, radius: float) -> list[np.ndarray]:
+    """The stage moves (``a`` = ``b`` + move) that most pairs of centres agree on, to within
+    ``2 radius``, most votes first: the :data:`_CANDIDATE_BINS` fullest bins of each grid of
+    :data:`_GRID_OFFSETS`, each refined to the median of the pairs that voted for it."""
     moves = (a[:, None, :] - b[None, :, :]).reshape(-1, 2)
     size = 2 * radius
-    low = moves.min(axis=0)
+    peaks = sorted((peak for offset in _GRID_OFFSETS
+                    for peak in _fullest_bins(moves, moves.min(axis=0) - np.array(offset) * size,
+                                              size)), key=lambda peak: -peak[0])
+    return [np.median(moves[np.hypot(*(moves - centre).T) < size], axis=0)
+            for _, centre in peaks]
+
+
+def _fullest_bins(moves: np.ndarray, low: np.ndarray, size: float
+                  ) -> list[tuple[int, np.ndarray]]:
+    """The :data:`_CANDIDATE_BINS` fullest bins of the grid of ``size`` starting at ``low``:
+    their votes and centres."""
     cells = np.floor((moves - low) / size).astype(np.int64)
     columns = int(cells[:, 0].max()) + 1
-    peak = int(np.argmax(np.bincount(cells[:, 1] * columns + cells[:, 0])))
-    centre = low + (np.array([peak % columns, peak // columns]) + 0.5) * size
-    return np.median(moves[np.hypot(*(moves - centre).T) < size], axis=0)
+    counts = np.bincount(cells[:, 1] * columns + cells[:, 0])
+    fullest = np.argsort(counts, kind="stable")[::-1][:_CANDIDATE_BINS]
+    return [(int(counts[peak]),
+             low + (np.array([peak % columns, peak // columns]) + 0.5) * size)
+            for peak in fullest.tolist()]
 
 
 def _coinciding(first: FieldCentres, second: FieldCentres, tree: cKDTree, shift: np.ndarray,
