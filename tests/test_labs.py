@@ -1088,8 +1088,8 @@ def test_counts_per_ul_read_as_written():
     assert (labs.platelets, labs.wbc) == (1.0, 0.5)
     assert parse_labs({"platelets": "2.5e5 /uL"}).platelets == 250.0  # QA 23 N9
     assert parse_labs({"platelets": "30000.0 /mm3"}).platelets == 30.0
-    with pytest.raises(LabValueError, match="a count of exactly 0 is an analyser's flag"):
-        parse_labs({"platelets": "0 /uL"})  # QA 84 #7
+    # Read; the verdict refuses it (QA 84 #7, tests/test_verdict_causes.py).
+    assert parse_labs({"platelets": "0 /uL"}).platelets == 0.0
     with pytest.raises(LabValueError, match="8 per uL is 0.008 x10"):
         parse_labs({"wbc": "8.0 /uL"})
 

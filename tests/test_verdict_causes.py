@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from smearscan.errors import LabValueError
 from smearscan.labs import parse_labs
 from smearscan.slide_stats import slide_result
 from smearscan.verdict import (
@@ -153,21 +153,51 @@ def test_a_kidney_injury_beside_a_recorded_cause_is_that_causes_not_hus(recorded
 
 
 @pytest.mark.parametrize("key", ["platelets", "wbc"])
-@pytest.mark.parametrize(("written", "read"), [
-    ("0", None), ("0.0", None), ("0 x10^9/L", None), ("0 /uL", None),
-    ("<1", "<1"), ("0.5", 0.5), ("1", 1.0)])
-def test_a_count_of_exactly_zero_is_refused_as_an_analyser_flag(key, written, read):
+@pytest.mark.parametrize(("written", "shown"), [
+    ("0", "0"), ("0.0", "0"), ("0 x10^9/L", "0"), ("0 /uL", "0"), ("<=0", "<=0"),
+    ("<1", None), ("0.5", None), ("1", None)])
+def test_a_count_of_exactly_zero_is_refused_as_an_analyser_flag(key, written, shown):
     # QA 84 #7: platelets 0 read as "thrombocytopenia: 0 x10^9/L".
-    if read is None:
-        with pytest.raises(LabValueError) as error:
-            parse_labs({key: written}, complete=False)
-        assert str(error.value) == (
-            f"labs: {key} = {written!r}: a count of exactly 0 is an analyser's flag (clumped "
-            "cells, a count under its limit) or a blank cell, not a result: give the count, or "
-            "its bound such as '<1 x10^9/L'")
-    else:
-        value = getattr(parse_labs({key: written}, complete=False), key)
-        assert (f"<{value.limit:g}" if read == "<1" else value) == read
+    count = _count(percent=5.0)
+    labs = parse_labs({**CHILD_TTP, "creatinine_uln": None, key: written})
+    if shown is None:
+        assess(count, labs)
+        return
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(count, labs)
+    assert str(error.value) == (
+        f"{key} = {shown}: a count of exactly 0 is an analyser's flag (clumped cells, a count "
+        "under its limit) or a blank cell, not a result: give the count, or its bound such as "
+        "'<1 x10^9/L' (this tool's rule)")
+    # The URGENT line is kept (QA 86 #1: the lab reader refused it, and a batch run lost every
+    # slide's line): platelets read as under 1 x10^9/L.
+    assert error.value.urgent == assess(count, parse_labs(
+        {**CHILD_TTP, "creatinine_uln": None, key: "0.5"})).urgent
+    assert error.value.urgent.startswith("URGENT - TTP suspected")
+
+
+def test_a_zero_count_in_a_batch_lab_file_costs_that_slide_its_verdict_only(tmp_path, capsys):
+    # QA 86 #1: one row's platelets 0 refused the whole run, with no URGENT line printed.
+    from smearscan.cli import main
+
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
+    for name in ("zero", "good"):
+        (tmp_path / "in" / name).mkdir(parents=True)
+        (tmp_path / "in" / name / "f.jpg").write_bytes(sample.read_bytes())
+    row = ",".join(["1500 U/L", "250 U/L", "<0.1 g/L", "8 %", "85", "1.1", "no", "no",
+                    "negative", "0.8 mg/dL"])
+    (tmp_path / "labs.csv").write_text(
+        "slide,platelets,ldh,ldh_uln,haptoglobin,reticulocytes,mcv,inr,active_cancer,"
+        f"transplant,dat,creatinine\nzero,0,{row}\ngood,10,{row}\n")
+    assert main([str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--pixel-size", "0.2",
+                 "--labs", str(tmp_path / "labs.csv"), "--quiet", "--jobs", "1"]) == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":", 1)[0] for line in lines[:2]] == ["good", "zero"]
+    assert all(" URGENT - TTP suspected:" in line for line in lines[:2])
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())["slides"]
+    assert "verdict" in summary["good"]
+    assert summary["zero"]["verdict"]["unresolved"].startswith(
+        "platelets = 0: a count of exactly 0")
 
 
 def _summary(schistocytes: dict) -> dict:

@@ -76,7 +76,7 @@ from smearscan.labs.readings import (
     reading_rank,
     refused_names,
 )
-from smearscan.labs.record import Labs
+from smearscan.labs.record import ZERO_COUNT_READING, Labs, zero_count
 from smearscan.labs.rows import RECORD_COLUMNS, LabRow, is_record_column
 from smearscan.labs.slides import check_lab_slides, labs_for_slide, slide_slips, slips_hint
 
@@ -84,10 +84,11 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "FOLATE_NMOL_PER_NG", "HAPTOGLOBIN_UNDETECTABLE", "LAB_KEYS",
            "LDH_LEAST_FRACTION_OF_ULN", "LDH_UKAT", "LDH_ULN_MAX", "MOST_JOINS",
            "MOST_PROBLEMS_READ", "MOST_WAYS_READ", "PT_CONTROL_S", "PT_INR_MARGIN", "PT_ISI",
-           "RECORD_COLUMNS", "UNDETECTABLE", "Bound", "LabKey", "LabRow", "LabValueError", "Labs",
+           "RECORD_COLUMNS", "UNDETECTABLE", "ZERO_COUNT_READING", "Bound", "LabKey", "LabRow",
+           "LabValueError", "Labs",
            "Repeated", "ambiguous_units", "check_lab_slides", "check_ldh", "close_keys",
            "greatest_inr", "is_record_column", "lab_readings", "labs_for_slide",
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
            "ldh_without_limit", "least_inr", "merged_readings", "parse_labs", "pt_without_inr",
            "read_lab_rows", "read_labs_file", "reading_rank", "refused_names", "slide_slips",
-           "slips_hint", "with_overrides"]
+           "slips_hint", "with_overrides", "zero_count"]

@@ -37,8 +37,9 @@ class LabKey:
         The limit, in ``unit``, that a result reported as undetectable (:data:`UNDETECTABLE`)
         is read under; None: such a result is refused.
     counted : bool
-        A blood-cell count, whose exact 0 is refused: an analyser's flag (clumped cells, a
-        count under its limit) or a blank cell, not a result (QA 84 #7; this tool's rule).
+        A blood-cell count, whose exact 0 the verdict refuses: an analyser's flag (clumped
+        cells, a count under its limit) or a blank cell, not a result
+        (:func:`smearscan.labs.zero_count`; QA 84 #7; this tool's rule).
     """
 
     kind: str

@@ -186,10 +186,6 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
         reading = Bound(sign, unsigned, (low, high), inclusive) if sign else unsigned
         raise _fail(source, key, raw, "negative", [reading] if low <= unsigned <= high else [])
     converted = round(value * factor, 6)
-    if converted == 0 and spec.counted and not sign:
-        raise _fail(source, key, raw, f"a count of exactly 0 is an analyser's flag (clumped "
-                    "cells, a count under its limit) or a blank cell, not a result: give the "
-                    f"count, or its bound such as '<1 {spec.unit}'")
     if not low <= converted <= high:
         unit = f" {spec.unit}" if spec.unit else ""  # INR has none
         raise _fail(source, key, raw,

@@ -129,3 +129,25 @@ def _check_consistent(value: Callable[[str], object], source: str) -> None:
             raise LabValueError(f"{source}: {key} = {value(key)!r} but sex = 'male': the "
                                 "anaemia limit and the pregnancy causes depend on both; correct "
                                 "one of them", between=(key, "sex"))
+
+
+#: What a count read at zero stands for where the URGENT line is judged over its readings:
+#: under 1 x10^9/L (x10^9/L; :func:`zero_count`).
+ZERO_COUNT_READING = 0.5
+
+
+def zero_count(labs: Labs) -> tuple[str, str] | None:
+    """The first blood-cell count (:attr:`~smearscan.labs.LabKey.counted`) given as exactly 0
+    (or as a bound at 0, '<=0'), its key and why the verdict refuses it, or None: an analyser
+    gives 0 for clumped cells or a count under its limit, and a blank cell reads 0 (QA 84 #7:
+    platelets 0 read as "thrombocytopenia: 0 x10^9/L"). Refused by :func:`smearscan.verdict.assess`,
+    not by the lab reader, so that one row of a batch's lab file costs that slide its verdict
+    and keeps every URGENT line (QA 86 #1). This tool's rule."""
+    for key, spec in LAB_KEYS.items():
+        value = getattr(labs, key)
+        if not spec.counted or value is None or value != 0:
+            continue
+        return key, (f"{key} = {value:g}: a count of exactly 0 is an analyser's flag (clumped "
+                     "cells, a count under its limit) or a blank cell, not a result: give the "
+                     f"count, or its bound such as '<1 {spec.unit}' (this tool's rule)")
+    return None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from smearscan.labs import (
     LDH_UKAT,
     LDH_ULN_MAX,
+    ZERO_COUNT_READING,
     Bound,
     Labs,
     LabValueError,
@@ -18,6 +19,7 @@ from smearscan.labs import (
     ldh_under_serum_level,
     ldh_without_limit,
     pt_without_inr,
+    zero_count,
 )
 from smearscan.verdict.differential import (
     ACTIVE,
@@ -297,6 +299,14 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         raise UnresolvedBoundError(
             missing, _urgent_over_ldh_readings(smear, labs, _ldh_limits_tried(labs), "limit"),
             "ldh", [labs])
+    zero = zero_count(labs)
+    if zero is not None:
+        # Read as a count under 1 x10^9/L, and as not given only where that calls for no line.
+        key, why = zero
+        readings, without = ([replace(labs, **{key: ZERO_COUNT_READING})],
+                             [replace(labs, **{key: None})])
+        urgent, judged = urgent_over_readings(smear, readings, without)
+        raise UnresolvedBoundError(why, urgent, key, judged)
     pt_alone = pt_without_inr(labs)
     if pt_alone is not None:
         without = replace(labs, pt_prolongation_s=None)
