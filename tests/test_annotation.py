@@ -11,7 +11,12 @@ import pytest
 from PIL import Image
 
 import smearscan
-from smearscan.annotation import ANNOTATION_MARGIN, annotation_mask, painted_out
+from smearscan.annotation import (
+    ANNOTATION_MARGIN,
+    annotation_mask,
+    painted_out,
+    painted_region,
+)
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
 #: Chula's scale bar colour, as its fields show it.
@@ -27,18 +32,36 @@ def _barred(rgb: np.ndarray) -> np.ndarray:
     return barred
 
 
-def _whole(field) -> Counter:
-    """The classes of the field's whole (not border) objects."""
+def _whole(field) -> list[tuple[float, float, str]]:
+    """The field's whole (not border) objects: centre and class."""
     cells = field.cells
     whole = ~np.asarray(cells["border"], bool)
-    return Counter(np.asarray(cells["class"])[whole].tolist())
+    return list(zip(np.asarray(cells["x"])[whole], np.asarray(cells["y"])[whole],
+                    np.asarray(cells["class"])[whole].tolist(), strict=True))
 
 
-def test_a_green_scale_bar_across_cells_leaves_the_same_objects():
+def _unmatched(objects: list, among: list) -> list:
+    """The ``objects`` with no object of ``among`` of their class within 1 px of their
+    centre."""
+    return [(x, y, name) for x, y, name in objects
+            if not any(abs(x - u) <= 1 and abs(y - v) <= 1 and name == other
+                       for u, v, other in among)]
+
+
+def test_a_green_scale_bar_across_cells_adds_no_object_and_leaves_those_it_touches_out():
+    # QA 83 #4: the bar's line cut the cells it crossed into fragments and platelets; QA 86 #2:
+    # a cell under the label, painted out, kept bites read as a fragment: every object the
+    # painted region touches is cut by it, as by the picture's edge.
     rgb = np.asarray(Image.open(SAMPLE).convert("RGB"))
+    barred_rgb = _barred(rgb)
     clean = smearscan.analyse_image(rgb, pixel_size_um=0.2)
-    barred = smearscan.analyse_image(_barred(rgb), pixel_size_um=0.2)
-    assert _whole(barred) == _whole(clean) == Counter({"rbc": 97, "platelet": 6})
+    barred = smearscan.analyse_image(barred_rgb, pixel_size_um=0.2)
+    assert _unmatched(_whole(barred), _whole(clean)) == []
+    left_out = _unmatched(_whole(clean), _whole(barred))
+    assert Counter(name for *_, name in left_out) == Counter(rbc=24, platelet=1)
+    touched = np.unique(barred.labels[painted_region(barred_rgb)])
+    assert not (~np.asarray(barred.cells["border"], bool)
+                & np.isin(np.asarray(barred.cells["cell_id"]), touched)).any()
     assert barred.summary.painted_px > 0 and clean.summary.painted_px == 0
 
 
@@ -62,3 +85,18 @@ def test_chulas_own_bar_is_found_on_its_fields(name):
     painted = painted_out(rgb)
     assert painted.pixels > 300
     assert not annotation_mask(painted.rgb).any()
+
+
+def test_the_report_and_the_field_table_say_the_bar_was_painted_out(tmp_path, capsys):
+    # QA 86 #9: the field table said so, the report's captions did not.
+    from smearscan.cli import main
+
+    field = tmp_path / "in" / "barred.png"
+    field.parent.mkdir()
+    Image.fromarray(_barred(np.asarray(Image.open(SAMPLE).convert("RGB")))).save(field)
+    assert main([str(field), "--out", str(tmp_path / "out"), "--pixel-size", "0.2",
+                 "--quiet"]) == 0
+    painted = painted_out(np.asarray(Image.open(field).convert("RGB"))).pixels
+    report = (tmp_path / "out" / "slides" / "barred" / "report.html").read_text()
+    assert (f"<b>scale bar painted out</b> ({painted} px): the cells it touches are left "
+            "out") in report

@@ -179,7 +179,9 @@ def _ambiguity_lines() -> str:
             ranges = "; ".join(f"{low:g}-{high:g} (could be {unit})"
                                for unit, (low, high) in spec.ambiguous.items())
             lines.append(f"  --{key.replace('_', '-')}: {ranges}")
-    return "\n".join(lines) + "\n  (zero is zero in every unit and is never refused)"
+    return "\n".join(lines) + ("\n  (zero is zero in every unit, never refused as ambiguous; "
+                                "a platelet or white-cell count of 0 is refused as an "
+                                "analyser's flag)")
 
 
 def prepared_argv(argv: list[str]) -> tuple[list[str], list[Refused]]:
