@@ -31,7 +31,7 @@ from smearscan.verdict.differential import ACTIVE, Cause, ranked
 from smearscan.verdict.differential.hus import COMPLEMENT_WORKUP, STEC_WORKUP
 from smearscan.verdict.differential.ttp import ADAMTS13_SEND, CAPLACIZUMAB
 from smearscan.verdict.readings import show
-from smearscan.verdict.values import MEGALOBLASTIC_RULE, UNEXPLAINED_MAHA
+from smearscan.verdict.values import MEGALOBLASTIC_RULE, PLASMIC_NOT_VALIDATED, UNEXPLAINED_MAHA
 
 # The URGENT line while ADAMTS13 is not known, by TTP's assessment.
 SUSPECTED = urgent_ttp("suspected", "unknown")
@@ -2595,10 +2595,7 @@ def test_a_childs_tma_with_diarrhoea_and_a_kidney_injury_puts_hus_beside_a_possi
     assert child.urgent.startswith("URGENT - TTP possible: a medical emergency.")
     ttp, hus = child.cause("ttp"), child.cause("hus")
     assert (ttp.assessment, hus.assessment) == ("possible", "suspected")
-    assert ttp.reasons[1] == ("PLASMIC derived and validated in adults: for a neonate, or a "
-                              "child with diarrhoea, a creatinine over a child's upper limit or "
-                              "none given, it can raise suspicion of TTP, not make it the "
-                              "leading cause (this tool's rule)")
+    assert ttp.reasons[1] == f"PLASMIC {PLASMIC_NOT_VALIDATED}"
     assert hus.action.endswith("; ADAMTS13 sample before any plasma: whether to treat as TTP "
                                "until it is back is haematology's call (PLASMIC was derived in "
                                "adults)")

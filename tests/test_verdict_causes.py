@@ -18,6 +18,7 @@ from smearscan.verdict import (
     urgent_ttp,
 )
 from smearscan.verdict.differential.hus import COMPLEMENT_WORKUP, STEC_WORKUP
+from smearscan.verdict.differential.ttp import with_caution
 from smearscan.verdict.findings import WHOLE_FIELD_UNREAD, smear_findings_from_summary
 
 #: QA 84 #2 (b): an adolescent's immune TTP, PLASMIC 7, nothing pointing to HUS.
@@ -241,7 +242,8 @@ def test_a_recorded_systemic_sclerosis_is_a_cause_and_cautions_the_urgent_line()
         "1998;41:1613-1619 (corticosteroids); Steen VD, et al. Ann Intern Med "
         "1990;113:352-357 (ACE inhibitors)).")
     crisis = verdict.cause("scleroderma-renal-crisis")
-    assert (crisis.assessment, crisis.urgency) == ("possible", "urgent")
+    # With a kidney injury and MAHA likely, suspected (QA 86 #4).
+    assert (crisis.assessment, crisis.urgency) == ("suspected", "urgent")
     assert crisis.action.startswith("an ACE inhibitor (captopril) for the blood pressure")
     assert verdict.cause("hus").reasons[-1] == (
         "systemic sclerosis recorded: the kidney injury of its TMA; atypical HUS only once it "
@@ -264,7 +266,7 @@ def test_a_recorded_transplant_is_a_transplant_associated_tma():
                        "platelets": 25})
     verdict = assess(_count(percent=3.0), labs)
     transplant = verdict.cause("transplant-associated")
-    assert transplant.assessment == "possible"
+    assert transplant.assessment == "suspected"  # a kidney injury, MAHA likely
     assert transplant.action == (
         "with the transplant team: the calcineurin or mTOR inhibitor's level and dose, blood "
         "pressure, proteinuria, soluble C5b-9 (Jodele S, et al. Blood 2014;124:645-653)")
@@ -297,3 +299,59 @@ def test_a_hellp_named_with_a_likely_maha_leads_the_pregnancy_cause(
             "are this picture; confirm its raised liver enzymes (AST, ALT), which this tool "
             "does not read")
         assert str(verdict.next_step) == f"Next (pregnancy, suspected): {pregnancy.action}"
+
+
+@pytest.mark.parametrize(("recorded", "cause"), [
+    ({"systemic_sclerosis": True}, "scleroderma-renal-crisis"),
+    ({"malignant_hypertension": True}, "malignant-hypertension"),
+    ({"transplant": True}, "transplant-associated")])
+def test_a_recorded_kidney_tma_with_a_kidney_injury_is_suspected_and_next(recorded, cause):
+    # QA 86 #4: HUS demoted beside it, every cause read "possible", with no next step, for a
+    # textbook scleroderma renal crisis.
+    base = {"hemoglobin": "7 g/dL", "sex": "female", "platelets": 60, "ldh": 1500,
+            "ldh_uln": 250, "haptoglobin": "<0.1 g/L", "reticulocytes": "8 %", "mcv": 85,
+            "inr": 1.1, "active_cancer": False, "dat": "negative", "adamts13": "60 %",
+            "creatinine": "3.5 mg/dL", **recorded}
+    verdict = assess(_count(percent=5.0), parse_labs(base))
+    leading = verdict.cause(cause)
+    assert (verdict.urgent, leading.assessment) == (None, "suspected")
+    assert leading.reasons[-1] == ("with a kidney injury (creatinine 3.5 mg/dL) and MAHA likely "
+                                   "(this tool's rule)")
+    assert verdict.next_step.about == cause and verdict.cause("hus").assessment == "possible"
+    # Without the kidney injury it stays possible.
+    kidneys = assess(_count(percent=5.0), parse_labs({**base, "creatinine": "0.8 mg/dL"}))
+    assert kidneys.cause(cause).assessment == "possible"
+
+
+@pytest.mark.parametrize("recorded", [
+    {"transplant": True}, {"malignant_hypertension": True}, {"systemic_sclerosis": True},
+    {"drug_exposure": "tacrolimus"}])
+def test_a_child_with_another_tmas_cause_recorded_keeps_ttp_possible(recorded):
+    # QA 86 #5: a child after a transplant read "TTP suspected, haematology starts plasma".
+    labs = parse_labs({**CHILD_TTP, "transplant": False, **recorded})
+    verdict = assess(_count("child"), labs)
+    assert verdict.cause("ttp").assessment == "possible"
+    assert verdict.urgent == with_caution(urgent_ttp("possible", "unknown", adult=False), labs)
+    # A thienopyridine triggers an immune TTP: suspected, as without it.
+    clopidogrel = assess(_count("child"), parse_labs({**CHILD_TTP, "drug_exposure": "clopidogrel"}))
+    assert clopidogrel.cause("ttp").assessment == "suspected"
+
+
+def test_a_named_hellp_is_the_next_step_beside_a_suspected_ttp():
+    # QA 86 #3: a named HELLP scoring PLASMIC 6 read "TTP suspected" with the delivery step
+    # only in the differential, next null.
+    labs = parse_labs({"hemoglobin": "7 g/dL", "sex": "female", "pregnancy": True,
+                       "obstetric_complication": "HELLP", "platelets": 80, "ldh": 1500,
+                       "ldh_uln": 250, "haptoglobin": "<0.1 g/L", "reticulocytes": "8 %",
+                       "mcv": 85, "inr": 1.1, "active_cancer": False, "transplant": False,
+                       "dat": "negative", "creatinine": "0.8 mg/dL"})
+    verdict = assess(_count(percent=5.0), labs)
+    assert (verdict.cause("ttp").assessment, verdict.cause("pregnancy").assessment) == \
+        ("suspected", "suspected")
+    assert verdict.next_step.to_dict() == {
+        "about": "pregnancy", "assessment": "suspected",
+        "action": "urgent obstetric review (delivery for HELLP or pre-eclampsia); send ADAMTS13 "
+                  "for pregnancy-triggered TTP"}
+    assert format_text(verdict).splitlines()[:3] == [
+        verdict.urgent, "MAHA: likely", f"Next (pregnancy, suspected): "
+        f"{verdict.cause('pregnancy').action}"]

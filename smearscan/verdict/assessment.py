@@ -138,17 +138,18 @@ class Verdict:
         """The action of the first cause of the differential that is likely or suspected, else
         the work-up of a marrow infiltration that is (QA 84 #6: seed 000's bone-marrow
         examination came some 40 lines down, under "MAHA: likely"; QA 85 #5: seeds 002/003's,
-        some 50). Beside an URGENT line only a cause likelier than TTP whose action says what
-        stands of TTP (HUS's and a megaloblastic anaemia's do while TTP is in play; QA 84 #2: a
-        child's suspected STEC-HUS stood under "TTP possible" alone): another's must not stand
-        beside TTP's action (QA 85 #1: DIC's "blood products for procedures" under "do not
+        some 50). Beside an URGENT line only a cause at least as likely as TTP whose action
+        says what stands of TTP (HUS's, a megaloblastic anaemia's and pregnancy's do while TTP
+        is in play; QA 84 #2: a child's suspected STEC-HUS stood under "TTP possible" alone; QA
+        86 #3: a named HELLP's delivery under "TTP suspected"): another's must not stand beside
+        TTP's action (QA 85 #1: DIC's "blood products for procedures" under "do not
         transfuse platelets"). This tool's rule."""
         leading = [cause for cause in self.differential
                    if cause.assessment in _LEADING and cause.action]
         if self.urgent:
             ttp = LIKELIHOOD.index(self.cause("ttp").assessment)
-            leading = [cause for cause in leading if LIKELIHOOD.index(cause.assessment) < ttp
-                       and "TTP" in cause.action]
+            leading = [cause for cause in leading if cause.cause != "ttp"
+                       and LIKELIHOOD.index(cause.assessment) <= ttp and "TTP" in cause.action]
         if leading:
             first = leading[0]
             return NextStep(first.cause, first.assessment, first.action)

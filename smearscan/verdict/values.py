@@ -41,9 +41,10 @@ PLASMIC = "PLASMIC score (Bendapudi PK, et al. Lancet Haematol 2017;4(4):e157-e1
 #: A note of PLASMIC for a population other than adults, and the reason TTP's assessment gives
 #: where the score alone would have made TTP suspected (this tool's rule).
 PLASMIC_NOT_VALIDATED = ("derived and validated in adults: for a neonate, or a child with "
-                         "diarrhoea, a creatinine over a child's upper limit or none given, it "
-                         "can raise suspicion of TTP, not make it the leading cause (this "
-                         "tool's rule)")
+                         "diarrhoea, a creatinine over a child's upper limit or none given, or "
+                         "another TMA's cause recorded (a transplant, malignant hypertension, "
+                         "systemic sclerosis, a drug), it can raise suspicion of TTP, not make "
+                         "it the leading cause (this tool's rule)")
 ISTH_DIC = ("ISTH overt DIC score, 2025 update (Iba T, et al. J Thromb Haemost "
             "2025;23(7):2356-2362)")
 #: The differential's line where MAHA is likely and none of its causes is in play.
@@ -307,8 +308,10 @@ TTP_RULE = _rule(
     "TTP without ADAMTS13", f"platelets measured and not below {PLATELETS_LOW:g} x10^9/L -> "
     f"unlikely, whatever PLASMIC gives (TTP needs thrombocytopenia); PLASMIC >= "
     f"{PLASMIC_HIGH} -> suspected (possible for a neonate, or a child with diarrhoea recorded "
-    "or a creatinine over the lab's or a child's upper limit, or not given: it was derived in "
-    "adults, and a child's TMA is most often a STEC-HUS); "
+    "or a creatinine over the lab's or a child's upper limit, or not given, or another TMA's "
+    "cause recorded: a transplant, malignant hypertension, systemic sclerosis, a drug known to "
+    "cause TMA other than a thienopyridine: it was derived in adults, and a child's TMA is "
+    "most often a STEC-HUS); "
     "a range reaching "
     f"{PLASMIC_INTERMEDIATE} with the MAHA picture (MAHA likely or possible, haemolysis with "
     "platelets low or unknown, or platelets < 30 with one raised haemolysis marker) -> "
@@ -436,8 +439,9 @@ RECORDED_RULE = _rule(
     "causes the labs record", "malignant hypertension, systemic sclerosis (scleroderma renal "
     "crisis; the URGENT line then cautions against high-dose corticosteroids), a transplant "
     "(transplant-associated TMA), pregnancy or an obstetric complication, a mechanical heart "
-    "valve -> possible with MAHA, unlikely without; a HELLP named as the obstetric "
-    "complication -> suspected with MAHA likely (its liver enzymes are not read)",
+    "valve -> possible with MAHA, unlikely without; with MAHA likely, a HELLP named as the "
+    "obstetric complication (its liver enzymes are not read), and malignant hypertension, "
+    "systemic sclerosis or a transplant with a kidney injury -> suspected",
     f"the context given with the lab values (CLINICAL.md); {SCLERODERMA_CRISIS}; "
     f"{TRANSPLANT_TMA}", standard=False)
 AMBIGUOUS_RULE = _rule(

@@ -52,7 +52,7 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     # (QA 64 F10), while a measured overt DIC is likely and ranks first anyway. A cause the
     # labs record (HELLP, a valve) before the causes judged from the picture alone: a recorded
     # HELLP ranked below a HUS only possible, whose action is a stool culture (QA 66 N8).
-    causes = [ttp, *recorded_causes(maha, labs),
+    causes = [ttp, *recorded_causes(maha, labs, adult),
               hus_cause(maha, labs, picture, ttp, adult, _secondary(labs, drug)),
               cancer_cause(maha, labs, dic, drug, hints, cancer_first), dic,
               *([drug] if drug else []),

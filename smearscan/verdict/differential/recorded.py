@@ -7,10 +7,15 @@ from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import (
     Cause,
 )
+from smearscan.verdict.readings import kidney_injury, show
 from smearscan.verdict.values import SCLERODERMA_CRISIS, TRANSPLANT_TMA
 
 #: The pregnancy cause's request for ADAMTS13, left out once it is given (QA 77 L1).
 _SEND_ADAMTS13 = "; send ADAMTS13 for pregnancy-triggered TTP"
+#: The recorded causes whose TMA is a kidney one: with a likely MAHA and a kidney injury they
+#: are suspected, the HUS that the kidney injury would otherwise point to only possible (QA 86
+#: #4: every cause read "possible", no next step, for a textbook scleroderma renal crisis).
+RENAL_CAUSES = ("malignant-hypertension", "scleroderma-renal-crisis", "transplant-associated")
 
 _RECORDED_CAUSES = (
     ("malignant-hypertension", ("malignant_hypertension",), "urgent",
@@ -37,10 +42,11 @@ _RECORDED_CAUSES = (
 )
 
 
-def recorded_causes(maha: str, labs: Labs) -> list[Cause]:
-    """A line for each cause the labs record: ``possible``, or ``unlikely`` without MAHA; a
-    HELLP named as the obstetric complication is ``suspected`` with MAHA likely
-    (:func:`_hellp_named`)."""
+def recorded_causes(maha: str, labs: Labs, adult: bool = True) -> list[Cause]:
+    """A line for each cause the labs record: ``possible``, or ``unlikely`` without MAHA; with
+    MAHA likely, ``suspected`` for a HELLP named as the obstetric complication
+    (:func:`_hellp_named`) and for one of :data:`RENAL_CAUSES` with a kidney injury
+    (:func:`~smearscan.verdict.readings.kidney_injury`; this tool's rule)."""
     causes = []
     for name, keys, urgency, reason, action in _RECORDED_CAUSES:
         if labs.adamts13 is not None:
@@ -52,6 +58,10 @@ def recorded_causes(maha: str, labs: Labs) -> list[Cause]:
         elif name == "pregnancy" and (hellp := _hellp_named(labs)) is not None:
             causes.append(Cause.of(name, "suspected" if maha == "likely" else "possible",
                                    urgency, action, (hellp, reason)))
+        elif name in RENAL_CAUSES and maha == "likely" and kidney_injury(labs, adult=adult):
+            causes.append(Cause.of(name, "suspected", urgency, action, (
+                reason, f"with a kidney injury (creatinine {show('creatinine', labs.creatinine)}"
+                        ") and MAHA likely (this tool's rule)")))
         else:
             causes.append(Cause.of(name, "possible", urgency, action, (reason,)))
     return causes

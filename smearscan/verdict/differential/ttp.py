@@ -12,7 +12,7 @@ from smearscan.verdict.differential.cause import (
     adamts13_beyond,
     adamts13_text,
 )
-from smearscan.verdict.drugs import ttp_triggering_drug
+from smearscan.verdict.drugs import DRUGS_TRIGGERING_TTP, tma_drugs_named, ttp_triggering_drug
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     LabPicture,
@@ -380,12 +380,13 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
 def _young_suspected(labs: Labs) -> str | None:
     """Why a child's PLASMIC 6-7 makes TTP suspected, as an adult's does: nothing points to
     HUS, the commonest TMA of childhood (no diarrhoea recorded, creatinine within the lab's or
-    a child's upper limit, :data:`~smearscan.verdict.values.CHILD_CREATININE_ULN`); else None
-    (QA 84 #2: an adolescent's textbook immune TTP read only "possible", which could delay
-    plasma exchange; this tool's rule). A diarrhoea not recorded either way is asked about."""
+    a child's upper limit, :data:`~smearscan.verdict.values.CHILD_CREATININE_ULN`, no other
+    TMA's cause recorded, :func:`_other_tma`); else None (QA 84 #2: an adolescent's textbook
+    immune TTP read only "possible", which could delay plasma exchange; this tool's rule). A
+    diarrhoea not recorded either way is asked about."""
     creatinine = labs.creatinine
     limit = labs.creatinine_uln if labs.creatinine_uln is not None else CHILD_CREATININE_ULN
-    if labs.diarrhoea or creatinine is None or creatinine > limit:
+    if labs.diarrhoea or creatinine is None or creatinine > limit or _other_tma(labs):
         return None
     whose = "the lab's" if labs.creatinine_uln is not None else "a child's"
     diarrhoea = ("diarrhoea not recorded (ask: a STEC-HUS's kidney injury can follow it by "
@@ -393,6 +394,16 @@ def _young_suspected(labs: Labs) -> str | None:
     return (f"PLASMIC derived in adults; nothing points to HUS, the commonest TMA of "
             f"childhood: creatinine {show('creatinine', creatinine)} within {whose} upper limit "
             f"({limit:g} mg/dL), {diarrhoea}: TTP suspected as in an adult (this tool's rule)")
+
+
+def _other_tma(labs: Labs) -> bool:
+    """A recorded cause of another TMA: a transplant, malignant hypertension, systemic sclerosis
+    or a drug known to cause TMA that does not trigger an immune TTP (QA 86 #5: a child after a
+    transplant read "TTP suspected, haematology starts plasma", where a transplant-associated
+    TMA is far commoner; this tool's rule)."""
+    drugs = tma_drugs_named(labs.drug_exposure) - set(DRUGS_TRIGGERING_TTP)
+    return bool(labs.transplant or labs.malignant_hypertension or labs.systemic_sclerosis
+                or drugs)
 
 
 def _haemolysis_to_measure(labs: Labs) -> str:
