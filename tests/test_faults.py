@@ -533,6 +533,30 @@ def test_foreign_non_empty_out_is_refused_unless_forced(field_png, tmp_path, cap
     assert run(field_png, "--out", out) == 0  # marked now: no --force needed
 
 
+def test_a_forced_run_never_writes_over_a_foreign_folders_picture(field_png, tmp_path, capsys):
+    """QA 86 #6: --force replaced a user's overlays/ and masks/ files of the same names."""
+    ours = tmp_path / "ours"
+    assert run(field_png, "--out", ours, "--save-masks", "--overlay") == 0
+    pictures = sorted(path.relative_to(ours).as_posix() for path in ours.rglob("*.png")
+                      if path.parts[len(ours.parts)] in ("masks", "overlays"))
+    assert len(pictures) == 2
+    out = tmp_path / "theirs"
+    for name in pictures:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("mine\n")
+    capsys.readouterr()
+    assert run(field_png, "--out", out, "--force", "--save-masks", "--overlay") == 2
+    assert capsys.readouterr().err == (
+        f"smearscan: {out}: not made by smearscan, and this run would write over "
+        f"{', '.join(pictures)}: --force writes beside other files but never replaces them; "
+        "move them, or choose another --out\n")
+    assert all((out / name).read_text() == "mine\n" for name in pictures)
+    assert sorted(path.name for path in out.iterdir()) == ["masks", "overlays"]
+    # Without those pictures asked for, the run writes beside them.
+    assert run(field_png, "--out", out, "--force") == 0
+    assert all((out / name).read_text() == "mine\n" for name in pictures)
+
+
 def test_second_concurrent_run_is_refused_and_the_first_completes(slides, tmp_path):
     """Class 4: one run at a time; the second gets one line and exit 2, the first is intact
     (it used to lose its temporaries to the second and die with exit 4)."""

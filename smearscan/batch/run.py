@@ -3,6 +3,7 @@ through the executor, write each slide when its last field is back, merge the fo
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -47,8 +48,9 @@ from smearscan.batch.resume import (
 from smearscan.batch.summary import SlideBuilder, field_picture, write_slide_cells
 from smearscan.errors import LabValueError, SmearscanError, counted_names
 from smearscan.executor import Executor, LocalPool
-from smearscan.loading import Slide, field_pixels, special_file_reason
+from smearscan.loading import Slide, field_pixels, is_output_folder, special_file_reason
 from smearscan.outputs import (
+    OutputFolderError,
     claim_output_folder,
     remove_superseded,
     write_bytes_atomic,
@@ -203,7 +205,7 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     when the run began, the digest of every file the slide wrote, and the files an earlier
     analysis of it wrote that this one did not (``superseded``, removed once it is written)."""
     earlier = earlier_outputs(out, slide.name) if out is not None else frozenset()
-    stems = field_stems([_image_name(slide, path) for path in slide.fields])
+    stems = _stems(slide)
     folder = out / "slides" / slide.name if out is not None else None
     if folder is not None:
         plan_outputs(out, slide.name, _planned(slide, out, stems, options))
@@ -265,6 +267,27 @@ def _remove_superseded(out: Path, name: str, superseded: tuple[str, ...]) -> Non
     if superseded:
         remove_superseded(out, superseded)
         clear_superseded(out, name)
+
+
+def _refuse_replacing(slides: list[Slide], out: Path, options: RunOptions) -> None:
+    """Refuse (:class:`~smearscan.outputs.OutputFolderError`, before any work) a run into a
+    folder smearscan did not make (``--force``) that would write over a file already there
+    (QA 86 #6: a user's overlays/ and masks/ pictures were replaced), before the folder is
+    claimed, which checks the top-level outputs."""
+    existing = sorted(path.relative_to(out).as_posix() for slide in slides
+                      for path in _planned(slide, out, _stems(slide), options)
+                      if os.path.lexists(path))
+    if existing:
+        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+        raise OutputFolderError(
+            f"{out}: not made by smearscan, and this run would write over "
+            f"{', '.join(existing[:3])}{more}: --force writes beside other files but never "
+            "replaces them; move them, or choose another --out")
+
+
+def _stems(slide: Slide) -> list[str]:
+    """The slide's field stems, as its outputs name them."""
+    return field_stems([_image_name(slide, path) for path in slide.fields])
 
 
 def _planned(slide: Slide, out: Path, stems: list[str], options: RunOptions) -> list[Path]:
@@ -355,6 +378,9 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
         This run's slides, in the order given.
     """
     _check_option_files(options)
+    if out is not None and force and Path(out).is_dir() and not is_output_folder(out):
+        # Another's folder written into: refused before it is marked as smearscan's.
+        _refuse_replacing(named_slides(slides, {}, out), out, options)
     with claim_output_folder(out, force=force) if out is not None else nullcontext():
         return _analyse(slides, out, options, executor or LocalPool(1), progress,
                         on_slide or _ignored, on_folder_problem or _ignored, on_note or _ignored)
