@@ -436,14 +436,19 @@ SCLERODERMA_CRISIS = ("Steen VD, Medsger TA Jr. Arthritis Rheum 1998;41:1613-161
 #: Transplant-associated TMA: its diagnostic criteria after a stem-cell transplant.
 TRANSPLANT_TMA = "Jodele S, et al. Blood 2014;124:645-653"
 RECORDED_RULE = _rule(
-    "causes the labs record", "malignant hypertension, systemic sclerosis (scleroderma renal "
-    "crisis; the URGENT line then cautions against high-dose corticosteroids), a transplant "
-    "(transplant-associated TMA), pregnancy or an obstetric complication, a mechanical heart "
-    "valve -> possible with MAHA, unlikely without; with MAHA likely, a HELLP named as the "
-    "obstetric complication (its liver enzymes are not read), and malignant hypertension, "
-    "systemic sclerosis or a transplant with a kidney injury -> suspected",
-    f"the context given with the lab values (CLINICAL.md); {SCLERODERMA_CRISIS}; "
-    f"{TRANSPLANT_TMA}", standard=False)
+    "causes the labs record", "malignant hypertension, pregnancy or an obstetric complication, "
+    "a mechanical heart valve -> possible with MAHA, unlikely without; with MAHA likely, a "
+    "HELLP named as the obstetric complication (its liver enzymes are not read), and "
+    "malignant hypertension with a kidney injury -> suspected",
+    "the context given with the lab values (CLINICAL.md)", standard=False)
+SCLERODERMA_RULE = _rule(
+    "scleroderma renal crisis", "systemic sclerosis recorded -> possible with MAHA, suspected "
+    "with MAHA likely and a kidney injury, unlikely without MAHA; an URGENT line then ends with "
+    "a caution against high-dose corticosteroids, which can precipitate the crisis",
+    SCLERODERMA_CRISIS, standard=False)
+TRANSPLANT_RULE = _rule(
+    "transplant-associated TMA", "a transplant recorded -> possible with MAHA, suspected with "
+    "MAHA likely and a kidney injury, unlikely without MAHA", TRANSPLANT_TMA, standard=False)
 AMBIGUOUS_RULE = _rule(
     "bare lab numbers", "refused (exit 2) where plausible in two common units of the key",
     "smearscan.labs: a silent unit guess can reverse a call", standard=False)
@@ -487,14 +492,15 @@ RULES: tuple[Rule, ...] = (
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
     TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,
     AMBIGUOUS_RULE, BOUND_RULE, D_DIMER_RATIO_RULE, PT_INR_RULE, DAT_RULE, RECORDED_RULE,
+    SCLERODERMA_RULE, TRANSPLANT_RULE,
 )
 """Every rule the verdict applies, in the order of the README table."""
 
 CAUSE_RULES: dict[str, Rule] = {
     "ttp": TTP_RULE, "hus": HUS_RULE, "dic": ISTH_DIC_RULE, "drug-induced": DRUG_RULE,
     "cancer-associated": CANCER_RULE, "megaloblastic": MEGALOBLASTIC_RULE,
-    "malignant-hypertension": RECORDED_RULE, "scleroderma-renal-crisis": RECORDED_RULE,
-    "transplant-associated": RECORDED_RULE, "pregnancy": RECORDED_RULE,
+    "malignant-hypertension": RECORDED_RULE, "scleroderma-renal-crisis": SCLERODERMA_RULE,
+    "transplant-associated": TRANSPLANT_RULE, "pregnancy": RECORDED_RULE,
     "mechanical": RECORDED_RULE, "immune-haemolysis": DAT_RULE}
 """The rule behind each cause of the differential, shown beside it."""
 
