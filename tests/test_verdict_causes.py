@@ -355,3 +355,24 @@ def test_a_named_hellp_is_the_next_step_beside_a_suspected_ttp():
     assert format_text(verdict).splitlines()[:3] == [
         verdict.urgent, "MAHA: likely", f"Next (pregnancy, suspected): "
         f"{verdict.cause('pregnancy').action}"]
+
+
+@pytest.mark.parametrize("option", ["--scleroderma", "--ssc"])
+def test_systemic_sclerosis_under_its_usual_names_keeps_the_caution(option, capsys):
+    # QA 86 #7: '--scleroderma yes' was refused as unknown, and the URGENT line lost its
+    # caution against high-dose corticosteroids.
+    from smearscan.cli import main
+
+    args = ["verdict", "--schistocytes", "5", "--rbc-counted", "1000", "--platelets", "10",
+            "--ldh", "1500 U/L", "--ldh-uln", "250 U/L", "--haptoglobin", "<0.1 g/L",
+            "--reticulocytes", "8 %", "--mcv", "85", "--inr", "1.1", "--active-cancer", "no",
+            "--transplant", "no", "--creatinine", "0.8 mg/dL", "--dat", "negative"]
+    assert main([*args, option, "yes"]) == 2
+    printed = capsys.readouterr()
+    assert printed.out.splitlines()[0].endswith(
+        "Systemic sclerosis recorded: high-dose corticosteroids can precipitate a scleroderma "
+        "renal crisis, which an ACE inhibitor treats: weigh them with rheumatology (Steen VD, "
+        "Medsger TA Jr. Arthritis Rheum 1998;41:1613-1619 (corticosteroids); Steen VD, et al. "
+        "Ann Intern Med 1990;113:352-357 (ACE inhibitors)).")
+    assert printed.err.endswith(f"unknown option '{option}'; did you mean "
+                                "'--systemic-sclerosis'?\n")
