@@ -293,6 +293,8 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         that it read in ukat/L (unless written in ukat/L, QA 39 M-1), or against any of those
         limits, calls for (QA 38 H-1). A PT prolongation as long as a control PT without an INR
         (:func:`~smearscan.labs.pt_without_inr`) keeps the line the values call for without it.
+        A platelet or white-cell count of 0 (:func:`~smearscan.labs.zero_count`) keeps the line
+        the count read as under 1 x10^9/L calls for, else the one it calls for not given.
     """
     missing = ldh_without_limit(labs, "--ldh-uln") or ldh_limit_implausible(
         labs, smear.population, "--ldh-uln")
@@ -534,9 +536,9 @@ def _urgent_over_range(lines: set[str | None], readings: Sequence[Labs],
         [value for labs in readings for value in _adamts13_values(labs)], None not in lines)
     # The lines are one patient's: a child's say so (young_line), and so does this one, as it
     # keeps their caution of a recorded systemic sclerosis.
-    line = urgent_ttp(assessment, f"{adamts13}, {missing}" if adamts13 else missing,
-                      adult=not any(young_line(line) for line in urgent))
-    return with_caution(line, readings[0]) if readings else line
+    merged = urgent_ttp(assessment, f"{adamts13}, {missing}" if adamts13 else missing,
+                        adult=not any(young_line(line) for line in urgent))
+    return with_caution(merged, readings[0]) if readings else merged
 
 
 def _adamts13_values(labs: Labs) -> list[float | None]:

@@ -240,7 +240,7 @@ def _young_call(assessment: str) -> str:
     if assessment == "suspected":
         return (f"haematology starts {YOUNG_PLASMA} on clinical suspicion{{before}}, as for an "
                 f"adult at a high pre-test probability (PLASMIC {PLASMIC_HIGH}-7 with nothing "
-                "pointing to HUS: this tool's rule)")
+                "pointing to HUS or another TMA: this tool's rule)")
     return (f"haematology decides whether to start {YOUNG_PLASMA} on clinical "
             "suspicion{before} (PLASMIC was derived in adults)")
 
