@@ -376,3 +376,17 @@ def test_systemic_sclerosis_under_its_usual_names_keeps_the_caution(option, caps
         "Ann Intern Med 1990;113:352-357 (ACE inhibitors)).")
     assert printed.err.endswith(f"unknown option '{option}'; did you mean "
                                 "'--systemic-sclerosis'?\n")
+
+
+def test_a_megaloblastic_anaemias_action_never_stands_beside_the_urgent_line():
+    # QA 87 #1: "Next (megaloblastic, suspected): ... plasma exchange does not [treat it]"
+    # stood under "URGENT - TTP suspected ... plasma exchange ... usually started".
+    labs = parse_labs({"hemoglobin": "7 g/dL", "sex": "female", "platelets": 20, "ldh": 3000,
+                       "ldh_uln": 250, "haptoglobin": "<0.1 g/L", "reticulocytes": "1 %",
+                       "mcv": 105, "inr": 1.1, "active_cancer": False, "transplant": False,
+                       "dat": "negative", "creatinine": "0.8 mg/dL",
+                       "vitamin_b12": "80 pg/mL"})
+    verdict = assess(_count(percent=5.0), labs)
+    assert (verdict.cause("ttp").assessment, verdict.cause("megaloblastic").assessment) == \
+        ("suspected", "suspected")
+    assert verdict.next_step is None and verdict.to_dict()["next"] is None

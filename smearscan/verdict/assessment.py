@@ -72,6 +72,9 @@ DISCLAIMER = "Decision support only: a clinician decides."
 
 #: Assessments whose next step stands under the headline (:attr:`Verdict.next_step`).
 _LEADING = ("likely", "suspected")
+#: The causes whose action may stand beside an URGENT line: HUS's defers to it while TTP is in
+#: play, and pregnancy's (delivery for HELLP) does not contradict it (this tool's rule).
+_BESIDE_URGENT = ("hus", "pregnancy")
 
 
 @dataclass(frozen=True)
@@ -138,18 +141,18 @@ class Verdict:
         """The action of the first cause of the differential that is likely or suspected, else
         the work-up of a marrow infiltration that is (QA 84 #6: seed 000's bone-marrow
         examination came some 40 lines down, under "MAHA: likely"; QA 85 #5: seeds 002/003's,
-        some 50). Beside an URGENT line only a cause at least as likely as TTP whose action
-        says what stands of TTP (HUS's, a megaloblastic anaemia's and pregnancy's do while TTP
-        is in play; QA 84 #2: a child's suspected STEC-HUS stood under "TTP possible" alone; QA
-        86 #3: a named HELLP's delivery under "TTP suspected"): another's must not stand beside
-        TTP's action (QA 85 #1: DIC's "blood products for procedures" under "do not
-        transfuse platelets"). This tool's rule."""
+        some 50). Beside an URGENT line only a cause of :data:`_BESIDE_URGENT` at least as likely
+        as TTP (QA 84 #2: a child's suspected STEC-HUS stood under "TTP possible" alone; QA 86
+        #3: a named HELLP's delivery under "TTP suspected"): another's must not stand beside
+        TTP's action (QA 85 #1: DIC's "blood products for procedures" under "do not transfuse
+        platelets"; QA 87 #1: a megaloblastic anaemia's "plasma exchange does not" treat it
+        under "plasma exchange ... usually started"). This tool's rule."""
         leading = [cause for cause in self.differential
                    if cause.assessment in _LEADING and cause.action]
         if self.urgent:
             ttp = LIKELIHOOD.index(self.cause("ttp").assessment)
-            leading = [cause for cause in leading if cause.cause != "ttp"
-                       and LIKELIHOOD.index(cause.assessment) <= ttp and "TTP" in cause.action]
+            leading = [cause for cause in leading if cause.cause in _BESIDE_URGENT
+                       and LIKELIHOOD.index(cause.assessment) <= ttp]
         if leading:
             first = leading[0]
             return NextStep(first.cause, first.assessment, first.action)
