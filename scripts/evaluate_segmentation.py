@@ -56,6 +56,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from smearscan.annotation import under_annotation
 from smearscan.cli.common import shared_folder
 from smearscan.datasets import bccd_fields, chula_fields, split_fields
 from smearscan.features import border_flags
@@ -228,8 +229,10 @@ def invariance(jobs: list[tuple[list, object]], *, carry_labels: bool = False) -
 
 
 def _add_field(rows: dict, field, model, *, carry_labels: bool = False) -> None:
-    """Add one field's counts at each scale to ``rows``."""
-    rgb = conditioned(read_field(field.image))[0]  # as analysis sees it
+    """Add one field's counts at each scale to ``rows``: the field as taken resampled, each
+    then conditioned as analysis does it (QA 88 F1: resampled after its scale bar was painted
+    out, the finer field never showed the bar)."""
+    rgb = read_field(field.image)
     base = _analysed(rgb, field.pixel_size_um, model)
     for scale in _SCALES:
         image = resampled(rgb, scale)
@@ -346,15 +349,18 @@ def held_out_jobs(paths: list[Path], chula: list) -> list[tuple[list, object]]:
     return jobs
 
 
-def _analysed(rgb: np.ndarray, pixel_size_um: float, model, *,
+def _analysed(taken: np.ndarray, pixel_size_um: float, model, *,
               labels: np.ndarray | None = None):
-    """Labels, border flags, red-cell and schistocyte flags and schistocyte probabilities
-    (None without a model) per object; ``labels`` given: those objects instead of the field's
-    segmentation."""
+    """Of the field ``taken`` (as the camera gave it), conditioned as analysis does it: labels,
+    border flags (cut by the picture's edge or a painted-out annotation, as analysis leaves
+    them out), red-cell and schistocyte flags and schistocyte probabilities (None without a
+    model) per object; ``labels`` given: those objects instead of the field's segmentation."""
+    rgb = conditioned(taken)[0]
     if labels is None:
         labels = segment_field(rgb, pixel_size_um=pixel_size_um).labels
     count = int(labels.max(initial=0))
-    border = border_flags(labels, count, NORMAL_RBC_DIAMETER_UM / pixel_size_um)
+    border = (border_flags(labels, count, NORMAL_RBC_DIAMETER_UM / pixel_size_um)
+              | under_annotation(labels, taken))
     if model is None or count == 0:
         return labels, border, None, None, None
     from smearscan.features import cell_table

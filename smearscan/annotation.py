@@ -1,22 +1,26 @@
 """Burned-in annotations, painted out of a field before it is segmented.
 
 A microscope camera burns its scale bar and label into the picture in a flat colour. Chula's
-fields carry a green "20.00um" bar (129 of its 557 fields): its line cut the red cells it
+fields carry a green "20.00um" bar (123 of its 557 fields; 6 more a green letter on a cell;
+QA 88 F6): its line cut the red cells it
 crossed into halves that read as fragments and platelets (QA 83 #4: 3 of the 28 schistocyte
 calls of a spherocyte slide were cells the bar crossed; 7.6% of a run's platelets lay in its
-box). A Romanowsky-stained smear is pink, purple, blue or grey: no cell, nucleus or background
-of Chula, BCCD or PBC has a pixel whose green exceeds both its red and its blue by
-:data:`ANNOTATION_MARGIN` levels, which the bar's do. Those pixels, with the pixels within
-:data:`RIM_PX` of them green by :data:`EDGE_MARGIN` (a stroke's edge blended into the picture
-by the camera and JPEG; a greenish background is under it), and a pixel round them all, are
-filled in from their surroundings (Telea inpainting, :func:`cv2.inpaint`), so that the line
+box). Some (35) carry a yellow arrow pointing at a cell, which was counted as a red cell (QA 86
+#8: 10 of a slide's 16 "hypochromia" were arrows). A Romanowsky-stained smear is pink, purple,
+blue or grey: no cell, nucleus or background of Chula, BCCD or PBC has a pixel whose green
+exceeds both its red and its blue by :data:`ANNOTATION_MARGIN` levels, which the bar's do, nor
+one whose red and green both exceed its blue by :data:`YELLOW_MARGIN`, which the arrows' do
+(an eosinophil's granules come within 20 levels of it, in specks of a few pixels, so a yellow
+stroke must also span :data:`YELLOW_STROKE_PX`). Those pixels, with the pixels within
+:data:`RIM_PX` of them coloured so by :data:`EDGE_MARGIN` (a stroke's edge blended into the
+picture by the camera and JPEG; a greenish background is under it), and a pixel round them all,
+are filled in from their surroundings (Telea inpainting, :func:`cv2.inpaint`), so that the line
 does not cut the cells it crossed into fragment-like pieces. The fill does not give a cell back
 its outline: a cell under the label's letters came out with bites that read as a fragment (QA
 86 #2: two such calls in 16 fields), so every object with a pixel in the painted region is cut
-by it, as by the picture's edge (:func:`under_annotation`: left out of the counts). An
-annotation in
-another colour (white, black) is not found: it cannot be told from background or stain by its
-colour (this tool's rule).
+by it, as by the picture's edge (:func:`under_annotation`: left out of the counts), the cell an
+arrow points at too where its tip touches it. An annotation in another colour (white, black) is
+not found: it cannot be told from background or stain by its colour (this tool's rule).
 """
 
 from __future__ import annotations
@@ -28,11 +32,23 @@ import numpy as np
 
 #: Levels of 255 by which a pixel's green exceeds both its red and its blue in an annotation.
 ANNOTATION_MARGIN = 60
-#: The same for a pixel of a stroke's blended edge, within :data:`RIM_PX` of the stroke (Chula's
-#: greenish background reaches 16 levels at its 99th percentile).
+#: Levels by which a pixel's red and green both exceed its blue in a yellow annotation: Chula's
+#: arrows, 429-1,100 px of such pixels each (ad hoc scan, 2026-12-06: in 35 of 557 Chula
+#: fields, none of 364 BCCD fields or 3,201 PBC images; at 80 levels, 90 PBC images have specks
+#: of at most 6 px, eosinophil granules).
+YELLOW_MARGIN = 100
+#: Pixels a yellow stroke spans at least (connected), over any such speck of stain.
+YELLOW_STROKE_PX = 50
+#: The colour excess (green's, or yellow's) of a pixel of a stroke's blended edge, within
+#: :data:`RIM_PX` of the stroke (Chula's greenish background reaches 16 levels of green at its
+#: 99th percentile).
 EDGE_MARGIN = 25
-#: Pixels round an annotation's stroke searched for its blended edge.
-RIM_PX = 3
+#: Pixels beyond an annotation's stroke its blended edge may reach: 3 at Chula's 0.2 um/px;
+#: room for a field taken at a pixel size three times finer.
+RIM_PX = 9
+#: Holes a stroke encloses under this many pixels are its own (the inside of a letter at a
+#: pixel size twice finer than Chula's is ~50 px); larger ones, a ring drawn round a cell, not.
+HOLE_PX = 120
 #: Neighbourhood (px) an inpainted pixel is filled from.
 _INPAINT_RADIUS = 3
 
@@ -54,38 +70,65 @@ class PaintedOut:
 
 
 def annotation_mask(rgb: np.ndarray) -> np.ndarray:
-    """``(H, W)`` bool: the pixels of an annotation's stroke (green over red and blue by
-    :data:`ANNOTATION_MARGIN` levels)."""
-    return _greenness(rgb) > ANNOTATION_MARGIN
+    """``(H, W)`` bool: the pixels of an annotation's stroke: green over red and blue by
+    :data:`ANNOTATION_MARGIN` levels, or red and green over blue by :data:`YELLOW_MARGIN` in a
+    stroke of :data:`YELLOW_STROKE_PX` or more."""
+    green, yellow = _excess(rgb)
+    return (green > ANNOTATION_MARGIN) | _strokes(yellow > YELLOW_MARGIN, YELLOW_STROKE_PX)
 
 
-def _greenness(rgb: np.ndarray) -> np.ndarray:
-    """Green over the larger of red and blue, levels of 255."""
-    channels = rgb.astype(np.int16)
-    return channels[..., 1] - np.maximum(channels[..., 0], channels[..., 2])
+def _excess(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Green over the larger of red and blue, and the smaller of red and green over blue,
+    levels of 255 (``(H, W)`` int16 each)."""
+    red, green, blue = (rgb[..., channel].astype(np.int16) for channel in range(3))
+    return green - np.maximum(red, blue), np.minimum(red, green) - blue
+
+
+def _strokes(mask: np.ndarray, least_px: int, connectivity: int = 8) -> np.ndarray:
+    """``mask`` without its connected parts under ``least_px`` pixels."""
+    if not mask.any():
+        return mask
+    count, parts, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8),
+                                                              connectivity=connectivity)
+    return (stats[:, cv2.CC_STAT_AREA] >= least_px)[parts] & mask
 
 
 def painted_out(rgb: np.ndarray) -> PaintedOut:
     """``rgb`` (``(H, W, 3)`` uint8) with its annotations and their rim inpainted from their
     surroundings (:func:`painted_region`)."""
-    pixels = int(annotation_mask(rgb).sum())
-    if not pixels:
+    stroke, region = _stroke_and_region(rgb)
+    if not stroke.any():
         return PaintedOut(rgb, 0)
-    region = painted_region(rgb).astype(np.uint8)
-    filled = cv2.inpaint(np.ascontiguousarray(rgb), region, _INPAINT_RADIUS, cv2.INPAINT_TELEA)
-    return PaintedOut(filled, pixels)
+    filled = cv2.inpaint(np.ascontiguousarray(rgb), region.astype(np.uint8), _INPAINT_RADIUS,
+                         cv2.INPAINT_TELEA)
+    return PaintedOut(filled, int(stroke.sum()))
 
 
 def painted_region(rgb: np.ndarray) -> np.ndarray:
     """``(H, W)`` bool: what :func:`painted_out` fills in: the strokes, the pixels of their
-    blended edge within :data:`RIM_PX` of them, and a pixel round both."""
-    greenness = _greenness(rgb)
-    stroke = greenness > ANNOTATION_MARGIN
+    blended edge (coloured by :data:`EDGE_MARGIN`, reached from a stroke through such pixels
+    within :data:`RIM_PX`), the holes of fewer than :data:`HOLE_PX` pixels they enclose (the
+    inside of a letter), and a pixel round them all."""
+    return _stroke_and_region(rgb)[1]
+
+
+def _stroke_and_region(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`annotation_mask` and :func:`painted_region` of ``rgb``."""
+    stroke = annotation_mask(rgb)
     if not stroke.any():
-        return stroke
-    near = cv2.dilate(stroke.astype(np.uint8), _square(RIM_PX)).astype(bool)
-    edge = (stroke | (near & (greenness > EDGE_MARGIN))).astype(np.uint8)
-    return cv2.dilate(edge, _square(1)).astype(bool)
+        return stroke, stroke
+    # Grown through the coloured pixels next to it, not a fixed rim: a field taken at a finer
+    # pixel size blends a stroke's edge over more pixels (QA 88 F3: at 2x a 3 px rim left the
+    # greenish inside of the label's zeros, which the fill spread).
+    coloured = np.maximum(*_excess(rgb)) > EDGE_MARGIN
+    region = stroke
+    for _ in range(RIM_PX):
+        grown = cv2.dilate(region.astype(np.uint8), _square(1)).astype(bool) & (coloured | region)
+        if np.array_equal(grown, region):
+            break
+        region = grown
+    region = region | ~_strokes(~region, HOLE_PX, connectivity=4)
+    return stroke, cv2.dilate(region.astype(np.uint8), _square(1)).astype(bool)
 
 
 def under_annotation(labels: np.ndarray, rgb: np.ndarray) -> np.ndarray:

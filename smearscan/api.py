@@ -81,8 +81,9 @@ class FieldAnalysis:
         where a canvas or frame lines were taken off round it, :mod:`smearscan.framing`; None
         when nothing was), ``taken_off`` (what was: ``"canvas"``, ``"frame lines"``),
         ``canvas_uncut`` (why a flat canvas found round part of it was left in; None when none
-        was),
-        ``counts`` (whole objects per class).
+        was), ``painted_px`` (pixels of a burned-in scale bar, label or arrow painted out,
+        :mod:`smearscan.annotation`; 0 when none was; the objects it touches are border
+        objects), ``counts`` (whole objects per class).
     labels : (H, W) int32 ndarray
         The objects' mask: 0 background, else the object's ``cell_id``.
     model_version : str or None

@@ -44,6 +44,10 @@ TEMPORARY_SUFFIX = ".smearscan-part"
 LOCK_NAME = ".smearscan.lock"
 _MARKER_TEXT = ("This folder holds smearscan results. smearscan writes into a folder holding "
                 "this file and refuses other non-empty folders unless --force is given.\n")
+#: Where the marker of a folder --force first wrote into lists the pictures that were there
+#: before (under masks/ and overlays/, where a run writes beside other files), which no later
+#: run replaces (QA 87 #8: once marked, the folder was no longer checked for them).
+_KEPT_HEADING = "Files here before smearscan first wrote into this folder, never replaced:\n"
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"),
 #: and the apostrophe itself so that the escaping can be undone exactly (read_csv_rows).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -111,7 +115,7 @@ def claim_output_folder(folder: Path, *, force: bool = False) -> Iterator[None]:
         with folder_lock(folder):
             held = True
             if unmarked:
-                write_text_atomic(marker, _MARKER_TEXT)
+                write_text_atomic(marker, _MARKER_TEXT + _kept_listing(folder))
             remove_stale_temporaries(folder)
             yield
     except Exception:
@@ -122,6 +126,27 @@ def claim_output_folder(folder: Path, *, force: bool = False) -> Iterator[None]:
         if unmarked and held:
             _unclaimed(folder, created)
         raise
+
+
+def _kept_listing(folder: Path) -> str:
+    """The marker's list of the files already under ``masks/`` and ``overlays/`` of a folder
+    being marked (:data:`_KEPT_HEADING`), or nothing where there are none."""
+    kept = sorted(path.relative_to(folder).as_posix() for name in ("masks", "overlays")
+                  for path in (folder / name).rglob("*")
+                  if path.is_symlink() or not path.is_dir())
+    return _KEPT_HEADING + "".join(f"{name}\n" for name in kept) if kept else ""
+
+
+def kept_files(folder: Path) -> frozenset[str]:
+    """The files (relative to ``folder``, as posix paths) that ``folder`` held under
+    ``masks/`` and ``overlays/`` when ``--force`` first marked it, which a run must not replace;
+    empty for a folder smearscan made."""
+    try:
+        text = (Path(folder) / OUTPUT_MARKER).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    _, heading, listed = text.partition(_KEPT_HEADING)
+    return frozenset(listed.splitlines()) if heading else frozenset()
 
 
 def _unclaimed(folder: Path, created: bool) -> None:

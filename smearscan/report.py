@@ -219,12 +219,12 @@ def _scale_doubt_text(summary: SlideSummary) -> str | None:
 
 def _prepared_text(field: FieldSummary) -> str:
     """``canvas cut off``, ``frame lines cut off`` or ``canvas and frame lines cut off``, or
-    ``canvas left in`` (:mod:`smearscan.framing`; :func:`canvas_notes` says why), ``scale bar
+    ``canvas left in`` (:mod:`smearscan.framing`; :func:`canvas_notes` says why), ``annotation
     painted out`` (:mod:`smearscan.annotation`), ``evened 0.64`` (its light's falloff) and
     ``smoothed 6.8`` (its noise, levels), or ``-``."""
     done = ([f"{' and '.join(field.taken_off)} cut off"] if field.taken_off else []) + (
         ["canvas left in"] if field.canvas_uncut is not None else []) + (
-        ["scale bar painted out"] if field.painted_px else []) + (
+        ["annotation painted out"] if field.painted_px else []) + (
         [f"evened {field.light_falloff:.2f}"] if field.evened else []) + (
         [f"smoothed {field.noise_levels:.1f}"] if field.smoothed_px else [])
     return ", ".join(done) or "-"

@@ -121,8 +121,8 @@ class Condition:
         Why a flat canvas found round part of the image was not cut out, in words
         (:attr:`~smearscan.framing.Picture.uncut`); None where none was left in.
     painted_px : int
-        Pixels of a burned-in annotation (a scale bar) painted out before segmentation
-        (:mod:`smearscan.annotation`); 0 for none.
+        Pixels of a burned-in annotation (a scale bar, label or arrow) painted out before
+        segmentation (:mod:`smearscan.annotation`); 0 for none.
     """
 
     light_falloff: float = float("nan")
@@ -553,7 +553,10 @@ class SlideSummary:
                 "median_rbc_diameter_um": self.median_rbc_diameter_um,
                 "own_pixel_size_um": self.own_pixel_size_um,
                 "pixel_size_trusted": self.pixel_size_trusted,
-                "scale_in_doubt": self.scale_in_doubt}
+                "scale_in_doubt": self.scale_in_doubt,
+                # Derived, for a reader of the file (QA 88 F7: the table counted such a field,
+                # only the report named it).
+                "off_scale_fields": list(self.off_scale_fields)}
         if self.statistics is not None:
             data |= self.statistics.to_dict()
         if self.verdict is not None:

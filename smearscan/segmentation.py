@@ -269,7 +269,7 @@ def doubtful_scale_warning(pixel_size_um: float, estimate: float, source: str) -
             f"a median {diameter:.1f} um (a normal "
             f"cell is {NORMAL_RBC_DIAMETER_UM:g} um; warned over {DOUBTFUL_SCALE:g}x, this tool's"
             " rule), and the schistocyte count moves with the scale; used as given, but check "
-            "the calibration and the objective")
+            "the calibration and the objective (pixel_size_um in Python)")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Slide statistics: schistocyte percentage, NRBCs, immature granulocytes, morphology profile.
 
 Pure functions on per-cell columns (one entry per segmented object over all fields of a slide).
-Objects cut by the image edge (``border``) are never counted.
+Objects cut by the image edge or a painted-out annotation (``border``) are never counted.
 
 Rules and where they come from
 ------------------------------
@@ -532,7 +532,7 @@ class SlideResult:
         :data:`OTHER_POIKILOCYTES` carries its ICSH 2015 grade.
     counts : Mapping[str, int]
         Non-border objects per label (``rbc`` is the label alone, without schistocytes), and
-        ``border``: objects cut by the image edge.
+        ``border``: objects cut by the image edge or a painted-out annotation.
     sizes_note : str or None
         Why :data:`SIZE_MORPHOLOGIES` are left out of ``profile``; None when they are in it.
     """
@@ -701,7 +701,8 @@ def slide_result(
     morphology : (N,) str ndarray
         Chula morphology per red cell (``normal``, ``teardrop``, ...); ``""`` for other objects.
     border : (N,) bool ndarray
-        Object cut by the image edge; such objects are never counted.
+        Object cut by the image edge or a painted-out annotation; such objects are never
+        counted.
     operating : Mapping, optional
         Classifier operating characteristics per class, e.g.
         ``{"schistocyte": {"sensitivity": 0.85, "false_positive_rate": 0.002}, ...}``; a class

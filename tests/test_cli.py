@@ -229,7 +229,8 @@ def test_main_run_with_a_bound_that_spans_a_cut_off_keeps_the_count_and_records_
     assert slide["verdict"] == {"urgent": URGENT_BOUND, "unresolved": why}
     assert slide["labs"] == {"platelets": 10.0, "adamts13": {"bound": "<", "limit": 20.0},
                              "units": {"adamts13": "%"}}
-    assert (out / "errors.csv").read_text().splitlines()[1:] == [f"field,,no verdict: {why}"]
+    assert (out / "errors.csv").read_text().splitlines()[1:] == [
+        f"field,,no verdict for slide 'field': {why}"]
     # The report opens with the emergency and says why there is no verdict.
     report = (out / "slides" / "field" / "report.html").read_text(encoding="utf-8")
     assert report.count(f'<b>{escape(URGENT_BOUND)}</b>') == 1
@@ -566,7 +567,8 @@ def test_a_pixel_size_the_field_doubts_is_used_with_a_warning(shared_datasets, c
             f"estimated from {field} by {ratio:.2f}x: at the declared size the red-cell-sized "
             f"objects it was estimated from measure a median {diameter} um (a normal cell is 7.5 "
             "um; warned over 1.15x, this tool's rule), and the schistocyte count moves with the "
-            "scale; used as given, but check the calibration and the objective"]
+            "scale; used as given, but check the calibration and the objective (pixel_size_um in "
+            "Python)"]
     for quiet in (["0.2"], ["0.23"], ["0.14", "--trust-pixel-size"]):
         assert run(field, "--pixel-size", *quiet, "--no-classify") == 0
         assert "warning" not in capsys.readouterr().err

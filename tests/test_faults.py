@@ -547,14 +547,28 @@ def test_a_forced_run_never_writes_over_a_foreign_folders_picture(field_png, tmp
     capsys.readouterr()
     assert run(field_png, "--out", out, "--force", "--save-masks", "--overlay") == 2
     assert capsys.readouterr().err == (
-        f"smearscan: {out}: not made by smearscan, and this run would write over "
-        f"{', '.join(pictures)}: --force writes beside other files but never replaces them; "
-        "move them, or choose another --out\n")
+        f"smearscan: {out}: this run would write over {', '.join(pictures)}, and it is not made "
+        "by smearscan: smearscan writes beside other files but never replaces them; move them, "
+        "or choose another --out\n")
     assert all((out / name).read_text() == "mine\n" for name in pictures)
     assert sorted(path.name for path in out.iterdir()) == ["masks", "overlays"]
     # Without those pictures asked for, the run writes beside them.
     assert run(field_png, "--out", out, "--force") == 0
     assert all((out / name).read_text() == "mine\n" for name in pictures)
+    # QA 87 #8: marked now, the folder's later runs still never replace them.
+    capsys.readouterr()
+    assert run(field_png, "--out", out, "--save-masks") == 2
+    assert capsys.readouterr().err == (
+        f"smearscan: {out}: this run would write over {pictures[0]}, which were there before "
+        "smearscan first wrote into it (--force): smearscan writes beside other files but never "
+        "replaces them; move them, or choose another --out\n")
+    assert all((out / name).read_text() == "mine\n" for name in pictures)
+    # Moved away, the next run writes its own, and replaces those on a run after.
+    (out / pictures[0]).rename(tmp_path / "moved.png")
+    assert run(field_png, "--out", out, "--save-masks") == 0
+    assert run(field_png, "--out", out, "--save-masks", "--overlay") == 2  # the overlay is theirs
+    assert run(field_png, "--out", out, "--save-masks", "--no-classify") == 0
+    assert (out / pictures[0]).read_bytes() == (ours / pictures[0]).read_bytes()
 
 
 def test_second_concurrent_run_is_refused_and_the_first_completes(slides, tmp_path):

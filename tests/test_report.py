@@ -4,6 +4,7 @@ import html
 import io
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -98,6 +99,15 @@ def test_short_count_message_is_printed_once(tmp_path):
     assert html.count(schisto.message) == 1
     assert f'<p class="headline insufficient">{schisto.sentence}</p>' in html
     assert "no call; counted 200 of the 1000 required" in schisto.sentence
+
+
+def test_why_the_shapes_were_not_graded_is_said_once(tmp_path):
+    # QA 88 F8: the bundled sample's report said it in the headline and again below it.
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
+    assert main([str(sample), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    report = (tmp_path / "out" / "slides" / "chula-1" / "report.html").read_text()
+    said = re.findall(r"Other shapes not graded: \d+ red cells lie clear of others", report)
+    assert said == ["Other shapes not graded: 61 red cells lie clear of others"]
 
 
 def test_review_cells_pick_target_classes_and_skip_border():

@@ -140,7 +140,8 @@ def test_from_dict_names_a_missing_key(key, message):
              "pixel_size_um": None,
              "pixel_size_estimated": False, "counts": {}, "per_field": [],
              "overlapping_fields": [], "copies": [], "median_rbc_diameter_um": None,
-             "own_pixel_size_um": None, "pixel_size_trusted": False, "scale_in_doubt": False}
+             "own_pixel_size_um": None, "pixel_size_trusted": False, "scale_in_doubt": False,
+             "off_scale_fields": []}
     assert SlideSummary.from_dict(entry).to_dict() == entry
     with pytest.raises(ValueError, match=f"^{message}$"):
         SlideSummary.from_dict({k: v for k, v in entry.items() if k != key})

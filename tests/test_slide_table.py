@@ -103,6 +103,7 @@ def test_fields_whose_own_scale_is_far_from_the_slides_are_counted_and_named(tmp
                          border=np.zeros(1000, bool))
     slide = SlideSummary(fields, 1000, 0.105, True, statistics=stats)
     assert slide.off_scale_fields == ("c.png", "d.png")
+    assert slide.to_dict()["off_scale_fields"] == ["c.png", "d.png"]  # QA 88 F7
     row = cells_of(slide_table([SlideOutcome("s", slide, "")]))[1]
     assert row[8] == "0.105 (est.), 2 field(s) off scale"
     # QA 78 M3: how many of the slide's schistocyte calls they hold, where they hold any.

@@ -1074,7 +1074,8 @@ def test_the_pregnancy_cause_asks_for_adamts13_only_while_it_is_not_given(adamts
     # QA 77 L1: "send ADAMTS13 for pregnancy-triggered TTP" beside ADAMTS13 4% given.
     labs = parse_labs({**CLASSIC_TTP, "pregnancy": True, "sex": "female", "adamts13": adamts13})
     action = assess(smear(), labs).cause("pregnancy").action
-    assert action.startswith("urgent obstetric review (delivery for HELLP or pre-eclampsia)")
+    assert action.startswith("urgent obstetric review (delivery for HELLP or pre-eclampsia: "
+                             "Sibai BM. Obstet Gynecol 2004;103:981-991)")
     assert action.endswith("; send ADAMTS13 for pregnancy-triggered TTP") == (adamts13 is None)
 
 

@@ -177,6 +177,27 @@ def test_a_count_of_exactly_zero_is_refused_as_an_analyser_flag(key, written, sh
     assert error.value.urgent.startswith("URGENT - TTP suspected")
 
 
+def test_every_count_of_exactly_zero_is_named():
+    # QA 87 #5: platelets and white cells both 0 named only the platelets; a zero beside a PT
+    # without its INR, or beside a value the lab reader refused, was not named at all.
+    count = _count(percent=5.0)
+    both = parse_labs({**CHILD_TTP, "platelets": 0, "wbc": "0 /uL"})
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(count, both)
+    assert str(error.value).startswith("platelets = 0, wbc = 0: a count of exactly 0 is")
+    assert error.value.urgent == assess(count, parse_labs(
+        {**CHILD_TTP, "platelets": 0.5, "wbc": 0.5})).urgent
+    pt = parse_labs({**CHILD_TTP, "inr": None, "platelets": 0, "pt_prolongation_s": 13.5})
+    with pytest.raises(UnresolvedBoundError) as error:
+        assess(count, pt)
+    assert str(error.value).endswith("(this tool's rule) (also refused: pt_prolongation_s)")
+    from smearscan.labs import LabValueError
+
+    with pytest.raises(LabValueError) as error:
+        parse_labs({**CHILD_TTP, "hemoglobin": "8", "platelets": "0 /uL", "wbc": 0})
+    assert str(error.value).endswith("(also refused: platelets, wbc)")
+
+
 def test_a_zero_count_in_a_batch_lab_file_costs_that_slide_its_verdict_only(tmp_path, capsys):
     # QA 86 #1: one row's platelets 0 refused the whole run, with no URGENT line printed.
     from smearscan.cli import main
@@ -321,6 +342,47 @@ def test_a_recorded_kidney_tma_with_a_kidney_injury_is_suspected_and_next(record
     # Without the kidney injury it stays possible.
     kidneys = assess(_count(percent=5.0), parse_labs({**base, "creatinine": "0.8 mg/dL"}))
     assert kidneys.cause(cause).assessment == "possible"
+    # QA 87 #3: without ADAMTS13, as at presentation, its action stands beside the URGENT line
+    # (it had no next step).
+    unknown = assess(_count(percent=5.0), parse_labs({**base, "adamts13": None}))
+    assert str(unknown.next_step) == f"Next ({cause}, suspected): {leading.action}"
+    if cause == "transplant-associated":  # PLASMIC's point is for no transplant: no line
+        assert unknown.urgent is None
+        headline = []
+    else:
+        assert unknown.urgent.startswith("URGENT - TTP possible")
+        headline = [unknown.urgent]
+    assert format_text(unknown).splitlines()[:len(headline) + 2] == [
+        *headline, "MAHA: likely", str(unknown.next_step)]
+
+
+@pytest.mark.parametrize("adamts13", [None, "60 %"])
+def test_a_scleroderma_renal_crisis_leads_the_malignant_hypertension_it_brings(adamts13):
+    # QA 87 #3: both recorded, "control blood pressure" led, without the ACE inhibitor.
+    labs = parse_labs({"hemoglobin": "7 g/dL", "sex": "female", "platelets": 60, "ldh": 1500,
+                       "ldh_uln": 250, "haptoglobin": "<0.1 g/L", "reticulocytes": "8 %",
+                       "mcv": 85, "inr": 1.1, "active_cancer": False, "dat": "negative",
+                       "transplant": False, "adamts13": adamts13, "creatinine": "3.5 mg/dL",
+                       "systemic_sclerosis": True, "malignant_hypertension": True})
+    verdict = assess(_count(percent=5.0), labs)
+    assert verdict.next_step.about == "scleroderma-renal-crisis"
+    assert verdict.next_step.action.startswith("an ACE inhibitor (captopril)")
+    assert [cause.cause for cause in verdict.differential][:3] == (
+        ["ttp", "scleroderma-renal-crisis", "malignant-hypertension"] if adamts13 is None
+        else ["scleroderma-renal-crisis", "malignant-hypertension", "hus"])
+
+
+def test_the_recorded_causes_cite_their_own_sources():
+    # QA 86 #11, QA 87 #7: HELLP and malignant hypertension cited only CLINICAL.md, which says
+    # nothing of either.
+    from smearscan.verdict.values import CAUSE_RULES
+
+    assert CAUSE_RULES["pregnancy"].source == "Sibai BM. Obstet Gynecol 2004;103:981-991"
+    assert CAUSE_RULES["malignant-hypertension"].source == (
+        "van den Born BJ, et al. Hypertension 2005;45:246-251")
+    recorded = ["pregnancy", "malignant-hypertension", "scleroderma-renal-crisis",
+                "transplant-associated", "mechanical"]
+    assert ["CLINICAL.md" in CAUSE_RULES[cause].source for cause in recorded] == [False] * 5
 
 
 @pytest.mark.parametrize("recorded", [
@@ -331,7 +393,7 @@ def test_a_child_with_another_tmas_cause_recorded_keeps_ttp_possible(recorded):
     labs = parse_labs({**CHILD_TTP, "transplant": False, **recorded})
     verdict = assess(_count("child"), labs)
     assert verdict.cause("ttp").assessment == "possible"
-    assert verdict.urgent == with_caution(urgent_ttp("possible", "unknown", adult=False), labs)
+    assert verdict.urgent == with_caution(urgent_ttp("possible", "unknown", adult=False), [labs])
     # A thienopyridine triggers an immune TTP: suspected, as without it.
     clopidogrel = assess(_count("child"), parse_labs({**CHILD_TTP, "drug_exposure": "clopidogrel"}))
     assert clopidogrel.cause("ttp").assessment == "suspected"
@@ -350,8 +412,8 @@ def test_a_named_hellp_is_the_next_step_beside_a_suspected_ttp():
         ("suspected", "suspected")
     assert verdict.next_step.to_dict() == {
         "about": "pregnancy", "assessment": "suspected",
-        "action": "urgent obstetric review (delivery for HELLP or pre-eclampsia); send ADAMTS13 "
-                  "for pregnancy-triggered TTP"}
+        "action": "urgent obstetric review (delivery for HELLP or pre-eclampsia: Sibai BM. "
+                  "Obstet Gynecol 2004;103:981-991); send ADAMTS13 for pregnancy-triggered TTP"}
     assert format_text(verdict).splitlines()[:3] == [
         verdict.urgent, "MAHA: likely", f"Next (pregnancy, suspected): "
         f"{verdict.cause('pregnancy').action}"]
@@ -376,6 +438,56 @@ def test_systemic_sclerosis_under_its_usual_names_keeps_the_caution(option, caps
         "Ann Intern Med 1990;113:352-357 (ACE inhibitors)).")
     assert printed.err.endswith(f"unknown option '{option}'; did you mean "
                                 "'--systemic-sclerosis'?\n")
+
+
+#: The end of the URGENT line where systemic sclerosis is recorded (QA 84 #5).
+CAUTION = ("Systemic sclerosis recorded: high-dose corticosteroids can precipitate a scleroderma "
+           "renal crisis, which an ACE inhibitor treats: weigh them with rheumatology (Steen VD, "
+           "Medsger TA Jr. Arthritis Rheum 1998;41:1613-1619 (corticosteroids); Steen VD, et al. "
+           "Ann Intern Med 1990;113:352-357 (ACE inhibitors)).")
+
+
+@pytest.mark.parametrize(("given", "refusal"), [
+    (["--systemic-sclerosis", "maybe"],
+     "command line: systemic_sclerosis = 'maybe': expected true/false (or yes/no, 1/0)"),
+    (["--systemic-sclerosis"], "error: argument --systemic-sclerosis: expected one argument "
+                               "(see smearscan verdict --help)"),
+    (["--scleroderma"], "command line: unknown option '--scleroderma'; did you mean "
+                        "'--systemic-sclerosis'?"),
+    (["--sclerodermia", "yes"], "command line: unknown option '--sclerodermia'; did you mean "
+                                "'--systemic-sclerosis'?"),
+])
+def test_a_systemic_sclerosis_the_verdict_cannot_read_keeps_the_caution(given, refusal, capsys):
+    # QA 87 #4: each of these printed the URGENT line without the caution.
+    from smearscan.cli import main
+
+    args = ["verdict", "--schistocytes", "5", "--rbc-counted", "1000", "--platelets", "10",
+            "--ldh", "1500 U/L", "--ldh-uln", "250 U/L", "--haptoglobin", "<0.1 g/L",
+            "--reticulocytes", "8 %", "--mcv", "85", "--inr", "1.1", "--active-cancer", "no",
+            "--transplant", "no", "--creatinine", "0.8 mg/dL", "--dat", "negative",
+            "--hemoglobin", "7 g/dL"]
+    try:
+        code = main([*args, *given])
+    except SystemExit as exit:  # argparse's own refusal of an option with no value
+        code = exit.code
+    assert code == 2
+    printed = capsys.readouterr()
+    labs = parse_labs({"platelets": 10, "ldh": 1500, "ldh_uln": 250, "haptoglobin": "<0.1 g/L",
+                       "reticulocytes": "8 %", "mcv": 85, "inr": 1.1, "active_cancer": False,
+                       "transplant": False, "creatinine": "0.8 mg/dL", "dat": "negative",
+                       "hemoglobin": "7 g/dL", "systemic_sclerosis": True})
+    assert printed.out == f"{assess(_count(percent=5.0), labs).urgent}\n"
+    assert printed.out.rstrip("\n").endswith(CAUTION)
+    assert printed.err == f"smearscan verdict: {refusal}\n"
+
+
+def test_a_yes_no_value_refused_is_read_as_either_answer():
+    # A transplant 'maybe' in a child: no PLASMIC point either way, and a transplant-associated
+    # TMA on one reading; the line is the weaker of the two, asking for the value.
+    from smearscan.labs import lab_readings
+
+    readings, without = lab_readings({"transplant": "maybe", "platelets": 10})
+    assert [labs.transplant for labs in readings] == [True, False] and without == []
 
 
 def test_a_megaloblastic_anaemias_action_never_stands_beside_the_urgent_line():

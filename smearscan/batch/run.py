@@ -52,6 +52,7 @@ from smearscan.loading import Slide, field_pixels, is_output_folder, special_fil
 from smearscan.outputs import (
     OutputFolderError,
     claim_output_folder,
+    kept_files,
     remove_superseded,
     write_bytes_atomic,
     write_json_atomic,
@@ -194,7 +195,7 @@ def _with_verdict(name: str, summary: SlideSummary, labs: dict | None, source: P
     try:
         return replace(summary, verdict=slide_verdict(summary).to_dict()), None
     except UnresolvedBoundError as error:  # the count still stands
-        return replace(summary, verdict=error.to_dict()), f"no verdict: {error}"
+        return replace(summary, verdict=error.to_dict()), f"no verdict for slide {name!r}: {error}"
 
 
 def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
@@ -270,19 +271,29 @@ def _remove_superseded(out: Path, name: str, superseded: tuple[str, ...]) -> Non
 
 
 def _refuse_replacing(slides: list[Slide], out: Path, options: RunOptions) -> None:
-    """Refuse (:class:`~smearscan.outputs.OutputFolderError`, before any work) a run into a
-    folder smearscan did not make (``--force``) that would write over a file already there
-    (QA 86 #6: a user's overlays/ and masks/ pictures were replaced), before the folder is
-    claimed, which checks the top-level outputs."""
-    existing = sorted(path.relative_to(out).as_posix() for slide in slides
-                      for path in _planned(slide, out, _stems(slide), options)
-                      if os.path.lexists(path))
-    if existing:
-        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
-        raise OutputFolderError(
-            f"{out}: not made by smearscan, and this run would write over "
-            f"{', '.join(existing[:3])}{more}: --force writes beside other files but never "
-            "replaces them; move them, or choose another --out")
+    """Refuse (:class:`~smearscan.outputs.OutputFolderError`, before any work) a run that
+    would write over a file smearscan did not write: in a folder it did not make (``--force``),
+    any file there (QA 86 #6: a user's overlays/ and masks/ pictures were replaced), checked
+    before the folder is claimed, which checks the top-level outputs; in one it marked so, the
+    files its marker lists as there before (:func:`~smearscan.outputs.kept_files`; QA 87 #8: a
+    later run with --save-masks replaced them)."""
+    marked = is_output_folder(out)
+    # Of the kept files, those a slide's analysis wrote since are its own.
+    theirs = {slide.name: kept_files(out) - earlier_outputs(out, slide.name) if marked else None
+              for slide in slides}
+    existing = sorted(name for slide in slides
+                      for name in (path.relative_to(out).as_posix()
+                                   for path in _planned(slide, out, _stems(slide), options))
+                      if os.path.lexists(out / name)
+                      and (theirs[slide.name] is None or name in theirs[slide.name]))
+    if not existing:
+        return
+    more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+    whose = ("which were there before smearscan first wrote into it (--force)" if marked
+             else "and it is not made by smearscan")
+    raise OutputFolderError(
+        f"{out}: this run would write over {', '.join(existing[:3])}{more}, {whose}: smearscan "
+        "writes beside other files but never replaces them; move them, or choose another --out")
 
 
 def _stems(slide: Slide) -> list[str]:
@@ -381,6 +392,10 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     if out is not None and force and Path(out).is_dir() and not is_output_folder(out):
         # Another's folder written into: refused before it is marked as smearscan's.
         _refuse_replacing(named_slides(slides, {}, out), out, options)
+    elif out is not None and kept_files(out):
+        recorded = recorded_fingerprints(out)
+        _refuse_replacing(named_slides(slides, recorded_sources(recorded), out,
+                                       recorded_fields=recorded_fields(recorded)), out, options)
     with claim_output_folder(out, force=force) if out is not None else nullcontext():
         return _analyse(slides, out, options, executor or LocalPool(1), progress,
                         on_slide or _ignored, on_folder_problem or _ignored, on_note or _ignored)

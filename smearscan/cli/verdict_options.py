@@ -340,9 +340,10 @@ def _corrections_of(args: argparse.Namespace, refused: list[Refused], dest: str
 
 
 def _lab_options_without_value(args: argparse.Namespace) -> list[Refused]:
-    """Lab options given with no value, refused and read as not given (as a misspelt option
-    with no value is); their copies that have a value stay."""
-    from smearscan.labs import Repeated
+    """Lab options given with no value, refused and read as not given, a yes/no one (written as
+    a flag: '--transplant') as either answer, as a misspelt option with no value is; their
+    copies that have a value stay."""
+    from smearscan.labs import LAB_KEYS, Repeated
 
     refused = []
     for dest, value in vars(args).items():
@@ -351,8 +352,10 @@ def _lab_options_without_value(args: argparse.Namespace) -> list[Refused]:
             continue
         kept = [copy for copy in copies if copy != NO_VALUE]
         setattr(args, dest, None if not kept else kept[0] if len(kept) == 1 else Repeated(kept))
+        answers = ({dest: "yes"}, {dest: "no"}) if not kept and \
+            LAB_KEYS[dest[4:]].kind == "bool" else ({},)
         refused.append(Refused(f"argument --{dest[4:].replace('_', '-')}: expected one argument",
-                               ({},)))
+                               answers))
     return refused
 
 

@@ -76,7 +76,7 @@ from smearscan.labs.readings import (
     reading_rank,
     refused_names,
 )
-from smearscan.labs.record import ZERO_COUNT_READING, Labs, zero_count
+from smearscan.labs.record import ZERO_COUNT_READING, Labs, zero_counts
 from smearscan.labs.rows import RECORD_COLUMNS, LabRow, is_record_column
 from smearscan.labs.slides import check_lab_slides, labs_for_slide, slide_slips, slips_hint
 
@@ -91,4 +91,4 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
            "ldh_without_limit", "least_inr", "merged_readings", "parse_labs", "pt_without_inr",
            "read_lab_rows", "read_labs_file", "reading_rank", "refused_names", "slide_slips",
-           "slips_hint", "with_overrides", "zero_count"]
+           "slips_hint", "with_overrides", "zero_counts"]

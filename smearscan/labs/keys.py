@@ -39,7 +39,7 @@ class LabKey:
     counted : bool
         A blood-cell count, whose exact 0 the verdict refuses: an analyser's flag (clumped
         cells, a count under its limit) or a blank cell, not a result
-        (:func:`smearscan.labs.zero_count`; QA 84 #7; this tool's rule).
+        (:func:`smearscan.labs.zero_counts`; QA 84 #7; this tool's rule).
     """
 
     kind: str

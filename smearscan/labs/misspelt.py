@@ -18,7 +18,8 @@ ABBREVIATIONS = {"hb": "hemoglobin", "hgb": "hemoglobin", "plt": "platelets",
                  "ddimer": "d_dimer", "dd": "d_dimer", "b12": "vitamin_b12", "adamts": "adamts13",
                  # QA 86 #7: the usual names of systemic sclerosis lost the URGENT line's
                  # caution against high-dose corticosteroids.
-                 "scleroderma": "systemic_sclerosis", "ssc": "systemic_sclerosis"}
+                 "scleroderma": "systemic_sclerosis", "sclerodermia": "systemic_sclerosis",
+                 "ssc": "systemic_sclerosis"}
 
 
 def close_keys(key: object) -> list[str]:

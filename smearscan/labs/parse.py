@@ -83,7 +83,24 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
     try:
         return _first_problem_refused(mapping, source, complete)
     except LabValueError as error:
-        raise _with_the_rest(error, _later_problems(mapping, error, source)) from None
+        later = [*_later_problems(mapping, error, source), *_zero_counts_given(mapping, source)]
+        raise _with_the_rest(error, later) from None
+
+
+def _zero_counts_given(mapping: Mapping[str, object], source: str) -> Iterator[LabValueError]:
+    """The blood-cell counts of ``mapping`` given as 0, which :func:`smearscan.verdict.assess`
+    refuses (:func:`~smearscan.labs.zero_counts`): named beside the refusals of the lab reader
+    (QA 87 #5: a bare haemoglobin was named alone beside platelets 0)."""
+    for key, raw in mapping.items():
+        spec = LAB_KEYS.get(key)
+        if spec is None or not spec.counted:
+            continue
+        try:
+            value = _parse_value(key, raw, spec, source)
+        except LabValueError:
+            continue  # named among the reader's own refusals
+        if value is not None and value == 0:
+            yield LabValueError(f"{source}: {key} = 0", key=key)
 
 
 def _later_problems(mapping: Mapping[str, object], error: LabValueError, source: str
@@ -119,7 +136,7 @@ def _later_refusals(values: T, error: LabValueError,
 def _with_the_rest(error: LabValueError, later: Iterable[LabValueError]) -> LabValueError:
     """``error``, naming the keys of the ``later`` problems it was refused with (QA 42 L-1: only
     the first was named, and the values corrected were refused again)."""
-    names = [_problem_name(problem) for problem in later]
+    names = list(dict.fromkeys(_problem_name(problem) for problem in later))
     if not names:
         return error
     return error.saying(f"{error} (also refused: {', '.join(names)})")

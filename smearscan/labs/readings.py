@@ -176,24 +176,31 @@ def _alternatives(mapping: dict[str, object], error: LabValueError
                   if value not in error.written[:index]]
         return [{**mapping, refused: value} for value in copies], []
     if refused not in LAB_KEYS:  # a misspelt key: as each one it is close to
-        return ([_renamed(mapping, refused, close) for close in close_keys(refused)],
+        return ([renamed for close in close_keys(refused)
+                 for renamed in _renamed(mapping, refused, close)],
                 [_without_keys(mapping, error)])
     spec = LAB_KEYS[refused]
+    if spec.kind == "bool":  # 'maybe': either answer (QA 87 #4: 'systemic sclerosis: maybe'
+        # lost the URGENT line's caution against corticosteroids)
+        return [{**mapping, refused: answer} for answer in ("yes", "no")], []
     # Six decimals: '12.888' would read as a thousands dot.
     corrected = [{**mapping, refused: f"{value:.6f} {spec.unit}".strip()}
                  for value in error.readings]
     return corrected, [_without_keys(mapping, error)]
 
 
-def _renamed(mapping: dict[str, object], misspelt: str, close: str) -> dict[str, object]:
+def _renamed(mapping: dict[str, object], misspelt: str, close: str) -> list[dict[str, object]]:
     """``mapping`` with the ``misspelt`` key read as ``close``; where ``close`` is given too, as
     it given twice, read as each value (QA 44 M-2: '--adamts-13 5%' beside '--adamts13 50%' was
-    read only as not given)."""
+    read only as not given). A yes/no key given with no value, an option written as a flag, is
+    read as either answer (QA 87 #4: '--scleroderma' alone lost the caution it calls for)."""
     value = mapping[misspelt]
+    rest = {key: each for key, each in mapping.items() if key != misspelt}
+    if value is None and LAB_KEYS[close].kind == "bool" and close not in mapping:
+        return [_in_key_order(rest | {close: answer}) for answer in ("yes", "no")]
     if close in mapping:
         value = Repeated.adding(mapping[close], value)
-    rest = {key: each for key, each in mapping.items() if key != misspelt}
-    return _in_key_order(rest | {close: value})
+    return [_in_key_order(rest | {close: value})]
 
 
 def _distinct(labs: Sequence[Labs]) -> list[Labs]:

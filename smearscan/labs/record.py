@@ -132,22 +132,25 @@ def _check_consistent(value: Callable[[str], object], source: str) -> None:
 
 
 #: What a count read at zero stands for where the URGENT line is judged over its readings:
-#: under 1 x10^9/L (x10^9/L; :func:`zero_count`).
+#: under 1 x10^9/L (x10^9/L; :func:`zero_counts`).
 ZERO_COUNT_READING = 0.5
 
 
-def zero_count(labs: Labs) -> tuple[str, str] | None:
-    """The first blood-cell count (:attr:`~smearscan.labs.LabKey.counted`) given as exactly 0
-    (or as a bound at 0, '<=0'), its key and why the verdict refuses it, or None: an analyser
+def zero_counts(labs: Labs) -> tuple[tuple[str, ...], str] | None:
+    """The blood-cell counts (:attr:`~smearscan.labs.LabKey.counted`) given as exactly 0 (or as
+    a bound at 0, '<=0'), their keys and why the verdict refuses them, or None: an analyser
     gives 0 for clumped cells or a count under its limit, and a blank cell reads 0 (QA 84 #7:
-    platelets 0 read as "thrombocytopenia: 0 x10^9/L"). Refused by :func:`smearscan.verdict.assess`,
-    not by the lab reader, so that one row of a batch's lab file costs that slide its verdict
-    and keeps every URGENT line (QA 86 #1). This tool's rule."""
-    for key, spec in LAB_KEYS.items():
-        value = getattr(labs, key)
-        if not spec.counted or value is None or value != 0:
-            continue
-        return key, (f"{key} = {value:g}: a count of exactly 0 is an analyser's flag (clumped "
-                     "cells, a count under its limit) or a blank cell, not a result: give the "
-                     f"count, or its bound such as '<1 {spec.unit}' (this tool's rule)")
-    return None
+    platelets 0 read as "thrombocytopenia: 0 x10^9/L"; QA 87 #5: of two, only the first was
+    named). Refused by :func:`smearscan.verdict.assess`, not by the lab reader, so that one row
+    of a batch's lab file costs that slide its verdict and keeps every URGENT line (QA 86 #1).
+    This tool's rule."""
+    zeros = [(key, value, spec.unit) for key, spec in LAB_KEYS.items()
+             if spec.counted and (value := getattr(labs, key)) is not None and value == 0]
+    if not zeros:
+        return None
+    keys = tuple(key for key, _, _ in zeros)
+    given = ", ".join(f"{key} = {value:g}" for key, value, _ in zeros)
+    bounds = " or ".join(f"'<1 {unit}'" for unit in dict.fromkeys(unit for *_, unit in zeros))
+    return keys, (f"{given}: a count of exactly 0 is an analyser's flag (clumped cells, a count "
+                  f"under its limit) or a blank cell, not a result: give the count, or its bound "
+                  f"such as {bounds} (this tool's rule)")

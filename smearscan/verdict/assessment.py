@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from smearscan.labs import (
     ldh_under_serum_level,
     ldh_without_limit,
     pt_without_inr,
-    zero_count,
+    zero_counts,
 )
 from smearscan.verdict.differential import (
     ACTIVE,
@@ -32,11 +32,13 @@ from smearscan.verdict.differential import (
 )
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.differential.megaloblastic import pseudo_tma
+from smearscan.verdict.differential.recorded import RENAL_CAUSES
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
     weakest_urgent_assessment,
     with_caution,
+    without_caution,
     young_line,
 )
 from smearscan.verdict.findings import (
@@ -73,8 +75,10 @@ DISCLAIMER = "Decision support only: a clinician decides."
 #: Assessments whose next step stands under the headline (:attr:`Verdict.next_step`).
 _LEADING = ("likely", "suspected")
 #: The causes whose action may stand beside an URGENT line: HUS's defers to it while TTP is in
-#: play, and pregnancy's (delivery for HELLP) does not contradict it (this tool's rule).
-_BESIDE_URGENT = ("hus", "pregnancy")
+#: play, and neither pregnancy's (delivery for HELLP) nor a recorded kidney TMA's (blood pressure,
+#: an ACE inhibitor, the transplant team) contradicts it (this tool's rule; QA 87 #3: a suspected
+#: scleroderma renal crisis under "TTP possible" had no next step).
+_BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES)
 
 
 @dataclass(frozen=True)
@@ -296,39 +300,63 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         that it read in ukat/L (unless written in ukat/L, QA 39 M-1), or against any of those
         limits, calls for (QA 38 H-1). A PT prolongation as long as a control PT without an INR
         (:func:`~smearscan.labs.pt_without_inr`) keeps the line the values call for without it.
-        A platelet or white-cell count of 0 (:func:`~smearscan.labs.zero_count`) keeps the line
-        the count read as under 1 x10^9/L calls for, else the one it calls for not given.
+        A platelet or white-cell count of 0 (:func:`~smearscan.labs.zero_counts`) keeps the
+        line the counts read as under 1 x10^9/L call for, else the one they call for not given.
     """
-    missing = ldh_without_limit(labs, "--ldh-uln") or ldh_limit_implausible(
-        labs, smear.population, "--ldh-uln")
-    if missing is not None:
-        raise UnresolvedBoundError(
-            missing, _urgent_over_ldh_readings(smear, labs, _ldh_limits_tried(labs), "limit"),
-            "ldh", [labs])
-    zero = zero_count(labs)
-    if zero is not None:
-        # Read as a count under 1 x10^9/L, and as not given only where that calls for no line.
-        key, why = zero
-        readings, without = ([replace(labs, **{key: ZERO_COUNT_READING})],
-                             [replace(labs, **{key: None})])
-        urgent, judged = urgent_over_readings(smear, readings, without)
-        raise UnresolvedBoundError(why, urgent, key, judged)
-    pt_alone = pt_without_inr(labs)
-    if pt_alone is not None:
-        without = replace(labs, pt_prolongation_s=None)
-        raise UnresolvedBoundError(pt_alone, _urgent_line(smear, without), "pt_prolongation_s",
-                                   [without])
-    unread = ldh_not_serum(labs)
-    if unread is not None:
-        in_ukat = [replace(labs, ldh=_in_ukat(labs.ldh))] if ldh_maybe_in_ukat(labs) else []
-        readings = [*in_ukat, *_ldh_limits_tried(labs)]
-        raise UnresolvedBoundError(unread, _urgent_over_ldh_readings(smear, labs, readings,
-                                                                     "ldh"), "ldh", [labs])
+    problems = _problems_refused(smear, labs)
+    if problems:
+        raise problems[0][1](", ".join(names for names, _ in problems[1:]))
     verdict = _assessed(smear, labs)
     for key, bound in _bounds(labs):
         if not _read_whole(labs, key, bound):
             _check_bound(smear, labs, key, bound, verdict)
     return verdict
+
+
+def _problems_refused(smear: SmearFindings, labs: Labs
+                      ) -> list[tuple[str, Callable[[str], UnresolvedBoundError]]]:
+    """What :func:`assess` refuses ``labs`` for before judging them: each problem's keys, named,
+    and its refusal, which names the others it is given (QA 87 #5: a zero count was left out
+    beside a PT without its INR). Each refusal keeps the URGENT line that :func:`assess`
+    describes."""
+    problems = []
+    missing = ldh_without_limit(labs, "--ldh-uln") or ldh_limit_implausible(
+        labs, smear.population, "--ldh-uln")
+    if missing is not None:
+        problems.append(("ldh_uln", lambda also: UnresolvedBoundError(
+            _also(missing, also),
+            _urgent_over_ldh_readings(smear, labs, _ldh_limits_tried(labs), "limit"),
+            "ldh", [labs])))
+    if (zeros := zero_counts(labs)) is not None:
+        problems.append((", ".join(zeros[0]), lambda also: _zero_refused(smear, labs, zeros, also)))
+    if (pt_alone := pt_without_inr(labs)) is not None:
+        without = replace(labs, pt_prolongation_s=None)
+        problems.append(("pt_prolongation_s", lambda also: UnresolvedBoundError(
+            _also(pt_alone, also), _urgent_line(smear, without), "pt_prolongation_s",
+            [without])))
+    if (unread := ldh_not_serum(labs)) is not None:
+        in_ukat = [replace(labs, ldh=_in_ukat(labs.ldh))] if ldh_maybe_in_ukat(labs) else []
+        readings = [*in_ukat, *_ldh_limits_tried(labs)]
+        problems.append(("ldh", lambda also: UnresolvedBoundError(
+            _also(unread, also), _urgent_over_ldh_readings(smear, labs, readings, "ldh"),
+            "ldh", [labs])))
+    return problems
+
+
+def _zero_refused(smear: SmearFindings, labs: Labs, zeros: tuple[tuple[str, ...], str],
+                  also: str) -> UnresolvedBoundError:
+    """The refusal of the counts given as 0: its line read as counts under 1 x10^9/L, and as
+    not given only where that calls for no line."""
+    keys, why = zeros
+    readings = [replace(labs, **dict.fromkeys(keys, ZERO_COUNT_READING))]
+    without = [replace(labs, **dict.fromkeys(keys))]
+    urgent, judged = urgent_over_readings(smear, readings, without)
+    return UnresolvedBoundError(_also(why, also), urgent, keys[0], judged)
+
+
+def _also(message: str, also: str) -> str:
+    """A refusal's ``message`` naming the other values refused with it, if any."""
+    return f"{message} (also refused: {also})" if also else message
 
 
 def _read_whole(labs: Labs, key: str, bound: Bound) -> bool:
@@ -527,21 +555,23 @@ def _urgent_over_range(lines: set[str | None], readings: Sequence[Labs],
     thrombocytopenia. With a severe ADAMTS13 deficiency measured (every value of the range
     calls for a line) the line keeps its advice to start plasma exchange once the picture shows
     TTP (QA 30 N4: an LDH without its limit dropped it)."""
+    # The caution of a systemic sclerosis is said where any reading records it, and decides
+    # nothing else (QA 87 #4).
+    lines = {None if line is None else without_caution(line) for line in lines}
     urgent = lines - {None}
     if not urgent:
         return None
     if len(lines) == 1:
-        return urgent.pop()
+        return with_caution(urgent.pop(), readings)
     # Where every value calls for a line, it says no less than the weakest of them (QA 41 H-4,
     # QA 44: readings that each called for "TTP suspected" or "likely" said "possible").
     assessment = "possible" if None in lines else weakest_urgent_assessment(urgent)
     adamts13 = adamts13_over_readings(
         [value for labs in readings for value in _adamts13_values(labs)], None not in lines)
-    # The lines are one patient's: a child's say so (young_line), and so does this one, as it
-    # keeps their caution of a recorded systemic sclerosis.
+    # The lines are one patient's: a child's say so (young_line), and so does this one.
     merged = urgent_ttp(assessment, f"{adamts13}, {missing}" if adamts13 else missing,
                         adult=not any(young_line(line) for line in urgent))
-    return with_caution(merged, readings[0]) if readings else merged
+    return with_caution(merged, readings)
 
 
 def _adamts13_values(labs: Labs) -> list[float | None]:

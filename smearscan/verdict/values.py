@@ -372,8 +372,9 @@ HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >=
                  "else not assessed (the limits are adults'); MAHA unlikely -> unlikely, but "
                  "possible with a raised creatinine or diarrhoea, platelets low or not given and "
                  "haemolysis not shown absent with a normal LDH (an incomplete HUS); without "
-                 "diarrhoea, a kidney injury beside a drug known to cause TMA in play or "
-                 "malignant hypertension recorded -> at most possible (that cause's TMA; "
+                 "diarrhoea, a kidney injury beside a drug known to cause TMA in play, or "
+                 "malignant hypertension, systemic sclerosis or a transplant recorded -> at most "
+                 "possible (that cause's TMA; "
                  "atypical HUS once it is excluded); the STEC stool culture first, with its "
                  "supportive care, only with diarrhoea recorded",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
@@ -435,12 +436,23 @@ SCLERODERMA_CRISIS = ("Steen VD, Medsger TA Jr. Arthritis Rheum 1998;41:1613-161
                       "inhibitors)")
 #: Transplant-associated TMA: its diagnostic criteria after a stem-cell transplant.
 TRANSPLANT_TMA = "Jodele S, et al. Blood 2014;124:645-653"
+#: Malignant hypertension's MAHA and its kidney injury, which blood-pressure control reverses.
+HYPERTENSIVE_TMA = "van den Born BJ, et al. Hypertension 2005;45:246-251"
+#: HELLP: haemolysis, raised liver enzymes and platelets under 100; delivery treats it.
+HELLP = "Sibai BM. Obstet Gynecol 2004;103:981-991"
 RECORDED_RULE = _rule(
-    "causes the labs record", "malignant hypertension, pregnancy or an obstetric complication, "
-    "a mechanical heart valve -> possible with MAHA, unlikely without; with MAHA likely, a "
-    "HELLP named as the obstetric complication (its liver enzymes are not read), and "
-    "malignant hypertension with a kidney injury -> suspected",
-    "the context given with the lab values (CLINICAL.md)", standard=False)
+    "mechanical heart valve", "a mechanical heart valve recorded -> possible with MAHA, "
+    "unlikely without", "the context given with the lab values: a valve's haemolysis is a "
+    "MAHA of its own, with schistocytes, which echocardiography assesses", standard=False)
+HYPERTENSION_RULE = _rule(
+    "malignant hypertension", "malignant hypertension recorded -> possible with MAHA, "
+    "suspected with MAHA likely and a kidney injury, unlikely without MAHA; with systemic "
+    "sclerosis recorded too, the scleroderma renal crisis ranks first", HYPERTENSIVE_TMA,
+    standard=False)
+PREGNANCY_RULE = _rule(
+    "pregnancy", "pregnancy or an obstetric complication recorded -> possible with MAHA, "
+    "unlikely without; with MAHA likely, a HELLP named as the obstetric complication -> "
+    "suspected (its liver enzymes are not read)", HELLP, standard=False)
 SCLERODERMA_RULE = _rule(
     "scleroderma renal crisis", "systemic sclerosis recorded -> possible with MAHA, suspected "
     "with MAHA likely and a kidney injury, unlikely without MAHA; an URGENT line then ends with "
@@ -491,16 +503,16 @@ RULES: tuple[Rule, ...] = (
     ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
     TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,
-    AMBIGUOUS_RULE, BOUND_RULE, D_DIMER_RATIO_RULE, PT_INR_RULE, DAT_RULE, RECORDED_RULE,
-    SCLERODERMA_RULE, TRANSPLANT_RULE,
+    AMBIGUOUS_RULE, BOUND_RULE, D_DIMER_RATIO_RULE, PT_INR_RULE, DAT_RULE, SCLERODERMA_RULE,
+    HYPERTENSION_RULE, TRANSPLANT_RULE, PREGNANCY_RULE, RECORDED_RULE,
 )
 """Every rule the verdict applies, in the order of the README table."""
 
 CAUSE_RULES: dict[str, Rule] = {
     "ttp": TTP_RULE, "hus": HUS_RULE, "dic": ISTH_DIC_RULE, "drug-induced": DRUG_RULE,
     "cancer-associated": CANCER_RULE, "megaloblastic": MEGALOBLASTIC_RULE,
-    "malignant-hypertension": RECORDED_RULE, "scleroderma-renal-crisis": SCLERODERMA_RULE,
-    "transplant-associated": TRANSPLANT_RULE, "pregnancy": RECORDED_RULE,
+    "malignant-hypertension": HYPERTENSION_RULE, "scleroderma-renal-crisis": SCLERODERMA_RULE,
+    "transplant-associated": TRANSPLANT_RULE, "pregnancy": PREGNANCY_RULE,
     "mechanical": RECORDED_RULE, "immune-haemolysis": DAT_RULE}
 """The rule behind each cause of the differential, shown beside it."""
 

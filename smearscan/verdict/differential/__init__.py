@@ -17,7 +17,7 @@ from smearscan.verdict.differential.drug import drug_cause, marrow_first, tma_dr
 from smearscan.verdict.differential.hus import hus_cause
 from smearscan.verdict.differential.immune import immune_cause
 from smearscan.verdict.differential.megaloblastic import megaloblastic_cause
-from smearscan.verdict.differential.recorded import recorded_causes
+from smearscan.verdict.differential.recorded import recorded_causes, recorded_tma
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_TIMING,
     URGENT_TTP_ADVICE,
@@ -67,11 +67,7 @@ def _secondary(labs: Labs, drug: Cause | None) -> str | None:
     or a transplant recorded (QA 84 #4, #5; this tool's rule)."""
     if drug is not None and drug.assessment in ("likely", "suspected"):
         return tma_drug_named(labs)
-    recorded = [name for name, given in (
-        ("malignant hypertension", labs.malignant_hypertension),
-        ("systemic sclerosis", labs.systemic_sclerosis), ("a transplant", labs.transplant))
-        if given]
-    return " and ".join(recorded) or None
+    return " and ".join(recorded_tma(labs)) or None
 
 
 def _kept_open(cause: Cause, maha: str, labs: Labs, causes: list[Cause]) -> Cause:

@@ -8,7 +8,7 @@ from smearscan.verdict.differential.cause import (
     Cause,
 )
 from smearscan.verdict.readings import kidney_injury, show
-from smearscan.verdict.values import SCLERODERMA_CRISIS, TRANSPLANT_TMA
+from smearscan.verdict.values import HELLP, HYPERTENSIVE_TMA, SCLERODERMA_CRISIS, TRANSPLANT_TMA
 
 #: The pregnancy cause's request for ADAMTS13, left out once it is given (QA 77 L1).
 _SEND_ADAMTS13 = "; send ADAMTS13 for pregnancy-triggered TTP"
@@ -17,16 +17,19 @@ _SEND_ADAMTS13 = "; send ADAMTS13 for pregnancy-triggered TTP"
 #: #4: every cause read "possible", no next step, for a textbook scleroderma renal crisis).
 RENAL_CAUSES = ("malignant-hypertension", "scleroderma-renal-crisis", "transplant-associated")
 
+# In this order where two rank alike: a scleroderma renal crisis before the malignant
+# hypertension it brings (QA 87 #3: both recorded, "control blood pressure" led, without the ACE
+# inhibitor the crisis needs or its caution against corticosteroids).
 _RECORDED_CAUSES = (
-    ("malignant-hypertension", ("malignant_hypertension",), "urgent",
-     "malignant hypertension recorded: hypertensive TMA",
-     "control blood pressure; re-assess the TMA once it is controlled"),
     # QA 84 #5: neither was a cause; a scleroderma crisis entered as malignant hypertension
     # read "plasma exchange and corticosteroids are usually started".
     ("scleroderma-renal-crisis", ("systemic_sclerosis",), "urgent",
      "systemic sclerosis recorded: scleroderma renal crisis (hypertension, kidney injury, MAHA)",
      "an ACE inhibitor (captopril) for the blood pressure, with nephrology and rheumatology; "
      f"no high-dose corticosteroids, which can precipitate the crisis ({SCLERODERMA_CRISIS})"),
+    ("malignant-hypertension", ("malignant_hypertension",), "urgent",
+     "malignant hypertension recorded: hypertensive TMA",
+     f"control blood pressure; re-assess the TMA once it is controlled ({HYPERTENSIVE_TMA})"),
     ("transplant-associated", ("transplant",), "urgent",
      "transplant recorded: transplant-associated TMA (calcineurin or mTOR inhibitor, infection, "
      "graft-versus-host disease, complement)", "with the transplant team: the calcineurin or "
@@ -35,11 +38,21 @@ _RECORDED_CAUSES = (
     ("pregnancy", ("pregnancy", "obstetric_complication"), "urgent",
      "pregnancy or an obstetric complication recorded: pre-eclampsia/HELLP, and pregnancy-"
      "triggered TTP or complement-mediated TMA", "urgent obstetric review (delivery for HELLP "
-     f"or pre-eclampsia){_SEND_ADAMTS13}"),
+     f"or pre-eclampsia: {HELLP}){_SEND_ADAMTS13}"),
     ("mechanical", ("mechanical_valve",), "routine",
      "mechanical heart valve recorded: valve haemolysis", "echocardiography for valve "
      "function"),
 )
+
+
+def recorded_tma(labs: Labs) -> list[str]:
+    """The causes of a TMA other than TTP or HUS that ``labs`` record, named: malignant
+    hypertension, systemic sclerosis, a transplant (each a kidney TMA of its own, for which HUS
+    or a child's TTP must not be taken; QA 84 #4, #5, QA 86 #5; this tool's rule)."""
+    return [name for name, given in (
+        ("malignant hypertension", labs.malignant_hypertension),
+        ("systemic sclerosis", labs.systemic_sclerosis), ("a transplant", labs.transplant))
+        if given]
 
 
 def recorded_causes(maha: str, labs: Labs, adult: bool = True) -> list[Cause]:

@@ -12,6 +12,7 @@ from smearscan.verdict.differential.cause import (
     adamts13_beyond,
     adamts13_text,
 )
+from smearscan.verdict.differential.recorded import recorded_tma
 from smearscan.verdict.drugs import DRUGS_TRIGGERING_TTP, tma_drugs_named, ttp_triggering_drug
 from smearscan.verdict.findings import (
     INSUFFICIENT,
@@ -261,10 +262,19 @@ SCLERODERMA_CAUTION = ("Systemic sclerosis recorded: high-dose corticosteroids c
                        f"with rheumatology ({SCLERODERMA_CRISIS}).")
 
 
-def with_caution(line: str, labs: Labs) -> str:
-    """The URGENT ``line`` with :data:`SCLERODERMA_CAUTION` after it where ``labs`` record
-    systemic sclerosis (this tool's rule)."""
-    return f"{line} {SCLERODERMA_CAUTION}" if labs.systemic_sclerosis else line
+def with_caution(line: str, readings: Iterable[Labs]) -> str:
+    """The URGENT ``line`` with :data:`SCLERODERMA_CAUTION` after it where any of the
+    ``readings`` of the lab values records systemic sclerosis: a value the verdict could not
+    read that may stand for it keeps the caution (QA 87 #4: '--systemic-sclerosis maybe' lost
+    it). This tool's rule."""
+    cautioned = any(labs.systemic_sclerosis for labs in readings)
+    return f"{line} {SCLERODERMA_CAUTION}" if cautioned else line
+
+
+def without_caution(line: str) -> str:
+    """The URGENT ``line`` without :data:`SCLERODERMA_CAUTION`: lines that differ only by it
+    call for the same thing."""
+    return line.removesuffix(f" {SCLERODERMA_CAUTION}")
 
 
 def young_line(line: str) -> bool:
@@ -402,8 +412,7 @@ def _other_tma(labs: Labs) -> bool:
     transplant read "TTP suspected, haematology starts plasma", where a transplant-associated
     TMA is far commoner; this tool's rule)."""
     drugs = tma_drugs_named(labs.drug_exposure) - set(DRUGS_TRIGGERING_TTP)
-    return bool(labs.transplant or labs.malignant_hypertension or labs.systemic_sclerosis
-                or drugs)
+    return bool(recorded_tma(labs) or drugs)
 
 
 def _haemolysis_to_measure(labs: Labs) -> str:
@@ -604,5 +613,5 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         reasons = [f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: a negative result, "
                    f"consider other diagnoses ({ISTH_TTP})", *_sample_timing(plasmic, french)]
     urgent = (with_caution(urgent_ttp(assessment, adamts13_known(adamts13, bool(picture_seen)),
-                                      adult=adult), labs) if assessment in ACTIVE else "")
+                                      adult=adult), [labs]) if assessment in ACTIVE else "")
     return Cause.of("ttp", assessment, "emergency", urgent, reasons)
