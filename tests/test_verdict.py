@@ -1073,10 +1073,19 @@ def test_a_percentage_is_shown_on_its_side_of_the_limit(percent, counted, shown)
 def test_the_pregnancy_cause_asks_for_adamts13_only_while_it_is_not_given(adamts13):
     # QA 77 L1: "send ADAMTS13 for pregnancy-triggered TTP" beside ADAMTS13 4% given.
     labs = parse_labs({**CLASSIC_TTP, "pregnancy": True, "sex": "female", "adamts13": adamts13})
-    action = assess(smear(), labs).cause("pregnancy").action
-    assert action.startswith("urgent obstetric review (delivery for HELLP or pre-eclampsia: "
-                             "Sibai BM. Obstet Gynecol 2004;103:981-991)")
-    assert action.endswith("; send ADAMTS13 for pregnancy-triggered TTP") == (adamts13 is None)
+    verdict = assess(smear(), labs)
+    action = verdict.cause("pregnancy").action
+    # Beside an URGENT line, which asks for ADAMTS13 itself, it defers to that line (QA 89).
+    assert verdict.urgent is not None
+    assert action == ("urgent obstetric review (delivery for HELLP or pre-eclampsia: Sibai BM. "
+                      "Obstet Gynecol 2004;103:981-991); TTP not excluded: treat as the URGENT "
+                      "line says" + (" until ADAMTS13 is back" if adamts13 is None else ""))
+    # Without one, it asks for ADAMTS13 only while it is not given.
+    calm = assess(smear(), parse_labs({**CLASSIC_TTP, "pregnancy": True, "sex": "female",
+                                       "adamts13": adamts13 and 60, "platelets": 250}))
+    assert calm.urgent is None
+    assert calm.cause("pregnancy").action.endswith(
+        "; send ADAMTS13 for pregnancy-triggered TTP") == (adamts13 is None)
 
 
 def test_preterm_limit_comes_with_the_call():

@@ -288,9 +288,11 @@ def test_a_recorded_transplant_is_a_transplant_associated_tma():
     verdict = assess(_count(percent=3.0), labs)
     transplant = verdict.cause("transplant-associated")
     assert transplant.assessment == "suspected"  # a kidney injury, MAHA likely
+    assert verdict.urgent.startswith("URGENT - TTP possible")
     assert transplant.action == (
         "with the transplant team: the calcineurin or mTOR inhibitor's level and dose, blood "
-        "pressure, proteinuria, soluble C5b-9 (Jodele S, et al. Blood 2014;124:645-653)")
+        "pressure, proteinuria, soluble C5b-9 (Jodele S, et al. Blood 2014;124:645-653); TTP not "
+        "excluded: treat as the URGENT line says until ADAMTS13 is back")
     assert verdict.cause("drug-induced").assessment == "suspected"
     assert verdict.cause("hus").assessment == "possible"
     unlikely = assess(SmearFindings.from_percentage(0.1, rbc_counted=3000),
@@ -345,7 +347,16 @@ def test_a_recorded_kidney_tma_with_a_kidney_injury_is_suspected_and_next(record
     # QA 87 #3: without ADAMTS13, as at presentation, its action stands beside the URGENT line
     # (it had no next step).
     unknown = assess(_count(percent=5.0), parse_labs({**base, "adamts13": None}))
-    assert str(unknown.next_step) == f"Next ({cause}, suspected): {leading.action}"
+    # It defers to the URGENT line, as HUS's does (QA 89 #1, #3: "re-assess the TMA once it is
+    # controlled" and "no high-dose corticosteroids" stood under "TTP suspected").
+    beside = unknown.cause(cause).action
+    assert str(unknown.next_step) == f"Next ({cause}, suspected): {beside}"
+    deferring = (leading.action.replace("; re-assess the TMA once it is controlled", "")
+                 .replace("no high-dose corticosteroids, which can precipitate the crisis",
+                          "weigh corticosteroids with rheumatology: high-dose ones can "
+                          "precipitate the crisis")
+                 + "; TTP not excluded: treat as the URGENT line says until ADAMTS13 is back")
+    assert beside == (leading.action if unknown.urgent is None else deferring)
     if cause == "transplant-associated":  # PLASMIC's point is for no transplant: no line
         assert unknown.urgent is None
         headline = []
@@ -370,6 +381,43 @@ def test_a_scleroderma_renal_crisis_leads_the_malignant_hypertension_it_brings(a
     assert [cause.cause for cause in verdict.differential][:3] == (
         ["ttp", "scleroderma-renal-crisis", "malignant-hypertension"] if adamts13 is None
         else ["scleroderma-renal-crisis", "malignant-hypertension", "hus"])
+
+
+#: QA 89's adult: PLASMIC 6, a kidney injury, "TTP suspected".
+ADULT6 = {"hemoglobin": "7 g/dL", "sex": "female", "platelets": 10, "ldh": 1500, "ldh_uln": 250,
+          "haptoglobin": "<0.1 g/L", "reticulocytes": "8 %", "mcv": 85, "inr": 1.1,
+          "active_cancer": False, "dat": "negative", "transplant": False,
+          "creatinine": "3.5 mg/dL"}
+
+
+@pytest.mark.parametrize(("recorded", "leading"), [
+    # QA 89 #2: a HELLP's own hypertension hid its delivery.
+    ({"pregnancy": True, "obstetric_complication": "HELLP", "malignant_hypertension": True},
+     "pregnancy"),
+    ({"pregnancy": True, "obstetric_complication": "HELLP", "systemic_sclerosis": True},
+     "pregnancy"),
+    # QA 89 #4: blood-pressure control hid a STEC-HUS's care.
+    ({"diarrhoea": True, "malignant_hypertension": True}, "hus"),
+    ({"malignant_hypertension": True}, "malignant-hypertension"),
+])
+def test_the_next_step_beside_the_urgent_line_is_the_right_causes(recorded, leading):
+    verdict = assess(_count(percent=5.0), parse_labs({**ADULT6, **recorded}))
+    assert verdict.urgent.startswith("URGENT - TTP suspected")
+    assert verdict.next_step.about == leading
+    assert verdict.next_step.action.endswith(
+        "TTP not excluded: treat as the URGENT line says until ADAMTS13 is back")
+    if leading == "hus":
+        assert verdict.next_step.action.startswith(STEC_WORKUP)
+
+
+def test_an_ace_inhibitor_in_pregnancy_is_weighed_with_obstetrics():
+    # QA 89 #2: captopril was offered to a pregnant woman without a word.
+    labs = parse_labs({**ADULT6, "pregnancy": True, "systemic_sclerosis": True})
+    crisis = assess(_count(percent=5.0), labs).cause("scleroderma-renal-crisis")
+    assert ("; pregnancy recorded: an ACE inhibitor can injure the fetus (captopril's boxed "
+            "warning): decide it with obstetrics; TTP not excluded") in crisis.action
+    alone = assess(_count(percent=5.0), parse_labs({**ADULT6, "systemic_sclerosis": True}))
+    assert "fetus" not in alone.cause("scleroderma-renal-crisis").action
 
 
 def test_the_recorded_causes_cite_their_own_sources():
@@ -413,7 +461,8 @@ def test_a_named_hellp_is_the_next_step_beside_a_suspected_ttp():
     assert verdict.next_step.to_dict() == {
         "about": "pregnancy", "assessment": "suspected",
         "action": "urgent obstetric review (delivery for HELLP or pre-eclampsia: Sibai BM. "
-                  "Obstet Gynecol 2004;103:981-991); send ADAMTS13 for pregnancy-triggered TTP"}
+                  "Obstet Gynecol 2004;103:981-991); TTP not excluded: treat as the URGENT line "
+                  "says until ADAMTS13 is back"}
     assert format_text(verdict).splitlines()[:3] == [
         verdict.urgent, "MAHA: likely", f"Next (pregnancy, suspected): "
         f"{verdict.cause('pregnancy').action}"]

@@ -18,6 +18,24 @@ ACTIVE = ("likely", "suspected", "possible")
 LIKELIHOOD = (*ACTIVE, "not assessed", "unlikely")
 URGENCY = ("emergency", "urgent", "routine")
 
+#: What another cause's action says while TTP is in play (possible or worse): the URGENT line
+#: decides what is done about TTP.
+TTP_OPEN = "TTP not excluded: treat as the URGENT line says"
+
+
+def ttp_deferred(ttp: Cause, labs: Labs, adult: bool) -> str | None:
+    """The clause another cause's action ends with while ``ttp`` is in play, so that it never
+    stands beside the URGENT line as the one thing to do (QA 77 M2; QA 89 #1: "control blood
+    pressure; re-assess the TMA once it is controlled" under "TTP suspected"); None where TTP
+    is not in play. A child's: the ADAMTS13 sample first, and haematology decides (PLASMIC was
+    derived in adults). This tool's rule."""
+    if ttp.assessment not in ACTIVE:
+        return None
+    if not adult and labs.adamts13 is None:
+        return ("ADAMTS13 sample before any plasma: whether to treat as TTP until it is back is "
+                "haematology's call (PLASMIC was derived in adults)")
+    return f"{TTP_OPEN} until ADAMTS13 is back" if labs.adamts13 is None else TTP_OPEN
+
 
 @dataclass(frozen=True)
 class Cause:

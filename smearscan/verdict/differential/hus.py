@@ -10,6 +10,7 @@ from smearscan.verdict.differential.cause import (
     adamts13_text,
     capped_without_maha,
     severe_deficiency,
+    ttp_deferred,
 )
 from smearscan.verdict.findings import LabPicture, ldh_raised
 from smearscan.verdict.readings import (
@@ -26,10 +27,6 @@ from smearscan.verdict.values import (
     KDIGO_AKI,
     PLATELETS_LOW,
 )
-
-#: What HUS's action says while TTP is in play (possible or worse): the URGENT line decides
-#: what is done about TTP.
-HUS_TTP_OPEN = "TTP not excluded: treat as the URGENT line says"
 
 
 def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
@@ -50,15 +47,11 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
     possible (atypical HUS is diagnosed once secondary causes are excluded; QA 84 #4: HUS
     outranked a recorded gemcitabine with a stool culture first; this tool's rule)."""
     action = _hus_action(labs)
-    if ttp.assessment in ACTIVE and not adult and labs.adamts13 is None:
-        action += ("; ADAMTS13 sample before any plasma: whether to treat as TTP until it is "
-                   "back is haematology's call (PLASMIC was derived in adults)")
-    elif ttp.assessment in ACTIVE:
-        # QA 77 M2: "manage as TTP" beside an URGENT line that left plasma exchange to
-        # haematology (TTP possible) or to clinical judgement (a grey-zone ADAMTS13); the line
-        # is the one owner of what to do about TTP.
-        action += (f"; {HUS_TTP_OPEN} until ADAMTS13 is back" if labs.adamts13 is None
-                   else f"; {HUS_TTP_OPEN}")
+    # QA 77 M2: "manage as TTP" beside an URGENT line that left plasma exchange to haematology
+    # (TTP possible) or to clinical judgement (a grey-zone ADAMTS13); the line is the one owner
+    # of what to do about TTP.
+    if (deferred := ttp_deferred(ttp, labs, adult)) is not None:
+        action += f"; {deferred}"
     elif labs.adamts13 is None:
         action += "; send ADAMTS13"
     creatinine, adamts13 = labs.creatinine, labs.adamts13

@@ -4,9 +4,7 @@ pregnancy, a mechanical valve."""
 from __future__ import annotations
 
 from smearscan.labs import Labs
-from smearscan.verdict.differential.cause import (
-    Cause,
-)
+from smearscan.verdict.differential.cause import Cause, ttp_deferred
 from smearscan.verdict.readings import kidney_injury, show
 from smearscan.verdict.values import HELLP, HYPERTENSIVE_TMA, SCLERODERMA_CRISIS, TRANSPLANT_TMA
 
@@ -17,28 +15,43 @@ _SEND_ADAMTS13 = "; send ADAMTS13 for pregnancy-triggered TTP"
 #: #4: every cause read "possible", no next step, for a textbook scleroderma renal crisis).
 RENAL_CAUSES = ("malignant-hypertension", "scleroderma-renal-crisis", "transplant-associated")
 
-# In this order where two rank alike: a scleroderma renal crisis before the malignant
-# hypertension it brings (QA 87 #3: both recorded, "control blood pressure" led, without the ACE
-# inhibitor the crisis needs or its caution against corticosteroids).
+#: What a scleroderma renal crisis's action says of corticosteroids: no high-dose ones, which
+#: can precipitate it; while TTP is in play, whose URGENT line says they are usually started,
+#: weighed with rheumatology, as that line's caution says (QA 89 #3: "no" stood under "usually
+#: started").
+_NO_STEROIDS = "no high-dose corticosteroids, which can precipitate the crisis"
+_WEIGH_STEROIDS = ("weigh corticosteroids with rheumatology: high-dose ones can precipitate the "
+                   "crisis")
+#: What malignant hypertension's action adds while TTP is not in play (QA 89 #1: under "TTP
+#: suspected" it read as waiting to treat the TMA).
+_REASSESS = "; re-assess the TMA once it is controlled"
+#: The fetal toxicity of an ACE inhibitor, said where pregnancy is recorded (QA 89 #2).
+_ACE_IN_PREGNANCY = ("pregnancy recorded: an ACE inhibitor can injure the fetus (captopril's "
+                     "boxed warning): decide it with obstetrics")
+
+# In this order where two rank alike: a named HELLP first, whose hypertension is its own
+# (QA 89 #2: "control blood pressure" hid the delivery), then a scleroderma renal crisis before
+# the malignant hypertension it brings (QA 87 #3: both recorded, "control blood pressure" led,
+# without the ACE inhibitor the crisis needs or its caution against corticosteroids).
 _RECORDED_CAUSES = (
+    ("pregnancy", ("pregnancy", "obstetric_complication"), "urgent",
+     "pregnancy or an obstetric complication recorded: pre-eclampsia/HELLP, and pregnancy-"
+     "triggered TTP or complement-mediated TMA", "urgent obstetric review (delivery for HELLP "
+     f"or pre-eclampsia: {HELLP}){_SEND_ADAMTS13}"),
     # QA 84 #5: neither was a cause; a scleroderma crisis entered as malignant hypertension
     # read "plasma exchange and corticosteroids are usually started".
     ("scleroderma-renal-crisis", ("systemic_sclerosis",), "urgent",
      "systemic sclerosis recorded: scleroderma renal crisis (hypertension, kidney injury, MAHA)",
      "an ACE inhibitor (captopril) for the blood pressure, with nephrology and rheumatology; "
-     f"no high-dose corticosteroids, which can precipitate the crisis ({SCLERODERMA_CRISIS})"),
+     f"{_NO_STEROIDS} ({SCLERODERMA_CRISIS})"),
     ("malignant-hypertension", ("malignant_hypertension",), "urgent",
      "malignant hypertension recorded: hypertensive TMA",
-     f"control blood pressure; re-assess the TMA once it is controlled ({HYPERTENSIVE_TMA})"),
+     f"control blood pressure{_REASSESS} ({HYPERTENSIVE_TMA})"),
     ("transplant-associated", ("transplant",), "urgent",
      "transplant recorded: transplant-associated TMA (calcineurin or mTOR inhibitor, infection, "
      "graft-versus-host disease, complement)", "with the transplant team: the calcineurin or "
      "mTOR inhibitor's level and dose, blood pressure, proteinuria, soluble C5b-9 "
      f"({TRANSPLANT_TMA})"),
-    ("pregnancy", ("pregnancy", "obstetric_complication"), "urgent",
-     "pregnancy or an obstetric complication recorded: pre-eclampsia/HELLP, and pregnancy-"
-     "triggered TTP or complement-mediated TMA", "urgent obstetric review (delivery for HELLP "
-     f"or pre-eclampsia: {HELLP}){_SEND_ADAMTS13}"),
     ("mechanical", ("mechanical_valve",), "routine",
      "mechanical heart valve recorded: valve haemolysis", "echocardiography for valve "
      "function"),
@@ -55,17 +68,19 @@ def recorded_tma(labs: Labs) -> list[str]:
         if given]
 
 
-def recorded_causes(maha: str, labs: Labs, adult: bool = True) -> list[Cause]:
+def recorded_causes(maha: str, labs: Labs, ttp: Cause, adult: bool = True) -> list[Cause]:
     """A line for each cause the labs record: ``possible``, or ``unlikely`` without MAHA; with
     MAHA likely, ``suspected`` for a HELLP named as the obstetric complication
     (:func:`_hellp_named`) and for one of :data:`RENAL_CAUSES` with a kidney injury
-    (:func:`~smearscan.verdict.readings.kidney_injury`; this tool's rule)."""
+    (:func:`~smearscan.verdict.readings.kidney_injury`; this tool's rule). While ``ttp`` is in
+    play each action defers to the URGENT line (:func:`~.cause.ttp_deferred`)."""
     causes = []
+    deferred = ttp_deferred(ttp, labs, adult)
     for name, keys, urgency, reason, action in _RECORDED_CAUSES:
-        if labs.adamts13 is not None:
-            action = action.removesuffix(_SEND_ADAMTS13)
         if not any(getattr(labs, key) for key in keys):
             continue
+        # A routine cause (a valve) never stands beside the URGENT line: nothing to defer.
+        action = _action(name, action, labs, deferred if urgency == "urgent" else None)
         if maha == "unlikely":
             causes.append(Cause.of(name, "unlikely", urgency, action, (reason, "MAHA unlikely")))
         elif name == "pregnancy" and (hellp := _hellp_named(labs)) is not None:
@@ -78,6 +93,19 @@ def recorded_causes(maha: str, labs: Labs, adult: bool = True) -> list[Cause]:
         else:
             causes.append(Cause.of(name, "possible", urgency, action, (reason,)))
     return causes
+
+
+def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
+    """The recorded cause ``name``'s ``action`` for these ``labs``, ending with the clause that
+    defers to the URGENT line where there is one (``deferred``)."""
+    if labs.adamts13 is not None or deferred is not None:  # the URGENT line asks for it
+        action = action.removesuffix(_SEND_ADAMTS13)
+    if name == "scleroderma-renal-crisis" and labs.pregnancy:
+        action += f"; {_ACE_IN_PREGNANCY}"
+    if deferred is None:
+        return action
+    action = action.replace(_NO_STEROIDS, _WEIGH_STEROIDS).replace(_REASSESS, "")
+    return f"{action}; {deferred}"
 
 
 def _hellp_named(labs: Labs) -> str | None:
