@@ -73,6 +73,17 @@ def test_the_rule_at_its_boundary(monkeypatch, darkest, evened):
     assert (result.rgb is rgb) is not evened
 
 
+@pytest.mark.parametrize(("tiles", "refit"), [(0.83, 0.91), (0.63, 0.55)])
+def test_an_evened_field_records_the_steeper_of_its_two_fits(monkeypatch, tiles, refit):
+    # QA 86 #12: a field the tiles found at 0.83 and the refit at 0.91 was said to be lit
+    # "0.91 of the brightest, under 0.85"; a steep one, which the tiles read shallower (0.63 for
+    # 0.55), keeps its refit.
+    readings = iter([tiles, refit])
+    monkeypatch.setattr(illumination, "_falloff", lambda fit, shape: next(readings))
+    result = evenly_lit(field())
+    assert (result.falloff, result.evened) == (min(tiles, refit), True)
+
+
 @pytest.mark.parametrize(("image", "falloff"), [
     (np.full((480, 640, 3), 240, np.uint8), 1.0),  # all background: evenly lit
     (np.full((480, 640, 3), 255, np.uint8), math.nan),  # all clipped: no light to read
