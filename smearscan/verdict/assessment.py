@@ -74,10 +74,11 @@ DISCLAIMER = "Decision support only: a clinician decides."
 
 #: Assessments whose next step stands under the headline (:attr:`Verdict.next_step`).
 _LEADING = ("likely", "suspected")
-#: The causes whose action may stand beside an URGENT line: HUS's defers to it while TTP is in
-#: play, and neither pregnancy's (delivery for HELLP) nor a recorded kidney TMA's (blood pressure,
-#: an ACE inhibitor, the transplant team) contradicts it (this tool's rule; QA 87 #3: a suspected
-#: scleroderma renal crisis under "TTP possible" had no next step).
+#: The causes whose action may stand beside an URGENT line, each ending with the clause that
+#: defers to it while TTP is in play (:func:`~smearscan.verdict.differential.cause.ttp_deferred`):
+#: HUS, pregnancy (delivery for HELLP) and a recorded kidney TMA (blood pressure, an ACE
+#: inhibitor, the transplant team) (this tool's rule; QA 87 #3: a suspected scleroderma renal
+#: crisis under "TTP possible" had no next step; QA 89 #1: nor any deferring clause).
 _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES)
 
 
