@@ -396,13 +396,21 @@ ADULT6 = {"hemoglobin": "7 g/dL", "sex": "female", "platelets": 10, "ldh": 1500,
      "pregnancy"),
     ({"pregnancy": True, "obstetric_complication": "HELLP", "systemic_sclerosis": True},
      "pregnancy"),
-    # QA 89 #4: blood-pressure control hid a STEC-HUS's care.
+    ({"obstetric_complication": "pre-eclampsia", "malignant_hypertension": True},
+     "pregnancy"),  # QA 90 #4
+    # QA 89 #4: blood-pressure control hid a STEC-HUS's care; QA 90 #2, #3: not a scleroderma
+    # crisis's ACE inhibitor or a transplant's work-up, whose diarrhoea is mostly their own.
     ({"diarrhoea": True, "malignant_hypertension": True}, "hus"),
+    ({"diarrhoea": True, "systemic_sclerosis": True}, "scleroderma-renal-crisis"),
+    ({"diarrhoea": True, "transplant": True, "malignant_hypertension": True},
+     "transplant-associated"),
     ({"malignant_hypertension": True}, "malignant-hypertension"),
 ])
 def test_the_next_step_beside_the_urgent_line_is_the_right_causes(recorded, leading):
     verdict = assess(_count(percent=5.0), parse_labs({**ADULT6, **recorded}))
-    assert verdict.urgent.startswith("URGENT - TTP suspected")
+    # PLASMIC scores a point for no transplant: with one, 5 of 7.
+    ttp = "possible" if recorded.get("transplant") else "suspected"
+    assert verdict.urgent.startswith(f"URGENT - TTP {ttp}")
     assert verdict.next_step.about == leading
     assert verdict.next_step.action.endswith(
         "TTP not excluded: treat as the URGENT line says until ADAMTS13 is back")
@@ -410,14 +418,29 @@ def test_the_next_step_beside_the_urgent_line_is_the_right_causes(recorded, lead
         assert verdict.next_step.action.startswith(STEC_WORKUP)
 
 
-def test_an_ace_inhibitor_in_pregnancy_is_weighed_with_obstetrics():
-    # QA 89 #2: captopril was offered to a pregnant woman without a word.
-    labs = parse_labs({**ADULT6, "pregnancy": True, "systemic_sclerosis": True})
+@pytest.mark.parametrize("pregnant", [{"pregnancy": True},
+                                      {"obstetric_complication": "placental abruption"}])
+def test_an_ace_inhibitor_in_pregnancy_is_weighed_with_obstetrics(pregnant):
+    # QA 89 #2, QA 90 #1: captopril was offered to a pregnant woman without a word.
+    labs = parse_labs({**ADULT6, **pregnant, "systemic_sclerosis": True})
     crisis = assess(_count(percent=5.0), labs).cause("scleroderma-renal-crisis")
-    assert ("; pregnancy recorded: an ACE inhibitor can injure the fetus (captopril's boxed "
-            "warning): decide it with obstetrics; TTP not excluded") in crisis.action
+    assert ("; pregnancy recorded: before delivery an ACE inhibitor can injure the fetus "
+            "(captopril's boxed warning): decide it with obstetrics; TTP not excluded"
+            ) in crisis.action
     alone = assess(_count(percent=5.0), parse_labs({**ADULT6, "systemic_sclerosis": True}))
     assert "fetus" not in alone.cause("scleroderma-renal-crisis").action
+
+
+def test_malignant_hypertension_in_pregnancy_asks_for_the_obstetric_review():
+    # QA 90 #4: "control blood pressure; re-assess" led without the obstetric review.
+    labs = parse_labs({**ADULT6, "pregnancy": True, "malignant_hypertension": True,
+                       "adamts13": "60 %"})
+    verdict = assess(_count(percent=5.0), labs)
+    assert verdict.urgent is None
+    assert str(verdict.next_step) == (
+        "Next (malignant-hypertension, suspected): control blood pressure; re-assess the TMA "
+        "once it is controlled (van den Born BJ, et al. Hypertension 2005;45:246-251); "
+        "pregnancy recorded: urgent obstetric review (pre-eclampsia, HELLP)")
 
 
 def test_the_recorded_causes_cite_their_own_sources():

@@ -447,26 +447,29 @@ RECORDED_RULE = _rule(
 HYPERTENSION_RULE = _rule(
     "malignant hypertension", "malignant hypertension recorded -> possible with MAHA, "
     "suspected with MAHA likely and a kidney injury, unlikely without MAHA; with systemic "
-    "sclerosis recorded too, the scleroderma renal crisis ranks first, a named HELLP or a HUS "
-    "with diarrhoea recorded before it; beside an URGENT line its action defers to it (no "
+    "sclerosis or a transplant recorded too, those rank first, and a named HELLP or "
+    "pre-eclampsia or a HUS with diarrhoea recorded before it; with pregnancy recorded its action "
+    "adds an urgent obstetric review; beside an URGENT line its action defers to it (no "
     "'re-assess once controlled')", HYPERTENSIVE_TMA,
     standard=False)
 PREGNANCY_RULE = _rule(
     "pregnancy", "pregnancy or an obstetric complication recorded -> possible with MAHA, "
-    "unlikely without; with MAHA likely, a HELLP named as the obstetric complication -> "
-    "suspected (its liver enzymes are not read), ranked before the other recorded causes; "
+    "unlikely without; with MAHA likely, a HELLP, pre-eclampsia or eclampsia named as the "
+    "obstetric complication -> suspected (its liver enzymes are not read), ranked before the "
+    "other recorded causes; "
     "beside an URGENT line its action defers to it", HELLP, standard=False)
 SCLERODERMA_RULE = _rule(
     "scleroderma renal crisis", "systemic sclerosis recorded -> possible with MAHA, suspected "
     "with MAHA likely and a kidney injury, unlikely without MAHA; an URGENT line then ends with "
     "a caution against high-dose corticosteroids, which can precipitate the crisis, and the "
     "crisis's action, beside it, weighs them with rheumatology and defers to it; with "
-    "pregnancy recorded, the ACE inhibitor is decided with obstetrics",
+    "pregnancy or an obstetric complication recorded, the ACE inhibitor is decided with "
+    "obstetrics; ranked before a HUS with diarrhoea recorded",
     SCLERODERMA_CRISIS, standard=False)
 TRANSPLANT_RULE = _rule(
     "transplant-associated TMA", "a transplant recorded -> possible with MAHA, suspected with "
-    "MAHA likely and a kidney injury, unlikely without MAHA; beside an URGENT line its action "
-    "defers to it", TRANSPLANT_TMA, standard=False)
+    "MAHA likely and a kidney injury, unlikely without MAHA, ranked before a HUS with diarrhoea "
+    "recorded; beside an URGENT line its action defers to it", TRANSPLANT_TMA, standard=False)
 AMBIGUOUS_RULE = _rule(
     "bare lab numbers", "refused (exit 2) where plausible in two common units of the key",
     "smearscan.labs: a silent unit guess can reverse a call", standard=False)

@@ -52,13 +52,15 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     # (QA 64 F10), while a measured overt DIC is likely and ranks first anyway. A cause the
     # labs record (HELLP, a valve) before the causes judged from the picture alone: a recorded
     # HELLP ranked below a HUS only possible, whose action is a stool culture (QA 66 N8).
-    # HUS with diarrhoea recorded before the kidney TMAs the labs record: a STEC-HUS's care (no
-    # antibiotics, no platelets) must not give way to blood-pressure control (QA 89 #4).
+    # HUS with diarrhoea recorded before malignant hypertension: a STEC-HUS's care (no
+    # antibiotics, no platelets) must not give way to blood-pressure control (QA 89 #4); not
+    # before a scleroderma crisis or a transplant, whose diarrhoea is mostly their own (QA 90
+    # #2, #3).
     hus = hus_cause(maha, labs, picture, ttp, adult, _secondary(labs, drug))
     recorded = recorded_causes(maha, labs, ttp, adult)
-    pregnancy = [cause for cause in recorded if cause.cause == "pregnancy"]
-    others = [cause for cause in recorded if cause.cause != "pregnancy"]
-    in_order = [*pregnancy, hus, *others] if labs.diarrhoea else [*pregnancy, *others, hus]
+    at = next((index for index, cause in enumerate(recorded)
+               if cause.cause == "malignant-hypertension"), len(recorded))
+    in_order = ([*recorded[:at], hus, *recorded[at:]] if labs.diarrhoea else [*recorded, hus])
     causes = [ttp, *in_order, cancer_cause(maha, labs, dic, drug, hints, cancer_first), dic,
               *([drug] if drug else []),
               *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),

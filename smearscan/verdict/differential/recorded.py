@@ -25,14 +25,21 @@ _WEIGH_STEROIDS = ("weigh corticosteroids with rheumatology: high-dose ones can 
 #: What malignant hypertension's action adds while TTP is not in play (QA 89 #1: under "TTP
 #: suspected" it read as waiting to treat the TMA).
 _REASSESS = "; re-assess the TMA once it is controlled"
-#: The fetal toxicity of an ACE inhibitor, said where pregnancy is recorded (QA 89 #2).
-_ACE_IN_PREGNANCY = ("pregnancy recorded: an ACE inhibitor can injure the fetus (captopril's "
-                     "boxed warning): decide it with obstetrics")
+#: The fetal toxicity of an ACE inhibitor, said where pregnancy or an obstetric complication
+#: is recorded (QA 89 #2, QA 90 #1).
+_ACE_IN_PREGNANCY = ("pregnancy recorded: before delivery an ACE inhibitor can injure the fetus "
+                     "(captopril's boxed warning): decide it with obstetrics")
+#: What malignant hypertension's action adds where pregnancy is recorded: a hypertensive crisis
+#: with MAHA in pregnancy is pre-eclampsia or HELLP until shown otherwise (QA 90 #4: "control
+#: blood pressure" led without the obstetric review).
+_OBSTETRIC_REVIEW = "pregnancy recorded: urgent obstetric review (pre-eclampsia, HELLP)"
 
 # In this order where two rank alike: a named HELLP first, whose hypertension is its own
-# (QA 89 #2: "control blood pressure" hid the delivery), then a scleroderma renal crisis before
-# the malignant hypertension it brings (QA 87 #3: both recorded, "control blood pressure" led,
-# without the ACE inhibitor the crisis needs or its caution against corticosteroids).
+# (QA 89 #2: "control blood pressure" hid the delivery), then a scleroderma renal crisis and a
+# transplant before the malignant hypertension they bring (QA 87 #3: both recorded, "control
+# blood pressure" led, without the ACE inhibitor the crisis needs or its caution against
+# corticosteroids); a HUS with diarrhoea recorded ranks just before malignant hypertension
+# (:func:`~smearscan.verdict.differential.differential`).
 _RECORDED_CAUSES = (
     ("pregnancy", ("pregnancy", "obstetric_complication"), "urgent",
      "pregnancy or an obstetric complication recorded: pre-eclampsia/HELLP, and pregnancy-"
@@ -44,14 +51,14 @@ _RECORDED_CAUSES = (
      "systemic sclerosis recorded: scleroderma renal crisis (hypertension, kidney injury, MAHA)",
      "an ACE inhibitor (captopril) for the blood pressure, with nephrology and rheumatology; "
      f"{_NO_STEROIDS} ({SCLERODERMA_CRISIS})"),
-    ("malignant-hypertension", ("malignant_hypertension",), "urgent",
-     "malignant hypertension recorded: hypertensive TMA",
-     f"control blood pressure{_REASSESS} ({HYPERTENSIVE_TMA})"),
     ("transplant-associated", ("transplant",), "urgent",
      "transplant recorded: transplant-associated TMA (calcineurin or mTOR inhibitor, infection, "
      "graft-versus-host disease, complement)", "with the transplant team: the calcineurin or "
      "mTOR inhibitor's level and dose, blood pressure, proteinuria, soluble C5b-9 "
      f"({TRANSPLANT_TMA})"),
+    ("malignant-hypertension", ("malignant_hypertension",), "urgent",
+     "malignant hypertension recorded: hypertensive TMA",
+     f"control blood pressure{_REASSESS} ({HYPERTENSIVE_TMA})"),
     ("mechanical", ("mechanical_valve",), "routine",
      "mechanical heart valve recorded: valve haemolysis", "echocardiography for valve "
      "function"),
@@ -100,8 +107,11 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
     defers to the URGENT line where there is one (``deferred``)."""
     if labs.adamts13 is not None or deferred is not None:  # the URGENT line asks for it
         action = action.removesuffix(_SEND_ADAMTS13)
-    if name == "scleroderma-renal-crisis" and labs.pregnancy:
+    pregnant = labs.pregnancy or bool(labs.obstetric_complication)
+    if name == "scleroderma-renal-crisis" and pregnant:
         action += f"; {_ACE_IN_PREGNANCY}"
+    if name == "malignant-hypertension" and pregnant:
+        action += f"; {_OBSTETRIC_REVIEW}"
     if deferred is None:
         return action
     action = action.replace(_NO_STEROIDS, _WEIGH_STEROIDS).replace(_REASSESS, "")
@@ -109,12 +119,15 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
 
 
 def _hellp_named(labs: Labs) -> str | None:
-    """Why a HELLP syndrome named as the obstetric complication leads the pregnancy cause, or
-    None: its haemolysis and low platelets are the MAHA picture, and its raised liver enzymes,
-    which this tool does not read, are the clinician's to confirm (QA 84 #5: a HELLP named
-    read only "possible"; this tool's rule)."""
+    """Why a HELLP syndrome, pre-eclampsia or eclampsia named as the obstetric complication
+    leads the pregnancy cause, or None: its haemolysis and low platelets are the MAHA picture
+    (HELLP, the haemolysis of severe pre-eclampsia), and its raised liver enzymes, which this
+    tool does not read, are the clinician's to confirm (QA 84 #5: a HELLP named read only
+    "possible"; QA 90 #4: a pre-eclampsia named, beside malignant hypertension, lost the
+    obstetric review; this tool's rule)."""
     named = labs.obstetric_complication
-    if not isinstance(named, str) or "hellp" not in named.lower():
+    if not isinstance(named, str) or not any(
+            word in named.lower() for word in ("hellp", "eclampsia")):
         return None
     return (f"obstetric complication recorded: {named}: its haemolysis and low platelets are "
             "this picture; confirm its raised liver enzymes (AST, ALT), which this tool does "
