@@ -56,7 +56,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from smearscan.annotation import under_annotation
+from smearscan.annotation import without_annotation
 from smearscan.cli.common import shared_folder
 from smearscan.datasets import bccd_fields, chula_fields, split_fields
 from smearscan.features import border_flags
@@ -358,9 +358,9 @@ def _analysed(taken: np.ndarray, pixel_size_um: float, model, *,
     rgb = conditioned(taken)[0]
     if labels is None:
         labels = segment_field(rgb, pixel_size_um=pixel_size_um).labels
+    labels, touched = without_annotation(labels, taken)
     count = int(labels.max(initial=0))
-    border = (border_flags(labels, count, NORMAL_RBC_DIAMETER_UM / pixel_size_um)
-              | under_annotation(labels, taken))
+    border = border_flags(labels, count, NORMAL_RBC_DIAMETER_UM / pixel_size_um) | touched
     if model is None or count == 0:
         return labels, border, None, None, None
     from smearscan.features import cell_table

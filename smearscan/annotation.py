@@ -18,8 +18,9 @@ are filled in from their surroundings (Telea inpainting, :func:`cv2.inpaint`), s
 does not cut the cells it crossed into fragment-like pieces. The fill does not give a cell back
 its outline: a cell under the label's letters came out with bites that read as a fragment (QA
 86 #2: two such calls in 16 fields), so every object with a pixel in the painted region is cut
-by it, as by the picture's edge (:func:`under_annotation`: left out of the counts), the cell an
-arrow points at too where its tip touches it. An annotation in another colour (white, black) is
+by it, as by the picture's edge (:func:`without_annotation`: left out of the counts), the cell an
+arrow points at too where its tip touches it; an object mostly in the region is the fill, not a
+cell, and is taken out. An annotation in another colour (white, black) is
 not found: it cannot be told from background or stain by its colour (this tool's rule).
 """
 
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from skimage.segmentation import relabel_sequential
 
 #: Levels of 255 by which a pixel's green exceeds both its red and its blue in an annotation.
 ANNOTATION_MARGIN = 60
@@ -43,6 +45,9 @@ YELLOW_STROKE_PX = 50
 #: :data:`RIM_PX` of the stroke (Chula's greenish background reaches 16 levels of green at its
 #: 99th percentile).
 EDGE_MARGIN = 25
+#: The share of an object's pixels in the painted region over which it is the fill, not a cell
+#: (:func:`without_annotation`).
+GHOST_SHARE = 0.5
 #: Pixels beyond an annotation's stroke its blended edge may reach: 3 at Chula's 0.2 um/px;
 #: room for a field taken at a pixel size three times finer.
 RIM_PX = 9
@@ -131,13 +136,26 @@ def _stroke_and_region(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return stroke, cv2.dilate(region.astype(np.uint8), _square(1)).astype(bool)
 
 
-def under_annotation(labels: np.ndarray, rgb: np.ndarray) -> np.ndarray:
-    """``(count,)`` bool: the objects 1..count of ``labels`` with a pixel in the painted region
-    of ``rgb`` (the picture before it was painted out, in the frame of ``labels``)."""
+def without_annotation(labels: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``labels`` (objects 1..count) without the objects that lie mostly in the painted region
+    of ``rgb`` (the picture before it was painted out, in the frame of ``labels``), renumbered
+    in order, and ``(n,)`` bool: the objects left that have a pixel in it.
+
+    An object with :data:`GHOST_SHARE` or more of its pixels in the region is the fill itself
+    (the faint ghost of an arrow, found as an object and outlined in the overlays as if counted;
+    QA 91 F2), not a cell: it is taken out. One with less is a cell the annotation cut, left out
+    of the counts as a cell cut by the picture's edge is."""
     count = int(labels.max(initial=0))
-    flags = np.zeros(count + 1, dtype=bool)
-    flags[labels[painted_region(rgb)]] = True
-    return flags[1:]
+    region = painted_region(rgb)
+    if not region.any():
+        return labels, np.zeros(count, dtype=bool)
+    total = np.bincount(labels.ravel(), minlength=count + 1)
+    inside = np.bincount(labels[region], minlength=count + 1)
+    ghost = inside >= GHOST_SHARE * np.maximum(total, 1)
+    ghost[0] = False
+    kept = np.where(ghost[labels], 0, labels)
+    kept = relabel_sequential(kept)[0].astype(labels.dtype)
+    return kept, (inside > 0)[1:][~ghost[1:]]
 
 
 def _square(radius: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from smearscan.annotation import painted_out, under_annotation
+from smearscan.annotation import painted_out, without_annotation
 from smearscan.errors import OffScaleFieldError, UnusableFieldError
 from smearscan.features import cell_table
 from smearscan.focus import edge_width_um
@@ -213,11 +213,15 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
     if own is not None and not off_declared_scale(own, pixel_size_um, slide_pixel_size_um):
         own = None
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
+    touched = None
+    if condition.painted_px:
+        labels, touched = without_annotation(seg.labels, picture.rgb)
+        seg = replace(seg, labels=labels)
     require_cells(seg)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
-    if condition.painted_px:
+    if touched is not None:
         # A cell under a painted-out annotation is cut by it, as by the picture's edge.
-        cells["border"] = cells["border"] | under_annotation(seg.labels, picture.rgb)
+        cells["border"] = cells["border"] | touched
     if model is not None and len(cells["cell_id"]):
         cells |= classified_columns(rgb, seg.labels, cells, pixel_size_um=seg.pixel_size_um,
                                     model=model)

@@ -19,6 +19,7 @@ from smearscan.annotation import (
     annotation_mask,
     painted_out,
     painted_region,
+    without_annotation,
 )
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
@@ -100,12 +101,34 @@ def test_a_yellow_arrow_is_painted_out_and_a_speck_of_yellow_stain_is_not():
     whole = ~np.asarray(analysed.cells["border"], bool)
     over = np.isin(np.asarray(analysed.cells["cell_id"]), np.unique(analysed.labels[arrow]))
     assert not (whole & over).any()
+    # No object is mostly fill.
+    region, labels = painted_region(marked), np.asarray(analysed.labels)
+    total = np.bincount(labels.ravel())
+    inside = np.bincount(labels[region], minlength=len(total))
+    assert (inside[1:] < 0.5 * total[1:]).all()
     assert _unmatched(_whole(analysed), _whole(clean)) == []
     # An eosinophil's granules: yellow specks of a few pixels are stain, not a stroke.
     specks = rgb.copy()
     for x in range(100, 500, 40):
         specks[200:202, x:x + 3] = (230, 200, 200 - YELLOW_MARGIN - 40)
     assert not annotation_mask(specks).any() and painted_out(specks).pixels == 0
+
+
+def test_an_object_mostly_under_the_annotation_is_taken_out_and_one_it_touches_is_flagged():
+    # QA 91 F2: the fill's faint ghost of an arrow was found as an object and outlined in the
+    # overlays as if it were counted.
+    rgb = np.full((60, 90, 3), 200, np.uint8)
+    rgb[10:30, 10:30] = GREEN  # a stroke
+    labels = np.zeros((60, 90), np.int32)
+    labels[12:28, 12:28] = 1  # inside it: the fill
+    labels[20:40, 28:48] = 2  # a cell it touches
+    labels[45:55, 60:80] = 3  # a cell clear of it
+    kept, touched = without_annotation(labels, rgb)
+    assert sorted(np.unique(kept).tolist()) == [0, 1, 2]
+    assert (kept[20:40, 32:48] == 1).all() and (kept[45:55, 60:80] == 2).all()
+    assert touched.tolist() == [True, False]
+    clear, none = without_annotation(labels, np.full((60, 90, 3), 200, np.uint8))
+    assert clear is labels and none.tolist() == [False, False, False]
 
 
 def test_the_painted_region_follows_a_finer_pixel_sizes_wider_blur():

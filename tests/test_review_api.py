@@ -212,8 +212,8 @@ def test_a_cell_cut_by_the_image_edge_cannot_be_reclassified(api, out):
     cell = next(r for r in _cells(out) if r["border"] == "true")
     status, body = api.put_class("positive", cell["image"], int(cell["cell_id"]), "schistocyte")
     assert (status, body) == (409, {"error": (
-        f"cell {cell['cell_id']} in image {cell['image']!r} is cut by the image edge: it is "
-        "never counted, so its class changes nothing")})
+        f"cell {cell['cell_id']} in image {cell['image']!r} is cut by the image edge or a "
+        "painted-out annotation: it is never counted, so its class changes nothing")})
     assert not (out / "slides" / "positive" / REVIEW_FILE).exists()
 
 

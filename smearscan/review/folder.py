@@ -259,7 +259,8 @@ class ResultsFolder:
             if self.classified(slide)[1].border[row]:
                 # Accepted, it would count as a change and move no figure (qacli2 LOW-5).
                 raise ConflictError(f"cell {cell_id} in image {image!r} is cut by the image "
-                                    "edge: it is never counted, so its class changes nothing")
+                                    "edge or a painted-out annotation: it is never counted, so "
+                                    "its class changes nothing")
             review = self._writable(slide)
             old = str(self.labels(slide)[row])
             if old == new:
