@@ -27,6 +27,7 @@ from review_support import SAMPLES, analysed, running
 from synthetic import grid_centres, image_quality, synthetic_field
 
 from smearscan.batch.resume import plan_outputs, read_record, sealed
+from smearscan.classes import MORPHOLOGY_CLASSES
 from smearscan.classification import CLASSES, CROP_SIZE
 from smearscan.cli import main, train_parser
 from smearscan.loading import read_field
@@ -40,7 +41,7 @@ from smearscan.review.folder import ResultsFolder
 from smearscan.review.galleries import MAX_GALLERY, galleries
 from smearscan.review.records import ReviewError
 from smearscan.review.reviews import PENDING_FILE, REVIEW_FILE
-from smearscan.slide_stats import rogan_gladen_interval, slide_result
+from smearscan.slide_stats import SIZE_MORPHOLOGIES, rogan_gladen_interval, slide_result
 from smearscan.verdict.values import rules_digest
 
 TOKEN = "test-token"
@@ -422,8 +423,19 @@ def test_on_demand_galleries(api, out):
     assert status == 200 and len(body["cells"]) == len(platelets) == 66
     status, body = api.get("/api/slides/positive/cells?morphology=ovalocyte")
     ovalocytes = [r for r in _cells(out) if r["border"] == "false" and
-                  r["class"] in ("rbc", "schistocyte") and r["morphology"] == "ovalocyte"]
+                  r["class"] == "rbc" and r["morphology"] == "ovalocyte"]
     assert len(body["cells"]) == len(ovalocytes) > 0
+    # Each shape's gallery holds the cells the report's profile counts: red cells, never a
+    # schistocyte, which is counted once, as a schistocyte (QA 91 F3: 145 against 144).
+    morphology = json.loads((out / "summary.json").read_text())["slides"]["positive"][
+        "morphology"]
+    # At an estimated scale the profile leaves the size classes out (its sizes_note says so).
+    assert morphology["sizes_note"] is not None
+    shapes = [shape for shape in MORPHOLOGY_CLASSES if shape not in SIZE_MORPHOLOGIES]
+    totals = {shape: api.get(f"/api/slides/positive/cells?morphology={shape}")[1]["total"]
+              for shape in shapes}
+    assert totals == {shape: morphology["profile"].get(shape, {}).get("count", 0)
+                      for shape in shapes}
     # QA 61 F8: at most MAX_GALLERY shown, and how many there are in all.
     status, body = api.get("/api/slides/positive/cells?class=rbc")
     red = [r for r in _cells(out) if r["border"] == "false" and r["class"] == "rbc"]

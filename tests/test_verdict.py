@@ -1077,9 +1077,12 @@ def test_the_pregnancy_cause_asks_for_adamts13_only_while_it_is_not_given(adamts
     action = verdict.cause("pregnancy").action
     # Beside an URGENT line, which asks for ADAMTS13 itself, it defers to that line (QA 89).
     assert verdict.urgent is not None
+    # ADAMTS13 4%: TTP likely, and the clause says so (QA 90).
     assert action == ("urgent obstetric review (delivery for HELLP or pre-eclampsia: Sibai BM. "
-                      "Obstet Gynecol 2004;103:981-991); TTP not excluded: treat as the URGENT "
-                      "line says" + (" until ADAMTS13 is back" if adamts13 is None else ""))
+                      "Obstet Gynecol 2004;103:981-991); " + (
+                          "TTP not excluded: treat as the URGENT line says until ADAMTS13 is "
+                          "back" if adamts13 is None else
+                          "TTP likely: treat as the URGENT line says"))
     # Without one, it asks for ADAMTS13 only while it is not given.
     calm = assess(smear(), parse_labs({**CLASSIC_TTP, "pregnancy": True, "sex": "female",
                                        "adamts13": adamts13 and 60, "platelets": 250}))

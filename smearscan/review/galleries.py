@@ -8,7 +8,7 @@ import numpy as np
 from smearscan.classes import MORPHOLOGY_CLASSES
 from smearscan.render import REVIEW_CLASSES
 from smearscan.review.records import Cells, ReviewError
-from smearscan.slide_stats import LABELS, RED_LABELS
+from smearscan.slide_stats import LABELS
 
 #: Cells in the near-miss gallery: the most schistocyte-like of those not called schistocyte
 #: (this tool's choice: two screens of tiles, enough to check a negative slide's best
@@ -47,7 +47,9 @@ def gallery_on_demand(cells: Cells, labels: np.ndarray, *, label: str | None = N
         if morphology not in MORPHOLOGY_CLASSES:  # QA 51 F10: an empty gallery, no error
             raise ReviewError(f"unknown morphology {morphology!r}; expected one of "
                               f"{', '.join(MORPHOLOGY_CLASSES)}")
-        keep &= np.isin(labels, RED_LABELS) & (cells.morphology == morphology)
+        # The red cells the report's morphology profile counts in that shape: a schistocyte is
+        # counted once, as a schistocyte (QA 91 F3: 145 spherocytes here against its 144).
+        keep &= (labels == "rbc") & (cells.morphology == morphology)
     rows = np.flatnonzero(keep)
     order = np.argsort(-cells.probability["schistocyte"][rows], kind="stable")
     return rows[order[:MAX_GALLERY]], len(rows)

@@ -21,6 +21,8 @@ URGENCY = ("emergency", "urgent", "routine")
 #: What another cause's action says while TTP is in play (possible or worse): the URGENT line
 #: decides what is done about TTP.
 TTP_OPEN = "TTP not excluded: treat as the URGENT line says"
+#: The same while TTP is likely (a severe ADAMTS13 deficiency).
+TTP_LIKELY = "TTP likely: treat as the URGENT line says"
 
 
 def ttp_deferred(ttp: Cause, labs: Labs, adult: bool) -> str | None:
@@ -34,6 +36,8 @@ def ttp_deferred(ttp: Cause, labs: Labs, adult: bool) -> str | None:
     if not adult and labs.adamts13 is None:
         return ("ADAMTS13 sample before any plasma: whether to treat as TTP until it is back is "
                 "haematology's call (PLASMIC was derived in adults)")
+    if ttp.assessment == "likely":  # QA 90: "not excluded" beside a likely TTP
+        return TTP_LIKELY
     return f"{TTP_OPEN} until ADAMTS13 is back" if labs.adamts13 is None else TTP_OPEN
 
 
