@@ -212,11 +212,7 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
         require_declared_scale(own, pixel_size_um, slide_pixel_size_um, slide_estimate_objects)
     if own is not None and not off_declared_scale(own, pixel_size_um, slide_pixel_size_um):
         own = None
-    seg = segment_field(rgb, pixel_size_um=pixel_size_um)
-    touched = None
-    if condition.painted_px:
-        labels, touched = without_annotation(seg.labels, picture.rgb)
-        seg = replace(seg, labels=labels)
+    seg, touched = kept_objects(picture, rgb, condition, pixel_size_um)
     require_cells(seg)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     if touched is not None:
@@ -232,6 +228,20 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                          replace(condition, picture_box=picture.trimmed_box,
                                  taken_off=picture.taken_off, canvas_uncut=picture.uncut),
                          own.pixel_size_um if own is not None else None)
+
+
+def kept_objects(picture: Picture, rgb: np.ndarray, condition: Condition,
+                 pixel_size_um: float | None) -> tuple[Segmentation, np.ndarray | None]:
+    """The objects analysis keeps of a field :func:`prepared` gave (``picture``, its
+    conditioned ``rgb`` and ``condition``): segmented, an annotation's fill taken out
+    (:func:`~smearscan.annotation.without_annotation`), in the picture's frame; and ``(n,)``
+    bool, the objects the annotation touches (None where nothing was painted out). The review
+    app draws its fields from them, so that its cell ids are the run's."""
+    seg = segment_field(rgb, pixel_size_um=pixel_size_um)
+    if not condition.painted_px:
+        return seg, None
+    labels, touched = without_annotation(seg.labels, picture.rgb)
+    return replace(seg, labels=labels), touched
 
 
 def _in_image(cells: dict[str, np.ndarray], picture: Picture) -> dict[str, np.ndarray]:

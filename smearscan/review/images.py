@@ -18,7 +18,7 @@ from cachetools import LRUCache, cached
 from smearscan.errors import UnusableFieldError
 from smearscan.loading import ImageLoadError, content_digest, read_field
 from smearscan.outputs import jpeg_bytes
-from smearscan.pipeline import prepared
+from smearscan.pipeline import kept_objects, prepared
 from smearscan.render import (
     inner_boundaries,
     overlay_image,
@@ -27,7 +27,6 @@ from smearscan.render import (
     thumbnail,
 )
 from smearscan.review.records import Cells, ConflictError, FieldSource
-from smearscan.segmentation import segment_field
 
 #: Outline and label colour of the cell a field view is opened for (none of the class colours).
 _MARK = (255, 255, 0)
@@ -53,8 +52,8 @@ def _segmented(path: Path, pixel_size_um: float | None,
     and the file's SHA-256. ``stamp`` (size, mtime) is part of the key: a file changed while the
     app runs is read again."""
     rgb = read_field(path)
-    picture, conditioned_rgb, _ = prepared(rgb)
-    labels = segment_field(conditioned_rgb, pixel_size_um=pixel_size_um).labels
+    picture, conditioned_rgb, condition = prepared(rgb)
+    labels = kept_objects(picture, conditioned_rgb, condition, pixel_size_um)[0].labels
     return rgb, picture.placed(labels), content_digest(path)
 
 
