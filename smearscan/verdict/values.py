@@ -447,16 +447,15 @@ RECORDED_RULE = _rule(
 HYPERTENSION_RULE = _rule(
     "malignant hypertension", "malignant hypertension recorded -> possible with MAHA, "
     "suspected with MAHA likely and a kidney injury, unlikely without MAHA; with systemic "
-    "sclerosis or a transplant recorded too, those rank first, and a named HELLP or "
-    "pre-eclampsia or a HUS with diarrhoea recorded before it; with pregnancy recorded its action "
-    "adds an urgent obstetric review; beside an URGENT line its action defers to it (no "
-    "'re-assess once controlled')", HYPERTENSIVE_TMA,
+    "sclerosis or a transplant recorded too, those rank first, and a named HELLP or a HUS with "
+    "diarrhoea recorded before it; with pregnancy or an obstetric complication recorded its "
+    "action starts with an urgent obstetric review; beside an URGENT line its action defers to "
+    "it (no 're-assess once controlled')", HYPERTENSIVE_TMA,
     standard=False)
 PREGNANCY_RULE = _rule(
     "pregnancy", "pregnancy or an obstetric complication recorded -> possible with MAHA, "
-    "unlikely without; with MAHA likely, a HELLP, pre-eclampsia or eclampsia named as the "
-    "obstetric complication -> suspected (its liver enzymes are not read), ranked before the "
-    "other recorded causes; "
+    "unlikely without; with MAHA likely, a HELLP named as the obstetric complication -> "
+    "suspected (its liver enzymes are not read), ranked before the other recorded causes; "
     "beside an URGENT line its action defers to it", HELLP, standard=False)
 SCLERODERMA_RULE = _rule(
     "scleroderma renal crisis", "systemic sclerosis recorded -> possible with MAHA, suspected "

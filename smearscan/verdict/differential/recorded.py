@@ -110,8 +110,8 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
     pregnant = labs.pregnancy or bool(labs.obstetric_complication)
     if name == "scleroderma-renal-crisis" and pregnant:
         action += f"; {_ACE_IN_PREGNANCY}"
-    if name == "malignant-hypertension" and pregnant:
-        action += f"; {_OBSTETRIC_REVIEW}"
+    if name == "malignant-hypertension" and pregnant:  # first: nothing waits for it (QA 92 #4)
+        action = f"{_OBSTETRIC_REVIEW}; {action}"
     if deferred is None:
         return action
     action = action.replace(_NO_STEROIDS, _WEIGH_STEROIDS).replace(_REASSESS, "")
@@ -119,15 +119,15 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
 
 
 def _hellp_named(labs: Labs) -> str | None:
-    """Why a HELLP syndrome, pre-eclampsia or eclampsia named as the obstetric complication
-    leads the pregnancy cause, or None: its haemolysis and low platelets are the MAHA picture
-    (HELLP, the haemolysis of severe pre-eclampsia), and its raised liver enzymes, which this
-    tool does not read, are the clinician's to confirm (QA 84 #5: a HELLP named read only
-    "possible"; QA 90 #4: a pre-eclampsia named, beside malignant hypertension, lost the
-    obstetric review; this tool's rule)."""
+    """Why a HELLP syndrome named as the obstetric complication leads the pregnancy cause, or
+    None: its haemolysis and low platelets are the MAHA picture, and its raised liver enzymes,
+    which this tool does not read, are the clinician's to confirm (QA 84 #5: a HELLP named
+    read only "possible"; this tool's rule). Not a pre-eclampsia: free text names it ruled out,
+    as a risk or as a newborn's maternal history as often as present (QA 92 #1, #2: "pre-eclampsia
+    ruled out" led with delivery); malignant hypertension's action asks for the obstetric review
+    instead (:data:`_OBSTETRIC_REVIEW`)."""
     named = labs.obstetric_complication
-    if not isinstance(named, str) or not any(
-            word in named.lower() for word in ("hellp", "eclampsia")):
+    if not isinstance(named, str) or "hellp" not in named.lower():
         return None
     return (f"obstetric complication recorded: {named}: its haemolysis and low platelets are "
             "this picture; confirm its raised liver enzymes (AST, ALT), which this tool does "
