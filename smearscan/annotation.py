@@ -79,7 +79,7 @@ def annotation_mask(rgb: np.ndarray) -> np.ndarray:
     :data:`ANNOTATION_MARGIN` levels, or red and green over blue by :data:`YELLOW_MARGIN` in a
     stroke of :data:`YELLOW_STROKE_PX` or more."""
     green, yellow = _excess(rgb)
-    return (green > ANNOTATION_MARGIN) | _strokes(yellow > YELLOW_MARGIN, YELLOW_STROKE_PX)
+    return (green > ANNOTATION_MARGIN) | _large_parts(yellow > YELLOW_MARGIN, YELLOW_STROKE_PX)
 
 
 def _excess(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +89,7 @@ def _excess(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return green - np.maximum(red, blue), np.minimum(red, green) - blue
 
 
-def _strokes(mask: np.ndarray, least_px: int, connectivity: int = 8) -> np.ndarray:
+def _large_parts(mask: np.ndarray, least_px: int, connectivity: int = 8) -> np.ndarray:
     """``mask`` without its connected parts under ``least_px`` pixels."""
     if not mask.any():
         return mask
@@ -132,7 +132,7 @@ def _stroke_and_region(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if np.array_equal(grown, region):
             break
         region = grown
-    region = region | ~_strokes(~region, HOLE_PX, connectivity=4)
+    region = region | ~_large_parts(~region, HOLE_PX, connectivity=4)
     return stroke, cv2.dilate(region.astype(np.uint8), _square(1)).astype(bool)
 
 

@@ -278,8 +278,9 @@ def _refuse_replacing(slides: list[Slide], out: Path, options: RunOptions) -> No
     files its marker lists as there before (:func:`~smearscan.outputs.kept_files`; QA 87 #8: a
     later run with --save-masks replaced them)."""
     marked = is_output_folder(out)
+    kept = kept_files(out) if marked else frozenset()
     # Of the kept files, those a slide's analysis wrote since are its own.
-    theirs = {slide.name: kept_files(out) - earlier_outputs(out, slide.name) if marked else None
+    theirs = {slide.name: kept - earlier_outputs(out, slide.name) if marked else None
               for slide in slides}
     existing = sorted(name for slide in slides
                       for name in (path.relative_to(out).as_posix()

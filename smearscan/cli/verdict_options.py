@@ -343,7 +343,7 @@ def _lab_options_without_value(args: argparse.Namespace) -> list[Refused]:
     """Lab options given with no value, refused and read as not given, a yes/no one (written as
     a flag: '--transplant') as either answer, as a misspelt option with no value is; their
     copies that have a value stay."""
-    from smearscan.labs import LAB_KEYS, Repeated
+    from smearscan.labs import EITHER_ANSWER, LAB_KEYS, Repeated
 
     refused = []
     for dest, value in vars(args).items():
@@ -352,7 +352,7 @@ def _lab_options_without_value(args: argparse.Namespace) -> list[Refused]:
             continue
         kept = [copy for copy in copies if copy != NO_VALUE]
         setattr(args, dest, None if not kept else kept[0] if len(kept) == 1 else Repeated(kept))
-        answers = ({dest: "yes"}, {dest: "no"}) if not kept and \
+        answers = tuple({dest: answer} for answer in EITHER_ANSWER) if not kept and \
             LAB_KEYS[dest[4:]].kind == "bool" else ({},)
         refused.append(Refused(f"argument --{dest[4:].replace('_', '-')}: expected one argument",
                                answers))

@@ -69,6 +69,7 @@ from smearscan.labs.number import ambiguous_units
 from smearscan.labs.overrides import with_overrides
 from smearscan.labs.parse import parse_labs
 from smearscan.labs.readings import (
+    EITHER_ANSWER,
     MOST_PROBLEMS_READ,
     MOST_WAYS_READ,
     lab_readings,
@@ -81,6 +82,7 @@ from smearscan.labs.rows import RECORD_COLUMNS, LabRow, is_record_column
 from smearscan.labs.slides import check_lab_slides, labs_for_slide, slide_slips, slips_hint
 
 __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER_RATIO_RANGE",
+           "EITHER_ANSWER",
            "FOLATE_NMOL_PER_NG", "HAPTOGLOBIN_UNDETECTABLE", "LAB_KEYS",
            "LDH_LEAST_FRACTION_OF_ULN", "LDH_UKAT", "LDH_ULN_MAX", "MOST_JOINS",
            "MOST_PROBLEMS_READ", "MOST_WAYS_READ", "PT_CONTROL_S", "PT_INR_MARGIN", "PT_ISI",

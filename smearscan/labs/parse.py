@@ -4,6 +4,7 @@ first."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeVar
 
@@ -14,7 +15,7 @@ from smearscan.labs.keys import LAB_KEYS
 from smearscan.labs.ldh import check_ldh
 from smearscan.labs.misspelt import _unknown_key
 from smearscan.labs.number import _accepted_unit, _split_number
-from smearscan.labs.record import Labs, _check_consistent
+from smearscan.labs.record import Labs, _check_consistent, zero_counts
 from smearscan.labs.value import _parse_value
 
 
@@ -88,19 +89,19 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
 
 
 def _zero_counts_given(mapping: Mapping[str, object], source: str) -> Iterator[LabValueError]:
-    """The blood-cell counts of ``mapping`` given as 0, which :func:`smearscan.verdict.assess`
-    refuses (:func:`~smearscan.labs.zero_counts`): named beside the refusals of the lab reader
-    (QA 87 #5: a bare haemoglobin was named alone beside platelets 0)."""
+    """The blood-cell counts of ``mapping`` that :func:`~smearscan.labs.zero_counts` finds given
+    as 0, which :func:`smearscan.verdict.assess` refuses: named beside the refusals of the lab
+    reader (QA 87 #5: a bare haemoglobin was named alone beside platelets 0). A count the reader
+    refuses is named among its own refusals."""
+    counts = {}
     for key, raw in mapping.items():
         spec = LAB_KEYS.get(key)
-        if spec is None or not spec.counted:
-            continue
-        try:
-            value = _parse_value(key, raw, spec, source)
-        except LabValueError:
-            continue  # named among the reader's own refusals
-        if value is not None and value == 0:
-            yield LabValueError(f"{source}: {key} = 0", key=key)
+        if spec is not None and spec.counted:
+            with contextlib.suppress(LabValueError):
+                counts[key] = _parse_value(key, raw, spec, source)
+    zeros = zero_counts(Labs(**counts))
+    for key in zeros[0] if zeros else ():
+        yield LabValueError(f"{source}: {key} = 0", key=key)
 
 
 def _later_problems(mapping: Mapping[str, object], error: LabValueError, source: str

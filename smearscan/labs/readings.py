@@ -68,6 +68,9 @@ def refused_names(mapping: Mapping[str, object], *, source: str = "labs") -> lis
     return []
 
 
+#: What a yes/no value that cannot be read (``maybe``, or an option given with no value) may
+#: stand for: either answer (QA 87 #4; this tool's rule).
+EITHER_ANSWER = ("yes", "no")
 #: How many problems of one set of lab values :func:`lab_readings` reads every way they may
 #: stand for; a further one is read as not given (this tool's rule: a file with more is not a
 #: set of results that a reading can rescue, and each problem multiplies the readings).
@@ -182,7 +185,7 @@ def _alternatives(mapping: dict[str, object], error: LabValueError
     spec = LAB_KEYS[refused]
     if spec.kind == "bool":  # 'maybe': either answer (QA 87 #4: 'systemic sclerosis: maybe'
         # lost the URGENT line's caution against corticosteroids)
-        return [{**mapping, refused: answer} for answer in ("yes", "no")], []
+        return [{**mapping, refused: answer} for answer in EITHER_ANSWER], []
     # Six decimals: '12.888' would read as a thousands dot.
     corrected = [{**mapping, refused: f"{value:.6f} {spec.unit}".strip()}
                  for value in error.readings]
@@ -197,7 +200,7 @@ def _renamed(mapping: dict[str, object], misspelt: str, close: str) -> list[dict
     value = mapping[misspelt]
     rest = {key: each for key, each in mapping.items() if key != misspelt}
     if value is None and LAB_KEYS[close].kind == "bool" and close not in mapping:
-        return [_in_key_order(rest | {close: answer}) for answer in ("yes", "no")]
+        return [_in_key_order(rest | {close: answer}) for answer in EITHER_ANSWER]
     if close in mapping:
         value = Repeated.adding(mapping[close], value)
     return [_in_key_order(rest | {close: value})]
