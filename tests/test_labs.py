@@ -819,6 +819,43 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
                                  "recently, else false (none)")
 
 
+@pytest.mark.parametrize(("key", "answer"), [
+    ("obstetric_complication", "HELLP ruled out"), ("obstetric_complication", "HELLP excluded"),
+    ("obstetric_complication", "HELLP negative"), ("obstetric_complication", "?HELLP"),
+    ("obstetric_complication", "query HELLP"), ("obstetric_complication", "HELLP queried"),
+    ("obstetric_complication", "HELLP risk"), ("obstetric_complication", "HELLP prophylaxis"),
+    ("obstetric_complication", "pre-eclampsia ruled out"),
+    ("obstetric_complication", "HELLP (ruled out)"), ("obstetric_complication", "HELLP?"),
+    ("obstetric_complication", "suspected HELLP"), ("obstetric_complication", "HELLP unlikely"),
+    ("obstetric_complication", "pre-eclampsia screening"),
+    ("obstetric_complication", "high risk of pre-eclampsia"),
+    ("drug_exposure", "?quinine"), ("drug_exposure", "quinine excluded"),
+    ("drug_exposure", "query clopidogrel"), ("drug_exposure", "quinine negative")])
+def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
+    # h45v #1: "HELLP ruled out" was read as a HELLP: pregnancy suspected, delivery first.
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({key: answer})
+    assert str(caught.value) == (f"labs: {key} = {answer!r}: a doubt, not a finding (ruled out, "
+                                 "negative, queried, a risk, prophylaxis or screening): give "
+                                 "the name only when it is present, else false (none)")
+
+
+@pytest.mark.parametrize("name", ["suspected gemcitabine", "ciclosporin prophylaxis",
+                                  "co-trimoxazole prophylactic", "gemcitabine (suspected)"])
+def test_a_drug_suspected_or_given_as_prophylaxis_is_taken(name):
+    # The key asks for a drug suspected of causing TMA; a drug given to prevent is taken.
+    assert parse_labs({"drug_exposure": name}).drug_exposure == name
+
+
+def test_a_doubted_name_is_read_as_present_and_as_absent():
+    # h45v #1: the URGENT line its refusal keeps is judged over both answers.
+    readings, without = lab_readings({"obstetric_complication": "HELLP ruled out"})
+    assert [labs.obstetric_complication for labs in readings] == ["HELLP", False]
+    assert without == []
+    readings, _ = lab_readings({"drug_exposure": "?"})
+    assert [labs.drug_exposure for labs in readings] == [True, False]
+
+
 @pytest.mark.parametrize("name", ["quinine\nMAHA: unlikely", "quinine\r", "quinine\x1b[2K",
                                   "quinine\u2028MAHA: unlikely", "quinine\x85", "\u202equinine",
                                   "quinine\ud800"])

@@ -396,9 +396,9 @@ ADULT6 = {"hemoglobin": "7 g/dL", "sex": "female", "platelets": 10, "ldh": 1500,
      "pregnancy"),
     ({"pregnancy": True, "obstetric_complication": "HELLP", "systemic_sclerosis": True},
      "pregnancy"),
-    # QA 92 #1: a named pre-eclampsia is not read as present (free text names it ruled out
-    # as often); malignant hypertension's action starts with the obstetric review instead.
-    ({"obstetric_complication": "pre-eclampsia ruled out", "malignant_hypertension": True},
+    # QA 92 #1: a named pre-eclampsia is not read as a HELLP (one ruled out is refused, h45v
+    # #1); malignant hypertension's action starts with the obstetric review instead.
+    ({"obstetric_complication": "pre-eclampsia", "malignant_hypertension": True},
      "malignant-hypertension"),
     # QA 89 #4: blood-pressure control hid a STEC-HUS's care; QA 90 #2, #3: not a scleroderma
     # crisis's ACE inhibitor or a transplant's work-up, whose diarrhoea is mostly their own.

@@ -1402,3 +1402,41 @@ def test_a_summary_slide_with_a_part_of_the_wrong_kind_is_refused_keeping_the_li
     captured = capsys.readouterr()
     assert captured.out == urgent_ttp("suspected", "unknown") + "\n"
     assert captured.err == f"smearscan verdict: {path}: {why}\n"
+
+
+#: h45v's adult: PLASMIC 6, a kidney injury, "TTP suspected" (QA 89's ADULT6).
+ADULT6 = ["--schistocytes", "5", "--rbc-counted", "1000", "--ldh", "1500", "--ldh-uln", "250",
+          "--haptoglobin", "<0.1g/L", "--reticulocytes", "8%", "--mcv", "85", "--inr", "1.1",
+          "--active-cancer", "no", "--dat", "negative", "--hemoglobin", "7g/dL", "--sex",
+          "female", "--transplant", "no", "--platelets", "10", "--creatinine", "3.5mg/dL"]
+#: An overt DIC beside sepsis at PLASMIC 3 with the French score 2 of 2: TTP possible only
+#: with a trigger of an immune TTP recorded (a thienopyridine, an obstetric complication).
+DIC_FRENCH2 = ["--schistocytes", "5", "--rbc-counted", "1000", "--ldh", "1500", "--ldh-uln",
+               "250", "--haptoglobin", "<0.1g/L", "--reticulocytes", "8%", "--mcv", "95",
+               "--inr", "1.6", "--pt-prolongation-s", "7", "--active-cancer", "yes",
+               "--transplant", "yes", "--dat", "negative", "--hemoglobin", "7g/dL", "--sex",
+               "female", "--platelets", "20", "--creatinine", "1.0mg/dL", "--sepsis", "yes",
+               "--d-dimer", "8000", "--d-dimer-uln", "500", "--fibrinogen", "0.8"]
+_DOUBT_REFUSED = ("a doubt, not a finding (ruled out, negative, queried, a risk, prophylaxis or "
+                  "screening): give the name only when it is present, else false (none)")
+
+
+@pytest.mark.parametrize("answer", ["HELLP ruled out", "?HELLP", "HELLP prophylaxis"])
+def test_a_doubted_complication_is_refused_keeping_the_line(answer, capsys):
+    # h45v #1: "HELLP ruled out" read as a HELLP led with "urgent obstetric review (delivery".
+    assert main(["verdict", *ADULT6, "--obstetric-complication", answer]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == urgent_ttp("suspected", "unknown") + "\n"
+    assert captured.err == (f"smearscan verdict: command line: obstetric_complication = "
+                            f"{answer!r}: {_DOUBT_REFUSED}\n")
+
+
+def test_a_doubted_trigger_keeps_the_line_its_presence_calls_for(capsys):
+    # h45v #1: read only as not given, '?clopidogrel' beside an overt DIC lost the line that
+    # clopidogrel, a trigger of an immune TTP, calls for.
+    assert _first_line(["verdict", *DIC_FRENCH2, "--drug-exposure", "no"], capsys)[0] is None
+    present = _first_line(["verdict", *DIC_FRENCH2, "--drug-exposure", "clopidogrel"], capsys)
+    assert present[0] == urgent_ttp("possible", "unknown")
+    assert _first_line(["verdict", *DIC_FRENCH2, "--drug-exposure", "?clopidogrel"], capsys) == (
+        urgent_ttp("possible", "unknown, refused"),
+        f"smearscan verdict: command line: drug_exposure = '?clopidogrel': {_DOUBT_REFUSED}\n")

@@ -6,7 +6,9 @@ A lab value is a number in the key's default unit (see :data:`LAB_KEYS`) or a st
 case and spaces in the unit do not matter. A value of ``None``, ``""``, ``"NA"``, ``"n/a"``,
 ``"-"``, ``"unknown"``, ``"not known"`` or ``"pending"`` is missing (not recorded); for a yes/no
 or named key (``drug_exposure``, ``obstetric_complication``) ``"none"`` and ``"nil"`` mean no,
-as ``"no"`` does.
+as ``"no"`` does. A name that negates itself, dates itself to the past or doubts itself
+(``"no HELLP"``, ``"stopped quinine in 2010"``, ``"HELLP ruled out"``, ``"?HELLP"``, ``"HELLP
+risk"``) is refused: the name is given only when it is present.
 
 Nothing is guessed: an unknown key (with the closest known key suggested), a negative or
 non-numeric value, an unknown unit, a decimal comma, a dot that may group thousands

@@ -22,6 +22,7 @@ from smearscan.labs.parse import (
     _without_keys,
 )
 from smearscan.labs.record import Labs
+from smearscan.labs.value import doubted_name
 
 
 def lab_readings(mapping: Mapping[str, object], *, source: str = "labs", problems_read: int = 0,
@@ -183,6 +184,12 @@ def _alternatives(mapping: dict[str, object], error: LabValueError
                  for renamed in _renamed(mapping, refused, close)],
                 [_without_keys(mapping, error)])
     spec = LAB_KEYS[refused]
+    raw = mapping[refused]
+    if spec.kind == "named" and isinstance(raw, str) and (
+            named := doubted_name(refused, raw)) is not None:
+        # 'HELLP ruled out', '?clopidogrel': as present and as absent (h45v #1; a named
+        # complication or a drug that triggers TTP can change the line beside a DIC).
+        return [{**mapping, refused: named}, {**mapping, refused: "no"}], []
     if spec.kind == "bool":  # 'maybe': either answer (QA 87 #4: 'systemic sclerosis: maybe'
         # lost the URGENT line's caution against corticosteroids)
         return [{**mapping, refused: answer} for answer in EITHER_ANSWER], []

@@ -1,6 +1,6 @@
 """Reading one lab value of any kind: missing, a number (:mod:`~smearscan.labs.number`),
 yes/no, positive/negative, one of a key's choices, or a name (a drug's, a complication's),
-refusing a name that negates itself or dates the exposure to the past."""
+refusing a name that negates itself, dates the exposure to the past or doubts itself."""
 
 from __future__ import annotations
 
@@ -78,6 +78,11 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
         # "no gemcitabine" read as a name would be called the cause: ask which answer it is.
         raise _fail(source, key, raw, "a negation or a past exposure: give the name alone if "
                     "it is taken now or was until recently, else false (none)")
+    if doubted_name(key, raw) is not None:
+        # "HELLP ruled out" read as a name led with delivery (h45v #1): ask which answer it is.
+        raise _fail(source, key, raw, "a doubt, not a finding (ruled out, negative, queried, a "
+                    "risk, prophylaxis or screening): give the name only when it is present, "
+                    "else false (none)")
     return raw.strip()
 
 
@@ -105,6 +110,18 @@ _RANGE = re.compile(r"\b(?:19|20)\d\d\s*(?:-|–|to|->|→)\s*((?:19|20)\d\d)\b"
 #: removed before :data:`_PAST` and :data:`_DATED` are looked for.
 _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}|and)\b)[^,;()])*",
                       re.IGNORECASE)
+#: A named answer that doubts itself anywhere ("HELLP ruled out", "?HELLP", "query HELLP",
+#: "pre-eclampsia excluded", "HELLP negative", "HELLP risk", "HELLP prophylaxis", "HELLP
+#: screening"): the complication or the drug is not known to be present, and read as a name it
+#: was called the cause (this tool's rule).
+_DOUBT = re.compile(r"\?|\b(?:ruled?\s+out|r/o|excluded?|negative|unlikely|unconfirmed|"
+                    r"not\s+confirmed|absent|quer(?:y|ied)|suspect(?:ed)?|"
+                    r"(?:at\s+|high\s+|low\s+)?risk|prophyla(?:xis|ctic)|screen(?:ing|ed)?)\b",
+                    re.IGNORECASE)
+#: The doubts a drug's name may carry and still be taken: the key asks for a drug suspected of
+#: causing TMA, and a drug given as prophylaxis (ciclosporin against graft-versus-host disease)
+#: is taken (this tool's rule).
+_TAKEN_DOUBTS = {"drug_exposure": r"suspect(?:ed)?|prophyla(?:xis|ctic)"}
 #: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
 #: overrides), lone surrogates (which cannot be printed) and line or paragraph separators,
 #: which could print as a line of their own.
@@ -120,3 +137,19 @@ def _past_exposure(name: str) -> bool:
     current = _STARTED.sub("", name)
     return bool(_PAST.search(current)) or any(int(year) < this_year
                                               for year in _DATED.findall(current))
+
+
+def doubted_name(key: str, name: str) -> str | None:
+    """The name a ``name`` of the named ``key`` stands for where it doubts itself (:data:`_DOUBT`:
+    "HELLP ruled out" -> "HELLP"; "yes" where nothing else is left, "?"), read as present for
+    the URGENT line its refusal keeps beside it read as absent; None where it does not doubt
+    itself."""
+    taken = _TAKEN_DOUBTS.get(key)
+    doubts = [found for found in _DOUBT.finditer(name)
+              if not (taken and re.fullmatch(taken, found.group(), re.IGNORECASE))]
+    if not doubts:
+        return None
+    for found in reversed(doubts):
+        name = name[:found.start()] + " " + name[found.end():]
+    left = re.sub(r"\s+", " ", re.sub(r"[()\[\],;:\-\s]+$|^[()\[\],;:\-\s]+", "", name)).strip()
+    return left or "yes"
