@@ -1440,3 +1440,32 @@ def test_a_doubted_trigger_keeps_the_line_its_presence_calls_for(capsys):
     assert _first_line(["verdict", *DIC_FRENCH2, "--drug-exposure", "?clopidogrel"], capsys) == (
         urgent_ttp("possible", "unknown, refused"),
         f"smearscan verdict: command line: drug_exposure = '?clopidogrel': {_DOUBT_REFUSED}\n")
+
+
+@pytest.mark.parametrize("population", ["neonate", "preterm"])
+@pytest.mark.parametrize(("given", "named"), [
+    (["--pregnancy", "yes"], "pregnancy = True"),
+    (["--obstetric-complication", "maternal pre-eclampsia"],
+     "obstetric_complication = 'maternal pre-eclampsia'"),
+    (["--pregnancy", "yes", "--obstetric-complication", "HELLP"],
+     "pregnancy = True and obstetric_complication = 'HELLP'")])
+def test_a_newborns_recorded_pregnancy_is_refused_keeping_the_line(population, given, named,
+                                                                   capsys):
+    # h45v #2: the mother's pre-eclampsia or HELLP, read as the newborn's, led with "urgent
+    # obstetric review (delivery ...)".
+    newborn = ["verdict", *ADULT6, "--population", population]
+    line = _first_line(newborn, capsys)[0]
+    assert line == urgent_ttp("possible", "unknown", adult=False)
+    assert _first_line([*newborn, *given], capsys) == (
+        line, f"smearscan verdict: command line: {named} with population = {population!r}: "
+              "the mother's pregnancy is not the newborn's: leave it out (note it elsewhere) "
+              "(this tool's rule)\n")
+    assert main([*newborn, "--adamts13", "60%", *given]) == 2
+    refused = capsys.readouterr()
+    assert refused.out == "" and refused.err.startswith(f"smearscan verdict: command line: {named}")
+
+
+def test_a_newborn_recorded_as_not_pregnant_is_judged():
+    # 'No' is true of a newborn: nothing to refuse.
+    argv = ["verdict", *ADULT6, "--population", "neonate", "--adamts13", "60%"]
+    assert main([*argv, "--pregnancy", "no", "--obstetric-complication", "no"]) == 0

@@ -32,7 +32,7 @@ from smearscan.verdict.differential import (
 )
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.differential.megaloblastic import pseudo_tma
-from smearscan.verdict.differential.recorded import RENAL_CAUSES
+from smearscan.verdict.differential.recorded import RENAL_CAUSES, newborn_pregnancy
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
@@ -335,6 +335,10 @@ def _problems_refused(smear: SmearFindings, labs: Labs
         problems.append(("pt_prolongation_s", lambda also: UnresolvedBoundError(
             _also(pt_alone, also), _urgent_line(smear, without), "pt_prolongation_s",
             [without])))
+    if (newborn := newborn_pregnancy(labs, smear.population)) is not None:
+        mothers = replace(labs, **dict.fromkeys(newborn[0]))
+        problems.append((", ".join(newborn[0]), lambda also: UnresolvedBoundError(
+            _also(newborn[1], also), _urgent_line(smear, mothers), newborn[0][0], [mothers])))
     if (unread := ldh_not_serum(labs)) is not None:
         in_ukat = [replace(labs, ldh=_in_ukat(labs.ldh))] if ldh_maybe_in_ukat(labs) else []
         readings = [*in_ukat, *_ldh_limits_tried(labs)]
