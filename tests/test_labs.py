@@ -775,6 +775,31 @@ def test_an_obstetric_complication_in_a_male_patient_is_refused():
                                  "one of them")
 
 
+_NOT_PREGNANT = ("but pregnancy = False: an obstetric complication is a pregnancy's, and "
+                 "pregnancy covers post partum (give pregnancy = yes for a woman post partum); "
+                 "correct one of them")
+
+
+@pytest.mark.parametrize(("named", "shown"), [("HELLP", "'HELLP'"),
+                                               ("pre-eclampsia", "'pre-eclampsia'"),
+                                               ("yes", "True")])
+def test_an_obstetric_complication_without_pregnancy_is_refused(named, shown):
+    # h45v #3: 'pregnancy: no' beside a HELLP read pregnancy "suspected".
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"pregnancy": "no", "obstetric_complication": named})
+    assert str(caught.value) == f"labs: obstetric_complication = {shown} {_NOT_PREGNANT}"
+    assert caught.value.between == ("pregnancy", "obstetric_complication")
+    assert parse_labs({"pregnancy": "no", "obstetric_complication": "no"}).pregnancy is False
+
+
+def test_an_obstetric_complication_on_the_command_line_over_no_pregnancy_is_refused():
+    with pytest.raises(LabValueError) as caught:
+        with_overrides(parse_labs({"pregnancy": "no"}),
+                       parse_labs({"obstetric_complication": "HELLP"}))
+    assert str(caught.value) == ("the lab file and the command line: obstetric_complication = "
+                                 f"'HELLP' {_NOT_PREGNANT}")
+
+
 def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
     with pytest.raises(LabValueError, match="pregnancy = True but sex = 'male'"):
         with_overrides(parse_labs({"sex": "male"}), parse_labs({"pregnancy": "yes"}))

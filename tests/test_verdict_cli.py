@@ -1469,3 +1469,15 @@ def test_a_newborn_recorded_as_not_pregnant_is_judged():
     # 'No' is true of a newborn: nothing to refuse.
     argv = ["verdict", *ADULT6, "--population", "neonate", "--adamts13", "60%"]
     assert main([*argv, "--pregnancy", "no", "--obstetric-complication", "no"]) == 0
+
+
+def test_a_named_complication_beside_no_pregnancy_is_refused_keeping_the_line(capsys):
+    # h45v #3: read as given, pregnancy was "suspected" and led with delivery beside "no".
+    assert main(["verdict", *ADULT6, "--pregnancy", "no", "--obstetric-complication",
+                 "HELLP"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == urgent_ttp("suspected", "unknown") + "\n"
+    assert captured.err == (
+        "smearscan verdict: command line: obstetric_complication = 'HELLP' but pregnancy = "
+        "False: an obstetric complication is a pregnancy's, and pregnancy covers post partum "
+        "(give pregnancy = yes for a woman post partum); correct one of them\n")

@@ -20,8 +20,8 @@ class Labs:
     ------
     LabValueError
         ``metastatic_cancer`` is true while ``active_cancer`` is false (a metastatic cancer is
-        an active one), or ``pregnancy`` or ``obstetric_complication`` is given while ``sex`` is
-        male.
+        an active one), ``obstetric_complication`` is given while ``pregnancy`` is false, or
+        ``pregnancy`` or ``obstetric_complication`` is given while ``sex`` is male.
     """
 
     sex: str | None = None
@@ -124,6 +124,13 @@ def _check_consistent(value: Callable[[str], object], source: str) -> None:
         raise LabValueError(f"{source}: metastatic_cancer = True but active_cancer = False: a "
                             "metastatic cancer is an active one; correct one of them",
                             between=("metastatic_cancer", "active_cancer"))
+    if value("obstetric_complication") and value("pregnancy") is False:
+        # h45v #3: read as recorded, the complication made pregnancy "suspected" beside "no".
+        raise LabValueError(f"{source}: obstetric_complication = "
+                            f"{value('obstetric_complication')!r} but pregnancy = False: an "
+                            "obstetric complication is a pregnancy's, and pregnancy covers post "
+                            "partum (give pregnancy = yes for a woman post partum); correct one "
+                            "of them", between=("pregnancy", "obstetric_complication"))
     for key in ("pregnancy", "obstetric_complication"):
         if value(key) and value("sex") == "male":
             raise LabValueError(f"{source}: {key} = {value(key)!r} but sex = 'male': the "
