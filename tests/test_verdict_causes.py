@@ -576,3 +576,23 @@ def test_a_megaloblastic_anaemias_action_never_stands_beside_the_urgent_line():
     assert (verdict.cause("ttp").assessment, verdict.cause("megaloblastic").assessment) == \
         ("suspected", "suspected")
     assert verdict.next_step is None and verdict.to_dict()["next"] is None
+
+
+@pytest.mark.parametrize("pregnant", [{"pregnancy": True},
+                                      {"obstetric_complication": "placental abruption"}])
+def test_the_urgent_lines_ace_inhibitor_is_weighed_with_obstetrics_in_pregnancy(pregnant):
+    # h45v #4: the URGENT line's caution named the ACE inhibitor to a pregnant woman without
+    # the fetal caution that the crisis's own action gives.
+    from smearscan.verdict.differential.recorded import ACE_IN_PREGNANCY
+    from smearscan.verdict.differential.ttp import SCLERODERMA_CAUTION
+
+    line = urgent_ttp("suspected", "unknown")
+    verdict = assess(_count(percent=5.0),
+                     parse_labs({**ADULT6, **pregnant, "systemic_sclerosis": True}))
+    assert verdict.urgent == (f"{line} {SCLERODERMA_CAUTION.removesuffix('.')}; "
+                              f"{ACE_IN_PREGNANCY}.")
+    assert verdict.urgent.endswith(
+        "(ACE inhibitors)); pregnancy recorded: before delivery an ACE inhibitor can injure the "
+        "fetus (captopril's boxed warning): decide it with obstetrics.")
+    alone = assess(_count(percent=5.0), parse_labs({**ADULT6, "systemic_sclerosis": True}))
+    assert alone.urgent == f"{line} {SCLERODERMA_CAUTION}"

@@ -1481,3 +1481,13 @@ def test_a_named_complication_beside_no_pregnancy_is_refused_keeping_the_line(ca
         "smearscan verdict: command line: obstetric_complication = 'HELLP' but pregnancy = "
         "False: an obstetric complication is a pregnancy's, and pregnancy covers post partum "
         "(give pregnancy = yes for a woman post partum); correct one of them\n")
+
+
+def test_a_pregnancy_that_may_be_recorded_keeps_the_fetal_caution(capsys):
+    # h45v #4: under any reading that records pregnancy the URGENT line's ACE inhibitor is
+    # weighed with obstetrics.
+    assert main(["verdict", *ADULT6, "--pregnancy", "maybe", "--systemic-sclerosis",
+                 "yes"]) == 2
+    assert capsys.readouterr().out.endswith(
+        "(ACE inhibitors)); pregnancy recorded: before delivery an ACE inhibitor can injure the "
+        "fetus (captopril's boxed warning): decide it with obstetrics.\n")

@@ -26,8 +26,9 @@ _WEIGH_STEROIDS = ("weigh corticosteroids with rheumatology: high-dose ones can 
 #: suspected" it read as waiting to treat the TMA).
 _REASSESS = "; re-assess the TMA once it is controlled"
 #: The fetal toxicity of an ACE inhibitor, said where pregnancy or an obstetric complication
-#: is recorded (QA 89 #2, QA 90 #1).
-_ACE_IN_PREGNANCY = ("pregnancy recorded: before delivery an ACE inhibitor can injure the fetus "
+#: is recorded (QA 89 #2, QA 90 #1), here and in the URGENT line's caution of a systemic
+#: sclerosis (h45v #4).
+ACE_IN_PREGNANCY = ("pregnancy recorded: before delivery an ACE inhibitor can injure the fetus "
                      "(captopril's boxed warning): decide it with obstetrics")
 #: What malignant hypertension's action adds where pregnancy is recorded: a hypertensive crisis
 #: with MAHA in pregnancy is pre-eclampsia or HELLP until shown otherwise (QA 90 #4: "control
@@ -130,7 +131,7 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
         action = action.removesuffix(_SEND_ADAMTS13)
     pregnant = labs.pregnancy or bool(labs.obstetric_complication)
     if name == "scleroderma-renal-crisis" and pregnant:
-        action += f"; {_ACE_IN_PREGNANCY}"
+        action += f"; {ACE_IN_PREGNANCY}"
     if name == "malignant-hypertension" and pregnant:  # first: nothing waits for it (QA 92 #4)
         action = f"{_OBSTETRIC_REVIEW}; {action}"
     if deferred is None:

@@ -12,7 +12,7 @@ from smearscan.verdict.differential.cause import (
     adamts13_beyond,
     adamts13_text,
 )
-from smearscan.verdict.differential.recorded import recorded_tma
+from smearscan.verdict.differential.recorded import ACE_IN_PREGNANCY, recorded_tma
 from smearscan.verdict.drugs import DRUGS_TRIGGERING_TTP, tma_drugs_named, ttp_triggering_drug
 from smearscan.verdict.findings import (
     INSUFFICIENT,
@@ -263,18 +263,30 @@ SCLERODERMA_CAUTION = ("Systemic sclerosis recorded: high-dose corticosteroids c
 
 
 def with_caution(line: str, readings: Iterable[Labs]) -> str:
-    """The URGENT ``line`` with :data:`SCLERODERMA_CAUTION` after it where any of the
-    ``readings`` of the lab values records systemic sclerosis: a value the verdict could not
-    read that may stand for it keeps the caution (QA 87 #4: '--systemic-sclerosis maybe' lost
-    it). This tool's rule."""
-    cautioned = any(labs.systemic_sclerosis for labs in readings)
-    return f"{line} {SCLERODERMA_CAUTION}" if cautioned else line
+    """The URGENT ``line`` with its caution (:func:`_caution`) after it, if any."""
+    caution = _caution(list(readings))
+    return f"{line} {caution}" if caution else line
+
+
+def _caution(readings: list[Labs]) -> str | None:
+    """:data:`SCLERODERMA_CAUTION` where any of the ``readings`` of the lab values records
+    systemic sclerosis: a value the verdict could not read that may stand for it keeps the
+    caution (QA 87 #4: '--systemic-sclerosis maybe' lost it); with the fetal toxicity of the
+    ACE inhibitor it names (:data:`~.recorded.ACE_IN_PREGNANCY`) where any records pregnancy or
+    an obstetric complication (h45v #4: the line named it to a pregnant woman without it), as
+    the crisis's own action does. None where none records systemic sclerosis. This tool's
+    rule."""
+    if not any(labs.systemic_sclerosis for labs in readings):
+        return None
+    if any(labs.pregnancy or labs.obstetric_complication for labs in readings):
+        return f"{SCLERODERMA_CAUTION.removesuffix('.')}; {ACE_IN_PREGNANCY}."
+    return SCLERODERMA_CAUTION
 
 
 def without_caution(line: str) -> str:
-    """The URGENT ``line`` without :data:`SCLERODERMA_CAUTION`: lines that differ only by it
+    """The URGENT ``line`` without its caution (:func:`_caution`): lines that differ only by it
     call for the same thing."""
-    return line.removesuffix(f" {SCLERODERMA_CAUTION}")
+    return line.partition(f" {SCLERODERMA_CAUTION.removesuffix('.')}")[0]
 
 
 def young_line(line: str) -> bool:
