@@ -1491,3 +1491,34 @@ def test_a_pregnancy_that_may_be_recorded_keeps_the_fetal_caution(capsys):
     assert capsys.readouterr().out.endswith(
         "(ACE inhibitors)); pregnancy recorded: before delivery an ACE inhibitor can injure the "
         "fetus (captopril's boxed warning): decide it with obstetrics.\n")
+
+
+_STOP_GEMCITABINE = (
+    "stop gemcitabine now with its prescribing team (who replace it where stopping alone does "
+    "harm: a transplant's immunosuppression, a stent's antiplatelet) and do not re-expose "
+    "(Al-Nouri ZL, et al. Blood 2015;125:616-618); report it as an adverse drug reaction")
+
+
+@pytest.mark.parametrize(("recorded", "leading"), [
+    (["--obstetric-complication", "HELLP"],
+     "Next (pregnancy, suspected): urgent obstetric review (delivery for HELLP or "
+     "pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991)"),
+    (["--malignant-hypertension", "yes"],
+     "Next (malignant-hypertension, suspected): control blood pressure; re-assess the TMA once "
+     "it is controlled (van den Born BJ, et al. Hypertension 2005;45:246-251)")])
+def test_a_suspected_drug_tma_is_stopped_beside_the_cause_that_leads(recorded, leading, capsys):
+    # h45v #5: a HELLP's delivery or malignant hypertension's blood pressure took the Next line
+    # and "stop gemcitabine", the only step that treats a drug TMA, was left 20 lines down.
+    argv = ["verdict", *ADULT6, *recorded, "--drug-exposure", "gemcitabine", "--adamts13", "60%"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out.split("\n")
+    assert text[1] == f"{leading}; suspected drug TMA: {_STOP_GEMCITABINE}"
+    assert main([*argv, "--json"]) == 0
+    step = json.loads(capsys.readouterr().out)["next"]
+    assert f"Next ({step['about']}, {step['assessment']}): {step['action']}" == text[1]
+
+
+def test_a_suspected_drug_tma_that_leads_is_stopped_once(capsys):
+    assert main(["verdict", *ADULT6, "--drug-exposure", "gemcitabine", "--adamts13", "60%"]) == 0
+    assert capsys.readouterr().out.split("\n")[1] == (
+        f"Next (drug-induced, suspected): {_STOP_GEMCITABINE}")

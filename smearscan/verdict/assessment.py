@@ -80,6 +80,9 @@ _LEADING = ("likely", "suspected")
 #: inhibitor, the transplant team) (this tool's rule; QA 87 #3: a suspected scleroderma renal
 #: crisis under "TTP possible" had no next step; QA 89 #1: nor any deferring clause).
 _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES)
+#: What introduces a suspected drug TMA's action after the leading cause's on the Next line
+#: (:meth:`Verdict._with_drug_stopped`).
+_DRUG_SUSPECTED = "suspected drug TMA"
 
 
 @dataclass(frozen=True)
@@ -160,12 +163,24 @@ class Verdict:
                        and LIKELIHOOD.index(cause.assessment) <= ttp]
         if leading:
             first = leading[0]
-            return NextStep(first.cause, first.assessment, first.action)
+            return NextStep(first.cause, first.assessment, self._with_drug_stopped(first))
         marrow = self.marrow
         if not self.urgent and marrow.marrow_infiltration in _LEADING and marrow.workup:
             return NextStep("marrow infiltration", marrow.marrow_infiltration,
                             "; ".join(marrow.workup))
         return None
+
+    def _with_drug_stopped(self, first: Cause) -> str:
+        """The action of the ``first`` cause, the one the Next line leads with, followed by the
+        suspected drug TMA's own action where another cause leads: stopping the drug conflicts
+        with none of theirs and is the only step that treats a drug TMA (h45v #5: a HELLP's
+        delivery or malignant hypertension's blood pressure hid "stop gemcitabine"). This
+        tool's rule."""
+        drug = next((cause for cause in self.differential if cause.cause == "drug-induced"
+                     and cause.assessment == "suspected" and cause.action), None)
+        if drug is None or drug is first:
+            return first.action
+        return f"{first.action}; {_DRUG_SUSPECTED}: {drug.action}"
 
     def to_dict(self) -> dict[str, Any]:
         """The verdict as JSON-ready data; ``urgent`` is the first key, ``next`` the
