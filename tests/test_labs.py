@@ -784,7 +784,7 @@ _NOT_PREGNANT = ("but pregnancy = False: an obstetric complication is a pregnanc
                                                ("pre-eclampsia", "'pre-eclampsia'"),
                                                ("yes", "True")])
 def test_an_obstetric_complication_without_pregnancy_is_refused(named, shown):
-    # h45v #3: 'pregnancy: no' beside a HELLP read pregnancy "suspected".
+    # QA 92 #6: 'pregnancy: no' beside a HELLP read pregnancy "suspected".
     with pytest.raises(LabValueError) as caught:
         parse_labs({"pregnancy": "no", "obstetric_complication": named})
     assert str(caught.value) == f"labs: obstetric_complication = {shown} {_NOT_PREGNANT}"
@@ -857,7 +857,7 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("drug_exposure", "?quinine"), ("drug_exposure", "quinine excluded"),
     ("drug_exposure", "query clopidogrel"), ("drug_exposure", "quinine negative")])
 def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
-    # h45v #1: "HELLP ruled out" was read as a HELLP: pregnancy suspected, delivery first.
+    # QA 92 #1: "HELLP ruled out" was read as a HELLP: pregnancy suspected, delivery first.
     with pytest.raises(LabValueError) as caught:
         parse_labs({key: answer})
     assert str(caught.value) == (f"labs: {key} = {answer!r}: a doubt, not a finding (ruled out, "
@@ -873,7 +873,7 @@ def test_a_drug_suspected_or_given_as_prophylaxis_is_taken(name):
 
 
 def test_a_doubted_name_is_read_as_present_and_as_absent():
-    # h45v #1: the URGENT line its refusal keeps is judged over both answers.
+    # QA 92 #1: the URGENT line its refusal keeps is judged over both answers.
     readings, without = lab_readings({"obstetric_complication": "HELLP ruled out"})
     assert [labs.obstetric_complication for labs in readings] == ["HELLP", False]
     assert without == []

@@ -396,8 +396,8 @@ ADULT6 = {"hemoglobin": "7 g/dL", "sex": "female", "platelets": 10, "ldh": 1500,
      "pregnancy"),
     ({"pregnancy": True, "obstetric_complication": "HELLP", "systemic_sclerosis": True},
      "pregnancy"),
-    # QA 92 #1: a named pre-eclampsia is not read as a HELLP (one ruled out is refused, h45v
-    # #1); malignant hypertension's action starts with the obstetric review instead.
+    # QA 92 #1: a named pre-eclampsia is not read as a HELLP (one ruled out is refused);
+    # malignant hypertension's action starts with the obstetric review instead.
     ({"obstetric_complication": "pre-eclampsia", "malignant_hypertension": True},
      "malignant-hypertension"),
     # QA 89 #4: blood-pressure control hid a STEC-HUS's care; QA 90 #2, #3: not a scleroderma
@@ -581,7 +581,7 @@ def test_a_megaloblastic_anaemias_action_never_stands_beside_the_urgent_line():
 @pytest.mark.parametrize("pregnant", [{"pregnancy": True},
                                       {"obstetric_complication": "placental abruption"}])
 def test_the_urgent_lines_ace_inhibitor_is_weighed_with_obstetrics_in_pregnancy(pregnant):
-    # h45v #4: the URGENT line's caution named the ACE inhibitor to a pregnant woman without
+    # QA 92 #5: the URGENT line's caution named the ACE inhibitor to a pregnant woman without
     # the fetal caution that the crisis's own action gives.
     from smearscan.verdict.differential.recorded import ACE_IN_PREGNANCY
     from smearscan.verdict.differential.ttp import SCLERODERMA_CAUTION

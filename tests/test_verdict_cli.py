@@ -1404,7 +1404,7 @@ def test_a_summary_slide_with_a_part_of_the_wrong_kind_is_refused_keeping_the_li
     assert captured.err == f"smearscan verdict: {path}: {why}\n"
 
 
-#: h45v's adult: PLASMIC 6, a kidney injury, "TTP suspected" (QA 89's ADULT6).
+#: QA 92's adult: PLASMIC 6, a kidney injury, "TTP suspected" (QA 89's ADULT6).
 ADULT6 = ["--schistocytes", "5", "--rbc-counted", "1000", "--ldh", "1500", "--ldh-uln", "250",
           "--haptoglobin", "<0.1g/L", "--reticulocytes", "8%", "--mcv", "85", "--inr", "1.1",
           "--active-cancer", "no", "--dat", "negative", "--hemoglobin", "7g/dL", "--sex",
@@ -1423,7 +1423,7 @@ _DOUBT_REFUSED = ("a doubt, not a finding (ruled out, negative, queried, a risk,
 
 @pytest.mark.parametrize("answer", ["HELLP ruled out", "?HELLP", "HELLP prophylaxis"])
 def test_a_doubted_complication_is_refused_keeping_the_line(answer, capsys):
-    # h45v #1: "HELLP ruled out" read as a HELLP led with "urgent obstetric review (delivery".
+    # QA 92 #1: "HELLP ruled out" read as a HELLP led with "urgent obstetric review (delivery".
     assert main(["verdict", *ADULT6, "--obstetric-complication", answer]) == 2
     captured = capsys.readouterr()
     assert captured.out == urgent_ttp("suspected", "unknown") + "\n"
@@ -1432,7 +1432,7 @@ def test_a_doubted_complication_is_refused_keeping_the_line(answer, capsys):
 
 
 def test_a_doubted_trigger_keeps_the_line_its_presence_calls_for(capsys):
-    # h45v #1: read only as not given, '?clopidogrel' beside an overt DIC lost the line that
+    # QA 92 #1: read only as not given, '?clopidogrel' beside an overt DIC lost the line that
     # clopidogrel, a trigger of an immune TTP, calls for.
     assert _first_line(["verdict", *DIC_FRENCH2, "--drug-exposure", "no"], capsys)[0] is None
     present = _first_line(["verdict", *DIC_FRENCH2, "--drug-exposure", "clopidogrel"], capsys)
@@ -1451,7 +1451,7 @@ def test_a_doubted_trigger_keeps_the_line_its_presence_calls_for(capsys):
      "pregnancy = True and obstetric_complication = 'HELLP'")])
 def test_a_newborns_recorded_pregnancy_is_refused_keeping_the_line(population, given, named,
                                                                    capsys):
-    # h45v #2: the mother's pre-eclampsia or HELLP, read as the newborn's, led with "urgent
+    # QA 92 #2: the mother's pre-eclampsia or HELLP, read as the newborn's, led with "urgent
     # obstetric review (delivery ...)".
     newborn = ["verdict", *ADULT6, "--population", population]
     line = _first_line(newborn, capsys)[0]
@@ -1472,7 +1472,7 @@ def test_a_newborn_recorded_as_not_pregnant_is_judged():
 
 
 def test_a_named_complication_beside_no_pregnancy_is_refused_keeping_the_line(capsys):
-    # h45v #3: read as given, pregnancy was "suspected" and led with delivery beside "no".
+    # QA 92 #6: read as given, pregnancy was "suspected" and led with delivery beside "no".
     assert main(["verdict", *ADULT6, "--pregnancy", "no", "--obstetric-complication",
                  "HELLP"]) == 2
     captured = capsys.readouterr()
@@ -1484,7 +1484,7 @@ def test_a_named_complication_beside_no_pregnancy_is_refused_keeping_the_line(ca
 
 
 def test_a_pregnancy_that_may_be_recorded_keeps_the_fetal_caution(capsys):
-    # h45v #4: under any reading that records pregnancy the URGENT line's ACE inhibitor is
+    # QA 92 #5: under any reading that records pregnancy the URGENT line's ACE inhibitor is
     # weighed with obstetrics.
     assert main(["verdict", *ADULT6, "--pregnancy", "maybe", "--systemic-sclerosis",
                  "yes"]) == 2
@@ -1507,8 +1507,9 @@ _STOP_GEMCITABINE = (
      "Next (malignant-hypertension, suspected): control blood pressure; re-assess the TMA once "
      "it is controlled (van den Born BJ, et al. Hypertension 2005;45:246-251)")])
 def test_a_suspected_drug_tma_is_stopped_beside_the_cause_that_leads(recorded, leading, capsys):
-    # h45v #5: a HELLP's delivery or malignant hypertension's blood pressure took the Next line
-    # and "stop gemcitabine", the only step that treats a drug TMA, was left 20 lines down.
+    # QA 92 #3, QA 90 #6: a HELLP's delivery or malignant hypertension's blood pressure took
+    # the Next line and "stop gemcitabine", the only step that treats a drug TMA, was left 20
+    # lines down.
     argv = ["verdict", *ADULT6, *recorded, "--drug-exposure", "gemcitabine", "--adamts13", "60%"]
     assert main(argv) == 0
     text = capsys.readouterr().out.split("\n")
@@ -1516,6 +1517,17 @@ def test_a_suspected_drug_tma_is_stopped_beside_the_cause_that_leads(recorded, l
     assert main([*argv, "--json"]) == 0
     step = json.loads(capsys.readouterr().out)["next"]
     assert f"Next ({step['about']}, {step['assessment']}): {step['action']}" == text[1]
+
+
+def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urgent_line(capsys):
+    # The deferring clause stays the last word on the Next line beside "URGENT - TTP suspected".
+    assert main(["verdict", *ADULT6, "--obstetric-complication", "HELLP", "--drug-exposure",
+                 "gemcitabine"]) == 0
+    assert capsys.readouterr().out.split("\n")[2] == (
+        "Next (pregnancy, suspected): urgent obstetric review (delivery for HELLP or "
+        "pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991); suspected drug TMA: "
+        f"{_STOP_GEMCITABINE}; TTP not excluded: treat as the URGENT line says until ADAMTS13 "
+        "is back")
 
 
 def test_a_suspected_drug_tma_that_leads_is_stopped_once(capsys):

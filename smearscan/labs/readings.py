@@ -187,7 +187,7 @@ def _alternatives(mapping: dict[str, object], error: LabValueError
     raw = mapping[refused]
     if spec.kind == "named" and isinstance(raw, str) and (
             named := doubted_name(refused, raw)) is not None:
-        # 'HELLP ruled out', '?clopidogrel': as present and as absent (h45v #1; a named
+        # 'HELLP ruled out', '?clopidogrel': as present and as absent (QA 92 #1; a named
         # complication or a drug that triggers TTP can change the line beside a DIC).
         return [{**mapping, refused: named}, {**mapping, refused: "no"}], []
     if spec.kind == "bool":  # 'maybe': either answer (QA 87 #4: 'systemic sclerosis: maybe'

@@ -125,7 +125,7 @@ def _check_consistent(value: Callable[[str], object], source: str) -> None:
                             "metastatic cancer is an active one; correct one of them",
                             between=("metastatic_cancer", "active_cancer"))
     if value("obstetric_complication") and value("pregnancy") is False:
-        # h45v #3: read as recorded, the complication made pregnancy "suspected" beside "no".
+        # QA 92 #6: read as recorded, the complication made pregnancy "suspected" beside "no".
         raise LabValueError(f"{source}: obstetric_complication = "
                             f"{value('obstetric_complication')!r} but pregnancy = False: an "
                             "obstetric complication is a pregnancy's, and pregnancy covers post "

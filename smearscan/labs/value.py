@@ -79,7 +79,7 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
         raise _fail(source, key, raw, "a negation or a past exposure: give the name alone if "
                     "it is taken now or was until recently, else false (none)")
     if doubted_name(key, raw) is not None:
-        # "HELLP ruled out" read as a name led with delivery (h45v #1): ask which answer it is.
+        # "HELLP ruled out" read as a name led with delivery (QA 92 #1): ask which answer it is.
         raise _fail(source, key, raw, "a doubt, not a finding (ruled out, negative, queried, a "
                     "risk, prophylaxis or screening): give the name only when it is present, "
                     "else false (none)")

@@ -30,6 +30,7 @@ from smearscan.verdict.differential import (
     ttp_of,
     urgent_ttp,
 )
+from smearscan.verdict.differential.cause import with_step_added
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.differential.megaloblastic import pseudo_tma
 from smearscan.verdict.differential.recorded import RENAL_CAUSES, newborn_pregnancy
@@ -172,15 +173,15 @@ class Verdict:
 
     def _with_drug_stopped(self, first: Cause) -> str:
         """The action of the ``first`` cause, the one the Next line leads with, followed by the
-        suspected drug TMA's own action where another cause leads: stopping the drug conflicts
-        with none of theirs and is the only step that treats a drug TMA (h45v #5: a HELLP's
-        delivery or malignant hypertension's blood pressure hid "stop gemcitabine"). This
-        tool's rule."""
+        suspected drug TMA's own action where another cause leads (before the clause deferring
+        to the URGENT line): stopping the drug conflicts with none of theirs and is the only
+        step that treats a drug TMA (QA 92 #3, QA 90 #6: a HELLP's delivery or malignant
+        hypertension's blood pressure hid "stop gemcitabine"). This tool's rule."""
         drug = next((cause for cause in self.differential if cause.cause == "drug-induced"
                      and cause.assessment == "suspected" and cause.action), None)
         if drug is None or drug is first:
             return first.action
-        return f"{first.action}; {_DRUG_SUSPECTED}: {drug.action}"
+        return with_step_added(first.action, f"{_DRUG_SUSPECTED}: {drug.action}")
 
     def to_dict(self) -> dict[str, Any]:
         """The verdict as JSON-ready data; ``urgent`` is the first key, ``next`` the

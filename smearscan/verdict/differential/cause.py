@@ -23,6 +23,12 @@ URGENCY = ("emergency", "urgent", "routine")
 TTP_OPEN = "TTP not excluded: treat as the URGENT line says"
 #: The same while TTP is likely (a severe ADAMTS13 deficiency).
 TTP_LIKELY = "TTP likely: treat as the URGENT line says"
+_TTP_OPEN_UNTIL = f"{TTP_OPEN} until ADAMTS13 is back"
+#: A child's while ADAMTS13 is unknown (PLASMIC was derived in adults).
+_TTP_CHILD = ("ADAMTS13 sample before any plasma: whether to treat as TTP until it is back is "
+              "haematology's call (PLASMIC was derived in adults)")
+#: Every clause :func:`ttp_deferred` gives, the longer before the one it extends.
+_DEFERRALS = (_TTP_OPEN_UNTIL, TTP_OPEN, TTP_LIKELY, _TTP_CHILD)
 
 
 def ttp_deferred(ttp: Cause, labs: Labs, adult: bool) -> str | None:
@@ -34,11 +40,20 @@ def ttp_deferred(ttp: Cause, labs: Labs, adult: bool) -> str | None:
     if ttp.assessment not in ACTIVE:
         return None
     if not adult and labs.adamts13 is None:
-        return ("ADAMTS13 sample before any plasma: whether to treat as TTP until it is back is "
-                "haematology's call (PLASMIC was derived in adults)")
+        return _TTP_CHILD
     if ttp.assessment == "likely":  # QA 90: "not excluded" beside a likely TTP
         return TTP_LIKELY
-    return f"{TTP_OPEN} until ADAMTS13 is back" if labs.adamts13 is None else TTP_OPEN
+    return _TTP_OPEN_UNTIL if labs.adamts13 is None else TTP_OPEN
+
+
+def with_step_added(action: str, step: str) -> str:
+    """``action`` with ``step`` added after it, but before the clause that defers to the URGENT
+    line where ``action`` ends with one (:func:`ttp_deferred`): that clause stays the last
+    word on everything the Next line asks for."""
+    for deferred in _DEFERRALS:
+        if action.endswith(f"; {deferred}"):
+            return f"{action.removesuffix(f'; {deferred}')}; {step}; {deferred}"
+    return f"{action}; {step}"
 
 
 @dataclass(frozen=True)

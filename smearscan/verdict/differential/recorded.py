@@ -27,7 +27,7 @@ _WEIGH_STEROIDS = ("weigh corticosteroids with rheumatology: high-dose ones can 
 _REASSESS = "; re-assess the TMA once it is controlled"
 #: The fetal toxicity of an ACE inhibitor, said where pregnancy or an obstetric complication
 #: is recorded (QA 89 #2, QA 90 #1), here and in the URGENT line's caution of a systemic
-#: sclerosis (h45v #4).
+#: sclerosis (QA 92 #5).
 ACE_IN_PREGNANCY = ("pregnancy recorded: before delivery an ACE inhibitor can injure the fetus "
                      "(captopril's boxed warning): decide it with obstetrics")
 #: What malignant hypertension's action adds where pregnancy is recorded: a hypertensive crisis
@@ -75,7 +75,7 @@ def newborn_pregnancy(labs: Labs, population: str) -> tuple[tuple[str, ...], str
     """The pregnancy values (``pregnancy`` true, any ``obstetric_complication``) recorded for a
     newborn ``population``, their keys and why the verdict refuses them, or None: the mother's
     pregnancy is not the newborn's, and read as its own it led with "urgent obstetric review
-    (delivery ...)" (h45v #2). Either given as no stays: it is true of a newborn. This tool's
+    (delivery ...)" (QA 92 #2). Either given as no stays: it is true of a newborn. This tool's
     rule."""
     given = [(key, value) for key in ("pregnancy", "obstetric_complication")
              if (value := getattr(labs, key))]

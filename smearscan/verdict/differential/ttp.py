@@ -273,7 +273,7 @@ def _caution(readings: list[Labs]) -> str | None:
     systemic sclerosis: a value the verdict could not read that may stand for it keeps the
     caution (QA 87 #4: '--systemic-sclerosis maybe' lost it); with the fetal toxicity of the
     ACE inhibitor it names (:data:`~.recorded.ACE_IN_PREGNANCY`) where any records pregnancy or
-    an obstetric complication (h45v #4: the line named it to a pregnant woman without it), as
+    an obstetric complication (QA 92 #5: the line named it to a pregnant woman without it), as
     the crisis's own action does. None where none records systemic sclerosis. This tool's
     rule."""
     if not any(labs.systemic_sclerosis for labs in readings):
