@@ -156,6 +156,19 @@ def test_a_run_killed_before_removing_superseded_files_leaves_them_to_the_next(t
     _listed_only(out)
 
 
+def test_a_run_that_removes_an_earlier_runs_masks_says_so(tmp_path, capsys):
+    """QA 91 F5b: a run without --save-masks removed the masks of one with it without a word."""
+    slide, out = _slide(tmp_path / "in"), tmp_path / "out"
+    assert run(slide, "--out", out, "--save-masks") == 0
+    capsys.readouterr()
+    assert run(slide, "--out", out) == 0
+    assert not (out / "masks").exists()
+    assert capsys.readouterr().err.splitlines() == [
+        "smearscan: slide 's': removed 2 files (masks/s/f0.png, masks/s/f1.png) an earlier "
+        "analysis wrote and this one did not (no longer asked for, or of a field since "
+        "removed): they would not match its results"]
+
+
 def _killed_before_the_record(monkeypatch, slide: Path, out: Path, options: RunOptions) -> None:
     """Analyse ``slide`` into ``out``, killed (Ctrl-C) as it writes the slide's slide.json."""
     real = batch_run.write_json_atomic

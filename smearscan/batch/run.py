@@ -261,13 +261,18 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
     return outcome
 
 
-def _remove_superseded(out: Path, name: str, superseded: tuple[str, ...]) -> None:
+def _remove_superseded(out: Path, name: str, superseded: tuple[str, ...],
+                       on_note: Callable[[str], None]) -> None:
     """Remove the files an earlier analysis of the slide wrote and this one did not, then
     clear them from its ``slide.json``, which listed them first so that a run killed in between
-    leaves them to the next."""
+    leaves them to the next; ``on_note`` says which (QA 91 F5b: a run without ``--save-masks``
+    removed the masks of one with it without a word)."""
     if superseded:
         remove_superseded(out, superseded)
         clear_superseded(out, name)
+        on_note(f"slide {name!r}: removed {counted_names(list(superseded), 'file')} an earlier "
+                "analysis wrote and this one did not (no longer asked for, or of a field since "
+                "removed): they would not match its results")
 
 
 def _refuse_replacing(slides: list[Slide], out: Path, options: RunOptions) -> None:
@@ -450,14 +455,14 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
                         "slide is analysed again and its files written anew")
             pending.append(slide)
         else:
-            _remove_superseded(out, slide.name, resumed.superseded)  # a run killed before it
+            _remove_superseded(out, slide.name, resumed.superseded, on_note)  # killed before it
             outcomes[slide.name] = resumed
             on_slide(resumed)
     for slide, results in _grouped(pending, out, options, executor, progress):
         outcomes[slide.name] = finish_slide(slide, results, out, options, labs,
                                             expected.get(slide.name), unused_rows=unused_rows)
         if out is not None:
-            _remove_superseded(out, slide.name, outcomes[slide.name].superseded)
+            _remove_superseded(out, slide.name, outcomes[slide.name].superseded, on_note)
         on_slide(outcomes[slide.name])
     if out is not None:
         for problem in _merge_folder(out, outcomes, expected):
