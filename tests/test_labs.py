@@ -767,9 +767,11 @@ def test_pregnancy_in_a_male_patient_is_refused():
                                  "the pregnancy causes depend on both; correct one of them")
 
 
-def test_an_obstetric_complication_in_a_male_patient_is_refused():
+@pytest.mark.parametrize("pregnancy", [None, False])
+def test_an_obstetric_complication_in_a_male_patient_is_refused(pregnancy):
+    # QA 93 #5: beside pregnancy = no, a man was told to give pregnancy = yes post partum.
     with pytest.raises(LabValueError) as caught:
-        parse_labs({"sex": "male", "obstetric_complication": "HELLP"})
+        parse_labs({"sex": "male", "obstetric_complication": "HELLP", "pregnancy": pregnancy})
     assert str(caught.value) == ("labs: obstetric_complication = 'HELLP' but sex = 'male': the "
                                  "anaemia limit and the pregnancy causes depend on both; correct "
                                  "one of them")
@@ -851,25 +853,45 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "HELLP risk"), ("obstetric_complication", "HELLP prophylaxis"),
     ("obstetric_complication", "pre-eclampsia ruled out"),
     ("obstetric_complication", "HELLP (ruled out)"), ("obstetric_complication", "HELLP?"),
-    ("obstetric_complication", "suspected HELLP"), ("obstetric_complication", "HELLP unlikely"),
+    ("obstetric_complication", "HELLP unlikely"),
     ("obstetric_complication", "pre-eclampsia screening"),
     ("obstetric_complication", "high risk of pre-eclampsia"),
+    # QA 93 #1: other spellings of its absence.
+    ("obstetric_complication", "HELLP ruled-out"), ("obstetric_complication", "HELLP ruledout"),
+    ("obstetric_complication", "HELLP neg"), ("obstetric_complication", "HELLP -ve"),
+    ("obstetric_complication", "HELLP: no"), ("obstetric_complication", "HELLP not present"),
+    ("obstetric_complication", "HELLP pending"), ("obstetric_complication", "HELLP vs TTP"),
+    ("obstetric_complication", "\uff1fHELLP"), ("obstetric_complication", "HELLP not excluded"),
     ("drug_exposure", "?quinine"), ("drug_exposure", "quinine excluded"),
-    ("drug_exposure", "query clopidogrel"), ("drug_exposure", "quinine negative")])
+    ("drug_exposure", "query clopidogrel"), ("drug_exposure", "quinine negative"),
+    ("drug_exposure", "quinine denied"), ("drug_exposure", "clopidogrel ruled-out")])
 def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     # QA 92 #1: "HELLP ruled out" was read as a HELLP: pregnancy suspected, delivery first.
     with pytest.raises(LabValueError) as caught:
         parse_labs({key: answer})
     assert str(caught.value) == (f"labs: {key} = {answer!r}: a doubt, not a finding (ruled out, "
-                                 "negative, queried, a risk, prophylaxis or screening): give "
-                                 "the name only when it is present, else false (none)")
+                                 "negative, denied, queried, pending, a risk, prophylaxis or "
+                                 "screening): give the name only when it is present, else "
+                                 "false (none)")
 
 
 @pytest.mark.parametrize("name", ["suspected gemcitabine", "ciclosporin prophylaxis",
-                                  "co-trimoxazole prophylactic", "gemcitabine (suspected)"])
+                                  "co-trimoxazole prophylactic", "gemcitabine (suspected)",
+                                  "ciclosporin (at risk of GVHD)", "tacrolimus, trough screening",
+                                  "clopidogrel after stent, high bleeding risk"])
 def test_a_drug_suspected_or_given_as_prophylaxis_is_taken(name):
-    # The key asks for a drug suspected of causing TMA; a drug given to prevent is taken.
+    # The key asks for a drug suspected of causing TMA; a drug given to prevent, or with a
+    # risk or its levels named beside it, is taken (QA 93 #2).
     assert parse_labs({"drug_exposure": name}).drug_exposure == name
+
+
+@pytest.mark.parametrize("name", ["suspected HELLP", "possible HELLP", "probable HELLP",
+                                  "Coombs-negative HELLP", "Rh-negative mother, HELLP",
+                                  "HELLP in a high-risk pregnancy", "HELLP (confirmed)"])
+def test_a_complication_suspected_or_qualified_by_a_hyphened_word_is_present(name):
+    # QA 93 #2, #3: "suspected" is what the verdict calls a cause in play; a word hyphened to
+    # the one before it qualifies that word ("Coombs-negative"), not the complication.
+    assert parse_labs({"obstetric_complication": name}).obstetric_complication == name
 
 
 def test_a_doubted_name_is_read_as_present_and_as_absent():

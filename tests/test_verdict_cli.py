@@ -1417,8 +1417,9 @@ DIC_FRENCH2 = ["--schistocytes", "5", "--rbc-counted", "1000", "--ldh", "1500", 
                "--transplant", "yes", "--dat", "negative", "--hemoglobin", "7g/dL", "--sex",
                "female", "--platelets", "20", "--creatinine", "1.0mg/dL", "--sepsis", "yes",
                "--d-dimer", "8000", "--d-dimer-uln", "500", "--fibrinogen", "0.8"]
-_DOUBT_REFUSED = ("a doubt, not a finding (ruled out, negative, queried, a risk, prophylaxis or "
-                  "screening): give the name only when it is present, else false (none)")
+_DOUBT_REFUSED = ("a doubt, not a finding (ruled out, negative, denied, queried, pending, a risk, "
+                  "prophylaxis or screening): give the name only when it is present, else false "
+                  "(none)")
 
 
 @pytest.mark.parametrize("answer", ["HELLP ruled out", "?HELLP", "HELLP prophylaxis"])
@@ -1528,6 +1529,25 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
         "pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991); suspected drug TMA: "
         f"{_STOP_GEMCITABINE}; TTP not excluded: treat as the URGENT line says until ADAMTS13 "
         "is back")
+
+
+_TRANSPLANT_STEP = (
+    "Next (transplant-associated, suspected): with the transplant team: the calcineurin or mTOR "
+    "inhibitor's level and dose, blood pressure, proteinuria, soluble C5b-9 (Jodele S, et al. "
+    "Blood 2014;124:645-653)")
+
+
+@pytest.mark.parametrize(("drug", "added"), [
+    ("tacrolimus", ""), ("ciclosporin", ""),
+    ("gemcitabine", f"; suspected drug TMA: {_STOP_GEMCITABINE}")])
+def test_a_transplants_own_immunosuppressant_is_left_to_the_transplant_step(drug, added,
+                                                                          capsys):
+    # QA 93 #4: "the calcineurin inhibitor's level and dose", then "stop tacrolimus now ... do
+    # not re-expose" on one line; another drug is still stopped beside the transplant's step.
+    at = ADULT6.index("--transplant") + 1
+    transplanted = [*ADULT6[:at], "yes", *ADULT6[at + 1:]]
+    assert main(["verdict", *transplanted, "--adamts13", "60%", "--drug-exposure", drug]) == 0
+    assert capsys.readouterr().out.split("\n")[1] == _TRANSPLANT_STEP + added
 
 
 def test_a_suspected_drug_tma_that_leads_is_stopped_once(capsys):

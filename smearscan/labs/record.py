@@ -124,6 +124,11 @@ def _check_consistent(value: Callable[[str], object], source: str) -> None:
         raise LabValueError(f"{source}: metastatic_cancer = True but active_cancer = False: a "
                             "metastatic cancer is an active one; correct one of them",
                             between=("metastatic_cancer", "active_cancer"))
+    for key in ("pregnancy", "obstetric_complication"):  # first: QA 93 #5
+        if value(key) and value("sex") == "male":
+            raise LabValueError(f"{source}: {key} = {value(key)!r} but sex = 'male': the "
+                                "anaemia limit and the pregnancy causes depend on both; correct "
+                                "one of them", between=(key, "sex"))
     if value("obstetric_complication") and value("pregnancy") is False:
         # QA 92 #6: read as recorded, the complication made pregnancy "suspected" beside "no".
         raise LabValueError(f"{source}: obstetric_complication = "
@@ -131,11 +136,6 @@ def _check_consistent(value: Callable[[str], object], source: str) -> None:
                             "obstetric complication is a pregnancy's, and pregnancy covers post "
                             "partum (give pregnancy = yes for a woman post partum); correct one "
                             "of them", between=("pregnancy", "obstetric_complication"))
-    for key in ("pregnancy", "obstetric_complication"):
-        if value(key) and value("sex") == "male":
-            raise LabValueError(f"{source}: {key} = {value(key)!r} but sex = 'male': the "
-                                "anaemia limit and the pregnancy causes depend on both; correct "
-                                "one of them", between=(key, "sex"))
 
 
 #: What a count read at zero stands for where the URGENT line is judged over its readings:

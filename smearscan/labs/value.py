@@ -80,9 +80,9 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
                     "it is taken now or was until recently, else false (none)")
     if doubted_name(key, raw) is not None:
         # "HELLP ruled out" read as a name led with delivery (QA 92 #1): ask which answer it is.
-        raise _fail(source, key, raw, "a doubt, not a finding (ruled out, negative, queried, a "
-                    "risk, prophylaxis or screening): give the name only when it is present, "
-                    "else false (none)")
+        raise _fail(source, key, raw, "a doubt, not a finding (ruled out, negative, denied, "
+                    "queried, pending, a risk, prophylaxis or screening): give the name only "
+                    "when it is present, else false (none)")
     return raw.strip()
 
 
@@ -110,18 +110,25 @@ _RANGE = re.compile(r"\b(?:19|20)\d\d\s*(?:-|–|to|->|→)\s*((?:19|20)\d\d)\b"
 #: removed before :data:`_PAST` and :data:`_DATED` are looked for.
 _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}|and)\b)[^,;()])*",
                       re.IGNORECASE)
-#: A named answer that doubts itself anywhere ("HELLP ruled out", "?HELLP", "query HELLP",
-#: "pre-eclampsia excluded", "HELLP negative", "HELLP risk", "HELLP prophylaxis", "HELLP
-#: screening"): the complication or the drug is not known to be present, and read as a name it
-#: was called the cause (this tool's rule).
-_DOUBT = re.compile(r"\?|\b(?:ruled?\s+out|r/o|excluded?|negative|unlikely|unconfirmed|"
-                    r"not\s+confirmed|absent|quer(?:y|ied)|suspect(?:ed)?|"
-                    r"(?:at\s+|high\s+|low\s+)?risk|prophyla(?:xis|ctic)|screen(?:ing|ed)?)\b",
-                    re.IGNORECASE)
-#: The doubts a drug's name may carry and still be taken: the key asks for a drug suspected of
-#: causing TMA, and a drug given as prophylaxis (ciclosporin against graft-versus-host disease)
-#: is taken (this tool's rule).
-_TAKEN_DOUBTS = {"drug_exposure": r"suspect(?:ed)?|prophyla(?:xis|ctic)"}
+#: A named answer that doubts or denies itself anywhere ("HELLP ruled out", "HELLP ruled-out",
+#: "?HELLP", "query HELLP", "pre-eclampsia excluded", "HELLP negative", "HELLP neg", "HELLP -ve",
+#: "HELLP: no", "HELLP not present", "quinine denied", "HELLP risk", "HELLP prophylaxis", "HELLP
+#: screening", "HELLP pending", "HELLP vs TTP"): the complication or the drug is not known to be
+#: present, and read as a name it was called the cause (this tool's rule; QA 92 #1, QA 93 #1).
+#: A word joined by a hyphen to the one before it qualifies that word, not the name
+#: ("Coombs-negative HELLP", "a high-risk pregnancy"; QA 93 #2). "Suspected", "possible" and
+#: "probable" are what the verdict calls a cause in play, so they stay the name.
+_DOUBT = re.compile(r"[?\uff1f]|-ve\b|[:\-\u2013]\s*(?:no|none|nil)\s*$|(?<![\w-])(?:"
+                    r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirmed|"
+                    r"not\s+(?:confirmed|present|found|seen)|absent|denie[sd]|quer(?:y|ied)|"
+                    r"pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
+                    r"prophyla(?:xis|ctic)|screen(?:ing|ed)?)(?![\w-])", re.IGNORECASE)
+#: The doubts a drug's name may carry and still be taken: a drug given as prophylaxis
+#: (ciclosporin against graft-versus-host disease), with a risk named beside it ("at risk of
+#: GVHD", "high bleeding risk") or its levels screened ("trough screening") is taken (this
+#: tool's rule; QA 93 #2).
+_TAKEN_DOUBTS = {"drug_exposure": r"prophyla(?:xis|ctic)|(?:at\s+|high\s+|low\s+)?risk|"
+                                  r"screen(?:ing|ed)?"}
 #: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
 #: overrides), lone surrogates (which cannot be printed) and line or paragraph separators,
 #: which could print as a line of their own.

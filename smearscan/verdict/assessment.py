@@ -42,6 +42,7 @@ from smearscan.verdict.differential.ttp import (
     without_caution,
     young_line,
 )
+from smearscan.verdict.drugs import TRANSPLANT_IMMUNOSUPPRESSANTS
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     Finding,
@@ -176,10 +177,13 @@ class Verdict:
         suspected drug TMA's own action where another cause leads (before the clause deferring
         to the URGENT line): stopping the drug conflicts with none of theirs and is the only
         step that treats a drug TMA (QA 92 #3, QA 90 #6: a HELLP's delivery or malignant
-        hypertension's blood pressure hid "stop gemcitabine"). This tool's rule."""
+        hypertension's blood pressure hid "stop gemcitabine"); not a transplant's own
+        immunosuppressant beside the transplant's step, which asks for its level and dose (QA 93
+        #4). This tool's rule."""
         drug = next((cause for cause in self.differential if cause.cause == "drug-induced"
                      and cause.assessment == "suspected" and cause.action), None)
-        if drug is None or drug is first:
+        if drug is None or drug is first or (first.cause == "transplant-associated" and set(
+                drug.stops) <= set(TRANSPLANT_IMMUNOSUPPRESSANTS)):
             return first.action
         return with_step_added(first.action, f"{_DRUG_SUSPECTED}: {drug.action}")
 

@@ -50,6 +50,11 @@ DRUG_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 #: or drug-dependent antibodies, which stopping the drug treats.
 DRUGS_TRIGGERING_TTP = ("ticlopidine", "clopidogrel")
 
+#: Drugs of :data:`DRUGS_CAUSING_TMA` that keep a transplant: a recorded transplant's own step
+#: asks for their level and dose with the transplant team, which a bare "stop ... and do not
+#: re-expose" beside it would contradict (QA 93 #4; this tool's rule).
+TRANSPLANT_IMMUNOSUPPRESSANTS = ("ciclosporin", "tacrolimus")
+
 #: Drugs of :data:`DRUGS_CAUSING_TMA` given to treat a cancer: beside a cancer in the marrow,
 #: which causes a MAHA itself, stopping one is the oncologist's call (seed 000; QA 64 F3). The
 #: others (quinine, ciclosporin, tacrolimus, vancomycin, the thienopyridines) are stopped with

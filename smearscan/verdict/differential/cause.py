@@ -76,6 +76,8 @@ class Cause:
     rule : str
         The rule that judged it, labelled as a standard or this tool's own
         (:data:`~smearscan.verdict.values.CAUSE_RULES`).
+    stops : tuple of str
+        The listed drugs its action stops (a drug-induced TMA's generic names), else empty.
     """
 
     cause: str
@@ -84,6 +86,7 @@ class Cause:
     action: str
     reasons: tuple[str, ...]
     rule: str = ""
+    stops: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, name: str, assessment: str, urgency: str, action: str,

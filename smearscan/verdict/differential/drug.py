@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import (
     Cause,
@@ -101,7 +103,8 @@ def drug_cause(maha: str, labs: Labs, smear_hints: list[str], cancer_first: bool
     if severe_deficiency(labs):
         assessment = "possible"
         reasons.append(_immune_ttp_reason(labs, named))
-    return Cause.of("drug-induced", assessment, urgency, action, (*reasons, f"MAHA {maha}"))
+    return replace(Cause.of("drug-induced", assessment, urgency, action,
+                            (*reasons, f"MAHA {maha}")), stops=tuple(sorted(stopped)))
 
 
 def _stop_action(labs: Labs, stopped: set[str]) -> str:
