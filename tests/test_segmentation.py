@@ -365,15 +365,28 @@ def test_a_ghost_cell_is_filled():
 
 def test_a_faint_fragment_is_found_whole():
     # Strong cells set the threshold; a fragment whose dark sliver alone passes it is kept
-    # with its faint rest.
+    # with its faint rest, redder than the background by 0.3 of the cells' redness over it (the
+    # pale stain's floor is 0.25 of it: segmentation._PALE_CONTRAST).
     import cv2
 
     rgb = synthetic_field(grid_centres(rows=2, cols=3), shape=(200, 260))
-    cv2.ellipse(rgb, (200, 165), (12, 6), 0, 0, 360, (186, 196, 196), -1)
+    cv2.ellipse(rgb, (200, 165), (12, 6), 0, 0, 360, (196, 185, 190), -1)
     cv2.ellipse(rgb, (192, 165), (3, 3), 0, 0, 360, (170, 160, 170), -1)
     seg = segment_field(rgb, pixel_size_um=7.5 / 36)
     label = seg.labels[165, 208]
     assert label > 0 and label == seg.labels[165, 192]
+
+
+@pytest.mark.parametrize("name", ["53.jpg", "487.jpg"])
+def test_a_quiet_backgrounds_halo_stays_background_at_a_nearby_scale(shared_datasets, name):
+    # QA 91 F0: the redder halo round the cells read as pale stain at one scale and not at the
+    # next, joining cells and cutting them in two: 52 objects at 0.200 um/px and 93 at 0.205
+    # (53), 137 and 98 (487).
+    from smearscan.pipeline import conditioned
+
+    rgb = conditioned(read_field(shared_datasets / "chula-rbc-12" / "Dataset" / name))[0]
+    counts = [int(segment_field(rgb, pixel_size_um=size).labels.max()) for size in (0.2, 0.205)]
+    assert max(counts) <= 1.1 * min(counts)
 
 
 @pytest.mark.parametrize("scale", [1.5, 2.0])
