@@ -864,7 +864,16 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "\uff1fHELLP"), ("obstetric_complication", "HELLP not excluded"),
     ("drug_exposure", "?quinine"), ("drug_exposure", "quinine excluded"),
     ("drug_exposure", "query clopidogrel"), ("drug_exposure", "quinine negative"),
-    ("drug_exposure", "quinine denied"), ("drug_exposure", "clopidogrel ruled-out")])
+    ("drug_exposure", "quinine denied"), ("drug_exposure", "clopidogrel ruled-out"),
+    # QA 95 #1, #2: a doubt hyphened to the name itself, and more ways of writing no.
+    ("obstetric_complication", "HELLP-negative"), ("obstetric_complication", "HELLP-excluded"),
+    ("obstetric_complication", "pre-eclampsia-negative"),
+    ("obstetric_complication", "HELLP not suspected"), ("obstetric_complication", "HELLP: false"),
+    ("obstetric_complication", "HELLP (no)"), ("obstetric_complication", "HELLP no"),
+    ("obstetric_complication", "HELLP: No."), ("obstetric_complication", "HELLP \u2014 no"),
+    ("obstetric_complication", "HELLP criteria not met"),
+    ("obstetric_complication", "HELLP not likely"), ("obstetric_complication", "HELLP\ufe56"),
+    ("drug_exposure", "clopidogrel-negative"), ("drug_exposure", "clopidogrel: false")])
 def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     # QA 92 #1: "HELLP ruled out" was read as a HELLP: pregnancy suspected, delivery first.
     with pytest.raises(LabValueError) as caught:
@@ -887,7 +896,8 @@ def test_a_drug_suspected_or_given_as_prophylaxis_is_taken(name):
 
 @pytest.mark.parametrize("name", ["suspected HELLP", "possible HELLP", "probable HELLP",
                                   "Coombs-negative HELLP", "Rh-negative mother, HELLP",
-                                  "HELLP in a high-risk pregnancy", "HELLP (confirmed)"])
+                                  "HELLP in a high-risk pregnancy", "HELLP (confirmed)",
+                                  "pre-eclampsia/HELLP"])
 def test_a_complication_suspected_or_qualified_by_a_hyphened_word_is_present(name):
     # QA 93 #2, #3: "suspected" is what the verdict calls a cause in play; a word hyphened to
     # the one before it qualifies that word ("Coombs-negative"), not the complication.
@@ -899,6 +909,8 @@ def test_a_doubted_name_is_read_as_present_and_as_absent():
     readings, without = lab_readings({"obstetric_complication": "HELLP ruled out"})
     assert [labs.obstetric_complication for labs in readings] == ["HELLP", False]
     assert without == []
+    readings, _ = lab_readings({"obstetric_complication": "HELLP-negative, DIC"})
+    assert [labs.obstetric_complication for labs in readings] == ["HELLP, DIC", False]
     readings, _ = lab_readings({"drug_exposure": "?"})
     assert [labs.drug_exposure for labs in readings] == [True, False]
 

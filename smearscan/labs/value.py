@@ -111,18 +111,21 @@ _RANGE = re.compile(r"\b(?:19|20)\d\d\s*(?:-|–|to|->|→)\s*((?:19|20)\d\d)\b"
 _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}|and)\b)[^,;()])*",
                       re.IGNORECASE)
 #: A named answer that doubts or denies itself anywhere ("HELLP ruled out", "HELLP ruled-out",
-#: "?HELLP", "query HELLP", "pre-eclampsia excluded", "HELLP negative", "HELLP neg", "HELLP -ve",
-#: "HELLP: no", "HELLP not present", "quinine denied", "HELLP risk", "HELLP prophylaxis", "HELLP
-#: screening", "HELLP pending", "HELLP vs TTP"): the complication or the drug is not known to be
-#: present, and read as a name it was called the cause (this tool's rule; QA 92 #1, QA 93 #1).
-#: A word joined by a hyphen to the one before it qualifies that word, not the name
-#: ("Coombs-negative HELLP", "a high-risk pregnancy"; QA 93 #2). "Suspected", "possible" and
-#: "probable" are what the verdict calls a cause in play, so they stay the name.
-_DOUBT = re.compile(r"[?\uff1f]|-ve\b|[:\-\u2013]\s*(?:no|none|nil)\s*$|(?<![\w-])(?:"
-                    r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirmed|"
-                    r"not\s+(?:confirmed|present|found|seen)|absent|denie[sd]|quer(?:y|ied)|"
-                    r"pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
-                    r"prophyla(?:xis|ctic)|screen(?:ing|ed)?)(?![\w-])", re.IGNORECASE)
+#: "?HELLP", "query HELLP", "pre-eclampsia excluded", "HELLP negative", "HELLP-negative", "HELLP
+#: neg", "HELLP -ve", "HELLP: no", "HELLP (no)", "HELLP not present", "HELLP not suspected",
+#: "quinine denied", "HELLP risk", "HELLP prophylaxis", "HELLP screening", "HELLP pending",
+#: "HELLP vs TTP"): the complication or the drug is not known to be present, and read as a name
+#: it was called the cause (this tool's rule; QA 92 #1, QA 93 #1, QA 95 #1, #2). A word hyphened
+#: to the one before it and followed by another qualifies the next ("Coombs-negative HELLP", "a
+#: high-risk pregnancy"; QA 93 #2), not the name. "Suspected", "possible" and "probable" are
+#: what the verdict calls a cause in play, so they stay the name.
+_DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirmed|"
+                r"not\s+(?:confirmed|present|found|seen|suspected|likely|detected|met)|absent|"
+                r"denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
+                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?")
+_DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:\-\u2013\u2014(]|\s)\s*(?:no|none|nil|false)"
+                    rf"\)?\.?\s*$|(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
+                    rf"(?<=-)(?:{_DOUBT_WORDS})(?![\w-])(?!\s+[^\W\d_])", re.IGNORECASE)
 #: The doubts a drug's name may carry and still be taken: a drug given as prophylaxis
 #: (ciclosporin against graft-versus-host disease), with a risk named beside it ("at risk of
 #: GVHD", "high bleeding risk") or its levels screened ("trough screening") is taken (this
@@ -158,5 +161,7 @@ def doubted_name(key: str, name: str) -> str | None:
         return None
     for found in reversed(doubts):
         name = name[:found.start()] + " " + name[found.end():]
+    name = re.sub(r"-\s", " ", name)  # the hyphen of a word taken off ("HELLP-negative, DIC")
     left = re.sub(r"\s+", " ", re.sub(r"[()\[\],;:\-\s]+$|^[()\[\],;:\-\s]+", "", name)).strip()
+    left = re.sub(r"\s+(?=[,;])", "", left)
     return left or "yes"
