@@ -579,18 +579,21 @@ def test_beside_an_immune_ttp_only_a_drug_that_triggers_it_is_stopped_now(record
     labs = parse_labs({**SEED_000, "drug_exposure": recorded, "adamts13": 5})
     verdict = assess(smear(**hint), labs)
     drug = verdict.cause("drug-induced")
-    assert (drug.assessment, drug.urgency, drug.action) == ("possible", "urgent", action)
+    # Beside the URGENT line it defers to it, as every action that may stand there (QA 93).
+    deferred = f"{action}; TTP likely: treat as the URGENT line says"
+    assert (drug.assessment, drug.urgency, drug.action) == ("possible", "urgent", deferred)
     assert reason in drug.reasons
     assert verdict.cause("ttp").assessment == "likely"
     # QA 75 F1: without a cancer recorded there is no oncologist to weigh it with.
     alone = assess(smear(**hint), parse_labs({**SEED_000, "drug_exposure": recorded,
                                               "adamts13": 5, "active_cancer": False,
                                               "metastatic_cancer": None}))
-    assert alone.cause("drug-induced").action == f"stop {recorded} {STOP}"
+    assert alone.cause("drug-induced").action == (
+        f"stop {recorded} {STOP}; TTP likely: treat as the URGENT line says")
     # The action shows no value, so a bound under 10% reads the same (it was refused at '<5%').
     bound = assess(smear(**hint), parse_labs({**SEED_000, "drug_exposure": recorded,
                                               "adamts13": "<5%"}))
-    assert bound.cause("drug-induced").action == action
+    assert bound.cause("drug-induced").action == deferred
 
 
 def test_a_recorded_hellp_ranks_above_a_hus_judged_from_the_picture():

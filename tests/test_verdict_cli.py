@@ -1550,6 +1550,21 @@ def test_a_transplants_own_immunosuppressant_is_left_to_the_transplant_step(drug
     assert capsys.readouterr().out.split("\n")[1] == _TRANSPLANT_STEP + added
 
 
+@pytest.mark.parametrize(("population", "deferred"), [
+    ("adult", "TTP not excluded: treat as the URGENT line says until ADAMTS13 is back"),
+    ("child", "ADAMTS13 sample before any plasma: whether to treat as TTP until it is back is "
+              "haematology's call (PLASMIC was derived in adults)")])
+def test_a_suspected_drug_tma_stands_beside_the_urgent_line_deferring_to_it(population, deferred,
+                                                                            capsys):
+    # QA 93: under "TTP suspected" stopping gemcitabine, which conflicts with nothing TTP's
+    # treatment asks, stood only in the differential, some 40 lines down.
+    assert main(["verdict", *ADULT6, "--drug-exposure", "gemcitabine", "--population",
+                 population]) == 0
+    text = capsys.readouterr().out.split("\n")
+    assert text[0].startswith("URGENT - TTP ")
+    assert text[2] == f"Next (drug-induced, suspected): {_STOP_GEMCITABINE}; {deferred}"
+
+
 def test_a_suspected_drug_tma_that_leads_is_stopped_once(capsys):
     assert main(["verdict", *ADULT6, "--drug-exposure", "gemcitabine", "--adamts13", "60%"]) == 0
     assert capsys.readouterr().out.split("\n")[1] == (

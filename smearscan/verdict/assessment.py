@@ -78,10 +78,11 @@ DISCLAIMER = "Decision support only: a clinician decides."
 _LEADING = ("likely", "suspected")
 #: The causes whose action may stand beside an URGENT line, each ending with the clause that
 #: defers to it while TTP is in play (:func:`~smearscan.verdict.differential.cause.ttp_deferred`):
-#: HUS, pregnancy (delivery for HELLP) and a recorded kidney TMA (blood pressure, an ACE
-#: inhibitor, the transplant team) (this tool's rule; QA 87 #3: a suspected scleroderma renal
-#: crisis under "TTP possible" had no next step; QA 89 #1: nor any deferring clause).
-_BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES)
+#: HUS, pregnancy (delivery for HELLP), a recorded kidney TMA (blood pressure, an ACE
+#: inhibitor, the transplant team) and a suspected drug TMA (stopping the drug) (this tool's
+#: rule; QA 87 #3: a suspected scleroderma renal crisis under "TTP possible" had no next step;
+#: QA 89 #1: nor any deferring clause; QA 93: "stop gemcitabine" stood 40 lines down).
+_BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES, "drug-induced")
 #: What introduces a suspected drug TMA's action after the leading cause's on the Next line
 #: (:meth:`Verdict._with_drug_stopped`).
 _DRUG_SUSPECTED = "suspected drug TMA"

@@ -9,9 +9,11 @@ possible or worse (ISTH 2020). Rules and sources are in :mod:`smearscan.verdict.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from smearscan.labs import Labs
 from smearscan.verdict.differential.cancer import cancer_cause, hints_from_smear
-from smearscan.verdict.differential.cause import ACTIVE, LIKELIHOOD, Cause, ranked
+from smearscan.verdict.differential.cause import ACTIVE, LIKELIHOOD, Cause, ranked, ttp_deferred
 from smearscan.verdict.differential.dic import consumptive_dic, dic_cause
 from smearscan.verdict.differential.drug import drug_cause, marrow_first, tma_drug_named
 from smearscan.verdict.differential.hus import hus_cause
@@ -43,8 +45,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     hints = hints_from_smear(nrbc_present, leukoerythroblastic)
     cancer_first = marrow_first(labs, hints, adult=adult,
                                 unlooked=nrbc_present is None and leukoerythroblastic is None)
-    drug = drug_cause(maha, labs, hints, cancer_first)
     ttp = ttp_of(maha, labs, picture, plasmic, french, dic, population=population)
+    drug = _deferring(drug_cause(maha, labs, hints, cancer_first), ttp, labs, adult)
     # Cancer before the drug: on a tie (both possible and urgent) a known cancer ranks above a
     # listed drug; a drug not known to cause TMA, its chemotherapy in seed 000, is routine and
     # ranks below it (QA 21 N14). Cancer before DIC too: a DIC possible only because its
@@ -66,6 +68,16 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
               *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),
               *([i] if (i := immune_cause(labs, picture)) else [])]
     return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])
+
+
+def _deferring(drug: Cause | None, ttp: Cause, labs: Labs, adult: bool) -> Cause | None:
+    """The ``drug`` cause with the clause deferring to the URGENT line after its action while
+    ``ttp`` is in play (:func:`~.cause.ttp_deferred`): stopping the drug may stand beside the
+    line as the next step (QA 93: "stop gemcitabine" stood 40 lines down under "TTP
+    suspected"), and like every action there it leaves TTP to the line (this tool's rule)."""
+    if drug is None or not drug.action or (deferred := ttp_deferred(ttp, labs, adult)) is None:
+        return drug
+    return replace(drug, action=f"{drug.action}; {deferred}")
 
 
 def _secondary(labs: Labs, drug: Cause | None) -> str | None:

@@ -49,11 +49,19 @@ def ttp_deferred(ttp: Cause, labs: Labs, adult: bool) -> str | None:
 def with_step_added(action: str, step: str) -> str:
     """``action`` with ``step`` added after it, but before the clause that defers to the URGENT
     line where ``action`` ends with one (:func:`ttp_deferred`): that clause stays the last
-    word on everything the Next line asks for."""
+    word on everything the Next line asks for, and is said once."""
+    step, _ = _split_deferral(step)
+    action, deferred = _split_deferral(action)
+    return f"{action}; {step}" + (f"; {deferred}" if deferred else "")
+
+
+def _split_deferral(action: str) -> tuple[str, str | None]:
+    """``action`` without the clause deferring to the URGENT line it ends with, and that clause
+    (None where it ends with none)."""
     for deferred in _DEFERRALS:
         if action.endswith(f"; {deferred}"):
-            return f"{action.removesuffix(f'; {deferred}')}; {step}; {deferred}"
-    return f"{action}; {step}"
+            return action.removesuffix(f"; {deferred}"), deferred
+    return action, None
 
 
 @dataclass(frozen=True)
