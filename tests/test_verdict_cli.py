@@ -1531,6 +1531,21 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
         "is back")
 
 
+@pytest.mark.parametrize(("named", "leading"), [
+    ("HELLP", "pregnancy"), ("postpartum HELLP syndrome", "pregnancy"),
+    ("suspected HELLP", "pregnancy"), ("pre-eclampsia with HELLP", "pregnancy"),
+    ("pre-eclampsia/HELLP", "pregnancy"), ("HELLP (confirmed)", "pregnancy"),
+    ("HELLP-negative pre-eclampsia", "hus"), ("HELLP not diagnosed", "hus"),
+    ("HELLP doubtful", "hus"), ("HELLP/TTP", "hus"), ("HELLP: N", "hus"),
+    ("Coombs-negative HELLP", "hus")])
+def test_only_a_plainly_named_hellp_leads_with_delivery(named, leading, capsys):
+    # QA 96 #1: free text says a HELLP is absent or doubtful in more ways than the refusals
+    # list; with any word beside it but a HELLP's own, the pregnancy cause stays possible.
+    assert main(["verdict", *ADULT6, "--adamts13", "60%", "--obstetric-complication",
+                 named]) == 0
+    assert capsys.readouterr().out.split("\n")[1].startswith(f"Next ({leading}, suspected): ")
+
+
 _TRANSPLANT_STEP = (
     "Next (transplant-associated, suspected): with the transplant team: the calcineurin or mTOR "
     "inhibitor's level and dose, blood pressure, proteinuria, soluble C5b-9 (Jodele S, et al. "

@@ -3,6 +3,8 @@ pregnancy, a mechanical valve."""
 
 from __future__ import annotations
 
+import re
+
 from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import Cause, ttp_deferred
 from smearscan.verdict.readings import kidney_injury, show
@@ -140,6 +142,25 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
     return f"{action}; {deferred}"
 
 
+#: The words that may stand beside "HELLP" in a complication read as a named HELLP (this tool's
+#: rule): free text holds as many ways of saying it is absent or doubtful as the refusals of
+#: :func:`~smearscan.labs.value.doubted_name` can list ("HELLP-negative pre-eclampsia", "HELLP
+#: not diagnosed", "HELLP doubtful", "HELLP/TTP"; QA 96 #1), so any other word leaves the
+#: pregnancy cause possible, as any other complication, rather than leading with delivery.
+_HELLP_WORDS = frozenset({
+    "hellp", "syndrome", "severe", "partial", "complete", "class", "postpartum", "post",
+    "partum", "antepartum", "suspected", "possible", "probable", "likely", "confirmed",
+    "diagnosed", "with", "and", "superimposed", "on", "pre", "eclampsia", "preeclampsia",
+    "i", "ii", "iii", "1", "2", "3"})
+
+
+def _plain_hellp(named: str) -> bool:
+    """Whether the complication ``named`` names a HELLP and nothing beside it but the words of
+    :data:`_HELLP_WORDS`."""
+    words = re.findall(r"[a-z]+|\d+", named.lower())
+    return "hellp" in words and set(words) <= _HELLP_WORDS
+
+
 def _hellp_named(labs: Labs) -> str | None:
     """Why a HELLP syndrome named as the obstetric complication leads the pregnancy cause, or
     None: its haemolysis and low platelets are the MAHA picture, and its raised liver enzymes,
@@ -149,7 +170,7 @@ def _hellp_named(labs: Labs) -> str | None:
     ruled out" led with delivery); malignant hypertension's action asks for the obstetric review
     instead (:data:`_OBSTETRIC_REVIEW`)."""
     named = labs.obstetric_complication
-    if not isinstance(named, str) or "hellp" not in named.lower():
+    if not isinstance(named, str) or not _plain_hellp(named):
         return None
     return (f"obstetric complication recorded: {named}: its haemolysis and low platelets are "
             "this picture; confirm its raised liver enzymes (AST, ALT), which this tool does "
