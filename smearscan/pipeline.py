@@ -47,6 +47,7 @@ from smearscan.segmentation import (
     require_cells,
     scales_disagree,
     segment_field,
+    whole_cell_pixel_size_um,
 )
 
 if TYPE_CHECKING:  # ONNX Runtime is imported only where a field is classified
@@ -276,21 +277,26 @@ SCALE_NAME_MIN_OBJECTS = 12
 #: out already this far off the declared size, or named off scale where the size is trusted
 #: (this tool's rule; QA 52 F6: fields taken through a 1.5x stronger objective, x40 to x60,
 #: were counted unnamed; QA 58 F1: named, a 1.4x field was still counted, its cells cut in
-#: pieces). At the datasets' own sizes it reaches 1 of 557 Chula fields (1.42x off, 57
-#: objects), no BCCD field (of 364) and 14 PBC crops (of 3,201), all more than 1.5x off (ad
-#: hoc, 2026-12-04); red cells of one patient vary far less than 1.35x from field to field.
+#: pieces). At the datasets' own sizes it reaches no Chula field (of 557; at a declared 0.195
+#: um/px one, 481, 1.40x off from 101 objects) and no BCCD field (of 364) (ad hoc, 2026-12-06;
+#: 14 PBC crops of 3,201, all more than 1.5x off, on 2026-12-04, before the whole-cell
+#: estimate); red cells of one patient vary far less than 1.35x from field to field. Before
+#: 0.3.30 a field's median estimate left out Chula 488 at the dataset's 0.2 (1.42x; 67% of its
+#: labels schistocytes), and 551, 483 and 482 as well at 0.195 (QA 94).
 SCALE_NAME = 1.35
 
 
 def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation | None:
-    """The conditioned field segmented at its own estimated scale where its blobs read a
-    declared pixel size more than :data:`SCALE_SCREEN` off and the estimate rests on at least
-    :data:`SCALE_NAME_MIN_OBJECTS` objects, else None (~6 ms; the estimate, a second
-    segmentation, only where the blobs doubt)."""
+    """The conditioned field segmented at its own estimated scale, with the pixel size its whole
+    red cells give (:func:`~smearscan.segmentation.whole_cell_pixel_size_um`: fragments pull a
+    median down), where its blobs read a declared pixel size more than :data:`SCALE_SCREEN` off
+    and the estimate rests on at least :data:`SCALE_NAME_MIN_OBJECTS` objects, else None (~6
+    ms; the estimate, a second segmentation, only where the blobs doubt)."""
     guess = NORMAL_RBC_DIAMETER_UM / blob_diameter_px(rgb)
     if not (np.isfinite(guess) and scales_disagree(guess, pixel_size_um, SCALE_SCREEN)):
         return None
-    own = segment_field(rgb)
+    segmented = segment_field(rgb)
+    own = replace(segmented, pixel_size_um=whole_cell_pixel_size_um(segmented))
     measured = np.isfinite(own.pixel_size_um) and own.count >= SCALE_NAME_MIN_OBJECTS
     return own if measured or _beyond_red_cell_size(own) else None
 
@@ -304,8 +310,8 @@ def _beyond_red_cell_size(own: Segmentation) -> bool:
 def require_declared_scale(own: Segmentation, pixel_size_um: float,
                            slide_pixel_size_um: float | None = None,
                            slide_estimate_objects: int = 0) -> None:
-    """Refuse a field whose own estimate (``own``, :func:`declared_scale_doubt`; median red
-    cell taken as 7.5 um, as :func:`check_declared_pixel_size` estimates a slide's) is off both
+    """Refuse a field whose own estimate (``own``, :func:`declared_scale_doubt`; its whole red
+    cells taken as 7.5 um) is off both
     the declared pixel size and the slide's own estimate ``slide_pixel_size_um`` (the one the
     declared size was compared with, from fields of a median ``slide_estimate_objects``
     objects; None: the declared size alone) by more than :data:`SCALE_NAME`, from at least
@@ -349,8 +355,8 @@ def require_declared_scale(own: Segmentation, pixel_size_um: float,
              f" and the slide's own {slide_pixel_size_um:.3g} um/px")
     # QA 78 L3: blurred or crowded fields were told only of another objective.
     raise OffScaleFieldError(
-        f"its own pixel size, {own.pixel_size_um:.3g} um/px from {own.count} objects (median "
-        f"red cell taken as {NORMAL_RBC_DIAMETER_UM:g} um), disagrees with --pixel-size "
+        f"its own pixel size, {own.pixel_size_um:.3g} um/px from {own.count} objects (its "
+        f"whole red cells taken as {NORMAL_RBC_DIAMETER_UM:g} um), disagrees with --pixel-size "
         f"{pixel_size_um:g} um/px{slide} by more than {limit:g}x (this tool's rule): taken at "
         "another objective or camera setting, or too blurred or crowded for its red cells to be "
         "measured? Left out of the count; --trust-pixel-size (trust_pixel_size=True in Python) "

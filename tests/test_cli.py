@@ -362,7 +362,7 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
     assert run(slide, "--pixel-size", "0.2", "--out", out) == 3
     assert read_csv_rows(out / "errors.csv") == [{"slide": "s", "image": "b.png", "error": (
         f"{slide / 'b.png'}: its own pixel size, {own.pixel_size_um:.3g} um/px from "
-        f"{own.count} objects (median red cell taken as 7.5 um), disagrees with --pixel-size "
+        f"{own.count} objects (its whole red cells taken as 7.5 um), disagrees with --pixel-size "
         "0.2 um/px and the slide's own 0.209 um/px by more than 1.35x (this tool's rule): taken "
         "at another objective or camera setting, or too blurred or crowded for its red cells to "
         "be measured? Left out of the count; --trust-pixel-size (trust_pixel_size=True in "
@@ -398,12 +398,12 @@ def test_a_field_through_a_stronger_objective_showing_few_cells_is_left_out_amon
     errors = read_csv_rows(out / "errors.csv")
     assert [row["image"] for row in errors] == ["b.png", "c.png"]
     assert [row["error"].split(": ", 1)[1] for row in errors] == [
-        f"its own pixel size, {size} um/px from {objects} objects (median red cell taken as "
-        "7.5 um), disagrees with --pixel-size 0.2 um/px and the slide's own 0.209 um/px by more "
+        f"its own pixel size, {size} um/px from {objects} objects (its whole red cells taken "
+        "as 7.5 um), disagrees with --pixel-size 0.2 um/px and the slide's own 0.209 um/px by more "
         "than 1.5x (this tool's rule): taken at another objective or camera setting, or too "
         "blurred or crowded for its red cells to be measured? Left out of the count; "
         "--trust-pixel-size (trust_pixel_size=True in Python) counts it at the declared size"
-        for size, objects in (("0.104", 31), ("0.126", 36))]
+        for size, objects in (("0.102", 31), ("0.124", 36))]
     assert {row["image"] for row in read_csv_rows(out / "cells.csv")} == {"a.png"}
 
 
@@ -421,12 +421,12 @@ def test_a_field_through_a_stronger_objective_showing_few_cells_is_named_among_c
     assert "0.200, 2 field(s) off scale" in capsys.readouterr().out
     fields = json.loads((out / "summary.json").read_text())["slides"]["s"]["per_field"]
     assert [(f["image"], f["own_pixel_size_um"]) for f in fields] == [
-        ("a.png", None), ("b.png", 0.1043), ("c.png", 0.126)]
+        ("a.png", None), ("b.png", 0.1017), ("c.png", 0.1236)]
     # QA 58 F4: the report called the declared size "the median of its fields".
     report = html.unescape((out / "slides" / "s" / "report.html").read_text(encoding="utf-8"))
     assert ("<b>2 of 3 field(s) off the declared scale</b>, counted at the declared 0.200 um/px: "
             "their own pixel size, estimated from their red cells, differs from it (this tool's "
-            "rule): b.png (0.104 um/px, 1.92x), c.png (0.126 um/px, 1.59x); 2 of the slide's 2 "
+            "rule): b.png (0.102 um/px, 1.97x), c.png (0.124 um/px, 1.62x); 2 of the slide's 2 "
             "schistocyte calls are theirs. Taken at another objective") in report  # QA 78 M3
 
 

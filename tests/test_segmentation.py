@@ -389,6 +389,20 @@ def test_a_quiet_backgrounds_halo_stays_background_at_a_nearby_scale(shared_data
     assert max(counts) <= 1.1 * min(counts)
 
 
+@pytest.mark.parametrize(("name", "pixel_size_um"), [("488.jpg", 0.2), ("551.jpg", 0.195)])
+def test_a_field_rich_in_fragments_is_not_left_out_as_off_scale(shared_datasets, name,
+                                                                pixel_size_um):
+    # QA 94: fragments pulled a field's median red cell down, so that Chula 488 (67% of its
+    # labels schistocytes) read 1.42x off the dataset's 0.2 um/px and was left out of the count
+    # as taken at another objective; 551 (79%) at a declared 0.195.
+    from smearscan.pipeline import conditioned, declared_scale_doubt, require_declared_scale
+
+    rgb = conditioned(read_field(shared_datasets / "chula-rbc-12" / "Dataset" / name))[0]
+    own = declared_scale_doubt(rgb, pixel_size_um)
+    assert own is not None and own.count >= 40
+    require_declared_scale(own, pixel_size_um)  # raises OffScaleFieldError where left out
+
+
 @pytest.mark.parametrize("scale", [1.5, 2.0])
 def test_real_fields_resampled_give_the_same_objects(shared_datasets, scale):
     import cv2
