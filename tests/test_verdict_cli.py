@@ -1535,12 +1535,18 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
     ("HELLP", "pregnancy"), ("postpartum HELLP syndrome", "pregnancy"),
     ("suspected HELLP", "pregnancy"), ("pre-eclampsia with HELLP", "pregnancy"),
     ("pre-eclampsia/HELLP", "pregnancy"), ("HELLP (confirmed)", "pregnancy"),
+    ("Coombs-negative HELLP", "pregnancy"),
+    # QA 97: a whitelist of a HELLP's own words sent these to complement studies first.
+    ("HELLP (Mississippi class 2)", "pregnancy"), ("HELLP, 32 weeks", "pregnancy"),
+    ("HELLP at 34/40", "pregnancy"), ("postpartum HELLP, day 2", "pregnancy"),
+    ("HELLP with DIC", "pregnancy"), ("HELLP (LDH 1500)", "pregnancy"),
     ("HELLP-negative pre-eclampsia", "hus"), ("HELLP not diagnosed", "hus"),
     ("HELLP doubtful", "hus"), ("HELLP/TTP", "hus"), ("HELLP: N", "hus"),
-    ("Coombs-negative HELLP", "hus")])
-def test_only_a_plainly_named_hellp_leads_with_delivery(named, leading, capsys):
+    ("HELLP TBC", "hus"), ("HELLP or TTP", "hus"), ("HELLP improbable", "hus"),
+    ("HELLP criteria not fulfilled", "hus")])
+def test_only_a_hellp_named_without_doubt_leads_with_delivery(named, leading, capsys):
     # QA 96 #1: free text says a HELLP is absent or doubtful in more ways than the refusals
-    # list; with any word beside it but a HELLP's own, the pregnancy cause stays possible.
+    # list; with such a word beside it, the pregnancy cause stays possible.
     assert main(["verdict", *ADULT6, "--adamts13", "60%", "--obstetric-complication",
                  named]) == 0
     assert capsys.readouterr().out.split("\n")[1].startswith(f"Next ({leading}, suspected): ")

@@ -31,7 +31,7 @@ _REASSESS = "; re-assess the TMA once it is controlled"
 #: is recorded (QA 89 #2, QA 90 #1), here and in the URGENT line's caution of a systemic
 #: sclerosis (QA 92 #5).
 ACE_IN_PREGNANCY = ("pregnancy recorded: before delivery an ACE inhibitor can injure the fetus "
-                     "(captopril's boxed warning): decide it with obstetrics")
+                    "(captopril's boxed warning): decide it with obstetrics")
 #: What malignant hypertension's action adds where pregnancy is recorded: a hypertensive crisis
 #: with MAHA in pregnancy is pre-eclampsia or HELLP until shown otherwise (QA 90 #4: "control
 #: blood pressure" led without the obstetric review).
@@ -142,23 +142,31 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
     return f"{action}; {deferred}"
 
 
-#: The words that may stand beside "HELLP" in a complication read as a named HELLP (this tool's
-#: rule): free text holds as many ways of saying it is absent or doubtful as the refusals of
-#: :func:`~smearscan.labs.value.doubted_name` can list ("HELLP-negative pre-eclampsia", "HELLP
-#: not diagnosed", "HELLP doubtful", "HELLP/TTP"; QA 96 #1), so any other word leaves the
-#: pregnancy cause possible, as any other complication, rather than leading with delivery.
-_HELLP_WORDS = frozenset({
-    "hellp", "syndrome", "severe", "partial", "complete", "class", "postpartum", "post",
-    "partum", "antepartum", "suspected", "possible", "probable", "likely", "confirmed",
-    "diagnosed", "with", "and", "superimposed", "on", "pre", "eclampsia", "preeclampsia",
-    "i", "ii", "iii", "1", "2", "3"})
+#: Words beside "HELLP" that leave it in doubt, named as an alternative or absent (this tool's
+#: rule): free text holds more ways of saying so than the refusals of
+#: :func:`~smearscan.labs.value.doubted_name` list ("HELLP-negative pre-eclampsia", "HELLP not
+#: diagnosed", "HELLP doubtful", "HELLP TBC", "HELLP or TTP"; QA 96 #1), and such a HELLP read
+#: as named led with delivery. With one the pregnancy cause stays possible, as with any other
+#: complication. Not a whitelist of a HELLP's own words: "HELLP, 32 weeks", "HELLP (Mississippi
+#: class 2)" and "postpartum HELLP, day 2" are HELLPs (QA 97: a whitelist sent 23 of them to
+#: complement studies first).
+_HELLP_DOUBTS = frozenset({
+    "not", "no", "non", "n", "doubtful", "improbable", "unlikely", "tbc", "tbd", "query",
+    "queried", "or", "vs", "versus", "negative", "neg", "excluded", "absent", "ruled", "rule",
+    "differential", "ddx", "unconfirmed"})
+#: The other TMAs a HELLP is told apart from: "HELLP/TTP" names the question, not the answer.
+_HELLP_ALTERNATIVES = frozenset({"ttp", "hus", "ahus", "aflp", "tma", "itp"})
 
 
 def _plain_hellp(named: str) -> bool:
-    """Whether the complication ``named`` names a HELLP and nothing beside it but the words of
-    :data:`_HELLP_WORDS`."""
-    words = re.findall(r"[a-z]+|\d+", named.lower())
-    return "hellp" in words and set(words) <= _HELLP_WORDS
+    """Whether the complication ``named`` names a HELLP with no word of :data:`_HELLP_DOUBTS`
+    beside it, nor another TMA written as its alternative ("HELLP/TTP")."""
+    # A result hyphened to another word qualifies that word ("Coombs-negative HELLP").
+    text = re.sub(r"\b(?!hellp\b)[a-z0-9]+-(?:negative|neg|positive)\b", " ", named.lower())
+    words = re.findall(r"[a-z]+|\d+", text)
+    alternatives = {word for pair in re.findall(r"(\w+)\s*/\s*(\w+)", text) for word in pair}
+    return ("hellp" in words and not _HELLP_DOUBTS & set(words)
+            and not ("hellp" in alternatives and _HELLP_ALTERNATIVES & alternatives))
 
 
 def _hellp_named(labs: Labs) -> str | None:
