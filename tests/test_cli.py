@@ -349,7 +349,7 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
 
     from smearscan.loading import read_field
     from smearscan.pipeline import conditioned
-    from smearscan.segmentation import segment_field
+    from smearscan.segmentation import segment_field, whole_cell_pixel_size_um
 
     slide = tmp_path / "s"
     slide.mkdir()
@@ -361,7 +361,7 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
     out = tmp_path / "out"
     assert run(slide, "--pixel-size", "0.2", "--out", out) == 3
     assert read_csv_rows(out / "errors.csv") == [{"slide": "s", "image": "b.png", "error": (
-        f"{slide / 'b.png'}: its own pixel size, {own.pixel_size_um:.3g} um/px from "
+        f"{slide / 'b.png'}: its own pixel size, {whole_cell_pixel_size_um(own):.3g} um/px from "
         f"{own.count} objects (its whole red cells taken as 7.5 um), disagrees with --pixel-size "
         "0.2 um/px and the slide's own 0.209 um/px by more than 1.35x (this tool's rule): taken "
         "at another objective or camera setting, or too blurred or crowded for its red cells to "
