@@ -1543,7 +1543,15 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
     ("HELLP-negative pre-eclampsia", "hus"), ("HELLP not diagnosed", "hus"),
     ("HELLP doubtful", "hus"), ("HELLP/TTP", "hus"), ("HELLP: N", "hus"),
     ("HELLP TBC", "hus"), ("HELLP or TTP", "hus"), ("HELLP improbable", "hus"),
-    ("HELLP criteria not fulfilled", "hus")])
+    ("HELLP criteria not fulfilled", "hus"),
+    # QA 98 H1: absent, past, someone else's or only worked up.
+    ("pre-eclampsia without HELLP", "hus"), ("HELLP prev pregnancy", "hus"),
+    ("mother had HELLP", "hus"), ("HELLP workup", "hus"), ("HELLP ausgeschlossen", "hus"),
+    ("ruling out HELLP", "hus"), ("HELLP bloods normal", "hus"),
+    # QA 98 H2: a doubt in a clause of its own speaks of another finding.
+    ("HELLP, no proteinuria", "pregnancy"), ("HELLP - not TTP", "pregnancy"),
+    ("HELLP (ADAMTS13 normal, not TTP)", "pregnancy"),
+    ("HELLP without hypertension", "pregnancy"), ("H.E.L.L.P. syndrome", "pregnancy")])
 def test_only_a_hellp_named_without_doubt_leads_with_delivery(named, leading, capsys):
     # QA 96 #1: free text says a HELLP is absent or doubtful in more ways than the refusals
     # list; with such a word beside it, the pregnancy cause stays possible.

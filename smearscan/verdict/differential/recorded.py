@@ -142,31 +142,51 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
     return f"{action}; {deferred}"
 
 
-#: Words beside "HELLP" that leave it in doubt, named as an alternative or absent (this tool's
-#: rule): free text holds more ways of saying so than the refusals of
+#: Words that leave a HELLP in doubt, absent, past, someone else's or only worked up (this
+#: tool's rule): free text holds more ways of saying so than the refusals of
 #: :func:`~smearscan.labs.value.doubted_name` list ("HELLP-negative pre-eclampsia", "HELLP not
-#: diagnosed", "HELLP doubtful", "HELLP TBC", "HELLP or TTP"; QA 96 #1), and such a HELLP read
-#: as named led with delivery. With one the pregnancy cause stays possible, as with any other
-#: complication. Not a whitelist of a HELLP's own words: "HELLP, 32 weeks", "HELLP (Mississippi
-#: class 2)" and "postpartum HELLP, day 2" are HELLPs (QA 97: a whitelist sent 23 of them to
-#: complement studies first).
+#: diagnosed", "HELLP doubtful", "HELLP or TTP", "pre-eclampsia without HELLP", "HELLP prev
+#: pregnancy", "mother had HELLP", "HELLP workup", "HELLP ausgeschlossen"; QA 96 #1, QA 98 H1),
+#: and such a HELLP read as named led with delivery. Not a whitelist of a HELLP's own words:
+#: "HELLP, 32 weeks", "HELLP (Mississippi class 2)" are HELLPs (QA 97: a whitelist sent 23 of
+#: them to complement studies first).
 _HELLP_DOUBTS = frozenset({
-    "not", "no", "non", "n", "doubtful", "improbable", "unlikely", "tbc", "tbd", "query",
-    "queried", "or", "vs", "versus", "negative", "neg", "excluded", "absent", "ruled", "rule",
-    "differential", "ddx", "unconfirmed"})
+    "not", "no", "non", "n", "without", "doubtful", "improbable", "unlikely", "less", "tbc",
+    "tbd", "query", "queried", "or", "vs", "versus", "negative", "neg", "excluded", "excl",
+    "absent", "ruled", "rule", "ruling", "differential", "ddx", "unconfirmed", "inconsistent",
+    "doesn", "isn", "normal", "previous", "prev", "prior", "history", "hx", "had", "recovered",
+    "resolved", "mother", "maternal", "workup", "work", "considered", "consider", "prevention",
+    "nicht", "kein", "keine", "ausgeschlossen", "descartado", "descartada", "sin", "pas",
+    "exclu", "exclue", "first", "last"})
+#: Words a clause may hold besides :data:`_HELLP_DOUBTS` and still speak of the HELLP before it
+#: ("HELLP - not met", "HELLP, criteria not fulfilled").
+_HELLP_REFERRING = frozenset({"met", "fulfilled", "criteria", "confirmed", "present", "seen",
+                              "found", "yet", "so", "far", "t", "s", "meet", "diagnosed"})
 #: The other TMAs a HELLP is told apart from: "HELLP/TTP" names the question, not the answer.
 _HELLP_ALTERNATIVES = frozenset({"ttp", "hus", "ahus", "aflp", "tma", "itp"})
 
 
 def _plain_hellp(named: str) -> bool:
-    """Whether the complication ``named`` names a HELLP with no word of :data:`_HELLP_DOUBTS`
-    beside it, nor another TMA written as its alternative ("HELLP/TTP")."""
-    # A result hyphened to another word qualifies that word ("Coombs-negative HELLP").
-    text = re.sub(r"\b(?!hellp\b)[a-z0-9]+-(?:negative|neg|positive)\b", " ", named.lower())
-    words = re.findall(r"[a-z]+|\d+", text)
+    """Whether the complication ``named`` names a HELLP that no clause of it doubts: the clause
+    that names it holds no word of :data:`_HELLP_DOUBTS`, nor does a clause after it that
+    speaks of nothing else ("HELLP - not met"; "HELLP, no proteinuria" and "HELLP, not TTP"
+    speak of other findings: QA 98 H2), and it is not written as another TMA's alternative
+    ("HELLP/TTP")."""
+    # "H.E.L.L.P." is a HELLP; a result hyphened to another word qualifies that word
+    # ("Coombs-negative HELLP").
+    text = re.sub(r"h\.?e\.?l\.?l\.?p\b\.?", "hellp", named.lower())
+    text = re.sub(r"\b(?!hellp\b)[a-z0-9]+-(?:negative|neg|positive)\b", " ", text)
+    # What a HELLP is "without" is another finding ("HELLP without proteinuria"); "without
+    # HELLP" doubts it.
+    text = re.sub(r"(\bhellp\b[^,;()]*?)\bwithout\b[^,;()]*", r"\1", text)
+    clauses = [re.findall(r"[a-z]+|\d+", clause)
+               for clause in re.split(r"[,;()\[\]]|\s[-\u2013\u2014]\s", text)]
+    if not any("hellp" in words for words in clauses):
+        return False
+    doubted = any(_HELLP_DOUBTS & set(words) and (
+        "hellp" in words or set(words) <= _HELLP_DOUBTS | _HELLP_REFERRING) for words in clauses)
     alternatives = {word for pair in re.findall(r"(\w+)\s*/\s*(\w+)", text) for word in pair}
-    return ("hellp" in words and not _HELLP_DOUBTS & set(words)
-            and not ("hellp" in alternatives and _HELLP_ALTERNATIVES & alternatives))
+    return not doubted and not ("hellp" in alternatives and _HELLP_ALTERNATIVES & alternatives)
 
 
 def _hellp_named(labs: Labs) -> str | None:
