@@ -423,7 +423,7 @@ def scale_check_order(count: int) -> list[int]:
 @dataclass(frozen=True)
 class ScaleCheck:
     """A declared pixel size beside the slide's own estimate it was compared with (um/px,
-    median red cell taken as 7.5 um), estimated from ``source``, whose fields held a median
+    its whole red cells taken as 7.5 um), estimated from ``source``, whose fields held a median
     of ``objects``; ``trusted``: declared with ``--trust-pixel-size``."""
 
     pixel_size_um: float
@@ -492,7 +492,8 @@ def check_declared_pixel_size(pixel_size_um: float, fields: Sequence[Path | np.n
 def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None
                      ) -> Iterator[tuple[Segmentation, str]]:
     """Each usable field segmented at its own estimated pixel size, as analysis sees the field,
-    and its name."""
+    with the pixel size its whole red cells give
+    (:func:`~smearscan.segmentation.whole_cell_pixel_size_um`), and its name."""
     for field in fields:
         try:
             rgb = field if isinstance(field, np.ndarray) else read_field(
@@ -501,7 +502,11 @@ def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None
             seen = prepared(rgb)[1]
         except (ImageLoadError, UnusableFieldError):
             continue
-        estimate = segment_field(seen)
+        segmented = segment_field(seen)
+        # Its whole red cells' scale, as a field's own is checked (require_declared_scale): a
+        # slide rich in fragments read off its true size (QA 97 M2: six Chula fields of mostly
+        # schistocytes read 0.257 um/px at their 0.2, in doubt, and were refused at 0.17).
+        estimate = replace(segmented, pixel_size_um=whole_cell_pixel_size_um(segmented))
         if np.isfinite(estimate.pixel_size_um):
             yield estimate, "the array" if isinstance(field, np.ndarray) else str(field)
 

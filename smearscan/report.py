@@ -206,7 +206,7 @@ def _scale_doubt_text(summary: SlideSummary) -> str | None:
     said = []
     if "own estimate" in summary.scale_doubts:
         said.append(f"the slide's own estimate, {pixel_size_text(summary.own_pixel_size_um)} "
-                    "um/px (its median red cell taken as 7.5 um), is "
+                    "um/px (its whole red cells taken as 7.5 um), is "
                     f"{ratio_text(summary.own_scale_ratio, DOUBTFUL_SCALE)}x off the "
                     f"declared {declared}")
     if "median cell" in summary.scale_doubts:

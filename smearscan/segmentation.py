@@ -262,22 +262,23 @@ def check_scale_agreement(pixel_size_um: float, estimate: float, source: str) ->
     if np.isfinite(estimate) and scales_disagree(estimate, pixel_size_um):
         raise PixelSizeError(
             f"--pixel-size {pixel_size_um:g} um/px disagrees with {estimate:.3g} um/px estimated "
-            f"from {source} (median red cell taken as 7.5 um) by more than "
+            f"from {source} (its whole red cells taken as 7.5 um) by more than "
             f"{MAX_SCALE_DISAGREEMENT:g}x; check the calibration, or add --trust-pixel-size "
             "(trust_pixel_size=True in Python)")
 
 
 def doubtful_scale_warning(pixel_size_um: float, estimate: float, source: str) -> str | None:
     """The one-line warning on a declared pixel size that ``estimate`` (um/px, from
-    ``source``) does not refuse but doubts (:data:`DOUBTFUL_SCALE`), giving the median red
-    cell's diameter at the declared size; None when they agree."""
+    ``source``, its whole red cells taken as 7.5 um: :func:`whole_cell_pixel_size_um`) does not
+    refuse but doubts (:data:`DOUBTFUL_SCALE`), giving what those cells measure at the declared
+    size; None when they agree."""
     if not (np.isfinite(estimate) and scales_disagree(estimate, pixel_size_um, DOUBTFUL_SCALE)):
         return None
     diameter = NORMAL_RBC_DIAMETER_UM * pixel_size_um / estimate
     return (f"--pixel-size {pixel_size_um:g} um/px differs from {estimate:.3g} um/px estimated "
             f"from {source} by {ratio_text(scale_ratio(estimate, pixel_size_um), DOUBTFUL_SCALE)}x:"
-            f" at the declared size the red-cell-sized objects it was estimated from measure "
-            f"a median {diameter:.1f} um (a normal "
+            f" at the declared size the whole red cells it was estimated from measure "
+            f"{diameter:.1f} um (a normal "
             f"cell is {NORMAL_RBC_DIAMETER_UM:g} um; warned over {DOUBTFUL_SCALE:g}x, this tool's"
             " rule), and the schistocyte count moves with the scale; used as given, but check "
             "the calibration and the objective (pixel_size_um in Python)")

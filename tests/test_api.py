@@ -162,7 +162,7 @@ def test_analyse_slide_leaves_out_a_field_it_cannot_analyse_as_the_cli_does(tmp_
 
 
 def test_analyse_slide_names_the_fields_read_on_a_scale_of_their_own():
-    # qacli3 LOW-7: the two sample fields (BCCD 0.065, Chula 0.209 um/px estimated) pooled as
+    # qacli3 LOW-7: the two sample fields (BCCD 0.065, Chula 0.204 um/px estimated) pooled as
     # one slide without a word, where the CLI's table says "0.137 (est.), 2 field(s) off scale".
     pooled = smearscan.analyse_slide(SAMPLE.parent)
     assert pooled.off_scale_fields == ("bccd-00000.jpg", "chula-1.jpg")
@@ -332,10 +332,10 @@ def test_analyse_image_refuses_an_implausible_pixel_size_as_the_cli_does(pixel_s
 
 
 def test_the_api_refuses_a_pixel_size_the_field_contradicts_as_the_cli_does(tmp_path):
-    # chula-1 reads 0.209 um/px from its red cells; 0.07 is 3x off (a wrong unit or objective).
+    # chula-1 reads 0.204 um/px from its red cells; 0.07 is 3x off (a wrong unit or objective).
     from smearscan.segmentation import PixelSizeError
 
-    message = (r"^--pixel-size 0\.07 um/px disagrees with 0\.209 um/px estimated from "
+    message = (r"^--pixel-size 0\.07 um/px disagrees with 0\.204 um/px estimated from "
                r"\S*chula-1\.jpg .* by more than 1\.5x")
     with pytest.raises(PixelSizeError, match=message):
         smearscan.analyse_image(SAMPLE, pixel_size_um=0.07)
@@ -359,7 +359,7 @@ def test_a_slides_field_off_the_declared_scale_is_left_out_unless_trusted(tmp_pa
     Image.fromarray(rgb).resize((2 * rgb.shape[1], 2 * rgb.shape[0]), Image.BICUBIC).save(
         slide / "b.png")
     with pytest.warns(UserWarning, match=r"b\.png: its own pixel size, 0\.1\d* um/px .* "
-                      r"disagrees with --pixel-size 0\.2 um/px and the slide's own 0\.209 um/px "
+                      r"disagrees with --pixel-size 0\.2 um/px and the slide's own 0\.204 um/px "
                       r"by more than 1\.35x .*\(left out of slide 's'\)$"):
         analysis = smearscan.analyse_slide(slide, pixel_size_um=0.2)
     assert [image for image, _ in analysis.failed] == ["b.png"]
@@ -369,8 +369,8 @@ def test_a_slides_field_off_the_declared_scale_is_left_out_unless_trusted(tmp_pa
 
 
 def test_the_api_warns_of_a_pixel_size_the_field_doubts_as_the_cli_does(recwarn):
-    with pytest.warns(UserWarning, match=r"^--pixel-size 0\.3 um/px differs from 0\.209 um/px "
-                      r"estimated from \S*chula-1\.jpg by 1\.44x: .* measure a median 10\.8 um"):
+    with pytest.warns(UserWarning, match=r"^--pixel-size 0\.3 um/px differs from 0\.204 um/px "
+                      r"estimated from \S*chula-1\.jpg by 1\.47x: .* measure 11\.0 um"):
         field = smearscan.analyse_image(SAMPLE, pixel_size_um=0.3)
     assert field.summary.pixel_size_um == 0.3
     recwarn.clear()
@@ -506,5 +506,5 @@ def test_analyse_slide_doubts_a_declared_scale_as_the_cli_marks_it(trust, recwar
     # nothing, and with trust_pixel_size not even a warning.
     doubted = smearscan.analyse_slide([SAMPLE], pixel_size_um=0.25, trust_pixel_size=trust)
     assert doubted.scale_doubts == ("own estimate", "median cell")
-    assert round(doubted.own_pixel_size_um, 4) == 0.2085
+    assert round(doubted.own_pixel_size_um, 4) == 0.2043
     assert smearscan.analyse_slide([SAMPLE], pixel_size_um=0.2).scale_doubts == ()

@@ -129,13 +129,32 @@ def test_thumbnail_is_never_enlarged():
     assert thumbnail(np.zeros((960, 1280, 3), np.uint8)).shape == (360, 480, 3)
 
 
+def test_a_doubt_from_the_red_cells_alone_is_said_after_the_analysis():
+    # QA 60 F5: "in doubt" reached through the red cells' size said nothing on stderr with
+    # --out, where a doubt from the slide's own estimate is warned of before the analysis.
+    # (Since 0.3.30 the bundled field's own estimate, from its whole red cells, doubts every
+    # size its median red cell does, so the case is built.)
+    from smearscan.batch.outcome import SlideOutcome
+    from smearscan.report import scale_doubt_notes
+
+    summary = replace(_summary(), pixel_size_um=0.235, pixel_size_estimated=False,
+                      median_rbc_diameter_um=8.8, own_pixel_size_um=0.2085)
+    assert summary.scale_doubts == ("median cell",)
+    assert scale_doubt_notes([SlideOutcome("s", summary)], unwarned_only=True) == [
+        "slide 's': the pixel size is in doubt: at the declared pixel size (0.235 um/px) the "
+        "slide's median red cell measures 8.8 um, 1.17x off the 7.5 um of a normal cell"]
+    doubted = replace(summary, own_pixel_size_um=0.2)
+    assert doubted.scale_doubts == ("own estimate", "median cell")
+    assert scale_doubt_notes([SlideOutcome("s", doubted)], unwarned_only=True) == []
+
+
 def test_a_scale_doubt_names_what_doubts_it_and_by_how_much(tmp_path):
     # qacli5 LOW-2: at 1.63x its own estimate the report gave the slide's normal 7.1 um median
     # cell as its reason, in a sentence that named both checks whichever fired.
     summary = replace(_summary(), pixel_size_um=0.30, pixel_size_estimated=False,
                       median_rbc_diameter_um=7.1, own_pixel_size_um=0.184)
     assert summary.scale_doubts == ("own estimate",)
-    assert ("<b>Scale in doubt:</b> the slide's own estimate, 0.184 um/px (its median red cell "
+    assert ("<b>Scale in doubt:</b> the slide's own estimate, 0.184 um/px (its whole red cells "
             "taken as 7.5 um), is 1.63x off the declared 0.300 um/px (more than 1.15x: this "
             "tool's rule).") in html.unescape(_html(tmp_path, summary))
     summary = replace(summary, pixel_size_um=0.20, median_rbc_diameter_um=9.0,

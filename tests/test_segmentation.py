@@ -483,11 +483,11 @@ def test_a_declared_pixel_size_is_doubted_beyond_1_15x_either_way():
     assert doubtful_scale_warning(0.2, float("nan"), "field.png") is None
     assert doubtful_scale_warning(0.2 * 1.1501, 0.2, "f.png") == (
         "--pixel-size 0.23002 um/px differs from 0.2 um/px estimated from f.png by 1.1501x: at "
-        "the declared size the red-cell-sized objects it was estimated from measure a median 8.6 "
+        "the declared size the whole red cells it was estimated from measure 8.6 "
         "um (a normal cell is 7.5 um; warned over 1.15x, this tool's rule), and the schistocyte "
         "count moves with the scale; used as given, but check the calibration and the objective "
         "(pixel_size_um in Python)")
-    assert "measure a median 6.5 um" in doubtful_scale_warning(0.2 / 1.1501, 0.2, "f.png")
+    assert "measure 6.5 um" in doubtful_scale_warning(0.2 / 1.1501, 0.2, "f.png")
 
 
 def test_k_means_gives_scipys_kmeans2_centres():
