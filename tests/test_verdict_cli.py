@@ -1547,7 +1547,10 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
     # QA 98 H1: absent, past, someone else's or only worked up.
     ("pre-eclampsia without HELLP", "hus"), ("HELLP prev pregnancy", "hus"),
     ("mother had HELLP", "hus"), ("HELLP workup", "hus"), ("HELLP ausgeschlossen", "hus"),
-    ("ruling out HELLP", "hus"), ("HELLP bloods normal", "hus"),
+    ("ruling out HELLP", "hus"), ("HELLP never confirmed", "hus"),
+    # QA 99 H2: words that describe a present HELLP as well.
+    ("HELLP with normal BP", "pregnancy"), ("maternal HELLP syndrome at 33 weeks", "pregnancy"),
+    ("HELLP in her first pregnancy, now 34 weeks", "pregnancy"),
     # QA 98 H2: a doubt in a clause of its own speaks of another finding.
     ("HELLP, no proteinuria", "pregnancy"), ("HELLP - not TTP", "pregnancy"),
     ("HELLP (ADAMTS13 normal, not TTP)", "pregnancy"),
@@ -1558,6 +1561,19 @@ def test_only_a_hellp_named_without_doubt_leads_with_delivery(named, leading, ca
     assert main(["verdict", *ADULT6, "--adamts13", "60%", "--obstetric-complication",
                  named]) == 0
     assert capsys.readouterr().out.split("\n")[1].startswith(f"Next ({leading}, suspected): ")
+
+
+@pytest.mark.parametrize("recorded", [["--obstetric-complication", "HELLP doubtful"],
+                                      ["--pregnancy", "yes"]])
+def test_a_pregnancys_next_line_asks_for_the_obstetric_review_whichever_cause_leads(recorded,
+                                                                                 capsys):
+    # QA 97-99: whether a HELLP named in free text leads is read from its words, which no list
+    # reads right every time; a pregnant woman with a TMA needs the urgent review either way.
+    assert main(["verdict", *ADULT6, "--adamts13", "60%", *recorded]) == 0
+    assert capsys.readouterr().out.split("\n")[1] == (
+        "Next (hus, suspected): complement studies for atypical HUS; nephrology; stool "
+        "culture/PCR for Shiga toxin-producing E. coli if there is or was diarrhoea; pregnancy "
+        "recorded: urgent obstetric review (pre-eclampsia, HELLP)")
 
 
 _TRANSPLANT_STEP = (

@@ -33,7 +33,11 @@ from smearscan.verdict.differential import (
 from smearscan.verdict.differential.cause import with_step_added
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.differential.megaloblastic import pseudo_tma
-from smearscan.verdict.differential.recorded import RENAL_CAUSES, newborn_pregnancy
+from smearscan.verdict.differential.recorded import (
+    OBSTETRIC_REVIEW,
+    RENAL_CAUSES,
+    newborn_pregnancy,
+)
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
@@ -84,7 +88,7 @@ _LEADING = ("likely", "suspected")
 #: QA 89 #1: nor any deferring clause; QA 93: "stop gemcitabine" stood 40 lines down).
 _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES, "drug-induced")
 #: What introduces a suspected drug TMA's action after the leading cause's on the Next line
-#: (:meth:`Verdict._with_drug_stopped`).
+#: (:meth:`Verdict._drug_stopped`).
 _DRUG_SUSPECTED = "suspected drug TMA"
 
 
@@ -166,27 +170,47 @@ class Verdict:
                        and LIKELIHOOD.index(cause.assessment) <= ttp]
         if leading:
             first = leading[0]
-            return NextStep(first.cause, first.assessment, self._with_drug_stopped(first))
+            return NextStep(first.cause, first.assessment, self._with_steps_added(first))
         marrow = self.marrow
         if not self.urgent and marrow.marrow_infiltration in _LEADING and marrow.workup:
             return NextStep("marrow infiltration", marrow.marrow_infiltration,
                             "; ".join(marrow.workup))
         return None
 
-    def _with_drug_stopped(self, first: Cause) -> str:
-        """The action of the ``first`` cause, the one the Next line leads with, followed by the
-        suspected drug TMA's own action where another cause leads (before the clause deferring
-        to the URGENT line): stopping the drug conflicts with none of theirs and is the only
-        step that treats a drug TMA (QA 92 #3, QA 90 #6: a HELLP's delivery or malignant
-        hypertension's blood pressure hid "stop gemcitabine"); not a transplant's own
-        immunosuppressant beside the transplant's step, which asks for its level and dose (QA 93
-        #4). This tool's rule."""
+    def _with_steps_added(self, first: Cause) -> str:
+        """The action of the ``first`` cause, the one the Next line leads with, followed (before
+        the clause deferring to the URGENT line) by the steps no other cause's may hide
+        (:meth:`_drug_stopped`, :meth:`_obstetric_review`). This tool's rule."""
+        action = first.action
+        for step in (self._drug_stopped(first), self._obstetric_review(first)):
+            if step is not None:
+                action = with_step_added(action, step)
+        return action
+
+    def _drug_stopped(self, first: Cause) -> str | None:
+        """The suspected drug TMA's own action where another cause leads: stopping the drug
+        conflicts with none of theirs and is the only step that treats a drug TMA (QA 92 #3,
+        QA 90 #6: a HELLP's delivery or malignant hypertension's blood pressure hid "stop
+        gemcitabine"); not a transplant's own immunosuppressant beside the transplant's step,
+        which asks for its level and dose (QA 93 #4)."""
         drug = next((cause for cause in self.differential if cause.cause == "drug-induced"
                      and cause.assessment == "suspected" and cause.action), None)
         if drug is None or drug is first or (first.cause == "transplant-associated" and set(
                 drug.stops) <= set(TRANSPLANT_IMMUNOSUPPRESSANTS)):
-            return first.action
-        return with_step_added(first.action, f"{_DRUG_SUSPECTED}: {drug.action}")
+            return None
+        return f"{_DRUG_SUSPECTED}: {drug.action}"
+
+    def _obstetric_review(self, first: Cause) -> str | None:
+        """The urgent obstetric review where a pregnancy is recorded (its cause in play) and
+        another cause leads whose action does not ask for it already: whether a HELLP named in
+        free text leads is read from its words, which no list reads right every time (QA 97-99:
+        "HELLP, 32 weeks" sent to complement studies first, "HELLP never confirmed" led with
+        delivery), and a pregnant woman with a TMA needs the review either way."""
+        pregnancy = next((cause for cause in self.differential if cause.cause == "pregnancy"
+                          and cause.assessment in ACTIVE), None)
+        if pregnancy is None or pregnancy is first or OBSTETRIC_REVIEW in first.action:
+            return None
+        return OBSTETRIC_REVIEW
 
     def to_dict(self) -> dict[str, Any]:
         """The verdict as JSON-ready data; ``urgent`` is the first key, ``next`` the

@@ -35,7 +35,7 @@ ACE_IN_PREGNANCY = ("pregnancy recorded: before delivery an ACE inhibitor can in
 #: What malignant hypertension's action adds where pregnancy is recorded: a hypertensive crisis
 #: with MAHA in pregnancy is pre-eclampsia or HELLP until shown otherwise (QA 90 #4: "control
 #: blood pressure" led without the obstetric review).
-_OBSTETRIC_REVIEW = "pregnancy recorded: urgent obstetric review (pre-eclampsia, HELLP)"
+OBSTETRIC_REVIEW = "pregnancy recorded: urgent obstetric review (pre-eclampsia, HELLP)"
 
 # In this order where two rank alike: a named HELLP first, whose hypertension is its own
 # (QA 89 #2: "control blood pressure" hid the delivery), then a scleroderma renal crisis and a
@@ -135,7 +135,7 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
     if name == "scleroderma-renal-crisis" and pregnant:
         action += f"; {ACE_IN_PREGNANCY}"
     if name == "malignant-hypertension" and pregnant:  # first: nothing waits for it (QA 92 #4)
-        action = f"{_OBSTETRIC_REVIEW}; {action}"
+        action = f"{OBSTETRIC_REVIEW}; {action}"
     if deferred is None:
         return action
     action = action.replace(_NO_STEROIDS, _WEIGH_STEROIDS).replace(_REASSESS, "")
@@ -146,18 +146,21 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
 #: tool's rule): free text holds more ways of saying so than the refusals of
 #: :func:`~smearscan.labs.value.doubted_name` list ("HELLP-negative pre-eclampsia", "HELLP not
 #: diagnosed", "HELLP doubtful", "HELLP or TTP", "pre-eclampsia without HELLP", "HELLP prev
-#: pregnancy", "mother had HELLP", "HELLP workup", "HELLP ausgeschlossen"; QA 96 #1, QA 98 H1),
-#: and such a HELLP read as named led with delivery. Not a whitelist of a HELLP's own words:
-#: "HELLP, 32 weeks", "HELLP (Mississippi class 2)" are HELLPs (QA 97: a whitelist sent 23 of
-#: them to complement studies first).
+#: pregnancy", "mother had HELLP", "HELLP workup", "HELLP ausgeschlossen"; QA 96 #1, QA 98 H1,
+#: QA 99 H1), and such a HELLP read as named led with delivery. Not a whitelist of a HELLP's own
+#: words: "HELLP, 32 weeks", "HELLP (Mississippi class 2)" are HELLPs (QA 97: a whitelist sent
+#: 23 of them to complement studies first); nor words that also describe a present one
+#: ("normal", "first", "maternal", "less", "considered": QA 99 H2). No list reads every note:
+#: whichever cause leads, the Next line of a pregnancy recorded asks for the urgent obstetric
+#: review (:meth:`~smearscan.verdict.Verdict.next_step`).
 _HELLP_DOUBTS = frozenset({
-    "not", "no", "non", "n", "without", "doubtful", "improbable", "unlikely", "less", "tbc",
-    "tbd", "query", "queried", "or", "vs", "versus", "negative", "neg", "excluded", "excl",
-    "absent", "ruled", "rule", "ruling", "differential", "ddx", "unconfirmed", "inconsistent",
-    "doesn", "isn", "normal", "previous", "prev", "prior", "history", "hx", "had", "recovered",
-    "resolved", "mother", "maternal", "workup", "work", "considered", "consider", "prevention",
-    "nicht", "kein", "keine", "ausgeschlossen", "descartado", "descartada", "sin", "pas",
-    "exclu", "exclue", "first", "last"})
+    "not", "no", "non", "n", "without", "doubtful", "improbable", "unlikely", "tbc", "tbd",
+    "query", "queried", "or", "vs", "versus", "negative", "neg", "excluded", "excl", "absent",
+    "ruled", "rule", "ruling", "differential", "ddx", "unconfirmed", "inconsistent", "doesn",
+    "isn", "previous", "prev", "prior", "history", "hx", "had", "recovered", "resolved",
+    "mother", "workup", "work", "prevention", "nicht", "kein", "keine", "ausgeschlossen",
+    "descartado", "descartada", "sin", "pas", "exclu", "exclue", "geen", "uitgesloten",
+    "never", "dismissed", "disproven", "past", "historic", "historical", "didn", "wasn"})
 #: Words a clause may hold besides :data:`_HELLP_DOUBTS` and still speak of the HELLP before it
 #: ("HELLP - not met", "HELLP, criteria not fulfilled").
 _HELLP_REFERRING = frozenset({"met", "fulfilled", "criteria", "confirmed", "present", "seen",
@@ -196,7 +199,7 @@ def _hellp_named(labs: Labs) -> str | None:
     read only "possible"; this tool's rule). Not a pre-eclampsia: free text names it ruled out,
     as a risk or as a newborn's maternal history as often as present (QA 92 #1, #2: "pre-eclampsia
     ruled out" led with delivery); malignant hypertension's action asks for the obstetric review
-    instead (:data:`_OBSTETRIC_REVIEW`)."""
+    instead (:data:`OBSTETRIC_REVIEW`)."""
     named = labs.obstetric_complication
     if not isinstance(named, str) or not _plain_hellp(named):
         return None
