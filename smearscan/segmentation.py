@@ -1218,7 +1218,9 @@ UPPER_QUARTILE_OVER_MEDIAN = 1.063
 def whole_cell_pixel_size_um(seg: Segmentation) -> float:
     """The pixel size (um/px) of a field as its whole red cells give it: the upper quartile of
     ``seg``'s red-cell sized objects (:func:`_red_cell_sized`) taken as
-    :data:`UPPER_QUARTILE_OVER_MEDIAN` times a normal red cell's 7.5 um; NaN without one.
+    :data:`UPPER_QUARTILE_OVER_MEDIAN` times a normal red cell's 7.5 um; NaN without one. A
+    declared pixel size is checked against it, a field's own and its slide's
+    (:mod:`smearscan.pipeline`).
 
     Fragments pull a median down where they abound: Chula 488, 67% of its labels schistocytes,
     read 0.284 um/px from its median, 1.42x off the dataset's 0.2, and was left out of the count

@@ -1548,6 +1548,7 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
     ("pre-eclampsia without HELLP", "hus"), ("HELLP prev pregnancy", "hus"),
     ("mother had HELLP", "hus"), ("HELLP workup", "hus"), ("HELLP ausgeschlossen", "hus"),
     ("ruling out HELLP", "hus"), ("HELLP never confirmed", "hus"),
+    ("HELLP last pregnancy", "hus"),
     # QA 99 H2: words that describe a present HELLP as well.
     ("HELLP with normal BP", "pregnancy"), ("maternal HELLP syndrome at 33 weeks", "pregnancy"),
     ("HELLP in her first pregnancy, now 34 weeks", "pregnancy"),
@@ -1574,6 +1575,20 @@ def test_a_pregnancys_next_line_asks_for_the_obstetric_review_whichever_cause_le
         "Next (hus, suspected): complement studies for atypical HUS; nephrology; stool "
         "culture/PCR for Shiga toxin-producing E. coli if there is or was diarrhoea; pregnancy "
         "recorded: urgent obstetric review (pre-eclampsia, HELLP)")
+
+
+@pytest.mark.parametrize(("adamts13", "deferred"), [
+    ([], "TTP not excluded: treat as the URGENT line says until ADAMTS13 is back"),
+    (["--adamts13", "5%"], "TTP likely: treat as the URGENT line says")])
+def test_a_pregnancys_review_is_the_next_step_where_no_cause_leads(adamts13, deferred, capsys):
+    # QA 100 H1: beside "TTP suspected" (ADAMTS13 not back) or "TTP likely" nothing led the
+    # Next line, and a pregnant woman's urgent obstetric review stood 40 lines down.
+    assert main(["verdict", *ADULT6, "--pregnancy", "yes", *adamts13]) == 0
+    text = capsys.readouterr().out.split("\n")
+    assert text[0].startswith("URGENT - TTP ")
+    assert text[2] == (
+        "Next (pregnancy, possible): urgent obstetric review (delivery for HELLP or "
+        f"pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991); {deferred}")
 
 
 _TRANSPLANT_STEP = (

@@ -156,7 +156,8 @@ class Verdict:
         """The action of the first cause of the differential that is likely or suspected, else
         the work-up of a marrow infiltration that is (QA 84 #6: seed 000's bone-marrow
         examination came some 40 lines down, under "MAHA: likely"; QA 85 #5: seeds 002/003's,
-        some 50). Beside an URGENT line only a cause of :data:`_BESIDE_URGENT` at least as likely
+        some 50), else a recorded pregnancy's obstetric review (QA 100 H1). Beside an URGENT
+        line only a cause of :data:`_BESIDE_URGENT` at least as likely
         as TTP (QA 84 #2: a child's suspected STEC-HUS stood under "TTP possible" alone; QA 86
         #3: a named HELLP's delivery under "TTP suspected"): another's must not stand beside
         TTP's action (QA 85 #1: DIC's "blood products for procedures" under "do not transfuse
@@ -175,6 +176,11 @@ class Verdict:
         if not self.urgent and marrow.marrow_infiltration in _LEADING and marrow.workup:
             return NextStep("marrow infiltration", marrow.marrow_infiltration,
                             "; ".join(marrow.workup))
+        if (pregnancy := self._pregnancy_in_play()) is not None:
+            # QA 100 H1: with no cause leading (beside "TTP suspected" until ADAMTS13 is
+            # back, as a rule), a pregnancy's urgent obstetric review stood 40 lines down.
+            return NextStep(pregnancy.cause, pregnancy.assessment,
+                            self._with_steps_added(pregnancy))
         return None
 
     def _with_steps_added(self, first: Cause) -> str:
@@ -206,11 +212,16 @@ class Verdict:
         free text leads is read from its words, which no list reads right every time (QA 97-99:
         "HELLP, 32 weeks" sent to complement studies first, "HELLP never confirmed" led with
         delivery), and a pregnant woman with a TMA needs the review either way."""
-        pregnancy = next((cause for cause in self.differential if cause.cause == "pregnancy"
-                          and cause.assessment in ACTIVE), None)
+        pregnancy = self._pregnancy_in_play()
         if pregnancy is None or pregnancy is first or OBSTETRIC_REVIEW in first.action:
             return None
         return OBSTETRIC_REVIEW
+
+    def _pregnancy_in_play(self) -> Cause | None:
+        """The pregnancy cause where a pregnancy or an obstetric complication is recorded and
+        it is in play (possible or more), else None."""
+        return next((cause for cause in self.differential if cause.cause == "pregnancy"
+                     and cause.assessment in ACTIVE and cause.action), None)
 
     def to_dict(self) -> dict[str, Any]:
         """The verdict as JSON-ready data; ``urgent`` is the first key, ``next`` the

@@ -160,7 +160,8 @@ _HELLP_DOUBTS = frozenset({
     "isn", "previous", "prev", "prior", "history", "hx", "had", "recovered", "resolved",
     "mother", "workup", "work", "prevention", "nicht", "kein", "keine", "ausgeschlossen",
     "descartado", "descartada", "sin", "pas", "exclu", "exclue", "geen", "uitgesloten",
-    "never", "dismissed", "disproven", "past", "historic", "historical", "didn", "wasn"})
+    "never", "dismissed", "disproven", "past", "historic", "historical", "didn", "wasn",
+    "last"})
 #: Words a clause may hold besides :data:`_HELLP_DOUBTS` and still speak of the HELLP before it
 #: ("HELLP - not met", "HELLP, criteria not fulfilled").
 _HELLP_REFERRING = frozenset({"met", "fulfilled", "criteria", "confirmed", "present", "seen",
