@@ -1591,6 +1591,14 @@ def test_a_pregnancys_review_is_the_next_step_where_no_cause_leads(adamts13, def
         f"pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991); {deferred}")
 
 
+def test_a_pregnancy_without_a_tma_in_view_has_no_next_step(capsys):
+    # QA 101 H1: "delivery for HELLP or pre-eclampsia" beside "MAHA: insufficient data".
+    assert main(["verdict", "--schistocytes", "0", "--pregnancy", "yes"]) == 0
+    text = capsys.readouterr().out.split("\n")
+    assert text[0] == "MAHA: insufficient data"
+    assert not any(line.startswith("Next (") for line in text)
+
+
 _TRANSPLANT_STEP = (
     "Next (transplant-associated, suspected): with the transplant team: the calcineurin or mTOR "
     "inhibitor's level and dose, blood pressure, proteinuria, soluble C5b-9 (Jodele S, et al. "

@@ -156,7 +156,8 @@ class Verdict:
         """The action of the first cause of the differential that is likely or suspected, else
         the work-up of a marrow infiltration that is (QA 84 #6: seed 000's bone-marrow
         examination came some 40 lines down, under "MAHA: likely"; QA 85 #5: seeds 002/003's,
-        some 50), else a recorded pregnancy's obstetric review (QA 100 H1). Beside an URGENT
+        some 50), else, beside an URGENT line or a likely MAHA, a recorded pregnancy's obstetric
+        review (QA 100 H1). Beside an URGENT
         line only a cause of :data:`_BESIDE_URGENT` at least as likely
         as TTP (QA 84 #2: a child's suspected STEC-HUS stood under "TTP possible" alone; QA 86
         #3: a named HELLP's delivery under "TTP suspected"): another's must not stand beside
@@ -176,9 +177,11 @@ class Verdict:
         if not self.urgent and marrow.marrow_infiltration in _LEADING and marrow.workup:
             return NextStep("marrow infiltration", marrow.marrow_infiltration,
                             "; ".join(marrow.workup))
-        if (pregnancy := self._pregnancy_in_play()) is not None:
+        if (self.urgent or self.maha == "likely") and (
+                pregnancy := self._pregnancy_in_play()) is not None:
             # QA 100 H1: with no cause leading (beside "TTP suspected" until ADAMTS13 is
-            # back, as a rule), a pregnancy's urgent obstetric review stood 40 lines down.
+            # back, as a rule), a pregnancy's urgent obstetric review stood 40 lines down; not
+            # without a TMA in view (QA 101 H1: "delivery" beside "MAHA: insufficient data").
             return NextStep(pregnancy.cause, pregnancy.assessment,
                             self._with_steps_added(pregnancy))
         return None
