@@ -295,10 +295,17 @@ def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation 
     guess = NORMAL_RBC_DIAMETER_UM / blob_diameter_px(rgb)
     if not (np.isfinite(guess) and scales_disagree(guess, pixel_size_um, SCALE_SCREEN)):
         return None
-    segmented = segment_field(rgb)
-    own = replace(segmented, pixel_size_um=whole_cell_pixel_size_um(segmented))
+    own = _own_scale(rgb)
     measured = np.isfinite(own.pixel_size_um) and own.count >= SCALE_NAME_MIN_OBJECTS
     return own if measured or _beyond_red_cell_size(own) else None
+
+
+def _own_scale(rgb: np.ndarray) -> Segmentation:
+    """The conditioned field ``rgb`` segmented at its own estimated scale, with the pixel size
+    its whole red cells give (:func:`~smearscan.segmentation.whole_cell_pixel_size_um`): the
+    one estimate a declared pixel size is checked against, a field's and its slide's."""
+    segmented = segment_field(rgb)
+    return replace(segmented, pixel_size_um=whole_cell_pixel_size_um(segmented))
 
 
 def _beyond_red_cell_size(own: Segmentation) -> bool:
@@ -502,11 +509,10 @@ def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None
             seen = prepared(rgb)[1]
         except (ImageLoadError, UnusableFieldError):
             continue
-        segmented = segment_field(seen)
         # Its whole red cells' scale, as a field's own is checked (require_declared_scale): a
         # slide rich in fragments read off its true size (QA 97 M2: six Chula fields of mostly
         # schistocytes read 0.257 um/px at their 0.2, in doubt, and were refused at 0.17).
-        estimate = replace(segmented, pixel_size_um=whole_cell_pixel_size_um(segmented))
+        estimate = _own_scale(seen)
         if np.isfinite(estimate.pixel_size_um):
             yield estimate, "the array" if isinstance(field, np.ndarray) else str(field)
 
