@@ -327,8 +327,9 @@ def _off_scale_fields(summary: SlideSummary) -> list[str]:
 
 def _verdict_text(summary: SlideSummary) -> str | None:
     """The slide's MAHA verdict as text (:func:`smearscan.verdict.slide_verdict`), or why there
-    is none although lab values were given."""
-    if summary.labs is None:
+    is none although lab values were given (a value of them refused: with the URGENT line
+    they call for)."""
+    if summary.labs is None and summary.refused_labs is None:
         return None
     from smearscan.verdict import UnresolvedBoundError, format_text, slide_verdict, unresolved_text
 

@@ -30,7 +30,7 @@ from smearscan.segmentation import (
 from smearscan.slide_stats import SlideResult, out_of_focus, slide_result
 
 if TYPE_CHECKING:  # an analysis without lab values does not import the lab tables
-    from smearscan.labs import Labs
+    from smearscan.labs import LabRow, Labs
 
 
 @dataclass(frozen=True)
@@ -356,6 +356,11 @@ class SlideSummary:
     labs : Labs or None
         The lab values the verdict was given, so that a signed-off review can be judged on the
         same values (:func:`smearscan.verdict.slide_verdict`).
+    refused_labs : LabRow or None
+        The slide's row of the run's lab file where a value of it was refused, as written: the
+        slide keeps its count and the URGENT line its values call for, however the refused one
+        is read, and the other slides their verdicts (QA 89 #6, QA 93 #6: one refused row
+        withheld every slide's).
     overlapping_fields : tuple of FieldOverlap
         Pairs of fields that show the same cells (:mod:`smearscan.overlap`): those cells are
         counted twice.
@@ -390,6 +395,7 @@ class SlideSummary:
     verdict: Mapping[str, Any] | None = None
     review: Mapping[str, Any] | None = None
     labs: Labs | None = None
+    refused_labs: LabRow | None = None
     overlapping_fields: tuple[FieldOverlap, ...] = ()
     copies: tuple[tuple[str, str], ...] = ()
     median_rbc_diameter_um: float | None = None
@@ -565,6 +571,8 @@ class SlideSummary:
             data["review"] = self.review
         if self.labs is not None:
             data["labs"] = self.labs.to_dict()
+        if self.refused_labs is not None:
+            data["refused_labs"] = self.refused_labs.to_dict()
         if self.no_verdict is not None:
             data["no_verdict"] = self.no_verdict
         if self.left_out is not None:
@@ -588,6 +596,7 @@ class SlideSummary:
                        else None,
                        verdict=data.get("verdict"), review=data.get("review"),
                        labs=_recorded_labs(data.get("labs")),
+                       refused_labs=_refused_labs(data.get("refused_labs")),  # 0.3.31
                        overlapping_fields=tuple(  # none before 0.3.7
                            FieldOverlap.from_dict(o) for o in data.get("overlapping_fields", ())),
                        copies=tuple((str(c["image"]), str(c["same_as"]))
@@ -610,3 +619,12 @@ def _recorded_labs(data: Mapping[str, Any] | None) -> Labs | None:
     from smearscan.labs import Labs
 
     return Labs.from_dict(data)
+
+
+def _refused_labs(data: Mapping[str, Any] | None) -> LabRow | None:
+    """The lab file's row a summary recorded as refused (:meth:`LabRow.to_dict`), if any."""
+    if data is None:
+        return None
+    from smearscan.labs import LabRow
+
+    return LabRow.from_dict(data)

@@ -651,7 +651,8 @@ def test_deeply_nested_labs_json_is_a_one_line_error(field_png, tmp_path, capsys
     """Class 3: json.loads raised RecursionError."""
     labs = tmp_path / "labs.json"
     labs.write_text('{"a": ' * 100000 + "1" + "}" * 100000)
-    assert run(field_png, "--out", tmp_path / "out", "--labs", labs) == 2
+    assert main([str(field_png), "--out", str(tmp_path / "out"), "--labs", str(labs),
+                 "--quiet"]) == 2
     line = _one_line(capsys.readouterr().err)
     assert str(labs) in line and "nested too deeply" in line
 
@@ -725,7 +726,8 @@ def test_model_that_is_a_device_or_a_pipe_is_refused_before_reading(field_png, t
 def test_labs_file_that_is_a_pipe_is_refused(field_png, tmp_path, capsys):
     pipe = tmp_path / "labs.json"
     _fifo(pipe)
-    assert run(field_png, "--out", tmp_path / "out", "--labs", pipe) == 2
+    assert main([str(field_png), "--out", str(tmp_path / "out"), "--labs", str(pipe),
+                 "--quiet"]) == 2
     assert "not a regular file" in _one_line(capsys.readouterr().err)
 
 

@@ -237,12 +237,36 @@ def test_main_run_with_a_bound_that_spans_a_cut_off_keeps_the_count_and_records_
     assert f"<pre>{escape(URGENT_BOUND)}\nNo verdict: {escape(why)}</pre>" in report
 
 
-def test_main_run_with_a_bad_labs_file_exits_2(field_png, tmp_path, capsys):
+def test_a_run_with_a_refused_lab_value_keeps_the_count_and_says_why_there_is_no_verdict(
+        field_png, tmp_path, capsys):
     labs = tmp_path / "labs.json"
     labs.write_text(json.dumps({"hemoglobin": "seven"}))
-    assert main([str(field_png), "--out", str(tmp_path / "out"), "--labs", str(labs),
-                 "--no-classify", "--quiet"]) == 2
-    assert "hemoglobin" in capsys.readouterr().err
+    out = tmp_path / "out"
+    # A problem with the one image given is exit 2, as for a bad image.
+    assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
+    why = (f"{labs}: hemoglobin = 'seven': not a number (expected '<number> g/dL', a bound such "
+           "as '<0.1 g/dL' or '<=0.1 g/dL')")
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"smearscan: no verdict for slide 'field': {why}")
+    slide = json.loads((out / "summary.json").read_text())["slides"]["field"]
+    assert slide["schistocytes"]["rbc_counted"] == 12
+    assert slide["verdict"] == {"urgent": None, "unresolved": why}
+    assert slide["refused_labs"] == {"values": {"hemoglobin": "seven"}, "source": str(labs)}
+    assert "labs" not in slide
+    report = (out / "slides" / "field" / "report.html").read_text(encoding="utf-8")
+    assert f"<pre>No verdict: {escape(why)}</pre>" in report
+
+
+def test_labs_without_the_classifier_are_refused_before_any_work(field_png, tmp_path, capsys):
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"hemoglobin": "7 g/dL"}))
+    with pytest.raises(SystemExit) as stopped:
+        main([str(field_png), "--out", str(tmp_path / "out"), "--labs", str(labs),
+              "--no-classify", "--quiet"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "smearscan: error: --labs needs the classifier: the verdict rests on the slide's "
+        "schistocyte count (leave out --no-classify) (see smearscan --help)")
     assert not (tmp_path / "out").exists()  # refused before the folder is made (QA 29 L2)
 
 
@@ -744,34 +768,71 @@ def test_a_lab_file_that_names_no_slide_of_the_run_is_refused_before_any_work(
     assert not (out / "slides").exists()
 
 
-def test_a_folder_runs_ldh_limit_no_assay_gives_is_refused_before_any_work(field_png, tmp_path,
-                                                                           capsys):
+def test_a_folder_runs_ldh_limit_no_assay_gives_withholds_only_that_slides_verdict(
+        field_png, tmp_path, capsys):
     slides = _two_slides(tmp_path, field_png)
     labs = tmp_path / "labs.csv"
     labs.write_text("slide,ldh,ldh_uln\ns1,900 U/L,1500 U/L\ns2,200 U/L,250 U/L\n")
     out = tmp_path / "out"
-    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
-    assert capsys.readouterr().err == (
-        f"smearscan: {labs} (slide 's1'): ldh_uln = 1500 U/L is over 1000 U/L, above any LDH "
-        "assay's upper limit of normal after the neonatal period (adults ~190-620 U/L by method, "
-        "a child's up to ~1000; this tool's rule): check the limit printed beside the LDH\n")
-    assert not out.exists()  # refused once the slides are named: no marker, no lock (QA 37 L-2)
-    out.mkdir()
-    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
-    assert list(out.iterdir()) == []
+    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 3
+    why = (f"{labs} line 2 (slide 's1'): ldh_uln = 1500 U/L is over 1000 U/L, above any LDH "
+           "assay's upper limit of normal after the neonatal period (adults ~190-620 U/L by "
+           "method, a child's up to ~1000; this tool's rule): check the limit printed beside the "
+           "LDH")
+    assert capsys.readouterr().err.splitlines()[0] == f"smearscan: no verdict for slide 's1': {why}"
+    recorded = json.loads((out / "summary.json").read_text())["slides"]
+    assert recorded["s1"]["verdict"] == {"urgent": None, "unresolved": why}
+    assert recorded["s2"]["verdict"]["maha"] == "insufficient data"  # an LDH alone
     # A neonate's may be that high; another slide's row is not this run's (qacli7).
-    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet",
-                 "--population", "neonate"]) == 0
+    assert main([str(slides), "--out", str(tmp_path / "neonate"), "--labs", str(labs),
+                 "--quiet", "--population", "neonate"]) == 0
     assert main([str(slides / "s2"), "--out", str(tmp_path / "s2"), "--labs", str(labs),
                  "--quiet"]) == 0
-    # A neonate's LDH under 0.4x its limit is still no serum result, refused before any work.
+    # A neonate's LDH under 0.4x its limit is still no serum result.
     labs.write_text("slide,ldh,ldh_uln\ns1,450 U/L,1500 U/L\ns2,200 U/L,250 U/L\n")
     capsys.readouterr()
-    assert main([str(slides), "--out", str(tmp_path / "neonate"), "--labs", str(labs),
-                 "--quiet", "--population", "neonate"]) == 2
+    assert main([str(slides), "--out", str(tmp_path / "neonate2"), "--labs", str(labs),
+                 "--quiet", "--population", "neonate"]) == 3
     assert capsys.readouterr().err.startswith(
-        f"smearscan: {labs} (slide 's1'): ldh = 450 U/L is under 0.4x ldh_uln = 1500 U/L, not a "
-        "serum result")
+        f"smearscan: no verdict for slide 's1': {labs} line 2 (slide 's1'): ldh = 450 U/L is "
+        "under 0.4x ldh_uln = 1500 U/L, not a serum result")
+
+
+def test_one_refused_lab_row_withholds_only_its_slides_verdict_and_keeps_its_urgent_line(
+        field_png, tmp_path, capsys):
+    # QA 89 #6, QA 93 #6: a value refused in one patient's row refused the whole file before
+    # any work (no count, no URGENT line for any slide), and `verdict --labs FILE --slide s2`
+    # was refused for s1's row.
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,systemic_sclerosis," + URGENT_LABS.replace("\n12", "\ns1,maybe,12")
+                    + "s2,no,300,200 U/L,250 U/L,1.2 g/L,negative\n")
+    out = tmp_path / "out"
+    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 3
+    printed = capsys.readouterr()
+    urgent = json.loads((out / "summary.json").read_text())["slides"]["s1"]["verdict"]["urgent"]
+    assert urgent.startswith(urgent_ttp("possible", "unknown"))
+    assert printed.out.splitlines()[0] == f"s1: {urgent}"
+    assert printed.out.splitlines()[1].startswith("slide  fields")
+    why = (f"{labs} line 2 (slide 's1'): systemic_sclerosis = 'maybe': expected true/false (or "
+           "yes/no, 1/0)")
+    assert read_csv_rows(out / "errors.csv") == [
+        {"slide": "s1", "image": "", "error": f"no verdict for slide 's1': {why}"}]
+    recorded = json.loads((out / "summary.json").read_text())["slides"]
+    assert recorded["s1"]["verdict"] == {"urgent": urgent, "unresolved": why}
+    assert recorded["s2"]["verdict"]["maha"] == "unlikely"
+    report = (out / "slides" / "s1" / "report.html").read_text(encoding="utf-8")
+    assert f"<pre>{escape(urgent)}\nNo verdict: {escape(why)}</pre>" in report
+    # The verdict of the summary reads the row refused, not as no values.
+    assert main(["verdict", "--summary", str(out / "summary.json"), "--slide", "s1"]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == f"{urgent}\n"
+    assert printed.err == (f"smearscan verdict: {why} (refused when {out / 'summary.json'} was "
+                           "written: correct the lab file and give it with --labs)\n")
+    # Another slide's row is judged alone.
+    assert main(["verdict", "--schistocytes", "0.2", "--rbc-counted", "2000", "--labs",
+                 str(labs), "--slide", "s2"]) == 0
+    assert capsys.readouterr().out.startswith("MAHA: unlikely\n")
 
 
 def test_a_lab_row_is_matched_to_its_slide_by_what_it_shows_never_to_another_patient(
@@ -908,10 +969,10 @@ def test_a_slide_whose_name_an_earlier_run_took_is_told_its_name(field_png, tmp_
         slide.mkdir(parents=True)  # another patient's field: not the first slide moved
         Image.fromarray(np.asarray(Image.open(field_png))[turned]).save(slide / "1.png")
     out, labs = tmp_path / "out", tmp_path / "labs.csv"
-    assert run(first, "--out", out) == 0
+    assert classified(first, "--out", out) == 0
     labs.write_text("slide,platelets\np1,20\n")
     capsys.readouterr()
-    assert run(second, "--out", out, "--labs", labs) == 2
+    assert classified(second, "--out", out, "--labs", labs) == 2
     name = f"p1-{hashlib.sha256(b'../b/p1').hexdigest()[:8]}"  # stable: from its path
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == (f"smearscan: slide 'p1' (../b/p1) is written as {name!r}: an earlier "

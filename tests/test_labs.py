@@ -1033,7 +1033,7 @@ def test_an_ldh_under_20_u_l_is_refused():
 def test_an_ldh_under_0_4x_its_uln_is_refused_once_the_population_is_known(ldh, uln, refused):
     # QA 22 D4: 21 ukat/L (1260 U/L) written '21 U/L' passed as a normal LDH; QA 23 N5: 60
     # against 225 U/L too. Read alone, the values are kept for the verdict, whose refusal keeps
-    # the URGENT line (QA 38 H-1); a folder run's lab file is refused before any work.
+    # the URGENT line (QA 38 H-1); a folder run's row, with its slide's verdict.
     labs = parse_labs({"ldh": ldh, "ldh_uln": uln})
     check_ldh(labs, "labs")
     if not refused:
@@ -1086,7 +1086,7 @@ def test_an_ldh_without_its_limit_is_refused_wherever_it_comes_from(tmp_path):
     assert str(caught.value) == f"labs: {why}"
     path = tmp_path / "labs.csv"
     path.write_text("slide,ldh,platelets\ns1,600 U/L,10\n")
-    with pytest.raises(LabValueError) as caught:  # a batch run's file: refused before any work
+    with pytest.raises(LabValueError) as caught:  # a file read whole
         read_labs_file(path)
     assert str(caught.value) == f"{path} line 2 (slide 's1'): {why}"
     # A lab file and the command line complete each other (QA 29 F1), either way round.

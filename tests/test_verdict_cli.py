@@ -421,7 +421,7 @@ FILE_LABS = _lab_options(LDH_DECIDES[5:])
      "ldh = '19': a bare number could be 19 U/L or 19 ukat/L (= 1140 U/L); give the unit, e.g. "
      "'19 U/L' or '19 ukat/L'"),
 ])
-@pytest.mark.parametrize("form", ["json", "csv row", "csv, another row refused"])
+@pytest.mark.parametrize("form", ["json", "csv row"])
 def test_a_value_refused_in_a_lab_file_keeps_the_urgent_line_its_readings_give(
         written, corrected, why, form, tmp_path, capsys):
     # A value refused in a lab file was refused with no line, where the same value on the
@@ -431,14 +431,11 @@ def test_a_value_refused_in_a_lab_file_keeps_the_urgent_line_its_readings_give(
                  "s1"]) == 0
     expected = capsys.readouterr().out.splitlines()[0]
     assert expected.startswith("URGENT - TTP likely")
-    rows = right | {"s2": FILE_LABS | written} if "another" in form else {
-        "s1": FILE_LABS | written}
-    path = _lab_file(tmp_path, rows, form)
+    path = _lab_file(tmp_path, {"s1": FILE_LABS | written}, form)
     assert main([*COUNT, "--labs", str(path), "--slide", "s1"]) == 2
     captured = capsys.readouterr()
     assert captured.out == expected + "\n"
-    where = {"json": f"{path} slide 's1'", "csv row": f"{path} line 2 (slide 's1')",
-             "csv, another row refused": f"{path} line 3 (slide 's2')"}[form]
+    where = {"json": f"{path} slide 's1'", "csv row": f"{path} line 2 (slide 's1')"}[form]
     assert captured.err == f"smearscan verdict: {where}: {why}\n"
 
 
@@ -516,12 +513,20 @@ def test_two_values_that_contradict_each_other_keep_the_line_both_corrections_gi
     assert captured.err == f"smearscan verdict: {why.format(labs=labs)}\n"
 
 
-def test_a_contradiction_in_another_slides_row_names_the_row(tmp_path, capsys):
-    # QA 41 M-1: it was named "labs", neither the file nor the row.
+def test_a_value_refused_in_another_slides_row_leaves_this_slides_verdict(tmp_path, capsys):
+    # QA 93 #6: one patient's row refused every other slide's verdict; a run judges each row
+    # only with its slide. QA 41 M-1: the refusal names the file and the row.
     rows = {"s1": SEVERE, "s2": SEVERE | {"metastatic_cancer": "yes", "active_cancer": "no"}}
     labs = tmp_path / "labs.json"
     labs.write_text(json.dumps(rows))
-    assert main(["verdict", "--schistocytes", "0.5", "--labs", str(labs), "--slide", "s1"]) == 2
+    assert main(["verdict", "--schistocytes", "0.5", "--labs", str(labs), "--slide", "s1"]) == 0
+    alone = capsys.readouterr()
+    (tmp_path / "alone").mkdir()
+    assert main(["verdict", "--schistocytes", "0.5", "--labs", str(_lab_file(
+        tmp_path / "alone", {"s1": SEVERE}, "json")), "--slide", "s1"]) == 0
+    assert alone == capsys.readouterr()
+    assert alone.out.startswith("URGENT - TTP likely")
+    assert main(["verdict", "--schistocytes", "0.5", "--labs", str(labs), "--slide", "s2"]) == 2
     captured = capsys.readouterr()
     assert captured.out.startswith("URGENT - TTP likely")
     assert captured.err == (f"smearscan verdict: {labs} slide 's2': metastatic_cancer = True but "

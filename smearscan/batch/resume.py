@@ -37,7 +37,7 @@ from smearscan.outputs import jsonable, write_json_atomic
 from smearscan.results import SlideSummary
 
 if TYPE_CHECKING:
-    from smearscan.labs import Labs
+    from smearscan.labs import LabRow
 
 RECORD_NAME = "slide.json"
 #: Every file a slide's analysis may write, recorded before it writes any (QA 50 F5: a run
@@ -96,21 +96,28 @@ def fingerprint(slide: Slide, options: RunOptions, out: Path | None = None, *,
             "copies": [list(pair) for pair in slide.copies]}
 
 
-def slide_labs_digest(name: str, labs: Mapping[str, Labs] | None, source: Path | None,
+def slide_labs_digest(name: str, rows: Mapping[str, LabRow] | None, source: Path | None,
                       unused_rows: tuple[str, ...]) -> str | None:
-    """SHA-256 of what slide ``name``'s outputs take of a lab file read by
-    :func:`~smearscan.labs.read_labs_file`: the values that apply to it, or, where none do, the
-    file and the rows for no slide of the run that its "no lab values" line names. None
-    without a lab file.
+    """SHA-256 of what slide ``name``'s outputs take of a lab file's ``rows``
+    (:func:`~smearscan.labs.read_lab_rows`): the values that apply to it as read, or as
+    written with where they stand where one is refused (its refusal names the row), or,
+    where none apply, the file and the rows for no slide of the run that its "no lab values"
+    line names. None without a lab file.
 
     Not the whole file's content (QA 76 F5: a value changed in one patient's row analysed every
     slide again; F4: a slide without values resumed from a file since renamed named the old
     file)."""
-    if labs is None:
+    if rows is None:
         return None
-    row = labs.get(name, labs.get(""))
-    return _canonical_digest({"values": row.to_dict()} if row is not None
-                             else {"missing_from": str(source), "unused_rows": list(unused_rows)})
+    row = rows.get(name, rows.get(""))
+    if row is None:
+        return _canonical_digest({"missing_from": str(source), "unused_rows": list(unused_rows)})
+    from smearscan.labs import LabValueError
+
+    try:
+        return _canonical_digest({"values": row.parsed().to_dict()})
+    except LabValueError:
+        return _canonical_digest({"refused": row.to_dict()})
 
 
 #: Settings of a fingerprint recorded as given, whose files enter it by content (``model``,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -63,6 +63,7 @@ from smearscan.report import slide_report_html
 from smearscan.results import FieldResult, FieldTask, SlideSummary
 
 if TYPE_CHECKING:
+    from smearscan.labs import LabRow
     from smearscan.review.reviews import SignOff
 
 
@@ -149,36 +150,42 @@ def _written_images(result: FieldResult, paths: tuple[Path, Path]
     return replace(result, mask_png=None, overlay_png=None), written
 
 
-def _lab_values(path: Path | None, slides: list[Slide], population: str) -> dict | None:
+def _lab_values(path: Path | None, slides: list[Slide]) -> dict[str, LabRow] | None:
     """The lab file's values by slide, checked against the run's slides
-    (:func:`~smearscan.labs.check_lab_slides`) and the population's LDH limits
-    (:func:`~smearscan.labs.check_ldh`) before any work; None without a lab file."""
+    (:func:`~smearscan.labs.check_lab_slides`) before any work; a row's values are judged only
+    with its slide (:func:`_with_verdict`), so that a value refused withholds that slide's
+    verdict alone and no other run's row is judged (qacli7); None without a lab file."""
     if path is None:
         return None
-    from smearscan.labs import (  # only runs with lab values
-        check_lab_slides,
-        check_ldh,
-        read_labs_file,
-    )
+    from smearscan.labs import check_lab_slides  # only runs with lab values
 
-    labs = read_labs_file(path)
-    check_lab_slides(labs, [slide.name for slide in slides], source=str(path))
-    run = {slide.name for slide in slides} | {""}  # qacli7: not another run's row
-    for name, values in labs.items():
-        if name not in run:
-            continue
-        source = f"{path}{f' (slide {name!r})' if name else ''}"
-        check_ldh(values, source, population=population)
-    return labs
+    rows = _lab_rows(path)
+    check_lab_slides(rows, [slide.name for slide in slides], source=str(path))
+    return rows
 
 
-def _with_verdict(name: str, summary: SlideSummary, labs: dict | None, source: Path | None,
-                  unused_rows: tuple[str, ...] = ()) -> tuple[SlideSummary, str | None]:
-    """The summary with the MAHA verdict and the lab values it was given, when lab values were
-    given for the slide; and why there is no verdict when the lab file has no values for it
-    (naming the file's ``unused_rows``, those for no slide of the run: a mistyped name is one;
-    qacli3 LOW-4), or a value given as a bound leaves it open (the verdict block then holds the
-    URGENT line if the whole range calls for it)."""
+def _lab_rows(path: Path) -> dict[str, LabRow]:
+    """The rows of the lab file at ``path`` (:func:`~smearscan.labs.read_lab_rows`); a file
+    whose structure leaves a row unreadable is refused whole (which row is whose?)."""
+    from smearscan.labs import read_lab_rows
+
+    rows = read_lab_rows(path)
+    for row in rows.values():
+        if row.problem is not None:
+            raise LabValueError(row.problem)
+    return rows
+
+
+def _with_verdict(name: str, summary: SlideSummary, labs: Mapping[str, LabRow] | None,
+                  source: Path | None, unused_rows: tuple[str, ...] = ()
+                  ) -> tuple[SlideSummary, str | None]:
+    """The summary with the MAHA verdict and the lab values it was given (its row of the lab
+    file, ``labs``), when lab values were given for the slide; and why there is no verdict when
+    the lab file has no values for it (naming the file's ``unused_rows``, those for no slide of
+    the run: a mistyped name is one; qacli3 LOW-4), when a value of its row is refused (the
+    row is kept as written, :attr:`~smearscan.results.SlideSummary.refused_labs`), or when a
+    value given as a bound leaves it open (the verdict block then holds the URGENT line if the
+    values call for it however read)."""
     if labs is None:
         return summary, None
     if summary.statistics is None:
@@ -191,7 +198,12 @@ def _with_verdict(name: str, summary: SlideSummary, labs: dict | None, source: P
         return replace(summary, no_verdict=reason), f"no verdict: {reason}"
     from smearscan.verdict import UnresolvedBoundError, slide_verdict
 
-    summary = replace(summary, labs=labs.get(name, labs.get("")))
+    row = labs.get(name, labs.get(""))
+    try:
+        summary = replace(summary, labs=row.judged(
+            summary.statistics.schistocytes.population))
+    except LabValueError:  # the slide keeps its count, and the URGENT line its values call for
+        summary = replace(summary, refused_labs=row)
     try:
         return replace(summary, verdict=slide_verdict(summary).to_dict()), None
     except UnresolvedBoundError as error:  # the count still stands
@@ -352,8 +364,9 @@ def jobs_within_memory(jobs: int, slides: list[Slide], *, classify: bool) -> int
 
 def _check_option_files(options: RunOptions) -> None:
     """Refuse a model or lab file that is a pipe or device before anything reads it, and a lab
-    file whose values are refused before the output folder is made (QA 29 L2: a refused run
-    left an empty one); its slide names are checked once the slides are named."""
+    file that cannot be read, or whose structure leaves a row unreadable, before the output
+    folder is made (QA 29 L2: a refused run left an empty one); its slide names are checked
+    once the slides are named, a row's values only with its slide (:func:`_with_verdict`)."""
     if options.classify:
         model = options.model_path or default_model_path()
         reason = special_file_reason(model)
@@ -363,9 +376,7 @@ def _check_option_files(options: RunOptions) -> None:
         reason = special_file_reason(options.labs_path)
         if reason:
             raise LabValueError(f"{options.labs_path}: {reason}; cannot be a lab file")
-        from smearscan.labs import read_labs_file  # only runs with lab values
-
-        read_labs_file(options.labs_path)
+        _lab_rows(options.labs_path)
 
 
 def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
@@ -430,7 +441,7 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         with _model_named_as_given(options.model_path):
             cached_model(_sent(options.model_path))
     # By the names the slides are written under.
-    labs = _lab_values(options.labs_path, slides, options.population)
+    labs = _lab_values(options.labs_path, slides)
     unused_rows = tuple(sorted(set(labs or {}) - {slide.name for slide in slides} - {""}))
     # Taken once, before any field is read: a file changed during the run redoes its slide.
     expected = {s.name: fingerprint(s, options, out, labs=slide_labs_digest(

@@ -178,6 +178,9 @@ def _analysis_args(argv: list[str]) -> argparse.Namespace:
         for dest, message in _NEED_OUT.items():
             if getattr(args, dest):
                 parser.error(message)
+    if args.labs is not None and args.no_classify:  # the lab values would be left unread
+        parser.error("--labs needs the classifier: the verdict rests on the slide's schistocyte "
+                     "count (leave out --no-classify)")
     return args
 
 

@@ -209,7 +209,7 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
     )
     from smearscan.verdict.readings import show
 
-    recorded, notes, notice = Labs(), [], None
+    recorded, notes, notice, refused_row = Labs(), [], None, None
     if args.summary is not None:
         if (unused := count_options_with_summary(args)) is not None:
             raise ValueError(unused)
@@ -226,6 +226,7 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
         notes += _cut_short(args.summary, args.slide)
         if args.labs is None:  # the values the run was given, as its verdict used them
             recorded, notice = _recorded_labs(summary, args.slide, args.summary)
+            refused_row = _recorded_refused_row(summary, args.slide, args.summary)
         else:  # read where --labs cannot be (QA 44 H-3: as no values)
             with contextlib.suppress(ValueError):
                 recorded, _ = _recorded_labs(summary, args.slide, args.summary)
@@ -233,6 +234,8 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
         smear = _smear_counted(args)
     given = {k[4:]: v for k, v in vars(args).items() if k.startswith("lab_") and v is not None}
     given |= args.misspelt  # refused as unknown keys, read as the keys they are close to
+    if refused_row is not None:
+        recorded = _recorded_row_labs(args, smear, given, refused_row)
     labs, row = (recorded, None) if args.labs is None else _file_labs(args, smear, given,
                                                                        recorded)
     try:
@@ -315,11 +318,12 @@ def _written_in(key: str, recorded: Labs, overrides: Labs) -> str:
 def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
                recorded: Labs) -> tuple[Labs, str]:
     """The lab values the ``--labs`` file gives ``--slide``, and where they stand in it (the
-    file, and the slide or line) for messages. A value of the file refused (of this slide, or
-    of another: the file is refused, as a run refuses it) keeps the URGENT line this slide's
-    values call for with the command line's, whatever a value refused as written stands for,
-    as on the command line; so does a file refused for its structure (QA 43 M-2: refused with
-    no line), read as the values a summary ``recorded`` (or none) where it cannot be read;
+    file, and the slide or line) for messages. A value of the slide's row refused keeps the
+    URGENT line its values call for with the command line's, whatever a value refused as
+    written stands for, as on the command line; another slide's values are not judged, as a
+    run judges each row only with its slide (QA 93 #6); so does a file refused for its structure
+    (QA 43 M-2: refused with no line), read as the values a summary ``recorded`` (or none)
+    where it cannot be read;
     one with no row for the slide is read as each row its name is a slip of ('S1' for 's1')
     and each row with no slide name, and without ``--slide`` as each of its rows (QA 44 H-2:
     read as not given), up to :data:`MOST_CORRECTIONS_JUDGED` rows."""
@@ -353,8 +357,9 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
                       else "refused") from None
     try:
         labs = _parsed_row(row, given)
-        for other in rows.values():
-            other.parsed(complete=False)
+        for other in rows.values():  # a row the file's structure leaves unreadable: whose?
+            if other.problem is not None:
+                raise LabValueError(other.problem)
     except LabValueError as error:
         # The readings only for a refusal: a row read fine is parsed once.
         raise refused(error, [row]) from None
@@ -444,6 +449,39 @@ def _recorded_labs(summary: dict, slide: str, path: Path) -> tuple[Labs, str | N
         raise ValueError(f"{path}: slide {slide!r}: unreadable lab values ({error})") from None
     return labs, (f"smearscan verdict: lab values recorded for slide {slide!r} in {path} "
                   "(--labs or options give others)")
+
+
+def _recorded_refused_row(summary: dict, slide: str, path: Path) -> LabRow | None:
+    """The row of the run's lab file that ``summary.json`` recorded for ``slide`` as refused
+    (:attr:`~smearscan.results.SlideSummary.refused_labs`), if it did."""
+    from smearscan.labs import LabRow
+
+    data = summary["slides"][slide].get("refused_labs")
+    if data is None:
+        return None
+    try:
+        return LabRow.from_dict(data)
+    except (TypeError, KeyError, ValueError) as error:
+        raise ValueError(f"{path}: slide {slide!r}: unreadable lab values ({error})") from None
+
+
+def _recorded_row_labs(args: argparse.Namespace, smear: SmearFindings, given: dict[str, str],
+                       row: LabRow) -> Labs:
+    """The values of the lab file's ``row`` that the run refused for the slide, as this version
+    reads them (:meth:`~smearscan.labs.LabRow.judged`); still refused, refused again with the
+    URGENT line they call for beside the command line's, however the refused value is read
+    (without this, the slide's verdict was judged as if no values had been given)."""
+    from smearscan.labs import Labs, LabValueError
+    from smearscan.verdict import UnresolvedBoundError
+
+    try:
+        return row.judged(smear.population)
+    except LabValueError as error:
+        line, judged = _urgent_despite(smear, [row], Labs(), given, args.ways_read)
+        message = (f"{error} (refused when {args.summary} was written: correct the lab file and "
+                   "give it with --labs)")
+        raise UnresolvedBoundError(_naming_the_command_line(message, given), line,
+                                   readings=judged) from None
 
 
 def _cut_short(summary: Path, slide: str) -> list[str]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from smearscan.errors import LabValueError
+from smearscan.labs.ldh import check_ldh
 from smearscan.labs.parse import parse_labs
 from smearscan.labs.readings import lab_readings, refused_names
 from smearscan.labs.record import Labs
@@ -38,6 +40,29 @@ class LabRow:
         if self.problem is not None:
             raise LabValueError(self.problem)
         return parse_labs(self.values, source=self.source, complete=complete)
+
+    def judged(self, population: str) -> Labs:
+        """The values as a run judges them (:meth:`parsed`, complete), with the LDH checked
+        against the ``population``'s limits (:func:`check_ldh`).
+
+        Raises
+        ------
+        LabValueError
+            A value of the row is refused (message names the row and the value).
+        """
+        labs = self.parsed()
+        check_ldh(labs, self.source, population=population)
+        return labs
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as a slide's summary records it where its values were refused: the values
+        as written and where they stand (a structure problem never reaches a slide)."""
+        return {"values": dict(self.values), "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LabRow:
+        """The row :meth:`to_dict` recorded."""
+        return cls(values=dict(data["values"]), source=str(data["source"]))
 
     def readings(self, *, problems_read: int = 0, ways_read: int = 1
                  ) -> tuple[list[Labs], list[Labs]]:

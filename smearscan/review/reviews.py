@@ -308,8 +308,9 @@ def _no_longer_applies(review: Review) -> str:
 
 def signed_off_verdict(summary: SlideSummary, statistics: dict, reviewer: str) -> dict | None:
     """The verdict a sign-off by ``reviewer`` of a count with ``statistics`` (:func:`recomputed`)
-    releases; None without lab values."""
-    if summary.labs is None:
+    releases (a value of them refused: the URGENT line they call for with it); None without
+    lab values."""
+    if summary.labs is None and summary.refused_labs is None:
         return None
     return _reviewed_verdict(summary, {"status": "signed off", "reviewer": reviewer,
                                        **statistics})

@@ -11,6 +11,7 @@ from smearscan.labs import (
     LDH_ULN_MAX,
     ZERO_COUNT_READING,
     Bound,
+    LabRow,
     Labs,
     LabValueError,
     ldh_limit_implausible,
@@ -500,12 +501,25 @@ def slide_verdict(summary: SlideSummary) -> Verdict | None:
         A value given as a bound that the verdict cannot use (see :func:`assess`).
     """
     statistics = summary.reported_statistics
-    if summary.labs is None or statistics is None:
+    labs = summary.labs
+    if statistics is None or (labs is None and summary.refused_labs is None):
         return None
     signed = summary.signed_off
     smear = SmearFindings.from_slide_result(
         statistics, reviewed_by=signed.get("reviewer") if signed is not None else None)
-    return assess(smear, summary.labs)
+    return assess(smear, labs if labs is not None else _row_judged(smear, summary.refused_labs))
+
+
+def _row_judged(smear: SmearFindings, row: LabRow) -> Labs:
+    """The values of a lab file's ``row`` that a run refused (:meth:`LabRow.judged`), judged
+    again (a later version may read them); where they are still refused, the refusal keeps the
+    URGENT line they call for with this count, however the refused value is read
+    (:func:`urgent_over_readings`)."""
+    try:
+        return row.judged(smear.population)
+    except LabValueError as error:
+        line, judged = urgent_over_readings(smear, *row.readings())
+        raise UnresolvedBoundError(str(error), line, error.key, judged) from None
 
 
 class UnresolvedBoundError(LabValueError):
