@@ -1623,6 +1623,36 @@ def test_a_transplants_own_immunosuppressant_is_left_to_the_transplant_step(drug
     assert capsys.readouterr().out.split("\n")[1] == _TRANSPLANT_STEP + added
 
 
+_STOP_CLOPIDOGREL = (
+    "stop clopidogrel now with its prescribing team (who replace it where stopping alone does "
+    "harm: a transplant's immunosuppression, a stent's antiplatelet) and do not re-expose "
+    "(Al-Nouri ZL, et al. Blood 2015;125:616-618); report it as an adverse drug reaction")
+
+
+@pytest.mark.parametrize("population", ["adult", "child"])
+def test_a_thienopyridine_that_triggered_a_likely_ttp_is_stopped_on_the_next_line(population,
+                                                                                capsys):
+    # QA 96 LOW 3: at ADAMTS13 5% the drug is only possible (an immune TTP), and "stop
+    # clopidogrel" stood only in the differential; the differential keeps TTP first.
+    assert main(["verdict", *ADULT6, "--adamts13", "5%", "--population", population,
+                 "--drug-exposure", "clopidogrel"]) == 0
+    text = capsys.readouterr().out.split("\n")
+    assert text[0].startswith("URGENT - TTP likely: ")
+    assert text[2] == (f"Next (drug-induced, possible): {_STOP_CLOPIDOGREL}; TTP likely: treat "
+                       "as the URGENT line says")
+    ranked = [line for line in text if line.startswith("  1. ") or line.startswith("  2. ")]
+    assert [line.split(" [")[0] for line in ranked] == [
+        "  1. ttp: likely (emergency)", "  2. drug-induced: possible (urgent)"]
+
+
+def test_another_drug_beside_a_likely_ttp_has_no_next_line(capsys):
+    # Quinine triggers no immune TTP: beside ADAMTS13 5% it stays in the differential.
+    assert main(["verdict", *ADULT6, "--adamts13", "5%", "--drug-exposure", "quinine"]) == 0
+    text = capsys.readouterr().out.split("\n")
+    assert text[0].startswith("URGENT - TTP likely: ") and text[1] == "MAHA: likely"
+    assert not any(line.startswith("Next (") for line in text)
+
+
 @pytest.mark.parametrize(("population", "deferred"), [
     ("adult", "TTP not excluded: treat as the URGENT line says until ADAMTS13 is back"),
     ("child", "ADAMTS13 sample before any plasma: whether to treat as TTP until it is back is "

@@ -47,7 +47,7 @@ from smearscan.verdict.differential.ttp import (
     without_caution,
     young_line,
 )
-from smearscan.verdict.drugs import TRANSPLANT_IMMUNOSUPPRESSANTS
+from smearscan.verdict.drugs import DRUGS_TRIGGERING_TTP, TRANSPLANT_IMMUNOSUPPRESSANTS
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     Finding,
@@ -164,13 +164,15 @@ class Verdict:
         #3: a named HELLP's delivery under "TTP suspected"): another's must not stand beside
         TTP's action (QA 85 #1: DIC's "blood products for procedures" under "do not transfuse
         platelets"; QA 87 #1: a megaloblastic anaemia's "plasma exchange does not" treat it
-        under "plasma exchange ... usually started"). This tool's rule."""
-        leading = [cause for cause in self.differential
-                   if cause.assessment in _LEADING and cause.action]
+        under "plasma exchange ... usually started"), or the thienopyridine that triggered a
+        likely TTP (:meth:`_ttp_trigger`). This tool's rule."""
+        trigger = self._ttp_trigger()
+        leading = [cause for cause in self.differential if cause.action
+                   and (cause.assessment in _LEADING or cause is trigger)]
         if self.urgent:
             ttp = LIKELIHOOD.index(self.cause("ttp").assessment)
-            leading = [cause for cause in leading if cause.cause in _BESIDE_URGENT
-                       and LIKELIHOOD.index(cause.assessment) <= ttp]
+            leading = [cause for cause in leading if cause is trigger or (
+                cause.cause in _BESIDE_URGENT and LIKELIHOOD.index(cause.assessment) <= ttp)]
         if leading:
             first = leading[0]
             return NextStep(first.cause, first.assessment, self._with_steps_added(first))
@@ -199,16 +201,31 @@ class Verdict:
 
     def _drug_stopped(self, first: Cause) -> str | None:
         """The suspected drug TMA's own action where another cause leads: stopping the drug
-        conflicts with none of theirs and is the only step that treats a drug TMA (QA 92 #3,
+        conflicts with none of theirs and is the only step that treats a drug TMA, or the
+        thienopyridine of a likely TTP (:meth:`_ttp_trigger`) (QA 92 #3,
         QA 90 #6: a HELLP's delivery or malignant hypertension's blood pressure hid "stop
         gemcitabine"); not a transplant's own immunosuppressant beside the transplant's step,
         which asks for its level and dose (QA 93 #4)."""
-        drug = next((cause for cause in self.differential if cause.cause == "drug-induced"
-                     and cause.assessment == "suspected" and cause.action), None)
+        drug = self._ttp_trigger() or next(
+            (cause for cause in self.differential if cause.cause == "drug-induced"
+             and cause.assessment == "suspected" and cause.action), None)
         if drug is None or drug is first or (first.cause == "transplant-associated" and set(
                 drug.stops) <= set(TRANSPLANT_IMMUNOSUPPRESSANTS)):
             return None
         return f"{_DRUG_SUSPECTED}: {drug.action}"
+
+    def _ttp_trigger(self) -> Cause | None:
+        """The drug-induced cause that stops a thienopyridine while TTP is likely, else None:
+        ADAMTS13 under 10% makes the drug only possible as a cause of its own (an immune TTP),
+        but clopidogrel and ticlopidine trigger that TTP (Bennett CL, et al. Ann Intern Med
+        1998;128:541-544; N Engl J Med 2000;342:1773-1777), and removing the trigger is part of
+        its care, so its stop step stands on the Next line beside the URGENT line (QA 96 LOW 3:
+        it stood only in the differential, 40 lines down). This tool's rule."""
+        if self.cause("ttp").assessment != "likely":
+            return None
+        return next((cause for cause in self.differential if cause.cause == "drug-induced"
+                     and cause.assessment in ACTIVE and cause.action
+                     and set(cause.stops) & set(DRUGS_TRIGGERING_TTP)), None)
 
     def _obstetric_review(self, first: Cause) -> str | None:
         """The urgent obstetric review where a pregnancy is recorded (its cause in play) and
