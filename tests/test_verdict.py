@@ -481,7 +481,8 @@ def test_a_listed_drug_beside_marrow_infiltration_on_the_smear_is_the_oncologist
     ({"drug_exposure": "quinine"}, "not a cancer treatment"),
     ({"drug_exposure": "ticlopidine"}, "not a cancer treatment"),
     ({"drug_exposure": "clopidogrel"}, "not a cancer treatment"),
-    ({"drug_exposure": "tacrolimus", "transplant": True}, "not a cancer treatment"),
+    # A transplant's tacrolimus is reviewed with its team, not stopped (QA 95 LOW 3).
+    ({"drug_exposure": "tacrolimus", "transplant": False}, "not a cancer treatment"),
     ({"drug_exposure": "gemcitabine and quinine"}, "not only a cancer treatment"),
     # QA 66 N2: a kidney injury is the drug TMA's picture: 2 mg/dL, or twice the lab's limit.
     ({"drug_exposure": "gemcitabine", "creatinine": "3.2 mg/dL"}, "kidney injury"),

@@ -1623,6 +1623,50 @@ def test_a_transplants_own_immunosuppressant_is_left_to_the_transplant_step(drug
     assert capsys.readouterr().out.split("\n")[1] == _TRANSPLANT_STEP + added
 
 
+def _with_transplant(argv: list[str], answer: str | None) -> list[str]:
+    """``argv`` (ADULT6's) with ``--transplant`` given as ``answer``, or left out (None)."""
+    at = argv.index("--transplant")
+    return [*argv[:at], *(["--transplant", answer] if answer else []), *argv[at + 2:]]
+
+
+_STOP_QUININE = (
+    "stop quinine (recorded: tacrolimus + quinine) now with its prescribing team (who replace it "
+    "where stopping alone does harm: a transplant's immunosuppression, a stent's antiplatelet) "
+    "and do not re-expose (Al-Nouri ZL, et al. Blood 2015;125:616-618); report it as an adverse "
+    "drug reaction")
+
+
+def test_a_transplants_inhibitor_beside_another_drug_is_not_stopped_with_it(capsys):
+    # QA 95 LOW 3: "stop quinine, tacrolimus ... do not re-expose" beside the transplant step
+    # that asks for the tacrolimus level and dose; quinine is still stopped.
+    argv = _with_transplant(ADULT6, "yes")
+    assert main(["verdict", *argv, "--adamts13", "60%", "--drug-exposure",
+                 "tacrolimus + quinine"]) == 0
+    assert capsys.readouterr().out.split("\n")[1] == (
+        f"{_TRANSPLANT_STEP}; suspected drug TMA: {_STOP_QUININE}")
+
+
+@pytest.mark.parametrize(("transplant", "step"), [
+    ("yes", "with the transplant team: the level and dose of tacrolimus: reduce it or switch to "
+            "another immunosuppressant, not stop it alone (rejection, graft-versus-host disease) "
+            "(Jodele S, et al. Blood 2014;124:645-653)"),
+    (None, "with the transplant or prescribing team: reduce, switch or stop tacrolimus (a "
+           "transplant's immunosuppression is not stopped alone: record whether there is a "
+           "transplant) (Al-Nouri ZL, et al. Blood 2015;125:616-618)"),
+    ("no", "stop tacrolimus now with its prescribing team (who replace it where stopping alone "
+           "does harm: a transplant's immunosuppression, a stent's antiplatelet) and do not "
+           "re-expose (Al-Nouri ZL, et al. Blood 2015;125:616-618); report it as an adverse drug "
+           "reaction")])
+def test_a_calcineurin_inhibitor_is_stopped_for_good_only_without_a_transplant(transplant, step,
+                                                                             capsys):
+    # QA 96 LOW 4: with a transplant recorded (no kidney injury: the drug leads) or not
+    # recorded, "stop tacrolimus now ... and do not re-expose" led the Next line.
+    at = ADULT6.index("--creatinine") + 1
+    argv = _with_transplant([*ADULT6[:at], "1.0mg/dL", *ADULT6[at + 1:]], transplant)
+    assert main(["verdict", *argv, "--adamts13", "60%", "--drug-exposure", "tacrolimus"]) == 0
+    assert capsys.readouterr().out.split("\n")[1] == f"Next (drug-induced, suspected): {step}"
+
+
 _STOP_CLOPIDOGREL = (
     "stop clopidogrel now with its prescribing team (who replace it where stopping alone does "
     "harm: a transplant's immunosuppression, a stent's antiplatelet) and do not re-expose "

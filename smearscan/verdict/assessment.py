@@ -32,6 +32,7 @@ from smearscan.verdict.differential import (
     urgent_ttp,
 )
 from smearscan.verdict.differential.cause import with_step_added
+from smearscan.verdict.differential.drug import without_kept
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.differential.megaloblastic import pseudo_tma
 from smearscan.verdict.differential.recorded import (
@@ -47,7 +48,7 @@ from smearscan.verdict.differential.ttp import (
     without_caution,
     young_line,
 )
-from smearscan.verdict.drugs import DRUGS_TRIGGERING_TTP, TRANSPLANT_IMMUNOSUPPRESSANTS
+from smearscan.verdict.drugs import DRUGS_TRIGGERING_TTP
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     Finding,
@@ -205,14 +206,16 @@ class Verdict:
         thienopyridine of a likely TTP (:meth:`_ttp_trigger`) (QA 92 #3,
         QA 90 #6: a HELLP's delivery or malignant hypertension's blood pressure hid "stop
         gemcitabine"); not a transplant's own immunosuppressant beside the transplant's step,
-        which asks for its level and dose (QA 93 #4)."""
+        which asks for its level and dose (QA 93 #4, QA 95 LOW 3: the others are still
+        stopped)."""
         drug = self._ttp_trigger() or next(
             (cause for cause in self.differential if cause.cause == "drug-induced"
              and cause.assessment == "suspected" and cause.action), None)
-        if drug is None or drug is first or (first.cause == "transplant-associated" and set(
-                drug.stops) <= set(TRANSPLANT_IMMUNOSUPPRESSANTS)):
+        if drug is None or drug is first:
             return None
-        return f"{_DRUG_SUSPECTED}: {drug.action}"
+        if first.cause != "transplant-associated":
+            return f"{_DRUG_SUSPECTED}: {drug.action}"
+        return f"{_DRUG_SUSPECTED}: {without_kept(drug.action)}" if drug.stops else None
 
     def _ttp_trigger(self) -> Cause | None:
         """The drug-induced cause that stops a thienopyridine while TTP is likely, else None:

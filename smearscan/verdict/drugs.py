@@ -52,7 +52,9 @@ DRUGS_TRIGGERING_TTP = ("ticlopidine", "clopidogrel")
 
 #: Drugs of :data:`DRUGS_CAUSING_TMA` that keep a transplant: a recorded transplant's own step
 #: asks for their level and dose with the transplant team, which a bare "stop ... and do not
-#: re-expose" beside it would contradict (QA 93 #4; this tool's rule).
+#: re-expose" beside it would contradict (QA 93 #4; this tool's rule); the drug cause reviews
+#: them with the team instead (:func:`~smearscan.verdict.differential.drug.drugs_kept`). The
+#: mTOR inhibitors (sirolimus, everolimus) are not on this tool's list of drugs causing TMA.
 TRANSPLANT_IMMUNOSUPPRESSANTS = ("ciclosporin", "tacrolimus")
 
 #: Drugs of :data:`DRUGS_CAUSING_TMA` given to treat a cancer: beside a cancer in the marrow,

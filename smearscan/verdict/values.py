@@ -400,7 +400,12 @@ DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with 
                   "immune TTP, which only the thienopyridines are reported to trigger) -> "
                   "action: decide with "
                   "the oncologist (marrow infiltration causes the MAHA itself), and at most "
-                  "possible unless another listed drug recorded with it is stopped",
+                  "possible unless another listed drug recorded with it is stopped; ciclosporin "
+                  "or tacrolimus with a transplant recorded -> action: its level and dose with "
+                  "the transplant team (reduce or switch, not stop alone), with the transplant "
+                  "not recorded -> reduce, switch or stop with the transplant or prescribing "
+                  "team, never 'do not re-expose' (transplant recorded as no: stopped like the "
+                  "others)",
                   f"{DRUG_TMA}; {DRUG_TMA_REGISTRY}", standard=False)
 MEGALOBLASTIC_RULE = _rule(
     "megaloblastic pseudo-TMA", f"MCV > {MACROCYTOSIS_MCV:g} fL and reticulocytes not raised "

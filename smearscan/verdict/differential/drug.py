@@ -14,10 +14,16 @@ from smearscan.verdict.drugs import (
     CANCER_TREATMENTS,
     DRUGS_CAUSING_TMA,
     DRUGS_TRIGGERING_TTP,
+    TRANSPLANT_IMMUNOSUPPRESSANTS,
     tma_drugs_named,
 )
 from smearscan.verdict.readings import kidney_injury
-from smearscan.verdict.values import ADAMTS13_SEVERE, DRUG_TMA, THIENOPYRIDINE_TTP
+from smearscan.verdict.values import (
+    ADAMTS13_SEVERE,
+    DRUG_TMA,
+    THIENOPYRIDINE_TTP,
+    TRANSPLANT_TMA,
+)
 
 
 def drug_name(labs: Labs) -> str:
@@ -85,11 +91,12 @@ def drug_cause(maha: str, labs: Labs, smear_hints: list[str], cancer_first: bool
         return None
     named = tma_drugs_named(labs.drug_exposure)
     weighed = drugs_weighed(labs, cancer_first)
-    stopped = named - weighed
+    kept = drugs_kept(labs) - weighed
+    stopped = named - weighed - kept
     if named:
         action = "; ".join(part for part in (
-            _stop_action(labs, stopped), _weigh_action(labs, weighed, cancer_first, smear_hints))
-            if part)
+            _stop_action(labs, stopped), _weigh_action(labs, weighed, cancer_first, smear_hints),
+            kept_action(labs, kept)) if part)
         reasons = [f"drug exposure recorded: {drug_name(labs)} (on this tool's list of drugs "
                    f"reported to cause TMA: {', '.join(DRUGS_CAUSING_TMA)})",
                    *_weighed_reasons(labs, weighed, smear_hints, cancer_first)]
@@ -99,12 +106,53 @@ def drug_cause(maha: str, labs: Labs, smear_hints: list[str], cancer_first: bool
     urgency = "urgent" if named else "routine"
     if maha == "unlikely":
         return Cause.of("drug-induced", "unlikely", urgency, action, (*reasons, "MAHA unlikely"))
-    assessment = "suspected" if maha == "likely" and stopped else "possible"
+    assessment = "suspected" if maha == "likely" and (stopped or kept) else "possible"
     if severe_deficiency(labs):
         assessment = "possible"
         reasons.append(_immune_ttp_reason(labs, named))
     return replace(Cause.of("drug-induced", assessment, urgency, action,
                             (*reasons, f"MAHA {maha}")), stops=tuple(sorted(stopped)))
+
+
+def drugs_kept(labs: Labs) -> set[str]:
+    """The calcineurin inhibitors a recorded drug names whose dose is reviewed with a team
+    rather than stopped for good, unless ``transplant`` is recorded as no (this tool's rule):
+    they keep a transplant, and its own TMA step asks for their level and dose (QA 93 #4; QA
+    95 LOW 3: "stop quinine, tacrolimus ... do not re-expose" beside it); named without the
+    transplant recorded they almost always mean one (QA 96 LOW 4)."""
+    if labs.transplant is False:
+        return set()
+    return tma_drugs_named(labs.drug_exposure) & set(TRANSPLANT_IMMUNOSUPPRESSANTS)
+
+
+#: How :func:`kept_action` begins where a transplant is recorded.
+_WITH_TRANSPLANT_TEAM = "with the transplant team: "
+
+
+def without_kept(action: str) -> str:
+    """A drug cause's ``action`` without the step :func:`kept_action` gives beside a recorded
+    transplant, for the Next line a transplant cause leads, whose own step asks for the
+    inhibitor's level and dose already (QA 95 LOW 3)."""
+    return "; ".join(part for part in action.split("; ")
+                     if not part.startswith(_WITH_TRANSPLANT_TEAM))
+
+
+def kept_action(labs: Labs, kept: set[str]) -> str:
+    """What is done about the calcineurin inhibitors :func:`drugs_kept` keeps: their dose
+    reviewed with the transplant team (reduced or switched: Jodele S, et al. Blood
+    2014;124:645-653), never "do not re-expose", which would stop a graft's immunosuppression
+    for good; with the transplant not recorded, with the transplant or prescribing team, who
+    may also stop it (Al-Nouri ZL, et al. Blood 2015;125:616-618)."""
+    if not kept:
+        return ""
+    drugs = tma_drug_named(labs, kept)
+    if labs.transplant:
+        return (f"{_WITH_TRANSPLANT_TEAM}the level and dose of {drugs}: reduce it or switch "
+                "to another immunosuppressant, not stop it alone (rejection, graft-versus-host "
+                f"disease) ({TRANSPLANT_TMA})")
+    return (f"with the transplant or prescribing team: reduce, switch or stop {drugs} (a "
+            f"transplant's immunosuppression is not stopped alone: record whether there is a "
+            f"transplant) ({DRUG_TMA})")
 
 
 def _stop_action(labs: Labs, stopped: set[str]) -> str:
