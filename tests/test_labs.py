@@ -904,6 +904,29 @@ def test_a_complication_suspected_or_qualified_by_a_hyphened_word_is_present(nam
     assert parse_labs({"obstetric_complication": name}).obstetric_complication == name
 
 
+@pytest.mark.parametrize("name", [
+    "HELLP, Coombs-negative", "HELLP; HIV negative", "HELLP, GBS negative",
+    "HELLP; AFLP excluded", "HELLP, TTP excluded", "HELLP (TTP ruled out, ADAMTS13 60%)",
+    "HELLP, rule out TTP", "HELLP, TTP unlikely", "HELLP, unlikely TTP", "HELLP, DIC: no",
+    "HELLP syndrome, TTP and aHUS excluded"])
+def test_a_complication_beside_another_findings_negative_is_present(name):
+    # QA 98 M1: the doubt stands in a clause of its own that names another finding.
+    assert parse_labs({"obstetric_complication": name}).obstetric_complication == name
+
+
+@pytest.mark.parametrize("name", [
+    "TTP, HELLP excluded", "HELLP excluded, TTP", "HELLP, TTP and HELLP excluded",
+    "HELLP, HIV negative, HELLP unlikely", "HELLP, labs negative", "HELLP, this diagnosis unlikely",
+    "HELLP, syndrome excluded", "HELLP, ?TTP", "HELLP, TTP vs aHUS", "HELLP: TTP excluded",
+    "HELLP - TTP excluded", "HELLP, negative", "HELLP (negative), TTP", "?HELLP, TTP excluded",
+    "HELLP, TTP excluded (HELLP unlikely)", "HELLP ruled out, TTP excluded"])
+def test_a_doubt_not_plainly_another_findings_still_refuses_the_complication(name):
+    # QA 98 M1, conservatively: a doubt that may be the HELLP's is refused, as a negated HELLP
+    # read as present would advise delivery.
+    with pytest.raises(LabValueError, match="a doubt, not a finding"):
+        parse_labs({"obstetric_complication": name})
+
+
 def test_a_doubted_name_is_read_as_present_and_as_absent():
     # QA 92 #1: the URGENT line its refusal keeps is judged over both answers.
     readings, without = lab_readings({"obstetric_complication": "HELLP ruled out"})

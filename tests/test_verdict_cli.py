@@ -1569,6 +1569,17 @@ def test_only_a_hellp_named_without_doubt_leads_with_delivery(named, leading, ca
     assert capsys.readouterr().out.split("\n")[1].startswith(f"Next ({leading}, suspected): ")
 
 
+@pytest.mark.parametrize("named", ["HELLP, Coombs-negative", "HELLP; HIV negative",
+                                   "HELLP, TTP excluded"])
+def test_a_hellp_beside_another_findings_negative_leads_with_delivery(named, capsys):
+    # QA 98 M1: each was refused (exit 2) because a doubt word stood anywhere in the value.
+    assert main(["verdict", *ADULT6, "--adamts13", "60%", "--obstetric-complication",
+                 named]) == 0
+    assert capsys.readouterr().out.split("\n")[1] == (
+        "Next (pregnancy, suspected): urgent obstetric review (delivery for HELLP or "
+        "pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991)")
+
+
 @pytest.mark.parametrize("recorded", [["--obstetric-complication", "HELLP doubtful"],
                                       ["--pregnancy", "yes"]])
 def test_a_pregnancys_next_line_asks_for_the_obstetric_review_whichever_cause_leads(recorded,
