@@ -1580,6 +1580,30 @@ def test_a_hellp_beside_another_findings_negative_leads_with_delivery(named, cap
         "pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991)")
 
 
+@pytest.mark.parametrize("named", ["HELP syndrome", "HELLPs"])
+def test_a_hellp_misspelt_leads_with_delivery(named, capsys):
+    # QA 100 M1: both read as another complication: complement studies led, not delivery.
+    assert main(["verdict", *ADULT6, "--adamts13", "60%", "--obstetric-complication",
+                 named]) == 0
+    assert capsys.readouterr().out.split("\n")[1] == (
+        "Next (pregnancy, suspected): urgent obstetric review (delivery for HELLP or "
+        "pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991)")
+
+
+def test_a_scleroderma_crisis_in_pregnancy_starts_with_the_obstetric_review(capsys):
+    # QA 100 LOW: as malignant hypertension's does; it came last, after the drug's stop step.
+    assert main(["verdict", *ADULT6, "--adamts13", "60%", "--systemic-sclerosis", "yes",
+                 "--pregnancy", "yes", "--drug-exposure", "gemcitabine"]) == 0
+    assert capsys.readouterr().out.split("\n")[1] == (
+        "Next (scleroderma-renal-crisis, suspected): pregnancy recorded: urgent obstetric review "
+        "(pre-eclampsia, HELLP); an ACE inhibitor (captopril) for the blood pressure, with "
+        "nephrology and rheumatology; no high-dose corticosteroids, which can precipitate the "
+        "crisis (Steen VD, Medsger TA Jr. Arthritis Rheum 1998;41:1613-1619 (corticosteroids); "
+        "Steen VD, et al. Ann Intern Med 1990;113:352-357 (ACE inhibitors)); pregnancy recorded: "
+        "before delivery an ACE inhibitor can injure the fetus (captopril's boxed warning): "
+        f"decide it with obstetrics; suspected drug TMA: {_STOP_GEMCITABINE}")
+
+
 @pytest.mark.parametrize("recorded", [["--obstetric-complication", "HELLP doubtful"],
                                       ["--pregnancy", "yes"]])
 def test_a_pregnancys_next_line_asks_for_the_obstetric_review_whichever_cause_leads(recorded,

@@ -467,8 +467,9 @@ SCLERODERMA_RULE = _rule(
     "with MAHA likely and a kidney injury, unlikely without MAHA; an URGENT line then ends with "
     "a caution against high-dose corticosteroids, which can precipitate the crisis, and the "
     "crisis's action, beside it, weighs them with rheumatology and defers to it; with "
-    "pregnancy or an obstetric complication recorded, the ACE inhibitor is decided with "
-    "obstetrics; ranked before a HUS with diarrhoea recorded",
+    "pregnancy or an obstetric complication recorded, its action starts with an urgent "
+    "obstetric review and the ACE inhibitor is decided with obstetrics; ranked before a HUS "
+    "with diarrhoea recorded",
     SCLERODERMA_CRISIS, standard=False)
 TRANSPLANT_RULE = _rule(
     "transplant-associated TMA", "a transplant recorded -> possible with MAHA, suspected with "

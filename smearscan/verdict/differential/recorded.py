@@ -134,7 +134,10 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
     pregnant = labs.pregnancy or bool(labs.obstetric_complication)
     if name == "scleroderma-renal-crisis" and pregnant:
         action += f"; {ACE_IN_PREGNANCY}"
-    if name == "malignant-hypertension" and pregnant:  # first: nothing waits for it (QA 92 #4)
+    # First: nothing waits for it (QA 92 #4), and in pregnancy a pre-eclampsia or HELLP is the
+    # main alternative to a scleroderma crisis as to malignant hypertension (QA 100 LOW: the
+    # crisis's came last).
+    if name in ("malignant-hypertension", "scleroderma-renal-crisis") and pregnant:
         action = f"{OBSTETRIC_REVIEW}; {action}"
     if deferred is None:
         return action
@@ -179,6 +182,8 @@ def _plain_hellp(named: str) -> bool:
     # "H.E.L.L.P." is a HELLP; a result hyphened to another word qualifies that word
     # ("Coombs-negative HELLP").
     text = re.sub(r"h\.?e\.?l\.?l\.?p\b\.?", "hellp", named.lower())
+    # Its misspellings that name nothing else: "HELLPs", "HELP syndrome" (QA 100 M1).
+    text = re.sub(r"\bhellps\b|\bhelp(?=\s+syndrome\b)", "hellp", text)
     text = re.sub(r"\b(?!hellp\b)[a-z0-9]+-(?:negative|neg|positive)\b", " ", text)
     # What a HELLP is "without" is another finding ("HELLP without proteinuria"); "without
     # HELLP" doubts it.
