@@ -208,12 +208,12 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
         (:func:`~smearscan.segmentation.require_cells`).
     """
     picture, rgb, condition = prepared(rgb)
-    own = declared_scale_doubt(rgb, pixel_size_um) if pixel_size_um is not None else None
+    seg, touched = kept_objects(picture, rgb, condition, pixel_size_um)
+    own = declared_scale_doubt(rgb, seg) if pixel_size_um is not None else None
     if own is not None and not trust_pixel_size:
         require_declared_scale(own, pixel_size_um, slide_pixel_size_um, slide_estimate_objects)
     if own is not None and not off_declared_scale(own, pixel_size_um, slide_pixel_size_um):
         own = None
-    seg, touched = kept_objects(picture, rgb, condition, pixel_size_um)
     require_cells(seg)
     cells = cell_table(seg.labels, rgb, pixel_size_um=seg.pixel_size_um)
     if touched is not None:
@@ -250,12 +250,17 @@ def _in_image(cells: dict[str, np.ndarray], picture: Picture) -> dict[str, np.nd
     return cells | {"x": cells["x"] + picture.left, "y": cells["y"] + picture.top}
 
 
-#: How far off a declared pixel size a field's blobs must read it (:func:`blob_diameter_px`)
-#: for the field to be estimated in full, a second segmentation (this tool's rule): a field at
-#: the declared scale mostly costs only the guess (~6 ms). On 557 Chula fields at 0.2 um/px and
-#: 120 BCCD fields at 0.073, every field that the full estimate put over
+#: How far off a declared pixel size a field's blobs (:func:`blob_diameter_px`) or its whole
+#: red cells segmented at that size (:func:`~smearscan.segmentation.whole_cell_pixel_size_um`)
+#: must read it for the field to be estimated in full, a second segmentation (this tool's
+#: rule): a field at the declared scale costs only the blobs' guess (~6 ms). On 557 Chula
+#: fields at 0.2 um/px and 120 BCCD fields at 0.073, every field that the full estimate put over
 #: :data:`MAX_SCALE_DISAGREEMENT` off (1 and 6) had a guess over 1.25x off; the guess and the
-#: full estimate differ by a median 1.00x, 99th percentile 1.41x (ad hoc, 2026-12-04).
+#: full estimate differ by a median 1.00x, 99th percentile 1.41x (ad hoc, 2026-12-04). The
+#: blobs alone missed 10 of the 159 fields that the estimate puts over :data:`SCALE_NAME` off
+#: among 112 Chula fields resampled by 1.4x and 1.5x (whole, or a centre crop enlarged), the two
+#: together 1, while the whole cells pass none of those fields at 0.2 um/px itself (blobs: 6%)
+#: (QA 97 M1: such fields were counted unnamed; `/work/s46/screen.py`, ad hoc, 2026-12-06).
 SCALE_SCREEN = 1.25
 #: A field's own estimate refuses it only when it rests on at least this many objects (this
 #: tool's rule): a field of few red cells reads up to twice the true scale. Those 7 fields read
@@ -286,14 +291,19 @@ SCALE_NAME_MIN_OBJECTS = 12
 SCALE_NAME = 1.35
 
 
-def declared_scale_doubt(rgb: np.ndarray, pixel_size_um: float) -> Segmentation | None:
+def declared_scale_doubt(rgb: np.ndarray, declared: Segmentation) -> Segmentation | None:
     """The conditioned field segmented at its own estimated scale, with the pixel size its whole
     red cells give (:func:`~smearscan.segmentation.whole_cell_pixel_size_um`: fragments pull a
-    median down), where its blobs read a declared pixel size more than :data:`SCALE_SCREEN` off
-    and the estimate rests on at least :data:`SCALE_NAME_MIN_OBJECTS` objects, else None (~6
-    ms; the estimate, a second segmentation, only where the blobs doubt)."""
-    guess = NORMAL_RBC_DIAMETER_UM / blob_diameter_px(rgb)
-    if not (np.isfinite(guess) and scales_disagree(guess, pixel_size_um, SCALE_SCREEN)):
+    median down), where its blobs or the whole red cells of its segmentation at the declared
+    pixel size (``declared``) read that size more than :data:`SCALE_SCREEN` off and the
+    estimate rests on at least :data:`SCALE_NAME_MIN_OBJECTS` objects, else None (~6 ms; the
+    estimate, a second segmentation, only where either doubts)."""
+    declared_size = declared.pixel_size_um
+    guesses = (lambda: NORMAL_RBC_DIAMETER_UM / blob_diameter_px(rgb),
+               lambda: whole_cell_pixel_size_um(declared))
+    if not any(np.isfinite(guess := read()) and scales_disagree(guess, declared_size,
+                                                                 SCALE_SCREEN)
+               for read in guesses):
         return None
     own = _own_scale(rgb)
     measured = np.isfinite(own.pixel_size_um) and own.count >= SCALE_NAME_MIN_OBJECTS

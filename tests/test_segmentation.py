@@ -398,9 +398,36 @@ def test_a_field_rich_in_fragments_is_not_left_out_as_off_scale(shared_datasets,
     from smearscan.pipeline import conditioned, declared_scale_doubt, require_declared_scale
 
     rgb = conditioned(read_field(shared_datasets / "chula-rbc-12" / "Dataset" / name))[0]
-    own = declared_scale_doubt(rgb, pixel_size_um)
+    own = declared_scale_doubt(rgb, segment_field(rgb, pixel_size_um=pixel_size_um))
     assert own is not None and own.count >= 40
     require_declared_scale(own, pixel_size_um)  # raises OffScaleFieldError where left out
+
+
+@pytest.mark.parametrize(("name", "scale"), [("710.jpg", 1.4), ("737.jpg", 1.5)])
+def test_a_field_through_a_stronger_objective_is_left_out_where_its_blobs_read_near_the_scale(
+        shared_datasets, name, scale):
+    # QA 97 M1: fields enlarged by 1.4-1.5x were counted at the declared 0.2 um/px, their own
+    # estimate never made: their stained blobs read them only 1.12x and 1.16x off, under the
+    # screen, while their whole red cells segmented at 0.2 um/px read them over it.
+    import cv2
+
+    from smearscan.errors import OffScaleFieldError
+    from smearscan.pipeline import (
+        SCALE_SCREEN,
+        conditioned,
+        declared_scale_doubt,
+        require_declared_scale,
+    )
+    from smearscan.segmentation import NORMAL_RBC_DIAMETER_UM, blob_diameter_px
+
+    rgb = read_field(shared_datasets / "chula-rbc-12" / "Dataset" / name)
+    size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+    big = conditioned(cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR))[0]
+    assert 0.2 * blob_diameter_px(big) / NORMAL_RBC_DIAMETER_UM < SCALE_SCREEN
+    own = declared_scale_doubt(big, segment_field(big, pixel_size_um=0.2))
+    assert own is not None and own.count >= 40
+    with pytest.raises(OffScaleFieldError):
+        require_declared_scale(own, 0.2)
 
 
 @pytest.mark.parametrize("scale", [1.5, 2.0])
