@@ -260,7 +260,7 @@ def _in_image(cells: dict[str, np.ndarray], picture: Picture) -> dict[str, np.nd
 #: blobs alone missed 10 of the 159 fields that the estimate puts over :data:`SCALE_NAME` off
 #: among 112 Chula fields resampled by 1.4x and 1.5x (whole, or a centre crop enlarged), the two
 #: together 1, while the whole cells pass none of those fields at 0.2 um/px itself (blobs: 6%)
-#: (QA 97 M1: such fields were counted unnamed; `/work/s46/screen.py`, ad hoc, 2026-12-06).
+#: (QA 97 M1: such fields were counted unnamed; ad hoc, 2026-12-06).
 SCALE_SCREEN = 1.25
 #: A field's own estimate refuses it only when it rests on at least this many objects (this
 #: tool's rule): a field of few red cells reads up to twice the true scale. Those 7 fields read
