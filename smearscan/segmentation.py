@@ -547,6 +547,21 @@ def _regions(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return regions, count - 1
 
 
+def _numbered_regions(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """``ndi.label(mask)``: 4-connected regions of a 2-D mask (nonzero pixels) numbered 1..count
+    in the raster order of their first pixels, and count; ~3x faster.
+
+    OpenCV's Wu labelling (SAUF, named so that no other algorithm is chosen for it) scans pixels
+    in raster order, gives a pixel without an upper or left neighbour a new provisional label
+    (a region's first pixel always gets one), keeps the smallest label of each set it merges as
+    its root and numbers the roots in increasing order: ndi.label's numbering (its parallel scan
+    gives each band of rows larger labels than the band above). Where the numbering matters.
+    """
+    count, regions = cv2.connectedComponentsWithAlgorithm(
+        np.ascontiguousarray(mask).view(np.uint8), 4, cv2.CV_32S, cv2.CCL_WU)
+    return regions, count - 1
+
+
 def holes_filled(mask: np.ndarray) -> np.ndarray:
     """``mask`` with every background region that does not reach the image edge set.
 
@@ -613,7 +628,7 @@ def _split_touching(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
     distance = _distance(mask)
     min_distance = max(2, int(round(_SEED_SPACING * rbc_diameter_px)))
     smooth = cv2.GaussianBlur(distance, (0, 0), max(1.0, rbc_diameter_px * _SMOOTHING))
-    components, count = ndi.label(mask)
+    components, count = _numbered_regions(mask)
     peaks = _local_maxima(smooth, min_distance, 0.12 * rbc_diameter_px)
     seeded = components[tuple(peaks.T)]
     # A component with one seed or none is one object (platelets and fragments may be too thin
@@ -968,7 +983,7 @@ def _squared_distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
 def _two_parts(mask: np.ndarray, cell_area: float) -> np.ndarray | None:
     """Labels 1 and 2 for the two largest parts of a cut object, 0 elsewhere (crumbs the line
     cut off stay with the object), or None unless both are cell parts and nothing else is."""
-    parts, count = ndi.label(mask)
+    parts, count = _numbered_regions(mask)
     if count < 2:
         return None
     areas = np.bincount(parts.ravel())
