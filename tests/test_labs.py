@@ -907,8 +907,8 @@ def test_a_complication_suspected_or_qualified_by_a_hyphened_word_is_present(nam
 @pytest.mark.parametrize("name", [
     "HELLP, Coombs-negative", "HELLP; HIV negative", "HELLP, GBS negative",
     "HELLP; AFLP excluded", "HELLP, TTP excluded", "HELLP (TTP ruled out, ADAMTS13 60%)",
-    "HELLP, rule out TTP", "HELLP, TTP unlikely", "HELLP, unlikely TTP", "HELLP, DIC: no",
-    "HELLP syndrome, TTP and aHUS excluded"])
+    "HELLP, TTP unlikely", "HELLP, DIC: no", "HELLP syndrome, TTP and aHUS excluded",
+    "HELLP, TTP -ve", "HELLP, DAT neg."])
 def test_a_complication_beside_another_findings_negative_is_present(name):
     # QA 98 M1: the doubt stands in a clause of its own that names another finding.
     assert parse_labs({"obstetric_complication": name}).obstetric_complication == name
@@ -919,7 +919,12 @@ def test_a_complication_beside_another_findings_negative_is_present(name):
     "HELLP, HIV negative, HELLP unlikely", "HELLP, labs negative", "HELLP, this diagnosis unlikely",
     "HELLP, syndrome excluded", "HELLP, ?TTP", "HELLP, TTP vs aHUS", "HELLP: TTP excluded",
     "HELLP - TTP excluded", "HELLP, negative", "HELLP (negative), TTP", "?HELLP, TTP excluded",
-    "HELLP, TTP excluded (HELLP unlikely)", "HELLP ruled out, TTP excluded"])
+    "HELLP, TTP excluded (HELLP unlikely)", "HELLP ruled out, TTP excluded",
+    # QA 102 H1, L3: a doubt before the other finding, or words beside them, may be the HELLP's.
+    "HELLP, ruled out: TTP", "HELLP, excluded in favour of TTP", "HELLP, excluded as TTP",
+    "HELLP, ruled out - TTP confirmed", "HELLP (ruled out on TTP review)",
+    "HELLP, unlikely given ADAMTS13 5%", "HELLP, negative: DIC", "HELLP, excluded after DIC screen",
+    "HELLP, rule out TTP", "HELLP, r/o TTP", "HELLP, query TTP", "HELLP, unlikely TTP"])
 def test_a_doubt_not_plainly_another_findings_still_refuses_the_complication(name):
     # QA 98 M1, conservatively: a doubt that may be the HELLP's is refused, as a negated HELLP
     # read as present would advise delivery.

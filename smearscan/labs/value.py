@@ -132,21 +132,18 @@ _DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:\-\u2013\u2014(]|\s)\s*(?:no|n
 #: tool's rule; QA 93 #2).
 _TAKEN_DOUBTS = {"drug_exposure": r"prophyla(?:xis|ctic)|(?:at\s+|high\s+|low\s+)?risk|"
                                   r"screen(?:ing|ed)?"}
-#: Other diagnoses and tests a complication is written beside, each with its own result
-#: ("HELLP, Coombs-negative", "HELLP; HIV negative", "HELLP, TTP excluded", "HELLP (TTP ruled
-#: out, ADAMTS13 60%)"): a doubt in a clause of its own that names one of them is that one's,
-#: not the complication's (QA 98 M1: each was refused; this tool's list).
-_OTHER_FINDINGS = {"obstetric_complication": re.compile(
-    r"\b(?:ttp|a?hus|aflp|dic|itp|sle|lupus|aps|coombs|dat|hiv|gbs|hbv|hcv|cmv|covid|sepsis|"
-    r"adamts-?13|stec|malaria)\b", re.IGNORECASE)}
-#: Words by which a clause may speak of the complication before it ("HELLP, this diagnosis
-#: unlikely", "TTP, both excluded"): its doubt may be the complication's.
-_REFERRING_BACK = re.compile(r"\b(?:hellp|help|syndrome|diagnosis|dx|it|this|that|these|those|"
-                             r"criteria|both|all|either|neither|nor|same|complication)\b",
-                             re.IGNORECASE)
-#: Doubts that put the whole value in question wherever they stand ("HELLP, ?TTP", "HELLP,
-#: TTP vs aHUS": a differential).
-_WHOLE_DOUBTS = re.compile(r"[?\uff1f\ufe56]|vs\.?|versus", re.IGNORECASE)
+#: A clause that is only other diagnoses' or tests' negative results, each named first
+#: ("Coombs-negative", "HIV negative", "TTP excluded", "TTP and aHUS ruled out", "DIC: no"): a
+#: complication written beside it ("HELLP, Coombs-negative") is present (QA 98 M1: each was
+#: refused; this tool's list). A doubt before the name or anything else in the clause may be
+#: the complication's ("HELLP, ruled out: TTP", "HELLP, excluded in favour of TTP", "HELLP,
+#: rule out TTP": QA 102 H1, L3), and keeps it refused.
+_OTHER_FINDING = (r"(?:ttp|a?hus|aflp|dic|itp|sle|lupus|aps|coombs|dat|hiv|gbs|hbv|hcv|cmv|"
+                  r"covid(?:-?19)?|sepsis|adamts-?13|stec|malaria)")
+_OTHER_NEGATIVE = {"obstetric_complication": re.compile(
+    rf"\s*{_OTHER_FINDING}(?:\s*(?:/|&|\band\b|\bor\b)\s*{_OTHER_FINDING})*"
+    r"(?:\s*[-:]\s*|\s+)(?:neg(?:ative)?|-ve|excluded|ruled[\s-]*out|unlikely|absent|"
+    r"not\s+detected|no|nil|none)\.?\s*", re.IGNORECASE)}
 #: A clause: text between commas, semicolons and brackets.
 _CLAUSE = re.compile(r"[^,;()\[\]]*\w[^,;()\[\]]*")
 #: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
@@ -167,23 +164,17 @@ def _past_exposure(name: str) -> bool:
 
 
 def _another_findings(key: str, name: str, doubt: re.Match[str]) -> bool:
-    """Whether the ``doubt`` in ``name`` is plainly another finding's (:data:`_OTHER_FINDINGS`,
-    QA 98 M1): it stands whole in a clause after the first, which names the complication, and
-    that clause names another finding and nothing of the first clause's nor anything that
-    refers back to it (:data:`_REFERRING_BACK`). Where in doubt, it is the name's: the value is
-    refused, as a negated HELLP read as present would advise delivery (this tool's rule)."""
-    others = _OTHER_FINDINGS.get(key)
-    if others is None or _WHOLE_DOUBTS.search(doubt.group()):
+    """Whether the ``doubt`` in ``name`` is plainly another finding's: it stands in a clause
+    after the first, which names the complication, and that whole clause is other findings'
+    negative results, each named before it (:data:`_OTHER_NEGATIVE`). Where in doubt, it is the
+    name's: the value is refused, as a negated HELLP read as present would advise delivery
+    (this tool's rule)."""
+    negative = _OTHER_NEGATIVE.get(key)
+    if negative is None:
         return False
     clauses = list(_CLAUSE.finditer(name))
-    clause = next((c for c in clauses[1:]
-                   if c.start() <= doubt.start() and doubt.end() <= c.end()), None)
-    if clause is None:
-        return False
-    words = set(re.findall(r"\w+", clause.group().lower()))
-    named = set(re.findall(r"\w{3,}", clauses[0].group().lower()))
-    return bool(others.search(clause.group()) and not _REFERRING_BACK.search(clause.group())
-                and not words & named)
+    return any(clause.start() <= doubt.start() and doubt.end() <= clause.end()
+               and negative.fullmatch(clause.group()) is not None for clause in clauses[1:])
 
 
 def doubted_name(key: str, name: str) -> str | None:
