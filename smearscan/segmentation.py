@@ -22,11 +22,6 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.segmentation import watershed
 
-try:  # the flood under skimage's watershed (the same since 0.19): see _watershed
-    from skimage.segmentation._watershed_cy import watershed_raveled
-except ImportError:  # pragma: no cover - a later skimage that moves it: the public call
-    watershed_raveled = None
-
 from smearscan.errors import CellessFieldError, SmearscanError
 
 #: Mean diameter of a normal red cell on a dried smear, um (Bain, Blood Cells, 5th ed.).
@@ -653,34 +648,11 @@ def _split_touching(mask: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
         for component in np.flatnonzero(shared):
             box = boxes[component - 1]
             inside = components[box] == component
-            regions = _watershed(-smooth[box], np.where(inside, markers[box], 0), inside)
+            regions = watershed(-smooth[box], np.where(inside, markers[box], 0), mask=inside)
             labels[box][inside] = regions[inside]
             neckless.append(_without_neck(regions, smooth[box]))
         labels = _merged(labels, np.concatenate(neckless))
     return labels
-
-
-def _watershed(image: np.ndarray, markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``skimage.segmentation.watershed(image, markers, mask=mask)`` of a 2-D float ``image``
-    and int32 ``markers`` (4-connected, no compactness, no watershed line): the same call of its
-    flood, on the same padded arrays, without the wrapper's checks, three ``np.pad`` and
-    neighbourhood set-up, ~30% of a cell box's watershed (~4 ms a Chula field)."""
-    if watershed_raveled is None:  # pragma: no cover
-        return watershed(image, markers, mask=mask)
-    height, width = image.shape
-    flooded = np.zeros((height + 2, width + 2), np.float64)
-    flooded[1:-1, 1:-1] = image
-    allowed = np.zeros((height + 2, width + 2), np.int8)
-    allowed[1:-1, 1:-1] = mask
-    output = np.zeros((height + 2, width + 2), np.int32)
-    output[1:-1, 1:-1] = markers * mask
-    stride = width + 2
-    # skimage's order of the 4 neighbours (its _offsets_to_raveled_neighbors): up, left, right,
-    # down; the order they are queued in settles ties.
-    neighbours = np.array([-stride, -1, 1, stride], np.intp)
-    watershed_raveled(flooded.ravel(), np.flatnonzero(output), neighbours, allowed.ravel(),
-                      np.array([stride, 1], np.intp), 0.0, output.ravel(), False)
-    return output[1:-1, 1:-1].copy()
 
 
 def _without_neck(regions: np.ndarray, smooth: np.ndarray) -> np.ndarray:
