@@ -192,12 +192,12 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                 slide_estimate_objects: int = 0) -> MeasuredField:
     """Take the picture out of a canvas around it (:func:`~smearscan.framing.framed`; what is
     found is put back in the image's frame), refuse an overexposed field, condition it
-    (:func:`conditioned`), estimate its own scale
-    where a declared pixel size may not fit it and refuse it where that estimate contradicts
-    it and the slide's own (``slide_pixel_size_um``, the estimate the declared size was
-    compared with, from fields of a median ``slide_estimate_objects`` objects;
-    :func:`require_declared_scale`) unless ``trust_pixel_size``, then segment, measure and
-    (with a model) classify its objects, and measure its focus.
+    (:func:`conditioned`) and segment it; estimate its own scale where a declared pixel size
+    may not fit it (:func:`declared_scale_doubt`) and refuse it where that estimate
+    contradicts it and the slide's own (``slide_pixel_size_um``, the estimate the declared size
+    was compared with, from fields of a median ``slide_estimate_objects`` objects;
+    :func:`require_declared_scale`) unless ``trust_pixel_size``; then measure and (with a
+    model) classify its objects, and measure its focus.
 
     Raises
     ------
@@ -259,8 +259,9 @@ def _in_image(cells: dict[str, np.ndarray], picture: Picture) -> dict[str, np.nd
 #: full estimate differ by a median 1.00x, 99th percentile 1.41x (ad hoc, 2026-12-04). The
 #: blobs alone missed 10 of the 159 fields that the estimate puts over :data:`SCALE_NAME` off
 #: among 112 Chula fields resampled by 1.4x and 1.5x (whole, or a centre crop enlarged), the two
-#: together 1, while the whole cells pass none of those fields at 0.2 um/px itself (blobs: 6%)
-#: (QA 97 M1: such fields were counted unnamed; ad hoc, 2026-12-06).
+#: together 1; at the datasets' own sizes the whole cells add 2 of the 557 Chula fields and 1
+#: of the 364 BCCD fields to those the blobs pass (6% of Chula's), none of them left out (QA
+#: 97 M1: such fields were counted unnamed; ad hoc, 2026-12-06).
 SCALE_SCREEN = 1.25
 #: A field's own estimate refuses it only when it rests on at least this many objects (this
 #: tool's rule): a field of few red cells reads up to twice the true scale. Those 7 fields read

@@ -469,8 +469,8 @@ def _recorded_row_labs(args: argparse.Namespace, smear: SmearFindings, given: di
                        row: LabRow) -> Labs:
     """The values of the lab file's ``row`` that the run refused for the slide, as this version
     reads them (:meth:`~smearscan.labs.LabRow.judged`); still refused, refused again with the
-    URGENT line they call for beside the command line's, however the refused value is read
-    (without this, the slide's verdict was judged as if no values had been given)."""
+    URGENT line they call for beside the command line's, however the refused value is read:
+    never judged as if the run had been given no values for the slide."""
     from smearscan.labs import Labs, LabValueError
     from smearscan.verdict import UnresolvedBoundError
 
