@@ -873,6 +873,8 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "HELLP: No."), ("obstetric_complication", "HELLP \u2014 no"),
     ("obstetric_complication", "HELLP criteria not met"),
     ("obstetric_complication", "HELLP not likely"), ("obstetric_complication", "HELLP\ufe56"),
+    # QA 102 L4.
+    ("obstetric_complication", "HELLP, not supported by LFTs"),
     ("drug_exposure", "clopidogrel-negative"), ("drug_exposure", "clopidogrel: false")])
 def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     # QA 92 #1: "HELLP ruled out" was read as a HELLP: pregnancy suspected, delivery first.
