@@ -70,6 +70,17 @@ class LabValueError(ValueError):
                              between=self.between, written=self.written)
 
 
+class LabFileRefusedError(LabValueError):
+    """A lab file a run refuses before any work, its structure leaving a row unreadable (which
+    row is whose?), with the URGENT lines its rows of the run's slides call for with the smear
+    not yet counted, each ``"slide: line"`` (``urgent``): printed before the refusal, so that
+    the emergency its values show is not lost with the run (QA 89 #6, QA 102 L5)."""
+
+    def __init__(self, message: str, urgent: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.urgent = tuple(urgent)
+
+
 class UnusableFieldError(SmearscanError):
     """A field that cannot be counted as it is: a batch records it as failed and goes on."""
 

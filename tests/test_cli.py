@@ -835,6 +835,24 @@ def test_one_refused_lab_row_withholds_only_its_slides_verdict_and_keeps_its_urg
     assert capsys.readouterr().out.startswith("MAHA: unlikely\n")
 
 
+def test_a_lab_file_refused_for_its_structure_keeps_each_slides_urgent_line(
+        field_png, tmp_path, capsys):
+    # QA 102 L5 (QA 89 #6): a row with a cell too many refused the file before any work, as it
+    # must (which row is whose?), and with it the URGENT line another row's values call for.
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide," + URGENT_LABS.replace("\n12", "\ns1,12")
+                    + "s2,300,200 U/L,250 U/L,1.2 g/L,negative,extra\n")
+    out = tmp_path / "out"
+    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == f"s1: {urgent_ttp('possible', 'unknown')}\n"
+    assert printed.err == (
+        f"smearscan: {labs} line 3: more cells than column names (a decimal comma? '300,200 "
+        "U/L' may be one value: write it with a decimal point, or quote it)\n")
+    assert not out.exists()
+
+
 def test_a_lab_row_is_matched_to_its_slide_by_what_it_shows_never_to_another_patient(
         field_png, tmp_path, capsys):
     # QA of the analysis command (second pass): 'did you mean' named another patient

@@ -46,7 +46,7 @@ from smearscan.batch.resume import (
     verdict_rules_changed,
 )
 from smearscan.batch.summary import SlideBuilder, field_picture, write_slide_cells
-from smearscan.errors import LabValueError, SmearscanError, counted_names
+from smearscan.errors import LabFileRefusedError, LabValueError, SmearscanError, counted_names
 from smearscan.executor import Executor, LocalPool
 from smearscan.loading import Slide, field_pixels, is_output_folder, special_file_reason
 from smearscan.outputs import (
@@ -150,8 +150,9 @@ def _written_images(result: FieldResult, paths: tuple[Path, Path]
     return replace(result, mask_png=None, overlay_png=None), written
 
 
-def _lab_values(path: Path | None, slides: list[Slide]) -> dict[str, LabRow] | None:
-    """The lab file's values by slide, checked against the run's slides
+def _lab_values(path: Path | None, slides: list[Slide], population: str
+                ) -> dict[str, LabRow] | None:
+    """The lab file's values by slide (:func:`_lab_rows`), checked against the run's slides
     (:func:`~smearscan.labs.check_lab_slides`) before any work; a row's values are judged only
     with its slide (:func:`_with_verdict`), so that a value refused withholds that slide's
     verdict alone and no other run's row is judged (qacli7); None without a lab file."""
@@ -159,21 +160,34 @@ def _lab_values(path: Path | None, slides: list[Slide]) -> dict[str, LabRow] | N
         return None
     from smearscan.labs import check_lab_slides  # only runs with lab values
 
-    rows = _lab_rows(path)
-    check_lab_slides(rows, [slide.name for slide in slides], source=str(path))
+    names = [slide.name for slide in slides]
+    rows = _lab_rows(path, names, population)
+    check_lab_slides(rows, names, source=str(path))
     return rows
 
 
-def _lab_rows(path: Path) -> dict[str, LabRow]:
-    """The rows of the lab file at ``path`` (:func:`~smearscan.labs.read_lab_rows`); a file
-    whose structure leaves a row unreadable is refused whole (which row is whose?)."""
+def _lab_rows(path: Path, slides: list[str], population: str) -> dict[str, LabRow]:
+    """The rows of the lab file at ``path`` (:func:`~smearscan.labs.read_lab_rows`).
+
+    Raises
+    ------
+    LabFileRefusedError
+        The file's structure leaves a row unreadable (which row is whose?): refused whole,
+        with the URGENT line each row of the run's ``slides`` calls for before any count
+        (:func:`~smearscan.verdict.urgent_before_counting`, with the ``population``).
+    """
     from smearscan.labs import read_lab_rows
 
     rows = read_lab_rows(path)
-    for row in rows.values():
-        if row.problem is not None:
-            raise LabValueError(row.problem)
-    return rows
+    problem = next((row.problem for row in rows.values() if row.problem is not None), None)
+    if problem is None:
+        return rows
+    from smearscan.verdict import urgent_before_counting
+
+    lines = {name: urgent_before_counting(row, population) for name, row in rows.items()
+             if name in slides or (name == "" and len(slides) == 1)}
+    raise LabFileRefusedError(problem, [f"{name or slides[0]}: {line}"
+                                        for name, line in lines.items() if line is not None])
 
 
 def _with_verdict(name: str, summary: SlideSummary, labs: Mapping[str, LabRow] | None,
@@ -362,11 +376,12 @@ def jobs_within_memory(jobs: int, slides: list[Slide], *, classify: bool) -> int
     return max(1, min(jobs, available // per_worker))
 
 
-def _check_option_files(options: RunOptions) -> None:
+def _check_option_files(options: RunOptions, slides: list[Slide]) -> None:
     """Refuse a model or lab file that is a pipe or device before anything reads it, and a lab
-    file that cannot be read, or whose structure leaves a row unreadable, before the output
-    folder is made (QA 29 L2: a refused run left an empty one); its slide names are checked
-    once the slides are named, a row's values only with its slide (:func:`_with_verdict`)."""
+    file that cannot be read, or whose structure leaves a row unreadable (:func:`_lab_rows`,
+    for the ``slides`` given), before the output folder is made (QA 29 L2: a refused run left
+    an empty one); its slide names are checked once the slides are named, a row's values only
+    with its slide (:func:`_with_verdict`)."""
     if options.classify:
         model = options.model_path or default_model_path()
         reason = special_file_reason(model)
@@ -376,7 +391,7 @@ def _check_option_files(options: RunOptions) -> None:
         reason = special_file_reason(options.labs_path)
         if reason:
             raise LabValueError(f"{options.labs_path}: {reason}; cannot be a lab file")
-        _lab_rows(options.labs_path)
+        _lab_rows(options.labs_path, [slide.name for slide in slides], options.population)
 
 
 def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions,
@@ -405,7 +420,7 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     list of SlideOutcome
         This run's slides, in the order given.
     """
-    _check_option_files(options)
+    _check_option_files(options, slides)
     if out is not None and force and Path(out).is_dir() and not is_output_folder(out):
         # Another's folder written into: refused before it is marked as smearscan's.
         _refuse_replacing(named_slides(slides, {}, out), out, options)
@@ -441,7 +456,7 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         with _model_named_as_given(options.model_path):
             cached_model(_sent(options.model_path))
     # By the names the slides are written under.
-    labs = _lab_values(options.labs_path, slides)
+    labs = _lab_values(options.labs_path, slides, options.population)
     unused_rows = tuple(sorted(set(labs or {}) - {slide.name for slide in slides} - {""}))
     # Taken once, before any field is read: a file changed during the run redoes its slide.
     expected = {s.name: fingerprint(s, options, out, labs=slide_labs_digest(

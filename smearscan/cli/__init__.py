@@ -669,6 +669,8 @@ def _exit_code(argv: list[str]) -> int:
         say(f"{command}: {printable(str(error))}")
         return EXIT_USAGE
     except (LabValueError, _UsageError) as error:
+        for line in getattr(error, "urgent", ()):  # a lab file refused whole: its emergencies
+            say(line, sys.stdout)
         say(f"{command}: {printable(str(error))}")
         return EXIT_USAGE
     except SmearscanError as error:

@@ -26,6 +26,7 @@ from smearscan.verdict.assessment import (
     Verdict,
     assess,
     slide_verdict,
+    urgent_before_counting,
     urgent_over_lines,
     urgent_over_readings,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "plasmic_score",
     "rules_markdown",
     "urgent_ttp",
+    "urgent_before_counting",
     "urgent_over_lines",
     "urgent_over_readings",
     "slide_verdict",

@@ -22,6 +22,7 @@ from smearscan.labs import (
     pt_without_inr,
     zero_counts,
 )
+from smearscan.slide_stats import LIMIT_PERCENT
 from smearscan.verdict.differential import (
     ACTIVE,
     LIKELIHOOD,
@@ -528,6 +529,14 @@ def slide_verdict(summary: SlideSummary) -> Verdict | None:
     smear = SmearFindings.from_slide_result(
         statistics, reviewed_by=signed.get("reviewer") if signed is not None else None)
     return assess(smear, labs if labs is not None else _row_judged(smear, summary.refused_labs))
+
+
+def urgent_before_counting(row: LabRow, population: str) -> str | None:
+    """The URGENT line a lab file's ``row`` calls for with the smear not yet counted, over every
+    way it may be read (:meth:`~smearscan.labs.LabRow.readings`; :func:`urgent_over_readings`):
+    a run refusing the file before any work still shows the emergency its values show."""
+    smear = SmearFindings(population=population, limit_percent=LIMIT_PERCENT[population])
+    return urgent_over_readings(smear, *row.readings())[0]
 
 
 def _row_judged(smear: SmearFindings, row: LabRow) -> Labs:
