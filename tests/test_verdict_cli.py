@@ -1724,6 +1724,19 @@ def test_a_thienopyridine_that_triggered_a_likely_ttp_is_stopped_on_the_next_lin
         "  1. ttp: likely (emergency)", "  2. drug-induced: possible (urgent)"]
 
 
+def test_a_named_hellp_keeps_the_next_line_beside_a_likely_ttps_thienopyridine(capsys):
+    # QA 102 L2: the thienopyridine's stop step took the line from the HELLP's delivery; it
+    # follows the action that leads, named as a trigger of this TTP, not a drug TMA.
+    assert main(["verdict", *ADULT6, "--adamts13", "5%", "--drug-exposure", "clopidogrel",
+                 "--pregnancy", "yes", "--obstetric-complication", "HELLP"]) == 0
+    text = capsys.readouterr().out.split("\n")
+    assert text[0].startswith("URGENT - TTP likely: ")
+    assert text[2] == (
+        "Next (pregnancy, suspected): urgent obstetric review (delivery for HELLP or "
+        "pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991); a drug that can trigger this "
+        f"TTP: {_STOP_CLOPIDOGREL}; TTP likely: treat as the URGENT line says")
+
+
 def test_another_drug_beside_a_likely_ttp_has_no_next_line(capsys):
     # Quinine triggers no immune TTP: beside ADAMTS13 5% it stays in the differential.
     assert main(["verdict", *ADULT6, "--adamts13", "5%", "--drug-exposure", "quinine"]) == 0

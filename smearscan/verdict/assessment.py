@@ -93,6 +93,9 @@ _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES, "drug-induced")
 #: What introduces a suspected drug TMA's action after the leading cause's on the Next line
 #: (:meth:`Verdict._drug_stopped`).
 _DRUG_SUSPECTED = "suspected drug TMA"
+#: How the stop step of a thienopyridine beside a likely TTP (:meth:`Verdict._ttp_trigger`)
+#: begins where another cause leads the Next line: the drug is no TMA of its own there.
+_TTP_TRIGGER = "a drug that can trigger this TTP"
 
 
 @dataclass(frozen=True)
@@ -166,15 +169,16 @@ class Verdict:
         #3: a named HELLP's delivery under "TTP suspected"): another's must not stand beside
         TTP's action (QA 85 #1: DIC's "blood products for procedures" under "do not transfuse
         platelets"; QA 87 #1: a megaloblastic anaemia's "plasma exchange does not" treat it
-        under "plasma exchange ... usually started"), or the thienopyridine that triggered a
-        likely TTP (:meth:`_ttp_trigger`). This tool's rule."""
-        trigger = self._ttp_trigger()
-        leading = [cause for cause in self.differential if cause.action
-                   and (cause.assessment in _LEADING or cause is trigger)]
+        under "plasma exchange ... usually started"); failing all of them, the thienopyridine
+        that triggered a likely TTP (:meth:`_ttp_trigger`), whose stop step otherwise follows
+        the action that leads (QA 102 L2: it took the line from a named HELLP's delivery). This
+        tool's rule."""
+        leading = [cause for cause in self.differential
+                   if cause.action and cause.assessment in _LEADING]
         if self.urgent:
             ttp = LIKELIHOOD.index(self.cause("ttp").assessment)
-            leading = [cause for cause in leading if cause is trigger or (
-                cause.cause in _BESIDE_URGENT and LIKELIHOOD.index(cause.assessment) <= ttp)]
+            leading = [cause for cause in leading if cause.cause in _BESIDE_URGENT
+                       and LIKELIHOOD.index(cause.assessment) <= ttp]
         if leading:
             first = leading[0]
             return NextStep(first.cause, first.assessment, self._with_steps_added(first))
@@ -189,6 +193,8 @@ class Verdict:
             # without a TMA in view (QA 101 H1: "delivery" beside "MAHA: insufficient data").
             return NextStep(pregnancy.cause, pregnancy.assessment,
                             self._with_steps_added(pregnancy))
+        if (trigger := self._ttp_trigger()) is not None:
+            return NextStep(trigger.cause, trigger.assessment, self._with_steps_added(trigger))
         return None
 
     def _with_steps_added(self, first: Cause) -> str:
@@ -209,14 +215,16 @@ class Verdict:
         gemcitabine"); not a transplant's own immunosuppressant beside the transplant's step,
         which asks for its level and dose (QA 93 #4, QA 95 LOW 3: the others are still
         stopped)."""
-        drug = self._ttp_trigger() or next(
+        trigger = self._ttp_trigger()
+        drug = trigger or next(
             (cause for cause in self.differential if cause.cause == "drug-induced"
              and cause.assessment == "suspected" and cause.action), None)
         if drug is None or drug is first:
             return None
+        named = _TTP_TRIGGER if drug is trigger else _DRUG_SUSPECTED
         if first.cause != "transplant-associated":
-            return f"{_DRUG_SUSPECTED}: {drug.action}"
-        return f"{_DRUG_SUSPECTED}: {without_kept(drug.action)}" if drug.stops else None
+            return f"{named}: {drug.action}"
+        return f"{named}: {without_kept(drug.action)}" if drug.stops else None
 
     def _ttp_trigger(self) -> Cause | None:
         """The drug-induced cause that stops a thienopyridine while TTP is likely, else None:
