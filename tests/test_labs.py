@@ -385,6 +385,13 @@ def test_csv_file_round_trip(tmp_path):
       "given (a comma each), so that every value stands under its name"]),
     ("labs.csv", 'slide,hemoglobin\nA,7,"8\n9"\n',  # QA 40 L-3: the break in the extra cell
      ["labs.csv lines 2-3: more cells than column names"]),
+    # QA 103 M1: a comma at the row's end is named beside the decimal comma it may also be.
+    ("labs.csv", "slide,platelets,ldh\nA,12,900 U/L,\n",
+     ["labs.csv line 2: more cells than column names (a comma at its end, or a decimal comma? "
+      "'12,900 U/L' may be one value: write it with a decimal point, or quote it)"]),
+    ("labs.csv", "slide,platelets,hemoglobin\nA,12,8, \n",
+     ["labs.csv line 2: more cells than column names (a comma at its end, or a decimal comma "
+      "between two of its numbers?)"]),
     ("labs.csv", "slide,hemoglobin\n", ["no data rows"]),
     ("labs.csv", "slide,hemoglobin\nA,70\n", ["line 2", "slide 'A'", "hemoglobin", "g/L"]),
     ("labs.csv", "slide,hemoglobn\nA,7\n", ["did you mean 'hemoglobin'"]),
@@ -397,6 +404,18 @@ def test_invalid_files_name_the_file(tmp_path, name, text, words):
         read_labs_file(path)
     for word in [str(tmp_path), *words]:
         assert word in str(caught.value)
+
+
+def test_a_comma_at_a_rows_end_is_no_value_where_no_decimal_comma_may_have_split_one(tmp_path):
+    # QA 103 M1: a spreadsheet's export ends rows with a comma; with no two numbers side by
+    # side the empty cell can be no value left out.
+    path = tmp_path / "labs.csv"
+    path.write_text("slide,transplant,dat,platelets\nA,no,negative,12 G/L,\nB,yes,,250 G/L, ,\n")
+    assert read_labs_file(path) == {"A": Labs(transplant=False, dat="negative", platelets=12.0),
+                                    "B": Labs(transplant=True, platelets=250.0)}
+    path.write_text("slide,transplant,platelets,hemoglobin\nA,no,12,8 g/dL,\n")
+    with pytest.raises(LabValueError, match="more cells than column names"):
+        read_labs_file(path)  # '12,8 g/dL' may be a haemoglobin of 12.8 and no platelets
 
 
 def test_missing_file_is_a_lab_value_error(tmp_path):
@@ -873,8 +892,13 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "HELLP: No."), ("obstetric_complication", "HELLP \u2014 no"),
     ("obstetric_complication", "HELLP criteria not met"),
     ("obstetric_complication", "HELLP not likely"), ("obstetric_complication", "HELLP\ufe56"),
-    # QA 102 L4.
+    # QA 102 L4; QA 103 H1: an answer of no ending its clause, beside another finding's.
     ("obstetric_complication", "HELLP, not supported by LFTs"),
+    ("obstetric_complication", "HELLP: false, TTP: no"),
+    ("obstetric_complication", "HELLP: false; DIC negative"),
+    ("obstetric_complication", "HELLP = false, TTP excluded"),
+    ("obstetric_complication", "HELLP: 0, TTP excluded"), ("obstetric_complication", "HELLP=0"),
+    ("obstetric_complication", "HELLP (no), TTP"),
     ("drug_exposure", "clopidogrel-negative"), ("drug_exposure", "clopidogrel: false")])
 def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     # QA 92 #1: "HELLP ruled out" was read as a HELLP: pregnancy suspected, delivery first.

@@ -33,14 +33,27 @@ def _fitted_rows(names: Sequence[str | None], cells: list[str], source: str
         row = _padded_row(names, cells)
         return [] if row is None else [row]
     slide = _row_values(names, cells).get("slide")
-    rows = [row for fitted in itertools.islice(_joined_cells(cells, len(cells) - len(names)),
-                                               MOST_JOINS)
-            if (row := _row_values(names, fitted)).get("slide") == slide]
+    # The surplus cells left off the end as well: a stray cell after the last value (QA 103
+    # M1: read only as decimal commas, shifting every value, and losing the URGENT line).
+    ways = itertools.chain(itertools.islice(_joined_cells(cells, len(cells) - len(names)),
+                                            MOST_JOINS), [cells[:len(names)]])
+    rows = [row for fitted in ways if (row := _row_values(names, fitted)).get("slide") == slide]
     if not rows:
         return []
     unread = [_unreadable({key: value for key, value in row.items() if key != "slide"}, source)
               for row in rows]
     return [row for row, count in zip(rows, unread, strict=True) if count == min(unread)]
+
+
+def without_trailing_empty(cells: list[str], names: int) -> list[str]:
+    """A CSV row's ``cells`` without the empty cells past its ``names`` columns that a
+    spreadsheet's export leaves at a row's end ('s1,12,900,'), unless a decimal comma may have
+    split a cell (:func:`decimal_joints`): then the empty cell may be a value left out, and
+    the row is refused as it stands (this tool's rule)."""
+    if len(cells) <= names or any(cell.strip() for cell in cells[names:]) or decimal_joints(
+            cells):
+        return cells
+    return cells[:names]
 
 
 def decimal_joints(cells: Sequence[str]) -> list[int]:

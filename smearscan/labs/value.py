@@ -112,11 +112,12 @@ _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}
                       re.IGNORECASE)
 #: A named answer that doubts or denies itself anywhere ("HELLP ruled out", "HELLP ruled-out",
 #: "?HELLP", "query HELLP", "pre-eclampsia excluded", "HELLP negative", "HELLP-negative", "HELLP
-#: neg", "HELLP -ve", "HELLP: no", "HELLP (no)", "HELLP not present", "HELLP not suspected",
+#: neg", "HELLP -ve", "HELLP: no", "HELLP (no)", "HELLP: false, TTP: no", "HELLP = 0", "HELLP
+#: not present", "HELLP not suspected",
 #: "HELLP not supported by LFTs", "quinine denied", "HELLP risk", "HELLP prophylaxis", "HELLP
 #: screening", "HELLP pending", "HELLP vs TTP"): the complication or the drug is not known to be
 #: present, and read as a name it was called the cause (this tool's rule; QA 92 #1, QA 93 #1,
-#: QA 95 #1, #2, QA 102 L4). A word hyphened
+#: QA 95 #1, #2, QA 102 L4, QA 103 H1: a "no" ending its clause). A word hyphened
 #: to the one before it and followed by another qualifies the next ("Coombs-negative HELLP", "a
 #: high-risk pregnancy"; QA 93 #2), not the name. "Suspected", "possible" and "probable" are
 #: what the verdict calls a cause in play, so they stay the name.
@@ -124,8 +125,8 @@ _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirm
                 r"not\s+(?:confirmed|present|found|seen|suspected|likely|detected|met|supported)|"
                 r"absent|denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
                 r"prophyla(?:xis|ctic)|screen(?:ing|ed)?")
-_DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:\-\u2013\u2014(]|\s)\s*(?:no|none|nil|false)"
-                    rf"\)?\.?\s*$|(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
+_DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:(?:[:=\-\u2013\u2014(]|\s)\s*(?:no|none|nil|false)|"
+                    rf"[:=]\s*0)\)?\.?\s*(?=$|[,;\])])|(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
                     rf"(?<=-)(?:{_DOUBT_WORDS})(?![\w-])(?!\s+[^\W\d_])", re.IGNORECASE)
 #: The doubts a drug's name may carry and still be taken: a drug given as prophylaxis
 #: (ciclosporin against graft-versus-host disease), with a risk named beside it ("at risk of
