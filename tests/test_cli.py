@@ -835,21 +835,30 @@ def test_one_refused_lab_row_withholds_only_its_slides_verdict_and_keeps_its_urg
     assert capsys.readouterr().out.startswith("MAHA: unlikely\n")
 
 
-def test_a_lab_file_refused_for_its_structure_keeps_each_slides_urgent_line(
-        field_png, tmp_path, capsys):
+@pytest.mark.parametrize(("rows", "named", "why"), [
     # QA 102 L5 (QA 89 #6): a row with a cell too many refused the file before any work, as it
     # must (which row is whose?), and with it the URGENT line another row's values call for.
+    ("s1,12,900,250,<0.1 g/L,negative\ns2,300,200 U/L,250 U/L,1.2 g/L,negative,extra\n", "s1",
+     " line 3: more cells than column names (a decimal comma? '300,200 U/L' may be one value: "
+     "write it with a decimal point, or quote it)"),
+    # QA 103 M1: the row itself has a cell too many, read as decimal commas alone, every value
+    # shifted; its last cells left off too, it keeps its line.
+    ("s1,12,900 U/L,250 U/L,<0.1 g/L,negative,\n", "s1",
+     " line 2: more cells than column names (a comma at its end, or a decimal comma? '12,900 U/L' "
+     "may be one value: write it with a decimal point, or quote it)"),
+    # QA 103 L3: a row named by a slip of the slide's name.
+    ("S1,12,900,250,<0.1 g/L,negative\n", "S1",
+     ": lab values for slides not in this run: 'S1' (did you mean 's1'?)")])
+def test_a_lab_file_refused_before_any_work_keeps_each_slides_urgent_line(
+        field_png, tmp_path, capsys, rows, named, why):
     slides = _two_slides(tmp_path, field_png)
     labs = tmp_path / "labs.csv"
-    labs.write_text("slide," + URGENT_LABS.replace("\n12", "\ns1,12")
-                    + "s2,300,200 U/L,250 U/L,1.2 g/L,negative,extra\n")
+    labs.write_text(f"slide,{URGENT_LABS.splitlines()[0]}\n{rows}")
     out = tmp_path / "out"
     assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
     printed = capsys.readouterr()
-    assert printed.out == f"s1: {urgent_ttp('possible', 'unknown')}\n"
-    assert printed.err == (
-        f"smearscan: {labs} line 3: more cells than column names (a decimal comma? '300,200 "
-        "U/L' may be one value: write it with a decimal point, or quote it)\n")
+    assert printed.out == f"{named}: {urgent_ttp('possible', 'unknown')}\n"
+    assert printed.err == f"smearscan: {labs}{why}\n"
     assert not out.exists()
 
 

@@ -1733,8 +1733,13 @@ def test_a_named_hellp_keeps_the_next_line_beside_a_likely_ttps_thienopyridine(c
     assert text[0].startswith("URGENT - TTP likely: ")
     assert text[2] == (
         "Next (pregnancy, suspected): urgent obstetric review (delivery for HELLP or "
-        "pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991); a drug that can trigger this "
+        "pre-eclampsia: Sibai BM. Obstet Gynecol 2004;103:981-991); clopidogrel can trigger this "
         f"TTP: {_STOP_CLOPIDOGREL}; TTP likely: treat as the URGENT line says")
+    # QA 103 L4: a drug stopped with it is named no trigger.
+    assert main(["verdict", *ADULT6, "--adamts13", "5%", "--drug-exposure", "clopidogrel + quinine",
+                 "--pregnancy", "yes", "--obstetric-complication", "HELLP"]) == 0
+    assert "); clopidogrel can trigger this TTP: stop clopidogrel, quinine (recorded: " in (
+        capsys.readouterr().out.split("\n")[2])
 
 
 def test_another_drug_beside_a_likely_ttp_has_no_next_line(capsys):

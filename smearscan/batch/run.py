@@ -155,14 +155,23 @@ def _lab_values(path: Path | None, slides: list[Slide], population: str
     """The lab file's values by slide (:func:`_lab_rows`), checked against the run's slides
     (:func:`~smearscan.labs.check_lab_slides`) before any work; a row's values are judged only
     with its slide (:func:`_with_verdict`), so that a value refused withholds that slide's
-    verdict alone and no other run's row is judged (qacli7); None without a lab file."""
+    verdict alone and no other run's row is judged (qacli7); None without a lab file.
+
+    Raises
+    ------
+    LabFileRefusedError
+        The file does not fit the run's slides, with the URGENT lines of :func:`_urgent_lines`.
+    """
     if path is None:
         return None
     from smearscan.labs import check_lab_slides  # only runs with lab values
 
     names = [slide.name for slide in slides]
     rows = _lab_rows(path, names, population)
-    check_lab_slides(rows, names, source=str(path))
+    try:
+        check_lab_slides(rows, names, source=str(path))
+    except LabValueError as error:
+        raise LabFileRefusedError(str(error), _urgent_lines(rows, names, population)) from None
     return rows
 
 
@@ -173,21 +182,31 @@ def _lab_rows(path: Path, slides: list[str], population: str) -> dict[str, LabRo
     ------
     LabFileRefusedError
         The file's structure leaves a row unreadable (which row is whose?): refused whole,
-        with the URGENT line each row of the run's ``slides`` calls for before any count
-        (:func:`~smearscan.verdict.urgent_before_counting`, with the ``population``).
+        with the URGENT lines of :func:`_urgent_lines`.
     """
     from smearscan.labs import read_lab_rows
 
     rows = read_lab_rows(path)
     problem = next((row.problem for row in rows.values() if row.problem is not None), None)
-    if problem is None:
-        return rows
+    if problem is not None:
+        raise LabFileRefusedError(problem, _urgent_lines(rows, slides, population))
+    return rows
+
+
+def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str) -> list[str]:
+    """``"name: URGENT ..."`` for each row of a refused lab file that names one of the run's
+    ``slides`` or a slip of one's name ('S1' for 's1'; a file without slide names for a
+    one-slide run) whose values call for the line with the smear not yet counted
+    (:func:`~smearscan.verdict.urgent_before_counting`, with the ``population``): the
+    emergency is not lost with the run (QA 89 #6, QA 102 L5, QA 103 L3)."""
+    from smearscan.labs import slide_slips
     from smearscan.verdict import urgent_before_counting
 
-    lines = {name: urgent_before_counting(row, population) for name, row in rows.items()
-             if name in slides or (name == "" and len(slides) == 1)}
-    raise LabFileRefusedError(problem, [f"{name or slides[0]}: {line}"
-                                        for name, line in lines.items() if line is not None])
+    slips = {name for slide in slides for name in slide_slips(slide, rows)}
+    meant = [name for name in rows if name in slides or name in slips
+             or (name == "" and len(slides) == 1)]
+    lines = {name or slides[0]: urgent_before_counting(rows[name], population) for name in meant}
+    return [f"{name}: {line}" for name, line in lines.items() if line is not None]
 
 
 def _with_verdict(name: str, summary: SlideSummary, labs: Mapping[str, LabRow] | None,

@@ -94,8 +94,10 @@ _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES, "drug-induced")
 #: (:meth:`Verdict._drug_stopped`).
 _DRUG_SUSPECTED = "suspected drug TMA"
 #: How the stop step of a thienopyridine beside a likely TTP (:meth:`Verdict._ttp_trigger`)
-#: begins where another cause leads the Next line: the drug is no TMA of its own there.
-_TTP_TRIGGER = "a drug that can trigger this TTP"
+#: begins, after its name, where another cause leads the Next line: the drug is no TMA of its
+#: own there, and another drug stopped with it no trigger (QA 103 L4: "a drug that can
+#: trigger this TTP: stop clopidogrel, quinine").
+_TTP_TRIGGER = "can trigger this TTP"
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,8 @@ class Verdict:
              and cause.assessment == "suspected" and cause.action), None)
         if drug is None or drug is first:
             return None
-        named = _TTP_TRIGGER if drug is trigger else _DRUG_SUSPECTED
+        named = (f"{', '.join(sorted(set(drug.stops) & set(DRUGS_TRIGGERING_TTP)))} "
+                 f"{_TTP_TRIGGER}" if drug is trigger else _DRUG_SUSPECTED)
         if first.cause != "transplant-associated":
             return f"{named}: {drug.action}"
         return f"{named}: {without_kept(drug.action)}" if drug.stops else None
