@@ -899,6 +899,12 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "HELLP = false, TTP excluded"),
     ("obstetric_complication", "HELLP: 0, TTP excluded"), ("obstetric_complication", "HELLP=0"),
     ("obstetric_complication", "HELLP (no), TTP"),
+    # QA 103 L2: words that take a diagnosis back.
+    ("obstetric_complication", "HELLP, revised to TTP"),
+    ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),
+    ("obstetric_complication", "HELLP (unproven)"), ("obstetric_complication", "HELLP overturned"),
+    ("obstetric_complication", "HELLP rejected"),
+    ("obstetric_complication", "HELLP; dropped for TTP"),
     ("drug_exposure", "clopidogrel-negative"), ("drug_exposure", "clopidogrel: false")])
 def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     # QA 92 #1: "HELLP ruled out" was read as a HELLP: pregnancy suspected, delivery first.

@@ -128,6 +128,12 @@ _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirm
 _DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:(?:[:=\-\u2013\u2014(]|\s)\s*(?:no|none|nil|false)|"
                     rf"[:=]\s*0)\)?\.?\s*(?=$|[,;\])])|(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
                     rf"(?<=-)(?:{_DOUBT_WORDS})(?![\w-])(?!\s+[^\W\d_])", re.IGNORECASE)
+#: Words that take back a diagnosis ("HELLP, revised to TTP", "HELLP disproved"): a doubt of an
+#: obstetric complication, not of a drug, whose name may carry them innocently ("tacrolimus,
+#: dose revised", "graft rejected") (this tool's list; QA 103 L2: each was read as a HELLP).
+_DIAGNOSIS_DOUBTS = {"obstetric_complication": re.compile(
+    r"(?<![\w-])(?:disprov(?:ed|en)|uncertain|unproven|overturned|rejected|revised|retracted|"
+    r"withdrawn|dropped)(?![\w-])", re.IGNORECASE)}
 #: The doubts a drug's name may carry and still be taken: a drug given as prophylaxis
 #: (ciclosporin against graft-versus-host disease), with a risk named beside it ("at risk of
 #: GVHD", "high bleeding risk") or its levels screened ("trough screening") is taken (this
@@ -185,7 +191,8 @@ def doubted_name(key: str, name: str) -> str | None:
     the URGENT line its refusal keeps beside it read as absent; None where it does not doubt
     itself."""
     taken = _TAKEN_DOUBTS.get(key)
-    doubts = [found for found in _DOUBT.finditer(name)
+    own = _DIAGNOSIS_DOUBTS[key].finditer(name) if key in _DIAGNOSIS_DOUBTS else ()
+    doubts = [found for found in sorted([*_DOUBT.finditer(name), *own], key=re.Match.start)
               if not (taken and re.fullmatch(taken, found.group(), re.IGNORECASE))
               and not _another_findings(key, name, found)]
     if not doubts:
