@@ -150,11 +150,17 @@ def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
     """The field as the analysis sees it: a burned-in annotation painted out, evened when it
     is lit much more unevenly than the training fields, then smoothed when it is much noisier;
     and how it was."""
+    return _conditioned_painted(rgb)[:2]
+
+
+def _conditioned_painted(rgb: np.ndarray) -> tuple[np.ndarray, Condition, np.ndarray | None]:
+    """:func:`conditioned`, and the region painted out (None: none), for
+    :func:`kept_objects`."""
     painted = painted_out(rgb)
     lit = evenly_lit(painted.rgb)
     quiet = quietened(lit.rgb)
     return quiet.rgb, Condition(lit.falloff, lit.evened, quiet.noise_levels, quiet.smoothed_px,
-                                painted_px=painted.pixels)
+                                painted_px=painted.pixels), painted.region
 
 
 def prepared(rgb: np.ndarray) -> tuple[Picture, np.ndarray, Condition]:
@@ -168,12 +174,19 @@ def prepared(rgb: np.ndarray) -> tuple[Picture, np.ndarray, Condition]:
         The picture is overexposed, too dark, masked or blank
         (:func:`~smearscan.illumination.require_exposure`).
     """
+    return _prepared_painted(rgb)[:3]
+
+
+def _prepared_painted(rgb: np.ndarray
+                      ) -> tuple[Picture, np.ndarray, Condition, np.ndarray | None]:
+    """:func:`prepared`, and the region of the picture painted out (None: none), so that
+    :func:`kept_objects` need not find it again."""
     picture = framed(rgb)
     try:
         require_exposure(picture.rgb)
     except UnusableFieldError as error:
         raise type(error)(_framing_said(str(error), picture)) from None
-    return picture, *conditioned(picture.rgb)
+    return picture, *_conditioned_painted(picture.rgb)
 
 
 def _framing_said(refusal: str, picture: Picture) -> str:
@@ -207,8 +220,8 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
         off the declared scale (:func:`require_declared_scale`), or without a cell
         (:func:`~smearscan.segmentation.require_cells`).
     """
-    picture, rgb, condition = prepared(rgb)
-    seg, touched = kept_objects(picture, rgb, condition, pixel_size_um)
+    picture, rgb, condition, painted = _prepared_painted(rgb)
+    seg, touched = kept_objects(picture, rgb, condition, pixel_size_um, painted)
     own = declared_scale_doubt(rgb, seg) if pixel_size_um is not None else None
     if own is not None and not trust_pixel_size:
         require_declared_scale(own, pixel_size_um, slide_pixel_size_um, slide_estimate_objects)
@@ -232,16 +245,18 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
 
 
 def kept_objects(picture: Picture, rgb: np.ndarray, condition: Condition,
-                 pixel_size_um: float | None) -> tuple[Segmentation, np.ndarray | None]:
+                 pixel_size_um: float | None, painted: np.ndarray | None = None
+                 ) -> tuple[Segmentation, np.ndarray | None]:
     """The objects analysis keeps of a field :func:`prepared` gave (``picture``, its
     conditioned ``rgb`` and ``condition``): segmented, an annotation's fill taken out
     (:func:`~smearscan.annotation.without_annotation`), in the picture's frame; and ``(n,)``
     bool, the objects the annotation touches (None where nothing was painted out). The review
-    app draws its fields from them, so that its cell ids are the run's."""
+    app draws its fields from them, so that its cell ids are the run's. ``painted``: the
+    region painted out, where known (found again when None)."""
     seg = segment_field(rgb, pixel_size_um=pixel_size_um)
     if not condition.painted_px:
         return seg, None
-    labels, touched = without_annotation(seg.labels, picture.rgb)
+    labels, touched = without_annotation(seg.labels, picture.rgb, painted)
     return replace(seg, labels=labels), touched
 
 
