@@ -390,8 +390,8 @@ def test_csv_file_round_trip(tmp_path):
      ["labs.csv line 2: more cells than column names (a comma at its end, or a decimal comma? "
       "'12,900 U/L' may be one value: write it with a decimal point, or quote it)"]),
     ("labs.csv", "slide,platelets,hemoglobin\nA,12,8, \n",
-     ["labs.csv line 2: more cells than column names (a comma at its end, or a decimal comma "
-      "between two of its numbers?)"]),
+     ["labs.csv line 2: more cells than column names (a comma at its end, or a comma inside a "
+      "value: quote it)"]),
     ("labs.csv", "slide,hemoglobin\n", ["no data rows"]),
     ("labs.csv", "slide,hemoglobin\nA,70\n", ["line 2", "slide 'A'", "hemoglobin", "g/L"]),
     ("labs.csv", "slide,hemoglobn\nA,7\n", ["did you mean 'hemoglobin'"]),
@@ -406,16 +406,15 @@ def test_invalid_files_name_the_file(tmp_path, name, text, words):
         assert word in str(caught.value)
 
 
-def test_a_comma_at_a_rows_end_is_no_value_where_no_decimal_comma_may_have_split_one(tmp_path):
-    # QA 103 M1: a spreadsheet's export ends rows with a comma; with no two numbers side by
-    # side the empty cell can be no value left out.
+def test_a_comma_ending_a_row_is_refused_as_a_comma_inside_a_value_may_be(tmp_path):
+    # QA 104 H1: read as no value, it hid an unquoted comma in a text cell: 'HELLP, ruled out,'
+    # under obstetric_complication and a comment column was read as a HELLP.
     path = tmp_path / "labs.csv"
-    path.write_text("slide,transplant,dat,platelets\nA,no,negative,12 G/L,\nB,yes,,250 G/L, ,\n")
-    assert read_labs_file(path) == {"A": Labs(transplant=False, dat="negative", platelets=12.0),
-                                    "B": Labs(transplant=True, platelets=250.0)}
-    path.write_text("slide,transplant,platelets,hemoglobin\nA,no,12,8 g/dL,\n")
-    with pytest.raises(LabValueError, match="more cells than column names"):
-        read_labs_file(path)  # '12,8 g/dL' may be a haemoglobin of 12.8 and no platelets
+    path.write_text("slide,pregnancy,obstetric_complication,comment\nA,yes,HELLP, ruled out,\n")
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(path)
+    assert str(caught.value) == (f"{path} line 2: more cells than column names (a comma at its "
+                                 "end, or a comma inside a value: quote it)")
 
 
 def test_missing_file_is_a_lab_value_error(tmp_path):
@@ -899,6 +898,14 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "HELLP = false, TTP excluded"),
     ("obstetric_complication", "HELLP: 0, TTP excluded"), ("obstetric_complication", "HELLP=0"),
     ("obstetric_complication", "HELLP (no), TTP"),
+    # QA 104 H2: ... or followed by more.
+    ("obstetric_complication", "HELLP: false (revised)"),
+    ("obstetric_complication", "HELLP: false - TTP confirmed"),
+    ("obstetric_complication", "HELLP: false. TTP confirmed"),
+    ("obstetric_complication", "HELLP = FALSE | TTP = TRUE"),
+    ("obstetric_complication", "HELLP (0), TTP"), ("obstetric_complication", "HELLP 0, TTP 1"),
+    ("obstetric_complication", "HELLP: false positive"), ("obstetric_complication", "HELLP: F"),
+    ("obstetric_complication", "HELLP: N"),
     # QA 103 L2: words that take a diagnosis back.
     ("obstetric_complication", "HELLP, revised to TTP"),
     ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),
@@ -940,7 +947,7 @@ def test_a_complication_suspected_or_qualified_by_a_hyphened_word_is_present(nam
     "HELLP, Coombs-negative", "HELLP; HIV negative", "HELLP, GBS negative",
     "HELLP; AFLP excluded", "HELLP, TTP excluded", "HELLP (TTP ruled out, ADAMTS13 60%)",
     "HELLP, TTP unlikely", "HELLP, DIC: no", "HELLP syndrome, TTP and aHUS excluded",
-    "HELLP, TTP -ve", "HELLP, DAT neg."])
+    "HELLP, TTP -ve", "HELLP, DAT neg.", "HELLP, DIC: 0", "HELLP; TTP = false"])
 def test_a_complication_beside_another_findings_negative_is_present(name):
     # QA 98 M1: the doubt stands in a clause of its own that names another finding.
     assert parse_labs({"obstetric_complication": name}).obstetric_complication == name

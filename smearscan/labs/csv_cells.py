@@ -45,17 +45,6 @@ def _fitted_rows(names: Sequence[str | None], cells: list[str], source: str
     return [row for row, count in zip(rows, unread, strict=True) if count == min(unread)]
 
 
-def without_trailing_empty(cells: list[str], names: int) -> list[str]:
-    """A CSV row's ``cells`` without the empty cells past its ``names`` columns that a
-    spreadsheet's export leaves at a row's end ('s1,12,900,'), unless a decimal comma may have
-    split a cell (:func:`decimal_joints`): then the empty cell may be a value left out, and
-    the row is refused as it stands (this tool's rule)."""
-    if len(cells) <= names or any(cell.strip() for cell in cells[names:]) or decimal_joints(
-            cells):
-        return cells
-    return cells[:names]
-
-
 def decimal_joints(cells: Sequence[str]) -> list[int]:
     """The indices of the cells that a decimal comma may have split from the next one: where a
     digit meets a digit ('7' and '5 g/dL' of '7,5 g/dL')."""

@@ -12,12 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from smearscan.errors import LabValueError
-from smearscan.labs.csv_cells import (
-    _fitted_rows,
-    _row_values,
-    decimal_joints,
-    without_trailing_empty,
-)
+from smearscan.labs.csv_cells import _fitted_rows, _row_values, decimal_joints
 from smearscan.labs.rows import LabRow, is_record_column
 from smearscan.labs.slides import _slip_key
 from smearscan.naming import slide_name
@@ -48,7 +43,6 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
         for cells in lines:
             if not cells:  # a blank line, as csv.DictReader skips it
                 continue
-            cells = without_trailing_empty(cells, len(names))
             where = _row_lines(cells, lines.line_num)
             source = f"{path} {where}"
             row, others, problem = _row_values(names, cells), [], header
@@ -101,8 +95,7 @@ def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path:
     """A lab CSV without a slide column, refused (``header``) and read as values of every
     slide: each row, a row whose cells do not fit as :func:`_fitted_rows` (QA 44 H-2: a one-row
     file was read as none; QA 45 H-5: with a decimal comma too)."""
-    lines = (without_trailing_empty(cells, len(names)) for cells in lines if cells)
-    rows = [values for cells in lines
+    rows = [values for cells in lines if cells
             for values in (_fitted_rows(names, cells, str(path)) if len(cells) != len(names)
                            else [_row_values(names, cells)])]
     if not rows:
@@ -120,15 +113,15 @@ def _cells_problem(cells: Sequence[str], names: int) -> str:
                  for index in decimal_joints(cells)
                  if re.fullmatch(r"\d+", cells[index].strip())
                  and re.fullmatch(r"\d+\s*[^\d\s,.].*", cells[index + 1].strip())]
-        # Or a comma at its end, which is dropped only where no decimal comma may have split
-        # a value (QA 103 M1: it was named a decimal comma alone).
+        # Or a comma at its end (QA 103 M1: it was named a decimal comma alone); never read
+        # as no value, as an unquoted comma in a text cell ends a row the same way ('HELLP,
+        # ruled out,': QA 104 H1).
         stray = not any(cell.strip() for cell in cells[names:])
         return "more cells than column names" + (
             f" ({'a comma at its end, or ' * stray}a decimal comma? "
             f"{' or '.join(repr(value) for value in split)} may be one value: write it with a "
             "decimal point, or quote it)" if split
-            else " (a comma at its end, or a decimal comma between two of its numbers?)" if stray
-            else "")
+            else " (a comma at its end, or a comma inside a value: quote it)" if stray else "")
     return (f"{len(cells)} cell{'s' * (len(cells) != 1)} for {names} column names: write an "
             "empty cell for each value not given (a comma each), so that every value stands "
             "under its name")

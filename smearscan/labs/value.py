@@ -112,21 +112,22 @@ _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}
                       re.IGNORECASE)
 #: A named answer that doubts or denies itself anywhere ("HELLP ruled out", "HELLP ruled-out",
 #: "?HELLP", "query HELLP", "pre-eclampsia excluded", "HELLP negative", "HELLP-negative", "HELLP
-#: neg", "HELLP -ve", "HELLP: no", "HELLP (no)", "HELLP: false, TTP: no", "HELLP = 0", "HELLP
-#: not present", "HELLP not suspected",
+#: neg", "HELLP -ve", "HELLP: no", "HELLP (no)", "HELLP: false, TTP: no", "HELLP = 0", "HELLP:
+#: F", "HELLP 0, TTP 1", "HELLP not present", "HELLP not suspected",
 #: "HELLP not supported by LFTs", "quinine denied", "HELLP risk", "HELLP prophylaxis", "HELLP
 #: screening", "HELLP pending", "HELLP vs TTP"): the complication or the drug is not known to be
 #: present, and read as a name it was called the cause (this tool's rule; QA 92 #1, QA 93 #1,
-#: QA 95 #1, #2, QA 102 L4, QA 103 H1: a "no" ending its clause). A word hyphened
+#: QA 95 #1, #2, QA 102 L4, QA 103 H1, QA 104 H2: a no, "false" or 0 anywhere). A word hyphened
 #: to the one before it and followed by another qualifies the next ("Coombs-negative HELLP", "a
 #: high-risk pregnancy"; QA 93 #2), not the name. "Suspected", "possible" and "probable" are
 #: what the verdict calls a cause in play, so they stay the name.
 _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirmed|"
                 r"not\s+(?:confirmed|present|found|seen|suspected|likely|detected|met|supported)|"
                 r"absent|denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
-                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?")
-_DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:(?:[:=\-\u2013\u2014(]|\s)\s*(?:no|none|nil|false)|"
-                    rf"[:=]\s*0)\)?\.?\s*(?=$|[,;\])])|(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
+                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?|false")
+_DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:=\-\u2013\u2014(]|\s)\s*(?:no|none|nil|0)\)?\.?"
+                    rf"\s*(?=$|[,;\])])|[:=(]\s*[0nf](?![\w.=])|"
+                    rf"(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
                     rf"(?<=-)(?:{_DOUBT_WORDS})(?![\w-])(?!\s+[^\W\d_])", re.IGNORECASE)
 #: Words that take back a diagnosis ("HELLP, revised to TTP", "HELLP disproved"): a doubt of an
 #: obstetric complication, not of a drug, whose name may carry them innocently ("tacrolimus,
@@ -150,8 +151,8 @@ _OTHER_FINDING = (r"(?:ttp|a?hus|aflp|dic|itp|sle|lupus|aps|coombs|dat|hiv|gbs|h
                   r"covid(?:-?19)?|sepsis|adamts-?13|stec|malaria)")
 _OTHER_NEGATIVE = {"obstetric_complication": re.compile(
     rf"\s*{_OTHER_FINDING}(?:\s*(?:/|&|\band\b|\bor\b)\s*{_OTHER_FINDING})*"
-    r"(?:\s*[-:]\s*|\s+)(?:neg(?:ative)?|-ve|excluded|ruled[\s-]*out|unlikely|absent|"
-    r"not\s+detected|no|nil|none)\.?\s*", re.IGNORECASE)}
+    r"(?:\s*[-:=]\s*|\s+)(?:neg(?:ative)?|-ve|excluded|ruled[\s-]*out|unlikely|absent|"
+    r"not\s+detected|no|nil|none|false|0)\.?\s*", re.IGNORECASE)}
 #: A clause: text between commas, semicolons and brackets.
 _CLAUSE = re.compile(r"[^,;()\[\]]*\w[^,;()\[\]]*")
 #: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
