@@ -406,6 +406,24 @@ def test_invalid_files_name_the_file(tmp_path, name, text, words):
         assert word in str(caught.value)
 
 
+@pytest.mark.parametrize(("row", "named", "after"), [
+    ("A,yes,HELLP, ruled out", "obstetric_complication = 'HELLP'", "' ruled out'"),
+    ("A,quinine, stopped in 2010,", "drug_exposure = 'quinine'", "' stopped in 2010'")])
+def test_a_named_answer_split_by_an_unquoted_comma_is_refused(tmp_path, row, named, after):
+    # QA 105 H2: with the last column empty the split row still fits its column names, and was
+    # read as a HELLP, or as quinine taken now.
+    header = ("slide,pregnancy,obstetric_complication,comment" if "HELLP" in row
+              else "slide,drug_exposure,comment,platelets")
+    path = tmp_path / "labs.csv"
+    path.write_text(f"{header}\n{row}\n")
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(path)
+    assert str(caught.value) == (f"{path} line 2: {named} followed by {after}: a comma inside "
+                                 "the value? quote it")
+    path.write_text(f"{header}\nA,yes,\"HELLP, ruled out\",\n")  # quoted: one value
+    assert read_lab_rows(path)["A"].problem is None
+
+
 def test_a_comma_ending_a_row_is_refused_as_a_comma_inside_a_value_may_be(tmp_path):
     # QA 104 H1: read as no value, it hid an unquoted comma in a text cell: 'HELLP, ruled out,'
     # under obstetric_complication and a comment column was read as a HELLP.
@@ -906,6 +924,11 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "HELLP (0), TTP"), ("obstetric_complication", "HELLP 0, TTP 1"),
     ("obstetric_complication", "HELLP: false positive"), ("obstetric_complication", "HELLP: F"),
     ("obstetric_complication", "HELLP: N"),
+    # QA 105 H1, M1, M2: "false" hyphened, a period after the answer, more words.
+    ("obstetric_complication", "HELLP: false-positive"),
+    ("obstetric_complication", "HELLP (false-positive)"), ("obstetric_complication", "HELLP_false"),
+    ("obstetric_complication", "HELLP: 0. TTP: 1"), ("obstetric_complication", "HELLP-revised"),
+    ("obstetric_complication", "HELLP, refuted"), ("obstetric_complication", "HELLP in error"),
     # QA 103 L2: words that take a diagnosis back.
     ("obstetric_complication", "HELLP, revised to TTP"),
     ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),
@@ -921,6 +944,15 @@ def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
                                  "negative, denied, queried, pending, a risk, prophylaxis or "
                                  "screening): give the name only when it is present, else "
                                  "false (none)")
+
+
+@pytest.mark.parametrize(("key", "answer"), [
+    # QA 105 L1, L2: a decimal comma or an abbreviation is no answer of no.
+    ("drug_exposure", "quinine 0,3 g"), ("drug_exposure", "tacrolimus 0,1 mg/kg"),
+    ("drug_exposure", "clopidogrel (N/V)"), ("obstetric_complication", "HELLP (f/u)"),
+    ("drug_exposure", "tacrolimus, dose revised"), ("drug_exposure", "tacrolimus (FK506)")])
+def test_a_number_or_abbreviation_beside_a_name_is_no_doubt(key, answer):
+    assert getattr(parse_labs({key: answer}), key) == answer
 
 
 @pytest.mark.parametrize("name", ["suspected gemcitabine", "ciclosporin prophylaxis",

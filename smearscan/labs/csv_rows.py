@@ -13,6 +13,7 @@ from pathlib import Path
 
 from smearscan.errors import LabValueError
 from smearscan.labs.csv_cells import _fitted_rows, _row_values, decimal_joints
+from smearscan.labs.keys import LAB_KEYS
 from smearscan.labs.rows import LabRow, is_record_column
 from smearscan.labs.slides import _slip_key
 from smearscan.naming import slide_name
@@ -30,7 +31,8 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
         if names.count("slide") != 1:
             header = f"{path}: a lab CSV needs one 'slide' column{_header_hint(names)}"
         lines = csv.reader(io.StringIO(text), delimiter=_delimiter(names))
-        names = [None if is_record_column(name) else name for name in next(lines, [])]
+        written = next(lines, [])
+        names = [None if is_record_column(name) else name for name in written]
         if names.count("slide") != 1:
             # Read by the column that is a slip of 'slide' ('Slide', a second 'slide'), or as
             # values of every slide without one (QA 44 H-4, M-1).
@@ -51,6 +53,12 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
                 row, *others = (_fitted_rows(names, cells, source)
                                 or [{"slide": row.get("slide")}])
                 problem = f"{source}: {_cells_problem(cells, len(names))}"
+            elif (at := _answer_split_at(names, written, cells)) is not None:
+                # Read as written and as joined, for the URGENT line of the refusal.
+                joined = [*cells[:at], f"{cells[at]},{cells[at + 1]}", *cells[at + 2:], ""]
+                others = [_row_values(names, joined)]
+                problem = (f"{source}: {names[at]} = {cells[at]!r} followed by "
+                           f"{cells[at + 1]!r}: a comma inside the value? quote it")
             slide = slide_name((row.pop("slide") or "").strip())
             for other in others:
                 other.pop("slide")
@@ -101,6 +109,21 @@ def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path:
     if not rows:
         raise LabValueError(header or f"{path}: no data rows")
     return {"": LabRow(rows[0], str(path), header, tuple(rows[1:]))}
+
+
+def _answer_split_at(names: Sequence[str | None], written: Sequence[str], cells: Sequence[str]
+                     ) -> int | None:
+    """The index of a named answer (``drug_exposure``, ``obstetric_complication``) that an
+    unquoted comma may have split, the row's last column empty so that its cells still fit: the
+    next cell starts with a space under a column name that does not (``HELLP, ruled out`` under
+    ``obstetric_complication,comment``: QA 105 H2, read as a HELLP); None where none is."""
+    for index, (name, cell) in enumerate(zip(names[:-1], cells[:-1], strict=True)):
+        after = cells[index + 1]
+        if (name in LAB_KEYS and LAB_KEYS[name].kind == "named" and cell.strip()
+                and after[:1].isspace() and after.strip()
+                and not written[index + 1][:1].isspace()):
+            return index
+    return None
 
 
 def _cells_problem(cells: Sequence[str], names: int) -> str:

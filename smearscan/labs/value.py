@@ -117,24 +117,28 @@ _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}
 #: "HELLP not supported by LFTs", "quinine denied", "HELLP risk", "HELLP prophylaxis", "HELLP
 #: screening", "HELLP pending", "HELLP vs TTP"): the complication or the drug is not known to be
 #: present, and read as a name it was called the cause (this tool's rule; QA 92 #1, QA 93 #1,
-#: QA 95 #1, #2, QA 102 L4, QA 103 H1, QA 104 H2: a no, "false" or 0 anywhere). A word hyphened
+#: QA 95 #1, #2, QA 102 L4, QA 103 H1, QA 104 H2, QA 105 H1: a no, "false" (hyphened too:
+#: "false-positive HELLP") or 0 anywhere; not a decimal "0,3 g" or "(n/v)": QA 105 L1). A word
+#: hyphened
 #: to the one before it and followed by another qualifies the next ("Coombs-negative HELLP", "a
 #: high-risk pregnancy"; QA 93 #2), not the name. "Suspected", "possible" and "probable" are
 #: what the verdict calls a cause in play, so they stay the name.
 _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirmed|"
                 r"not\s+(?:confirmed|present|found|seen|suspected|likely|detected|met|supported)|"
                 r"absent|denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
-                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?|false")
+                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?")
 _DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:=\-\u2013\u2014(]|\s)\s*(?:no|none|nil|0)\)?\.?"
-                    rf"\s*(?=$|[,;\])])|[:=(]\s*[0nf](?![\w.=])|"
-                    rf"(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
+                    rf"\s*(?=$|[;\])]|,(?!\d))|[:=(]\s*[0nf](?![\w=/]|\.\d)|"
+                    rf"(?<![^\W\d_])false(?![^\W\d_])|(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
                     rf"(?<=-)(?:{_DOUBT_WORDS})(?![\w-])(?!\s+[^\W\d_])", re.IGNORECASE)
 #: Words that take back a diagnosis ("HELLP, revised to TTP", "HELLP disproved"): a doubt of an
 #: obstetric complication, not of a drug, whose name may carry them innocently ("tacrolimus,
-#: dose revised", "graft rejected") (this tool's list; QA 103 L2: each was read as a HELLP).
+#: dose revised", "graft rejected") (this tool's list; QA 103 L2, QA 105 M2: each was read as a
+#: HELLP).
 _DIAGNOSIS_DOUBTS = {"obstetric_complication": re.compile(
-    r"(?<![\w-])(?:disprov(?:ed|en)|uncertain|unproven|overturned|rejected|revised|retracted|"
-    r"withdrawn|dropped)(?![\w-])", re.IGNORECASE)}
+    r"(?<![^\W\d_])(?:disprov(?:ed|en)|uncertain|unproven|overturned|rejected|revised|"
+    r"retracted|withdrawn|dropped|refuted|discounted|incorrect|unclear|reconsidered|"
+    r"unsupported|superseded|in\s+error)(?![^\W\d_])", re.IGNORECASE)}
 #: The doubts a drug's name may carry and still be taken: a drug given as prophylaxis
 #: (ciclosporin against graft-versus-host disease), with a risk named beside it ("at risk of
 #: GVHD", "high bleeding risk") or its levels screened ("trough screening") is taken (this

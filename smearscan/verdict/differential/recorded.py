@@ -164,7 +164,12 @@ _HELLP_DOUBTS = frozenset({
     "mother", "workup", "work", "prevention", "nicht", "kein", "keine", "ausgeschlossen",
     "descartado", "descartada", "sin", "pas", "exclu", "exclue", "geen", "uitgesloten",
     "never", "dismissed", "disproven", "past", "historic", "historical", "didn", "wasn",
-    "last"})
+    "last",
+    # Answers of no and words that take a diagnosis back, where the value reader let one
+    # through ("HELLP 0 TTP 1", "HELLP: false-positive": QA 105 H1, M1, M2).
+    "false", "f", "0", "x", "nope", "nein", "falso", "revised", "disproved", "uncertain",
+    "unproven", "overturned", "rejected", "retracted", "withdrawn", "dropped", "refuted",
+    "discounted", "incorrect", "unclear", "reconsidered", "unsupported", "superseded", "error"})
 #: Words a clause may hold besides :data:`_HELLP_DOUBTS` and still speak of the HELLP before it
 #: ("HELLP - not met", "HELLP, criteria not fulfilled").
 _HELLP_REFERRING = frozenset({"met", "fulfilled", "criteria", "confirmed", "present", "seen",
