@@ -220,8 +220,8 @@ def _voted_shifts(a: np.ndarray, b: np.ndarray, radius: float
 
 
 def _within_x(by_x: np.ndarray, centre: np.ndarray, reach: float) -> np.ndarray:
-    """The moves of ``by_x`` (sorted by x) whose x lies within ``reach`` of ``centre``'s,
-    the first just inside included: all that can lie within ``reach`` of it."""
+    """The moves of ``by_x`` (sorted by x) whose x lies in ``[x - reach, x + reach)`` of
+    ``centre``'s x: every move nearer to it than ``reach``."""
     return by_x[slice(*np.searchsorted(by_x[:, 0], centre[0] + np.array([-reach, reach]),
                                        side="left"))]
 

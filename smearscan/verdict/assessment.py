@@ -530,7 +530,9 @@ def slide_verdict(summary: SlideSummary) -> Verdict | None:
     Raises
     ------
     UnresolvedBoundError
-        A value given as a bound that the verdict cannot use (see :func:`assess`).
+        A value given as a bound that the verdict cannot use (see :func:`assess`), or a value
+        of the lab file's row the run refused
+        (:attr:`~smearscan.results.SlideSummary.refused_labs`), with the URGENT line.
     """
     statistics = summary.reported_statistics
     labs = summary.labs
