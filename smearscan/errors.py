@@ -72,9 +72,10 @@ class LabValueError(ValueError):
 
 class LabFileRefusedError(LabValueError):
     """A lab file a run refuses before any work, its structure leaving a row unreadable (which
-    row is whose?), with the URGENT lines its rows of the run's slides call for with the smear
-    not yet counted, each ``"slide: line"`` (``urgent``): printed before the refusal, so that
-    the emergency its values show is not lost with the run (QA 89 #6, QA 102 L5)."""
+    row is whose?) or its rows not fitting the run's slides ('S1' for 's1'), with the URGENT
+    lines its rows of the run's slides call for with the smear not yet counted, each
+    ``"slide: line"`` (``urgent``): printed before the refusal, so that the emergency its
+    values show is not lost with the run (QA 89 #6, QA 102 L5, QA 103 L3)."""
 
     def __init__(self, message: str, urgent: Sequence[str] = ()) -> None:
         super().__init__(message)
