@@ -929,6 +929,12 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "HELLP (false-positive)"), ("obstetric_complication", "HELLP_false"),
     ("obstetric_complication", "HELLP: 0. TTP: 1"), ("obstetric_complication", "HELLP-revised"),
     ("obstetric_complication", "HELLP, refuted"), ("obstetric_complication", "HELLP in error"),
+    # QA 106 H1, M1: a slashed "no", "NA", and more words.
+    ("obstetric_complication", "HELLP (n/a)"), ("obstetric_complication", "HELLP (N/A)"),
+    ("obstetric_complication", "HELLP (0/3 criteria)"), ("obstetric_complication", "HELLP (NA)"),
+    ("obstetric_complication", "HELLP: untrue"), ("obstetric_complication", "HELLP, wrong"),
+    ("obstetric_complication", "HELLP, entered-in-error"), ("drug_exposure", "quinine: n/a"),
+    ("drug_exposure", "quinine, in error"),
     # QA 103 L2: words that take a diagnosis back.
     ("obstetric_complication", "HELLP, revised to TTP"),
     ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),

@@ -113,12 +113,14 @@ _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}
 #: A named answer that doubts or denies itself anywhere ("HELLP ruled out", "HELLP ruled-out",
 #: "?HELLP", "query HELLP", "pre-eclampsia excluded", "HELLP negative", "HELLP-negative", "HELLP
 #: neg", "HELLP -ve", "HELLP: no", "HELLP (no)", "HELLP: false, TTP: no", "HELLP = 0", "HELLP:
-#: F", "HELLP 0, TTP 1", "HELLP not present", "HELLP not suspected",
+#: F", "HELLP 0, TTP 1", "HELLP (n/a)", "HELLP (0/3 criteria)", "HELLP not present", "HELLP not
+#: suspected",
 #: "HELLP not supported by LFTs", "quinine denied", "HELLP risk", "HELLP prophylaxis", "HELLP
 #: screening", "HELLP pending", "HELLP vs TTP"): the complication or the drug is not known to be
 #: present, and read as a name it was called the cause (this tool's rule; QA 92 #1, QA 93 #1,
 #: QA 95 #1, #2, QA 102 L4, QA 103 H1, QA 104 H2, QA 105 H1: a no, "false" (hyphened too:
-#: "false-positive HELLP") or 0 anywhere; not a decimal "0,3 g" or "(n/v)": QA 105 L1). A word
+#: "false-positive HELLP") or 0 anywhere; not a decimal "0,3 g", "(n/v)" or "(f/u)": QA 105 L1,
+#: QA 106 H1: "(n/a)" was let through with them; "in error" of a drug too). A word
 #: hyphened
 #: to the one before it and followed by another qualifies the next ("Coombs-negative HELLP", "a
 #: high-risk pregnancy"; QA 93 #2), not the name. "Suspected", "possible" and "probable" are
@@ -126,9 +128,10 @@ _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}
 _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirmed|"
                 r"not\s+(?:confirmed|present|found|seen|suspected|likely|detected|met|supported)|"
                 r"absent|denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
-                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?")
+                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?|in[\s-]+error|entered[\s-]+in[\s-]+error")
 _DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:=\-\u2013\u2014(]|\s)\s*(?:no|none|nil|0)\)?\.?"
-                    rf"\s*(?=$|[;\])]|,(?!\d))|[:=(]\s*[0nf](?![\w=/]|\.\d)|"
+                    rf"\s*(?=$|[;\])]|,(?!\d))|[:=(]\s*(?:na\b|[0nf](?![\w=]|\.\d|(?<=f)/u\b|"
+                    rf"(?<=n)/v\b))|"
                     rf"(?<![^\W\d_])false(?![^\W\d_])|(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
                     rf"(?<=-)(?:{_DOUBT_WORDS})(?![\w-])(?!\s+[^\W\d_])", re.IGNORECASE)
 #: Words that take back a diagnosis ("HELLP, revised to TTP", "HELLP disproved"): a doubt of an
@@ -138,7 +141,7 @@ _DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:=\-\u2013\u2014(]|\s)\s*(?:no|
 _DIAGNOSIS_DOUBTS = {"obstetric_complication": re.compile(
     r"(?<![^\W\d_])(?:disprov(?:ed|en)|uncertain|unproven|overturned|rejected|revised|"
     r"retracted|withdrawn|dropped|refuted|discounted|incorrect|unclear|reconsidered|"
-    r"unsupported|superseded|in\s+error)(?![^\W\d_])", re.IGNORECASE)}
+    r"unsupported|superseded|untrue|wrong|falsely)(?![^\W\d_])", re.IGNORECASE)}
 #: The doubts a drug's name may carry and still be taken: a drug given as prophylaxis
 #: (ciclosporin against graft-versus-host disease), with a risk named beside it ("at risk of
 #: GVHD", "high bleeding risk") or its levels screened ("trough screening") is taken (this

@@ -166,10 +166,12 @@ _HELLP_DOUBTS = frozenset({
     "never", "dismissed", "disproven", "past", "historic", "historical", "didn", "wasn",
     "last",
     # Answers of no and words that take a diagnosis back, where the value reader let one
-    # through ("HELLP 0 TTP 1", "HELLP: false-positive": QA 105 H1, M1, M2).
-    "false", "f", "0", "x", "nope", "nein", "falso", "revised", "disproved", "uncertain",
+    # through ("HELLP - f", "HELLP: false-positive": QA 105 H1, M1, M2); not "0" or "x", which
+    # a gestation or a multiple writes ("HELLP at 34+0 weeks", "AST 3 x ULN": QA 106).
+    "false", "f", "nope", "nein", "falso", "revised", "disproved", "uncertain",
     "unproven", "overturned", "rejected", "retracted", "withdrawn", "dropped", "refuted",
-    "discounted", "incorrect", "unclear", "reconsidered", "unsupported", "superseded", "error"})
+    "discounted", "incorrect", "unclear", "reconsidered", "unsupported", "superseded", "error",
+    "untrue", "wrong", "falsely"})
 #: Words a clause may hold besides :data:`_HELLP_DOUBTS` and still speak of the HELLP before it
 #: ("HELLP - not met", "HELLP, criteria not fulfilled").
 _HELLP_REFERRING = frozenset({"met", "fulfilled", "criteria", "confirmed", "present", "seen",
