@@ -329,7 +329,7 @@ def _verdict_text(summary: SlideSummary) -> str | None:
     """The slide's MAHA verdict as text (:func:`smearscan.verdict.slide_verdict`), or why there
     is none although lab values were given (a value of them refused: with the URGENT line
     they call for)."""
-    if summary.labs is None and summary.refused_labs is None:
+    if not summary.labs_given:
         return None
     from smearscan.verdict import UnresolvedBoundError, format_text, slide_verdict, unresolved_text
 

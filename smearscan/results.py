@@ -406,6 +406,12 @@ class SlideSummary:
     not_analysed: int = 0
 
     @property
+    def labs_given(self) -> bool:
+        """Whether the run gave the slide lab values: read (:attr:`labs`) or its row refused
+        (:attr:`refused_labs`), which the verdict's refusal then answers for."""
+        return self.labs is not None or self.refused_labs is not None
+
+    @property
     def signed_off(self) -> Mapping[str, Any] | None:
         """The review block when a technologist signed the slide off and it still applies."""
         return signed_off(self.review)

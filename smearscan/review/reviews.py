@@ -310,7 +310,7 @@ def signed_off_verdict(summary: SlideSummary, statistics: dict, reviewer: str) -
     """The verdict a sign-off by ``reviewer`` of a count with ``statistics`` (:func:`recomputed`)
     releases (a value of them refused: the URGENT line they call for with it); None without
     lab values."""
-    if summary.labs is None and summary.refused_labs is None:
+    if not summary.labs_given:
         return None
     return _reviewed_verdict(summary, {"status": "signed off", "reviewer": reviewer,
                                        **statistics})

@@ -536,7 +536,7 @@ def slide_verdict(summary: SlideSummary) -> Verdict | None:
     """
     statistics = summary.reported_statistics
     labs = summary.labs
-    if statistics is None or (labs is None and summary.refused_labs is None):
+    if statistics is None or not summary.labs_given:
         return None
     signed = summary.signed_off
     smear = SmearFindings.from_slide_result(
