@@ -435,6 +435,43 @@ def test_a_comma_ending_a_row_is_refused_as_a_comma_inside_a_value_may_be(tmp_pa
                                  "end, or a comma inside a value: quote it)")
 
 
+@pytest.mark.parametrize("text", [
+    "slide,platelets,ldh,\nA,12 x10^9/L,900 U/L,\nB,200 x10^9/L,,\n",
+    "slide,platelets,ldh,,\nA,12 x10^9/L,900 U/L,,\nB,200 x10^9/L,,, \n",
+    "slide,platelets,ldh,\nA,12 x10^9/L,900 U/L\nB,200 x10^9/L,\n"])
+def test_a_header_ending_with_commas_reads_its_rows_by_the_named_columns(tmp_path, text):
+    # QA 104 L3: a spreadsheet's export that ends every line with a comma was refused per slide
+    # as an unknown lab key ''.
+    path = tmp_path / "labs.csv"
+    path.write_text(text)
+    rows = read_lab_rows(path)
+    assert {slide: (row.values, row.problem) for slide, row in rows.items()} == {
+        "A": ({"platelets": "12 x10^9/L", "ldh": "900 U/L"}, None),
+        "B": ({"platelets": "200 x10^9/L", "ldh": ""}, None)}
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    # A value under the unnamed column: a decimal comma, as without the header's comma.
+    ("slide,platelets,hemoglobin,\nA,12 x10^9/L,8,5 g/dL\n",
+     "more cells than column names (a decimal comma? '8,5 g/dL' may be one value: write it with "
+     "a decimal point, or quote it)"),
+    # An unquoted comma in a text cell still refused, with the header's comma or without.
+    ("slide,obstetric_complication,comment,\nA,HELLP, ruled out,\n",
+     "obstetric_complication = 'HELLP' followed by ' ruled out': a comma inside the value? "
+     "quote it"),
+    ("slide,obstetric_complication,comment,\nA,HELLP, ruled out,,\n",
+     "more cells than column names (a comma at its end, or a comma inside a value: quote it)"),
+    # A comma more than the header's is still a cell too many.
+    ("slide,platelets,\nA,12 x10^9/L,,\n",
+     "more cells than column names (a comma at its end, or a comma inside a value: quote it)")])
+def test_a_header_ending_with_a_comma_refuses_a_row_that_does_not_fit(tmp_path, text, problem):
+    path = tmp_path / "labs.csv"
+    path.write_text(text)
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(path)
+    assert str(caught.value) == f"{path} line 2: {problem}"
+
+
 def test_missing_file_is_a_lab_value_error(tmp_path):
     with pytest.raises(LabValueError, match="cannot read"):
         read_labs_file(tmp_path / "absent.json")

@@ -9,6 +9,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from itertools import takewhile
 from pathlib import Path
 
 from smearscan.errors import LabValueError
@@ -32,13 +33,16 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
             header = f"{path}: a lab CSV needs one 'slide' column{_header_hint(names)}"
         lines = csv.reader(io.StringIO(text), delimiter=_delimiter(names))
         written = next(lines, [])
-        names = [None if is_record_column(name) else name for name in written]
+        blank = _blank_columns(written)
+        names = [None if is_record_column(name) else name
+                 for name in written[:len(written) - blank]]
         if names.count("slide") != 1:
             # Read by the column that is a slip of 'slide' ('Slide', a second 'slide'), or as
             # values of every slide without one (QA 44 H-4, M-1).
             names = _slide_column(names)
             if "slide" not in names:
-                return _rows_of_no_slide(names, lines, path, header)
+                return _rows_of_no_slide(names, (_named_cells(cells, names, blank)
+                                                 for cells in lines), path, header)
         result: dict[str, LabRow] = {}
         where_given: dict[str, str] = {}
         unnamed: list[LabRow] = []
@@ -46,6 +50,7 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
             if not cells:  # a blank line, as csv.DictReader skips it
                 continue
             where = _row_lines(cells, lines.line_num)
+            cells = _named_cells(cells, names, blank)
             source = f"{path} {where}"
             row, others, problem = _row_values(names, cells), [], header
             if len(cells) != len(names):  # a cell split in two or left out: which is whose?
@@ -109,6 +114,24 @@ def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path:
     if not rows:
         raise LabValueError(header or f"{path}: no data rows")
     return {"": LabRow(rows[0], str(path), header, tuple(rows[1:]))}
+
+
+def _blank_columns(written: Sequence[str]) -> int:
+    """How many columns at the end of a CSV header have no name: a spreadsheet's export ends
+    every line with a comma where a column beyond the values was ever touched (QA 104 L3: read
+    as a lab key '' and every row refused)."""
+    return sum(1 for _ in takewhile(lambda name: not name.strip(), reversed(written[1:])))
+
+
+def _named_cells(cells: list[str], names: Sequence[str | None], blank: int) -> list[str]:
+    """A row's ``cells`` under the header's named columns: the cells under its ``blank``
+    unnamed last columns left off where they are all empty, as the header's are. A row with a
+    value there, or with more or fewer cells, is kept whole, to be refused as not fitting (a
+    comma at its end may also be an unquoted comma inside a value: QA 104 H1)."""
+    named = len(names)
+    if blank and len(cells) == named + blank and not any(c.strip() for c in cells[named:]):
+        return cells[:named]
+    return cells
 
 
 def _answer_split_at(names: Sequence[str | None], written: Sequence[str], cells: Sequence[str]
