@@ -39,7 +39,9 @@ Measures, on real Chula RBC-12 fields (640x480 JPEG, ``../shared/datasets``):
 Threads: every measurement is per core unless it says otherwise. This process runs the network
 (ONNX Runtime) and OpenCV with one thread, and the CLI runs get ``OMP_NUM_THREADS=MKL_NUM_THREADS=
 OPENBLAS_NUM_THREADS=OPENCV_FOR_THREADS_NUM=1``, so that ``--jobs 1`` is one core and ``--jobs N``
-is N cores (smearscan's workers set one thread each themselves). The classifier is also timed
+is N cores (smearscan's workers set one thread each themselves). Child processes start with
+the package's bytecode compiled and cached (first, for this tree and ``--before``'s), as every run
+after the first does on a lab PC, even where ``PYTHONDONTWRITEBYTECODE`` is set here. The classifier is also timed
 with all cores. The classifier parts are skipped, with a note, when
 ``smearscan.classification`` or the model cannot be loaded.
 """
@@ -53,7 +55,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarking.common import CHULA, FULL, QUICK, THREAD_VARIABLES, Context, Counts, Report, log
+from benchmarking.children import compiled
+from benchmarking.common import (
+    CHULA,
+    FULL,
+    QUICK,
+    ROOT,
+    THREAD_VARIABLES,
+    Context,
+    Counts,
+    Report,
+    log,
+)
 from benchmarking.fields import chula_fields
 from benchmarking.machine import (
     cpu_seconds,
@@ -74,6 +87,8 @@ def benchmark(args: argparse.Namespace) -> Report:
     if args.slide_lengths:
         counts = Counts(**{**counts.__dict__, "slide_lengths": tuple(args.slide_lengths)})
     report = Report()
+    for tree in (ROOT, *([args.before] if args.before else [])):
+        compiled(tree)
     single_threaded()
     model, why = load_classifier(args.model)
     single_threaded()
