@@ -34,9 +34,12 @@ def _fitted_rows(names: Sequence[str | None], cells: list[str], source: str
         return [] if row is None else [row]
     slide = _row_values(names, cells).get("slide")
     # The surplus cells left off the end as well: a stray cell after the last value (QA 103
-    # M1: read only as decimal commas, shifting every value, and losing the URGENT line).
-    ways = itertools.chain(itertools.islice(_joined_cells(cells, len(cells) - len(names)),
-                                            MOST_JOINS), [cells[:len(names)]])
+    # M1: read only as decimal commas, shifting every value, and losing the URGENT line); and
+    # empty cells left out wherever they stand: a comma typed twice (QA 104 L2: the same).
+    extra = len(cells) - len(names)
+    ways = itertools.chain(itertools.islice(_joined_cells(cells, extra), MOST_JOINS),
+                           [cells[:len(names)]],
+                           itertools.islice(_without_empty_cells(cells, extra), MOST_JOINS))
     rows = [row for fitted in ways if (row := _row_values(names, fitted)).get("slide") == slide]
     if not rows:
         return []
@@ -60,6 +63,14 @@ def _joined_cells(cells: list[str], extra: int) -> Iterator[list[str]]:
         for index in reversed(chosen):  # right to left: the indices before stay right
             joined[index:index + 2] = [f"{joined[index]},{joined[index + 1]}"]
         yield joined
+
+
+def _without_empty_cells(cells: list[str], extra: int) -> Iterator[list[str]]:
+    """``cells`` with ``extra`` of their empty cells, never the first (the slide's), left out,
+    each way."""
+    empty = [index for index in range(1, len(cells)) if not cells[index].strip()]
+    for chosen in itertools.combinations(empty, extra):
+        yield [cell for index, cell in enumerate(cells) if index not in chosen]
 
 
 def _padded_row(names: Sequence[str | None], cells: list[str]) -> dict[str, object] | None:
