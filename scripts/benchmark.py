@@ -40,9 +40,9 @@ Threads: every measurement is per core unless it says otherwise. This process ru
 (ONNX Runtime) and OpenCV with one thread, and the CLI runs get ``OMP_NUM_THREADS=MKL_NUM_THREADS=
 OPENBLAS_NUM_THREADS=OPENCV_FOR_THREADS_NUM=1``, so that ``--jobs 1`` is one core and ``--jobs N``
 is N cores (smearscan's workers set one thread each themselves). Child processes start with
-the package's bytecode compiled and cached (first, for this tree and ``--before``'s), as every run
-after the first does on a lab PC, even where ``PYTHONDONTWRITEBYTECODE`` is set here. The classifier is also timed
-with all cores. The classifier parts are skipped, with a note, when
+the package's bytecode compiled and cached (first, for this tree and ``--before``'s), as every
+run after the first does on a lab PC, even where ``PYTHONDONTWRITEBYTECODE`` is set here. The
+classifier is also timed with all cores. The classifier parts are skipped, with a note, when
 ``smearscan.classification`` or the model cannot be loaded.
 """
 
