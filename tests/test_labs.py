@@ -972,6 +972,30 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "HELLP: untrue"), ("obstetric_complication", "HELLP, wrong"),
     ("obstetric_complication", "HELLP, entered-in-error"), ("drug_exposure", "quinine: n/a"),
     ("drug_exposure", "quinine, in error"),
+    # QA 107 H1-H3, M1, M2: not applicable, not known, not done or nothing abnormal after any
+    # separator, n/a anywhere, a zero count of criteria; a drug recorded wrongly.
+    ("obstetric_complication", "HELLP (not applicable)"),
+    ("obstetric_complication", "HELLP: inapplicable"), ("obstetric_complication", "HELLP - n/a"),
+    ("obstetric_complication", "HELLP, n/a"), ("obstetric_complication", "HELLP; NA"),
+    ("obstetric_complication", "HELLP [n/a]"), ("obstetric_complication", "HELLP NA"),
+    ("obstetric_complication", "HELLP \u2014 n/a"), ("obstetric_complication", "HELLP - N.A."),
+    ("obstetric_complication", "HELLP 0/3 criteria"), ("obstetric_complication", "HELLP 0/3"),
+    ("obstetric_complication", "HELLP 0 criteria"),
+    ("obstetric_complication", "HELLP criteria 0/3 met"),
+    ("obstetric_complication", "HELLP 0 of 3 criteria"), ("obstetric_complication", "HELLP, 0/3"),
+    ("obstetric_complication", "HELLP - 0 pts"), ("obstetric_complication", "HELLP [0]"),
+    ("obstetric_complication", "HELLP: NAD"), ("obstetric_complication", "HELLP (NAD)"),
+    ("obstetric_complication", "HELLP: WNL"), ("obstetric_complication", "HELLP: nk"),
+    ("obstetric_complication", "HELLP: nd"), ("obstetric_complication", "HELLP - N/K"),
+    ("obstetric_complication", "HELLP not diagnosed"), ("drug_exposure", "quinine - n/a"),
+    ("drug_exposure", "clopidogrel, n/a"), ("drug_exposure", "quinine (not applicable)"),
+    ("drug_exposure", "quinine: nk"), ("drug_exposure", "quinine - wrong patient"),
+    ("drug_exposure", "quinine untrue"), ("drug_exposure", "quinine: falsely recorded"),
+    # QA 105 M1: a full-width colon, a list of answers without commas, an arrow to another
+    # diagnosis, and a list of findings sharing one answer.
+    ("obstetric_complication", "HELLP\uff1a0"), ("obstetric_complication", "HELLP 0 TTP 1"),
+    ("obstetric_complication", "HELLP -> TTP"), ("obstetric_complication", "HELLP \u2192 TTP"),
+    ("obstetric_complication", "HELLP, DIC, TTP: 0"),
     # QA 103 L2: words that take a diagnosis back.
     ("obstetric_complication", "HELLP, revised to TTP"),
     ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),
@@ -993,7 +1017,15 @@ def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     # QA 105 L1, L2: a decimal comma or an abbreviation is no answer of no.
     ("drug_exposure", "quinine 0,3 g"), ("drug_exposure", "tacrolimus 0,1 mg/kg"),
     ("drug_exposure", "clopidogrel (N/V)"), ("obstetric_complication", "HELLP (f/u)"),
-    ("drug_exposure", "tacrolimus, dose revised"), ("drug_exposure", "tacrolimus (FK506)")])
+    ("drug_exposure", "tacrolimus, dose revised"), ("drug_exposure", "tacrolimus (FK506)"),
+    # QA 107 L1, L4: a sodium result is no "NA"; a drug given in error was taken.
+    ("obstetric_complication", "HELLP: Na 128"), ("obstetric_complication", "HELLP (Na 128)"),
+    ("drug_exposure", "quinine: Na 128"), ("drug_exposure", "quinine taken in error"),
+    ("drug_exposure", "tacrolimus given in error"),
+    # A gestation's 0 and full criteria are no count of none.
+    ("obstetric_complication", "HELLP at 34+0/7 weeks"),
+    ("obstetric_complication", "HELLP 3/3 criteria"),
+    ("obstetric_complication", "HELLP 2nd pregnancy")])
 def test_a_number_or_abbreviation_beside_a_name_is_no_doubt(key, answer):
     assert getattr(parse_labs({key: answer}), key) == answer
 
@@ -1022,7 +1054,9 @@ def test_a_complication_suspected_or_qualified_by_a_hyphened_word_is_present(nam
     "HELLP, Coombs-negative", "HELLP; HIV negative", "HELLP, GBS negative",
     "HELLP; AFLP excluded", "HELLP, TTP excluded", "HELLP (TTP ruled out, ADAMTS13 60%)",
     "HELLP, TTP unlikely", "HELLP, DIC: no", "HELLP syndrome, TTP and aHUS excluded",
-    "HELLP, TTP -ve", "HELLP, DAT neg.", "HELLP, DIC: 0", "HELLP; TTP = false"])
+    "HELLP, TTP -ve", "HELLP, DAT neg.", "HELLP, DIC: 0", "HELLP; TTP = false",
+    # QA 107 L3: refused once n/a doubted a name.
+    "HELLP, TTP: n/a", "HELLP; DIC: n/a", "HELLP and DIC, TTP: 0"])
 def test_a_complication_beside_another_findings_negative_is_present(name):
     # QA 98 M1: the doubt stands in a clause of its own that names another finding.
     assert parse_labs({"obstetric_complication": name}).obstetric_complication == name

@@ -5,6 +5,7 @@ refusing a name that negates itself, dates the exposure to the past or doubts it
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 import unicodedata
 
@@ -74,7 +75,7 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
     if any(unicodedata.category(char) in _UNPRINTABLE for char in raw):
         # A line break in a name would print as a line of the verdict of its own.
         raise _fail(source, key, raw, "a name with a line break or control character")
-    if _NEGATION.match(raw.strip()) or _past_exposure(raw):
+    if _NEGATION.match(unicodedata.normalize("NFKC", raw).strip()) or _past_exposure(raw):
         # "no gemcitabine" read as a name would be called the cause: ask which answer it is.
         raise _fail(source, key, raw, "a negation or a past exposure: give the name alone if "
                     "it is taken now or was until recently, else false (none)")
@@ -126,12 +127,23 @@ _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}
 #: high-risk pregnancy"; QA 93 #2), not the name. "Suspected", "possible" and "probable" are
 #: what the verdict calls a cause in play, so they stay the name.
 _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirmed|"
-                r"not\s+(?:confirmed|present|found|seen|suspected|likely|detected|met|supported)|"
+                r"not\s+(?:confirmed|present|found|seen|suspected|likely|detected|met|supported|"
+                r"applicable|assessed|done|known|diagnosed)|inapplicable|"
                 r"absent|denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
-                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?|in[\s-]+error|entered[\s-]+in[\s-]+error")
-_DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:=\-\u2013\u2014(]|\s)\s*(?:no|none|nil|0)\)?\.?"
-                    rf"\s*(?=$|[;\])]|,(?!\d))|[:=(]\s*(?:na\b|[0nf](?![\w=]|\.\d|(?<=f)/u\b|"
-                    rf"(?<=n)/v\b))|"
+                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?|(?<!taken )(?<!given )in[\s-]+error|"
+                r"entered[\s-]+in[\s-]+error|untrue|wrong(?:ly)?|falsely")
+#: An answer of no, not applicable, not known, not done or nothing abnormal, standing as its own
+#: clause or after a separator ("HELLP: NAD", "HELLP; NA", "quinine - N/K"; QA 107 H2, M1).
+_NO_ANSWER = r"no|none|nil|0|na|nad|wnl|nk|nd|n\s*/\s*[akd]|n\.\s*[akd]\.?"
+_DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:=\-\u2013\u2014(\[,;]|\s)\s*(?:{_NO_ANSWER})"
+                    rf"\)?\.?\s*(?=$|[;\])\]]|,(?!\d))|[:=(]\s*[0nf](?![\w=]|\.\d|(?<=f)/u\b|"
+                    rf"(?<=n)/v\b)|"
+                    # "n/a" anywhere ("HELLP [n/a]", "HELLP - N.A."); a zero count of criteria
+                    # ("HELLP 0/3", "0 of 3 criteria"; not a gestation's "34+0/7"; QA 107 H3); a
+                    # 0 before the next name of a list of answers ("HELLP 0 TTP 1").
+                    rf"(?<![\w/])n\s*/\s*a(?![\w/])|(?<![\w.])n\.\s*a\.?(?!\w)|"
+                    rf"(?<![\w+.,/])0\s*(?:/|\bof\b|\bout\s+of\b)\s*\d|(?<![\w+.,/])0\s+(?:criteri|pts?\b|"
+                    rf"points?\b)|(?<=\s)0(?=\s+[^\W\d_])|"
                     rf"(?<![^\W\d_])false(?![^\W\d_])|(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
                     rf"(?<=-)(?:{_DOUBT_WORDS})(?![\w-])(?!\s+[^\W\d_])", re.IGNORECASE)
 #: Words that take back a diagnosis ("HELLP, revised to TTP", "HELLP disproved"): a doubt of an
@@ -141,7 +153,7 @@ _DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:=\-\u2013\u2014(]|\s)\s*(?:no|
 _DIAGNOSIS_DOUBTS = {"obstetric_complication": re.compile(
     r"(?<![^\W\d_])(?:disprov(?:ed|en)|uncertain|unproven|overturned|rejected|revised|"
     r"retracted|withdrawn|dropped|refuted|discounted|incorrect|unclear|reconsidered|"
-    r"unsupported|superseded|untrue|wrong|falsely)(?![^\W\d_])", re.IGNORECASE)}
+    r"unsupported|superseded)(?![^\W\d_])|->|=>|\u2192", re.IGNORECASE)}
 #: The doubts a drug's name may carry and still be taken: a drug given as prophylaxis
 #: (ciclosporin against graft-versus-host disease), with a risk named beside it ("at risk of
 #: GVHD", "high bleeding risk") or its levels screened ("trough screening") is taken (this
@@ -159,7 +171,11 @@ _OTHER_FINDING = (r"(?:ttp|a?hus|aflp|dic|itp|sle|lupus|aps|coombs|dat|hiv|gbs|h
 _OTHER_NEGATIVE = {"obstetric_complication": re.compile(
     rf"\s*{_OTHER_FINDING}(?:\s*(?:/|&|\band\b|\bor\b)\s*{_OTHER_FINDING})*"
     r"(?:\s*[-:=]\s*|\s+)(?:neg(?:ative)?|-ve|excluded|ruled[\s-]*out|unlikely|absent|"
-    r"not\s+detected|no|nil|none|false|0)\.?\s*", re.IGNORECASE)}
+    r"not\s+detected|no|nil|none|false|0|n\s*/\s*a|na)\.?\s*", re.IGNORECASE)}
+#: A clause that only names other findings ("DIC" of "HELLP, DIC, TTP: 0"): the answer after
+#: the next may be the whole list's, the complication's too (QA 105 M1: read as a HELLP).
+_BARE_FINDINGS = re.compile(
+    rf"\s*{_OTHER_FINDING}(?:\s*(?:/|&|\band\b|\bor\b)\s*{_OTHER_FINDING})*\s*", re.IGNORECASE)
 #: A clause: text between commas, semicolons and brackets.
 _CLAUSE = re.compile(r"[^,;()\[\]]*\w[^,;()\[\]]*")
 #: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
@@ -190,7 +206,9 @@ def _another_findings(key: str, name: str, doubt: re.Match[str]) -> bool:
         return False
     clauses = list(_CLAUSE.finditer(name))
     return any(clause.start() <= doubt.start() and doubt.end() <= clause.end()
-               and negative.fullmatch(clause.group()) is not None for clause in clauses[1:])
+               and negative.fullmatch(clause.group()) is not None
+               and _BARE_FINDINGS.fullmatch(before.group()) is None
+               for before, clause in itertools.pairwise(clauses))
 
 
 def doubted_name(key: str, name: str) -> str | None:
@@ -198,6 +216,8 @@ def doubted_name(key: str, name: str) -> str | None:
     "HELLP ruled out" -> "HELLP"; "yes" where nothing else is left, "?"), read as present for
     the URGENT line its refusal keeps beside it read as absent; None where it does not doubt
     itself."""
+    # Full-width forms read as their ASCII ("HELLP\uff1a0": QA 105 M1).
+    name = unicodedata.normalize("NFKC", name)
     taken = _TAKEN_DOUBTS.get(key)
     own = _DIAGNOSIS_DOUBTS[key].finditer(name) if key in _DIAGNOSIS_DOUBTS else ()
     doubts = [found for found in sorted([*_DOUBT.finditer(name), *own], key=re.Match.start)
