@@ -84,7 +84,7 @@ def evaluate(fields, *, known_scale: bool) -> dict[str, list[float]]:
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     diameters, seconds = [], 0.0
     for field in fields:
-        rgb = conditioned(read_field(field.image))[0]  # as analysis sees it
+        rgb = conditioned(read_field(field.image)).rgb  # as analysis sees it
         start = time.perf_counter()
         seg = segment_field(rgb, pixel_size_um=field.pixel_size_um if known_scale else None)
         seconds += time.perf_counter() - start
@@ -159,7 +159,7 @@ def cut_gallery(fields, label: str, out: Path, *, known_scale: bool) -> int:
     segmenting as :func:`evaluate` does; returns their number."""
     tiles = []
     for field in fields:
-        rgb = conditioned(read_field(field.image))[0]  # as analysis sees it
+        rgb = conditioned(read_field(field.image)).rgb  # as analysis sees it
         labels = segment_field(
             rgb, pixel_size_um=field.pixel_size_um if known_scale else None).labels
         points = cut_points(field, label, labels)
@@ -293,7 +293,7 @@ def shift_floor(jobs: list[tuple[list, object]], shifts: list[float]) -> None:
     rows = {shift: np.zeros(7) for shift in shifts}
     for fields, model in jobs:
         for field in fields:
-            rgb = conditioned(read_field(field.image))[0]  # as analysis sees it
+            rgb = conditioned(read_field(field.image)).rgb  # as analysis sees it
             for shift in shifts:
                 rows[shift] += shifted_calls(rgb, field.pixel_size_um, model, shift)
     print(f"\n### Calls under a crop shift, {sum(len(f) for f, _ in jobs)} fields, same scale "
@@ -355,7 +355,7 @@ def _analysed(taken: np.ndarray, pixel_size_um: float, model, *,
     border flags (cut by the picture's edge or a painted-out annotation, as analysis leaves
     them out), red-cell and schistocyte flags and schistocyte probabilities (None without a
     model) per object; ``labels`` given: those objects instead of the field's segmentation."""
-    rgb = conditioned(taken)[0]
+    rgb = conditioned(taken).rgb
     if labels is None:
         labels = segment_field(rgb, pixel_size_um=pixel_size_um).labels
     labels, touched = without_annotation(labels, taken)

@@ -36,7 +36,7 @@ MARGIN = (120, 160)
 
 def segmented(rgb: np.ndarray) -> Segmentation:
     """The field as the pipeline segments it at its estimated scale."""
-    return segment_field(conditioned(rgb)[0])
+    return segment_field(conditioned(rgb).rgb)
 
 
 def touching_lines(labels: np.ndarray, count: int, rows: tuple[int, int],

@@ -146,27 +146,55 @@ class MeasuredField:
     own_pixel_size_um: float | None = None
 
 
-def conditioned(rgb: np.ndarray) -> tuple[np.ndarray, Condition]:
+@dataclass(frozen=True)
+class Conditioned:
+    """A field as the analysis sees it (:func:`conditioned`).
+
+    Attributes
+    ----------
+    rgb : (H, W, 3) uint8 ndarray
+        The field with a burned-in annotation painted out, evened and smoothed where it had to
+        be.
+    condition : Condition
+        How it was lit, how noisy, and how much was painted out.
+    painted : (H, W) bool ndarray or None
+        The region painted out; None where nothing was.
+    """
+
+    rgb: np.ndarray
+    condition: Condition
+    painted: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Prepared(Conditioned):
+    """A picture as the analysis sees it (:func:`prepared`): :class:`Conditioned`, and
+
+    Attributes
+    ----------
+    picture : Picture
+        The image's picture, out of any canvas around it; ``rgb`` is the picture's.
+    """
+
+    picture: Picture
+
+
+def conditioned(rgb: np.ndarray) -> Conditioned:
     """The field as the analysis sees it: a burned-in annotation painted out, evened when it
     is lit much more unevenly than the training fields, then smoothed when it is much noisier;
     and how it was."""
-    return _conditioned_painted(rgb)[:2]
-
-
-def _conditioned_painted(rgb: np.ndarray) -> tuple[np.ndarray, Condition, np.ndarray | None]:
-    """:func:`conditioned`, and the region painted out (None: none), for
-    :func:`kept_objects`."""
     painted = painted_out(rgb)
     lit = evenly_lit(painted.rgb)
     quiet = quietened(lit.rgb)
-    return quiet.rgb, Condition(lit.falloff, lit.evened, quiet.noise_levels, quiet.smoothed_px,
-                                painted_px=painted.pixels), painted.region
+    return Conditioned(quiet.rgb, Condition(lit.falloff, lit.evened, quiet.noise_levels,
+                                            quiet.smoothed_px, painted_px=painted.pixels),
+                       painted.region)
 
 
-def prepared(rgb: np.ndarray) -> tuple[Picture, np.ndarray, Condition]:
+def prepared(rgb: np.ndarray) -> Prepared:
     """The image's picture, out of any canvas around it (:func:`~smearscan.framing.framed`),
-    the picture as the analysis sees it (:func:`conditioned`) and how it was lit: every stage
-    that segments a field (analysis, the scale check, the review app) starts here.
+    as the analysis sees it (:func:`conditioned`): every stage that segments a field
+    (analysis, the scale check, the review app) starts here.
 
     Raises
     ------
@@ -174,19 +202,13 @@ def prepared(rgb: np.ndarray) -> tuple[Picture, np.ndarray, Condition]:
         The picture is overexposed, too dark, masked or blank
         (:func:`~smearscan.illumination.require_exposure`).
     """
-    return _prepared_painted(rgb)[:3]
-
-
-def _prepared_painted(rgb: np.ndarray
-                      ) -> tuple[Picture, np.ndarray, Condition, np.ndarray | None]:
-    """:func:`prepared`, and the region of the picture painted out (None: none), so that
-    :func:`kept_objects` need not find it again."""
     picture = framed(rgb)
     try:
         require_exposure(picture.rgb)
     except UnusableFieldError as error:
         raise type(error)(_framing_said(str(error), picture)) from None
-    return picture, *_conditioned_painted(picture.rgb)
+    seen = conditioned(picture.rgb)
+    return Prepared(seen.rgb, seen.condition, seen.painted, picture)
 
 
 def _framing_said(refusal: str, picture: Picture) -> str:
@@ -220,8 +242,9 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
         off the declared scale (:func:`require_declared_scale`), or without a cell
         (:func:`~smearscan.segmentation.require_cells`).
     """
-    picture, rgb, condition, painted = _prepared_painted(rgb)
-    seg, touched = kept_objects(picture, rgb, condition, pixel_size_um, painted)
+    seen = prepared(rgb)
+    picture, rgb, condition = seen.picture, seen.rgb, seen.condition
+    seg, touched = kept_objects(seen, pixel_size_um)
     own = declared_scale_doubt(rgb, seg) if pixel_size_um is not None else None
     if own is not None and not trust_pixel_size:
         require_declared_scale(own, pixel_size_um, slide_pixel_size_um, slide_estimate_objects)
@@ -244,19 +267,16 @@ def field_cells(rgb: np.ndarray, *, pixel_size_um: float | None,
                          own.pixel_size_um if own is not None else None)
 
 
-def kept_objects(picture: Picture, rgb: np.ndarray, condition: Condition,
-                 pixel_size_um: float | None, painted: np.ndarray | None = None
+def kept_objects(seen: Prepared, pixel_size_um: float | None
                  ) -> tuple[Segmentation, np.ndarray | None]:
-    """The objects analysis keeps of a field :func:`prepared` gave (``picture``, its
-    conditioned ``rgb`` and ``condition``): segmented, an annotation's fill taken out
-    (:func:`~smearscan.annotation.without_annotation`), in the picture's frame; and ``(n,)``
-    bool, the objects the annotation touches (None where nothing was painted out). The review
-    app draws its fields from them, so that its cell ids are the run's. ``painted``: the
-    region painted out, where known (found again when None)."""
-    seg = segment_field(rgb, pixel_size_um=pixel_size_um)
-    if not condition.painted_px:
+    """The objects analysis keeps of a field :func:`prepared` gave: segmented, an annotation's
+    fill taken out (:func:`~smearscan.annotation.without_annotation`), in the picture's frame;
+    and ``(n,)`` bool, the objects the annotation touches (None where nothing was painted out).
+    The review app draws its fields from them, so that its cell ids are the run's."""
+    seg = segment_field(seen.rgb, pixel_size_um=pixel_size_um)
+    if seen.painted is None:
         return seg, None
-    labels, touched = without_annotation(seg.labels, picture.rgb, painted)
+    labels, touched = without_annotation(seg.labels, seen.picture.rgb, seen.painted)
     return replace(seg, labels=labels), touched
 
 
@@ -532,7 +552,7 @@ def _field_estimates(fields: Iterable[Path | np.ndarray], max_pixels: int | None
             rgb = field if isinstance(field, np.ndarray) else read_field(
                 field, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
             # As analysis sees it: in a dark corner cells merge and read larger.
-            seen = prepared(rgb)[1]
+            seen = prepared(rgb).rgb
         except (ImageLoadError, UnusableFieldError):
             continue
         # Its whole red cells' scale, as a field's own is checked (require_declared_scale): a

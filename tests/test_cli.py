@@ -381,7 +381,7 @@ def test_a_field_of_a_slide_that_the_declared_pixel_size_does_not_fit_is_left_ou
     Image.fromarray(rgb).save(slide / "a.png")
     Image.fromarray(cv2.resize(rgb, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)).save(
         slide / "b.png")
-    own = segment_field(conditioned(read_field(slide / "b.png"))[0])
+    own = segment_field(conditioned(read_field(slide / "b.png")).rgb)
     out = tmp_path / "out"
     assert run(slide, "--pixel-size", "0.2", "--out", out) == 3
     assert read_csv_rows(out / "errors.csv") == [{"slide": "s", "image": "b.png", "error": (

@@ -33,7 +33,7 @@ def test_a_crop_that_does_not_move_changes_nothing_and_the_cells_counted_stay():
     from smearscan.pipeline import cached_model, conditioned
 
     rgb = conditioned(read_field(Path(__file__).resolve().parents[1] / "datasets" / "samples"
-                                 / "chula-1.jpg"))[0]
+                                 / "chula-1.jpg")).rgb
     model = cached_model(None)
     # 97 whole red cells; none within 0.1 of the threshold on this field.
     assert shifted_calls(rgb, 0.2, model, 0.0).tolist() == [97, 0, 0, 0, 0, 0, 0]

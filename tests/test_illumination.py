@@ -342,7 +342,7 @@ def test_white_corners_of_a_turned_field_are_no_light(white, jpeg):
         turned = cv2.imdecode(cv2.imencode(".jpg", turned, [cv2.IMWRITE_JPEG_QUALITY, 90])[1],
                               cv2.IMREAD_UNCHANGED)
     assert 0.005 < np.mean(turned.min(axis=2) >= 250) < 0.05
-    own = segment_field(conditioned(rgb)[0])
-    seg = segment_field(conditioned(turned)[0])
+    own = segment_field(conditioned(rgb).rgb)
+    seg = segment_field(conditioned(turned).rgb)
     assert seg.pixel_size_um == pytest.approx(own.pixel_size_um, rel=0.05)
     assert seg.count >= 0.95 * own.count

@@ -384,7 +384,7 @@ def test_a_quiet_backgrounds_halo_stays_background_at_a_nearby_scale(shared_data
     # (53), 137 and 98 (487).
     from smearscan.pipeline import conditioned
 
-    rgb = conditioned(read_field(shared_datasets / "chula-rbc-12" / "Dataset" / name))[0]
+    rgb = conditioned(read_field(shared_datasets / "chula-rbc-12" / "Dataset" / name)).rgb
     counts = [int(segment_field(rgb, pixel_size_um=size).labels.max()) for size in (0.2, 0.205)]
     assert max(counts) <= 1.1 * min(counts)
 
@@ -397,7 +397,7 @@ def test_a_field_rich_in_fragments_is_not_left_out_as_off_scale(shared_datasets,
     # as taken at another objective; 551 (79%) at a declared 0.195.
     from smearscan.pipeline import conditioned, declared_scale_doubt, require_declared_scale
 
-    rgb = conditioned(read_field(shared_datasets / "chula-rbc-12" / "Dataset" / name))[0]
+    rgb = conditioned(read_field(shared_datasets / "chula-rbc-12" / "Dataset" / name)).rgb
     own = declared_scale_doubt(rgb, segment_field(rgb, pixel_size_um=pixel_size_um))
     assert own is not None and own.count >= 40
     require_declared_scale(own, pixel_size_um)  # raises OffScaleFieldError where left out
@@ -422,7 +422,7 @@ def test_a_field_through_a_stronger_objective_is_left_out_where_its_blobs_read_n
 
     rgb = read_field(shared_datasets / "chula-rbc-12" / "Dataset" / name)
     size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
-    big = conditioned(cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR))[0]
+    big = conditioned(cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)).rgb
     assert 0.2 * blob_diameter_px(big) / NORMAL_RBC_DIAMETER_UM < SCALE_SCREEN
     own = declared_scale_doubt(big, segment_field(big, pixel_size_um=0.2))
     assert own is not None and own.count >= 40

@@ -48,7 +48,7 @@ def stage_times(paths: list[Path], model, model_path: Path | None, tmp: Path,
     for path in paths:
         t, rgb = _timed(lambda p=path: read_field(p))
         times["decode"].append(t)
-        t, (rgb, _) = _timed(lambda rgb=rgb: conditioned(rgb))
+        t, rgb = _timed(lambda rgb=rgb: conditioned(rgb).rgb)
         times["light and noise"].append(t)
         t, seg = _timed(lambda rgb=rgb: segment_field(rgb))
         times["segment"].append(t)

@@ -52,9 +52,9 @@ def _segmented(path: Path, pixel_size_um: float | None,
     and the file's SHA-256. ``stamp`` (size, mtime) is part of the key: a file changed while the
     app runs is read again."""
     rgb = read_field(path)
-    picture, conditioned_rgb, condition = prepared(rgb)
-    labels = kept_objects(picture, conditioned_rgb, condition, pixel_size_um)[0].labels
-    return rgb, picture.placed(labels), content_digest(path)
+    seen = prepared(rgb)
+    labels = kept_objects(seen, pixel_size_um)[0].labels
+    return rgb, seen.picture.placed(labels), content_digest(path)
 
 
 def segmented_field(image: str, source: FieldSource) -> tuple[np.ndarray, np.ndarray]:

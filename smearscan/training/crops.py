@@ -236,7 +236,7 @@ def mined_platelets(rgb: np.ndarray, labels: np.ndarray, table: dict[str, np.nda
 def field_samples(job: tuple[LabeledField, str, str]) -> dict[str, np.ndarray]:
     """Segment one field and cut the crops of its labelled objects (worker of a pool)."""
     field, dataset, split = job
-    rgb = conditioned(read_field(field.image))[0]  # as analysis sees it
+    rgb = conditioned(read_field(field.image)).rgb  # as analysis sees it
     labels = segment_field(rgb, pixel_size_um=field.pixel_size_um).labels
     table = cell_table(labels, rgb, pixel_size_um=field.pixel_size_um)
     rows, names = _labelled_objects(field, dataset, labels, table)
