@@ -1008,9 +1008,9 @@ def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     with pytest.raises(LabValueError) as caught:
         parse_labs({key: answer})
     assert str(caught.value) == (f"labs: {key} = {answer!r}: a doubt, not a finding (ruled out, "
-                                 "negative, denied, queried, pending, a risk, prophylaxis or "
-                                 "screening): give the name only when it is present, else "
-                                 "false (none)")
+                                 "negative, not applicable or not known, denied, queried, "
+                                 "pending, a risk, prophylaxis or screening): give the name "
+                                 "only when it is present, else false (none)")
 
 
 @pytest.mark.parametrize(("key", "answer"), [

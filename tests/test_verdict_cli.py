@@ -1422,9 +1422,9 @@ DIC_FRENCH2 = ["--schistocytes", "5", "--rbc-counted", "1000", "--ldh", "1500", 
                "--transplant", "yes", "--dat", "negative", "--hemoglobin", "7g/dL", "--sex",
                "female", "--platelets", "20", "--creatinine", "1.0mg/dL", "--sepsis", "yes",
                "--d-dimer", "8000", "--d-dimer-uln", "500", "--fibrinogen", "0.8"]
-_DOUBT_REFUSED = ("a doubt, not a finding (ruled out, negative, denied, queried, pending, a risk, "
-                  "prophylaxis or screening): give the name only when it is present, else false "
-                  "(none)")
+_DOUBT_REFUSED = ("a doubt, not a finding (ruled out, negative, not applicable or not known, "
+                  "denied, queried, pending, a risk, prophylaxis or screening): give the name "
+                  "only when it is present, else false (none)")
 
 
 @pytest.mark.parametrize("answer", ["HELLP ruled out", "?HELLP", "HELLP prophylaxis"])

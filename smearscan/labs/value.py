@@ -81,9 +81,9 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
                     "it is taken now or was until recently, else false (none)")
     if doubted_name(key, raw) is not None:
         # "HELLP ruled out" read as a name led with delivery (QA 92 #1): ask which answer it is.
-        raise _fail(source, key, raw, "a doubt, not a finding (ruled out, negative, denied, "
-                    "queried, pending, a risk, prophylaxis or screening): give the name only "
-                    "when it is present, else false (none)")
+        raise _fail(source, key, raw, "a doubt, not a finding (ruled out, negative, not "
+                    "applicable or not known, denied, queried, pending, a risk, prophylaxis or "
+                    "screening): give the name only when it is present, else false (none)")
     return raw.strip()
 
 
