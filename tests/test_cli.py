@@ -850,6 +850,10 @@ def test_one_refused_lab_row_withholds_only_its_slides_verdict_and_keeps_its_urg
     # line.
     ("s1,12 G/L,,900 U/L,250 U/L,<0.1 g/L,negative\n", "s1",
      " line 2: more cells than column names"),
+    # QA 108 M4: ... beside a decimal comma.
+    ("s1,12,5 G/L,,900 U/L,250 U/L,<0.1 g/L,negative\n", "s1",
+     " line 2: more cells than column names (a decimal comma? '12,5 G/L' may be one value: "
+     "write it with a decimal point, or quote it)"),
     # QA 103 L3: a row named by a slip of the slide's name.
     ("S1,12,900,250,<0.1 g/L,negative\n", "S1",
      ": lab values for slides not in this run: 'S1' (did you mean 's1'?)")])

@@ -996,6 +996,33 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "HELLP\uff1a0"), ("obstetric_complication", "HELLP 0 TTP 1"),
     ("obstetric_complication", "HELLP -> TTP"), ("obstetric_complication", "HELLP \u2192 TTP"),
     ("obstetric_complication", "HELLP, DIC, TTP: 0"),
+    # QA 108 H1, H2, M1, M2, L3: a drug recorded in error, other arrows, a 0 before the next
+    # name after a separator, a checklist's answer after the name alone (the list's too), more
+    # answers of not known, Unicode colons and dashes; a drug recorded wrongly or not known.
+    ("drug_exposure", "quinine listed as taken in error"),
+    ("drug_exposure", "quinine: documented as given in error"),
+    ("obstetric_complication", "HELLP \u2014> TTP"), ("obstetric_complication", "HELLP \u21d2 TTP"),
+    ("obstetric_complication", "HELLP \u27f6 TTP"), ("obstetric_complication", "HELLP \u2794 TTP"),
+    ("obstetric_complication", "HELLP 0 / TTP 1"), ("obstetric_complication", "HELLP 0 | TTP 1"),
+    ("obstetric_complication", "HELLP 0. TTP 1"), ("obstetric_complication", "HELLP 0 (TTP 1)"),
+    ("obstetric_complication", "HELLP, DIC and TTP: 0"),
+    ("obstetric_complication", "HELLP, DIC/TTP: 0"),
+    ("obstetric_complication", "HELLP, DIC or TTP: no"),
+    ("obstetric_complication", "HELLP, TTP: 0"),
+    ("obstetric_complication", "HELLP, DIC: no"), ("obstetric_complication", "HELLP; TTP = false"),
+    ("obstetric_complication", "HELLP, TTP: n/a"),
+    ("obstetric_complication", "HELLP not-applicable"),
+    ("obstetric_complication", "HELLP does not apply"), ("obstetric_complication", "HELLP unknown"),
+    ("obstetric_complication", "HELLP not yet assessed"),
+    ("obstetric_complication", "HELLP not formally diagnosed"),
+    ("obstetric_complication", "HELLP w.n.l."),
+    ("obstetric_complication", "HELLP within normal limits"),
+    ("obstetric_complication", "HELLP no criteria"), ("obstetric_complication", "HELLP 0pts"),
+    ("obstetric_complication", "HELLP N"), ("obstetric_complication", "HELLP no TTP yes"),
+    ("obstetric_complication", "HELLP \u2236 0"), ("obstetric_complication", "HELLP \u2010 no"),
+    ("drug_exposure", "quinine incorrectly recorded"),
+    ("drug_exposure", "quinine mistakenly recorded"), ("drug_exposure", "quinine (incorrect)"),
+    ("drug_exposure", "quinine not true"), ("drug_exposure", "quinine unknown"),
     # QA 103 L2: words that take a diagnosis back.
     ("obstetric_complication", "HELLP, revised to TTP"),
     ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),
@@ -1018,10 +1045,16 @@ def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     ("drug_exposure", "quinine 0,3 g"), ("drug_exposure", "tacrolimus 0,1 mg/kg"),
     ("drug_exposure", "clopidogrel (N/V)"), ("obstetric_complication", "HELLP (f/u)"),
     ("drug_exposure", "tacrolimus, dose revised"), ("drug_exposure", "tacrolimus (FK506)"),
-    # QA 107 L1, L4: a sodium result is no "NA"; a drug given in error was taken.
+    # QA 107 L1, QA 108 M3: a sodium result is no "NA".
     ("obstetric_complication", "HELLP: Na 128"), ("obstetric_complication", "HELLP (Na 128)"),
-    ("drug_exposure", "quinine: Na 128"), ("drug_exposure", "quinine taken in error"),
-    ("drug_exposure", "tacrolimus given in error"),
+    ("drug_exposure", "quinine: Na 128"), ("obstetric_complication", "HELLP; low Na"),
+    ("drug_exposure", "heparin Na"), ("drug_exposure", "enoxaparin Na"),
+    # QA 108 M3: a gestation's or a day's 0; another finding's normal result.
+    ("obstetric_complication", "HELLP at 34 0/7 weeks"),
+    ("obstetric_complication", "HELLP at 34 + 0 weeks"),
+    ("obstetric_complication", "HELLP day 0 postpartum"),
+    ("drug_exposure", "gemcitabine day 0 of cycle 2"),
+    ("obstetric_complication", "HELLP, ADAMTS13 WNL"),
     # A gestation's 0 and full criteria are no count of none.
     ("obstetric_complication", "HELLP at 34+0/7 weeks"),
     ("obstetric_complication", "HELLP 3/3 criteria"),
@@ -1053,10 +1086,10 @@ def test_a_complication_suspected_or_qualified_by_a_hyphened_word_is_present(nam
 @pytest.mark.parametrize("name", [
     "HELLP, Coombs-negative", "HELLP; HIV negative", "HELLP, GBS negative",
     "HELLP; AFLP excluded", "HELLP, TTP excluded", "HELLP (TTP ruled out, ADAMTS13 60%)",
-    "HELLP, TTP unlikely", "HELLP, DIC: no", "HELLP syndrome, TTP and aHUS excluded",
-    "HELLP, TTP -ve", "HELLP, DAT neg.", "HELLP, DIC: 0", "HELLP; TTP = false",
-    # QA 107 L3: refused once n/a doubted a name.
-    "HELLP, TTP: n/a", "HELLP; DIC: n/a", "HELLP and DIC, TTP: 0"])
+    "HELLP, TTP unlikely", "HELLP syndrome, TTP and aHUS excluded",
+    "HELLP, TTP -ve", "HELLP, DAT neg.", "HELLP and DIC, TTP: 0",
+    # A checklist's answer after more than the name is the finding's alone.
+    "HELLP at 32 weeks, TTP: no", "HELLP syndrome at 30 weeks; DIC: n/a"])
 def test_a_complication_beside_another_findings_negative_is_present(name):
     # QA 98 M1: the doubt stands in a clause of its own that names another finding.
     assert parse_labs({"obstetric_complication": name}).obstetric_complication == name

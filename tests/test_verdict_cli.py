@@ -1545,10 +1545,10 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
     ("HELLP (Mississippi class 2)", "pregnancy"), ("HELLP, 32 weeks", "pregnancy"),
     ("HELLP at 34/40", "pregnancy"), ("postpartum HELLP, day 2", "pregnancy"),
     ("HELLP with DIC", "pregnancy"), ("HELLP (LDH 1500)", "pregnancy"),
-    ("HELLP-negative pre-eclampsia", "hus"), ("HELLP not yet diagnosed", "hus"),
+    ("HELLP-negative pre-eclampsia", "hus"), ("HELLP never diagnosed", "hus"),
     ("HELLP doubtful", "hus"), ("HELLP/TTP", "hus"),
     # QA 105 M1: an answer of no the value reader lets through; QA 106: a gestation's 0 is none.
-    ("HELLP - f", "hus"), ("HELLP at 34+0 weeks", "pregnancy"),
+    ("HELLP - nope", "hus"), ("HELLP at 34+0 weeks", "pregnancy"),
     ("HELLP TBC", "hus"), ("HELLP or TTP", "hus"), ("HELLP improbable", "hus"),
     ("HELLP criteria not fulfilled", "hus"),
     # QA 98 H1: absent, past, someone else's or only worked up.

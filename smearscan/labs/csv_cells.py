@@ -35,11 +35,12 @@ def _fitted_rows(names: Sequence[str | None], cells: list[str], source: str
     slide = _row_values(names, cells).get("slide")
     # The surplus cells left off the end as well: a stray cell after the last value (QA 103
     # M1: read only as decimal commas, shifting every value, and losing the URGENT line); and
-    # empty cells left out wherever they stand: a comma typed twice (QA 104 L2: the same).
+    # empty cells left out wherever they stand, alone or beside decimal commas: a comma typed
+    # twice (QA 104 L2, QA 108 M4: the same).
     extra = len(cells) - len(names)
-    ways = itertools.chain(itertools.islice(_joined_cells(cells, extra), MOST_JOINS),
-                           [cells[:len(names)]],
-                           itertools.islice(_without_empty_cells(cells, extra), MOST_JOINS))
+    ways = itertools.chain([cells[:len(names)]], *(
+        itertools.islice(_dropped_and_joined(cells, dropped, extra - dropped), MOST_JOINS)
+        for dropped in range(extra + 1)))
     rows = [row for fitted in ways if (row := _row_values(names, fitted)).get("slide") == slide]
     if not rows:
         return []
@@ -71,6 +72,13 @@ def _without_empty_cells(cells: list[str], extra: int) -> Iterator[list[str]]:
     empty = [index for index in range(1, len(cells)) if not cells[index].strip()]
     for chosen in itertools.combinations(empty, extra):
         yield [cell for index, cell in enumerate(cells) if index not in chosen]
+
+
+def _dropped_and_joined(cells: list[str], dropped: int, joined: int) -> Iterator[list[str]]:
+    """``cells`` with ``dropped`` empty cells left out and ``joined`` decimal commas joined,
+    each way (:func:`_without_empty_cells`, :func:`_joined_cells`)."""
+    for fewer in _without_empty_cells(cells, dropped):
+        yield from _joined_cells(fewer, joined)
 
 
 def _padded_row(names: Sequence[str | None], cells: list[str]) -> dict[str, object] | None:

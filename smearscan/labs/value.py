@@ -127,33 +127,54 @@ _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}
 #: high-risk pregnancy"; QA 93 #2), not the name. "Suspected", "possible" and "probable" are
 #: what the verdict calls a cause in play, so they stay the name.
 _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirmed|"
-                r"not\s+(?:confirmed|present|found|seen|suspected|likely|detected|met|supported|"
-                r"applicable|assessed|done|known|diagnosed)|inapplicable|"
+                r"not[\s-]+(?:(?:yet|formally|clinically|fully|been)\s+)?(?:confirmed|present|"
+                r"found|seen|suspected|likely|detected|met|supported|applicable|assessed|done|"
+                r"known|diagnosed|true)|inapplicable|does\s+not\s+apply|unknown|"
+                r"within\s+normal\s+limits|no\s+criteria|"
                 r"absent|denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
-                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?|(?<!taken )(?<!given )in[\s-]+error|"
-                r"entered[\s-]+in[\s-]+error|untrue|wrong(?:ly)?|falsely")
+                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?|in[\s-]+error|untrue|wrong(?:ly)?|falsely|"
+                r"incorrect(?:ly)?|mistaken(?:ly)?")
 #: An answer of no, not applicable, not known, not done or nothing abnormal, standing as its own
-#: clause or after a separator ("HELLP: NAD", "HELLP; NA", "quinine - N/K"; QA 107 H2, M1).
-_NO_ANSWER = r"no|none|nil|0|na|nad|wnl|nk|nd|n\s*/\s*[akd]|n\.\s*[akd]\.?"
-_DOUBT = re.compile(rf"[?\uff1f\ufe56]|-ve\b|(?:[:=\-\u2013\u2014(\[,;]|\s)\s*(?:{_NO_ANSWER})"
-                    rf"\)?\.?\s*(?=$|[;\])\]]|,(?!\d))|[:=(]\s*[0nf](?![\w=]|\.\d|(?<=f)/u\b|"
-                    rf"(?<=n)/v\b)|"
-                    # "n/a" anywhere ("HELLP [n/a]", "HELLP - N.A."); a zero count of criteria
-                    # ("HELLP 0/3", "0 of 3 criteria"; not a gestation's "34+0/7"; QA 107 H3); a
-                    # 0 before the next name of a list of answers ("HELLP 0 TTP 1").
-                    rf"(?<![\w/])n\s*/\s*a(?![\w/])|(?<![\w.])n\.\s*a\.?(?!\w)|"
-                    rf"(?<![\w+.,/])0\s*(?:/|\bof\b|\bout\s+of\b)\s*\d|(?<![\w+.,/])0\s+(?:criteri|pts?\b|"
-                    rf"points?\b)|(?<=\s)0(?=\s+[^\W\d_])|"
-                    rf"(?<![^\W\d_])false(?![^\W\d_])|(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|"
-                    rf"(?<=-)(?:{_DOUBT_WORDS})(?![\w-])(?!\s+[^\W\d_])", re.IGNORECASE)
+#: clause or after a separator ("HELLP: NAD", "HELLP; NA", "quinine - N/K"; QA 107 H2, M1); "NA"
+#: in capitals or lower case only: "Na" is sodium ("HELLP; low Na", "heparin Na": QA 108 M3).
+_NO_ANSWER = (r"no|none|nil|0|n|f|(?-i:NA|na)|nad|wnl|w\.n\.l\.?|nk|nd|n\s*/\s*[akd]|"
+              r"n\.\s*[akd]\.?")
+#: A 0 that is a gestation's days or a day's number, not an answer ("34 0/7 weeks", "34 + 0
+#: weeks", "day 0 postpartum", "gemcitabine day 0 of cycle 2": QA 108 M3).
+_NOT_A_DAY = r"(?<!day )(?<![\w+.,/])"
+_DOUBT_PARTS = (
+    r"[?\uff1f\ufe56]|-ve\b",
+    # An answer of no ending its clause, or 0, n, f right after a separator.
+    rf"(?:[:=\-(\[,;]|\s)\s*(?:{_NO_ANSWER})\)?\.?\s*(?=$|[;\])\]]|,(?!\d))",
+    r"[:=(]\s*[0nf](?![\w=]|\.\d|(?<=f)/u\b|(?<=n)/v\b)",
+    # "n/a" anywhere ("HELLP [n/a]", "HELLP - N.A.").
+    r"(?<![\w/])n\s*/\s*a(?![\w/])|(?<![\w.])n\.\s*a\.?(?!\w)",
+    # A zero count of criteria ("HELLP 0/3", "0 of 3 criteria", "0pts"; QA 107 H3).
+    rf"{_NOT_A_DAY}0\s*(?:/(?!\s*7\b)|\bof\b|\bout\s+of\b)\s*\d|"
+    rf"{_NOT_A_DAY}0\s*(?:criteri|pts?\b|points?\b)",
+    # A 0 before the next name of a list of answers ("HELLP 0 TTP 1", "HELLP 0 / TTP 1"; QA 108
+    # H2), or a no before a name answered yes ("HELLP no TTP yes"; QA 108 M1).
+    rf"(?<=\s){_NOT_A_DAY}0(?=\s*[^\w\s]?\s*[^\W\d_])(?!\s*(?:weeks?|wks?|w|days?|d)\b)|"
+    r"(?<![\w-])no\s+[^\W\d_][\w-]*\s*[:=]?\s*(?:yes|y|1)\b",
+    r"(?<![^\W\d_])false(?![^\W\d_])",
+    rf"(?<![\w-])(?:{_DOUBT_WORDS})(?![\w-])|(?<=-)(?:{_DOUBT_WORDS})(?![\w-])(?!\s+[^\W\d_])",
+    # An arrow: the diagnosis or the drug changed to another ("HELLP -> TTP", "HELLP ⇒ TTP";
+    # QA 105 M1, QA 108 H2).
+    r"[-=~]+>|[\u2190-\u21ff\u27f0-\u27ff\u2900-\u297f\u2794-\u27bf]",
+)
+_DOUBT = re.compile("|".join(_DOUBT_PARTS), re.IGNORECASE)
+#: Colons and dashes that Unicode's compatibility forms leave as they are, read as ':' and '-'
+#: ("HELLP ∶ 0", "HELLP ‐ no"; QA 108 M1).
+_PUNCTUATION = str.maketrans({**dict.fromkeys("\u2236\ua789\u02d0", ":"),
+                              **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-")})
 #: Words that take back a diagnosis ("HELLP, revised to TTP", "HELLP disproved"): a doubt of an
 #: obstetric complication, not of a drug, whose name may carry them innocently ("tacrolimus,
 #: dose revised", "graft rejected") (this tool's list; QA 103 L2, QA 105 M2: each was read as a
 #: HELLP).
 _DIAGNOSIS_DOUBTS = {"obstetric_complication": re.compile(
     r"(?<![^\W\d_])(?:disprov(?:ed|en)|uncertain|unproven|overturned|rejected|revised|"
-    r"retracted|withdrawn|dropped|refuted|discounted|incorrect|unclear|reconsidered|"
-    r"unsupported|superseded)(?![^\W\d_])|->|=>|\u2192", re.IGNORECASE)}
+    r"retracted|withdrawn|dropped|refuted|discounted|unclear|reconsidered|"
+    r"unsupported|superseded)(?![^\W\d_])", re.IGNORECASE)}
 #: The doubts a drug's name may carry and still be taken: a drug given as prophylaxis
 #: (ciclosporin against graft-versus-host disease), with a risk named beside it ("at risk of
 #: GVHD", "high bleeding risk") or its levels screened ("trough screening") is taken (this
@@ -171,11 +192,16 @@ _OTHER_FINDING = (r"(?:ttp|a?hus|aflp|dic|itp|sle|lupus|aps|coombs|dat|hiv|gbs|h
 _OTHER_NEGATIVE = {"obstetric_complication": re.compile(
     rf"\s*{_OTHER_FINDING}(?:\s*(?:/|&|\band\b|\bor\b)\s*{_OTHER_FINDING})*"
     r"(?:\s*[-:=]\s*|\s+)(?:neg(?:ative)?|-ve|excluded|ruled[\s-]*out|unlikely|absent|"
-    r"not\s+detected|no|nil|none|false|0|n\s*/\s*a|na)\.?\s*", re.IGNORECASE)}
+    r"not\s+detected|no|nil|none|false|0|n\s*/\s*a|na|wnl|normal)\.?\s*", re.IGNORECASE)}
 #: A clause that only names other findings ("DIC" of "HELLP, DIC, TTP: 0"): the answer after
 #: the next may be the whole list's, the complication's too (QA 105 M1: read as a HELLP).
 _BARE_FINDINGS = re.compile(
     rf"\s*{_OTHER_FINDING}(?:\s*(?:/|&|\band\b|\bor\b)\s*{_OTHER_FINDING})*\s*", re.IGNORECASE)
+#: A first clause that is the complication's name alone ("HELLP", "HELLP syndrome"), and a
+#: clause answered as a checklist is ("DIC: 0", "TTP = false"): that answer may be the list's,
+#: the name's too ("HELLP, TTP: 0", "HELLP, DIC and TTP: 0": QA 108 H2, L3).
+_BARE_NAME = re.compile(r"\s*[^\W\d_][\w-]*(?:\s+[^\W\d_][\w-]*)?\s*")
+_CHECKLIST = re.compile(r"[:=]")
 #: A clause: text between commas, semicolons and brackets.
 _CLAUSE = re.compile(r"[^,;()\[\]]*\w[^,;()\[\]]*")
 #: Unicode categories a name must not hold: controls (C0, C1), format characters (bidi
@@ -198,7 +224,8 @@ def _past_exposure(name: str) -> bool:
 def _another_findings(key: str, name: str, doubt: re.Match[str]) -> bool:
     """Whether the ``doubt`` in ``name`` is plainly another finding's: it stands in a clause
     after the first, which names the complication, and that whole clause is other findings'
-    negative results, each named before it (:data:`_OTHER_NEGATIVE`). Where in doubt, it is the
+    negative results, each named before it (:data:`_OTHER_NEGATIVE`), with an answer that is not
+    the clause before's too (:func:`_answer_shared`). Where in doubt, it is the
     name's: the value is refused, as a negated HELLP read as present would advise delivery
     (this tool's rule)."""
     negative = _OTHER_NEGATIVE.get(key)
@@ -207,8 +234,17 @@ def _another_findings(key: str, name: str, doubt: re.Match[str]) -> bool:
     clauses = list(_CLAUSE.finditer(name))
     return any(clause.start() <= doubt.start() and doubt.end() <= clause.end()
                and negative.fullmatch(clause.group()) is not None
-               and _BARE_FINDINGS.fullmatch(before.group()) is None
-               for before, clause in itertools.pairwise(clauses))
+               and not _answer_shared(before, clause, first=index == 0)
+               for index, (before, clause) in enumerate(itertools.pairwise(clauses)))
+
+
+def _answer_shared(before: re.Match[str], clause: re.Match[str], *, first: bool) -> bool:
+    """Whether the answer of ``clause`` may also be that of the clause ``before`` it: a list of
+    other findings (:data:`_BARE_FINDINGS`), or the complication's name alone (``first``) before
+    a checklist's answer (:data:`_BARE_NAME`, :data:`_CHECKLIST`)."""
+    return (_BARE_FINDINGS.fullmatch(before.group()) is not None
+            or (first and _BARE_NAME.fullmatch(before.group()) is not None
+                and _CHECKLIST.search(clause.group()) is not None))
 
 
 def doubted_name(key: str, name: str) -> str | None:
@@ -217,7 +253,7 @@ def doubted_name(key: str, name: str) -> str | None:
     the URGENT line its refusal keeps beside it read as absent; None where it does not doubt
     itself."""
     # Full-width forms read as their ASCII ("HELLP\uff1a0": QA 105 M1).
-    name = unicodedata.normalize("NFKC", name)
+    name = unicodedata.normalize("NFKC", name).translate(_PUNCTUATION)
     taken = _TAKEN_DOUBTS.get(key)
     own = _DIAGNOSIS_DOUBTS[key].finditer(name) if key in _DIAGNOSIS_DOUBTS else ()
     doubts = [found for found in sorted([*_DOUBT.finditer(name), *own], key=re.Match.start)
