@@ -1023,6 +1023,7 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("drug_exposure", "quinine incorrectly recorded"),
     ("drug_exposure", "quinine mistakenly recorded"), ("drug_exposure", "quinine (incorrect)"),
     ("drug_exposure", "quinine not true"), ("drug_exposure", "quinine unknown"),
+    ("obstetric_complication", "HELLP: Na"), ("obstetric_complication", "HELLP (Na)"),
     # QA 103 L2: words that take a diagnosis back.
     ("obstetric_complication", "HELLP, revised to TTP"),
     ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),

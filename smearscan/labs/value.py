@@ -136,16 +136,17 @@ _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirm
                 r"incorrect(?:ly)?|mistaken(?:ly)?")
 #: An answer of no, not applicable, not known, not done or nothing abnormal, standing as its own
 #: clause or after a separator ("HELLP: NAD", "HELLP; NA", "quinine - N/K"; QA 107 H2, M1); "NA"
-#: in capitals or lower case only: "Na" is sodium ("HELLP; low Na", "heparin Na": QA 108 M3).
-_NO_ANSWER = (r"no|none|nil|0|n|f|(?-i:NA|na)|nad|wnl|w\.n\.l\.?|nk|nd|n\s*/\s*[akd]|"
-              r"n\.\s*[akd]\.?")
+#: after a space in capitals or lower case only: "Na" after a word is sodium ("HELLP; low Na",
+#: "heparin Na": QA 108 M3), after a separator ("HELLP: Na") an answer.
+_NO_ANSWER = r"no|none|nil|0|n|f|nad|wnl|w\.n\.l\.?|nk|nd|n\s*/\s*[akd]|n\.\s*[akd]\.?"
 #: A 0 that is a gestation's days or a day's number, not an answer ("34 0/7 weeks", "34 + 0
 #: weeks", "day 0 postpartum", "gemcitabine day 0 of cycle 2": QA 108 M3).
 _NOT_A_DAY = r"(?<!day )(?<![\w+.,/])"
 _DOUBT_PARTS = (
     r"[?\uff1f\ufe56]|-ve\b",
     # An answer of no ending its clause, or 0, n, f right after a separator.
-    rf"(?:[:=\-(\[,;]|\s)\s*(?:{_NO_ANSWER})\)?\.?\s*(?=$|[;\])\]]|,(?!\d))",
+    rf"(?:[:=\-(\[,;]\s*(?:{_NO_ANSWER}|na)|\s\s*(?:{_NO_ANSWER}|(?-i:NA|na)))"
+    r"\)?\.?\s*(?=$|[;\])\]]|,(?!\d))",
     r"[:=(]\s*[0nf](?![\w=]|\.\d|(?<=f)/u\b|(?<=n)/v\b)",
     # "n/a" anywhere ("HELLP [n/a]", "HELLP - N.A.").
     r"(?<![\w/])n\s*/\s*a(?![\w/])|(?<![\w.])n\.\s*a\.?(?!\w)",
