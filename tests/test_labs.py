@@ -909,7 +909,10 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     "quinine on hold", "quinine paused since 2019",
                                     "quinine, nil since 2019", "quinine not taken since 2019",
                                     "quinine, not since 2019",
-                                    f"quinine in {datetime.date.today().year - 1}"])
+                                    f"quinine in {datetime.date.today().year - 1}",
+                                    # QA 110 H5.
+                                    "quinine d/c", "quinine (old)",
+                                    "tacrolimus - switched to sirolimus"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
     with pytest.raises(LabValueError) as caught:
@@ -1018,12 +1021,25 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("obstetric_complication", "HELLP w.n.l."),
     ("obstetric_complication", "HELLP within normal limits"),
     ("obstetric_complication", "HELLP no criteria"), ("obstetric_complication", "HELLP 0pts"),
-    ("obstetric_complication", "HELLP N"), ("obstetric_complication", "HELLP no TTP yes"),
+    ("obstetric_complication", "HELLP no TTP yes"),
     ("obstetric_complication", "HELLP \u2236 0"), ("obstetric_complication", "HELLP \u2010 no"),
     ("drug_exposure", "quinine incorrectly recorded"),
     ("drug_exposure", "quinine mistakenly recorded"), ("drug_exposure", "quinine (incorrect)"),
     ("drug_exposure", "quinine not true"), ("drug_exposure", "quinine unknown"),
-    ("obstetric_complication", "HELLP: Na"), ("obstetric_complication", "HELLP (Na)"),
+    # QA 110 H1, H5: tick boxes and marks, a lone dash or x; a drug not taken by the patient,
+    # refused, planned, stopped or switched.
+    ("obstetric_complication", "HELLP: [ ]"), ("obstetric_complication", "HELLP \u2610"),
+    ("obstetric_complication", "HELLP \u25a1"), ("obstetric_complication", "HELLP -"),
+    ("obstetric_complication", "HELLP (-)"), ("obstetric_complication", "HELLP \u2717"),
+    ("obstetric_complication", "HELLP \u00d7"), ("obstetric_complication", "HELLP: x"),
+    ("obstetric_complication", "HELLP \u00d8"), ("obstetric_complication", "HELLP: Y [ ] N [X]"),
+    ("obstetric_complication", "HELLP \u2013 \u2298"),
+    ("obstetric_complication", "HELLP: \U0001f6ab"),
+    ("drug_exposure", "quinine \u2717"), ("drug_exposure", "quinine allergy"),
+    ("drug_exposure", "allergic to quinine"), ("drug_exposure", "gemcitabine - planned"),
+    ("drug_exposure", "gemcitabine - not yet started"), ("drug_exposure", "clopidogrel - refused"),
+    ("drug_exposure", "clopidogrel - not prescribed"), ("drug_exposure", "mother takes quinine"),
+    ("drug_exposure", "quinine - to confirm"),
     # QA 103 L2: words that take a diagnosis back.
     ("obstetric_complication", "HELLP, revised to TTP"),
     ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),
@@ -1046,10 +1062,26 @@ def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     ("drug_exposure", "quinine 0,3 g"), ("drug_exposure", "tacrolimus 0,1 mg/kg"),
     ("drug_exposure", "clopidogrel (N/V)"), ("obstetric_complication", "HELLP (f/u)"),
     ("drug_exposure", "tacrolimus, dose revised"), ("drug_exposure", "tacrolimus (FK506)"),
-    # QA 107 L1, QA 108 M3: a sodium result is no "NA".
+    # QA 107 L1, QA 108 M3, QA 110 M7: a sodium result or salt is no "NA".
     ("obstetric_complication", "HELLP: Na 128"), ("obstetric_complication", "HELLP (Na 128)"),
     ("drug_exposure", "quinine: Na 128"), ("obstetric_complication", "HELLP; low Na"),
     ("drug_exposure", "heparin Na"), ("drug_exposure", "enoxaparin Na"),
+    ("drug_exposure", "heparin (Na)"), ("drug_exposure", "valproate - Na"),
+    # QA 110 M1-M6, L: a trend, another test's result, a woman's age, a count of none of
+    # something else, a parity or a day 0, the blood group, a drug's level not known.
+    ("obstetric_complication", "HELLP, plt \u2193"),
+    ("obstetric_complication", "HELLP, AST \u2191"),
+    ("obstetric_complication", "HELLP, plt 90->45"),
+    ("drug_exposure", "tacrolimus 2 \u2192 3 mg bd"), ("obstetric_complication", "HELLP, DAT: neg"),
+    ("obstetric_complication", "HELLP, TTP: unlikely"),
+    ("obstetric_complication", "HELLP, CTG NAD"), ("obstetric_complication", "HELLP, coag WNL"),
+    ("obstetric_complication", "HELLP, GBS unknown"), ("obstetric_complication", "HELLP, 28 F"),
+    ("drug_exposure", "quinine, 72 F"), ("obstetric_complication", "HELLP, 0 seizures"),
+    ("drug_exposure", "tacrolimus, 0 missed doses"), ("obstetric_complication", "HELLP, POD 0"),
+    ("obstetric_complication", "HELLP, para 0"), ("obstetric_complication", "HELLP, G2 P1 + 0"),
+    ("obstetric_complication", "HELLP, Rh neg"), ("obstetric_complication", "HELLP, O neg"),
+    ("drug_exposure", "quinine, dose unknown"), ("drug_exposure", "tacrolimus, level not done"),
+    ("drug_exposure", "tacrolimus, trough pending"), ("drug_exposure", "tacrolimus, level NA"),
     # QA 108 M3: a gestation's or a day's 0; another finding's normal result.
     ("obstetric_complication", "HELLP at 34 0/7 weeks"),
     ("obstetric_complication", "HELLP at 34 + 0 weeks"),

@@ -1556,13 +1556,23 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
     ("mother had HELLP", "hus"), ("HELLP workup", "hus"), ("HELLP ausgeschlossen", "hus"),
     ("ruling out HELLP", "hus"), ("HELLP never confirmed", "hus"),
     ("HELLP last pregnancy", "hus"),
-    # QA 99 H2: words that describe a present HELLP as well.
-    ("HELLP with normal BP", "pregnancy"), ("maternal HELLP syndrome at 33 weeks", "pregnancy"),
-    ("HELLP in her first pregnancy, now 34 weeks", "pregnancy"),
-    # QA 98 H2: a doubt in a clause of its own speaks of another finding.
-    ("HELLP, no proteinuria", "pregnancy"), ("HELLP - not TTP", "pregnancy"),
-    ("HELLP (ADAMTS13 normal, not TTP)", "pregnancy"),
-    ("HELLP without hypertension", "pregnancy"), ("H.E.L.L.P. syndrome", "pregnancy")])
+    # QA 98 H2: another finding's negative in a clause of its own.
+    ("HELLP, not TTP", "pregnancy"), ("HELLP (ADAMTS13 normal, not TTP)", "pregnancy"),
+    ("H.E.L.L.P. syndrome", "pregnancy"),
+    # QA 110: a HELLP among words of its own list only leads; the tick boxes, someone else's,
+    # a past pregnancy's, a normal answer or another language's no did (QA 99 H2's present
+    # HELLPs in other words now stay possible, with the obstetric review on the Next line).
+    ("HELLP, plt 45, AST 320 U/L at 34+2 weeks", "pregnancy"),
+    ("partial HELLP (Mississippi class 2), on MgSO4, post EMCS", "pregnancy"),
+    ("HELLP (prev preg)", "hus"), ("maternal HELLP", "hus"), ("FHx HELLP", "hus"),
+    ("HELLP - no evidence", "hus"), ("HELLP: normal", "hus"), ("HELLP ok", "hus"),
+    ("TTP rather than HELLP", "hus"), ("HELLP escluso", "hus"), ("HELLP: nee", "hus"),
+    ("HELLP bloods sent", "hus"), ("HELLP N", "hus"), ("HELLP: Na", "hus"),
+    ("HELLP with normal BP", "hus"), ("maternal HELLP syndrome at 33 weeks", "hus"),
+    ("HELLP without hypertension", "hus"),
+    # ... and another finding's or a symptom's denial or normal result beside a HELLP leads.
+    ("HELLP, no proteinuria", "pregnancy"), ("HELLP (no fits)", "pregnancy"),
+    ("HELLP, coag WNL, Na 131", "pregnancy"), ("HELLP, Tennessee criteria met", "pregnancy")])
 def test_only_a_hellp_named_without_doubt_leads_with_delivery(named, leading, capsys):
     # QA 96 #1: free text says a HELLP is absent or doubtful in more ways than the refusals
     # list; with such a word beside it, the pregnancy cause stays possible.

@@ -44,6 +44,7 @@ from smearscan.labs.coagulation import (
     pt_without_inr,
 )
 from smearscan.labs.csv_cells import MOST_JOINS
+from smearscan.labs.doubts import without_other_findings
 from smearscan.labs.files import read_lab_rows, read_labs_file
 from smearscan.labs.forms import Bound, Repeated
 from smearscan.labs.keys import (
@@ -95,4 +96,4 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
            "ldh_without_limit", "least_inr", "merged_readings", "parse_labs", "pt_without_inr",
            "read_lab_rows", "read_labs_file", "reading_rank", "refused_names", "slide_slips",
-           "slips_hint", "with_overrides", "zero_counts"]
+           "slips_hint", "with_overrides", "without_other_findings", "zero_counts"]

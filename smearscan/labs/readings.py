@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from smearscan.errors import LabValueError
+from smearscan.labs.doubts import doubted_name
 from smearscan.labs.forms import Repeated
 from smearscan.labs.keys import LAB_KEYS
 from smearscan.labs.misspelt import close_keys
@@ -22,7 +23,6 @@ from smearscan.labs.parse import (
     _without_keys,
 )
 from smearscan.labs.record import Labs
-from smearscan.labs.value import doubted_name
 
 
 def lab_readings(mapping: Mapping[str, object], *, source: str = "labs", problems_read: int = 0,

@@ -4,8 +4,9 @@ pregnancy, a mechanical valve."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from smearscan.labs import Labs
+from smearscan.labs import Labs, without_other_findings
 from smearscan.verdict.differential.cause import Cause, ttp_deferred
 from smearscan.verdict.readings import kidney_injury, show
 from smearscan.verdict.values import HELLP, HYPERTENSIVE_TMA, SCLERODERMA_CRISIS, TRANSPLANT_TMA
@@ -145,64 +146,74 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
     return f"{action}; {deferred}"
 
 
-#: Words that leave a HELLP in doubt, absent, past, someone else's or only worked up (this
-#: tool's rule): free text holds more ways of saying so than the refusals of
-#: :func:`~smearscan.labs.value.doubted_name` list ("HELLP-negative pre-eclampsia", "HELLP not
-#: diagnosed", "HELLP doubtful", "HELLP or TTP", "pre-eclampsia without HELLP", "HELLP prev
-#: pregnancy", "mother had HELLP", "HELLP workup", "HELLP ausgeschlossen"; QA 96 #1, QA 98 H1,
-#: QA 99 H1), and such a HELLP read as named led with delivery. Not a whitelist of a HELLP's own
-#: words: "HELLP, 32 weeks", "HELLP (Mississippi class 2)" are HELLPs (QA 97: a whitelist sent
-#: 23 of them to complement studies first); nor words that also describe a present one
-#: ("normal", "first", "maternal", "less", "considered": QA 99 H2). No list reads every note:
-#: whichever cause leads, the Next line of a pregnancy recorded asks for the urgent obstetric
-#: review (:meth:`~smearscan.verdict.Verdict.next_step`).
-_HELLP_DOUBTS = frozenset({
-    "not", "no", "non", "n", "without", "doubtful", "improbable", "unlikely", "tbc", "tbd",
-    "query", "queried", "or", "vs", "versus", "negative", "neg", "excluded", "excl", "absent",
-    "ruled", "rule", "ruling", "differential", "ddx", "unconfirmed", "inconsistent", "doesn",
-    "isn", "previous", "prev", "prior", "history", "hx", "had", "recovered", "resolved",
-    "mother", "workup", "work", "prevention", "nicht", "kein", "keine", "ausgeschlossen",
-    "descartado", "descartada", "sin", "pas", "exclu", "exclue", "geen", "uitgesloten",
-    "never", "dismissed", "disproven", "past", "historic", "historical", "didn", "wasn",
-    "last",
-    # Answers of no and words that take a diagnosis back, where the value reader let one
-    # through ("HELLP - f", "HELLP: false-positive": QA 105 H1, M1, M2); not "0" or "x", which
-    # a gestation or a multiple writes ("HELLP at 34+0 weeks", "AST 3 x ULN": QA 106).
-    "false", "f", "nope", "nein", "falso", "revised", "disproved", "uncertain",
-    "unproven", "overturned", "rejected", "retracted", "withdrawn", "dropped", "refuted",
-    "discounted", "incorrect", "unclear", "reconsidered", "unsupported", "superseded", "error",
-    "untrue", "wrong", "falsely"})
-#: Words a clause may hold besides :data:`_HELLP_DOUBTS` and still speak of the HELLP before it
-#: ("HELLP - not met", "HELLP, criteria not fulfilled").
-_HELLP_REFERRING = frozenset({"met", "fulfilled", "criteria", "confirmed", "present", "seen",
-                              "found", "yet", "so", "far", "t", "s", "meet", "diagnosed"})
+#: The words a HELLP named as present stands among, for it to lead with delivery (this tool's
+#: list): the syndrome's own words and classes, how sure, when (gestation, postpartum day),
+#: what came with it and its care, the laboratory findings that make it, their units and
+#: numbers. Any other word ("HELLP \u2717", "HELLP (prev preg)", "maternal HELLP", "HELLP - no
+#: evidence", "TTP rather than HELLP", "HELLP nein": QA 110 H1-H4) leaves the pregnancy cause
+#: possible: each of QA 96-110 found more ways of doubting a HELLP than a list of doubts held,
+#: and a present HELLP in other words loses only its lead, never its care: whichever cause
+#: leads, the Next line of a recorded pregnancy asks for the urgent obstetric review
+#: (:meth:`~smearscan.verdict.Verdict.next_step`). Other findings' negative results beside it
+#: are left out first, as the lab reader takes them ("HELLP, Coombs-negative, TTP excluded").
+_HELLP_WORDS = frozenset({
+    # The syndrome, its classes and severity.
+    "hellp", "syndrome", "partial", "complete", "full", "class", "mississippi", "tennessee",
+    "atypical", "severe", "mild", "moderate", "early", "late", "onset", "new", "evolving",
+    "developing", "worsening", "i", "ii", "iii", "incomplete", "grade", "synd", "criteria", "met",
+    "yes", "y", "ve", "sx",
+    # How sure: the verdict's own words for a cause in play.
+    "suspected", "possible", "probable", "likely", "confirmed", "diagnosed", "clinical",
+    "clinically", "presumed", "presumptive",
+    # When.
+    "postpartum", "post", "partum", "postnatal", "pp", "antepartum", "antenatal", "intrapartum",
+    "day", "days", "d", "week", "weeks", "wk", "wks", "w", "gestation", "gestational", "ga",
+    "hours", "hrs", "h", "at", "of", "in", "on", "since", "from", "after", "following", "now",
+    "current", "currently", "this", "pregnancy", "trimester", "third", "rd", "second", "nd",
+    "g", "p", "primip", "multip", "pn", "admission", "twin", "twins", "dcda", "mcda",
+    # What came with it, and its care.
+    "with", "and", "plus", "superimposed", "pre", "eclampsia", "preeclampsia", "pet", "pih",
+    "hypertension", "hypertensive", "dic", "aki", "renal", "liver", "hepatic", "haematoma",
+    "hematoma", "abruption", "placental", "delivered", "delivery", "cs", "lscs", "emcs", "elcs",
+    "caesarean", "cesarean", "section", "svd", "induction", "iol", "mgso", "magnesium",
+    "labetalol", "nifedipine", "hydralazine", "iv", "icu", "itu", "hdu", "admitted",
+    "dexamethasone", "dex", "betamethasone", "bmz", "steroids", "dose", "given", "started",
+    "done", "due", "for", "by", "plan", "planned", "obs", "reg", "aware", "informed", "transferred",
+    "transfused", "pool", "pph", "iugr", "fgr", "iud", "iufd", "fetus", "fetal", "well",
+    "improving", "resolving", "recovering", "subcapsular", "oliguric", "nausea", "vomiting",
+    # The findings that make it, and their units.
+    "plt", "plts", "platelets", "platelet", "ast", "alt", "ldh", "hb", "hgb", "bilirubin",
+    "bili", "haemolysis", "hemolysis", "haemolytic", "hemolytic", "lfts", "lft", "enzymes",
+    "low", "raised", "elevated", "high", "rising", "falling", "deranged", "abnormal",
+    "proteinuria", "protein", "pcr", "bp", "mmhg", "epigastric", "ruq", "pain", "headache",
+    "schistocytes", "fibrinogen", "clotting", "sflt", "plgf", "ratio", "upcr", "adamts",
+    "activity", "x", "uln", "l", "dl", "u", "iu", "ul", "mmol", "umol", "mg", "ml",
+})
+#: The characters a HELLP that leads is written in: letters, digits, spaces and a lab note's
+#: punctuation; a mark of another ("HELLP \u2298", "HELLP: \U0001f6ab": QA 110) says no as
+#: often as yes.
+_PLAIN = re.compile(r"[\w\s.,;:()\[\]/+\-%<>=@\u2264\u2265^&'\"#*]*")
 #: The other TMAs a HELLP is told apart from: "HELLP/TTP" names the question, not the answer.
 _HELLP_ALTERNATIVES = frozenset({"ttp", "hus", "ahus", "aflp", "tma", "itp"})
 
 
 def _plain_hellp(named: str) -> bool:
-    """Whether the complication ``named`` names a HELLP that no clause of it doubts: the clause
-    that names it holds no word of :data:`_HELLP_DOUBTS`, nor does a clause after it that
-    speaks of nothing else ("HELLP - not met"; "HELLP, no proteinuria" and "HELLP, not TTP"
-    speak of other findings: QA 98 H2), and it is not written as another TMA's alternative
-    ("HELLP/TTP")."""
+    """Whether the complication ``named`` names a HELLP in :data:`_HELLP_WORDS` alone, other
+    findings' negative results left out, and not as another TMA's alternative ("HELLP/TTP")."""
+    text = without_other_findings("obstetric_complication", unicodedata.normalize("NFKC", named))
     # "H.E.L.L.P." is a HELLP; a result hyphened to another word qualifies that word
     # ("Coombs-negative HELLP").
-    text = re.sub(r"h\.?e\.?l\.?l\.?p\b\.?", "hellp", named.lower())
+    text = re.sub(r"h\.?e\.?l\.?l\.?p\b\.?", "hellp", text.lower())
     # Its misspellings that name nothing else: "HELLPs", "HELP syndrome" (QA 100 M1).
     text = re.sub(r"\bhellps\b|\bhelp(?=\s+syndrome\b)", "hellp", text)
     text = re.sub(r"\b(?!hellp\b)[a-z0-9]+-(?:negative|neg|positive)\b", " ", text)
-    # What a HELLP is "without" is another finding ("HELLP without proteinuria"); "without
-    # HELLP" doubts it.
-    text = re.sub(r"(\bhellp\b[^,;()]*?)\bwithout\b[^,;()]*", r"\1", text)
-    clauses = [re.findall(r"[a-z]+|\d+", clause)
-               for clause in re.split(r"[,;()\[\]]|\s[-\u2013\u2014]\s", text)]
-    if not any("hellp" in words for words in clauses):
-        return False
-    doubted = any(_HELLP_DOUBTS & set(words) and (
-        "hellp" in words or set(words) <= _HELLP_DOUBTS | _HELLP_REFERRING) for words in clauses)
+    # A value's name beside its number ("Na 131", "Cr 140"), and nausea and vomiting.
+    text = re.sub(r"\b(?:na|k|cr|creat|urea|inr|aptt|fib)(?=\s*[:=]?\s*[<>\u2264\u2265~]?\s*\d)"
+                  r"|\bn\s*/\s*v\b", " ", text)
+    words = re.findall(r"[^\W\d_]+", text)
     alternatives = {word for pair in re.findall(r"(\w+)\s*/\s*(\w+)", text) for word in pair}
-    return not doubted and not ("hellp" in alternatives and _HELLP_ALTERNATIVES & alternatives)
+    return ("hellp" in words and set(words) <= _HELLP_WORDS and _PLAIN.fullmatch(text) is not None
+            and not ("hellp" in alternatives and _HELLP_ALTERNATIVES & alternatives))
 
 
 def _hellp_named(labs: Labs) -> str | None:
