@@ -94,9 +94,9 @@ class Client:
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 
-    def put_class(self, slide, image, cell_id, label, **kw):
-        return self.request("PUT", f"/api/slides/{slide}/cells/{image}/{cell_id}",
-                            {"class": label}, **kw)
+    def put_class(self, slide, image, cell_id, label, seen=None, **kw):
+        body = {"class": label} | ({} if seen is None else {"seen": seen})
+        return self.request("PUT", f"/api/slides/{slide}/cells/{image}/{cell_id}", body, **kw)
 
     def post(self, path, body=None, **kw):
         return self.request("POST", path, body if body is not None else {}, **kw)
@@ -308,6 +308,33 @@ def test_a_sign_off_that_did_not_see_every_correction_is_refused(api, out):
             400, {"error": '"seen" must be the number of corrections the page showed'})
     status, body = api.sign_off("positive", "B", seen=1)
     assert (status, body["status"]) == (200, "signed off")
+
+
+def test_an_undo_or_a_class_from_a_page_that_missed_corrections_is_refused(api, out):
+    # QA 109 M2: an undo in a stale tab took back another tab's correction it never showed.
+    first, second = [(c["image"], int(c["cell_id"])) for c in _called(out)[:2]]
+    assert api.put_class("positive", *first, "rbc", seen=0)[0] == 200
+    assert api.post("/api/slides/positive/undo", {"seen": 0}) == (409, {
+        "error": "slide 'positive' has 1 correction(s), this page showed 0: it was changed "
+                 "elsewhere (another tab or reviewer); reload the page and check the cells "
+                 "before undoing"})
+    assert api.post("/api/slides/positive/undo", {"seen": "1"}) == (
+        400, {"error": '"seen" must be the number of corrections the page showed'})
+    # A class for the cell another page changed is refused; for another cell it is not.
+    assert api.put_class("positive", *first, "other", seen=0) == (409, {
+        "error": f"cell {first[1]} in image {first[0]!r} was set to rbc elsewhere (another tab "
+                 "or reviewer) after this page last showed it; reload the page and check the "
+                 "cell before changing it"})
+    assert api.put_class("positive", *second, "rbc", seen=0)[0] == 200
+    assert [c["new"] for c in _corrections_of(api)] == ["rbc", "rbc"]
+    status, body = api.post("/api/slides/positive/undo", {"seen": 2})
+    assert status == 200 and [c["new"] for c in body["corrections"]] == [
+        "rbc", "rbc", "schistocyte"]
+    assert api.put_class("positive", *first, "other", seen=3)[0] == 200
+
+
+def _corrections_of(api) -> list[dict]:
+    return api.get("/api/slides/positive")[1]["corrections"]
 
 
 def test_a_sign_off_that_did_not_show_every_gallery_cell_is_refused(api, out):

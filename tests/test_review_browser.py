@@ -225,6 +225,64 @@ def test_a_sign_off_from_a_page_that_missed_corrections_is_refused(browser, url)
         each.close()
 
 
+def test_an_undo_in_a_page_that_missed_a_correction_is_refused(browser, url):
+    # QA 109 M2: a stale tab's undo took back the other tab's correction.
+    pages = [browser.new_page(viewport={"width": 1280, "height": 1000}) for _ in range(2)]
+    for each in pages:
+        _open(each, url, "positive")
+    _press(pages[0], "r", "#count", "21")
+    pages[1].keyboard.press("u")
+    pages[1].wait_for_selector("#message.error")
+    assert _text(pages[1], "#message") == (
+        "slide 'positive' has 1 correction(s), this page showed 0: it was changed elsewhere "
+        "(another tab or reviewer); reload the page and check the cells before undoing")
+    assert [c["new"] for c in _corrections(url)] == ["rbc"]
+    # Its own correction, then an undo at once: counted when sent, after the correction.
+    pages[0].keyboard.press("ArrowRight")
+    pages[0].keyboard.press("r")
+    pages[0].keyboard.press("u")
+    pages[0].wait_for_function("() => document.getElementById('message').textContent"
+                               ".startsWith('undone')")
+    assert [c["new"] for c in _corrections(url)] == ["rbc", "rbc", "schistocyte"]
+    for each in pages:
+        each.close()
+
+
+def _fail_writes(page, how: str) -> None:
+    """Every write of ``page`` fails: no server answers (``abort``) or a proxy's error page."""
+    def route(route):
+        if route.request.method == "GET":
+            route.continue_()
+        elif how == "abort":
+            route.abort()
+        else:
+            route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>")
+    page.route("**/api/**", route)
+
+
+@pytest.mark.parametrize("how", ["abort", "proxy"])
+def test_a_change_the_server_never_answers_says_it_was_not_saved(page, url, how):
+    # QA 109 M1: with the server stopped, corrections and a sign-off were dropped without a word.
+    _open(page, url, "positive")
+    _fail_writes(page, how)
+    said = ("the review server cannot be reached: this change was not saved; restart "
+            "`smearscan review` in its terminal and reload this page" if how == "abort" else
+            "the answer is not the review server's (HTTP 502 Bad Gateway): this change may not "
+            "have been saved; reload this page to see what the server holds")
+    first = page.locator(".tile.selected")
+    for act in (lambda: page.keyboard.press("r"),
+                lambda: first.locator("select").select_option("wbc"),
+                lambda: page.keyboard.press("u"),
+                lambda: (page.fill("#reviewer", "A. Tech"), page.click("#signoff"))):
+        page.evaluate("say('')")
+        act()
+        page.wait_for_selector("#message.error")
+        assert _text(page, "#message") == said
+        assert first.locator("select").input_value() == "schistocyte"
+        assert (_text(page, "#count"), _text(page, "#changed")) == ("22", "0")
+    assert _corrections(url) == []
+
+
 def test_a_page_shows_the_corrections_another_page_made_once_it_writes(browser, url):
     # QA 52 F2: a tab whose own correction brought its count level with the server's signed
     # off another tab's corrections while still showing those cells in their old class.

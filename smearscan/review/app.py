@@ -180,11 +180,12 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
         if "class" not in data:
             raise ReviewError('the body must be {"class": NAME}')
         image = folder.image(p["slide"], p["image"])
-        return _json(folder.set_class(p["slide"], image, p["cell_id"], data["class"]))
+        return _json(folder.set_class(p["slide"], image, p["cell_id"], data["class"],
+                                      data.get("seen")))
 
     async def api_undo(request: Request) -> JSONResponse:
-        await body(request)
-        return _json(folder.undo(request.path_params["slide"]))
+        data = await body(request)
+        return _json(folder.undo(request.path_params["slide"], data.get("seen")))
 
     async def api_signoff(request: Request) -> JSONResponse:
         data = await body(request)

@@ -74,6 +74,41 @@ def _reviewer(name: object) -> str:
     return name
 
 
+def _seen(seen: object) -> int | None:
+    """A write's ``seen``: how many corrections of the slide its page showed (None: not sent,
+    as by a client of the API that checks nothing)."""
+    if seen is not None and (not isinstance(seen, int) or isinstance(seen, bool) or seen < 0):
+        raise ReviewError('"seen" must be the number of corrections the page showed')
+    return seen
+
+
+def _require_seen(slide: str, review: Review, seen: int | None, before: str) -> None:
+    """Refuse a sign-off or an undo from a page that did not show every correction of the
+    slide: it would sign off, or take back, another tab's or reviewer's change it never showed
+    (QA 51 F2, QA 109 M2)."""
+    if seen is None or seen == len(review.corrections):
+        return
+    elsewhere = (": it was changed elsewhere (another tab or reviewer)"
+                 if seen < len(review.corrections) else "")
+    raise ConflictError(
+        f"slide {slide!r} has {len(review.corrections)} correction(s), this page showed "
+        f"{seen}{elsewhere}; reload the page and check the cells before {before}")
+
+
+def _require_cell_seen(review: Review, seen: int | None, image: str, cell_id: int) -> None:
+    """Refuse a class from a page that never showed the cell's latest correction: it would
+    overwrite another tab's or reviewer's call unseen (QA 109 M2). A correction of another
+    cell is no conflict: the answer shows it (the page repaints it)."""
+    if seen is None:
+        return
+    unseen = [c for c in review.corrections[seen:] if (c.image, c.cell_id) == (image, cell_id)]
+    if unseen:
+        raise ConflictError(
+            f"cell {cell_id} in image {image!r} was set to {unseen[-1].new} elsewhere (another "
+            "tab or reviewer) after this page last showed it; reload the page and check the "
+            "cell before changing it")
+
+
 def _cells_named(displayed: object) -> set[tuple[str, int]]:
     """The ``[image, cell_id]`` pairs of a sign-off's ``displayed``, as a set."""
     pairs = displayed if isinstance(displayed, list) else None
@@ -251,9 +286,12 @@ class ResultsFolder:
         verdict = signed_off_verdict(record.summary, after, "the reviewer") or {}
         return {"schistocytes": after["schistocytes"], "urgent": verdict.get("urgent")}
 
-    def set_class(self, slide: str, image: str, cell_id: int, new: object) -> dict:
-        """Give one cell a class; returns :meth:`slide_state`."""
+    def set_class(self, slide: str, image: str, cell_id: int, new: object,
+                  seen: object = None) -> dict:
+        """Give one cell a class; returns :meth:`slide_state`. ``seen``: how many corrections
+        the page showed; refused when the cell has had one since."""
         new = known_class(new)
+        seen = _seen(seen)
         with self._lock:
             row = self.row(slide, image, cell_id)
             if self.classified(slide)[1].border[row]:
@@ -265,6 +303,7 @@ class ResultsFolder:
             old = str(self.labels(slide)[row])
             if old == new:
                 return self.slide_state(slide)
+            _require_cell_seen(review, seen, image, cell_id)
             # The first correction puts the slide's review in progress, which its report says.
             record, cells = self.classified(slide)
             report = self._report(record, cells.label) if not review.corrections else None
@@ -272,10 +311,13 @@ class ResultsFolder:
                 *review.corrections, Correction(image, cell_id, old, new, now()))), report)
             return self.slide_state(slide)
 
-    def undo(self, slide: str) -> dict:
-        """Take back the last correction not yet taken back; returns :meth:`slide_state`."""
+    def undo(self, slide: str, seen: object = None) -> dict:
+        """Take back the last correction not yet taken back; returns :meth:`slide_state`.
+        ``seen``: how many corrections the page showed; refused when the slide has had others."""
+        seen = _seen(seen)
         with self._lock:
             review = self._writable(slide)
+            _require_seen(slide, review, seen, "undoing")
             index = _undoable(review)
             if index is None:
                 raise ConflictError(f"nothing to undo on slide {slide!r}")
@@ -295,20 +337,12 @@ class ResultsFolder:
         (QA 61 F5: cells never shown were signed off and exported as confirmed).
         """
         reviewer = _reviewer(reviewer)
-        if seen is not None and (not isinstance(seen, int) or isinstance(seen, bool)
-                                 or seen < 0):
-            raise ReviewError('"seen" must be the number of corrections the page showed')
+        seen = _seen(seen)
         displayed = _cells_named(displayed)
         with self._lock:
             record, cells = self.classified(slide)
             review = self._writable(slide)
-            if seen is not None and seen != len(review.corrections):
-                elsewhere = (": it was changed elsewhere (another tab or reviewer)"
-                             if seen < len(review.corrections) else "")
-                raise ConflictError(
-                    f"slide {slide!r} has {len(review.corrections)} correction(s), this page "
-                    f"showed {seen}{elsewhere}; reload the page and check the cells before "
-                    "signing off")
+            _require_seen(slide, review, seen, "signing off")
             labels = reviewed_labels(cells, review)
             in_galleries = galleries(cells, labels)
             _require_displayed(slide, cells, in_galleries, displayed)
