@@ -1380,6 +1380,21 @@ def test_the_review_page_shows_what_a_sign_off_would_release(results, tmp_path):
                                    "urgent": released["verdict"]["urgent"]}
 
 
+def test_a_review_that_no_longer_applies_shows_what_a_sign_off_would_release(out):
+    # QA 109 M3: a slide whose inputs changed can be signed off, but showed no preview.
+    (out / "slides" / "positive" / REVIEW_FILE).write_text(json.dumps(
+        {"fingerprint": {"files": "other inputs"}, "corrections": [], "signoff": None,
+         "history": [], "confirmed": [], "previous": []}))
+    with running(create_app(out, token=TOKEN)) as url:
+        client = Client(url)
+        state = client.get("/api/slides/positive")[1]
+        assert state["status"] == "inputs changed" and state["on_signoff"] is not None
+        assert client.sign_off("positive", "A. Tech")[0] == 200
+    released = _merged(out)["positive"]["review"]
+    assert state["on_signoff"] == {"schistocytes": released["schistocytes"],
+                                   "urgent": (released.get("verdict") or {}).get("urgent")}
+
+
 def test_a_verdict_made_under_other_rules_is_made_again_and_the_review_still_applies(
         results, tmp_path, capsys):
     # A fix to the verdict's rules (QA 53 C1) did not reach a slide a run resumed: its verdict

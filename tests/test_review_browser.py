@@ -437,3 +437,5 @@ def test_a_review_that_no_longer_applies_shows_the_model_result_and_says_why(pag
         model = json.loads((out / "summary.json").read_text())["slides"]["positive"][
             "schistocytes"]
         assert _text(page, "#count") == str(model["count"])
+        # QA 109 M3: it can be signed off, so it shows what a sign-off would release.
+        assert _text(page, "#on-signoff").startswith("On sign-off (corrected for the ")

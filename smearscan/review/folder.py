@@ -269,7 +269,9 @@ class ResultsFolder:
             # Never reviewed: the reviewed figures are the model's until a correction.
             state["review"] = {"status": "not reviewed", "changed_cells": 0,
                                **recomputed(record, record.cells.label)}
-        if state["status"] in ("not reviewed", "in progress"):
+        # Every slide that can be signed off, one whose review no longer applies too (QA 109
+        # M3: signed off directly, its corrected figure moved without a preview).
+        if state["status"] != "signed off":
             state["on_signoff"] = self._on_signoff(record, self.labels(slide))
         # The emergency the slide's report opens with, on the count it reports: whoever
         # reviews the slide sees it too.
