@@ -849,6 +849,8 @@ def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     written = capsys.readouterr()  # not signed off: nothing to export, and why (qacli2 LOW-7)
     assert written.out == f"wrote {path}: 0 reviewed cell(s)\n"
     assert written.err == (
+        "smearscan export-corrections: slide 'positive': review in progress, not exported: sign "
+        "it off\n"
         f"smearscan export-corrections: no slide of {out} is signed off: review and sign slides "
         f"off with 'smearscan review {out}' first\n")
     assert main(["export-corrections", str(out), "--out", str(tmp_path)]) == 2
@@ -868,6 +870,34 @@ def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     points = {(f.image.name, x, y, label) for f in fields for x, y, label in f.points}
     assert len(points) == 46
     assert all(f.image.is_file() and f.pixel_size_um > 0 for f in fields)
+    # QA 109 L3: absolute paths, found from any working directory.
+    assert all(Path(r["image_path"]).is_absolute() for r in rows)
+    # QA 109 L1: a slide re-opened since is named, not left out without a word.
+    assert api.post("/api/slides/positive/reopen", {"reviewer": "B"})[0] == 200
+    assert main(["export-corrections", str(out), "--out", str(path)]) == 0
+    assert capsys.readouterr().err.startswith(
+        "smearscan export-corrections: slide 'positive': review in progress (re-opened), not "
+        "exported: sign it off again\n")
+
+
+def test_export_corrections_to_a_folder_that_does_not_exist_is_refused(out, tmp_path, capsys):
+    # QA 109 L2: the missing folders were created and the export reported written.
+    path = tmp_path / "nowhere" / "deeper" / "corrections.csv"
+    assert main(["export-corrections", str(out), "--out", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan export-corrections: --out {path}: the folder {path.parent} does not exist; "
+        "give a CSV file in an existing folder\n")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_corrections_with_paths_relative_to_the_working_directory_are_still_read(
+        tmp_path, monkeypatch):
+    # Files written before QA 109 L3 name their fields relative to where the export ran.
+    (tmp_path / "f.jpg").write_bytes(b"")
+    (tmp_path / "c.csv").write_text("image_path,x,y,class,pixel_size_um\nf.jpg,1,2,rbc,0.2\n")
+    monkeypatch.chdir(tmp_path)
+    [field] = read_corrections(Path("c.csv"))
+    assert field.image == Path("f.jpg") and field.image.is_file()
 
 
 def test_bad_corrections_files(tmp_path, capsys):

@@ -619,7 +619,8 @@ def export_corrections_parser() -> argparse.ArgumentParser:
         description="Write the reviewed cells of every signed-off slide as labelled training "
                     "data (image path, x, y, class, ...), for 'smearscan train --extra-labels'.",
         epilog="Exit codes: 0 written (a slide not signed off contributes no cell, which stderr "
-               "says when none is); 2 usage error, DIR not a results folder, or CSV a folder; "
+               "names with each slide reviewed but not signed off); 2 usage error, DIR not a "
+               "results folder, CSV a folder or in a folder that does not exist; "
                "4 CSV cannot be written.")
     parser.add_argument("out", type=path_argument, metavar="DIR", help="a reviewed results folder")
     parser.add_argument("--out", dest="csv", type=path_argument, required=True, metavar="CSV",
@@ -632,11 +633,17 @@ def _run_export_corrections(argv: list[str]) -> int:
     if args.csv.is_dir():
         raise _UsageError(f"--out {args.csv}: a folder; give the CSV file to write, e.g. "
                           f"{args.csv / 'corrections.csv'}")
+    folder = args.csv.parent
+    if not folder.is_dir():  # QA 109 L2: a mistyped folder was created, and the file in it
+        what = "is not a folder" if folder.exists() or folder.is_symlink() else "does not exist"
+        raise _UsageError(f"--out {args.csv}: the folder {folder} {what}; give a CSV file in "
+                          "an existing folder")
     from smearscan.review.corrections import export_corrections, slides_cut_short
 
-    rows = export_corrections(args.out, args.csv)
+    rows, left_out = export_corrections(args.out, args.csv)
     say(f"wrote {args.csv}: {rows} reviewed cell(s)", sys.stdout)
-    for note in slides_cut_short(args.out):  # the rows are review.json's, as it was saved
+    # The reviewed slides left out, and those whose rows are review.json's as it was saved.
+    for note in [*left_out, *slides_cut_short(args.out)]:
         say(f"smearscan export-corrections: {note}")
     if not rows:
         say(f"smearscan export-corrections: no slide of {args.out} is signed off: review and "

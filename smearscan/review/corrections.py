@@ -2,7 +2,8 @@
 
 One row per reviewed cell of every signed-off slide: the cells whose class the reviewer changed
 (``source`` = ``corrected``) and the cells of the flagged and near-miss galleries the reviewer
-saw and left (``confirmed``). Slides in progress or whose inputs changed give no rows.
+saw and left (``confirmed``), each field by its absolute path. Slides in progress or whose
+inputs changed give no rows.
 """
 
 from __future__ import annotations
@@ -16,16 +17,15 @@ from smearscan.datasets import LabeledField
 from smearscan.outputs import csv_text, write_text_atomic
 from smearscan.review.folder import ResultsFolder
 from smearscan.review.records import ReviewError
-from smearscan.review.reviews import cut_short_note, reviewed_labels
+from smearscan.review.reviews import cut_short_note, review_status, reviewed_labels
 from smearscan.slide_stats import LABELS
 
 HEADER = ("image_path", "x", "y", "class", "pixel_size_um", "slide", "image", "cell_id",
           "model_class", "source", "reviewer", "signed_at")
 
 
-def correction_rows(out: Path) -> list[tuple]:
-    """The rows of ``corrections.csv`` for the signed-off slides of results folder ``out``."""
-    folder = ResultsFolder(out)
+def correction_rows(folder: ResultsFolder) -> list[tuple]:
+    """The rows of ``corrections.csv`` for the signed-off slides of ``folder``."""
     rows = []
     for slide, record in folder.records.items():
         review = folder.current_review(slide)
@@ -42,8 +42,9 @@ def correction_rows(out: Path) -> list[tuple]:
             if source is None:
                 raise ReviewError(f"slide {slide!r}: the run did not record where its fields "
                                   "are; re-run the batch analysis with this version")
-            rows.append((str(source), cells.x[row], cells.y[row], labels[row], sizes[image],
-                         slide, image, int(cells.cell_id[row]), cells.label[row],
+            # Absolute: the file is read from wherever training runs (QA 109 L3).
+            rows.append((str(source.resolve()), cells.x[row], cells.y[row], labels[row],
+                         sizes[image], slide, image, int(cells.cell_id[row]), cells.label[row],
                          "corrected" if row in changed else "confirmed",
                          review.signoff.reviewer, review.signoff.time))
     return rows
@@ -56,11 +57,33 @@ def slides_cut_short(out: Path) -> list[str]:
     return [note for slide in slides if (note := cut_short_note(out, slide)) is not None]
 
 
-def export_corrections(out: Path, path: Path) -> int:
-    """Write ``corrections.csv`` of results folder ``out`` to ``path``; returns the row count."""
-    rows = correction_rows(out)
+def not_exported(folder: ResultsFolder) -> list[str]:
+    """A note for each slide of ``folder`` with a review that gives no rows, and what to do: a
+    slide re-opened after an export loses its rows from the next (QA 109 L1)."""
+    notes = []
+    for slide, record in folder.records.items():
+        review = folder.reviews[slide]
+        status = review_status(record, review)
+        if record.cells is None or status in (None, "signed off"):
+            continue
+        if status == "inputs changed":
+            notes.append(f"slide {slide!r}: its review no longer applies (inputs changed), not "
+                         "exported: review it again and sign it off")
+        elif any(event["event"] == "reopened" for event in review.history):
+            notes.append(f"slide {slide!r}: review in progress (re-opened), not exported: sign "
+                         "it off again")
+        else:
+            notes.append(f"slide {slide!r}: review in progress, not exported: sign it off")
+    return notes
+
+
+def export_corrections(out: Path, path: Path) -> tuple[int, list[str]]:
+    """Write ``corrections.csv`` of results folder ``out`` to ``path``; returns the row count
+    and :func:`not_exported`'s notes."""
+    folder = ResultsFolder(out)
+    rows = correction_rows(folder)
     write_text_atomic(path, csv_text(HEADER, rows))
-    return len(rows)
+    return len(rows), not_exported(folder)
 
 
 def _number(text: str, path: Path, line: int, name: str, *, positive: bool = False) -> float:
