@@ -201,9 +201,15 @@ def _refuse_foreign(folder: Path, force: bool) -> None:
             "choose another --out")
 
 
+#: What to do when another run or review holds the folder, as a run is told.
+WAIT_OR_ANOTHER_OUT = "wait for it to finish or choose another --out"
+
+
 @contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
+def folder_lock(folder: Path, *, busy: str = WAIT_OR_ANOTHER_OUT) -> Iterator[None]:
     """Hold the output folder's lock: one writer at a time (a batch run or a review session).
+    ``busy``: what to do when another holds it, in the caller's options (QA 109 L5: a review
+    was told to choose another --out, an option it does not have).
 
     Raises
     ------
@@ -218,7 +224,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
     except filelock.Timeout:
         raise OutputFolderError(
             f"{folder}: another smearscan run or review is writing to this output folder (it "
-            f"holds {LOCK_NAME}); wait for it to finish or choose another --out") from None
+            f"holds {LOCK_NAME}); {busy}") from None
     except OSError as error:
         raise OutputFolderError(f"{folder}: cannot lock this output folder "
                                 f"({error.strerror or error})") from None

@@ -31,7 +31,7 @@ from smearscan.classes import MORPHOLOGY_CLASSES
 from smearscan.classification import CLASSES, CROP_SIZE
 from smearscan.cli import main, train_parser
 from smearscan.loading import read_field
-from smearscan.outputs import LOCK_NAME, claim_output_folder, read_csv_rows
+from smearscan.outputs import LOCK_NAME, claim_output_folder, folder_lock, read_csv_rows
 from smearscan.overlap import FieldOverlap
 from smearscan.results import SlideSummary, cells_seen_again
 from smearscan.review import images
@@ -977,11 +977,22 @@ def test_review_command_during_the_folders_first_run_says_it_is_in_use(tmp_path,
         assert main(["review", str(out), "--no-browser"]) == 2
         assert capsys.readouterr().err == (
             f"smearscan review: {out}: another smearscan run or review is writing to this output "
-            f"folder (it holds {LOCK_NAME}); wait for it to finish or choose another --out\n")
+            f"folder (it holds {LOCK_NAME}); stop that run or review (Ctrl-C in its terminal) or "
+            "use the review already open on this folder\n")
     # The run died before writing it: the folder is free and no results folder.
     assert main(["review", str(out), "--no-browser"]) == 2
     assert capsys.readouterr().err.startswith(
         f"smearscan review: {out}: not a smearscan results folder (no readable summary.json")
+
+
+def test_review_command_on_a_folder_another_review_holds_says_what_to_do(out, capsys):
+    # QA 109 L5: a second review was told to choose another --out, an option it does not have.
+    with folder_lock(out):
+        assert main(["review", str(out), "--no-browser"]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan review: {out}: another smearscan run or review is writing to this output "
+        f"folder (it holds {LOCK_NAME}); stop that run or review (Ctrl-C in its terminal) or use "
+        "the review already open on this folder\n")
 
 
 def test_reviewed_cells_become_training_crops(api, out, tmp_path):

@@ -296,6 +296,11 @@ def _host_names(host: str) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+#: What a review that finds its folder locked does: it has no --out to choose.
+_BUSY = ("stop that run or review (Ctrl-C in its terminal) or use the review already open on "
+         "this folder")
+
+
 def _app_unless_in_use(out: Path, *, hosts: tuple[str, ...]) -> Starlette:
     """:func:`create_app` over ``out``; when ``out`` cannot be read while a run holds its lock,
     the lock's one line: a folder's first run writes ``summary.json`` last, and until then the
@@ -314,7 +319,7 @@ def _app_unless_in_use(out: Path, *, hosts: tuple[str, ...]) -> Starlette:
         # Only a folder a run has locked holds the lock file: asking no other folder for its
         # lock leaves no file in a folder given by mistake.
         if (Path(out) / LOCK_NAME).is_file():
-            with folder_lock(out):
+            with folder_lock(out, busy=_BUSY):
                 pass
         raise
 
@@ -328,7 +333,7 @@ def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,
     _check_free(host, port)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     # The review rewrites the merged outputs: a batch run into the same folder must wait.
-    with folder_lock(out):
+    with folder_lock(out, busy=_BUSY):
         remove_stale_temporaries(out)  # QA 61 F10: a server killed mid-write left its own
         for slide, why in app.state.folder.left_out.items():
             print(f"smearscan review: slide {slide!r} left out, as a run into this folder "
