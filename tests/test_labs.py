@@ -801,6 +801,8 @@ def test_a_json_integer_beyond_pythons_digit_limit_is_refused_naming_the_file(tm
 @pytest.mark.parametrize(("raw", "expected"), [
     ("none", False), (" None ", False), ("nil", False), ("NIL", False), ("no", False),
     ("unknown", None), ("Not known", None), ("-", None), ("", None), ("n/a", None),
+    # QA 110's corpus: an em dash was read as a name.
+    ("\u2014", None), ("\u2013", None),
 ])
 def test_none_means_no_and_unknown_means_not_recorded(key, raw, expected):
     assert getattr(parse_labs({key: raw}), key) is expected
@@ -812,7 +814,7 @@ def test_yes_no_keys_read_none_and_unknown_alike(raw, expected):
 
 
 @pytest.mark.parametrize("key", ["dat", "ana"])
-@pytest.mark.parametrize("raw", ["-", " - ", "\u2212"])
+@pytest.mark.parametrize("raw", ["-", " - ", "\u2212", "\u2014"])
 def test_a_dash_for_a_positive_or_negative_test_is_refused(key, raw):
     # QA 77 L7: a DAT "-" (negative, in a lab's shorthand) was read as not recorded, while "+"
     # was refused.
@@ -912,7 +914,9 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     f"quinine in {datetime.date.today().year - 1}",
                                     # QA 110 H5.
                                     "quinine d/c", "quinine (old)",
-                                    "tacrolimus - switched to sirolimus"])
+                                    "tacrolimus - switched to sirolimus", "quinine - dc'd",
+                                    "quinine as a child", "tacrolimus, changed to ciclosporin",
+                                    "tacrolimus replaced by sirolimus"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
     with pytest.raises(LabValueError) as caught:
@@ -1039,7 +1043,17 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("drug_exposure", "allergic to quinine"), ("drug_exposure", "gemcitabine - planned"),
     ("drug_exposure", "gemcitabine - not yet started"), ("drug_exposure", "clopidogrel - refused"),
     ("drug_exposure", "clopidogrel - not prescribed"), ("drug_exposure", "mother takes quinine"),
-    ("drug_exposure", "quinine - to confirm"),
+    ("drug_exposure", "quinine - to confirm"), ("obstetric_complication", "HELLP TBC"),
+    # QA 110's corpus: a drug not taken, not tolerated, declined, not dispensed, not yet
+    # started, unsure, or no in another language; no known drug allergies.
+    ("drug_exposure", "quinine: not taking"), ("drug_exposure", "quinine - intolerance"),
+    ("drug_exposure", "clopidogrel: declined"), ("drug_exposure", "clopidogrel - not dispensed"),
+    ("drug_exposure", "clopidogrel - non-adherent"),
+    ("drug_exposure", "gemcitabine - due to start"),
+    ("drug_exposure", "gemcitabine to start next week"), ("drug_exposure", "quinine - unsure"),
+    ("drug_exposure", "quinine: nein"), ("drug_exposure", "kein Chinin"),
+    ("drug_exposure", "sin quinina"), ("drug_exposure", "pas de quinine"),
+    ("drug_exposure", "NKDA"),
     # QA 103 L2: words that take a diagnosis back.
     ("obstetric_complication", "HELLP, revised to TTP"),
     ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),

@@ -27,7 +27,8 @@ _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORE
 _ENDED = (r"stopped|discontinued|ceased|withdrawn|completed|ended|finished|resolved|until|till|"
           r"previous|previously|formerly|former|prior(?! to admission)|history|hx|h/o|was on|"
           r"off(?!-label)|held|withheld|on hold|paused|none|nil|no longer|not now|"
-          r"not currently|not taken|not since|abstinent|d/c|switched|(?<!-)old")
+          r"not currently|not taken|not since|abstinent|d/c|dc'?d|switched|(?<!-)old|"
+          r"as a child|changed to|replaced by")
 _PAST = re.compile(rf"\b({_ENDED}|last year|(\d+\s*)?(years?|yrs?|months?)\s+ago)(\b|$)",
                    re.IGNORECASE)
 #: A year an exposure is dated to ("quinine 2015", "in Dec 2025"; not a dose, "2000 mg"): past
@@ -64,7 +65,9 @@ _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirm
                 r"absent|denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
                 r"prophyla(?:xis|ctic)|screen(?:ing|ed)?|in[\s-]+error|untrue|wrong(?:ly)?|falsely|"
                 r"incorrect(?:ly)?|mistaken(?:ly)?|allerg(?:y|ic)|planned|not\s+(?:yet\s+)?started|"
-                r"refused|not\s+prescribed|to\s+(?:be\s+)?confirm(?:ed)?")
+                r"refused|not\s+prescribed|to\s+(?:be\s+)?confirm(?:ed)?|tbc|not\s+taking|"
+                r"intoleran(?:ce|t)|declined|not\s+dispensed|non[\s-]?(?:adheren|complian)(?:t|ce)|"
+                r"unsure|(?:due\s+)?to\s+start|nkda|nein|nicht|kein(?:e|en)?|sin(?=\s)|pas\s+de")
 #: An answer of no, not applicable, not known, not done or nothing abnormal, standing as its own
 #: clause or after a separator ("HELLP: NAD", "HELLP; NA", "quinine - N/K"; QA 107 H2, M1);
 #: "NA" in capitals or lower case only: "Na" is sodium ("HELLP; low Na", "heparin (Na)": QA 108
