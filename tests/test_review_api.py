@@ -407,7 +407,10 @@ def test_writes_need_the_page_token(api, out):
         status, body = api.put_class("positive", cell["image"], int(cell["cell_id"]), "rbc",
                                      token=token)
         assert status == 403
-        assert body["error"].startswith("missing or wrong review token")
+        # QA 112 L-b: a page left open over a restart is told to reload.
+        assert body["error"] == ("missing or wrong review token: writes come only from the "
+                                 "review page of this server; reload this page (a restarted "
+                                 "server gives it a new token)")
         assert api.post("/api/slides/positive/signoff", {"reviewer": "X"}, token=token)[0] == 403
     assert not (out / "slides" / "positive" / REVIEW_FILE).exists()
     status, page = api.get("/slides/positive", token=None)
@@ -845,9 +848,12 @@ def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     called = _called(out)
     api.put_class("positive", called[0]["image"], int(called[0]["cell_id"]), "rbc")
     path = tmp_path / "corrections.csv"
+    path.write_text("an earlier export\n")
     assert main(["export-corrections", str(out), "--out", str(path)]) == 0
     written = capsys.readouterr()  # not signed off: nothing to export, and why (qacli2 LOW-7)
-    assert written.out == f"wrote {path}: 0 reviewed cell(s)\n"
+    # QA 112 L-a: an earlier export was replaced by a header alone.
+    assert written.out == f"wrote nothing: no reviewed cell to export ({path} is left as it was)\n"
+    assert path.read_text() == "an earlier export\n"
     assert written.err == (
         "smearscan export-corrections: slide 'positive': review in progress, not exported: sign "
         "it off\n"

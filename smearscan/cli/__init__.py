@@ -618,8 +618,9 @@ def export_corrections_parser() -> argparse.ArgumentParser:
         prog="smearscan export-corrections",
         description="Write the reviewed cells of every signed-off slide as labelled training "
                     "data (image path, x, y, class, ...), for 'smearscan train --extra-labels'.",
-        epilog="Exit codes: 0 written (a slide not signed off contributes no cell, which stderr "
-               "names with each slide reviewed but not signed off); 2 usage error, DIR not a "
+        epilog="Exit codes: 0 written, or nothing to write (a slide not signed off contributes "
+               "no cell, which stderr names with each slide reviewed but not signed off; with no "
+               "cell at all, CSV is not written); 2 usage error, DIR not a "
                "results folder, CSV a folder or in a folder that does not exist; "
                "4 CSV cannot be written.")
     parser.add_argument("out", type=path_argument, metavar="DIR", help="a reviewed results folder")
@@ -641,7 +642,8 @@ def _run_export_corrections(argv: list[str]) -> int:
     from smearscan.review.corrections import export_corrections, slides_cut_short
 
     rows, left_out = export_corrections(args.out, args.csv)
-    say(f"wrote {args.csv}: {rows} reviewed cell(s)", sys.stdout)
+    say(f"wrote {args.csv}: {rows} reviewed cell(s)" if rows else
+        f"wrote nothing: no reviewed cell to export ({args.csv} is left as it was)", sys.stdout)
     # The reviewed slides left out, and those whose rows are review.json's as it was saved.
     for note in [*left_out, *slides_cut_short(args.out)]:
         say(f"smearscan export-corrections: {note}")

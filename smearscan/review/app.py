@@ -113,8 +113,10 @@ def create_app(out: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
         # As bytes: a header of non-ASCII characters made compare_digest raise (QA 61 F6: 500).
         given = request.headers.get(TOKEN_HEADER, "").encode("utf-8", "surrogateescape")
         if not secrets.compare_digest(given, token.encode("utf-8")):
+            # QA 112 L-b: a page opened before the server restarted holds the old token.
             raise ReviewForbidden("missing or wrong review token: writes come only from the "
-                                  "review page of this server")
+                                  "review page of this server; reload this page (a restarted "
+                                  "server gives it a new token)")
         if not await request.body():  # a request with nothing to say (undo) may send nothing
             return {}
         try:

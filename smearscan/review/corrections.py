@@ -78,11 +78,13 @@ def not_exported(folder: ResultsFolder) -> list[str]:
 
 
 def export_corrections(out: Path, path: Path) -> tuple[int, list[str]]:
-    """Write ``corrections.csv`` of results folder ``out`` to ``path``; returns the row count
-    and :func:`not_exported`'s notes."""
+    """Write ``corrections.csv`` of results folder ``out`` to ``path``, unless no slide gives a
+    row (a file there is left as it is: QA 112 L-a, an earlier export's labels were replaced by a
+    header); returns the row count and :func:`not_exported`'s notes."""
     folder = ResultsFolder(out)
     rows = correction_rows(folder)
-    write_text_atomic(path, csv_text(HEADER, rows))
+    if rows:
+        write_text_atomic(path, csv_text(HEADER, rows))
     return len(rows), not_exported(folder)
 
 
