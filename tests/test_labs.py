@@ -916,7 +916,8 @@ def test_pregnancy_on_the_command_line_over_a_male_lab_file_is_refused():
                                     "quinine d/c", "quinine (old)",
                                     "tacrolimus - switched to sirolimus", "quinine - dc'd",
                                     "quinine as a child", "tacrolimus, changed to ciclosporin",
-                                    "tacrolimus replaced by sirolimus"])
+                                    "tacrolimus replaced by sirolimus",
+                                    "quinine (historical)"])
 def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     # QA 9: "stopped quinine in 2010" was read as a current TMA drug: "stop stopped quinine".
     with pytest.raises(LabValueError) as caught:
@@ -1054,6 +1055,24 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("drug_exposure", "quinine: nein"), ("drug_exposure", "kein Chinin"),
     ("drug_exposure", "sin quinina"), ("drug_exposure", "pas de quinine"),
     ("drug_exposure", "NKDA"),
+    # QA 111: a complication denied after other words, its liver tests normal, other languages'
+    # exclusions, an empty tick box, an answer of no before a bracket, what is only watched for;
+    # a drug to avoid, that harmed, or awaited.
+    ("obstetric_complication", "TTP not HELLP"),
+    ("obstetric_complication", "pre-eclampsia without HELLP"),
+    ("obstetric_complication", "LFTs normal - not HELLP"),
+    ("obstetric_complication", "HELLP, LFTs normal"),
+    ("obstetric_complication", "HELLP ausgeschlossen"), ("obstetric_complication", "kein HELLP"),
+    ("obstetric_complication", "HELLP descartado"), ("obstetric_complication", "HELLP negativo"),
+    ("obstetric_complication", "HELLP escluso"), ("obstetric_complication", "HELLP ( )"),
+    ("obstetric_complication", "HELLP: no (AST 22 U/L, plt 210)"),
+    ("obstetric_complication", "monitor for HELLP"), ("obstetric_complication", "HELLP: TBC"),
+    ("obstetric_complication", "HELLP less likely"),
+    ("obstetric_complication", "misdiagnosed as HELLP"), ("obstetric_complication", "HELLP Y/N"),
+    ("drug_exposure", "avoid quinine"), ("drug_exposure", "do not give quinine"),
+    ("drug_exposure", "quinine contraindicated"), ("drug_exposure", "ADR: quinine"),
+    ("drug_exposure", "quinine sensitivity (rash)"),
+    ("drug_exposure", "quinine: awaiting GP list"),
     # QA 103 L2: words that take a diagnosis back.
     ("obstetric_complication", "HELLP, revised to TTP"),
     ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),

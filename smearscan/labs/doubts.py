@@ -28,7 +28,7 @@ _ENDED = (r"stopped|discontinued|ceased|withdrawn|completed|ended|finished|resol
           r"previous|previously|formerly|former|prior(?! to admission)|history|hx|h/o|was on|"
           r"off(?!-label)|held|withheld|on hold|paused|none|nil|no longer|not now|"
           r"not currently|not taken|not since|abstinent|d/c|dc'?d|switched|(?<!-)old|"
-          r"as a child|changed to|replaced by")
+          r"as a child|changed to|replaced by|historical|recovered|last pregnancy|last preg")
 _PAST = re.compile(rf"\b({_ENDED}|last year|(\d+\s*)?(years?|yrs?|months?)\s+ago)(\b|$)",
                    re.IGNORECASE)
 #: A year an exposure is dated to ("quinine 2015", "in Dec 2025"; not a dose, "2000 mg"): past
@@ -67,7 +67,12 @@ _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirm
                 r"incorrect(?:ly)?|mistaken(?:ly)?|allerg(?:y|ic)|planned|not\s+(?:yet\s+)?started|"
                 r"refused|not\s+prescribed|to\s+(?:be\s+)?confirm(?:ed)?|tbc|not\s+taking|"
                 r"intoleran(?:ce|t)|declined|not\s+dispensed|non[\s-]?(?:adheren|complian)(?:t|ce)|"
-                r"unsure|(?:due\s+)?to\s+start|nkda|nein|nicht|kein(?:e|en)?|sin(?=\s)|pas\s+de")
+                r"unsure|(?:due\s+)?to\s+start|nkda|nein|nicht|kein(?:e|en)?|sin(?=\s)|pas\s+de|"
+                # QA 111: other languages' exclusions, what is only watched for or awaited, a
+                # diagnosis mistaken, a drug to avoid or that harmed.
+                r"ausgeschlossen|descartad[oa]|negativ[oa]?|esclus[oa]|exclue?|less\s+likely|"
+                r"misdiagnos(?:ed|is)|monitor(?:ing)?\s+for|watch\s+for|awaiting|y\s*/\s*n|"
+                r"avoid|do\s+not\s+give|contraindicated|adr|sensitivity")
 #: An answer of no, not applicable, not known, not done or nothing abnormal, standing as its own
 #: clause or after a separator ("HELLP: NAD", "HELLP; NA", "quinine - N/K"; QA 107 H2, M1);
 #: "NA" in capitals or lower case only: "Na" is sodium ("HELLP; low Na", "heparin (Na)": QA 108
@@ -83,12 +88,12 @@ _DOUBT_PARTS = (
     # An answer of no ending its clause (n or f only after a separator: "28 F" is a woman of
     # 28, QA 110 M5), or 0, n, f right after a separator.
     rf"(?:[:=\-(\[,;]\s*(?:{_NO_ANSWER}|0|n|f)|\s\s*(?:{_NO_ANSWER}|{_NOT_A_DAY}0))"
-    r"\)?\.?\s*(?=$|[;\])\]]|,(?!\d))",
+    r"\)?\.?\s*(?=$|[;\])\]]|,(?!\d)|\s*\()",
     # A tick box or mark, ticked or not, or a lone dash or x for an answer ("HELLP: [ ]", "HELLP
     # \u2610", "HELLP \u2717", "HELLP (-)", "HELLP: x"): yes or no by a template nobody sees
     # here (QA 110 H1).
     r"[\u2610\u2611\u2612\u25a1\u25a0\u2713\u2714\u2715\u2716\u2717\u2718\u00d7\u00d8\u2205"
-    r"\u2297\u2298\u274c\u274e\u26d4\U0001f6ab]|\[\s*x?\s*\]|(?:[:=(\[]\s*|\s)[-x]\s*[\])]?\.?\s*(?=$|[;,)\]])",
+    r"\u2297\u2298\u274c\u274e\u26d4\U0001f6ab]|\[\s*x?\s*\]|\(\s*\)|(?:[:=(\[]\s*|\s)[-x]\s*[\])]?\.?\s*(?=$|[;,)\]])",
     r"[:=(]\s*[0nf](?![\w=]|\.\d|(?<=f)/u\b|(?<=n)/v\b)",
     # "n/a" anywhere ("HELLP [n/a]", "HELLP - N.A.").
     r"(?<![\w/])n\s*/\s*a(?![\w/])|(?<![\w.])n\.\s*a\.?(?!\w)",
@@ -121,7 +126,12 @@ _KEY_DOUBTS = {
     "obstetric_complication": re.compile(
         r"(?<![^\W\d_])(?:disprov(?:ed|en)|uncertain|unproven|overturned|rejected|revised|"
         r"retracted|withdrawn|dropped|refuted|discounted|unclear|reconsidered|"
-        r"unsupported|superseded)(?![^\W\d_])", re.IGNORECASE),
+        r"unsupported|superseded)(?![^\W\d_])"
+        # A complication denied after other words ("TTP not HELLP", "pre-eclampsia without
+        # HELLP"), or its liver tests normal ("HELLP, LFTs normal"; QA 111).
+        r"|\b(?:not|no|non|without|never|sans|sin|kein(?:e|en)?|nicht)\s+(?:an?\s+)?"
+        r"(?:hellp|pre-?eclampsia|eclampsia|aflp|pet)\b|\blfts?\s+(?:normal|nad|wnl|ok)\b",
+        re.IGNORECASE),
     "drug_exposure": re.compile(
         r"(?<![^\W\d_])(?:mother|father|sister|brother|husband|wife|partner|son|daughter|"
         r"family|fhx|relative)(?![^\W\d_])", re.IGNORECASE)}

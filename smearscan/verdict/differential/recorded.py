@@ -161,7 +161,9 @@ _HELLP_WORDS = frozenset({
     "hellp", "syndrome", "partial", "complete", "full", "class", "mississippi", "tennessee",
     "atypical", "severe", "mild", "moderate", "early", "late", "onset", "new", "evolving",
     "developing", "worsening", "i", "ii", "iii", "incomplete", "grade", "synd", "criteria", "met",
-    "yes", "y", "ve", "sx",
+    "yes", "y", "ve", "sx", "sindrome", "s\u00edndrome", "syndrom", "sydrome", "disorder",
+    "problem", "active", "diagnosis", "status", "obstetric", "complication", "complicated",
+    "normotensive", "o",
     # How sure: the verdict's own words for a cause in play.
     "suspected", "possible", "probable", "likely", "confirmed", "diagnosed", "clinical",
     "clinically", "presumed", "presumptive",
@@ -178,6 +180,11 @@ _HELLP_WORDS = frozenset({
     "caesarean", "cesarean", "section", "svd", "induction", "iol", "mgso", "magnesium",
     "labetalol", "nifedipine", "hydralazine", "iv", "icu", "itu", "hdu", "admitted",
     "dexamethasone", "dex", "betamethasone", "bmz", "steroids", "dose", "given", "started",
+    "mg", "infusion", "cat", "category", "pod", "bloods", "haptoglobin", "today", "hr", "hourly",
+    "baby", "dx", "op", "fluid", "fluids", "film", "pt", "htn", "chronic", "ebl", "nvd", "theatre",
+    "transfusion", "consultant", "loading", "restricted", "chart", "balance", "ward", "labour",
+    "labor", "nnu", "nicu", "scbu", "tenderness", "visual", "disturbance", "output", "urine",
+    "known",
     "done", "due", "for", "by", "plan", "planned", "obs", "reg", "aware", "informed", "transferred",
     "transfused", "pool", "pph", "iugr", "fgr", "iud", "iufd", "fetus", "fetal", "well",
     "improving", "resolving", "recovering", "subcapsular", "oliguric", "nausea", "vomiting",
@@ -187,7 +194,7 @@ _HELLP_WORDS = frozenset({
     "low", "raised", "elevated", "high", "rising", "falling", "deranged", "abnormal",
     "proteinuria", "protein", "pcr", "bp", "mmhg", "epigastric", "ruq", "pain", "headache",
     "schistocytes", "fibrinogen", "clotting", "sflt", "plgf", "ratio", "upcr", "adamts",
-    "activity", "x", "uln", "l", "dl", "u", "iu", "ul", "mmol", "umol", "mg", "ml",
+    "activity", "x", "uln", "l", "dl", "u", "iu", "ul", "mmol", "umol", "ml",
 })
 #: The characters a HELLP that leads is written in: letters, digits, spaces and a lab note's
 #: punctuation; a mark of another ("HELLP \u2298", "HELLP: \U0001f6ab": QA 110) says no as
