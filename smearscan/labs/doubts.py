@@ -42,21 +42,16 @@ _RANGE = re.compile(r"\b(?:19|20)\d\d\s*(?:-|–|to|->|→)\s*((?:19|20)\d\d)\b"
 #: removed before :data:`_PAST` and :data:`_DATED` are looked for.
 _STARTED = re.compile(rf"\b(started|began|begun|(?<!not )since)\b((?!\b({_ENDED}|and)\b)[^,;()])*",
                       re.IGNORECASE)
-#: A named answer that doubts or denies itself anywhere ("HELLP ruled out", "HELLP ruled-out",
-#: "?HELLP", "query HELLP", "pre-eclampsia excluded", "HELLP negative", "HELLP-negative", "HELLP
-#: neg", "HELLP -ve", "HELLP: no", "HELLP (no)", "HELLP: false, TTP: no", "HELLP = 0", "HELLP:
-#: F", "HELLP 0, TTP 1", "HELLP (n/a)", "HELLP (0/3 criteria)", "HELLP not present", "HELLP not
-#: suspected",
-#: "HELLP not supported by LFTs", "quinine denied", "HELLP risk", "HELLP prophylaxis", "HELLP
-#: screening", "HELLP pending", "HELLP vs TTP"): the complication or the drug is not known to be
-#: present, and read as a name it was called the cause (this tool's rule; QA 92 #1, QA 93 #1,
-#: QA 95 #1, #2, QA 102 L4, QA 103 H1, QA 104 H2, QA 105 H1: a no, "false" (hyphened too:
-#: "false-positive HELLP") or 0 anywhere; not a decimal "0,3 g", "(n/v)" or "(f/u)": QA 105 L1,
-#: QA 106 H1: "(n/a)" was let through with them; "in error" of a drug too). A word
-#: hyphened
-#: to the one before it and followed by another qualifies the next ("Coombs-negative HELLP", "a
-#: high-risk pregnancy"; QA 93 #2), not the name. "Suspected", "possible" and "probable" are
-#: what the verdict calls a cause in play, so they stay the name.
+#: A named answer that doubts or denies itself anywhere ("HELLP ruled out", "?HELLP", "query
+#: HELLP", "pre-eclampsia excluded", "HELLP-negative", "HELLP -ve", "HELLP: no", "HELLP (no)",
+#: "HELLP = 0", "HELLP: F", "HELLP (n/a)", "HELLP (0/3 criteria)", "HELLP not present", "quinine
+#: denied", "HELLP risk", "HELLP prophylaxis", "HELLP pending", "HELLP vs TTP", "HELLP: NAD",
+#: "HELLP -> TTP", "HELLP \u2610", "quinine allergy"): the complication or the drug is not known
+#: to be present, and read as a name it was called the cause (this tool's list, grown by each
+#: review: QA 92-111). Not a decimal "0,3 g", "(n/v)" or "(f/u)" (QA 105 L1, QA 106 H1). A word
+#: hyphened to the one before it and followed by another qualifies the next ("Coombs-negative
+#: HELLP", "a high-risk pregnancy"; QA 93 #2), not the name. "Suspected", "possible" and
+#: "probable" are what the verdict calls a cause in play, so they stay the name.
 _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirmed|"
                 r"not[\s-]+(?:(?:yet|formally|clinically|fully|been)\s+)?(?:confirmed|present|"
                 r"found|seen|suspected|likely|detected|met|supported|applicable|assessed|done|"
