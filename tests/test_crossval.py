@@ -6,6 +6,7 @@ import math
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,10 @@ def test_between_fold_variance_is_zero_within_binomial_noise_and_dersimonian_lai
     assert between_fold_variance([0.5, 0.7], [100, 100]) == pytest.approx(expected)
     # A fold without a false call keeps a finite weight.
     assert np.isfinite(between_fold_variance([0.0, 0.004], [3000, 3000]))
+    # A fold of no cells carries none: one weighted fold, no spread (divided by zero before).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert between_fold_variance([0.3, 0.0], [200, 0]) == 0.0
 
 
 def test_prediction_standard_error_adds_the_spread_between_folds():

@@ -253,7 +253,8 @@ def point_table(point: dict[str, Any], *, others: str = "others") -> str:
 
 def between_fold_variance(rates: list[float], counts: list[int]) -> float:
     """DerSimonian-Laird estimate of the variance of per-fold proportions beyond their
-    binomial noise (0 when the folds agree within it; 0 for a single fold).
+    binomial noise (0 when the folds agree within it; 0 for a single fold, or a single fold
+    with cells: a fold of none carries no weight).
 
     Each fold's binomial variance uses ``(x + 0.5) / (n + 1)`` so that a rate of 0 (no false
     call in a fold) keeps a finite weight.
@@ -266,6 +267,8 @@ def between_fold_variance(rates: list[float], counts: list[int]) -> float:
     mean = np.sum(weight * rate) / weight.sum()
     q = np.sum(weight * (rate - mean) ** 2)
     scale = weight.sum() - np.sum(weight ** 2) / weight.sum()
+    if scale <= 0:  # one weighted fold: nothing to tell apart (a division by zero in CI's log)
+        return 0.0
     return float(max(0.0, (q - (len(rate) - 1)) / scale))
 
 
