@@ -57,8 +57,9 @@ _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirm
                 r"found|seen|suspected|likely|detected|met|supported|applicable|assessed|done|"
                 r"known|diagnosed|true)|inapplicable|does\s+not\s+apply|unknown|"
                 r"within\s+normal\s+limits|no\s+criteria|"
-                r"absent|denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|(?:at\s+|high\s+|low\s+)?risk|"
-                r"prophyla(?:xis|ctic)|screen(?:ing|ed)?|in[\s-]+error|untrue|wrong(?:ly)?|falsely|"
+                r"absent|denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|"
+                r"(?:at\s+|high\s+|low\s+)?risk|prophyla(?:xis|ctic)|screen(?:ing|ed)?|"
+                r"in[\s-]+error|untrue|wrong(?:ly)?|falsely|"
                 r"incorrect(?:ly)?|mistaken(?:ly)?|allerg(?:y|ic)|planned|not\s+(?:yet\s+)?started|"
                 r"refused|not\s+prescribed|to\s+(?:be\s+)?confirm(?:ed)?|tbc|not\s+taking|"
                 r"intoleran(?:ce|t)|declined|not\s+dispensed|non[\s-]?(?:adheren|complian)(?:t|ce)|"
@@ -88,7 +89,8 @@ _DOUBT_PARTS = (
     # \u2610", "HELLP \u2717", "HELLP (-)", "HELLP: x"): yes or no by a template nobody sees
     # here (QA 110 H1).
     r"[\u2610\u2611\u2612\u25a1\u25a0\u2713\u2714\u2715\u2716\u2717\u2718\u00d7\u00d8\u2205"
-    r"\u2297\u2298\u274c\u274e\u26d4\U0001f6ab]|\[\s*x?\s*\]|\(\s*\)|(?:[:=(\[]\s*|\s)[-x]\s*[\])]?\.?\s*(?=$|[;,)\]])",
+    r"\u2297\u2298\u274c\u274e\u26d4\U0001f6ab]|\[\s*x?\s*\]|\(\s*\)|"
+    r"(?:[:=(\[]\s*|\s)[-x]\s*[\])]?\.?\s*(?=$|[;,)\]])",
     r"[:=(]\s*[0nf](?![\w=]|\.\d|(?<=f)/u\b|(?<=n)/v\b)",
     # "n/a" anywhere ("HELLP [n/a]", "HELLP - N.A.").
     r"(?<![\w/])n\s*/\s*a(?![\w/])|(?<![\w.])n\.\s*a\.?(?!\w)",
