@@ -157,44 +157,46 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
 #: (:meth:`~smearscan.verdict.Verdict.next_step`). Other findings' negative results beside it
 #: are left out first, as the lab reader takes them ("HELLP, Coombs-negative, TTP excluded").
 _HELLP_WORDS = frozenset({
-    # The syndrome, its classes and severity.
-    "hellp", "syndrome", "partial", "complete", "full", "class", "mississippi", "tennessee",
-    "atypical", "severe", "mild", "moderate", "early", "late", "onset", "new", "evolving",
-    "developing", "worsening", "i", "ii", "iii", "incomplete", "grade", "synd", "criteria", "met",
-    "yes", "y", "ve", "sx", "sindrome", "s\u00edndrome", "syndrom", "sydrome", "disorder",
-    "problem", "active", "diagnosis", "status", "obstetric", "complication", "complicated",
-    "normotensive", "o",
+    # The syndrome, its classes, severity and record (a problem list's, an ICD code's "O14.2").
+    "hellp", "syndrome", "synd", "sindrome", "s\u00edndrome", "syndrom", "sydrome", "partial",
+    "complete", "incomplete", "full", "class", "grade", "mississippi", "tennessee", "criteria",
+    "met", "atypical", "severe", "mild", "moderate", "early", "late", "onset", "new", "evolving",
+    "developing", "worsening", "improving", "resolving", "recovering", "i", "ii", "iii",
+    "disorder", "problem", "active", "diagnosis", "dx", "status", "obstetric", "complication",
+    "complicated", "known", "o", "yes", "y", "ve", "sx",
     # How sure: the verdict's own words for a cause in play.
     "suspected", "possible", "probable", "likely", "confirmed", "diagnosed", "clinical",
     "clinically", "presumed", "presumptive",
-    # When.
-    "postpartum", "post", "partum", "postnatal", "pp", "antepartum", "antenatal", "intrapartum",
-    "day", "days", "d", "week", "weeks", "wk", "wks", "w", "gestation", "gestational", "ga",
-    "hours", "hrs", "h", "at", "of", "in", "on", "since", "from", "after", "following", "now",
-    "current", "currently", "this", "pregnancy", "trimester", "third", "rd", "second", "nd",
-    "g", "p", "primip", "multip", "pn", "admission", "twin", "twins", "dcda", "mcda",
-    # What came with it, and its care.
+    # When, and which pregnancy.
+    "postpartum", "post", "partum", "postnatal", "pp", "pn", "antepartum", "antenatal",
+    "intrapartum", "day", "days", "d", "pod", "week", "weeks", "wk", "wks", "w", "gestation",
+    "gestational", "ga", "hours", "hrs", "hr", "h", "hourly", "today", "now", "current",
+    "currently", "this", "admission", "at", "of", "in", "on", "since", "from", "after",
+    "following", "pregnancy", "trimester", "third", "rd", "second", "nd", "g", "p", "primip",
+    "multip", "twin", "twins", "dcda", "mcda",
+    # What came with it.
     "with", "and", "plus", "superimposed", "pre", "eclampsia", "preeclampsia", "pet", "pih",
-    "hypertension", "hypertensive", "dic", "aki", "renal", "liver", "hepatic", "haematoma",
-    "hematoma", "abruption", "placental", "delivered", "delivery", "cs", "lscs", "emcs", "elcs",
-    "caesarean", "cesarean", "section", "svd", "induction", "iol", "mgso", "magnesium",
-    "labetalol", "nifedipine", "hydralazine", "iv", "icu", "itu", "hdu", "admitted",
+    "hypertension", "hypertensive", "htn", "chronic", "normotensive", "dic", "aki", "renal",
+    "liver", "hepatic", "subcapsular", "haematoma", "hematoma", "abruption", "placental",
+    "oliguric", "pph", "ebl", "iugr", "fgr", "iud", "iufd", "fetus", "fetal", "baby", "well",
+    "nausea", "vomiting", "tenderness", "visual", "disturbance",
+    # Its care, and who knows.
+    "delivered", "delivery", "cs", "lscs", "emcs", "elcs", "caesarean", "cesarean", "section",
+    "svd", "nvd", "induction", "iol", "labour", "labor", "theatre", "op", "cat", "category",
+    "mgso", "magnesium", "loading", "infusion", "labetalol", "nifedipine", "hydralazine", "iv",
     "dexamethasone", "dex", "betamethasone", "bmz", "steroids", "dose", "given", "started",
-    "mg", "infusion", "cat", "category", "pod", "bloods", "haptoglobin", "today", "hr", "hourly",
-    "baby", "dx", "op", "fluid", "fluids", "film", "pt", "htn", "chronic", "ebl", "nvd", "theatre",
-    "transfusion", "consultant", "loading", "restricted", "chart", "balance", "ward", "labour",
-    "labor", "nnu", "nicu", "scbu", "tenderness", "visual", "disturbance", "output", "urine",
-    "known",
-    "done", "due", "for", "by", "plan", "planned", "obs", "reg", "aware", "informed", "transferred",
-    "transfused", "pool", "pph", "iugr", "fgr", "iud", "iufd", "fetus", "fetal", "well",
-    "improving", "resolving", "recovering", "subcapsular", "oliguric", "nausea", "vomiting",
+    "done", "due", "for", "by", "plan", "planned", "transfusion", "transfused", "pool", "fluid",
+    "fluids", "restricted", "balance", "chart", "output", "icu", "itu", "hdu", "nnu", "nicu",
+    "scbu", "ward", "admitted", "transferred", "obs", "reg", "consultant", "aware", "informed",
+    "pt",
     # The findings that make it, and their units.
     "plt", "plts", "platelets", "platelet", "ast", "alt", "ldh", "hb", "hgb", "bilirubin",
-    "bili", "haemolysis", "hemolysis", "haemolytic", "hemolytic", "lfts", "lft", "enzymes",
-    "low", "raised", "elevated", "high", "rising", "falling", "deranged", "abnormal",
-    "proteinuria", "protein", "pcr", "bp", "mmhg", "epigastric", "ruq", "pain", "headache",
-    "schistocytes", "fibrinogen", "clotting", "sflt", "plgf", "ratio", "upcr", "adamts",
-    "activity", "x", "uln", "l", "dl", "u", "iu", "ul", "mmol", "umol", "ml",
+    "bili", "haptoglobin", "haemolysis", "hemolysis", "haemolytic", "hemolytic", "film",
+    "schistocytes", "lfts", "lft", "enzymes", "low", "raised", "elevated", "high", "rising",
+    "falling", "deranged", "abnormal", "proteinuria", "protein", "pcr", "upcr", "urine", "bp",
+    "mmhg", "epigastric", "ruq", "pain", "headache", "fibrinogen", "clotting", "sflt", "plgf",
+    "ratio", "adamts", "activity", "bloods", "x", "uln", "l", "dl", "u", "iu", "ul", "mmol",
+    "umol", "mg", "ml",
 })
 #: The characters a HELLP that leads is written in: letters, digits, spaces and a lab note's
 #: punctuation; a mark of another ("HELLP \u2298", "HELLP: \U0001f6ab": QA 110) says no as
