@@ -976,15 +976,19 @@ def test_review_command_bad_folder_or_busy_port(results, tmp_path, capsys):
         "--host an address of this computer\n")
 
 
+def _held(out: Path) -> str:
+    """What ``review`` says of a folder another run or review holds (QA 109 L5)."""
+    return (f"smearscan review: {out}: another smearscan run or review is writing to this "
+            f"output folder (it holds {LOCK_NAME}); stop that run or review (Ctrl-C in its "
+            "terminal) or use the review already open on this folder\n")
+
+
 def test_review_command_during_the_folders_first_run_says_it_is_in_use(tmp_path, capsys):
     out = tmp_path / "results"
     # A first run holds the folder from the start and writes summary.json last.
     with claim_output_folder(out):
         assert main(["review", str(out), "--no-browser"]) == 2
-        assert capsys.readouterr().err == (
-            f"smearscan review: {out}: another smearscan run or review is writing to this output "
-            f"folder (it holds {LOCK_NAME}); stop that run or review (Ctrl-C in its terminal) or "
-            "use the review already open on this folder\n")
+        assert capsys.readouterr().err == _held(out)
     # The run died before writing it: the folder is free and no results folder.
     assert main(["review", str(out), "--no-browser"]) == 2
     assert capsys.readouterr().err.startswith(
@@ -995,10 +999,7 @@ def test_review_command_on_a_folder_another_review_holds_says_what_to_do(out, ca
     # QA 109 L5: a second review was told to choose another --out, an option it does not have.
     with folder_lock(out):
         assert main(["review", str(out), "--no-browser"]) == 2
-    assert capsys.readouterr().err == (
-        f"smearscan review: {out}: another smearscan run or review is writing to this output "
-        f"folder (it holds {LOCK_NAME}); stop that run or review (Ctrl-C in its terminal) or use "
-        "the review already open on this folder\n")
+    assert capsys.readouterr().err == _held(out)
 
 
 def test_reviewed_cells_become_training_crops(api, out, tmp_path):
