@@ -1124,7 +1124,10 @@ def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     # A gestation's 0 and full criteria are no count of none.
     ("obstetric_complication", "HELLP at 34+0/7 weeks"),
     ("obstetric_complication", "HELLP 3/3 criteria"),
-    ("obstetric_complication", "HELLP 2nd pregnancy")])
+    ("obstetric_complication", "HELLP 2nd pregnancy"),
+    # A woman's age is no old exposure (QA 113: refused as past).
+    ("obstetric_complication", "29 year old primigravida admitted with HELLP syndrome"),
+    ("drug_exposure", "72 year old on quinine")])
 def test_a_number_or_abbreviation_beside_a_name_is_no_doubt(key, answer):
     assert getattr(parse_labs({key: answer}), key) == answer
 

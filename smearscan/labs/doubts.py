@@ -27,7 +27,8 @@ _NEGATION = re.compile(r"(no|not|never|without|denies|nil|past|ex)\b", re.IGNORE
 _ENDED = (r"stopped|discontinued|ceased|withdrawn|completed|ended|finished|resolved|until|till|"
           r"previous|previously|formerly|former|prior(?! to admission)|history|hx|h/o|was on|"
           r"off(?!-label)|held|withheld|on hold|paused|none|nil|no longer|not now|"
-          r"not currently|not taken|not since|abstinent|d/c|dc'?d|switched|(?<!-)old|"
+          r"not currently|not taken|not since|abstinent|d/c|dc'?d|switched|"
+          r"(?<!-)(?<!year )(?<!years )(?<!yr )old|"
           r"as a child|changed to|replaced by|historical|recovered|last pregnancy|last preg")
 _PAST = re.compile(rf"\b({_ENDED}|last year|(\d+\s*)?(years?|yrs?|months?)\s+ago)(\b|$)",
                    re.IGNORECASE)
