@@ -1073,6 +1073,9 @@ def test_a_named_answer_that_negates_itself_or_is_past_is_refused(answer):
     ("drug_exposure", "quinine contraindicated"), ("drug_exposure", "ADR: quinine"),
     ("drug_exposure", "quinine sensitivity (rash)"),
     ("drug_exposure", "quinine: awaiting GP list"),
+    # QA 113: someone else's drug, a drug never taken.
+    ("drug_exposure", "roommate's clopidogrel"),
+    ("drug_exposure", "quinine prescribed but never taken"),
     # QA 103 L2: words that take a diagnosis back.
     ("obstetric_complication", "HELLP, revised to TTP"),
     ("obstetric_complication", "HELLP disproved"), ("obstetric_complication", "HELLP uncertain"),

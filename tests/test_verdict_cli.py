@@ -1571,7 +1571,12 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
     ("HELLP without hypertension", "hus"),
     # ... and another finding's or a symptom's denial or normal result beside a HELLP leads.
     ("HELLP, no proteinuria", "pregnancy"), ("HELLP (no fits)", "pregnancy"),
-    ("HELLP, coag WNL, Na 131", "pregnancy"), ("HELLP, Tennessee criteria met", "pregnancy")])
+    ("HELLP, coag WNL, Na 131", "pregnancy"), ("HELLP, Tennessee criteria met", "pregnancy"),
+    # QA 113: an EHR's field labels and a ward's care words; "s/p" may be a past one.
+    ("Working diagnosis: HELLP syndrome", "pregnancy"),
+    ("ICD-10 O14.2 - HELLP syndrome", "pregnancy"),
+    ("HELLP on magnesium sulfate", "pregnancy"), ("HELLP with acute kidney injury", "pregnancy"),
+    ("S/P HELLP", "hus")])
 def test_only_a_hellp_named_without_doubt_leads_with_delivery(named, leading, capsys):
     # QA 96 #1: free text says a HELLP is absent or doubtful in more ways than the refusals
     # list; with such a word beside it, the pregnancy cause stays possible.

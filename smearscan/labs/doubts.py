@@ -132,7 +132,8 @@ _KEY_DOUBTS = {
         re.IGNORECASE),
     "drug_exposure": re.compile(
         r"(?<![^\W\d_])(?:mother|father|sister|brother|husband|wife|partner|son|daughter|"
-        r"family|fhx|relative)(?![^\W\d_])", re.IGNORECASE)}
+        r"family|fhx|relative|roommate|flatmate|housemate|friend|neighbou?r|never)"
+        r"(?![^\W\d_])", re.IGNORECASE)}
 #: The doubts a drug's name may carry and still be taken: a drug given as prophylaxis
 #: (ciclosporin against graft-versus-host disease), with a risk named beside it ("at risk of
 #: GVHD", "high bleeding risk") or its levels screened ("trough screening") is taken (this
