@@ -1128,6 +1128,10 @@ def test_a_named_answer_that_doubts_itself_is_refused(key, answer):
     ("obstetric_complication", "HELLP at 34+0/7 weeks"),
     ("obstetric_complication", "HELLP 3/3 criteria"),
     ("obstetric_complication", "HELLP 2nd pregnancy"),
+    # QA 114: a HELLP's care planned, awaited or contraindicated (refused as a drug's doubts).
+    ("obstetric_complication", "HELLP syndrome, delivery planned"),
+    ("obstetric_complication", "HELLP; awaiting theatre for CS"),
+    ("obstetric_complication", "HELLP - neuraxial contraindicated, plts 38"),
     # A woman's age is no old exposure (QA 113: refused as past).
     ("obstetric_complication", "29 year old primigravida admitted with HELLP syndrome"),
     ("drug_exposure", "72 year old on quinine")])

@@ -61,15 +61,15 @@ _DOUBT_WORDS = (r"ruled?[\s-]*out|r/o|excluded?|neg(?:ative)?|unlikely|unconfirm
                 r"absent|denie[sd]|quer(?:y|ied)|pending|vs\.?|versus|"
                 r"(?:at\s+|high\s+|low\s+)?risk|prophyla(?:xis|ctic)|screen(?:ing|ed)?|"
                 r"in[\s-]+error|untrue|wrong(?:ly)?|falsely|"
-                r"incorrect(?:ly)?|mistaken(?:ly)?|allerg(?:y|ic)|planned|not\s+(?:yet\s+)?started|"
+                r"incorrect(?:ly)?|mistaken(?:ly)?|allerg(?:y|ic)|not\s+(?:yet\s+)?started|"
                 r"refused|not\s+prescribed|to\s+(?:be\s+)?confirm(?:ed)?|tbc|not\s+taking|"
                 r"intoleran(?:ce|t)|declined|not\s+dispensed|non[\s-]?(?:adheren|complian)(?:t|ce)|"
                 r"unsure|(?:due\s+)?to\s+start|nkda|nein|nicht|kein(?:e|en)?|sin(?=\s)|pas\s+de|"
                 # QA 111: other languages' exclusions, what is only watched for or awaited, a
                 # diagnosis mistaken, a drug to avoid or that harmed.
                 r"ausgeschlossen|descartad[oa]|negativ[oa]?|esclus[oa]|exclue?|less\s+likely|"
-                r"misdiagnos(?:ed|is)|monitor(?:ing)?\s+for|watch\s+for|awaiting|y\s*/\s*n|"
-                r"avoid|do\s+not\s+give|contraindicated|adr|sensitivity")
+                r"misdiagnos(?:ed|is)|monitor(?:ing)?\s+for|watch\s+for|y\s*/\s*n|"
+                r"avoid|do\s+not\s+give|adr|sensitivity")
 #: An answer of no, not applicable, not known, not done or nothing abnormal, standing as its own
 #: clause or after a separator ("HELLP: NAD", "HELLP; NA", "quinine - N/K"; QA 107 H2, M1);
 #: "NA" in capitals or lower case only: "Na" is sodium ("HELLP; low Na", "heparin (Na)": QA 108
@@ -119,7 +119,7 @@ _PUNCTUATION = str.maketrans({**dict.fromkeys("\u2236\ua789\u02d0", ":"),
 #: obstetric complication, not of a drug, whose name may carry them innocently ("tacrolimus,
 #: dose revised", "graft rejected") (this tool's list; QA 103 L2, QA 105 M2: each was read as a
 #: HELLP); and someone else's drug ("mother takes quinine": QA 110 H5), not of a complication,
-#: which a newborn's mother had.
+#: which a newborn's mother had, or one only planned, awaited or contraindicated.
 _KEY_DOUBTS = {
     "obstetric_complication": re.compile(
         r"(?<![^\W\d_])(?:disprov(?:ed|en)|uncertain|unproven|overturned|rejected|revised|"
@@ -132,8 +132,10 @@ _KEY_DOUBTS = {
         re.IGNORECASE),
     "drug_exposure": re.compile(
         r"(?<![^\W\d_])(?:mother|father|sister|brother|husband|wife|partner|son|daughter|"
-        r"family|fhx|relative|roommate|flatmate|housemate|friend|neighbou?r|never)"
-        r"(?![^\W\d_])", re.IGNORECASE)}
+        r"family|fhx|relative|roommate|flatmate|housemate|friend|neighbou?r|never|"
+        # ... planned, awaited or contraindicated, words a HELLP's care uses too ("HELLP,
+        # delivery planned", "awaiting theatre", "neuraxial contraindicated": QA 114).
+        r"planned|awaiting|contraindicated)(?![^\W\d_])", re.IGNORECASE)}
 #: The doubts a drug's name may carry and still be taken: a drug given as prophylaxis
 #: (ciclosporin against graft-versus-host disease), with a risk named beside it ("at risk of
 #: GVHD", "high bleeding risk") or its levels screened ("trough screening") is taken (this
