@@ -49,7 +49,7 @@ from smearscan.verdict.differential.ttp import (
     without_caution,
     young_line,
 )
-from smearscan.verdict.drugs import DRUGS_TRIGGERING_TTP
+from smearscan.verdict.drugs import ttp_triggers
 from smearscan.verdict.findings import (
     INSUFFICIENT,
     Finding,
@@ -223,8 +223,8 @@ class Verdict:
              and cause.assessment == "suspected" and cause.action), None)
         if drug is None or drug is first:
             return None
-        named = (f"{', '.join(sorted(set(drug.stops) & set(DRUGS_TRIGGERING_TTP)))} "
-                 f"{_TTP_TRIGGER}" if drug is trigger else _DRUG_SUSPECTED)
+        named = (f"{', '.join(ttp_triggers(drug.stops))} {_TTP_TRIGGER}" if drug is trigger
+                 else _DRUG_SUSPECTED)
         if first.cause != "transplant-associated":
             return f"{named}: {drug.action}"
         return f"{named}: {without_kept(drug.action)}" if drug.stops else None
@@ -240,7 +240,7 @@ class Verdict:
             return None
         return next((cause for cause in self.differential if cause.cause == "drug-induced"
                      and cause.assessment in ACTIVE and cause.action
-                     and set(cause.stops) & set(DRUGS_TRIGGERING_TTP)), None)
+                     and ttp_triggers(cause.stops)), None)
 
     def _obstetric_review(self, first: Cause) -> str | None:
         """The urgent obstetric review where a pregnancy is recorded (its cause in play) and

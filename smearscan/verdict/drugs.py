@@ -7,6 +7,7 @@ called a cause.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 #: Drugs with reported evidence of causing TMA: generic name -> fragments matched inside the
 #: recorded name (lower case: the generic name's stem, so that spellings such as "gemcitabin"
@@ -86,9 +87,14 @@ def known_tma_drug(drug: bool | str) -> bool:
     return bool(tma_drugs_named(drug))
 
 
+def ttp_triggers(drugs: Iterable[str]) -> list[str]:
+    """The drugs of ``drugs`` (generic names) that :data:`DRUGS_TRIGGERING_TTP` lists, sorted."""
+    return sorted(set(drugs) & set(DRUGS_TRIGGERING_TTP))
+
+
 def ttp_triggering_drug(drug: bool | str) -> bool:
     """Whether a recorded ``drug_exposure`` names a drug of :data:`DRUGS_TRIGGERING_TTP`."""
-    return bool(tma_drugs_named(drug) & set(DRUGS_TRIGGERING_TTP))
+    return bool(ttp_triggers(tma_drugs_named(drug)))
 
 
 def cancer_treatment(drug: bool | str) -> bool:

@@ -13,9 +13,9 @@ from smearscan.verdict.differential.cause import (
 from smearscan.verdict.drugs import (
     CANCER_TREATMENTS,
     DRUGS_CAUSING_TMA,
-    DRUGS_TRIGGERING_TTP,
     TRANSPLANT_IMMUNOSUPPRESSANTS,
     tma_drugs_named,
+    ttp_triggers,
 )
 from smearscan.verdict.readings import kidney_injury
 from smearscan.verdict.values import (
@@ -203,7 +203,7 @@ def _weighed_reasons(labs: Labs, weighed: set[str], smear_hints: list[str],
 
 
 def _immune_ttp_reason(labs: Labs, named: set[str]) -> str:
-    triggers = sorted(named & set(DRUGS_TRIGGERING_TTP))
+    triggers = ttp_triggers(named)
     if triggers:
         return (f"{adamts13_text(labs.adamts13)}: an immune TTP, which {', '.join(triggers)} "
                 f"can trigger ({THIENOPYRIDINE_TTP})")
