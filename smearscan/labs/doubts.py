@@ -194,21 +194,19 @@ def _past_exposure(name: str) -> bool:
                                               for year in _DATED.findall(current))
 
 
-def _another_findings(key: str, name: str, doubt: re.Match[str]) -> bool:
-    """Whether the ``doubt`` in ``name`` is plainly another finding's: it stands in a clause
-    after the first, which names the complication, and that whole clause is other findings'
-    negative results, each named before it (:data:`_OTHER_NEGATIVE`), with an answer that is not
-    the clause before's too (:func:`_answer_shared`). Where in doubt, it is the
-    name's: the value is refused, as a negated HELLP read as present would advise delivery
-    (this tool's rule)."""
+def _other_findings(key: str, name: str) -> list[re.Match[str]]:
+    """The clauses of ``name`` after the first, which names the complication, that are only
+    other findings' negative results, each named before it (:data:`_OTHER_NEGATIVE`), with an
+    answer that is not the clause before's too (:func:`_answer_shared`): a doubt in one of them
+    is another finding's. Where in doubt, it is the name's: the value is refused, as a negated
+    HELLP read as present would advise delivery (this tool's rule)."""
     negative = _OTHER_NEGATIVE.get(key)
     if negative is None:
-        return False
+        return []
     clauses = list(_CLAUSE.finditer(name))
-    return any(clause.start() <= doubt.start() and doubt.end() <= clause.end()
-               and negative.fullmatch(clause.group()) is not None
-               and not _answer_shared(key, before, clause, first=index == 0)
-               for index, (before, clause) in enumerate(itertools.pairwise(clauses)))
+    return [clause for index, (before, clause) in enumerate(itertools.pairwise(clauses))
+            if negative.fullmatch(clause.group()) is not None
+            and not _answer_shared(key, before, clause, first=index == 0)]
 
 
 def _answer_shared(key: str, before: re.Match[str], clause: re.Match[str], *,
@@ -227,14 +225,7 @@ def without_other_findings(key: str, name: str) -> str:
     """``name`` without its clauses after the first that are only other findings' negative
     results, each named first (:data:`_OTHER_NEGATIVE`: "HELLP, Coombs-negative, TTP
     excluded" -> "HELLP"), as the reader takes them; the rest as written."""
-    negative = _OTHER_NEGATIVE.get(key)
-    if negative is None:
-        return name
-    clauses = list(_CLAUSE.finditer(name))
-    dropped = [clause for index, (before, clause) in enumerate(itertools.pairwise(clauses))
-               if negative.fullmatch(clause.group()) is not None
-               and not _answer_shared(key, before, clause, first=index == 0)]
-    for clause in reversed(dropped):
+    for clause in reversed(_other_findings(key, name)):
         name = name[:clause.start()] + name[clause.end():]
     return name
 
@@ -248,9 +239,11 @@ def doubted_name(key: str, name: str) -> str | None:
     name = unicodedata.normalize("NFKC", name).translate(_PUNCTUATION)
     taken = _TAKEN_DOUBTS.get(key)
     own = _KEY_DOUBTS[key].finditer(name) if key in _KEY_DOUBTS else ()
+    others = _other_findings(key, name)
     doubts = [found for found in sorted([*_DOUBT.finditer(name), *own], key=re.Match.start)
               if not (taken and re.fullmatch(taken, found.group(), re.IGNORECASE))
-              and not _another_findings(key, name, found)]
+              and not any(clause.start() <= found.start() and found.end() <= clause.end()
+                          for clause in others)]
     if not doubts:
         return None
     for found in reversed(doubts):
