@@ -1549,7 +1549,7 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
     ("HELLP doubtful", "hus"), ("HELLP/TTP", "hus"),
     # QA 105 M1: an answer of no the value reader lets through; QA 106: a gestation's 0 is none.
     ("HELLP - nope", "hus"), ("HELLP at 34+0 weeks", "pregnancy"),
-("HELLP or TTP", "hus"), ("HELLP improbable", "hus"),
+    ("HELLP or TTP", "hus"), ("HELLP improbable", "hus"),
     ("HELLP criteria not fulfilled", "hus"),
     # QA 98 H1: absent, past, someone else's or only worked up.
     ("HELLP prev pregnancy", "hus"),
@@ -1576,7 +1576,10 @@ def test_a_suspected_drug_tma_is_stopped_before_the_clause_deferring_to_the_urge
     ("Working diagnosis: HELLP syndrome", "pregnancy"),
     ("ICD-10 O14.2 - HELLP syndrome", "pregnancy"),
     ("HELLP on magnesium sulfate", "pregnancy"), ("HELLP with acute kidney injury", "pregnancy"),
-    ("S/P HELLP", "hus")])
+    ("S/P HELLP", "hus"),
+    # A dash or colon the reader reads as ASCII reads so here too: they did not lead.
+    ("HELLP \u2013 plt 45, AST 320", "pregnancy"), ("HELLP syndrome \u2014 34 weeks", "pregnancy"),
+    ("HELLP \u2236 plt 45", "pregnancy")])
 def test_only_a_hellp_named_without_doubt_leads_with_delivery(named, leading, capsys):
     # QA 96 #1: free text says a HELLP is absent or doubtful in more ways than the refusals
     # list; with such a word beside it, the pregnancy cause stays possible.

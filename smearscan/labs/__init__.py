@@ -44,7 +44,7 @@ from smearscan.labs.coagulation import (
     pt_without_inr,
 )
 from smearscan.labs.csv_cells import MOST_JOINS
-from smearscan.labs.doubts import without_other_findings
+from smearscan.labs.doubts import as_read, without_other_findings
 from smearscan.labs.files import read_lab_rows, read_labs_file
 from smearscan.labs.forms import Bound, Repeated
 from smearscan.labs.keys import (
@@ -91,7 +91,7 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "MOST_PROBLEMS_READ", "MOST_WAYS_READ", "PT_CONTROL_S", "PT_INR_MARGIN", "PT_ISI",
            "RECORD_COLUMNS", "UNDETECTABLE", "ZERO_COUNT_READING", "Bound", "LabKey", "LabRow",
            "LabValueError", "Labs",
-           "Repeated", "ambiguous_units", "check_lab_slides", "check_ldh", "close_keys",
+           "Repeated", "ambiguous_units", "as_read", "check_lab_slides", "check_ldh", "close_keys",
            "greatest_inr", "is_record_column", "lab_readings", "labs_for_slide",
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
            "ldh_without_limit", "least_inr", "merged_readings", "parse_labs", "pt_without_inr",

@@ -230,13 +230,19 @@ def without_other_findings(key: str, name: str) -> str:
     return name
 
 
+def as_read(name: str) -> str:
+    """``name`` as the reader reads free text: full-width and other compatibility forms as their
+    ASCII (NFKC: "HELLP\uff1a0", QA 105 M1), and the colons and dashes those leave as they are
+    as ':' and '-' (:data:`_PUNCTUATION`)."""
+    return unicodedata.normalize("NFKC", name).translate(_PUNCTUATION)
+
+
 def doubted_name(key: str, name: str) -> str | None:
     """The name a ``name`` of the named ``key`` stands for where it doubts itself (:data:`_DOUBT`:
     "HELLP ruled out" -> "HELLP"; "yes" where nothing else is left, "?"), read as present for
     the URGENT line its refusal keeps beside it read as absent; None where it does not doubt
     itself."""
-    # Full-width forms read as their ASCII ("HELLP\uff1a0": QA 105 M1).
-    name = unicodedata.normalize("NFKC", name).translate(_PUNCTUATION)
+    name = as_read(name)
     taken = _TAKEN_DOUBTS.get(key)
     own = _KEY_DOUBTS[key].finditer(name) if key in _KEY_DOUBTS else ()
     others = _other_findings(key, name)

@@ -4,9 +4,8 @@ pregnancy, a mechanical valve."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from smearscan.labs import Labs, without_other_findings
+from smearscan.labs import Labs, as_read, without_other_findings
 from smearscan.verdict.differential.cause import Cause, ttp_deferred
 from smearscan.verdict.readings import kidney_injury, show
 from smearscan.verdict.values import HELLP, HYPERTENSIVE_TMA, SCLERODERMA_CRISIS, TRANSPLANT_TMA
@@ -215,7 +214,7 @@ _HELLP_ALTERNATIVES = frozenset({"ttp", "hus", "ahus", "aflp", "tma", "itp"})
 def _plain_hellp(named: str) -> bool:
     """Whether the complication ``named`` names a HELLP in :data:`_HELLP_WORDS` alone, other
     findings' negative results left out, and not as another TMA's alternative ("HELLP/TTP")."""
-    text = without_other_findings("obstetric_complication", unicodedata.normalize("NFKC", named))
+    text = without_other_findings("obstetric_complication", as_read(named))
     # "H.E.L.L.P." is a HELLP; a result hyphened to another word qualifies that word
     # ("Coombs-negative HELLP").
     text = re.sub(r"h\.?e\.?l\.?l\.?p\b\.?", "hellp", text.lower())
