@@ -748,7 +748,7 @@ _COUNT_REFUSED = ("an absolute count, which needs the red-cell count to become a
          f"{_COUNT_REFUSED})"),
     ("50.1 %", "50.1 % is outside the plausible range 0-50 % (was it in x10^9/L? that is "
                f"{_COUNT_REFUSED})"),
-    ("0.51 fraction", "51 % is outside the plausible range 0-50 %"),
+    ("0.51 fraction", "51 % is outside the plausible range 0-50 % (was it in %?)"),
     ("85 x10^9/L", f"x10^9/L is {_COUNT_REFUSED}"),
     ("85 G/L", f"G/L is {_COUNT_REFUSED}"),
     ("85000 /uL", f"/uL is {_COUNT_REFUSED}"),
@@ -757,6 +757,33 @@ def test_reticulocytes_over_50_percent_or_as_an_absolute_count_are_refused(raw, 
     with pytest.raises(LabValueError) as caught:
         parse_labs({"reticulocytes": raw}, source="labs.json")
     assert str(caught.value) == f"labs.json: reticulocytes = {raw!r}: {message}"
+
+
+@pytest.mark.parametrize(("key", "raw", "message"), [
+    # QA 116 H-1: a g/L fibrinogen typed as mg/dL read 0.025 g/L and gave DIC its point.
+    ("fibrinogen", "2.5 mg/dL", "0.025 g/L is outside the plausible range 0.1-15 g/L (was it in "
+                                "g/L?)"),
+    ("fibrinogen", "9.99 mg/dL", "0.0999 g/L is outside the plausible range 0.1-15 g/L (was it "
+                                 "in g/L?)"),
+    ("fibrinogen", "0.09 g/L", "0.09 g/L is outside the plausible range 0.1-15 g/L"),
+    ("fibrinogen", 0, "0 g/L is outside the plausible range 0.1-15 g/L"),
+    ("fibrinogen", "<10 mg/dL", "no plausible value is <0.1 g/L"),
+    ("fibrinogen", "250 g/L", "250 g/L is outside the plausible range 0.1-15 g/L (was it in "
+                              "mg/dL?)"),
+    # QA 116 L-2: a number plausible in the key's own unit, given in another, got no hint.
+    ("creatinine", "1.5 umol/L", "0.016968 mg/dL is outside the plausible range 0.1-25 mg/dL "
+                                 "(was it in mg/dL?)"),
+])
+def test_a_value_out_of_range_names_the_unit_it_is_plausible_in(key, raw, message):
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({key: raw}, source="labs.json")
+    assert str(caught.value) == f"labs.json: {key} = {raw!r}: {message}"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("10 mg/dL", 0.1), ("0.1 g/L", 0.1),
+                                               ("<0.3 g/L", 0.3)])
+def test_a_fibrinogen_at_or_over_the_floor_is_read(raw, expected):
+    assert float(parse_labs({"fibrinogen": raw}).fibrinogen) == pytest.approx(expected)
 
 
 # --- a key given twice in a JSON lab file (QA D4) ------------------------------------------------

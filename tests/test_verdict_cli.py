@@ -403,6 +403,29 @@ def test_a_refused_value_keeps_the_urgent_line_its_readings_give(ldh, uln, like,
     assert captured.err == f"smearscan verdict: command line: {why}\n"
 
 
+#: QA 116 H-1: platelets 20, a French TMA score of 2 and sepsis, ISTH overt DIC 4 without the
+#: fibrinogen's point.
+SEPTIC_TTP = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--platelets", "20",
+              "--mcv", "95", "--ldh", "1500 U/L", "--ldh-uln", "250", "--haptoglobin", "<0.1 g/L",
+              "--reticulocytes", "6 %", "--indirect-bilirubin", "2.5 mg/dL", "--dat", "negative",
+              "--creatinine", "1 mg/dL", "--inr", "1.6", "--pt-prolongation-s", "2",
+              "--sepsis", "yes", "--d-dimer", "2 mg/L", "--d-dimer-uln", "0.5 mg/L",
+              "--active-cancer", "yes", "--transplant", "no"]
+
+
+def test_a_fibrinogen_typed_in_mg_per_dl_is_refused_with_the_urgent_line(capsys):
+    # QA 116 H-1: '2.5 mg/dL' (2.5 g/L meant) read 0.025 g/L: overt DIC (5) led and TTP was
+    # "unlikely", the URGENT line gone.
+    assert main([*SEPTIC_TTP, "--fibrinogen", "2.5 g/L"]) == 0
+    expected = capsys.readouterr().out.splitlines()[0]
+    assert expected.startswith("URGENT - TTP possible: ")
+    assert main([*SEPTIC_TTP, "--fibrinogen", "2.5 mg/dL"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == expected + "\n"
+    assert captured.err == ("smearscan verdict: command line: fibrinogen = '2.5 mg/dL': 0.025 g/L "
+                            "is outside the plausible range 0.1-15 g/L (was it in g/L?)\n")
+
+
 def _lab_options(options: list[str]) -> dict[str, str]:
     """``--key value`` pairs of lab options as the keys and values of a lab file."""
     pairs = zip(options[::2], options[1::2], strict=True)

@@ -90,10 +90,13 @@ def _split_number(key: str, raw: object, spec: LabKey, source: str
 _THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")
 
 
-def _unit_hint(value: float, spec: LabKey) -> str:
+def _unit_hint(value: float, spec: LabKey, given: str) -> str:
+    """Where ``value``, out of range in the unit ``given``, is plausible in another accepted
+    unit, the default among them (QA 116 L-2: '1.5 umol/L' of creatinine got no hint of
+    mg/dL)."""
     low, high = spec.plausible
-    for unit, factor in spec.units.items():
-        if factor != 1.0 and low <= value * factor <= high:
+    for unit, factor in {spec.unit: 1.0, **spec.units}.items():
+        if unit and _unit_key(unit) != _unit_key(given) and low <= value * factor <= high:
             return f" (was it in {unit}?)"
     if value > high and spec.refused_units:  # a count is larger than a % of it
         unit, reason = next(iter(spec.refused_units.items()))
@@ -187,10 +190,10 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
         raise _fail(source, key, raw, "negative", [reading] if low <= unsigned <= high else [])
     converted = round(value * factor, 6)
     if not low <= converted <= high:
-        unit = f" {spec.unit}" if spec.unit else ""  # INR has none
+        shown = f" {spec.unit}" if spec.unit else ""  # INR has none
         raise _fail(source, key, raw,
-                    f"{converted:g}{unit} is outside the plausible range "
-                    f"{low:g}-{high:g}{unit}{_unit_hint(value, spec)}",
+                    f"{converted:g}{shown} is outside the plausible range "
+                    f"{low:g}-{high:g}{shown}{_unit_hint(value, spec, unit)}",
                     () if sign else _readings(value, spec))
     if not sign:
         return converted
