@@ -350,7 +350,11 @@ def test_a_recorded_kidney_tma_with_a_kidney_injury_is_suspected_and_next(record
     # It defers to the URGENT line, as HUS's does (QA 89 #1, #3: "re-assess the TMA once it is
     # controlled" and "no high-dose corticosteroids" stood under "TTP suspected").
     beside = unknown.cause(cause).action
-    assert str(unknown.next_step) == f"Next ({cause}, suspected): {beside}"
+    # QA 116 M-2: with no URGENT line (a transplant's), the Next line asks for ADAMTS13.
+    asked = ("" if unknown.urgent else "; send ADAMTS13 now, before plasma exchange or "
+             "transfusion: only its result excludes TTP")
+    assert str(unknown.next_step) == f"Next ({cause}, suspected): {beside}{asked}"
+    assert bool(asked) is (cause == "transplant-associated")
     deferring = (leading.action.replace("; re-assess the TMA once it is controlled", "")
                  .replace("no high-dose corticosteroids, which can precipitate the crisis",
                           "weigh corticosteroids with rheumatology: high-dose ones can "

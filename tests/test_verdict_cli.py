@@ -1811,3 +1811,47 @@ def test_a_suspected_drug_tma_that_leads_is_stopped_once(capsys):
     assert main(["verdict", *ADULT6, "--drug-exposure", "gemcitabine", "--adamts13", "60%"]) == 0
     assert capsys.readouterr().out.split("\n")[1] == (
         f"Next (drug-induced, suspected): {_STOP_GEMCITABINE}")
+
+
+#: QA 116 M-2: MAHA likely, PLASMIC 4 at most (MCV and INR score none) and the French score 1
+#: of 2 (platelets over 30 or creatinine over 200 umol/L): TTP unlikely, no URGENT line.
+PLASMIC4 = ["verdict", "--schistocytes", "5", "--rbc-counted", "1000", "--hemoglobin", "8 g/dL",
+            "--sex", "female", "--mcv", "95", "--ldh", "1200", "--ldh-uln", "250",
+            "--haptoglobin", "<0.1 g/L", "--reticulocytes", "6 %",
+            "--indirect-bilirubin", "2.5 mg/dL", "--dat", "negative", "--inr", "1.6",
+            "--transplant", "no"]
+_ASKED = "send ADAMTS13 now, before plasma exchange or transfusion: only its result excludes TTP"
+
+
+@pytest.mark.parametrize(("extra", "next_line"), [
+    (["--platelets", "15", "--creatinine", "2.5 mg/dL", "--active-cancer", "no"],
+     "Next (hus, possible): complement studies for atypical HUS; nephrology; stool culture/PCR "
+     "for Shiga toxin-producing E. coli if there is or was diarrhoea; send ADAMTS13"),
+    (["--platelets", "60", "--creatinine", "1 mg/dL", "--active-cancer", "yes"],
+     "Next (cancer-associated, possible): bone-marrow examination (aspirate and trephine "
+     f"biopsy); oncology review; {_ASKED}"),
+    (["--platelets", "15", "--creatinine", "2.5 mg/dL", "--active-cancer", "no",
+      "--drug-exposure", "gemcitabine"],
+     "Next (drug-induced, suspected): stop gemcitabine now with its prescribing team (who "
+     "replace it where stopping alone does harm: a transplant's immunosuppression, a stent's "
+     "antiplatelet) and do not re-expose (Al-Nouri ZL, et al. Blood 2015;125:616-618); report "
+     f"it as an adverse drug reaction; {_ASKED}"),
+])
+def test_a_likely_maha_without_an_urgent_line_has_a_next_step_asking_for_adamts13(
+        extra, next_line, capsys):
+    # QA 116 M-2: no cause leading printed no Next line, and ADAMTS13, which alone excludes
+    # TTP, stood only in HUS's action and under "Missing".
+    assert main([*PLASMIC4, *extra]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["MAHA: likely", next_line]
+    assert not any(line.startswith("URGENT") for line in out)
+
+
+def test_a_likely_maha_with_adamts13_measured_is_not_asked_for_it_again(capsys):
+    assert main([*PLASMIC4, "--platelets", "60", "--creatinine", "1 mg/dL", "--active-cancer",
+                 "yes", "--adamts13", "60 %"]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "MAHA: likely",
+        "Next (cancer-associated, suspected): bone-marrow examination (aspirate and trephine "
+        "biopsy); oncology review; plasma exchange is usually ineffective here: treating the "
+        "cancer is what helps (seed 000 (cancer-associated MAHA in breast cancer; CLINICAL.md))"]

@@ -90,6 +90,10 @@ _LEADING = ("likely", "suspected")
 #: rule; QA 87 #3: a suspected scleroderma renal crisis under "TTP possible" had no next step;
 #: QA 89 #1: nor any deferring clause; QA 93: "stop gemcitabine" stood 40 lines down).
 _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES, "drug-induced")
+#: The step a Next line of a cause only possible adds while no ADAMTS13 result closes TTP
+#: (:meth:`Verdict._first_in_play`).
+ADAMTS13_ASKED = ("send ADAMTS13 now, before plasma exchange or transfusion: only its result "
+                  "excludes TTP")
 #: What introduces a suspected drug TMA's action after the leading cause's on the Next line
 #: (:meth:`Verdict._drug_stopped`).
 _DRUG_SUSPECTED = "suspected drug TMA"
@@ -197,17 +201,39 @@ class Verdict:
                             self._with_steps_added(pregnancy))
         if (trigger := self._ttp_trigger()) is not None:
             return NextStep(trigger.cause, trigger.assessment, self._with_steps_added(trigger))
-        return None
+        return self._first_in_play()
+
+    def _first_in_play(self) -> NextStep | None:
+        """Where MAHA is likely with no URGENT line and no cause leading, the action of the
+        first cause in play (possible): a likely MAHA with platelets of 15 and PLASMIC 4
+        printed no next step at all (QA 116 M-2). This tool's rule."""
+        if self.urgent or self.maha != "likely":
+            return None
+        first = next((cause for cause in self.differential
+                      if cause.assessment in ACTIVE and cause.action), None)
+        if first is None:
+            return None
+        return NextStep(first.cause, first.assessment, self._with_steps_added(first))
 
     def _with_steps_added(self, first: Cause) -> str:
         """The action of the ``first`` cause, the one the Next line leads with, followed (before
         the clause deferring to the URGENT line) by the steps no other cause's may hide
         (:meth:`_drug_stopped`, :meth:`_obstetric_review`). This tool's rule."""
         action = first.action
-        for step in (self._drug_stopped(first), self._obstetric_review(first)):
+        for step in (self._drug_stopped(first), self._obstetric_review(first),
+                     self._adamts13_asked(action)):
             if step is not None:
                 action = with_step_added(action, step)
         return action
+
+    def _adamts13_asked(self, action: str) -> str | None:
+        """ADAMTS13, where no URGENT line asks for its sample, MAHA is likely, no result
+        closes TTP and ``action`` does not ask for it: only its result excludes TTP, which
+        stood "unlikely" by PLASMIC with the request 40 lines down (QA 116 M-2)."""
+        if (self.urgent or self.maha != "likely" or "ADAMTS13" in action
+                or ADAMTS13_SEND not in self.cause("ttp").reasons):
+            return None
+        return ADAMTS13_ASKED
 
     def _drug_stopped(self, first: Cause) -> str | None:
         """The suspected drug TMA's own action where another cause leads: stopping the drug
