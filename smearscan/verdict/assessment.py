@@ -218,7 +218,8 @@ class Verdict:
     def _with_steps_added(self, first: Cause) -> str:
         """The action of the ``first`` cause, the one the Next line leads with, followed (before
         the clause deferring to the URGENT line) by the steps no other cause's may hide
-        (:meth:`_drug_stopped`, :meth:`_obstetric_review`). This tool's rule."""
+        (:meth:`_drug_stopped`, :meth:`_obstetric_review`, :meth:`_adamts13_asked`). This
+        tool's rule."""
         action = first.action
         for step in (self._drug_stopped(first), self._obstetric_review(first),
                      self._adamts13_asked(action)):
