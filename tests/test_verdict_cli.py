@@ -1855,3 +1855,29 @@ def test_a_likely_maha_with_adamts13_measured_is_not_asked_for_it_again(capsys):
         "Next (cancer-associated, suspected): bone-marrow examination (aspirate and trephine "
         "biopsy); oncology review; plasma exchange is usually ineffective here: treating the "
         "cancer is what helps (seed 000 (cancer-associated MAHA in breast cancer; CLINICAL.md))"]
+
+
+def test_a_severe_deficiency_with_haemolysis_and_normal_platelets_asks_for_the_count_again(
+        capsys):
+    # QA 116 M-1: ADAMTS13 8% with platelets 250 read "start plasma exchange and corticosteroids
+    # now", the normal count only a finding against.
+    assert main(["verdict", "--schistocytes", "3", "--platelets", "250", "--ldh", "1500 U/L",
+                 "--ldh-uln", "250", "--haptoglobin", "<0.1 g/L", "--reticulocytes", "6 %",
+                 "--indirect-bilirubin", "2.5 mg/dL", "--dat", "negative", "--adamts13",
+                 "8 %"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "URGENT - TTP likely: a medical emergency. Refer to haematology now; ADAMTS13 under 10% "
+        "is a severe deficiency, but the platelets are measured normal, which an acute "
+        "episode's are not: repeat the count now; start plasma exchange and corticosteroids if "
+        "it is low or falling (a relapse), or as haematology judges the haemolysis; "
+        "caplacizumab only with that regimen, for an acute episode; a deficiency in a clinical "
+        "remission (counts normal) is weighed by haematology for pre-emptive rituximab; do not "
+        "transfuse platelets unless there is life-threatening bleeding (ISTH 2020 TTP "
+        "guidelines (Zheng XL, et al. J Thromb Haemost 2020;18:2486-2495 and 2496-2502)).")
+    assert ("     - platelets 250 x10^9/L not below 150 x10^9/L, which an acute episode's are "
+            "(ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb Haemost 2020;18:2486-2495 and "
+            "2496-2502)): a relapse starting (a platelet count falling under 150 x10^9/L, ISTH "
+            "working group's TTP outcome definitions (Cuker A, et al. Blood "
+            "2021;137(14):1855-1861)), or a remission's deficiency beside another haemolysis; "
+            "repeat the count (this tool's rule)") in out

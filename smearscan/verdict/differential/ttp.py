@@ -69,6 +69,13 @@ URGENT_TTP_ADVICE = {
     "severe, no picture": f"{_SEVERE}, but {_NO_PICTURE} is shown: measure the platelets, LDH, "
                           "haptoglobin and reticulocytes now (again, if given); "
                           f"{_REGIMEN} if they show TTP",
+    # QA 116 M-1: with haemolysis and the platelets measured normal it read "start ... now",
+    # the contradiction unnamed: an acute episode is a MAHA with thrombocytopenia (ISTH 2020),
+    # a relapse a count falling under 150 x10^9/L (Cuker 2021); this tool's rule.
+    "severe, platelets normal": f"{_SEVERE}, but the platelets are measured normal, which an "
+                                "acute episode's are not: repeat the count now; start "
+                                f"{_REGIMEN} if it is low or falling (a relapse), or as "
+                                "haematology judges the haemolysis",
     "grey zone": f"ADAMTS13 {ADAMTS13_SEVERE:g}-{ADAMTS13_NEGATIVE:g}% is a grey zone: "
                  f"{_REGIMEN} on clinical judgement (the picture, PLASMIC)",
     **{unread: f"{text}; {_ON_SUSPICION}" for unread, text in _UNREAD.items()},
@@ -129,15 +136,19 @@ def _adamts13_band(value: float) -> str:
     return "grey zone" if value <= ADAMTS13_NEGATIVE else "negative"
 
 
-def adamts13_known(adamts13: float | None, picture_seen: bool) -> str:
+def adamts13_known(adamts13: float | None, picture_seen: bool,
+                   platelets_normal: bool = False) -> str:
     """What is known of ADAMTS13 for the URGENT line (a key of :data:`URGENT_TTP_ADVICE`):
     ``unknown``, a ``severe`` deficiency (``severe, no picture`` without thrombocytopenia or
-    haemolysis shown) or the ``grey zone`` (ISTH 2020). Over 20% TTP is unlikely: no line."""
+    haemolysis shown, ``severe, platelets normal`` with haemolysis beside platelets measured
+    normal) or the ``grey zone`` (ISTH 2020). Over 20% TTP is unlikely: no line."""
     if adamts13 is None:
         return "unknown"
     band = _adamts13_band(adamts13)
     if band == "severe":
-        return "severe" if picture_seen else "severe, no picture"
+        if not picture_seen:
+            return "severe, no picture"
+        return "severe, platelets normal" if platelets_normal else "severe"
     if band == "grey zone":
         return band
     raise ValueError(f"ADAMTS13 {adamts13:g}% > {ADAMTS13_NEGATIVE:g}%: TTP is unlikely, no "
@@ -191,6 +202,10 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
             f"life-threatening bleeding ({ISTH_TTP}).")
 
 
+#: Caplacizumab beside a severe deficiency the counts do not show as an acute episode.
+_REMISSION_CAPLACIZUMAB = ("caplacizumab only with that regimen, for an acute episode; a "
+                           "deficiency in a clinical remission (counts normal) is weighed by "
+                           "haematology for pre-emptive rituximab")
 #: What an URGENT line says of caplacizumab, by what is known of ADAMTS13 (ISTH 2020 diagnosis
 #: guideline, figures 1 and 2: with a low or intermediate pre-test probability, not before the
 #: ADAMTS13 result; with a high one, considered where that result is expected within 72 hours,
@@ -200,9 +215,8 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
 #: #4: so did a severe deficiency with every count measured normal.
 CAPLACIZUMAB = {
     "severe": "consider caplacizumab and rituximab",
-    "severe, no picture": "caplacizumab only with that regimen, for an acute episode; a "
-                          "deficiency in a clinical remission (counts normal) is weighed by "
-                          "haematology for pre-emptive rituximab",
+    "severe, no picture": _REMISSION_CAPLACIZUMAB,
+    "severe, platelets normal": _REMISSION_CAPLACIZUMAB,
     "severe, unread": "caplacizumab and rituximab with that regimen, if either is shown",
     "grey zone": "caplacizumab on the same judgement",
     "unknown, possible": "do not start caplacizumab before the ADAMTS13 result while TTP is only "
@@ -222,7 +236,7 @@ def _caplacizumab(assessment: str, adamts13: str) -> str:
     told not to start caplacizumab before a result it was) by the result once read."""
     if adamts13 == "unknown":
         return CAPLACIZUMAB["unknown, possible" if assessment == "possible" else "unknown"]
-    if adamts13 in ("severe", "severe, no picture", "grey zone"):
+    if adamts13 in ("severe", "severe, no picture", "severe, platelets normal", "grey zone"):
         return CAPLACIZUMAB[adamts13]
     return CAPLACIZUMAB["severe, unread" if adamts13.startswith("severe, ") else "unread"]
 
@@ -598,6 +612,12 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
             reasons.append(f"{_NO_PICTURE} shown: a remission, or a relapse to come (a "
                            f"platelet count falling under 150 x10^9/L, {TTP_OUTCOMES}); repeat "
                            "the counts")
+        elif picture.thrombocytopenia is False:
+            reasons.append(f"platelets {show('platelets', labs.platelets)} not below "
+                           f"{PLATELETS_LOW:g} x10^9/L, which an acute episode's are ({ISTH_TTP}):"
+                           " a relapse starting (a platelet count falling under 150 x10^9/L, "
+                           f"{TTP_OUTCOMES}), or a remission's deficiency beside another "
+                           "haemolysis; repeat the count (this tool's rule)")
         elif picture.thrombocytopenia and picture.haemolysis not in ("present", "equivocal"):
             # QA 53 H3, QA 56 #2: "TTP likely" under "MAHA unlikely" read as a contradiction.
             reasons.append("thrombocytopenia with a severe deficiency, haemolysis not shown: "
@@ -624,6 +644,7 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         assessment = "unlikely"
         reasons = [f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: a negative result, "
                    f"consider other diagnoses ({ISTH_TTP})", *_sample_timing(plasmic, french)]
-    urgent = (with_caution(urgent_ttp(assessment, adamts13_known(adamts13, bool(picture_seen)),
-                                      adult=adult), [labs]) if assessment in ACTIVE else "")
+    urgent = (with_caution(urgent_ttp(assessment, adamts13_known(
+        adamts13, bool(picture_seen), picture.thrombocytopenia is False), adult=adult), [labs])
+              if assessment in ACTIVE else "")
     return Cause.of("ttp", assessment, "emergency", urgent, reasons)
