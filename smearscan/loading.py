@@ -608,10 +608,31 @@ def _check_jpeg_holds(path: Path, width: int, height: int) -> None:
             "bytes); the field is refused, not counted")
 
 
+#: Deflate's greatest compression, ~1032:1 (zlib's technical details: a run of one byte
+#: repeated); a PNG's image data cannot be smaller than its rows over it.
+_DEFLATE_MAX_RATIO = 1032
+
+
+def _check_png_holds(path: Path, width: int, height: int) -> None:
+    """Refuse a PNG too small for the size its header gives: each row takes a filter byte and
+    at least a bit a pixel, which deflate shrinks at most :data:`_DEFLATE_MAX_RATIO` times (QA
+    115 F2: a 74-byte PNG giving 60000x60000 px was told to raise --max-pixels, then refused
+    as truncated)."""
+    least = -(-height * (-(-width // 8) + 1) // _DEFLATE_MAX_RATIO)
+    size = path.stat().st_size
+    if size < least:
+        raise ImageLoadError(
+            f"{path}: corrupt PNG: its header gives {width}x{height} px, which its {size:,} "
+            f"bytes cannot hold (its rows compress to at least {least:,} bytes); the field is "
+            "refused, not counted")
+
+
 def _read_with_pillow(path: Path, max_pixels: int) -> np.ndarray:
     with _pillow_size_limit_lifted(), Image.open(path, formats=_PILLOW_FORMATS) as image:
         if image.format == "JPEG":
             _check_jpeg_holds(path, image.width, image.height)
+        if image.format == "PNG":
+            _check_png_holds(path, image.width, image.height)
         _check_size(path, image.width, image.height, max_pixels)
         if image.format in _ANIMATED_FORMATS:  # animated GIF, WEBP, APNG
             _require_one_field(path, image.format, getattr(image, "n_frames", 1), "frame")

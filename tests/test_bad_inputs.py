@@ -233,6 +233,28 @@ def test_a_jpeg_header_giving_more_pixels_than_its_bytes_hold_is_refused_as_corr
         read_field(_jpeg_header_claiming(tmp_path / "ok.jpg", side, side), max_pixels=1000)
 
 
+def test_a_png_header_giving_more_pixels_than_its_bytes_hold_is_refused_as_corrupt(tmp_path):
+    # QA 115 F2: a 74-byte PNG giving 60000x60000 px was told to raise --max-pixels.
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:24] = (60000).to_bytes(4, "big") + (60000).to_bytes(4, "big")  # IHDR width, height
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    path = tmp_path / "h.png"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageLoadError) as info:
+        read_field(path)
+    assert str(info.value) == (
+        f"{path}: corrupt PNG: its header gives 60000x60000 px, which its {len(data):,} bytes "
+        "cannot hold (its rows compress to at least 436,105 bytes); the field is refused, not "
+        "counted")
+    # The flattest PNG there is, one bit a pixel and every pixel the same, is read as far as
+    # the pixel limit.
+    Image.new("1", (4000, 3000)).save(tmp_path / "flat.png", compress_level=9, optimize=True)
+    with pytest.raises(ImageLoadError, match="over the 0.001 Mpx limit"):
+        read_field(tmp_path / "flat.png", max_pixels=1000)
+
+
 def test_raised_max_pixels_beyond_pillows_own_limit_is_honoured(tmp_path):
     # 90 Mpx is over Pillow's 89 Mpx bomb warning: with --max-pixels above it, the file gets as
     # far as decoding (and fails there: it has no pixel data).
