@@ -172,12 +172,12 @@ def _scale_summary(analysed: Sequence[FieldAnalysis], cells: dict[str, np.ndarra
                         own_pixel_size_um=own_pixel_size_um, pixel_size_trusted=trusted)
 
 
-def _path(value: object, what: str) -> Path:
+def _path(value: object, what: str, expected: str = "a file path (str or os.PathLike)") -> Path:
     """``value`` as a path: a non-empty str or path-like, else a one-line TypeError or
-    ValueError naming what was given (pathlib's own errors name none of it)."""
+    ValueError naming what was given (pathlib's own errors name none of it) and what else
+    ``what`` takes (QA 115 F4: a list or a model number was told only of paths)."""
     if not isinstance(value, str | os.PathLike):
-        raise TypeError(f"{what}: expected a file path (str or os.PathLike), got "
-                        f"{type(value).__name__}")
+        raise TypeError(f"{what}: expected {expected}, got {type(value).__name__}")
     if not os.fspath(value):
         raise ValueError(f"{what}: an empty path")
     return Path(value)
@@ -187,7 +187,8 @@ def _model(model: CellClassifier | str | os.PathLike | None) -> CellClassifier:
     if isinstance(model, CellClassifier):
         check_operating_points(model, f"model {model.version}")
         return model
-    return cached_model(_path(model, "model") if model is not None else None)
+    return cached_model(_path(model, "model", "a CellClassifier from load_model() or a model "
+                              "file path") if model is not None else None)
 
 
 def _rgb_array(rgb: np.ndarray) -> np.ndarray:
@@ -248,7 +249,8 @@ def analyse_image(path_or_rgb: str | os.PathLike | np.ndarray, pixel_size_um: fl
     if isinstance(path_or_rgb, np.ndarray):
         rgb, path, slide, image = _rgb_array(path_or_rgb), Path(), "", ""
     else:
-        path = _path(path_or_rgb, "path_or_rgb (a path or an RGB array)")
+        path = _path(path_or_rgb, "path_or_rgb", "a file path or an RGB numpy array (np.asarray "
+                     "makes one of a list or a PIL image)")
         rgb, slide, image = read_field(path), path.stem, path.name
     check = (_check_scale([path if image else rgb], pixel_size_um, trust=trust_pixel_size)
              if pixel_size_um is not None else None)

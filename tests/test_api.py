@@ -443,17 +443,21 @@ def test_the_api_compares_the_first_usable_field_as_the_cli_does(tmp_path):
     assert [field.summary.image for field in result.fields] == ["b.jpg"]
 
 
+_PATH_OR_ARRAY = ("a file path or an RGB numpy array (np.asarray makes one of a list or a PIL "
+                  "image)")
+
+
 @pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda: smearscan.analyse_image(""), ValueError,
-     "path_or_rgb (a path or an RGB array): an empty path"),
+    (lambda: smearscan.analyse_image(""), ValueError, "path_or_rgb: an empty path"),
+    # QA 115 F4: told only of file paths.
     (lambda: smearscan.analyse_image(Image.new("RGB", (4, 4))), TypeError,
-     "path_or_rgb (a path or an RGB array): expected a file path (str or os.PathLike), got "
-     "Image"),
+     f"path_or_rgb: expected {_PATH_OR_ARRAY}, got Image"),
     (lambda: smearscan.analyse_image(b"field.png"), TypeError,
-     "path_or_rgb (a path or an RGB array): expected a file path (str or os.PathLike), got "
-     "bytes"),
+     f"path_or_rgb: expected {_PATH_OR_ARRAY}, got bytes"),
+    (lambda: smearscan.analyse_image([[[0, 0, 0]]]), TypeError,
+     f"path_or_rgb: expected {_PATH_OR_ARRAY}, got list"),
     (lambda: smearscan.analyse_image(SAMPLE, model=123), TypeError,
-     "model: expected a file path (str or os.PathLike), got int"),
+     "model: expected a CellClassifier from load_model() or a model file path, got int"),
     (lambda: smearscan.analyse_slide(""), ValueError, "paths: an empty path"),
     (lambda: smearscan.analyse_slide(3), TypeError,
      "paths: expected a folder or an iterable of image files, got int"),
