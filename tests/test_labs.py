@@ -157,8 +157,10 @@ def test_invalid_values_raise_one_line_errors_naming_key_value_problem(mapping, 
 
 @pytest.mark.parametrize(("d_dimer", "uln", "refused"), [
     (25, 500, False), (24.99, 500, True), ("5 mg/L", "0.5 mg/L", False), (5, 500, True),
-    (500000, 500, False), (500001, 500, True)])
-def test_a_d_dimer_out_of_0_05_to_1000x_its_uln_is_refused_as_a_unit_slip(d_dimer, uln, refused):
+    (150000, 500, False), (150001, 500, True),
+    # QA 117 H-1: a normal D-dimer's ng/mL number written as mg/L read 800x and made DIC.
+    ("400 mg/L", "500 ng/mL", True), ("400 ng/mL", "0.5 ng/mL", True)])
+def test_a_d_dimer_out_of_0_05_to_300x_its_uln_is_refused_as_a_unit_slip(d_dimer, uln, refused):
     # QA 8 #5: a bare 5 (mg/L) against a ULN of 500 (ng/mL) read 0.01x ULN: "DIC unlikely".
     labs = {"d_dimer": d_dimer, "d_dimer_uln": uln}
     if not refused:
@@ -166,8 +168,9 @@ def test_a_d_dimer_out_of_0_05_to_1000x_its_uln_is_refused_as_a_unit_slip(d_dime
         return
     with pytest.raises(LabValueError) as caught:
         parse_labs(labs, source="case.json")
-    side = "under 0.05x" if d_dimer == 24.99 or d_dimer == 5 else "over 1000x"
-    assert str(caught.value).startswith(f"case.json: d_dimer = {d_dimer:g} ng/mL is ")
+    side = "under 0.05x" if d_dimer == 24.99 or d_dimer == 5 else "over 300x"
+    read = parse_labs({"d_dimer": d_dimer}).d_dimer
+    assert str(caught.value).startswith(f"case.json: d_dimer = {read:g} ng/mL is ")
     assert f"({side}, " in str(caught.value)
 
 

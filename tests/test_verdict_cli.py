@@ -1881,3 +1881,69 @@ def test_a_severe_deficiency_with_haemolysis_and_normal_platelets_asks_for_the_c
             "working group's TTP outcome definitions (Cuker A, et al. Blood "
             "2021;137(14):1855-1861)), or a remission's deficiency beside another haemolysis; "
             "repeat the count (this tool's rule)") in out
+
+
+#: QA 117's classic TTP picture (platelets 15, haemolysis, normal creatinine) with every lab
+#: value given.
+CLASSIC_FULL = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--platelets", "15",
+                "--hemoglobin", "8.5 g/dL", "--sex", "female", "--wbc", "7.5", "--mcv", "85",
+                "--reticulocytes", "6 %", "--ldh", "1200 U/L", "--ldh-uln", "250 U/L",
+                "--haptoglobin", "0.05 g/L", "--haptoglobin-lln", "0.3 g/L",
+                "--indirect-bilirubin", "2.8 mg/dL", "--dat", "negative", "--creatinine",
+                "0.9 mg/dL", "--creatinine-uln", "1.0 mg/dL", "--pt-prolongation-s", "1 s",
+                "--inr", "1.1", "--fibrinogen", "2.8 g/L", "--d-dimer-uln", "500 ng/mL",
+                "--active-cancer", "no", "--transplant", "no"]
+
+
+def test_a_hus_kept_open_beside_a_negative_adamts13_has_its_action_on_the_next_line(capsys):
+    # QA 117 M-5: kept possible (MAHA likely, TTP unlikely, no other cause), HUS had no action
+    # and the verdict no Next line.
+    assert main([*CLASSIC_FULL, "--d-dimer", "1500 ng/mL", "--adamts13", "50 %"]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "MAHA: likely",
+        "Next (hus, possible): complement studies for atypical HUS; nephrology; stool "
+        "culture/PCR for Shiga toxin-producing E. coli if there is or was diarrhoea"]
+
+
+def test_a_marrow_work_up_on_the_next_line_asks_for_adamts13_while_ttp_is_not_excluded(capsys):
+    # QA 117 M-6: a metastatic cancer's marrow work-up stood alone, ADAMTS13 never measured.
+    options = ["verdict", "--schistocytes", "6", "--rbc-counted", "1000", "--nrbc",
+               "--leukoerythroblastic", "present", "--platelets", "80", "--hemoglobin",
+               "7.5 g/dL", "--sex", "female", "--wbc", "10.8", "--mcv", "104", "--reticulocytes",
+               "18.8 %", "--ldh", "2477 U/L", "--ldh-uln", "225 U/L", "--haptoglobin", "0.05 g/L",
+               "--indirect-bilirubin", "4.2 mg/dL", "--dat", "negative", "--creatinine",
+               "0.64 mg/dL", "--inr", "1.17", "--active-cancer", "yes", "--metastatic-cancer",
+               "yes", "--transplant", "no"]
+    assert main(options) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "MAHA: likely",
+        "Next (marrow infiltration, suspected): bone-marrow aspirate and trephine biopsy; "
+        f"{_ASKED}"]
+    # ADAMTS13 measured normal makes the cancer's MAHA itself suspected: its action leads.
+    assert main([*options, "--adamts13", "60 %"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "Next (cancer-associated, suspected): bone-marrow examination (aspirate and trephine "
+        "biopsy); oncology review; plasma exchange is usually ineffective here: treating the "
+        "cancer is what helps (seed 000 (cancer-associated MAHA in breast cancer; CLINICAL.md))")
+
+
+def test_a_normal_d_dimer_written_in_mg_per_l_is_refused_with_the_urgent_line(capsys):
+    # QA 117 H-1: '400 mg/L' (400 ng/mL meant) read 800x its limit: overt DIC (6) with the
+    # fibrinogen under 1 g/L, and the URGENT line gone.
+    options = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--platelets", "20",
+               "--hemoglobin", "8.5 g/dL", "--sex", "female", "--mcv", "92", "--reticulocytes",
+               "6 %", "--ldh", "1200 U/L", "--ldh-uln", "250 U/L", "--haptoglobin", "0.05 g/L",
+               "--indirect-bilirubin", "2.8 mg/dL", "--dat", "negative", "--creatinine",
+               "2.1 mg/dL", "--pt-prolongation-s", "2 s", "--inr", "1.6", "--fibrinogen",
+               "0.9 g/L", "--active-cancer", "no", "--transplant", "no", "--sepsis", "yes",
+               "--d-dimer-uln", "500 ng/mL"]
+    assert main([*options, "--d-dimer", "400 ng/mL"]) == 0
+    expected = capsys.readouterr().out.splitlines()[0]
+    assert expected.startswith("URGENT - TTP possible: ")
+    assert main([*options, "--d-dimer", "400 mg/L"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == expected + "\n"
+    assert captured.err == (
+        "smearscan verdict: command line: d_dimer = 400000 ng/mL is 800x d_dimer_uln = 500 ng/mL "
+        "(over 300x, past every assay's measuring range): are both in the same unit (mg/L vs "
+        "ng/mL is 1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'\n")

@@ -13,10 +13,13 @@ from smearscan.labs.number import plain
 from smearscan.labs.record import Labs
 from smearscan.labs.refusals import _fail
 
-#: D-dimer over its ULN that is plausible: over 1000x is not seen clinically, and under 0.05x
-#: lies below every assay's detection limit (about 0.1-0.3 of the ULN); either means mg read as
-#: ng or the reverse (x1000), or a ULN in another unit (this tool's rule).
-D_DIMER_RATIO_RANGE = (0.05, 1000.0)
+#: D-dimer over its ULN that is plausible: quantitative assays' measuring ranges end at about
+#: 20-35 mg/L FEU, and their dilution protocols reach some 128 mg/L (~256x a 0.5 mg/L cut-off),
+#: so over 300x is none's result; under 0.05x lies below every assay's detection limit (about
+#: 0.1-0.3 of the ULN). Either means mg read as ng or the reverse (x1000), or a ULN in another
+#: unit: a normal 400 ng/mL written '400 mg/L' read 800x, scored overt DIC and took the URGENT
+#: TTP line away while the bound was 1000x (QA 117 H-1; this tool's rule).
+D_DIMER_RATIO_RANGE = (0.05, 300.0)
 
 
 def _d_dimer_basis(raw: object) -> str | None:
@@ -51,7 +54,7 @@ def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
     if low <= ratio <= high:
         return
     side = (f"under {low:g}x, below any assay's detection limit" if ratio < low
-            else f"over {high:g}x, never seen clinically")
+            else f"over {high:g}x, past every assay's measuring range")
     raise LabValueError(
         f"{source}: d_dimer = {labs.d_dimer:g} ng/mL is {plain(ratio)}x d_dimer_uln = "
         f"{labs.d_dimer_uln:g} ng/mL ({side}): are both in the same unit (mg/L vs ng/mL is "

@@ -90,10 +90,10 @@ _LEADING = ("likely", "suspected")
 #: rule; QA 87 #3: a suspected scleroderma renal crisis under "TTP possible" had no next step;
 #: QA 89 #1: nor any deferring clause; QA 93: "stop gemcitabine" stood 40 lines down).
 _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES, "drug-induced")
-#: The step a Next line of a cause only possible adds while no ADAMTS13 result closes TTP
-#: (:meth:`Verdict._first_in_play`).
-ADAMTS13_ASKED = ("send ADAMTS13 now, before plasma exchange or transfusion: only its result "
-                  "excludes TTP")
+#: The step a Next line without an URGENT line adds while no ADAMTS13 result closes TTP
+#: (:meth:`Verdict._adamts13_asked`).
+_ADAMTS13_ASKED = ("send ADAMTS13 now, before plasma exchange or transfusion: only its result "
+                   "excludes TTP")
 #: What introduces a suspected drug TMA's action after the leading cause's on the Next line
 #: (:meth:`Verdict._drug_stopped`).
 _DRUG_SUSPECTED = "suspected drug TMA"
@@ -190,8 +190,11 @@ class Verdict:
             return NextStep(first.cause, first.assessment, self._with_steps_added(first))
         marrow = self.marrow
         if not self.urgent and marrow.marrow_infiltration in _LEADING and marrow.workup:
+            workup = "; ".join(marrow.workup)
+            # QA 117 M-6: a cancer's marrow work-up stood alone while TTP was not excluded.
+            asked = self._adamts13_asked(workup)
             return NextStep("marrow infiltration", marrow.marrow_infiltration,
-                            "; ".join(marrow.workup))
+                            workup if asked is None else with_step_added(workup, asked))
         if (self.urgent or self.maha == "likely") and (
                 pregnancy := self._pregnancy_in_play()) is not None:
             # QA 100 H1: with no cause leading (beside "TTP suspected" until ADAMTS13 is
@@ -234,7 +237,7 @@ class Verdict:
         if (self.urgent or self.maha != "likely" or "ADAMTS13" in action
                 or ADAMTS13_SEND not in self.cause("ttp").reasons):
             return None
-        return ADAMTS13_ASKED
+        return _ADAMTS13_ASKED
 
     def _drug_stopped(self, first: Cause) -> str | None:
         """The suspected drug TMA's own action where another cause leads: stopping the drug

@@ -481,8 +481,9 @@ AMBIGUOUS_RULE = _rule(
 D_DIMER_RATIO_RULE = _rule(
     "D-dimer against its ULN", f"refused (exit 2) under {D_DIMER_RATIO_RANGE[0]:g}x or over "
     f"{D_DIMER_RATIO_RANGE[1]:g}x, also when the two come from a lab file and the command line",
-    "smearscan.labs: below every assay's detection limit or never seen clinically, i.e. mg/L "
-    "read as ng/mL or the reverse", standard=False)
+    "smearscan.labs: below every assay's detection limit or past every assay's measuring range "
+    "(~20-35 mg/L FEU, ~128 mg/L diluted), i.e. mg/L read as ng/mL or the reverse",
+    standard=False)
 def _up(value: float) -> str:
     """``value`` to 2 decimals, rounded up: the lowest shown is allowed (QA 63 L1)."""
     return f"{math.ceil(value * 100) / 100:.2f}"

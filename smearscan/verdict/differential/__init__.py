@@ -16,7 +16,7 @@ from smearscan.verdict.differential.cancer import cancer_cause, hints_from_smear
 from smearscan.verdict.differential.cause import ACTIVE, LIKELIHOOD, Cause, ranked, ttp_deferred
 from smearscan.verdict.differential.dic import consumptive_dic, dic_cause
 from smearscan.verdict.differential.drug import drug_cause, marrow_first, tma_drug_named
-from smearscan.verdict.differential.hus import hus_cause
+from smearscan.verdict.differential.hus import hus_action, hus_cause
 from smearscan.verdict.differential.immune import immune_cause
 from smearscan.verdict.differential.megaloblastic import megaloblastic_cause
 from smearscan.verdict.differential.recorded import recorded_causes, recorded_tma
@@ -102,7 +102,9 @@ def _kept_open(cause: Cause, maha: str, labs: Labs, causes: list[Cause]) -> Caus
         return cause
     if any(other.assessment in ACTIVE for other in causes):
         return cause
-    return Cause.of("hus", "possible", cause.urgency, cause.action, (
+    # Its own action: an unlikely cause carries none (QA 117 M-5: kept open, it had no Next
+    # line).
+    return Cause.of("hus", "possible", cause.urgency, hus_action(labs), (
         f"MAHA {maha} with TTP unlikely (ADAMTS13 over {ADAMTS13_NEGATIVE:g}%) and no other "
         "cause in play: a complement-mediated TMA (atypical HUS) can begin with little renal "
         f"involvement (this tool's rule); {ADAMTS13_TIMING}", *cause.reasons))

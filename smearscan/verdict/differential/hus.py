@@ -46,7 +46,7 @@ def hus_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause,
     cause TMA, malignant hypertension) and without diarrhoea is that cause's: HUS is at most
     possible (atypical HUS is diagnosed once secondary causes are excluded; QA 84 #4: HUS
     outranked a recorded gemcitabine with a stool culture first; this tool's rule)."""
-    action = _hus_action(labs)
+    action = hus_action(labs)
     # QA 77 M2: "manage as TTP" beside an URGENT line that left plasma exchange to haematology
     # (TTP possible) or to clinical judgement (a grey-zone ADAMTS13); the line is the one owner
     # of what to do about TTP.
@@ -158,7 +158,7 @@ COMPLEMENT_WORKUP = ("complement studies for atypical HUS; nephrology; stool cul
                      "Shiga toxin-producing E. coli if there is or was diarrhoea")
 
 
-def _hus_action(labs: Labs) -> str:
+def hus_action(labs: Labs) -> str:
     """HUS's work-up: :data:`STEC_WORKUP` with diarrhoea recorded, else
     :data:`COMPLEMENT_WORKUP`."""
     return STEC_WORKUP if labs.diarrhoea else COMPLEMENT_WORKUP
