@@ -413,17 +413,6 @@ SEPTIC_TTP = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--plat
               "--active-cancer", "yes", "--transplant", "no"]
 
 
-def test_a_fibrinogen_typed_in_mg_per_dl_is_refused_with_the_urgent_line(capsys):
-    # QA 116 H-1: '2.5 mg/dL' (2.5 g/L meant) read 0.025 g/L: overt DIC (5) led and TTP was
-    # "unlikely", the URGENT line gone.
-    assert main([*SEPTIC_TTP, "--fibrinogen", "2.5 g/L"]) == 0
-    expected = capsys.readouterr().out.splitlines()[0]
-    assert expected.startswith("URGENT - TTP possible: ")
-    assert main([*SEPTIC_TTP, "--fibrinogen", "2.5 mg/dL"]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == expected + "\n"
-    assert captured.err == ("smearscan verdict: command line: fibrinogen = '2.5 mg/dL': 0.025 g/L "
-                            "is outside the plausible range 0.1-15 g/L (was it in g/L?)\n")
 
 
 def _lab_options(options: list[str]) -> dict[str, str]:
@@ -1927,23 +1916,35 @@ def test_a_marrow_work_up_on_the_next_line_asks_for_adamts13_while_ttp_is_not_ex
         "cancer is what helps (seed 000 (cancer-associated MAHA in breast cancer; CLINICAL.md))")
 
 
-def test_a_normal_d_dimer_written_in_mg_per_l_is_refused_with_the_urgent_line(capsys):
-    # QA 117 H-1: '400 mg/L' (400 ng/mL meant) read 800x its limit: overt DIC (6) with the
-    # fibrinogen under 1 g/L, and the URGENT line gone.
-    options = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--platelets", "20",
-               "--hemoglobin", "8.5 g/dL", "--sex", "female", "--mcv", "92", "--reticulocytes",
-               "6 %", "--ldh", "1200 U/L", "--ldh-uln", "250 U/L", "--haptoglobin", "0.05 g/L",
-               "--indirect-bilirubin", "2.8 mg/dL", "--dat", "negative", "--creatinine",
-               "2.1 mg/dL", "--pt-prolongation-s", "2 s", "--inr", "1.6", "--fibrinogen",
-               "0.9 g/L", "--active-cancer", "no", "--transplant", "no", "--sepsis", "yes",
-               "--d-dimer-uln", "500 ng/mL"]
-    assert main([*options, "--d-dimer", "400 ng/mL"]) == 0
+#: QA 117 H-1: a septic picture, platelets 20, fibrinogen under 1 g/L: ISTH overt DIC 3 with a
+#: normal D-dimer.
+SEPTIC_LOW_FIBRINOGEN = [
+    "verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--platelets", "20",
+    "--hemoglobin", "8.5 g/dL", "--sex", "female", "--mcv", "92", "--reticulocytes", "6 %",
+    "--ldh", "1200 U/L", "--ldh-uln", "250 U/L", "--haptoglobin", "0.05 g/L",
+    "--indirect-bilirubin", "2.8 mg/dL", "--dat", "negative", "--creatinine", "2.1 mg/dL",
+    "--pt-prolongation-s", "2 s", "--inr", "1.6", "--fibrinogen", "0.9 g/L", "--active-cancer",
+    "no", "--transplant", "no", "--sepsis", "yes", "--d-dimer-uln", "500 ng/mL"]
+
+
+@pytest.mark.parametrize(("base", "option", "meant", "slipped", "why"), [
+    # QA 116 H-1: '2.5 mg/dL' (2.5 g/L meant) read 0.025 g/L: overt DIC (5) led and TTP was
+    # "unlikely", the URGENT line gone.
+    (SEPTIC_TTP, "--fibrinogen", "2.5 g/L", "2.5 mg/dL",
+     "fibrinogen = '2.5 mg/dL': 0.025 g/L is outside the plausible range 0.1-15 g/L (was it in "
+     "g/L?)"),
+    # QA 117 H-1: '400 mg/L' (400 ng/mL meant) read 800x its limit: overt DIC (6).
+    (SEPTIC_LOW_FIBRINOGEN, "--d-dimer", "400 ng/mL", "400 mg/L",
+     "d_dimer = 400000 ng/mL is 800x d_dimer_uln = 500 ng/mL (over 300x, past every assay's "
+     "measuring range): are both in the same unit (mg/L vs ng/mL is 1000x)? An undetectable "
+     "D-dimer is given as a bound, e.g. '<0.2 mg/L'"),
+])
+def test_a_unit_slip_that_scored_overt_dic_is_refused_with_the_urgent_line(
+        base, option, meant, slipped, why, capsys):
+    assert main([*base, option, meant]) == 0
     expected = capsys.readouterr().out.splitlines()[0]
     assert expected.startswith("URGENT - TTP possible: ")
-    assert main([*options, "--d-dimer", "400 mg/L"]) == 2
+    assert main([*base, option, slipped]) == 2
     captured = capsys.readouterr()
     assert captured.out == expected + "\n"
-    assert captured.err == (
-        "smearscan verdict: command line: d_dimer = 400000 ng/mL is 800x d_dimer_uln = 500 ng/mL "
-        "(over 300x, past every assay's measuring range): are both in the same unit (mg/L vs "
-        "ng/mL is 1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'\n")
+    assert captured.err == f"smearscan verdict: command line: {why}\n"
