@@ -19,6 +19,7 @@ from smearscan.labs import (
     Repeated,
     check_ldh,
     close_keys,
+    inr_without_pt,
     lab_readings,
     ldh_not_serum,
     least_inr,
@@ -253,6 +254,34 @@ def test_a_pt_prolongation_as_long_as_a_control_pt_without_an_inr_is_refused(
     with_inr = parse_labs({**CLASSIC_PICTURE, "pt_prolongation_s": low, "inr": 2.5})
     assert assess(smear, with_inr).isth_dic is not None
     assert with_overrides(parse_labs({"inr": 2.5}), labs).inr == 2.5
+
+
+@pytest.mark.parametrize(("inr", "refused"), [
+    (9.99, False), (10, True), (13.5, True), ("<10", False), (">10", True), (1.1, False)])
+def test_an_inr_as_long_as_a_control_pt_without_a_pt_prolongation_is_refused(inr, refused):
+    # QA 117 M-1: '--inr 13.5', a PT in seconds typed as the INR, took PLASMIC's INR point away.
+    # Refused by the verdict, it keeps the URGENT line of the values without it.
+    from smearscan.verdict import UnresolvedBoundError
+
+    labs = parse_labs({**CLASSIC_PICTURE, "inr": inr})
+    smear = SmearFindings.from_percentage(3, rbc_counted=1000)
+    if not refused:
+        assert inr_without_pt(labs) is None
+        return
+    message = (f"inr = {str(inr).lstrip('>')} without a PT prolongation: a prothrombin time "
+               "itself is about 10-14 s; is it the PT? Give the INR, or the PT minus the local "
+               "control beside it (this tool's rule)")
+    if isinstance(inr, str):
+        message = message.replace("inr = ", "inr = >", 1)
+    assert inr_without_pt(labs) == message
+    with pytest.raises(UnresolvedBoundError) as caught:
+        assess(smear, labs)
+    without = assess(smear, replace(labs, inr=None))
+    assert (str(caught.value), caught.value.key) == (message, "inr")
+    assert caught.value.urgent == without.urgent is not None
+    # Beside a PT prolongation that agrees, the same INR is read.
+    with_pt = parse_labs({**CLASSIC_PICTURE, "inr": 13.5, "pt_prolongation_s": 30})
+    assert assess(smear, with_pt).plasmic is not None
 
 
 def test_the_inr_range_the_rule_table_shows_at_6_s_is_accepted_end_to_end():

@@ -40,6 +40,7 @@ from smearscan.labs.coagulation import (
     PT_INR_MARGIN,
     PT_ISI,
     greatest_inr,
+    inr_without_pt,
     least_inr,
     pt_without_inr,
 )
@@ -92,7 +93,8 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "RECORD_COLUMNS", "UNDETECTABLE", "ZERO_COUNT_READING", "Bound", "LabKey", "LabRow",
            "LabValueError", "Labs",
            "Repeated", "ambiguous_units", "as_read", "check_lab_slides", "check_ldh", "close_keys",
-           "greatest_inr", "is_record_column", "lab_readings", "labs_for_slide",
+           "greatest_inr", "inr_without_pt", "is_record_column", "lab_readings",
+           "labs_for_slide",
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
            "ldh_without_limit", "least_inr", "merged_readings", "parse_labs", "pt_without_inr",
            "read_lab_rows", "read_labs_file", "reading_rank", "refused_names", "slide_slips",

@@ -129,6 +129,20 @@ def pt_without_inr(labs: Labs) -> str | None:
             "minus the local control, or the INR beside it (this tool's rule)")
 
 
+def inr_without_pt(labs: Labs) -> str | None:
+    """Why an INR given without a PT prolongation is refused, or None where it is not: one as
+    long as a control PT in seconds (:data:`PT_CONTROL_S`) may be the prothrombin time itself
+    (QA 117 M-1: '--inr 13.5' took PLASMIC's INR point away and the URGENT line read "TTP
+    possible" where "suspected" stood; this tool's rule). With the PT prolongation beside it, a
+    real INR that high is read, checked against it."""
+    inr = labs.inr
+    if inr is None or labs.pt_prolongation_s is not None or _range_of(inr)[0] < PT_CONTROL_S[0]:
+        return None
+    return (f"inr = {inr:g} without a PT prolongation: a prothrombin time itself is about "
+            f"{PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s; is it the PT? Give the INR, or the PT "
+            "minus the local control beside it (this tool's rule)")
+
+
 def _range_of(value: float) -> tuple[float, float]:
     """The values a lab value stands for: itself, or the range of a :class:`Bound`."""
     if not isinstance(value, Bound):

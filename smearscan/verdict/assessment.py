@@ -14,6 +14,7 @@ from smearscan.labs import (
     LabRow,
     Labs,
     LabValueError,
+    inr_without_pt,
     ldh_limit_implausible,
     ldh_maybe_in_ukat,
     ldh_not_serum,
@@ -422,7 +423,8 @@ def assess(smear: SmearFindings, labs: Labs) -> Verdict:
         serum level against its limit (:func:`~smearscan.labs.ldh_not_serum`) keeps the line
         that it read in ukat/L (unless written in ukat/L, QA 39 M-1), or against any of those
         limits, calls for (QA 38 H-1). A PT prolongation as long as a control PT without an INR
-        (:func:`~smearscan.labs.pt_without_inr`) keeps the line the values call for without it.
+        (:func:`~smearscan.labs.pt_without_inr`), or such an INR without a PT prolongation
+        (:func:`~smearscan.labs.inr_without_pt`), keeps the line the values call for without it.
         A platelet or white-cell count of 0 (:func:`~smearscan.labs.zero_counts`) keeps the
         line the counts read as under 1 x10^9/L call for, else the one they call for not given.
     """
@@ -452,11 +454,13 @@ def _problems_refused(smear: SmearFindings, labs: Labs
             "ldh", [labs])))
     if (zeros := zero_counts(labs)) is not None:
         problems.append((", ".join(zeros[0]), lambda also: _zero_refused(smear, labs, zeros, also)))
-    if (pt_alone := pt_without_inr(labs)) is not None:
-        without = replace(labs, pt_prolongation_s=None)
-        problems.append(("pt_prolongation_s", lambda also: UnresolvedBoundError(
-            _also(pt_alone, also), _urgent_line(smear, without), "pt_prolongation_s",
-            [without])))
+    for key, alone in (("pt_prolongation_s", pt_without_inr(labs)),
+                       ("inr", inr_without_pt(labs))):
+        if alone is not None:
+            without = replace(labs, **{key: None})
+            problems.append((key, lambda also, why=alone, key=key, without=without:
+                             UnresolvedBoundError(_also(why, also), _urgent_line(smear, without),
+                                                  key, [without])))
     if (newborn := newborn_pregnancy(labs, smear.population)) is not None:
         mothers = replace(labs, **dict.fromkeys(newborn[0]))
         problems.append((", ".join(newborn[0]), lambda also: UnresolvedBoundError(

@@ -501,7 +501,8 @@ PT_INR_RULE = _rule(
     f"((10 + p) / 10) ** {PT_ISI[1]:g} + {PT_INR_MARGIN[1]:g} for p >= 0 (6 s: "
     f"{_up(least_inr(6))}-{_down(greatest_inr(6))}; 13.5 s: from {_up(least_inr(13.5))}); a bound "
     "at the end of its range that could agree; without an INR, a prolongation of "
-    f"{PT_CONTROL_S[0]:g} s or more (a control PT's length)",
+    f"{PT_CONTROL_S[0]:g} s or more (a control PT's length); without a PT prolongation, an INR "
+    f"of {PT_CONTROL_S[0]:g} or more (a PT in seconds typed as the INR)",
     f"INR = (PT / control) ** ISI with a control of {PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s "
     f"and an ISI of {PT_ISI[0]:g}-{PT_ISI[1]:g}: an INR outside means the PT itself was given "
     "(seed 000: PT 13.5 s, INR 1.17) or a sign lost", standard=False)
