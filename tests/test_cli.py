@@ -1112,3 +1112,17 @@ def test_a_doubt_from_the_slides_own_estimate_is_warned_of_once_with_out(tmp_pat
     said = capsys.readouterr().err.splitlines()
     assert len(said) == 1 and said[0].startswith("smearscan: warning: slide chula-1: "
                                                  "--pixel-size 0.25 um/px differs from")
+
+
+def test_a_lab_row_for_no_slide_of_the_run_is_named_when_every_slide_has_its_own(
+        field_png, tmp_path, capsys):
+    # QA 119 M1: 'ghost' (platelets 15, ADAMTS13 5%) beside a row for each slide was dropped
+    # without a word: exit 0, nothing on stderr or in errors.csv.
+    (tmp_path / "in" / "s1").mkdir(parents=True)
+    (tmp_path / "in" / "s1" / "f.png").write_bytes(field_png.read_bytes())
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,platelets\ns1,200\nghost,15\n")
+    assert main([str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--labs", str(labs),
+                 "--quiet"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"smearscan: {labs}: lab values for no slide of this run, not used: 'ghost'"]

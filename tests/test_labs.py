@@ -1424,7 +1424,7 @@ def test_an_ldh_without_its_limit_is_refused_wherever_it_comes_from(tmp_path):
     # TTP picture (600 U/L left out, 400 U/L not judged) or raised a false URGENT line.
     why = ("ldh = 600 U/L given without ldh_uln: give the upper limit of normal printed "
            "beside it on the lab report; LDH limits differ between methods and ages, so an LDH "
-           "is judged only against its own lab's")
+           "is judged only against its own lab's limit")
     with pytest.raises(LabValueError) as caught:
         parse_labs({"ldh": "600 U/L", "platelets": 10})
     assert str(caught.value) == f"labs: {why}"

@@ -854,6 +854,11 @@ def test_export_corrections_and_read_them_back(api, out, tmp_path, capsys):
     # QA 112 L-a: an earlier export was replaced by a header alone.
     assert written.out == f"wrote nothing: no reviewed cell to export ({path} is left as it was)\n"
     assert path.read_text() == "an earlier export\n"
+    # QA 119 L3: ... and not said of a file that was never there.
+    assert main(["export-corrections", str(out), "--out", str(tmp_path / "new.csv")]) == 0
+    assert capsys.readouterr().out == (f"wrote nothing: no reviewed cell to export "
+                                       f"({tmp_path / 'new.csv'} is not written)\n")
+    assert not (tmp_path / "new.csv").exists()
     assert written.err == (
         "smearscan export-corrections: slide 'positive': review in progress, not exported: sign "
         "it off\n"

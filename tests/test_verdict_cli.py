@@ -992,7 +992,7 @@ def test_an_ldh_without_its_limit_is_refused_with_the_urgent_line_and_completed_
     assert out.startswith("URGENT - TTP possible: a medical emergency.")
     why = ("ldh = 2477 U/L given without ldh_uln (--ldh-uln): give the upper limit of normal "
            "printed beside it on the lab report; LDH limits differ between methods and ages, so "
-           "an LDH is judged only against its own lab's")
+           "an LDH is judged only against its own lab's limit")
     assert err == f"smearscan verdict: {labs}: {why}\n"  # where the LDH came from (QA 30 N5)
     assert main(["verdict", "--schistocytes", "8.5", "--rbc-counted", "1200", "--ldh",
                  "2477 U/L"]) == 2

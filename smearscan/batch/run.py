@@ -477,6 +477,11 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
     # By the names the slides are written under.
     labs = _lab_values(options.labs_path, slides, options.population)
     unused_rows = tuple(sorted(set(labs or {}) - {slide.name for slide in slides} - {""}))
+    if unused_rows:
+        # QA 119 M1: once every slide had its row, another's (a name typed unlike any slide's,
+        # another batch's patient) was dropped without a word.
+        on_note(f"{options.labs_path}: lab values for no slide of this run, not used: "
+                f"{', '.join(map(repr, unused_rows))}")
     # Taken once, before any field is read: a file changed during the run redoes its slide.
     expected = {s.name: fingerprint(s, options, out, labs=slide_labs_digest(
         s.name, labs, options.labs_path, unused_rows)) for s in slides} if out is not None else {}

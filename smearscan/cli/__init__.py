@@ -642,8 +642,10 @@ def _run_export_corrections(argv: list[str]) -> int:
     from smearscan.review.corrections import export_corrections, slides_cut_short
 
     rows, left_out = export_corrections(args.out, args.csv)
+    # QA 119 L3: "left as it was" was said of a file that never existed.
+    kept = "is left as it was" if args.csv.exists() else "is not written"
     say(f"wrote {args.csv}: {rows} reviewed cell(s)" if rows else
-        f"wrote nothing: no reviewed cell to export ({args.csv} is left as it was)", sys.stdout)
+        f"wrote nothing: no reviewed cell to export ({args.csv} {kept})", sys.stdout)
     # The reviewed slides left out, and those whose rows are review.json's as it was saved.
     for note in [*left_out, *slides_cut_short(args.out)]:
         say(f"smearscan export-corrections: {note}")

@@ -30,7 +30,7 @@ def ldh_without_limit(labs: Labs, option: str | None = None) -> str | None:
     named = f"ldh_uln ({option})" if option else "ldh_uln"
     return (f"ldh = {_ldh_text(labs)} given without {named}: give the upper limit of normal "
             "printed beside it on the lab report; LDH limits differ between methods and ages, "
-            "so an LDH is judged only against its own lab's")
+            "so an LDH is judged only against its own lab's limit")
 
 
 #: The highest upper limit of normal of an LDH assay after the neonatal period: adult IFCC
