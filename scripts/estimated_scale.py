@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from smearscan.cli.common import shared_folder
 from smearscan.datasets import chula_fields
 from smearscan.loading import read_field
 from smearscan.pipeline import cached_model, field_cells
@@ -43,9 +44,10 @@ def read_at(rgb: np.ndarray, pixel_size_um: float | None, model) -> tuple[float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2]
-                        / "shared")
-    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--shared", type=shared_folder,
+                        default=str(Path(__file__).parents[1] / "../shared"))
+    parser.add_argument("--model", type=Path, default=None,
+                        help="a model file (default: the shipped classifier)")
     args = parser.parse_args()
     model = cached_model(args.model)
     fields = chula_fields(args.shared / "datasets" / "chula-rbc-12")
