@@ -182,17 +182,25 @@ def test_a_d_dimer_ratio_is_written_without_an_exponent():
 
 
 def test_a_d_dimer_and_its_uln_from_a_file_and_the_command_line_are_checked_together():
-    # QA 8 #5: the file's bare 5 and the command line's '0.5 mg/L' were checked apart.
+    # QA 8 #5: the file's 5 and the command line's '0.5 mg/L' were checked apart.
     with pytest.raises(LabValueError) as caught:
-        with_overrides(parse_labs({"d_dimer": "5", "platelets": 40}),
+        with_overrides(parse_labs({"d_dimer": "5 ng/mL", "platelets": 40}),
                        parse_labs({"d_dimer_uln": "0.5 mg/L"}))
     assert str(caught.value) == (
         "the lab file and the command line: d_dimer = 5 ng/mL is 0.01x d_dimer_uln = 500 ng/mL "
         "(under 0.05x, below any assay's detection limit): are both in the same unit (mg/L vs "
         "ng/mL is 1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'")
-    merged = with_overrides(parse_labs({"d_dimer": "5000"}),
+    merged = with_overrides(parse_labs({"d_dimer": "5000 ng/mL"}),
                             parse_labs({"d_dimer_uln": "0.5 mg/L"}))
     assert merged.d_dimer / merged.d_dimer_uln == 10
+    # QA 120 H-1: a bare one beside one with a unit is refused, as from one source: the bare 30
+    # was read as 30 ng/mL (0.06x), where both bare, or 30 mg/L, read 60x.
+    for bare, written in (({"d_dimer": "30"}, {"d_dimer_uln": "0.5 mg/L"}),
+                          ({"d_dimer_uln": "500"}, {"d_dimer": "3 mg/L"})):
+        with pytest.raises(LabValueError, match="one is written in mg/L and the other bare"):
+            with_overrides(parse_labs(bare), parse_labs(written))
+    both_bare = with_overrides(parse_labs({"d_dimer": "30"}), parse_labs({"d_dimer_uln": "0.5"}))
+    assert both_bare.d_dimer / both_bare.d_dimer_uln == 60
 
 
 @pytest.mark.parametrize(("prolongation", "inr", "refused"), [

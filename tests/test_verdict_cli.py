@@ -496,8 +496,8 @@ SEVERE = {"platelets": "10", "hemoglobin": "8 g/dL", "adamts13": "5 %"}
 
 
 @pytest.mark.parametrize(("in_file", "on_command_line", "why"), [
-    # QA 41 H-1: a lab file's bare D-dimer (ng/mL) against the command line's ULN in mg/L.
-    ({"d_dimer": "5"}, {"d_dimer_uln": "0.5 mg/L"},
+    # QA 41 H-1: a lab file's D-dimer in ng/mL against the command line's ULN in mg/L.
+    ({"d_dimer": "5 ng/mL"}, {"d_dimer_uln": "0.5 mg/L"},
      "{labs} and the command line: d_dimer = 5 ng/mL is 0.01x d_dimer_uln = 500 ng/mL (under "
      "0.05x, below any assay's detection limit): are both in the same unit (mg/L vs ng/mL is "
      "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'"),
@@ -511,6 +511,17 @@ SEVERE = {"platelets": "10", "hemoglobin": "8 g/dL", "adamts13": "5 %"}
      "active one; correct one of them"),
     # QA 41 M-2: a misspelt column.
     ({"plateletz": "10"}, {}, "{labs}: unknown lab key 'plateletz'; did you mean 'platelets'?"),
+    # QA 120 H-1: a bare D-dimer in the file beside its limit with a unit on the command line
+    # was read as 30 ng/mL (0.06x); refused when both are in one source. Either way round.
+    ({"d_dimer": "30"}, {"d_dimer_uln": "0.5 mg/L"},
+     "{labs} and the command line: d_dimer and d_dimer_uln: one is written in mg/L and the other "
+     "bare: give both with units or both bare"),
+    ({"d_dimer_uln": "0.5 mg/L"}, {"d_dimer": "30"},
+     "{labs} and the command line: d_dimer and d_dimer_uln: one is written in mg/L and the other "
+     "bare: give both with units or both bare"),
+    ({"d_dimer": "3 mg/L FEU"}, {"d_dimer_uln": "0.25 mg/L DDU"},
+     "{labs} and the command line: d_dimer in mg/L FEU and d_dimer_uln in mg/L DDU: FEU and DDU "
+     "differ about 2x"),
 ])
 def test_two_values_that_contradict_each_other_keep_the_line_both_corrections_give(
         in_file, on_command_line, why, tmp_path, capsys):

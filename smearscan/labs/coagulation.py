@@ -46,6 +46,25 @@ def _check_d_dimer(mapping: Mapping[str, object], labs: Labs, source: str) -> No
     _check_d_dimer_ratio(labs, source)
 
 
+def check_d_dimer_units(labs: Labs, source: str) -> None:
+    """Refuse a D-dimer and its ULN of which one was written with a unit and the other bare, or
+    whose units are on other bases (FEU, DDU), as :func:`_check_d_dimer` refuses them written
+    together: for a pair from two sources (a lab file, the command line, a summary), whose
+    written text is gone (QA 120 H-1: a bare 30 in the file beside '0.5 mg/L' on the command
+    line was read as 30 ng/mL, 0.06x its limit, where both bare or as 30 mg/L read 60x)."""
+    if labs.d_dimer is None or labs.d_dimer_uln is None:
+        return
+    unit, uln_unit = labs.units.get("d_dimer"), labs.units.get("d_dimer_uln")
+    if (unit is None) != (uln_unit is None):
+        raise LabValueError(
+            f"{source}: d_dimer and d_dimer_uln: one is written in {unit or uln_unit} and the "
+            "other bare: give both with units or both bare", between=_D_DIMER)
+    bases = {_d_dimer_basis(unit), _d_dimer_basis(uln_unit)} - {None}
+    if len(bases) > 1:
+        raise LabValueError(f"{source}: d_dimer in {unit} and d_dimer_uln in {uln_unit}: FEU and "
+                            "DDU differ about 2x", between=_D_DIMER)
+
+
 def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
     """Refuse a D-dimer that its ULN puts out of :data:`D_DIMER_RATIO_RANGE`."""
     if labs.d_dimer is None or not labs.d_dimer_uln:

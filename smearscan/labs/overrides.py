@@ -8,7 +8,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from smearscan.errors import LabValueError
-from smearscan.labs.coagulation import _check_d_dimer_ratio, _check_pt_against_inr
+from smearscan.labs.coagulation import (
+    _check_d_dimer_ratio,
+    _check_pt_against_inr,
+    check_d_dimer_units,
+)
 from smearscan.labs.keys import LAB_KEYS
 from smearscan.labs.parse import _later_refusals, _with_the_rest
 from smearscan.labs.record import Labs, _check_consistent
@@ -53,6 +57,7 @@ def _merged_first_refused(labs: Labs, overrides: Labs, source: str) -> Labs:
     _check_consistent(lambda key: given[key] if key in given else getattr(labs, key), source)
     units = {key: unit for key, unit in labs.units.items() if key not in given}
     merged = replace(labs, **given, units=units | dict(overrides.units))
+    check_d_dimer_units(merged, source)
     _check_d_dimer_ratio(merged, source)
     _check_pt_against_inr(merged, source)
     return merged
