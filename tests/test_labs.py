@@ -189,7 +189,9 @@ def test_a_d_dimer_and_its_uln_from_a_file_and_the_command_line_are_checked_toge
     assert str(caught.value) == (
         "the lab file and the command line: d_dimer = 5 ng/mL is 0.01x d_dimer_uln = 500 ng/mL "
         "(under 0.05x, below any assay's detection limit): are both in the same unit (mg/L vs "
-        "ng/mL is 1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'")
+        "ng/mL is 1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L', "
+        "and one past the assay's range as one within it, e.g. '>20 mg/L' (ISTH "
+        "scores any over 7x alike)")
     merged = with_overrides(parse_labs({"d_dimer": "5000 ng/mL"}),
                             parse_labs({"d_dimer_uln": "0.5 mg/L"}))
     assert merged.d_dimer / merged.d_dimer_uln == 10
@@ -277,8 +279,9 @@ def test_an_inr_as_long_as_a_control_pt_without_a_pt_prolongation_is_refused(inr
         assert inr_without_pt(labs) is None
         return
     message = (f"inr = {str(inr).lstrip('>')} without a PT prolongation: a prothrombin time "
-               "itself is about 10-14 s; is it the PT? Give the INR, or the PT minus the local "
-               "control beside it (this tool's rule)")
+               "itself is about 10-14 s; is it the PT? Give the INR; an INR this high is read "
+               "with the PT minus the local control beside it (pt_prolongation_s, "
+               "--pt-prolongation-s) (this tool's rule)")
     if isinstance(inr, str):
         message = message.replace("inr = ", "inr = >", 1)
     assert inr_without_pt(labs) == message
@@ -801,14 +804,14 @@ def test_reticulocytes_over_50_percent_or_as_an_absolute_count_are_refused(raw, 
 
 @pytest.mark.parametrize(("key", "raw", "message"), [
     # QA 116 H-1: a g/L fibrinogen typed as mg/dL read 0.025 g/L and gave DIC its point.
-    ("fibrinogen", "2.5 mg/dL", "0.025 g/L is outside the plausible range 0.1-15 g/L (was it in "
-                                "g/L?)"),
-    ("fibrinogen", "9.99 mg/dL", "0.0999 g/L is outside the plausible range 0.1-15 g/L (was it "
+    ("fibrinogen", "2.5 mg/dL", "0.025 g/L is outside the plausible range 0.05-15 g/L (was it "
+                                "in g/L?)"),
+    ("fibrinogen", "4.99 mg/dL", "0.0499 g/L is outside the plausible range 0.05-15 g/L (was it "
                                  "in g/L?)"),
-    ("fibrinogen", "0.09 g/L", "0.09 g/L is outside the plausible range 0.1-15 g/L"),
-    ("fibrinogen", 0, "0 g/L is outside the plausible range 0.1-15 g/L"),
-    ("fibrinogen", "<10 mg/dL", "no plausible value is <0.1 g/L"),
-    ("fibrinogen", "250 g/L", "250 g/L is outside the plausible range 0.1-15 g/L (was it in "
+    ("fibrinogen", "0.049 g/L", "0.049 g/L is outside the plausible range 0.05-15 g/L"),
+    ("fibrinogen", 0, "0 g/L is outside the plausible range 0.05-15 g/L"),
+    ("fibrinogen", "<5 mg/dL", "no plausible value is <0.05 g/L"),
+    ("fibrinogen", "250 g/L", "250 g/L is outside the plausible range 0.05-15 g/L (was it in "
                               "mg/dL?)"),
     # QA 116 L-2: a number plausible in the key's own unit, given in another, got no hint.
     ("creatinine", "1.5 umol/L", "0.016968 mg/dL is outside the plausible range 0.1-25 mg/dL "
@@ -820,8 +823,10 @@ def test_a_value_out_of_range_names_the_unit_it_is_plausible_in(key, raw, messag
     assert str(caught.value) == f"labs.json: {key} = {raw!r}: {message}"
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("10 mg/dL", 0.1), ("0.1 g/L", 0.1),
-                                               ("<0.3 g/L", 0.3)])
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("10 mg/dL", 0.1), ("0.1 g/L", 0.1), ("<0.3 g/L", 0.3), ("0.05 g/L", 0.05),
+    # QA 121 M-1: a lab's own bound at 0.1 g/L was refused by a floor there.
+    ("<0.1 g/L", 0.1), ("<10 mg/dL", 0.1)])
 def test_a_fibrinogen_at_or_over_the_floor_is_read(raw, expected):
     assert float(parse_labs({"fibrinogen": raw}).fibrinogen) == pytest.approx(expected)
 

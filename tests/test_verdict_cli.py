@@ -500,7 +500,9 @@ SEVERE = {"platelets": "10", "hemoglobin": "8 g/dL", "adamts13": "5 %"}
     ({"d_dimer": "5 ng/mL"}, {"d_dimer_uln": "0.5 mg/L"},
      "{labs} and the command line: d_dimer = 5 ng/mL is 0.01x d_dimer_uln = 500 ng/mL (under "
      "0.05x, below any assay's detection limit): are both in the same unit (mg/L vs ng/mL is "
-     "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'"),
+     "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L', "
+     "and one past the assay's range as one within it, e.g. '>20 mg/L' (ISTH "
+     "scores any over 7x alike)"),
     # QA 41 H-2: the file's metastatic cancer, said not active on the command line.
     ({"metastatic_cancer": "yes"}, {"active_cancer": "no"},
      "{labs} and the command line: metastatic_cancer = True but active_cancer = False: a "
@@ -589,7 +591,9 @@ def _drop(values: dict[str, str], *keys: str) -> dict[str, str]:
       (SEVERE | {"pt_prolongation_s": "2", "inr": "1.17"}, {})],
      "{labs}: d_dimer = 5 ng/mL is 0.01x d_dimer_uln = 500 ng/mL (under 0.05x, below any "
      "assay's detection limit): are both in the same unit (mg/L vs ng/mL is 1000x)? An "
-     "undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L' (also refused: "
+     "undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L', "
+     "and one past the assay's range as one within it, e.g. '>20 mg/L' (ISTH "
+     "scores any over 7x alike) (also refused: "
      "pt_prolongation_s against inr)"),
     # QA 42 H-2: two contradictions between the file and the command line.
     ("3", SEVERE | {"metastatic_cancer": "yes", "pregnancy": "yes"},
@@ -1942,13 +1946,14 @@ SEPTIC_LOW_FIBRINOGEN = [
     # QA 116 H-1: '2.5 mg/dL' (2.5 g/L meant) read 0.025 g/L: overt DIC (5) led and TTP was
     # "unlikely", the URGENT line gone.
     (SEPTIC_TTP, "--fibrinogen", "2.5 g/L", "2.5 mg/dL",
-     "fibrinogen = '2.5 mg/dL': 0.025 g/L is outside the plausible range 0.1-15 g/L (was it in "
-     "g/L?)"),
+     "fibrinogen = '2.5 mg/dL': 0.025 g/L is outside the plausible range 0.05-15 g/L (was it "
+     "in g/L?)"),
     # QA 117 H-1: '400 mg/L' (400 ng/mL meant) read 800x its limit: overt DIC (6).
     (SEPTIC_LOW_FIBRINOGEN, "--d-dimer", "400 ng/mL", "400 mg/L",
      "d_dimer = 400000 ng/mL is 800x d_dimer_uln = 500 ng/mL (over 300x, past every assay's "
      "measuring range): are both in the same unit (mg/L vs ng/mL is 1000x)? An undetectable "
-     "D-dimer is given as a bound, e.g. '<0.2 mg/L'"),
+     "D-dimer is given as a bound, e.g. '<0.2 mg/L', and one past the assay's range as "
+     "one within it, e.g. '>20 mg/L' (ISTH scores any over 7x alike)"),
 ])
 def test_a_unit_slip_that_scored_overt_dic_is_refused_with_the_urgent_line(
         base, option, meant, slipped, why, capsys):

@@ -77,7 +77,8 @@ def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
     raise LabValueError(
         f"{source}: d_dimer = {labs.d_dimer:g} ng/mL is {plain(ratio)}x d_dimer_uln = "
         f"{labs.d_dimer_uln:g} ng/mL ({side}): are both in the same unit (mg/L vs ng/mL is "
-        "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L'",
+        "1000x)? An undetectable D-dimer is given as a bound, e.g. '<0.2 mg/L', and one past "
+        "the assay's range as one within it, e.g. '>20 mg/L' (ISTH scores any over 7x alike)",
         between=_D_DIMER)
 
 
@@ -158,8 +159,9 @@ def inr_without_pt(labs: Labs) -> str | None:
     if inr is None or labs.pt_prolongation_s is not None or _range_of(inr)[0] < PT_CONTROL_S[0]:
         return None
     return (f"inr = {inr:g} without a PT prolongation: a prothrombin time itself is about "
-            f"{PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s; is it the PT? Give the INR, or the PT "
-            "minus the local control beside it (this tool's rule)")
+            f"{PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s; is it the PT? Give the INR; an INR this "
+            "high is read with the PT minus the local control beside it (pt_prolongation_s, "
+            "--pt-prolongation-s) (this tool's rule)")
 
 
 def _range_of(value: float) -> tuple[float, float]:

@@ -178,11 +178,11 @@ LAB_KEYS: dict[str, LabKey] = {
                                  "(may be slightly negative)"),
     "inr": _number("", {}, (0.5, 20.0), "international normalised ratio"),
     # Floor: no fibrinogen assay reports a result under ~0.1 g/L (Clauss methods' lowest
-    # reportable results run ~0.1-0.5 g/L; under them a lab reports a bound, '<0.3 g/L'), while
-    # a g/L result typed as mg/dL reads a hundredth of itself: '2.5 mg/dL' read 0.025 g/L, gave
-    # an overt DIC its fibrinogen point and took the URGENT TTP line away (QA 116 H-1; this
-    # tool's rule).
-    "fibrinogen": _number("g/L", {"mg/dL": 0.01}, (0.1, 15.0), "fibrinogen",
+    # reportable results run ~0.1-0.5 g/L; under them a lab reports a bound, '<0.1 g/L', read
+    # down to 0.05), while a g/L result typed as mg/dL reads a hundredth of itself: '2.5 mg/dL'
+    # read 0.025 g/L, gave an overt DIC its fibrinogen point and took the URGENT TTP line away
+    # (QA 116 H-1). At 0.1 the floor refused '<0.1 g/L' itself (QA 121 M-1). This tool's rule.
+    "fibrinogen": _number("g/L", {"mg/dL": 0.01}, (0.05, 15.0), "fibrinogen",
                           {"mg/dL": (10.0, 15.0)}),
     "d_dimer": _number("ng/mL", _D_DIMER_UNITS, (0.0, 1e6),
                        "D-dimer; bare numbers must be in the same unit as d_dimer_uln"),
