@@ -1740,3 +1740,18 @@ def test_an_undetectable_haptoglobin_across_the_labs_limit_asks_for_the_assays_b
         "haptoglobin = 'undetectable (<0.1 g/L)': the verdict differs within that range (at "
         "0 g/L and just under 0.1 g/L); give the bound the lab reports ('<N', N the assay's "
         "detection limit)")
+
+
+@pytest.mark.parametrize(("key", "raw", "why"), [
+    # QA 121 L-1: a reference interval copied whole was told of an unknown unit '-0.5 mg/L FEU'.
+    ("d_dimer_uln", "0.0-0.5 mg/L FEU",
+     "a range: give one value; an upper limit of normal is its end, here '0.5 mg/L FEU'"),
+    ("ldh_uln", "135 \u2013 225 U/L",
+     "a range: give one value; an upper limit of normal is its end, here '225 U/L'"),
+    ("haptoglobin_lln", "0.3-2.0 g/L", "a range: give one value; a lower limit of normal is its "
+                                       "start"),
+    ("platelets", "150-400", "a range: give one value")])
+def test_a_range_given_for_one_value_is_refused_with_the_end_to_give(key, raw, why):
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({key: raw}, source="labs.json")
+    assert str(caught.value) == f"labs.json: {key} = {raw!r}: {why}"

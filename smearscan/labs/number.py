@@ -147,6 +147,13 @@ def _unit_factor(key: str, raw: object, unit: str, spec: LabKey, source: str) ->
     if _unit_key(unit) in refused:
         raise _fail(source, key, raw, f"{unit} is {refused[_unit_key(unit)]}")
     name = _accepted_unit(unit, spec)
+    if name is None and (interval := re.match(r"\s*[-\u2013]\s*(\d.*)", unit)):
+        # QA 121 L-1: a reference interval copied whole ('0.0-0.5 mg/L FEU') was told of an
+        # unknown unit '-0.5 mg/L FEU'.
+        limit = ("; a lower limit of normal is its start" if key.endswith("_lln") else
+                 f"; an upper limit of normal is its end, here {interval[1].strip()!r}"
+                 if key.endswith("_uln") else "")
+        raise _fail(source, key, raw, f"a range: give one value{limit}")
     if name is None:
         accepted = ", ".join(name or "(no unit)" for name in spec.units)
         raise _fail(source, key, raw, f"unknown unit {unit!r}; accepted: {accepted}")
