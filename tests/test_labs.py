@@ -232,67 +232,51 @@ CLASSIC_PICTURE = {"platelets": 20, "ldh": "900 U/L", "ldh_uln": 250, "haptoglob
                    "reticulocytes": "6 %"}
 
 
-@pytest.mark.parametrize(("prolongation", "refused"), [
-    (9.99, False), (10, True), (13.5, True), ("<10 s", False), (">10 s", True), (-1, False)])
-def test_a_pt_prolongation_as_long_as_a_control_pt_without_an_inr_is_refused(
-        prolongation, refused):
+#: What refuses each of the two without the other, and the other's value that agrees.
+_WITHOUT_PARTNER = {"pt_prolongation_s": (pt_without_inr, ("inr", 2.5)),
+                    "inr": (inr_without_pt, ("pt_prolongation_s", 30))}
+
+
+@pytest.mark.parametrize(("key", "given", "refused", "why"), [
     # QA 84 #3: seed 000's normal PT of 13.5 s given as its prolongation without the INR scored
     # 2 ISTH DIC points and put DIC above its cancer-associated MAHA. A control PT is 10-14 s.
+    *[("pt_prolongation_s", given, refused, (
+        f"pt_prolongation_s = {str(given).rstrip(' s')} s without an INR: a prothrombin time "
+        "itself is about 10-14 s; is it the PT? Give the PT minus the local control, or the INR "
+        "beside it (this tool's rule)"))
+      for given, refused in ((9.99, False), (10, True), (13.5, True), ("<10 s", False),
+                             (">10 s", True), (-1, False))],
+    # QA 117 M-1: '--inr 13.5', a PT in seconds typed as the INR, took PLASMIC's INR point away.
+    *[("inr", given, refused, (
+        f"inr = {given} without a PT prolongation: a prothrombin time itself is about 10-14 s; "
+        "is it the PT? Give the INR; an INR this high is read with the PT minus the local "
+        "control beside it (pt_prolongation_s, --pt-prolongation-s) (this tool's rule)"))
+      for given, refused in ((9.99, False), (10, True), (13.5, True), ("<10", False),
+                             (">10", True), (1.1, False))]])
+def test_a_pt_or_inr_as_long_as_a_control_pt_without_the_other_is_refused(key, given, refused,
+                                                                          why):
     # Read, it is refused by the verdict, which keeps the URGENT line of the values without it
     # (QA 85 #2: refused as read, one row of a batch's lab file stopped the whole run).
     from smearscan.verdict import UnresolvedBoundError
 
-    labs = parse_labs({**CLASSIC_PICTURE, "pt_prolongation_s": prolongation})
+    alone, (partner, agreeing) = _WITHOUT_PARTNER[key]
+    labs = parse_labs({**CLASSIC_PICTURE, key: given})
     smear = SmearFindings.from_percentage(3, rbc_counted=1000)
     if not refused:
-        assert pt_without_inr(labs) is None
-        if not isinstance(prolongation, str):  # '<10 s' spans ISTH's cuts: refused as a bound
-            assert assess(smear, labs).isth_dic.items[2].value == f"{prolongation:g} s"
+        assert alone(labs) is None
+        if key == "pt_prolongation_s" and not isinstance(given, str):  # '<10 s' spans ISTH's cuts
+            assert assess(smear, labs).isth_dic.items[2].value == f"{given:g} s"
         return
-    low = float(str(prolongation).strip("> s"))
-    written = f"{low:g}" if isinstance(prolongation, int | float) else prolongation[:-2]
-    message = (f"pt_prolongation_s = {written} s without an INR: a prothrombin time itself is "
-               "about 10-14 s; is it the PT? Give the PT minus the local control, or the INR "
-               "beside it (this tool's rule)")
-    assert pt_without_inr(labs) == message
+    assert alone(labs) == why
     with pytest.raises(UnresolvedBoundError) as caught:
         assess(smear, labs)
-    without = assess(smear, replace(labs, pt_prolongation_s=None))
-    assert (str(caught.value), caught.value.key) == (message, "pt_prolongation_s")
+    without = assess(smear, replace(labs, **{key: None}))
+    assert (str(caught.value), caught.value.key) == (why, key)
     assert caught.value.urgent == without.urgent is not None
-    # Beside an INR that agrees, the same prolongation is read, from one source or two.
-    with_inr = parse_labs({**CLASSIC_PICTURE, "pt_prolongation_s": low, "inr": 2.5})
-    assert assess(smear, with_inr).isth_dic is not None
-    assert with_overrides(parse_labs({"inr": 2.5}), labs).inr == 2.5
-
-
-@pytest.mark.parametrize(("inr", "refused"), [
-    (9.99, False), (10, True), (13.5, True), ("<10", False), (">10", True), (1.1, False)])
-def test_an_inr_as_long_as_a_control_pt_without_a_pt_prolongation_is_refused(inr, refused):
-    # QA 117 M-1: '--inr 13.5', a PT in seconds typed as the INR, took PLASMIC's INR point away.
-    # Refused by the verdict, it keeps the URGENT line of the values without it.
-    from smearscan.verdict import UnresolvedBoundError
-
-    labs = parse_labs({**CLASSIC_PICTURE, "inr": inr})
-    smear = SmearFindings.from_percentage(3, rbc_counted=1000)
-    if not refused:
-        assert inr_without_pt(labs) is None
-        return
-    message = (f"inr = {str(inr).lstrip('>')} without a PT prolongation: a prothrombin time "
-               "itself is about 10-14 s; is it the PT? Give the INR; an INR this high is read "
-               "with the PT minus the local control beside it (pt_prolongation_s, "
-               "--pt-prolongation-s) (this tool's rule)")
-    if isinstance(inr, str):
-        message = message.replace("inr = ", "inr = >", 1)
-    assert inr_without_pt(labs) == message
-    with pytest.raises(UnresolvedBoundError) as caught:
-        assess(smear, labs)
-    without = assess(smear, replace(labs, inr=None))
-    assert (str(caught.value), caught.value.key) == (message, "inr")
-    assert caught.value.urgent == without.urgent is not None
-    # Beside a PT prolongation that agrees, the same INR is read.
-    with_pt = parse_labs({**CLASSIC_PICTURE, "inr": 13.5, "pt_prolongation_s": 30})
-    assert assess(smear, with_pt).plasmic is not None
+    # Beside the other that agrees, the same value is read, from one source or two.
+    value = float(str(given).strip("> s"))
+    assert assess(smear, parse_labs({**CLASSIC_PICTURE, key: value, partner: agreeing}))
+    assert getattr(with_overrides(parse_labs({partner: agreeing}), labs), partner) == agreeing
 
 
 def test_the_inr_range_the_rule_table_shows_at_6_s_is_accepted_end_to_end():
