@@ -2715,7 +2715,8 @@ def test_a_young_patients_urgent_line_names_plasma_for_a_congenital_ttp_too(popu
     # QA 59 #1: a neonate with ADAMTS13 under 5% was told the immune-TTP regimen (plasma
     # exchange, corticosteroids, caplacizumab); a hereditary deficiency takes plasma infusion.
     # #3: a child's line said plasma exchange is "usually started on clinical suspicion" where
-    # PLASMIC, derived in adults, sets no pre-test probability.
+    # PLASMIC, derived in adults, sets no pre-test probability. QA 122 M3: rituximab, like
+    # caplacizumab, is for an immune TTP only.
     young = smear(population=population)
     severe = assess(young, parse_labs({**CLASSIC_TTP, "adamts13": "<5 %"})).urgent
     assert severe == urgent_ttp("likely", "severe", adult=False)
@@ -2724,8 +2725,9 @@ def test_a_young_patients_urgent_line_names_plasma_for_a_congenital_ttp_too(popu
         "is a severe deficiency: start plasma (infusion for a congenital TTP, a hereditary "
         "deficiency, which a neonate's or child's can be; exchange with corticosteroids for an "
         "immune one; the ADAMTS13 inhibitor test tells them apart) now if not already started; "
-        "consider caplacizumab and rituximab; caplacizumab is for an immune TTP only, from 12 "
-        "years and 40 kg; do not transfuse platelets unless there is "
+        "consider caplacizumab and rituximab; caplacizumab and rituximab are for an immune TTP "
+        "only, not a congenital one; caplacizumab from 12 years and 40 kg; do not "
+        "transfuse platelets unless there is "
         "life-threatening bleeding (ISTH 2020 TTP guidelines (Zheng XL, et al. J Thromb "
         "Haemost 2020;18:2486-2495 and 2496-2502)).")
     unknown = assess(young, parse_labs(CLASSIC_TTP)).urgent

@@ -75,7 +75,8 @@ def test_a_suspected_ttp_in_a_child_says_haematology_starts_plasma_on_suspicion(
         "tells them apart) on clinical suspicion, before the ADAMTS13 result, as for an adult "
         "at a high pre-test probability (PLASMIC 6-7 with nothing pointing to HUS or another "
         "TMA: this tool's rule); consider caplacizumab where the ADAMTS13 result is expected "
-        "within 72 hours; caplacizumab is for an immune TTP only, from 12 years and 40 kg; do "
+        "within 72 hours; caplacizumab and rituximab are for an immune TTP only, not a "
+        "congenital one; caplacizumab from 12 years and 40 kg; do "
         "not transfuse platelets unless there is life-threatening bleeding (ISTH 2020 TTP "
         "guidelines (Zheng XL, et al. J Thromb Haemost 2020;18:2486-2495 and 2496-2502)).")
     assert verdict.cause("ttp").reasons[1] == (

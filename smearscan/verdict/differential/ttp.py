@@ -241,10 +241,13 @@ def _caplacizumab(assessment: str, adamts13: str) -> str:
     return CAPLACIZUMAB["severe, unread" if adamts13.startswith("severe, ") else "unread"]
 
 
-#: What a young patient's line adds of caplacizumab: for an immune TTP only, licensed from 12
-#: years and 40 kg (EMA; QA 82 #10), in a clause of its own (QA 84 #2: put before the advice,
-#: it read as the reason to withhold caplacizumab).
-YOUNG_CAPLACIZUMAB = "caplacizumab is for an immune TTP only, from 12 years and 40 kg"
+#: What a young patient's line adds of caplacizumab and rituximab: for an immune TTP only,
+#: which a neonate's severe deficiency seldom is (QA 122 M3: "consider caplacizumab and
+#: rituximab" stood alone for a newborn), caplacizumab licensed from 12 years and 40 kg (EMA;
+#: QA 82 #10), in a clause of its own (QA 84 #2: put before the advice, it read as the reason
+#: to withhold caplacizumab).
+YOUNG_CAPLACIZUMAB = ("caplacizumab and rituximab are for an immune TTP only, not a congenital "
+                      "one; caplacizumab from 12 years and 40 kg")
 
 
 def _young_call(assessment: str) -> str:
