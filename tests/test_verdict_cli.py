@@ -1964,3 +1964,29 @@ def test_a_unit_slip_that_scored_overt_dic_is_refused_with_the_urgent_line(
     captured = capsys.readouterr()
     assert captured.out == expected + "\n"
     assert captured.err == f"smearscan verdict: command line: {why}\n"
+
+
+def test_a_childs_possible_stec_hus_beside_a_possible_ttp_is_the_next_step(capsys):
+    # QA 122 M2: bloody diarrhoea, platelets 40, creatinine 1.2 mg/dL without the lab's limit:
+    # HUS possible beside "TTP possible", and no Next line; the stool culture and the advice
+    # against antibiotics stood only in the differential.
+    assert main(["verdict", "--population", "child", "--schistocytes", "3", "--rbc-counted",
+                 "1000", "--platelets", "40", "--hemoglobin", "7.5 g/dL", "--ldh", "1800 U/L",
+                 "--ldh-uln", "600 U/L", "--haptoglobin", "<0.1 g/L", "--reticulocytes", "5 %",
+                 "--dat", "negative", "--diarrhoea", "yes", "--mcv", "82", "--inr", "1.1",
+                 "--creatinine", "1.2 mg/dL"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("URGENT - TTP possible: ")
+    assert out[2].startswith("Next (hus, possible): stool culture/PCR for Shiga toxin-producing "
+                             "E. coli; supportive care with nephrology: fluids, dialysis as "
+                             "needed; no antibiotics or antimotility drugs")
+    # A drug only possible (a bare yes) still does not lead beside the URGENT line.
+    assert main(["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--platelets", "20",
+                 "--hemoglobin", "7.5 g/dL", "--sex", "female", "--ldh", "1800 U/L",
+                 "--ldh-uln", "250 U/L", "--haptoglobin", "<0.1 g/L", "--reticulocytes", "5 %",
+                 "--dat", "negative", "--mcv", "92", "--inr", "1.6", "--active-cancer", "no",
+                 "--transplant", "no", "--creatinine", "0.9 mg/dL", "--drug-exposure",
+                 "yes"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("URGENT - TTP possible: ") and lines[1] == "MAHA: likely"
+    assert not lines[2].startswith("Next")
