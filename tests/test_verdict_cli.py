@@ -1990,3 +1990,20 @@ def test_a_childs_possible_stec_hus_beside_a_possible_ttp_is_the_next_step(capsy
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("URGENT - TTP possible: ") and lines[1] == "MAHA: likely"
     assert not lines[2].startswith("Next")
+
+
+@pytest.mark.parametrize("beside", [
+    # QA 123: a likely septic DIC, a suspected immune haemolysis and a recorded gemcitabine
+    # (a drug TMA possible) each stood behind a possible HUS that led the Next line.
+    ["--inr", "1.0", "--fibrinogen", "1.5 g/L", "--d-dimer", "6000 ng/mL", "--d-dimer-uln",
+     "500 ng/mL", "--sepsis", "yes"],
+    ["--reticulocytes", "6 %", "--dat", "positive"],
+    ["--drug-exposure", "gemcitabine"]])
+def test_a_possible_cause_does_not_lead_beside_the_urgent_line_over_another_in_play(
+        beside, capsys):
+    assert main(["verdict", "--schistocytes", "3", "--platelets", "25", "--hemoglobin", "8 g/dL",
+                 "--ldh", "1500 U/L", "--ldh-uln", "250", "--creatinine", "3.1 mg/dL",
+                 *beside]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("URGENT - TTP possible: ") and out[1] == "MAHA: possible"
+    assert not any(line.startswith("Next") for line in out)

@@ -172,8 +172,9 @@ class Verdict:
         some 50), else, beside an URGENT line or a likely MAHA, a recorded pregnancy's obstetric
         review (QA 100 H1). Beside an URGENT
         line only a cause of :data:`_BESIDE_URGENT` at least as likely
-        as TTP, possible too beside "TTP possible" but a drug TMA only suspected (QA 122 M2: a
-        child's possible STEC-HUS with bloody diarrhoea had no next step beside "TTP possible")
+        as TTP, possible too beside "TTP possible" where every other cause in play is possible
+        and none a drug TMA (QA 122 M2: a child's possible STEC-HUS with bloody diarrhoea had no
+        next step beside "TTP possible")
         (QA 84 #2: a child's suspected STEC-HUS stood under "TTP possible" alone; QA 86
         #3: a named HELLP's delivery under "TTP suspected"): another's must not stand beside
         TTP's action (QA 85 #1: DIC's "blood products for procedures" under "do not transfuse
@@ -186,10 +187,16 @@ class Verdict:
                    if cause.action and cause.assessment in _LEADING]
         if self.urgent:
             ttp = LIKELIHOOD.index(self.cause("ttp").assessment)
+            # A possible one only where every other cause in play is possible too and none is a
+            # drug TMA (QA 123: a possible HUS led over a likely septic DIC, a suspected immune
+            # haemolysis and a recorded gemcitabine).
+            weak = all(cause.assessment == "possible" and cause.cause != "drug-induced"
+                       for cause in self.differential
+                       if cause.cause != "ttp" and cause.assessment in ACTIVE)
             leading = [cause for cause in self.differential if cause.action
                        and cause.cause in _BESIDE_URGENT
                        and LIKELIHOOD.index(cause.assessment) <= ttp
-                       and (cause in leading or cause.cause != "drug-induced")]
+                       and (cause in leading or weak)]
         if leading:
             first = leading[0]
             return NextStep(first.cause, first.assessment, self._with_steps_added(first))
