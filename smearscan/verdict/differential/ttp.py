@@ -236,7 +236,7 @@ def _caplacizumab(assessment: str, adamts13: str) -> str:
     told not to start caplacizumab before a result it was) by the result once read."""
     if adamts13 == "unknown":
         return CAPLACIZUMAB["unknown, possible" if assessment == "possible" else "unknown"]
-    if adamts13 in ("severe", "severe, no picture", "severe, platelets normal", "grey zone"):
+    if adamts13 in CAPLACIZUMAB:
         return CAPLACIZUMAB[adamts13]
     return CAPLACIZUMAB["severe, unread" if adamts13.startswith("severe, ") else "unread"]
 
@@ -647,7 +647,8 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
         assessment = "unlikely"
         reasons = [f"{adamts13_beyond(adamts13, '>', ADAMTS13_NEGATIVE)}: a negative result, "
                    f"consider other diagnoses ({ISTH_TTP})", *_sample_timing(plasmic, french)]
-    urgent = (with_caution(urgent_ttp(assessment, adamts13_known(
-        adamts13, bool(picture_seen), picture.thrombocytopenia is False), adult=adult), [labs])
-              if assessment in ACTIVE else "")
+    urgent = ""
+    if assessment in ACTIVE:
+        known = adamts13_known(adamts13, bool(picture_seen), picture.thrombocytopenia is False)
+        urgent = with_caution(urgent_ttp(assessment, known, adult=adult), [labs])
     return Cause.of("ttp", assessment, "emergency", urgent, reasons)
