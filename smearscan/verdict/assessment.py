@@ -196,7 +196,7 @@ class Verdict:
             leading = [cause for cause in self.differential if cause.action
                        and cause.cause in _BESIDE_URGENT
                        and LIKELIHOOD.index(cause.assessment) <= ttp
-                       and (cause in leading or weak)]
+                       and (cause.assessment in _LEADING or weak)]
         if leading:
             first = leading[0]
             return NextStep(first.cause, first.assessment, self._with_steps_added(first))
