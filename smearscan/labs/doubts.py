@@ -13,8 +13,7 @@ import unicodedata
 def negates_itself(name: str) -> bool:
     """Whether a named answer starts by denying itself (:data:`_NEGATION`) or dates the
     exposure to the past (:func:`_past_exposure`)."""
-    return bool(_NEGATION.match(unicodedata.normalize("NFKC", name).strip())) \
-        or _past_exposure(name)
+    return bool(_NEGATION.match(as_read(name).strip())) or _past_exposure(name)
 
 
 #: A named answer that starts by denying itself ("no gemcitabine", "not known to", "never").

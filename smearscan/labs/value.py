@@ -12,10 +12,11 @@ from smearscan.labs.keys import LabKey
 from smearscan.labs.number import _parse_number
 from smearscan.labs.refusals import _fail
 
+#: A dash, which a lab's shorthand writes for "negative" and a table for "not done".
+_DASHES = frozenset({"-", "\u2212", "\u2013", "\u2014"})
 # "unknown" is not recorded, not "no": a drug or complication nobody asked about is not absent.
 # "pending" is the commonest ADAMTS13 before its result (QA 64 F13): not measured yet.
-_MISSING_TEXT = frozenset({"", "na", "n/a", "-", "\u2013", "\u2014", "\u2212", "unknown",
-                           "not known", "pending"})
+_MISSING_TEXT = frozenset({"", "na", "n/a", "unknown", "not known", "pending"}) | _DASHES
 _TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
 # "none"/"nil" answer a named key (which drug? none): read as no, never as a drug's name.
 _FALSE_TEXT = frozenset({"false", "no", "n", "0", "none", "nil"})
@@ -42,8 +43,6 @@ def _parse_bool(key: str, raw: object, source: str) -> bool:
 #: overrides), lone surrogates (which cannot be printed) and line or paragraph separators,
 #: which could print as a line of their own.
 _UNPRINTABLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
-#: A dash, which a lab's shorthand writes for "negative" and a table for "not done".
-_DASHES = frozenset({"-", "\u2212", "\u2013", "\u2014"})
 
 
 def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
