@@ -141,11 +141,9 @@ def pt_without_inr(labs: Labs) -> str | None:
     long is read. :func:`smearscan.verdict.assess` refuses it, with the URGENT line the values
     call for without it (a batch run's slide then gets no verdict, as for a bound)."""
     prolongation = labs.pt_prolongation_s
-    if prolongation is None or labs.inr is not None or (
-            _range_of(prolongation)[0] < PT_CONTROL_S[0]):
+    if not _alone_as_long_as_a_pt(prolongation, labs.inr):
         return None
-    return (f"pt_prolongation_s = {prolongation:g} s without an INR: a prothrombin time itself "
-            f"is about {PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s; is it the PT? Give the PT "
+    return (f"pt_prolongation_s = {prolongation:g} s without an INR: {_IS_IT_THE_PT} Give the PT "
             "minus the local control, or the INR beside it (this tool's rule)")
 
 
@@ -156,12 +154,21 @@ def inr_without_pt(labs: Labs) -> str | None:
     possible" where "suspected" stood; this tool's rule). With the PT prolongation beside it, a
     real INR that high is read, checked against it."""
     inr = labs.inr
-    if inr is None or labs.pt_prolongation_s is not None or _range_of(inr)[0] < PT_CONTROL_S[0]:
+    if not _alone_as_long_as_a_pt(inr, labs.pt_prolongation_s):
         return None
-    return (f"inr = {inr:g} without a PT prolongation: a prothrombin time itself is about "
-            f"{PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s; is it the PT? Give the INR; an INR this "
+    return (f"inr = {inr:g} without a PT prolongation: {_IS_IT_THE_PT} Give the INR; an INR this "
             "high is read with the PT minus the local control beside it (pt_prolongation_s, "
             "--pt-prolongation-s) (this tool's rule)")
+
+
+_IS_IT_THE_PT = (f"a prothrombin time itself is about {PT_CONTROL_S[0]:g}-{PT_CONTROL_S[1]:g} s; "
+                 "is it the PT?")
+
+
+def _alone_as_long_as_a_pt(value: float | None, partner: float | None) -> bool:
+    """Whether ``value`` (a PT prolongation, or an INR) is given without its ``partner`` and
+    all it stands for is as long as a control PT in seconds (:data:`PT_CONTROL_S`)."""
+    return value is not None and partner is None and _range_of(value)[0] >= PT_CONTROL_S[0]
 
 
 def _range_of(value: float) -> tuple[float, float]:
