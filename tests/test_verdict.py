@@ -1221,19 +1221,27 @@ def test_adult_limits_are_not_applied_to_a_neonate(population):
     findings = [f.finding for f in (*verdict.findings_for, *verdict.findings_against)]
     assert not any("anaemia" in f for f in findings)
     assert verdict.cause("hus").assessment == "not assessed"
-    assert verdict.missing[-2:] == (
+    judge = f"judge it against a {population}'s reference range (this tool's rule)"
+    assert verdict.missing[-5:] == (
         "hemoglobin: 12.5 g/dL not judged against adult limits (the WHO 2011 anaemia limits "
-        f"are for ages 15 and over); judge it against a {population}'s reference range (this "
-        "tool's rule)",
+        f"are for ages 15 and over); {judge}",
         "creatinine: 1.2 mg/dL not judged against adult limits (this tool's HUS creatinine "
-        f"limits are adults'; or give creatinine_uln); judge it against a {population}'s "
-        "reference range (this tool's rule)")
+        f"limits are adults'; or give creatinine_uln); {judge}",
+        "haptoglobin: 0 g/L not judged against adult limits (a newborn's reference range is "
+        "0-0.1 g/L (Medscape, Haptoglobin, emedicine article 2085592): undetectable or low "
+        f"until months of age); {judge}",
+        "reticulocytes: 18.81% not judged against adult limits (2-8% in the first 24 hours "
+        "(Current Diagnosis & Treatment: Pediatrics, 27th ed., 2025, Hematologic Disorders), "
+        f"falling over the first week, higher preterm); {judge}",
+        "indirect_bilirubin: 4.21 mg/dL not judged against adult limits (a newborn's rises "
+        "physiologically over the first days and is judged by age in hours (Bhutani VK, et al. "
+        f"Pediatrics 1999;103:6-14)); {judge}")
     # With the lab's own limit for the age, the creatinine is judged against it.
     own = assess(smear, dataclasses.replace(labs, creatinine_uln=0.5))
-    # 2.4x the limit: a kidney injury; suspected where 3% makes MAHA likely (a preterm
-    # infant's limit is 5%: MAHA not likely, HUS capped at possible).
-    assert own.cause("hus").assessment == ("suspected" if population == "neonate"
-                                           else "possible")
+    # 2.4x the limit: a kidney injury; possible, as MAHA is: a newborn's haemolysis rests on
+    # the LDH alone, one marker (QA 122 H1), and a preterm infant's limit is 5%.
+    assert own.cause("hus").assessment == "possible"
+    assert own.maha == ("possible" if population == "neonate" else "insufficient data")
     assert not any(line.startswith("creatinine") for line in own.missing)
     # QA 10 #4: 2 mg/dL is raised at any age: HUS possible, with its work-up.
     high = assess(smear, parse_labs({**HAEMOLYSIS, "platelets": 60, "creatinine": "2.5 mg/dL",
@@ -1242,6 +1250,62 @@ def test_adult_limits_are_not_applied_to_a_neonate(population):
     adult = assess(SmearFindings.from_percentage(3, rbc_counted=1000), labs)
     assert adult.cause("hus").assessment == "possible"  # 1.2 mg/dL is raised in an adult too
     assert any(f.finding.startswith("no anaemia") for f in adult.findings_against)
+
+
+#: A well newborn's physiological values (QA 122 H1): undetectable haptoglobin, a jaundice's
+#: unconjugated bilirubin, a first day's reticulocytes, a term MCV, an LDH within its limit.
+WELL_NEWBORN = {"hemoglobin": "17 g/dL", "ldh": "900 U/L", "ldh_uln": "1200 U/L",
+                "haptoglobin": "<0.1 g/L", "indirect_bilirubin": "8 mg/dL",
+                "reticulocytes": "5 %", "dat": "negative", "mcv": 108,
+                "creatinine": "0.5 mg/dL"}
+
+
+@pytest.mark.parametrize("population", ["neonate", "preterm"])
+def test_a_newborns_physiological_values_are_not_read_as_haemolysis(population):
+    # QA 122 H1: judged by adult limits they made "haemolysis present", MAHA possible beside a
+    # normal count and platelets of 120, and "URGENT - TTP possible" for a well baby.
+    smear = SmearFindings.from_percentage(0.5, rbc_counted=1000, population=population)
+    verdict = assess(smear, parse_labs({**WELL_NEWBORN, "platelets": 120}))
+    assert verdict.urgent is None
+    assert verdict.maha == "insufficient data"
+    assert [f.finding for f in verdict.findings_for] == [
+        "DAT negative: non-immune haemolysis", "thrombocytopenia (< 150 x10^9/L)"]
+    assert verdict.cause("ttp").reasons[1] == (
+        "haemolysis not shown or excluded: repeat the LDH now and review the smear by eye (a "
+        "newborn's haptoglobin, reticulocytes and bilirubin are not judged by this tool)")
+    assert [line.split(":")[0] for line in verdict.missing[-6:]] == [
+        "hemoglobin", "creatinine", "haptoglobin", "reticulocytes", "indirect_bilirubin", "mcv"]
+    assert not any(line.startswith("haptoglobin_lln") for line in verdict.missing)
+    # A child's (and an adult's) are judged as before.
+    child = assess(SmearFindings.from_percentage(0.5, rbc_counted=1000, population="child"),
+                   parse_labs({**WELL_NEWBORN, "platelets": 120, "ldh_uln": "1000 U/L"}))
+    assert child.maha == "possible" and child.urgent is not None
+
+
+def test_a_newborns_tmas_urgent_line_rests_on_the_smear_and_the_ldh():
+    # A congenital TTP in a newborn: schistocytes over the limit, an LDH over its own limit and
+    # thrombocytopenia keep the URGENT line without the markers a newborn's physiology moves.
+    smear = SmearFindings.from_percentage(3, rbc_counted=1000, population="neonate")
+    verdict = assess(smear, parse_labs({**WELL_NEWBORN, "platelets": 40, "ldh": "2500 U/L"}))
+    assert verdict.maha == "possible"
+    assert verdict.cause("ttp").assessment == "possible"
+    assert verdict.urgent.startswith("URGENT - TTP possible")
+
+
+def test_a_newborns_mcv_is_not_macrocytosis():
+    # QA 122 M4: a term newborn's MCV of 112 fL made "megaloblastic: possible" beside a raised
+    # LDH; a measured deficiency still lists it.
+    labs = {"ldh": "2500 U/L", "ldh_uln": "1200 U/L", "platelets": 120, "dat": "negative",
+            "mcv": 112}
+    smear = SmearFindings.from_percentage(0.8, rbc_counted=1000, population="neonate")
+    causes = [cause.cause for cause in assess(smear, parse_labs(labs)).differential]
+    assert "megaloblastic" not in causes
+    adult = SmearFindings.from_percentage(0.8, rbc_counted=1000)
+    assert assess(adult, parse_labs({**labs, "ldh_uln": "250 U/L"})).cause(
+        "megaloblastic").assessment == "possible"
+    deficient = assess(smear, parse_labs({**labs, "vitamin_b12": "80 pg/mL",
+                                          "vitamin_b12_uln": "900 pg/mL"}))
+    assert deficient.cause("megaloblastic").assessment == "possible"
 
 
 @pytest.mark.parametrize(("uln", "hus"), [(None, "unlikely"), (1.2, "unlikely"),

@@ -72,6 +72,8 @@ from smearscan.verdict.values import (
     HEMOGLOBIN_LOW,
     LESS_SPECIFIC_RULE,
     MEGALOBLASTIC_RULE,
+    NEWBORN_RANGES,
+    NEWBORNS,
     UNEXPLAINED_MAHA,
 )
 
@@ -364,7 +366,8 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
         missing.append(adamts13)
     if maha != "unlikely" or ttp.assessment in ACTIVE:  # TTP in play: PLASMIC's items too
         missing += _missing(labs, _WORKUP_PURPOSES)
-    if labs.haptoglobin is not None and labs.haptoglobin_lln is None:
+    if (labs.haptoglobin is not None and labs.haptoglobin_lln is None
+            and smear.population not in NEWBORNS):
         missing.append("haptoglobin_lln: the lab's lower limit (this tool's default 0.3 g/L "
                        "is used without it)")
     if labs.d_dimer is not None and labs.d_dimer_uln is None:
@@ -395,13 +398,25 @@ def _not_judged(smear: SmearFindings, labs: Labs) -> tuple[str, ...]:
     """The adult cut-offs not applied to another population, with what to do instead."""
     if smear.population == "adult":
         return ()
+    why = {"hemoglobin": "the WHO 2011 anaemia limits are for ages 15 and over",
+           "creatinine": "this tool's HUS creatinine limits are adults'; or give creatinine_uln",
+           **(NEWBORN_RANGES if smear.population in NEWBORNS else {})}
     return tuple(
-        f"{key}: {show(key, getattr(labs, key))} not judged against adult limits ({why}); "
+        f"{key}: {show(key, getattr(labs, key))} not judged against adult limits ({reason}); "
         f"judge it against a {smear.population}'s reference range (this tool's rule)"
-        for key, why in (("hemoglobin", "the WHO 2011 anaemia limits are for ages 15 and over"),
-                         ("creatinine", "this tool's HUS creatinine limits are adults'; or give "
-                                        "creatinine_uln"))
+        for key, reason in why.items()
         if getattr(labs, key) is not None and not (key == "creatinine" and labs.creatinine_uln))
+
+
+def judged_labs(labs: Labs, population: str) -> Labs:
+    """The values judged against this tool's limits for ``population``: an adult's all; another
+    population's without the haemoglobin (WHO's limits are for ages 15 and over), a newborn's
+    without those :data:`~smearscan.verdict.values.NEWBORN_RANGES` lists either (this tool's
+    rule, :data:`~smearscan.verdict.values.NEWBORN_RULE`)."""
+    if population == "adult":
+        return labs
+    newborn = dict.fromkeys(NEWBORN_RANGES) if population in NEWBORNS else {}
+    return replace(labs, hemoglobin=None, **newborn)
 
 
 def assess(smear: SmearFindings, labs: Labs) -> Verdict:
@@ -760,8 +775,8 @@ def _decisions(verdict: Verdict) -> tuple:
 @dataclass(frozen=True)
 class _Basis:
     """What a verdict rests on: the lab values judged, their picture, the scores and the MAHA
-    call. For a population other than adults the haemoglobin is not judged against the WHO
-    adult limits (this tool's rule; said in what to measure next)."""
+    call. For a population other than adults some values are not judged against adult limits
+    (:func:`judged_labs`; this tool's rule; said in what to measure next)."""
 
     population: str
     judged: Labs
@@ -774,13 +789,14 @@ class _Basis:
     @classmethod
     def of(cls, smear: SmearFindings, labs: Labs) -> _Basis:
         adult = smear.population == "adult"
-        judged = labs if adult else replace(labs, hemoglobin=None)
+        judged = judged_labs(labs, smear.population)
         picture = lab_picture(judged)
         plasmic = plasmic_score(labs, adult=adult)
         maha = maha_call(smear, labs, picture, plasmic)
         # A megaloblastic anaemia makes the count less specific, as another poikilocytosis
         # does (ICSH 2021; QA 64 F6): MAHA possible, not likely.
-        if maha == "likely" and pseudo_tma(labs, picture):
+        if maha == "likely" and pseudo_tma(labs, picture,
+                                           newborn=smear.population in NEWBORNS):
             maha = "possible"
         return cls(smear.population, judged, picture, plasmic, isth_dic_score(labs),
                    french_score(labs), maha)
@@ -805,7 +821,8 @@ def _megaloblastic_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture,
     it; ICSH 2021). None where the differential lists no megaloblastic cause: MAHA unlikely
     and no haemolysis present (QA 77 H1: its absence was a traceback that lost the URGENT
     line)."""
-    if smear.schistocyte_percent is None or not pseudo_tma(labs, picture):
+    if smear.schistocyte_percent is None or not pseudo_tma(
+            labs, picture, newborn=smear.population in NEWBORNS):
         return []
     megaloblastic = next((cause for cause in causes if cause.cause == "megaloblastic"), None)
     if megaloblastic is None:

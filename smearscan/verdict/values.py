@@ -221,6 +221,32 @@ RETICULOCYTE_RULE = _rule("reticulocytes raised", f"> {RETICULOCYTES_RAISED:g}%"
 BILIRUBIN_RULE = _rule("indirect bilirubin raised", f"> {INDIRECT_BILIRUBIN_ULN:g} mg/dL",
                        "a common upper reference limit (seed 000's laboratory: 0.2-1 mg/dL)",
                        standard=False)
+#: The populations that are newborns: a pregnancy or an obstetric complication recorded for
+#: one is the mother's, and :data:`NEWBORN_RANGES` are not judged for them.
+NEWBORNS = ("neonate", "preterm")
+#: The values whose newborn ranges run past this tool's adult cut-offs in the first days and
+#: weeks, with the range and its source: not judged for a neonate or preterm infant
+#: (:data:`NEWBORN_RULE`; QA 122 H1: a well newborn's undetectable haptoglobin, bilirubin of
+#: 8 mg/dL and reticulocytes of 5% read as haemolysis and, beside platelets of 120, made "TTP
+#: possible" with its URGENT line).
+NEWBORN_RANGES = {
+    "haptoglobin": "a newborn's reference range is 0-0.1 g/L (Medscape, Haptoglobin, emedicine "
+                   "article 2085592): undetectable or low until months of age",
+    "reticulocytes": "2-8% in the first 24 hours (Current Diagnosis & Treatment: Pediatrics, "
+                     "27th ed., 2025, Hematologic Disorders), falling over the first week, "
+                     "higher preterm",
+    "indirect_bilirubin": "a newborn's rises physiologically over the first days and is judged "
+                          "by age in hours (Bhutani VK, et al. Pediatrics 1999;103:6-14)",
+    "mcv": "a newborn's is about 106 fL at term and higher preterm (Christensen RD, et al. J "
+           "Perinatol 2008;28:24-28), over the adult macrocytosis cut-off",
+}
+NEWBORN_RULE = _rule(
+    "a newborn's haemolysis markers and MCV", "haptoglobin, reticulocytes, indirect bilirubin "
+    "and MCV not judged for a neonate or preterm infant: haemolysis rests on the LDH against the "
+    "lab's limit, the DAT and the smear", "their newborn ranges run past the adult cut-offs "
+    "(haptoglobin undetectable, reticulocytes 2-8% on day 1, a physiological jaundice, MCV ~106 "
+    "fL at term), and this tool does not know the age in hours they are judged by",
+    standard=False)
 HAEMOLYSIS_RULE = _rule(
     "haemolysis present", f">= {HAEMOLYSIS_MARKERS} raised markers of LDH, haptoglobin, "
     "reticulocytes, indirect bilirubin", "LDH alone is raised by any tissue damage (marrow or "
@@ -515,8 +541,8 @@ BOUND_RULE = _rule(
 RULES: tuple[Rule, ...] = (
     SCHISTOCYTE_RULE, CHILD_SCHISTOCYTE_RULE, FOCUS_RULE, SCALE_RULE, LESS_SPECIFIC_RULE,
     MAHA_RULE, LDH_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
-    RETICULOCYTE_RULE, BILIRUBIN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE, ANAEMIA_RULE,
-    ANAEMIA_UNKNOWN_SEX_RULE,
+    RETICULOCYTE_RULE, BILIRUBIN_RULE, NEWBORN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE,
+    ANAEMIA_RULE, ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
     TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,
     AMBIGUOUS_RULE, BOUND_RULE, D_DIMER_RATIO_RULE, PT_INR_RULE, DAT_RULE, SCLERODERMA_RULE,

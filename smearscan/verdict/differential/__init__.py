@@ -29,7 +29,7 @@ from smearscan.verdict.differential.ttp import (
 )
 from smearscan.verdict.findings import LabPicture
 from smearscan.verdict.scores import Score
-from smearscan.verdict.values import ADAMTS13_NEGATIVE
+from smearscan.verdict.values import ADAMTS13_NEGATIVE, NEWBORNS
 
 __all__ = ["ACTIVE", "LIKELIHOOD", "Cause", "URGENT_TTP_ADVICE", "adamts13_known", "dic_cause",
            "differential", "ranked", "ttp_of", "urgent_ttp"]
@@ -65,7 +65,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     in_order = ([*recorded[:at], hus, *recorded[at:]] if labs.diarrhoea else [*recorded, hus])
     causes = [ttp, *in_order, cancer_cause(maha, labs, dic, drug, hints, cancer_first), dic,
               *([drug] if drug else []),
-              *([m] if (m := megaloblastic_cause(maha, labs, picture)) else []),
+              *([m] if (m := megaloblastic_cause(maha, labs, picture,
+                                                  newborn=population in NEWBORNS)) else []),
               *([i] if (i := immune_cause(labs, picture)) else [])]
     return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])
 

@@ -55,9 +55,11 @@ def _action(labs: Labs) -> str:
     return f"{send}replacing the vitamin corrects it and plasma exchange does not; {ttp}"
 
 
-def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | None:
+def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture, *,
+                        newborn: bool = False) -> Cause | None:
     """Megaloblastic pseudo-TMA (severe B12/folate deficiency mimics TTP): listed in a
-    haemolytic picture (or one raised haemolysis marker) with macrocytosis or a measured
+    haemolytic picture (or one raised haemolysis marker) with macrocytosis (never a
+    ``newborn``'s MCV, :data:`~smearscan.verdict.values.NEWBORN_RANGES`) or a measured
     deficiency. Reticulocytes (corrected
     for the anaemia) raised -> unlikely, unless a deficiency is measured (possible);
     macrocytosis with reticulocytes not raised and a deficiency -> suspected; a deficiency or
@@ -65,7 +67,7 @@ def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | N
     # QA 79 N3: a raised LDH alone (intramedullary haemolysis) left a measured B12 deficiency,
     # CLINICAL.md's TTP mimic, out of the verdict.
     in_play = maha in ("likely", "possible") or picture.haemolysis in ("present", "equivocal")
-    macrocytic = labs.mcv is not None and labs.mcv > MACROCYTOSIS_MCV
+    macrocytic = not newborn and labs.mcv is not None and labs.mcv > MACROCYTOSIS_MCV
     deficient, values = _deficiency(labs)
     if not in_play or not (macrocytic or deficient):
         return None
@@ -97,11 +99,11 @@ def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture) -> Cause | N
     return Cause.of("megaloblastic", "possible", "urgent", action, reasons)
 
 
-def pseudo_tma(labs: Labs, picture: LabPicture) -> bool:
+def pseudo_tma(labs: Labs, picture: LabPicture, *, newborn: bool = False) -> bool:
     """Whether the schistocyte count is less specific for a megaloblastic anaemia: one
     :func:`megaloblastic_cause` suspects beside a MAHA, with the reticulocytes not raised as
     counted either (CLINICAL.md: "a low reticulocyte count"; QA 66 N4: 6% at Hb 6 g/dL,
     corrected to 2.4%, tempered a quinine TMA; this tool's rule)."""
-    cause = megaloblastic_cause("possible", labs, picture)
+    cause = megaloblastic_cause("possible", labs, picture, newborn=newborn)
     return (cause is not None and cause.assessment == "suspected"
             and labs.reticulocytes is not None and labs.reticulocytes <= RETICULOCYTES_RAISED)

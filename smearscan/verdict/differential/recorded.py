@@ -8,7 +8,13 @@ import re
 from smearscan.labs import Labs, as_read, without_other_findings
 from smearscan.verdict.differential.cause import Cause, ttp_deferred
 from smearscan.verdict.readings import kidney_injury, show
-from smearscan.verdict.values import HELLP, HYPERTENSIVE_TMA, SCLERODERMA_CRISIS, TRANSPLANT_TMA
+from smearscan.verdict.values import (
+    HELLP,
+    HYPERTENSIVE_TMA,
+    NEWBORNS,
+    SCLERODERMA_CRISIS,
+    TRANSPLANT_TMA,
+)
 
 #: The pregnancy cause's request for ADAMTS13, left out once it is given (QA 77 L1).
 _SEND_ADAMTS13 = "; send ADAMTS13 for pregnancy-triggered TTP"
@@ -67,10 +73,6 @@ _RECORDED_CAUSES = (
      "function"),
 )
 
-
-#: The populations that are newborns: a pregnancy or an obstetric complication recorded for
-#: one is the mother's.
-NEWBORNS = ("neonate", "preterm")
 
 
 def newborn_pregnancy(labs: Labs, population: str) -> tuple[tuple[str, ...], str] | None:

@@ -30,6 +30,7 @@ from smearscan.verdict.values import (
     FRENCH,
     FRENCH_BOTH,
     ISTH_TTP,
+    NEWBORNS,
     PLASMIC,
     PLASMIC_HIGH,
     PLASMIC_INTERMEDIATE,
@@ -412,7 +413,8 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return "possible", [score, *picture_reasons, *unscored, ADAMTS13_SEND]
     if maha == INSUFFICIENT:
         # PLASMIC could still reach 5-7: with the picture incomplete TTP is not excluded.
-        return "not assessed", [score, _haemolysis_to_measure(labs), ADAMTS13_SEND]
+        return "not assessed", [score, _haemolysis_to_measure(labs, population),
+                                ADAMTS13_SEND]
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
 
 
@@ -444,9 +446,14 @@ def _other_tma(labs: Labs) -> bool:
     return bool(recorded_tma(labs) or drugs)
 
 
-def _haemolysis_to_measure(labs: Labs) -> str:
+def _haemolysis_to_measure(labs: Labs, population: str) -> str:
     """What to measure where the haemolysis markers neither show nor exclude it: those not
-    given (QA 84 #6: an LDH given was asked for), or, all given, a repeat."""
+    given (QA 84 #6: an LDH given was asked for), or, all given, a repeat. A newborn's LDH
+    alone, the one marker judged for it (:data:`~smearscan.verdict.values.NEWBORN_RULE`)."""
+    if population in NEWBORNS:
+        return (f"haemolysis not shown or excluded: {'repeat' if labs.ldh else 'measure'} the "
+                "LDH now and review the smear by eye (a newborn's haptoglobin, reticulocytes "
+                "and bilirubin are not judged by this tool)")
     missing = [name for name, value in (("LDH", labs.ldh), ("haptoglobin", labs.haptoglobin),
                                         ("reticulocytes", labs.reticulocytes)) if value is None]
     if not missing:
