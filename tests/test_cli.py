@@ -835,6 +835,35 @@ def test_one_refused_lab_row_withholds_only_its_slides_verdict_and_keeps_its_urg
     assert capsys.readouterr().out.startswith("MAHA: unlikely\n")
 
 
+@pytest.mark.parametrize(("cells", "why", "corrected"), [
+    ("0,900,250,<0.1 g/L,negative,", "platelets = 0: a count of exactly 0 is an analyser's flag",
+     ["--platelets", "12"]),
+    ("12,900,250,<0.1 g/L,negative,13.5", "inr = 13.5 without a PT prolongation: ",
+     ["--inr", "1.1"])])
+def test_a_count_of_0_or_an_inr_alone_in_a_lab_file_is_refused_as_its_row(
+        field_png, tmp_path, capsys, cells, why, corrected):
+    # QA 120 M-1: refused by the verdict alone, they named neither file nor line, the row was
+    # not kept as written, and a command-line value then lifted the refusal that a value
+    # refused by the reader keeps until the file is corrected.
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.csv"
+    labs.write_text(f"slide,platelets,ldh,ldh_uln,haptoglobin,dat,inr\ns1,{cells}\n"
+                    "s2,300,200 U/L,250 U/L,1.2 g/L,negative,\n")
+    out = tmp_path / "out"
+    assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 3
+    error = read_csv_rows(out / "errors.csv")[0]["error"]
+    assert error.startswith(f"no verdict for slide 's1': {labs} line 2 (slide 's1'): {why}")
+    recorded = json.loads((out / "summary.json").read_text())["slides"]
+    assert recorded["s1"]["refused_labs"]["source"] == f"{labs} line 2 (slide 's1')"
+    assert recorded["s1"]["verdict"]["urgent"].startswith(urgent_ttp("possible", "unknown"))
+    assert recorded["s2"]["verdict"]["maha"] == "unlikely"
+    capsys.readouterr()
+    assert main(["verdict", "--summary", str(out / "summary.json"), "--slide", "s1",
+                 *corrected]) == 2
+    assert capsys.readouterr().err.startswith(f"smearscan verdict: {labs} line 2 (slide 's1'): "
+                                              f"{why}")
+
+
 @pytest.mark.parametrize(("rows", "named", "why"), [
     # QA 102 L5 (QA 89 #6): a row with a cell too many refused the file before any work, as it
     # must (which row is whose?), and with it the URGENT line another row's values call for.

@@ -219,8 +219,9 @@ def test_a_zero_count_in_a_batch_lab_file_costs_that_slide_its_verdict_only(tmp_
     assert all(" URGENT - TTP suspected:" in line for line in lines[:2])
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())["slides"]
     assert "verdict" in summary["good"]
+    # Naming its row (QA 120 M-1).
     assert summary["zero"]["verdict"]["unresolved"].startswith(
-        "platelets = 0: a count of exactly 0")
+        f"{tmp_path / 'labs.csv'} line 2 (slide 'zero'): platelets = 0: a count of exactly 0")
 
 
 def _summary(schistocytes: dict) -> dict:

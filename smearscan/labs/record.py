@@ -148,8 +148,9 @@ def zero_counts(labs: Labs) -> tuple[tuple[str, ...], str] | None:
     a bound at 0, '<=0'), their keys and why the verdict refuses them, or None: an analyser
     gives 0 for clumped cells or a count under its limit, and a blank cell reads 0 (QA 84 #7:
     platelets 0 read as "thrombocytopenia: 0 x10^9/L"; QA 87 #5: of two, only the first was
-    named). Refused by :func:`smearscan.verdict.assess`, not by the lab reader, so that one row
-    of a batch's lab file costs that slide its verdict and keeps every URGENT line (QA 86 #1).
+    named). Refused by :func:`smearscan.verdict.assess` and a run's row
+    (:meth:`~smearscan.labs.LabRow.judged`), not by the lab reader, so that one row of a
+    batch's lab file costs that slide its verdict and keeps every URGENT line (QA 86 #1).
     This tool's rule."""
     zeros = [(key, value, spec.unit) for key, spec in LAB_KEYS.items()
              if spec.counted and (value := getattr(labs, key)) is not None and value == 0]

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from smearscan.errors import LabValueError
+from smearscan.labs.coagulation import inr_without_pt, pt_without_inr
 from smearscan.labs.ldh import check_ldh
 from smearscan.labs.parse import parse_labs
 from smearscan.labs.readings import lab_readings, refused_names
-from smearscan.labs.record import Labs
+from smearscan.labs.record import Labs, zero_counts
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,10 @@ class LabRow:
 
     def judged(self, population: str) -> Labs:
         """The values as a run judges them (:meth:`parsed`, complete), with the LDH checked
-        against the ``population``'s limits (:func:`check_ldh`).
+        against the ``population``'s limits (:func:`check_ldh`) and the values that
+        :func:`smearscan.verdict.assess` refuses whatever the smear refused here, naming the
+        row (:func:`unjudgeable`; QA 120 M-1: a folder run's count of 0 or INR without a PT
+        prolongation named neither file nor line, and its row was not kept as written).
 
         Raises
         ------
@@ -52,6 +56,9 @@ class LabRow:
         """
         labs = self.parsed()
         check_ldh(labs, self.source, population=population)
+        if refused := unjudgeable(labs):
+            raise LabValueError(f"{self.source}: {'; '.join(why for _, why in refused)}",
+                                key=refused[0][0])
         return labs
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,3 +100,15 @@ def is_record_column(name: object) -> bool:
     """Whether a lab file's column or key ``name`` is one of :data:`RECORD_COLUMNS`."""
     return isinstance(name, str) and re.sub(r"[\s-]+", "_", name.strip().casefold()) in \
         RECORD_COLUMNS
+
+
+def unjudgeable(labs: Labs) -> list[tuple[str, str]]:
+    """The values of ``labs`` that :func:`smearscan.verdict.assess` refuses whatever the smear,
+    each as (its key, why): a count of exactly 0 (:func:`zero_counts`), a PT prolongation or
+    an INR as long as a control PT without its partner (:func:`pt_without_inr`,
+    :func:`inr_without_pt`)."""
+    zeros = zero_counts(labs)
+    return [(key, why) for key, why in (
+        (zeros[0][0], zeros[1]) if zeros else (None, None),
+        ("pt_prolongation_s", pt_without_inr(labs)), ("inr", inr_without_pt(labs)))
+        if why is not None]
