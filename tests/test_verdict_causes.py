@@ -62,7 +62,8 @@ def test_a_childs_high_plasmic_with_nothing_pointing_to_hus_makes_ttp_suspected(
     verdict = assess(_count(population), parse_labs(given))
     assert verdict.plasmic.minimum >= 6
     assert verdict.cause("ttp").assessment == assessment
-    assert verdict.urgent == urgent_ttp(assessment, "unknown", adult=population == "adult")
+    assert verdict.urgent == urgent_ttp(assessment, "unknown", adult=population == "adult",
+                                        newborn=population in ("neonate", "preterm"))
 
 
 def test_a_suspected_ttp_in_a_child_says_haematology_starts_plasma_on_suspicion():

@@ -1488,7 +1488,7 @@ def test_a_newborns_recorded_pregnancy_is_refused_keeping_the_line(population, g
     # obstetric review (delivery ...)".
     newborn = ["verdict", *ADULT6, "--population", population]
     line = _first_line(newborn, capsys)[0]
-    assert line == urgent_ttp("possible", "unknown", adult=False)
+    assert line == urgent_ttp("possible", "unknown", adult=False, newborn=True)
     assert _first_line([*newborn, *given], capsys) == (
         line, f"smearscan verdict: command line: {named} with population = {population!r}: "
               "the mother's pregnancy is not the newborn's: leave it out (note it elsewhere) "

@@ -45,6 +45,7 @@ from smearscan.verdict.differential.recorded import (
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
+    newborn_line,
     weakest_urgent_assessment,
     with_caution,
     without_caution,
@@ -412,7 +413,8 @@ def judged_labs(labs: Labs, population: str) -> Labs:
     """The values judged against this tool's limits for ``population``: an adult's all; another
     population's without the haemoglobin (WHO's limits are for ages 15 and over), a newborn's
     without those :data:`~smearscan.verdict.values.NEWBORN_RANGES` lists either (this tool's
-    rule, :data:`~smearscan.verdict.values.NEWBORN_RULE`)."""
+    rule, :data:`~smearscan.verdict.values.NEWBORN_RULE`); a newborn's reticulocytes and
+    bilirubin are judged against its own cut-offs (:func:`lab_picture`)."""
     if population == "adult":
         return labs
     newborn = dict.fromkeys(NEWBORN_RANGES) if population in NEWBORNS else {}
@@ -748,9 +750,11 @@ def _urgent_over_range(lines: set[str | None], readings: Sequence[Labs],
     assessment = "possible" if None in lines else weakest_urgent_assessment(urgent)
     adamts13 = adamts13_over_readings(
         [value for labs in readings for value in _adamts13_values(labs)], None not in lines)
-    # The lines are one patient's: a child's say so (young_line), and so does this one.
+    # The lines are one patient's: a child's or newborn's say so (young_line, newborn_line),
+    # and so does this one.
     merged = urgent_ttp(assessment, f"{adamts13}, {missing}" if adamts13 else missing,
-                        adult=not any(young_line(line) for line in urgent))
+                        adult=not any(young_line(line) for line in urgent),
+                        newborn=any(newborn_line(line) for line in urgent))
     return with_caution(merged, readings)
 
 
@@ -790,7 +794,7 @@ class _Basis:
     def of(cls, smear: SmearFindings, labs: Labs) -> _Basis:
         adult = smear.population == "adult"
         judged = judged_labs(labs, smear.population)
-        picture = lab_picture(judged)
+        picture = lab_picture(judged, smear.population)
         plasmic = plasmic_score(labs, adult=adult)
         maha = maha_call(smear, labs, picture, plasmic)
         # A megaloblastic anaemia makes the count less specific, as another poikilocytosis

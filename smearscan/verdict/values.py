@@ -45,6 +45,12 @@ PLASMIC_NOT_VALIDATED = ("derived and validated in adults: for a neonate, or a c
                          "another TMA's cause recorded (a transplant, malignant hypertension, "
                          "systemic sclerosis, a drug), it can raise suspicion of TTP, not make "
                          "it the leading cause (this tool's rule)")
+#: Why a newborn's PLASMIC under 5 does not set TTP aside beside a MAHA picture with
+#: thrombocytopenia (this tool's rule; QA 124 H2: 8% schistocytes, platelets 40 and INR 1.6 read
+#: PLASMIC 4, "TTP unlikely", and no URGENT line for a newborn).
+NEWBORN_LOW_PLASMIC = ("a newborn's MCV, about 106 fL at term, never scores PLASMIC's MCV < 90 "
+                       "fL point: a low PLASMIC does not set TTP aside for a newborn, whose "
+                       "congenital TTP can present at birth (this tool's rule)")
 ISTH_DIC = ("ISTH overt DIC score, 2025 update (Iba T, et al. J Thromb Haemost "
             "2025;23(7):2356-2362)")
 #: The differential's line where MAHA is likely and none of its causes is in play.
@@ -222,31 +228,47 @@ BILIRUBIN_RULE = _rule("indirect bilirubin raised", f"> {INDIRECT_BILIRUBIN_ULN:
                        "a common upper reference limit (seed 000's laboratory: 0.2-1 mg/dL)",
                        standard=False)
 #: The populations that are newborns: a pregnancy or an obstetric complication recorded for
-#: one is the mother's, and :data:`NEWBORN_RANGES` are not judged for them.
+#: one is the mother's, and their haemolysis markers are judged by :data:`NEWBORN_RANGES` and
+#: the newborn cut-offs below.
 NEWBORNS = ("neonate", "preterm")
-#: The values whose newborn ranges run past this tool's adult cut-offs in the first days and
-#: weeks, with the range and its source: not judged for a neonate or preterm infant
-#: (:data:`NEWBORN_RULE`; QA 122 H1: a well newborn's undetectable haptoglobin, bilirubin of
-#: 8 mg/dL and reticulocytes of 5% read as haemolysis and, beside platelets of 120, made "TTP
-#: possible" with its URGENT line).
+#: The values a newborn's physiology moves past this tool's adult cut-offs that no newborn
+#: cut-off replaces, with the range and its source: not judged for a newborn (QA 122 H1: a well
+#: newborn's undetectable haptoglobin made "haemolysis present" and, beside platelets of 120,
+#: "TTP possible" with its URGENT line; QA 122 M4: its MCV made "megaloblastic: possible").
 NEWBORN_RANGES = {
     "haptoglobin": "a newborn's reference range is 0-0.1 g/L (Medscape, Haptoglobin, emedicine "
-                   "article 2085592): undetectable or low until months of age",
-    "reticulocytes": "2-8% in the first 24 hours (Current Diagnosis & Treatment: Pediatrics, "
-                     "27th ed., 2025, Hematologic Disorders), falling over the first week, "
-                     "higher preterm",
-    "indirect_bilirubin": "a newborn's rises physiologically over the first days and is judged "
-                          "by age in hours (Bhutani VK, et al. Pediatrics 1999;103:6-14)",
+                   "article 2085592): undetectable or low until months of age, it shows no "
+                   "haemolysis",
     "mcv": "a newborn's is about 106 fL at term and higher preterm (Christensen RD, et al. J "
            "Perinatol 2008;28:24-28), over the adult macrocytosis cut-off",
 }
+#: %: a newborn's reticulocytes are raised above it, the top of the first day's range (2-8% in
+#: the first 24 hours, falling to an adult's within weeks: Current Diagnosis & Treatment:
+#: Pediatrics, 27th ed., 2025, Hematologic Disorders); a preterm infant's run higher, judged by
+#: the same cut-off, which errs towards haemolysis (this tool's rule).
+NEWBORN_RETICULOCYTES_RAISED = 8.0
+#: mg/dL: a newborn's indirect bilirubin is raised above it, about the highest 95th percentile
+#: of the hour-specific nomogram of total bilirubin (Bhutani VK, et al. Pediatrics
+#: 1999;103:6-14; infants of 35 weeks or more; a newborn's bilirubin is almost all
+#: unconjugated), reached after the fourth day: a physiological jaundice stays under it, while
+#: a lower value can still be raised for the hours of age this tool does not know (this tool's
+#: rule; QA 124 H1: a newborn TMA with bilirubin of 22 mg/dL and reticulocytes of 15% lost its
+#: URGENT line when neither was judged).
+NEWBORN_BILIRUBIN_RAISED = 17.0
 NEWBORN_RULE = _rule(
-    "a newborn's haemolysis markers and MCV", "haptoglobin, reticulocytes, indirect bilirubin "
-    "and MCV not judged for a neonate or preterm infant: haemolysis rests on the LDH against the "
-    "lab's limit, the DAT and the smear", "their newborn ranges run past the adult cut-offs "
-    "(haptoglobin undetectable, reticulocytes 2-8% on day 1, a physiological jaundice, MCV ~106 "
-    "fL at term), and this tool does not know the age in hours they are judged by",
-    standard=False)
+    "a newborn's haptoglobin and MCV", "not judged for a neonate or preterm infant",
+    "; ".join(f"{key}: {why}" for key, why in NEWBORN_RANGES.items()), standard=False)
+NEWBORN_RETICULOCYTE_RULE = _rule(
+    "reticulocytes raised, newborn", f"> {NEWBORN_RETICULOCYTES_RAISED:g}% (neonate, preterm)",
+    "the top of the first day's range, 2-8% (Current Diagnosis & Treatment: Pediatrics, 27th "
+    "ed., 2025, Hematologic Disorders); a preterm infant's run higher, judged by the same "
+    "cut-off, which errs towards haemolysis", standard=False)
+NEWBORN_BILIRUBIN_RULE = _rule(
+    "indirect bilirubin raised, newborn", f"> {NEWBORN_BILIRUBIN_RAISED:g} mg/dL (neonate, "
+    "preterm)", "about the highest 95th percentile of the hour-specific nomogram of total "
+    "bilirubin, after the fourth day (Bhutani VK, et al. Pediatrics 1999;103:6-14; 35 weeks or "
+    "more): a physiological jaundice stays under it; a lower value can still be raised for the "
+    "hours of age: judge it by the nomogram", standard=False)
 HAEMOLYSIS_RULE = _rule(
     "haemolysis present", f">= {HAEMOLYSIS_MARKERS} raised markers of LDH, haptoglobin, "
     "reticulocytes, indirect bilirubin", "LDH alone is raised by any tissue damage (marrow or "
@@ -341,7 +363,8 @@ TTP_RULE = _rule(
     "a range reaching "
     f"{PLASMIC_INTERMEDIATE} with the MAHA picture (MAHA likely or possible, haemolysis with "
     "platelets low or unknown, or platelets < 30 with one raised haemolysis marker) -> "
-    "possible; <= 4 -> unlikely, "
+    "possible; <= 4 -> unlikely (for a newborn with that picture, possible: its MCV never "
+    "scores PLASMIC's MCV point), "
     "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "
     "the two scores stands, also with an active cancer or a transplant, where the French score "
     "was not derived and which PLASMIC already scores; PLASMIC stands over it only with a "
@@ -376,7 +399,9 @@ URGENT_RULE = _rule(
     "caplacizumab: considered with rituximab under 10% (for an acute episode; a deficiency in "
     "remission: pre-emptive rituximab weighed), on the same judgement in the grey zone, with "
     "ADAMTS13 unknown only where its result is expected within 72 hours, and not before it "
-    "while TTP is only possible; no platelet transfusion unless life-threatening bleeding; a bound "
+    "while TTP is only possible; no platelet transfusion unless life-threatening bleeding (a "
+    "newborn's: the neonatal team's decision by its thresholds, New HV, et al. Br J Haematol "
+    "2016;175:784-828); a bound "
     "whose range gives different lines: TTP possible (where every value of it calls for a "
     "line, the weakest of them), give the measured value, with what the range shows of "
     "ADAMTS13 (not measured: its sample first; read differently: one of the values in "
@@ -541,7 +566,8 @@ BOUND_RULE = _rule(
 RULES: tuple[Rule, ...] = (
     SCHISTOCYTE_RULE, CHILD_SCHISTOCYTE_RULE, FOCUS_RULE, SCALE_RULE, LESS_SPECIFIC_RULE,
     MAHA_RULE, LDH_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
-    RETICULOCYTE_RULE, BILIRUBIN_RULE, NEWBORN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE,
+    RETICULOCYTE_RULE, BILIRUBIN_RULE, NEWBORN_RULE, NEWBORN_RETICULOCYTE_RULE,
+    NEWBORN_BILIRUBIN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE,
     ANAEMIA_RULE, ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
     TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,

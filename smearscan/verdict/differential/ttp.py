@@ -30,6 +30,7 @@ from smearscan.verdict.values import (
     FRENCH,
     FRENCH_BOTH,
     ISTH_TTP,
+    NEWBORN_LOW_PLASMIC,
     NEWBORNS,
     PLASMIC,
     PLASMIC_HIGH,
@@ -166,7 +167,18 @@ YOUNG_PLASMA = ("plasma (infusion for a congenital TTP, a hereditary deficiency,
                 "the ADAMTS13 inhibitor test tells them apart)")
 
 
-def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
+#: What a newborn's URGENT line says of platelets in place of an adult's "do not transfuse
+#: platelets unless there is life-threatening bleeding" (ISTH 2020, for an immune TTP): a
+#: newborn's severe thrombocytopenia is more often alloimmune or septic, and neonatal practice
+#: transfuses under set thresholds to prevent a haemorrhage (QA 124 H3: a newborn with
+#: platelets of 15 and no schistocytes was told not to transfuse them; this tool's rule).
+NEWBORN_PLATELETS = ("platelet transfusion for a newborn is the neonatal team's decision by "
+                     "its thresholds (New HV, et al. Br J Haematol 2016;175:784-828), weighing "
+                     "that platelets may worsen a TTP's thromboses")
+
+
+def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True,
+               newborn: bool = False) -> str:
     """The action line every output prints first when TTP is possible or worse.
 
     Parameters
@@ -183,6 +195,9 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
         pointing to HUS, :func:`_young_suspected`), else whether to start it before ADAMTS13 is
         haematology's call (PLASMIC, derived in adults, does not set the pre-test probability
         there; QA 59 #3).
+    newborn : bool, keyword-only
+        True for a neonate or preterm infant (with ``adult`` False): platelets are the neonatal
+        team's decision (:data:`NEWBORN_PLATELETS`), not withheld as for an adult.
     """
     advice = URGENT_TTP_ADVICE[adamts13]
     caplacizumab = _caplacizumab(assessment, adamts13)
@@ -198,9 +213,10 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True) -> str:
         advice = _haematologys_call(advice, _young_call(assessment))
         advice = advice.replace(_REGIMEN, YOUNG_PLASMA)
         caplacizumab = f"{caplacizumab}; {YOUNG_CAPLACIZUMAB}"
+    platelets = (NEWBORN_PLATELETS if newborn
+                 else "do not transfuse platelets unless there is life-threatening bleeding")
     return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
-            f"{advice}; {caplacizumab}; do not transfuse platelets unless there is "
-            f"life-threatening bleeding ({ISTH_TTP}).")
+            f"{advice}; {caplacizumab}; {platelets} ({ISTH_TTP}).")
 
 
 #: Caplacizumab beside a severe deficiency the counts do not show as an acute episode.
@@ -312,6 +328,11 @@ def young_line(line: str) -> bool:
     return YOUNG_PLASMA in line
 
 
+def newborn_line(line: str) -> bool:
+    """Whether an URGENT line of :func:`urgent_ttp` is a newborn's."""
+    return NEWBORN_PLATELETS in line
+
+
 def weakest_urgent_assessment(lines: Iterable[str]) -> str:
     """The least of the assessments :func:`urgent_ttp` ``lines`` name (``possible`` before
     ``suspected`` before ``likely``)."""
@@ -403,14 +424,17 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # #1); the URGENT line stays.
         return "possible", [score, f"PLASMIC {PLASMIC_NOT_VALIDATED}", ADAMTS13_SEND]
     picture_reasons = _ttp_picture(maha, labs, picture)
-    if plasmic.maximum < PLASMIC_INTERMEDIATE:
+    low = plasmic.maximum < PLASMIC_INTERMEDIATE
+    newborn_low = low and population in NEWBORNS and picture_reasons is not None
+    if low and not newborn_low:
         return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score,
                                 overt_dic)
     if picture_reasons is not None:
         # No PLASMIC item given is a range of 0-7, read as any range reaching 5 (QA 15: a likely
         # MAHA gave "not assessed" and no URGENT line until an item against TTP was added).
         unscored = [] if plasmic.measured else ["no PLASMIC item given: measure them now"]
-        return "possible", [score, *picture_reasons, *unscored, ADAMTS13_SEND]
+        return "possible", [score, *picture_reasons, *([NEWBORN_LOW_PLASMIC] * newborn_low),
+                            *unscored, ADAMTS13_SEND]
     if maha == INSUFFICIENT:
         # PLASMIC could still reach 5-7: with the picture incomplete TTP is not excluded.
         return "not assessed", [score, _haemolysis_to_measure(labs, population),
@@ -448,17 +472,20 @@ def _other_tma(labs: Labs) -> bool:
 
 def _haemolysis_to_measure(labs: Labs, population: str) -> str:
     """What to measure where the haemolysis markers neither show nor exclude it: those not
-    given (QA 84 #6: an LDH given was asked for), or, all given, a repeat. A newborn's LDH
-    alone, the one marker judged for it (:data:`~smearscan.verdict.values.NEWBORN_RULE`)."""
-    if population in NEWBORNS:
-        return (f"haemolysis not shown or excluded: {'repeat' if labs.ldh else 'measure'} the "
-                "LDH now and review the smear by eye (a newborn's haptoglobin, reticulocytes "
-                "and bilirubin are not judged by this tool)")
-    missing = [name for name, value in (("LDH", labs.ldh), ("haptoglobin", labs.haptoglobin),
-                                        ("reticulocytes", labs.reticulocytes)) if value is None]
+    given (QA 84 #6: an LDH given was asked for), or, all given, a repeat. A newborn's are the
+    LDH, reticulocytes and bilirubin: its haptoglobin shows no haemolysis
+    (:data:`~smearscan.verdict.values.NEWBORN_RANGES`)."""
+    newborn = population in NEWBORNS
+    markers = (("LDH", labs.ldh), ("reticulocytes", labs.reticulocytes),
+               ("indirect bilirubin", labs.indirect_bilirubin)) if newborn else (
+        ("LDH", labs.ldh), ("haptoglobin", labs.haptoglobin),
+        ("reticulocytes", labs.reticulocytes))
+    missing = [name for name, value in markers if value is None]
     if not missing:
-        return ("haemolysis not shown or excluded by the LDH, haptoglobin and reticulocytes "
-                "given: repeat them, with the indirect bilirubin")
+        given = ", ".join(name for name, _ in markers[:-1]) + f" and {markers[-1][0]}"
+        also = ("; review the smear by eye" if newborn
+                else ", with the indirect bilirubin")
+        return f"haemolysis not shown or excluded by the {given} given: repeat them{also}"
     listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
     return f"haemolysis not shown or excluded: measure {listed} now"
 
@@ -657,5 +684,6 @@ def ttp_cause(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, french
     urgent = ""
     if assessment in ACTIVE:
         known = adamts13_known(adamts13, bool(picture_seen), picture.thrombocytopenia is False)
-        urgent = with_caution(urgent_ttp(assessment, known, adult=adult), [labs])
+        urgent = with_caution(urgent_ttp(assessment, known, adult=adult,
+                                         newborn=population in NEWBORNS), [labs])
     return Cause.of("ttp", assessment, "emergency", urgent, reasons)
