@@ -52,9 +52,11 @@ def coverage_table(whole: WholeFieldScores, threshold: float) -> None:
         band = (coverage >= low) & (coverage < high)
         positive = band & scores.positive
         negative = band & ~scores.positive
+        sensitivity = f"{called[positive].mean():.3f}" if positive.any() else "-"
+        rate = f"{100 * called[negative].mean():.2f}%" if negative.any() else "-"
         print(f"| {low:.0%}-{min(high, 1):.0%} | {len(np.unique(scores.field[band]))} | "
-              f"{positive.sum()} | {called[positive].mean():.3f} | {(band & ~scores.missed).sum()} "
-              f"| {called[negative].sum()} ({100 * called[negative].mean():.2f}%) |")
+              f"{positive.sum()} | {sensitivity} | {(band & ~scores.missed).sum()} "
+              f"| {called[negative].sum()} ({rate}) |")
 
 
 def print_point(point: dict) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import runpy
 import signal
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,26 @@ def field_png(tmp_path) -> Path:
     path = tmp_path / "field.png"
     Image.fromarray(synthetic_field(grid_centres())).save(path)
     return path
+
+
+@pytest.fixture
+def run_script(monkeypatch, capsys) -> Callable[..., tuple[int, str, str]]:
+    """Run a script of ``scripts/`` as ``__main__`` in this process with its arguments: its exit
+    code, stdout and stderr. A subprocess spent ~5 s importing torch and the package again;
+    an exception the script does not turn into an exit fails the test, as a traceback would."""
+
+    def run(script: Path, *args: object) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", [str(script), *map(str, args)])
+        monkeypatch.syspath_prepend(str(script.parent))  # as python puts a script's folder
+        code = 0
+        try:
+            runpy.run_path(str(script), run_name="__main__")
+        except SystemExit as stopped:
+            code = stopped.code or 0
+        printed = capsys.readouterr()
+        return code, printed.out, printed.err
+
+    return run
 
 
 @pytest.fixture

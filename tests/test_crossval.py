@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import runpy
-import sys
 import warnings
 from pathlib import Path
 
@@ -38,15 +36,10 @@ from smearscan.training.train import train_model, write_fold_model  # noqa: E402
 CROSS_VALIDATE = Path(__file__).parents[1] / "scripts" / "cross_validate.py"
 
 
-def _cross_validate_refusal(monkeypatch, capsys, *args: object) -> tuple[int, str]:
-    """``scripts/cross_validate.py`` with ``args``, run as ``__main__`` in this process (a
-    subprocess spent ~4 s importing torch again for each refusal): its exit code and the last
-    line it wrote to stderr. A traceback fails the test, as an exception other than the
-    parser's exit."""
-    monkeypatch.setattr(sys, "argv", [str(CROSS_VALIDATE), *map(str, args)])
-    with pytest.raises(SystemExit) as stopped:
-        runpy.run_path(str(CROSS_VALIDATE), run_name="__main__")
-    return stopped.value.code, capsys.readouterr().err.splitlines()[-1]
+def _refusal(run_script, *args: object) -> tuple[int, str]:
+    """``scripts/cross_validate.py`` with ``args``: its exit code and last line on stderr."""
+    code, _, err = run_script(CROSS_VALIDATE, *args)
+    return code, err.splitlines()[-1]
 
 SHARED = Path(__file__).parents[1] / ".." / "shared"
 
@@ -275,18 +268,17 @@ def test_run_scores_read_back_a_runs_outputs_as_the_in_process_end_to_end_scores
 
 
 @pytest.mark.parametrize("jitter", ["2", "-0.5"])
-def test_cross_validation_refuses_a_mask_edge_jitter_outside_one_pixel(jitter, monkeypatch,
-                                                                        capsys):
+def test_cross_validation_refuses_a_mask_edge_jitter_outside_one_pixel(jitter, run_script):
     """One line naming the value, exit code 2, before any crop is read."""
-    assert _cross_validate_refusal(monkeypatch, capsys, "--mask-edge-jitter", jitter) == (
+    assert _refusal(run_script, "--mask-edge-jitter", jitter) == (
         2, f"cross_validate.py: error: mask_edge_jitter must lie in 0-1 crop pixels, not "
            f"{float(jitter):g}")
 
 
-def test_cross_validation_refuses_a_model_version_with_spaces(monkeypatch, capsys):
+def test_cross_validation_refuses_a_model_version_with_spaces(run_script):
     """One line, exit code 2, before any crop is read; the shipped model's version is given by
     scripts/train_default.sh, any other final model gets its own."""
-    assert _cross_validate_refusal(monkeypatch, capsys, "--version", "cnn 1") == (
+    assert _refusal(run_script, "--version", "cnn 1") == (
         2, "cross_validate.py: error: --version 'cnn 1' must be printable characters without "
            "spaces")
 
@@ -315,8 +307,7 @@ def test_a_fine_tuned_cross_validation_starts_from_the_given_networks(smoke_cach
     assert not torch.allclose(next(fresh.parameters()), next(starts[0].parameters()))
 
 
-def test_fine_tuning_refuses_fold_models_of_another_split(tmp_path, smoke_cache, monkeypatch,
-                                                          capsys):
+def test_fine_tuning_refuses_fold_models_of_another_split(tmp_path, smoke_cache, run_script):
     """One line naming the file, exit code 2, before any training: a fold model missing, or
     one that held out other fields than this cross-validation's fold."""
     if not (SHARED / "datasets").is_dir():
@@ -325,12 +316,12 @@ def test_fine_tuning_refuses_fold_models_of_another_split(tmp_path, smoke_cache,
 
     command = ["--shared", SHARED, "--limit", "3", "--cache", smoke_cache, "--folds", "2",
                "--fine-tune", tmp_path]
-    assert _cross_validate_refusal(monkeypatch, capsys, *command) == (
+    assert _refusal(run_script, *command) == (
         2, f"cross_validate.py: error: --fine-tune: {tmp_path}/fold-1.pt is missing")
     write_fold_model(build_network(DEFAULT_ARCHITECTURE), out=tmp_path / "fold-1.pt", fold=0,
                      fields=["1"], point={"threshold": 0.5}, seed=0, epochs=1,
                      recipe=DEFAULT_RECIPE, version="smoke")
-    assert _cross_validate_refusal(monkeypatch, capsys, *command) == (
+    assert _refusal(run_script, *command) == (
         2, f"cross_validate.py: error: --fine-tune: {tmp_path}/fold-1.pt held out other fields "
            "than fold 1 of this cross-validation (--folds 2, --seed 0)")
 
@@ -344,17 +335,15 @@ def test_fine_tuning_refuses_fold_models_of_another_split(tmp_path, smoke_cache,
      "smearscan model)"),
 ])
 def test_cross_validation_refuses_a_bad_device_rate_or_start_in_one_line(tmp_path, args,
-                                                                         problem, monkeypatch,
-                                                                         capsys):
+                                                                         problem, run_script):
     """One line naming the value or file, exit code 2, before any crop is read."""
     (tmp_path / "m.pt").write_bytes(b"not a model")
-    assert _cross_validate_refusal(monkeypatch, capsys,
-                                   *[a.format(t=tmp_path) for a in args]) == (
+    assert _refusal(run_script, *[a.format(t=tmp_path) for a in args]) == (
         2, f"cross_validate.py: error: {problem.format(t=tmp_path)}")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
-def test_cross_validation_on_a_machine_without_cuda_says_so(monkeypatch, capsys):
-    assert _cross_validate_refusal(monkeypatch, capsys, "--device", "cuda") == (
+def test_cross_validation_on_a_machine_without_cuda_says_so(run_script):
+    assert _refusal(run_script, "--device", "cuda") == (
         2, "cross_validate.py: error: --device cuda is not available on this machine (no CUDA "
            "device)")

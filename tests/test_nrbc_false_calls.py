@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -76,15 +74,13 @@ def test_red_cell_false_calls_are_the_whole_fields_calls_over_their_counted_red_
 
 
 @needs_data
-def test_the_script_writes_the_false_calls_into_a_copy_of_the_model(tmp_path):
+def test_the_script_writes_the_false_calls_into_a_copy_of_the_model(tmp_path, run_script):
     names = [f.image.name for f in chula_fields(CHULA) if f.points][:2]
     folds = fold_models(tmp_path, names, "smoke-2026.12-n")
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--shared", str(SHARED), "--limit", "2",
-         "--fold-models", *map(str, folds), "--write", str(tmp_path / "new.pt"),
-         "--version", "smoke-2026.12-y"],
-        capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    code, out, err = run_script(
+        SCRIPT, "--shared", SHARED, "--limit", "2", "--fold-models", *folds, "--write",
+        tmp_path / "new.pt", "--version", "smoke-2026.12-y")
+    assert code == 0, err
     shipped = load_model(None)
     new = load_model(tmp_path / "new.onnx")
     whole = whole_field_scores([load_model(path) for path in folds], SHARED, limit=2)
@@ -97,7 +93,7 @@ def test_the_script_writes_the_false_calls_into_a_copy_of_the_model(tmp_path):
         shipped.metadata["operating_points"]["schistocyte"])
     bound, _ = nrbc_false_call_bound(5000, 50, expected)
     one, _ = false_call_bound(5050, shipped.operating["nrbc"])
-    assert f"\n| 5,000 | 50 | {one} | {bound} |\n" in done.stdout
+    assert f"\n| 5,000 | 50 | {one} | {bound} |\n" in out
     # A slide read with the new model weighs its NRBCs by source.
     labels = np.array(["rbc"] * 5000 + ["wbc"] * 50 + ["nrbc"] * (bound + 1))
     result = slide_result(label=labels, morphology=np.full(labels.size, ""),

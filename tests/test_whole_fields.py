@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -122,15 +120,13 @@ def test_the_whole_field_point_is_measured_at_the_given_threshold():
 
 
 @needs_chula
-def test_the_script_writes_the_point_into_a_copy_of_the_model(tmp_path):
+def test_the_script_writes_the_point_into_a_copy_of_the_model(tmp_path, run_script):
     folds = fold_models(tmp_path, [f.image.name for f in chula_fields(CHULA)[:2]],
                         "smoke-2026.12-w")
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--shared", str(SHARED), "--limit", "2",
-         "--fold-models", *map(str, folds), "--out", str(tmp_path / "out"),
-         "--write", str(tmp_path / "new.pt"), "--version", "smoke-2026.12-x"],
-        capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    code, out, err = run_script(
+        SCRIPT, "--shared", SHARED, "--limit", "2", "--fold-models", *folds, "--out",
+        tmp_path / "out", "--write", tmp_path / "new.pt", "--version", "smoke-2026.12-x")
+    assert code == 0, err
     shipped = load_model(None)
     new = load_model(tmp_path / "new.onnx")
     scores = OutOfFold.load(tmp_path / "out" / "exhaustive.npz")
@@ -147,7 +143,7 @@ def test_the_script_writes_the_point_into_a_copy_of_the_model(tmp_path):
     assert stored["weights_of"] == (
         shipped.metadata["operating_points"]["schistocyte"].get("weights_of", shipped.version))
     assert stored["whole_field"]["roc_auc"] == point["roc_auc"]
-    assert "whole-field point at threshold 0.7000" in done.stdout
+    assert "whole-field point at threshold 0.7000" in out
     # The other classes' points are the model's own.
     assert new.operating["nrbc"] == shipped.operating["nrbc"]
     assert new.metadata["operating_points"]["nrbc"] == (
