@@ -1475,6 +1475,20 @@ def test_a_doubted_trigger_keeps_the_line_its_presence_calls_for(capsys):
         f"smearscan verdict: command line: drug_exposure = '?clopidogrel': {_DOUBT_REFUSED}\n")
 
 
+@pytest.mark.parametrize("populations", [["adult", "neonate"], ["neonate", "preterm"]])
+def test_a_population_given_twice_keeps_a_newborns_platelet_clause_only_if_both_are(
+        populations, capsys):
+    # QA 125 M3: a population refused as 'adult' or 'neonate' took the newborn's platelet
+    # clause in place of the adult's "do not transfuse platelets".
+    argv = ["verdict", *ADULT6, *[word for p in populations for word in ("--population", p)]]
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    line = capsys.readouterr().out.splitlines()[0]
+    assert ("do not transfuse platelets" in line) is ("adult" in populations)
+    assert ("neonatal team's decision" in line) is ("adult" not in populations)
+
+
 @pytest.mark.parametrize("population", ["neonate", "preterm"])
 @pytest.mark.parametrize(("given", "named"), [
     (["--pregnancy", "yes"], "pregnancy = True"),

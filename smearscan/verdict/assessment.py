@@ -73,7 +73,9 @@ from smearscan.verdict.values import (
     HEMOGLOBIN_LOW,
     LESS_SPECIFIC_RULE,
     MEGALOBLASTIC_RULE,
-    NEWBORN_RANGES,
+    NEWBORN_MARKERS,
+    NEWBORN_MCV,
+    NEWBORN_RULE,
     NEWBORNS,
     UNEXPLAINED_MAHA,
 )
@@ -339,6 +341,15 @@ _WORKUP_PURPOSES: Mapping[str, str] = {
 }
 
 
+def _basic_purposes(population: str) -> Mapping[str, str]:
+    """:data:`_BASIC_PURPOSES`, with what another population's haemoglobin is for: this tool
+    does not judge it (QA 124 M5: asked for "anaemia", then said not judged)."""
+    if population == "adult":
+        return _BASIC_PURPOSES
+    return {**_BASIC_PURPOSES,
+            "hemoglobin": "anaemia, against the age's reference range (not judged by this tool)"}
+
+
 def _missing(labs: Labs, purposes: Mapping[str, str]) -> list[str]:
     return [f"{key}: {purpose}" for key, purpose in purposes.items()
             if getattr(labs, "cancer_active" if key == "active_cancer" else key) is None]
@@ -347,7 +358,7 @@ def _missing(labs: Labs, purposes: Mapping[str, str]) -> list[str]:
 def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPicture,
                  causes: tuple[Cause, ...]) -> tuple[str, ...]:
     ttp, hus = (next(cause for cause in causes if cause.cause == name) for name in ("ttp", "hus"))
-    missing = [*smear_missing(smear), *_missing(labs, _BASIC_PURPOSES)]
+    missing = [*smear_missing(smear), *_missing(labs, _basic_purposes(smear.population))]
     # TTP undecided with the platelets low: ADAMTS13 first (QA 32 M-1).
     low_platelets_undecided = ((maha == INSUFFICIENT or ttp.assessment == "not assessed")
                                and picture.thrombocytopenia)
@@ -367,8 +378,7 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
         missing.append(adamts13)
     if maha != "unlikely" or ttp.assessment in ACTIVE:  # TTP in play: PLASMIC's items too
         missing += _missing(labs, _WORKUP_PURPOSES)
-    if (labs.haptoglobin is not None and labs.haptoglobin_lln is None
-            and smear.population not in NEWBORNS):
+    if labs.haptoglobin is not None and labs.haptoglobin_lln is None:
         missing.append("haptoglobin_lln: the lab's lower limit (this tool's default 0.3 g/L "
                        "is used without it)")
     if labs.d_dimer is not None and labs.d_dimer_uln is None:
@@ -401,24 +411,12 @@ def _not_judged(smear: SmearFindings, labs: Labs) -> tuple[str, ...]:
         return ()
     why = {"hemoglobin": "the WHO 2011 anaemia limits are for ages 15 and over",
            "creatinine": "this tool's HUS creatinine limits are adults'; or give creatinine_uln",
-           **(NEWBORN_RANGES if smear.population in NEWBORNS else {})}
+           **({"mcv": NEWBORN_MCV} if smear.population in NEWBORNS else {})}
     return tuple(
         f"{key}: {show(key, getattr(labs, key))} not judged against adult limits ({reason}); "
         f"judge it against a {smear.population}'s reference range (this tool's rule)"
         for key, reason in why.items()
         if getattr(labs, key) is not None and not (key == "creatinine" and labs.creatinine_uln))
-
-
-def judged_labs(labs: Labs, population: str) -> Labs:
-    """The values judged against this tool's limits for ``population``: an adult's all; another
-    population's without the haemoglobin (WHO's limits are for ages 15 and over), a newborn's
-    without those :data:`~smearscan.verdict.values.NEWBORN_RANGES` lists either (this tool's
-    rule, :data:`~smearscan.verdict.values.NEWBORN_RULE`); a newborn's reticulocytes and
-    bilirubin are judged against its own cut-offs (:func:`lab_picture`)."""
-    if population == "adult":
-        return labs
-    newborn = dict.fromkeys(NEWBORN_RANGES) if population in NEWBORNS else {}
-    return replace(labs, hemoglobin=None, **newborn)
 
 
 def assess(smear: SmearFindings, labs: Labs) -> Verdict:
@@ -750,11 +748,12 @@ def _urgent_over_range(lines: set[str | None], readings: Sequence[Labs],
     assessment = "possible" if None in lines else weakest_urgent_assessment(urgent)
     adamts13 = adamts13_over_readings(
         [value for labs in readings for value in _adamts13_values(labs)], None not in lines)
-    # The lines are one patient's: a child's or newborn's say so (young_line, newborn_line),
-    # and so does this one.
+    # The lines are one patient's: a child's say so (young_line), and so does this one; a
+    # newborn's platelet clause only where every line is a newborn's (QA 125 M3: a population
+    # refused as 'adult' or 'neonate' took it).
     merged = urgent_ttp(assessment, f"{adamts13}, {missing}" if adamts13 else missing,
                         adult=not any(young_line(line) for line in urgent),
-                        newborn=any(newborn_line(line) for line in urgent))
+                        newborn=all(newborn_line(line) for line in urgent))
     return with_caution(merged, readings)
 
 
@@ -779,8 +778,8 @@ def _decisions(verdict: Verdict) -> tuple:
 @dataclass(frozen=True)
 class _Basis:
     """What a verdict rests on: the lab values judged, their picture, the scores and the MAHA
-    call. For a population other than adults some values are not judged against adult limits
-    (:func:`judged_labs`; this tool's rule; said in what to measure next)."""
+    call. For a population other than adults the haemoglobin is not judged against the WHO
+    adult limits (this tool's rule; said in what to measure next)."""
 
     population: str
     judged: Labs
@@ -793,8 +792,8 @@ class _Basis:
     @classmethod
     def of(cls, smear: SmearFindings, labs: Labs) -> _Basis:
         adult = smear.population == "adult"
-        judged = judged_labs(labs, smear.population)
-        picture = lab_picture(judged, smear.population)
+        judged = labs if adult else replace(labs, hemoglobin=None)
+        picture = lab_picture(judged)
         plasmic = plasmic_score(labs, adult=adult)
         maha = maha_call(smear, labs, picture, plasmic)
         # A megaloblastic anaemia makes the count less specific, as another poikilocytosis
@@ -836,6 +835,26 @@ def _megaloblastic_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture,
                     MEGALOBLASTIC_RULE.label)]
 
 
+def _newborn_caveat(smear: SmearFindings, picture: LabPicture) -> list[Finding]:
+    """Where a newborn's haptoglobin, reticulocytes or bilirubin show haemolysis by the adult
+    cut-offs, that a newborn's may be physiological (:data:`NEWBORN_RULE`; QA 122 H1: a well
+    newborn's read as haemolysis without a word; this tool's rule)."""
+    if smear.population not in NEWBORNS:
+        return []
+    raised = [f"{name} {finding.value}" for name in map(_named, NEWBORN_MARKERS)
+              for flag, finding in picture.markers if flag and finding.finding.startswith(name)]
+    if not raised:
+        return []
+    return [Finding("a newborn's haemolysis markers judged by adult cut-offs may be "
+                    "physiological: judge them by age in hours", ", ".join(raised),
+                    NEWBORN_RULE.label)]
+
+
+def _named(key: str) -> str:
+    """A lab key as the findings name it."""
+    return key.replace("_", " ")
+
+
 def _action_line(ttp: Cause) -> str | None:
     """The URGENT line of TTP assessed ``ttp``: its action while TTP is possible or worse."""
     return ttp.action if ttp.assessment in ACTIVE else None
@@ -859,6 +878,7 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
                           leukoerythroblastic=smear.leukoerythroblastic,
                           population=basis.population)
     against.extend(_megaloblastic_caveat(smear, labs, picture, causes))
+    against.extend(_newborn_caveat(smear, picture))
     return Verdict(
         urgent=_action_line(next(cause for cause in causes if cause.cause == "ttp")),
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),

@@ -42,11 +42,6 @@ from smearscan.verdict.values import (
     INDIRECT_BILIRUBIN_ULN,
     LDH_RULE,
     MAHA_RULE,
-    NEWBORN_BILIRUBIN_RAISED,
-    NEWBORN_BILIRUBIN_RULE,
-    NEWBORN_RETICULOCYTE_RULE,
-    NEWBORN_RETICULOCYTES_RAISED,
-    NEWBORNS,
     PLASMIC_HIGH,
     PLASMIC_PLATELETS,
     PLATELET_RULE,
@@ -411,21 +406,15 @@ def _haemolysis(markers: tuple[tuple[bool, Finding], ...]) -> str:
     return "absent" if len(markers) >= HAEMOLYSIS_MARKERS else "unknown"
 
 
-def lab_picture(labs: Labs, population: str = "adult") -> LabPicture:
-    """Haemolysis markers and call, thrombocytopenia and anaemia (rules in :mod:`.values`); a
-    newborn's reticulocytes and bilirubin against a newborn's cut-offs
-    (:data:`~smearscan.verdict.values.NEWBORN_RETICULOCYTES_RAISED`,
-    :data:`~smearscan.verdict.values.NEWBORN_BILIRUBIN_RAISED`)."""
-    newborn = population in NEWBORNS
+def lab_picture(labs: Labs) -> LabPicture:
+    """Haemolysis markers and call, thrombocytopenia and anaemia (rules in :mod:`.values`)."""
     haptoglobin = _haptoglobin_marker(labs)
     markers = tuple(marker for marker in (
         _ldh_marker(labs), haptoglobin,
-        _raised_marker("reticulocytes", labs.reticulocytes, *(
-            (NEWBORN_RETICULOCYTES_RAISED, "%", NEWBORN_RETICULOCYTE_RULE) if newborn
-            else (RETICULOCYTES_RAISED, "%", RETICULOCYTE_RULE))),
-        _raised_marker("indirect_bilirubin", labs.indirect_bilirubin, *(
-            (NEWBORN_BILIRUBIN_RAISED, " mg/dL", NEWBORN_BILIRUBIN_RULE) if newborn
-            else (INDIRECT_BILIRUBIN_ULN, " mg/dL", BILIRUBIN_RULE))),
+        _raised_marker("reticulocytes", labs.reticulocytes, RETICULOCYTES_RAISED, "%",
+                       RETICULOCYTE_RULE),
+        _raised_marker("indirect_bilirubin", labs.indirect_bilirubin, INDIRECT_BILIRUBIN_ULN,
+                       " mg/dL", BILIRUBIN_RULE),
     ) if marker is not None)
     platelets_low = None if labs.platelets is None else labs.platelets < PLATELETS_LOW
     anaemic = None if labs.hemoglobin is None else labs.hemoglobin < anaemia_limit(labs)[0]

@@ -48,8 +48,8 @@ PLASMIC_NOT_VALIDATED = ("derived and validated in adults: for a neonate, or a c
 #: Why a newborn's PLASMIC under 5 does not set TTP aside beside a MAHA picture with
 #: thrombocytopenia (this tool's rule; QA 124 H2: 8% schistocytes, platelets 40 and INR 1.6 read
 #: PLASMIC 4, "TTP unlikely", and no URGENT line for a newborn).
-NEWBORN_LOW_PLASMIC = ("a newborn's MCV, about 106 fL at term, never scores PLASMIC's MCV < 90 "
-                       "fL point: a low PLASMIC does not set TTP aside for a newborn, whose "
+NEWBORN_LOW_PLASMIC = ("a newborn's MCV, about 106 fL at term, seldom scores PLASMIC's MCV < "
+                       "90 fL point: a low PLASMIC does not set TTP aside for a newborn, whose "
                        "congenital TTP can present at birth (this tool's rule)")
 ISTH_DIC = ("ISTH overt DIC score, 2025 update (Iba T, et al. J Thromb Haemost "
             "2025;23(7):2356-2362)")
@@ -228,47 +228,36 @@ BILIRUBIN_RULE = _rule("indirect bilirubin raised", f"> {INDIRECT_BILIRUBIN_ULN:
                        "a common upper reference limit (seed 000's laboratory: 0.2-1 mg/dL)",
                        standard=False)
 #: The populations that are newborns: a pregnancy or an obstetric complication recorded for
-#: one is the mother's, and their haemolysis markers are judged by :data:`NEWBORN_RANGES` and
-#: the newborn cut-offs below.
+#: one is the mother's, and :data:`NEWBORN_RULE` applies.
 NEWBORNS = ("neonate", "preterm")
-#: The values a newborn's physiology moves past this tool's adult cut-offs that no newborn
-#: cut-off replaces, with the range and its source: not judged for a newborn (QA 122 H1: a well
-#: newborn's undetectable haptoglobin made "haemolysis present" and, beside platelets of 120,
-#: "TTP possible" with its URGENT line; QA 122 M4: its MCV made "megaloblastic: possible").
-NEWBORN_RANGES = {
-    "haptoglobin": "a newborn's reference range is 0-0.1 g/L (Medscape, Haptoglobin, emedicine "
-                   "article 2085592): undetectable or low until months of age, it shows no "
-                   "haemolysis",
-    "mcv": "a newborn's is about 106 fL at term and higher preterm (Christensen RD, et al. J "
-           "Perinatol 2008;28:24-28), over the adult macrocytosis cut-off",
+#: A newborn's haemolysis markers that its physiology moves past this tool's adult cut-offs in
+#: the first days, with the range and its source. Judged against those cut-offs all the same:
+#: the day-1 values of a haemolysis are the physiological ones of a few days later, and this
+#: tool does not know the age in hours they are judged by; a newborn cut-off without it lost
+#: the URGENT line of newborn TMAs (QA 124 H1, QA 125 H1: bilirubin 10 mg/dL on day 1,
+#: reticulocytes 5% at day 10), where the adult cut-offs alert for a well baby too (QA 122
+#: H1). Where they show haemolysis, the verdict says so against it (:data:`NEWBORN_RULE`).
+NEWBORN_MARKERS = {
+    "haptoglobin": "undetectable or low in most newborns until months of age (a newborn's "
+                   "reference range 0-0.1 g/L: Medscape, Haptoglobin, emedicine article "
+                   "2085592)",
+    "reticulocytes": "2-8% in the first 24 hours, falling to about 1% within the first weeks "
+                     "(Current Diagnosis & Treatment: Pediatrics, 27th ed., 2025, Hematologic "
+                     "Disorders); higher preterm",
+    "indirect_bilirubin": "a physiological jaundice rises over the first days, judged by age in "
+                          "hours (Bhutani VK, et al. Pediatrics 1999;103:6-14, 35 weeks or "
+                          "more; lower thresholds preterm)",
 }
-#: %: a newborn's reticulocytes are raised above it, the top of the first day's range (2-8% in
-#: the first 24 hours, falling to an adult's within weeks: Current Diagnosis & Treatment:
-#: Pediatrics, 27th ed., 2025, Hematologic Disorders); a preterm infant's run higher, judged by
-#: the same cut-off, which errs towards haemolysis (this tool's rule).
-NEWBORN_RETICULOCYTES_RAISED = 8.0
-#: mg/dL: a newborn's indirect bilirubin is raised above it, about the highest 95th percentile
-#: of the hour-specific nomogram of total bilirubin (Bhutani VK, et al. Pediatrics
-#: 1999;103:6-14; infants of 35 weeks or more; a newborn's bilirubin is almost all
-#: unconjugated), reached after the fourth day: a physiological jaundice stays under it, while
-#: a lower value can still be raised for the hours of age this tool does not know (this tool's
-#: rule; QA 124 H1: a newborn TMA with bilirubin of 22 mg/dL and reticulocytes of 15% lost its
-#: URGENT line when neither was judged).
-NEWBORN_BILIRUBIN_RAISED = 17.0
+#: A newborn's MCV, over the adult macrocytosis cut-off: not read as macrocytosis.
+NEWBORN_MCV = ("a newborn's MCV is about 106 fL at term and higher preterm (Christensen RD, et "
+               "al. J Perinatol 2008;28:24-28), over the adult macrocytosis cut-off")
 NEWBORN_RULE = _rule(
-    "a newborn's haptoglobin and MCV", "not judged for a neonate or preterm infant",
-    "; ".join(f"{key}: {why}" for key, why in NEWBORN_RANGES.items()), standard=False)
-NEWBORN_RETICULOCYTE_RULE = _rule(
-    "reticulocytes raised, newborn", f"> {NEWBORN_RETICULOCYTES_RAISED:g}% (neonate, preterm)",
-    "the top of the first day's range, 2-8% (Current Diagnosis & Treatment: Pediatrics, 27th "
-    "ed., 2025, Hematologic Disorders); a preterm infant's run higher, judged by the same "
-    "cut-off, which errs towards haemolysis", standard=False)
-NEWBORN_BILIRUBIN_RULE = _rule(
-    "indirect bilirubin raised, newborn", f"> {NEWBORN_BILIRUBIN_RAISED:g} mg/dL (neonate, "
-    "preterm)", "about the highest 95th percentile of the hour-specific nomogram of total "
-    "bilirubin, after the fourth day (Bhutani VK, et al. Pediatrics 1999;103:6-14; 35 weeks or "
-    "more): a physiological jaundice stays under it; a lower value can still be raised for the "
-    "hours of age: judge it by the nomogram", standard=False)
+    "a newborn's haemolysis markers and MCV", "haptoglobin, reticulocytes and indirect "
+    "bilirubin judged against the adult cut-offs, and where they show haemolysis, said against "
+    "it: a newborn's may be physiological; MCV not read as macrocytosis",
+    "; ".join(f"{key}: {why}" for key, why in {**NEWBORN_MARKERS, "mcv": NEWBORN_MCV}.items())
+    + "; without the age in hours a newborn's cut-off would miss a first day's haemolysis: "
+    "the adult cut-offs err towards alerting", standard=False)
 HAEMOLYSIS_RULE = _rule(
     "haemolysis present", f">= {HAEMOLYSIS_MARKERS} raised markers of LDH, haptoglobin, "
     "reticulocytes, indirect bilirubin", "LDH alone is raised by any tissue damage (marrow or "
@@ -482,7 +471,8 @@ DAT_RULE = _rule(
     "DAT", "negative: a non-immune haemolysis, as in MAHA; positive: an immune haemolysis to "
     "consider (MAHA unlikely unless the count is above the limit), listed as a cause: "
     "suspected with haemolysis present, possible without (Evans syndrome named with "
-    "thrombocytopenia)",
+    "thrombocytopenia; a newborn's named an alloimmune haemolytic disease of the newborn, the "
+    "mother's antibodies)",
     f"MAHA is a DAT-negative (Coombs-negative) haemolysis ({ISTH_TTP}); a DAT-positive one "
     "is autoimmune haemolytic anaemia, with immune thrombocytopenia Evans syndrome (Jäger U, "
     "et al. Blood Rev 2020;41:100648)", standard=False)
@@ -566,8 +556,7 @@ BOUND_RULE = _rule(
 RULES: tuple[Rule, ...] = (
     SCHISTOCYTE_RULE, CHILD_SCHISTOCYTE_RULE, FOCUS_RULE, SCALE_RULE, LESS_SPECIFIC_RULE,
     MAHA_RULE, LDH_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
-    RETICULOCYTE_RULE, BILIRUBIN_RULE, NEWBORN_RULE, NEWBORN_RETICULOCYTE_RULE,
-    NEWBORN_BILIRUBIN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE,
+    RETICULOCYTE_RULE, BILIRUBIN_RULE, NEWBORN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE,
     ANAEMIA_RULE, ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
     TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,

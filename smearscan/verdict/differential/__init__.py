@@ -67,7 +67,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
               *([drug] if drug else []),
               *([m] if (m := megaloblastic_cause(maha, labs, picture,
                                                   newborn=population in NEWBORNS)) else []),
-              *([i] if (i := immune_cause(labs, picture)) else [])]
+              *([i] if (i := immune_cause(labs, picture,
+                                          newborn=population in NEWBORNS)) else [])]
     return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])
 
 

@@ -59,7 +59,7 @@ def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture, *,
                         newborn: bool = False) -> Cause | None:
     """Megaloblastic pseudo-TMA (severe B12/folate deficiency mimics TTP): listed in a
     haemolytic picture (or one raised haemolysis marker) with macrocytosis (never a
-    ``newborn``'s MCV, :data:`~smearscan.verdict.values.NEWBORN_RANGES`) or a measured
+    ``newborn``'s MCV, :data:`~smearscan.verdict.values.NEWBORN_MCV`) or a measured
     deficiency. Reticulocytes (corrected
     for the anaemia) raised -> unlikely, unless a deficiency is measured (possible);
     macrocytosis with reticulocytes not raised and a deficiency -> suspected; a deficiency or

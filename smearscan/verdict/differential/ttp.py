@@ -213,10 +213,11 @@ def urgent_ttp(assessment: str, adamts13: str, *, adult: bool = True,
         advice = _haematologys_call(advice, _young_call(assessment))
         advice = advice.replace(_REGIMEN, YOUNG_PLASMA)
         caplacizumab = f"{caplacizumab}; {YOUNG_CAPLACIZUMAB}"
-    platelets = (NEWBORN_PLATELETS if newborn
-                 else "do not transfuse platelets unless there is life-threatening bleeding")
-    return (f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; "
-            f"{advice}; {caplacizumab}; {platelets} ({ISTH_TTP}).")
+    line = f"URGENT - TTP {assessment}: a medical emergency. Refer to haematology now; {advice}"
+    if newborn:  # after ISTH 2020's citation, which is not its source (QA 125 L1)
+        return f"{line}; {caplacizumab} ({ISTH_TTP}); {NEWBORN_PLATELETS}."
+    return (f"{line}; {caplacizumab}; do not transfuse platelets unless there is "
+            f"life-threatening bleeding ({ISTH_TTP}).")
 
 
 #: Caplacizumab beside a severe deficiency the counts do not show as an acute episode.
@@ -437,8 +438,7 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
                             *unscored, ADAMTS13_SEND]
     if maha == INSUFFICIENT:
         # PLASMIC could still reach 5-7: with the picture incomplete TTP is not excluded.
-        return "not assessed", [score, _haemolysis_to_measure(labs, population),
-                                ADAMTS13_SEND]
+        return "not assessed", [score, _haemolysis_to_measure(labs), ADAMTS13_SEND]
     return "unlikely", [score, "no MAHA picture (haemolysis with thrombocytopenia)"]
 
 
@@ -470,22 +470,14 @@ def _other_tma(labs: Labs) -> bool:
     return bool(recorded_tma(labs) or drugs)
 
 
-def _haemolysis_to_measure(labs: Labs, population: str) -> str:
+def _haemolysis_to_measure(labs: Labs) -> str:
     """What to measure where the haemolysis markers neither show nor exclude it: those not
-    given (QA 84 #6: an LDH given was asked for), or, all given, a repeat. A newborn's are the
-    LDH, reticulocytes and bilirubin: its haptoglobin shows no haemolysis
-    (:data:`~smearscan.verdict.values.NEWBORN_RANGES`)."""
-    newborn = population in NEWBORNS
-    markers = (("LDH", labs.ldh), ("reticulocytes", labs.reticulocytes),
-               ("indirect bilirubin", labs.indirect_bilirubin)) if newborn else (
-        ("LDH", labs.ldh), ("haptoglobin", labs.haptoglobin),
-        ("reticulocytes", labs.reticulocytes))
-    missing = [name for name, value in markers if value is None]
+    given (QA 84 #6: an LDH given was asked for), or, all given, a repeat."""
+    missing = [name for name, value in (("LDH", labs.ldh), ("haptoglobin", labs.haptoglobin),
+                                        ("reticulocytes", labs.reticulocytes)) if value is None]
     if not missing:
-        given = ", ".join(name for name, _ in markers[:-1]) + f" and {markers[-1][0]}"
-        also = ("; review the smear by eye" if newborn
-                else ", with the indirect bilirubin")
-        return f"haemolysis not shown or excluded by the {given} given: repeat them{also}"
+        return ("haemolysis not shown or excluded by the LDH, haptoglobin and reticulocytes "
+                "given: repeat them, with the indirect bilirubin")
     listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
     return f"haemolysis not shown or excluded: measure {listed} now"
 
