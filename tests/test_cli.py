@@ -864,6 +864,35 @@ def test_a_count_of_0_or_an_inr_alone_in_a_lab_file_is_refused_as_its_row(
                                               f"{why}")
 
 
+def test_a_refused_row_moved_or_a_newborns_pregnancy_is_named_where_it_stands(
+        field_png, tmp_path, capsys):
+    # QA 126 M-1: a count of 0 read as a value for the resume's digest resumed naming the row
+    # where it stood in the earlier file; M-2: a newborn's recorded pregnancy, refused by the
+    # verdict alone, named neither file nor line.
+    slides = _two_slides(tmp_path, field_png)
+    good = "s2,300,200 U/L,250 U/L,1.2 g/L,negative,\n"
+    first, moved = tmp_path / "labs.csv", tmp_path / "moved.csv"
+    head = "slide,platelets,ldh,ldh_uln,haptoglobin,dat,pregnancy\n"
+    first.write_text(f"{head}s1,0,900,250,<0.1 g/L,negative,\n{good}")
+    moved.write_text(f"{head}{good}s1,0,900,250,<0.1 g/L,negative,\n")
+    out = tmp_path / "out"
+    for labs, line in ((first, 2), (moved, 3)):
+        assert main([str(slides), "--out", str(out), "--labs", str(labs), "--quiet"]) == 3
+        assert read_csv_rows(out / "errors.csv")[0]["error"].startswith(
+            f"no verdict for slide 's1': {labs} line {line} (slide 's1'): platelets = 0: ")
+    newborn = tmp_path / "newborn.csv"
+    newborn.write_text(f"{head}s1,12,900,250,<0.1 g/L,negative,yes\n{good}")
+    assert main([str(slides), "--out", str(tmp_path / "nb"), "--labs", str(newborn),
+                 "--population", "neonate", "--quiet"]) == 3
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "nb" / "summary.json").read_text())["slides"]["s1"]
+    assert summary["verdict"]["unresolved"] == (
+        f"{newborn} line 2 (slide 's1'): pregnancy = True with population = 'neonate': the "
+        "mother's pregnancy is not the newborn's: leave it out (note it elsewhere) (this tool's "
+        "rule)")
+    assert summary["refused_labs"]["source"] == f"{newborn} line 2 (slide 's1')"
+
+
 @pytest.mark.parametrize(("rows", "named", "why"), [
     # QA 102 L5 (QA 89 #6): a row with a cell too many refused the file before any work, as it
     # must (which row is whose?), and with it the URGENT line another row's values call for.

@@ -97,10 +97,12 @@ def fingerprint(slide: Slide, options: RunOptions, out: Path | None = None, *,
 
 
 def slide_labs_digest(name: str, rows: Mapping[str, LabRow] | None, source: Path | None,
-                      unused_rows: tuple[str, ...]) -> str | None:
+                      unused_rows: tuple[str, ...], population: str) -> str | None:
     """SHA-256 of what slide ``name``'s outputs take of a lab file's ``rows``
     (:func:`~smearscan.labs.read_lab_rows`): the values that apply to it as read, or as
-    written with where they stand where one is refused (its refusal names the row), or,
+    written with where they stand where one is refused as the run judges them for the
+    ``population`` (:meth:`~smearscan.labs.LabRow.judged`: its refusal names the row; QA 126
+    M-1: a count of 0 read as a value resumed naming the row where it stood before), or,
     where none apply, the file and the rows for no slide of the run that its "no lab values"
     line names. None without a lab file.
 
@@ -115,7 +117,7 @@ def slide_labs_digest(name: str, rows: Mapping[str, LabRow] | None, source: Path
     from smearscan.labs import LabValueError
 
     try:
-        return _canonical_digest({"values": row.parsed().to_dict()})
+        return _canonical_digest({"values": row.judged(population).to_dict()})
     except LabValueError:
         return _canonical_digest({"refused": row.to_dict()})
 

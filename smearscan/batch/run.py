@@ -484,7 +484,8 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
                 f"{', '.join(map(repr, unused_rows))}")
     # Taken once, before any field is read: a file changed during the run redoes its slide.
     expected = {s.name: fingerprint(s, options, out, labs=slide_labs_digest(
-        s.name, labs, options.labs_path, unused_rows)) for s in slides} if out is not None else {}
+        s.name, labs, options.labs_path, unused_rows, options.population))
+        for s in slides} if out is not None else {}
     outcomes: dict[str, SlideOutcome] = {}
     pending = []
     for slide in slides:

@@ -81,14 +81,20 @@ from smearscan.labs.readings import (
     reading_rank,
     refused_names,
 )
-from smearscan.labs.record import ZERO_COUNT_READING, Labs, zero_counts
+from smearscan.labs.record import (
+    NEWBORNS,
+    ZERO_COUNT_READING,
+    Labs,
+    newborn_pregnancy,
+    zero_counts,
+)
 from smearscan.labs.rows import RECORD_COLUMNS, LabRow, is_record_column
 from smearscan.labs.slides import check_lab_slides, labs_for_slide, slide_slips, slips_hint
 
 __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER_RATIO_RANGE",
            "EITHER_ANSWER",
            "FOLATE_NMOL_PER_NG", "HAPTOGLOBIN_UNDETECTABLE", "LAB_KEYS",
-           "LDH_LEAST_FRACTION_OF_ULN", "LDH_UKAT", "LDH_ULN_MAX", "MOST_JOINS",
+           "LDH_LEAST_FRACTION_OF_ULN", "LDH_UKAT", "LDH_ULN_MAX", "MOST_JOINS", "NEWBORNS",
            "MOST_PROBLEMS_READ", "MOST_WAYS_READ", "PT_CONTROL_S", "PT_INR_MARGIN", "PT_ISI",
            "RECORD_COLUMNS", "UNDETECTABLE", "ZERO_COUNT_READING", "Bound", "LabKey", "LabRow",
            "LabValueError", "Labs",
@@ -96,6 +102,7 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "greatest_inr", "inr_without_pt", "is_record_column", "lab_readings",
            "labs_for_slide",
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
-           "ldh_without_limit", "least_inr", "merged_readings", "parse_labs", "pt_without_inr",
+           "ldh_without_limit", "least_inr", "merged_readings", "newborn_pregnancy", "parse_labs",
+           "pt_without_inr",
            "read_lab_rows", "read_labs_file", "reading_rank", "refused_names", "slide_slips",
            "slips_hint", "with_overrides", "without_other_findings", "zero_counts"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from smearscan.errors import LabValueError
 from smearscan.labs.keys import LAB_KEYS
-from smearscan.labs.record import Labs
+from smearscan.labs.record import NEWBORNS, Labs
 
 #: An LDH under this fraction of its upper limit is not a serum result: one in ukat/L written as
 #: U/L (21 'U/L' against a ULN of 4.1 ukat/L, 246 U/L, is 1260 U/L; QA 22 D4; 60 against 225,
@@ -44,7 +44,7 @@ def ldh_limit_implausible(labs: Labs, population: str, option: str | None = None
     """Why an LDH's limit (``ldh_uln``; ``option``, its command-line name) over
     :data:`LDH_ULN_MAX` cannot judge it outside the neonatal populations; None when it can (or
     no LDH is given)."""
-    if labs.ldh is None or labs.ldh_uln is None or population in ("neonate", "preterm") or (
+    if labs.ldh is None or labs.ldh_uln is None or population in NEWBORNS or (
             labs.ldh_uln <= LDH_ULN_MAX):
         return None
     named = f"ldh_uln ({option})" if option else "ldh_uln"

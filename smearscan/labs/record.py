@@ -162,3 +162,24 @@ def zero_counts(labs: Labs) -> tuple[tuple[str, ...], str] | None:
     return keys, (f"{given}: a count of exactly 0 is an analyser's flag (clumped cells, a count "
                   f"under its limit) or a blank cell, not a result: give the count, or its bound "
                   f"such as {bounds} (this tool's rule)")
+
+
+#: The populations that are newborns: a pregnancy or an obstetric complication recorded for
+#: one is the mother's (:func:`newborn_pregnancy`), and the verdict's newborn rules apply.
+NEWBORNS = ("neonate", "preterm")
+
+
+def newborn_pregnancy(labs: Labs, population: str) -> tuple[tuple[str, ...], str] | None:
+    """The pregnancy values (``pregnancy`` true, any ``obstetric_complication``) recorded for a
+    newborn ``population``, their keys and why the verdict refuses them, or None: the mother's
+    pregnancy is not the newborn's, and read as its own it led with "urgent obstetric review
+    (delivery ...)" (QA 92 #2). Either given as no stays: it is true of a newborn. This tool's
+    rule."""
+    given = [(key, value) for key in ("pregnancy", "obstetric_complication")
+             if (value := getattr(labs, key))]
+    if population not in NEWBORNS or not given:
+        return None
+    named = " and ".join(f"{key} = {value!r}" for key, value in given)
+    return (tuple(key for key, _ in given),
+            f"{named} with population = {population!r}: the mother's pregnancy is not the "
+            "newborn's: leave it out (note it elsewhere) (this tool's rule)")

@@ -13,7 +13,7 @@ from smearscan.labs.coagulation import inr_without_pt, pt_without_inr
 from smearscan.labs.ldh import check_ldh
 from smearscan.labs.parse import parse_labs
 from smearscan.labs.readings import lab_readings, refused_names
-from smearscan.labs.record import Labs, zero_counts
+from smearscan.labs.record import Labs, newborn_pregnancy, zero_counts
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class LabRow:
         """
         labs = self.parsed()
         check_ldh(labs, self.source, population=population)
-        if refused := unjudgeable(labs):
+        if refused := unjudgeable(labs, population):
             raise LabValueError(f"{self.source}: {'; '.join(why for _, why in refused)}",
                                 key=refused[0][0])
         return labs
@@ -102,13 +102,16 @@ def is_record_column(name: object) -> bool:
         RECORD_COLUMNS
 
 
-def unjudgeable(labs: Labs) -> list[tuple[str, str]]:
+def unjudgeable(labs: Labs, population: str) -> list[tuple[str, str]]:
     """The values of ``labs`` that :func:`smearscan.verdict.assess` refuses whatever the smear,
     each as (its key, why): a count of exactly 0 (:func:`zero_counts`), a PT prolongation or
     an INR as long as a control PT without its partner (:func:`pt_without_inr`,
-    :func:`inr_without_pt`)."""
+    :func:`inr_without_pt`), a pregnancy recorded for a newborn ``population``
+    (:func:`newborn_pregnancy`; QA 126 M-2)."""
     zeros = zero_counts(labs)
+    mothers = newborn_pregnancy(labs, population)
     return [(key, why) for key, why in (
         (zeros[0][0], zeros[1]) if zeros else (None, None),
-        ("pt_prolongation_s", pt_without_inr(labs)), ("inr", inr_without_pt(labs)))
+        ("pt_prolongation_s", pt_without_inr(labs)), ("inr", inr_without_pt(labs)),
+        (mothers[0][0], mothers[1]) if mothers else (None, None))
         if why is not None]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from smearscan.labs import (
     LDH_UKAT,
     LDH_ULN_MAX,
+    NEWBORNS,
     ZERO_COUNT_READING,
     Bound,
     LabRow,
@@ -20,6 +21,7 @@ from smearscan.labs import (
     ldh_not_serum,
     ldh_under_serum_level,
     ldh_without_limit,
+    newborn_pregnancy,
     pt_without_inr,
     zero_counts,
 )
@@ -37,11 +39,7 @@ from smearscan.verdict.differential.cause import with_step_added
 from smearscan.verdict.differential.drug import without_kept
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.differential.megaloblastic import pseudo_tma
-from smearscan.verdict.differential.recorded import (
-    OBSTETRIC_REVIEW,
-    RENAL_CAUSES,
-    newborn_pregnancy,
-)
+from smearscan.verdict.differential.recorded import OBSTETRIC_REVIEW, RENAL_CAUSES
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
@@ -76,7 +74,6 @@ from smearscan.verdict.values import (
     NEWBORN_MARKERS,
     NEWBORN_MCV,
     NEWBORN_RULE,
-    NEWBORNS,
     UNEXPLAINED_MAHA,
 )
 

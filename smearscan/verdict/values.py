@@ -227,9 +227,6 @@ RETICULOCYTE_RULE = _rule("reticulocytes raised", f"> {RETICULOCYTES_RAISED:g}%"
 BILIRUBIN_RULE = _rule("indirect bilirubin raised", f"> {INDIRECT_BILIRUBIN_ULN:g} mg/dL",
                        "a common upper reference limit (seed 000's laboratory: 0.2-1 mg/dL)",
                        standard=False)
-#: The populations that are newborns: a pregnancy or an obstetric complication recorded for
-#: one is the mother's, and :data:`NEWBORN_RULE` applies.
-NEWBORNS = ("neonate", "preterm")
 #: A newborn's haemolysis markers that its physiology moves past this tool's adult cut-offs in
 #: the first days, with the range and its source. Judged against those cut-offs all the same:
 #: the day-1 values of a haemolysis are the physiological ones of a few days later, and this

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from smearscan.labs import Labs
+from smearscan.labs import NEWBORNS, Labs
 from smearscan.verdict.differential.cancer import cancer_cause, hints_from_smear
 from smearscan.verdict.differential.cause import ACTIVE, LIKELIHOOD, Cause, ranked, ttp_deferred
 from smearscan.verdict.differential.dic import consumptive_dic, dic_cause
@@ -29,7 +29,7 @@ from smearscan.verdict.differential.ttp import (
 )
 from smearscan.verdict.findings import LabPicture
 from smearscan.verdict.scores import Score
-from smearscan.verdict.values import ADAMTS13_NEGATIVE, NEWBORNS
+from smearscan.verdict.values import ADAMTS13_NEGATIVE
 
 __all__ = ["ACTIVE", "LIKELIHOOD", "Cause", "URGENT_TTP_ADVICE", "adamts13_known", "dic_cause",
            "differential", "ranked", "ttp_of", "urgent_ttp"]

@@ -11,7 +11,6 @@ from smearscan.verdict.readings import kidney_injury, show
 from smearscan.verdict.values import (
     HELLP,
     HYPERTENSIVE_TMA,
-    NEWBORNS,
     SCLERODERMA_CRISIS,
     TRANSPLANT_TMA,
 )
@@ -72,23 +71,6 @@ _RECORDED_CAUSES = (
      "mechanical heart valve recorded: valve haemolysis", "echocardiography for valve "
      "function"),
 )
-
-
-
-def newborn_pregnancy(labs: Labs, population: str) -> tuple[tuple[str, ...], str] | None:
-    """The pregnancy values (``pregnancy`` true, any ``obstetric_complication``) recorded for a
-    newborn ``population``, their keys and why the verdict refuses them, or None: the mother's
-    pregnancy is not the newborn's, and read as its own it led with "urgent obstetric review
-    (delivery ...)" (QA 92 #2). Either given as no stays: it is true of a newborn. This tool's
-    rule."""
-    given = [(key, value) for key in ("pregnancy", "obstetric_complication")
-             if (value := getattr(labs, key))]
-    if population not in NEWBORNS or not given:
-        return None
-    named = " and ".join(f"{key} = {value!r}" for key, value in given)
-    return (tuple(key for key, _ in given),
-            f"{named} with population = {population!r}: the mother's pregnancy is not the "
-            "newborn's: leave it out (note it elsewhere) (this tool's rule)")
 
 
 def recorded_tma(labs: Labs) -> list[str]:

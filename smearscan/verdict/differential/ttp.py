@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from smearscan.labs import Labs
+from smearscan.labs import NEWBORNS, Labs
 from smearscan.verdict.differential.cause import (
     ACTIVE,
     Cause,
@@ -31,7 +31,6 @@ from smearscan.verdict.values import (
     FRENCH_BOTH,
     ISTH_TTP,
     NEWBORN_LOW_PLASMIC,
-    NEWBORNS,
     PLASMIC,
     PLASMIC_HIGH,
     PLASMIC_INTERMEDIATE,
