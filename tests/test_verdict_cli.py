@@ -941,6 +941,27 @@ def test_a_value_refused_in_a_lab_file_is_not_made_right_by_the_command_line(tmp
                                  "correct the file)\n")
 
 
+@pytest.mark.parametrize(("row", "named"), [
+    ("s1,0,900 U/L,250 U/L,<0.1 g/L,negative,", "platelets = 0: a count of exactly 0"),
+    ("s1,12,900 U/L,250 U/L,<0.1 g/L,negative,13.5", "inr = 13.5 without a PT prolongation")])
+def test_a_lab_files_count_of_0_or_inr_alone_is_refused_as_its_row(tmp_path, capsys, row,
+                                                                   named):
+    # QA 126 M-3 (QA 120 L-1): refused by the verdict alone, they named the file without its
+    # line, and a command-line value lifted the refusal a folder run keeps.
+    labs = tmp_path / "labs.csv"
+    labs.write_text(f"slide,platelets,ldh,ldh_uln,haptoglobin,dat,inr\n{row}\n")
+    key = named.split(" = ")[0]
+    for extra in ([], [f"--{key}", "12" if key == "platelets" else "1.1"]):
+        assert main(["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--labs",
+                     str(labs), "--slide", "s1", *extra]) == 2
+        captured = capsys.readouterr()
+        assert captured.out.startswith("URGENT - TTP ")
+        assert captured.err.startswith(f"smearscan verdict: {labs} line 2 (slide 's1'): {named}")
+        assert captured.err.endswith(
+            f" (--{key} replaces it here, but a lab file is read whole: correct the file)\n"
+            if extra else " (this tool's rule)\n")
+
+
 def test_a_refused_value_whose_readings_differ_asks_for_it_corrected(capsys):
     # Platelets written bare as 1500: 1.5 or 1500 x10^9/L, and only the platelets can show the
     # picture beside a severe ADAMTS13 deficiency.

@@ -356,7 +356,7 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         raise refused(error, read, "slide" if args.slide is None and broken is None
                       else "refused") from None
     try:
-        labs = _parsed_row(row, given)
+        labs = _parsed_row(row, given, smear.population)
         for other in rows.values():  # a row the file's structure leaves unreadable: whose?
             if other.problem is not None:
                 raise LabValueError(other.problem)
@@ -375,13 +375,17 @@ def _naming_the_command_line(message: str, given: dict[str, str]) -> str:
     return f"{message} (also refused on the command line: {', '.join(names)})" if names else message
 
 
-def _parsed_row(row: LabRow, given: dict[str, str]) -> Labs:
-    """The values of a lab file's ``row``; one refused says so even where the command line
-    gives the key (QA 41 L-2: the refusal did not say why that did not help)."""
-    from smearscan.labs import LabValueError
+def _parsed_row(row: LabRow, given: dict[str, str], population: str) -> Labs:
+    """The values of a lab file's ``row``, refused as a run refuses them for the ``population``
+    (:func:`~smearscan.labs.check_judgeable`: QA 126 M-3, a count of 0 named no line and a
+    command-line value lifted it); one refused says so even where the command line gives the
+    key (QA 41 L-2: the refusal did not say why that did not help)."""
+    from smearscan.labs import LabValueError, check_judgeable
 
     try:
-        return row.parsed(complete=False)
+        labs = row.parsed(complete=False)
+        check_judgeable(labs, row.source, population)
+        return labs
     except LabValueError as error:
         if error.key not in given:
             raise

@@ -88,7 +88,7 @@ from smearscan.labs.record import (
     newborn_pregnancy,
     zero_counts,
 )
-from smearscan.labs.rows import RECORD_COLUMNS, LabRow, is_record_column
+from smearscan.labs.rows import RECORD_COLUMNS, LabRow, check_judgeable, is_record_column
 from smearscan.labs.slides import check_lab_slides, labs_for_slide, slide_slips, slips_hint
 
 __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER_RATIO_RANGE",
@@ -98,7 +98,8 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "MOST_PROBLEMS_READ", "MOST_WAYS_READ", "PT_CONTROL_S", "PT_INR_MARGIN", "PT_ISI",
            "RECORD_COLUMNS", "UNDETECTABLE", "ZERO_COUNT_READING", "Bound", "LabKey", "LabRow",
            "LabValueError", "Labs",
-           "Repeated", "ambiguous_units", "as_read", "check_lab_slides", "check_ldh", "close_keys",
+           "Repeated", "ambiguous_units", "as_read", "check_judgeable", "check_lab_slides",
+           "check_ldh", "close_keys",
            "greatest_inr", "inr_without_pt", "is_record_column", "lab_readings",
            "labs_for_slide",
            "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",

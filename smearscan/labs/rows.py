@@ -56,9 +56,7 @@ class LabRow:
         """
         labs = self.parsed()
         check_ldh(labs, self.source, population=population)
-        if refused := unjudgeable(labs, population):
-            raise LabValueError(f"{self.source}: {'; '.join(why for _, why in refused)}",
-                                key=refused[0][0])
+        check_judgeable(labs, self.source, population)
         return labs
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,3 +113,16 @@ def unjudgeable(labs: Labs, population: str) -> list[tuple[str, str]]:
         ("pt_prolongation_s", pt_without_inr(labs)), ("inr", inr_without_pt(labs)),
         (mothers[0][0], mothers[1]) if mothers else (None, None))
         if why is not None]
+
+
+def check_judgeable(labs: Labs, source: str, population: str) -> None:
+    """Refuse the values :func:`unjudgeable` finds, naming ``source`` (a lab file's row).
+
+    Raises
+    ------
+    LabValueError
+        Naming ``source``, each value and why; its key is the first value's.
+    """
+    if refused := unjudgeable(labs, population):
+        raise LabValueError(f"{source}: {'; '.join(why for _, why in refused)}",
+                            key=refused[0][0])
