@@ -1327,6 +1327,18 @@ def test_a_newborns_low_plasmic_does_not_set_ttp_aside():
     assert child.cause("ttp").assessment == "unlikely"
 
 
+def test_an_ldh_outvoted_names_the_markers_given_normal():
+    # QA 125 M5: "LDH raised against a normal haptoglobin and reticulocytes" with no
+    # haptoglobin given.
+    labs = parse_labs({"platelets": 40, "ldh": "600 U/L", "ldh_uln": "250 U/L",
+                       "reticulocytes": "1 %", "indirect_bilirubin": "0.5 mg/dL",
+                       "dat": "negative"})
+    ttp = assess(SmearFindings.from_percentage(0, rbc_counted=300), labs).cause("ttp")
+    assert ttp.reasons[1] == ("LDH raised, the reticulocytes and indirect bilirubin normal, the "
+                              "smear not showing MAHA: count 1000 red cells if fewer were "
+                              "counted")
+
+
 def test_a_newborns_positive_dat_is_an_alloimmune_haemolytic_disease():
     # QA 124 M3: a newborn's positive DAT was named autoimmune haemolytic anaemia (Evans
     # syndrome with thrombocytopenia); a newborn's is the mother's antibodies.

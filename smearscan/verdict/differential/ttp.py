@@ -414,7 +414,7 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return "unlikely", [score, f"MAHA unlikely: PLASMIC applies to thrombocytopenia with "
                                    f"MAHA ({PLASMIC})", *([ADAMTS13_SEND] if immune else [])]
     if maha == INSUFFICIENT and picture.haemolysis_excluded:
-        return _ttp_on_markers_alone(labs, plasmic, score)
+        return _ttp_on_markers_alone(labs, picture, plasmic, score)
     if plasmic.minimum >= PLASMIC_HIGH:
         if population == "adult":
             return "suspected", [score, ADAMTS13_SEND]
@@ -493,7 +493,8 @@ def _outvoted_at_high_risk(labs: Labs, picture: LabPicture, plasmic: Score) -> b
             and plasmic.maximum >= PLASMIC_HIGH)
 
 
-def _ttp_on_markers_alone(labs: Labs, plasmic: Score, score: str) -> tuple[str, list[str]]:
+def _ttp_on_markers_alone(labs: Labs, picture: LabPicture, plasmic: Score,
+                          score: str) -> tuple[str, list[str]]:
     """TTP where the haemolysis markers lean against it (haptoglobin and reticulocytes normal,
     or one raised marker outvoted), but too few cells were counted and no normal LDH settles it,
     or no LDH was measured beside a raised marker: neither "suspected" (an isolated ITP scores 6
@@ -510,9 +511,12 @@ def _ttp_on_markers_alone(labs: Labs, plasmic: Score, score: str) -> tuple[str, 
                             f" < {PLASMIC_PLATELETS:g} x10^9/L, the smear not showing MAHA: "
                             "TTP cannot wait for the rest of the picture (this tool's rule); "
                             "count 1000 red cells if fewer were counted", ADAMTS13_SEND]
-    return "not assessed", [score, "LDH raised against a normal haptoglobin and reticulocytes, "
-                            "the smear not showing MAHA: count 1000 red cells if fewer were "
-                            "counted", ADAMTS13_SEND]
+    # The markers given normal, named (QA 125 M5: "a normal haptoglobin" with none given).
+    normal = [finding.finding.split(" not ")[0] for raised, finding in picture.markers
+              if not raised]
+    return "not assessed", [score, f"LDH raised, the {' and '.join(normal)} normal, the smear "
+                            "not showing MAHA: count 1000 red cells if fewer were counted",
+                            ADAMTS13_SEND]
 
 
 def _ttp_picture(maha: str, labs: Labs, picture: LabPicture) -> list[str] | None:
