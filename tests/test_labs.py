@@ -206,8 +206,11 @@ def test_a_d_dimer_and_its_uln_from_a_file_and_the_command_line_are_checked_toge
 
 
 @pytest.mark.parametrize(("prolongation", "inr", "refused"), [
-    (6, 1.28, False), (6, 1.27, True), (13.5, 1.17, True), (13.5, 1.74, False), (0, 0.9, False),
-    (-1, 1.0, False)])
+    (6, 1.23, False), (6, 1.22, True), (13.5, 1.17, True), (13.5, 1.69, False), (0, 0.9, False),
+    (-1, 1.0, False),
+    # QA 121 L-3: an INR reported to one decimal (1.0 may be 1.049) was refused beside a PT
+    # prolongation it agrees with within its rounding.
+    (2, 1.0, False), (3.5, 1.1, False), (0.5, 0.9, False), (-0.5, 1.3, False)])
 def test_a_pt_prolongation_the_inr_contradicts_is_refused(prolongation, inr, refused):
     # QA 8 #7: seed 000's PT of 13.5 s given as its prolongation, beside INR 1.17, scored 2 ISTH
     # points and made DIC "likely". A prolongation of p s puts the INR at least at
@@ -283,25 +286,25 @@ def test_the_inr_range_the_rule_table_shows_at_6_s_is_accepted_end_to_end():
     # QA 63 L1: the table showed 1.28-3.54, and 3.54 was refused (the limit is 3.538).
     from smearscan.verdict.values import PT_INR_RULE
 
-    assert "(6 s: 1.28-3.53; 13.5 s: from 1.74)" in PT_INR_RULE.value
-    for inr in (1.28, 3.53):
+    assert "(6 s: 1.23-3.58; 13.5 s: from 1.69)" in PT_INR_RULE.value
+    for inr in (1.23, 3.58):
         assert parse_labs({"pt_prolongation_s": 6, "inr": inr}).inr == inr
-    for inr in (1.27, 3.54):
+    for inr in (1.22, 3.59):
         with pytest.raises(LabValueError):
             parse_labs({"pt_prolongation_s": 6, "inr": inr})
 
 
 @pytest.mark.parametrize(("prolongation", "inr", "message"), [
-    (-2, 3.0, "pt_prolongation_s = -2 s allows an INR of at most 1.170, but inr = 3: give the "
+    (-2, 3.0, "pt_prolongation_s = -2 s allows an INR of at most 1.220, but inr = 3: give the "
               "PT minus the local control, positive when the PT is longer (this tool's rule)"),
     (-1, 1.2, None), (6, 3.5, None),
     ("<3 s", 1.0, None), (6, "<1.3", None), (3, ">2", None),
-    (13.5, "<1.3", "pt_prolongation_s = 13.5 s needs an INR of at least 1.736, but inr = <1.3: "
+    (13.5, "<1.3", "pt_prolongation_s = 13.5 s needs an INR of at least 1.686, but inr = <1.3: "
                    "is it the prothrombin time itself? Give the PT minus the local control "
                    "(this tool's rule)"),
-    (1, ">5", "pt_prolongation_s = 1 s allows an INR of at most 1.569, but inr = >5: give the "
+    (1, ">5", "pt_prolongation_s = 1 s allows an INR of at most 1.619, but inr = >5: give the "
               "PT minus the local control, positive when the PT is longer (this tool's rule)"),
-    (">6 s", 1.0, "pt_prolongation_s = >6 s needs an INR of at least 1.279, but inr = 1: is it "
+    (">6 s", 1.0, "pt_prolongation_s = >6 s needs an INR of at least 1.229, but inr = 1: is it "
                   "the prothrombin time itself? Give the PT minus the local control (this "
                   "tool's rule)")])
 def test_the_inr_bounds_a_pt_prolongation_both_ways_and_a_bound_at_its_far_end(

@@ -85,13 +85,14 @@ def _check_d_dimer_ratio(labs: Labs, source: str) -> None:
 _D_DIMER = ("d_dimer", "d_dimer_uln")
 
 
-#: Control PTs (s) and ISIs of thromboplastins in use, and a margin for rounding and local
-#: variation: INR = (PT / control) ** ISI (WHO 2013 guidelines for thromboplastins and plasma,
-#: ISI about 0.9-2.5; control PT about 10-14 s). A PT prolongation of p seconds bounds the INR
-#: between :func:`least_inr` and :func:`greatest_inr`; an INR outside means the prothrombin
-#: time itself was given as its prolongation (seed 000: PT 13.5 s, INR 1.17), or a sign lost
-#: (this tool's rule).
-PT_CONTROL_S, PT_ISI, PT_INR_MARGIN = (10.0, 14.0), (0.9, 2.5), (0.1, 0.3)
+#: Control PTs (s) and ISIs of thromboplastins in use, and a margin for local variation (0.1
+#: under, 0.3 over) and an INR reported to one decimal (0.05 either side: QA 121 L-3, an INR of
+#: 1.0 beside a PT 2 s over control was refused, needing 1.028): INR = (PT / control) ** ISI
+#: (WHO 2013 guidelines for thromboplastins and plasma, ISI about 0.9-2.5; control PT about
+#: 10-14 s). A PT prolongation of p seconds bounds the INR between :func:`least_inr` and
+#: :func:`greatest_inr`; an INR outside means the prothrombin time itself was given as its
+#: prolongation (seed 000: PT 13.5 s, INR 1.17), or a sign lost (this tool's rule).
+PT_CONTROL_S, PT_ISI, PT_INR_MARGIN = (10.0, 14.0), (0.9, 2.5), (0.15, 0.35)
 
 
 def least_inr(prolongation_s: float) -> float:
