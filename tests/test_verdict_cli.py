@@ -962,6 +962,20 @@ def test_a_lab_files_count_of_0_or_inr_alone_is_refused_as_its_row(tmp_path, cap
             if extra else " (this tool's rule)\n")
 
 
+def test_a_pair_refused_in_a_lab_file_says_the_command_line_does_not_mend_it(tmp_path, capsys):
+    # QA 121 M-5: the file's D-dimer with a unit beside its bare ULN; the ULN given again on
+    # the command line, as the message asked, was refused with the same message alone.
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"platelets": "25", "d_dimer": "8 mg/L FEU", "d_dimer_uln": "0.5",
+                                "sepsis": "yes"}))
+    assert main(["verdict", "--schistocytes", "4", "--rbc-counted", "1000", "--labs", str(labs),
+                 "--d-dimer-uln", "0.5 mg/L FEU"]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan verdict: {labs}: d_dimer = '8 mg/L FEU': give d_dimer and d_dimer_uln "
+        "('0.5') both with units or both bare (--d-dimer-uln replaces it here, but a lab file is "
+        "read whole: correct the file)\n")
+
+
 def test_a_refused_value_whose_readings_differ_asks_for_it_corrected(capsys):
     # Platelets written bare as 1500: 1.5 or 1500 x10^9/L, and only the platelets can show the
     # picture beside a severe ADAMTS13 deficiency.

@@ -387,9 +387,12 @@ def _parsed_row(row: LabRow, given: dict[str, str], population: str) -> Labs:
         check_judgeable(labs, row.source, population)
         return labs
     except LabValueError as error:
-        if error.key not in given:
+        # The key refused, or one of a pair refused together (QA 121 M-5: a D-dimer with a
+        # unit beside a bare ULN, the ULN given again on the command line).
+        replaced = [key for key in (error.key, *error.between) if key in given]
+        if not replaced:
             raise
-        option = f"--{error.key.replace('_', '-')}"
+        option = f"--{replaced[0].replace('_', '-')}"
         raise error.saying(f"{error} ({option} replaces it here, but a lab file is read whole: "
                            "correct the file)") from None
 
