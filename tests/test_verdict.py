@@ -1279,9 +1279,18 @@ def test_a_newborns_markers_read_by_adult_cut_offs_say_they_may_be_physiological
                                        "haptoglobin": "1 g/L", "indirect_bilirubin": "0.5 mg/dL"}))
     assert normal.urgent is None
     assert not any(f.rule == NEWBORN_RULE.label for f in normal.findings_against)
+    # A child's low haptoglobin is said the same way: an infant's stays low for months (QA 124
+    # M6); its reticulocytes and bilirubin are not.
     child = assess(SmearFindings.from_percentage(0.5, rbc_counted=1000, population="child"),
                    parse_labs({**WELL_NEWBORN, "platelets": 120, "ldh_uln": "1000 U/L"}))
-    assert not any(f.rule == NEWBORN_RULE.label for f in child.findings_against)
+    assert [(f.finding, f.value) for f in child.findings_against
+            if f.rule == NEWBORN_RULE.label] == [
+        ("a child's low haptoglobin may be physiological: an infant's haptoglobin stays low for "
+         "months, reaching adult levels by about 4-6 months (Medscape, Haptoglobin, emedicine "
+         "article 2085592)", "haptoglobin <0.1 g/L")]
+    adult = assess(SmearFindings.from_percentage(0.5, rbc_counted=1000),
+                   parse_labs({**WELL_NEWBORN, "platelets": 120, "ldh_uln": "250 U/L"}))
+    assert not any(f.rule == NEWBORN_RULE.label for f in adult.findings_against)
 
 
 @pytest.mark.parametrize(("population", "percent", "given"), [

@@ -69,6 +69,7 @@ from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmi
 from smearscan.verdict.values import (
     CHILD_CREATININE_ULN,
     HEMOGLOBIN_LOW,
+    INFANT_HAPTOGLOBIN,
     LESS_SPECIFIC_RULE,
     MEGALOBLASTIC_RULE,
     NEWBORN_MARKERS,
@@ -833,15 +834,20 @@ def _megaloblastic_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture,
 
 
 def _newborn_caveat(smear: SmearFindings, picture: LabPicture) -> list[Finding]:
-    """Where a newborn's haptoglobin, reticulocytes or bilirubin show haemolysis by the adult
-    cut-offs, that a newborn's may be physiological (:data:`NEWBORN_RULE`; QA 122 H1: a well
-    newborn's read as haemolysis without a word; this tool's rule)."""
-    if smear.population not in NEWBORNS:
+    """Where a newborn's haptoglobin, reticulocytes or bilirubin (a child's haptoglobin, which
+    stays low for an infant's first months) show haemolysis by the adult cut-offs, that they
+    may be physiological (:data:`NEWBORN_RULE`; QA 122 H1: a well newborn's read as haemolysis
+    without a word; QA 124 M6; this tool's rule)."""
+    if smear.population not in (*NEWBORNS, "child"):
         return []
-    raised = [f"{name} {finding.value}" for name in map(_named, NEWBORN_MARKERS)
+    keys = NEWBORN_MARKERS if smear.population in NEWBORNS else ("haptoglobin",)
+    raised = [f"{name} {finding.value}" for name in map(_named, keys)
               for flag, finding in picture.markers if flag and finding.finding.startswith(name)]
     if not raised:
         return []
+    if smear.population == "child":
+        return [Finding(f"a child's low haptoglobin may be physiological: {INFANT_HAPTOGLOBIN}",
+                        raised[0], NEWBORN_RULE.label)]
     return [Finding("a newborn's haemolysis markers judged by adult cut-offs may be "
                     "physiological: judge them by age in hours", ", ".join(raised),
                     NEWBORN_RULE.label)]

@@ -248,10 +248,15 @@ NEWBORN_MARKERS = {
 #: A newborn's MCV, over the adult macrocytosis cut-off: not read as macrocytosis.
 NEWBORN_MCV = ("a newborn's MCV is about 106 fL at term and higher preterm (Christensen RD, et "
                "al. J Perinatol 2008;28:24-28), over the adult macrocytosis cut-off")
+#: Why a child's low haptoglobin may not show haemolysis: an infant's stays low for months
+#: (QA 124 M6: the newborn's caveat stopped at day 28).
+INFANT_HAPTOGLOBIN = ("an infant's haptoglobin stays low for months, reaching adult levels by "
+                      "about 4-6 months (Medscape, Haptoglobin, emedicine article 2085592)")
 NEWBORN_RULE = _rule(
     "a newborn's haemolysis markers and MCV", "haptoglobin, reticulocytes and indirect "
     "bilirubin judged against the adult cut-offs, and where they show haemolysis, said against "
-    "it: a newborn's may be physiological; MCV not read as macrocytosis",
+    "it: a newborn's may be physiological (a child's low haptoglobin too: an infant's stays low "
+    "for months); MCV not read as macrocytosis",
     "; ".join(f"{key}: {why}" for key, why in {**NEWBORN_MARKERS, "mcv": NEWBORN_MCV}.items())
     + "; without the age in hours a newborn's cut-off would miss a first day's haemolysis: "
     "the adult cut-offs err towards alerting", standard=False)
