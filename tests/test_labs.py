@@ -1742,3 +1742,29 @@ def test_a_range_given_for_one_value_is_refused_with_the_end_to_give(key, raw, w
     with pytest.raises(LabValueError) as caught:
         parse_labs({key: raw}, source="labs.json")
     assert str(caught.value) == f"labs.json: {key} = {raw!r}: {why}"
+
+
+@pytest.mark.parametrize(("values", "population", "key"), [
+    ({"platelets": 0}, "adult", "platelets"), ({"wbc": 0, "platelets": 12}, "adult", "wbc"),
+    ({"inr": 13.5}, "adult", "inr"), ({"pt_prolongation_s": 13}, "adult", "pt_prolongation_s"),
+    ({"pregnancy": True}, "neonate", "pregnancy"), ({"pregnancy": True}, "adult", None),
+    ({"inr": 9.9}, "adult", None), ({"platelets": "<1"}, "adult", None)])
+def test_a_row_is_refused_for_what_the_verdict_refuses_whatever_the_smear(values, population,
+                                                                          key):
+    # The row's check (LabRow.judged, verdict --labs) and the verdict's own refusal are one
+    # list: a value the verdict refuses that the row let through named no line (QA 120 M-1).
+    from smearscan.labs import check_judgeable
+    from smearscan.verdict import UnresolvedBoundError
+
+    labs = parse_labs(values)
+    smear = SmearFindings.from_percentage(3, rbc_counted=1000, population=population)
+    if key is None:
+        check_judgeable(labs, "row", population)
+        assess(smear, labs)
+        return
+    with pytest.raises(LabValueError) as row:
+        check_judgeable(labs, "row", population)
+    with pytest.raises(UnresolvedBoundError) as verdict:
+        assess(smear, labs)
+    assert row.value.key == verdict.value.key == key
+    assert str(row.value).startswith("row: ") and str(verdict.value) in str(row.value)

@@ -106,13 +106,12 @@ def unjudgeable(labs: Labs, population: str) -> list[tuple[str, str]]:
     an INR as long as a control PT without its partner (:func:`pt_without_inr`,
     :func:`inr_without_pt`), a pregnancy recorded for a newborn ``population``
     (:func:`newborn_pregnancy`; QA 126 M-2)."""
-    zeros = zero_counts(labs)
-    mothers = newborn_pregnancy(labs, population)
-    return [(key, why) for key, why in (
-        (zeros[0][0], zeros[1]) if zeros else (None, None),
-        ("pt_prolongation_s", pt_without_inr(labs)), ("inr", inr_without_pt(labs)),
-        (mothers[0][0], mothers[1]) if mothers else (None, None))
-        if why is not None]
+    found = [("pt_prolongation_s", pt_without_inr(labs)), ("inr", inr_without_pt(labs))]
+    if (zeros := zero_counts(labs)) is not None:
+        found.insert(0, (zeros[0][0], zeros[1]))
+    if (mothers := newborn_pregnancy(labs, population)) is not None:
+        found.append((mothers[0][0], mothers[1]))
+    return [(key, why) for key, why in found if why is not None]
 
 
 def check_judgeable(labs: Labs, source: str, population: str) -> None:
