@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,28 @@ def test_a_shared_folder_without_datasets_is_aone_line(tmp_path, capsys):
     assert one_line(capsys) == (f"smearscan train: error: argument --shared: "
                                     f"'{tmp_path}' holds no datasets/ folder (Chula RBC-12, "
                                     "BCCD, PBC) (see smearscan train --help)")
+
+
+@pytest.mark.parametrize(("stop", "code", "line"), [
+    (signal.SIGINT, 130, "smearscan evaluate: interrupted; no metrics were written"),
+    (signal.SIGTERM, 143, "smearscan evaluate: terminated; no metrics were written")])
+def test_a_stop_that_a_library_turned_into_its_own_error_is_said_as_the_stop(
+        monkeypatch, capsys, stop, code, line):
+    # CI: Ctrl-C while ONNX Runtime was being imported (pybind11 turns an interrupt met in a
+    # module's initialisation into an ImportError) read "not a readable model file", exit 4.
+    from smearscan.cli import SUBCOMMANDS
+
+    def converting(argv: list[str]) -> int:
+        try:
+            os.kill(os.getpid(), stop)
+            time.sleep(5)  # the signal's handler raises here
+        except KeyboardInterrupt:
+            raise ImportError("initialization failed") from None
+        return 0
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    monkeypatch.setitem(SUBCOMMANDS, "evaluate", converting)
+    assert main(["evaluate"]) == code
+    assert capsys.readouterr().err == line + "\n"
+    # The handlers, and the stops ignored while the line is said, end with the command.
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

@@ -15,7 +15,7 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -662,20 +662,32 @@ SUBCOMMANDS = {"verdict": run_verdict, "train": _run_train, "evaluate": _run_eva
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``smearscan`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    with _sigterm_as_interrupt():
-        return _exit_code(argv)
+    with _stops_raised() as stops:
+        return _exit_code(argv, stops)
 
 
-def _exit_code(argv: list[str]) -> int:
+def _command_code(argv: list[str], stops: list[type[KeyboardInterrupt]]) -> int:
+    """Run the command of ``argv``. An error raised after a stop (Ctrl-C, SIGTERM) is that stop:
+    a C extension turns the interrupt it meets into one of its own (QA of this session: Ctrl-C
+    while ONNX Runtime was imported read "not a readable model file", exit 4)."""
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[argv[0]](argv[1:])
+        return _run_analysis(_analysis_args(argv))
+    except Exception:
+        if stops:
+            raise stops[-1] from None
+        raise
+
+
+def _exit_code(argv: list[str], stops: list[type[KeyboardInterrupt]] | None = None) -> int:
     """Run the command of ``argv``; each failure it may meet as its one line and exit code."""
     from smearscan.errors import LabValueError, SmearscanError, printable
 
     # A subcommand's errors name it, as its own messages do (QA 63 L9).
     command = f"smearscan {argv[0]}" if argv and argv[0] in SUBCOMMANDS else "smearscan"
     try:
-        if argv and argv[0] in SUBCOMMANDS:
-            return SUBCOMMANDS[argv[0]](argv[1:])
-        return _run_analysis(_analysis_args(argv))
+        return _command_code(argv, [] if stops is None else stops)
     except FileNotFoundError as error:
         say(f"{command}: {printable(str(error))}")
         return EXIT_USAGE
@@ -697,6 +709,7 @@ def _exit_code(argv: list[str]) -> int:
         silence(sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt as error:
+        _ignore_further_stops()  # a second Ctrl-C mid-line was a traceback
         say(_stopped_line(argv, terminated=isinstance(error, _Terminated)))
         return EXIT_TERMINATED if isinstance(error, _Terminated) else EXIT_INTERRUPTED
 
@@ -721,22 +734,40 @@ class _Terminated(KeyboardInterrupt):
     workers shut down, temporaries and semaphores removed, one line said."""
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise _Terminated
-
-
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (``kill``, ``timeout``, a job scheduler) raises :class:`_Terminated` meanwhile.
+def _stops_raised() -> Iterator[list[type[KeyboardInterrupt]]]:
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM (``kill``, ``timeout``, a job scheduler)
+    :class:`_Terminated` meanwhile, each recorded in the list yielded (:func:`_command_code`
+    reads an error raised after one as that stop).
 
-    By default it ends the process on the spot: no message, and the resource tracker warns
-    about the worker pool's semaphores. Only the main thread may set signal handlers.
+    SIGTERM by default ends the process on the spot: no message, and the resource tracker warns
+    about the worker pool's semaphores. Only the main thread may set signal handlers; the
+    previous handlers come back after.
     """
+    stops: list[type[KeyboardInterrupt]] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stops
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+
+    def stop(kind: type[KeyboardInterrupt]) -> Callable[[int, object], None]:
+        def raised(signum: int, frame: object) -> None:
+            stops.append(kind)
+            raise kind
+
+        return raised
+
+    previous = {number: signal.signal(number, stop(kind)) for number, kind in (
+        (signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, _Terminated))}
     try:
-        yield
+        yield stops
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _ignore_further_stops() -> None:
+    """Ignore Ctrl-C and SIGTERM from here to the end of :func:`_stops_raised` (which restores
+    them), in the main thread: the stop is being said."""
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
