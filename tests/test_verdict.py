@@ -1268,12 +1268,20 @@ def test_a_newborns_markers_read_by_adult_cut_offs_say_they_may_be_physiological
     verdict = assess(smear, parse_labs({**WELL_NEWBORN, "platelets": 120}))
     assert verdict.urgent == urgent_ttp("possible", "unknown", adult=False, newborn=True)
     caveat = verdict.findings_against[-1]
-    assert caveat.finding == ("a newborn's haemolysis markers judged by adult cut-offs may be "
-                              "physiological: judge them by age in hours")
-    assert caveat.value == "haptoglobin <0.1 g/L, reticulocytes 5%, indirect bilirubin 8 mg/dL"
+    assert caveat.finding == ("a newborn's haemolysis markers within its physiological ranges "
+                              "may not show haemolysis: judge them by its age")
+    assert caveat.value == ("haptoglobin <0.1 g/L, reticulocytes 5% and indirect bilirubin 8 "
+                            "mg/dL")
     assert caveat.rule == NEWBORN_RULE.label
     assert verdict.missing[-1].startswith("mcv: 108 fL not judged against adult limits (a "
                                           "newborn's MCV is about 106 fL at term")
+    # Values over a newborn's physiological ranges are not said to be physiological (QA 127
+    # M2), nor an MCV under the macrocytosis cut-off said not judged.
+    over = assess(smear, parse_labs({**WELL_NEWBORN, "platelets": 120, "reticulocytes": "8.1 %",
+                                     "indirect_bilirubin": "17.1 mg/dL", "mcv": 85}))
+    assert [f.value for f in over.findings_against if f.rule == NEWBORN_RULE.label] == [
+        "haptoglobin <0.1 g/L"]
+    assert not any(line.startswith("mcv") for line in over.missing)
     # None where they show no haemolysis, and none for a child.
     normal = assess(smear, parse_labs({**WELL_NEWBORN, "platelets": 120, "reticulocytes": 1,
                                        "haptoglobin": "1 g/L", "indirect_bilirubin": "0.5 mg/dL"}))
@@ -1285,9 +1293,10 @@ def test_a_newborns_markers_read_by_adult_cut_offs_say_they_may_be_physiological
                    parse_labs({**WELL_NEWBORN, "platelets": 120, "ldh_uln": "1000 U/L"}))
     assert [(f.finding, f.value) for f in child.findings_against
             if f.rule == NEWBORN_RULE.label] == [
-        ("a child's low haptoglobin may be physiological: an infant's haptoglobin stays low for "
-         "months, reaching adult levels by about 4-6 months (Medscape, Haptoglobin, emedicine "
-         "article 2085592)", "haptoglobin <0.1 g/L")]
+        ("if the child is an infant, its low haptoglobin may be physiological: an infant's "
+         "haptoglobin stays low for months: adult levels by about 4 months (Medscape, "
+         "Haptoglobin, emedicine article 2085592), measurable from about 6 months by some assays "
+         "(St Boniface Hospital laboratory manual, haptoglobin)", "haptoglobin <0.1 g/L")]
     adult = assess(SmearFindings.from_percentage(0.5, rbc_counted=1000),
                    parse_labs({**WELL_NEWBORN, "platelets": 120, "ldh_uln": "250 U/L"}))
     assert not any(f.rule == NEWBORN_RULE.label for f in adult.findings_against)
@@ -1334,6 +1343,16 @@ def test_a_newborns_low_plasmic_does_not_set_ttp_aside():
     child = assess(SmearFindings.from_percentage(8, rbc_counted=1000, population="child"),
                    dataclasses.replace(labs, ldh_uln=1000.0))
     assert child.cause("ttp").assessment == "unlikely"
+    # Not beside what explains the picture (QA 127 M1: its Next line went): a positive DAT, an
+    # alloimmune haemolytic disease, or an overt DIC with its disorder.
+    given = {**WELL_NEWBORN, "platelets": 40, "ldh": "3600 U/L", "inr": 1.6,
+             "reticulocytes": "12 %", "active_cancer": False, "transplant": False}
+    for explained in ({"dat": "positive"},
+                      {"sepsis": True, "fibrinogen": "0.8 g/L", "pt_prolongation_s": 7,
+                       "inr": 1.9, "d_dimer": "8 mg/L", "d_dimer_uln": "0.5 mg/L"}):
+        other = assess(SmearFindings.from_percentage(8, rbc_counted=1000, population="neonate"),
+                       parse_labs({**given, **explained}))
+        assert other.cause("ttp").assessment == "unlikely", explained
 
 
 def test_an_ldh_outvoted_names_the_markers_given_normal():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
@@ -64,16 +65,18 @@ from smearscan.verdict.findings import (
     smear_missing,
 )
 from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
-from smearscan.verdict.readings import anaemia_limit, show
+from smearscan.verdict.readings import anaemia_limit, listed, show
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
 from smearscan.verdict.values import (
     CHILD_CREATININE_ULN,
     HEMOGLOBIN_LOW,
     INFANT_HAPTOGLOBIN,
     LESS_SPECIFIC_RULE,
+    MACROCYTOSIS_MCV,
     MEGALOBLASTIC_RULE,
     NEWBORN_MARKERS,
     NEWBORN_MCV,
+    NEWBORN_PHYSIOLOGICAL_TOPS,
     NEWBORN_RULE,
     UNEXPLAINED_MAHA,
 )
@@ -409,7 +412,8 @@ def _not_judged(smear: SmearFindings, labs: Labs) -> tuple[str, ...]:
         return ()
     why = {"hemoglobin": "the WHO 2011 anaemia limits are for ages 15 and over",
            "creatinine": "this tool's HUS creatinine limits are adults'; or give creatinine_uln",
-           **({"mcv": NEWBORN_MCV} if smear.population in NEWBORNS else {})}
+           **({"mcv": NEWBORN_MCV} if smear.population in NEWBORNS and labs.mcv is not None
+              and labs.mcv > MACROCYTOSIS_MCV else {})}
     return tuple(
         f"{key}: {show(key, getattr(labs, key))} not judged against adult limits ({reason}); "
         f"judge it against a {smear.population}'s reference range (this tool's rule)"
@@ -833,23 +837,26 @@ def _megaloblastic_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture,
                     MEGALOBLASTIC_RULE.label)]
 
 
-def _newborn_caveat(smear: SmearFindings, picture: LabPicture) -> list[Finding]:
-    """Where a newborn's haptoglobin, reticulocytes or bilirubin (a child's haptoglobin, which
-    stays low for an infant's first months) show haemolysis by the adult cut-offs, that they
-    may be physiological (:data:`NEWBORN_RULE`; QA 122 H1: a well newborn's read as haemolysis
-    without a word; QA 124 M6; this tool's rule)."""
+def _newborn_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture) -> list[Finding]:
+    """Where a newborn's haptoglobin, reticulocytes or bilirubin (an infant's haptoglobin, which
+    stays low for months, for a child) show haemolysis by the adult cut-offs within a newborn's
+    physiological range (:data:`NEWBORN_PHYSIOLOGICAL_TOPS`), that they may be physiological
+    (:data:`NEWBORN_RULE`; QA 122 H1: a well newborn's read as haemolysis without a word; QA 124
+    M6; QA 127 M2: said of reticulocytes of 15%; this tool's rule)."""
     if smear.population not in (*NEWBORNS, "child"):
         return []
     keys = NEWBORN_MARKERS if smear.population in NEWBORNS else ("haptoglobin",)
-    raised = [f"{name} {finding.value}" for name in map(_named, keys)
-              for flag, finding in picture.markers if flag and finding.finding.startswith(name)]
+    raised = [f"{_named(key)} {finding.value}" for key in keys
+              for flag, finding in picture.markers
+              if flag and finding.finding.startswith(_named(key))
+              and getattr(labs, key) <= NEWBORN_PHYSIOLOGICAL_TOPS.get(key, math.inf)]
     if not raised:
         return []
     if smear.population == "child":
-        return [Finding(f"a child's low haptoglobin may be physiological: {INFANT_HAPTOGLOBIN}",
-                        raised[0], NEWBORN_RULE.label)]
-    return [Finding("a newborn's haemolysis markers judged by adult cut-offs may be "
-                    "physiological: judge them by age in hours", ", ".join(raised),
+        return [Finding(f"if the child is an infant, its low haptoglobin may be physiological: "
+                        f"{INFANT_HAPTOGLOBIN}", raised[0], NEWBORN_RULE.label)]
+    return [Finding("a newborn's haemolysis markers within its physiological ranges may not "
+                    "show haemolysis: judge them by its age", listed(raised),
                     NEWBORN_RULE.label)]
 
 
@@ -881,7 +888,7 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
                           leukoerythroblastic=smear.leukoerythroblastic,
                           population=basis.population)
     against.extend(_megaloblastic_caveat(smear, labs, picture, causes))
-    against.extend(_newborn_caveat(smear, picture))
+    against.extend(_newborn_caveat(smear, labs, picture))
     return Verdict(
         urgent=_action_line(next(cause for cause in causes if cause.cause == "ttp")),
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),

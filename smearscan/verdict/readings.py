@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from smearscan.labs import LAB_KEYS, Bound, Labs
 from smearscan.verdict.values import (
     AKI_ULN_MULTIPLE,
@@ -110,3 +112,8 @@ def kidney_injury_or_diarrhoea(labs: Labs) -> bool:
     """Diarrhoea recorded, or a :func:`kidney_injury` pattern (a HUS whose platelets may not
     have fallen yet; this tool's rule)."""
     return bool(labs.diarrhoea) or kidney_injury(labs)
+
+
+def listed(items: Sequence[str]) -> str:
+    """``items`` as a sentence lists them: "a", "a and b", "a, b and c"."""
+    return " and ".join(filter(None, (", ".join(items[:-1]), items[-1])))

@@ -245,19 +245,30 @@ NEWBORN_MARKERS = {
                           "hours (Bhutani VK, et al. Pediatrics 1999;103:6-14, 35 weeks or "
                           "more; lower thresholds preterm)",
 }
+#: The tops of a newborn's physiological ranges (% reticulocytes, mg/dL indirect bilirubin): a
+#: value over them is not said to be possibly physiological (QA 127 M2: reticulocytes of 15%
+#: and bilirubin of 22 mg/dL were); they decide nothing else. Reticulocytes: 2-8% in the first
+#: 24 hours (Current Diagnosis & Treatment: Pediatrics, 27th ed., 2025); bilirubin: about the
+#: highest 95th percentile of the hour-specific nomogram (Bhutani VK, et al. Pediatrics
+#: 1999;103:6-14). This tool's rule.
+NEWBORN_PHYSIOLOGICAL_TOPS = {"reticulocytes": 8.0, "indirect_bilirubin": 17.0}
 #: A newborn's MCV, over the adult macrocytosis cut-off: not read as macrocytosis.
 NEWBORN_MCV = ("a newborn's MCV is about 106 fL at term and higher preterm (Christensen RD, et "
                "al. J Perinatol 2008;28:24-28), over the adult macrocytosis cut-off")
 #: Why a child's low haptoglobin may not show haemolysis: an infant's stays low for months
 #: (QA 124 M6: the newborn's caveat stopped at day 28).
-INFANT_HAPTOGLOBIN = ("an infant's haptoglobin stays low for months, reaching adult levels by "
-                      "about 4-6 months (Medscape, Haptoglobin, emedicine article 2085592)")
+INFANT_HAPTOGLOBIN = ("an infant's haptoglobin stays low for months: adult levels by about 4 "
+                      "months (Medscape, Haptoglobin, emedicine article 2085592), measurable "
+                      "from about 6 months by some assays (St Boniface Hospital laboratory "
+                      "manual, haptoglobin)")
 NEWBORN_RULE = _rule(
     "a newborn's haemolysis markers and MCV", "haptoglobin, reticulocytes and indirect "
-    "bilirubin judged against the adult cut-offs, and where they show haemolysis, said against "
-    "it: a newborn's may be physiological (a child's low haptoglobin too: an infant's stays low "
-    "for months); MCV not read as macrocytosis",
-    "; ".join(f"{key}: {why}" for key, why in {**NEWBORN_MARKERS, "mcv": NEWBORN_MCV}.items())
+    "bilirubin judged against the adult cut-offs, and where they show haemolysis within a "
+    "newborn's physiological range (reticulocytes up to 8%, bilirubin up to 17 mg/dL), said "
+    "against it: a newborn's may be physiological (a child's low haptoglobin too, if an infant: "
+    "it stays low for months); MCV over 100 fL not read as macrocytosis",
+    "; ".join(f"{key}: {why}" for key, why in {**NEWBORN_MARKERS, "mcv": NEWBORN_MCV,
+                                                "infant haptoglobin": INFANT_HAPTOGLOBIN}.items())
     + "; without the age in hours a newborn's cut-off would miss a first day's haemolysis: "
     "the adult cut-offs err towards alerting", standard=False)
 HAEMOLYSIS_RULE = _rule(
@@ -354,8 +365,8 @@ TTP_RULE = _rule(
     "a range reaching "
     f"{PLASMIC_INTERMEDIATE} with the MAHA picture (MAHA likely or possible, haemolysis with "
     "platelets low or unknown, or platelets < 30 with one raised haemolysis marker) -> "
-    "possible; <= 4 -> unlikely (for a newborn with that picture, possible: its MCV never "
-    "scores PLASMIC's MCV point), "
+    "possible; <= 4 -> unlikely (for a newborn with that picture, a negative or unknown DAT and "
+    "no overt DIC that explains it, possible: its MCV seldom scores PLASMIC's MCV point), "
     "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "
     "the two scores stands, also with an active cancer or a transplant, where the French score "
     "was not derived and which PLASMIC already scores; PLASMIC stands over it only with a "
@@ -392,7 +403,7 @@ URGENT_RULE = _rule(
     "ADAMTS13 unknown only where its result is expected within 72 hours, and not before it "
     "while TTP is only possible; no platelet transfusion unless life-threatening bleeding (a "
     "newborn's: the neonatal team's decision by its thresholds, New HV, et al. Br J Haematol "
-    "2016;175:784-828); a bound "
+    "2016;175:784-828: this tool's rule); a bound "
     "whose range gives different lines: TTP possible (where every value of it calls for a "
     "line, the weakest of them), give the measured value, with what the range shows of "
     "ADAMTS13 (not measured: its sample first; read differently: one of the values in "

@@ -21,7 +21,7 @@ from smearscan.verdict.findings import (
     ldh_raised,
     ttp_open_despite_dat,
 )
-from smearscan.verdict.readings import show
+from smearscan.verdict.readings import listed, show
 from smearscan.verdict.scores import Score, french_unvalidated_context
 from smearscan.verdict.values import (
     ADAMTS13_NEGATIVE,
@@ -425,7 +425,10 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         return "possible", [score, f"PLASMIC {PLASMIC_NOT_VALIDATED}", ADAMTS13_SEND]
     picture_reasons = _ttp_picture(maha, labs, picture)
     low = plasmic.maximum < PLASMIC_INTERMEDIATE
-    newborn_low = low and population in NEWBORNS and picture_reasons is not None
+    # Not beside what explains the picture as in an adult (an overt DIC with its disorder) or
+    # in a newborn (a positive DAT, an alloimmune haemolytic disease): QA 127 M1.
+    newborn_low = (low and population in NEWBORNS and picture_reasons is not None
+                   and labs.dat != "positive" and not (overt_dic and not _ttp_trigger(labs)))
     if low and not newborn_low:
         return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score,
                                 overt_dic)
@@ -477,8 +480,7 @@ def _haemolysis_to_measure(labs: Labs) -> str:
     if not missing:
         return ("haemolysis not shown or excluded by the LDH, haptoglobin and reticulocytes "
                 "given: repeat them, with the indirect bilirubin")
-    listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
-    return f"haemolysis not shown or excluded: measure {listed} now"
+    return f"haemolysis not shown or excluded: measure {listed(missing)} now"
 
 
 def _outvoted_at_high_risk(labs: Labs, picture: LabPicture, plasmic: Score) -> bool:
@@ -514,8 +516,8 @@ def _ttp_on_markers_alone(labs: Labs, picture: LabPicture, plasmic: Score,
     # The markers given normal, named (QA 125 M5: "a normal haptoglobin" with none given).
     normal = [finding.finding.split(" not ")[0] for raised, finding in picture.markers
               if not raised]
-    return "not assessed", [score, f"LDH raised, the {' and '.join(normal)} normal, the smear "
-                            "not showing MAHA: count 1000 red cells if fewer were counted",
+    return "not assessed", [score, f"LDH raised, the {listed(normal)} normal, the smear not "
+                            "showing MAHA: count 1000 red cells if fewer were counted",
                             ADAMTS13_SEND]
 
 
