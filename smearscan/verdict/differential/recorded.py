@@ -8,12 +8,7 @@ import re
 from smearscan.labs import Labs, as_read, without_other_findings
 from smearscan.verdict.differential.cause import Cause, ttp_deferred
 from smearscan.verdict.readings import kidney_injury, show
-from smearscan.verdict.values import (
-    HELLP,
-    HYPERTENSIVE_TMA,
-    SCLERODERMA_CRISIS,
-    TRANSPLANT_TMA,
-)
+from smearscan.verdict.values import HELLP, HYPERTENSIVE_TMA, SCLERODERMA_CRISIS, TRANSPLANT_TMA
 
 #: The pregnancy cause's request for ADAMTS13, left out once it is given (QA 77 L1).
 _SEND_ADAMTS13 = "; send ADAMTS13 for pregnancy-triggered TTP"

@@ -436,8 +436,8 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
         # No PLASMIC item given is a range of 0-7, read as any range reaching 5 (QA 15: a likely
         # MAHA gave "not assessed" and no URGENT line until an item against TTP was added).
         unscored = [] if plasmic.measured else ["no PLASMIC item given: measure them now"]
-        return "possible", [score, *picture_reasons, *([NEWBORN_LOW_PLASMIC] * newborn_low),
-                            *unscored, ADAMTS13_SEND]
+        newborn = [NEWBORN_LOW_PLASMIC] if newborn_low else []
+        return "possible", [score, *picture_reasons, *newborn, *unscored, ADAMTS13_SEND]
     if maha == INSUFFICIENT:
         # PLASMIC could still reach 5-7: with the picture incomplete TTP is not excluded.
         return "not assessed", [score, _haemolysis_to_measure(labs), ADAMTS13_SEND]
