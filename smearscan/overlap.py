@@ -215,8 +215,11 @@ def _voted_shifts(a: np.ndarray, b: np.ndarray, radius: float
     # same medians). With the fullest bins below and `_pairs_near`, a slide of 20 Chula fields
     # (190 pairs) is compared in 0.71 s instead of 1.58 (ad hoc, 2026-12-06).
     by_x = moves[np.argsort(moves[:, 0], kind="stable")]
+    # A bin without votes (fields of a cell or two leave most of their grid empty) has no
+    # median: a "Mean of empty slice" warning on the terminal mid-run, and a NaN move.
     return by_x, [np.median(near[np.hypot(*(near - centre).T) < size], axis=0)
-                  for _, centre in peaks for near in [_within_x(by_x, centre, size)]]
+                  for votes, centre in peaks if votes
+                  for near in [_within_x(by_x, centre, size)]]
 
 
 def _within_x(by_x: np.ndarray, centre: np.ndarray, reach: float) -> np.ndarray:

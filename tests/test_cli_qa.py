@@ -217,5 +217,51 @@ def test_a_stop_that_a_library_turned_into_its_own_error_is_said_as_the_stop(
     monkeypatch.setitem(SUBCOMMANDS, "evaluate", converting)
     assert main(["evaluate"]) == code
     assert capsys.readouterr().err == line + "\n"
-    # The handlers, and the stops ignored while the line is said, end with the command.
+    # The handlers, and the stops ignored after the first, end with the command.
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_a_second_stop_during_the_first_ones_end_is_ignored(monkeypatch, capsys):
+    # QA 128 H2: a second Ctrl-C 50 ms after the first, while the worker pool shut down, left
+    # the workers running and the run hanging; one while the line was said was a traceback.
+    from smearscan.cli import SUBCOMMANDS
+
+    def shutting_down(argv: list[str]) -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            os.kill(os.getpid(), signal.SIGINT)  # the second, while it winds down
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.1)
+            raise
+        return 0
+
+    monkeypatch.setitem(SUBCOMMANDS, "verdict", shutting_down)
+    assert main(["verdict"]) == 130
+    assert capsys.readouterr().err == "smearscan verdict: interrupted; nothing was written\n"
+
+
+RESUME = "smearscan: interrupted; re-run with the same --out to resume"
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["field.png"], "smearscan: interrupted; nothing was written"),
+    (["slides", "--out", "results"], RESUME), (["slides", "--out=results"], RESUME),
+    (["review", "results"], "smearscan review: interrupted; the corrections saved so far are kept"),
+    (["export-corrections", "results"], "smearscan export-corrections: interrupted; nothing was "
+                                        "written")])
+def test_a_stopped_command_says_what_it_left(monkeypatch, capsys, argv, line):
+    # QA 128 L: verdict and review were told to re-run "with the same --out", which they have
+    # not; an analysis without --out writes nothing to resume.
+    import smearscan.cli as cli
+
+    def stopped(*_: object) -> int:
+        raise KeyboardInterrupt
+
+    for name in ("review", "export-corrections"):
+        monkeypatch.setitem(cli.SUBCOMMANDS, name, stopped)
+    monkeypatch.setattr(cli, "_run_analysis", stopped)
+    monkeypatch.setattr(cli, "_analysis_args", lambda argv: argv)
+    assert main(argv) == 130
+    assert capsys.readouterr().err == line + "\n"

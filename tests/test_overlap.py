@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import cv2
@@ -172,3 +173,14 @@ def test_a_small_true_overlap_is_found_whatever_the_declared_scale(pixel_size_um
     assert (found.first, found.second, found.turned) == ("66.jpg", "73.jpg", "")
     assert found.shift_px == pytest.approx((-465.5, -239.8), abs=1.0)
     assert found.coinciding >= MIN_COINCIDING
+
+
+def test_fields_of_a_few_cells_are_compared_without_a_warning():
+    # A folder run of BCCD and PBC fields printed numpy's "Mean of empty slice" mid-run: a
+    # field of one or two cells leaves most bins of the vote grid empty, and the fullest of
+    # them were taken with no votes.
+    few = [FieldCentres(name, np.array(centres, float), 640, 480, 40.0) for name, centres in
+           (("a", [[100, 100]]), ("b", [[500, 300], [120, 400]]), ("c", [[320, 240]]))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert overlapping_fields(few) == ()

@@ -1281,7 +1281,21 @@ def test_a_newborns_markers_read_by_adult_cut_offs_say_they_may_be_physiological
                                      "indirect_bilirubin": "17.1 mg/dL", "mcv": 85}))
     assert [f.value for f in over.findings_against if f.rule == NEWBORN_RULE.label] == [
         "haptoglobin <0.1 g/L"]
-    assert not any(line.startswith("mcv") for line in over.missing)
+    assert [line.split(":")[0] for line in over.missing][-1] == "mcv"
+    # Bounds across the tops are read, not refused for the caveat, which decides nothing
+    # (QA 128 M1), and said only of a bound wholly within them (M2).
+    for key, written in (("reticulocytes", ">5 %"), ("indirect_bilirubin", ">2 mg/dL"),
+                         ("indirect_bilirubin", ">15 mg/dL")):
+        labs = parse_labs({**WELL_NEWBORN, "platelets": 120, "haptoglobin": "1 g/L",
+                           "reticulocytes": "1 %", "indirect_bilirubin": "0.5 mg/dL",
+                           key: written})
+        assert not any(f.rule == NEWBORN_RULE.label
+                       for f in assess(smear, labs).findings_against), written
+    # A haptoglobin judged by the lab's own limit is not caveated (QA 127 M3).
+    own = assess(smear, parse_labs({**WELL_NEWBORN, "platelets": 120, "haptoglobin_lln": "0.3 g/L",
+                                    "reticulocytes": "1 %",
+                                    "indirect_bilirubin": "0.5 mg/dL"}))
+    assert not any(f.rule == NEWBORN_RULE.label for f in own.findings_against)
     # None where they show no haemolysis, and none for a child.
     normal = assess(smear, parse_labs({**WELL_NEWBORN, "platelets": 120, "reticulocytes": 1,
                                        "haptoglobin": "1 g/L", "indirect_bilirubin": "0.5 mg/dL"}))
@@ -1294,9 +1308,9 @@ def test_a_newborns_markers_read_by_adult_cut_offs_say_they_may_be_physiological
     assert [(f.finding, f.value) for f in child.findings_against
             if f.rule == NEWBORN_RULE.label] == [
         ("if the child is an infant, its low haptoglobin may be physiological: an infant's "
-         "haptoglobin stays low for months: adult levels by about 4 months (Medscape, "
-         "Haptoglobin, emedicine article 2085592), measurable from about 6 months by some assays "
-         "(St Boniface Hospital laboratory manual, haptoglobin)", "haptoglobin <0.1 g/L")]
+         "haptoglobin stays low for its first months (adult levels by about 4 months: Medscape, "
+         "Haptoglobin, emedicine article 2085592; not measurable until about 6 months by some "
+         "assays: St Boniface Hospital laboratory manual, haptoglobin)", "haptoglobin <0.1 g/L")]
     adult = assess(SmearFindings.from_percentage(0.5, rbc_counted=1000),
                    parse_labs({**WELL_NEWBORN, "platelets": 120, "ldh_uln": "250 U/L"}))
     assert not any(f.rule == NEWBORN_RULE.label for f in adult.findings_against)
@@ -1353,6 +1367,16 @@ def test_a_newborns_low_plasmic_does_not_set_ttp_aside():
         other = assess(SmearFindings.from_percentage(8, rbc_counted=1000, population="neonate"),
                        parse_labs({**given, **explained}))
         assert other.cause("ttp").assessment == "unlikely", explained
+    # A positive DAT without haemolysis shown explains nothing (QA 128 H1: 14 newborns lost
+    # the line to it).
+    dat_alone = assess(SmearFindings.from_percentage(2, rbc_counted=1000, population="neonate"),
+                       parse_labs({"platelets": 35, "reticulocytes": "3 %", "dat": "positive",
+                                   "inr": 1.6, "fibrinogen": "0.6 g/L", "mcv": 108,
+                                   "creatinine": "0.5 mg/dL", "active_cancer": False,
+                                   "transplant": False}))
+    assert dat_alone.plasmic.total_text() == "4"
+    assert dat_alone.cause("ttp").assessment == "possible"
+    assert NEWBORN_LOW_PLASMIC in dat_alone.cause("ttp").reasons
 
 
 def test_an_ldh_outvoted_names_the_markers_given_normal():

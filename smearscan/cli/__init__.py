@@ -709,15 +709,16 @@ def _exit_code(argv: list[str], stops: list[type[KeyboardInterrupt]] | None = No
         silence(sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt as error:
-        _ignore_further_stops()  # a second Ctrl-C mid-line was a traceback
         say(_stopped_line(argv, terminated=isinstance(error, _Terminated)))
         return EXIT_TERMINATED if isinstance(error, _Terminated) else EXIT_INTERRUPTED
 
 
 #: What a stopped command left behind, for the commands that do not resume (an analysis with
-#: --out resumes).
+#: --out resumes; QA 128 L: verdict and review were told to re-run "with the same --out").
 _NOT_WRITTEN = {"train": "no model was written (training does not resume)",
-                "evaluate": "no metrics were written"}
+                "evaluate": "no metrics were written", "verdict": "nothing was written",
+                "export-corrections": "nothing was written",
+                "review": "the corrections saved so far are kept"}
 
 
 def _stopped_line(argv: list[str], *, terminated: bool) -> str:
@@ -726,6 +727,8 @@ def _stopped_line(argv: list[str], *, terminated: bool) -> str:
     command = argv[0] if argv else ""
     if command in _NOT_WRITTEN:
         return f"smearscan {command}: {how}; {_NOT_WRITTEN[command]}"
+    if not any(word == "--out" or word.startswith("--out=") for word in argv):
+        return f"smearscan: {how}; nothing was written"
     return f"smearscan: {how}; re-run with the same --out to resume"
 
 
@@ -752,6 +755,10 @@ def _stops_raised() -> Iterator[list[type[KeyboardInterrupt]]]:
     def stop(kind: type[KeyboardInterrupt]) -> Callable[[int, object], None]:
         def raised(signum: int, frame: object) -> None:
             stops.append(kind)
+            # The first stop's orderly end must not be cut short by another (QA 128 H2: a
+            # second Ctrl-C while the worker pool shut down left it running, the run hanging;
+            # one while the line was said was a traceback).
+            _ignore_further_stops()
             raise kind
 
         return raised
@@ -766,8 +773,7 @@ def _stops_raised() -> Iterator[list[type[KeyboardInterrupt]]]:
 
 
 def _ignore_further_stops() -> None:
-    """Ignore Ctrl-C and SIGTERM from here to the end of :func:`_stops_raised` (which restores
-    them), in the main thread: the stop is being said."""
-    if threading.current_thread() is threading.main_thread():
-        for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, signal.SIG_IGN)
+    """Ignore Ctrl-C and SIGTERM from here to the end of :func:`_stops_raised`, which restores
+    them (called in the main thread, from its handlers)."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)

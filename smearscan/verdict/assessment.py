@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
@@ -72,7 +71,6 @@ from smearscan.verdict.values import (
     HEMOGLOBIN_LOW,
     INFANT_HAPTOGLOBIN,
     LESS_SPECIFIC_RULE,
-    MACROCYTOSIS_MCV,
     MEGALOBLASTIC_RULE,
     NEWBORN_MARKERS,
     NEWBORN_MCV,
@@ -412,8 +410,7 @@ def _not_judged(smear: SmearFindings, labs: Labs) -> tuple[str, ...]:
         return ()
     why = {"hemoglobin": "the WHO 2011 anaemia limits are for ages 15 and over",
            "creatinine": "this tool's HUS creatinine limits are adults'; or give creatinine_uln",
-           **({"mcv": NEWBORN_MCV} if smear.population in NEWBORNS and labs.mcv is not None
-              and labs.mcv > MACROCYTOSIS_MCV else {})}
+           **({"mcv": NEWBORN_MCV} if smear.population in NEWBORNS else {})}
     return tuple(
         f"{key}: {show(key, getattr(labs, key))} not judged against adult limits ({reason}); "
         f"judge it against a {smear.population}'s reference range (this tool's rule)"
@@ -770,7 +767,10 @@ def _decisions(verdict: Verdict) -> tuple:
     scores = (verdict.plasmic, verdict.isth_dic, verdict.french)
     return (verdict.urgent, verdict.maha,
             tuple(finding.finding for finding in verdict.findings_for),
-            tuple(finding.finding for finding in verdict.findings_against),
+            # The newborn's caveat, said or not across a bound's range, decides nothing (QA 128
+            # M1: '>5%' of reticulocytes was refused for it).
+            tuple(finding.finding for finding in verdict.findings_against
+                  if finding.rule != NEWBORN_RULE.label),
             tuple(line.split(":")[0] for line in verdict.missing),
             tuple((s.minimum, s.maximum, s.risk) for s in scores),
             tuple((c.cause, c.assessment, c.urgency, c.action) for c in verdict.differential),
@@ -849,7 +849,7 @@ def _newborn_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture) -> li
     raised = [f"{_named(key)} {finding.value}" for key in keys
               for flag, finding in picture.markers
               if flag and finding.finding.startswith(_named(key))
-              and getattr(labs, key) <= NEWBORN_PHYSIOLOGICAL_TOPS.get(key, math.inf)]
+              and _physiological(labs, key)]
     if not raised:
         return []
     if smear.population == "child":
@@ -858,6 +858,20 @@ def _newborn_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture) -> li
     return [Finding("a newborn's haemolysis markers within its physiological ranges may not "
                     "show haemolysis: judge them by its age", listed(raised),
                     NEWBORN_RULE.label)]
+
+
+def _physiological(labs: Labs, key: str) -> bool:
+    """Whether ``labs``' value of ``key`` lies in a newborn's physiological range, wholly where
+    it is a bound (QA 128 M2: '>15 mg/dL' of bilirubin, which reaches 50): under its top
+    (:data:`NEWBORN_PHYSIOLOGICAL_TOPS`); a haptoglobin judged by this tool's limit, not the
+    lab's own (QA 127 M3)."""
+    value = getattr(labs, key)
+    if key == "haptoglobin":
+        return labs.haptoglobin_lln is None
+    top = NEWBORN_PHYSIOLOGICAL_TOPS[key]
+    if isinstance(value, Bound):
+        return value.sign == "<" and value.limit <= top
+    return value <= top
 
 
 def _named(key: str) -> str:

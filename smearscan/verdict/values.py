@@ -254,19 +254,20 @@ NEWBORN_MARKERS = {
 NEWBORN_PHYSIOLOGICAL_TOPS = {"reticulocytes": 8.0, "indirect_bilirubin": 17.0}
 #: A newborn's MCV, over the adult macrocytosis cut-off: not read as macrocytosis.
 NEWBORN_MCV = ("a newborn's MCV is about 106 fL at term and higher preterm (Christensen RD, et "
-               "al. J Perinatol 2008;28:24-28), over the adult macrocytosis cut-off")
+               "al. J Perinatol 2008;28:24-28): not read as macrocytosis")
 #: Why a child's low haptoglobin may not show haemolysis: an infant's stays low for months
 #: (QA 124 M6: the newborn's caveat stopped at day 28).
-INFANT_HAPTOGLOBIN = ("an infant's haptoglobin stays low for months: adult levels by about 4 "
-                      "months (Medscape, Haptoglobin, emedicine article 2085592), measurable "
-                      "from about 6 months by some assays (St Boniface Hospital laboratory "
-                      "manual, haptoglobin)")
+INFANT_HAPTOGLOBIN = ("an infant's haptoglobin stays low for its first months (adult levels "
+                      "by about 4 months: Medscape, Haptoglobin, emedicine article 2085592; "
+                      "not measurable until about 6 months by some assays: St Boniface "
+                      "Hospital laboratory manual, haptoglobin)")
 NEWBORN_RULE = _rule(
     "a newborn's haemolysis markers and MCV", "haptoglobin, reticulocytes and indirect "
     "bilirubin judged against the adult cut-offs, and where they show haemolysis within a "
-    "newborn's physiological range (reticulocytes up to 8%, bilirubin up to 17 mg/dL), said "
-    "against it: a newborn's may be physiological (a child's low haptoglobin too, if an infant: "
-    "it stays low for months); MCV over 100 fL not read as macrocytosis",
+    "newborn's physiological range (reticulocytes up to 8%, bilirubin up to 17 mg/dL; a "
+    "haptoglobin judged by this tool's limit, not the lab's), said against it: a newborn's may "
+    "be physiological (a child's low haptoglobin too, if an infant: it stays low for months); "
+    "the caveat decides nothing; MCV not read as macrocytosis",
     "; ".join(f"{key}: {why}" for key, why in {**NEWBORN_MARKERS, "mcv": NEWBORN_MCV,
                                                 "infant haptoglobin": INFANT_HAPTOGLOBIN}.items())
     + "; without the age in hours a newborn's cut-off would miss a first day's haemolysis: "
@@ -365,8 +366,9 @@ TTP_RULE = _rule(
     "a range reaching "
     f"{PLASMIC_INTERMEDIATE} with the MAHA picture (MAHA likely or possible, haemolysis with "
     "platelets low or unknown, or platelets < 30 with one raised haemolysis marker) -> "
-    "possible; <= 4 -> unlikely (for a newborn with that picture, a negative or unknown DAT and "
-    "no overt DIC that explains it, possible: its MCV seldom scores PLASMIC's MCV point), "
+    "possible; <= 4 -> unlikely (for a newborn with that picture, where no alloimmune "
+    "haemolysis (a positive DAT beside haemolysis present) or overt DIC explains it, possible: "
+    "its MCV seldom scores PLASMIC's MCV point), "
     "unless the French TMA score can reach 2 of 2 with that picture -> possible (the safer of "
     "the two scores stands, also with an active cancer or a transplant, where the French score "
     "was not derived and which PLASMIC already scores; PLASMIC stands over it only with a "

@@ -426,9 +426,11 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     picture_reasons = _ttp_picture(maha, labs, picture)
     low = plasmic.maximum < PLASMIC_INTERMEDIATE
     # Not beside what explains the picture as in an adult (an overt DIC with its disorder) or
-    # in a newborn (a positive DAT, an alloimmune haemolytic disease): QA 127 M1.
+    # in a newborn (an alloimmune haemolysis, its positive DAT beside haemolysis present): QA
+    # 127 M1; a positive DAT alone explains nothing (QA 128 H1: 14 newborns lost the line).
+    immune = labs.dat == "positive" and picture.haemolysis == "present"
     newborn_low = (low and population in NEWBORNS and picture_reasons is not None
-                   and labs.dat != "positive" and not (overt_dic and not _ttp_trigger(labs)))
+                   and not immune and not (overt_dic and not _ttp_trigger(labs)))
     if low and not newborn_low:
         return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score,
                                 overt_dic)
