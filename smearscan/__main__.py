@@ -2,6 +2,6 @@
 
 import sys
 
-from smearscan.cli import main
+from smearscan.console import main
 
 sys.exit(main())

@@ -265,3 +265,32 @@ def test_a_stopped_command_says_what_it_left(monkeypatch, capsys, argv, line):
     monkeypatch.setattr(cli, "_analysis_args", lambda argv: argv)
     assert main(argv) == 130
     assert capsys.readouterr().err == line + "\n"
+
+
+@pytest.mark.parametrize("converted", [False, True])
+def test_a_ctrl_c_while_the_package_is_imported_is_one_line(monkeypatch, capsys, converted):
+    # QA 128 H3: Ctrl-C in the first ~0.12 s, while the console script imported smearscan.cli
+    # and before it held the signals, was a traceback; a C extension's import may turn it into
+    # an ImportError.
+    from smearscan import console
+
+    def interrupted_import(name: str) -> object:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            if converted:
+                raise ImportError("initialization failed") from None
+            raise
+        return None
+
+    before = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(console, "import_module", interrupted_import)
+    assert console.main() == 130
+    assert capsys.readouterr().err == "smearscan: interrupted; nothing was written\n"
+    assert signal.getsignal(signal.SIGINT) == before
+    # An import error that no Ctrl-C caused is not taken for one.
+    monkeypatch.setattr(console, "import_module", lambda name: (_ for _ in ()).throw(
+        ImportError("no module named onnxruntime")))
+    with pytest.raises(ImportError):
+        console.main()
