@@ -3038,3 +3038,21 @@ def test_a_marrow_infiltrations_work_up_follows_the_headline_where_no_cause_lead
     lines = format_text(verdict).splitlines()
     assert lines[lines.index(f"MAHA: {verdict.maha}") + 1] == (
         f"Next (marrow infiltration, suspected): {'; '.join(verdict.marrow.workup)}")
+
+
+@pytest.mark.parametrize("markers, expected", [
+    # Two raised markers: haemolysis present.
+    ({"ldh": "600 U/L", "ldh_uln": "250 U/L", "haptoglobin": "<0.1 g/L"},
+     ["DAT negative: a non-immune haemolysis, as in MAHA"]),
+    # No marker measured: the DAT cannot say the haemolysis is there.
+    ({}, ["DAT negative: a haemolysis, if there is one, is not immune, as in MAHA"]),
+    # QA 127 L9: an LDH outvoted by a normal haptoglobin and reticulocytes is no haemolysis,
+    # and the negative DAT was listed for MAHA as "non-immune haemolysis".
+    ({"ldh": "300 U/L", "ldh_uln": "250 U/L", "haptoglobin": "1.2 g/L", "reticulocytes": "1 %"},
+     []),
+])
+def test_a_negative_dat_speaks_of_the_haemolysis_the_markers_show(markers, expected):
+    labs = parse_labs({"platelets": 250, "dat": "negative", **markers})
+    verdict = assess(below(), labs)
+    found = [f.finding for f in verdict.findings_for + verdict.findings_against]
+    assert [f for f in found if f.startswith("DAT")] == expected

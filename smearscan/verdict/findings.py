@@ -585,11 +585,9 @@ def lab_findings(labs: Labs, picture: LabPicture) -> tuple[list[Finding], list[F
     against: list[Finding] = []
     for raised, finding in picture.markers:
         (found if raised else against).append(finding)
-    if labs.dat == "positive" or (labs.dat == "negative" and picture.haemolysis != "absent"):
-        negative = labs.dat == "negative"
-        (found if negative else against).append(_finding(
-            "DAT negative: non-immune haemolysis" if negative
-            else "DAT positive: immune haemolysis to consider", labs.dat, DAT_RULE))
+    if labs.dat == "positive" or (labs.dat == "negative" and not picture.haemolysis_excluded):
+        (found if labs.dat == "negative" else against).append(
+            _finding(_dat_reading(labs.dat, picture), labs.dat, DAT_RULE))
     if picture.thrombocytopenia is not None:
         (found if picture.thrombocytopenia else against).append(_finding(
             f"thrombocytopenia (< {PLATELETS_LOW:g} x10^9/L)" if picture.thrombocytopenia
@@ -602,6 +600,16 @@ def lab_findings(labs: Labs, picture: LabPicture) -> tuple[list[Finding], list[F
             f"no anaemia (Hb >= {limit:g} g/dL, {whom})", show("hemoglobin", labs.hemoglobin),
             rule))
     return found, against
+
+
+def _dat_reading(dat: str, picture: LabPicture) -> str:
+    """What the DAT says of a haemolysis that the markers show, or only do not exclude (QA 127
+    L9: "non-immune haemolysis" was said where the markers showed none)."""
+    if dat == "positive":
+        return "DAT positive: immune haemolysis to consider"
+    if picture.haemolysis == "present":
+        return "DAT negative: a non-immune haemolysis, as in MAHA"
+    return "DAT negative: a haemolysis, if there is one, is not immune, as in MAHA"
 
 
 def smear_missing(smear: SmearFindings) -> list[str]:
