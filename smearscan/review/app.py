@@ -347,7 +347,10 @@ def serve(out: Path, *, host: str = "127.0.0.1", port: int = 8765,
         print(f"smearscan review: {out} at {url} (Ctrl-C to stop)", flush=True)
         if open_browser:
             threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        # No startup or shutdown handlers: without the lifespan task a second Ctrl-C, which
+        # makes uvicorn skip its shutdown, leaves no task to be cancelled with a traceback
+        # (QA 128 H4).
+        uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")
 
 
 __all__ = ["TOKEN_HEADER", "ConflictError", "NotFoundError", "ServerError", "create_app",
