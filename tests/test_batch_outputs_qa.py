@@ -20,9 +20,9 @@ from smearscan.batch import RunOptions, analyse_slides
 from smearscan.batch import run as batch_run
 from smearscan.batch.resume import plan_outputs
 from smearscan.cli import main
-from smearscan.cli.common import EXIT_INTERRUPTED
 from smearscan.loading import OUTPUT_MARKER, find_slides
 from smearscan.outputs import remove_superseded
+from smearscan.stops import EXIT_INTERRUPTED
 
 PICTURES = ("masks/s", "overlays/s", "slides/s/fields")
 LEFT_OUT = ("its files changed after smearscan wrote them; left out of the merged outputs "

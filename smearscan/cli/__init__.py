@@ -11,20 +11,14 @@ interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from smearscan.cli.common import (
     EXIT_FAILURE,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PARTIAL,
-    EXIT_TERMINATED,
     EXIT_USAGE,
     Parser,
     output_folder,
@@ -39,6 +33,7 @@ from smearscan.cli.common import (
 )
 from smearscan.cli.verdict import run_verdict
 from smearscan.cli.verdict_options import verdict_parser
+from smearscan.stops import stop_exit, stops_raised
 
 if TYPE_CHECKING:  # the CLI imports what a command needs inside it
     from smearscan.loading import Slide
@@ -662,7 +657,7 @@ SUBCOMMANDS = {"verdict": run_verdict, "train": _run_train, "evaluate": _run_eva
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``smearscan`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    with _stops_raised() as stops:
+    with stops_raised() as stops:
         return _exit_code(argv, stops)
 
 
@@ -709,8 +704,9 @@ def _exit_code(argv: list[str], stops: list[type[KeyboardInterrupt]] | None = No
         silence(sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt as error:
-        say(_stopped_line(argv, terminated=isinstance(error, _Terminated)))
-        return EXIT_TERMINATED if isinstance(error, _Terminated) else EXIT_INTERRUPTED
+        how, code = stop_exit(error)
+        say(_stopped_line(argv, how))
+        return code
 
 
 #: What a stopped command left behind, for the commands that do not resume (an analysis with
@@ -721,59 +717,11 @@ _NOT_WRITTEN = {"train": "no model was written (training does not resume)",
                 "review": "the corrections saved so far are kept"}
 
 
-def _stopped_line(argv: list[str], *, terminated: bool) -> str:
-    """The one line said on SIGTERM (``terminated``) or Ctrl-C."""
-    how = "terminated" if terminated else "interrupted"
+def _stopped_line(argv: list[str], how: str) -> str:
+    """The one line said on a stop, ``how`` being ``interrupted`` or ``terminated``."""
     command = argv[0] if argv else ""
     if command in _NOT_WRITTEN:
         return f"smearscan {command}: {how}; {_NOT_WRITTEN[command]}"
     if not any(word == "--out" or word.startswith("--out=") for word in argv):
         return f"smearscan: {how}; nothing was written"
     return f"smearscan: {how}; re-run with the same --out to resume"
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that the run unwinds the same way:
-    workers shut down, temporaries and semaphores removed, one line said."""
-
-
-@contextlib.contextmanager
-def _stops_raised() -> Iterator[list[type[KeyboardInterrupt]]]:
-    """Ctrl-C raises KeyboardInterrupt and SIGTERM (``kill``, ``timeout``, a job scheduler)
-    :class:`_Terminated` meanwhile, each recorded in the list yielded (:func:`_command_code`
-    reads an error raised after one as that stop).
-
-    SIGTERM by default ends the process on the spot: no message, and the resource tracker warns
-    about the worker pool's semaphores. Only the main thread may set signal handlers; the
-    previous handlers come back after.
-    """
-    stops: list[type[KeyboardInterrupt]] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield stops
-        return
-
-    def stop(kind: type[KeyboardInterrupt]) -> Callable[[int, object], None]:
-        def raised(signum: int, frame: object) -> None:
-            stops.append(kind)
-            # The first stop's orderly end must not be cut short by another (QA 128 H2: a
-            # second Ctrl-C while the worker pool shut down left it running, the run hanging;
-            # one while the line was said was a traceback).
-            _ignore_further_stops()
-            raise kind
-
-        return raised
-
-    previous = {number: signal.signal(number, stop(kind)) for number, kind in (
-        (signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, _Terminated))}
-    try:
-        yield stops
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-def _ignore_further_stops() -> None:
-    """Ignore Ctrl-C and SIGTERM from here to the end of :func:`_stops_raised`, which restores
-    them (called in the main thread, from its handlers)."""
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, signal.SIG_IGN)

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import TextIO
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILURE = 0, 2, 3, 4
-#: 128 + the signal's number, as a shell reports a process that the signal ended.
-EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM
 
 
 class Parser(argparse.ArgumentParser):

@@ -31,16 +31,26 @@ def _has_unit(raw: object) -> bool:
     return isinstance(raw, str) and re.search(r"[^\d\s.eE+-]", raw.lstrip(" <>")) is not None
 
 
+def _units_disagree(unit: str | None, uln_unit: str | None) -> str | None:
+    """How a D-dimer's and its ULN's units (``None``: bare) cannot be compared: ``"bare"``,
+    one given with a unit and the other without; ``"basis"``, one in FEU and the other in DDU
+    (about 2x apart); else ``None``."""
+    if (unit is None) != (uln_unit is None):
+        return "bare"
+    return "basis" if len({_d_dimer_basis(unit), _d_dimer_basis(uln_unit)} - {None}) > 1 else None
+
+
 def _check_d_dimer(mapping: Mapping[str, object], labs: Labs, source: str) -> None:
     if labs.d_dimer is None or labs.d_dimer_uln is None:
         return
     raw, raw_uln = mapping["d_dimer"], mapping["d_dimer_uln"]
-    if _has_unit(raw) != _has_unit(raw_uln):
+    disagree = _units_disagree(*(str(text) if _has_unit(text) else None
+                                 for text in (raw, raw_uln)))
+    if disagree == "bare":
         raise _fail(source, "d_dimer", raw,
                     f"give d_dimer and d_dimer_uln ({raw_uln!r}) both with units or both bare",
                     between=_D_DIMER)
-    bases = {_d_dimer_basis(raw), _d_dimer_basis(raw_uln)} - {None}
-    if len(bases) > 1:
+    if disagree == "basis":
         raise _fail(source, "d_dimer", raw,
                     f"FEU and DDU differ about 2x; d_dimer_uln is {raw_uln!r}", between=_D_DIMER)
     _check_d_dimer_ratio(labs, source)
@@ -55,12 +65,12 @@ def check_d_dimer_units(labs: Labs, source: str) -> None:
     if labs.d_dimer is None or labs.d_dimer_uln is None:
         return
     unit, uln_unit = labs.units.get("d_dimer"), labs.units.get("d_dimer_uln")
-    if (unit is None) != (uln_unit is None):
+    disagree = _units_disagree(unit, uln_unit)
+    if disagree == "bare":
         raise LabValueError(
             f"{source}: d_dimer and d_dimer_uln: one is written in {unit or uln_unit} and the "
             "other bare: give both with units or both bare", between=_D_DIMER)
-    bases = {_d_dimer_basis(unit), _d_dimer_basis(uln_unit)} - {None}
-    if len(bases) > 1:
+    if disagree == "basis":
         raise LabValueError(f"{source}: d_dimer in {unit} and d_dimer_uln in {uln_unit}: FEU and "
                             "DDU differ about 2x", between=_D_DIMER)
 
