@@ -846,10 +846,9 @@ def _newborn_caveat(smear: SmearFindings, labs: Labs, picture: LabPicture) -> li
     if smear.population not in (*NEWBORNS, "child"):
         return []
     keys = NEWBORN_MARKERS if smear.population in NEWBORNS else ("haptoglobin",)
-    raised = [f"{_named(key)} {finding.value}" for key in keys
-              for flag, finding in picture.markers
-              if flag and finding.finding.startswith(_named(key))
-              and _physiological(labs, key)]
+    raised = [f"{marker.name} {marker.finding.value}" for key in keys
+              for marker in picture.markers
+              if marker.raised and marker.key == key and _physiological(labs, key)]
     if not raised:
         return []
     if smear.population == "child":
@@ -872,11 +871,6 @@ def _physiological(labs: Labs, key: str) -> bool:
     if isinstance(value, Bound):
         return value.sign == "<" and value.limit <= top
     return value <= top
-
-
-def _named(key: str) -> str:
-    """A lab key as the findings name it."""
-    return key.replace("_", " ")
 
 
 def _action_line(ttp: Cause) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from smearscan.labs import Labs
 from smearscan.slide_stats import (
@@ -292,14 +292,27 @@ def _finding(finding: str, value: str, rule: Rule) -> Finding:
     return Finding(finding, value, rule.label)
 
 
+class Marker(NamedTuple):
+    """A measured haemolysis marker: its lab key, whether it shows haemolysis, its finding."""
+
+    key: str
+    raised: bool
+    finding: Finding
+
+    @property
+    def name(self) -> str:
+        """The marker as its finding names it (``LDH``, ``indirect bilirubin``...)."""
+        return "LDH" if self.key == "ldh" else self.key.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class LabPicture:
     """The laboratory picture the causes are judged on.
 
     Attributes
     ----------
-    markers : tuple of (bool, Finding)
-        Each measured haemolysis marker: raised?, and its finding.
+    markers : tuple of Marker
+        Each measured haemolysis marker.
     haemolysis : str
         ``present`` (>= 2 raised), ``equivocal`` (1), ``absent`` (0 of >= 2), else ``unknown``.
     thrombocytopenia : bool or None
@@ -312,7 +325,7 @@ class LabPicture:
         The haptoglobin is measured and low.
     """
 
-    markers: tuple[tuple[bool, Finding], ...]
+    markers: tuple[Marker, ...]
     haemolysis: str
     thrombocytopenia: bool | None
     anaemia: bool | None
@@ -326,10 +339,16 @@ class LabPicture:
         this tool's rule). A low haptoglobin, the early marker, is outvoted only with the LDH
         measured: the reticulocytes and bilirubin lag early in TTP (QA 23 N2); a raised
         bilirubin or reticulocyte count alone stays outvoted (Gilbert's, a bleed; QA 24 D2)."""
-        normal = sum(not raised for raised, _ in self.markers)
+        normal = sum(not marker.raised for marker in self.markers)
         return self.haemolysis == "absent" or (
             self.haemolysis == "equivocal" and normal >= HAEMOLYSIS_MARKERS
             and (self.ldh_measured or not self.haptoglobin_low))
+
+
+def immune_haemolysis_shown(labs: Labs, picture: LabPicture) -> bool:
+    """A positive DAT beside haemolysis present: an immune haemolysis suspected (a newborn's,
+    alloimmune), which explains the picture as a positive DAT alone does not (QA 128 H1)."""
+    return labs.dat == "positive" and picture.haemolysis == "present"
 
 
 def immune_haemolysis_open(labs: Labs, picture: LabPicture) -> bool:
@@ -361,13 +380,13 @@ def ldh_raised(labs: Labs) -> bool | None:
     return labs.ldh > labs.ldh_uln
 
 
-def _ldh_marker(labs: Labs) -> tuple[bool, Finding] | None:
+def _ldh_marker(labs: Labs) -> Marker | None:
     raised = ldh_raised(labs)
     if raised is None:
         return None
-    return raised, _finding(f"LDH {'above' if raised else 'within'} the lab's upper limit",
-                            f"{show('ldh', labs.ldh)} (ULN {show('ldh_uln', labs.ldh_uln)})",
-                            LDH_RULE)
+    return Marker("ldh", raised, _finding(
+        f"LDH {'above' if raised else 'within'} the lab's upper limit",
+        f"{show('ldh', labs.ldh)} (ULN {show('ldh_uln', labs.ldh_uln)})", LDH_RULE))
 
 
 def haptoglobin_low_limit(labs: Labs) -> float:
@@ -375,30 +394,30 @@ def haptoglobin_low_limit(labs: Labs) -> float:
     return labs.haptoglobin_lln if labs.haptoglobin_lln is not None else HAPTOGLOBIN_LOW
 
 
-def _haptoglobin_marker(labs: Labs) -> tuple[bool, Finding] | None:
+def _haptoglobin_marker(labs: Labs) -> Marker | None:
     if labs.haptoglobin is None:
         return None
     own = labs.haptoglobin_lln is not None
     limit = haptoglobin_low_limit(labs)
     low = labs.haptoglobin < limit
-    return low, _finding(f"haptoglobin {'low (<' if low else 'not low (>='} {limit:g} g/L)",
-                         show("haptoglobin", labs.haptoglobin),
-                         HAPTOGLOBIN_LAB_RULE if own else HAPTOGLOBIN_RULE)
+    return Marker("haptoglobin", low, _finding(
+        f"haptoglobin {'low (<' if low else 'not low (>='} {limit:g} g/L)",
+        show("haptoglobin", labs.haptoglobin), HAPTOGLOBIN_LAB_RULE if own else HAPTOGLOBIN_RULE))
 
 
 def _raised_marker(key: str, value: float | None, cut: float, unit: str,
-                   rule: Rule) -> tuple[bool, Finding] | None:
+                   rule: Rule) -> Marker | None:
     if value is None:
         return None
     raised = value > cut
     name = key.replace("_", " ")
     # The side of the limit the value is on (QA 64 F8: "not raised (> 2.5%)" read as raised).
     side = f"raised (> {cut:g}{unit})" if raised else f"not raised (<= {cut:g}{unit})"
-    return raised, _finding(f"{name} {side}", show(key, value), rule)
+    return Marker(key, raised, _finding(f"{name} {side}", show(key, value), rule))
 
 
-def _haemolysis(markers: tuple[tuple[bool, Finding], ...]) -> str:
-    raised = sum(flag for flag, _ in markers)
+def _haemolysis(markers: tuple[Marker, ...]) -> str:
+    raised = sum(marker.raised for marker in markers)
     if raised >= HAEMOLYSIS_MARKERS:
         return "present"
     if raised:
@@ -419,7 +438,7 @@ def lab_picture(labs: Labs) -> LabPicture:
     platelets_low = None if labs.platelets is None else labs.platelets < PLATELETS_LOW
     anaemic = None if labs.hemoglobin is None else labs.hemoglobin < anaemia_limit(labs)[0]
     return LabPicture(markers, _haemolysis(markers), platelets_low, anaemic,
-                      labs.ldh is not None, haptoglobin is not None and haptoglobin[0])
+                      labs.ldh is not None, haptoglobin is not None and haptoglobin.raised)
 
 
 def maha_call(smear: SmearFindings, labs: Labs, picture: LabPicture, plasmic: Score) -> str:
@@ -583,8 +602,8 @@ def lab_findings(labs: Labs, picture: LabPicture) -> tuple[list[Finding], list[F
     when haemolysis is not ruled out), platelets and haemoglobin."""
     found: list[Finding] = []
     against: list[Finding] = []
-    for raised, finding in picture.markers:
-        (found if raised else against).append(finding)
+    for marker in picture.markers:
+        (found if marker.raised else against).append(marker.finding)
     if labs.dat == "positive" or (labs.dat == "negative" and not picture.haemolysis_excluded):
         (found if labs.dat == "negative" else against).append(
             _finding(_dat_reading(labs.dat, picture), labs.dat, DAT_RULE))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import Cause
-from smearscan.verdict.findings import LabPicture
+from smearscan.verdict.findings import LabPicture, immune_haemolysis_shown
 
 
 def immune_cause(labs: Labs, picture: LabPicture, *, newborn: bool = False) -> Cause | None:
@@ -29,7 +29,7 @@ def immune_cause(labs: Labs, picture: LabPicture, *, newborn: bool = False) -> C
         action = ("DAT profile (IgG, C3d) and a haematology review; a positive DAT does not "
                   "exclude TTP: ADAMTS13 does")
     reasons = [f"DAT positive: {name}"]
-    if picture.haemolysis == "present":
+    if immune_haemolysis_shown(labs, picture):
         return Cause.of("immune-haemolysis", "suspected", "urgent", action, reasons)
     reasons.append(f"haemolysis {picture.haemolysis}")
     return Cause.of("immune-haemolysis", "possible", "urgent", action, reasons)

@@ -18,6 +18,7 @@ from smearscan.verdict.findings import (
     INSUFFICIENT,
     LabPicture,
     immune_haemolysis_open,
+    immune_haemolysis_shown,
     ldh_raised,
     ttp_open_despite_dat,
 )
@@ -428,9 +429,9 @@ def _ttp_by_plasmic(maha: str, labs: Labs, picture: LabPicture, plasmic: Score,
     # Not beside what explains the picture as in an adult (an overt DIC with its disorder) or
     # in a newborn (an alloimmune haemolysis, its positive DAT beside haemolysis present): QA
     # 127 M1; a positive DAT alone explains nothing (QA 128 H1: 14 newborns lost the line).
-    immune = labs.dat == "positive" and picture.haemolysis == "present"
     newborn_low = (low and population in NEWBORNS and picture_reasons is not None
-                   and not immune and not (overt_dic and not _ttp_trigger(labs)))
+                   and not immune_haemolysis_shown(labs, picture)
+                   and not (overt_dic and not _ttp_trigger(labs)))
     if low and not newborn_low:
         return _ttp_low_plasmic(maha, labs, french, picture_reasons is not None, score,
                                 overt_dic)
@@ -516,8 +517,7 @@ def _ttp_on_markers_alone(labs: Labs, picture: LabPicture, plasmic: Score,
                             "TTP cannot wait for the rest of the picture (this tool's rule); "
                             "count 1000 red cells if fewer were counted", ADAMTS13_SEND]
     # The markers given normal, named (QA 125 M5: "a normal haptoglobin" with none given).
-    normal = [finding.finding.split(" not ")[0] for raised, finding in picture.markers
-              if not raised]
+    normal = [marker.name for marker in picture.markers if not marker.raised]
     return "not assessed", [score, f"LDH raised, the {listed(normal)} normal, the smear not "
                             "showing MAHA: count 1000 red cells if fewer were counted",
                             ADAMTS13_SEND]
