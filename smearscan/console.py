@@ -7,12 +7,13 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-from smearscan.stops import stop_exit, stops_raised
+from smearscan.stops import stop_exit, stops_end_with, stops_raised
 
 
 def main() -> int:
     """Import the command line with the stops held (:func:`smearscan.stops.stops_raised`),
-    then run it (:func:`smearscan.cli.main`). An error an interrupted import raised in place of
+    then run it (:func:`smearscan.cli.main`), a stop after it ending the process with its exit
+    code (:func:`smearscan.stops.stops_end_with`). An error an interrupted import raised in place of
     the stop (a C extension's initialisation turns it into an ImportError) is that stop too."""
     with stops_raised() as stops:
         try:
@@ -23,4 +24,6 @@ def main() -> int:
             how, code = stop_exit(stops[-1])
             print(f"smearscan: {how}; nothing was written", file=sys.stderr)
             return code
-    return cli.main()
+    code = cli.main()
+    stops_end_with(code)
+    return code

@@ -7,8 +7,12 @@ Imports nothing of the package and no library, so that the entry point
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -62,3 +66,32 @@ def stops_raised() -> Iterator[list[type[KeyboardInterrupt]]]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def stops_end_with(code: int) -> None:
+    """From now on, a Ctrl-C or SIGTERM ends the process at once with ``code``, the exit code
+    the command has already decided, saying nothing more; and from the interpreter's last
+    exit handler on (module teardown, which would put back the signals' default action), both
+    are ignored. For the process's own end, after the command (QA 131 D2: a second Ctrl-C
+    there killed the review server by the signal, status 130 instead of 0). Called in the main
+    thread."""
+    ended = functools.partial(_ended, code)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, ended)
+
+
+def _ended(code: int, signum: int, frame: object) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+@atexit.register  # registered first, so called last: after the libraries' own exit handlers
+def _ignored_to_the_end() -> None:
+    """Ignore the stops where :func:`stops_end_with` took them: the teardown that follows puts
+    the default action back for a Python handler, and a stop there killed the process."""
+    handler = signal.getsignal(signal.SIGINT)
+    if isinstance(handler, functools.partial) and handler.func is _ended:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)

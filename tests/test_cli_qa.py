@@ -294,3 +294,33 @@ def test_a_ctrl_c_while_the_package_is_imported_is_one_line(monkeypatch, capsys,
         ImportError("no module named onnxruntime")))
     with pytest.raises(ImportError):
         console.main()
+
+
+#: A process that ends with exit code 3 as a command does (``stops_end_with(3)``), then gets a
+#: Ctrl-C while it ends: in an exit handler, or in the teardown of its modules after them.
+_STOPPED_WHILE_ENDING = """
+import atexit, os, signal, sys, time
+from smearscan.stops import stops_end_with
+
+class EndsSlowly:
+    def __del__(self, kill=os.kill, pid=os.getpid(), sleep=time.sleep):
+        kill(pid, signal.SIGINT)
+        sleep(0.5)
+
+stops_end_with(3)
+if sys.argv[1] == "exit handler":
+    atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(5)))
+else:
+    kept = EndsSlowly()
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("where", ["exit handler", "teardown"])
+def test_a_stop_while_the_process_ends_keeps_the_commands_exit_code(where):
+    # QA 131 D2: a second Ctrl-C as the review server ended killed it by the signal (status
+    # 130, where its Ctrl-C ends it with 0), the Python handler reset by the teardown.
+    done = subprocess.run([sys.executable, "-c", _STOPPED_WHILE_ENDING, where],
+                          capture_output=True, text=True, timeout=60,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert (done.returncode, done.stderr) == (3, "")

@@ -934,7 +934,7 @@ def test_review_command_serves_until_interrupted(results, tmp_path, capsys):
     # QA 61 F10: the temporary a server killed while writing review.json left stayed for good.
     stale = results / "slides" / "positive" / ".review.json.x1y2z3w4.smearscan-part"
     stale.write_text("{")
-    server = subprocess.Popen([sys.executable, "-m", "smearscan.cli", "review", str(results),
+    server = subprocess.Popen([sys.executable, "-m", "smearscan", "review", str(results),
                                "--no-browser", "--port", str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
