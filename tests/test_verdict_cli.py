@@ -858,6 +858,11 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
       "250 U/L", "--creatinine", "1.1 mg/dL", "--inr", "1.1", "--adamts13", "5 %"],
      "{labs} line 2: more cells than column names (a decimal comma? '7,5 g/dL' or '1,1 mg/dL' "
      "or '1,5 %' may be one value: write it with a decimal point, or quote it)"),
+    # QA 131 D1: Excel's line naming the separator, read as the header, lost the line.
+    ("labs.csv", "sep=;\r\n" + SEVERE_CSV.replace(",", ";").replace("\n", "\r\n"),
+     ["--slide", "s1"], SEVERE_OPTIONS,
+     "{labs}: a lab CSV needs one 'slide' column (its header is one column with ';' in it: "
+     "write it comma-separated)"),
     ("labs.csv", SEVERE_CSV.replace(",", "\t"), ["--slide", "s1"], SEVERE_OPTIONS,
      "{labs}: a lab CSV needs one 'slide' column (its header is one column with tabs in it: "
      "write it comma-separated)"),
@@ -910,6 +915,27 @@ def test_a_lab_file_refused_whole_keeps_the_line_of_this_slides_values(
     refused = capsys.readouterr()
     assert (refused.out.split("\n")[0], refused.err) == (
         expected, f"smearscan verdict: {why.format(labs=labs)}\n")
+
+
+@pytest.mark.parametrize("first_line", ["sep=,", '"sep=,"', "SEP=,,,"])
+def test_a_lab_csv_with_excels_separator_line_is_read_as_without_it(first_line, tmp_path,
+                                                                      capsys):
+    # QA 131 D1: Excel's "sep=," line was read as the header: no slide column, the file
+    # refused and the URGENT line of its values lost.
+    labs = tmp_path / "labs.csv"
+    labs.write_text(SEVERE_CSV.replace("\n", "\r\n"))
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--slide", "s1"]) == 0
+    expected = capsys.readouterr().out
+    assert expected.startswith(urgent_ttp("likely", "severe"))
+    labs.write_text(f"{first_line}\r\n" + SEVERE_CSV.replace("\n", "\r\n"))
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--slide", "s1"]) == 0
+    assert capsys.readouterr().out == expected
+    # A refused row is named by its line in the file, the separator line counted.
+    labs.write_text(f"{first_line}\n{SEVERE_CSV}s2,abc,8 g/dL,5 %\n")
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--slide", "s2"]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan verdict: {labs} line 4 (slide 's2'): platelets = 'abc': not a number "
+        "(expected '<number> x10^9/L', a bound such as '<0.1 x10^9/L' or '<=0.1 x10^9/L')\n")
 
 
 def test_a_lab_file_cut_short_inside_a_value_keeps_the_line_of_the_values_before_it(

@@ -27,11 +27,11 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
     slide (each row), another row with no slide name left out, a row whose cells do not fit
     its column names as each way of fitting them (:func:`_fitted_rows`)."""
     try:
-        names: list[str | None] = next(csv.reader(io.StringIO(text)), [])
+        names: list[str | None] = next(_rows_after_separator_line(text, ","), [])
         header = None
         if names.count("slide") != 1:
             header = f"{path}: a lab CSV needs one 'slide' column{_header_hint(names)}"
-        lines = csv.reader(io.StringIO(text), delimiter=_delimiter(names))
+        lines = _rows_after_separator_line(text, _delimiter(names))
         written = next(lines, [])
         blank = _blank_columns(written)
         names = [None if is_record_column(name) else name
@@ -89,6 +89,22 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
         return {"": replace(unnamed[0], others=tuple(row.values for row in unnamed[1:]))}
     return {slide: replace(row, problem=row.problem or unnamed[0].problem,
                            unnamed=tuple(unnamed)) for slide, row in result.items()}
+
+
+#: The first line Excel writes to name a CSV's separator (``sep=,``, ``sep=;``).
+_SEPARATOR_LINE = re.compile(r'"?sep=.?"?[,;\t]*', re.IGNORECASE)
+
+
+def _rows_after_separator_line(text: str, delimiter: str) -> Iterator[list[str]]:
+    """The rows of a CSV's ``text`` split by ``delimiter``, after Excel's ``sep=`` line where it
+    has one (QA 131 D1: read as the header, the file was refused as having no slide column,
+    and the URGENT lines of its rows were lost); the rows keep their line numbers
+    (:attr:`csv.reader.line_num`). The separator is the header's own (:func:`_delimiter`)."""
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    first = text.split("\n", 1)[0].strip()
+    if _SEPARATOR_LINE.fullmatch(first):
+        next(rows, None)
+    return rows
 
 
 #: The separators a lab CSV is read by where its header is one column holding one of them
