@@ -1768,3 +1768,19 @@ def test_a_row_is_refused_for_what_the_verdict_refuses_whatever_the_smear(values
         assess(smear, labs)
     assert row.value.key == verdict.value.key == key
     assert str(row.value).startswith("row: ") and str(verdict.value) in str(row.value)
+
+
+@pytest.mark.parametrize("slides", [["s1", "s2"], [""]])
+def test_rows_of_empty_cells_at_a_lab_csvs_end_are_left_out(slides, tmp_path):
+    # QA 131 D3: a spreadsheet's export ends with rows of empty cells where cells below the
+    # values were ever touched: ',,' was read as a row with no slide name, refusing the file.
+    path = tmp_path / "labs.csv"
+    header = "slide,platelets,hemoglobin" if slides != [""] else "platelets,hemoglobin"
+    rows = [f"{slide},{10 * (index + 1)},8 g/dL".lstrip(",") for index, slide in enumerate(slides)]
+    path.write_text("\n".join([header, *rows, ""]))
+    expected = {slide: (row.values, row.problem, row.others)
+                for slide, row in read_lab_rows(path).items()}
+    empty = ",," if slides != [""] else ","
+    path.write_text("\n".join([header, *rows, empty, f" {empty} ", empty, ""]))
+    assert {slide: (row.values, row.problem, row.others)
+            for slide, row in read_lab_rows(path).items()} == expected

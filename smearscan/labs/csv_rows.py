@@ -47,7 +47,10 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
         where_given: dict[str, str] = {}
         unnamed: list[LabRow] = []
         for cells in lines:
-            if not cells:  # a blank line, as csv.DictReader skips it
+            # A blank line, as csv.DictReader skips it, and a row of empty cells: a
+            # spreadsheet's export ends with such rows where cells below the values were ever
+            # touched (QA 131 D3: ',,,' read as a row with no slide name, refusing the file).
+            if not any(cell.strip() for cell in cells):
                 continue
             where = _row_lines(cells, lines.line_num)
             cells = _named_cells(cells, names, blank)
@@ -124,7 +127,7 @@ def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path:
     """A lab CSV without a slide column, refused (``header``) and read as values of every
     slide: each row, a row whose cells do not fit as :func:`_fitted_rows` (QA 44 H-2: a one-row
     file was read as none; QA 45 H-5: with a decimal comma too)."""
-    rows = [values for cells in lines if cells
+    rows = [values for cells in lines if any(cell.strip() for cell in cells)
             for values in (_fitted_rows(names, cells, str(path)) if len(cells) != len(names)
                            else [_row_values(names, cells)])]
     if not rows:
