@@ -247,14 +247,19 @@ RESUME = "smearscan: interrupted; re-run with the same --out to resume"
 
 @pytest.mark.parametrize(("argv", "line"), [
     (["field.png"], "smearscan: interrupted; nothing was written"),
-    (["slides", "--out", "results"], RESUME), (["slides", "--out=results"], RESUME),
+    (["slides", "--out", "{results}"], RESUME), (["slides", "--out={results}"], RESUME),
+    # QA 129 F3: stopped before its folder was made, an analysis was told to resume.
+    (["slides", "--out", "{results}/not-made"], "smearscan: interrupted; nothing was written"),
+    (["slides", "--out={results}/not-made"], "smearscan: interrupted; nothing was written"),
     (["review", "results"], "smearscan review: interrupted; the corrections saved so far are kept"),
     (["export-corrections", "results"], "smearscan export-corrections: interrupted; nothing was "
                                         "written")])
-def test_a_stopped_command_says_what_it_left(monkeypatch, capsys, argv, line):
+def test_a_stopped_command_says_what_it_left(monkeypatch, capsys, tmp_path, argv, line):
     # QA 128 L: verdict and review were told to re-run "with the same --out", which they have
     # not; an analysis without --out writes nothing to resume.
     import smearscan.cli as cli
+
+    argv = [word.format(results=tmp_path) for word in argv]
 
     def stopped(*_: object) -> int:
         raise KeyboardInterrupt

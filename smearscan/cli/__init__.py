@@ -722,6 +722,15 @@ def _stopped_line(argv: list[str], how: str) -> str:
     command = argv[0] if argv else ""
     if command in _NOT_WRITTEN:
         return f"smearscan {command}: {how}; {_NOT_WRITTEN[command]}"
-    if not any(word == "--out" or word.startswith("--out=") for word in argv):
+    out = _out_given(argv)
+    if out is None or not out.exists():  # QA 129 F3: stopped before it was made
         return f"smearscan: {how}; nothing was written"
     return f"smearscan: {how}; re-run with the same --out to resume"
+
+
+def _out_given(argv: list[str]) -> Path | None:
+    """The ``--out`` folder of an analysis's ``argv`` (the last given), if any."""
+    given = [argv[index + 1] if word == "--out" else word.removeprefix("--out=")
+             for index, word in enumerate(argv)
+             if word == "--out" and index + 1 < len(argv) or word.startswith("--out=")]
+    return Path(given[-1]) if given else None
