@@ -72,7 +72,9 @@ def field_table(outcomes: list[SlideOutcome]) -> str:
     for outcome in outcomes:
         # Unclassified runs have no counts at all: show "-", not a misleading 0.
         missing = 0 if outcome.summary.counts else "-"
-        doubt = ": in doubt" if outcome.summary.scale_in_doubt else ""
+        # QA 129 F4: a trusted size in doubt read only "in doubt" here.
+        doubt = (" trusted" * outcome.summary.pixel_size_trusted
+                 + ": in doubt" * outcome.summary.scale_in_doubt)
         for f in outcome.summary.fields:
             if f.error is not None:
                 rows.append([outcome.name, f.image, "failed", "", "", "", "", "", "", "", "", ""])

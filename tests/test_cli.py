@@ -521,10 +521,11 @@ def test_a_folder_takes_every_image_format_the_reader_takes(tmp_path):
 
 
 def test_a_run_without_out_says_why_a_pixel_size_is_in_doubt(capsys):
-    # QA 50 F7: the field table said "0.250: in doubt", and nothing said why.
+    # QA 50 F7: the field table said "0.250: in doubt", and nothing said why; QA 129 F4: nor
+    # that the size was trusted, as the slide table says.
     assert run(SAMPLE_FIELD, "--pixel-size", "0.25", "--trust-pixel-size") == 0
     captured = capsys.readouterr()
-    assert "0.250: in doubt" in captured.out
+    assert "0.250 trusted: in doubt" in captured.out
     assert captured.err.splitlines()[-1] == (
         "smearscan: slide 'chula-1': the pixel size is in doubt: the slide's own estimate, "
         "0.204 um/px (its whole red cells taken as 7.5 um), is 1.22x off the declared 0.250 "
