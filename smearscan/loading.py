@@ -505,10 +505,21 @@ def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
     if width < 1 or height < 1:
         raise ImageLoadError(f"{path}: empty image ({width}x{height} px)")
     if width * height > max_pixels:
+        size, limit = _apart_mpx(width * height, max_pixels)
         raise ImageLoadError(
-            f"{path}: image is {width}x{height} px ({width * height / 1e6:.3g} Mpx), over the "
-            f"{max_pixels / 1e6:.3g} Mpx limit; crop or downscale it, or raise --max-pixels"
+            f"{path}: image is {width}x{height} px ({size} Mpx), over the {limit} Mpx limit; "
+            "crop or downscale it, or raise --max-pixels"
         )
+
+
+def _apart_mpx(pixels: int, limit: int) -> tuple[str, str]:
+    """``pixels`` and ``limit`` in Mpx, with as many digits as tell them apart (QA 129 F6:
+    "0.307 Mpx, over the 0.307 Mpx limit")."""
+    for digits in range(3, 10):
+        size, most = f"{pixels / 1e6:.{digits}g}", f"{limit / 1e6:.{digits}g}"
+        if size != most:
+            return size, most
+    return f"{pixels / 1e6:g}", f"{limit / 1e6:g}"
 
 
 def _require_one_field(path: Path, kind: str, count: int, unit: str) -> None:

@@ -209,6 +209,9 @@ def test_huge_image_is_refused_from_its_header_with_the_limit_named(tmp_path):
         # A raised limit is still a limit, reported as such (not as Pillow's "bomb").
         with pytest.raises(ImageLoadError, match="over the 100 Mpx limit"):
             read_field(path, max_pixels=100_000_000)
+        # QA 129 F6: a limit a pixel short read "300 Mpx, over the 300 Mpx limit".
+        with pytest.raises(ImageLoadError, match=r"\(300 Mpx\), over the 299.999999 Mpx limit"):
+            read_field(path, max_pixels=299_999_999)
 
 
 def _jpeg_header_claiming(path: Path, width: int, height: int) -> Path:
