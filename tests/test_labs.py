@@ -1784,3 +1784,19 @@ def test_rows_of_empty_cells_at_a_lab_csvs_end_are_left_out(slides, tmp_path):
     path.write_text("\n".join([header, *rows, empty, f" {empty} ", empty, ""]))
     assert {slide: (row.values, row.problem, row.others)
             for slide, row in read_lab_rows(path).items()} == expected
+
+
+@pytest.mark.parametrize(("column", "named", "unit"), [
+    ("hemoglobin (g/dL)", "hemoglobin", "g/dL"), ("Hb [g/L]", "hemoglobin", "g/L"),
+    ("ldh (U/L)", "ldh", "U/L")])
+def test_a_column_named_with_its_unit_is_told_where_the_unit_goes(column, named, unit,
+                                                                  tmp_path):
+    # QA 131 D4: a lab export's 'hemoglobin (g/dL)' column was refused as an unknown key with
+    # no word of the unit.
+    path = tmp_path / "labs.csv"
+    path.write_text(f"slide,{column}\ns1,8\n")
+    with pytest.raises(LabValueError) as caught:
+        read_labs_file(path)
+    assert str(caught.value) == (
+        f"{path} line 2 (slide 's1'): unknown lab key {column!r}; name the column {named!r} and "
+        f"write the unit in each cell ('<value> {unit}')")

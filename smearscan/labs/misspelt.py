@@ -4,6 +4,7 @@ slip is close to (:func:`close_keys`), and the refusal of an unknown key."""
 from __future__ import annotations
 
 import difflib
+import re
 
 from smearscan.errors import LabValueError
 from smearscan.labs.keys import LAB_KEYS
@@ -51,4 +52,10 @@ def _unknown_key(key: object, source: str) -> LabValueError:
     what = "option" if as_option else "lab key"
     hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
             else "--help lists the options" if as_option else f"known keys: {', '.join(LAB_KEYS)}")
+    # QA 131 D4: a lab export's column names often carry the unit ('hemoglobin (g/dL)').
+    unit = re.fullmatch(r"\s*([\w -]+?)\s*[(\[]\s*([^)\]]*?)\s*[)\]]\s*", str(key))
+    named = None if unit is None or as_option else (
+        unit[1] if unit[1] in LAB_KEYS else next(iter(close_keys(unit[1])), None))
+    if named is not None:
+        hint = f"name the column {named!r} and write the unit in each cell ('<value> {unit[2]}')"
     return LabValueError(f"{source}: unknown {what} {key!r}; {hint}", key=str(key))
