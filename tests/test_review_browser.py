@@ -225,6 +225,27 @@ def test_a_sign_off_from_a_page_that_missed_corrections_is_refused(browser, url)
         each.close()
 
 
+def test_a_page_refused_for_a_sign_off_elsewhere_shows_the_slide_signed_off(browser, url):
+    # QA 131 D5: a stale tab refused a correction for a sign-off in another tab, but kept
+    # showing the slide "in progress" with its tiles editable until it was reloaded.
+    pages = [browser.new_page(viewport={"width": 1280, "height": 1000}) for _ in range(2)]
+    for each in pages:
+        _open(each, url, "positive")
+    pages[0].fill("#reviewer", "A. Tech")
+    _look_through(pages[0])
+    pages[0].click("#signoff")
+    pages[0].wait_for_selector("#signed-banner:not([hidden])")
+    assert pages[1].is_hidden("#signed-banner")
+    pages[1].keyboard.press("r")
+    pages[1].wait_for_selector("#signed-banner:not([hidden])")
+    assert _text(pages[1], "#message").startswith("slide 'positive' is signed off by A. Tech")
+    assert pages[1].locator(".tile select").evaluate_all("all => all.every(s => s.disabled)")
+    assert pages[1].is_disabled("#signoff")
+    assert _corrections(url) == []
+    for each in pages:
+        each.close()
+
+
 def test_an_undo_in_a_page_that_missed_a_correction_is_refused(browser, url):
     # QA 109 M2: a stale tab's undo took back the other tab's correction.
     pages = [browser.new_page(viewport={"width": 1280, "height": 1000}) for _ in range(2)]
