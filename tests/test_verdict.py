@@ -1549,6 +1549,24 @@ def test_seed_000_cancer_associated_maha():
     assert verdict.marrow.considered == ("bone-marrow infiltration by cancer",)
 
 
+@pytest.mark.parametrize(("markers", "said"), [
+    ({"ldh": "180 U/L", "ldh_uln": "250 U/L", "haptoglobin": "1.2 g/L"},
+     "LDH normal, haptoglobin normal"),
+    ({}, "none measured"),
+    ({"ldh": "600 U/L", "ldh_uln": "250 U/L"}, "LDH abnormal")])
+def test_seed_000_without_haemolysis_shown_is_no_dat_negative_haemolysis(markers, said):
+    # QA 130 #2: "DAT-negative haemolysis" was a reason of the cancer-associated MAHA beside a
+    # normal LDH and haptoglobin, or none measured.
+    labs = parse_labs({key: value for key, value in SEED_000.items()
+                       if key not in ("ldh", "ldh_uln", "haptoglobin", "haptoglobin_lln",
+                                      "reticulocytes", "indirect_bilirubin")} | markers)
+    cancer = assess(smear(), labs).cause("cancer-associated")
+    assert cancer.assessment == "possible"
+    assert "DAT-negative haemolysis" not in cancer.reasons
+    assert (f"haemolysis not shown by its markers ({said}): the cause is a haemolytic anaemia"
+            in cancer.reasons)
+
+
 def test_seed_000_before_adamts13_is_back_keeps_ttp_open():
     labs = parse_labs({**SEED_000, "adamts13": None, "transplant": False})
     verdict = assess(smear(), labs)
@@ -3044,8 +3062,11 @@ def test_a_marrow_infiltrations_work_up_follows_the_headline_where_no_cause_lead
     # Two raised markers: haemolysis present.
     ({"ldh": "600 U/L", "ldh_uln": "250 U/L", "haptoglobin": "<0.1 g/L"},
      ["DAT negative: a non-immune haemolysis, as in MAHA"]),
-    # No marker measured: the DAT cannot say the haemolysis is there.
-    ({}, ["DAT negative: a haemolysis, if there is one, is not immune, as in MAHA"]),
+    # One raised marker, not outvoted: a haemolysis suggested.
+    ({"ldh": "600 U/L", "ldh_uln": "250 U/L"},
+     ["DAT negative: a haemolysis, if there is one, is not immune, as in MAHA"]),
+    # QA 130 #1: no marker measured, or one normal: nothing for the DAT to speak of.
+    ({}, []), ({"haptoglobin": "1.2 g/L"}, []),
     # QA 127 L9: an LDH outvoted by a normal haptoglobin and reticulocytes is no haemolysis,
     # and the negative DAT was listed for MAHA as "non-immune haemolysis".
     ({"ldh": "300 U/L", "ldh_uln": "250 U/L", "haptoglobin": "1.2 g/L", "reticulocytes": "1 %"},

@@ -599,12 +599,15 @@ def smear_finding(smear: SmearFindings, maha: str) -> tuple[bool, Finding] | Non
 
 def lab_findings(labs: Labs, picture: LabPicture) -> tuple[list[Finding], list[Finding]]:
     """Findings for and against MAHA from haemolysis markers, DAT (a negative DAT counts only
-    when haemolysis is not ruled out), platelets and haemoglobin."""
+    beside a raised marker that is not outvoted), platelets and haemoglobin."""
     found: list[Finding] = []
     against: list[Finding] = []
     for marker in picture.markers:
         (found if marker.raised else against).append(marker.finding)
-    if labs.dat == "positive" or (labs.dat == "negative" and not picture.haemolysis_excluded):
+    # A negative DAT speaks for MAHA only beside a haemolysis the markers show or suggest
+    # (QA 130 #1: listed for it with no marker given, beside "haemolysis not shown").
+    if labs.dat == "positive" or (labs.dat == "negative" and not picture.haemolysis_excluded
+                                  and picture.haemolysis in ("present", "equivocal")):
         (found if labs.dat == "negative" else against).append(
             _finding(_dat_reading(labs.dat, picture), labs.dat, DAT_RULE))
     if picture.thrombocytopenia is not None:
@@ -622,8 +625,8 @@ def lab_findings(labs: Labs, picture: LabPicture) -> tuple[list[Finding], list[F
 
 
 def _dat_reading(dat: str, picture: LabPicture) -> str:
-    """What the DAT says of a haemolysis that the markers show, or only do not exclude (QA 127
-    L9: "non-immune haemolysis" was said where the markers showed none)."""
+    """What the DAT says of a haemolysis that the markers show, or only suggest (QA 127 L9:
+    "non-immune haemolysis" was said where the markers showed none)."""
     if dat == "positive":
         return "DAT positive: immune haemolysis to consider"
     if picture.haemolysis == "present":

@@ -439,9 +439,9 @@ HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >=
                  "2016;137:e20152153 (fluids)",
                  standard=False)
 CANCER_RULE = _rule(
-    "cancer-associated MAHA", "active cancer, DAT-negative MAHA, no severe ADAMTS13 deficiency, "
-    f"no overt DIC; 'plasma exchange usually ineffective' only with ADAMTS13 > "
-    f"{ADAMTS13_NEGATIVE:g}%", SEED_000, standard=False)
+    "cancer-associated MAHA", "active cancer, DAT-negative MAHA (haemolysis present), no severe "
+    "ADAMTS13 deficiency, no overt DIC -> suspected, else possible; 'plasma exchange usually "
+    f"ineffective' only with ADAMTS13 > {ADAMTS13_NEGATIVE:g}%", SEED_000, standard=False)
 DRUG_RULE = _rule("drug-induced TMA", "a recorded drug of this tool's list with MAHA likely -> "
                   "suspected, action: stop the drug; another drug name, or a bare yes -> at "
                   "most possible, action: name and check it before stopping it; a listed "

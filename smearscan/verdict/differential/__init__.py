@@ -63,7 +63,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     at = next((index for index, cause in enumerate(recorded)
                if cause.cause == "malignant-hypertension"), len(recorded))
     in_order = ([*recorded[:at], hus, *recorded[at:]] if labs.diarrhoea else [*recorded, hus])
-    causes = [ttp, *in_order, cancer_cause(maha, labs, dic, drug, hints, cancer_first), dic,
+    causes = [ttp, *in_order, cancer_cause(maha, labs, picture, dic, drug, hints,
+                                               cancer_first), dic,
               *([drug] if drug else []),
               *([m] if (m := megaloblastic_cause(maha, labs, picture,
                                                   newborn=population in NEWBORNS)) else []),

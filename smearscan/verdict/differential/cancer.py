@@ -13,6 +13,7 @@ from smearscan.verdict.differential.cause import (
 )
 from smearscan.verdict.differential.drug import drugs_weighed, tma_drug_named
 from smearscan.verdict.drugs import tma_drugs_named
+from smearscan.verdict.findings import LabPicture
 from smearscan.verdict.values import ADAMTS13_NEGATIVE, ADAMTS13_SEVERE, SEED_000
 
 MARROW_ADVICE = "bone-marrow examination (aspirate and trephine biopsy)"
@@ -37,11 +38,11 @@ def _cancer_hints(smear_hints: list[str], labs: Labs) -> Cause:
     return Cause.of("cancer-associated", "unlikely", URGENCY, action, ("no known active cancer",))
 
 
-def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
+def cancer_cause(maha: str, labs: Labs, picture: LabPicture, dic: Cause, drug: Cause | None,
                  smear_hints: list[str], cancer_first: bool) -> Cause:
-    """Known active cancer, DAT-negative MAHA, ADAMTS13 not severely low and no overt DIC ->
-    suspected, else possible; 'plasma exchange is usually ineffective' only once ADAMTS13 is
-    above 20% and no drug is suspected instead (CLINICAL.md, seed 000)."""
+    """Known active cancer, DAT-negative MAHA (haemolysis present), ADAMTS13 not severely low
+    and no overt DIC -> suspected, else possible; 'plasma exchange is usually ineffective' only
+    once ADAMTS13 is above 20% and no drug is suspected instead (CLINICAL.md, seed 000)."""
     adamts13 = labs.adamts13
     if maha == "unlikely":
         return Cause.of("cancer-associated", "unlikely", URGENCY, "",
@@ -54,6 +55,11 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
     reasons, against = ["known active cancer"], []
     if labs.dat == "positive":
         against.append("DAT positive: immune haemolysis instead")
+    elif picture.haemolysis != "present":
+        # QA 130 #2: "DAT-negative haemolysis" was a reason beside a normal LDH and
+        # haptoglobin, or none measured.
+        against.append("haemolysis not shown by its markers "
+                       f"({_markers_said(picture)}): the cause is a haemolytic anaemia")
     elif labs.dat == "negative":
         reasons.append("DAT-negative haemolysis")
     if adamts13 is None:
@@ -82,6 +88,14 @@ def cancer_cause(maha: str, labs: Labs, dic: Cause, drug: Cause | None,
                    f"helps ({SEED_000})")
     return Cause.of("cancer-associated", assessment, URGENCY, action,
                   (*reasons, *smear_hints, *against, *capped))
+
+
+def _markers_said(picture: LabPicture) -> str:
+    """The haemolysis markers as far as they go: none measured, or which are raised."""
+    if not picture.markers:
+        return "none measured"
+    return ", ".join(f"{marker.name} {'abnormal' if marker.raised else 'normal'}"
+                     for marker in picture.markers)
 
 
 def hints_from_smear(nrbc_present: bool | None, leukoerythroblastic: str | None) -> list[str]:
