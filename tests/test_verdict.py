@@ -2428,7 +2428,7 @@ def _without_ldh_limit(labs, findings):
 def test_an_ldh_refused_without_its_limit_keeps_the_urgent_line_any_limit_gives():
     # QA 29 H1: a textbook TTP with LDH 2477 U/L and no limit was refused with no URGENT line,
     # where every limit from 190 to 1000 U/L, and no LDH at all, gives one.
-    labs = {**CLASSIC_TTP, "ldh": 2477}
+    labs = {**CLASSIC_TTP, "ldh": 900}
     limits = {assess(smear(), parse_labs({**labs, "ldh_uln": limit})).urgent
               for limit in (190, 250, 480, 620, 1000)}
     assert limits == {SUSPECTED}
@@ -2444,6 +2444,28 @@ def test_an_ldh_refused_without_its_limit_keeps_the_urgent_line_any_limit_gives(
     assert {assess(findings, parse_labs({**split, "ldh_uln": limit})).urgent is None
             for limit in (250, 620)} == {True, False}
     assert _without_ldh_limit(split, findings) == urgent_ttp("possible", "unknown, limit")
+
+
+@pytest.mark.parametrize(("population", "ldh", "read"), [
+    ("adult", 1001, True), ("child", 2477, True), ("adult", 1000, False),
+    ("neonate", 2001, True), ("preterm", 1500, False), ("neonate", ">2000 U/L", True)])
+def test_an_ldh_over_every_limit_for_the_age_is_read_raised_without_its_own(population, ldh,
+                                                                          read):
+    # QA 130 #3: the seed case's LDH of 2477 U/L without its limit was refused, and the verdict
+    # with it, though every limit this tool accepts (1000 U/L after the neonatal period, 2000
+    # for a newborn) reads it raised.
+    labs = parse_labs({**CLASSIC_TTP, "ldh": ldh, "ldh_uln": None}, complete=False)
+    findings = smear(population=population)
+    if not read:
+        with pytest.raises(UnresolvedBoundError, match="given without ldh_uln"):
+            assess(findings, labs)
+        return
+    verdict = assess(findings, labs)
+    ldh = next(f for f in verdict.findings_for if f.finding.startswith("LDH"))
+    assert (ldh.finding, ldh.value) == (
+        "LDH over every upper limit of normal this tool accepts for the patient's age",
+        f"{show('ldh', labs.ldh)} (no ULN given)")
+    assert verdict.urgent == assess(findings, dataclasses.replace(labs, ldh_uln=250.0)).urgent
 
 
 def test_an_ldh_limit_no_assay_gives_after_the_neonatal_period_is_refused_with_its_line():
@@ -2485,8 +2507,12 @@ def test_a_refused_ldh_limit_keeps_the_line_every_limit_tried_agrees_on(labs, fi
             assess(findings, parse_labs({**labs, "ldh_uln": limit}, complete=False))
         assert str(error.value).startswith(f"ldh_uln (--ldh-uln) = {limit:g} U/L is over 1000")
         assert {error.value.urgent} == lines
-    # Without its limit, likewise (QA 36 L-1's kind: the reading without the LDH asked for it).
-    assert _without_ldh_limit(labs, findings) in lines
+    # Without its limit, likewise (QA 36 L-1's kind: the reading without the LDH asked for it),
+    # or, over every limit (QA 130 #3), read as raised.
+    if labs["ldh"] > 1000:
+        assert assess(findings, parse_labs(labs, complete=False)).urgent in lines
+    else:
+        assert _without_ldh_limit(labs, findings) in lines
 
 
 TEXTBOOK_TTP = {"dat": "negative", "platelets": 10, "haptoglobin": "<0.1 g/L", "adamts13": 5}

@@ -389,12 +389,12 @@ LDH_DECIDES = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--dat
     ("19", "250", ["--ldh", "1140 U/L", "--ldh-uln", "250"],  # 19 U/L is implausible
      "ldh = '19': a bare number could be 19 U/L or 19 ukat/L (= 1140 U/L); give the unit, e.g. "
      "'19 U/L' or '19 ukat/L'"),
-    # No plausible reading: as without the limit, over the usual limits.
+    # No plausible reading: as without the limit, read over every limit (QA 130 #3).
     ("1500 U/L", "2500", ["--ldh", "1500 U/L"],
      "ldh_uln = '2500': 2500 U/L is outside the plausible range 50-2000 U/L"),
 ])
 def test_a_refused_value_keeps_the_urgent_line_its_readings_give(ldh, uln, like, why, capsys):
-    assert main([*LDH_DECIDES, *like]) == (0 if "--ldh-uln" in like else 2)  # no limit: refused
+    assert main([*LDH_DECIDES, *like]) == 0
     expected = capsys.readouterr().out.splitlines()[0]
     assert expected.startswith("URGENT - TTP likely")
     assert main([*LDH_DECIDES, "--ldh", ldh, "--ldh-uln", uln]) == 2
@@ -1060,18 +1060,18 @@ def test_an_ldh_without_its_limit_is_refused_with_the_urgent_line_and_completed_
     # QA 29 H1: refused without the URGENT line every limit gives; F1: a lab file's LDH could
     # not be completed by --ldh-uln on the command line.
     labs = tmp_path / "labs.json"
-    labs.write_text(json.dumps({"ldh": "2477 U/L", "platelets": 10, "haptoglobin": "0 g/L",
+    labs.write_text(json.dumps({"ldh": "900 U/L", "platelets": 10, "haptoglobin": "0 g/L",
                                 "reticulocytes": "8 %", "dat": "negative"}))
     count = ["verdict", "--schistocytes", "8.5", "--rbc-counted", "1200", "--labs", str(labs)]
     assert main(count) == 2
     out, err = capsys.readouterr()
     assert out.startswith("URGENT - TTP possible: a medical emergency.")
-    why = ("ldh = 2477 U/L given without ldh_uln (--ldh-uln): give the upper limit of normal "
+    why = ("ldh = 900 U/L given without ldh_uln (--ldh-uln): give the upper limit of normal "
            "printed beside it on the lab report; LDH limits differ between methods and ages, so "
            "an LDH is judged only against its own lab's limit")
     assert err == f"smearscan verdict: {labs}: {why}\n"  # where the LDH came from (QA 30 N5)
     assert main(["verdict", "--schistocytes", "8.5", "--rbc-counted", "1200", "--ldh",
-                 "2477 U/L"]) == 2
+                 "900 U/L"]) == 2
     assert capsys.readouterr().err == f"smearscan verdict: command line: {why}\n"
     assert main([*count, "--ldh-uln", "250 U/L", "--json"]) == 0
     verdict = json.loads(capsys.readouterr().out)

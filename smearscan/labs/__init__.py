@@ -65,6 +65,8 @@ from smearscan.labs.ldh import (
     ldh_limit_implausible,
     ldh_maybe_in_ukat,
     ldh_not_serum,
+    ldh_over_every_limit,
+    ldh_top_limit,
     ldh_under_serum_level,
     ldh_without_limit,
 )
@@ -102,7 +104,8 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "check_ldh", "close_keys",
            "greatest_inr", "inr_without_pt", "is_record_column", "lab_readings",
            "labs_for_slide",
-           "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_under_serum_level",
+           "ldh_limit_implausible", "ldh_maybe_in_ukat", "ldh_not_serum", "ldh_over_every_limit",
+           "ldh_top_limit", "ldh_under_serum_level",
            "ldh_without_limit", "least_inr", "merged_readings", "newborn_pregnancy", "parse_labs",
            "pt_without_inr",
            "read_lab_rows", "read_labs_file", "reading_rank", "refused_names", "slide_slips",

@@ -15,17 +15,18 @@ from smearscan.labs.record import NEWBORNS, Labs
 LDH_LEAST_FRACTION_OF_ULN = 0.4
 
 
-def ldh_without_limit(labs: Labs, option: str | None = None) -> str | None:
+def ldh_without_limit(labs: Labs, option: str | None = None,
+                      population: str | None = None) -> str | None:
     """Why an LDH given without its lab's upper limit of normal (``ldh_uln``; ``option``, the
-    command line's name for it, where there is one) is refused, or None when it has one (or no
-    LDH is given).
+    command line's name for it, where there is one) is refused, or None when it has one, is
+    over every limit (:func:`ldh_over_every_limit`), or no LDH is given.
 
     An LDH is judged only against the limit of the assay that measured it: limits differ about
     2.5x between methods and ages (adult IFCC assays ~225-250 U/L, older methods and children
     higher), and every default this tool tried misread some LDH, either a raised one as normal
     (a TTP picture closed) or a normal one as raised (QA 24 to QA 28; this tool's rule).
     """
-    if labs.ldh is None or labs.ldh_uln is not None:
+    if labs.ldh is None or labs.ldh_uln is not None or ldh_over_every_limit(labs, population):
         return None
     named = f"ldh_uln ({option})" if option else "ldh_uln"
     return (f"ldh = {_ldh_text(labs)} given without {named}: give the upper limit of normal "
@@ -38,6 +39,22 @@ def ldh_without_limit(labs: Labs, option: str | None = None) -> str | None:
 #: A higher limit for any other population than neonates is a slip (a typo, a neonate's range)
 #: that reads a raised LDH as normal (900 U/L against 1500). This tool's rule.
 LDH_ULN_MAX = 1000.0
+
+
+def ldh_top_limit(population: str | None) -> float:
+    """The highest upper limit of normal of an LDH assay this tool accepts for ``population``
+    (None: any): :data:`LDH_ULN_MAX` after the neonatal period, else the top of ``ldh_uln``'s
+    plausible range, a newborn's."""
+    if population is not None and population not in NEWBORNS:
+        return LDH_ULN_MAX
+    return LAB_KEYS["ldh_uln"].plausible[1]
+
+
+def ldh_over_every_limit(labs: Labs, population: str | None = None) -> bool:
+    """An LDH over :func:`ldh_top_limit`: raised whatever its lab's limit, so read so without
+    it (QA 130 #3: the seed case's 2477 U/L without its limit was refused, and the verdict with
+    it; this tool's rule)."""
+    return labs.ldh is not None and labs.ldh > ldh_top_limit(population)
 
 
 def ldh_limit_implausible(labs: Labs, population: str, option: str | None = None) -> str | None:
@@ -104,7 +121,7 @@ def check_ldh(labs: Labs, source: str, *, complete: bool = True,
     LabValueError
         Naming ``source``, the value and what to give.
     """
-    missing = ldh_without_limit(labs)
+    missing = ldh_without_limit(labs, population=population)
     if missing is not None and complete:
         raise LabValueError(f"{source}: {missing}")
     if population is None:

@@ -54,7 +54,9 @@ class LabRow:
         LabValueError
             A value of the row is refused (message names the row and the value).
         """
-        labs = self.parsed()
+        labs = self.parsed(complete=False)
+        # Its LDH's limit checked for the population: an LDH over every limit for it is read
+        # without its own (QA 130 #3).
         check_ldh(labs, self.source, population=population)
         check_judgeable(labs, self.source, population)
         return labs

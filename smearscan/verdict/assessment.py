@@ -470,7 +470,7 @@ def _problems_refused(smear: SmearFindings, labs: Labs
     beside a PT without its INR). Each refusal keeps the URGENT line that :func:`assess`
     describes."""
     problems = []
-    missing = ldh_without_limit(labs, "--ldh-uln") or ldh_limit_implausible(
+    missing = ldh_without_limit(labs, "--ldh-uln", smear.population) or ldh_limit_implausible(
         labs, smear.population, "--ldh-uln")
     if missing is not None:
         problems.append(("ldh_uln", lambda also: UnresolvedBoundError(

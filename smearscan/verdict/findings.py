@@ -40,6 +40,7 @@ from smearscan.verdict.values import (
     HAPTOGLOBIN_RULE,
     ICSH,
     INDIRECT_BILIRUBIN_ULN,
+    LDH_NO_LIMIT_RULE,
     LDH_RULE,
     MAHA_RULE,
     PLASMIC_HIGH,
@@ -374,16 +375,22 @@ def ttp_open_despite_dat(labs: Labs, picture: LabPicture, plasmic: Score) -> boo
 
 
 def ldh_raised(labs: Labs) -> bool | None:
-    """LDH above the lab's upper limit (:data:`LDH_RULE`); ``None`` when not measured."""
+    """LDH above the lab's upper limit (:data:`LDH_RULE`); ``None`` when not measured. One
+    without its limit is raised: :func:`assess` refuses it unless it is over every limit it
+    accepts for the patient (:func:`~smearscan.labs.ldh_over_every_limit`)."""
     if labs.ldh is None:
         return None
-    return labs.ldh > labs.ldh_uln
+    return labs.ldh_uln is None or labs.ldh > labs.ldh_uln
 
 
 def _ldh_marker(labs: Labs) -> Marker | None:
     raised = ldh_raised(labs)
     if raised is None:
         return None
+    if labs.ldh_uln is None:
+        return Marker("ldh", raised, _finding(
+            "LDH over every upper limit of normal this tool accepts for the patient's age",
+            f"{show('ldh', labs.ldh)} (no ULN given)", LDH_NO_LIMIT_RULE))
     return Marker("ldh", raised, _finding(
         f"LDH {'above' if raised else 'within'} the lab's upper limit",
         f"{show('ldh', labs.ldh)} (ULN {show('ldh_uln', labs.ldh_uln)})", LDH_RULE))

@@ -22,6 +22,7 @@ from smearscan.labs import (
     PT_INR_MARGIN,
     PT_ISI,
     greatest_inr,
+    ldh_top_limit,
     least_inr,
 )
 from smearscan.slide_stats import (
@@ -215,6 +216,12 @@ SCALE_RULE = _rule(
 LDH_RULE = Rule("LDH raised", "above the lab's own upper limit of normal (ldh_uln)", "lab",
                 "the lab's reference interval; an LDH without it, or that it cannot judge, is "
                 "refused")
+LDH_NO_LIMIT_RULE = _rule(
+    "LDH raised, no lab limit given", f"over {ldh_top_limit('adult'):g} U/L (a newborn's "
+    f"{ldh_top_limit('neonate'):g} U/L): over every upper limit of normal this tool accepts for "
+    "the patient's age; a lower LDH without its limit is refused",
+    "adult assays ~190-620 U/L by method, a child's up to ~1000 U/L (smearscan.labs."
+    "LDH_ULN_MAX), a newborn's higher", standard=False)
 HAPTOGLOBIN_LAB_RULE = Rule("haptoglobin low", "below the lab's own lower limit "
                             "(haptoglobin_lln)", "lab", "the lab's reference interval")
 HAPTOGLOBIN_RULE = _rule(
@@ -570,7 +577,7 @@ BOUND_RULE = _rule(
 
 RULES: tuple[Rule, ...] = (
     SCHISTOCYTE_RULE, CHILD_SCHISTOCYTE_RULE, FOCUS_RULE, SCALE_RULE, LESS_SPECIFIC_RULE,
-    MAHA_RULE, LDH_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
+    MAHA_RULE, LDH_RULE, LDH_NO_LIMIT_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
     RETICULOCYTE_RULE, BILIRUBIN_RULE, NEWBORN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE,
     ANAEMIA_RULE, ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
