@@ -1800,3 +1800,13 @@ def test_a_column_named_with_its_unit_is_told_where_the_unit_goes(column, named,
     assert str(caught.value) == (
         f"{path} line 2 (slide 's1'): unknown lab key {column!r}; name the column {named!r} and "
         f"write the unit in each cell ('<value> {unit}')")
+
+
+@pytest.mark.parametrize(("key", "written", "read"), [
+    ("platelets", "82 x10^3/mm3", 82.0), ("platelets", "82 x10³/mm³", 82.0),
+    ("creatinine", "56 micromol/L", 56 / 88.4), ("creatinine", "0.056 mmol/L", 56 / 88.4),
+    ("creatinine_uln", "0.09 mmol/L", 90 / 88.4), ("d_dimer", "500 microg/L", 500.0)])
+def test_common_spellings_of_accepted_units_are_read(key, written, read):
+    # QA 130 #4: 'x10^3/mm3' (as x10^3/uL), 'micromol/L' (as umol/L) and creatinine in mmol/L
+    # were refused as unknown units.
+    assert getattr(parse_labs({key: written}, complete=False), key) == pytest.approx(read)

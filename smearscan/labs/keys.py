@@ -85,6 +85,8 @@ ADAMTS13_UNDETECTABLE = 10.0
 _PER_UL = 0.001  # a count per uL (or mm3) in x10^9/L
 _COUNT_UNITS = {"10^9/L": 1.0, "G/L": 1.0, "x10^3/uL": 1.0, "10^3/uL": 1.0, "K/uL": 1.0,
                 "/uL": _PER_UL, "/mm3": _PER_UL}
+# Creatinine: 88.4 umol/L per mg/dL (molar mass 113.12 g/mol).
+_CREATININE_UNITS = {"umol/L": 1 / 88.4, "mmol/L": 1000 / 88.4}
 # D-dimer: only its ratio to the ULN is used; units with an optional FEU/DDU basis.
 _D_DIMER_UNITS = {f"{unit}{basis}": factor
                   for unit, factor in {"ug/L": 1.0, "mg/L": 1000.0, "ug/mL": 1000.0}.items()
@@ -166,11 +168,11 @@ LAB_KEYS: dict[str, LabKey] = {
     "indirect_bilirubin": _number("mg/dL", {"umol/L": 1 / 17.1}, (0.0, 50.0),
                                   "indirect (unconjugated) bilirubin", {"umol/L": (0.0, 50.0)}),
     "dat": LabKey("posneg", meaning="direct antiglobulin (Coombs) test"),
-    "creatinine": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 25.0), "serum creatinine",
+    "creatinine": _number("mg/dL", _CREATININE_UNITS, (0.1, 25.0), "serum creatinine",
                           {"umol/L": (10.0, 25.0)}),
     # Up to 1.6 mg/dL (141 umol/L): no reference limit is higher, and one of 2 mg/dL or more
     # (raised at any age) would hide a kidney injury; a patient's usual creatinine is no limit.
-    "creatinine_uln": _number("mg/dL", {"umol/L": 1 / 88.4}, (0.1, 1.6),
+    "creatinine_uln": _number("mg/dL", _CREATININE_UNITS, (0.1, 1.6),
                               "the lab's upper reference limit of creatinine for this patient "
                               "(a child's is lower than an adult's)"),
     "pt_prolongation_s": _number("s", {"sec": 1.0, "seconds": 1.0}, (-5.0, 120.0),

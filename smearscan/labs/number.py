@@ -20,7 +20,10 @@ _UNIT_SPELLING = str.maketrans({"µ": "u", "μ": "u", "×": "x", "⁹": "9", "³
 
 
 def _unit_key(unit: str) -> str:
-    return unit.translate(_UNIT_SPELLING).lower()
+    """``unit`` as compared: micro signs, case and spaces aside, 'micro' as 'u', and mm3 as the
+    uL it is (QA 130 #4: 'x10^3/mm3' and 'micromol/L' were refused)."""
+    key = unit.translate(_UNIT_SPELLING).lower()
+    return key.replace("micro", "u").replace("mm3", "ul")
 
 
 def _readings(value: float, spec: LabKey) -> list[float]:
