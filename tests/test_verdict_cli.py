@@ -385,13 +385,16 @@ LDH_DECIDES = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--dat
     ("19 U/L", "250", ["--ldh", "1140 U/L", "--ldh-uln", "250"],  # 19 ukat/L
      "ldh = '19 U/L': 19 U/L is outside the plausible range 20-100000 U/L (was it in ukat/L?)"),
     ("1500 U/L", "4.1", ["--ldh", "1500 U/L", "--ldh-uln", "246"],  # 4.1 ukat/L
-     "ldh_uln = '4.1': 4.1 U/L is outside the plausible range 50-2000 U/L (was it in ukat/L?)"),
+     "ldh_uln = '4.1': 4.1 U/L is outside the plausible range 100-2000 U/L (was it in ukat/L?)"),
     ("19", "250", ["--ldh", "1140 U/L", "--ldh-uln", "250"],  # 19 U/L is implausible
      "ldh = '19': a bare number could be 19 U/L or 19 ukat/L (= 1140 U/L); give the unit, e.g. "
      "'19 U/L' or '19 ukat/L'"),
+    # QA 130 #5: a limit of 60 (a slip for 600) read a normal LDH as raised.
+    ("1500 U/L", "60", ["--ldh", "1500 U/L"],
+     "ldh_uln = '60': 60 U/L is outside the plausible range 100-2000 U/L"),
     # No plausible reading: as without the limit, read over every limit (QA 130 #3).
     ("1500 U/L", "2500", ["--ldh", "1500 U/L"],
-     "ldh_uln = '2500': 2500 U/L is outside the plausible range 50-2000 U/L"),
+     "ldh_uln = '2500': 2500 U/L is outside the plausible range 100-2000 U/L"),
 ])
 def test_a_refused_value_keeps_the_urgent_line_its_readings_give(ldh, uln, like, why, capsys):
     assert main([*LDH_DECIDES, *like]) == 0

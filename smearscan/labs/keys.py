@@ -155,7 +155,9 @@ LAB_KEYS: dict[str, LabKey] = {
     # '1.2 U/L' is 1200 with a dot for thousands, or ukat/L (this tool's rule).
     "ldh": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (20.0, 100000.0),
                    "lactate dehydrogenase, judged only beside ldh_uln", _LDH_AMBIGUOUS),
-    "ldh_uln": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (50.0, 2000.0),
+    # From 100 U/L: no assay's upper limit is under ~190 U/L (adult IFCC methods), and one of
+    # 60 (a slip for 600) read a normal LDH of 200 as raised (QA 130 #5; this tool's rule).
+    "ldh_uln": _number("U/L", {"IU/L": 1.0, "ukat/L": 60.0}, (100.0, 2000.0),
                        "upper limit of normal of the lab's LDH assay"),
     "haptoglobin": _number("g/L", {"mg/dL": 0.01}, (0.0, 10.0), "haptoglobin",
                            _HAPTOGLOBIN_AMBIGUOUS, undetectable=HAPTOGLOBIN_UNDETECTABLE),
