@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -603,3 +604,24 @@ def test_the_urgent_lines_ace_inhibitor_is_weighed_with_obstetrics_in_pregnancy(
         "fetus (captopril's boxed warning): decide it with obstetrics.")
     alone = assess(_count(percent=5.0), parse_labs({**ADULT6, "systemic_sclerosis": True}))
     assert alone.urgent == f"{line} {SCLERODERMA_CAUTION}"
+
+
+def test_a_megaloblastic_action_beside_an_urgent_line_defers_to_it():
+    # QA 130 #6: "plasma exchange does not [correct it]; keep TTP in mind" beside "URGENT - TTP
+    # suspected" read as against the line's plasma exchange.
+    labs = parse_labs({"sex": "male", "hemoglobin": "6 g/dL", "mcv": 112, "reticulocytes": "1 %",
+                       "platelets": 20, "ldh": "3000 U/L", "ldh_uln": "250 U/L",
+                       "haptoglobin": "<0.1 g/L", "dat": "negative", "vitamin_b12": "90 pg/mL",
+                       "folate": "8 ng/mL", "active_cancer": False, "transplant": False,
+                       "inr": 1.1, "creatinine": "0.9 mg/dL"})
+    verdict = assess(SmearFindings.from_percentage(3.0, rbc_counted=1000), labs)
+    assert verdict.cause("ttp").assessment == "suspected"
+    assert verdict.cause("megaloblastic").action == (
+        "replacing the vitamin corrects it; TTP not excluded: treat as the URGENT line says "
+        "until ADAMTS13 is back")
+    # TTP out of play (ADAMTS13 60%): the pseudo-TMA's own words.
+    away = assess(SmearFindings.from_percentage(3.0, rbc_counted=1000),
+                  dataclasses.replace(labs, adamts13=60.0))
+    assert away.cause("megaloblastic").action == (
+        "replacing the vitamin corrects it and plasma exchange does not; judge TTP by the "
+        "ADAMTS13 result")

@@ -66,8 +66,9 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     causes = [ttp, *in_order, cancer_cause(maha, labs, picture, dic, drug, hints,
                                                cancer_first), dic,
               *([drug] if drug else []),
-              *([m] if (m := megaloblastic_cause(maha, labs, picture,
-                                                  newborn=population in NEWBORNS)) else []),
+              *([m] if (m := megaloblastic_cause(
+                  maha, labs, picture, newborn=population in NEWBORNS,
+                  deferred=ttp_deferred(ttp, labs, adult))) else []),
               *([i] if (i := immune_cause(labs, picture,
                                           newborn=population in NEWBORNS)) else [])]
     return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])

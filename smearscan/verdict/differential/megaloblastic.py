@@ -43,12 +43,16 @@ def _corrected_reticulocytes(labs: Labs) -> float | None:
     return labs.reticulocytes * min(1.0, 3 * labs.hemoglobin / NORMAL_HAEMATOCRIT)
 
 
-def _action(labs: Labs) -> str:
+def _action(labs: Labs, deferred: str | None) -> str:
     """Send what is not measured yet of B12 and folate (QA 64 F6: "send B12" beside a B12 of
-    90 pg/mL given), then treat."""
+    90 pg/mL given), then treat; while TTP is in play, ending with the clause ``deferred`` to
+    the URGENT line (:func:`~.cause.ttp_deferred`; QA 130 #6: "plasma exchange does not [correct
+    it]" beside "URGENT - TTP suspected" read as against the line's plasma exchange)."""
     unsent = [name for name, value in (("B12", labs.vitamin_b12), ("folate", labs.folate))
               if value is None]
     send = f"send {' and '.join(unsent)} (before any transfusion); " if unsent else ""
+    if deferred is not None:
+        return f"{send}replacing the vitamin corrects it; {deferred}"
     # QA 80 F4: "until ADAMTS13 is back" beside an ADAMTS13 given.
     ttp = ("keep TTP in mind until ADAMTS13 is back" if labs.adamts13 is None
            else "judge TTP by the ADAMTS13 result")
@@ -56,14 +60,15 @@ def _action(labs: Labs) -> str:
 
 
 def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture, *,
-                        newborn: bool = False) -> Cause | None:
+                        newborn: bool = False, deferred: str | None = None) -> Cause | None:
     """Megaloblastic pseudo-TMA (severe B12/folate deficiency mimics TTP): listed in a
     haemolytic picture (or one raised haemolysis marker) with macrocytosis (never a
     ``newborn``'s MCV, :data:`~smearscan.verdict.values.NEWBORN_MCV`) or a measured
     deficiency. Reticulocytes (corrected
     for the anaemia) raised -> unlikely, unless a deficiency is measured (possible);
     macrocytosis with reticulocytes not raised and a deficiency -> suspected; a deficiency or
-    the pattern alone -> possible; B12 and folate both normal -> unlikely."""
+    the pattern alone -> possible; B12 and folate both normal -> unlikely. ``deferred``: the
+    clause deferring to the URGENT line while TTP is in play (:func:`~.cause.ttp_deferred`)."""
     # QA 79 N3: a raised LDH alone (intramedullary haemolysis) left a measured B12 deficiency,
     # CLINICAL.md's TTP mimic, out of the verdict.
     in_play = maha in ("likely", "possible") or picture.haemolysis in ("present", "equivocal")
@@ -71,7 +76,7 @@ def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture, *,
     deficient, values = _deficiency(labs)
     if not in_play or not (macrocytic or deficient):
         return None
-    action = _action(labs)
+    action = _action(labs, deferred)
     reasons = [f"MCV {show('mcv', labs.mcv)}" + (f" > {MACROCYTOSIS_MCV:g} fL" if macrocytic
                                                  else ""), *values]
     reticulocytes = _corrected_reticulocytes(labs)
