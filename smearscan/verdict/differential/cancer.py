@@ -91,7 +91,8 @@ def cancer_cause(maha: str, labs: Labs, picture: LabPicture, dic: Cause, drug: C
 
 
 def _markers_said(picture: LabPicture) -> str:
-    """The haemolysis markers as far as they go: none measured, or which are raised."""
+    """The haemolysis markers as far as they go: none measured, or each abnormal (showing
+    haemolysis) or normal."""
     if not picture.markers:
         return "none measured"
     return ", ".join(f"{marker.name} {'abnormal' if marker.raised else 'normal'}"
