@@ -1788,7 +1788,9 @@ def test_rows_of_empty_cells_at_a_lab_csvs_end_are_left_out(slides, tmp_path):
 
 @pytest.mark.parametrize(("column", "named", "unit"), [
     ("hemoglobin (g/dL)", "hemoglobin", "g/dL"), ("Hb [g/L]", "hemoglobin", "g/L"),
-    ("ldh (U/L)", "ldh", "U/L")])
+    ("ldh (U/L)", "ldh", "U/L"),
+    # QA 132 D3: told to write '1.2 ratio' or 'negative Coombs', which are refused.
+    ("inr (ratio)", "inr", None), ("DAT (Coombs)", "dat", None)])
 def test_a_column_named_with_its_unit_is_told_where_the_unit_goes(column, named, unit,
                                                                   tmp_path):
     # QA 131 D4: a lab export's 'hemoglobin (g/dL)' column was refused as an unknown key with
@@ -1797,9 +1799,17 @@ def test_a_column_named_with_its_unit_is_told_where_the_unit_goes(column, named,
     path.write_text(f"slide,{column}\ns1,8\n")
     with pytest.raises(LabValueError) as caught:
         read_labs_file(path)
+    said = f" and write the unit in each cell ('<value> {unit}')" if unit else ""
     assert str(caught.value) == (
-        f"{path} line 2 (slide 's1'): unknown lab key {column!r}; name the column {named!r} and "
-        f"write the unit in each cell ('<value> {unit}')")
+        f"{path} line 2 (slide 's1'): unknown lab key {column!r}; name the column "
+        f"{named!r}{said}")
+
+
+def test_a_record_column_with_its_format_is_left_out(tmp_path):
+    # QA 132 D3: 'date (dd/mm/yyyy)' was taken for a misspelt 'dat'.
+    path = tmp_path / "labs.csv"
+    path.write_text("slide,date (dd/mm/yyyy),Patient [MRN],platelets\ns1,01/12/2026,123,20\n")
+    assert read_lab_rows(path)["s1"].values == {"platelets": "20"}
 
 
 @pytest.mark.parametrize(("key", "written", "read"), [

@@ -214,6 +214,14 @@ def test_a_sign_off_from_a_page_that_missed_corrections_is_refused(browser, url)
     assert _text(pages[1], "#message") == (
         "slide 'positive' has 1 correction(s), this page showed 0: it was changed elsewhere "
         "(another tab or reviewer); reload the page and check the cells before signing off")
+    # QA 132 D2: the refusal shows the server's state, and a second click signed it off.
+    pages[1].evaluate("say('')")
+    pages[1].click("#signoff")
+    pages[1].wait_for_selector("#message.error")
+    assert _text(pages[1], "#message") == (
+        "this page missed a change made in another tab or by another reviewer: reload it and "
+        "check the cells first; nothing was saved")
+    assert pages[1].is_hidden("#signed-banner")
     pages[1].reload()
     pages[1].wait_for_selector("body[data-ready=true]")
     pages[1].fill("#reviewer", "B. Tech")

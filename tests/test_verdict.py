@@ -2448,7 +2448,10 @@ def test_an_ldh_refused_without_its_limit_keeps_the_urgent_line_any_limit_gives(
 
 @pytest.mark.parametrize(("population", "ldh", "read"), [
     ("adult", 1001, True), ("child", 2477, True), ("adult", 1000, False),
-    ("neonate", 2001, True), ("preterm", 1500, False), ("neonate", ">2000 U/L", True)])
+    ("neonate", 2001, True), ("preterm", 1500, False), ("neonate", ">2000 U/L", True),
+    ("adult", ">1000 U/L", True), ("adult", ">=1000 U/L", False),
+    # QA 132 D1: a bound under which the LDH may be normal was read as over every limit.
+    ("adult", "<1500 U/L", False), ("adult", "<=2500 U/L", False), ("neonate", "<2500 U/L", False)])
 def test_an_ldh_over_every_limit_for_the_age_is_read_raised_without_its_own(population, ldh,
                                                                           read):
     # QA 130 #3: the seed case's LDH of 2477 U/L without its limit was refused, and the verdict

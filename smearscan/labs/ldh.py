@@ -5,6 +5,7 @@ U/L)."""
 from __future__ import annotations
 
 from smearscan.errors import LabValueError
+from smearscan.labs.forms import Bound
 from smearscan.labs.keys import LAB_KEYS
 from smearscan.labs.record import NEWBORNS, Labs
 
@@ -51,10 +52,13 @@ def ldh_top_limit(population: str | None) -> float:
 
 
 def ldh_over_every_limit(labs: Labs, population: str | None = None) -> bool:
-    """An LDH over :func:`ldh_top_limit`: raised whatever its lab's limit, so read so without
-    it (QA 130 #3: the seed case's 2477 U/L without its limit was refused, and the verdict with
-    it; this tool's rule)."""
-    return labs.ldh is not None and labs.ldh > ldh_top_limit(population)
+    """An LDH over :func:`ldh_top_limit`, its whole range for a bound (``<1500`` may be 200):
+    raised whatever its lab's limit, so read so without it (QA 130 #3: the seed case's 2477 U/L
+    without its limit was refused, and the verdict with it; QA 132 D1: '<1500 U/L' was read as
+    over 1000; this tool's rule)."""
+    if labs.ldh is None or isinstance(labs.ldh, Bound) and labs.ldh.sign == "<":
+        return False
+    return labs.ldh > ldh_top_limit(population)
 
 
 def ldh_limit_implausible(labs: Labs, population: str, option: str | None = None) -> str | None:

@@ -8,6 +8,7 @@ import re
 
 from smearscan.errors import LabValueError
 from smearscan.labs.keys import LAB_KEYS
+from smearscan.labs.number import _accepted_unit
 
 #: Abbreviations of lab results as reports and notes write them (Hb, PLT, retic...), each read
 #: as the key it stands for where it is given as one (refused, as any misspelt key is: QA 44
@@ -57,5 +58,8 @@ def _unknown_key(key: object, source: str) -> LabValueError:
     named = None if unit is None or as_option else (
         unit[1] if unit[1] in LAB_KEYS else next(iter(close_keys(unit[1])), None))
     if named is not None:
-        hint = f"name the column {named!r} and write the unit in each cell ('<value> {unit[2]}')"
+        # Only a unit the key takes (QA 132 D3: 'inr (ratio)' was told to write '1.2 ratio').
+        takes = LAB_KEYS[named].kind == "number" and _accepted_unit(unit[2], LAB_KEYS[named])
+        hint = f"name the column {named!r}" + (
+            f" and write the unit in each cell ('<value> {unit[2]}')" if takes else "")
     return LabValueError(f"{source}: unknown {what} {key!r}; {hint}", key=str(key))

@@ -97,9 +97,12 @@ RECORD_COLUMNS = frozenset({
 
 
 def is_record_column(name: object) -> bool:
-    """Whether a lab file's column or key ``name`` is one of :data:`RECORD_COLUMNS`."""
-    return isinstance(name, str) and re.sub(r"[\s-]+", "_", name.strip().casefold()) in \
-        RECORD_COLUMNS
+    """Whether a lab file's column or key ``name`` is one of :data:`RECORD_COLUMNS`, with or
+    without a format or unit after it in brackets (QA 132 D3: 'date (dd/mm/yyyy)')."""
+    if not isinstance(name, str):
+        return False
+    bare = re.sub(r"\s*[(\[][^)\]]*[)\]]\s*$", "", name.strip())
+    return re.sub(r"[\s-]+", "_", bare.casefold()) in RECORD_COLUMNS
 
 
 def unjudgeable(labs: Labs, population: str) -> list[tuple[str, str]]:
