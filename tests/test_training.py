@@ -344,6 +344,8 @@ def no_data(tmp_path) -> Path:
     (tmp_path / "shared" / "datasets").mkdir(parents=True)
     (tmp_path / "afile").write_text("x")
     (tmp_path / "afolder.pt").mkdir()
+    (tmp_path / "old.pt").write_text("a model")
+    (tmp_path / "old2.onnx").write_text("a model")
     return tmp_path
 
 
@@ -351,6 +353,11 @@ def no_data(tmp_path) -> Path:
     ("train", ["--out", "{t}/afile/m.pt"], "--out", "{t}/afile is a file, not a folder"),
     ("train", ["--out", "{t}/afile/sub/m.pt"], "--out", "{t}/afile is a file, not a folder"),
     ("train", ["--out", "{t}/afolder.pt"], "--out", "{t}/afolder.pt is a folder, not a model file"),
+    # QA 134 D1: a smoke run replaced the shipped model without a word.
+    ("train", ["--out", "{t}/old.pt"], "--out",
+     "{t}/old.pt is there already; give another file, or --force to replace it"),
+    ("train", ["--out", "{t}/old2.pt"], "--out",
+     "{t}/old2.onnx is there already; give another file, or --force to replace it"),
     ("train", ["--out", "{t}/m.pt", "--cache", "{t}/afile"], "--cache",
      "{t}/afile is a file, not a folder"),
     ("train", ["--out", "{t}/m.pt", "--cache", "{t}/afile/c"], "--cache",

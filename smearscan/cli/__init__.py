@@ -380,7 +380,9 @@ def _data_arguments(parser: argparse.ArgumentParser, limit_help: str) -> None:
     parser.add_argument("--cache", type=path_argument, metavar="DIR",
                         help="where extracted crops are cached (default ~/.cache/smearscan)")
     parser.add_argument("--limit", type=positive_int, metavar="N",
-                        help=f"use only N fields per dataset (smoke runs); {limit_help}")
+                        help="use only the first fields that give about N labelled cells of "
+                             f"each class in each split of each dataset (smoke runs); "
+                             f"{limit_help}")
 
 
 def _pt_path(text: str) -> Path:
@@ -449,6 +451,9 @@ def _check_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace,
         for path in (args.out, args.out.with_suffix(".onnx")):
             if path.is_dir():
                 refuse("--out", f"{path} is a folder, not a model file")
+            if path.exists() and not args.force:
+                refuse("--out", f"{path} is there already; give another file, or --force to "
+                                "replace it")
         problem = _folder_problem(args.out.parent, probe=True)
     else:
         problem = _folder_problem(args.out, probe=True)
@@ -481,9 +486,9 @@ def _training_module():
 #: The exit codes ``train`` and ``evaluate`` give (README "Install"), in their ``--help``.
 _TRAINING_EXIT_CODES = (
     "Exit codes: 0 written; 2 usage error, the train extra (torch) not installed, no datasets "
-    "under --shared, or an --out or --cache that cannot be written (all checked before any "
-    "loading); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): no {what} written (the "
-    "outputs are written together at the end, never in part).")
+    "under --shared, or an --out or --cache that cannot be written{also} (all checked before "
+    "any loading);{model} 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): no {what} written "
+    "(the outputs are written together at the end, never in part).")
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -494,12 +499,16 @@ def train_parser() -> argparse.ArgumentParser:
                     "split), choose operating thresholds on the val split, measure the test "
                     "split, and write the model: a .pt training file and its .onnx export "
                     "beside it (what analysis runs), both self-describing.",
-        epilog=_TRAINING_EXIT_CODES.format(what="model is"))
+        epilog=_TRAINING_EXIT_CODES.format(what="model is", model="", also=(
+            ", or an --out model there already without --force")))
     _data_arguments(parser, "training then takes 2 batches per epoch, whatever --epochs, so "
                             "its model is too weak to count with and analysis refuses it")
     parser.add_argument("--out", type=_pt_path, required=True, metavar="FILE.pt",
-                        help="model file to write, e.g. models/default.pt (and "
-                             "models/default.onnx)")
+                        help="model file to write, e.g. my-model.pt (and my-model.onnx "
+                             "beside it); give it to analysis with --model my-model.onnx")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the model files --out names if they are there "
+                             "already (models/default.pt is the shipped model)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--epochs", type=_epochs, metavar="N",
                         help=f"training epochs, 1-{MAX_EPOCHS} (default: the documented "
@@ -522,7 +531,8 @@ def evaluate_parser() -> argparse.ArgumentParser:
         description="Evaluate a classifier on a held-out split: per-class precision/recall/F1, "
                     "confusion matrix, ROC and precision-recall curves, sensitivity at "
                     "specificity 0.99/0.995/0.998 (metrics.json and PNG figures).",
-        epilog=_TRAINING_EXIT_CODES.format(what="metrics are"))
+        epilog=_TRAINING_EXIT_CODES.format(what="metrics are", also="", model=(
+            " 4 the model cannot be loaded or scored;")))
     _data_arguments(parser, "the figures then rest on the few crops of those fields")
     parser.add_argument("--model", type=path_argument, metavar="FILE",
                         help="model file, .onnx or .pt (default: the shipped "
