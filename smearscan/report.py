@@ -145,9 +145,11 @@ def call_basis_text(schisto: SchistocyteCount) -> str:
 
 
 def _less_specific_text(schisto: SchistocyteCount) -> str:
-    """``no``, or ``yes:`` and each flagged shape with its ICSH 2015 grade and %."""
+    """``no``, ``not graded`` (too few red cells clear of others: QA 134 D3, "no" read as
+    graded and not flagged), or ``yes:`` and each flagged shape with its ICSH 2015 grade and
+    %."""
     if not schisto.less_specific:
-        return "no"
+        return "no" if schisto.shapes_graded else "not graded"
     return "yes: " + ", ".join(f"{f.shape} {f.grade} {f.proportion.percent:.1f}%"
                                for f in schisto.less_specific_forms)
 

@@ -347,6 +347,12 @@ class SchistocyteCount:
         return _focus_note(self.edge_width_um) if self.soft_focus else None
 
     @property
+    def shapes_graded(self) -> bool:
+        """Whether the other shapes were graded: on enough red cells clear of others (a count
+        before 0.3.21 says nothing of it, and was)."""
+        return self.graded_rbc is None or _ungraded(self.graded_rbc) is None
+
+    @property
     def not_flagged_note(self) -> str | None:
         """Why the count is not flagged less specific, with the cells the shapes were graded
         on (QA 73 M1: beside a morphology table of every red cell grading target cells 2+, the

@@ -1786,23 +1786,28 @@ def test_rows_of_empty_cells_at_a_lab_csvs_end_are_left_out(slides, tmp_path):
             for slide, row in read_lab_rows(path).items()} == expected
 
 
-@pytest.mark.parametrize(("column", "named", "unit"), [
-    ("hemoglobin (g/dL)", "hemoglobin", "g/dL"), ("Hb [g/L]", "hemoglobin", "g/L"),
-    ("ldh (U/L)", "ldh", "U/L"),
+@pytest.mark.parametrize(("column", "hint"), [
+    ("hemoglobin (g/dL)", "name it 'hemoglobin' and write the unit with each value ('<value> "
+                          "g/dL')"),
+    ("Hb [g/L]", "name it 'hemoglobin' and write the unit with each value ('<value> g/L')"),
+    ("ldh (U/L)", "name it 'ldh' and write the unit with each value ('<value> U/L')"),
     # QA 132 D3: told to write '1.2 ratio' or 'negative Coombs', which are refused.
-    ("inr (ratio)", "inr", None), ("DAT (Coombs)", "dat", None)])
-def test_a_column_named_with_its_unit_is_told_where_the_unit_goes(column, named, unit,
-                                                                  tmp_path):
+    ("inr (ratio)", "name it 'inr'"), ("DAT (Coombs)", "name it 'dat'"),
+    # QA 133 N1, N2: another measurement, which the key a slip is close to would misread (an
+    # anti-ADAMTS13 of 60 U/mL as an ADAMTS13 activity of 60%; a direct bilirubin as the
+    # indirect, a haemolysis marker).
+    ("anti-ADAMTS13 (U/mL)", None), ("direct bilirubin (mg/dL)", None), ("RBC (x10^12/L)", None),
+    ("reticulocytes (x10^9/L)", "'reticulocytes' does not take x10^9/L: check what it holds")])
+def test_a_column_named_with_its_unit_is_told_where_the_unit_goes(column, hint, tmp_path):
     # QA 131 D4: a lab export's 'hemoglobin (g/dL)' column was refused as an unknown key with
     # no word of the unit.
     path = tmp_path / "labs.csv"
     path.write_text(f"slide,{column}\ns1,8\n")
     with pytest.raises(LabValueError) as caught:
         read_labs_file(path)
-    said = f" and write the unit in each cell ('<value> {unit}')" if unit else ""
+    hint = hint or f"known keys: {', '.join(LAB_KEYS)}"
     assert str(caught.value) == (
-        f"{path} line 2 (slide 's1'): unknown lab key {column!r}; name the column "
-        f"{named!r}{said}")
+        f"{path} line 2 (slide 's1'): unknown lab key {column!r}; {hint}")
 
 
 def test_a_record_column_with_its_format_is_left_out(tmp_path):

@@ -14,6 +14,7 @@ from synthetic import BACKGROUND, CELL, PALLOR
 from smearscan.batch import RunOptions, analyse_slides
 from smearscan.datasets import PIXEL_SIZE_UM, chula_fields, split_fields
 from smearscan.loading import find_slides
+from smearscan.report import _less_specific_text
 from smearscan.slide_stats import SchistocyteCount
 
 SAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "samples"
@@ -101,6 +102,9 @@ def test_synthetic_elliptocytosis_slide_is_flagged_and_round_cells_are_not(tmp_p
         False, ())
     few = results["few"]
     assert (few.proportion.denominator, few.less_specific) == (60, False)
+    # QA 134 D3: the terminal table said "no" (not flagged) of shapes never graded.
+    assert [(r.shapes_graded, _less_specific_text(r)) for r in (results["round"], few)] == [
+        (True, "no"), (False, "not graded")]
     assert few.sentence.endswith(
         " Other shapes not graded: 60 red cells lie clear of others, under the 100 this tool "
         "grades on (a crowded area, or too few cells: photograph more fields, where the cells "

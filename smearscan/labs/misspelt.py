@@ -53,13 +53,26 @@ def _unknown_key(key: object, source: str) -> LabValueError:
     what = "option" if as_option else "lab key"
     hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
             else "--help lists the options" if as_option else f"known keys: {', '.join(LAB_KEYS)}")
-    # QA 131 D4: a lab export's column names often carry the unit ('hemoglobin (g/dL)').
+    # QA 131 D4: a lab export's names often carry the unit ('hemoglobin (g/dL)').
     unit = re.fullmatch(r"\s*([\w -]+?)\s*[(\[]\s*([^)\]]*?)\s*[)\]]\s*", str(key))
-    named = None if unit is None or as_option else (
-        unit[1] if unit[1] in LAB_KEYS else next(iter(close_keys(unit[1])), None))
-    if named is not None:
-        # Only a unit the key takes (QA 132 D3: 'inr (ratio)' was told to write '1.2 ratio').
-        takes = LAB_KEYS[named].kind == "number" and _accepted_unit(unit[2], LAB_KEYS[named])
-        hint = f"name the column {named!r}" + (
-            f" and write the unit in each cell ('<value> {unit[2]}')" if takes else "")
+    if unit is not None and not as_option:
+        hint = _hint_for_a_unit_in_the_name(unit[1], unit[2])
     return LabValueError(f"{source}: unknown {what} {key!r}; {hint}", key=str(key))
+
+
+def _hint_for_a_unit_in_the_name(name: str, unit: str) -> str:
+    """What to do with a name that carries a unit ('hemoglobin (g/dL)'): a key is named only
+    where ``name`` is one, or an abbreviation of one, never a slip of one, and a unit only
+    where the key takes it: 'anti-ADAMTS13 (U/mL)', 'direct bilirubin (mg/dL)' or 'RBC
+    (x10^12/L)' hold another measurement, which the key named would misread (QA 133 N1, N2;
+    QA 132 D3: 'inr (ratio)' was told to write '1.2 ratio')."""
+    lowered = re.sub(r"[\s-]+", "_", name.strip().lower())
+    key = lowered if lowered in LAB_KEYS else ABBREVIATIONS.get(lowered)
+    if key is None:
+        return f"known keys: {', '.join(LAB_KEYS)}"
+    spec = LAB_KEYS[key]
+    if spec.kind != "number" or not any(spec.units):  # a word, or a bare ratio (INR)
+        return f"name it {key!r}"
+    if _accepted_unit(unit, spec):
+        return f"name it {key!r} and write the unit with each value ('<value> {unit}')"
+    return f"{key!r} does not take {unit}: check what it holds"
