@@ -1101,23 +1101,31 @@ def test_each_model_command_says_what_its_limit_does():
         action = next(a for a in parser._actions if "--limit" in a.option_strings)
         return " ".join(action.help.split())
 
-    assert limit_help(evaluate_parser()) == ("use only N fields per dataset (smoke runs); the "
-                                             "figures then rest on the few crops of those fields")
+    # QA 134 D2: "N fields per dataset" where it keeps about N labelled cells of each class.
+    kept = ("use only the first fields that give about N labelled cells of each class in each "
+            "split of each dataset (smoke runs); ")
+    assert limit_help(evaluate_parser()) == (
+        f"{kept}the figures then rest on the few crops of those fields")
     assert limit_help(train_parser()) == (
-        "use only N fields per dataset (smoke runs); training then takes 2 batches per epoch, "
-        "whatever --epochs, so its model is too weak to count with and analysis refuses it")
+        f"{kept}training then takes 2 batches per epoch, whatever --epochs, so its model is too "
+        "weak to count with and analysis refuses it")
 
 
 def test_each_model_command_gives_its_exit_codes_in_its_help():
     # QA 63 L10: the README gave them, --help did not.
     from smearscan.cli import evaluate_parser, train_parser
 
-    for parser, what in ((train_parser(), "model is"), (evaluate_parser(), "metrics are")):
+    # QA 134 D1, D6: an --out model there already (train), a model that cannot be loaded (4).
+    for parser, what, also, model in (
+            (train_parser(), "model is", ", or an --out model there already without --force",
+             ""),
+            (evaluate_parser(), "metrics are", "", " 4 the model cannot be loaded or scored;")):
         assert " ".join(parser.format_help().split()).endswith(
             "Exit codes: 0 written; 2 usage error, the train extra (torch) not installed, no "
-            "datasets under --shared, or an --out or --cache that cannot be written (all checked "
-            "before any loading); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): no "
-            f"{what} written (the outputs are written together at the end, never in part).")
+            f"datasets under --shared, or an --out or --cache that cannot be written{also} (all "
+            f"checked before any loading);{model} 130 interrupted (Ctrl-C), 143 terminated "
+            f"(SIGTERM): no {what} written (the outputs are written together at the end, never "
+            "in part).")
 
 
 def test_the_pixel_size_help_gives_the_limits_the_check_uses():
