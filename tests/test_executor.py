@@ -378,3 +378,30 @@ def test_a_run_whose_every_worker_left_stops_after_a_bounded_wait(
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"smearscan: every worker of the scheduler at {address} has left; waiting up to 2 s "
         "for one")
+
+
+@pytest.mark.parametrize(("status", "said"), [
+    ("running", "the Dask workers left the scheduler at tcp://127.0.0.1:8786 (field lost); "
+                "finished slides are kept: start workers (dask worker tcp://127.0.0.1:8786) and "
+                "run the same command again to resume"),
+    ("connecting", "the Dask cluster at tcp://127.0.0.1:8786 went away (field lost); finished "
+                   "slides are kept: run the same command again to resume")])
+def test_a_lost_field_names_what_went_away(status, said):
+    # QA 134 D4: with the scheduler still up, "the cluster went away" sent users to restart it.
+    from types import SimpleNamespace
+
+    from smearscan.executor.cluster import DaskExecutor
+
+    dask = DaskExecutor("tcp://127.0.0.1:8786")
+    dask.client = SimpleNamespace(status=status)
+    assert str(dask._gone("field lost")) == said
+
+
+def test_a_lost_connection_is_said_without_dasks_description_of_it():
+    # QA 134 D5: "(in <TCP (closed) ConnectionPool.ncores local=... remote=...>: ...)".
+    from smearscan.executor.cluster import _one_line
+
+    error = OSError("in <TCP (closed) ConnectionPool.ncores local=tcp://127.0.0.1:47254 "
+                    "remote=tcp://127.0.0.1:18786>: ConnectionResetError: [Errno 104] "
+                    "Connection reset by peer")
+    assert _one_line(error) == "ConnectionResetError: [Errno 104] Connection reset by peer"

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import re
 import sys
 import time
 from collections import deque
@@ -250,15 +251,26 @@ class DaskExecutor:
                                       "memory?); finished slides are kept: run the same "
                                       "command again to resume")
             raise _TaskError(error)
-        if future.status != "finished":  # cancelled or lost with the scheduler
+        if future.status != "finished":  # cancelled or lost with the scheduler, or its workers
             raise self._gone(f"field {future.status}")
         result = future.result()
         future.release()
         return result
 
     def _gone(self, why: str) -> ClusterError:
+        """The cluster gone: its scheduler, or, where that still answers, its workers (QA 134
+        D4: "the cluster went away" sent users to restart a scheduler that was up)."""
+        if self._scheduler_answers():
+            return ClusterError(f"the Dask workers left the scheduler at {self.where} ({why}); "
+                                "finished slides are kept: start workers (dask worker "
+                                f"{self.where}) and run the same command again to resume")
         return ClusterError(f"the Dask cluster at {self.where} went away ({why}); finished "
                             "slides are kept: run the same command again to resume")
+
+    def _scheduler_answers(self) -> bool:
+        """The client still connected to its scheduler: its own state, no call that could wait
+        on a scheduler that is gone."""
+        return getattr(self.client, "status", None) == "running"
 
     def _cancel(self, futures: list) -> None:
         """Drop what is still queued (a caller that stopped early must not leave work behind)."""
@@ -394,5 +406,7 @@ def _local_cluster(workers: int) -> Any:
 
 
 def _one_line(error: BaseException) -> str:
+    """The first line of ``error``'s message, without Dask's description of the connection it
+    was in (QA 134 D5: "in <TCP (closed) ConnectionPool.ncores local=...>: ")."""
     text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    return re.sub(r"^in <[^>]*>: ", "", text[0]) if text else type(error).__name__
