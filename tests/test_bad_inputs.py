@@ -657,7 +657,9 @@ def test_slide_without_whole_red_or_white_cells_is_reported_not_crashed(labels, 
     assert "no white or red cells to give a rate" in html
     assert "counted 0 of the 1000 required" in html
     table = slide_table([SlideOutcome("s", summary)])
-    assert " ".join(table.splitlines()[1].split()) == f"s 1 0 0 insufficient - no - 0.200 {nrbc} -"
+    # No red cell: the shapes were not graded (QA 134 D3: "no" read as graded, not flagged).
+    assert " ".join(table.splitlines()[1].split()) == (
+        f"s 1 0 0 insufficient - not graded - 0.200 {nrbc} -")
 
 
 def test_folder_nested_1200_levels_deep_is_read_without_recursion(tmp_path):
