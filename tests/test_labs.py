@@ -347,7 +347,8 @@ def test_a_lab_exports_record_columns_are_left_out_and_other_names_still_refused
                     "2026-12-01,S1,250310,P-7,12,negative,\"seen, ward 4\"\n", encoding="utf-8")
     assert read_labs_file(path) == {"S1": Labs(platelets=12.0, dat="negative")}
     path.write_text("slide,dates,platelets\nS1,2026-12-01,12\n", encoding="utf-8")
-    with pytest.raises(LabValueError, match=r"unknown lab key 'dates'; did you mean 'dat'\?"):
+    # QA 135 E1: 'dates' is no slip of the DAT, and no longer offered as it.
+    with pytest.raises(LabValueError, match=r"unknown lab key 'dates'; known keys: sex, "):
         read_labs_file(path)
 
 
@@ -1797,7 +1798,15 @@ def test_rows_of_empty_cells_at_a_lab_csvs_end_are_left_out(slides, tmp_path):
     # anti-ADAMTS13 of 60 U/mL as an ADAMTS13 activity of 60%; a direct bilirubin as the
     # indirect, a haemolysis marker).
     ("anti-ADAMTS13 (U/mL)", None), ("direct bilirubin (mg/dL)", None), ("RBC (x10^12/L)", None),
-    ("reticulocytes (x10^9/L)", "'reticulocytes' does not take x10^9/L: check what it holds")])
+    ("reticulocytes (x10^9/L)", "'reticulocytes' does not take x10^9/L: check what it holds; "
+                                "it takes %, fraction"),
+    # QA 135 E2, E3: a slip of a key's name kept its hint; /nL is x10^9/L.
+    ("Haemoglobin (g/dL)", "name it 'hemoglobin' and write the unit with each value ('<value> "
+                           "g/dL')"),
+    ("PLT (/nL)", "name it 'platelets' and write the unit with each value ('<value> /nL')"),
+    # QA 135 E1: names of other measurements, without brackets too.
+    ("anti-ADAMTS13", None), ("ADAMTS13 antigen", None), ("ADAMTS13 Ag. (%)", None),
+    ("total bilirubin", None), ("RBC", None), ("MCH", None), ("reticulocyte count", None)])
 def test_a_column_named_with_its_unit_is_told_where_the_unit_goes(column, hint, tmp_path):
     # QA 131 D4: a lab export's 'hemoglobin (g/dL)' column was refused as an unknown key with
     # no word of the unit.

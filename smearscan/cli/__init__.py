@@ -451,7 +451,7 @@ def _check_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace,
         for path in (args.out, args.out.with_suffix(".onnx")):
             if path.is_dir():
                 refuse("--out", f"{path} is a folder, not a model file")
-            if path.exists() and not args.force:
+            if (path.exists() or path.is_symlink()) and not args.force:  # a dangling link too
                 refuse("--out", f"{path} is there already; give another file, or --force to "
                                 "replace it")
         problem = _folder_problem(args.out.parent, probe=True)

@@ -84,7 +84,7 @@ ADAMTS13_UNDETECTABLE = 10.0
 # Counts: x10^9/L = x10^3/uL = G/L; per uL (= per mm3) / 1000 (CLINICAL.md, "Units").
 _PER_UL = 0.001  # a count per uL (or mm3) in x10^9/L
 _COUNT_UNITS = {"10^9/L": 1.0, "G/L": 1.0, "x10^3/uL": 1.0, "10^3/uL": 1.0, "K/uL": 1.0,
-                "/uL": _PER_UL, "/mm3": _PER_UL}
+                "/uL": _PER_UL, "/mm3": _PER_UL, "/nL": 1.0}
 # Creatinine: 88.4 umol/L per mg/dL (molar mass 113.12 g/mol).
 _CREATININE_UNITS = {"umol/L": 1 / 88.4, "mmol/L": 1000 / 88.4}
 # D-dimer: only its ratio to the ULN is used; units with an optional FEU/DDU basis.

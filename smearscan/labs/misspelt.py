@@ -49,7 +49,7 @@ def _unknown_key(key: object, source: str) -> LabValueError:
     """The refusal of ``key``; one spelt as an option (``--adamts-13``, from the command line)
     is named and offered as options are."""
     as_option = str(key).startswith("-")
-    close = [f"--{name.replace('_', '-')}" if as_option else name for name in close_keys(key)]
+    close = [f"--{name.replace('_', '-')}" if as_option else name for name in offered_keys(key)]
     what = "option" if as_option else "lab key"
     hint = (f"did you mean {' or '.join(map(repr, close))}?" if close
             else "--help lists the options" if as_option else f"known keys: {', '.join(LAB_KEYS)}")
@@ -60,14 +60,40 @@ def _unknown_key(key: object, source: str) -> LabValueError:
     return LabValueError(f"{source}: unknown {what} {key!r}; {hint}", key=str(key))
 
 
+#: Words that make a name another measurement than the key it is spelt like: an antibody
+#: or antigen of ADAMTS13 is not its activity, a direct or total bilirubin not the indirect, a
+#: reticulocyte count not their % (QA 133 N1, N2; QA 135 E1: offered as that key, its value
+#: would be misread, an anti-ADAMTS13 of 60 as 60% activity, and the URGENT line lost).
+_OTHER_MEASUREMENT = frozenset({"anti", "antibody", "antibodies", "inhibitor", "antigen", "ag",
+                                "direct", "total", "conjugated", "count", "absolute", "urine",
+                                "urinary"})
+#: How alike (:class:`difflib.SequenceMatcher` ratio) a refused name must be to a key to be
+#: offered as it: 'rbc' is 0.67 of 'wbc', 'mch' of 'mcv' (QA 135 E1); 'hemoglobn' 0.95 (this
+#: tool's rule). A file's URGENT line still reads a slip as every key it is close to
+#: (:func:`close_keys`): that can only add a line.
+_OFFERED_CLOSE = 0.8
+
+
+def offered_keys(name: object) -> list[str]:
+    """The keys a refused ``name`` is offered as ("did you mean"): itself in another case or
+    spelt as an option, its abbreviation, or a slip of a key (:func:`close_keys`) at least
+    :data:`_OFFERED_CLOSE` alike with no word of :data:`_OTHER_MEASUREMENT` the key lacks."""
+    lowered = str(name).strip().lower().lstrip("-").replace("-", "_")
+    if lowered in LAB_KEYS or lowered in ABBREVIATIONS:
+        return close_keys(name)
+    words = set(re.findall(r"[a-z]+", lowered))
+    return [key for key in close_keys(name)
+            if difflib.SequenceMatcher(None, lowered, key).ratio() >= _OFFERED_CLOSE
+            and not (words & _OTHER_MEASUREMENT) - set(re.findall(r"[a-z]+", key))]
+
+
 def _hint_for_a_unit_in_the_name(name: str, unit: str) -> str:
     """What to do with a name that carries a unit ('hemoglobin (g/dL)'): a key is named only
-    where ``name`` is one, or an abbreviation of one, never a slip of one, and a unit only
-    where the key takes it: 'anti-ADAMTS13 (U/mL)', 'direct bilirubin (mg/dL)' or 'RBC
-    (x10^12/L)' hold another measurement, which the key named would misread (QA 133 N1, N2;
-    QA 132 D3: 'inr (ratio)' was told to write '1.2 ratio')."""
-    lowered = re.sub(r"[\s-]+", "_", name.strip().lower())
-    key = lowered if lowered in LAB_KEYS else ABBREVIATIONS.get(lowered)
+    where ``name`` is offered as one (:func:`offered_keys`), and a unit only where the key takes
+    it: 'anti-ADAMTS13 (U/mL)', 'direct bilirubin (mg/dL)' or 'RBC (x10^12/L)' hold another
+    measurement, which the key named would misread (QA 133 N1, N2; QA 132 D3: 'inr (ratio)'
+    was told to write '1.2 ratio'; QA 135 E2: 'Haemoglobin (g/dL)' was named no key)."""
+    key = next(iter(offered_keys(re.sub(r"[\s-]+", "_", name.strip()))), None)
     if key is None:
         return f"known keys: {', '.join(LAB_KEYS)}"
     spec = LAB_KEYS[key]
@@ -75,4 +101,5 @@ def _hint_for_a_unit_in_the_name(name: str, unit: str) -> str:
         return f"name it {key!r}"
     if _accepted_unit(unit, spec):
         return f"name it {key!r} and write the unit with each value ('<value> {unit}')"
-    return f"{key!r} does not take {unit}: check what it holds"
+    return (f"{key!r} does not take {unit}: check what it holds; it takes "
+            f"{', '.join(unit for unit in spec.units if unit)}")
