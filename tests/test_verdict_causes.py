@@ -625,3 +625,52 @@ def test_a_megaloblastic_action_beside_an_urgent_line_defers_to_it():
     assert away.cause("megaloblastic").action == (
         "replacing the vitamin corrects it and plasma exchange does not; judge TTP by the "
         "ADAMTS13 result")
+
+
+STEC_PICTURE = {"platelets": 40, "ldh": "900 U/L", "ldh_uln": "250 U/L", "haptoglobin": "<0.1 g/L",
+                "dat": "negative", "creatinine": "3 mg/dL", "adamts13": "60 %", "diarrhoea": True}
+
+
+@pytest.mark.parametrize(("recorded", "care"), [
+    ({}, "no antibiotics or antimotility drugs"),
+    # QA 136 H1: "no antibiotics" beside a recorded sepsis (Surviving Sepsis 2021: within one
+    # hour), and beside a transplant.
+    ({"sepsis": True}, "antibiotics as the recorded sepsis needs them (the advice against them "
+                       "is for uncomplicated STEC diarrhoea: Wong 2000), no antimotility drugs"),
+    ({"transplant": True, "sepsis": True},
+     "antibiotics as the recorded sepsis or transplant needs them")])
+def test_stec_hus_care_does_not_withhold_antibiotics_from_a_recorded_sepsis(recorded, care):
+    verdict = assess(SmearFindings.from_percentage(3.0, rbc_counted=1000),
+                     parse_labs({**STEC_PICTURE, **recorded}))
+    hus = verdict.cause("hus")
+    assert care in hus.action
+    assert ("no antibiotics" in hus.action) == (not recorded)
+
+
+def test_a_dic_action_beside_an_urgent_line_defers_to_it():
+    # QA 136 M1: "blood products for bleeding or procedures" beside "draw ADAMTS13 before any
+    # plasma or blood product" and "no platelets unless life-threatening bleeding".
+    labs = parse_labs({"platelets": 40, "ldh": "900 U/L", "ldh_uln": "250 U/L",
+                       "haptoglobin": "<0.1 g/L", "dat": "negative", "sepsis": True,
+                       "fibrinogen": "0.8 g/L", "d_dimer": "8 mg/L", "d_dimer_uln": "0.5 mg/L",
+                       "pt_prolongation_s": 7, "inr": 1.8})
+    verdict = assess(SmearFindings.from_percentage(3.0, rbc_counted=1000), labs)
+    assert verdict.urgent is not None and verdict.cause("dic").assessment == "likely"
+    assert verdict.cause("dic").action == (
+        "treat the underlying disorder; repeat the ISTH score; blood products for bleeding or "
+        "procedures; TTP not excluded: treat as the URGENT line says until ADAMTS13 is back")
+
+
+def test_a_childs_suspected_ttp_is_deferred_to_as_the_urgent_line_treats_it():
+    # QA 136 M2: beside a child's "TTP suspected", whose URGENT line starts plasma on
+    # suspicion, another cause's action said "whether to treat as TTP ... is haematology's call".
+    labs = parse_labs({"platelets": 15, "ldh": "900 U/L", "ldh_uln": "250 U/L",
+                       "haptoglobin": "<0.1 g/L", "dat": "negative", "mcv": 85, "inr": 1.1,
+                       "creatinine": "0.5 mg/dL", "creatinine_uln": "0.7 mg/dL",
+                       "active_cancer": False, "transplant": False,
+                       "drug_exposure": "clopidogrel"})
+    verdict = assess(SmearFindings.from_percentage(3.0, rbc_counted=1000, population="child"),
+                     labs)
+    assert verdict.cause("ttp").assessment == "suspected"
+    assert verdict.cause("drug-induced").action.endswith(
+        "; TTP not excluded: treat as the URGENT line says until ADAMTS13 is back")

@@ -438,12 +438,14 @@ HUS_RULE = _rule("HUS", f"with MAHA and ADAMTS13 not severely low: creatinine >=
                  "malignant hypertension, systemic sclerosis or a transplant recorded -> at most "
                  "possible (that cause's TMA; "
                  "atypical HUS once it is excluded); the STEC stool culture first, with its "
-                 "supportive care, only with diarrhoea recorded",
+                 "supportive care, only with diarrhoea recorded (its advice against "
+                 "antibiotics not beside a recorded sepsis or transplant)",
                  f"{HUS_CREATININE:g} mg/dL: the level at which PLASMIC stops scoring its renal "
                  f"point; {AKI_ULN_MULTIPLE:g}x the lab's limit: stage 2 of {KDIGO_AKI}; the "
                  "others: the usual adult upper reference limits; STEC-HUS care: Wong CS, et al. "
                  "N Engl J Med 2000;342:1930-1936 (antibiotics), Ardissino G, et al. Pediatrics "
-                 "2016;137:e20152153 (fluids)",
+                 "2016;137:e20152153 (fluids); antibiotics in sepsis: Evans L, et al. Surviving "
+                 "Sepsis Campaign 2021, Crit Care Med 2021;49:e1063-e1143",
                  standard=False)
 CANCER_RULE = _rule(
     "cancer-associated MAHA", "active cancer, DAT-negative MAHA (haemolysis present), no severe "

@@ -64,7 +64,7 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
                if cause.cause == "malignant-hypertension"), len(recorded))
     in_order = ([*recorded[:at], hus, *recorded[at:]] if labs.diarrhoea else [*recorded, hus])
     causes = [ttp, *in_order, cancer_cause(maha, labs, picture, dic, drug, hints,
-                                               cancer_first), dic,
+                                               cancer_first), _deferring(dic, ttp, labs, adult),
               *([drug] if drug else []),
               *([m] if (m := megaloblastic_cause(
                   maha, labs, picture, newborn=population in NEWBORNS,
@@ -74,14 +74,16 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])
 
 
-def _deferring(drug: Cause | None, ttp: Cause, labs: Labs, adult: bool) -> Cause | None:
-    """The ``drug`` cause with the clause deferring to the URGENT line after its action while
-    ``ttp`` is in play (:func:`~.cause.ttp_deferred`): stopping the drug may stand beside the
-    line as the next step (QA 93: "stop gemcitabine" stood 40 lines down under "TTP
-    suspected"), and like every action there it leaves TTP to the line (this tool's rule)."""
-    if drug is None or not drug.action or (deferred := ttp_deferred(ttp, labs, adult)) is None:
-        return drug
-    return replace(drug, action=f"{drug.action}; {deferred}")
+def _deferring(cause: Cause | None, ttp: Cause, labs: Labs, adult: bool) -> Cause | None:
+    """``cause`` (a drug TMA, a DIC) with the clause deferring to the URGENT line after its
+    action while ``ttp`` is in play (:func:`~.cause.ttp_deferred`): stopping the drug may stand
+    beside the line as the next step (QA 93: "stop gemcitabine" stood 40 lines down under "TTP
+    suspected"); a DIC's "blood products for bleeding or procedures" stood beside "draw
+    ADAMTS13 before any blood product" (QA 136 M1); like every action there it leaves TTP to
+    the line (this tool's rule)."""
+    if cause is None or not cause.action or (deferred := ttp_deferred(ttp, labs, adult)) is None:
+        return cause
+    return replace(cause, action=f"{cause.action}; {deferred}")
 
 
 def _secondary(labs: Labs, drug: Cause | None) -> str | None:

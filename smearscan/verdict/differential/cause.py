@@ -39,7 +39,9 @@ def ttp_deferred(ttp: Cause, labs: Labs, adult: bool) -> str | None:
     derived in adults). This tool's rule."""
     if ttp.assessment not in ACTIVE:
         return None
-    if not adult and labs.adamts13 is None:
+    # A child's suspected TTP is treated on suspicion, as its URGENT line says (QA 136 M2:
+    # "haematology's call" beside it).
+    if not adult and labs.adamts13 is None and ttp.assessment != "suspected":
         return _TTP_CHILD
     if ttp.assessment == "likely":  # QA 90: "not excluded" beside a likely TTP
         return TTP_LIKELY

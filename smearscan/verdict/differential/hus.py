@@ -152,6 +152,14 @@ STEC_CARE = ("supportive care with nephrology: fluids, dialysis as needed; no an
 #: HUS's work-up with diarrhoea recorded: the STEC stool culture and its supportive care first.
 STEC_WORKUP = ("stool culture/PCR for Shiga toxin-producing E. coli; "
                f"{STEC_CARE}; complement studies for atypical HUS")
+#: STEC-HUS's care beside a recorded sepsis or transplant: the advice against antibiotics is
+#: for uncomplicated STEC diarrhoea (Wong 2000, children with E. coli O157:H7), and delaying
+#: them in sepsis harms (Evans L, et al. Surviving Sepsis Campaign 2021. Crit Care Med
+#: 2021;49:e1063-e1143: within one hour) (QA 136 H1: "no antibiotics" beside a recorded sepsis).
+STEC_CARE_INFECTED = ("supportive care with nephrology: fluids, dialysis as needed; antibiotics "
+                      "as the recorded {why} needs them (the advice against them is for "
+                      "uncomplicated STEC diarrhoea: Wong 2000), no antimotility drugs, no "
+                      "platelet transfusion unless bleeding (Ardissino 2016)")
 #: HUS's work-up without diarrhoea recorded: the complement studies first, the stool culture
 #: only if there is or was diarrhoea (QA 84 #4: an STEC culture first for an adult with none).
 COMPLEMENT_WORKUP = ("complement studies for atypical HUS; nephrology; stool culture/PCR for "
@@ -159,9 +167,17 @@ COMPLEMENT_WORKUP = ("complement studies for atypical HUS; nephrology; stool cul
 
 
 def hus_action(labs: Labs) -> str:
-    """HUS's work-up: :data:`STEC_WORKUP` with diarrhoea recorded, else
+    """HUS's work-up: :data:`STEC_WORKUP` with diarrhoea recorded (its care
+    :data:`STEC_CARE_INFECTED` beside a recorded sepsis or transplant), else
     :data:`COMPLEMENT_WORKUP`."""
-    return STEC_WORKUP if labs.diarrhoea else COMPLEMENT_WORKUP
+    if not labs.diarrhoea:
+        return COMPLEMENT_WORKUP
+    infected = [name for name, given in (("sepsis", labs.sepsis),
+                                          ("transplant", labs.transplant)) if given]
+    if not infected:
+        return STEC_WORKUP
+    return STEC_WORKUP.replace(STEC_CARE,
+                               STEC_CARE_INFECTED.format(why=" or ".join(infected)))
 
 
 def _kidney_or_gut(labs: Labs, adult: bool) -> list[str]:
