@@ -891,9 +891,10 @@ def test_point_8_megaloblastic_pseudo_tma_is_suspected_and_ranked_first():
     mega = verdict.cause("megaloblastic")
     assert caveat.value == "; ".join(mega.reasons)
     # B12 was given: only the folate is still to send.
-    assert mega.action == ("send folate (before any transfusion); replacing the vitamin "
-                           "corrects it and plasma exchange does not; keep TTP in mind until "
-                           "ADAMTS13 is back")
+    # QA 136 L2: the vitamin measured deficient is named.
+    assert mega.action == ("send folate (before any transfusion); replacing B12 corrects it "
+                           "and plasma exchange does not; keep TTP in mind until ADAMTS13 is "
+                           "back")
     assert "vitamin b12 90 pg/mL < 200 (BSH 2014 (Devalia V" in mega.reasons[1]
     assert verdict.cause("ttp").assessment == "unlikely"
 

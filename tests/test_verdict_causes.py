@@ -617,13 +617,13 @@ def test_a_megaloblastic_action_beside_an_urgent_line_defers_to_it():
     verdict = assess(SmearFindings.from_percentage(3.0, rbc_counted=1000), labs)
     assert verdict.cause("ttp").assessment == "suspected"
     assert verdict.cause("megaloblastic").action == (
-        "replacing the vitamin corrects it; TTP not excluded: treat as the URGENT line says "
+        "replacing B12 corrects it; TTP not excluded: treat as the URGENT line says "
         "until ADAMTS13 is back")
     # TTP out of play (ADAMTS13 60%): the pseudo-TMA's own words.
     away = assess(SmearFindings.from_percentage(3.0, rbc_counted=1000),
                   dataclasses.replace(labs, adamts13=60.0))
     assert away.cause("megaloblastic").action == (
-        "replacing the vitamin corrects it and plasma exchange does not; judge TTP by the "
+        "replacing B12 corrects it and plasma exchange does not; judge TTP by the "
         "ADAMTS13 result")
 
 
@@ -674,3 +674,30 @@ def test_a_childs_suspected_ttp_is_deferred_to_as_the_urgent_line_treats_it():
     assert verdict.cause("ttp").assessment == "suspected"
     assert verdict.cause("drug-induced").action.endswith(
         "; TTP not excluded: treat as the URGENT line says until ADAMTS13 is back")
+
+
+@pytest.mark.parametrize(("vitamins", "replacing"), [
+    ({"folate": "2 ng/mL"}, "replacing folate, with B12 until a B12 deficiency is excluded "
+                            "(folate alone can worsen its neurological damage: BSH 2014 "
+                            "(Devalia V, et al. Br J Haematol 2014;166:496-513)) corrects it"),
+    ({"folate": "2 ng/mL", "vitamin_b12": "400 pg/mL"}, "replacing folate corrects it"),
+    ({"folate": "2 ng/mL", "vitamin_b12": "90 pg/mL"}, "replacing B12 and folate corrects it"),
+    ({"vitamin_b12": "90 pg/mL"}, "replacing B12 corrects it")])
+def test_the_megaloblastic_action_names_the_vitamin_measured_deficient(vitamins, replacing):
+    # QA 136 L2: a measured folate deficiency was "the vitamin"; folate alone is not given
+    # before a B12 deficiency is excluded.
+    labs = parse_labs({"hemoglobin": "7 g/dL", "mcv": 112, "reticulocytes": "1 %",
+                       "platelets": 90, "ldh": "3000 U/L", "ldh_uln": "250 U/L",
+                       "haptoglobin": "<0.1 g/L", "dat": "negative", "adamts13": "60 %",
+                       **vitamins})
+    action = assess(SmearFindings.from_percentage(3.0, rbc_counted=1000),
+                    labs).cause("megaloblastic").action
+    assert replacing in action
+
+
+@pytest.mark.parametrize("written", ["FK506", "FK-506 1 mg bd", "fk 506"])
+def test_fk506_is_read_as_tacrolimus(written):
+    # QA 136 L3: tacrolimus's code name was not read as it.
+    from smearscan.verdict.drugs import tma_drugs_named
+
+    assert tma_drugs_named(written) == {"tacrolimus"}

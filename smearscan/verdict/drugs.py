@@ -20,7 +20,7 @@ from collections.abc import Iterable
 DRUGS_CAUSING_TMA: dict[str, tuple[str, ...]] = {
     "quinine": ("quinin", "qualaquin", "tonic water"),
     "ciclosporin": ("ciclospor", "cyclospor", "neoral", "sandimmun"),
-    "tacrolimus": ("tacrolim", "prograf", "advagraf", "envarsus"),
+    "tacrolimus": ("tacrolim", "prograf", "advagraf", "envarsus", "fk506", "fk-506", "fk 506"),
     "gemcitabine": ("gemcitab", "gemzar"),
     "mitomycin C": ("mitomycin", "mutamycin"),
     "oxaliplatin": ("oxaliplat", "eloxatin", "folfox", "folfirinox", "xelox", "capox"),

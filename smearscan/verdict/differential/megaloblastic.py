@@ -51,12 +51,29 @@ def _action(labs: Labs, deferred: str | None) -> str:
     unsent = [name for name, value in (("B12", labs.vitamin_b12), ("folate", labs.folate))
               if value is None]
     send = f"send {' and '.join(unsent)} (before any transfusion); " if unsent else ""
+    replacing = f"replacing {_replaced(labs)} corrects it"
     if deferred is not None:
-        return f"{send}replacing the vitamin corrects it; {deferred}"
+        return f"{send}{replacing}; {deferred}"
     # QA 80 F4: "until ADAMTS13 is back" beside an ADAMTS13 given.
     ttp = ("keep TTP in mind until ADAMTS13 is back" if labs.adamts13 is None
            else "judge TTP by the ADAMTS13 result")
-    return f"{send}replacing the vitamin corrects it and plasma exchange does not; {ttp}"
+    return f"{send}{replacing} and plasma exchange does not; {ttp}"
+
+
+def _replaced(labs: Labs) -> str:
+    """The vitamin whose replacement corrects the deficiency measured (QA 136 L2: a folate
+    deficiency was "the vitamin"); folate with B12 while a B12 deficiency is not excluded, as
+    folate alone can worsen its neurological damage (BSH 2014)."""
+    b12_low = labs.vitamin_b12 is not None and labs.vitamin_b12 < B12_DEFICIENT
+    folate_low = labs.folate is not None and labs.folate < FOLATE_DEFICIENT
+    if b12_low and folate_low:
+        return "B12 and folate"
+    if b12_low:
+        return "B12"
+    if folate_low and labs.vitamin_b12 is None:
+        return (f"folate, with B12 until a B12 deficiency is excluded (folate alone can worsen "
+                f"its neurological damage: {BSH_COBALAMIN})")
+    return "folate" if folate_low else "the vitamin"
 
 
 def megaloblastic_cause(maha: str, labs: Labs, picture: LabPicture, *,
