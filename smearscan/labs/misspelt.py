@@ -102,4 +102,4 @@ def _hint_for_a_unit_in_the_name(name: str, unit: str) -> str:
     if _accepted_unit(unit, spec):
         return f"name it {key!r} and write the unit with each value ('<value> {unit}')"
     return (f"{key!r} does not take {unit}: check what it holds; it takes "
-            f"{', '.join(unit for unit in spec.units if unit)}")
+            f"{', '.join(accepted for accepted in spec.units if accepted)}")
