@@ -86,6 +86,11 @@ class Bound(float):
         return self.sign == "<" and (self.limit < cut or (self.limit == cut
                                                           and not self.inclusive))
 
+    def all_over(self, cut: float) -> bool:
+        """Whether every value the bound stands for is over ``cut``."""
+        return self.sign == ">" and (self.limit > cut or (self.limit == cut
+                                                          and not self.inclusive))
+
     __str__ = __repr__
 
     def stand_ins(self, count: int = 40) -> list[float]:

@@ -56,9 +56,10 @@ def ldh_over_every_limit(labs: Labs, population: str | None = None) -> bool:
     raised whatever its lab's limit, so read so without it (QA 130 #3: the seed case's 2477 U/L
     without its limit was refused, and the verdict with it; QA 132 D1: '<1500 U/L' was read as
     over 1000; this tool's rule)."""
-    if labs.ldh is None or isinstance(labs.ldh, Bound) and labs.ldh.sign == "<":
+    if labs.ldh is None:
         return False
-    return labs.ldh > ldh_top_limit(population)
+    top = ldh_top_limit(population)
+    return labs.ldh.all_over(top) if isinstance(labs.ldh, Bound) else labs.ldh > top
 
 
 def ldh_limit_implausible(labs: Labs, population: str, option: str | None = None) -> str | None:

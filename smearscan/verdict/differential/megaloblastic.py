@@ -18,11 +18,16 @@ from smearscan.verdict.values import (
 )
 
 
-def _deficiency(labs: Labs) -> tuple[bool | None, list[str]]:
-    """(B12 or folate deficient?, their values); ``None`` when neither is measured."""
-    tests = [(key, value, cut) for key, value, cut in (
+def _measured(labs: Labs) -> list[tuple[str, float, float]]:
+    """The B12 and folate given: (key, value, deficiency cut-off)."""
+    return [(key, value, cut) for key, value, cut in (
         ("vitamin_b12", labs.vitamin_b12, B12_DEFICIENT),
         ("folate", labs.folate, FOLATE_DEFICIENT)) if value is not None]
+
+
+def _deficiency(labs: Labs) -> tuple[bool | None, list[str]]:
+    """(B12 or folate deficient?, their values); ``None`` when neither is measured."""
+    tests = _measured(labs)
     if not tests:
         return None, []
     low = [f"{key.replace('_', ' ')} {show(key, value)} < {cut:g} ({BSH_COBALAMIN})"
@@ -64,8 +69,8 @@ def _replaced(labs: Labs) -> str:
     """The vitamin whose replacement corrects the deficiency measured (QA 136 L2: a folate
     deficiency was "the vitamin"); folate with B12 while a B12 deficiency is not excluded, as
     folate alone can worsen its neurological damage (BSH 2014)."""
-    b12_low = labs.vitamin_b12 is not None and labs.vitamin_b12 < B12_DEFICIENT
-    folate_low = labs.folate is not None and labs.folate < FOLATE_DEFICIENT
+    low = {key for key, value, cut in _measured(labs) if value < cut}
+    b12_low, folate_low = "vitamin_b12" in low, "folate" in low
     if b12_low and folate_low:
         return "B12 and folate"
     if b12_low:
