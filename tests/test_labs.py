@@ -142,7 +142,7 @@ def test_missing_values(raw):
     ({"active_cancer": "perhaps"}, ["active_cancer", "true/false"]),
     ({"transplant": 2}, ["transplant", "true/false"]),
     ({"drug_exposure": 3}, ["drug_exposure", "a name or true/false"]),
-    ({"sex": "f"}, ["sex", "'f'", "female, male"]),
+    ({"sex": "w"}, ["sex", "'w'", "expected one of female, male (or F, M)"]),
     ({"d_dimer": "5 mg/L", "d_dimer_uln": 500}, ["d_dimer", "both with units or both bare"]),
     ({"d_dimer": "5 mg/L FEU", "d_dimer_uln": "0.25 mg/L DDU"}, ["d_dimer", "FEU and DDU"]),
     ({"d_dimer": 1500, "d_dimer_uln": 0.5}, ["d_dimer", "same unit"]),
@@ -606,7 +606,8 @@ def test_metastatic_cancer_is_active_and_contradictions_are_refused():
         parse_labs({"metastatic_cancer": "yes", "active_cancer": "no"})
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("female", "female"), (" Male ", "male")])
+@pytest.mark.parametrize(("raw", "expected"), [("female", "female"), (" Male ", "male"),
+                                                ("F", "female"), ("m", "male")])
 def test_sex(raw, expected):
     assert parse_labs({"sex": raw}).sex == expected
 

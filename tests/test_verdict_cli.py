@@ -227,7 +227,7 @@ def test_help_names_the_words_each_lab_option_takes():
     # QA 63 L4: --sex, --dat and the yes/no keys named no value; a user had to guess them.
     helps = {action.dest: " ".join(action.help.split()) for action in verdict_parser()._actions
              if action.dest.startswith("lab_")}
-    assert helps["lab_sex"] == "sex, for the WHO anaemia limit [female or male]"
+    assert helps["lab_sex"] == "sex, for the WHO anaemia limit [female, male (or F, M)]"
     assert helps["lab_dat"] == "direct antiglobulin (Coombs) test [positive or negative]"
     assert helps["lab_inr"].endswith(" [a number]")
     assert helps["lab_hemoglobin"] == "haemoglobin [g/dL]"

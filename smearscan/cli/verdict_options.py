@@ -166,7 +166,7 @@ def _taken(spec: LabKey) -> str:
     """What a lab option takes, for its help: its default unit, or its words (QA 63 L4: --sex
     and --dat named none)."""
     return {"number": spec.unit or "a number", "posneg": "positive or negative",
-            "bool": "yes or no", "choice": " or ".join(spec.choices),
+            "bool": "yes or no", "choice": spec.choices_said,
             "named": "a name, or yes or no"}[spec.kind]
 
 

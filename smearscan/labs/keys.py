@@ -30,6 +30,8 @@ class LabKey:
         plausible result in that unit too; such a bare number is refused (this tool's rule).
     choices : tuple of str
         The accepted words of a ``"choice"`` key.
+    codes : Mapping[str, str]
+        Codes a ``"choice"`` key also takes (lower case), each with the word it stands for.
     refused_units : Mapping[str, str]
         Units of another quantity reported under the key's name, which cannot be converted to
         ``unit`` (a reticulocyte count in x10^9/L), each with why and what to give instead.
@@ -49,9 +51,16 @@ class LabKey:
     meaning: str = ""
     ambiguous: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     choices: tuple[str, ...] = ()
+    codes: Mapping[str, str] = field(default_factory=dict)
     refused_units: Mapping[str, str] = field(default_factory=dict)
     undetectable: float | None = None
     counted: bool = False
+
+    @property
+    def choices_said(self) -> str:
+        """The choices of a ``"choice"`` key and its codes, as help and errors list them."""
+        codes = f" (or {', '.join(code.upper() for code in self.codes)})" if self.codes else ""
+        return ", ".join(self.choices) + codes
 
 
 def _number(unit: str, units: Mapping[str, float], plausible: tuple[float, float],
@@ -139,7 +148,9 @@ _RETICULOCYTE_AMBIGUOUS = {"fraction": (0.0, 0.5), "x10^9/L": (10.0, 50.0)}
 #: Every lab key, in the order of :class:`Labs`: kind, default unit, accepted units
 #: (factor to the default unit), plausible range and meaning.
 LAB_KEYS: dict[str, LabKey] = {
-    "sex": LabKey("choice", meaning="sex, for the WHO anaemia limit", choices=("female", "male")),
+    # F and M: the administrative sex codes of HL7 v2 (table 0001), as lab systems export them.
+    "sex": LabKey("choice", meaning="sex, for the WHO anaemia limit", choices=("female", "male"),
+                  codes={"f": "female", "m": "male"}),
     "hemoglobin": _number("g/dL", {"g/L": 0.1, "mmol/L": 1.611}, (1.0, 25.0), "haemoglobin",
                           _HB_AMBIGUOUS),
     "platelets": _number("x10^9/L", _COUNT_UNITS, (0.0, 2000.0), "platelet count",

@@ -65,8 +65,9 @@ def _parse_value(key: str, raw: object, spec: LabKey, source: str) -> object:
         return _POSNEG_TEXT[text]
     if spec.kind == "choice":
         text = raw.strip().lower() if isinstance(raw, str) else None
+        text = spec.codes.get(text, text)
         if text not in spec.choices:
-            raise _fail(source, key, raw, f"expected one of {', '.join(spec.choices)}")
+            raise _fail(source, key, raw, f"expected one of {spec.choices_said}")
         return text
     # named: a yes/no answer, or the name (of the drug, of the complication).
     if isinstance(raw, bool) or (isinstance(raw, str) and
