@@ -927,25 +927,36 @@ def test_bad_corrections_files(tmp_path, capsys):
         f"smearscan export-corrections: {tmp_path / 'none'}: not a smearscan results folder")
 
 
-def test_review_command_serves_until_interrupted(results, tmp_path, capsys):
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # QA 61 F10: the temporary a server killed while writing review.json left stayed for good.
-    stale = results / "slides" / "positive" / ".review.json.x1y2z3w4.smearscan-part"
-    stale.write_text("{")
+        return probe.getsockname()[1]
+
+
+def _review_served(results: Path, port: int) -> tuple[subprocess.Popen, int, dict]:
+    """``smearscan review results`` started in its own process, with its first answer to
+    /api/slides once it serves."""
     server = subprocess.Popen([sys.executable, "-m", "smearscan", "review", str(results),
                                "--no-browser", "--port", str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return (server, *Client(f"http://127.0.0.1:{port}").get("/api/slides"))
+        except urllib.error.URLError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise AssertionError(server.communicate()[1]) from None
+            time.sleep(0.2)
+
+
+def test_review_command_serves_until_interrupted(results, tmp_path, capsys):
+    port = _free_port()
+    # QA 61 F10: the temporary a server killed while writing review.json left stayed for good.
+    stale = results / "slides" / "positive" / ".review.json.x1y2z3w4.smearscan-part"
+    stale.write_text("{")
+    server, status, body = _review_served(results, port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, body = Client(f"http://127.0.0.1:{port}").get("/api/slides")
-                break
-            except urllib.error.URLError:
-                assert time.monotonic() < deadline and server.poll() is None, server.stderr.read()
-                time.sleep(0.2)
         assert status == 200 and len(body["slides"]) == 2
         assert not stale.exists()
         # The review holds the folder: a batch run into it waits its turn instead of
@@ -964,6 +975,17 @@ def test_review_command_serves_until_interrupted(results, tmp_path, capsys):
         out, err = server.communicate(timeout=30)
     assert (server.returncode, err) == (0, "")
     assert out.startswith(f"smearscan review: {results} at http://127.0.0.1:{port}/")
+
+
+def test_review_command_stops_on_sigterm_as_on_ctrl_c(results):
+    # QA 132: SIGTERM, a service manager's stop, ends the server as Ctrl-C does, as its help
+    # says: exit 0, nothing on stderr.
+    port = _free_port()
+    server, status, _ = _review_served(results, port)
+    server.send_signal(signal.SIGTERM)
+    out, err = server.communicate(timeout=30)
+    assert (status, server.returncode, err) == (200, 0, "")
+    assert out == f"smearscan review: {results} at http://127.0.0.1:{port}/ (Ctrl-C to stop)\n"
 
 
 def test_review_command_bad_folder_or_busy_port(results, tmp_path, capsys):

@@ -599,8 +599,9 @@ def review_parser() -> argparse.ArgumentParser:
                     "flagged cell (the counts and the call are recomputed as you go), check "
                     "the near misses, and sign each slide off. Corrections are saved in "
                     "DIR/slides/<slide>/review.json; summary.json and cells.csv carry them.",
-        epilog="Exit codes: 0 the server stopped (Ctrl+C); 2 usage error, DIR not a results "
-               "folder or in use by a run or another review, or the port taken.")
+        epilog="Exit codes: 0 the server stopped (Ctrl+C, or SIGTERM: a server's usual stop); "
+               "2 usage error, DIR not a results folder or in use by a run or another review, "
+               "or the port taken.")
     parser.add_argument("out", type=path_argument, metavar="DIR", help="a folder written by --out")
     parser.add_argument("--port", type=port, default=8765, help="1-65535, default 8765")
     parser.add_argument("--host", default="127.0.0.1",
