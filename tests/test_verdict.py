@@ -1426,6 +1426,22 @@ def test_a_newborns_mcv_is_not_macrocytosis():
     assert deficient.cause("megaloblastic").assessment == "possible"
 
 
+@pytest.mark.parametrize(("context", "whose"), [
+    ({"sex": "female"}, "a child's and a pregnant woman's are"),
+    ({}, "a child's and a pregnant woman's are"),
+    ({"sex": "female", "pregnancy": "yes"}, "a child's and a pregnant woman's are"),
+    ({"sex": "female", "pregnancy": "no"}, "a child's is"),
+    ({"pregnancy": "no"}, "a child's is"),
+    ({"sex": "male"}, "a child's is"),
+])
+def test_the_creatinine_limit_asked_names_a_pregnancy_only_where_one_is_open(context, whose):
+    # QA 130 #7: an adult woman recorded not pregnant was told a pregnant woman's limit is lower.
+    labs = parse_labs({**HAEMOLYSIS, "platelets": 45, "creatinine": "0.9 mg/dL", **context})
+    asked = [line for line in assess(smear(), labs).missing if line.startswith("creatinine_uln")]
+    assert asked == [f"creatinine_uln: judged against adult limits; {whose} lower: give the "
+                     "lab's upper limit"]
+
+
 @pytest.mark.parametrize(("uln", "hus"), [(None, "unlikely"), (1.2, "unlikely"),
                                           (1.19, "possible"), (0.4, "possible")])
 def test_the_labs_own_creatinine_limit_judges_a_childs_kidneys(uln, hus):

@@ -383,7 +383,9 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
     if labs.d_dimer is not None and labs.d_dimer_uln is None:
         missing.append("d_dimer_uln: the ISTH item is D-dimer as a multiple of its ULN")
     if hus_by_adult_limit(maha, labs, hus, smear.population == "adult"):
-        whose = "a child's is" if labs.sex == "male" else "a child's and a pregnant woman's are"
+        # QA 130 #7: a pregnant woman's limit is named only where a pregnancy is not excluded.
+        pregnancy_open = labs.sex != "male" and labs.pregnancy is not False
+        whose = "a child's and a pregnant woman's are" if pregnancy_open else "a child's is"
         missing.append(f"creatinine_uln: judged against adult limits; {whose} lower: give the "
                        "lab's upper limit")
     if (smear.population == "adult" and not labs.pregnancy and labs.creatinine_uln is not None
