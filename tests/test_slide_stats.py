@@ -13,7 +13,6 @@ from smearscan.slide_stats import (
     OTHER_POIKILOCYTES,
     Proportion,
     SlideResult,
-    _threshold_call,
     binomial_quantile,
     poikilocyte_grade,
     poisson_quantile,
@@ -21,6 +20,7 @@ from smearscan.slide_stats import (
     slide_result,
     wilson_interval,
 )
+from smearscan.slide_stats.schistocytes import threshold_call
 
 Z = 1.959964
 OPERATING = {
@@ -150,9 +150,9 @@ def test_preterm_limit_is_5_percent():
 
 
 def test_call_boundaries_where_at_the_limit_is_normal():
-    assert _threshold_call((0.5, 1.0), 1.0) == "below"
-    assert _threshold_call((1.0, 2.0), 1.0) == "borderline"
-    assert _threshold_call((1.0001, 2.0), 1.0) == "above"
+    assert threshold_call((0.5, 1.0), 1.0) == "below"
+    assert threshold_call((1.0, 2.0), 1.0) == "borderline"
+    assert threshold_call((1.0001, 2.0), 1.0) == "above"
 
 
 def test_unknown_population_and_label_raise():
