@@ -202,13 +202,15 @@ def file_identity(path: Path) -> tuple[int, int] | None:
 
 
 def walk_folder(folder: Path, *, skip: frozenset[tuple[int, int]] = frozenset(),
-                onerror: Callable[[OSError], None] | None = None, with_hidden: bool = False
+                onerror: Callable[[OSError], None] | None = None, with_hidden: bool = False,
+                on_link: Callable[[Path], None] | None = None
                 ) -> Iterator[tuple[Path, list[str]]]:
     """Every folder below ``folder`` (itself first) with its sorted file names, depth first;
     :func:`hidden` files and folders left out unless ``with_hidden``.
 
     Iterative, so that a tree nested thousands of levels deep cannot exhaust Python's
-    recursion limit; symlinked folders are not followed (a loop cannot recurse forever).
+    recursion limit; symlinked folders are not followed (a loop cannot recurse forever), each
+    passed to ``on_link``.
     Folders in ``skip`` (:func:`file_identity` of each) and smearscan output folders (see
     :func:`is_output_folder`) are not entered; when ``folder`` itself is an output folder,
     only the sub-folders smearscan writes are left out.
@@ -230,7 +232,10 @@ def walk_folder(folder: Path, *, skip: frozenset[tuple[int, int]] = frozenset(),
                 continue
             if not _is_folder(entry):
                 files.append(entry.name)
-            elif not entry.is_symlink() and not (ours and entry.name in OUTPUT_SUBFOLDERS) \
+            elif entry.is_symlink():
+                if on_link is not None:
+                    on_link(Path(entry.path))
+            elif not (ours and entry.name in OUTPUT_SUBFOLDERS) \
                     and not _skipped(Path(entry.path), skip, nested=True):
                 subs.append(Path(entry.path))
         yield current, files
@@ -265,7 +270,14 @@ def _folder_slide(name: str, folder: Path, skip: frozenset[tuple[int, int]]) -> 
         problems.append(printable(
             f"{error.filename}: cannot read this folder ({error.strerror or error})"))
 
-    for dirpath, filenames in walk_folder(folder, skip=skip, onerror=unreadable):
+    def not_followed(link: Path) -> None:
+        # QA 137 D2: the slide was counted on fewer fields without a word.
+        problems.append(printable(
+            f"{link}: a symbolic link to a folder inside a slide, not followed: its images are "
+            "not counted (move or copy them into the slide's folder)"))
+
+    for dirpath, filenames in walk_folder(folder, skip=skip, onerror=unreadable,
+                                          on_link=not_followed):
         found.extend(dirpath / f for f in filenames if is_image_path(Path(f)))
     if not found and not problems:
         problems.append(printable(f"{folder}: no image files in this folder"))
@@ -283,6 +295,12 @@ def _sub_folder_slide(sub: Path, skip: frozenset[tuple[int, int]]) -> Slide:
     return _folder_slide(sub.name, sub, skip)
 
 
+def _unreadable_slide(link: Path) -> Slide:
+    """The slide of a symbolic link to nothing in a folder of slides, with its problem."""
+    return Slide(slide_name(link.name), link, (), (printable(
+        f"{link}: cannot read (symbolic link to nothing, or a loop)"),), source=link)
+
+
 def _slides_in_folder(folder: Path, skip: frozenset[tuple[int, int]]) -> list[Slide]:
     try:
         entries = sorted((p for p in folder.iterdir() if not hidden(p.name)),
@@ -295,7 +313,11 @@ def _slides_in_folder(folder: Path, skip: frozenset[tuple[int, int]]) -> list[Sl
     loose = [p.name for p in entries if is_image_path(p) and not p.is_dir()]
     if not subs:
         return [_folder_slide(folder.resolve().name, folder, skip)]
-    slides = [_sub_folder_slide(sub, skip) for sub in subs]
+    # A link to nothing beside slide folders is a slide that cannot be read (QA 137 D1: a
+    # share not mounted was left out without a word); one named as an image is a field's.
+    slides = [_sub_folder_slide(entry, skip) if entry in subs else _unreadable_slide(entry)
+              for entry in entries if entry in subs or (
+                  entry.is_symlink() and not entry.exists() and not is_image_path(entry))]
     if loose:
         _refuse_mixed(folder, loose, [s.name for s in slides if s.fields])
         return [_folder_slide(folder.resolve().name, folder, skip)]

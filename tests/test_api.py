@@ -193,6 +193,16 @@ def test_analyse_slide_refuses_a_field_given_twice(tmp_path, again, monkeypatch)
                                 "give each field once")
 
 
+def test_analyse_slide_raises_at_once_for_a_listed_path_that_does_not_exist(tmp_path):
+    # QA 129 F2: as the README says, the list is the caller's to mend, unlike a field that
+    # cannot be read, which is left out with a warning.
+    field = tmp_path / "f.png"
+    Image.fromarray(synthetic_field(grid_centres())).save(field)
+    with pytest.raises(FileNotFoundError) as error:
+        smearscan.analyse_slide([field, tmp_path / "gone.png"])
+    assert str(error.value) == f"{tmp_path / 'gone.png'}: no such file"
+
+
 def test_a_list_of_linked_files_is_named_after_the_folder_it_was_given_in(tmp_path):
     slide = tmp_path / "slideA"
     slide.mkdir()

@@ -306,6 +306,7 @@ def _slides_tree(root: Path) -> dict[tuple[str, str], str]:
     Image.fromarray(_field(seed=1)).save(root / "mixed" / "good.png")
     (root / "mixed" / "sub").mkdir()
     (root / "mixed" / "sub" / "up").symlink_to("../..", target_is_directory=True)  # dir loop
+    expected[("mixed", "")] = str(root / "mixed" / "sub" / "up")  # not followed, and said
     (root / "empty").mkdir()
     (root / "empty" / "notes.txt").write_text("no images here")
     expected[("empty", "")] = str(root / "empty")
@@ -440,6 +441,36 @@ def test_symlink_loop_among_slide_folders_is_one_error(tmp_path, capsys, target)
     assert ("No field was found: the slide's folder held no image that could be listed; the "
             "reason is in <code>errors.csv</code>.") in report
     assert "field table below" not in report
+
+
+def test_a_link_to_nothing_among_slide_folders_is_a_slide_that_cannot_be_read(tmp_path, capsys):
+    # QA 137 D1: a share not mounted, linked beside the slide folders, was left out with exit
+    # 0 and nothing said.
+    _slide_folders(tmp_path / "slides", "s1")
+    gone = tmp_path / "slides" / "patient7"
+    gone.symlink_to(tmp_path / "share" / "patient7")
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out, "--quiet") == 3
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"smearscan: {gone}: cannot read (symbolic link to nothing, or a loop)")
+    assert [(e["slide"], e["image"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
+        ("patient7", "", f"{gone}: cannot read (symbolic link to nothing, or a loop)")]
+    assert {r["slide"] for r in read_csv_rows(out / "cells.csv")} == {"s1"}
+
+
+def test_a_linked_folder_inside_a_slide_is_said_not_followed(tmp_path, capsys):
+    # QA 137 D2: its fields were left out of the slide with exit 0 and nothing said.
+    _slide_folders(tmp_path / "slides" / "a", "own")
+    _slide_folders(tmp_path / "elsewhere", "more", first_seed=1)
+    link = tmp_path / "slides" / "a" / "more"
+    link.symlink_to(tmp_path / "elsewhere" / "more", target_is_directory=True)
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out, "--quiet") == 3
+    said = (f"{link}: a symbolic link to a folder inside a slide, not followed: its images are "
+            "not counted (move or copy them into the slide's folder)")
+    assert capsys.readouterr().err.splitlines()[0] == f"smearscan: {said}"
+    assert [(e["slide"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [("a", said)]
+    assert {r["image"] for r in read_csv_rows(out / "cells.csv")} == {"own/f0.png"}
 
 
 def _unlistable(monkeypatch, folder: Path, *, searchable: bool = True) -> None:

@@ -245,7 +245,7 @@ def test_a_run_with_a_refused_lab_value_keeps_the_count_and_says_why_there_is_no
     # A problem with the one image given is exit 2, as for a bad image.
     assert main([str(field_png), "--out", str(out), "--labs", str(labs), "--quiet"]) == 2
     why = (f"{labs}: hemoglobin = 'seven': not a number (expected '<number> g/dL', a bound such "
-           "as '<0.1 g/dL' or '<=0.1 g/dL')")
+           "as '<0.1 g/dL' or '<=0.1 g/dL'; a result not back yet: 'pending', or leave it empty)")
     assert capsys.readouterr().err.splitlines()[0] == (
         f"smearscan: no verdict for slide 'field': {why}")
     slide = json.loads((out / "summary.json").read_text())["slides"]["field"]
@@ -623,6 +623,23 @@ def test_a_slide_read_at_a_doubtful_declared_scale_says_so_in_its_outputs(tmp_pa
                 "tool's rule)" in html.unescape(report)) is doubt
 
 
+def test_a_trusted_pixel_size_in_doubt_is_said_beside_the_count_in_the_verdict(tmp_path,
+                                                                                 capsys):
+    # QA 139 M-2: a trusted pixel size the slide marks in doubt raised the count and MAHA with
+    # nothing in the verdict, where the report and summary.json said it.
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"platelets": "20", "hemoglobin": "8 g/dL", "sex": "female"}))
+    out = tmp_path / "trusted"
+    assert main([str(SAMPLE_FIELD), "--pixel-size", "0.25", "--trust-pixel-size", "--out",
+                 str(out), "--labs", str(labs), "--quiet"]) == 0
+    said = ("pixel size in doubt but trusted (--trust-pixel-size): the count moves with the "
+            "scale")
+    verdict = json.loads((out / "summary.json").read_text())["slides"]["chula-1"]["verdict"]
+    assert verdict["findings"]["for"][0]["value"].endswith(said)
+    assert main(["verdict", "--summary", str(out / "summary.json"), "--labs", str(labs)]) == 0
+    assert capsys.readouterr().out.count(said) == 1
+
+
 def test_a_trusted_pixel_size_is_not_warned_of_but_its_doubt_is_recorded(tmp_path, capsys):
     # qacli4 MEDIUM-2: --trust-pixel-size at 1.21x the slide's estimate read 1.50% (4.79% at its
     # own scale) with nothing in the report or summary.json to show the check was overridden.
@@ -984,6 +1001,26 @@ def test_one_patients_lab_values_are_refused_for_several_slides(field_png, tmp_p
         f"smearscan: {labs}: one set of lab values, with no slide name, for 2 slides (usually "
         "different patients): give a CSV with a 'slide' column, or a JSON object keyed by slide "
         "name\n")
+
+
+@pytest.mark.parametrize("form", ["json", "csv"])
+def test_one_patients_lab_values_refused_for_several_slides_keep_their_urgent_line(
+        form, field_png, tmp_path, capsys):
+    # QA 139 H-3: refused with no line, where 'smearscan verdict' gives the same values "TTP
+    # likely"; which slide they are for is not known, so the line is said of the values.
+    slides = _two_slides(tmp_path, field_png)
+    values = {"hemoglobin": "8 g/dL", "platelets": "10", "adamts13": "3 %",
+              "creatinine": "1.0 mg/dL"}
+    labs = tmp_path / f"labs.{form}"
+    labs.write_text(json.dumps(values) if form == "json" else
+                    f"{','.join(values)}\n{','.join(values.values())}\n")
+    assert main([str(slides), "--out", str(tmp_path / "out"), "--labs", str(labs)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("lab values with no slide name: URGENT - TTP likely: a "
+                                   "medical emergency.")
+    assert len(captured.out.splitlines()) == 1
+    assert captured.err.startswith(f"smearscan: {labs}: ")
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_report_opens_with_the_urgent_ttp_line_when_ttp_is_possible(field_png, tmp_path):

@@ -696,7 +696,8 @@ def test_a_word_not_read_for_adamts13_says_which_words_are(written):
     # QA 85 #8: refused safely, but the message named no word that is read.
     with pytest.raises(LabValueError, match=re.escape(
             f"adamts13 = '{written}': not a number (expected '<number> %', a bound such as "
-            "'<0.1 %' or '<=0.1 %', 'undetectable', 'not detected' or '<LOD')")):
+            "'<0.1 %' or '<=0.1 %', 'undetectable', 'not detected' or '<LOD'; a result not "
+            "back yet: 'pending', or leave it empty)")):
         parse_labs({"adamts13": written}, complete=False)
 
 
@@ -718,9 +719,11 @@ def test_an_inclusive_bound_is_judged_over_its_limit_too():
     ({"adamts13": "<0 %"}, "no plausible value is <0"),
     ({"adamts13": "=<5 %"}, re.escape("not a number (expected '<number> %', a bound such as "
                                       "'<0.1 %' or '<=0.1 %', 'undetectable', 'not detected' "
-                                      "or '<LOD')")),
+                                      "or '<LOD'; a result not back yet: 'pending', or leave "
+                                      "it empty)")),
     ({"inr": "about 1"}, re.escape("not a number (expected '<number>', a bound such as "
-                                   "'<0.1' or '<=0.1')")),
+                                   "'<0.1' or '<=0.1'; a result not back yet: 'pending', or "
+                                   "leave it empty)")),
 ])
 def test_unreadable_bounds_are_refused(mapping, words):
     with pytest.raises(LabValueError, match=words):
@@ -1687,6 +1690,11 @@ def test_a_csv_row_with_a_cell_left_out_is_refused_and_read_each_way_its_values_
                            "value stands under its name")
 
 
+def test_a_key_with_its_unit_after_it_is_read_as_that_key_not_a_close_one():
+    # QA 139 L-2: 'creatinine_umol_l' is closest to 'creatinine_uln' by its letters.
+    assert close_keys("creatinine_umol_l") == ["creatinine"]
+
+
 @pytest.mark.parametrize(("written", "key"), [
     ("--plt", "platelets"), ("Hb", "hemoglobin"), ("HGB", "hemoglobin"), ("retic", "reticulocytes"),
     ("--d-dimer", "d_dimer"), ("ddimer", "d_dimer"), ("B12", "vitamin_b12"), ("cr", "creatinine")])
@@ -1807,7 +1815,12 @@ def test_rows_of_empty_cells_at_a_lab_csvs_end_are_left_out(slides, tmp_path):
     ("PLT (/nL)", "name it 'platelets' and write the unit with each value ('<value> /nL')"),
     # QA 135 E1: names of other measurements, without brackets too.
     ("anti-ADAMTS13", None), ("ADAMTS13 antigen", None), ("ADAMTS13 Ag. (%)", None),
-    ("total bilirubin", None), ("RBC", None), ("MCH", None), ("reticulocyte count", None)])
+    ("total bilirubin", None), ("RBC", None), ("MCH", None), ("reticulocyte count", None),
+    # QA 139 L-2: offered as 'creatinine_uln', which would read the result as its limit.
+    ("creatinine_umol_l", "name it 'creatinine' and write the unit with each value ('<value> "
+                          "umol/L')"),
+    ("Hemoglobin_g_dL", "name it 'hemoglobin' and write the unit with each value ('<value> "
+                        "g/dL')")])
 def test_a_column_named_with_its_unit_is_told_where_the_unit_goes(column, hint, tmp_path):
     # QA 131 D4: a lab export's 'hemoglobin (g/dL)' column was refused as an unknown key with
     # no word of the unit.

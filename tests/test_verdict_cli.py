@@ -418,6 +418,70 @@ SEPTIC_TTP = ["verdict", "--schistocytes", "3", "--rbc-counted", "1000", "--plat
 
 
 
+#: Seed 000's picture (CLINICAL.md): platelets 82 and an active cancer; its ADAMTS13 alone
+#: decides whether the URGENT line is printed.
+SEED_PICTURE = ["verdict", "--schistocytes", "9", "--rbc-counted", "1200", "--hemoglobin",
+                "7.55 g/dL", "--platelets", "82", "--mcv", "104", "--reticulocytes", "18.81 %",
+                "--ldh", "2477 U/L", "--ldh-uln", "225 U/L", "--haptoglobin", "0 g/L",
+                "--indirect-bilirubin", "4.21 mg/dL", "--dat", "negative", "--creatinine",
+                "0.64 mg/dL", "--inr", "1.17", "--active-cancer", "yes", "--transplant", "no"]
+
+
+@pytest.mark.parametrize("written", ["4 % L", "4*", "4 % (L)", "4 %H"])
+def test_an_adamts13_with_a_labs_flag_keeps_the_line_of_its_number(written, capsys):
+    # QA 139 H-1: an unknown unit (a flag after the value) was read only as not given: a
+    # severe deficiency lost its "TTP likely" line, and nothing was printed.
+    assert main([*SEED_PICTURE, "--adamts13", "4 %"]) == 0
+    expected = capsys.readouterr().out.splitlines()[0]
+    assert expected.startswith("URGENT - TTP likely")
+    assert main([*SEED_PICTURE, "--adamts13", written]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == expected + "\n"
+    unit = written[1:].strip()
+    assert captured.err == (f"smearscan verdict: command line: adamts13 = {written!r}: unknown "
+                            f"unit {unit!r}; accepted: %, IU/dL, IU/mL, U/dL, U/mL\n")
+
+
+@pytest.mark.parametrize("written", ["4 U/dL", "0.04 U/mL", "4 percent", "4 pct"])
+def test_adamts13_units_without_the_i_and_percent_in_words_are_read(written, capsys):
+    assert main([*SEED_PICTURE, "--adamts13", "4 %"]) == 0
+    expected = capsys.readouterr().out
+    assert main([*SEED_PICTURE, "--adamts13", written]) == 0
+    assert capsys.readouterr().out == expected
+
+
+#: QA 139 H-2's values: ADAMTS13 3% beside platelets 10 and haemolysis.
+CAPITALS = {"hemoglobin": "8 g/dL", "platelets": "10", "mcv": "85", "ldh": "1500 U/L",
+            "ldh_uln": "250 U/L", "haptoglobin": "<0.1 g/L", "adamts13": "3 %"}
+
+
+@pytest.mark.parametrize("form", ["json", "csv row"])
+def test_lab_keys_in_capitals_are_read_as_the_keys(form, tmp_path, capsys):
+    # QA 139 H-2: 'Hemoglobin', 'LDH_ULN', 'ADAMTS13' (a laboratory export's capitals) were
+    # refused, and past the problems read every way the ADAMTS13 of 3% as not given: "TTP
+    # possible ... draw a sample for ADAMTS13", where the same file in lower case gives "TTP
+    # likely".
+    count = ["verdict", "--schistocytes", "5", "--rbc-counted", "1200", "--slide", "s1"]
+    assert main([*count, "--labs", str(_lab_file(tmp_path, {"s1": CAPITALS}, form))]) == 0
+    expected = capsys.readouterr().out
+    assert expected.startswith("URGENT - TTP likely")
+    capitals = {key.capitalize() if key.startswith("h") else key.upper(): value
+                for key, value in CAPITALS.items()}
+    assert main([*count, "--labs", str(_lab_file(tmp_path, {"s1": capitals}, form))]) == 0
+    assert capsys.readouterr().out == expected
+
+
+def test_misspelt_keys_read_adamts13_first_whatever_their_order(tmp_path, capsys):
+    # QA 139 H-2: past the problems read every way, the misspelt keys were read in the file's
+    # order, an ADAMTS13 last as not given: "TTP possible", not the "likely" its 3% calls for.
+    misspelt = {"hemoglobn": "8 g/dL", "plateletz": "10", "mcvv": "85", "ldhh": "1500 U/L",
+                "ldh_ulm": "250 U/L", "haptoglobn": "<0.1 g/L", "adamts_13": "3 %"}
+    path = _lab_file(tmp_path, {"s1": misspelt}, "json")
+    assert main(["verdict", "--schistocytes", "5", "--rbc-counted", "1200", "--slide", "s1",
+                 "--labs", str(path)]) == 2
+    assert capsys.readouterr().out.startswith("URGENT - TTP likely")
+
+
 def _lab_options(options: list[str]) -> dict[str, str]:
     """``--key value`` pairs of lab options as the keys and values of a lab file."""
     pairs = zip(options[::2], options[1::2], strict=True)
@@ -626,9 +690,10 @@ def _drop(values: dict[str, str], *keys: str) -> dict[str, str]:
     ("3", PLATELETS_DECIDE | {"plateletz": "10"}, {},
      [(PLATELETS_DECIDE | {"platelets": "10"}, {})],
      "{labs}: unknown lab key 'plateletz'; did you mean 'platelets'?"),
-    # QA 43 H-4: a key in upper case is read as the key it is ("possible" without ADAMTS13).
-    ("3", _drop(SEVERE, "adamts13") | {"ADAMTS13": "5 %"}, {}, [(SEVERE, {})],
-     "{labs}: unknown lab key 'ADAMTS13'; did you mean 'adamts13'?"),
+    # QA 43 H-4: a key misspelt is read as the key it is close to ("possible" without
+    # ADAMTS13); one in upper case is read as it since QA 139 H-2 (below).
+    ("3", _drop(SEVERE, "adamts13") | {"adamts-13": "5 %"}, {}, [(SEVERE, {})],
+     "{labs}: unknown lab key 'adamts-13'; did you mean 'adamts13'?"),
     # QA 43 H-3: an option misspelt is read as a misspelt lab key (refused with no line).
     ("3", {}, SEVERE | {"adamts-13": "5 %", "adamts13": None},
      [({}, SEVERE)],
@@ -938,7 +1003,8 @@ def test_a_lab_csv_with_excels_separator_line_is_read_as_without_it(first_line, 
     assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--slide", "s2"]) == 2
     assert capsys.readouterr().err == (
         f"smearscan verdict: {labs} line 4 (slide 's2'): platelets = 'abc': not a number "
-        "(expected '<number> x10^9/L', a bound such as '<0.1 x10^9/L' or '<=0.1 x10^9/L')\n")
+        "(expected '<number> x10^9/L', a bound such as '<0.1 x10^9/L' or '<=0.1 x10^9/L'; a "
+        "result not back yet: 'pending', or leave it empty)\n")
 
 
 def test_a_lab_file_cut_short_inside_a_value_keeps_the_line_of_the_values_before_it(

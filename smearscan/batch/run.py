@@ -195,18 +195,25 @@ def _lab_rows(path: Path, slides: list[str], population: str) -> dict[str, LabRo
 
 def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str) -> list[str]:
     """``"name: URGENT ..."`` for each row of a refused lab file that names one of the run's
-    ``slides`` or a slip of one's name ('S1' for 's1'; a file without slide names for a
-    one-slide run) whose values call for the line with the smear not yet counted
+    ``slides`` or a slip of one's name ('S1' for 's1'), or names none (a file without slide
+    names: the one slide's of a one-slide run, else :data:`UNNAMED_ROW`'s), whose values call
+    for the line with the smear not yet counted
     (:func:`~smearscan.verdict.urgent_before_counting`, with the ``population``): the
-    emergency is not lost with the run (QA 89 #6, QA 102 L5, QA 103 L3)."""
+    emergency is not lost with the run (QA 89 #6, QA 102 L5, QA 103 L3; QA 139 H-3: a file
+    without slide names for several slides lost it)."""
     from smearscan.labs import slide_slips
     from smearscan.verdict import urgent_before_counting
 
     slips = {name for slide in slides for name in slide_slips(slide, rows)}
-    meant = [name for name in rows if name in slides or name in slips
-             or (name == "" and len(slides) == 1)]
-    lines = {name or slides[0]: urgent_before_counting(rows[name], population) for name in meant}
+    meant = [name for name in rows if name in slides or name in slips or name == ""]
+    unnamed = slides[0] if len(slides) == 1 else UNNAMED_ROW
+    lines = {name or unnamed: urgent_before_counting(rows[name], population) for name in meant}
     return [f"{name}: {line}" for name, line in lines.items() if line is not None]
+
+
+#: What the URGENT line of a lab file's values with no slide name is said of, in a run of
+#: several slides (which slide's they are is not known).
+UNNAMED_ROW = "lab values with no slide name"
 
 
 def _with_verdict(name: str, summary: SlideSummary, labs: Mapping[str, LabRow] | None,

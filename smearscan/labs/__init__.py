@@ -4,11 +4,11 @@ A lab value is a number in the key's default unit (see :data:`LAB_KEYS`) or a st
 ``"<number> <unit>"`` in one of the key's accepted units, converted on input (CLINICAL.md,
 "Units"). Unicode micro signs (``µ``, ``μ``) read as ``u``; ``×`` as ``x``; ``⁹``/``³`` as digits;
 case and spaces in the unit do not matter. A value of ``None``, ``""``, ``"NA"``, ``"n/a"``,
-``"-"``, ``"unknown"``, ``"not known"`` or ``"pending"`` is missing (not recorded); for a yes/no
-or named key (``drug_exposure``, ``obstetric_complication``) ``"none"`` and ``"nil"`` mean no,
-as ``"no"`` does. A name that negates itself, dates itself to the past or doubts itself
-(``"no HELLP"``, ``"stopped quinine in 2010"``, ``"HELLP ruled out"``, ``"?HELLP"``, ``"HELLP
-risk"``) is refused: the name is given only when it is present.
+``"-"``, ``"unknown"``, ``"not known"``, ``"pending"``, ``"sent"`` or ``"awaited"`` is missing
+(not recorded); for a yes/no or named key (``drug_exposure``, ``obstetric_complication``)
+``"none"`` and ``"nil"`` mean no, as ``"no"`` does. A name that negates itself, dates itself to
+the past or doubts itself (``"no HELLP"``, ``"stopped quinine in 2010"``, ``"HELLP ruled
+out"``, ``"?HELLP"``, ``"HELLP risk"``) is refused: the name is given only when it is present.
 
 Nothing is guessed: an unknown key (with the closest known key suggested), a negative or
 non-numeric value, an unknown unit, a decimal comma, a dot that may group thousands

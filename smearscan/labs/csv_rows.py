@@ -14,7 +14,7 @@ from pathlib import Path
 
 from smearscan.errors import LabValueError
 from smearscan.labs.csv_cells import _fitted_rows, _row_values, decimal_joints
-from smearscan.labs.keys import LAB_KEYS
+from smearscan.labs.keys import LAB_KEYS, lab_key_named
 from smearscan.labs.rows import LabRow, is_record_column
 from smearscan.labs.slides import _slip_key
 from smearscan.naming import slide_name
@@ -34,7 +34,7 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
         lines = _rows_after_separator_line(text, _delimiter(names))
         written = next(lines, [])
         blank = _blank_columns(written)
-        names = [None if is_record_column(name) else name
+        names = [None if is_record_column(name) else lab_key_named(name)
                  for name in written[:len(written) - blank]]
         if names.count("slide") != 1:
             # Read by the column that is a slip of 'slide' ('Slide', a second 'slide'), or as

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from smearscan.errors import LabValueError
 from smearscan.labs.forms import Repeated
-from smearscan.labs.keys import LAB_KEYS
+from smearscan.labs.keys import LAB_KEYS, lab_key_named
 from smearscan.labs.rows import LabRow, is_record_column
 from smearscan.naming import slide_name
 
@@ -17,11 +17,15 @@ from smearscan.naming import slide_name
 def _object_with_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
     """A ``json`` object hook keeping each copy of a key given more than once in one object, as
     :class:`Repeated`: ``json`` would keep the last silently, and a pasted line would flip the
-    verdict. Record keys (:data:`RECORD_COLUMNS`) are left out."""
+    verdict. Record keys (:data:`RECORD_COLUMNS`) are left out, and a lab key in another case is
+    read as it (:func:`~smearscan.labs.keys.lab_key_named`)."""
     data: dict[str, object] = {}
     for key, value in pairs:
-        if not is_record_column(key):
-            data[key] = Repeated.adding(data[key], value) if key in data else value
+        if is_record_column(key):
+            continue
+        # A lab key in capitals is that key; a slide's name (its object) is kept as written.
+        key = key if isinstance(value, dict) else lab_key_named(key)
+        data[key] = Repeated.adding(data[key], value) if key in data else value
     return data
 
 

@@ -203,7 +203,9 @@ LAB_KEYS: dict[str, LabKey] = {
                        "D-dimer; bare numbers must be in the same unit as d_dimer_uln"),
     "d_dimer_uln": _number("ng/mL", _D_DIMER_UNITS, (0.01, 1e5),
                            "upper limit of normal of the lab's D-dimer assay"),
-    "adamts13": _number("%", {"IU/dL": 1.0, "IU/mL": 100.0}, (0.0, 200.0),
+    # U/dL and U/mL: the activity's units without the "I" (QA 139 H-1: refused).
+    "adamts13": _number("%", {"IU/dL": 1.0, "IU/mL": 100.0, "U/dL": 1.0, "U/mL": 100.0},
+                        (0.0, 200.0),
                         "ADAMTS13 activity (IU/mL is also a fraction of normal)",
                         {"IU/mL": (0.0, 2.0)}, undetectable=ADAMTS13_UNDETECTABLE),
     "ana": LabKey("posneg", meaning="antinuclear antibodies"),
@@ -236,3 +238,14 @@ LAB_KEYS: dict[str, LabKey] = {
                                              "bare yes is checked, not stopped), or no "
                                              "(none/nil: no; unknown: not recorded)"),
 }
+
+
+def lab_key_named(name: object) -> object:
+    """The lab key that a lab file's column or key ``name`` is in another case or with spaces
+    around it ('Hemoglobin', 'LDH_ULN': laboratory exports capitalise; QA 139 H-2: refused, and
+    past the problems read every way an ADAMTS13 of 3% was read as not given), else ``name``
+    as it is."""
+    if not isinstance(name, str):
+        return name
+    folded = name.strip().lower()
+    return folded if folded in LAB_KEYS else name

@@ -35,6 +35,8 @@ def close_keys(key: object) -> list[str]:
         return [lowered]
     if lowered in ABBREVIATIONS:
         return [ABBREVIATIONS[lowered]]
+    if (suffix := _unit_suffix(key)) is not None:  # 'creatinine_umol_l', not the limit's key
+        return [suffix[0]]
     closest = difflib.get_close_matches(lowered, LAB_KEYS, n=1)
     as_close = difflib.get_close_matches(lowered, LAB_KEYS, n=2, cutoff=_AS_CLOSE)
     return closest + [key for key in as_close if key not in closest]
@@ -57,6 +59,8 @@ def _unknown_key(key: object, source: str) -> LabValueError:
     unit = re.fullmatch(r"\s*([\w -]+?)\s*[(\[]\s*([^)\]]*?)\s*[)\]]\s*", str(key))
     if unit is not None and not as_option:
         hint = _hint_for_a_unit_in_the_name(unit[1], unit[2])
+    elif (suffix := _unit_suffix(key)) is not None and not as_option:
+        hint = _hint_for_a_unit_in_the_name(*suffix)
     return LabValueError(f"{source}: unknown {what} {key!r}; {hint}", key=str(key))
 
 
@@ -103,3 +107,19 @@ def _hint_for_a_unit_in_the_name(name: str, unit: str) -> str:
         return f"name it {key!r} and write the unit with each value ('<value> {unit}')"
     return (f"{key!r} does not take {unit}: check what it holds; it takes "
             f"{', '.join(accepted for accepted in spec.units if accepted)}")
+
+
+def _unit_suffix(name: object) -> tuple[str, str] | None:
+    """A lab key and the unit ``name`` writes after it with underscores ('creatinine_umol_l',
+    'Hb_g_dL'), where the key takes that unit, else None (QA 139 L-2: 'creatinine_umol_l' was
+    offered as 'creatinine_uln', which would have read the result as its limit)."""
+    lowered = str(name).strip().lower()
+    for key, spec in LAB_KEYS.items():
+        rest = lowered.removeprefix(f"{key}_")
+        if rest != lowered and spec.kind == "number":
+            written = re.sub(r"_+", "/", rest)
+            unit = next((accepted for accepted in spec.units if accepted and
+                         _accepted_unit(written, spec) == accepted), None)
+            if unit is not None:
+                return key, unit
+    return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 from smearscan.errors import LabValueError
 from smearscan.labs.forms import Bound
@@ -23,6 +24,8 @@ def _unit_key(unit: str) -> str:
     """``unit`` as compared: micro signs, case and spaces aside, 'micro' as 'u', and mm3 as the
     uL it is (QA 130 #4: 'x10^3/mm3' and 'micromol/L' were refused)."""
     key = unit.translate(_UNIT_SPELLING).lower()
+    if key in ("percent", "pct"):  # QA 139 H-1: '4 percent' was refused
+        return "%"
     return key.replace("micro", "u").replace("mm3", "ul")
 
 
@@ -33,6 +36,14 @@ def _readings(value: float, spec: LabKey) -> list[float]:
     low, high = spec.plausible
     read = {round(value * factor, 6) for factor in spec.units.values()}
     return sorted(reading for reading in read if low <= reading <= high)
+
+
+def _bounds(sign: str, value: float, inclusive: bool, spec: LabKey) -> list[Bound]:
+    """The bound ``sign value`` read in each accepted unit of ``spec`` where its limit is
+    plausible, in its default unit."""
+    low, high = spec.plausible
+    return [Bound(sign, limit, (low, high), inclusive) for limit in sorted(
+        {round(value * factor, 6) for factor in spec.units.values()}) if low < limit < high]
 
 
 def _comma_readings(key: str, raw: str, spec: LabKey, source: str) -> list[float]:
@@ -77,8 +88,10 @@ def _split_number(key: str, raw: object, spec: LabKey, source: str
                         "assay's detection limit)")
         # QA 85 #8: 'ND' or 'nil' was refused without a word of what is read.
         words = ", 'undetectable', 'not detected' or '<LOD'" if spec.undetectable else ""
+        # QA 139 L-1: 'TBC' was refused without a word of how to give a result not back.
         raise _fail(source, key, raw, f"not a number (expected '<number>{unit}', a bound such "
-                                      f"as '<0.1{unit}' or '<=0.1{unit}'{words})")
+                                      f"as '<0.1{unit}' or '<=0.1{unit}'{words}; a result not "
+                                      "back yet: 'pending', or leave it empty)")
     if _THOUSANDS.fullmatch(match[2]):
         raise _fail(source, key, raw, f"a dot before three digits may group thousands "
                     f"({match[2].replace('.', '')}) or be a decimal point "
@@ -144,8 +157,10 @@ def _refuse_ambiguous(key: str, raw: object, value: float, spec: LabKey, source:
                 f"unit, e.g. {examples}", _readings(value, spec))
 
 
-def _unit_factor(key: str, raw: object, unit: str, spec: LabKey, source: str) -> float:
-    """The factor from ``unit`` to the key's default unit; a refused or unknown unit raises."""
+def _unit_factor(key: str, raw: object, unit: str, spec: LabKey, source: str,
+                 readings: Sequence[float] = ()) -> float:
+    """The factor from ``unit`` to the key's default unit; a refused or unknown unit raises,
+    the unknown one with the ``readings`` the number may stand for."""
     refused = {_unit_key(name): reason for name, reason in spec.refused_units.items()}
     if _unit_key(unit) in refused:
         raise _fail(source, key, raw, f"{unit} is {refused[_unit_key(unit)]}")
@@ -159,7 +174,7 @@ def _unit_factor(key: str, raw: object, unit: str, spec: LabKey, source: str) ->
         raise _fail(source, key, raw, f"a range: give one value{limit}")
     if name is None:
         accepted = ", ".join(name or "(no unit)" for name in spec.units)
-        raise _fail(source, key, raw, f"unknown unit {unit!r}; accepted: {accepted}")
+        raise _fail(source, key, raw, f"unknown unit {unit!r}; accepted: {accepted}", readings)
     return spec.units[name]
 
 
@@ -185,7 +200,10 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
     if unit is None:
         _refuse_ambiguous(key, raw, value, spec, source)
         unit = spec.unit
-    factor = _unit_factor(key, raw, unit, spec, source)
+    # An unknown unit is read as each accepted one (QA 139 H-1: '4 % L', a lab's flag after
+    # the unit, was read only as not given, and a severe ADAMTS13 deficiency lost its line).
+    factor = _unit_factor(key, raw, unit, spec, source,
+                          _bounds(sign, value, inclusive, spec) if sign else _readings(value, spec))
     if factor == _PER_UL and _thousands_per_ul(key, raw, value):
         raise _fail(source, key, raw, f"{value:g} per uL is {value * _PER_UL:g} x10^9/L: was it "
                     f"in x10^3/uL ({value:g} x10^9/L)?")

@@ -55,8 +55,8 @@ def parse_labs(mapping: Mapping[str, object], *, source: str = "labs",
         ``"<number> <unit>"``; ``dat``/``ana`` are ``"positive"``/``"negative"``; booleans are
         ``True``/``False`` or ``true/false/yes/no/1/0`` strings; ``drug_exposure`` and
         ``obstetric_complication`` are a name or a boolean (``"none"``/``"nil"``: false).
-        ``None``, ``""``, ``"NA"``, ``"-"``, ``"unknown"``, ``"not known"`` and ``"pending"``
-        are missing.
+        ``None``, ``""``, ``"NA"``, ``"-"``, ``"unknown"``, ``"not known"``, ``"pending"``,
+        ``"sent"`` and ``"awaited"`` are missing.
     source : str, optional
         Where the values came from, used as the start of error messages.
     complete : bool, optional

@@ -109,12 +109,22 @@ _READ_FIRST = ("adamts13", "platelets", "hemoglobin", "ldh", "ldh_uln", "haptogl
                "reticulocytes", "indirect_bilirubin", "creatinine")
 
 
-def reading_rank(names: Sequence[str]) -> int:
+def reading_rank(names: Sequence[str]) -> float:
     """Where the first of the problems ``names`` (:func:`refused_names`) stands in the order
-    problems are read every way in (:data:`_READ_FIRST`, then LAB_KEYS): of two sources, the
-    one with the lower rank is read first. No problems rank last."""
+    problems are read every way in (:func:`_rank`): of two sources, the one with the lower
+    rank is read first. No problems rank last."""
+    return min((_rank(name) for name in names), default=len(_reading_order()) + 1)
+
+
+def _rank(key: object) -> float:
+    """Where ``key`` stands in the order problems are read every way in: :data:`_READ_FIRST`,
+    then LAB_KEYS; a misspelt key just after the key it is closest to (QA 139 H-2: 'ADAMTS13'
+    beside six other names in capitals was read last, as not given), another last."""
     order = _reading_order()
-    return min((order.get(name, len(order)) for name in names), default=len(order) + 1)
+    if key in order:
+        return order[key]
+    close = close_keys(key)
+    return order[close[0]] + 0.5 if close else len(order)
 
 
 @functools.cache
@@ -124,10 +134,9 @@ def _reading_order() -> dict[str, int]:
 
 
 def _in_key_order(mapping: Mapping[str, object]) -> dict[str, object]:
-    """``mapping`` in a fixed order, :data:`_READ_FIRST` then the order of LAB_KEYS, unknown
-    keys last: a lab file's order of keys must not change the line's wording (QA 41 L-1)."""
-    order = _reading_order()
-    return dict(sorted(mapping.items(), key=lambda item: order.get(item[0], len(order))))
+    """``mapping`` in a fixed order, that of :func:`_rank`: a lab file's order of keys must not
+    change the line's wording (QA 41 L-1)."""
+    return dict(sorted(mapping.items(), key=lambda item: _rank(item[0])))
 
 
 def _readings_of(mapping: dict[str, object], source: str, read: _Read,

@@ -15,8 +15,10 @@ from smearscan.labs.refusals import _fail
 #: A dash, which a lab's shorthand writes for "negative" and a table for "not done".
 _DASHES = frozenset({"-", "\u2212", "\u2013", "\u2014"})
 # "unknown" is not recorded, not "no": a drug or complication nobody asked about is not absent.
-# "pending" is the commonest ADAMTS13 before its result (QA 64 F13): not measured yet.
-_MISSING_TEXT = frozenset({"", "na", "n/a", "unknown", "not known", "pending"}) | _DASHES
+# "pending" is the commonest ADAMTS13 before its result (QA 64 F13): not measured yet; so are
+# "sent" and "awaited" (QA 139 L-1).
+_MISSING_TEXT = frozenset({"", "na", "n/a", "unknown", "not known", "pending", "sent",
+                           "awaited"}) | _DASHES
 _TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
 # "none"/"nil" answer a named key (which drug? none): read as no, never as a drug's name.
 _FALSE_TEXT = frozenset({"false", "no", "n", "0", "none", "nil"})

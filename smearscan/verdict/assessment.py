@@ -602,6 +602,7 @@ def slide_verdict(summary: SlideSummary) -> Verdict | None:
     signed = summary.signed_off
     smear = SmearFindings.from_slide_result(
         statistics, reviewed_by=signed.get("reviewer") if signed is not None else None)
+    smear = replace(smear, scale_trusted=summary.pixel_size_trusted and summary.scale_in_doubt)
     return assess(smear, labs if labs is not None else _row_judged(smear, summary.refused_labs))
 
 

@@ -110,6 +110,10 @@ class SmearFindings:
     scale_note : str, optional
         The slide statistics' reason its declared pixel size is in doubt (a count within the
         limit then has no call, and one above it moves with the scale too).
+    scale_trusted : bool
+        The declared pixel size was trusted (``--trust-pixel-size``) though the slide marks it
+        in doubt: the count stands, the doubt said beside it (QA 139 M-2: the verdict said
+        nothing of it, where the report did).
     reviewed_by : str, optional
         Who checked the cells and signed the slide off, when the count is a reviewed one.
     overlap_note : str, optional
@@ -138,6 +142,7 @@ class SmearFindings:
     population: str = "adult"
     focus_note: str | None = None
     scale_note: str | None = None
+    scale_trusted: bool = False
     reviewed_by: str | None = None
     overlap_note: str | None = None
     whole_field_percent: float | None = None
@@ -217,7 +222,8 @@ class SmearFindings:
         counted = "not given" if self.rbc_counted is None else str(self.rbc_counted)
         soft = "; fields out of focus: the count may be low" if self.focus_note else ""
         scale = ("; pixel size in doubt: the count moves with the scale, check the calibration"
-                 if self.scale_note else "")
+                 if self.scale_note else "; pixel size in doubt but trusted (--trust-pixel-size):"
+                 " the count moves with the scale" if self.scale_trusted else "")
         reviewed = (f"; cells reviewed and signed off by {self.reviewed_by}"
                     if self.reviewed_by else "")
         whole = ("" if self.whole_field_percent is None else
@@ -264,6 +270,8 @@ def smear_findings_from_summary(summary: Mapping[str, Any], slide: str) -> Smear
         raise ValueError(f"slide {slide!r}: {error}") from None
     smear = SmearFindings.from_slide_result(
         result, reviewed_by=review.get("reviewer") if review is not None else None)
+    smear = replace(smear, scale_trusted=bool(entry.get("pixel_size_trusted")
+                                              and entry.get("scale_in_doubt")))
     if "whole_field_percent" in counted["schistocytes"] or smear.interval.startswith("Wilson"):
         return smear
     return replace(smear, whole_field_unread=WHOLE_FIELD_UNREAD)
