@@ -271,7 +271,13 @@ def _folder_slide(name: str, folder: Path, skip: frozenset[tuple[int, int]]) -> 
             f"{error.filename}: cannot read this folder ({error.strerror or error})"))
 
     def not_followed(link: Path) -> None:
-        # QA 137 D2: the slide was counted on fewer fields without a word.
+        # QA 137 D2: the slide was counted on fewer fields without a word. Said only of images
+        # it leaves out (QA 140 M-2: a link within the slide, back to a folder holding it, or
+        # to an empty one was said too, and copying the images in would count them twice).
+        target, root = link.resolve(), folder.resolve()
+        if target.is_relative_to(root) or root.is_relative_to(target) or not any(
+                is_image_path(Path(name)) for _, names in walk_folder(target) for name in names):
+            return
         problems.append(printable(
             f"{link}: a symbolic link to a folder inside a slide, not followed: its images are "
             "not counted (move or copy them into the slide's folder)"))

@@ -306,7 +306,6 @@ def _slides_tree(root: Path) -> dict[tuple[str, str], str]:
     Image.fromarray(_field(seed=1)).save(root / "mixed" / "good.png")
     (root / "mixed" / "sub").mkdir()
     (root / "mixed" / "sub" / "up").symlink_to("../..", target_is_directory=True)  # dir loop
-    expected[("mixed", "")] = str(root / "mixed" / "sub" / "up")  # not followed, and said
     (root / "empty").mkdir()
     (root / "empty" / "notes.txt").write_text("no images here")
     expected[("empty", "")] = str(root / "empty")
@@ -471,6 +470,15 @@ def test_a_linked_folder_inside_a_slide_is_said_not_followed(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines()[0] == f"smearscan: {said}"
     assert [(e["slide"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [("a", said)]
     assert {r["image"] for r in read_csv_rows(out / "cells.csv")} == {"own/f0.png"}
+    # QA 140 M-2: a link that leaves out no image (within the slide, to a folder holding it, to
+    # an empty folder) is not said.
+    link.unlink()
+    link.symlink_to(tmp_path / "slides" / "a" / "own", target_is_directory=True)
+    (tmp_path / "slides" / "a" / "up").symlink_to(tmp_path / "slides", target_is_directory=True)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "slides" / "a" / "none").symlink_to(tmp_path / "empty", target_is_directory=True)
+    assert run(tmp_path / "slides", "--out", out, "--quiet") == 0
+    assert read_csv_rows(out / "errors.csv") == []
 
 
 def _unlistable(monkeypatch, folder: Path, *, searchable: bool = True) -> None:

@@ -1023,6 +1023,37 @@ def test_one_patients_lab_values_refused_for_several_slides_keep_their_urgent_li
     assert not (tmp_path / "out").exists()
 
 
+def test_a_slide_with_no_field_analysed_keeps_the_urgent_line_of_its_lab_row(tmp_path, capsys):
+    # QA 140 H-2: every field unreadable (or the slide a link to a share not mounted): "no
+    # verdict", and the line its values call for was lost.
+    (tmp_path / "slides" / "s").mkdir(parents=True)
+    (tmp_path / "slides" / "s" / "a.png").write_bytes(b"not an image")
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,platelets,adamts13,hemoglobin\ns,15,3 %,8 g/dL\n")
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "slides"), "--out", str(out), "--labs", str(labs),
+                 "--quiet"]) == 3
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("s: URGENT - TTP likely: a medical emergency.")
+    verdict = json.loads((out / "summary.json").read_text())["slides"]["s"]["verdict"]
+    assert verdict == {"urgent": line.removeprefix("s: "),
+                       "unresolved": "no field of slide 's' was analysed"}
+
+
+def test_a_lab_row_without_its_slide_name_keeps_its_urgent_line(field_png, tmp_path, capsys):
+    # QA 140 H-3: a row whose slide name is empty beside named rows refused the file with no
+    # line.
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,platelets,adamts13,hemoglobin\n,15,3 %,8 g/dL\n"
+                    "s1,250,80 %,14 g/dL\n")
+    assert main([str(slides), "--out", str(tmp_path / "out"), "--labs", str(labs)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{labs} line 2 (lab values with no slide name): URGENT - TTP "
+                                   "likely: a medical emergency.")
+    assert captured.err == f"smearscan: {labs} line 2: the slide name is empty\n"
+
+
 def test_the_report_opens_with_the_urgent_ttp_line_when_ttp_is_possible(field_png, tmp_path):
     # A QA pass found it only inside the verdict section, after the galleries.
     labs = tmp_path / "labs.json"

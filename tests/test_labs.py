@@ -1669,9 +1669,9 @@ def _eleven(*cells: object) -> dict[str, object]:
       "ldh_uln": "250 U/L", "adamts13": "5%"}),
     # QA 49: a column named as a slip of a key is read as that key; one that is no key takes
     # any cell; a measurement is no slide name, a number may be.
-    ("slide,platelets,hemoglobin,ldh,ADAMTS13,reticulocytes\ns1,12,7.5 g/dL,900 U/L,5%\n",
+    ("slide,platelets,hemoglobin,ldh,adamts-13,reticulocytes\ns1,12,7.5 g/dL,900 U/L,5%\n",
      {"platelets": "12", "hemoglobin": "7.5 g/dL", "ldh": "900 U/L",
-      "ADAMTS13": Repeated(("5%", "")), "reticulocytes": Repeated(("5%", ""))}),
+      "adamts-13": Repeated(("5%", "")), "reticulocytes": Repeated(("5%", ""))}),
     ("platelets,hemoglobin,slide,ldh,adamts13\n12,s1,900 U/L,5%\n",
      {"platelets": Repeated(("12", "")), "hemoglobin": Repeated(("12", "")), "ldh": "900 U/L",
       "adamts13": "5%"}),

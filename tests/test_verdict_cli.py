@@ -427,17 +427,21 @@ SEED_PICTURE = ["verdict", "--schistocytes", "9", "--rbc-counted", "1200", "--he
                 "0.64 mg/dL", "--inr", "1.17", "--active-cancer", "yes", "--transplant", "no"]
 
 
-@pytest.mark.parametrize("written", ["4 % L", "4*", "4 % (L)", "4 %H"])
-def test_an_adamts13_with_a_labs_flag_keeps_the_line_of_its_number(written, capsys):
+@pytest.mark.parametrize(("written", "plain", "unit"), [
+    ("4 % L", "4 %", "% L"), ("4*", "4 %", "*"), ("4 % (L)", "4 %", "% (L)"),
+    ("4 %H", "4 %", "%H"),
+    # QA 140 H-1: read in IU/mL too (100%), "TTP suspected" weakened to "possible".
+    ("1 % L", "1 %", "% L"), ("0.5 %*", "0.5 %", "%*"), ("<1 % L", "<1 %", "% L")])
+def test_an_adamts13_with_a_labs_flag_keeps_the_line_of_its_number(written, plain, unit,
+                                                                    capsys):
     # QA 139 H-1: an unknown unit (a flag after the value) was read only as not given: a
     # severe deficiency lost its "TTP likely" line, and nothing was printed.
-    assert main([*SEED_PICTURE, "--adamts13", "4 %"]) == 0
+    assert main([*SEED_PICTURE, "--adamts13", plain]) == 0
     expected = capsys.readouterr().out.splitlines()[0]
     assert expected.startswith("URGENT - TTP likely")
     assert main([*SEED_PICTURE, "--adamts13", written]) == 2
     captured = capsys.readouterr()
     assert captured.out == expected + "\n"
-    unit = written[1:].strip()
     assert captured.err == (f"smearscan verdict: command line: adamts13 = {written!r}: unknown "
                             f"unit {unit!r}; accepted: %, IU/dL, IU/mL, U/dL, U/mL\n")
 

@@ -208,6 +208,10 @@ def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str
     meant = [name for name in rows if name in slides or name in slips or name == ""]
     unnamed = slides[0] if len(slides) == 1 else UNNAMED_ROW
     lines = {name or unnamed: urgent_before_counting(rows[name], population) for name in meant}
+    # A row whose slide name is empty beside named ones (QA 140 H-3: refused with no line).
+    rows_unnamed = next(iter(rows.values())).unnamed if rows else ()
+    lines |= {f"{row.source} ({UNNAMED_ROW})": urgent_before_counting(row, population)
+              for row in rows_unnamed}
     return [f"{name}: {line}" for name, line in lines.items() if line is not None]
 
 
@@ -217,7 +221,7 @@ UNNAMED_ROW = "lab values with no slide name"
 
 
 def _with_verdict(name: str, summary: SlideSummary, labs: Mapping[str, LabRow] | None,
-                  source: Path | None, unused_rows: tuple[str, ...] = ()
+                  source: Path | None, population: str, unused_rows: tuple[str, ...] = ()
                   ) -> tuple[SlideSummary, str | None]:
     """The summary with the MAHA verdict and the lab values it was given (its row of the lab
     file, ``labs``), when lab values were given for the slide; and why there is no verdict when
@@ -225,12 +229,22 @@ def _with_verdict(name: str, summary: SlideSummary, labs: Mapping[str, LabRow] |
     the run: a mistyped name is one; qacli3 LOW-4), when a value of its row is refused (the
     row is kept as written, :attr:`~smearscan.results.SlideSummary.refused_labs`), or when a
     value given as a bound leaves it open (the verdict block then holds the URGENT line if the
-    values call for it however read)."""
+    values call for it however read). A slide of which no field was analysed keeps the URGENT
+    line its row calls for with the smear not counted (QA 140 H-2: a share not mounted, or
+    every field unreadable, lost it), with the ``population``."""
     if labs is None:
         return summary, None
     if summary.statistics is None:
-        return summary, (f"no verdict: no field of slide {name!r} was analysed"
-                         if summary.fields_failed == summary.fields_given else None)
+        if summary.fields_failed != summary.fields_given:  # not classified (--no-classify)
+            return summary, None
+        reason = f"no field of slide {name!r} was analysed"
+        row = labs.get(name, labs.get(""))
+        if row is None:
+            return summary, f"no verdict: {reason}"
+        from smearscan.verdict import urgent_before_counting
+
+        verdict = {"urgent": urgent_before_counting(row, population), "unresolved": reason}
+        return replace(summary, verdict=verdict), f"no verdict: {reason}"
     if "" not in labs and name not in labs:
         unused = (f" (its rows for no slide of this run: {', '.join(map(repr, unused_rows))})"
                   if unused_rows else "")
@@ -281,7 +295,7 @@ def finish_slide(slide: Slide, results: Iterator[FieldResult], out: Path | None,
                       not_analysed=slide.not_analysed)
     problems = list(slide.problems)
     summary, unresolved = _with_verdict(slide.name, summary, labs, options.labs_path,
-                                        unused_rows)
+                                        options.population, unused_rows)
     problems += [unresolved] if unresolved else []
     errors = builder.errors + [(slide.name, "", problem) for problem in problems]
     model = builder.model

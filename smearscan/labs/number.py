@@ -29,21 +29,38 @@ def _unit_key(unit: str) -> str:
     return key.replace("micro", "u").replace("mm3", "ul")
 
 
-def _readings(value: float, spec: LabKey) -> list[float]:
-    """The number ``value`` read in each accepted unit of ``spec`` where that is plausible, in
-    its default unit: what a bare number two units could mean, or one written a unit away from
-    plausible ('19 U/L' of LDH: 19 ukat/L), may stand for."""
+def _readings(value: float, spec: LabKey, units: Sequence[str] | None = None) -> list[float]:
+    """The number ``value`` read in each accepted unit of ``spec`` (or of ``units``) where that
+    is plausible, in its default unit: what a bare number two units could mean, or one written
+    a unit away from plausible ('19 U/L' of LDH: 19 ukat/L), may stand for."""
     low, high = spec.plausible
-    read = {round(value * factor, 6) for factor in spec.units.values()}
+    read = {round(value * spec.units[unit], 6) for unit in units or spec.units}
     return sorted(reading for reading in read if low <= reading <= high)
 
 
-def _bounds(sign: str, value: float, inclusive: bool, spec: LabKey) -> list[Bound]:
-    """The bound ``sign value`` read in each accepted unit of ``spec`` where its limit is
-    plausible, in its default unit."""
+#: A lab's flag after a result: high, low, critical, abnormal, in any brackets ('H', '(L)',
+#: '*', '!', 'LL').
+_FLAG = re.compile(r"[\s*!]*[(\[]?\s*(?:[HhLl]{1,2}|[*!]{1,2}|)\s*[)\]]?[\s*!]*")
+
+
+def _flagged_unit(unit: str, spec: LabKey) -> list[str] | None:
+    """The units a result written with ``unit``, unknown to ``spec``, may be in where it is a
+    lab's flag: after an accepted unit ('% L', '%*'), that unit; alone ('*', '(L)'), each
+    accepted unit, as a bare number; None where it is no flag (another quantity's unit)."""
+    starts = [accepted for accepted in spec.units if accepted and unit.strip().lower().startswith(
+        accepted.lower()) and _FLAG.fullmatch(unit.strip()[len(accepted):])]
+    if starts:
+        return [max(starts, key=len)]
+    return list(spec.units) if _FLAG.fullmatch(unit) else None
+
+
+def _bounds(sign: str, value: float, inclusive: bool, spec: LabKey,
+            units: Sequence[str] | None = None) -> list[Bound]:
+    """The bound ``sign value`` read in each accepted unit of ``spec`` (or of ``units``) where
+    its limit is plausible, in its default unit."""
     low, high = spec.plausible
     return [Bound(sign, limit, (low, high), inclusive) for limit in sorted(
-        {round(value * factor, 6) for factor in spec.units.values()}) if low < limit < high]
+        {round(value * spec.units[unit], 6) for unit in units or spec.units}) if low < limit < high]
 
 
 def _comma_readings(key: str, raw: str, spec: LabKey, source: str) -> list[float]:
@@ -200,10 +217,14 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
     if unit is None:
         _refuse_ambiguous(key, raw, value, spec, source)
         unit = spec.unit
-    # An unknown unit is read as each accepted one (QA 139 H-1: '4 % L', a lab's flag after
-    # the unit, was read only as not given, and a severe ADAMTS13 deficiency lost its line).
-    factor = _unit_factor(key, raw, unit, spec, source,
-                          _bounds(sign, value, inclusive, spec) if sign else _readings(value, spec))
+    # An unknown unit is read as the accepted one it starts with, a lab's flag after it ('4 % L';
+    # QA 140 H-1: read in IU/mL too, '1 % L' weakened "TTP suspected" to "possible"), else as
+    # each accepted one (QA 139 H-1: read only as not given, a severe ADAMTS13 deficiency lost
+    # its line).
+    read = _flagged_unit(unit, spec)
+    factor = _unit_factor(key, raw, unit, spec, source, () if read is None else
+                          _bounds(sign, value, inclusive, spec, read) if sign
+                          else _readings(value, spec, read))
     if factor == _PER_UL and _thousands_per_ul(key, raw, value):
         raise _fail(source, key, raw, f"{value:g} per uL is {value * _PER_UL:g} x10^9/L: was it "
                     f"in x10^3/uL ({value:g} x10^9/L)?")

@@ -111,6 +111,7 @@ from smearscan.slide_stats.nrbc import (
 )
 from smearscan.slide_stats.schistocytes import (
     LIMIT_PERCENT,
+    POPULATION_NAMES,
     REQUIRED_RBC,
     SOFT_EDGE_WIDTH_UM,
     SOFT_FIELD_NOTE,
@@ -125,6 +126,7 @@ from smearscan.slide_stats.schistocytes import (
 )
 from smearscan.slide_stats.shapes import (
     LESS_SPECIFIC_GRADE,
+    MIN_GRADED_CELLS,
     OTHER_POIKILOCYTES,
     POIKILOCYTE_GRADES,
     RELATIVE_SIZES_NOTE,
@@ -139,9 +141,11 @@ __all__ = [
     "LABELS",
     "LESS_SPECIFIC_GRADE",
     "LIMIT_PERCENT",
+    "MIN_GRADED_CELLS",
     "MIN_WBC",
     "OTHER_POIKILOCYTES",
     "POIKILOCYTE_GRADES",
+    "POPULATION_NAMES",
     "RED_LABELS",
     "RELATIVE_SIZES_NOTE",
     "REQUIRED_RBC",
