@@ -60,6 +60,19 @@ def _html(tmp_path, summary):
     return slide_report_html("s", summary, builder.report_parts(), model_version="test-1")
 
 
+def test_a_less_specific_slides_reason_is_said_once(tmp_path):
+    # QA 138 F7: the headline sentence gave it, and a paragraph of its own again.
+    labels = np.array(["rbc"] * 1180 + ["schistocyte"] * 20)
+    stats = slide_result(label=labels, morphology=np.array(["elliptocyte"] * 900
+                                                           + ["normal"] * 300),
+                         border=np.zeros(len(labels), bool))
+    assert stats.schistocytes.less_specific
+    summary = SlideSummary((FieldSummary("a.png", objects=len(labels)),), len(labels), 0.2, True,
+                           statistics=stats)
+    text = html.unescape(_html(tmp_path, summary))
+    assert text.count(stats.schistocytes.less_specific_reason) == 1
+
+
 def _luminance(rgb):
     linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
               for c in rgb]
