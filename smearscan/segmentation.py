@@ -1116,8 +1116,9 @@ def blob_diameter_px(rgb: np.ndarray) -> float:
 def require_cells(seg: Segmentation) -> None:
     """Refuse a field without objects: blobs too small or too large for a red cell at any pixel
     size of :data:`PIXEL_SIZE_RANGE_UM`, or none at all (QA 65 F4: such fields gave 0 objects
-    and exit 0, and a slide of them silently counted nothing); and, at an estimated scale, a
-    field whose cells would span over :data:`_MAX_DIAMETER_SHARE` of its shorter side.
+    and exit 0, and a slide of them silently counted nothing); and a field whose cells, at its
+    estimated or declared scale, would span over :data:`_MAX_DIAMETER_SHARE` of its shorter
+    side.
 
     Raises
     ------
@@ -1128,11 +1129,14 @@ def require_cells(seg: Segmentation) -> None:
     diameter = seg.rbc_diameter_px
     side = min(seg.labels.shape)
     if seg.count:
-        if seg.pixel_size_estimated and diameter > _MAX_DIAMETER_SHARE * side:
+        # At a declared size too (QA 137 D3: a 30 px crop was counted as a field of 0 cells).
+        if diameter > _MAX_DIAMETER_SHARE * side:
+            read = ("its stained blobs read as cells" if seg.pixel_size_estimated else
+                    "a red cell at the declared pixel size is")
             raise CellessFieldError(
-                f"no red cell found: its stained blobs read as cells {diameter:.0f} px across, "
-                f"over {_MAX_DIAMETER_SHARE:.0%} of the picture's {side} px side (this tool's "
-                "rule): a thumbnail, a thick area or a stain, not a field of red cells")
+                f"no red cell found: {read} {diameter:.0f} px across, over "
+                f"{_MAX_DIAMETER_SHARE:.0%} of the picture's {side} px side (this tool's rule): "
+                "a thumbnail, a crop, a thick area or a stain, not a field of red cells")
         return
     if seg.pixel_size_estimated and np.isfinite(diameter) and not low <= diameter <= high:
         raise CellessFieldError(

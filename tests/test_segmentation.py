@@ -91,6 +91,21 @@ def test_a_field_holding_under_two_cells_across_is_refused(radius, refused):
         require_cells(seg)
 
 
+@pytest.mark.parametrize(("pixel_size", "refused"), [(0.2, True), (0.3, False)])
+def test_a_crop_under_two_cells_across_at_its_declared_size_is_refused(pixel_size, refused):
+    # QA 137 D3: with --pixel-size, a 30 px crop was counted as a field of no cell. At 0.2
+    # um/px a red cell is 37.5 px, over 0.6 of a 60 px side; at 0.3, 25 px.
+    seg = segment_field(read_field(SAMPLE)[100:160, 100:160], pixel_size_um=pixel_size)
+    assert seg.count > 0
+    if refused:
+        with pytest.raises(CellessFieldError, match=(
+                r"^no red cell found: a red cell at the declared pixel size is 38 px across, over "
+                r"60% of the picture's 60 px side \(this tool's rule\): a thumbnail, a crop")):
+            require_cells(seg)
+    else:
+        require_cells(seg)
+
+
 def _canvassed(rgb: np.ndarray, top: int) -> np.ndarray:
     """``rgb`` with its first ``top`` rows replaced by a flat fill of its background colour plus
     the same noise: a picture pasted lower on a canvas."""
