@@ -431,7 +431,12 @@ SEED_PICTURE = ["verdict", "--schistocytes", "9", "--rbc-counted", "1200", "--he
     ("4 % L", "4 %", "% L"), ("4*", "4 %", "*"), ("4 % (L)", "4 %", "% (L)"),
     ("4 %H", "4 %", "%H"),
     # QA 140 H-1: read in IU/mL too (100%), "TTP suspected" weakened to "possible".
-    ("1 % L", "1 %", "% L"), ("0.5 %*", "0.5 %", "%*"), ("<1 % L", "<1 %", "% L")])
+    ("1 % L", "1 %", "% L"), ("0.5 %*", "0.5 %", "%*"), ("<1 % L", "<1 %", "% L"),
+    # QA 141 H-1, H-2: a unit read after spaces and words are set aside, and flags in words,
+    # HL7's letters and arrows.
+    ("1 percent L", "1 %", "percent L"), ("1 IU / dL L", "1 %", "IU / dL L"),
+    ("1 % crit", "1 %", "% crit"), ("1 % A", "1 %", "% A"), ("1 % ↓", "1 %", "% ↓"),
+    ("1 % L L L", "1 %", "% L L L")])
 def test_an_adamts13_with_a_labs_flag_keeps_the_line_of_its_number(written, plain, unit,
                                                                     capsys):
     # QA 139 H-1: an unknown unit (a flag after the value) was read only as not given: a

@@ -24,8 +24,7 @@ def _unit_key(unit: str) -> str:
     """``unit`` as compared: micro signs, case and spaces aside, 'micro' as 'u', and mm3 as the
     uL it is (QA 130 #4: 'x10^3/mm3' and 'micromol/L' were refused)."""
     key = unit.translate(_UNIT_SPELLING).lower()
-    if key in ("percent", "pct"):  # QA 139 H-1: '4 percent' was refused
-        return "%"
+    key = re.sub(r"^(?:percent|pct)", "%", key)  # QA 139 H-1: '4 percent' was refused
     return key.replace("micro", "u").replace("mm3", "ul")
 
 
@@ -38,20 +37,26 @@ def _readings(value: float, spec: LabKey, units: Sequence[str] | None = None) ->
     return sorted(reading for reading in read if low <= reading <= high)
 
 
-#: A lab's flag after a result: high, low, critical, abnormal, in any brackets ('H', '(L)',
-#: '*', '!', 'LL').
-_FLAG = re.compile(r"[\s*!]*[(\[]?\s*(?:[HhLl]{1,2}|[*!]{1,2}|)\s*[)\]]?[\s*!]*")
+#: A lab's flag after a result, as :func:`_unit_key` writes it (spaces out, lower case): high,
+#: low, critical or abnormal, in words, letters (HL7's H, L, HH, LL, A, AA), marks or arrows,
+#: in brackets or not ('H', '(L)', '*', '!', 'crit', '↓'; QA 141 H-2).
+_FLAG = re.compile(r"[*!↑↓()\[\]]*(?:h{1,3}|l{1,3}|a{1,2}|c|crit|critical|abn|abnormal|low|lo|"
+                   r"high|hi)?[*!↑↓()\[\]]*")
 
 
 def _flagged_unit(unit: str, spec: LabKey) -> list[str] | None:
     """The units a result written with ``unit``, unknown to ``spec``, may be in where it is a
-    lab's flag: after an accepted unit ('% L', '%*'), that unit; alone ('*', '(L)'), each
-    accepted unit, as a bare number; None where it is no flag (another quantity's unit)."""
-    starts = [accepted for accepted in spec.units if accepted and unit.strip().lower().startswith(
-        accepted.lower()) and _FLAG.fullmatch(unit.strip()[len(accepted):])]
+    lab's flag: after an accepted unit ('% L', '%*', '1 percent L'), that unit; alone ('*',
+    '(L)'), each accepted unit, as a bare number; None where it is no flag (another quantity's
+    unit). Units are compared as :func:`_unit_key` writes them (QA 141 H-1: 'IU / dL L' and
+    'K/µL L' were compared as written, and read as not given)."""
+    written = _unit_key(unit)
+    starts = [accepted for accepted in spec.units if accepted
+              and written.startswith(key := _unit_key(accepted))
+              and _FLAG.fullmatch(written[len(key):])]
     if starts:
-        return [max(starts, key=len)]
-    return list(spec.units) if _FLAG.fullmatch(unit) else None
+        return [max(starts, key=lambda accepted: len(_unit_key(accepted)))]
+    return list(spec.units) if _FLAG.fullmatch(written) else None
 
 
 def _bounds(sign: str, value: float, inclusive: bool, spec: LabKey,
