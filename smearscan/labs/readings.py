@@ -118,8 +118,9 @@ def reading_rank(names: Sequence[str]) -> float:
 
 def _rank(key: object) -> float:
     """Where ``key`` stands in the order problems are read every way in: :data:`_READ_FIRST`,
-    then LAB_KEYS; a misspelt key just after the key it is closest to (QA 139 H-2: 'ADAMTS13'
-    beside six other names in capitals was read last, as not given), another last."""
+    then LAB_KEYS; a misspelt key just after the key it is closest to (QA 139 H-2: an ADAMTS13
+    beside six other names the reader did not know was read last, as not given), another
+    last."""
     order = _reading_order()
     if key in order:
         return order[key]
