@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import os
 import re
 import stat
 import warnings
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -570,7 +572,10 @@ def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
     import tifffile  # imported by the first TIFF field: ~10 ms of every start-up otherwise
 
     try:
-        with tifffile.TiffFile(path) as tif:
+        with _tifffile_silent(), tifffile.TiffFile(path) as tif:
+            if not tif.pages:  # QA 137 D4: "index 0 out of range(0)"
+                raise ImageLoadError(f"{path}: cannot decode image (truncated or partly written "
+                                     "file: no page could be read)")
             # Reduced-resolution pages (thumbnails, pyramid levels) are the same field.
             _require_one_field(path, "TIFF", sum(not page.is_reduced for page in tif.pages),
                                "page")
@@ -593,6 +598,19 @@ def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
     if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
         array = np.moveaxis(array, 0, -1)
     return array
+
+
+@contextmanager
+def _tifffile_silent() -> Iterator[None]:
+    """tifffile's own log lines left out: it warns of a damaged file on the terminal ('<TiffPages
+    @515090> invalid offset to first page', even under --quiet; QA 137 D4), where the one-line
+    refusal says it."""
+    logger = logging.getLogger("tifffile")
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
 
 
 @contextmanager
@@ -714,7 +732,7 @@ def field_pixels(path: Path) -> int | None:
         if _is_tiff(path):
             import tifffile
 
-            with tifffile.TiffFile(path) as tif:
+            with _tifffile_silent(), tifffile.TiffFile(path) as tif:
                 shape = tif.pages[0].shape
                 return int(np.prod(shape[:2] if shape[-1] <= 4 else shape[-2:]))
         with _pillow_size_limit_lifted(), Image.open(path, formats=_PILLOW_FORMATS) as image:
@@ -773,9 +791,10 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         raise ImageLoadError(f"{path}: image dimensions are implausibly large") from None
     except PermissionError:
         raise FieldUnreadError(f"{path}: permission denied") from None
-    except (OSError, SyntaxError, ValueError, IndexError, MemoryError) as error:
+    except (OSError, SyntaxError, ValueError, IndexError, MemoryError, zlib.error) as error:
+        # zlib's: a deflate-compressed TIFF cut short (QA 137 D4: a traceback).
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if "truncated" in reason.lower():
+        if "truncated" in reason.lower() or reason.startswith("failed to read"):
             reason = "truncated or partly written file"
         # An operating-system error (errno set: EIO on a failing disk or share) is the reading's.
         kind = FieldUnreadError if getattr(error, "errno", None) else ImageLoadError

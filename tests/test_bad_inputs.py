@@ -84,6 +84,18 @@ def _truncated_jpeg(path: Path, seed: int = 0) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
+def _truncated_tiff(path: Path, *, compression: str, ifd_at_end: bool) -> None:
+    """A TIFF cut to half its bytes: through its compressed data (tifffile writes the page's
+    directory first), or through its data with the directory after it lost (Pillow's)."""
+    rgb = _field(seed=7)
+    if ifd_at_end:
+        Image.fromarray(rgb).save(path, compression=compression)
+    else:
+        tifffile.imwrite(path, rgb, compression=compression)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
 def _symlink_loop(path: Path) -> None:
     path.symlink_to(path.name)  # a.png -> a.png
 
@@ -99,6 +111,16 @@ def _fifo(path: Path) -> None:
 BAD = {
     "zero.png": (lambda p: p.write_bytes(b""), "empty file"),
     "truncated.jpg": (_truncated_jpeg, "truncated"),
+    # QA 137 D4: a traceback of zlib's error; tifffile's own warning line, and "index 0 out of
+    # range(0)"; "failed to read 921600 bytes, got 645078".
+    "deflate cut.tif": (lambda p: _truncated_tiff(p, compression="zlib", ifd_at_end=False),
+                        "cannot decode image (truncated or partly written file)"),
+    "directory lost.tif": (lambda p: _truncated_tiff(p, compression="tiff_deflate",
+                                                     ifd_at_end=True),
+                           "cannot decode image (truncated or partly written file: no page "
+                           "could be read)"),
+    "raw cut.tif": (lambda p: _truncated_tiff(p, compression=None, ifd_at_end=False),
+                    "cannot decode image (truncated or partly written file)"),
     "text.png": (lambda p: p.write_text("id,value\n1,2\n"), "not an image"),
     "page.jpg": (lambda p: p.write_text("<!DOCTYPE html><html><body>Not found</body></html>"),
                  "not an image"),
