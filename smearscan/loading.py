@@ -14,7 +14,6 @@ import os
 import re
 import stat
 import warnings
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -592,12 +591,30 @@ def _read_tiff(path: Path, max_pixels: int) -> np.ndarray:
                 if page.bitspersample > 8:
                     return _read_deep_with_cv2(path)
                 return _read_with_pillow(path, max_pixels)
-            array = page.asarray()
+            array = _decoded(page, path)
     except tifffile.TiffFileError as error:
         raise ImageLoadError(f"{path}: not a readable TIFF ({error})") from None
     if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
         array = np.moveaxis(array, 0, -1)
     return array
+
+
+def _decoded(page: object, path: Path) -> np.ndarray:
+    """The pixels of a TIFF ``page``. Each compression's codec raises errors of its own where
+    the data are cut or damaged (zlib's, lzma's, imagecodecs'; QA 137 D4: a traceback): any is
+    the file's."""
+    try:
+        return page.asarray()
+    except Exception as error:  # noqa: BLE001 - each codec's own error type
+        raise ImageLoadError(f"{path}: cannot decode image ({_decoding_problem(error)})") from None
+
+
+def _decoding_problem(error: BaseException) -> str:
+    """What a decoder's ``error`` says of the file, in one line: a file cut short said so."""
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    cut = ("truncated", "ended before", "failed to read")
+    return "truncated or partly written file" if any(
+        word in reason.lower() for word in cut) else reason
 
 
 @contextmanager
@@ -791,11 +808,8 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         raise ImageLoadError(f"{path}: image dimensions are implausibly large") from None
     except PermissionError:
         raise FieldUnreadError(f"{path}: permission denied") from None
-    except (OSError, SyntaxError, ValueError, IndexError, MemoryError, zlib.error) as error:
-        # zlib's: a deflate-compressed TIFF cut short (QA 137 D4: a traceback).
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if "truncated" in reason.lower() or reason.startswith("failed to read"):
-            reason = "truncated or partly written file"
+    except (OSError, SyntaxError, ValueError, IndexError, MemoryError) as error:
+        reason = _decoding_problem(error)
         # An operating-system error (errno set: EIO on a failing disk or share) is the reading's.
         kind = FieldUnreadError if getattr(error, "errno", None) else ImageLoadError
         raise kind(f"{path}: cannot decode image ({reason})") from None

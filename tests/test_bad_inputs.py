@@ -121,6 +121,9 @@ BAD = {
                            "could be read)"),
     "raw cut.tif": (lambda p: _truncated_tiff(p, compression=None, ifd_at_end=False),
                     "cannot decode image (truncated or partly written file)"),
+    # A fuzzing pass: lzma's own error type, a traceback.
+    "lzma cut.tif": (lambda p: _truncated_tiff(p, compression="lzma", ifd_at_end=False),
+                     "cannot decode image (truncated or partly written file)"),
     "text.png": (lambda p: p.write_text("id,value\n1,2\n"), "not an image"),
     "page.jpg": (lambda p: p.write_text("<!DOCTYPE html><html><body>Not found</body></html>"),
                  "not an image"),
