@@ -23,7 +23,8 @@ _UNIT_SPELLING = str.maketrans({"µ": "u", "μ": "u", "×": "x", "⁹": "9", "³
 def _unit_key(unit: str) -> str:
     """``unit`` as compared: micro signs, case and spaces aside, 'micro' as 'u', and mm3 as the
     uL it is (QA 130 #4: 'x10^3/mm3' and 'micromol/L' were refused)."""
-    key = unit.translate(_UNIT_SPELLING).lower()
+    # Every space, a tab or a no-break one too (QA 142 H-1: '1 %\u00a0L' was no flag).
+    key = "".join(unit.translate(_UNIT_SPELLING).split()).lower()
     key = re.sub(r"^(?:percent|pct)", "%", key)  # QA 139 H-1: '4 percent' was refused
     return key.replace("micro", "u").replace("mm3", "ul")
 
