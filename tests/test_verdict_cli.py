@@ -453,6 +453,28 @@ def test_an_adamts13_with_a_labs_flag_keeps_the_line_of_its_number(written, plai
                             f"unit {unit!r}; accepted: %, IU/dL, IU/mL, U/dL, U/mL\n")
 
 
+#: A high PLASMIC with platelets 15: TTP suspected without ADAMTS13, likely at 1%.
+PLASMIC_HIGH = ["verdict", "--schistocytes", "5", "--rbc-counted", "1200", "--platelets", "15",
+                "--ldh", "900 U/L", "--ldh-uln", "250 U/L", "--haptoglobin", "<0.1 g/L",
+                "--reticulocytes", "6 %", "--mcv", "85", "--creatinine", "1 mg/dL", "--inr",
+                "1.1", "--active-cancer", "no", "--transplant", "no"]
+
+
+@pytest.mark.parametrize("written", ["1", "0.5", "1 L", "1*", "1 (L)"])
+def test_a_refused_adamts13_never_says_less_than_leaving_it_out(written, capsys):
+    # QA 142 H-2: '1' may be 1% (TTP likely) or 1 IU/mL (100%, no line): "TTP possible", where
+    # the values without it say "suspected". A reading that calls for no line never weakens the
+    # line below that of the value left out.
+    assert main(PLASMIC_HIGH) == 0
+    assert capsys.readouterr().out.startswith("URGENT - TTP suspected:")
+    assert main([*PLASMIC_HIGH, "--adamts13", written]) == 2
+    line = capsys.readouterr().out
+    assert line.startswith("URGENT - TTP suspected: a medical emergency. Refer to haematology "
+                           "now; a value refused as written decides the verdict: correct it "
+                           "(this tool's rule); ADAMTS13 is one of the values in question")
+    assert len(line.splitlines()) == 1
+
+
 @pytest.mark.parametrize("written", ["4 U/dL", "0.04 U/mL", "4 percent", "4 pct"])
 def test_adamts13_units_without_the_i_and_percent_in_words_are_read(written, capsys):
     assert main([*SEED_PICTURE, "--adamts13", "4 %"]) == 0

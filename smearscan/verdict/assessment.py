@@ -538,10 +538,19 @@ def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
     refused with no line). Returns the line and the sets of values it was judged over."""
     judged = list(readings)
     lines = {_urgent_line(smear, labs) for labs in judged}
-    if not lines - {None}:
+    if not lines - {None} or None in lines:
         dropped = _fewest_dropped(without)
-        judged += dropped
-        lines |= {_urgent_line(smear, labs) for labs in dropped}
+        left_out = {_urgent_line(smear, labs) for labs in dropped}
+        if not lines - {None}:
+            judged += dropped
+            lines |= left_out
+        elif dropped and None not in left_out and weakest_urgent_assessment(
+                without_caution(line) for line in left_out) != "possible":
+            # A reading that calls for no line never weakens the line below that of the values
+            # with the refused one left out, as a bound's range never does (QA 142 H-2: ADAMTS13
+            # '1', 1% or 1 IU/mL, said "TTP possible" where leaving it out says "suspected").
+            judged += dropped
+            lines = lines - {None} | left_out
     return urgent_over_lines(lines, judged, unread), judged
 
 
