@@ -1848,3 +1848,27 @@ def test_common_spellings_of_accepted_units_are_read(key, written, read):
     # QA 130 #4: 'x10^3/mm3' (as x10^3/uL), 'micromol/L' (as umol/L) and creatinine in mmol/L
     # were refused as unknown units.
     assert getattr(parse_labs({key: written}, complete=False), key) == pytest.approx(read)
+
+
+#: Flags a laboratory writes after a result (HL7's letters, words, marks, arrows).
+LAB_FLAGS = ("L", "H", "A", "C", "HH", "LL", "*", "!", "(L)", "crit", "L crit", "- L", "↓", "D",
+             "U", "N", "low", "of normal", "panic", "<")
+
+
+@pytest.mark.parametrize("key", [key for key, spec in LAB_KEYS.items() if spec.kind == "number"])
+def test_a_flag_after_a_unit_reads_the_value_in_that_unit_alone(key):
+    # QA 142: every key, every accepted unit, flags with and without a space: refused, each read
+    # as the plain value in its unit for the URGENT line, never in another unit.
+    spec = LAB_KEYS[key]
+    low, high = spec.plausible
+    for unit, factor in spec.units.items():
+        if not unit:
+            continue
+        value = float(f"{(low + high) / 2 / factor:.3g}")
+        plain = round(value * factor, 6)
+        for flag in LAB_FLAGS:
+            for space in (" ", ""):
+                with pytest.raises(LabValueError) as caught:
+                    parse_labs({key: f"{value:g} {unit}{space}{flag}"}, complete=False)
+                assert [float(reading) for reading in caught.value.readings] == (
+                    [plain] if low <= plain <= high else []), (unit, flag)

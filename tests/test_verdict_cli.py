@@ -437,8 +437,12 @@ SEED_PICTURE = ["verdict", "--schistocytes", "9", "--rbc-counted", "1200", "--he
     ("1 percent L", "1 %", "percent L"), ("1 IU / dL L", "1 %", "IU / dL L"),
     ("1 % crit", "1 %", "% crit"), ("1 % A", "1 %", "% A"), ("1 % ↓", "1 %", "% ↓"),
     ("1 % L L L", "1 %", "% L L L"),
-    # QA 142 H-1: a flag after a no-break space or a tab.
-    ("1 %\u00a0L", "1 %", "%\u00a0L"), ("1 %\tL", "1 %", "%\tL")])
+    # QA 142 H-1: a flag after a no-break space or a tab; H-3: flags of several words, HL7's
+    # other letters, punctuation, a mark before the unit, what a report writes after it.
+    ("1 %\u00a0L", "1 %", "%\u00a0L"), ("1 %\tL", "1 %", "%\tL"),
+    ("1 % critical low", "1 %", "% critical low"), ("1 % L (crit)", "1 %", "% L (crit)"),
+    ("1 % LU", "1 %", "% LU"), ("1 % - L", "1 %", "% - L"), ("1 % ▼", "1 %", "% ▼"),
+    ("1* %", "1 %", "* %"), ("1 % of normal", "1 %", "% of normal")])
 def test_an_adamts13_with_a_labs_flag_keeps_the_line_of_its_number(written, plain, unit,
                                                                     capsys):
     # QA 139 H-1: an unknown unit (a flag after the value) was read only as not given: a

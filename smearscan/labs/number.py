@@ -38,11 +38,14 @@ def _readings(value: float, spec: LabKey, units: Sequence[str] | None = None) ->
     return sorted(reading for reading in read if low <= reading <= high)
 
 
-#: A lab's flag after a result, as :func:`_unit_key` writes it (spaces out, lower case): high,
-#: low, critical or abnormal, in words, letters (HL7's H, L, HH, LL, A, AA), marks or arrows,
-#: in brackets or not ('H', '(L)', '*', '!', 'crit', '↓'; QA 141 H-2).
-_FLAG = re.compile(r"[*!↑↓()\[\]]*(?:h{1,3}|l{1,3}|a{1,2}|c|crit|critical|abn|abnormal|low|lo|"
-                   r"high|hi)?[*!↑↓()\[\]]*")
+#: The words and letters of a lab's flag after a result, as :func:`_unit_key` writes them
+#: (spaces out, lower case): high, low, critical, panic or abnormal, HL7's letters (H, L, A, C,
+#: D, U, N and their doubles), and what a report writes after an activity ('of normal'); with
+#: any marks, arrows and punctuation round them ('(L)', '*', '!', '↓', '- L', '{L}'; QA 141 H-2,
+#: QA 142 H-3).
+_FLAG_WORDS = ("critical", "crit", "panic", "abnormal", "abn", "high", "hi", "low", "lo",
+               "flagged", "flag", "activity", "of", "normal", "h", "l", "a", "c", "d", "u", "n")
+_FLAG = re.compile(rf"(?:[^\w%/]|_|{'|'.join(_FLAG_WORDS)})*")
 
 
 def _flagged_unit(unit: str, spec: LabKey) -> list[str] | None:
@@ -51,7 +54,7 @@ def _flagged_unit(unit: str, spec: LabKey) -> list[str] | None:
     '(L)'), each accepted unit, as a bare number; None where it is no flag (another quantity's
     unit). Units are compared as :func:`_unit_key` writes them (QA 141 H-1: 'IU / dL L' and
     'K/µL L' were compared as written, and read as not given)."""
-    written = _unit_key(unit)
+    written = _unit_key(unit).lstrip("*!")  # a mark before the unit too ('1* %')
     starts = [accepted for accepted in spec.units if accepted
               and written.startswith(key := _unit_key(accepted))
               and _FLAG.fullmatch(written[len(key):])]
