@@ -257,16 +257,26 @@ def test_a_run_with_a_refused_lab_value_keeps_the_count_and_says_why_there_is_no
     assert f"<pre>No verdict: {escape(why)}</pre>" in report
 
 
-def test_labs_without_the_classifier_are_refused_before_any_work(field_png, tmp_path, capsys):
+@pytest.mark.parametrize(("values", "line"), [
+    ({"hemoglobin": "7 g/dL"}, None),
+    # QA 141 M-1: refused before any line, where a run gives these values "TTP likely".
+    ({"platelets": "15", "adamts13": "3 %"}, "lab values with no slide name: URGENT - TTP likely")])
+def test_labs_without_the_classifier_are_refused_before_any_work(values, line, field_png,
+                                                                 tmp_path, capsys):
     labs = tmp_path / "labs.json"
-    labs.write_text(json.dumps({"hemoglobin": "7 g/dL"}))
+    labs.write_text(json.dumps(values))
     with pytest.raises(SystemExit) as stopped:
         main([str(field_png), "--out", str(tmp_path / "out"), "--labs", str(labs),
               "--no-classify", "--quiet"])
     assert stopped.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[-1] == (
         "smearscan: error: --labs needs the classifier: the verdict rests on the slide's "
         "schistocyte count (leave out --no-classify) (see smearscan --help)")
+    if line is None:
+        assert captured.out == ""
+    else:
+        assert captured.out.startswith(line) and len(captured.out.splitlines()) == 1
     assert not (tmp_path / "out").exists()  # refused before the folder is made (QA 29 L2)
 
 

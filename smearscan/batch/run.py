@@ -215,6 +215,20 @@ def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str
     return [f"{name}: {line}" for name, line in lines.items() if line is not None]
 
 
+def lab_file_urgent_lines(path: Path, population: str) -> list[str]:
+    """The ``"name: URGENT ..."`` lines a lab file's rows call for with the smear not yet
+    counted, each named by the slide its row names (:func:`_urgent_lines`): what a run refused
+    before its slides are found still says (QA 141 M-1: ``--labs`` with ``--no-classify``).
+    None where the file cannot be read at all (its refusal says why in the run)."""
+    from smearscan.labs import read_lab_rows
+
+    try:
+        rows = read_lab_rows(path)
+    except LabValueError:
+        return []
+    return _urgent_lines(rows, [name for name in rows if name], population)
+
+
 #: What the URGENT line of a lab file's values with no slide name is said of, in a run of
 #: several slides (which slide's they are is not known).
 UNNAMED_ROW = "lab values with no slide name"

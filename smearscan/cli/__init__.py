@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from smearscan.cli.common import (
     EXIT_FAILURE,
@@ -172,11 +172,23 @@ def _analysis_args(argv: list[str]) -> argparse.Namespace:
     if args.out is None:
         for dest, message in _NEED_OUT.items():
             if getattr(args, dest):
-                parser.error(message)
+                _refused(parser, args, message)
     if args.labs is not None and args.no_classify:  # the lab values would be left unread
-        parser.error("--labs needs the classifier: the verdict rests on the slide's schistocyte "
-                     "count (leave out --no-classify)")
+        _refused(parser, args, "--labs needs the classifier: the verdict rests on the slide's "
+                 "schistocyte count (leave out --no-classify)")
     return args
+
+
+def _refused(parser: argparse.ArgumentParser, args: argparse.Namespace, message: str) -> NoReturn:
+    """The usage error ``message``, after the URGENT lines of the ``--labs`` file's rows, if
+    any: a run refused before its slides are found keeps the emergency its lab values show
+    (QA 141 M-1: '--labs' with '--no-classify', or without '--out', printed none)."""
+    if args.labs is not None:
+        from smearscan.batch.run import lab_file_urgent_lines
+
+        for line in lab_file_urgent_lines(args.labs, args.population):
+            say(line, sys.stdout)
+    parser.error(message)
 
 
 def _run_analysis(args: argparse.Namespace) -> int:
