@@ -1133,10 +1133,12 @@ def require_cells(seg: Segmentation) -> None:
         if diameter > _MAX_DIAMETER_SHARE * side:
             read = ("its stained blobs read as cells" if seg.pixel_size_estimated else
                     "a red cell at the declared pixel size is")
+            # QA 142 L-1: a wrong declared size is the likelier cause than the picture.
+            declared = "" if seg.pixel_size_estimated else "; or the declared pixel size is wrong"
             raise CellessFieldError(
                 f"no red cell found: {read} {diameter:.0f} px across, over "
                 f"{_MAX_DIAMETER_SHARE:.0%} of the picture's {side} px side (this tool's rule): "
-                "a thumbnail, a crop, a thick area or a stain, not a field of red cells")
+                f"a thumbnail, a crop, a thick area or a stain, not a field of red cells{declared}")
         return
     if seg.pixel_size_estimated and np.isfinite(diameter) and not low <= diameter <= high:
         raise CellessFieldError(

@@ -100,14 +100,17 @@ def test_a_crop_under_two_cells_across_at_its_declared_size_is_refused(pixel_siz
 
 
 def _check_refused_as_under_two_cells(seg, said: str | None) -> None:
-    """:func:`require_cells` passes ``seg`` where ``said`` is None, else refuses it saying so."""
+    """:func:`require_cells` passes ``seg`` where ``said`` is None, else refuses it saying so
+    (and, at a declared size, that the size may be wrong: QA 142 L-1)."""
     if said is None:
         require_cells(seg)
         return
     with pytest.raises(CellessFieldError) as caught:
         require_cells(seg)
+    declared = "" if seg.pixel_size_estimated else "; or the declared pixel size is wrong"
     assert str(caught.value) == (f"no red cell found: {said} (this tool's rule): a thumbnail, a "
-                                 "crop, a thick area or a stain, not a field of red cells")
+                                 f"crop, a thick area or a stain, not a field of red "
+                                 f"cells{declared}")
 
 
 def _canvassed(rgb: np.ndarray, top: int) -> np.ndarray:
