@@ -457,11 +457,13 @@ def test_an_adamts13_with_a_labs_flag_keeps_the_line_of_its_number(written, plai
                             f"unit {unit!r}; accepted: %, IU/dL, IU/mL, U/dL, U/mL\n")
 
 
-#: A high PLASMIC with platelets 15: TTP suspected without ADAMTS13, likely at 1%.
-PLASMIC_HIGH = ["verdict", "--schistocytes", "5", "--rbc-counted", "1200", "--platelets", "15",
-                "--ldh", "900 U/L", "--ldh-uln", "250 U/L", "--haptoglobin", "<0.1 g/L",
-                "--reticulocytes", "6 %", "--mcv", "85", "--creatinine", "1 mg/dL", "--inr",
-                "1.1", "--active-cancer", "no", "--transplant", "no"]
+#: A high PLASMIC without its platelets (TTP suspected all the same), and with platelets 15:
+#: TTP suspected without ADAMTS13, likely at 1%.
+PLASMIC_HIGH_SANS_PLATELETS = [
+    "verdict", "--schistocytes", "5", "--rbc-counted", "1200", "--ldh", "900 U/L", "--ldh-uln",
+    "250 U/L", "--haptoglobin", "<0.1 g/L", "--reticulocytes", "6 %", "--mcv", "85",
+    "--creatinine", "1 mg/dL", "--inr", "1.1", "--active-cancer", "no", "--transplant", "no"]
+PLASMIC_HIGH = [*PLASMIC_HIGH_SANS_PLATELETS, "--platelets", "15"]
 
 
 @pytest.mark.parametrize("written", ["1", "0.5", "1 L", "1*", "1 (L)"])
@@ -477,6 +479,22 @@ def test_a_refused_adamts13_never_says_less_than_leaving_it_out(written, capsys)
                            "now; a value refused as written decides the verdict: correct it "
                            "(this tool's rule); ADAMTS13 is one of the values in question")
     assert len(line.splitlines()) == 1
+
+
+@pytest.mark.parametrize("refused", [
+    # QA 143 H-1: beside a second value refused (haemoglobin 8 g/dL or 8 mmol/L), "possible".
+    ["--hemoglobin", "8", "--adamts13", "1"],
+    # QA 143 M-1: 1.5 x10^9/L calls for "suspected", 1500 for none: the line lost "correct it".
+    ["--platelets", "1500"]])
+def test_a_refusal_at_the_line_of_the_values_left_out_still_asks_for_the_value(refused,
+                                                                              capsys):
+    values = PLASMIC_HIGH if "--platelets" not in refused else PLASMIC_HIGH_SANS_PLATELETS
+    assert main(PLASMIC_HIGH_SANS_PLATELETS) == 0
+    assert capsys.readouterr().out.startswith("URGENT - TTP suspected:")
+    assert main([*values, *refused]) == 2
+    assert capsys.readouterr().out.startswith(
+        "URGENT - TTP suspected: a medical emergency. Refer to haematology now; a value refused "
+        "as written decides the verdict: correct it (this tool's rule); ")
 
 
 @pytest.mark.parametrize("written", ["4 U/dL", "0.04 U/mL", "4 percent", "4 pct"])

@@ -538,28 +538,47 @@ def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
     refused with no line). Returns the line and the sets of values it was judged over."""
     judged = list(readings)
     lines = {_urgent_line(smear, labs) for labs in judged}
-    if not lines - {None} or None in lines:
+    if not lines - {None}:
         dropped = _fewest_dropped(without)
-        left_out = {_urgent_line(smear, labs) for labs in dropped}
-        if not lines - {None}:
-            judged += dropped
-            lines |= left_out
-        elif dropped and None not in left_out and weakest_urgent_assessment(
-                without_caution(line) for line in left_out) != "possible":
-            # A reading that calls for no line never weakens the line below that of the values
-            # with the refused one left out, as a bound's range never does (QA 142 H-2: ADAMTS13
-            # '1', 1% or 1 IU/mL, said "TTP possible" where leaving it out says "suspected").
-            judged += dropped
-            lines = lines - {None} | left_out
+        judged += dropped
+        lines |= {_urgent_line(smear, labs) for labs in dropped}
+    elif None in lines and (floor := _line_left_out(smear, without)) is not None:
+        # A reading that calls for no line never weakens the line below that of the values
+        # with every refused one left out, as a bound's range never does (QA 142 H-2: ADAMTS13
+        # '1', 1% or 1 IU/mL, said "TTP possible" where leaving it out says "suspected"; QA 143
+        # H-1: beside a second value refused). The line still asks for the value corrected
+        # (QA 143 M-1: where the lines left agreed, it was printed without).
+        lines = lines - {None} | {floor}
+        return urgent_over_lines(lines, judged, unread, settled=False), judged
     return urgent_over_lines(lines, judged, unread), judged
 
 
+def _line_left_out(smear: SmearFindings, without: Sequence[Labs]) -> str | None:
+    """The URGENT line of the values with every refused value left out (of ``without``, the
+    sets with the fewest values given), where each such set calls for one stronger than "TTP
+    possible"; else None."""
+    given = [sum(getattr(labs, spec.name) is not None for spec in fields(labs))
+             for labs in without]
+    if not given:
+        return None
+    least = [labs for labs, count in zip(without, given, strict=True) if count == min(given)]
+    lines = {_urgent_line(smear, labs) for labs in least[:MOST_WITHOUT_JUDGED]}
+    if None in lines:
+        return None
+    weakest = weakest_urgent_assessment(without_caution(line) for line in lines)
+    return None if weakest == "possible" else next(
+        line for line in sorted(lines)
+        if weakest_urgent_assessment([without_caution(line)]) == weakest)
+
+
 def urgent_over_lines(lines: set[str | None], readings: Sequence[Labs],
-                      unread: str = "refused") -> str | None:
+                      unread: str = "refused", *, settled: bool = True) -> str | None:
     """The URGENT line over the ``lines`` that the ``readings`` of a refused input call for:
     None where none calls for one, the line where all agree, else one that asks for the input
-    corrected, or for what ``unread`` names (:func:`_urgent_over_range`; this tool's rule)."""
-    return _urgent_over_range(lines, readings, unread)
+    corrected, or for what ``unread`` names (:func:`_urgent_over_range`; this tool's rule); not
+    ``settled``, that too where the lines agree (readings that differ, one of them taken at the
+    line of the values without it)."""
+    return _urgent_over_range(lines, readings, unread, settled=settled)
 
 
 #: How many sets of lab values with refused values read as not given
@@ -733,7 +752,7 @@ def _urgent_lines(smear: SmearFindings, labs: Labs) -> tuple[str | None, set[str
 
 
 def _urgent_over_range(lines: set[str | None], readings: Sequence[Labs],
-                       missing: str = "bound") -> str | None:
+                       missing: str = "bound", *, settled: bool = True) -> str | None:
     """The URGENT line over the ``lines`` of lab values the verdict cannot settle (the
     ``readings`` they come from: a bound's range, the corrections of a refused value): None
     only when none calls for one; the line itself when it is the same throughout; else one
@@ -752,7 +771,7 @@ def _urgent_over_range(lines: set[str | None], readings: Sequence[Labs],
     urgent = lines - {None}
     if not urgent:
         return None
-    if len(lines) == 1:
+    if len(lines) == 1 and settled:
         return with_caution(urgent.pop(), readings)
     # Where every value calls for a line, it says no less than the weakest of them (QA 41 H-4,
     # QA 44: readings that each called for "TTP suspected" or "likely" said "possible").
