@@ -533,9 +533,11 @@ def urgent_over_readings(smear: SmearFindings, readings: Sequence[Labs],
     whatever it stands for: over its ``readings``, and ``without`` it only where none of them
     calls for a line, which it must not weaken (QA 37 H-1's rule). Where they differ, a line
     that asks for the value corrected (:func:`_urgent_over_range`), or for what ``unread``
-    names (a key of :data:`~smearscan.verdict.differential.ttp._UNREAD`). This tool's rule (qacli8
-    H-1, H-2: '19 U/L' of LDH, 19 ukat/L, or a haemoglobin of '8' beside a TTP picture was
-    refused with no line). Returns the line and the sets of values it was judged over."""
+    names (a key of :data:`~smearscan.verdict.differential.ttp._UNREAD`); where some reading
+    calls for no line, never a weaker line than the values with every refused one left out
+    (:func:`_line_left_out`). This tool's rule (qacli8 H-1, H-2: '19 U/L' of LDH, 19 ukat/L, or
+    a haemoglobin of '8' beside a TTP picture was refused with no line). Returns the line and
+    the sets of values it was judged over."""
     judged = list(readings)
     lines = {_urgent_line(smear, labs) for labs in judged}
     if not lines - {None}:
