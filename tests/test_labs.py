@@ -1872,3 +1872,11 @@ def test_a_flag_after_a_unit_reads_the_value_in_that_unit_alone(key):
                     parse_labs({key: f"{value:g} {unit}{space}{flag}"}, complete=False)
                 assert [float(reading) for reading in caught.value.readings] == (
                     [plain] if low <= plain <= high else []), (unit, flag)
+
+
+@pytest.mark.parametrize("written", ["20 ‰", "20 %o", "20 %2"])
+def test_a_sign_that_is_no_flag_is_no_reading(written):
+    # QA 144 M-1: '‰' was taken for a flag's mark, and 20 per mille (2%) read as 20%.
+    with pytest.raises(LabValueError) as caught:
+        parse_labs({"reticulocytes": written}, complete=False)
+    assert caught.value.readings == ()

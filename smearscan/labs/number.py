@@ -45,7 +45,10 @@ def _readings(value: float, spec: LabKey, units: Sequence[str] | None = None) ->
 #: QA 142 H-3).
 _FLAG_WORDS = ("critical", "crit", "panic", "abnormal", "abn", "high", "hi", "low", "lo",
                "flagged", "flag", "activity", "of", "normal", "h", "l", "a", "c", "d", "u", "n")
-_FLAG = re.compile(rf"(?:[^\w%/]|_|{'|'.join(_FLAG_WORDS)})*")
+#: ... and the marks round them: only these (QA 144 M-1: any sign was one, and '20 ‰' of
+#: reticulocytes, 2%, was read as 20%).
+_FLAG_MARKS = "*!()[]{}<>,.;:'\"-–↑↓▲▼⬆⬇⇑⇓"
+_FLAG = re.compile(rf"(?:[{re.escape(_FLAG_MARKS)}]|{'|'.join(_FLAG_WORDS)})*")
 
 
 def _flagged_unit(unit: str, spec: LabKey) -> list[str] | None:
