@@ -453,8 +453,12 @@ def test_an_adamts13_with_a_labs_flag_keeps_the_line_of_its_number(written, plai
     assert main([*SEED_PICTURE, "--adamts13", written]) == 2
     captured = capsys.readouterr()
     assert captured.out == expected + "\n"
+    # QA 144 L-1: the refusal says it reads a flag, after which unit.
+    after = "IU/dL" if "IU" in unit else "%" if "%" in unit or "percent" in unit else None
+    flag = (" (a lab's flag? write the value alone with its unit)" if after is None else
+            f" (a lab's flag after {after}? write the value alone with its unit)")
     assert captured.err == (f"smearscan verdict: command line: adamts13 = {written!r}: unknown "
-                            f"unit {unit!r}; accepted: %, IU/dL, IU/mL, U/dL, U/mL\n")
+                            f"unit {unit!r}{flag}; accepted: %, IU/dL, IU/mL, U/dL, U/mL\n")
 
 
 #: A high PLASMIC without its platelets (TTP suspected all the same), and with platelets 15:

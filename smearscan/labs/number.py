@@ -187,9 +187,10 @@ def _refuse_ambiguous(key: str, raw: object, value: float, spec: LabKey, source:
 
 
 def _unit_factor(key: str, raw: object, unit: str, spec: LabKey, source: str,
-                 readings: Sequence[float] = ()) -> float:
+                 readings: Sequence[float] = (), flagged: Sequence[str] | None = None) -> float:
     """The factor from ``unit`` to the key's default unit; a refused or unknown unit raises,
-    the unknown one with the ``readings`` the number may stand for."""
+    the unknown one with the ``readings`` the number may stand for, saying where it is a
+    lab's flag after the unit ``flagged`` (:func:`_flagged_unit`)."""
     refused = {_unit_key(name): reason for name, reason in spec.refused_units.items()}
     if _unit_key(unit) in refused:
         raise _fail(source, key, raw, f"{unit} is {refused[_unit_key(unit)]}")
@@ -203,7 +204,12 @@ def _unit_factor(key: str, raw: object, unit: str, spec: LabKey, source: str,
         raise _fail(source, key, raw, f"a range: give one value{limit}")
     if name is None:
         accepted = ", ".join(name or "(no unit)" for name in spec.units)
-        raise _fail(source, key, raw, f"unknown unit {unit!r}; accepted: {accepted}", readings)
+        # QA 144 L-1: '2 L' was told of an unknown unit 'L', a flag.
+        flag = ("" if flagged is None else " (a lab's flag? write the value alone with its unit)"
+                if len(flagged) > 1 else f" (a lab's flag after {flagged[0]}? write the value "
+                "alone with its unit)")
+        raise _fail(source, key, raw, f"unknown unit {unit!r}{flag}; accepted: {accepted}",
+                    readings)
     return spec.units[name]
 
 
@@ -236,7 +242,7 @@ def _parse_number(key: str, raw: object, spec: LabKey, source: str) -> float:
     read = _flagged_unit(unit, spec)
     factor = _unit_factor(key, raw, unit, spec, source, () if read is None else
                           _bounds(sign, value, inclusive, spec, read) if sign
-                          else _readings(value, spec, read))
+                          else _readings(value, spec, read), read)
     if factor == _PER_UL and _thousands_per_ul(key, raw, value):
         raise _fail(source, key, raw, f"{value:g} per uL is {value * _PER_UL:g} x10^9/L: was it "
                     f"in x10^3/uL ({value:g} x10^9/L)?")
