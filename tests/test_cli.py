@@ -1064,6 +1064,19 @@ def test_a_lab_row_without_its_slide_name_keeps_its_urgent_line(field_png, tmp_p
     assert captured.err == f"smearscan: {labs} line 2: the slide name is empty\n"
 
 
+def test_a_slide_object_with_an_empty_name_is_refused_naming_it(field_png, tmp_path, capsys):
+    # QA 141 L-2: refused as "one set of lab values, with no slide name, for 2 slides".
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.json"
+    labs.write_text(json.dumps({"": {"platelets": 15, "adamts13": "3 %"},
+                                "s1": {"platelets": 250}}))
+    assert main([str(slides), "--out", str(tmp_path / "out"), "--labs", str(labs)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("lab values with no slide name: URGENT - TTP likely")
+    assert captured.err == (f"smearscan: {labs}: a set of lab values with an empty slide name "
+                            "beside named ones: name its slide\n")
+
+
 def test_the_report_opens_with_the_urgent_ttp_line_when_ttp_is_possible(field_png, tmp_path):
     # A QA pass found it only inside the verdict section, after the galleries.
     labs = tmp_path / "labs.json"

@@ -26,6 +26,9 @@ def check_lab_slides(by_slide: Mapping[str, Labs], slides: Sequence[str], *, sou
         One line naming ``source`` and the problem.
     """
     if "" in by_slide:
+        if len(by_slide) > 1:  # QA 141 L-2: told it was one set for several slides
+            raise LabValueError(f"{source}: a set of lab values with an empty slide name beside "
+                                "named ones: name its slide")
         if len(slides) > 1:
             raise LabValueError(
                 f"{source}: one set of lab values, with no slide name, for {len(slides)} slides "
