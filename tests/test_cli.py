@@ -1048,6 +1048,13 @@ def test_a_slide_with_no_field_analysed_keeps_the_urgent_line_of_its_lab_row(tmp
     verdict = json.loads((out / "summary.json").read_text())["slides"]["s"]["verdict"]
     assert verdict == {"urgent": line.removeprefix("s: "),
                        "unresolved": "no field of slide 's' was analysed"}
+    # QA 145 H-1: 'smearscan verdict --summary' of the slide lost it, and said "not a smearscan
+    # slide result: no 'schistocytes'".
+    assert main(["verdict", "--summary", str(out / "summary.json"), "--slide", "s"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == verdict["urgent"] + "\n"
+    assert captured.err == ("smearscan verdict: slide 's': no field of it was analysed, so there "
+                            "is no count to judge (its errors are in errors.csv)\n")
 
 
 def test_a_lab_row_without_its_slide_name_keeps_its_urgent_line(field_png, tmp_path, capsys):

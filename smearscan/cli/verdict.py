@@ -213,6 +213,7 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
     if args.summary is not None:
         if (unused := count_options_with_summary(args)) is not None:
             raise ValueError(unused)
+        summary = None
         try:
             summary = _read_json(args.summary)
             args.slide = _slide_name(args, summary)
@@ -220,7 +221,8 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
         except (SlideNotFoundError, ValueError) as error:
             if isinstance(error, UnresolvedBoundError) and error.urgent is not None:
                 raise
-            raise _refused_without_summary(args, str(error)) from None
+            raise _refused_without_summary(args, str(error),
+                                           _run_urgent(summary, args)) from None
         review = summary["slides"][args.slide].get("review") or {}
         notes += [review["message"]] if review.get("message") else []
         notes += _cut_short(args.summary, args.slide)
@@ -271,17 +273,31 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
     return _Inputs(smear, merged, notes, origins, notice)
 
 
-def _refused_without_summary(args: argparse.Namespace, message: str) -> Exception:
+def _refused_without_summary(args: argparse.Namespace, message: str,
+                             run_line: str | None = None) -> Exception:
     """The refusal of a summary (or its slide) that cannot be read, keeping the URGENT line the
     lab values call for with the smear read as not known, as a missing ``--schistocytes`` does
     (QA 81 #2: a textbook TTP lost its line to a mistyped path, and ``--json`` said
-    ``"urgent": null``)."""
+    ``"urgent": null``); without lab values of its own, the line the run gave the slide
+    (``run_line``: QA 145 H-1, a slide of which no field was analysed lost it)."""
     from smearscan.verdict import UnresolvedBoundError
 
     alone = argparse.Namespace(**(vars(args) | {"summary": None, "schistocytes": None,
                                                 "rbc_counted": None}))
     line, _, judged = _urgent_over_corrections(alone, [])
-    return UnresolvedBoundError(message, line, readings=judged)
+    return UnresolvedBoundError(message, line if line is not None else run_line, readings=judged)
+
+
+def _run_urgent(summary: dict | None, args: argparse.Namespace) -> str | None:
+    """The URGENT line the run recorded for ``--slide`` in ``summary`` (a slide of which no
+    field was analysed keeps the one its lab row called for), where no other lab file is
+    given (options complete the run's values, as they do a slide's recorded ones); else
+    None."""
+    slides = (summary or {}).get("slides") if isinstance(summary, dict) else None
+    entry = slides.get(args.slide) if isinstance(slides, dict) else None
+    verdict = entry.get("verdict") if isinstance(entry, dict) else None
+    line = verdict.get("urgent") if isinstance(verdict, dict) else None
+    return line if isinstance(line, str) and args.labs is None else None
 
 
 def _smear_counted(args: argparse.Namespace) -> SmearFindings:

@@ -264,6 +264,11 @@ def smear_findings_from_summary(summary: Mapping[str, Any], slide: str) -> Smear
     entry = slides[slide]
     review = signed_off(entry.get("review"))
     counted = review if review is not None else entry
+    if "schistocytes" not in counted and "fields" in entry and (
+            entry.get("fields_failed") == entry["fields"]):
+        # QA 145 H-1: said "not a smearscan slide result: no 'schistocytes'".
+        raise ValueError(f"slide {slide!r}: no field of it was analysed, so there is no count "
+                         "to judge (its errors are in errors.csv)")
     try:
         result = SlideResult.from_dict(counted)
     except ValueError as error:
