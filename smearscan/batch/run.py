@@ -258,6 +258,10 @@ def _with_verdict(name: str, summary: SlideSummary, labs: Mapping[str, LabRow] |
         from smearscan.verdict import urgent_before_counting
 
         verdict = {"urgent": urgent_before_counting(row, population), "unresolved": reason}
+        try:
+            row.judged(population)
+        except LabValueError as error:  # QA 145 M-2: said only once the fields were mended
+            reason += f"; and its lab values are refused: {error}"
         return replace(summary, verdict=verdict), f"no verdict: {reason}"
     if "" not in labs and name not in labs:
         unused = (f" (its rows for no slide of this run: {', '.join(map(repr, unused_rows))})"

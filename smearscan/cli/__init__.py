@@ -72,7 +72,8 @@ Reading the slide table (printed with --out; README "Outputs"):
                   cells is significant in adults): above (all of it over), below (all
                   of it within), borderline (it spans the limit); or insufficient:
                   fewer than {REQUIRED_RBC} red cells, or a count within the limit from
-                  fields out of focus (it would reassure no one)
+                  fields out of focus, at a pixel size in doubt, or reaching {REQUIRED_RBC}
+                  cells only with fields that overlap (it would reassure no one)
   schistocytes %  the % and 95% interval the call rests on, "corrected" for the
                   classifier's own error when the model gives its rates
   less specific   another poikilocyte at ICSH 2015 grade {grade} or more beyond counting
