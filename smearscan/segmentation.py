@@ -1131,10 +1131,10 @@ def require_cells(seg: Segmentation) -> None:
     if seg.count:
         # At a declared size too (QA 137 D3: a 30 px crop was counted as a field of 0 cells).
         if diameter > _MAX_DIAMETER_SHARE * side:
-            read = ("its stained blobs read as cells" if seg.pixel_size_estimated else
-                    "a red cell at the declared pixel size is")
-            # QA 142 L-1: a wrong declared size is the likelier cause than the picture.
-            declared = "" if seg.pixel_size_estimated else "; or the declared pixel size is wrong"
+            # QA 142 L-1: at a declared size, a wrong size is the likelier cause than the picture.
+            read, declared = (("its stained blobs read as cells", "") if seg.pixel_size_estimated
+                              else ("a red cell at the declared pixel size is",
+                                    "; or the declared pixel size is wrong"))
             raise CellessFieldError(
                 f"no red cell found: {read} {diameter:.0f} px across, over "
                 f"{_MAX_DIAMETER_SHARE:.0%} of the picture's {side} px side (this tool's rule): "

@@ -117,9 +117,7 @@ def _unit_suffix(name: object) -> tuple[str, str] | None:
     for key, spec in LAB_KEYS.items():
         rest = lowered.removeprefix(f"{key}_")
         if rest != lowered and spec.kind == "number":
-            written = re.sub(r"_+", "/", rest)
-            unit = next((accepted for accepted in spec.units if accepted and
-                         _accepted_unit(written, spec) == accepted), None)
-            if unit is not None:
+            unit = _accepted_unit(re.sub(r"_+", "/", rest), spec)
+            if unit:  # not the empty unit of a bare ratio
                 return key, unit
     return None

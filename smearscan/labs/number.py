@@ -34,8 +34,13 @@ def _readings(value: float, spec: LabKey, units: Sequence[str] | None = None) ->
     is plausible, in its default unit: what a bare number two units could mean, or one written
     a unit away from plausible ('19 U/L' of LDH: 19 ukat/L), may stand for."""
     low, high = spec.plausible
-    read = {round(value * spec.units[unit], 6) for unit in units or spec.units}
-    return sorted(reading for reading in read if low <= reading <= high)
+    return [reading for reading in _in_units(value, spec, units) if low <= reading <= high]
+
+
+def _in_units(value: float, spec: LabKey, units: Sequence[str] | None) -> list[float]:
+    """``value`` read in each of ``units`` (every accepted unit of ``spec`` for None), in the
+    default unit, each once, ascending."""
+    return sorted({round(value * spec.units[unit], 6) for unit in units or spec.units})
 
 
 #: The words and letters of a lab's flag after a result, as :func:`_unit_key` writes them
@@ -58,11 +63,11 @@ def _flagged_unit(unit: str, spec: LabKey) -> list[str] | None:
     unit). Units are compared as :func:`_unit_key` writes them (QA 141 H-1: 'IU / dL L' and
     'K/µL L' were compared as written, and read as not given)."""
     written = _unit_key(unit).lstrip("*!")  # a mark before the unit too ('1* %')
-    starts = [accepted for accepted in spec.units if accepted
-              and written.startswith(key := _unit_key(accepted))
-              and _FLAG.fullmatch(written[len(key):])]
+    keys = {accepted: _unit_key(accepted) for accepted in spec.units if accepted}
+    starts = [accepted for accepted, key in keys.items()
+              if written.startswith(key) and _FLAG.fullmatch(written[len(key):])]
     if starts:
-        return [max(starts, key=lambda accepted: len(_unit_key(accepted)))]
+        return [max(starts, key=lambda accepted: len(keys[accepted]))]
     return list(spec.units) if _FLAG.fullmatch(written) else None
 
 
@@ -71,8 +76,8 @@ def _bounds(sign: str, value: float, inclusive: bool, spec: LabKey,
     """The bound ``sign value`` read in each accepted unit of ``spec`` (or of ``units``) where
     its limit is plausible, in its default unit."""
     low, high = spec.plausible
-    return [Bound(sign, limit, (low, high), inclusive) for limit in sorted(
-        {round(value * spec.units[unit], 6) for unit in units or spec.units}) if low < limit < high]
+    return [Bound(sign, limit, (low, high), inclusive)
+            for limit in _in_units(value, spec, units) if low < limit < high]
 
 
 def _comma_readings(key: str, raw: str, spec: LabKey, source: str) -> list[float]:

@@ -559,8 +559,7 @@ def _line_left_out(smear: SmearFindings, without: Sequence[Labs]) -> str | None:
     """The URGENT line of the values with every refused value left out (of ``without``, the
     sets with the fewest values given), where each such set calls for one stronger than "TTP
     possible"; else None."""
-    given = [sum(getattr(labs, spec.name) is not None for spec in fields(labs))
-             for labs in without]
+    given = [_values_given(labs) for labs in without]
     if not given:
         return None
     least = [labs for labs, count in zip(without, given, strict=True) if count == min(given)]
@@ -593,10 +592,12 @@ MOST_WITHOUT_JUDGED = 64
 
 def _fewest_dropped(without: Sequence[Labs]) -> list[Labs]:
     """The first :data:`MOST_WITHOUT_JUDGED` of ``without``, most values given first."""
-    given = [sum(getattr(labs, spec.name) is not None for spec in fields(labs))
-             for labs in without]
-    order = sorted(range(len(without)), key=lambda index: -given[index])
-    return [without[index] for index in order[:MOST_WITHOUT_JUDGED]]
+    return sorted(without, key=lambda labs: -_values_given(labs))[:MOST_WITHOUT_JUDGED]
+
+
+def _values_given(labs: Labs) -> int:
+    """How many values ``labs`` holds."""
+    return sum(getattr(labs, spec.name) is not None for spec in fields(labs))
 
 
 def _urgent_line(smear: SmearFindings, labs: Labs) -> str | None:
