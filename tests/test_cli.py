@@ -260,7 +260,10 @@ def test_a_run_with_a_refused_lab_value_keeps_the_count_and_says_why_there_is_no
 @pytest.mark.parametrize(("values", "line"), [
     ({"hemoglobin": "7 g/dL"}, None),
     # QA 141 M-1: refused before any line, where a run gives these values "TTP likely".
-    ({"platelets": "15", "adamts13": "3 %"}, "lab values with no slide name: URGENT - TTP likely")])
+    ({"platelets": "15", "adamts13": "3 %"}, "lab values with no slide name: URGENT - TTP likely"),
+    # ... and beside one named slide, not said of that slide (a reread: it was).
+    ({"": {"platelets": "15", "adamts13": "3 %"}, "s9": {"platelets": "250"}},
+     "lab values with no slide name: URGENT - TTP likely")])
 def test_labs_without_the_classifier_are_refused_before_any_work(values, line, field_png,
                                                                  tmp_path, capsys):
     labs = tmp_path / "labs.json"

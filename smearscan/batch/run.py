@@ -193,10 +193,12 @@ def _lab_rows(path: Path, slides: list[str], population: str) -> dict[str, LabRo
     return rows
 
 
-def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str) -> list[str]:
+def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str,
+                  unnamed: str | None = None) -> list[str]:
     """``"name: URGENT ..."`` for each row of a refused lab file that names one of the run's
     ``slides`` or a slip of one's name ('S1' for 's1'), or names none (a file without slide
-    names: the one slide's of a one-slide run, else :data:`UNNAMED_ROW`'s), whose values call
+    names: ``unnamed``'s, by default the one slide's of a one-slide run, else
+    :data:`UNNAMED_ROW`'s), whose values call
     for the line with the smear not yet counted
     (:func:`~smearscan.verdict.urgent_before_counting`, with the ``population``): the
     emergency is not lost with the run (QA 89 #6, QA 102 L5, QA 103 L3; QA 139 H-3: a file
@@ -206,7 +208,7 @@ def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str
 
     slips = {name for slide in slides for name in slide_slips(slide, rows)}
     meant = [name for name in rows if name in slides or name in slips or name == ""]
-    unnamed = slides[0] if len(slides) == 1 else UNNAMED_ROW
+    unnamed = unnamed or (slides[0] if len(slides) == 1 else UNNAMED_ROW)
     lines = {name or unnamed: urgent_before_counting(rows[name], population) for name in meant}
     # A row whose slide name is empty beside named ones (QA 140 H-3: refused with no line).
     rows_unnamed = next(iter(rows.values())).unnamed if rows else ()
@@ -218,15 +220,16 @@ def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str
 def lab_file_urgent_lines(path: Path, population: str) -> list[str]:
     """The ``"name: URGENT ..."`` lines a lab file's rows call for with the smear not yet
     counted, each named by the slide its row names (:func:`_urgent_lines`): what a run refused
-    before its slides are found still says (QA 141 M-1: ``--labs`` with ``--no-classify``).
-    None where the file cannot be read at all (its refusal says why in the run)."""
+    before its slides are found still says (QA 141 M-1: ``--labs`` with ``--no-classify``);
+    values with no slide name said of :data:`UNNAMED_ROW`, as the run's slides are not known.
+    No line where the file cannot be read at all (its refusal says why in the run)."""
     from smearscan.labs import read_lab_rows
 
     try:
         rows = read_lab_rows(path)
     except LabValueError:
         return []
-    return _urgent_lines(rows, [name for name in rows if name], population)
+    return _urgent_lines(rows, [name for name in rows if name], population, UNNAMED_ROW)
 
 
 #: What the URGENT line of a lab file's values with no slide name is said of, in a run of
