@@ -1074,6 +1074,33 @@ def test_a_lab_row_without_its_slide_name_keeps_its_urgent_line(field_png, tmp_p
     assert captured.err == f"smearscan: {labs} line 2: the slide name is empty\n"
 
 
+_TTP_ROW = {"platelets": "15", "adamts13": "3 %", "hemoglobin": "8 g/dL"}
+_NORMAL_ROW = {"platelets": "250", "adamts13": "80 %", "hemoglobin": "14 g/dL"}
+
+
+@pytest.mark.parametrize(("name", "text", "said"), [
+    ("labs.csv", "slide,platelets,adamts13,hemoglobin\n,250,80 %,14 g/dL\n,15,3 %,8 g/dL\n",
+     "{labs} line 3 (lab values with no slide name)"),
+    ("labs.json", json.dumps([_NORMAL_ROW, _TTP_ROW]),
+     "{labs} record 2 (lab values with no slide name)"),
+    ("labs.json", json.dumps([{"slide": "s1", **_TTP_ROW}, {"slide": "s2", **_NORMAL_ROW}]),
+     "s1"),
+    ("labs.json", json.dumps([{"slide": "s2", **_NORMAL_ROW}, _TTP_ROW]),
+     "{labs} record 2 (lab values with no slide name)")])
+def test_each_set_of_lab_values_of_a_refused_file_keeps_its_own_urgent_line(
+        name, text, said, field_png, tmp_path, capsys):
+    # QA 141 H-4: rows without slide names, or a JSON list, were read as one set of values
+    # given twice: one patient's "TTP likely" beside another's normal values said "possible".
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / name
+    labs.write_text(text)
+    assert main([str(slides), "--out", str(tmp_path / "out"), "--labs", str(labs)]) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1
+    assert out[0].startswith(f"{said.format(labs=labs)}: URGENT - TTP likely: a medical "
+                             "emergency.")
+
+
 def test_a_slide_object_with_an_empty_name_is_refused_naming_it(field_png, tmp_path, capsys):
     # QA 141 L-2: refused as "one set of lab values, with no slide name, for 2 slides".
     slides = _two_slides(tmp_path, field_png)

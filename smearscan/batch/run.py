@@ -207,11 +207,13 @@ def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str
     from smearscan.verdict import urgent_before_counting
 
     slips = {name for slide in slides for name in slide_slips(slide, rows)}
-    meant = [name for name in rows if name in slides or name in slips or name == ""]
+    # Rows whose slide name is empty beside named ones (QA 140 H-3: refused with no line), or
+    # several without any slide name (QA 141 H-4: read together), each said of its row.
+    rows_unnamed = next(iter(rows.values())).unnamed if rows else ()
+    meant = [name for name in rows
+             if name in slides or name in slips or (name == "" and not rows_unnamed)]
     unnamed = unnamed or (slides[0] if len(slides) == 1 else UNNAMED_ROW)
     lines = {name or unnamed: urgent_before_counting(rows[name], population) for name in meant}
-    # A row whose slide name is empty beside named ones (QA 140 H-3: refused with no line).
-    rows_unnamed = next(iter(rows.values())).unnamed if rows else ()
     lines |= {f"{row.source} ({UNNAMED_ROW})": urgent_before_counting(row, population)
               for row in rows_unnamed}
     return [f"{name}: {line}" for name, line in lines.items() if line is not None]

@@ -15,7 +15,7 @@ from pathlib import Path
 from smearscan.errors import LabValueError
 from smearscan.labs.csv_cells import _fitted_rows, _row_values, decimal_joints
 from smearscan.labs.keys import LAB_KEYS, lab_key_named
-from smearscan.labs.rows import LabRow, is_record_column
+from smearscan.labs.rows import LabRow, is_record_column, rows_with_unnamed
 from smearscan.labs.slides import _slip_key
 from smearscan.naming import slide_name
 
@@ -84,14 +84,9 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
             result[slide] = LabRow(row, f"{source} (slide {slide!r})", problem, tuple(others))
     except csv.Error as exc:
         raise LabValueError(f"{path}: not a readable CSV: {exc}") from exc
-    if not unnamed:
-        if not result:
-            raise LabValueError(f"{path}: no data rows")
-        return result
-    if not result:  # values of every slide, as a file without a slide column
-        return {"": replace(unnamed[0], others=tuple(row.values for row in unnamed[1:]))}
-    return {slide: replace(row, problem=row.problem or unnamed[0].problem,
-                           unnamed=tuple(unnamed)) for slide, row in result.items()}
+    if not result and not unnamed:
+        raise LabValueError(f"{path}: no data rows")
+    return rows_with_unnamed(result, unnamed)
 
 
 #: The first line Excel writes to name a CSV's separator (``sep=,``, ``sep=;``).

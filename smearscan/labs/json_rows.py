@@ -10,7 +10,7 @@ from pathlib import Path
 from smearscan.errors import LabValueError
 from smearscan.labs.forms import Repeated
 from smearscan.labs.keys import LAB_KEYS, lab_key_named
-from smearscan.labs.rows import LabRow, is_record_column
+from smearscan.labs.rows import LabRow, is_record_column, rows_with_unnamed
 from smearscan.naming import slide_name
 
 
@@ -45,18 +45,36 @@ def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
     except RecursionError:
         raise LabValueError(f"{path}: not a lab file (JSON nested too deeply)") from None
     if isinstance(data, list) and data and all(isinstance(each, dict) for each in data):
-        # Refused, but each object read as a lab file of its own would be (QA 44 H-2, QA 45
-        # H-5: read as no values), a slide in several as each.
-        listed = f"{path}: expected a JSON object of lab values"
-        rows: dict[str, LabRow] = {}
-        for each in data:
-            for slide, row in _rows_of_object(each, path).items():
-                rows[slide] = replace(rows[slide], others=(*rows[slide].others, row.values,
-                                                           *row.others)) if slide in rows else row
-        return {slide: replace(row, problem=listed) for slide, row in rows.items()}
+        return _rows_of_records(data, path)
     if not isinstance(data, dict):
         raise LabValueError(f"{path}: expected a JSON object of lab values")
     return _rows_of_object(data, path)
+
+
+def _rows_of_records(records: list[dict], path: Path) -> dict[str, LabRow]:
+    """The rows of a JSON list of objects, refused: each object read as a lab file of its own
+    would be (QA 44 H-2, QA 45 H-5: read as no values), a slide in several as each; an object
+    with a ``"slide"`` name (a table exported as records) as that slide's values, one without
+    as a row with no slide name (:func:`~smearscan.labs.rows.rows_with_unnamed`; QA 141 H-4:
+    every record was read as one set of values)."""
+    listed = f"{path}: expected a JSON object of lab values"
+    rows: dict[str, LabRow] = {}
+    unnamed: list[LabRow] = []
+    for number, record in enumerate(records, 1):
+        named = record.get("slide")
+        named = slide_name(named.strip()) if isinstance(named, str) else ""
+        if named:
+            record = {named: {key: value for key, value in record.items() if key != "slide"}}
+        for slide, row in _rows_of_object(record, path).items():
+            row = replace(row, problem=listed)
+            if not slide:
+                unnamed.append(replace(row, source=f"{path} record {number}"))
+            elif slide in rows:
+                rows[slide] = replace(rows[slide], others=(*rows[slide].others, row.values,
+                                                           *row.others))
+            else:
+                rows[slide] = row
+    return rows_with_unnamed(rows, unnamed)
 
 
 def _rows_of_object(data: dict, path: Path) -> dict[str, LabRow]:

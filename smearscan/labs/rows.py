@@ -4,8 +4,8 @@ columns a laboratory export carries beside them (:data:`RECORD_COLUMNS`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from smearscan.errors import LabValueError
@@ -83,6 +83,25 @@ class LabRow:
     def refused(self) -> list[str]:
         """:func:`refused_names` of the row's values."""
         return refused_names(self.values, source=self.source)
+
+
+def rows_with_unnamed(named: dict[str, LabRow], unnamed: Sequence[LabRow]
+                      ) -> dict[str, LabRow]:
+    """A lab file's ``named`` rows by slide, with its ``unnamed`` rows, those that name no
+    slide (the file is refused for them). Beside named rows each named row keeps them all
+    (:attr:`LabRow.unnamed`: any slide's, read where a slide has no row), its problem the
+    first's; alone, the first is every slide's values (``""``) read as each of them, and
+    several are kept as :attr:`LabRow.unnamed` too, so that a refusal says the URGENT line of
+    each (QA 141 H-4: read together, one patient's "TTP likely" beside another's normal
+    values was said "TTP possible")."""
+    if not unnamed:
+        return named
+    if not named:
+        first, *rest = unnamed
+        return {"": replace(first, others=tuple(row.values for row in rest),
+                            unnamed=tuple(unnamed) if rest else ())}
+    return {slide: replace(row, problem=row.problem or unnamed[0].problem,
+                           unnamed=tuple(unnamed)) for slide, row in named.items()}
 
 
 #: Columns (CSV) and keys (JSON) of a lab file that name the record, not a lab value: a
