@@ -482,6 +482,33 @@ def test_a_link_to_nothing_among_slide_folders_is_a_slide_that_cannot_be_read(tm
     assert {r["slide"] for r in read_csv_rows(out / "cells.csv")} == {"s1"}
 
 
+def test_a_slide_on_a_share_not_mounted_keeps_its_earlier_analysis(tmp_path, capsys):
+    # QA 141 M-2: on a run again with its share not mounted, a finished slide's count and field
+    # pictures were removed and replaced by an empty slide.
+    _slide_folders(tmp_path / "slides", "s1")
+    _slide_folders(tmp_path / "share", "patient7", first_seed=1)
+    linked = tmp_path / "slides" / "patient7"
+    linked.symlink_to(tmp_path / "share" / "patient7", target_is_directory=True)
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out, "--quiet") == 0
+    summary = (out / "summary.json").read_text()
+    cells = (out / "cells.csv").read_text()
+    pictures = sorted(p.name for p in (out / "slides" / "patient7").rglob("*"))
+    (tmp_path / "share").rename(tmp_path / "unmounted")
+    assert run(tmp_path / "slides", "--out", out, "--quiet") == 3
+    said = (f"{linked}: cannot read (symbolic link to nothing, or a loop); the slide's earlier "
+            "analysis is kept as it was")
+    assert capsys.readouterr().err.splitlines()[0] == f"smearscan: {said}"
+    assert [(e["slide"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
+        ("patient7", said)]
+    assert (out / "summary.json").read_text() == summary
+    assert (out / "cells.csv").read_text() == cells
+    assert sorted(p.name for p in (out / "slides" / "patient7").rglob("*")) == pictures
+    (tmp_path / "unmounted").rename(tmp_path / "share")
+    assert run(tmp_path / "slides", "--out", out, "--quiet") == 0
+    assert read_csv_rows(out / "errors.csv") == []
+
+
 def test_a_linked_folder_inside_a_slide_is_said_not_followed(tmp_path, capsys):
     # QA 137 D2: its fields were left out of the slide with exit 0 and nothing said.
     _slide_folders(tmp_path / "slides" / "a", "own")

@@ -140,6 +140,15 @@ def _same_inputs(recorded: object, expected: dict) -> bool:
     return comparable(recorded) == comparable(json.loads(json.dumps(expected)))
 
 
+def same_settings(recorded: object, expected: dict) -> bool:
+    """Whether a slide's recorded fingerprint has the source and settings (lab values and model
+    among them) of ``expected`` (:func:`fingerprint`), whatever its images and version."""
+    if not isinstance(recorded, dict):
+        return False
+    return _same_inputs({key: recorded.get(key) for key in ("source", "settings")},
+                        {key: expected[key] for key in ("source", "settings")})
+
+
 def record_digest(record: dict) -> str:
     """SHA-256 of a slide record without its own digest (canonical JSON)."""
     return _canonical_digest({k: v for k, v in record.items() if k != "record_sha256"})

@@ -39,6 +39,7 @@ from smearscan.batch.resume import (
     recorded_fingerprints,
     recorded_sources,
     resumed_outcome,
+    same_settings,
     sealed,
     slide_labs_digest,
     unreadable_records,
@@ -534,6 +535,11 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
     pending = []
     for slide in slides:
         resumed = resumed_outcome(slide, out, expected[slide.name]) if out else None
+        if resumed is None and out and (kept := _kept_while_unreadable(
+                slide, out, expected[slide.name])) is not None:
+            outcomes[slide.name] = kept
+            on_slide(kept)
+            continue
         if resumed is None:
             if out and verdict_rules_changed(out, slide.name, expected[slide.name]):
                 on_note(f"slide {slide.name!r}: its MAHA verdict was made under rules since "
@@ -563,6 +569,27 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         for problem in _merge_folder(out, outcomes, expected):
             on_folder_problem(problem)
     return [outcomes[s.name] for s in slides]
+
+
+def _kept_while_unreadable(slide: Slide, out: Path, expected: dict) -> SlideOutcome | None:
+    """The earlier analysis in ``out`` of a slide of which no image can be read now (a link to
+    a share not mounted, a folder that cannot be listed or holds no image), kept as it was,
+    with why among its errors, where it was made with the ``expected`` settings and lab values
+    (:func:`~smearscan.batch.resume.same_settings`: else its verdict may not be today's); None
+    where there is none to keep (QA 141 M-2: a share not mounted for a moment replaced a
+    finished count and its field pictures by an empty slide)."""
+    if slide.fields or not slide.problems or slide.left_out is not None:
+        return None
+    record = read_record(out, slide.name)
+    if record is None or not same_settings(record.get("fingerprint"), expected):
+        return None
+    try:
+        kept = outcome_of(out, slide.name, record, resumed=True)
+    except ValueError:  # a summary this version cannot read: nothing to keep
+        return None
+    why = [(slide.name, "", f"{problem}; the slide's earlier analysis is kept as it was")
+           for problem in slide.problems]
+    return replace(kept, errors=[*kept.errors, *why])
 
 
 def _unsealed_why(out: Path, name: str) -> str:
