@@ -509,6 +509,50 @@ def test_a_slide_on_a_share_not_mounted_keeps_its_earlier_analysis(tmp_path, cap
     assert read_csv_rows(out / "errors.csv") == []
 
 
+def test_a_slide_of_links_to_images_on_a_share_not_mounted_keeps_its_earlier_analysis(
+        tmp_path, capsys):
+    # QA 146 M-1: a slide folder of links to images on a share, not mounted, lost its count.
+    _slide_folders(tmp_path / "slides", "s1")
+    _slide_folders(tmp_path / "share", "images", first_seed=1)
+    (tmp_path / "slides" / "p7").mkdir()
+    link = tmp_path / "slides" / "p7" / "f1.png"
+    link.symlink_to(tmp_path / "share" / "images" / "f0.png")
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out) == 0
+    cells = (out / "cells.csv").read_text()
+    (tmp_path / "share").rename(tmp_path / "unmounted")
+    assert run(tmp_path / "slides", "--out", out) == 3
+    assert [(e["slide"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
+        ("p7", f"{link}: cannot read (symbolic link to nothing, or a loop); the slide's earlier "
+         "analysis is kept as it was")]
+    assert (out / "cells.csv").read_text() == cells
+
+
+def test_a_slide_on_a_share_not_mounted_keeps_no_verdict_made_under_other_rules(
+        tmp_path, capsys, monkeypatch):
+    # QA 146 H-4: kept as it was, a verdict made under rules since changed was kept too, and a
+    # line today's rules call for could be lost.
+    _slide_folders(tmp_path / "share", "patient7")
+    _slide_folders(tmp_path / "slides", "s1", first_seed=1)
+    (tmp_path / "slides" / "patient7").symlink_to(tmp_path / "share" / "patient7",
+                                                  target_is_directory=True)
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,platelets,adamts13,hemoglobin\npatient7,15,3 %,8 g/dL\n"
+                    "s1,250,80 %,14 g/dL\n")
+    out = tmp_path / "out"
+    args = [str(tmp_path / "slides"), "--out", str(out), "--labs", str(labs), "--quiet"]
+    assert main(args) == 0
+    capsys.readouterr()
+    (tmp_path / "share").rename(tmp_path / "unmounted")
+    monkeypatch.setattr("smearscan.batch.resume.verdict_rules",
+                        lambda *, labs_given: "later rules" if labs_given else None)
+    assert main(args) == 3
+    assert capsys.readouterr().out.startswith("patient7: URGENT - TTP likely")
+    assert [e["error"] for e in read_csv_rows(out / "errors.csv")] == [
+        f"{tmp_path / 'slides' / 'patient7'}: cannot read (symbolic link to nothing, or a loop)",
+        "no verdict: no field of slide 'patient7' was analysed"]
+
+
 def test_a_linked_folder_inside_a_slide_is_said_not_followed(tmp_path, capsys):
     # QA 137 D2: its fields were left out of the slide with exit 0 and nothing said.
     _slide_folders(tmp_path / "slides" / "a", "own")

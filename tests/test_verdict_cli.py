@@ -1044,6 +1044,27 @@ def test_a_lab_file_refused_whole_keeps_the_line_of_this_slides_values(
         expected, f"smearscan verdict: {why.format(labs=labs)}\n")
 
 
+_NORMAL = {"platelets": "250", "hemoglobin": "14 g/dL", "adamts13": "80 %"}
+
+
+@pytest.mark.parametrize(("name", "text", "args", "strength"), [
+    # QA 146 H-2: beside this slide's own row, a row with no slide name (this slide's, its name
+    # left out, or another's) was not read, and no line was printed.
+    ("labs.csv", "slide,platelets,hemoglobin,adamts13\ns1,250,14 g/dL,80 %\n,10,8 g/dL,5 %\n",
+     ["--slide", "s1"], "possible"),
+    ("labs.json", json.dumps([{"slide": "s1", **_NORMAL}, SEVERE]), ["--slide", "s1"],
+     "possible"),
+    # QA 146 H-1: a JSON list's object naming its slide beside an object of values was read as
+    # a value named 'labs' of slide 's1', and lost its line.
+    ("labs.json", json.dumps([{"slide": "s1", "labs": SEVERE}]), [], "likely")])
+def test_a_lab_file_refused_whole_reads_every_set_of_values_that_may_be_the_slides(
+        name, text, args, strength, tmp_path, capsys):
+    labs = tmp_path / name
+    labs.write_text(text)
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), *args]) == 2
+    assert capsys.readouterr().out.startswith(f"URGENT - TTP {strength}: a medical emergency.")
+
+
 @pytest.mark.parametrize("first_line", ["sep=,", '"sep=,"', "SEP=,,,"])
 def test_a_lab_csv_with_excels_separator_line_is_read_as_without_it(first_line, tmp_path,
                                                                       capsys):

@@ -377,8 +377,14 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
             if other.problem is not None:
                 raise LabValueError(other.problem)
     except LabValueError as error:
-        # The readings only for a refusal: a row read fine is parsed once.
-        raise refused(error, [row]) from None
+        # The readings only for a refusal: a row read fine is parsed once. Where the slide's row
+        # calls for no line, the file's rows with no slide name may be its values too (QA 146
+        # H-2: beside its own row, not read); they never weaken its own row's line.
+        own = refused(error, [row])
+        read = [row, *row.unnamed]
+        if own.urgent is not None or not row.unnamed or len(read) > MOST_CORRECTIONS_JUDGED:
+            raise own from None
+        raise refused(error, read) from None
     return labs, row.source
 
 

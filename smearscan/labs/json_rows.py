@@ -61,10 +61,10 @@ def _rows_of_records(records: list[dict], path: Path) -> dict[str, LabRow]:
     rows: dict[str, LabRow] = {}
     unnamed: list[LabRow] = []
     for number, record in enumerate(records, 1):
-        named = record.get("slide")
-        named = slide_name(named.strip()) if isinstance(named, str) else ""
+        named = _record_slide(record)
         if named:
-            record = {named: {key: value for key, value in record.items() if key != "slide"}}
+            record = {named: {key: value for key, value in record.items()
+                              if key.casefold() != "slide"}}
         for slide, row in _rows_of_object(record, path).items():
             row = replace(row, problem=listed)
             if not slide:
@@ -75,6 +75,18 @@ def _rows_of_records(records: list[dict], path: Path) -> dict[str, LabRow]:
             else:
                 rows[slide] = row
     return rows_with_unnamed(rows, unnamed)
+
+
+def _record_slide(record: dict) -> str:
+    """The slide a JSON list's object names with a ``"slide"`` key (in any case) beside lab
+    values; "" for one that names none, or holds objects (per-slide objects are read as
+    such; QA 146 H-1: ``{"slide": "s1", "labs": {...}}`` was read as a value named 'labs')."""
+    names = [value for key, value in record.items() if key.casefold() == "slide"]
+    flat = not any(isinstance(value, dict) or _slide_repeated(value)
+                   for value in record.values())
+    if len(names) != 1 or not isinstance(names[0], str) or not flat:
+        return ""
+    return slide_name(names[0].strip())
 
 
 def _rows_of_object(data: dict, path: Path) -> dict[str, LabRow]:
