@@ -19,7 +19,7 @@ set -eu
 cd "$(dirname "$0")/.."
 # The shipped model's version (smearscan.training.train.MODEL_VERSION); any other training is
 # given its own (local-YYYYMMDD-HHMMSS by default).
-VERSION=cnn-2026.12-7
+VERSION=cnn-2026.12-6
 SHARED="${1:-../shared}"
 EVALUATION="${2:-../smearscan-evaluation}"
 mkdir -p "$EVALUATION"
