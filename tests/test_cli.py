@@ -1089,7 +1089,10 @@ _NORMAL_ROW = {"platelets": "250", "adamts13": "80 %", "hemoglobin": "14 g/dL"}
      "{labs} record 2 (lab values with no slide name)"),
     # QA 146 L-1: a "Slide" key named no slide.
     ("labs.json", json.dumps([{"Slide": "s1", **_TTP_ROW}, {"Slide": "s2", **_NORMAL_ROW}]),
-     "s1")])
+     "s1"),
+    # QA 147 H-1: beside an object of another kind, read as a slide named after it.
+    ("labs.json", json.dumps([{"slide": "s1", **_TTP_ROW, "meta": {"site": "A"}},
+                              {"slide": "s2", "labs": _NORMAL_ROW}]), "s1")])
 def test_each_set_of_lab_values_of_a_refused_file_keeps_its_own_urgent_line(
         name, text, said, field_png, tmp_path, capsys):
     # QA 141 H-4: rows without slide names, or a JSON list, were read as one set of values

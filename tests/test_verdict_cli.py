@@ -1055,8 +1055,12 @@ _NORMAL = {"platelets": "250", "hemoglobin": "14 g/dL", "adamts13": "80 %"}
     ("labs.json", json.dumps([{"slide": "s1", **_NORMAL}, SEVERE]), ["--slide", "s1"],
      "possible"),
     # QA 146 H-1: a JSON list's object naming its slide beside an object of values was read as
-    # a value named 'labs' of slide 's1', and lost its line.
-    ("labs.json", json.dumps([{"slide": "s1", "labs": SEVERE}]), [], "likely")])
+    # a value named 'labs' of slide 's1', and lost its line; QA 147 H-1, H-2: read as slide
+    # 'labs', and a slide's values beside an object of another kind as no values.
+    ("labs.json", json.dumps([{"slide": "s1", "labs": SEVERE}]), [], "likely"),
+    ("labs.json", json.dumps([{"slide": "s1", "labs": SEVERE}]), ["--slide", "s1"], "likely"),
+    ("labs.json", json.dumps([{"slide": "s1", **SEVERE, "meta": {"site": "A"}}]),
+     ["--slide", "s1"], "likely")])
 def test_a_lab_file_refused_whole_reads_every_set_of_values_that_may_be_the_slides(
         name, text, args, strength, tmp_path, capsys):
     labs = tmp_path / name

@@ -63,8 +63,7 @@ def _rows_of_records(records: list[dict], path: Path) -> dict[str, LabRow]:
     for number, record in enumerate(records, 1):
         named = _record_slide(record)
         if named:
-            record = {named: {key: value for key, value in record.items()
-                              if key.casefold() != "slide"}}
+            record = {named: _record_values(record)}
         for slide, row in _rows_of_object(record, path).items():
             row = replace(row, problem=listed)
             if not slide:
@@ -78,15 +77,25 @@ def _rows_of_records(records: list[dict], path: Path) -> dict[str, LabRow]:
 
 
 def _record_slide(record: dict) -> str:
-    """The slide a JSON list's object names with a ``"slide"`` key (in any case) beside lab
-    values; "" for one that names none, or holds objects (per-slide objects are read as
-    such; QA 146 H-1: ``{"slide": "s1", "labs": {...}}`` was read as a value named 'labs')."""
+    """The slide a JSON list's object names with a ``"slide"`` key (in any case); "" for one
+    that names none."""
     names = [value for key, value in record.items() if key.casefold() == "slide"]
-    flat = not any(isinstance(value, dict) or _slide_repeated(value)
-                   for value in record.values())
-    if len(names) != 1 or not isinstance(names[0], str) or not flat:
+    if len(names) != 1 or not isinstance(names[0], str):
         return ""
     return slide_name(names[0].strip())
+
+
+def _record_values(record: dict) -> dict:
+    """The lab values of a JSON list's object that names its slide: the object without its
+    ``"slide"`` key, or the one object it holds beside it under a key that is no lab key
+    (``{"slide": "s1", "labs": {...}}``; QA 146 H-1, QA 147 H-1, H-2: read as a slide 'labs',
+    or as no values beside another object such as ``"meta"``)."""
+    rest = {key: value for key, value in record.items() if key.casefold() != "slide"}
+    if len(rest) == 1:
+        ((key, value),) = rest.items()
+        if isinstance(value, dict) and key not in LAB_KEYS:
+            return value
+    return rest
 
 
 def _rows_of_object(data: dict, path: Path) -> dict[str, LabRow]:
