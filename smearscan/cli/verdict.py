@@ -342,7 +342,8 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
     where it cannot be read;
     one with no row for the slide is read as each row its name is a slip of ('S1' for 's1')
     and each row with no slide name, and without ``--slide`` as each of its rows (QA 44 H-2:
-    read as not given), up to :data:`MOST_CORRECTIONS_JUDGED` rows."""
+    read as not given), up to :data:`MOST_CORRECTIONS_JUDGED` rows; one whose row for the slide
+    calls for no line, as that row and each row with no slide name (QA 146 H-2)."""
     from smearscan.labs import LabValueError, labs_for_slide, read_lab_rows, slide_slips
     from smearscan.verdict import UnresolvedBoundError
 
