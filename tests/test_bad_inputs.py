@@ -522,9 +522,9 @@ def test_a_slide_of_links_to_images_on_a_share_not_mounted_keeps_its_earlier_ana
     cells = (out / "cells.csv").read_text()
     (tmp_path / "share").rename(tmp_path / "unmounted")
     assert run(tmp_path / "slides", "--out", out) == 3
-    assert [(e["slide"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
-        ("p7", f"{link}: cannot read (symbolic link to nothing, or a loop); the slide's earlier "
-         "analysis is kept as it was")]
+    assert [(e["slide"], e["image"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
+        ("p7", "f1.png", f"{link}: cannot read (symbolic link to nothing, or a loop); the slide's "
+         "earlier analysis is kept as it was")]
     assert (out / "cells.csv").read_text() == cells
 
 
@@ -547,7 +547,12 @@ def test_a_slide_on_a_share_not_mounted_keeps_no_verdict_made_under_other_rules(
     monkeypatch.setattr("smearscan.batch.resume.verdict_rules",
                         lambda *, labs_given: "later rules" if labs_given else None)
     assert main(args) == 3
-    assert capsys.readouterr().out.startswith("patient7: URGENT - TTP likely")
+    captured = capsys.readouterr()
+    assert captured.out.startswith("patient7: URGENT - TTP likely")
+    # QA 147 M-2: nothing said why the earlier analysis was not kept.
+    assert ("smearscan: slide 'patient7': no image of it can be read now, and its earlier "
+            "analysis was made with other options, lab values or verdict rules: not kept"
+            ) in captured.err.splitlines()
     assert [e["error"] for e in read_csv_rows(out / "errors.csv")] == [
         f"{tmp_path / 'slides' / 'patient7'}: cannot read (symbolic link to nothing, or a loop)",
         "no verdict: no field of slide 'patient7' was analysed"]

@@ -537,7 +537,7 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
     for slide in slides:
         resumed = resumed_outcome(slide, out, expected[slide.name]) if out else None
         if resumed is None and out and (kept := _kept_while_unreadable(
-                slide, out, expected[slide.name])) is not None:
+                slide, out, expected[slide.name], on_note)) is not None:
             outcomes[slide.name] = kept
             on_slide(kept)
             continue
@@ -572,32 +572,37 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
     return [outcomes[s.name] for s in slides]
 
 
-def _kept_while_unreadable(slide: Slide, out: Path, expected: dict) -> SlideOutcome | None:
+def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
+                           on_note: Callable[[str], None]) -> SlideOutcome | None:
     """The earlier analysis in ``out`` of a slide of which no image can be read now (a link to
     a share not mounted, or images that are; a folder that cannot be listed or holds no image),
     kept as it was, with why among its errors, where it was made with the ``expected`` settings
     and lab values (:func:`~smearscan.batch.resume.same_settings`) under today's verdict rules
-    (else its verdict may not be today's); None where there is none to keep (QA 141 M-2: a
-    share not mounted for a moment replaced a finished count and its field pictures by an
-    empty slide)."""
+    (else its verdict may not be today's, which ``on_note`` is told; QA 147 M-2: nothing said
+    why); None where there is none to keep (QA 141 M-2: a share not mounted for a moment
+    replaced a finished count and its field pictures by an empty slide)."""
     gone = [field for field in slide.fields if not field.exists()]
     if slide.left_out is not None or len(gone) < len(slide.fields) or not (gone or slide.problems):
         return None
     record = read_record(out, slide.name)
+    if record is None:
+        return None
     # QA 146 H-4: a verdict made under rules since changed is not kept (its line may be gone).
-    if (record is None or not same_settings(record.get("fingerprint"), expected)
-            or stale_verdict(record)):
+    if not same_settings(record.get("fingerprint"), expected) or stale_verdict(record):
+        on_note(f"slide {slide.name!r}: no image of it can be read now, and its earlier analysis "
+                "was made with other options, lab values or verdict rules: not kept")
         return None
     try:
         kept = outcome_of(out, slide.name, record, resumed=True)
     except ValueError:  # a summary this version cannot read: nothing to keep
         return None
-    # QA 146 M-1: fields that are links to a share not mounted are each a link to nothing.
-    problems = [*slide.problems, *(f"{field}: cannot read (symbolic link to nothing, or a loop)"
-                                   if field.is_symlink() else f"{field}: no such file"
-                                   for field in gone)]
-    why = [(slide.name, "", f"{problem}; the slide's earlier analysis is kept as it was")
-           for problem in problems]
+    # QA 146 M-1: fields that are links to a share not mounted are each a link to nothing;
+    # each named in the image column (QA 147 L-1).
+    problems = [("", problem) for problem in slide.problems] + [
+        (_image_name(slide, field), f"{field}: cannot read (symbolic link to nothing, or a loop)"
+         if field.is_symlink() else f"{field}: no such file") for field in gone]
+    why = [(slide.name, image, f"{problem}; the slide's earlier analysis is kept as it was")
+           for image, problem in problems]
     return replace(kept, errors=[*kept.errors, *why])
 
 
