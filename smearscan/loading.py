@@ -305,7 +305,14 @@ def _sub_folder_slide(sub: Path, skip: frozenset[tuple[int, int]]) -> Slide:
 def _unreadable_slide(link: Path) -> Slide:
     """The slide of a symbolic link to nothing in a folder of slides, with its problem."""
     return Slide(slide_name(link.name), link, (), (printable(
-        f"{link}: cannot read (symbolic link to nothing, or a loop)"),), source=link)
+        f"{link}: {missing_path_problem(link)}"),), source=link)
+
+
+def missing_path_problem(path: Path) -> str:
+    """Why ``path``, which does not exist, cannot be read: a symbolic link to nothing (a share
+    not mounted) or a loop, or no such file or folder."""
+    return ("cannot read (symbolic link to nothing, or a loop)" if path.is_symlink()
+            else "no such file or folder")
 
 
 def _slides_in_folder(folder: Path, skip: frozenset[tuple[int, int]]) -> list[Slide]:
@@ -372,9 +379,7 @@ def find_slides(paths: list[Path], *, exclude: Iterable[Path] = ()) -> list[Slid
     slides: list[Slide] = []
     for path in paths:
         if not path.exists():
-            problem = ("cannot read (symbolic link to nothing, or a loop)" if path.is_symlink()
-                       else "no such file or folder")
-            raise FileNotFoundError(f"{path}: {problem}")
+            raise FileNotFoundError(f"{path}: {missing_path_problem(path)}")
         if path.is_dir():
             slides.extend(_slides_in_folder(path, skip))
         else:

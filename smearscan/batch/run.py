@@ -50,7 +50,13 @@ from smearscan.batch.resume import (
 from smearscan.batch.summary import SlideBuilder, field_picture, write_slide_cells
 from smearscan.errors import LabFileRefusedError, LabValueError, SmearscanError, counted_names
 from smearscan.executor import Executor, LocalPool
-from smearscan.loading import Slide, field_pixels, is_output_folder, special_file_reason
+from smearscan.loading import (
+    Slide,
+    field_pixels,
+    is_output_folder,
+    missing_path_problem,
+    special_file_reason,
+)
 from smearscan.outputs import (
     OutputFolderError,
     claim_output_folder,
@@ -205,13 +211,13 @@ def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str
     (:func:`~smearscan.verdict.urgent_before_counting`, with the ``population``): the
     emergency is not lost with the run (QA 89 #6, QA 102 L5, QA 103 L3; QA 139 H-3: a file
     without slide names for several slides lost it)."""
-    from smearscan.labs import slide_slips
+    from smearscan.labs import slide_slips, unnamed_rows
     from smearscan.verdict import urgent_before_counting
 
     slips = {name for slide in slides for name in slide_slips(slide, rows)}
     # Rows whose slide name is empty beside named ones (QA 140 H-3: refused with no line), or
     # several without any slide name (QA 141 H-4: read together), each said of its row.
-    rows_unnamed = next(iter(rows.values())).unnamed if rows else ()
+    rows_unnamed = unnamed_rows(rows)
     meant = [name for name in rows
              if name in slides or name in slips or (name == "" and not rows_unnamed)]
     unnamed = unnamed or (slides[0] if len(slides) == 1 else UNNAMED_ROW)
@@ -599,8 +605,7 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
     # QA 146 M-1: fields that are links to a share not mounted are each a link to nothing;
     # each named in the image column (QA 147 L-1).
     problems = [("", problem) for problem in slide.problems] + [
-        (_image_name(slide, field), f"{field}: cannot read (symbolic link to nothing, or a loop)"
-         if field.is_symlink() else f"{field}: no such file") for field in gone]
+        (_image_name(slide, field), f"{field}: {missing_path_problem(field)}") for field in gone]
     why = [(slide.name, image, f"{problem}; the slide's earlier analysis is kept as it was")
            for image, problem in problems]
     return replace(kept, errors=[*kept.errors, *why])

@@ -344,7 +344,13 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
     and each row with no slide name, and without ``--slide`` as each of its rows (QA 44 H-2:
     read as not given), up to :data:`MOST_CORRECTIONS_JUDGED` rows; one whose row for the slide
     calls for no line, as that row and each row with no slide name (QA 146 H-2)."""
-    from smearscan.labs import LabValueError, labs_for_slide, read_lab_rows, slide_slips
+    from smearscan.labs import (
+        LabValueError,
+        labs_for_slide,
+        read_lab_rows,
+        slide_slips,
+        unnamed_rows,
+    )
     from smearscan.verdict import UnresolvedBoundError
 
     def refused(error: LabValueError, read: Sequence[LabRow] = (), unread: str = "refused"
@@ -361,7 +367,7 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         row = labs_for_slide(rows, args.slide, source=str(args.labs))
     except LabValueError as error:
         meant = list(rows) if args.slide is None else slide_slips(args.slide, rows)
-        read = [*(rows[name] for name in meant), *next(iter(rows.values())).unnamed]
+        read = [*(rows[name] for name in meant), *unnamed_rows(rows)]
         read = read if len(read) <= MOST_CORRECTIONS_JUDGED else []
         # A file cut short may have lost the slide's row: its structure is named first (QA 47
         # M-3: "no lab values for slide 's2'" alone did not say the file was cut).

@@ -90,7 +90,13 @@ from smearscan.labs.record import (
     newborn_pregnancy,
     zero_counts,
 )
-from smearscan.labs.rows import RECORD_COLUMNS, LabRow, check_judgeable, is_record_column
+from smearscan.labs.rows import (
+    RECORD_COLUMNS,
+    LabRow,
+    check_judgeable,
+    is_record_column,
+    unnamed_rows,
+)
 from smearscan.labs.slides import check_lab_slides, labs_for_slide, slide_slips, slips_hint
 
 __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER_RATIO_RANGE",
@@ -109,4 +115,4 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "ldh_without_limit", "least_inr", "merged_readings", "newborn_pregnancy", "parse_labs",
            "pt_without_inr",
            "read_lab_rows", "read_labs_file", "reading_rank", "refused_names", "slide_slips",
-           "slips_hint", "with_overrides", "without_other_findings", "zero_counts"]
+           "slips_hint", "unnamed_rows", "with_overrides", "without_other_findings", "zero_counts"]

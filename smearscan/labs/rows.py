@@ -104,6 +104,12 @@ def rows_with_unnamed(named: dict[str, LabRow], unnamed: Sequence[LabRow]
                            unnamed=tuple(unnamed)) for slide, row in named.items()}
 
 
+def unnamed_rows(rows: Mapping[str, LabRow]) -> tuple[LabRow, ...]:
+    """The rows with no slide name of a lab file read by
+    :func:`~smearscan.labs.read_lab_rows`, which :func:`rows_with_unnamed` keeps on each row."""
+    return next(iter(rows.values())).unnamed if rows else ()
+
+
 #: Columns (CSV) and keys (JSON) of a lab file that name the record, not a lab value: a
 #: laboratory export carries them beside the results. They are left out where the file is
 #: read (this tool's rule; QA 49: a `date` column was read as a slip of `dat`, the DAT, and
