@@ -114,7 +114,7 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
             _nrbc_text(stats.nrbc) if stats else "-",
             str(outcome.report) if outcome.report else "-",
             ", ".join(note for note in ("left out: see errors.csv" if s.left_out else "",
-                                        "resumed" if outcome.resumed else "",
+                                        outcome.resumed_note,
                                         _REVIEW_NOTES.get((s.review or {}).get("status"), ""),
                                         _overlap_note(s))
                       if note),

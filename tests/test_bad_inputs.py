@@ -520,12 +520,21 @@ def test_a_slide_of_links_to_images_on_a_share_not_mounted_keeps_its_earlier_ana
     out = tmp_path / "out"
     assert run(tmp_path / "slides", "--out", out) == 0
     cells = (out / "cells.csv").read_text()
+    capsys.readouterr()
     (tmp_path / "share").rename(tmp_path / "unmounted")
-    assert run(tmp_path / "slides", "--out", out) == 3
+    # Not quiet: a line per finished slide on stderr, which is no terminal here.
+    assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify"]) == 3
     assert [(e["slide"], e["image"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
         ("p7", "f1.png", f"{link}: cannot read (symbolic link to nothing, or a loop); the slide's "
          "earlier analysis is kept as it was")]
     assert (out / "cells.csv").read_text() == cells
+    # QA 146 L-2: the terminal marked the kept slide "resumed", as s1, read and matched.
+    kept = "kept as it was: its images cannot be read now (see errors.csv)"
+    captured = capsys.readouterr()
+    rows = {line.split()[0]: line for line in captured.out.splitlines()[1:]}
+    assert rows["p7"].endswith(f"  {kept}") and rows["s1"].endswith("  resumed")
+    assert [line.split(": ", 2)[2] for line in captured.err.splitlines() if " done: " in line] == [
+        f"p7 (1 field(s), 6 objects, {kept})", "s1 (1 field(s), 6 objects, resumed)"]
 
 
 def test_a_slide_on_a_share_not_mounted_keeps_no_verdict_made_under_other_rules(

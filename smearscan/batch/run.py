@@ -608,7 +608,7 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
         (_image_name(slide, field), f"{field}: {missing_path_problem(field)}") for field in gone]
     why = [(slide.name, image, f"{problem}; the slide's earlier analysis is kept as it was")
            for image, problem in problems]
-    return replace(kept, errors=[*kept.errors, *why])
+    return replace(kept, errors=[*kept.errors, *why], kept=True)
 
 
 def _unsealed_why(out: Path, name: str) -> str:

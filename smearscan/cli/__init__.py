@@ -361,7 +361,7 @@ def _slide_line(total: int):
         done += 1
         summary = outcome.summary
         failed = f", {summary.fields_failed} failed" if summary.fields_failed else ""
-        resumed = ", resumed" if outcome.resumed else ""
+        resumed = f", {outcome.resumed_note}" if outcome.resumed_note else ""
         say(f"smearscan: slide {done}/{total} done: {outcome.name} ({summary.fields_given} "
             f"field(s), {summary.objects} objects{failed}{resumed})")
 
