@@ -1,11 +1,12 @@
 """Out-of-fold, end-to-end schistocyte operating point; optionally train the shipped model.
 
 Usage: python scripts/cross_validate.py [--shared ../shared] [--folds 5] [--epochs 12]
+           [--seed 0]
            [--size-jitter 0.905 1.105] [--label-smoothing 0] [--channel-gain 0.852 1.15]
            [--chula-channel-gain LOW HIGH] [--mask-edge-jitter PX]
            [--shift-consistency WEIGHT] [--consistency-shift PX] [--device cpu|cuda]
            [--fine-tune FOLD_DIR [--fine-tune-final MODEL]] [--learning-rate LR]
-           [--out DIR] [--final MODEL] [--version NAME]
+           [--out DIR] [--final MODEL [--final-seed SEED]] [--version NAME]
            [--compare OOF.npz ...] [--paired NEW.npz OLD.npz] [--run-scores RUN]
            [--rescore FOLD_MODEL ...]
 
@@ -15,9 +16,10 @@ writes ``oof.npz`` and ``operating_point.json`` to ``--out``, and prints the ope
 (threshold chosen on the out-of-fold scores, sensitivity and false-call rate with 95% bootstrap
 intervals over overlap groups, per-fold spread, ROC AUC). With ``--final`` it also trains, alongside
 the folds, one model on all of Chula with the same recipe and epochs, and writes it with that
-operating point. Its ``model_version`` (and ``NAME-fold-K`` of the ``--save-folds`` models) is
-``--version NAME``, by default ``local-YYYYMMDD-HHMMSS``; ``scripts/train_default.sh`` gives the
-shipped model's.
+operating point; ``--final-seed`` draws that model with another seed (the folds, drawn with
+``--seed``, and their point unchanged). Its ``model_version`` (and ``NAME-fold-K`` of the
+``--save-folds`` models) is ``--version NAME``, by default ``local-YYYYMMDD-HHMMSS``;
+``scripts/train_default.sh`` gives the shipped model's.
 ``--compare`` prints the same table for earlier runs' ``oof.npz`` files; ``--paired`` compares two
 score files (e.g. out-of-fold against ``--held-out-model``'s) on the points both scored.
 ``--fine-tune DIR`` starts each fold's network from ``DIR/fold-K.pt`` of an earlier
@@ -206,6 +208,9 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--final-seed", type=int,
+                        help="with --final: the final network's seed (default --seed; the folds "
+                        "and their operating point do not change)")
     parser.add_argument("--size-jitter", type=float, nargs=2, default=DEFAULT_RECIPE.size_jitter)
     parser.add_argument("--label-smoothing", type=float, default=DEFAULT_RECIPE.label_smoothing)
     parser.add_argument("--channel-gain", type=float, nargs=2,
@@ -301,13 +306,16 @@ def main() -> None:
         parser.error(f"--device {args.device} {problem}")
     if args.fine_tune_final and not args.final:
         parser.error("--fine-tune-final needs --final")
+    if args.final_seed is not None and not args.final:
+        parser.error("--final-seed needs --final")
     if not 0 < args.learning_rate <= 1:
         parser.error(f"--learning-rate must lie in (0, 1], not {args.learning_rate:g}")
     starts, fine_tunes = fine_tune_starts(args, parser)
     start = time.monotonic()
     oof, network, fold_networks = cross_validate(shared=args.shared, k=args.folds,
                                                  epochs=args.epochs, seed=args.seed,
-                                                 recipe=recipe, cache=args.cache,
+                                                 final_seed=args.final_seed, recipe=recipe,
+                                                 cache=args.cache,
                                                  limit=args.limit, workers=args.workers,
                                                  final=args.final is not None,
                                                  device=args.device, start=starts,
@@ -337,7 +345,8 @@ def main() -> None:
         save_folds(fold_networks, oof, point, args, recipe, fine_tunes)
     if args.final:
         data = all_chula_trains(labelled_crops(args.shared, cache=args.cache, limit=args.limit))
-        write_model(network, data, out=args.final, seed=args.seed, epochs=args.epochs,
+        seed = args.seed if args.final_seed is None else args.final_seed
+        write_model(network, data, out=args.final, seed=seed, epochs=args.epochs,
                     limit=args.limit, recipe=recipe, out_of_fold=point,
                     wall_time_s=time.monotonic() - start, version=args.version,
                     fine_tune=fine_tunes.get(None))

@@ -236,10 +236,10 @@ def _add_field(rows: dict, field, model, *, carry_labels: bool = False) -> None:
     base = _analysed(rgb, field.pixel_size_um, model)
     for scale in _SCALES:
         image = resampled(rgb, scale)
-        carried = (cv2.resize(base[0], image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+        carried = (cv2.resize(base[0], image.shape[1::-1], interpolation=cv2.INTER_NEAREST_EXACT)
                    if carry_labels else None)
         big = _analysed(image, field.pixel_size_um / scale, model, labels=carried)
-        back = cv2.resize(big[0], rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+        back = cv2.resize(big[0], rgb.shape[1::-1], interpolation=cv2.INTER_NEAREST_EXACT)
         a_to_b, b_to_a = matched_objects(base[0], back)
         whole_a, whole_b = ~base[1], ~big[1]
         row = rows[scale]

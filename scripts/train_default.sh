@@ -19,12 +19,16 @@ set -eu
 cd "$(dirname "$0")/.."
 # The shipped model's version (smearscan.training.train.MODEL_VERSION); any other training is
 # given its own (local-YYYYMMDD-HHMMSS by default).
-VERSION=cnn-2026.12-6
+VERSION=cnn-2026.12-8
 SHARED="${1:-../shared}"
 EVALUATION="${2:-../smearscan-evaluation}"
 mkdir -p "$EVALUATION"
+# The final network's seed 2: of seeds 0, 1 and 2 (2026-12-07), the highest immature-granulocyte
+# sensitivity on the PBC val split at its val-chosen threshold (0.767, 0.833, 0.833), then the
+# highest NRBC one (0.976, 0.972, 0.981); a rule of this project, chosen before the test split
+# was read (the IG threshold rests on the few highest val negatives and moves between draws).
 OMP_NUM_THREADS=1 python scripts/cross_validate.py --shared "$SHARED" --folds 5 --epochs 40 \
-    --workers 2 --out "$EVALUATION/cross_validation" --final models/default.pt \
+    --workers 2 --out "$EVALUATION/cross_validation" --final models/default.pt --final-seed 2 \
     --save-folds "$EVALUATION/cross_validation/folds" --version "$VERSION"
 python scripts/nrbc_false_calls.py --shared "$SHARED" \
     --fold-models "$EVALUATION"/cross_validation/folds/fold-*.onnx \

@@ -90,7 +90,9 @@ def classified_columns(
 
     An object called NRBC without a nucleus inside its own outline is called as if it could be
     no nucleated class (:data:`~smearscan.classification.inference.NRBC_MIN_NUCLEAR_FRACTION`);
-    its ``p_nrbc`` stays the network's.
+    its ``p_nrbc`` stays the network's. So is an object called a nucleated class that is smaller
+    than any nucleated cell
+    (:func:`~smearscan.classification.inference.too_small_to_be_nucleated`).
 
     Raises
     ------
@@ -101,18 +103,18 @@ def classified_columns(
     from smearscan.classification.inference import (
         NRBC_MIN_NUCLEAR_FRACTION,
         calls_without_nucleus,
+        too_small_to_be_nucleated,
     )
 
     require_stain_colour(rgb)
     calls = classify(model, model.crops(rgb, labels, cells, pixel_size_um=pixel_size_um))
-    label = calls.label
+    label = calls.label.astype(f"<U{max(map(len, model.classes))}")  # room for any class
     nrbc = np.flatnonzero(label == "nrbc")
-    if len(nrbc):
-        fractions = nuclear_fractions(rgb, labels, cells["cell_id"][nrbc])
-        unnucleated = nrbc[fractions < NRBC_MIN_NUCLEAR_FRACTION]
-        label = label.astype(f"<U{max(map(len, model.classes))}")  # room for any class
-        label[unnucleated] = calls_without_nucleus(calls.probabilities[unnucleated],
-                                                   model.classes, model.thresholds)
+    unnucleated = nrbc[nuclear_fractions(rgb, labels, cells["cell_id"][nrbc])
+                       < NRBC_MIN_NUCLEAR_FRACTION] if len(nrbc) else nrbc
+    recalled = np.union1d(unnucleated, too_small_to_be_nucleated(label, cells["area_um2"]))
+    label[recalled] = calls_without_nucleus(calls.probabilities[recalled], model.classes,
+                                            model.thresholds)
     columns = {"class": label, "morphology": calls.morphology}
     for index, name in enumerate(model.classes):
         columns[f"p_{name}"] = calls.probabilities[:, index]

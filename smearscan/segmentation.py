@@ -1173,14 +1173,14 @@ def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
     labels = _rims_grown(labels, area, weak | pale, diameter)
     if labels.shape != (height, width):  # a strip's width may round back to itself
         # Nearest-neighbour keeps labels whole; an object smaller than a pixel of a
-        # downsampled field may vanish, so the labels are renumbered. INTER_NEAREST takes the
-        # source pixel at floor(x * ratio): every object sits towards larger x and y by half a
-        # pixel of the finer grid (0.47 px of a Chula field at 0.2 um/px, 0.25 px of its pixels
-        # at 2x), which moves the crops with the magnification (issue 16). The shipped model
-        # was trained on these objects: INTER_NEAREST_EXACT needs the model retrained with it
-        # (cnn-2026.12-7 was, 2026-12-07, and lost immature granulocytes; closing note 50).
+        # downsampled field may vanish, so the labels are renumbered. INTER_NEAREST_EXACT maps
+        # pixel centres to pixel centres, as the image's own resize does: INTER_NEAREST takes
+        # the source pixel at floor(x * ratio), which moved every object towards larger x and
+        # y by half a pixel of the finer of the two grids: 0.47 px of a Chula field at
+        # 0.2 um/px, 0.25 px of its pixels at 2x. The crops' registration, and with it calls
+        # near the threshold, changed with the magnification.
         labels = _relabelled(cv2.resize(labels, (width, height),
-                                        interpolation=cv2.INTER_NEAREST), 1)
+                                        interpolation=cv2.INTER_NEAREST_EXACT), 1)
     return labels, median
 
 

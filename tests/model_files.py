@@ -10,17 +10,25 @@ import onnx
 
 from smearscan import default_model_path
 
+#: ``cnn-2026.12-6`` as it shipped: the classifier of tests that follow particular calls (the
+#: review's galleries, a report's sentence about them), kept so that a retrained shipped model
+#: does not move them.
+FROZEN_MODEL = Path(__file__).resolve().parent / "data" / "cnn-2026.12-6.onnx"
 
-def shipped_metadata() -> dict[str, Any]:
-    """The shipped model's metadata properties, each decoded from JSON."""
-    return {p.key: json.loads(p.value) for p in onnx.load(default_model_path()).metadata_props}
+
+def shipped_metadata(source: Path | None = None) -> dict[str, Any]:
+    """The metadata properties of the shipped model (or of the model file ``source``), each
+    decoded from JSON."""
+    model = onnx.load(source or default_model_path())
+    return {p.key: json.loads(p.value) for p in model.metadata_props}
 
 
-def model_with(path: Path, **changes: Any) -> Path:
-    """The shipped model written to ``path`` with metadata keys replaced by ``changes``."""
-    model = onnx.load(default_model_path())
+def model_with(path: Path, source: Path | None = None, **changes: Any) -> Path:
+    """The shipped model (or the model file ``source``) written to ``path`` with metadata keys
+    replaced by ``changes``."""
+    model = onnx.load(source or default_model_path())
     onnx.helper.set_model_props(model, {key: json.dumps(value) for key, value in
-                                        (shipped_metadata() | changes).items()})
+                                        (shipped_metadata(source) | changes).items()})
     onnx.save(model, path)
     return path
 

@@ -73,7 +73,9 @@ def test_a_green_scale_bar_across_cells_adds_no_object_and_leaves_those_it_touch
     barred = smearscan.analyse_image(barred_rgb, pixel_size_um=0.2)
     assert _unmatched(_whole(barred), _whole(clean)) == []
     left_out = _unmatched(_whole(clean), _whole(barred))
-    assert Counter(name for *_, name in left_out) == Counter(rbc=24, platelet=1)
+    # The red cell at (477, 421) lies a pixel from the label's paint: cut by it since the
+    # objects sit on their cells (INTER_NEAREST_EXACT, 2026-12).
+    assert Counter(name for *_, name in left_out) == Counter(rbc=25, platelet=1)
     touched = np.unique(barred.labels[painted_region(barred_rgb)])
     assert not (~np.asarray(barred.cells["border"], bool)
                 & np.isin(np.asarray(barred.cells["cell_id"]), touched)).any()

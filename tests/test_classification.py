@@ -29,7 +29,11 @@ from smearscan.classification import (
     predict_probabilities,
     symmetric_views,
 )
-from smearscan.classification.inference import calls_without_nucleus
+from smearscan.classification.inference import (
+    MIN_NUCLEATED_AREA_UM2,
+    calls_without_nucleus,
+    too_small_to_be_nucleated,
+)
 
 DATASETS = Path(__file__).parents[1] / ".." / "shared" / "datasets"
 
@@ -148,6 +152,15 @@ def test_an_object_without_a_nucleus_is_called_as_no_nucleated_class():
         "nrbc", "nrbc", "nrbc"]
     assert list(calls_without_nucleus(probabilities, classes, thresholds)) == [
         "rbc", "schistocyte", "platelet"]
+
+
+def test_an_object_smaller_than_any_nucleated_cell_is_called_no_nucleated_class():
+    # A platelet-sized object called a white cell raised the white-cell count of PBC crops.
+    label = np.array(["wbc", "wbc", "nrbc", "immature_granulocyte", "platelet", "rbc", "wbc"])
+    area = np.array([9.99, 10.0, 4.0, 2.5, 3.0, 5.0, 52.0])
+    assert MIN_NUCLEATED_AREA_UM2 == 10.0
+    assert too_small_to_be_nucleated(label, area).tolist() == [0, 2, 3]
+    assert too_small_to_be_nucleated(label[:0], area[:0]).tolist() == []
 
 
 def test_nuclear_fractions_count_the_nucleus_stained_pixels_of_each_object():

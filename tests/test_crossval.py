@@ -307,6 +307,33 @@ def test_a_fine_tuned_cross_validation_starts_from_the_given_networks(smoke_cach
     assert not torch.allclose(next(fresh.parameters()), next(starts[0].parameters()))
 
 
+def test_the_final_seed_draws_the_final_network_alone(smoke_cache):
+    """``final_seed`` trains the final network as a fresh fit with that seed would, and leaves
+    the folds (their draw and their networks) as ``seed`` makes them."""
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip("shared datasets not available")
+    from smearscan.training.crops import labelled_crops
+    from smearscan.training.fit import fit_network
+
+    kwargs = {"shared": SHARED, "k": 2, "epochs": 1, "limit": 3, "cache": smoke_cache,
+              "progress": False, "final": True}
+    oof, final, folds = cross_validate(**kwargs, final_seed=3)
+    again, same_seed, refit_folds = cross_validate(**kwargs)
+    data = labelled_crops(SHARED, cache=smoke_cache, limit=3, progress=False)
+    torch.set_num_threads(min(torch.get_num_threads(), 2))  # as cross_validate trains
+    drawn = fit_network(data, epochs=1, seed=3, progress=False, steps_per_epoch=2,
+                        rows=np.flatnonzero(training_rows(data, {}, None)))
+    assert all(torch.equal(a, b) for a, b in zip(final.state_dict().values(),
+                                                 drawn.state_dict().values(), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(final.state_dict().values(),
+                                                     same_seed.state_dict().values(),
+                                                     strict=True))
+    assert np.array_equal(oof.score, again.score) and np.array_equal(oof.fold, again.fold)
+    for fold, network in folds.items():
+        assert all(torch.equal(a, b) for a, b in zip(
+            network.state_dict().values(), refit_folds[fold].state_dict().values(), strict=True))
+
+
 def test_fine_tuning_refuses_fold_models_of_another_split(tmp_path, smoke_cache, run_script):
     """One line naming the file, exit code 2, before any training: a fold model missing, or
     one that held out other fields than this cross-validation's fold."""
@@ -330,6 +357,7 @@ def test_fine_tuning_refuses_fold_models_of_another_split(tmp_path, smoke_cache,
     (["--device", "gpu"], "--device gpu is not a torch device (cpu, cuda, cuda:1...)"),
     (["--learning-rate", "0"], "--learning-rate must lie in (0, 1], not 0"),
     (["--fine-tune-final", "{t}/m.pt"], "--fine-tune-final needs --final"),
+    (["--final-seed", "2"], "--final-seed needs --final"),
     (["--final", "{t}/out.pt", "--fine-tune-final", "{t}/m.pt"],
      "--fine-tune-final: {t}/m.pt: not a readable model file (corrupt, truncated or not a "
      "smearscan model)"),

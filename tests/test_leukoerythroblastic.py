@@ -37,9 +37,13 @@ def val_crops(shared_datasets):
 
 @pytest.mark.slow
 def test_erythroblasts_and_immature_granulocytes_among_leukocytes_are_present(val_crops):
+    # 10 erythroblasts and 10 immature granulocytes among 40 mature leukocytes. With 5 and 5 the
+    # picture sits at the false-call bounds (4 of 5 immature granulocytes must be seen): over 100
+    # such draws it read "present" in 51 with cnn-2026.12-6 and 57 with cnn-2026.12-8, so one
+    # draw told one model's luck on a few cells, not the picture (closing note, 2026-12-07).
     rng = random.Random(0)
     mature = [f for name in MATURE for f in rng.sample(val_crops[name], 8)]
-    picked = mature + rng.sample(val_crops["erythroblast"], 5) + rng.sample(val_crops["ig"], 5)
+    picked = mature + rng.sample(val_crops["erythroblast"], 10) + rng.sample(val_crops["ig"], 10)
     result = _slide(picked)
     assert result["leukoerythroblastic"]["finding"] == "present", result["leukoerythroblastic"]
 
@@ -49,13 +53,13 @@ def test_mature_leukocytes_only_are_not_present(val_crops):
     rng = random.Random(1)
     result = _slide([f for name in MATURE for f in rng.sample(val_crops[name], 10)])
     # Before the nucleus rule, red cells beside the white cells made 6 NRBC calls, "present",
-    # and the picture "possible"; 3 are left, within the classifier's false calls.
-    assert result["nrbc"]["count"] == 3 and result["nrbc"]["present"] is False
+    # and the picture "possible"; 1 is left (cnn-2026.12-6: 3), within the classifier's false
+    # calls.
+    assert result["nrbc"]["count"] == 1 and result["nrbc"]["present"] is False
     assert result["leukoerythroblastic"]["finding"] == "absent", result["leukoerythroblastic"]
 
 
-@pytest.mark.parametrize(("image", "cell_id", "p_nrbc"), [
-    ("LY_528641.jpg", 7, 0.934), ("LY_603476.jpg", 6, 0.941)])
+@pytest.mark.parametrize(("image", "cell_id", "p_nrbc"), [("LY_75762.jpg", 6, 0.924)])
 def test_a_red_cell_beside_a_white_cell_is_no_nrbc_without_a_nucleus_of_its_own(
         val_crops, image, cell_id, p_nrbc):
     """Held-out PBC lymphocyte crops: the network calls a red cell touching the lymphocyte an

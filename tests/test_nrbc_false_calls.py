@@ -40,7 +40,7 @@ def _held_out_image(name: str):
 
 @needs_data
 @pytest.mark.parametrize(("name", "calls"), [
-    ("SNE_223132.jpg", 1), ("LY_134079.jpg", 1), ("LY_131763.jpg", 0)])
+    ("SNE_223132.jpg", 1), ("MO_486293.jpg", 1), ("LY_131763.jpg", 0)])
 def test_a_white_cell_images_calls_are_its_whole_objects_called_nrbc(name, calls):
     field = _held_out_image(name)
     assert image_nrbc_calls(field.image, field.pixel_size_um, load_model(None)) == calls

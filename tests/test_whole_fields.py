@@ -143,7 +143,7 @@ def test_the_script_writes_the_point_into_a_copy_of_the_model(tmp_path, run_scri
     assert stored["weights_of"] == (
         shipped.metadata["operating_points"]["schistocyte"].get("weights_of", shipped.version))
     assert stored["whole_field"]["roc_auc"] == point["roc_auc"]
-    assert "whole-field point at threshold 0.7000" in out
+    assert f"whole-field point at threshold {shipped.thresholds['schistocyte']:.4f}" in out
     # The other classes' points are the model's own.
     assert new.operating["nrbc"] == shipped.operating["nrbc"]
     assert new.metadata["operating_points"]["nrbc"] == (

@@ -81,7 +81,8 @@ def end_to_end_scores(model: CellClassifier, points: PointSet) -> np.ndarray:
 
 
 def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
-                   recipe: Recipe = DEFAULT_RECIPE, cache: Path | None = None,
+                   final_seed: int | None = None, recipe: Recipe = DEFAULT_RECIPE,
+                   cache: Path | None = None,
                    limit: int | None = None, progress: bool = True, workers: int = 1,
                    final: bool = False, device: str = "cpu",
                    start: dict[int | None, torch.nn.Module] | None = None,
@@ -96,7 +97,11 @@ def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
     k : int, keyword-only
         Folds.
     epochs, seed, recipe : keyword-only
-        As for :func:`~smearscan.training.fit.fit_network` (every fold uses ``seed``).
+        As for :func:`~smearscan.training.fit.fit_network` (every fold uses ``seed``, which also
+        draws the folds).
+    final_seed : int or None, keyword-only
+        The final network's seed (default ``seed``): another draw of the same recipe, the folds
+        and their operating point unchanged.
     cache, limit, progress : keyword-only
         As for :func:`~smearscan.training.crops.labelled_crops`; with ``limit`` 2 batches per
         epoch (smoke test).
@@ -126,7 +131,8 @@ def cross_validate(*, shared: Path, k: int = FOLDS, epochs: int, seed: int = 0,
     folds = group_folds(points, k, seed=seed)
     points = points.subset(~points.border)
     point_fold = np.array([folds[str(g)] for g in points.group])
-    _FOLD_JOB = _FoldJob(data, points, folds, point_fold, epochs, seed, recipe,
+    _FOLD_JOB = _FoldJob(data, points, folds, point_fold, epochs, seed,
+                         seed if final_seed is None else final_seed, recipe,
                          2 if limit else None, device, start or {}, learning_rate)
     began = time.monotonic()
     jobs = list(range(k)) + ([None] if final else [])
@@ -155,6 +161,7 @@ class _FoldJob:
     point_fold: np.ndarray
     epochs: int
     seed: int
+    final_seed: int
     recipe: Recipe
     steps: int | None
     device: str
@@ -174,7 +181,8 @@ def _fold_scores(fold: int | None
     job = _FOLD_JOB
     if multiprocessing.parent_process() is not None:
         torch.set_num_threads(1)
-    network = fit_network(job.data, epochs=job.epochs, seed=job.seed, progress=False,
+    seed = job.final_seed if fold is None else job.seed
+    network = fit_network(job.data, epochs=job.epochs, seed=seed, progress=False,
                           recipe=job.recipe, steps_per_epoch=job.steps, device=job.device,
                           start=job.start.get(fold), learning_rate=job.learning_rate,
                           rows=np.flatnonzero(training_rows(job.data, job.folds, fold)))

@@ -39,7 +39,7 @@ from smearscan.training.operating import operating_points, with_rule
 #: The shipped model's version (``models/default.pt``). Only ``scripts/train_default.sh``, which
 #: reproduces that model, writes it (``--version``); any other training gets its own
 #: (:func:`local_version`), so that its results cannot pass for the shipped classifier's.
-MODEL_VERSION = "cnn-2026.12-6"
+MODEL_VERSION = "cnn-2026.12-8"
 
 
 def local_version(limit: int | None = None) -> str:
