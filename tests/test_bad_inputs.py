@@ -535,6 +535,10 @@ def test_a_slide_of_links_to_images_on_a_share_not_mounted_keeps_its_earlier_ana
     assert rows["p7"].endswith(f"  {kept}") and rows["s1"].endswith("  resumed")
     assert [line.split(": ", 2)[2] for line in captured.err.splitlines() if " done: " in line] == [
         f"p7 (1 field(s), 6 objects, {kept})", "s1 (1 field(s), 6 objects, resumed)"]
+    # QA 148 L-1: the last line counted its image as a field that failed, where its row says 0.
+    assert captured.err.splitlines()[-1] == (
+        f"smearscan: 1 field(s) failed (1 of them in slides kept as they were); see "
+        f"{out / 'errors.csv'}")
 
 
 def test_a_slide_on_a_share_not_mounted_keeps_no_verdict_made_under_other_rules(

@@ -270,7 +270,12 @@ def _run_analysis(args: argparse.Namespace) -> int:
     if (failed or folder_problems) and args.out is not None:
         # A slide's own problems (a folder it could not read, no verdict) are not files.
         fields_failed = sum(1 for _, image, _ in failed if image)
-        counts = [f"{fields_failed} field(s) failed"] if fields_failed else []
+        # QA 148 L-1: a kept slide's images not read now were counted as if it had failed.
+        kept = sum(1 for outcome in outcomes if outcome.kept
+                   for _, image, _ in outcome.errors if image)
+        counts = [f"{fields_failed} field(s) failed"
+                  + (f" ({kept} of them in slides kept as they were)" if kept else "")
+                  ] if fields_failed else []
         counts += ([f"{len(failed) - fields_failed} slide problem(s)"]
                    if len(failed) > fields_failed else [])
         counts += ([f"{len(folder_problems)} problem(s) in the output folder"]
