@@ -793,7 +793,11 @@ def read_field(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     try:
         status = path.stat()
     except OSError as error:
-        raise FieldUnreadError(f"{path}: cannot read ({error.strerror or error})") from None
+        # A link to nothing (a share not mounted) is said as a slide folder's is (QA 148 L-2).
+        dangling = path.is_symlink() and error.errno in (errno.ENOENT, errno.ELOOP)
+        raise FieldUnreadError(f"{path}: " + (missing_path_problem(path) if dangling else
+                                              f"cannot read ({error.strerror or error})")
+                               ) from None
     if not stat.S_ISREG(status.st_mode):
         raise FieldUnreadError(f"{path}: {special_file_reason(path) or 'not a regular file'}")
     if status.st_size == 0:

@@ -541,6 +541,18 @@ def test_a_slide_of_links_to_images_on_a_share_not_mounted_keeps_its_earlier_ana
         f"{out / 'errors.csv'}")
 
 
+def test_an_image_linked_to_a_share_not_mounted_is_said_as_a_link_to_nothing(tmp_path):
+    # QA 148 L-2: beside a readable image, it read "cannot read (No such file or directory)",
+    # where a kept slide's link on the same share read as a link to nothing.
+    _slide_folders(tmp_path / "slides", "s3")
+    link = tmp_path / "slides" / "s3" / "a.png"
+    link.symlink_to(tmp_path / "unmounted" / "a.png")
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out) == 3
+    assert [(e["slide"], e["image"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
+        ("s3", "a.png", f"{link}: cannot read (symbolic link to nothing, or a loop)")]
+
+
 def test_a_slide_on_a_share_not_mounted_keeps_no_verdict_made_under_other_rules(
         tmp_path, capsys, monkeypatch):
     # QA 146 H-4: kept as it was, a verdict made under rules since changed was kept too, and a
