@@ -308,13 +308,14 @@ def main() -> None:
         parser.error("--fine-tune-final needs --final")
     if args.final_seed is not None and not args.final:
         parser.error("--final-seed needs --final")
+    final_seed = args.seed if args.final_seed is None else args.final_seed
     if not 0 < args.learning_rate <= 1:
         parser.error(f"--learning-rate must lie in (0, 1], not {args.learning_rate:g}")
     starts, fine_tunes = fine_tune_starts(args, parser)
     start = time.monotonic()
     oof, network, fold_networks = cross_validate(shared=args.shared, k=args.folds,
                                                  epochs=args.epochs, seed=args.seed,
-                                                 final_seed=args.final_seed, recipe=recipe,
+                                                 final_seed=final_seed, recipe=recipe,
                                                  cache=args.cache,
                                                  limit=args.limit, workers=args.workers,
                                                  final=args.final is not None,
@@ -345,8 +346,7 @@ def main() -> None:
         save_folds(fold_networks, oof, point, args, recipe, fine_tunes)
     if args.final:
         data = all_chula_trains(labelled_crops(args.shared, cache=args.cache, limit=args.limit))
-        seed = args.seed if args.final_seed is None else args.final_seed
-        write_model(network, data, out=args.final, seed=seed, epochs=args.epochs,
+        write_model(network, data, out=args.final, seed=final_seed, epochs=args.epochs,
                     limit=args.limit, recipe=recipe, out_of_fold=point,
                     wall_time_s=time.monotonic() - start, version=args.version,
                     fine_tune=fine_tunes.get(None))
