@@ -955,8 +955,6 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
     # a slip of, as each ('S_1' and 's1' for 'S1', QA 44 M-2).
     ("labs.csv", SEVERE_CSV, [], SEVERE_OPTIONS,
      "{labs}: the lab file is per slide; name the slide with --slide"),
-    ("labs.csv", SEVERE_CSV + "S_1,10,8 g/dL,6 %\n", ["--slide", "S1"], SEVERE_OPTIONS,
-     "{labs}: no lab values for slide 'S1' (has: S_1, s1); did you mean 's1' or 'S_1'?"),
     # QA 44 H-2, H-5: refused for their structure, read where they can be: this row split by
     # a decimal comma as each way of joining its cells with the fewest values refused, a
     # ';'-separated CSV by ';', one without a slide column as values of every slide, another
@@ -997,8 +995,6 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
      "{labs}: a lab CSV needs one 'slide' column"),
     ("labs.csv", "platelets,hemoglobin,adamts13\n10,8 g/dL,5 %\n", [], SEVERE_OPTIONS,
      "{labs}: a lab CSV needs one 'slide' column"),
-    ("labs.csv", SEVERE_CSV + ",250,13 g/dL,80 %\n", ["--slide", "s1"], SEVERE_OPTIONS,
-     "{labs} line 3: the slide name is empty"),
     ("labs.json", json.dumps([SEVERE]), [], SEVERE_OPTIONS,
      "{labs}: expected a JSON object of lab values"),
     ("labs.json", json.dumps([{"s1": SEVERE}]), ["--slide", "s1"], SEVERE_OPTIONS,
@@ -1048,12 +1044,6 @@ _NORMAL = {"platelets": "250", "hemoglobin": "14 g/dL", "adamts13": "80 %"}
 
 
 @pytest.mark.parametrize(("name", "text", "args", "strength"), [
-    # QA 146 H-2: beside this slide's own row, a row with no slide name (this slide's, its name
-    # left out, or another's) was not read, and no line was printed.
-    ("labs.csv", "slide,platelets,hemoglobin,adamts13\ns1,250,14 g/dL,80 %\n,10,8 g/dL,5 %\n",
-     ["--slide", "s1"], "possible"),
-    ("labs.json", json.dumps([{"slide": "s1", **_NORMAL}, SEVERE]), ["--slide", "s1"],
-     "possible"),
     # QA 146 H-1: a JSON list's object naming its slide beside an object of values was read as
     # a value named 'labs' of slide 's1', and lost its line; QA 147 H-1, H-2: read as slide
     # 'labs', and a slide's values beside an object of another kind as no values.
@@ -1067,6 +1057,67 @@ def test_a_lab_file_refused_whole_reads_every_set_of_values_that_may_be_the_slid
     labs.write_text(text)
     assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), *args]) == 2
     assert capsys.readouterr().out.startswith(f"URGENT - TTP {strength}: a medical emergency.")
+
+
+def _line_alone(capsys, options: list[str], counts: list[str]) -> str:
+    """The URGENT line ``options`` call for with the smear ``counts`` (none: a smear not known,
+    the verdict refused)."""
+    assert _exit_code(["verdict", *counts, *options]) == (0 if counts else 2)
+    return capsys.readouterr().out.split("\n")[0]
+
+
+_NORMAL_CSV = "250,14 g/dL,80 %"
+_HEADER = "slide,platelets,hemoglobin,adamts13\n"
+
+
+@pytest.mark.parametrize(("name", "text", "args", "rows", "why"), [
+    # QA 146 H-3: rows with no slide name, one patient's TTP beside another's normal values,
+    # were read together and said "TTP possible"; a run says each row's line.
+    ("labs.csv", f"{_HEADER},10,8 g/dL,5 %\n,{_NORMAL_CSV}\n", [],
+     [("line 2 (lab values with no slide name)", SEVERE_OPTIONS)],
+     "{labs} line 2: the slide name is empty"),
+    ("labs.csv", f"{_HEADER},{_NORMAL_CSV}\n,{_NORMAL_CSV}\n,10,8 g/dL,5 %\n", [],
+     [("line 4 (lab values with no slide name)", SEVERE_OPTIONS)],
+     "{labs} line 2: the slide name is empty"),
+    ("labs.json", json.dumps([_NORMAL, SEVERE]), [],
+     [("record 2 (lab values with no slide name)", SEVERE_OPTIONS)],
+     "{labs}: expected a JSON object of lab values"),
+    # A per-slide file without --slide: its rows are other slides', maybe other patients'.
+    ("labs.csv", f"{SEVERE_CSV}s2,{_NORMAL_CSV}\n", [], [("line 2 (slide 's1')", SEVERE_OPTIONS)],
+     "{labs}: the lab file is per slide; name the slide with --slide"),
+    # QA 146 H-2: beside this slide's own row, a row with no slide name (this slide's, its name
+    # left out, or another's) is read too, each apart.
+    ("labs.csv", f"{_HEADER}s1,{_NORMAL_CSV}\n,10,8 g/dL,5 %\n", ["--slide", "s1"],
+     [("line 3 (lab values with no slide name)", SEVERE_OPTIONS)],
+     "{labs} line 3: the slide name is empty"),
+    ("labs.json", json.dumps([{"slide": "s1", **_NORMAL}, SEVERE]), ["--slide", "s1"],
+     [("record 2 (lab values with no slide name)", SEVERE_OPTIONS)],
+     "{labs}: expected a JSON object of lab values"),
+    ("labs.csv", f"{SEVERE_CSV},{_NORMAL_CSV}\n", ["--slide", "s1"],
+     [("line 2 (slide 's1')", SEVERE_OPTIONS)], "{labs} line 3: the slide name is empty"),
+    # QA 44 M-2: the rows of the slides a mistyped name is a slip of.
+    ("labs.csv", SEVERE_CSV + "S_1,10,8 g/dL,15 %\n", ["--slide", "S1"],
+     [("line 2 (slide 's1')", SEVERE_OPTIONS),
+      ("line 3 (slide 'S_1')", [*SEVERE_OPTIONS[:4], "--adamts13", "15 %"])],
+     "{labs}: no lab values for slide 'S1' (has: S_1, s1); did you mean 's1' or 'S_1'?")])
+@pytest.mark.parametrize("counted", [True, False])
+def test_rows_that_may_be_other_patients_values_each_say_their_own_line(
+        name, text, args, rows, why, counted, tmp_path, capsys):
+    labs = tmp_path / name
+    labs.write_text(text)
+    # Without --schistocytes (refused) the smear is read as not known, as each row alone.
+    counts = ["--schistocytes", "3"] if counted else []
+    expected = [f"{labs} {where}: {_line_alone(capsys, options, counts)}"
+                for where, options in rows]
+    assert all(" URGENT - TTP " in line for line in expected)
+    assert _exit_code(["verdict", *counts, "--labs", str(labs), *args]) == 2
+    refused = capsys.readouterr()
+    assert refused.out == "\n".join(expected) + "\n"
+    why = why.format(labs=labs)
+    assert refused.err == (f"smearscan verdict: {why}\n" if counted else
+                           "smearscan verdict: error: one of the arguments --schistocytes "
+                           f"--summary is required (also refused: {why}) (see smearscan "
+                           "verdict --help)\n")
 
 
 @pytest.mark.parametrize("first_line", ["sep=,", '"sep=,"', "SEP=,,,"])
@@ -1566,12 +1617,22 @@ def test_a_per_slide_lab_file_without_slide_asks_for_the_slide(tmp_path, capsys,
         rows = [[*row, value] for row, value in zip(rows, adamts13, strict=True)]
     labs = tmp_path / "labs.csv"
     labs.write_text("\n".join([header, *(",".join(row) for row in rows)]) + "\n")
-    assert main(["verdict", "--schistocytes", "5", "--labs", str(labs)]) == 2
+    assert main(["verdict", "--schistocytes", "5", "--labs", str(labs), "--json"]) == 2
     captured = capsys.readouterr()
-    assert captured.out == urgent_ttp("possible", advice) + "\n"
+    # QA 146 H-3: each row's own line is said, the line over them in JSON beside them.
+    by_row = [f"{labs} line {number} (slide {slide!r}): {line}"
+              for number, slide in [(2, "S1"), (3, "S2")]
+              if (line := _line_alone(capsys, ["--labs", str(labs), "--slide", slide],
+                                      ["--schistocytes", "5"])).startswith("URGENT")]
+    assert len(by_row) == (1 if adamts13 is None else 2)
+    assert json.loads(captured.out) == {"urgent": urgent_ttp("possible", advice),
+                                        "urgent_by_row": by_row,
+                                        "unresolved": captured.err.strip()[19:]}
     assert captured.err == (f"smearscan verdict: {labs}: the lab file is per slide; name the "
                             "slide with --slide\n")
     assert "name the slide with --slide (this tool's rule)" in captured.out
+    assert main(["verdict", "--schistocytes", "5", "--labs", str(labs)]) == 2
+    assert capsys.readouterr().out == "\n".join(by_row) + "\n"
 
 
 def test_a_negative_bound_is_read_as_the_bound_without_its_dash(capsys):

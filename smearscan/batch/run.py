@@ -206,12 +206,12 @@ def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str
     """``"name: URGENT ..."`` for each row of a refused lab file that names one of the run's
     ``slides`` or a slip of one's name ('S1' for 's1'), or names none (a file without slide
     names: ``unnamed``'s, by default the one slide's of a one-slide run, else
-    :data:`UNNAMED_ROW`'s), whose values call
+    :data:`~smearscan.labs.UNNAMED_ROW`'s), whose values call
     for the line with the smear not yet counted
     (:func:`~smearscan.verdict.urgent_before_counting`, with the ``population``): the
     emergency is not lost with the run (QA 89 #6, QA 102 L5, QA 103 L3; QA 139 H-3: a file
     without slide names for several slides lost it)."""
-    from smearscan.labs import slide_slips, unnamed_rows
+    from smearscan.labs import UNNAMED_ROW, slide_slips, unnamed_row_source, unnamed_rows
     from smearscan.verdict import urgent_before_counting
 
     slips = {name for slide in slides for name in slide_slips(slide, rows)}
@@ -222,7 +222,7 @@ def _urgent_lines(rows: Mapping[str, LabRow], slides: list[str], population: str
              if name in slides or name in slips or (name == "" and not rows_unnamed)]
     unnamed = unnamed or (slides[0] if len(slides) == 1 else UNNAMED_ROW)
     lines = {name or unnamed: urgent_before_counting(rows[name], population) for name in meant}
-    lines |= {f"{row.source} ({UNNAMED_ROW})": urgent_before_counting(row, population)
+    lines |= {unnamed_row_source(row): urgent_before_counting(row, population)
               for row in rows_unnamed}
     return [f"{name}: {line}" for name, line in lines.items() if line is not None]
 
@@ -231,20 +231,16 @@ def lab_file_urgent_lines(path: Path, population: str) -> list[str]:
     """The ``"name: URGENT ..."`` lines a lab file's rows call for with the smear not yet
     counted, each named by the slide its row names (:func:`_urgent_lines`): what a run refused
     before its slides are found still says (QA 141 M-1: ``--labs`` with ``--no-classify``);
-    values with no slide name said of :data:`UNNAMED_ROW`, as the run's slides are not known.
-    No line where the file cannot be read at all (its refusal says why in the run)."""
-    from smearscan.labs import read_lab_rows
+    values with no slide name said of :data:`~smearscan.labs.UNNAMED_ROW`, as the run's slides
+    are not known. No line where the file cannot be read at all (its refusal says why in the
+    run)."""
+    from smearscan.labs import UNNAMED_ROW, read_lab_rows
 
     try:
         rows = read_lab_rows(path)
     except LabValueError:
         return []
     return _urgent_lines(rows, [name for name in rows if name], population, UNNAMED_ROW)
-
-
-#: What the URGENT line of a lab file's values with no slide name is said of, in a run of
-#: several slides (which slide's they are is not known).
-UNNAMED_ROW = "lab values with no slide name"
 
 
 def _with_verdict(name: str, summary: SlideSummary, labs: Mapping[str, LabRow] | None,

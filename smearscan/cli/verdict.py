@@ -27,7 +27,7 @@ from smearscan.cli.verdict_options import (
 
 if TYPE_CHECKING:  # imported inside the functions that need them: start-up stays short
     from smearscan.labs import LabRow, Labs
-    from smearscan.verdict import SmearFindings
+    from smearscan.verdict import SmearFindings, UnresolvedBoundError
 
 
 def run_verdict(argv: list[str]) -> int:
@@ -64,12 +64,11 @@ def run_verdict(argv: list[str]) -> int:
     except UnresolvedBoundError as error:
         # Some value of the bound's range calls for the URGENT line: it is printed all the same,
         # with what the values rest on (QA 40 L-1: a replaced value was not said).
-        said = [error.urgent] if error.urgent else []
         if args.json:
             say(json.dumps(error.to_dict() | ({"notes": notes} if notes else {}), indent=2),
                 sys.stdout)
-        elif said or notes:
-            say("\n".join([*said, *(f"NOTE: {note}" for note in notes)]), sys.stdout)
+        elif error.said or notes:
+            say("\n".join([*error.said, *(f"NOTE: {note}" for note in notes)]), sys.stdout)
         origin = inputs.origin(error.key) if inputs is not None else ""
         say(f"smearscan verdict: {origin}{printable(_and_stray(str(error), stray))}")
         return EXIT_USAGE
@@ -96,12 +95,13 @@ def _refuse_options(parser: argparse.ArgumentParser, args: argparse.Namespace,
 
     named = [*misspelt, *(problem for problem in refused if problem not in misspelt)]
     message = printable(_and_stray("; ".join(problem.message for problem in named), stray))
-    line, also, _ = _urgent_over_corrections(args, refused)
-    if also is not None:  # QA 44 L-2: the lab value refused with it was not named
-        message = f"{message} (also refused: {printable(also)})"
-    if line is not None:
-        say(json.dumps({"urgent": line, "unresolved": message}, indent=2) if args.json
-            else line, sys.stdout)
+    over = _urgent_over_corrections(args, refused)
+    if over.also is not None:  # QA 44 L-2: the lab value refused with it was not named
+        message = f"{message} (also refused: {printable(over.also)})"
+    said = over.refusal(message)
+    if said.said:
+        say(json.dumps(said.to_dict(), indent=2) if args.json else "\n".join(said.said),
+            sys.stdout)
     parser.error(message)
 
 
@@ -111,13 +111,34 @@ def _refuse_options(parser: argparse.ArgumentParser, args: argparse.Namespace,
 MOST_CORRECTIONS_JUDGED = 64
 
 
+class _OverCorrections(NamedTuple):
+    """What :func:`_urgent_over_corrections` found."""
+
+    #: The URGENT line over every set of corrections.
+    line: str | None
+    #: The refusal of the values every set is refused for, if one is.
+    also: str | None
+    #: The sets of lab values the line was judged over.
+    readings: list[Labs]
+    #: Each lab file row's line where every set said the same rows' lines
+    #: (:attr:`~smearscan.verdict.UnresolvedBoundError.by_row`).
+    by_row: tuple[str, ...]
+
+    def refusal(self, message: str) -> UnresolvedBoundError:
+        """The refusal ``message`` with the lines found."""
+        from smearscan.verdict import UnresolvedBoundError
+
+        return UnresolvedBoundError(message, self.line, readings=self.readings,
+                                    by_row=self.by_row)
+
+
 def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
-                             unread: str = "refused"
-                             ) -> tuple[str | None, str | None, list[Labs]]:
+                             unread: str = "refused") -> _OverCorrections:
     """The URGENT line of ``args`` read with each set of corrections of the ``refused`` options
     in turn (:func:`~smearscan.verdict.urgent_over_lines`), the refusal of the values every
-    set is refused for, if one is, and the sets of lab values the line was judged over (of a
-    set refused as lab values, those its own line was: QA 47 H-1). Beyond
+    set is refused for, if one is, the sets of lab values the line was judged over (of a
+    set refused as lab values, those its own line was: QA 47 H-1), and each lab file row's
+    line where every set said the same (QA 146 H-3: merged without ``--schistocytes``). Beyond
     :data:`MOST_CORRECTIONS_JUDGED` sets, those not judged count as calling for no line: a
     line that some judged set calls for becomes "TTP possible ... correct it" (or asks for
     what ``unread`` names)."""
@@ -129,7 +150,7 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
         urgent_over_lines,
     )
 
-    lines, readings, refusals = set(), [], []
+    lines, readings, refusals, by_row = set(), [], [], set()
     judged = min(math.prod(len(problem.corrections) for problem in refused),
                  MOST_CORRECTIONS_JUDGED)
     choices = itertools.product(*(problem.corrections for problem in refused))
@@ -146,8 +167,10 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
             lines.add(assess(inputs.smear, inputs.labs).urgent)
             readings.append(inputs.labs)
             refusals.append(None)
+            by_row.add(())
         except UnresolvedBoundError as error:
             lines.add(error.urgent)
+            by_row.add(error.by_row)
             readings += error.readings
             origin = inputs.origin(error.key) if inputs is not None else ""
             refusals.append(f"{origin}{error}")
@@ -157,8 +180,10 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
             continue
     if next(choices, None) is not None:
         lines.add(None)
+        by_row.add(())
     common = refusals[0] if refusals and refusals.count(refusals[0]) == len(refusals) else None
-    return urgent_over_lines(lines, readings, unread), common, readings
+    return _OverCorrections(urgent_over_lines(lines, readings, unread), common, readings,
+                            by_row.pop() if len(by_row) == 1 else ())
 
 
 def _unrecognized(stray: list[str]) -> str:
@@ -280,12 +305,13 @@ def _refused_without_summary(args: argparse.Namespace, message: str,
     (QA 81 #2: a textbook TTP lost its line to a mistyped path, and ``--json`` said
     ``"urgent": null``); without lab values of its own, the line the run gave the slide
     (``run_line``: QA 145 H-1, a slide of which no field was analysed lost it)."""
-    from smearscan.verdict import UnresolvedBoundError
 
     alone = argparse.Namespace(**(vars(args) | {"summary": None, "schistocytes": None,
                                                 "rbc_counted": None}))
-    line, _, judged = _urgent_over_corrections(alone, [])
-    return UnresolvedBoundError(message, line if line is not None else run_line, readings=judged)
+    over = _urgent_over_corrections(alone, [])
+    if over.line is None:
+        over = over._replace(line=run_line)
+    return over.refusal(message)
 
 
 def _run_urgent(summary: dict | None, args: argparse.Namespace) -> str | None:
@@ -343,31 +369,46 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
     one with no row for the slide is read as each row its name is a slip of ('S1' for 's1')
     and each row with no slide name, and without ``--slide`` as each of its rows (QA 44 H-2:
     read as not given), up to :data:`MOST_CORRECTIONS_JUDGED` rows; one whose row for the slide
-    calls for no line, as that row and each row with no slide name (QA 146 H-2)."""
+    calls for no line, as that row and each row with no slide name (QA 146 H-2). Rows that may
+    be different patients' each keep their own line too
+    (:attr:`~smearscan.verdict.UnresolvedBoundError.by_row`; QA 146 H-3)."""
     from smearscan.labs import (
         LabValueError,
         labs_for_slide,
         read_lab_rows,
         slide_slips,
+        unnamed_row_source,
         unnamed_rows,
     )
     from smearscan.verdict import UnresolvedBoundError
 
-    def refused(error: LabValueError, read: Sequence[LabRow] = (), unread: str = "refused"
-                ) -> UnresolvedBoundError:
+    def refused(error: LabValueError, read: Sequence[LabRow] = (), unread: str = "refused",
+                apart: Sequence[LabRow] = ()) -> UnresolvedBoundError:
         line, judged = _urgent_despite(smear, read, recorded, given, args.ways_read, unread)
         return UnresolvedBoundError(_naming_the_command_line(str(error), given), line,
-                                    readings=judged)
+                                    readings=judged, by_row=_lines_by_row(apart))
+
+    def _lines_by_row(apart: Sequence[LabRow]) -> list[str]:
+        """The line each of several rows that may be different patients' calls for alone."""
+        if len(apart) < 2:
+            return []
+        lines = [(where(row), _urgent_despite(smear, [row], recorded, given,
+                                              args.ways_read)[0]) for row in apart]
+        return [f"{source}: {line}" for source, line in lines if line is not None]
+
+    def where(row: LabRow) -> str:
+        return unnamed_row_source(row) if row in unnamed else row.source
 
     try:
         rows = read_lab_rows(args.labs)
     except LabValueError as error:
         raise refused(error) from None
+    unnamed = unnamed_rows(rows)
     try:
         row = labs_for_slide(rows, args.slide, source=str(args.labs))
     except LabValueError as error:
         meant = list(rows) if args.slide is None else slide_slips(args.slide, rows)
-        read = [*(rows[name] for name in meant), *unnamed_rows(rows)]
+        read = [*(rows[name] for name in meant), *unnamed]
         read = read if len(read) <= MOST_CORRECTIONS_JUDGED else []
         # A file cut short may have lost the slide's row: its structure is named first (QA 47
         # M-3: "no lab values for slide 's2'" alone did not say the file was cut).
@@ -377,7 +418,7 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         # Without --slide the rows are other slides, maybe other patients: the line asks for
         # the slide, not a correction (QA 81 #6).
         raise refused(error, read, "slide" if args.slide is None and broken is None
-                      else "refused") from None
+                      else "refused", apart=read) from None
     try:
         labs = _parsed_row(row, given, smear.population)
         for other in rows.values():  # a row the file's structure leaves unreadable: whose?
@@ -387,11 +428,14 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         # The readings only for a refusal: a row read fine is parsed once. Where the slide's row
         # calls for no line, the file's rows with no slide name may be its values too (QA 146
         # H-2: beside its own row, not read); they never weaken its own row's line.
-        own = refused(error, [row])
+        # Rows with no slide name alone are read together as one (``""``), each apart here.
+        apart = row.unnamed if "" in rows else [row, *row.unnamed]
+        apart = apart if len(apart) <= MOST_CORRECTIONS_JUDGED else []
+        own = refused(error, [row], apart=apart)
         read = [row, *row.unnamed]
         if own.urgent is not None or not row.unnamed or len(read) > MOST_CORRECTIONS_JUDGED:
             raise own from None
-        raise refused(error, read) from None
+        raise refused(error, read, apart=apart) from None
     return labs, row.source
 
 
@@ -547,7 +591,6 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
     """
     from smearscan.errors import counted_names
     from smearscan.labs import slide_slips, slips_hint
-    from smearscan.verdict import UnresolvedBoundError
 
     slides = list(summary.get("slides") or {})
     if args.slide in slides or (args.slide is None and len(slides) == 1):
@@ -566,6 +609,5 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
         message = (f"slide {args.slide!r} is not in the summary; slides: {names}"
                    f"{slips_hint(meant)}")
     # The slides may be other patients: the line asks for the slide (QA 82 #9).
-    line, _, judged = _urgent_over_corrections(args, [Refused(message, tuple(
-        {"slide": name} for name in meant))], unread="slide")
-    raise UnresolvedBoundError(message, line, readings=judged)
+    raise _urgent_over_corrections(args, [Refused(message, tuple(
+        {"slide": name} for name in meant))], unread="slide").refusal(message)

@@ -92,9 +92,11 @@ from smearscan.labs.record import (
 )
 from smearscan.labs.rows import (
     RECORD_COLUMNS,
+    UNNAMED_ROW,
     LabRow,
     check_judgeable,
     is_record_column,
+    unnamed_row_source,
     unnamed_rows,
 )
 from smearscan.labs.slides import check_lab_slides, labs_for_slide, slide_slips, slips_hint
@@ -104,7 +106,8 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "FOLATE_NMOL_PER_NG", "HAPTOGLOBIN_UNDETECTABLE", "LAB_KEYS",
            "LDH_LEAST_FRACTION_OF_ULN", "LDH_UKAT", "LDH_ULN_MAX", "MOST_JOINS", "NEWBORNS",
            "MOST_PROBLEMS_READ", "MOST_WAYS_READ", "PT_CONTROL_S", "PT_INR_MARGIN", "PT_ISI",
-           "RECORD_COLUMNS", "UNDETECTABLE", "ZERO_COUNT_READING", "Bound", "LabKey", "LabRow",
+           "RECORD_COLUMNS", "UNDETECTABLE", "UNNAMED_ROW", "ZERO_COUNT_READING", "Bound",
+           "LabKey", "LabRow",
            "LabValueError", "Labs",
            "Repeated", "ambiguous_units", "as_read", "check_judgeable", "check_lab_slides",
            "check_ldh", "close_keys",
@@ -115,4 +118,5 @@ __all__ = ["ABBREVIATIONS", "ADAMTS13_UNDETECTABLE", "B12_PMOL_PER_PG", "D_DIMER
            "ldh_without_limit", "least_inr", "merged_readings", "newborn_pregnancy", "parse_labs",
            "pt_without_inr",
            "read_lab_rows", "read_labs_file", "reading_rank", "refused_names", "slide_slips",
-           "slips_hint", "unnamed_rows", "with_overrides", "without_other_findings", "zero_counts"]
+           "slips_hint", "unnamed_row_source", "unnamed_rows", "with_overrides",
+           "without_other_findings", "zero_counts"]

@@ -110,6 +110,17 @@ def unnamed_rows(rows: Mapping[str, LabRow]) -> tuple[LabRow, ...]:
     return next(iter(rows.values())).unnamed if rows else ()
 
 
+#: What the URGENT line of a lab file's values with no slide name is said of, where which
+#: slide's they are is not known (a run of several slides, ``smearscan verdict``).
+UNNAMED_ROW = "lab values with no slide name"
+
+
+def unnamed_row_source(row: LabRow) -> str:
+    """Where a lab file's ``row`` with no slide name stands, said so
+    (``"labs.csv line 3 (lab values with no slide name)"``)."""
+    return f"{row.source} ({UNNAMED_ROW})"
+
+
 #: Columns (CSV) and keys (JSON) of a lab file that name the record, not a lab value: a
 #: laboratory export carries them beside the results. They are left out where the file is
 #: read (this tool's rule; QA 49: a `date` column was read as a slip of `dat`, the DAT, and
