@@ -1095,6 +1095,16 @@ _HEADER = "slide,platelets,hemoglobin,adamts13\n"
      "{labs}: expected a JSON object of lab values"),
     ("labs.csv", f"{SEVERE_CSV},{_NORMAL_CSV}\n", ["--slide", "s1"],
      [("line 2 (slide 's1')", SEVERE_OPTIONS)], "{labs} line 3: the slide name is empty"),
+    # QA 147 L-3: beyond the 64 rows judged together, none was said.
+    ("labs.csv", f"{_HEADER}s1,{_NORMAL_CSV}\n" + f",{_NORMAL_CSV}\n" * 64 + ",10,8 g/dL,5 %\n",
+     ["--slide", "s1"], [("line 67 (lab values with no slide name)", SEVERE_OPTIONS)],
+     "{labs} line 3: the slide name is empty"),
+    ("labs.csv", _HEADER + f",{_NORMAL_CSV}\n" * 64 + ",10,8 g/dL,5 %\n", [],
+     [("line 66 (lab values with no slide name)", SEVERE_OPTIONS)],
+     "{labs} line 2: the slide name is empty"),
+    ("labs.csv", _HEADER + "".join(f"s{i},{_NORMAL_CSV}\n" for i in range(64))
+     + "s64,10,8 g/dL,5 %\n", [], [("line 66 (slide 's64')", SEVERE_OPTIONS)],
+     "{labs}: the lab file is per slide; name the slide with --slide"),
     # QA 44 M-2: the rows of the slides a mistyped name is a slip of.
     ("labs.csv", SEVERE_CSV + "S_1,10,8 g/dL,15 %\n", ["--slide", "S1"],
      [("line 2 (slide 's1')", SEVERE_OPTIONS),

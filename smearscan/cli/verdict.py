@@ -408,8 +408,10 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         row = labs_for_slide(rows, args.slide, source=str(args.labs))
     except LabValueError as error:
         meant = list(rows) if args.slide is None else slide_slips(args.slide, rows)
-        read = [*(rows[name] for name in meant), *unnamed]
-        read = read if len(read) <= MOST_CORRECTIONS_JUDGED else []
+        # Each row's own line is said however many there are (QA 147 L-3: beyond 64, none),
+        # the line over them only up to the most judged together.
+        apart = [*(rows[name] for name in meant), *unnamed]
+        read = apart if len(apart) <= MOST_CORRECTIONS_JUDGED else []
         # A file cut short may have lost the slide's row: its structure is named first (QA 47
         # M-3: "no lab values for slide 's2'" alone did not say the file was cut).
         broken = next((other.problem for other in rows.values() if other.problem), None)
@@ -418,7 +420,7 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         # Without --slide the rows are other slides, maybe other patients: the line asks for
         # the slide, not a correction (QA 81 #6).
         raise refused(error, read, "slide" if args.slide is None and broken is None
-                      else "refused", apart=read) from None
+                      else "refused", apart=apart) from None
     try:
         labs = _parsed_row(row, given, smear.population)
         for other in rows.values():  # a row the file's structure leaves unreadable: whose?
@@ -430,7 +432,6 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         # H-2: beside its own row, not read); they never weaken its own row's line.
         # Rows with no slide name alone are read together as one (``""``), each apart here.
         apart = row.unnamed if "" in rows else [row, *row.unnamed]
-        apart = apart if len(apart) <= MOST_CORRECTIONS_JUDGED else []
         own = refused(error, [row], apart=apart)
         read = [row, *row.unnamed]
         if own.urgent is not None or not row.unnamed or len(read) > MOST_CORRECTIONS_JUDGED:
