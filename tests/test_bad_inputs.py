@@ -541,6 +541,42 @@ def test_a_slide_of_links_to_images_on_a_share_not_mounted_keeps_its_earlier_ana
         f"{out / 'errors.csv'}")
 
 
+def test_a_slide_with_some_images_on_a_share_not_mounted_keeps_its_earlier_analysis(
+        tmp_path, capsys):
+    # QA 147 M-1: one field a link to a share, not mounted, the other local: the slide was
+    # counted again from the local field alone, and the linked field's results removed.
+    _slide_folders(tmp_path / "share", "images", first_seed=1)
+    _slide_folders(tmp_path / "slides", "p7")
+    link = tmp_path / "slides" / "p7" / "f1.png"
+    link.symlink_to(tmp_path / "share" / "images" / "f0.png")
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out) == 0
+    cells = (out / "cells.csv").read_text()
+    files = sorted(path.relative_to(out) for path in out.rglob("*") if path.is_file())
+    capsys.readouterr()
+    (tmp_path / "share").rename(tmp_path / "unmounted")
+    assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify"]) == 3
+    assert [(e["slide"], e["image"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
+        ("p7", "f1.png", f"{link}: cannot read (symbolic link to nothing, or a loop); the slide's "
+         "earlier analysis is kept as it was")]
+    assert (out / "cells.csv").read_text() == cells
+    assert sorted(path.relative_to(out) for path in out.rglob("*") if path.is_file()) == files
+    row = capsys.readouterr().out.splitlines()[1]
+    assert row.startswith("p7 ") and row.endswith(
+        "  kept as it was: 1 of its 2 images cannot be read now (see errors.csv)")
+    # The share back: read and matched.
+    (tmp_path / "unmounted").rename(tmp_path / "share")
+    assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("  resumed")
+    # The local image changed while the share is away: the earlier analysis is not of it.
+    (tmp_path / "share").rename(tmp_path / "unmounted")
+    Image.fromarray(_field(seed=5)).save(tmp_path / "slides" / "p7" / "f0.png")
+    assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify", "--quiet"]) == 3
+    assert [(e["slide"], e["image"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
+        ("p7", "f1.png", f"{link}: cannot read (symbolic link to nothing, or a loop)")]
+    assert (out / "cells.csv").read_text() != cells
+
+
 def test_an_image_linked_to_a_share_not_mounted_is_said_as_a_link_to_nothing(tmp_path):
     # QA 148 L-2: beside a readable image, it read "cannot read (No such file or directory)",
     # where a kept slide's link on the same share read as a link to nothing.

@@ -36,9 +36,9 @@ class SlideOutcome:
     grow with its slides; a caller holding a slide's CSV text (the review app) gives it here.
     ``errors`` are ``(slide, image, error)``: the slide's failed fields and problems.
     ``superseded``: files (relative to ``DIR``) an earlier analysis of the slide wrote and
-    this one did not, to be removed (listed in ``slide.json`` until they are). ``kept``: a
-    resumed slide none of whose images could be read on this run, its earlier analysis kept as
-    it was (:attr:`resumed_note`).
+    this one did not, to be removed (listed in ``slide.json`` until they are). ``kept``: why a
+    resumed slide some or all of whose images could not be read on this run kept its earlier
+    analysis as it was (:attr:`resumed_note`); empty for any other.
     """
 
     name: str
@@ -50,12 +50,12 @@ class SlideOutcome:
     report: Path | None = None
     source: str = ""
     superseded: tuple[str, ...] = ()
-    kept: bool = False
+    kept: str = ""
 
     @property
     def resumed_note(self) -> str:
         """How the terminal marks a slide not analysed on this run ("" for one that was): a
         kept slide is told from one resumed with its images read and matched (QA 146 L-2)."""
         if self.kept:
-            return "kept as it was: its images cannot be read now (see errors.csv)"
+            return f"kept as it was: {self.kept} (see errors.csv)"
         return "resumed" if self.resumed else ""

@@ -56,6 +56,7 @@ from smearscan.loading import (
     is_output_folder,
     missing_path_problem,
     special_file_reason,
+    tells_an_image,
 )
 from smearscan.outputs import (
     OutputFolderError,
@@ -578,16 +579,19 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
                            on_note: Callable[[str], None]) -> SlideOutcome | None:
     """The earlier analysis in ``out`` of a slide of which no image can be read now (a link to
     a share not mounted, or images that are; a folder that cannot be listed or holds no image),
-    kept as it was, with why among its errors, where it was made with the ``expected`` settings
-    and lab values (:func:`~smearscan.batch.resume.same_settings`) under today's verdict rules
-    (else its verdict may not be today's, which ``on_note`` is told; QA 147 M-2: nothing said
-    why); None where there is none to keep (QA 141 M-2: a share not mounted for a moment
-    replaced a finished count and its field pictures by an empty slide)."""
+    or only some, the rest the images it analysed (:func:`_rest_as_recorded`; QA 147 M-1: the
+    count was made again without them), kept as it was, with why among its errors, where it
+    was made with the ``expected`` settings and lab values
+    (:func:`~smearscan.batch.resume.same_settings`) under today's verdict rules (else its
+    verdict may not be today's, which ``on_note`` is told; QA 147 M-2: nothing said why); None
+    where there is none to keep (QA 141 M-2: a share not mounted for a moment replaced a
+    finished count and its field pictures by an empty slide)."""
     gone = [field for field in slide.fields if not field.exists()]
-    if slide.left_out is not None or len(gone) < len(slide.fields) or not (gone or slide.problems):
+    if slide.left_out is not None or not (gone or slide.problems):
         return None
     record = read_record(out, slide.name)
-    if record is None:
+    if record is None or (len(gone) < len(slide.fields)
+                          and not _rest_as_recorded(slide, gone, record, expected)):
         return None
     # QA 146 H-4: a verdict made under rules since changed is not kept (its line may be gone).
     if not same_settings(record.get("fingerprint"), expected) or stale_verdict(record):
@@ -604,7 +608,24 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
         (_image_name(slide, field), f"{field}: {missing_path_problem(field)}") for field in gone]
     why = [(slide.name, image, f"{problem}; the slide's earlier analysis is kept as it was")
            for image, problem in problems]
-    return replace(kept, errors=[*kept.errors, *why], kept=True)
+    said = ("its images cannot be read now" if len(gone) == len(slide.fields)
+            else f"{len(gone)} of its {len(slide.fields)} images cannot be read now")
+    return replace(kept, errors=[*kept.errors, *why], kept=said)
+
+
+def _rest_as_recorded(slide: Slide, gone: list[Path], record: dict, expected: dict) -> bool:
+    """Whether the fields of ``slide`` not ``gone`` are the images its ``record`` analysed (by
+    name and content, as the ``expected`` fingerprint reads them now), and the ``gone`` ones
+    images it read: the slide's earlier analysis is of the same images."""
+    try:
+        recorded = {name: digest for name, digest in record["fingerprint"]["files"]}
+    except (KeyError, TypeError, ValueError):
+        return False
+    now = dict(expected["files"])
+    names = {path.relative_to(slide.root).as_posix() for path in gone}
+    return now.keys() == recorded.keys() and all(
+        tells_an_image(recorded[name]) and (name in names or digest == recorded[name])
+        for name, digest in now.items())
 
 
 def _unsealed_why(out: Path, name: str) -> str:
