@@ -270,6 +270,14 @@ def main() -> None:
                              "analysis of the val and test fields gave their labelled points, "
                              "then stop")
     args = parser.parse_args()
+    # Before the modes that stop early, which would leave them unused without a word (QA 148
+    # L-5).
+    if args.fine_tune_final and not args.final:
+        parser.error("--fine-tune-final needs --final")
+    if args.final_seed is not None and not args.final:
+        parser.error("--final-seed needs --final")
+    if missing := [str(path) for path in args.compare if not path.is_file()]:
+        parser.error(f"--compare: no such file: {', '.join(missing)}")
     if args.version is not None and (problem := version_problem(args.version)):
         parser.error(f"--version {args.version!r} {problem}")
     if args.version is None and (args.final or args.save_folds):
@@ -304,10 +312,6 @@ def main() -> None:
         parser.error(str(error))
     if problem := device_problem(args.device):
         parser.error(f"--device {args.device} {problem}")
-    if args.fine_tune_final and not args.final:
-        parser.error("--fine-tune-final needs --final")
-    if args.final_seed is not None and not args.final:
-        parser.error("--final-seed needs --final")
     final_seed = args.seed if args.final_seed is None else args.final_seed
     if not 0 < args.learning_rate <= 1:
         parser.error(f"--learning-rate must lie in (0, 1], not {args.learning_rate:g}")

@@ -358,6 +358,10 @@ def test_fine_tuning_refuses_fold_models_of_another_split(tmp_path, smoke_cache,
     (["--learning-rate", "0"], "--learning-rate must lie in (0, 1], not 0"),
     (["--fine-tune-final", "{t}/m.pt"], "--fine-tune-final needs --final"),
     (["--final-seed", "2"], "--final-seed needs --final"),
+    # QA 148 L-5: a mode that stops early left it unused without a word, and a --compare file
+    # missing ended in a traceback.
+    (["--final-seed", "2", "--compare", "{t}/m.npz"], "--final-seed needs --final"),
+    (["--compare", "{t}/none.npz"], "--compare: no such file: {t}/none.npz"),
     (["--final", "{t}/out.pt", "--fine-tune-final", "{t}/m.pt"],
      "--fine-tune-final: {t}/m.pt: not a readable model file (corrupt, truncated or not a "
      "smearscan model)"),
