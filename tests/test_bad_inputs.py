@@ -509,24 +509,39 @@ def test_a_slide_on_a_share_not_mounted_keeps_its_earlier_analysis(tmp_path, cap
     assert read_csv_rows(out / "errors.csv") == []
 
 
-def test_a_slide_of_links_to_images_on_a_share_not_mounted_keeps_its_earlier_analysis(
-        tmp_path, capsys):
-    # QA 146 M-1: a slide folder of links to images on a share, not mounted, lost its count.
-    _slide_folders(tmp_path / "slides", "s1")
+def _p7_linked_to_a_share(tmp_path: Path) -> tuple[Path, Path]:
+    """Slide ``p7`` of ``tmp_path/slides`` with an image ``f1.png`` that is a link to one on
+    ``tmp_path/share``, analysed into ``tmp_path/out``; returns the link and that folder."""
     _slide_folders(tmp_path / "share", "images", first_seed=1)
-    (tmp_path / "slides" / "p7").mkdir()
+    (tmp_path / "slides" / "p7").mkdir(parents=True, exist_ok=True)
     link = tmp_path / "slides" / "p7" / "f1.png"
     link.symlink_to(tmp_path / "share" / "images" / "f0.png")
     out = tmp_path / "out"
     assert run(tmp_path / "slides", "--out", out) == 0
+    return link, out
+
+
+def _errors(out: Path) -> list[tuple[str, str, str]]:
+    return [(e["slide"], e["image"], e["error"]) for e in read_csv_rows(out / "errors.csv")]
+
+
+def _link_to_nothing(link: Path, kept: str = "; the slide's earlier analysis is kept as it was"
+                     ) -> list[tuple[str, str, str]]:
+    """The errors.csv row of slide p7's ``link`` to a share not mounted."""
+    return [("p7", "f1.png", f"{link}: cannot read (symbolic link to nothing, or a loop){kept}")]
+
+
+def test_a_slide_of_links_to_images_on_a_share_not_mounted_keeps_its_earlier_analysis(
+        tmp_path, capsys):
+    # QA 146 M-1: a slide folder of links to images on a share, not mounted, lost its count.
+    _slide_folders(tmp_path / "slides", "s1")
+    link, out = _p7_linked_to_a_share(tmp_path)
     cells = (out / "cells.csv").read_text()
     capsys.readouterr()
     (tmp_path / "share").rename(tmp_path / "unmounted")
     # Not quiet: a line per finished slide on stderr, which is no terminal here.
     assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify"]) == 3
-    assert [(e["slide"], e["image"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
-        ("p7", "f1.png", f"{link}: cannot read (symbolic link to nothing, or a loop); the slide's "
-         "earlier analysis is kept as it was")]
+    assert _errors(out) == _link_to_nothing(link)
     assert (out / "cells.csv").read_text() == cells
     # QA 146 L-2: the terminal marked the kept slide "resumed", as s1, read and matched.
     kept = "kept as it was: its images cannot be read now (see errors.csv)"
@@ -545,20 +560,14 @@ def test_a_slide_with_some_images_on_a_share_not_mounted_keeps_its_earlier_analy
         tmp_path, capsys):
     # QA 147 M-1: one field a link to a share, not mounted, the other local: the slide was
     # counted again from the local field alone, and the linked field's results removed.
-    _slide_folders(tmp_path / "share", "images", first_seed=1)
     _slide_folders(tmp_path / "slides", "p7")
-    link = tmp_path / "slides" / "p7" / "f1.png"
-    link.symlink_to(tmp_path / "share" / "images" / "f0.png")
-    out = tmp_path / "out"
-    assert run(tmp_path / "slides", "--out", out) == 0
+    link, out = _p7_linked_to_a_share(tmp_path)
     cells = (out / "cells.csv").read_text()
     files = sorted(path.relative_to(out) for path in out.rglob("*") if path.is_file())
     capsys.readouterr()
     (tmp_path / "share").rename(tmp_path / "unmounted")
     assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify"]) == 3
-    assert [(e["slide"], e["image"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
-        ("p7", "f1.png", f"{link}: cannot read (symbolic link to nothing, or a loop); the slide's "
-         "earlier analysis is kept as it was")]
+    assert _errors(out) == _link_to_nothing(link)
     assert (out / "cells.csv").read_text() == cells
     assert sorted(path.relative_to(out) for path in out.rglob("*") if path.is_file()) == files
     row = capsys.readouterr().out.splitlines()[1]
@@ -572,8 +581,7 @@ def test_a_slide_with_some_images_on_a_share_not_mounted_keeps_its_earlier_analy
     (tmp_path / "share").rename(tmp_path / "unmounted")
     Image.fromarray(_field(seed=5)).save(tmp_path / "slides" / "p7" / "f0.png")
     assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify", "--quiet"]) == 3
-    assert [(e["slide"], e["image"], e["error"]) for e in read_csv_rows(out / "errors.csv")] == [
-        ("p7", "f1.png", f"{link}: cannot read (symbolic link to nothing, or a loop)")]
+    assert _errors(out) == _link_to_nothing(link, kept="")
     assert (out / "cells.csv").read_text() != cells
 
 

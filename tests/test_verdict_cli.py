@@ -1393,9 +1393,11 @@ def test_a_summary_slide_not_named_keeps_the_line_of_each_slide_it_may_be(tmp_pa
     given = ["--summary", str(path), *LIKELY]
     likely = _first_line(["verdict", *given, "--slide", "S1"], capsys)
     assert likely[0].startswith("URGENT - TTP likely")
-    assert _first_line(["verdict", *given], capsys) == (
-        likely[0], f"smearscan verdict: {path} holds 2 slides (S1, S2): name one with --slide "
-                   "NAME\n")
+    # Each slide's own line, said of it (QA 146 H-3's rule).
+    assert _exit_code(["verdict", *given]) == 2
+    assert capsys.readouterr() == (
+        f"{path} slide 'S1': {likely[0]}\n{path} slide 'S2': {likely[0]}\n",
+        f"smearscan verdict: {path} holds 2 slides (S1, S2): name one with --slide NAME\n")
     assert _first_line(["verdict", *given, "--slide", "s1"], capsys) == (
         likely[0], "smearscan verdict: slide 's1' is not in the summary; slides: 'S1', 'S2'; did "
                    "you mean 'S1'?\n")
@@ -1630,19 +1632,19 @@ def test_a_per_slide_lab_file_without_slide_asks_for_the_slide(tmp_path, capsys,
     assert main(["verdict", "--schistocytes", "5", "--labs", str(labs), "--json"]) == 2
     captured = capsys.readouterr()
     # QA 146 H-3: each row's own line is said, the line over them in JSON beside them.
-    by_row = [f"{labs} line {number} (slide {slide!r}): {line}"
+    each = [f"{labs} line {number} (slide {slide!r}): {line}"
               for number, slide in [(2, "S1"), (3, "S2")]
               if (line := _line_alone(capsys, ["--labs", str(labs), "--slide", slide],
                                       ["--schistocytes", "5"])).startswith("URGENT")]
-    assert len(by_row) == (1 if adamts13 is None else 2)
+    assert len(each) == (1 if adamts13 is None else 2)
     assert json.loads(captured.out) == {"urgent": urgent_ttp("possible", advice),
-                                        "urgent_by_row": by_row,
+                                        "urgent_each": each,
                                         "unresolved": captured.err.strip()[19:]}
     assert captured.err == (f"smearscan verdict: {labs}: the lab file is per slide; name the "
                             "slide with --slide\n")
     assert "name the slide with --slide (this tool's rule)" in captured.out
     assert main(["verdict", "--schistocytes", "5", "--labs", str(labs)]) == 2
-    assert capsys.readouterr().out == "\n".join(by_row) + "\n"
+    assert capsys.readouterr().out == "\n".join(each) + "\n"
 
 
 def test_a_negative_bound_is_read_as_the_bound_without_its_dash(capsys):
@@ -1692,9 +1694,16 @@ def test_a_summarys_slides_that_call_for_different_lines_ask_for_the_slide(tmp_p
     lines = {slide: _first_line(["verdict", "--summary", str(path), "--slide", slide, *labs],
                                 capsys)[0] for slide in ("S1", "S2")}
     assert lines["S1"] is not None and lines["S2"] is None
-    assert _first_line(["verdict", "--summary", str(path), *labs], capsys) == (
-        urgent_ttp("possible", "unknown, slide"),
-        f"smearscan verdict: {path} holds 2 slides (S1, S2): name one with --slide NAME\n")
+    # QA 146 H-3's rule: each slide's own line is said, "TTP possible ... name the slide" only
+    # as the line over them all in JSON.
+    refusal = f"{path} holds 2 slides (S1, S2): name one with --slide NAME"
+    assert main(["verdict", "--summary", str(path), *labs]) == 2
+    assert capsys.readouterr() == (f"{path} slide 'S1': {lines['S1']}\n",
+                                   f"smearscan verdict: {refusal}\n")
+    assert main(["verdict", "--summary", str(path), *labs, "--json"]) == 2
+    assert json.loads(capsys.readouterr().out) == {
+        "urgent": urgent_ttp("possible", "unknown, slide"),
+        "urgent_each": [f"{path} slide 'S1': {lines['S1']}"], "unresolved": refusal}
 
 
 @pytest.mark.parametrize(("extra", "why"), [

@@ -120,16 +120,16 @@ class _OverCorrections(NamedTuple):
     also: str | None
     #: The sets of lab values the line was judged over.
     readings: list[Labs]
-    #: Each lab file row's line where every set said the same rows' lines
-    #: (:attr:`~smearscan.verdict.UnresolvedBoundError.by_row`).
-    by_row: tuple[str, ...]
+    #: The line of each lab file row that may be another patient's, where every set of
+    #: corrections said the same (:attr:`~smearscan.verdict.UnresolvedBoundError.each`).
+    each: tuple[str, ...]
 
     def refusal(self, message: str) -> UnresolvedBoundError:
         """The refusal ``message`` with the lines found."""
         from smearscan.verdict import UnresolvedBoundError
 
         return UnresolvedBoundError(message, self.line, readings=self.readings,
-                                    by_row=self.by_row)
+                                    each=self.each)
 
 
 def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
@@ -150,7 +150,7 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
         urgent_over_lines,
     )
 
-    lines, readings, refusals, by_row = set(), [], [], set()
+    lines, readings, refusals, apart = set(), [], [], set()
     judged = min(math.prod(len(problem.corrections) for problem in refused),
                  MOST_CORRECTIONS_JUDGED)
     choices = itertools.product(*(problem.corrections for problem in refused))
@@ -167,10 +167,10 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
             lines.add(assess(inputs.smear, inputs.labs).urgent)
             readings.append(inputs.labs)
             refusals.append(None)
-            by_row.add(())
+            apart.add(())
         except UnresolvedBoundError as error:
             lines.add(error.urgent)
-            by_row.add(error.by_row)
+            apart.add(error.each)
             readings += error.readings
             origin = inputs.origin(error.key) if inputs is not None else ""
             refusals.append(f"{origin}{error}")
@@ -180,10 +180,10 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
             continue
     if next(choices, None) is not None:
         lines.add(None)
-        by_row.add(())
+        apart.add(())
     common = refusals[0] if refusals and refusals.count(refusals[0]) == len(refusals) else None
     return _OverCorrections(urgent_over_lines(lines, readings, unread), common, readings,
-                            by_row.pop() if len(by_row) == 1 else ())
+                            apart.pop() if len(apart) == 1 else ())
 
 
 def _unrecognized(stray: list[str]) -> str:
@@ -305,7 +305,6 @@ def _refused_without_summary(args: argparse.Namespace, message: str,
     (QA 81 #2: a textbook TTP lost its line to a mistyped path, and ``--json`` said
     ``"urgent": null``); without lab values of its own, the line the run gave the slide
     (``run_line``: QA 145 H-1, a slide of which no field was analysed lost it)."""
-
     alone = argparse.Namespace(**(vars(args) | {"summary": None, "schistocytes": None,
                                                 "rbc_counted": None}))
     over = _urgent_over_corrections(alone, [])
@@ -371,7 +370,7 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
     read as not given), up to :data:`MOST_CORRECTIONS_JUDGED` rows; one whose row for the slide
     calls for no line, as that row and each row with no slide name (QA 146 H-2). Rows that may
     be different patients' each keep their own line too
-    (:attr:`~smearscan.verdict.UnresolvedBoundError.by_row`; QA 146 H-3)."""
+    (:attr:`~smearscan.verdict.UnresolvedBoundError.each`; QA 146 H-3)."""
     from smearscan.labs import (
         LabValueError,
         labs_for_slide,
@@ -386,9 +385,9 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
                 apart: Sequence[LabRow] = ()) -> UnresolvedBoundError:
         line, judged = _urgent_despite(smear, read, recorded, given, args.ways_read, unread)
         return UnresolvedBoundError(_naming_the_command_line(str(error), given), line,
-                                    readings=judged, by_row=_lines_by_row(apart))
+                                    readings=judged, each=own_lines(apart))
 
-    def _lines_by_row(apart: Sequence[LabRow]) -> list[str]:
+    def own_lines(apart: Sequence[LabRow]) -> list[str]:
         """The line each of several rows that may be different patients' calls for alone."""
         if len(apart) < 2:
             return []
@@ -609,6 +608,31 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
         names = ", ".join(repr(name) for name in slides) or "none"
         message = (f"slide {args.slide!r} is not in the summary; slides: {names}"
                    f"{slips_hint(meant)}")
-    # The slides may be other patients: the line asks for the slide (QA 82 #9).
-    raise _urgent_over_corrections(args, [Refused(message, tuple(
-        {"slide": name} for name in meant))], unread="slide").refusal(message)
+    # The slides may be other patients: the line asks for the slide (QA 82 #9), and each
+    # slide's own line is said (QA 146 H-3's rule: one patient's "TTP likely" beside another's
+    # normal values read "TTP possible").
+    over = _urgent_over_corrections(args, [Refused(message, tuple(
+        {"slide": name} for name in meant))], unread="slide")
+    if len(meant) > 1:
+        over = over._replace(each=tuple(_lines_by_slide(args, meant)))
+    raise over.refusal(message)
+
+
+def _lines_by_slide(args: argparse.Namespace, slides: Sequence[str]) -> list[str]:
+    """The URGENT line each of the summary's ``slides`` calls for, as ``--slide`` naming it
+    would print it, each said of its slide (every one, however many)."""
+    from smearscan.labs import LabValueError
+    from smearscan.verdict import SlideNotFoundError, UnresolvedBoundError, assess
+
+    said = []
+    for name in slides:
+        try:
+            inputs = _verdict_inputs(argparse.Namespace(**(vars(args) | {"slide": name})))
+            line = assess(inputs.smear, inputs.labs).urgent
+            lines = [line] if line is not None else []
+        except UnresolvedBoundError as error:
+            lines = error.said
+        except (LabValueError, SlideNotFoundError, ValueError):
+            continue  # as the line over them all: refused otherwise, not what was meant
+        said += [f"{args.summary} slide {name!r}: {line}" for line in lines]
+    return said

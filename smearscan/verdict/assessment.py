@@ -664,30 +664,30 @@ class UnresolvedBoundError(LabValueError):
     tried) calls for it: the emergency is not lost with the rest of the verdict."""
 
     def __init__(self, message: str, urgent: str | None, key: str | None = None,
-                 readings: Sequence[Labs] = (), by_row: Sequence[str] = ()) -> None:
+                 readings: Sequence[Labs] = (), each: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.urgent = urgent
         self.key = key  # the lab key the refusal is about, where one is (an LDH's "ldh")
         # The sets of lab values ``urgent`` was judged over: a line over several refusals says
         # what all of them show of ADAMTS13 (QA 47 H-1).
         self.readings = tuple(readings)
-        # Where the refused values are rows of a lab file that may be different patients', the
-        # line each row calls for, ``"where: line"``: said instead of ``urgent``, which merges
-        # them (QA 146 H-3: one patient's "TTP likely" was said "TTP possible" beside another's
-        # normal values).
-        self.by_row = tuple(by_row)
+        # Where the refusal is which of several sets of values that may be different patients'
+        # (a lab file's rows, a summary's slides), the line each calls for, ``"where: line"``:
+        # said instead of ``urgent``, which merges them (QA 146 H-3: one patient's "TTP likely"
+        # was said "TTP possible" beside another's normal values).
+        self.each = tuple(each)
 
     @property
     def said(self) -> list[str]:
-        """The URGENT lines said before the refusal: each row's, where the values are rows that
-        may be different patients' (:attr:`by_row`), else the one line (none without)."""
-        return list(self.by_row) or ([self.urgent] if self.urgent is not None else [])
+        """The URGENT lines said before the refusal: each set's, where the values are sets that
+        may be different patients' (:attr:`each`), else the one line (none without)."""
+        return list(self.each) or ([self.urgent] if self.urgent is not None else [])
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``verdict`` block of a slide whose verdict the bound leaves open; with each row's
-        line (``urgent_by_row``) where there are several."""
-        by_row = {"urgent_by_row": list(self.by_row)} if self.by_row else {}
-        return {"urgent": self.urgent, **by_row, "unresolved": str(self)}
+        """The ``verdict`` block of a slide whose verdict the bound leaves open; with each set's
+        line (``urgent_each``) where there are several."""
+        each = {"urgent_each": list(self.each)} if self.each else {}
+        return {"urgent": self.urgent, **each, "unresolved": str(self)}
 
 
 def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
