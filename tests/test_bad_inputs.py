@@ -583,6 +583,26 @@ def test_a_slide_with_some_images_on_a_share_not_mounted_keeps_its_earlier_analy
     assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify", "--quiet"]) == 3
     assert _errors(out) == _link_to_nothing(link, kept="")
     assert (out / "cells.csv").read_text() != cells
+    # QA 149 L-2: nothing said why the earlier analysis was not kept.
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "smearscan: slide 'p7': 1 of its 2 images cannot be read now, and its images are not "
+        "those its earlier analysis read (one added, removed or changed): not kept")
+
+
+def test_a_slide_whose_readable_image_was_removed_keeps_no_analysis_of_it(tmp_path, capsys):
+    # QA 149 M-2: its other image a link to a share not mounted, the analysis that counted the
+    # removed image was kept as one of images that cannot be read.
+    _slide_folders(tmp_path / "slides", "p7")
+    link, out = _p7_linked_to_a_share(tmp_path)
+    (tmp_path / "share").rename(tmp_path / "unmounted")
+    (tmp_path / "slides" / "p7" / "f0.png").unlink()
+    capsys.readouterr()
+    assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify", "--quiet"]) == 3
+    assert _errors(out) == _link_to_nothing(link, kept="")
+    assert read_csv_rows(out / "cells.csv") == []
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "smearscan: slide 'p7': its images cannot be read now, and its images are not those its "
+        "earlier analysis read (one added, removed or changed): not kept")
 
 
 def test_an_image_linked_to_a_share_not_mounted_is_said_as_a_link_to_nothing(tmp_path):
@@ -619,7 +639,7 @@ def test_a_slide_on_a_share_not_mounted_keeps_no_verdict_made_under_other_rules(
     captured = capsys.readouterr()
     assert captured.out.startswith("patient7: URGENT - TTP likely")
     # QA 147 M-2: nothing said why the earlier analysis was not kept.
-    assert ("smearscan: slide 'patient7': no image of it can be read now, and its earlier "
+    assert ("smearscan: slide 'patient7': its images cannot be read now, and its earlier "
             "analysis was made with other options, lab values or verdict rules: not kept"
             ) in captured.err.splitlines()
     assert [e["error"] for e in read_csv_rows(out / "errors.csv")] == [

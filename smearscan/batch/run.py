@@ -579,24 +579,31 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
                            on_note: Callable[[str], None]) -> SlideOutcome | None:
     """The earlier analysis in ``out`` of a slide of which no image can be read now (a link to
     a share not mounted, or images that are; a folder that cannot be listed or holds no image),
-    or only some, the rest the images it analysed (:func:`_rest_as_recorded`; QA 147 M-1: the
-    count was made again without them), kept as it was, with why among its errors, where it
-    was made with the ``expected`` settings and lab values
-    (:func:`~smearscan.batch.resume.same_settings`) under today's verdict rules (else its
-    verdict may not be today's, which ``on_note`` is told; QA 147 M-2: nothing said why); None
-    where there is none to keep (QA 141 M-2: a share not mounted for a moment replaced a
-    finished count and its field pictures by an empty slide)."""
+    or only some, kept as it was, with why among its errors, where it was made from the slide's
+    images of today (:func:`_rest_as_recorded`: QA 147 M-1, the count was made again without
+    those not read; QA 149 M-2, one since removed was kept in it) with the ``expected``
+    settings and lab values (:func:`~smearscan.batch.resume.same_settings`) under today's
+    verdict rules (else its verdict may not be today's); ``on_note`` is told why one is not
+    kept (QA 147 M-2, QA 149 L-2: nothing said why). None where there is none to keep (QA 141
+    M-2: a share not mounted for a moment replaced a finished count and its field pictures by
+    an empty slide)."""
     gone = [field for field in slide.fields if not field.exists()]
     if slide.left_out is not None or not (gone or slide.problems):
         return None
     record = read_record(out, slide.name)
-    if record is None or (len(gone) < len(slide.fields)
-                          and not _rest_as_recorded(slide, gone, record, expected)):
+    if record is None:
+        return None
+    # QA 149 L-1: "no image of it can be read" was said of a slide with one read.
+    unread = ("its images cannot be read now" if len(gone) == len(slide.fields)
+              else f"{len(gone)} of its {len(slide.fields)} images cannot be read now")
+    if slide.fields and not _rest_as_recorded(slide, gone, record, expected):
+        on_note(f"slide {slide.name!r}: {unread}, and its images are not those its earlier "
+                "analysis read (one added, removed or changed): not kept")
         return None
     # QA 146 H-4: a verdict made under rules since changed is not kept (its line may be gone).
     if not same_settings(record.get("fingerprint"), expected) or stale_verdict(record):
-        on_note(f"slide {slide.name!r}: no image of it can be read now, and its earlier analysis "
-                "was made with other options, lab values or verdict rules: not kept")
+        on_note(f"slide {slide.name!r}: {unread}, and its earlier analysis was made with other "
+                "options, lab values or verdict rules: not kept")
         return None
     try:
         kept = outcome_of(out, slide.name, record, resumed=True)
@@ -608,9 +615,7 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
         (_image_name(slide, field), f"{field}: {missing_path_problem(field)}") for field in gone]
     why = [(slide.name, image, f"{problem}; the slide's earlier analysis is kept as it was")
            for image, problem in problems]
-    said = ("its images cannot be read now" if len(gone) == len(slide.fields)
-            else f"{len(gone)} of its {len(slide.fields)} images cannot be read now")
-    return replace(kept, errors=[*kept.errors, *why], kept=said)
+    return replace(kept, errors=[*kept.errors, *why], kept=unread)
 
 
 def _rest_as_recorded(slide: Slide, gone: list[Path], record: dict, expected: dict) -> bool:
