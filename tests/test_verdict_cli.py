@@ -1130,6 +1130,29 @@ def test_rows_that_may_be_other_patients_values_each_say_their_own_line(
                            "verdict --help)\n")
 
 
+@pytest.mark.parametrize("per_slide", [False, True])
+def test_rows_apart_keep_their_own_lines_over_each_reading_of_an_option(per_slide, tmp_path,
+                                                                         capsys):
+    # QA 149 H-1: an option given twice, where a second row calls for a line under one reading
+    # only, merged every row into one "TTP possible".
+    labs = tmp_path / "labs.csv"
+    names = ("s1", "s2") if per_slide else ("", "")
+    labs.write_text(f"slide,hemoglobin,adamts13,ldh,ldh_uln,platelets\n{names[0]},8 g/dL,5 %,"
+                    f"900 U/L,250 U/L,10\n{names[1]},14 g/dL,,,,\n")
+    where = ([f"{labs} line {n} (slide 's{n - 1}')" for n in (2, 3)] if per_slide else
+             [f"{labs} line {n} (lab values with no slide name)" for n in (2, 3)])
+    first = ["--hemoglobin", "8 g/dL", "--adamts13", "5 %", "--ldh", "900 U/L", "--ldh-uln",
+             "250 U/L", "--platelets", "10"]
+    severe = _line_alone(capsys, first, ["--schistocytes", "5"])
+    assert _line_alone(capsys, first, ["--schistocytes", "1"]) == severe
+    assert _exit_code(["verdict", "--schistocytes", "1", "--schistocytes", "5", "--labs",
+                       str(labs)]) == 2
+    # The second row calls for "TTP possible" at 5% and for none at 1%: its line asks for the
+    # option corrected; the first's is its own at either.
+    assert capsys.readouterr().out == (
+        f"{where[0]}: {severe}\n{where[1]}: {urgent_ttp('possible', 'unknown, refused')}\n")
+
+
 @pytest.mark.parametrize("first_line", ["sep=,", '"sep=,"', "SEP=,,,"])
 def test_a_lab_csv_with_excels_separator_line_is_read_as_without_it(first_line, tmp_path,
                                                                       capsys):

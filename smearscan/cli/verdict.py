@@ -27,7 +27,7 @@ from smearscan.cli.verdict_options import (
 
 if TYPE_CHECKING:  # imported inside the functions that need them: start-up stays short
     from smearscan.labs import LabRow, Labs
-    from smearscan.verdict import SmearFindings, UnresolvedBoundError
+    from smearscan.verdict import OwnLine, SmearFindings, UnresolvedBoundError
 
 
 def run_verdict(argv: list[str]) -> int:
@@ -120,9 +120,9 @@ class _OverCorrections(NamedTuple):
     also: str | None
     #: The sets of lab values the line was judged over.
     readings: list[Labs]
-    #: The line of each lab file row that may be another patient's, where every set of
-    #: corrections said the same (:attr:`~smearscan.verdict.UnresolvedBoundError.each`).
-    each: tuple[str, ...]
+    #: The line of each lab file row that may be another patient's, over every set of
+    #: corrections (:attr:`~smearscan.verdict.UnresolvedBoundError.each`).
+    each: tuple[OwnLine, ...]
 
     def refusal(self, message: str) -> UnresolvedBoundError:
         """The refusal ``message`` with the lines found."""
@@ -138,7 +138,8 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
     in turn (:func:`~smearscan.verdict.urgent_over_lines`), the refusal of the values every
     set is refused for, if one is, the sets of lab values the line was judged over (of a
     set refused as lab values, those its own line was: QA 47 H-1), and each lab file row's
-    line where every set said the same (QA 146 H-3: merged without ``--schistocytes``). Beyond
+    line over every set (:func:`~smearscan.verdict.own_lines_over`; QA 146 H-3: merged
+    without ``--schistocytes``), where each set said the rows' lines apart. Beyond
     :data:`MOST_CORRECTIONS_JUDGED` sets, those not judged count as calling for no line: a
     line that some judged set calls for becomes "TTP possible ... correct it" (or asks for
     what ``unread`` names)."""
@@ -147,10 +148,11 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
         SlideNotFoundError,
         UnresolvedBoundError,
         assess,
+        own_lines_over,
         urgent_over_lines,
     )
 
-    lines, readings, refusals, apart = set(), [], [], set()
+    lines, readings, refusals, apart = set(), [], [], []
     judged = min(math.prod(len(problem.corrections) for problem in refused),
                  MOST_CORRECTIONS_JUDGED)
     choices = itertools.product(*(problem.corrections for problem in refused))
@@ -164,13 +166,15 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
         try:
             inputs = _verdict_inputs(one)
             # Judged whole, so that a bound refused beside the options is named too (QA 46 L-3).
-            lines.add(assess(inputs.smear, inputs.labs).urgent)
+            line = assess(inputs.smear, inputs.labs).urgent
+            lines.add(line)
             readings.append(inputs.labs)
             refusals.append(None)
-            apart.add(())
+            # One set of values: no line of its own can stand beside the rows' of the others.
+            apart.append(() if line is None else None)
         except UnresolvedBoundError as error:
             lines.add(error.urgent)
-            apart.add(error.each)
+            apart.append(error.each or (() if error.urgent is None else None))
             readings += error.readings
             origin = inputs.origin(error.key) if inputs is not None else ""
             refusals.append(f"{origin}{error}")
@@ -178,12 +182,13 @@ def _urgent_over_corrections(args: argparse.Namespace, refused: list[Refused],
             # Refused otherwise (a summary that cannot be read), it is not what the user
             # meant; left out, it cannot weaken the line the others call for.
             continue
-    if next(choices, None) is not None:
+    complete = next(choices, None) is None
+    if not complete:
         lines.add(None)
-        apart.add(())
     common = refusals[0] if refusals and refusals.count(refusals[0]) == len(refusals) else None
-    return _OverCorrections(urgent_over_lines(lines, readings, unread), common, readings,
-                            apart.pop() if len(apart) == 1 else ())
+    each = (own_lines_over(apart, unread, complete=complete)
+            if None not in apart and any(apart) else ())
+    return _OverCorrections(urgent_over_lines(lines, readings, unread), common, readings, each)
 
 
 def _unrecognized(stray: list[str]) -> str:
@@ -379,7 +384,7 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         unnamed_row_source,
         unnamed_rows,
     )
-    from smearscan.verdict import UnresolvedBoundError
+    from smearscan.verdict import OwnLine, UnresolvedBoundError
 
     def refused(error: LabValueError, read: Sequence[LabRow] = (), unread: str = "refused",
                 apart: Sequence[LabRow] = ()) -> UnresolvedBoundError:
@@ -387,13 +392,14 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         return UnresolvedBoundError(_naming_the_command_line(str(error), given), line,
                                     readings=judged, each=own_lines(apart))
 
-    def own_lines(apart: Sequence[LabRow]) -> list[str]:
+    def own_lines(apart: Sequence[LabRow]) -> list[OwnLine]:
         """The line each of several rows that may be different patients' calls for alone."""
         if len(apart) < 2:
             return []
-        lines = [(where(row), _urgent_despite(smear, [row], recorded, given,
-                                              args.ways_read)[0]) for row in apart]
-        return [f"{source}: {line}" for source, line in lines if line is not None]
+        lines = [(where(row), *_urgent_despite(smear, [row], recorded, given, args.ways_read))
+                 for row in apart]
+        return [OwnLine(source, line, tuple(judged)) for source, line, judged in lines
+                if line is not None]
 
     def where(row: LabRow) -> str:
         return unnamed_row_source(row) if row in unnamed else row.source
@@ -618,21 +624,23 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
     raise over.refusal(message)
 
 
-def _lines_by_slide(args: argparse.Namespace, slides: Sequence[str]) -> list[str]:
+def _lines_by_slide(args: argparse.Namespace, slides: Sequence[str]) -> list[OwnLine]:
     """The URGENT line each of the summary's ``slides`` calls for, as ``--slide`` naming it
     would print it, each said of its slide (every one, however many)."""
     from smearscan.labs import LabValueError
-    from smearscan.verdict import SlideNotFoundError, UnresolvedBoundError, assess
+    from smearscan.verdict import OwnLine, SlideNotFoundError, UnresolvedBoundError, assess
 
     said = []
     for name in slides:
+        where = f"{args.summary} slide {name!r}"
         try:
             inputs = _verdict_inputs(argparse.Namespace(**(vars(args) | {"slide": name})))
-            line = assess(inputs.smear, inputs.labs).urgent
-            lines = [line] if line is not None else []
+            own = [OwnLine(where, assess(inputs.smear, inputs.labs).urgent, (inputs.labs,))]
         except UnresolvedBoundError as error:
-            lines = error.said
+            own = ([OwnLine(f"{where}, {each.where}", each.line, each.readings)
+                    for each in error.each]
+                   or [OwnLine(where, error.urgent, error.readings)])
         except (LabValueError, SlideNotFoundError, ValueError):
             continue  # as the line over them all: refused otherwise, not what was meant
-        said += [f"{args.summary} slide {name!r}: {line}" for line in lines]
+        said += [each for each in own if each.line is not None]
     return said

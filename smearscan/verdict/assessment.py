@@ -664,7 +664,7 @@ class UnresolvedBoundError(LabValueError):
     tried) calls for it: the emergency is not lost with the rest of the verdict."""
 
     def __init__(self, message: str, urgent: str | None, key: str | None = None,
-                 readings: Sequence[Labs] = (), each: Sequence[str] = ()) -> None:
+                 readings: Sequence[Labs] = (), each: Sequence[OwnLine] = ()) -> None:
         super().__init__(message)
         self.urgent = urgent
         self.key = key  # the lab key the refusal is about, where one is (an LDH's "ldh")
@@ -672,22 +672,55 @@ class UnresolvedBoundError(LabValueError):
         # what all of them show of ADAMTS13 (QA 47 H-1).
         self.readings = tuple(readings)
         # Where the refusal is which of several sets of values that may be different patients'
-        # (a lab file's rows, a summary's slides), the line each calls for, ``"where: line"``:
-        # said instead of ``urgent``, which merges them (QA 146 H-3: one patient's "TTP likely"
-        # was said "TTP possible" beside another's normal values).
+        # (a lab file's rows, a summary's slides), the line each calls for: said instead of
+        # ``urgent``, which merges them (QA 146 H-3: one patient's "TTP likely" was said "TTP
+        # possible" beside another's normal values).
         self.each = tuple(each)
 
     @property
     def said(self) -> list[str]:
         """The URGENT lines said before the refusal: each set's, where the values are sets that
         may be different patients' (:attr:`each`), else the one line (none without)."""
-        return list(self.each) or ([self.urgent] if self.urgent is not None else [])
+        return list(map(str, self.each)) or ([self.urgent] if self.urgent is not None else [])
 
     def to_dict(self) -> dict[str, Any]:
         """The ``verdict`` block of a slide whose verdict the bound leaves open; with each set's
         line (``urgent_each``) where there are several."""
-        each = {"urgent_each": list(self.each)} if self.each else {}
+        each = {"urgent_each": list(map(str, self.each))} if self.each else {}
         return {"urgent": self.urgent, **each, "unresolved": str(self)}
+
+
+@dataclass(frozen=True)
+class OwnLine:
+    """The URGENT line one of several sets of values that may be different patients' (a lab
+    file's row, a summary's slide) calls for alone, where it stands, and the values it was
+    judged over; said ``"where: line"``."""
+
+    where: str
+    line: str
+    readings: tuple[Labs, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.line}"
+
+
+def own_lines_over(choices: Sequence[Sequence[OwnLine]], unread: str = "refused", *,
+                   complete: bool = True) -> tuple[OwnLine, ...]:
+    """The line of each set of values over the ``choices`` (each reading of a refused input
+    gives each set's own lines): the line where every choice gives the same, else one over
+    its lines (:func:`urgent_over_lines`, asking for what ``unread`` names), a choice without
+    a line for the set counting as none, as do the choices not judged (not ``complete``). QA
+    149 H-1: where the choices' lines differed for one set, every set's was merged into one
+    "TTP possible"."""
+    merged = []
+    for where in dict.fromkeys(own.where for lines in choices for own in lines):
+        found = [own for lines in choices for own in lines if own.where == where]
+        missing = len(found) < len(choices) or not complete
+        readings = tuple(labs for own in found for labs in own.readings)
+        line = urgent_over_lines({own.line for own in found} | ({None} if missing else set()),
+                                 readings, unread)
+        merged.append(OwnLine(where, line, readings))
+    return tuple(merged)
 
 
 def _check_bound(smear: SmearFindings, labs: Labs, key: str, bound: Bound,
