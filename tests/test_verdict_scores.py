@@ -4,7 +4,14 @@ Bendapudi 2017; ISTH overt DIC, 2025 update; French TMA score, Coppo 2010)."""
 import pytest
 
 from smearscan.labs import Labs, parse_labs
-from smearscan.verdict import french_score, isth_dic_score, plasmic_score
+from smearscan.verdict import (
+    SmearFindings,
+    assess,
+    format_text,
+    french_score,
+    isth_dic_score,
+    plasmic_score,
+)
 
 PLASMIC_ITEMS = ("platelets", "haemolysis", "no active cancer", "no transplant", "mcv", "inr",
                  "creatinine")
@@ -188,3 +195,33 @@ def test_a_cancer_treatment_beside_no_active_cancer_is_noted(labs, noted):
         "active cancer recorded as no, yet gemcitabine is recorded, a cancer treatment: a cancer "
         "it treated within the past year is an active one for PLASMIC, and this item then "
         "scores 0 (this tool's note)"] if noted else [])
+
+
+# --- Who the TMA scores are for -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("schistocytes", "platelets", "outside"), [
+    # QA 150 M-1: an immune thrombocytopenia (normal smear, no haemolysis) read PLASMIC "high"
+    # and the French score "severe ADAMTS13 deficiency predicted", unqualified.
+    (0.2, 8, "MAHA unlikely; the score is for thrombocytopenia with MAHA"),
+    # The thrombocytopenia limit (platelets < 150 x10^9/L) at its boundary, MAHA likely.
+    (5.0, 149.9, None),
+    (5.0, 150, "no thrombocytopenia; the score is for thrombocytopenia with MAHA"),
+    (5.0, 8, None),
+])
+def test_plasmic_and_the_french_score_say_when_they_do_not_apply(schistocytes, platelets,
+                                                                  outside):
+    labs = parse_labs({"platelets": platelets, "hemoglobin": "8 g/dL", "mcv": 88,
+                       "reticulocytes": "1.2 %" if schistocytes < 1 else "6 %",
+                       "ldh": "180 U/L" if schistocytes < 1 else "900 U/L", "ldh_uln": "250 U/L",
+                       "haptoglobin": "1.1 g/L" if schistocytes < 1 else "0.05 g/L",
+                       "dat": "negative", "creatinine": "0.8 mg/dL", "inr": 1.0,
+                       "active_cancer": "no", "transplant": "no"})
+    verdict = assess(SmearFindings.from_percentage(schistocytes, rbc_counted=2000), labs)
+    assert verdict.maha == ("unlikely" if schistocytes < 1 else "likely")
+    assert (verdict.plasmic.outside, verdict.french.outside) == (outside, outside)
+    assert verdict.isth_dic.outside is None
+    assert verdict.to_dict()["scores"]["plasmic"]["outside"] == outside
+    headline = next(line for line in format_text(verdict).splitlines()
+                    if line.startswith("  PLASMIC: "))
+    assert headline == f"  PLASMIC: {verdict.plasmic.total_text()} -> {verdict.plasmic.risk}" + (
+        f" (not applicable: {outside})" if outside else "")

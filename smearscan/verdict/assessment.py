@@ -953,6 +953,18 @@ def _physiological(labs: Labs, key: str) -> bool:
     return value <= top
 
 
+def _outside_tma(maha: str, picture: LabPicture) -> str | None:
+    """Why the patient lies outside the population PLASMIC and the French TMA score were made
+    for, thrombocytopenia with MAHA (CLINICAL.md: PLASMIC "for a patient with thrombocytopenia
+    and schistocytes", the French score "in TMA"): MAHA unlikely, or no thrombocytopenia; None
+    where neither is shown."""
+    if maha == "unlikely":
+        return "MAHA unlikely; the score is for thrombocytopenia with MAHA"
+    if picture.thrombocytopenia is False:
+        return "no thrombocytopenia; the score is for thrombocytopenia with MAHA"
+    return None
+
+
 def _action_line(ttp: Cause) -> str | None:
     """The URGENT line of TTP assessed ``ttp``: its action while TTP is possible or worse."""
     return ttp.action if ttp.assessment in ACTIVE else None
@@ -977,12 +989,13 @@ def _assessed(smear: SmearFindings, labs: Labs) -> Verdict:
                           population=basis.population)
     against.extend(_megaloblastic_caveat(smear, labs, picture, causes))
     against.extend(_newborn_caveat(smear, labs, picture))
+    outside = _outside_tma(maha, picture)
     return Verdict(
         urgent=_action_line(next(cause for cause in causes if cause.cause == "ttp")),
         maha=maha, findings_for=tuple(found), findings_against=tuple(against),
         missing=_missing_all(maha, smear, labs, picture, causes) + _not_judged(smear, labs),
-        plasmic=plasmic, isth_dic=isth,
-        french=french, differential=causes,
+        plasmic=replace(plasmic, outside=outside), isth_dic=isth,
+        french=replace(french, outside=outside), differential=causes,
         marrow=marrow_assessment(maha, judged, nrbc_present=smear.nrbc_present,
                                  leukoerythroblastic=smear.leukoerythroblastic,
                                  teardrop_percent=smear.teardrop_percent))

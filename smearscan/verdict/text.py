@@ -13,7 +13,8 @@ __all__ = ["format_text", "unresolved_text"]
 
 
 def _score_lines(name: str, score: Score) -> list[str]:
-    lines = [f"  {name}: {score.total_text()} -> {score.risk}", f"    source: {score.source}"]
+    lines = [f"  {name}: {score.total_text()} -> {score.risk_text()}",
+             f"    source: {score.source}"]
     for item in score.items:
         points = "missing" if item.points is None else str(item.points)
         lines.append(f"    {item.item}: {item.value} -> {points}")

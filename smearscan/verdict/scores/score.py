@@ -44,6 +44,10 @@ class Score:
     items: tuple[ScoreItem, ...]
     risk: str
     notes: tuple[str, ...] = ()
+    #: Why the patient lies outside the population the score was made for, where they do
+    #: ("MAHA unlikely"): its risk is then shown as not applicable (QA 150 M-1: an immune
+    #: thrombocytopenia read PLASMIC "high" unqualified).
+    outside: str | None = None
 
     @functools.cached_property
     def _range(self) -> tuple[int, int]:
@@ -71,10 +75,15 @@ class Score:
         return any(item.points is not None for item in self.items)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"items", "total", "min", "max", "risk", "source", "notes"}``."""
+        """``{"items", "total", "min", "max", "risk", "source", "notes", "outside"}``."""
         return {"items": [item.to_dict() for item in self.items], "total": self.total,
                 "min": self.minimum, "max": self.maximum, "risk": self.risk,
-                "source": self.source, "notes": list(self.notes)}
+                "source": self.source, "notes": list(self.notes), "outside": self.outside}
+
+    def risk_text(self) -> str:
+        """``"high"``, or ``"high (not applicable: MAHA unlikely)"`` (:attr:`outside`)."""
+        return self.risk if self.outside is None else (
+            f"{self.risk} (not applicable: {self.outside})")
 
     def total_text(self) -> str:
         """``"5"``, or ``"3-7 (incomplete)"``."""
