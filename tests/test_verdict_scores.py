@@ -87,6 +87,15 @@ def test_isth_d_dimer_as_multiple_of_uln(d_dimer, uln, expected):
     assert points(isth_dic_score(labs), 1) == expected
 
 
+@pytest.mark.parametrize(("d_dimer", "shown", "expected"), [
+    # QA 150 L-2: a D-dimer over the assay's range, '>20 mg/L', read "40x ULN".
+    (">20 mg/L", ">40x ULN", 3), (">=20 mg/L", ">=40x ULN", 3), ("<0.2 mg/L", "<0.4x ULN", 0),
+    ("20 mg/L", "40x ULN", 3)])
+def test_isth_d_dimer_given_as_a_bound_is_shown_as_one(d_dimer, shown, expected):
+    item = isth_dic_score(parse_labs({"d_dimer": d_dimer, "d_dimer_uln": "0.5 mg/L"})).items[1]
+    assert (item.value, item.points) == (shown, expected)
+
+
 @pytest.mark.parametrize(("seconds", "expected"), [(2.9, 0), (3, 1), (5.9, 1), (6, 2)])
 def test_isth_pt_prolongation(seconds, expected):
     assert points(isth_dic_score(Labs(pt_prolongation_s=seconds)), 2) == expected

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from smearscan.labs import Labs
+from smearscan.labs import Bound, Labs
 from smearscan.verdict.readings import d_dimer_ratio, show
 from smearscan.verdict.scores.score import (
     INDETERMINATE,
@@ -52,6 +52,16 @@ def dic_underlying(labs: Labs) -> list[str]:
                                     (named, obstetric)) if flag]
 
 
+def _ratio_text(labs: Labs, ratio: float) -> str:
+    """``"40x ULN"``; of a D-dimer given as a bound, with its sign (``">40x ULN"``; QA 150 L-2:
+    a '>20 mg/L' read "40x ULN")."""
+    value = labs.d_dimer
+    if not isinstance(value, Bound):
+        return f"{ratio:g}x ULN"
+    sign = value.sign + ("=" if value.inclusive else "")
+    return f"{sign}{round(value.limit / labs.d_dimer_uln, 6):g}x ULN"
+
+
 def isth_dic_score(labs: Labs) -> Score:
     """ISTH overt DIC score, 2025 update: platelets >= 100/50-<100/<50 -> 0/1/2; D-dimer x ULN
     <= 3/>3-<=7/>7 -> 0/2/3; PT prolongation < 3/3-<6/>=6 s -> 0/1/2; fibrinogen >= 1.0/<1.0 g/L
@@ -62,7 +72,7 @@ def isth_dic_score(labs: Labs) -> Score:
         scored_item(f"platelets (>= {high:g} / {low:g} to < {high:g} / < {low:g} x10^9/L -> 0/1/2)",
                     "platelets", labs.platelets, _isth_platelets, 2),
         ScoreItem(f"D-dimer x ULN (<= {near:g} / > {near:g} to <= {far:g} / > {far:g} -> 0/2/3)",
-                  "missing" if ratio is None else f"{ratio:g}x ULN",
+                  "missing" if ratio is None else _ratio_text(labs, ratio),
                   None if ratio is None else _isth_d_dimer(ratio), 3),
         scored_item(f"PT prolongation (< {short:g} / {short:g} to < {long:g} / >= {long:g} s "
                     "-> 0/1/2)", "pt_prolongation_s", labs.pt_prolongation_s, _isth_pt, 2),
