@@ -48,7 +48,7 @@ from smearscan.slide_stats import SOFT_EDGE_WIDTH_UM
 
 BLURS_UM = (0.0, 0.2, 0.4)
 FOLD_BLURS_UM = (0.0, 0.2, 0.3, 0.4)  # 0.3 um: edges near SOFT_EDGE_WIDTH_UM
-JPEG_QUALITIES = (95, 85, 75, 60)
+JPEG_QUALITIES = (95, 80, 75, 70, 50)
 COARSE_FACTORS = (1.25, 1.5, 2.0)  # Chula's 0.2 um pixels made 0.25, 0.3 and 0.4 um
 STAIN_FACTORS = (0.6, 0.8, 1.25, 1.5)
 VIGNETTE_CORNERS = (1.0, 0.85, 0.7, 0.55)  # brightness left in the corners

@@ -18,7 +18,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ from smearscan.loading import (
     Slide,
     file_identity,
     find_slides,
+    jpeg_quality,
     read_field,
     to_rgb,
     without_copies,
@@ -83,7 +84,9 @@ class FieldAnalysis:
         ``canvas_uncut`` (why a flat canvas found round part of it was left in; None when none
         was), ``painted_px`` (pixels of a burned-in scale bar, label or arrow painted out,
         :mod:`smearscan.annotation`; 0 when none was; the objects it touches are border
-        objects), ``counts`` (whole objects per class).
+        objects), ``jpeg_quality`` (the quality a JPEG file was saved at,
+        :func:`smearscan.loading.jpeg_quality`; None for another format or an array),
+        ``counts`` (whole objects per class).
     labels : (H, W) int32 ndarray
         The objects' mask: 0 background, else the object's ``cell_id``.
     model_version : str or None
@@ -289,7 +292,9 @@ def _field_analysis(rgb: np.ndarray, path: Path, slide: str, image: str,
     result = FieldResult(slide, image, path, cells, rgb.shape[1], rgb.shape[0],
                          seg.pixel_size_um, seg.pixel_size_estimated,
                          model=ModelInfo(model.version, model.operating),
-                         edge_width_um=measured.edge_width_um, condition=measured.condition,
+                         edge_width_um=measured.edge_width_um,
+                         condition=replace(measured.condition, jpeg_quality=(
+                             jpeg_quality(path) if image else None)),
                          own_pixel_size_um=measured.own_pixel_size_um)
     if "class" not in cells:  # no objects: the classifier's columns, empty
         cells = cells | {"class": np.zeros(0, str), "morphology": np.zeros(0, str)} | {

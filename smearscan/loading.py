@@ -422,6 +422,50 @@ def content_digest(path: Path | None) -> str | None:
         return None
 
 
+#: libjpeg's (IJG's) luminance quantization table at quality 50, in natural order: a JPEG's own
+#: table over it gives the quality it was saved at (:func:`jpeg_quality`).
+_IJG_LUMINANCE = (
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69,
+    56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81,
+    104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99)
+
+#: A JPEG saved at a quality under this is said to be (this tool's rule): its blocks read as
+#: ragged cell edges, and cells are cut at their halos (QA 138 F1). Every 4th labelled Chula
+#: field (140; saved at 95) saved again at 90 / 80 / 75 / 70 / 60 / 50 read 32.7 / 35.3 / 35.2
+#: / 36.9 / 37.1 / 37.3 schistocyte calls per 1000 red cells against 32.6 with the shipped
+#: network (which trained on them), and +0.0 / 0.9 / 0.2 / 2.8 / 2.6 / 5.5% red cells
+#: (``python scripts/jpeg_quality.py``); on the held-out fields of its cross-validation
+#: (``scripts/image_quality.py --fold-models ... --change jpeg``) the false-call rate was 0.21%
+#: at 95 and 0.26 / 0.23 / 0.29 / 0.33% at 80 / 75 / 70 / 50, the sensitivity 0.635-0.645.
+#: Chula's own fields are at 95, BCCD's and PBC's at 75.
+LOW_JPEG_QUALITY = 90
+
+#: What a field saved under :data:`LOW_JPEG_QUALITY` does to the count, for the report.
+COMPRESSED_NOTE = (
+    "a JPEG's blocks read as ragged cell edges: Chula fields saved again at quality 80 / 70 / 50 "
+    "read 2.7 / 4.3 / 4.7 more schistocyte calls per 1000 red cells and 0.9 / 2.8 / 5.5% more "
+    "red cells (at 90, none), and held-out ones a false-call rate of 0.26 / 0.29 / 0.33% "
+    "against 0.21%; saving the fields as PNG or TIFF, or as JPEG at quality 90 or more, avoids "
+    "it")
+
+
+def jpeg_quality(path: Path) -> int | None:
+    """The quality (1-100, libjpeg's scale) a JPEG file was saved at, from its luminance
+    quantization table against libjpeg's; None for another format or a file that cannot be
+    read. A camera's own tables read as the libjpeg quality closest to them."""
+    try:
+        with _pillow_size_limit_lifted(), Image.open(path, formats=("JPEG",)) as image:
+            table = (getattr(image, "quantization", None) or {}).get(0)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    if not table or len(table) != len(_IJG_LUMINANCE):
+        return None
+    # libjpeg scales its table by 5000/q % under 50 and by (200 - 2q) % from 50 up.
+    scale = 100 * sum(table) / sum(_IJG_LUMINANCE)
+    quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
+    return int(min(max(round(quality), 1), 100))
+
+
 #: SHA-256 of an empty file (QA 76 F7: two empty files in two slides read as one patient's
 #: fields under two names).
 _EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()

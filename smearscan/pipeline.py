@@ -27,6 +27,7 @@ from smearscan.loading import (
     FieldUnreadError,
     ImageLoadError,
     content_digest,
+    jpeg_quality,
     read_field,
 )
 from smearscan.noise import quietened
@@ -599,6 +600,7 @@ def analyse_field(task: FieldTask) -> FieldResult:
         model=ModelInfo(model.version, model.operating) if model is not None else None,
         mask_png=png_bytes(seg.labels) if task.mask else None,
         overlay_png=png_bytes(overlay) if task.overlay else None,
-        edge_width_um=measured.edge_width_um, condition=measured.condition,
+        edge_width_um=measured.edge_width_um,
+        condition=replace(measured.condition, jpeg_quality=jpeg_quality(task.path)),
         own_pixel_size_um=measured.own_pixel_size_um,
     )

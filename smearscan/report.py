@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from smearscan import __version__
 from smearscan.errors import printable
 from smearscan.illumination import UNEVEN_FALLOFF
+from smearscan.loading import COMPRESSED_NOTE, LOW_JPEG_QUALITY
 from smearscan.noise import NOISY_LEVELS, SMOOTHED_NOTE
 from smearscan.outputs import shown_text, user_cache
 from smearscan.overlap import MIN_COINCIDING, MIN_SHARE
@@ -380,6 +381,8 @@ def slide_report_html(name: str, summary: SlideSummary, parts: ReportParts, *,
         uneven_falloff=f"{UNEVEN_FALLOFF:g}", noisy_levels=f"{NOISY_LEVELS:g}",
         smoothed_note=SMOOTHED_NOTE,
         evened_fields=summary.evened_fields, smoothed_fields=summary.smoothed_fields,
+        compressed_fields=summary.compressed_fields, low_jpeg_quality=LOW_JPEG_QUALITY,
+        compressed_note=COMPRESSED_NOTE,
         canvas_notes=summary.canvas_notes,
         off_scale_fields=_off_scale_fields(summary),
         off_scale_schistocytes=summary.off_scale_schistocytes,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from smearscan.framing import CANVAS, canvas_left_in, picture_said
-from smearscan.loading import DEFAULT_MAX_PIXELS
+from smearscan.loading import DEFAULT_MAX_PIXELS, LOW_JPEG_QUALITY
 from smearscan.overlap import FieldOverlap
 from smearscan.segmentation import (
     DOUBTFUL_SCALE,
@@ -123,6 +123,9 @@ class Condition:
     painted_px : int
         Pixels of a burned-in annotation (a scale bar, label or arrow) painted out before
         segmentation (:mod:`smearscan.annotation`); 0 for none.
+    jpeg_quality : int or None
+        The quality a JPEG file was saved at (:func:`~smearscan.loading.jpeg_quality`); None
+        for another format, or a field given as an array.
     """
 
     light_falloff: float = float("nan")
@@ -133,6 +136,7 @@ class Condition:
     taken_off: tuple[str, ...] = ()
     canvas_uncut: str | None = None
     painted_px: int = 0
+    jpeg_quality: int | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,8 @@ class FieldSummary:
     say what was done to it before it was analysed, ``picture_box`` where its picture lies
     where anything was taken off the image round it, ``taken_off`` what was, ``canvas_uncut``
     why a flat canvas round part of it was left in, ``painted_px`` the pixels of a burned-in
-    annotation painted out (:class:`Condition`); ``own_pixel_size_um``:
+    annotation painted out, ``jpeg_quality`` the quality its JPEG file was saved at
+    (:class:`Condition`); ``own_pixel_size_um``:
     with a declared pixel size, the field's own estimate where it names the field off that
     size, else None.
     """
@@ -213,6 +218,12 @@ class FieldSummary:
     canvas_uncut: str | None = None
     own_pixel_size_um: float | None = None
     painted_px: int = 0
+    jpeg_quality: int | None = None
+
+    @property
+    def compressed(self) -> bool:
+        """The field is a JPEG saved under :data:`~smearscan.loading.LOW_JPEG_QUALITY`."""
+        return self.jpeg_quality is not None and self.jpeg_quality < LOW_JPEG_QUALITY
 
     @property
     def picture_said(self) -> str | None:
@@ -249,7 +260,7 @@ class FieldSummary:
                 "noise_levels": self.noise_levels, "smoothed_px": self.smoothed_px,
                 "picture_box": list(self.picture_box) if self.picture_box else None,
                 "taken_off": list(self.taken_off), "canvas_uncut": self.canvas_uncut,
-                "painted_px": self.painted_px,
+                "painted_px": self.painted_px, "jpeg_quality": self.jpeg_quality,
                 "own_pixel_size_um": self.own_pixel_size_um, "counts": dict(self.counts)}
 
     @classmethod
@@ -275,6 +286,7 @@ class FieldSummary:
                                             [CANVAS] if data.get("picture_box") else [])),
                    canvas_uncut=data.get("canvas_uncut"),
                    painted_px=int(data.get("painted_px", 0)),  # none before 0.3.28
+                   jpeg_quality=data.get("jpeg_quality"),  # none before 0.3.39
                    own_pixel_size_um=data.get("own_pixel_size_um"))  # none before 0.3.12
 
 
@@ -540,6 +552,12 @@ class SlideSummary:
     def smoothed_fields(self) -> tuple[str, ...]:
         """The fields so noisy that they were smoothed before analysis."""
         return tuple(f.image for f in self.fields if f.smoothed_px)
+
+    @property
+    def compressed_fields(self) -> dict[str, int]:
+        """Each field that is a JPEG saved at a low quality (:attr:`FieldSummary.compressed`),
+        with that quality."""
+        return {f.image: f.jpeg_quality for f in self.fields if f.compressed}
 
     @property
     def canvas_notes(self) -> dict[str, str]:

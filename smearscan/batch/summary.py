@@ -92,7 +92,7 @@ def field_summary(result: FieldResult) -> FieldSummary:
         smoothed_px=round(result.condition.smoothed_px, 4),
         picture_box=result.condition.picture_box,
         taken_off=result.condition.taken_off, canvas_uncut=result.condition.canvas_uncut,
-        painted_px=result.condition.painted_px,
+        painted_px=result.condition.painted_px, jpeg_quality=result.condition.jpeg_quality,
         own_pixel_size_um=None if result.own_pixel_size_um is None
         else _rounded(result.own_pixel_size_um))
 
@@ -250,9 +250,10 @@ def field_picture(folder: Path, stem: str) -> tuple[Path, str]:
 def report_field(summary: FieldSummary, picture: str | None) -> dict:
     """A field of the report: its ``summary.json`` entry, so that the caption shows what the
     summary records, the link to its picture (None: no picture), and what framing did and left
-    in, in words (:attr:`FieldSummary.picture_said`, :attr:`FieldSummary.canvas_note`)."""
+    in, in words (:attr:`FieldSummary.picture_said`, :attr:`FieldSummary.canvas_note`), and
+    whether it is a low-quality JPEG (:attr:`FieldSummary.compressed`)."""
     return {**summary.to_dict(), "picture": picture, "picture_said": summary.picture_said,
-            "canvas_note": summary.canvas_note}
+            "canvas_note": summary.canvas_note, "compressed": summary.compressed}
 
 
 def gallery_group(label: str, total: int, shown: list[ReviewCell]) -> dict:
