@@ -1430,6 +1430,34 @@ def test_a_summary_slide_not_named_keeps_the_line_of_each_slide_it_may_be(tmp_pa
         likely[0], "smearscan verdict: slide 'P7' is not in the summary; slides: 'S1', 'S2'\n")
 
 
+def test_each_slide_of_a_summary_says_its_line_however_many_it_holds(tmp_path, capsys):
+    # QA 151 H-1: a 65th slide's "TTP likely" was lost beyond the 64 slides judged together.
+    normal = {"platelets": 250, "hemoglobin": 14, "adamts13": 80}
+    slides = {f"N{index:02d}": {"labs": normal} for index in range(64)}
+    path = _summary_of(tmp_path, slides | {"Z70": {"labs": {"platelets": 10, "hemoglobin": 8,
+                                                              "adamts13": 5}}})
+    likely, _ = _first_line(["verdict", "--summary", str(path), "--slide", "Z70"], capsys)
+    assert likely.startswith("URGENT - TTP likely")
+    assert main(["verdict", "--summary", str(path)]) == 2
+    assert capsys.readouterr().out == f"{path} slide 'Z70': {likely}\n"
+    assert main(["verdict", "--summary", str(path), "--json"]) == 2
+    said = json.loads(capsys.readouterr().out)
+    assert (said["urgent"], said["urgent_each"]) == (
+        urgent_ttp("possible", "in question, slide"), [f"{path} slide 'Z70': {likely}"])
+
+
+def test_a_row_of_one_of_two_lab_files_given_keeps_its_own_line(tmp_path, capsys):
+    # QA 151 H-2: a row missing from the other file's reading was read as calling for no line
+    # there, and said "TTP possible" where it says "TTP likely" under every reading it is in.
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(f"{SEVERE_CSV}s2,{_NORMAL_CSV}\n")
+    second.write_text(f"{_HEADER}t1,{_NORMAL_CSV}\nt2,{_NORMAL_CSV}\n")
+    likely = _line_alone(capsys, SEVERE_OPTIONS, ["--schistocytes", "3"])
+    assert _exit_code(["verdict", "--schistocytes", "3", "--labs", str(first), "--labs",
+                       str(second)]) == 2
+    assert capsys.readouterr().out == f"{first} line 2 (slide 's1'): {likely}\n"
+
+
 def test_a_summarys_recorded_labs_stand_where_the_lab_file_cannot_be_read(tmp_path, capsys):
     # QA 44 H-3: an unreadable --labs beside a summary that recorded the slide's values was read
     # as no values ("TTP possible"), where the recorded ones call for "TTP likely"; and the

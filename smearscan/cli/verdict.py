@@ -249,7 +249,8 @@ def _verdict_inputs(args: argparse.Namespace) -> _Inputs:
             args.slide = _slide_name(args, summary)
             smear = smear_findings_from_summary(summary, args.slide)
         except (SlideNotFoundError, ValueError) as error:
-            if isinstance(error, UnresolvedBoundError) and error.urgent is not None:
+            # QA 151 H-1: a refusal whose slides' own lines are said keeps them.
+            if isinstance(error, UnresolvedBoundError) and error.said:
                 raise
             raise _refused_without_summary(args, str(error),
                                            _run_urgent(summary, args)) from None
@@ -396,10 +397,10 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         """The line each of several rows that may be different patients' calls for alone."""
         if len(apart) < 2:
             return []
+        # Rows that call for no line too: another reading's lines are merged with theirs.
         lines = [(where(row), *_urgent_despite(smear, [row], recorded, given, args.ways_read))
                  for row in apart]
-        return [OwnLine(source, line, tuple(judged)) for source, line, judged in lines
-                if line is not None]
+        return [OwnLine(source, line, tuple(judged)) for source, line, judged in lines]
 
     def where(row: LabRow) -> str:
         return unnamed_row_source(row) if row in unnamed else row.source
@@ -597,6 +598,7 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
     """
     from smearscan.errors import counted_names
     from smearscan.labs import slide_slips, slips_hint
+    from smearscan.verdict import urgent_over_lines
 
     slides = list(summary.get("slides") or {})
     if args.slide in slides or (args.slide is None and len(slides) == 1):
@@ -619,8 +621,12 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
     # normal values read "TTP possible").
     over = _urgent_over_corrections(args, [Refused(message, tuple(
         {"slide": name} for name in meant))], unread="slide")
-    if len(meant) > 1:
-        over = over._replace(each=tuple(_lines_by_slide(args, meant)))
+    if len(meant) > 1 and (each := tuple(_lines_by_slide(args, meant))):
+        # Over every slide, not the first MOST_CORRECTIONS_JUDGED (QA 151 H-1: a 65th slide's
+        # "TTP likely" was lost).
+        readings = [labs for own in each for labs in own.readings]
+        over = over._replace(each=each, readings=readings, line=urgent_over_lines(
+            {own.line for own in each}, readings, "slide"))
     raise over.refusal(message)
 
 
@@ -642,5 +648,5 @@ def _lines_by_slide(args: argparse.Namespace, slides: Sequence[str]) -> list[Own
                    or [OwnLine(where, error.urgent, error.readings)])
         except (LabValueError, SlideNotFoundError, ValueError):
             continue  # as the line over them all: refused otherwise, not what was meant
-        said += [each for each in own if each.line is not None]
+        said += own
     return said

@@ -681,23 +681,25 @@ class UnresolvedBoundError(LabValueError):
     def said(self) -> list[str]:
         """The URGENT lines said before the refusal: each set's, where the values are sets that
         may be different patients' (:attr:`each`), else the one line (none without)."""
-        return list(map(str, self.each)) or ([self.urgent] if self.urgent is not None else [])
+        return ([str(own) for own in self.each if own.line is not None]
+                or ([self.urgent] if self.urgent is not None else []))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``verdict`` block of a slide whose verdict the bound leaves open; with each set's
         line (``urgent_each``) where there are several."""
-        each = {"urgent_each": list(map(str, self.each))} if self.each else {}
+        said = [str(own) for own in self.each if own.line is not None]
+        each = {"urgent_each": said} if said else {}
         return {"urgent": self.urgent, **each, "unresolved": str(self)}
 
 
 @dataclass(frozen=True)
 class OwnLine:
     """The URGENT line one of several sets of values that may be different patients' (a lab
-    file's row, a summary's slide) calls for alone, where it stands, and the values it was
-    judged over; said ``"where: line"``."""
+    file's row, a summary's slide) calls for alone (None: none), where it stands, and the
+    values it was judged over; said ``"where: line"``."""
 
     where: str
-    line: str
+    line: str | None
     readings: tuple[Labs, ...] = ()
 
     def __str__(self) -> str:
@@ -707,17 +709,17 @@ class OwnLine:
 def own_lines_over(choices: Sequence[Sequence[OwnLine]], unread: str = "refused", *,
                    complete: bool = True) -> tuple[OwnLine, ...]:
     """The line of each set of values over the ``choices`` (each reading of a refused input
-    gives each set's own lines): the line where every choice gives the same, else one over
-    its lines (:func:`urgent_over_lines`, asking for what ``unread`` names), a choice without
-    a line for the set counting as none, as do the choices not judged (not ``complete``). QA
-    149 H-1: where the choices' lines differed for one set, every set's was merged into one
-    "TTP possible"."""
+    gives each set's own line, or None): the line where every choice that holds the set gives
+    the same, else one over its lines (:func:`urgent_over_lines`, asking for what ``unread``
+    names), the choices not judged counting as none (not ``complete``). A choice without the
+    set (another lab file) says nothing of it (QA 151 H-2: read as none, a row's "TTP likely"
+    was said "possible"). QA 149 H-1: where the choices' lines differed for one set, every
+    set's was merged into one "TTP possible"."""
     merged = []
     for where in dict.fromkeys(own.where for lines in choices for own in lines):
         found = [own for lines in choices for own in lines if own.where == where]
-        missing = len(found) < len(choices) or not complete
         readings = tuple(labs for own in found for labs in own.readings)
-        line = urgent_over_lines({own.line for own in found} | ({None} if missing else set()),
+        line = urgent_over_lines({own.line for own in found} | ({None} if not complete else set()),
                                  readings, unread)
         merged.append(OwnLine(where, line, readings))
     return tuple(merged)
