@@ -445,14 +445,15 @@ COMPRESSED_NOTE = (
     "a JPEG's blocks read as ragged cell edges: Chula fields saved again at quality 80 / 70 / 50 "
     "read 2.7 / 4.3 / 4.7 more schistocyte calls per 1000 red cells and 0.9 / 2.8 / 5.5% more "
     "red cells (at 90, none), and held-out ones a false-call rate of 0.26 / 0.29 / 0.33% "
-    "against 0.21%; saving the fields as PNG or TIFF, or as JPEG at quality 90 or more, avoids "
-    "it")
+    "against 0.21%; saving the fields as PNG, as TIFF without JPEG compression, or as JPEG at "
+    "quality 90 or more avoids it")
 
 
 def jpeg_quality(path: Path) -> int | None:
     """The quality (1-100, libjpeg's scale) a JPEG file was saved at, from its luminance
-    quantization table against libjpeg's; None for another format or a file that cannot be
-    read. A camera's own tables read as the libjpeg quality closest to them."""
+    quantization table against libjpeg's (its natural order, as Pillow gives it); None for
+    another format (a TIFF or WebP compressed as lossily is not read) or a file that cannot be
+    read. A camera's own tables read as the libjpeg quality closest to them; 100 reads 99."""
     try:
         with _pillow_size_limit_lifted(), Image.open(path, formats=("JPEG",)) as image:
             table = (getattr(image, "quantization", None) or {}).get(0)
@@ -460,8 +461,12 @@ def jpeg_quality(path: Path) -> int | None:
         return None
     if not table or len(table) != len(_IJG_LUMINANCE):
         return None
-    # libjpeg scales its table by 5000/q % under 50 and by (200 - 2q) % from 50 up.
-    scale = 100 * sum(table) / sum(_IJG_LUMINANCE)
+    # libjpeg scales its table by 5000/q % under 50 and by (200 - 2q) % from 50 up, each entry
+    # clipped at 255 (QA 151 L-1: counted, quality 1 read 11).
+    kept = [(own, ijg) for own, ijg in zip(table, _IJG_LUMINANCE, strict=True) if own < 255]
+    if not kept:
+        return 1
+    scale = 100 * sum(own for own, _ in kept) / sum(ijg for _, ijg in kept)
     quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
     return int(min(max(round(quality), 1), 100))
 

@@ -589,20 +589,31 @@ def test_a_slide_with_some_images_on_a_share_not_mounted_keeps_its_earlier_analy
         "those its earlier analysis read (one added, removed or changed): not kept")
 
 
-def test_a_slide_whose_readable_image_was_removed_keeps_no_analysis_of_it(tmp_path, capsys):
+def test_a_slide_none_of_whose_images_can_be_read_says_one_removed_since(tmp_path, capsys):
     # QA 149 M-2: its other image a link to a share not mounted, the analysis that counted the
-    # removed image was kept as one of images that cannot be read.
+    # removed image was kept as one of images that cannot be read, without a word; QA 151 M-3:
+    # not kept, an empty slide replaced it until the share was back.
     _slide_folders(tmp_path / "slides", "p7")
     link, out = _p7_linked_to_a_share(tmp_path)
+    cells = (out / "cells.csv").read_text()
     (tmp_path / "share").rename(tmp_path / "unmounted")
     (tmp_path / "slides" / "p7" / "f0.png").unlink()
     capsys.readouterr()
-    assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify", "--quiet"]) == 3
-    assert _errors(out) == _link_to_nothing(link, kept="")
-    assert read_csv_rows(out / "cells.csv") == []
-    assert capsys.readouterr().err.splitlines()[0] == (
-        "smearscan: slide 'p7': its images cannot be read now, and its images are not those its "
-        "earlier analysis read (one added, removed or changed): not kept")
+    assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify"]) == 3
+    since = "counts 1 image (f0.png) no longer in the slide"
+    assert _errors(out) == [*_link_to_nothing(link), (
+        "p7", "", f"the slide's earlier analysis, kept while none of its images can be read, "
+        f"{since}")]
+    assert (out / "cells.csv").read_text() == cells
+    assert capsys.readouterr().out.splitlines()[1].endswith(
+        f"  kept as it was: its images cannot be read now, and it {since} (see errors.csv)")
+    # A link added on the same share, as unreadable.
+    (tmp_path / "slides" / "p7" / "f2.png").symlink_to(tmp_path / "share" / "images" / "f2.png")
+    assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify"]) == 3
+    assert capsys.readouterr().out.splitlines()[1].endswith(
+        f"  kept as it was: its images cannot be read now, and it {since} and does not count 1 "
+        "image (f2.png) added since (see errors.csv)")
+    assert (out / "cells.csv").read_text() == cells
 
 
 def test_an_image_linked_to_a_share_not_mounted_is_said_as_a_link_to_nothing(tmp_path):

@@ -16,7 +16,7 @@ from smearscan.results import FieldSummary
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "samples" / "chula-1.jpg"
 
 
-@pytest.mark.parametrize("quality", [25, 50, 89, 90, 95])
+@pytest.mark.parametrize("quality", [1, 5, 10, 19, 25, 50, 89, 90, 95])
 def test_the_quality_a_jpeg_was_saved_at_is_read_from_its_tables(tmp_path, quality):
     path = tmp_path / "field.jpg"
     Image.fromarray(read_field(SAMPLE)).save(path, quality=quality)

@@ -579,14 +579,16 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
                            on_note: Callable[[str], None]) -> SlideOutcome | None:
     """The earlier analysis in ``out`` of a slide of which no image can be read now (a link to
     a share not mounted, or images that are; a folder that cannot be listed or holds no image),
-    or only some, kept as it was, with why among its errors, where it was made from the slide's
-    images of today (:func:`_rest_as_recorded`: QA 147 M-1, the count was made again without
-    those not read; QA 149 M-2, one since removed was kept in it) with the ``expected``
-    settings and lab values (:func:`~smearscan.batch.resume.same_settings`) under today's
-    verdict rules (else its verdict may not be today's); ``on_note`` is told why one is not
-    kept (QA 147 M-2, QA 149 L-2: nothing said why). None where there is none to keep (QA 141
-    M-2: a share not mounted for a moment replaced a finished count and its field pictures by
-    an empty slide)."""
+    or only some, kept as it was, with why among its errors, where it was made with the
+    ``expected`` settings and lab values (:func:`~smearscan.batch.resume.same_settings`) under
+    today's verdict rules (else its verdict may not be today's); of only some, where it was
+    made from the slide's images of today (:func:`_rest_as_recorded`: QA 147 M-1, the count was
+    made again without those not read); of none, said to count images no longer in the slide
+    or not those added since (:func:`_images_since`; QA 149 M-2: not said; QA 151 M-3: not
+    kept, an empty slide replaced it). ``on_note`` is told why one is not kept (QA 147 M-2, QA
+    149 L-2: nothing said why). None where there is none to keep (QA 141 M-2: a share not
+    mounted for a moment replaced a finished count and its field pictures by an empty
+    slide)."""
     gone = [field for field in slide.fields if not field.exists()]
     if slide.left_out is not None or not (gone or slide.problems):
         return None
@@ -596,7 +598,11 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
     # QA 149 L-1: "no image of it can be read" was said of a slide with one read.
     unread = ("its images cannot be read now" if len(gone) == len(slide.fields)
               else f"{len(gone)} of its {len(slide.fields)} images cannot be read now")
-    if slide.fields and not _rest_as_recorded(slide, gone, record, expected):
+    every = len(gone) == len(slide.fields)  # or a folder that cannot be listed: none known
+    since = _images_since(record, expected) if every and slide.fields else ""
+    if since:
+        unread += f", and it {since}"
+    elif not every and not _rest_as_recorded(slide, gone, record, expected):
         on_note(f"slide {slide.name!r}: {unread}, and its images are not those its earlier "
                 "analysis read (one added, removed or changed): not kept")
         return None
@@ -615,7 +621,26 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
         (_image_name(slide, field), f"{field}: {missing_path_problem(field)}") for field in gone]
     why = [(slide.name, image, f"{problem}; the slide's earlier analysis is kept as it was")
            for image, problem in problems]
+    why += [(slide.name, "", f"the slide's earlier analysis, kept while none of its images can "
+             f"be read, {since}")] if since else []
     return replace(kept, errors=[*kept.errors, *why], kept=unread)
+
+
+def _images_since(record: dict, expected: dict) -> str:
+    """What an earlier analysis (``record``) of a slide none of whose images can be read now
+    counts of images no longer in it, and not of images added since (the ``expected``
+    fingerprint's), in words (``"counts 1 image (a3.jpg) no longer in the slide"``); empty
+    where they are the same."""
+    try:
+        then = {name for name, _ in record["fingerprint"]["files"]}
+    except (KeyError, TypeError, ValueError):
+        then = set()
+    now = {name for name, _ in expected["files"]}
+    said = [f"counts {counted_names(sorted(then - now), 'image')} no longer in the slide"
+            ] if then - now else []
+    said += [f"does not count {counted_names(sorted(now - then), 'image')} added since"
+             ] if now - then else []
+    return " and ".join(said)
 
 
 def _rest_as_recorded(slide: Slide, gone: list[Path], record: dict, expected: dict) -> bool:
