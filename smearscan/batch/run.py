@@ -595,10 +595,10 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
     record = read_record(out, slide.name)
     if record is None:
         return None
-    # QA 149 L-1: "no image of it can be read" was said of a slide with one read.
-    unread = ("its images cannot be read now" if len(gone) == len(slide.fields)
-              else f"{len(gone)} of its {len(slide.fields)} images cannot be read now")
     every = len(gone) == len(slide.fields)  # or a folder that cannot be listed: none known
+    # QA 149 L-1: "no image of it can be read" was said of a slide with one read.
+    unread = ("its images cannot be read now" if every
+              else f"{len(gone)} of its {len(slide.fields)} images cannot be read now")
     since = _images_since(record, expected) if every and slide.fields else ""
     if since:
         unread += f", and it {since}"
