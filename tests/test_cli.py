@@ -1089,6 +1089,9 @@ _NORMAL_ROW = {"platelets": "250", "adamts13": "80 %", "hemoglobin": "14 g/dL"}
      "s1"),
     ("labs.json", json.dumps([{"slide": "s2", **_NORMAL_ROW}, _TTP_ROW]),
      "{labs} record 2 (lab values with no slide name)"),
+    # QA 152 H-1: a CSV without a slide column, each row a patient's of its own.
+    ("labs.csv", "platelets,adamts13,hemoglobin\n250,80 %,14 g/dL\n15,3 %,8 g/dL\n",
+     "{labs} line 3 (lab values with no slide name)"),
     # QA 146 L-1: a "Slide" key named no slide.
     ("labs.json", json.dumps([{"Slide": "s1", **_TTP_ROW}, {"Slide": "s2", **_NORMAL_ROW}]),
      "s1"),

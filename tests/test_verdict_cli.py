@@ -1095,6 +1095,10 @@ _HEADER = "slide,platelets,hemoglobin,adamts13\n"
      "{labs}: expected a JSON object of lab values"),
     ("labs.csv", f"{SEVERE_CSV},{_NORMAL_CSV}\n", ["--slide", "s1"],
      [("line 2 (slide 's1')", SEVERE_OPTIONS)], "{labs} line 3: the slide name is empty"),
+    # QA 152 H-1: a CSV without a slide column, each row a set of values of its own.
+    ("labs.csv", "platelets,hemoglobin,adamts13\n10,8 g/dL,5 %\n250,14 g/dL,80 %\n", [],
+     [("line 2 (lab values with no slide name)", SEVERE_OPTIONS)],
+     "{labs}: a lab CSV needs one 'slide' column"),
     # QA 147 L-3: beyond the 64 rows judged together, none was said.
     ("labs.csv", f"{_HEADER}s1,{_NORMAL_CSV}\n" + f",{_NORMAL_CSV}\n" * 64 + ",10,8 g/dL,5 %\n",
      ["--slide", "s1"], [("line 67 (lab values with no slide name)", SEVERE_OPTIONS)],
@@ -1128,6 +1132,29 @@ def test_rows_that_may_be_other_patients_values_each_say_their_own_line(
                            "smearscan verdict: error: one of the arguments --schistocytes "
                            f"--summary is required (also refused: {why}) (see smearscan "
                            "verdict --help)\n")
+
+
+def test_a_slide_given_two_rows_is_said_so_beside_its_line(tmp_path, capsys):
+    # QA 152 M-1: the line over both rows of slide 's1' was named by its first row alone.
+    labs = tmp_path / "labs.csv"
+    labs.write_text(f"{_HEADER}s2,{_NORMAL_CSV}\ns1,{_NORMAL_CSV}\ns1,10,8 g/dL,5 %\n")
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs), "--slide", "s1"]) == 2
+    over_both = capsys.readouterr().out.split("\n")[0]
+    assert over_both.startswith("URGENT - TTP possible")
+    assert main(["verdict", "--schistocytes", "3", "--labs", str(labs)]) == 2
+    assert capsys.readouterr().out == (
+        f"{labs} line 3 (slide 's1'), with 1 other reading of it (see the refusal): "
+        f"{over_both}\n")
+
+
+def test_a_refused_option_with_json_and_no_line_gives_json(capsys):
+    # QA 152 L-1: nothing was printed on stdout where no line was due.
+    assert _exit_code(["verdict", "--schistocytes", "1", "--schistocytes", "2", "--platelets",
+                       "250", "--json"]) == 2
+    refused = capsys.readouterr()
+    message = refused.err.removeprefix("smearscan verdict: error: ").removesuffix(
+        " (see smearscan verdict --help)\n")
+    assert json.loads(refused.out) == {"urgent": None, "unresolved": message}
 
 
 @pytest.mark.parametrize("per_slide", [False, True])

@@ -99,9 +99,10 @@ def _refuse_options(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if over.also is not None:  # QA 44 L-2: the lab value refused with it was not named
         message = f"{message} (also refused: {printable(over.also)})"
     said = over.refusal(message)
-    if said.said:
-        say(json.dumps(said.to_dict(), indent=2) if args.json else "\n".join(said.said),
-            sys.stdout)
+    if args.json:  # a JSON reader gets JSON, a line or not (QA 152 L-1: nothing on stdout)
+        say(json.dumps(said.to_dict(), indent=2), sys.stdout)
+    elif said.said:
+        say("\n".join(said.said), sys.stdout)
     parser.error(message)
 
 
@@ -403,7 +404,12 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
         return [OwnLine(source, line, tuple(judged)) for source, line, judged in lines]
 
     def where(row: LabRow) -> str:
-        return unnamed_row_source(row) if row in unnamed else row.source
+        """Where ``row`` stands; read several ways (a second row for its slide, cells that
+        fit its columns several ways), said so (QA 152 M-1: named by its first line alone)."""
+        source = unnamed_row_source(row) if row in unnamed else row.source
+        others = len(row.others)
+        return (f"{source}, with {others} other reading{'s' if others > 1 else ''} of it (see "
+                "the refusal)") if others else source
 
     try:
         rows = read_lab_rows(args.labs)

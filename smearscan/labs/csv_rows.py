@@ -41,8 +41,7 @@ def _rows_from_csv(text: str, path: Path) -> dict[str, LabRow]:
             # values of every slide without one (QA 44 H-4, M-1).
             names = _slide_column(names)
             if "slide" not in names:
-                return _rows_of_no_slide(names, (_named_cells(cells, names, blank)
-                                                 for cells in lines), path, header)
+                return _rows_of_no_slide(names, lines, blank, path, header)
         result: dict[str, LabRow] = {}
         where_given: dict[str, str] = {}
         unnamed: list[LabRow] = []
@@ -117,17 +116,28 @@ def _delimiter(names: Sequence[str]) -> str:
     return ","
 
 
-def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], path: Path,
-                      header: str | None) -> dict[str, LabRow]:
+def _rows_of_no_slide(names: list[str | None], lines: Iterator[list[str]], blank: int,
+                      path: Path, header: str | None) -> dict[str, LabRow]:
     """A lab CSV without a slide column, refused (``header``) and read as values of every
     slide: each row, a row whose cells do not fit as :func:`_fitted_rows` (QA 44 H-2: a one-row
-    file was read as none; QA 45 H-5: with a decimal comma too)."""
-    rows = [values for cells in lines if any(cell.strip() for cell in cells)
-            for values in (_fitted_rows(names, cells, str(path)) if len(cells) != len(names)
-                           else [_row_values(names, cells)])]
+    file was read as none; QA 45 H-5: with a decimal comma too); several rows kept apart too,
+    as rows with no slide name (:attr:`LabRow.unnamed`; QA 152 H-1: one patient's "TTP likely"
+    beside another's normal values was said "TTP possible")."""
+    rows = []
+    for cells in lines:
+        if not any(cell.strip() for cell in cells):
+            continue
+        where = f"{path} {_row_lines(cells, lines.line_num)}"
+        cells = _named_cells(cells, names, blank)
+        read = (_fitted_rows(names, cells, str(path)) if len(cells) != len(names)
+                else [_row_values(names, cells)])
+        if read:
+            rows.append(LabRow(read[0], where, header, tuple(read[1:])))
     if not rows:
         raise LabValueError(header or f"{path}: no data rows")
-    return {"": LabRow(rows[0], str(path), header, tuple(rows[1:]))}
+    readings = [values for row in rows for values in (row.values, *row.others)]
+    return {"": LabRow(readings[0], str(path), header, tuple(readings[1:]),
+                       tuple(rows) if len(rows) > 1 else ())}
 
 
 def _blank_columns(written: Sequence[str]) -> int:
