@@ -1143,7 +1143,7 @@ def test_a_slide_given_two_rows_is_said_so_beside_its_line(tmp_path, capsys):
     assert over_both.startswith("URGENT - TTP possible")
     assert main(["verdict", "--schistocytes", "3", "--labs", str(labs)]) == 2
     assert capsys.readouterr().out == (
-        f"{labs} line 3 (slide 's1'), with 1 other reading of it (see the refusal): "
+        f"{labs} line 3 (slide 's1'), with 1 other reading of it: "
         f"{over_both}\n")
 
 

@@ -405,11 +405,12 @@ def _file_labs(args: argparse.Namespace, smear: object, given: dict[str, str],
 
     def where(row: LabRow) -> str:
         """Where ``row`` stands; read several ways (a second row for its slide, cells that
-        fit its columns several ways), said so (QA 152 M-1: named by its first line alone)."""
+        fit its columns several ways), said so (QA 152 M-1: named by its first line alone;
+        QA 153 L-1: not pointed at the refusal, which may name no reading)."""
         source = unnamed_row_source(row) if row in unnamed else row.source
         others = len(row.others)
-        return (f"{source}, with {others} other reading{'s' if others > 1 else ''} of it (see "
-                "the refusal)") if others else source
+        return (f"{source}, with {others} other reading{'s' if others > 1 else ''} of it"
+                if others else source)
 
     try:
         rows = read_lab_rows(args.labs)
