@@ -605,7 +605,7 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
     """
     from smearscan.errors import counted_names
     from smearscan.labs import slide_slips, slips_hint
-    from smearscan.verdict import urgent_over_lines
+    from smearscan.verdict import UnresolvedBoundError, urgent_over_lines
 
     slides = list(summary.get("slides") or {})
     if args.slide in slides or (args.slide is None and len(slides) == 1):
@@ -625,16 +625,15 @@ def _slide_name(args: argparse.Namespace, summary: dict) -> str:
                    f"{slips_hint(meant)}")
     # The slides may be other patients: the line asks for the slide (QA 82 #9), and each
     # slide's own line is said (QA 146 H-3's rule: one patient's "TTP likely" beside another's
-    # normal values read "TTP possible").
-    over = _urgent_over_corrections(args, [Refused(message, tuple(
-        {"slide": name} for name in meant))], unread="slide")
-    if len(meant) > 1 and (each := tuple(_lines_by_slide(args, meant))):
-        # Over every slide, not the first MOST_CORRECTIONS_JUDGED (QA 151 H-1: a 65th slide's
-        # "TTP likely" was lost).
+    # normal values read "TTP possible"), the line over them all over every slide, not the first
+    # MOST_CORRECTIONS_JUDGED (QA 151 H-1: a 65th slide's "TTP likely" was lost).
+    if len(meant) > 1:
+        each = _lines_by_slide(args, meant)
         readings = [labs for own in each for labs in own.readings]
-        over = over._replace(each=each, readings=readings, line=urgent_over_lines(
-            {own.line for own in each}, readings, "slide"))
-    raise over.refusal(message)
+        raise UnresolvedBoundError(message, urgent_over_lines(
+            {own.line for own in each}, readings, "slide"), readings=readings, each=each)
+    raise _urgent_over_corrections(args, [Refused(message, tuple(
+        {"slide": name} for name in meant))], unread="slide").refusal(message)
 
 
 def _lines_by_slide(args: argparse.Namespace, slides: Sequence[str]) -> list[OwnLine]:

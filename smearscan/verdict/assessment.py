@@ -681,14 +681,17 @@ class UnresolvedBoundError(LabValueError):
     def said(self) -> list[str]:
         """The URGENT lines said before the refusal: each set's, where the values are sets that
         may be different patients' (:attr:`each`), else the one line (none without)."""
-        return ([str(own) for own in self.each if own.line is not None]
-                or ([self.urgent] if self.urgent is not None else []))
+        return self._each_said or ([self.urgent] if self.urgent is not None else [])
+
+    @property
+    def _each_said(self) -> list[str]:
+        """``"where: line"`` of each set of :attr:`each` that calls for a line."""
+        return [str(own) for own in self.each if own.line is not None]
 
     def to_dict(self) -> dict[str, Any]:
         """The ``verdict`` block of a slide whose verdict the bound leaves open; with each set's
         line (``urgent_each``) where there are several."""
-        said = [str(own) for own in self.each if own.line is not None]
-        each = {"urgent_each": said} if said else {}
+        each = {"urgent_each": self._each_said} if self._each_said else {}
         return {"urgent": self.urgent, **each, "unresolved": str(self)}
 
 

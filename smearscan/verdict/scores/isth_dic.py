@@ -58,8 +58,7 @@ def _ratio_text(labs: Labs, ratio: float) -> str:
     value = labs.d_dimer
     if not isinstance(value, Bound):
         return f"{ratio:g}x ULN"
-    sign = value.sign + ("=" if value.inclusive else "")
-    return f"{sign}{round(value.limit / labs.d_dimer_uln, 6):g}x ULN"
+    return f"{value.written_sign}{round(value.limit / labs.d_dimer_uln, 6):g}x ULN"
 
 
 def isth_dic_score(labs: Labs) -> Score:
