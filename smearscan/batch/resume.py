@@ -288,13 +288,16 @@ def recorded_fields(fingerprints: dict[str, dict]) -> dict[str, tuple[tuple[str,
     """Slide name -> its fields (:attr:`~smearscan.loading.Slide.named_digests`), of
     :func:`recorded_fingerprints`: what :func:`~smearscan.batch.naming.named_slides` knows a
     slide moved since by."""
-    fields = {}
-    for name, fingerprint in fingerprints.items():
-        try:
-            fields[name] = tuple((str(path), digest) for path, digest in fingerprint["files"])
-        except (KeyError, TypeError, ValueError):
-            continue
-    return fields
+    return {name: files for name, fingerprint in fingerprints.items()
+            if (files := fingerprint_files(fingerprint)) is not None}
+
+
+def fingerprint_files(fingerprint: object) -> tuple[tuple[str, str | None], ...] | None:
+    """The fields (path, SHA-256) a slide's fingerprint records; None for a malformed one."""
+    try:
+        return tuple((str(path), digest) for path, digest in fingerprint["files"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def fingerprint_digests(fingerprint: object) -> list[str]:

@@ -31,6 +31,7 @@ from smearscan.batch.resume import (
     earlier_outputs,
     fingerprint,
     fingerprint_digests,
+    fingerprint_files,
     outcome_of,
     outputs_digests,
     plan_outputs,
@@ -599,10 +600,12 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
     # QA 149 L-1: "no image of it can be read" was said of a slide with one read.
     unread = ("its images cannot be read now" if every
               else f"{len(gone)} of its {len(slide.fields)} images cannot be read now")
-    since = _images_since(record, expected) if every and slide.fields else ""
+    recorded = dict(fingerprint_files(record.get("fingerprint")) or ())
+    now = dict(expected["files"])
+    since = _images_since(recorded, now) if every and slide.fields else ""
     if since:
         unread += f", and it {since}"
-    elif not every and not _rest_as_recorded(slide, gone, record, expected):
+    elif not every and not _rest_as_recorded(slide, gone, recorded, now):
         on_note(f"slide {slide.name!r}: {unread}, and its images are not those its earlier "
                 "analysis read (one added, removed or changed): not kept")
         return None
@@ -626,16 +629,12 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
     return replace(kept, errors=[*kept.errors, *why], kept=unread)
 
 
-def _images_since(record: dict, expected: dict) -> str:
-    """What an earlier analysis (``record``) of a slide none of whose images can be read now
-    counts of images no longer in it, and not of images added since (the ``expected``
-    fingerprint's), in words (``"counts 1 image (a3.jpg) no longer in the slide"``); empty
-    where they are the same."""
-    try:
-        then = {name for name, _ in record["fingerprint"]["files"]}
-    except (KeyError, TypeError, ValueError):
-        then = set()
-    now = {name for name, _ in expected["files"]}
+def _images_since(recorded: dict[str, str | None], now: dict[str, str | None]) -> str:
+    """What an earlier analysis of a slide none of whose images can be read now counts of
+    images no longer in it, and not of images added since (its ``recorded`` fields, and those
+    of ``now``, each by name), in words (``"counts 1 image (a3.jpg) no longer in the
+    slide"``); empty where they are the same."""
+    then = recorded.keys()
     said = [f"counts {counted_names(sorted(then - now), 'image')} no longer in the slide"
             ] if then - now else []
     said += [f"does not count {counted_names(sorted(now - then), 'image')} added since"
@@ -643,15 +642,11 @@ def _images_since(record: dict, expected: dict) -> str:
     return " and ".join(said)
 
 
-def _rest_as_recorded(slide: Slide, gone: list[Path], record: dict, expected: dict) -> bool:
-    """Whether the fields of ``slide`` not ``gone`` are the images its ``record`` analysed (by
-    name and content, as the ``expected`` fingerprint reads them now), and the ``gone`` ones
-    images it read: the slide's earlier analysis is of the same images."""
-    try:
-        recorded = {name: digest for name, digest in record["fingerprint"]["files"]}
-    except (KeyError, TypeError, ValueError):
-        return False
-    now = dict(expected["files"])
+def _rest_as_recorded(slide: Slide, gone: list[Path], recorded: dict[str, str | None],
+                      now: dict[str, str | None]) -> bool:
+    """Whether the fields of ``slide`` not ``gone`` are the images its earlier analysis read
+    (``recorded``: by name and content, as ``now`` reads them), and the ``gone`` ones images it
+    read: the slide's earlier analysis is of the same images (none recorded: not)."""
     names = {path.relative_to(slide.root).as_posix() for path in gone}
     return now.keys() == recorded.keys() and all(
         tells_an_image(recorded[name]) and (name in names or digest == recorded[name])
