@@ -18,6 +18,7 @@ import warnings
 
 import cv2
 import numpy as np
+from image_quality import recompressed  # this folder's: the same re-saving as its --change jpeg
 
 import smearscan
 from smearscan.cli.common import shared_folder
@@ -25,13 +26,6 @@ from smearscan.datasets import chula_fields
 from smearscan.loading import read_field
 
 PIXEL_SIZE_UM = 0.2
-
-
-def saved_again(rgb: np.ndarray, quality: int) -> np.ndarray:
-    """``rgb`` saved as JPEG at ``quality`` (OpenCV's libjpeg) and read back."""
-    _, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def red_cells_and_calls(rgb: np.ndarray, model: object) -> tuple[int, int]:
@@ -58,7 +52,7 @@ def main() -> None:
     for field in fields:
         rgb = read_field(field.image)
         for quality, total in totals.items():
-            counted = red_cells_and_calls(rgb if quality is None else saved_again(rgb, quality),
+            counted = red_cells_and_calls(rgb if quality is None else recompressed(rgb, quality),
                                           model)
             total[0] += counted[0]
             total[1] += counted[1]
