@@ -110,6 +110,10 @@ INDIRECT_BILIRUBIN_ULN = 1.0  # mg/dL
 RETICULOCYTES_RAISED = PLASMIC_RETICULOCYTES  # %
 HAEMOLYSIS_MARKERS = 2  # raised markers for "haemolysis present"
 PLATELETS_LOW = 150.0  # x10^9/L
+#: x10^9/L, under: an adult's thrombocytopenia without MAHA is urgent (ASH 2019 suggests
+#: admission for a newly diagnosed adult ITP under 20: Neunert C, et al. Blood Adv
+#: 2019;3:3829-3866).
+ITP_ADMISSION_PLATELETS = 20.0
 WBC_LOW = 4.0  # x10^9/L
 HEMOGLOBIN_LOW = {"male": 13.0, "female": 12.0, "pregnancy": 11.0}  # g/dL, WHO 2011
 HEMOGLOBIN_LOW_UNKNOWN_SEX = 12.0  # g/dL, the women's limit when sex is not given
@@ -286,6 +290,15 @@ HAEMOLYSIS_RULE = _rule(
 PLATELET_RULE = _rule("thrombocytopenia", f"platelets < {PLATELETS_LOW:g} x10^9/L",
                       "a common lower reference limit (seed 000's laboratory: 150-450)",
                       standard=False)
+THROMBOCYTOPENIA_RULE = _rule(
+    "thrombocytopenia without MAHA", f"platelets < {PLATELETS_LOW:g} x10^9/L with MAHA "
+    "unlikely -> possible: confirm the count (an EDTA pseudo-thrombocytopenia), then its cause, "
+    f"immune thrombocytopenia a diagnosis of exclusion; an adult's under "
+    f"{ITP_ADMISSION_PLATELETS:g} -> urgent; not listed with a positive DAT (Evans syndrome) or "
+    "for a newborn", "Provan D, et al. Blood Adv 2019;3:3780-3817 (the film and a citrate count "
+    "for pseudo-thrombocytopenia; ITP a diagnosis of exclusion); Neunert C, et al. Blood Adv "
+    f"2019;3:3829-3866 (ASH 2019: admission for a newly diagnosed adult ITP under "
+    f"{ITP_ADMISSION_PLATELETS:g})", standard=False)
 WBC_RULE = _rule("leukopenia", f"WBC < {WBC_LOW:g} x10^9/L",
                  "a common lower reference limit (seed 000's laboratory: 4-11)", standard=False)
 ANAEMIA_RULE = _rule(
@@ -580,7 +593,8 @@ BOUND_RULE = _rule(
 RULES: tuple[Rule, ...] = (
     SCHISTOCYTE_RULE, CHILD_SCHISTOCYTE_RULE, FOCUS_RULE, SCALE_RULE, LESS_SPECIFIC_RULE,
     MAHA_RULE, LDH_RULE, LDH_NO_LIMIT_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
-    RETICULOCYTE_RULE, BILIRUBIN_RULE, NEWBORN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE, WBC_RULE,
+    RETICULOCYTE_RULE, BILIRUBIN_RULE, NEWBORN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE,
+    THROMBOCYTOPENIA_RULE, WBC_RULE,
     ANAEMIA_RULE, ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
     TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,
@@ -594,7 +608,8 @@ CAUSE_RULES: dict[str, Rule] = {
     "cancer-associated": CANCER_RULE, "megaloblastic": MEGALOBLASTIC_RULE,
     "malignant-hypertension": HYPERTENSION_RULE, "scleroderma-renal-crisis": SCLERODERMA_RULE,
     "transplant-associated": TRANSPLANT_RULE, "pregnancy": PREGNANCY_RULE,
-    "mechanical": RECORDED_RULE, "immune-haemolysis": DAT_RULE}
+    "mechanical": RECORDED_RULE, "immune-haemolysis": DAT_RULE,
+    "thrombocytopenia-without-maha": THROMBOCYTOPENIA_RULE}
 """The rule behind each cause of the differential, shown beside it."""
 
 

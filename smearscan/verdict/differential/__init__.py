@@ -20,6 +20,7 @@ from smearscan.verdict.differential.hus import hus_action, hus_cause
 from smearscan.verdict.differential.immune import immune_cause
 from smearscan.verdict.differential.megaloblastic import megaloblastic_cause
 from smearscan.verdict.differential.recorded import recorded_causes, recorded_tma
+from smearscan.verdict.differential.thrombocytopenia import thrombocytopenia_cause
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_TIMING,
     URGENT_TTP_ADVICE,
@@ -70,7 +71,10 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
                   maha, labs, picture, newborn=population in NEWBORNS,
                   deferred=ttp_deferred(ttp, labs, adult))) else []),
               *([i] if (i := immune_cause(labs, picture,
-                                          newborn=population in NEWBORNS)) else [])]
+                                          newborn=population in NEWBORNS)) else []),
+              *([t] if (t := _deferring(thrombocytopenia_cause(
+                  maha, labs, picture, adult=adult, newborn=population in NEWBORNS),
+                  ttp, labs, adult)) else [])]
     return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])
 
 
