@@ -3123,3 +3123,12 @@ def test_a_negative_dat_speaks_of_the_haemolysis_the_markers_show(markers, expec
     verdict = assess(below(), labs)
     found = [f.finding for f in verdict.findings_for + verdict.findings_against]
     assert [f for f in found if f.startswith("DAT")] == expected
+
+
+@pytest.mark.parametrize(("b12", "asked"), [("199.9 pg/mL", False), ("200 pg/mL", True),
+                                             ("90 pg/mL", False), ("1500 pg/mL", True)])
+def test_the_b12_limit_is_asked_only_of_a_b12_it_could_read_as_high(b12, asked):
+    # QA 150 L-3: a B12 of 90 pg/mL, a deficiency, was asked for its upper limit.
+    labs = parse_labs({**CLASSIC_TTP, "vitamin_b12": b12})
+    missing = [item.split(":")[0] for item in assess(below(), labs).missing]
+    assert ("vitamin_b12_uln" in missing) is asked

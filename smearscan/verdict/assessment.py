@@ -67,6 +67,7 @@ from smearscan.verdict.marrow import MarrowAssessment, marrow_assessment
 from smearscan.verdict.readings import anaemia_limit, listed, show
 from smearscan.verdict.scores import Score, french_score, isth_dic_score, plasmic_score
 from smearscan.verdict.values import (
+    B12_DEFICIENT,
     CHILD_CREATININE_ULN,
     HEMOGLOBIN_LOW,
     INFANT_HAPTOGLOBIN,
@@ -395,7 +396,9 @@ def _missing_all(maha: str, smear: SmearFindings, labs: Labs, picture: LabPictur
                        f"{CHILD_CREATININE_ULN:g} mg/dL); for a child give --population child: "
                        "PLASMIC, derived in adults, then makes TTP at most possible (this "
                        "tool's rule)")
-    if labs.vitamin_b12 is not None and labs.vitamin_b12_uln is None:
+    # A deficient B12 is under every lab's upper limit: its limit changes nothing (QA 150 L-3).
+    if (labs.vitamin_b12 is not None and labs.vitamin_b12 >= B12_DEFICIENT
+            and labs.vitamin_b12_uln is None):
         missing.append("vitamin_b12_uln: B12 is judged against the lab's upper limit of normal")
     hemoglobin = labs.hemoglobin if smear.population == "adult" else None
     if (hemoglobin is not None and labs.sex is None and not labs.pregnancy
