@@ -450,13 +450,13 @@ COMPRESSED_NOTE = (
 
 
 def jpeg_quality(path: Path) -> int | None:
-    """The quality (1-100, libjpeg's scale) a JPEG file was saved at, from its luminance
-    quantization table against libjpeg's (its natural order, as Pillow gives it); None for
-    another format (a TIFF or WebP compressed as lossily is not read) or a file that cannot be
-    read. A camera's own tables read as the libjpeg quality closest to them; 100 reads 99."""
+    """The quality (1-100, libjpeg's scale) a JPEG file, or a TIFF compressed as JPEG (as slide
+    scanners save them), was saved at, from its luminance quantization table against libjpeg's;
+    None for another format (a lossy WebP records none) or a file that cannot be read. A
+    camera's own tables read as the libjpeg quality closest to them; 100 reads 99."""
     try:
-        with _pillow_size_limit_lifted(), Image.open(path, formats=("JPEG",)) as image:
-            table = (getattr(image, "quantization", None) or {}).get(0)
+        with _pillow_size_limit_lifted(), Image.open(path, formats=("JPEG", "TIFF")) as image:
+            table = _luminance_table(image)
     except (OSError, SyntaxError, ValueError):
         return None
     if not table or len(table) != len(_IJG_LUMINANCE):
@@ -469,6 +469,49 @@ def jpeg_quality(path: Path) -> int | None:
     scale = 100 * sum(own for own, _ in kept) / sum(ijg for _, ijg in kept)
     quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
     return int(min(max(round(quality), 1), 100))
+
+
+#: The TIFF tag of the tables a TIFF compressed as JPEG shares between its strips or tiles.
+_JPEG_TABLES = 347
+
+
+def _luminance_table(image: Image.Image) -> list[int] | None:
+    """The first quantization table of a JPEG, or of a TIFF compressed as JPEG that holds its
+    tables in its JPEGTables tag (as libtiff writes them), in natural order; None for any other
+    image (QA 151 M-2: such a TIFF was not rated)."""
+    if image.format == "JPEG":
+        table = (getattr(image, "quantization", None) or {}).get(0)
+        return list(table) if table else None
+    tables = image.tag_v2.get(_JPEG_TABLES) if image.info.get("compression") == "jpeg" else None
+    return _first_dqt_table(bytes(tables)) if tables else None
+
+
+#: Natural (row-major) index of each entry of a JPEG table as the file stores it (zigzag).
+_ZIGZAG = sorted(range(64), key=lambda i: (i // 8 + i % 8, i % 8 if (i // 8 + i % 8) % 2 == 0
+                                           else i // 8))
+
+
+def _first_dqt_table(stream: bytes) -> list[int] | None:
+    """Table 0 of the DQT segments of a JPEG tables stream (SOI, marker segments, EOI), in
+    natural order; None where it defines none."""
+    at = 2 if stream[:2] == b"\xff\xd8" else 0
+    while at + 4 <= len(stream) and stream[at] == 0xFF:
+        marker, length = stream[at + 1], int.from_bytes(stream[at + 2:at + 4], "big")
+        segment = stream[at + 4:at + 2 + length]
+        while marker == 0xDB and segment:
+            wide, number = segment[0] >> 4, segment[0] & 0x0F
+            size = 128 if wide else 64
+            entries = segment[1:1 + size]
+            values = ([int.from_bytes(entries[k:k + 2], "big") for k in range(0, size, 2)]
+                      if wide else list(entries))
+            if number == 0 and len(values) == 64:
+                natural = [0] * 64
+                for stored, index in zip(values, _ZIGZAG, strict=True):
+                    natural[index] = stored
+                return natural
+            segment = segment[1 + size:]
+        at += 2 + length
+    return None
 
 
 #: SHA-256 of an empty file (QA 76 F7: two empty files in two slides read as one patient's

@@ -23,6 +23,23 @@ def test_the_quality_a_jpeg_was_saved_at_is_read_from_its_tables(tmp_path, quali
     assert jpeg_quality(path) == quality
 
 
+@pytest.mark.parametrize("quality", [10, 50, 89, 90, 95])
+def test_a_tiff_compressed_as_jpeg_is_rated_as_a_jpeg(tmp_path, quality):
+    # QA 151 M-2: a slide scanner's TIFF compressed as JPEG was not rated.
+    path = tmp_path / "field.tif"
+    Image.fromarray(read_field(SAMPLE)).save(path, compression="jpeg", quality=quality)
+    assert jpeg_quality(path) == quality
+
+
+def test_a_lossless_tiff_or_a_webp_has_no_quality(tmp_path):
+    rgb = Image.fromarray(read_field(SAMPLE))
+    rgb.save(tmp_path / "deflate.tif", compression="tiff_adobe_deflate")
+    rgb.save(tmp_path / "plain.tif")
+    rgb.save(tmp_path / "lossy.webp", quality=50)  # WebP records no quality
+    assert [jpeg_quality(tmp_path / name) for name in ("deflate.tif", "plain.tif", "lossy.webp")
+            ] == [None, None, None]
+
+
 def test_a_file_that_is_no_jpeg_has_no_quality(tmp_path):
     Image.fromarray(read_field(SAMPLE)).save(tmp_path / "field.png")
     (tmp_path / "notes.txt").write_text("not an image")
@@ -52,8 +69,8 @@ def test_the_report_names_the_fields_saved_at_a_low_quality(tmp_path):
     assert [slides[slide]["per_field"][0]["jpeg_quality"] for slide in ("low", "png")] == [
         50, None]
     low = (out / "slides" / "low" / "report.html").read_text()
-    assert ("<b>1 of 1 field(s) saved as JPEG at a low quality</b> (under 90, this tool's "
-            "rule): field.jpg (50). Their schistocyte calls may be too many: a JPEG&#39;s blocks "
-            "read as ragged cell edges") in low
+    assert ("<b>1 of 1 field(s) saved as JPEG (or TIFF compressed as JPEG) at a low quality</b> "
+            "(under 90, this tool's rule): field.jpg (50). Their schistocyte calls may be too "
+            "many: a JPEG&#39;s blocks read as ragged cell edges") in low
     assert "; <b>low-quality JPEG</b> (quality 50, under 90)</figcaption>" in low
     assert "low quality" not in (out / "slides" / "png" / "report.html").read_text()
