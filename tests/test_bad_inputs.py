@@ -895,7 +895,7 @@ def test_slide_without_whole_red_or_white_cells_is_reported_not_crashed(labels, 
     summary = SlideSummary((FieldSummary("f.png", objects=3),), 3, 0.2, False, statistics=stats)
     html = slide_report_html("s", summary, ReportParts(), model_version="m")
     assert "no white or red cells to give a rate" in html
-    assert "counted 0 of the 1000 required" in html
+    assert "counted 0 of the 1000 red cells required" in html
     table = slide_table([SlideOutcome("s", summary)])
     # No red cell: the shapes were not graded (QA 134 D3: "no" read as graded, not flagged).
     assert " ".join(table.splitlines()[1].split()) == (

@@ -107,11 +107,11 @@ def test_legend_text_is_readable_on_every_class_colour(tmp_path):
 def test_short_count_message_is_printed_once(tmp_path):
     summary = _summary(rbc=180)
     schisto = summary.statistics.schistocytes
-    assert schisto.message == "counted 200 of the 1000 required; add fields"
+    assert schisto.message == "counted 200 of the 1000 red cells required (ICSH 2021); add fields"
     html = _html(tmp_path, summary)
     assert html.count(schisto.message) == 1
     assert f'<p class="headline insufficient">{schisto.sentence}</p>' in html
-    assert "no call; counted 200 of the 1000 required" in schisto.sentence
+    assert "no call; counted 200 of the 1000 red cells required (ICSH 2021)" in schisto.sentence
 
 
 def test_why_the_shapes_were_not_graded_is_said_once(tmp_path):

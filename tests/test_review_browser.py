@@ -102,10 +102,16 @@ def _look_through(page) -> None:
     assert _text(page, "#unseen") == ""
 
 
-def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, tmp_path):
+def test_keyboard_reclassify_undo_sign_off_and_reload(page, url, results, tmp_path):
     _open(page, url, "positive")
     assert (_text(page, "#count"), _text(page, "#rbc"), _text(page, "#percent"),
             _text(page, "#call")) == ("22", "1073", "2.05%", "above")
+    # QA 155 M-1: the figures the call rests on lead, the count as counted after them.
+    model = json.loads((results / "summary.json").read_text())["slides"]["positive"][
+        "schistocytes"]
+    low, high = model["corrected_ci95"]
+    assert _text(page, "#corrected") == (
+        f"{model['corrected_percent']:.2f}% (95% CI {low:.2f}-{high:.2f}%) corrected")
     first = page.locator(".tile.selected")
     assert first.get_attribute("data-model") == "schistocyte"
     _press(page, "r", "#count", "21")

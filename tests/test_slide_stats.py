@@ -118,7 +118,7 @@ def test_missing_operating_characteristics_say_so():
 def test_999_red_cells_are_insufficient_and_1000_are_enough():
     s = slide_result(**red(979, 20)).schistocytes
     assert (s.sufficient, s.call) == (False, "insufficient")
-    assert s.message == "counted 999 of the 1000 required; add fields"
+    assert s.message == "counted 999 of the 1000 red cells required (ICSH 2021); add fields"
     assert "no call" in s.sentence
     assert slide_result(**red(980, 20)).schistocytes.sufficient
 
@@ -676,3 +676,29 @@ def test_the_verdict_gives_the_overlap_as_why_a_count_of_1000_has_no_call():
         "where fields overlap (668 distinct): add fields that do not overlap"]
     read_back = SmearFindings.from_slide_result(SlideResult.from_dict(result.to_dict()))
     assert read_back.overlap_note == smear.overlap_note is not None
+
+
+def test_the_report_line_leads_with_the_figures_the_call_rests_on():
+    # QA 155 M-1: the raw % and its interval led, wholly under 1%, then "the interval includes
+    # the 1% ICSH limit" meant the corrected one after it.
+    label = np.array(["schistocyte"] * 4 + ["rbc"] * 1996)
+    morphology, border = np.array(["normal"] * len(label)), np.zeros(len(label), bool)
+    operating = {"schistocyte": {"threshold": 0.5, "sensitivity": 0.3,
+                                 "false_positive_rate": 0.002}}
+    s = slide_result(label=label, morphology=morphology, border=border,
+                     operating=operating).schistocytes
+    assert s.sentence == (
+        "Schistocytes 0.00% (95% CI 0.00-1.05%) corrected for the classifier's missed and false "
+        "calls, of 2,000 red cells (as counted 0.20%, 95% CI 0.08-0.51%): the interval includes "
+        "the 1% ICSH limit for adults; count more cells to decide.")
+
+
+@pytest.mark.parametrize(("schistocytes", "above"), [(40, True), (1, False)])
+def test_too_few_red_cells_say_where_their_interval_lies(schistocytes, above):
+    # QA 155 M-2: 231 red cells at 24.5% (lower bound 16.9%) read only "no call; add fields".
+    s = slide_result(**red(200 - schistocytes, schistocytes)).schistocytes
+    assert s.call == "insufficient"
+    assert s.sentence.endswith(
+        "no call; counted 200 of the 1000 red cells required (ICSH 2021); add fields"
+        + ("; its interval so far lies wholly above the 1% ICSH limit for adults." if above
+           else "."))

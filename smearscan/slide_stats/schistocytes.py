@@ -274,7 +274,8 @@ def schistocyte_count(
         reason += ("; the fields are out of focus, which makes red cells read as spherocytes: "
                    "confirm the shapes by eye")
     message = (f"counted {n} red cells; at least {REQUIRED_RBC} required (ICSH 2021)" if sufficient
-               else f"counted {n} of the {REQUIRED_RBC} required; add fields")
+               else f"counted {n} of the {REQUIRED_RBC} red cells required (ICSH 2021); add "
+               "fields")
     return SchistocyteCount(
         proportion=raw,
         corrected_percent=corrected,
@@ -510,22 +511,28 @@ def _sentence(
     doubts: str | None = None, correction: str = "", ungraded: str | None = None,
     whole: float | None = None,
 ) -> str:
-    """The report line, e.g. ``Schistocytes 8.5% (95% CI 7.0-10.2%) of 1,250 red cells: ...``;
-    ``doubts``: why a count within the limit gets no call (focus, scale, overlapping fields);
-    ``ungraded``: why the other shapes were not graded; ``whole``: the count corrected at the
-    classifier's whole-field rates, which its interval spans (QA 85 #4: the report did not
-    show the reading that kept a count from being called within the limit)."""
+    """The report line, e.g. ``Schistocytes 8.5% (95% CI 7.0-10.2%) of 1,250 red cells: ...``,
+    led by the % and interval the call rests on: the corrected ones where the classifier's error
+    rates correct it, the count as counted after them (QA 155 M-1: the raw % led, and "the
+    interval includes the limit" followed an interval wholly under it); ``doubts``: why a count
+    within the limit gets no call (focus, scale, overlapping fields); ``ungraded``: why the
+    other shapes were not graded; ``whole``: the count corrected at the classifier's whole-field
+    rates, which its interval spans (QA 85 #4: the report did not show the reading that kept a
+    count from being called within the limit)."""
     if raw.percent is None:
         return f"Schistocytes: no red cells counted; {message}."
-    low, high = raw.ci95
+    corrects = corrected is not None and corrected_ci is not None
+    low, high = corrected_ci if corrects else raw.ci95
     digits = 1 if low >= 1 else 2
-    head = (f"Schistocytes {raw.percent:.{digits}f}% (95% CI {low:.{digits}f}-{high:.{digits}f}%)"
-            f" of {raw.denominator:,} red cells")
-    if corrected is not None and corrected_ci is not None:
-        head += (f", {corrected:.{digits}f}% ({corrected_ci[0]:.{digits}f}-"
-                 f"{corrected_ci[1]:.{digits}f}%) {correction}")
-        if whole is not None:
-            head += f", {whole:.{digits}f}% at its whole-field rates"
+    if corrects:
+        counted = (f"as counted {raw.percent:.{digits}f}%, 95% CI {raw.ci95[0]:.{digits}f}-"
+                   f"{raw.ci95[1]:.{digits}f}%" + (f"; {whole:.{digits}f}% at its whole-field "
+                                                   "rates" if whole is not None else ""))
+        head = (f"Schistocytes {corrected:.{digits}f}% (95% CI {low:.{digits}f}-"
+                f"{high:.{digits}f}%) {correction}, of {raw.denominator:,} red cells ({counted})")
+    else:
+        head = (f"Schistocytes {raw.percent:.{digits}f}% (95% CI {low:.{digits}f}-"
+                f"{high:.{digits}f}%) of {raw.denominator:,} red cells")
     against = f"the {limit:g}% ICSH limit for {POPULATION_NAMES[population]}"
     # Enough red cells but no call: the focus, the scale or overlapping fields took it away,
     # and the verdict says why.
@@ -536,6 +543,9 @@ def _sentence(
         "borderline": f"the interval includes {against}; count more cells to decide",
         "insufficient": f"no call: {doubts}" if no_call_for_doubt else f"no call; {message}",
     }[call]
+    if call == "insufficient" and not no_call_for_doubt and low > limit:
+        # Too few cells to call, but not to be read as nothing found (QA 155 M-2).
+        verdict += f"; its interval so far lies wholly above {against}"
     if call == "above" and population == "adult":
         # A flag must not hide a possible TTP: the classifier reads missed fragments as
         # teardrops, so a schistocyte-rich slide can raise it (scripts/less_specific_slides.py).
