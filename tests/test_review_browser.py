@@ -296,12 +296,14 @@ def _fail_writes(page, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["abort", "proxy"])
-def test_a_change_the_server_never_answers_says_it_was_not_saved(page, url, how):
-    # QA 109 M1: with the server stopped, corrections and a sign-off were dropped without a word.
+def test_a_change_the_server_never_answers_says_it_may_not_be_saved(page, url, how):
+    # QA 109 M1: with the server stopped, corrections and a sign-off were dropped without a word;
+    # QA 155 M-3: a connection lost while the server wrote it leaves the change saved.
     _open(page, url, "positive")
     _fail_writes(page, how)
-    said = ("the review server cannot be reached: this change was not saved; restart "
-            "`smearscan review` in its terminal and reload this page" if how == "abort" else
+    said = ("the review server cannot be reached: this change may not have been saved; restart "
+            "`smearscan review` in its terminal and reload this page to see what the server "
+            "holds" if how == "abort" else
             "the answer is not the review server's (HTTP 502 Bad Gateway): this change may not "
             "have been saved; reload this page to see what the server holds")
     first = page.locator(".tile.selected")
