@@ -83,3 +83,14 @@ def test_beside_an_urgent_line_its_action_defers_to_it():
 def test_a_platelet_bound_across_20_is_refused_as_the_verdict_differs_within_it():
     with pytest.raises(UnresolvedBoundError, match="platelets"):
         _verdict("<25")
+
+
+def test_a_ttp_that_only_adamts13_can_exclude_is_not_ranked_below_it():
+    # A low haptoglobin outvoted by a normal LDH and reticulocytes beside PLASMIC 7: TTP is not
+    # assessed (ADAMTS13 decides); the thrombocytopenia, in play, would have ranked first.
+    verdict = _verdict(15, haptoglobin="<0.1 g/L", mcv=85, inr=1.0, creatinine="0.8 mg/dL",
+                       active_cancer=False, transplant=False)
+    assert verdict.maha == "unlikely"
+    assert verdict.differential[0].cause == "ttp"
+    assert verdict.differential[0].assessment == "not assessed"
+    assert NAME not in [cause.cause for cause in verdict.differential]

@@ -294,9 +294,10 @@ THROMBOCYTOPENIA_RULE = _rule(
     "thrombocytopenia without MAHA", f"platelets < {PLATELETS_LOW:g} x10^9/L with MAHA "
     "unlikely -> possible: confirm the count (an EDTA pseudo-thrombocytopenia), then its cause, "
     f"immune thrombocytopenia a diagnosis of exclusion; an adult's under "
-    f"{ITP_ADMISSION_PLATELETS:g} -> urgent; not listed with a positive DAT (Evans syndrome) or "
-    "for a newborn", "Provan D, et al. Blood Adv 2019;3:3780-3817 (the film and a citrate count "
-    "for pseudo-thrombocytopenia; ITP a diagnosis of exclusion); Neunert C, et al. Blood Adv "
+    f"{ITP_ADMISSION_PLATELETS:g} -> urgent; not listed with a positive DAT (Evans syndrome), "
+    "for a newborn, or while TTP is not assessed (ADAMTS13 decides)",
+    "Provan D, et al. Blood Adv 2019;3:3780-3817 (the film and a citrate count for "
+    "pseudo-thrombocytopenia; ITP a diagnosis of exclusion); Neunert C, et al. Blood Adv "
     f"2019;3:3829-3866 (ASH 2019: admission for a newly diagnosed adult ITP under "
     f"{ITP_ADMISSION_PLATELETS:g})", standard=False)
 WBC_RULE = _rule("leukopenia", f"WBC < {WBC_LOW:g} x10^9/L",

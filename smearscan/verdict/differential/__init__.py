@@ -73,7 +73,7 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
               *([i] if (i := immune_cause(labs, picture,
                                           newborn=population in NEWBORNS)) else []),
               *([t] if (t := _deferring(thrombocytopenia_cause(
-                  maha, labs, picture, adult=adult, newborn=population in NEWBORNS),
+                  maha, labs, picture, ttp, adult=adult, newborn=population in NEWBORNS),
                   ttp, labs, adult)) else [])]
     return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])
 

@@ -22,14 +22,17 @@ SEVERE = (f"platelets under {ITP_ADMISSION_PLATELETS:g} x10^9/L: haematology rev
           f"{ITP_ADMISSION_PLATELETS:g})")
 
 
-def thrombocytopenia_cause(maha: str, labs: Labs, picture: LabPicture, *,
+def thrombocytopenia_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause, *,
                            adult: bool, newborn: bool) -> Cause | None:
     """Listed, ``possible``, where the platelets are low and MAHA is unlikely; ``urgent`` for
     an adult under :data:`~smearscan.verdict.values.ITP_ADMISSION_PLATELETS`, else
     ``routine`` (:data:`~smearscan.verdict.values.THROMBOCYTOPENIA_RULE`, this tool's rule).
-    Not listed with a positive DAT (the immune cause names Evans syndrome) nor for a newborn,
-    whose low platelets have causes of their own (an alloimmune one first)."""
-    if maha != "unlikely" or not picture.thrombocytopenia or labs.dat == "positive" or newborn:
+    Not listed with a positive DAT (the immune cause names Evans syndrome), for a newborn,
+    whose low platelets have causes of their own (an alloimmune one first), nor while ``ttp``
+    is not assessed: in play, it would rank above a TTP that only ADAMTS13 can exclude (a low
+    haptoglobin outvoted beside a high PLASMIC)."""
+    if (maha != "unlikely" or not picture.thrombocytopenia or labs.dat == "positive" or newborn
+            or ttp.assessment == "not assessed"):
         return None
     severe = adult and labs.platelets < ITP_ADMISSION_PLATELETS
     reasons = (f"thrombocytopenia without MAHA: platelets {labs.platelets:g} x10^9/L < "
