@@ -7,8 +7,12 @@ import pytest
 
 from smearscan.labs import parse_labs
 from smearscan.verdict import SmearFindings, UnresolvedBoundError, assess, format_text
-from smearscan.verdict.differential.cause import TTP_LIKELY
-from smearscan.verdict.differential.thrombocytopenia import CONFIRM_THEN_CAUSE, SEVERE
+from smearscan.verdict.differential.thrombocytopenia import (
+    CONFIRM_THEN_CAUSE,
+    HIT_FIRST,
+    IN_PREGNANCY,
+    SEVERE,
+)
 
 #: No haemolysis by any marker, no anaemia: MAHA unlikely beside a normal smear.
 NO_HAEMOLYSIS = {"hemoglobin": "13 g/dL", "sex": "female", "ldh": "200 U/L",
@@ -22,16 +26,16 @@ def _verdict(platelets, population="adult", percent=0.2, **more):
 
 
 @pytest.mark.parametrize(("platelets", "urgency", "action"), [
-    # Under 20, an adult's is urgent (ASH 2019: admission for a newly diagnosed ITP).
-    (8, "urgent", f"{SEVERE}; {CONFIRM_THEN_CAUSE}"),
-    (19.9, "urgent", f"{SEVERE}; {CONFIRM_THEN_CAUSE}"),
-    (20, "routine", CONFIRM_THEN_CAUSE),
+    # Under 30 urgent (ASH 2019: a newly diagnosed adult ITP treated under 30).
+    (8, "urgent", f"{SEVERE[True]}; {CONFIRM_THEN_CAUSE}"),
+    (29.9, "urgent", f"{SEVERE[True]}; {CONFIRM_THEN_CAUSE}"),
+    (30, "routine", CONFIRM_THEN_CAUSE),
     (149.9, "routine", CONFIRM_THEN_CAUSE),
 ])
 def test_a_thrombocytopenia_without_maha_is_named_first_with_its_count_to_confirm(
         platelets, urgency, action):
     verdict = _verdict(platelets)
-    assert verdict.maha == "unlikely"
+    assert (verdict.maha, verdict.cause("ttp").assessment) == ("unlikely", "unlikely")
     cause = verdict.differential[0]
     assert (cause.cause, cause.assessment, cause.urgency, cause.action) == (
         NAME, "possible", urgency, action)
@@ -47,10 +51,30 @@ def test_platelets_at_the_limit_name_no_thrombocytopenia():
     assert NAME not in [cause.cause for cause in _verdict(150).differential]
 
 
-def test_a_childs_count_under_20_is_not_made_urgent_by_an_adults_rule():
-    cause = _verdict(8, population="child").cause(NAME)
+def test_a_childs_count_under_30_is_urgent_with_a_childs_advice():
+    # QA 156 M-6: a child's count of 5 was routine.
+    cause = _verdict(5, population="child").cause(NAME)
     assert (cause.assessment, cause.urgency, cause.action) == (
-        "possible", "routine", CONFIRM_THEN_CAUSE)
+        "possible", "urgent", f"{SEVERE[False]}; {CONFIRM_THEN_CAUSE}")
+
+
+@pytest.mark.parametrize(("drug", "urgency", "action"), [
+    # QA 156 M-3: a recorded heparin beside platelets of 60 was routine, HIT not named.
+    ("enoxaparin 40 mg daily", "urgent", f"{HIT_FIRST}; {CONFIRM_THEN_CAUSE}"),
+    ("Heparin infusion", "urgent", f"{HIT_FIRST}; {CONFIRM_THEN_CAUSE}"),
+    ("fondaparinux", "routine", CONFIRM_THEN_CAUSE),
+    ("amoxicillin", "routine", CONFIRM_THEN_CAUSE),
+])
+def test_a_recorded_heparin_puts_hit_first(drug, urgency, action):
+    cause = _verdict(60, drug_exposure=drug).cause(NAME)
+    assert (cause.urgency, cause.action) == (urgency, action)
+
+
+@pytest.mark.parametrize("pregnant", [{"pregnancy": True}, {"obstetric_complication": "HELLP"}])
+def test_in_pregnancy_its_own_thrombocytopenias_are_named(pregnant):
+    # QA 156 M-4: gestational thrombocytopenia and pre-eclampsia or HELLP were never named.
+    cause = _verdict(90, **pregnant).cause(NAME)
+    assert cause.action == f"{CONFIRM_THEN_CAUSE}; {IN_PREGNANCY}"
 
 
 @pytest.mark.parametrize("population", ["neonate", "preterm"])
@@ -72,17 +96,12 @@ def test_a_maha_that_is_not_unlikely_lists_no_thrombocytopenia_without_it(dat, m
     assert NAME not in [cause.cause for cause in verdict.differential]
 
 
-def test_beside_an_urgent_line_its_action_defers_to_it():
-    # ADAMTS13 under 10%: TTP likely whatever the smear shows, and first.
-    verdict = _verdict(8, adamts13=5)
-    assert verdict.urgent.startswith("URGENT - TTP likely")
-    assert [cause.cause for cause in verdict.differential[:2]] == ["ttp", NAME]
-    assert verdict.cause(NAME).action == f"{SEVERE}; {CONFIRM_THEN_CAUSE}; {TTP_LIKELY}"
-
-
-def test_a_platelet_bound_across_20_is_refused_as_the_verdict_differs_within_it():
-    with pytest.raises(UnresolvedBoundError, match="platelets"):
-        _verdict("<25")
+@pytest.mark.parametrize(("adamts13", "ttp"), [(5, "likely"), (15, "possible")])
+def test_a_ttp_in_play_keeps_the_low_count_its_own(adamts13, ttp):
+    # QA 156 M-1: beside "TTP likely" it asked to confirm the count and weigh ITP.
+    verdict = _verdict(8, adamts13=adamts13)
+    assert verdict.cause("ttp").assessment == ttp and verdict.urgent.startswith("URGENT")
+    assert NAME not in [cause.cause for cause in verdict.differential]
 
 
 def test_a_ttp_that_only_adamts13_can_exclude_is_not_ranked_below_it():
@@ -91,6 +110,25 @@ def test_a_ttp_that_only_adamts13_can_exclude_is_not_ranked_below_it():
     verdict = _verdict(15, haptoglobin="<0.1 g/L", mcv=85, inr=1.0, creatinine="0.8 mg/dL",
                        active_cancer=False, transplant=False)
     assert verdict.maha == "unlikely"
-    assert verdict.differential[0].cause == "ttp"
-    assert verdict.differential[0].assessment == "not assessed"
+    assert (verdict.differential[0].cause, verdict.differential[0].assessment) == (
+        "ttp", "not assessed")
     assert NAME not in [cause.cause for cause in verdict.differential]
+
+
+def test_an_overt_dic_keeps_the_low_count_its_own():
+    verdict = _verdict(40, sepsis=True, d_dimer="10 mg/L", d_dimer_uln="0.5 mg/L",
+                       pt_prolongation_s=7, fibrinogen="0.8 g/L")
+    assert verdict.cause("dic").assessment == "likely"
+    assert NAME not in [cause.cause for cause in verdict.differential]
+
+
+@pytest.mark.parametrize("bound", ["<30", "<=20", "<10"])
+def test_a_platelet_bound_under_30_reads_one_way(bound):
+    # QA 156 M-2: with a cut at 20, '<30' and '<=20' were refused as the verdict differed.
+    cause = _verdict(bound).cause(NAME)
+    assert (cause.urgency, cause.action) == ("urgent", f"{SEVERE[True]}; {CONFIRM_THEN_CAUSE}")
+
+
+def test_a_platelet_bound_across_30_is_refused_as_plasmic_already_refuses_it():
+    with pytest.raises(UnresolvedBoundError, match="platelets"):
+        _verdict("<40")

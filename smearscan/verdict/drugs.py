@@ -67,6 +67,19 @@ CANCER_TREATMENTS = ("gemcitabine", "mitomycin C", "oxaliplatin", "pentostatin",
                      "carfilzomib")
 
 
+#: Heparins (unfractionated and low-molecular-weight, generic and brand names, lower case):
+#: recorded beside a thrombocytopenia, a heparin-induced thrombocytopenia is excluded first
+#: (Cuker A, et al. Blood Adv 2018;2:3360-3392). This tool's list; fondaparinux, which seldom
+#: causes it, is left out.
+HEPARINS = ("heparin", "enoxaparin", "dalteparin", "tinzaparin", "nadroparin", "certoparin",
+            "clexane", "lovenox", "fragmin", "innohep", "fraxiparin")
+
+
+def heparin_named(drug: bool | str | None) -> bool:
+    """Whether a recorded ``drug_exposure`` names a heparin of :data:`HEPARINS`."""
+    return isinstance(drug, str) and any(name in drug.lower() for name in HEPARINS)
+
+
 def tma_drugs_named(drug: bool | str | None) -> set[str]:
     """The generic names of :data:`DRUGS_CAUSING_TMA` that a recorded ``drug_exposure`` names
     (any spelling that contains one of their fragments, or one of their

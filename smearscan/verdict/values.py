@@ -110,10 +110,10 @@ INDIRECT_BILIRUBIN_ULN = 1.0  # mg/dL
 RETICULOCYTES_RAISED = PLASMIC_RETICULOCYTES  # %
 HAEMOLYSIS_MARKERS = 2  # raised markers for "haemolysis present"
 PLATELETS_LOW = 150.0  # x10^9/L
-#: x10^9/L, under: an adult's thrombocytopenia without MAHA is urgent (ASH 2019 suggests
-#: admission for a newly diagnosed adult ITP under 20: Neunert C, et al. Blood Adv
-#: 2019;3:3829-3866).
-ITP_ADMISSION_PLATELETS = 20.0
+#: x10^9/L, under: a thrombocytopenia without MAHA is urgent (ASH 2019 suggests treating a
+#: newly diagnosed adult ITP under 30, and admitting it under 20: Neunert C, et al. Blood Adv
+#: 2019;3:3829-3866). PLASMIC's own cut, so that a platelet bound ('<30') reads one way.
+ITP_TREATMENT_PLATELETS = PLASMIC_PLATELETS
 WBC_LOW = 4.0  # x10^9/L
 HEMOGLOBIN_LOW = {"male": 13.0, "female": 12.0, "pregnancy": 11.0}  # g/dL, WHO 2011
 HEMOGLOBIN_LOW_UNKNOWN_SEX = 12.0  # g/dL, the women's limit when sex is not given
@@ -291,15 +291,18 @@ PLATELET_RULE = _rule("thrombocytopenia", f"platelets < {PLATELETS_LOW:g} x10^9/
                       "a common lower reference limit (seed 000's laboratory: 150-450)",
                       standard=False)
 THROMBOCYTOPENIA_RULE = _rule(
-    "thrombocytopenia without MAHA", f"platelets < {PLATELETS_LOW:g} x10^9/L with MAHA "
+    "thrombocytopenia without MAHA", f"platelets < {PLATELETS_LOW:g} x10^9/L with MAHA and TTP "
     "unlikely -> possible: confirm the count (an EDTA pseudo-thrombocytopenia), then its cause, "
-    f"immune thrombocytopenia a diagnosis of exclusion; an adult's under "
-    f"{ITP_ADMISSION_PLATELETS:g} -> urgent; not listed with a positive DAT (Evans syndrome), "
-    "for a newborn, or while TTP is not assessed (ADAMTS13 decides)",
+    "immune thrombocytopenia a diagnosis of exclusion (in pregnancy gestational "
+    "thrombocytopenia and pre-eclampsia or HELLP named); a heparin recorded -> a "
+    "heparin-induced thrombocytopenia excluded first, urgent; under "
+    f"{ITP_TREATMENT_PLATELETS:g} -> urgent; not listed with a positive DAT (Evans syndrome), a "
+    "likely or suspected DIC, or for a newborn",
     "Provan D, et al. Blood Adv 2019;3:3780-3817 (the film and a citrate count for "
     "pseudo-thrombocytopenia; ITP a diagnosis of exclusion); Neunert C, et al. Blood Adv "
-    f"2019;3:3829-3866 (ASH 2019: admission for a newly diagnosed adult ITP under "
-    f"{ITP_ADMISSION_PLATELETS:g})", standard=False)
+    f"2019;3:3829-3866 (ASH 2019: a newly diagnosed adult ITP treated under "
+    f"{ITP_TREATMENT_PLATELETS:g}, admitted under 20); Cuker A, et al. Blood Adv "
+    "2018;2:3360-3392 (ASH 2018: heparin-induced thrombocytopenia)", standard=False)
 WBC_RULE = _rule("leukopenia", f"WBC < {WBC_LOW:g} x10^9/L",
                  "a common lower reference limit (seed 000's laboratory: 4-11)", standard=False)
 ANAEMIA_RULE = _rule(

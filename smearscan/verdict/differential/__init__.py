@@ -72,9 +72,9 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
                   deferred=ttp_deferred(ttp, labs, adult))) else []),
               *([i] if (i := immune_cause(labs, picture,
                                           newborn=population in NEWBORNS)) else []),
-              *([t] if (t := _deferring(thrombocytopenia_cause(
-                  maha, labs, picture, ttp, adult=adult, newborn=population in NEWBORNS),
-                  ttp, labs, adult)) else [])]
+              *([t] if (t := thrombocytopenia_cause(
+                  maha, labs, picture, ttp, dic, adult=adult,
+                  newborn=population in NEWBORNS)) else [])]
     return ranked([_kept_open(cause, maha, labs, causes) for cause in causes])
 
 
