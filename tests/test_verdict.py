@@ -3132,3 +3132,12 @@ def test_the_b12_limit_is_asked_only_of_a_b12_it_could_read_as_high(b12, asked):
     labs = parse_labs({**CLASSIC_TTP, "vitamin_b12": b12})
     missing = [item.split(":")[0] for item in assess(below(), labs).missing]
     assert ("vitamin_b12_uln" in missing) is asked
+
+
+def test_a_b12_bound_across_the_deficiency_cut_off_is_read():
+    # QA 156 M-7: '<250 pg/mL' was refused: its limit asked at 249, not at 199.
+    labs = {"platelets": 90, "mcv": 112, "hemoglobin": "9 g/dL", "sex": "male"}
+    bound = assess(below(), parse_labs({**labs, "vitamin_b12": "<250 pg/mL"}))
+    assert "vitamin_b12_uln" in [item.split(":")[0] for item in bound.missing]
+    assert bound.differential == assess(below(), parse_labs(
+        {**labs, "vitamin_b12": "10 pg/mL"})).differential

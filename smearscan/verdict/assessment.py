@@ -859,7 +859,10 @@ def _decisions(verdict: Verdict) -> tuple:
             # M1: '>5%' of reticulocytes was refused for it).
             tuple(finding.finding for finding in verdict.findings_against
                   if finding.rule != NEWBORN_RULE.label),
-            tuple(line.split(":")[0] for line in verdict.missing),
+            # Nor does asking for a B12's limit, which a B12 under the deficiency cut-off does
+            # without (QA 156 M-7: '<250 pg/mL' was refused for it).
+            tuple(key for line in verdict.missing
+                  if (key := line.split(":")[0]) != "vitamin_b12_uln"),
             tuple((s.minimum, s.maximum, s.risk) for s in scores),
             tuple((c.cause, c.assessment, c.urgency, c.action) for c in verdict.differential),
             verdict.marrow.marrow_infiltration, verdict.marrow.considered, verdict.marrow.workup)
