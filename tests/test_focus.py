@@ -150,8 +150,8 @@ def test_a_less_specific_flag_out_of_focus_asks_for_the_shapes_to_be_checked():
 def test_too_few_red_cells_out_of_focus_name_both():
     s = count(1, 500, (1.2,))
     assert (s.call, s.sufficient) == ("insufficient", False)
-    assert ("no call; counted 500 of the 1000 red cells required (ICSH 2021); add fields."
-            in s.sentence)
+    assert ("no call; counted 500 of the 1000 red cells required (ICSH 2021); add fields; its "
+            "interval so far includes the 1% ICSH limit for adults." in s.sentence)
     assert s.sentence.endswith(f" {s.focus_note[0].upper()}{s.focus_note[1:]}.")
 
 

@@ -693,12 +693,13 @@ def test_the_report_line_leads_with_the_figures_the_call_rests_on():
         "the 1% ICSH limit for adults; count more cells to decide.")
 
 
-@pytest.mark.parametrize(("schistocytes", "above"), [(40, True), (1, False)])
-def test_too_few_red_cells_say_where_their_interval_lies(schistocytes, above):
-    # QA 155 M-2: 231 red cells at 24.5% (lower bound 16.9%) read only "no call; add fields".
-    s = slide_result(**red(200 - schistocytes, schistocytes)).schistocytes
+@pytest.mark.parametrize(("rbc", "schistocytes", "where"), [
+    (200, 40, "lies wholly above"), (200, 1, "includes"), (999, 0, "lies within")])
+def test_too_few_red_cells_say_where_their_interval_lies(rbc, schistocytes, where):
+    # QA 155 M-2: 231 red cells at 24.5% (lower bound 16.9%) read only "no call; add fields";
+    # QA 156 M-8: said only of an interval wholly above the limit.
+    s = slide_result(**red(rbc - schistocytes, schistocytes)).schistocytes
     assert s.call == "insufficient"
     assert s.sentence.endswith(
-        "no call; counted 200 of the 1000 red cells required (ICSH 2021); add fields"
-        + ("; its interval so far lies wholly above the 1% ICSH limit for adults." if above
-           else "."))
+        f"no call; counted {rbc} of the 1000 red cells required (ICSH 2021); add fields; its "
+        f"interval so far {where} the 1% ICSH limit for adults.")

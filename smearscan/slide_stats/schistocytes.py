@@ -543,9 +543,12 @@ def _sentence(
         "borderline": f"the interval includes {against}; count more cells to decide",
         "insufficient": f"no call: {doubts}" if no_call_for_doubt else f"no call; {message}",
     }[call]
-    if call == "insufficient" and not no_call_for_doubt and low > limit:
-        # Too few cells to call, but not to be read as nothing found (QA 155 M-2).
-        verdict += f"; its interval so far lies wholly above {against}"
+    if call == "insufficient" and not no_call_for_doubt:
+        # Too few cells to call, but not to be read as nothing found (QA 155 M-2; QA 156 M-8:
+        # said only of an interval wholly above the limit).
+        verdict += "; its interval so far " + {
+            "above": "lies wholly above", "below": "lies within", "borderline": "includes",
+        }[threshold_call((low, high), limit)] + f" {against}"
     if call == "above" and population == "adult":
         # A flag must not hide a possible TTP: the classifier reads missed fragments as
         # teardrops, so a schistocyte-rich slide can raise it (scripts/less_specific_slides.py).
