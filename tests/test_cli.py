@@ -752,6 +752,23 @@ def test_a_batch_prints_each_slides_urgent_line_first_and_names_a_slide_without_
     assert read_csv_rows(out / "errors.csv") == [{"slide": "s2", "image": "", "error": problem}]
 
 
+def test_a_batch_says_each_urgent_line_as_soon_as_it_is_known(field_png, tmp_path, capsys):
+    # QA 154 H-1: "TTP likely ... start plasma exchange now" from a slide's lab values reached
+    # the terminal only once every slide was done, and never from a run stopped before.
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,platelets,adamts13,hemoglobin\ns1,15,3 %,8 g/dL\ns2,250,80 %,14 g/dL\n")
+    before = urgent_ttp("likely", "severe")
+    assert main([str(slides), "--out", str(tmp_path / "out"), "--labs", str(labs)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    # Before any slide is done, then after its own progress line (stderr is not a terminal).
+    assert err[0] == f"smearscan: before counting, from the lab values alone: s1: {before}"
+    assert err[1].startswith("smearscan: slide 1/2 done: s1 (1 field(s), ")
+    assert err[2].startswith("smearscan: s1: URGENT - TTP likely")
+    assert err[3].startswith("smearscan: slide 2/2 done: s2")
+    assert not [line for line in err if line.startswith("smearscan: s2: URGENT")]
+
+
 def test_a_lab_value_changed_in_one_row_analyses_only_that_slide_again(field_png, tmp_path):
     # QA 76 F5: any change to the lab file analysed every slide again; F4: a slide without a
     # row, resumed from the same rows under another file name, named the old file.

@@ -482,7 +482,8 @@ def analyse_slides(slides: list[Slide], *, out: Path | None, options: RunOptions
     each problem of ``out`` found when merging: a slide left out of the merged outputs (its
     files changed by hand), a review that could not be read (also in ``errors.csv``);
     ``on_note`` with a line on a finished slide analysed again because files it wrote were
-    changed since.
+    changed since, and, before any field is read, with the URGENT line each slide's lab values
+    call for alone (:func:`~smearscan.verdict.urgent_before_counting`).
 
     Returns
     -------
@@ -526,6 +527,10 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
             cached_model(_sent(options.model_path))
     # By the names the slides are written under.
     labs = _lab_values(options.labs_path, slides, options.population)
+    # QA 154 H-1: the line a slide's lab values call for alone was said only once every slide
+    # was done, and never by a run stopped before.
+    for line in _urgent_lines(labs or {}, [slide.name for slide in slides], options.population):
+        on_note(f"before counting, from the lab values alone: {line}")
     unused_rows = tuple(sorted(set(labs or {}) - {slide.name for slide in slides} - {""}))
     if unused_rows:
         # QA 119 M1: once every slide had its row, another's (a name typed unlike any slide's,

@@ -257,7 +257,7 @@ def _run_analysis(args: argparse.Namespace) -> int:
         outcomes = analyse_slides(
             slides, out=args.out, options=options, executor=executor, force=args.force,
             progress=not args.quiet and terminal,
-            on_slide=_slide_line(len(slides)) if not args.quiet and not terminal else None,
+            on_slide=_slide_line(len(slides), done_lines=not args.quiet and not terminal),
             on_folder_problem=folder_problems.append,
             on_note=lambda note: say(f"smearscan: {printable(note)}"))
     say(field_table(outcomes) if args.out is None else slide_table(outcomes), sys.stdout)
@@ -357,18 +357,23 @@ def _checked_pixel_size(slides: list[Slide], args: argparse.Namespace) -> list[S
     return checked
 
 
-def _slide_line(total: int):
-    """A callback printing one line per finished slide on stderr (progress in a log file)."""
+def _slide_line(total: int, *, done_lines: bool):
+    """A callback printing, for each finished slide, its URGENT line on stderr at once (QA 154
+    H-1: said only once every slide was done, and never by a run stopped before), and with
+    ``done_lines`` one line of progress (for a log file)."""
     done = 0
 
     def report(outcome) -> None:
         nonlocal done
         done += 1
         summary = outcome.summary
-        failed = f", {summary.fields_failed} failed" if summary.fields_failed else ""
-        resumed = f", {outcome.resumed_note}" if outcome.resumed_note else ""
-        say(f"smearscan: slide {done}/{total} done: {outcome.name} ({summary.fields_given} "
-            f"field(s), {summary.objects} objects{failed}{resumed})")
+        if done_lines:
+            failed = f", {summary.fields_failed} failed" if summary.fields_failed else ""
+            resumed = f", {outcome.resumed_note}" if outcome.resumed_note else ""
+            say(f"smearscan: slide {done}/{total} done: {outcome.name} ({summary.fields_given} "
+                f"field(s), {summary.objects} objects{failed}{resumed})")
+        if (verdict := summary.reported_verdict) and verdict.get("urgent"):
+            say(f"smearscan: {outcome.name}: {verdict['urgent']}")
 
     return report
 
