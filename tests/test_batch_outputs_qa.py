@@ -417,7 +417,11 @@ def test_a_renamed_slide_folder_is_not_merged_twice(tmp_path, capsys):
     Image.fromarray(synthetic_field(grid_centres(), seed=7)).save(other / "f.png")
     capsys.readouterr()
     assert run(other, "--out", out) == 3
-    assert capsys.readouterr().err.splitlines()[0] == left_out  # patientC is newer
+    # QA 154 M-3: the earlier runs' slides the merged outputs hold are named.
+    assert capsys.readouterr().err.splitlines()[:2] == [
+        f"smearscan: {out}: its merged outputs (summary.json, cells.csv) also hold 2 slides "
+        f"(patientB, patientC) of earlier runs, not given in this one (remove {out / 'slides'}"
+        "/NAME to drop one)", left_out]  # patientC is newer
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert sorted(summary["slides"]) == ["patientB", "patientC", "patientD"]
 

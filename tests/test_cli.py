@@ -2,6 +2,7 @@ import hashlib
 import html
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -767,6 +768,20 @@ def test_a_batch_says_each_urgent_line_as_soon_as_it_is_known(field_png, tmp_pat
     assert err[2].startswith("smearscan: s1: URGENT - TTP likely")
     assert err[3].startswith("smearscan: slide 2/2 done: s2")
     assert not [line for line in err if line.startswith("smearscan: s2: URGENT")]
+
+
+def test_a_run_names_the_earlier_slides_its_merged_outputs_keep(field_png, tmp_path, capsys):
+    # QA 154 M-3: after a slide folder was deleted, the table showed 1 slide and summary.json 2.
+    slides = _two_slides(tmp_path, field_png)
+    out = tmp_path / "out"
+    assert main([str(slides), "--out", str(out), "--no-classify", "--quiet"]) == 0
+    shutil.rmtree(slides / "s2")
+    capsys.readouterr()
+    assert main([str(slides), "--out", str(out), "--no-classify", "--quiet"]) == 0
+    assert capsys.readouterr().err == (
+        f"smearscan: {out}: its merged outputs (summary.json, cells.csv) also hold 1 slide (s2) "
+        f"of earlier runs, not given in this one (remove {out / 'slides'}/NAME to drop one)\n")
+    assert sorted(json.loads((out / "summary.json").read_text())["slides"]) == ["s1", "s2"]
 
 
 def test_a_lab_value_changed_in_one_row_analyses_only_that_slide_again(field_png, tmp_path):

@@ -556,6 +556,9 @@ def test_a_copy_of_a_signed_off_slide_under_another_name_leaves_the_sign_off_mer
     assert main([str(alias), "--out", str(out), "--model", str(work / "model.onnx"),
                  "--quiet", "--jobs", "1"]) == 3
     assert capsys.readouterr().err.splitlines() == [
+        f"smearscan: {out}: its merged outputs (summary.json, cells.csv) also hold 2 slides "
+        f"(negative, positive) of earlier runs, not given in this one (remove {out / 'slides'}"
+        "/NAME to drop one)",
         f"smearscan: {out / 'slides' / 'positive'}: every image of it is in slide 'alias', "
         "analysed later (renamed or moved?); kept in the merged outputs, as it was signed off "
         f"by A. Tech on {signed['time']}: remove the folder you do not want",

@@ -576,8 +576,14 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
             _remove_superseded(out, slide.name, outcomes[slide.name].superseded, on_note)
         on_slide(outcomes[slide.name])
     if out is not None:
-        for problem in _merge_folder(out, outcomes, expected):
+        problems, earlier = _merge_folder(out, outcomes, expected)
+        for problem in problems:
             on_folder_problem(problem)
+        if earlier:
+            # QA 154 M-3: a slide whose folder was deleted stayed in them without a word.
+            on_note(f"{out}: its merged outputs (summary.json, cells.csv) also hold "
+                    f"{counted_names(earlier, 'slide')} of earlier runs, not given in this one "
+                    f"(remove {out / 'slides'}/NAME to drop one)")
     return [outcomes[s.name] for s in slides]
 
 
@@ -669,12 +675,12 @@ def _unsealed_why(out: Path, name: str) -> str:
 
 
 def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[str, dict]
-                  ) -> list[tuple[str, str, str]]:
+                  ) -> tuple[list[tuple[str, str, str]], list[str]]:
     """Merged outputs over this run's slides and every other intact slide in ``out``, each
     with its technologist's review where there is one (also given to ``outcomes``, whose
     slides the run reports); returns the problems found
     (``(slide, "", reason)``: a slide left out, a review that could not be read; also in
-    ``errors.csv``)."""
+    ``errors.csv``) and the names of the earlier runs' slides the merged outputs hold, sorted."""
     everything = {name: (outcome, expected[name]) for name, outcome in outcomes.items()}
     held = {digest: name for name in outcomes for digest in fingerprint_digests(expected[name])}
     problems = []
@@ -720,7 +726,7 @@ def _merge_folder(out: Path, outcomes: dict[str, SlideOutcome], expected: dict[s
     for outcome in merged:  # the run's own slides are reported with their reviews too
         if outcome.name in outcomes:
             outcomes[outcome.name].summary = outcome.summary
-    return problems
+    return problems, sorted(name for name in everything if name not in outcomes)
 
 
 def _slides_named(names: list[str]) -> str:
