@@ -703,3 +703,21 @@ def test_too_few_red_cells_say_where_their_interval_lies(rbc, schistocytes, wher
     assert s.sentence.endswith(
         f"no call; counted {rbc} of the 1000 red cells required (ICSH 2021); add fields; its "
         f"interval so far {where} the 1% ICSH limit for adults.")
+
+
+def test_an_interval_that_reaches_every_red_cell_says_so():
+    # QA 154 M-1: "26.96 (17.77-100.00)" went unexplained.
+    label = np.array(["schistocyte"] * 40 + ["rbc"] * 112)
+    morphology, border = np.array(["normal"] * len(label)), np.zeros(len(label), bool)
+    operating = {"schistocyte": {"threshold": 0.5, "sensitivity": 0.3,
+                                 "false_positive_rate": 0.002}}
+    s = slide_result(label=label, morphology=morphology, border=border,
+                     operating=operating).schistocytes
+    assert s.corrected_ci95[1] == 100.0
+    assert s.sentence.endswith(
+        "its interval so far lies wholly above the 1% ICSH limit for adults. The interval "
+        "reaches 100%: at this count, what the classifier misses leaves it unbounded above; "
+        "count more cells.")
+    below = slide_result(label=label[30:], morphology=morphology[30:], border=border[30:],
+                         operating=operating).schistocytes
+    assert below.corrected_ci95[1] < 100 and "reaches 100%" not in below.sentence

@@ -556,6 +556,10 @@ def _sentence(
                     if reason is None else "; thrombotic microangiopathy is still possible, but "
                     "the % is less specific for it (below)")
     tail = f" Less specific: {reason}." if reason else ""
+    if corrects and high >= 100:  # clipped at every red cell
+        # QA 154 M-1: "17.77-100.00%" unexplained.
+        tail += (" The interval reaches 100%: at this count, what the classifier misses leaves "
+                 "it unbounded above; count more cells.")
     if ungraded is not None:
         tail += f" {ungraded}."
     if doubts is not None and not no_call_for_doubt:
