@@ -1880,3 +1880,12 @@ def test_a_sign_that_is_no_flag_is_no_reading(written):
     with pytest.raises(LabValueError) as caught:
         parse_labs({"reticulocytes": written}, complete=False)
     assert caught.value.readings == ()
+
+
+def test_every_unknown_key_refused_together_is_offered_its_key():
+    # QA 154 L-2: 'Hb' was offered 'hemoglobin', 'PLT' beside it nothing.
+    with pytest.raises(LabValueError) as error:
+        parse_labs({"Hb": "8 g/dL", "PLT": 12, "qqq": 1}, source="labs.csv line 2")
+    assert str(error.value) == (
+        "labs.csv line 2: unknown lab key 'Hb'; did you mean 'hemoglobin'? (also refused: PLT "
+        "(did you mean 'platelets'?), qqq)")

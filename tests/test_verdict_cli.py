@@ -996,9 +996,11 @@ SEVERE_OPTIONS = ["--platelets", "10", "--hemoglobin", "8 g/dL", "--adamts13", "
     ("labs.csv", "platelets,hemoglobin,adamts13\n10,8 g/dL,5 %\n", [], SEVERE_OPTIONS,
      "{labs}: a lab CSV needs one 'slide' column"),
     ("labs.json", json.dumps([SEVERE]), [], SEVERE_OPTIONS,
-     "{labs}: expected a JSON object of lab values"),
+     "{labs}: expected a JSON object of lab values, or for several slides one keyed by slide "
+     "name ({{\"s1\": {{...}}, \"s2\": {{...}}}}), not a list"),
     ("labs.json", json.dumps([{"s1": SEVERE}]), ["--slide", "s1"], SEVERE_OPTIONS,
-     "{labs}: expected a JSON object of lab values"),
+     "{labs}: expected a JSON object of lab values, or for several slides one keyed by slide "
+     "name ({{\"s1\": {{...}}, \"s2\": {{...}}}}), not a list"),
     ("labs.json", '{"s1": {"adamts13": "5 %"}, "s1": 5}', ["--slide", "s1", *SEVERE_OPTIONS[:4]],
      SEVERE_OPTIONS, "{labs}: 's1' given twice ({{'adamts13': '5 %'}} and 5): keep the one the "
      "verdict should use"),
@@ -1081,7 +1083,8 @@ _HEADER = "slide,platelets,hemoglobin,adamts13\n"
      "{labs} line 2: the slide name is empty"),
     ("labs.json", json.dumps([_NORMAL, SEVERE]), [],
      [("record 2 (lab values with no slide name)", SEVERE_OPTIONS)],
-     "{labs}: expected a JSON object of lab values"),
+     "{labs}: expected a JSON object of lab values, or for several slides one keyed by slide "
+     "name ({{\"s1\": {{...}}, \"s2\": {{...}}}}), not a list"),
     # A per-slide file without --slide: its rows are other slides', maybe other patients'.
     ("labs.csv", f"{SEVERE_CSV}s2,{_NORMAL_CSV}\n", [], [("line 2 (slide 's1')", SEVERE_OPTIONS)],
      "{labs}: the lab file is per slide; name the slide with --slide"),
@@ -1092,7 +1095,8 @@ _HEADER = "slide,platelets,hemoglobin,adamts13\n"
      "{labs} line 3: the slide name is empty"),
     ("labs.json", json.dumps([{"slide": "s1", **_NORMAL}, SEVERE]), ["--slide", "s1"],
      [("record 2 (lab values with no slide name)", SEVERE_OPTIONS)],
-     "{labs}: expected a JSON object of lab values"),
+     "{labs}: expected a JSON object of lab values, or for several slides one keyed by slide "
+     "name ({{\"s1\": {{...}}, \"s2\": {{...}}}}), not a list"),
     ("labs.csv", f"{SEVERE_CSV},{_NORMAL_CSV}\n", ["--slide", "s1"],
      [("line 2 (slide 's1')", SEVERE_OPTIONS)], "{labs} line 3: the slide name is empty"),
     # QA 152 H-1: a CSV without a slide column, each row a set of values of its own.

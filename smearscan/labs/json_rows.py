@@ -29,6 +29,11 @@ def _object_with_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return data
 
 
+#: What a JSON lab file holds (QA 154 L-1: a list was refused without saying what is read).
+_EXPECTED = ("expected a JSON object of lab values, or for several slides one keyed by slide "
+             "name ({\"s1\": {...}, \"s2\": {...}})")
+
+
 def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
     try:
         data = json.loads(text, object_pairs_hook=_object_with_repeats)
@@ -47,7 +52,7 @@ def _rows_from_json(text: str, path: Path) -> dict[str, LabRow]:
     if isinstance(data, list) and data and all(isinstance(each, dict) for each in data):
         return _rows_of_records(data, path)
     if not isinstance(data, dict):
-        raise LabValueError(f"{path}: expected a JSON object of lab values")
+        raise LabValueError(f"{path}: {_EXPECTED}")
     return _rows_of_object(data, path)
 
 
@@ -57,7 +62,7 @@ def _rows_of_records(records: list[dict], path: Path) -> dict[str, LabRow]:
     with a ``"slide"`` name (a table exported as records) as that slide's values, one without
     as a row with no slide name (:func:`~smearscan.labs.rows.rows_with_unnamed`; QA 141 H-4:
     every record was read as one set of values)."""
-    listed = f"{path}: expected a JSON object of lab values"
+    listed = f"{path}: {_EXPECTED}, not a list"
     rows: dict[str, LabRow] = {}
     unnamed: list[LabRow] = []
     for number, record in enumerate(records, 1):

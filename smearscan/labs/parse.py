@@ -13,7 +13,7 @@ from smearscan.labs.coagulation import _check_d_dimer, _check_pt_against_inr
 from smearscan.labs.forms import Bound
 from smearscan.labs.keys import LAB_KEYS
 from smearscan.labs.ldh import check_ldh
-from smearscan.labs.misspelt import _unknown_key
+from smearscan.labs.misspelt import _unknown_key, offered_keys
 from smearscan.labs.number import _accepted_unit, _split_number
 from smearscan.labs.record import Labs, _check_consistent, zero_counts
 from smearscan.labs.value import _parse_value
@@ -134,10 +134,19 @@ def _later_refusals(values: T, error: LabValueError,
             error = later
 
 
+def _named_with_offer(problem: LabValueError) -> str:
+    """A later problem's name, an unknown key's with the keys it is offered as (QA 154 L-2:
+    'Hb' was offered as 'hemoglobin', 'PLT' beside it as nothing)."""
+    name = _problem_name(problem)
+    unknown = problem.key not in LAB_KEYS and not problem.between
+    offered = offered_keys(problem.key) if unknown else []
+    return f"{name} (did you mean {' or '.join(map(repr, offered))}?)" if offered else name
+
+
 def _with_the_rest(error: LabValueError, later: Iterable[LabValueError]) -> LabValueError:
     """``error``, naming the keys of the ``later`` problems it was refused with (QA 42 L-1: only
     the first was named, and the values corrected were refused again)."""
-    names = list(dict.fromkeys(_problem_name(problem) for problem in later))
+    names = list(dict.fromkeys(_named_with_offer(problem) for problem in later))
     if not names:
         return error
     return error.saying(f"{error} (also refused: {', '.join(names)})")
