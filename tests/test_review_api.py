@@ -176,6 +176,10 @@ def test_slides_lists_every_slide_with_the_model_result(api, out):
     assert _merged(out)["positive"]["schistocytes"]["corrected_percent"] == 3.0173
     status, page = api.get("/")
     assert status == 200
+    # QA 155 L-3: a review in progress shows its figures here, the report the classifier's.
+    assert ("<th>schistocytes % (95% CI) the call rests on: the review's so far where one is in "
+            "progress (report and terminal keep the classifier's until sign-off)</th>"
+            ) in page.decode()
     assert re.findall(r"<td>([^<]*corrected)</td><td>(\w+)</td>", page.decode()) == [
         ("0.00 (0.00-100.00) corrected", "insufficient"),
         ("3.02 (1.76-22.03) corrected", "above")]
