@@ -678,15 +678,20 @@ def test_the_verdict_gives_the_overlap_as_why_a_count_of_1000_has_no_call():
     assert read_back.overlap_note == smear.overlap_note is not None
 
 
+def _corrected(schistocytes: int, red_cells: int):
+    """The schistocyte count of ``schistocytes`` calls in ``red_cells``, corrected at a
+    sensitivity of 0.3 and a false-call rate of 0.2%."""
+    label = np.array(["schistocyte"] * schistocytes + ["rbc"] * (red_cells - schistocytes))
+    operating = {"schistocyte": {"threshold": 0.5, "sensitivity": 0.3,
+                                 "false_positive_rate": 0.002}}
+    return slide_result(label=label, morphology=np.array(["normal"] * len(label)),
+                        border=np.zeros(len(label), bool), operating=operating).schistocytes
+
+
 def test_the_report_line_leads_with_the_figures_the_call_rests_on():
     # QA 155 M-1: the raw % and its interval led, wholly under 1%, then "the interval includes
     # the 1% ICSH limit" meant the corrected one after it.
-    label = np.array(["schistocyte"] * 4 + ["rbc"] * 1996)
-    morphology, border = np.array(["normal"] * len(label)), np.zeros(len(label), bool)
-    operating = {"schistocyte": {"threshold": 0.5, "sensitivity": 0.3,
-                                 "false_positive_rate": 0.002}}
-    s = slide_result(label=label, morphology=morphology, border=border,
-                     operating=operating).schistocytes
+    s = _corrected(4, 2000)
     assert s.sentence == (
         "Schistocytes 0.00% (95% CI 0.00-1.05%) corrected for the classifier's missed and false "
         "calls, of 2,000 red cells (as counted 0.20%, 95% CI 0.08-0.51%): the interval includes "
@@ -707,17 +712,11 @@ def test_too_few_red_cells_say_where_their_interval_lies(rbc, schistocytes, wher
 
 def test_an_interval_that_reaches_every_red_cell_says_so():
     # QA 154 M-1: "26.96 (17.77-100.00)" went unexplained.
-    label = np.array(["schistocyte"] * 40 + ["rbc"] * 112)
-    morphology, border = np.array(["normal"] * len(label)), np.zeros(len(label), bool)
-    operating = {"schistocyte": {"threshold": 0.5, "sensitivity": 0.3,
-                                 "false_positive_rate": 0.002}}
-    s = slide_result(label=label, morphology=morphology, border=border,
-                     operating=operating).schistocytes
+    s = _corrected(40, 152)
     assert s.corrected_ci95[1] == 100.0
     assert s.sentence.endswith(
         "its interval so far lies wholly above the 1% ICSH limit for adults. The interval "
         "reaches 100%: at this count, what the classifier misses leaves it unbounded above; "
         "count more cells.")
-    below = slide_result(label=label[30:], morphology=morphology[30:], border=border[30:],
-                         operating=operating).schistocytes
+    below = _corrected(10, 122)
     assert below.corrected_ci95[1] < 100 and "reaches 100%" not in below.sentence
