@@ -9,8 +9,9 @@ from smearscan.labs import parse_labs
 from smearscan.verdict import SmearFindings, UnresolvedBoundError, assess, format_text
 from smearscan.verdict.differential.thrombocytopenia import (
     CONFIRM_THEN_CAUSE,
-    HIT_FIRST,
+    HIT_ACTION,
     IN_PREGNANCY,
+    PREGNANCY_SEVERE,
     SEVERE,
 )
 
@@ -58,23 +59,64 @@ def test_a_childs_count_under_30_is_urgent_with_a_childs_advice():
         "possible", "urgent", f"{SEVERE[False]}; {CONFIRM_THEN_CAUSE}")
 
 
-@pytest.mark.parametrize(("drug", "urgency", "action"), [
-    # QA 156 M-3: a recorded heparin beside platelets of 60 was routine, HIT not named.
-    ("enoxaparin 40 mg daily", "urgent", f"{HIT_FIRST}; {CONFIRM_THEN_CAUSE}"),
-    ("Heparin infusion", "urgent", f"{HIT_FIRST}; {CONFIRM_THEN_CAUSE}"),
-    ("fondaparinux", "routine", CONFIRM_THEN_CAUSE),
-    ("amoxicillin", "routine", CONFIRM_THEN_CAUSE),
-])
-def test_a_recorded_heparin_puts_hit_first(drug, urgency, action):
-    cause = _verdict(60, drug_exposure=drug).cause(NAME)
-    assert (cause.urgency, cause.action) == (urgency, action)
+HIT = "heparin-induced-thrombocytopenia"
 
 
-@pytest.mark.parametrize("pregnant", [{"pregnancy": True}, {"obstetric_complication": "HELLP"}])
-def test_in_pregnancy_its_own_thrombocytopenias_are_named(pregnant):
-    # QA 156 M-4: gestational thrombocytopenia and pre-eclampsia or HELLP were never named.
-    cause = _verdict(90, **pregnant).cause(NAME)
-    assert cause.action == f"{CONFIRM_THEN_CAUSE}; {IN_PREGNANCY}"
+@pytest.mark.parametrize(("drug", "hit"), [
+    # QA 156 M-3: a recorded heparin beside platelets of 60 was routine, HIT not named; QA 157
+    # M-2: ward spellings were not read.
+    ("enoxaparin 40 mg daily", True), ("Heparin infusion", True), ("LMWH prophylaxis", True),
+    ("UFH", True), ("Hep-lock flush", True), ("reviparin", True), ("fondaparinux", False),
+    ("amoxicillin", False), ("ufhx", False)])
+def test_a_recorded_heparin_names_hit_urgent_first(drug, hit):
+    verdict = _verdict(60, drug_exposure=drug)
+    names = [cause.cause for cause in verdict.differential]
+    assert (HIT in names) is hit
+    plain = verdict.cause(NAME)
+    assert (plain.urgency, plain.action) == ("routine", CONFIRM_THEN_CAUSE)
+    if hit:
+        cause = verdict.differential[0]
+        assert (cause.cause, cause.assessment, cause.urgency, cause.action) == (
+            HIT, "possible", "urgent", HIT_ACTION)
+        assert str(verdict.next_step) == f"Next ({HIT}, possible): {HIT_ACTION}"
+        # A heparin alone is HIT's to weigh, not a drug TMA to check before stopping it.
+        assert "drug-induced" not in names
+
+
+def test_hit_is_named_beside_a_ttp_in_play_and_defers_to_its_line():
+    # QA 157 M-1: beside "TTP possible" the heparin was a drug TMA to check "before stopping
+    # it", and HIT was never named.
+    verdict = _verdict(8, adamts13=15, drug_exposure="enoxaparin")
+    assert verdict.urgent.startswith("URGENT - TTP possible")
+    assert verdict.cause(HIT).action == (
+        f"{HIT_ACTION}; TTP not excluded: treat as the URGENT line says")
+
+
+def test_hit_is_named_beside_a_likely_dic():
+    verdict = _verdict(40, sepsis=True, d_dimer="10 mg/L", d_dimer_uln="0.5 mg/L",
+                       pt_prolongation_s=7, fibrinogen="0.8 g/L", drug_exposure="heparin")
+    assert [(cause.cause, cause.assessment) for cause in verdict.differential[:2]] == [
+        ("dic", "likely"), (HIT, "possible")]
+
+
+def test_an_urgent_thrombocytopenia_gives_the_next_line():
+    # QA 157 M-3: platelets of 8 stood only as the differential's first item.
+    assert str(_verdict(8).next_step) == (
+        f"Next ({NAME}, possible): {SEVERE[True]}; {CONFIRM_THEN_CAUSE}")
+    assert _verdict(60).next_step is None
+
+
+@pytest.mark.parametrize(("platelets", "urgency", "action"), [
+    # QA 156 M-4: gestational thrombocytopenia and pre-eclampsia or HELLP were never named;
+    # QA 157 M-4: a recorded pre-eclampsia at 90 was routine.
+    (120, "routine", f"{CONFIRM_THEN_CAUSE}; {IN_PREGNANCY}"),
+    (100, "routine", f"{CONFIRM_THEN_CAUSE}; {IN_PREGNANCY}"),
+    (99.9, "urgent", f"{PREGNANCY_SEVERE}; {CONFIRM_THEN_CAUSE}"),
+    (25, "urgent", f"{SEVERE[True]}; {PREGNANCY_SEVERE}; {CONFIRM_THEN_CAUSE}")])
+def test_in_pregnancy_its_own_thrombocytopenias_are_named(platelets, urgency, action):
+    for pregnant in ({"pregnancy": True}, {"obstetric_complication": "pre-eclampsia"}):
+        cause = _verdict(platelets, **pregnant).cause(NAME)
+        assert (cause.urgency, cause.action) == (urgency, action)
 
 
 @pytest.mark.parametrize("population", ["neonate", "preterm"])

@@ -96,6 +96,9 @@ _LEADING = ("likely", "suspected")
 #: rule; QA 87 #3: a suspected scleroderma renal crisis under "TTP possible" had no next step;
 #: QA 89 #1: nor any deferring clause; QA 93: "stop gemcitabine" stood 40 lines down).
 _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES, "drug-induced")
+#: Causes that, urgent and first in play, give the Next line without a likely MAHA
+#: (:meth:`Verdict._first_in_play`): thrombocytopenias that are not a TMA's.
+_URGENT_OWN_LINE = ("thrombocytopenia-without-maha", "heparin-induced-thrombocytopenia")
 #: The step a Next line without an URGENT line adds while no ADAMTS13 result closes TTP
 #: (:meth:`Verdict._adamts13_asked`).
 _ADAMTS13_ASKED = ("send ADAMTS13 now, before plasma exchange or transfusion: only its result "
@@ -226,12 +229,15 @@ class Verdict:
     def _first_in_play(self) -> NextStep | None:
         """Where MAHA is likely with no URGENT line and no cause leading, the action of the
         first cause in play (possible): a likely MAHA with platelets of 15 and PLASMIC 4
-        printed no next step at all (QA 116 M-2). This tool's rule."""
-        if self.urgent or self.maha != "likely":
+        printed no next step at all (QA 116 M-2); so too where that cause is an urgent
+        thrombocytopenia of :data:`_URGENT_OWN_LINE` (QA 157 M-3: a suspected HIT, or platelets
+        of 8, stood only as the differential's first item). This tool's rule."""
+        if self.urgent:
             return None
         first = next((cause for cause in self.differential
                       if cause.assessment in ACTIVE and cause.action), None)
-        if first is None:
+        if first is None or not (self.maha == "likely" or (
+                first.cause in _URGENT_OWN_LINE and first.urgency == "urgent")):
             return None
         return NextStep(first.cause, first.assessment, self._with_steps_added(first))
 

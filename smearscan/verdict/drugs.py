@@ -67,17 +67,25 @@ CANCER_TREATMENTS = ("gemcitabine", "mitomycin C", "oxaliplatin", "pentostatin",
                      "carfilzomib")
 
 
-#: Heparins (unfractionated and low-molecular-weight, generic and brand names, lower case):
-#: recorded beside a thrombocytopenia, a heparin-induced thrombocytopenia is excluded first
-#: (Cuker A, et al. Blood Adv 2018;2:3360-3392). This tool's list; fondaparinux, which seldom
-#: causes it, is left out.
-HEPARINS = ("heparin", "enoxaparin", "dalteparin", "tinzaparin", "nadroparin", "certoparin",
+#: Heparins (unfractionated and low-molecular-weight: generic and brand names and ward
+#: spellings, lower case, matched inside the recorded name; abbreviations as whole words):
+#: recorded beside a thrombocytopenia, a heparin-induced thrombocytopenia is excluded (Cuker A,
+#: et al. Blood Adv 2018;2:3360-3392). This tool's list; fondaparinux, which seldom causes it,
+#: is left out (QA 157 M-2: LMWH, UFH, Hep-lock and three LMWHs were not read).
+HEPARINS = ("heparin", "hep-lock", "heplock", "hep lock", "enoxaparin", "dalteparin",
+            "tinzaparin", "nadroparin", "certoparin", "bemiparin", "parnaparin", "reviparin",
             "clexane", "lovenox", "fragmin", "innohep", "fraxiparin")
+HEPARIN_ABBREVIATIONS = ("lmwh", "ufh")
 
 
 def heparin_named(drug: bool | str | None) -> bool:
-    """Whether a recorded ``drug_exposure`` names a heparin of :data:`HEPARINS`."""
-    return isinstance(drug, str) and any(name in drug.lower() for name in HEPARINS)
+    """Whether a recorded ``drug_exposure`` names a heparin of :data:`HEPARINS` or
+    :data:`HEPARIN_ABBREVIATIONS`."""
+    if not isinstance(drug, str):
+        return False
+    name = drug.lower()
+    return (any(fragment in name for fragment in HEPARINS)
+            or bool(set(re.findall(r"[a-z0-9]+", name)) & set(HEPARIN_ABBREVIATIONS)))
 
 
 def tma_drugs_named(drug: bool | str | None) -> set[str]:

@@ -114,6 +114,10 @@ PLATELETS_LOW = 150.0  # x10^9/L
 #: newly diagnosed adult ITP under 30, and admitting it under 20: Neunert C, et al. Blood Adv
 #: 2019;3:3829-3866). PLASMIC's own cut, so that a platelet bound ('<30') reads one way.
 ITP_TREATMENT_PLATELETS = PLASMIC_PLATELETS
+#: x10^9/L, under: with a pregnancy recorded, a severe feature of pre-eclampsia (ACOG Practice
+#: Bulletin 222, Obstet Gynecol 2020;135:e237-e260) and HELLP's count (Sibai 2004), urgent
+#: with the obstetric team. ISTH's own cut, so that a platelet bound reads one way.
+OBSTETRIC_SEVERE_PLATELETS = ISTH_PLATELETS[0]
 WBC_LOW = 4.0  # x10^9/L
 HEMOGLOBIN_LOW = {"male": 13.0, "female": 12.0, "pregnancy": 11.0}  # g/dL, WHO 2011
 HEMOGLOBIN_LOW_UNKNOWN_SEX = 12.0  # g/dL, the women's limit when sex is not given
@@ -293,16 +297,25 @@ PLATELET_RULE = _rule("thrombocytopenia", f"platelets < {PLATELETS_LOW:g} x10^9/
 THROMBOCYTOPENIA_RULE = _rule(
     "thrombocytopenia without MAHA", f"platelets < {PLATELETS_LOW:g} x10^9/L with MAHA and TTP "
     "unlikely -> possible: confirm the count (an EDTA pseudo-thrombocytopenia), then its cause, "
-    "immune thrombocytopenia a diagnosis of exclusion (in pregnancy gestational "
-    "thrombocytopenia and pre-eclampsia or HELLP named); a heparin recorded -> a "
-    "heparin-induced thrombocytopenia excluded first, urgent; under "
-    f"{ITP_TREATMENT_PLATELETS:g} -> urgent; not listed with a positive DAT (Evans syndrome), a "
-    "likely or suspected DIC, or for a newborn",
+    "immune thrombocytopenia a diagnosis of exclusion; under "
+    f"{ITP_TREATMENT_PLATELETS:g} -> urgent; with a pregnancy recorded its own "
+    "thrombocytopenias named (gestational thrombocytopenia only from "
+    f"{OBSTETRIC_SEVERE_PLATELETS:g}), and under {OBSTETRIC_SEVERE_PLATELETS:g} -> urgent "
+    "with the obstetric team (a severe feature of pre-eclampsia); not listed with a positive "
+    "DAT (Evans syndrome), a likely or suspected DIC, or for a newborn",
     "Provan D, et al. Blood Adv 2019;3:3780-3817 (the film and a citrate count for "
     "pseudo-thrombocytopenia; ITP a diagnosis of exclusion); Neunert C, et al. Blood Adv "
     f"2019;3:3829-3866 (ASH 2019: a newly diagnosed adult ITP treated under "
-    f"{ITP_TREATMENT_PLATELETS:g}, admitted under 20); Cuker A, et al. Blood Adv "
-    "2018;2:3360-3392 (ASH 2018: heparin-induced thrombocytopenia)", standard=False)
+    f"{ITP_TREATMENT_PLATELETS:g}, admitted under 20); ACOG Practice Bulletin 222, Obstet "
+    "Gynecol 2020;135:e237-e260 (platelets under 100 a severe feature of pre-eclampsia)",
+    standard=False)
+HIT_RULE = _rule(
+    "heparin-induced thrombocytopenia", f"platelets < {PLATELETS_LOW:g} x10^9/L with a heparin "
+    "recorded (this tool's list, in drug_exposure) -> possible, urgent, whatever else is in "
+    "play: its 4Ts score; unless it is low, stop all heparin, give a non-heparin anticoagulant, "
+    "no platelet transfusion unless bleeding; beside an URGENT line its action defers to it",
+    "Cuker A, et al. Blood Adv 2018;2:3360-3392 (ASH 2018: heparin-induced thrombocytopenia)",
+    standard=False)
 WBC_RULE = _rule("leukopenia", f"WBC < {WBC_LOW:g} x10^9/L",
                  "a common lower reference limit (seed 000's laboratory: 4-11)", standard=False)
 ANAEMIA_RULE = _rule(
@@ -598,7 +611,7 @@ RULES: tuple[Rule, ...] = (
     SCHISTOCYTE_RULE, CHILD_SCHISTOCYTE_RULE, FOCUS_RULE, SCALE_RULE, LESS_SPECIFIC_RULE,
     MAHA_RULE, LDH_RULE, LDH_NO_LIMIT_RULE, HAPTOGLOBIN_LAB_RULE, HAPTOGLOBIN_RULE,
     RETICULOCYTE_RULE, BILIRUBIN_RULE, NEWBORN_RULE, HAEMOLYSIS_RULE, PLATELET_RULE,
-    THROMBOCYTOPENIA_RULE, WBC_RULE,
+    THROMBOCYTOPENIA_RULE, HIT_RULE, WBC_RULE,
     ANAEMIA_RULE, ANAEMIA_UNKNOWN_SEX_RULE,
     PLASMIC_RULE, UNDETECTABLE_RULE, ISTH_DIC_RULE, INR_RULE, FRENCH_RULE, ADAMTS13_RULE,
     TTP_RULE, URGENT_RULE, HUS_RULE, CANCER_RULE, DRUG_RULE, MEGALOBLASTIC_RULE, MARROW_RULE,
@@ -613,7 +626,8 @@ CAUSE_RULES: dict[str, Rule] = {
     "malignant-hypertension": HYPERTENSION_RULE, "scleroderma-renal-crisis": SCLERODERMA_RULE,
     "transplant-associated": TRANSPLANT_RULE, "pregnancy": PREGNANCY_RULE,
     "mechanical": RECORDED_RULE, "immune-haemolysis": DAT_RULE,
-    "thrombocytopenia-without-maha": THROMBOCYTOPENIA_RULE}
+    "thrombocytopenia-without-maha": THROMBOCYTOPENIA_RULE,
+    "heparin-induced-thrombocytopenia": HIT_RULE}
 """The rule behind each cause of the differential, shown beside it."""
 
 

@@ -20,7 +20,7 @@ from smearscan.verdict.differential.hus import hus_action, hus_cause
 from smearscan.verdict.differential.immune import immune_cause
 from smearscan.verdict.differential.megaloblastic import megaloblastic_cause
 from smearscan.verdict.differential.recorded import recorded_causes, recorded_tma
-from smearscan.verdict.differential.thrombocytopenia import thrombocytopenia_cause
+from smearscan.verdict.differential.thrombocytopenia import heparin_cause, thrombocytopenia_cause
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_TIMING,
     URGENT_TTP_ADVICE,
@@ -28,6 +28,7 @@ from smearscan.verdict.differential.ttp import (
     ttp_cause,
     urgent_ttp,
 )
+from smearscan.verdict.drugs import tma_drugs_named
 from smearscan.verdict.findings import LabPicture
 from smearscan.verdict.scores import Score
 from smearscan.verdict.values import ADAMTS13_NEGATIVE
@@ -47,7 +48,11 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     cancer_first = marrow_first(labs, hints, adult=adult,
                                 unlooked=nrbc_present is None and leukoerythroblastic is None)
     ttp = ttp_of(maha, labs, picture, plasmic, french, dic, population=population)
-    drug = _deferring(drug_cause(maha, labs, hints, cancer_first), ttp, labs, adult)
+    heparin = _deferring(heparin_cause(labs, picture), ttp, labs, adult)
+    # A heparin recorded alone is HIT's to weigh, not a drug TMA to check before stopping it
+    # (QA 157 M-1: "check whether enoxaparin is a reported cause of TMA ... before stopping it").
+    drug = None if heparin and not tma_drugs_named(labs.drug_exposure) else _deferring(
+        drug_cause(maha, labs, hints, cancer_first), ttp, labs, adult)
     # Cancer before the drug: on a tie (both possible and urgent) a known cancer ranks above a
     # listed drug; a drug not known to cause TMA, its chemotherapy in seed 000, is routine and
     # ranks below it (QA 21 N14). Cancer before DIC too: a DIC possible only because its
@@ -72,6 +77,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
                   deferred=ttp_deferred(ttp, labs, adult))) else []),
               *([i] if (i := immune_cause(labs, picture,
                                           newborn=population in NEWBORNS)) else []),
+              # HIT before a thrombocytopenia without MAHA: on a tie, its step leads.
+              *([heparin] if heparin else []),
               *([t] if (t := thrombocytopenia_cause(
                   maha, labs, picture, ttp, dic, adult=adult,
                   newborn=population in NEWBORNS)) else [])]

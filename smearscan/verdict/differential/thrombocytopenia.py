@@ -1,7 +1,8 @@
-"""A thrombocytopenia without MAHA: the count to confirm first (an EDTA pseudo-thrombocytopenia),
-then the causes of a low platelet count that are not a TMA, immune thrombocytopenia (ITP) last
-as a diagnosis of exclusion (QA 150 M-3: a platelet count of 8 with a normal smear and no
-haemolysis named only the TMAs, each unlikely)."""
+"""Thrombocytopenias that are not a TMA's: one without MAHA, whose count is confirmed first (an
+EDTA pseudo-thrombocytopenia) before its causes, immune thrombocytopenia (ITP) last as a
+diagnosis of exclusion (QA 150 M-3: a platelet count of 8 with a normal smear and no haemolysis
+named only the TMAs, each unlikely); and a heparin-induced one beside a recorded heparin,
+whatever else is in play (QA 157 M-1)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import Cause
 from smearscan.verdict.drugs import heparin_named
 from smearscan.verdict.findings import LabPicture
-from smearscan.verdict.values import ITP_TREATMENT_PLATELETS, PLATELETS_LOW
+from smearscan.verdict.values import (
+    ITP_TREATMENT_PLATELETS,
+    OBSTETRIC_SEVERE_PLATELETS,
+    PLATELETS_LOW,
+)
 
 #: What the action asks first and then (Provan D, et al. Blood Adv 2019;3:3780-3817).
 CONFIRM_THEN_CAUSE = (
@@ -17,14 +22,16 @@ CONFIRM_THEN_CAUSE = (
     "in a citrate tube, show an EDTA pseudo-thrombocytopenia; then look for its cause (drugs; "
     "infection; liver disease or hypersplenism; marrow disease): immune thrombocytopenia (ITP) "
     "is a diagnosis of exclusion")
-#: Named beside them in pregnancy (QA 156 M-4).
+#: Named beside them in pregnancy (QA 156 M-4), gestational thrombocytopenia only from
+#: :data:`~smearscan.verdict.values.OBSTETRIC_SEVERE_PLATELETS` (QA 157: it seldom falls under
+#: 70-80).
 IN_PREGNANCY = ("in pregnancy, gestational thrombocytopenia and pre-eclampsia or HELLP, with the "
                 "obstetric team")
-#: A heparin recorded: HIT first, a thrombotic emergency (Cuker A, et al. Blood Adv
-#: 2018;2:3360-3392; QA 156 M-3).
-HIT_FIRST = ("heparin recorded: exclude a heparin-induced thrombocytopenia (HIT) first, by its "
-             "4Ts score; unless it is low, stop all heparin and give a non-heparin "
-             "anticoagulant (ASH 2018)")
+#: Under :data:`~smearscan.verdict.values.OBSTETRIC_SEVERE_PLATELETS` in pregnancy (QA 157 M-4:
+#: a recorded pre-eclampsia at 90 was routine).
+PREGNANCY_SEVERE = (f"in pregnancy, platelets under {OBSTETRIC_SEVERE_PLATELETS:g} x10^9/L are a "
+                    "severe feature of pre-eclampsia and HELLP's count: urgent obstetric review "
+                    "(ACOG 2020)")
 #: A count under :data:`~smearscan.verdict.values.ITP_TREATMENT_PLATELETS`, by age (ASH 2019,
 #: Neunert C, et al.; QA 156 M-5, M-6: a child's count of 5 was routine, bleeding not named).
 SEVERE = {
@@ -35,29 +42,46 @@ SEVERE = {
             "once with bleeding (ASH 2019: a child's treatment rests on the bleeding more than "
             "on the count)"),
 }
+#: A heparin recorded: HIT, a thrombotic emergency (Cuker A, et al. Blood Adv 2018;2:3360-3392;
+#: QA 156 M-3).
+HIT_ACTION = ("its 4Ts score now; unless it is low, stop all heparin (flushes included) and give "
+              "a non-heparin anticoagulant, and do not transfuse platelets unless there is "
+              "bleeding (ASH 2018)")
 
 
 def thrombocytopenia_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause, dic: Cause,
                            *, adult: bool, newborn: bool) -> Cause | None:
     """Listed, ``possible``, where the platelets are low and MAHA and ``ttp`` are unlikely;
-    ``urgent`` under :data:`~smearscan.verdict.values.ITP_TREATMENT_PLATELETS` or with a
-    heparin recorded, else ``routine``
-    (:data:`~smearscan.verdict.values.THROMBOCYTOPENIA_RULE`, this tool's rule). Not listed
-    while TTP is in play or not assessed (the low count is then the TTP's to explain, and this
-    cause would rank above one that only ADAMTS13 can exclude), with a positive DAT (the immune
-    cause names Evans syndrome), beside a likely or suspected ``dic``, whose consumption it is,
-    nor for a newborn, whose low platelets have causes of their own (an alloimmune one
-    first)."""
+    ``urgent`` under :data:`~smearscan.verdict.values.ITP_TREATMENT_PLATELETS`, or under
+    :data:`~smearscan.verdict.values.OBSTETRIC_SEVERE_PLATELETS` in pregnancy, else
+    ``routine`` (:data:`~smearscan.verdict.values.THROMBOCYTOPENIA_RULE`, this tool's rule).
+    Not listed while TTP is in play or not assessed (the low count is then the TTP's to
+    explain, and this cause would rank above one that only ADAMTS13 can exclude), with a
+    positive DAT (the immune cause names Evans syndrome), beside a likely or suspected ``dic``,
+    whose consumption it is, nor for a newborn, whose low platelets have causes of their own (an
+    alloimmune one first)."""
     if (maha != "unlikely" or not picture.thrombocytopenia or ttp.assessment != "unlikely"
             or labs.dat == "positive" or dic.assessment in ("likely", "suspected") or newborn):
         return None
     severe = labs.platelets < ITP_TREATMENT_PLATELETS
-    heparin = heparin_named(labs.drug_exposure)
-    steps = [*([HIT_FIRST] if heparin else []), *([SEVERE[adult]] if severe else []),
-             CONFIRM_THEN_CAUSE,
-             *([IN_PREGNANCY] if labs.pregnancy or labs.obstetric_complication else [])]
+    pregnant = bool(labs.pregnancy or labs.obstetric_complication)
+    obstetric = pregnant and labs.platelets < OBSTETRIC_SEVERE_PLATELETS
+    steps = [*([SEVERE[adult]] if severe else []), *([PREGNANCY_SEVERE] if obstetric else []),
+             CONFIRM_THEN_CAUSE, *([IN_PREGNANCY] if pregnant and not obstetric else [])]
     reasons = (f"thrombocytopenia without MAHA: platelets {labs.platelets:g} x10^9/L < "
-               f"{PLATELETS_LOW:g} x10^9/L, MAHA unlikely",
-               *([f"heparin recorded: {labs.drug_exposure}"] if heparin else []))
+               f"{PLATELETS_LOW:g} x10^9/L, MAHA unlikely",)
     return Cause.of("thrombocytopenia-without-maha", "possible",
-                    "urgent" if severe or heparin else "routine", "; ".join(steps), reasons)
+                    "urgent" if severe or obstetric else "routine", "; ".join(steps), reasons)
+
+
+def heparin_cause(labs: Labs, picture: LabPicture) -> Cause | None:
+    """A heparin-induced thrombocytopenia, ``possible`` and ``urgent``, wherever the platelets
+    are low and a heparin is recorded (:func:`~smearscan.verdict.drugs.heparin_named`), whatever
+    else is in play: a TTP or a DIC beside it does not exclude it, and a DIC's blood products
+    would harm it (:data:`~smearscan.verdict.values.HIT_RULE`, this tool's rule; QA 157 M-1:
+    beside "TTP possible" or a likely DIC it was never named)."""
+    if not picture.thrombocytopenia or not heparin_named(labs.drug_exposure):
+        return None
+    return Cause.of("heparin-induced-thrombocytopenia", "possible", "urgent", HIT_ACTION,
+                    (f"thrombocytopenia {labs.platelets:g} x10^9/L with a heparin recorded: "
+                     f"{labs.drug_exposure}",))
