@@ -770,6 +770,28 @@ def test_a_batch_says_each_urgent_line_as_soon_as_it_is_known(field_png, tmp_pat
     assert not [line for line in err if line.startswith("smearscan: s2: URGENT")]
 
 
+def test_a_run_refused_or_given_another_patients_row_keeps_its_urgent_line(
+        field_png, tmp_path, capsys):
+    # QA 157 M-5: refused for an output folder not smearscan's, or given a row for no slide of
+    # the run, the rows' URGENT lines were never said.
+    slides = _two_slides(tmp_path, field_png)
+    labs = tmp_path / "labs.csv"
+    labs.write_text("slide,platelets,adamts13,hemoglobin\ns1,250,80 %,14 g/dL\n"
+                    "s2,250,80 %,14 g/dL\nzz,15,3 %,8 g/dL\n")
+    line = urgent_ttp("likely", "severe")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("not smearscan's")
+    assert main([str(slides), "--out", str(taken), "--labs", str(labs)]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == f"zz: {line}\n"
+    assert printed.err.startswith(f"smearscan: {taken}: this folder is not empty")
+    assert main([str(slides), "--out", str(tmp_path / "out"), "--labs", str(labs),
+                 "--quiet"]) == 0
+    assert f"smearscan: {labs}, for no slide of this run: zz: {line}" in (
+        capsys.readouterr().err.splitlines())
+
+
 def test_a_run_names_the_earlier_slides_its_merged_outputs_keep(field_png, tmp_path, capsys):
     # QA 154 M-3: after a slide folder was deleted, the table showed 1 slide and summary.json 2.
     slides = _two_slides(tmp_path, field_png)

@@ -537,6 +537,10 @@ def _analyse(slides: list[Slide], out: Path | None, options: RunOptions, executo
         # another batch's patient) was dropped without a word.
         on_note(f"{options.labs_path}: lab values for no slide of this run, not used: "
                 f"{', '.join(map(repr, unused_rows))}")
+        # QA 157 M-5: another batch's patient's emergency was not said.
+        for line in _urgent_lines({name: labs[name] for name in unused_rows}, list(unused_rows),
+                                  options.population):
+            on_note(f"{options.labs_path}, for no slide of this run: {line}")
     # Taken once, before any field is read: a file changed during the run redoes its slide.
     expected = {s.name: fingerprint(s, options, out, labs=slide_labs_digest(
         s.name, labs, options.labs_path, unused_rows, options.population))

@@ -194,6 +194,23 @@ def _refused(parser: argparse.ArgumentParser, args: argparse.Namespace, message:
 
 
 def _run_analysis(args: argparse.Namespace) -> int:
+    """The analysis command; refused before its slides are analysed (an output folder not
+    smearscan's, no image, a model or pixel size refused), it first prints the URGENT lines
+    of the ``--labs`` file's rows, as :func:`_refused` does (QA 157 M-5: none was said)."""
+    from smearscan.errors import SmearscanError
+
+    try:
+        return _analysis(args)
+    except (SmearscanError, _UsageError, FileNotFoundError) as error:
+        if args.labs is not None and not getattr(error, "urgent", None):
+            from smearscan.batch.run import lab_file_urgent_lines
+
+            for line in lab_file_urgent_lines(args.labs, args.population):
+                say(line, sys.stdout)
+        raise
+
+
+def _analysis(args: argparse.Namespace) -> int:
     from smearscan.batch import RunOptions, analyse_slides
     from smearscan.batch.run import jobs_within_memory
     from smearscan.errors import printable
