@@ -378,6 +378,8 @@ def _slide_line(total: int, *, done_lines: bool):
     """A callback printing, for each finished slide, its URGENT line on stderr at once (QA 154
     H-1: said only once every slide was done, and never by a run stopped before), and with
     ``done_lines`` one line of progress (for a log file)."""
+    from smearscan.errors import printable
+
     done = 0
 
     def report(outcome) -> None:
@@ -390,7 +392,7 @@ def _slide_line(total: int, *, done_lines: bool):
             say(f"smearscan: slide {done}/{total} done: {outcome.name} ({summary.fields_given} "
                 f"field(s), {summary.objects} objects{failed}{resumed})")
         if (verdict := summary.reported_verdict) and verdict.get("urgent"):
-            say(f"smearscan: {outcome.name}: {verdict['urgent']}")
+            say(printable(f"smearscan: {outcome.name}: {verdict['urgent']}"))
 
     return report
 
