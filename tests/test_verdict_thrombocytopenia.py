@@ -174,3 +174,44 @@ def test_a_platelet_bound_under_30_reads_one_way(bound):
 def test_a_platelet_bound_across_30_is_refused_as_plasmic_already_refuses_it():
     with pytest.raises(UnresolvedBoundError, match="platelets"):
         _verdict("<40")
+
+
+@pytest.mark.parametrize(("platelets", "population", "more", "action"), [
+    # QA 158 M-1, M-2: the count's own step, or pregnancy's, was lost to HIT's on the Next line.
+    (8, "adult", {}, f"{SEVERE[True]}; {HIT_ACTION}"),
+    (20, "child", {}, f"{SEVERE[False]}; {HIT_ACTION}"),
+    (90, "adult", {"pregnancy": True}, f"{PREGNANCY_SEVERE}; {HIT_ACTION}")])
+def test_hit_leads_with_what_the_low_count_calls_for_today(platelets, population, more, action):
+    verdict = _verdict(platelets, population=population, drug_exposure="enoxaparin", **more)
+    assert str(verdict.next_step) == f"Next ({HIT}, possible): {action}"
+
+
+def test_a_newborn_on_heparin_is_not_given_hits_advice():
+    # QA 158 H-1: a neonate's heparin-flushed line was told to stop heparin for an anticoagulant.
+    for population in ("neonate", "preterm"):
+        assert HIT not in [cause.cause for cause in _verdict(
+            60, population=population, drug_exposure="heparin flushes").differential]
+
+
+def test_hit_gives_the_next_line_over_a_dic_possible_on_an_incomplete_score():
+    # QA 158 M-3: a DIC possible only on an incomplete score ranked first, and no Next line.
+    verdict = _verdict(40, sepsis=True, pt_prolongation_s=4, fibrinogen="2 g/L",
+                       drug_exposure="heparin")
+    assert verdict.differential[0].cause == "dic"
+    assert str(verdict.next_step) == f"Next ({HIT}, possible): {HIT_ACTION}"
+
+
+def test_a_likely_dics_next_line_carries_hits_step():
+    # QA 158 M-4: "blood products for bleeding or procedures" stood alone beside a heparin.
+    verdict = _verdict(40, sepsis=True, d_dimer="10 mg/L", d_dimer_uln="0.5 mg/L",
+                       pt_prolongation_s=7, fibrinogen="0.8 g/L", drug_exposure="heparin")
+    assert str(verdict.next_step).endswith(
+        "blood products for bleeding or procedures; a heparin recorded: exclude a "
+        f"heparin-induced thrombocytopenia: {HIT_ACTION}")
+
+
+@pytest.mark.parametrize("drug", ["heparin-free dialysis", "citrate lock instead of heparin",
+                                  "heparinoid", "danaparoid"])
+def test_what_names_no_heparin_given_is_not_read_as_one(drug):
+    # QA 158 M-6.
+    assert HIT not in [cause.cause for cause in _verdict(60, drug_exposure=drug).differential]

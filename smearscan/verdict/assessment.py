@@ -40,6 +40,7 @@ from smearscan.verdict.differential.drug import without_kept
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.differential.megaloblastic import pseudo_tma
 from smearscan.verdict.differential.recorded import OBSTETRIC_REVIEW, RENAL_CAUSES
+from smearscan.verdict.differential.thrombocytopenia import HIT_ACTION
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
@@ -98,7 +99,10 @@ _LEADING = ("likely", "suspected")
 _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES, "drug-induced")
 #: Causes that, urgent and first in play, give the Next line without a likely MAHA
 #: (:meth:`Verdict._first_in_play`): thrombocytopenias that are not a TMA's.
-_URGENT_OWN_LINE = ("thrombocytopenia-without-maha", "heparin-induced-thrombocytopenia")
+_HIT = "heparin-induced-thrombocytopenia"
+_URGENT_OWN_LINE = ("thrombocytopenia-without-maha", _HIT)
+#: What introduces a HIT's step where another cause leads (:meth:`Verdict._heparin_weighed`).
+_HEPARIN_RECORDED = "a heparin recorded: exclude a heparin-induced thrombocytopenia"
 #: The step a Next line without an URGENT line adds while no ADAMTS13 result closes TTP
 #: (:meth:`Verdict._adamts13_asked`).
 _ADAMTS13_ASKED = ("send ADAMTS13 now, before plasma exchange or transfusion: only its result "
@@ -198,7 +202,9 @@ class Verdict:
             # A possible one only where every other cause in play is possible too and none is a
             # drug TMA (QA 123: a possible HUS led over a likely septic DIC, a suspected immune
             # haemolysis and a recorded gemcitabine).
-            weak = all(cause.assessment == "possible" and cause.cause != "drug-induced"
+            # Nor a HIT, which made a drug TMA of its heparin before 0.3.40 (QA 158 M-5).
+            weak = all(cause.assessment == "possible"
+                       and cause.cause not in ("drug-induced", _HIT)
                        for cause in self.differential
                        if cause.cause != "ttp" and cause.assessment in ACTIVE)
             leading = [cause for cause in self.differential if cause.action
@@ -229,16 +235,20 @@ class Verdict:
     def _first_in_play(self) -> NextStep | None:
         """Where MAHA is likely with no URGENT line and no cause leading, the action of the
         first cause in play (possible): a likely MAHA with platelets of 15 and PLASMIC 4
-        printed no next step at all (QA 116 M-2); so too where that cause is an urgent
-        thrombocytopenia of :data:`_URGENT_OWN_LINE` (QA 157 M-3: a suspected HIT, or platelets
-        of 8, stood only as the differential's first item). This tool's rule."""
+        printed no next step at all (QA 116 M-2); without a likely MAHA, that of the first
+        urgent thrombocytopenia of :data:`_URGENT_OWN_LINE` in play (QA 157 M-3: a suspected
+        HIT, or platelets of 8, stood only in the differential). This tool's rule."""
         if self.urgent:
             return None
-        first = next((cause for cause in self.differential
-                      if cause.assessment in ACTIVE and cause.action), None)
-        if first is None or not (self.maha == "likely" or (
-                first.cause in _URGENT_OWN_LINE and first.urgency == "urgent")):
+        in_play = [cause for cause in self.differential
+                   if cause.assessment in ACTIVE and cause.action]
+        if self.maha != "likely":
+            # QA 158 M-3: a DIC possible on an incomplete score ranked over a HIT's step.
+            in_play = [cause for cause in in_play
+                       if cause.cause in _URGENT_OWN_LINE and cause.urgency == "urgent"]
+        if not in_play:
             return None
+        first = in_play[0]
         return NextStep(first.cause, first.assessment, self._with_steps_added(first))
 
     def _with_steps_added(self, first: Cause) -> str:
@@ -248,10 +258,19 @@ class Verdict:
         tool's rule."""
         action = first.action
         for step in (self._drug_stopped(first), self._obstetric_review(first),
-                     self._adamts13_asked(action)):
+                     self._heparin_weighed(first), self._adamts13_asked(action)):
             if step is not None:
                 action = with_step_added(action, step)
         return action
+
+    def _heparin_weighed(self, first: Cause) -> str | None:
+        """A heparin-induced thrombocytopenia's step where another cause leads the Next line
+        (QA 158 M-4: a likely DIC's "blood products for bleeding or procedures" stood alone
+        beside a recorded heparin). This tool's rule."""
+        hit = next((cause for cause in self.differential if cause.cause == _HIT), None)
+        if hit is None or hit is first:
+            return None
+        return f"{_HEPARIN_RECORDED}: {HIT_ACTION}"
 
     def _adamts13_asked(self, action: str) -> str | None:
         """ADAMTS13, where no URGENT line asks for its sample, MAHA is likely, no result

@@ -72,18 +72,27 @@ CANCER_TREATMENTS = ("gemcitabine", "mitomycin C", "oxaliplatin", "pentostatin",
 #: recorded beside a thrombocytopenia, a heparin-induced thrombocytopenia is excluded (Cuker A,
 #: et al. Blood Adv 2018;2:3360-3392). This tool's list; fondaparinux, which seldom causes it,
 #: is left out (QA 157 M-2: LMWH, UFH, Hep-lock and three LMWHs were not read).
-HEPARINS = ("heparin", "hep-lock", "heplock", "hep lock", "enoxaparin", "dalteparin",
-            "tinzaparin", "nadroparin", "certoparin", "bemiparin", "parnaparin", "reviparin",
-            "clexane", "lovenox", "fragmin", "innohep", "fraxiparin")
+HEPARINS = ("heparin", "hep-lock", "heplock", "hep lock", "hep flush", "hepsal", "calciparin",
+            "enoxaparin", "dalteparin", "tinzaparin", "nadroparin", "certoparin", "bemiparin",
+            "parnaparin", "reviparin", "clexane", "lovenox", "inhixa", "fragmin", "innohep",
+            "fraxiparin")
 HEPARIN_ABBREVIATIONS = ("lmwh", "ufh")
+#: Phrases that name no heparin given, taken out before :data:`HEPARINS` is matched (QA 158
+#: M-6: a heparinoid, danaparoid among them, itself a treatment of HIT, and a heparin-free
+#: dialysis were read as heparins). Negations ('no heparin', 'heparin stopped') are refused by
+#: the lab values' reader.
+NOT_HEPARINS = ("heparin-free", "heparin free", "instead of heparin", "heparinoid",
+                "danaparoid")
 
 
 def heparin_named(drug: bool | str | None) -> bool:
     """Whether a recorded ``drug_exposure`` names a heparin of :data:`HEPARINS` or
-    :data:`HEPARIN_ABBREVIATIONS`."""
+    :data:`HEPARIN_ABBREVIATIONS`, :data:`NOT_HEPARINS` left out."""
     if not isinstance(drug, str):
         return False
     name = drug.lower()
+    for phrase in NOT_HEPARINS:
+        name = name.replace(phrase, " ")
     return (any(fragment in name for fragment in HEPARINS)
             or bool(set(re.findall(r"[a-z0-9]+", name)) & set(HEPARIN_ABBREVIATIONS)))
 

@@ -311,9 +311,12 @@ THROMBOCYTOPENIA_RULE = _rule(
     standard=False)
 HIT_RULE = _rule(
     "heparin-induced thrombocytopenia", f"platelets < {PLATELETS_LOW:g} x10^9/L with a heparin "
-    "recorded (this tool's list, in drug_exposure) -> possible, urgent, whatever else is in "
-    "play: its 4Ts score; unless it is low, stop all heparin, give a non-heparin anticoagulant, "
-    "no platelet transfusion unless bleeding; beside an URGENT line its action defers to it",
+    "recorded (this tool's list, in drug_exposure; a heparinoid or a heparin-free procedure "
+    "not) -> possible, urgent, whatever else is in play, not for a newborn: its 4Ts score; "
+    "unless it is low, stop all heparin, give a non-heparin anticoagulant, no platelet "
+    "transfusion unless bleeding; led, with TTP unlikely, by the low count's own urgent step; "
+    "beside an URGENT line its action defers to it; on another cause's Next line its step is "
+    "added",
     "Cuker A, et al. Blood Adv 2018;2:3360-3392 (ASH 2018: heparin-induced thrombocytopenia)",
     standard=False)
 WBC_RULE = _rule("leukopenia", f"WBC < {WBC_LOW:g} x10^9/L",

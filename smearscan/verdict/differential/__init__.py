@@ -48,7 +48,8 @@ def differential(maha: str, labs: Labs, picture: LabPicture, plasmic: Score, ist
     cancer_first = marrow_first(labs, hints, adult=adult,
                                 unlooked=nrbc_present is None and leukoerythroblastic is None)
     ttp = ttp_of(maha, labs, picture, plasmic, french, dic, population=population)
-    heparin = _deferring(heparin_cause(labs, picture), ttp, labs, adult)
+    heparin = _deferring(heparin_cause(labs, picture, ttp, adult=adult,
+                                       newborn=population in NEWBORNS), ttp, labs, adult)
     # A heparin recorded alone is HIT's to weigh, not a drug TMA to check before stopping it
     # (QA 157 M-1: "check whether enoxaparin is a reported cause of TMA ... before stopping it").
     drug = None if heparin and not tma_drugs_named(labs.drug_exposure) else _deferring(

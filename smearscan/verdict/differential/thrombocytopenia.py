@@ -25,13 +25,13 @@ CONFIRM_THEN_CAUSE = (
 #: Named beside them in pregnancy (QA 156 M-4), gestational thrombocytopenia only from
 #: :data:`~smearscan.verdict.values.OBSTETRIC_SEVERE_PLATELETS` (QA 157: it seldom falls under
 #: 70-80).
-IN_PREGNANCY = ("in pregnancy, gestational thrombocytopenia and pre-eclampsia or HELLP, with the "
-                "obstetric team")
+IN_PREGNANCY = ("in pregnancy or after delivery, gestational thrombocytopenia and pre-eclampsia "
+                "or HELLP, with the obstetric team")
 #: Under :data:`~smearscan.verdict.values.OBSTETRIC_SEVERE_PLATELETS` in pregnancy (QA 157 M-4:
 #: a recorded pre-eclampsia at 90 was routine).
-PREGNANCY_SEVERE = (f"in pregnancy, platelets under {OBSTETRIC_SEVERE_PLATELETS:g} x10^9/L are a "
-                    "severe feature of pre-eclampsia and HELLP's count: urgent obstetric review "
-                    "(ACOG 2020)")
+PREGNANCY_SEVERE = (f"in pregnancy or after delivery, platelets under "
+                    f"{OBSTETRIC_SEVERE_PLATELETS:g} x10^9/L are a severe feature of "
+                    "pre-eclampsia and HELLP's count: urgent obstetric review (ACOG 2020)")
 #: A count under :data:`~smearscan.verdict.values.ITP_TREATMENT_PLATELETS`, by age (ASH 2019,
 #: Neunert C, et al.; QA 156 M-5, M-6: a child's count of 5 was routine, bleeding not named).
 SEVERE = {
@@ -63,25 +63,42 @@ def thrombocytopenia_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Caus
     if (maha != "unlikely" or not picture.thrombocytopenia or ttp.assessment != "unlikely"
             or labs.dat == "positive" or dic.assessment in ("likely", "suspected") or newborn):
         return None
-    severe = labs.platelets < ITP_TREATMENT_PLATELETS
     pregnant = bool(labs.pregnancy or labs.obstetric_complication)
-    obstetric = pregnant and labs.platelets < OBSTETRIC_SEVERE_PLATELETS
-    steps = [*([SEVERE[adult]] if severe else []), *([PREGNANCY_SEVERE] if obstetric else []),
-             CONFIRM_THEN_CAUSE, *([IN_PREGNANCY] if pregnant and not obstetric else [])]
+    urgent = _urgent_steps(labs, adult)
+    steps = [*urgent, CONFIRM_THEN_CAUSE,
+             *([IN_PREGNANCY] if pregnant and PREGNANCY_SEVERE not in urgent else [])]
     reasons = (f"thrombocytopenia without MAHA: platelets {labs.platelets:g} x10^9/L < "
                f"{PLATELETS_LOW:g} x10^9/L, MAHA unlikely",)
     return Cause.of("thrombocytopenia-without-maha", "possible",
-                    "urgent" if severe or obstetric else "routine", "; ".join(steps), reasons)
+                    "urgent" if urgent else "routine", "; ".join(steps), reasons)
 
 
-def heparin_cause(labs: Labs, picture: LabPicture) -> Cause | None:
+def _urgent_steps(labs: Labs, adult: bool) -> list[str]:
+    """What a low count calls for today: under
+    :data:`~smearscan.verdict.values.ITP_TREATMENT_PLATELETS` (:data:`SEVERE`), and in pregnancy
+    under :data:`~smearscan.verdict.values.OBSTETRIC_SEVERE_PLATELETS`
+    (:data:`PREGNANCY_SEVERE`)."""
+    pregnant = bool(labs.pregnancy or labs.obstetric_complication)
+    return [*([SEVERE[adult]] if labs.platelets < ITP_TREATMENT_PLATELETS else []),
+            *([PREGNANCY_SEVERE] if pregnant and labs.platelets < OBSTETRIC_SEVERE_PLATELETS
+              else [])]
+
+
+def heparin_cause(labs: Labs, picture: LabPicture, ttp: Cause, *, adult: bool,
+                  newborn: bool) -> Cause | None:
     """A heparin-induced thrombocytopenia, ``possible`` and ``urgent``, wherever the platelets
     are low and a heparin is recorded (:func:`~smearscan.verdict.drugs.heparin_named`), whatever
     else is in play: a TTP or a DIC beside it does not exclude it, and a DIC's blood products
     would harm it (:data:`~smearscan.verdict.values.HIT_RULE`, this tool's rule; QA 157 M-1:
-    beside "TTP possible" or a likely DIC it was never named)."""
-    if not picture.thrombocytopenia or not heparin_named(labs.drug_exposure):
+    beside "TTP possible" or a likely DIC it was never named). With ``ttp`` unlikely its action
+    starts with what the low count calls for today (QA 158 M-1, M-2: a count of 8, or under 100
+    in pregnancy, lost its step to HIT's; beside a TTP not excluded, its URGENT line refers to
+    haematology now). Not for a newborn, in whom HIT is exceptional and the 4Ts score not
+    validated (QA 158 H-1)."""
+    if newborn or not picture.thrombocytopenia or not heparin_named(labs.drug_exposure):
         return None
-    return Cause.of("heparin-induced-thrombocytopenia", "possible", "urgent", HIT_ACTION,
+    today = _urgent_steps(labs, adult) if ttp.assessment == "unlikely" else []
+    return Cause.of("heparin-induced-thrombocytopenia", "possible", "urgent",
+                    "; ".join([*today, HIT_ACTION]),
                     (f"thrombocytopenia {labs.platelets:g} x10^9/L with a heparin recorded: "
                      f"{labs.drug_exposure}",))
