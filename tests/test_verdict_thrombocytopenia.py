@@ -10,6 +10,7 @@ from smearscan.verdict import SmearFindings, UnresolvedBoundError, assess, forma
 from smearscan.verdict.differential.thrombocytopenia import (
     CONFIRM_THEN_CAUSE,
     HIT_ACTION,
+    HIT_BESIDE_TTP,
     IN_PREGNANCY,
     PREGNANCY_SEVERE,
     SEVERE,
@@ -86,10 +87,13 @@ def test_a_recorded_heparin_names_hit_urgent_first(drug, hit):
 def test_hit_is_named_beside_a_ttp_in_play_and_defers_to_its_line():
     # QA 157 M-1: beside "TTP possible" the heparin was a drug TMA to check "before stopping
     # it", and HIT was never named.
+    # QA 159 M-1: its "no platelets unless there is bleeding" stood beside the URGENT line's
+    # "unless there is life-threatening bleeding".
     verdict = _verdict(8, adamts13=15, drug_exposure="enoxaparin")
     assert verdict.urgent.startswith("URGENT - TTP possible")
     assert verdict.cause(HIT).action == (
-        f"{HIT_ACTION}; TTP not excluded: treat as the URGENT line says")
+        f"{HIT_BESIDE_TTP}; TTP not excluded: treat as the URGENT line says")
+    assert "transfuse" not in HIT_BESIDE_TTP
 
 
 def test_hit_is_named_beside_a_likely_dic():
@@ -206,8 +210,29 @@ def test_a_likely_dics_next_line_carries_hits_step():
     verdict = _verdict(40, sepsis=True, d_dimer="10 mg/L", d_dimer_uln="0.5 mg/L",
                        pt_prolongation_s=7, fibrinogen="0.8 g/L", drug_exposure="heparin")
     assert str(verdict.next_step).endswith(
-        "blood products for bleeding or procedures; a heparin recorded: exclude a "
-        f"heparin-induced thrombocytopenia: {HIT_ACTION}")
+        "blood products for bleeding or procedures; a heparin recorded: its 4Ts score for a "
+        "heparin-induced thrombocytopenia before any platelet transfusion; unless it is low, stop "
+        "all heparin (heparin-induced-thrombocytopenia, below)")
+
+
+def test_hits_step_is_not_added_to_a_next_line_beside_an_urgent_line():
+    # QA 159 M-1: beside "TTP likely" the added step advised platelets and an anticoagulant.
+    verdict = _verdict(8, percent=3.0, ldh="900 U/L", haptoglobin="<0.1 g/L",
+                       reticulocytes="6 %", hemoglobin="8 g/dL", dat="negative", adamts13=5,
+                       drug_exposure="LMWH", obstetric_complication="pre-eclampsia")
+    assert verdict.urgent.startswith("URGENT - TTP likely")
+    assert "4Ts" not in str(verdict.next_step)
+    assert verdict.cause(HIT).action.endswith("TTP likely: treat as the URGENT line says")
+
+
+def test_hit_beside_a_ttp_not_assessed_asks_for_adamts13():
+    # In play, it ranks above a TTP that only ADAMTS13 can exclude.
+    verdict = _verdict(15, haptoglobin="<0.1 g/L", mcv=85, inr=1.0, creatinine="0.8 mg/dL",
+                       active_cancer=False, transplant=False, drug_exposure="heparin")
+    assert verdict.cause("ttp").assessment == "not assessed"
+    assert verdict.cause(HIT).action == (
+        f"{SEVERE[True]}; {HIT_ACTION}; TTP not excluded: ADAMTS13 not measured: send it now "
+        "(before plasma exchange or transfusion); if it is pending, chase the result")
 
 
 @pytest.mark.parametrize("drug", ["heparin-free dialysis", "citrate lock instead of heparin",
@@ -215,3 +240,16 @@ def test_a_likely_dics_next_line_carries_hits_step():
 def test_what_names_no_heparin_given_is_not_read_as_one(drug):
     # QA 158 M-6.
     assert HIT not in [cause.cause for cause in _verdict(60, drug_exposure=drug).differential]
+
+
+def test_a_heparin_leaves_a_childs_possible_hus_its_next_line_beside_ttp():
+    # QA 159 M-2: with UFH recorded, the child's possible HUS beside "TTP possible" lost its
+    # Next line (the stool test for Shiga toxin among it).
+    labs = {"hemoglobin": "7.5 g/dL", "platelets": 45, "reticulocytes": "5 %",
+            "haptoglobin": "<0.1 g/L", "ldh": "1800 U/L", "ldh_uln": "300 U/L",
+            "dat": "negative", "diarrhoea": True, "creatinine": "0.65 mg/dL",
+            "creatinine_uln": "0.6 mg/dL"}
+    smear = SmearFindings.from_percentage(4.0, rbc_counted=1000, population="child")
+    steps = [assess(smear, parse_labs({**labs, **more})).next_step
+             for more in ({}, {"drug_exposure": "UFH"})]
+    assert steps[0].about == "hus" and steps[1] == steps[0]

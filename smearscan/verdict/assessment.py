@@ -40,7 +40,6 @@ from smearscan.verdict.differential.drug import without_kept
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.differential.megaloblastic import pseudo_tma
 from smearscan.verdict.differential.recorded import OBSTETRIC_REVIEW, RENAL_CAUSES
-from smearscan.verdict.differential.thrombocytopenia import HIT_ACTION
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
@@ -102,7 +101,9 @@ _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES, "drug-induced")
 _HIT = "heparin-induced-thrombocytopenia"
 _URGENT_OWN_LINE = ("thrombocytopenia-without-maha", _HIT)
 #: What introduces a HIT's step where another cause leads (:meth:`Verdict._heparin_weighed`).
-_HEPARIN_RECORDED = "a heparin recorded: exclude a heparin-induced thrombocytopenia"
+_HEPARIN_RECORDED = ("a heparin recorded: its 4Ts score for a heparin-induced thrombocytopenia "
+                     "before any platelet transfusion; unless it is low, stop all heparin "
+                     "(heparin-induced-thrombocytopenia, below)")
 #: The step a Next line without an URGENT line adds while no ADAMTS13 result closes TTP
 #: (:meth:`Verdict._adamts13_asked`).
 _ADAMTS13_ASKED = ("send ADAMTS13 now, before plasma exchange or transfusion: only its result "
@@ -202,9 +203,7 @@ class Verdict:
             # A possible one only where every other cause in play is possible too and none is a
             # drug TMA (QA 123: a possible HUS led over a likely septic DIC, a suspected immune
             # haemolysis and a recorded gemcitabine).
-            # Nor a HIT, which made a drug TMA of its heparin before 0.3.40 (QA 158 M-5).
-            weak = all(cause.assessment == "possible"
-                       and cause.cause not in ("drug-induced", _HIT)
+            weak = all(cause.assessment == "possible" and cause.cause != "drug-induced"
                        for cause in self.differential
                        if cause.cause != "ttp" and cause.assessment in ACTIVE)
             leading = [cause for cause in self.differential if cause.action
@@ -264,13 +263,14 @@ class Verdict:
         return action
 
     def _heparin_weighed(self, first: Cause) -> str | None:
-        """A heparin-induced thrombocytopenia's step where another cause leads the Next line
-        (QA 158 M-4: a likely DIC's "blood products for bleeding or procedures" stood alone
-        beside a recorded heparin). This tool's rule."""
+        """A heparin-induced thrombocytopenia's first step where another cause leads the Next
+        line without an URGENT line (QA 158 M-4: a likely DIC's "blood products for bleeding or
+        procedures" stood alone beside a recorded heparin; QA 159 M-1: beside an URGENT line
+        its platelet advice was looser than the line's). This tool's rule."""
         hit = next((cause for cause in self.differential if cause.cause == _HIT), None)
-        if hit is None or hit is first:
+        if self.urgent or hit is None or hit is first:
             return None
-        return f"{_HEPARIN_RECORDED}: {HIT_ACTION}"
+        return _HEPARIN_RECORDED
 
     def _adamts13_asked(self, action: str) -> str | None:
         """ADAMTS13, where no URGENT line asks for its sample, MAHA is likely, no result

@@ -313,10 +313,11 @@ HIT_RULE = _rule(
     "heparin-induced thrombocytopenia", f"platelets < {PLATELETS_LOW:g} x10^9/L with a heparin "
     "recorded (this tool's list, in drug_exposure; a heparinoid or a heparin-free procedure "
     "not) -> possible, urgent, whatever else is in play, not for a newborn: its 4Ts score; "
-    "unless it is low, stop all heparin, give a non-heparin anticoagulant, no platelet "
-    "transfusion unless bleeding; led, with TTP unlikely, by the low count's own urgent step; "
-    "beside an URGENT line its action defers to it; on another cause's Next line its step is "
-    "added",
+    "unless it is low, stop all heparin and weigh a non-heparin anticoagulant against the "
+    "bleeding risk with haematology; no platelet transfusion unless bleeding, but beside a TTP "
+    "in play its action leaves platelets to the URGENT line and defers to it; with TTP not in "
+    "play led by the low count's own urgent step; beside a TTP not assessed ADAMTS13 asked; "
+    "without an URGENT line its first step added to another cause's Next line",
     "Cuker A, et al. Blood Adv 2018;2:3360-3392 (ASH 2018: heparin-induced thrombocytopenia)",
     standard=False)
 WBC_RULE = _rule("leukopenia", f"WBC < {WBC_LOW:g} x10^9/L",

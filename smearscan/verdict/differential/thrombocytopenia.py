@@ -7,7 +7,8 @@ whatever else is in play (QA 157 M-1)."""
 from __future__ import annotations
 
 from smearscan.labs import Labs
-from smearscan.verdict.differential.cause import Cause
+from smearscan.verdict.differential.cause import ACTIVE, Cause
+from smearscan.verdict.differential.ttp import ADAMTS13_SEND
 from smearscan.verdict.drugs import heparin_named
 from smearscan.verdict.findings import LabPicture
 from smearscan.verdict.values import (
@@ -43,10 +44,14 @@ SEVERE = {
             "on the count)"),
 }
 #: A heparin recorded: HIT, a thrombotic emergency (Cuker A, et al. Blood Adv 2018;2:3360-3392;
-#: QA 156 M-3).
-HIT_ACTION = ("its 4Ts score now; unless it is low, stop all heparin (flushes included) and give "
-              "a non-heparin anticoagulant, and do not transfuse platelets unless there is "
-              "bleeding (ASH 2018)")
+#: QA 156 M-3), its alternative anticoagulant weighed against the bleeding risk (QA 159 M-3:
+#: advised beside platelets under 20, a likely DIC or clopidogrel).
+HIT_STEPS = ("its 4Ts score now; unless it is low, stop all heparin (flushes included) and weigh "
+             "a non-heparin anticoagulant against the bleeding risk with haematology")
+#: Its action where TTP is not in play; beside a TTP in play the URGENT line says when platelets
+#: are transfused (QA 159 M-1: "unless there is bleeding" beside its "life-threatening").
+HIT_ACTION = f"{HIT_STEPS}, and do not transfuse platelets unless there is bleeding (ASH 2018)"
+HIT_BESIDE_TTP = f"{HIT_STEPS} (ASH 2018)"
 
 
 def thrombocytopenia_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Cause, dic: Cause,
@@ -90,15 +95,20 @@ def heparin_cause(labs: Labs, picture: LabPicture, ttp: Cause, *, adult: bool,
     are low and a heparin is recorded (:func:`~smearscan.verdict.drugs.heparin_named`), whatever
     else is in play: a TTP or a DIC beside it does not exclude it, and a DIC's blood products
     would harm it (:data:`~smearscan.verdict.values.HIT_RULE`, this tool's rule; QA 157 M-1:
-    beside "TTP possible" or a likely DIC it was never named). With ``ttp`` unlikely its action
-    starts with what the low count calls for today (QA 158 M-1, M-2: a count of 8, or under 100
-    in pregnancy, lost its step to HIT's; beside a TTP not excluded, its URGENT line refers to
-    haematology now). Not for a newborn, in whom HIT is exceptional and the 4Ts score not
+    beside "TTP possible" or a likely DIC it was never named). With ``ttp`` not in play its
+    action starts with what the low count calls for today (QA 158 M-1, M-2: a count of 8, or
+    under 100 in pregnancy, lost its step to HIT's; beside a TTP in play, its URGENT line refers
+    to haematology now and says when platelets are transfused), and beside a TTP not assessed
+    it asks for ADAMTS13. Not for a newborn, in whom HIT is exceptional and the 4Ts score not
     validated (QA 158 H-1)."""
     if newborn or not picture.thrombocytopenia or not heparin_named(labs.drug_exposure):
         return None
-    today = _urgent_steps(labs, adult) if ttp.assessment == "unlikely" else []
-    return Cause.of("heparin-induced-thrombocytopenia", "possible", "urgent",
-                    "; ".join([*today, HIT_ACTION]),
+    in_play = ttp.assessment in ACTIVE
+    # Beside a TTP not assessed, in play itself, it ranks above that TTP: ADAMTS13 is asked.
+    steps = [*([] if in_play else _urgent_steps(labs, adult)),
+             HIT_BESIDE_TTP if in_play else HIT_ACTION,
+             *([f"TTP not excluded: {ADAMTS13_SEND}"] if ttp.assessment == "not assessed"
+               else [])]
+    return Cause.of("heparin-induced-thrombocytopenia", "possible", "urgent", "; ".join(steps),
                     (f"thrombocytopenia {labs.platelets:g} x10^9/L with a heparin recorded: "
                      f"{labs.drug_exposure}",))
