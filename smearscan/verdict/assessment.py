@@ -96,8 +96,8 @@ _LEADING = ("likely", "suspected")
 #: rule; QA 87 #3: a suspected scleroderma renal crisis under "TTP possible" had no next step;
 #: QA 89 #1: nor any deferring clause; QA 93: "stop gemcitabine" stood 40 lines down).
 _BESIDE_URGENT = ("hus", "pregnancy", *RENAL_CAUSES, "drug-induced")
-#: Causes that, urgent and first in play, give the Next line without a likely MAHA
-#: (:meth:`Verdict._first_in_play`): thrombocytopenias that are not a TMA's.
+#: Causes whose first urgent one in play gives the Next line without an URGENT line or a likely
+#: MAHA (:meth:`Verdict._first_in_play`): thrombocytopenias that are not a TMA's.
 _HIT = "heparin-induced-thrombocytopenia"
 _URGENT_OWN_LINE = ("thrombocytopenia-without-maha", _HIT)
 #: What introduces a HIT's step where another cause leads (:meth:`Verdict._heparin_weighed`).
