@@ -212,7 +212,8 @@ def test_a_likely_dics_next_line_carries_hits_step():
     assert str(verdict.next_step).endswith(
         "blood products for bleeding or procedures; a heparin recorded: its 4Ts score for a "
         "heparin-induced thrombocytopenia before any platelet transfusion; unless it is low, stop "
-        "all heparin (heparin-induced-thrombocytopenia, below)")
+        "all heparin and weigh a non-heparin anticoagulant (heparin-induced-thrombocytopenia, "
+        "below)")
 
 
 def test_hits_step_is_not_added_to_a_next_line_beside_an_urgent_line():
@@ -253,3 +254,14 @@ def test_a_heparin_leaves_a_childs_possible_hus_its_next_line_beside_ttp():
     steps = [assess(smear, parse_labs({**labs, **more})).next_step
              for more in ({}, {"drug_exposure": "UFH"})]
     assert steps[0].about == "hus" and steps[1] == steps[0]
+
+
+def test_a_thrombocytopenias_obstetric_step_is_said_once_on_the_next_line():
+    # QA 160 L-4 (its case 1533): "urgent obstetric review" twice on one Next line.
+    smear = SmearFindings.from_percentage(0.14, rbc_counted=1030)
+    verdict = assess(smear, parse_labs({
+        "platelets": 13, "hemoglobin": "4.8 g/dL", "haptoglobin": "1.67 g/L", "dat": "negative",
+        "creatinine": "1.15 mg/dL", "mcv": "93 fL", "pregnancy": True,
+        "obstetric_complication": "HELLP", "drug_exposure": "LMWH", "fibrinogen": "1.36 g/L"}))
+    assert verdict.next_step.about == HIT
+    assert str(verdict.next_step).count("urgent obstetric review") == 1

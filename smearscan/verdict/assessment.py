@@ -102,8 +102,9 @@ _HIT = "heparin-induced-thrombocytopenia"
 _URGENT_OWN_LINE = ("thrombocytopenia-without-maha", _HIT)
 #: What introduces a HIT's step where another cause leads (:meth:`Verdict._heparin_weighed`).
 _HEPARIN_RECORDED = ("a heparin recorded: its 4Ts score for a heparin-induced thrombocytopenia "
-                     "before any platelet transfusion; unless it is low, stop all heparin "
-                     "(heparin-induced-thrombocytopenia, below)")
+                     "before any platelet transfusion; unless it is low, stop all heparin and "
+                     "weigh a non-heparin anticoagulant (heparin-induced-thrombocytopenia, "
+                     "below)")
 #: The step a Next line without an URGENT line adds while no ADAMTS13 result closes TTP
 #: (:meth:`Verdict._adamts13_asked`).
 _ADAMTS13_ASKED = ("send ADAMTS13 now, before plasma exchange or transfusion: only its result "
@@ -321,7 +322,8 @@ class Verdict:
         "HELLP, 32 weeks" sent to complement studies first, "HELLP never confirmed" led with
         delivery), and a pregnant woman with a TMA needs the review either way."""
         pregnancy = self._pregnancy_in_play()
-        if pregnancy is None or pregnancy is first or OBSTETRIC_REVIEW in first.action:
+        # QA 160 L-4: a thrombocytopenia's own obstetric step was followed by this one.
+        if pregnancy is None or pregnancy is first or "urgent obstetric review" in first.action:
             return None
         return OBSTETRIC_REVIEW
 
