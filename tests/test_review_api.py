@@ -419,6 +419,10 @@ def test_writes_need_the_page_token(api, out):
     assert not (out / "slides" / "positive" / REVIEW_FILE).exists()
     status, page = api.get("/slides/positive", token=None)
     assert status == 200 and f'<meta name="review-token" content="{TOKEN}">' in page.decode()
+    # QA 155 L-2: a cell set to a class stays in its gallery; the heading said so not.
+    assert ('<span data-count="schistocyte">0</span> cells as this page was loaded, each as now '
+            "classed; a cell set to schistocyte since stays in the gallery it was found in until "
+            "a reload)") in page.decode()
 
 
 def test_other_hosts_are_refused(api):
