@@ -1889,3 +1889,16 @@ def test_every_unknown_key_refused_together_is_offered_its_key():
     assert str(error.value) == (
         "labs.csv line 2: unknown lab key 'Hb'; did you mean 'hemoglobin'? (also refused: PLT "
         "(did you mean 'platelets'?), qqq)")
+
+
+@pytest.mark.parametrize("name", ["LDH_U", "LDH_UL", "ldh_u_l"])
+def test_a_key_with_its_unit_squashed_on_is_offered_as_its_key_not_its_limit(name):
+    # QA 157 L: 'LDH_U' was offered as 'ldh_uln', which would have read the LDH as its limit.
+    with pytest.raises(LabValueError) as error:
+        parse_labs({name: "900", "Hb": "8 g/dL"}, source="labs.csv line 2")
+    assert str(error.value).startswith(
+        f"labs.csv line 2: unknown lab key {name!r}; name it 'ldh' and write the unit with each "
+        "value ('<value> U/L')")
+    with pytest.raises(LabValueError) as later:
+        parse_labs({"Hb": "8 g/dL", name: "900"}, source="labs.csv line 2")
+    assert str(later.value).endswith(f"(also refused: {name} (did you mean 'ldh'?))")

@@ -59,7 +59,7 @@ def _unknown_key(key: object, source: str) -> LabValueError:
     unit = re.fullmatch(r"\s*([\w -]+?)\s*[(\[]\s*([^)\]]*?)\s*[)\]]\s*", str(key))
     if unit is not None and not as_option:
         hint = _hint_for_a_unit_in_the_name(unit[1], unit[2])
-    elif (suffix := _unit_suffix(key)) is not None and not as_option:
+    elif (suffix := _unit_suffix(key, squashed=True)) is not None and not as_option:
         hint = _hint_for_a_unit_in_the_name(*suffix)
     return LabValueError(f"{source}: unknown {what} {key!r}; {hint}", key=str(key))
 
@@ -85,6 +85,8 @@ def offered_keys(name: object) -> list[str]:
     lowered = str(name).strip().lower().lstrip("-").replace("-", "_")
     if lowered in LAB_KEYS or lowered in ABBREVIATIONS:
         return close_keys(name)
+    if (suffix := _unit_suffix(name, squashed=True)) is not None:  # 'LDH_U': not 'ldh_uln'
+        return [suffix[0]]
     words = set(re.findall(r"[a-z]+", lowered))
     return [key for key in close_keys(name)
             if difflib.SequenceMatcher(None, lowered, key).ratio() >= _OFFERED_CLOSE
@@ -109,15 +111,29 @@ def _hint_for_a_unit_in_the_name(name: str, unit: str) -> str:
             f"{', '.join(accepted for accepted in spec.units if accepted)}")
 
 
-def _unit_suffix(name: object) -> tuple[str, str] | None:
+def _unit_suffix(name: object, *, squashed: bool = False) -> tuple[str, str] | None:
     """A lab key and the unit ``name`` writes after it with underscores ('creatinine_umol_l',
     'Hb_g_dL'), where the key takes that unit, else None (QA 139 L-2: 'creatinine_umol_l' was
-    offered as 'creatinine_uln', which would have read the result as its limit)."""
+    offered as 'creatinine_uln', which would have read the result as its limit); with
+    ``squashed``, also one written without its separators or cut short ('LDH_UL', 'LDH_U'):
+    only for what a refusal offers, a refused file's URGENT line still reading such a name as
+    every key it is close to."""
     lowered = str(name).strip().lower()
     for key, spec in LAB_KEYS.items():
         rest = lowered.removeprefix(f"{key}_")
         if rest != lowered and spec.kind == "number":
-            unit = _accepted_unit(re.sub(r"_+", "/", rest), spec)
+            unit = _accepted_unit(re.sub(r"_+", "/", rest), spec) or (
+                _squashed_unit(rest, spec) if squashed else None)
             if unit:  # not the empty unit of a bare ratio
                 return key, unit
     return None
+
+
+def _squashed_unit(rest: str, spec) -> str | None:
+    """The first accepted unit of ``spec`` that ``rest`` spells without its separators, or
+    begins ('LDH_UL', 'LDH_U' for U/L; QA 157 L: offered as 'ldh_uln', which would have read
+    the result as its limit)."""
+    written = re.sub(r"[^a-z0-9]", "", rest)
+    return next((unit for unit in spec.units
+                 if written and re.sub(r"[^a-z0-9]", "", unit.lower()).startswith(written)),
+                None)
