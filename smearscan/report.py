@@ -98,8 +98,8 @@ def slide_table(outcomes: list[SlideOutcome]) -> str:
     NRBCs and the path of the slide's report.html (a slide left out before analysis says so); a
     signed-off slide's reviewed figures, marked so, and a review in progress or set aside.
     Above it, the URGENT line of each slide whose verdict has one: the first lines printed."""
-    urgent = [f"{outcome.name}: {verdict['urgent']}" for outcome in outcomes
-              if (verdict := outcome.summary.reported_verdict) and verdict.get("urgent")]
+    urgent = [f"{outcome.name}: {outcome.summary.urgent_line}" for outcome in outcomes
+              if outcome.summary.urgent_line]
     rows = []
     for outcome in outcomes:
         s = outcome.summary

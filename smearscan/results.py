@@ -446,6 +446,11 @@ class SlideSummary:
         return signed.get("verdict") if signed is not None else self.verdict
 
     @property
+    def urgent_line(self) -> str | None:
+        """The URGENT line of :attr:`reported_verdict`; None where it has none."""
+        return (self.reported_verdict or {}).get("urgent")
+
+    @property
     def fields_failed(self) -> int:
         """Fields that gave no result, the images of a slide left out among them."""
         return sum(f.error is not None for f in self.fields) + self.not_analysed

@@ -185,12 +185,18 @@ def _refused(parser: argparse.ArgumentParser, args: argparse.Namespace, message:
     """The usage error ``message``, after the URGENT lines of the ``--labs`` file's rows, if
     any: a run refused before its slides are found keeps the emergency its lab values show
     (QA 141 M-1: '--labs' with '--no-classify', or without '--out', printed none)."""
+    _say_lab_file_lines(args)
+    parser.error(message)
+
+
+def _say_lab_file_lines(args: argparse.Namespace) -> None:
+    """The URGENT lines of the ``--labs`` file's rows, with the smear not yet counted, on
+    stdout (none without one)."""
     if args.labs is not None:
         from smearscan.batch.run import lab_file_urgent_lines
 
         for line in lab_file_urgent_lines(args.labs, args.population):
             say(line, sys.stdout)
-    parser.error(message)
 
 
 def _run_analysis(args: argparse.Namespace) -> int:
@@ -202,11 +208,8 @@ def _run_analysis(args: argparse.Namespace) -> int:
     try:
         return _analysis(args)
     except (SmearscanError, _UsageError, FileNotFoundError) as error:
-        if args.labs is not None and not getattr(error, "urgent", None):
-            from smearscan.batch.run import lab_file_urgent_lines
-
-            for line in lab_file_urgent_lines(args.labs, args.population):
-                say(line, sys.stdout)
+        if not getattr(error, "urgent", None):
+            _say_lab_file_lines(args)
         raise
 
 
@@ -391,8 +394,8 @@ def _slide_line(total: int, *, done_lines: bool):
             resumed = f", {outcome.resumed_note}" if outcome.resumed_note else ""
             say(f"smearscan: slide {done}/{total} done: {outcome.name} ({summary.fields_given} "
                 f"field(s), {summary.objects} objects{failed}{resumed})")
-        if (verdict := summary.reported_verdict) and verdict.get("urgent"):
-            say(printable(f"smearscan: {outcome.name}: {verdict['urgent']}"))
+        if summary.urgent_line:
+            say(printable(f"smearscan: {outcome.name}: {summary.urgent_line}"))
 
     return report
 

@@ -275,8 +275,7 @@ class ResultsFolder:
             state["on_signoff"] = self._on_signoff(record, self.labels(slide))
         # The emergency the slide's report opens with, on the count it reports: whoever
         # reviews the slide sees it too.
-        verdict = replace(record.summary, review=state["review"]).reported_verdict
-        state["urgent"] = (verdict or {}).get("urgent")
+        state["urgent"] = replace(record.summary, review=state["review"]).urgent_line
         return state
 
     @staticmethod
