@@ -72,6 +72,11 @@ class Labs:
         _check_consistent(lambda key: getattr(self, key), "labs")
 
     @property
+    def pregnancy_recorded(self) -> bool:
+        """Pregnancy (or the weeks after delivery) or an obstetric complication recorded."""
+        return bool(self.pregnancy or self.obstetric_complication)
+
+    @property
     def cancer_active(self) -> bool | None:
         """Active cancer, counting a metastatic one; ``None`` when neither is recorded."""
         return True if self.metastatic_cancer else self.active_cancer

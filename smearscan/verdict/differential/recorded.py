@@ -110,7 +110,7 @@ def _action(name: str, action: str, labs: Labs, deferred: str | None) -> str:
     defers to the URGENT line where there is one (``deferred``)."""
     if labs.adamts13 is not None or deferred is not None:  # the URGENT line asks for it
         action = action.removesuffix(_SEND_ADAMTS13)
-    pregnant = labs.pregnancy or bool(labs.obstetric_complication)
+    pregnant = labs.pregnancy_recorded
     if name == "scleroderma-renal-crisis" and pregnant:
         action += f"; {ACE_IN_PREGNANCY}"
     # First: nothing waits for it (QA 92 #4), and in pregnancy a pre-eclampsia or HELLP is the

@@ -68,10 +68,9 @@ def thrombocytopenia_cause(maha: str, labs: Labs, picture: LabPicture, ttp: Caus
     if (maha != "unlikely" or not picture.thrombocytopenia or ttp.assessment != "unlikely"
             or labs.dat == "positive" or dic.assessment in ("likely", "suspected") or newborn):
         return None
-    pregnant = bool(labs.pregnancy or labs.obstetric_complication)
     urgent = _urgent_steps(labs, adult)
-    steps = [*urgent, CONFIRM_THEN_CAUSE,
-             *([IN_PREGNANCY] if pregnant and PREGNANCY_SEVERE not in urgent else [])]
+    steps = [*urgent, CONFIRM_THEN_CAUSE, *(
+        [IN_PREGNANCY] if labs.pregnancy_recorded and PREGNANCY_SEVERE not in urgent else [])]
     reasons = (f"thrombocytopenia without MAHA: platelets {labs.platelets:g} x10^9/L < "
                f"{PLATELETS_LOW:g} x10^9/L, MAHA unlikely",)
     return Cause.of("thrombocytopenia-without-maha", "possible",
@@ -83,10 +82,9 @@ def _urgent_steps(labs: Labs, adult: bool) -> list[str]:
     :data:`~smearscan.verdict.values.ITP_TREATMENT_PLATELETS` (:data:`SEVERE`), and in pregnancy
     under :data:`~smearscan.verdict.values.OBSTETRIC_SEVERE_PLATELETS`
     (:data:`PREGNANCY_SEVERE`)."""
-    pregnant = bool(labs.pregnancy or labs.obstetric_complication)
     return [*([SEVERE[adult]] if labs.platelets < ITP_TREATMENT_PLATELETS else []),
-            *([PREGNANCY_SEVERE] if pregnant and labs.platelets < OBSTETRIC_SEVERE_PLATELETS
-              else [])]
+            *([PREGNANCY_SEVERE] if labs.pregnancy_recorded
+              and labs.platelets < OBSTETRIC_SEVERE_PLATELETS else [])]
 
 
 def heparin_cause(labs: Labs, picture: LabPicture, ttp: Cause, *, adult: bool,

@@ -313,7 +313,7 @@ def _caution(readings: list[Labs]) -> str | None:
     rule."""
     if not any(labs.systemic_sclerosis for labs in readings):
         return None
-    if any(labs.pregnancy or labs.obstetric_complication for labs in readings):
+    if any(labs.pregnancy_recorded for labs in readings):
         return f"{SCLERODERMA_CAUTION.removesuffix('.')}; {ACE_IN_PREGNANCY}."
     return SCLERODERMA_CAUTION
 
@@ -599,8 +599,8 @@ def _sample_timing(plasmic: Score, french: Score) -> list[str]:
 def _ttp_trigger(labs: Labs) -> bool:
     """A recorded trigger of an immune TTP: pregnancy, an obstetric complication, or a drug of
     :data:`~smearscan.verdict.drugs.DRUGS_TRIGGERING_TTP` (ticlopidine, clopidogrel)."""
-    return bool(labs.pregnancy or labs.obstetric_complication or
-                (labs.drug_exposure and ttp_triggering_drug(labs.drug_exposure)))
+    return labs.pregnancy_recorded or bool(
+        labs.drug_exposure and ttp_triggering_drug(labs.drug_exposure))
 
 
 def _ttp_picture_seen(picture: LabPicture, maha: str) -> bool:
