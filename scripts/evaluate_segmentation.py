@@ -6,6 +6,7 @@ Usage::
     python scripts/evaluate_segmentation.py --invariance 24 [--split val] [--no-classify]
                                             [--invariance-bccd]
     python scripts/evaluate_segmentation.py --cut-gallery elliptocyte cuts.png [--split test]
+    python scripts/evaluate_segmentation.py --white-cells [--known-scale]
     python scripts/evaluate_segmentation.py --fold-models cv/folds/fold-*.onnx [--carry-labels]
     python scripts/evaluate_segmentation.py --fold-models cv/folds/fold-*.onnx --shift-floor 0.5
     python scripts/evaluate_segmentation.py --invariance 83 --shift-floor 0.3125 0.625 1.25
@@ -44,6 +45,13 @@ falls, which any resampling also moves (the floor under the differing calls abov
 The third form draws, for each labelled point of one class counted as cut, a 32 um tile of
 the field with the object outlines (green), that point (red) and every other labelled point
 (blue), so that one can see whether a single cell was cut or two cells were labelled once.
+
+The fourth form analyses every BCCD field as ``smearscan`` does (shipped classifier) and prints,
+for the white-cell boxes wholly inside the field (over 3 px from its edge), how many have at
+their centre an object that is whole (not cut by the edge, so counted), how many of those are
+called a white cell or an immature granulocyte, and how many objects there are larger than
+1.2 times their box (a round cell fills 0.79 of it: red cells merged with it), for fields
+0-41 (looked at while the rule that sets white cells apart was chosen) and the rest.
 """
 
 from __future__ import annotations
@@ -58,7 +66,7 @@ import numpy as np
 
 from smearscan.annotation import without_annotation
 from smearscan.cli.common import shared_folder
-from smearscan.datasets import bccd_fields, chula_fields, split_fields
+from smearscan.datasets import bccd_boxes, bccd_fields, chula_fields, split_fields
 from smearscan.features import border_flags
 from smearscan.loading import read_field
 from smearscan.metrics import labels_under_points, match_points, matched_objects
@@ -181,6 +189,48 @@ def cut_gallery(fields, label: str, out: Path, *, known_scale: bool) -> int:
         rows = [np.hstack(tiles[i:i + 5]) for i in range(0, len(tiles), 5)]
         cv2.imwrite(str(out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
     return count
+
+
+#: BCCD fields numbered up to this were looked at while choosing the rule that sets a white cell
+#: apart from the red cells pressed against it (segmentation's _NUCLEUS_MIN_AREA).
+_WHITE_CELL_FIELDS_SEEN = 41
+#: An object larger than this many times its white cell's box holds red cells too.
+_MERGED_BOX = 1.2
+
+
+def white_cells(root: Path, *, known_scale: bool) -> None:
+    """Print the white-cell table of the module docstring's fourth form for BCCD at ``root``."""
+    from smearscan import analyse_image
+    from smearscan.pipeline import cached_model
+
+    model = cached_model(None)
+    rows = defaultdict(lambda: [0, 0, 0, 0])
+    for field in bccd_fields(root):
+        analysis = analyse_image(field.image, model=model, trust_pixel_size=known_scale,
+                                 pixel_size_um=field.pixel_size_um if known_scale else None)
+        height, width = analysis.labels.shape
+        ids = list(analysis.cells["cell_id"])
+        group = ("fields 0-41 (looked at)" if int(field.image.stem.rsplit("_", 1)[1])
+                 <= _WHITE_CELL_FIELDS_SEEN else "fields 42-410")
+        for name, x0, y0, x1, y1 in bccd_boxes(root / "Annotations" / f"{field.image.stem}.xml"):
+            if name != "WBC" or min(x0, y0) <= 3 or x1 >= width - 3 or y1 >= height - 3:
+                continue
+            counts = rows[group]
+            counts[0] += 1
+            label = analysis.labels[int((y0 + y1) / 2), int((x0 + x1) / 2)]
+            if not label:
+                continue
+            row = ids.index(label)
+            whole = not analysis.cells["border"][row]
+            counts[1] += whole
+            counts[2] += whole and analysis.cells["class"][row] in ("wbc", "immature_granulocyte")
+            counts[3] += analysis.cells["area_px"][row] > _MERGED_BOX * (x1 - x0) * (y1 - y0)
+    scale = "declared" if known_scale else "estimated"
+    print(f"\n### BCCD white cells wholly inside the field, scale {scale}\n")
+    print("| fields | boxes | whole object | whole, called a white cell | object over 1.2 boxes |")
+    print("|---|---:|---:|---:|---:|")
+    for group, (boxes, whole, called, merged) in sorted(rows.items()):
+        print(f"| {group} | {boxes} | {whole} | {called} | {merged} |")
 
 
 def print_table(name: str, totals: dict[str, list[float]]) -> None:
@@ -400,10 +450,15 @@ def main() -> None:
                              "and objects")
     parser.add_argument("--cut-gallery", nargs=2, metavar=("CLASS", "PNG"),
                         help="draw the labelled points of CLASS counted as cut, then stop")
+    parser.add_argument("--white-cells", action="store_true",
+                        help="BCCD's boxed white cells: whole, called, merged with red cells")
     args = parser.parse_args()
     if args.shift_floor and args.no_classify:
         parser.error("--shift-floor measures the classifier's calls: drop --no-classify")
     data = args.shared / "datasets"
+    if args.white_cells:
+        white_cells(data / "bccd", known_scale=args.known_scale)
+        return
     chula = chula_fields(data / "chula-rbc-12")
     if args.split != "all":
         chula = split_fields(chula)[args.split]

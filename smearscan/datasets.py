@@ -99,13 +99,19 @@ def chula_fields(root: Path) -> list[LabeledField]:
     ]
 
 
-def _bccd_points(xml_file: Path) -> tuple[tuple[float, float, str], ...]:
-    points = []
+def bccd_boxes(xml_file: Path) -> tuple[tuple[str, float, float, float, float], ...]:
+    """The labelled boxes of one BCCD field's annotation: (name, xmin, ymin, xmax, ymax), px."""
+    boxes = []
     for obj in ET.parse(xml_file).getroot().iter("object"):
         box = obj.find("bndbox")
-        xmin, ymin, xmax, ymax = (float(box.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
-        points.append(((xmin + xmax) / 2, (ymin + ymax) / 2, obj.findtext("name").strip()))
-    return tuple(points)
+        boxes.append((obj.findtext("name").strip(), *(
+            float(box.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))))
+    return tuple(boxes)
+
+
+def _bccd_points(xml_file: Path) -> tuple[tuple[float, float, str], ...]:
+    return tuple(((xmin + xmax) / 2, (ymin + ymax) / 2, name)
+                 for name, xmin, ymin, xmax, ymax in bccd_boxes(xml_file))
 
 
 def bccd_fields(root: Path) -> list[LabeledField]:

@@ -376,6 +376,86 @@ def test_a_large_nucleated_cell_is_one_object(nucleus):
     assert seg.count == 1
 
 
+# QA 154 M-2: on crowded BCCD fields a white cell in the middle of the field was one object
+# with the red cells pressed against it, reaching the field's edge: dropped as a border
+# object, no white cell counted (BloodImage_00000's neutrophil: 108,011 px, a third of the
+# field). Boxes (x0, y0, x1, y1) as BCCD's annotations give them.
+@pytest.mark.parametrize("image, box", [
+    ("BloodImage_00000.jpg", (260, 177, 491, 376)),
+    ("BloodImage_00003.jpg", (127, 40, 344, 226)),
+    ("BloodImage_00010.jpg", (23, 229, 204, 421)),
+])
+def test_a_white_cell_is_set_apart_from_the_red_cells_pressed_against_it(
+        shared_datasets, image, box):
+    from smearscan import analyse_image
+
+    # At BCCD's pixel size (its README): the scale estimated from such a crowded field is off
+    # by up to 1.8x.
+    field = analyse_image(shared_datasets / "bccd" / "JPEGImages" / image, pixel_size_um=0.073,
+                          trust_pixel_size=True)
+    x0, y0, x1, y1 = box
+    label = field.labels[(y0 + y1) // 2, (x0 + x1) // 2]
+    row = list(field.cells["cell_id"]).index(label)
+    assert not field.cells["border"][row]
+    assert field.cells["class"][row] == "wbc"
+    # A round cell fills 0.79 of its box; with the red cells it was 1.1-2.3 boxes.
+    assert field.cells["area_px"][row] <= 1.2 * (x1 - x0) * (y1 - y0)
+
+
+def _nucleated_cell_field(*, radius: int, cytoplasm, nucleus_radius: int, shift: int,
+                          red_at: int | None) -> np.ndarray:
+    """A nucleated cell centred at (160, 120), its nucleus ``shift`` px left of centre, four
+    free red cells in the corners (d = 36 px) and one red cell at x = ``red_at``, y = 120."""
+    from synthetic import CELL, PALLOR
+
+    rgb = synthetic_field([(30, 30), (290, 30), (30, 210), (290, 210)], shape=(240, 320))
+    cv2.circle(rgb, (160, 120), radius, cytoplasm, -1)
+    cv2.circle(rgb, (160 - shift, 120), nucleus_radius, (90, 60, 140), -1)
+    if red_at is not None:
+        cv2.circle(rgb, (red_at, 120), 18, CELL, -1)
+        cv2.circle(rgb, (red_at, 120), 6, PALLOR, -1)
+    return rgb
+
+
+@pytest.mark.parametrize("pixel_size_um", [7.5 / 36, None])
+@pytest.mark.parametrize("red_at", [None, 214])
+def test_a_monocyte_s_broad_cytoplasm_stays_with_its_nucleus(pixel_size_um, red_at):
+    # 18 um across, its nucleus far to one side: the cytoplasm on the other side lies over
+    # 0.45 d from the nucleus, where a red cell beside a white cell would.
+    rgb = _nucleated_cell_field(radius=44, cytoplasm=(175, 170, 205), nucleus_radius=12,
+                                shift=22, red_at=red_at)
+    labels = segment_field(rgb, pixel_size_um=pixel_size_um).labels
+    assert labels[120, 138] == labels[120, 195] == labels[90, 170] > 0
+
+
+@pytest.mark.parametrize("radius", [34, 38, 42])
+def test_an_eosinophil_s_granules_stay_with_its_nucleus(radius):
+    # 14-17 um across: two lobes near the top, a purplish rim round them, and below them
+    # granules of the red cells' own colour, over 0.45 d from the nucleus; its outline is round,
+    # where a red cell pressed against a white cell meets it at two concavities.
+    from synthetic import CELL
+
+    rgb = synthetic_field([(30, 30), (290, 30), (30, 210), (290, 210)], shape=(240, 320))
+    cv2.circle(rgb, (160, 120), radius, CELL, -1)
+    top = 120 - radius + 20
+    for colour, lobe in (((165, 110, 160), 17), ((90, 60, 140), 11)):
+        for dx in (-10, 10):
+            cv2.circle(rgb, (160 + dx, top), lobe, colour, -1)
+    labels = segment_field(rgb, pixel_size_um=7.5 / 36).labels
+    assert labels[top, 150] == labels[top, 170] == labels[150, 160] == labels[140, 140] \
+        == labels[140, 180] > 0
+
+
+@pytest.mark.parametrize("red_at", [196, 200, 204])
+def test_an_nrbc_s_haemoglobinised_cytoplasm_stays_with_its_nucleus(red_at):
+    # A late normoblast 10 um across beside a red cell: its cytoplasm is the red cell's colour.
+    rgb = _nucleated_cell_field(radius=24, cytoplasm=(180, 120, 150), nucleus_radius=11,
+                                shift=4, red_at=red_at)
+    labels = segment_field(rgb, pixel_size_um=7.5 / 36).labels
+    assert labels[120, 156] == labels[120, 140] == labels[120, 176] == labels[100, 160] > 0
+    assert labels[120, red_at + 8] not in (0, labels[120, 156])
+
+
 def test_a_ghost_cell_is_filled():
     # A pale cell whose thin rim alone absorbs encloses more than a pallor's area.
     import cv2
