@@ -1473,8 +1473,8 @@ def test_each_slide_of_a_summary_says_its_line_however_many_it_holds(tmp_path, c
     assert capsys.readouterr().out == f"{path} slide 'Z70': {likely}\n"
     assert main(["verdict", "--summary", str(path), "--json"]) == 2
     said = json.loads(capsys.readouterr().out)
-    assert (said["urgent"], said["urgent_each"]) == (
-        urgent_ttp("possible", "in question, slide"), [f"{path} slide 'Z70': {likely}"])
+    # QA 153 M-1: "urgent" is the strongest line, not "TTP possible ... name the slide".
+    assert (said["urgent"], said["urgent_each"]) == (likely, [f"{path} slide 'Z70': {likely}"])
 
 
 def test_a_row_of_one_of_two_lab_files_given_keeps_its_own_line(tmp_path, capsys):
@@ -1714,17 +1714,22 @@ def test_a_per_slide_lab_file_without_slide_asks_for_the_slide(tmp_path, capsys,
     assert main(["verdict", "--schistocytes", "5", "--labs", str(labs), "--json"]) == 2
     captured = capsys.readouterr()
     # QA 146 H-3: each row's own line is said, the line over them in JSON beside them.
-    each = [f"{labs} line {number} (slide {slide!r}): {line}"
-              for number, slide in [(2, "S1"), (3, "S2")]
-              if (line := _line_alone(capsys, ["--labs", str(labs), "--slide", slide],
-                                      ["--schistocytes", "5"])).startswith("URGENT")]
+    lines = {slide: line for slide in ("S1", "S2")
+             if (line := _line_alone(capsys, ["--labs", str(labs), "--slide", slide],
+                                     ["--schistocytes", "5"])).startswith("URGENT")}
+    each = [f"{labs} line {number} (slide {slide!r}): {lines[slide]}"
+            for number, slide in [(2, "S1"), (3, "S2")] if slide in lines]
     assert len(each) == (1 if adamts13 is None else 2)
-    assert json.loads(captured.out) == {"urgent": urgent_ttp("possible", advice),
-                                        "urgent_each": each,
-                                        "unresolved": captured.err.strip()[19:]}
+    # QA 153 M-1: "urgent" is the strongest line where a row's is stronger than the one over
+    # them all: S1's "TTP likely" where its ADAMTS13 of 5% is measured.
+    assert lines["S1"].startswith("URGENT - TTP possible" if adamts13 is None
+                                  else "URGENT - TTP likely")
+    assert json.loads(captured.out) == {
+        "urgent": urgent_ttp("possible", advice) if adamts13 is None else lines["S1"],
+        "urgent_each": each, "unresolved": captured.err.strip()[19:]}
     assert captured.err == (f"smearscan verdict: {labs}: the lab file is per slide; name the "
                             "slide with --slide\n")
-    assert "name the slide with --slide (this tool's rule)" in captured.out
+    assert ("name the slide with --slide (this tool's rule)" in captured.out) == (adamts13 is None)
     assert main(["verdict", "--schistocytes", "5", "--labs", str(labs)]) == 2
     assert capsys.readouterr().out == "\n".join(each) + "\n"
 

@@ -44,6 +44,7 @@ from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
     newborn_line,
+    strongest_urgent_line,
     weakest_urgent_assessment,
     with_caution,
     without_caution,
@@ -720,9 +721,14 @@ class UnresolvedBoundError(LabValueError):
 
     def to_dict(self) -> dict[str, Any]:
         """The ``verdict`` block of a slide whose verdict the bound leaves open; with each set's
-        line (``urgent_each``) where there are several."""
+        line (``urgent_each``) where there are several, and as ``urgent`` the strongest of
+        them where one is stronger than the line over them all (QA 153 M-1: a program reading
+        ``urgent`` alone was told "TTP possible" where a row of the file says "TTP likely")."""
         each = {"urgent_each": self._each_said} if self._each_said else {}
-        return {"urgent": self.urgent, **each, "unresolved": str(self)}
+        lines = [line for line in (self.urgent, *(own.line for own in self.each))
+                 if line is not None]
+        return {"urgent": strongest_urgent_line(lines) if lines else None, **each,
+                "unresolved": str(self)}
 
 
 @dataclass(frozen=True)

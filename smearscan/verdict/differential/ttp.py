@@ -334,11 +334,22 @@ def newborn_line(line: str) -> bool:
     return NEWBORN_PLATELETS in line
 
 
+def urgent_assessment(line: str) -> str:
+    """The assessment an URGENT ``line`` of :func:`urgent_ttp` names."""
+    return line.removeprefix("URGENT - TTP ").split(":", 1)[0]
+
+
 def weakest_urgent_assessment(lines: Iterable[str]) -> str:
     """The least of the assessments :func:`urgent_ttp` ``lines`` name (``possible`` before
     ``suspected`` before ``likely``)."""
-    named = {line.removeprefix("URGENT - TTP ").split(":", 1)[0] for line in lines}
+    named = {urgent_assessment(line) for line in lines}
     return next(assessment for assessment in reversed(ACTIVE) if assessment in named)
+
+
+def strongest_urgent_line(lines: Iterable[str]) -> str:
+    """The first of the URGENT ``lines`` of :func:`urgent_ttp` that names the strongest
+    assessment (``likely`` before ``suspected`` before ``possible``)."""
+    return min(lines, key=lambda line: ACTIVE.index(urgent_assessment(line)))
 
 
 #: The reason that asks for ADAMTS13 while TTP is not closed by it; what to measure next lists
