@@ -133,17 +133,21 @@ _MAX_NUCLEAR_FRACTION = 0.15
 #: cells are split: their broad contact has no neck (QA 154 M-2: a BCCD neutrophil and the red
 #: cells round it were one object reaching the field's edge, dropped as cut by it). Its
 #: nucleus (nuclear stain grouped within 0.15 d, at least 0.25 of a normal cell's area; a
-#: platelet on a red cell is under 0.16) and the pixels within 0.2 d of it are the cell; the
+#: platelet on a red cell is under 0.16) and the pixels within 0.25 d of it are the cell; the
 #: pixels 0.45 d (3.4 um) or more from it coloured more like the field's unnucleated objects
 #: than like that cytoplasm are red cells'; the line between them follows the strongest edge
-#: of the green channel. A part beyond it is a red cell only where it holds a disc of 0.3 d
-#: radius (a red cell's is 0.5 d; an NRBC's haemoglobinised cytoplasm or a granulocyte's is a
-#: thinner ring or slab) and is coloured like the red cells. This tool's rule, chosen on
-#: BCCD fields 0-41 and PBC crops; the README gives its effect on the other BCCD fields.
+#: of the green channel (smoothed over 2 px of the canonical field: a line that follows its
+#: noise lands elsewhere at another magnification). A part beyond it is a red cell only where
+#: it holds a disc of 0.3 d radius (a red cell's is 0.5 d; an NRBC's haemoglobinised cytoplasm
+#: or a granulocyte's is a thinner ring or slab) and is coloured like the red cells. This
+#: tool's rule, chosen on BCCD fields 0-41, PBC crops and QA 161's review (a cell marker of
+#: 0.2 d cut 14 single NRBCs of 1,384 PBC crops by over a tenth, 0.25 d cuts 11); the README
+#: gives its effect on the other BCCD fields. The scale is estimated before it
+#: (:func:`_labelled`).
 _NUCLEUS_GROUPING = 0.15
 _NUCLEUS_MIN_AREA = 0.25
 _RED_FROM_NUCLEUS = 0.45
-_CYTOPLASM_FROM_NUCLEUS = 0.2
+_CYTOPLASM_FROM_NUCLEUS = 0.25
 _RED_CELL_RADIUS = 0.3
 #: ... and where the line between them ends, at both ends, at least 0.1 d inside the convex
 #: hull of the two: two cells pressed together meet at concavities of their joint outline,
@@ -829,7 +833,7 @@ def _white_cells_set_apart(mask: np.ndarray, rgb: np.ndarray, background: np.nda
                            rbc_diameter_px: float) -> np.ndarray:
     """``mask`` with a line cleared between each white cell or NRBC and the red cells it
     touches (see :data:`_NUCLEUS_MIN_AREA`); ``background`` is the field's
-    (:func:`_background_colour`)."""
+    (:func:`_background_colour`). ``mask`` itself where no line is."""
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     components, count = _numbered_regions(mask)
     # One look-up of the nuclear stain over the field: most fields hold no object with a
@@ -858,11 +862,11 @@ def _white_cells_set_apart(mask: np.ndarray, rgb: np.ndarray, background: np.nda
         return mask
     red_cells = rgb[red[components]].mean(axis=0)
     edges = _green_edges(rgb)
-    mask = mask.copy()
+    lines = np.zeros_like(mask)
     for box, inside, nucleus in nucleated.values():
-        mask[box][_line_beside_nucleus(inside, nucleus, rgb[box], edges[box], red_cells,
-                                       _field_edge(box, mask.shape), rbc_diameter_px)] = False
-    return mask
+        lines[box] |= _line_beside_nucleus(inside, nucleus, rgb[box], edges[box], red_cells,
+                                           _field_edge(box, mask.shape), rbc_diameter_px)
+    return mask & ~lines if lines.any() else mask
 
 
 def _nucleus(stain: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
@@ -880,8 +884,9 @@ def _nucleus(stain: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
 
 
 def _green_edges(rgb: np.ndarray) -> np.ndarray:
-    """Gradient magnitude of the green channel, smoothed over a pixel."""
-    green = cv2.GaussianBlur(rgb[:, :, 1].astype(np.float32), (0, 0), 1.0)
+    """Gradient magnitude of the green channel, smoothed over 2 px (see
+    :data:`_NUCLEUS_MIN_AREA`)."""
+    green = cv2.GaussianBlur(rgb[:, :, 1].astype(np.float32), (0, 0), 2.0)
     return cv2.magnitude(cv2.Sobel(green, cv2.CV_32F, 1, 0), cv2.Sobel(green, cv2.CV_32F, 0, 1))
 
 
@@ -1331,9 +1336,9 @@ def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
     strong, weak = _stained(canonical)
     raw = _with_faint_objects(strong, weak, _MAX_FAINT * np.pi * (diameter / 2) ** 2)
     pale = pale_stain(canonical, raw)
-    labels, area = _labelled(canonical, raw, pale, diameter)
+    labels, area, sized = _labelled(canonical, raw, pale, diameter)
     # Measured before the rims are grown: the scale estimate stays that of the stained cells.
-    median = median_cell_diameter_px(area[1:], rbc_diameter_px * factor) / factor
+    median = median_cell_diameter_px(sized[1:], rbc_diameter_px * factor) / factor
     labels = _rims_grown(labels, area, weak | pale, diameter)
     if labels.shape != (height, width):  # a strip's width may round back to itself
         # Nearest-neighbour keeps labels whole; an object smaller than a pixel of a
@@ -1349,14 +1354,28 @@ def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
 
 
 def _labelled(rgb: np.ndarray, raw: np.ndarray, pale: np.ndarray, rbc_diameter_px: float
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """The objects of a canonical field, 1..N, and their areas (px, ``np.bincount`` of them)."""
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The objects of a canonical field, 1..N, and their areas (px, ``np.bincount`` of them);
+    and the areas of the objects split before white cells are set apart from red cells
+    (:func:`_white_cells_set_apart`), which the scale is estimated from: the pieces cut off
+    beside a white cell moved the scale of the whole field by up to 18% (QA 161 M-1)."""
     closing = max(2, int(round(rbc_diameter_px * _CLOSING)))
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     mask = _filled(_with_pale(raw, pale, closing, rbc_diameter_px), closing,
                    _MAX_PALLOR_AREA * cell_area, rbc_diameter_px, cell_area)
     background = _background_colour(rgb)
-    mask = _white_cells_set_apart(mask, rgb, background, rbc_diameter_px)
+    labels, area = _objects(mask, rgb, background, rbc_diameter_px)
+    apart = _white_cells_set_apart(mask, rgb, background, rbc_diameter_px)
+    if apart is mask:
+        return labels, area, area
+    return *_objects(apart, rgb, background, rbc_diameter_px), area
+
+
+def _objects(mask: np.ndarray, rgb: np.ndarray, background: np.ndarray, rbc_diameter_px: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The objects of a canonical field's filled ``mask``, touching cells split, 1..N, and
+    their areas (px, ``np.bincount`` of them)."""
+    cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     labels = _halves_merged(_cut_at_cusps(_split_touching(mask, rbc_diameter_px), rgb,
                                           background, rbc_diameter_px), cell_area)
     min_area = np.pi * (_MIN_DIAMETER_FRACTION * rbc_diameter_px / 2) ** 2

@@ -5,9 +5,9 @@ results are made by the real batch analysis with a copy of :data:`FROZEN_MODEL` 
 schistocyte threshold is lowered to 0.163: the two most schistocyte-like whole cells of
 ``chula-1.jpg`` (p 0.235 and 0.169; the next is 0.157) are then called, and none of
 ``bccd-00000.jpg`` (its most schistocyte-like: p 0.068). Eleven copies of ``chula-1.jpg`` and one
-of ``bccd-00000.jpg`` make a slide of 1,073 whole red cells with 22 calls, the size of a real
+of ``bccd-00000.jpg`` make a slide of 1,075 whole red cells with 22 calls, the size of a real
 review; a synthetic field of 12 pale discs is a slide with no call. The copies are found as
-overlapping fields: 1,030 of the cells are seen again (43 distinct), so the slide's count above
+overlapping fields: 1,030 of the cells are seen again (45 distinct), so the slide's count above
 the limit stands and one within it gets no call (:func:`smearscan.slide_stats.slide_result`).
 """
 

@@ -1350,7 +1350,7 @@ def test_one_slide_off_the_declared_pixel_size_is_left_out_and_the_others_analys
     rows = read_csv_rows(out / "errors.csv")
     assert [(r["slide"], r["image"]) for r in rows] == [("b", "")]
     assert rows[0]["error"].startswith(
-        "slide b left out: --pixel-size 0.2 um/px disagrees with 0.0619 um/px estimated from ")
+        "slide b left out: --pixel-size 0.2 um/px disagrees with 0.0676 um/px estimated from ")
     summary = json.loads((out / "summary.json").read_text())["slides"]
     assert (summary["a"]["objects"], summary["b"]["objects"]) == (131, 0)
     assert [(summary[name]["fields"], summary[name]["fields_failed"],
