@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from synthetic import BACKGROUND, grid_centres, synthetic_field
 
-from smearscan.datasets import chula_fields
+from smearscan.datasets import PIXEL_SIZE_UM, chula_fields
 from smearscan.errors import CellessFieldError
 from smearscan.features import border_flags, cell_table, image_edge_flags
 from smearscan.loading import read_field
@@ -391,8 +391,8 @@ def test_a_white_cell_is_set_apart_from_the_red_cells_pressed_against_it(
 
     # At BCCD's pixel size (its README): the scale estimated from such a crowded field is off
     # by up to 1.8x.
-    field = analyse_image(shared_datasets / "bccd" / "JPEGImages" / image, pixel_size_um=0.073,
-                          trust_pixel_size=True)
+    field = analyse_image(shared_datasets / "bccd" / "JPEGImages" / image,
+                          pixel_size_um=PIXEL_SIZE_UM["bccd"], trust_pixel_size=True)
     x0, y0, x1, y1 = box
     label = field.labels[(y0 + y1) // 2, (x0 + x1) // 2]
     row = list(field.cells["cell_id"]).index(label)
