@@ -402,6 +402,22 @@ def test_a_white_cell_is_set_apart_from_the_red_cells_pressed_against_it(
     assert field.cells["area_px"][row] <= 1.2 * (x1 - x0) * (y1 - y0)
 
 
+def test_the_scale_is_estimated_before_white_cells_are_set_apart(shared_datasets, monkeypatch):
+    # QA 161 M-1: the red-cell pieces cut off beside a white cell moved the field's estimated
+    # scale (BloodImage_00141: 0.0581 -> 0.0479 um/px) and tipped an unchanged red cell into a
+    # schistocyte.
+    from smearscan import segmentation
+    from smearscan.pipeline import conditioned
+
+    rgb = conditioned(read_field(shared_datasets / "bccd" / "JPEGImages"
+                                 / "BloodImage_00141.jpg")).rgb
+    seg = segment_field(rgb)
+    monkeypatch.setattr(segmentation, "_white_cells_set_apart", lambda mask, *args: mask)
+    without = segment_field(rgb)
+    assert not np.array_equal(seg.labels, without.labels)  # cells were set apart there
+    assert seg.pixel_size_um == without.pixel_size_um
+
+
 def _nucleated_cell_field(*, radius: int, cytoplasm, nucleus_radius: int, shift: int,
                           red_at: int | None) -> np.ndarray:
     """A nucleated cell centred at (160, 120), its nucleus ``shift`` px left of centre, four
