@@ -1263,7 +1263,7 @@ def segment_field(rgb: np.ndarray, *, pixel_size_um: float | None = None) -> Seg
             # nan, or specks / one huge blob: no red cells to take the scale from.
             return Segmentation(np.zeros(rgb.shape[:2], np.int32), float("nan"), True,
                                 rbc_diameter_px)
-        labels, refined = _labelled_at_canonical_scale(rgb, rbc_diameter_px)
+        labels, refined = _labelled_at_canonical_scale(rgb, rbc_diameter_px, measure=True)
         if abs(refined - rbc_diameter_px) > _RESEGMENT_TOLERANCE * rbc_diameter_px:
             rbc_diameter_px = refined
             labels, _ = _labelled_at_canonical_scale(rgb, rbc_diameter_px)
@@ -1318,10 +1318,11 @@ def require_cells(seg: Segmentation) -> None:
                             "edge)?")
 
 
-def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
-                                 ) -> tuple[np.ndarray, float]:
+def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float, *,
+                                 measure: bool = False) -> tuple[np.ndarray, float | None]:
     """Labels of ``rgb`` (at its own pixels) segmented at :data:`_CANONICAL_DIAMETER_PX`, and
-    the median diameter (px of ``rgb``) of the red-cell sized objects found."""
+    with ``measure`` the median diameter (px of ``rgb``) of the red-cell sized objects found
+    (None without)."""
     height, width = rgb.shape[:2]
     factor = min(_CANONICAL_DIAMETER_PX / rbc_diameter_px,
                  max(1.0, np.sqrt(_MAX_CANONICAL_PIXELS / (height * width))))
@@ -1336,9 +1337,10 @@ def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
     strong, weak = _stained(canonical)
     raw = _with_faint_objects(strong, weak, _MAX_FAINT * np.pi * (diameter / 2) ** 2)
     pale = pale_stain(canonical, raw)
-    labels, area, sized = _labelled(canonical, raw, pale, diameter)
+    labels, area, sized = _labelled(canonical, raw, pale, diameter, sized=measure)
     # Measured before the rims are grown: the scale estimate stays that of the stained cells.
-    median = median_cell_diameter_px(sized[1:], rbc_diameter_px * factor) / factor
+    median = (median_cell_diameter_px(sized[1:], rbc_diameter_px * factor) / factor
+              if sized is not None else None)
     labels = _rims_grown(labels, area, weak | pale, diameter)
     if labels.shape != (height, width):  # a strip's width may round back to itself
         # Nearest-neighbour keeps labels whole; an object smaller than a pixel of a
@@ -1353,22 +1355,24 @@ def _labelled_at_canonical_scale(rgb: np.ndarray, rbc_diameter_px: float
     return labels, median
 
 
-def _labelled(rgb: np.ndarray, raw: np.ndarray, pale: np.ndarray, rbc_diameter_px: float
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _labelled(rgb: np.ndarray, raw: np.ndarray, pale: np.ndarray, rbc_diameter_px: float, *,
+              sized: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The objects of a canonical field, 1..N, and their areas (px, ``np.bincount`` of them);
-    and the areas of the objects split before white cells are set apart from red cells
-    (:func:`_white_cells_set_apart`), which the scale is estimated from: the pieces cut off
-    beside a white cell moved the scale of the whole field by up to 18% (QA 161 M-1)."""
+    with ``sized``, the areas of the objects split before white cells are set apart from red
+    cells (:func:`_white_cells_set_apart`), which the scale is estimated from: the pieces cut
+    off beside a white cell moved the scale of the whole field by up to 18% (QA 161 M-1).
+    Without, that split is not made (a declared scale, or one already estimated)."""
     closing = max(2, int(round(rbc_diameter_px * _CLOSING)))
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     mask = _filled(_with_pale(raw, pale, closing, rbc_diameter_px), closing,
                    _MAX_PALLOR_AREA * cell_area, rbc_diameter_px, cell_area)
     background = _background_colour(rgb)
-    labels, area = _objects(mask, rgb, background, rbc_diameter_px)
     apart = _white_cells_set_apart(mask, rgb, background, rbc_diameter_px)
-    if apart is mask:
-        return labels, area, area
-    return *_objects(apart, rgb, background, rbc_diameter_px), area
+    labels, area = _objects(apart, rgb, background, rbc_diameter_px)
+    if not sized:
+        return labels, area, None
+    return labels, area, area if apart is mask else _objects(mask, rgb, background,
+                                                              rbc_diameter_px)[1]
 
 
 def _objects(mask: np.ndarray, rgb: np.ndarray, background: np.ndarray, rbc_diameter_px: float
