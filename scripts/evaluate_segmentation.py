@@ -210,8 +210,9 @@ def white_cells(root: Path, *, known_scale: bool) -> None:
                                  pixel_size_um=field.pixel_size_um if known_scale else None)
         height, width = analysis.labels.shape
         ids = list(analysis.cells["cell_id"])
-        group = ("fields 0-41 (looked at)" if int(field.image.stem.rsplit("_", 1)[1])
-                 <= _WHITE_CELL_FIELDS_SEEN else "fields 42-410")
+        group = (f"fields 0-{_WHITE_CELL_FIELDS_SEEN} (looked at)"
+                 if int(field.image.stem.rsplit("_", 1)[1]) <= _WHITE_CELL_FIELDS_SEEN
+                 else f"fields {_WHITE_CELL_FIELDS_SEEN + 1}-410")
         for name, x0, y0, x1, y1 in bccd_boxes(root / "Annotations" / f"{field.image.stem}.xml"):
             if name != "WBC" or min(x0, y0) <= 3 or x1 >= width - 3 or y1 >= height - 3:
                 continue

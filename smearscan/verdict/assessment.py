@@ -39,7 +39,11 @@ from smearscan.verdict.differential.cause import with_step_added
 from smearscan.verdict.differential.drug import without_kept
 from smearscan.verdict.differential.hus import hus_by_adult_limit
 from smearscan.verdict.differential.megaloblastic import pseudo_tma
-from smearscan.verdict.differential.recorded import OBSTETRIC_REVIEW, RENAL_CAUSES
+from smearscan.verdict.differential.recorded import (
+    OBSTETRIC_REVIEW,
+    RENAL_CAUSES,
+    URGENT_OBSTETRIC_REVIEW,
+)
 from smearscan.verdict.differential.ttp import (
     ADAMTS13_SEND,
     adamts13_over_readings,
@@ -324,7 +328,7 @@ class Verdict:
         delivery), and a pregnant woman with a TMA needs the review either way."""
         pregnancy = self._pregnancy_in_play()
         # QA 160 L-4: a thrombocytopenia's own obstetric step was followed by this one.
-        if pregnancy is None or pregnancy is first or "urgent obstetric review" in first.action:
+        if pregnancy is None or pregnancy is first or URGENT_OBSTETRIC_REVIEW in first.action:
             return None
         return OBSTETRIC_REVIEW
 

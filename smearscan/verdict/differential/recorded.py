@@ -35,7 +35,8 @@ ACE_IN_PREGNANCY = ("pregnancy recorded: before delivery an ACE inhibitor can in
 #: What malignant hypertension's action adds where pregnancy is recorded: a hypertensive crisis
 #: with MAHA in pregnancy is pre-eclampsia or HELLP until shown otherwise (QA 90 #4: "control
 #: blood pressure" led without the obstetric review).
-OBSTETRIC_REVIEW = "pregnancy recorded: urgent obstetric review (pre-eclampsia, HELLP)"
+URGENT_OBSTETRIC_REVIEW = "urgent obstetric review"
+OBSTETRIC_REVIEW = f"pregnancy recorded: {URGENT_OBSTETRIC_REVIEW} (pre-eclampsia, HELLP)"
 
 # In this order where two rank alike: a named HELLP first, whose hypertension is its own
 # (QA 89 #2: "control blood pressure" hid the delivery), then a scleroderma renal crisis and a
@@ -46,8 +47,8 @@ OBSTETRIC_REVIEW = "pregnancy recorded: urgent obstetric review (pre-eclampsia, 
 _RECORDED_CAUSES = (
     ("pregnancy", ("pregnancy", "obstetric_complication"), "urgent",
      "pregnancy or an obstetric complication recorded: pre-eclampsia/HELLP, and pregnancy-"
-     "triggered TTP or complement-mediated TMA", "urgent obstetric review (delivery for HELLP "
-     f"or pre-eclampsia: {HELLP}){_SEND_ADAMTS13}"),
+     "triggered TTP or complement-mediated TMA", f"{URGENT_OBSTETRIC_REVIEW} (delivery for "
+     f"HELLP or pre-eclampsia: {HELLP}){_SEND_ADAMTS13}"),
     # QA 84 #5: neither was a cause; a scleroderma crisis entered as malignant hypertension
     # read "plasma exchange and corticosteroids are usually started".
     ("scleroderma-renal-crisis", ("systemic_sclerosis",), "urgent",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from smearscan.labs import Labs
 from smearscan.verdict.differential.cause import ACTIVE, Cause
+from smearscan.verdict.differential.recorded import URGENT_OBSTETRIC_REVIEW
 from smearscan.verdict.differential.ttp import ADAMTS13_SEND
 from smearscan.verdict.drugs import heparin_named
 from smearscan.verdict.findings import LabPicture
@@ -32,7 +33,7 @@ IN_PREGNANCY = ("in pregnancy or after delivery, gestational thrombocytopenia an
 #: a recorded pre-eclampsia at 90 was routine).
 PREGNANCY_SEVERE = (f"in pregnancy or after delivery, platelets under "
                     f"{OBSTETRIC_SEVERE_PLATELETS:g} x10^9/L are a severe feature of "
-                    "pre-eclampsia and HELLP's count: urgent obstetric review (ACOG 2020)")
+                    f"pre-eclampsia and HELLP's count: {URGENT_OBSTETRIC_REVIEW} (ACOG 2020)")
 #: A count under :data:`~smearscan.verdict.values.ITP_TREATMENT_PLATELETS`, by age (ASH 2019,
 #: Neunert C, et al.; QA 156 M-5, M-6: a child's count of 5 was routine, bleeding not named).
 SEVERE = {
