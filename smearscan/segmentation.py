@@ -789,11 +789,10 @@ def _axis_moments(mask: np.ndarray) -> tuple[float, float]:
     return float(a + b + root), float(a + b - root)
 
 
-def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, background: np.ndarray,
-                  rbc_diameter_px: float) -> np.ndarray:
+def _cut_at_cusps(labels: np.ndarray, stain: np.ndarray, rbc_diameter_px: float) -> np.ndarray:
     """``labels`` with each unnucleated object that shows two overlapping cells cut in two (see
-    :data:`_CUSP_DEPTH`); a part that still shows two cells is cut again. ``background`` is the
-    field's (:func:`_background_colour`)."""
+    :data:`_CUSP_DEPTH`); a part that still shows two cells is cut again. ``stain`` is the
+    field's nuclear stain (:func:`_nuclear_stain`)."""
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     # A smaller object holds no two parts of at least _MIN_PART, nor a clump: nothing to cut.
     min_area = 2 * _MIN_PART * cell_area
@@ -816,7 +815,8 @@ def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, background: np.ndarray,
         part = _cusp_cut(inside, found, cell_area)
         parts = (None if part is not None
                  else _clump_parts(inside, area, found, rbc_diameter_px, cell_area))
-        if (part is None and parts is None) or _nucleated(rgb[box][inside], background):
+        if ((part is None and parts is None)
+                or stain[box][inside].mean() > _MAX_NUCLEAR_FRACTION):
             continue
         if part is not None:
             labels[box][part] = next_label
@@ -829,16 +829,15 @@ def _cut_at_cusps(labels: np.ndarray, rgb: np.ndarray, background: np.ndarray,
     return labels
 
 
-def _white_cells_set_apart(mask: np.ndarray, rgb: np.ndarray, background: np.ndarray,
+def _white_cells_set_apart(mask: np.ndarray, rgb: np.ndarray, stain: np.ndarray,
                            rbc_diameter_px: float) -> np.ndarray:
     """``mask`` with a line cleared between each white cell or NRBC and the red cells it
-    touches (see :data:`_NUCLEUS_MIN_AREA`); ``background`` is the field's
-    (:func:`_background_colour`). ``mask`` itself where no line is."""
+    touches (see :data:`_NUCLEUS_MIN_AREA`); ``stain`` is the field's nuclear stain
+    (:func:`_nuclear_stain`). ``mask`` itself where no line is."""
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     components, count = _numbered_regions(mask)
-    # One look-up of the nuclear stain over the field: most fields hold no object with a
-    # nucleus's worth of it, and need no more.
-    stain = _nuclear_stain(rgb, background) & mask
+    # Most fields hold no object with a nucleus's worth of stain, and need no more.
+    stain = stain & mask
     nuclear = np.bincount(components[stain], minlength=count + 1)
     areas = np.bincount(components.ravel(), minlength=count + 1)
     candidates = np.flatnonzero((areas >= (1 + _MIN_PART) * cell_area)
@@ -1173,12 +1172,6 @@ def nuclear_fractions(rgb: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> n
     return fractions
 
 
-def _nucleated(pixels: np.ndarray, background: np.ndarray) -> bool:
-    """Whether more than :data:`_MAX_NUCLEAR_FRACTION` of an object's (N, 3) RGB pixels are
-    stained like a nucleus."""
-    return bool(_nuclear_stain(pixels, background).mean() > _MAX_NUCLEAR_FRACTION)
-
-
 def _nuclear_stain(pixels: np.ndarray, background: np.ndarray) -> np.ndarray:
     """Which of (N, 3) RGB ``pixels`` are stained like a nucleus, given the background's RGB.
 
@@ -1366,22 +1359,23 @@ def _labelled(rgb: np.ndarray, raw: np.ndarray, pale: np.ndarray, rbc_diameter_p
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
     mask = _filled(_with_pale(raw, pale, closing, rbc_diameter_px), closing,
                    _MAX_PALLOR_AREA * cell_area, rbc_diameter_px, cell_area)
-    background = _background_colour(rgb)
-    apart = _white_cells_set_apart(mask, rgb, background, rbc_diameter_px)
-    labels, area = _objects(apart, rgb, background, rbc_diameter_px)
+    # One look-up of the nuclear stain over the field serves every object's test.
+    stain = _nuclear_stain(rgb, _background_colour(rgb))
+    apart = _white_cells_set_apart(mask, rgb, stain, rbc_diameter_px)
+    labels, area = _objects(apart, stain, rbc_diameter_px)
     if not sized:
         return labels, area, None
-    return labels, area, area if apart is mask else _objects(mask, rgb, background,
-                                                              rbc_diameter_px)[1]
+    return labels, area, area if apart is mask else _objects(mask, stain, rbc_diameter_px)[1]
 
 
-def _objects(mask: np.ndarray, rgb: np.ndarray, background: np.ndarray, rbc_diameter_px: float
+def _objects(mask: np.ndarray, stain: np.ndarray, rbc_diameter_px: float
              ) -> tuple[np.ndarray, np.ndarray]:
     """The objects of a canonical field's filled ``mask``, touching cells split, 1..N, and
-    their areas (px, ``np.bincount`` of them)."""
+    their areas (px, ``np.bincount`` of them); ``stain`` is the field's nuclear stain
+    (:func:`_nuclear_stain`)."""
     cell_area = np.pi * (rbc_diameter_px / 2) ** 2
-    labels = _halves_merged(_cut_at_cusps(_split_touching(mask, rbc_diameter_px), rgb,
-                                          background, rbc_diameter_px), cell_area)
+    labels = _halves_merged(_cut_at_cusps(_split_touching(mask, rbc_diameter_px), stain,
+                                          rbc_diameter_px), cell_area)
     min_area = np.pi * (_MIN_DIAMETER_FRACTION * rbc_diameter_px / 2) ** 2
     return _relabelled_with_areas(labels, min_area)
 
