@@ -94,6 +94,44 @@ def test_pool_workers_ignore_sigint():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+#: Ctrl-C at the n-th line the main thread runs in the pool's code (concurrent.futures and
+#: smearscan.executor), for each n of argv; each trial must stop, and its pool shut down.
+_STOP_AT_EVERY_LINE = """
+import signal, sys, time
+from smearscan.executor import LocalPool
+for at in map(int, sys.argv[1:]):
+    seen = 0
+    def trace(frame, event, arg):
+        global seen
+        if event == "line" and ("concurrent/futures" in frame.f_code.co_filename
+                                or "smearscan/executor" in frame.f_code.co_filename):
+            seen += 1
+            if seen == at:
+                signal.raise_signal(signal.SIGINT)
+        return trace
+    try:
+        sys.settrace(trace)
+        try:
+            list(LocalPool(2).map_unordered(time.sleep, [0.02] * 24))
+        finally:
+            sys.settrace(None)
+    except KeyboardInterrupt:
+        print(at, "stopped", flush=True)
+"""
+
+
+def test_a_stop_at_any_line_of_the_pools_wait_shuts_the_pool_down():
+    """A Ctrl-C or SIGTERM that lands while the run waits for its workers' results stops it,
+    wherever it lands. ``concurrent.futures.wait`` takes each future's lock in a Python loop: a
+    stop raised inside it left a lock held, and the pool's shutdown waited for it for ever (one
+    full test run hung at test_sigterm_mid_run_is_one_line_and_exit_143; with this test's
+    lines, the first hang at its 405th line). Lines 300-630, every 11th, span the waits."""
+    lines = range(300, 631, 11)
+    run = subprocess.run([sys.executable, "-c", _STOP_AT_EVERY_LINE, *map(str, lines)],
+                         env=_env(), capture_output=True, text=True, timeout=120)
+    assert run.stdout.splitlines() == [f"{at} stopped" for at in lines], run.stderr
+
+
 def test_a_ctrl_c_while_a_worker_starts_is_delivered_once_it_has_started():
     """Starting a worker is not cut short (it would fail on this process's semaphores after
     this process has gone, with a traceback); the interrupt comes right after."""

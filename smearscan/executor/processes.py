@@ -7,11 +7,12 @@ import multiprocessing
 import multiprocessing.connection
 import multiprocessing.forkserver
 import os
+import queue
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 
@@ -181,17 +182,29 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
 
 def _windowed(pool: ProcessPoolExecutor, work: Callable[[T], R], tasks: Iterator[T],
               window: int) -> Iterator[R]:
-    def submitted(count: int) -> set[Future]:
+    # Finished futures come through a queue, not concurrent.futures.wait: wait takes each
+    # future's lock in a Python loop, and a stop (Ctrl-C, SIGTERM) raised inside that loop left
+    # a lock held, so that the pool's shutdown waited for it for ever (a run of the test suite
+    # hung at test_sigterm_mid_run_is_one_line_and_exit_143). SimpleQueue.get, in C, holds no
+    # lock when a stop cuts it short; what takes a future's lock runs with stops held.
+    finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
+
+    def submitted(count: int) -> int:
         # A submit may start a worker: never cut short (see stops_held).
         with stops_held():
-            return {pool.submit(work, task) for task in islice(tasks, count)}
+            futures = [pool.submit(work, task) for task in islice(tasks, count)]
+            for future in futures:
+                future.add_done_callback(finished.put)
+        return len(futures)
 
     running = submitted(window)
     while running:
-        done, running = wait(running, return_when=FIRST_COMPLETED)
-        for future in done:
-            yield future.result()
-            running |= submitted(1)
+        future = finished.get()
+        running -= 1
+        with stops_held():
+            result = future.result()
+        yield result
+        running += submitted(1)
 
 
 #: Signals that stop a run (Ctrl-C; ``kill``, ``timeout``, a job scheduler).
