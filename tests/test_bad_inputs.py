@@ -589,6 +589,36 @@ def test_a_slide_with_some_images_on_a_share_not_mounted_keeps_its_earlier_analy
         "those its earlier analysis read (one added, removed or changed): not kept")
 
 
+def test_a_slide_with_an_image_it_never_read_keeps_its_analysis_while_it_still_cannot(
+        tmp_path, capsys):
+    # QA 162 M1: a slide one of whose images could not be read was analysed again on every
+    # run, said to hold images "not those its earlier analysis read", though nothing changed.
+    _slide_folders(tmp_path / "slides", "p7")
+    _slide_folders(tmp_path / "share", "images", first_seed=1)
+    link = tmp_path / "slides" / "p7" / "f1.png"
+    link.symlink_to(tmp_path / "share" / "images" / "f0.png")
+    (tmp_path / "share").rename(tmp_path / "unmounted")
+    out = tmp_path / "out"
+    assert run(tmp_path / "slides", "--out", out) == 3
+    cells = (out / "cells.csv").read_text()
+    files = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()
+             and path.name != "errors.csv"}
+    capsys.readouterr()
+    assert main([str(tmp_path / "slides"), "--out", str(out), "--no-classify"]) == 3
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[1].startswith("p7 ") and captured.out.splitlines()[1].endswith(
+        "  kept as it was: 1 of its 2 images cannot be read now (see errors.csv)")
+    assert not [line for line in captured.err.splitlines() if "not kept" in line]
+    assert _errors(out) == _link_to_nothing(link)
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()
+            and path.name != "errors.csv"} == files
+    # The share back: its image is read, and the slide counted again with it.
+    (tmp_path / "unmounted").rename(tmp_path / "share")
+    assert run(tmp_path / "slides", "--out", out) == 0
+    assert (out / "cells.csv").read_text() != cells
+    assert _errors(out) == []
+
+
 def test_a_slide_none_of_whose_images_can_be_read_says_one_removed_since(tmp_path, capsys):
     # QA 149 M-2: its other image a link to a share not mounted, the analysis that counted the
     # removed image was kept as one of images that cannot be read, without a word; QA 151 M-3:

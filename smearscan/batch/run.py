@@ -641,7 +641,10 @@ def _kept_while_unreadable(slide: Slide, out: Path, expected: dict,
            for image, problem in problems]
     why += [(slide.name, "", f"the slide's earlier analysis, kept while none of its images can "
              f"be read, {since}")] if since else []
-    return replace(kept, errors=[*kept.errors, *why], kept=unread)
+    # An image that analysis could not read either is said once, as it stands now.
+    said = {image for _, image, _ in why}
+    earlier = [error for error in kept.errors if not error[1] or error[1] not in said]
+    return replace(kept, errors=[*earlier, *why], kept=unread)
 
 
 def _images_since(recorded: dict[str, str | None], now: dict[str, str | None]) -> str:
@@ -661,10 +664,13 @@ def _rest_as_recorded(slide: Slide, gone: list[Path], recorded: dict[str, str | 
                       now: dict[str, str | None]) -> bool:
     """Whether the fields of ``slide`` not ``gone`` are the images its earlier analysis read
     (``recorded``: by name and content, as ``now`` reads them), and the ``gone`` ones images it
-    read: the slide's earlier analysis is of the same images (none recorded: not)."""
+    read or could not read either (QA 162 M1: such a slide was analysed again on every run,
+    said to hold other images): the slide's earlier analysis is of the same images (none
+    recorded: not)."""
     names = {path.relative_to(slide.root).as_posix() for path in gone}
     return now.keys() == recorded.keys() and all(
-        tells_an_image(recorded[name]) and (name in names or digest == recorded[name])
+        (recorded[name] is None or tells_an_image(recorded[name])) if name in names
+        else tells_an_image(recorded[name]) and digest == recorded[name]
         for name, digest in now.items())
 
 
