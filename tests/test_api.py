@@ -103,8 +103,12 @@ def test_analyse_image_errors_name_the_input(tmp_path):
     shapes = (r"^an image array must be \(H, W\) grayscale, \(H, W, 3\) RGB or \(H, W, 4\) "
               r"RGBA uint8")
     with pytest.raises(ValueError, match=shapes + r" with at least one pixel, got \(4, 4\) "
-                                                  r"float64$"):
+                                                  r"float64; scale it to 0-255 and cast it to "
+                                                  r"uint8, or give the path of its file \(a "
+                                                  r"16-bit file is read\)$"):
         smearscan.analyse_image(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match=r"got \(4, 4, 3\) uint16; scale it to 0-255"):
+        smearscan.analyse_image(np.zeros((4, 4, 3), np.uint16))
     with pytest.raises(ValueError, match=r"at least one pixel, got \(0, 0, 3\) uint8"):
         smearscan.analyse_image(np.zeros((0, 0, 3), np.uint8))
     for channels in (1, 2):  # QA 50 F8: an ImageLoadError, not the ValueError documented
@@ -396,7 +400,8 @@ def test_a_pixel_size_that_is_not_a_number_is_refused_naming_it(pixel_size):
 
 GREY_MESSAGE = ("a grayscale image (colour spread 0 of 255 levels, under 6, this tool's rule): "
                 "the classifier needs the stain's colour to tell white cells, NRBCs and platelets "
-                "from red cells; 'smearscan --no-classify' segments and measures only")
+                "from red cells; on the command line, 'smearscan --no-classify' segments and "
+                "measures only")
 
 
 def test_a_grayscale_field_is_never_classified(tmp_path, capsys):

@@ -347,5 +347,5 @@ def test_a_dim_field_without_colour_spread_may_be_underexposed_not_grayscale():
         "a grayscale or underexposed image (its brightest levels reach 15 of 255: if it is a "
         "colour field, give it more light or rescale its levels; colour spread 5 of 255 levels, "
         "under 6, this tool's rule): the classifier needs the stain's colour to tell white "
-        "cells, NRBCs and platelets from red cells; 'smearscan --no-classify' segments and "
-        "measures only")
+        "cells, NRBCs and platelets from red cells; on the command line, 'smearscan "
+        "--no-classify' segments and measures only")

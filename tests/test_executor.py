@@ -117,7 +117,7 @@ def test_as_many_workers_as_cores_are_accepted(monkeypatch):
         processes.check_worker_count(3, "--jobs")
 
 
-@pytest.mark.parametrize("text", ["local:0", "local:", "local:two", "10.0.0.5:8786",
+@pytest.mark.parametrize("text", ["local:", "local:two", "10.0.0.5:8786",
                                   "tcp://host", "http://host:8786", "tcp://host:99999",
                                   "tcp://host:0"])
 def test_a_bad_scheduler_is_a_one_line_usage_error(text, tmp_path, capsys):
@@ -125,6 +125,14 @@ def test_a_bad_scheduler_is_a_one_line_usage_error(text, tmp_path, capsys):
     assert main([str(image), "--scheduler", text, "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and repr(text) in err and "tcp://HOST:PORT" in err
+
+
+@pytest.mark.parametrize("text", ["local:0", "local:-1"])
+def test_a_local_scheduler_of_no_workers_says_it_needs_one(text, tmp_path, capsys):
+    # QA 162 L4: the generic line asked for local:N, the form given.
+    assert main([str(tmp_path / "missing.png"), "--scheduler", text, "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"smearscan: --scheduler {text!r}: local:N needs 1 worker or more\n")
 
 
 def test_jobs_and_scheduler_exclude_each_other(field_png, capsys):

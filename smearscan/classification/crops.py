@@ -130,7 +130,8 @@ def require_stain_colour(rgb: np.ndarray) -> None:
         raise ColourlessFieldError(
             f"{what}colour spread {spread:g} of 255 levels, under {MIN_COLOUR_SPREAD:g}, this "
             "tool's rule): the classifier needs the stain's colour to tell white cells, NRBCs "
-            "and platelets from red cells; 'smearscan --no-classify' segments and measures only")
+            "and platelets from red cells; on the command line, 'smearscan --no-classify' "
+            "segments and measures only")
 
 
 def cell_crops(

@@ -47,6 +47,8 @@ def parse_scheduler(text: str) -> tuple[str, int | None]:
         if count.isdigit() and int(count) >= 1:
             check_worker_count(int(count), f"--scheduler {text}")
             return "local", int(count)
+        if count.removeprefix("-").isdigit():  # QA 162 L4: local:0 has the form asked for
+            raise SchedulerValueError(f"--scheduler {text!r}: local:N needs 1 worker or more")
     elif text.startswith("tcp://") and text.rpartition(":")[2].isdigit() and (
             1 <= int(text.rpartition(":")[2]) <= 65535):  # QA 62 F8: 99999 was taken
         return text, None
