@@ -20,7 +20,7 @@ slides and writes them through ``outputs`` (atomic writes); ``cli`` only parses 
 from importlib import resources
 from pathlib import Path
 
-__version__ = "0.3.41"
+__version__ = "0.3.42"
 
 #: Imported on first use, so that ``import smearscan`` (and the CLI's start-up) stays light.
 _API = ("analyse_image", "analyse_slide", "load_model", "FieldAnalysis", "SlideAnalysis")

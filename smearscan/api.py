@@ -203,7 +203,8 @@ def _rgb_array(rgb: np.ndarray) -> np.ndarray:
             or array.dtype != np.uint8 or not array.size:
         # QA 162 L3: a camera's 16-bit or a float array got no word on what to do.
         how = ("; scale it to 0-255 and cast it to uint8, or give the path of its file (a "
-               "16-bit file is read)" if array.size and array.dtype != np.uint8 else "")
+               "16-bit file is read)" if array.size and array.dtype != np.uint8
+               and (array.ndim == 2 or array.shape[2] in (3, 4)) else "")
         raise ValueError(f"an image array must be (H, W) grayscale, (H, W, 3) RGB or (H, W, 4) "
                          f"RGBA uint8 with at least one pixel, got {array.shape} "
                          f"{array.dtype}{how}")

@@ -84,8 +84,9 @@ Reading the slide table (printed with --out; README "Outputs"):
 
 Exit codes: 0 all done; 2 usage error or bad input, one line says which (checked
 before any work), or a single image that cannot be analysed; 3 a folder run finished but
-some files failed (listed in DIR/errors.csv); 4 an output could not be written or the
-model could not be loaded; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). A re-run
+some files failed (listed in DIR/errors.csv); 4 an output could not be written, the
+model could not be loaded, a worker process died or the Dask cluster went away; 130
+interrupted (Ctrl-C); 143 terminated (SIGTERM). A re-run
 with the same --out resumes where a run stopped.
 """
 
