@@ -199,12 +199,13 @@ def _rgb_array(rgb: np.ndarray) -> np.ndarray:
     refused where the same file is read)."""
     array = np.asarray(rgb)
     # QA 50 F8: the message named (H, W, 3) alone, and (H, W, 1) raised another error.
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) \
-            or array.dtype != np.uint8 or not array.size:
-        # QA 162 L3: a camera's 16-bit or a float array got no word on what to do.
+    shaped = array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))
+    if not shaped or array.dtype != np.uint8 or not array.size:
+        # QA 162 L3: a camera's 16-bit or a float array got no word on what to do; casting
+        # alone would not do for a shape that is wrong too (QA 163 L2).
         how = ("; scale it to 0-255 and cast it to uint8, or give the path of its file (a "
-               "16-bit file is read)" if array.size and array.dtype != np.uint8
-               and (array.ndim == 2 or array.shape[2] in (3, 4)) else "")
+               "16-bit file is read)" if shaped and array.size and array.dtype != np.uint8
+               else "")
         raise ValueError(f"an image array must be (H, W) grayscale, (H, W, 3) RGB or (H, W, 4) "
                          f"RGBA uint8 with at least one pixel, got {array.shape} "
                          f"{array.dtype}{how}")

@@ -112,6 +112,8 @@ def test_analyse_image_errors_name_the_input(tmp_path):
     # QA 163 L2: casting alone would not do for a shape that is wrong too.
     with pytest.raises(ValueError, match=r"got \(4, 4, 5\) float64$"):
         smearscan.analyse_image(np.zeros((4, 4, 5)))
+    with pytest.raises(ValueError, match=r"got \(5,\) float64$"):  # was an IndexError
+        smearscan.analyse_image(np.zeros(5))
     with pytest.raises(ValueError, match=r"at least one pixel, got \(0, 0, 3\) uint8"):
         smearscan.analyse_image(np.zeros((0, 0, 3), np.uint8))
     for channels in (1, 2):  # QA 50 F8: an ImageLoadError, not the ValueError documented
